@@ -1,0 +1,207 @@
+/*
+ * The configuration: one YAML file parsed into typed structures.  Parsing
+ * counts every error (file:line:column, key path, what is wrong) before
+ * giving up, then checks meaning (references, ranges, duplicates).  A
+ * struct config is immutable once loaded; a reload builds a new one and
+ * swaps it in whole, so a failed reload keeps the old one.
+ *
+ * Durations are milliseconds (written 500ms, 90s, 15m, 24h, 7d); sizes are
+ * bytes (written 512KiB, 50MiB).  Secrets are never read here: the config
+ * keeps references (password_file, ${ENV}, ${file:...}) and the user of a
+ * secret resolves it when needed.
+ */
+#ifndef SHIPGATE_CONFIG_H
+#define SHIPGATE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+struct config_kv {
+	char		*key;
+	char		*value;
+};
+
+struct config_strings {
+	char		**items;
+	size_t		  n;
+};
+
+struct config_kvs {
+	struct config_kv *items;
+	size_t		  n;
+};
+
+struct config_endpoint {
+	char		*service;	/* s3, sqs, sts, cloudformation, ecs,
+					   ecr, sesv2 */
+	char		*url;
+};
+
+struct config_aws {
+	char			*region;
+	int			 max_attempts;		/* default 5 */
+	struct config_endpoint	*endpoints;
+	size_t			 nendpoints;
+};
+
+enum config_mail_transport {
+	CONFIG_MAIL_NONE = 0,
+	CONFIG_MAIL_SES,
+	CONFIG_MAIL_SMTP,
+};
+
+struct config_mail {
+	enum config_mail_transport transport;
+	char		*from;
+	char		*ses_region;		/* SES: defaults to aws.region */
+	char		*smtp_url;
+	char		*smtp_username;
+	char		*smtp_password_file;
+	int64_t		 remind_every_ms;	/* 0: no reminders; default 24h */
+};
+
+struct config_webhook {
+	char			*url_file;
+	struct config_strings	 events;
+};
+
+struct config_user {
+	char			*name;
+	char			*email;
+	char			*password_hash;		/* may be NULL */
+	struct config_strings	 groups;
+};
+
+struct config_check_step {
+	char			*name;
+	char			*method;		/* default GET */
+	char			*url;			/* relative to base_url */
+	struct config_kvs	 headers;
+	struct config_kvs	 form;
+	char			*json_body;		/* JSON text, or NULL */
+	int			*expect_status;		/* any of these */
+	size_t			 nexpect_status;	/* 0: expect 2xx */
+	char			*expect_contains;
+	char			*expect_regex;
+	char			*expect_json_pointer;
+	char			*expect_json_equals;
+	char			*expect_header;
+	int			 retries;		/* extra attempts */
+	int64_t			 retry_delay_ms;
+	int64_t			 timeout_ms;		/* default 30s */
+};
+
+struct config_check {
+	char				*name;
+	struct config_check_step	*steps;
+	size_t				 nsteps;
+};
+
+struct config_environment {
+	char			*name;
+	char			*account;		/* 12 digits */
+	char			*role_arn;
+	char			*external_id;		/* may be NULL */
+	char			*region;		/* defaults to aws.region */
+	char			*stack;
+	char			*base_url;		/* may be NULL */
+	char			*registry;		/* may be NULL */
+	struct config_strings	 approvers;		/* group names */
+	int			 required_approvals;	/* default 1 */
+	int			 allow_self_approval;	/* default 1 */
+	int			 approve_no_changes;	/* default 1 */
+	int64_t			 approval_timeout_ms;	/* default 7d */
+	int64_t			 deploy_timeout_ms;	/* default 60m */
+	struct config_kvs	 parameters;
+	struct config_strings	 checks;		/* check names */
+	int			 auto_rollback;		/* default 0 */
+	struct config_strings	 gate;			/* group names */
+};
+
+enum config_run_mode {
+	CONFIG_MODE_SUPERSEDED = 0,
+	CONFIG_MODE_QUEUED,
+};
+
+struct config_app {
+	char			*name;
+	char			*source_bucket;
+	char			*source_prefix;		/* "" when absent */
+	char			*source_queue_url;	/* may be NULL */
+	int64_t			 poll_interval_ms;	/* default 60s */
+	char			*artifacts_bucket;	/* may be NULL */
+	char			*artifacts_prefix;	/* "" when absent */
+	char			*registry;		/* may be NULL */
+	enum config_run_mode	 mode;
+	uint64_t		 limit_zip_size;	/* default 50MiB */
+	uint64_t		 limit_entries;		/* default 200 */
+	uint64_t		 limit_unpacked_size;	/* default 200MiB */
+	struct config_environment *environments;	/* in deploy order */
+	size_t			 nenvironments;
+};
+
+struct config {
+	char			*path;			/* as given */
+	char			*listen;		/* host:port */
+	char			*public_url;
+	char			*database;
+	char			*control_socket;
+	enum log_level		 log_level;		/* default info */
+	unsigned int		 log_debug;		/* LOG_CAT_* mask */
+	char			*tls_certificate;	/* may be NULL */
+	char			*tls_key;
+	struct config_strings	 trusted_proxies;
+	char			*identity_header;	/* may be NULL */
+	struct config_aws	 aws;
+	struct config_mail	 mail;
+	struct config_webhook	*webhooks;
+	size_t			 nwebhooks;
+	struct config_user	*users;
+	size_t			 nusers;
+	struct config_check	*checks;
+	size_t			 nchecks;
+	struct config_app	*apps;
+	size_t			 napps;
+};
+
+/* Every error found, each "file:line:column: key.path: message". */
+struct config_errors {
+	char		**lines;
+	size_t		  n;
+};
+
+/*
+ * Loads and checks a configuration file.  Returns NULL and fills errors
+ * (all of them, not only the first) when the file is unreadable or wrong.
+ * The caller frees the result with config_free and the errors with
+ * config_errors_free.
+ */
+struct config	*config_load(const char *path, struct config_errors *);
+/* The same from a buffer; `name` stands for the file in messages. */
+struct config	*config_load_buffer(const char *name, const char *data,
+		    size_t len, struct config_errors *);
+void		 config_free(struct config *);
+void		 config_errors_free(struct config_errors *);
+
+/* Look-ups; NULL when absent. */
+const struct config_app *config_find_app(const struct config *, const char *);
+const struct config_environment *config_find_environment(
+		    const struct config_app *, const char *);
+const struct config_user *config_find_user(const struct config *,
+		    const char *);
+const struct config_check *config_find_check(const struct config *,
+		    const char *);
+const char	*config_endpoint(const struct config *, const char *service);
+int		 config_user_in_group(const struct config_user *,
+		    const char *group);
+
+/* "90s" -> 90000; -1 when malformed.  "50MiB" -> bytes; -1 likewise. */
+int64_t		 config_parse_duration(const char *);
+int64_t		 config_parse_size(const char *);
+
+/* The default path: $(sysconfdir)/shipgate/shipgate.yaml. */
+const char	*config_default_path(void);
+
+#endif
