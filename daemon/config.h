@@ -42,6 +42,7 @@ struct config_endpoint {
 struct config_aws {
 	char			*region;
 	int			 max_attempts;		/* default 5 */
+	char			*profile;		/* may be NULL */
 	struct config_endpoint	*endpoints;
 	size_t			 nendpoints;
 };
@@ -59,6 +60,7 @@ struct config_mail {
 	char		*smtp_url;
 	char		*smtp_username;
 	char		*smtp_password_file;
+	int		 smtp_starttls;		/* default 1 (smtp://) */
 	int64_t		 remind_every_ms;	/* 0: no reminders; default 24h */
 };
 
@@ -91,6 +93,7 @@ struct config_check_step {
 	int			 retries;		/* extra attempts */
 	int64_t			 retry_delay_ms;
 	int64_t			 timeout_ms;		/* default 30s */
+	int			 max_redirects;		/* default 5 */
 };
 
 struct config_check {
@@ -138,8 +141,19 @@ struct config_app {
 	uint64_t		 limit_zip_size;	/* default 50MiB */
 	uint64_t		 limit_entries;		/* default 200 */
 	uint64_t		 limit_unpacked_size;	/* default 200MiB */
+	uint64_t		 limit_entry_size;	/* default 100MiB */
+	int			 limit_ratio;		/* default 100 */
+	int			 max_receives;		/* default 5 */
 	struct config_environment *environments;	/* in deploy order */
 	size_t			 nenvironments;
+};
+
+/* A registry reached with basic auth or a bearer-token challenge (not ECR). */
+struct config_registry {
+	char			*host;			/* as in `registry:` */
+	char			*url;			/* default https://host */
+	char			*username;		/* may be NULL */
+	char			*password_file;		/* with username */
 };
 
 struct config {
@@ -164,6 +178,15 @@ struct config {
 	size_t			 nchecks;
 	struct config_app	*apps;
 	size_t			 napps;
+	struct config_registry	*registries;
+	size_t			 nregistries;
+	int			 promotion_parallel_blobs;	/* default 4 */
+	int64_t			 session_idle_timeout_ms;	/* default 8h */
+	int64_t			 session_lifetime_ms;		/* default 7d */
+	int			 sign_in_attempts;		/* default 5 */
+	int64_t			 sign_in_window_ms;		/* default 15m */
+	int			 connections_per_address;	/* default 32 */
+	uint64_t		 max_body_size;			/* default 64KiB */
 };
 
 /* Every error found, each "file:line:column: key.path: message". */
@@ -196,6 +219,20 @@ const struct config_check *config_find_check(const struct config *,
 const char	*config_endpoint(const struct config *, const char *service);
 int		 config_user_in_group(const struct config_user *,
 		    const char *group);
+/* The registries: entry for a host; NULL when absent (e.g. ECR). */
+const struct config_registry *config_find_registry(const struct config *,
+		    const char *host);
+/* 1 if `event` is a webhook event name (approval_needed, deployed, ...). */
+int		 config_webhook_event_known(const char *event);
+
+/*
+ * Calls fn for every key of the schema, with its path ("apps[].name",
+ * "checks.*[].request.url"), type, default (NULL if none) and whether it
+ * is required: the man page test and documentation use it.
+ */
+void		 config_schema_walk(void (*fn)(const char *path,
+		    const char *type, const char *def, int required, void *),
+		    void *arg);
 
 /* "90s" -> 90000; -1 when malformed.  "50MiB" -> bytes; -1 likewise. */
 int64_t		 config_parse_duration(const char *);
