@@ -41,7 +41,13 @@
 #endif
 
 #define CONFIG_MAX_FILE		(16 * 1024 * 1024)
-#define CONFIG_MAX_VISITS	1000000		/* alias bombs */
+/*
+ * Aliases let a small file name a value many times ("billion laughs"):
+ * reading stops after this many values per node of the document.
+ */
+#define CONFIG_VISITS_PER_NODE	16
+#define CONFIG_VISITS_MIN	100000
+#define CONFIG_MAX_PAIRS	10000		/* keys in one mapping */
 
 /* Where a parsed value came from, for the checks of meaning. */
 struct config_loc {
@@ -59,6 +65,7 @@ struct cp {
 	size_t			 nlocs;
 	size_t			 locscap;
 	size_t			 visits;
+	size_t			 max_visits;
 	int			 toobig;
 };
 
@@ -120,6 +127,7 @@ static void	table_defaults(const struct ctable *, void *);
 static void	table_free(const struct ctable *, void *);
 static int	pair_is_duplicate(struct cp *, yaml_node_t *,
 		    yaml_node_pair_t *, const char *);
+static int	too_many_pairs(struct cp *, yaml_node_t *, const char *);
 
 /* ------------------------------------------------------------------ */
 /* Errors and locations. */
@@ -278,7 +286,7 @@ cp_visit(struct cp *cp, yaml_node_t *node, const char *path)
 {
 	if (cp->toobig)
 		return (-1);
-	if (++cp->visits > CONFIG_MAX_VISITS) {
+	if (++cp->visits > cp->max_visits) {
 		cp_error(cp, node, path, "too many values (aliases expanding "
 		    "without end?)");
 		cp->toobig = 1;
@@ -836,8 +844,8 @@ string_ok(struct cp *cp, yaml_node_t *node, const struct ckey *k,
 		return (0);
 	}
 	if (*s != '\0' && k->check != NULL && (why = k->check(s)) != NULL) {
-		if (k->flags & CK_SECRET)
-			cp_error(cp, node, path, "%s", why);
+		if (k->flags & CK_SECRET)	/* never echo it */
+			cp_error(cp, node, path, "the value %s", why);
 		else
 			cp_error(cp, node, path, "\"%s\" %s", s, why);
 		return (0);
@@ -896,6 +904,8 @@ parse_kvs(struct cp *cp, yaml_node_t *node, struct config_kvs *l,
 		    node_kind(node));
 		return;
 	}
+	if (too_many_pairs(cp, node, path))
+		return;
 	kvs_free(l);
 	n = node->data.mapping.pairs.top - node->data.mapping.pairs.start;
 	l->items = xcalloc(n + 1, sizeof *l->items);
@@ -1054,6 +1064,16 @@ parse_value(struct cp *cp, yaml_node_t *node, const struct ckey *k,
 	}
 }
 
+static int
+too_many_pairs(struct cp *cp, yaml_node_t *node, const char *path)
+{
+	if (node->data.mapping.pairs.top - node->data.mapping.pairs.start <=
+	    CONFIG_MAX_PAIRS)
+		return (0);
+	cp_error(cp, node, path, "more than %d keys", CONFIG_MAX_PAIRS);
+	return (1);
+}
+
 /* Reports each key that appears twice; 1 if pair p repeats an earlier. */
 static int
 pair_is_duplicate(struct cp *cp, yaml_node_t *map, yaml_node_pair_t *p,
@@ -1100,6 +1120,8 @@ parse_table(struct cp *cp, yaml_node_t *node, const struct ctable *t,
 		    node_kind(node));
 		return;
 	}
+	if (too_many_pairs(cp, node, path))
+		return;
 	for (pair = node->data.mapping.pairs.start;
 	    pair < node->data.mapping.pairs.top; pair++) {
 		kn = node_get(cp, pair->key);
@@ -1371,6 +1393,8 @@ parse_endpoints(struct cp *cp, yaml_node_t *node, const struct ckey *k,
 		    node_kind(node));
 		return;
 	}
+	if (too_many_pairs(cp, node, path))
+		return;
 	n = node->data.mapping.pairs.top - node->data.mapping.pairs.start;
 	aws->endpoints = xcalloc(n + 1, sizeof *aws->endpoints);
 	for (pair = node->data.mapping.pairs.start;
@@ -1433,6 +1457,8 @@ parse_checks(struct cp *cp, yaml_node_t *node, const struct ckey *k,
 		    "to lists of steps, found %s", node_kind(node));
 		return;
 	}
+	if (too_many_pairs(cp, node, path))
+		return;
 	n = node->data.mapping.pairs.top - node->data.mapping.pairs.start;
 	c->checks = xcalloc(n + 1, sizeof *c->checks);
 	memset(&steps, 0, sizeof steps);
@@ -1506,7 +1532,7 @@ post_mail(struct cp *cp, yaml_node_t *node, void *base, const char *path,
 	struct config_mail	*m = base;
 
 	if (SEEN(mail_table, "ses") && SEEN(mail_table, "smtp"))
-		cp_error(cp, node, path, "ses and smtp exclusive: choose one");
+		cp_error(cp, node, path, "ses and smtp are exclusive: choose one");
 	else if (SEEN(mail_table, "ses"))
 		m->transport = CONFIG_MAIL_SES;
 	else if (SEEN(mail_table, "smtp"))
@@ -1684,7 +1710,7 @@ static const struct ckey request_keys[] = {
 	KEY("headers", CT_KVS, struct config_check_step, headers),
 	KEY("form", CT_KVS, struct config_check_step, form),
 	KEY("json", CT_STR, struct config_check_step, json_body,
-	    .check = check_json),
+	    .flags = CK_SECRET, .check = check_json),
 	KEY("max_redirects", CT_INT, struct config_check_step, max_redirects,
 	    .def = "5", .min = 0, .max = 50),
 };
@@ -2155,6 +2181,8 @@ config_load_buffer(const char *name, const char *data, size_t len,
 	c = xcalloc(1, sizeof *c);
 	c->path = xstrdup(name);
 	table_defaults(&top_table, c);
+	cp.max_visits = CONFIG_VISITS_MIN + CONFIG_VISITS_PER_NODE *
+	    (size_t)(doc.nodes.top - doc.nodes.start);
 	c->log_level = LOG_LEVEL_INFO;
 	c->log_debug = LOG_CAT_ALL;
 	parse_table(&cp, root, &top_table, c, "");

@@ -1,0 +1,735 @@
+/*
+ * The configuration parser: the broken corpus (tests/config/bad/NAME.yaml,
+ * each with its exact expected errors in NAME.err), secret files (made
+ * here with the modes under test), the good configurations (conf/demo.yaml
+ * as is; conf/shipgate.example.yaml with /etc/shipgate/ rewritten to a
+ * temporary directory holding its secret files, mode 0600), durations,
+ * sizes, look-ups, and the man page naming every key of the schema.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "tap.h"
+#include "xmalloc.h"
+
+static const char	*srcdir;
+static char		 tmpdir[] = "/tmp/test-config.XXXXXX";
+
+static char *
+slurp(const char *path)
+{
+	FILE	*f;
+	char	*data;
+	long	 len;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return (NULL);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	data = xcalloc(1, len + 1);
+	if (fread(data, 1, len, f) != (size_t)len) {
+		free(data);
+		data = NULL;
+	}
+	fclose(f);
+	return (data);
+}
+
+static char *
+joined(const struct config_errors *e)
+{
+	struct buf	b;
+	size_t		i;
+	char		*s;
+
+	buf_init(&b, 1 << 20);
+	for (i = 0; i < e->n; i++) {
+		buf_appends(&b, e->lines[i]);
+		buf_appends(&b, "\n");
+	}
+	s = xstrdup(b.data != NULL ? b.data : "");
+	buf_free(&b);
+	return (s);
+}
+
+static void
+put_file(const char *name, const char *text, mode_t mode)
+{
+	char	*path;
+	FILE	*f;
+
+	path = xasprintf("%s/%s", tmpdir, name);
+	if ((f = fopen(path, "w")) == NULL) {
+		printf("Bail out! cannot write %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+	free(path);
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+/* Every broken file of the corpus fails with exactly its .err lines. */
+static void
+test_corpus(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		*dir, **names = NULL, *want, *got, *errpath, *old;
+	size_t		 n = 0, i, len;
+	struct config	*c;
+	struct config_errors e;
+
+	dir = xasprintf("%s/tests/config/bad", srcdir);
+	if ((d = opendir(dir)) == NULL) {
+		ok(0, "open %s: %s", dir, strerror(errno));
+		free(dir);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len > 5 && strcmp(de->d_name + len - 5, ".yaml") == 0) {
+			names = xreallocarray(names, n + 1, sizeof *names);
+			names[n++] = xstrdup(de->d_name);
+		}
+	}
+	closedir(d);
+	qsort(names, n, sizeof *names, cmp_names);
+	ok(n >= 25, "the broken corpus has %zu configs (at least 25)", n);
+
+	/* Load by relative name so messages read "NAME.yaml:LINE:COL: ...". */
+	old = getcwd(NULL, 0);
+	if (chdir(dir) != 0)
+		ok(0, "chdir %s", dir);
+	for (i = 0; i < n; i++) {
+		errpath = xstrdup(names[i]);
+		strcpy(errpath + strlen(errpath) - 5, ".err");
+		want = slurp(errpath);
+		c = config_load(names[i], &e);
+		got = joined(&e);
+		ok(c == NULL && e.n > 0, "%s is refused", names[i]);
+		is_str(got, want != NULL ? want : "(no .err file)",
+		    "%s: exact errors", names[i]);
+		config_free(c);
+		config_errors_free(&e);
+		free(got);
+		free(want);
+		free(errpath);
+		free(names[i]);
+	}
+	if (old != NULL && chdir(old) != 0)
+		ok(0, "chdir back");
+	free(old);
+	free(names);
+	free(dir);
+}
+
+static const char *base_config =
+    "public_url: https://deploy.example.com\n"
+    "database: /var/lib/shipgate/shipgate.db\n"
+    "aws: {region: eu-west-1}\n"
+    "users: [{name: alice, email: alice@example.com, groups: [team]}]\n"
+    "apps:\n"
+    "  - name: billing\n"
+    "    source: {bucket: releases-billing}\n"
+    "    environments:\n"
+    "      - {name: int, account: \"111111111111\", stack: billing-int,\n"
+    "         role_arn: \"arn:aws:iam::111111111111:role/d\","
+    " approvers: [team]}\n";
+
+/* base_config followed by `extra`; returns the errors joined. */
+static char *
+load_extra(const char *extra, struct config **cp)
+{
+	struct config_errors	 e;
+	struct config		*c;
+	char			*text, *got;
+
+	text = xasprintf("%s%s", base_config, extra);
+	c = config_load_buffer("t.yaml", text, strlen(text), &e);
+	got = joined(&e);
+	config_errors_free(&e);
+	free(text);
+	if (cp != NULL)
+		*cp = c;
+	else
+		config_free(c);
+	return (got);
+}
+
+/* Secret files: made here, since git cannot keep their modes. */
+static void
+test_secret_files(void)
+{
+	char		*extra, *want, *got, *sub;
+	struct config	*c;
+
+	put_file("ok.pass", "s3cr3t-never-shown\n", 0600);
+	put_file("open.pass", "s3cr3t-never-shown\n", 0644);
+	put_file("group.pass", "s3cr3t-never-shown\n", 0640);
+	sub = xasprintf("%s/dir.pass", tmpdir);
+	mkdir(sub, 0700);
+	free(sub);
+
+	/* Fine: owner-only files, SMTP with authentication. */
+	extra = xasprintf("mail:\n  from: d@example.com\n  smtp: {url: "
+	    "\"smtps://smtp.example.com:465\", username: deploy, "
+	    "password_file: %s/ok.pass}\n", tmpdir);
+	got = load_extra(extra, &c);
+	is_str(got, "", "an owner-only password_file is accepted");
+	ok(c != NULL && c->mail.transport == CONFIG_MAIL_SMTP &&
+	    strcmp(c->mail.smtp_username, "deploy") == 0 &&
+	    c->mail.smtp_starttls == 1, "smtp settings are read");
+	config_free(c);
+	free(got);
+	free(extra);
+
+	extra = xasprintf("mail:\n  from: d@example.com\n  smtp: {url: "
+	    "\"smtps://smtp.example.com:465\", username: deploy, "
+	    "password_file: %s/open.pass}\n", tmpdir);
+	want = xasprintf("t.yaml:13:80: mail.smtp.password_file: secret file "
+	    "\"%s/open.pass\" is readable or writable by group or others "
+	    "(mode 0644): chmod 600 it\n", tmpdir);
+	got = load_extra(extra, NULL);
+	is_str(got, want, "a world-readable password_file is refused");
+	ok(strstr(got, "s3cr3t") == NULL, "the secret is not in the message");
+	free(got);
+	free(want);
+	free(extra);
+
+	extra = xasprintf("webhooks:\n  - {url_file: %s/group.pass}\n"
+	    "  - {url_file: %s/dir.pass}\n  - {url_file: %s/missing.url}\n"
+	    "  - {url_file: relative/hook.url}\n", tmpdir, tmpdir, tmpdir);
+	want = xasprintf(
+	    "t.yaml:12:16: webhooks[0].url_file: secret file \"%s/group.pass\" "
+	    "is readable or writable by group or others (mode 0640): "
+	    "chmod 600 it\n"
+	    "t.yaml:13:16: webhooks[1].url_file: secret file \"%s/dir.pass\" "
+	    "is not a regular file\n"
+	    "t.yaml:14:16: webhooks[2].url_file: secret file "
+	    "\"%s/missing.url\": No such file or directory\n"
+	    "t.yaml:15:16: webhooks[3].url_file: secret file "
+	    "\"relative/hook.url\" must be an absolute path\n",
+	    tmpdir, tmpdir, tmpdir);
+	got = load_extra(extra, NULL);
+	is_str(got, want, "webhook url files: mode, type, existence, path");
+	free(got);
+	free(want);
+	free(extra);
+
+	/* ${file:...} in check values; ${NAME} is kept as written. */
+	extra = xasprintf("checks:\n  smoke:\n    - name: sign in\n"
+	    "      request:\n        method: POST\n        url: /login\n"
+	    "        headers: {X-Token: \"${file:%s/ok.pass}\"}\n"
+	    "        form: {login: \"${SMOKE_LOGIN}\", "
+	    "password: \"${file:%s/group.pass}\"}\n", tmpdir, tmpdir);
+	want = xasprintf("t.yaml:18:41: checks.smoke[0].request.form.password: "
+	    "secret file \"%s/group.pass\" is readable or writable by group "
+	    "or others (mode 0640): chmod 600 it\n", tmpdir);
+	got = load_extra(extra, NULL);
+	is_str(got, want, "a ${file:} reference to an open file is refused");
+	free(got);
+	free(want);
+	free(extra);
+
+	extra = xasprintf("checks:\n  smoke:\n    - name: sign in\n"
+	    "      request:\n        method: POST\n        url: /login\n"
+	    "        form: {login: \"${SMOKE_LOGIN}\", "
+	    "password: \"${file:%s/ok.pass}\"}\n", tmpdir);
+	got = load_extra(extra, &c);
+	is_str(got, "", "owner-only ${file:} reference accepted");
+	if (c != NULL && c->nchecks == 1 && c->checks[0].steps[0].form.n == 2) {
+		is_str(c->checks[0].steps[0].form.items[0].value,
+		    "${SMOKE_LOGIN}", "${ENV} stored as written");
+		want = xasprintf("${file:%s/ok.pass}", tmpdir);
+		is_str(c->checks[0].steps[0].form.items[1].value, want,
+		    "${file:} stored as written, not read");
+		free(want);
+	} else
+		ok(0, "form values parsed");
+	config_free(c);
+	free(got);
+	free(extra);
+
+	extra = xasprintf("tls: {certificate: /etc/ssl/cert.pem, key: "
+	    "%s/open.pass}\n", tmpdir);
+	want = xasprintf("t.yaml:11:44: tls.key: secret file \"%s/open.pass\" "
+	    "is readable or writable by group or others (mode 0644): "
+	    "chmod 600 it\n", tmpdir);
+	got = load_extra(extra, NULL);
+	is_str(got, want, "the TLS key is a secret file");
+	free(got);
+	free(want);
+	free(extra);
+
+	extra = xasprintf("registries:\n  - {host: \"127.0.0.1:5000\", url: "
+	    "\"http://127.0.0.1:5000\", username: u, password_file: "
+	    "%s/open.pass}\n", tmpdir);
+	want = xasprintf("t.yaml:12:88: registries[0].password_file: secret "
+	    "file \"%s/open.pass\" is readable or writable by group or others "
+	    "(mode 0644): chmod 600 it\n", tmpdir);
+	got = load_extra(extra, NULL);
+	is_str(got, want, "a registry password_file is a secret file");
+	free(got);
+	free(want);
+	free(extra);
+}
+
+static void
+test_unreadable(void)
+{
+	struct config_errors	 e;
+	struct config		*c;
+
+	c = config_load("/nonexistent/shipgate.yaml", &e);
+	ok(c == NULL && e.n == 1, "a missing file gives one error");
+	if (e.n == 1)
+		is_str(e.lines[0], "/nonexistent/shipgate.yaml: No such file "
+		    "or directory", "it names the file and strerror");
+	config_errors_free(&e);
+
+	c = config_load(tmpdir, &e);
+	ok(c == NULL && e.n == 1, "a directory gives one error");
+	if (e.n == 1)
+		ok(strstr(e.lines[0], "Is a directory") != NULL &&
+		    strncmp(e.lines[0], tmpdir, strlen(tmpdir)) == 0,
+		    "it names the directory: %s", e.lines[0]);
+	config_errors_free(&e);
+}
+
+static struct config *
+load_or_diag(const char *name, const char *text)
+{
+	struct config_errors	 e;
+	struct config		*c;
+	size_t			 i;
+
+	c = config_load_buffer(name, text, strlen(text), &e);
+	for (i = 0; i < e.n; i++)
+		tap_diag("%s", e.lines[i]);
+	config_errors_free(&e);
+	return (c);
+}
+
+static void
+test_demo(void)
+{
+	struct config_errors		 e;
+	struct config			*c;
+	const struct config_app		*app;
+	const struct config_environment	*env;
+	const struct config_user	*u;
+	char				*path;
+	size_t				 i;
+
+	path = xasprintf("%s/conf/demo.yaml", srcdir);
+	c = config_load(path, &e);
+	for (i = 0; i < e.n; i++)
+		tap_diag("%s", e.lines[i]);
+	config_errors_free(&e);
+	free(path);
+	if (!ok(c != NULL, "conf/demo.yaml loads"))
+		return;
+	is_str(c->listen, "127.0.0.1:8080", "demo: listen");
+	is_str(c->database, "/tmp/shipgate-demo/shipgate.db", "demo: database");
+	is_str(c->control_socket, "/tmp/shipgate-demo/control.sock",
+	    "demo: control socket");
+	is_int(c->log_level, LOG_LEVEL_INFO, "demo: log level");
+	is_str(config_endpoint(c, "s3"), "http://127.0.0.1:4599",
+	    "demo: s3 endpoint");
+	is_str(config_endpoint(c, "sesv2"), "http://127.0.0.1:4599",
+	    "demo: sesv2 endpoint");
+	is_int(c->aws.nendpoints, 7, "demo: every service points at the fake");
+	ok(config_endpoint(c, "lambda") == NULL, "no endpoint for others");
+	is_int(c->mail.transport, CONFIG_MAIL_SMTP, "demo: smtp");
+	is_str(c->mail.smtp_url, "smtp://127.0.0.1:4525", "demo: smtp url");
+	is_int(c->mail.smtp_starttls, 0, "demo: no STARTTLS for the sink");
+	ok(c->mail.smtp_password_file == NULL, "demo: no smtp auth");
+	is_int(c->nusers, 4, "demo: four users");
+	u = config_find_user(c, "carol");
+	ok(u != NULL && config_user_in_group(u, "project-team") &&
+	    !config_user_in_group(u, "operators"), "carol is project-team");
+	ok(u != NULL && strncmp(u->password_hash, "$argon2id$v=19$", 15) == 0,
+	    "carol has an argon2id hash");
+	ok(config_find_user(c, "mallory") == NULL, "no mallory");
+	app = config_find_app(c, "billing");
+	if (!ok(app != NULL, "demo: app billing"))
+		goto out;
+	ok(config_find_app(c, "payroll") == NULL, "no app payroll");
+	is_str(app->source_bucket, "releases-billing", "demo: bucket");
+	is_str(app->source_prefix, "drops/", "demo: prefix");
+	is_str(app->source_queue_url,
+	    "http://127.0.0.1:4599/000000000000/billing-drops", "demo: queue");
+	is_int(app->poll_interval_ms, 60000, "demo: poll interval");
+	is_int(app->mode, CONFIG_MODE_SUPERSEDED, "demo: mode");
+	is_int(app->limit_zip_size, 50 * 1024 * 1024, "default zip_size");
+	is_int(app->limit_entries, 200, "default entries");
+	is_int(app->limit_unpacked_size, 200 * 1024 * 1024,
+	    "default unpacked_size");
+	is_int(app->nenvironments, 3, "demo: three environments");
+	if (app->nenvironments == 3) {
+		is_str(app->environments[0].name, "int", "int first");
+		is_str(app->environments[1].name, "stg", "stg second");
+		is_str(app->environments[2].name, "prod", "prod last");
+	}
+	env = config_find_environment(app, "prod");
+	if (!ok(env != NULL, "demo: prod"))
+		goto out;
+	ok(config_find_environment(app, "qa") == NULL, "no environment qa");
+	is_str(env->account, "333333333333", "prod account");
+	is_str(env->role_arn, "arn:aws:iam::333333333333:role/shipgate-deployer",
+	    "prod role");
+	is_str(env->stack, "billing-prod", "prod stack");
+	is_str(env->region, "eu-west-1", "region defaults to aws.region");
+	is_str(env->registry, "333333333333.dkr.ecr.eu-west-1.amazonaws.com",
+	    "prod registry");
+	is_int(env->required_approvals, 2, "prod needs two approvals");
+	is_int(env->allow_self_approval, 0, "prod: no self-approval");
+	is_int(env->approval_timeout_ms, 7LL * 24 * 3600 * 1000,
+	    "default approval_timeout 7d");
+	is_int(env->deploy_timeout_ms, 60LL * 60 * 1000,
+	    "default deploy_timeout 60m");
+	is_int(env->auto_rollback, 0, "default auto_rollback false");
+	is_int(env->approve_no_changes, 1, "default approve_no_changes true");
+	env = config_find_environment(app, "int");
+	ok(env != NULL && env->gate.n == 1 &&
+	    strcmp(env->gate.items[0], "integrators") == 0, "int gate");
+	ok(env != NULL && env->parameters.n == 1 &&
+	    strcmp(env->parameters.items[0].key, "Environment") == 0 &&
+	    strcmp(env->parameters.items[0].value, "int") == 0,
+	    "int parameters");
+	is_int(c->session_idle_timeout_ms, 8LL * 3600 * 1000,
+	    "default session idle timeout");
+	is_int(c->promotion_parallel_blobs, 4, "default parallel blobs");
+	is_int(c->max_body_size, 64 * 1024, "default max body size");
+out:
+	config_free(c);
+}
+
+/* The example, with its secret files under a temporary directory. */
+static void
+test_example(void)
+{
+	char				*path, *text, *sub, *p, *q;
+	struct buf			 b;
+	struct config			*c;
+	const struct config_check	*chk;
+	const struct config_check_step	*st;
+	const struct config_registry	*r;
+	const struct config_app		*app;
+
+	path = xasprintf("%s/conf/shipgate.example.yaml", srcdir);
+	text = slurp(path);
+	free(path);
+	if (!ok(text != NULL, "read the example"))
+		return;
+	buf_init(&b, 1 << 20);
+	for (p = text; (q = strstr(p, "/etc/shipgate/")) != NULL;
+	    p = q + strlen("/etc/shipgate/")) {
+		buf_append(&b, p, q - p);
+		buf_printf(&b, "%s/", tmpdir);
+	}
+	buf_appends(&b, p);
+	free(text);
+
+	sub = xasprintf("%s/tls", tmpdir);
+	mkdir(sub, 0700);
+	free(sub);
+	put_file("tls/key.pem", "not a real key\n", 0600);
+	put_file("slack.url", "https://hooks.example.com/x\n", 0600);
+	put_file("smoke.pass", "s3cr3t\n", 0600);
+	put_file("registry.pass", "s3cr3t\n", 0600);
+
+	c = load_or_diag("shipgate.example.yaml", b.data);
+	buf_free(&b);
+	if (!ok(c != NULL, "conf/shipgate.example.yaml loads (secret files "
+	    "under %s)", tmpdir))
+		return;
+	is_int(c->log_debug, LOG_CAT_AWS | LOG_CAT_ENGINE, "log_debug mask");
+	is_int(c->trusted_proxies.n, 2, "two trusted proxies");
+	is_str(c->identity_header, "X-Forwarded-Email", "identity header");
+	is_int(c->mail.transport, CONFIG_MAIL_SES, "example mail via SES");
+	is_str(c->mail.ses_region, "eu-west-1", "ses region");
+	is_int(c->mail.remind_every_ms, 24LL * 3600 * 1000, "remind_every");
+	is_int(c->nwebhooks, 1, "one webhook");
+	is_int(c->webhooks[0].events.n, 4, "four webhook events");
+	is_str(c->aws.profile, "shipgate", "aws profile");
+	is_int(c->aws.max_attempts, 5, "max attempts");
+	ok(config_find_user(c, "dave") != NULL &&
+	    config_find_user(c, "dave")->password_hash == NULL,
+	    "a user without a password hash");
+	is_int(c->nchecks, 2, "two checks");
+	chk = config_find_check(c, "login-and-name");
+	ok(config_find_check(c, "nope") == NULL, "no check nope");
+	if (ok(chk != NULL && chk->nsteps == 3, "login-and-name has 3 steps")) {
+		st = &chk->steps[0];
+		is_str(st->method, "GET", "step 1 method");
+		is_int(st->timeout_ms, 30000, "default timeout 30s");
+		is_int(st->retries, 0, "no retries by default");
+		st = &chk->steps[1];
+		is_int(st->nexpect_status, 2, "step 2: two statuses");
+		ok(st->nexpect_status == 2 && st->expect_status[0] == 200 &&
+		    st->expect_status[1] == 302, "200 or 302");
+		is_str(st->expect_header, "Set-Cookie", "expect header");
+		is_int(st->max_redirects, 5, "max redirects");
+		st = &chk->steps[2];
+		is_int(st->retries, 10, "step 3 retries");
+		is_int(st->retry_delay_ms, 15000, "step 3 retry delay");
+		is_int(st->timeout_ms, 10000, "step 3 timeout");
+		is_str(st->expect_contains, "Jean Dupont", "step 3 contains");
+	}
+	chk = config_find_check(c, "api-health");
+	if (ok(chk != NULL && chk->nsteps == 1, "api-health")) {
+		is_str(chk->steps[0].json_body, "{\"deep\": true}", "json body");
+		is_str(chk->steps[0].expect_json_pointer, "/status", "pointer");
+		is_str(chk->steps[0].expect_json_equals, "ok", "equals");
+	}
+	r = config_find_registry(c, "registry.example.com:5000");
+	ok(r != NULL && strcmp(r->username, "shipgate") == 0 &&
+	    strcmp(r->url, "https://registry.example.com:5000") == 0,
+	    "registry credentials");
+	ok(config_find_registry(c, "docker.io") == NULL, "no docker.io");
+	app = config_find_app(c, "billing");
+	if (ok(app != NULL, "example app")) {
+		is_str(app->artifacts_bucket, "shipgate-artifacts", "artifacts");
+		is_str(app->artifacts_prefix, "billing/", "artifacts prefix");
+		is_int(app->limit_ratio, 100, "ratio");
+		is_int(app->limit_entry_size, 100 * 1024 * 1024, "entry size");
+		is_int(app->max_receives, 5, "max receives");
+		is_str(app->environments[0].external_id, "billing-int",
+		    "external id");
+		is_str(app->environments[0].base_url,
+		    "https://int.billing.example.com", "base url");
+	}
+	config_free(c);
+}
+
+static void
+test_good_variants(void)
+{
+	struct config	*c;
+	char		*got;
+
+	got = load_extra("listen: \"[::1]:8443\"\nlog_level: debug\n"
+	    "mail: {from: d@example.com, ses: {}, remind_every: 0}\n"
+	    "portal: {session_lifetime: 30d}\n", &c);
+	is_str(got, "", "IPv6 listen, ses without region, no reminders");
+	if (c != NULL) {
+		is_str(c->listen, "[::1]:8443", "IPv6 listen kept");
+		is_int(c->log_level, LOG_LEVEL_DEBUG, "debug level");
+		is_str(c->mail.ses_region, "eu-west-1", "ses region defaults");
+		is_int(c->mail.remind_every_ms, 0, "remind_every 0");
+		is_int(c->session_lifetime_ms, 30LL * 24 * 3600 * 1000,
+		    "30d");
+		is_str(c->control_socket, SHIPGATE_RUNSTATEDIR
+		    "/shipgate/control.sock", "default control socket");
+	}
+	config_free(c);
+	free(got);
+
+	/* An unquoted account number is read as written. */
+	got = load_extra("  - name: payroll\n    mode: queued\n"
+	    "    source: {bucket: releases-payroll}\n"
+	    "    environments:\n      - {name: int, account: 111111111111, "
+	    "stack: payroll-int, role_arn: \"arn:aws:iam::111111111111:role/d\","
+	    " approvers: [team], region: eu-central-1}\n", &c);
+	is_str(got, "", "an unquoted account and a second app");
+	if (c != NULL) {
+		is_int(c->napps, 2, "two apps");
+		is_int(c->apps[1].mode, CONFIG_MODE_QUEUED, "queued mode");
+		is_str(c->apps[1].environments[0].account, "111111111111",
+		    "account text");
+		is_str(c->apps[1].environments[0].region, "eu-central-1",
+		    "own region");
+	}
+	config_free(c);
+	free(got);
+
+	/* The same stack name in another region or account is fine. */
+	got = load_extra("  - name: payroll\n"
+	    "    source: {bucket: releases-payroll}\n"
+	    "    environments:\n      - {name: int, account: \"111111111111\","
+	    " stack: billing-int, role_arn: \"arn:aws:iam::111111111111:role/d\","
+	    " approvers: [team], region: us-east-1}\n", NULL);
+	is_str(got, "", "same stack name in another region");
+	free(got);
+}
+
+static void
+test_durations_sizes(void)
+{
+	static const struct {
+		const char	*in;
+		int64_t		 ms;
+	} durations[] = {
+		{ "500ms", 500 }, { "90s", 90000 }, { "15m", 900000 },
+		{ "24h", 86400000 }, { "7d", 604800000 }, { "0", 0 },
+		{ "0s", 0 }, { "1", -1 }, { "", -1 }, { "s", -1 },
+		{ "10 s", -1 }, { "-5s", -1 }, { "1.5h", -1 }, { "5S", -1 },
+		{ "3w", -1 }, { "99999999999999999999s", -1 },
+		{ "106751991167301d", -1 }, { "106751991167d", 9223372036828800000LL },
+	};
+	static const struct {
+		const char	*in;
+		int64_t		 bytes;
+	} sizes[] = {
+		{ "0", 0 }, { "512", 512 }, { "512KiB", 524288 },
+		{ "50MiB", 52428800 }, { "1GiB", 1073741824 }, { "1KB", -1 },
+		{ "1kib", -1 }, { "", -1 }, { "MiB", -1 }, { "-1", -1 },
+		{ "1 MiB", -1 }, { "9999999999999GiB", -1 },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof durations / sizeof durations[0]; i++)
+		is_int(config_parse_duration(durations[i].in), durations[i].ms,
+		    "duration \"%s\"", durations[i].in);
+	for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+		is_int(config_parse_size(sizes[i].in), sizes[i].bytes,
+		    "size \"%s\"", sizes[i].in);
+	ok(config_parse_duration(NULL) == -1, "duration NULL");
+	ok(config_webhook_event_known("deployed") &&
+	    !config_webhook_event_known("exploded"), "webhook event names");
+	is_str(config_default_path(), SHIPGATE_SYSCONFDIR
+	    "/shipgate/shipgate.yaml", "default path from sysconfdir");
+}
+
+/* ------------------------------------------------------------------ */
+/* The man page names every key, under a heading for its mapping. */
+
+struct man_keys {
+	char	**paths;
+	size_t	  n;
+	size_t	  nschema;
+	int	  missing;
+};
+
+static void
+schema_cb(const char *path, const char *type, const char *def, int required,
+    void *arg)
+{
+	struct man_keys	*mk = arg;
+	size_t		 i;
+
+	mk->nschema++;
+	for (i = 0; i < mk->n; i++)
+		if (strcmp(mk->paths[i], path) == 0)
+			return;
+	ok(0, "shipgate.yaml(5) documents %s (%s)", path, type);
+	mk->missing++;
+}
+
+static void
+schema_has_cb(const char *path, const char *type, const char *def,
+    int required, void *arg)
+{
+	const char	**want = arg;
+
+	if (*want != NULL && strcmp(*want, path) == 0)
+		*want = NULL;
+}
+
+static void
+test_man_page(void)
+{
+	struct man_keys	 mk;
+	char		*path, *text, *line, *next, *section = NULL, *key;
+	const char	*want;
+	size_t		 i, len;
+	int		 unknown = 0;
+
+	memset(&mk, 0, sizeof mk);
+	path = xasprintf("%s/man/shipgate.yaml.5", srcdir);
+	text = slurp(path);
+	if (!ok(text != NULL, "read %s", path)) {
+		free(path);
+		return;
+	}
+	/* ".Ss PREFIX" opens a mapping's keys; ".It Ic KEY" names one. */
+	for (line = text; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (strncmp(line, ".Ss ", 4) == 0) {
+			free(section);
+			section = xstrdup(line + 4);
+			if (strcmp(section, "Top level") == 0)
+				section[0] = '\0';
+			continue;
+		}
+		if (strncmp(line, ".It Ic ", 7) != 0 || section == NULL)
+			continue;
+		len = strcspn(line + 7, " ");
+		key = xstrndup(line + 7, len);
+		mk.paths = xreallocarray(mk.paths, mk.n + 1, sizeof *mk.paths);
+		mk.paths[mk.n++] = *section != '\0' ?
+		    xasprintf("%s.%s", section, key) : xstrdup(key);
+		free(key);
+	}
+	config_schema_walk(schema_cb, &mk);
+	ok(mk.nschema > 100 && mk.missing == 0, "the man page documents all "
+	    "%zu keys of the schema", mk.nschema);
+	for (i = 0; i < mk.n; i++) {
+		want = mk.paths[i];
+		config_schema_walk(schema_has_cb, &want);
+		if (want != NULL) {
+			ok(0, "documented key %s exists", mk.paths[i]);
+			unknown++;
+		}
+	}
+	ok(unknown == 0, "every key the man page documents exists (%zu)",
+	    mk.n);
+	for (i = 0; i < mk.n; i++)
+		free(mk.paths[i]);
+	free(mk.paths);
+	free(section);
+	free(text);
+	free(path);
+}
+
+static void
+cleanup(void)
+{
+	char	*cmd;
+
+	cmd = xasprintf("rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		tap_diag("cannot remove %s", tmpdir);
+	free(cmd);
+}
+
+int
+main(void)
+{
+	if ((srcdir = getenv("top_srcdir")) == NULL)
+		srcdir = ".";
+	umask(022);
+	if (mkdtemp(tmpdir) == NULL) {
+		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+		return (1);
+	}
+	test_corpus();
+	test_secret_files();
+	test_unreadable();
+	test_demo();
+	test_example();
+	test_good_variants();
+	test_durations_sizes();
+	test_man_page();
+	cleanup();
+	return (tap_done());
+}
