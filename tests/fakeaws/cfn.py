@@ -1,0 +1,851 @@
+"""CloudFormation (query protocol): stacks and change sets on a time-based
+state machine.  Every transition happens `state.step_delay` seconds after
+the previous one."""
+
+import base64
+import copy
+import json
+import re
+import time
+import uuid
+from urllib.parse import urlsplit, unquote
+
+import cfntemplate as T
+import ecs
+import s3
+from core import AwsError, rand_alnum
+
+OPERATIONS = {"CreateChangeSet", "DescribeChangeSet", "ExecuteChangeSet",
+              "DeleteChangeSet", "ListChangeSets", "DescribeStacks",
+              "DescribeStackEvents", "GetTemplate", "DescribeStackResources"}
+NO_CHANGES = ("The submitted information didn't contain changes. Submit different "
+              "information to create a change set.")
+NAME_RE = re.compile(r"^[a-zA-Z][-a-zA-Z0-9]{0,127}$")
+IN_PROGRESS = ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS",
+               "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+               "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", "DELETE_IN_PROGRESS")
+BODY_MAX = 51200
+URL_MAX = 1000000
+
+
+class CfnState(object):
+    def __init__(self):
+        self.stacks = {}          # stack id -> stack
+        self.names = {}           # (acct, region, name) -> live stack id
+        self.change_sets = {}     # change set id -> change set
+        self.fail_resources = []  # injected failures
+        self.executions = {}      # change set id -> {"calls", "executions", ...}
+
+
+def st(state):
+    return state.svc("cloudformation", CfnState)
+
+
+def verr(msg):
+    return AwsError("ValidationError", msg, 400)
+
+
+def handle(state, req, op, p):
+    with state.lock:
+        return globals()["op_" + op](state, req, p)
+
+
+# ---------------------------------------------------------------- look-ups
+
+def _stack(state, req, name_or_id, must=True, live_only=False):
+    s = st(state)
+    if name_or_id and name_or_id.startswith("arn:"):
+        stk = s.stacks.get(name_or_id)
+        if stk is not None and (stk["account"] != req.ident.account or
+                                stk["region"] != req.region):
+            stk = None
+    else:
+        sid = s.names.get((req.ident.account, req.region, name_or_id))
+        stk = s.stacks.get(sid) if sid else None
+    if stk is None and must:
+        raise verr("Stack with id %s does not exist" % name_or_id)
+    return stk
+
+
+def _change_set(state, req, p):
+    name = p.get("ChangeSetName")
+    s = st(state)
+    if name and name.startswith("arn:"):
+        cs = s.change_sets.get(name)
+        if cs is not None and (cs["account"] != req.ident.account or
+                               cs["region"] != req.region):
+            cs = None
+    else:
+        if not p.get("StackName"):
+            raise verr("StackName must be specified if ChangeSetName is not specified "
+                       "as an ARN.")
+        stk = _stack(state, req, p["StackName"], must=False)
+        cs = None
+        if stk is not None:
+            for cid in stk["change_sets"]:
+                c = s.change_sets.get(cid)
+                if c is not None and c["name"] == name:
+                    cs = c
+    if cs is None or cs.get("deleted"):
+        raise AwsError("ChangeSetNotFound", "ChangeSet [%s] does not exist" % name, 404)
+    return cs
+
+
+def _page(state, req, op, items, token, default=100):
+    n = state.page_size("cloudformation:" + op, default)
+    start = 0
+    if token:
+        try:
+            start = int(base64.b64decode(token).decode().split(":")[1])
+        except (ValueError, IndexError, UnicodeDecodeError):
+            raise verr("Invalid NextToken")
+    page = items[start:start + n]
+    nxt = None
+    if start + n < len(items):
+        nxt = base64.b64encode(("%s:%d" % (op, start + n)).encode()).decode()
+    return page, nxt
+
+
+# ---------------------------------------------------------------- templates, parameters
+
+def _template_text(state, req, p, stack):
+    body, url = p.get("TemplateBody"), p.get("TemplateURL")
+    prev = p.get("UsePreviousTemplate")
+    if sum(1 for x in (body, url, prev) if x) != 1:
+        if not (body or url or prev):
+            raise verr("Either Template URL or Template Body must be specified.")
+        raise verr("Specify exactly one of TemplateBody, TemplateURL or "
+                   "UsePreviousTemplate.")
+    if prev:
+        if stack is None or stack["doc"] is None:
+            raise verr("UsePreviousTemplate is not supported for a stack that does not "
+                       "exist yet.")
+        return stack["template"]
+    if body is not None:
+        if len(body.encode("utf-8")) > BODY_MAX:
+            raise verr("1 validation error detected: Value '%s...' at 'templateBody' "
+                       "failed to satisfy constraint: Member must have length less than "
+                       "or equal to %d" % (body[:20], BODY_MAX))
+        return body
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise verr("TemplateURL must be a supported URL.")
+    host = parts.hostname or ""
+    m = s3.VHOST_RE.match(host)
+    if m and not host.startswith("s3."):
+        bucket, key = m.group(1), unquote(parts.path[1:])
+    else:
+        bp = parts.path[1:].split("/", 1)
+        if len(bp) != 2 or not bp[1]:
+            raise verr("TemplateURL must be a supported URL.")
+        bucket, key = unquote(bp[0]), unquote(bp[1])
+    data = s3.read_object(state, bucket, key)
+    if data is None:
+        raise verr("S3 error: The specified key does not exist.")
+    if len(data) > URL_MAX:
+        raise verr("Template may not exceed %d bytes in size." % URL_MAX)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise verr("Template format error: unsupported encoding")
+
+
+def _param_values(doc, given, prev):
+    tparams = doc.get("Parameters") or {}
+    gmap = {}
+    for g in given or []:
+        gmap[g.get("ParameterKey")] = g
+    unknown = [k for k in gmap if k not in tparams]
+    if unknown:
+        raise verr("Parameters: [%s] do not exist in the template" % ", ".join(unknown))
+    values, missing = {}, []
+    for name, spec in tparams.items():
+        g = gmap.get(name)
+        if g is not None and g.get("UsePreviousValue"):
+            if prev is None or name not in prev:
+                raise verr("Invalid input for parameter key %s. Cannot specify "
+                           "usePreviousValue as true for a parameter key not in the "
+                           "previous template" % name)
+            if g.get("ParameterValue") is not None:
+                raise verr("Invalid input for parameter key %s. Cannot specify "
+                           "usePreviousValue as true and non empty value for a "
+                           "parameter" % name)
+            values[name] = prev[name]
+        elif g is not None and g.get("ParameterValue") is not None:
+            values[name] = g["ParameterValue"]
+        elif "Default" in spec:
+            d = spec["Default"]
+            values[name] = ",".join(d) if isinstance(d, list) else d
+        else:
+            missing.append(name)
+    if missing:
+        raise verr("Parameters: [%s] must have values" % ", ".join(missing))
+    for name, spec in tparams.items():
+        v = values[name]
+        av = spec.get("AllowedValues")
+        if av is not None and v not in av:
+            raise verr("Parameter '%s' must be one of AllowedValues" % name)
+        pat = spec.get("AllowedPattern")
+        if pat and not re.fullmatch(pat, v):
+            raise verr("Parameter '%s' must match pattern %s" % (name, pat))
+        if spec.get("Type") == "Number":
+            try:
+                float(v)
+            except ValueError:
+                raise verr("Parameter '%s' must be a number." % name)
+    return values
+
+
+def _ctx(state, stk_name, stk_id, acct, region, doc, values, resources=None):
+    tparams = doc.get("Parameters") or {}
+    pv = {}
+    for k, v in values.items():
+        t = tparams.get(k, {}).get("Type", "String")
+        pv[k] = v.split(",") if (t.startswith("List<") or t == "CommaDelimitedList" or
+                                 t.startswith("AWS::SSM::Parameter::Value<List")) else v
+    pseudo = {"AWS::Region": region, "AWS::AccountId": acct, "AWS::StackName": stk_name,
+              "AWS::StackId": stk_id, "AWS::Partition": "aws",
+              "AWS::URLSuffix": "amazonaws.com", "AWS::NotificationARNs": []}
+    res = resources if resources is not None else {}
+
+    def ref(name):
+        r = res.get(name)
+        return r["physical"] if r else "%s-%s" % (stk_name, name)
+
+    def att(name, attr):
+        r = res.get(name)
+        phys = r["physical"] if r else "%s-%s" % (stk_name, name)
+        t = doc["Resources"].get(name, {}).get("Type", "")
+        if r and attr in r.get("attrs", {}):
+            return r["attrs"][attr]
+        if attr == "Arn":
+            return phys if phys.startswith("arn:") else "arn:aws:%s:%s:%s:%s" % (
+                t.split("::")[1].lower() if "::" in t else "x", region, acct, phys)
+        return "%s.%s" % (phys, attr)
+
+    def imp(name):
+        for s in st(state).stacks.values():
+            if s["account"] == acct and s["region"] == region and not s.get("deleted"):
+                for o in s.get("outputs") or []:
+                    if o.get("ExportName") == name:
+                        return o["OutputValue"]
+        return "imported:%s" % name
+    return T.Context(doc, pv, pseudo, ref, att, imp)
+
+
+def _public_params(doc, values):
+    out = []
+    tparams = doc.get("Parameters") or {}
+    for k in tparams:
+        v = values.get(k)
+        if tparams[k].get("NoEcho") in ("true", True):
+            v = "****"
+        out.append({"ParameterKey": k, "ParameterValue": v})
+    return out
+
+
+# ---------------------------------------------------------------- events
+
+def _event(stk, logical, rtype, status, reason=None, physical=None, props=None,
+           token=None):
+    e = {"StackId": stk["id"], "EventId": str(uuid.uuid4()), "StackName": stk["name"],
+         "LogicalResourceId": logical, "ResourceType": rtype, "Timestamp": time.time(),
+         "ResourceStatus": status}
+    if physical is not None:
+        e["PhysicalResourceId"] = physical
+    if reason:
+        e["ResourceStatusReason"] = reason
+    if props is not None:
+        e["ResourceProperties"] = json.dumps(props)
+    if token:
+        e["ClientRequestToken"] = token
+    stk["events"].insert(0, e)
+    if logical == stk["name"] and rtype == "AWS::CloudFormation::Stack":
+        stk["status"] = status
+        stk["status_reason"] = reason
+
+
+def _stack_event(stk, status, reason=None, token=None):
+    _event(stk, stk["name"], "AWS::CloudFormation::Stack", status, reason,
+           physical=stk["id"], token=token)
+
+
+# ---------------------------------------------------------------- CreateChangeSet
+
+def op_CreateChangeSet(state, req, p):
+    acct, region = req.ident.account, req.region
+    sname = p.get("StackName") or ""
+    csname = p.get("ChangeSetName") or ""
+    if not NAME_RE.match(sname) and not sname.startswith("arn:"):
+        raise verr("1 validation error detected: Value '%s' at 'stackName' failed to "
+                   "satisfy constraint: Member must satisfy regular expression pattern: "
+                   "([a-zA-Z][-a-zA-Z0-9]*)|(arn:\\b(aws|aws-us-gov|aws-cn)\\b:[-a-zA-Z0-9:/._+]*)"
+                   % sname)
+    if not NAME_RE.match(csname):
+        raise verr("1 validation error detected: Value '%s' at 'changeSetName' failed to "
+                   "satisfy constraint: Member must satisfy regular expression pattern: "
+                   "[a-zA-Z][-a-zA-Z0-9]*" % csname)
+    cstype = p.get("ChangeSetType") or "UPDATE"
+    if cstype not in ("CREATE", "UPDATE", "IMPORT"):
+        raise verr("1 validation error detected: Value '%s' at 'changeSetType' failed to "
+                   "satisfy constraint: Member must satisfy enum value set: [IMPORT, "
+                   "UPDATE, CREATE]" % cstype)
+    if cstype == "IMPORT":
+        raise verr("IMPORT change sets are not supported by this fake endpoint.")
+    stk = _stack(state, req, sname, must=False)
+    # Idempotency: same ClientToken and name -> the same change set.
+    if p.get("ClientToken") and stk is not None:
+        for cid in stk["change_sets"]:
+            c = st(state).change_sets.get(cid)
+            if c and c["name"] == csname and c.get("client_token") == p["ClientToken"] \
+                    and not c.get("deleted"):
+                return {"Id": c["id"], "StackId": stk["id"]}
+    if cstype == "CREATE":
+        if stk is not None and stk["status"] != "REVIEW_IN_PROGRESS":
+            raise verr("Stack [%s] already exists and cannot be created again with the "
+                       "changeSet [%s]." % (sname, csname))
+    else:
+        if stk is None:
+            raise verr("Stack [%s] does not exist" % sname)
+        if stk["status"] == "REVIEW_IN_PROGRESS":
+            raise verr("Stack:%s is in REVIEW_IN_PROGRESS state and can not be updated."
+                       % stk["id"])
+    if stk is not None and (stk["status"] in IN_PROGRESS or
+                            stk["status"] in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED",
+                                              "UPDATE_ROLLBACK_FAILED",
+                                              "DELETE_COMPLETE")):
+        raise verr("Stack:%s is in %s state and can not be updated." % (
+            stk["id"], stk["status"]))
+    if stk is not None:
+        for cid in stk["change_sets"]:
+            c = st(state).change_sets.get(cid)
+            if c and c["name"] == csname and not c.get("deleted"):
+                raise AwsError("AlreadyExistsException", "ChangeSet %s already exists"
+                               % csname, 400)
+    text = _template_text(state, req, p, stk)
+    try:
+        doc = T.load(text)
+    except T.TemplateError as e:
+        raise verr(str(e))
+    have = set(p.get("Capabilities") or [])
+    need = T.required_capabilities(doc)
+    if "CAPABILITY_NAMED_IAM" in have:
+        have.add("CAPABILITY_IAM")
+    missing = sorted(c for c in need if c not in have)
+    if missing:
+        raise AwsError("InsufficientCapabilitiesException",
+                       "Requires capabilities : [%s]" % ", ".join(missing), 400)
+    prev = stk["params"] if stk is not None and stk["doc"] is not None else None
+    values = _param_values(doc, p.get("Parameters"), prev)
+
+    new_stack = stk is None
+    if new_stack:
+        sid = "arn:aws:cloudformation:%s:%s:stack/%s/%s" % (region, acct, sname,
+                                                             uuid.uuid4())
+        stk = {"id": sid, "name": sname, "account": acct, "region": region,
+               "status": "REVIEW_IN_PROGRESS", "status_reason": None,
+               "created": time.time(), "updated": None, "template": None, "doc": None,
+               "params": {}, "capabilities": [], "tags": [], "outputs": [],
+               "resources": {}, "events": [], "change_set_id": None,
+               "change_sets": [], "description": None, "notification_arns": []}
+        st(state).stacks[sid] = stk
+        st(state).names[(acct, region, sname)] = sid
+        _stack_event(stk, "REVIEW_IN_PROGRESS", "User Initiated")
+    csid = "arn:aws:cloudformation:%s:%s:changeSet/%s/%s" % (region, acct, csname,
+                                                              uuid.uuid4())
+    new_ctx = _ctx(state, stk["name"], stk["id"], acct, region, doc, values)
+    old_doc = stk["doc"]
+    old_ctx = _ctx(state, stk["name"], stk["id"], acct, region, old_doc, stk["params"],
+                   stk["resources"]) if old_doc else None
+    changed = set(k for k in values if old_doc is None or stk["params"].get(k) != values[k])
+    tags = p.get("Tags")
+    pending_reason = None
+    try:
+        changes = T.diff(old_doc, old_ctx,
+                         {k: r["physical"] for k, r in stk["resources"].items()},
+                         doc, new_ctx, changed)
+        if old_doc is not None and not changes:
+            same_outputs = (old_doc.get("Outputs") or {}) == (doc.get("Outputs") or {})
+            same_params = stk["params"] == values
+            same_tags = tags is None or tags == stk["tags"]
+            if same_outputs and same_params and same_tags:
+                pending_reason = NO_CHANGES
+    except T.TemplateError as e:
+        changes = []
+        pending_reason = str(e)
+    cs = {"id": csid, "name": csname, "stack_id": stk["id"], "stack_name": stk["name"],
+          "account": acct, "region": region, "type": cstype, "status": "CREATE_PENDING",
+          "execution_status": "UNAVAILABLE", "status_reason": None,
+          "created": time.time(), "description": p.get("Description"),
+          "values": values, "doc": doc, "template": text,
+          "capabilities": list(p.get("Capabilities") or []),
+          "tags": tags if tags is not None else list(stk["tags"]),
+          "changes": changes, "client_token": p.get("ClientToken"),
+          "exec_token": None, "notification_arns": list(p.get("NotificationARNs") or []),
+          "deleted": False}
+    st(state).change_sets[csid] = cs
+    stk["change_sets"].append(csid)
+    st(state).executions[csid] = {"calls": 0, "executions": 0, "stack": stk["name"],
+                                  "account": acct, "region": region, "name": csname}
+    d = state.step_delay
+
+    def gen():
+        yield d
+        if cs["deleted"]:
+            return
+        cs["status"] = "CREATE_IN_PROGRESS"
+        yield d
+        if cs["deleted"]:
+            return
+        if pending_reason:
+            cs["status"] = "FAILED"
+            cs["status_reason"] = pending_reason
+            cs["execution_status"] = "UNAVAILABLE"
+        else:
+            cs["status"] = "CREATE_COMPLETE"
+            cs["execution_status"] = "AVAILABLE"
+    ecs.drive(state, gen())
+    return {"Id": csid, "StackId": stk["id"]}
+
+
+def op_DescribeChangeSet(state, req, p):
+    cs = _change_set(state, req, p)
+    changes, nxt = _page(state, req, "DescribeChangeSet", cs["changes"], p.get("NextToken"))
+    out = {"ChangeSetName": cs["name"], "ChangeSetId": cs["id"], "StackId": cs["stack_id"],
+           "StackName": cs["stack_name"], "Description": cs["description"],
+           "Parameters": _public_params(cs["doc"], cs["values"]),
+           "CreationTime": cs["created"], "ExecutionStatus": cs["execution_status"],
+           "Status": cs["status"], "StatusReason": cs["status_reason"],
+           "NotificationARNs": cs["notification_arns"], "RollbackConfiguration": {},
+           "Capabilities": cs["capabilities"], "Tags": cs["tags"] or None,
+           "Changes": changes, "IncludeNestedStacks": False}
+    if nxt:
+        out["NextToken"] = nxt
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _summary(cs):
+    x = {"StackId": cs["stack_id"], "StackName": cs["stack_name"], "ChangeSetId": cs["id"],
+         "ChangeSetName": cs["name"], "ExecutionStatus": cs["execution_status"],
+         "Status": cs["status"], "CreationTime": cs["created"],
+         "IncludeNestedStacks": False}
+    if cs["status_reason"]:
+        x["StatusReason"] = cs["status_reason"]
+    if cs["description"]:
+        x["Description"] = cs["description"]
+    return x
+
+
+def op_ListChangeSets(state, req, p):
+    stk = _stack(state, req, p.get("StackName"))
+    items = [_summary(st(state).change_sets[c]) for c in stk["change_sets"]
+             if not st(state).change_sets[c].get("deleted")]
+    page, nxt = _page(state, req, "ListChangeSets", items, p.get("NextToken"))
+    out = {"Summaries": page}
+    if nxt:
+        out["NextToken"] = nxt
+    return out
+
+
+def op_DeleteChangeSet(state, req, p):
+    cs = _change_set(state, req, p)
+    if cs["execution_status"] in ("EXECUTE_IN_PROGRESS",):
+        raise AwsError("InvalidChangeSetStatus", "Cannot delete ChangeSet in status %s"
+                       % cs["execution_status"], 400)
+    cs["deleted"] = True
+    return {}
+
+
+def op_DescribeStacks(state, req, p):
+    name = p.get("StackName")
+    if name:
+        stk = _stack(state, req, name)
+        stacks = [stk]
+    else:
+        stacks = [s for s in st(state).stacks.values()
+                  if s["account"] == req.ident.account and s["region"] == req.region
+                  and not s.get("deleted")]
+    items = [_stack_out(s) for s in stacks]
+    page, nxt = _page(state, req, "DescribeStacks", items, p.get("NextToken"))
+    out = {"Stacks": page}
+    if nxt:
+        out["NextToken"] = nxt
+    return out
+
+
+def _stack_out(s):
+    x = {"StackId": s["id"], "StackName": s["name"], "CreationTime": s["created"],
+         "StackStatus": s["status"], "DisableRollback": False,
+         "NotificationARNs": s["notification_arns"], "RollbackConfiguration": {},
+         "Tags": s["tags"], "EnableTerminationProtection": False,
+         "DriftInformation": {"StackDriftStatus": "NOT_CHECKED"}}
+    if s["doc"] is not None:
+        x["Parameters"] = _public_params(s["doc"], s["params"])
+        x["Capabilities"] = s["capabilities"]
+        if s["doc"].get("Description"):
+            x["Description"] = s["doc"]["Description"]
+    if s["change_set_id"]:
+        x["ChangeSetId"] = s["change_set_id"]
+    if s["updated"]:
+        x["LastUpdatedTime"] = s["updated"]
+    if s["status_reason"] and s["status"] != "REVIEW_IN_PROGRESS":
+        x["StackStatusReason"] = s["status_reason"]
+    if s["outputs"]:
+        x["Outputs"] = s["outputs"]
+    return x
+
+
+def op_DescribeStackEvents(state, req, p):
+    stk = _stack(state, req, p.get("StackName"))
+    page, nxt = _page(state, req, "DescribeStackEvents", stk["events"], p.get("NextToken"))
+    out = {"StackEvents": page}
+    if nxt:
+        out["NextToken"] = nxt
+    return out
+
+
+def op_GetTemplate(state, req, p):
+    if p.get("ChangeSetName"):
+        cs = _change_set(state, req, p)
+        return {"TemplateBody": cs["template"], "StagesAvailable": ["Original", "Processed"]}
+    stk = _stack(state, req, p.get("StackName"))
+    return {"TemplateBody": stk["template"] or "",
+            "StagesAvailable": ["Original", "Processed"]}
+
+
+def op_DescribeStackResources(state, req, p):
+    stk = _stack(state, req, p.get("StackName"))
+    out = []
+    for name, r in stk["resources"].items():
+        out.append({"StackName": stk["name"], "StackId": stk["id"],
+                    "LogicalResourceId": name, "PhysicalResourceId": r["physical"],
+                    "ResourceType": r["type"], "Timestamp": r.get("updated", stk["created"]),
+                    "ResourceStatus": r.get("status", "CREATE_COMPLETE")})
+    return {"StackResources": out}
+
+
+# ---------------------------------------------------------------- ExecuteChangeSet
+
+def op_ExecuteChangeSet(state, req, p):
+    cs = _change_set(state, req, p)
+    ex = st(state).executions.setdefault(cs["id"], {"calls": 0, "executions": 0})
+    ex["calls"] += 1
+    token = p.get("ClientRequestToken")
+    if token and cs["exec_token"] == token:
+        return {}                      # the same request again: idempotent
+    if cs["status"] != "CREATE_COMPLETE":
+        raise AwsError("InvalidChangeSetStatus", "ChangeSet [%s] cannot be executed in its "
+                       "current status of [%s]" % (cs["id"], cs["status"]), 400)
+    if cs["execution_status"] != "AVAILABLE":
+        raise AwsError("InvalidChangeSetStatus", "ChangeSet [%s] cannot be executed in its "
+                       "current execution status of [%s]" % (cs["id"],
+                                                            cs["execution_status"]), 400)
+    stk = st(state).stacks[cs["stack_id"]]
+    if stk["status"] in IN_PROGRESS:
+        raise verr("Stack:%s is in %s state and can not be updated." % (stk["id"],
+                                                                        stk["status"]))
+    cs["exec_token"] = token
+    cs["execution_status"] = "EXECUTE_IN_PROGRESS"
+    ex["executions"] += 1
+    # Executing a change set deletes the stack's other change sets.
+    for cid in stk["change_sets"]:
+        if cid != cs["id"]:
+            st(state).change_sets[cid]["deleted"] = True
+    ecs.drive(state, _run(state, stk, cs, token))
+    return {}
+
+
+def _take_failure(state, stk, logical):
+    for f in st(state).fail_resources:
+        if f["account"] in ("*", stk["account"]) and f["region"] in ("*", stk["region"]) \
+                and f["stack"] in ("*", stk["name"]) and f["logical_id"] == logical:
+            f["count"] -= 1
+            if f["count"] <= 0:
+                st(state).fail_resources.remove(f)
+            return f["reason"]
+    return None
+
+
+def _gen_name(stk, logical, lower=False):
+    n = "%s-%s-%s" % (stk["name"], logical, rand_alnum(12))
+    return n.lower() if lower else n
+
+
+NAME_PROPS = {"AWS::IAM::Role": "RoleName", "AWS::Logs::LogGroup": "LogGroupName",
+              "AWS::S3::Bucket": "BucketName", "AWS::SQS::Queue": "QueueName",
+              "AWS::ECR::Repository": "RepositoryName",
+              "AWS::ElasticLoadBalancingV2::TargetGroup": "Name",
+              "AWS::SecretsManager::Secret": "Name", "AWS::Lambda::Function": "FunctionName"}
+
+
+def _create_physical(state, stk, logical, rtype, props, old=None):
+    """Make the resource (ECS ones for real); returns (physical, attrs, ecs dep)."""
+    acct, region = stk["account"], stk["region"]
+    if rtype == "AWS::ECS::Cluster":
+        name = props.get("ClusterName") or _gen_name(stk, logical)
+        c = ecs.ensure_cluster(state, acct, region, name)
+        return name, {"Arn": c["clusterArn"]}, None
+    if rtype == "AWS::ECS::TaskDefinition":
+        fam = props.get("Family")
+        if not fam and old and old.get("attrs", {}).get("Family"):
+            fam = old["attrs"]["Family"]
+        fam = fam or "%s%s" % (stk["name"], logical)
+        arn = ecs.register_taskdef(state, acct, region, fam, props)
+        return arn, {"TaskDefinitionArn": arn, "Family": fam}, None
+    if rtype == "AWS::ECS::Service":
+        pr = dict(props)
+        name = pr.get("ServiceName") or (old["attrs"]["Name"] if old else
+                                         _gen_name(stk, logical))
+        pr["ServiceName"] = name
+        before = None
+        svc0 = None
+        cl = (pr.get("Cluster") or "default").rsplit("/", 1)[-1]
+        svc0 = ecs.find_service(state, acct, region, cl, name)
+        if svc0 is not None and svc0["deployments"]:
+            before = svc0["deployments"][0]
+        svc = ecs.upsert_service(state, acct, region, pr)
+        dep = svc["deployments"][0] if svc["deployments"] and \
+            svc["deployments"][0] is not before else None
+        return svc["serviceArn"], {"Name": name, "ServiceArn": svc["serviceArn"],
+                                   "Cluster": cl}, dep
+    np = NAME_PROPS.get(rtype)
+    name = props.get(np) if np else None
+    if not isinstance(name, str) or not name:
+        name = old["physical"] if old else _gen_name(stk, logical,
+                                                     lower=rtype == "AWS::S3::Bucket")
+    return name, {}, None
+
+
+def _delete_physical(state, stk, r):
+    t = r["type"]
+    if t == "AWS::ECS::Service":
+        svc = ecs.find_service(state, stk["account"], stk["region"],
+                               r["attrs"].get("Cluster", "default"), r["attrs"]["Name"])
+        if svc is not None:
+            ecs.delete_service(state, svc)
+    elif t == "AWS::ECS::TaskDefinition":
+        ecs.deregister_taskdef(state, r["physical"])
+    elif t == "AWS::ECS::Cluster":
+        ecs.delete_cluster(state, stk["account"], stk["region"], r["physical"])
+
+
+def _outputs(ctx, doc):
+    out = []
+    for k, o in (doc.get("Outputs") or {}).items():
+        if o.get("Condition") and not ctx.condition(o["Condition"]):
+            continue
+        try:
+            v = ctx.eval(o.get("Value"))
+        except T.TemplateError:
+            v = ""
+        x = {"OutputKey": k, "OutputValue": ctx._str(v)}
+        if o.get("Description"):
+            x["Description"] = o["Description"]
+        if isinstance(o.get("Export"), dict):
+            try:
+                x["ExportName"] = ctx._str(ctx.eval(o["Export"].get("Name")))
+            except T.TemplateError:
+                pass
+        out.append(x)
+    return out
+
+
+def _run(state, stk, cs, token):
+    """The execution, as a generator of delays."""
+    d = state.step_delay
+    creating = stk["doc"] is None
+    verb = "CREATE" if creating else "UPDATE"
+    old = {"doc": stk["doc"], "template": stk["template"], "params": stk["params"],
+           "resources": copy.deepcopy(stk["resources"]), "outputs": stk["outputs"],
+           "tags": stk["tags"], "capabilities": stk["capabilities"]}
+    doc, values = cs["doc"], cs["values"]
+    res = copy.deepcopy(stk["resources"])
+    ctx = _ctx(state, stk["name"], stk["id"], stk["account"], stk["region"], doc, values, res)
+    actions = {c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"]
+               for c in cs["changes"]}
+    _stack_event(stk, verb + "_IN_PROGRESS", "User Initiated", token=token)
+    yield d
+    done = []          # (logical, action, old resource or None)
+    failed = None
+    for logical in T.order(doc, [n for n in T.active_resources(ctx)]):
+        rc = actions.get(logical)
+        if rc is None:
+            continue
+        rtype = rc["ResourceType"]
+        try:
+            props = ctx.eval(doc["Resources"][logical].get("Properties") or {})
+        except T.TemplateError as e:
+            props = {}
+            failed = (logical, rtype, str(e))
+        prior = res.get(logical)
+        replace = rc["Action"] == "Add" or rc.get("Replacement") == "True"
+        st_in = "CREATE_IN_PROGRESS" if rc["Action"] == "Add" else "UPDATE_IN_PROGRESS"
+        _event(stk, logical, rtype, st_in, None, physical=prior["physical"] if prior
+               else "", props=props, token=token)
+        yield d
+        if failed is None:
+            reason = _take_failure(state, stk, logical)
+            if reason:
+                failed = (logical, rtype, reason)
+        if failed is not None:
+            break
+        if rc["Action"] == "Add":
+            phys, attrs, dep = _create_physical(state, stk, logical, rtype, props)
+            _event(stk, logical, rtype, "CREATE_IN_PROGRESS", "Resource creation Initiated",
+                   physical=phys, props=props, token=token)
+        elif replace:
+            _event(stk, logical, rtype, "UPDATE_IN_PROGRESS",
+                   "Requested update requires the creation of a new physical resource; "
+                   "hence creating one.", physical=prior["physical"], props=props,
+                   token=token)
+            phys, attrs, dep = _create_physical(state, stk, logical, rtype, props,
+                                                old=prior if rtype ==
+                                                "AWS::ECS::TaskDefinition" else None)
+        else:
+            phys, attrs, dep = _create_physical(state, stk, logical, rtype, props, old=prior)
+        res[logical] = {"type": rtype, "physical": phys, "attrs": attrs, "props": props,
+                        "status": verb + "_COMPLETE", "updated": time.time()}
+        done.append((logical, rc["Action"], replace, prior))
+        while dep is not None and dep["rolloutState"] == "IN_PROGRESS":
+            yield d
+        if dep is not None and dep["rolloutState"] == "FAILED":
+            failed = (logical, rtype, "Error occurred during operation 'ECS Deployment "
+                      "Circuit Breaker was triggered'.")
+            break
+        _event(stk, logical, rtype, "CREATE_COMPLETE" if rc["Action"] == "Add"
+               else "UPDATE_COMPLETE", None, physical=phys, props=props, token=token)
+        yield d
+    if failed is not None:
+        yield from _rollback(state, stk, cs, token, old, res, done, failed, creating)
+        return
+    stk.update({"doc": doc, "template": cs["template"], "params": values,
+                "resources": res, "tags": cs["tags"], "capabilities": cs["capabilities"],
+                "updated": None if creating else time.time(), "change_set_id": cs["id"]})
+    stk["outputs"] = _outputs(ctx, doc)
+    removes = [c for c in cs["changes"] if c["ResourceChange"]["Action"] == "Remove"]
+    replaced = [(lg, pr) for lg, act, rep, pr in done if rep and pr is not None]
+    if not creating:
+        _stack_event(stk, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", token=token)
+        yield d
+        for lg, pr in replaced:
+            _event(stk, lg, pr["type"], "DELETE_IN_PROGRESS", physical=pr["physical"],
+                   token=token)
+            _delete_physical(state, stk, pr)
+            yield d
+            _event(stk, lg, pr["type"], "DELETE_COMPLETE", physical=pr["physical"],
+                   token=token)
+        for c in reversed(removes):
+            lg = c["ResourceChange"]["LogicalResourceId"]
+            r = res.pop(lg, None)
+            if r is None:
+                continue
+            _event(stk, lg, r["type"], "DELETE_IN_PROGRESS", physical=r["physical"],
+                   token=token)
+            _delete_physical(state, stk, r)
+            yield d
+            _event(stk, lg, r["type"], "DELETE_COMPLETE", physical=r["physical"],
+                   token=token)
+    cs["execution_status"] = "EXECUTE_COMPLETE"
+    _stack_event(stk, verb + "_COMPLETE", token=token)
+
+
+def _rollback(state, stk, cs, token, old, res, done, failed, creating):
+    d = state.step_delay
+    logical, rtype, reason = failed
+    prior = old["resources"].get(logical)
+    _event(stk, logical, rtype, "CREATE_FAILED" if prior is None else "UPDATE_FAILED",
+           reason, physical=(res.get(logical) or prior or {}).get("physical", ""),
+           token=token)
+    if creating:
+        _stack_event(stk, "ROLLBACK_IN_PROGRESS", "The following resource(s) failed to "
+                     "create: [%s]. Rollback requested by user." % logical, token=token)
+    else:
+        _stack_event(stk, "UPDATE_ROLLBACK_IN_PROGRESS", "The following resource(s) "
+                     "failed to update: [%s]. " % logical, token=token)
+    yield d
+    if prior is not None and not any(x[0] == logical for x in done):
+        _event(stk, logical, rtype, "UPDATE_IN_PROGRESS", physical=prior["physical"],
+               token=token)
+        yield d
+        _event(stk, logical, rtype, "UPDATE_COMPLETE", physical=prior["physical"],
+               token=token)
+    # Put modified resources back (newest first); remember what to delete.
+    to_delete = []
+    for lg, act, rep, pr in reversed(done):
+        cur = res.get(lg)
+        if act == "Add" or pr is None:
+            if cur is not None:
+                to_delete.append((lg, cur))
+            continue
+        _event(stk, lg, pr["type"], "UPDATE_IN_PROGRESS", physical=pr["physical"],
+               token=token)
+        if rep:
+            to_delete.append((lg, cur))
+        elif pr["type"] == "AWS::ECS::Service":
+            _create_physical(state, stk, lg, pr["type"], pr["props"], old=pr)
+        yield d
+        _event(stk, lg, pr["type"], "UPDATE_COMPLETE", physical=pr["physical"],
+               token=token)
+    if creating:
+        for lg, r in to_delete:
+            _event(stk, lg, r["type"], "DELETE_IN_PROGRESS", physical=r["physical"],
+                   token=token)
+            _delete_physical(state, stk, r)
+            yield d
+            _event(stk, lg, r["type"], "DELETE_COMPLETE", physical=r["physical"],
+                   token=token)
+        stk["resources"] = {}
+        cs["execution_status"] = "EXECUTE_FAILED"
+        _stack_event(stk, "ROLLBACK_COMPLETE", token=token)
+        return
+    _stack_event(stk, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", token=token)
+    yield d
+    for lg, r in to_delete:
+        _event(stk, lg, r["type"], "DELETE_IN_PROGRESS", physical=r["physical"],
+               token=token)
+        _delete_physical(state, stk, r)
+        yield d
+        _event(stk, lg, r["type"], "DELETE_COMPLETE", physical=r["physical"],
+               token=token)
+    stk["resources"] = old["resources"]
+    stk["updated"] = time.time()
+    cs["execution_status"] = "EXECUTE_FAILED"
+    _stack_event(stk, "UPDATE_ROLLBACK_COMPLETE", token=token)
+
+
+# ---------------------------------------------------------------- control API
+
+def control_fail_resource(state, body):
+    if not body.get("logical_id"):
+        raise ValueError("logical_id is required")
+    with state.lock:
+        f = {"account": body.get("account", "*"), "region": body.get("region", "*"),
+             "stack": body.get("stack", "*"), "logical_id": body["logical_id"],
+             "count": int(body.get("count", 1)),
+             "reason": body.get("reason") or (
+                 "Resource handler returned message: \"Injected failure for %s\" "
+                 "(RequestToken: %s, HandlerErrorCode: GeneralServiceException)"
+                 % (body["logical_id"], uuid.uuid4()))}
+        st(state).fail_resources.append(f)
+        return f
+
+
+def executions(state):
+    with state.lock:
+        return {k: dict(v) for k, v in st(state).executions.items()}
+
+
+def dump(state):
+    s = st(state)
+    return {"stacks": {sid: {"name": x["name"], "status": x["status"],
+                             "params": x["params"],
+                             "resources": {k: r["physical"] for k, r in
+                                           x["resources"].items()},
+                             "change_sets": x["change_sets"]}
+                       for sid, x in s.stacks.items()},
+            "change_sets": {cid: {"name": c["name"], "status": c["status"],
+                                  "execution_status": c["execution_status"],
+                                  "status_reason": c["status_reason"],
+                                  "deleted": c["deleted"], "changes": c["changes"]}
+                            for cid, c in s.change_sets.items()},
+            "executions": s.executions, "fail_resources": s.fail_resources}

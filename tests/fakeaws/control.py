@@ -1,0 +1,142 @@
+"""The unsigned JSON control API under /_fake/ (see README.md)."""
+
+import json
+
+import cfn
+import ecr
+import ecs
+import faults
+import s3
+import ses
+import sqs
+import sts
+from core import Response
+
+
+def _json(obj, status=200):
+    return Response(status, json.dumps(obj, indent=1, sort_keys=True, default=str),
+                    content_type="application/json")
+
+
+def dump(state):
+    with state.lock:
+        return {"config": state.config, "step_delay": state.step_delay,
+                "calls": state.calls, "faults": state.faults,
+                "sts": sts.dump(state), "s3": s3.dump(state), "sqs": sqs.dump(state),
+                "cloudformation": cfn.dump(state), "ecs": ecs.dump(state),
+                "ecr": ecr.dump(state), "ses": ses.sent(state)}
+
+
+def setup(state, body):
+    """Create resources in one account and region without signing."""
+    acct = body.get("account")
+    region = body.get("region") or "eu-west-1"
+    if not acct or len(acct) != 12 or not acct.isdigit():
+        raise ValueError("account: 12 digits required")
+    out = {"buckets": [], "queues": [], "repositories": []}
+    for b in body.get("buckets") or []:
+        bk = s3.setup_bucket(state, acct, region, b["name"], b.get("versioning", False))
+        out["buckets"].append(bk["name"])
+    for q in body.get("queues") or []:
+        qq = sqs.setup_queue(state, acct, region, q["name"], q.get("attributes"))
+        out["queues"].append({"arn": qq["arn"],
+                              "url": "http://127.0.0.1:%d/%s/%s" % (
+                                  getattr(state, "endpoint_port", 0), acct, q["name"])})
+    for n in body.get("notifications") or []:
+        with state.lock:
+            b = s3.st(state).buckets[n["bucket"]]
+            arn = "arn:aws:sqs:%s:%s:%s" % (region, n.get("queue_account", acct),
+                                            n["queue"])
+            if sqs.queue_by_arn(state, arn) is None:
+                raise ValueError("queue %s does not exist" % arn)
+            rules = []
+            if n.get("prefix"):
+                rules.append({"Name": "Prefix", "Value": n["prefix"]})
+            if n.get("suffix"):
+                rules.append({"Name": "Suffix", "Value": n["suffix"]})
+            b["notification"].append({"Id": n.get("id") or "shipgate-drops",
+                                      "Queue": arn,
+                                      "Events": n.get("events") or ["s3:ObjectCreated:*"],
+                                      "Filter": rules})
+    for r in body.get("repositories") or []:
+        rr = ecr.setup_repo(state, acct, region, r["name"])
+        if r.get("layers"):
+            ecr.setup_layers(state, acct, region, r["name"], r["layers"])
+        out["repositories"].append(rr["repositoryUri"])
+    for obj in body.get("objects") or []:
+        with state.lock:
+            b = s3.st(state).buckets[obj["bucket"]]
+            s3._store(b, obj["key"], obj.get("body", "").encode("utf-8"),
+                      obj.get("content_type"), {})
+    return out
+
+
+def handle(state, req):
+    path = req.path.rstrip("/")
+    m = req.method
+    try:
+        body = json.loads(req.body.decode("utf-8")) if req.body.strip() else {}
+    except (ValueError, UnicodeDecodeError):
+        return _json({"error": "body is not JSON"}, 400)
+    if not isinstance(body, dict):
+        return _json({"error": "body must be a JSON object"}, 400)
+    try:
+        if path == "/_fake/health":
+            return _json({"ok": True})
+        if path == "/_fake/reset" and m == "POST":
+            delay = state.step_delay
+            state.reset()
+            state.step_delay = delay
+            return _json({"ok": True})
+        if path == "/_fake/state":
+            return _json(dump(state))
+        if path == "/_fake/calls":
+            with state.lock:
+                if m == "DELETE":
+                    state.calls = {}
+                    return _json({"ok": True})
+                return _json(state.calls)
+        if path == "/_fake/mail":
+            if m == "DELETE":
+                ses.clear(state)
+                return _json({"ok": True})
+            return _json({"messages": ses.sent(state)})
+        if path == "/_fake/faults":
+            if m == "POST":
+                return _json(faults.add(state, body))
+            if m == "DELETE":
+                with state.lock:
+                    state.faults = []
+                return _json({"ok": True})
+            with state.lock:
+                return _json({"faults": state.faults})
+        if path == "/_fake/config" and m == "POST":
+            with state.lock:
+                if "step_delay" in body:
+                    state.step_delay = float(body["step_delay"])
+                if "page_size" in body:
+                    state.config["page_size"].update(body["page_size"])
+                if "regions" in body:
+                    state.config["regions"] = body["regions"]
+                if "ecs_rollout_steps" in body:
+                    state.config["ecs_rollout_steps"] = int(body["ecs_rollout_steps"])
+                return _json(dict(state.config, step_delay=state.step_delay))
+        if path == "/_fake/sts/expire" and m == "POST":
+            return _json(sts.control_expire(state, body))
+        if path == "/_fake/sts/role" and m == "POST":
+            return _json(sts.control_role(state, body))
+        if path == "/_fake/cfn/fail-resource" and m == "POST":
+            return _json(cfn.control_fail_resource(state, body))
+        if path == "/_fake/cfn/executions":
+            return _json(cfn.executions(state))
+        if path == "/_fake/ecs/fail-deployment" and m == "POST":
+            return _json(ecs.control_fail(state, body))
+        if path == "/_fake/ecr/layers" and m == "POST":
+            return _json({"layers": ecr.setup_layers(
+                state, body["account"], body.get("region", "eu-west-1"),
+                body["repository"], body.get("layers") or [])})
+        if path == "/_fake/setup" and m == "POST":
+            return _json(setup(state, body))
+    except (ValueError, KeyError, TypeError) as e:
+        return _json({"error": "bad request", "detail": str(e)}, 400)
+    return _json({"error": "not found", "detail": "%s %s" % (m, req.path)}, 404)
