@@ -94,6 +94,35 @@ struct signing {
 static const char hexdigits[] = "0123456789abcdef";
 static const char hexupper[] = "0123456789ABCDEF";
 
+/* Byte classes, looked up in the loops over every byte. */
+#define C_UNRESERVED	0x01	/* RFC 3986 unreserved: kept by URI encoding */
+#define C_TCHAR		0x02	/* RFC 7230 tchar: methods, header names */
+#define C_BLANK		0x04	/* space or tab, trimmed from values */
+#define C_BREAK		0x08	/* CR or LF, refused in values */
+#define C_PRINTABLE	0x10	/* 0x21..0x7e */
+#define C_WORD		(C_UNRESERVED | C_TCHAR | C_PRINTABLE)
+
+static const unsigned char cclass[256] = {
+	['0' ... '9'] = C_WORD,
+	['A' ... 'Z'] = C_WORD,
+	['a' ... 'z'] = C_WORD,
+	['-'] = C_WORD, ['.'] = C_WORD, ['_'] = C_WORD, ['~'] = C_WORD,
+	['!'] = C_TCHAR | C_PRINTABLE, ['#'] = C_TCHAR | C_PRINTABLE,
+	['$'] = C_TCHAR | C_PRINTABLE, ['%'] = C_TCHAR | C_PRINTABLE,
+	['&'] = C_TCHAR | C_PRINTABLE, ['\''] = C_TCHAR | C_PRINTABLE,
+	['*'] = C_TCHAR | C_PRINTABLE, ['+'] = C_TCHAR | C_PRINTABLE,
+	['^'] = C_TCHAR | C_PRINTABLE, ['`'] = C_TCHAR | C_PRINTABLE,
+	['|'] = C_TCHAR | C_PRINTABLE,
+	['"'] = C_PRINTABLE, ['('] = C_PRINTABLE, [')'] = C_PRINTABLE,
+	[','] = C_PRINTABLE, ['/'] = C_PRINTABLE, [':'] = C_PRINTABLE,
+	[';'] = C_PRINTABLE, ['<'] = C_PRINTABLE, ['='] = C_PRINTABLE,
+	['>'] = C_PRINTABLE, ['?'] = C_PRINTABLE, ['@'] = C_PRINTABLE,
+	['['] = C_PRINTABLE, ['\\'] = C_PRINTABLE, [']'] = C_PRINTABLE,
+	['{'] = C_PRINTABLE, ['}'] = C_PRINTABLE,
+	[' '] = C_BLANK, ['\t'] = C_BLANK,
+	['\r'] = C_BREAK, ['\n'] = C_BREAK,
+};
+
 /* -- small helpers ----------------------------------------------------- */
 
 static int
@@ -116,9 +145,7 @@ set_cause(char **cause, int error, const char *fmt, ...)
 static inline int
 is_unreserved(unsigned char ch)
 {
-	return ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-	    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
-	    ch == '~');
+	return (cclass[ch] & C_UNRESERVED);
 }
 
 static inline int
@@ -147,9 +174,7 @@ is_token(const char *s)
 	if (*u == '\0')
 		return (0);
 	for (; *u != '\0'; u++) {
-		if (*u <= 0x20 || *u >= 0x7f)
-			return (0);
-		if (strchr("\"(),/:;<=>?@[\\]{}", *u) != NULL)
+		if (!(cclass[*u] & C_TCHAR))
 			return (0);
 	}
 	return (1);
@@ -164,7 +189,7 @@ is_scope_word(const char *s)
 	if (s == NULL || *u == '\0')
 		return (0);
 	for (; *u != '\0'; u++) {
-		if (*u <= 0x20 || *u >= 0x7f || *u == '/')
+		if (!(cclass[*u] & C_PRINTABLE) || *u == '/')
 			return (0);
 	}
 	return (1);
@@ -963,17 +988,17 @@ headers_prepare(struct signing *s)
 		tmp_reserve(r, len);
 		e->voff = r->tmp_len;
 		o = r->tmp + r->tmp_len;
-		while (*v == ' ' || *v == '\t')
+		while (cclass[*v] & C_BLANK)
 			v++;
 		for (blank = 0; *v != '\0'; v++) {
-			if (*v == ' ' || *v == '\t') {
+			if (cclass[*v] & (C_BLANK | C_BREAK)) {
+				if (cclass[*v] & C_BREAK)
+					return (set_cause(s->cause,
+					    AWS_SIGN_EREQUEST, "header %s has a "
+					    "line break", req->headers[i].name));
 				blank = 1;
 				continue;
 			}
-			if (*v == '\r' || *v == '\n')
-				return (set_cause(s->cause, AWS_SIGN_EREQUEST,
-				    "header %s has a line break",
-				    req->headers[i].name));
 			if (blank)
 				*o++ = ' ';
 			blank = 0;
@@ -1263,7 +1288,8 @@ sign_common(struct aws_sign_cache *cache, const struct aws_sign_request *req,
 		s.s3 = 1;
 		s.flags |= AWS_SIGN_S3;
 	}
-	snprintf(s.expires, sizeof s.expires, "%u", p->expires);
+	if (query)
+		snprintf(s.expires, sizeof s.expires, "%u", p->expires);
 	if ((s.c = cache) == NULL && (s.c = aws_sign_cache_new()) == NULL) {
 		result_reset(r);
 		return (set_cause(cause, AWS_SIGN_ECRYPTO,
