@@ -1,0 +1,363 @@
+/*
+ * The store: shipgate's SQLite database, behind intent-level functions
+ * ("record this release", "page of runs"); no SQL leaves store*.c.  The
+ * schema is sql/NNN_name.sql, compiled in and applied by store_open.
+ *
+ * One struct store is one SQLite connection, used by one thread at a
+ * time: the loop opens one, the portal thread opens its own on the same
+ * file (WAL lets it read while the loop writes).
+ *
+ * Errors: 0 on success or a negative STORE_E* code (store_strerror names
+ * it); when cause is not NULL a failure sets *cause to a sentence the
+ * caller frees.  Times are unix milliseconds (UTC) taken from the store's
+ * clock (store_set_clock).  Ids are the database's positive int64 ids; 0
+ * means "none" wherever an id is optional.
+ *
+ * Ownership: strings passed in are copied by SQLite and stay the
+ * caller's.  Structures returned through an out pointer belong to the
+ * caller and are freed with the matching *_free function, which accepts
+ * NULL; their strings are owned by the structure.  On failure nothing is
+ * returned (the out pointer is set to NULL).
+ */
+#ifndef SHIPGATE_STORE_H
+#define SHIPGATE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+#define STORE_EIO	 (-1)	/* SQLite failed: disk full, I/O error, ... */
+#define STORE_ENOTDB	 (-2)	/* not a SQLite database, or corrupt */
+#define STORE_ETOONEW	 (-3)	/* schema newer than this binary knows */
+#define STORE_EMIGRATE	 (-4)	/* a migration failed and was rolled back */
+#define STORE_ENOTFOUND	 (-5)	/* no such row */
+#define STORE_ECONFLICT	 (-6)	/* already there, or not in the state
+				   the caller expected */
+#define STORE_EINVAL	 (-7)	/* a value the schema refuses */
+#define STORE_EBUSY	 (-8)	/* locked by another connection for
+				   longer than the busy timeout */
+#define STORE_EMISUSE	 (-9)	/* e.g. store_begin inside a transaction */
+
+const char	*store_strerror(int);
+
+/* --- Opening ------------------------------------------------------------ */
+
+/*
+ * Opens (creating if needed) the database at path and brings its schema
+ * to the latest version, each migration in its own transaction.  A
+ * database whose schema is newer than this binary (STORE_ETOONEW) or
+ * that is not a database (STORE_ENOTDB) is refused and left untouched.
+ */
+int	 store_open(const char *path, struct store **, char **cause);
+/*
+ * As store_open, but migrates no further than version (1 ..
+ * store_schema_latest()).  For tests of upgrades and for tools; a store
+ * opened below the latest version supports only the functions whose
+ * tables exist.
+ */
+int	 store_open_version(const char *path, int version, struct store **,
+	    char **cause);
+/* Finishes statements and closes the connection; NULL is fine.  An open
+ * transaction is rolled back. */
+void	 store_close(struct store *);
+
+/* The version of the open database, and the latest this binary knows. */
+int	 store_schema_version(struct store *);
+int	 store_schema_latest(void);
+/* The file name of migration version (1 .. latest), e.g. "001_init.sql". */
+const char *store_migration_name(int version);
+
+/* For /healthz: reads the database; fails with the reason. */
+int	 store_health(struct store *, char **cause);
+
+/* The clock used for every *_at the store writes.  Tests set a fixed one;
+ * NULL restores the real clock. */
+void	 store_set_clock(struct store *, int64_t (*now_cb)(void *), void *);
+int64_t	 store_now(struct store *);
+
+/* --- Transactions ------------------------------------------------------- */
+
+/*
+ * Groups writes into one atomic, durable step: the engine writes a
+ * transition, its audit entry and its outbox message together, and
+ * commits before sending the next AWS request.  store_begin takes the
+ * write lock at once (BEGIN IMMEDIATE), so a commit cannot fail on a
+ * conflict with the other connection.  Transactions do not nest
+ * (STORE_EMISUSE).  Without store_begin, each function below is its own
+ * transaction.  After a failed write inside a transaction the caller
+ * should roll back.
+ */
+int	 store_begin(struct store *, char **cause);
+int	 store_commit(struct store *, char **cause);
+int	 store_rollback(struct store *);
+int	 store_in_transaction(struct store *);
+
+/* --- States (INTERFACES.md section 5) ----------------------------------- */
+
+enum store_release_status {
+	STORE_RELEASE_RECEIVED = 1,
+	STORE_RELEASE_VALID,
+	STORE_RELEASE_INVALID,
+};
+
+enum store_run_kind {
+	STORE_RUN_NORMAL = 1,
+	STORE_RUN_ROLLBACK,
+};
+
+enum store_run_status {
+	STORE_RUN_RECEIVED = 1,
+	STORE_RUN_RUNNING,
+	STORE_RUN_SUCCEEDED,		/* the first finished state */
+	STORE_RUN_FAILED,
+	STORE_RUN_REJECTED,
+	STORE_RUN_EXPIRED,
+	STORE_RUN_SUPERSEDED,
+	STORE_RUN_CANCELLED,
+	STORE_RUN_INVALID,
+};
+#define STORE_RUN_STATUS_MAX	STORE_RUN_INVALID
+
+enum store_stage_status {
+	STORE_STAGE_PENDING = 1,
+	STORE_STAGE_PROMOTING,
+	STORE_STAGE_CREATING_CHANGE_SET,
+	STORE_STAGE_AWAITING_APPROVAL,
+	STORE_STAGE_EXECUTING,
+	STORE_STAGE_WAITING_STACK,
+	STORE_STAGE_WAITING_SERVICES,
+	STORE_STAGE_CHECKING,
+	STORE_STAGE_AWAITING_GATE,
+	STORE_STAGE_DONE,		/* the first finished state */
+	STORE_STAGE_NO_CHANGES,
+	STORE_STAGE_FAILED,
+	STORE_STAGE_REJECTED,
+	STORE_STAGE_EXPIRED,
+	STORE_STAGE_SUPERSEDED,
+	STORE_STAGE_CANCELLED,
+	STORE_STAGE_ROLLED_BACK,
+};
+#define STORE_STAGE_STATUS_MAX	STORE_STAGE_ROLLED_BACK
+
+/* Names as in the database and INTERFACES.md ("awaiting_approval"); the
+ * name of an unknown value is "unknown".  *_from_name returns 0 for an
+ * unknown name. */
+const char	*store_release_status_name(enum store_release_status);
+const char	*store_run_kind_name(enum store_run_kind);
+const char	*store_run_status_name(enum store_run_status);
+const char	*store_stage_status_name(enum store_stage_status);
+enum store_release_status store_release_status_from_name(const char *);
+enum store_run_kind	 store_run_kind_from_name(const char *);
+enum store_run_status	 store_run_status_from_name(const char *);
+enum store_stage_status	 store_stage_status_from_name(const char *);
+int	 store_run_status_finished(enum store_run_status);
+int	 store_stage_status_finished(enum store_stage_status);
+
+/* --- Apps and the audit log --------------------------------------------- */
+
+/* Records an app of the configuration (again, on every start or reload)
+ * and returns its id. */
+int	 store_upsert_app(struct store *, const char *name, int64_t *idp,
+	    char **cause);
+/* The id of an app by name: STORE_ENOTFOUND if never recorded. */
+int	 store_app_id(struct store *, const char *name, int64_t *idp,
+	    char **cause);
+
+/* An entry to append: actor is a shipgate user or "shipgated"; unix_user
+ * (may be NULL) the account behind a shipgatectl request; action a short
+ * verb ("approve", "stage awaiting_approval -> executing"); subject what
+ * it acted on ("run 42"); run_id links it to a run's trail (0: none). */
+struct store_audit_in {
+	const char	*actor;
+	const char	*unix_user;
+	const char	*action;
+	const char	*subject;
+	int64_t		 run_id;
+	const char	*detail;
+};
+int	 store_append_audit(struct store *, const struct store_audit_in *,
+	    char **cause);
+
+struct store_audit_entry {
+	int64_t		 id;
+	int64_t		 at;
+	char		*actor;
+	char		*unix_user;	/* may be NULL */
+	char		*action;
+	char		*subject;
+	int64_t		 run_id;	/* 0: none */
+	char		*detail;	/* may be NULL */
+};
+struct store_audit_page {
+	struct store_audit_entry *entries;	/* newest first */
+	size_t		  n;
+	int64_t		  next_before;	/* pass as before for the next page;
+					   0 when this is the last */
+};
+/* Entries newest first: of one run (run_id != 0) or all, with ids below
+ * before (0: from the newest), at most limit (1 .. 1000). */
+int	 store_audit_page(struct store *, int64_t run_id, int64_t before,
+	    int limit, struct store_audit_page **, char **cause);
+void	 store_audit_page_free(struct store_audit_page *);
+
+/* --- Intake: seen objects and releases ---------------------------------- */
+
+/*
+ * Marks a source object as handled; *is_newp is 1 if it was not seen
+ * before and 0 if it was (nothing is changed then).  revision is the
+ * object's version id or ETag (see sql/001_init.sql).  release_id links
+ * the release made from it (0: none, e.g. ignored).  Called in the
+ * transaction that records the release, a duplicate is found by the
+ * one that commits second.
+ */
+int	 store_mark_seen(struct store *, int64_t app_id, const char *bucket,
+	    const char *key, const char *revision, int64_t release_id,
+	    int *is_newp, char **cause);
+/* Whether an object was seen, without marking it (to skip a download). */
+int	 store_is_seen(struct store *, const char *bucket, const char *key,
+	    const char *revision, int *seenp, char **cause);
+
+/* A release to record.  For an invalid one, reason says exactly why
+ * (which file, field or limit) and the fields not read are NULL. */
+struct store_release_in {
+	int64_t		 app_id;
+	const char	*bucket;
+	const char	*key;
+	const char	*version_id;	/* may be NULL */
+	const char	*etag;		/* may be NULL */
+	int64_t		 size;		/* bytes; -1 unknown */
+	const char	*version;
+	const char	*message;
+	const char	*author;
+	const char	*manifest;	/* release.json, valid JSON */
+	enum store_release_status status;
+	const char	*reason;
+};
+int	 store_record_release(struct store *, const struct store_release_in *,
+	    int64_t *idp, char **cause);
+
+struct store_release {
+	int64_t		 id;
+	int64_t		 app_id;
+	char		*app;
+	char		*bucket;
+	char		*key;
+	char		*version_id;
+	char		*etag;
+	int64_t		 size;		/* -1 unknown */
+	char		*version;
+	char		*message;
+	char		*author;
+	char		*manifest;
+	enum store_release_status status;
+	char		*reason;
+	int64_t		 received_at;
+	int64_t		 updated_at;
+};
+int	 store_get_release(struct store *, int64_t id, struct store_release **,
+	    char **cause);
+void	 store_release_free(struct store_release *);
+
+/* --- Runs and stages ---------------------------------------------------- */
+
+/* A run to create with its stages, in deployment order. */
+struct store_stage_in {
+	const char	*environment;
+	int		 required_approvals;	/* >= 1; 0 means 1 */
+};
+struct store_run_in {
+	int64_t			 release_id;
+	enum store_run_kind	 kind;		/* 0 means normal */
+	enum store_run_status	 status;	/* 0 means received */
+	const char		*reason;	/* for an invalid run */
+	const char		*requested_by;	/* operator of a redeploy */
+	int64_t			 rollback_of;	/* run that failed; 0: none */
+	const struct store_stage_in *stages;
+	size_t			 nstages;
+};
+/* Creates the run and its pending stages in one transaction. */
+int	 store_create_run(struct store *, const struct store_run_in *,
+	    int64_t *run_idp, char **cause);
+
+struct store_stage {
+	int64_t		 id;
+	int64_t		 run_id;
+	int		 position;	/* 0, 1, ...: deployment order */
+	char		*environment;
+	enum store_stage_status status;
+	char		*reason;	/* may be NULL */
+	int		 attempt;
+	int		 required_approvals;
+	char		*change_set_name;	/* may be NULL */
+	char		*change_set_arn;	/* may be NULL */
+	char		*stack_id;		/* may be NULL */
+	int64_t		 deadline_at;	/* 0: none */
+	int64_t		 created_at;
+	int64_t		 updated_at;
+	int64_t		 started_at;	/* 0: still pending */
+	int64_t		 finished_at;	/* 0: not finished */
+};
+
+struct store_run {
+	int64_t			 id;
+	int64_t			 release_id;
+	int64_t			 app_id;
+	char			*app;
+	char			*version;	/* the release's; may be NULL */
+	char			*author;	/* may be NULL */
+	char			*message;	/* may be NULL */
+	enum store_run_kind	 kind;
+	enum store_run_status	 status;
+	char			*reason;	/* may be NULL */
+	char			*requested_by;	/* may be NULL */
+	int64_t			 rollback_of;	/* 0: none */
+	int64_t			 created_at;
+	int64_t			 updated_at;
+	int64_t			 finished_at;	/* 0: not finished */
+	struct store_stage	*stages;	/* store_get_run only */
+	size_t			 nstages;
+};
+
+/*
+ * State changes, compare-and-set: the row must be in state from, or the
+ * call fails with STORE_ECONFLICT and changes nothing (someone else
+ * moved it: the caller reloads).  reason (may be NULL) replaces the
+ * stored one.  Entering a finished state sets finished_at; leaving one
+ * (a retried stage or run) clears it.  A stage leaving pending for the
+ * first time gets started_at.
+ */
+int	 store_set_run_status(struct store *, int64_t run_id,
+	    enum store_run_status from, enum store_run_status to,
+	    const char *reason, char **cause);
+int	 store_set_stage_status(struct store *, int64_t stage_id,
+	    enum store_stage_status from, enum store_stage_status to,
+	    const char *reason, char **cause);
+
+/* One run with its stages in order. */
+int	 store_get_run(struct store *, int64_t run_id, struct store_run **,
+	    char **cause);
+void	 store_run_free(struct store_run *);
+
+/* Filters for a page of runs; zero/NULL fields do not filter. */
+struct store_runs_filter {
+	const char		*app;
+	const char		*environment;	/* runs with a stage there */
+	enum store_run_status	 status;
+	const char		*version;
+	const char		*author;
+	int64_t			 since;		/* created_at >= since */
+	int64_t			 until;		/* created_at < until */
+	int64_t			 before;	/* id < before: the next page */
+	int			 limit;		/* 1 .. 1000; 0 means 50 */
+};
+struct store_runs_page {
+	struct store_run *runs;		/* newest first, without stages */
+	size_t		  n;
+	int64_t		  next_before;	/* 0 when this is the last page */
+};
+int	 store_runs_page(struct store *, const struct store_runs_filter *,
+	    struct store_runs_page **, char **cause);
+void	 store_runs_page_free(struct store_runs_page *);
+
+#endif

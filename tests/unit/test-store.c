@@ -1,0 +1,1102 @@
+/*
+ * The store: migrations (fresh, upgrade, failed, too new, not a
+ * database), the connection's settings, the append-only audit log,
+ * seen-object deduplication, runs and stages, pages of runs and their
+ * query plans, and two connections on one file.
+ *
+ * This test opens its own raw SQLite connection next to the store's, to
+ * look at what the API deliberately cannot do (UPDATE the audit log,
+ * read pragmas, damage a file): the only file besides store*.c that
+ * includes sqlite3.h.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "store.h"
+#include "store-int.h"
+#include "tap.h"
+#include "xmalloc.h"
+
+static char	 tmpdir[] = "/tmp/test-store.XXXXXX";
+static int64_t	 fake_now = 1700000000000LL;
+
+static int64_t
+fake_clock(void *arg)
+{
+	return (fake_now);
+}
+
+static char *
+tmppath(const char *name)
+{
+	return (xasprintf("%s/%s", tmpdir, name));
+}
+
+static void
+remove_db(const char *path)
+{
+	char	*p;
+
+	unlink(path);
+	p = xasprintf("%s-wal", path);
+	unlink(p);
+	free(p);
+	p = xasprintf("%s-shm", path);
+	unlink(p);
+	free(p);
+}
+
+static char *
+read_file(const char *path, size_t *lenp)
+{
+	FILE	*f;
+	char	*data;
+	long	 len;
+
+	*lenp = 0;
+	if ((f = fopen(path, "rb")) == NULL)
+		return (NULL);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	data = xmalloc((size_t)len + 1);
+	if (fread(data, 1, (size_t)len, f) != (size_t)len) {
+		free(data);
+		fclose(f);
+		return (NULL);
+	}
+	fclose(f);
+	*lenp = (size_t)len;
+	return (data);
+}
+
+static int
+write_file(const char *path, const void *data, size_t len)
+{
+	FILE	*f;
+	int	 rc;
+
+	if ((f = fopen(path, "wb")) == NULL)
+		return (-1);
+	rc = fwrite(data, 1, len, f) == len ? 0 : -1;
+	if (fclose(f) != 0)
+		rc = -1;
+	return (rc);
+}
+
+/* A raw connection's integer answer to sql; -1 on error. */
+static long long
+raw_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt	*stmt;
+	long long	 v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+		tap_diag("prepare %s: %s", sql, sqlite3_errmsg(db));
+		return (-1);
+	}
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return (v);
+}
+
+static char *
+raw_text(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt	*stmt;
+	char		*v = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		return (NULL);
+	if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0))
+		v = xstrdup((const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+	return (v);
+}
+
+static sqlite3 *
+raw_open(const char *path)
+{
+	sqlite3	*db = NULL;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		tap_diag("raw open %s failed", path);
+		sqlite3_close(db);
+		return (NULL);
+	}
+	return (db);
+}
+
+static int
+table_exists(sqlite3 *db, const char *name)
+{
+	char	*sql;
+	int	 n;
+
+	sql = sqlite3_mprintf("SELECT count(*) FROM sqlite_schema WHERE "
+	    "type = 'table' AND name = %Q", name);
+	n = (int)raw_int(db, sql);
+	sqlite3_free(sql);
+	return (n == 1);
+}
+
+static const char *const all_tables[] = {
+	"apps", "releases", "seen_objects", "intake_failures", "runs",
+	"stages", "stage_changes", "approvals", "deployments", "audit",
+	"sessions", "api_tokens", "outbox", "check_results",
+	"image_promotions",
+};
+
+/* The migrations in $top_srcdir/sql are numbered 001.. without gaps and
+ * are exactly those compiled in. */
+static void
+test_migration_files(void)
+{
+	const char	*top;
+	char		*dir, want[16];
+	struct dirent	*de;
+	DIR		*d;
+	char		*names[100];
+	size_t		 n = 0, i, j;
+	int		 ok_numbers = 1, ok_names = 1;
+
+	if ((top = getenv("top_srcdir")) == NULL) {
+		ok(1, "# SKIP top_srcdir is not set");
+		return;
+	}
+	dir = xasprintf("%s/sql", top);
+	if ((d = opendir(dir)) == NULL) {
+		ok(0, "open %s: %s", dir, strerror(errno));
+		free(dir);
+		return;
+	}
+	while ((de = readdir(d)) != NULL && n < 100) {
+		size_t len = strlen(de->d_name);
+
+		if (len > 4 && strcmp(de->d_name + len - 4, ".sql") == 0)
+			names[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	/* Sort by name: the numbers are zero-padded. */
+	for (i = 1; i < n; i++) {
+		for (j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+			char *t = names[j];
+
+			names[j] = names[j - 1];
+			names[j - 1] = t;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(want, sizeof want, "%03zu_", i + 1);
+		if (strncmp(names[i], want, 4) != 0) {
+			tap_diag("%s: expected a name starting %s", names[i],
+			    want);
+			ok_numbers = 0;
+		}
+		if (store_migration_name((int)i + 1) == NULL ||
+		    strcmp(store_migration_name((int)i + 1), names[i]) != 0) {
+			tap_diag("%s is not compiled in as version %zu",
+			    names[i], i + 1);
+			ok_names = 0;
+		}
+	}
+	ok(n >= 2, "sql/ holds at least two migrations (%zu)", n);
+	ok(ok_numbers, "sql/*.sql are numbered from 001 without gaps");
+	ok(ok_names, "each sql/*.sql is compiled in at its number");
+	is_int(store_schema_latest(), (long long)n,
+	    "the binary knows exactly the migrations in sql/");
+	ok(store_migration_name(0) == NULL &&
+	    store_migration_name(store_schema_latest() + 1) == NULL,
+	    "no migration outside 1 .. latest");
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(dir);
+}
+
+static void
+test_fresh(void)
+{
+	struct store	*s = NULL;
+	sqlite3		*db;
+	char		*path, *cause = NULL, *mode;
+	size_t		 i;
+	int		 all = 1, rc;
+
+	path = tmppath("fresh.db");
+	rc = store_open(path, &s, &cause);
+	is_int(rc, 0, "a fresh database opens");
+	if (rc != 0) {
+		tap_diag("%s", cause);
+		free(cause);
+		free(path);
+		return;
+	}
+	is_int(store_schema_version(s), store_schema_latest(),
+	    "a fresh database gets every migration");
+	is_int(store_health(s, NULL), 0, "health check passes");
+
+	db = raw_open(path);
+	is_int(raw_int(db, "PRAGMA user_version"), store_schema_latest(),
+	    "user_version is the latest");
+	is_int(raw_int(db, "PRAGMA application_id"), 1397178708,
+	    "application_id marks the file as shipgate's");
+	for (i = 0; i < sizeof all_tables / sizeof all_tables[0]; i++) {
+		if (!table_exists(db, all_tables[i])) {
+			tap_diag("missing table %s", all_tables[i]);
+			all = 0;
+		}
+	}
+	ok(all, "every table exists");
+	mode = raw_text(db, "PRAGMA journal_mode");
+	is_str(mode, "wal", "the database is in WAL mode");
+	free(mode);
+	mode = raw_text(db, "PRAGMA integrity_check");
+	is_str(mode, "ok", "the new database passes integrity_check");
+	free(mode);
+	sqlite3_close(db);
+
+	store_close(s);
+	/* Opening again migrates nothing and keeps the version. */
+	rc = store_open(path, &s, &cause);
+	ok(rc == 0 && store_schema_version(s) == store_schema_latest(),
+	    "an up-to-date database opens again as is");
+	store_close(s);
+	free(path);
+}
+
+/* Records an app, a valid release and a run with int, stg, prod. */
+static int64_t
+make_run(struct store *s, const char *app, const char *version,
+    const char *author, int64_t *release_idp)
+{
+	static const struct store_stage_in stages[] = {
+		{ "int", 1 }, { "stg", 1 }, { "prod", 2 },
+	};
+	struct store_release_in	 rel;
+	struct store_run_in	 run;
+	int64_t			 app_id = 0, release_id = 0, run_id = 0;
+	char			*key, *manifest, *cause = NULL;
+
+	if (store_upsert_app(s, app, &app_id, &cause) != 0)
+		goto fail;
+	key = xasprintf("drops/%s-%s.zip", app, version);
+	manifest = xasprintf("{\"app\": \"%s\", \"version\": \"%s\"}", app,
+	    version);
+	memset(&rel, 0, sizeof rel);
+	rel.app_id = app_id;
+	rel.bucket = "releases";
+	rel.key = key;
+	rel.etag = "\"0123\"";
+	rel.size = 1234;
+	rel.version = version;
+	rel.message = "a message";
+	rel.author = author;
+	rel.manifest = manifest;
+	rel.status = STORE_RELEASE_VALID;
+	if (store_record_release(s, &rel, &release_id, &cause) != 0) {
+		free(key);
+		free(manifest);
+		goto fail;
+	}
+	free(key);
+	free(manifest);
+	memset(&run, 0, sizeof run);
+	run.release_id = release_id;
+	run.stages = stages;
+	run.nstages = 3;
+	if (store_create_run(s, &run, &run_id, &cause) != 0)
+		goto fail;
+	if (release_idp != NULL)
+		*release_idp = release_id;
+	return (run_id);
+
+fail:
+	tap_diag("make_run: %s", cause);
+	free(cause);
+	return (0);
+}
+
+static void
+test_upgrade(void)
+{
+	struct store		*s = NULL;
+	struct store_run	*run = NULL;
+	struct store_audit_page	*page = NULL;
+	struct store_audit_in	 a;
+	sqlite3			*db;
+	char			*path, *cause = NULL;
+	int64_t			 run_id;
+	int			 rc;
+
+	path = tmppath("upgrade.db");
+	rc = store_open_version(path, 1, &s, &cause);
+	is_int(rc, 0, "a database can be created at version 1 only");
+	if (rc != 0) {
+		tap_diag("%s", cause);
+		free(cause);
+		free(path);
+		return;
+	}
+	is_int(store_schema_version(s), 1, "it is at version 1");
+	run_id = make_run(s, "billing", "1.0.0", "alice", NULL);
+	ok(run_id > 0, "version 1 holds a run");
+	memset(&a, 0, sizeof a);
+	a.actor = "shipgated";
+	a.action = "run created";
+	a.subject = "run";
+	a.run_id = run_id;
+	is_int(store_append_audit(s, &a, NULL), 0, "and an audit entry");
+	store_close(s);
+
+	db = raw_open(path);
+	ok(table_exists(db, "runs") && !table_exists(db, "sessions"),
+	    "version 1 has the core tables but not the portal's");
+	sqlite3_close(db);
+
+	s = NULL;
+	rc = store_open(path, &s, &cause);
+	is_int(rc, 0, "store_open upgrades it");
+	if (rc != 0) {
+		tap_diag("%s", cause);
+		free(cause);
+		free(path);
+		return;
+	}
+	is_int(store_schema_version(s), store_schema_latest(),
+	    "the upgraded database is at the latest version");
+	rc = store_get_run(s, run_id, &run, NULL);
+	ok(rc == 0 && run->nstages == 3 && strcmp(run->app, "billing") == 0 &&
+	    strcmp(run->version, "1.0.0") == 0,
+	    "the run and its stages are kept");
+	store_run_free(run);
+	rc = store_audit_page(s, run_id, 0, 10, &page, NULL);
+	ok(rc == 0 && page->n == 1 &&
+	    strcmp(page->entries[0].action, "run created") == 0,
+	    "the audit log is kept");
+	store_audit_page_free(page);
+	store_close(s);
+
+	db = raw_open(path);
+	ok(table_exists(db, "sessions") && table_exists(db, "outbox") &&
+	    table_exists(db, "image_promotions"), "the new tables exist");
+	sqlite3_close(db);
+	free(path);
+}
+
+static void
+test_failed_migration(void)
+{
+	struct store	*s = NULL;
+	sqlite3		*db;
+	char		*path, *cause = NULL;
+	int		 rc;
+
+	path = tmppath("failed.db");
+	if (store_open_version(path, 1, &s, NULL) != 0) {
+		ok(0, "create a version 1 database");
+		free(path);
+		return;
+	}
+	store_close(s);
+	/* Migration 002 creates sessions, then api_tokens: make the second
+	 * fail after the first succeeded. */
+	db = raw_open(path);
+	sqlite3_exec(db, "CREATE TABLE api_tokens (x)", NULL, NULL, NULL);
+	sqlite3_close(db);
+
+	s = NULL;
+	rc = store_open(path, &s, &cause);
+	is_int(rc, STORE_EMIGRATE, "a failing migration refuses to open");
+	ok(s == NULL, "and returns no store");
+	ok(cause != NULL && strstr(cause, "migration 002_portal.sql failed") &&
+	    strstr(cause, "api_tokens already exists") &&
+	    strstr(cause, "stays at schema version 1"),
+	    "the cause names the migration and the error");
+	if (cause != NULL)
+		tap_diag("%s", cause);
+	free(cause);
+
+	db = raw_open(path);
+	is_int(raw_int(db, "PRAGMA user_version"), 1,
+	    "the database stays at version 1");
+	ok(!table_exists(db, "sessions"),
+	    "what the failed migration did before the error is rolled back");
+	sqlite3_close(db);
+	free(path);
+}
+
+static void
+test_too_new(void)
+{
+	struct store	*s = NULL;
+	sqlite3		*db;
+	char		*path, *cause = NULL, *want, *before, *after;
+	size_t		 blen, alen;
+	int		 rc, newer;
+
+	path = tmppath("too-new.db");
+	newer = store_schema_latest() + 3;
+	db = raw_open(path);
+	sqlite3_exec(db, "PRAGMA journal_mode = WAL; "
+	    "PRAGMA application_id = 1397178708; "
+	    "CREATE TABLE runs (id INTEGER PRIMARY KEY, future TEXT); "
+	    "INSERT INTO runs (future) VALUES ('from a newer shipgated')",
+	    NULL, NULL, NULL);
+	want = sqlite3_mprintf("PRAGMA user_version = %d", newer);
+	sqlite3_exec(db, want, NULL, NULL, NULL);
+	sqlite3_free(want);
+	sqlite3_close(db);
+
+	before = read_file(path, &blen);
+	rc = store_open(path, &s, &cause);
+	is_int(rc, STORE_ETOONEW, "a database newer than the binary is "
+	    "refused");
+	ok(s == NULL, "and returns no store");
+	want = xasprintf("database %s is at schema version %d but this "
+	    "shipgated knows up to %d: refusing to touch it", path, newer,
+	    store_schema_latest());
+	is_str(cause, want, "the error says which versions");
+	free(want);
+	free(cause);
+	after = read_file(path, &alen);
+	ok(before != NULL && after != NULL && blen == alen && blen > 0 &&
+	    memcmp(before, after, blen) == 0,
+	    "the refused file is byte for byte unchanged (%zu bytes)", blen);
+	free(before);
+	free(after);
+
+	/* Also when the newer binary left its WAL behind. */
+	db = raw_open(path);
+	sqlite3_exec(db, "INSERT INTO runs (future) VALUES ('in the wal')",
+	    NULL, NULL, NULL);
+	before = read_file(path, &blen);
+	cause = NULL;
+	rc = store_open(path, &s, &cause);
+	is_int(rc, STORE_ETOONEW, "refused while another connection has it "
+	    "open");
+	free(cause);
+	after = read_file(path, &alen);
+	ok(before != NULL && after != NULL && blen == alen &&
+	    memcmp(before, after, blen) == 0,
+	    "the main file is still unchanged");
+	free(before);
+	free(after);
+	sqlite3_close(db);
+	remove_db(path);
+	free(path);
+}
+
+static void
+test_not_a_database(void)
+{
+	static const char	 text[] = "listen: 127.0.0.1:8080\n"
+	    "database: /var/lib/shipgate/shipgate.db\n";
+	struct store		*s = NULL;
+	sqlite3			*db;
+	char			*path, *cause = NULL, *data, *after, junk[512];
+	size_t			 len, alen;
+	int			 rc;
+
+	/* A text file where the database should be. */
+	path = tmppath("not-a-db.db");
+	write_file(path, text, sizeof text - 1);
+	rc = store_open(path, &s, &cause);
+	is_int(rc, STORE_ENOTDB, "a text file is refused");
+	ok(cause != NULL && strstr(cause, "is not a SQLite database, or is "
+	    "corrupt (file is not a database)") != NULL,
+	    "with a clear error");
+	if (cause != NULL)
+		tap_diag("%s", cause);
+	free(cause);
+	after = read_file(path, &alen);
+	ok(after != NULL && alen == sizeof text - 1 &&
+	    memcmp(after, text, alen) == 0, "and is left as it was");
+	free(after);
+	remove_db(path);
+	free(path);
+
+	/* A real database whose first page (the schema) is damaged. */
+	path = tmppath("corrupt.db");
+	if (store_open(path, &s, NULL) == 0)
+		store_close(s);
+	s = NULL;
+	data = read_file(path, &len);
+	if (data != NULL && len > 100 + sizeof junk) {
+		memset(junk, 0xa5, sizeof junk);
+		memcpy(data + 100, junk, sizeof junk);
+		write_file(path, data, len);
+	}
+	free(data);
+	cause = NULL;
+	rc = store_open(path, &s, &cause);
+	is_int(rc, STORE_ENOTDB, "a corrupt database is refused");
+	ok(cause != NULL && strstr(cause, "corrupt") != NULL,
+	    "with a clear error");
+	if (cause != NULL)
+		tap_diag("%s", cause);
+	free(cause);
+	remove_db(path);
+	free(path);
+
+	/* Some other program's SQLite database. */
+	path = tmppath("other.db");
+	db = raw_open(path);
+	sqlite3_exec(db, "CREATE TABLE bookmarks (url TEXT)", NULL, NULL,
+	    NULL);
+	sqlite3_close(db);
+	data = read_file(path, &len);
+	cause = NULL;
+	rc = store_open(path, &s, &cause);
+	is_int(rc, STORE_ENOTDB, "another program's database is refused");
+	ok(cause != NULL && strstr(cause, "no shipgate schema") != NULL,
+	    "with a clear error");
+	free(cause);
+	after = read_file(path, &alen);
+	ok(data != NULL && after != NULL && len == alen &&
+	    memcmp(data, after, len) == 0, "and is left as it was");
+	free(data);
+	free(after);
+	remove_db(path);
+	free(path);
+
+	cause = NULL;
+	rc = store_open("/nonexistent-dir/shipgate.db", &s, &cause);
+	ok(rc == STORE_EIO && cause != NULL &&
+	    strstr(cause, "/nonexistent-dir/shipgate.db") != NULL,
+	    "an impossible path names the path");
+	free(cause);
+}
+
+static void
+test_constraints(struct store *s, const char *path)
+{
+	struct store_audit_in	 a;
+	struct store_audit_page	*page = NULL, *page2 = NULL;
+	sqlite3			*db;
+	char			*cause = NULL;
+	int64_t			 app_id, run_id;
+	int			 is_new, rc, i;
+
+	store_upsert_app(s, "audited", &app_id, NULL);
+	run_id = make_run(s, "audited", "2.0", "bob", NULL);
+
+	/* Foreign keys are enforced on the store's connection. */
+	rc = store_mark_seen(s, 999999, "b", "k", "v", 0, &is_new, &cause);
+	is_int(rc, STORE_EINVAL, "foreign keys are on (unknown app refused)");
+	ok(cause != NULL && strstr(cause, "FOREIGN KEY") != NULL,
+	    "the cause says why");
+	free(cause);
+
+	memset(&a, 0, sizeof a);
+	a.actor = "alice";
+	a.unix_user = "root";
+	a.subject = "run";
+	a.run_id = run_id;
+	for (i = 0; i < 5; i++) {
+		a.action = i % 2 ? "approve" : "comment";
+		a.detail = i == 4 ? "last" : NULL;
+		fake_now += 1000;
+		store_append_audit(s, &a, NULL);
+	}
+	a.run_id = 0;
+	a.action = "token create";
+	store_append_audit(s, &a, NULL);
+	a.actor = NULL;
+	cause = NULL;
+	rc = store_append_audit(s, &a, &cause);
+	is_int(rc, STORE_EINVAL, "an audit entry without actor is refused");
+	free(cause);
+
+	rc = store_audit_page(s, run_id, 0, 3, &page, NULL);
+	ok(rc == 0 && page->n == 3 && page->next_before != 0 &&
+	    strcmp(page->entries[0].detail, "last") == 0 &&
+	    page->entries[0].id > page->entries[1].id &&
+	    strcmp(page->entries[0].unix_user, "root") == 0,
+	    "a run's audit trail, newest first, in pages");
+	if (rc == 0) {
+		rc = store_audit_page(s, run_id, page->next_before, 3, &page2,
+		    NULL);
+		ok(rc == 0 && page2->n == 2 && page2->next_before == 0,
+		    "the second page ends the trail");
+		store_audit_page_free(page2);
+	}
+	store_audit_page_free(page);
+	rc = store_audit_page(s, 0, 0, 1000, &page, NULL);
+	ok(rc == 0 && page->n >= 6 &&
+	    strcmp(page->entries[0].action, "token create") == 0,
+	    "the whole log, newest first");
+	store_audit_page_free(page);
+
+	db = raw_open(path);
+	rc = sqlite3_exec(db, "UPDATE audit SET actor = 'mallory'", NULL,
+	    NULL, NULL);
+	ok(rc == SQLITE_CONSTRAINT &&
+	    strstr(sqlite3_errmsg(db), "append-only") != NULL,
+	    "UPDATE of the audit log is refused");
+	rc = sqlite3_exec(db, "DELETE FROM audit", NULL, NULL, NULL);
+	ok(rc == SQLITE_CONSTRAINT &&
+	    strstr(sqlite3_errmsg(db), "append-only") != NULL,
+	    "DELETE from the audit log is refused");
+	is_int(raw_int(db, "SELECT count(*) FROM audit WHERE actor = "
+	    "'mallory'"), 0, "nothing was changed");
+	rc = sqlite3_exec(db, "UPDATE stages SET status = 'waiting'", NULL,
+	    NULL, NULL);
+	ok(rc == SQLITE_CONSTRAINT, "a stage status outside INTERFACES.md "
+	    "is refused");
+	rc = sqlite3_exec(db, "UPDATE runs SET status = 'paused'", NULL,
+	    NULL, NULL);
+	ok(rc == SQLITE_CONSTRAINT, "a run status outside INTERFACES.md "
+	    "is refused");
+	sqlite3_close(db);
+}
+
+static void
+test_seen(struct store *s)
+{
+	char	*cause = NULL;
+	int64_t	 app_id;
+	int	 is_new, seen, rc;
+
+	store_upsert_app(s, "intake", &app_id, NULL);
+	rc = store_mark_seen(s, app_id, "bkt", "drops/a b.zip", "\"etag1\"", 0,
+	    &is_new, NULL);
+	ok(rc == 0 && is_new == 1, "an object is new the first time");
+	rc = store_mark_seen(s, app_id, "bkt", "drops/a b.zip", "\"etag1\"", 0,
+	    &is_new, NULL);
+	ok(rc == 0 && is_new == 0, "and not the second (event + listing)");
+	rc = store_mark_seen(s, app_id, "bkt", "drops/a b.zip", "\"etag2\"", 0,
+	    &is_new, NULL);
+	ok(rc == 0 && is_new == 1, "a new revision of the key is new");
+	rc = store_is_seen(s, "bkt", "drops/a b.zip", "\"etag2\"", &seen,
+	    NULL);
+	ok(rc == 0 && seen == 1, "is_seen finds it");
+	rc = store_is_seen(s, "bkt", "drops/other.zip", "\"etag2\"", &seen,
+	    NULL);
+	ok(rc == 0 && seen == 0, "is_seen does not find another key");
+
+	/* Marked in a transaction that rolls back: not seen. */
+	is_int(store_begin(s, NULL), 0, "begin");
+	is_int(store_begin(s, &cause), STORE_EMISUSE,
+	    "transactions do not nest");
+	free(cause);
+	rc = store_mark_seen(s, app_id, "bkt", "drops/c.zip", "v1", 0,
+	    &is_new, NULL);
+	ok(rc == 0 && is_new == 1, "marked inside a transaction");
+	is_int(store_rollback(s), 0, "rollback");
+	rc = store_is_seen(s, "bkt", "drops/c.zip", "v1", &seen, NULL);
+	ok(rc == 0 && seen == 0, "a rolled back mark is forgotten");
+	is_int(store_commit(s, NULL), STORE_EMISUSE,
+	    "commit without a transaction is refused");
+}
+
+static void
+test_states(struct store *s)
+{
+	struct store_run	*run = NULL;
+	char			*cause = NULL, *want;
+	int64_t			 run_id, stage_id;
+	int			 v, rc, all;
+
+	all = 1;
+	for (v = 1; v <= STORE_RUN_STATUS_MAX; v++) {
+		if ((int)store_run_status_from_name(store_run_status_name(v)) != v)
+			all = 0;
+	}
+	for (v = 1; v <= STORE_STAGE_STATUS_MAX; v++) {
+		if ((int)store_stage_status_from_name(store_stage_status_name(v)) !=
+		    v)
+			all = 0;
+	}
+	ok(all, "every state name reads back as its value");
+	ok(store_stage_status_from_name("bogus") == 0 &&
+	    strcmp(store_stage_status_name(99), "unknown") == 0,
+	    "unknown names and values");
+	ok(!store_stage_status_finished(STORE_STAGE_AWAITING_GATE) &&
+	    store_stage_status_finished(STORE_STAGE_NO_CHANGES) &&
+	    store_run_status_finished(STORE_RUN_INVALID) &&
+	    !store_run_status_finished(STORE_RUN_RUNNING), "finished states");
+
+	run_id = make_run(s, "states", "3.0", "carol", NULL);
+	store_get_run(s, run_id, &run, NULL);
+	if (run == NULL) {
+		ok(0, "get the run");
+		return;
+	}
+	ok(run->status == STORE_RUN_RECEIVED && run->kind == STORE_RUN_NORMAL &&
+	    run->nstages == 3 && run->finished_at == 0,
+	    "a new run is received, normal, with its stages");
+	ok(strcmp(run->stages[0].environment, "int") == 0 &&
+	    strcmp(run->stages[2].environment, "prod") == 0 &&
+	    run->stages[2].position == 2 &&
+	    run->stages[2].required_approvals == 2 &&
+	    run->stages[0].status == STORE_STAGE_PENDING &&
+	    run->stages[0].started_at == 0, "stages in order, pending");
+	stage_id = run->stages[0].id;
+	store_run_free(run);
+
+	/* Walk a stage through every state: each name passes the CHECK. */
+	all = 1;
+	for (v = 1; v < STORE_STAGE_STATUS_MAX; v++) {
+		fake_now += 10;
+		if ((rc = store_set_stage_status(s, stage_id, v, v + 1, NULL,
+		    &cause)) != 0) {
+			tap_diag("%s", cause);
+			free(cause);
+			cause = NULL;
+			all = 0;
+		}
+	}
+	ok(all, "a stage takes every state of INTERFACES.md");
+	all = 1;
+	store_set_run_status(s, run_id, STORE_RUN_RECEIVED, STORE_RUN_RUNNING,
+	    NULL, NULL);
+	for (v = STORE_RUN_RUNNING; v < STORE_RUN_STATUS_MAX; v++) {
+		if (store_set_run_status(s, run_id, v, v + 1, "why", NULL) != 0)
+			all = 0;
+	}
+	ok(all, "a run takes every state of INTERFACES.md");
+
+	run_id = make_run(s, "states", "3.1", "carol", NULL);
+	store_get_run(s, run_id, &run, NULL);
+	stage_id = run->stages[1].id;
+	store_run_free(run);
+	fake_now = 1800000000000LL;
+	rc = store_set_stage_status(s, stage_id, STORE_STAGE_PENDING,
+	    STORE_STAGE_CREATING_CHANGE_SET, NULL, NULL);
+	is_int(rc, 0, "pending -> creating_change_set");
+	rc = store_set_stage_status(s, stage_id, STORE_STAGE_PENDING,
+	    STORE_STAGE_CREATING_CHANGE_SET, NULL, &cause);
+	is_int(rc, STORE_ECONFLICT, "a stale transition is refused");
+	want = xasprintf("stage %lld is creating_change_set, not pending",
+	    (long long)stage_id);
+	is_str(cause, want, "the cause names both states");
+	free(want);
+	free(cause);
+	cause = NULL;
+	rc = store_set_stage_status(s, 999999, STORE_STAGE_PENDING,
+	    STORE_STAGE_CREATING_CHANGE_SET, NULL, &cause);
+	is_int(rc, STORE_ENOTFOUND, "an unknown stage is not found");
+	free(cause);
+	fake_now += 5000;
+	store_set_stage_status(s, stage_id, STORE_STAGE_CREATING_CHANGE_SET,
+	    STORE_STAGE_FAILED, "ChangeSet failed: boom", NULL);
+	store_get_run(s, run_id, &run, NULL);
+	ok(run->stages[1].status == STORE_STAGE_FAILED &&
+	    run->stages[1].started_at == 1800000000000LL &&
+	    run->stages[1].finished_at == 1800000005000LL &&
+	    strcmp(run->stages[1].reason, "ChangeSet failed: boom") == 0,
+	    "a failed stage has its reason, start and end");
+	store_run_free(run);
+
+	store_set_run_status(s, run_id, STORE_RUN_RECEIVED, STORE_RUN_RUNNING,
+	    NULL, NULL);
+	store_set_run_status(s, run_id, STORE_RUN_RUNNING, STORE_RUN_FAILED,
+	    "stage stg failed", NULL);
+	store_get_run(s, run_id, &run, NULL);
+	ok(run->status == STORE_RUN_FAILED && run->finished_at != 0,
+	    "a finished run has finished_at");
+	store_run_free(run);
+	rc = store_set_run_status(s, run_id, STORE_RUN_FAILED,
+	    STORE_RUN_RUNNING, NULL, NULL);
+	store_get_run(s, run_id, &run, NULL);
+	ok(rc == 0 && run->status == STORE_RUN_RUNNING &&
+	    run->finished_at == 0 && run->reason == NULL,
+	    "a retried run is unfinished again");
+	store_run_free(run);
+	rc = store_get_run(s, 999999, &run, &cause);
+	ok(rc == STORE_ENOTFOUND && run == NULL, "an unknown run");
+	free(cause);
+}
+
+static int
+page_ids(struct store *s, const struct store_runs_filter *f, int64_t *ids,
+    size_t max, int64_t *next)
+{
+	struct store_runs_page	*p = NULL;
+	char			*cause = NULL;
+	size_t			 i;
+	int			 n;
+
+	if (store_runs_page(s, f, &p, &cause) != 0) {
+		tap_diag("runs page: %s", cause);
+		free(cause);
+		return (-1);
+	}
+	for (i = 0; i < p->n && i < max; i++)
+		ids[i] = p->runs[i].id;
+	n = (int)p->n;
+	if (next != NULL)
+		*next = p->next_before;
+	store_runs_page_free(p);
+	return (n);
+}
+
+static void
+test_runs_page(void)
+{
+	static const struct store_stage_in prod_only[] = { { "prod", 1 } };
+	struct store		*s = NULL;
+	struct store_runs_filter f;
+	struct store_run_in	 rb;
+	struct store_runs_page	*p = NULL;
+	sqlite3			*db;
+	sqlite3_stmt		*stmt;
+	char			*path, *cause = NULL;
+	int64_t			 id[12], rel[12], got[20], next, t0;
+	unsigned int		 mask;
+	int			 i, n, rc, scans, sorts;
+
+	path = tmppath("runs.db");
+	if (store_open(path, &s, NULL) != 0) {
+		ok(0, "open");
+		free(path);
+		return;
+	}
+	store_set_clock(s, fake_clock, NULL);
+	fake_now = t0 = 1750000000000LL;
+	/* 11 runs a minute apart: apps a/b alternate, authors x/y/z. */
+	for (i = 0; i < 11; i++) {
+		char version[16];
+
+		snprintf(version, sizeof version, "1.%d", i);
+		id[i] = make_run(s, i % 2 ? "b" : "a", version,
+		    i % 3 == 0 ? "x" : i % 3 == 1 ? "y" : "z", &rel[i]);
+		fake_now += 60000;
+	}
+	store_set_run_status(s, id[3], STORE_RUN_RECEIVED, STORE_RUN_RUNNING,
+	    NULL, NULL);
+	store_set_run_status(s, id[8], STORE_RUN_RECEIVED, STORE_RUN_RUNNING,
+	    NULL, NULL);
+	/* A rollback of release 2 to prod only, the newest run. */
+	memset(&rb, 0, sizeof rb);
+	rb.release_id = rel[2];
+	rb.kind = STORE_RUN_ROLLBACK;
+	rb.requested_by = "dave";
+	rb.rollback_of = id[10];
+	rb.stages = prod_only;
+	rb.nstages = 1;
+	rc = store_create_run(s, &rb, &id[11], NULL);
+	is_int(rc, 0, "a rollback run to one environment");
+	memset(&rb, 0, sizeof rb);
+	rb.release_id = 999999;
+	rc = store_create_run(s, &rb, NULL, &cause);
+	is_int(rc, STORE_ENOTFOUND, "a run of an unknown release is refused");
+	free(cause);
+
+	memset(&f, 0, sizeof f);
+	n = page_ids(s, &f, got, 20, &next);
+	ok(n == 12 && got[0] == id[11] && got[1] == id[10] &&
+	    got[11] == id[0] && next == 0, "all runs, newest first");
+
+	f.limit = 5;
+	n = page_ids(s, &f, got, 20, &next);
+	ok(n == 5 && got[0] == id[11] && got[4] == id[7] && next == id[7],
+	    "a page of 5 and the cursor");
+	f.before = next;
+	n = page_ids(s, &f, got, 20, &next);
+	ok(n == 5 && got[0] == id[6] && got[4] == id[2] && next == id[2],
+	    "the next page starts after the cursor");
+	f.before = next;
+	n = page_ids(s, &f, got, 20, &next);
+	ok(n == 2 && got[0] == id[1] && got[1] == id[0] && next == 0,
+	    "the last page");
+
+	memset(&f, 0, sizeof f);
+	f.app = "b";
+	n = page_ids(s, &f, got, 20, NULL);
+	ok(n == 5 && got[0] == id[9] && got[4] == id[1], "by app");
+	f.status = STORE_RUN_RUNNING;
+	n = page_ids(s, &f, got, 20, NULL);
+	ok(n == 1 && got[0] == id[3], "by app and status");
+	f.app = NULL;
+	n = page_ids(s, &f, got, 20, NULL);
+	ok(n == 2 && got[0] == id[8] && got[1] == id[3], "by status");
+	memset(&f, 0, sizeof f);
+	f.environment = "stg";
+	n = page_ids(s, &f, got, 20, NULL);
+	ok(n == 11 && got[0] == id[10], "by environment (not the rollback)");
+	f.environment = "prod";
+	f.limit = 2;
+	n = page_ids(s, &f, got, 20, &next);
+	ok(n == 2 && got[0] == id[11] && got[1] == id[10] && next == id[10],
+	    "by environment, paged");
+	f.before = next;
+	n = page_ids(s, &f, got, 20, NULL);
+	ok(n == 2 && got[0] == id[9] && got[1] == id[8],
+	    "by environment, second page");
+	memset(&f, 0, sizeof f);
+	f.environment = "prod";
+	f.app = "a";
+	n = page_ids(s, &f, got, 20, NULL);
+	ok(n == 7 && got[0] == id[11] && got[1] == id[10],
+	    "by environment and app");
+	memset(&f, 0, sizeof f);
+	f.version = "1.4";
+	n = page_ids(s, &f, got, 20, NULL);
+	ok(n == 1 && got[0] == id[4], "by version");
+	f.version = "1.2";
+	n = page_ids(s, &f, got, 20, NULL);
+	ok(n == 2 && got[0] == id[11] && got[1] == id[2],
+	    "by version: the run and its redeploy");
+	f.version = NULL;
+	f.author = "x";
+	n = page_ids(s, &f, got, 20, NULL);
+	ok(n == 4 && got[0] == id[9] && got[3] == id[0], "by author");
+	f.author = NULL;
+	f.since = t0 + 3 * 60000;
+	f.until = t0 + 6 * 60000;
+	n = page_ids(s, &f, got, 20, NULL);
+	ok(n == 3 && got[0] == id[5] && got[2] == id[3], "by dates");
+	f.limit = 1001;
+	rc = store_runs_page(s, &f, &p, &cause);
+	ok(rc == STORE_EINVAL && p == NULL, "a limit over 1000 is refused");
+	free(cause);
+
+	/*
+	 * Every combination of filters uses an index: no SCAN of runs or
+	 * releases (but the index scans that hand out rows already in
+	 * order and stop at the limit) and no sort of the whole result.
+	 */
+	db = raw_open(path);
+	scans = sorts = 0;
+	for (mask = 0; mask < (1U << STORE_RUNS_FILTERS); mask++) {
+		const char *sql = store_runs_sql(s, mask);
+		char *eqp = xasprintf("EXPLAIN QUERY PLAN %s", sql);
+
+		if (sqlite3_prepare_v2(db, eqp, -1, &stmt, NULL) != SQLITE_OK) {
+			tap_diag("%s: %s", sql, sqlite3_errmsg(db));
+			scans++;
+			free(eqp);
+			continue;
+		}
+		while (sqlite3_step(stmt) == SQLITE_ROW) {
+			const char *d = (const char *)sqlite3_column_text(stmt,
+			    3);
+
+			if ((strncmp(d, "SCAN ", 5) == 0 &&
+			    strstr(d, "USING INDEX runs_created") == NULL) ||
+			    strstr(d, "FULL") != NULL) {
+				tap_diag("mask %#x: %s", mask, d);
+				scans++;
+			}
+			if (strstr(d, "TEMP B-TREE") != NULL) {
+				tap_diag("mask %#x: %s", mask, d);
+				sorts++;
+			}
+		}
+		sqlite3_finalize(stmt);
+		free(eqp);
+	}
+	sqlite3_close(db);
+	is_int(scans, 0, "no filter combination scans a table");
+	is_int(sorts, 0, "no filter combination sorts its result");
+	store_close(s);
+	free(path);
+}
+
+static void
+test_two_connections(void)
+{
+	struct store	*a = NULL, *b = NULL;
+	struct store_audit_page *page = NULL;
+	struct store_audit_in	 e;
+	char		*path, *cause = NULL;
+	int64_t		 id;
+	int		 rc;
+
+	path = tmppath("two.db");
+	rc = store_open(path, &a, NULL);
+	rc |= store_open(path, &b, NULL);
+	is_int(rc, 0, "two connections open one file");
+	if (rc != 0) {
+		store_close(a);
+		store_close(b);
+		free(path);
+		return;
+	}
+	store_upsert_app(a, "billing", NULL, NULL);
+	ok(store_app_id(b, "billing", &id, NULL) == 0,
+	    "the second sees the first's commit");
+	is_int(store_begin(a, NULL), 0, "the first begins a transaction");
+	store_upsert_app(a, "payroll", NULL, NULL);
+	rc = store_app_id(b, "payroll", &id, &cause);
+	is_int(rc, STORE_ENOTFOUND, "the second reads meanwhile, without "
+	    "the uncommitted row");
+	free(cause);
+	is_int(store_commit(a, NULL), 0, "the first commits");
+	ok(store_app_id(b, "payroll", &id, NULL) == 0,
+	    "the second sees the committed row");
+
+	memset(&e, 0, sizeof e);
+	e.actor = "bob";
+	e.action = "approve";
+	e.subject = "run 1";
+	is_int(store_append_audit(b, &e, NULL), 0, "the second writes");
+	rc = store_audit_page(a, 0, 0, 10, &page, NULL);
+	ok(rc == 0 && page->n == 1 && strcmp(page->entries[0].actor, "bob") ==
+	    0, "the first reads it");
+	store_audit_page_free(page);
+
+	/* Rolling back on close: an open transaction is not committed. */
+	store_begin(b, NULL);
+	store_upsert_app(b, "ghost", NULL, NULL);
+	store_close(b);
+	cause = NULL;
+	rc = store_app_id(a, "ghost", &id, &cause);
+	is_int(rc, STORE_ENOTFOUND, "closing rolls back an open transaction");
+	free(cause);
+	store_close(a);
+	free(path);
+}
+
+int
+main(void)
+{
+	struct store	*s = NULL;
+	char		*path, *cmd;
+
+	log_init("test-store");
+	log_set_level(LOG_LEVEL_WARNING);	/* no "database migrated" lines */
+	if (mkdtemp(tmpdir) == NULL) {
+		tap_skip_all("mkdtemp: %s", strerror(errno));
+		return (0);
+	}
+	test_migration_files();
+	test_fresh();
+	test_upgrade();
+	test_failed_migration();
+	test_too_new();
+	test_not_a_database();
+
+	path = tmppath("main.db");
+	if (store_open(path, &s, NULL) == 0) {
+		store_set_clock(s, fake_clock, NULL);
+		test_constraints(s, path);
+		test_seen(s);
+		test_states(s);
+		store_close(s);
+	} else
+		ok(0, "open %s", path);
+	free(path);
+	test_runs_page();
+	test_two_connections();
+
+	cmd = xasprintf("rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		tap_diag("could not remove %s", tmpdir);
+	free(cmd);
+	return (tap_done());
+}
