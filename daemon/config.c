@@ -244,7 +244,7 @@ node_kind(const yaml_node_t *node)
 		    strcmp((char *)node->data.scalar.value, "~") == 0 ||
 		    strcasecmp((char *)node->data.scalar.value, "null") == 0))
 			return ("no value");
-		return ("a scalar");
+		return ("a string");
 	default:
 		return ("nothing");
 	}
@@ -686,7 +686,7 @@ check_json(const char *s)
 {
 	json_t		*j;
 	json_error_t	 e;
-	static char	 why[128];
+	static _Thread_local char why[128];
 
 	/* jansson's own text may quote the input: give the position only. */
 	if ((j = json_loads(s, JSON_DECODE_ANY, &e)) == NULL) {
@@ -702,7 +702,7 @@ static const char *
 check_regex(const char *s)
 {
 	regex_t		 re;
-	static char	 why[160];
+	static _Thread_local char why[160];
 	char		 err[100];
 	int		 rc;
 
@@ -2138,7 +2138,7 @@ config_load_buffer(const char *name, const char *data, size_t len,
 	yaml_parser_t	 parser;
 	yaml_document_t	 doc, extra;
 	yaml_node_t	*root;
-	yaml_mark_t	*m;
+	yaml_mark_t	*m, offset_mark;
 	int		 have_doc = 0;
 	size_t		 i;
 
@@ -2157,6 +2157,18 @@ config_load_buffer(const char *name, const char *data, size_t len,
 	if (!yaml_parser_load(&parser, &doc)) {
 		m = parser.problem_mark.line || parser.problem_mark.column ?
 		    &parser.problem_mark : &parser.context_mark;
+		if (parser.error == YAML_READER_ERROR) {
+			/* Bad bytes: only an offset is known. */
+			memset(&offset_mark, 0, sizeof offset_mark);
+			for (i = 0; i < parser.problem_offset && i < len; i++) {
+				if (data[i] == '\n') {
+					offset_mark.line++;
+					offset_mark.column = 0;
+				} else
+					offset_mark.column++;
+			}
+			m = &offset_mark;
+		}
 		errors_add(errors, xasprintf("%s:%zu:%zu: syntax: %s%s%s", name,
 		    m->line + 1, m->column + 1,
 		    parser.problem ? parser.problem : "invalid YAML",
