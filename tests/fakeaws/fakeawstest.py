@@ -113,6 +113,8 @@ class Fake(object):
 
     def client(self, service, retries=0, session=None, region=REGION, **kw):
         from botocore.config import Config
+        if service == "s3":
+            kw.setdefault("signature_version", "s3v4")
         cfg = Config(retries={"total_max_attempts": retries + 1, "mode": "standard"},
                      connect_timeout=5, read_timeout=30,
                      s3={"addressing_style": "path"}, **kw)

@@ -81,6 +81,8 @@ def auth_error(family, kind, message=None, extra=None):
             "not_signed": ("AccessDenied", 403,
                            "There were headers present in the request which were not signed"),
             "presign_expired": ("AccessDenied", 403, "Request has expired"),
+            "sigv2": ("InvalidRequest", 400, "The authorization mechanism you have "
+                      "provided is not supported. Please use AWS4-HMAC-SHA256."),
         }
         code, status, msg = table[kind]
         return AwsError(code, message or msg, status, extra=extra)
@@ -102,6 +104,7 @@ def auth_error(family, kind, message=None, extra=None):
                         "Credential should be scoped to correct service. "),
             "not_signed": ("SignatureDoesNotMatch", 403, MSG_MISMATCH),
             "presign_expired": ("SignatureDoesNotMatch", 403, "Signature expired"),
+            "sigv2": ("IncompleteSignature", 400, "Signature Version 4 is required"),
         }
         code, status, msg = table[kind]
         e = AwsError(code, message or msg, status)
@@ -127,6 +130,8 @@ def auth_error(family, kind, message=None, extra=None):
                         "Credential should be scoped to correct service. "),
             "not_signed": ("InvalidSignatureException", 400, MSG_MISMATCH),
             "presign_expired": ("InvalidSignatureException", 400, "Signature expired"),
+            "sigv2": ("IncompleteSignatureException", 400,
+                      "Signature Version 4 is required"),
         }
         code, status, msg = table[kind]
         return AwsError(code, message or msg, status)
@@ -147,6 +152,7 @@ def auth_error(family, kind, message=None, extra=None):
                     "Credential should be scoped to correct service. "),
         "not_signed": ("InvalidSignatureException", MSG_MISMATCH),
         "presign_expired": ("InvalidSignatureException", "Signature expired"),
+        "sigv2": ("IncompleteSignatureException", "Signature Version 4 is required"),
     }
     code, msg = table[kind]
     return AwsError(code, message or msg, 403)
@@ -173,6 +179,10 @@ def parse_auth(req):
     pa = ParsedAuth()
     pa.error = None
     auth = req.header("Authorization")
+    if (auth is not None and auth.startswith("AWS ")) or \
+            (req.qget("AWSAccessKeyId") is not None and req.qget("Signature") is not None):
+        pa.error = "sigv2"
+        return pa
     if auth is not None:
         if not auth.startswith("AWS4-HMAC-SHA256 "):
             pa.error = "malformed"
