@@ -9,6 +9,10 @@
  * cancel, resume, and calls started from inside curl only set flags and
  * arm the client's `work` timer (0 ms); work_cb then does them from the
  * loop, where nothing of curl's is on the stack.
+ *
+ * No CURLSH at the client level: the easy handles of one multi handle
+ * already share its connection cache and DNS cache.  The only share is a
+ * cookie jar's (struct http_cookies), which must outlive one multi call.
  */
 #include <sys/types.h>
 
@@ -897,7 +901,8 @@ http_call_start(struct http_client *client, const struct http_request *req,
 	SET(CURLOPT_READDATA, call);
 	SET(CURLOPT_SEEKFUNCTION, http_seek_curl_cb);
 	SET(CURLOPT_SEEKDATA, call);
-	if (req->write_cb == NULL)
+	/* A declared length over the maximum fails before the body comes. */
+	if (req->write_cb == NULL && call->body_in.max <= (size_t)INT64_MAX)
 		SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)call->body_in.max);
 
 	SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms > 0 ?
@@ -927,6 +932,8 @@ http_call_start(struct http_client *client, const struct http_request *req,
 		SET(CURLOPT_COOKIEFILE, "");
 	if (req->flags & HTTP_F_NOPROXY)
 		SET(CURLOPT_PROXY, "");
+	/* A proxy's "200 Connection established" is not the response. */
+	SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 
 	if (strcmp(method, "GET") == 0)
 		SET(CURLOPT_HTTPGET, 1L);
@@ -1037,6 +1044,9 @@ http_cookies_new(void)
 	struct http_cookies	*jar;
 
 	uv_once(&http_global_once, http_global_init);
+	if (http_global_rc != CURLE_OK)
+		fatalx("curl_global_init: %s",
+		    curl_easy_strerror(http_global_rc));
 	jar = xcalloc(1, sizeof *jar);
 	if ((jar->share = curl_share_init()) == NULL)
 		fatalx("curl_share_init failed");

@@ -138,6 +138,8 @@ struct http_request {
 
 	void		*arg;		/* for read_cb, write_cb */
 
+	/* Time paused by a stream callback counts toward timeout_ms; a
+	   paused download is exempt from the low-speed check. */
 	long		 connect_timeout_ms;	/* 0: the default */
 	long		 timeout_ms;		/* whole call; 0: none */
 	long		 low_speed_limit;	/* bytes/s, with: */

@@ -22,6 +22,7 @@
 #   /drip?n=N&ms=M   N body bytes, one every M ms
 #   /cookie/set?name=N&value=V[&next=PATH]  Set-Cookie, 302 to next
 #   /cookie/get      body = the Cookie header
+#   /headers?n=N     N padding headers of about 70 bytes
 #   /close           answers with Connection: close
 #   /stats           "connections=N proxied=N tunnels=N"
 # Every response carries X-Conn-Id: the number of the TCP connection.
@@ -185,6 +186,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.reply(200, b"set", [("Set-Cookie", cookie)])
         elif path == "/cookie/get":
             self.reply(200, self.headers.get("Cookie", "").encode())
+        elif path == "/headers":
+            n = int(q.get("n", "10"))
+            self.reply(200, b"padded", [("X-Pad-%d" % i, "p" * 60)
+                                        for i in range(n)])
         elif path == "/close":
             self.reply(200, b"bye", [("Connection", "close")])
             self.close_connection = True

@@ -901,6 +901,92 @@ test_pipe(void)
 	free(p);
 }
 
+/* Counts pieces; aborts on the first when told to. */
+struct counter {
+	int	 pieces;
+	size_t	 bytes;
+	int	 abort;
+};
+
+static int
+count_write_cb(struct http_call *call, const void *data, size_t len,
+    void *arg)
+{
+	struct counter	*c = arg;
+
+	c->pieces++;
+	c->bytes += len;
+	return (c->abort ? HTTP_STREAM_ABORT : 0);
+}
+
+static ssize_t
+abort_read_cb(struct http_call *call, void *dst, size_t len, void *arg)
+{
+	return (HTTP_STREAM_ABORT);
+}
+
+static void
+test_stream_edges(void)
+{
+	struct http_request	 req;
+	struct outcome		 o;
+	struct counter		 c;
+	char			*u;
+
+	memset(&req, 0, sizeof req);
+	memset(&c, 0, sizeof c);
+	u = url(base, "/status?code=404");
+	req.url = u;
+	req.write_cb = count_write_cb;
+	req.arg = &c;
+	req.flags = HTTP_F_STREAM_2XX;
+	fetch(&req, &o);
+	ok(o.status == 404 && c.pieces == 0 && o.body != NULL &&
+	    strcmp(o.body, "status body") == 0,
+	    "HTTP_F_STREAM_2XX: a 404 body is collected, not streamed");
+	outcome_free(&o);
+	req.flags = 0;
+	fetch(&req, &o);
+	ok(o.status == 404 && c.bytes == 11 && o.body_len == 0,
+	    "without it the 404 body is streamed");
+	outcome_free(&o);
+	free(u);
+
+	u = url(base, "/big?size=100000");
+	req.url = u;
+	c.abort = 1;
+	fetch(&req, &o);
+	is_int(o.error, HTTP_EABORTED, "a write callback aborts the call");
+	outcome_free(&o);
+	free(u);
+
+	u = url(base, "/upload");
+	memset(&req, 0, sizeof req);
+	req.url = u;
+	req.method = "PUT";
+	req.read_cb = abort_read_cb;
+	req.read_len = 1000;
+	fetch(&req, &o);
+	is_int(o.error, HTTP_EABORTED, "a read callback aborts the call");
+	outcome_free(&o);
+	free(u);
+
+	memset(&req, 0, sizeof req);
+	u = url(base, "/headers?n=20");
+	req.url = u;
+	fetch(&req, &o);
+	ok(o.status == 200 && http_headers_get(&o.h, "x-pad-19") != NULL,
+	    "20 extra headers are kept");
+	outcome_free(&o);
+	free(u);
+	u = url(base, "/headers?n=2000");
+	req.url = u;
+	fetch(&req, &o);
+	is_int(o.error, HTTP_ETOOLARGE, "140 KB of headers: too large");
+	outcome_free(&o);
+	free(u);
+}
+
 /* --- cancellation ----------------------------------------------------- */
 
 static void
@@ -1200,6 +1286,7 @@ main(void)
 	test_stream_download();
 	test_stream_upload();
 	test_pipe();
+	test_stream_edges();
 	test_cancel();
 	test_proxy();
 	test_tls();
