@@ -701,6 +701,52 @@ test_man_page(void)
 	free(path);
 }
 
+/* The example shows every key (some in comments, e.g. smtp beside ses). */
+struct example_keys {
+	const char	*text;
+	int		 missing;
+	size_t		 n;
+};
+
+static void
+example_cb(const char *path, const char *type, const char *def, int required,
+    void *arg)
+{
+	struct example_keys	*ek = arg;
+	const char		*leaf;
+	char			*key, *p;
+
+	ek->n++;
+	leaf = strrchr(path, '.') != NULL ? strrchr(path, '.') + 1 : path;
+	key = xasprintf("%s:", leaf);
+	if ((p = strstr(key, "[]")) != NULL)
+		memmove(p, p + 2, strlen(p + 2) + 1);
+	if (strstr(ek->text, key) == NULL) {
+		ok(0, "shipgate.example.yaml shows %s", path);
+		ek->missing++;
+	}
+	free(key);
+}
+
+static void
+test_example_complete(void)
+{
+	struct example_keys	 ek;
+	char			*path;
+
+	memset(&ek, 0, sizeof ek);
+	path = xasprintf("%s/conf/shipgate.example.yaml", srcdir);
+	if ((ek.text = slurp(path)) == NULL) {
+		ok(0, "read %s", path);
+		free(path);
+		return;
+	}
+	config_schema_walk(example_cb, &ek);
+	ok(ek.missing == 0, "the example shows all %zu keys", ek.n);
+	free((char *)ek.text);
+	free(path);
+}
+
 static void
 cleanup(void)
 {
@@ -727,6 +773,7 @@ main(void)
 	test_unreadable();
 	test_demo();
 	test_example();
+	test_example_complete();
 	test_good_variants();
 	test_durations_sizes();
 	test_man_page();
