@@ -12,7 +12,7 @@
  *
  * No CURLSH at the client level: the easy handles of one multi handle
  * already share its connection cache and DNS cache.  The only share is a
- * cookie jar's (struct http_cookies), which must outlive one multi call.
+ * cookie jar's (struct http_cookies), which lives across calls.
  */
 #include <sys/types.h>
 

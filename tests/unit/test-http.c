@@ -472,6 +472,8 @@ test_redirects(void)
 	struct outcome		 o;
 	char			*u, *to;
 	const char		*hdrs[] = { "X-Api-Key: k", NULL };
+	const char		*secret_hdrs[] = { "Authorization: Bearer t",
+				    "Cookie: c=1", NULL };
 
 	memset(&req, 0, sizeof req);
 	u = url(base, "/redirect?n=3");
@@ -531,6 +533,25 @@ test_redirects(void)
 	    "credentials not forwarded to another host:port");
 	is_str(hdr(&o, "X-Echo-Req-x-api-key"), "k",
 	    "(other custom headers still are)");
+	outcome_free(&o);
+
+	/* The same for Authorization and Cookie headers set by hand. */
+	req.username = NULL;
+	req.password = NULL;
+	req.headers = secret_hdrs;
+	fetch(&req, &o);
+	ok(o.status == 200 && strstr(o.url, to) != NULL &&
+	    http_headers_get(&o.h, "X-Echo-Req-authorization") == NULL &&
+	    http_headers_get(&o.h, "X-Echo-Req-cookie") == NULL,
+	    "custom Authorization and Cookie headers not forwarded either");
+	outcome_free(&o);
+	free(u);
+	u = url(base, "/redirect?n=1");
+	req.url = u;
+	fetch(&req, &o);
+	ok(strcmp(hdr(&o, "X-Echo-Req-authorization"), "Bearer t") == 0 &&
+	    strcmp(hdr(&o, "X-Echo-Req-cookie"), "c=1") == 0,
+	    "... but kept on the same host");
 	outcome_free(&o);
 	free(u);
 	free(to);
