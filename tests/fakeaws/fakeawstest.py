@@ -106,10 +106,49 @@ class Fake(object):
             return {"_status": e.code, **json.loads(e.read().decode())}
 
     def session(self, key=K.ACCESS_KEY_ID, secret=K.SECRET_ACCESS_KEY, token=None,
-                region=REGION):
+                region=REGION, botocore_session=None):
         import boto3
         return boto3.session.Session(aws_access_key_id=key, aws_secret_access_key=secret,
-                                     aws_session_token=token, region_name=region)
+                                     aws_session_token=token, region_name=region,
+                                     botocore_session=botocore_session)
+
+    def sqs_json_client(self, session=None, retries=0):
+        """An SQS client speaking JSON 1.0 (X-Amz-Target: AmazonSQS.*), the
+        protocol current SDKs use: botocore's query model turned into JSON."""
+        import botocore.session
+        from botocore.config import Config
+        bs = botocore.session.get_session()
+        loader = bs.get_component("data_loader")
+        model = loader.load_service_model("sqs", "service-2")
+        model = json.loads(json.dumps(model))
+        model["metadata"].update({"protocol": "json", "jsonVersion": "1.0",
+                                  "targetPrefix": "AmazonSQS"})
+
+        def strip(node):
+            if isinstance(node, dict):
+                for k in ("locationName", "flattened", "resultWrapper"):
+                    node.pop(k, None)
+                for v in node.values():
+                    strip(v)
+            elif isinstance(node, list):
+                for v in node:
+                    strip(v)
+        strip(model["shapes"])
+        for op in model["operations"].values():
+            if "output" in op:
+                op["output"].pop("resultWrapper", None)
+        d = os.path.join(self.dir, "models", "sqs", model["metadata"]["apiVersion"])
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "service-2.json"), "w") as f:
+            json.dump(model, f)
+        loader.search_paths.insert(0, os.path.join(self.dir, "models"))
+        creds = (session or self.session()).get_credentials().get_frozen_credentials()
+        sess = self.session(creds.access_key, creds.secret_key, creds.token,
+                            botocore_session=bs)
+        cfg = Config(retries={"total_max_attempts": retries + 1, "mode": "standard"},
+                     read_timeout=30)
+        return sess.client("sqs", endpoint_url=self.endpoint, config=cfg,
+                           region_name=REGION)
 
     def client(self, service, retries=0, session=None, region=REGION, **kw):
         from botocore.config import Config
