@@ -75,6 +75,7 @@ struct aws_call {
 	size_t			 body_len;
 	size_t			 body_max;
 	int			 no_retry;
+	long			 timeout_ms;
 
 	struct http_call	*http;
 	int			 attempts;
@@ -646,7 +647,8 @@ aws_call_send(struct aws_call *call, const struct aws_credentials *creds)
 	hreq.body = call->body;
 	hreq.body_len = call->body_len;
 	hreq.body_max = call->body_max;
-	hreq.timeout_ms = client->opts.timeout_ms;
+	hreq.timeout_ms = call->timeout_ms != 0 ? call->timeout_ms :
+	    client->opts.timeout_ms;
 	hreq.connect_timeout_ms = client->opts.connect_timeout_ms;
 	hreq.ca_file = client->ca_file;
 
@@ -736,7 +738,8 @@ aws_client_call(struct aws_client *client, const struct aws_request *req,
 		    req->service->title, req->operation);
 		return (NULL);
 	}
-	endpoint = aws_client_endpoint(client, req->service, req->region);
+	endpoint = req->endpoint != NULL ? xstrdup(req->endpoint) :
+	    aws_client_endpoint(client, req->service, req->region);
 	if (endpoint == NULL) {
 		*cause = xasprintf("%s %s: invalid region %s",
 		    req->service->title, req->operation,
@@ -803,6 +806,7 @@ aws_client_call(struct aws_client *client, const struct aws_request *req,
 	call->body_max = req->body_max != 0 ? req->body_max :
 	    AWS_CLIENT_BODY_MAX;
 	call->no_retry = req->no_retry;
+	call->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 0;
 	call->stat = aws_client_stat(client, req->service->name,
 	    req->operation);
 	call->cb = cb;

@@ -73,6 +73,11 @@ struct aws_request {
 	const char		*content_type;	/* NULL: the protocol's */
 	size_t			 body_max;	/* reply; 0: 8 MiB */
 	int			 no_retry;	/* one attempt only */
+	/* The endpoint URL ("https://bucket.s3.eu-west-1.amazonaws.com"),
+	   for S3's virtual-hosted buckets; NULL: the service's. */
+	const char		*endpoint;
+	long			 timeout_ms;	/* per attempt; 0: the client's
+						   (SQS long polls need more) */
 };
 
 /* An AWS error as the service spelled it (empty strings when none). */

@@ -1,0 +1,805 @@
+/*
+ * S3 over REST-XML: ListObjectsV2 (every page), HeadObject, GetObject
+ * under a cap, PutObject.  Replies are read with aws-xml (listing) or
+ * from headers (object metadata).
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "aws-services.h"
+#include "aws-sign.h"
+#include "aws-xml.h"
+#include "buf.h"
+#include "log.h"
+#include "svc-s3.h"
+#include "xmalloc.h"
+
+#define S3_GET_CAP_DEFAULT	(8 * 1024 * 1024)
+#define S3_GET_BODY_FLOOR	(64 * 1024)	/* room for error replies */
+#define S3_LIST_REPLY_MAX	(16 * 1024 * 1024)
+#define S3_SMALL_REPLY_MAX	(64 * 1024)
+#define S3_KEY_MAX		1024
+#define S3_MAX_METADATA		32
+
+/* ------------------------------------------------------------ addressing */
+
+/* A bucket name usable as a DNS label in a TLS host name. */
+static int
+s3_bucket_dns_ok(const char *b)
+{
+	size_t	len = strlen(b), i;
+
+	if (len < 3 || len > 63)
+		return (0);
+	for (i = 0; i < len; i++)
+		if (!islower((unsigned char)b[i]) &&
+		    !isdigit((unsigned char)b[i]) && b[i] != '-')
+			return (0);
+	return (b[0] != '-' && b[len - 1] != '-');
+}
+
+/*
+ * The endpoint and the encoded path of a bucket or object: 0, or -1
+ * with *cause.
+ */
+static int
+s3_address(struct aws_client *client, const struct s3_target *t,
+    int need_key, const char *op, char **endpoint, char **path,
+    char **cause)
+{
+	const char	*region;
+	char		*def = NULL, *cur = NULL, *ekey = NULL, *ebucket;
+	int		 rc = -1;
+
+	*endpoint = *path = NULL;
+	if (t->bucket == NULL || *t->bucket == '\0' ||
+	    strlen(t->bucket) > 255 || strchr(t->bucket, '/') != NULL) {
+		*cause = xasprintf("S3 %s: invalid bucket name \"%s\"", op,
+		    t->bucket != NULL ? t->bucket : "");
+		return (-1);
+	}
+	if (need_key && (t->key == NULL || *t->key == '\0' ||
+	    strlen(t->key) > S3_KEY_MAX)) {
+		*cause = xasprintf("S3 %s: invalid key in bucket %s", op,
+		    t->bucket);
+		return (-1);
+	}
+	region = t->region != NULL ? t->region : aws_client_region(client);
+	def = aws_service_endpoint(&aws_service_s3, region, NULL);
+	cur = aws_client_endpoint(client, &aws_service_s3, region);
+	if (cur == NULL) {
+		*cause = xasprintf("S3 %s: invalid region %s", op, region);
+		goto out;
+	}
+	if (need_key)
+		ekey = aws_sign_uri_encode(t->key, strlen(t->key),
+		    AWS_SIGN_URI_KEEP_SLASH);
+	if (def != NULL && strcmp(def, cur) == 0 &&
+	    s3_bucket_dns_ok(t->bucket) && strncmp(cur, "https://", 8) == 0) {
+		*endpoint = xasprintf("https://%s.%s", t->bucket, cur + 8);
+		*path = xasprintf("/%s", ekey != NULL ? ekey : "");
+	} else {
+		ebucket = aws_sign_uri_encode(t->bucket, strlen(t->bucket), 0);
+		*endpoint = cur;
+		cur = NULL;
+		*path = xasprintf("/%s%s%s", ebucket, ekey != NULL ? "/" : "",
+		    ekey != NULL ? ekey : "");
+		free(ebucket);
+	}
+	rc = 0;
+out:
+	free(def);
+	free(cur);
+	free(ekey);
+	return (rc);
+}
+
+static void
+s3_request_init(struct aws_request *req, const struct s3_target *t,
+    const char *op, const char *method, const char *endpoint,
+    const char *path)
+{
+	memset(req, 0, sizeof *req);
+	req->service = &aws_service_s3;
+	req->operation = op;
+	req->method = method;
+	req->region = t->region;
+	req->creds = t->creds;
+	req->endpoint = endpoint;
+	req->path = path;
+}
+
+/* "Sun, 29 Nov 2026 08:00:00 GMT" as unix ms; 0 when unreadable. */
+static int64_t
+s3_http_date_ms(const char *s)
+{
+	struct tm	 tm;
+
+	if (s == NULL)
+		return (0);
+	memset(&tm, 0, sizeof tm);
+	if (strptime(s, "%a, %d %b %Y %H:%M:%S", &tm) == NULL)
+		return (0);
+	return ((int64_t)timegm(&tm) * 1000);
+}
+
+/* Calls cb with a reply turned into an error of ours. */
+#define S3_FAIL(cb, reply, err, msg, arg) do {				\
+	struct aws_reply	 r_ = *(reply);				\
+	r_.error = (err);						\
+	r_.message = (msg);						\
+	(cb)(&r_, NULL, (arg));						\
+} while (0)
+
+static char *
+s3_message(const char *op, const struct aws_reply *reply, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
+/* "S3 GetObject: <detail> (request ID)". */
+static char *
+s3_message(const char *op, const struct aws_reply *reply, const char *fmt,
+    ...)
+{
+	va_list	 ap;
+	char	*detail, *msg;
+
+	va_start(ap, fmt);
+	detail = xvasprintf(fmt, ap);
+	va_end(ap);
+	msg = xasprintf("S3 %s: %s (request %s)", op, detail,
+	    reply->request_id != NULL && *reply->request_id != '\0' ?
+	    reply->request_id : "unknown");
+	free(detail);
+	return (msg);
+}
+
+/* --------------------------------------------------------- object info */
+
+static void
+s3_info_clear(struct s3_object_info *info)
+{
+	size_t	i;
+
+	free(info->etag);
+	free(info->version_id);
+	free(info->content_type);
+	for (i = 0; i < info->nmeta; i++) {
+		free(info->meta[i].name);
+		free(info->meta[i].value);
+	}
+	free(info->meta);
+	memset(info, 0, sizeof *info);
+}
+
+void
+s3_object_info_free(struct s3_object_info *info)
+{
+	if (info == NULL)
+		return;
+	s3_info_clear(info);
+	free(info);
+}
+
+const char *
+s3_object_info_meta(const struct s3_object_info *info, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < info->nmeta; i++)
+		if (strcasecmp(info->meta[i].name, name) == 0)
+			return (info->meta[i].value);
+	return (NULL);
+}
+
+void
+s3_object_free(struct s3_object *o)
+{
+	if (o == NULL)
+		return;
+	s3_info_clear(&o->info);
+	free(o->data);
+	free(o);
+}
+
+void
+s3_put_result_free(struct s3_put_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->etag);
+	free(r->version_id);
+	free(r);
+}
+
+static char *
+s3_header_dup(const struct http_headers *h, const char *name)
+{
+	const char	*v;
+
+	if (h == NULL || (v = http_headers_get(h, name)) == NULL)
+		return (NULL);
+	return (xstrdup(v));
+}
+
+/* Fills info from a HeadObject or GetObject reply's headers. */
+static void
+s3_info_from_headers(struct s3_object_info *info,
+    const struct http_headers *h, long long size)
+{
+	const char	*v;
+	long long	 n;
+	size_t		 i;
+
+	memset(info, 0, sizeof *info);
+	info->size = size;
+	if (size < 0 && h != NULL &&
+	    (v = http_headers_get(h, "Content-Length")) != NULL &&
+	    aws_xml_parse_int(v, &n) == 0 && n >= 0)
+		info->size = n;
+	info->etag = s3_header_dup(h, "ETag");
+	if (info->etag == NULL)
+		info->etag = xstrdup("");
+	info->version_id = s3_header_dup(h, "x-amz-version-id");
+	if (info->version_id != NULL && strcmp(info->version_id, "null") == 0) {
+		free(info->version_id);
+		info->version_id = NULL;
+	}
+	info->content_type = s3_header_dup(h, "Content-Type");
+	if (h != NULL)
+		info->last_modified_ms = s3_http_date_ms(http_headers_get(h,
+		    "Last-Modified"));
+	for (i = 0; h != NULL && i < h->n; i++) {
+		if (strncasecmp(h->v[i].name, "x-amz-meta-", 11) != 0 ||
+		    info->nmeta == S3_MAX_METADATA)
+			continue;
+		info->meta = xreallocarray(info->meta, info->nmeta + 1,
+		    sizeof *info->meta);
+		info->meta[info->nmeta].name = xstrdup(h->v[i].name + 11);
+		info->meta[info->nmeta].value = xstrdup(h->v[i].value);
+		for (v = info->meta[info->nmeta].name; *v != '\0'; v++)
+			*(char *)v = (char)tolower((unsigned char)*v);
+		info->nmeta++;
+	}
+}
+
+/* ------------------------------------------------------------ HeadObject */
+
+struct s3_op {
+	char		*what;		/* "bucket/key", for messages */
+	size_t		 cap;
+	s3_head_cb	 head_cb;
+	s3_get_cb	 get_cb;
+	s3_put_cb	 put_cb;
+	void		*arg;
+};
+
+static void
+s3_op_free(struct s3_op *op)
+{
+	free(op->what);
+	free(op);
+}
+
+/*
+ * HEAD replies have no body, so an error has no code but its status:
+ * name it as the SDKs do.
+ */
+static void
+s3_head_error(struct s3_op *op, const char *opname, struct aws_reply *reply,
+    void (*report)(struct s3_op *, const struct aws_reply *))
+{
+	struct aws_reply	 r = *reply;
+	const char		*code = NULL, *text = NULL;
+	char			*msg = NULL;
+
+	if (reply->error == AWS_EHTTP && reply->status == 404) {
+		code = "NotFound";
+		text = "no such object";
+	} else if (reply->error == AWS_EHTTP && reply->status == 403) {
+		code = "Forbidden";
+		text = "access denied";
+	} else if (reply->error == AWS_EHTTP && reply->status == 400) {
+		code = "BadRequest";
+		text = "bad request";
+	}
+	if (code != NULL) {
+		r.error = AWS_EAWS;
+		snprintf(r.aws.code, sizeof r.aws.code, "%s", code);
+		snprintf(r.aws.message, sizeof r.aws.message, "%s", text);
+		msg = s3_message(opname, reply, "%s: %s: %s", code, op->what,
+		    text);
+		r.message = msg;
+	}
+	report(op, &r);
+	free(msg);
+}
+
+static void
+s3_head_report(struct s3_op *op, const struct aws_reply *reply)
+{
+	op->head_cb(reply, NULL, op->arg);
+}
+
+static void
+s3_head_reply_cb(struct aws_reply *reply, void *arg)
+{
+	struct s3_op		*op = arg;
+	struct s3_object_info	*info;
+
+	if (reply->error != AWS_OK) {
+		s3_head_error(op, "HeadObject", reply, s3_head_report);
+		goto out;
+	}
+	info = xcalloc(1, sizeof *info);
+	s3_info_from_headers(info, reply->headers, -1);
+	op->head_cb(reply, info, op->arg);
+out:
+	s3_op_free(op);
+}
+
+struct aws_call *
+s3_head_object(struct aws_client *client, const struct s3_target *t,
+    s3_head_cb cb, void *arg, char **cause)
+{
+	struct aws_request	 req;
+	struct aws_call		*call = NULL;
+	struct s3_op		*op;
+	char			*endpoint, *path;
+
+	if (s3_address(client, t, 1, "HeadObject", &endpoint, &path,
+	    cause) != 0)
+		return (NULL);
+	s3_request_init(&req, t, "HeadObject", "HEAD", endpoint, path);
+	req.body_max = S3_SMALL_REPLY_MAX;
+	op = xcalloc(1, sizeof *op);
+	op->what = xasprintf("%s/%s", t->bucket, t->key);
+	op->head_cb = cb;
+	op->arg = arg;
+	if ((call = aws_client_call(client, &req, s3_head_reply_cb, op,
+	    cause)) == NULL)
+		s3_op_free(op);
+	free(endpoint);
+	free(path);
+	return (call);
+}
+
+/* ------------------------------------------------------------- GetObject */
+
+static void
+s3_get_reply_cb(struct aws_reply *reply, void *arg)
+{
+	struct s3_op		*op = arg;
+	struct s3_object	*o;
+	char			*msg = NULL;
+
+	if (reply->error == AWS_ETOOLARGE) {
+		msg = s3_message("GetObject", reply, "%s is larger than the "
+		    "cap of %zu bytes", op->what, op->cap);
+		S3_FAIL(op->get_cb, reply, AWS_ETOOLARGE, msg, op->arg);
+		goto out;
+	}
+	if (reply->error != AWS_OK) {
+		op->get_cb(reply, NULL, op->arg);
+		goto out;
+	}
+	if (reply->body->len > op->cap) {
+		msg = s3_message("GetObject", reply, "%s is larger than the "
+		    "cap of %zu bytes", op->what, op->cap);
+		S3_FAIL(op->get_cb, reply, AWS_ETOOLARGE, msg, op->arg);
+		goto out;
+	}
+	o = xcalloc(1, sizeof *o);
+	s3_info_from_headers(&o->info, reply->headers,
+	    (long long)reply->body->len);
+	if (reply->body->data != NULL)
+		o->data = buf_take(reply->body, &o->len);
+	else
+		o->data = xstrdup("");
+	o->info.size = (long long)o->len;
+	op->get_cb(reply, o, op->arg);
+out:
+	free(msg);
+	s3_op_free(op);
+}
+
+struct aws_call *
+s3_get_object(struct aws_client *client, const struct s3_target *t,
+    size_t cap, s3_get_cb cb, void *arg, char **cause)
+{
+	struct aws_request	 req;
+	struct aws_call		*call = NULL;
+	struct s3_op		*op;
+	char			*endpoint, *path;
+
+	if (s3_address(client, t, 1, "GetObject", &endpoint, &path,
+	    cause) != 0)
+		return (NULL);
+	if (cap == 0)
+		cap = S3_GET_CAP_DEFAULT;
+	s3_request_init(&req, t, "GetObject", "GET", endpoint, path);
+	req.body_max = cap < S3_GET_BODY_FLOOR ? S3_GET_BODY_FLOOR : cap;
+	op = xcalloc(1, sizeof *op);
+	op->what = xasprintf("%s/%s", t->bucket, t->key);
+	op->cap = cap;
+	op->get_cb = cb;
+	op->arg = arg;
+	if ((call = aws_client_call(client, &req, s3_get_reply_cb, op,
+	    cause)) == NULL)
+		s3_op_free(op);
+	free(endpoint);
+	free(path);
+	return (call);
+}
+
+/* ------------------------------------------------------------- PutObject */
+
+static void
+s3_put_reply_cb(struct aws_reply *reply, void *arg)
+{
+	struct s3_op		*op = arg;
+	struct s3_put_result	*r;
+
+	if (reply->error != AWS_OK) {
+		op->put_cb(reply, NULL, op->arg);
+		goto out;
+	}
+	r = xcalloc(1, sizeof *r);
+	r->etag = s3_header_dup(reply->headers, "ETag");
+	if (r->etag == NULL)
+		r->etag = xstrdup("");
+	r->version_id = s3_header_dup(reply->headers, "x-amz-version-id");
+	op->put_cb(reply, r, op->arg);
+out:
+	s3_op_free(op);
+}
+
+static int
+s3_meta_name_ok(const char *name)
+{
+	size_t	len = strlen(name);
+
+	return (len > 0 && len < 100 && strspn(name,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+	    == len);
+}
+
+static int
+s3_meta_value_ok(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if ((unsigned char)*v < 0x20 || (unsigned char)*v >= 0x7f)
+			return (0);
+	return (1);
+}
+
+struct aws_call *
+s3_put_object(struct aws_client *client, const struct s3_put_params *p,
+    s3_put_cb cb, void *arg, char **cause)
+{
+	struct aws_request	 req;
+	struct aws_call		*call = NULL;
+	struct s3_op		*op;
+	const char		*headers[S3_MAX_METADATA / 2 + 2];
+	char			*owned[S3_MAX_METADATA / 2 + 2];
+	char			*endpoint, *path;
+	size_t			 n = 0, i;
+
+	if (s3_address(client, &p->t, 1, "PutObject", &endpoint, &path,
+	    cause) != 0)
+		return (NULL);
+	for (i = 0; p->metadata != NULL && p->metadata[i] != NULL; i += 2) {
+		if (p->metadata[i + 1] == NULL || n == S3_MAX_METADATA / 2 ||
+		    !s3_meta_name_ok(p->metadata[i]) ||
+		    !s3_meta_value_ok(p->metadata[i + 1])) {
+			*cause = xasprintf("S3 PutObject: bad or too much "
+			    "metadata for %s/%s", p->t.bucket, p->t.key);
+			goto out;
+		}
+		owned[n] = xasprintf("x-amz-meta-%s: %s", p->metadata[i],
+		    p->metadata[i + 1]);
+		headers[n] = owned[n];
+		n++;
+	}
+	headers[n] = NULL;
+	s3_request_init(&req, &p->t, "PutObject", "PUT", endpoint, path);
+	req.headers = headers;
+	req.body = p->data;
+	req.body_len = p->len;
+	req.content_type = p->content_type != NULL ? p->content_type :
+	    "binary/octet-stream";
+	req.body_max = S3_SMALL_REPLY_MAX;
+	op = xcalloc(1, sizeof *op);
+	op->what = xasprintf("%s/%s", p->t.bucket, p->t.key);
+	op->put_cb = cb;
+	op->arg = arg;
+	if ((call = aws_client_call(client, &req, s3_put_reply_cb, op,
+	    cause)) == NULL)
+		s3_op_free(op);
+out:
+	for (i = 0; i < n; i++)
+		free(owned[i]);
+	free(endpoint);
+	free(path);
+	return (call);
+}
+
+/* --------------------------------------------------------- ListObjectsV2 */
+
+struct s3_list {
+	struct aws_client	*client;
+	struct s3_target	 t;		/* strings owned */
+	char			*prefix;
+	unsigned int		 page_size;
+	size_t			 max_total;
+	char			*endpoint;
+	char			*path;
+	char			*token;		/* next continuation token */
+	struct s3_object_list	*list;
+	size_t			 alloc;
+	struct aws_call		*call;
+	int			 cancelled;
+	s3_list_cb		 cb;
+	void			*arg;
+};
+
+void
+s3_object_list_free(struct s3_object_list *l)
+{
+	size_t	i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].key);
+		free(l->v[i].etag);
+	}
+	free(l->v);
+	free(l);
+}
+
+static void
+s3_list_free(struct s3_list *ls)
+{
+	free((char *)ls->t.bucket);
+	free((char *)ls->t.region);
+	free(ls->prefix);
+	free(ls->endpoint);
+	free(ls->path);
+	free(ls->token);
+	s3_object_list_free(ls->list);
+	free(ls);
+}
+
+/* Decodes encoding-type=url text ('+' is a space); NULL if malformed. */
+static char *
+s3_url_decode(const char *s)
+{
+	char	*out, *o;
+	int	 hi, lo;
+
+	o = out = xmalloc(strlen(s) + 1);
+	for (; *s != '\0'; s++) {
+		if (*s == '+')
+			*o++ = ' ';
+		else if (*s == '%') {
+			if (!isxdigit((unsigned char)s[1]) ||
+			    !isxdigit((unsigned char)s[2])) {
+				free(out);
+				return (NULL);
+			}
+			hi = isdigit((unsigned char)s[1]) ? s[1] - '0' :
+			    tolower((unsigned char)s[1]) - 'a' + 10;
+			lo = isdigit((unsigned char)s[2]) ? s[2] - '0' :
+			    tolower((unsigned char)s[2]) - 'a' + 10;
+			*o++ = (char)(hi * 16 + lo);
+			s += 2;
+		} else
+			*o++ = *s;
+	}
+	*o = '\0';
+	if (strlen(out) != (size_t)(o - out)) {		/* %00 */
+		free(out);
+		return (NULL);
+	}
+	return (out);
+}
+
+/* Adds one page's objects; 0, or -1 with *cause (and *toolarge). */
+static int
+s3_list_page(struct s3_list *ls, const struct aws_xml_node *root,
+    int *truncated, int *toolarge, char **cause)
+{
+	const struct aws_xml_node	*c;
+	struct s3_object_summary	*s;
+	struct s3_object_list		*l = ls->list;
+	const char			*key, *etag, *token;
+	long long			 size;
+	struct timespec			 mtime;
+
+	*toolarge = 0;
+	if (strcmp(aws_xml_name(root), "ListBucketResult") != 0) {
+		*cause = xasprintf("not a ListBucketResult but %s",
+		    aws_xml_name(root));
+		return (-1);
+	}
+	if (aws_xml_get_bool(root, "IsTruncated", truncated, cause) != 0)
+		return (-1);
+	for (c = aws_xml_find(root, "Contents"); c != NULL; c = aws_xml_next(c)) {
+		if (aws_xml_get_text(c, "Key", &key, cause) != 0 ||
+		    aws_xml_get_int(c, "Size", &size, cause) != 0 ||
+		    aws_xml_get_time(c, "LastModified", &mtime, cause) != 0)
+			return (-1);
+		if ((etag = aws_xml_find_text(c, "ETag")) == NULL)
+			etag = "";
+		if (l->n == ls->max_total) {
+			*toolarge = 1;
+			*cause = xasprintf("more than %zu objects under "
+			    "%s/%s", ls->max_total, ls->t.bucket,
+			    ls->prefix != NULL ? ls->prefix : "");
+			return (-1);
+		}
+		if (l->n == ls->alloc) {
+			ls->alloc = ls->alloc == 0 ? 64 : ls->alloc * 2;
+			l->v = xreallocarray(l->v, ls->alloc, sizeof *l->v);
+		}
+		s = &l->v[l->n];
+		memset(s, 0, sizeof *s);
+		if ((s->key = s3_url_decode(key)) == NULL) {
+			*cause = xasprintf("bad key encoding: %s", key);
+			return (-1);
+		}
+		s->etag = xstrdup(etag);
+		s->size = size;
+		s->last_modified_ms = (int64_t)mtime.tv_sec * 1000 +
+		    mtime.tv_nsec / 1000000;
+		l->n++;
+	}
+	free(ls->token);
+	ls->token = NULL;
+	if (*truncated) {
+		if ((token = aws_xml_find_text(root,
+		    "NextContinuationToken")) == NULL || *token == '\0') {
+			*cause = xstrdup("truncated listing without a "
+			    "NextContinuationToken");
+			return (-1);
+		}
+		ls->token = xstrdup(token);
+	}
+	return (0);
+}
+
+static int	s3_list_next(struct s3_list *, char **);
+
+static void
+s3_list_reply_cb(struct aws_reply *reply, void *arg)
+{
+	struct s3_list	*ls = arg;
+	struct aws_xml	*doc = NULL;
+	char		*cause = NULL, *msg = NULL;
+	int		 truncated = 0, toolarge = 0;
+
+	ls->call = NULL;
+	if (reply->error != AWS_OK) {
+		ls->cb(reply, NULL, ls->arg);
+		goto done;
+	}
+	ls->list->pages++;
+	if (aws_xml_parse(&doc, reply->body->data, reply->body->len, NULL,
+	    &cause) != 0 ||
+	    s3_list_page(ls, aws_xml_root(doc), &truncated, &toolarge,
+	    &cause) != 0) {
+		msg = s3_message("ListObjectsV2", reply, "%s%s",
+		    toolarge ? "" : "unreadable reply: ", cause);
+		S3_FAIL(ls->cb, reply, toolarge ? AWS_ETOOLARGE : AWS_EREPLY,
+		    msg, ls->arg);
+		goto done;
+	}
+	aws_xml_free(doc);
+	doc = NULL;
+	if (truncated) {
+		if (ls->cancelled) {
+			S3_FAIL(ls->cb, reply, AWS_ECANCELLED,
+			    "S3 ListObjectsV2: cancelled", ls->arg);
+			goto done;
+		}
+		if (s3_list_next(ls, &cause) == 0)
+			goto out;
+		msg = s3_message("ListObjectsV2", reply, "%s", cause);
+		S3_FAIL(ls->cb, reply, AWS_ECANCELLED, msg, ls->arg);
+		goto done;
+	}
+	log_debug(LOG_CAT_AWS, "s3 listed bucket=%s prefix=%s objects=%zu "
+	    "pages=%u", ls->t.bucket, ls->prefix != NULL ? ls->prefix : "",
+	    ls->list->n, ls->list->pages);
+	ls->cb(reply, ls->list, ls->arg);
+	ls->list = NULL;
+done:
+	s3_list_free(ls);
+out:
+	aws_xml_free(doc);
+	free(cause);
+	free(msg);
+}
+
+/* Starts the next page's call: 0, or -1 with *cause. */
+static int
+s3_list_next(struct s3_list *ls, char **cause)
+{
+	struct aws_request	 req;
+	struct buf		 q;
+
+	buf_init(&q, 64 * 1024);
+	if (ls->token != NULL) {
+		buf_appends(&q, "continuation-token=");
+		aws_sign_uri_encode_buf(&q, ls->token, strlen(ls->token), 0);
+		buf_appends(&q, "&");
+	}
+	buf_appends(&q, "encoding-type=url&list-type=2");
+	if (ls->page_size != 0)
+		buf_printf(&q, "&max-keys=%u", ls->page_size);
+	if (ls->prefix != NULL && *ls->prefix != '\0') {
+		buf_appends(&q, "&prefix=");
+		aws_sign_uri_encode_buf(&q, ls->prefix, strlen(ls->prefix), 0);
+	}
+	s3_request_init(&req, &ls->t, "ListObjectsV2", "GET", ls->endpoint,
+	    ls->path);
+	req.query = q.data;
+	req.body_max = S3_LIST_REPLY_MAX;
+	ls->call = aws_client_call(ls->client, &req, s3_list_reply_cb, ls,
+	    cause);
+	buf_free(&q);
+	return (ls->call != NULL ? 0 : -1);
+}
+
+struct s3_list *
+s3_list_objects(struct aws_client *client, const struct s3_list_params *p,
+    s3_list_cb cb, void *arg, char **cause)
+{
+	struct s3_list	*ls;
+	struct s3_target t = p->t;
+
+	t.key = NULL;
+	ls = xcalloc(1, sizeof *ls);
+	if (s3_address(client, &t, 0, "ListObjectsV2", &ls->endpoint,
+	    &ls->path, cause) != 0) {
+		free(ls);
+		return (NULL);
+	}
+	if (p->page_size > 1000) {
+		*cause = xasprintf("S3 ListObjectsV2: page size %u over 1000",
+		    p->page_size);
+		free(ls->endpoint);
+		free(ls->path);
+		free(ls);
+		return (NULL);
+	}
+	ls->client = client;
+	ls->t.bucket = xstrdup(t.bucket);
+	ls->t.region = t.region != NULL ? xstrdup(t.region) : NULL;
+	ls->t.creds = t.creds;
+	ls->prefix = p->prefix != NULL ? xstrdup(p->prefix) : NULL;
+	ls->page_size = p->page_size;
+	ls->max_total = p->max_total != 0 ? p->max_total :
+	    S3_LIST_MAX_DEFAULT;
+	ls->list = xcalloc(1, sizeof *ls->list);
+	ls->cb = cb;
+	ls->arg = arg;
+	if (s3_list_next(ls, cause) != 0) {
+		s3_list_free(ls);
+		return (NULL);
+	}
+	return (ls);
+}
+
+void
+s3_list_cancel(struct s3_list *ls)
+{
+	ls->cancelled = 1;
+	if (ls->call != NULL)
+		aws_call_cancel(ls->call);
+}

@@ -1,0 +1,337 @@
+/*
+ * SQS over JSON 1.0: ReceiveMessage (long poll), DeleteMessage,
+ * ChangeMessageVisibility.  Bodies are checked against MD5OfBody, as the
+ * SDKs do.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "aws-json.h"
+#include "aws-services.h"
+#include "aws-xml.h"
+#include "log.h"
+#include "svc-sqs.h"
+#include "xmalloc.h"
+
+#define SQS_REPLY_MAX		(4 * 1024 * 1024)	/* 10 x 256 KiB + */
+#define SQS_SMALL_REPLY_MAX	(64 * 1024)
+#define SQS_POLL_MARGIN_MS	30000
+
+struct sqs_op {
+	const char	*operation;
+	sqs_receive_cb	 receive_cb;
+	sqs_done_cb	 done_cb;
+	void		*arg;
+};
+
+static const char *const sqs_default_attrs[] = {
+	"ApproximateReceiveCount", "SentTimestamp", NULL
+};
+
+void
+sqs_messages_free(struct sqs_messages *ms)
+{
+	size_t	i, j;
+
+	if (ms == NULL)
+		return;
+	for (i = 0; i < ms->n; i++) {
+		free(ms->v[i].message_id);
+		free(ms->v[i].receipt_handle);
+		free(ms->v[i].body);
+		for (j = 0; j < ms->v[i].nattrs; j++) {
+			free(ms->v[i].attrs[j].name);
+			free(ms->v[i].attrs[j].value);
+		}
+		free(ms->v[i].attrs);
+	}
+	free(ms->v);
+	free(ms);
+}
+
+const char *
+sqs_message_attr(const struct sqs_message *m, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < m->nattrs; i++)
+		if (strcmp(m->attrs[i].name, name) == 0)
+			return (m->attrs[i].value);
+	return (NULL);
+}
+
+static int
+sqs_queue_check(const struct sqs_queue *q, const char *op, char **cause)
+{
+	if (q->url == NULL || (strncmp(q->url, "https://", 8) != 0 &&
+	    strncmp(q->url, "http://", 7) != 0) || strlen(q->url) > 2048) {
+		*cause = xasprintf("SQS %s: not a queue URL: %s", op,
+		    q->url != NULL ? q->url : "(none)");
+		return (-1);
+	}
+	return (0);
+}
+
+/* Sends a JSON body; the callback gets op. */
+static struct aws_call *
+sqs_call(struct aws_client *client, const struct sqs_queue *q,
+    const char *operation, json_t *body, size_t body_max, long timeout_ms,
+    aws_reply_cb cb, struct sqs_op *op, char **cause)
+{
+	struct aws_request	 req;
+	struct aws_call		*call;
+	char			*text;
+
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (text == NULL)
+		fatalx("json_dumps failed");
+	memset(&req, 0, sizeof req);
+	req.service = &aws_service_sqs;
+	req.operation = operation;
+	req.region = q->region;
+	req.creds = q->creds;
+	req.body = text;
+	req.body_len = strlen(text);
+	req.body_max = body_max;
+	req.timeout_ms = timeout_ms;
+	if ((call = aws_client_call(client, &req, cb, op, cause)) == NULL)
+		free(op);
+	free(text);
+	return (call);
+}
+
+static void
+sqs_unreadable(struct sqs_op *op, const struct aws_reply *reply,
+    const char *cause)
+{
+	struct aws_reply	 r = *reply;
+	char			*msg;
+
+	msg = xasprintf("SQS %s: unreadable reply: %s (request %s)",
+	    op->operation, cause, reply->request_id != NULL &&
+	    *reply->request_id != '\0' ? reply->request_id : "unknown");
+	r.error = AWS_EREPLY;
+	r.message = msg;
+	op->receive_cb(&r, NULL, op->arg);
+	free(msg);
+}
+
+static int
+sqs_md5_matches(const char *body, const char *want)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0, i;
+	char		 hex[2 * EVP_MAX_MD_SIZE + 1];
+
+	if (EVP_Digest(body, strlen(body), md, &mdlen, EVP_md5(),
+	    NULL) != 1)
+		return (0);
+	for (i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return (strcasecmp(hex, want) == 0);
+}
+
+/* Reads one message; 0, or -1 with the error recorded in doc. */
+static int
+sqs_read_message(struct aws_json *doc, size_t i, struct sqs_message *m)
+{
+	const char	*id, *handle, *body, *md5 = NULL, *v;
+	json_t		*attrs = NULL, *value;
+	const char	*name;
+	long long	 n;
+
+	if (aws_json_str(doc, &id, "Messages[%zu].MessageId", i) != 0 ||
+	    aws_json_str(doc, &handle, "Messages[%zu].ReceiptHandle",
+	    i) != 0 ||
+	    aws_json_str(doc, &body, "Messages[%zu].Body", i) != 0 ||
+	    aws_json_str_opt(doc, &md5, "Messages[%zu].MD5OfBody", i) < 0 ||
+	    aws_json_object_opt(doc, &attrs, "Messages[%zu].Attributes",
+	    i) < 0)
+		return (-1);
+	if (md5 != NULL && !sqs_md5_matches(body, md5)) {
+		aws_json_fail(doc, "Messages[%zu]: MD5OfBody does not match "
+		    "the body", i);
+		return (-1);
+	}
+	m->message_id = xstrdup(id);
+	m->receipt_handle = xstrdup(handle);
+	m->body = xstrdup(body);
+	if (attrs == NULL)
+		return (0);
+	json_object_foreach(attrs, name, value) {
+		if ((v = json_string_value(value)) == NULL) {
+			aws_json_fail(doc, "Messages[%zu].Attributes.%s: "
+			    "expected a string", i, name);
+			return (-1);
+		}
+		m->attrs = xreallocarray(m->attrs, m->nattrs + 1,
+		    sizeof *m->attrs);
+		m->attrs[m->nattrs].name = xstrdup(name);
+		m->attrs[m->nattrs].value = xstrdup(v);
+		m->nattrs++;
+		if (strcmp(name, "ApproximateReceiveCount") == 0 &&
+		    aws_xml_parse_int(v, &n) == 0)
+			m->receive_count = (long)n;
+		else if (strcmp(name, "SentTimestamp") == 0 &&
+		    aws_xml_parse_int(v, &n) == 0)
+			m->sent_ms = (int64_t)n;
+	}
+	return (0);
+}
+
+static void
+sqs_receive_reply_cb(struct aws_reply *reply, void *arg)
+{
+	struct sqs_op		*op = arg;
+	struct sqs_messages	*ms = NULL;
+	struct aws_json		*doc = NULL;
+	char			*cause = NULL;
+	size_t			 n = 0, i;
+
+	if (reply->error != AWS_OK) {
+		op->receive_cb(reply, NULL, op->arg);
+		goto out;
+	}
+	if (aws_json_load(&doc, reply->body->data, reply->body->len, NULL,
+	    "SQS ReceiveMessage reply", &cause) != 0) {
+		sqs_unreadable(op, reply, cause);
+		goto out;
+	}
+	ms = xcalloc(1, sizeof *ms);
+	if (aws_json_array_opt(doc, &n, "Messages") < 0)
+		goto bad;
+	if (n > 0)
+		ms->v = xcalloc(n, sizeof *ms->v);
+	for (i = 0; i < n; i++) {
+		ms->n++;
+		if (sqs_read_message(doc, i, &ms->v[i]) != 0)
+			goto bad;
+	}
+	log_debug(LOG_CAT_AWS, "sqs received messages=%zu", ms->n);
+	op->receive_cb(reply, ms, op->arg);
+	ms = NULL;
+	goto out;
+bad:
+	sqs_unreadable(op, reply, aws_json_error(doc) != NULL ?
+	    aws_json_error(doc) : "bad reply");
+out:
+	sqs_messages_free(ms);
+	aws_json_free(doc);
+	free(cause);
+	free(op);
+}
+
+struct aws_call *
+sqs_receive_message(struct aws_client *client,
+    const struct sqs_receive_params *p, sqs_receive_cb cb, void *arg,
+    char **cause)
+{
+	const char * const	*names;
+	struct sqs_op		*op;
+	json_t			*body, *attrs;
+	int			 max;
+	size_t			 i;
+
+	if (sqs_queue_check(&p->q, "ReceiveMessage", cause) != 0)
+		return (NULL);
+	max = p->max_messages == 0 ? 1 : p->max_messages;
+	if (p->wait_seconds < 0 || p->wait_seconds > SQS_WAIT_MAX ||
+	    max < 1 || max > 10 || p->visibility_timeout < -1 ||
+	    p->visibility_timeout > 43200) {
+		*cause = xasprintf("SQS ReceiveMessage: wait %d s (0-20), "
+		    "%d messages (1-10) or visibility %d s (0-43200) out of "
+		    "range", p->wait_seconds, max, p->visibility_timeout);
+		return (NULL);
+	}
+	names = p->attribute_names != NULL ? p->attribute_names :
+	    sqs_default_attrs;
+	attrs = json_array();
+	for (i = 0; names[i] != NULL; i++)
+		json_array_append_new(attrs, json_string(names[i]));
+	body = json_object();
+	json_object_set_new(body, "QueueUrl", json_string(p->q.url));
+	json_object_set_new(body, "MaxNumberOfMessages", json_integer(max));
+	json_object_set_new(body, "WaitTimeSeconds",
+	    json_integer(p->wait_seconds));
+	if (p->visibility_timeout >= 0)
+		json_object_set_new(body, "VisibilityTimeout",
+		    json_integer(p->visibility_timeout));
+	json_object_set_new(body, "AttributeNames", attrs);
+	op = xcalloc(1, sizeof *op);
+	op->operation = "ReceiveMessage";
+	op->receive_cb = cb;
+	op->arg = arg;
+	return (sqs_call(client, &p->q, "ReceiveMessage", body, SQS_REPLY_MAX,
+	    (long)p->wait_seconds * 1000 + SQS_POLL_MARGIN_MS,
+	    sqs_receive_reply_cb, op, cause));
+}
+
+static void
+sqs_done_reply_cb(struct aws_reply *reply, void *arg)
+{
+	struct sqs_op	*op = arg;
+
+	op->done_cb(reply, op->arg);
+	free(op);
+}
+
+struct aws_call *
+sqs_delete_message(struct aws_client *client, const struct sqs_queue *q,
+    const char *receipt_handle, sqs_done_cb cb, void *arg, char **cause)
+{
+	struct sqs_op	*op;
+	json_t		*body;
+
+	if (sqs_queue_check(q, "DeleteMessage", cause) != 0)
+		return (NULL);
+	if (receipt_handle == NULL || *receipt_handle == '\0') {
+		*cause = xstrdup("SQS DeleteMessage: no receipt handle");
+		return (NULL);
+	}
+	body = json_object();
+	json_object_set_new(body, "QueueUrl", json_string(q->url));
+	json_object_set_new(body, "ReceiptHandle",
+	    json_string(receipt_handle));
+	op = xcalloc(1, sizeof *op);
+	op->operation = "DeleteMessage";
+	op->done_cb = cb;
+	op->arg = arg;
+	return (sqs_call(client, q, "DeleteMessage", body, SQS_SMALL_REPLY_MAX,
+	    0, sqs_done_reply_cb, op, cause));
+}
+
+struct aws_call *
+sqs_change_message_visibility(struct aws_client *client,
+    const struct sqs_queue *q, const char *receipt_handle,
+    int visibility_timeout, sqs_done_cb cb, void *arg, char **cause)
+{
+	struct sqs_op	*op;
+	json_t		*body;
+
+	if (sqs_queue_check(q, "ChangeMessageVisibility", cause) != 0)
+		return (NULL);
+	if (receipt_handle == NULL || *receipt_handle == '\0' ||
+	    visibility_timeout < 0 || visibility_timeout > 43200) {
+		*cause = xasprintf("SQS ChangeMessageVisibility: no receipt "
+		    "handle, or visibility %d s out of 0-43200",
+		    visibility_timeout);
+		return (NULL);
+	}
+	body = json_object();
+	json_object_set_new(body, "QueueUrl", json_string(q->url));
+	json_object_set_new(body, "ReceiptHandle",
+	    json_string(receipt_handle));
+	json_object_set_new(body, "VisibilityTimeout",
+	    json_integer(visibility_timeout));
+	op = xcalloc(1, sizeof *op);
+	op->operation = "ChangeMessageVisibility";
+	op->done_cb = cb;
+	op->arg = arg;
+	return (sqs_call(client, q, "ChangeMessageVisibility", body,
+	    SQS_SMALL_REPLY_MAX, 0, sqs_done_reply_cb, op, cause));
+}

@@ -1,0 +1,64 @@
+/*
+ * STS (query protocol, XML replies): AssumeRole into an environment's
+ * account and GetCallerIdentity, on the regional endpoint.
+ *
+ * Calls either fail synchronously (NULL, *cause set, the callback never
+ * called) or call their callback exactly once, from a later loop
+ * iteration.  The callback gets the client's reply (reply->error is
+ * AWS_OK or AWS_E*; reply->message names service, operation, AWS code,
+ * message and request id) and, on success only, a result the callback
+ * now owns and releases with its _free function (NULL on error).  The
+ * returned call may be cancelled with aws_call_cancel until the callback
+ * runs.
+ */
+#ifndef SHIPGATE_SVC_STS_H
+#define SHIPGATE_SVC_STS_H
+
+#include "aws-client.h"
+#include "aws-creds.h"
+
+/* Temporary credentials from AssumeRole; _free wipes the secrets. */
+struct sts_assumed_role {
+	struct aws_credentials	 creds;		/* expires_ms always set */
+	char			*assumed_role_arn; /* arn:aws:sts::ACCT:
+						      assumed-role/R/S */
+	char			*assumed_role_id;  /* AROA...:session */
+};
+void	 sts_assumed_role_free(struct sts_assumed_role *);
+
+struct sts_assume_role_params {
+	const char		*role_arn;
+	const char		*session_name;	/* [\w+=,.@-]{2,64} */
+	const char		*external_id;	/* NULL: none */
+	int			 duration_seconds; /* 0: STS's (3600) */
+	const char		*region;	/* NULL: the client's */
+	struct aws_creds	*creds;		/* NULL: the client's */
+};
+
+typedef void	(*sts_assume_role_cb)(const struct aws_reply *,
+		    struct sts_assumed_role *, void *arg);
+
+/* Fails synchronously on a bad role ARN or session name. */
+struct aws_call	*sts_assume_role(struct aws_client *,
+		    const struct sts_assume_role_params *, sts_assume_role_cb,
+		    void *arg, char **cause);
+
+/* 1 when STS accepts the name as a RoleSessionName. */
+int		 sts_session_name_valid(const char *);
+
+struct sts_caller_identity {
+	char		*account;
+	char		*arn;
+	char		*user_id;
+};
+void	 sts_caller_identity_free(struct sts_caller_identity *);
+
+typedef void	(*sts_caller_identity_cb)(const struct aws_reply *,
+		    struct sts_caller_identity *, void *arg);
+
+/* creds and region may be NULL: the client's. */
+struct aws_call	*sts_get_caller_identity(struct aws_client *,
+		    struct aws_creds *, const char *region,
+		    sts_caller_identity_cb, void *arg, char **cause);
+
+#endif
