@@ -220,8 +220,13 @@ json_code(const char *s)
 static void
 set_unreadable(struct aws_error *err, const char *kind, char *cause)
 {
+	char	*msg;
+
+	/* Parser messages quote the reply: clean them like the rest. */
+	msg = xasprintf("unreadable error reply: %s%s", kind, cause);
 	free(err->message);
-	err->message = xasprintf("unreadable error reply: %s%s", kind, cause);
+	err->message = clean_str(msg, MESSAGE_MAX, 0);
+	free(msg);
 	free(cause);
 }
 
