@@ -387,14 +387,12 @@ def op_CreateChangeSet(state, req, p):
     stk["change_sets"].append(csid)
     st(state).executions[csid] = {"calls": 0, "executions": 0, "stack": stk["name"],
                                   "account": acct, "region": region, "name": csname}
-    d = state.step_delay
-
     def gen():
-        yield d
+        yield state.step_delay
         if cs["deleted"]:
             return
         cs["status"] = "CREATE_IN_PROGRESS"
-        yield d
+        yield state.step_delay
         if cs["deleted"]:
             return
         if pending_reason:
@@ -652,7 +650,6 @@ def _outputs(ctx, doc):
 
 def _run(state, stk, cs, token):
     """The execution, as a generator of delays."""
-    d = state.step_delay
     creating = stk["doc"] is None
     verb = "CREATE" if creating else "UPDATE"
     old = {"doc": stk["doc"], "template": stk["template"], "params": stk["params"],
@@ -664,7 +661,7 @@ def _run(state, stk, cs, token):
     actions = {c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"]
                for c in cs["changes"]}
     _stack_event(stk, verb + "_IN_PROGRESS", "User Initiated", token=token)
-    yield d
+    yield state.step_delay
     done = []          # (logical, action, old resource or None)
     failed = None
     for logical in T.order(doc, [n for n in T.active_resources(ctx)]):
@@ -682,7 +679,7 @@ def _run(state, stk, cs, token):
         st_in = "CREATE_IN_PROGRESS" if rc["Action"] == "Add" else "UPDATE_IN_PROGRESS"
         _event(stk, logical, rtype, st_in, None, physical=prior["physical"] if prior
                else "", props=props, token=token)
-        yield d
+        yield state.step_delay
         if failed is None:
             reason = _take_failure(state, stk, logical)
             if reason:
@@ -707,14 +704,14 @@ def _run(state, stk, cs, token):
                         "status": verb + "_COMPLETE", "updated": time.time()}
         done.append((logical, rc["Action"], replace, prior))
         while dep is not None and dep["rolloutState"] == "IN_PROGRESS":
-            yield d
+            yield state.step_delay
         if dep is not None and dep["rolloutState"] == "FAILED":
             failed = (logical, rtype, "Error occurred during operation 'ECS Deployment "
                       "Circuit Breaker was triggered'.")
             break
         _event(stk, logical, rtype, "CREATE_COMPLETE" if rc["Action"] == "Add"
                else "UPDATE_COMPLETE", None, physical=phys, props=props, token=token)
-        yield d
+        yield state.step_delay
     if failed is not None:
         yield from _rollback(state, stk, cs, token, old, res, done, failed, creating)
         return
@@ -726,12 +723,12 @@ def _run(state, stk, cs, token):
     replaced = [(lg, pr) for lg, act, rep, pr in done if rep and pr is not None]
     if not creating:
         _stack_event(stk, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", token=token)
-        yield d
+        yield state.step_delay
         for lg, pr in replaced:
             _event(stk, lg, pr["type"], "DELETE_IN_PROGRESS", physical=pr["physical"],
                    token=token)
             _delete_physical(state, stk, pr)
-            yield d
+            yield state.step_delay
             _event(stk, lg, pr["type"], "DELETE_COMPLETE", physical=pr["physical"],
                    token=token)
         for c in reversed(removes):
@@ -742,7 +739,7 @@ def _run(state, stk, cs, token):
             _event(stk, lg, r["type"], "DELETE_IN_PROGRESS", physical=r["physical"],
                    token=token)
             _delete_physical(state, stk, r)
-            yield d
+            yield state.step_delay
             _event(stk, lg, r["type"], "DELETE_COMPLETE", physical=r["physical"],
                    token=token)
     cs["execution_status"] = "EXECUTE_COMPLETE"
@@ -750,7 +747,6 @@ def _run(state, stk, cs, token):
 
 
 def _rollback(state, stk, cs, token, old, res, done, failed, creating):
-    d = state.step_delay
     logical, rtype, reason = failed
     prior = old["resources"].get(logical)
     _event(stk, logical, rtype, "CREATE_FAILED" if prior is None else "UPDATE_FAILED",
@@ -762,11 +758,11 @@ def _rollback(state, stk, cs, token, old, res, done, failed, creating):
     else:
         _stack_event(stk, "UPDATE_ROLLBACK_IN_PROGRESS", "The following resource(s) "
                      "failed to update: [%s]. " % logical, token=token)
-    yield d
+    yield state.step_delay
     if prior is not None and not any(x[0] == logical for x in done):
         _event(stk, logical, rtype, "UPDATE_IN_PROGRESS", physical=prior["physical"],
                token=token)
-        yield d
+        yield state.step_delay
         _event(stk, logical, rtype, "UPDATE_COMPLETE", physical=prior["physical"],
                token=token)
     # Put modified resources back (newest first); remember what to delete.
@@ -783,7 +779,7 @@ def _rollback(state, stk, cs, token, old, res, done, failed, creating):
             to_delete.append((lg, cur))
         elif pr["type"] == "AWS::ECS::Service":
             _create_physical(state, stk, lg, pr["type"], pr["props"], old=pr)
-        yield d
+        yield state.step_delay
         _event(stk, lg, pr["type"], "UPDATE_COMPLETE", physical=pr["physical"],
                token=token)
     if creating:
@@ -791,7 +787,7 @@ def _rollback(state, stk, cs, token, old, res, done, failed, creating):
             _event(stk, lg, r["type"], "DELETE_IN_PROGRESS", physical=r["physical"],
                    token=token)
             _delete_physical(state, stk, r)
-            yield d
+            yield state.step_delay
             _event(stk, lg, r["type"], "DELETE_COMPLETE", physical=r["physical"],
                    token=token)
         stk["resources"] = {}
@@ -799,12 +795,12 @@ def _rollback(state, stk, cs, token, old, res, done, failed, creating):
         _stack_event(stk, "ROLLBACK_COMPLETE", token=token)
         return
     _stack_event(stk, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", token=token)
-    yield d
+    yield state.step_delay
     for lg, r in to_delete:
         _event(stk, lg, r["type"], "DELETE_IN_PROGRESS", physical=r["physical"],
                token=token)
         _delete_physical(state, stk, r)
-        yield d
+        yield state.step_delay
         _event(stk, lg, r["type"], "DELETE_COMPLETE", physical=r["physical"],
                token=token)
     stk["resources"] = old["resources"]

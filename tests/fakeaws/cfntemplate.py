@@ -471,20 +471,21 @@ def diff(old_doc, old_ctx, old_phys, new_doc, new_ctx, changed_params):
                                            "RequiresRecreation": NEVER},
                                 "Evaluation": "Static",
                                 "ChangeSource": "DirectModification"})
-        # Parameters referenced by properties whose value changed.
+        # Properties that reference a parameter whose value changed: a dynamic
+        # direct modification, then the static parameter references.
+        dyns, statics = [], []
         for prop in np:
-            if op.get(prop) != np.get(prop) and prop in op:
-                pass
             for kind, ref, _ in sorted(refs(np[prop]), key=lambda x: (x[1], x[2] or "")):
                 if ref in changed_params:
                     t = _target(nr["Type"], prop)
                     dyn = {"Target": t, "Evaluation": "Dynamic",
                            "ChangeSource": "DirectModification"}
-                    if dyn not in details:
-                        details.insert(0, dyn)
-                    details.append({"Target": t, "Evaluation": "Static",
+                    if dyn not in dyns:
+                        dyns.append(dyn)
+                    statics.append({"Target": t, "Evaluation": "Static",
                                     "ChangeSource": "ParameterReference",
                                     "CausingEntity": ref})
+        details = details + dyns + statics
         modify[name] = details
     # Propagate replacements to resources that reference them.
     for name, details in modify.items():
@@ -499,21 +500,19 @@ def diff(old_doc, old_ctx, old_phys, new_doc, new_ctx, changed_params):
             nr = new_doc["Resources"][name]
             details = modify[name]
             for prop, val in (nr.get("Properties") or {}).items():
-                for kind, ref, attr in refs(val):
-                    if ref in replaced and ref in new_doc["Resources"] and \
-                            ref not in [n for n, _ in []]:
-                        ent = ref + ("." + attr if attr else "")
-                        d = {"Target": _target(nr["Type"], prop), "Evaluation": "Static",
-                             "ChangeSource": "ResourceAttribute" if attr else
-                             "ResourceReference", "CausingEntity": ent}
-                        if d not in details and ref not in [x for x in [name]]:
-                            if any(c[0] == "Add" and c[1] == ref for c in changes) and \
-                                    not details:
-                                pass
-                            details.append(d)
-                            if _replacement(details) == "True" and name not in replaced:
-                                replaced.add(name)
-                                again = True
+                for kind, ref, attr in sorted(refs(val), key=lambda x: (x[1], x[2] or "")):
+                    if ref == name or ref not in replaced:
+                        continue
+                    d = {"Target": _target(nr["Type"], prop), "Evaluation": "Static",
+                         "ChangeSource": "ResourceAttribute" if attr else
+                         "ResourceReference",
+                         "CausingEntity": ref + ("." + attr if attr else "")}
+                    if d in details:
+                        continue
+                    details.append(d)
+                    if _replacement(details) == "True" and name not in replaced:
+                        replaced.add(name)
+                        again = True
     out = []
     for kind, name, rtype, _ in changes:
         out.append({"Type": "Resource", "ResourceChange": {

@@ -114,6 +114,7 @@ def handle(state, req):
             with state.lock:
                 if "step_delay" in body:
                     state.step_delay = float(body["step_delay"])
+                    state.retime(state.step_delay)
                 if "page_size" in body:
                     state.config["page_size"].update(body["page_size"])
                 if "regions" in body:

@@ -450,6 +450,14 @@ class State(object):
             self.timers.append((time.time() + delay, self.timer_seq, fn))
             self.timers.sort(key=lambda t: (t[0], t[1]))
 
+    def retime(self, delay):
+        """After a step delay change: nothing waits longer than `delay`."""
+        with self.lock:
+            t = time.time()
+            self.timers = sorted(((min(due, t + delay), seq, fn)
+                                  for due, seq, fn in self.timers),
+                                 key=lambda x: (x[0], x[1]))
+
     def advance(self):
         with self.lock:
             t = time.time()

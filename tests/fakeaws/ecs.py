@@ -88,6 +88,9 @@ def register_taskdef(state, acct, region, family, props):
                % (region, acct, family, rev), "family": family, "revision": rev,
                "status": "ACTIVE", "registeredAt": time.time(),
                "registeredBy": "arn:aws:sts::%s:assumed-role/cloudformation" % acct})
+    for k in ("cpu", "memory"):
+        if k in td:
+            td[k] = str(td[k])
     td.setdefault("containerDefinitions", [])
     td.setdefault("volumes", [])
     td.setdefault("placementConstraints", [])
@@ -208,8 +211,8 @@ def upsert_service(state, acct, region, props, old=None):
             svc["capacityProviderStrategy"] = p["capacityProviderStrategy"]
         if p.get("networkConfiguration"):
             svc["networkConfiguration"] = p["networkConfiguration"]
-        if p.get("healthCheckGracePeriodSeconds") is not None:
-            svc["healthCheckGracePeriodSeconds"] = int(p["healthCheckGracePeriodSeconds"])
+        svc["healthCheckGracePeriodSeconds"] = int(p.get("healthCheckGracePeriodSeconds")
+                                                    or 0)
         if p.get("role"):
             svc["roleArn"] = p["role"]
         st(state).services[key] = svc
@@ -239,11 +242,10 @@ def start_deployment(state, svc, taskdef, acct, region, rollback_of=None):
     svc["deployments"].insert(0, dep)
     fail = rollback_of is None and _take_failure(state, acct, region, svc["serviceName"])
     steps = int(state.config.get("ecs_rollout_steps", 2))
-    delay = state.step_delay
 
     def gen():
         for i in range(steps):
-            yield delay
+            yield state.step_delay
             if dep not in svc["deployments"]:
                 return
             dep["pendingCount"] = 0 if fail else min(svc["desiredCount"], i + 1)
@@ -252,7 +254,7 @@ def start_deployment(state, svc, taskdef, acct, region, rollback_of=None):
                 dep["failedTasks"] += max(1, svc["desiredCount"])
                 _event(svc, "(service %s) has started %d tasks: (task %s)." % (
                     svc["serviceName"], 1, uuid.uuid4().hex))
-        yield delay
+        yield state.step_delay
         if dep not in svc["deployments"]:
             return
         if fail:
