@@ -65,8 +65,13 @@ struct aws_sign_cache {
 	char		 amz_date[AWS_SIGN_AMZ_DATE_SIZE];
 };
 
-/* A header or query parameter being canonicalised, in result->tmp. */
+/*
+ * A header or query parameter being canonicalised: key and value are in
+ * result->tmp at koff/voff, or at kp/vp when those are set (strings that
+ * need no rewriting and outlive the call, such as the session token).
+ */
 struct ent {
+	const char	*kp, *vp;
 	size_t		 koff, klen;
 	size_t		 voff, vlen;
 	size_t		 idx;		/* input order, to keep it for equal keys */
@@ -88,10 +93,19 @@ struct signing {
 	size_t				 sh_off, sh_len;	/* signed headers, tmp */
 	size_t				 cred_off, cred_len;	/* akid/scope, tmp */
 	int				 s3;		/* service "s3" */
+	size_t				 token_len;
 	char				 expires[16];	/* query signing */
 };
 
-static const char hexdigits[] = "0123456789abcdef";
+#define HEXROW(h) \
+	h "0" h "1" h "2" h "3" h "4" h "5" h "6" h "7" \
+	h "8" h "9" h "a" h "b" h "c" h "d" h "e" h "f"
+/* Two lower-case hex digits for each byte value. */
+static const char hexpairs[] =
+	HEXROW("0") HEXROW("1") HEXROW("2") HEXROW("3")
+	HEXROW("4") HEXROW("5") HEXROW("6") HEXROW("7")
+	HEXROW("8") HEXROW("9") HEXROW("a") HEXROW("b")
+	HEXROW("c") HEXROW("d") HEXROW("e") HEXROW("f");
 static const char hexupper[] = "0123456789ABCDEF";
 
 /* Byte classes, looked up in the loops over every byte. */
@@ -200,10 +214,8 @@ hex_encode(const unsigned char *in, size_t len, char *out)
 {
 	size_t	i;
 
-	for (i = 0; i < len; i++) {
-		out[2 * i] = hexdigits[in[i] >> 4];
-		out[2 * i + 1] = hexdigits[in[i] & 0xf];
-	}
+	for (i = 0; i < len; i++)
+		memcpy(out + 2 * i, hexpairs + 2 * in[i], 2);
 	out[2 * len] = '\0';
 }
 
@@ -301,14 +313,29 @@ mem_encode(struct aws_sign_result *r, const void *in, size_t len,
 static struct ent *
 ent_add(struct aws_sign_result *r, size_t n)
 {
-	size_t	 ncap;
+	struct ent	*e;
+	size_t		 ncap;
 
 	if (n == r->ents_cap) {
 		ncap = r->ents_cap ? 2 * r->ents_cap : 32;
 		r->ents = xreallocarray(r->ents, ncap, sizeof (struct ent));
 		r->ents_cap = ncap;
 	}
-	return ((struct ent *)r->ents + n);
+	e = (struct ent *)r->ents + n;
+	e->kp = e->vp = NULL;
+	return (e);
+}
+
+static inline const char *
+ent_key(const char *base, const struct ent *e)
+{
+	return (e->kp != NULL ? e->kp : base + e->koff);
+}
+
+static inline const char *
+ent_value(const char *base, const struct ent *e)
+{
+	return (e->vp != NULL ? e->vp : base + e->voff);
 }
 
 static int
@@ -329,9 +356,10 @@ ent_cmp(const char *base, const struct ent *a, const struct ent *b,
 {
 	int	 d;
 
-	d = bytes_cmp(base + a->koff, a->klen, base + b->koff, b->klen);
+	d = bytes_cmp(ent_key(base, a), a->klen, ent_key(base, b), b->klen);
 	if (d == 0 && by_value)
-		d = bytes_cmp(base + a->voff, a->vlen, base + b->voff, b->vlen);
+		d = bytes_cmp(ent_value(base, a), a->vlen, ent_value(base, b),
+		    b->vlen);
 	if (d == 0)
 		d = (a->idx > b->idx) - (a->idx < b->idx);
 	return (d);
@@ -661,7 +689,7 @@ check_params(struct signing *s)
 	if (req->query != NULL)
 		total += strlen(req->query);
 	if (cr->session_token != NULL)
-		total += strlen(cr->session_token);
+		total += (s->token_len = strlen(cr->session_token));
 	total += strlen(cr->access_key_id);
 	for (i = 0; i < req->nheaders && total <= SIGN_MAX_INPUT; i++) {
 		if (req->headers[i].name == NULL ||
@@ -915,23 +943,19 @@ query_parse(struct signing *s)
 	return (0);
 }
 
-static int
-header_add(struct signing *s, const char *name, const char *value)
+/* Adds a header the signer signs; both strings outlive the call. */
+static void
+header_add(struct signing *s, const char *name, const char *value,
+    size_t vlen)
 {
-	struct aws_sign_result	*r = s->r;
-	struct ent		*e;
-	size_t			 len;
+	struct ent	*e;
 
-	e = ent_add(r, s->nh);
+	e = ent_add(s->r, s->nh);
 	e->idx = s->nh++;
-	e->koff = r->tmp_len;
+	e->kp = name;
 	e->klen = strlen(name);
-	tmp_put(r, name, e->klen);
-	len = strlen(value);
-	e->voff = r->tmp_len;
-	e->vlen = len;
-	tmp_put(r, value, len);
-	return (0);
+	e->vp = value;
+	e->vlen = vlen;
 }
 
 /*
@@ -1012,13 +1036,15 @@ headers_prepare(struct signing *s)
 		    "request has no Host header"));
 
 	if (!s->query) {
-		header_add(s, "x-amz-date", r->amz_date);
+		header_add(s, "x-amz-date", r->amz_date,
+		    AWS_SIGN_AMZ_DATE_SIZE - 1);
 		if (p->creds.session_token != NULL &&
 		    !(s->flags & AWS_SIGN_OMIT_TOKEN))
 			header_add(s, "x-amz-security-token",
-			    p->creds.session_token);
+			    p->creds.session_token, s->token_len);
 		if (s->flags & AWS_SIGN_CONTENT_SHA256)
-			header_add(s, "x-amz-content-sha256", s->payload);
+			header_add(s, "x-amz-content-sha256", s->payload,
+			    strlen(s->payload));
 	}
 
 	ents = r->ents;
@@ -1031,12 +1057,12 @@ headers_prepare(struct signing *s)
 	tmp_reserve(r, len);
 	s->sh_off = r->tmp_len;
 	for (i = 0; i < s->nh; i++) {
-		if (i > 0 && bytes_cmp(r->tmp + ents[i].koff, ents[i].klen,
-		    r->tmp + ents[i - 1].koff, ents[i - 1].klen) == 0)
+		if (i > 0 && bytes_cmp(ent_key(r->tmp, &ents[i]), ents[i].klen,
+		    ent_key(r->tmp, &ents[i - 1]), ents[i - 1].klen) == 0)
 			continue;
 		if (i > 0)
 			r->tmp[r->tmp_len++] = ';';
-		memcpy(r->tmp + r->tmp_len, r->tmp + ents[i].koff,
+		memcpy(r->tmp + r->tmp_len, ent_key(r->tmp, &ents[i]),
 		    ents[i].klen);
 		r->tmp_len += ents[i].klen;
 	}
@@ -1053,16 +1079,16 @@ headers_write(struct signing *s)
 	size_t			 i;
 
 	for (i = 0; i < s->nh; i++) {
-		if (i > 0 && bytes_cmp(r->tmp + ents[i].koff, ents[i].klen,
-		    r->tmp + ents[i - 1].koff, ents[i - 1].klen) == 0)
+		if (i > 0 && bytes_cmp(ent_key(r->tmp, &ents[i]), ents[i].klen,
+		    ent_key(r->tmp, &ents[i - 1]), ents[i - 1].klen) == 0)
 			mem_putc(r, ',');
 		else {
 			if (i > 0)
 				mem_putc(r, '\n');
-			mem_put(r, r->tmp + ents[i].koff, ents[i].klen);
+			mem_put(r, ent_key(r->tmp, &ents[i]), ents[i].klen);
 			mem_putc(r, ':');
 		}
-		mem_put(r, r->tmp + ents[i].voff, ents[i].vlen);
+		mem_put(r, ent_value(r->tmp, &ents[i]), ents[i].vlen);
 	}
 	if (s->nh > 0)
 		mem_putc(r, '\n');
@@ -1080,7 +1106,7 @@ query_presign_params(struct signing *s, const char *date)
 	query_add(s, "X-Amz-Expires", s->expires, 0, strlen(s->expires), 0);
 	query_add(s, "X-Amz-SignedHeaders", NULL, s->sh_off, s->sh_len, 1);
 	if (token != NULL && !(s->flags & AWS_SIGN_OMIT_TOKEN))
-		query_add(s, "X-Amz-Security-Token", token, 0, strlen(token),
+		query_add(s, "X-Amz-Security-Token", token, 0, s->token_len,
 		    1);
 }
 
@@ -1095,9 +1121,9 @@ query_write(struct signing *s)
 	for (i = 0; i < s->nq; i++) {
 		if (i > 0)
 			mem_putc(r, '&');
-		mem_put(r, r->tmp + ents[i].koff, ents[i].klen);
+		mem_put(r, ent_key(r->tmp, &ents[i]), ents[i].klen);
 		mem_putc(r, '=');
-		mem_put(r, r->tmp + ents[i].voff, ents[i].vlen);
+		mem_put(r, ent_value(r->tmp, &ents[i]), ents[i].vlen);
 	}
 }
 
@@ -1223,14 +1249,14 @@ sign(struct signing *s)
 		mem_puts(r, s->expires);
 		if (token != NULL) {
 			mem_puts(r, "&X-Amz-Security-Token=");
-			mem_encode(r, token, strlen(token), 0);
+			mem_encode(r, token, s->token_len, 0);
 		}
 		mem_puts(r, "&X-Amz-Signature=");
 		mem_put(r, sig, sizeof sig);	/* with its NUL */
 	} else {
 		if (token != NULL) {
 			tok_off = r->mem_len;
-			mem_put(r, token, strlen(token) + 1);
+			mem_put(r, token, s->token_len + 1);
 		}
 		auth_off = r->mem_len;
 		mem_puts(r, ALGORITHM " Credential=");
