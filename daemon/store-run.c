@@ -39,6 +39,13 @@ static const char SQL_CREATE_STAGE[] =
     "INSERT INTO stages (run_id, position, environment, required_approvals, "
     "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
 
+static const char SQL_RECORD_APPROVAL[] =
+    "INSERT INTO approvals (stage_id, attempt, gate, user_name, decision, "
+    "comment, via, decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+static const char SQL_COUNT_APPROVALS[] =
+    "SELECT count(*) FROM approvals WHERE stage_id = ?1 AND attempt = ?2 "
+    "AND gate = ?3 AND decision <> 'reject'";
+
 static const char SQL_SET_RUN_STATUS[] =
     "UPDATE runs SET status = ?3, reason = ?4, updated_at = ?5, "
     "finished_at = CASE WHEN ?6 THEN ?5 END "
@@ -573,6 +580,90 @@ store_get_run(struct store *s, int64_t run_id, struct store_run **rp,
 	}
 	*rp = r;
 	return (0);
+}
+
+/* --- Approvals -------------------------------------------------------- */
+
+static const char *const store_decision_names[] = {
+	[STORE_DECISION_APPROVE] = "approve",
+	[STORE_DECISION_REJECT] = "reject",
+	[STORE_DECISION_AUTHORISE] = "authorise",
+};
+static const char *const store_via_names[] = {
+	[STORE_VIA_PORTAL] = "portal",
+	[STORE_VIA_API] = "api",
+	[STORE_VIA_CLI] = "cli",
+};
+
+const char *
+store_decision_name(enum store_decision v)
+{
+	if ((int)v < 1 || v > STORE_DECISION_AUTHORISE)
+		return ("unknown");
+	return (store_decision_names[v]);
+}
+
+const char *
+store_via_name(enum store_via v)
+{
+	if ((int)v < 1 || v > STORE_VIA_CLI)
+		return ("unknown");
+	return (store_via_names[v]);
+}
+
+int
+store_record_approval(struct store *s, const struct store_approval_in *a,
+    char **cause)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc = 0;
+
+	if ((stmt = store_stmt(s, SQL_RECORD_APPROVAL, cause)) == NULL)
+		return (STORE_EIO);
+	sqlite3_bind_int64(stmt, 1, a->stage_id);
+	sqlite3_bind_int(stmt, 2, a->attempt);
+	sqlite3_bind_int(stmt, 3, a->gate != 0);
+	store_bind_text(stmt, 4, a->user);
+	store_bind_text(stmt, 5, store_decision_name(a->decision));
+	store_bind_text(stmt, 6, a->comment);
+	store_bind_text(stmt, 7, store_via_name(a->via));
+	sqlite3_bind_int64(stmt, 8, store_now(s));
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		rc = store_fail(s, cause, "cannot record %s by %s on stage %lld",
+		    store_decision_name(a->decision),
+		    a->user != NULL ? a->user : "(nobody)",
+		    (long long)a->stage_id);
+		if (rc == STORE_ECONFLICT && cause != NULL) {
+			free(*cause);
+			*cause = xasprintf("%s has already decided on %s of "
+			    "stage %lld", a->user, a->gate ? "the gate" :
+			    "the change set", (long long)a->stage_id);
+		}
+	}
+	store_stmt_done(stmt);
+	return (rc);
+}
+
+int
+store_count_approvals(struct store *s, int64_t stage_id, int attempt,
+    int gate, int *np, char **cause)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc = 0;
+
+	*np = 0;
+	if ((stmt = store_stmt(s, SQL_COUNT_APPROVALS, cause)) == NULL)
+		return (STORE_EIO);
+	sqlite3_bind_int64(stmt, 1, stage_id);
+	sqlite3_bind_int(stmt, 2, attempt);
+	sqlite3_bind_int(stmt, 3, gate != 0);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		*np = sqlite3_column_int(stmt, 0);
+	else
+		rc = store_fail(s, cause, "cannot count approvals of stage "
+		    "%lld", (long long)stage_id);
+	store_stmt_done(stmt);
+	return (rc);
 }
 
 /* --- Pages of runs ------------------------------------------------------ */

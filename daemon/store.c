@@ -578,7 +578,7 @@ store_open_at(const char *path, int target, struct store **sp, char **cause)
 {
 	struct store	*s;
 	char		 mode[32];
-	int		 rc, on;
+	int		 rc, on, fd;
 	size_t		 i;
 
 	*sp = NULL;
@@ -587,6 +587,15 @@ store_open_at(const char *path, int target, struct store **sp, char **cause)
 	s = xcalloc(1, sizeof *s);
 	s->path = xstrdup(path);
 	store_set_clock(s, NULL, NULL);
+
+	/*
+	 * A new database is created private to shipgate's user: it holds
+	 * the audit log and the sign-in state.  SQLite gives its -wal and
+	 * -shm files the same mode.  (An empty file is an empty database.)
+	 */
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) != -1)
+		close(fd);
 
 	/* One thread at a time per connection (NOMUTEX), as the header says. */
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |

@@ -339,6 +339,44 @@ int	 store_get_run(struct store *, int64_t run_id, struct store_run **,
 	    char **cause);
 void	 store_run_free(struct store_run *);
 
+/* --- Approvals ----------------------------------------------------------- */
+
+enum store_decision {
+	STORE_DECISION_APPROVE = 1,	/* a stage's change set */
+	STORE_DECISION_REJECT,		/* either; needs a comment */
+	STORE_DECISION_AUTHORISE,	/* the promotion gate after a stage */
+};
+enum store_via {
+	STORE_VIA_PORTAL = 1,
+	STORE_VIA_API,
+	STORE_VIA_CLI,
+};
+const char	*store_decision_name(enum store_decision);
+const char	*store_via_name(enum store_via);
+
+/* A decision on a stage's change set (gate 0) or on the promotion gate
+ * after it (gate 1), for the stage's current change set (attempt).  The
+ * caller has checked permissions; the store refuses a second decision
+ * by the same user on the same stage, attempt and gate (STORE_ECONFLICT)
+ * and a reject without a comment (STORE_EINVAL). */
+struct store_approval_in {
+	int64_t			 stage_id;
+	int			 attempt;
+	int			 gate;
+	const char		*user;
+	enum store_decision	 decision;
+	const char		*comment;	/* may be NULL but to reject */
+	enum store_via		 via;
+};
+int	 store_record_approval(struct store *, const struct store_approval_in *,
+	    char **cause);
+/* How many distinct users approved (or authorised, gate 1) the stage's
+ * attempt: the quorum is the stage's required_approvals. */
+int	 store_count_approvals(struct store *, int64_t stage_id, int attempt,
+	    int gate, int *np, char **cause);
+
+/* --- Pages of runs ------------------------------------------------------- */
+
 /* Filters for a page of runs; zero/NULL fields do not filter. */
 struct store_runs_filter {
 	const char		*app;

@@ -277,6 +277,24 @@ test_fresh(void)
 	free(path);
 }
 
+static void
+test_file_mode(void)
+{
+	struct store	*s = NULL;
+	struct stat	 sb;
+	char		*path;
+	mode_t		 old;
+
+	path = tmppath("mode.db");
+	old = umask(022);
+	if (store_open(path, &s, NULL) == 0)
+		store_close(s);
+	umask(old);
+	ok(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600,
+	    "a new database file is private (0600)");
+	free(path);
+}
+
 /* Records an app, a valid release and a run with int, stg, prod. */
 static int64_t
 make_run(struct store *s, const char *app, const char *version,
@@ -821,6 +839,81 @@ test_states(struct store *s)
 	free(cause);
 }
 
+static void
+test_approvals(struct store *s)
+{
+	struct store_approval_in a;
+	struct store_run	*run = NULL;
+	char			*cause = NULL, *want;
+	int64_t			 run_id, stage_id;
+	int			 n = -1, rc;
+
+	run_id = make_run(s, "approved", "4.0", "alice", NULL);
+	if (store_get_run(s, run_id, &run, NULL) != 0) {
+		ok(0, "get the run");
+		return;
+	}
+	stage_id = run->stages[2].id;
+	store_run_free(run);
+
+	memset(&a, 0, sizeof a);
+	a.stage_id = stage_id;
+	a.user = "bob";
+	a.decision = STORE_DECISION_APPROVE;
+	a.via = STORE_VIA_PORTAL;
+	is_int(store_record_approval(s, &a, NULL), 0, "bob approves");
+	a.via = STORE_VIA_CLI;
+	a.comment = "again";
+	rc = store_record_approval(s, &a, &cause);
+	is_int(rc, STORE_ECONFLICT, "bob cannot approve the same stage twice");
+	want = xasprintf("bob has already decided on the change set of stage "
+	    "%lld", (long long)stage_id);
+	is_str(cause, want, "the cause says so");
+	free(want);
+	free(cause);
+	a.decision = STORE_DECISION_REJECT;
+	rc = store_record_approval(s, &a, NULL);
+	is_int(rc, STORE_ECONFLICT, "nor reject it after approving");
+	a.user = "carol";
+	a.decision = STORE_DECISION_APPROVE;
+	a.comment = NULL;
+	is_int(store_record_approval(s, &a, NULL), 0, "carol approves");
+	a.user = "erin";
+	a.decision = STORE_DECISION_REJECT;
+	a.comment = "  ";
+	cause = NULL;
+	rc = store_record_approval(s, &a, &cause);
+	is_int(rc, STORE_EINVAL, "a reject without a comment is refused");
+	free(cause);
+	a.comment = "the replacement of the database is not planned";
+	is_int(store_record_approval(s, &a, NULL), 0,
+	    "a reject with a comment is recorded");
+	rc = store_count_approvals(s, stage_id, 0, 0, &n, NULL);
+	ok(rc == 0 && n == 2, "two approvals count towards the quorum");
+
+	a.user = "alice";
+	a.decision = STORE_DECISION_APPROVE;
+	a.gate = 1;
+	a.comment = NULL;
+	is_int(store_record_approval(s, &a, NULL), STORE_EINVAL,
+	    "the gate is authorised, not approved");
+	a.decision = STORE_DECISION_AUTHORISE;
+	is_int(store_record_approval(s, &a, NULL), 0, "alice authorises");
+	a.gate = 0;
+	is_int(store_record_approval(s, &a, NULL), STORE_EINVAL,
+	    "a change set is approved, not authorised");
+	rc = store_count_approvals(s, stage_id, 0, 1, &n, NULL);
+	ok(rc == 0 && n == 1, "the gate counts its own decisions");
+	a.attempt = 1;
+	a.user = "bob";
+	a.decision = STORE_DECISION_APPROVE;
+	is_int(store_record_approval(s, &a, NULL), 0,
+	    "a recreated change set is approved afresh");
+	a.stage_id = 999999;
+	is_int(store_record_approval(s, &a, NULL), STORE_EINVAL,
+	    "an approval of no stage is refused");
+}
+
 static int
 page_ids(struct store *s, const struct store_runs_filter *f, int64_t *ids,
     size_t max, int64_t *next)
@@ -1076,6 +1169,7 @@ main(void)
 	}
 	test_migration_files();
 	test_fresh();
+	test_file_mode();
 	test_upgrade();
 	test_failed_migration();
 	test_too_new();
@@ -1087,6 +1181,7 @@ main(void)
 		test_constraints(s, path);
 		test_seen(s);
 		test_states(s);
+		test_approvals(s);
 		store_close(s);
 	} else
 		ok(0, "open %s", path);
