@@ -332,6 +332,9 @@ convert(json_t *v, enum kind kind, void *out)
 	return (-1);
 }
 
+static int	get(struct aws_json *, int, enum kind, void *, const char *,
+		    va_list) __attribute__((format(printf, 5, 0)));
+
 static int
 get(struct aws_json *doc, int optional, enum kind kind, void *out,
     const char *fmt, va_list ap)

@@ -358,6 +358,8 @@ aws_xml_find(const struct aws_xml_node *n, const char *path)
 		while (n->parent != NULL)
 			n = n->parent;
 		path++;
+		if (*path == '\0')
+			return (n);
 		end = strchr(path, '/');
 		len = end != NULL ? (size_t)(end - path) : strlen(path);
 		if (strncmp(n->name, path, len) != 0 || n->name[len] != '\0')

@@ -71,8 +71,8 @@ const struct aws_xml_node *aws_xml_next(const struct aws_xml_node *);
  * Paths are local names separated by '/', relative to the node given:
  * "DescribeChangeSetResult/Changes/member" is the first <member> of the
  * first <Changes> of the first <DescribeChangeSetResult> child.  A leading
- * '/' starts at the document element itself ("/ErrorResponse/Error/Code");
- * "" is the node itself.  NULL when nothing matches.
+ * '/' starts at the document element itself ("/ErrorResponse/Error/Code",
+ * "/" alone); "" is the node itself.  NULL when nothing matches.
  */
 const struct aws_xml_node *aws_xml_find(const struct aws_xml_node *,
 	    const char *path);

@@ -160,6 +160,7 @@ test_replies(void)
 	is_str(aws_xml_find_text(n, "/AssumeRoleResponse/AssumeRoleResult/SourceIdentity"),
 	    "Alice", "absolute path from a child node");
 	ok(aws_xml_find(n, "") == n, "empty path is the node itself");
+	ok(aws_xml_find(n, "/") == root, "\"/\" is the document element");
 	aws_xml_free(doc);
 
 	/* S3 ListObjectsV2 */
