@@ -150,7 +150,20 @@ class Fake(object):
         return sess.client("sqs", endpoint_url=self.endpoint, config=cfg,
                            region_name=REGION)
 
+    _cache = {}
+
     def client(self, service, retries=0, session=None, region=REGION, **kw):
+        """A boto3 client on the fake (retries off by default); cached."""
+        key = (service, retries, id(session) if session else None, region,
+               tuple(sorted(kw.items())))
+        c = self._cache.get(key)
+        if c is None:
+            c = self._client(service, retries, session, region, **kw)
+            self._cache[key] = (c, session)   # keep the session alive
+            return c
+        return c[0]
+
+    def _client(self, service, retries=0, session=None, region=REGION, **kw):
         from botocore.config import Config
         if service == "s3":
             kw.setdefault("signature_version", "s3v4")
