@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@ static const char	*log_progname = "shipgate";
 static enum log_level	 log_level = LOG_LEVEL_INFO;
 static unsigned int	 log_categories = LOG_CAT_ALL;
 static int		 log_journal;
+static int		 log_syslog;
 
 static const struct {
 	const char	*name;
@@ -72,6 +74,13 @@ log_init(const char *progname)
 	if (progname != NULL)
 		log_progname = progname;
 	log_journal = log_stderr_is_journal();
+}
+
+void
+log_use_syslog(void)
+{
+	openlog(log_progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_syslog = 1;
 }
 
 void
@@ -138,7 +147,9 @@ log_vwrite(enum log_level level, const char *suffix, const char *fmt,
 
 	if (level > log_level)
 		return;
-	if (log_journal)
+	if (log_syslog)
+		n = 0;
+	else if (log_journal)
 		n = snprintf(line, sizeof line, "<%d>", (int)level);
 	else {
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -161,6 +172,11 @@ log_vwrite(enum log_level level, const char *suffix, const char *fmt,
 			len += (size_t)m;
 		if (len > sizeof line - 2)
 			len = sizeof line - 2;
+	}
+	if (log_syslog) {
+		line[len] = '\0';
+		syslog((int)level, "%s", line);
+		return;
 	}
 	line[len++] = '\n';
 	(void)!write(STDERR_FILENO, line, len);

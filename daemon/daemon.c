@@ -1,0 +1,260 @@
+/*
+ * The daemon's life cycle: start-up errors are fatal with a clear message;
+ * once serving, errors are contained and logged; a failed reload keeps the
+ * old configuration.
+ */
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "daemon-notify.h"
+#include "daemon.h"
+#include "log.h"
+#include "store.h"
+#include "xmalloc.h"
+
+struct daemon {
+	uv_loop_t			 loop;
+	const struct daemon_options	*options;
+	struct config			*config;
+	struct store			*store;
+
+	uv_signal_t			 sigterm;
+	uv_signal_t			 sigint;
+	uv_signal_t			 sighup;
+	uv_timer_t			 watchdog;
+	int				 watchdog_on;
+	int				 stopping;
+};
+
+static void	daemon_stop(struct daemon *, const char *why);
+
+static void
+daemon_apply_logging(const struct daemon *d)
+{
+	if (d->options->verbose) {
+		log_set_level(LOG_LEVEL_DEBUG);
+		log_set_debug(d->config->log_debug != 0 ?
+		    d->config->log_debug : LOG_CAT_ALL);
+		return;
+	}
+	log_set_level(d->config->log_level);
+	log_set_debug(d->config->log_debug != 0 ?
+	    d->config->log_debug : LOG_CAT_ALL);
+}
+
+/*
+ * Settings that need a restart are named, so an operator who changed
+ * them is not surprised that nothing happened.
+ */
+static void
+daemon_warn_restart_needed(const struct config *old, const struct config *new)
+{
+	if (strcmp(old->database, new->database) != 0)
+		log_warnx("configuration reload: database changed, "
+		    "restart to use it old=%s new=%s", old->database,
+		    new->database);
+	if (strcmp(old->listen, new->listen) != 0)
+		log_warnx("configuration reload: listen changed, "
+		    "restart to use it old=%s new=%s", old->listen,
+		    new->listen);
+	if (strcmp(old->control_socket, new->control_socket) != 0)
+		log_warnx("configuration reload: control_socket changed, "
+		    "restart to use it old=%s new=%s", old->control_socket,
+		    new->control_socket);
+}
+
+static void
+daemon_reload(struct daemon *d)
+{
+	struct config_errors	 errors = { 0 };
+	struct config		*new;
+	size_t			 i;
+
+	daemon_notify_reloading();
+	log_info("reloading configuration path=%s", d->options->config_path);
+	new = config_load(d->options->config_path, &errors);
+	if (new == NULL) {
+		for (i = 0; i < errors.n; i++)
+			log_err("%s", errors.lines[i]);
+		log_err("configuration reload failed, keeping the running "
+		    "configuration errors=%zu path=%s", errors.n,
+		    d->options->config_path);
+		config_errors_free(&errors);
+		daemon_notify_ready("running (reload failed, old "
+		    "configuration kept)");
+		return;
+	}
+	daemon_warn_restart_needed(d->config, new);
+	config_free(d->config);
+	d->config = new;
+	daemon_apply_logging(d);
+	log_info("configuration reloaded apps=%zu users=%zu", new->napps,
+	    new->nusers);
+	daemon_notify_ready("running");
+}
+
+static void
+daemon_signal_cb(uv_signal_t *handle, int signum)
+{
+	struct daemon	*d = handle->data;
+
+	switch (signum) {
+	case SIGHUP:
+		if (!d->stopping)
+			daemon_reload(d);
+		break;
+	case SIGTERM:
+		daemon_stop(d, "SIGTERM");
+		break;
+	case SIGINT:
+		daemon_stop(d, "SIGINT");
+		break;
+	}
+}
+
+static void
+daemon_watchdog_cb(uv_timer_t *handle)
+{
+	daemon_notify_watchdog();
+}
+
+static void
+daemon_close_cb(uv_handle_t *handle)
+{
+	/* Handles live inside struct daemon: nothing to free. */
+}
+
+static void
+daemon_close_handle(uv_handle_t *handle)
+{
+	if (handle->loop != NULL && !uv_is_closing(handle))
+		uv_close(handle, daemon_close_cb);
+}
+
+/*
+ * Stops taking new work.  Subsystems finish what they are committing and
+ * close their handles; the loop then runs out and daemon_run returns.
+ */
+static void
+daemon_stop(struct daemon *d, const char *why)
+{
+	if (d->stopping)
+		return;
+	d->stopping = 1;
+	daemon_notify_stopping();
+	log_info("stopping reason=%s", why);
+	daemon_close_handle((uv_handle_t *)&d->sigterm);
+	daemon_close_handle((uv_handle_t *)&d->sigint);
+	daemon_close_handle((uv_handle_t *)&d->sighup);
+	if (d->watchdog_on)
+		daemon_close_handle((uv_handle_t *)&d->watchdog);
+}
+
+static int
+daemon_start_signals(struct daemon *d)
+{
+	struct {
+		uv_signal_t	*handle;
+		int		 signum;
+	} table[] = {
+		{ &d->sigterm, SIGTERM },
+		{ &d->sigint, SIGINT },
+		{ &d->sighup, SIGHUP },
+	};
+	size_t	i;
+	int	rc;
+
+	for (i = 0; i < sizeof table / sizeof table[0]; i++) {
+		if ((rc = uv_signal_init(&d->loop, table[i].handle)) != 0 ||
+		    (rc = uv_signal_start(table[i].handle, daemon_signal_cb,
+		    table[i].signum)) != 0) {
+			log_err("cannot watch signal %d: %s", table[i].signum,
+			    uv_strerror(rc));
+			return (-1);
+		}
+		table[i].handle->data = d;
+	}
+	return (0);
+}
+
+static int
+daemon_start_watchdog(struct daemon *d)
+{
+	uint64_t	usec, ms;
+	int		rc;
+
+	if ((usec = daemon_notify_watchdog_usec()) == 0)
+		return (0);
+	/* Ping twice per interval, as sd_watchdog_enabled(3) advises. */
+	ms = usec / 2000;
+	if (ms == 0)
+		ms = 1;
+	if ((rc = uv_timer_init(&d->loop, &d->watchdog)) != 0 ||
+	    (rc = uv_timer_start(&d->watchdog, daemon_watchdog_cb, 0,
+	    ms)) != 0) {
+		log_err("cannot start the watchdog timer: %s", uv_strerror(rc));
+		return (-1);
+	}
+	d->watchdog_on = 1;
+	log_info("watchdog on interval_ms=%llu", (unsigned long long)ms);
+	return (0);
+}
+
+int
+daemon_run(struct config *config, const struct daemon_options *options)
+{
+	struct daemon	 d;
+	char		*cause = NULL;
+	int		 rc, status = 1;
+
+	memset(&d, 0, sizeof d);
+	d.options = options;
+	d.config = config;
+	daemon_apply_logging(&d);
+
+	/* A peer that goes away must not kill the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((rc = uv_loop_init(&d.loop)) != 0) {
+		log_err("cannot create the event loop: %s", uv_strerror(rc));
+		config_free(d.config);
+		return (1);
+	}
+	if (store_open(d.config->database, &d.store, &cause) != 0) {
+		log_err("cannot open the database path=%s: %s",
+		    d.config->database, cause != NULL ? cause : "unknown error");
+		goto out;
+	}
+	if (daemon_start_signals(&d) != 0 || daemon_start_watchdog(&d) != 0) {
+		daemon_stop(&d, "start-up failed");
+		uv_run(&d.loop, UV_RUN_DEFAULT);
+		goto out;
+	}
+
+	log_info("ready version=%s config=%s database=%s apps=%zu",
+	    PACKAGE_VERSION, options->config_path, d.config->database,
+	    d.config->napps);
+	daemon_notify_ready("running");
+
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	status = 0;
+out:
+	free(cause);
+	if (d.store != NULL)
+		store_close(d.store);
+	if ((rc = uv_loop_close(&d.loop)) != 0) {
+		/* A handle left open is a bug; say so rather than hide it. */
+		log_err("event loop closed with open handles: %s",
+		    uv_strerror(rc));
+		status = 1;
+	}
+	config_free(d.config);
+	if (status == 0)
+		log_info("stopped");
+	return (status);
+}

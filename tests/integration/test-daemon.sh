@@ -1,0 +1,107 @@
+#!/bin/sh
+# shipgated's life cycle: configuration check, readiness and watchdog
+# notifications, SIGHUP with a broken configuration (errors logged, still
+# running on the old one), SIGHUP with a good one, SIGTERM (exit 0, the
+# database intact).
+. "$top_srcdir/tests/lib.sh"
+t_tmpdir
+
+good="$t_dir/good.yaml"
+bad="$t_dir/bad.yaml"
+live="$t_dir/shipgate.yaml"
+cat >"$good" <<YAML
+listen: 127.0.0.1:$(t_free_port)
+public_url: http://127.0.0.1:8080
+database: $t_dir/shipgate.db
+control_socket: $t_dir/control.sock
+log_level: info
+aws:
+  region: eu-west-1
+users:
+  - {name: alice, email: alice@example.com, groups: [integrators]}
+apps:
+  - name: billing
+    source: {bucket: releases-billing}
+    environments:
+      - name: int
+        account: "111111111111"
+        role_arn: arn:aws:iam::111111111111:role/shipgate-deployer
+        stack: billing-int
+        approvers: [integrators]
+YAML
+cat >"$bad" <<YAML
+listen: nowhere
+public_url: http://127.0.0.1:8080
+database: $t_dir/shipgate.db
+control_socket: $t_dir/control.sock
+log_level: loud
+aws:
+  region: eu-west-1
+users:
+  - {name: alice, email: alice@example.com, groups: [integrators]}
+apps:
+  - name: billing
+    source: {bucket: releases-billing}
+    environments:
+      - name: int
+        account: "111111111111"
+        role_arn: arn:aws:iam::111111111111:role/shipgate-deployer
+        stack: billing-int
+        approvers: [integrators]
+YAML
+cp "$good" "$live"
+
+ok "--check-config accepts a good configuration" \
+    sh -c "'$SHIPGATED' --check-config --config '$good' | grep -q 'configuration OK'"
+"$SHIPGATED" --check-config --config "$bad" >"$t_dir/check.out" 2>&1
+ok "--check-config refuses a broken one with exit 1" test $? -eq 1
+ok "--check-config prints every error, with file:line:column" \
+    sh -c "grep -q '^$bad:1:[0-9]*: listen' '$t_dir/check.out' &&
+           grep -q '^$bad:5:[0-9]*: log_level' '$t_dir/check.out'"
+"$SHIPGATED" --no-such-option >/dev/null 2>&1
+ok "a usage error exits 2" test $? -eq 2
+
+# systemd's notification socket, played by a small listener.
+"$TEST_PYTHON" "$top_srcdir/tests/integration/notify-listener.py" \
+    "$t_dir/notify.sock" "$t_dir/notify.log" &
+t_pids="$t_pids $!"
+t_wait_for 10 test -f "$t_dir/notify.log.ready"
+
+NOTIFY_SOCKET="$t_dir/notify.sock" WATCHDOG_USEC=200000 \
+    t_start_daemon "$live"
+ok "shipgated logs that it is ready" t_wait_for 20 t_log_has ' ready '
+ok "READY=1 reaches the notification socket" \
+    t_wait_for 10 grep -q '^READY=1' "$t_dir/notify.log"
+ok "the watchdog is pinged from the loop" \
+    t_wait_for 10 grep -q '^WATCHDOG=1' "$t_dir/notify.log"
+ok "the database exists once ready" test -s "$t_dir/shipgate.db"
+
+cp "$bad" "$live"
+kill -HUP "$daemon_pid"
+ok "a broken configuration on SIGHUP is logged, error by error" \
+    t_wait_for 10 t_log_has "$live:1:[0-9]+: listen"
+ok "the reload failure says the old configuration is kept" \
+    t_wait_for 10 t_log_has 'keeping the running configuration'
+ok "shipgated still runs after the failed reload" t_alive "$daemon_pid"
+
+sed 's/log_level: info/log_level: debug/' "$good" >"$live"
+kill -HUP "$daemon_pid"
+ok "a good configuration on SIGHUP is taken" \
+    t_wait_for 10 t_log_has 'configuration reloaded'
+
+t_stop "$daemon_pid"
+ok "SIGTERM: shipgated exits 0" test $? -eq 0
+ok "STOPPING=1 reaches the notification socket" \
+    grep -q '^STOPPING=1' "$t_dir/notify.log"
+ok "the stop is logged" t_log_has ' stopped'
+ok "the event loop closed with no handle left open" \
+    sh -c "! grep -q 'open handles' '$t_dir/shipgated.log'"
+if command -v sqlite3 >/dev/null 2>&1; then
+	ok "the database is intact after the stop" \
+	    sh -c "sqlite3 '$t_dir/shipgate.db' 'PRAGMA integrity_check' |
+	    grep -qx ok"
+fi
+ok "no sanitizer report in the log" \
+    sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' '$t_dir/shipgated.log'"
+t_diag "$(tail -n 20 "$t_dir/shipgated.log")"
+t_done
