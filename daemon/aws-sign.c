@@ -115,14 +115,28 @@ static const char hexupper[] = "0123456789ABCDEF";
 #define C_BLANK		0x04	/* space or tab, trimmed from values */
 #define C_BREAK		0x08	/* CR or LF, refused in values */
 #define C_PRINTABLE	0x10	/* 0x21..0x7e */
+#define C_PATH_BAD	0x20	/* never in a path: controls, '#', '?' */
+#define C_PATH_RAW	0x40	/* only in a path still to be encoded */
+#define C_END		0x80	/* the NUL */
 #define C_WORD		(C_UNRESERVED | C_TCHAR | C_PRINTABLE)
 
 static const unsigned char cclass[256] = {
+	[0x00] = C_END,
+	[0x01 ... 0x08] = C_PATH_BAD,
+	['\t'] = C_BLANK | C_PATH_BAD,
+	['\n'] = C_BREAK | C_PATH_BAD,
+	[0x0b ... 0x0c] = C_PATH_BAD,
+	['\r'] = C_BREAK | C_PATH_BAD,
+	[0x0e ... 0x1f] = C_PATH_BAD,
+	[' '] = C_BLANK | C_PATH_RAW,
+	[0x7f] = C_PATH_BAD,
+	[0x80 ... 0xff] = C_PATH_RAW,
 	['0' ... '9'] = C_WORD,
 	['A' ... 'Z'] = C_WORD,
 	['a' ... 'z'] = C_WORD,
 	['-'] = C_WORD, ['.'] = C_WORD, ['_'] = C_WORD, ['~'] = C_WORD,
-	['!'] = C_TCHAR | C_PRINTABLE, ['#'] = C_TCHAR | C_PRINTABLE,
+	['!'] = C_TCHAR | C_PRINTABLE,
+	['#'] = C_TCHAR | C_PRINTABLE | C_PATH_BAD,
 	['$'] = C_TCHAR | C_PRINTABLE, ['%'] = C_TCHAR | C_PRINTABLE,
 	['&'] = C_TCHAR | C_PRINTABLE, ['\''] = C_TCHAR | C_PRINTABLE,
 	['*'] = C_TCHAR | C_PRINTABLE, ['+'] = C_TCHAR | C_PRINTABLE,
@@ -131,11 +145,10 @@ static const unsigned char cclass[256] = {
 	['"'] = C_PRINTABLE, ['('] = C_PRINTABLE, [')'] = C_PRINTABLE,
 	[','] = C_PRINTABLE, ['/'] = C_PRINTABLE, [':'] = C_PRINTABLE,
 	[';'] = C_PRINTABLE, ['<'] = C_PRINTABLE, ['='] = C_PRINTABLE,
-	['>'] = C_PRINTABLE, ['?'] = C_PRINTABLE, ['@'] = C_PRINTABLE,
+	['>'] = C_PRINTABLE, ['?'] = C_PRINTABLE | C_PATH_BAD,
+	['@'] = C_PRINTABLE,
 	['['] = C_PRINTABLE, ['\\'] = C_PRINTABLE, [']'] = C_PRINTABLE,
 	['{'] = C_PRINTABLE, ['}'] = C_PRINTABLE,
-	[' '] = C_BLANK, ['\t'] = C_BLANK,
-	['\r'] = C_BREAK, ['\n'] = C_BREAK,
 };
 
 /* -- small helpers ----------------------------------------------------- */
@@ -756,22 +769,23 @@ canonical_uri(struct signing *s)
 	const char		*path = s->req->path, *seg, *end, *slash;
 	const unsigned char	*u;
 	size_t			 len, seglen, start;
-	int			 trailing;
+	int			 trailing, bad;
 
 	if (path == NULL || *path == '\0')
 		path = "/";
 	if (*path != '/')
 		return (set_cause(s->cause, AWS_SIGN_EREQUEST,
 		    "path does not start with '/'"));
-	len = strlen(path);
-	for (u = (const unsigned char *)path; *u != '\0'; u++) {
-		if (*u == '#' || *u == '?' || *u < 0x20 || *u == 0x7f ||
-		    ((s->flags & AWS_SIGN_NO_DOUBLE_ENCODE) &&
-		    (*u == ' ' || *u >= 0x80)))
-			return (set_cause(s->cause, AWS_SIGN_EREQUEST,
-			    "path has a byte 0x%02x that must be encoded",
-			    *u));
-	}
+	/* Signed as sent, the path must be encoded already. */
+	bad = C_END | C_PATH_BAD;
+	if (s->flags & AWS_SIGN_NO_DOUBLE_ENCODE)
+		bad |= C_PATH_RAW;
+	for (u = (const unsigned char *)path; !(cclass[*u] & bad); u++)
+		;
+	if (*u != '\0')
+		return (set_cause(s->cause, AWS_SIGN_EREQUEST,
+		    "path has a byte 0x%02x that must be encoded", *u));
+	len = (size_t)(u - (const unsigned char *)path);
 
 	if (!(s->flags & AWS_SIGN_NO_NORMALIZE)) {
 		start = r->tmp_len;
@@ -972,7 +986,7 @@ headers_prepare(struct signing *s)
 	const struct aws_sign_params	*p = s->p;
 	struct aws_sign_result		*r = s->r;
 	struct ent			*e, *ents;
-	const unsigned char		*v;
+	const unsigned char		*v, *run;
 	char				*o, *name;
 	size_t				 i, len;
 	int				 have_host = 0, blank;
@@ -1008,26 +1022,33 @@ headers_prepare(struct signing *s)
 			    "request already has the %s header, which the "
 			    "signer adds", req->headers[i].name));
 
+		/*
+		 * Runs of ordinary bytes are copied whole; a run of blanks
+		 * becomes one space unless it leads or trails.
+		 */
 		v = (const unsigned char *)req->headers[i].value;
 		len = strlen((const char *)v);
 		tmp_reserve(r, len);
 		e->voff = r->tmp_len;
 		o = r->tmp + r->tmp_len;
-		while (cclass[*v] & C_BLANK)
-			v++;
-		for (blank = 0; *v != '\0'; v++) {
-			if (cclass[*v] & (C_BLANK | C_BREAK)) {
-				if (cclass[*v] & C_BREAK)
-					return (set_cause(s->cause,
-					    AWS_SIGN_EREQUEST, "header %s has a "
-					    "line break", req->headers[i].name));
-				blank = 1;
-				continue;
+		for (blank = 0;; v++) {
+			for (run = v; !(cclass[*v] &
+			    (C_BLANK | C_BREAK | C_END)); v++)
+				;
+			if (v > run) {
+				if (blank && o > r->tmp + e->voff)
+					*o++ = ' ';
+				memcpy(o, run, (size_t)(v - run));
+				o += v - run;
+				blank = 0;
 			}
-			if (blank)
-				*o++ = ' ';
-			blank = 0;
-			*o++ = (char)*v;
+			if (*v == '\0')
+				break;
+			if (cclass[*v] & C_BREAK)
+				return (set_cause(s->cause, AWS_SIGN_EREQUEST,
+				    "header %s has a line break",
+				    req->headers[i].name));
+			blank = 1;
 		}
 		e->vlen = (size_t)(o - (r->tmp + e->voff));
 		r->tmp_len += e->vlen;
