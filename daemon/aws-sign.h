@@ -87,7 +87,14 @@ struct aws_sign_request {
 	 * "" means "/".
 	 */
 	const char			*path;
-	/* The raw query string without '?', as sent; NULL or "" for none. */
+	/*
+	 * The raw query string without '?', as sent; NULL or "" for none.
+	 * Each name and value is percent-decoded and encoded again for the
+	 * canonical query, so pre-encoded and raw bytes sign alike; a '+'
+	 * is a plus sign, not a space (build queries with
+	 * aws_sign_uri_encode, which never writes '+').  A malformed
+	 * escape ("%zz") is AWS_SIGN_EREQUEST.
+	 */
 	const char			*query;
 	const struct aws_sign_header	*headers;
 	size_t				 nheaders;
