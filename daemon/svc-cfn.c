@@ -1,0 +1,1499 @@
+/*
+ * CloudFormation: the change-set calls and stack reads, as query-protocol
+ * forms and XML replies.  Paginated reads follow NextToken here, so the
+ * engine gets a whole change set or a bounded slice of stack events in
+ * one callback.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws-xml.h"
+#include "log.h"
+#include "svc-cfn.h"
+#include "xmalloc.h"
+
+#define CFN_FORM_MAX	(1024 * 1024)	/* an encoded 51,200-byte template fits */
+
+struct cfn_op;
+typedef int	(*cfn_page_fn)(struct cfn_op *, const void *, size_t,
+		    char **next, char **cause);
+typedef void	(*cfn_finish_fn)(struct cfn_op *, const struct aws_reply *);
+
+/* One operation: one call, or one call per page. */
+struct cfn_op {
+	struct aws_client	*client;
+	struct aws_creds	*creds;
+	char			*region;
+	const char		*operation;
+	struct buf		 form;		/* without NextToken */
+	char			*next_token;
+	int			 pages;
+
+	cfn_page_fn		 page;		/* NULL: no reply to read */
+	cfn_finish_fn		 finish;
+	void			*result;
+	void			(*result_free)(void *);
+	struct cfn_stack_events_bounds bounds;
+	int			 stop;		/* a bound was reached */
+
+	union {
+		cfn_change_set_ref_cb	 ref;
+		cfn_change_set_cb	 change_set;
+		cfn_change_set_list_cb	 change_set_list;
+		cfn_stack_list_cb	 stack_list;
+		cfn_stack_event_list_cb	 stack_event_list;
+		cfn_done_cb		 done;
+	} cb;
+	void			*arg;
+};
+
+static int	cfn_op_send(struct cfn_op *, char **);
+
+/* Helpers for reading XML. */
+
+static char *
+cfn_text(const struct aws_xml_node *n, const char *path)
+{
+	const char	*s;
+
+	if ((s = aws_xml_find_text(n, path)) == NULL)
+		return (NULL);
+	return (xstrdup(s));
+}
+
+/* Sets *out from the first page that has the element; keeps it after. */
+static void
+cfn_text_once(char **out, const struct aws_xml_node *n, const char *path)
+{
+	if (*out == NULL)
+		*out = cfn_text(n, path);
+}
+
+static int
+cfn_time_opt(const struct aws_xml_node *n, const char *path,
+    struct timespec *out, char **cause)
+{
+	if (aws_xml_find(n, path) == NULL)
+		return (0);
+	return (aws_xml_get_time(n, path, out, cause) == 0 ? 0 : -1);
+}
+
+static int
+cfn_bool_opt(const struct aws_xml_node *n, const char *path, int *out,
+    char **cause)
+{
+	if (aws_xml_find(n, path) == NULL)
+		return (0);
+	return (aws_xml_get_bool(n, path, out, cause) == 0 ? 0 : -1);
+}
+
+/* Reads a list of strings (<X><member>a</member>...</X>). */
+static void
+cfn_strings(const struct aws_xml_node *n, const char *path, char ***v,
+    size_t *nv)
+{
+	const struct aws_xml_node	*m;
+	char				*p;
+
+	if (*v != NULL)
+		return;
+	p = xasprintf("%s/member", path);
+	for (m = aws_xml_find(n, p); m != NULL; m = aws_xml_next(m)) {
+		*v = xreallocarray(*v, *nv + 1, sizeof **v);
+		(*v)[(*nv)++] = xstrdup(aws_xml_text(m));
+	}
+	free(p);
+}
+
+static int
+cfn_parameters(const struct aws_xml_node *n, struct cfn_parameter **v,
+    size_t *nv, char **cause)
+{
+	const struct aws_xml_node	*m;
+	struct cfn_parameter		*p;
+
+	if (*v != NULL)
+		return (0);
+	for (m = aws_xml_find(n, "Parameters/member"); m != NULL;
+	    m = aws_xml_next(m)) {
+		*v = xreallocarray(*v, *nv + 1, sizeof **v);
+		p = &(*v)[(*nv)++];
+		memset(p, 0, sizeof *p);
+		p->key = cfn_text(m, "ParameterKey");
+		p->value = cfn_text(m, "ParameterValue");
+		p->resolved_value = cfn_text(m, "ResolvedValue");
+		if (p->key == NULL) {
+			*cause = xstrdup("Parameters: a member has no "
+			    "ParameterKey");
+			return (-1);
+		}
+		if (cfn_bool_opt(m, "UsePreviousValue", &p->use_previous,
+		    cause) != 0)
+			return (-1);
+	}
+	return (0);
+}
+
+static void
+cfn_tags(const struct aws_xml_node *n, struct cfn_tag **v, size_t *nv)
+{
+	const struct aws_xml_node	*m;
+	struct cfn_tag			*t;
+
+	if (*v != NULL)
+		return;
+	for (m = aws_xml_find(n, "Tags/member"); m != NULL;
+	    m = aws_xml_next(m)) {
+		*v = xreallocarray(*v, *nv + 1, sizeof **v);
+		t = &(*v)[(*nv)++];
+		t->key = cfn_text(m, "Key");
+		t->value = cfn_text(m, "Value");
+		if (t->key == NULL)
+			t->key = xstrdup("");
+		if (t->value == NULL)
+			t->value = xstrdup("");
+	}
+}
+
+/*
+ * Parses a reply and finds <OpResult>; NextToken comes from it.  Returns
+ * the tree (caller frees) or NULL and *cause.
+ */
+static struct aws_xml *
+cfn_result(const void *data, size_t len, const char *operation,
+    const struct aws_xml_node **result, char **next_token, char **cause)
+{
+	struct aws_xml	*xml = NULL;
+	char		*path, *xcause = NULL;
+	const char	*s;
+
+	if (next_token != NULL)
+		*next_token = NULL;
+	if (aws_xml_parse(&xml, data, len, NULL, &xcause) != 0) {
+		*cause = xasprintf("not XML: %s", xcause);
+		free(xcause);
+		return (NULL);
+	}
+	path = xasprintf("/%sResponse/%sResult", operation, operation);
+	*result = aws_xml_find(aws_xml_root(xml), path);
+	free(path);
+	if (*result == NULL) {
+		*cause = xasprintf("no %sResult in the reply", operation);
+		aws_xml_free(xml);
+		return (NULL);
+	}
+	if (next_token != NULL &&
+	    (s = aws_xml_find_text(*result, "NextToken")) != NULL &&
+	    *s != '\0')
+		*next_token = xstrdup(s);
+	return (xml);
+}
+
+/* Enums. */
+
+static const char *cfn_action_names[] = {
+	[CFN_ACTION_UNKNOWN] = "Unknown",
+	[CFN_ACTION_ADD] = "Add",
+	[CFN_ACTION_MODIFY] = "Modify",
+	[CFN_ACTION_REMOVE] = "Remove",
+	[CFN_ACTION_IMPORT] = "Import",
+	[CFN_ACTION_DYNAMIC] = "Dynamic",
+};
+
+static const char *cfn_replacement_names[] = {
+	[CFN_REPLACEMENT_NONE] = "",
+	[CFN_REPLACEMENT_TRUE] = "True",
+	[CFN_REPLACEMENT_FALSE] = "False",
+	[CFN_REPLACEMENT_CONDITIONAL] = "Conditional",
+	[CFN_REPLACEMENT_UNKNOWN] = "Unknown",
+};
+
+const char *
+cfn_action_name(enum cfn_action a)
+{
+	if ((size_t)a >= sizeof cfn_action_names / sizeof *cfn_action_names)
+		return ("Unknown");
+	return (cfn_action_names[a]);
+}
+
+enum cfn_action
+cfn_action_from_name(const char *s)
+{
+	size_t	i;
+
+	for (i = 1; s != NULL &&
+	    i < sizeof cfn_action_names / sizeof *cfn_action_names; i++)
+		if (strcmp(s, cfn_action_names[i]) == 0)
+			return ((enum cfn_action)i);
+	return (CFN_ACTION_UNKNOWN);
+}
+
+const char *
+cfn_replacement_name(enum cfn_replacement r)
+{
+	if ((size_t)r >= sizeof cfn_replacement_names /
+	    sizeof *cfn_replacement_names)
+		return ("Unknown");
+	return (cfn_replacement_names[r]);
+}
+
+enum cfn_replacement
+cfn_replacement_from_name(const char *s)
+{
+	if (s == NULL || *s == '\0')
+		return (CFN_REPLACEMENT_NONE);
+	if (strcmp(s, "True") == 0)
+		return (CFN_REPLACEMENT_TRUE);
+	if (strcmp(s, "False") == 0)
+		return (CFN_REPLACEMENT_FALSE);
+	if (strcmp(s, "Conditional") == 0)
+		return (CFN_REPLACEMENT_CONDITIONAL);
+	return (CFN_REPLACEMENT_UNKNOWN);
+}
+
+/* Page readers. */
+
+static int
+cfn_parse_change(struct cfn_resource_change *c, const struct aws_xml_node *m,
+    char **cause)
+{
+	const struct aws_xml_node	*rc, *d;
+	struct cfn_change_detail	*cd;
+
+	memset(c, 0, sizeof *c);
+	c->type = cfn_text(m, "Type");
+	if ((rc = aws_xml_find(m, "ResourceChange")) == NULL)
+		return (0);	/* a change of another type: kept, empty */
+	c->action_text = cfn_text(rc, "Action");
+	c->action = cfn_action_from_name(c->action_text);
+	c->logical_id = cfn_text(rc, "LogicalResourceId");
+	c->physical_id = cfn_text(rc, "PhysicalResourceId");
+	c->resource_type = cfn_text(rc, "ResourceType");
+	c->replacement_text = cfn_text(rc, "Replacement");
+	c->replacement = cfn_replacement_from_name(c->replacement_text);
+	if (c->logical_id == NULL) {
+		*cause = xstrdup("Changes: a ResourceChange has no "
+		    "LogicalResourceId");
+		return (-1);
+	}
+	cfn_strings(rc, "Scope", &c->scope, &c->nscope);
+	for (d = aws_xml_find(rc, "Details/member"); d != NULL;
+	    d = aws_xml_next(d)) {
+		c->details = xreallocarray(c->details, c->ndetails + 1,
+		    sizeof *c->details);
+		cd = &c->details[c->ndetails++];
+		cd->target_attribute = cfn_text(d, "Target/Attribute");
+		cd->target_name = cfn_text(d, "Target/Name");
+		cd->requires_recreation = cfn_text(d,
+		    "Target/RequiresRecreation");
+		cd->evaluation = cfn_text(d, "Evaluation");
+		cd->change_source = cfn_text(d, "ChangeSource");
+		cd->causing_entity = cfn_text(d, "CausingEntity");
+	}
+	return (0);
+}
+
+int
+cfn_parse_change_set_page(struct cfn_change_set *cs, const void *data,
+    size_t len, char **next_token, char **cause)
+{
+	struct aws_xml			*xml;
+	const struct aws_xml_node	*r, *m;
+	int				 rc = -1;
+
+	if ((xml = cfn_result(data, len, "DescribeChangeSet", &r, next_token,
+	    cause)) == NULL)
+		return (-1);
+	cfn_text_once(&cs->id, r, "ChangeSetId");
+	cfn_text_once(&cs->name, r, "ChangeSetName");
+	cfn_text_once(&cs->stack_id, r, "StackId");
+	cfn_text_once(&cs->stack_name, r, "StackName");
+	cfn_text_once(&cs->description, r, "Description");
+	/* The status may move between pages: the last page's wins. */
+	if (aws_xml_find(r, "Status") != NULL) {
+		free(cs->status);
+		cs->status = cfn_text(r, "Status");
+	}
+	if (aws_xml_find(r, "ExecutionStatus") != NULL) {
+		free(cs->execution_status);
+		cs->execution_status = cfn_text(r, "ExecutionStatus");
+	}
+	if (aws_xml_find(r, "StatusReason") != NULL) {
+		free(cs->status_reason);
+		cs->status_reason = cfn_text(r, "StatusReason");
+	}
+	if (cs->status == NULL) {
+		*cause = xstrdup("DescribeChangeSetResult/Status: missing");
+		goto out;
+	}
+	if (cfn_time_opt(r, "CreationTime", &cs->created, cause) != 0)
+		goto out;
+	if (cfn_parameters(r, &cs->parameters, &cs->nparameters, cause) != 0)
+		goto out;
+	cfn_strings(r, "Capabilities", &cs->capabilities, &cs->ncapabilities);
+	cfn_tags(r, &cs->tags, &cs->ntags);
+	for (m = aws_xml_find(r, "Changes/member"); m != NULL;
+	    m = aws_xml_next(m)) {
+		cs->changes = xreallocarray(cs->changes, cs->nchanges + 1,
+		    sizeof *cs->changes);
+		if (cfn_parse_change(&cs->changes[cs->nchanges++], m,
+		    cause) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	aws_xml_free(xml);
+	if (rc != 0 && next_token != NULL) {
+		free(*next_token);
+		*next_token = NULL;
+	}
+	return (rc);
+}
+
+int
+cfn_parse_change_set_list_page(struct cfn_change_set_list *l,
+    const void *data, size_t len, char **next_token, char **cause)
+{
+	struct aws_xml			*xml;
+	const struct aws_xml_node	*r, *m;
+	struct cfn_change_set_summary	*s;
+	int				 rc = -1;
+
+	if ((xml = cfn_result(data, len, "ListChangeSets", &r, next_token,
+	    cause)) == NULL)
+		return (-1);
+	for (m = aws_xml_find(r, "Summaries/member"); m != NULL;
+	    m = aws_xml_next(m)) {
+		l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
+		s = &l->v[l->n++];
+		memset(s, 0, sizeof *s);
+		s->id = cfn_text(m, "ChangeSetId");
+		s->name = cfn_text(m, "ChangeSetName");
+		s->stack_id = cfn_text(m, "StackId");
+		s->stack_name = cfn_text(m, "StackName");
+		s->status = cfn_text(m, "Status");
+		s->execution_status = cfn_text(m, "ExecutionStatus");
+		s->status_reason = cfn_text(m, "StatusReason");
+		s->description = cfn_text(m, "Description");
+		if (s->name == NULL || s->id == NULL) {
+			*cause = xstrdup("Summaries: a member has no "
+			    "ChangeSetName or ChangeSetId");
+			goto out;
+		}
+		if (cfn_time_opt(m, "CreationTime", &s->created, cause) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	aws_xml_free(xml);
+	if (rc != 0 && next_token != NULL) {
+		free(*next_token);
+		*next_token = NULL;
+	}
+	return (rc);
+}
+
+static int
+cfn_parse_stack(struct cfn_stack *s, const struct aws_xml_node *m,
+    char **cause)
+{
+	const struct aws_xml_node	*o;
+	struct cfn_output		*out;
+
+	memset(s, 0, sizeof *s);
+	s->id = cfn_text(m, "StackId");
+	s->name = cfn_text(m, "StackName");
+	s->description = cfn_text(m, "Description");
+	s->status = cfn_text(m, "StackStatus");
+	s->status_reason = cfn_text(m, "StackStatusReason");
+	s->change_set_id = cfn_text(m, "ChangeSetId");
+	if (s->name == NULL || s->status == NULL) {
+		*cause = xstrdup("Stacks: a member has no StackName or "
+		    "StackStatus");
+		return (-1);
+	}
+	if (cfn_time_opt(m, "CreationTime", &s->created, cause) != 0 ||
+	    cfn_time_opt(m, "LastUpdatedTime", &s->last_updated, cause) != 0)
+		return (-1);
+	if (cfn_parameters(m, &s->parameters, &s->nparameters, cause) != 0)
+		return (-1);
+	for (o = aws_xml_find(m, "Outputs/member"); o != NULL;
+	    o = aws_xml_next(o)) {
+		s->outputs = xreallocarray(s->outputs, s->noutputs + 1,
+		    sizeof *s->outputs);
+		out = &s->outputs[s->noutputs++];
+		out->key = cfn_text(o, "OutputKey");
+		out->value = cfn_text(o, "OutputValue");
+		out->description = cfn_text(o, "Description");
+		out->export_name = cfn_text(o, "ExportName");
+		if (out->key == NULL)
+			out->key = xstrdup("");
+	}
+	cfn_strings(m, "Capabilities", &s->capabilities, &s->ncapabilities);
+	cfn_tags(m, &s->tags, &s->ntags);
+	return (0);
+}
+
+int
+cfn_parse_stacks_page(struct cfn_stack_list *l, const void *data, size_t len,
+    char **next_token, char **cause)
+{
+	struct aws_xml			*xml;
+	const struct aws_xml_node	*r, *m;
+	int				 rc = -1;
+
+	if ((xml = cfn_result(data, len, "DescribeStacks", &r, next_token,
+	    cause)) == NULL)
+		return (-1);
+	for (m = aws_xml_find(r, "Stacks/member"); m != NULL;
+	    m = aws_xml_next(m)) {
+		l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
+		if (cfn_parse_stack(&l->v[l->n++], m, cause) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	aws_xml_free(xml);
+	if (rc != 0 && next_token != NULL) {
+		free(*next_token);
+		*next_token = NULL;
+	}
+	return (rc);
+}
+
+int
+cfn_parse_stack_events_page(struct cfn_stack_event_list *l, const void *data,
+    size_t len, char **next_token, char **cause)
+{
+	struct aws_xml			*xml;
+	const struct aws_xml_node	*r, *m;
+	struct cfn_stack_event		*e;
+	int				 rc = -1;
+
+	if ((xml = cfn_result(data, len, "DescribeStackEvents", &r,
+	    next_token, cause)) == NULL)
+		return (-1);
+	for (m = aws_xml_find(r, "StackEvents/member"); m != NULL;
+	    m = aws_xml_next(m)) {
+		l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
+		e = &l->v[l->n++];
+		memset(e, 0, sizeof *e);
+		e->event_id = cfn_text(m, "EventId");
+		e->stack_id = cfn_text(m, "StackId");
+		e->stack_name = cfn_text(m, "StackName");
+		e->logical_id = cfn_text(m, "LogicalResourceId");
+		e->physical_id = cfn_text(m, "PhysicalResourceId");
+		e->resource_type = cfn_text(m, "ResourceType");
+		e->status = cfn_text(m, "ResourceStatus");
+		e->status_reason = cfn_text(m, "ResourceStatusReason");
+		if (e->logical_id == NULL || e->status == NULL) {
+			*cause = xstrdup("StackEvents: a member has no "
+			    "LogicalResourceId or ResourceStatus");
+			goto out;
+		}
+		if (aws_xml_get_time(m, "Timestamp", &e->timestamp,
+		    cause) != 0) {
+			free(*cause);
+			*cause = xstrdup("StackEvents: a member has no valid "
+			    "Timestamp");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	aws_xml_free(xml);
+	if (rc != 0 && next_token != NULL) {
+		free(*next_token);
+		*next_token = NULL;
+	}
+	return (rc);
+}
+
+int
+cfn_parse_change_set_ref(struct cfn_change_set_ref *ref, const void *data,
+    size_t len, char **cause)
+{
+	struct aws_xml			*xml;
+	const struct aws_xml_node	*r;
+
+	memset(ref, 0, sizeof *ref);
+	if ((xml = cfn_result(data, len, "CreateChangeSet", &r, NULL,
+	    cause)) == NULL)
+		return (-1);
+	ref->id = cfn_text(r, "Id");
+	ref->stack_id = cfn_text(r, "StackId");
+	aws_xml_free(xml);
+	if (ref->id == NULL) {
+		free(ref->stack_id);
+		ref->stack_id = NULL;
+		*cause = xstrdup("CreateChangeSetResult/Id: missing");
+		return (-1);
+	}
+	return (0);
+}
+
+/* Freeing. */
+
+static void
+cfn_strings_free(char **v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+cfn_parameters_free(struct cfn_parameter *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].key);
+		free(v[i].value);
+		free(v[i].resolved_value);
+	}
+	free(v);
+}
+
+static void
+cfn_tags_free(struct cfn_tag *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].key);
+		free(v[i].value);
+	}
+	free(v);
+}
+
+void
+cfn_change_set_ref_free(struct cfn_change_set_ref *ref)
+{
+	if (ref == NULL)
+		return;
+	free(ref->id);
+	free(ref->stack_id);
+	free(ref);
+}
+
+static void
+cfn_resource_change_clear(struct cfn_resource_change *c)
+{
+	size_t	i;
+
+	free(c->type);
+	free(c->action_text);
+	free(c->logical_id);
+	free(c->physical_id);
+	free(c->resource_type);
+	free(c->replacement_text);
+	cfn_strings_free(c->scope, c->nscope);
+	for (i = 0; i < c->ndetails; i++) {
+		free(c->details[i].target_attribute);
+		free(c->details[i].target_name);
+		free(c->details[i].requires_recreation);
+		free(c->details[i].evaluation);
+		free(c->details[i].change_source);
+		free(c->details[i].causing_entity);
+	}
+	free(c->details);
+}
+
+void
+cfn_change_set_free(struct cfn_change_set *cs)
+{
+	size_t	i;
+
+	if (cs == NULL)
+		return;
+	free(cs->id);
+	free(cs->name);
+	free(cs->stack_id);
+	free(cs->stack_name);
+	free(cs->description);
+	free(cs->status);
+	free(cs->execution_status);
+	free(cs->status_reason);
+	cfn_parameters_free(cs->parameters, cs->nparameters);
+	cfn_strings_free(cs->capabilities, cs->ncapabilities);
+	cfn_tags_free(cs->tags, cs->ntags);
+	for (i = 0; i < cs->nchanges; i++)
+		cfn_resource_change_clear(&cs->changes[i]);
+	free(cs->changes);
+	free(cs);
+}
+
+void
+cfn_change_set_list_free(struct cfn_change_set_list *l)
+{
+	size_t	i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].id);
+		free(l->v[i].name);
+		free(l->v[i].stack_id);
+		free(l->v[i].stack_name);
+		free(l->v[i].status);
+		free(l->v[i].execution_status);
+		free(l->v[i].status_reason);
+		free(l->v[i].description);
+	}
+	free(l->v);
+	free(l);
+}
+
+void
+cfn_stack_list_free(struct cfn_stack_list *l)
+{
+	struct cfn_stack	*s;
+	size_t			 i, j;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++) {
+		s = &l->v[i];
+		free(s->id);
+		free(s->name);
+		free(s->description);
+		free(s->status);
+		free(s->status_reason);
+		free(s->change_set_id);
+		cfn_parameters_free(s->parameters, s->nparameters);
+		for (j = 0; j < s->noutputs; j++) {
+			free(s->outputs[j].key);
+			free(s->outputs[j].value);
+			free(s->outputs[j].description);
+			free(s->outputs[j].export_name);
+		}
+		free(s->outputs);
+		cfn_strings_free(s->capabilities, s->ncapabilities);
+		cfn_tags_free(s->tags, s->ntags);
+	}
+	free(l->v);
+	free(l);
+}
+
+void
+cfn_stack_event_list_free(struct cfn_stack_event_list *l)
+{
+	size_t	i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].event_id);
+		free(l->v[i].stack_id);
+		free(l->v[i].stack_name);
+		free(l->v[i].logical_id);
+		free(l->v[i].physical_id);
+		free(l->v[i].resource_type);
+		free(l->v[i].status);
+		free(l->v[i].status_reason);
+	}
+	free(l->v);
+	free(l);
+}
+
+/* The operation machinery. */
+
+static struct cfn_op *
+cfn_op_new(struct aws_client *client, struct aws_creds *creds,
+    const char *region, const char *operation)
+{
+	struct cfn_op	*op;
+
+	op = xcalloc(1, sizeof *op);
+	op->client = client;
+	op->creds = creds;
+	op->region = region != NULL ? xstrdup(region) : NULL;
+	op->operation = operation;
+	buf_init(&op->form, CFN_FORM_MAX);
+	aws_query_init(&op->form, &aws_service_cloudformation, operation);
+	return (op);
+}
+
+static void
+cfn_op_free(struct cfn_op *op)
+{
+	if (op->result != NULL && op->result_free != NULL)
+		op->result_free(op->result);
+	free(op->region);
+	buf_free(&op->form);
+	free(op->next_token);
+	free(op);
+}
+
+/* A failure of ours (an unreadable reply, a next page that would not
+   start) reported as a reply. */
+static void
+cfn_op_fail(struct cfn_op *op, const struct aws_reply *last, int error,
+    const char *what)
+{
+	struct aws_reply	 r;
+	char			*message;
+
+	memset(&r, 0, sizeof r);
+	if (last != NULL) {
+		r.status = last->status;
+		r.attempts = last->attempts;
+		r.request_id = last->request_id;
+	} else
+		r.request_id = "";
+	r.error = error;
+	message = xasprintf("CloudFormation %s: %s: %s (request %s)",
+	    op->operation, aws_strerror(error), what,
+	    *r.request_id != '\0' ? r.request_id : "unknown");
+	r.message = message;
+	log_debug(LOG_CAT_AWS, "cfn call failed op=%s: %s", op->operation,
+	    message);
+	op->finish(op, &r);
+	free(message);
+}
+
+static void
+cfn_op_reply_cb(struct aws_reply *reply, void *arg)
+{
+	struct cfn_op	*op = arg;
+	char		*next = NULL, *cause = NULL;
+
+	if (reply->error != AWS_OK) {
+		op->finish(op, reply);
+		goto done;
+	}
+	op->pages++;
+	if (op->page != NULL && op->page(op, reply->body->data,
+	    reply->body->len, &next, &cause) != 0) {
+		cfn_op_fail(op, reply, AWS_EREPLY, cause);
+		goto done;
+	}
+	if (next != NULL && !op->stop) {
+		if (op->next_token != NULL &&
+		    strcmp(op->next_token, next) == 0) {
+			cfn_op_fail(op, reply, AWS_EREPLY,
+			    "NextToken repeats itself");
+			goto done;
+		}
+		if (op->pages >= CFN_PAGES_MAX) {
+			cfn_op_fail(op, reply, AWS_EREPLY, "too many pages");
+			goto done;
+		}
+		free(op->next_token);
+		op->next_token = next;
+		next = NULL;
+		if (cfn_op_send(op, &cause) != 0) {
+			cfn_op_fail(op, reply, AWS_ECANCELLED, cause);
+			goto done;
+		}
+		free(cause);
+		return;
+	}
+	op->finish(op, reply);
+done:
+	free(next);
+	free(cause);
+	cfn_op_free(op);
+}
+
+static int
+cfn_op_send(struct cfn_op *op, char **cause)
+{
+	struct aws_request	 req;
+	struct buf		 body;
+	int			 rc = -1;
+
+	buf_init(&body, CFN_FORM_MAX);
+	buf_append(&body, op->form.data, op->form.len);
+	if (op->next_token != NULL)
+		aws_query_add(&body, "NextToken", op->next_token);
+	if (op->form.len >= CFN_FORM_MAX || body.len >= CFN_FORM_MAX) {
+		*cause = xasprintf("CloudFormation %s: the request is too "
+		    "large", op->operation);
+		goto out;
+	}
+	memset(&req, 0, sizeof req);
+	req.service = &aws_service_cloudformation;
+	req.operation = op->operation;
+	req.region = op->region;
+	req.creds = op->creds;
+	req.body = body.data;
+	req.body_len = body.len;
+	if (aws_client_call(op->client, &req, cfn_op_reply_cb, op,
+	    cause) == NULL)
+		goto out;
+	rc = 0;
+out:
+	buf_free(&body);
+	return (rc);
+}
+
+/* Starts the first call; on failure the op is freed, nothing called. */
+static int
+cfn_op_start(struct cfn_op *op, char **cause)
+{
+	char	*c = NULL;
+
+	if (cfn_op_send(op, &c) != 0) {
+		*cause = c;
+		cfn_op_free(op);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Takes the result out of the op for the callback. */
+static void *
+cfn_op_take(struct cfn_op *op, const struct aws_reply *reply)
+{
+	void	*result;
+
+	if (reply->error != AWS_OK)
+		return (NULL);
+	result = op->result;
+	op->result = NULL;
+	return (result);
+}
+
+/* CreateChangeSet. */
+
+static int
+cfn_ref_page(struct cfn_op *op, const void *data, size_t len, char **next,
+    char **cause)
+{
+	struct cfn_change_set_ref	*ref;
+
+	ref = xcalloc(1, sizeof *ref);
+	if (cfn_parse_change_set_ref(ref, data, len, cause) != 0) {
+		free(ref);
+		return (-1);
+	}
+	op->result = ref;
+	return (0);
+}
+
+static void
+cfn_ref_result_free(void *p)
+{
+	cfn_change_set_ref_free(p);
+}
+
+static void
+cfn_ref_finish(struct cfn_op *op, const struct aws_reply *reply)
+{
+	op->cb.ref(reply, cfn_op_take(op, reply), op->arg);
+}
+
+int
+cfn_create_change_set(struct aws_client *client, struct aws_creds *creds,
+    const char *region, const struct cfn_create_change_set_input *in,
+    cfn_change_set_ref_cb cb, void *arg, char **cause)
+{
+	struct cfn_op	*op;
+	char		*desc, name[64];
+	size_t		 i, n;
+
+	if (in->stack_name == NULL || in->change_set_name == NULL) {
+		*cause = xstrdup("CloudFormation CreateChangeSet: no stack or "
+		    "change set name");
+		return (-1);
+	}
+	if ((in->template_body == NULL) == (in->template_url == NULL)) {
+		*cause = xstrdup("CloudFormation CreateChangeSet: give a "
+		    "template body or a template URL, not both");
+		return (-1);
+	}
+	if (in->template_body != NULL &&
+	    strlen(in->template_body) > CFN_TEMPLATE_BODY_MAX) {
+		*cause = xasprintf("CloudFormation CreateChangeSet: the "
+		    "template is %zu bytes, over the %d bytes CloudFormation "
+		    "takes inline (upload it and pass its URL)",
+		    strlen(in->template_body), CFN_TEMPLATE_BODY_MAX);
+		return (-1);
+	}
+
+	op = cfn_op_new(client, creds, region, "CreateChangeSet");
+	aws_query_add(&op->form, "StackName", in->stack_name);
+	aws_query_add(&op->form, "ChangeSetName", in->change_set_name);
+	aws_query_add(&op->form, "ChangeSetType",
+	    in->type == CFN_CHANGE_SET_CREATE ? "CREATE" : "UPDATE");
+	if (in->template_body != NULL)
+		aws_query_add(&op->form, "TemplateBody", in->template_body);
+	else
+		aws_query_add(&op->form, "TemplateURL", in->template_url);
+	if (in->description != NULL && *in->description != '\0') {
+		desc = cfn_description_truncate(in->description,
+		    CFN_DESCRIPTION_MAX);
+		aws_query_add(&op->form, "Description", desc);
+		free(desc);
+	}
+	for (i = 0; i < in->nparameters; i++) {
+		snprintf(name, sizeof name, "Parameters.member.%zu.ParameterKey",
+		    i + 1);
+		aws_query_add(&op->form, name, in->parameters[i].key);
+		if (in->parameters[i].use_previous) {
+			snprintf(name, sizeof name,
+			    "Parameters.member.%zu.UsePreviousValue", i + 1);
+			aws_query_add(&op->form, name, "true");
+		} else {
+			snprintf(name, sizeof name,
+			    "Parameters.member.%zu.ParameterValue", i + 1);
+			aws_query_add(&op->form, name,
+			    in->parameters[i].value != NULL ?
+			    in->parameters[i].value : "");
+		}
+	}
+	n = 0;
+	if (in->capabilities & CFN_CAPABILITY_IAM) {
+		snprintf(name, sizeof name, "Capabilities.member.%zu", ++n);
+		aws_query_add(&op->form, name, "CAPABILITY_IAM");
+	}
+	if (in->capabilities & CFN_CAPABILITY_NAMED_IAM) {
+		snprintf(name, sizeof name, "Capabilities.member.%zu", ++n);
+		aws_query_add(&op->form, name, "CAPABILITY_NAMED_IAM");
+	}
+	if (in->capabilities & CFN_CAPABILITY_AUTO_EXPAND) {
+		snprintf(name, sizeof name, "Capabilities.member.%zu", ++n);
+		aws_query_add(&op->form, name, "CAPABILITY_AUTO_EXPAND");
+	}
+	for (i = 0; i < in->ntags; i++) {
+		snprintf(name, sizeof name, "Tags.member.%zu.Key", i + 1);
+		aws_query_add(&op->form, name, in->tags[i].key);
+		snprintf(name, sizeof name, "Tags.member.%zu.Value", i + 1);
+		aws_query_add(&op->form, name, in->tags[i].value);
+	}
+	if (in->client_token != NULL)
+		aws_query_add(&op->form, "ClientToken", in->client_token);
+	if (in->role_arn != NULL)
+		aws_query_add(&op->form, "RoleARN", in->role_arn);
+	op->page = cfn_ref_page;
+	op->finish = cfn_ref_finish;
+	op->result_free = cfn_ref_result_free;
+	op->cb.ref = cb;
+	op->arg = arg;
+	return (cfn_op_start(op, cause));
+}
+
+/* DescribeChangeSet. */
+
+static int
+cfn_change_set_page(struct cfn_op *op, const void *data, size_t len,
+    char **next, char **cause)
+{
+	if (op->result == NULL)
+		op->result = xcalloc(1, sizeof (struct cfn_change_set));
+	return (cfn_parse_change_set_page(op->result, data, len, next, cause));
+}
+
+static void
+cfn_change_set_result_free(void *p)
+{
+	cfn_change_set_free(p);
+}
+
+static void
+cfn_change_set_finish(struct cfn_op *op, const struct aws_reply *reply)
+{
+	op->cb.change_set(reply, cfn_op_take(op, reply), op->arg);
+}
+
+static void
+cfn_add_change_set_names(struct cfn_op *op, const char *stack_name,
+    const char *change_set)
+{
+	aws_query_add(&op->form, "ChangeSetName", change_set);
+	if (stack_name != NULL)
+		aws_query_add(&op->form, "StackName", stack_name);
+}
+
+int
+cfn_describe_change_set(struct aws_client *client, struct aws_creds *creds,
+    const char *region, const char *stack_name, const char *change_set,
+    cfn_change_set_cb cb, void *arg, char **cause)
+{
+	struct cfn_op	*op;
+
+	if (change_set == NULL) {
+		*cause = xstrdup("CloudFormation DescribeChangeSet: no change "
+		    "set");
+		return (-1);
+	}
+	op = cfn_op_new(client, creds, region, "DescribeChangeSet");
+	cfn_add_change_set_names(op, stack_name, change_set);
+	op->page = cfn_change_set_page;
+	op->finish = cfn_change_set_finish;
+	op->result_free = cfn_change_set_result_free;
+	op->cb.change_set = cb;
+	op->arg = arg;
+	return (cfn_op_start(op, cause));
+}
+
+/* ExecuteChangeSet, DeleteChangeSet. */
+
+static void
+cfn_done_finish(struct cfn_op *op, const struct aws_reply *reply)
+{
+	op->cb.done(reply, op->arg);
+}
+
+int
+cfn_execute_change_set(struct aws_client *client, struct aws_creds *creds,
+    const char *region, const char *stack_name, const char *change_set,
+    const char *client_request_token, cfn_done_cb cb, void *arg,
+    char **cause)
+{
+	struct cfn_op	*op;
+
+	if (change_set == NULL) {
+		*cause = xstrdup("CloudFormation ExecuteChangeSet: no change "
+		    "set");
+		return (-1);
+	}
+	op = cfn_op_new(client, creds, region, "ExecuteChangeSet");
+	cfn_add_change_set_names(op, stack_name, change_set);
+	if (client_request_token != NULL)
+		aws_query_add(&op->form, "ClientRequestToken",
+		    client_request_token);
+	op->finish = cfn_done_finish;
+	op->cb.done = cb;
+	op->arg = arg;
+	return (cfn_op_start(op, cause));
+}
+
+int
+cfn_delete_change_set(struct aws_client *client, struct aws_creds *creds,
+    const char *region, const char *stack_name, const char *change_set,
+    cfn_done_cb cb, void *arg, char **cause)
+{
+	struct cfn_op	*op;
+
+	if (change_set == NULL) {
+		*cause = xstrdup("CloudFormation DeleteChangeSet: no change "
+		    "set");
+		return (-1);
+	}
+	op = cfn_op_new(client, creds, region, "DeleteChangeSet");
+	cfn_add_change_set_names(op, stack_name, change_set);
+	op->finish = cfn_done_finish;
+	op->cb.done = cb;
+	op->arg = arg;
+	return (cfn_op_start(op, cause));
+}
+
+/* ListChangeSets. */
+
+static int
+cfn_change_set_list_page(struct cfn_op *op, const void *data, size_t len,
+    char **next, char **cause)
+{
+	if (op->result == NULL)
+		op->result = xcalloc(1, sizeof (struct cfn_change_set_list));
+	return (cfn_parse_change_set_list_page(op->result, data, len, next,
+	    cause));
+}
+
+static void
+cfn_change_set_list_result_free(void *p)
+{
+	cfn_change_set_list_free(p);
+}
+
+static void
+cfn_change_set_list_finish(struct cfn_op *op, const struct aws_reply *reply)
+{
+	op->cb.change_set_list(reply, cfn_op_take(op, reply), op->arg);
+}
+
+int
+cfn_list_change_sets(struct aws_client *client, struct aws_creds *creds,
+    const char *region, const char *stack_name, cfn_change_set_list_cb cb,
+    void *arg, char **cause)
+{
+	struct cfn_op	*op;
+
+	if (stack_name == NULL) {
+		*cause = xstrdup("CloudFormation ListChangeSets: no stack");
+		return (-1);
+	}
+	op = cfn_op_new(client, creds, region, "ListChangeSets");
+	aws_query_add(&op->form, "StackName", stack_name);
+	op->page = cfn_change_set_list_page;
+	op->finish = cfn_change_set_list_finish;
+	op->result_free = cfn_change_set_list_result_free;
+	op->cb.change_set_list = cb;
+	op->arg = arg;
+	return (cfn_op_start(op, cause));
+}
+
+/* DescribeStacks. */
+
+static int
+cfn_stacks_page(struct cfn_op *op, const void *data, size_t len,
+    char **next, char **cause)
+{
+	if (op->result == NULL)
+		op->result = xcalloc(1, sizeof (struct cfn_stack_list));
+	return (cfn_parse_stacks_page(op->result, data, len, next, cause));
+}
+
+static void
+cfn_stack_list_result_free(void *p)
+{
+	cfn_stack_list_free(p);
+}
+
+static void
+cfn_stack_list_finish(struct cfn_op *op, const struct aws_reply *reply)
+{
+	op->cb.stack_list(reply, cfn_op_take(op, reply), op->arg);
+}
+
+int
+cfn_describe_stacks(struct aws_client *client, struct aws_creds *creds,
+    const char *region, const char *stack_name, cfn_stack_list_cb cb,
+    void *arg, char **cause)
+{
+	struct cfn_op	*op;
+
+	op = cfn_op_new(client, creds, region, "DescribeStacks");
+	if (stack_name != NULL)
+		aws_query_add(&op->form, "StackName", stack_name);
+	op->page = cfn_stacks_page;
+	op->finish = cfn_stack_list_finish;
+	op->result_free = cfn_stack_list_result_free;
+	op->cb.stack_list = cb;
+	op->arg = arg;
+	return (cfn_op_start(op, cause));
+}
+
+/* DescribeStackEvents. */
+
+static int
+cfn_timespec_before(const struct timespec *a, const struct timespec *b)
+{
+	if (a->tv_sec != b->tv_sec)
+		return (a->tv_sec < b->tv_sec);
+	return (a->tv_nsec < b->tv_nsec);
+}
+
+static void
+cfn_stack_event_clear(struct cfn_stack_event *e)
+{
+	free(e->event_id);
+	free(e->stack_id);
+	free(e->stack_name);
+	free(e->logical_id);
+	free(e->physical_id);
+	free(e->resource_type);
+	free(e->status);
+	free(e->status_reason);
+}
+
+static int
+cfn_stack_events_page(struct cfn_op *op, const void *data, size_t len,
+    char **next, char **cause)
+{
+	struct cfn_stack_event_list	*l;
+	const struct cfn_stack_events_bounds *b = &op->bounds;
+	size_t				 first, i, keep;
+
+	if (op->result == NULL)
+		op->result = xcalloc(1, sizeof (struct cfn_stack_event_list));
+	l = op->result;
+	first = l->n;
+	if (cfn_parse_stack_events_page(l, data, len, next, cause) != 0)
+		return (-1);
+	/* Newest first: the first event past a bound ends the reading. */
+	keep = l->n;
+	for (i = first; i < l->n; i++) {
+		if (b->max_events != 0 && i >= b->max_events) {
+			keep = i;
+			break;
+		}
+		if ((b->since.tv_sec != 0 || b->since.tv_nsec != 0) &&
+		    cfn_timespec_before(&l->v[i].timestamp, &b->since)) {
+			keep = i;
+			break;
+		}
+	}
+	if (keep < l->n) {
+		for (i = keep; i < l->n; i++)
+			cfn_stack_event_clear(&l->v[i]);
+		l->n = keep;
+		l->truncated = 1;
+		op->stop = 1;
+	} else if (b->max_events != 0 && l->n >= b->max_events &&
+	    *next != NULL) {
+		l->truncated = 1;
+		op->stop = 1;
+	}
+	return (0);
+}
+
+static void
+cfn_stack_event_list_result_free(void *p)
+{
+	cfn_stack_event_list_free(p);
+}
+
+static void
+cfn_stack_event_list_finish(struct cfn_op *op, const struct aws_reply *reply)
+{
+	op->cb.stack_event_list(reply, cfn_op_take(op, reply), op->arg);
+}
+
+int
+cfn_describe_stack_events(struct aws_client *client, struct aws_creds *creds,
+    const char *region, const char *stack_name,
+    const struct cfn_stack_events_bounds *bounds, cfn_stack_event_list_cb cb,
+    void *arg, char **cause)
+{
+	struct cfn_op	*op;
+
+	if (stack_name == NULL) {
+		*cause = xstrdup("CloudFormation DescribeStackEvents: no "
+		    "stack");
+		return (-1);
+	}
+	op = cfn_op_new(client, creds, region, "DescribeStackEvents");
+	aws_query_add(&op->form, "StackName", stack_name);
+	if (bounds != NULL)
+		op->bounds = *bounds;
+	op->page = cfn_stack_events_page;
+	op->finish = cfn_stack_event_list_finish;
+	op->result_free = cfn_stack_event_list_result_free;
+	op->cb.stack_event_list = cb;
+	op->arg = arg;
+	return (cfn_op_start(op, cause));
+}
+
+/* Pure helpers. */
+
+void
+cfn_change_summary_init(struct cfn_change_summary *s,
+    const struct cfn_change_set *cs)
+{
+	const struct cfn_resource_change	*c;
+	size_t					 i;
+
+	memset(s, 0, sizeof *s);
+	for (i = 0; cs != NULL && i < cs->nchanges; i++) {
+		c = &cs->changes[i];
+		switch (c->action) {
+		case CFN_ACTION_ADD:
+			s->adds++;
+			break;
+		case CFN_ACTION_MODIFY:
+			s->modifies++;
+			break;
+		case CFN_ACTION_REMOVE:
+			s->removes++;
+			break;
+		case CFN_ACTION_IMPORT:
+			s->imports++;
+			break;
+		case CFN_ACTION_DYNAMIC:
+			s->dynamics++;
+			break;
+		default:
+			s->others++;
+			break;
+		}
+		if (c->replacement == CFN_REPLACEMENT_TRUE) {
+			s->replaced = xreallocarray(s->replaced,
+			    s->nreplaced + 1, sizeof *s->replaced);
+			s->replaced[s->nreplaced++] = i;
+		} else if (c->replacement == CFN_REPLACEMENT_CONDITIONAL) {
+			s->conditional = xreallocarray(s->conditional,
+			    s->nconditional + 1, sizeof *s->conditional);
+			s->conditional[s->nconditional++] = i;
+		}
+	}
+}
+
+void
+cfn_change_summary_clear(struct cfn_change_summary *s)
+{
+	free(s->replaced);
+	free(s->conditional);
+	memset(s, 0, sizeof *s);
+}
+
+static void
+cfn_summary_ids(struct buf *b, const char *what, const size_t *idx, size_t n,
+    const struct cfn_change_set *cs)
+{
+	size_t	i;
+
+	if (n == 0)
+		return;
+	buf_printf(b, "; %s: ", what);
+	for (i = 0; i < n; i++)
+		buf_printf(b, "%s%s", i > 0 ? ", " : "",
+		    cs->changes[idx[i]].logical_id);
+}
+
+char *
+cfn_change_summary_text(const struct cfn_change_summary *s,
+    const struct cfn_change_set *cs)
+{
+	struct buf	 b;
+	char		*text;
+
+	buf_init(&b, SIZE_MAX / 2);
+	buf_printf(&b, "%zu to add, %zu to modify, %zu to remove", s->adds,
+	    s->modifies, s->removes);
+	if (s->imports > 0)
+		buf_printf(&b, ", %zu to import", s->imports);
+	if (s->dynamics > 0)
+		buf_printf(&b, ", %zu dynamic", s->dynamics);
+	if (s->others > 0)
+		buf_printf(&b, ", %zu other", s->others);
+	cfn_summary_ids(&b, "replaced", s->replaced, s->nreplaced, cs);
+	cfn_summary_ids(&b, "maybe replaced", s->conditional, s->nconditional,
+	    cs);
+	text = buf_take(&b, NULL);
+	buf_free(&b);
+	return (text);
+}
+
+int
+cfn_change_set_is_empty(const struct cfn_change_set *cs)
+{
+	const char	*r = cs->status_reason;
+
+	if (cs->status == NULL || strcmp(cs->status, "FAILED") != 0 ||
+	    r == NULL)
+		return (0);
+	return (strncmp(r, "The submitted information didn't contain "
+	    "changes", 48) == 0 ||
+	    strncmp(r, "No updates are to be performed", 30) == 0);
+}
+
+int
+cfn_change_set_status_final(const char *status)
+{
+	return (status != NULL && (strcmp(status, "CREATE_COMPLETE") == 0 ||
+	    strcmp(status, "FAILED") == 0 ||
+	    strcmp(status, "DELETE_COMPLETE") == 0 ||
+	    strcmp(status, "DELETE_FAILED") == 0));
+}
+
+static int
+cfn_ends_with(const char *s, const char *suffix)
+{
+	size_t	ls = strlen(s), lx = strlen(suffix);
+
+	return (ls >= lx && strcmp(s + ls - lx, suffix) == 0);
+}
+
+int
+cfn_stack_status_final(const char *status)
+{
+	return (status != NULL && (cfn_ends_with(status, "_COMPLETE") ||
+	    cfn_ends_with(status, "_FAILED")));
+}
+
+int
+cfn_stack_status_ok(const char *status)
+{
+	return (status != NULL && (strcmp(status, "CREATE_COMPLETE") == 0 ||
+	    strcmp(status, "UPDATE_COMPLETE") == 0 ||
+	    strcmp(status, "IMPORT_COMPLETE") == 0));
+}
+
+int
+cfn_reply_stack_missing(const struct aws_reply *r)
+{
+	return (r->error == AWS_EAWS &&
+	    strcmp(r->aws.code, "ValidationError") == 0 &&
+	    strncmp(r->aws.message, "Stack with id ", 14) == 0 &&
+	    cfn_ends_with(r->aws.message, " does not exist"));
+}
+
+int
+cfn_reply_change_set_missing(const struct aws_reply *r)
+{
+	return (r->error == AWS_EAWS &&
+	    (strcmp(r->aws.code, "ChangeSetNotFound") == 0 ||
+	    strcmp(r->aws.code, "ChangeSetNotFoundException") == 0));
+}
+
+/*
+ * Length of the valid UTF-8 sequence at p (n bytes left), or 0 when it
+ * is not one (overlong forms, surrogates and values past U+10FFFF are
+ * not valid).
+ */
+static size_t
+cfn_utf8_len(const unsigned char *p, size_t n)
+{
+	size_t		len, i;
+	unsigned int	c, min;
+
+	if (p[0] < 0x80)
+		return (1);
+	if ((p[0] & 0xe0) == 0xc0) {
+		len = 2;
+		c = p[0] & 0x1f;
+		min = 0x80;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		len = 3;
+		c = p[0] & 0x0f;
+		min = 0x800;
+	} else if ((p[0] & 0xf8) == 0xf0) {
+		len = 4;
+		c = p[0] & 0x07;
+		min = 0x10000;
+	} else
+		return (0);
+	if (len > n)
+		return (0);
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return (0);
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return (0);
+	return (len);
+}
+
+char *
+cfn_description_truncate(const char *s, size_t max)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n = strlen(s), i, len, limit;
+	struct buf		 b;
+	char			*out;
+	int			 cutting;
+
+	/* Each invalid byte becomes one '?': the output is n bytes long. */
+	if (max < 4)
+		max = 4;
+	cutting = n > max;
+	limit = cutting ? max - 3 : max;
+	buf_init(&b, max);
+	for (i = 0; i < n; i += len) {
+		if ((len = cfn_utf8_len(p + i, n - i)) == 0)
+			len = 1;
+		if (i + len > limit)
+			break;
+		if (cfn_utf8_len(p + i, n - i) == 0 || (p[i] < 0x20 &&
+		    p[i] != '\n' && p[i] != '\t') || p[i] == 0x7f)
+			buf_append(&b, "?", 1);
+		else
+			buf_append(&b, p + i, len);
+	}
+	if (cutting)
+		buf_appends(&b, "...");
+	out = buf_take(&b, NULL);
+	buf_free(&b);
+	if (out == NULL)
+		out = xstrdup("");
+	return (out);
+}

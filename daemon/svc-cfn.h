@@ -1,0 +1,348 @@
+/*
+ * CloudFormation (query protocol, XML replies): the change-set life cycle
+ * the engine drives (create, describe with every page of changes,
+ * execute, delete, list) and the stack reads it waits on (stacks, stack
+ * events).  Also pure helpers the engine and the portal share: reading
+ * reply pages, a change set's summary, the description's truncation.
+ *
+ * Calls.  Every cfn_* call below that takes a callback either fails
+ * synchronously (returns -1 with *cause set, the callback never called)
+ * or returns 0 and calls its callback exactly once, from a later loop
+ * iteration.  creds and region may be NULL for the client's own.  The
+ * inputs are copied: they may be freed when the call returns.
+ *
+ * Replies.  A callback gets the aws_reply of the last call made (read
+ * its error, status, aws, message and request_id; its body has been
+ * consumed) and, on success only, a typed result the callback now owns
+ * and frees with the matching _free function (NULL on any error).  A
+ * reply that cannot be read gives AWS_EREPLY with a message naming the
+ * operation and what was wrong.
+ */
+#ifndef SHIPGATE_SVC_CFN_H
+#define SHIPGATE_SVC_CFN_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "aws-client.h"
+
+struct aws_creds;
+
+/* CloudFormation's limits. */
+#define CFN_DESCRIPTION_MAX	1024		/* bytes we send, at most */
+#define CFN_TEMPLATE_BODY_MAX	51200		/* inline TemplateBody */
+#define CFN_PAGES_MAX		1000		/* any paginated read */
+
+/* Parameters: a value, or the stack's previous one. */
+struct cfn_parameter_input {
+	const char	*key;
+	const char	*value;			/* ignored with use_previous */
+	int		 use_previous;		/* UsePreviousValue=true */
+};
+
+struct cfn_tag_input {
+	const char	*key;
+	const char	*value;
+};
+
+enum cfn_change_set_type {
+	CFN_CHANGE_SET_CREATE,			/* a stack's first */
+	CFN_CHANGE_SET_UPDATE,
+};
+
+#define CFN_CAPABILITY_IAM		0x1
+#define CFN_CAPABILITY_NAMED_IAM	0x2
+#define CFN_CAPABILITY_AUTO_EXPAND	0x4
+
+struct cfn_create_change_set_input {
+	const char		*stack_name;
+	const char		*change_set_name;
+	enum cfn_change_set_type type;
+	const char		*description;	/* truncated to the limit */
+	const char		*template_body;	/* one of these two */
+	const char		*template_url;
+	const struct cfn_parameter_input *parameters;
+	size_t			 nparameters;
+	const struct cfn_tag_input *tags;
+	size_t			 ntags;
+	unsigned int		 capabilities;	/* CFN_CAPABILITY_* */
+	const char		*client_token;	/* idempotency; may be NULL */
+	const char		*role_arn;	/* service role; may be NULL */
+};
+
+/* What CreateChangeSet answers. */
+struct cfn_change_set_ref {
+	char		*id;			/* change set ARN */
+	char		*stack_id;
+};
+
+/* Stack parameters and tags as described. */
+struct cfn_parameter {
+	char		*key;
+	char		*value;			/* NULL when absent */
+	char		*resolved_value;	/* SSM parameters; NULL */
+	int		 use_previous;
+};
+
+struct cfn_tag {
+	char		*key;
+	char		*value;
+};
+
+enum cfn_action {
+	CFN_ACTION_UNKNOWN,
+	CFN_ACTION_ADD,
+	CFN_ACTION_MODIFY,
+	CFN_ACTION_REMOVE,
+	CFN_ACTION_IMPORT,
+	CFN_ACTION_DYNAMIC,
+};
+
+enum cfn_replacement {
+	CFN_REPLACEMENT_NONE,			/* absent (Add, Remove) */
+	CFN_REPLACEMENT_TRUE,
+	CFN_REPLACEMENT_FALSE,
+	CFN_REPLACEMENT_CONDITIONAL,
+	CFN_REPLACEMENT_UNKNOWN,		/* a value we do not know */
+};
+
+/* One of ResourceChange.Details; strings are NULL when absent. */
+struct cfn_change_detail {
+	char		*target_attribute;	/* Properties, Tags, ... */
+	char		*target_name;		/* the property's name */
+	char		*requires_recreation;	/* Never, Conditionally, Always */
+	char		*evaluation;		/* Static, Dynamic */
+	char		*change_source;		/* DirectModification, ... */
+	char		*causing_entity;	/* parameter or resource */
+};
+
+/* One of a change set's Changes (Type "Resource"). */
+struct cfn_resource_change {
+	char		*type;			/* Changes.member.Type */
+	enum cfn_action	 action;
+	char		*action_text;		/* as AWS spelled it */
+	char		*logical_id;
+	char		*physical_id;		/* NULL for Add */
+	char		*resource_type;		/* AWS::ECS::Service */
+	enum cfn_replacement replacement;
+	char		*replacement_text;	/* NULL when absent */
+	char		**scope;		/* Properties, Tags, ... */
+	size_t		 nscope;
+	struct cfn_change_detail *details;
+	size_t		 ndetails;
+};
+
+struct cfn_change_set {
+	char		*id;
+	char		*name;
+	char		*stack_id;
+	char		*stack_name;
+	char		*description;		/* NULL when absent */
+	char		*status;		/* CREATE_PENDING ... FAILED */
+	char		*execution_status;	/* AVAILABLE, ... */
+	char		*status_reason;		/* NULL when absent */
+	struct timespec	 created;
+	struct cfn_parameter *parameters;
+	size_t		 nparameters;
+	char		**capabilities;
+	size_t		 ncapabilities;
+	struct cfn_tag	*tags;
+	size_t		 ntags;
+	struct cfn_resource_change *changes;	/* every page's, in order */
+	size_t		 nchanges;
+};
+
+/* ListChangeSets' summaries. */
+struct cfn_change_set_summary {
+	char		*id;
+	char		*name;
+	char		*stack_id;
+	char		*stack_name;
+	char		*status;
+	char		*execution_status;
+	char		*status_reason;
+	char		*description;
+	struct timespec	 created;
+};
+
+struct cfn_change_set_list {
+	struct cfn_change_set_summary *v;
+	size_t		 n;
+};
+
+struct cfn_output {
+	char		*key;
+	char		*value;
+	char		*description;
+	char		*export_name;
+};
+
+struct cfn_stack {
+	char		*id;
+	char		*name;
+	char		*description;
+	char		*status;		/* CREATE_COMPLETE, ... */
+	char		*status_reason;		/* NULL when absent */
+	char		*change_set_id;		/* the last executed */
+	struct timespec	 created;
+	struct timespec	 last_updated;		/* 0 when never updated */
+	struct cfn_parameter *parameters;
+	size_t		 nparameters;
+	struct cfn_output *outputs;
+	size_t		 noutputs;
+	char		**capabilities;
+	size_t		 ncapabilities;
+	struct cfn_tag	*tags;
+	size_t		 ntags;
+};
+
+struct cfn_stack_list {
+	struct cfn_stack *v;
+	size_t		 n;
+};
+
+struct cfn_stack_event {
+	char		*event_id;
+	char		*stack_id;
+	char		*stack_name;
+	char		*logical_id;
+	char		*physical_id;		/* NULL when absent */
+	char		*resource_type;
+	char		*status;		/* CREATE_FAILED, ... */
+	char		*status_reason;		/* NULL when absent */
+	struct timespec	 timestamp;
+};
+
+/* Newest first, as CloudFormation gives them. */
+struct cfn_stack_event_list {
+	struct cfn_stack_event *v;
+	size_t		 n;
+	int		 truncated;		/* a bound stopped the reading */
+};
+
+/* How much of a stack's history to read. */
+struct cfn_stack_events_bounds {
+	size_t		 max_events;		/* 0: no limit but the pages */
+	struct timespec	 since;			/* stop at older events; 0: none */
+};
+
+typedef void	(*cfn_change_set_ref_cb)(const struct aws_reply *,
+		    struct cfn_change_set_ref *, void *arg);
+typedef void	(*cfn_change_set_cb)(const struct aws_reply *,
+		    struct cfn_change_set *, void *arg);
+typedef void	(*cfn_change_set_list_cb)(const struct aws_reply *,
+		    struct cfn_change_set_list *, void *arg);
+typedef void	(*cfn_stack_list_cb)(const struct aws_reply *,
+		    struct cfn_stack_list *, void *arg);
+typedef void	(*cfn_stack_event_list_cb)(const struct aws_reply *,
+		    struct cfn_stack_event_list *, void *arg);
+/* Calls without a result (Execute, Delete). */
+typedef void	(*cfn_done_cb)(const struct aws_reply *, void *arg);
+
+int	 cfn_create_change_set(struct aws_client *, struct aws_creds *,
+	    const char *region, const struct cfn_create_change_set_input *,
+	    cfn_change_set_ref_cb, void *arg, char **cause);
+/* change_set is a name (with stack_name) or an ARN (stack_name NULL). */
+int	 cfn_describe_change_set(struct aws_client *, struct aws_creds *,
+	    const char *region, const char *stack_name, const char *change_set,
+	    cfn_change_set_cb, void *arg, char **cause);
+int	 cfn_execute_change_set(struct aws_client *, struct aws_creds *,
+	    const char *region, const char *stack_name, const char *change_set,
+	    const char *client_request_token, cfn_done_cb, void *arg,
+	    char **cause);
+int	 cfn_delete_change_set(struct aws_client *, struct aws_creds *,
+	    const char *region, const char *stack_name, const char *change_set,
+	    cfn_done_cb, void *arg, char **cause);
+int	 cfn_list_change_sets(struct aws_client *, struct aws_creds *,
+	    const char *region, const char *stack_name,
+	    cfn_change_set_list_cb, void *arg, char **cause);
+/* One stack by name or id, or every stack (all pages) when NULL. */
+int	 cfn_describe_stacks(struct aws_client *, struct aws_creds *,
+	    const char *region, const char *stack_name, cfn_stack_list_cb,
+	    void *arg, char **cause);
+/* bounds may be NULL: every page (at most CFN_PAGES_MAX). */
+int	 cfn_describe_stack_events(struct aws_client *, struct aws_creds *,
+	    const char *region, const char *stack_name,
+	    const struct cfn_stack_events_bounds *, cfn_stack_event_list_cb,
+	    void *arg, char **cause);
+
+void	 cfn_change_set_ref_free(struct cfn_change_set_ref *);
+void	 cfn_change_set_free(struct cfn_change_set *);
+void	 cfn_change_set_list_free(struct cfn_change_set_list *);
+void	 cfn_stack_list_free(struct cfn_stack_list *);
+void	 cfn_stack_event_list_free(struct cfn_stack_event_list *);
+
+/*
+ * Pure readers of one reply page, used by the calls above and by tests.
+ * Each appends what the page holds to the result and sets *next_token
+ * (caller frees; NULL on the last page).  0, or -1 and *cause.
+ */
+int	 cfn_parse_change_set_page(struct cfn_change_set *, const void *,
+	    size_t, char **next_token, char **cause);
+int	 cfn_parse_change_set_list_page(struct cfn_change_set_list *,
+	    const void *, size_t, char **next_token, char **cause);
+int	 cfn_parse_stacks_page(struct cfn_stack_list *, const void *, size_t,
+	    char **next_token, char **cause);
+int	 cfn_parse_stack_events_page(struct cfn_stack_event_list *,
+	    const void *, size_t, char **next_token, char **cause);
+int	 cfn_parse_change_set_ref(struct cfn_change_set_ref *, const void *,
+	    size_t, char **cause);
+
+/* Names and values of the enums: "Add", CFN_ACTION_ADD ... */
+const char	*cfn_action_name(enum cfn_action);
+enum cfn_action	 cfn_action_from_name(const char *);
+const char	*cfn_replacement_name(enum cfn_replacement);
+enum cfn_replacement cfn_replacement_from_name(const char *);
+
+/*
+ * A change set's summary for the engine, the portal and the e-mail:
+ * counts by action and the changes that replace a resource (True) or may
+ * (Conditional), as indexes into the change set's changes.
+ */
+struct cfn_change_summary {
+	size_t		 adds;
+	size_t		 modifies;
+	size_t		 removes;
+	size_t		 imports;
+	size_t		 dynamics;
+	size_t		 others;
+	size_t		*replaced;		/* Replacement True */
+	size_t		 nreplaced;
+	size_t		*conditional;		/* Replacement Conditional */
+	size_t		 nconditional;
+};
+
+void	 cfn_change_summary_init(struct cfn_change_summary *,
+	    const struct cfn_change_set *);
+void	 cfn_change_summary_clear(struct cfn_change_summary *);
+/* "2 to add, 1 to modify (replaced: TaskDefinition), 0 to remove";
+   caller frees. */
+char	*cfn_change_summary_text(const struct cfn_change_summary *,
+	    const struct cfn_change_set *);
+
+/*
+ * A change set that failed only because the template and parameters
+ * change nothing ("The submitted information didn't contain changes..."
+ * or "No updates are to be performed."): not a failure for the engine.
+ */
+int	 cfn_change_set_is_empty(const struct cfn_change_set *);
+/* FAILED, or a terminal CREATE_COMPLETE / DELETE_*: no more waiting. */
+int	 cfn_change_set_status_final(const char *status);
+/* A stack status that ends a wait: *_COMPLETE or *_FAILED. */
+int	 cfn_stack_status_final(const char *status);
+/* Success: CREATE_COMPLETE, UPDATE_COMPLETE, IMPORT_COMPLETE. */
+int	 cfn_stack_status_ok(const char *status);
+/* ValidationError "Stack with id X does not exist". */
+int	 cfn_reply_stack_missing(const struct aws_reply *);
+/* ChangeSetNotFound (ChangeSetNotFoundException). */
+int	 cfn_reply_change_set_missing(const struct aws_reply *);
+
+/*
+ * The description CloudFormation takes: at most max bytes (pass
+ * CFN_DESCRIPTION_MAX), cut on a UTF-8 character boundary and ended
+ * with "..." when cut; invalid UTF-8 bytes and control characters other
+ * than newline and tab become '?'.  Caller frees.
+ */
+char	*cfn_description_truncate(const char *, size_t max);
+
+#endif

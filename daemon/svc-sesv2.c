@@ -1,0 +1,255 @@
+/*
+ * SES v2 SendEmail: POST /v2/email/outbound-emails with a JSON body; the
+ * reply names the MessageId.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "aws-json.h"
+#include "log.h"
+#include "svc-sesv2.h"
+#include "xmalloc.h"
+
+#define SESV2_RAW_MAX	(10 * 1024 * 1024)	/* SES v2's message limit */
+
+struct sesv2_op {
+	sesv2_send_cb	 cb;
+	void		*arg;
+};
+
+static const char sesv2_b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static char *
+sesv2_base64(const unsigned char *p, size_t n)
+{
+	char	*out, *o;
+	size_t	 i;
+
+	out = o = xmalloc((n + 2) / 3 * 4 + 1);
+	for (i = 0; i + 2 < n; i += 3) {
+		*o++ = sesv2_b64[p[i] >> 2];
+		*o++ = sesv2_b64[(p[i] & 0x3) << 4 | p[i + 1] >> 4];
+		*o++ = sesv2_b64[(p[i + 1] & 0xf) << 2 | p[i + 2] >> 6];
+		*o++ = sesv2_b64[p[i + 2] & 0x3f];
+	}
+	if (i + 1 == n) {
+		*o++ = sesv2_b64[p[i] >> 2];
+		*o++ = sesv2_b64[(p[i] & 0x3) << 4];
+		*o++ = '=';
+		*o++ = '=';
+	} else if (i + 2 == n) {
+		*o++ = sesv2_b64[p[i] >> 2];
+		*o++ = sesv2_b64[(p[i] & 0x3) << 4 | p[i + 1] >> 4];
+		*o++ = sesv2_b64[(p[i + 1] & 0xf) << 2];
+		*o++ = '=';
+	}
+	*o = '\0';
+	return (out);
+}
+
+/* A list of addresses; *count grows; -1 when one is not UTF-8. */
+static int
+sesv2_addresses(json_t *parent, const char *key, const char * const *v,
+    size_t *count)
+{
+	json_t	*a, *s;
+	size_t	 i;
+
+	if (v == NULL || v[0] == NULL)
+		return (0);
+	a = json_array();
+	for (i = 0; v[i] != NULL; i++) {
+		if ((s = json_string(v[i])) == NULL) {
+			json_decref(a);
+			return (-1);
+		}
+		json_array_append_new(a, s);
+		(*count)++;
+	}
+	json_object_set_new(parent, key, a);
+	return (0);
+}
+
+/* {"Data": text, "Charset": "UTF-8"}, or NULL when not UTF-8. */
+static json_t *
+sesv2_content(const char *text)
+{
+	json_t	*s;
+
+	if ((s = json_string(text)) == NULL)
+		return (NULL);
+	return (json_pack("{s:o,s:s}", "Data", s, "Charset", "UTF-8"));
+}
+
+char *
+sesv2_email_json(const struct sesv2_email *m, char **cause)
+{
+	json_t	*o = NULL, *dest, *content, *simple, *body, *c, *s;
+	char	*raw, *out = NULL;
+	size_t	 n = 0, nreply = 0;
+
+	if (m->from == NULL || *m->from == '\0') {
+		*cause = xstrdup("no From address");
+		return (NULL);
+	}
+	o = json_object();
+	if ((s = json_string(m->from)) == NULL) {
+		*cause = xstrdup("the From address is not UTF-8");
+		goto out;
+	}
+	json_object_set_new(o, "FromEmailAddress", s);
+	dest = json_object();
+	json_object_set_new(o, "Destination", dest);
+	if (sesv2_addresses(dest, "ToAddresses", m->to, &n) != 0 ||
+	    sesv2_addresses(dest, "CcAddresses", m->cc, &n) != 0 ||
+	    sesv2_addresses(o, "ReplyToAddresses", m->reply_to, &nreply) != 0) {
+		*cause = xstrdup("an address is not UTF-8");
+		goto out;
+	}
+	if (n > SESV2_RECIPIENTS_MAX) {
+		*cause = xasprintf("%zu recipients, over SES's limit of %d", n,
+		    SESV2_RECIPIENTS_MAX);
+		goto out;
+	}
+	if (json_object_size(dest) == 0)
+		json_object_del(o, "Destination");
+	content = json_object();
+	json_object_set_new(o, "Content", content);
+	if (m->raw != NULL) {
+		if (m->subject != NULL || m->text != NULL || m->html != NULL) {
+			*cause = xstrdup("raw content comes alone, without "
+			    "subject or bodies");
+			goto out;
+		}
+		if (m->raw_len == 0 || m->raw_len > SESV2_RAW_MAX) {
+			*cause = xasprintf("a raw message of %zu bytes (1 to "
+			    "%d)", m->raw_len, SESV2_RAW_MAX);
+			goto out;
+		}
+		raw = sesv2_base64(m->raw, m->raw_len);
+		json_object_set_new(content, "Raw", json_pack("{s:s}", "Data",
+		    raw));
+		free(raw);
+	} else {
+		if (n == 0) {
+			*cause = xstrdup("no recipients");
+			goto out;
+		}
+		if (m->subject == NULL || (m->text == NULL &&
+		    m->html == NULL)) {
+			*cause = xstrdup("a simple message needs a subject "
+			    "and a text or HTML body");
+			goto out;
+		}
+		simple = json_object();
+		json_object_set_new(content, "Simple", simple);
+		body = json_object();
+		if ((c = sesv2_content(m->subject)) == NULL) {
+			json_decref(body);
+			*cause = xstrdup("the subject is not UTF-8");
+			goto out;
+		}
+		json_object_set_new(simple, "Subject", c);
+		json_object_set_new(simple, "Body", body);
+		if (m->text != NULL) {
+			if ((c = sesv2_content(m->text)) == NULL) {
+				*cause = xstrdup("the text body is not UTF-8");
+				goto out;
+			}
+			json_object_set_new(body, "Text", c);
+		}
+		if (m->html != NULL) {
+			if ((c = sesv2_content(m->html)) == NULL) {
+				*cause = xstrdup("the HTML body is not UTF-8");
+				goto out;
+			}
+			json_object_set_new(body, "Html", c);
+		}
+	}
+	if (m->configuration_set != NULL) {
+		if ((s = json_string(m->configuration_set)) == NULL) {
+			*cause = xstrdup("the configuration set is not UTF-8");
+			goto out;
+		}
+		json_object_set_new(o, "ConfigurationSetName", s);
+	}
+	if ((out = json_dumps(o, JSON_COMPACT)) == NULL)
+		*cause = xstrdup("cannot encode the message");
+out:
+	json_decref(o);
+	return (out);
+}
+
+static void
+sesv2_reply_cb(struct aws_reply *reply, void *arg)
+{
+	struct sesv2_op		*op = arg;
+	struct aws_json		*doc = NULL;
+	struct aws_reply	 r;
+	const char		*id = NULL;
+	char			*cause = NULL, *message = NULL;
+
+	if (reply->error != AWS_OK) {
+		op->cb(reply, NULL, op->arg);
+		goto out;
+	}
+	if (aws_json_load(&doc, reply->body->data, reply->body->len, NULL,
+	    "SES SendEmail reply", &cause) == 0 &&
+	    aws_json_str(doc, &id, "MessageId") == 0) {
+		op->cb(reply, id, op->arg);
+		goto out;
+	}
+	r = *reply;
+	r.error = AWS_EREPLY;
+	message = xasprintf("SES SendEmail: %s: %s (request %s)",
+	    aws_strerror(AWS_EREPLY), cause != NULL ? cause :
+	    aws_json_error(doc), *reply->request_id != '\0' ?
+	    reply->request_id : "unknown");
+	r.message = message;
+	log_debug(LOG_CAT_AWS, "ses call failed: %s", message);
+	op->cb(&r, NULL, op->arg);
+out:
+	aws_json_free(doc);
+	free(cause);
+	free(message);
+	free(op);
+}
+
+int
+sesv2_send_email(struct aws_client *client, struct aws_creds *creds,
+    const char *region, const struct sesv2_email *m, sesv2_send_cb cb,
+    void *arg, char **cause)
+{
+	struct aws_request	 req;
+	struct sesv2_op		*op;
+	char			*body, *c = NULL;
+
+	if ((body = sesv2_email_json(m, &c)) == NULL) {
+		*cause = xasprintf("SES SendEmail: %s", c);
+		free(c);
+		return (-1);
+	}
+	op = xcalloc(1, sizeof *op);
+	op->cb = cb;
+	op->arg = arg;
+	memset(&req, 0, sizeof req);
+	req.service = &aws_service_sesv2;
+	req.operation = "SendEmail";
+	req.region = region;
+	req.creds = creds;
+	req.method = "POST";
+	req.path = "/v2/email/outbound-emails";
+	req.body = body;
+	req.body_len = strlen(body);
+	if (aws_client_call(client, &req, sesv2_reply_cb, op, cause) == NULL) {
+		free(op);
+		free(body);
+		return (-1);
+	}
+	free(body);
+	return (0);
+}

@@ -1,0 +1,54 @@
+/*
+ * SES v2 (REST-JSON): SendEmail, with Simple content (subject, text and
+ * HTML bodies, UTF-8) or Raw content (a whole MIME message, sent
+ * base64-encoded in the JSON body).
+ *
+ * sesv2_send_email either fails synchronously (returns -1 with *cause,
+ * the callback never called) or returns 0 and calls its callback exactly
+ * once, from a later loop iteration.  creds and region may be NULL for
+ * the client's own; the message is copied.  The callback gets the
+ * aws_reply (error, status, aws, message, request_id) and, on success,
+ * the MessageId SES gave (valid during the callback only).
+ */
+#ifndef SHIPGATE_SVC_SESV2_H
+#define SHIPGATE_SVC_SESV2_H
+
+#include <stddef.h>
+
+#include "aws-client.h"
+
+struct aws_creds;
+
+#define SESV2_RECIPIENTS_MAX	50		/* To + Cc + Bcc, SES's limit */
+
+struct sesv2_email {
+	const char		*from;		/* "name <addr>" or addr */
+	const char * const	*to;		/* NULL-terminated; may be NULL
+						   with raw (taken from it) */
+	const char * const	*cc;		/* NULL-terminated or NULL */
+	const char * const	*reply_to;	/* NULL-terminated or NULL */
+	/* Simple content: a subject and at least one body. */
+	const char		*subject;
+	const char		*text;
+	const char		*html;
+	/* Or Raw content: a whole MIME message (then subject, text and
+	   html must be NULL). */
+	const void		*raw;
+	size_t			 raw_len;
+	const char		*configuration_set;	/* or NULL */
+};
+
+typedef void	(*sesv2_send_cb)(const struct aws_reply *,
+		    const char *message_id, void *arg);
+
+int	 sesv2_send_email(struct aws_client *, struct aws_creds *,
+	    const char *region, const struct sesv2_email *, sesv2_send_cb,
+	    void *arg, char **cause);
+
+/*
+ * The request body SendEmail sends (pure, for tests): a JSON text the
+ * caller frees, or NULL and *cause (a bad or incomplete message).
+ */
+char	*sesv2_email_json(const struct sesv2_email *, char **cause);
+
+#endif
