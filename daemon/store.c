@@ -634,8 +634,11 @@ store_open_at(const char *path, int target, struct store **sp, char **cause)
 	 * comes next.  In WAL mode NORMAL survives a crash of the process
 	 * but may lose the last commits on power loss or a kernel crash:
 	 * after reboot the engine would not know of a change set it had
-	 * executed, nor of an approval the portal had confirmed.  A few
-	 * fsyncs a second cost nothing at shipgate's rate of writes.
+	 * executed, and the audit log would not know who approved it,
+	 * though the portal had told them it was recorded.  The price is an
+	 * fsync per commit (milliseconds, not microseconds), so callers
+	 * group what belongs together (a transition, its audit entry, its
+	 * outbox message) into one store_begin/store_commit.
 	 */
 	if ((rc = store_pragma_set(s, "PRAGMA synchronous = FULL", NULL, 0,
 	    cause)) != 0)

@@ -13,6 +13,9 @@
  * clock (store_set_clock).  Ids are the database's positive int64 ids; 0
  * means "none" wherever an id is optional.
  *
+ * Adding a function: see store-int.h (a static SQL string per query, the
+ * statement cache, one exit per function).
+ *
  * Ownership: strings passed in are copied by SQLite and stay the
  * caller's.  Structures returned through an out pointer belong to the
  * caller and are freed with the matching *_free function, which accepts
@@ -44,10 +47,13 @@ const char	*store_strerror(int);
 /* --- Opening ------------------------------------------------------------ */
 
 /*
- * Opens (creating if needed) the database at path and brings its schema
- * to the latest version, each migration in its own transaction.  A
- * database whose schema is newer than this binary (STORE_ETOONEW) or
- * that is not a database (STORE_ENOTDB) is refused and left untouched.
+ * Opens (creating if needed, mode 0600) the database at path and brings
+ * its schema to the latest version, each migration in its own
+ * transaction.  A database whose schema is newer than this binary
+ * (STORE_ETOONEW), that is not a database or is another program's
+ * (STORE_ENOTDB) is refused and left untouched.  The connection runs in
+ * WAL mode with synchronous=FULL (a commit is on disk when it returns),
+ * foreign keys on, and waits up to 5 s for the other connection's lock.
  */
 int	 store_open(const char *path, struct store **, char **cause);
 /*
