@@ -67,14 +67,21 @@ def verify(t):
         def utcnow(cls):
             return fixed
 
+    # Older botocore asks datetime.datetime.utcnow(), newer
+    # get_current_datetime().
     real = auth.datetime
+    real_get = getattr(auth, "get_current_datetime", None)
     auth.datetime = types.SimpleNamespace(datetime=Fixed)
+    if real_get is not None:
+        auth.get_current_datetime = lambda remove_tzinfo=True: fixed
     try:
         for name, signer, req in cases():
             signer.add_auth(req)
             print(name, req.headers["Authorization"])
     finally:
         auth.datetime = real
+        if real_get is not None:
+            auth.get_current_datetime = real_get
 
 
 def bench(seconds):

@@ -1126,6 +1126,8 @@ static const char botocore_script[] =
 "    def utcnow(cls):\n"
 "        return cls(2023, 11, 14, 22, 13, 20)\n"
 "A.datetime = types.SimpleNamespace(datetime=T)\n"
+"if hasattr(A, 'get_current_datetime'):\n"
+"    A.get_current_datetime = lambda remove_tzinfo=True: T.utcnow()\n"
 "tok = 'FQoGZXIvYXdzEXAMPLE//token+with/slashes=='\n"
 "c = Credentials('AKIDEXAMPLE', 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', tok)\n"
 "nc = Credentials('AKIDEXAMPLE', 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY')\n"
