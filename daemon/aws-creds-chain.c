@@ -527,10 +527,20 @@ aws_creds_chain_new(const struct aws_creds_chain_options *o, char **cause)
 	struct aws_creds	*creds;
 	const char		*off;
 
-	if ((creds = chain_environment("environment")) != NULL)
+	/*
+	 * Keys that never expire are never fetched, so aws-creds.c would
+	 * not log them: say here which source it is (fetching sources are
+	 * logged by aws-creds.c on their first success).
+	 */
+	if ((creds = chain_environment("environment")) != NULL) {
+		log_info("aws credentials obtained source=environment");
 		return (creds);
+	}
 	switch (chain_profile(o, &creds, cause)) {
 	case 1:
+		if (aws_creds_current(creds, 0) != NULL)
+			log_info("aws credentials obtained source=%s",
+			    aws_creds_source(creds));
 		return (creds);
 	case 0:
 		break;

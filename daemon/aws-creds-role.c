@@ -147,8 +147,7 @@ aws_creds_role_new(struct aws_client *client, struct aws_creds *base,
 	struct aws_creds	*creds;
 	char			*source;
 
-	if (o->role_arn == NULL || strncmp(o->role_arn, "arn:", 4) != 0 ||
-	    strstr(o->role_arn, ":role/") == NULL) {
+	if (!sts_role_arn_valid(o->role_arn)) {
 		*cause = xasprintf("not an IAM role ARN: %s",
 		    o->role_arn != NULL ? o->role_arn : "(none)");
 		goto fail;

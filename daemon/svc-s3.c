@@ -99,6 +99,20 @@ out:
 	return (rc);
 }
 
+char *
+s3_url(struct aws_client *client, const struct s3_target *t, char **cause)
+{
+	char	*endpoint, *path, *url;
+
+	if (s3_address(client, t, t->key != NULL, "URL", &endpoint, &path,
+	    cause) != 0)
+		return (NULL);
+	url = xasprintf("%s%s", endpoint, path);
+	free(endpoint);
+	free(path);
+	return (url);
+}
+
 static void
 s3_request_init(struct aws_request *req, const struct s3_target *t,
     const char *op, const char *method, const char *endpoint,

@@ -34,6 +34,13 @@ struct s3_target {
 	struct aws_creds	*creds;
 };
 
+/*
+ * The URL a call on the target uses (virtual-hosted or path-style, key
+ * encoded), for logs and `shipgatectl doctor`; NULL and *cause on a bad
+ * bucket, key or region.  key may be NULL (the bucket).  Caller frees.
+ */
+char	*s3_url(struct aws_client *, const struct s3_target *, char **cause);
+
 /* --- ListObjectsV2 ------------------------------------------------------ */
 
 struct s3_object_summary {
@@ -112,7 +119,8 @@ typedef void	(*s3_get_cb)(const struct aws_reply *, struct s3_object *,
 /*
  * Reads the object whole when it has at most `cap` bytes (0: 8 MiB);
  * a larger one is AWS_ETOOLARGE with a message naming the cap, and is
- * not downloaded (the transfer stops at the cap or at Content-Length).
+ * not downloaded whole: the transfer stops at its Content-Length or once
+ * max(cap, 64 KiB) bytes came (the floor leaves room for error replies).
  */
 struct aws_call	*s3_get_object(struct aws_client *, const struct s3_target *,
 		    size_t cap, s3_get_cb, void *arg, char **cause);

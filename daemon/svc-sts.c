@@ -57,7 +57,7 @@ sts_session_name_valid(const char *name)
 }
 
 /* arn:aws:iam::123456789012:role/path/name */
-static int
+int
 sts_role_arn_valid(const char *arn)
 {
 	const char	*p;

@@ -45,6 +45,8 @@ struct aws_call	*sts_assume_role(struct aws_client *,
 
 /* 1 when STS accepts the name as a RoleSessionName. */
 int		 sts_session_name_valid(const char *);
+/* 1 for an IAM role ARN: arn:PARTITION:iam::123456789012:role/NAME. */
+int		 sts_role_arn_valid(const char *);
 
 struct sts_caller_identity {
 	char		*account;

@@ -639,6 +639,53 @@ test_s3(void)
 	got_clear(&g);
 }
 
+/* Addressing, without any network: virtual-hosted on AWS, path-style
+   with an endpoint override or a bucket that is not a DNS label. */
+static void
+test_s3_urls(void)
+{
+	struct aws_client_options	 o;
+	struct aws_client		*aws;
+	struct s3_target		 t;
+	char				*url, *cause = NULL, *want;
+
+	memset(&o, 0, sizeof o);
+	o.region = "eu-west-1";
+	aws = aws_client_new(&loop, http, tools, &o);
+	memset(&t, 0, sizeof t);
+	t.bucket = "shipgate-drops";
+	t.key = "in coming/\xc3\xbc+x.zip";
+	url = s3_url(aws, &t, &cause);
+	is_str(url, "https://shipgate-drops.s3.eu-west-1.amazonaws.com/"
+	    "in%20coming/%C3%BC%2Bx.zip", "s3: virtual-hosted URL on AWS");
+	free(url);
+	t.region = "us-east-2";
+	t.key = NULL;
+	url = s3_url(aws, &t, &cause);
+	is_str(url, "https://shipgate-drops.s3.us-east-2.amazonaws.com/",
+	    "s3: the target's region");
+	free(url);
+	t.region = NULL;
+	t.bucket = "my.dotted.bucket";
+	t.key = "k";
+	url = s3_url(aws, &t, &cause);
+	is_str(url, "https://s3.eu-west-1.amazonaws.com/my.dotted.bucket/k",
+	    "s3: path-style for a bucket with dots");
+	free(url);
+	aws_client_free(aws);
+	t.bucket = "shipgate-drops";
+	t.key = "a/b c";
+	url = s3_url(client, &t, &cause);
+	want = xasprintf("%s/shipgate-drops/a/b%%20c", fake.url);
+	is_str(url, want, "s3: path-style with an endpoint override");
+	free(url);
+	free(want);
+	t.bucket = "a/b";
+	ok(s3_url(client, &t, &cause) == NULL && cause != NULL,
+	    "s3: a bucket name with a slash is refused");
+	free(cause);
+}
+
 /* ---------------------------------------------------------------- SQS */
 
 static void
@@ -1016,6 +1063,7 @@ main(void)
 	test_sts();
 	test_role();
 	test_s3();
+	test_s3_urls();
 	test_sqs();
 	test_retries();
 	test_skew();
