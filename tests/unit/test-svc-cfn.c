@@ -1315,7 +1315,8 @@ test_many(struct svc_env *env)
 	struct cfn_create_change_set_input in;
 	struct res		 r = { 0 };
 	struct fakeaws_reply	 fr;
-	char			 name[32];
+	json_t			*o;
+	char			 name[32], *setup;
 	int			 i, order = 1;
 
 	buf_init(&t, 1 << 20);
@@ -1351,10 +1352,13 @@ test_many(struct svc_env *env)
 	ok(order, "changes in order across pages");
 	cfn_change_set_free(cs);
 	fakeaws_control(&env->fake, "GET", "/_fake/calls", NULL, &fr);
-	ok(fr.body != NULL && strstr(fr.body, "\"DescribeChangeSet\"") != NULL,
+	o = json_loads(fr.body != NULL ? fr.body : "", 0, NULL);
+	/* One DescribeChangeSet per page (5) for the last, settled look. */
+	ok(json_integer_value(json_object_get(json_object_get(o,
+	    "cloudformation"), "DescribeChangeSet")) >= 5,
 	    "the fake counted the DescribeChangeSet pages");
+	json_decref(o);
 	free(fr.body);
-	buf_free(&t);
 
 	/* Every stack, over pages of one. */
 	CALL(env, &r, cfn_describe_stacks(env->client, NULL, NULL, NULL,
@@ -1362,6 +1366,37 @@ test_many(struct svc_env *env)
 	ok(r.result != NULL && ((struct cfn_stack_list *)r.result)->n == 2,
 	    "DescribeStacks of every stack: both, over pages of one");
 	cfn_stack_list_free(r.result);
+	res_reset(&r, env);
+
+	/* The same template by URL, from the fake's S3. */
+	o = json_pack("{s:s,s:[{s:s}],s:[{s:s,s:s,s:s}]}", "account",
+	    "000000000000", "buckets", "name", "shipgate-artifacts", "objects",
+	    "bucket", "shipgate-artifacts", "key", "billing/many.yaml", "body",
+	    t.data);
+	setup = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	fakeaws_control(&env->fake, "POST", "/_fake/setup", setup, NULL);
+	free(setup);
+	in.stack_name = "many-url";
+	in.template_body = NULL;
+	in.template_url = "https://s3.eu-west-1.amazonaws.com/"
+	    "shipgate-artifacts/billing/many.yaml";
+	CALL(env, &r, cfn_create_change_set(env->client, NULL, NULL, &in,
+	    ref_cb, &r, &cause));
+	cfn_change_set_ref_free(r.result);
+	for (i = 0; i < POLL_MAX; i++) {
+		CALL(env, &r, cfn_describe_change_set(env->client, NULL, NULL,
+		    "many-url", "m1", cs_cb, &r, &cause));
+		if ((cs = r.result) == NULL ||
+		    cfn_change_set_status_final(cs->status))
+			break;
+		cfn_change_set_free(cs);
+		svc_env_sleep_ms(POLL_MS);
+	}
+	ok(cs != NULL && strcmp(cs->status, "CREATE_COMPLETE") == 0 &&
+	    cs->nchanges == 9, "TemplateURL: the template read from S3");
+	cfn_change_set_free(cs);
+	buf_free(&t);
 	res_reset(&r, env);
 }
 
