@@ -68,6 +68,8 @@ static const char SQL_STAGE_STATUS[] =
     "FROM runs r JOIN releases rel ON rel.id = r.release_id "		\
     "JOIN apps a ON a.id = r.app_id "
 static const char SQL_GET_RUN[] = SQL_RUN_COLUMNS "WHERE r.id = ?1";
+static const char SQL_UNFINISHED_RUNS[] = SQL_RUN_COLUMNS
+    "WHERE r.status IN ('received', 'running') ORDER BY r.id";
 static const char SQL_GET_STAGES[] =
     "SELECT id, run_id, position, environment, status, reason, attempt, "
     "required_approvals, change_set_name, change_set_arn, stack_id, "
@@ -579,6 +581,43 @@ store_get_run(struct store *s, int64_t run_id, struct store_run **rp,
 		return (rc);
 	}
 	*rp = r;
+	return (0);
+}
+
+int
+store_unfinished_runs(struct store *s, struct store_runs_page **pp,
+    char **cause)
+{
+	struct store_runs_page	*p;
+	sqlite3_stmt		*stmt;
+	size_t			 cap = 0, i;
+	int			 rc;
+
+	*pp = NULL;
+	if ((stmt = store_stmt(s, SQL_UNFINISHED_RUNS, cause)) == NULL)
+		return (STORE_EIO);
+	p = xcalloc(1, sizeof *p);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (p->n == cap) {
+			cap = cap ? cap * 2 : 16;
+			p->runs = xreallocarray(p->runs, cap, sizeof *p->runs);
+		}
+		store_read_run(stmt, &p->runs[p->n++]);
+	}
+	if (rc != SQLITE_DONE) {
+		rc = store_fail(s, cause, "cannot list unfinished runs");
+		store_stmt_done(stmt);
+		store_runs_page_free(p);
+		return (rc);
+	}
+	store_stmt_done(stmt);
+	for (i = 0; i < p->n; i++) {
+		if ((rc = store_read_stages(s, &p->runs[i], cause)) != 0) {
+			store_runs_page_free(p);
+			return (rc);
+		}
+	}
+	*pp = p;
 	return (0);
 }
 

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 struct store;
+struct store_runs_page;
 
 #define STORE_EIO	 (-1)	/* SQLite failed: disk full, I/O error, ... */
 #define STORE_ENOTDB	 (-2)	/* not a SQLite database, or corrupt */
@@ -345,6 +346,11 @@ int	 store_get_run(struct store *, int64_t run_id, struct store_run **,
 	    char **cause);
 void	 store_run_free(struct store_run *);
 
+/* Every run not finished (received or running), oldest first, with its
+ * stages: what the engine reloads and reconciles with AWS on start. */
+int	 store_unfinished_runs(struct store *, struct store_runs_page **,
+	    char **cause);
+
 /* --- Approvals ----------------------------------------------------------- */
 
 enum store_decision {
@@ -396,7 +402,8 @@ struct store_runs_filter {
 	int			 limit;		/* 1 .. 1000; 0 means 50 */
 };
 struct store_runs_page {
-	struct store_run *runs;		/* newest first, without stages */
+	struct store_run *runs;		/* newest first, without stages
+					   (but from store_unfinished_runs) */
 	size_t		  n;
 	int64_t		  next_before;	/* 0 when this is the last page */
 };

@@ -1053,6 +1053,18 @@ test_runs_page(void)
 	f.until = t0 + 6 * 60000;
 	n = page_ids(s, &f, got, 20, NULL);
 	ok(n == 3 && got[0] == id[5] && got[2] == id[3], "by dates");
+	store_set_run_status(s, id[6], STORE_RUN_RECEIVED, STORE_RUN_RUNNING,
+	    NULL, NULL);
+	store_set_run_status(s, id[6], STORE_RUN_RUNNING, STORE_RUN_SUCCEEDED,
+	    NULL, NULL);
+	rc = store_unfinished_runs(s, &p, NULL);
+	ok(rc == 0 && p->n == 11 && p->runs[0].id == id[0] &&
+	    p->runs[10].id == id[11] && p->runs[0].nstages == 3 &&
+	    p->runs[10].nstages == 1 &&
+	    strcmp(p->runs[10].stages[0].environment, "prod") == 0,
+	    "unfinished runs, oldest first, with their stages");
+	store_runs_page_free(p);
+	p = NULL;
 	f.limit = 1001;
 	rc = store_runs_page(s, &f, &p, &cause);
 	ok(rc == STORE_EINVAL && p == NULL, "a limit over 1000 is refused");
