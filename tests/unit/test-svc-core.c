@@ -324,8 +324,8 @@ test_role(void)
 	memset(&o, 0, sizeof o);
 	o.role_arn = ROLE_ARN;
 	o.session_name = "bad name";
-	ok(aws_creds_role_new(client, tools, &o, &cause) == NULL &&
-	    cause != NULL && strstr(cause, "bad name") != NULL,
+	role = aws_creds_role_new(client, tools, &o, &cause);
+	ok(role == NULL && cause != NULL && strstr(cause, "bad name") != NULL,
 	    "role: an invalid session name is refused: %s",
 	    cause != NULL ? cause : "");
 	free(cause);
