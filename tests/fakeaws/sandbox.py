@@ -22,6 +22,7 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True   # never write into the source tree
 sys.path.insert(0, HERE)
 import fakeaws_keys as K                                  # noqa: E402
 

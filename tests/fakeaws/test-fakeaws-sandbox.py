@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+sys.dont_write_bytecode = True   # never write into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fakeawstest as F                                  # noqa: E402
 

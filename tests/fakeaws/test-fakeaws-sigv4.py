@@ -11,6 +11,7 @@ import time
 import urllib.request
 from unittest import mock
 
+sys.dont_write_bytecode = True   # never write into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fakeawstest as F                                  # noqa: E402
 import fakeaws_keys as K                                 # noqa: E402
