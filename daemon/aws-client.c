@@ -579,7 +579,8 @@ aws_call_send(struct aws_call *call, const struct aws_credentials *creds)
 	struct aws_sign_result	*sr = &client->sign_result;
 	struct http_request	 hreq;
 	const char		*hv[AWS_CLIENT_MAX_HEADERS + 12];
-	char			*owned[AWS_CLIENT_MAX_HEADERS + 12];
+	/* Extra headers are copied twice: split to sign, joined to send. */
+	char			*owned[2 * AWS_CLIENT_MAX_HEADERS + 12];
 	char			*target = NULL, *cause = NULL, *colon;
 	size_t			 nsh = 0, nhv = 0, nowned = 0, i;
 	int			 rc;
@@ -756,8 +757,10 @@ aws_client_call(struct aws_client *client, const struct aws_request *req,
 		return (NULL);
 	}
 	for (n = 0; req->headers != NULL && req->headers[n] != NULL; n++) {
+		/* Room for Host, Content-Type and X-Amz-Target as well:
+		   aws_call_send signs at most AWS_CLIENT_MAX_HEADERS. */
 		if (strchr(req->headers[n], ':') == NULL ||
-		    n == AWS_CLIENT_MAX_HEADERS) {
+		    n == AWS_CLIENT_MAX_HEADERS - 3) {
 			*cause = xasprintf("%s %s: bad or too many headers",
 			    req->service->title, req->operation);
 			free(endpoint);

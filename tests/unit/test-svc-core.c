@@ -523,6 +523,35 @@ test_s3(void)
 		    "s3: GetObject content type");
 	s3_object_free(o);
 
+	/* The most metadata a put takes (16 pairs: many signed headers). */
+	{
+		const char	*many[33];
+		char		 names[16][8], values[16][8];
+		int		 k;
+
+		for (k = 0; k < 16; k++) {
+			snprintf(names[k], sizeof names[k], "m%02d", k);
+			snprintf(values[k], sizeof values[k], "v%02d", k);
+			many[2 * k] = names[k];
+			many[2 * k + 1] = values[k];
+		}
+		many[32] = NULL;
+		pp.metadata = many;
+		pp.t.key = "releases/many-metadata";
+		START(&g, s3_put_object(client, &pp, put_cb, &g, CAUSE));
+		wait_for(&g, 1);
+		ok(g.error == AWS_OK, "s3: PutObject with 16 metadata headers");
+		s3_put_result_free(g.result);
+		t.key = pp.t.key;
+		START(&g, s3_head_object(client, &t, head_cb, &g, CAUSE));
+		wait_for(&g, 1);
+		info = g.result;
+		ok(info != NULL && info->nmeta == 16 &&
+		    strcmp(s3_object_info_meta(info, "m15"), "v15") == 0,
+		    "s3: all 16 come back");
+		s3_object_info_free(info);
+	}
+
 	/* Keys with spaces, unicode and special characters round-trip. */
 	for (i = 0; keys[i] != NULL; i++) {
 		ok(put("shipgate-list", keys[i], keys[i], strlen(keys[i]),
