@@ -870,6 +870,9 @@ http_call_start(struct http_client *client, const struct http_request *req,
 
 #define SET(opt, val) rc |= (int)curl_easy_setopt(call->easy, opt, val)
 	SET(CURLOPT_URL, req->url);
+	/* Send the path as given: "/../" and "/./" are part of S3 keys, and
+	   signed requests must not be rewritten after signing. */
+	SET(CURLOPT_PATH_AS_IS, 1L);
 	SET(CURLOPT_PRIVATE, call);
 	SET(CURLOPT_ERRORBUFFER, call->errbuf);
 	SET(CURLOPT_NOSIGNAL, 1L);

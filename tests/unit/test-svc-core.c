@@ -459,6 +459,7 @@ test_s3(void)
 		"odd/x;y,z@$!'()*[]{}^`|\"<>.bin",
 		"odd/ leading and trailing ",
 		"odd/a//double/slash",
+		"odd/dots/../and/./segments",
 		NULL
 	};
 	static const char *const meta[] = {
