@@ -618,6 +618,7 @@ struct res {
 	struct svc_env	*env;
 	int		 done;
 	int		 error;
+	int		 attempts;
 	char		 code[128];
 	char		*message;
 	void		*result;
@@ -637,6 +638,7 @@ res_reply(struct res *r, const struct aws_reply *reply, void *result)
 	svc_env_called(r->env);
 	r->done++;
 	r->error = reply->error;
+	r->attempts = reply->attempts;
 	snprintf(r->code, sizeof r->code, "%s", reply->aws.code);
 	free(r->message);
 	r->message = reply->message != NULL ? xstrdup(reply->message) : NULL;
@@ -875,6 +877,32 @@ wait_stack(struct svc_env *env, int *saw_failed, int *saw_in_progress)
 	return (status);
 }
 
+/* Executions of a change set by name, and ExecuteChangeSet calls. */
+static long
+executions_of(struct svc_env *env, const char *name, long *calls)
+{
+	struct fakeaws_reply	 fr;
+	json_t			*o, *v;
+	const char		*k;
+	long			 n = -1;
+
+	*calls = -1;
+	fakeaws_control(&env->fake, "GET", "/_fake/cfn/executions", NULL, &fr);
+	o = json_loads(fr.body != NULL ? fr.body : "", 0, NULL);
+	json_object_foreach(o, k, v) {
+		if (strcmp(json_string_value(json_object_get(v, "name")),
+		    name) == 0) {
+			n = (long)json_integer_value(json_object_get(v,
+			    "executions"));
+			*calls = (long)json_integer_value(json_object_get(v,
+			    "calls"));
+		}
+	}
+	json_decref(o);
+	free(fr.body);
+	return (n);
+}
+
 static const struct cfn_change_detail *
 find_detail(const struct cfn_resource_change *c, const char *name)
 {
@@ -982,12 +1010,12 @@ test_scenario(struct svc_env *env)
 	const struct cfn_change_detail	*d;
 	const struct ecs_deployment	*dep;
 	struct cfn_change_summary	 sum;
-	struct fakeaws_reply		 fr;
 	struct res			 r = { 0 };
 	char				*desc, *status, *text, *csid = NULL;
 	size_t				 i;
 	int				 failed_seen = 0, progress_seen = 0;
 	int				 found;
+	long				 ncalls;
 
 	/* Small pages, so every paginated read takes several calls. */
 	fakeaws_control(&env->fake, "POST", "/_fake/config",
@@ -1097,11 +1125,8 @@ test_scenario(struct svc_env *env)
 	ok(r.error == AWS_EAWS && strcmp(r.code, "InvalidChangeSetStatus") ==
 	    0, "ExecuteChangeSet with another token: InvalidChangeSetStatus "
 	    "(%s)", r.message);
-	fakeaws_control(&env->fake, "GET", "/_fake/cfn/executions", NULL, &fr);
-	ok(fr.body != NULL && strstr(fr.body, "\"executions\": 1") != NULL &&
-	    strstr(fr.body, "\"executions\": 2") == NULL,
-	    "the fake executed the change set once");
-	free(fr.body);
+	ok(executions_of(env, "cs-1", &ncalls) == 1 && ncalls == 3,
+	    "three ExecuteChangeSet calls, one execution");
 
 	status = wait_stack(env, NULL, NULL);
 	is_str(status, "CREATE_COMPLETE", "stack CREATE_COMPLETE");
@@ -1169,9 +1194,18 @@ test_scenario(struct svc_env *env)
 		    "TaskDef", "summary of the update");
 		free(text);
 		cfn_change_summary_clear(&sum);
+		/* The reply is lost after the change set ran: the retry
+		   carries the same token and is not a second execution. */
+		fakeaws_control(&env->fake, "POST", "/_fake/faults",
+		    "{\"service\": \"cloudformation\", \"operation\": "
+		    "\"ExecuteChangeSet\", \"mode\": \"drop\", \"after\": "
+		    "true}", NULL);
 		CALL(env, &r, cfn_execute_change_set(env->client, NULL, NULL,
 		    STACK, "cs-2", "exec-2", done_cb, &r, &cause));
-		is_int(r.error, AWS_OK, "ExecuteChangeSet cs-2 by name");
+		is_int(r.error, AWS_OK, "ExecuteChangeSet cs-2 by name: the "
+		    "reply was dropped, the call sent again");
+		ok(executions_of(env, "cs-2", &ncalls) == 1 && ncalls == 2,
+		    "two ExecuteChangeSet calls (%ld), one execution", ncalls);
 		cfn_change_set_free(cs);
 		status = wait_stack(env, NULL, &progress_seen);
 		is_str(status, "UPDATE_COMPLETE", "stack UPDATE_COMPLETE");
@@ -1277,16 +1311,32 @@ test_scenario(struct svc_env *env)
 	    "{\"service\": \"web\"}", NULL);
 	if ((cs = make_change_set(env, "cs-5", CFN_CHANGE_SET_UPDATE,
 	    TEMPLATE, p4, 1, NULL)) != NULL) {
+		/* Slower steps: the FAILED deployment stays in sight for
+		   several polls before the rollback replaces it. */
+		fakeaws_control(&env->fake, "POST", "/_fake/config",
+		    "{\"step_delay\": 0.1}", NULL);
 		CALL(env, &r, cfn_execute_change_set(env->client, NULL, NULL,
 		    NULL, cs->id, "exec-5", done_cb, &r, &cause));
 		cfn_change_set_free(cs);
 		status = wait_stack(env, &failed_seen, NULL);
+		fakeaws_control(&env->fake, "POST", "/_fake/config",
+		    "{\"step_delay\": 0.02}", NULL);
 		is_str(status, "UPDATE_ROLLBACK_COMPLETE", "circuit breaker: "
 		    "UPDATE_ROLLBACK_COMPLETE");
 		free(status);
 		ok(failed_seen, "a deployment was seen with rolloutState "
 		    "FAILED");
 	}
+	CALL(env, &r, ecs_describe_services(env->client, NULL, NULL,
+	    "billing-int", services, services_cb, &r, &cause));
+	svl = r.result;
+	found = 0;
+	for (i = 0; svl != NULL && svl->n == 1 && i < svl->v[0].nevents; i++)
+		if (strstr(svl->v[0].events[i].message, "deployment failed") !=
+		    NULL)
+			found = 1;
+	ok(found, "the service's events record the failed deployment");
+	ecs_service_list_free(svl);
 	memset(&bounds, 0, sizeof bounds);
 	bounds.max_events = 40;
 	CALL(env, &r, cfn_describe_stack_events(env->client, NULL, NULL,
@@ -1330,6 +1380,10 @@ test_many(struct svc_env *env)
 	in.type = CFN_CHANGE_SET_CREATE;
 	in.template_body = t.data;
 	fakeaws_control(&env->fake, "DELETE", "/_fake/calls", NULL, NULL);
+	/* A page throttled on the way is retried, not lost. */
+	fakeaws_control(&env->fake, "POST", "/_fake/faults", "{\"service\": "
+	    "\"cloudformation\", \"operation\": \"DescribeChangeSet\", "
+	    "\"mode\": \"throttle\", \"count\": 2}", NULL);
 	CALL(env, &r, cfn_create_change_set(env->client, NULL, NULL, &in,
 	    ref_cb, &r, &cause));
 	cfn_change_set_ref_free(r.result);
