@@ -9,7 +9,9 @@ Failures raise core.AwsError spelled as the service spells them.
 import datetime
 import hashlib
 import hmac
+import os
 import re
+import sys
 
 from botocore.auth import SigV4Auth, S3SigV4Auth, UNSIGNED_PAYLOAD
 from botocore.awsrequest import AWSRequest, HTTPHeaders
@@ -419,6 +421,10 @@ def verify(req, pa, family, lookup_key, now, valid_regions,
     sts = signer.string_to_sign(awsreq, canonical)
     expected = signer.signature(sts, awsreq)
     if not hmac.compare_digest(expected, pa.signature or ""):
+        if os.environ.get("FAKEAWS_DEBUG"):
+            sys.stderr.write("fakeaws: signature mismatch for %s %s\n"
+                             "--- canonical request\n%s\n--- string to sign\n%s\n---\n"
+                             % (req.method, req.raw_target, canonical, sts))
         extra = None
         if family == "s3":
             extra = {"AWSAccessKeyId": pa.access_key, "StringToSign": sts,
