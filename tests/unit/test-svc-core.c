@@ -460,6 +460,7 @@ test_s3(void)
 		"odd/ leading and trailing ",
 		"odd/a//double/slash",
 		"odd/dots/../and/./segments",
+		"odd/control\tchars\001and\nnewline",
 		NULL
 	};
 	static const char *const meta[] = {
