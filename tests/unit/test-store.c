@@ -721,6 +721,46 @@ test_seen(struct store *s)
 }
 
 static void
+test_releases(struct store *s)
+{
+	struct store_release_in	 in;
+	struct store_release	*r = NULL;
+	char			*cause = NULL;
+	int64_t			 app_id, id = 0;
+	int			 rc;
+
+	store_upsert_app(s, "intake", &app_id, NULL);
+	memset(&in, 0, sizeof in);
+	in.app_id = app_id;
+	in.bucket = "bkt";
+	in.key = "drops/bomb.zip";
+	in.version_id = "3HL4kqtJlcpXroDTDmJ";
+	in.size = -1;
+	in.status = STORE_RELEASE_INVALID;
+	rc = store_record_release(s, &in, &id, &cause);
+	is_int(rc, STORE_EINVAL, "an invalid release needs its reason");
+	free(cause);
+	in.reason = "release.json: entry template.yaml: compression ratio "
+	    "1:2000 over the limit 1:100";
+	is_int(store_record_release(s, &in, &id, NULL), 0,
+	    "an invalid release is recorded with its reason");
+	rc = store_get_release(s, id, &r, NULL);
+	ok(rc == 0 && r->status == STORE_RELEASE_INVALID && r->size == -1 &&
+	    r->version == NULL && strcmp(r->app, "intake") == 0 &&
+	    strcmp(r->version_id, "3HL4kqtJlcpXroDTDmJ") == 0 &&
+	    strcmp(r->reason, in.reason) == 0, "and reads back");
+	store_release_free(r);
+	in.status = STORE_RELEASE_VALID;
+	in.reason = NULL;
+	in.version = "1.0";
+	in.manifest = "{\"app\": ";
+	is_int(store_record_release(s, &in, NULL, NULL), STORE_EINVAL,
+	    "a manifest that is not JSON is refused");
+	rc = store_get_release(s, 999999, &r, NULL);
+	ok(rc == STORE_ENOTFOUND && r == NULL, "an unknown release");
+}
+
+static void
 test_states(struct store *s)
 {
 	struct store_run	*run = NULL;
@@ -1192,6 +1232,7 @@ main(void)
 		store_set_clock(s, fake_clock, NULL);
 		test_constraints(s, path);
 		test_seen(s);
+		test_releases(s);
 		test_states(s);
 		test_approvals(s);
 		store_close(s);
