@@ -1407,6 +1407,24 @@ cfn_stack_status_ok(const char *status)
 	    strcmp(status, "IMPORT_COMPLETE") == 0));
 }
 
+const struct cfn_stack_event *
+cfn_stack_events_first_failure(const struct cfn_stack_event_list *l)
+{
+	const struct cfn_stack_event	*e;
+	size_t				 i;
+
+	for (i = l->n; i > 0; i--) {
+		e = &l->v[i - 1];
+		if (e->status == NULL || !cfn_ends_with(e->status, "_FAILED"))
+			continue;
+		if (e->resource_type != NULL && strcmp(e->resource_type,
+		    "AWS::CloudFormation::Stack") == 0)
+			continue;
+		return (e);
+	}
+	return (NULL);
+}
+
 int
 cfn_reply_stack_missing(const struct aws_reply *r)
 {

@@ -66,7 +66,9 @@ struct cfn_create_change_set_input {
 	const struct cfn_tag_input *tags;
 	size_t			 ntags;
 	unsigned int		 capabilities;	/* CFN_CAPABILITY_* */
-	const char		*client_token;	/* idempotency; may be NULL */
+	/* Idempotency: with a token, a retried or repeated call gives the
+	   same change set instead of AlreadyExistsException. */
+	const char		*client_token;	/* may be NULL */
 	const char		*role_arn;	/* service role; may be NULL */
 };
 
@@ -116,7 +118,11 @@ struct cfn_change_detail {
 	char		*causing_entity;	/* parameter or resource */
 };
 
-/* One of a change set's Changes (Type "Resource"). */
+/*
+ * One of a change set's Changes.  For Type "Resource" (the only type
+ * without nested stacks or hooks) logical_id and action are always set;
+ * a change of another type keeps only its type, the rest NULL or 0.
+ */
 struct cfn_resource_change {
 	char		*type;			/* Changes.member.Type */
 	enum cfn_action	 action;
@@ -246,6 +252,8 @@ int	 cfn_create_change_set(struct aws_client *, struct aws_creds *,
 int	 cfn_describe_change_set(struct aws_client *, struct aws_creds *,
 	    const char *region, const char *stack_name, const char *change_set,
 	    cfn_change_set_cb, void *arg, char **cause);
+/* With a client_request_token, a repeated call (a retry after a lost
+   reply, a restart) is accepted and does not execute twice. */
 int	 cfn_execute_change_set(struct aws_client *, struct aws_creds *,
 	    const char *region, const char *stack_name, const char *change_set,
 	    const char *client_request_token, cfn_done_cb, void *arg,
@@ -332,6 +340,13 @@ int	 cfn_change_set_status_final(const char *status);
 int	 cfn_stack_status_final(const char *status);
 /* Success: CREATE_COMPLETE, UPDATE_COMPLETE, IMPORT_COMPLETE. */
 int	 cfn_stack_status_ok(const char *status);
+/*
+ * The first resource that failed, in time order, among events read
+ * newest first (bound them to the operation with `since`): the oldest
+ * *_FAILED event of a resource other than the stack itself, or NULL.
+ */
+const struct cfn_stack_event *cfn_stack_events_first_failure(
+	    const struct cfn_stack_event_list *);
 /* ValidationError "Stack with id X does not exist". */
 int	 cfn_reply_stack_missing(const struct aws_reply *);
 /* ChangeSetNotFound (ChangeSetNotFoundException). */

@@ -552,6 +552,50 @@ test_truncate(void)
 }
 
 static void
+test_first_failure(void)
+{
+	static const struct {
+		const char	*events;	/* newest first: "Id:STATUS ..." */
+		const char	*want;		/* logical id, or NULL */
+	} t[] = {
+		{ "", NULL },
+		{ "stack:UPDATE_COMPLETE Svc:UPDATE_COMPLETE", NULL },
+		{ "stack:UPDATE_ROLLBACK_COMPLETE Svc:UPDATE_FAILED "
+		    "Task:UPDATE_FAILED stack:UPDATE_IN_PROGRESS", "Task" },
+		{ "stack:ROLLBACK_COMPLETE Db:DELETE_FAILED Svc:CREATE_FAILED "
+		    "stack:CREATE_IN_PROGRESS", "Svc" },
+		{ "stack:UPDATE_ROLLBACK_FAILED", NULL },
+	};
+	struct cfn_stack_event_list	 l;
+	struct cfn_stack_event		 ev[8];
+	const struct cfn_stack_event	*e;
+	char				*copy, *tok, *save, *colon;
+	size_t				 i;
+
+	for (i = 0; i < sizeof t / sizeof *t; i++) {
+		memset(&l, 0, sizeof l);
+		memset(ev, 0, sizeof ev);
+		copy = xstrdup(t[i].events);
+		for (tok = strtok_r(copy, " ", &save); tok != NULL;
+		    tok = strtok_r(NULL, " ", &save)) {
+			colon = strchr(tok, ':');
+			*colon = '\0';
+			ev[l.n].logical_id = tok;
+			ev[l.n].status = colon + 1;
+			ev[l.n].resource_type = strcmp(tok, "stack") == 0 ?
+			    (char *)"AWS::CloudFormation::Stack" :
+			    (char *)"AWS::ECS::Service";
+			l.n++;
+		}
+		l.v = ev;
+		e = cfn_stack_events_first_failure(&l);
+		is_str(e != NULL ? e->logical_id : NULL, t[i].want,
+		    "first failure %zu", i);
+		free(copy);
+	}
+}
+
+static void
 test_predicates(void)
 {
 	static const struct {
@@ -1009,6 +1053,7 @@ test_scenario(struct svc_env *env)
 	const struct cfn_resource_change *c;
 	const struct cfn_change_detail	*d;
 	const struct ecs_deployment	*dep;
+	const struct cfn_stack_event	*ev;
 	struct cfn_change_summary	 sum;
 	struct res			 r = { 0 };
 	char				*desc, *status, *text, *csid = NULL;
@@ -1274,6 +1319,10 @@ test_scenario(struct svc_env *env)
 	ok(el != NULL && el->n > 8 && !el->truncated, "DescribeStackEvents: "
 	    "all %zu events, over pages of 4", el != NULL ? el->n : 0);
 	ok(found, "the failed resource and its reason are in the events");
+	ev = el != NULL ? cfn_stack_events_first_failure(el) : NULL;
+	ok(ev != NULL && strcmp(ev->logical_id, "TaskDef") == 0 &&
+	    strstr(ev->status_reason, "Injected failure for TaskDef") != NULL,
+	    "the first failure: TaskDef, with the injected reason");
 	ok(el != NULL && el->n > 0 && strcmp(el->v[0].status,
 	    "UPDATE_ROLLBACK_COMPLETE") == 0 && strcmp(el->v[0].resource_type,
 	    "AWS::CloudFormation::Stack") == 0, "newest event first");
@@ -1466,6 +1515,7 @@ main(void)
 	test_summary();
 	test_truncate();
 	test_predicates();
+	test_first_failure();
 
 	if (svc_env_start(&env, args) != 0) {
 		ok(0, "the fake AWS endpoint starts");
