@@ -181,6 +181,9 @@ wait_for(struct got *g, int n)
 		uv_run(&loop, UV_RUN_ONCE);
 }
 
+/* Callbacks that came from inside the call that started them. */
+static int	 sync_callbacks;
+
 /* Starts a call; a synchronous failure is reported and counted as done. */
 #define START(g, expr) do {						\
 	char	*cause_ = NULL;						\
@@ -190,7 +193,8 @@ wait_for(struct got *g, int n)
 		(g)->n = 1;						\
 		(g)->error = -999;					\
 		free(cause_);						\
-	}								\
+	} else if ((g)->n != 0)						\
+		sync_callbacks++;					\
 } while (0)
 #define CAUSE	(&cause_)
 
@@ -600,6 +604,24 @@ test_s3(void)
 		    "s3: etag and last modified");
 	}
 	s3_object_list_free(l);
+	/* Cancelled in flight: one callback, cancelled. */
+	lp.page_size = 1;
+	{
+		struct s3_list	*ls;
+		char		*cause = NULL;
+
+		got_clear(&g);
+		ls = s3_list_objects(client, &lp, list_cb, &g, &cause);
+		uv_run(&loop, UV_RUN_NOWAIT);
+		s3_list_cancel(ls);
+		wait_for(&g, 1);
+		ok(g.n == 1 && g.error == AWS_ECANCELLED && g.result == NULL,
+		    "s3: a cancelled listing calls back once, cancelled");
+		/* Nothing else comes. */
+		uv_run(&loop, UV_RUN_NOWAIT);
+		is_int(g.n, 1, "s3: and only once");
+	}
+	lp.page_size = 3;
 	lp.max_total = 5;
 	START(&g, s3_list_objects(client, &lp, list_cb, &g, CAUSE));
 	wait_for(&g, 1);
@@ -1099,6 +1121,8 @@ main(void)
 	test_retries();
 	test_skew();
 
+	is_int(sync_callbacks, 0, "no callback ever came from inside the "
+	    "call that started it");
 	aws_client_free(client);
 	aws_creds_free(tools);
 	http_client_close(http, closed_cb, &closed);
