@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "aws-creds-role.h"
 #include "aws-json.h"
 #include "buf.h"
 #include "log.h"
@@ -851,6 +852,52 @@ test_ecr(struct svc_env *env)
 	res_reset(&r, env);
 }
 
+/* Per-environment credentials: a role in another account. */
+static void
+test_role(struct svc_env *env)
+{
+	struct aws_creds_role_options	 ro;
+	struct aws_creds		*role;
+	struct ecr_image_detail_list	*dl;
+	struct ecr_auth			*a;
+	struct res			 r = { 0 };
+	char				*why = NULL;
+
+	fakeaws_control(&env->fake, "POST", "/_fake/setup", "{\"account\": "
+	    "\"111111111111\", \"repositories\": [{\"name\": "
+	    "\"billing/int-only\"}]}", NULL);
+	memset(&ro, 0, sizeof ro);
+	ro.role_arn = "arn:aws:iam::111111111111:role/shipgate-deployer";
+	ro.session_name = "shipgate-svc-test";
+	if ((role = aws_creds_role_new(env->client, env->creds, &ro,
+	    &why)) == NULL) {
+		ok(0, "role provider: %s", why);
+		free(why);
+		return;
+	}
+	CALL(env, &r, ecr_describe_images(env->client, role, NULL, NULL,
+	    "billing/int-only", NULL, 0, details_cb, &r, &cause));
+	dl = r.result;
+	ok(r.error == AWS_OK && dl != NULL && dl->n == 0, "DescribeImages "
+	    "in account 111111111111 through the assumed role (%s)",
+	    r.message != NULL ? r.message : "ok");
+	ecr_image_detail_list_free(dl);
+	CALL(env, &r, ecr_describe_images(env->client, NULL, NULL, NULL,
+	    "billing/int-only", NULL, 0, details_cb, &r, &cause));
+	ok(r.error == AWS_EAWS && strcmp(r.code,
+	    "RepositoryNotFoundException") == 0, "the same with the tools "
+	    "account's keys: RepositoryNotFoundException");
+	CALL(env, &r, ecr_get_authorization_token(env->client, role, NULL,
+	    auth_cb, &r, &cause));
+	a = r.result;
+	ok(a != NULL && strcmp(a->proxy_endpoint, "https://111111111111.dkr."
+	    "ecr.eu-west-1.amazonaws.com") == 0, "a registry login for the "
+	    "role's account");
+	ecr_auth_free(a);
+	res_reset(&r, env);
+	aws_creds_free(role);
+}
+
 static void
 test_ses(struct svc_env *env)
 {
@@ -959,6 +1006,7 @@ main(void)
 	}
 	test_ecs(&env);
 	test_ecr(&env);
+	test_role(&env);
 	test_ses(&env);
 	is_int(env.reentered, 0, "no callback ran inside the call that "
 	    "started it");
