@@ -68,7 +68,7 @@ class Fake(object):
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(HERE, "fakeaws.py"), "--port", "0",
              "--port-file", pf, "--pid-file", pid, "--step-delay", str(step_delay)]
-            + list(extra), stdout=self.log, stderr=subprocess.STDOUT)
+            + list(extra), stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
         deadline = time.time() + 20
         while not os.path.exists(pf):
             if self.proc.poll() is not None or time.time() > deadline:

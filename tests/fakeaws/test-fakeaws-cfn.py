@@ -287,6 +287,17 @@ def main(t, fake):
     t.ok(tdd["containerDefinitions"][0]["portMappings"][0]["containerPort"] == 8080 and
          tdd["cpu"] == "256" and tdd["containerDefinitions"][0]["essential"] is True,
          "task definition properties in the ECS API's shape", tdd)
+    res = cf.describe_stack_resources(StackName="billing-int")["StackResources"]
+    t.eq(sorted((x["LogicalResourceId"], x["ResourceStatus"]) for x in res),
+         [("Cluster", "CREATE_COMPLETE"), ("LogGroup", "CREATE_COMPLETE"),
+          ("Service", "CREATE_COMPLETE"), ("TaskDef", "CREATE_COMPLETE")],
+         "DescribeStackResources")
+    t.eq(ecs.list_services(cluster="billing-int")["serviceArns"],
+         ["arn:aws:ecs:eu-west-1:%s:service/billing-int/web" % ACCT], "ListServices")
+    t.eq(ecs.list_task_definitions(familyPrefix="billing-web")["taskDefinitionArns"], [td],
+         "ListTaskDefinitions")
+    t.eq(ecs.describe_clusters(clusters=["billing-int"])["clusters"][0]["status"],
+         "ACTIVE", "DescribeClusters")
     t.raises(lambda: ecs.describe_services(cluster="nope", services=["web"]),
              "ClusterNotFoundException", "DescribeServices unknown cluster")
     r2 = ecs.describe_services(cluster="billing-int", services=["web", "ghost"])

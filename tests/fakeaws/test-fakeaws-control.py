@@ -214,6 +214,26 @@ def main(t, fake):
     t.ok(sts.get_caller_identity()["Account"] == K.TOOLS_ACCOUNT,
          "static key still works after reset")
 
+    # -- the command line: pid file, port file, state dump on SIGTERM
+    import signal
+    extra = F.Fake(extra=["--state-dump", "STATE"])   # relative: see below
+    try:
+        pid = int(open(os.path.join(extra.dir, "pid")).read())
+        t.eq(pid, extra.proc.pid, "--pid-file holds the PID")
+        t.ok(open(os.path.join(extra.dir, "port")).read().endswith("\n"),
+             "--port-file holds the port and a newline")
+        extra.control("/_fake/setup", {"account": "111111111111",
+                                       "buckets": [{"name": "dumped-bucket"}]})
+        os.kill(pid, signal.SIGTERM)
+        extra.proc.wait(10)
+        t.eq(extra.proc.returncode, 0, "SIGTERM: exit status 0")
+    finally:
+        log = extra.stop()
+    dump = json.load(open(os.path.join(extra.dir, "STATE")))
+    t.ok("dumped-bucket" in dump["s3"], "--state-dump written on SIGTERM")
+    t.ok("fakeaws listening on 127.0.0.1:%d" % extra.port in log,
+         "prints its address on stdout")
+
 
 if __name__ == "__main__":
     F.run(main)

@@ -136,6 +136,11 @@ def main(t, fake):
     st = fake.control("/_fake/state")
     t.ok(any(x["password"] == pw for x in st["ecr"]["tokens"]),
          "control: issued registry passwords are readable")
+    r = ecr.batch_delete_image(repositoryName="billing/web",
+                               imageIds=[{"imageTag": "latest"}, {"imageTag": "ghost"}])
+    t.ok(r["imageIds"] == [{"imageDigest": digest, "imageTag": "latest"}] and
+         r["failures"][0]["failureCode"] == "ImageNotFound",
+         "BatchDeleteImage untags; unknown tag is a failure", r)
     t.raises(lambda: ecr.delete_repository(repositoryName="billing/web"),
              "RepositoryNotEmptyException", "DeleteRepository not empty")
     ecr.delete_repository(repositoryName="billing/web", force=True)

@@ -143,6 +143,13 @@ def main(t, fake):
         "another account with a bucket policy can list")
     t.raises(lambda: s3.get_bucket_policy(Bucket="versioned-bucket"),
              "NoSuchBucketPolicy", "GetBucketPolicy none: NoSuchBucketPolicy")
+    s3.create_bucket(Bucket="policy-bucket", CreateBucketConfiguration=cfg)
+    s3.put_bucket_policy(Bucket="policy-bucket", Policy="{}")
+    s3.delete_bucket_policy(Bucket="policy-bucket")
+    t.raises(lambda: s3.get_bucket_policy(Bucket="policy-bucket"),
+             "NoSuchBucketPolicy", "DeleteBucketPolicy")
+    t.raises(lambda: s3.put_bucket_policy(Bucket="policy-bucket", Policy="not json"),
+             "MalformedPolicy", "PutBucketPolicy not JSON: MalformedPolicy")
 
     # -- event notifications
     q = sqs.create_queue(QueueName="billing-drops")["QueueUrl"]

@@ -262,6 +262,11 @@ def main(t, fake):
     t.eq(s3.get_object(Bucket="sig-bucket", Key="up")["Body"].read(), b"uploaded",
          "presigned PUT stored the body")
 
+    # -- SigV2 is refused, as in every region opened since 2014
+    s3v2 = fake.client("s3", signature_version="s3")
+    t.raises(lambda: s3v2.list_objects(Bucket="sig-bucket"), "InvalidRequest",
+             "SigV2 (header): InvalidRequest, please use AWS4-HMAC-SHA256")
+
     # -- virtual-host-style addressing
     st, h, body = signed(fake, "GET", "/k1", "s3", s3=True,
                          host="sig-bucket.s3.eu-west-1.amazonaws.com")
