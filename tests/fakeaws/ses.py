@@ -8,7 +8,6 @@ import email.policy
 import json
 import time
 
-import core
 from core import AwsError, Response, rand_hex
 
 OPERATIONS = set()

@@ -254,7 +254,6 @@ def _fmt(ts):
 def verify(req, pa, family, lookup_key, now, valid_regions,
            max_skew=300, s3_max_skew=900):
     """Check the request; return an Identity or raise AwsError."""
-    import time as _time
     if pa.error:
         raise auth_error(family, pa.error)
     rec = lookup_key(pa.access_key)

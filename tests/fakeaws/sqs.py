@@ -13,7 +13,6 @@ import time
 import uuid
 from urllib.parse import urlsplit
 
-import core
 from core import AwsError, rand_alnum
 
 OPERATIONS = {"CreateQueue", "GetQueueUrl", "SendMessage", "SendMessageBatch",

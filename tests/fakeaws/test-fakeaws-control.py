@@ -2,7 +2,6 @@
 """The control API: STS role settings and token expiry, call counts, reset,
 state dump, set-up helpers, and fault injection as boto3 sees it."""
 
-import http.client
 import json
 import os
 import sys

@@ -2,7 +2,6 @@
 """The fake parses every CloudFormation template in ../shared (real-world
 templates with short tags), and turns each into a CREATE change set."""
 
-import json
 import os
 import sys
 import time
