@@ -1463,6 +1463,19 @@ test_many(struct svc_env *env)
 	json_decref(o);
 	free(fr.body);
 
+	/* A second change set on the stack: listed over pages of one. */
+	in.change_set_name = "m2";
+	CALL(env, &r, cfn_create_change_set(env->client, NULL, NULL, &in,
+	    ref_cb, &r, &cause));
+	cfn_change_set_ref_free(r.result);
+	CALL(env, &r, cfn_list_change_sets(env->client, NULL, NULL, "many",
+	    cs_list_cb, &r, &cause));
+	ok(r.result != NULL && ((struct cfn_change_set_list *)r.result)->n ==
+	    2 && strcmp(((struct cfn_change_set_list *)r.result)->v[1].name,
+	    "m2") == 0, "ListChangeSets: both change sets, over pages of one");
+	cfn_change_set_list_free(r.result);
+	res_reset(&r, env);
+
 	/* Every stack, over pages of one. */
 	CALL(env, &r, cfn_describe_stacks(env->client, NULL, NULL, NULL,
 	    stacks_cb, &r, &cause));
@@ -1481,6 +1494,7 @@ test_many(struct svc_env *env)
 	fakeaws_control(&env->fake, "POST", "/_fake/setup", setup, NULL);
 	free(setup);
 	in.stack_name = "many-url";
+	in.change_set_name = "m1";
 	in.template_body = NULL;
 	in.template_url = "https://s3.eu-west-1.amazonaws.com/"
 	    "shipgate-artifacts/billing/many.yaml";
