@@ -17,7 +17,8 @@ from core import AwsError, rand_alnum
 
 OPERATIONS = {"CreateChangeSet", "DescribeChangeSet", "ExecuteChangeSet",
               "DeleteChangeSet", "ListChangeSets", "DescribeStacks",
-              "DescribeStackEvents", "GetTemplate", "DescribeStackResources"}
+              "DescribeStackEvents", "GetTemplate", "DescribeStackResources",
+              "DeleteStack"}
 NO_CHANGES = ("The submitted information didn't contain changes. Submit different "
               "information to create a change set.")
 NAME_RE = re.compile(r"^[a-zA-Z][-a-zA-Z0-9]{0,127}$")
@@ -807,6 +808,40 @@ def _rollback(state, stk, cs, token, old, res, done, failed, creating):
     stk["updated"] = time.time()
     cs["execution_status"] = "EXECUTE_FAILED"
     _stack_event(stk, "UPDATE_ROLLBACK_COMPLETE", token=token)
+
+
+def op_DeleteStack(state, req, p):
+    stk = _stack(state, req, p.get("StackName"), must=False)
+    if stk is None or stk["status"] in ("DELETE_IN_PROGRESS", "DELETE_COMPLETE"):
+        return {}                      # AWS: deleting what is gone succeeds
+    if stk["status"] in IN_PROGRESS:
+        raise verr("Stack [%s] cannot be deleted while in status %s" % (
+            stk["name"], stk["status"]))
+    token = p.get("ClientRequestToken")
+
+    def gen():
+        _stack_event(stk, "DELETE_IN_PROGRESS", "User Initiated", token=token)
+        yield state.step_delay
+        doc = stk["doc"]
+        names = T.order(doc, list(stk["resources"])) if doc else list(stk["resources"])
+        for lg in reversed(names):
+            r = stk["resources"][lg]
+            _event(stk, lg, r["type"], "DELETE_IN_PROGRESS", physical=r["physical"],
+                   token=token)
+            _delete_physical(state, stk, r)
+            yield state.step_delay
+            _event(stk, lg, r["type"], "DELETE_COMPLETE", physical=r["physical"],
+                   token=token)
+        stk["resources"] = {}
+        for cid in stk["change_sets"]:
+            st(state).change_sets[cid]["deleted"] = True
+        _stack_event(stk, "DELETE_COMPLETE", token=token)
+        stk["deleted"] = True
+        key = (stk["account"], stk["region"], stk["name"])
+        if st(state).names.get(key) == stk["id"]:
+            del st(state).names[key]
+    ecs.drive(state, gen())
+    return {}
 
 
 # ---------------------------------------------------------------- control API

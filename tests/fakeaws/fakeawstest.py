@@ -92,6 +92,10 @@ class Fake(object):
                 print("# " + line)
         return log
 
+    def cleanup(self):
+        import shutil
+        shutil.rmtree(self.dir, ignore_errors=True)
+
     def control(self, path, body=None, method=None):
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.endpoint + path, data=data,
@@ -203,6 +207,7 @@ def run(main):
     finally:
         if fake is not None:
             fake.stop()
+            fake.cleanup()
     sys.exit(tap.done())
 
 

@@ -543,6 +543,22 @@ def main(t, fake):
                                               {"ParameterKey": "ImageTag",
                                                "ParameterValue": "1"}]),
              "ValidationError", "a ROLLBACK_COMPLETE stack cannot be updated")
+    cf.delete_stack(StackName="billing-new")
+    deadline = time.time() + 10
+    sid = s["StackId"]
+    while time.time() < deadline:
+        s = cf.describe_stacks(StackName=sid)["Stacks"][0]
+        if s["StackStatus"] == "DELETE_COMPLETE":
+            break
+        time.sleep(0.03)
+    t.eq(s["StackStatus"], "DELETE_COMPLETE", "DeleteStack: DELETE_COMPLETE by stack id")
+    t.raises(lambda: cf.describe_stacks(StackName="billing-new"), "ValidationError",
+             "a deleted stack is gone by name")
+    r = cf.create_change_set(StackName="billing-new", ChangeSetName="c1",
+                             ChangeSetType="CREATE", TemplateBody=APP, Parameters=[
+                                 {"ParameterKey": "ImageTag", "ParameterValue": "1"},
+                                 {"ParameterKey": "Environment", "ParameterValue": "stg"}])
+    t.ok(r["StackId"] != sid, "the name can be used again: a new stack id")
     doc_examples(t, fake, fake.client("cloudformation"))
 
 

@@ -232,6 +232,7 @@ def main(t, fake):
     t.ok("dumped-bucket" in dump["s3"], "--state-dump written on SIGTERM")
     t.ok("fakeaws listening on 127.0.0.1:%d" % extra.port in log,
          "prints its address on stdout")
+    extra.cleanup()
 
 
 if __name__ == "__main__":
