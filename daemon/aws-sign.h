@@ -165,8 +165,11 @@ void	 aws_sign_result_free(struct aws_sign_result *);
  * The signing-key cache and reusable digest contexts.  The key
  * (kDate -> kRegion -> kService -> kSigning) is derived once per UTC
  * date, region, service and credentials, and derived again when any of
- * them changes, such as at midnight UTC.  Pass NULL to the signing
- * functions to sign without one (slower: the key is derived each time).
+ * them changes, such as at midnight UTC.  The cache holds a few keys (a
+ * client signs for several services and roles in turn) and reuses the
+ * slot of a past date's or the least recently used key.  Pass NULL to
+ * the signing functions to sign without one (slower: the key is derived
+ * each time).
  */
 struct aws_sign_cache;
 

@@ -807,8 +807,10 @@ test_cache_rollover(void)
 	struct aws_sign_request	 req;
 	struct aws_sign_params	 p;
 	struct aws_sign_result	 a, b;
-	char			*cause = NULL, *line;
+	char			*cause = NULL, *line, region[32];
+	const char		*services[] = { "sqs", "s3", "sts" };
 	time_t			 before;
+	size_t			 i;
 
 	cache = aws_sign_cache_new();
 	aws_sign_result_init(&a);
@@ -862,6 +864,36 @@ test_cache_rollover(void)
 	    "cache: region, service, secret and key id each derive anew");
 	aws_sign_headers(NULL, &req, &p, &b, &cause);
 	is_str(a.signature, b.signature, "cache: cached = uncached (new creds)");
+
+	/* Several keys are kept: going back derives nothing. */
+	p.region = "eu-west-1";
+	p.service = "sqs";
+	p.creds.access_key_id = SUITE_AKID;
+	p.creds.secret_access_key = SUITE_SECRET;
+	aws_sign_headers(cache, &req, &p, &a, &cause);
+	is_int((long long)aws_sign_cache_derivations(cache), 6,
+	    "cache: an earlier key is still cached");
+	for (i = 0; i < 30; i++) {
+		p.service = services[i % 3];
+		aws_sign_headers(cache, &req, &p, &a, &cause);
+	}
+	is_int((long long)aws_sign_cache_derivations(cache), 8,
+	    "cache: services signed in turn derive once each");
+	aws_sign_headers(NULL, &req, &p, &b, &cause);
+	is_str(a.signature, b.signature, "cache: cached = uncached (in turn)");
+
+	/* More keys than slots: evicted ones are derived again, correctly. */
+	for (i = 0; i < 2 * 12; i++) {
+		snprintf(region, sizeof region, "xx-test-%zu", i % 12);
+		p.region = region;
+		aws_sign_headers(cache, &req, &p, &a, &cause);
+		aws_sign_headers(NULL, &req, &p, &b, &cause);
+		if (strcmp(a.signature, b.signature) != 0)
+			break;
+	}
+	ok(i == 24, "cache: evicting keys keeps signatures right");
+	is_int((long long)aws_sign_cache_derivations(cache), 8 + 24,
+	    "cache: 12 keys in turn through fewer slots derive each time");
 
 	free(cause);
 	aws_sign_result_free(&a);
