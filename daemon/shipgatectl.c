@@ -16,6 +16,7 @@
 #include <argon2.h>
 
 #include "config.h"
+#include "doctor.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -35,6 +36,9 @@ usage(FILE *f)
 	    "commands:\n"
 	    "  check-config [FILE]   check a configuration, print every "
 	    "error\n"
+	    "  doctor                pre-flight of credentials, roles, "
+	    "buckets, queues,\n"
+	    "                        stacks and registries\n"
 	    "  passwd                read a password, print an argon2id "
 	    "hash\n"
 	    "  version               print the version\n");
@@ -157,10 +161,15 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char	*config_path = config_default_path(), *command;
-	int		 ch;
+	struct config_errors	 errors = { 0 };
+	struct config		*config;
+	const char		*config_path = config_default_path(), *command;
+	int			 ch, json = 0, rc;
+	size_t			 i;
 
 	log_init("shipgatectl");
+	/* The command's own output is the report; logs only for trouble. */
+	log_set_level(LOG_LEVEL_WARNING);
 	/* Options stop at the command: its own arguments follow it. */
 	while ((ch = getopt_long(argc, argv, "+c:jhV", longopts,
 	    NULL)) != -1) {
@@ -169,6 +178,7 @@ main(int argc, char **argv)
 			config_path = optarg;
 			break;
 		case 'j':
+			json = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -201,6 +211,21 @@ main(int argc, char **argv)
 			return (2);
 		}
 		return (cmd_passwd());
+	}
+	if (strcmp(command, "doctor") == 0) {
+		if (argc != 1) {
+			usage(stderr);
+			return (2);
+		}
+		if ((config = config_load(config_path, &errors)) == NULL) {
+			for (i = 0; i < errors.n; i++)
+				fprintf(stderr, "%s\n", errors.lines[i]);
+			config_errors_free(&errors);
+			return (1);
+		}
+		rc = doctor_run(config, stdout, json);
+		config_free(config);
+		return (rc);
 	}
 	if (strcmp(command, "version") == 0) {
 		printf("shipgatectl %s\n", PACKAGE_VERSION);

@@ -335,3 +335,30 @@ sqs_change_message_visibility(struct aws_client *client,
 	return (sqs_call(client, q, "ChangeMessageVisibility", body,
 	    SQS_SMALL_REPLY_MAX, 0, sqs_done_reply_cb, op, cause));
 }
+
+/*
+ * Reachability and permission of a queue without touching its messages
+ * (shipgatectl doctor): the reply alone says whether it worked.
+ */
+struct aws_call *
+sqs_get_queue_attributes(struct aws_client *client, const struct sqs_queue *q,
+    sqs_done_cb cb, void *arg, char **cause)
+{
+	struct sqs_op	*op;
+	json_t		*body, *names;
+
+	if (sqs_queue_check(q, "GetQueueAttributes", cause) != 0)
+		return (NULL);
+	body = json_object();
+	json_object_set_new(body, "QueueUrl", json_string(q->url));
+	names = json_array();
+	json_array_append_new(names, json_string("QueueArn"));
+	json_array_append_new(names, json_string("RedrivePolicy"));
+	json_object_set_new(body, "AttributeNames", names);
+	op = xcalloc(1, sizeof *op);
+	op->operation = "GetQueueAttributes";
+	op->done_cb = cb;
+	op->arg = arg;
+	return (sqs_call(client, q, "GetQueueAttributes", body,
+	    SQS_SMALL_REPLY_MAX, 0, sqs_done_reply_cb, op, cause));
+}

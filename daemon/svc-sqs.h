@@ -1,6 +1,6 @@
 /*
  * SQS (JSON 1.0, X-Amz-Target AmazonSQS.*): long-poll a queue, delete a
- * message, change its visibility.
+ * message, change its visibility, read the queue's attributes.
  *
  * The queue is named by its URL (the QueueUrl parameter) but the request
  * goes to the client's SQS endpoint for the region, not to the URL's
@@ -86,6 +86,14 @@ struct aws_call	*sqs_delete_message(struct aws_client *,
 struct aws_call	*sqs_change_message_visibility(struct aws_client *,
 		    const struct sqs_queue *, const char *receipt_handle,
 		    int visibility_timeout, sqs_done_cb, void *arg,
+		    char **cause);
+
+/*
+ * Reads the queue's attributes (QueueArn, RedrivePolicy) without
+ * touching its messages: whether the queue is there and may be read.
+ */
+struct aws_call	*sqs_get_queue_attributes(struct aws_client *,
+		    const struct sqs_queue *, sqs_done_cb, void *arg,
 		    char **cause);
 
 #endif

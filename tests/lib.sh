@@ -18,13 +18,13 @@ t_dir=
 
 # ok NAME COMMAND...: one TAP line for the command's exit status.
 ok() {
-	name=$1
+	t_name=$1
 	shift
 	t_count=$((t_count + 1))
 	if "$@"; then
-		echo "ok $t_count - $name"
+		echo "ok $t_count - $t_name"
 	else
-		echo "not ok $t_count - $name"
+		echo "not ok $t_count - $t_name"
 		t_failed=$((t_failed + 1))
 	fi
 }
@@ -108,4 +108,28 @@ t_log_has() {
 t_stop() {
 	kill -TERM "$1" 2>/dev/null
 	wait "$1"
+}
+
+# t_start_fake [ARGS...]: the fake AWS endpoint on a free port; sets
+# $fake_url and $fake_pid, and the environment for the fake's static keys.
+t_start_fake() {
+	rm -f "$t_dir/fake.port"
+	"$TEST_PYTHON" "$top_srcdir/tests/fakeaws/fakeaws.py" --port 0 \
+	    --port-file "$t_dir/fake.port" "$@" >>"$t_dir/fake.log" 2>&1 &
+	fake_pid=$!
+	t_pids="$t_pids $fake_pid"
+	t_wait_for 30 test -s "$t_dir/fake.port" || return 1
+	fake_url="http://127.0.0.1:$(cat "$t_dir/fake.port")"
+	AWS_ACCESS_KEY_ID=AKIASHIPGATETEST0001
+	AWS_SECRET_ACCESS_KEY=shipgate/test/secret/key/000000000000000000
+	AWS_EC2_METADATA_DISABLED=true
+	export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_EC2_METADATA_DISABLED
+	unset AWS_PROFILE AWS_SESSION_TOKEN
+}
+
+# t_demo_config FILE: conf/demo.yaml pointed at the fake and at $t_dir.
+t_demo_config() {
+	sed -e "s|http://127.0.0.1:4599|$fake_url|g" \
+	    -e "s|/tmp/shipgate-demo|$t_dir|g" \
+	    "$top_srcdir/conf/demo.yaml" >"$1"
 }
