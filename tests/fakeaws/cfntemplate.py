@@ -118,6 +118,33 @@ def validate(doc):
     params = doc.get("Parameters") or {}
     if not isinstance(params, dict):
         raise TemplateError("Template format error: Parameters must be an object")
+    # Every Ref, Fn::GetAtt, ${} and DependsOn must name something.
+    known = set(params) | set(res)
+    unresolved = []
+    for name, r in res.items():
+        deps = r.get("DependsOn")
+        deps = [deps] if isinstance(deps, str) else (deps or [])
+        for d in deps:
+            if d not in res and d not in unresolved:
+                unresolved.append(d)
+        for kind, ref, attr in sorted(refs(r.get("Properties") or {}),
+                                      key=lambda x: (x[1], x[2] or "")):
+            if ref.startswith("AWS::"):
+                continue
+            if (ref not in known or (attr is not None and ref not in res)) and \
+                    ref not in unresolved:
+                unresolved.append(ref)
+    if unresolved:
+        raise TemplateError("Template format error: Unresolved resource dependencies "
+                            "[%s] in the Resources block of the template"
+                            % ", ".join(unresolved))
+    for name, o in (doc.get("Outputs") or {}).items():
+        for kind, ref, attr in refs(o if isinstance(o, dict) else {}):
+            if not ref.startswith("AWS::") and (ref not in known or
+                                               (attr is not None and ref not in res)):
+                raise TemplateError("Template format error: Unresolved resource "
+                                    "dependencies [%s] in the Outputs block of the "
+                                    "template" % ref)
     for name, p in params.items():
         if not isinstance(p, dict) or "Type" not in p:
             raise TemplateError("Template format error: Every Parameters object must "

@@ -360,6 +360,70 @@ def query_error(model_ns, err, request_id):
 
 # ---------------------------------------------------------------- JSON protocols
 
+class ShapeError(Exception):
+    def __init__(self, kind, path, message):
+        Exception.__init__(self, message)
+        self.kind = kind          # "type" or "required"
+        self.path = path
+
+
+def json_validate(shape, value, path=""):
+    """Check a decoded JSON input against its botocore shape, as the
+    service's deserializer would: wrong types and missing required members
+    raise ShapeError.  Unknown members are ignored."""
+    if shape is None or value is None:
+        return
+    t = shape.type_name
+    where = path or shape.name
+
+    def bad(what):
+        raise ShapeError("type", where, "Unexpected %s at %s: expected %s" % (
+            type(value).__name__, where, what))
+    if t == "structure":
+        if not isinstance(value, dict):
+            bad("a structure")
+        for req in shape.required_members:
+            if value.get(req) is None:
+                raise ShapeError("required", req, "1 validation error detected: Value "
+                                 "null at '%s' failed to satisfy constraint: Member must "
+                                 "not be null" % (req[:1].lower() + req[1:]))
+        for k, v in value.items():
+            if k in shape.members:
+                json_validate(shape.members[k], v, k)
+    elif t == "list":
+        if not isinstance(value, list):
+            bad("a list")
+        for v in value:
+            json_validate(shape.member, v, where + ".member")
+    elif t == "map":
+        if not isinstance(value, dict):
+            bad("a map")
+        for v in value.values():
+            json_validate(shape.value, v, where + ".value")
+    elif t == "string":
+        if not isinstance(value, str):
+            bad("a string")
+    elif t in ("integer", "long"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            bad("an integer")
+    elif t in ("float", "double"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            bad("a number")
+    elif t == "boolean":
+        if not isinstance(value, bool):
+            bad("a boolean")
+    elif t == "timestamp":
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            bad("a timestamp")
+    elif t == "blob":
+        if not isinstance(value, str):
+            bad("base64 text")
+        try:
+            base64.b64decode(value, validate=True)
+        except ValueError:
+            raise ShapeError("type", where, "Invalid base64 at %s" % where)
+
+
 def json_response(obj, request_id, version="1.1", status=200):
     ct = "application/x-amz-json-%s" % version if version else "application/json"
     return Response(status, json.dumps(obj), [("x-amzn-RequestId", request_id)],

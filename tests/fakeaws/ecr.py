@@ -394,8 +394,11 @@ def _upload(r, p):
 def op_UploadLayerPart(state, req, p):
     r = _repo(state, req, p, "UploadLayerPart")
     uid, buf = _upload(r, p)
-    blob = p.get("layerPartBlob") or ""
-    data = base64.b64decode(blob)
+    try:
+        data = base64.b64decode(p.get("layerPartBlob") or "", validate=True)
+    except ValueError:
+        raise AwsError("InvalidParameterException", "Invalid parameter at "
+                       "'layerPartBlob' failed to satisfy constraint: 'base64'")
     first, last = p.get("partFirstByte"), p.get("partLastByte")
     if first != len(buf) or last != first + len(data) - 1:
         raise AwsError("InvalidLayerPartException", "The layer part size is not valid, or "

@@ -124,6 +124,17 @@ def parse_operation(service, family, req):
         if not isinstance(params, dict):
             raise AwsError("SerializationException", "Start of list found where not "
                            "expected", 400)
+        shape = core.service_model(MODEL_NAMES[service]).operation_model(op).input_shape
+        try:
+            core.json_validate(shape, params)
+        except core.ShapeError as e:
+            if e.kind == "type":
+                raise AwsError("SerializationException", str(e), 400)
+            if service == "sqs":
+                raise AwsError("com.amazonaws.sqs#MissingParameter", "The request must "
+                               "contain the parameter %s." % e.path, 400,
+                               query_code="MissingParameter")
+            raise AwsError("InvalidParameterException", str(e), 400)
         return op, params
     return mod.identify(req), None
 

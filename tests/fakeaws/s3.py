@@ -539,6 +539,11 @@ def op_CopyObject(state, req, bucket, key):
     src = unquote(req.header("x-amz-copy-source"))
     src, _, q = src.partition("?versionId=")
     sb, _, sk = src.lstrip("/").partition("/")
+    if not sb or not sk:
+        raise AwsError("InvalidArgument", "Copy Source must mention the source bucket and "
+                       "key: sourcebucket/sourcekey", 400,
+                       extra={"ArgumentName": "x-amz-copy-source",
+                              "ArgumentValue": req.header("x-amz-copy-source")})
     sbk = get_bucket(state, req, sb)
     so = _find(sbk, sk, q or None)
     meta = dict(so["meta"])

@@ -8,6 +8,7 @@ import email.policy
 import json
 import time
 
+import core
 from core import AwsError, Response, rand_hex
 
 OPERATIONS = set()
@@ -52,6 +53,11 @@ def handle(state, req, op, params):
         raise AwsError("BadRequestException", "Request body is not valid JSON", 400)
     if not isinstance(p, dict):
         raise _bad("Request body is not a JSON object")
+    try:
+        core.json_validate(core.service_model("sesv2").operation_model(
+            "SendEmail").input_shape, p)
+    except core.ShapeError as e:
+        raise _bad(str(e))
     content = p.get("Content")
     if not content:
         raise _bad("Missing required field Content")

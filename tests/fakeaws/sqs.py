@@ -185,7 +185,11 @@ def _norm_attrs(attrs, req):
         if dt.startswith("Binary"):
             bv = a.get("BinaryValue")
             if isinstance(bv, str):
-                bv = base64.b64decode(bv)
+                try:
+                    bv = base64.b64decode(bv, validate=True)
+                except ValueError:
+                    raise err("InvalidParameterValue", "The message attribute '%s' has "
+                              "an invalid binary value." % name, req)
             b["BinaryValue"] = bv or b""
         else:
             if a.get("StringValue") is None:

@@ -73,7 +73,8 @@ def main(t, fake):
     if y and j:
         t.ok(docs[y[0]] == docs[j[0]], "the YAML and JSON forms load to the same tree")
     # Short tags map to their long forms.
-    doc = T.load("Resources:\n  A:\n    Type: X\n    Properties:\n"
+    doc = T.load("Parameters:\n  Y: {Type: String}\nConditions:\n  Cond: !Equals [a, b]\n"
+                 "Resources:\n  B:\n    Type: X\n  A:\n    Type: X\n    Properties:\n"
                  "      P: !GetAtt B.Outputs.C\n      Q: !Sub [ '${X}', {X: !Ref Y} ]\n"
                  "      R: !If [Cond, !Ref 'AWS::NoValue', 1]\n"
                  "      S: !ImportValue\n        Fn::Join: [':', [a, b]]\n"
@@ -85,6 +86,20 @@ def main(t, fake):
              "S": {"Fn::ImportValue": {"Fn::Join": [":", ["a", "b"]]}},
              "V": "2010-09-09", "W": "true"},
          "short tags become long forms; dates stay strings")
+    for text, what in (("Resources:\n  A:\n    Type: X\n    Properties: {P: !Ref Nope}\n",
+                        "Ref"),
+                       ("Resources:\n  A:\n    Type: X\n    Properties: {P: !Sub '${Nope}'}\n",
+                        "${}"),
+                       ("Parameters: {P: {Type: String}}\nResources:\n  A:\n    Type: X\n"
+                        "    Properties: {P: !GetAtt P.Arn}\n", "GetAtt of a parameter"),
+                       ("Resources:\n  A:\n    Type: X\n    DependsOn: Nope\n",
+                        "DependsOn")):
+        try:
+            T.load(text)
+            t.ok(False, "unresolved %s refused" % what)
+        except T.TemplateError as e:
+            t.ok("Unresolved resource dependencies" in str(e), "unresolved %s refused"
+                 % what, str(e))
 
 
 if __name__ == "__main__":
