@@ -14,7 +14,8 @@
 #include "svc-cfn.h"
 #include "xmalloc.h"
 
-#define CFN_FORM_MAX	(1024 * 1024)	/* an encoded 51,200-byte template fits */
+/* Room for an encoded 51,200-byte template and the rest. */
+#define CFN_FORM_MAX	(1024 * 1024)
 
 struct cfn_op;
 typedef int	(*cfn_page_fn)(struct cfn_op *, const void *, size_t,
@@ -933,8 +934,8 @@ cfn_create_change_set(struct aws_client *client, struct aws_creds *creds,
 		free(desc);
 	}
 	for (i = 0; i < in->nparameters; i++) {
-		snprintf(name, sizeof name, "Parameters.member.%zu.ParameterKey",
-		    i + 1);
+		snprintf(name, sizeof name,
+		    "Parameters.member.%zu.ParameterKey", i + 1);
 		aws_query_add(&op->form, name, in->parameters[i].key);
 		if (in->parameters[i].use_previous) {
 			snprintf(name, sizeof name,

@@ -112,7 +112,8 @@ enum cfn_replacement {
 struct cfn_change_detail {
 	char		*target_attribute;	/* Properties, Tags, ... */
 	char		*target_name;		/* the property's name */
-	char		*requires_recreation;	/* Never, Conditionally, Always */
+	char		*requires_recreation;	/* Never, Conditionally,
+						   Always */
 	char		*evaluation;		/* Static, Dynamic */
 	char		*change_source;		/* DirectModification, ... */
 	char		*causing_entity;	/* parameter or resource */
@@ -223,13 +224,14 @@ struct cfn_stack_event {
 struct cfn_stack_event_list {
 	struct cfn_stack_event *v;
 	size_t		 n;
-	int		 truncated;		/* a bound stopped the reading */
+	int		 truncated;		/* a bound stopped reading */
 };
 
 /* How much of a stack's history to read. */
 struct cfn_stack_events_bounds {
 	size_t		 max_events;		/* 0: no limit but the pages */
-	struct timespec	 since;			/* stop at older events; 0: none */
+	struct timespec	 since;			/* stop at older events;
+						   0: no bound */
 };
 
 typedef void	(*cfn_change_set_ref_cb)(const struct aws_reply *,

@@ -95,7 +95,8 @@ ecr_base64_decode(const char *s, size_t *lenp)
 		}
 		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
 		if (pad < 2)
-			out[o++] = (unsigned char)((v[1] & 0xf) << 4 | v[2] >> 2);
+			out[o++] = (unsigned char)((v[1] & 0xf) << 4 |
+			    v[2] >> 2);
 		if (pad < 1)
 			out[o++] = (unsigned char)((v[2] & 0x3) << 6 | v[3]);
 	}

@@ -83,7 +83,8 @@ struct ecr_image_detail_list {
 
 struct ecr_layer {
 	char		*digest;
-	int		 available;		/* layerAvailability AVAILABLE */
+	int		 available;		/* layerAvailability is
+						   AVAILABLE */
 	long long	 size;
 	char		*media_type;		/* NULL when absent */
 };
