@@ -1,0 +1,160 @@
+/*
+ * Release validation: a release zip, read from memory with libzip, and its
+ * release.json manifest, checked against limits and rules and turned into
+ * a struct release that owns everything the engine needs (the manifest's
+ * fields, its raw text, the template).  Every rejection is one reason
+ * naming the file, the field and the rule or limit broken:
+ *
+ *	zip: entry "../evil.yaml": name must be relative, without ".."
+ *	release.json: images[1].digest: "sha256:abc" is not a sha256 digest
+ *	    (sha256: and 64 hex digits)
+ *
+ * Also the pure helpers the engine builds a change set with: the merged
+ * stack parameters, the change set's name and description.
+ *
+ * Pure: buffers in, values out; no I/O, no clock, no logging.
+ */
+#ifndef SHIPGATE_RELEASE_H
+#define SHIPGATE_RELEASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+/* Codes, negative, kept in struct release_error (release_code_name). */
+#define RELEASE_ENOTZIP		(-1)	/* empty, not a zip, damaged, truncated */
+#define RELEASE_ELIMIT		(-2)	/* zip size, entries, sizes, ratio */
+#define RELEASE_ENAME		(-3)	/* an entry name breaks a rule */
+#define RELEASE_EENTRY		(-4)	/* symlink, encrypted, method, bad data */
+#define RELEASE_ENOMANIFEST	(-5)	/* no release.json */
+#define RELEASE_EMANIFEST	(-6)	/* release.json: not JSON, bad field */
+#define RELEASE_EAPP		(-7)	/* release.json names another app */
+#define RELEASE_ETEMPLATE	(-8)	/* template missing, wrong kind, bad text */
+
+/* CloudFormation's limit for TemplateBody; larger goes by TemplateURL. */
+#define RELEASE_TEMPLATE_INLINE_MAX	51200
+/* CloudFormation's limits on change sets. */
+#define RELEASE_CHANGE_SET_NAME_MAX	128
+#define RELEASE_CHANGE_SET_DESCRIPTION_MAX 1024
+
+struct release_limits {
+	uint64_t	zip_size;	/* bytes of the zip (50MiB) */
+	uint64_t	entries;	/* entries, directories included (200) */
+	uint64_t	entry_size;	/* unpacked bytes of one entry (100MiB) */
+	uint64_t	unpacked_size;	/* unpacked bytes of all entries (200MiB) */
+	uint64_t	ratio;		/* unpacked:packed per entry (100) */
+	uint64_t	ratio_min_size;	/* entries smaller are not held to
+					   the ratio (64KiB) */
+	size_t		name_len;	/* bytes of an entry name (255) */
+	size_t		manifest_size;	/* bytes of release.json (64KiB) */
+	unsigned int	manifest_depth;	/* nested arrays and objects (8) */
+};
+
+/* A rejection: the code and one reason (NULL while all is well). */
+struct release_error {
+	int		 code;
+	char		*reason;
+};
+
+struct release_image {
+	char		*repository;	/* OCI name, e.g. billing/web */
+	char		*tag;		/* NULL when a digest is given */
+	char		*digest;	/* "sha256:<64 hex>"; NULL with a tag */
+};
+
+struct release_override {
+	char			*env;
+	struct config_kvs	 parameters;
+};
+
+struct release {
+	char			*app;
+	char			*version;	/* [A-Za-z0-9._+-], 1..128 */
+	char			*message;	/* UTF-8, may be empty */
+	char			*author;	/* [A-Za-z0-9._@+-], 1..128 */
+	struct release_image	*images;	/* at least one */
+	size_t			 nimages;
+	struct config_kvs	 parameters;	/* sorted by key */
+	struct release_override	*overrides;	/* sorted by env; may be 0 */
+	size_t			 noverrides;
+	struct config_strings	 checks;	/* check names; may be 0 */
+
+	char			*template_name;	/* entry name, .yaml/.yml/.json */
+	char			*template;	/* its bytes, NUL-terminated */
+	size_t			 template_len;
+
+	char			*manifest;	/* release.json as in the zip */
+	size_t			 manifest_len;
+};
+
+/* The defaults above. */
+void	 release_limits_default(struct release_limits *);
+/* The defaults with the app's `limits:` (its limit_* fields) on top. */
+void	 release_limits_from_app(struct release_limits *,
+	    const struct config_app *);
+
+/*
+ * Reads and checks the zip in data[0..len) for the app named app (the
+ * app whose bucket it came from).  limits may be NULL for the defaults.
+ * 0 and a release the caller frees with release_free, or a negative
+ * RELEASE_E* with *relp NULL and, if err is not NULL, err filled in (the
+ * caller frees it with release_error_clear).  data is not kept.
+ */
+int	 release_read(struct release **relp, const void *data, size_t len,
+	    const char *app, const struct release_limits *limits,
+	    struct release_error *err);
+
+/*
+ * Checks release.json's text alone (what release_read does once it has
+ * it), without the zip: every field but the template's presence.  On
+ * success *relp has no template and template_name set.  For the fuzzer
+ * and for tables of manifests.
+ */
+int	 release_parse_manifest(struct release **relp, const void *json,
+	    size_t len, const char *app, const struct release_limits *limits,
+	    struct release_error *err);
+
+void	 release_free(struct release *);
+void	 release_error_clear(struct release_error *);
+/* "not-a-zip", "limit", "name", "entry", "no-manifest", "manifest",
+   "app", "template"; "ok" for 0; "unknown" otherwise. */
+const char *release_code_name(int);
+
+/*
+ * Checks what needs the app's configuration: every override names one of
+ * its environments.  0, or RELEASE_EMANIFEST with err filled in.
+ */
+int	 release_check_app(const struct release *, const struct config_app *,
+	    struct release_error *err);
+
+/*
+ * The parameters for env: the release's, then env_params (the
+ * environment's, may be NULL), then the release's overrides.<env>
+ * .parameters; a later value wins.  *out is sorted by key and owned by
+ * the caller (release_kvs_free).
+ */
+void	 release_parameters(const struct release *, const char *env,
+	    const struct config_kvs *env_params, struct config_kvs *out);
+void	 release_kvs_free(struct config_kvs *);
+
+/* 1 if the template fits CloudFormation's TemplateBody (51,200 bytes). */
+int	 release_template_inline(const struct release *);
+
+/*
+ * A change set's name, deterministic from its inputs:
+ * "shipgate-<app>-<env>-r<run>-a<attempt>", characters CloudFormation
+ * refuses turned into '-', app then env shortened to fit 128.  Caller
+ * frees.
+ */
+char	*release_change_set_name(const char *app, long long run_id,
+	    const char *env, int attempt);
+/*
+ * "<version> — <message>" (or the version alone when the message is
+ * empty), cut to 1,024 bytes on a UTF-8 character boundary.  Caller
+ * frees.
+ */
+char	*release_change_set_description(const char *version,
+	    const char *message);
+
+#endif
