@@ -88,13 +88,12 @@ def parse_operation(service, family, req):
     """(operation name, params) of a query/JSON request."""
     mod = SERVICES[service]
     if family in ("query", "sqsquery"):
+        form = dict(req.qparams)
         if req.method == "POST":
             try:
-                form = core.parse_form(req.body)
+                form.update(core.parse_form(req.body))
             except UnicodeDecodeError:
                 raise AwsError("MalformedQueryString", "Body is not UTF-8", 400)
-        else:
-            form = dict(req.qparams)
         req.form = form
         op = form.get("Action")
         model = core.service_model(MODEL_NAMES[service])
