@@ -423,7 +423,8 @@ scan_names(const unsigned char *d, size_t len, uint64_t max,
 			break;
 		name = d + at + 46;
 		if (memchr(name, '\0', nlen) != NULL) {
-			q = quote((const char *)name, strlen((const char *)name));
+			q = quote((const char *)name,
+			    strlen((const char *)name));
 			goto nul;
 		}
 		names[n].p = name;
@@ -845,9 +846,9 @@ check_overrides(json_t *obj, struct release *rel, struct release_error *err)
 		if (!is_config_name(env)) {
 			q = quote_str(env);
 			rc = fail(err, RELEASE_EMANIFEST, "release.json: "
-			    "overrides: %s is not an environment name (letters, "
-			    "digits, '-', '_' or '.', starting with a letter or "
-			    "digit, at most %d)", q, NAME_MAX_LEN);
+			    "overrides: %s is not an environment name "
+			    "(letters, digits, '-', '_' or '.', starting with "
+			    "a letter or digit, at most %d)", q, NAME_MAX_LEN);
 			free(q);
 			return (rc);
 		}
@@ -904,8 +905,8 @@ check_checks(json_t *arr, struct release *rel, struct release_error *err)
 			q = quote_str(json_string_value(v));
 			rc = fail(err, RELEASE_EMANIFEST, "release.json: "
 			    "checks[%zu]: %s is not a check name (letters, "
-			    "digits, '-', '_' or '.', starting with a letter or "
-			    "digit, at most %d)", i, q, NAME_MAX_LEN);
+			    "digits, '-', '_' or '.', starting with a letter "
+			    "or digit, at most %d)", i, q, NAME_MAX_LEN);
 			free(q);
 			return (rc);
 		}
@@ -1276,7 +1277,8 @@ check_entry(zip_t *za, zip_uint64_t i, struct entry *e,
 		}
 	}
 	if (st.encryption_method != ZIP_EM_NONE) {
-		rc = fail(err, RELEASE_EENTRY, "zip: entry %s: is encrypted", q);
+		rc = fail(err, RELEASE_EENTRY, "zip: entry %s: is encrypted",
+		    q);
 		goto out;
 	}
 	if (st.comp_method != ZIP_CM_STORE && st.comp_method !=
@@ -1611,7 +1613,8 @@ release_change_set_name(const char *app, long long run_id, const char *env,
     int attempt)
 {
 	static const char	 prefix[] = "shipgate-";
-	char			 suffix[64], name[RELEASE_CHANGE_SET_NAME_MAX + 1];
+	char			 suffix[64];
+	char			 name[RELEASE_CHANGE_SET_NAME_MAX + 1];
 	size_t			 a = strlen(app), e = strlen(env), budget, half;
 
 	snprintf(suffix, sizeof suffix, "-r%lld-a%d", run_id, attempt);

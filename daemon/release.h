@@ -23,14 +23,14 @@
 #include "config.h"
 
 /* Codes, negative, kept in struct release_error (release_code_name). */
-#define RELEASE_ENOTZIP		(-1)	/* empty, not a zip, damaged, truncated */
+#define RELEASE_ENOTZIP		(-1)	/* empty, not a zip, damaged */
 #define RELEASE_ELIMIT		(-2)	/* zip size, entries, sizes, ratio */
 #define RELEASE_ENAME		(-3)	/* an entry name breaks a rule */
-#define RELEASE_EENTRY		(-4)	/* symlink, encrypted, method, bad data */
+#define RELEASE_EENTRY		(-4)	/* symlink, encrypted, bad data */
 #define RELEASE_ENOMANIFEST	(-5)	/* no release.json */
 #define RELEASE_EMANIFEST	(-6)	/* release.json: not JSON, bad field */
 #define RELEASE_EAPP		(-7)	/* release.json names another app */
-#define RELEASE_ETEMPLATE	(-8)	/* template missing, wrong kind, bad text */
+#define RELEASE_ETEMPLATE	(-8)	/* template missing, empty, bad */
 
 /* CloudFormation's limit for TemplateBody; larger goes by TemplateURL. */
 #define RELEASE_TEMPLATE_INLINE_MAX	51200
@@ -40,9 +40,9 @@
 
 struct release_limits {
 	uint64_t	zip_size;	/* bytes of the zip (50MiB) */
-	uint64_t	entries;	/* entries, directories included (200) */
-	uint64_t	entry_size;	/* unpacked bytes of one entry (100MiB) */
-	uint64_t	unpacked_size;	/* unpacked bytes of all entries (200MiB) */
+	uint64_t	entries;	/* entries, directories too (200) */
+	uint64_t	entry_size;	/* unpacked, one entry (100MiB) */
+	uint64_t	unpacked_size;	/* unpacked, all entries (200MiB) */
 	uint64_t	ratio;		/* unpacked:packed per entry (100) */
 	uint64_t	ratio_min_size;	/* entries smaller are not held to
 					   the ratio (64KiB) */
@@ -80,7 +80,7 @@ struct release {
 	size_t			 noverrides;
 	struct config_strings	 checks;	/* check names; may be 0 */
 
-	char			*template_name;	/* entry name, .yaml/.yml/.json */
+	char			*template_name;	/* .yaml, .yml or .json */
 	char			*template;	/* its bytes, NUL-terminated */
 	size_t			 template_len;
 

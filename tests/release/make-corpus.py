@@ -170,6 +170,14 @@ with zipfile.ZipFile(zf, "w", zipfile.ZIP_STORED) as z:
                                         message="Line one\n\tindented"))
 good("good-subdir-utf8-stored", zf.getvalue())
 
+zf = io.BytesIO()
+with zipfile.ZipFile(zf, "w", zipfile.ZIP_DEFLATED) as z:
+    with z.open("release.json", "w", force_zip64=True) as f:
+        f.write(manifest())
+    with z.open("template.yaml", "w", force_zip64=True) as f:
+        f.write(TEMPLATE_YAML)
+good("good-zip64-fields", zf.getvalue())
+
 # 60,000 bytes: more than CloudFormation takes inline, and text-like.
 big = b"".join(b"# line %05d of a large template, padded\n" % i
                for i in range(1500))[:60000]
@@ -225,6 +233,10 @@ bad("header-lies-large", "entry",
     'zip: entry "short.yaml": holds 100 bytes, not the 5000 its header '
     'claims',
     release(extra=[Entry("short.yaml", b"s" * 100, size=5000)]))
+bad("header-lies-stored", "entry",
+    'zip: entry "stored.yaml": holds more data than the 100 bytes its '
+    'header claims',
+    release(extra=[Entry("stored.yaml", b"s" * 5000, method=0, size=100)]))
 bad("bad-crc", "entry",
     'zip: entry "template.yaml": cannot be read: CRC error',
     raw_zip([Entry("release.json", manifest()),

@@ -378,7 +378,8 @@ test_change_set(void)
 		const char	*want;
 	} t[] = {
 		{ "billing", 42, "prod", 1, "shipgate-billing-prod-r42-a1" },
-		{ "my_app.v2", 7, "stg.eu", 3, "shipgate-my-app-v2-stg-eu-r7-a3" },
+		{ "my_app.v2", 7, "stg.eu", 3,
+		    "shipgate-my-app-v2-stg-eu-r7-a3" },
 		{ "billing", 9223372036854775807LL, "int", 2147483647,
 		    "shipgate-billing-int-r9223372036854775807-a2147483647" },
 	};
