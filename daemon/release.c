@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <yaml.h>
 #include <zip.h>
 
 #include "buf.h"
@@ -33,6 +34,8 @@
 #define OVERRIDES_MAX		32
 #define CHECKS_MAX		64
 #define NAME_MAX_LEN		64	/* environments and checks, as config */
+
+#define TEMPLATE_DEPTH		128	/* JSON templates' nesting */
 
 #define QUOTE_MAX		80	/* bytes of a value shown in a reason */
 #define READ_CHUNK		(64 * 1024)
@@ -1339,6 +1342,77 @@ check_text(const char *name, const char *data, size_t len, int code,
 	return (0);
 }
 
+/*
+ * The template parses (JSON for .json, else YAML, whose aliases are not
+ * expanded here) and holds a mapping at the top, as CloudFormation needs.
+ */
+static int
+check_template(const char *name, const char *data, size_t len,
+    struct release_error *err)
+{
+	yaml_parser_t	 parser;
+	yaml_event_t	 ev;
+	json_error_t	 jerr;
+	json_t		*root;
+	int		 rc = 0, nodes = 0, done = 0;
+
+	if (has_suffix(name, ".json")) {
+		if (!nesting_within(data, len, TEMPLATE_DEPTH))
+			return (fail(err, RELEASE_ETEMPLATE, "%s: nested "
+			    "deeper than %d levels", name, TEMPLATE_DEPTH));
+		if ((root = json_loadb(data, len, 0, &jerr)) == NULL)
+			return (fail(err, RELEASE_ETEMPLATE, "%s: not JSON: "
+			    "line %d column %d: %s", name, jerr.line,
+			    jerr.column, jerr.text));
+		if (!json_is_object(root))
+			rc = fail(err, RELEASE_ETEMPLATE, "%s: expected an "
+			    "object at the top, got %s", name,
+			    type_name(root));
+		json_decref(root);
+		return (rc);
+	}
+	if (!yaml_parser_initialize(&parser))
+		return (fail(err, RELEASE_ETEMPLATE, "%s: cannot parse YAML",
+		    name));
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data,
+	    len);
+	while (!done) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			rc = fail(err, RELEASE_ETEMPLATE, "%s: not YAML: line "
+			    "%zu column %zu: %s", name,
+			    parser.problem_mark.line + 1,
+			    parser.problem_mark.column + 1,
+			    parser.problem != NULL ? parser.problem : "error");
+			break;
+		}
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		case YAML_SCALAR_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_ALIAS_EVENT:
+			if (nodes++ == 0) {
+				rc = fail(err, RELEASE_ETEMPLATE, "%s: expected "
+				    "a mapping at the top", name);
+				done = 1;
+			}
+			break;
+		case YAML_MAPPING_START_EVENT:
+			nodes++;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	if (rc == 0 && nodes == 0)
+		rc = fail(err, RELEASE_ETEMPLATE, "%s: expected a mapping at "
+		    "the top", name);
+	yaml_parser_delete(&parser);
+	return (rc);
+}
+
 int
 release_read(struct release **relp, const void *data, size_t len,
     const char *app, const struct release_limits *limits,
@@ -1495,7 +1569,9 @@ release_read(struct release **relp, const void *data, size_t len,
 		goto out;
 	}
 	if ((rc = check_text(rel->template_name, tb.data, tb.len,
-	    RELEASE_ETEMPLATE, err)) != 0)
+	    RELEASE_ETEMPLATE, err)) != 0 ||
+	    (rc = check_template(rel->template_name, tb.data, tb.len,
+	    err)) != 0)
 		goto out;
 	rel->template = buf_take(&tb, &rel->template_len);
 	*relp = rel;

@@ -427,6 +427,24 @@ bad("template-not-utf8", "template",
     "template.yaml: not valid UTF-8 at byte 9",
     release(template=b"Resources\xff: {}\n"))
 
+bad("template-not-yaml", "template",
+    "template.yaml: not YAML: line 3 column 12: mapping values are not "
+    "allowed in this context",
+    release(template=b"Resources:\n  Service:\n    Type: a: b\n"))
+bad("template-yaml-list", "template",
+    "template.yaml: expected a mapping at the top",
+    release(template=b"- Resources\n- Outputs\n"))
+bad("template-yaml-comment-only", "template",
+    "template.yaml: expected a mapping at the top",
+    release(template=b"# nothing here\n"))
+bad("template-not-json", "template",
+    "stack.json: not JSON: line 1 column 15: unexpected token near '}'",
+    release(manifest(template="stack.json"), name="stack.json",
+            template=b'{"Resources": }'))
+bad("template-json-array", "template",
+    "stack.json: expected an object at the top, got an array",
+    release(manifest(template="stack.json"), name="stack.json",
+            template=b'[{"Resources": {}}]'))
 bad("images-missing", "manifest", "release.json: images: missing",
     release(manifest(images=DELETE)))
 bad("images-empty", "manifest",
