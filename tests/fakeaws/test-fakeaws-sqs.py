@@ -188,6 +188,46 @@ def main(t, fake):
          "AWS.SimpleQueueService.NonExistentQueue;Sender" and
          r.getheader("Content-Type") == "application/x-amz-json-1.0",
          "JSON 1.0 error: __type, x-amzn-query-error, content type", body)
+    # Concurrency: 6 producers and 6 long-polling consumers on one queue; every
+    # message is received and deleted exactly once.
+    cq = fake.client("sqs").create_queue(QueueName="busy")["QueueUrl"]
+    got, errors = [], []
+
+    def producer(i):
+        try:
+            cl = fake.session().client("sqs", endpoint_url=fake.endpoint,
+                                       region_name=F.REGION)
+            for j in range(10):
+                cl.send_message(QueueUrl=cq, MessageBody="%d-%d" % (i, j))
+        except Exception as e:
+            errors.append(e)
+
+    def consumer():
+        try:
+            cl = fake.session().client("sqs", endpoint_url=fake.endpoint,
+                                       region_name=F.REGION)
+            idle = 0
+            while idle < 2:
+                r = cl.receive_message(QueueUrl=cq, WaitTimeSeconds=1,
+                                       MaxNumberOfMessages=5, VisibilityTimeout=30)
+                ms = r.get("Messages", [])
+                idle = 0 if ms else idle + 1
+                for m in ms:
+                    got.append(m["Body"])
+                    cl.delete_message(QueueUrl=cq, ReceiptHandle=m["ReceiptHandle"])
+        except Exception as e:
+            errors.append(e)
+    ths = [threading.Thread(target=producer, args=(i,)) for i in range(6)] + \
+        [threading.Thread(target=consumer) for _ in range(6)]
+    for th in ths:
+        th.start()
+    for th in ths:
+        th.join()
+    t.ok(not errors and sorted(got) == sorted("%d-%d" % (i, j) for i in range(6)
+                                              for j in range(10)),
+         "concurrency: 60 messages, 6 producers, 6 consumers, each received once",
+         (errors[:3], len(got)))
+
     # Another account cannot use the tools account's queue.
     other = fake.client("sqs", session=fake.assume("111111111111"))
     q = fake.client("sqs").get_queue_url(QueueName="q-query")["QueueUrl"]
