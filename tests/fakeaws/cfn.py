@@ -18,7 +18,7 @@ from core import AwsError, rand_alnum
 OPERATIONS = {"CreateChangeSet", "DescribeChangeSet", "ExecuteChangeSet",
               "DeleteChangeSet", "ListChangeSets", "DescribeStacks",
               "DescribeStackEvents", "GetTemplate", "DescribeStackResources",
-              "DeleteStack"}
+              "DeleteStack", "ValidateTemplate"}
 NO_CHANGES = ("The submitted information didn't contain changes. Submit different "
               "information to create a change set.")
 NAME_RE = re.compile(r"^[a-zA-Z][-a-zA-Z0-9]{0,127}$")
@@ -808,6 +808,37 @@ def _rollback(state, stk, cs, token, old, res, done, failed, creating):
     stk["updated"] = time.time()
     cs["execution_status"] = "EXECUTE_FAILED"
     _stack_event(stk, "UPDATE_ROLLBACK_COMPLETE", token=token)
+
+
+def op_ValidateTemplate(state, req, p):
+    text = _template_text(state, req, p, None)
+    try:
+        doc = T.load(text)
+    except T.TemplateError as e:
+        raise verr(str(e))
+    params = []
+    for k, spec in (doc.get("Parameters") or {}).items():
+        x = {"ParameterKey": k, "NoEcho": spec.get("NoEcho") in ("true", True)}
+        if "Default" in spec:
+            d = spec["Default"]
+            x["DefaultValue"] = ",".join(d) if isinstance(d, list) else d
+        if spec.get("Description"):
+            x["Description"] = spec["Description"]
+        params.append(x)
+    out = {"Parameters": params}
+    if doc.get("Description"):
+        out["Description"] = doc["Description"]
+    caps = sorted(T.required_capabilities(doc) - {"CAPABILITY_AUTO_EXPAND"})
+    if caps:
+        out["Capabilities"] = caps
+        out["CapabilitiesReason"] = ("The following resource(s) require capabilities: "
+                                     "[%s]" % ", ".join(sorted(set(
+                                         r["Type"] for r in doc["Resources"].values()
+                                         if r["Type"].startswith("AWS::IAM::")))))
+    tr = doc.get("Transform")
+    if tr:
+        out["DeclaredTransforms"] = tr if isinstance(tr, list) else [tr]
+    return out
 
 
 def op_DeleteStack(state, req, p):

@@ -15,7 +15,7 @@ OPERATIONS = {"CreateRepository", "DescribeRepositories", "DeleteRepository",
               "PutImage", "BatchGetImage", "DescribeImages", "ListImages",
               "BatchDeleteImage", "BatchCheckLayerAvailability",
               "GetAuthorizationToken", "InitiateLayerUpload", "UploadLayerPart",
-              "CompleteLayerUpload"}
+              "CompleteLayerUpload", "SetRepositoryPolicy", "GetRepositoryPolicy"}
 REPO_RE = re.compile(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
@@ -431,6 +431,32 @@ def op_CompleteLayerUpload(state, req, p):
     r["layers"][actual] = (len(buf), None)
     return {"registryId": r["registryId"], "repositoryName": r["repositoryName"],
             "uploadId": uid, "layerDigest": actual}
+
+
+def op_SetRepositoryPolicy(state, req, p):
+    r = _repo(state, req, p, "SetRepositoryPolicy")
+    if r["registryId"] != req.ident.account:
+        raise AwsError("AccessDeniedException", "User: %s is not authorized to perform: "
+                       "ecr:SetRepositoryPolicy on resource: %s" % (req.ident.arn,
+                                                                     r["repositoryArn"]))
+    try:
+        json.loads(p.get("policyText") or "")
+    except ValueError:
+        raise AwsError("InvalidParameterException", "Invalid parameter at 'PolicyText' "
+                       "failed to satisfy constraint: 'Invalid repository policy provided'")
+    r["policy"] = p["policyText"]
+    return {"registryId": r["registryId"], "repositoryName": r["repositoryName"],
+            "policyText": r["policy"]}
+
+
+def op_GetRepositoryPolicy(state, req, p):
+    r = _repo(state, req, p, "GetRepositoryPolicy")
+    if not r.get("policy"):
+        raise AwsError("RepositoryPolicyNotFoundException", "Repository policy does not "
+                       "exist for the repository with name '%s' in the registry with id "
+                       "'%s'" % (r["repositoryName"], r["registryId"]))
+    return {"registryId": r["registryId"], "repositoryName": r["repositoryName"],
+            "policyText": r["policy"]}
 
 
 # ---------------------------------------------------------------- set-up helpers

@@ -508,6 +508,17 @@ def main(t, fake):
     t.raises(lambda: cf.describe_change_set(ChangeSetName="ghost", StackName="billing-int"),
              "ChangeSetNotFound", "DescribeChangeSet missing: ChangeSetNotFound")
 
+    v = cf.validate_template(TemplateBody=APP)
+    t.ok(v["Description"] == "billing web" and
+         [x["ParameterKey"] for x in v["Parameters"]] ==
+         ["ImageTag", "Environment", "DesiredCount"] and
+         v["Parameters"][1]["DefaultValue"] == "int" and "Capabilities" not in v,
+         "ValidateTemplate", v)
+    v = cf.validate_template(TemplateBody=iam)
+    t.eq(v.get("Capabilities"), ["CAPABILITY_NAMED_IAM"], "ValidateTemplate capabilities")
+    t.raises(lambda: cf.validate_template(TemplateBody="Resources: {}"), "ValidationError",
+             "ValidateTemplate refuses a template without resources")
+
     # -- TemplateURL from the fake's S3 (templates over 51,200 bytes)
     s3 = fake.client("s3")
     s3.create_bucket(Bucket="shipgate-artifacts",

@@ -117,6 +117,15 @@ def main(t, fake):
                                                         registryId="333333333333"),
              "AccessDeniedException", "another account's repository: AccessDeniedException")
 
+    t.raises(lambda: ecr.get_repository_policy(repositoryName="billing/web"),
+             "RepositoryPolicyNotFoundException", "GetRepositoryPolicy none")
+    ecr.set_repository_policy(repositoryName="billing/web", policyText=json.dumps(
+        {"Version": "2012-10-17", "Statement": []}))
+    t.ok("Statement" in ecr.get_repository_policy(repositoryName="billing/web")[
+        "policyText"], "Set/GetRepositoryPolicy")
+    t.eq(len(fake.client("ecr").describe_images(repositoryName="billing/web",
+                                                 registryId="333333333333")[
+        "imageDetails"]), 2, "with a repository policy another account can read")
     a = ecr.get_authorization_token()["authorizationData"][0]
     user, _, pw = base64.b64decode(a["authorizationToken"]).decode().partition(":")
     t.ok(user == "AWS" and len(pw) > 20, "GetAuthorizationToken: base64 AWS:<password>")
