@@ -62,6 +62,7 @@ class Fake(object):
 
     def __init__(self, step_delay=0.05, extra=()):
         self.dir = tempfile.mkdtemp(prefix="fakeaws-test-")
+        self._cache = {}
         pf = os.path.join(self.dir, "port")
         pid = os.path.join(self.dir, "pid")
         self.log = open(os.path.join(self.dir, "log"), "w")
@@ -153,8 +154,6 @@ class Fake(object):
                      read_timeout=30)
         return sess.client("sqs", endpoint_url=self.endpoint, config=cfg,
                            region_name=REGION)
-
-    _cache = {}
 
     def client(self, service, retries=0, session=None, region=REGION, **kw):
         """A boto3 client on the fake (retries off by default); cached."""
