@@ -1392,11 +1392,11 @@ check_template(const char *name, const char *data, size_t len,
 		case YAML_SCALAR_EVENT:
 		case YAML_SEQUENCE_START_EVENT:
 		case YAML_ALIAS_EVENT:
-			if (nodes++ == 0) {
-				rc = fail(err, RELEASE_ETEMPLATE, "%s: expected "
-				    "a mapping at the top", name);
-				done = 1;
-			}
+			if (nodes++ > 0)
+				break;
+			rc = fail(err, RELEASE_ETEMPLATE, "%s: expected a "
+			    "mapping at the top", name);
+			done = 1;
 			break;
 		case YAML_MAPPING_START_EVENT:
 			nodes++;

@@ -320,7 +320,8 @@ bad("manifest-truncated", "manifest",
 bad("manifest-yaml", "manifest",
     "release.json: not JSON: line 1 column 3: '[' or '{' expected near 'app'",
     release(b"app: billing\nversion: 1.4.2\n"))
-bad("manifest-too-deep", "manifest", "release.json: nested deeper than 8 levels",
+bad("manifest-too-deep", "manifest",
+    "release.json: nested deeper than 8 levels",
     release(manifest(parameters=json.loads("[" * 20 + "]" * 20))))
 # Text that does not compress 1:100, so the size is what is refused.
 big_man = manifest(message="".join("%08x" % (i * 2654435761 & 0xffffffff)
