@@ -137,6 +137,21 @@ def main(t, fake):
         t.ok(r.status == status and want in got, "%s %s %s: %d %s" % (
             service or "unsigned", method, body[:40] or path[:40], status,
             want.decode()), "%d %s" % (r.status, got[:300]))
+    # A chunked request body (Transfer-Encoding: chunked) is read whole.
+    req = AWSRequest(method="PUT", url=fake.endpoint + "/okbucket/chunked", data=b"",
+                     headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD",
+                              "Transfer-Encoding": "chunked"})
+    SigV4Auth(Credentials(K.ACCESS_KEY_ID, K.SECRET_ACCESS_KEY), "s3",
+              F.REGION).add_auth(req)
+    c = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=10)
+    c.request("PUT", "/okbucket/chunked", body=iter([b"hello ", b"chunked ", b"world"]),
+              headers=dict(req.headers.items()), encode_chunked=True)
+    r = c.getresponse()
+    r.read()
+    c.close()
+    s3 = fake.client("s3")
+    t.ok(r.status == 200 and s3.get_object(Bucket="okbucket", Key="chunked")["Body"]
+         .read() == b"hello chunked world", "chunked PUT body stored whole", r.status)
     log = fake.stop()
     t.ok("Traceback" not in log, "no traceback in the fake's log")
 
