@@ -71,13 +71,13 @@ def split_target(req):
     return bucket, key
 
 
-SUBRESOURCES_UNSUPPORTED = ("acl", "tagging", "uploads", "uploadId", "cors", "lifecycle",
+SUBRESOURCES_UNSUPPORTED = ("acl", "tagging", "cors", "lifecycle",
                             "website", "replication", "encryption", "logging",
                             "object-lock", "retention", "legal-hold", "torrent",
                             "restore", "select", "accelerate", "inventory",
                             "analytics", "metrics", "ownershipControls",
                             "publicAccessBlock", "intelligent-tiering", "requestPayment",
-                            "attributes", "delete")
+                            "attributes")
 
 
 def identify(req):
@@ -86,6 +86,17 @@ def identify(req):
     for sub in SUBRESOURCES_UNSUPPORTED:
         if req.qhas(sub):
             return "Unsupported:" + sub
+    if bucket is not None and key is None and m == "POST" and req.qhas("delete"):
+        return "DeleteObjects"
+    if bucket is not None and key is not None:
+        if m == "POST" and req.qhas("uploads"):
+            return "CreateMultipartUpload"
+        if req.qhas("uploadId"):
+            return {"PUT": "UploadPart", "POST": "CompleteMultipartUpload",
+                    "DELETE": "AbortMultipartUpload", "GET": "ListParts"}.get(
+                        m, "Unsupported:" + m)
+    if req.qhas("uploads") or req.qhas("delete"):
+        return "Unsupported:" + ("uploads" if req.qhas("uploads") else "delete")
     if bucket is None:
         return "ListBuckets" if m == "GET" else "Unsupported:" + m
     if key is None:
@@ -812,6 +823,164 @@ def op_ListObjectVersions(state, req, bucket, key):
                                  _enc(k, url), o["version_id"], latest,
                                  iso(o["last_modified"]), escape(o["etag"]), o["size"]))
     parts.append("</ListVersionsResult>")
+    return ok(xml("".join(parts)), req=req)
+
+
+# ---------------------------------------------------------------- multipart, batch delete
+
+def _xml_root(req):
+    try:
+        return ET.fromstring(req.body)
+    except ET.ParseError:
+        raise AwsError("MalformedXML", "The XML you provided was not well-formed or did "
+                       "not validate against our published schema", 400)
+
+
+def _upload(b, key, req):
+    uid = req.qget("uploadId")
+    up = b.setdefault("uploads", {}).get(uid)
+    if up is None or up["key"] != key:
+        raise AwsError("NoSuchUpload", "The specified upload does not exist. The upload "
+                       "ID may be invalid, or the upload may have been aborted or "
+                       "completed.", 404, extra={"UploadId": uid})
+    return uid, up
+
+
+def op_CreateMultipartUpload(state, req, bucket, key):
+    b = get_bucket(state, req, bucket)
+    uid = rand_alnum(64, upper=False)
+    meta = {k.lower()[11:]: req.headers[k] for k in req.headers.keys()
+            if k.lower().startswith("x-amz-meta-")}
+    b.setdefault("uploads", {})[uid] = {"key": key, "parts": {}, "meta": meta,
+                                        "content_type": req.header("Content-Type"),
+                                        "initiated": time.time()}
+    return ok(xml('<InitiateMultipartUploadResult xmlns="%s"><Bucket>%s</Bucket>'
+                  '<Key>%s</Key><UploadId>%s</UploadId></InitiateMultipartUploadResult>'
+                  % (NS, escape(bucket), escape(key), uid)), req=req)
+
+
+def op_UploadPart(state, req, bucket, key):
+    b = get_bucket(state, req, bucket)
+    uid, up = _upload(b, key, req)
+    try:
+        n = int(req.qget("partNumber", ""))
+        if not 1 <= n <= 10000:
+            raise ValueError
+    except ValueError:
+        raise AwsError("InvalidArgument", "Part number must be an integer between 1 and "
+                       "10000, inclusive", 400, extra={"ArgumentName": "partNumber",
+                                                      "ArgumentValue": req.qget(
+                                                          "partNumber")})
+    etag = hashlib.md5(req.body).hexdigest()
+    up["parts"][n] = {"data": req.body, "etag": '"%s"' % etag, "time": time.time()}
+    return ok("", req=req, headers=[("ETag", '"%s"' % etag)])
+
+
+def op_ListParts(state, req, bucket, key):
+    b = get_bucket(state, req, bucket)
+    uid, up = _upload(b, key, req)
+    parts = "".join("<Part><PartNumber>%d</PartNumber><LastModified>%s</LastModified>"
+                    "<ETag>%s</ETag><Size>%d</Size></Part>" % (
+                        n, iso(p["time"]), escape(p["etag"]), len(p["data"]))
+                    for n, p in sorted(up["parts"].items()))
+    return ok(xml('<ListPartsResult xmlns="%s"><Bucket>%s</Bucket><Key>%s</Key>'
+                  '<UploadId>%s</UploadId><IsTruncated>false</IsTruncated>%s'
+                  '</ListPartsResult>' % (NS, escape(bucket), escape(key), uid, parts)),
+              req=req)
+
+
+def op_AbortMultipartUpload(state, req, bucket, key):
+    b = get_bucket(state, req, bucket)
+    uid, up = _upload(b, key, req)
+    del b["uploads"][uid]
+    return ok("", status=204, req=req)
+
+
+def op_CompleteMultipartUpload(state, req, bucket, key):
+    b = get_bucket(state, req, bucket)
+    uid, up = _upload(b, key, req)
+    root = _xml_root(req)
+    want = []
+    for el in root.iter():
+        if el.tag.split("}")[-1] == "Part":
+            n, e = _text(el, "PartNumber"), _text(el, "ETag")
+            try:
+                want.append((int(n), e))
+            except (TypeError, ValueError):
+                raise AwsError("MalformedXML", "The XML you provided was not well-formed "
+                               "or did not validate against our published schema", 400)
+    if not want:
+        raise AwsError("MalformedXML", "The XML you provided was not well-formed or did "
+                       "not validate against our published schema", 400)
+    if [n for n, _ in want] != sorted(set(n for n, _ in want)):
+        raise AwsError("InvalidPartOrder", "The list of parts was not in ascending order. "
+                       "The parts list must be specified in order by part number.", 400,
+                       extra={"UploadId": uid})
+    data, digests = [], b""
+    for i, (n, e) in enumerate(want):
+        p = up["parts"].get(n)
+        if p is None or (e or "").strip('"') != p["etag"].strip('"'):
+            raise AwsError("InvalidPart", "One or more of the specified parts could not "
+                           "be found. The part may not have been uploaded, or the "
+                           "specified entity tag may not match the part's entity tag.",
+                           400, extra={"UploadId": uid, "PartNumber": n, "ETag": e})
+        if i < len(want) - 1 and len(p["data"]) < 5 * 1024 * 1024:
+            raise AwsError("EntityTooSmall", "Your proposed upload is smaller than the "
+                           "minimum allowed object size.", 400,
+                           extra={"UploadId": uid, "PartNumber": n,
+                                  "ProposedSize": len(p["data"]),
+                                  "MinSizeAllowed": 5 * 1024 * 1024})
+        data.append(p["data"])
+        digests += bytes.fromhex(p["etag"].strip('"'))
+    o = _store(b, key, b"".join(data), up["content_type"], up["meta"])
+    o["etag"] = '"%s-%d"' % (hashlib.md5(digests).hexdigest(), len(want))
+    del b["uploads"][uid]
+    h = []
+    if b["versioning"]:
+        h.append(("x-amz-version-id", o["version_id"]))
+    notify(state, req, b, "ObjectCreated:CompleteMultipartUpload",
+           dict(o, etag=o["etag"].strip('"')))
+    return ok(xml('<CompleteMultipartUploadResult xmlns="%s"><Location>http://%s/%s/%s'
+                  '</Location><Bucket>%s</Bucket><Key>%s</Key><ETag>%s</ETag>'
+                  '</CompleteMultipartUploadResult>' % (
+                      NS, escape(req.host), escape(bucket), escape(quote(key, safe="/")),
+                      escape(bucket), escape(key), escape(o["etag"]))),
+              req=req, headers=h)
+
+
+def op_DeleteObjects(state, req, bucket, key):
+    b = get_bucket(state, req, bucket)
+    if req.header("Content-MD5") is None and req.header("x-amz-checksum-crc32") is None \
+            and req.header("x-amz-sdk-checksum-algorithm") is None:
+        raise AwsError("InvalidRequest", "Missing required header for this request: "
+                       "Content-MD5", 400)
+    root = _xml_root(req)
+    quiet = (_text(root, "Quiet") or "").lower() == "true"
+    objs = [c for c in root if c.tag.split("}")[-1] == "Object"]
+    if len(objs) > 1000:
+        raise AwsError("MalformedXML", "The XML you provided was not well-formed or did "
+                       "not validate against our published schema", 400)
+    parts = ['<DeleteResult xmlns="%s">' % NS]
+    for el in objs:
+        k, vid = _text(el, "Key"), _text(el, "VersionId")
+        vs = b["objects"].get(k) or []
+        if vid is not None:
+            b["objects"][k] = [v for v in vs if v["version_id"] != vid]
+        elif b["versioning"] == "Enabled":
+            marker = {"key": k, "delete_marker": True, "last_modified": time.time(),
+                      "version_id": rand_alnum(20, upper=False) + "." +
+                      rand_alnum(11, upper=False), "size": 0, "etag": ""}
+            vs.append(marker)
+            b["objects"][k] = vs
+            vid = None
+            notify(state, req, b, "ObjectRemoved:DeleteMarkerCreated", marker)
+        elif vs:
+            b["objects"][k] = [v for v in vs if v["version_id"] != "null"]
+            notify(state, req, b, "ObjectRemoved:Delete", {"key": k, "version_id": "null"})
+        if not quiet:
+            parts.append("<Deleted><Key>%s</Key>%s</Deleted>" % (
+                escape(k or ""), "<VersionId>%s</VersionId>" % escape(vid) if vid else ""))
+    parts.append("</DeleteResult>")
     return ok(xml("".join(parts)), req=req)
 
 

@@ -251,6 +251,81 @@ def main(t, fake):
     t.ok(len(got) == 2 and int(got[0]["sequencer"], 16) < int(got[1]["sequencer"], 16),
          "sequencer increases for later events of the same key")
 
+    # -- multipart upload (what the AWS CLI does for large release zips)
+    big = os.urandom(5 * 1024 * 1024) + b"tail" * 1000
+    from boto3.s3.transfer import TransferConfig
+    import io
+    q2 = sqs.create_queue(QueueName="mp-events")["QueueUrl"]
+    arn2 = sqs.get_queue_attributes(QueueUrl=q2, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    s3.create_bucket(Bucket="mp-bucket", CreateBucketConfiguration=cfg)
+    s3.put_bucket_notification_configuration(
+        Bucket="mp-bucket", NotificationConfiguration={"QueueConfigurations": [
+            {"QueueArn": arn2, "Events": ["s3:ObjectCreated:*",
+                                          "s3:ObjectRemoved:*"]}]})
+    s3.upload_fileobj(io.BytesIO(big), "mp-bucket", "drops/big.zip",
+                      Config=TransferConfig(multipart_threshold=5 * 1024 * 1024,
+                                            multipart_chunksize=5 * 1024 * 1024,
+                                            use_threads=False))
+    h = s3.head_object(Bucket="mp-bucket", Key="drops/big.zip")
+    parts = [hashlib.md5(big[:5 * 1024 * 1024]).digest(),
+             hashlib.md5(big[5 * 1024 * 1024:]).digest()]
+    t.ok(h["ContentLength"] == len(big) and h["ETag"] == '"%s-2"' %
+         hashlib.md5(b"".join(parts)).hexdigest(),
+         "multipart upload: size and the multipart ETag (md5 of md5s, -2)", h["ETag"])
+    t.eq(s3.get_object(Bucket="mp-bucket", Key="drops/big.zip")["Body"].read(), big,
+         "multipart upload: the object is the parts joined")
+    evs = []
+    for _ in range(3):
+        for mm in sqs.receive_message(QueueUrl=q2, WaitTimeSeconds=1,
+                                      MaxNumberOfMessages=10).get("Messages", []):
+            b_ = json.loads(mm["Body"])
+            if "Records" in b_:
+                evs.append(b_["Records"][0])
+        if evs:
+            break
+    t.ok(evs and evs[0]["eventName"] == "ObjectCreated:CompleteMultipartUpload" and
+         evs[0]["s3"]["object"]["size"] == len(big),
+         "multipart upload notifies ObjectCreated:CompleteMultipartUpload",
+         evs[:1])
+    up = s3.create_multipart_upload(Bucket="mp-bucket", Key="small")["UploadId"]
+    e1 = s3.upload_part(Bucket="mp-bucket", Key="small", UploadId=up, PartNumber=1,
+                        Body=b"a")["ETag"]
+    e2 = s3.upload_part(Bucket="mp-bucket", Key="small", UploadId=up, PartNumber=2,
+                        Body=b"b")["ETag"]
+    t.eq(len(s3.list_parts(Bucket="mp-bucket", Key="small", UploadId=up)["Parts"]), 2,
+         "ListParts")
+    t.raises(lambda: s3.complete_multipart_upload(
+        Bucket="mp-bucket", Key="small", UploadId=up, MultipartUpload={"Parts": [
+            {"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]}),
+        "EntityTooSmall", "CompleteMultipartUpload with a small first part: EntityTooSmall")
+    t.raises(lambda: s3.complete_multipart_upload(
+        Bucket="mp-bucket", Key="small", UploadId=up, MultipartUpload={"Parts": [
+            {"PartNumber": 2, "ETag": e2}, {"PartNumber": 1, "ETag": e1}]}),
+        "InvalidPartOrder", "parts out of order: InvalidPartOrder")
+    s3.abort_multipart_upload(Bucket="mp-bucket", Key="small", UploadId=up)
+    t.raises(lambda: s3.upload_part(Bucket="mp-bucket", Key="small", UploadId=up,
+                                    PartNumber=3, Body=b"c"), "NoSuchUpload",
+             "AbortMultipartUpload: the upload is gone (NoSuchUpload)")
+
+    # -- DeleteObjects
+    r = s3.delete_objects(Bucket="mp-bucket", Delete={"Objects": [
+        {"Key": "drops/big.zip"}, {"Key": "never-there"}]})
+    t.eq(sorted(d["Key"] for d in r["Deleted"]), ["drops/big.zip", "never-there"],
+         "DeleteObjects reports every key deleted")
+    t.raises(lambda: s3.head_object(Bucket="mp-bucket", Key="drops/big.zip"), "404",
+             "DeleteObjects removed the object")
+    evs = []
+    for _ in range(3):
+        for mm in sqs.receive_message(QueueUrl=q2, WaitTimeSeconds=1,
+                                      MaxNumberOfMessages=10).get("Messages", []):
+            b_ = json.loads(mm["Body"])
+            if "Records" in b_:
+                evs.append(b_["Records"][0]["eventName"])
+        if evs:
+            break
+    t.eq(evs, ["ObjectRemoved:Delete"], "DeleteObjects notifies ObjectRemoved:Delete")
+
     # -- bucket deletion
     t.raises(lambda: s3.delete_bucket(Bucket="releases-billing"), "BucketNotEmpty",
              "DeleteBucket not empty: BucketNotEmpty")
