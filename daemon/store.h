@@ -411,4 +411,154 @@ int	 store_runs_page(struct store *, const struct store_runs_filter *,
 	    struct store_runs_page **, char **cause);
 void	 store_runs_page_free(struct store_runs_page *);
 
+/* --- intake: seen objects' fate, releases to hand over, failures ----- */
+
+/* What a source object led to (store_seen_object). */
+struct store_seen {
+	int		 seen;		/* 0: never seen (the rest is 0) */
+	int64_t		 release_id;	/* 0: none (the object was ignored) */
+	enum store_release_status release_status;	/* 0 without one */
+	int		 has_run;	/* the engine made a run of it */
+};
+int	 store_seen_object(struct store *, const char *bucket,
+	    const char *key, const char *revision, struct store_seen *,
+	    char **cause);
+
+/* The valid releases of an app that have no run (handed to the engine
+ * but not taken, e.g. it failed or the daemon stopped in between),
+ * oldest first, at most limit (1 .. 1000; 0: 100).  *idsp is the
+ * caller's to free. */
+int	 store_releases_without_run(struct store *, int64_t app_id, int limit,
+	    int64_t **idsp, size_t *np, char **cause);
+
+/* A message (source "queue", message_id set) or an object ("listing")
+ * intake gave up on.  One row per message (or per listed key): a second
+ * record updates its count, reason and time.  The stored reason is
+ * "message ID: reason" for a message. */
+struct store_intake_failure_in {
+	int64_t		 app_id;
+	const char	*source;	/* "queue" or "listing"; NULL: queue */
+	const char	*bucket;	/* may be NULL */
+	const char	*key;		/* may be NULL (unparsable message) */
+	const char	*message_id;	/* queue: the SQS message id */
+	long		 receive_count;	/* >= 1 */
+	const char	*reason;
+};
+int	 store_record_intake_failure(struct store *,
+	    const struct store_intake_failure_in *, char **cause);
+
+struct store_intake_failure {
+	int64_t		 id;
+	int64_t		 app_id;
+	char		*app;
+	char		*source;
+	char		*bucket;	/* may be NULL */
+	char		*key;		/* may be NULL */
+	long		 receive_count;
+	char		*reason;
+	int64_t		 at;
+};
+struct store_intake_failures {
+	struct store_intake_failure *v;		/* newest first */
+	size_t		  n;
+};
+/* Of one app (app_id != 0) or all, at most limit (1 .. 1000; 0: 50). */
+int	 store_intake_failures(struct store *, int64_t app_id, int limit,
+	    struct store_intake_failures **, char **cause);
+void	 store_intake_failures_free(struct store_intake_failures *);
+
+/* --- Engine (daemon/store-engine.c) -------------------------------------- */
+
+/*
+ * What the pipeline engine records besides statuses: each stage's change
+ * set (name first, before it is sent; then its id), deadlines, the
+ * resource changes, what runs where, operators' cancellations and the
+ * releases' templates.  Each call is its own transaction unless the
+ * caller opened one with store_begin (the engine does, so these writes
+ * commit with the transition they belong to).
+ */
+
+/* Starts attempt `attempt` of a stage with change set `name` (its id
+ * and stack id are cleared until CloudFormation answers). */
+int	 store_stage_set_change_set(struct store *, int64_t stage_id,
+	    int attempt, const char *name, char **cause);
+/* The change set's id (ARN) and its stack's id as CloudFormation gave
+ * them; either may be NULL to keep the stored value. */
+int	 store_stage_set_change_set_id(struct store *, int64_t stage_id,
+	    const char *arn, const char *stack_id, char **cause);
+/* The current wait's deadline (unix ms; 0: none). */
+int	 store_stage_set_deadline(struct store *, int64_t stage_id,
+	    int64_t deadline_at, char **cause);
+/* When the change set was sent for execution (0: not yet / cleared). */
+int	 store_stage_set_executed_at(struct store *, int64_t stage_id,
+	    int64_t at, char **cause);
+int	 store_stage_executed_at(struct store *, int64_t stage_id,
+	    int64_t *atp, char **cause);
+
+/* A resource change of a change set; scope and details are JSON arrays
+ * (may be NULL). */
+struct store_change_in {
+	const char	*action;
+	const char	*logical_id;
+	const char	*physical_id;	/* may be NULL */
+	const char	*resource_type;
+	const char	*replacement;	/* may be NULL */
+	const char	*scope;
+	const char	*details;
+};
+/* Replaces the changes recorded for the stage's attempt with these. */
+int	 store_record_stage_changes(struct store *, int64_t stage_id,
+	    int attempt, const struct store_change_in *, size_t n,
+	    char **cause);
+
+/* (Read them back with store_stage_changes, above.) */
+
+/* The first reject of a stage's attempt (gate 0: the change set; 1: the
+ * promotion): STORE_ENOTFOUND when there is none.  user and comment
+ * (may be NULL) are the caller's to free. */
+int	 store_stage_rejection(struct store *, int64_t stage_id, int attempt,
+	    int gate, char **user, char **comment, char **cause);
+
+/* Records that the stage's run's release now runs in the stage's
+ * environment (once per stage: a replay changes nothing). */
+int	 store_record_deployment(struct store *, int64_t stage_id,
+	    char **cause);
+
+struct store_deployment {
+	int64_t		 id;
+	int64_t		 app_id;
+	char		*environment;
+	int64_t		 release_id;
+	char		*version;
+	int64_t		 run_id;
+	int64_t		 stage_id;
+	int64_t		 deployed_at;
+};
+/* What runs in an app's environment: its newest deployment, or
+ * STORE_ENOTFOUND. */
+int	 store_current_deployment(struct store *, int64_t app_id,
+	    const char *environment, struct store_deployment **, char **cause);
+void	 store_deployment_free(struct store_deployment *);
+/* Whether the release was ever deployed (to any environment). */
+int	 store_release_deployed(struct store *, int64_t release_id, int *yesp,
+	    char **cause);
+
+/* An operator's cancellation of an unfinished run, carried out by the
+ * engine at the run's next safe point.  The first request stays. */
+int	 store_request_cancel(struct store *, int64_t run_id, const char *by,
+	    const char *reason, char **cause);
+/* The pending request, or STORE_ENOTFOUND; the strings are the
+ * caller's (reason may be NULL). */
+int	 store_run_cancel_request(struct store *, int64_t run_id, char **by,
+	    char **reason, char **cause);
+
+/* The template of a valid release (name and bytes), kept so every run
+ * deploys what was validated.  Setting it twice keeps the first. */
+int	 store_set_release_template(struct store *, int64_t release_id,
+	    const char *name, const void *body, size_t len, char **cause);
+/* STORE_ENOTFOUND when none was kept.  *bodyp is NUL-terminated; both
+ * strings are the caller's. */
+int	 store_release_template(struct store *, int64_t release_id,
+	    char **namep, char **bodyp, size_t *lenp, char **cause);
+
 #endif
