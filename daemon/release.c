@@ -1465,8 +1465,14 @@ release_read(struct release **relp, const void *data, size_t len,
 	    &ze)) == NULL) {
 		switch (zip_error_code_zip(&ze)) {
 		case ZIP_ER_NOZIP:
-			rc = fail(err, RELEASE_ENOTZIP, "zip: not a zip "
-			    "archive");
+			/* A zip's first bytes, but no end: cut short. */
+			if (len >= 4 && memcmp(data, "PK\003\004", 4) == 0)
+				rc = fail(err, RELEASE_ENOTZIP, "zip: truncated "
+				    "(it starts as a zip but its central "
+				    "directory is missing)");
+			else
+				rc = fail(err, RELEASE_ENOTZIP, "zip: not a zip "
+				    "archive");
 			break;
 		case ZIP_ER_EXISTS:
 			rc = fail(err, RELEASE_ENAME, "zip: two entries have "

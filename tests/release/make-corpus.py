@@ -192,7 +192,9 @@ valid = release()
 bad("empty", "not-a-zip", "zip: the file is empty", b"")
 bad("not-a-zip", "not-a-zip", "zip: not a zip archive",
     b"This is a text file, not a zip.\n" * 8)
-bad("truncated-half", "not-a-zip", "zip: not a zip archive",
+bad("truncated-half", "not-a-zip",
+    "zip: truncated (it starts as a zip but its central directory is "
+    "missing)",
     valid[:len(valid) // 2])
 # The end record is there but the directory it points to is cut.
 cut = valid[:len(valid) - 22 - 40] + valid[len(valid) - 22:]
