@@ -1467,12 +1467,12 @@ release_read(struct release **relp, const void *data, size_t len,
 		case ZIP_ER_NOZIP:
 			/* A zip's first bytes, but no end: cut short. */
 			if (len >= 4 && memcmp(data, "PK\003\004", 4) == 0)
-				rc = fail(err, RELEASE_ENOTZIP, "zip: truncated "
-				    "(it starts as a zip but its central "
-				    "directory is missing)");
+				rc = fail(err, RELEASE_ENOTZIP, "zip: "
+				    "truncated (it starts as a zip but its "
+				    "central directory is missing)");
 			else
-				rc = fail(err, RELEASE_ENOTZIP, "zip: not a zip "
-				    "archive");
+				rc = fail(err, RELEASE_ENOTZIP, "zip: not a "
+				    "zip archive");
 			break;
 		case ZIP_ER_EXISTS:
 			rc = fail(err, RELEASE_ENAME, "zip: two entries have "
