@@ -100,6 +100,15 @@ void	 release_limits_from_app(struct release_limits *,
  * 0 and a release the caller frees with release_free, or a negative
  * RELEASE_E* with *relp NULL and, if err is not NULL, err filled in (the
  * caller frees it with release_error_clear).  data is not kept.
+ *
+ * In order: the zip's size; names (raw, from the central directory: NUL,
+ * duplicates); libzip opens it; the entry count; each entry's name, kind
+ * (no symbolic links or devices), encryption, method (stored or
+ * deflated), claimed sizes and ratio; release.json, read and checked; the
+ * template's presence; then every entry is read, never past the size its
+ * header claims, and the template must be UTF-8 that parses (YAML, or
+ * JSON for .json) with a mapping at the top.  The first failure is the
+ * reason.
  */
 int	 release_read(struct release **relp, const void *data, size_t len,
 	    const char *app, const struct release_limits *limits,
