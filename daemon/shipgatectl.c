@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,13 @@
 #include <unistd.h>
 
 #include <argon2.h>
+#include <jansson.h>
 
 #include "config.h"
+#include "ctl-client.h"
 #include "doctor.h"
 #include "log.h"
+#include "store.h"
 #include "xmalloc.h"
 
 /* argon2id cost: the OWASP-recommended class, ~0.1 s on a small VM. */
@@ -34,6 +38,19 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: shipgatectl [-c CONFIG] [--json] COMMAND ...\n"
 	    "commands:\n"
+	    "  runs [--app APP] [--status STATUS] [--limit N]\n"
+	    "                        list runs, newest first\n"
+	    "  show RUN              stages, changes, approvals, checks, "
+	    "audit\n"
+	    "  approve RUN --env ENV --as USER [-m COMMENT]\n"
+	    "  reject RUN --env ENV --as USER -m COMMENT\n"
+	    "  authorise RUN --as USER [-m COMMENT]\n"
+	    "                        the promotion gate\n"
+	    "  cancel RUN --as USER [-m REASON]\n"
+	    "  retry RUN --env ENV --as USER\n"
+	    "                        a failed stage\n"
+	    "  redeploy RELEASE --env ENV --as USER\n"
+	    "                        an earlier release, as a rollback run\n"
 	    "  check-config [FILE]   check a configuration, print every "
 	    "error\n"
 	    "  doctor                pre-flight of credentials, roles, "
@@ -151,6 +168,283 @@ out:
 	return (status);
 }
 
+/* --- Commands through the daemon's control socket ------------------------ */
+
+#define OPT_APP		(1 << 0)
+#define OPT_STATUS	(1 << 1)
+#define OPT_LIMIT	(1 << 2)
+#define OPT_ENV		(1 << 3)
+#define OPT_AS		(1 << 4)
+#define OPT_MESSAGE	(1 << 5)
+
+enum ctl_target {
+	CTL_NONE,
+	CTL_RUN,
+	CTL_RELEASE,
+};
+
+/* What each command takes: its operand, the options allowed and those
+ * required. */
+static const struct ctl_command {
+	const char	*name;
+	enum ctl_target	 target;
+	int		 allowed;
+	int		 required;
+} ctl_commands[] = {
+	{ "runs", CTL_NONE, OPT_APP | OPT_STATUS | OPT_LIMIT, 0 },
+	{ "show", CTL_RUN, 0, 0 },
+	{ "approve", CTL_RUN, OPT_ENV | OPT_AS | OPT_MESSAGE,
+	    OPT_ENV | OPT_AS },
+	{ "reject", CTL_RUN, OPT_ENV | OPT_AS | OPT_MESSAGE,
+	    OPT_ENV | OPT_AS | OPT_MESSAGE },
+	{ "authorise", CTL_RUN, OPT_AS | OPT_MESSAGE, OPT_AS },
+	{ "cancel", CTL_RUN, OPT_AS | OPT_MESSAGE, OPT_AS },
+	{ "retry", CTL_RUN, OPT_ENV | OPT_AS, OPT_ENV | OPT_AS },
+	{ "redeploy", CTL_RELEASE, OPT_ENV | OPT_AS, OPT_ENV | OPT_AS },
+};
+
+static const char *const ctl_option_names[] = {
+	"--app", "--status", "--limit", "--env", "--as", "-m",
+};
+
+static int
+ctl_parse_id(const char *s, int64_t *idp)
+{
+	char		*end;
+	long long	 v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v <= 0)
+		return (-1);
+	*idp = v;
+	return (0);
+}
+
+static int
+ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+ctl_usage_error(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fprintf(stderr, "shipgatectl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	usage(stderr);
+	return (2);
+}
+
+/* The daemon's reply for a person. */
+static void
+ctl_print_done(const struct ctl_command *cmd, json_t *req, json_t *reply)
+{
+	long long	 id;
+	const char	*env, *as;
+
+	id = (long long)json_integer_value(json_object_get(req,
+	    cmd->target == CTL_RELEASE ? "release" : "run"));
+	env = json_string_value(json_object_get(req, "env"));
+	as = json_string_value(json_object_get(req, "as"));
+	if (strcmp(cmd->name, "runs") == 0)
+		ctl_print_runs(stdout, reply);
+	else if (strcmp(cmd->name, "show") == 0)
+		ctl_print_run(stdout, reply);
+	else if (strcmp(cmd->name, "approve") == 0)
+		printf("run %lld: %s approved by %s\n", id, env, as);
+	else if (strcmp(cmd->name, "reject") == 0)
+		printf("run %lld: %s rejected by %s\n", id, env, as);
+	else if (strcmp(cmd->name, "authorise") == 0)
+		printf("run %lld: promotion authorised by %s\n", id, as);
+	else if (strcmp(cmd->name, "cancel") == 0)
+		printf("run %lld: cancelled by %s\n", id, as);
+	else if (strcmp(cmd->name, "retry") == 0)
+		printf("run %lld: %s retried by %s\n", id, env, as);
+	else if (strcmp(cmd->name, "redeploy") == 0) {
+		printf("release %lld: redeploying to %s as run %lld "
+		    "(requested by %s)\n", id, env,
+		    (long long)json_integer_value(json_object_get(reply,
+		    "run")), as);
+	}
+}
+
+/*
+ * runs, show and the actions: parse the command's arguments (usage
+ * errors exit 2), send the request, print the reply (exit 0) or the
+ * refusal (exit 1).
+ */
+static int
+cmd_control(const char *config_path, int json, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "app", required_argument, NULL, 'a' },
+		{ "status", required_argument, NULL, 's' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "as", required_argument, NULL, 'u' },
+		{ "message", required_argument, NULL, 'm' },
+		{ "comment", required_argument, NULL, 'm' },
+		{ "reason", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct ctl_command	*cmd = NULL;
+	struct config_errors		 errors = { 0 };
+	struct config			*config = NULL;
+	json_t				*req = NULL, *reply = NULL;
+	const char			*app = NULL, *status = NULL;
+	const char			*env = NULL, *as = NULL, *message = NULL;
+	char				*line = NULL, *cause = NULL, *end;
+	int64_t				 id = 0;
+	long				 limit = 0;
+	int				 ch, seen = 0, bit, rc = 1;
+	size_t				 i;
+
+	for (i = 0; i < sizeof ctl_commands / sizeof *ctl_commands; i++) {
+		if (strcmp(ctl_commands[i].name, argv[0]) == 0)
+			cmd = &ctl_commands[i];
+	}
+	optind = 0;	/* GNU: start the scan afresh on the command's argv */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "m:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			bit = OPT_APP;
+			app = optarg;
+			break;
+		case 's':
+			bit = OPT_STATUS;
+			status = optarg;
+			break;
+		case 'l':
+			bit = OPT_LIMIT;
+			limit = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || limit < 1 ||
+			    limit > 1000) {
+				return (ctl_usage_error("--limit: a number "
+				    "from 1 to 1000, not %s", optarg));
+			}
+			break;
+		case 'e':
+			bit = OPT_ENV;
+			env = optarg;
+			break;
+		case 'u':
+			bit = OPT_AS;
+			as = optarg;
+			break;
+		case 'm':
+			bit = OPT_MESSAGE;
+			message = optarg;
+			break;
+		default:
+			return (ctl_usage_error("%s: unknown option or missing "
+			    "value", argv[optind - 1]));
+		}
+		if ((cmd->allowed & bit) == 0) {
+			return (ctl_usage_error("%s takes no such option",
+			    cmd->name));
+		}
+		seen |= bit;
+	}
+	for (i = 0; i < sizeof ctl_option_names / sizeof *ctl_option_names;
+	    i++) {
+		if ((cmd->required & (1 << i)) && (seen & (1 << i)) == 0) {
+			fprintf(stderr, "shipgatectl: %s needs %s\n",
+			    cmd->name, ctl_option_names[i]);
+			usage(stderr);
+			return (2);
+		}
+	}
+	if (cmd->target == CTL_NONE && optind != argc)
+		return (ctl_usage_error("unexpected argument: %s",
+		    argv[optind]));
+	if (cmd->target != CTL_NONE) {
+		if (optind + 1 != argc) {
+			return (ctl_usage_error("%s needs one RUN (or RELEASE) "
+			    "id", cmd->name));
+		}
+		if (ctl_parse_id(argv[optind], &id) != 0)
+			return (ctl_usage_error("not an id: %s", argv[optind]));
+	}
+	if ((seen & OPT_MESSAGE) && strcmp(cmd->name, "reject") == 0 &&
+	    strspn(message, " \t\r\n") == strlen(message))
+		return (ctl_usage_error("%s", "reject needs a comment (-m)"));
+	if (status != NULL && store_run_status_from_name(status) == 0)
+		return (ctl_usage_error("unknown run status: %s", status));
+
+	req = json_pack("{s:s}", "command", cmd->name);
+	if (cmd->target == CTL_RUN)
+		json_object_set_new(req, "run", json_integer(id));
+	else if (cmd->target == CTL_RELEASE)
+		json_object_set_new(req, "release", json_integer(id));
+	if (app != NULL)
+		json_object_set_new(req, "app", json_string(app));
+	if (status != NULL)
+		json_object_set_new(req, "status", json_string(status));
+	if (limit != 0)
+		json_object_set_new(req, "limit", json_integer(limit));
+	if (env != NULL)
+		json_object_set_new(req, "env", json_string(env));
+	if (as != NULL)
+		json_object_set_new(req, "as", json_string(as));
+	if (message != NULL)
+		json_object_set_new(req, "comment", json_string(message));
+	if (json_object_size(req) == 0 || (env != NULL &&
+	    json_object_get(req, "env") == NULL) || (as != NULL &&
+	    json_object_get(req, "as") == NULL) || (message != NULL &&
+	    json_object_get(req, "comment") == NULL)) {
+		json_decref(req);
+		return (ctl_usage_error("%s", "arguments must be UTF-8"));
+	}
+
+	if ((config = config_load(config_path, &errors)) == NULL) {
+		for (i = 0; i < errors.n; i++)
+			fprintf(stderr, "%s\n", errors.lines[i]);
+		config_errors_free(&errors);
+		goto out;
+	}
+	if (ctl_request(config->control_socket, req, &reply, &line,
+	    &cause) != 0) {
+		fprintf(stderr, "shipgatectl: %s\n", cause);
+		goto out;
+	}
+	if (json) {
+		printf("%s\n", line);
+		fflush(stdout);
+	}
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		free(cause);
+		cause = ctl_reply_error(reply);
+		fprintf(stderr, "shipgatectl: %s\n", cause);
+		goto out;
+	}
+	if (!json)
+		ctl_print_done(cmd, req, reply);
+	rc = 0;
+out:
+	json_decref(req);
+	json_decref(reply);
+	config_free(config);
+	free(line);
+	free(cause);
+	return (rc);
+}
+
+static int
+ctl_is_control_command(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof ctl_commands / sizeof *ctl_commands; i++) {
+		if (strcmp(ctl_commands[i].name, name) == 0)
+			return (1);
+	}
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -227,6 +521,8 @@ main(int argc, char **argv)
 		config_free(config);
 		return (rc);
 	}
+	if (ctl_is_control_command(command))
+		return (cmd_control(config_path, json, argc, argv));
 	if (strcmp(command, "version") == 0) {
 		printf("shipgatectl %s\n", PACKAGE_VERSION);
 		return (0);

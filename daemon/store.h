@@ -411,6 +411,93 @@ int	 store_runs_page(struct store *, const struct store_runs_filter *,
 	    struct store_runs_page **, char **cause);
 void	 store_runs_page_free(struct store_runs_page *);
 
+/* --- Queries for control and portal (store-query.c) --------------------- */
+
+/*
+ * Read-only views of one run for `shipgatectl show` and the portal's run
+ * page: its resource changes, decisions and check results.  Lists come
+ * back in one allocation the caller frees with the matching *_free
+ * (NULL is fine); an empty list is n == 0, not an error.
+ */
+
+/* The stage a run is at: the first (by position) not done or without
+ * changes, or the last one when all are.  *envp is NULL (and 0 returned)
+ * when the run has no stages; the caller frees *envp. */
+int	 store_run_current_stage(struct store *, int64_t run_id, char **envp,
+	    enum store_stage_status *statusp, char **cause);
+
+/* One resource change of a stage's change set, as DescribeChangeSet
+ * listed it (table stage_changes). */
+struct store_change {
+	int64_t		 stage_id;
+	int		 attempt;
+	int		 position;
+	char		*action;	/* Add, Modify, Remove, ... */
+	char		*logical_id;
+	char		*physical_id;	/* may be NULL */
+	char		*resource_type;
+	char		*replacement;	/* True, False, Conditional; may be NULL */
+	char		*scope;		/* JSON array text; may be NULL */
+	char		*details;	/* JSON array text; may be NULL */
+};
+struct store_changes {
+	struct store_change	*items;	/* by attempt, then position */
+	size_t			 n;
+};
+/* The changes of a stage's attempt (attempt < 0: of every attempt). */
+int	 store_stage_changes(struct store *, int64_t stage_id, int attempt,
+	    struct store_changes **, char **cause);
+void	 store_changes_free(struct store_changes *);
+
+/* A recorded decision (table approvals). */
+struct store_approval {
+	int64_t			 id;
+	int64_t			 stage_id;
+	char			*environment;	/* the stage's */
+	int			 attempt;
+	int			 gate;
+	char			*user;
+	enum store_decision	 decision;
+	char			*comment;	/* may be NULL */
+	enum store_via		 via;
+	int64_t			 decided_at;
+};
+struct store_approvals {
+	struct store_approval	*items;	/* oldest first */
+	size_t			 n;
+};
+/* Every decision on every stage of a run, oldest first. */
+int	 store_run_approvals(struct store *, int64_t run_id,
+	    struct store_approvals **, char **cause);
+void	 store_approvals_free(struct store_approvals *);
+
+/* One step of a check run (table check_results). */
+struct store_check_result {
+	int64_t		 stage_id;
+	int		 attempt;
+	char		*check_name;
+	int		 step;
+	char		*step_name;
+	char		*status;	/* passed, failed, skipped */
+	char		*method;	/* may be NULL */
+	char		*url;		/* may be NULL */
+	int		 http_status;	/* 0: none */
+	int		 tries;
+	int64_t		 duration_ms;	/* -1: unknown */
+	char		*expectation;	/* the one that failed; may be NULL */
+	char		*excerpt;	/* may be NULL */
+	int64_t		 started_at;
+	int64_t		 finished_at;	/* 0: not finished */
+};
+struct store_check_results {
+	struct store_check_result *items;	/* by attempt, check, step */
+	size_t			   n;
+};
+/* The check steps of a stage's attempt (attempt < 0: of every attempt). */
+int	 store_stage_check_results(struct store *, int64_t stage_id,
+	    int attempt, struct store_check_results **, char **cause);
+void	 store_check_results_free(struct store_check_results *);
+
 /* --- intake: seen objects' fate, releases to hand over, failures ----- */
 
 /* What a source object led to (store_seen_object). */

@@ -1,0 +1,1242 @@
+/*
+ * The control socket's server end: accepts shipgatectl's connections on
+ * the daemon's loop, reads newline-delimited JSON requests, answers the
+ * read commands from the store and hands the actions to the daemon's
+ * handlers (see control.h).
+ *
+ * The wire protocol.  Every request is one JSON object on one line (at
+ * most CONTROL_LINE_MAX bytes), with "command" and the command's fields;
+ * an "id" (any JSON value) is echoed in the reply.  Every reply is one
+ * JSON object on one line, in request order, with "ok": true and the
+ * command's fields, or "ok": false, "error" (a name) and "detail" (a
+ * sentence).  Times are UTC ISO 8601 strings ("2026-11-29T09:11:05Z"),
+ * null when not reached; ids are integers.
+ *
+ *	runs	 [app] [env] [status] [limit 1..1000, 50] [before]
+ *		 -> runs: [{id, release, app, version, author, kind, status,
+ *		    reason, stage: {env, status} | null, created_at,
+ *		    finished_at}], next_before: id | null
+ *	show	 run
+ *		 -> run: {id, release, app, version, author, message, kind,
+ *		    status, reason, requested_by, rollback_of, created_at,
+ *		    updated_at, finished_at, images: [...release.json's],
+ *		    stages: [{id, env, position, status, reason, attempt,
+ *		    required_approvals, change_set, change_set_arn, stack_id,
+ *		    deadline_at, started_at, finished_at, duration_ms,
+ *		    changes: [{action, logical_id, physical_id, type,
+ *		    replacement, scope, details}], checks: [{check, step,
+ *		    name, status, method, url, http_status, tries,
+ *		    duration_ms, expectation, excerpt}]}],
+ *		    approvals: [{env, attempt, gate, user, decision, comment,
+ *		    via, at}], audit: [{id, at, actor, unix_user, action,
+ *		    subject, detail}] (oldest first), audit_truncated}
+ *	approve	 run env as [comment]	-> run, env
+ *	reject	 run env as comment	-> run, env
+ *	authorise run as [comment]	-> run
+ *	cancel	 run as [comment]	-> run
+ *	retry	 run env as		-> run, env
+ *	redeploy release env as		-> release, env, run (the new one)
+ *
+ * Errors: bad_request (not JSON, not an object, a field missing or of
+ * the wrong type), unknown_command, too_long (the rest of the line is
+ * skipped), busy (too many connections; the connection is closed),
+ * not_implemented, and the handlers' invalid, not_found, forbidden,
+ * conflict, store, closing, failed.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "buf.h"
+#include "control.h"
+#include "log.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define CONTROL_READ_CHUNK	16384
+/* Replies queued for a client past this: stop reading its requests. */
+#define CONTROL_QUEUED_MAX	(1024 * 1024)
+#define CONTROL_AUDIT_MAX	1000
+
+struct control_conn {
+	struct control		*control;
+	uv_pipe_t		 pipe;
+	char			*unix_user;	/* NULL: unknown */
+	struct buf		 in;		/* unprocessed bytes */
+	size_t			 start;		/* of the next line in `in` */
+	int			 discarding;	/* skipping a too long line */
+	int			 reading;
+	int			 closing;
+	int			 close_after_write;
+	size_t			 queued;	/* reply bytes not yet sent */
+	char			 rbuf[CONTROL_READ_CHUNK];
+	struct control_conn	*prev, *next;
+};
+
+struct control_write {
+	uv_write_t		 req;
+	struct control_conn	*conn;
+	size_t			 len;
+	char			*data;
+};
+
+struct control {
+	uv_loop_t			*loop;
+	uv_pipe_t			 listener;
+	char				*path;
+	struct store			*store;
+	struct control_handlers		 handlers;
+	void				*arg;
+
+	struct control_conn		*conns;
+	unsigned int			 nconns;
+	unsigned int			 handles;	/* open: listener, conns */
+	int				 closing;
+	void				(*close_cb)(void *);
+	void				*close_arg;
+};
+
+struct control_command {
+	const char	*name;
+	void		(*fn)(struct control_conn *, json_t *, json_t *);
+};
+
+static void	control_conn_close(struct control_conn *);
+static void	control_conn_process(struct control_conn *);
+static void	control_conn_resume(struct control_conn *);
+
+const char *
+control_error_name(int code)
+{
+	switch (code) {
+	case CONTROL_EINVAL:
+		return ("invalid");
+	case CONTROL_ENOTFOUND:
+		return ("not_found");
+	case CONTROL_EFORBIDDEN:
+		return ("forbidden");
+	case CONTROL_ECONFLICT:
+		return ("conflict");
+	case CONTROL_ESTORE:
+		return ("store");
+	case CONTROL_ECLOSING:
+		return ("closing");
+	}
+	return ("failed");
+}
+
+/* --- Replies ------------------------------------------------------------- */
+
+static void
+control_fail(json_t *reply, const char *error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+control_fail(json_t *reply, const char *error, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*detail;
+
+	va_start(ap, fmt);
+	detail = xvasprintf(fmt, ap);
+	va_end(ap);
+	json_object_set_new(reply, "ok", json_false());
+	json_object_set_new(reply, "error", json_string(error));
+	json_object_set_new(reply, "detail", json_string(detail));
+	free(detail);
+}
+
+/* A string for JSON: NULL is null; text that is not UTF-8 is null too
+ * (json_string refuses it) rather than a dropped field. */
+static json_t *
+control_str(const char *s)
+{
+	json_t	*v;
+
+	if (s == NULL || (v = json_string(s)) == NULL)
+		return (json_null());
+	return (v);
+}
+
+/* Unix milliseconds as UTC ISO 8601, null for 0. */
+static json_t *
+control_time(int64_t ms)
+{
+	struct tm	 tm;
+	time_t		 t;
+	char		 s[64];
+
+	if (ms <= 0)
+		return (json_null());
+	t = (time_t)(ms / 1000);
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return (json_null());
+	return (json_string(s));
+}
+
+static json_t *
+control_id(int64_t id)
+{
+	return (id > 0 ? json_integer(id) : json_null());
+}
+
+static void
+control_write_cb(uv_write_t *req, int status)
+{
+	struct control_write	*w = req->data;
+	struct control_conn	*conn = w->conn;
+
+	conn->queued -= w->len;
+	free(w->data);
+	free(w);
+	if (conn->closing)
+		return;
+	if (status < 0) {
+		log_debug(LOG_CAT_ENGINE, "control: write failed: %s",
+		    uv_strerror(status));
+		control_conn_close(conn);
+		return;
+	}
+	if (conn->close_after_write && conn->queued == 0) {
+		control_conn_close(conn);
+		return;
+	}
+	if (!conn->reading && conn->queued <= CONTROL_QUEUED_MAX / 2)
+		control_conn_resume(conn);
+}
+
+static void
+control_send(struct control_conn *conn, json_t *reply)
+{
+	struct control_write	*w;
+	uv_buf_t		 b;
+	char			*text;
+	int			 rc;
+
+	if (conn->closing)
+		return;
+	if ((text = json_dumps(reply, JSON_COMPACT)) == NULL)
+		fatalx("control: cannot serialise a reply");
+	w = xcalloc(1, sizeof *w);
+	w->conn = conn;
+	w->data = xasprintf("%s\n", text);
+	w->len = strlen(w->data);
+	free(text);
+	w->req.data = w;
+	b = uv_buf_init(w->data, (unsigned int)w->len);
+	conn->queued += w->len;
+	if ((rc = uv_write(&w->req, (uv_stream_t *)&conn->pipe, &b, 1,
+	    control_write_cb)) != 0) {
+		conn->queued -= w->len;
+		free(w->data);
+		free(w);
+		log_debug(LOG_CAT_ENGINE, "control: write failed: %s",
+		    uv_strerror(rc));
+		control_conn_close(conn);
+	}
+}
+
+/* --- Request fields ------------------------------------------------------- */
+
+/* A positive integer field; fails the reply when missing or wrong. */
+static int
+control_get_id(json_t *req, const char *key, int64_t *idp, json_t *reply)
+{
+	json_t	*v = json_object_get(req, key);
+
+	if (v == NULL || json_is_null(v)) {
+		control_fail(reply, "bad_request", "\"%s\" is required", key);
+		return (-1);
+	}
+	if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+		control_fail(reply, "bad_request", "\"%s\" must be a positive "
+		    "integer", key);
+		return (-1);
+	}
+	*idp = json_integer_value(v);
+	return (0);
+}
+
+/*
+ * A string field: required ones must be non-empty; an optional one
+ * absent or null leaves *sp NULL.
+ */
+static int
+control_get_str(json_t *req, const char *key, int required, const char **sp,
+    json_t *reply)
+{
+	json_t	*v = json_object_get(req, key);
+
+	*sp = NULL;
+	if (v == NULL || json_is_null(v)) {
+		if (!required)
+			return (0);
+		control_fail(reply, "bad_request", "\"%s\" is required", key);
+		return (-1);
+	}
+	if (!json_is_string(v)) {
+		control_fail(reply, "bad_request", "\"%s\" must be a string",
+		    key);
+		return (-1);
+	}
+	if (required && json_string_length(v) == 0) {
+		control_fail(reply, "bad_request", "\"%s\" must not be empty",
+		    key);
+		return (-1);
+	}
+	if (strlen(json_string_value(v)) != json_string_length(v)) {
+		control_fail(reply, "bad_request", "\"%s\" holds a NUL", key);
+		return (-1);
+	}
+	*sp = json_string_value(v);
+	return (0);
+}
+
+/* A comment that says something: not only blanks. */
+static int
+control_blank(const char *s)
+{
+	if (s == NULL)
+		return (1);
+	for (; *s != '\0'; s++) {
+		if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+			return (0);
+	}
+	return (1);
+}
+
+/* --- Read commands -------------------------------------------------------- */
+
+static void
+control_cmd_runs(struct control_conn *conn, json_t *req, json_t *reply)
+{
+	struct store			*s = conn->control->store;
+	struct store_runs_filter	 f;
+	struct store_runs_page		*page = NULL;
+	struct store_run		*r;
+	enum store_stage_status		 st_status;
+	json_t				*runs, *o, *v;
+	const char			*status;
+	char				*cause = NULL, *env;
+	size_t				 i;
+	int				 rc;
+
+	memset(&f, 0, sizeof f);
+	if (control_get_str(req, "app", 0, &f.app, reply) != 0 ||
+	    control_get_str(req, "env", 0, &f.environment, reply) != 0 ||
+	    control_get_str(req, "status", 0, &status, reply) != 0)
+		return;
+	if (status != NULL &&
+	    (f.status = store_run_status_from_name(status)) == 0) {
+		control_fail(reply, "bad_request", "unknown run status \"%s\"",
+		    status);
+		return;
+	}
+	if ((v = json_object_get(req, "limit")) != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > 1000) {
+			control_fail(reply, "bad_request", "\"limit\" must be "
+			    "an integer from 1 to 1000");
+			return;
+		}
+		f.limit = (int)json_integer_value(v);
+	}
+	if ((v = json_object_get(req, "before")) != NULL &&
+	    !json_is_null(v) && control_get_id(req, "before", &f.before,
+	    reply) != 0)
+		return;
+
+	if ((rc = store_runs_page(s, &f, &page, &cause)) != 0) {
+		control_fail(reply, "store", "%s", cause);
+		goto out;
+	}
+	runs = json_array();
+	for (i = 0; i < page->n; i++) {
+		r = &page->runs[i];
+		o = json_object();
+		json_object_set_new(o, "id", json_integer(r->id));
+		json_object_set_new(o, "release", json_integer(r->release_id));
+		json_object_set_new(o, "app", control_str(r->app));
+		json_object_set_new(o, "version", control_str(r->version));
+		json_object_set_new(o, "author", control_str(r->author));
+		json_object_set_new(o, "kind",
+		    json_string(store_run_kind_name(r->kind)));
+		json_object_set_new(o, "status",
+		    json_string(store_run_status_name(r->status)));
+		json_object_set_new(o, "reason", control_str(r->reason));
+		if (store_run_current_stage(s, r->id, &env, &st_status,
+		    &cause) != 0) {
+			json_decref(o);
+			json_decref(runs);
+			control_fail(reply, "store", "%s", cause);
+			goto out;
+		}
+		if (env != NULL) {
+			json_object_set_new(o, "stage", json_pack("{s:o, s:s}",
+			    "env", control_str(env),
+			    "status", store_stage_status_name(st_status)));
+		} else
+			json_object_set_new(o, "stage", json_null());
+		free(env);
+		json_object_set_new(o, "created_at",
+		    control_time(r->created_at));
+		json_object_set_new(o, "finished_at",
+		    control_time(r->finished_at));
+		json_array_append_new(runs, o);
+	}
+	json_object_set_new(reply, "ok", json_true());
+	json_object_set_new(reply, "runs", runs);
+	json_object_set_new(reply, "next_before", control_id(page->next_before));
+out:
+	store_runs_page_free(page);
+	free(cause);
+}
+
+/* JSON text from the store (scope, details, the manifest), or null. */
+static json_t *
+control_json_text(const char *text)
+{
+	json_t	*v;
+
+	if (text == NULL || (v = json_loads(text, 0, NULL)) == NULL)
+		return (json_null());
+	return (v);
+}
+
+static json_t *
+control_stage_json(struct store *s, const struct store_stage *st,
+    char **cause)
+{
+	struct store_changes		*changes = NULL;
+	struct store_check_results	*checks = NULL;
+	const struct store_change	*c;
+	const struct store_check_result	*r;
+	json_t				*o = NULL, *a;
+	int64_t				 end;
+	size_t				 i;
+
+	if (store_stage_changes(s, st->id, st->attempt, &changes, cause) != 0 ||
+	    store_stage_check_results(s, st->id, st->attempt, &checks,
+	    cause) != 0)
+		goto out;
+	o = json_object();
+	json_object_set_new(o, "id", json_integer(st->id));
+	json_object_set_new(o, "env", control_str(st->environment));
+	json_object_set_new(o, "position", json_integer(st->position));
+	json_object_set_new(o, "status",
+	    json_string(store_stage_status_name(st->status)));
+	json_object_set_new(o, "reason", control_str(st->reason));
+	json_object_set_new(o, "attempt", json_integer(st->attempt));
+	json_object_set_new(o, "required_approvals",
+	    json_integer(st->required_approvals));
+	json_object_set_new(o, "change_set", control_str(st->change_set_name));
+	json_object_set_new(o, "change_set_arn",
+	    control_str(st->change_set_arn));
+	json_object_set_new(o, "stack_id", control_str(st->stack_id));
+	json_object_set_new(o, "deadline_at", control_time(st->deadline_at));
+	json_object_set_new(o, "started_at", control_time(st->started_at));
+	json_object_set_new(o, "finished_at", control_time(st->finished_at));
+	if (st->started_at > 0) {
+		end = st->finished_at > 0 ? st->finished_at : store_now(s);
+		json_object_set_new(o, "duration_ms", json_integer(
+		    end > st->started_at ? end - st->started_at : 0));
+	} else
+		json_object_set_new(o, "duration_ms", json_null());
+
+	a = json_array();
+	for (i = 0; i < changes->n; i++) {
+		c = &changes->items[i];
+		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o, "
+		    "s:o, s:o}",
+		    "action", control_str(c->action),
+		    "logical_id", control_str(c->logical_id),
+		    "physical_id", control_str(c->physical_id),
+		    "type", control_str(c->resource_type),
+		    "replacement", control_str(c->replacement),
+		    "scope", control_json_text(c->scope),
+		    "details", control_json_text(c->details)));
+	}
+	json_object_set_new(o, "changes", a);
+
+	a = json_array();
+	for (i = 0; i < checks->n; i++) {
+		r = &checks->items[i];
+		json_array_append_new(a, json_pack("{s:o, s:i, s:o, s:o, s:o, "
+		    "s:o, s:o, s:i, s:o, s:o, s:o}",
+		    "check", control_str(r->check_name),
+		    "step", r->step,
+		    "name", control_str(r->step_name),
+		    "status", control_str(r->status),
+		    "method", control_str(r->method),
+		    "url", control_str(r->url),
+		    "http_status", r->http_status > 0 ?
+		    json_integer(r->http_status) : json_null(),
+		    "tries", r->tries,
+		    "duration_ms", r->duration_ms >= 0 ?
+		    json_integer(r->duration_ms) : json_null(),
+		    "expectation", control_str(r->expectation),
+		    "excerpt", control_str(r->excerpt)));
+	}
+	json_object_set_new(o, "checks", a);
+out:
+	store_changes_free(changes);
+	store_check_results_free(checks);
+	return (o);
+}
+
+static void
+control_cmd_show(struct control_conn *conn, json_t *req, json_t *reply)
+{
+	struct store			*s = conn->control->store;
+	struct store_run		*r = NULL;
+	struct store_release		*rel = NULL;
+	struct store_approvals		*approvals = NULL;
+	struct store_audit_page		*audit = NULL;
+	const struct store_approval	*ap;
+	const struct store_audit_entry	*e;
+	json_t				*o = NULL, *a, *v, *manifest;
+	char				*cause = NULL;
+	int64_t				 run_id;
+	size_t				 i;
+	int				 rc;
+
+	if (control_get_id(req, "run", &run_id, reply) != 0)
+		return;
+	if ((rc = store_get_run(s, run_id, &r, &cause)) != 0) {
+		control_fail(reply, rc == STORE_ENOTFOUND ? "not_found" :
+		    "store", "%s", cause);
+		goto out;
+	}
+	if ((rc = store_get_release(s, r->release_id, &rel, &cause)) != 0 ||
+	    (rc = store_run_approvals(s, run_id, &approvals, &cause)) != 0 ||
+	    (rc = store_audit_page(s, run_id, 0, CONTROL_AUDIT_MAX, &audit,
+	    &cause)) != 0) {
+		control_fail(reply, "store", "%s", cause);
+		goto out;
+	}
+
+	o = json_object();
+	json_object_set_new(o, "id", json_integer(r->id));
+	json_object_set_new(o, "release", json_integer(r->release_id));
+	json_object_set_new(o, "app", control_str(r->app));
+	json_object_set_new(o, "version", control_str(r->version));
+	json_object_set_new(o, "author", control_str(r->author));
+	json_object_set_new(o, "message", control_str(r->message));
+	json_object_set_new(o, "kind",
+	    json_string(store_run_kind_name(r->kind)));
+	json_object_set_new(o, "status",
+	    json_string(store_run_status_name(r->status)));
+	json_object_set_new(o, "reason", control_str(r->reason));
+	json_object_set_new(o, "requested_by", control_str(r->requested_by));
+	json_object_set_new(o, "rollback_of", control_id(r->rollback_of));
+	json_object_set_new(o, "created_at", control_time(r->created_at));
+	json_object_set_new(o, "updated_at", control_time(r->updated_at));
+	json_object_set_new(o, "finished_at", control_time(r->finished_at));
+	manifest = control_json_text(rel->manifest);
+	v = json_object_get(manifest, "images");
+	json_object_set(o, "images", json_is_array(v) ? v : json_array());
+	if (!json_is_array(v))
+		json_decref(json_object_get(o, "images"));
+	json_decref(manifest);
+
+	a = json_array();
+	json_object_set_new(o, "stages", a);
+	for (i = 0; i < r->nstages; i++) {
+		if ((v = control_stage_json(s, &r->stages[i], &cause)) ==
+		    NULL) {
+			control_fail(reply, "store", "%s", cause);
+			goto out;
+		}
+		json_array_append_new(a, v);
+	}
+
+	a = json_array();
+	json_object_set_new(o, "approvals", a);
+	for (i = 0; i < approvals->n; i++) {
+		ap = &approvals->items[i];
+		json_array_append_new(a, json_pack("{s:o, s:i, s:b, s:o, s:s, "
+		    "s:o, s:s, s:o}",
+		    "env", control_str(ap->environment),
+		    "attempt", ap->attempt,
+		    "gate", ap->gate,
+		    "user", control_str(ap->user),
+		    "decision", store_decision_name(ap->decision),
+		    "comment", control_str(ap->comment),
+		    "via", store_via_name(ap->via),
+		    "at", control_time(ap->decided_at)));
+	}
+
+	a = json_array();
+	json_object_set_new(o, "audit", a);
+	for (i = audit->n; i > 0; i--) {
+		e = &audit->entries[i - 1];
+		json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:o, s:o, "
+		    "s:o, s:o}",
+		    "id", (json_int_t)e->id,
+		    "at", control_time(e->at),
+		    "actor", control_str(e->actor),
+		    "unix_user", control_str(e->unix_user),
+		    "action", control_str(e->action),
+		    "subject", control_str(e->subject),
+		    "detail", control_str(e->detail)));
+	}
+	json_object_set_new(o, "audit_truncated",
+	    json_boolean(audit->next_before != 0));
+
+	json_object_set_new(reply, "ok", json_true());
+	json_object_set(reply, "run", o);
+out:
+	json_decref(o);
+	store_run_free(r);
+	store_release_free(rel);
+	store_approvals_free(approvals);
+	store_audit_page_free(audit);
+	free(cause);
+}
+
+/* --- Actions -------------------------------------------------------------- */
+
+/* The outcome of a handler, logged and put in the reply. */
+static void
+control_outcome(struct control_conn *conn, const char *command,
+    const struct control_actor *actor, int64_t id, int rc, char *cause,
+    json_t *reply)
+{
+	if (rc == 0) {
+		log_info("control: %s done id=%lld as=%s unix_user=%s", command,
+		    (long long)id, actor->user, actor->unix_user != NULL ?
+		    actor->unix_user : "-");
+		json_object_set_new(reply, "ok", json_true());
+	} else {
+		log_info("control: %s refused id=%lld as=%s unix_user=%s "
+		    "error=%s detail=\"%s\"", command, (long long)id,
+		    actor->user, actor->unix_user != NULL ? actor->unix_user :
+		    "-", control_error_name(rc), cause != NULL ? cause : "");
+		control_fail(reply, control_error_name(rc), "%s",
+		    cause != NULL ? cause : control_error_name(rc));
+	}
+	free(cause);
+}
+
+static int
+control_actor(struct control_conn *conn, json_t *req,
+    struct control_actor *actor, json_t *reply)
+{
+	actor->via = "cli";
+	actor->unix_user = conn->unix_user;
+	return (control_get_str(req, "as", 1, &actor->user, reply));
+}
+
+/* A command without a handler. */
+static int
+control_missing(void *fn, const char *command, json_t *reply)
+{
+	if (fn != NULL)
+		return (0);
+	control_fail(reply, "not_implemented", "%s is not available", command);
+	return (-1);
+}
+
+/* approve and reject: run, env, as, comment. */
+static void
+control_decide(struct control_conn *conn, json_t *req, json_t *reply,
+    int reject)
+{
+	struct control		*c = conn->control;
+	struct control_actor	 actor;
+	const char		*env, *comment, *command;
+	char			*cause = NULL;
+	int64_t			 run_id;
+	int			 rc;
+
+	command = reject ? "reject" : "approve";
+	if (control_get_id(req, "run", &run_id, reply) != 0 ||
+	    control_get_str(req, "env", 1, &env, reply) != 0 ||
+	    control_actor(conn, req, &actor, reply) != 0 ||
+	    control_get_str(req, "comment", 0, &comment, reply) != 0)
+		return;
+	if (reject && control_blank(comment)) {
+		control_fail(reply, "bad_request", "a rejection needs a "
+		    "comment");
+		return;
+	}
+	if (control_missing(reject ? (void *)c->handlers.reject :
+	    (void *)c->handlers.approve, command, reply) != 0)
+		return;
+	if (reject)
+		rc = c->handlers.reject(c->arg, run_id, env, &actor, comment,
+		    &cause);
+	else
+		rc = c->handlers.approve(c->arg, run_id, env, &actor, comment,
+		    &cause);
+	control_outcome(conn, command, &actor, run_id, rc, cause, reply);
+	json_object_set_new(reply, "run", json_integer(run_id));
+	json_object_set_new(reply, "env", json_string(env));
+}
+
+static void
+control_cmd_approve(struct control_conn *conn, json_t *req, json_t *reply)
+{
+	control_decide(conn, req, reply, 0);
+}
+
+static void
+control_cmd_reject(struct control_conn *conn, json_t *req, json_t *reply)
+{
+	control_decide(conn, req, reply, 1);
+}
+
+/* authorise and cancel: run, as, comment. */
+static void
+control_run_action(struct control_conn *conn, json_t *req, json_t *reply,
+    int cancel)
+{
+	struct control		*c = conn->control;
+	struct control_actor	 actor;
+	const char		*comment, *command;
+	char			*cause = NULL;
+	int64_t			 run_id;
+	int			 rc;
+
+	command = cancel ? "cancel" : "authorise";
+	if (control_get_id(req, "run", &run_id, reply) != 0 ||
+	    control_actor(conn, req, &actor, reply) != 0 ||
+	    control_get_str(req, "comment", 0, &comment, reply) != 0)
+		return;
+	if (control_missing(cancel ? (void *)c->handlers.cancel :
+	    (void *)c->handlers.authorise, command, reply) != 0)
+		return;
+	if (cancel)
+		rc = c->handlers.cancel(c->arg, run_id, &actor, comment,
+		    &cause);
+	else
+		rc = c->handlers.authorise(c->arg, run_id, &actor, comment,
+		    &cause);
+	control_outcome(conn, command, &actor, run_id, rc, cause, reply);
+	json_object_set_new(reply, "run", json_integer(run_id));
+}
+
+static void
+control_cmd_authorise(struct control_conn *conn, json_t *req, json_t *reply)
+{
+	control_run_action(conn, req, reply, 0);
+}
+
+static void
+control_cmd_cancel(struct control_conn *conn, json_t *req, json_t *reply)
+{
+	control_run_action(conn, req, reply, 1);
+}
+
+static void
+control_cmd_retry(struct control_conn *conn, json_t *req, json_t *reply)
+{
+	struct control		*c = conn->control;
+	struct control_actor	 actor;
+	const char		*env;
+	char			*cause = NULL;
+	int64_t			 run_id;
+	int			 rc;
+
+	if (control_get_id(req, "run", &run_id, reply) != 0 ||
+	    control_get_str(req, "env", 1, &env, reply) != 0 ||
+	    control_actor(conn, req, &actor, reply) != 0)
+		return;
+	if (control_missing((void *)c->handlers.retry, "retry", reply) != 0)
+		return;
+	rc = c->handlers.retry(c->arg, run_id, env, &actor, &cause);
+	control_outcome(conn, "retry", &actor, run_id, rc, cause, reply);
+	json_object_set_new(reply, "run", json_integer(run_id));
+	json_object_set_new(reply, "env", json_string(env));
+}
+
+static void
+control_cmd_redeploy(struct control_conn *conn, json_t *req, json_t *reply)
+{
+	struct control		*c = conn->control;
+	struct control_actor	 actor;
+	const char		*env;
+	char			*cause = NULL;
+	int64_t			 release_id, run_id = 0;
+	int			 rc;
+
+	if (control_get_id(req, "release", &release_id, reply) != 0 ||
+	    control_get_str(req, "env", 1, &env, reply) != 0 ||
+	    control_actor(conn, req, &actor, reply) != 0)
+		return;
+	if (control_missing((void *)c->handlers.redeploy, "redeploy",
+	    reply) != 0)
+		return;
+	rc = c->handlers.redeploy(c->arg, release_id, env, &actor, &run_id,
+	    &cause);
+	control_outcome(conn, "redeploy", &actor, release_id, rc, cause, reply);
+	json_object_set_new(reply, "release", json_integer(release_id));
+	json_object_set_new(reply, "env", json_string(env));
+	if (rc == 0)
+		json_object_set_new(reply, "run", control_id(run_id));
+}
+
+static const struct control_command control_commands[] = {
+	{ "runs", control_cmd_runs },
+	{ "show", control_cmd_show },
+	{ "approve", control_cmd_approve },
+	{ "reject", control_cmd_reject },
+	{ "authorise", control_cmd_authorise },
+	{ "cancel", control_cmd_cancel },
+	{ "retry", control_cmd_retry },
+	{ "redeploy", control_cmd_redeploy },
+};
+
+/* One request line (without its newline): always one reply. */
+static void
+control_request(struct control_conn *conn, const char *line, size_t len)
+{
+	const struct control_command	*cmd = NULL;
+	json_error_t			 error;
+	json_t				*req, *reply, *v;
+	const char			*name;
+	size_t				 i;
+
+	reply = json_object();
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &error);
+	if (req == NULL) {
+		control_fail(reply, "bad_request", "not JSON: %s (column %d)",
+		    error.text, error.column);
+		goto out;
+	}
+	if (!json_is_object(req)) {
+		control_fail(reply, "bad_request", "a request is a JSON "
+		    "object");
+		goto out;
+	}
+	if ((v = json_object_get(req, "id")) != NULL)
+		json_object_set(reply, "id", v);
+	if ((v = json_object_get(req, "command")) == NULL ||
+	    !json_is_string(v)) {
+		control_fail(reply, "bad_request", "\"command\" is required "
+		    "(a string)");
+		goto out;
+	}
+	name = json_string_value(v);
+	for (i = 0; i < sizeof control_commands / sizeof *control_commands;
+	    i++) {
+		if (strcmp(control_commands[i].name, name) == 0) {
+			cmd = &control_commands[i];
+			break;
+		}
+	}
+	if (cmd == NULL) {
+		control_fail(reply, "unknown_command", "no command \"%.64s\"",
+		    name);
+		goto out;
+	}
+	json_object_set_new(reply, "command", json_string(cmd->name));
+	cmd->fn(conn, req, reply);
+	if (json_object_get(reply, "ok") == NULL)
+		control_fail(reply, "failed", "no reply");	/* a bug */
+out:
+	control_send(conn, reply);
+	json_decref(reply);
+	json_decref(req);
+}
+
+/* --- Connections ---------------------------------------------------------- */
+
+static void
+control_maybe_done(struct control *c)
+{
+	if (!c->closing || c->handles != 0)
+		return;
+	if (c->close_cb != NULL)
+		c->close_cb(c->close_arg);
+	free(c->path);
+	free(c);
+}
+
+static void
+control_listener_close_cb(uv_handle_t *h)
+{
+	struct control	*c = h->data;
+
+	c->handles--;
+	control_maybe_done(c);
+}
+
+static void
+control_conn_close_cb(uv_handle_t *h)
+{
+	struct control_conn	*conn = h->data;
+	struct control		*c = conn->control;
+
+	if (conn->prev != NULL)
+		conn->prev->next = conn->next;
+	else
+		c->conns = conn->next;
+	if (conn->next != NULL)
+		conn->next->prev = conn->prev;
+	c->nconns--;
+	buf_free(&conn->in);
+	free(conn->unix_user);
+	free(conn);
+	c->handles--;
+	control_maybe_done(c);
+}
+
+static void
+control_conn_close(struct control_conn *conn)
+{
+	if (conn->closing)
+		return;
+	conn->closing = 1;
+	uv_close((uv_handle_t *)&conn->pipe, control_conn_close_cb);
+}
+
+static void
+control_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+	struct control_conn	*conn = h->data;
+
+	*b = uv_buf_init(conn->rbuf, sizeof conn->rbuf);
+}
+
+/*
+ * Answers every complete line in `in`, unless the client has too many
+ * replies to read: then reading stops until they are written.
+ */
+static void
+control_conn_process(struct control_conn *conn)
+{
+	char	*line, *nl;
+	size_t	 len;
+
+	while (!conn->closing && conn->queued <= CONTROL_QUEUED_MAX) {
+		line = conn->in.data + conn->start;
+		len = conn->in.len - conn->start;
+		if (len == 0 || (nl = memchr(line, '\n', len)) == NULL)
+			break;
+		conn->start += (size_t)(nl - line) + 1;
+		if (conn->discarding) {
+			conn->discarding = 0;
+			continue;
+		}
+		len = (size_t)(nl - line);
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		if (len > CONTROL_LINE_MAX) {
+			json_t	*reply = json_object();
+
+			control_fail(reply, "too_long", "a request is at most "
+			    "%d bytes", CONTROL_LINE_MAX);
+			control_send(conn, reply);
+			json_decref(reply);
+			continue;
+		}
+		if (len > 0)
+			control_request(conn, line, len);
+	}
+	if (conn->closing)
+		return;
+	/* Drop what was answered. */
+	if (conn->start > 0) {
+		memmove(conn->in.data, conn->in.data + conn->start,
+		    conn->in.len - conn->start);
+		conn->in.len -= conn->start;
+		conn->in.data[conn->in.len] = '\0';
+		conn->start = 0;
+	}
+	/* A line longer than allowed with no end in sight: answer now and
+	 * skip the rest of it. */
+	if (conn->in.len > CONTROL_LINE_MAX &&
+	    memchr(conn->in.data, '\n', conn->in.len) == NULL) {
+		json_t	*reply = json_object();
+
+		control_fail(reply, "too_long", "a request is at most %d bytes",
+		    CONTROL_LINE_MAX);
+		control_send(conn, reply);
+		json_decref(reply);
+		if (conn->discarding == 0)
+			conn->discarding = 1;
+		buf_reset(&conn->in);
+	}
+	if (conn->discarding && conn->in.len > 0 &&
+	    memchr(conn->in.data, '\n', conn->in.len) == NULL)
+		buf_reset(&conn->in);
+}
+
+static void
+control_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *b)
+{
+	struct control_conn	*conn = stream->data;
+
+	if (conn->closing)
+		return;
+	if (n < 0) {
+		/* EOF: answer what came, then close once it is written. */
+		uv_read_stop(stream);
+		conn->reading = 0;
+		if (n != UV_EOF)
+			log_debug(LOG_CAT_ENGINE, "control: read failed: %s",
+			    uv_strerror((int)n));
+		if (n == UV_EOF && !conn->discarding && conn->in.len > 0 &&
+		    buf_append(&conn->in, "\n", 1) == 0)
+			control_conn_process(conn);
+		if (conn->closing)
+			return;
+		conn->close_after_write = 1;
+		if (conn->queued == 0)
+			control_conn_close(conn);
+		return;
+	}
+	if (n == 0)
+		return;
+	if (buf_append(&conn->in, b->base, (size_t)n) != 0) {
+		/* Cannot happen with the bounds kept by process(). */
+		buf_reset(&conn->in);
+		conn->start = 0;
+		conn->discarding = 1;
+	}
+	control_conn_process(conn);
+	if (!conn->closing && conn->queued > CONTROL_QUEUED_MAX) {
+		uv_read_stop(stream);
+		conn->reading = 0;
+	}
+}
+
+/* Reads again after the client caught up with its replies. */
+static void
+control_conn_resume(struct control_conn *conn)
+{
+	if (conn->closing || conn->close_after_write || conn->reading)
+		return;
+	control_conn_process(conn);
+	if (conn->closing || conn->queued > CONTROL_QUEUED_MAX)
+		return;
+	if (uv_read_start((uv_stream_t *)&conn->pipe, control_alloc_cb,
+	    control_read_cb) != 0) {
+		control_conn_close(conn);
+		return;
+	}
+	conn->reading = 1;
+}
+
+/* The peer's Unix user name ("uid 1234" without a passwd entry). */
+static char *
+control_peer_user(uv_pipe_t *pipe)
+{
+	struct ucred	 cred;
+	struct passwd	 pw, *res = NULL;
+	socklen_t	 len = sizeof cred;
+	uv_os_fd_t	 fd;
+	char		 pwbuf[4096], *name;
+
+	if (uv_fileno((uv_handle_t *)pipe, &fd) != 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1)
+		return (NULL);
+	if (getpwuid_r(cred.uid, &pw, pwbuf, sizeof pwbuf, &res) == 0 &&
+	    res != NULL)
+		name = xstrdup(res->pw_name);
+	else
+		name = xasprintf("uid %u", (unsigned int)cred.uid);
+	explicit_bzero(pwbuf, sizeof pwbuf);
+	return (name);
+}
+
+static void
+control_connection_cb(uv_stream_t *server, int status)
+{
+	struct control		*c = server->data;
+	struct control_conn	*conn;
+	json_t			*reply;
+
+	if (status < 0) {
+		log_warnx("control: accept failed: %s", uv_strerror(status));
+		return;
+	}
+	if (c->closing)
+		return;
+	conn = xcalloc(1, sizeof *conn);
+	conn->control = c;
+	buf_init(&conn->in, 2 * (CONTROL_LINE_MAX + CONTROL_READ_CHUNK));
+	uv_pipe_init(c->loop, &conn->pipe, 0);
+	conn->pipe.data = conn;
+	conn->next = c->conns;
+	if (c->conns != NULL)
+		c->conns->prev = conn;
+	c->conns = conn;
+	c->nconns++;
+	c->handles++;
+	if (uv_accept(server, (uv_stream_t *)&conn->pipe) != 0) {
+		control_conn_close(conn);
+		return;
+	}
+	if (c->nconns > 2 * CONTROL_CONNECTIONS_MAX) {
+		control_conn_close(conn);	/* a flood: no reply */
+		return;
+	}
+	if (c->nconns > CONTROL_CONNECTIONS_MAX) {
+		log_warnx("control: too many connections, refusing one "
+		    "max=%d", CONTROL_CONNECTIONS_MAX);
+		reply = json_object();
+		control_fail(reply, "busy", "too many control connections "
+		    "(at most %d)", CONTROL_CONNECTIONS_MAX);
+		conn->close_after_write = 1;
+		control_send(conn, reply);
+		json_decref(reply);
+		return;
+	}
+	conn->unix_user = control_peer_user(&conn->pipe);
+	log_debug(LOG_CAT_ENGINE, "control: connection unix_user=%s",
+	    conn->unix_user != NULL ? conn->unix_user : "-");
+	control_conn_resume(conn);
+}
+
+/*
+ * Whether something listens on path: 1 yes, 0 a stale socket (or
+ * nothing), -1 with *cause when path cannot be used.
+ */
+static int
+control_probe(const char *path, char **cause)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 sb;
+	int			 fd, rc;
+
+	if (lstat(path, &sb) == -1) {
+		if (errno == ENOENT)
+			return (0);
+		*cause = xasprintf("%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (!S_ISSOCK(sb.st_mode)) {
+		*cause = xasprintf("%s exists and is not a socket", path);
+		return (-1);
+	}
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		*cause = xasprintf("socket: %s", strerror(errno));
+		return (-1);
+	}
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof sun);
+	close(fd);
+	if (rc == 0) {
+		*cause = xasprintf("another shipgated is listening on %s",
+		    path);
+		return (1);
+	}
+	if (errno == ECONNREFUSED)
+		return (0);
+	*cause = xasprintf("%s: %s", path, strerror(errno));
+	return (-1);
+}
+
+struct control *
+control_new(uv_loop_t *loop, const char *path, struct store *store,
+    const struct control_handlers *handlers, void *arg, char **cause)
+{
+	struct sockaddr_un	 sun;
+	struct control		*c;
+	int			 fd, rc;
+
+	*cause = NULL;
+	if (path == NULL || *path == '\0') {
+		*cause = xstrdup("no control socket path");
+		return (NULL);
+	}
+	if (strlen(path) >= sizeof sun.sun_path) {
+		*cause = xasprintf("control socket path too long (at most %zu "
+		    "bytes): %s", sizeof sun.sun_path - 1, path);
+		return (NULL);
+	}
+	if ((rc = control_probe(path, cause)) != 0)
+		return (NULL);
+	if (unlink(path) == -1 && errno != ENOENT) {
+		*cause = xasprintf("cannot remove the stale socket %s: %s",
+		    path, strerror(errno));
+		return (NULL);
+	}
+
+	/* Bound and listening before libuv knows of it, so that every
+	 * failure up to uv_pipe_open is synchronous and leaves nothing. */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		*cause = xasprintf("socket: %s", strerror(errno));
+		return (NULL);
+	}
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		*cause = xasprintf("cannot bind %s: %s", path, strerror(errno));
+		close(fd);
+		return (NULL);
+	}
+	if (chmod(path, 0660) == -1 || listen(fd, 16) == -1) {
+		*cause = xasprintf("cannot listen on %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		unlink(path);
+		return (NULL);
+	}
+
+	c = xcalloc(1, sizeof *c);
+	c->loop = loop;
+	c->path = xstrdup(path);
+	c->store = store;
+	c->handlers = *handlers;
+	c->arg = arg;
+	uv_pipe_init(loop, &c->listener, 0);
+	c->listener.data = c;
+	c->handles = 1;
+	if ((rc = uv_pipe_open(&c->listener, fd)) != 0)
+		close(fd);
+	if (rc != 0 || (rc = uv_listen((uv_stream_t *)&c->listener, 16,
+	    control_connection_cb)) != 0) {
+		*cause = xasprintf("cannot listen on %s: %s", path,
+		    uv_strerror(rc));
+		unlink(path);
+		/* Freed from the close callback, which calls no one back. */
+		c->closing = 1;
+		uv_close((uv_handle_t *)&c->listener, control_listener_close_cb);
+		return (NULL);
+	}
+	log_info("control socket listening path=%s", path);
+	return (c);
+}
+
+unsigned int
+control_connections(const struct control *c)
+{
+	return (c->nconns);
+}
+
+void
+control_close(struct control *c, void (*cb)(void *), void *arg)
+{
+	struct control_conn	*conn;
+
+	if (c->closing)
+		return;
+	c->closing = 1;
+	c->close_cb = cb;
+	c->close_arg = arg;
+	if (unlink(c->path) == -1 && errno != ENOENT)
+		log_warn("control: cannot remove %s", c->path);
+	uv_close((uv_handle_t *)&c->listener, control_listener_close_cb);
+	for (conn = c->conns; conn != NULL; conn = conn->next)
+		control_conn_close(conn);
+}

@@ -1,0 +1,112 @@
+/*
+ * The control socket: shipgated's end of shipgatectl.  A Unix stream
+ * socket (control_socket in the config, mode 0660: who may use it is
+ * decided by its file permissions) on the daemon's loop, speaking
+ * newline-delimited JSON: one request object per line, one reply object
+ * per line, in order.
+ *
+ *	{"command": "approve", "run": 42, "env": "stg", "as": "bob",
+ *	 "comment": "ok"}
+ *	{"ok": true, "command": "approve", "run": 42, "env": "stg"}
+ *	{"ok": false, "error": "forbidden",
+ *	 "detail": "bob may not approve prod: not in project-team"}
+ *
+ * Read commands (runs, show) are answered from the store; actions
+ * (approve, reject, authorise, cancel, retry, redeploy) go to the
+ * handlers the daemon gives, with the actor {user from "as", via "cli",
+ * the peer's Unix user from SO_PEERCRED} for the audit log.  The wire
+ * protocol is described in full at the top of control.c.
+ *
+ * Lines are bounded (CONTROL_LINE_MAX), so are connections
+ * (CONTROL_CONNECTIONS_MAX); a bad request gets an error reply and the
+ * connection stays usable; a client that does not read its replies is
+ * not read from until it does, and never blocks the loop.
+ */
+#ifndef SHIPGATE_CONTROL_H
+#define SHIPGATE_CONTROL_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+struct store;
+
+#define CONTROL_LINE_MAX		(64 * 1024)
+#define CONTROL_CONNECTIONS_MAX		32
+
+/*
+ * What a handler returns: 0 or one of these.  The values are the
+ * engine's ENGINE_E* (engine.h), so the daemon's handlers may return the
+ * engine's codes as they are.  Each is named on the wire by
+ * control_error_name ("forbidden", ...).
+ */
+#define CONTROL_EINVAL		(-1)	/* bad argument: no such env, ... */
+#define CONTROL_ENOTFOUND	(-2)	/* no such run or release */
+#define CONTROL_EFORBIDDEN	(-3)	/* the actor may not do this */
+#define CONTROL_ECONFLICT	(-4)	/* not in a state that allows it */
+#define CONTROL_ESTORE		(-5)	/* the database failed */
+#define CONTROL_ECLOSING	(-6)	/* the engine is stopping */
+
+/* "invalid", "not_found", "forbidden", "conflict", "store", "closing";
+ * "failed" for any other code. */
+const char	*control_error_name(int);
+
+/* Who asks, as struct engine_actor has it. */
+struct control_actor {
+	const char	*user;		/* "as": a configured user */
+	const char	*via;		/* "cli" */
+	const char	*unix_user;	/* the peer's Unix user, or NULL */
+};
+
+/*
+ * The actions, called on the loop.  Each returns 0 or a CONTROL_E* code
+ * with the reason in *cause (worded for the person who asked; the
+ * control socket frees it).  The strings are valid for the call only.
+ * comment may be NULL but to reject.  redeploy sets *run_id to the new
+ * run.
+ */
+struct control_handlers {
+	int	(*approve)(void *arg, int64_t run_id, const char *env,
+		    const struct control_actor *, const char *comment,
+		    char **cause);
+	int	(*reject)(void *arg, int64_t run_id, const char *env,
+		    const struct control_actor *, const char *comment,
+		    char **cause);
+	int	(*authorise)(void *arg, int64_t run_id,
+		    const struct control_actor *, const char *comment,
+		    char **cause);
+	int	(*cancel)(void *arg, int64_t run_id,
+		    const struct control_actor *, const char *reason,
+		    char **cause);
+	int	(*retry)(void *arg, int64_t run_id, const char *env,
+		    const struct control_actor *, char **cause);
+	int	(*redeploy)(void *arg, int64_t release_id, const char *env,
+		    const struct control_actor *, int64_t *run_id,
+		    char **cause);
+};
+
+struct control;
+
+/*
+ * Listens on path on the loop.  A socket file left by a daemon that is
+ * gone is replaced; when another process listens there, or path is
+ * something other than a socket, control_new refuses (NULL, *cause
+ * says why) and leaves it alone.  The loop, the store and the handlers
+ * (with arg) are borrowed until control_close has called back.  A
+ * handler left NULL answers its command with "not_implemented".
+ */
+struct control	*control_new(uv_loop_t *, const char *path, struct store *,
+		    const struct control_handlers *, void *arg,
+		    char **cause);
+/* How many clients are connected (for tests and /metrics). */
+unsigned int	 control_connections(const struct control *);
+/*
+ * Stops listening, removes the socket file, drops every connection
+ * (replies not yet written are lost), and once every handle is closed
+ * calls cb (if not NULL) and frees the control.  Never calls back from
+ * inside control_close.
+ */
+void		 control_close(struct control *, void (*cb)(void *),
+		    void *arg);
+
+#endif

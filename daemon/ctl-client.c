@@ -1,0 +1,416 @@
+/*
+ * shipgatectl's side of the control socket: a blocking connect, one
+ * request line, one reply line; and the tables an operator reads.
+ */
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "ctl-client.h"
+#include "xmalloc.h"
+
+int
+ctl_request(const char *path, json_t *request, json_t **replyp, char **linep,
+    char **cause)
+{
+	struct sockaddr_un	 sun;
+	struct timeval		 tv = { CTL_TIMEOUT_S, 0 };
+	struct buf		 in;
+	json_error_t		 error;
+	char			*text = NULL, chunk[16384], *nl;
+	size_t			 len, off;
+	ssize_t			 n;
+	int			 fd = -1, rc = -1;
+
+	*replyp = NULL;
+	if (linep != NULL)
+		*linep = NULL;
+	*cause = NULL;
+	buf_init(&in, CTL_REPLY_MAX);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		*cause = xasprintf("cannot reach shipgated at %s: path too "
+		    "long", path);
+		goto out;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		*cause = xasprintf("cannot reach shipgated at %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+
+	if ((text = json_dumps(request, JSON_COMPACT)) == NULL) {
+		*cause = xstrdup("cannot serialise the request");
+		goto out;
+	}
+	len = strlen(text);
+	text = realloc(text, len + 2);
+	if (text == NULL)
+		abort();
+	text[len++] = '\n';
+	text[len] = '\0';
+	for (off = 0; off < len; off += (size_t)n) {
+		n = send(fd, text + off, len - off, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (n == -1) {
+			*cause = xasprintf("cannot send to shipgated at %s: %s",
+			    path, strerror(errno));
+			goto out;
+		}
+	}
+	/* One request: the daemon closes once it has answered. */
+	shutdown(fd, SHUT_WR);
+
+	for (;;) {
+		n = read(fd, chunk, sizeof chunk);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			*cause = xasprintf("no reply from shipgated at %s: %s",
+			    path, errno == EAGAIN ? "timed out" :
+			    strerror(errno));
+			goto out;
+		}
+		if (n == 0) {
+			*cause = xasprintf("shipgated at %s closed the "
+			    "connection without a reply", path);
+			goto out;
+		}
+		if (buf_append(&in, chunk, (size_t)n) != 0) {
+			*cause = xasprintf("the reply of shipgated is larger "
+			    "than %d bytes", CTL_REPLY_MAX);
+			goto out;
+		}
+		if ((nl = memchr(in.data, '\n', in.len)) != NULL)
+			break;
+	}
+	*nl = '\0';
+	in.len = (size_t)(nl - in.data);
+	*replyp = json_loadb(in.data, in.len, 0, &error);
+	if (*replyp == NULL || !json_is_object(*replyp)) {
+		*cause = xasprintf("shipgated sent a reply that is not a JSON "
+		    "object: %s", *replyp == NULL ? error.text : "");
+		json_decref(*replyp);
+		*replyp = NULL;
+		goto out;
+	}
+	if (linep != NULL)
+		*linep = buf_take(&in, NULL);
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	free(text);
+	buf_free(&in);
+	return (rc);
+}
+
+char *
+ctl_reply_error(const json_t *reply)
+{
+	const char	*error, *detail;
+
+	error = json_string_value(json_object_get(reply, "error"));
+	detail = json_string_value(json_object_get(reply, "detail"));
+	if (error == NULL)
+		error = "failed";
+	if (detail == NULL || *detail == '\0')
+		return (xstrdup(error));
+	return (xasprintf("%s: %s", error, detail));
+}
+
+/* --- Rendering ------------------------------------------------------------ */
+
+/* A field as text: strings as they are, numbers, "-" for null/absent. */
+static const char *
+ctl_text(const json_t *o, const char *key, char *tmp, size_t size)
+{
+	const json_t	*v = json_object_get(o, key);
+
+	if (json_is_string(v))
+		return (json_string_value(v));
+	if (json_is_integer(v)) {
+		snprintf(tmp, size, "%lld", (long long)json_integer_value(v));
+		return (tmp);
+	}
+	if (json_is_true(v))
+		return ("yes");
+	if (json_is_false(v))
+		return ("no");
+	return ("-");
+}
+
+/* Milliseconds as 450ms, 12s, 3m12s, 2h05m, 3d04h. */
+static void
+ctl_duration(const json_t *v, char *out, size_t size)
+{
+	long long	 ms, s;
+
+	if (!json_is_integer(v)) {
+		snprintf(out, size, "-");
+		return;
+	}
+	ms = (long long)json_integer_value(v);
+	s = ms / 1000;
+	if (ms < 1000)
+		snprintf(out, size, "%lldms", ms);
+	else if (s < 60)
+		snprintf(out, size, "%llds", s);
+	else if (s < 3600)
+		snprintf(out, size, "%lldm%02llds", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(out, size, "%lldh%02lldm", s / 3600, (s % 3600) / 60);
+	else
+		snprintf(out, size, "%lldd%02lldh", s / 86400,
+		    (s % 86400) / 3600);
+}
+
+#define CTL_RUNS_COLUMNS	7
+
+void
+ctl_print_runs(FILE *f, const json_t *reply)
+{
+	static const char *const heads[CTL_RUNS_COLUMNS] = {
+		"ID", "APP", "VERSION", "AUTHOR", "STATUS", "STAGE", "CREATED",
+	};
+	const json_t	*runs, *r, *st;
+	char		***cells, tmp[64];
+	size_t		 width[CTL_RUNS_COLUMNS], n, i, j, l;
+
+	runs = json_object_get(reply, "runs");
+	n = json_array_size(runs);
+	cells = xcalloc(n, sizeof *cells);
+	for (j = 0; j < CTL_RUNS_COLUMNS; j++)
+		width[j] = strlen(heads[j]);
+	for (i = 0; i < n; i++) {
+		r = json_array_get(runs, i);
+		cells[i] = xcalloc(CTL_RUNS_COLUMNS, sizeof **cells);
+		cells[i][0] = xstrdup(ctl_text(r, "id", tmp, sizeof tmp));
+		cells[i][1] = xstrdup(ctl_text(r, "app", tmp, sizeof tmp));
+		cells[i][2] = xstrdup(ctl_text(r, "version", tmp, sizeof tmp));
+		cells[i][3] = xstrdup(ctl_text(r, "author", tmp, sizeof tmp));
+		if (strcmp(ctl_text(r, "kind", tmp, sizeof tmp),
+		    "rollback") == 0)
+			cells[i][4] = xasprintf("%s (rollback)",
+			    ctl_text(r, "status", tmp, sizeof tmp));
+		else
+			cells[i][4] = xstrdup(ctl_text(r, "status", tmp,
+			    sizeof tmp));
+		st = json_object_get(r, "stage");
+		if (json_is_object(st)) {
+			cells[i][5] = xasprintf("%s %s",
+			    json_string_value(json_object_get(st, "env")) ?: "-",
+			    json_string_value(json_object_get(st, "status")) ?:
+			    "-");
+		} else
+			cells[i][5] = xstrdup("-");
+		cells[i][6] = xstrdup(ctl_text(r, "created_at", tmp,
+		    sizeof tmp));
+		for (j = 0; j < CTL_RUNS_COLUMNS; j++) {
+			if ((l = strlen(cells[i][j])) > width[j])
+				width[j] = l;
+		}
+	}
+	for (j = 0; j < CTL_RUNS_COLUMNS; j++) {
+		if (j + 1 < CTL_RUNS_COLUMNS)
+			fprintf(f, "%-*s  ", (int)width[j], heads[j]);
+		else
+			fprintf(f, "%s\n", heads[j]);
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < CTL_RUNS_COLUMNS; j++) {
+			if (j + 1 < CTL_RUNS_COLUMNS)
+				fprintf(f, "%-*s  ", (int)width[j],
+				    cells[i][j]);
+			else
+				fprintf(f, "%s\n", cells[i][j]);
+			free(cells[i][j]);
+		}
+		free(cells[i]);
+	}
+	free(cells);
+	if (n == 0)
+		fprintf(f, "(no runs)\n");
+	else if (json_is_integer(json_object_get(reply, "next_before")))
+		fprintf(f, "(more: --limit or the portal)\n");
+}
+
+static void
+ctl_print_stage(FILE *f, const json_t *st)
+{
+	const json_t	*a, *c;
+	const char	*repl;
+	char		 tmp[64], tmp2[64], tmp3[64], dur[32];
+	size_t		 i;
+
+	ctl_duration(json_object_get(st, "duration_ms"), dur, sizeof dur);
+	fprintf(f, "  %s: %s", ctl_text(st, "env", tmp, sizeof tmp),
+	    ctl_text(st, "status", tmp2, sizeof tmp2));
+	if (json_is_string(json_object_get(st, "started_at"))) {
+		fprintf(f, ", started %s, %s %s",
+		    ctl_text(st, "started_at", tmp, sizeof tmp),
+		    json_is_string(json_object_get(st, "finished_at")) ?
+		    "took" : "for", dur);
+	}
+	fprintf(f, "\n");
+	if (json_is_string(json_object_get(st, "reason")))
+		fprintf(f, "    reason: %s\n",
+		    ctl_text(st, "reason", tmp, sizeof tmp));
+	if (json_is_string(json_object_get(st, "change_set")))
+		fprintf(f, "    change set: %s (attempt %s)\n",
+		    ctl_text(st, "change_set", tmp, sizeof tmp),
+		    ctl_text(st, "attempt", tmp2, sizeof tmp2));
+	if (json_is_string(json_object_get(st, "deadline_at")))
+		fprintf(f, "    deadline: %s\n",
+		    ctl_text(st, "deadline_at", tmp, sizeof tmp));
+
+	a = json_object_get(st, "changes");
+	if (json_array_size(a) > 0)
+		fprintf(f, "    changes:\n");
+	for (i = 0; i < json_array_size(a); i++) {
+		c = json_array_get(a, i);
+		repl = json_string_value(json_object_get(c, "replacement"));
+		fprintf(f, "      %-8s %s  %s  %s%s\n",
+		    ctl_text(c, "action", tmp, sizeof tmp),
+		    ctl_text(c, "logical_id", tmp2, sizeof tmp2),
+		    json_string_value(json_object_get(c, "type")) ?: "-",
+		    json_string_value(json_object_get(c, "physical_id")) ?: "-",
+		    repl == NULL ? "" :
+		    strcmp(repl, "True") == 0 ? "  REPLACEMENT" :
+		    strcmp(repl, "Conditional") == 0 ?
+		    "  replacement: conditional" : "");
+	}
+	a = json_object_get(st, "checks");
+	if (json_array_size(a) > 0)
+		fprintf(f, "    checks:\n");
+	for (i = 0; i < json_array_size(a); i++) {
+		c = json_array_get(a, i);
+		ctl_duration(json_object_get(c, "duration_ms"), dur,
+		    sizeof dur);
+		fprintf(f, "      %s/%s: %s (HTTP %s, %s)",
+		    ctl_text(c, "check", tmp, sizeof tmp),
+		    ctl_text(c, "name", tmp2, sizeof tmp2),
+		    json_string_value(json_object_get(c, "status")) ?: "-",
+		    ctl_text(c, "http_status", tmp3, sizeof tmp3), dur);
+		if (json_is_string(json_object_get(c, "expectation")))
+			fprintf(f, " expected %s",
+			    json_string_value(json_object_get(c,
+			    "expectation")));
+		fprintf(f, "\n");
+	}
+}
+
+void
+ctl_print_run(FILE *f, const json_t *reply)
+{
+	const json_t	*run, *a, *e, *img;
+	const char	*s;
+	char		 tmp[64], tmp2[64], tmp3[64];
+	size_t		 i;
+
+	run = json_object_get(reply, "run");
+	fprintf(f, "run %s: %s %s, %s",
+	    ctl_text(run, "id", tmp, sizeof tmp),
+	    ctl_text(run, "app", tmp2, sizeof tmp2),
+	    ctl_text(run, "version", tmp3, sizeof tmp3),
+	    json_string_value(json_object_get(run, "status")) ?: "-");
+	if ((s = json_string_value(json_object_get(run, "kind"))) != NULL &&
+	    strcmp(s, "rollback") == 0)
+		fprintf(f, " (rollback)");
+	fprintf(f, "\n");
+	fprintf(f, "  release:   %s\n", ctl_text(run, "release", tmp,
+	    sizeof tmp));
+	fprintf(f, "  author:    %s\n", ctl_text(run, "author", tmp,
+	    sizeof tmp));
+	fprintf(f, "  message:   %s\n", ctl_text(run, "message", tmp,
+	    sizeof tmp));
+	if (json_is_string(json_object_get(run, "requested_by")))
+		fprintf(f, "  requested by: %s\n", ctl_text(run,
+		    "requested_by", tmp, sizeof tmp));
+	if (json_is_string(json_object_get(run, "reason")))
+		fprintf(f, "  reason:    %s\n", ctl_text(run, "reason", tmp,
+		    sizeof tmp));
+	fprintf(f, "  created:   %s\n", ctl_text(run, "created_at", tmp,
+	    sizeof tmp));
+	fprintf(f, "  finished:  %s\n", ctl_text(run, "finished_at", tmp,
+	    sizeof tmp));
+	a = json_object_get(run, "images");
+	for (i = 0; i < json_array_size(a); i++) {
+		img = json_array_get(a, i);
+		if (json_is_string(json_object_get(img, "digest")))
+			fprintf(f, "  %s %s@%s\n", i == 0 ? "images:   " :
+			    "          ", ctl_text(img, "repository", tmp,
+			    sizeof tmp), json_string_value(json_object_get(img,
+			    "digest")));
+		else
+			fprintf(f, "  %s %s:%s\n", i == 0 ? "images:   " :
+			    "          ", ctl_text(img, "repository", tmp,
+			    sizeof tmp), ctl_text(img, "tag", tmp2,
+			    sizeof tmp2));
+	}
+
+	fprintf(f, "\nstages:\n");
+	a = json_object_get(run, "stages");
+	for (i = 0; i < json_array_size(a); i++)
+		ctl_print_stage(f, json_array_get(a, i));
+	if (json_array_size(a) == 0)
+		fprintf(f, "  (none)\n");
+
+	fprintf(f, "\napprovals:\n");
+	a = json_object_get(run, "approvals");
+	for (i = 0; i < json_array_size(a); i++) {
+		e = json_array_get(a, i);
+		fprintf(f, "  %s  %s %s %s%s (%s)",
+		    ctl_text(e, "at", tmp, sizeof tmp),
+		    ctl_text(e, "user", tmp2, sizeof tmp2),
+		    json_string_value(json_object_get(e, "decision")) ?: "-",
+		    json_string_value(json_object_get(e, "env")) ?: "-",
+		    json_is_true(json_object_get(e, "gate")) ? " gate" : "",
+		    json_string_value(json_object_get(e, "via")) ?: "-");
+		if (json_is_string(json_object_get(e, "comment")))
+			fprintf(f, ": %s", json_string_value(
+			    json_object_get(e, "comment")));
+		fprintf(f, "\n");
+	}
+	if (json_array_size(a) == 0)
+		fprintf(f, "  (none)\n");
+
+	fprintf(f, "\naudit:\n");
+	a = json_object_get(run, "audit");
+	for (i = 0; i < json_array_size(a); i++) {
+		e = json_array_get(a, i);
+		fprintf(f, "  %s  %s", ctl_text(e, "at", tmp, sizeof tmp),
+		    ctl_text(e, "actor", tmp2, sizeof tmp2));
+		if (json_is_string(json_object_get(e, "unix_user")))
+			fprintf(f, " (%s)", json_string_value(
+			    json_object_get(e, "unix_user")));
+		fprintf(f, ": %s %s",
+		    json_string_value(json_object_get(e, "action")) ?: "-",
+		    json_string_value(json_object_get(e, "subject")) ?: "");
+		if (json_is_string(json_object_get(e, "detail")))
+			fprintf(f, ": %s", json_string_value(
+			    json_object_get(e, "detail")));
+		fprintf(f, "\n");
+	}
+	if (json_array_size(a) == 0)
+		fprintf(f, "  (none)\n");
+	if (json_is_true(json_object_get(run, "audit_truncated")))
+		fprintf(f, "  (older entries: see the portal's audit page)\n");
+}

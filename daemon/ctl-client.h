@@ -1,0 +1,37 @@
+/*
+ * shipgatectl's end of the control socket (control.c is the daemon's):
+ * one blocking request and its reply, and the human rendering of the
+ * replies of `runs` and `show`.  The wire protocol is described at the
+ * top of control.c.
+ */
+#ifndef SHIPGATE_CTL_CLIENT_H
+#define SHIPGATE_CTL_CLIENT_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+/* Replies larger than this are refused (a `show` of a huge run is a few
+ * MiB at most). */
+#define CTL_REPLY_MAX	(64 * 1024 * 1024)
+/* How long to wait for the daemon to accept, read or answer. */
+#define CTL_TIMEOUT_S	60
+
+/*
+ * Connects to the daemon's socket at path, sends request (one line) and
+ * reads the one-line reply.  On success *replyp is the parsed object
+ * (json_decref) and, if linep is not NULL, *linep the reply as received
+ * without its newline (free).  Returns 0, or -1 with *cause, which for a
+ * daemon that is not there reads "cannot reach shipgated at PATH: ...".
+ */
+int	 ctl_request(const char *path, json_t *request, json_t **replyp,
+	    char **linep, char **cause);
+
+/* A reply's "error" and "detail" as one line: "forbidden: bob may ...". */
+char	*ctl_reply_error(const json_t *reply);
+
+/* The table of a `runs` reply; the whole of a `show` reply. */
+void	 ctl_print_runs(FILE *, const json_t *reply);
+void	 ctl_print_run(FILE *, const json_t *reply);
+
+#endif
