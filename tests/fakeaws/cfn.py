@@ -18,7 +18,7 @@ from core import AwsError, rand_alnum
 OPERATIONS = {"CreateChangeSet", "DescribeChangeSet", "ExecuteChangeSet",
               "DeleteChangeSet", "ListChangeSets", "DescribeStacks",
               "DescribeStackEvents", "GetTemplate", "DescribeStackResources",
-              "DeleteStack", "ValidateTemplate"}
+              "DeleteStack", "ValidateTemplate", "CancelUpdateStack"}
 NO_CHANGES = ("The submitted information didn't contain changes. Submit different "
               "information to create a change set.")
 NAME_RE = re.compile(r"^[a-zA-Z][-a-zA-Z0-9]{0,127}$")
@@ -665,11 +665,15 @@ def _run(state, stk, cs, token):
     yield state.step_delay
     done = []          # (logical, action, old resource or None)
     failed = None
+    stk["cancel"] = False
     for logical in T.order(doc, [n for n in T.active_resources(ctx)]):
         rc = actions.get(logical)
         if rc is None:
             continue
         rtype = rc["ResourceType"]
+        if stk.get("cancel"):
+            failed = (logical, rtype, "Resource update cancelled")
+            break
         try:
             props = ctx.eval(doc["Resources"][logical].get("Properties") or {})
         except T.TemplateError as e:
@@ -681,6 +685,8 @@ def _run(state, stk, cs, token):
         _event(stk, logical, rtype, st_in, None, physical=prior["physical"] if prior
                else "", props=props, token=token)
         yield state.step_delay
+        if failed is None and stk.get("cancel"):
+            failed = (logical, rtype, "Resource update cancelled")
         if failed is None:
             reason = _take_failure(state, stk, logical)
             if reason:
@@ -704,8 +710,12 @@ def _run(state, stk, cs, token):
         res[logical] = {"type": rtype, "physical": phys, "attrs": attrs, "props": props,
                         "status": verb + "_COMPLETE", "updated": time.time()}
         done.append((logical, rc["Action"], replace, prior))
-        while dep is not None and dep["rolloutState"] == "IN_PROGRESS":
+        while dep is not None and dep["rolloutState"] == "IN_PROGRESS" and \
+                not stk.get("cancel"):
             yield state.step_delay
+        if stk.get("cancel"):
+            failed = (logical, rtype, "Resource update cancelled")
+            break
         if dep is not None and dep["rolloutState"] == "FAILED":
             failed = (logical, rtype, "Error occurred during operation 'ECS Deployment "
                       "Circuit Breaker was triggered'.")
@@ -713,6 +723,8 @@ def _run(state, stk, cs, token):
         _event(stk, logical, rtype, "CREATE_COMPLETE" if rc["Action"] == "Add"
                else "UPDATE_COMPLETE", None, physical=phys, props=props, token=token)
         yield state.step_delay
+    if failed is None and stk.get("cancel"):
+        failed = (None, None, None)
     if failed is not None:
         yield from _rollback(state, stk, cs, token, old, res, done, failed, creating)
         return
@@ -750,17 +762,21 @@ def _run(state, stk, cs, token):
 def _rollback(state, stk, cs, token, old, res, done, failed, creating):
     logical, rtype, reason = failed
     prior = old["resources"].get(logical)
-    _event(stk, logical, rtype, "CREATE_FAILED" if prior is None else "UPDATE_FAILED",
-           reason, physical=(res.get(logical) or prior or {}).get("physical", ""),
-           token=token)
-    if creating:
+    if logical is not None:
+        _event(stk, logical, rtype, "CREATE_FAILED" if prior is None else "UPDATE_FAILED",
+               reason, physical=(res.get(logical) or prior or {}).get("physical", ""),
+               token=token)
+    if stk.get("cancel") and not creating:
+        _stack_event(stk, "UPDATE_ROLLBACK_IN_PROGRESS", "User Initiated", token=token)
+    elif creating:
         _stack_event(stk, "ROLLBACK_IN_PROGRESS", "The following resource(s) failed to "
                      "create: [%s]. Rollback requested by user." % logical, token=token)
     else:
         _stack_event(stk, "UPDATE_ROLLBACK_IN_PROGRESS", "The following resource(s) "
                      "failed to update: [%s]. " % logical, token=token)
     yield state.step_delay
-    if prior is not None and not any(x[0] == logical for x in done):
+    if logical is not None and prior is not None and \
+            not any(x[0] == logical for x in done):
         _event(stk, logical, rtype, "UPDATE_IN_PROGRESS", physical=prior["physical"],
                token=token)
         yield state.step_delay
@@ -839,6 +855,17 @@ def op_ValidateTemplate(state, req, p):
     if tr:
         out["DeclaredTransforms"] = tr if isinstance(tr, list) else [tr]
     return out
+
+
+def op_CancelUpdateStack(state, req, p):
+    stk = _stack(state, req, p.get("StackName"))
+    if stk["status"] != "UPDATE_IN_PROGRESS":
+        raise verr("CancelUpdateStack cannot be called from current stack status")
+    if p.get("ClientRequestToken") and p["ClientRequestToken"] == stk.get("cancel_token"):
+        return {}
+    stk["cancel"] = True
+    stk["cancel_token"] = p.get("ClientRequestToken")
+    return {}
 
 
 def op_DeleteStack(state, req, p):

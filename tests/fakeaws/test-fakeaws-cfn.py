@@ -469,6 +469,29 @@ def main(t, fake):
          sv["deployments"][0]["rolloutState"] == "COMPLETED",
          "service rolled back to revision 2", sv["taskDefinition"])
 
+    # -- CancelUpdateStack rolls an update back
+    t.raises(lambda: cf.cancel_update_stack(StackName="billing-int"), "ValidationError",
+             "CancelUpdateStack when no update runs: ValidationError")
+    fake.control("/_fake/config", {"step_delay": 0.3})
+    r = cf.create_change_set(StackName="billing-int", ChangeSetName="v5",
+                             TemplateBody=APP, Parameters=[
+                                 {"ParameterKey": "ImageTag", "ParameterValue": "1.5.0"}])
+    wait_cs(cf, r["Id"])
+    cf.execute_change_set(ChangeSetName=r["Id"])
+    time.sleep(0.4)
+    cf.cancel_update_stack(StackName="billing-int")
+    fake.control("/_fake/config", {"step_delay": 0.03})
+    s = wait_stack(cf, "billing-int")
+    ev = cf.describe_stack_events(StackName="billing-int")["StackEvents"]
+    rb = [e for e in ev if e["ResourceStatus"] == "UPDATE_ROLLBACK_IN_PROGRESS"][0]
+    t.ok(s["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE" and
+         rb.get("ResourceStatusReason") == "User Initiated" and
+         s["Parameters"][0]["ParameterValue"] == "1.1.0",
+         "CancelUpdateStack: UPDATE_ROLLBACK_COMPLETE, User Initiated, old values",
+         (s["StackStatus"], rb.get("ResourceStatusReason")))
+    t.ok(any(e.get("ResourceStatusReason") == "Resource update cancelled" for e in ev[:12]),
+         "the resource being updated fails with 'Resource update cancelled'")
+
     # -- errors at CreateChangeSet
     t.raises(lambda: cf.create_change_set(StackName="billing-int", ChangeSetName="bad1",
                                           TemplateBody="Resources: [oops"),
