@@ -102,7 +102,7 @@ struct control {
 
 	struct control_conn		*conns;
 	unsigned int			 nconns;
-	unsigned int			 handles;	/* open: listener, conns */
+	unsigned int			 handles;	/* listener, conns */
 	int				 closing;
 	void				(*close_cb)(void *);
 	void				*close_arg;
@@ -399,7 +399,8 @@ control_cmd_runs(struct control_conn *conn, json_t *req, json_t *reply)
 	}
 	json_object_set_new(reply, "ok", json_true());
 	json_object_set_new(reply, "runs", runs);
-	json_object_set_new(reply, "next_before", control_id(page->next_before));
+	json_object_set_new(reply, "next_before",
+	    control_id(page->next_before));
 out:
 	store_runs_page_free(page);
 	free(cause);
@@ -1211,7 +1212,8 @@ control_new(uv_loop_t *loop, const char *path, struct store *store,
 		unlink(path);
 		/* Freed from the close callback, which calls no one back. */
 		c->closing = 1;
-		uv_close((uv_handle_t *)&c->listener, control_listener_close_cb);
+		uv_close((uv_handle_t *)&c->listener,
+		    control_listener_close_cb);
 		return (NULL);
 	}
 	log_info("control socket listening path=%s", path);

@@ -191,7 +191,7 @@ ctl_print_runs(FILE *f, const json_t *reply)
 		"ID", "APP", "VERSION", "AUTHOR", "STATUS", "STAGE", "CREATED",
 	};
 	const json_t	*runs, *r, *st;
-	char		***cells, tmp[64];
+	char		***cells, tmp[64], tmp2[64];
 	size_t		 width[CTL_RUNS_COLUMNS], n, i, j, l;
 
 	runs = json_object_get(reply, "runs");
@@ -216,9 +216,8 @@ ctl_print_runs(FILE *f, const json_t *reply)
 		st = json_object_get(r, "stage");
 		if (json_is_object(st)) {
 			cells[i][5] = xasprintf("%s %s",
-			    json_string_value(json_object_get(st, "env")) ?: "-",
-			    json_string_value(json_object_get(st, "status")) ?:
-			    "-");
+			    ctl_text(st, "env", tmp, sizeof tmp),
+			    ctl_text(st, "status", tmp2, sizeof tmp2));
 		} else
 			cells[i][5] = xstrdup("-");
 		cells[i][6] = xstrdup(ctl_text(r, "created_at", tmp,
@@ -256,9 +255,10 @@ static void
 ctl_print_stage(FILE *f, const json_t *st)
 {
 	const json_t	*a, *c;
+	static const char *const keys[3] = { "action", "logical_id", "type" };
 	const char	*repl;
 	char		 tmp[64], tmp2[64], tmp3[64], dur[32];
-	size_t		 i;
+	size_t		 i, j, l, w[3];
 
 	ctl_duration(json_object_get(st, "duration_ms"), dur, sizeof dur);
 	fprintf(f, "  %s: %s", ctl_text(st, "env", tmp, sizeof tmp),
@@ -284,13 +284,22 @@ ctl_print_stage(FILE *f, const json_t *st)
 	a = json_object_get(st, "changes");
 	if (json_array_size(a) > 0)
 		fprintf(f, "    changes:\n");
+	memset(w, 0, sizeof w);
+	for (i = 0; i < json_array_size(a); i++) {
+		c = json_array_get(a, i);
+		for (j = 0; j < 3; j++) {
+			l = strlen(ctl_text(c, keys[j], tmp, sizeof tmp));
+			if (l > w[j])
+				w[j] = l;
+		}
+	}
 	for (i = 0; i < json_array_size(a); i++) {
 		c = json_array_get(a, i);
 		repl = json_string_value(json_object_get(c, "replacement"));
-		fprintf(f, "      %-8s %s  %s  %s%s\n",
-		    ctl_text(c, "action", tmp, sizeof tmp),
-		    ctl_text(c, "logical_id", tmp2, sizeof tmp2),
-		    json_string_value(json_object_get(c, "type")) ?: "-",
+		fprintf(f, "      %-*s  %-*s  %-*s  %s%s\n",
+		    (int)w[0], ctl_text(c, keys[0], tmp, sizeof tmp),
+		    (int)w[1], ctl_text(c, keys[1], tmp2, sizeof tmp2),
+		    (int)w[2], ctl_text(c, keys[2], tmp3, sizeof tmp3),
 		    json_string_value(json_object_get(c, "physical_id")) ?: "-",
 		    repl == NULL ? "" :
 		    strcmp(repl, "True") == 0 ? "  REPLACEMENT" :
@@ -399,11 +408,10 @@ ctl_print_run(FILE *f, const json_t *reply)
 		fprintf(f, "  %s  %s", ctl_text(e, "at", tmp, sizeof tmp),
 		    ctl_text(e, "actor", tmp2, sizeof tmp2));
 		if (json_is_string(json_object_get(e, "unix_user")))
-			fprintf(f, " (%s)", json_string_value(
+			fprintf(f, " (unix %s)", json_string_value(
 			    json_object_get(e, "unix_user")));
-		fprintf(f, ": %s %s",
-		    json_string_value(json_object_get(e, "action")) ?: "-",
-		    json_string_value(json_object_get(e, "subject")) ?: "");
+		fprintf(f, "  %s",
+		    json_string_value(json_object_get(e, "action")) ?: "-");
 		if (json_is_string(json_object_get(e, "detail")))
 			fprintf(f, ": %s", json_string_value(
 			    json_object_get(e, "detail")));

@@ -187,20 +187,27 @@ enum ctl_target {
  * required. */
 static const struct ctl_command {
 	const char	*name;
+	const char	*usage;
 	enum ctl_target	 target;
 	int		 allowed;
 	int		 required;
 } ctl_commands[] = {
-	{ "runs", CTL_NONE, OPT_APP | OPT_STATUS | OPT_LIMIT, 0 },
-	{ "show", CTL_RUN, 0, 0 },
-	{ "approve", CTL_RUN, OPT_ENV | OPT_AS | OPT_MESSAGE,
-	    OPT_ENV | OPT_AS },
-	{ "reject", CTL_RUN, OPT_ENV | OPT_AS | OPT_MESSAGE,
+	{ "runs", "runs [--app APP] [--status STATUS] [--limit N]",
+	    CTL_NONE, OPT_APP | OPT_STATUS | OPT_LIMIT, 0 },
+	{ "show", "show RUN", CTL_RUN, 0, 0 },
+	{ "approve", "approve RUN --env ENV --as USER [-m COMMENT]",
+	    CTL_RUN, OPT_ENV | OPT_AS | OPT_MESSAGE, OPT_ENV | OPT_AS },
+	{ "reject", "reject RUN --env ENV --as USER -m COMMENT",
+	    CTL_RUN, OPT_ENV | OPT_AS | OPT_MESSAGE,
 	    OPT_ENV | OPT_AS | OPT_MESSAGE },
-	{ "authorise", CTL_RUN, OPT_AS | OPT_MESSAGE, OPT_AS },
-	{ "cancel", CTL_RUN, OPT_AS | OPT_MESSAGE, OPT_AS },
-	{ "retry", CTL_RUN, OPT_ENV | OPT_AS, OPT_ENV | OPT_AS },
-	{ "redeploy", CTL_RELEASE, OPT_ENV | OPT_AS, OPT_ENV | OPT_AS },
+	{ "authorise", "authorise RUN --as USER [-m COMMENT]",
+	    CTL_RUN, OPT_AS | OPT_MESSAGE, OPT_AS },
+	{ "cancel", "cancel RUN --as USER [-m REASON]",
+	    CTL_RUN, OPT_AS | OPT_MESSAGE, OPT_AS },
+	{ "retry", "retry RUN --env ENV --as USER",
+	    CTL_RUN, OPT_ENV | OPT_AS, OPT_ENV | OPT_AS },
+	{ "redeploy", "redeploy RELEASE --env ENV --as USER",
+	    CTL_RELEASE, OPT_ENV | OPT_AS, OPT_ENV | OPT_AS },
 };
 
 static const char *const ctl_option_names[] = {
@@ -221,11 +228,13 @@ ctl_parse_id(const char *s, int64_t *idp)
 	return (0);
 }
 
+/* A usage error in a command's arguments: say what and how (exit 2). */
 static int
-ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+ctl_usage_error(const struct ctl_command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static int
-ctl_usage_error(const char *fmt, ...)
+ctl_usage_error(const struct ctl_command *cmd, const char *fmt, ...)
 {
 	va_list	 ap;
 
@@ -233,8 +242,8 @@ ctl_usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n");
-	usage(stderr);
+	fprintf(stderr, "\nusage: shipgatectl [-c CONFIG] [--json] %s\n",
+	    cmd->usage);
 	return (2);
 }
 
@@ -295,7 +304,8 @@ cmd_control(const char *config_path, int json, int argc, char **argv)
 	struct config			*config = NULL;
 	json_t				*req = NULL, *reply = NULL;
 	const char			*app = NULL, *status = NULL;
-	const char			*env = NULL, *as = NULL, *message = NULL;
+	const char			*env = NULL, *as = NULL;
+	const char			*message = NULL;
 	char				*line = NULL, *cause = NULL, *end;
 	int64_t				 id = 0;
 	long				 limit = 0;
@@ -323,8 +333,8 @@ cmd_control(const char *config_path, int json, int argc, char **argv)
 			limit = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || limit < 1 ||
 			    limit > 1000) {
-				return (ctl_usage_error("--limit: a number "
-				    "from 1 to 1000, not %s", optarg));
+				return (ctl_usage_error(cmd, "--limit: a "
+				    "number from 1 to 1000, not %s", optarg));
 			}
 			break;
 		case 'e':
@@ -340,40 +350,41 @@ cmd_control(const char *config_path, int json, int argc, char **argv)
 			message = optarg;
 			break;
 		default:
-			return (ctl_usage_error("%s: unknown option or missing "
-			    "value", argv[optind - 1]));
+			return (ctl_usage_error(cmd, "%s: unknown option or "
+			    "missing value", argv[optind - 1]));
 		}
 		if ((cmd->allowed & bit) == 0) {
-			return (ctl_usage_error("%s takes no such option",
-			    cmd->name));
+			return (ctl_usage_error(cmd, "%s takes no %s",
+			    cmd->name, argv[optind - 1]));
 		}
 		seen |= bit;
 	}
 	for (i = 0; i < sizeof ctl_option_names / sizeof *ctl_option_names;
 	    i++) {
 		if ((cmd->required & (1 << i)) && (seen & (1 << i)) == 0) {
-			fprintf(stderr, "shipgatectl: %s needs %s\n",
-			    cmd->name, ctl_option_names[i]);
-			usage(stderr);
-			return (2);
+			return (ctl_usage_error(cmd, "%s needs %s", cmd->name,
+			    ctl_option_names[i]));
 		}
 	}
 	if (cmd->target == CTL_NONE && optind != argc)
-		return (ctl_usage_error("unexpected argument: %s",
+		return (ctl_usage_error(cmd, "unexpected argument: %s",
 		    argv[optind]));
 	if (cmd->target != CTL_NONE) {
 		if (optind + 1 != argc) {
-			return (ctl_usage_error("%s needs one RUN (or RELEASE) "
-			    "id", cmd->name));
+			return (ctl_usage_error(cmd, "%s needs one %s id",
+			    cmd->name, cmd->target == CTL_RUN ? "run" :
+			    "release"));
 		}
 		if (ctl_parse_id(argv[optind], &id) != 0)
-			return (ctl_usage_error("not an id: %s", argv[optind]));
+			return (ctl_usage_error(cmd, "not an id: %s",
+			    argv[optind]));
 	}
 	if ((seen & OPT_MESSAGE) && strcmp(cmd->name, "reject") == 0 &&
 	    strspn(message, " \t\r\n") == strlen(message))
-		return (ctl_usage_error("%s", "reject needs a comment (-m)"));
+		return (ctl_usage_error(cmd, "reject needs a comment (-m)"));
 	if (status != NULL && store_run_status_from_name(status) == 0)
-		return (ctl_usage_error("unknown run status: %s", status));
+		return (ctl_usage_error(cmd, "unknown run status: %s",
+		    status));
 
 	req = json_pack("{s:s}", "command", cmd->name);
 	if (cmd->target == CTL_RUN)
@@ -397,7 +408,7 @@ cmd_control(const char *config_path, int json, int argc, char **argv)
 	    json_object_get(req, "as") == NULL) || (message != NULL &&
 	    json_object_get(req, "comment") == NULL)) {
 		json_decref(req);
-		return (ctl_usage_error("%s", "arguments must be UTF-8"));
+		return (ctl_usage_error(cmd, "arguments must be UTF-8"));
 	}
 
 	if ((config = config_load(config_path, &errors)) == NULL) {
