@@ -88,12 +88,15 @@ struct control_handlers {
 struct control;
 
 /*
- * Listens on path on the loop.  A socket file left by a daemon that is
- * gone is replaced; when another process listens there, or path is
- * something other than a socket, control_new refuses (NULL, *cause
- * says why) and leaves it alone.  The loop, the store and the handlers
- * (with arg) are borrowed until control_close has called back.  A
- * handler left NULL answers its command with "not_implemented".
+ * Listens on path on the loop (mode 0660).  A socket file left by a
+ * daemon that is gone is replaced; when another process listens there,
+ * or path is something other than a socket, control_new refuses (NULL,
+ * *cause says why, the caller frees it) and leaves it alone.  Failures
+ * are synchronous (should libuv refuse the bound socket, its handle is
+ * already closing: the loop must run once more to free it).  The loop,
+ * the store and the handlers (with arg) are borrowed until control_close
+ * has called back.
+ * A handler left NULL answers its command with "not_implemented".
  */
 struct control	*control_new(uv_loop_t *, const char *path, struct store *,
 		    const struct control_handlers *, void *arg,

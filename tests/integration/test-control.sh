@@ -146,6 +146,13 @@ ok "redeploy --json" json_check 'r["ok"] and r["run"] == 107 and r["release"] ==
 ctl redeploy --env prod --as bob
 ok "redeploy without RELEASE: usage (2)" test "$rc" -eq 2
 
+# every command of the usage is in the man page
+for c in runs show approve reject authorise cancel retry redeploy; do
+	ok "shipgatectl(1) describes $c" \
+	    grep -q "^\.It Cm $c " "$top_srcdir/man/shipgatectl.1"
+	ok "the usage names $c" sh -c "'$SHIPGATECTL' --help | grep -q '^  $c '"
+done
+
 # the server stops cleanly, and then nothing answers
 t_stop "$server_pid"
 ok "the server stops cleanly (no handle left, no leak)" test $? -eq 0
