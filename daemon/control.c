@@ -210,12 +210,10 @@ control_write_cb(uv_write_t *req, int status)
 		control_conn_close(conn);
 		return;
 	}
-	if (conn->close_after_write && conn->queued == 0) {
-		control_conn_close(conn);
-		return;
-	}
 	if (!conn->reading && conn->queued <= CONTROL_QUEUED_MAX / 2)
 		control_conn_resume(conn);
+	if (!conn->closing && conn->close_after_write && conn->queued == 0)
+		control_conn_close(conn);
 }
 
 static void
@@ -548,9 +546,10 @@ control_cmd_show(struct control_conn *conn, json_t *req, json_t *reply)
 	json_object_set_new(o, "finished_at", control_time(r->finished_at));
 	manifest = control_json_text(rel->manifest);
 	v = json_object_get(manifest, "images");
-	json_object_set(o, "images", json_is_array(v) ? v : json_array());
-	if (!json_is_array(v))
-		json_decref(json_object_get(o, "images"));
+	if (json_is_array(v))
+		json_object_set(o, "images", v);
+	else
+		json_object_set_new(o, "images", json_array());
 	json_decref(manifest);
 
 	a = json_array();
@@ -1016,14 +1015,18 @@ control_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *b)
 	}
 }
 
-/* Reads again after the client caught up with its replies. */
+/*
+ * Answers the requests left waiting while the client caught up with its
+ * replies, then reads again (unless it has said all it had to say).
+ */
 static void
 control_conn_resume(struct control_conn *conn)
 {
-	if (conn->closing || conn->close_after_write || conn->reading)
+	if (conn->closing || conn->reading)
 		return;
 	control_conn_process(conn);
-	if (conn->closing || conn->queued > CONTROL_QUEUED_MAX)
+	if (conn->closing || conn->close_after_write ||
+	    conn->queued > CONTROL_QUEUED_MAX)
 		return;
 	if (uv_read_start((uv_stream_t *)&conn->pipe, control_alloc_cb,
 	    control_read_cb) != 0) {

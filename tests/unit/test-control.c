@@ -472,6 +472,13 @@ test_protocol(void)
 	    "\"stg\", \"as\": \"b\\u0000ob\"}\n");
 	refused(rconn_reply(rc), "bad_request", NULL, "an escaped NUL");
 
+	big = xmalloc(40001);
+	memset(big, '[', 40000);
+	big[40000] = '\n';
+	rconn_send(rc, big, 40001);
+	free(big);
+	refused(rconn_reply(rc), "bad_request", NULL, "40000 nested arrays");
+
 	/* Oversized, in one piece and then in pieces without a newline. */
 	big = xmalloc(CONTROL_LINE_MAX + 4096);
 	memset(big, 'x', CONTROL_LINE_MAX + 4096);
@@ -643,6 +650,39 @@ test_slow_client(void)
 	free(out);
 }
 
+/*
+ * Many requests and then EOF: every one is answered, although their
+ * replies overflow the queue and wait for the client to read, and then
+ * the connection closes.
+ */
+static void
+test_half_close(void)
+{
+	struct rconn	*rc;
+	json_t		*r;
+	char		*line;
+	size_t		 n = 600, i, replies = 0;
+	const char	*req = "{\"command\": \"show\", \"run\": 1}\n";
+
+	if ((rc = rconn_open(sock1)) == NULL) {
+		ok(0, "half close: connect");
+		return;
+	}
+	line = xmalloc(n * strlen(req) + 1);
+	for (i = 0; i < n; i++)
+		memcpy(line + i * strlen(req), req, strlen(req));
+	rconn_send(rc, line, n * strlen(req));
+	free(line);
+	shutdown(rc->fd, SHUT_WR);
+	while ((r = rconn_reply(rc)) != NULL) {
+		replies += is_ok(r);
+		json_decref(r);
+	}
+	is_int((long long)replies, (long long)n,
+	    "half close: %zu pipelined requests answered, then EOF", n);
+	rconn_close(rc);
+}
+
 static void
 client_thread(void *arg)
 {
@@ -656,6 +696,7 @@ client_thread(void *arg)
 	test_protocol();
 	test_connections();
 	test_slow_client();
+	test_half_close();
 
 	path = xasprintf("%s/nobody.sock", tmpdir);
 	req = json_pack("{s:s}", "command", "runs");
