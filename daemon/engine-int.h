@@ -1,0 +1,107 @@
+/*
+ * What engine.c (life cycle, the state change, operator actions) and
+ * engine-stage.c (each stage state's step against AWS) share; nobody
+ * else includes this header.
+ */
+#ifndef SHIPGATE_ENGINE_INT_H
+#define SHIPGATE_ENGINE_INT_H
+
+#include <sys/queue.h>
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "engine.h"
+#include "store.h"
+
+struct config_app;
+struct config_environment;
+struct engine_call;
+struct release;
+
+/*
+ * A run in memory: its row as last read, its one timer and its one AWS
+ * call in flight (a run never has two).  Everything that matters is in
+ * the store; this is what the loop needs to drive it.
+ */
+struct engine_run {
+	TAILQ_ENTRY(engine_run)	 entry;
+	struct engine		*engine;
+	int64_t			 id;
+	char			*app;
+	struct store_run	*row;		/* reread at every step */
+
+	uv_timer_t		 timer;		/* freed in its close cb */
+	struct engine_call	*call;		/* in flight, or NULL */
+	unsigned int		 polls;		/* since the last transition */
+	int			 timer_armed;
+
+	struct release		*release;	/* manifest and template,
+						   read on first need */
+	/* What this process learnt since it started (a restart forgets it
+	   and asks AWS again). */
+	int64_t			 described_stage;	/* change set of this
+							   stage/attempt seen */
+	int			 described_attempt;
+};
+TAILQ_HEAD(engine_runs, engine_run);
+
+struct engine {
+	uv_loop_t		*loop;
+	struct store		*store;
+	struct aws_context	*aws;
+	const struct config	*config;
+	struct engine_runs	 runs;		/* by id, oldest first */
+	size_t			 nruns;
+	uv_async_t		 wake;
+	int			 started;
+	int			 stopping;
+	unsigned int		 closing;	/* handles not yet closed */
+	void			(*stop_cb)(void *);
+	void			*stop_arg;
+	int64_t			 poll_base_ms;
+	int64_t			 poll_max_ms;
+};
+
+/* An AWS call of a run: the callback finds the run through it, unless
+ * the engine let go of it (stopping), then it only frees it. */
+struct engine_call {
+	struct engine_run	*run;		/* NULL: detached */
+	int64_t			 stage_id;
+	int			 attempt;
+	char			*what;		/* for a fire-and-forget call */
+	void			*data;		/* call-specific, freed by it */
+};
+
+/* engine.c */
+int	 engine_enter(struct engine_run *, struct store_stage *,
+	    enum store_stage_status, enum store_run_status, const char *reason,
+	    const struct engine_actor *);
+int	 engine_txn_begin(struct engine_run *);
+int	 engine_txn_end(struct engine_run *, int ok);
+int	 engine_move(struct engine_run *, struct store_stage *,
+	    enum store_stage_status, enum store_run_status, const char *reason);
+void	 engine_audit(struct engine_run *, const struct engine_actor *,
+	    const char *action, const char *detail);
+void	 engine_schedule(struct engine_run *, int64_t delay_ms);
+void	 engine_poll_later(struct engine_run *);
+struct engine_call *engine_call_new(struct engine_run *, struct store_stage *);
+struct engine_run *engine_call_end(struct engine_call *);
+const struct config_app *engine_run_app(struct engine_run *);
+const struct config_environment *engine_stage_env(struct engine_run *,
+	    struct store_stage *);
+struct store_stage *engine_current_stage(struct engine_run *);
+int	 engine_stack_busy(struct engine_run *, struct store_stage *);
+int64_t	 engine_newer_run(struct engine_run *);
+
+/* engine-stage.c: one step of the current stage per status. */
+void	 engine_stage_step(struct engine_run *, struct store_stage *);
+void	 engine_delete_change_set(struct engine_run *, struct store_stage *);
+void	 engine_release_drop(struct engine_run *);
+
+/* The reason of a stage whose change set changes nothing: the stage
+ * ends as no_changes instead of done (see engine-stage.c). */
+#define ENGINE_NO_CHANGES_REASON "no changes: "
+
+#endif

@@ -1,0 +1,1099 @@
+/*
+ * The pipeline engine against the fake AWS endpoint: a real store in a
+ * temporary directory, a configuration from a string, releases recorded
+ * in the store with a small template (cluster, task definition, ECS
+ * service), decisions through engine_* as shipgatectl makes them.
+ */
+#include <sys/stat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "aws-context.h"
+#include "config.h"
+#include "engine.h"
+#include "fakeaws.h"
+#include "log.h"
+#include "store.h"
+#include "svc-cfn.h"
+#include "tap.h"
+#include "xmalloc.h"
+
+struct t {
+	uv_loop_t		 loop;
+	uv_timer_t		 tick;
+	struct fakeaws		 fake;
+	struct store		*store;
+	struct config		*config;
+	struct aws_context	*aws;
+	struct engine		*engine;
+	char			 dir[64];
+	int64_t			 offset;	/* added to the store's clock */
+};
+
+static struct t T;
+
+static int64_t
+t_now(void *arg)
+{
+	struct t	*t = arg;
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + t->offset);
+}
+
+#define CONFIG_TEXT							\
+    "public_url: http://127.0.0.1:8080\n" \
+    "database: %s/shipgate.db\n" \
+    "aws:\n" \
+    "  region: eu-west-1\n" \
+    "  max_attempts: 3\n" \
+    "  endpoints: {s3: %s, sqs: %s, sts: %s, cloudformation: %s, ecs: %s}\n" \
+    "users:\n" \
+    "  - {name: alice, email: a@x.example, groups: [integrators]}\n" \
+    "  - {name: bob, email: b@x.example, groups: [project-team]}\n" \
+    "  - {name: carol, email: c@x.example, groups: [project-team]}\n" \
+    "  - {name: erin, email: e@x.example, groups: [project-team]}\n" \
+    "  - {name: dave, email: d@x.example, groups: [operators]}\n" \
+    "apps:\n" \
+    "  - name: billing\n" \
+    "    source: {bucket: releases-billing}\n" \
+    "    environments:\n" \
+    "      - {name: int, account: \"111111111111\", stack: billing-int,\n" \
+    "         role_arn: \"arn:aws:iam::111111111111:role/deployer\",\n" \
+    "         approvers: [integrators], gate: [integrators],\n" \
+    "         parameters: {Environment: int}}\n" \
+    "      - {name: stg, account: \"222222222222\", stack: billing-stg,\n" \
+    "         role_arn: \"arn:aws:iam::222222222222:role/deployer\",\n" \
+    "         approvers: [project-team], parameters: {Environment: stg}}\n" \
+    "      - {name: prod, account: \"333333333333\", stack: billing-prod,\n" \
+    "         role_arn: \"arn:aws:iam::333333333333:role/deployer\",\n" \
+    "         approvers: [project-team], required_approvals: 2,\n" \
+    "         allow_self_approval: false,\n" \
+    "         parameters: {Environment: prod}}\n" \
+    "%s"
+
+
+/* One app with one environment in account 111111111111. */
+static char *
+app_text(const char *name, const char *stack, const char *extra_app,
+    const char *extra_env)
+{
+	return (xasprintf(
+	    "  - name: %s\n"
+	    "    source: {bucket: releases-%s}\n"
+	    "%s"
+	    "    environments:\n"
+	    "      - {name: int, account: \"111111111111\", stack: %s,\n"
+	    "         role_arn: \"arn:aws:iam::111111111111:role/deployer\",\n"
+	    "         approvers: [integrators], parameters: {Environment: int}"
+	    "%s}\n", name, name, extra_app, stack, extra_env));
+}
+
+#define TEMPLATE_FMT							\
+    "AWSTemplateFormatVersion: \"2010-09-09\"\n" \
+    "Parameters:\n" \
+    "  ImageTag: {Type: String}\n" \
+    "  Environment: {Type: String}\n" \
+    "Resources:\n" \
+    "  Cluster:\n" \
+    "    Type: AWS::ECS::Cluster\n" \
+    "    Properties: {ClusterName: !Sub \"%s-${Environment}\"}\n" \
+    "  Task:\n" \
+    "    Type: AWS::ECS::TaskDefinition\n" \
+    "    Properties:\n" \
+    "      Family: !Sub \"%s-${Environment}\"\n" \
+    "      ContainerDefinitions:\n" \
+    "        - {Name: web, Image: !Sub \"example/web:${ImageTag}\"," \
+    " Essential: true}\n" \
+    "  Service:\n" \
+    "    Type: AWS::ECS::Service\n" \
+    "    Properties:\n" \
+    "      ServiceName: web\n" \
+    "      Cluster: !Ref Cluster\n" \
+    "      DesiredCount: 1\n" \
+    "      TaskDefinition: !Ref Task\n" \
+    "      DeploymentConfiguration:\n" \
+    "        DeploymentCircuitBreaker: {Enable: true, Rollback: true}\n"
+
+
+/* --- Harness ------------------------------------------------------------ */
+
+static void
+tick_cb(uv_timer_t *h)
+{
+	(void)h;
+}
+
+static int
+t_engine_start(struct t *t)
+{
+	char	*cause = NULL;
+	int	 rc;
+
+	t->engine = engine_new(&t->loop, t->store, t->aws, t->config);
+	engine_set_poll(t->engine, 10, 100);
+	if ((rc = engine_start(t->engine, &cause)) != 0) {
+		tap_diag("engine_start: %s", cause);
+		free(cause);
+	}
+	return (rc);
+}
+
+static void
+set_cb(void *arg)
+{
+	*(int *)arg = 1;
+}
+
+static void
+t_engine_stop(struct t *t)
+{
+	int	 done = 0;
+
+	engine_stop(t->engine, set_cb, &done);
+	while (!done)
+		uv_run(&t->loop, UV_RUN_ONCE);
+	t->engine = NULL;
+}
+
+static int
+t_setup(struct t *t)
+{
+	struct config_errors	 e;
+	char			*apps, *a[12], *text, *cause = NULL;
+	const char		*u;
+	size_t			 i;
+	int64_t			 id;
+
+	memset(t, 0, sizeof *t);
+	setenv("AWS_ACCESS_KEY_ID", FAKEAWS_ACCESS_KEY_ID, 1);
+	setenv("AWS_SECRET_ACCESS_KEY", FAKEAWS_SECRET_KEY, 1);
+	unsetenv("AWS_SESSION_TOKEN");
+	unsetenv("AWS_PROFILE");
+	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+	{
+		const char *args[] = { "--step-delay", "0.02", NULL };
+
+		if (fakeaws_start_args(&t->fake, args) != 0)
+			return (-1);
+	}
+	snprintf(t->dir, sizeof t->dir, "/tmp/test-engine.XXXXXX");
+	if (mkdtemp(t->dir) == NULL)
+		return (-1);
+	u = t->fake.url;
+	a[0] = app_text("rej", "rej-int", "", "");
+	a[1] = app_text("exp", "exp-int", "", ", approval_timeout: 1h");
+	a[2] = app_text("sup", "sup-int", "    mode: superseded\n", "");
+	a[3] = app_text("que", "que-int", "    mode: queued\n", "");
+	a[4] = app_text("noch", "noch-int", "",
+	    ", approve_no_changes: false");
+	a[5] = app_text("fail", "fail-int", "", "");
+	a[6] = app_text("cb", "cb-int", "", "");
+	a[7] = app_text("slow", "slow-int", "", ", deploy_timeout: 1h");
+	a[8] = app_text("stale", "stale-int", "", "");
+	a[9] = xstrdup("");
+	a[10] = app_text("crash", "crash-int", "", "");
+	a[11] = app_text("promo", "promo-int", "",
+	    ", registry: 999999999999.dkr.ecr.eu-west-1.amazonaws.com");
+	apps = xstrdup("");
+	for (i = 0; i < 12; i++) {
+		text = xasprintf("%s%s", apps, a[i]);
+		free(apps);
+		free(a[i]);
+		apps = text;
+	}
+	text = xasprintf(CONFIG_TEXT, t->dir, u, u, u, u, u, apps);
+	free(apps);
+	t->config = config_load_buffer("test.yaml", text, strlen(text), &e);
+	free(text);
+	if (t->config == NULL) {
+		for (i = 0; i < e.n; i++)
+			tap_diag("%s", e.lines[i]);
+		config_errors_free(&e);
+		return (-1);
+	}
+	text = xasprintf("%s/shipgate.db", t->dir);
+	if (store_open(text, &t->store, &cause) != 0) {
+		tap_diag("store_open: %s", cause);
+		free(text);
+		return (-1);
+	}
+	free(text);
+	store_set_clock(t->store, t_now, t);
+	for (i = 0; i < t->config->napps; i++)
+		store_upsert_app(t->store, t->config->apps[i].name, &id, NULL);
+	uv_loop_init(&t->loop);
+	uv_timer_init(&t->loop, &t->tick);
+	if ((t->aws = aws_context_new(&t->loop, t->config, &cause)) == NULL) {
+		tap_diag("aws_context_new: %s", cause);
+		return (-1);
+	}
+	return (t_engine_start(t));
+}
+
+static int
+t_teardown(struct t *t)
+{
+	char	 path[128];
+	int	 done = 0, rc;
+
+	if (t->engine != NULL)
+		t_engine_stop(t);
+	aws_context_close(t->aws, set_cb, &done);
+	while (!done)
+		uv_run(&t->loop, UV_RUN_ONCE);
+	uv_close((uv_handle_t *)&t->tick, NULL);
+	uv_run(&t->loop, UV_RUN_DEFAULT);
+	rc = uv_loop_close(&t->loop);
+	store_close(t->store);
+	config_free(t->config);
+	fakeaws_stop(&t->fake);
+	snprintf(path, sizeof path, "%s/shipgate.db", t->dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/shipgate.db-wal", t->dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/shipgate.db-shm", t->dir);
+	unlink(path);
+	rmdir(t->dir);
+	return (rc);
+}
+
+/* Runs the loop until pred holds or 20 s pass; 1 if it held. */
+static int
+t_until(struct t *t, int (*pred)(struct t *, void *), void *arg)
+{
+	int64_t	 end = t_now(t) - t->offset + 20000;
+
+	uv_timer_start(&t->tick, tick_cb, 5, 5);
+	while (!pred(t, arg)) {
+		if (t_now(t) - t->offset > end) {
+			uv_timer_stop(&t->tick);
+			return (0);
+		}
+		uv_run(&t->loop, UV_RUN_ONCE);
+	}
+	uv_timer_stop(&t->tick);
+	return (1);
+}
+
+/* Runs the loop for about ms (no assertion on time: to let things go). */
+static void
+t_spin(struct t *t, int64_t ms)
+{
+	int64_t	 end = t_now(t) + ms;
+
+	uv_timer_start(&t->tick, tick_cb, 5, 5);
+	while (t_now(t) < end)
+		uv_run(&t->loop, UV_RUN_ONCE);
+	uv_timer_stop(&t->tick);
+}
+
+struct want {
+	int64_t			 run;
+	const char		*env;	/* NULL: the run's status */
+	int			 status;
+	int			 attempt;	/* -1: any */
+};
+
+static struct store_run *
+t_run(struct t *t, int64_t id)
+{
+	struct store_run	*r = NULL;
+
+	store_get_run(t->store, id, &r, NULL);
+	return (r);
+}
+
+static struct store_stage *
+t_stage(struct store_run *r, const char *env)
+{
+	size_t	 i;
+
+	for (i = 0; r != NULL && i < r->nstages; i++)
+		if (strcmp(r->stages[i].environment, env) == 0)
+			return (&r->stages[i]);
+	return (NULL);
+}
+
+static int
+want_pred(struct t *t, void *arg)
+{
+	struct want		*w = arg;
+	struct store_run	*r = t_run(t, w->run);
+	struct store_stage	*st;
+	int			 ok = 0;
+
+	if (r == NULL)
+		return (0);
+	if (w->env == NULL)
+		ok = (int)r->status == w->status;
+	else if ((st = t_stage(r, w->env)) != NULL)
+		ok = (int)st->status == w->status &&
+		    (w->attempt < 0 || st->attempt == w->attempt);
+	store_run_free(r);
+	return (ok);
+}
+
+static int
+wait_stage(struct t *t, int64_t run, const char *env, int status)
+{
+	struct want	 w = { run, env, status, -1 };
+
+	return (t_until(t, want_pred, &w));
+}
+
+static int
+wait_run(struct t *t, int64_t run, int status)
+{
+	struct want	 w = { run, NULL, status, -1 };
+
+	return (t_until(t, want_pred, &w));
+}
+
+static char *
+stage_reason(struct t *t, int64_t run, const char *env)
+{
+	struct store_run	*r = t_run(t, run);
+	struct store_stage	*st = t_stage(r, env);
+	char			*s;
+
+	s = st != NULL && st->reason != NULL ? xstrdup(st->reason) :
+	    xstrdup("(none)");
+	store_run_free(r);
+	return (s);
+}
+
+static int
+stage_attempt(struct t *t, int64_t run, const char *env)
+{
+	struct store_run	*r = t_run(t, run);
+	struct store_stage	*st = t_stage(r, env);
+	int			 a = st != NULL ? st->attempt : -1;
+
+	store_run_free(r);
+	return (a);
+}
+
+static char *
+stage_change_set(struct t *t, int64_t run, const char *env)
+{
+	struct store_run	*r = t_run(t, run);
+	struct store_stage	*st = t_stage(r, env);
+	char			*s = NULL;
+
+	if (st != NULL && st->change_set_arn != NULL)
+		s = xstrdup(st->change_set_arn);
+	store_run_free(r);
+	return (s);
+}
+
+/* Records a valid release of app with its template; returns its id. */
+static int64_t
+t_release(struct t *t, const char *app, const char *version,
+    const char *stack_key)
+{
+	struct store_release_in	 in;
+	char			*manifest, *tpl, *key, *cause = NULL;
+	int64_t			 app_id = 0, id = 0;
+
+	store_app_id(t->store, app, &app_id, NULL);
+	manifest = xasprintf("{\"app\": \"%s\", \"version\": \"%s\", "
+	    "\"message\": \"release %s of %s\", \"author\": \"bob\", "
+	    "\"template\": \"template.yaml\", \"images\": [{\"repository\": "
+	    "\"example/web\", \"tag\": \"%s\"}], \"parameters\": "
+	    "{\"ImageTag\": \"%s\"}}", app, version, version, app, version,
+	    version);
+	tpl = xasprintf(TEMPLATE_FMT, stack_key, stack_key);
+	key = xasprintf("drops/%s-%s-%lld.zip", app, version,
+	    (long long)t_now(t));
+	memset(&in, 0, sizeof in);
+	in.app_id = app_id;
+	in.bucket = "releases";
+	in.key = key;
+	in.size = 100;
+	in.version = version;
+	in.message = "a message";
+	in.author = "bob";
+	in.manifest = manifest;
+	in.status = STORE_RELEASE_VALID;
+	if (store_record_release(t->store, &in, &id, &cause) != 0 ||
+	    store_set_release_template(t->store, id, "template.yaml", tpl,
+	    strlen(tpl), &cause) != 0) {
+		tap_diag("recording a release: %s", cause);
+		free(cause);
+	}
+	free(manifest);
+	free(tpl);
+	free(key);
+	return (id);
+}
+
+static int64_t
+t_submit(struct t *t, int64_t release)
+{
+	int64_t	 run = 0;
+	char	*cause = NULL;
+
+	if (engine_submit_release(t->engine, release, &run, &cause) != 0) {
+		tap_diag("submit: %s", cause);
+		free(cause);
+	}
+	return (run);
+}
+
+static struct engine_actor *
+as(const char *user)
+{
+	static struct engine_actor	a;
+
+	a.user = user;
+	a.via = "cli";
+	a.unix_user = "tester";
+	return (&a);
+}
+
+static int
+approve(struct t *t, int64_t run, const char *env, const char *user)
+{
+	char	*cause = NULL;
+	int	 rc;
+
+	rc = engine_approve(t->engine, run, env, as(user), "ok", &cause);
+	if (rc != 0 && rc != ENGINE_EFORBIDDEN)
+		tap_diag("approve %s by %s: %s", env, user, cause);
+	free(cause);
+	return (rc);
+}
+
+/* A full approval of a one-stage run (app with env int). */
+static int
+deploy_one(struct t *t, int64_t run)
+{
+	return (wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
+	    approve(t, run, "int", "alice") == 0 &&
+	    wait_run(t, run, STORE_RUN_SUCCEEDED));
+}
+
+static json_t *
+fake_json(struct t *t, const char *method, const char *path,
+    const char *body)
+{
+	struct fakeaws_reply	 reply;
+	json_t			*j;
+
+	fakeaws_control(&t->fake, method, path, body, &reply);
+	j = reply.body != NULL ? json_loads(reply.body, 0, NULL) : NULL;
+	free(reply.body);
+	return (j);
+}
+
+/* ExecuteChangeSet calls and executions of one change set ARN. */
+static void
+executions(struct t *t, const char *arn, int *calls, int *execs)
+{
+	json_t	*j, *e;
+
+	*calls = *execs = -1;
+	j = fake_json(t, "GET", "/_fake/cfn/executions", NULL);
+	if (j != NULL && arn != NULL && (e = json_object_get(j, arn)) != NULL) {
+		*calls = (int)json_integer_value(json_object_get(e, "calls"));
+		*execs = (int)json_integer_value(json_object_get(e,
+		    "executions"));
+	}
+	json_decref(j);
+}
+
+/* How many change sets were ever created on a stack. */
+static int
+change_sets_of(struct t *t, const char *stack)
+{
+	json_t		*j, *e;
+	const char	*k;
+	int		 n = 0;
+
+	j = fake_json(t, "GET", "/_fake/cfn/executions", NULL);
+	json_object_foreach(j, k, e) {
+		const char *s = json_string_value(json_object_get(e, "stack"));
+
+		if (s != NULL && strcmp(s, stack) == 0)
+			n++;
+	}
+	json_decref(j);
+	return (n);
+}
+
+static int
+audit_has(struct t *t, int64_t run, const char *action)
+{
+	struct store_audit_page	*p = NULL;
+	size_t			 i;
+	int			 found = 0;
+
+	if (store_audit_page(t->store, run, 0, 1000, &p, NULL) != 0)
+		return (0);
+	for (i = 0; i < p->n; i++)
+		if (strstr(p->entries[i].action, action) != NULL ||
+		    (p->entries[i].detail != NULL &&
+		    strstr(p->entries[i].detail, action) != NULL))
+			found = 1;
+	store_audit_page_free(p);
+	return (found);
+}
+
+/* --- A change made behind shipgate's back ---------------------------------- */
+
+struct manual {
+	int		 done;
+	int		 ok;
+	char		*status;
+};
+
+static void
+manual_ref_cb(const struct aws_reply *reply, struct cfn_change_set_ref *ref,
+    void *arg)
+{
+	struct manual	*m = arg;
+
+	m->ok = reply->error == AWS_OK;
+	if (!m->ok)
+		tap_diag("manual create: %s", reply->message);
+	cfn_change_set_ref_free(ref);
+	m->done = 1;
+}
+
+static void
+manual_cs_cb(const struct aws_reply *reply, struct cfn_change_set *cs,
+    void *arg)
+{
+	struct manual	*m = arg;
+
+	free(m->status);
+	m->status = reply->error == AWS_OK && cs->status != NULL ?
+	    xstrdup(cs->status) : xstrdup("error");
+	cfn_change_set_free(cs);
+	m->done = 1;
+}
+
+static void
+manual_done_cb(const struct aws_reply *reply, void *arg)
+{
+	struct manual	*m = arg;
+
+	m->ok = reply->error == AWS_OK;
+	if (!m->ok)
+		tap_diag("manual execute: %s", reply->message);
+	m->done = 1;
+}
+
+static void
+manual_stack_cb(const struct aws_reply *reply, struct cfn_stack_list *l,
+    void *arg)
+{
+	struct manual	*m = arg;
+
+	free(m->status);
+	m->status = reply->error == AWS_OK && l->n > 0 ?
+	    xstrdup(l->v[0].status) : xstrdup("error");
+	cfn_stack_list_free(l);
+	m->done = 1;
+}
+
+static int
+manual_pred(struct t *t, void *arg)
+{
+	(void)t;
+	return (((struct manual *)arg)->done);
+}
+
+/* Updates a stack of app "stale" (account 111111111111) directly:
+ * another ImageTag, executed and finished. */
+static int
+manual_update(struct t *t, const char *stack, const char *key)
+{
+	const struct config_app			*app;
+	struct cfn_create_change_set_input	 in;
+	struct cfn_parameter_input		 params[2];
+	struct aws_client			*c = aws_context_client(t->aws);
+	struct aws_creds			*creds;
+	struct manual				 m;
+	char					*tpl, *cause = NULL;
+	int					 i, ok = 0;
+
+	app = config_find_app(t->config, "stale");
+	creds = aws_context_env_creds(t->aws, app, &app->environments[0],
+	    &cause);
+	tpl = xasprintf(TEMPLATE_FMT, key, key);
+	params[0] = (struct cfn_parameter_input){ "ImageTag", "9.9.9", 0 };
+	params[1] = (struct cfn_parameter_input){ "Environment", "int", 0 };
+	memset(&in, 0, sizeof in);
+	in.stack_name = stack;
+	in.change_set_name = "manual-change";
+	in.type = CFN_CHANGE_SET_UPDATE;
+	in.template_body = tpl;
+	in.parameters = params;
+	in.nparameters = 2;
+	memset(&m, 0, sizeof m);
+	if (creds == NULL || cfn_create_change_set(c, creds, "eu-west-1", &in,
+	    manual_ref_cb, &m, &cause) != 0 || !t_until(t, manual_pred, &m) ||
+	    !m.ok)
+		goto out;
+	for (i = 0; i < 200; i++) {
+		m.done = 0;
+		if (cfn_describe_change_set(c, creds, "eu-west-1", stack,
+		    "manual-change", manual_cs_cb, &m, &cause) != 0 ||
+		    !t_until(t, manual_pred, &m))
+			goto out;
+		if (strcmp(m.status, "CREATE_COMPLETE") == 0)
+			break;
+		t_spin(t, 20);
+	}
+	m.done = 0;
+	if (cfn_execute_change_set(c, creds, "eu-west-1", stack,
+	    "manual-change", NULL, manual_done_cb, &m, &cause) != 0 ||
+	    !t_until(t, manual_pred, &m) || !m.ok)
+		goto out;
+	for (i = 0; i < 500; i++) {
+		m.done = 0;
+		if (cfn_describe_stacks(c, creds, "eu-west-1", stack,
+		    manual_stack_cb, &m, &cause) != 0 ||
+		    !t_until(t, manual_pred, &m))
+			goto out;
+		if (strcmp(m.status, "UPDATE_COMPLETE") == 0) {
+			ok = 1;
+			break;
+		}
+		t_spin(t, 20);
+	}
+out:
+	if (cause != NULL)
+		tap_diag("manual update: %s", cause);
+	free(cause);
+	free(m.status);
+	free(tpl);
+	return (ok);
+}
+
+/* --- Scenarios -------------------------------------------------------------- */
+
+static void
+test_happy_path(struct t *t)
+{
+	struct store_changes		*ch = NULL;
+	struct store_deployment		*d = NULL;
+	struct store_run		*r;
+	char				*cause = NULL;
+	int64_t				 rel, run, app_id = 0;
+	int				 rc;
+
+	rel = t_release(t, "billing", "1.0.0", "billing");
+	run = t_submit(t, rel);
+	ok(run > 0, "happy: a run is created");
+	r = t_run(t, run);
+	ok(r != NULL && r->nstages == 3 &&
+	    strcmp(r->stages[0].environment, "int") == 0 &&
+	    strcmp(r->stages[2].environment, "prod") == 0,
+	    "happy: one stage per environment, in order");
+	store_run_free(r);
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL),
+	    "happy: int awaits approval");
+	r = t_run(t, run);
+	ok(r != NULL && r->stages[0].change_set_name != NULL &&
+	    strstr(r->stages[0].change_set_name, "billing-int") != NULL,
+	    "happy: the change set's name is recorded (%s)",
+	    r != NULL && r->stages[0].change_set_name != NULL ?
+	    r->stages[0].change_set_name : "none");
+	if (r != NULL)
+		store_stage_changes(t->store, r->stages[0].id, 0, &ch, NULL);
+	ok(ch != NULL && ch->n == 3 && strcmp(ch->items[0].action, "Add") == 0,
+	    "happy: the three resource changes are stored (%zu)",
+	    ch != NULL ? ch->n : 0);
+	store_changes_free(ch);
+	store_run_free(r);
+
+	rc = engine_approve(t->engine, run, "int", as("bob"), NULL, &cause);
+	ok(rc == ENGINE_EFORBIDDEN && cause != NULL &&
+	    strstr(cause, "not in integrators") != NULL,
+	    "happy: bob may not approve int (%s)", cause);
+	free(cause);
+	cause = NULL;
+	ok(approve(t, run, "int", "alice") == 0, "happy: alice approves int");
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_GATE),
+	    "happy: int deployed, the gate awaits");
+	rc = engine_authorise(t->engine, run, as("bob"), NULL, &cause);
+	ok(rc == ENGINE_EFORBIDDEN, "happy: bob may not authorise (%s)",
+	    cause);
+	free(cause);
+	cause = NULL;
+	rc = engine_authorise(t->engine, run, as("alice"), "go", &cause);
+	ok(rc == 0, "happy: alice authorises promotion");
+	free(cause);
+	ok(wait_stage(t, run, "int", STORE_STAGE_DONE) &&
+	    wait_stage(t, run, "stg", STORE_STAGE_AWAITING_APPROVAL),
+	    "happy: int done, stg awaits approval");
+	ok(approve(t, run, "stg", "carol") == 0, "happy: carol approves stg");
+	ok(wait_stage(t, run, "prod", STORE_STAGE_AWAITING_APPROVAL),
+	    "happy: stg done, prod awaits approval");
+	cause = NULL;
+	rc = engine_approve(t->engine, run, "prod", as("bob"), NULL, &cause);
+	ok(rc == ENGINE_EFORBIDDEN && cause != NULL &&
+	    strstr(cause, "author") != NULL,
+	    "happy: bob, the author, may not approve prod (%s)", cause);
+	free(cause);
+	ok(approve(t, run, "prod", "carol") == 0, "happy: carol approves prod");
+	cause = NULL;
+	rc = engine_approve(t->engine, run, "prod", as("carol"), NULL, &cause);
+	ok(rc == ENGINE_ECONFLICT, "happy: carol cannot approve twice (%s)",
+	    cause);
+	free(cause);
+	t_spin(t, 50);
+	ok(want_pred(t, &(struct want){ run, "prod",
+	    STORE_STAGE_AWAITING_APPROVAL, -1 }),
+	    "happy: one approval of two leaves prod waiting");
+	ok(approve(t, run, "prod", "erin") == 0, "happy: erin approves prod");
+	ok(wait_run(t, run, STORE_RUN_SUCCEEDED), "happy: the run succeeds");
+	store_app_id(t->store, "billing", &app_id, NULL);
+	ok(store_current_deployment(t->store, app_id, "prod", &d, NULL) == 0 &&
+	    d->release_id == rel, "happy: prod runs the release");
+	store_deployment_free(d);
+	ok(audit_has(t, run, "stage int awaiting_approval -> executing") &&
+	    audit_has(t, run, "run running -> succeeded") &&
+	    audit_has(t, run, "no checks configured"),
+	    "happy: transitions and checks are in the audit log");
+	ok(engine_active_runs(t->engine) == 0, "happy: no run left in memory");
+
+	/* Redeploy of the release running at int: a rollback run whose
+	   change set changes no resource (approval still asked). */
+	cause = NULL;
+	rc = engine_redeploy(t->engine, rel, "int", as("alice"), &run, &cause);
+	ok(rc == ENGINE_EFORBIDDEN, "redeploy: only operators (%s)", cause);
+	free(cause);
+	cause = NULL;
+	rc = engine_redeploy(t->engine, rel, "int", as("dave"), &run, &cause);
+	ok(rc == 0 && run > 0, "redeploy: dave redeploys 1.0.0 to int");
+	free(cause);
+	r = t_run(t, run);
+	ok(r != NULL && r->kind == STORE_RUN_ROLLBACK && r->nstages == 1,
+	    "redeploy: a rollback run with one stage");
+	store_run_free(r);
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL),
+	    "redeploy: approval asked even without changes");
+	cause = stage_reason(t, run, "int");
+	ok(strncmp(cause, "no changes", 10) == 0, "redeploy: %s", cause);
+	free(cause);
+	approve(t, run, "int", "alice");
+	ok(wait_stage(t, run, "int", STORE_STAGE_NO_CHANGES) &&
+	    wait_run(t, run, STORE_RUN_SUCCEEDED),
+	    "redeploy: the stage ends without changes, the run succeeds");
+}
+
+static void
+test_reject_cancel(struct t *t)
+{
+	char	*cause = NULL;
+	int64_t	 run, run2;
+	int	 rc;
+
+	run = t_submit(t, t_release(t, "rej", "1.0.0", "rej"));
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL),
+	    "reject: awaits approval");
+	rc = engine_reject(t->engine, run, "int", as("alice"), " ", &cause);
+	ok(rc == ENGINE_EINVAL, "reject: needs a comment (%s)", cause);
+	free(cause);
+	cause = NULL;
+	rc = engine_reject(t->engine, run, "int", as("alice"),
+	    "wrong image", &cause);
+	ok(rc == 0, "reject: alice rejects with a comment");
+	free(cause);
+	ok(wait_run(t, run, STORE_RUN_REJECTED), "reject: the run is rejected");
+	cause = stage_reason(t, run, "int");
+	ok(strstr(cause, "wrong image") != NULL &&
+	    strstr(cause, "alice") != NULL, "reject: reason %s", cause);
+	free(cause);
+	ok(audit_has(t, run, "reject"), "reject: in the audit log");
+
+	run2 = t_submit(t, t_release(t, "rej", "1.0.1", "rej"));
+	ok(wait_stage(t, run2, "int", STORE_STAGE_AWAITING_APPROVAL),
+	    "cancel: awaits approval");
+	cause = NULL;
+	rc = engine_cancel(t->engine, run2, as("alice"), "no", &cause);
+	ok(rc == ENGINE_EFORBIDDEN, "cancel: only operators (%s)", cause);
+	free(cause);
+	cause = NULL;
+	rc = engine_cancel(t->engine, run2, as("dave"), "not today", &cause);
+	ok(rc == 0, "cancel: dave cancels");
+	free(cause);
+	ok(wait_run(t, run2, STORE_RUN_CANCELLED) &&
+	    wait_stage(t, run2, "int", STORE_STAGE_CANCELLED),
+	    "cancel: the run and its stage are cancelled");
+	ok(audit_has(t, run2, "cancelled by dave"),
+	    "cancel: in the audit log with its reason");
+}
+
+static void
+test_expiry(struct t *t)
+{
+	int64_t	 run;
+
+	run = t_submit(t, t_release(t, "exp", "1.0.0", "exp"));
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL),
+	    "expiry: awaits approval");
+	t->offset += 2 * 3600 * 1000;	/* past approval_timeout: 1h */
+	engine_wake(t->engine);
+	ok(wait_run(t, run, STORE_RUN_EXPIRED) &&
+	    wait_stage(t, run, "int", STORE_STAGE_EXPIRED),
+	    "expiry: the run expires after approval_timeout");
+	t->offset -= 2 * 3600 * 1000;
+}
+
+static void
+test_supersede(struct t *t)
+{
+	int64_t	 a, b;
+
+	a = t_submit(t, t_release(t, "sup", "1.0.0", "sup"));
+	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL),
+	    "supersede: the first run awaits approval");
+	b = t_submit(t, t_release(t, "sup", "1.0.1", "sup"));
+	ok(wait_run(t, a, STORE_RUN_SUPERSEDED) &&
+	    wait_stage(t, a, "int", STORE_STAGE_SUPERSEDED),
+	    "supersede: a newer release supersedes it");
+	ok(wait_stage(t, b, "int", STORE_STAGE_AWAITING_APPROVAL),
+	    "supersede: the newer run awaits approval");
+	ok(deploy_one(t, b), "supersede: the newer run deploys");
+}
+
+static void
+test_queued(struct t *t)
+{
+	struct store_run	*r;
+	int64_t			 a, b;
+
+	a = t_submit(t, t_release(t, "que", "1.0.0", "que"));
+	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL),
+	    "queued: the first run awaits approval");
+	b = t_submit(t, t_release(t, "que", "1.0.1", "que"));
+	t_spin(t, 100);
+	r = t_run(t, b);
+	ok(r != NULL && r->status == STORE_RUN_RECEIVED,
+	    "queued: the second run waits its turn");
+	store_run_free(r);
+	ok(approve(t, a, "int", "alice") == 0 &&
+	    wait_run(t, a, STORE_RUN_SUCCEEDED), "queued: the first deploys");
+	ok(deploy_one(t, b), "queued: then the second");
+}
+
+static void
+test_no_changes(struct t *t)
+{
+	int64_t	 run;
+
+	run = t_submit(t, t_release(t, "noch", "1.0.0", "noch"));
+	ok(deploy_one(t, run), "no changes: the first release deploys");
+	run = t_submit(t, t_release(t, "noch", "1.0.0", "noch"));
+	ok(wait_stage(t, run, "int", STORE_STAGE_NO_CHANGES) &&
+	    wait_run(t, run, STORE_RUN_SUCCEEDED),
+	    "no changes: the same again ends as no_changes, without approval "
+	    "(approve_no_changes: false)");
+}
+
+static void
+test_stack_failure_retry(struct t *t)
+{
+	char	*reason, *cause = NULL;
+	int64_t	 run;
+	int	 rc;
+
+	run = t_submit(t, t_release(t, "fail", "1.0.0", "fail"));
+	ok(deploy_one(t, run), "failure: the first release deploys");
+	fakeaws_control(&t->fake, "POST", "/_fake/cfn/fail-resource",
+	    "{\"logical_id\": \"Service\", \"stack\": \"fail-int\", "
+	    "\"reason\": \"Resource handler returned message: no capacity\", "
+	    "\"count\": 1}", NULL);
+	run = t_submit(t, t_release(t, "fail", "1.0.1", "fail"));
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
+	    approve(t, run, "int", "alice") == 0 &&
+	    wait_run(t, run, STORE_RUN_FAILED), "failure: the update fails");
+	reason = stage_reason(t, run, "int");
+	ok(strstr(reason, "Service") != NULL &&
+	    strstr(reason, "no capacity") != NULL,
+	    "failure: the failed resource and its reason: %s", reason);
+	free(reason);
+
+	rc = engine_retry(t->engine, run, "int", as("alice"), &cause);
+	ok(rc == ENGINE_EFORBIDDEN, "retry: only operators (%s)", cause);
+	free(cause);
+	cause = NULL;
+	rc = engine_retry(t->engine, run, "int", as("dave"), &cause);
+	ok(rc == 0, "retry: dave retries the stage (%s)",
+	    cause != NULL ? cause : "ok");
+	free(cause);
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
+	    stage_attempt(t, run, "int") == 1,
+	    "retry: a new attempt awaits approval");
+	approve(t, run, "int", "alice");
+	ok(wait_run(t, run, STORE_RUN_SUCCEEDED), "retry: and deploys");
+}
+
+static void
+test_circuit_breaker(struct t *t)
+{
+	char	*reason;
+	int64_t	 run;
+
+	run = t_submit(t, t_release(t, "cb", "1.0.0", "cb"));
+	ok(deploy_one(t, run), "circuit breaker: the first release deploys");
+	fakeaws_control(&t->fake, "POST", "/_fake/ecs/fail-deployment",
+	    "{\"service\": \"web\", \"account\": \"111111111111\", "
+	    "\"count\": 1}", NULL);
+	run = t_submit(t, t_release(t, "cb", "1.0.1", "cb"));
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
+	    approve(t, run, "int", "alice") == 0 &&
+	    wait_run(t, run, STORE_RUN_FAILED),
+	    "circuit breaker: the deployment fails");
+	reason = stage_reason(t, run, "int");
+	ok(strstr(reason, "Circuit Breaker") != NULL ||
+	    strstr(reason, "failed") != NULL,
+	    "circuit breaker: reason %s", reason);
+	free(reason);
+}
+
+static void
+test_deploy_timeout(struct t *t)
+{
+	char	*reason;
+	int64_t	 run;
+
+	run = t_submit(t, t_release(t, "slow", "1.0.0", "slow"));
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL),
+	    "timeout: awaits approval");
+	fakeaws_control(&t->fake, "POST", "/_fake/config",
+	    "{\"step_delay\": 0.5}", NULL);
+	approve(t, run, "int", "alice");
+	ok(wait_stage(t, run, "int", STORE_STAGE_WAITING_STACK),
+	    "timeout: waits for the stack");
+	t->offset += 2 * 3600 * 1000;	/* past deploy_timeout: 1h */
+	ok(wait_run(t, run, STORE_RUN_FAILED), "timeout: the stage fails");
+	t->offset -= 2 * 3600 * 1000;
+	fakeaws_control(&t->fake, "POST", "/_fake/config",
+	    "{\"step_delay\": 0.02}", NULL);
+	reason = stage_reason(t, run, "int");
+	ok(strstr(reason, "deploy_timeout") != NULL, "timeout: reason %s",
+	    reason);
+	free(reason);
+}
+
+static void
+test_stale(struct t *t)
+{
+	struct want	 w;
+	int64_t		 a;
+
+	a = t_submit(t, t_release(t, "stale", "1.0.0", "stale"));
+	ok(deploy_one(t, a), "stale: the stack is created");
+	a = t_submit(t, t_release(t, "stale", "1.0.1", "stale"));
+	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL),
+	    "stale: a change set awaits approval");
+	/* Someone updates the stack meanwhile. */
+	ok(manual_update(t, "stale-int", "stale"),
+	    "stale: the stack changes under it");
+	approve(t, a, "int", "alice");
+	w = (struct want){ a, "int", STORE_STAGE_AWAITING_APPROVAL, 1 };
+	ok(t_until(t, want_pred, &w),
+	    "stale: recreated as a new attempt, approval asked again");
+	ok(audit_has(t, a, "is no longer executable (it was deleted: the "
+	    "stack changed): recreated as"), "stale: recorded in the audit "
+	    "log");
+	approve(t, a, "int", "alice");
+	ok(wait_run(t, a, STORE_RUN_SUCCEEDED), "stale: then deploys");
+}
+
+static void
+test_restart(struct t *t)
+{
+	struct want	 w;
+	char		*arn;
+	int64_t		 run;
+	int		 calls, execs;
+
+	/* Stopped while creating the change set. */
+	run = t_submit(t, t_release(t, "crash", "1.0.0", "crash"));
+	w = (struct want){ run, "int", STORE_STAGE_CREATING_CHANGE_SET, -1 };
+	ok(t_until(t, want_pred, &w), "restart: creating the change set");
+	t_engine_stop(t);
+	ok(t_engine_start(t) == 0, "restart: a new engine starts");
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL),
+	    "restart: the change set is reconciled, approval asked");
+	ok(change_sets_of(t, "crash-int") == 1,
+	    "restart: one change set was created (%d)",
+	    change_sets_of(t, "crash-int"));
+
+	/* Stopped while awaiting approval: the approval goes to the new
+	   engine; stopped again as soon as it executes. */
+	t_engine_stop(t);
+	ok(t_engine_start(t) == 0, "restart: again, awaiting approval");
+	ok(approve(t, run, "int", "alice") == 0, "restart: alice approves");
+	w = (struct want){ run, "int", STORE_STAGE_EXECUTING, -1 };
+	ok(t_until(t, want_pred, &w), "restart: executing");
+	t_spin(t, 15);
+	t_engine_stop(t);
+	t_spin(t, 100);
+	ok(t_engine_start(t) == 0, "restart: again, while executing");
+	ok(wait_run(t, run, STORE_RUN_SUCCEEDED), "restart: the run succeeds");
+	arn = stage_change_set(t, run, "int");
+	executions(t, arn, &calls, &execs);
+	ok(calls == 1 && execs == 1, "restart: the change set was executed "
+	    "once (ExecuteChangeSet calls %d, executions %d)", calls, execs);
+	free(arn);
+}
+
+static void
+test_promotion(struct t *t)
+{
+	char	*reason;
+	int64_t	 run;
+
+	run = t_submit(t, t_release(t, "promo", "1.0.0", "promo"));
+	ok(wait_run(t, run, STORE_RUN_FAILED),
+	    "promotion: an environment with a registry fails for now");
+	reason = stage_reason(t, run, "int");
+	ok(strstr(reason, "not implemented yet (issue 8)") != NULL,
+	    "promotion: %s", reason);
+	free(reason);
+}
+
+int
+main(void)
+{
+	struct t	*t = &T;
+
+	log_init("test-engine");
+	log_set_level(getenv("TEST_ENGINE_VERBOSE") != NULL ?
+	    LOG_LEVEL_DEBUG : LOG_LEVEL_WARNING);
+	if (t_setup(t) != 0) {
+		fakeaws_stop(&t->fake);
+		ok(0, "set up the fake AWS endpoint, store and engine");
+		return (tap_done());
+	}
+	test_happy_path(t);
+	test_reject_cancel(t);
+	test_expiry(t);
+	test_supersede(t);
+	test_queued(t);
+	test_no_changes(t);
+	test_stack_failure_retry(t);
+	test_circuit_breaker(t);
+	test_deploy_timeout(t);
+	test_stale(t);
+	test_restart(t);
+	test_promotion(t);
+	is_int(t_teardown(t), 0, "uv_loop_close() == 0");
+	return (tap_done());
+}
