@@ -1,0 +1,102 @@
+/*
+ * Image promotion: copy images from one registry to another, digest for
+ * digest, over the OCI distribution API (registry.h).
+ *
+ * For each image (repository:tag or repository@digest) the manifest is
+ * read with every accepted type (OCI index and manifest, Docker list and
+ * schema 2); for an index or list, every platform's manifest.  Each blob
+ * (configs and layers, once per image) is looked for at the destination
+ * (HEAD) and skipped when there; otherwise it is streamed from the source
+ * into an upload at the destination (POST, then one PATCH and an empty
+ * PUT with the digest, as docker push does; or a single PUT with
+ * `monolithic`), its sha256 checked while it streams.  The last byte is
+ * held back until the whole blob has been checked, so a corrupted blob
+ * never completes an upload.  Memory is bounded (a ring of buffer_size
+ * per blob in flight) and nothing touches the disk.  Then the manifests
+ * are pushed, exact bytes with their own media type, children before the
+ * index, by digest; then the tag; then the destination's digest is read
+ * back and must equal the source's.  A copy cut short (a crash, a
+ * failure) is resumed by running it again: blobs already there are
+ * skipped.
+ *
+ * Images are copied one after another, each with up to parallel_blobs
+ * blobs at a time.  A failed image does not stop the others.
+ *
+ * promote_start either fails synchronously (NULL, *cause set, no
+ * callback) or calls done_cb exactly once, from a later loop iteration,
+ * with one result per image in the order given.  The registries must
+ * outlive the promotion.
+ */
+#ifndef SHIPGATE_PROMOTE_H
+#define SHIPGATE_PROMOTE_H
+
+#include <stddef.h>
+
+struct registry;
+struct promote;
+
+/* Errors: the registry's (registry.h's REGISTRY_E*), and: */
+#define PROMOTE_EMANIFEST	(-20)	/* unreadable or unsupported manifest */
+#define PROMOTE_EMISMATCH	(-21)	/* the destination's digest differs */
+
+const char	*promote_strerror(int);
+
+struct promote_image {
+	const char	*repository;		/* at the source */
+	const char	*reference;		/* tag, or "sha256:..." */
+	const char	*destination_repository; /* NULL: the same */
+	/* NULL: the source's tag; with a digest reference, no tag (the
+	   image is pushed by digest only). */
+	const char	*destination_tag;
+};
+
+struct promote_result {
+	char		*repository;
+	char		*reference;
+	char		*destination_repository;
+	char		*destination_reference;	/* tag, or the digest */
+	char		*media_type;		/* of the top manifest */
+	char		*source_digest;		/* NULL if never read */
+	char		*destination_digest;	/* as read back, or NULL */
+	int		 error;			/* 0, REGISTRY_E*, PROMOTE_E* */
+	/* Names the image, the blob or manifest, the registry and what it
+	   said; NULL on success. */
+	char		*reason;
+	int		 manifests;		/* pushed (children + top) */
+	int		 blobs_copied;
+	int		 blobs_skipped;		/* already at the destination */
+	long long	 bytes_copied;
+	long long	 bytes_skipped;
+	long long	 elapsed_ms;
+};
+
+typedef void	(*promote_image_cb)(struct promote *,
+		    const struct promote_result *, void *arg);
+typedef void	(*promote_done_cb)(struct promote *,
+		    const struct promote_result *, size_t n, void *arg);
+
+struct promote_options {
+	int		 parallel_blobs;	/* 0: 4 */
+	size_t		 buffer_size;		/* per blob; 0: 1 MiB */
+	int		 monolithic;		/* one PUT with the body */
+	/* Called after each image (e.g. to record it), or NULL. */
+	promote_image_cb image_cb;
+	void		*image_arg;
+};
+
+#define PROMOTE_PARALLEL_DEFAULT	4
+#define PROMOTE_BUFFER_DEFAULT		(1024 * 1024)
+
+struct promote	*promote_start(struct registry *source,
+		    struct registry *destination,
+		    const struct promote_image *, size_t n,
+		    const struct promote_options *, promote_done_cb,
+		    void *arg, char **cause);
+/*
+ * Stops the copy: calls in flight are cancelled; done_cb still comes,
+ * from a later loop iteration, the images not finished with
+ * REGISTRY_ECANCELLED.
+ */
+void		 promote_cancel(struct promote *);
+
+#endif

@@ -1,0 +1,229 @@
+/*
+ * ECR logins (GetAuthorizationToken), cached per credentials and region
+ * until shortly before they expire.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <uv.h>
+
+#include "aws-client.h"
+#include "aws-context.h"
+#include "log.h"
+#include "registry-ecr.h"
+#include "registry.h"
+#include "svc-ecr.h"
+#include "xmalloc.h"
+
+struct registry_ecr_entry {
+	struct aws_creds		*creds;
+	char				*region;
+	struct ecr_auth			*auth;
+	struct registry_ecr_entry	*next;
+};
+
+struct registry_ecr {
+	struct aws_client		*client;
+	int				 margin;
+	struct registry_ecr_entry	*entries;
+};
+
+struct registry_ecr_req {
+	struct registry_ecr		*ecr;
+	struct aws_creds		*creds;
+	char				*region;
+	registry_ecr_cb			 cb;
+	void				*arg;
+	struct registry_ecr_entry	*hit;
+	uv_timer_t			 timer;		/* cached: deferral */
+};
+
+struct registry_ecr *
+registry_ecr_new(struct aws_client *client, int margin_s)
+{
+	struct registry_ecr	*ecr;
+
+	ecr = xcalloc(1, sizeof *ecr);
+	ecr->client = client;
+	ecr->margin = margin_s > 0 ? margin_s : REGISTRY_ECR_MARGIN_DEFAULT;
+	return (ecr);
+}
+
+static void
+registry_ecr_entry_free(struct registry_ecr_entry *e)
+{
+	free(e->region);
+	ecr_auth_free(e->auth);
+	free(e);
+}
+
+void
+registry_ecr_free(struct registry_ecr *ecr)
+{
+	struct registry_ecr_entry	*e, *next;
+
+	if (ecr == NULL)
+		return;
+	for (e = ecr->entries; e != NULL; e = next) {
+		next = e->next;
+		registry_ecr_entry_free(e);
+	}
+	free(ecr);
+}
+
+int
+registry_ecr_cached(const struct registry_ecr *ecr)
+{
+	const struct registry_ecr_entry	*e;
+	int				 n = 0;
+
+	for (e = ecr->entries; e != NULL; e = e->next)
+		n++;
+	return (n);
+}
+
+static void
+registry_ecr_req_free(struct registry_ecr_req *req)
+{
+	free(req->region);
+	free(req);
+}
+
+static void
+registry_ecr_report(struct registry_ecr_req *req,
+    const struct registry_ecr_entry *e, int cached)
+{
+	struct registry_ecr_login	login;
+
+	memset(&login, 0, sizeof login);
+	login.username = e->auth->username;
+	login.password = e->auth->password;
+	login.endpoint = e->auth->proxy_endpoint;
+	login.expires = e->auth->expires.tv_sec;
+	login.cached = cached;
+	req->cb(0, "ok", &login, req->arg);
+}
+
+/* Drops the entry for (creds, region), if any. */
+static void
+registry_ecr_drop(struct registry_ecr *ecr, struct aws_creds *creds,
+    const char *region)
+{
+	struct registry_ecr_entry	**ep, *e;
+
+	for (ep = &ecr->entries; (e = *ep) != NULL; ep = &e->next) {
+		if (e->creds == creds && strcmp(e->region, region) == 0) {
+			*ep = e->next;
+			registry_ecr_entry_free(e);
+			return;
+		}
+	}
+}
+
+static void
+registry_ecr_closed_cb(uv_handle_t *h)
+{
+	registry_ecr_req_free(h->data);
+}
+
+static void
+registry_ecr_timer_cb(uv_timer_t *t)
+{
+	struct registry_ecr_req		*req = t->data;
+	struct registry_ecr_entry	*e;
+
+	/* Look it up again: the cache may have changed since. */
+	for (e = req->ecr->entries; e != NULL; e = e->next) {
+		if (e == req->hit)
+			break;
+	}
+	if (e != NULL)
+		registry_ecr_report(req, e, 1);
+	else
+		req->cb(-1, "the cached ECR login was dropped", NULL,
+		    req->arg);
+	uv_close((uv_handle_t *)&req->timer, registry_ecr_closed_cb);
+}
+
+static void
+registry_ecr_auth_cb(const struct aws_reply *reply, struct ecr_auth *auth,
+    void *arg)
+{
+	struct registry_ecr_req		*req = arg;
+	struct registry_ecr		*ecr = req->ecr;
+	struct registry_ecr_entry	*e;
+
+	if (reply->error != AWS_OK || auth == NULL) {
+		ecr_auth_free(auth);
+		req->cb(reply->error != AWS_OK ? reply->error : -1,
+		    reply->message, NULL, req->arg);
+		registry_ecr_req_free(req);
+		return;
+	}
+	registry_ecr_drop(ecr, req->creds, req->region);
+	e = xcalloc(1, sizeof *e);
+	e->creds = req->creds;
+	e->region = xstrdup(req->region);
+	e->auth = auth;
+	e->next = ecr->entries;
+	ecr->entries = e;
+	log_debug(LOG_CAT_AWS, "ECR login endpoint=%s expires=%lld",
+	    auth->proxy_endpoint, (long long)auth->expires.tv_sec);
+	registry_ecr_report(req, e, 0);
+	registry_ecr_req_free(req);
+}
+
+int
+registry_ecr_login(struct registry_ecr *ecr, struct aws_creds *creds,
+    const char *region, registry_ecr_cb cb, void *arg, char **cause)
+{
+	struct registry_ecr_req		*req;
+	struct registry_ecr_entry	*e;
+
+	if (region == NULL)
+		region = aws_client_region(ecr->client);
+	req = xcalloc(1, sizeof *req);
+	req->ecr = ecr;
+	req->creds = creds;
+	req->region = xstrdup(region != NULL ? region : "");
+	req->cb = cb;
+	req->arg = arg;
+	for (e = ecr->entries; e != NULL; e = e->next) {
+		if (e->creds == creds && strcmp(e->region, req->region) == 0)
+			break;
+	}
+	if (e != NULL && e->auth->expires.tv_sec - ecr->margin > time(NULL)) {
+		req->hit = e;
+		uv_timer_init(aws_client_loop(ecr->client), &req->timer);
+		req->timer.data = req;
+		uv_timer_start(&req->timer, registry_ecr_timer_cb, 0, 0);
+		return (0);
+	}
+	if (ecr_get_authorization_token(ecr->client, creds, region,
+	    registry_ecr_auth_cb, req, cause) != 0) {
+		registry_ecr_req_free(req);
+		return (-1);
+	}
+	return (0);
+}
+
+int
+registry_ecr_login_env(struct registry_ecr *ecr, struct aws_context *ctx,
+    const struct config_app *app, const struct config_environment *env,
+    registry_ecr_cb cb, void *arg, char **cause)
+{
+	struct aws_creds	*creds;
+
+	if ((creds = aws_context_env_creds(ctx, app, env, cause)) == NULL)
+		return (-1);
+	return (registry_ecr_login(ecr, creds, aws_context_env_region(ctx,
+	    env), cb, arg, cause));
+}
+
+void
+registry_ecr_apply(const struct registry_ecr_login *login,
+    struct registry *reg)
+{
+	registry_set_credentials(reg, login->username, login->password);
+}

@@ -1,0 +1,62 @@
+/*
+ * ECR logins for the registry client: GetAuthorizationToken with an
+ * account's credentials (for an environment, the role aws-context assumes
+ * in its account) gives the Basic username ("AWS") and password for that
+ * account's registry, valid 12 hours.  Logins are cached per credentials
+ * and region until `margin` seconds before they expire, so a promotion
+ * asks once and a long one never uses a password about to lapse.
+ *
+ * registry_ecr_login either fails synchronously (-1, *cause set, no
+ * callback) or calls its callback exactly once from a later loop
+ * iteration (a cached login too).  The login passed to the callback is
+ * valid during the callback only; its password is a secret (never
+ * logged, wiped when dropped from the cache).
+ */
+#ifndef SHIPGATE_REGISTRY_ECR_H
+#define SHIPGATE_REGISTRY_ECR_H
+
+#include <time.h>
+
+struct aws_client;
+struct aws_context;
+struct aws_creds;
+struct config_app;
+struct config_environment;
+struct registry;
+struct registry_ecr;
+
+#define REGISTRY_ECR_MARGIN_DEFAULT	(15 * 60)	/* s */
+
+struct registry_ecr_login {
+	const char	*username;
+	const char	*password;		/* secret */
+	const char	*endpoint;		/* https://ACCT.dkr.ecr.R... */
+	time_t		 expires;
+	int		 cached;		/* 1: no call was made */
+};
+
+/* error is 0 or an AWS_E* code (aws-client.h), with message. */
+typedef void	(*registry_ecr_cb)(int error, const char *message,
+		    const struct registry_ecr_login *, void *arg);
+
+/* margin_s: 0 for the default. */
+struct registry_ecr *registry_ecr_new(struct aws_client *, int margin_s);
+/* Only when no login is in flight; wipes the cached passwords. */
+void		 registry_ecr_free(struct registry_ecr *);
+
+/* creds NULL: the client's own; region NULL: the client's. */
+int		 registry_ecr_login(struct registry_ecr *, struct aws_creds *,
+		    const char *region, registry_ecr_cb, void *arg,
+		    char **cause);
+/* The login for an environment's account and region (aws-context). */
+int		 registry_ecr_login_env(struct registry_ecr *,
+		    struct aws_context *, const struct config_app *,
+		    const struct config_environment *, registry_ecr_cb,
+		    void *arg, char **cause);
+/* Uses a login on a registry (registry_set_credentials). */
+void		 registry_ecr_apply(const struct registry_ecr_login *,
+		    struct registry *);
+/* Logins cached now (tests). */
+int		 registry_ecr_cached(const struct registry_ecr *);
+
+#endif
