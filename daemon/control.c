@@ -73,6 +73,8 @@
 struct control_conn {
 	struct control		*control;
 	uv_pipe_t		 pipe;
+	uv_timer_t		 idle;		/* closes a silent client */
+	int			 open_handles;	/* pipe, idle: freed at 0 */
 	char			*unix_user;	/* NULL: unknown */
 	struct buf		 in;		/* unprocessed bytes */
 	size_t			 start;		/* of the next line in `in` */
@@ -102,6 +104,7 @@ struct control {
 
 	struct control_conn		*conns;
 	unsigned int			 nconns;
+	uint64_t			 idle_ms;
 	unsigned int			 handles;	/* listener, conns */
 	int				 closing;
 	void				(*close_cb)(void *);
@@ -116,6 +119,7 @@ struct control_command {
 static void	control_conn_close(struct control_conn *);
 static void	control_conn_process(struct control_conn *);
 static void	control_conn_resume(struct control_conn *);
+static void	control_conn_busy(struct control_conn *);
 
 const char *
 control_error_name(int code)
@@ -210,6 +214,7 @@ control_write_cb(uv_write_t *req, int status)
 		control_conn_close(conn);
 		return;
 	}
+	control_conn_busy(conn);
 	if (!conn->reading && conn->queued <= CONTROL_QUEUED_MAX / 2)
 		control_conn_resume(conn);
 	if (!conn->closing && conn->close_after_write && conn->queued == 0)
@@ -881,6 +886,8 @@ control_conn_close_cb(uv_handle_t *h)
 	struct control_conn	*conn = h->data;
 	struct control		*c = conn->control;
 
+	if (--conn->open_handles > 0)
+		return;
 	if (conn->prev != NULL)
 		conn->prev->next = conn->next;
 	else
@@ -902,6 +909,27 @@ control_conn_close(struct control_conn *conn)
 		return;
 	conn->closing = 1;
 	uv_close((uv_handle_t *)&conn->pipe, control_conn_close_cb);
+	uv_close((uv_handle_t *)&conn->idle, control_conn_close_cb);
+}
+
+static void
+control_idle_cb(uv_timer_t *t)
+{
+	struct control_conn	*conn = t->data;
+
+	log_info("control: closing a silent connection unix_user=%s "
+	    "after_ms=%llu", conn->unix_user != NULL ? conn->unix_user : "-",
+	    (unsigned long long)conn->control->idle_ms);
+	control_conn_close(conn);
+}
+
+/* Something moved: the client has idle_ms again before it is closed. */
+static void
+control_conn_busy(struct control_conn *conn)
+{
+	if (!conn->closing)
+		uv_timer_start(&conn->idle, control_idle_cb,
+		    conn->control->idle_ms, 0);
 }
 
 static void
@@ -1002,6 +1030,7 @@ control_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *b)
 	}
 	if (n == 0)
 		return;
+	control_conn_busy(conn);
 	if (buf_append(&conn->in, b->base, (size_t)n) != 0) {
 		/* Cannot happen with the bounds kept by process(). */
 		buf_reset(&conn->in);
@@ -1076,6 +1105,10 @@ control_connection_cb(uv_stream_t *server, int status)
 	buf_init(&conn->in, 2 * (CONTROL_LINE_MAX + CONTROL_READ_CHUNK));
 	uv_pipe_init(c->loop, &conn->pipe, 0);
 	conn->pipe.data = conn;
+	uv_timer_init(c->loop, &conn->idle);
+	conn->idle.data = conn;
+	conn->open_handles = 2;
+	control_conn_busy(conn);
 	conn->next = c->conns;
 	if (c->conns != NULL)
 		c->conns->prev = conn;
@@ -1203,6 +1236,7 @@ control_new(uv_loop_t *loop, const char *path, struct store *store,
 	c->store = store;
 	c->handlers = *handlers;
 	c->arg = arg;
+	c->idle_ms = CONTROL_IDLE_MS;
 	uv_pipe_init(loop, &c->listener, 0);
 	c->listener.data = c;
 	c->handles = 1;
@@ -1227,6 +1261,12 @@ unsigned int
 control_connections(const struct control *c)
 {
 	return (c->nconns);
+}
+
+void
+control_set_idle_timeout(struct control *c, uint64_t ms)
+{
+	c->idle_ms = ms;
 }
 
 void

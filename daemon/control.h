@@ -18,7 +18,8 @@
  * protocol is described in full at the top of control.c.
  *
  * Lines are bounded (CONTROL_LINE_MAX), so are connections
- * (CONTROL_CONNECTIONS_MAX); a bad request gets an error reply and the
+ * (CONTROL_CONNECTIONS_MAX, each closed after CONTROL_IDLE_MS of
+ * silence); a bad request gets an error reply and the
  * connection stays usable; a client that does not read its replies is
  * not read from until it does, and never blocks the loop.
  */
@@ -33,6 +34,9 @@ struct store;
 
 #define CONTROL_LINE_MAX		(64 * 1024)
 #define CONTROL_CONNECTIONS_MAX		32
+/* A client that neither sends nor reads for this long is closed, so
+ * that forgotten ones cannot hold every connection. */
+#define CONTROL_IDLE_MS			(5 * 60 * 1000)
 
 /*
  * What a handler returns: 0 or one of these.  The values are the
@@ -103,6 +107,8 @@ struct control	*control_new(uv_loop_t *, const char *path, struct store *,
 		    char **cause);
 /* How many clients are connected (for tests and /metrics). */
 unsigned int	 control_connections(const struct control *);
+/* Changes CONTROL_IDLE_MS, from each connection's next activity (tests). */
+void		 control_set_idle_timeout(struct control *, uint64_t ms);
 /*
  * Stops listening, removes the socket file, drops every connection
  * (replies not yet written are lost), and once every handle is closed

@@ -35,9 +35,9 @@
 #include "xmalloc.h"
 
 static char		 tmpdir[] = "/tmp/test-control.XXXXXX";
-static char		*sock1, *sock2;
+static char		*sock1, *sock2, *sock3;
 static uv_async_t	 done_async;
-static struct control	*control1, *control2;
+static struct control	*control1, *control2, *control3;
 static int		 closed;
 static char		 me[256];
 
@@ -683,6 +683,21 @@ test_half_close(void)
 	rconn_close(rc);
 }
 
+/* A client that says nothing is closed (control3 waits 100 ms). */
+static void
+test_idle(void)
+{
+	struct rconn	*rc;
+	char		 ch;
+
+	if ((rc = rconn_open(sock3)) == NULL) {
+		ok(0, "idle: connect");
+		return;
+	}
+	ok(read(rc->fd, &ch, 1) == 0, "a silent client is closed");
+	rconn_close(rc);
+}
+
 static void
 client_thread(void *arg)
 {
@@ -697,6 +712,7 @@ client_thread(void *arg)
 	test_connections();
 	test_slow_client();
 	test_half_close();
+	test_idle();
 
 	path = xasprintf("%s/nobody.sock", tmpdir);
 	req = json_pack("{s:s}", "command", "runs");
@@ -724,6 +740,7 @@ done_cb(uv_async_t *h)
 {
 	control_close(control1, closed_cb, NULL);
 	control_close(control2, closed_cb, NULL);
+	control_close(control3, closed_cb, NULL);
 	uv_close((uv_handle_t *)h, NULL);
 }
 
@@ -770,6 +787,7 @@ main(void)
 	db = xasprintf("%s/shipgate.db", tmpdir);
 	sock1 = xasprintf("%s/control.sock", tmpdir);
 	sock2 = xasprintf("%s/stale.sock", tmpdir);
+	sock3 = xasprintf("%s/idle.sock", tmpdir);
 	file = xasprintf("%s/not-a-socket", tmpdir);
 	if (fake_seed(db, &store) != 0) {
 		printf("Bail out! cannot seed the store\n");
@@ -828,12 +846,20 @@ main(void)
 		return (1);
 	}
 
+	control3 = control_new(&loop, sock3, store, &none, NULL, &cause);
+	ok(control3 != NULL, "a third control socket");
+	if (control3 == NULL) {
+		printf("Bail out!\n");
+		return (1);
+	}
+	control_set_idle_timeout(control3, 100);
+
 	uv_async_init(&loop, &done_async, done_cb);
 	uv_thread_create(&thread, client_thread, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_thread_join(&thread);
 
-	is_int(closed, 2, "control_close calls back once each");
+	is_int(closed, 3, "control_close calls back once each");
 	ok(stat(sock1, &sb) == -1 && errno == ENOENT,
 	    "control_close removes the socket file");
 	is_int(uv_loop_close(&loop), 0, "every handle closed");
@@ -847,6 +873,7 @@ main(void)
 	free(db);
 	free(sock1);
 	free(sock2);
+	free(sock3);
 	file = xasprintf("rm -rf '%s'", tmpdir);
 	if (system(file) != 0)
 		tap_diag("cannot remove %s", tmpdir);
