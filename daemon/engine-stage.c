@@ -63,6 +63,10 @@ engine_stage_fail(struct engine_run *r, struct store_stage *st,
 static int
 engine_transient(const struct aws_reply *reply)
 {
+	/* Another operation on the stack: wait for it to end. */
+	if (reply->error == AWS_EAWS && strstr(reply->aws.message,
+	    "_IN_PROGRESS state and can not be updated") != NULL)
+		return (1);
 	if (reply->error == AWS_EAWS || reply->error == AWS_EHTTP)
 		return (reply->status >= 500 || reply->status == 429 ||
 		    strstr(reply->aws.code, "Throttl") != NULL);

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 #include <uv.h>
+#include <zip.h>
 
 #include "aws-context.h"
 #include "config.h"
@@ -22,6 +23,7 @@
 #include "log.h"
 #include "store.h"
 #include "svc-cfn.h"
+#include "svc-s3.h"
 #include "tap.h"
 #include "xmalloc.h"
 
@@ -199,7 +201,8 @@ t_setup(struct t *t)
 	a[6] = app_text("cb", "cb-int", "", "");
 	a[7] = app_text("slow", "slow-int", "", ", deploy_timeout: 1h");
 	a[8] = app_text("stale", "stale-int", "", "");
-	a[9] = xstrdup("");
+	a[9] = app_text("big", "big-int",
+	    "    artifacts: {bucket: artifacts-big, prefix: tpl/}\n", "");
 	a[10] = app_text("crash", "crash-int", "", "");
 	a[11] = app_text("promo", "promo-int", "",
 	    ", registry: 999999999999.dkr.ecr.eu-west-1.amazonaws.com");
@@ -395,28 +398,66 @@ stage_change_set(struct t *t, int64_t run, const char *env)
 	return (s);
 }
 
+static int64_t	t_release_full(struct t *, const char *, const char *,
+		    const char *, size_t, int, const char *, const char *);
+
 /* Records a valid release of app with its template; returns its id. */
 static int64_t
 t_release(struct t *t, const char *app, const char *version,
     const char *stack_key)
+{
+	return (t_release_full(t, app, version, stack_key, 0, 1, NULL, NULL));
+}
+
+static char *
+t_manifest(const char *app, const char *version)
+{
+	return (xasprintf("{\"app\": \"%s\", \"version\": \"%s\", "
+	    "\"message\": \"release %s of %s\", \"author\": \"bob\", "
+	    "\"template\": \"template.yaml\", \"images\": [{\"repository\": "
+	    "\"example/web\", \"tag\": \"%s\"}], \"parameters\": "
+	    "{\"ImageTag\": \"%s\"}}", app, version, version, app, version,
+	    version));
+}
+
+/* The template, padded with comment lines to at least pad bytes. */
+static char *
+t_template(const char *stack_key, size_t pad)
+{
+	char	*tpl, *more;
+
+	tpl = xasprintf(TEMPLATE_FMT, stack_key, stack_key);
+	while (strlen(tpl) < pad) {
+		more = xasprintf("%s# padding to make the template larger "
+		    "than CloudFormation's inline limit\n", tpl);
+		free(tpl);
+		tpl = more;
+	}
+	return (tpl);
+}
+
+/*
+ * A release: pad the template to that size; keep_template: record it in
+ * the store (otherwise the engine reads the zip at bucket/key).
+ */
+static int64_t
+t_release_full(struct t *t, const char *app, const char *version,
+    const char *stack_key, size_t pad, int keep_template, const char *bucket,
+    const char *zip_key)
 {
 	struct store_release_in	 in;
 	char			*manifest, *tpl, *key, *cause = NULL;
 	int64_t			 app_id = 0, id = 0;
 
 	store_app_id(t->store, app, &app_id, NULL);
-	manifest = xasprintf("{\"app\": \"%s\", \"version\": \"%s\", "
-	    "\"message\": \"release %s of %s\", \"author\": \"bob\", "
-	    "\"template\": \"template.yaml\", \"images\": [{\"repository\": "
-	    "\"example/web\", \"tag\": \"%s\"}], \"parameters\": "
-	    "{\"ImageTag\": \"%s\"}}", app, version, version, app, version,
-	    version);
-	tpl = xasprintf(TEMPLATE_FMT, stack_key, stack_key);
-	key = xasprintf("drops/%s-%s-%lld.zip", app, version,
+	manifest = t_manifest(app, version);
+	tpl = t_template(stack_key, pad);
+	key = zip_key != NULL ? xstrdup(zip_key) :
+	    xasprintf("drops/%s-%s-%lld.zip", app, version,
 	    (long long)t_now(t));
 	memset(&in, 0, sizeof in);
 	in.app_id = app_id;
-	in.bucket = "releases";
+	in.bucket = bucket != NULL ? bucket : "releases";
 	in.key = key;
 	in.size = 100;
 	in.version = version;
@@ -425,8 +466,8 @@ t_release(struct t *t, const char *app, const char *version,
 	in.manifest = manifest;
 	in.status = STORE_RELEASE_VALID;
 	if (store_record_release(t->store, &in, &id, &cause) != 0 ||
-	    store_set_release_template(t->store, id, "template.yaml", tpl,
-	    strlen(tpl), &cause) != 0) {
+	    (keep_template && store_set_release_template(t->store, id,
+	    "template.yaml", tpl, strlen(tpl), &cause) != 0)) {
 		tap_diag("recording a release: %s", cause);
 		free(cause);
 	}
@@ -1069,6 +1110,126 @@ test_promotion(struct t *t)
 	free(reason);
 }
 
+static void
+test_large_template(struct t *t)
+{
+	struct fakeaws_reply	 reply;
+	int64_t			 run;
+
+	fakeaws_control(&t->fake, "POST", "/_fake/setup",
+	    "{\"account\": \"000000000000\", \"region\": \"eu-west-1\", "
+	    "\"buckets\": [{\"name\": \"artifacts-big\"}]}", NULL);
+	run = t_submit(t, t_release_full(t, "big", "1.0.0", "big", 60000, 1,
+	    NULL, NULL));
+	ok(deploy_one(t, run), "large template: deployed by TemplateURL");
+	fakeaws_control(&t->fake, "GET", "/_fake/state", NULL, &reply);
+	ok(reply.body != NULL && strstr(reply.body, "tpl/big/run-") != NULL,
+	    "large template: uploaded to the artifacts bucket");
+	free(reply.body);
+}
+
+/* A release zip in memory: release.json and template.yaml. */
+static void *
+make_zip(const char *manifest, const char *tpl, size_t *lenp)
+{
+	zip_source_t	*src, *s;
+	zip_t		*za;
+	zip_error_t	 err;
+	void		*data = NULL;
+	zip_int64_t	 n;
+
+	*lenp = 0;
+	zip_error_init(&err);
+	if ((src = zip_source_buffer_create(NULL, 0, 0, &err)) == NULL)
+		return (NULL);
+	zip_source_keep(src);
+	if ((za = zip_open_from_source(src, ZIP_TRUNCATE, &err)) == NULL)
+		goto out;
+	s = zip_source_buffer(za, manifest, strlen(manifest), 0);
+	zip_file_add(za, "release.json", s, ZIP_FL_ENC_UTF_8);
+	s = zip_source_buffer(za, tpl, strlen(tpl), 0);
+	zip_file_add(za, "template.yaml", s, ZIP_FL_ENC_UTF_8);
+	if (zip_close(za) != 0) {
+		zip_discard(za);
+		goto out;
+	}
+	zip_source_open(src);
+	zip_source_seek(src, 0, SEEK_END);
+	n = zip_source_tell(src);
+	zip_source_seek(src, 0, SEEK_SET);
+	data = xmalloc((size_t)n);
+	if (zip_source_read(src, data, (zip_uint64_t)n) != n) {
+		free(data);
+		data = NULL;
+	} else
+		*lenp = (size_t)n;
+	zip_source_close(src);
+out:
+	zip_source_free(src);
+	zip_error_fini(&err);
+	return (data);
+}
+
+struct put {
+	int	 done;
+	char	*etag;
+};
+
+static void
+put_cb(const struct aws_reply *reply, struct s3_put_result *res, void *arg)
+{
+	struct put	*p = arg;
+
+	if (reply->error != AWS_OK)
+		tap_diag("put: %s", reply->message);
+	else
+		p->etag = xstrdup(res->etag);
+	s3_put_result_free(res);
+	p->done = 1;
+}
+
+static int
+put_pred(struct t *t, void *arg)
+{
+	(void)t;
+	return (((struct put *)arg)->done);
+}
+
+static void
+test_template_from_zip(struct t *t)
+{
+	struct s3_put_params	 p;
+	struct put		 put = { 0, NULL };
+	char			*manifest, *tpl, *cause = NULL;
+	void			*zip;
+	size_t			 len;
+	int64_t			 run;
+
+	fakeaws_control(&t->fake, "POST", "/_fake/setup",
+	    "{\"account\": \"000000000000\", \"region\": \"eu-west-1\", "
+	    "\"buckets\": [{\"name\": \"releases-zip\"}]}", NULL);
+	manifest = t_manifest("crash", "2.0.0");
+	tpl = t_template("crash", 0);
+	zip = make_zip(manifest, tpl, &len);
+	memset(&p, 0, sizeof p);
+	p.t.bucket = "releases-zip";
+	p.t.key = "drops/crash-2.0.0.zip";
+	p.data = zip;
+	p.len = len;
+	ok(zip != NULL && s3_put_object(aws_context_client(t->aws), &p, put_cb,
+	    &put, &cause) != NULL && t_until(t, put_pred, &put) &&
+	    put.etag != NULL, "zip: a release zip is in its bucket");
+	free(cause);
+	run = t_submit(t, t_release_full(t, "crash", "2.0.0", "crash", 0, 0,
+	    "releases-zip", "drops/crash-2.0.0.zip"));
+	ok(deploy_one(t, run), "zip: without a kept template, the engine "
+	    "reads the zip and deploys");
+	free(put.etag);
+	free(zip);
+	free(manifest);
+	free(tpl);
+}
+
 int
 main(void)
 {
@@ -1094,6 +1255,8 @@ main(void)
 	test_stale(t);
 	test_restart(t);
 	test_promotion(t);
+	test_large_template(t);
+	test_template_from_zip(t);
 	is_int(t_teardown(t), 0, "uv_loop_close() == 0");
 	return (tap_done());
 }
