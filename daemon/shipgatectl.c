@@ -297,6 +297,7 @@ cmd_control(const char *config_path, int json, int argc, char **argv)
 		{ "message", required_argument, NULL, 'm' },
 		{ "comment", required_argument, NULL, 'm' },
 		{ "reason", required_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct ctl_command	*cmd = NULL;
@@ -349,6 +350,9 @@ cmd_control(const char *config_path, int json, int argc, char **argv)
 			bit = OPT_MESSAGE;
 			message = optarg;
 			break;
+		case 'j':
+			json = 1;	/* also after the command */
+			continue;
 		default:
 			return (ctl_usage_error(cmd, "%s: unknown option or "
 			    "missing value", argv[optind - 1]));

@@ -87,6 +87,8 @@ ok "show: the audit trail" out_has 'alice \(unix ops\)  approve: int: looks good
 ctl --json show 1
 ok "show --json: the whole run" \
     json_check 'r["ok"] and len(r["run"]["stages"]) == 3 and len(r["run"]["stages"][0]["changes"]) == 3 and len(r["run"]["audit"]) == 3'
+ctl show 1 --json
+ok "show RUN --json: --json after the command too" json_check 'r["ok"]'
 ctl show 999
 ok "show 999: exit 1" test "$rc" -eq 1
 ok "show 999: the reason on stderr" err_has '^shipgatectl: not_found: no run 999$'

@@ -243,7 +243,8 @@ test_runs(void)
 	refused(request(sock1, "{\"command\": \"runs\", \"limit\": 0}"),
 	    "bad_request", NULL, "runs: limit 0");
 	refused(request(sock1, "{\"command\": \"runs\", \"app\": 7}"),
-	    "bad_request", "\"app\" must be a string", "runs: app not a string");
+	    "bad_request", "\"app\" must be a string",
+	    "runs: app not a string");
 }
 
 static void
