@@ -82,7 +82,6 @@ struct checks_run {
 	size_t			 nchecks;
 	char			**secrets;	/* longest first */
 	size_t			 nsecrets;
-	size_t			 secret_max;	/* longest */
 
 	struct checks_result	*result;
 	size_t			 ci;		/* check in progress */
@@ -129,8 +128,6 @@ checks_secret_add(struct checks_run *run, const char *value, size_t len)
 		run->secrets[j] = run->secrets[j - 1];
 	run->secrets[i] = s;
 	run->nsecrets++;
-	if (len > run->secret_max)
-		run->secret_max = len;
 }
 
 /* Form encoding (application/x-www-form-urlencoded) or %20 for spaces. */
@@ -200,9 +197,14 @@ checks_secret_add_all(struct checks_run *run, const char *value, size_t len)
 	}
 }
 
-/* Every secret in s[0..len) replaced by "****"; caller frees. */
+/*
+ * Every secret in s[0..len) replaced by "****"; caller frees.  With a
+ * limit, stops once the output is longer: matching still sees the whole
+ * input, so a secret across the cut is masked, never cut in half.
+ */
 static char *
-checks_mask(const struct checks_run *run, const char *s, size_t len)
+checks_mask(const struct checks_run *run, const char *s, size_t len,
+    size_t limit)
 {
 	struct buf	 b;
 	size_t		 i, k, n;
@@ -210,7 +212,7 @@ checks_mask(const struct checks_run *run, const char *s, size_t len)
 
 	buf_init(&b, SIZE_MAX / 2);
 	buf_appends(&b, "");
-	for (i = 0; i < len;) {
+	for (i = 0; i < len && (limit == 0 || b.len <= limit);) {
 		hit = 0;
 		for (k = 0; k < run->nsecrets; k++) {
 			n = strlen(run->secrets[k]);
@@ -311,7 +313,7 @@ checks_out(const struct checks_run *run, const char *s)
 
 	if (s == NULL)
 		return (NULL);
-	m = checks_mask(run, s, strlen(s));
+	m = checks_mask(run, s, strlen(s), 0);
 	c = checks_clean(m, strlen(m), 0);
 	free(m);
 	return (c);
@@ -332,20 +334,16 @@ checks_outf(const struct checks_run *run, const char *fmt, ...)
 	return (o);
 }
 
-/* The start of a body: masked over a window wide enough for a secret
-   across the cut, then cut. */
+/* The start of a body, masked, then cleaned and cut (cleaning never
+   makes text longer). */
 static char *
 checks_excerpt(const struct checks_run *run, const char *s, size_t len)
 {
-	size_t	 w;
 	char	*m, *c;
 
 	if (s == NULL || len == 0)
 		return (NULL);
-	w = CHECKS_EXCERPT_MAX + run->secret_max;
-	if (w > len)
-		w = len;
-	m = checks_mask(run, s, w);
+	m = checks_mask(run, s, len, CHECKS_EXCERPT_MAX);
 	c = checks_clean(m, strlen(m), CHECKS_EXCERPT_MAX);
 	free(m);
 	return (c);
@@ -1202,8 +1200,11 @@ checks_run(uv_loop_t *loop, struct http_client *client, const char *base_url,
 
 	if (cause != NULL)
 		*cause = NULL;
+	for (i = 0; checks != NULL && i < n; i++)
+		if (checks[i] == NULL)
+			break;
 	if (loop == NULL || client == NULL || done_cb == NULL ||
-	    (n > 0 && checks == NULL)) {
+	    (n > 0 && (checks == NULL || i < n))) {
 		if (cause != NULL)
 			*cause = xstrdup("checks_run: missing argument");
 		return (NULL);

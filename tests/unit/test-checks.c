@@ -273,6 +273,13 @@ static const char *config_fmt =
     "        url: /echo\n"
     "        form: {login: \"${SMOKE_LOGIN}\", password: \"${file:%1$s}\"}\n"
     "      expect: {contains: nothing like this}\n"
+    "  echo-cut:\n"
+    "    - name: echo\n"
+    "      request:\n"
+    "        method: POST\n"
+    "        url: /echo\n"
+    "        form: {pad: \"%4$s\", password: \"${file:%1$s}\"}\n"
+    "      expect: {status: 201}\n"
     "  echo-json:\n"
     "    - name: echo\n"
     "      request:\n"
@@ -336,9 +343,13 @@ config_setup(void)
 {
 	struct config_errors	 e;
 	struct buf		 many;
-	char			*text;
+	char			*text, pad[282];
 	size_t			 i;
 
+	/* "pad=" 281 bytes "&password=": the password straddles the cut of
+	   the excerpt (300 bytes). */
+	memset(pad, 'x', sizeof pad - 1);
+	pad[sizeof pad - 1] = '\0';
 	buf_init(&many, 1 << 20);
 	buf_appends(&many, "  many:\n");
 	for (i = 0; i < MANY_STEPS; i++)
@@ -348,7 +359,7 @@ config_setup(void)
 	/* The text is ours: a constant with positional arguments. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	text = xasprintf(config_fmt, pass_path, app_port, many.data);
+	text = xasprintf(config_fmt, pass_path, app_port, many.data, pad);
 #pragma GCC diagnostic pop
 	buf_free(&many);
 	config = config_load_buffer("test.yaml", text, strlen(text), &e);
@@ -731,6 +742,15 @@ test_masking(void)
 	e = str(step(r, 0, 0)->excerpt);
 	is_str(e, "login=****&password=****", "masking: the form echoed, "
 	    "both values masked");
+	checks_result_free(r);
+
+	r = run1("echo-cut");
+	e = str(step(r, 0, 0)->excerpt);
+	ok(strlen(e) <= CHECKS_EXCERPT_MAX && strstr(e, "Tr0") == NULL &&
+	    strlen(e) > 14 && strcmp(e + strlen(e) - 14, "&password=****") == 0,
+	    "masking: a password across the excerpt's cut is masked, not "
+	    "cut in half");
+	tap_diag("excerpt ends: %s", strlen(e) > 20 ? e + strlen(e) - 20 : e);
 	checks_result_free(r);
 
 	r = run1("echo-json");
