@@ -37,6 +37,11 @@ struct engine_run {
 	unsigned int		 polls;		/* since the last transition */
 	int			 timer_armed;
 
+	char			**logs;		/* transitions of the open
+						   transaction, logged once
+						   it commits */
+	size_t			  nlogs;
+
 	struct release		*release;	/* manifest and template,
 						   read on first need */
 	/* What this process learnt since it started (a restart forgets it
@@ -82,7 +87,7 @@ int	 engine_txn_begin(struct engine_run *);
 int	 engine_txn_end(struct engine_run *, int ok);
 int	 engine_move(struct engine_run *, struct store_stage *,
 	    enum store_stage_status, enum store_run_status, const char *reason);
-void	 engine_audit(struct engine_run *, const struct engine_actor *,
+int	 engine_audit(struct engine_run *, const struct engine_actor *,
 	    const char *action, const char *detail);
 void	 engine_schedule(struct engine_run *, int64_t delay_ms);
 void	 engine_poll_later(struct engine_run *);

@@ -1596,8 +1596,8 @@ engine_step_checking(struct engine_run *r, struct store_stage *st,
 		engine_poll_later(r);
 		return;
 	}
-	engine_audit(r, NULL, "checks", detail);
-	ok = engine_deployed(r, st, env, NULL) == 0;
+	ok = engine_audit(r, NULL, "checks", detail) == 0 &&
+	    engine_deployed(r, st, env, NULL) == 0;
 	if (engine_txn_end(r, ok) != 0)
 		engine_poll_later(r);
 	else

@@ -27,6 +27,7 @@
 #define ENGINE_ACTOR	"shipgated"
 
 static void	engine_step(struct engine_run *);
+static void	engine_logs_flush(struct engine_run *, int);
 static void	engine_kick_all(struct engine *, const char *app);
 
 const char *
@@ -144,6 +145,7 @@ engine_run_closed_cb(uv_handle_t *h)
 
 	store_run_free(r->row);
 	engine_release_drop(r);
+	engine_logs_flush(r, 0);
 	free(r->app);
 	free(r);
 	engine_handle_closed(e);
@@ -302,9 +304,14 @@ engine_newer_run(struct engine_run *r)
 
 	if (app == NULL || app->mode != CONFIG_MODE_SUPERSEDED)
 		return (0);
-	for (o = TAILQ_NEXT(r, entry); o != NULL; o = TAILQ_NEXT(o, entry))
-		if (strcmp(o->app, r->app) == 0)
-			return (o->id);
+	for (o = TAILQ_NEXT(r, entry); o != NULL; o = TAILQ_NEXT(o, entry)) {
+		if (strcmp(o->app, r->app) != 0)
+			continue;
+		/* A redeploy to one environment replaces nothing. */
+		if (o->row != NULL && o->row->kind == STORE_RUN_ROLLBACK)
+			continue;
+		return (o->id);
+	}
 	return (0);
 }
 
@@ -346,8 +353,11 @@ engine_txn_end(struct engine_run *r, int ok)
 {
 	char	*cause = NULL;
 
-	if (ok && store_commit(r->engine->store, &cause) == 0)
+	if (ok && store_commit(r->engine->store, &cause) == 0) {
+		engine_logs_flush(r, 1);
 		return (0);
+	}
+	engine_logs_flush(r, 0);
 	if (cause != NULL) {
 		log_warnx("cannot commit a transition app=%s run=%lld: %s",
 		    r->app, (long long)r->id, cause);
@@ -357,12 +367,13 @@ engine_txn_end(struct engine_run *r, int ok)
 	return (-1);
 }
 
-void
+int
 engine_audit(struct engine_run *r, const struct engine_actor *actor,
     const char *action, const char *detail)
 {
 	struct store_audit_in	 a;
 	char			*subject, *cause = NULL;
+	int			 rc;
 
 	subject = xasprintf("run %lld", (long long)r->id);
 	memset(&a, 0, sizeof a);
@@ -373,12 +384,38 @@ engine_audit(struct engine_run *r, const struct engine_actor *actor,
 	a.subject = subject;
 	a.run_id = r->id;
 	a.detail = detail;
-	if (store_append_audit(r->engine->store, &a, &cause) != 0) {
+	if ((rc = store_append_audit(r->engine->store, &a, &cause)) != 0) {
 		log_warnx("cannot append to the audit log app=%s run=%lld: %s",
 		    r->app, (long long)r->id, cause);
 		free(cause);
 	}
 	free(subject);
+	return (rc);
+}
+
+/* A line to log once the transaction commits. */
+static void
+engine_log_later(struct engine_run *r, char *line)
+{
+	r->logs = xreallocarray(r->logs, r->nlogs + 1, sizeof *r->logs);
+	r->logs[r->nlogs++] = line;
+}
+
+static void
+engine_logs_flush(struct engine_run *r, int committed)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nlogs; i++) {
+		if (committed)
+			log_info("%s", r->logs[i]);
+		else
+			log_warnx("not committed: %s", r->logs[i]);
+		free(r->logs[i]);
+	}
+	free(r->logs);
+	r->logs = NULL;
+	r->nlogs = 0;
 }
 
 /*
@@ -397,6 +434,7 @@ engine_enter(struct engine_run *r, struct store_stage *st,
 	enum store_stage_status	 from;
 	enum store_run_status	 run_from;
 	char			*action, *cause = NULL;
+	int			 rc;
 
 	if (st != NULL && to != 0) {
 		from = st->status;
@@ -405,13 +443,15 @@ engine_enter(struct engine_run *r, struct store_stage *st,
 			goto fail;
 		action = xasprintf("stage %s %s -> %s", st->environment,
 		    store_stage_status_name(from), store_stage_status_name(to));
-		engine_audit(r, actor, action, reason);
+		rc = engine_audit(r, actor, action, reason);
 		free(action);
-		log_info("stage %s -> %s app=%s run=%lld env=%s%s%s",
-		    store_stage_status_name(from), store_stage_status_name(to),
-		    r->app, (long long)r->id, st->environment,
-		    reason != NULL ? " reason=" : "",
-		    reason != NULL ? reason : "");
+		if (rc != 0)
+			return (-1);
+		engine_log_later(r, xasprintf("stage %s -> %s app=%s run=%lld "
+		    "env=%s%s%s", store_stage_status_name(from),
+		    store_stage_status_name(to), r->app, (long long)r->id,
+		    st->environment, reason != NULL ? " reason=" : "",
+		    reason != NULL ? reason : ""));
 		st->status = to;
 		free(st->reason);
 		st->reason = reason != NULL ? xstrdup(reason) : NULL;
@@ -424,13 +464,15 @@ engine_enter(struct engine_run *r, struct store_stage *st,
 		action = xasprintf("run %s -> %s",
 		    store_run_status_name(run_from),
 		    store_run_status_name(run_to));
-		engine_audit(r, actor, action, reason);
+		rc = engine_audit(r, actor, action, reason);
 		free(action);
-		log_info("run %s -> %s app=%s run=%lld%s%s",
+		if (rc != 0)
+			return (-1);
+		engine_log_later(r, xasprintf("run %s -> %s app=%s run=%lld%s%s",
 		    store_run_status_name(run_from),
 		    store_run_status_name(run_to), r->app, (long long)r->id,
 		    reason != NULL ? " reason=" : "",
-		    reason != NULL ? reason : "");
+		    reason != NULL ? reason : ""));
 		r->row->status = run_to;
 	}
 	r->polls = 0;
@@ -754,6 +796,19 @@ engine_submit_release(struct engine *e, int64_t release_id, int64_t *run_idp,
 		    rel->app);
 		goto out;
 	}
+	/* Handed over again (intake after a crash): the same run. */
+	if (store_release_run(e->store, release_id, &run_id, &why) != 0) {
+		rc = engine_fail(cause, ENGINE_ESTORE, "%s", why);
+		goto out;
+	}
+	if (run_id != 0) {
+		log_info("release has its run already app=%s release=%lld "
+		    "run=%lld", rel->app, (long long)release_id,
+		    (long long)run_id);
+		if (run_idp != NULL)
+			*run_idp = run_id;
+		goto out;
+	}
 	stages = xcalloc(app->nenvironments, sizeof *stages);
 	for (i = 0; i < app->nenvironments; i++) {
 		stages[i].environment = app->environments[i].name;
@@ -775,13 +830,14 @@ engine_submit_release(struct engine *e, int64_t release_id, int64_t *run_idp,
 	r = engine_run_add(e, run_id, rel->app);
 	detail = xasprintf("release %lld version %s", (long long)release_id,
 	    rel->version);
-	engine_audit(r, NULL, "run created", detail);
+	rc = engine_audit(r, NULL, "run created", detail);
 	free(detail);
-	if (store_commit(e->store, &why) != 0) {
+	if (rc != 0 || store_commit(e->store, &why) != 0) {
 		store_rollback(e->store);
 		engine_run_drop(r);
 		rc = engine_fail(cause, ENGINE_ESTORE, "cannot create a run "
-		    "of release %lld: %s", (long long)release_id, why);
+		    "of release %lld%s%s", (long long)release_id,
+		    why != NULL ? ": " : "", why != NULL ? why : "");
 		goto out;
 	}
 	log_info("run created app=%s run=%lld release=%lld version=%s",
@@ -1254,7 +1310,7 @@ engine_retry(struct engine *e, int64_t run_id, const char *env,
 		goto out;
 	}
 	if (engine_action_audit(e, run_id, actor, "retry", detail,
-	    cause) != 0 ||
+	    NULL) != 0 ||
 	    store_stage_set_change_set(e->store, st->id, st->attempt + 1,
 	    NULL, &why) != 0 ||
 	    store_stage_set_deadline(e->store, st->id, 0, &why) != 0 ||
@@ -1345,7 +1401,6 @@ engine_redeploy(struct engine *e, int64_t release_id, const char *env,
 	    env, actor->user);
 	r = engine_run_add(e, run_id, rel->app);
 	(void)r;
-	engine_kick_all(e, rel->app);
 	if (run_idp != NULL)
 		*run_idp = run_id;
 out:

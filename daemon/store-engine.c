@@ -55,6 +55,10 @@ static const char SQL_REQUEST_CANCEL[] =
 static const char SQL_RUN_CANCEL_REQUEST[] =
     "SELECT cancel_requested_by, cancel_reason FROM runs WHERE id = ?1";
 
+static const char SQL_RELEASE_RUN[] =
+    "SELECT id FROM runs WHERE release_id = ?1 AND kind = 'normal' "
+    "ORDER BY id LIMIT 1";
+
 static const char SQL_SET_RELEASE_TEMPLATE[] =
     "INSERT INTO release_templates (release_id, name, body, created_at) "
     "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (release_id) DO NOTHING";
@@ -356,6 +360,29 @@ store_run_cancel_request(struct store *s, int64_t run_id, char **by,
 	} else
 		rc = store_fail(s, cause, "cannot read run %lld",
 		    (long long)run_id);
+	store_stmt_done(stmt);
+	return (rc);
+}
+
+int
+store_release_run(struct store *s, int64_t release_id, int64_t *run_idp,
+    char **cause)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	*run_idp = 0;
+	if ((stmt = store_stmt(s, SQL_RELEASE_RUN, cause)) == NULL)
+		return (STORE_EIO);
+	sqlite3_bind_int64(stmt, 1, release_id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		if (rc == SQLITE_ROW)
+			*run_idp = sqlite3_column_int64(stmt, 0);
+		rc = 0;
+	} else
+		rc = store_fail(s, cause, "cannot read the runs of release "
+		    "%lld", (long long)release_id);
 	store_stmt_done(stmt);
 	return (rc);
 }

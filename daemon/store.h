@@ -639,6 +639,11 @@ int	 store_request_cancel(struct store *, int64_t run_id, const char *by,
 int	 store_run_cancel_request(struct store *, int64_t run_id, char **by,
 	    char **reason, char **cause);
 
+/* The first normal run made of a release (0: none yet), so a release
+ * handed over twice makes one run. */
+int	 store_release_run(struct store *, int64_t release_id, int64_t *run_idp,
+	    char **cause);
+
 /* The template of a valid release (name and bytes), kept so every run
  * deploys what was validated.  Setting it twice keeps the first. */
 int	 store_set_release_template(struct store *, int64_t release_id,

@@ -536,6 +536,27 @@ fake_json(struct t *t, const char *method, const char *path,
 	return (j);
 }
 
+/* A count of /_fake/calls: service, operation. */
+static int
+fake_calls(struct t *t, const char *service, const char *op)
+{
+	json_t	*j;
+	int	 n;
+
+	j = fake_json(t, "GET", "/_fake/calls", NULL);
+	n = (int)json_integer_value(json_object_get(json_object_get(j,
+	    service), op));
+	json_decref(j);
+	return (n);
+}
+
+static int
+deleted_pred(struct t *t, void *arg)
+{
+	(void)arg;
+	return (fake_calls(t, "cloudformation", "DeleteChangeSet") > 0);
+}
+
 /* ExecuteChangeSet calls and executions of one change set ARN. */
 static void
 executions(struct t *t, const char *arn, int *calls, int *execs)
@@ -800,6 +821,10 @@ test_happy_path(struct t *t)
 	    "happy: one approval of two leaves prod waiting");
 	ok(approve(t, run, "prod", "erin") == 0, "happy: erin approves prod");
 	ok(wait_run(t, run, STORE_RUN_SUCCEEDED), "happy: the run succeeds");
+	ok(fake_calls(t, "ecs", "DescribeServices") > 0,
+	    "happy: the ECS services were waited on");
+	ok(t_submit(t, rel) == run, "happy: a release handed over again "
+	    "keeps its one run");
 	store_app_id(t->store, "billing", &app_id, NULL);
 	ok(store_current_deployment(t->store, app_id, "prod", &d, NULL) == 0 &&
 	    d->release_id == rel, "happy: prod runs the release");
@@ -902,10 +927,13 @@ test_supersede(struct t *t)
 	a = t_submit(t, t_release(t, "sup", "1.0.0", "sup"));
 	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL),
 	    "supersede: the first run awaits approval");
+	fakeaws_control(&t->fake, "DELETE", "/_fake/calls", NULL, NULL);
 	b = t_submit(t, t_release(t, "sup", "1.0.1", "sup"));
 	ok(wait_run(t, a, STORE_RUN_SUPERSEDED) &&
 	    wait_stage(t, a, "int", STORE_STAGE_SUPERSEDED),
 	    "supersede: a newer release supersedes it");
+	ok(t_until(t, deleted_pred, NULL),
+	    "supersede: its change set is deleted");
 	ok(wait_stage(t, b, "int", STORE_STAGE_AWAITING_APPROVAL),
 	    "supersede: the newer run awaits approval");
 	ok(deploy_one(t, b), "supersede: the newer run deploys");
@@ -1092,6 +1120,21 @@ test_restart(struct t *t)
 	executions(t, arn, &calls, &execs);
 	ok(calls == 1 && execs == 1, "restart: the change set was executed "
 	    "once (ExecuteChangeSet calls %d, executions %d)", calls, execs);
+	free(arn);
+
+	/* Stopped while waiting for the stack. */
+	run = t_submit(t, t_release(t, "crash", "1.0.1", "crash"));
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
+	    approve(t, run, "int", "alice") == 0 &&
+	    wait_stage(t, run, "int", STORE_STAGE_WAITING_STACK),
+	    "restart: waiting for the stack");
+	t_engine_stop(t);
+	ok(t_engine_start(t) == 0, "restart: again, while the stack updates");
+	ok(wait_run(t, run, STORE_RUN_SUCCEEDED), "restart: the run succeeds");
+	arn = stage_change_set(t, run, "int");
+	executions(t, arn, &calls, &execs);
+	ok(calls == 1 && execs == 1, "restart: executed once (calls %d, "
+	    "executions %d)", calls, execs);
 	free(arn);
 }
 
