@@ -231,8 +231,11 @@ control_send(struct control_conn *conn, json_t *reply)
 
 	if (conn->closing)
 		return;
-	if ((text = json_dumps(reply, JSON_COMPACT)) == NULL)
-		fatalx("control: cannot serialise a reply");
+	if ((text = json_dumps(reply, JSON_COMPACT)) == NULL) {
+		log_warnx("control: cannot serialise a reply");
+		text = xstrdup("{\"ok\": false, \"error\": \"failed\", "
+		    "\"detail\": \"the reply could not be serialised\"}");
+	}
 	w = xcalloc(1, sizeof *w);
 	w->conn = conn;
 	w->data = xasprintf("%s\n", text);
@@ -614,25 +617,50 @@ out:
 
 /* --- Actions -------------------------------------------------------------- */
 
+/*
+ * Text from a client for the log: at most 128 bytes, control characters
+ * and quotes replaced, so that nobody can write a log line of their own.
+ */
+static char *
+control_loggable(const char *s)
+{
+	char	*t, *p;
+
+	if (s == NULL)
+		return (xstrdup("-"));
+	t = xstrndup(s, 128);
+	for (p = t; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '"')
+			*p = '?';
+	}
+	return (t);
+}
+
 /* The outcome of a handler, logged and put in the reply. */
 static void
 control_outcome(struct control_conn *conn, const char *command,
     const struct control_actor *actor, int64_t id, int rc, char *cause,
     json_t *reply)
 {
+	char	*as, *detail;
+
+	as = control_loggable(actor->user);
+	detail = control_loggable(cause);
 	if (rc == 0) {
 		log_info("control: %s done id=%lld as=%s unix_user=%s", command,
-		    (long long)id, actor->user, actor->unix_user != NULL ?
+		    (long long)id, as, actor->unix_user != NULL ?
 		    actor->unix_user : "-");
 		json_object_set_new(reply, "ok", json_true());
 	} else {
 		log_info("control: %s refused id=%lld as=%s unix_user=%s "
-		    "error=%s detail=\"%s\"", command, (long long)id,
-		    actor->user, actor->unix_user != NULL ? actor->unix_user :
-		    "-", control_error_name(rc), cause != NULL ? cause : "");
+		    "error=%s detail=\"%s\"", command, (long long)id, as,
+		    actor->unix_user != NULL ? actor->unix_user : "-",
+		    control_error_name(rc), detail);
 		control_fail(reply, control_error_name(rc), "%s",
 		    cause != NULL ? cause : control_error_name(rc));
 	}
+	free(as);
+	free(detail);
 	free(cause);
 }
 
