@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -75,6 +76,8 @@ struct checks_run {
 	char			*ca_file;
 	size_t			 body_max;
 	char			*log_fields;	/* " app=..." or "" */
+	int64_t			(*now_ms)(void *);
+	void			*now_arg;
 	checks_done_cb		 done_cb;
 	void			*arg;
 
@@ -915,6 +918,17 @@ checks_ms_since(uint64_t t)
 	return ((long long)((uv_hrtime() - t) / 1000000));
 }
 
+static int64_t
+checks_now(const struct checks_run *run)
+{
+	struct timespec	 ts;
+
+	if (run->now_ms != NULL)
+		return (run->now_ms(run->now_arg));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
 static struct checks_step_result *
 checks_cur_result(struct checks_run *run)
 {
@@ -985,6 +999,7 @@ checks_step_failed(struct checks_run *run, char *reason)
 	free(sr->reason);
 	sr->reason = checks_out(run, reason);
 	sr->total_ms = checks_ms_since(run->t_step);
+	sr->finished_at = checks_now(run);
 	checks_log(run, CHECKS_LOG_WARN, "check step failed check=%s "
 	    "step=\"%s\" attempts=%d status=%ld reason=\"%s\"", c->name,
 	    sr->name, sr->attempts, sr->status, sr->reason);
@@ -1052,6 +1067,7 @@ checks_http_cb(struct http_call *call, struct http_result *res, void *arg)
 		free(sr->reason);
 		sr->reason = NULL;
 		sr->total_ms = checks_ms_since(run->t_step);
+		sr->finished_at = checks_now(run);
 		checks_log(run, CHECKS_LOG_INFO, "check step passed check=%s "
 		    "step=\"%s\" status=%ld attempts=%d ms=%lld",
 		    run->checks[run->ci].name, sr->name, sr->status,
@@ -1146,6 +1162,7 @@ checks_advance(struct checks_run *run)
 				free(sr->reason);
 				sr->reason = xstrdup("cancelled");
 				sr->total_ms = checks_ms_since(run->t_step);
+				sr->finished_at = checks_now(run);
 				run->result->checks[run->ci].passed = 0;
 			}
 			for (; run->ci < run->nchecks; run->ci++)
@@ -1177,6 +1194,7 @@ checks_advance(struct checks_run *run)
 		sr = checks_cur_result(run);
 		run->step_started = 1;
 		run->t_step = uv_hrtime();
+		sr->started_at = checks_now(run);
 		sr->url = checks_out(run, st->url);
 		if (st->error != NULL) {
 			checks_step_failed(run, st->error);
@@ -1234,6 +1252,8 @@ checks_run(uv_loop_t *loop, struct http_client *client, const char *base_url,
 			free(run->log_fields);
 			run->log_fields = xasprintf(" %s", opts->log_fields);
 		}
+		run->now_ms = opts->now_ms;
+		run->now_arg = opts->now_arg;
 	}
 	buf_init(&run->body, run->body_max);
 	run->t_run = uv_hrtime();
@@ -1391,6 +1411,10 @@ checks_result_json(const struct checks_result *r)
 			json_object_set_new(s, "ms", json_integer(sr->ms));
 			json_object_set_new(s, "total_ms", json_integer(
 			    sr->total_ms));
+			json_object_set_new(s, "started_at", json_integer(
+			    sr->started_at));
+			json_object_set_new(s, "finished_at", json_integer(
+			    sr->finished_at));
 			json_object_set_new(s, "reason", checks_json_str(
 			    sr->reason));
 			json_object_set_new(s, "excerpt", checks_json_str(

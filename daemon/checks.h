@@ -48,6 +48,7 @@
 #define SHIPGATE_CHECKS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <uv.h>
 
@@ -82,6 +83,8 @@ struct checks_step_result {
 	char			*reason;	/* why it failed; NULL if passed */
 	char			*excerpt;	/* start of the last body; NULL if
 						   none */
+	int64_t			 started_at;	/* unix ms; 0: not run */
+	int64_t			 finished_at;	/* unix ms; 0: not run */
 };
 
 struct checks_check_result {
@@ -106,6 +109,11 @@ struct checks_options {
 	/* Fields appended to log lines ("app=billing run=42 env=stg"), or
 	   NULL.  Copied. */
 	const char	*log_fields;
+	/* The wall clock for started_at/finished_at (unix ms), e.g. the
+	   store's; NULL: CLOCK_REALTIME.  Durations use the monotonic
+	   clock. */
+	int64_t		(*now_ms)(void *);
+	void		*now_arg;
 };
 
 /* The result is the callee's: free it with checks_result_free. */
@@ -138,6 +146,7 @@ void		 checks_result_free(struct checks_result *);
  * {"passed":false,"cancelled":false,"ms":1234,"checks":[{"name":"...",
  * "passed":false,"steps":[{"name":"...","state":"failed","method":"GET",
  * "url":"...","attempts":3,"status":500,"ms":12,"total_ms":2040,
+ * "started_at":1795000000000,"finished_at":1795000002040,
  * "reason":"expected status 200, got 500","excerpt":"..."}]}]}
  * (reason, excerpt and url are null when absent).
  */

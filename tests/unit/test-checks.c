@@ -46,6 +46,8 @@ static char			 dir[PATH_MAX];
 static char			 pass_path[PATH_MAX + 32];
 static char			 log_path[PATH_MAX + 32];
 static struct buf		 outputs;	/* every string produced */
+static int			 runs_started, callbacks, callbacks_in_start;
+static int64_t			 fake_now = 1795000000000LL;
 
 /* --- the application ---------------------------------------------------- */
 
@@ -416,13 +418,22 @@ done_cb(struct checks_result *r, void *arg)
 	struct outcome	*o = arg;
 
 	o->ndone++;
-	if (o->in_start)
+	callbacks++;
+	if (o->in_start) {
 		o->called_in_start = 1;
+		callbacks_in_start++;
+	}
 	record_result(r);
 	if (o->r != NULL)
 		checks_result_free(r);
 	else
 		o->r = r;
+}
+
+static int64_t
+clock_cb(void *arg)
+{
+	return (fake_now += 10);
 }
 
 static struct checks_run *
@@ -437,6 +448,7 @@ start(const char **names, size_t n, struct outcome *o)
 	memset(o, 0, sizeof *o);
 	memset(&opts, 0, sizeof opts);
 	opts.log_fields = "app=billing run=7 env=int";
+	opts.now_ms = clock_cb;
 	for (i = 0; i < n; i++)
 		if ((list[i] = config_find_check(config, names[i])) == NULL)
 			fatalx("no check %s", names[i]);
@@ -447,7 +459,8 @@ start(const char **names, size_t n, struct outcome *o)
 	if (run == NULL) {
 		tap_diag("checks_run: %s", cause);
 		free(cause);
-	}
+	} else
+		runs_started++;
 	return (run);
 }
 
@@ -522,6 +535,10 @@ test_seed(void)
 	is_str(step(r, 0, 0)->url, want, "seed: the URL is base_url + the "
 	    "path");
 	is_str(step(r, 0, 1)->method, "POST", "seed: the method");
+	ok(step(r, 0, 0)->started_at > 1795000000000LL &&
+	    step(r, 0, 0)->finished_at > step(r, 0, 0)->started_at &&
+	    step(r, 0, 1)->started_at > step(r, 0, 0)->finished_at,
+	    "seed: started_at and finished_at from the given clock");
 	logins = app_stat("logins");
 	is_int(logins, 1, "seed: the application saw one login");
 	s = checks_result_json(r);
@@ -562,9 +579,13 @@ expect_failure(const char *mode, int n, int delay, const char *check,
 		tap_diag("got: %s", str(sr->reason));
 	if (attempts >= 0)
 		is_int(sr->attempts, attempts, "%s/%s: attempts", mode, check);
-	for (i = si + 1; i < r->checks[0].nsteps; i++)
+	for (i = si + 1; i < r->checks[0].nsteps; i++) {
 		is_str(checks_step_state_name(step(r, 0, i)->state), "skipped",
 		    "%s/%s: step %zu skipped", mode, check, i);
+		ok(step(r, 0, i)->started_at == 0 &&
+		    step(r, 0, i)->attempts == 0, "%s/%s: step %zu not run",
+		    mode, check, i);
+	}
 	s = checks_result_summary(r);
 	ok(strstr(s, reason) != NULL, "%s/%s: summary names the reason",
 	    mode, check);
@@ -977,6 +998,9 @@ main(void)
 	while (!closed)
 		uv_run(&loop, UV_RUN_ONCE);
 	uv_run(&loop, UV_RUN_DEFAULT);
+	is_int(callbacks, runs_started + 1, "one callback per run (and the "
+	    "run started without the helper)");
+	is_int(callbacks_in_start, 0, "no callback from inside checks_run");
 	is_int(uv_loop_close(&loop), 0, "every handle closed: "
 	    "uv_loop_close() == 0");
 	app_stop();
