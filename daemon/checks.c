@@ -31,14 +31,14 @@
 
 #define CHECKS_MASK		"****"
 #define CHECKS_SECRET_FILE_MAX	(64 * 1024)
-#define CHECKS_TIMEOUT_DEFAULT	30000	/* ms, as the config's default */
-#define CHECKS_SHOWN_MAX	120	/* bytes of a value quoted in a reason */
+#define CHECKS_TIMEOUT_DEFAULT	30000	/* ms, as in the config */
+#define CHECKS_SHOWN_MAX	120	/* bytes of a value in a reason */
 
 /* One step, copied from the config and resolved at the start. */
 struct checks_step {
 	char		*name;
 	char		*method;
-	char		*url_ref;	/* as configured: "/login" */
+	char		*url_ref;	/* as configured: "/a?t=${T}" */
 	int		*status;
 	size_t		 nstatus;
 	char		*contains;
@@ -53,13 +53,13 @@ struct checks_step {
 
 	/* Resolved: hold secrets, wiped when freed. */
 	char		*url;
-	char		**headers;	/* "Name: value", NULL-terminated */
+	char		**headers;	/* "Name: value", then NULL */
 	char		*body;
 	size_t		 body_len;
 
 	regex_t		 re;
 	int		 re_ok;
-	char		*error;		/* why it cannot run (masked later) */
+	char		*error;		/* why it cannot run */
 };
 
 struct checks_check {
@@ -87,18 +87,18 @@ struct checks_run {
 	size_t			 nsecrets;
 
 	struct checks_result	*result;
-	size_t			 ci;		/* check in progress */
-	size_t			 si;		/* its step in progress */
+	size_t			 ci;	/* check in progress */
+	size_t			 si;	/* its step in progress */
 	int			 step_started;
-	struct http_cookies	*jar;		/* of the check in progress */
+	struct http_cookies	*jar;	/* of the check in progress */
 	struct http_call	*call;
 	struct buf		 body;
 	int			 truncated;
 
-	uv_timer_t		 timer;		/* the first kick, retry delays */
+	uv_timer_t		 timer;	/* next step, retry delays */
 	int			 cancelled;
 	int			 closing;
-	uint64_t		 t_run;		/* uv_hrtime() at the start */
+	uint64_t		 t_run;	/* uv_hrtime() at the start */
 	uint64_t		 t_step;
 	uint64_t		 t_attempt;
 };
@@ -935,6 +935,12 @@ checks_cur_result(struct checks_run *run)
 	return (&run->result->checks[run->ci].steps[run->si]);
 }
 
+static struct checks_step *
+checks_cur_step(struct checks_run *run)
+{
+	return (&run->checks[run->ci].steps[run->si]);
+}
+
 static void
 checks_close_cb(uv_handle_t *h)
 {
@@ -1047,7 +1053,7 @@ static void
 checks_http_cb(struct http_call *call, struct http_result *res, void *arg)
 {
 	struct checks_run		*run = arg;
-	struct checks_step		*st = &run->checks[run->ci].steps[run->si];
+	struct checks_step		*st = checks_cur_step(run);
 	struct checks_step_result	*sr = checks_cur_result(run);
 	char				*why;
 
@@ -1100,7 +1106,7 @@ checks_http_cb(struct http_call *call, struct http_result *res, void *arg)
 static void
 checks_attempt(struct checks_run *run)
 {
-	struct checks_step		*st = &run->checks[run->ci].steps[run->si];
+	struct checks_step		*st = checks_cur_step(run);
 	struct checks_step_result	*sr = checks_cur_result(run);
 	struct http_request		 req;
 	char				*cause = NULL, *why;
@@ -1195,7 +1201,9 @@ checks_advance(struct checks_run *run)
 		run->step_started = 1;
 		run->t_step = uv_hrtime();
 		sr->started_at = checks_now(run);
-		sr->url = checks_out(run, st->url);
+		/* The URL asked for, or as configured when it has none. */
+		sr->url = checks_out(run, st->url != NULL ? st->url :
+		    st->url_ref);
 		if (st->error != NULL) {
 			checks_step_failed(run, st->error);
 			continue;
@@ -1284,7 +1292,8 @@ checks_run(uv_loop_t *loop, struct http_client *client, const char *base_url,
 		cr->steps = xcalloc(cr->nsteps + 1, sizeof *cr->steps);
 		for (j = 0; j < cr->nsteps; j++) {
 			sr = &cr->steps[j];
-			sr->name = checks_out(run, run->checks[i].steps[j].name);
+			sr->name = checks_out(run,
+			    run->checks[i].steps[j].name);
 			sr->method = checks_out(run,
 			    run->checks[i].steps[j].method);
 			sr->state = CHECKS_STEP_SKIPPED;

@@ -29,10 +29,12 @@
  * file's content without its final newline ("\n" or "\r\n"), read when the
  * run starts (never when the config is loaded).  An unset variable or an
  * unreadable file fails the steps that use it, without an attempt.  Values
- * are inserted as written (form fields are then URL-encoded as a whole; a
- * value in a url is not encoded).  Every substituted value (and its
- * URL-encoded and JSON-escaped forms) is replaced by "****" in every string
- * this module produces: results, reasons, excerpts, URLs and log lines.
+ * are inserted as written in url and headers (a value in a url is not
+ * encoded), URL-encoded with the rest of a form field, and JSON-escaped in
+ * the json body (so write "${file:/PATH}" inside a JSON string).  Every
+ * substituted value (and its URL-encoded and JSON-escaped forms), however
+ * short, is replaced by "****" in every string this module produces:
+ * results, reasons, excerpts, URLs and log lines.
  * Secrets are wiped from memory when the run ends.  (http.c's own debug
  * log prints each call's URL without its query: keep secrets out of paths.)
  *
@@ -61,30 +63,37 @@ struct checks_run;
 enum checks_step_state {
 	CHECKS_STEP_PASSED = 0,
 	CHECKS_STEP_FAILED,
-	CHECKS_STEP_SKIPPED,		/* not run: an earlier step failed, or
-					   the run was cancelled before it */
-	CHECKS_STEP_CANCELLED,		/* in progress when cancelled */
+	/* Not run: an earlier step failed, or the run was cancelled. */
+	CHECKS_STEP_SKIPPED,
+	/* In progress (or between attempts) when cancelled. */
+	CHECKS_STEP_CANCELLED,
 };
 
 #define CHECKS_EXCERPT_MAX	300	/* bytes of body in an excerpt */
 #define CHECKS_BODY_MAX_DEFAULT	(1024 * 1024)
 
-/* Every string is masked and valid UTF-8 without control characters. */
+/*
+ * Every string is masked and is valid UTF-8 without control characters.
+ * url: as requested (as configured when it could not be built); reason:
+ * why the step failed (NULL if it passed or was skipped); excerpt: the
+ * start of the last answer's body (NULL if none).  attempts: requests
+ * made (0 if none); status: of the last attempt (0 if none arrived); ms:
+ * the last attempt's duration; total_ms: all attempts and delays;
+ * started_at, finished_at: unix ms (0 if the step did not run).
+ */
 struct checks_step_result {
 	char			*name;
 	enum checks_step_state	 state;
 	char			*method;
-	char			*url;		/* as requested, masked; NULL if
-						   the step could not be built */
-	int			 attempts;	/* requests made (0: none) */
-	long			 status;	/* of the last attempt; 0: none */
-	long long		 ms;		/* the last attempt's duration */
-	long long		 total_ms;	/* all attempts and delays */
-	char			*reason;	/* why it failed; NULL if passed */
-	char			*excerpt;	/* start of the last body; NULL if
-						   none */
-	int64_t			 started_at;	/* unix ms; 0: not run */
-	int64_t			 finished_at;	/* unix ms; 0: not run */
+	char			*url;
+	int			 attempts;
+	long			 status;
+	long long		 ms;
+	long long		 total_ms;
+	char			*reason;
+	char			*excerpt;
+	int64_t			 started_at;
+	int64_t			 finished_at;
 };
 
 struct checks_check_result {
@@ -94,9 +103,9 @@ struct checks_check_result {
 	size_t			 nsteps;
 };
 
+/* passed: every check passed and the run was not cancelled. */
 struct checks_result {
-	int			 passed;	/* every check passed, and not
-						   cancelled */
+	int			 passed;
 	int			 cancelled;
 	long long		 ms;		/* the whole run */
 	struct checks_check_result *checks;
@@ -104,7 +113,7 @@ struct checks_result {
 };
 
 struct checks_options {
-	const char	*ca_file;	/* extra trust anchor (PEM), or NULL */
+	const char	*ca_file;	/* a trust anchor (PEM) or NULL */
 	size_t		 body_max;	/* 0: CHECKS_BODY_MAX_DEFAULT */
 	/* Fields appended to log lines ("app=billing run=42 env=stg"), or
 	   NULL.  Copied. */

@@ -150,7 +150,8 @@ class Handler(BaseHTTPRequestHandler):
                 wrong = st.mode == "wrong-name"
             me = {"user": {"name": "Jean Martin" if wrong else NAME,
                            "login": st.login, "id": 42, "admin": False,
-                           "ratio": 0.5, "tags": ["a/b", "c~d"]}}
+                           "ratio": 0.5, "tags": ["a/b", "c~d"]},
+                  "odd": {"a/b": 1, "m~n": {"": "empty key"}}}
             self.send(200, json.dumps(me), "application/json")
         else:
             self.send(404, "not found\n", "text/plain")

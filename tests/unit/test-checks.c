@@ -48,6 +48,7 @@ static char			 log_path[PATH_MAX + 32];
 static struct buf		 outputs;	/* every string produced */
 static int			 runs_started, callbacks, callbacks_in_start;
 static int64_t			 fake_now = 1795000000000LL;
+static size_t			 body_max;	/* for the next runs */
 
 /* --- the application ---------------------------------------------------- */
 
@@ -243,6 +244,16 @@ static const char *config_fmt =
     "    - name: an array item\n"
     "      request: {url: /api/me}\n"
     "      expect: {json_pointer: /user/tags/1, json_equals: c~d}\n"
+    "    - name: escapes in a pointer\n"
+    "      request: {url: /api/me}\n"
+    "      expect: {json_pointer: /odd/a~1b, json_equals: \"1\"}\n"
+    "    - name: an empty key\n"
+    "      request: {url: /api/me}\n"
+    "      expect: {json_pointer: /odd/m~0n/, json_equals: empty key}\n"
+    "    - name: a whole object\n"
+    "      request: {url: /api/me}\n"
+    "      expect: {json_pointer: /odd/m~0n,\n"
+    "               json_equals: '{\"\": \"empty key\"}'}\n"
     "    - name: a pointer alone\n"
     "      request: {url: /api/me}\n"
     "      expect: {json_pointer: /user/tags/0}\n"
@@ -264,6 +275,10 @@ static const char *config_fmt =
     "    - name: no match\n"
     "      request: {url: /account}\n"
     "      expect: {regex: \"^Jean$\"}\n"
+    "  page-contains:\n"
+    "    - name: the sign-in page\n"
+    "      request: {url: /login}\n"
+    "      expect: {contains: password}\n"
     "  not-json:\n"
     "    - name: a page is not JSON\n"
     "      request: {url: /login}\n"
@@ -449,6 +464,7 @@ start(const char **names, size_t n, struct outcome *o)
 	memset(&opts, 0, sizeof opts);
 	opts.log_fields = "app=billing run=7 env=int";
 	opts.now_ms = clock_cb;
+	opts.body_max = body_max;
 	for (i = 0; i < n; i++)
 		if ((list[i] = config_find_check(config, names[i])) == NULL)
 			fatalx("no check %s", names[i]);
@@ -667,6 +683,20 @@ test_passes(void)
 	    "host");
 	checks_result_free(r);
 
+	r = run1("page-contains");
+	ok(r != NULL && r->passed, "page-contains: passes");
+	checks_result_free(r);
+	body_max = 32;
+	r = run1("page-contains");
+	is_str(str(step(r, 0, 0)->reason), "body does not contain \"password\" "
+	    "(in the part kept)", "page-contains: only body_max bytes are "
+	    "kept and matched");
+	ok(step(r, 0, 0)->excerpt != NULL &&
+	    strlen(step(r, 0, 0)->excerpt) == 32, "page-contains: the "
+	    "excerpt is what was kept");
+	checks_result_free(r);
+	body_max = 0;
+
 	r = run1("many");
 	ok(r != NULL && r->passed, "many: %d steps pass", MANY_STEPS);
 	for (all = 1, i = 0; r != NULL && i < r->checks[0].nsteps; i++)
@@ -698,8 +728,8 @@ test_warmup(void)
 static void
 test_several(void)
 {
-	const char	*names[] = { "login-and-name", "no-session", "api-regex",
-			    "warm" };
+	const char	*names[] = { "login-and-name", "no-session",
+			    "api-regex", "warm" };
 	struct outcome	 o;
 	char		*s;
 
