@@ -49,6 +49,9 @@ struct engine_run {
 	int64_t			 described_stage;	/* change set of this
 							   stage/attempt seen */
 	int			 described_attempt;
+	int64_t			 fresh_stage;	/* named by this process and
+						   nothing sent yet */
+	int			 fresh_attempt;
 };
 TAILQ_HEAD(engine_runs, engine_run);
 

@@ -332,6 +332,16 @@ engine_release_fetch(struct engine_run *r, struct store_stage *st,
 
 /* --- pending: promotion, then the change set's name ------------------------- */
 
+/* The stage's change set was just named here and nothing was sent: the
+ * next step creates it without describing it first (after a failure or
+ * a restart it describes again). */
+static void
+engine_fresh(struct engine_run *r, struct store_stage *st)
+{
+	r->fresh_stage = st->id;
+	r->fresh_attempt = st->attempt;
+}
+
 static void
 engine_step_pending(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env)
@@ -386,8 +396,10 @@ engine_step_pending(struct engine_run *r, struct store_stage *st,
 	free(name);
 	if (engine_txn_end(r, ok) != 0)
 		engine_poll_later(r);
-	else
+	else {
+		engine_fresh(r, st);
 		engine_schedule(r, 0);
+	}
 }
 
 /* --- After the deployment: deployments, gate ------------------------------- */
@@ -1017,8 +1029,11 @@ engine_recreate(struct engine_run *r, struct store_stage *st,
 	    STORE_STAGE_CREATING_CHANGE_SET, 0, reason, NULL) == 0;
 	if (engine_txn_end(r, ok) != 0)
 		engine_poll_later(r);
-	else
+	else {
+		r->fresh_stage = st->id;
+		r->fresh_attempt = st->attempt + 1;
 		engine_schedule(r, 0);
+	}
 out:
 	free(why);
 	free(name);
@@ -1634,6 +1649,12 @@ engine_stage_step(struct engine_run *r, struct store_stage *st)
 	case STORE_STAGE_CREATING_CHANGE_SET:
 		if (st->change_set_name == NULL) {
 			engine_stage_fail(r, st, "no change set name recorded");
+			break;
+		}
+		if (r->fresh_stage == st->id && r->fresh_attempt ==
+		    st->attempt) {
+			r->fresh_stage = 0;
+			engine_create_change_set(r, st);
 			break;
 		}
 		engine_describe_change_set(r, st, env, engine_change_set_cb);

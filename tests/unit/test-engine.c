@@ -861,6 +861,54 @@ test_happy_path(struct t *t)
 }
 
 static void
+test_cancel_in_flight(struct t *t)
+{
+	struct store_deployment	*d = NULL;
+	char			*arn, *cause = NULL;
+	int64_t			 rel, run, app_id = 0;
+	int			 calls, execs, rc;
+
+	rel = t_release(t, "billing", "1.0.1", "billing");
+	run = t_submit(t, rel);
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
+	    approve(t, run, "int", "alice") == 0 &&
+	    wait_stage(t, run, "int", STORE_STAGE_WAITING_STACK),
+	    "cancel in flight: int is being deployed");
+	rc = engine_cancel(t->engine, run, as("dave"), "wrong day", &cause);
+	ok(rc == 0, "cancel in flight: dave cancels (%s)",
+	    cause != NULL ? cause : "ok");
+	free(cause);
+	ok(wait_run(t, run, STORE_RUN_CANCELLED),
+	    "cancel in flight: the run is cancelled");
+	ok(wait_stage(t, run, "int", STORE_STAGE_CANCELLED),
+	    "cancel in flight: at the gate, after int was deployed");
+	arn = stage_change_set(t, run, "int");
+	executions(t, arn, &calls, &execs);
+	ok(execs == 1, "cancel in flight: the execution was not interrupted "
+	    "(executions %d)", execs);
+	free(arn);
+	store_app_id(t->store, "billing", &app_id, NULL);
+	ok(store_current_deployment(t->store, app_id, "int", &d, NULL) == 0 &&
+	    d->release_id == rel, "cancel in flight: int runs 1.0.1");
+	store_deployment_free(d);
+
+	run = t_submit(t, t_release(t, "billing", "1.0.2", "billing"));
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
+	    approve(t, run, "int", "alice") == 0 &&
+	    wait_stage(t, run, "int", STORE_STAGE_AWAITING_GATE),
+	    "gate: awaits authorisation");
+	cause = NULL;
+	rc = engine_reject(t->engine, run, NULL, as("alice"), "not for "
+	    "production", &cause);
+	ok(rc == 0, "gate: alice rejects promotion (%s)",
+	    cause != NULL ? cause : "ok");
+	free(cause);
+	ok(wait_run(t, run, STORE_RUN_REJECTED) &&
+	    wait_stage(t, run, "stg", STORE_STAGE_PENDING),
+	    "gate: the run is rejected, stg never starts");
+}
+
+static void
 test_reject_cancel(struct t *t)
 {
 	char	*cause = NULL;
@@ -1287,6 +1335,7 @@ main(void)
 		return (tap_done());
 	}
 	test_happy_path(t);
+	test_cancel_in_flight(t);
 	test_reject_cancel(t);
 	test_expiry(t);
 	test_supersede(t);
