@@ -147,6 +147,8 @@ ctl --json redeploy 7 --env prod --as bob
 ok "redeploy --json" json_check 'r["ok"] and r["run"] == 107 and r["release"] == 7'
 ctl redeploy --env prod --as bob
 ok "redeploy without RELEASE: usage (2)" test "$rc" -eq 2
+ctl approve 1 --env "$(printf 'st\377g')" --as bob
+ok "an argument that is not UTF-8: usage (2)" test "$rc" -eq 2
 
 # every command of the usage is in the man page
 for c in runs show approve reject authorise cancel retry redeploy; do

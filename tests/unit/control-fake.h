@@ -236,7 +236,7 @@ fake_stage(struct store *s, int64_t stage_id,
 /*
  * Three runs: 1 billing 1.4.2 by alice, running, int done (3 changes,
  * one replacement; a check; approved by alice), stg awaiting approval,
- * prod pending; 2 payroll 2.0.0 by bob, succeeded in its one stage;
+ * prod pending; 2 payroll 2.0.0 by bob, succeeded (its one stage done);
  * 3 billing 1.5.0 by carol, received.  Run 1 has an audit trail.
  */
 static int
@@ -258,7 +258,7 @@ fake_seed(const char *dbpath, struct store **sp)
 	struct store_run_in	 run;
 	struct store_approval_in ap;
 	struct store_audit_in	 au;
-	struct store_run	*r = NULL;
+	struct store_run	*r = NULL, *r2 = NULL;
 	struct store		*s = NULL;
 	sqlite3			*db = NULL;
 	int64_t			 billing, payroll, rel, run_id;
@@ -331,6 +331,8 @@ fake_seed(const char *dbpath, struct store **sp)
 	if (store_create_run(s, &run, &run_id, NULL) != 0 ||
 	    store_set_run_status(s, run_id, STORE_RUN_RECEIVED,
 	    STORE_RUN_RUNNING, NULL, NULL) != 0 ||
+	    store_get_run(s, run_id, &r2, NULL) != 0 ||
+	    fake_stage(s, r2->stages[0].id, done, 6) != 0 ||
 	    store_set_run_status(s, run_id, STORE_RUN_RUNNING,
 	    STORE_RUN_SUCCEEDED, NULL, NULL) != 0)
 		goto out;
@@ -375,6 +377,7 @@ out:
 	if (db != NULL)
 		sqlite3_close(db);
 	store_run_free(r);
+	store_run_free(r2);
 	if (rc != 0) {
 		store_close(s);
 		return (-1);

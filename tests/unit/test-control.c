@@ -745,6 +745,61 @@ done_cb(uv_async_t *h)
 	uv_close((uv_handle_t *)h, NULL);
 }
 
+/* The store's queries for show, directly. */
+static void
+test_queries(struct store *s)
+{
+	struct store_run		*r = NULL;
+	struct store_changes		*changes = NULL;
+	struct store_approvals		*approvals = NULL;
+	struct store_check_results	*checks = NULL;
+	enum store_stage_status		 status;
+	char				*env = NULL;
+
+	ok(store_run_current_stage(s, 1, &env, &status, NULL) == 0 &&
+	    env != NULL && strcmp(env, "stg") == 0 &&
+	    status == STORE_STAGE_AWAITING_APPROVAL,
+	    "current stage: the first not done");
+	free(env);
+	ok(store_run_current_stage(s, 2, &env, &status, NULL) == 0 &&
+	    env != NULL && strcmp(env, "int") == 0 &&
+	    status == STORE_STAGE_DONE,
+	    "current stage: the last when all are done");
+	free(env);
+	ok(store_run_current_stage(s, 999, &env, &status, NULL) == 0 &&
+	    env == NULL && status == 0, "current stage: none for no stages");
+	if (store_get_run(s, 1, &r, NULL) != 0) {
+		ok(0, "run 1");
+		return;
+	}
+	ok(store_stage_changes(s, r->stages[0].id, -1, &changes, NULL) == 0 &&
+	    changes->n == 3, "changes: of every attempt");
+	if (changes != NULL)
+		is_str(changes->items[1].physical_id, NULL,
+		    "changes: no physical id yet is NULL");
+	store_changes_free(changes);
+	ok(store_stage_changes(s, r->stages[0].id, 1, &changes, NULL) == 0 &&
+	    changes->n == 0, "changes: none of another attempt");
+	store_changes_free(changes);
+	ok(store_stage_changes(s, r->stages[1].id, 0, &changes, NULL) == 0 &&
+	    changes->n == 0, "changes: none for a stage without");
+	store_changes_free(changes);
+	ok(store_run_approvals(s, 1, &approvals, NULL) == 0 &&
+	    approvals->n == 1 && approvals->items[0].decision ==
+	    STORE_DECISION_APPROVE && approvals->items[0].via == STORE_VIA_CLI,
+	    "approvals: of run 1");
+	store_approvals_free(approvals);
+	ok(store_run_approvals(s, 3, &approvals, NULL) == 0 &&
+	    approvals->n == 0, "approvals: none yet");
+	store_approvals_free(approvals);
+	ok(store_stage_check_results(s, r->stages[0].id, -1, &checks,
+	    NULL) == 0 && checks->n == 1 && checks->items[0].duration_ms ==
+	    120 && checks->items[0].http_status == 200,
+	    "check results: of the stage");
+	store_check_results_free(checks);
+	store_run_free(r);
+}
+
 /* A socket file nobody listens on, as a killed daemon leaves it. */
 static int
 make_stale_socket(const char *path)
@@ -854,6 +909,8 @@ main(void)
 		return (1);
 	}
 	control_set_idle_timeout(control3, 100);
+
+	test_queries(store);
 
 	uv_async_init(&loop, &done_async, done_cb);
 	uv_thread_create(&thread, client_thread, NULL);
