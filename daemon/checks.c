@@ -996,7 +996,7 @@ checks_finish(struct checks_run *run)
 
 /* The step in progress failed for good: its check stops there. */
 static void
-checks_step_failed(struct checks_run *run, char *reason)
+checks_step_failed(struct checks_run *run, const char *reason)
 {
 	struct checks_step_result	*sr = checks_cur_result(run);
 	struct checks_check		*c = &run->checks[run->ci];
@@ -1068,6 +1068,8 @@ checks_http_cb(struct http_call *call, struct http_result *res, void *arg)
 	free(sr->excerpt);
 	sr->excerpt = checks_excerpt(run, run->body.data, run->body.len);
 
+	/* A failed attempt is tried again, unless http_client_close()
+	   cancelled it. */
 	if ((why = checks_evaluate(run, st, res)) == NULL) {
 		sr->state = CHECKS_STEP_PASSED;
 		free(sr->reason);
@@ -1080,7 +1082,8 @@ checks_http_cb(struct http_call *call, struct http_result *res, void *arg)
 		    sr->attempts, sr->ms);
 		run->step_started = 0;
 		run->si++;
-	} else if (sr->attempts <= st->retries) {
+	} else if (sr->attempts <= st->retries &&
+	    res->error != HTTP_ECANCELLED) {
 		free(sr->reason);
 		sr->reason = checks_out(run, why);
 		checks_log(run, CHECKS_LOG_INFO, "check step attempt failed, "

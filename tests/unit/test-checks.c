@@ -202,7 +202,7 @@ static const char *config_fmt =
     "      request: {method: GET, url: /account}\n"
     "      expect: {status: 200, contains: \"Jean Dupont\"}\n"
     "      retries: {count: 1, delay: 50ms}\n"
-    "      timeout: 400ms\n"
+    "      timeout: 2s\n"
     /* The same, signing in without following the redirect. */
     "  login-then-name:\n"
     "    - name: sign in\n"
@@ -216,7 +216,7 @@ static const char *config_fmt =
     "      request: {method: GET, url: /account}\n"
     "      expect: {status: 200, contains: \"Jean Dupont\"}\n"
     "      retries: {count: 1, delay: 50ms}\n"
-    "      timeout: 400ms\n"
+    "      timeout: 1s\n"
     "  warm:\n"
     "    - name: sign-in page\n"
     "      request: {url: /login}\n"
@@ -624,8 +624,8 @@ test_misbehaviours(void)
 	/* Signing in alone, then the second page. */
 	expect_failure("error", 0, 0, "login-then-name", 1,
 	    "expected status 200, got 500", 2);
-	expect_failure("slow", 0, 1500, "login-then-name", 1,
-	    "no answer within 400 ms", 2);
+	expect_failure("slow", 0, 2500, "login-then-name", 1,
+	    "no answer within 1000 ms", 2);
 	expect_failure("loop", 0, 0, "login-then-name", 1,
 	    "too many redirects (more than 5): a redirect loop?", 2);
 	expect_failure("warmup", 10, 0, "warm-short", 0,
