@@ -696,7 +696,8 @@ obj_get_cb(const struct aws_reply *reply, struct s3_object *o, void *arg)
 	}
 	if (reply->error == AWS_ETOOLARGE) {
 		capp = app_config(app);
-		msg = xasprintf("zip: more than the %llu bytes allowed",
+		msg = xasprintf("zip: more than the %llu bytes allowed "
+		    "(limits.zip_size)",
 		    capp != NULL ? (unsigned long long)capp->limit_zip_size :
 		    0ULL);
 		obj_read(app, obj, NULL, 0, NULL, NULL, msg);
@@ -754,7 +755,8 @@ obj_start(struct intake_app *app, struct intake_obj *obj)
 	cap = capp->limit_zip_size;
 	if (obj->size >= 0 && revision != NULL && cap > 0 &&
 	    (uint64_t)obj->size > cap) {
-		msg = xasprintf("zip: %lld bytes, more than the %llu allowed",
+		msg = xasprintf("zip: %lld bytes, more than the %llu bytes "
+		    "allowed (limits.zip_size)",
 		    obj->size, (unsigned long long)cap);
 		obj_read(app, obj, NULL, 0, NULL, NULL, msg);
 		free(msg);

@@ -538,6 +538,7 @@ load_config(int with_newapp)
 	    "  - name: billing\n"
 	    "    source: {bucket: " BUCKET ", prefix: drops/, queue_url: "
 	    "\"%s\", poll_interval: 1h, max_receives: 3}\n"
+	    "    limits: {zip_size: 64KiB}\n"
 	    "%s"
 	    "  - name: %s\n"
 	    "    source: {bucket: %s, poll_interval: 1s}\n"
@@ -562,9 +563,10 @@ test_queue(struct intake *in)
 	struct store_release	*r;
 	struct put		 p, p1;
 	struct wait_failure	 wf;
-	char			*zip, *body;
+	json_t			*j;
+	char			*zip, *body, *sns, *big;
 	size_t			 len;
-	long			 deletes, dlq;
+	long			 deletes, dlq, gets;
 	int			 calls, n;
 
 	/* One put: one release, one call, the message deleted after. */
@@ -617,13 +619,20 @@ test_queue(struct intake *in)
 	    "\"s3:TestEvent\", \"Time\": \"2014-10-13T15:57:02.089Z\", "
 	    "\"Bucket\": \"" BUCKET "\", \"RequestId\": \"5582815E1AEA5ADF\", "
 	    "\"HostId\": \"8cLeGAmw\"}") == 0, "send an s3:TestEvent");
-	deletes = 6;
+	/* An object removed: not a release. */
+	ok(send_message("{\"Records\": [{\"eventVersion\": \"2.1\", "
+	    "\"eventSource\": \"aws:s3\", \"eventName\": "
+	    "\"ObjectRemoved:Delete\", \"s3\": {\"bucket\": {\"name\": \""
+	    BUCKET "\"}, \"object\": {\"key\": \"drops/old.zip\", "
+	    "\"sequencer\": \"00AB\"}}}]}") == 0,
+	    "send an ObjectRemoved:Delete event");
+	deletes = 7;
 	ok(run_until(deletes_reached, &deletes, 10000),
-	    "the four messages are deleted");
+	    "the five messages are deleted");
 	intake_stats(in, &st);
 	is_int(cb_calls, 2, "no callback for them");
 	is_int(count_releases(), 2, "no release from them");
-	ok(st.ignored - st0.ignored >= 3, "three records ignored (%llu)",
+	ok(st.ignored - st0.ignored >= 4, "four records ignored (%llu)",
 	    (unsigned long long)(st.ignored - st0.ignored));
 
 	/* The first put's event again (a redelivery): no second release. */
@@ -636,8 +645,7 @@ test_queue(struct intake *in)
 	    FAKEAWS_REGION, len, p1.etag, p1.version_id);
 	intake_stats(in, &st0);
 	ok(send_message(body) == 0, "send app-1's event again");
-	free(body);
-	deletes = 7;
+	deletes = 8;
 	ok(run_until(deletes_reached, &deletes, 10000),
 	    "the redelivered message is deleted");
 	intake_stats(in, &st);
@@ -645,13 +653,29 @@ test_queue(struct intake *in)
 	is_int(count_releases(), 2, "still two releases");
 	is_int((long long)(st.duplicates - st0.duplicates), 1,
 	    "a duplicate was found");
+
+	/* The same through SNS (a Notification whose Message is the event). */
+	j = json_pack("{s:s, s:s, s:s}", "Type", "Notification", "TopicArn",
+	    "arn:aws:sns:eu-west-1:000000000000:drops", "Message", body);
+	sns = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	ok(send_message(sns) == 0, "send it again wrapped in SNS");
+	free(sns);
+	free(body);
+	deletes = 9;
+	ok(run_until(deletes_reached, &deletes, 10000),
+	    "the SNS message is deleted");
+	intake_stats(in, &st0);
+	is_int((long long)(st0.duplicates - st.duplicates), 1,
+	    "it is unwrapped and found a duplicate");
+	is_int(count_releases(), 2, "still two releases");
 	put_free(&p1);
 
 	/* Invalid releases: recorded with the reason, handed over. */
 	ok(put_object(BUCKET, "drops/not-a-zip.zip", "hello, world", 12,
 	    &p) == 0, "put a zip that is not one");
 	put_free(&p);
-	ok(wait_calls(3, 8), "the invalid release is handed over and the "
+	ok(wait_calls(3, 10), "the invalid release is handed over and the "
 	    "message deleted");
 	r = last_release();
 	ok(r != NULL && r->status == STORE_RELEASE_INVALID,
@@ -665,7 +689,7 @@ test_queue(struct intake *in)
 	ok(put_object(BUCKET, "drops/other-app.zip", zip, len, &p) == 0,
 	    "put a release of another app");
 	put_free(&p);
-	ok(wait_calls(4, 9), "it is handed over and the message deleted");
+	ok(wait_calls(4, 11), "it is handed over and the message deleted");
 	r = last_release();
 	ok(r != NULL && r->status == STORE_RELEASE_INVALID &&
 	    r->reason != NULL && strstr(r->reason, "release.json: app:") !=
@@ -674,17 +698,34 @@ test_queue(struct intake *in)
 	store_release_free(r);
 	free(zip);
 
+	/* Over the app's zip size (64KiB): invalid without being read. */
+	gets = fake_calls("s3", "GetObject");
+	big = xcalloc(1, 70000);
+	ok(put_object(BUCKET, "drops/big.zip", big, 70000, &p) == 0,
+	    "put a 70000-byte zip");
+	put_free(&p);
+	free(big);
+	ok(wait_calls(5, 12), "it is handed over and the message deleted");
+	r = last_release();
+	ok(r != NULL && r->status == STORE_RELEASE_INVALID &&
+	    r->reason != NULL && strcmp(r->reason, "zip: 70000 bytes, more "
+	    "than the 65536 bytes allowed (limits.zip_size)") == 0,
+	    "it is invalid: %s", r != NULL && r->reason != NULL ?
+	    r->reason : "(none)");
+	store_release_free(r);
+	is_int(fake_calls("s3", "GetObject"), gets, "it was not downloaded");
+
 	/* The callback fails twice: the message stays until it succeeds. */
 	zip = make_zip("billing", "1.1.0", &len);
 	cb_fail = 2;
 	ok(put_object(BUCKET, "drops/app-2.zip", zip, len, &p) == 0,
 	    "put drops/app-2.zip (the callback will fail twice)");
 	put_free(&p);
-	ok(wait_calls(7, 10), "the message comes back until the callback "
+	ok(wait_calls(8, 13), "the message comes back until the callback "
 	    "takes the release, then is deleted");
-	is_int(cb_calls, 7, "three calls for it");
-	is_int(cb_deletes_at_call, 9, "no DeleteMessage while it failed");
-	is_int(count_releases(), 5, "one release for it");
+	is_int(cb_calls, 8, "three calls for it");
+	is_int(cb_deletes_at_call, 12, "no DeleteMessage while it failed");
+	is_int(count_releases(), 6, "one release for it");
 	run_for(200);
 	is_int(queue_depth(QUEUE), 0, "the queue is empty");
 
@@ -703,7 +744,7 @@ test_queue(struct intake *in)
 	dlq = 1;
 	ok(run_until(dlq_reached, &dlq, 10000), "it moves to the dead-letter "
 	    "queue");
-	is_int(fake_calls("sqs", "DeleteMessage"), 10, "it was not deleted");
+	is_int(fake_calls("sqs", "DeleteMessage"), 13, "it was not deleted");
 
 	/* Poison: an object S3 keeps failing to give. */
 	fake_post("/_fake/faults", "{\"service\": \"s3\", \"operation\": "
@@ -722,10 +763,10 @@ test_queue(struct intake *in)
 	ok(run_until(dlq_reached, &dlq, 10000), "it moves to the dead-letter "
 	    "queue");
 	fakeaws_control(&fake, "DELETE", "/_fake/faults", NULL, NULL);
-	is_int(fake_calls("sqs", "DeleteMessage"), 10, "it was not deleted");
+	is_int(fake_calls("sqs", "DeleteMessage"), 13, "it was not deleted");
 	is_int(cb_calls, calls, "no callback for the poison messages");
 	n = count_releases();
-	is_int(n, 5, "no release for them");
+	is_int(n, 6, "no release for them");
 	free(zip);
 }
 
@@ -819,14 +860,14 @@ main(void)
 	    "\"ReceiveMessage\", \"mode\": \"delay\", \"delay\": 1.0, "
 	    "\"count\": 1}");
 	in = start_intake(0);
-	deletes = 11;
+	deletes = 14;
 	ok(wait_calls(calls + 2, 0) && run_until(deletes_reached, &deletes,
 	    10000), "the listing hands over app-3 and app-4, app-4's message "
 	    "is deleted");
 	run_for(1500);
 	intake_stats(in, &st);
 	is_int(cb_calls, calls + 2, "two calls, r1.zip is not repeated");
-	is_int(count_releases(), 8, "two more releases");
+	is_int(count_releases(), 9, "two more releases");
 	r = last_release();
 	is_str(r != NULL ? r->key : NULL, "drops/app-4.zip", "the last is "
 	    "app-4");
