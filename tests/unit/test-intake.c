@@ -413,6 +413,12 @@ wait_calls(int calls, long deletes)
 }
 
 static int
+gets_reached(void *arg)
+{
+	return (fake_calls("s3", "GetObject") >= *(long *)arg);
+}
+
+static int
 deletes_reached(void *arg)
 {
 	return (fake_calls("sqs", "DeleteMessage") >= *(long *)arg);
@@ -801,7 +807,7 @@ main(void)
 	struct config		*c2;
 	char			*cause = NULL, *zip, *path;
 	size_t			 len;
-	long			 deletes;
+	long			 deletes, gets;
 	int			 closed = 0, calls;
 
 	test_decode_key();
@@ -876,6 +882,34 @@ main(void)
 	is_int((long long)st.duplicates, 1, "its event was a duplicate");
 	is_int(queue_depth(QUEUE), 0, "the queue is empty");
 
+	/* A stop while a download hangs: nothing recorded, nothing lost. */
+	calls = cb_calls;
+	gets = fake_calls("s3", "GetObject") + 1;
+	fake_post("/_fake/faults", "{\"service\": \"s3\", \"operation\": "
+	    "\"GetObject\", \"mode\": \"delay\", \"delay\": 3.0, "
+	    "\"count\": 1}");
+	zip = make_zip("billing", "1.3.0", &len);
+	ok(put_object(BUCKET, "drops/app-5.zip", zip, len, &p) == 0,
+	    "put drops/app-5.zip (its download hangs)");
+	put_free(&p);
+	free(zip);
+	ok(run_until(gets_reached, &gets, 10000), "its download started");
+	stop_intake(in);
+	is_int(cb_calls, calls, "no callback");
+	is_int(count_releases(), 9, "no release");
+	is_int(fake_calls("sqs", "DeleteMessage"), 14, "its message is left");
+
+	/* The next start reads it. */
+	in = start_intake(0);
+	ok(wait_calls(calls + 1, 15), "the next intake hands it over and "
+	    "deletes the message");
+	run_for(500);
+	is_int(count_releases(), 10, "one release");
+	r = last_release();
+	is_str(r != NULL ? r->key : NULL, "drops/app-5.zip", "app-5's");
+	store_release_free(r);
+	calls = cb_calls;
+
 	/* A reload: listonly goes, newapp comes. */
 	c2 = load_config(1);
 	ok(c2 != NULL, "a second configuration");
@@ -892,12 +926,12 @@ main(void)
 	    "put r2.zip in the removed app's bucket");
 	put_free(&p);
 	free(zip);
-	ok(wait_calls(calls + 3, 0), "the new app's release is picked up");
+	ok(wait_calls(calls + 1, 0), "the new app's release is picked up");
 	run_for(1500);
 	r = last_release();
 	is_str(r != NULL ? r->app : NULL, "newapp", "it is newapp's");
 	store_release_free(r);
-	is_int(cb_calls, calls + 3, "the removed app's bucket is not read");
+	is_int(cb_calls, calls + 1, "the removed app's bucket is not read");
 	stop_intake(in);
 
 	aws_context_close(aws, stopped_cb, &closed);
