@@ -196,7 +196,7 @@ ctl_print_runs(FILE *f, const json_t *reply)
 
 	runs = json_object_get(reply, "runs");
 	n = json_array_size(runs);
-	cells = xcalloc(n, sizeof *cells);
+	cells = n > 0 ? xcalloc(n, sizeof *cells) : NULL;
 	for (j = 0; j < CTL_RUNS_COLUMNS; j++)
 		width[j] = strlen(heads[j]);
 	for (i = 0; i < n; i++) {

@@ -10,9 +10,13 @@
 
 #include <uv.h>
 
+#include "aws-context.h"
 #include "config.h"
+#include "control.h"
 #include "daemon-notify.h"
 #include "daemon.h"
+#include "engine.h"
+#include "intake.h"
 #include "log.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -22,6 +26,11 @@ struct daemon {
 	const struct daemon_options	*options;
 	struct config			*config;
 	struct store			*store;
+	struct aws_context		*aws;
+	struct engine			*engine;
+	struct intake			*intake;
+	struct control			*control;
+	int				 closing;	/* parts still closing */
 
 	uv_signal_t			 sigterm;
 	uv_signal_t			 sigint;
@@ -90,6 +99,10 @@ daemon_reload(struct daemon *d)
 		return;
 	}
 	daemon_warn_restart_needed(d->config, new);
+	if (d->engine != NULL)
+		engine_reconfigure(d->engine, new);
+	if (d->intake != NULL)
+		intake_reconfigure(d->intake, new);
 	config_free(d->config);
 	d->config = new;
 	daemon_apply_logging(d);
@@ -130,6 +143,51 @@ daemon_close_cb(uv_handle_t *handle)
 }
 
 static void
+daemon_aws_closed_cb(void *arg)
+{
+	struct daemon	*d = arg;
+
+	d->aws = NULL;
+}
+
+/*
+ * The parts close in any order; the AWS context goes last, since the
+ * engine and intake have calls on it until they are closed.
+ */
+static void
+daemon_part_closed_cb(void *arg)
+{
+	struct daemon	*d = arg;
+
+	if (--d->closing > 0)
+		return;
+	d->engine = NULL;
+	d->intake = NULL;
+	d->control = NULL;
+	if (d->aws != NULL)
+		aws_context_close(d->aws, daemon_aws_closed_cb, d);
+}
+
+static void
+daemon_close_parts(struct daemon *d)
+{
+	d->closing = 1;		/* held until every part has been asked */
+	if (d->control != NULL) {
+		d->closing++;
+		control_close(d->control, daemon_part_closed_cb, d);
+	}
+	if (d->intake != NULL) {
+		d->closing++;
+		intake_stop(d->intake, daemon_part_closed_cb, d);
+	}
+	if (d->engine != NULL) {
+		d->closing++;
+		engine_stop(d->engine, daemon_part_closed_cb, d);
+	}
+	daemon_part_closed_cb(d);
+}
+
+static void
 daemon_close_handle(uv_handle_t *handle)
 {
 	if (handle->loop != NULL && !uv_is_closing(handle))
@@ -153,6 +211,149 @@ daemon_stop(struct daemon *d, const char *why)
 	daemon_close_handle((uv_handle_t *)&d->sighup);
 	if (d->watchdog_on)
 		daemon_close_handle((uv_handle_t *)&d->watchdog);
+	daemon_close_parts(d);
+}
+
+/* Intake hands each recorded release to the engine. */
+static int
+daemon_release_cb(int64_t release_id, void *arg)
+{
+	struct daemon	*d = arg;
+	int64_t		 run_id = 0;
+	char		*cause = NULL;
+	int		 rc;
+
+	if (d->engine == NULL || d->stopping)
+		return (-1);
+	if ((rc = engine_submit_release(d->engine, release_id, &run_id,
+	    &cause)) != 0)
+		log_warnx("release not taken release=%lld: %s",
+		    (long long)release_id, cause != NULL ? cause :
+		    engine_strerror(rc));
+	free(cause);
+	return (rc);
+}
+
+/*
+ * The control socket's actions are the engine's; struct control_actor
+ * and struct engine_actor carry the same fields.
+ */
+static void
+daemon_actor(const struct control_actor *in, struct engine_actor *out)
+{
+	out->user = in->user;
+	out->via = in->via;
+	out->unix_user = in->unix_user;
+}
+
+static int
+daemon_approve_cb(void *arg, int64_t run, const char *env,
+    const struct control_actor *ca, const char *comment, char **cause)
+{
+	struct daemon		*d = arg;
+	struct engine_actor	 a;
+
+	daemon_actor(ca, &a);
+	return (engine_approve(d->engine, run, env, &a, comment, cause));
+}
+
+static int
+daemon_reject_cb(void *arg, int64_t run, const char *env,
+    const struct control_actor *ca, const char *comment, char **cause)
+{
+	struct daemon		*d = arg;
+	struct engine_actor	 a;
+
+	daemon_actor(ca, &a);
+	return (engine_reject(d->engine, run, env, &a, comment, cause));
+}
+
+static int
+daemon_authorise_cb(void *arg, int64_t run, const struct control_actor *ca,
+    const char *comment, char **cause)
+{
+	struct daemon		*d = arg;
+	struct engine_actor	 a;
+
+	daemon_actor(ca, &a);
+	return (engine_authorise(d->engine, run, &a, comment, cause));
+}
+
+static int
+daemon_cancel_cb(void *arg, int64_t run, const struct control_actor *ca,
+    const char *reason, char **cause)
+{
+	struct daemon		*d = arg;
+	struct engine_actor	 a;
+
+	daemon_actor(ca, &a);
+	return (engine_cancel(d->engine, run, &a, reason, cause));
+}
+
+static int
+daemon_retry_cb(void *arg, int64_t run, const char *env,
+    const struct control_actor *ca, char **cause)
+{
+	struct daemon		*d = arg;
+	struct engine_actor	 a;
+
+	daemon_actor(ca, &a);
+	return (engine_retry(d->engine, run, env, &a, cause));
+}
+
+static int
+daemon_redeploy_cb(void *arg, int64_t release, const char *env,
+    const struct control_actor *ca, int64_t *run_id, char **cause)
+{
+	struct daemon		*d = arg;
+	struct engine_actor	 a;
+
+	daemon_actor(ca, &a);
+	return (engine_redeploy(d->engine, release, env, &a, run_id, cause));
+}
+
+static const struct control_handlers daemon_control_handlers = {
+	daemon_approve_cb,
+	daemon_reject_cb,
+	daemon_authorise_cb,
+	daemon_cancel_cb,
+	daemon_retry_cb,
+	daemon_redeploy_cb,
+};
+
+/* The parts in dependency order; start-up failures are fatal. */
+static int
+daemon_start_parts(struct daemon *d)
+{
+	char	*cause = NULL;
+	int	 rc = -1;
+
+	if ((d->aws = aws_context_new(&d->loop, d->config, &cause)) == NULL) {
+		log_err("cannot set up AWS access: %s", cause);
+		goto out;
+	}
+	d->engine = engine_new(&d->loop, d->store, d->aws, d->config);
+	if (engine_start(d->engine, &cause) != 0) {
+		log_err("cannot resume the unfinished runs: %s", cause);
+		goto out;
+	}
+	d->intake = intake_new(&d->loop, d->store, d->aws, d->config,
+	    daemon_release_cb, d);
+	if (intake_start(d->intake, &cause) != 0) {
+		log_err("cannot start the intake: %s", cause);
+		goto out;
+	}
+	d->control = control_new(&d->loop, d->config->control_socket,
+	    d->store, &daemon_control_handlers, d, &cause);
+	if (d->control == NULL) {
+		log_err("cannot open the control socket path=%s: %s",
+		    d->config->control_socket, cause);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(cause);
+	return (rc);
 }
 
 static int
@@ -230,15 +431,17 @@ daemon_run(struct config *config, const struct daemon_options *options)
 		    d.config->database, cause != NULL ? cause : "unknown error");
 		goto out;
 	}
-	if (daemon_start_signals(&d) != 0 || daemon_start_watchdog(&d) != 0) {
+	if (daemon_start_signals(&d) != 0 || daemon_start_watchdog(&d) != 0 ||
+	    daemon_start_parts(&d) != 0) {
 		daemon_stop(&d, "start-up failed");
 		uv_run(&d.loop, UV_RUN_DEFAULT);
 		goto out;
 	}
 
-	log_info("ready version=%s config=%s database=%s apps=%zu",
-	    PACKAGE_VERSION, options->config_path, d.config->database,
-	    d.config->napps);
+	log_info("ready version=%s config=%s database=%s apps=%zu "
+	    "control=%s runs=%zu", PACKAGE_VERSION, options->config_path,
+	    d.config->database, d.config->napps, d.config->control_socket,
+	    engine_active_runs(d.engine));
 	daemon_notify_ready("running");
 
 	uv_run(&d.loop, UV_RUN_DEFAULT);

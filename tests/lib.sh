@@ -127,9 +127,11 @@ t_start_fake() {
 	unset AWS_PROFILE AWS_SESSION_TOKEN
 }
 
-# t_demo_config FILE: conf/demo.yaml pointed at the fake and at $t_dir.
+# t_demo_config FILE: conf/demo.yaml pointed at the fake and at $t_dir,
+# listening on a free port.
 t_demo_config() {
 	sed -e "s|http://127.0.0.1:4599|$fake_url|g" \
 	    -e "s|/tmp/shipgate-demo|$t_dir|g" \
+	    -e "s|^listen: .*|listen: 127.0.0.1:$(t_free_port)|" \
 	    "$top_srcdir/conf/demo.yaml" >"$1"
 }

@@ -9,46 +9,13 @@ t_tmpdir
 good="$t_dir/good.yaml"
 bad="$t_dir/bad.yaml"
 live="$t_dir/shipgate.yaml"
-cat >"$good" <<YAML
-listen: 127.0.0.1:$(t_free_port)
-public_url: http://127.0.0.1:8080
-database: $t_dir/shipgate.db
-control_socket: $t_dir/control.sock
-log_level: info
-aws:
-  region: eu-west-1
-users:
-  - {name: alice, email: alice@example.com, groups: [integrators]}
-apps:
-  - name: billing
-    source: {bucket: releases-billing}
-    environments:
-      - name: int
-        account: "111111111111"
-        role_arn: arn:aws:iam::111111111111:role/shipgate-deployer
-        stack: billing-int
-        approvers: [integrators]
-YAML
-cat >"$bad" <<YAML
-listen: nowhere
-public_url: http://127.0.0.1:8080
-database: $t_dir/shipgate.db
-control_socket: $t_dir/control.sock
-log_level: loud
-aws:
-  region: eu-west-1
-users:
-  - {name: alice, email: alice@example.com, groups: [integrators]}
-apps:
-  - name: billing
-    source: {bucket: releases-billing}
-    environments:
-      - name: int
-        account: "111111111111"
-        role_arn: arn:aws:iam::111111111111:role/shipgate-deployer
-        stack: billing-int
-        approvers: [integrators]
-YAML
+# Every AWS call goes to the fake on 127.0.0.1, never elsewhere.
+t_start_fake || { echo "Bail out! the fake AWS endpoint did not start"; exit 1; }
+"$TEST_PYTHON" "$top_srcdir/tests/fakeaws/sandbox.py" --endpoint "$fake_url" \
+    >"$t_dir/sandbox.log" 2>&1
+t_demo_config "$good"
+sed -e 's|^listen: .*|listen: nowhere|' -e 's|^log_level: .*|log_level: loud|' \
+    "$good" >"$bad"
 cp "$good" "$live"
 
 ok "--check-config accepts a good configuration" \
@@ -56,8 +23,8 @@ ok "--check-config accepts a good configuration" \
 "$SHIPGATED" --check-config --config "$bad" >"$t_dir/check.out" 2>&1
 ok "--check-config refuses a broken one with exit 1" test $? -eq 1
 ok "--check-config prints every error, with file:line:column" \
-    sh -c "grep -q '^$bad:1:[0-9]*: listen' '$t_dir/check.out' &&
-           grep -q '^$bad:5:[0-9]*: log_level' '$t_dir/check.out'"
+    sh -c "grep -Eq '^$bad:[0-9]+:[0-9]+: listen: ' '$t_dir/check.out' &&
+           grep -Eq '^$bad:[0-9]+:[0-9]+: log_level: ' '$t_dir/check.out'"
 "$SHIPGATED" --no-such-option >/dev/null 2>&1
 ok "a usage error exits 2" test $? -eq 2
 
@@ -75,11 +42,16 @@ ok "READY=1 reaches the notification socket" \
 ok "the watchdog is pinged from the loop" \
     t_wait_for 10 grep -q '^WATCHDOG=1' "$t_dir/notify.log"
 ok "the database exists once ready" test -s "$t_dir/shipgate.db"
+ok "the control socket is there, mode 0660" \
+    sh -c "test -S '$t_dir/control.sock' &&
+           test \"\$(stat -c %a '$t_dir/control.sock')\" = 660"
+ok "shipgatectl reaches the daemon (no runs yet)" \
+    sh -c "'$SHIPGATECTL' -c '$live' runs | grep -q '(no runs)'"
 
 cp "$bad" "$live"
 kill -HUP "$daemon_pid"
 ok "a broken configuration on SIGHUP is logged, error by error" \
-    t_wait_for 10 t_log_has "$live:1:[0-9]+: listen"
+    t_wait_for 10 t_log_has "$live:[0-9]+:[0-9]+: listen"
 ok "the reload failure says the old configuration is kept" \
     t_wait_for 10 t_log_has 'keeping the running configuration'
 ok "shipgated still runs after the failed reload" t_alive "$daemon_pid"
@@ -94,6 +66,7 @@ ok "SIGTERM: shipgated exits 0" test $? -eq 0
 ok "STOPPING=1 reaches the notification socket" \
     grep -q '^STOPPING=1' "$t_dir/notify.log"
 ok "the stop is logged" t_log_has ' stopped'
+ok "the control socket is removed" test ! -e "$t_dir/control.sock"
 ok "the event loop closed with no handle left open" \
     sh -c "! grep -q 'open handles' '$t_dir/shipgated.log'"
 if command -v sqlite3 >/dev/null 2>&1; then
