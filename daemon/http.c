@@ -545,6 +545,9 @@ http_call_free(struct http_call *call)
 	curl_slist_free_all(call->hdrs);
 	http_headers_clear(&call->headers);
 	buf_free(&call->body_in);
+	/* So may the body (a check's login form): wipe it too. */
+	if (call->body != NULL)
+		explicit_bzero(call->body, call->body_len);
 	free(call->body);
 	freezero_str(call->username);
 	freezero_str(call->password);
