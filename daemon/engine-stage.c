@@ -169,7 +169,7 @@ engine_delete_change_set(struct engine_run *r, struct store_stage *st)
 	}
 }
 
-/* --- The release: manifest and template ------------------------------------ */
+/* --- The release: manifest and template ---------------------------------- */
 
 void
 engine_release_drop(struct engine_run *r)
@@ -330,7 +330,7 @@ engine_release_fetch(struct engine_run *r, struct store_stage *st,
 	return (1);
 }
 
-/* --- pending: promotion, then the change set's name ------------------------- */
+/* --- pending: promotion, then the change set's name ---------------------- */
 
 /* The stage's change set was just named here and nothing was sent: the
  * next step creates it without describing it first (after a failure or
@@ -402,7 +402,7 @@ engine_step_pending(struct engine_run *r, struct store_stage *st,
 	}
 }
 
-/* --- After the deployment: deployments, gate ------------------------------- */
+/* --- After the deployment: deployments, gate ----------------------------- */
 
 /* Whether a promotion gate follows this stage. */
 static int
@@ -449,7 +449,7 @@ out:
 	return (rc);
 }
 
-/* --- creating_change_set -------------------------------------------------- */
+/* --- creating_change_set ------------------------------------------------- */
 
 static char *
 engine_json_scope(const struct cfn_resource_change *c)
@@ -915,7 +915,7 @@ engine_create_change_set(struct engine_run *r, struct store_stage *st)
 	}
 }
 
-/* --- awaiting_approval, awaiting_gate ------------------------------------- */
+/* --- awaiting_approval, awaiting_gate ------------------------------------ */
 
 /* Rejected, approved (quorum), expired, or still waiting. */
 static void
@@ -961,18 +961,18 @@ engine_step_decision(struct engine_run *r, struct store_stage *st,
 			return;
 		}
 		if (gate)
-			ok = store_stage_set_deadline(s, st->id, 0, NULL) == 0 &&
-			    engine_enter(r, st, engine_no_changes(st) ?
-			    STORE_STAGE_NO_CHANGES : STORE_STAGE_DONE, 0,
-			    st->reason, NULL) == 0;
+			ok = store_stage_set_deadline(s, st->id, 0,
+			    NULL) == 0 && engine_enter(r, st,
+			    engine_no_changes(st) ? STORE_STAGE_NO_CHANGES :
+			    STORE_STAGE_DONE, 0, st->reason, NULL) == 0;
 		else if (engine_no_changes(st)) {
 			reason = xstrdup(st->reason);
 			ok = engine_deployed(r, st, env, reason) == 0;
 			free(reason);
 		} else
-			ok = store_stage_set_deadline(s, st->id, 0, NULL) == 0 &&
-			    engine_enter(r, st, STORE_STAGE_EXECUTING, 0, NULL,
-			    NULL) == 0;
+			ok = store_stage_set_deadline(s, st->id, 0,
+			    NULL) == 0 && engine_enter(r, st,
+			    STORE_STAGE_EXECUTING, 0, NULL, NULL) == 0;
 		if (engine_txn_end(r, ok) != 0)
 			engine_poll_later(r);
 		else
@@ -1003,7 +1003,7 @@ engine_step_decision(struct engine_run *r, struct store_stage *st,
 	engine_schedule(r, wait);
 }
 
-/* --- executing -------------------------------------------------------------- */
+/* --- executing ----------------------------------------------------------- */
 
 /* The change set can no longer run (the stack changed under it): a new
  * attempt with a new change set, approval asked again. */
@@ -1220,7 +1220,7 @@ out:
 	cfn_change_set_free(cs);
 }
 
-/* --- waiting_stack ------------------------------------------------------------ */
+/* --- waiting_stack ------------------------------------------------------- */
 
 struct engine_stack_look {
 	char		*status;
@@ -1324,7 +1324,8 @@ engine_stack_cb(const struct aws_reply *reply, struct cfn_stack_list *stacks,
 		if (cfn_reply_stack_missing(reply))
 			engine_stage_fail(r, st, "the stack no longer exists");
 		else
-			engine_call_failed(r, st, reply, "describing the stack");
+			engine_call_failed(r, st, reply,
+			    "describing the stack");
 		goto out;
 	}
 	if (stacks->n == 0) {
@@ -1357,7 +1358,7 @@ out:
 	cfn_stack_list_free(stacks);
 }
 
-/* --- waiting_services -------------------------------------------------------- */
+/* --- waiting_services ---------------------------------------------------- */
 
 /* The ECS services an execution touched: their ARNs (physical ids)
  * "arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME", from its events. */
@@ -1423,6 +1424,9 @@ engine_service_settled(const struct ecs_service *svc, int64_t since,
 			return (-1);
 		}
 	}
+	/* Removed or replaced by the change set: nothing to wait for. */
+	if (svc->status != NULL && strcmp(svc->status, "ACTIVE") != 0)
+		return (1);
 	if ((p = ecs_service_primary(svc)) == NULL)
 		return (0);
 	if (p->rollout_state != NULL)
@@ -1479,7 +1483,8 @@ engine_services_cb(const struct aws_reply *reply,
 		goto out;
 	}
 	if (sv->next < sv->n) {
-		engine_describe_services(r, st, env, sv);	/* next cluster */
+		/* The next cluster's services. */
+		engine_describe_services(r, st, env, sv);
 		sv = NULL;
 	} else if (engine_move(r, st, STORE_STAGE_CHECKING, 0, NULL) != 0)
 		engine_poll_later(r);
@@ -1590,7 +1595,7 @@ out:
 	cfn_stack_event_list_free(events);
 }
 
-/* --- checking ------------------------------------------------------------------ */
+/* --- checking ------------------------------------------------------------ */
 
 static void
 engine_step_checking(struct engine_run *r, struct store_stage *st,
@@ -1620,7 +1625,7 @@ engine_step_checking(struct engine_run *r, struct store_stage *st,
 	free(detail);
 }
 
-/* --- Dispatch -------------------------------------------------------------------- */
+/* --- Dispatch ------------------------------------------------------------ */
 
 void
 engine_stage_step(struct engine_run *r, struct store_stage *st)

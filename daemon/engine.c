@@ -237,7 +237,7 @@ engine_call_end(struct engine_call *call)
 	return (r);
 }
 
-/* --- Looking things up ---------------------------------------------------- */
+/* --- Looking things up --------------------------------------------------- */
 
 const struct config_app *
 engine_run_app(struct engine_run *r)
@@ -330,7 +330,7 @@ engine_older_run(struct engine_run *r)
 	return (0);
 }
 
-/* --- The state change ------------------------------------------------------ */
+/* --- The state change ---------------------------------------------------- */
 
 int
 engine_txn_begin(struct engine_run *r)
@@ -468,8 +468,8 @@ engine_enter(struct engine_run *r, struct store_stage *st,
 		free(action);
 		if (rc != 0)
 			return (-1);
-		engine_log_later(r, xasprintf("run %s -> %s app=%s run=%lld%s%s",
-		    store_run_status_name(run_from),
+		engine_log_later(r, xasprintf("run %s -> %s app=%s "
+		    "run=%lld%s%s", store_run_status_name(run_from),
 		    store_run_status_name(run_to), r->app, (long long)r->id,
 		    reason != NULL ? " reason=" : "",
 		    reason != NULL ? reason : ""));
@@ -522,7 +522,7 @@ engine_end_run(struct engine_run *r, struct store_stage *st,
 	engine_schedule(r, 0);
 }
 
-/* --- The run-level step ----------------------------------------------------- */
+/* --- The run-level step -------------------------------------------------- */
 
 static int
 engine_safe_point(struct store_stage *st)
@@ -650,7 +650,7 @@ engine_step(struct engine_run *r)
 	engine_stage_step(r, st);
 }
 
-/* --- Life cycle --------------------------------------------------------------- */
+/* --- Life cycle ---------------------------------------------------------- */
 
 static void
 engine_wake_cb(uv_async_t *h)
@@ -759,7 +759,7 @@ engine_active_runs(const struct engine *e)
 	return (e->nruns);
 }
 
-/* --- Releases and runs ----------------------------------------------------------- */
+/* --- Releases and runs --------------------------------------------------- */
 
 int
 engine_submit_release(struct engine *e, int64_t release_id, int64_t *run_idp,
@@ -854,7 +854,7 @@ out:
 	return (rc);
 }
 
-/* --- Operators' and approvers' actions --------------------------------------------- */
+/* --- Operators' and approvers' actions ----------------------------------- */
 
 /* The user of an actor, or EFORBIDDEN. */
 static int
@@ -1317,8 +1317,8 @@ engine_retry(struct engine *e, int64_t run_id, const char *env,
 	    engine_enter(r, st, STORE_STAGE_PENDING, STORE_RUN_RUNNING,
 	    NULL, actor) != 0 || engine_txn_end(r, 1) != 0) {
 		store_rollback(e->store);
-		rc = engine_fail(cause, ENGINE_ESTORE, "cannot retry run %lld%s%s",
-		    (long long)run_id, why != NULL ? ": " : "",
+		rc = engine_fail(cause, ENGINE_ESTORE, "cannot retry run "
+		    "%lld%s%s", (long long)run_id, why != NULL ? ": " : "",
 		    why != NULL ? why : "");
 	}
 	free(detail);

@@ -75,7 +75,11 @@ void		 engine_wake(struct engine *);
 /*
  * Intake hands over a release it has stored (valid or invalid).  A valid
  * release gets a run (superseding or queueing per the app's mode); an
- * invalid one is only recorded.  *run_id is 0 when no run was created.
+ * invalid one is only recorded.  *run_id is 0 when no run was created;
+ * a release handed over again gets its existing run's id.  The template
+ * deployed is the one kept with store_set_release_template (intake keeps
+ * it with the release); without one the engine reads the zip from the
+ * release's bucket once, validates it again and keeps its template.
  */
 int		 engine_submit_release(struct engine *, int64_t release_id,
 		    int64_t *run_id, char **cause);

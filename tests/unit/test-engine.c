@@ -126,7 +126,7 @@ app_text(const char *name, const char *stack, const char *extra_app,
     "        DeploymentCircuitBreaker: {Enable: true, Rollback: true}\n"
 
 
-/* --- Harness ------------------------------------------------------------ */
+/* --- Harness ------------------------------------------------------------- */
 
 static void
 tick_cb(uv_timer_t *h)
@@ -610,7 +610,7 @@ audit_has(struct t *t, int64_t run, const char *action)
 	return (found);
 }
 
-/* --- A change made behind shipgate's back ---------------------------------- */
+/* --- A change made behind shipgate's back -------------------------------- */
 
 struct manual {
 	int		 done;
@@ -743,7 +743,7 @@ out:
 	return (ok);
 }
 
-/* --- Scenarios -------------------------------------------------------------- */
+/* --- Scenarios ----------------------------------------------------------- */
 
 static void
 test_happy_path(struct t *t)
