@@ -10,10 +10,15 @@
       as they are.  Prints the top digest and every blob digest.
 
   registry-fixture.py proxy --upstream URL --port-file F
-        [--flip DIGEST] [--bearer USER:PASS]
+        [--flip DIGEST] [--grow DIGEST] [--deny-push] [--redirect-blobs]
+        [--bearer USER:PASS]
       An HTTP proxy on 127.0.0.1 (a free port, written to F) in front of a
       registry.  --flip: the body of any GET of blob DIGEST has one byte
-      flipped on its way.  --bearer: the proxy demands Bearer tokens
+      flipped on its way; --grow: one byte more.  --deny-push: 403 DENIED
+      for every method but GET and HEAD.  --redirect-blobs: a blob GET is
+      answered 307 to http://localhost:PORT/_storage/... (another host
+      name, as a registry's storage), which refuses (403) any request
+      carrying an Authorization header.  --bearer: the proxy demands Bearer tokens
       (401 with WWW-Authenticate: Bearer realm=.../token,service=...,
       scope=...); /token hands one out to USER:PASS (Basic) and the proxy
       forwards to the upstream without credentials.
@@ -102,6 +107,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     upstream = None
     flip = None
+    grow = None
+    deny_push = False
+    redirect_blobs = False
     bearer = None
     tokens = set()
 
@@ -145,7 +153,31 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def reply(self, status, body, headers=()):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
     def forward(self):
+        path = urllib.parse.urlsplit(self.path).path
+        if self.deny_push and self.command not in ("GET", "HEAD"):
+            return self.reply(403, b'{"errors":[{"code":"DENIED",'
+                              b'"message":"requested access to the '
+                              b'resource is denied"}]}',
+                              [("Content-Type", "application/json")])
+        if path.startswith("/_storage/"):
+            if "Authorization" in self.headers:
+                return self.reply(403, b"credentials sent to storage")
+            self.path = path[len("/_storage"):]
+        elif (self.redirect_blobs and self.command == "GET" and
+              "/blobs/sha256:" in path):
+            return self.reply(307, b"", [(
+                "Location", "http://localhost:%d/_storage%s?X-Sig=abc" %
+                (self.server.server_address[1], path))])
         if self.bearer is not None:
             if self.path.startswith("/token"):
                 return self.token()
@@ -183,6 +215,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 self.path.endswith("/blobs/" + self.flip) and data):
             i = len(data) // 2
             data = data[:i] + bytes([data[i] ^ 0x40]) + data[i + 1:]
+        if (self.grow and self.command == "GET" and r.status == 200 and
+                self.path.endswith("/blobs/" + self.grow)):
+            data += b"!"
         self.send_response(r.status)
         for k, v in r.getheaders():
             if k.lower() in ("transfer-encoding", "connection",
@@ -212,6 +247,9 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 def cmd_proxy(a):
     Proxy.upstream = a.upstream.rstrip("/")
     Proxy.flip = a.flip
+    Proxy.grow = a.grow
+    Proxy.deny_push = a.deny_push
+    Proxy.redirect_blobs = a.redirect_blobs
     Proxy.bearer = a.bearer
     srv = Server(("127.0.0.1", 0), Proxy)
     tmp = a.port_file + ".tmp"
@@ -235,6 +273,9 @@ def main():
     x.add_argument("--upstream", required=True)
     x.add_argument("--port-file", required=True)
     x.add_argument("--flip")
+    x.add_argument("--grow")
+    x.add_argument("--deny-push", action="store_true")
+    x.add_argument("--redirect-blobs", action="store_true")
     x.add_argument("--bearer")
     a = p.parse_args()
     if a.cmd == "oci":

@@ -64,6 +64,8 @@ struct copy {
 	long long	 bytes_copied[4];
 	long long	 bytes_skipped[4];
 	int		 image_cbs;
+	int		 cancel_in_image_cb;
+	struct promote	*p;
 };
 
 static uv_loop_t		 loop;
@@ -230,7 +232,8 @@ registry_start(struct server *s, const char *name, const char *htpasswd)
 	return (s->pid > 0 ? wait_http(s->url) : -1);
 }
 
-/* The fixture's proxy in front of upstream: "--flip D" or "--bearer U:P". */
+/* The fixture's proxy in front of upstream: "--flip D", "--bearer U:P",
+   "--deny-push" (value NULL), ... */
 static int
 proxy_start(struct server *s, const char *upstream, const char *opt,
     const char *value)
@@ -252,7 +255,7 @@ proxy_start(struct server *s, const char *upstream, const char *opt,
 	argv[5] = "--port-file";
 	argv[6] = portfile;
 	argv[7] = opt;
-	argv[8] = value;
+	argv[8] = value;	/* NULL for a flag */
 	argv[9] = NULL;
 	s->pid = spawn(argv, log);
 	for (i = 0; s->pid > 0 && i < 200 && s->port <= 0; i++) {
@@ -316,9 +319,10 @@ copy_image_cb(struct promote *p, const struct promote_result *r, void *arg)
 {
 	struct copy	*c = arg;
 
-	(void)p;
 	(void)r;
 	c->image_cbs++;
+	if (c->cancel_in_image_cb)
+		promote_cancel(p);
 }
 
 static void
@@ -361,15 +365,21 @@ copy_free(struct copy *c)
 	memset(c, 0, sizeof *c);
 }
 
+#define COPY_MONOLITHIC		0x1
+#define COPY_CANCEL_AT_ONCE	0x2	/* promote_cancel after the start */
+#define COPY_CANCEL_AFTER_ONE	0x4	/* from the first image callback */
+
 static int
 copy(struct copy *c, struct registry *src, struct registry *dst,
-    const struct promote_image *images, size_t n, int monolithic)
+    const struct promote_image *images, size_t n, int flags)
 {
 	struct promote_options	 o;
 	struct promote		*p;
 	char			*cause = NULL;
+	int			 monolithic = flags & COPY_MONOLITHIC;
 
 	memset(c, 0, sizeof *c);
+	c->cancel_in_image_cb = (flags & COPY_CANCEL_AFTER_ONE) != 0;
 	memset(&o, 0, sizeof o);
 	o.parallel_blobs = 3;
 	o.buffer_size = 64 * 1024;	/* small: the ring wraps often */
@@ -381,6 +391,10 @@ copy(struct copy *c, struct registry *src, struct registry *dst,
 		tap_diag("promote_start: %s", cause);
 		free(cause);
 		return (-1);
+	}
+	if (flags & COPY_CANCEL_AT_ONCE) {
+		promote_cancel(p);
+		ok(!c->done, "cancel: no callback from inside promote_cancel");
 	}
 	while (!c->done && uv_run(&loop, UV_RUN_ONCE) != 0)
 		;
@@ -653,8 +667,9 @@ closed_cb(void *arg)
 int
 main(void)
 {
-	struct server		 src, dst, flip, bearer;
+	struct server		 src, dst, flip, bearer, grow, redir, deny;
 	struct registry		*rs, *rd, *rbad, *rflip, *rbearer, *rbearer2;
+	struct registry		*rgrow, *rredir, *rdeny;
 	struct promote_image	 im[3];
 	struct copy		 c;
 	char			*one, *multi, *part, *bad, *listing = NULL;
@@ -745,7 +760,7 @@ main(void)
 
 	/* A partial destination: two layers already there. */
 	im[0] = (struct promote_image){ "app/part", "v1", NULL, NULL };
-	ok(copy(&c, rs, rd, im, 1, 1) == 0 && c.error[0] == 0,
+	ok(copy(&c, rs, rd, im, 1, COPY_MONOLITHIC) == 0 && c.error[0] == 0,
 	    "partial destination: done (monolithic PUT uploads)");
 	is_int(c.skipped[0], 2, "partial destination: the two present layers "
 	    "skipped");
@@ -853,6 +868,73 @@ main(void)
 	registry_free(rbearer);
 	registry_free(rbearer2);
 	server_stop(&bearer);
+
+	/* A blob one byte longer than its manifest says: a size mismatch. */
+	if (proxy_start(&grow, src.url, "--grow", layer) != 0)
+		ok(0, "the growing proxy starts");
+	rgrow = reg(grow.url, NULL, NULL);
+	im[0] = (struct promote_image){ "app/bad", "v1", "app/grown", NULL };
+	ok(copy(&c, rgrow, rd, im, 1, 0) == 0, "longer blob: done");
+	is_int(c.error[0], REGISTRY_ESIZE, "longer blob: size mismatch");
+	ok(contains(c.reason[0], layer) && contains(c.reason[0], "more than"),
+	    "longer blob: the reason names the blob and the size");
+	copy_free(&c);
+	registry_free(rgrow);
+	server_stop(&grow);
+
+	/* Blobs redirected to storage on another host name: followed, and
+	   the registry's credentials are not sent there (the storage
+	   refuses any Authorization header with 403). */
+	if (proxy_start(&redir, src.url, "--redirect-blobs", NULL) != 0)
+		ok(0, "the redirecting proxy starts");
+	rredir = reg(redir.url, "carol", "secret-for-the-registry-only");
+	im[0] = (struct promote_image){ "app/one", "v1", "app/redirected",
+	    NULL };
+	ok(copy(&c, rredir, rd, im, 1, 0) == 0 && c.error[0] == 0 &&
+	    c.copied[0] == 4, "redirected blobs: followed without the "
+	    "registry's credentials");
+	is_str(c.dst_digest[0], one, "redirected blobs: digest for digest");
+	copy_free(&c);
+	registry_free(rredir);
+	server_stop(&redir);
+
+	/* A destination that refuses pushes: 403, named. */
+	if (proxy_start(&deny, dst.url, "--deny-push", NULL) != 0)
+		ok(0, "the refusing proxy starts");
+	rdeny = reg(deny.url, "alice", "s3cret");
+	im[0] = (struct promote_image){ "app/one", "v1", "app/denied", NULL };
+	ok(copy(&c, rs, rdeny, im, 1, 0) == 0, "403: done");
+	is_int(c.error[0], REGISTRY_EDENIED, "403: denied");
+	ok(contains(c.reason[0], "403") && contains(c.reason[0], "DENIED") &&
+	    contains(c.reason[0], "app/denied"), "403: the reason names the "
+	    "status, the registry's code and the repository");
+	copy_free(&c);
+	registry_free(rdeny);
+	server_stop(&deny);
+
+	/* Cancelled at once, and from the first image's callback. */
+	im[0] = (struct promote_image){ "app/multi", "v1", "app/cancelled",
+	    NULL };
+	im[1] = (struct promote_image){ "app/one", "v1", "app/cancelled",
+	    NULL };
+	ok(copy(&c, rs, rd, im, 2, COPY_CANCEL_AT_ONCE) == 0 && c.n == 2 &&
+	    c.error[0] == REGISTRY_ECANCELLED &&
+	    c.error[1] == REGISTRY_ECANCELLED, "cancel at once: every image "
+	    "cancelled, one callback");
+	copy_free(&c);
+	url = xasprintf("%s/v2/app/cancelled/manifests/v1", dst.url);
+	is_int(http_status(url, "alice:s3cret", REGISTRY_MT_OCI_INDEX, 1),
+	    404, "cancel at once: nothing tagged");
+	free(url);
+	im[0] = (struct promote_image){ "app/one", "v1", "app/cancelled",
+	    NULL };
+	im[1] = (struct promote_image){ "app/multi", "v1", "app/cancelled",
+	    NULL };
+	ok(copy(&c, rs, rd, im, 2, COPY_CANCEL_AFTER_ONE) == 0 && c.n == 2 &&
+	    c.error[0] == 0 && c.error[1] == REGISTRY_ECANCELLED,
+	    "cancel after the first image: it stands, the second is "
+	    "cancelled");
+	copy_free(&c);
 
 	/* Bad input fails synchronously. */
 	im[0] = (struct promote_image){ "App/One", "v1", NULL, NULL };
