@@ -353,6 +353,23 @@ msg_fail(struct intake_msg *msg, const char *bucket, const char *key,
 	}
 }
 
+/*
+ * One message of the last receive is done (or the receive's own
+ * reference): after the last, poll again, later if one failed.
+ */
+static void
+batch_unref(struct intake_app *app)
+{
+	if (app->msgs_open == 0 || --app->msgs_open > 0 || app->dead)
+		return;
+	if (app->batch_failed)
+		app->poll_errors++;
+	else
+		app->poll_errors = 0;
+	app->batch_failed = 0;
+	intake_poll_schedule(app, backoff_ms(app->in, app->poll_errors));
+}
+
 /* Every object of the message is done: delete it, or leave it. */
 static void
 msg_finish(struct intake_msg *msg)
@@ -397,15 +414,8 @@ msg_finish(struct intake_msg *msg)
 		msg_retry_later(app, msg);
 	}
 out:
-	if (app->msgs_open > 0 && --app->msgs_open == 0 && !app->dead) {
-		if (app->batch_failed)
-			app->poll_errors++;
-		else
-			app->poll_errors = 0;
-		app->batch_failed = 0;
-		intake_poll_schedule(app, backoff_ms(in, app->poll_errors));
-	}
 	msg_free(msg);
+	batch_unref(app);
 }
 
 /* --- objects ------------------------------------------------------------- */
@@ -601,9 +611,10 @@ obj_read(struct intake_app *app, struct intake_obj *obj, const char *data,
 	const char			*invalid = NULL;
 	long long			 size;
 	int64_t				 id = 0;
-	int				 rc, ok = 0;
+	int				 rc, ok = 0, dup = 0;
 
 	memset(&err, 0, sizeof err);
+	memset(&seen, 0, sizeof seen);
 	etag = etag_bare(etag_quoted);
 	if (etag == NULL && obj->etag != NULL)
 		etag = xstrdup(obj->etag);
@@ -622,11 +633,8 @@ obj_read(struct intake_app *app, struct intake_obj *obj, const char *data,
 			reason = xasprintf("store: %s", cause);
 			goto out;
 		}
-		if (seen.seen) {
-			free(etag);
-			obj_seen(app, obj, &seen);
-			return;
-		}
+		if ((dup = seen.seen))
+			goto out;
 	}
 
 	if ((capp = app_config(app)) == NULL) {
@@ -647,16 +655,13 @@ obj_read(struct intake_app *app, struct intake_obj *obj, const char *data,
 	rc = record_release(app, obj, revision, etag, version_id, size, rel,
 	    invalid, &id, &reason);
 	if (rc == 1) {
+		/* Committed by another path first. */
 		if (store_seen_object(in->store, obj->bucket, obj->key,
-		    revision, &seen, &cause) != 0) {
+		    revision, &seen, &cause) != 0)
 			reason = xasprintf("store: %s", cause);
-			goto out;
-		}
-		free(etag);
-		release_free(rel);
-		release_error_clear(&err);
-		obj_seen(app, obj, &seen);
-		return;
+		else
+			dup = 1;
+		goto out;
 	}
 	if (rc != 0)
 		goto out;
@@ -676,7 +681,10 @@ out:
 	release_error_clear(&err);
 	free(etag);
 	free(cause);
-	obj_done(app, obj, ok, reason);
+	if (dup)
+		obj_seen(app, obj, &seen);
+	else
+		obj_done(app, obj, ok, reason);
 	free(reason);
 }
 
@@ -1023,15 +1031,7 @@ receive_cb(const struct aws_reply *reply, struct sqs_messages *msgs,
 		app->msgs_open++;	/* until every message is in */
 		for (i = 0; i < msgs->n; i++)
 			handle_message(app, &msgs->v[i]);
-		if (--app->msgs_open == 0) {
-			if (app->batch_failed)
-				app->poll_errors++;
-			else
-				app->poll_errors = 0;
-			app->batch_failed = 0;
-			intake_poll_schedule(app, backoff_ms(app->in,
-			    app->poll_errors));
-		}
+		batch_unref(app);
 		intake_app_pump(app);
 	}
 	sqs_messages_free(msgs);
