@@ -42,7 +42,7 @@ struct intake_msg {
 	size_t			 pending;	/* objects not done */
 	int			 failed;
 	char			*reason;	/* the first failure */
-	char			*bucket;	/* of the failure, may be NULL */
+	char			*bucket;	/* of the failure; or NULL */
 	char			*key;
 };
 
@@ -52,7 +52,7 @@ struct intake_obj {
 	struct intake_msg	*msg;
 	char			*bucket;
 	char			*key;
-	char			*etag;		/* without quotes; may be NULL */
+	char			*etag;		/* unquoted; may be NULL */
 	char			*version_id;	/* may be NULL */
 	long long		 size;		/* -1: unknown */
 };

@@ -98,7 +98,7 @@ store_releases_without_run(struct store *s, int64_t app_id, int limit,
 		ids[n++] = sqlite3_column_int64(stmt, 0);
 	}
 	if (rc != SQLITE_DONE) {
-		rc = store_fail(s, cause, "cannot list the releases of app %lld "
+		rc = store_fail(s, cause, "cannot list releases of app %lld "
 		    "without a run", (long long)app_id);
 		free(ids);
 		ids = NULL;
