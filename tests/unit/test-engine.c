@@ -991,7 +991,7 @@ static void
 test_queued(struct t *t)
 {
 	struct store_run	*r;
-	int64_t			 a, b;
+	int64_t			 a, b, c;
 
 	a = t_submit(t, t_release(t, "que", "1.0.0", "que"));
 	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL),
@@ -1002,6 +1002,10 @@ test_queued(struct t *t)
 	ok(r != NULL && r->status == STORE_RUN_RECEIVED,
 	    "queued: the second run waits its turn");
 	store_run_free(r);
+	c = t_submit(t, t_release(t, "que", "1.0.2", "que"));
+	ok(engine_cancel(t->engine, c, as("dave"), NULL, NULL) == 0 &&
+	    wait_run(t, c, STORE_RUN_CANCELLED),
+	    "queued: a waiting run is cancelled at once");
 	ok(approve(t, a, "int", "alice") == 0 &&
 	    wait_run(t, a, STORE_RUN_SUCCEEDED), "queued: the first deploys");
 	ok(deploy_one(t, b), "queued: then the second");
@@ -1010,10 +1014,26 @@ test_queued(struct t *t)
 static void
 test_no_changes(struct t *t)
 {
-	int64_t	 run;
+	struct store_approval_in a;
+	struct store_run	*r;
+	int64_t			 run;
 
 	run = t_submit(t, t_release(t, "noch", "1.0.0", "noch"));
-	ok(deploy_one(t, run), "no changes: the first release deploys");
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL),
+	    "portal: awaits approval");
+	/* As the portal does: record through the store, wake the engine. */
+	r = t_run(t, run);
+	memset(&a, 0, sizeof a);
+	a.stage_id = r != NULL ? r->stages[0].id : 0;
+	a.user = "alice";
+	a.decision = STORE_DECISION_APPROVE;
+	a.via = STORE_VIA_PORTAL;
+	ok(store_record_approval(t->store, &a, NULL) == 0,
+	    "portal: an approval recorded by the portal");
+	store_run_free(r);
+	engine_wake(t->engine);
+	ok(wait_run(t, run, STORE_RUN_SUCCEEDED),
+	    "portal: the engine, woken, deploys");
 	run = t_submit(t, t_release(t, "noch", "1.0.0", "noch"));
 	ok(wait_stage(t, run, "int", STORE_STAGE_NO_CHANGES) &&
 	    wait_run(t, run, STORE_RUN_SUCCEEDED),
@@ -1321,6 +1341,68 @@ test_template_from_zip(struct t *t)
 	free(tpl);
 }
 
+static void
+test_store_engine(struct t *t)
+{
+	struct store_changes	*ch = NULL;
+	struct store_change_in	 c[2];
+	char			*by, *why, *name, *body;
+	size_t			 len;
+	int64_t			 rel, run, other;
+
+	rel = t_release(t, "rej", "0.0.1", "rej");
+	ok(store_release_template(t->store, rel, &name, &body, &len,
+	    NULL) == 0 && strcmp(name, "template.yaml") == 0 &&
+	    len == strlen(body) && strstr(body, "AWS::ECS::Service") != NULL,
+	    "store: a release's template is kept");
+	free(name);
+	free(body);
+	ok(store_set_release_template(t->store, rel, "other.yaml", "x", 1,
+	    NULL) == 0 && store_release_template(t->store, rel, &name, &body,
+	    &len, NULL) == 0 && strcmp(name, "template.yaml") == 0,
+	    "store: the first template stays");
+	free(name);
+	free(body);
+	ok(store_release_template(t->store, rel + 1000, &name, &body, &len,
+	    NULL) == STORE_ENOTFOUND, "store: no template, not found");
+
+	memset(c, 0, sizeof c);
+	c[0].action = "Add";
+	c[0].logical_id = "A";
+	c[0].resource_type = "AWS::ECS::Cluster";
+	c[0].scope = "[]";
+	c[1].action = "Modify";
+	c[1].logical_id = "B";
+	c[1].resource_type = "AWS::ECS::Service";
+	c[1].replacement = "True";
+	c[1].details = "[{\"Attribute\": \"Properties\"}]";
+	run = t_submit(t, rel);
+	engine_cancel(t->engine, run, as("dave"), "first", NULL);
+	ok(store_request_cancel(t->store, run, "erin", "second", NULL) == 0 &&
+	    store_run_cancel_request(t->store, run, &by, &why, NULL) == 0 &&
+	    strcmp(by, "dave") == 0 && strcmp(why, "first") == 0,
+	    "store: the first cancellation request stays");
+	free(by);
+	free(why);
+	ok(wait_run(t, run, STORE_RUN_CANCELLED), "store: and is carried out");
+	other = run;
+	{
+		struct store_run *r = t_run(t, other);
+		int64_t	 sid = r != NULL ? r->stages[0].id : 0;
+
+		store_run_free(r);
+		ok(store_record_stage_changes(t->store, sid, 5, c, 2,
+		    NULL) == 0 && store_record_stage_changes(t->store, sid, 5,
+		    c, 2, NULL) == 0 && store_stage_changes(t->store, sid, 5,
+		    &ch, NULL) == 0 && ch->n == 2 &&
+		    strcmp(ch->items[1].replacement, "True") == 0,
+		    "store: changes recorded twice are kept once");
+		store_changes_free(ch);
+	}
+	ok(store_run_cancel_request(t->store, rel + 1000, &by, &why,
+	    NULL) == STORE_ENOTFOUND, "store: no such run, no request");
+}
+
 int
 main(void)
 {
@@ -1334,6 +1416,7 @@ main(void)
 		ok(0, "set up the fake AWS endpoint, store and engine");
 		return (tap_done());
 	}
+	test_store_engine(t);
 	test_happy_path(t);
 	test_cancel_in_flight(t);
 	test_reject_cancel(t);
