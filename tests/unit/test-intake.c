@@ -783,6 +783,7 @@ test_listing(void)
 	char		*zip;
 	size_t		 len;
 	int		 calls = cb_calls;
+	int64_t		 id;
 
 	zip = make_zip("listonly", "3.0.0", &len);
 	ok(put_object(LIST_BUCKET, "r1.zip", zip, len, &p) == 0,
@@ -792,8 +793,22 @@ test_listing(void)
 	    "put notes.txt there too");
 	put_free(&p);
 	ok(wait_calls(calls + 1, 0), "a listing finds the release");
+	id = cb_last;
 	run_for(1500);
 	is_int(cb_calls, calls + 1, "once, and notes.txt is ignored");
+	free(zip);
+
+	/* The callback fails: the next listing hands the release over. */
+	zip = make_zip("listonly", "3.0.1", &len);
+	cb_fail = 1;
+	ok(put_object(LIST_BUCKET, "r1b.zip", zip, len, &p) == 0,
+	    "put r1b.zip (the callback will fail once)");
+	put_free(&p);
+	ok(wait_calls(calls + 3, 0), "the next listing hands it over again");
+	ok(cb_last == id + 1, "the same release");
+	run_for(1500);
+	is_int(cb_calls, calls + 3, "then no more");
+	is_int(count_releases(), id + 1, "one release for it");
 	free(zip);
 }
 
@@ -873,7 +888,7 @@ main(void)
 	run_for(1500);
 	intake_stats(in, &st);
 	is_int(cb_calls, calls + 2, "two calls, r1.zip is not repeated");
-	is_int(count_releases(), 9, "two more releases");
+	is_int(count_releases(), 10, "two more releases");
 	r = last_release();
 	is_str(r != NULL ? r->key : NULL, "drops/app-4.zip", "the last is "
 	    "app-4");
@@ -896,7 +911,7 @@ main(void)
 	ok(run_until(gets_reached, &gets, 10000), "its download started");
 	stop_intake(in);
 	is_int(cb_calls, calls, "no callback");
-	is_int(count_releases(), 9, "no release");
+	is_int(count_releases(), 10, "no release");
 	is_int(fake_calls("sqs", "DeleteMessage"), 14, "its message is left");
 
 	/* The next start reads it. */
@@ -904,7 +919,7 @@ main(void)
 	ok(wait_calls(calls + 1, 15), "the next intake hands it over and "
 	    "deletes the message");
 	run_for(500);
-	is_int(count_releases(), 10, "one release");
+	is_int(count_releases(), 11, "one release");
 	r = last_release();
 	is_str(r != NULL ? r->key : NULL, "drops/app-5.zip", "app-5's");
 	store_release_free(r);
