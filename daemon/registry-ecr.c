@@ -2,6 +2,8 @@
  * ECR logins (GetAuthorizationToken), cached per credentials and region
  * until shortly before they expire.
  */
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -226,4 +228,36 @@ registry_ecr_apply(const struct registry_ecr_login *login,
     struct registry *reg)
 {
 	registry_set_credentials(reg, login->username, login->password);
+}
+
+int
+registry_ecr_host(const char *host, char account[REGISTRY_ECR_ACCOUNT_SIZE],
+    char region[REGISTRY_ECR_REGION_SIZE])
+{
+	const char	*p, *r, *end;
+	size_t		 i, len;
+
+	if (host == NULL)
+		return (0);
+	len = strcspn(host, ":");
+	for (i = 0; i < 12; i++) {
+		if (!isdigit((unsigned char)host[i]))
+			return (0);
+	}
+	if (strncmp(host + 12, ".dkr.ecr.", 9) != 0)
+		return (0);
+	r = host + 21;
+	for (p = r; p < host + len && (islower((unsigned char)*p) ||
+	    isdigit((unsigned char)*p) || *p == '-'); p++)
+		;
+	if (p == r || (size_t)(p - r) >= REGISTRY_ECR_REGION_SIZE)
+		return (0);
+	end = host + len;
+	if (!((size_t)(end - p) == 14 && strncmp(p, ".amazonaws.com", 14) ==
+	    0) && !((size_t)(end - p) == 17 && strncmp(p, ".amazonaws.com.cn",
+	    17) == 0))
+		return (0);
+	snprintf(account, REGISTRY_ECR_ACCOUNT_SIZE, "%.12s", host);
+	snprintf(region, REGISTRY_ECR_REGION_SIZE, "%.*s", (int)(p - r), r);
+	return (1);
 }

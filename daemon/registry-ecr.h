@@ -26,6 +26,8 @@ struct registry;
 struct registry_ecr;
 
 #define REGISTRY_ECR_MARGIN_DEFAULT	(15 * 60)	/* s */
+#define REGISTRY_ECR_ACCOUNT_SIZE	13	/* 12 digits + NUL */
+#define REGISTRY_ECR_REGION_SIZE	32
 
 struct registry_ecr_login {
 	const char	*username;
@@ -56,6 +58,14 @@ int		 registry_ecr_login_env(struct registry_ecr *,
 /* Uses a login on a registry (registry_set_credentials). */
 void		 registry_ecr_apply(const struct registry_ecr_login *,
 		    struct registry *);
+/*
+ * 1 if host ("host" or "host:port") is an ECR registry,
+ * ACCOUNT.dkr.ecr.REGION.amazonaws.com (or .amazonaws.com.cn), with its
+ * account and region; else 0.  Pure.
+ */
+int		 registry_ecr_host(const char *host,
+		    char account[REGISTRY_ECR_ACCOUNT_SIZE],
+		    char region[REGISTRY_ECR_REGION_SIZE]);
 /* Logins cached now (tests). */
 int		 registry_ecr_cached(const struct registry_ecr *);
 

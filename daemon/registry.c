@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <jansson.h>
 
 #include "aws-sign.h"
+#include "config.h"
 #include "log.h"
 #include "registry.h"
 #include "xmalloc.h"
@@ -72,6 +74,7 @@ struct registry_call {
 	long long		 read_len;
 	size_t			 body_max;
 	int			 stream;	/* long transfer: no total timeout */
+	int			 redirect_ok;	/* a 3xx reply is an answer */
 	char			*check_digest;	/* manifest GET by digest */
 
 	registry_done_cb	 done_cb;
@@ -369,6 +372,52 @@ registry_tokens_free(struct registry *reg)
 		free(t);
 	}
 	reg->tokens = NULL;
+}
+
+struct registry *
+registry_new_config(struct http_client *http, const struct config_registry *cr,
+    char **cause)
+{
+	struct registry_options	 o;
+	struct registry		*reg = NULL;
+	struct buf		 secret;
+	char			 chunk[4096];
+	FILE			*f = NULL;
+	size_t			 n;
+
+	memset(&o, 0, sizeof o);
+	buf_init(&secret, 64 * 1024);
+	o.url = cr->url;
+	if (cr->username != NULL && cr->password_file != NULL) {
+		if ((f = fopen(cr->password_file, "r")) == NULL) {
+			*cause = xasprintf("%s: %s", cr->password_file,
+			    strerror(errno));
+			goto out;
+		}
+		while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+			if (buf_append(&secret, chunk, n) != 0) {
+				*cause = xasprintf("%s: too long",
+				    cr->password_file);
+				goto out;
+			}
+		}
+		if (ferror(f)) {
+			*cause = xasprintf("%s: read error", cr->password_file);
+			goto out;
+		}
+		(void)buf_append(&secret, "", 0);
+		/* The first line is the password. */
+		secret.data[strcspn(secret.data, "\r\n")] = '\0';
+		o.username = cr->username;
+		o.password = secret.data;
+	}
+	reg = registry_new(http, &o, cause);
+out:
+	if (f != NULL)
+		fclose(f);
+	explicit_bzero(chunk, sizeof chunk);
+	buf_free_secret(&secret);
+	return (reg);
 }
 
 void
@@ -715,7 +764,8 @@ registry_http_done_cb(struct http_call *http, struct http_result *res,
 		registry_challenge_free(&ch);
 	}
 
-	if (res->status < 200 || res->status > 299) {
+	if ((res->status < 200 || res->status > 299) && !(call->redirect_ok &&
+	    res->status >= 300 && res->status <= 399)) {
 		reply.error = registry_map_status(res->status);
 		text = registry_error_text(res->body.data, res->body.len);
 		msg = xasprintf("%s: %ld %s", call->what, res->status,
@@ -956,6 +1006,9 @@ registry_blob_head(struct registry *reg, const char *repository,
 	    arg, cause);
 	if (call == NULL)
 		return (NULL);
+	/* A registry sends its storage's URL only for a blob it holds (and
+	   a URL presigned for GET would refuse a HEAD): not followed. */
+	call->redirect_ok = 1;
 	return (registry_start(call, cause));
 }
 

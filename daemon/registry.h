@@ -31,6 +31,7 @@
 
 #include "http.h"
 
+struct config_registry;
 struct registry;
 struct registry_call;
 
@@ -96,6 +97,13 @@ typedef void	(*registry_done_cb)(struct registry_call *,
 /* NULL and *cause on a bad URL. */
 struct registry	*registry_new(struct http_client *,
 		    const struct registry_options *, char **cause);
+/*
+ * A registry of the configuration (`registries:`, not ECR): its URL, and
+ * its username with the first line of password_file, read now (so a
+ * rotated password is used by the next promotion) and wiped after use.
+ */
+struct registry	*registry_new_config(struct http_client *,
+		    const struct config_registry *, char **cause);
 /* Only when no call is in flight.  Wipes the secrets. */
 void		 registry_free(struct registry *);
 /* New credentials (an ECR login renewed); drops cached tokens. */
@@ -126,7 +134,8 @@ struct registry_call *registry_manifest_put(struct registry *,
 		    registry_done_cb, void *arg, char **cause);
 
 /*
- * Blobs.  registry_blob_head: 200 with length when present,
+ * Blobs.  registry_blob_head: 200 with length when present (or a
+ * redirect to the registry's storage, not followed: status 3xx),
  * REGISTRY_ENOTFOUND when absent.  registry_blob_get: the body goes to
  * write_cb (http.h's rules: pieces of at most 16 KiB, HTTP_STREAM_PAUSE
  * and registry_call_resume for flow control); only a 2xx body is

@@ -15,10 +15,11 @@
       An HTTP proxy on 127.0.0.1 (a free port, written to F) in front of a
       registry.  --flip: the body of any GET of blob DIGEST has one byte
       flipped on its way; --grow: one byte more.  --deny-push: 403 DENIED
-      for every method but GET and HEAD.  --redirect-blobs: a blob GET is
-      answered 307 to http://localhost:PORT/_storage/... (another host
-      name, as a registry's storage), which refuses (403) any request
-      carrying an Authorization header.  --bearer: the proxy demands Bearer tokens
+      for every method but GET and HEAD.  --redirect-blobs: a blob GET, and
+      a HEAD of a blob the upstream holds, are answered 307 to
+      http://localhost:PORT/_storage/... (another host name, as a
+      registry's storage), which refuses (403) any request carrying an
+      Authorization header.  --bearer: the proxy demands Bearer tokens
       (401 with WWW-Authenticate: Bearer realm=.../token,service=...,
       scope=...); /token hands one out to USER:PASS (Basic) and the proxy
       forwards to the upstream without credentials.
@@ -211,6 +212,12 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         conn.request(self.command, self.path, body=body, headers=headers)
         r = conn.getresponse()
         data = r.read() if self.command != "HEAD" else b""
+        if (self.redirect_blobs and self.command == "HEAD" and
+                r.status == 200 and "/blobs/sha256:" in path):
+            conn.close()
+            return self.reply(307, b"", [(
+                "Location", "http://localhost:%d/_storage%s?X-Sig=abc" %
+                (self.server.server_address[1], path))])
         if (self.flip and self.command == "GET" and r.status == 200 and
                 self.path.endswith("/blobs/" + self.flip) and data):
             i = len(data) // 2

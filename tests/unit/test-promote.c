@@ -28,6 +28,7 @@
 
 #include "aws-client.h"
 #include "aws-creds.h"
+#include "config.h"
 #include "fakeaws.h"
 #include "http.h"
 #include "log.h"
@@ -431,6 +432,8 @@ test_pure(void)
 {
 	struct registry_challenge	 c;
 	char				 d[REGISTRY_DIGEST_SIZE], *t;
+	char				 account[REGISTRY_ECR_ACCOUNT_SIZE];
+	char				 region[REGISTRY_ECR_REGION_SIZE];
 	static const char		 body[] = "{\"errors\":[{\"code\":"
 	    "\"BLOB_UNKNOWN\",\"message\":\"blob unknown to registry\"}]}";
 
@@ -473,6 +476,19 @@ test_pure(void)
 	is_str(t, "BLOB_UNKNOWN: blob unknown to registry", "error text");
 	free(t);
 	ok(registry_error_text("<html>", 6) == NULL, "no error text in HTML");
+
+	ok(registry_ecr_host("123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+	    account, region) && strcmp(account, "123456789012") == 0 &&
+	    strcmp(region, "eu-west-1") == 0, "ECR host: account and region");
+	ok(registry_ecr_host("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"
+	    ":443", account, region) && strcmp(region, "cn-north-1") == 0,
+	    "ECR host: China, with a port");
+	ok(!registry_ecr_host("12345678901.dkr.ecr.eu-west-1.amazonaws.com",
+	    account, region) && !registry_ecr_host("123456789012.dkr.ecr."
+	    "eu-west-1.amazonaws.com.evil.example", account, region) &&
+	    !registry_ecr_host("registry.example.com", account, region) &&
+	    !registry_ecr_host("123456789012.dkr.ecr..amazonaws.com", account,
+	    region), "ECR host: others are not ECR");
 }
 
 /* --- ECR logins ---------------------------------------------------------- */
@@ -669,7 +685,9 @@ main(void)
 {
 	struct server		 src, dst, flip, bearer, grow, redir, deny;
 	struct registry		*rs, *rd, *rbad, *rflip, *rbearer, *rbearer2;
-	struct registry		*rgrow, *rredir, *rdeny;
+	struct registry		*rgrow, *rredir, *rdeny, *rcfg;
+	struct config_registry	 cr;
+	char			*pwfile;
 	struct promote_image	 im[3];
 	struct copy		 c;
 	char			*one, *multi, *part, *bad, *listing = NULL;
@@ -757,6 +775,42 @@ main(void)
 	ok(c.bytes_skipped[0] > 3 * 70000 && c.bytes_copied[0] == 0,
 	    "second copy: bytes skipped counted");
 	copy_free(&c);
+
+	/* A registry from the configuration: the password file is read. */
+	pwfile = xasprintf("%s/registry-password", tmpdir);
+	run(NULL, "umask 077; printf 's3cret\\n' > %s", pwfile);
+	memset(&cr, 0, sizeof cr);
+	cr.host = dst.url + 7;
+	cr.url = dst.url;
+	cr.username = (char *)"alice";
+	cr.password_file = pwfile;
+	rcfg = registry_new_config(http, &cr, &cause);
+	im[0] = (struct promote_image){ "app/one", "v1", "app/viaconfig",
+	    NULL };
+	ok(rcfg != NULL && copy(&c, rs, rcfg, im, 1, 0) == 0 &&
+	    c.error[0] == 0, "configured registry: its password file used");
+	copy_free(&c);
+	registry_free(rcfg);
+	cr.password_file = (char *)"/nonexistent/password";
+	ok(registry_new_config(http, &cr, &cause) == NULL &&
+	    contains(cause, "/nonexistent/password"), "configured registry: a "
+	    "missing password file is named");
+	free(cause);
+	cause = NULL;
+	free(pwfile);
+
+	/* A destination that answers HEAD with its storage's URL for the
+	   blobs it holds: present, not followed. */
+	if (proxy_start(&redir, dst.url, "--redirect-blobs", NULL) != 0)
+		ok(0, "the redirecting proxy starts");
+	rredir = reg(redir.url, "alice", "s3cret");
+	im[0] = (struct promote_image){ "app/one", "v1", NULL, NULL };
+	ok(copy(&c, rs, rredir, im, 1, 0) == 0 && c.error[0] == 0 &&
+	    c.skipped[0] == 4, "HEAD answered with a redirect: the blob is "
+	    "there");
+	copy_free(&c);
+	registry_free(rredir);
+	server_stop(&redir);
 
 	/* A partial destination: two layers already there. */
 	im[0] = (struct promote_image){ "app/part", "v1", NULL, NULL };
