@@ -1222,14 +1222,16 @@ app_same_source(const struct intake_app *app, const struct config_app *c)
 	    strcmp(app->queue_url, c->source_queue_url) == 0);
 }
 
-static struct intake_app *
+/* Starts reading an app's source; 0 or a STORE_E* code. */
+static int
 app_start(struct intake *in, const struct config_app *c, char **cause)
 {
 	struct intake_app	*app;
 	int64_t			 id;
+	int			 rc;
 
-	if (store_upsert_app(in->store, c->name, &id, cause) != 0)
-		return (NULL);
+	if ((rc = store_upsert_app(in->store, c->name, &id, cause)) != 0)
+		return (rc);
 	app = xcalloc(1, sizeof *app);
 	app->in = in;
 	app->name = xstrdup(c->name);
@@ -1255,7 +1257,7 @@ app_start(struct intake *in, const struct config_app *c, char **cause)
 	    app->queue_url != NULL ? app->queue_url : "-");
 	intake_poll_schedule(app, 0);
 	intake_list_schedule(app, in->timing.first_list_ms);
-	return (app);
+	return (0);
 }
 
 /* Stops an app: cancels its calls, closes its timers, drops its queue. */
@@ -1337,13 +1339,14 @@ int
 intake_start(struct intake *in, char **cause)
 {
 	size_t	i;
+	int	rc;
 
 	if (in->started)
 		return (0);
 	in->started = 1;
 	for (i = 0; i < in->config->napps; i++)
-		if (app_start(in, &in->config->apps[i], cause) == NULL)
-			return (STORE_EIO);
+		if ((rc = app_start(in, &in->config->apps[i], cause)) != 0)
+			return (rc);
 	return (0);
 }
 
@@ -1383,7 +1386,7 @@ intake_reconfigure(struct intake *in, const struct config *config)
 				found = 1;
 		if (found)
 			continue;
-		if (app_start(in, c, &cause) == NULL) {
+		if (app_start(in, c, &cause) != 0) {
 			log_warnx("cannot start intake app=%s: %s", c->name,
 			    cause);
 			free(cause);

@@ -71,7 +71,8 @@ void		 intake_set_timing(struct intake *,
 		    const struct intake_timing *);
 /*
  * Records the apps in the store and starts every app's poll and
- * listing.  0, or a negative STORE_E* with *cause when the store fails.
+ * listing.  0, or a negative STORE_E* with *cause when the store fails
+ * (apps started before keep going: intake_stop ends them).
  */
 int		 intake_start(struct intake *, char **cause);
 /*
