@@ -252,6 +252,21 @@ struct engine_fetch {
 	char		*etag;
 };
 
+/* ETags compare without their quotes (intake keeps them bare). */
+static int
+engine_etag_equal(const char *a, const char *b)
+{
+	size_t	 la, lb;
+
+	if (*a == '"')
+		a++;
+	if (*b == '"')
+		b++;
+	la = strcspn(a, "\"");
+	lb = strcspn(b, "\"");
+	return (la == lb && strncmp(a, b, la) == 0);
+}
+
 static void
 engine_zip_cb(const struct aws_reply *reply, struct s3_object *obj, void *arg)
 {
@@ -272,7 +287,7 @@ engine_zip_cb(const struct aws_reply *reply, struct s3_object *obj, void *arg)
 		goto out;
 	}
 	if (etag != NULL && obj->info.etag != NULL &&
-	    strcmp(etag, obj->info.etag) != 0) {
+	    !engine_etag_equal(etag, obj->info.etag)) {
 		engine_stage_fail(r, st, "the release zip was replaced in its "
 		    "bucket since it was received (ETag differs)");
 		goto out;

@@ -40,6 +40,7 @@ struct t {
 };
 
 static struct t T;
+static const char *zip_etag;	/* the ETag of the next release's zip */
 
 static int64_t
 t_now(void *arg)
@@ -447,6 +448,7 @@ t_release_full(struct t *t, const char *app, const char *version,
 {
 	struct store_release_in	 in;
 	char			*manifest, *tpl, *key, *cause = NULL;
+	char			*etag = NULL;
 	int64_t			 app_id = 0, id = 0;
 
 	store_app_id(t->store, app, &app_id, NULL);
@@ -459,6 +461,12 @@ t_release_full(struct t *t, const char *app, const char *version,
 	in.app_id = app_id;
 	in.bucket = bucket != NULL ? bucket : "releases";
 	in.key = key;
+	if (zip_etag != NULL) {
+		/* Bare, as intake records it. */
+		etag = xstrndup(zip_etag + (*zip_etag == '"'),
+		    strcspn(zip_etag + (*zip_etag == '"'), "\""));
+		in.etag = etag;
+	}
 	in.size = 100;
 	in.version = version;
 	in.message = "a message";
@@ -474,6 +482,7 @@ t_release_full(struct t *t, const char *app, const char *version,
 	free(manifest);
 	free(tpl);
 	free(key);
+	free(etag);
 	return (id);
 }
 
@@ -1311,7 +1320,7 @@ test_template_from_zip(struct t *t)
 {
 	struct s3_put_params	 p;
 	struct put		 put = { 0, NULL };
-	char			*manifest, *tpl, *cause = NULL;
+	char			*manifest, *tpl, *reason, *cause = NULL;
 	void			*zip;
 	size_t			 len;
 	int64_t			 run;
@@ -1331,10 +1340,21 @@ test_template_from_zip(struct t *t)
 	    &put, &cause) != NULL && t_until(t, put_pred, &put) &&
 	    put.etag != NULL, "zip: a release zip is in its bucket");
 	free(cause);
+	zip_etag = put.etag;
 	run = t_submit(t, t_release_full(t, "crash", "2.0.0", "crash", 0, 0,
 	    "releases-zip", "drops/crash-2.0.0.zip"));
+	zip_etag = NULL;
 	ok(deploy_one(t, run), "zip: without a kept template, the engine "
 	    "reads the zip and deploys");
+	zip_etag = "\"00000000000000000000000000000000\"";
+	run = t_submit(t, t_release_full(t, "crash", "2.0.0", "crash", 0, 0,
+	    "releases-zip", "drops/crash-2.0.0.zip"));
+	zip_etag = NULL;
+	ok(wait_run(t, run, STORE_RUN_FAILED), "zip: a zip replaced since it "
+	    "was received is refused");
+	reason = stage_reason(t, run, "int");
+	ok(strstr(reason, "replaced") != NULL, "zip: %s", reason);
+	free(reason);
 	free(put.etag);
 	free(zip);
 	free(manifest);
