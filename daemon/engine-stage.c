@@ -1649,13 +1649,14 @@ engine_stage_step(struct engine_run *r, struct store_stage *st)
 	struct aws_creds		*creds;
 	struct engine_call		*call;
 	const char			*region;
-	char				*reason, *cause = NULL;
+	char				*cause = NULL;
 
 	if ((env = engine_stage_env(r, st)) == NULL) {
-		reason = xasprintf("environment %s is no longer configured",
-		    st->environment);
-		engine_stage_fail(r, st, reason);
-		free(reason);
+		/* As for an app, the run waits for a reload to bring the
+		   environment back (or an operator to cancel it). */
+		log_warnx("run waits: environment %s is not configured "
+		    "app=%s run=%lld", st->environment, r->app,
+		    (long long)r->id);
 		return;
 	}
 	switch (st->status) {

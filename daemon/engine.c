@@ -599,15 +599,21 @@ engine_step(struct engine_run *r)
 		free(reason);
 		return;
 	}
-	if (r->row->nstages == 0 || engine_run_app(r) == NULL) {
-		reason = xasprintf("app %s is no longer configured", r->app);
-		if (r->row->nstages == 0)
-			engine_move(r, NULL, 0, STORE_RUN_FAILED, "no stages");
+	if (r->row->nstages == 0) {
+		if (engine_move(r, NULL, 0, STORE_RUN_FAILED, "no stages") != 0)
+			engine_poll_later(r);
 		else
-			engine_move(r, &r->row->stages[0], 0,
-			    STORE_RUN_FAILED, reason);
-		free(reason);
-		engine_schedule(r, 0);
+			engine_schedule(r, 0);
+		return;
+	}
+	if (engine_run_app(r) == NULL) {
+		/* A reload dropped the app (by mistake?): the run waits for
+		   it to come back, unless an operator cancels it. */
+		if ((st = engine_current_stage(r)) != NULL &&
+		    engine_safe_point(st) && engine_check_end(r, st))
+			return;
+		log_warnx("run waits: app %s is not configured app=%s "
+		    "run=%lld", r->app, r->app, (long long)r->id);
 		return;
 	}
 

@@ -977,6 +977,36 @@ test_expiry(struct t *t)
 }
 
 static void
+test_reconfigure(struct t *t)
+{
+	struct config_errors	 e;
+	struct config		*only_billing;
+	struct store_run	*r;
+	char			*text;
+	const char		*u = t->fake.url;
+	int64_t			 run;
+
+	text = xasprintf(CONFIG_TEXT, t->dir, u, u, u, u, u, "");
+	only_billing = config_load_buffer("t2.yaml", text, strlen(text), &e);
+	free(text);
+	config_errors_free(&e);
+	run = t_submit(t, t_release(t, "exp", "2.0.0", "exp"));
+	ok(only_billing != NULL &&
+	    wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL),
+	    "reload: a run awaits approval");
+	engine_reconfigure(t->engine, only_billing);
+	t_spin(t, 100);
+	r = t_run(t, run);
+	ok(r != NULL && r->status == STORE_RUN_RUNNING &&
+	    r->stages[0].status == STORE_STAGE_AWAITING_APPROVAL,
+	    "reload: a run of an app the reload dropped waits, unharmed");
+	store_run_free(r);
+	engine_reconfigure(t->engine, t->config);
+	ok(deploy_one(t, run), "reload: the app back, the run goes on");
+	config_free(only_billing);
+}
+
+static void
 test_supersede(struct t *t)
 {
 	int64_t	 a, b;
@@ -1441,6 +1471,7 @@ main(void)
 	test_cancel_in_flight(t);
 	test_reject_cancel(t);
 	test_expiry(t);
+	test_reconfigure(t);
 	test_supersede(t);
 	test_queued(t);
 	test_no_changes(t);
