@@ -34,7 +34,7 @@ enum promote_phase {
 
 /* A manifest to read (descriptor), then read. */
 struct promote_manifest {
-	char		*digest;	/* expected (children), then actual */
+	char		*digest;	/* expected (children), read */
 	long long	 size;		/* expected, -1 for the top */
 	int		 depth;
 	char		*media_type;
@@ -53,14 +53,14 @@ struct promote_stream {
 	struct promote_blob	*blob;
 	struct promote_stream	*next;
 
-	struct registry_call	*call;		/* HEAD, POST, final PUT */
+	struct registry_call	*call;	/* HEAD, POST, final PUT */
 	struct registry_call	*get;
-	struct registry_call	*put;		/* PATCH, or monolithic PUT */
+	struct registry_call	*put;	/* PATCH, monolithic PUT */
 	char			*location;
 
 	char			*ring;
 	size_t			 cap;
-	size_t			 start;		/* first byte held */
+	size_t			 start;	/* first byte held */
 	size_t			 held;
 	long long		 received;
 	long long		 sent;
@@ -100,7 +100,7 @@ struct promote {
 	size_t			 next_blob;
 	struct promote_stream	*streams;
 	int			 active;
-	struct registry_call	*call;		/* the manifest phase's */
+	struct registry_call	*call;	/* manifests' */
 	int			 error;
 	char			*reason;
 };
@@ -447,79 +447,147 @@ promote_descriptor(json_t *d, const char **digest, long long *size)
 	return (0);
 }
 
-/* Reads one manifest: its children or its blobs.  0, or -1 (failed). */
-static int
-promote_parse(struct promote *p, size_t mi)
+static void
+promote_refs_add(struct promote_refs *refs, const char *digest,
+    long long size)
 {
-	struct promote_manifest	 m = p->manifests[mi];	/* the array grows */
-	json_t			*doc, *list, *d, *urls;
-	const char		*digest, *mt;
-	long long		 size;
-	size_t			 i;
-	int			 rc = -1;
+	refs->v = xreallocarray(refs->v, refs->n + 1, sizeof *refs->v);
+	refs->v[refs->n].digest = xstrdup(digest);
+	refs->v[refs->n].size = size;
+	refs->n++;
+}
 
-	if ((doc = json_loadb(m.data, m.len, 0, NULL)) == NULL ||
+void
+promote_refs_free(struct promote_refs *refs)
+{
+	size_t	i;
+
+	for (i = 0; i < refs->n; i++)
+		free(refs->v[i].digest);
+	free(refs->v);
+	memset(refs, 0, sizeof *refs);
+}
+
+int
+promote_parse_manifest(const void *data, size_t len, const char *media_type,
+    struct promote_refs *refs, char **cause)
+{
+	json_t		*doc, *list, *d, *urls;
+	const char	*digest, *mt;
+	long long	 size;
+	size_t		 i;
+	int		 rc = -1;
+
+	memset(refs, 0, sizeof *refs);
+	if ((doc = json_loadb(data, len, 0, NULL)) == NULL ||
 	    !json_is_object(doc)) {
-		promote_fail(p, PROMOTE_EMANIFEST, "manifest %s is not JSON",
-		    m.digest);
+		*cause = xstrdup("not a JSON object");
 		goto out;
 	}
 	mt = json_string_value(json_object_get(doc, "mediaType"));
-	if (mt != NULL && strcmp(mt, m.media_type) != 0) {
-		promote_fail(p, PROMOTE_EMANIFEST, "manifest %s is served as "
-		    "%s but says %s", m.digest, m.media_type, mt);
+	if (mt != NULL && strcmp(mt, media_type) != 0) {
+		*cause = xasprintf("served as %s but says %s", media_type, mt);
 		goto out;
 	}
-	if (promote_is_index(m.media_type)) {
+	if (promote_is_index(media_type)) {
+		refs->index = 1;
 		list = json_object_get(doc, "manifests");
-		if (!json_is_array(list) || m.depth + 1 >= PROMOTE_DEPTH_MAX) {
-			promote_fail(p, PROMOTE_EMANIFEST, "index %s has no "
-			    "usable manifest list", m.digest);
+		if (!json_is_array(list)) {
+			*cause = xstrdup("an index without a manifest list");
 			goto out;
 		}
 		json_array_foreach(list, i, d) {
 			if (promote_descriptor(d, &digest, &size) != 0 ||
-			    p->nmanifests >= PROMOTE_MANIFESTS_MAX) {
-				promote_fail(p, PROMOTE_EMANIFEST, "index %s: "
-				    "entry %zu has no usable digest and size",
-				    m.digest, i);
+			    i >= PROMOTE_MANIFESTS_MAX) {
+				*cause = xasprintf("index entry %zu has no "
+				    "usable digest and size", i);
 				goto out;
 			}
-			promote_add_manifest(p, digest, size, m.depth + 1);
+			promote_refs_add(refs, digest, size);
 		}
 		rc = 0;
 		goto out;
 	}
-	if (promote_descriptor(json_object_get(doc, "config"), &digest,
-	    &size) != 0) {
-		promote_fail(p, PROMOTE_EMANIFEST, "manifest %s has no usable "
-		    "config", m.digest);
+	if (!promote_is_manifest(media_type)) {
+		*cause = xasprintf("media type \"%s\" is not an OCI or Docker "
+		    "schema 2 manifest or index", media_type);
 		goto out;
 	}
-	promote_add_blob(p, digest, size);
+	if (promote_descriptor(json_object_get(doc, "config"), &digest,
+	    &size) != 0) {
+		*cause = xstrdup("no usable config");
+		goto out;
+	}
+	promote_refs_add(refs, digest, size);
 	list = json_object_get(doc, "layers");
 	if (!json_is_array(list)) {
-		promote_fail(p, PROMOTE_EMANIFEST, "manifest %s has no layers",
-		    m.digest);
+		*cause = xstrdup("no layers");
 		goto out;
 	}
 	json_array_foreach(list, i, d) {
 		if (promote_descriptor(d, &digest, &size) != 0 ||
-		    p->nblobs >= PROMOTE_BLOBS_MAX) {
-			promote_fail(p, PROMOTE_EMANIFEST, "manifest %s: layer "
-			    "%zu has no usable digest and size", m.digest, i);
+		    i >= PROMOTE_BLOBS_MAX) {
+			*cause = xasprintf("layer %zu has no usable digest and "
+			    "size", i);
 			goto out;
 		}
 		/* Foreign (non-distributable) layers live at their URLs. */
 		urls = json_object_get(d, "urls");
 		if (json_is_array(urls) && json_array_size(urls) > 0)
 			continue;
-		promote_add_blob(p, digest, size);
+		promote_refs_add(refs, digest, size);
 	}
 	rc = 0;
 out:
+	if (rc != 0)
+		promote_refs_free(refs);
 	json_decref(doc);
 	return (rc);
+}
+
+/* Reads one manifest: its children or its blobs.  0, or -1 (failed). */
+static int
+promote_parse(struct promote *p, size_t mi)
+{
+	struct promote_refs	 refs;
+	char			*cause = NULL, *digest;
+	int			 depth = p->manifests[mi].depth;
+	size_t			 i;
+
+	/* The array grows below: keep what is needed of this entry. */
+	digest = xstrdup(p->manifests[mi].digest);
+	if (promote_parse_manifest(p->manifests[mi].data,
+	    p->manifests[mi].len, p->manifests[mi].media_type, &refs,
+	    &cause) != 0) {
+		promote_fail(p, PROMOTE_EMANIFEST, "manifest %s: %s", digest,
+		    cause);
+		free(cause);
+		free(digest);
+		return (-1);
+	}
+	if (refs.index && depth + 1 >= PROMOTE_DEPTH_MAX) {
+		promote_fail(p, PROMOTE_EMANIFEST, "manifest %s: indexes "
+		    "nested too deep", digest);
+		promote_refs_free(&refs);
+		free(digest);
+		return (-1);
+	}
+	for (i = 0; i < refs.n; i++) {
+		if (refs.index)
+			promote_add_manifest(p, refs.v[i].digest,
+			    refs.v[i].size, depth + 1);
+		else
+			promote_add_blob(p, refs.v[i].digest, refs.v[i].size);
+	}
+	promote_refs_free(&refs);
+	free(digest);
+	if (p->nmanifests > PROMOTE_MANIFESTS_MAX ||
+	    p->nblobs > PROMOTE_BLOBS_MAX) {
+		promote_fail(p, PROMOTE_EMANIFEST, "too many manifests or "
+		    "blobs");
+		return (-1);
+	}
+	return (0);
 }
 
 static void
@@ -796,15 +864,15 @@ promote_get_cb(struct registry_call *call, const struct registry_reply *reply,
 		goto out;
 	}
 	if (s->received != s->blob->size) {
-		promote_stream_fail(s, REGISTRY_ESIZE, "%s sent %lld bytes, the "
-		    "manifest says %lld", registry_name(s->p->src), s->received,
-		    s->blob->size);
+		promote_stream_fail(s, REGISTRY_ESIZE, "%s sent %lld bytes, "
+		    "the manifest says %lld", registry_name(s->p->src),
+		    s->received, s->blob->size);
 		goto out;
 	}
 	aws_sign_sha256_final(s->sha, hex);
 	if (strcmp(hex, s->blob->digest + 7) != 0) {
-		promote_stream_fail(s, REGISTRY_EDIGEST, "the bytes from %s hash "
-		    "to sha256:%s", registry_name(s->p->src), hex);
+		promote_stream_fail(s, REGISTRY_EDIGEST, "the bytes from %s "
+		    "hash to sha256:%s", registry_name(s->p->src), hex);
 		goto out;
 	}
 	s->verified = 1;
@@ -1020,8 +1088,8 @@ promote_verify_cb(struct registry_call *call,
 	} else {
 		r->destination_digest = xstrdup(reply->digest);
 		if (strcmp(reply->digest, r->source_digest) != 0)
-			promote_fail(p, PROMOTE_EMISMATCH, "%s has %s/%s at %s, "
-			    "the source at %s", registry_name(p->dst),
+			promote_fail(p, PROMOTE_EMISMATCH, "%s has %s/%s at "
+			    "%s, the source at %s", registry_name(p->dst),
 			    p->dst_repo, r->destination_reference,
 			    reply->digest, r->source_digest);
 	}

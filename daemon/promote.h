@@ -36,8 +36,8 @@ struct registry;
 struct promote;
 
 /* Errors: the registry's (registry.h's REGISTRY_E*), and: */
-#define PROMOTE_EMANIFEST	(-20)	/* unreadable or unsupported manifest */
-#define PROMOTE_EMISMATCH	(-21)	/* the destination's digest differs */
+#define PROMOTE_EMANIFEST	(-20)	/* unreadable, unsupported */
+#define PROMOTE_EMISMATCH	(-21)	/* destination digest differs */
 
 const char	*promote_strerror(int);
 
@@ -54,17 +54,18 @@ struct promote_result {
 	char		*repository;
 	char		*reference;
 	char		*destination_repository;
-	char		*destination_reference;	/* tag, or the digest */
-	char		*media_type;		/* of the top manifest */
-	char		*source_digest;		/* NULL if never read */
-	char		*destination_digest;	/* as read back, or NULL */
-	int		 error;			/* 0, REGISTRY_E*, PROMOTE_E* */
+	char		*destination_reference;	/* tag or digest */
+	char		*media_type;		/* the top one's */
+	char		*source_digest;		/* NULL: not read */
+	char		*destination_digest;	/* read back, NULL */
+	int		 error;			/* 0, REGISTRY_E*,
+						   PROMOTE_E* */
 	/* Names the image, the blob or manifest, the registry and what it
 	   said; NULL on success. */
 	char		*reason;
-	int		 manifests;		/* pushed (children + top) */
+	int		 manifests;		/* pushed, all */
 	int		 blobs_copied;
-	int		 blobs_skipped;		/* already at the destination */
+	int		 blobs_skipped;		/* already there */
 	long long	 bytes_copied;
 	long long	 bytes_skipped;
 	long long	 elapsed_ms;
@@ -77,8 +78,8 @@ typedef void	(*promote_done_cb)(struct promote *,
 
 struct promote_options {
 	int		 parallel_blobs;	/* 0: 4 */
-	size_t		 buffer_size;		/* per blob; 0: 1 MiB */
-	int		 monolithic;		/* one PUT with the body */
+	size_t		 buffer_size;		/* per blob; 0: 1M */
+	int		 monolithic;		/* one PUT, body */
 	/* Called after each image (e.g. to record it), or NULL. */
 	promote_image_cb image_cb;
 	void		*image_arg;
@@ -86,6 +87,29 @@ struct promote_options {
 
 #define PROMOTE_PARALLEL_DEFAULT	4
 #define PROMOTE_BUFFER_DEFAULT		(1024 * 1024)
+
+/* --- pure: what a manifest refers to (tests and fuzzers use it) ----- */
+
+struct promote_ref {
+	char		*digest;
+	long long	 size;
+};
+
+struct promote_refs {
+	int		 index;		/* 1: an index's manifests */
+	struct promote_ref *v;		/* or config, layers */
+	size_t		 n;
+};
+
+/*
+ * Reads a manifest served as media_type (one of registry.h's four):
+ * an index's entries, or a manifest's config and layers (foreign layers,
+ * those with `urls`, left out).  0, or -1 with *cause.
+ */
+int		 promote_parse_manifest(const void *, size_t,
+		    const char *media_type, struct promote_refs *,
+		    char **cause);
+void		 promote_refs_free(struct promote_refs *);
 
 struct promote	*promote_start(struct registry *source,
 		    struct registry *destination,

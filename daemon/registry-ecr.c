@@ -38,7 +38,7 @@ struct registry_ecr_req {
 	registry_ecr_cb			 cb;
 	void				*arg;
 	struct registry_ecr_entry	*hit;
-	uv_timer_t			 timer;		/* cached: deferral */
+	uv_timer_t			 timer;	/* defers a hit */
 };
 
 struct registry_ecr *

@@ -32,7 +32,7 @@ struct registry_ecr;
 struct registry_ecr_login {
 	const char	*username;
 	const char	*password;		/* secret */
-	const char	*endpoint;		/* https://ACCT.dkr.ecr.R... */
+	const char	*endpoint;		/* https://ACCT.dkr... */
 	time_t		 expires;
 	int		 cached;		/* 1: no call was made */
 };
@@ -47,9 +47,9 @@ struct registry_ecr *registry_ecr_new(struct aws_client *, int margin_s);
 void		 registry_ecr_free(struct registry_ecr *);
 
 /* creds NULL: the client's own; region NULL: the client's. */
-int		 registry_ecr_login(struct registry_ecr *, struct aws_creds *,
-		    const char *region, registry_ecr_cb, void *arg,
-		    char **cause);
+int		 registry_ecr_login(struct registry_ecr *,
+		    struct aws_creds *, const char *region, registry_ecr_cb,
+		    void *arg, char **cause);
 /* The login for an environment's account and region (aws-context). */
 int		 registry_ecr_login_env(struct registry_ecr *,
 		    struct aws_context *, const struct config_app *,

@@ -27,7 +27,7 @@
 #define REGISTRY_TIMEOUT_DEFAULT 60000
 #define REGISTRY_LOW_SPEED_DEFAULT 60
 #define REGISTRY_TOKEN_TTL_DEFAULT 60	/* s, when expires_in is absent */
-#define REGISTRY_TOKEN_MARGIN	10	/* s before expiry: fetch another */
+#define REGISTRY_TOKEN_MARGIN	10	/* s: renewed that early */
 #define REGISTRY_MAX_REDIRECTS	5
 #define REGISTRY_HEADERS	8
 
@@ -52,7 +52,7 @@ struct registry {
 	long			 timeout_ms;
 	long			 low_speed_time;
 
-	int			 bearer;	/* a Bearer challenge was seen */
+	int			 bearer;	/* a Bearer challenge seen */
 	char			*realm;
 	char			*service;
 	struct registry_token	*tokens;
@@ -73,9 +73,9 @@ struct registry_call {
 	void			*stream_arg;
 	long long		 read_len;
 	size_t			 body_max;
-	int			 stream;	/* long transfer: no total timeout */
-	int			 redirect_ok;	/* a 3xx reply is an answer */
-	char			*check_digest;	/* manifest GET by digest */
+	int			 stream;	/* no total timeout */
+	int			 redirect_ok;	/* a 3xx is an answer */
+	char			*check_digest;	/* GET by digest */
 
 	registry_done_cb	 done_cb;
 	void			*arg;
@@ -138,7 +138,8 @@ registry_valid_repository(const char *s)
 	if (s == NULL || (len = strlen(s)) == 0 || len > 255)
 		return (0);
 	for (i = 0; i < len; i++) {
-		if (islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]))
+		if (islower((unsigned char)s[i]) ||
+		    isdigit((unsigned char)s[i]))
 			continue;
 		if (strchr("._-/", s[i]) == NULL)
 			return (0);
@@ -162,7 +163,8 @@ registry_valid_tag(const char *s)
 	if (!isalnum((unsigned char)s[0]) && s[0] != '_')
 		return (0);
 	for (i = 1; i < len; i++) {
-		if (!isalnum((unsigned char)s[i]) && strchr("_.-", s[i]) == NULL)
+		if (!isalnum((unsigned char)s[i]) &&
+		    strchr("_.-", s[i]) == NULL)
 			return (0);
 	}
 	return (1);
@@ -706,7 +708,8 @@ registry_http_done_cb(struct http_call *http, struct http_result *res,
 	struct registry_challenge	 ch;
 	const char			*h, *loc;
 	char				 digest[REGISTRY_DIGEST_SIZE];
-	char				*text = NULL, *msg = NULL, *location = NULL;
+	char				*text = NULL, *msg = NULL;
+	char				*location = NULL;
 	char				*cause = NULL;
 	const char			*cl;
 

@@ -41,9 +41,9 @@ struct registry_call;
 #define REGISTRY_EDENIED	(-2)	/* 403 */
 #define REGISTRY_ENOTFOUND	(-3)	/* 404: MANIFEST_UNKNOWN, ... */
 #define REGISTRY_ESTATUS	(-4)	/* another unexpected status */
-#define REGISTRY_EDIGEST	(-5)	/* content does not match its digest */
-#define REGISTRY_ESIZE		(-6)	/* content does not match its size */
-#define REGISTRY_EREPLY		(-7)	/* a reply that cannot be read */
+#define REGISTRY_EDIGEST	(-5)	/* content and digest differ */
+#define REGISTRY_ESIZE		(-6)	/* content and size differ */
+#define REGISTRY_EREPLY		(-7)	/* an unreadable reply */
 #define REGISTRY_ENETWORK	(-8)	/* transport (http.h's errors) */
 #define REGISTRY_EABORTED	(-9)	/* a stream callback aborted */
 #define REGISTRY_ECANCELLED	(-10)	/* registry_call_cancel */
@@ -58,16 +58,16 @@ const char	*registry_strerror(int);	/* "unauthorized", ... */
 #define REGISTRY_MT_DOCKER_MANIFEST \
 	"application/vnd.docker.distribution.manifest.v2+json"
 
-#define REGISTRY_MANIFEST_MAX	(4 * 1024 * 1024)	/* as the registries */
+#define REGISTRY_MANIFEST_MAX	(4 * 1024 * 1024) /* as registries */
 #define REGISTRY_DIGEST_SIZE	72	/* "sha256:" + 64 hex + NUL */
 
 struct registry_options {
-	const char	*url;		/* "https://host[:port]", no path */
+	const char	*url;		/* "https://host[:port]" */
 	const char	*username;	/* NULL: anonymous */
 	const char	*password;	/* secret */
 	const char	*ca_file;	/* extra trust anchor, or NULL */
-	long		 timeout_ms;	/* calls without a stream; 0: 60 s */
-	long		 low_speed_time; /* streams: s below 1 KiB/s; 0: 60 */
+	long		 timeout_ms;	/* unstreamed calls; 0: 60 s */
+	long		 low_speed_time; /* s under 1 KiB/s; 0: 60 */
 };
 
 /*
@@ -75,13 +75,13 @@ struct registry_options {
  * each).  Valid only during the done callback.
  */
 struct registry_reply {
-	int		 error;		/* REGISTRY_OK or REGISTRY_E* */
+	int		 error;		/* REGISTRY_OK, REGISTRY_E* */
 	/* Human-readable, e.g. "401 UNAUTHORIZED: authentication required"
 	   (the status and the registry's own error code and message). */
 	const char	*message;
 	long		 status;	/* 0 when none arrived */
 	const struct http_headers *headers;
-	const char	*body;		/* collected bodies (manifests) */
+	const char	*body;		/* collected (manifests) */
 	size_t		 body_len;
 	const char	*content_type;	/* NULL when absent */
 	const char	*digest;	/* Docker-Content-Digest, or NULL */

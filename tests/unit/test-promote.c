@@ -70,6 +70,7 @@ struct copy {
 };
 
 static uv_loop_t		 loop;
+static int	contains(const char *, const char *);
 static struct http_client	*http;
 
 /* --- processes ----------------------------------------------------------- */
@@ -427,6 +428,72 @@ contains(const char *s, const char *what)
 
 /* --- pure helpers -------------------------------------------------------- */
 
+#define D0 "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b" \
+	"7852b855"
+#define D1 "sha256:1111111111111111111111111111111111111111111111111111111" \
+	"111111111"
+
+static const struct {
+	const char	*name;
+	const char	*type;
+	const char	*json;
+	int		 rc;
+	int		 index;
+	size_t		 n;
+	const char	*cause;		/* a part of it */
+} parse_cases[] = {
+	{ "OCI manifest: config and layers, foreign layer left out",
+	  REGISTRY_MT_OCI_MANIFEST, "{\"schemaVersion\":2,\"config\":"
+	  "{\"digest\":\"" D0 "\",\"size\":2},\"layers\":[{\"digest\":\""
+	  D1 "\",\"size\":5},{\"digest\":\"" D1 "\",\"size\":5,\"urls\":"
+	  "[\"https://x\"]}]}", 0, 0, 2, NULL },
+	{ "Docker list: its entries", REGISTRY_MT_DOCKER_LIST,
+	  "{\"mediaType\":\"" REGISTRY_MT_DOCKER_LIST "\",\"manifests\":["
+	  "{\"digest\":\"" D0 "\",\"size\":9},{\"digest\":\"" D1 "\","
+	  "\"size\":8}]}", 0, 1, 2, NULL },
+	{ "served as one type, saying another", REGISTRY_MT_OCI_INDEX,
+	  "{\"mediaType\":\"" REGISTRY_MT_OCI_MANIFEST "\"}", -1, 0, 0,
+	  "says" },
+	{ "schema 1 refused",
+	  "application/vnd.docker.distribution.manifest.v1+prettyjws",
+	  "{\"schemaVersion\":1}", -1, 0, 0, "not an OCI" },
+	{ "a bad digest", REGISTRY_MT_DOCKER_MANIFEST, "{\"config\":"
+	  "{\"digest\":\"md5:00\",\"size\":2},\"layers\":[]}", -1, 0, 0,
+	  "config" },
+	{ "a negative size", REGISTRY_MT_OCI_INDEX, "{\"manifests\":"
+	  "[{\"digest\":\"" D0 "\",\"size\":-1}]}", -1, 0, 0, "entry 0" },
+	{ "not JSON", REGISTRY_MT_OCI_MANIFEST, "{", -1, 0, 0, "JSON" },
+};
+
+static void
+test_parse(void)
+{
+	struct promote_refs	 refs;
+	char			*cause;
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < sizeof parse_cases / sizeof parse_cases[0]; i++) {
+		cause = NULL;
+		rc = promote_parse_manifest(parse_cases[i].json,
+		    strlen(parse_cases[i].json), parse_cases[i].type, &refs,
+		    &cause);
+		ok(rc == parse_cases[i].rc && refs.index ==
+		    parse_cases[i].index && refs.n == parse_cases[i].n &&
+		    (parse_cases[i].cause == NULL ? cause == NULL :
+		    contains(cause, parse_cases[i].cause)), "parse: %s",
+		    parse_cases[i].name);
+		if (cause != NULL)
+			tap_diag("cause: %s", cause);
+		if (rc == 0 && refs.n == 2 && !refs.index)
+			ok(strcmp(refs.v[0].digest, D0) == 0 &&
+			    refs.v[0].size == 2 && refs.v[1].size == 5,
+			    "parse: the config first, then the layers");
+		promote_refs_free(&refs);
+		free(cause);
+	}
+}
+
 static void
 test_pure(void)
 {
@@ -476,6 +543,8 @@ test_pure(void)
 	is_str(t, "BLOB_UNKNOWN: blob unknown to registry", "error text");
 	free(t);
 	ok(registry_error_text("<html>", 6) == NULL, "no error text in HTML");
+
+	test_parse();
 
 	ok(registry_ecr_host("123456789012.dkr.ecr.eu-west-1.amazonaws.com",
 	    account, region) && strcmp(account, "123456789012") == 0 &&
