@@ -1358,7 +1358,7 @@ engine_stack_cb(const struct aws_reply *reply, struct cfn_stack_list *stacks,
 	} else if (strstr(status, "ROLLBACK") != NULL ||
 	    (len > 7 && strcmp(status + len - 7, "_FAILED") == 0)) {
 		look = xcalloc(1, sizeof *look);
-		look->status = xstrdup(status);
+		look->status = xasprintf("%s %s", env->stack, status);
 		engine_stack_events(r, st, env, engine_failure_events_cb, look);
 	} else if (engine_deadline_passed(r, st)) {
 		reason = xasprintf("the stack did not finish within "
