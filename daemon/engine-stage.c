@@ -1237,23 +1237,17 @@ out:
 
 /* --- waiting_stack ------------------------------------------------------- */
 
-struct engine_stack_look {
-	char		*status;
-	int		 ok;
-};
-
 static void
 engine_failure_events_cb(const struct aws_reply *reply,
     struct cfn_stack_event_list *events, void *arg)
 {
 	struct engine_call		*call = arg;
-	struct engine_stack_look	*look = call->data;
 	const struct cfn_stack_event	*ev = NULL;
 	struct engine_run		*r;
 	struct store_stage		*st;
-	char				*status = look->status, *reason;
+	char				*status = call->data, *reason;
 
-	look->status = NULL;
+	call->data = NULL;	/* "STACK STATUS", ours now */
 	ENGINE_CB_BEGIN(call, r, st);
 	if (reply->error == AWS_OK)
 		ev = cfn_stack_events_first_failure(events);
@@ -1325,7 +1319,6 @@ engine_stack_cb(const struct aws_reply *reply, struct cfn_stack_list *stacks,
 	struct engine_run		*r;
 	struct store_stage		*st;
 	const struct config_environment	*env;
-	struct engine_stack_look	*look;
 	const char			*status;
 	char				*reason;
 	size_t				 len;
@@ -1357,9 +1350,8 @@ engine_stack_cb(const struct aws_reply *reply, struct cfn_stack_list *stacks,
 			engine_schedule(r, 0);
 	} else if (strstr(status, "ROLLBACK") != NULL ||
 	    (len > 7 && strcmp(status + len - 7, "_FAILED") == 0)) {
-		look = xcalloc(1, sizeof *look);
-		look->status = xasprintf("%s %s", env->stack, status);
-		engine_stack_events(r, st, env, engine_failure_events_cb, look);
+		engine_stack_events(r, st, env, engine_failure_events_cb,
+		    xasprintf("%s %s", env->stack, status));
 	} else if (engine_deadline_passed(r, st)) {
 		reason = xasprintf("the stack did not finish within "
 		    "deploy_timeout (%lld s): still %s; shipgate stopped "
