@@ -282,6 +282,10 @@ engine_zip_cb(const struct aws_reply *reply, struct s3_object *obj, void *arg)
 
 	f->etag = NULL;
 	ENGINE_CB_BEGIN(call, r, st);
+	if (engine_stage_env(r, st) == NULL) {
+		engine_schedule(r, 0);	/* a reload dropped it: wait */
+		goto out;
+	}
 	if (reply->error != AWS_OK) {
 		engine_call_failed(r, st, reply, "reading the release zip");
 		goto out;
@@ -881,6 +885,10 @@ engine_stack_type_cb(const struct aws_reply *reply,
 	enum cfn_change_set_type type = CFN_CHANGE_SET_UPDATE;
 
 	ENGINE_CB_BEGIN(call, r, st);
+	if (engine_stage_env(r, st) == NULL) {
+		engine_schedule(r, 0);	/* a reload dropped it: wait */
+		goto out;
+	}
 	if (reply->error != AWS_OK && !cfn_reply_stack_missing(reply)) {
 		engine_call_failed(r, st, reply, "describing the stack");
 		goto out;
