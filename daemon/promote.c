@@ -28,6 +28,7 @@ enum promote_phase {
 	PROMOTE_FETCH,		/* reading manifests */
 	PROMOTE_BLOBS,		/* copying blobs */
 	PROMOTE_PUSH,		/* pushing manifests by digest */
+	PROMOTE_TAG_CHECK,	/* where the tag points now */
 	PROMOTE_TAG,		/* pushing the top manifest by tag */
 	PROMOTE_VERIFY,		/* reading the destination's digest */
 };
@@ -110,6 +111,8 @@ static void	promote_image_end(struct promote *);
 static void	promote_fetch_next(struct promote *);
 static void	promote_blobs_next(struct promote *);
 static void	promote_push_next(struct promote *);
+static void	promote_tag_check_cb(struct registry_call *,
+		    const struct registry_reply *, void *);
 static void	promote_stream_done(struct promote_stream *);
 
 const char *
@@ -1123,6 +1126,31 @@ promote_push_cb(struct registry_call *call,
 	if (p->phase == PROMOTE_PUSH) {
 		p->pushed++;
 		p->results[p->cur].manifests++;
+	} else if (p->phase == PROMOTE_TAG)
+		p->results[p->cur].tagged = 1;
+	promote_push_next(p);
+}
+
+static void
+promote_tag_check_cb(struct registry_call *call,
+    const struct registry_reply *reply, void *arg)
+{
+	struct promote		*p = arg;
+	struct promote_result	*r = &p->results[p->cur];
+
+	(void)call;
+	p->call = NULL;
+	if (reply->error == REGISTRY_OK && reply->digest != NULL &&
+	    strcmp(reply->digest, r->source_digest) == 0) {
+		/* That is also the check that the destination has it. */
+		r->destination_digest = xstrdup(reply->digest);
+		promote_image_end(p);
+		return;
+	}
+	if (reply->error != REGISTRY_OK && reply->error != REGISTRY_ENOTFOUND) {
+		promote_fail(p, reply->error, "%s", reply->message);
+		promote_image_end(p);
+		return;
 	}
 	promote_push_next(p);
 }
@@ -1144,6 +1172,12 @@ promote_push_next(struct promote *p)
 		p->call = registry_manifest_put(p->dst, p->dst_repo, m->digest,
 		    m->media_type, m->data, m->len, promote_push_cb, p, &cause);
 	} else if (p->phase == PROMOTE_PUSH && p->dst_tag != NULL) {
+		/* A tag already on the digest is left alone (immutable
+		   tags refuse even the same manifest again). */
+		p->phase = PROMOTE_TAG_CHECK;
+		p->call = registry_manifest_head(p->dst, p->dst_repo,
+		    p->dst_tag, promote_tag_check_cb, p, &cause);
+	} else if (p->phase == PROMOTE_TAG_CHECK) {
 		p->phase = PROMOTE_TAG;
 		m = &p->manifests[0];
 		p->call = registry_manifest_put(p->dst, p->dst_repo, p->dst_tag,

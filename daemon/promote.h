@@ -14,8 +14,9 @@
  * never completes an upload.  Memory is bounded (a ring of buffer_size
  * per blob in flight) and nothing touches the disk.  Then the manifests
  * are pushed, exact bytes with their own media type, children before the
- * index, by digest; then the tag; then the destination's digest is read
- * back and must equal the source's.  A copy cut short (a crash, a
+ * index, by digest; then the tag (unless it already names that digest);
+ * then the destination's digest is read back and must equal the
+ * source's.  A copy cut short (a crash, a
  * failure) is resumed by running it again: blobs already there are
  * skipped.
  *
@@ -64,6 +65,8 @@ struct promote_result {
 	   said; NULL on success. */
 	char		*reason;
 	int		 manifests;		/* pushed, all */
+	int		 tagged;		/* 0: the tag was on the
+						   digest already */
 	int		 blobs_copied;
 	int		 blobs_skipped;		/* already there */
 	long long	 bytes_copied;

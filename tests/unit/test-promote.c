@@ -62,6 +62,7 @@ struct copy {
 	int		 manifests[4];
 	int		 copied[4];
 	int		 skipped[4];
+	int		 tagged[4];
 	long long	 bytes_copied[4];
 	long long	 bytes_skipped[4];
 	int		 image_cbs;
@@ -346,6 +347,7 @@ copy_done_cb(struct promote *p, const struct promote_result *r, size_t n,
 		c->manifests[i] = r[i].manifests;
 		c->copied[i] = r[i].blobs_copied;
 		c->skipped[i] = r[i].blobs_skipped;
+		c->tagged[i] = r[i].tagged;
 		c->bytes_copied[i] = r[i].bytes_copied;
 		c->bytes_skipped[i] = r[i].bytes_skipped;
 		if (r[i].reason != NULL)
@@ -830,6 +832,7 @@ main(void)
 	ok(c.bytes_copied[0] > 3 * 70000, "full copy: bytes counted");
 	is_int(c.manifests[0], 1, "full copy: one manifest pushed");
 	is_int(c.image_cbs, 1, "full copy: the image callback ran");
+	is_int(c.tagged[0], 1, "full copy: tagged");
 	copy_free(&c);
 	url = xasprintf("%s/v2/app/one/manifests/v1", dst.url);
 	is_int(http_status(url, "alice:s3cret", REGISTRY_MT_OCI_MANIFEST, 1),
@@ -843,6 +846,9 @@ main(void)
 	is_int(c.skipped[0], 4, "second copy: every blob skipped");
 	ok(c.bytes_skipped[0] > 3 * 70000 && c.bytes_copied[0] == 0,
 	    "second copy: bytes skipped counted");
+	is_int(c.tagged[0], 0, "second copy: the tag already named the "
+	    "digest: left alone");
+	is_str(c.dst_digest[0], one, "second copy: digest for digest");
 	copy_free(&c);
 
 	/* A registry from the configuration: the password file is read. */
@@ -1057,6 +1063,13 @@ main(void)
 	    c.error[0] == 0 && c.error[1] == REGISTRY_ECANCELLED,
 	    "cancel after the first image: it stands, the second is "
 	    "cancelled");
+	copy_free(&c);
+
+	/* A tag naming another digest at the destination is moved. */
+	im[0] = (struct promote_image){ "app/part", "v1", "app/one", "v1" };
+	ok(copy(&c, rs, rd, im, 1, 0) == 0 && c.error[0] == 0 &&
+	    c.tagged[0] == 1, "moved tag: pushed");
+	is_str(c.dst_digest[0], part, "moved tag: now the new digest");
 	copy_free(&c);
 
 	/* Bad input fails synchronously. */
