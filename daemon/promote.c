@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #define PROMOTE_DEPTH_MAX	3	/* index → index → manifest */
 #define PROMOTE_MANIFESTS_MAX	1024
 #define PROMOTE_BLOBS_MAX	65536
+#define PROMOTE_BLOB_ATTEMPTS	3	/* network errors, 5xx, 429 */
 
 enum promote_phase {
 	PROMOTE_FETCH,		/* reading manifests */
@@ -73,6 +75,8 @@ struct promote_stream {
 	int			 put_done;
 	int			 failed;
 	int			 finishing;
+	int			 attempt;	/* from 1 */
+	int			 retry;		/* failed, to start again */
 };
 
 struct promote {
@@ -114,6 +118,7 @@ static void	promote_push_next(struct promote *);
 static void	promote_tag_check_cb(struct registry_call *,
 		    const struct registry_reply *, void *);
 static void	promote_stream_done(struct promote_stream *);
+static int	promote_stream_head(struct promote_stream *);
 
 const char *
 promote_strerror(int error)
@@ -723,7 +728,22 @@ static void
 promote_stream_fail_reply(struct promote_stream *s,
     const struct registry_reply *reply)
 {
-	promote_fail(s->p, reply->error, "%s", reply->message);
+	struct promote	*p = s->p;
+	int		 transient;
+
+	/* A transient failure starts the blob again, at once (a new
+	   upload: registries drop abandoned ones). */
+	transient = reply->error == REGISTRY_ENETWORK ||
+	    (reply->error == REGISTRY_ESTATUS && (reply->status >= 500 ||
+	    reply->status == 429));
+	if (transient && s->attempt < PROMOTE_BLOB_ATTEMPTS &&
+	    !p->cancelled && p->error == 0) {
+		log_info("promotion retrying a blob image=%s blob=%s "
+		    "attempt=%d: %s", promote_name(p), s->blob->digest,
+		    s->attempt + 1, reply->message);
+		s->retry = 1;
+	} else
+		promote_fail(p, reply->error, "%s", reply->message);
 	promote_stream_abort(s);
 }
 
@@ -1008,7 +1028,21 @@ promote_stream_done(struct promote_stream *s)
 	struct promote		*p = s->p;
 	struct promote_result	*r = &p->results[p->cur];
 	struct promote_stream	**sp;
+	int			  attempt;
 
+	if (s->retry && !p->cancelled && p->error == 0) {
+		free(s->location);
+		free(s->ring);
+		if (s->sha != NULL)
+			aws_sign_sha256_free(s->sha);
+		attempt = s->attempt;
+		memset(&s->call, 0, sizeof *s - offsetof(struct promote_stream,
+		    call));
+		s->attempt = attempt + 1;
+		r->blob_retries++;
+		promote_stream_head(s);
+		return;
+	}
 	if (!s->failed && !s->finishing) {
 		r->blobs_copied++;
 		r->bytes_copied += s->blob->size;
@@ -1031,11 +1065,29 @@ promote_stream_done(struct promote_stream *s)
 	promote_blobs_next(p);
 }
 
+/* Looks for the blob at the destination; -1 when that failed at once
+   (the stream is over, and p may be too). */
+static int
+promote_stream_head(struct promote_stream *s)
+{
+	struct promote	*p = s->p;
+	char		*cause = NULL;
+
+	s->call = registry_blob_head(p->dst, p->dst_repo, s->blob->digest,
+	    promote_head_cb, s, &cause);
+	if (s->call == NULL) {
+		promote_stream_fail(s, REGISTRY_ENETWORK, "%s", cause);
+		free(cause);
+		promote_stream_check(s);
+		return (-1);
+	}
+	return (0);
+}
+
 static void
 promote_blobs_next(struct promote *p)
 {
 	struct promote_stream	*s;
-	char			*cause = NULL;
 
 	while (p->error == 0 && !p->cancelled &&
 	    p->active < p->o.parallel_blobs && p->next_blob < p->nblobs) {
@@ -1043,16 +1095,11 @@ promote_blobs_next(struct promote *p)
 		s->p = p;
 		s->blob = &p->blobs[p->next_blob++];
 		s->next = p->streams;
+		s->attempt = 1;
 		p->streams = s;
 		p->active++;
-		s->call = registry_blob_head(p->dst, p->dst_repo,
-		    s->blob->digest, promote_head_cb, s, &cause);
-		if (s->call == NULL) {
-			promote_stream_fail(s, REGISTRY_ENETWORK, "%s", cause);
-			free(cause);
-			promote_stream_check(s);
+		if (promote_stream_head(s) != 0)
 			return;
-		}
 	}
 	if (p->active > 0)
 		return;

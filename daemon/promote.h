@@ -21,7 +21,9 @@
  * skipped.
  *
  * Images are copied one after another, each with up to parallel_blobs
- * blobs at a time.  A failed image does not stop the others.
+ * blobs at a time.  A blob whose copy meets a network error, a 5xx or a
+ * 429 starts again at once, up to 3 attempts in all.  A failed image
+ * does not stop the others.
  *
  * promote_start either fails synchronously (NULL, *cause set, no
  * callback) or calls done_cb exactly once, from a later loop iteration,
@@ -69,6 +71,7 @@ struct promote_result {
 						   digest already */
 	int		 blobs_copied;
 	int		 blobs_skipped;		/* already there */
+	int		 blob_retries;		/* transient failures */
 	long long	 bytes_copied;
 	long long	 bytes_skipped;
 	long long	 elapsed_ms;

@@ -10,11 +10,12 @@
       as they are.  Prints the top digest and every blob digest.
 
   registry-fixture.py proxy --upstream URL --port-file F
-        [--flip DIGEST] [--grow DIGEST] [--deny-push] [--redirect-blobs]
-        [--bearer USER:PASS]
+        [--flip DIGEST] [--grow DIGEST] [--fail-once DIGEST] [--deny-push]
+        [--redirect-blobs] [--bearer USER:PASS]
       An HTTP proxy on 127.0.0.1 (a free port, written to F) in front of a
       registry.  --flip: the body of any GET of blob DIGEST has one byte
-      flipped on its way; --grow: one byte more.  --deny-push: 403 DENIED
+      flipped on its way; --grow: one byte more; --fail-once: the first
+      GET of it is answered 503.  --deny-push: 403 DENIED
       for every method but GET and HEAD.  --redirect-blobs: a blob GET, and
       a HEAD of a blob the upstream holds, are answered 307 to
       http://localhost:PORT/_storage/... (another host name, as a
@@ -109,6 +110,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     upstream = None
     flip = None
     grow = None
+    fail_once = None
+    failed = set()
     deny_push = False
     redirect_blobs = False
     bearer = None
@@ -165,6 +168,13 @@ class Proxy(http.server.BaseHTTPRequestHandler):
 
     def forward(self):
         path = urllib.parse.urlsplit(self.path).path
+        if (self.fail_once and self.command == "GET" and
+                path.endswith("/blobs/" + self.fail_once) and
+                path not in Proxy.failed):
+            Proxy.failed.add(path)
+            return self.reply(503, b'{"errors":[{"code":"UNAVAILABLE",'
+                              b'"message":"try again"}]}',
+                              [("Content-Type", "application/json")])
         if self.deny_push and self.command not in ("GET", "HEAD"):
             return self.reply(403, b'{"errors":[{"code":"DENIED",'
                               b'"message":"requested access to the '
@@ -255,6 +265,7 @@ def cmd_proxy(a):
     Proxy.upstream = a.upstream.rstrip("/")
     Proxy.flip = a.flip
     Proxy.grow = a.grow
+    Proxy.fail_once = a.fail_once
     Proxy.deny_push = a.deny_push
     Proxy.redirect_blobs = a.redirect_blobs
     Proxy.bearer = a.bearer
@@ -281,6 +292,7 @@ def main():
     x.add_argument("--port-file", required=True)
     x.add_argument("--flip")
     x.add_argument("--grow")
+    x.add_argument("--fail-once")
     x.add_argument("--deny-push", action="store_true")
     x.add_argument("--redirect-blobs", action="store_true")
     x.add_argument("--bearer")

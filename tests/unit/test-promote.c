@@ -63,6 +63,7 @@ struct copy {
 	int		 copied[4];
 	int		 skipped[4];
 	int		 tagged[4];
+	int		 retries[4];
 	long long	 bytes_copied[4];
 	long long	 bytes_skipped[4];
 	int		 image_cbs;
@@ -348,6 +349,7 @@ copy_done_cb(struct promote *p, const struct promote_result *r, size_t n,
 		c->copied[i] = r[i].blobs_copied;
 		c->skipped[i] = r[i].blobs_skipped;
 		c->tagged[i] = r[i].tagged;
+		c->retries[i] = r[i].blob_retries;
 		c->bytes_copied[i] = r[i].bytes_copied;
 		c->bytes_skipped[i] = r[i].bytes_skipped;
 		if (r[i].reason != NULL)
@@ -1007,6 +1009,19 @@ main(void)
 	is_int(c.error[0], REGISTRY_ESIZE, "longer blob: size mismatch");
 	ok(contains(c.reason[0], layer) && contains(c.reason[0], "more than"),
 	    "longer blob: the reason names the blob and the size");
+	copy_free(&c);
+	registry_free(rgrow);
+	server_stop(&grow);
+
+	/* A 503 on a blob's first GET: the blob starts again. */
+	if (proxy_start(&grow, src.url, "--fail-once", layer) != 0)
+		ok(0, "the failing proxy starts");
+	rgrow = reg(grow.url, NULL, NULL);
+	im[0] = (struct promote_image){ "app/bad", "v1", "app/retried", NULL };
+	ok(copy(&c, rgrow, rd, im, 1, 0) == 0 && c.error[0] == 0 &&
+	    c.copied[0] == 3, "503 once: copied");
+	is_int(c.retries[0], 1, "503 once: one blob retried");
+	is_str(c.dst_digest[0], bad, "503 once: digest for digest");
 	copy_free(&c);
 	registry_free(rgrow);
 	server_stop(&grow);
