@@ -372,8 +372,8 @@ copy_free(struct copy *c)
 }
 
 #define COPY_MONOLITHIC		0x1
-#define COPY_CANCEL_AT_ONCE	0x2	/* promote_cancel after the start */
-#define COPY_CANCEL_AFTER_ONE	0x4	/* from the first image callback */
+#define COPY_CANCEL_AT_ONCE	0x2	/* cancel after the start */
+#define COPY_CANCEL_AFTER_ONE	0x4	/* from the image callback */
 
 static int
 copy(struct copy *c, struct registry *src, struct registry *dst,
@@ -655,7 +655,9 @@ test_ecr(struct server *src, const char *one_top)
 	struct server			 ecrreg;
 	struct fakeaws_reply		 fr;
 	struct login			 l1, l2, l3;
-	struct promote_image		 im = { "app/one", "v1", NULL, NULL };
+	struct promote_image		 im = {
+		"app/one", "v1", NULL, NULL
+	};
 	struct copy			 c;
 	char				*htp, *userpwd, *url;
 
@@ -757,7 +759,8 @@ int
 main(void)
 {
 	struct server		 src, dst, flip, bearer, grow, redir, deny;
-	struct registry		*rs, *rd, *rbad, *rflip, *rbearer, *rbearer2;
+	struct registry		*rs, *rd, *rbad, *rflip;
+	struct registry		*rbearer, *rbearer2;
 	struct registry		*rgrow, *rredir, *rdeny, *rcfg;
 	struct config_registry	 cr;
 	char			*pwfile;
@@ -954,8 +957,8 @@ main(void)
 	free(url);
 	/* The same image without the proxy: the interrupted copy resumes. */
 	ok(copy(&c, rs, rd, im, 1, 0) == 0 && c.error[0] == 0 &&
-	    c.skipped[0] >= 1 && c.copied[0] >= 1, "after the failure: the copy "
-	    "completes, blobs already there skipped");
+	    c.skipped[0] >= 1 && c.copied[0] >= 1, "after the failure: the "
+	    "copy completes, blobs already there skipped");
 	is_str(c.dst_digest[0], bad, "after the failure: digest for digest");
 	copy_free(&c);
 	registry_free(rflip);
@@ -978,7 +981,8 @@ main(void)
 	is_int(c.error[0], REGISTRY_ENOTFOUND, "missing tag: not found");
 	ok(contains(c.reason[0], "404") && contains(c.reason[0],
 	    "MANIFEST_UNKNOWN") && contains(c.reason[0], "app/one:nope"),
-	    "missing tag: the reason names 404, the registry's code, the image");
+	    "missing tag: the reason names 404, the registry's code, the "
+	    "image");
 	copy_free(&c);
 
 	/* A source behind Bearer tokens (the challenge, the realm). */
