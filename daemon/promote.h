@@ -16,9 +16,8 @@
  * are pushed, exact bytes with their own media type, children before the
  * index, by digest; then the tag (unless it already names that digest);
  * then the destination's digest is read back and must equal the
- * source's.  A copy cut short (a crash, a
- * failure) is resumed by running it again: blobs already there are
- * skipped.
+ * source's.  A copy cut short (a crash, a failure) is resumed by running
+ * it again: blobs already there are skipped.
  *
  * Images are copied one after another, each with up to parallel_blobs
  * blobs at a time.  A blob whose copy meets a network error, a 5xx or a
@@ -27,8 +26,17 @@
  *
  * promote_start either fails synchronously (NULL, *cause set, no
  * callback) or calls done_cb exactly once, from a later loop iteration,
- * with one result per image in the order given.  The registries must
- * outlive the promotion.
+ * with one result per image in the order given.  Results are valid only
+ * during the callbacks (done_cb, image_cb); the promotion is freed when
+ * done_cb returns.  The registries must outlive the promotion.
+ *
+ * In the engine (stage step 1, environments with a `registry`): one
+ * promote_start per stage with the release's images (release_image:
+ * repository, tag or digest), source and destination registries from
+ * registry_new_config (configured registries) or registry_new plus an
+ * ECR login (registry-ecr.h, the account's credentials from
+ * aws-context), parallel_blobs from promotion_parallel_blobs, and each
+ * result recorded in image_promotions.
  */
 #ifndef SHIPGATE_PROMOTE_H
 #define SHIPGATE_PROMOTE_H

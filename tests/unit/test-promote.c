@@ -564,6 +564,119 @@ test_pure(void)
 	    region), "ECR host: others are not ECR");
 }
 
+/* --- the registry API on its own: a chunked upload ------------------------ */
+
+struct chunk {
+	const char	*data;
+	size_t		 len;
+	size_t		 off;
+};
+
+struct step {
+	int		 done;
+	int		 error;
+	long		 status;
+	char		*location;
+	char		*digest;
+};
+
+static ssize_t
+chunk_read_cb(struct http_call *call, void *dst, size_t len, void *arg)
+{
+	struct chunk	*c = arg;
+
+	(void)call;
+	if (len > c->len - c->off)
+		len = c->len - c->off;
+	memcpy(dst, c->data + c->off, len);
+	c->off += len;
+	return ((ssize_t)len);
+}
+
+static void
+step_cb(struct registry_call *call, const struct registry_reply *reply,
+    void *arg)
+{
+	struct step	*st = arg;
+
+	(void)call;
+	st->done = 1;
+	st->error = reply->error;
+	st->status = reply->status;
+	if (reply->error != 0)
+		tap_diag("%s", reply->message);
+	st->location = reply->location ? xstrdup(reply->location) : NULL;
+	st->digest = reply->digest ? xstrdup(reply->digest) : NULL;
+}
+
+static int
+step_wait(struct registry_call *call, struct step *st)
+{
+	if (call == NULL)
+		return (-1);
+	while (!st->done && uv_run(&loop, UV_RUN_ONCE) != 0)
+		;
+	return (st->done && st->error == 0 ? 0 : -1);
+}
+
+static void
+step_reset(struct step *st)
+{
+	free(st->location);
+	free(st->digest);
+	memset(st, 0, sizeof *st);
+}
+
+static void
+test_chunked(struct registry *rd)
+{
+	static const char	 blob[] = "a blob sent in two chunks by PATCH, "
+	    "then finished by an empty PUT with its digest";
+	struct chunk		 c1 = { blob, 20, 0 };
+	struct chunk		 c2 = { blob + 20, sizeof blob - 1 - 20, 0 };
+	struct step		 st;
+	char			 digest[REGISTRY_DIGEST_SIZE], *loc, *cause = NULL;
+
+	registry_digest(blob, sizeof blob - 1, digest);
+	memset(&st, 0, sizeof st);
+	ok(step_wait(registry_upload_start(rd, "app/chunked", step_cb, &st,
+	    &cause), &st) == 0 && st.status == 202 && st.location != NULL,
+	    "chunked: POST gives a location");
+	loc = st.location;
+	st.location = NULL;
+	step_reset(&st);
+	ok(step_wait(registry_upload_patch(rd, "app/chunked", loc, 0,
+	    (long long)c1.len, chunk_read_cb, &c1, step_cb, &st, &cause),
+	    &st) == 0 && st.status == 202 && st.location != NULL,
+	    "chunked: first PATCH");
+	free(loc);
+	loc = st.location;
+	st.location = NULL;
+	step_reset(&st);
+	ok(step_wait(registry_upload_patch(rd, "app/chunked", loc,
+	    (long long)c1.len, (long long)c2.len, chunk_read_cb, &c2, step_cb,
+	    &st, &cause), &st) == 0 && st.location != NULL,
+	    "chunked: second PATCH with its Content-Range");
+	free(loc);
+	loc = st.location;
+	st.location = NULL;
+	step_reset(&st);
+	ok(step_wait(registry_upload_finish(rd, "app/chunked", loc, digest, 0,
+	    NULL, NULL, step_cb, &st, &cause), &st) == 0 && st.status == 201,
+	    "chunked: PUT with the digest");
+	is_str(st.digest, digest, "chunked: the registry's digest");
+	free(loc);
+	step_reset(&st);
+	ok(step_wait(registry_blob_head(rd, "app/chunked", digest, step_cb,
+	    &st, &cause), &st) == 0 && st.status == 200, "chunked: the blob "
+	    "is there");
+	step_reset(&st);
+	ok(registry_blob_head(rd, "app/chunked", "sha256:nothex", step_cb,
+	    &st, &cause) == NULL && cause != NULL, "a bad digest fails at "
+	    "once");
+	free(cause);
+}
+
 /* --- ECR logins ---------------------------------------------------------- */
 
 struct login {
@@ -855,6 +968,8 @@ main(void)
 	    "digest: left alone");
 	is_str(c.dst_digest[0], one, "second copy: digest for digest");
 	copy_free(&c);
+
+	test_chunked(rd);
 
 	/* A registry from the configuration: the password file is read. */
 	pwfile = xasprintf("%s/registry-password", tmpdir);
