@@ -76,7 +76,7 @@ struct promote_stream {
 	int			 failed;
 	int			 finishing;
 	int			 attempt;	/* from 1 */
-	int			 retry;		/* failed, to start again */
+	int			 retry;		/* to start again */
 };
 
 struct promote {

@@ -79,7 +79,7 @@ struct promote_result {
 						   digest already */
 	int		 blobs_copied;
 	int		 blobs_skipped;		/* already there */
-	int		 blob_retries;		/* transient failures */
+	int		 blob_retries;		/* after failures */
 	long long	 bytes_copied;
 	long long	 bytes_skipped;
 	long long	 elapsed_ms;

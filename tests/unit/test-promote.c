@@ -630,12 +630,13 @@ step_reset(struct step *st)
 static void
 test_chunked(struct registry *rd)
 {
-	static const char	 blob[] = "a blob sent in two chunks by PATCH, "
-	    "then finished by an empty PUT with its digest";
+	static const char	 blob[] = "a blob sent in two chunks by "
+	    "PATCH, then finished by an empty PUT with its digest";
 	struct chunk		 c1 = { blob, 20, 0 };
-	struct chunk		 c2 = { blob + 20, sizeof blob - 1 - 20, 0 };
+	struct chunk		 c2 = { blob + 20, sizeof blob - 21, 0 };
 	struct step		 st;
-	char			 digest[REGISTRY_DIGEST_SIZE], *loc, *cause = NULL;
+	char			 digest[REGISTRY_DIGEST_SIZE];
+	char			*loc, *cause = NULL;
 
 	registry_digest(blob, sizeof blob - 1, digest);
 	memset(&st, 0, sizeof st);
