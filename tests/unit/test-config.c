@@ -410,9 +410,11 @@ test_demo(void)
 	env = config_find_environment(app, "int");
 	ok(env != NULL && env->gate.n == 1 &&
 	    strcmp(env->gate.items[0], "integrators") == 0, "int gate");
-	ok(env != NULL && env->parameters.n == 1 &&
+	ok(env != NULL && env->parameters.n == 2 &&
 	    strcmp(env->parameters.items[0].key, "Environment") == 0 &&
-	    strcmp(env->parameters.items[0].value, "int") == 0,
+	    strcmp(env->parameters.items[0].value, "int") == 0 &&
+	    strcmp(env->parameters.items[1].key, "Registry") == 0 &&
+	    strcmp(env->parameters.items[1].value, "111111111111") == 0,
 	    "int parameters");
 	is_int(c->session_idle_timeout_ms, 8LL * 3600 * 1000,
 	    "default session idle timeout");

@@ -1,0 +1,83 @@
+#!/usr/bin/python3
+"""Drop a release of the sandbox's billing app into its bucket, as an
+integrator's build would: a zip with release.json and the sandbox's
+template, put under drops/ (the bucket notifies the queue).
+
+    drop-release.py --endpoint http://127.0.0.1:PORT --version 1.4.2 \\
+        [--message TEXT] [--author alice] [--tag TAG] [--key drops/x.zip] \\
+        [--param Name=Value ...] [--zip-only FILE]
+
+Prints the object's key and ETag.  --zip-only writes the zip to FILE and
+uploads nothing.
+"""
+
+import argparse
+import io
+import json
+import os
+import sys
+import zipfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True
+sys.path.insert(0, HERE)
+import fakeaws_keys as K                                  # noqa: E402
+
+
+def release_zip(version, message, author, tag, params):
+    manifest = {
+        "app": "billing",
+        "version": version,
+        "message": message,
+        "author": author,
+        "template": "template.yaml",
+        "images": [{"repository": "billing/web", "tag": tag},
+                   {"repository": "billing/worker", "tag": tag}],
+        "parameters": dict({"ImageTag": tag}, **params),
+    }
+    with open(os.path.join(HERE, "sandbox-template.yaml"), "rb") as f:
+        template = f.read()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("release.json", json.dumps(manifest, indent=2))
+        z.writestr("template.yaml", template)
+    return out.getvalue()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--endpoint")
+    ap.add_argument("--region", default=K.DEFAULT_REGION)
+    ap.add_argument("--version", required=True)
+    ap.add_argument("--message", default="A release from the sandbox")
+    ap.add_argument("--author", default="alice")
+    ap.add_argument("--tag", help="image tag (default: the version)")
+    ap.add_argument("--key", help="object key (default drops/billing-VERSION.zip)")
+    ap.add_argument("--param", action="append", default=[],
+                    help="a stack parameter, Name=Value")
+    ap.add_argument("--zip-only", metavar="FILE")
+    a = ap.parse_args()
+    params = dict(p.split("=", 1) for p in a.param)
+    data = release_zip(a.version, a.message, a.author, a.tag or a.version, params)
+    if a.zip_only:
+        with open(a.zip_only, "wb") as f:
+            f.write(data)
+        return 0
+    if not a.endpoint:
+        ap.error("--endpoint is required unless --zip-only")
+    import boto3
+    from botocore.config import Config
+    s3 = boto3.client("s3", endpoint_url=a.endpoint, region_name=a.region,
+                      aws_access_key_id=K.ACCESS_KEY_ID,
+                      aws_secret_access_key=K.SECRET_ACCESS_KEY,
+                      config=Config(signature_version="s3v4",
+                                    s3={"addressing_style": "path"}))
+    key = a.key or "drops/billing-%s.zip" % a.version
+    r = s3.put_object(Bucket="releases-billing", Key=key, Body=data,
+                      ContentType="application/zip")
+    print("%s %s" % (key, r["ETag"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
