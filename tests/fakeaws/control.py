@@ -96,6 +96,19 @@ def handle(state, req):
                     state.calls = {}
                     return _json({"ok": True})
                 return _json(state.calls)
+        if path == "/_fake/timeline":
+            with state.lock:
+                if m == "POST":
+                    state.timeline = []
+                    return _json({"ok": True})
+                events = state.timeline or []
+                if m == "DELETE":
+                    state.timeline = None
+                    return _json({"ok": True})
+                return Response(200, json.dumps({"events": [
+                    {"t": e[0], "kind": e[1], "service": e[2], "operation": e[3],
+                     "subject": e[4], "took": e[5]} for e in events]}),
+                    content_type="application/json")
         if path == "/_fake/mail":
             if m == "DELETE":
                 ses.clear(state)

@@ -482,6 +482,7 @@ class State(object):
         with self.lock:
             self.services = {}            # name -> module state object
             self.calls = {}               # service -> op -> count
+            self.timeline = None          # list of events while recording
             self.faults = []
             self.timers = []              # (due, seq, fn)
             self.timer_seq = 0
@@ -503,6 +504,12 @@ class State(object):
         with self.lock:
             d = self.calls.setdefault(service, {})
             d[op] = d.get(op, 0) + 1
+
+    def record(self, kind, service, op, subject, t, took=None):
+        """A timeline event (only while /_fake/timeline records)."""
+        with self.lock:
+            if self.timeline is not None:
+                self.timeline.append((t, kind, service, op, subject, took))
 
     def page_size(self, key, default):
         return int(self.config["page_size"].get(key, default))

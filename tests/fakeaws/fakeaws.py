@@ -139,7 +139,29 @@ def parse_operation(service, family, req):
 
 
 def dispatch(state, req):
-    """Returns (Response, fault or None)."""
+    """Returns (Response, fault or None); a call is on the timeline."""
+    t0 = time.time()
+    try:
+        return _dispatch(state, req)
+    finally:
+        if state.timeline is not None and req.operation is not None:
+            state.record("call", req.service, req.operation,
+                         call_subject(req), t0, time.time() - t0)
+
+
+def call_subject(req):
+    """What a call is about, for the timeline: the stack, the queue, the
+    S3 path."""
+    if req.service == "s3":
+        return req.path.split("?", 1)[0]
+    p = getattr(req, "params", None) or {}
+    for k in ("StackName", "QueueUrl", "ChangeSetName", "RoleArn", "cluster"):
+        if isinstance(p.get(k), str):
+            return p[k]
+    return ""
+
+
+def _dispatch(state, req):
     state.advance()
     if req.path.startswith("/_fake/") or req.path == "/_fake":
         return control.handle(state, req), None
@@ -168,6 +190,7 @@ def dispatch(state, req):
     try:
         op, params = parse_operation(service, family, req)
         req.operation = op
+        req.params = params
         state.count_call(service, op)
         regions = state.config.get("regions")
         regions = set(regions) if regions else known_regions()

@@ -223,7 +223,8 @@ def deliver(state, arn, body):
         q = queue_by_arn(state, arn)
         if q is None:
             return False
-        _enqueue(state, q, body, sender="AIDAS3NOTIFICATIONS01")
+        m = _enqueue(state, q, body, sender="AIDAS3NOTIFICATIONS01")
+        state.record("enqueue", "sqs", "S3Event", arn, m["sent"])
         return True
 
 

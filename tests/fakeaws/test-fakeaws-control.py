@@ -67,6 +67,31 @@ def main(t, fake):
     t.eq(calls.get("sqs"), {"CreateQueue": 1, "SendMessage": 3},
          "call counts per service/operation")
 
+    # -- the timeline: calls and S3 events with their times, while recording
+    t.eq(fake.control("/_fake/timeline")["events"], [], "timeline: empty when off")
+    fake.control("/_fake/timeline", {})
+    before = time.time()
+    sqs.send_message(QueueUrl=q, MessageBody="x")
+    fake.control("/_fake/setup", {"account": K.TOOLS_ACCOUNT,
+                                  "buckets": [{"name": "timeline-bucket"}],
+                                  "queues": [{"name": "timeline-q"}],
+                                  "notifications": [{"bucket": "timeline-bucket",
+                                                     "queue": "timeline-q"}]})
+    fake.client("s3").put_object(Bucket="timeline-bucket", Key="k", Body=b"z")
+    ev = fake.control("/_fake/timeline")["events"]
+    t.eq([(e["kind"], e["service"], e["operation"]) for e in ev],
+         [("call", "sqs", "SendMessage"), ("enqueue", "sqs", "S3Event"),
+          ("call", "s3", "PutObject")],
+         "timeline: each call and the S3 event, in order")
+    t.ok(ev[0]["subject"] == q and ev[1]["subject"].endswith(":timeline-q") and
+         ev[2]["subject"] == "/timeline-bucket/k", "timeline: subjects", ev)
+    t.ok(before <= ev[0]["t"] <= ev[1]["t"] <= time.time() and
+         ev[0]["took"] >= 0 and ev[1]["took"] is None,
+         "timeline: times and service times", ev)
+    fake.control("/_fake/timeline", method="DELETE")
+    sqs.send_message(QueueUrl=q, MessageBody="x")
+    t.eq(fake.control("/_fake/timeline")["events"], [], "timeline: stopped")
+
     # -- fault injection as boto3 sees it (retries off)
     s3 = fake.client("s3")
     s3.create_bucket(Bucket="fault-bucket",
