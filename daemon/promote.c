@@ -598,6 +598,21 @@ promote_parse(struct promote *p, size_t mi)
 	return (0);
 }
 
+/* The mediaType a manifest names itself ("" when none). */
+static char *
+promote_own_type(const char *data, size_t len)
+{
+	json_t		*doc;
+	const char	*mt;
+	char		*out;
+
+	doc = json_loadb(data, len, 0, NULL);
+	mt = json_string_value(json_object_get(doc, "mediaType"));
+	out = xstrdup(mt != NULL ? mt : "");
+	json_decref(doc);
+	return (out);
+}
+
 static void
 promote_manifest_cb(struct registry_call *call,
     const struct registry_reply *reply, void *arg)
@@ -635,6 +650,12 @@ promote_manifest_cb(struct registry_call *call,
 	    "; ") : 0;
 	m->media_type = xstrndup(reply->content_type != NULL ?
 	    reply->content_type : "", len);
+	if (!promote_is_index(m->media_type) &&
+	    !promote_is_manifest(m->media_type)) {
+		/* A registry serving a generic type: the manifest's own. */
+		free(m->media_type);
+		m->media_type = promote_own_type(reply->body, reply->body_len);
+	}
 	if (!promote_is_index(m->media_type) &&
 	    !promote_is_manifest(m->media_type)) {
 		promote_fail(p, PROMOTE_EMANIFEST, "manifest %s has media type "

@@ -11,7 +11,7 @@
 
   registry-fixture.py proxy --upstream URL --port-file F
         [--flip DIGEST] [--grow DIGEST] [--fail-once DIGEST] [--deny-push]
-        [--redirect-blobs] [--bearer USER:PASS]
+        [--redirect-blobs] [--plain-manifests] [--bearer USER:PASS]
       An HTTP proxy on 127.0.0.1 (a free port, written to F) in front of a
       registry.  --flip: the body of any GET of blob DIGEST has one byte
       flipped on its way; --grow: one byte more; --fail-once: the first
@@ -20,7 +20,9 @@
       a HEAD of a blob the upstream holds, are answered 307 to
       http://localhost:PORT/_storage/... (another host name, as a
       registry's storage), which refuses (403) any request carrying an
-      Authorization header.  --bearer: the proxy demands Bearer tokens
+      Authorization header.  --plain-manifests: manifests are served as
+      application/json (the manifest's own mediaType must be used).
+      --bearer: the proxy demands Bearer tokens
       (401 with WWW-Authenticate: Bearer realm=.../token,service=...,
       scope=...); /token hands one out to USER:PASS (Basic) and the proxy
       forwards to the upstream without credentials.
@@ -114,6 +116,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     failed = set()
     deny_push = False
     redirect_blobs = False
+    plain_manifests = False
     bearer = None
     tokens = set()
 
@@ -240,6 +243,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             if k.lower() in ("transfer-encoding", "connection",
                              "content-length"):
                 continue
+            if (k.lower() == "content-type" and self.plain_manifests and
+                    "/manifests/" in path):
+                v = "application/json"
             if k.lower() == "location":
                 v = v.replace(self.upstream,
                               "http://127.0.0.1:%d" %
@@ -268,6 +274,7 @@ def cmd_proxy(a):
     Proxy.fail_once = a.fail_once
     Proxy.deny_push = a.deny_push
     Proxy.redirect_blobs = a.redirect_blobs
+    Proxy.plain_manifests = a.plain_manifests
     Proxy.bearer = a.bearer
     srv = Server(("127.0.0.1", 0), Proxy)
     tmp = a.port_file + ".tmp"
@@ -295,6 +302,7 @@ def main():
     x.add_argument("--fail-once")
     x.add_argument("--deny-push", action="store_true")
     x.add_argument("--redirect-blobs", action="store_true")
+    x.add_argument("--plain-manifests", action="store_true")
     x.add_argument("--bearer")
     a = p.parse_args()
     if a.cmd == "oci":

@@ -1133,6 +1133,27 @@ main(void)
 	registry_free(rgrow);
 	server_stop(&grow);
 
+	/* Manifests served as application/json: their own mediaType. */
+	if (proxy_start(&grow, src.url, "--plain-manifests", NULL) != 0)
+		ok(0, "the plain proxy starts");
+	rgrow = reg(grow.url, NULL, NULL);
+	im[0] = (struct promote_image){ "app/multi", "v1", "app/plain", NULL };
+	ok(copy(&c, rgrow, rd, im, 1, 0) == 0 && c.error[0] == 0 &&
+	    c.manifests[0] == 4, "generic Content-Type: copied");
+	is_str(c.dst_digest[0], multi, "generic Content-Type: digest for "
+	    "digest");
+	copy_free(&c);
+	url = xasprintf("%s/v2/app/plain/manifests/v1", dst.url);
+	run(&two, "curl -sI -u alice:s3cret -H 'Accept: %s' %s",
+	    REGISTRY_MT_OCI_INDEX, url);
+	ok(contains(two, REGISTRY_MT_OCI_INDEX), "generic Content-Type: "
+	    "pushed with the index's own type");
+	free(two);
+	two = NULL;
+	free(url);
+	registry_free(rgrow);
+	server_stop(&grow);
+
 	/* A 503 on a blob's first GET: the blob starts again. */
 	if (proxy_start(&grow, src.url, "--fail-once", layer) != 0)
 		ok(0, "the failing proxy starts");
