@@ -26,7 +26,12 @@
  *		    changes: [{action, logical_id, physical_id, type,
  *		    replacement, scope, details}], checks: [{check, step,
  *		    name, status, method, url, http_status, tries,
- *		    duration_ms, expectation, excerpt}]}],
+ *		    duration_ms, expectation, excerpt}], promotions:
+ *		    [{image, reference, source_registry,
+ *		    destination_registry, status, source_digest,
+ *		    destination_digest, media_type, blobs_copied,
+ *		    blobs_skipped, bytes_copied, bytes_skipped, duration_ms,
+ *		    reason}]}],
  *		    approvals: [{env, attempt, gate, user, decision, comment,
  *		    via, at}], audit: [{id, at, actor, unix_user, action,
  *		    subject, detail}] (oldest first), audit_truncated}
@@ -425,8 +430,9 @@ control_json_text(const char *text)
 
 static json_t *
 control_stage_json(struct store *s, const struct store_stage *st,
-    char **cause)
+    const struct store_promotions *promos, char **cause)
 {
+	const struct store_promotion	*p;
 	struct store_changes		*changes = NULL;
 	struct store_check_results	*checks = NULL;
 	const struct store_change	*c;
@@ -498,6 +504,33 @@ control_stage_json(struct store *s, const struct store_stage *st,
 		    "excerpt", control_str(r->excerpt)));
 	}
 	json_object_set_new(o, "checks", a);
+
+	a = json_array();
+	for (i = 0; i < promos->n; i++) {
+		p = &promos->items[i];
+		if (p->stage_id != st->id)
+			continue;
+		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o, "
+		    "s:o, s:o, s:o, s:i, s:i, s:I, s:I, s:o, s:o}",
+		    "image", control_str(p->repository),
+		    "reference", control_str(p->reference),
+		    "source_registry", control_str(p->source_registry),
+		    "destination_registry",
+		    control_str(p->destination_registry),
+		    "status", control_str(p->status),
+		    "source_digest", control_str(p->source_digest),
+		    "destination_digest", control_str(p->destination_digest),
+		    "media_type", control_str(p->media_type),
+		    "blobs_copied", p->blobs_copied,
+		    "blobs_skipped", p->blobs_skipped,
+		    "bytes_copied", (json_int_t)p->bytes_copied,
+		    "bytes_skipped", (json_int_t)p->bytes_skipped,
+		    "duration_ms", p->started_at > 0 && p->finished_at > 0 ?
+		    json_integer(p->finished_at - p->started_at) :
+		    json_null(),
+		    "reason", control_str(p->reason)));
+	}
+	json_object_set_new(o, "promotions", a);
 out:
 	store_changes_free(changes);
 	store_check_results_free(checks);
@@ -512,6 +545,7 @@ control_cmd_show(struct control_conn *conn, json_t *req, json_t *reply)
 	struct store_release		*rel = NULL;
 	struct store_approvals		*approvals = NULL;
 	struct store_audit_page		*audit = NULL;
+	struct store_promotions		*promos = NULL;
 	const struct store_approval	*ap;
 	const struct store_audit_entry	*e;
 	json_t				*o = NULL, *a, *v, *manifest;
@@ -530,7 +564,8 @@ control_cmd_show(struct control_conn *conn, json_t *req, json_t *reply)
 	if ((rc = store_get_release(s, r->release_id, &rel, &cause)) != 0 ||
 	    (rc = store_run_approvals(s, run_id, &approvals, &cause)) != 0 ||
 	    (rc = store_audit_page(s, run_id, 0, CONTROL_AUDIT_MAX, &audit,
-	    &cause)) != 0) {
+	    &cause)) != 0 ||
+	    (rc = store_run_promotions(s, run_id, &promos, &cause)) != 0) {
 		control_fail(reply, "store", "%s", cause);
 		goto out;
 	}
@@ -563,8 +598,8 @@ control_cmd_show(struct control_conn *conn, json_t *req, json_t *reply)
 	a = json_array();
 	json_object_set_new(o, "stages", a);
 	for (i = 0; i < r->nstages; i++) {
-		if ((v = control_stage_json(s, &r->stages[i], &cause)) ==
-		    NULL) {
+		if ((v = control_stage_json(s, &r->stages[i], promos,
+		    &cause)) == NULL) {
 			control_fail(reply, "store", "%s", cause);
 			goto out;
 		}
@@ -612,6 +647,7 @@ out:
 	store_release_free(rel);
 	store_approvals_free(approvals);
 	store_audit_page_free(audit);
+	store_promotions_free(promos);
 	free(cause);
 }
 

@@ -256,8 +256,8 @@ ctl_print_stage(FILE *f, const json_t *st)
 {
 	const json_t	*a, *c;
 	static const char *const keys[3] = { "action", "logical_id", "type" };
-	const char	*repl;
-	char		 tmp[64], tmp2[64], tmp3[64], dur[32];
+	const char	*repl, *ref;
+	char		 tmp[64], tmp2[64], tmp3[64], tmp4[64], dur[32];
 	size_t		 i, j, l, w[3];
 
 	ctl_duration(json_object_get(st, "duration_ms"), dur, sizeof dur);
@@ -323,6 +323,36 @@ ctl_print_stage(FILE *f, const json_t *st)
 			    json_string_value(json_object_get(c,
 			    "expectation")));
 		fprintf(f, "\n");
+	}
+	a = json_object_get(st, "promotions");
+	if (json_array_size(a) > 0)
+		fprintf(f, "    promotions:\n");
+	for (i = 0; i < json_array_size(a); i++) {
+		c = json_array_get(a, i);
+		ref = json_string_value(json_object_get(c, "reference")) ?: "-";
+		ctl_duration(json_object_get(c, "duration_ms"), dur,
+		    sizeof dur);
+		fprintf(f, "      %s%s%s: %s, %s -> %s\n",
+		    json_string_value(json_object_get(c, "image")) ?: "-",
+		    strncmp(ref, "sha256:", 7) == 0 ? "@" : ":", ref,
+		    json_string_value(json_object_get(c, "status")) ?: "-",
+		    json_string_value(json_object_get(c,
+		    "source_registry")) ?: "-",
+		    json_string_value(json_object_get(c,
+		    "destination_registry")) ?: "-");
+		fprintf(f, "        digest %s, at the destination %s\n",
+		    json_string_value(json_object_get(c, "source_digest")) ?:
+		    "-", json_string_value(json_object_get(c,
+		    "destination_digest")) ?: "-");
+		fprintf(f, "        blobs copied %s (%s bytes), skipped %s "
+		    "(%s bytes), %s\n",
+		    ctl_text(c, "blobs_copied", tmp, sizeof tmp),
+		    ctl_text(c, "bytes_copied", tmp2, sizeof tmp2),
+		    ctl_text(c, "blobs_skipped", tmp3, sizeof tmp3),
+		    ctl_text(c, "bytes_skipped", tmp4, sizeof tmp4), dur);
+		if (json_is_string(json_object_get(c, "reason")))
+			fprintf(f, "        %s\n", json_string_value(
+			    json_object_get(c, "reason")));
 	}
 }
 

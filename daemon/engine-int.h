@@ -52,6 +52,9 @@ struct engine_run {
 	int64_t			 fresh_stage;	/* named by this process and
 						   nothing sent yet */
 	int			 fresh_attempt;
+	int64_t			 promoted_stage;	/* images copied for
+							   this stage/attempt */
+	int			 promoted_attempt;
 };
 TAILQ_HEAD(engine_runs, engine_run);
 
@@ -107,6 +110,18 @@ int64_t	 engine_newer_run(struct engine_run *);
 void	 engine_stage_step(struct engine_run *, struct store_stage *);
 void	 engine_delete_change_set(struct engine_run *, struct store_stage *);
 void	 engine_release_drop(struct engine_run *);
+void	 engine_stage_fail(struct engine_run *, struct store_stage *,
+	    const char *reason);
+/* 0 when r->release is ready, 1 when it is being read (the step comes
+ * again), -1 with *cause when it cannot be deployed. */
+int	 engine_release_load(struct engine_run *, struct store_stage *,
+	    char **cause);
+void	 engine_name_change_set(struct engine_run *, struct store_stage *);
+
+/* engine-promote.c: promoting (the release's images into the
+ * environment's registry). */
+void	 engine_step_promoting(struct engine_run *, struct store_stage *,
+	    const struct config_environment *);
 
 /* The reason of a stage whose change set changes nothing: the stage
  * ends as no_changes instead of done (see engine-stage.c). */

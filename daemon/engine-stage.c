@@ -47,7 +47,7 @@ engine_creds(struct engine_run *r, const struct config_environment *env,
 }
 
 /* Ends the stage and the run as failed, with the reason. */
-static void
+void
 engine_stage_fail(struct engine_run *r, struct store_stage *st,
     const char *reason)
 {
@@ -187,7 +187,7 @@ engine_release_drop(struct engine_run *r)
 static int	engine_release_fetch(struct engine_run *, struct store_stage *,
 		    struct store_release *, char **);
 
-static int
+int
 engine_release_load(struct engine_run *r, struct store_stage *st,
     char **cause)
 {
@@ -365,28 +365,25 @@ static void
 engine_step_pending(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env)
 {
-	char	*name, *reason, *why = NULL;
-	int	 ok;
-
 	if (env->registry != NULL) {
-		/* Image promotion is issue 8: refuse rather than deploy
-		   images the environment's registry may not have. */
-		reason = xasprintf("image promotion is not implemented yet "
-		    "(issue 8): %s needs the images in %s", env->name,
-		    env->registry);
-		if (engine_txn_begin(r) != 0) {
+		/* The images first (engine-promote.c). */
+		if (engine_move(r, st, STORE_STAGE_PROMOTING, 0, NULL) != 0)
 			engine_poll_later(r);
-			free(reason);
-			return;
-		}
-		ok = engine_enter(r, st, STORE_STAGE_PROMOTING, 0, NULL,
-		    NULL) == 0 && engine_enter(r, st, STORE_STAGE_FAILED,
-		    STORE_RUN_FAILED, reason, NULL) == 0;
-		free(reason);
-		engine_txn_end(r, ok);
-		engine_schedule(r, 0);
+		else
+			engine_schedule(r, 0);
 		return;
 	}
+	engine_name_change_set(r, st);
+}
+
+/* pending (or promoting, the images copied): the change set's name is
+ * recorded, then creating_change_set. */
+void
+engine_name_change_set(struct engine_run *r, struct store_stage *st)
+{
+	char	*name, *why = NULL;
+	int	 ok;
+
 	if (engine_stack_busy(r, st)) {
 		log_debug(LOG_CAT_ENGINE, "stack busy app=%s run=%lld env=%s",
 		    r->app, (long long)r->id, st->environment);
@@ -1664,8 +1661,7 @@ engine_stage_step(struct engine_run *r, struct store_stage *st)
 		engine_step_pending(r, st, env);
 		break;
 	case STORE_STAGE_PROMOTING:
-		engine_stage_fail(r, st, "image promotion is not implemented "
-		    "yet (issue 8)");
+		engine_step_promoting(r, st, env);
 		break;
 	case STORE_STAGE_CREATING_CHANGE_SET:
 		if (st->change_set_name == NULL) {

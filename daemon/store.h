@@ -653,4 +653,72 @@ int	 store_set_release_template(struct store *, int64_t release_id,
 int	 store_release_template(struct store *, int64_t release_id,
 	    char **namep, char **bodyp, size_t *lenp, char **cause);
 
+/* --- Image promotions (daemon/store-promote.c) --------------------------- */
+
+/*
+ * One image of a stage's promotion (table image_promotions): copied
+ * (digests equal, required) or failed (reason required).  Recorded
+ * again (a copy run again after a restart), the row is replaced.  The
+ * time is elapsed_ms before now (started_at) to now (finished_at).
+ */
+struct store_promotion_in {
+	int64_t		 stage_id;
+	const char	*source_registry;	/* host[:port] */
+	const char	*repository;
+	const char	*reference;		/* tag or digest */
+	const char	*destination_registry;
+	const char	*media_type;		/* may be NULL */
+	const char	*source_digest;		/* NULL: not read */
+	const char	*destination_digest;	/* NULL: not read */
+	int		 failed;
+	int		 blobs_copied;
+	int		 blobs_skipped;
+	int64_t		 bytes_copied;
+	int64_t		 bytes_skipped;
+	const char	*reason;		/* why it failed; a note */
+	int64_t		 elapsed_ms;
+};
+int	 store_record_promotion(struct store *,
+	    const struct store_promotion_in *, char **cause);
+
+struct store_promotion {
+	int64_t		 id;
+	int64_t		 stage_id;
+	int64_t		 run_id;
+	char		*environment;		/* the stage's */
+	char		*source_registry;
+	char		*repository;
+	char		*reference;
+	char		*destination_registry;
+	char		*media_type;		/* may be NULL */
+	char		*source_digest;		/* may be NULL */
+	char		*destination_digest;	/* may be NULL */
+	char		*status;		/* copied, failed */
+	int		 blobs_copied;
+	int		 blobs_skipped;
+	int64_t		 bytes_copied;
+	int64_t		 bytes_skipped;
+	char		*reason;		/* may be NULL */
+	int64_t		 started_at;
+	int64_t		 finished_at;
+};
+struct store_promotions {
+	struct store_promotion	*items;	/* by stage position, then id */
+	size_t			 n;
+};
+/* Every promotion of a run's stages. */
+int	 store_run_promotions(struct store *, int64_t run_id,
+	    struct store_promotions **, char **cause);
+void	 store_promotions_free(struct store_promotions *);
+/*
+ * A copy of the release's image into destination_registry made by a
+ * stage other than not_stage_id (of any run of the release), or
+ * STORE_ENOTFOUND.
+ */
+int	 store_find_promotion(struct store *, int64_t release_id,
+	    const char *destination_registry, const char *repository,
+	    const char *reference, int64_t not_stage_id,
+	    struct store_promotion **, char **cause);
+void	 store_promotion_free(struct store_promotion *);
+
 #endif

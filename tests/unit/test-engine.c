@@ -1253,9 +1253,11 @@ test_promotion(struct t *t)
 
 	run = t_submit(t, t_release(t, "promo", "1.0.0", "promo"));
 	ok(wait_run(t, run, STORE_RUN_FAILED),
-	    "promotion: an environment with a registry fails for now");
+	    "promotion: an environment with a registry but an app without "
+	    "one fails");
 	reason = stage_reason(t, run, "int");
-	ok(strstr(reason, "not implemented yet (issue 8)") != NULL,
+	ok(strstr(reason, "pulls images from 999999999999.dkr.ecr."
+	    "eu-west-1.amazonaws.com but app promo has no registry") != NULL,
 	    "promotion: %s", reason);
 	free(reason);
 }
