@@ -26,6 +26,11 @@
       (401 with WWW-Authenticate: Bearer realm=.../token,service=...,
       scope=...); /token hands one out to USER:PASS (Basic) and the proxy
       forwards to the upstream without credentials.
+      --ecr-login FAKE_URL,ACCOUNT: as an ECR registry of ACCOUNT, every
+      request must carry Basic "AWS:<password>" with a password the fake
+      AWS endpoint at FAKE_URL issued (GetAuthorizationToken) in that
+      account (read from its /_fake/state), else 401; forwarded to the
+      upstream without credentials.
 """
 
 import argparse
@@ -41,6 +46,7 @@ import secrets
 import socketserver
 import sys
 import urllib.parse
+import urllib.request
 
 
 def write_blob(root, data):
@@ -119,6 +125,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     plain_manifests = False
     bearer = None
     tokens = set()
+    ecr_login = None
+    ecr_passwords = set()
 
     def log_message(self, fmt, *args):
         pass
@@ -144,6 +152,26 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def ecr_ok(self):
+        auth = self.headers.get("Authorization", "")
+        if not auth.startswith("Basic "):
+            return False
+        try:
+            user, _, pw = base64.b64decode(auth[6:]).decode().partition(":")
+        except ValueError:
+            return False
+        if user != "AWS":
+            return False
+        if pw not in Proxy.ecr_passwords:
+            fake, acct = self.ecr_login.split(",")
+            with urllib.request.urlopen(fake + "/_fake/state",
+                                        timeout=10) as r:
+                state = json.load(r)
+            Proxy.ecr_passwords = {
+                t["password"] for t in state["ecr"]["tokens"]
+                if t["registry"] == acct}
+        return pw in Proxy.ecr_passwords
 
     def token(self):
         want = "Basic " + base64.b64encode(self.bearer.encode()).decode()
@@ -198,6 +226,14 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             auth = self.headers.get("Authorization", "")
             if not (auth.startswith("Bearer ") and auth[7:] in Proxy.tokens):
                 return self.challenge()
+        if self.ecr_login is not None and not self.ecr_ok():
+            self.close_connection = True    # the body is not read
+            return self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED",'
+                              b'"message":"not an ECR login of this '
+                              b'account"}]}',
+                              [("Content-Type", "application/json"),
+                               ("WWW-Authenticate",
+                                'Basic realm="fixture-ecr"')])
         length = self.headers.get("Content-Length")
         body = None
         chunked = self.headers.get("Transfer-Encoding", "") == "chunked"
@@ -218,7 +254,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                    if k.lower() not in ("host", "transfer-encoding",
                                         "connection", "authorization",
                                         "content-length")}
-        if self.bearer is None and "Authorization" in self.headers:
+        if (self.bearer is None and self.ecr_login is None and
+                "Authorization" in self.headers):
             headers["Authorization"] = self.headers["Authorization"]
         if body is not None:
             headers["Content-Length"] = str(len(body))
@@ -276,6 +313,7 @@ def cmd_proxy(a):
     Proxy.redirect_blobs = a.redirect_blobs
     Proxy.plain_manifests = a.plain_manifests
     Proxy.bearer = a.bearer
+    Proxy.ecr_login = a.ecr_login
     srv = Server(("127.0.0.1", 0), Proxy)
     tmp = a.port_file + ".tmp"
     with open(tmp, "w") as f:
@@ -304,6 +342,7 @@ def main():
     x.add_argument("--redirect-blobs", action="store_true")
     x.add_argument("--plain-manifests", action="store_true")
     x.add_argument("--bearer")
+    x.add_argument("--ecr-login")
     a = p.parse_args()
     if a.cmd == "oci":
         cmd_oci(a)
