@@ -148,7 +148,11 @@ struct config_app {
 	size_t			 nenvironments;
 };
 
-/* A registry reached with basic auth or a bearer-token challenge (not ECR). */
+/*
+ * A registry reached with basic auth or a bearer-token challenge.  An
+ * entry for an ECR host without username only gives its url (a local
+ * stand-in in tests); its logins still come from GetAuthorizationToken.
+ */
 struct config_registry {
 	char			*host;			/* as in `registry:` */
 	char			*url;			/* default https://host */

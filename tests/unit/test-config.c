@@ -289,6 +289,17 @@ test_secret_files(void)
 	free(got);
 	free(want);
 	free(extra);
+
+	/* An ECR host's entry without credentials: only where it answers. */
+	got = load_extra("registries:\n  - {host: 333333333333.dkr.ecr."
+	    "eu-west-1.amazonaws.com, url: \"http://127.0.0.1:5000\"}\n", &c);
+	is_str(got, "", "an ECR host may have an entry with only a url");
+	ok(c != NULL && c->nregistries == 1 && c->registries[0].username ==
+	    NULL && strcmp(config_find_registry(c, "333333333333.dkr.ecr."
+	    "eu-west-1.amazonaws.com")->url, "http://127.0.0.1:5000") == 0,
+	    "the ECR host's url is the entry's");
+	free(got);
+	config_free(c);
 }
 
 static void
