@@ -38,14 +38,18 @@ EOT
 	eval "${1}_url=http://127.0.0.1:$sr_port"
 	t_wait_for 20 curl -s -o /dev/null "http://127.0.0.1:$sr_port/v2/"
 }
-# start_proxy NAME UPSTREAM ACCOUNT: the ECR stand-in; sets NAME_url.
+# start_proxy NAME UPSTREAM ACCOUNT [ARGS]: the ECR stand-in; sets NAME_url.
 start_proxy() {
-	"$TEST_PYTHON" "$fixture" proxy --upstream "$2" \
-	    --port-file "$t_dir/$1.port" --ecr-login "$fake_url,$3" \
-	    >>"$t_dir/$1.log" 2>&1 &
+	sp_name=$1
+	sp_up=$2
+	sp_acct=$3
+	shift 3
+	"$TEST_PYTHON" "$fixture" proxy --upstream "$sp_up" \
+	    --port-file "$t_dir/$sp_name.port" --ecr-login "$fake_url,$sp_acct" \
+	    "$@" >>"$t_dir/$sp_name.log" 2>&1 &
 	t_pids="$t_pids $!"
-	t_wait_for 20 test -s "$t_dir/$1.port" || return 1
-	eval "${1}_url=http://127.0.0.1:$(cat "$t_dir/$1.port")"
+	t_wait_for 20 test -s "$t_dir/$sp_name.port" || return 1
+	eval "${sp_name}_url=http://127.0.0.1:$(cat "$t_dir/$sp_name.port")"
 }
 start_registry intreg && start_registry prodreg &&
     start_proxy intecr "$intreg_url" 111111111111 &&
@@ -73,14 +77,17 @@ digest() {
 
 cfg="$t_dir/shipgate.yaml"
 t_demo_config "$t_dir/demo.yaml"
-# The ECR hosts answer at the local stand-ins; their logins still come
-# from GetAuthorizationToken (no username).
-{ cat "$t_dir/demo.yaml"; cat <<EOT
+# config FILE INT_URL: the ECR hosts answer at the local stand-ins; their
+# logins still come from GetAuthorizationToken (no username).
+config() {
+	{ cat "$t_dir/demo.yaml"; cat <<EOT
 registries:
-  - {host: $INT_HOST, url: "$intecr_url"}
+  - {host: $INT_HOST, url: "$2"}
   - {host: $PROD_HOST, url: "$prodecr_url"}
 EOT
-} >"$cfg"
+	} >"$1"
+}
+config "$cfg" "$intecr_url"
 export SHIPGATE_ENGINE_POLL_MS=100
 t_start_daemon "$cfg"
 ok "shipgated is ready" t_wait_for 30 t_log_has ' ready '
@@ -188,6 +195,41 @@ promotions 2 stg >"$t_dir/stg2.txt"
 t_diag "$(cat "$t_dir/stg2.txt")"
 ok "the failed copies are recorded" \
     test "$(grep -c ' failed ' "$t_dir/stg2.txt")" -eq 2
+# Stopped in the middle of a copy (blobs served slowly), then started
+# again: the copy runs again and completes.
+push billing/web 1.4.4 amd64 5 && push billing/worker 1.4.4 amd64 6 &&
+    start_proxy intslow "$intreg_url" 111111111111 --slow-blobs 1.5
+ok "1.4.4 is pushed, a slow Int stand-in started" test $? -eq 0
+t_stop "$daemon_pid"
+config "$t_dir/slow.yaml" "$intslow_url"
+t_start_daemon "$t_dir/slow.yaml"
+ok "shipgated starts again" t_wait_for 30 sh -c \
+    "test \$(grep -c ' ready ' '$t_dir/shipgated.log') -ge 2"
+"$TEST_PYTHON" "$top_srcdir/tests/fakeaws/drop-release.py" \
+    --endpoint "$fake_url" --version 1.4.4 --tag 1.4.4 \
+    --message 'Interrupted' >"$t_dir/drop3.out" &&
+    t_wait_for 60 stage_is 3 int awaiting_approval &&
+    ctl approve 3 --env int --as alice >/dev/null &&
+    t_wait_for 60 stage_is 3 int awaiting_gate &&
+    ctl authorise 3 --as alice >/dev/null
+ok "a third release reaches STG" test $? -eq 0
+ok "STG is copying" t_wait_for 30 t_log_has 'promotion started image=billing/web ref=1.4.4'
+t_stop "$daemon_pid"
+ok "shipgated stops cleanly in the middle of the copy" test $? -eq 0
+ok "the stage was left promoting" sh -c \
+    "! grep -q 'images promoted app=billing run=3' '$t_dir/shipgated.log'"
+t_start_daemon "$cfg"
+ok "STG copies again after the restart and waits for its approval" \
+    t_wait_for 60 stage_is 3 stg awaiting_approval
+promotions 3 stg >"$t_dir/stg3.txt"
+t_diag "$(cat "$t_dir/stg3.txt")"
+ok "one row per image, copied, equal digests" \
+    awk '$2 != "copied" || $3 != $4 { bad = 1 }
+         END { exit (NR == 2 && !bad) ? 0 : 1 }' "$t_dir/stg3.txt"
+ok "the Prod registry holds billing/web:1.4.4 digest for digest" \
+    test "$(digest "$prodreg_url" billing/web:1.4.4)" = \
+    "$(digest "$intreg_url" billing/web:1.4.4)"
+
 ok "no sanitizer report in the daemon's log" \
     sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' '$t_dir/shipgated.log'"
 t_stop "$daemon_pid"

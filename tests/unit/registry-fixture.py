@@ -31,6 +31,8 @@
       AWS endpoint at FAKE_URL issued (GetAuthorizationToken) in that
       account (read from its /_fake/state), else 401; forwarded to the
       upstream without credentials.
+      --slow-blobs SECONDS: every blob GET waits that long first (a copy
+      that can be interrupted).
 """
 
 import argparse
@@ -45,6 +47,7 @@ import random
 import secrets
 import socketserver
 import sys
+import time
 import urllib.parse
 import urllib.request
 
@@ -127,6 +130,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     tokens = set()
     ecr_login = None
     ecr_passwords = set()
+    slow_blobs = 0.0
 
     def log_message(self, fmt, *args):
         pass
@@ -234,6 +238,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                               [("Content-Type", "application/json"),
                                ("WWW-Authenticate",
                                 'Basic realm="fixture-ecr"')])
+        if (self.slow_blobs and self.command == "GET" and
+                "/blobs/sha256:" in path):
+            time.sleep(self.slow_blobs)
         length = self.headers.get("Content-Length")
         body = None
         chunked = self.headers.get("Transfer-Encoding", "") == "chunked"
@@ -314,6 +321,7 @@ def cmd_proxy(a):
     Proxy.plain_manifests = a.plain_manifests
     Proxy.bearer = a.bearer
     Proxy.ecr_login = a.ecr_login
+    Proxy.slow_blobs = a.slow_blobs
     srv = Server(("127.0.0.1", 0), Proxy)
     tmp = a.port_file + ".tmp"
     with open(tmp, "w") as f:
@@ -343,6 +351,7 @@ def main():
     x.add_argument("--plain-manifests", action="store_true")
     x.add_argument("--bearer")
     x.add_argument("--ecr-login")
+    x.add_argument("--slow-blobs", type=float, default=0.0)
     a = p.parse_args()
     if a.cmd == "oci":
         cmd_oci(a)
