@@ -1,0 +1,191 @@
+#!/bin/sh
+# Crash safety: one release through Int, STG and Prod with the real daemon
+# and the fake AWS endpoint, while shipgated is killed with SIGKILL at
+# every kind of step (the zip just dropped, creating a change set, waiting
+# for an approval, just after an approval or the gate was accepted, while
+# the stack and the services deploy, at the gate, ...), and started again
+# on the same configuration and database each time.  The run must end as
+# it would have without the crashes: every change set executed once, at
+# its first attempt, every approval kept, one release for the one zip,
+# each transition audited once.  A daemon killed -9 leaves its control
+# socket behind: each restart must replace it.
+. "$top_srcdir/tests/lib.sh"
+t_tmpdir
+# A longer step makes each state last long enough to be killed in.
+t_start_fake --step-delay 0.3 ||
+    { echo "Bail out! the fake AWS endpoint did not start"; exit 1; }
+"$TEST_PYTHON" "$top_srcdir/tests/fakeaws/sandbox.py" --endpoint "$fake_url" \
+    >"$t_dir/sandbox.log" 2>&1 || { echo "Bail out! sandbox set-up failed"; exit 1; }
+
+cfg="$t_dir/shipgate.yaml"
+t_demo_config "$t_dir/demo.yaml"
+# As test-pipeline.sh: no image promotion, Int's registry everywhere.
+sed -e '/^        registry: /d' -e 's/Registry: "333333333333"/Registry: "111111111111"/' \
+    "$t_dir/demo.yaml" >"$cfg"
+db="$t_dir/shipgate.db"
+sock="$t_dir/control.sock"
+log="$t_dir/shipgated.log"
+export SHIPGATE_ENGINE_POLL_MS=50
+t_start_daemon "$cfg"
+ok "shipgated is ready" t_wait_for 60 t_log_has ' ready '
+
+ctl() { "$SHIPGATECTL" -c "$cfg" "$@" </dev/null; }
+sgtest() { "$TEST_PYTHON" "$top_srcdir/tests/integration/sgtest.py" "$@"; }
+# wait_until SECONDS COMMAND...: t_wait_for against the clock (each try
+# of a slow command under ASan takes a while).
+wait_until() {
+	w_end=$(($(date +%s) + $1))
+	shift
+	while ! "$@" 2>/dev/null; do
+		[ "$(date +%s)" -lt "$w_end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# Lines of the daemon's log written since the last restart.
+mark=0
+new_log_has() {
+	tail -n "+$((mark + 1))" "$log" | grep -Eq -- "$1"
+}
+
+# wait_point ENV STATUS: until the daemon logs the stage entering STATUS,
+# or the database shows it at STATUS or past it (entered before the last
+# crash, or the window was missed).  The log is watched closely, the
+# database (slower to ask) now and then.  1 after 60 s.
+wait_point() {
+	w_i=0
+	w_pat="-> $2 app=billing run=1 env=$1\$"
+	w_end=$(($(date +%s) + 60))
+	while :; do
+		new_log_has "$w_pat" && return 0
+		if [ $((w_i % 50)) -eq 0 ]; then
+			sgtest reached "$db" 1 "$1" "$2" 2>/dev/null && return 0
+			[ "$(date +%s)" -lt "$w_end" ] || return 1
+		fi
+		sleep 0.02
+		w_i=$((w_i + 1))
+	done
+}
+
+# crash LABEL [ENV STATUS]: SIGKILL the daemon, note where the run was, start it again
+# on the same configuration and database and wait until it serves.
+kills=0
+hits=0
+stale=0
+restarted=0
+crash() {
+	kill -KILL "$daemon_pid"
+	wait "$daemon_pid" 2>/dev/null
+	t_pids=$(echo " $t_pids " | sed "s/ $daemon_pid / /")
+	kills=$((kills + 1))
+	where=$(sgtest where "$db" 1 2>&1)
+	t_diag "kill $kills ($1): $where"
+	case " $where " in
+	*" $2=$3/"*) hits=$((hits + 1)) ;;
+	esac
+	echo "$kills $1: $where" >>"$t_dir/kills.txt"
+	[ -S "$sock" ] && stale=$((stale + 1))
+	mark=$(wc -l <"$log")
+	t_start_daemon "$cfg"
+	if wait_until 60 new_log_has ' ready ' &&
+	    wait_until 60 ctl runs >/dev/null; then
+		restarted=$((restarted + 1))
+	else
+		t_diag "the daemon did not come back after kill $kills"
+	fi
+}
+
+drop() {
+	"$TEST_PYTHON" "$top_srcdir/tests/fakeaws/drop-release.py" \
+	    --endpoint "$fake_url" --version 1.4.2 --tag 1.4.2 \
+	    --message 'Fix invoice rounding on credit notes' \
+	    >"$t_dir/drop.out" 2>&1 </dev/null
+}
+
+# fault SERVICE OPERATION SECONDS COUNT: the next COUNT such calls answer
+# SECONDS late, so that a state that is otherwise over in a moment
+# (describing a new change set, the services already stable when the
+# stack completes) lasts long enough to be killed in.
+fault() {
+	curl -sf -X POST -H 'Content-Type: application/json' -d "{\"service\":
+	    \"$1\", \"operation\": \"$2\", \"mode\": \"delay\", \"delay\": $3,
+	    \"count\": $4}" "$fake_url/_fake/faults" >/dev/null
+}
+
+# The kill points, in the order of a run: LABEL|ENV|STATUS|ACTION|DELAY.
+# ACTION (run first) is what a person does; then wait for the stage to
+# reach STATUS (none: kill at once), sleep DELAY, kill, restart.
+actions_failed=0
+missed=0
+while IFS='|' read -r label env status action delay <&3; do
+	[ -n "$label" ] || continue
+	if [ -n "$action" ] && ! eval "$action" >>"$t_dir/actions.out" 2>&1; then
+		actions_failed=$((actions_failed + 1))
+		t_diag "$label: '$action' failed: $(tail -n 2 "$t_dir/actions.out")"
+	fi
+	if [ -n "$status" ] && ! wait_point "$env" "$status"; then
+		missed=$((missed + 1))
+		t_diag "$label: $env never reached $status"
+	fi
+	[ -z "$delay" ] || sleep "$delay"
+	crash "$label" "$env" "$status"
+done 3<<'EOF'
+the zip just dropped|||fault cloudformation DescribeChangeSet 1 4 && drop|
+Int creating its change set|int|creating_change_set||
+Int change set created|int|creating_change_set||0.6
+Int awaiting approval|int|awaiting_approval||
+Int approval just accepted|||ctl approve 1 --env int --as alice -m 'int ok'|
+Int waiting for the stack|int|waiting_stack||0.5
+Int waiting for the services|int|waiting_services|fault ecs DescribeServices 1.5 1|
+Int at the promotion gate|int|awaiting_gate||
+promotion just authorised|||fault cloudformation DescribeChangeSet 1 2 && ctl authorise 1 --as alice -m 'to the client'|
+STG creating its change set|stg|creating_change_set||
+STG awaiting approval|stg|awaiting_approval||
+STG approval just accepted|||ctl approve 1 --env stg --as bob|
+STG waiting for the stack|stg|waiting_stack||0.5
+Prod awaiting approval|prod|awaiting_approval||
+Prod's first approval just accepted|||ctl approve 1 --env prod --as bob|
+Prod's second approval just accepted|||ctl approve 1 --env prod --as carol -m go|
+Prod waiting for the stack|prod|waiting_stack||0.5
+Prod waiting for the services|prod|waiting_services|fault ecs DescribeServices 1.5 1|
+EOF
+
+ok "killed at $kills points" test "$kills" -ge 8
+t_diag "$hits of the kills waiting for a state came while in it"
+ok "the daemon came back after every kill" test "$restarted" -eq "$kills"
+ok "a stale control socket was left each time, and replaced" \
+    test "$stale" -eq "$kills"
+ok "every approval and authorisation was taken" test "$actions_failed" -eq 0
+ok "every kill point was reached" test "$missed" -eq 0
+
+run_is() {
+	ctl --json show "$1" 2>/dev/null | sgtest check "run['status'] == '$2'" -
+}
+ok "the run succeeds" wait_until 90 run_is 1 succeeded
+
+ctl --json show 1 >"$t_dir/show.json" 2>&1
+curl -sf "$fake_url/_fake/cfn/executions" >"$t_dir/exec.json"
+t_diag "$(sgtest executions "$fake_url")"
+curl -sf "$fake_url/_fake/calls" >"$t_dir/calls.json"
+t_diag "CloudFormation calls: $(sgtest get "d.get('cloudformation')" "$t_dir/calls.json")"
+sgtest crash-report "$t_dir/show.json" "$t_dir/exec.json" >"$t_dir/report" 2>&1
+[ -s "$t_dir/report" ] || echo "not ok the final checks: $(cat "$t_dir/report")" >"$t_dir/report"
+while read -r line; do
+	case $line in
+	"ok "*)
+		ok "${line#ok }" true ;;
+	*)
+		ok "${line#not ok }" false ;;
+	esac
+done <"$t_dir/report"
+
+ctl --json runs >"$t_dir/runs.json" 2>&1
+ok "one run for the one zip" sgtest check "len(d['runs']) == 1" "$t_dir/runs.json"
+ok "one release recorded for the one zip" \
+    test "$(sgtest sql "$db" 'SELECT count(*) FROM releases')" = 1
+ok "no sanitizer report in the daemon's log" \
+    sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' '$log'"
+t_stop "$daemon_pid"
+ok "shipgated stops cleanly" test $? -eq 0
+ok "and removes its control socket" test ! -e "$sock"
+t_done
