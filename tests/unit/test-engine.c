@@ -171,7 +171,7 @@ static int
 t_setup(struct t *t)
 {
 	struct config_errors	 e;
-	char			*apps, *a[12], *text, *cause = NULL;
+	char			*apps, *a[13], *text, *cause = NULL;
 	const char		*u;
 	size_t			 i;
 	int64_t			 id;
@@ -207,8 +207,11 @@ t_setup(struct t *t)
 	a[10] = app_text("crash", "crash-int", "", "");
 	a[11] = app_text("promo", "promo-int", "",
 	    ", registry: 999999999999.dkr.ecr.eu-west-1.amazonaws.com");
+	a[12] = app_text("same", "same-int", "    registry: 999999999999.dkr."
+	    "ecr.eu-west-1.amazonaws.com\n",
+	    ", registry: 999999999999.dkr.ecr.eu-west-1.amazonaws.com");
 	apps = xstrdup("");
-	for (i = 0; i < 12; i++) {
+	for (i = 0; i < 13; i++) {
 		text = xasprintf("%s%s", apps, a[i]);
 		free(apps);
 		free(a[i]);
@@ -1260,6 +1263,13 @@ test_promotion(struct t *t)
 	    "eu-west-1.amazonaws.com but app promo has no registry") != NULL,
 	    "promotion: %s", reason);
 	free(reason);
+
+	/* The environment pulls from where the images are: nothing to copy,
+	   no ECR login. */
+	run = t_submit(t, t_release(t, "same", "1.0.0", "same"));
+	ok(deploy_one(t, run), "promotion: the app's own registry: deployed");
+	is_int(fake_calls(t, "ecr", "GetAuthorizationToken"), 0,
+	    "promotion: the app's own registry: no ECR login");
 }
 
 static void
