@@ -279,6 +279,18 @@ test_show(void)
 	c = json_array_get(json_object_get(st, "checks"), 0);
 	is_str(jstr(c, "check"), "smoke", "show: check");
 	is_int(jint(c, "http_status"), 200, "show: check HTTP status");
+	c = json_array_get(json_object_get(json_array_get(stages, 1),
+	    "promotions"), 0);
+	is_str(jstr(c, "image"), "billing/web", "show: promotion image");
+	is_str(jstr(c, "status"), "copied", "show: promotion status");
+	ok(jstr(c, "destination_digest") != NULL && strcmp(jstr(c,
+	    "destination_digest"), jstr(c, "source_digest")) == 0,
+	    "show: promotion digests");
+	is_int(jint(c, "bytes_copied"), 2000, "show: promotion bytes copied");
+	is_int(jint(c, "bytes_skipped"), 500, "show: promotion bytes skipped");
+	is_int(jint(c, "duration_ms"), 1500, "show: promotion time");
+	is_int((long long)json_array_size(json_object_get(json_array_get(
+	    stages, 0), "promotions")), 0, "show: no promotion at int");
 	st = json_array_get(stages, 2);
 	ok(json_is_null(json_object_get(st, "started_at")) &&
 	    json_is_null(json_object_get(st, "duration_ms")),
@@ -800,6 +812,74 @@ test_queries(struct store *s)
 	store_run_free(r);
 }
 
+/* Image promotions (store-promote.c): recorded, replaced, refused, read. */
+static void
+test_promotions(struct store *s)
+{
+	struct store_run		*r = NULL;
+	struct store_promotion_in	 in;
+	struct store_promotions		*l = NULL;
+	struct store_promotion		*p = NULL;
+	const char			*d = "sha256:0123456789abcdef0123456789"
+	    "abcdef0123456789abcdef0123456789abcdef";
+
+	if (store_get_run(s, 1, &r, NULL) != 0 || r->nstages < 2) {
+		ok(0, "run 1");
+		store_run_free(r);
+		return;
+	}
+	memset(&in, 0, sizeof in);
+	in.stage_id = r->stages[1].id;
+	in.source_registry = "111111111111.dkr.ecr.eu-west-1.amazonaws.com";
+	in.repository = "billing/web";
+	in.reference = "1.4.2";
+	in.destination_registry =
+	    "333333333333.dkr.ecr.eu-west-1.amazonaws.com";
+	in.source_digest = d;
+	in.destination_digest = "sha256:ffff";
+	is_int(store_record_promotion(s, &in, NULL), STORE_EINVAL,
+	    "promotions: copied with different digests is refused");
+	in.failed = 1;
+	is_int(store_record_promotion(s, &in, NULL), STORE_EINVAL,
+	    "promotions: failed without a reason is refused");
+	in.reason = "image billing/web:1.4.2: 404 MANIFEST_UNKNOWN";
+	in.destination_digest = NULL;
+	is_int(store_record_promotion(s, &in, NULL), 0,
+	    "promotions: a failed copy is recorded");
+	in.failed = 0;
+	in.reason = NULL;
+	in.destination_digest = d;
+	in.blobs_copied = 3;
+	in.blobs_skipped = 1;
+	in.bytes_copied = 2000;
+	in.bytes_skipped = 500;
+	in.elapsed_ms = 1500;
+	is_int(store_record_promotion(s, &in, NULL), 0,
+	    "promotions: copied again, recorded over it");
+	ok(store_run_promotions(s, 1, &l, NULL) == 0 && l->n == 1 &&
+	    strcmp(l->items[0].status, "copied") == 0 &&
+	    l->items[0].reason == NULL && l->items[0].bytes_copied == 2000 &&
+	    l->items[0].finished_at - l->items[0].started_at == 1500 &&
+	    strcmp(l->items[0].environment, "stg") == 0 &&
+	    l->items[0].run_id == 1, "promotions: one row per image");
+	store_promotions_free(l);
+	ok(store_find_promotion(s, r->release_id, in.destination_registry,
+	    "billing/web", "1.4.2", r->stages[2].id, &p, NULL) == 0 &&
+	    p->stage_id == r->stages[1].id && strcmp(p->source_digest, d) == 0,
+	    "promotions: found for another stage of the release");
+	store_promotion_free(p);
+	is_int(store_find_promotion(s, r->release_id, in.destination_registry,
+	    "billing/web", "1.4.2", r->stages[1].id, &p, NULL),
+	    STORE_ENOTFOUND, "promotions: not the stage's own");
+	is_int(store_find_promotion(s, r->release_id, "elsewhere.example",
+	    "billing/web", "1.4.2", 0, &p, NULL), STORE_ENOTFOUND,
+	    "promotions: not into another registry");
+	ok(store_run_promotions(s, 2, &l, NULL) == 0 && l->n == 0,
+	    "promotions: none in another run");
+	store_promotions_free(l);
+	store_run_free(r);
+}
+
 /* A socket file nobody listens on, as a killed daemon leaves it. */
 static int
 make_stale_socket(const char *path)
@@ -911,6 +991,7 @@ main(void)
 	control_set_idle_timeout(control3, 100);
 
 	test_queries(store);
+	test_promotions(store);
 
 	uv_async_init(&loop, &done_async, done_cb);
 	uv_thread_create(&thread, client_thread, NULL);
