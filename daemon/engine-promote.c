@@ -237,7 +237,7 @@ engine_promo_done_cb(struct promote *p, const struct promote_result *res,
 		goto out;
 	}
 	if (pr->unrecorded > 0) {
-		engine_poll_later(r);		/* copy (skip) and record again */
+		engine_poll_later(r);	/* copy (skip) and record again */
 		goto out;
 	}
 	log_info("images promoted app=%s run=%lld env=%s images=%zu to=%s",
