@@ -105,7 +105,9 @@ drop() {
 # fault SERVICE OPERATION SECONDS COUNT: the next COUNT such calls answer
 # SECONDS late, so that a state that is otherwise over in a moment
 # (describing a new change set, the services already stable when the
-# stack completes) lasts long enough to be killed in.
+# stack completes) lasts long enough to be killed in, or that a request
+# is still in flight when the daemon dies (ExecuteChangeSet: the fake
+# runs it once the delay is over, after the daemon is gone).
 fault() {
 	curl -sf -X POST -H 'Content-Type: application/json' -d "{\"service\":
 	    \"$1\", \"operation\": \"$2\", \"mode\": \"delay\", \"delay\": $3,
@@ -113,8 +115,10 @@ fault() {
 }
 
 # The kill points, in the order of a run: LABEL|ENV|STATUS|ACTION|DELAY.
-# ACTION (run first) is what a person does; then wait for the stage to
-# reach STATUS (none: kill at once), sleep DELAY, kill, restart.
+# ACTION (run first) is what a person does, or a fault that makes the
+# next state last; then wait for the stage to reach STATUS (no ENV: for
+# the daemon to log STATUS; neither: kill at once), sleep DELAY, kill,
+# restart.
 actions_failed=0
 missed=0
 while IFS='|' read -r label env status action delay <&3; do
@@ -123,18 +127,23 @@ while IFS='|' read -r label env status action delay <&3; do
 		actions_failed=$((actions_failed + 1))
 		t_diag "$label: '$action' failed: $(tail -n 2 "$t_dir/actions.out")"
 	fi
-	if [ -n "$status" ] && ! wait_point "$env" "$status"; then
+	if [ -z "$env" ] && [ -n "$status" ] &&
+	    ! wait_until 60 new_log_has "$status"; then
+		missed=$((missed + 1))
+		t_diag "$label: the daemon never logged '$status'"
+	elif [ -n "$env" ] && ! wait_point "$env" "$status"; then
 		missed=$((missed + 1))
 		t_diag "$label: $env never reached $status"
 	fi
 	[ -z "$delay" ] || sleep "$delay"
 	crash "$label" "$env" "$status"
 done 3<<'EOF'
-the zip just dropped|||fault cloudformation DescribeChangeSet 1 4 && drop|
+the zip being read by intake|||fault s3 GetObject 2 1 && drop|0.5
+the release just recorded||release recorded|fault cloudformation DescribeChangeSet 1 4|
 Int creating its change set|int|creating_change_set||
 Int change set created|int|creating_change_set||0.6
 Int awaiting approval|int|awaiting_approval||
-Int approval just accepted|||ctl approve 1 --env int --as alice -m 'int ok'|
+Int executing, ExecuteChangeSet sent|||fault cloudformation ExecuteChangeSet 1 1 && ctl approve 1 --env int --as alice -m 'int ok'|0.3
 Int waiting for the stack|int|waiting_stack||0.5
 Int waiting for the services|int|waiting_services|fault ecs DescribeServices 1.5 1|
 Int at the promotion gate|int|awaiting_gate||
@@ -145,7 +154,7 @@ STG approval just accepted|||ctl approve 1 --env stg --as bob|
 STG waiting for the stack|stg|waiting_stack||0.5
 Prod awaiting approval|prod|awaiting_approval||
 Prod's first approval just accepted|||ctl approve 1 --env prod --as bob|
-Prod's second approval just accepted|||ctl approve 1 --env prod --as carol -m go|
+Prod's second approval just accepted|||fault cloudformation ExecuteChangeSet 1 1 && ctl approve 1 --env prod --as carol -m go|
 Prod waiting for the stack|prod|waiting_stack||0.5
 Prod waiting for the services|prod|waiting_services|fault ecs DescribeServices 1.5 1|
 EOF
