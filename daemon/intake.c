@@ -570,6 +570,14 @@ record_release(struct intake_app *app, struct intake_obj *obj,
 	    store_mark_seen(s, app->app_id, obj->bucket, obj->key, revision,
 	    id, &is_new, &cause) != 0)
 		goto rollback;
+	/*
+	 * The validated template goes with the release, so the engine
+	 * deploys exactly these bytes without reading the zip again.
+	 */
+	if (is_new && rel != NULL && store_set_release_template(s, id,
+	    rel->template_name, rel->template, rel->template_len,
+	    &cause) != 0)
+		goto rollback;
 	if (!is_new) {
 		store_rollback(s);
 		return (1);

@@ -88,6 +88,12 @@ sets = d.get('executions', d) if isinstance(d, dict) else d
 vals = list(sets.values()) if isinstance(sets, dict) else list(sets)
 ok = vals and all(int(v.get('executions', 0)) <= 1 for v in vals)
 sys.exit(0 if ok else 1)"
+curl -sf "$fake_url/_fake/calls" >"$t_dir/calls.json"
+ok "the zip was read once: the engine deploys the template intake kept" \
+    "$TEST_PYTHON" -c "
+import json, sys
+c = json.load(open('$t_dir/calls.json'))
+sys.exit(0 if c.get('s3', {}).get('GetObject') == 1 else 1)"
 ctl show 1 >"$t_dir/show.txt" 2>&1
 ok "the audit trail names every approver" \
     sh -c "grep -q alice '$t_dir/show.txt' && grep -q bob '$t_dir/show.txt' &&
