@@ -13,8 +13,9 @@ t_start_fake --step-delay 0.05 ||
 
 cfg="$t_dir/shipgate.yaml"
 t_demo_config "$t_dir/demo.yaml"
-# Image promotion (issue 8) is not wired yet: environments without their
-# own registry deploy the integration registry's images.
+# No registry runs behind the sandbox's ECR host names: environments
+# without their own registry deploy the integration registry's images
+# (test-promotion.sh covers the copy, with two local registries).
 sed -e '/^        registry: /d' -e 's/Registry: "333333333333"/Registry: "111111111111"/' \
     "$t_dir/demo.yaml" >"$cfg"
 export SHIPGATE_ENGINE_POLL_MS=100
