@@ -238,16 +238,23 @@ case $reason in
 esac
 ok "with its reason: the app it names" test "$has_app" = yes
 ctl --json runs
-ok "no run was made of it" \
-    sgtest check "not [r for r in d['runs'] if r['version'] == '1.5.6']" "$t_dir/out"
+ok "no run deploys it" \
+    sgtest check "not [r for r in d['runs'] if r['version'] == '1.5.6' and
+    r['status'] != 'invalid']" "$t_dir/out"
 ok "nothing was deployed (no CreateChangeSet)" \
     test "$(cfn_calls CreateChangeSet)" -eq "$creates"
-ctl runs
-if grep -q 'payroll' "$t_dir/out" || grep -q '1\.5\.6' "$t_dir/out"; then
-	ok "runs shows the invalid release and its reason" true
+# INTERFACES.md 5: "a release that fails validation is invalid and never
+# runs"; issue 5: it "shows in the history" with its reason.
+ctl --json runs --status invalid
+if sgtest check "any('payroll' in (r['reason'] or '') for r in d['runs'])" \
+    "$t_dir/out"; then
+	ok "runs (the history) shows the invalid release with its reason" true
 else
 	t_count=$((t_count + 1))
-	echo "not ok $t_count - runs shows the invalid release and its reason # TODO bug: an invalid release gets no run, and runs/show list only runs"
+	echo "not ok $t_count - runs (the history) shows the invalid release" \
+	    "with its reason # TODO bug: engine_submit_release makes no run" \
+	    "of an invalid release (runs.status 'invalid' is never written)," \
+	    "so neither runs nor show can list it"
 fi
 
 # --- One object dropped twice ---------------------------------------------
