@@ -19,6 +19,8 @@ AWS endpoint's counters; build and upload release zips.
                                  release.json's app set to A
     sgtest.py put URL KEY FILE   upload FILE to releases-billing/KEY
     sgtest.py post URL PATH JSON POST to the fake's control API
+    sgtest.py visibility URL SECONDS
+                                 the billing-drops queue's VisibilityTimeout
     sgtest.py crash-report SHOW EXEC
                                  test-crash.sh's final checks, one per line
                                  ("ok NAME" or "not ok NAME: why")
@@ -166,6 +168,19 @@ def cmd_put(url, key, path):
     return 0
 
 
+def cmd_visibility(url, seconds):
+    import boto3
+    sys.path.insert(0, FAKEAWS)
+    import fakeaws_keys as K
+    sqs = boto3.client("sqs", endpoint_url=url, region_name=K.DEFAULT_REGION,
+                       aws_access_key_id=K.ACCESS_KEY_ID,
+                       aws_secret_access_key=K.SECRET_ACCESS_KEY)
+    q = sqs.get_queue_url(QueueName="billing-drops")["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=q,
+                             Attributes={"VisibilityTimeout": str(seconds)})
+    return 0
+
+
 def cmd_post(url, path, body):
     req = urllib.request.Request(url.rstrip("/") + path, data=body.encode(),
                                  method="POST",
@@ -269,6 +284,8 @@ def main(argv):
         return cmd_zip(args)
     if cmd == "put":
         return cmd_put(*args)
+    if cmd == "visibility":
+        return cmd_visibility(*args)
     if cmd == "post":
         return cmd_post(*args)
     if cmd == "crash-report":

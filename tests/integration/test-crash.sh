@@ -22,6 +22,11 @@ t_demo_config "$t_dir/demo.yaml"
 # As test-pipeline.sh: no image promotion, Int's registry everywhere.
 sed -e '/^        registry: /d' -e 's/Registry: "333333333333"/Registry: "111111111111"/' \
     "$t_dir/demo.yaml" >"$cfg"
+# A message received by a daemon that is then killed comes back soon:
+# intake sees the zip both from the listing after the restart and from
+# the redelivered event, and must make one release of it.
+"$TEST_PYTHON" "$top_srcdir/tests/integration/sgtest.py" visibility \
+    "$fake_url" 3 || { echo "Bail out! cannot set the queue's visibility"; exit 1; }
 db="$t_dir/shipgate.db"
 sock="$t_dir/control.sock"
 log="$t_dir/shipgated.log"
@@ -188,6 +193,12 @@ while read -r line; do
 	esac
 done <"$t_dir/report"
 
+queue_empty() {
+	curl -sf "$fake_url/_fake/state" | sgtest check "all(not q['messages']
+	    for k, q in d['sqs'].items() if k.endswith('/billing-drops'))" -
+}
+ok "the event received before the first kill is handled, deleted" \
+    wait_until 60 queue_empty
 ctl --json runs >"$t_dir/runs.json" 2>&1
 ok "one run for the one zip" sgtest check "len(d['runs']) == 1" "$t_dir/runs.json"
 ok "one release recorded for the one zip" \
