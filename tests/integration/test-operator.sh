@@ -132,6 +132,10 @@ sgtest post "$fake_url" /_fake/cfn/fail-resource '{"logical_id": "WebService",
 ok "a failure of the Int service is injected" test $? -eq 0
 drop 1.5.2 4
 ok "run 3 waits for the Int approval" wait_until 60 stage_is 3 int awaiting_approval
+# A slower fake while Int fails, and the retry at once: the stack may
+# still be rolling back when the new change set is asked for (the daemon
+# then tries again until CloudFormation takes it; the count is a diag).
+sgtest post "$fake_url" /_fake/config '{"step_delay": 0.3}' >/dev/null
 ctl approve 3 --env int --as alice
 ok "run 3 fails" wait_until 90 run_is 3 failed
 ok "its Int stage failed" stage_is 3 int failed
@@ -140,16 +144,19 @@ t_diag "$(grep -Ei 'fail' "$t_dir/out")"
 ok "show names the failed resource and its reason" \
     sh -c "grep -q 'WebService' '$t_dir/out' &&
     grep -q 'Resource handler returned message: tasks failed to start' '$t_dir/out'"
+ctl retry 3 --env int --as dave
+ok "dave retries Int" test "$rc" -eq 0
 ctl retry 3 --env int --as bob
 ok "bob may not retry: exit 1, operators named" \
     sh -c "test $rc -eq 1 && grep -q 'not in operators' '$t_dir/err'"
 ctl retry 3 --env stg --as dave
-ok "STG did not fail: it is not retried (exit 1)" test "$rc" -eq 1
-ctl retry 3 --env int --as dave
-ok "dave retries Int" test "$rc" -eq 0
+ok "STG is not a failed stage: not retried (exit 1)" test "$rc" -eq 1
 ok "a new change set waits for approval" \
     wait_until 60 show_check 3 "stage('int')['status'] == 'awaiting_approval' and
     stage('int')['attempt'] == 1 and run['status'] == 'running'"
+sgtest post "$fake_url" /_fake/config '{"step_delay": 0.05}' >/dev/null
+t_diag "CreateChangeSet refused while the stack rolled back:\
+ $(grep -c 'state and can not be updated' "$t_dir/shipgated.log")"
 ctl approve 3 --env int --as alice
 ok "the retried stage is approved" test "$rc" -eq 0
 ok "the retry deploys Int: run 3 waits at the gate" \
