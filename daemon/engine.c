@@ -767,6 +767,61 @@ engine_active_runs(const struct engine *e)
 
 /* --- Releases and runs --------------------------------------------------- */
 
+/*
+ * A release that failed validation gets a run in state `invalid`, with
+ * the release's reason and no stage: the history shows it, and nothing
+ * is ever deployed from it.  Handed over again, it keeps its one run.
+ */
+static int
+engine_record_invalid(struct engine *e, const struct store_release *rel,
+    int64_t *run_idp, char **cause)
+{
+	struct store_run_in	 in;
+	struct store_audit_in	 a;
+	char			*why = NULL, *subject = NULL;
+	int64_t			 run_id = 0;
+	int			 rc = 0;
+
+	if (store_release_run(e->store, rel->id, &run_id, &why) != 0) {
+		rc = engine_fail(cause, ENGINE_ESTORE, "%s", why);
+		goto out;
+	}
+	if (run_id != 0)
+		goto done;
+	memset(&in, 0, sizeof in);
+	in.release_id = rel->id;
+	in.kind = STORE_RUN_NORMAL;
+	in.status = STORE_RUN_INVALID;
+	in.reason = rel->reason != NULL ? rel->reason : "invalid release";
+	if (store_begin(e->store, &why) != 0 ||
+	    store_create_run(e->store, &in, &run_id, &why) != 0)
+		goto fail;
+	subject = xasprintf("run %lld", (long long)run_id);
+	memset(&a, 0, sizeof a);
+	a.actor = ENGINE_ACTOR;
+	a.action = "release invalid";
+	a.subject = subject;
+	a.run_id = run_id;
+	a.detail = in.reason;
+	if (store_append_audit(e->store, &a, &why) != 0 ||
+	    store_commit(e->store, &why) != 0)
+		goto fail;
+	log_info("release invalid, not run app=%s release=%lld run=%lld: %s",
+	    rel->app, (long long)rel->id, (long long)run_id, in.reason);
+done:
+	if (run_idp != NULL)
+		*run_idp = run_id;
+	goto out;
+fail:
+	store_rollback(e->store);
+	rc = engine_fail(cause, ENGINE_ESTORE, "cannot record invalid release "
+	    "%lld: %s", (long long)rel->id, why != NULL ? why : "unknown");
+out:
+	free(why);
+	free(subject);
+	return (rc);
+}
+
 int
 engine_submit_release(struct engine *e, int64_t release_id, int64_t *run_idp,
     char **cause)
@@ -788,6 +843,10 @@ engine_submit_release(struct engine *e, int64_t release_id, int64_t *run_idp,
 		    "stopping"));
 	if (store_get_release(e->store, release_id, &rel, &why) != 0) {
 		rc = engine_fail(cause, ENGINE_ENOTFOUND, "%s", why);
+		goto out;
+	}
+	if (rel->status == STORE_RELEASE_INVALID) {
+		rc = engine_record_invalid(e, rel, run_idp, cause);
 		goto out;
 	}
 	if (rel->status != STORE_RELEASE_VALID) {
