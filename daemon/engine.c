@@ -1336,7 +1336,7 @@ engine_retry(struct engine *e, int64_t run_id, const char *env,
 	struct store_run	*run = NULL;
 	struct store_stage	*st;
 	struct engine_run	*r;
-	char			*why = NULL, *detail;
+	char			*why = NULL, *detail = NULL;
 	int			 rc;
 
 	if ((rc = engine_check_operator(e, actor, "retry stages",
@@ -1386,9 +1386,9 @@ engine_retry(struct engine *e, int64_t run_id, const char *env,
 		    "%lld%s%s", (long long)run_id, why != NULL ? ": " : "",
 		    why != NULL ? why : "");
 	}
-	free(detail);
 	engine_schedule(r, 0);
 out:
+	free(detail);
 	free(why);
 	store_run_free(run);
 	return (rc);
