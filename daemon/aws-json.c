@@ -58,8 +58,8 @@ aws_json_limits_default(struct aws_json_limits *l)
  * jansson stops at its first error, and up to that point it splits
  * strings exactly as this scan does, so it never nests deeper than this.
  */
-static int
-nesting_within(const char *s, size_t len, unsigned int max)
+int
+aws_json_nesting_within(const char *s, size_t len, unsigned int max)
 {
 	unsigned int	 depth = 0;
 	int		 in_string = 0;
@@ -112,7 +112,7 @@ aws_json_load(struct aws_json **docp, const void *data, size_t len,
 			    "limit of %zu", what, len, l.max_size);
 		return (AWS_JSON_ELIMIT);
 	}
-	if (!nesting_within(data, len, l.max_depth)) {
+	if (!aws_json_nesting_within(data, len, l.max_depth)) {
 		if (cause != NULL)
 			*cause = xasprintf("%s: nested deeper than %u", what,
 			    l.max_depth);

@@ -106,4 +106,11 @@ int	 aws_json_array_opt(struct aws_json *, size_t *, const char *, ...)
 int	 aws_json_object_opt(struct aws_json *, json_t **, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 
+/*
+ * 1 when the JSON text nests arrays and objects at most max deep
+ * (counted outside strings), 0 otherwise: a check to make before a
+ * recursive parser sees the bytes.
+ */
+int	 aws_json_nesting_within(const char *, size_t, unsigned int max);
+
 #endif

@@ -17,6 +17,7 @@
 #include <zip.h>
 
 #include "buf.h"
+#include "aws-json.h"
 #include "release.h"
 #include "xmalloc.h"
 
@@ -501,41 +502,6 @@ type_name(const json_t *v)
 	return ("something else");
 }
 
-/* The deepest nesting of arrays and objects, counted outside strings. */
-static int
-nesting_within(const char *s, size_t len, unsigned int max)
-{
-	unsigned int	 depth = 0;
-	int		 in_string = 0;
-	size_t		 i;
-
-	for (i = 0; i < len; i++) {
-		if (in_string) {
-			if (s[i] == '\\')
-				i++;
-			else if (s[i] == '"')
-				in_string = 0;
-			continue;
-		}
-		switch (s[i]) {
-		case '"':
-			in_string = 1;
-			break;
-		case '[':
-		case '{':
-			if (++depth > max)
-				return (0);
-			break;
-		case ']':
-		case '}':
-			if (depth > 0)
-				depth--;
-			break;
-		}
-	}
-	return (1);
-}
-
 /* Refuses keys of obj not in the NULL-terminated list; path names obj. */
 static int
 known_keys(json_t *obj, const char *path, const char *const *keys,
@@ -980,7 +946,7 @@ parse_manifest(struct release *rel, const char *text, size_t len,
 		    size_str(b2, sizeof b2, l->manifest_size));
 		goto out;
 	}
-	if (!nesting_within(text, len, l->manifest_depth)) {
+	if (!aws_json_nesting_within(text, len, l->manifest_depth)) {
 		rc = fail(err, RELEASE_EMANIFEST, "release.json: nested "
 		    "deeper than %u levels", l->manifest_depth);
 		goto out;
@@ -1357,7 +1323,7 @@ check_template(const char *name, const char *data, size_t len,
 	int		 rc = 0, nodes = 0, done = 0;
 
 	if (has_suffix(name, ".json")) {
-		if (!nesting_within(data, len, TEMPLATE_DEPTH))
+		if (!aws_json_nesting_within(data, len, TEMPLATE_DEPTH))
 			return (fail(err, RELEASE_ETEMPLATE, "%s: nested "
 			    "deeper than %d levels", name, TEMPLATE_DEPTH));
 		if ((root = json_loadb(data, len, 0, &jerr)) == NULL)
