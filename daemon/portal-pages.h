@@ -2,7 +2,7 @@
  * The portal's HTML pages: each function renders one whole page (layout,
  * header with the Sign out form, the page's body) from the store into
  * out, through the template engine (tmpl.h), so every value from a
- * release, a user or AWS is HTML-escaped.  The templates are web/*.html,
+ * release, a user or AWS is HTML-escaped.  The templates are web/NAME.html,
  * compiled into the daemon by web/embed.sh; the names the browser tests
  * rely on are in web/README.md.
  *
