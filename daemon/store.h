@@ -497,6 +497,12 @@ struct store_check_results {
 int	 store_stage_check_results(struct store *, int64_t stage_id,
 	    int attempt, struct store_check_results **, char **cause);
 void	 store_check_results_free(struct store_check_results *);
+/* Replaces the check steps recorded for the stage's attempt with these
+ * (a check run done again after a restart replaces its results); the
+ * stage_id and attempt fields of v are not read. */
+int	 store_record_check_results(struct store *, int64_t stage_id,
+	    int attempt, const struct store_check_result *, size_t n,
+	    char **cause);
 
 /* --- intake: seen objects' fate, releases to hand over, failures ----- */
 
@@ -720,5 +726,165 @@ int	 store_find_promotion(struct store *, int64_t release_id,
 	    const char *reference, int64_t not_stage_id,
 	    struct store_promotion **, char **cause);
 void	 store_promotion_free(struct store_promotion *);
+
+/* --- Portal sessions and API tokens (daemon/store-session.c) ------------- */
+
+/*
+ * Browser sessions and API tokens (sql/002_portal.sql).  Only the
+ * SHA-256 of a session id or token is stored (hash: 32 bytes); the
+ * portal computes it.  Times are passed in (unix ms) so the portal's
+ * expiry rules are tested with a fixed clock.
+ */
+#define STORE_HASH_LEN	32
+
+int	 store_session_create(struct store *, const unsigned char *hash,
+	    const char *user, const char *remote_addr, int64_t now,
+	    int64_t expires_at, char **cause);
+
+struct store_session {
+	char		*user;
+	char		*remote_addr;	/* may be NULL */
+	int64_t		 created_at;
+	int64_t		 last_seen_at;
+	int64_t		 expires_at;
+	int64_t		 revoked_at;	/* 0: not revoked */
+};
+/* STORE_ENOTFOUND when no session has this hash. */
+int	 store_session_get(struct store *, const unsigned char *hash,
+	    struct store_session **, char **cause);
+void	 store_session_free(struct store_session *);
+/* Sets last_seen_at (idle expiry counts from it). */
+int	 store_session_touch(struct store *, const unsigned char *hash,
+	    int64_t at, char **cause);
+/* Signs out: revoked_at = at (STORE_ENOTFOUND when unknown). */
+int	 store_session_revoke(struct store *, const unsigned char *hash,
+	    int64_t at, char **cause);
+/* Deletes sessions that expired or were revoked before `before`;
+ * *np (may be NULL) is how many. */
+int	 store_session_purge(struct store *, int64_t before, int *np,
+	    char **cause);
+
+/* A new token for user; *idp its id. */
+int	 store_token_create(struct store *, const unsigned char *hash,
+	    const char *user, const char *label, const char *created_by,
+	    int64_t now, int64_t *idp, char **cause);
+/* The user of a token that is not revoked, and notes its use;
+ * STORE_ENOTFOUND otherwise.  *userp is the caller's. */
+int	 store_token_use(struct store *, const unsigned char *hash,
+	    int64_t now, char **userp, int64_t *idp, char **cause);
+/* Revokes a token by id (STORE_ENOTFOUND: no such token, or revoked). */
+int	 store_token_revoke(struct store *, int64_t id, int64_t now,
+	    char **cause);
+
+struct store_token {
+	int64_t		 id;
+	char		*user;
+	char		*label;
+	char		*created_by;	/* may be NULL */
+	int64_t		 created_at;
+	int64_t		 last_used_at;	/* 0: never */
+	int64_t		 revoked_at;	/* 0: not revoked */
+};
+struct store_tokens {
+	struct store_token	*items;	/* by id */
+	size_t			 n;
+};
+int	 store_token_list(struct store *, struct store_tokens **, char **cause);
+void	 store_tokens_free(struct store_tokens *);
+
+/* --- Notifications: the outbox (daemon/store-outbox.c) ------------------- */
+
+/*
+ * The transactional outbox (sql/003_notify_checks.sql): notify writes a
+ * row in the transaction of the transition that causes it and sends it
+ * from the loop afterwards.  Each call is its own transaction unless the
+ * caller opened one.
+ */
+struct store_outbox_in {
+	const char	*channel;	/* "email" or "webhook" */
+	const char	*event;
+	const char	*dedup_key;	/* the cause: a second row with the
+					   same key is not written */
+	int64_t		 run_id;	/* 0: none */
+	int64_t		 release_id;	/* 0: none */
+	const char	*recipients;	/* "a@x, b@y", or the webhook's name */
+	const char	*subject;	/* email */
+	const char	*body_text;	/* email */
+	const char	*body_html;	/* email; may be NULL */
+	const char	*payload;	/* webhook: JSON */
+};
+/* INSERT OR IGNORE: *insertedp (may be NULL) is 1 when the row is new,
+ * 0 when its dedup_key was there already.  Due at once. */
+int	 store_outbox_queue(struct store *, const struct store_outbox_in *,
+	    int *insertedp, char **cause);
+/* Whether a row with this dedup_key exists. */
+int	 store_outbox_has(struct store *, const char *dedup_key, int *yesp,
+	    char **cause);
+
+struct store_outbox_row {
+	int64_t		 id;
+	char		*channel;
+	char		*event;
+	char		*dedup_key;
+	int64_t		 run_id;	/* 0: none */
+	int64_t		 release_id;	/* 0: none */
+	char		*recipients;
+	char		*subject;	/* may be NULL */
+	char		*body_text;	/* may be NULL */
+	char		*body_html;	/* may be NULL */
+	char		*payload;	/* may be NULL */
+	char		*status;	/* pending, sent, failed */
+	int		 attempts;
+	int64_t		 next_attempt_at;
+	char		*last_error;	/* may be NULL */
+	int64_t		 created_at;
+	int64_t		 updated_at;
+	int64_t		 sent_at;	/* 0: not sent */
+};
+struct store_outbox_rows {
+	struct store_outbox_row	*items;
+	size_t			 n;
+};
+/* Pending rows due at `now` (next_attempt_at <= now), oldest first, at
+ * most limit (1 .. 1000), skipping the ids in `skip` (nskip of them:
+ * those in flight). */
+int	 store_outbox_due(struct store *, int64_t now, int limit,
+	    const int64_t *skip, size_t nskip, struct store_outbox_rows **,
+	    char **cause);
+/* The earliest next_attempt_at of the pending rows; 0 when none.  And
+ * how many rows are pending. */
+int	 store_outbox_next(struct store *, int64_t *atp, int64_t *pendingp,
+	    char **cause);
+/* A pending row was sent: status sent, sent_at now, attempts + 1. */
+int	 store_outbox_mark_sent(struct store *, int64_t id, char **cause);
+/* An attempt failed: attempts + 1, last_error, and either retried at
+ * next_at (pending) or, when next_at is 0, given up (failed). */
+int	 store_outbox_mark_error(struct store *, int64_t id,
+	    const char *error, int64_t next_at, char **cause);
+/* A run's rows (for the portal and shipgatectl show), oldest first;
+ * without bodies or payloads. */
+int	 store_outbox_run(struct store *, int64_t run_id,
+	    struct store_outbox_rows **, char **cause);
+/* One row with everything; STORE_ENOTFOUND. */
+int	 store_outbox_get(struct store *, int64_t id,
+	    struct store_outbox_rows **, char **cause);
+void	 store_outbox_rows_free(struct store_outbox_rows *);
+/* Rows by status, for /metrics and /healthz. */
+int	 store_outbox_counts(struct store *, int64_t *pendingp,
+	    int64_t *sentp, int64_t *failedp, char **cause);
+
+/* A stage waiting for people, for reminders: awaiting_approval (gate 0)
+ * or awaiting_gate (gate 1), with since = when its approval_needed
+ * (gate_needed) e-mail was queued for the current attempt. */
+struct store_waiting_stage {
+	int64_t		 stage_id;
+	int64_t		 run_id;
+	int		 attempt;
+	int		 gate;
+	int64_t		 since;
+};
+/* Stages waiting that have such an e-mail; *vp is the caller's. */
+int	 store_outbox_waiting(struct store *, struct store_waiting_stage **vp,
+	    size_t *np, char **cause);
 
 #endif

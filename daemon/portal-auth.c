@@ -1,0 +1,467 @@
+/*
+ * The portal's identities (see portal-auth.h).
+ */
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <argon2.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+#include "config.h"
+#include "portal-auth.h"
+#include "store.h"
+#include "xmalloc.h"
+
+/* Verified when the user is unknown, so that a wrong name costs as
+ * much as a wrong password ("x" with the demo's parameters). */
+static const char portal_dummy_hash[] =
+    "$argon2id$v=19$m=65536,t=3,p=4$c2hpcGdhdGVkdW1teXNhbHQ"
+    "$9/hf4SbsL2+8b1ZTkIVR6x1nS1kBYb2fOQ4lkLq0bUo";
+
+static void
+portal_hex(const unsigned char *in, size_t len, char *out)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+static int
+portal_random(unsigned char *out, size_t len)
+{
+	ssize_t	 n;
+	size_t	 got = 0;
+
+	while (got < len) {
+		n = getrandom(out + got, len - got, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		got += (size_t)n;
+	}
+	return (0);
+}
+
+int
+portal_auth_password(const struct config_user *u, const char *password)
+{
+	const char	*hash;
+	int		 rc;
+
+	if (password == NULL)
+		password = "";
+	hash = u != NULL && u->password_hash != NULL ? u->password_hash :
+	    portal_dummy_hash;
+	rc = argon2id_verify(hash, password, strlen(password));
+	if (u == NULL || u->password_hash == NULL)
+		return (-1);
+	return (rc == ARGON2_OK ? 0 : -1);
+}
+
+void
+portal_auth_hash(const char *secret, unsigned char out[32])
+{
+	SHA256((const unsigned char *)secret, strlen(secret), out);
+}
+
+int
+portal_session_new(struct store *s, const struct config *c,
+    const char *user, const char *remote_addr, int64_t now, char **idp,
+    char **cause)
+{
+	unsigned char	 raw[32], hash[32];
+	char		*id;
+	int		 rc;
+
+	*idp = NULL;
+	if (portal_random(raw, sizeof raw) != 0) {
+		if (cause != NULL)
+			*cause = xasprintf("no randomness: %s",
+			    strerror(errno));
+		return (STORE_EIO);
+	}
+	id = xmalloc(PORTAL_SESSION_ID_LEN + 1);
+	portal_hex(raw, sizeof raw, id);
+	explicit_bzero(raw, sizeof raw);
+	portal_auth_hash(id, hash);
+	rc = store_session_create(s, hash, user, remote_addr, now,
+	    now + c->session_lifetime_ms, cause);
+	if (rc != 0) {
+		freezero_str(id);
+		return (rc);
+	}
+	*idp = id;
+	return (0);
+}
+
+/* A session id as the cookie carries it: 64 lower-case hex digits. */
+static int
+portal_session_id_valid(const char *id)
+{
+	size_t	 i;
+
+	if (id == NULL)
+		return (0);
+	for (i = 0; id[i] != '\0'; i++) {
+		if (i >= PORTAL_SESSION_ID_LEN || !((id[i] >= '0' &&
+		    id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return (0);
+	}
+	return (i == PORTAL_SESSION_ID_LEN);
+}
+
+char *
+portal_session_user(struct store *s, const struct config *c, const char *id,
+    int64_t now, int *store_err)
+{
+	struct store_session	*sess = NULL;
+	unsigned char		 hash[32];
+	char			*user = NULL;
+	int			 rc;
+
+	*store_err = 0;
+	if (!portal_session_id_valid(id))
+		return (NULL);
+	portal_auth_hash(id, hash);
+	if ((rc = store_session_get(s, hash, &sess, NULL)) != 0) {
+		if (rc != STORE_ENOTFOUND)
+			*store_err = rc;
+		return (NULL);
+	}
+	if (sess->revoked_at != 0 || now >= sess->expires_at ||
+	    now - sess->last_seen_at >= c->session_idle_timeout_ms ||
+	    config_find_user(c, sess->user) == NULL)
+		goto out;
+	if (now - sess->last_seen_at >= PORTAL_SESSION_TOUCH_MS &&
+	    (rc = store_session_touch(s, hash, now, NULL)) != 0) {
+		*store_err = rc;
+		goto out;
+	}
+	user = sess->user;
+	sess->user = NULL;
+out:
+	store_session_free(sess);
+	return (user);
+}
+
+int
+portal_session_revoke(struct store *s, const char *id, int64_t now)
+{
+	unsigned char	 hash[32];
+
+	if (!portal_session_id_valid(id))
+		return (STORE_ENOTFOUND);
+	portal_auth_hash(id, hash);
+	return (store_session_revoke(s, hash, now, NULL));
+}
+
+char *
+portal_session_cookie(const struct config *c, const char *id, int secure)
+{
+	if (c->public_url != NULL &&
+	    strncasecmp(c->public_url, "https://", 8) == 0)
+		secure = 1;
+	if (id == NULL)
+		return (xasprintf("%s=; Path=/; HttpOnly; SameSite=Strict; "
+		    "Max-Age=0%s", PORTAL_SESSION_COOKIE,
+		    secure ? "; Secure" : ""));
+	return (xasprintf("%s=%s; Path=/; HttpOnly; SameSite=Strict%s",
+	    PORTAL_SESSION_COOKIE, id, secure ? "; Secure" : ""));
+}
+
+void
+portal_csrf_token(const char *session_id, char *out)
+{
+	static const char	 msg[] = "shipgate csrf";
+	unsigned char		 mac[EVP_MAX_MD_SIZE];
+	unsigned int		 len = 0;
+
+	HMAC(EVP_sha256(), session_id, (int)strlen(session_id),
+	    (const unsigned char *)msg, sizeof msg - 1, mac, &len);
+	portal_hex(mac, 32, out);
+}
+
+int
+portal_csrf_check(const char *session_id, const char *token)
+{
+	char	 want[PORTAL_CSRF_LEN + 1];
+	int	 ok;
+
+	if (session_id == NULL || token == NULL ||
+	    strlen(token) != PORTAL_CSRF_LEN)
+		return (0);
+	portal_csrf_token(session_id, want);
+	ok = CRYPTO_memcmp(want, token, PORTAL_CSRF_LEN) == 0;
+	explicit_bzero(want, sizeof want);
+	return (ok);
+}
+
+/* --- Rate limits --------------------------------------------------------- */
+
+struct portal_rl_entry {
+	char		*key;
+	int64_t		*fails;		/* times, oldest first */
+	int		 nfails;
+	int64_t		 last;
+};
+
+struct portal_ratelimit {
+	pthread_mutex_t		 lock;
+	struct portal_rl_entry	*v;
+	size_t			 n;
+};
+
+struct portal_ratelimit *
+portal_ratelimit_new(void)
+{
+	struct portal_ratelimit	*rl;
+
+	rl = xcalloc(1, sizeof *rl);
+	pthread_mutex_init(&rl->lock, NULL);
+	return (rl);
+}
+
+static void
+portal_rl_entry_free(struct portal_rl_entry *e)
+{
+	free(e->key);
+	free(e->fails);
+}
+
+void
+portal_ratelimit_free(struct portal_ratelimit *rl)
+{
+	size_t	 i;
+
+	if (rl == NULL)
+		return;
+	for (i = 0; i < rl->n; i++)
+		portal_rl_entry_free(&rl->v[i]);
+	free(rl->v);
+	pthread_mutex_destroy(&rl->lock);
+	free(rl);
+}
+
+static struct portal_rl_entry *
+portal_rl_find(struct portal_ratelimit *rl, const char *key)
+{
+	size_t	 i;
+
+	for (i = 0; i < rl->n; i++) {
+		if (strcmp(rl->v[i].key, key) == 0)
+			return (&rl->v[i]);
+	}
+	return (NULL);
+}
+
+/* Forgets the failures that left the window. */
+static void
+portal_rl_expire(struct portal_rl_entry *e, int64_t window_ms, int64_t now)
+{
+	int	 i = 0;
+
+	while (i < e->nfails && now - e->fails[i] >= window_ms)
+		i++;
+	if (i > 0) {
+		memmove(e->fails, e->fails + i,
+		    (size_t)(e->nfails - i) * sizeof *e->fails);
+		e->nfails -= i;
+	}
+}
+
+int
+portal_ratelimit_allowed(struct portal_ratelimit *rl, const char *key,
+    int attempts, int64_t window_ms, int64_t now, int64_t *retry_ms)
+{
+	struct portal_rl_entry	*e;
+	int			 ok = 1;
+
+	if (retry_ms != NULL)
+		*retry_ms = 0;
+	if (attempts <= 0)
+		return (1);
+	pthread_mutex_lock(&rl->lock);
+	if ((e = portal_rl_find(rl, key)) != NULL) {
+		portal_rl_expire(e, window_ms, now);
+		if (e->nfails >= attempts) {
+			ok = 0;
+			if (retry_ms != NULL)
+				*retry_ms = e->fails[e->nfails - attempts] +
+				    window_ms - now;
+		}
+	}
+	pthread_mutex_unlock(&rl->lock);
+	return (ok);
+}
+
+void
+portal_ratelimit_failed(struct portal_ratelimit *rl, const char *key,
+    int attempts, int64_t window_ms, int64_t now)
+{
+	struct portal_rl_entry	*e;
+	size_t			 i, oldest;
+
+	if (attempts <= 0)
+		return;
+	pthread_mutex_lock(&rl->lock);
+	if ((e = portal_rl_find(rl, key)) == NULL) {
+		if (rl->n == PORTAL_RATELIMIT_KEYS) {
+			/* Full: forget the key used least recently. */
+			oldest = 0;
+			for (i = 1; i < rl->n; i++) {
+				if (rl->v[i].last < rl->v[oldest].last)
+					oldest = i;
+			}
+			portal_rl_entry_free(&rl->v[oldest]);
+			rl->v[oldest] = rl->v[--rl->n];
+		}
+		rl->v = xreallocarray(rl->v, rl->n + 1, sizeof *rl->v);
+		e = &rl->v[rl->n++];
+		memset(e, 0, sizeof *e);
+		e->key = xstrdup(key);
+		e->fails = xcalloc((size_t)attempts, sizeof *e->fails);
+	}
+	portal_rl_expire(e, window_ms, now);
+	if (e->nfails == attempts) {	/* keep the newest `attempts` */
+		memmove(e->fails, e->fails + 1,
+		    (size_t)(e->nfails - 1) * sizeof *e->fails);
+		e->nfails--;
+	}
+	e->fails = xreallocarray(e->fails, (size_t)attempts,
+	    sizeof *e->fails);
+	e->fails[e->nfails++] = now;
+	e->last = now;
+	pthread_mutex_unlock(&rl->lock);
+}
+
+void
+portal_ratelimit_clear(struct portal_ratelimit *rl, const char *key)
+{
+	struct portal_rl_entry	*e;
+
+	pthread_mutex_lock(&rl->lock);
+	if ((e = portal_rl_find(rl, key)) != NULL) {
+		portal_rl_entry_free(e);
+		*e = rl->v[--rl->n];
+	}
+	pthread_mutex_unlock(&rl->lock);
+}
+
+/* --- Trusted proxy -------------------------------------------------------- */
+
+/* An address as 16 bytes (IPv4 mapped into IPv6), or -1. */
+static int
+portal_addr_parse(const char *s, unsigned char out[16])
+{
+	struct in_addr	 a4;
+
+	if (s == NULL)
+		return (-1);
+	if (inet_pton(AF_INET6, s, out) == 1)
+		return (0);
+	if (inet_pton(AF_INET, s, &a4) == 1) {
+		memset(out, 0, 10);
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &a4, 4);
+		return (0);
+	}
+	return (-1);
+}
+
+int
+portal_auth_proxy_trusted(const struct config *c, const char *addr)
+{
+	unsigned char	 a[16], b[16];
+	size_t		 i;
+
+	if (portal_addr_parse(addr, a) != 0)
+		return (0);
+	for (i = 0; i < c->trusted_proxies.n; i++) {
+		if (portal_addr_parse(c->trusted_proxies.items[i], b) == 0 &&
+		    memcmp(a, b, sizeof a) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+const struct config_user *
+portal_auth_proxy_user(const struct config *c, const char *peer_addr,
+    const char *value)
+{
+	const struct config_user	*u;
+	size_t				 i;
+
+	if (c->identity_header == NULL || value == NULL || *value == '\0' ||
+	    !portal_auth_proxy_trusted(c, peer_addr))
+		return (NULL);
+	if ((u = config_find_user(c, value)) != NULL)
+		return (u);
+	for (i = 0; i < c->nusers; i++) {
+		if (c->users[i].email != NULL &&
+		    strcasecmp(c->users[i].email, value) == 0)
+			return (&c->users[i]);
+	}
+	return (NULL);
+}
+
+/* --- API tokens ----------------------------------------------------------- */
+
+int
+portal_token_generate(char *out)
+{
+	unsigned char	 raw[32];
+
+	if (portal_random(raw, sizeof raw) != 0)
+		return (-1);
+	memcpy(out, "sgt_", 4);
+	portal_hex(raw, sizeof raw, out + 4);
+	explicit_bzero(raw, sizeof raw);
+	return (0);
+}
+
+char *
+portal_token_user(struct store *s, const char *token, int64_t now,
+    int *store_err)
+{
+	unsigned char	 hash[32];
+	char		*user = NULL;
+	size_t		 i;
+	int		 rc;
+
+	*store_err = 0;
+	if (token == NULL || strlen(token) != PORTAL_TOKEN_LEN ||
+	    strncmp(token, "sgt_", 4) != 0)
+		return (NULL);
+	for (i = 4; i < PORTAL_TOKEN_LEN; i++) {
+		if (!((token[i] >= '0' && token[i] <= '9') ||
+		    (token[i] >= 'a' && token[i] <= 'f')))
+			return (NULL);
+	}
+	portal_auth_hash(token, hash);
+	if ((rc = store_token_use(s, hash, now, &user, NULL, NULL)) != 0) {
+		if (rc != STORE_ENOTFOUND)
+			*store_err = rc;
+		return (NULL);
+	}
+	return (user);
+}

@@ -1,0 +1,110 @@
+/*
+ * The portal's identities: passwords (argon2id), browser sessions, CSRF
+ * tokens, sign-in rate limits, the trusted proxy's identity header and
+ * API tokens.  The functions that touch the store take the portal
+ * thread's connection and the time (unix ms), so the rules are tested
+ * with a fixed clock.
+ *
+ * Sessions: a 256-bit random id, sent as the cookie "sg_session" (64 hex
+ * characters), stored as its SHA-256 only.  A session ends at its
+ * absolute expiry (created + session_lifetime), after session_idle_timeout
+ * without a request, or when revoked (sign-out).
+ *
+ * CSRF: the token of a session is HMAC-SHA256(key = session id,
+ * "shipgate csrf") in hex: bound to the session, unforgeable without its
+ * id (which only the HttpOnly cookie holds), stateless, and still valid
+ * after a restart.
+ *
+ * API tokens: "sgt_" + 64 hex characters, stored as the SHA-256 of the
+ * whole string, acting as their user.
+ */
+#ifndef SHIPGATE_PORTAL_AUTH_H
+#define SHIPGATE_PORTAL_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct config_user;
+struct store;
+
+#define PORTAL_SESSION_COOKIE	"sg_session"
+#define PORTAL_SESSION_ID_LEN	64	/* hex characters */
+#define PORTAL_CSRF_LEN		64
+#define PORTAL_TOKEN_LEN	68	/* "sgt_" + 64 hex */
+
+/* 0 when password matches the user's argon2id hash; -1 otherwise (also
+ * for a user without a hash).  user may be NULL: a hash is still
+ * computed, so an unknown name takes as long as a wrong password. */
+int	 portal_auth_password(const struct config_user *, const char *password);
+
+/* SHA-256 of a string (a session id, a token). */
+void	 portal_auth_hash(const char *secret, unsigned char out[32]);
+
+/*
+ * A new session for user: *idp (caller frees with freezero_str) is the
+ * cookie's value.  Returns 0 or a STORE_E* code with *cause.
+ */
+int	 portal_session_new(struct store *, const struct config *,
+	    const char *user, const char *remote_addr, int64_t now,
+	    char **idp, char **cause);
+/*
+ * The user of a live session (caller frees), or NULL: unknown, revoked,
+ * expired or idle too long.  A live session's last use is noted (at
+ * most once every PORTAL_SESSION_TOUCH_MS).  *store_err is set to a
+ * negative STORE_E* code when the store failed (then NULL is returned
+ * and the caller answers 503), else 0.
+ */
+#define PORTAL_SESSION_TOUCH_MS	(60 * 1000)
+char	*portal_session_user(struct store *, const struct config *,
+	    const char *id, int64_t now, int *store_err);
+/* Signs the session out (revoked in the store).  0 or STORE_E*. */
+int	 portal_session_revoke(struct store *, const char *id, int64_t now);
+/* The Set-Cookie value for a session id (NULL id: one that deletes the
+ * cookie); Secure when public_url is https or TLS is served. */
+char	*portal_session_cookie(const struct config *, const char *id,
+	    int secure);
+
+/* The CSRF token of a session id, in out (PORTAL_CSRF_LEN + 1 bytes). */
+void	 portal_csrf_token(const char *session_id, char *out);
+/* 1 when token is the session's (constant time); 0 otherwise or NULL. */
+int	 portal_csrf_check(const char *session_id, const char *token);
+
+/*
+ * Failed sign-in counting, per key ("addr 192.0.2.1", "user bob"):
+ * a key with `attempts` failures within `window_ms` is locked until the
+ * oldest of them leaves the window.  Thread-safe; bounded (the oldest
+ * keys are forgotten beyond PORTAL_RATELIMIT_KEYS).
+ */
+#define PORTAL_RATELIMIT_KEYS	4096
+struct portal_ratelimit;
+struct portal_ratelimit *portal_ratelimit_new(void);
+void	 portal_ratelimit_free(struct portal_ratelimit *);
+/* 1 when key may try now; 0 when locked (*retry_ms: how long). */
+int	 portal_ratelimit_allowed(struct portal_ratelimit *, const char *key,
+	    int attempts, int64_t window_ms, int64_t now, int64_t *retry_ms);
+void	 portal_ratelimit_failed(struct portal_ratelimit *, const char *key,
+	    int attempts, int64_t window_ms, int64_t now);
+/* A successful sign-in clears the key. */
+void	 portal_ratelimit_clear(struct portal_ratelimit *, const char *key);
+
+/* Whether addr (the peer's numeric address) is one of trusted_proxies
+ * (addresses compared as parsed, so "::1" and "0:0::1" are one). */
+int	 portal_auth_proxy_trusted(const struct config *, const char *addr);
+/*
+ * The configured user a trusted proxy names in identity_header (by
+ * user name or e-mail address, case-insensitive for e-mail), or NULL:
+ * no identity_header configured, the peer not trusted, no such user.
+ */
+const struct config_user *portal_auth_proxy_user(const struct config *,
+	    const char *peer_addr, const char *header_value);
+
+/* A new API token in out (PORTAL_TOKEN_LEN + 1 bytes). -1 if the system
+ * has no randomness to give. */
+int	 portal_token_generate(char *out);
+/* The user of an "Authorization: Bearer ..." token (caller frees), or
+ * NULL (*store_err as portal_session_user). */
+char	*portal_token_user(struct store *, const char *token, int64_t now,
+	    int *store_err);
+
+#endif

@@ -1,0 +1,293 @@
+/*
+ * The store's part for the portal's sign-in state: browser sessions and
+ * API tokens (sql/002_portal.sql), each kept as the SHA-256 of its
+ * secret only.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-int.h"
+#include "xmalloc.h"
+
+static const char SQL_SESSION_CREATE[] =
+    "INSERT INTO sessions (id_hash, user_name, remote_addr, created_at, "
+    "last_seen_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?4, ?5)";
+static const char SQL_SESSION_GET[] =
+    "SELECT user_name, remote_addr, created_at, last_seen_at, expires_at, "
+    "revoked_at FROM sessions WHERE id_hash = ?1";
+static const char SQL_SESSION_TOUCH[] =
+    "UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1 AND "
+    "last_seen_at < ?2";
+static const char SQL_SESSION_REVOKE[] =
+    "UPDATE sessions SET revoked_at = coalesce(revoked_at, ?2) "
+    "WHERE id_hash = ?1";
+static const char SQL_SESSION_PURGE[] =
+    "DELETE FROM sessions WHERE expires_at < ?1 OR revoked_at < ?1";
+
+static const char SQL_TOKEN_CREATE[] =
+    "INSERT INTO api_tokens (token_hash, user_name, label, created_by, "
+    "created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char SQL_TOKEN_FIND[] =
+    "SELECT id, user_name FROM api_tokens WHERE token_hash = ?1 AND "
+    "revoked_at IS NULL";
+static const char SQL_TOKEN_USED[] =
+    "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1 AND "
+    "(last_used_at IS NULL OR last_used_at < ?2 - 60000)";
+static const char SQL_TOKEN_REVOKE[] =
+    "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND "
+    "revoked_at IS NULL";
+static const char SQL_TOKEN_LIST[] =
+    "SELECT id, user_name, label, created_by, created_at, last_used_at, "
+    "revoked_at FROM api_tokens ORDER BY id";
+
+int
+store_session_create(struct store *s, const unsigned char *hash,
+    const char *user, const char *remote_addr, int64_t now,
+    int64_t expires_at, char **cause)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc = 0;
+
+	if ((stmt = store_stmt(s, SQL_SESSION_CREATE, cause)) == NULL)
+		return (STORE_EIO);
+	sqlite3_bind_blob(stmt, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
+	store_bind_text(stmt, 2, user);
+	store_bind_text(stmt, 3, remote_addr);
+	sqlite3_bind_int64(stmt, 4, now);
+	sqlite3_bind_int64(stmt, 5, expires_at);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		rc = store_fail(s, cause, "cannot record a session of %s",
+		    user);
+	store_stmt_done(stmt);
+	return (rc);
+}
+
+int
+store_session_get(struct store *s, const unsigned char *hash,
+    struct store_session **sessp, char **cause)
+{
+	struct store_session	*sess;
+	sqlite3_stmt		*stmt;
+	int			 rc;
+
+	*sessp = NULL;
+	if ((stmt = store_stmt(s, SQL_SESSION_GET, cause)) == NULL)
+		return (STORE_EIO);
+	sqlite3_bind_blob(stmt, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		sess = xcalloc(1, sizeof *sess);
+		sess->user = store_column_text(stmt, 0);
+		sess->remote_addr = store_column_text(stmt, 1);
+		sess->created_at = sqlite3_column_int64(stmt, 2);
+		sess->last_seen_at = sqlite3_column_int64(stmt, 3);
+		sess->expires_at = sqlite3_column_int64(stmt, 4);
+		sess->revoked_at = store_column_int64(stmt, 5);
+		*sessp = sess;
+		rc = 0;
+	} else if (rc == SQLITE_DONE)
+		rc = store_error(cause, STORE_ENOTFOUND, "no such session");
+	else
+		rc = store_fail(s, cause, "cannot read a session");
+	store_stmt_done(stmt);
+	return (rc);
+}
+
+void
+store_session_free(struct store_session *sess)
+{
+	if (sess == NULL)
+		return;
+	free(sess->user);
+	free(sess->remote_addr);
+	free(sess);
+}
+
+/* An UPDATE of one session row by hash and a time. */
+static int
+store_session_update(struct store *s, const char *sql,
+    const unsigned char *hash, int64_t at, int must_change, char **cause)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc = 0;
+
+	if ((stmt = store_stmt(s, sql, cause)) == NULL)
+		return (STORE_EIO);
+	sqlite3_bind_blob(stmt, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, at);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		rc = store_fail(s, cause, "cannot update a session");
+	else if (must_change && sqlite3_changes(s->db) == 0)
+		rc = store_error(cause, STORE_ENOTFOUND, "no such session");
+	store_stmt_done(stmt);
+	return (rc);
+}
+
+int
+store_session_touch(struct store *s, const unsigned char *hash, int64_t at,
+    char **cause)
+{
+	return (store_session_update(s, SQL_SESSION_TOUCH, hash, at, 0,
+	    cause));
+}
+
+int
+store_session_revoke(struct store *s, const unsigned char *hash, int64_t at,
+    char **cause)
+{
+	return (store_session_update(s, SQL_SESSION_REVOKE, hash, at, 1,
+	    cause));
+}
+
+int
+store_session_purge(struct store *s, int64_t before, int *np, char **cause)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc = 0;
+
+	if (np != NULL)
+		*np = 0;
+	if ((stmt = store_stmt(s, SQL_SESSION_PURGE, cause)) == NULL)
+		return (STORE_EIO);
+	sqlite3_bind_int64(stmt, 1, before);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		rc = store_fail(s, cause, "cannot delete old sessions");
+	else if (np != NULL)
+		*np = sqlite3_changes(s->db);
+	store_stmt_done(stmt);
+	return (rc);
+}
+
+int
+store_token_create(struct store *s, const unsigned char *hash,
+    const char *user, const char *label, const char *created_by,
+    int64_t now, int64_t *idp, char **cause)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc = 0;
+
+	*idp = 0;
+	if ((stmt = store_stmt(s, SQL_TOKEN_CREATE, cause)) == NULL)
+		return (STORE_EIO);
+	sqlite3_bind_blob(stmt, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
+	store_bind_text(stmt, 2, user);
+	store_bind_text(stmt, 3, label != NULL ? label : "");
+	store_bind_text(stmt, 4, created_by);
+	sqlite3_bind_int64(stmt, 5, now);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		rc = store_fail(s, cause, "cannot record a token of %s", user);
+	else
+		*idp = sqlite3_last_insert_rowid(s->db);
+	store_stmt_done(stmt);
+	return (rc);
+}
+
+int
+store_token_use(struct store *s, const unsigned char *hash, int64_t now,
+    char **userp, int64_t *idp, char **cause)
+{
+	sqlite3_stmt	*stmt;
+	int64_t		 id = 0;
+	int		 rc;
+
+	*userp = NULL;
+	if (idp != NULL)
+		*idp = 0;
+	if ((stmt = store_stmt(s, SQL_TOKEN_FIND, cause)) == NULL)
+		return (STORE_EIO);
+	sqlite3_bind_blob(stmt, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		id = sqlite3_column_int64(stmt, 0);
+		*userp = store_column_text(stmt, 1);
+		rc = 0;
+	} else if (rc == SQLITE_DONE)
+		rc = store_error(cause, STORE_ENOTFOUND, "no such token");
+	else
+		rc = store_fail(s, cause, "cannot read a token");
+	store_stmt_done(stmt);
+	if (rc != 0)
+		return (rc);
+	if (idp != NULL)
+		*idp = id;
+	/* Noting the use is best effort (at most once a minute). */
+	if ((stmt = store_stmt(s, SQL_TOKEN_USED, NULL)) != NULL) {
+		sqlite3_bind_int64(stmt, 1, id);
+		sqlite3_bind_int64(stmt, 2, now);
+		(void)sqlite3_step(stmt);
+		store_stmt_done(stmt);
+	}
+	return (0);
+}
+
+int
+store_token_revoke(struct store *s, int64_t id, int64_t now, char **cause)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc = 0;
+
+	if ((stmt = store_stmt(s, SQL_TOKEN_REVOKE, cause)) == NULL)
+		return (STORE_EIO);
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, now);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		rc = store_fail(s, cause, "cannot revoke token %lld",
+		    (long long)id);
+	else if (sqlite3_changes(s->db) == 0)
+		rc = store_error(cause, STORE_ENOTFOUND, "no token %lld (or "
+		    "already revoked)", (long long)id);
+	store_stmt_done(stmt);
+	return (rc);
+}
+
+int
+store_token_list(struct store *s, struct store_tokens **listp, char **cause)
+{
+	struct store_tokens	*list;
+	struct store_token	*t;
+	sqlite3_stmt		*stmt;
+	int			 rc;
+
+	*listp = NULL;
+	if ((stmt = store_stmt(s, SQL_TOKEN_LIST, cause)) == NULL)
+		return (STORE_EIO);
+	list = xcalloc(1, sizeof *list);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		list->items = xreallocarray(list->items, list->n + 1,
+		    sizeof *list->items);
+		t = &list->items[list->n++];
+		memset(t, 0, sizeof *t);
+		t->id = sqlite3_column_int64(stmt, 0);
+		t->user = store_column_text(stmt, 1);
+		t->label = store_column_text(stmt, 2);
+		t->created_by = store_column_text(stmt, 3);
+		t->created_at = sqlite3_column_int64(stmt, 4);
+		t->last_used_at = store_column_int64(stmt, 5);
+		t->revoked_at = store_column_int64(stmt, 6);
+	}
+	if (rc != SQLITE_DONE) {
+		rc = store_fail(s, cause, "cannot list tokens");
+		store_tokens_free(list);
+	} else {
+		rc = 0;
+		*listp = list;
+	}
+	store_stmt_done(stmt);
+	return (rc);
+}
+
+void
+store_tokens_free(struct store_tokens *list)
+{
+	size_t	 i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < list->n; i++) {
+		free(list->items[i].user);
+		free(list->items[i].label);
+		free(list->items[i].created_by);
+	}
+	free(list->items);
+	free(list);
+}
