@@ -78,6 +78,8 @@ struct http_call {
 	int			 add_pending;	/* to add from work_cb */
 	int			 cancelled;
 	int			 resume_pending;
+
+	struct curl_slist	*rcpts;		/* SMTP: RCPT TO addresses */
 };
 
 struct http_client {
@@ -543,6 +545,7 @@ http_call_free(struct http_call *call)
 	for (l = call->hdrs; l != NULL; l = l->next)
 		explicit_bzero(l->data, strlen(l->data));
 	curl_slist_free_all(call->hdrs);
+	curl_slist_free_all(call->rcpts);
 	http_headers_clear(&call->headers);
 	buf_free(&call->body_in);
 	/* So may the body (a check's login form): wipe it too. */
@@ -857,6 +860,10 @@ http_call_start(struct http_client *client, const struct http_request *req,
 	call->flags = req->flags;
 	call->method = xstrdup(method);
 	call->log_url = xstrndup(req->url, strcspn(req->url, "?#"));
+	if (req->flags & HTTP_F_SECRET_URL) {
+		free(call->log_url);
+		call->log_url = xstrdup("(secret URL)");
+	}
 	buf_init(&call->body_in, req->body_max != 0 ? req->body_max :
 	    HTTP_BODY_MAX_DEFAULT);
 	if (req->body != NULL && req->body_len > 0) {
@@ -1135,4 +1142,137 @@ http_cookies_clear(struct http_cookies *jar)
 	curl_easy_setopt(easy, CURLOPT_SHARE, jar->share);
 	curl_easy_setopt(easy, CURLOPT_COOKIELIST, "ALL");
 	curl_easy_cleanup(easy);
+}
+
+/* --- SMTP: one message through the same multi handle ------------------ */
+
+struct http_call *
+http_smtp_start(struct http_client *client, const struct http_smtp_request *req,
+    http_done_cb done_cb, void *arg, char **cause)
+{
+	struct http_call	*call = NULL;
+	struct curl_slist	*l;
+	const char		*err = NULL;
+	char			*s;
+	size_t			 i;
+	int			 rc = 0, smtps;
+	CURLMcode		 mc;
+
+	if (client->closing)
+		err = "the HTTP client is closing";
+	else if (req->url == NULL || done_cb == NULL)
+		err = "no URL or no done callback";
+	else if (strncasecmp(req->url, "smtp://", 7) != 0 &&
+	    strncasecmp(req->url, "smtps://", 8) != 0)
+		err = "the URL is not smtp:// or smtps://";
+	else if (req->mail_from == NULL || req->rcpt == NULL ||
+	    req->rcpt[0] == NULL)
+		err = "no sender or no recipient";
+	else if (req->body == NULL || req->body_len == 0)
+		err = "no message";
+	if (err != NULL)
+		goto fail;
+	smtps = strncasecmp(req->url, "smtps://", 8) == 0;
+
+	call = xcalloc(1, sizeof *call);
+	call->client = client;
+	call->done_cb = done_cb;
+	call->done_arg = arg;
+	call->method = xstrdup("SMTP");
+	call->log_url = xstrndup(req->url, strcspn(req->url, "?#"));
+	buf_init(&call->body_in, 64 * 1024);
+	call->body = xmalloc(req->body_len);
+	memcpy(call->body, req->body, req->body_len);
+	call->body_len = req->body_len;
+	for (i = 0; req->rcpt[i] != NULL; i++) {
+		s = xasprintf("<%s>", req->rcpt[i]);
+		l = curl_slist_append(call->rcpts, s);
+		free(s);
+		if (l == NULL)
+			fatalx("%s: out of memory", __func__);
+		call->rcpts = l;
+	}
+	if ((call->easy = curl_easy_init()) == NULL) {
+		err = "curl_easy_init failed";
+		goto fail;
+	}
+
+#define SET(opt, val) rc |= (int)curl_easy_setopt(call->easy, opt, val)
+	SET(CURLOPT_URL, req->url);
+	SET(CURLOPT_PRIVATE, call);
+	SET(CURLOPT_ERRORBUFFER, call->errbuf);
+	SET(CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SET(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+#else
+	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS));
+#endif
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	if (req->ca_file != NULL)
+		SET(CURLOPT_CAINFO, req->ca_file);
+	/* smtp:// with starttls: STARTTLS required, never in clear. */
+	if (!smtps && req->starttls)
+		SET(CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+	SET(CURLOPT_MAIL_FROM, req->mail_from);
+	SET(CURLOPT_MAIL_RCPT, call->rcpts);
+	SET(CURLOPT_UPLOAD, 1L);
+	SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)call->body_len);
+	SET(CURLOPT_READFUNCTION, http_read_curl_cb);
+	SET(CURLOPT_READDATA, call);
+	SET(CURLOPT_WRITEFUNCTION, http_write_curl_cb);
+	SET(CURLOPT_WRITEDATA, call);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms > 0 ?
+	    req->connect_timeout_ms : (long)HTTP_CONNECT_TIMEOUT_DEFAULT);
+	if (req->timeout_ms > 0)
+		SET(CURLOPT_TIMEOUT_MS, req->timeout_ms);
+	if (req->username != NULL) {
+		call->username = xstrdup(req->username);
+		call->password = xstrdup(req->password != NULL ?
+		    req->password : "");
+		SET(CURLOPT_USERNAME, call->username);
+		SET(CURLOPT_PASSWORD, call->password);
+	}
+	/* Proxies are for HTTP: mail goes direct. */
+	SET(CURLOPT_PROXY, "");
+#undef SET
+	if (rc != 0) {
+		err = "an option libcurl refused";
+		goto fail;
+	}
+
+	if (client->calls_tail != NULL) {
+		client->calls_tail->next = call;
+		call->prev = client->calls_tail;
+	} else
+		client->calls = call;
+	client->calls_tail = call;
+
+	if (client->in_curl > 0) {
+		call->add_pending = 1;
+		http_work_arm(client);
+	} else {
+		mc = curl_multi_add_handle(client->multi, call->easy);
+		if (mc != CURLM_OK) {
+			client->calls_tail = call->prev;
+			if (call->prev != NULL)
+				call->prev->next = NULL;
+			else
+				client->calls = NULL;
+			err = curl_multi_strerror(mc);
+			goto fail;
+		}
+		call->in_multi = 1;
+	}
+	log_debug(LOG_CAT_HTTP, "smtp call start url=%s rcpts=%zu",
+	    call->log_url, i);
+	return (call);
+
+fail:
+	if (cause != NULL)
+		*cause = xasprintf("smtp %s: %s", req->url != NULL ? req->url :
+		    "(no URL)", err);
+	if (call != NULL)
+		http_call_free(call);
+	return (NULL);
 }

@@ -117,6 +117,8 @@ const char	*http_headers_get_nth(const struct http_headers *,
 #define HTTP_F_NOPROXY		0x2	/* ignore proxy environment variables */
 #define HTTP_F_STREAM_2XX	0x4	/* write_cb gets only 2xx bodies; others
 					   are collected into result body */
+#define HTTP_F_SECRET_URL	0x8	/* the URL is a secret (a webhook's
+					   token): logged as "(secret URL)" */
 
 struct http_request {
 	const char	*method;	/* NULL: "GET"; upper-case token */
@@ -224,5 +226,31 @@ void		 http_cookies_free(struct http_cookies *);
 size_t		 http_cookies_count(struct http_cookies *);
 char		*http_cookies_dump(struct http_cookies *);
 void		 http_cookies_clear(struct http_cookies *);
+
+/*
+ * SMTP through the same multi handle (one message, libcurl's smtp:// and
+ * smtps://): the same contract as http_call_start (synchronous failure
+ * or exactly one done callback; the request is copied).  In the result,
+ * status is the server's last SMTP reply code.  With smtp:// and
+ * starttls, STARTTLS is required (the call fails rather than send in
+ * clear); TLS verification is always on.  The password is copied and
+ * wiped; nothing here logs it.
+ */
+struct http_smtp_request {
+	const char		*url;		/* smtp://host:port or smtps:// */
+	const char		*mail_from;	/* addr-spec (MAIL FROM) */
+	const char * const	*rcpt;		/* addr-specs, NULL-terminated */
+	const void		*body;		/* the message, CRLF ends */
+	size_t			 body_len;
+	const char		*username;	/* or NULL: no AUTH */
+	const char		*password;
+	int			 starttls;
+	const char		*ca_file;	/* extra trust anchor or NULL */
+	long			 connect_timeout_ms;	/* 0: the default */
+	long			 timeout_ms;		/* 0: none */
+};
+struct http_call *http_smtp_start(struct http_client *,
+		    const struct http_smtp_request *, http_done_cb, void *arg,
+		    char **cause);
 
 #endif

@@ -111,6 +111,10 @@ void		 notify_reconfigure(struct notify *, const struct config *);
  */
 void		 notify_stop(struct notify *, void (*cb)(void *), void *arg);
 
+/* Tests and private relays: a CA file trusted for SMTP's TLS (besides
+ * the system's).  NULL: none. */
+void		 notify_set_ca_file(struct notify *, const char *path);
+
 /* Counters since start, for /metrics; any thread. */
 struct notify_stats {
 	uint64_t	 sent;		/* rows marked sent */

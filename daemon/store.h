@@ -851,10 +851,10 @@ struct store_outbox_rows {
 int	 store_outbox_due(struct store *, int64_t now, int limit,
 	    const int64_t *skip, size_t nskip, struct store_outbox_rows **,
 	    char **cause);
-/* The earliest next_attempt_at of the pending rows; 0 when none.  And
- * how many rows are pending. */
-int	 store_outbox_next(struct store *, int64_t *atp, int64_t *pendingp,
-	    char **cause);
+/* The earliest next_attempt_at after `after` of the pending rows (0:
+ * none), and how many rows are pending (pendingp may be NULL). */
+int	 store_outbox_next(struct store *, int64_t after, int64_t *atp,
+	    int64_t *pendingp, char **cause);
 /* A pending row was sent: status sent, sent_at now, attempts + 1. */
 int	 store_outbox_mark_sent(struct store *, int64_t id, char **cause);
 /* An attempt failed: attempts + 1, last_error, and either retried at
