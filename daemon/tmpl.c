@@ -1,0 +1,791 @@
+/*
+ * The portal's template engine (see tmpl.h for the syntax).  Templates
+ * are interpreted from their text on each render: they are a few KiB,
+ * and a section's end is found once per section, not per item.  The
+ * data lives in an arena owned by the root object.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "tmpl.h"
+#include "web-files.h"
+#include "xmalloc.h"
+
+#define TMPL_CHUNK	16384	/* arena chunk size */
+#define TMPL_DEPTH	32	/* nested sections */
+
+enum tmpl_type {
+	TMPL_STRING = 1,
+	TMPL_MARKUP,
+	TMPL_BOOL,
+	TMPL_OBJECT,
+	TMPL_LIST,
+};
+
+struct tmpl_chunk {
+	struct tmpl_chunk	*next;
+	size_t			 used;
+	size_t			 size;
+	char			 data[];
+};
+
+struct tmpl_value {
+	enum tmpl_type		 type;
+	const char		*s;		/* STRING, MARKUP */
+	size_t			 len;
+	int			 flag;		/* BOOL */
+	struct tmpl_data	*obj;		/* OBJECT */
+	struct tmpl_data	*first;		/* LIST */
+	struct tmpl_data	*last;
+};
+
+struct tmpl_entry {
+	const char		*name;
+	struct tmpl_value	 v;
+	struct tmpl_entry	*next;
+};
+
+struct tmpl_data {
+	struct tmpl_chunk	**arena;	/* the root's chunk list */
+	struct tmpl_chunk	*chunks;	/* root only */
+	struct tmpl_entry	*entries;
+	struct tmpl_data	*next;		/* next item of a list */
+};
+
+/* --- The arena and the data tree ----------------------------------------- */
+
+static void *
+tmpl_alloc(struct tmpl_data *d, size_t size)
+{
+	struct tmpl_chunk	*c = *d->arena;
+	size_t			 csize;
+	void			*p;
+
+	size = (size + 15) & ~(size_t)15;
+	if (c == NULL || c->size - c->used < size) {
+		csize = size > TMPL_CHUNK ? size : TMPL_CHUNK;
+		c = xmalloc(sizeof *c + csize);
+		c->size = csize;
+		c->used = 0;
+		c->next = *d->arena;
+		*d->arena = c;
+	}
+	p = c->data + c->used;
+	c->used += size;
+	return (p);
+}
+
+static char *
+tmpl_strndup(struct tmpl_data *d, const char *s, size_t len)
+{
+	char	*p;
+
+	p = tmpl_alloc(d, len + 1);
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return (p);
+}
+
+struct tmpl_data *
+tmpl_new(void)
+{
+	struct tmpl_data	*d;
+
+	d = xcalloc(1, sizeof *d);
+	d->arena = &d->chunks;
+	return (d);
+}
+
+void
+tmpl_free(struct tmpl_data *d)
+{
+	struct tmpl_chunk	*c, *next;
+
+	if (d == NULL)
+		return;
+	for (c = d->chunks; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+	free(d);
+}
+
+/* The entry for name in d, added if missing (its value then zero). */
+static struct tmpl_value *
+tmpl_slot(struct tmpl_data *d, const char *name)
+{
+	struct tmpl_entry	*e, **last = &d->entries;
+
+	for (e = d->entries; e != NULL; e = e->next) {
+		if (strcmp(e->name, name) == 0) {
+			memset(&e->v, 0, sizeof e->v);
+			return (&e->v);
+		}
+		last = &e->next;
+	}
+	e = tmpl_alloc(d, sizeof *e);
+	memset(e, 0, sizeof *e);
+	e->name = tmpl_strndup(d, name, strlen(name));
+	*last = e;
+	return (&e->v);
+}
+
+static struct tmpl_data *
+tmpl_child(struct tmpl_data *d)
+{
+	struct tmpl_data	*c;
+
+	c = tmpl_alloc(d, sizeof *c);
+	memset(c, 0, sizeof *c);
+	c->arena = d->arena;
+	return (c);
+}
+
+static void
+tmpl_remove(struct tmpl_data *d, const char *name)
+{
+	struct tmpl_entry	**ep;
+
+	for (ep = &d->entries; *ep != NULL; ep = &(*ep)->next) {
+		if (strcmp((*ep)->name, name) == 0) {
+			*ep = (*ep)->next;
+			return;
+		}
+	}
+}
+
+void
+tmpl_setn(struct tmpl_data *d, const char *name, const char *value,
+    size_t len)
+{
+	struct tmpl_value	*v;
+
+	if (value == NULL) {
+		tmpl_remove(d, name);
+		return;
+	}
+	v = tmpl_slot(d, name);
+	v->type = TMPL_STRING;
+	v->s = tmpl_strndup(d, value, len);
+	v->len = len;
+}
+
+void
+tmpl_set(struct tmpl_data *d, const char *name, const char *value)
+{
+	tmpl_setn(d, name, value, value != NULL ? strlen(value) : 0);
+}
+
+void
+tmpl_setf(struct tmpl_data *d, const char *name, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	tmpl_set(d, name, s);
+	free(s);
+}
+
+void
+tmpl_set_int(struct tmpl_data *d, const char *name, int64_t n)
+{
+	char	 s[32];
+
+	snprintf(s, sizeof s, "%lld", (long long)n);
+	tmpl_set(d, name, s);
+}
+
+void
+tmpl_set_bool(struct tmpl_data *d, const char *name, int flag)
+{
+	struct tmpl_value	*v;
+
+	v = tmpl_slot(d, name);
+	v->type = TMPL_BOOL;
+	v->flag = flag != 0;
+}
+
+void
+tmpl_set_markup(struct tmpl_data *d, const char *name, const char *markup,
+    size_t len)
+{
+	struct tmpl_value	*v;
+
+	if (markup == NULL) {
+		tmpl_remove(d, name);
+		return;
+	}
+	v = tmpl_slot(d, name);
+	v->type = TMPL_MARKUP;
+	v->s = tmpl_strndup(d, markup, len);
+	v->len = len;
+}
+
+struct tmpl_data *
+tmpl_object(struct tmpl_data *d, const char *name)
+{
+	struct tmpl_value	*v;
+	struct tmpl_data	*c;
+
+	c = tmpl_child(d);
+	v = tmpl_slot(d, name);
+	v->type = TMPL_OBJECT;
+	v->obj = c;
+	return (c);
+}
+
+static struct tmpl_value *
+tmpl_find_list(struct tmpl_data *d, const char *name)
+{
+	struct tmpl_entry	*e;
+
+	for (e = d->entries; e != NULL; e = e->next)
+		if (strcmp(e->name, name) == 0 && e->v.type == TMPL_LIST)
+			return (&e->v);
+	return (NULL);
+}
+
+void
+tmpl_list(struct tmpl_data *d, const char *name)
+{
+	struct tmpl_value	*v;
+
+	if (tmpl_find_list(d, name) != NULL)
+		return;
+	v = tmpl_slot(d, name);
+	v->type = TMPL_LIST;
+}
+
+struct tmpl_data *
+tmpl_append(struct tmpl_data *d, const char *name)
+{
+	struct tmpl_value	*v;
+	struct tmpl_data	*c;
+
+	if ((v = tmpl_find_list(d, name)) == NULL) {
+		v = tmpl_slot(d, name);
+		v->type = TMPL_LIST;
+	}
+	c = tmpl_child(d);
+	if (v->last != NULL)
+		v->last->next = c;
+	else
+		v->first = c;
+	v->last = c;
+	return (c);
+}
+
+/* --- Escaping ----------------------------------------------------------- */
+
+int
+tmpl_escape(struct buf *out, const char *s, size_t len)
+{
+	const char	*rep;
+	size_t		 i, from = 0;
+
+	for (i = 0; i < len; i++) {
+		switch (s[i]) {
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			rep = "&gt;";
+			break;
+		case '"':
+			rep = "&quot;";
+			break;
+		case '\'':
+			rep = "&#39;";
+			break;
+		default:
+			continue;
+		}
+		if (buf_append(out, s + from, i - from) != 0 ||
+		    buf_appends(out, rep) != 0)
+			return (TMPL_ETOOBIG);
+		from = i + 1;
+	}
+	if (buf_append(out, s + from, len - from) != 0)
+		return (TMPL_ETOOBIG);
+	return (0);
+}
+
+/* Percent-encodes every byte but the unreserved ones; the result needs
+ * no HTML escaping. */
+static int
+tmpl_url_escape(struct buf *out, const char *s, size_t len)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	unsigned char		 c;
+	char			 pct[3];
+	size_t			 i, from = 0;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~')
+			continue;
+		pct[0] = '%';
+		pct[1] = hex[c >> 4];
+		pct[2] = hex[c & 15];
+		if (buf_append(out, s + from, i - from) != 0 ||
+		    buf_append(out, pct, 3) != 0)
+			return (TMPL_ETOOBIG);
+		from = i + 1;
+	}
+	if (buf_append(out, s + from, len - from) != 0)
+		return (TMPL_ETOOBIG);
+	return (0);
+}
+
+/* --- Tags ----------------------------------------------------------------- */
+
+enum tmpl_tag_kind {
+	TAG_VALUE,
+	TAG_URL,
+	TAG_RAW,
+	TAG_SECTION,
+	TAG_INVERTED,
+	TAG_CLOSE,
+	TAG_COMMENT,
+};
+
+struct tmpl_tag {
+	enum tmpl_tag_kind	 kind;
+	char			 name[64];
+	size_t			 start;		/* offset of "{{" */
+	size_t			 end;		/* offset after "}}" */
+};
+
+struct tmpl_render {
+	const char		*tname;
+	const char		*text;
+	size_t			 len;
+	struct buf		*out;
+	const struct tmpl_data	*stack[TMPL_DEPTH];
+	int			 depth;
+	char			**cause;
+};
+
+static int
+tmpl_line(const char *text, size_t off)
+{
+	int	 line = 1;
+	size_t	 i;
+
+	for (i = 0; i < off; i++)
+		if (text[i] == '\n')
+			line++;
+	return (line);
+}
+
+static int
+tmpl_syntax(struct tmpl_render *r, size_t off, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+tmpl_syntax(struct tmpl_render *r, size_t off, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	if (r->cause != NULL) {
+		va_start(ap, fmt);
+		msg = xvasprintf(fmt, ap);
+		va_end(ap);
+		*r->cause = xasprintf("%s:%d: %s", r->tname,
+		    tmpl_line(r->text, off), msg);
+		free(msg);
+	}
+	return (TMPL_ESYNTAX);
+}
+
+/*
+ * Reads the tag at t->start (which holds "{{").  Inside: optional
+ * spaces, then "!..." (comment), or a sigil #, ^, /, or the prefix
+ * "raw:" or "url:", then a name, then optional spaces.
+ */
+static int
+tmpl_parse_tag(struct tmpl_render *r, struct tmpl_tag *t)
+{
+	const char	*p, *close, *end;
+	size_t		 n;
+
+	p = r->text + t->start + 2;
+	end = r->text + r->len;
+	close = NULL;
+	for (; p + 1 < end; p++) {
+		if (p[0] == '}' && p[1] == '}') {
+			close = p;
+			break;
+		}
+		if (p[0] == '{' && p[1] == '{')
+			break;
+	}
+	if (close == NULL)
+		return (tmpl_syntax(r, t->start, "unclosed {{"));
+	t->end = (size_t)(close - r->text) + 2;
+	p = r->text + t->start + 2;
+	while (p < close && *p == ' ')
+		p++;
+	if (p < close && *p == '!') {
+		t->kind = TAG_COMMENT;
+		t->name[0] = '\0';
+		return (0);
+	}
+	t->kind = TAG_VALUE;
+	if (p < close && *p == '#') {
+		t->kind = TAG_SECTION;
+		p++;
+	} else if (p < close && *p == '^') {
+		t->kind = TAG_INVERTED;
+		p++;
+	} else if (p < close && *p == '/') {
+		t->kind = TAG_CLOSE;
+		p++;
+	} else if (close - p >= 4 && strncmp(p, "raw:", 4) == 0) {
+		t->kind = TAG_RAW;
+		p += 4;
+	} else if (close - p >= 4 && strncmp(p, "url:", 4) == 0) {
+		t->kind = TAG_URL;
+		p += 4;
+	}
+	n = 0;
+	while (p < close && ((*p >= 'a' && *p <= 'z') ||
+	    (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+	    *p == '_' || *p == '-')) {
+		if (n + 1 >= sizeof t->name)
+			return (tmpl_syntax(r, t->start, "name too long"));
+		t->name[n++] = *p++;
+	}
+	t->name[n] = '\0';
+	while (p < close && *p == ' ')
+		p++;
+	if (n == 0 || p != close)
+		return (tmpl_syntax(r, t->start, "bad tag \"%.*s\"",
+		    (int)(close - (r->text + t->start) + 2),
+		    r->text + t->start));
+	return (0);
+}
+
+/* The next "{{" at or after from, or len. */
+static size_t
+tmpl_next_tag(const struct tmpl_render *r, size_t from)
+{
+	const char	*p;
+
+	while (from + 1 < r->len) {
+		p = memchr(r->text + from, '{', r->len - from - 1);
+		if (p == NULL)
+			break;
+		from = (size_t)(p - r->text);
+		if (p[1] == '{')
+			return (from);
+		from++;
+	}
+	return (r->len);
+}
+
+/*
+ * Finds the {{/name}} closing the section whose body starts at from;
+ * *bodyend is the offset of its "{{", *after the offset after it.
+ */
+static int
+tmpl_find_close(struct tmpl_render *r, const struct tmpl_tag *open,
+    size_t *bodyend, size_t *after)
+{
+	struct tmpl_tag	 t;
+	char		 names[TMPL_DEPTH][64];
+	int		 depth = 0, rc;
+	size_t		 at = open->end;
+
+	for (;;) {
+		at = tmpl_next_tag(r, at);
+		if (at >= r->len)
+			return (tmpl_syntax(r, open->start, "{{#%s}} is not "
+			    "closed", open->name));
+		t.start = at;
+		if ((rc = tmpl_parse_tag(r, &t)) != 0)
+			return (rc);
+		at = t.end;
+		if (t.kind == TAG_SECTION || t.kind == TAG_INVERTED) {
+			if (depth == TMPL_DEPTH)
+				return (tmpl_syntax(r, t.start, "sections "
+				    "nested too deep"));
+			memcpy(names[depth++], t.name, sizeof t.name);
+		} else if (t.kind == TAG_CLOSE) {
+			if (depth == 0) {
+				if (strcmp(t.name, open->name) != 0)
+					return (tmpl_syntax(r, t.start,
+					    "{{/%s}} closes {{#%s}}", t.name,
+					    open->name));
+				*bodyend = t.start;
+				*after = t.end;
+				return (0);
+			}
+			if (strcmp(t.name, names[depth - 1]) != 0)
+				return (tmpl_syntax(r, t.start, "{{/%s}} "
+				    "closes {{#%s}}", t.name,
+				    names[depth - 1]));
+			depth--;
+		}
+	}
+}
+
+static const struct tmpl_value *
+tmpl_lookup(const struct tmpl_render *r, const char *name)
+{
+	const struct tmpl_entry	*e;
+	int			 i;
+
+	for (i = r->depth - 1; i >= 0; i--) {
+		for (e = r->stack[i]->entries; e != NULL; e = e->next)
+			if (strcmp(e->name, name) == 0)
+				return (&e->v);
+	}
+	return (NULL);
+}
+
+static int
+tmpl_true(const struct tmpl_value *v)
+{
+	if (v == NULL)
+		return (0);
+	switch (v->type) {
+	case TMPL_STRING:
+	case TMPL_MARKUP:
+		return (v->len > 0);
+	case TMPL_BOOL:
+		return (v->flag);
+	case TMPL_OBJECT:
+		return (1);
+	case TMPL_LIST:
+		return (v->first != NULL);
+	}
+	return (0);
+}
+
+static int	tmpl_span(struct tmpl_render *, size_t, size_t);
+
+static int
+tmpl_push(struct tmpl_render *r, const struct tmpl_tag *t,
+    const struct tmpl_data *d)
+{
+	if (r->depth == TMPL_DEPTH)
+		return (tmpl_syntax(r, t->start, "sections nested too deep"));
+	r->stack[r->depth++] = d;
+	return (0);
+}
+
+static int
+tmpl_section(struct tmpl_render *r, const struct tmpl_tag *t, size_t body,
+    size_t bodyend)
+{
+	const struct tmpl_value	*v;
+	const struct tmpl_data	*item;
+	int			 rc = 0;
+
+	v = tmpl_lookup(r, t->name);
+	if (t->kind == TAG_INVERTED) {
+		if (tmpl_true(v))
+			return (0);
+		return (tmpl_span(r, body, bodyend));
+	}
+	if (!tmpl_true(v))
+		return (0);
+	switch (v->type) {
+	case TMPL_LIST:
+		for (item = v->first; item != NULL && rc == 0;
+		    item = item->next) {
+			if ((rc = tmpl_push(r, t, item)) != 0)
+				break;
+			rc = tmpl_span(r, body, bodyend);
+			r->depth--;
+		}
+		return (rc);
+	case TMPL_OBJECT:
+		if ((rc = tmpl_push(r, t, v->obj)) != 0)
+			return (rc);
+		rc = tmpl_span(r, body, bodyend);
+		r->depth--;
+		return (rc);
+	default:
+		return (tmpl_span(r, body, bodyend));
+	}
+}
+
+static int
+tmpl_toobig(struct tmpl_render *r)
+{
+	if (r->cause != NULL)
+		*r->cause = xasprintf("%s: the page is larger than %zu bytes",
+		    r->tname, r->out->max);
+	return (TMPL_ETOOBIG);
+}
+
+/* Renders text[from, to). */
+static int
+tmpl_span(struct tmpl_render *r, size_t from, size_t to)
+{
+	const struct tmpl_value	*v;
+	struct tmpl_tag		 t;
+	size_t			 at, bodyend, after;
+	int			 rc;
+
+	while (from < to) {
+		at = tmpl_next_tag(r, from);
+		if (at > to)
+			at = to;
+		if (buf_append(r->out, r->text + from, at - from) != 0)
+			return (tmpl_toobig(r));
+		if (at >= to)
+			break;
+		t.start = at;
+		if ((rc = tmpl_parse_tag(r, &t)) != 0)
+			return (rc);
+		from = t.end;
+		switch (t.kind) {
+		case TAG_COMMENT:
+			break;
+		case TAG_VALUE:
+		case TAG_URL:
+			v = tmpl_lookup(r, t.name);
+			if (v == NULL || (v->type != TMPL_STRING &&
+			    v->type != TMPL_MARKUP))
+				break;
+			rc = t.kind == TAG_URL ?
+			    tmpl_url_escape(r->out, v->s, v->len) :
+			    tmpl_escape(r->out, v->s, v->len);
+			if (rc != 0)
+				return (tmpl_toobig(r));
+			break;
+		case TAG_RAW:
+			v = tmpl_lookup(r, t.name);
+			if (v == NULL)
+				break;
+			if (v->type != TMPL_MARKUP)
+				return (tmpl_syntax(r, t.start, "{{raw:%s}} "
+				    "of a value that is not markup", t.name));
+			if (buf_append(r->out, v->s, v->len) != 0)
+				return (tmpl_toobig(r));
+			break;
+		case TAG_SECTION:
+		case TAG_INVERTED:
+			if ((rc = tmpl_find_close(r, &t, &bodyend,
+			    &after)) != 0)
+				return (rc);
+			if ((rc = tmpl_section(r, &t, t.end, bodyend)) != 0)
+				return (rc);
+			from = after;
+			break;
+		case TAG_CLOSE:
+			return (tmpl_syntax(r, t.start, "{{/%s}} closes "
+			    "nothing", t.name));
+		}
+	}
+	return (0);
+}
+
+int
+tmpl_render_text(const char *name, const char *text, size_t len,
+    const struct tmpl_data *d, struct buf *out, char **cause)
+{
+	struct tmpl_render	 r;
+	struct tmpl_data	 empty;
+
+	memset(&r, 0, sizeof r);
+	memset(&empty, 0, sizeof empty);
+	r.tname = name;
+	r.text = text;
+	r.len = len;
+	r.out = out;
+	r.cause = cause;
+	r.stack[r.depth++] = d != NULL ? d : &empty;
+	return (tmpl_span(&r, 0, len));
+}
+
+const struct web_file *
+web_file_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < web_nfiles; i++)
+		if (strcmp(web_files[i].name, name) == 0)
+			return (&web_files[i]);
+	return (NULL);
+}
+
+int
+tmpl_render(const char *name, const struct tmpl_data *d, struct buf *out,
+    char **cause)
+{
+	const struct web_file	*f;
+
+	if ((f = web_file_find(name)) == NULL) {
+		if (cause != NULL)
+			*cause = xasprintf("no template %s", name);
+		return (TMPL_ENOTFOUND);
+	}
+	return (tmpl_render_text(f->name, f->data, f->size, d, out, cause));
+}
+
+int
+tmpl_check(const char *name, char **cause)
+{
+	const struct web_file	*f;
+	struct tmpl_render	 r;
+	struct tmpl_tag		 t;
+	char			 names[TMPL_DEPTH][64];
+	size_t			 at = 0, opened[TMPL_DEPTH];
+	int			 depth = 0, rc;
+
+	if ((f = web_file_find(name)) == NULL) {
+		if (cause != NULL)
+			*cause = xasprintf("no template %s", name);
+		return (TMPL_ENOTFOUND);
+	}
+	memset(&r, 0, sizeof r);
+	r.tname = f->name;
+	r.text = f->data;
+	r.len = f->size;
+	r.cause = cause;
+	for (;;) {
+		if ((at = tmpl_next_tag(&r, at)) >= r.len)
+			break;
+		t.start = at;
+		if ((rc = tmpl_parse_tag(&r, &t)) != 0)
+			return (rc);
+		at = t.end;
+		if (t.kind == TAG_SECTION || t.kind == TAG_INVERTED) {
+			if (depth == TMPL_DEPTH)
+				return (tmpl_syntax(&r, t.start, "sections "
+				    "nested too deep"));
+			opened[depth] = t.start;
+			memcpy(names[depth++], t.name, sizeof t.name);
+		} else if (t.kind == TAG_CLOSE) {
+			if (depth == 0)
+				return (tmpl_syntax(&r, t.start, "{{/%s}} "
+				    "closes nothing", t.name));
+			if (strcmp(t.name, names[depth - 1]) != 0)
+				return (tmpl_syntax(&r, t.start, "{{/%s}} "
+				    "closes {{#%s}}", t.name,
+				    names[depth - 1]));
+			depth--;
+		}
+	}
+	if (depth > 0)
+		return (tmpl_syntax(&r, opened[depth - 1], "{{#%s}} is not "
+		    "closed", names[depth - 1]));
+	return (0);
+}

@@ -1,0 +1,195 @@
+/*
+ * The template engine: escaping in text and attributes, the URL form,
+ * sections over lists, objects, flags and text, inverse sections,
+ * missing values, the raw form (markup only), syntax errors, the
+ * output bound, and every embedded template's syntax.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "tap.h"
+#include "tmpl.h"
+#include "web-files.h"
+
+static char *
+render(const char *text, const struct tmpl_data *d, int *rcp)
+{
+	struct buf	 b;
+	char		*cause = NULL, *s;
+	int		 rc;
+
+	buf_init(&b, 1 << 20);
+	rc = tmpl_render_text("test", text, strlen(text), d, &b, &cause);
+	if (rcp != NULL)
+		*rcp = rc;
+	if (rc != 0) {
+		buf_free(&b);
+		return (cause);
+	}
+	free(cause);
+	s = buf_take(&b, NULL);
+	return (s);
+}
+
+static void
+check(const char *text, const struct tmpl_data *d, const char *want,
+    const char *name)
+{
+	char	*got;
+	int	 rc;
+
+	got = render(text, d, &rc);
+	if (rc != 0)
+		ok(0, "%s: %s", name, got);
+	else
+		is_str(got, want, "%s", name);
+	free(got);
+}
+
+static void
+check_error(const char *text, const struct tmpl_data *d, int want,
+    const char *contains, const char *name)
+{
+	char	*got;
+	int	 rc;
+
+	got = render(text, d, &rc);
+	is_int(rc, want, "%s: error", name);
+	ok(got != NULL && strstr(got, contains) != NULL, "%s: says %s (%s)",
+	    name, contains, got != NULL ? got : "(null)");
+	free(got);
+}
+
+int
+main(void)
+{
+	struct tmpl_data	*d, *o, *item;
+	struct buf		 b;
+	char			*cause = NULL;
+	size_t			 i;
+	int			 rc;
+
+	d = tmpl_new();
+	tmpl_set(d, "msg", "<script>alert(\"x\")</script> & 'q'");
+	tmpl_set(d, "name", "ok");
+	tmpl_set(d, "empty", "");
+	tmpl_set(d, "path", "a b/c?d=é&e");
+	tmpl_set_int(d, "n", -42);
+	tmpl_set_bool(d, "yes", 1);
+	tmpl_set_bool(d, "no", 0);
+	tmpl_set_markup(d, "body", "<p>built</p>", 12);
+	tmpl_setf(d, "fmt", "%s-%d", "x", 7);
+	tmpl_setn(d, "part", "abcdef", 3);
+
+	/* Escaping. */
+	check("<p>{{msg}}</p>", d,
+	    "<p>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; "
+	    "&#39;q&#39;</p>", "a <script> message renders as text");
+	check("<a title=\"{{msg}}\" data-x='{{msg}}'>", d,
+	    "<a title=\"&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; "
+	    "&amp; &#39;q&#39;\" data-x='&lt;script&gt;alert(&quot;x&quot;)"
+	    "&lt;/script&gt; &amp; &#39;q&#39;'>",
+	    "quotes cannot leave an attribute");
+	check("{{ name }}|{{n}}|{{fmt}}|{{part}}", d, "ok|-42|x-7|abc",
+	    "values, spaces in tags, integers, formats, lengths");
+	check("/apps/{{url:path}}", d, "/apps/a%20b%2Fc%3Fd%3D%C3%A9%26e",
+	    "url form percent-encodes");
+	check("x{{missing}}y{{url:missing}}z", d, "xyz",
+	    "a missing value prints nothing");
+	check("{{! a comment }}a{{!}}", d, "a", "comments print nothing");
+	check("a { b } {c} }} {", d, "a { b } {c} }} {", "lone braces stay");
+
+	/* Raw: markup only. */
+	check("<main>{{raw:body}}</main>", d, "<main><p>built</p></main>",
+	    "raw prints markup as is");
+	check("{{body}}", d, "&lt;p&gt;built&lt;/p&gt;",
+	    "markup through the normal form is escaped");
+	check_error("{{raw:msg}}", d, TMPL_ESYNTAX, "not markup",
+	    "raw refuses a plain value");
+	check("[{{raw:missing}}]", d, "[]", "raw of a missing value");
+
+	/* Sections. */
+	check("{{#yes}}Y{{/yes}}{{#no}}N{{/no}}{{^no}}n{{/no}}{{^yes}}y{{/yes}}",
+	    d, "Yn", "flags");
+	check("{{#name}}[{{name}}]{{/name}}{{#empty}}E{{/empty}}"
+	    "{{^empty}}e{{/empty}}{{#missing}}M{{/missing}}"
+	    "{{^missing}}m{{/missing}}", d, "[ok]em", "text and missing");
+
+	o = tmpl_object(d, "run");
+	tmpl_set(o, "id", "7");
+	tmpl_set(o, "name", "inner");
+	check("{{#run}}{{id}} {{name}} {{msg}}{{/run}} {{name}}", d,
+	    "7 inner &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; "
+	    "&#39;q&#39; ok", "object scope, inner first then outer");
+
+	for (i = 0; i < 3; i++) {
+		item = tmpl_append(d, "rows");
+		tmpl_set_int(item, "i", (int64_t)i);
+		if (i == 1)
+			tmpl_set_bool(item, "odd", 1);
+		if (i == 2) {
+			tmpl_append(item, "sub");
+			tmpl_set(tmpl_append(item, "sub"), "v", "<b>");
+		}
+	}
+	check("<ul>{{#rows}}<li class=\"{{#odd}}odd{{/odd}}\">{{i}}"
+	    "{{#sub}}({{v}}){{/sub}}</li>{{/rows}}</ul>", d,
+	    "<ul><li class=\"\">0</li><li class=\"odd\">1</li>"
+	    "<li class=\"\">2()(&lt;b&gt;)</li></ul>", "lists and nesting");
+	tmpl_list(d, "none");
+	check("{{#none}}x{{/none}}{{^none}}No rows.{{/none}}", d, "No rows.",
+	    "an empty list");
+	check("{{#rows}}{{#rows}}{{/rows}}{{/rows}}.", d, ".",
+	    "same name nested");
+
+	/* Set again: the last value. */
+	tmpl_set(d, "name", "again");
+	check("{{name}}", d, "again", "set twice keeps the last");
+	tmpl_set(d, "name", NULL);
+	check("[{{name}}]", d, "[]", "set to NULL removes");
+
+	/* Syntax errors. */
+	check_error("{{#a}}x", d, TMPL_ESYNTAX, "not closed",
+	    "unclosed section");
+	check_error("{{#a}}x{{/b}}", d, TMPL_ESYNTAX, "closes",
+	    "mismatched close");
+	check_error("x{{/a}}", d, TMPL_ESYNTAX, "closes nothing",
+	    "stray close");
+	check_error("line\n{{name", d, TMPL_ESYNTAX, "test:2: unclosed",
+	    "unclosed tag, with its line");
+	check_error("{{a b}}", d, TMPL_ESYNTAX, "bad tag", "two names");
+	check_error("{{&name}}", d, TMPL_ESYNTAX, "bad tag",
+	    "no other raw form");
+	check_error("{{{name}}}", d, TMPL_ESYNTAX, "bad tag",
+	    "no triple braces");
+
+	/* The output bound. */
+	buf_init(&b, 10);
+	rc = tmpl_render_text("small", "{{msg}}", 7, d, &b, &cause);
+	is_int(rc, TMPL_ETOOBIG, "the output's maximum is kept");
+	ok(b.len <= 10, "nothing beyond it (%zu)", b.len);
+	free(cause);
+	cause = NULL;
+	buf_free(&b);
+
+	/* Every embedded template parses. */
+	ok(web_nfiles > 0, "files are embedded");
+	for (i = 0; i < web_nfiles; i++) {
+		if (strstr(web_files[i].name, ".html") == NULL)
+			continue;
+		rc = tmpl_check(web_files[i].name, &cause);
+		ok(rc == 0, "%s parses%s%s", web_files[i].name,
+		    cause != NULL ? ": " : "", cause != NULL ? cause : "");
+		free(cause);
+		cause = NULL;
+		ok(strlen(web_files[i].data) == web_files[i].size,
+		    "%s: its size", web_files[i].name);
+	}
+	is_int(tmpl_render("no-such.html", d, &b, &cause), TMPL_ENOTFOUND,
+	    "an unknown template");
+	free(cause);
+
+	tmpl_free(d);
+	return (tap_done());
+}
