@@ -291,3 +291,107 @@ store_tokens_free(struct store_tokens *list)
 	free(list->items);
 	free(list);
 }
+
+/* --- Metrics -------------------------------------------------------------- */
+
+static const char SQL_METRICS_RUNS[] =
+    "SELECT status, count(*) FROM runs GROUP BY status ORDER BY status";
+static const char SQL_METRICS_STAGES[] =
+    "SELECT environment, status, count(*), "
+    "sum(finished_at - started_at) FROM stages "
+    "WHERE finished_at IS NOT NULL AND started_at IS NOT NULL "
+    "GROUP BY environment, status ORDER BY environment, status";
+static const char SQL_METRICS_APPROVALS[] =
+    "SELECT st.environment, a.decision || CASE WHEN a.gate THEN '_gate' "
+    "ELSE '' END, count(*), sum(max(a.decided_at - CASE WHEN a.gate THEN "
+    "coalesce(st.executed_at, st.started_at) ELSE st.started_at END, 0)) "
+    "FROM approvals a JOIN stages st ON st.id = a.stage_id "
+    "WHERE st.started_at IS NOT NULL "
+    "GROUP BY 1, 2 ORDER BY 1, 2";
+
+static int
+store_metric_sums(struct store *s, const char *sql,
+    struct store_metric_sum **vp, size_t *np, char **cause)
+{
+	sqlite3_stmt		*stmt;
+	struct store_metric_sum	*m;
+	int			 rc;
+
+	if ((stmt = store_stmt(s, sql, cause)) == NULL)
+		return (STORE_EIO);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*vp = xreallocarray(*vp, *np + 1, sizeof **vp);
+		m = &(*vp)[(*np)++];
+		m->environment = store_column_text(stmt, 0);
+		m->label = store_column_text(stmt, 1);
+		m->count = sqlite3_column_int64(stmt, 2);
+		m->sum_ms = sqlite3_column_int64(stmt, 3);
+	}
+	rc = rc == SQLITE_DONE ? 0 : store_fail(s, cause, "cannot read "
+	    "metrics");
+	store_stmt_done(stmt);
+	return (rc);
+}
+
+int
+store_metrics(struct store *s, struct store_metrics **mp, char **cause)
+{
+	struct store_metrics	*m;
+	sqlite3_stmt		*stmt;
+	int			 rc;
+
+	*mp = NULL;
+	m = xcalloc(1, sizeof *m);
+	if ((stmt = store_stmt(s, SQL_METRICS_RUNS, cause)) == NULL) {
+		rc = STORE_EIO;
+		goto out;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		m->runs = xreallocarray(m->runs, m->nruns + 1,
+		    sizeof *m->runs);
+		m->runs[m->nruns].label = store_column_text(stmt, 0);
+		m->runs[m->nruns++].n = sqlite3_column_int64(stmt, 1);
+	}
+	rc = rc == SQLITE_DONE ? 0 : store_fail(s, cause, "cannot read "
+	    "metrics");
+	store_stmt_done(stmt);
+	if (rc != 0 ||
+	    (rc = store_metric_sums(s, SQL_METRICS_STAGES, &m->stages,
+	    &m->nstages, cause)) != 0 ||
+	    (rc = store_metric_sums(s, SQL_METRICS_APPROVALS, &m->approvals,
+	    &m->napprovals, cause)) != 0)
+		goto out;
+out:
+	if (rc != 0)
+		store_metrics_free(m);
+	else
+		*mp = m;
+	return (rc);
+}
+
+static void
+store_metric_sums_free(struct store_metric_sum *v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].environment);
+		free(v[i].label);
+	}
+	free(v);
+}
+
+void
+store_metrics_free(struct store_metrics *m)
+{
+	size_t	 i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->nruns; i++)
+		free(m->runs[i].label);
+	free(m->runs);
+	store_metric_sums_free(m->stages, m->nstages);
+	store_metric_sums_free(m->approvals, m->napprovals);
+	free(m);
+}

@@ -792,6 +792,31 @@ struct store_tokens {
 int	 store_token_list(struct store *, struct store_tokens **, char **cause);
 void	 store_tokens_free(struct store_tokens *);
 
+/* Aggregates for the portal's /metrics (daemon/store-session.c). */
+struct store_metric_count {
+	char		*label;		/* a run status */
+	int64_t		 n;
+};
+struct store_metric_sum {
+	char		*environment;
+	char		*label;		/* stage status; decision */
+	int64_t		 count;
+	int64_t		 sum_ms;
+};
+struct store_metrics {
+	struct store_metric_count *runs;	/* by status */
+	size_t			   nruns;
+	/* finished stages: started_at to finished_at */
+	struct store_metric_sum	  *stages;
+	size_t			   nstages;
+	/* decisions: change sets (gate 0) from the stage's start, gates
+	 * from the stage's execution, to the decision */
+	struct store_metric_sum	  *approvals;
+	size_t			   napprovals;
+};
+int	 store_metrics(struct store *, struct store_metrics **, char **cause);
+void	 store_metrics_free(struct store_metrics *);
+
 /* --- Notifications: the outbox (daemon/store-outbox.c) ------------------- */
 
 /*
@@ -887,4 +912,92 @@ struct store_waiting_stage {
 int	 store_outbox_waiting(struct store *, struct store_waiting_stage **vp,
 	    size_t *np, char **cause);
 
+
+/* --- Portal pages (daemon/store-portal.c) -------------------------------- */
+
+/*
+ * Read-only views for the portal's dashboard, app and history pages,
+ * each walking an index (store_portal_plan shows which).
+ */
+
+/* A stage of an unfinished run (received or running). */
+struct store_active_stage {
+	int64_t			 run_id;
+	char			*app;
+	char			*version;	/* may be NULL */
+	char			*author;	/* may be NULL */
+	enum store_run_kind	 kind;
+	int64_t			 run_created_at;
+	int64_t			 stage_id;
+	char			*environment;
+	int			 position;
+	enum store_stage_status	 status;
+	int			 attempt;
+	int			 required_approvals;
+	int64_t			 updated_at;
+	int64_t			 deadline_at;	/* 0: none */
+	/* Of the current attempt, for the stage's current decision: the
+	 * promotion gate when awaiting_gate, the change set otherwise. */
+	int			 approvals;	/* approvals or authorisations */
+	int			 decided;	/* the user given has decided */
+};
+struct store_active_stages {
+	struct store_active_stage *items;	/* oldest run first, then
+						   by position */
+	size_t			   n;
+};
+/* Every stage of every unfinished run; user (may be NULL) is the one
+ * `decided` is about. */
+int	 store_active_stages(struct store *, const char *user,
+	    struct store_active_stages **, char **cause);
+void	 store_active_stages_free(struct store_active_stages *);
+
+/* What runs in an app's environment: as store_current_deployment, but
+ * newest by id (the order deployments are recorded in), which the index
+ * answers without sorting however many deployments there are. */
+int	 store_newest_deployment(struct store *, int64_t app_id,
+	    const char *environment, struct store_deployment **, char **cause);
+
+struct store_app_release {
+	int64_t			 id;
+	char			*version;	/* may be NULL (invalid) */
+	char			*author;	/* may be NULL */
+	char			*message;	/* may be NULL */
+	enum store_release_status status;
+	char			*reason;	/* may be NULL */
+	int64_t			 received_at;
+	int64_t			 run_id;	/* its first normal run; 0 */
+	char			*deployed_to;	/* environments it was ever
+						   deployed to, space-separated
+						   in deployment order; NULL:
+						   never */
+};
+struct store_app_releases {
+	struct store_app_release *items;	/* newest first */
+	size_t			  n;
+	int64_t			  next_before;	/* 0 on the last page */
+};
+/* An app's releases received before release `before` (0: the newest),
+ * at most limit (1 .. 1000; 0: 50). */
+int	 store_app_releases(struct store *, int64_t app_id, int64_t before,
+	    int limit, struct store_app_releases **, char **cause);
+void	 store_app_releases_free(struct store_app_releases *);
+
+/*
+ * The cursor of the page of runs just newer than run `after` with the
+ * same filters (f->before is ignored): pass *beforep as the filter's
+ * before; 0 means that page is the first one (no cursor).
+ */
+int	 store_runs_newer(struct store *, const struct store_runs_filter *,
+	    int64_t after, int64_t *beforep, char **cause);
+
+/*
+ * For tests: SQLite's EXPLAIN QUERY PLAN of a query, one line per step
+ * ("SEARCH r USING INDEX runs_app (app_id=?)").  query is
+ * "active_stages", "deployment", "app_releases" (mask 1: with a cursor),
+ * "runs_newer" or "runs_page" (mask: the filters, in the order of
+ * struct store_runs_filter's fields).  *planp is the caller's.
+ */
+int	 store_portal_plan(struct store *, const char *query,
+	    unsigned int mask, char **planp, char **cause);
 #endif

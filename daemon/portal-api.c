@@ -1,0 +1,713 @@
+/*
+ * The portal's JSON API, /healthz and /metrics (see portal-api.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "control.h"
+#include "portal-api.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define PORTAL_API_AUDIT_MAX	1000
+
+void
+portal_api_error(struct portal_reply *r, int status, const char *error,
+    const char *detail)
+{
+	json_t	*o;
+	char	*text;
+
+	r->status = status;
+	r->content_type = "application/json";
+	buf_reset(&r->body);
+	o = json_pack("{s:s, s:s}", "error", error, "detail",
+	    detail != NULL ? detail : error);
+	if (o == NULL)	/* not UTF-8 */
+		o = json_pack("{s:s, s:s}", "error", error, "detail", error);
+	text = json_dumps(o, JSON_COMPACT);
+	buf_appends(&r->body, text);
+	buf_appends(&r->body, "\n");
+	free(text);
+	json_decref(o);
+}
+
+int
+portal_api_status(int code)
+{
+	switch (code) {
+	case CONTROL_EINVAL:
+		return (400);
+	case CONTROL_ENOTFOUND:
+		return (404);
+	case CONTROL_EFORBIDDEN:
+		return (403);
+	case CONTROL_ECONFLICT:
+		return (409);
+	default:
+		return (503);
+	}
+}
+
+static void
+portal_api_json(struct portal_reply *r, int status, json_t *o)
+{
+	char	*text;
+
+	r->status = status;
+	r->content_type = "application/json";
+	buf_reset(&r->body);
+	text = json_dumps(o, JSON_COMPACT);
+	if (text == NULL || buf_appends(&r->body, text) != 0 ||
+	    buf_appends(&r->body, "\n") != 0)
+		portal_api_error(r, 500, "failed", "reply too large");
+	free(text);
+	json_decref(o);
+}
+
+static json_t *
+portal_api_str(const char *s)
+{
+	json_t	*v;
+
+	if (s == NULL || (v = json_string(s)) == NULL)
+		return (json_null());
+	return (v);
+}
+
+static json_t *
+portal_api_time(int64_t ms)
+{
+	char	 t[32];
+
+	if (ms <= 0)
+		return (json_null());
+	portal_iso_time(ms, t, sizeof t);
+	return (json_string(t));
+}
+
+static json_t *
+portal_api_id(int64_t id)
+{
+	return (id > 0 ? json_integer(id) : json_null());
+}
+
+static json_t *
+portal_api_json_text(const char *text)
+{
+	json_t	*v;
+
+	if (text == NULL || (v = json_loads(text, 0, NULL)) == NULL)
+		return (json_null());
+	return (v);
+}
+
+static json_t *
+portal_api_strings(const struct config_strings *g)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; i < g->n; i++)
+		json_array_append_new(a, portal_api_str(g->items[i]));
+	return (a);
+}
+
+static void
+portal_api_store_error(struct portal_reply *r, int rc, const char *cause)
+{
+	if (rc == STORE_ENOTFOUND)
+		portal_api_error(r, 404, "not_found", cause);
+	else
+		portal_api_error(r, 503, "store", cause);
+}
+
+/* --- Reads --------------------------------------------------------------- */
+
+static void
+portal_api_apps(const struct portal_req *q, struct portal_reply *r)
+{
+	const struct config		*c = q->config;
+	const struct config_app		*app;
+	const struct config_environment	*ce;
+	struct store_deployment		*d;
+	json_t				*apps, *o, *envs, *e;
+	char				*cause = NULL;
+	int64_t				 app_id;
+	size_t				 i, j;
+	int				 rc;
+
+	apps = json_array();
+	for (i = 0; i < c->napps; i++) {
+		app = &c->apps[i];
+		rc = store_app_id(q->store, app->name, &app_id, &cause);
+		if (rc != 0 && rc != STORE_ENOTFOUND)
+			goto fail;
+		free(cause);
+		cause = NULL;
+		envs = json_array();
+		for (j = 0; j < app->nenvironments; j++) {
+			ce = &app->environments[j];
+			e = json_pack("{s:o, s:o, s:o, s:i}",
+			    "name", portal_api_str(ce->name),
+			    "approvers", portal_api_strings(&ce->approvers),
+			    "gate", portal_api_strings(&ce->gate),
+			    "required_approvals", ce->required_approvals);
+			d = NULL;
+			if (rc == 0 && (rc = store_current_deployment(q->store,
+			    app_id, ce->name, &d, &cause)) != 0 &&
+			    rc != STORE_ENOTFOUND) {
+				json_decref(e);
+				json_decref(envs);
+				goto fail;
+			}
+			rc = 0;
+			free(cause);
+			cause = NULL;
+			if (d != NULL)
+				json_object_set_new(e, "deployed", json_pack(
+				    "{s:o, s:I, s:I, s:o}",
+				    "version", portal_api_str(d->version),
+				    "release", (json_int_t)d->release_id,
+				    "run", (json_int_t)d->run_id,
+				    "at", portal_api_time(d->deployed_at)));
+			else
+				json_object_set_new(e, "deployed",
+				    json_null());
+			store_deployment_free(d);
+			json_array_append_new(envs, e);
+		}
+		o = json_pack("{s:o, s:o}", "name", portal_api_str(app->name),
+		    "environments", envs);
+		json_array_append_new(apps, o);
+	}
+	portal_api_json(r, 200, json_pack("{s:o}", "apps", apps));
+	return;
+fail:
+	json_decref(apps);
+	portal_api_error(r, 503, "store", cause);
+	free(cause);
+}
+
+static int
+portal_api_query_id(const struct portal_req *q, const char *key,
+    int64_t *idp, struct portal_reply *r)
+{
+	const char	*v = portal_form_get(q->query, key);
+	char		*msg;
+
+	*idp = 0;
+	if (v == NULL || *v == '\0')
+		return (0);
+	if (portal_parse_id(v, idp) != 0) {
+		msg = xasprintf("\"%s\" must be a positive integer", key);
+		portal_api_error(r, 400, "bad_request", msg);
+		free(msg);
+		return (-1);
+	}
+	return (0);
+}
+
+static const char *
+portal_api_query_str(const struct portal_req *q, const char *key)
+{
+	const char	*v = portal_form_get(q->query, key);
+
+	return (v != NULL && *v != '\0' ? v : NULL);
+}
+
+static void
+portal_api_runs(const struct portal_req *q, struct portal_reply *r)
+{
+	struct store_runs_filter	 f;
+	struct store_runs_page		*page = NULL;
+	struct store_run		*run;
+	enum store_stage_status		 st_status;
+	const char			*status;
+	json_t				*runs, *o;
+	char				*cause = NULL, *env;
+	int64_t				 limit;
+	size_t				 i;
+	int				 rc;
+
+	memset(&f, 0, sizeof f);
+	f.app = portal_api_query_str(q, "app");
+	f.environment = portal_api_query_str(q, "env");
+	f.version = portal_api_query_str(q, "version");
+	f.author = portal_api_query_str(q, "author");
+	if ((status = portal_api_query_str(q, "status")) != NULL &&
+	    (f.status = store_run_status_from_name(status)) == 0) {
+		portal_api_error(r, 400, "bad_request", "unknown run status");
+		return;
+	}
+	if (portal_api_query_id(q, "before", &f.before, r) != 0 ||
+	    portal_api_query_id(q, "limit", &limit, r) != 0)
+		return;
+	if (limit > 1000) {
+		portal_api_error(r, 400, "bad_request", "\"limit\" must be "
+		    "from 1 to 1000");
+		return;
+	}
+	f.limit = (int)limit;
+	if ((rc = store_runs_page(q->store, &f, &page, &cause)) != 0) {
+		portal_api_store_error(r, rc, cause);
+		free(cause);
+		return;
+	}
+	runs = json_array();
+	for (i = 0; i < page->n; i++) {
+		run = &page->runs[i];
+		o = json_object();
+		json_object_set_new(o, "id", json_integer(run->id));
+		json_object_set_new(o, "release",
+		    json_integer(run->release_id));
+		json_object_set_new(o, "app", portal_api_str(run->app));
+		json_object_set_new(o, "version",
+		    portal_api_str(run->version));
+		json_object_set_new(o, "author", portal_api_str(run->author));
+		json_object_set_new(o, "kind",
+		    json_string(store_run_kind_name(run->kind)));
+		json_object_set_new(o, "status",
+		    json_string(store_run_status_name(run->status)));
+		json_object_set_new(o, "reason", portal_api_str(run->reason));
+		if ((rc = store_run_current_stage(q->store, run->id, &env,
+		    &st_status, &cause)) != 0) {
+			json_decref(o);
+			json_decref(runs);
+			store_runs_page_free(page);
+			portal_api_store_error(r, rc, cause);
+			free(cause);
+			return;
+		}
+		json_object_set_new(o, "stage", env == NULL ? json_null() :
+		    json_pack("{s:o, s:s}", "env", portal_api_str(env),
+		    "status", store_stage_status_name(st_status)));
+		free(env);
+		json_object_set_new(o, "created_at",
+		    portal_api_time(run->created_at));
+		json_object_set_new(o, "finished_at",
+		    portal_api_time(run->finished_at));
+		json_array_append_new(runs, o);
+	}
+	portal_api_json(r, 200, json_pack("{s:o, s:o}", "runs", runs,
+	    "next_before", portal_api_id(page->next_before)));
+	store_runs_page_free(page);
+}
+
+static json_t *
+portal_api_stage(const struct portal_req *q, const struct store_stage *st,
+    char **cause, int *rcp)
+{
+	struct store_changes		*changes = NULL;
+	struct store_check_results	*checks = NULL;
+	const struct store_change	*c;
+	const struct store_check_result	*k;
+	json_t				*o = NULL, *a;
+	int64_t				 end;
+	size_t				 i;
+
+	if ((*rcp = store_stage_changes(q->store, st->id, st->attempt,
+	    &changes, cause)) != 0 ||
+	    (*rcp = store_stage_check_results(q->store, st->id, st->attempt,
+	    &checks, cause)) != 0)
+		goto out;
+	o = json_object();
+	json_object_set_new(o, "id", json_integer(st->id));
+	json_object_set_new(o, "env", portal_api_str(st->environment));
+	json_object_set_new(o, "position", json_integer(st->position));
+	json_object_set_new(o, "status",
+	    json_string(store_stage_status_name(st->status)));
+	json_object_set_new(o, "reason", portal_api_str(st->reason));
+	json_object_set_new(o, "attempt", json_integer(st->attempt));
+	json_object_set_new(o, "required_approvals",
+	    json_integer(st->required_approvals));
+	json_object_set_new(o, "change_set",
+	    portal_api_str(st->change_set_name));
+	json_object_set_new(o, "deadline_at",
+	    portal_api_time(st->deadline_at));
+	json_object_set_new(o, "started_at", portal_api_time(st->started_at));
+	json_object_set_new(o, "finished_at",
+	    portal_api_time(st->finished_at));
+	if (st->started_at > 0) {
+		end = st->finished_at > 0 ? st->finished_at : q->now;
+		json_object_set_new(o, "duration_ms", json_integer(
+		    end > st->started_at ? end - st->started_at : 0));
+	} else
+		json_object_set_new(o, "duration_ms", json_null());
+	a = json_array();
+	for (i = 0; i < changes->n; i++) {
+		c = &changes->items[i];
+		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o, "
+		    "s:o, s:o}",
+		    "action", portal_api_str(c->action),
+		    "logical_id", portal_api_str(c->logical_id),
+		    "physical_id", portal_api_str(c->physical_id),
+		    "type", portal_api_str(c->resource_type),
+		    "replacement", portal_api_str(c->replacement),
+		    "scope", portal_api_json_text(c->scope),
+		    "details", portal_api_json_text(c->details)));
+	}
+	json_object_set_new(o, "changes", a);
+	a = json_array();
+	for (i = 0; i < checks->n; i++) {
+		k = &checks->items[i];
+		json_array_append_new(a, json_pack("{s:o, s:i, s:o, s:o, s:o, "
+		    "s:o, s:o, s:i, s:o}",
+		    "check", portal_api_str(k->check_name),
+		    "step", k->step,
+		    "name", portal_api_str(k->step_name),
+		    "status", portal_api_str(k->status),
+		    "url", portal_api_str(k->url),
+		    "http_status", k->http_status > 0 ?
+		    json_integer(k->http_status) : json_null(),
+		    "expectation", portal_api_str(k->expectation),
+		    "tries", k->tries,
+		    "duration_ms", k->duration_ms >= 0 ?
+		    json_integer(k->duration_ms) : json_null()));
+	}
+	json_object_set_new(o, "checks", a);
+out:
+	store_changes_free(changes);
+	store_check_results_free(checks);
+	return (o);
+}
+
+static void
+portal_api_run(const struct portal_req *q, int64_t run_id,
+    struct portal_reply *r)
+{
+	struct store_run		*run = NULL;
+	struct store_release		*rel = NULL;
+	struct store_approvals		*approvals = NULL;
+	struct store_audit_page		*audit = NULL;
+	const struct store_approval	*ap;
+	const struct store_audit_entry	*e;
+	json_t				*o = NULL, *a, *v, *manifest;
+	char				*cause = NULL;
+	size_t				 i;
+	int				 rc;
+
+	if ((rc = store_get_run(q->store, run_id, &run, &cause)) != 0 ||
+	    (rc = store_get_release(q->store, run->release_id, &rel,
+	    &cause)) != 0 ||
+	    (rc = store_run_approvals(q->store, run_id, &approvals,
+	    &cause)) != 0 ||
+	    (rc = store_audit_page(q->store, run_id, 0, PORTAL_API_AUDIT_MAX,
+	    &audit, &cause)) != 0)
+		goto fail;
+	o = json_object();
+	json_object_set_new(o, "id", json_integer(run->id));
+	json_object_set_new(o, "release", json_integer(run->release_id));
+	json_object_set_new(o, "app", portal_api_str(run->app));
+	json_object_set_new(o, "version", portal_api_str(run->version));
+	json_object_set_new(o, "author", portal_api_str(run->author));
+	json_object_set_new(o, "message", portal_api_str(run->message));
+	json_object_set_new(o, "kind",
+	    json_string(store_run_kind_name(run->kind)));
+	json_object_set_new(o, "status",
+	    json_string(store_run_status_name(run->status)));
+	json_object_set_new(o, "reason", portal_api_str(run->reason));
+	json_object_set_new(o, "requested_by",
+	    portal_api_str(run->requested_by));
+	json_object_set_new(o, "rollback_of", portal_api_id(run->rollback_of));
+	json_object_set_new(o, "created_at", portal_api_time(run->created_at));
+	json_object_set_new(o, "updated_at", portal_api_time(run->updated_at));
+	json_object_set_new(o, "finished_at",
+	    portal_api_time(run->finished_at));
+	manifest = portal_api_json_text(rel->manifest);
+	v = json_object_get(manifest, "images");
+	json_object_set_new(o, "images", json_is_array(v) ? json_incref(v) :
+	    json_array());
+	json_decref(manifest);
+	a = json_array();
+	json_object_set_new(o, "stages", a);
+	for (i = 0; i < run->nstages; i++) {
+		if ((v = portal_api_stage(q, &run->stages[i], &cause,
+		    &rc)) == NULL)
+			goto fail;
+		json_array_append_new(a, v);
+	}
+	a = json_array();
+	json_object_set_new(o, "approvals", a);
+	for (i = 0; i < approvals->n; i++) {
+		ap = &approvals->items[i];
+		json_array_append_new(a, json_pack("{s:o, s:i, s:b, s:o, s:s, "
+		    "s:o, s:s, s:o}",
+		    "env", portal_api_str(ap->environment),
+		    "attempt", ap->attempt,
+		    "gate", ap->gate,
+		    "user", portal_api_str(ap->user),
+		    "decision", store_decision_name(ap->decision),
+		    "comment", portal_api_str(ap->comment),
+		    "via", store_via_name(ap->via),
+		    "at", portal_api_time(ap->decided_at)));
+	}
+	a = json_array();
+	json_object_set_new(o, "audit", a);
+	for (i = audit->n; i > 0; i--) {
+		e = &audit->entries[i - 1];
+		json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:o, s:o, "
+		    "s:o}",
+		    "id", (json_int_t)e->id,
+		    "at", portal_api_time(e->at),
+		    "actor", portal_api_str(e->actor),
+		    "action", portal_api_str(e->action),
+		    "subject", portal_api_str(e->subject),
+		    "detail", portal_api_str(e->detail)));
+	}
+	portal_api_json(r, 200, json_pack("{s:o}", "run", o));
+	o = NULL;
+	goto out;
+fail:
+	portal_api_store_error(r, rc, cause);
+out:
+	json_decref(o);
+	free(cause);
+	store_run_free(run);
+	store_release_free(rel);
+	store_approvals_free(approvals);
+	store_audit_page_free(audit);
+}
+
+static void
+portal_api_me(const struct portal_req *q, struct portal_reply *r)
+{
+	const struct config_user	*u;
+
+	u = config_find_user(q->config, q->user);
+	portal_api_json(r, 200, json_pack("{s:s, s:o, s:o}",
+	    "user", q->user,
+	    "groups", u != NULL ? portal_api_strings(&u->groups) :
+	    json_array(),
+	    "csrf", portal_api_str(q->csrf)));
+}
+
+/* --- Actions -------------------------------------------------------------- */
+
+static void
+portal_api_act(const struct portal_req *q, enum portal_action_kind kind,
+    int64_t id, struct portal_reply *r)
+{
+	struct portal_action	 act;
+	json_error_t		 jerr;
+	json_t			*body = NULL, *v;
+	const char		*env = NULL, *comment = NULL;
+	char			*cause = NULL, *msg;
+	int			 rc;
+
+	if (q->body_len > 0) {
+		body = json_loadb(q->body, q->body_len,
+		    JSON_REJECT_DUPLICATES, &jerr);
+		if (body == NULL || !json_is_object(body)) {
+			msg = xasprintf("the body must be a JSON object%s%s",
+			    body == NULL ? ": " : "",
+			    body == NULL ? jerr.text : "");
+			portal_api_error(r, 400, "bad_request", msg);
+			free(msg);
+			goto out;
+		}
+	}
+	if ((v = json_object_get(body, "env")) != NULL) {
+		if (!json_is_string(v)) {
+			portal_api_error(r, 400, "bad_request",
+			    "\"env\" must be a string");
+			goto out;
+		}
+		env = json_string_value(v);
+	}
+	if ((v = json_object_get(body, "comment")) != NULL &&
+	    !json_is_null(v)) {
+		if (!json_is_string(v)) {
+			portal_api_error(r, 400, "bad_request",
+			    "\"comment\" must be a string");
+			goto out;
+		}
+		comment = json_string_value(v);
+	}
+	if (env == NULL && (kind == PORTAL_APPROVE || kind == PORTAL_RETRY ||
+	    kind == PORTAL_REDEPLOY)) {
+		portal_api_error(r, 400, "bad_request", "\"env\" is required");
+		goto out;
+	}
+	if (kind == PORTAL_REJECT && (comment == NULL ||
+	    comment[strspn(comment, " \t\r\n")] == '\0')) {
+		portal_api_error(r, 400, "invalid",
+		    "A comment is required to reject.");
+		goto out;
+	}
+	memset(&act, 0, sizeof act);
+	act.kind = kind;
+	act.id = id;
+	act.env = env;
+	act.comment = comment;
+	act.user = q->user;
+	act.via = "api";
+	if ((rc = portal_action(q->portal, &act, &cause)) != 0) {
+		portal_api_error(r, portal_api_status(rc),
+		    control_error_name(rc), cause);
+		goto out;
+	}
+	if (kind == PORTAL_REDEPLOY)
+		portal_api_json(r, 200, json_pack("{s:b, s:I, s:I}", "ok", 1,
+		    "release", (json_int_t)id, "run", (json_int_t)act.new_run));
+	else
+		portal_api_json(r, 200, json_pack("{s:b, s:I}", "ok", 1, "run",
+		    (json_int_t)id));
+out:
+	free(cause);
+	json_decref(body);
+}
+
+static const struct {
+	const char		*name;
+	enum portal_action_kind	 kind;
+} portal_api_actions[] = {
+	{ "approve", PORTAL_APPROVE },
+	{ "reject", PORTAL_REJECT },
+	{ "authorise", PORTAL_AUTHORISE },
+	{ "cancel", PORTAL_CANCEL },
+	{ "retry", PORTAL_RETRY },
+};
+
+void
+portal_api_handle(const struct portal_req *q, struct portal_reply *r)
+{
+	const struct portal_path	*p = q->path;
+	int				 get, post;
+	int64_t				 id;
+	size_t				 i;
+
+	/* p->segs[0] is "api", [1] "v1". */
+	get = strcmp(q->method, "GET") == 0 || strcmp(q->method, "HEAD") == 0;
+	post = strcmp(q->method, "POST") == 0;
+	if (p->n == 3 && strcmp(p->segs[2], "apps") == 0 && get)
+		portal_api_apps(q, r);
+	else if (p->n == 3 && strcmp(p->segs[2], "me") == 0 && get)
+		portal_api_me(q, r);
+	else if (p->n == 3 && strcmp(p->segs[2], "runs") == 0 && get)
+		portal_api_runs(q, r);
+	else if (p->n == 4 && strcmp(p->segs[2], "runs") == 0 && get &&
+	    portal_parse_id(p->segs[3], &id) == 0)
+		portal_api_run(q, id, r);
+	else if (p->n == 5 && strcmp(p->segs[2], "runs") == 0 && post &&
+	    portal_parse_id(p->segs[3], &id) == 0) {
+		for (i = 0; i < sizeof portal_api_actions /
+		    sizeof *portal_api_actions; i++) {
+			if (strcmp(p->segs[4], portal_api_actions[i].name) ==
+			    0) {
+				portal_api_act(q, portal_api_actions[i].kind,
+				    id, r);
+				return;
+			}
+		}
+		portal_api_error(r, 404, "not_found", "no such action");
+	} else if (p->n == 5 && strcmp(p->segs[2], "releases") == 0 && post &&
+	    portal_parse_id(p->segs[3], &id) == 0 &&
+	    strcmp(p->segs[4], "redeploy") == 0)
+		portal_api_act(q, PORTAL_REDEPLOY, id, r);
+	else
+		portal_api_error(r, 404, "not_found", "no such API path or "
+		    "method");
+}
+
+/* --- Operations ----------------------------------------------------------- */
+
+void
+portal_healthz(const struct portal_req *q, struct portal_reply *r)
+{
+	char	*cause = NULL, *msg;
+
+	r->content_type = "text/plain; charset=utf-8";
+	buf_reset(&r->body);
+	if (store_health(q->store, &cause) != 0) {
+		r->status = 503;
+		msg = xasprintf("database: %s\n", cause != NULL ? cause :
+		    "unusable");
+		buf_appends(&r->body, msg);
+		free(msg);
+		free(cause);
+		return;
+	}
+	if (!portal_loop_alive(q->portal)) {
+		r->status = 503;
+		buf_appends(&r->body, "loop: not answering\n");
+		return;
+	}
+	r->status = 200;
+	buf_appends(&r->body, "ok\n");
+}
+
+/* A Prometheus label value: \, " and newlines escaped. */
+static void
+portal_metric_label(struct buf *b, const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"')
+			buf_printf(b, "\\%c", *s);
+		else if (*s == '\n')
+			buf_appends(b, "\\n");
+		else
+			buf_append(b, s, 1);
+	}
+}
+
+static void
+portal_metric_sums(struct buf *b, const char *name, const char *help,
+    const char *label, const struct store_metric_sum *v, size_t n)
+{
+	size_t	 i;
+
+	buf_printf(b, "# HELP %s %s\n# TYPE %s summary\n", name, help, name);
+	for (i = 0; i < n; i++) {
+		buf_printf(b, "%s_sum{env=\"", name);
+		portal_metric_label(b, v[i].environment);
+		buf_printf(b, "\",%s=\"", label);
+		portal_metric_label(b, v[i].label);
+		buf_printf(b, "\"} %.3f\n", (double)v[i].sum_ms / 1000.0);
+		buf_printf(b, "%s_count{env=\"", name);
+		portal_metric_label(b, v[i].environment);
+		buf_printf(b, "\",%s=\"", label);
+		portal_metric_label(b, v[i].label);
+		buf_printf(b, "\"} %lld\n", (long long)v[i].count);
+	}
+}
+
+void
+portal_metrics(const struct portal_req *q, struct portal_reply *r)
+{
+	struct store_metrics	*m = NULL;
+	struct buf		*b = &r->body;
+	char			*cause = NULL;
+	size_t			 i;
+
+	buf_reset(b);
+	if (store_metrics(q->store, &m, &cause) != 0) {
+		r->status = 503;
+		r->content_type = "text/plain; charset=utf-8";
+		buf_printf(b, "database: %s\n", cause);
+		free(cause);
+		return;
+	}
+	r->status = 200;
+	r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	buf_appends(b, "# HELP shipgate_runs Runs by status.\n"
+	    "# TYPE shipgate_runs gauge\n");
+	for (i = 0; i < m->nruns; i++) {
+		buf_appends(b, "shipgate_runs{status=\"");
+		portal_metric_label(b, m->runs[i].label);
+		buf_printf(b, "\"} %lld\n", (long long)m->runs[i].n);
+	}
+	portal_metric_sums(b, "shipgate_stage_duration_seconds",
+	    "Finished stages, from start to end, by environment and status.",
+	    "status", m->stages, m->nstages);
+	portal_metric_sums(b, "shipgate_approval_wait_seconds",
+	    "Decisions, from the stage's start (the gate: its execution) to "
+	    "the decision, by environment and decision.", "decision",
+	    m->approvals, m->napprovals);
+	store_metrics_free(m);
+	portal_loop_metrics(q->portal, b);
+}

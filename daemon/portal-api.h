@@ -1,0 +1,100 @@
+/*
+ * The portal's JSON API (/api/v1, INTERFACES.md section 4), /healthz and
+ * /metrics, and the request/reply shapes portal.c hands its handlers.
+ *
+ * /api/v1 (a signed-in session or "Authorization: Bearer TOKEN"):
+ *	GET  /api/v1/apps		-> {apps: [{name, environments:
+ *		[{name, approvers, gate, required_approvals, deployed:
+ *		{version, release, run, at} | null}]}]}
+ *	GET  /api/v1/runs?app=&env=&status=&version=&author=&limit=&before=
+ *		-> {runs: [...], next_before}	(shapes as shipgatectl's)
+ *	GET  /api/v1/runs/{id}		-> {run: {..., stages, approvals,
+ *		audit}}
+ *	POST /api/v1/runs/{id}/approve	 {"env", "comment"}
+ *	POST /api/v1/runs/{id}/reject	 {"env", "comment"}
+ *	POST /api/v1/runs/{id}/authorise {"comment"}
+ *	POST /api/v1/runs/{id}/cancel	 {"comment"}
+ *	POST /api/v1/runs/{id}/retry	 {"env"}
+ *	POST /api/v1/releases/{id}/redeploy {"env"}	-> {run}
+ *	GET  /api/v1/me			-> {user, groups, csrf}
+ * Errors: {"error": NAME, "detail": SENTENCE} with 400 (bad_request,
+ * invalid), 401 (unauthenticated), 403 (forbidden), 404 (not_found), 409
+ * (conflict), 503 (store, closing, busy).  Times are ISO 8601 UTC.
+ */
+#ifndef SHIPGATE_PORTAL_API_H
+#define SHIPGATE_PORTAL_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "portal-http.h"
+
+struct config;
+struct portal;
+struct store;
+
+/* One request as portal.c parsed it. */
+struct portal_req {
+	struct portal		*portal;
+	const struct config	*config;
+	struct store		*store;		/* this thread's */
+	const char		*method;	/* "GET", "POST", ... */
+	const struct portal_path *path;
+	const struct portal_form *query;
+	const char		*body;		/* NUL-terminated */
+	size_t			 body_len;
+	const char		*user;		/* NULL: nobody signed in */
+	const char		*csrf;		/* the session's, or NULL */
+	int64_t			 now;
+};
+
+/* What to answer; portal.c adds the security headers. */
+struct portal_reply {
+	int		 status;
+	const char	*content_type;	/* static string */
+	struct buf	 body;
+	char		*location;	/* for 3xx; freed by portal.c */
+	char		*set_cookie;
+	int		 cacheable;	/* static assets */
+};
+
+/* The engine's actions, run on the loop through the bridge. */
+enum portal_action_kind {
+	PORTAL_APPROVE,
+	PORTAL_REJECT,
+	PORTAL_AUTHORISE,
+	PORTAL_CANCEL,
+	PORTAL_RETRY,
+	PORTAL_REDEPLOY,
+};
+struct portal_action {
+	enum portal_action_kind	 kind;
+	int64_t			 id;		/* run; release for redeploy */
+	const char		*env;
+	const char		*comment;
+	const char		*user;
+	const char		*via;		/* "portal" or "api" */
+	int64_t			 new_run;	/* redeploy's */
+};
+/* In portal.c: 0 or a CONTROL_E* (= ENGINE_E*) code with *cause. */
+int	 portal_action(struct portal *, struct portal_action *, char **cause);
+/* In portal.c: whether the loop answers within a second. */
+int	 portal_loop_alive(struct portal *);
+/* In portal.c: /metrics' AWS and loop lines, appended to out. */
+void	 portal_loop_metrics(struct portal *, struct buf *out);
+
+/* An error reply {"error", "detail"} with the status. */
+void	 portal_api_error(struct portal_reply *, int status,
+	    const char *error, const char *detail);
+/* The HTTP status for a CONTROL_E* code, and its name. */
+int	 portal_api_status(int code);
+
+void	 portal_api_handle(const struct portal_req *, struct portal_reply *);
+void	 portal_healthz(const struct portal_req *, struct portal_reply *);
+void	 portal_metrics(const struct portal_req *, struct portal_reply *);
+
+/* Reply bodies are at most this big. */
+#define PORTAL_REPLY_MAX	(16 * 1024 * 1024)
+
+#endif

@@ -1,0 +1,1501 @@
+/*
+ * The portal's server (see portal.h): libmicrohttpd in an internal
+ * epoll thread pool, routing, limits, security headers, sign-in and the
+ * pages' form actions.  The JSON API, /healthz and /metrics are in
+ * portal-api.c, the HTML in portal-pages.c.
+ *
+ * Threads: MHD's threads run the access handler; each opens its own
+ * store connection on first use (kept in a thread-specific slot, closed
+ * by portal_stop after MHD has joined its threads).  The loop's objects
+ * are reached through the bridge only.
+ *
+ * The configuration: each request holds a reference to the config it
+ * started with (struct portal_cfgref); a reload makes a new current one
+ * and the old config is freed when its last request completes.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <uv.h>
+
+#include "aws-client.h"
+#include "aws-context.h"
+#include "buf.h"
+#include "config.h"
+#include "control.h"
+#include "engine.h"
+#include "log.h"
+#include "portal-api.h"
+#include "portal-auth.h"
+#include "portal-bridge.h"
+#include "portal-http.h"
+#include "portal-pages.h"
+#include "portal.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define PORTAL_PAGE_MAX		(4 * 1024 * 1024)
+#define PORTAL_TLS_FILE_MAX	(1024 * 1024)
+#define PORTAL_CONNECTIONS_MAX	1024
+
+#define PORTAL_CSP							\
+    "default-src 'self'; script-src 'self'; style-src 'self'; "	\
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; "	\
+    "form-action 'self'; frame-ancestors 'none'"
+
+struct portal_cfgref {
+	const struct config	*config;
+	struct config		*owned;		/* freed with the last ref */
+	unsigned int		 refs;
+	struct portal_cfgref	*next;		/* retired list */
+};
+
+struct portal {
+	struct portal_deps	 deps;
+	struct MHD_Daemon	*mhd;
+	struct portal_bridge	*bridge;
+	unsigned int		 port;
+	int			 tls;
+	char			*tls_cert;
+	char			*tls_key;
+	char			*db_path;
+
+	pthread_mutex_t		 lock;		/* cfg, retired, stores */
+	struct portal_cfgref	*cfg;
+	struct portal_cfgref	*retired;
+	pthread_key_t		 store_key;
+	struct store		**stores;
+	size_t			 nstores;
+
+	struct portal_ratelimit	*ratelimit;
+	atomic_ullong		 requests[6];	/* by status class 1xx..5xx */
+};
+
+/* Per request (MHD's con_cls). */
+struct portal_conn {
+	struct portal_cfgref	*cfg;
+	struct buf		 body;
+	int			 started;
+};
+
+/* --- Configuration references ------------------------------------------- */
+
+static struct portal_cfgref *
+portal_cfg_get(struct portal *p)
+{
+	struct portal_cfgref	*ref;
+
+	pthread_mutex_lock(&p->lock);
+	ref = p->cfg;
+	ref->refs++;
+	pthread_mutex_unlock(&p->lock);
+	return (ref);
+}
+
+/* Frees a retired reference without requests; called locked. */
+static void
+portal_cfg_reap(struct portal *p)
+{
+	struct portal_cfgref	**pp, *ref;
+
+	for (pp = &p->retired; (ref = *pp) != NULL;) {
+		if (ref->refs != 0) {
+			pp = &ref->next;
+			continue;
+		}
+		*pp = ref->next;
+		config_free(ref->owned);
+		free(ref);
+	}
+}
+
+static void
+portal_cfg_put(struct portal *p, struct portal_cfgref *ref)
+{
+	pthread_mutex_lock(&p->lock);
+	ref->refs--;
+	portal_cfg_reap(p);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void
+portal_reconfigure(struct portal *p, const struct config *new,
+    struct config *old)
+{
+	struct portal_cfgref	*ref;
+
+	ref = xcalloc(1, sizeof *ref);
+	ref->config = new;
+	pthread_mutex_lock(&p->lock);
+	p->cfg->owned = old;
+	p->cfg->next = p->retired;
+	p->retired = p->cfg;
+	p->cfg = ref;
+	portal_cfg_reap(p);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* --- Store connections ---------------------------------------------------- */
+
+static struct store *
+portal_store(struct portal *p)
+{
+	struct store	*s;
+	char		*cause = NULL;
+
+	if ((s = pthread_getspecific(p->store_key)) != NULL)
+		return (s);
+	if (store_open(p->db_path, &s, &cause) != 0) {
+		log_warnx("portal: cannot open the database path=%s: %s",
+		    p->db_path, cause != NULL ? cause : "unknown error");
+		free(cause);
+		return (NULL);
+	}
+	pthread_setspecific(p->store_key, s);
+	pthread_mutex_lock(&p->lock);
+	p->stores = xreallocarray(p->stores, p->nstores + 1,
+	    sizeof *p->stores);
+	p->stores[p->nstores++] = s;
+	pthread_mutex_unlock(&p->lock);
+	return (s);
+}
+
+/* --- Calls onto the loop -------------------------------------------------- */
+
+struct portal_action_call {
+	struct portal		*p;
+	struct portal_action	*act;
+	char			*cause;
+	int			 rc;
+};
+
+static void
+portal_action_cb(void *arg)
+{
+	struct portal_action_call	*call = arg;
+	const struct control_handlers	*h = call->p->deps.actions;
+	void				*harg = call->p->deps.actions_arg;
+	struct portal_action		*a = call->act;
+	struct control_actor		 actor;
+
+	actor.user = a->user;
+	actor.via = a->via;
+	actor.unix_user = NULL;
+	call->rc = CONTROL_ECLOSING;
+	if (h == NULL)
+		return;
+	switch (a->kind) {
+	case PORTAL_APPROVE:
+		if (h->approve != NULL)
+			call->rc = h->approve(harg, a->id, a->env, &actor,
+			    a->comment, &call->cause);
+		break;
+	case PORTAL_REJECT:
+		if (h->reject != NULL)
+			call->rc = h->reject(harg, a->id, a->env, &actor,
+			    a->comment, &call->cause);
+		break;
+	case PORTAL_AUTHORISE:
+		if (h->authorise != NULL)
+			call->rc = h->authorise(harg, a->id, &actor,
+			    a->comment, &call->cause);
+		break;
+	case PORTAL_CANCEL:
+		if (h->cancel != NULL)
+			call->rc = h->cancel(harg, a->id, &actor, a->comment,
+			    &call->cause);
+		break;
+	case PORTAL_RETRY:
+		if (h->retry != NULL)
+			call->rc = h->retry(harg, a->id, a->env, &actor,
+			    &call->cause);
+		break;
+	case PORTAL_REDEPLOY:
+		if (h->redeploy != NULL)
+			call->rc = h->redeploy(harg, a->id, a->env, &actor,
+			    &a->new_run, &call->cause);
+		break;
+	}
+}
+
+int
+portal_action(struct portal *p, struct portal_action *act, char **cause)
+{
+	struct portal_action_call	 call;
+	int				 rc;
+
+	memset(&call, 0, sizeof call);
+	call.p = p;
+	call.act = act;
+	rc = portal_bridge_call(p->bridge, portal_action_cb, &call,
+	    PORTAL_BRIDGE_TIMEOUT_MS);
+	if (rc != 0) {
+		*cause = xstrdup(rc == PORTAL_BRIDGE_ETIMEDOUT ?
+		    "shipgated is busy: try again" : "shipgated is stopping");
+		return (CONTROL_ECLOSING);
+	}
+	log_info("portal: %s %s id=%lld user=%s via=%s",
+	    act->kind == PORTAL_APPROVE ? "approve" :
+	    act->kind == PORTAL_REJECT ? "reject" :
+	    act->kind == PORTAL_AUTHORISE ? "authorise" :
+	    act->kind == PORTAL_CANCEL ? "cancel" :
+	    act->kind == PORTAL_RETRY ? "retry" : "redeploy",
+	    call.rc == 0 ? "done" : "refused", (long long)act->id, act->user,
+	    act->via);
+	if (call.rc != 0 && call.cause == NULL)
+		call.cause = xstrdup(control_error_name(call.rc));
+	*cause = call.cause;
+	return (call.rc);
+}
+
+static void
+portal_noop_cb(void *arg)
+{
+	*(int *)arg = 1;
+}
+
+int
+portal_loop_alive(struct portal *p)
+{
+	int	 ran = 0;
+
+	return (portal_bridge_call(p->bridge, portal_noop_cb, &ran, 1000) ==
+	    0 && ran);
+}
+
+#define PORTAL_STATS_MAX	256
+
+struct portal_stats_call {
+	struct portal		*p;
+	struct aws_client_stat	 stats[PORTAL_STATS_MAX];
+	char			*names[PORTAL_STATS_MAX][2];
+	size_t			 n;
+	size_t			 active_runs;
+	int			 have_engine;
+};
+
+static void
+portal_stats_cb(void *arg)
+{
+	struct portal_stats_call	*call = arg;
+	struct aws_client		*client;
+	size_t				 i;
+
+	if (call->p->deps.engine != NULL) {
+		call->active_runs = engine_active_runs(call->p->deps.engine);
+		call->have_engine = 1;
+	}
+	if (call->p->deps.aws == NULL ||
+	    (client = aws_context_client(call->p->deps.aws)) == NULL)
+		return;
+	call->n = aws_client_stats(client, call->stats, PORTAL_STATS_MAX);
+	if (call->n > PORTAL_STATS_MAX)
+		call->n = PORTAL_STATS_MAX;
+	/* The names belong to the loop's client: copied here. */
+	for (i = 0; i < call->n; i++) {
+		call->names[i][0] = xstrdup(call->stats[i].service != NULL ?
+		    call->stats[i].service : "");
+		call->names[i][1] = xstrdup(call->stats[i].operation != NULL ?
+		    call->stats[i].operation : "");
+	}
+}
+
+static void
+portal_metric_line(struct buf *b, const char *name, const char *service,
+    const char *operation, unsigned long long v)
+{
+	const char	*s[2] = { service, operation };
+	int		 i;
+
+	buf_printf(b, "%s{service=\"", name);
+	for (i = 0; i < 2; i++) {
+		for (; *s[i] != '\0'; s[i]++) {
+			if (*s[i] == '"' || *s[i] == '\\' || *s[i] == '\n')
+				buf_appends(b, "_");
+			else
+				buf_append(b, s[i], 1);
+		}
+		if (i == 0)
+			buf_appends(b, "\",operation=\"");
+	}
+	buf_printf(b, "\"} %llu\n", v);
+}
+
+void
+portal_loop_metrics(struct portal *p, struct buf *b)
+{
+	struct portal_stats_call	*call;
+	static const char *const	 names[4] = {
+		"shipgate_aws_calls_total", "shipgate_aws_errors_total",
+		"shipgate_aws_retries_total", "shipgate_aws_throttled_total",
+	};
+	static const char *const	 help[4] = {
+		"AWS calls started", "AWS calls that ended in an error",
+		"AWS extra attempts", "AWS attempts refused by throttling",
+	};
+	size_t				 i;
+	int				 k, alive;
+	unsigned long long		 v;
+
+	call = xcalloc(1, sizeof *call);
+	call->p = p;
+	alive = portal_bridge_call(p->bridge, portal_stats_cb, call,
+	    1000) == 0;
+	buf_printf(b, "# HELP shipgate_loop_up Whether the daemon's loop "
+	    "answers.\n# TYPE shipgate_loop_up gauge\nshipgate_loop_up %d\n",
+	    alive);
+	if (call->have_engine)
+		buf_printf(b, "# HELP shipgate_active_runs Unfinished runs "
+		    "the engine holds.\n# TYPE shipgate_active_runs gauge\n"
+		    "shipgate_active_runs %zu\n", call->active_runs);
+	for (k = 0; k < 4; k++) {
+		buf_printf(b, "# HELP %s %s, by service and operation.\n"
+		    "# TYPE %s counter\n", names[k], help[k], names[k]);
+		for (i = 0; i < call->n; i++) {
+			v = k == 0 ? call->stats[i].calls : k == 1 ?
+			    call->stats[i].errors : k == 2 ?
+			    call->stats[i].retries : call->stats[i].throttled;
+			portal_metric_line(b, names[k], call->names[i][0],
+			    call->names[i][1], v);
+		}
+	}
+	buf_appends(b, "# HELP shipgate_portal_requests_total Portal "
+	    "requests answered, by status class.\n"
+	    "# TYPE shipgate_portal_requests_total counter\n");
+	for (k = 1; k <= 5; k++)
+		buf_printf(b, "shipgate_portal_requests_total{code=\"%dxx\"} "
+		    "%llu\n", k, (unsigned long long)atomic_load(
+		    &p->requests[k]));
+	for (i = 0; i < call->n; i++) {
+		free(call->names[i][0]);
+		free(call->names[i][1]);
+	}
+	free(call);
+}
+
+/* --- Replies -------------------------------------------------------------- */
+
+static void
+portal_reply_init(struct portal_reply *r)
+{
+	memset(r, 0, sizeof *r);
+	buf_init(&r->body, PORTAL_REPLY_MAX);
+	r->status = 500;
+	r->content_type = "text/html; charset=utf-8";
+}
+
+static void
+portal_reply_free(struct portal_reply *r)
+{
+	buf_free(&r->body);
+	free(r->location);
+	free(r->set_cookie);
+}
+
+static enum MHD_Result
+portal_send(struct portal *p, struct MHD_Connection *conn,
+    struct portal_reply *r)
+{
+	struct MHD_Response	*resp;
+	enum MHD_Result		 ret;
+	size_t			 len;
+	char			*data;
+
+	data = buf_take(&r->body, &len);
+	if (data == NULL)
+		resp = MHD_create_response_from_buffer(0, (void *)"",
+		    MHD_RESPMEM_PERSISTENT);
+	else
+		resp = MHD_create_response_from_buffer(len, data,
+		    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(data);
+		return (MHD_NO);
+	}
+	MHD_add_response_header(resp, "Content-Type", r->content_type);
+	MHD_add_response_header(resp, "Content-Security-Policy", PORTAL_CSP);
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Cross-Origin-Opener-Policy",
+	    "same-origin");
+	MHD_add_response_header(resp, "Cache-Control", r->cacheable ?
+	    "public, max-age=300" : "no-store");
+	if (p->tls)
+		MHD_add_response_header(resp, "Strict-Transport-Security",
+		    "max-age=31536000");
+	if (r->location != NULL)
+		MHD_add_response_header(resp, "Location", r->location);
+	if (r->set_cookie != NULL)
+		MHD_add_response_header(resp, "Set-Cookie", r->set_cookie);
+	if (r->status >= 100 && r->status < 600)
+		atomic_fetch_add(&p->requests[r->status / 100], 1);
+	ret = MHD_queue_response(conn, (unsigned int)r->status, resp);
+	MHD_destroy_response(resp);
+	return (ret);
+}
+
+static void
+portal_redirect(struct portal_reply *r, const char *location)
+{
+	r->status = 303;
+	r->content_type = "text/plain; charset=utf-8";
+	buf_reset(&r->body);
+	free(r->location);
+	r->location = xstrdup(location);
+}
+
+/* An error page (HTML) or, for /api/v1 and friends, JSON. */
+static void
+portal_fail(const struct page_ctx *ctx, int api, struct portal_reply *r,
+    int status, const char *error, const char *message)
+{
+	if (api) {
+		portal_api_error(r, status, error, message);
+		return;
+	}
+	buf_reset(&r->body);
+	r->content_type = "text/html; charset=utf-8";
+	r->status = status;
+	if (pages_error(ctx, status, message, &r->body) < 0) {
+		buf_reset(&r->body);
+		r->content_type = "text/plain; charset=utf-8";
+		buf_printf(&r->body, "%s\n", message);
+	}
+}
+
+/* A page renderer's result into the reply. */
+static void
+portal_page_result(const struct page_ctx *ctx, struct portal_reply *r,
+    int rc, char *cause)
+{
+	if (rc >= 0) {
+		r->status = rc;
+		r->content_type = "text/html; charset=utf-8";
+	} else {
+		log_warnx("portal: a page failed: %s", cause != NULL ? cause :
+		    "unknown error");
+		portal_fail(ctx, 0, r, 500, "store", "The database failed; "
+		    "try again.");
+	}
+	free(cause);
+}
+
+/* --- Requests ------------------------------------------------------------- */
+
+struct portal_request {
+	struct portal		*p;
+	struct MHD_Connection	*conn;
+	const struct config	*config;
+	struct store		*store;
+	const char		*method;
+	struct portal_path	 path;
+	struct portal_form	 query;
+	struct portal_form	 form;		/* urlencoded POST body */
+	const char		*body;
+	size_t			 body_len;
+	char			 peer[INET6_ADDRSTRLEN];
+	char			*session;	/* cookie's id, if live */
+	char			*user;
+	char			 csrf[PORTAL_CSRF_LEN + 1];
+	int			 by_token;	/* Authorization: Bearer */
+	int			 api;		/* JSON errors */
+	int64_t			 now;
+	struct page_ctx		 ctx;
+	struct portal_reply	 reply;
+};
+
+static int64_t
+portal_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+static const char *
+portal_header(struct portal_request *q, const char *name)
+{
+	return (MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, name));
+}
+
+static void
+portal_peer(struct portal_request *q)
+{
+	const union MHD_ConnectionInfo	*ci;
+	const struct sockaddr		*sa;
+
+	snprintf(q->peer, sizeof q->peer, "unknown");
+	ci = MHD_get_connection_info(q->conn,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (sa = ci->client_addr) == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    q->peer, sizeof q->peer);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, q->peer,
+		    sizeof q->peer);
+}
+
+/* The client's address for rate limits: a trusted proxy's last
+ * X-Forwarded-For entry, else the peer. */
+static char *
+portal_client_addr(struct portal_request *q)
+{
+	const char	*xff, *last;
+	size_t		 len;
+
+	if (!portal_auth_proxy_trusted(q->config, q->peer) ||
+	    (xff = portal_header(q, "X-Forwarded-For")) == NULL)
+		return (xstrdup(q->peer));
+	last = strrchr(xff, ',');
+	last = last != NULL ? last + 1 : xff;
+	last += strspn(last, " \t");
+	len = strcspn(last, " \t");
+	if (len == 0 || len > 64)
+		return (xstrdup(q->peer));
+	return (xstrndup(last, len));
+}
+
+struct portal_args {
+	struct portal_form	*form;
+	int			 overflow;
+};
+
+static enum MHD_Result
+portal_query_cb(void *arg, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct portal_args	*a = arg;
+	struct portal_form	*f = a->form;
+
+	if (f->n >= PORTAL_HTTP_FIELDS_MAX) {
+		a->overflow = 1;
+		return (MHD_NO);
+	}
+	f->items = xreallocarray(f->items, f->n + 1, sizeof *f->items);
+	f->items[f->n].key = xstrdup(key);
+	f->items[f->n].value = xstrdup(value != NULL ? value : "");
+	f->n++;
+	return (MHD_YES);
+}
+
+/* Whether Origin (else Referer) names this site, when either is sent. */
+static int
+portal_same_origin(struct portal_request *q)
+{
+	const char	*origin, *host;
+	char		*self;
+	int		 ok;
+
+	if ((origin = portal_header(q, "Origin")) == NULL &&
+	    (origin = portal_header(q, "Referer")) == NULL)
+		return (1);
+	if (q->config->public_url != NULL &&
+	    portal_origin_equal(origin, q->config->public_url))
+		return (1);
+	if ((host = portal_header(q, "Host")) == NULL)
+		return (0);
+	self = xasprintf("%s://%s/", q->p->tls ? "https" : "http", host);
+	ok = portal_origin_equal(origin, self);
+	free(self);
+	return (ok);
+}
+
+/*
+ * Who asks: a Bearer token, the session cookie or a trusted proxy's
+ * header.  -1 when the store failed (503 sent by the caller).
+ */
+static int
+portal_identify(struct portal_request *q)
+{
+	const struct config_user	*u;
+	const char			*h;
+	char				*cookie = NULL, *cause = NULL;
+	int				 err = 0;
+
+	if ((h = portal_header(q, "Authorization")) != NULL &&
+	    strncasecmp(h, "Bearer ", 7) == 0) {
+		q->by_token = 1;
+		q->user = portal_token_user(q->store, h + 7 + strspn(h + 7,
+		    " "), q->now, &err);
+		if (q->user != NULL &&
+		    config_find_user(q->config, q->user) == NULL) {
+			free(q->user);
+			q->user = NULL;
+		}
+		return (err != 0 ? -1 : 0);
+	}
+	if ((h = portal_header(q, "Cookie")) != NULL &&
+	    portal_cookie_get(h, strlen(h), PORTAL_SESSION_COOKIE,
+	    &cookie) == 0 && cookie != NULL) {
+		q->user = portal_session_user(q->store, q->config, cookie,
+		    q->now, &err);
+		if (err != 0) {
+			freezero_str(cookie);
+			return (-1);
+		}
+		if (q->user != NULL)
+			q->session = cookie;
+		else
+			freezero_str(cookie);
+	}
+	if (q->config->identity_header != NULL &&
+	    (h = portal_header(q, q->config->identity_header)) != NULL &&
+	    (u = portal_auth_proxy_user(q->config, q->peer, h)) != NULL &&
+	    (q->user == NULL || strcmp(q->user, u->name) != 0)) {
+		/* The proxy's user gets a session of their own. */
+		free(q->user);
+		freezero_str(q->session);
+		q->user = NULL;
+		q->session = NULL;
+		if (portal_session_new(q->store, q->config, u->name, q->peer,
+		    q->now, &q->session, &cause) != 0) {
+			log_warnx("portal: cannot create a session: %s",
+			    cause);
+			free(cause);
+			return (-1);
+		}
+		q->user = xstrdup(u->name);
+		q->reply.set_cookie = portal_session_cookie(q->config,
+		    q->session, q->p->tls);
+		log_info("portal: signed in by the proxy user=%s proxy=%s",
+		    u->name, q->peer);
+	}
+	if (q->session != NULL) {
+		portal_csrf_token(q->session, q->csrf);
+		q->ctx.csrf = q->csrf;
+	}
+	return (0);
+}
+
+/* A loggable copy of outside text (control characters replaced). */
+static char *
+portal_loggable(const char *s)
+{
+	char	*t, *c;
+
+	t = xstrndup(s != NULL ? s : "-", 64);
+	for (c = t; *c != '\0'; c++) {
+		if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '"')
+			*c = '?';
+	}
+	return (t);
+}
+
+static const char *
+portal_form_value(struct portal_request *q, const char *key)
+{
+	return (portal_form_get(&q->form, key));
+}
+
+static int
+portal_blank(const char *s)
+{
+	return (s == NULL || s[strspn(s, " \t\r\n")] == '\0');
+}
+
+/* POST /login */
+static void
+portal_login(struct portal_request *q)
+{
+	struct portal_reply		*r = &q->reply;
+	const struct config		*c = q->config;
+	const struct config_user	*u;
+	const char			*user, *password, *next;
+	char				*addr, *akey, *ukey, *id = NULL;
+	char				*cause = NULL, *lu;
+	int64_t				 wait_a = 0, wait_u = 0;
+	int				 rc;
+
+	user = portal_form_value(q, "user");
+	password = portal_form_value(q, "password");
+	if (user == NULL)
+		user = portal_form_value(q, "login");
+	addr = portal_client_addr(q);
+	akey = xasprintf("addr %s", addr);
+	ukey = xasprintf("user %s", user != NULL ? user : "");
+	lu = portal_loggable(user);
+	q->ctx.user = NULL;
+	q->ctx.csrf = NULL;
+	if (!portal_ratelimit_allowed(q->p->ratelimit, akey,
+	    c->sign_in_attempts, c->sign_in_window_ms, q->now, &wait_a) ||
+	    !portal_ratelimit_allowed(q->p->ratelimit, ukey,
+	    c->sign_in_attempts, c->sign_in_window_ms, q->now, &wait_u)) {
+		log_notice("portal: sign-in refused, too many failures "
+		    "user=%s addr=%s", lu, addr);
+		rc = pages_login(&q->ctx, "Too many failed sign-ins: try "
+		    "again later.", &r->body, &cause);
+		portal_page_result(&q->ctx, r, rc, cause);
+		if (rc >= 0)
+			r->status = 429;
+		goto out;
+	}
+	u = user != NULL ? config_find_user(c, user) : NULL;
+	if (portal_blank(user) || password == NULL ||
+	    portal_auth_password(u, password) != 0) {
+		portal_ratelimit_failed(q->p->ratelimit, akey,
+		    c->sign_in_attempts, c->sign_in_window_ms, q->now);
+		if (!portal_blank(user))
+			portal_ratelimit_failed(q->p->ratelimit, ukey,
+			    c->sign_in_attempts, c->sign_in_window_ms, q->now);
+		log_notice("portal: sign-in failed user=%s addr=%s", lu, addr);
+		rc = pages_login(&q->ctx, "Wrong user name or password.",
+		    &r->body, &cause);
+		portal_page_result(&q->ctx, r, rc, cause);
+		if (rc >= 0)
+			r->status = 403;
+		goto out;
+	}
+	portal_ratelimit_clear(q->p->ratelimit, ukey);
+	portal_ratelimit_clear(q->p->ratelimit, akey);
+	if (q->session != NULL)
+		(void)portal_session_revoke(q->store, q->session, q->now);
+	if (portal_session_new(q->store, c, u->name, addr, q->now, &id,
+	    &cause) != 0) {
+		log_warnx("portal: cannot create a session: %s", cause);
+		free(cause);
+		portal_fail(&q->ctx, 0, r, 503, "store", "The database "
+		    "failed; try again.");
+		goto out;
+	}
+	(void)store_session_purge(q->store, q->now -
+	    c->session_lifetime_ms, NULL, NULL);
+	log_info("portal: signed in user=%s addr=%s", u->name, addr);
+	free(r->set_cookie);
+	r->set_cookie = portal_session_cookie(c, id, q->p->tls);
+	next = portal_form_value(q, "next");
+	/* Only a path of this site: "/x", never "//host" or "/\host". */
+	if (next != NULL && next[0] == '/' && next[1] != '/' &&
+	    next[1] != '\\' && strpbrk(next, "\r\n") == NULL &&
+	    strlen(next) < 1024)
+		portal_redirect(r, next);
+	else
+		portal_redirect(r, "/");
+out:
+	freezero_str(id);
+	free(lu);
+	free(addr);
+	free(akey);
+	free(ukey);
+}
+
+/* The pages' form actions: /runs/{id}/VERB and /releases/{id}/redeploy. */
+static void
+portal_form_action(struct portal_request *q, int release, int64_t id,
+    const char *verb)
+{
+	struct portal_reply	*r = &q->reply;
+	struct portal_action	 act;
+	struct store_release	*rel = NULL;
+	const char		*env, *comment, *done;
+	char			*cause = NULL, *loc, *error = NULL;
+	int			 rc, status = 400, need_confirm;
+
+	memset(&act, 0, sizeof act);
+	env = portal_form_value(q, "env");
+	comment = portal_form_value(q, "comment");
+	if (portal_blank(env))
+		env = NULL;
+	if (portal_blank(comment))
+		comment = NULL;
+	act.id = id;
+	act.env = env;
+	act.comment = comment;
+	act.user = q->user;
+	act.via = "portal";
+	need_confirm = 1;
+	if (release && strcmp(verb, "redeploy") == 0) {
+		act.kind = PORTAL_REDEPLOY;
+		done = "redeploy";
+	} else if (release) {
+		portal_fail(&q->ctx, 0, r, 404, "not_found", "No such page.");
+		return;
+	} else if (strcmp(verb, "approve") == 0) {
+		act.kind = PORTAL_APPROVE;
+		need_confirm = 0;
+		done = "approve";
+	} else if (strcmp(verb, "reject") == 0) {
+		act.kind = PORTAL_REJECT;
+		need_confirm = 0;
+		done = "reject";
+	} else if (strcmp(verb, "authorise") == 0) {
+		act.kind = PORTAL_AUTHORISE;
+		act.env = NULL;	/* the engine finds the gate */
+		done = "authorise";
+	} else if (strcmp(verb, "cancel") == 0) {
+		act.kind = PORTAL_CANCEL;
+		done = "cancel";
+	} else if (strcmp(verb, "retry") == 0) {
+		act.kind = PORTAL_RETRY;
+		done = "retry";
+	} else {
+		portal_fail(&q->ctx, 0, r, 404, "not_found", "No such page.");
+		return;
+	}
+
+	if ((act.kind == PORTAL_APPROVE || act.kind == PORTAL_RETRY ||
+	    act.kind == PORTAL_REDEPLOY) && env == NULL)
+		error = xstrdup("Choose an environment.");
+	else if (act.kind == PORTAL_REJECT && comment == NULL)
+		error = xstrdup("A comment is required to reject.");
+	else if (need_confirm && portal_form_value(q, "confirm") == NULL)
+		error = xasprintf("Tick Confirm to %s.",
+		    act.kind == PORTAL_AUTHORISE ? "authorise the promotion" :
+		    act.kind == PORTAL_CANCEL ? "cancel the run" :
+		    act.kind == PORTAL_RETRY ? "retry the stage" :
+		    "redeploy this release");
+	else if ((rc = portal_action(q->p, &act, &cause)) != 0) {
+		status = portal_api_status(rc);
+		error = cause;
+		cause = NULL;
+	}
+	if (error == NULL) {
+		loc = xasprintf("/runs/%lld?done=%s", (long long)(act.kind ==
+		    PORTAL_REDEPLOY ? act.new_run : id), done);
+		portal_redirect(r, loc);
+		free(loc);
+		goto out;
+	}
+	/* Render the page the form came from again, with the error. */
+	if (release) {
+		if ((rc = store_get_release(q->store, id, &rel, &cause)) != 0) {
+			portal_fail(&q->ctx, 0, r, rc == STORE_ENOTFOUND ? 404 :
+			    503, "not_found", error);
+			goto out;
+		}
+		rc = pages_app(&q->ctx, rel->app, NULL, error, &r->body,
+		    &cause);
+	} else
+		rc = pages_run(&q->ctx, id, NULL, error, &r->body, &cause);
+	portal_page_result(&q->ctx, r, rc, cause);
+	cause = NULL;
+	if (rc >= 200 && rc < 300)
+		r->status = status;
+out:
+	store_release_free(rel);
+	free(cause);
+	free(error);
+}
+
+static const char *
+portal_done_notice(const char *done)
+{
+	static const struct {
+		const char	*code;
+		const char	*text;
+	} notices[] = {
+		{ "approve", "Approved." },
+		{ "reject", "Rejected." },
+		{ "authorise", "Promotion authorised." },
+		{ "cancel", "Cancellation requested." },
+		{ "retry", "Retry started." },
+		{ "redeploy", "Redeployment started." },
+	};
+	size_t	 i;
+
+	for (i = 0; done != NULL && i < sizeof notices / sizeof *notices; i++)
+		if (strcmp(done, notices[i].code) == 0)
+			return (notices[i].text);
+	return (NULL);
+}
+
+/* GET pages for a signed-in user. */
+static void
+portal_page(struct portal_request *q)
+{
+	struct portal_reply	*r = &q->reply;
+	struct portal_path	*p = &q->path;
+	struct page_runs_query	 rq;
+	char			*cause = NULL;
+	int64_t			 id = 0;
+	int			 rc;
+
+	if (p->n == 0)
+		rc = pages_dashboard(&q->ctx, &r->body, &cause);
+	else if (p->n == 1 && strcmp(p->segs[0], "runs") == 0) {
+		memset(&rq, 0, sizeof rq);
+		rq.app = portal_form_get(&q->query, "app");
+		rq.env = portal_form_get(&q->query, "env");
+		rq.status = portal_form_get(&q->query, "status");
+		rq.version = portal_form_get(&q->query, "version");
+		rq.author = portal_form_get(&q->query, "author");
+		rq.from = portal_form_get(&q->query, "from");
+		rq.to = portal_form_get(&q->query, "to");
+		if ((portal_form_get(&q->query, "before") != NULL &&
+		    *portal_form_get(&q->query, "before") != '\0' &&
+		    portal_parse_id(portal_form_get(&q->query, "before"),
+		    &rq.before) != 0) ||
+		    (portal_form_get(&q->query, "after") != NULL &&
+		    *portal_form_get(&q->query, "after") != '\0' &&
+		    portal_parse_id(portal_form_get(&q->query, "after"),
+		    &rq.after) != 0)) {
+			portal_fail(&q->ctx, 0, r, 400, "bad_request",
+			    "before and after are run ids.");
+			return;
+		}
+		rc = pages_runs(&q->ctx, &rq, &r->body, &cause);
+	} else if (p->n == 2 && strcmp(p->segs[0], "runs") == 0) {
+		if (portal_parse_id(p->segs[1], &id) != 0) {
+			portal_fail(&q->ctx, 0, r, 404, "not_found",
+			    "No such run.");
+			return;
+		}
+		rc = pages_run(&q->ctx, id, portal_done_notice(
+		    portal_form_get(&q->query, "done")), NULL, &r->body,
+		    &cause);
+	} else if (p->n == 2 && strcmp(p->segs[0], "apps") == 0)
+		rc = pages_app(&q->ctx, p->segs[1], NULL, NULL, &r->body,
+		    &cause);
+	else if (p->n == 1 && strcmp(p->segs[0], "audit") == 0) {
+		if (portal_form_get(&q->query, "before") != NULL &&
+		    *portal_form_get(&q->query, "before") != '\0' &&
+		    portal_parse_id(portal_form_get(&q->query, "before"),
+		    &id) != 0) {
+			portal_fail(&q->ctx, 0, r, 400, "bad_request",
+			    "before is an audit entry id.");
+			return;
+		}
+		rc = pages_audit(&q->ctx, id, &r->body, &cause);
+	} else {
+		portal_fail(&q->ctx, 0, r, 404, "not_found", "No such page.");
+		return;
+	}
+	portal_page_result(&q->ctx, r, rc, cause);
+}
+
+static void
+portal_static(struct portal_request *q, const char *url)
+{
+	const struct web_asset	*a;
+	const char		*inm;
+
+	if ((a = web_asset_find(url)) == NULL) {
+		portal_fail(&q->ctx, 0, &q->reply, 404, "not_found",
+		    "No such file.");
+		return;
+	}
+	q->reply.status = 200;
+	q->reply.content_type = a->content_type;
+	q->reply.cacheable = 1;
+	if (a->etag != NULL && (inm = portal_header(q, "If-None-Match")) !=
+	    NULL && strcmp(inm, a->etag) == 0) {
+		q->reply.status = 304;
+		return;
+	}
+	buf_append(&q->reply.body, a->data, a->size);
+}
+
+static int
+portal_is(const struct portal_path *p, size_t n, const char *s0)
+{
+	return (p->n == n && strcmp(p->segs[0], s0) == 0);
+}
+
+static void
+portal_route(struct portal_request *q, const char *url)
+{
+	struct portal_reply	*r = &q->reply;
+	struct portal_path	*p = &q->path;
+	struct portal_req	 aq;
+	const char		*ct, *token;
+	int			 get, post;
+	int64_t			 id;
+
+	get = strcmp(q->method, "GET") == 0 || strcmp(q->method, "HEAD") == 0;
+	post = strcmp(q->method, "POST") == 0;
+	q->api = p->n >= 1 && (strcmp(p->segs[0], "api") == 0 ||
+	    strcmp(p->segs[0], "healthz") == 0 ||
+	    strcmp(p->segs[0], "metrics") == 0);
+	if (!get && !post) {
+		portal_fail(&q->ctx, q->api, r, 405, "bad_request",
+		    "Method not allowed.");
+		return;
+	}
+	if (p->n >= 1 && strcmp(p->segs[0], "static") == 0 && get) {
+		portal_static(q, url);
+		return;
+	}
+	memset(&aq, 0, sizeof aq);
+	aq.portal = q->p;
+	aq.config = q->config;
+	aq.store = q->store;
+	aq.method = q->method;
+	aq.path = p;
+	aq.query = &q->query;
+	aq.body = q->body;
+	aq.body_len = q->body_len;
+	aq.now = q->now;
+	if (portal_is(p, 1, "healthz") && get) {
+		portal_healthz(&aq, r);
+		return;
+	}
+	if (portal_is(p, 1, "metrics") && get) {
+		portal_metrics(&aq, r);
+		return;
+	}
+	if (portal_identify(q) != 0) {
+		portal_fail(&q->ctx, q->api, r, 503, "store", "The database "
+		    "failed; try again.");
+		return;
+	}
+	q->ctx.user = q->user;
+	aq.user = q->user;
+	aq.csrf = q->ctx.csrf;
+
+	if (q->api) {
+		if (p->n < 2 || strcmp(p->segs[0], "api") != 0 ||
+		    strcmp(p->segs[1], "v1") != 0) {
+			portal_api_error(r, 404, "not_found", "no such path");
+			return;
+		}
+		if (q->user == NULL) {
+			portal_api_error(r, 401, "unauthenticated",
+			    q->by_token ? "unknown or revoked token" :
+			    "sign in or send Authorization: Bearer TOKEN");
+			return;
+		}
+		if (post && !q->by_token) {
+			/* A browser's session: CSRF header and origin. */
+			token = portal_header(q, "X-CSRF-Token");
+			if (!portal_same_origin(q) || q->session == NULL ||
+			    !portal_csrf_check(q->session, token)) {
+				portal_api_error(r, 403, "forbidden",
+				    "Invalid or missing CSRF token.");
+				return;
+			}
+		}
+		if (post && q->body_len > 0 &&
+		    ((ct = portal_header(q, "Content-Type")) == NULL ||
+		    strncasecmp(ct, "application/json", 16) != 0)) {
+			portal_api_error(r, 400, "bad_request", "the body must "
+			    "be application/json");
+			return;
+		}
+		portal_api_handle(&aq, r);
+		return;
+	}
+
+	if (post) {
+		if (!portal_same_origin(q)) {
+			portal_fail(&q->ctx, 0, r, 403, "forbidden",
+			    "Cross-origin request refused.");
+			return;
+		}
+		ct = portal_header(q, "Content-Type");
+		if (q->body_len > 0 && (ct == NULL || strncasecmp(ct,
+		    "application/x-www-form-urlencoded", 33) != 0)) {
+			portal_fail(&q->ctx, 0, r, 415, "bad_request",
+			    "Forms are sent as "
+			    "application/x-www-form-urlencoded.");
+			return;
+		}
+		if (portal_form_parse(q->body, q->body_len, 0, &q->form) !=
+		    0) {
+			portal_fail(&q->ctx, 0, r, 400, "bad_request",
+			    "Malformed form.");
+			return;
+		}
+		if (portal_is(p, 1, "login")) {
+			portal_login(q);
+			return;
+		}
+		if (q->user == NULL) {
+			portal_redirect(r, "/login");
+			return;
+		}
+		if (!portal_csrf_check(q->session, portal_form_value(q,
+		    "csrf"))) {
+			portal_fail(&q->ctx, 0, r, 403, "forbidden",
+			    "Invalid or missing CSRF token.");
+			return;
+		}
+		if (portal_is(p, 1, "logout")) {
+			(void)portal_session_revoke(q->store, q->session,
+			    q->now);
+			log_info("portal: signed out user=%s", q->user);
+			free(r->set_cookie);
+			r->set_cookie = portal_session_cookie(q->config, NULL,
+			    q->p->tls);
+			portal_redirect(r, "/login");
+			return;
+		}
+		if (p->n == 3 && (strcmp(p->segs[0], "runs") == 0 ||
+		    strcmp(p->segs[0], "releases") == 0) &&
+		    portal_parse_id(p->segs[1], &id) == 0) {
+			portal_form_action(q, strcmp(p->segs[0],
+			    "releases") == 0, id, p->segs[2]);
+			return;
+		}
+		portal_fail(&q->ctx, 0, r, 404, "not_found", "No such page.");
+		return;
+	}
+
+	if (portal_is(p, 1, "login")) {
+		char	*cause = NULL;
+		int	 rc;
+
+		if (q->user != NULL) {
+			portal_redirect(r, "/");
+			return;
+		}
+		rc = pages_login(&q->ctx, NULL, &r->body, &cause);
+		portal_page_result(&q->ctx, r, rc, cause);
+		return;
+	}
+	if (portal_is(p, 1, "logout")) {
+		portal_redirect(r, q->user != NULL ? "/" : "/login");
+		return;
+	}
+	if (q->user == NULL) {
+		portal_redirect(r, "/login");
+		return;
+	}
+	portal_page(q);
+}
+
+static enum MHD_Result
+portal_request(struct portal *p, struct portal_conn *pc,
+    struct MHD_Connection *conn, const char *url, const char *method)
+{
+	struct portal_request	 q;
+	struct portal_args	 args;
+	enum MHD_Result		 ret;
+
+	memset(&q, 0, sizeof q);
+	q.p = p;
+	q.conn = conn;
+	q.config = pc->cfg->config;
+	q.method = method;
+	q.now = portal_now();
+	q.body = pc->body.data != NULL ? pc->body.data : "";
+	q.body_len = pc->body.len;
+	q.ctx.config = q.config;
+	q.ctx.now_ms = q.now;
+	portal_reply_init(&q.reply);
+	portal_peer(&q);
+
+	memset(&args, 0, sizeof args);
+	args.form = &q.query;
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, portal_query_cb,
+	    &args);
+	if (portal_path_parse(url, strlen(url), &q.path) != 0 ||
+	    args.overflow) {
+		portal_fail(&q.ctx, strncmp(url, "/api/", 5) == 0, &q.reply,
+		    400, "bad_request", "Malformed request.");
+		goto send;
+	}
+	if ((q.store = portal_store(p)) == NULL) {
+		portal_fail(&q.ctx, 1, &q.reply, 503, "store",
+		    "database: cannot open it");
+		goto send;
+	}
+	q.ctx.store = q.store;
+	portal_route(&q, url);
+send:
+	log_debug(LOG_CAT_PORTAL, "portal: %s %s -> %d user=%s", method,
+	    url, q.reply.status, q.user != NULL ? q.user : "-");
+	ret = portal_send(p, conn, &q.reply);
+	portal_reply_free(&q.reply);
+	portal_path_free(&q.path);
+	portal_form_free(&q.query);
+	portal_form_free(&q.form);
+	freezero_str(q.session);
+	free(q.user);
+	explicit_bzero(q.csrf, sizeof q.csrf);
+	return (ret);
+}
+
+static enum MHD_Result
+portal_access_cb(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct portal		*p = cls;
+	struct portal_conn	*pc = *con_cls;
+	struct portal_reply	 r;
+	const char		*cl;
+	char			*end;
+	unsigned long long	 n;
+	enum MHD_Result		 ret;
+
+	if (pc == NULL) {
+		pc = xcalloc(1, sizeof *pc);
+		pc->cfg = portal_cfg_get(p);
+		buf_init(&pc->body, pc->cfg->config->max_body_size);
+		*con_cls = pc;
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    "Content-Length");
+		if (cl != NULL) {
+			errno = 0;
+			n = strtoull(cl, &end, 10);
+			if (errno == 0 && *end == '\0' &&
+			    n > pc->cfg->config->max_body_size) {
+				/* Answered at once: the body is not read and
+				 * the connection closes. */
+				portal_reply_init(&r);
+				r.status = 413;
+				r.content_type = "text/plain; charset=utf-8";
+				buf_printf(&r.body, "Request body too large "
+				    "(at most %llu bytes).\n", (unsigned long
+				    long)pc->cfg->config->max_body_size);
+				ret = portal_send(p, conn, &r);
+				portal_reply_free(&r);
+				return (ret);
+			}
+		}
+		return (MHD_YES);
+	}
+	if (*upload_data_size > 0) {
+		if (buf_append(&pc->body, upload_data, *upload_data_size) !=
+		    0) {
+			log_notice("portal: request body too large, "
+			    "connection closed url=%s", url);
+			return (MHD_NO);
+		}
+		*upload_data_size = 0;
+		return (MHD_YES);
+	}
+	if (pc->started)
+		return (MHD_YES);
+	pc->started = 1;
+	return (portal_request(p, pc, conn, url, method));
+}
+
+static void
+portal_completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct portal		*p = cls;
+	struct portal_conn	*pc = *con_cls;
+
+	if (pc == NULL)
+		return;
+	buf_free_secret(&pc->body);	/* may hold a password */
+	portal_cfg_put(p, pc->cfg);
+	free(pc);
+	*con_cls = NULL;
+}
+
+static void
+portal_mhd_log_cb(void *cls, const char *fmt, va_list ap)
+{
+	char	*msg;
+
+	if (!log_debug_enabled(LOG_CAT_PORTAL))
+		return;
+	msg = xvasprintf(fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_debug(LOG_CAT_PORTAL, "portal: libmicrohttpd: %s", msg);
+	free(msg);
+}
+
+/* --- Life cycle ----------------------------------------------------------- */
+
+static char *
+portal_read_file(const char *path, char **cause)
+{
+	struct buf	 b;
+	char		 chunk[4096];
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		*cause = xasprintf("cannot read %s: %s", path,
+		    strerror(errno));
+		return (NULL);
+	}
+	buf_init(&b, PORTAL_TLS_FILE_MAX);
+	while ((n = read(fd, chunk, sizeof chunk)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || buf_append(&b, chunk, (size_t)n) != 0) {
+			*cause = xasprintf("cannot read %s: %s", path, n < 0 ?
+			    strerror(errno) : "larger than 1 MiB");
+			close(fd);
+			buf_free_secret(&b);
+			explicit_bzero(chunk, sizeof chunk);
+			return (NULL);
+		}
+	}
+	close(fd);
+	explicit_bzero(chunk, sizeof chunk);
+	if (b.len == 0) {
+		*cause = xasprintf("%s is empty", path);
+		buf_free(&b);
+		return (NULL);
+	}
+	return (buf_take(&b, NULL));
+}
+
+/* host:port, [v6]:port or *:port into a socket address. */
+static int
+portal_listen_addr(const char *listen, struct sockaddr_storage *ss,
+    socklen_t *lenp, char **cause)
+{
+	struct addrinfo	 hints, *res = NULL;
+	const char	*colon, *port;
+	char		*host;
+	int		 rc;
+
+	if ((colon = strrchr(listen, ':')) == NULL) {
+		*cause = xasprintf("listen: %s is not host:port", listen);
+		return (-1);
+	}
+	port = colon + 1;
+	if (listen[0] == '[' && colon > listen && colon[-1] == ']')
+		host = xstrndup(listen + 1, (size_t)(colon - listen - 2));
+	else
+		host = xstrndup(listen, (size_t)(colon - listen));
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	rc = getaddrinfo(*host == '\0' || strcmp(host, "*") == 0 ? NULL : host,
+	    port, &hints, &res);
+	free(host);
+	if (rc != 0 || res == NULL) {
+		*cause = xasprintf("listen: %s: %s", listen, gai_strerror(rc));
+		return (-1);
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*lenp = res->ai_addrlen;
+	freeaddrinfo(res);
+	return (0);
+}
+
+struct portal *
+portal_new(const struct portal_deps *deps, const struct config *config,
+    char **cause)
+{
+	struct portal			*p;
+	struct sockaddr_storage		 ss;
+	socklen_t			 sslen;
+	const union MHD_DaemonInfo	*info;
+	unsigned int			 flags;
+
+	*cause = NULL;
+	p = xcalloc(1, sizeof *p);
+	p->deps = *deps;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_key_create(&p->store_key, NULL);
+	p->cfg = xcalloc(1, sizeof *p->cfg);
+	p->cfg->config = config;
+	p->db_path = xstrdup(config->database);
+	p->ratelimit = portal_ratelimit_new();
+
+	if (portal_listen_addr(config->listen, &ss, &sslen, cause) != 0)
+		goto fail;
+	if (config->tls_certificate != NULL && config->tls_key != NULL) {
+		if ((p->tls_cert = portal_read_file(config->tls_certificate,
+		    cause)) == NULL || (p->tls_key = portal_read_file(
+		    config->tls_key, cause)) == NULL)
+			goto fail;
+		p->tls = 1;
+	}
+	if ((p->bridge = portal_bridge_new(deps->loop, cause)) == NULL)
+		goto fail;
+
+	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (p->tls)
+		flags |= MHD_USE_TLS;
+	p->mhd = MHD_start_daemon(flags, 0, NULL, NULL,
+	    portal_access_cb, p,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)PORTAL_THREADS,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)PORTAL_CONNECTIONS_MAX,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned int)config->connections_per_address,
+	    MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned int)PORTAL_CONNECTION_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)PORTAL_CONNECTION_MEMORY,
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+	    MHD_OPTION_NOTIFY_COMPLETED, portal_completed_cb, p,
+	    MHD_OPTION_EXTERNAL_LOGGER, portal_mhd_log_cb, p,
+	    /* Without TLS the list ends here. */
+	    p->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, p->tls_cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, p->tls_key,
+	    MHD_OPTION_END);
+	if (p->mhd == NULL) {
+		*cause = xasprintf("cannot serve on %s%s: %s", config->listen,
+		    p->tls ? " with TLS" : "", errno != 0 ? strerror(errno) :
+		    "libmicrohttpd refused");
+		goto fail;
+	}
+	if ((info = MHD_get_daemon_info(p->mhd,
+	    MHD_DAEMON_INFO_BIND_PORT)) != NULL)
+		p->port = info->port;
+	log_info("portal listening listen=%s port=%u tls=%s threads=%d",
+	    config->listen, p->port, p->tls ? "yes" : "no", PORTAL_THREADS);
+	return (p);
+fail:
+	if (p->bridge != NULL)
+		portal_bridge_close(p->bridge);
+	p->bridge = NULL;
+	p->mhd = NULL;
+	portal_stop(p);
+	return (NULL);
+}
+
+unsigned int
+portal_port(const struct portal *p)
+{
+	return (p->port);
+}
+
+void
+portal_stop(struct portal *p)
+{
+	struct portal_cfgref	*ref;
+	size_t			 i;
+
+	if (p == NULL)
+		return;
+	/* Requests waiting for the loop fail at once, so MHD's threads can
+	 * finish and be joined here, on the loop. */
+	if (p->bridge != NULL)
+		portal_bridge_shutdown(p->bridge);
+	if (p->mhd != NULL)
+		MHD_stop_daemon(p->mhd);
+	if (p->bridge != NULL)
+		portal_bridge_close(p->bridge);
+	for (i = 0; i < p->nstores; i++)
+		store_close(p->stores[i]);
+	free(p->stores);
+	pthread_key_delete(p->store_key);
+	while ((ref = p->retired) != NULL) {
+		p->retired = ref->next;
+		config_free(ref->owned);
+		free(ref);
+	}
+	free(p->cfg);
+	portal_ratelimit_free(p->ratelimit);
+	freezero_str(p->tls_key);
+	free(p->tls_cert);
+	free(p->db_path);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
