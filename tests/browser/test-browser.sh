@@ -58,7 +58,10 @@ portal_up() {
 	curl -s -o /dev/null -w '%{http_code}' "http://$listen/login" |
 	    grep -q '^200$'
 }
-if ! t_wait_for 60 portal_up; then
+# The portal listens before the daemon says it is ready.
+t_wait_for 60 t_log_has ' ready ' ||
+    { echo "Bail out! shipgated did not get ready"; exit 1; }
+if ! t_wait_for 10 portal_up; then
 	echo "Bail out! the portal does not answer on http://$listen/login"
 	sed 's/^/# /' "$t_dir/shipgated.log" | tail -n 30
 	exit 1
