@@ -128,6 +128,9 @@ mail_addr_spec(const char *s)
 
 	if (s == NULL)
 		return (NULL);
+	for (p = s; *p != '\0'; p++)
+		if (mail_is_control((unsigned char)*p))
+			return (NULL);
 	if ((start = strrchr(s, '<')) != NULL) {
 		start++;
 		if ((end = strchr(start, '>')) == NULL || end[1] != '\0')
@@ -199,7 +202,7 @@ mail_base64(struct buf *b, const unsigned char *p, size_t n)
 
 /*
  * A header.  Printable ASCII whose words are short is folded at spaces;
- * anything else becomes encoded words of at most 45 bytes of UTF-8 each
+ * anything else becomes encoded words of at most 36 bytes of UTF-8 each
  * (cut between characters), one per line.
  */
 char *
@@ -245,7 +248,7 @@ mail_header(const char *name, const char *value)
 	} else {
 		len = strlen(v);
 		for (w = v; len > 0; w += n, len -= n) {
-			n = len < 45 ? len : 45;
+			n = len < 36 ? len : 36;
 			/* Do not cut a UTF-8 sequence. */
 			cut = n;
 			while (cut > 0 && cut < len &&
