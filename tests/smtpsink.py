@@ -21,6 +21,7 @@ import asyncio
 import email
 import email.policy
 import json
+import logging
 import os
 import signal
 import ssl
@@ -86,6 +87,7 @@ def show(meta, data):
 
 def main():
     warnings.simplefilter("ignore", DeprecationWarning)
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir")
     ap.add_argument("--print", dest="echo", action="store_true")
