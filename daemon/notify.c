@@ -141,6 +141,50 @@ notify_rcpt_author(struct notify_rcpts *r, const struct config *c,
 		notify_rcpt_add(r, author);
 }
 
+static void
+notify_rcpt_remove(struct notify_rcpts *r, const char *addr)
+{
+	char	*spec;
+	size_t	 i;
+
+	if (addr == NULL || (spec = mail_addr_spec(addr)) == NULL)
+		return;
+	for (i = 0; i < r->n; i++) {
+		if (strcasecmp(r->v[i], spec) != 0)
+			continue;
+		free(r->v[i]);
+		memmove(&r->v[i], &r->v[i + 1], (r->n - i - 1) *
+		    sizeof *r->v);
+		r->n--;
+		break;
+	}
+	free(spec);
+}
+
+/* A reminder goes to those who have not decided yet. */
+static int
+notify_rcpt_undecided(struct notify_rcpts *r, struct store *s,
+    const struct config *c, const struct notify_cause *nc, char **cause)
+{
+	struct store_approvals		*a = NULL;
+	const struct config_user	*u;
+	size_t				 i;
+	int				 rc;
+
+	if ((rc = store_run_approvals(s, nc->run_id, &a, cause)) != 0)
+		return (rc);
+	for (i = 0; i < a->n; i++) {
+		if (a->items[i].stage_id != nc->stage_id ||
+		    a->items[i].attempt != nc->attempt ||
+		    a->items[i].gate != (nc->gate ? 1 : 0) ||
+		    (u = config_find_user(c, a->items[i].user)) == NULL)
+			continue;
+		notify_rcpt_remove(r, u->email);
+	}
+	store_approvals_free(a);
+	return (0);
+}
+
 static char *
 notify_rcpts_join(const struct notify_rcpts *r)
 {
@@ -437,6 +481,9 @@ notify_queue(struct store *s, const struct config *c,
 					    &app->environments[i].approvers);
 		}
 	}
+	if (nc->reminder_n > 0 && rcpts.n > 0 && nc->run_id != 0 &&
+	    (rc = notify_rcpt_undecided(&rcpts, s, c, nc, cause)) != 0)
+		goto out;
 	if (rcpts.n > 0) {
 		to = notify_rcpts_join(&rcpts);
 		memset(&in, 0, sizeof in);

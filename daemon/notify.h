@@ -30,8 +30,10 @@
  * attempt=A n=K"; only the latest K is queued after a long stop).
  *
  * Recipients (documented in shipgate.yaml(5) under mail):
- *   approval_needed, reminder   users in the environment's approvers groups
- *   gate_needed, gate reminder  users in the environment's gate groups
+ *   approval_needed             users in the environment's approvers groups
+ *   gate_needed                 users in the environment's gate groups
+ *   reminder                    the same, but for those who already
+ *                               approved (authorised) this attempt
  *   approved, rejected, deployed, failed, checks_failed, rolled_back
  *                               the release's author and the
  *                               environment's approvers (every

@@ -824,10 +824,28 @@ test_reminders(struct t *t)
 	spin(t, 200);
 	is_int(count_reminders(t, last, sizeof last), 1, "none more within "
 	    "the hour");
-	t->offset += 60 * 60 * 1000;
-	notify_wake(t->notify);
-	spin(t, 200);
-	is_int(count_reminders(t, last, sizeof last), 2, "the second one");
+	/* bob approves (one of two): the next reminder is not his. */
+	{
+		struct store_approval_in	 a;
+		struct store_outbox_row		*r;
+
+		memset(&a, 0, sizeof a);
+		a.stage_id = t->stage_stg;
+		a.user = "bob";
+		a.decision = STORE_DECISION_APPROVE;
+		a.via = STORE_VIA_CLI;
+		is_int(store_record_approval(t->store, &a, NULL), 0,
+		    "bob approves");
+		t->offset += 60 * 60 * 1000;
+		notify_wake(t->notify);
+		spin(t, 200);
+		is_int(count_reminders(t, last, sizeof last), 2,
+		    "the second one");
+		r = row_by_key(t, last);
+		is_str(r != NULL ? r->recipients : NULL, "Carol@Client.example"
+		    ", dave@client.example", "to those who have not approved");
+		row_free(r);
+	}
 	t->offset += 5 * 60 * 60 * 1000;
 	notify_wake(t->notify);
 	spin(t, 200);
