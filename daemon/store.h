@@ -912,7 +912,6 @@ struct store_waiting_stage {
 int	 store_outbox_waiting(struct store *, struct store_waiting_stage **vp,
 	    size_t *np, char **cause);
 
-
 /* --- Portal pages (daemon/store-portal.c) -------------------------------- */
 
 /*

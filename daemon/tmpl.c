@@ -356,6 +356,7 @@ enum tmpl_tag_kind {
 	TAG_URL,
 	TAG_RAW,
 	TAG_SECTION,
+	TAG_IF,
 	TAG_INVERTED,
 	TAG_CLOSE,
 	TAG_COMMENT,
@@ -448,6 +449,9 @@ tmpl_parse_tag(struct tmpl_render *r, struct tmpl_tag *t)
 	if (p < close && *p == '#') {
 		t->kind = TAG_SECTION;
 		p++;
+	} else if (p < close && *p == '?') {
+		t->kind = TAG_IF;
+		p++;
 	} else if (p < close && *p == '^') {
 		t->kind = TAG_INVERTED;
 		p++;
@@ -519,7 +523,8 @@ tmpl_find_close(struct tmpl_render *r, const struct tmpl_tag *open,
 		if ((rc = tmpl_parse_tag(r, &t)) != 0)
 			return (rc);
 		at = t.end;
-		if (t.kind == TAG_SECTION || t.kind == TAG_INVERTED) {
+		if (t.kind == TAG_SECTION || t.kind == TAG_IF ||
+		    t.kind == TAG_INVERTED) {
 			if (depth == TMPL_DEPTH)
 				return (tmpl_syntax(r, t.start, "sections "
 				    "nested too deep"));
@@ -604,6 +609,8 @@ tmpl_section(struct tmpl_render *r, const struct tmpl_tag *t, size_t body,
 	}
 	if (!tmpl_true(v))
 		return (0);
+	if (t->kind == TAG_IF)
+		return (tmpl_span(r, body, bodyend));
 	switch (v->type) {
 	case TMPL_LIST:
 		for (item = v->first; item != NULL && rc == 0;
@@ -681,6 +688,7 @@ tmpl_span(struct tmpl_render *r, size_t from, size_t to)
 				return (tmpl_toobig(r));
 			break;
 		case TAG_SECTION:
+		case TAG_IF:
 		case TAG_INVERTED:
 			if ((rc = tmpl_find_close(r, &t, &bodyend,
 			    &after)) != 0)
@@ -767,7 +775,8 @@ tmpl_check(const char *name, char **cause)
 		if ((rc = tmpl_parse_tag(&r, &t)) != 0)
 			return (rc);
 		at = t.end;
-		if (t.kind == TAG_SECTION || t.kind == TAG_INVERTED) {
+		if (t.kind == TAG_SECTION || t.kind == TAG_IF ||
+		    t.kind == TAG_INVERTED) {
 			if (depth == TMPL_DEPTH)
 				return (tmpl_syntax(&r, t.start, "sections "
 				    "nested too deep"));

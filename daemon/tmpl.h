@@ -19,6 +19,10 @@
  *				false, empty.
  *	{{^name}}...{{/name}}	the inverse: once when the section would
  *				print nothing.
+ *	{{?name}}...{{/name}}	once when the section would print
+ *				something, without entering the value's
+ *				scope or looping: "if the list is not
+ *				empty", around a table of its items.
  *	{{! comment }}		nothing.
  *	{{raw:name}}		UNESCAPED output of a value set with
  *				tmpl_set_markup, the only way to print
@@ -29,6 +33,10 @@
  *				every use.
  * Names are [A-Za-z0-9_-]+.  There is no other way to print a value, so
  * a template cannot forget to escape.
+ *
+ * Inside a section, a name missing from the item is looked up in the
+ * enclosing scopes: give item values names of their own ("stage_status",
+ * not "status") when the outer scope has one that may show through.
  *
  * Data: a struct tmpl_data is an object (name -> value) living in an
  * arena that the root owns; tmpl_free(root) frees every value and

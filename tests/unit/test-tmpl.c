@@ -137,6 +137,10 @@ main(void)
 	    "{{#sub}}({{v}}){{/sub}}</li>{{/rows}}</ul>", d,
 	    "<ul><li class=\"\">0</li><li class=\"odd\">1</li>"
 	    "<li class=\"\">2()(&lt;b&gt;)</li></ul>", "lists and nesting");
+	check("{{?rows}}<ul>{{#rows}}<li>{{i}}</li>{{/rows}}</ul>{{/rows}}"
+	    "{{?none}}x{{/none}}{{?yes}}y{{/yes}}{{?no}}n{{/no}}", d,
+	    "<ul><li>0</li><li>1</li><li>2</li></ul>y",
+	    "if: once when true, without looping");
 	tmpl_list(d, "none");
 	check("{{#none}}x{{/none}}{{^none}}No rows.{{/none}}", d, "No rows.",
 	    "an empty list");

@@ -1,0 +1,1185 @@
+/*
+ * The portal's HTML pages (see portal-pages.h): each renderer reads the
+ * store, builds a tmpl_data tree and renders its template (web/NAME.html)
+ * into a body, then the layout around it.  Values go into the tree as
+ * plain text, so the template engine escapes them all; the only markup
+ * handed over with tmpl_set_markup is a body this file rendered.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "config.h"
+#include "perm.h"
+#include "portal-pages.h"
+#include "store.h"
+#include "tmpl.h"
+#include "web-files.h"
+#include "xmalloc.h"
+
+#define PAGES_RUNS_LIMIT	50
+#define PAGES_AUDIT_LIMIT	100
+#define PAGES_RUN_AUDIT_LIMIT	500
+#define PAGES_RELEASES_LIMIT	50
+#define PAGES_DETAIL_MAX	64	/* property changes shown per resource */
+
+/* --- Helpers ---------------------------------------------------------------- */
+
+/* A time as <time>'s parts under name: iso (datetime), title, text. */
+static void
+pages_time(struct tmpl_data *d, const char *name, int64_t ms)
+{
+	struct tmpl_data	*t;
+	struct tm		 tm;
+	time_t			 secs;
+	char			 iso[32], text[32], title[48];
+
+	if (ms <= 0)
+		return;
+	secs = (time_t)(ms / 1000);
+	if (gmtime_r(&secs, &tm) == NULL)
+		return;
+	strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &tm);
+	strftime(title, sizeof title, "UTC %Y-%m-%d %H:%M:%S", &tm);
+	t = tmpl_object(d, name);
+	tmpl_set(t, "iso", iso);
+	tmpl_set(t, "title", title);
+	tmpl_set(t, "text", text);
+}
+
+/* "2 h 5 min", "3 min 20 s", "12 s", "0.4 s". */
+static void
+pages_duration(struct tmpl_data *d, const char *name, int64_t ms)
+{
+	int64_t	 s;
+
+	if (ms < 0)
+		return;
+	s = ms / 1000;
+	if (ms < 1000)
+		tmpl_setf(d, name, "%.1f s", (double)ms / 1000.0);
+	else if (s < 60)
+		tmpl_setf(d, name, "%lld s", (long long)s);
+	else if (s < 3600)
+		tmpl_setf(d, name, "%lld min %lld s", (long long)(s / 60),
+		    (long long)(s % 60));
+	else if (s < 86400)
+		tmpl_setf(d, name, "%lld h %lld min", (long long)(s / 3600),
+		    (long long)(s % 3600 / 60));
+	else
+		tmpl_setf(d, name, "%lld d %lld h", (long long)(s / 86400),
+		    (long long)(s % 86400 / 3600));
+}
+
+static int
+pages_fail(char **cause, int rc, char *why)
+{
+	if (cause != NULL) {
+		*cause = why;
+		why = NULL;
+	}
+	free(why);
+	return (rc < 0 ? rc : -1);
+}
+
+/* Appends "name=value" percent-encoded to a query string. */
+static void
+pages_query_add(struct buf *q, const char *name, const char *value)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	const unsigned char	*p;
+
+	if (value == NULL || *value == '\0')
+		return;
+	buf_appends(q, q->len > 0 ? "&" : "");
+	buf_appends(q, name);
+	buf_appends(q, "=");
+	for (p = (const unsigned char *)value; *p != '\0'; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
+		    *p == '_' || *p == '~')
+			buf_append(q, p, 1);
+		else
+			buf_printf(q, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+	}
+}
+
+/*
+ * Renders body template `name` with d, then the layout around it, into
+ * out.  Returns status, or a negative value with *cause.
+ */
+static int
+pages_render(const struct page_ctx *ctx, const char *template,
+    const char *title, const char *nav, struct tmpl_data *d,
+    const char *notice, const char *error, int status, struct buf *out,
+    char **cause)
+{
+	struct tmpl_data	*l;
+	struct buf		 body;
+	char			*why = NULL, navname[32];
+	int			 rc;
+
+	buf_init(&body, out->max);
+	if (ctx->user != NULL)
+		tmpl_set(d, "user", ctx->user);
+	if (ctx->csrf != NULL)
+		tmpl_set(d, "csrf", ctx->csrf);
+	if ((rc = tmpl_render(template, d, &body, &why)) != 0) {
+		buf_free(&body);
+		return (pages_fail(cause, rc, why));
+	}
+	l = tmpl_new();
+	tmpl_set(l, "title", title);
+	tmpl_set(l, "page", template);
+	if (ctx->user != NULL)
+		tmpl_set(l, "user", ctx->user);
+	if (ctx->csrf != NULL)
+		tmpl_set(l, "csrf", ctx->csrf);
+	if (nav != NULL) {
+		snprintf(navname, sizeof navname, "nav_%s", nav);
+		tmpl_set_bool(l, navname, 1);
+	}
+	tmpl_set(l, "notice", notice);
+	tmpl_set(l, "error", error);
+	tmpl_set_markup(l, "body", body.data != NULL ? body.data : "",
+	    body.len);
+	buf_free(&body);
+	rc = tmpl_render("layout.html", l, out, &why);
+	tmpl_free(l);
+	if (rc != 0)
+		return (pages_fail(cause, rc, why));
+	return (status);
+}
+
+static const char *
+pages_status_text(int status)
+{
+	switch (status) {
+	case 400:
+		return ("Bad request");
+	case 401:
+		return ("Sign-in required");
+	case 403:
+		return ("Forbidden");
+	case 404:
+		return ("Not found");
+	case 405:
+		return ("Method not allowed");
+	case 409:
+		return ("Conflict");
+	case 413:
+		return ("Request too large");
+	case 429:
+		return ("Too many requests");
+	case 500:
+		return ("Internal error");
+	case 503:
+		return ("Unavailable");
+	}
+	return ("Error");
+}
+
+/* The environments of every configured app, each name once. */
+static void
+pages_env_options(const struct config *c, struct tmpl_data *d,
+    const char *list, const char *selected)
+{
+	struct tmpl_data	*o;
+	size_t			 i, j, k;
+	int			 seen, found = 0;
+
+	for (i = 0; c != NULL && i < c->napps; i++) {
+		for (j = 0; j < c->apps[i].nenvironments; j++) {
+			const char *name = c->apps[i].environments[j].name;
+
+			seen = 0;
+			for (k = 0; k < i && !seen; k++)
+				seen = config_find_environment(&c->apps[k],
+				    name) != NULL;
+			for (k = 0; k < j && !seen; k++)
+				seen = strcmp(c->apps[i].environments[k].name,
+				    name) == 0;
+			if (seen)
+				continue;
+			o = tmpl_append(d, list);
+			tmpl_set(o, "value", name);
+			if (selected != NULL && strcmp(selected, name) == 0) {
+				tmpl_set_bool(o, "selected", 1);
+				found = 1;
+			}
+		}
+	}
+	if (selected != NULL && *selected != '\0' && !found) {
+		o = tmpl_append(d, list);
+		tmpl_set(o, "value", selected);
+		tmpl_set_bool(o, "selected", 1);
+	}
+}
+
+/* --- Sign-in and errors -------------------------------------------------------- */
+
+int
+pages_login(const struct page_ctx *ctx, const char *error, struct buf *out,
+    char **cause)
+{
+	struct page_ctx		 anon = *ctx;
+	struct tmpl_data	*d;
+	int			 rc;
+
+	anon.user = NULL;	/* no header forms on the sign-in page */
+	d = tmpl_new();
+	rc = pages_render(&anon, "login.html", "Sign in", NULL, d, NULL, error,
+	    200, out, cause);
+	tmpl_free(d);
+	return (rc);
+}
+
+int
+pages_error(const struct page_ctx *ctx, int status, const char *message,
+    struct buf *out)
+{
+	struct tmpl_data	*d;
+	char			*cause = NULL, title[64];
+	int			 rc;
+
+	d = tmpl_new();
+	snprintf(title, sizeof title, "%d %s", status,
+	    pages_status_text(status));
+	tmpl_set(d, "heading", title);
+	tmpl_set(d, "message", message);
+	tmpl_set_bool(d, "signin", status == 401);
+	rc = pages_render(ctx, "error.html", title, NULL, d, NULL, NULL,
+	    status, out, &cause);
+	free(cause);
+	tmpl_free(d);
+	return (rc);
+}
+
+/* --- Dashboard ------------------------------------------------------------------ */
+
+/* What `user` may do now about an active stage: "approve ENV",
+ * "authorise promotion", or NULL. */
+static const char *
+pages_waiting_action(const struct page_ctx *ctx,
+    const struct store_active_stage *a)
+{
+	if (ctx->user == NULL || a->decided)
+		return (NULL);
+	if (a->status == STORE_STAGE_AWAITING_APPROVAL &&
+	    perm_may_approve(ctx->config, ctx->user, a->app, a->environment,
+	    a->author, NULL))
+		return ("approve");
+	if (a->status == STORE_STAGE_AWAITING_GATE &&
+	    perm_may_authorise(ctx->config, ctx->user, a->app, a->environment,
+	    NULL))
+		return ("authorise");
+	return (NULL);
+}
+
+/* The environments of a configured app: what runs there, what is on
+ * its way. */
+static int
+pages_env_rows(const struct page_ctx *ctx, const struct config_app *app,
+    const struct store_active_stages *active, struct tmpl_data *d,
+    char **cause)
+{
+	struct store_deployment	*dep;
+	struct tmpl_data	*row, *o;
+	int64_t			 app_id = 0;
+	char			*why = NULL;
+	size_t			 i, j;
+	int			 rc;
+
+	rc = store_app_id(ctx->store, app->name, &app_id, &why);
+	if (rc != 0 && rc != STORE_ENOTFOUND)
+		return (pages_fail(cause, rc, why));
+	free(why);
+	why = NULL;
+	tmpl_list(d, "envs");
+	for (i = 0; i < app->nenvironments; i++) {
+		const struct config_environment *ce = &app->environments[i];
+
+		row = tmpl_append(d, "envs");
+		tmpl_set(row, "env", ce->name);
+		dep = NULL;
+		if (app_id != 0) {
+			rc = store_newest_deployment(ctx->store, app_id,
+			    ce->name, &dep, &why);
+			if (rc != 0 && rc != STORE_ENOTFOUND)
+				return (pages_fail(cause, rc, why));
+			free(why);
+			why = NULL;
+		}
+		if (dep != NULL) {
+			o = tmpl_object(row, "deployed");
+			tmpl_set(o, "version", dep->version);
+			tmpl_set_int(o, "run_id", dep->run_id);
+			tmpl_set_int(o, "release_id", dep->release_id);
+			pages_time(o, "at", dep->deployed_at);
+			store_deployment_free(dep);
+		}
+		for (j = 0; active != NULL && j < active->n; j++) {
+			const struct store_active_stage *a = &active->items[j];
+
+			if (strcmp(a->app, app->name) != 0 ||
+			    strcmp(a->environment, ce->name) != 0 ||
+			    a->status == STORE_STAGE_PENDING ||
+			    store_stage_status_finished(a->status))
+				continue;
+			o = tmpl_append(row, "active");
+			tmpl_set_int(o, "run_id", a->run_id);
+			tmpl_set(o, "version", a->version);
+			tmpl_set(o, "status", store_stage_status_name(
+			    a->status));
+		}
+	}
+	return (0);
+}
+
+int
+pages_dashboard(const struct page_ctx *ctx, struct buf *out, char **cause)
+{
+	const struct config		*c = ctx->config;
+	struct store_active_stages	*active = NULL;
+	struct tmpl_data		*d, *o, *app;
+	const char			*what;
+	char				*why = NULL;
+	size_t				 i;
+	int				 rc;
+
+	d = tmpl_new();
+	if ((rc = store_active_stages(ctx->store, ctx->user, &active,
+	    &why)) != 0) {
+		rc = pages_fail(cause, rc, why);
+		goto out;
+	}
+	tmpl_list(d, "waiting");
+	for (i = 0; i < active->n; i++) {
+		const struct store_active_stage *a = &active->items[i];
+
+		if ((what = pages_waiting_action(ctx, a)) == NULL)
+			continue;
+		o = tmpl_append(d, "waiting");
+		tmpl_set_int(o, "run_id", a->run_id);
+		tmpl_set(o, "app", a->app);
+		tmpl_set(o, "version", a->version != NULL ? a->version : "");
+		tmpl_set(o, "env", a->environment);
+		if (strcmp(what, "approve") == 0) {
+			tmpl_setf(o, "label", "%s %s: approve %s", a->app,
+			    a->version != NULL ? a->version : "",
+			    a->environment);
+			if (a->required_approvals > 1) {
+				tmpl_setf(o, "quorum", "%d of %d approvals",
+				    a->approvals, a->required_approvals);
+			}
+		} else
+			tmpl_setf(o, "label", "%s %s: authorise promotion",
+			    a->app, a->version != NULL ? a->version : "");
+		pages_time(o, "since", a->updated_at);
+	}
+	tmpl_list(d, "apps");
+	for (i = 0; c != NULL && i < c->napps; i++) {
+		app = tmpl_append(d, "apps");
+		tmpl_set(app, "app", c->apps[i].name);
+		if ((rc = pages_env_rows(ctx, &c->apps[i], active, app,
+		    cause)) != 0)
+			goto out;
+	}
+	rc = pages_render(ctx, "dashboard.html", "Dashboard", "dashboard", d,
+	    NULL, NULL, 200, out, cause);
+out:
+	store_active_stages_free(active);
+	tmpl_free(d);
+	return (rc);
+}
+
+/* --- History -------------------------------------------------------------------- */
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t
+pages_days(int64_t y, int m, int dd)
+{
+	int64_t	 era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + dd - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (era * 146097 + doe - 719468);
+}
+
+/*
+ * "YYYY-MM-DD" (a whole day: *msp is its start, *endp the next day's) or
+ * "YYYY-MM-DDTHH:MM[:SS][Z]" (UTC; *endp = *msp).  -1 if malformed.
+ */
+static int
+pages_parse_date(const char *s, int64_t *msp, int64_t *endp)
+{
+	int	 y, mo, dd, h = 0, mi = 0, sec = 0, n = 0, len;
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+
+	len = (int)strlen(s);
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &dd, &n) != 3 || n != 10)
+		return (-1);
+	if (len > 10) {
+		n = 0;
+		if ((s[10] != 'T' && s[10] != ' ') ||
+		    sscanf(s + 11, "%2d:%2d%n", &h, &mi, &n) != 2 || n != 5)
+			return (-1);
+		n += 11;
+		if (s[n] == ':') {
+			if (sscanf(s + n + 1, "%2d", &sec) != 1 ||
+			    len < n + 3)
+				return (-1);
+			n += 3;
+		}
+		if (s[n] == 'Z')
+			n++;
+		if (n != len)
+			return (-1);
+	}
+	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || dd < 1 ||
+	    dd > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60 || h < 0 ||
+	    mi < 0 || sec < 0)
+		return (-1);
+	*msp = ((pages_days(y, mo, dd) * 86400) + h * 3600 + mi * 60 + sec) *
+	    1000;
+	*endp = len > 10 ? *msp : *msp + 86400 * 1000LL;
+	return (0);
+}
+
+static const char *
+pages_nonempty(const char *s)
+{
+	return (s != NULL && *s != '\0' ? s : NULL);
+}
+
+int
+pages_runs(const struct page_ctx *ctx, const struct page_runs_query *q,
+    struct buf *out, char **cause)
+{
+	const struct config		*c = ctx->config;
+	struct store_runs_filter	 f;
+	struct store_runs_page		*page = NULL;
+	struct tmpl_data		*d, *o;
+	struct buf			 qs;
+	const char			*error = NULL;
+	char				*why = NULL, *env;
+	enum store_stage_status		 st;
+	int64_t				 start, end, before;
+	size_t				 i;
+	int				 rc, status = 200, found;
+
+	d = tmpl_new();
+	buf_init(&qs, 8192);
+	memset(&f, 0, sizeof f);
+	f.app = pages_nonempty(q->app);
+	f.environment = pages_nonempty(q->env);
+	f.version = pages_nonempty(q->version);
+	f.author = pages_nonempty(q->author);
+	f.limit = PAGES_RUNS_LIMIT;
+	if (pages_nonempty(q->status) != NULL &&
+	    (f.status = store_run_status_from_name(q->status)) == 0)
+		error = "Status is not a run status.";
+	if (pages_nonempty(q->from) != NULL) {
+		if (pages_parse_date(q->from, &start, &end) != 0)
+			error = "From is not a date (YYYY-MM-DD).";
+		else
+			f.since = start;
+	}
+	if (pages_nonempty(q->to) != NULL) {
+		if (pages_parse_date(q->to, &start, &end) != 0)
+			error = "To is not a date (YYYY-MM-DD).";
+		else
+			f.until = end;
+	}
+
+	/* The form, as submitted. */
+	tmpl_set(d, "f_version", q->version);
+	tmpl_set(d, "f_author", q->author);
+	tmpl_set(d, "f_from", q->from);
+	tmpl_set(d, "f_to", q->to);
+	found = 0;
+	for (i = 0; c != NULL && i < c->napps; i++) {
+		o = tmpl_append(d, "app_options");
+		tmpl_set(o, "value", c->apps[i].name);
+		if (f.app != NULL && strcmp(f.app, c->apps[i].name) == 0) {
+			tmpl_set_bool(o, "selected", 1);
+			found = 1;
+		}
+	}
+	if (f.app != NULL && !found) {
+		o = tmpl_append(d, "app_options");
+		tmpl_set(o, "value", f.app);
+		tmpl_set_bool(o, "selected", 1);
+	}
+	pages_env_options(c, d, "env_options", f.environment);
+	for (i = 1; i <= STORE_RUN_STATUS_MAX; i++) {
+		o = tmpl_append(d, "status_options");
+		tmpl_set(o, "value", store_run_status_name(i));
+		if (f.status == (enum store_run_status)i)
+			tmpl_set_bool(o, "selected", 1);
+	}
+
+	tmpl_list(d, "runs");
+	if (error != NULL) {
+		status = 400;
+		goto render;
+	}
+	if (q->after > 0) {
+		if ((rc = store_runs_newer(ctx->store, &f, q->after, &before,
+		    &why)) != 0) {
+			rc = pages_fail(cause, rc, why);
+			goto out;
+		}
+		f.before = before;
+	} else
+		f.before = q->before > 0 ? q->before : 0;
+	if ((rc = store_runs_page(ctx->store, &f, &page, &why)) != 0) {
+		rc = pages_fail(cause, rc, why);
+		goto out;
+	}
+	for (i = 0; i < page->n; i++) {
+		const struct store_run *r = &page->runs[i];
+
+		o = tmpl_append(d, "runs");
+		tmpl_set_int(o, "id", r->id);
+		tmpl_set(o, "app", r->app);
+		tmpl_set(o, "version", r->version);
+		tmpl_set(o, "author", r->author);
+		tmpl_set(o, "status", store_run_status_name(r->status));
+		tmpl_set_bool(o, "rollback", r->kind == STORE_RUN_ROLLBACK);
+		pages_time(o, "created", r->created_at);
+		if (r->finished_at > 0)
+			pages_duration(o, "duration", r->finished_at -
+			    r->created_at);
+		if ((rc = store_run_current_stage(ctx->store, r->id, &env, &st,
+		    &why)) != 0) {
+			rc = pages_fail(cause, rc, why);
+			goto out;
+		}
+		if (env != NULL) {
+			tmpl_set(o, "stage_env", env);
+			tmpl_set(o, "stage_status",
+			    store_stage_status_name(st));
+		}
+		free(env);
+	}
+	pages_query_add(&qs, "app", f.app);
+	pages_query_add(&qs, "env", f.environment);
+	pages_query_add(&qs, "status", pages_nonempty(q->status));
+	pages_query_add(&qs, "version", f.version);
+	pages_query_add(&qs, "author", f.author);
+	pages_query_add(&qs, "from", pages_nonempty(q->from));
+	pages_query_add(&qs, "to", pages_nonempty(q->to));
+	if (page->next_before != 0)
+		tmpl_setf(d, "older", "/runs?%s%sbefore=%lld",
+		    qs.data != NULL ? qs.data : "", qs.len > 0 ? "&" : "",
+		    (long long)page->next_before);
+	if (f.before != 0 && page->n > 0)
+		tmpl_setf(d, "newer", "/runs?%s%safter=%lld",
+		    qs.data != NULL ? qs.data : "", qs.len > 0 ? "&" : "",
+		    (long long)page->runs[0].id);
+	tmpl_set_bool(d, "filtered", qs.len > 0);
+render:
+	rc = pages_render(ctx, "runs.html", "History", "runs", d, NULL, error,
+	    status, out, cause);
+out:
+	store_runs_page_free(page);
+	buf_free(&qs);
+	tmpl_free(d);
+	return (rc);
+}
+
+/* --- One run ------------------------------------------------------------------- */
+
+/* The property-level details of a resource change (DescribeChangeSet's
+ * Details array), one line each. */
+static void
+pages_change_details(struct tmpl_data *row, const char *details)
+{
+	json_t		*a, *e, *target;
+	const char	*attr, *name, *recreate, *source, *causing, *eval;
+	struct tmpl_data *o;
+	size_t		 i;
+
+	if (details == NULL || (a = json_loads(details, 0, NULL)) == NULL)
+		return;
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return;
+	}
+	json_array_foreach(a, i, e) {
+		if (i >= PAGES_DETAIL_MAX) {
+			tmpl_setf(row, "details_more", "%zu more",
+			    json_array_size(a) - i);
+			break;
+		}
+		target = json_object_get(e, "Target");
+		attr = json_string_value(json_object_get(target, "Attribute"));
+		name = json_string_value(json_object_get(target, "Name"));
+		recreate = json_string_value(json_object_get(target,
+		    "RequiresRecreation"));
+		source = json_string_value(json_object_get(e, "ChangeSource"));
+		causing = json_string_value(json_object_get(e,
+		    "CausingEntity"));
+		eval = json_string_value(json_object_get(e, "Evaluation"));
+		o = tmpl_append(row, "details");
+		tmpl_setf(o, "target", "%s%s%s", attr != NULL ? attr : "?",
+		    name != NULL ? "." : "", name != NULL ? name : "");
+		if (recreate != NULL && strcmp(recreate, "Never") != 0) {
+			tmpl_setf(o, "recreation", "recreation: %s", recreate);
+			if (strcmp(recreate, "Always") == 0)
+				tmpl_set_bool(o, "recreates", 1);
+		}
+		if (source != NULL)
+			tmpl_setf(o, "source", "%s%s%s%s%s", source,
+			    causing != NULL ? " (" : "",
+			    causing != NULL ? causing : "",
+			    causing != NULL ? ")" : "",
+			    eval != NULL && strcmp(eval, "Dynamic") == 0 ?
+			    ", dynamic" : "");
+	}
+	json_decref(a);
+}
+
+static int
+pages_stage_changes(const struct page_ctx *ctx, const struct store_stage *st,
+    struct tmpl_data *s, char **cause)
+{
+	struct store_changes	*l = NULL;
+	struct tmpl_data	*o;
+	char			*why = NULL;
+	size_t			 i, nrepl = 0;
+	int			 rc;
+
+	if ((rc = store_stage_changes(ctx->store, st->id, st->attempt, &l,
+	    &why)) != 0)
+		return (pages_fail(cause, rc, why));
+	tmpl_list(s, "changes");
+	for (i = 0; i < l->n; i++) {
+		const struct store_change *c = &l->items[i];
+
+		o = tmpl_append(s, "changes");
+		tmpl_set(o, "action", c->action);
+		tmpl_set(o, "logical_id", c->logical_id);
+		tmpl_set(o, "type", c->resource_type);
+		tmpl_set(o, "physical_id", c->physical_id);
+		tmpl_set(o, "replacement", c->replacement);
+		if (c->replacement != NULL &&
+		    strcmp(c->replacement, "True") == 0) {
+			tmpl_set(o, "class", "replacement");
+			nrepl++;
+		} else if (c->replacement != NULL &&
+		    strcmp(c->replacement, "Conditional") == 0)
+			tmpl_set(o, "class", "conditional");
+		pages_change_details(o, c->details);
+	}
+	tmpl_set_bool(s, "has_changes", l->n > 0);
+	if (nrepl > 0)
+		tmpl_setf(s, "replacements", "%zu resource%s replaced", nrepl,
+		    nrepl > 1 ? "s" : "");
+	store_changes_free(l);
+	return (0);
+}
+
+static int
+pages_stage_checks(const struct page_ctx *ctx, const struct store_stage *st,
+    struct tmpl_data *s, char **cause)
+{
+	struct store_check_results	*l = NULL;
+	struct tmpl_data		*o;
+	char				*why = NULL;
+	size_t				 i;
+	int				 rc;
+
+	if ((rc = store_stage_check_results(ctx->store, st->id, st->attempt,
+	    &l, &why)) != 0)
+		return (pages_fail(cause, rc, why));
+	for (i = 0; i < l->n; i++) {
+		const struct store_check_result *c = &l->items[i];
+
+		o = tmpl_append(s, "checks");
+		tmpl_set(o, "check", c->check_name);
+		tmpl_set(o, "step", c->step_name);
+		tmpl_set(o, "status", c->status);
+		tmpl_set_bool(o, "failed", strcmp(c->status, "failed") == 0);
+		if (c->url != NULL)
+			tmpl_setf(o, "request", "%s %s", c->method != NULL ?
+			    c->method : "GET", c->url);
+		if (c->http_status != 0)
+			tmpl_set_int(o, "http_status", c->http_status);
+		tmpl_set_int(o, "tries", c->tries);
+		pages_duration(o, "check_took", c->duration_ms);
+		tmpl_set(o, "expectation", c->expectation);
+		tmpl_set(o, "excerpt", c->excerpt);
+	}
+	store_check_results_free(l);
+	return (0);
+}
+
+/* Who may do what on a stage, and the forms for it. */
+static void
+pages_stage_actions(const struct page_ctx *ctx, const struct store_run *run,
+    const struct store_stage *st, const struct store_approvals *ap,
+    struct tmpl_data *s)
+{
+	char	*reason = NULL;
+	int	 decided = 0, n = 0, may_approve, may_reject, gate;
+	size_t	 i;
+
+	gate = st->status == STORE_STAGE_AWAITING_GATE;
+	for (i = 0; ap != NULL && i < ap->n; i++) {
+		if (ap->items[i].stage_id != st->id ||
+		    ap->items[i].attempt != st->attempt ||
+		    ap->items[i].gate != gate)
+			continue;
+		if (ap->items[i].decision != STORE_DECISION_REJECT)
+			n++;
+		if (ctx->user != NULL && strcmp(ap->items[i].user,
+		    ctx->user) == 0)
+			decided = 1;
+	}
+	if (st->status == STORE_STAGE_AWAITING_APPROVAL &&
+	    st->required_approvals > 1)
+		tmpl_setf(s, "quorum", "%d of %d approvals", n,
+		    st->required_approvals);
+	if (ctx->user == NULL || run->status != STORE_RUN_RUNNING)
+		goto operator;
+	if (st->status == STORE_STAGE_AWAITING_APPROVAL) {
+		may_approve = perm_may_approve(ctx->config, ctx->user, run->app,
+		    st->environment, run->author, &reason);
+		may_reject = perm_may_reject(ctx->config, ctx->user, run->app,
+		    st->environment, 0, NULL);
+		if (decided)
+			tmpl_set(s, "decided", "You have decided on this "
+			    "change set.");
+		else if (may_approve || may_reject) {
+			tmpl_set_bool(s, "decide", 1);
+			tmpl_set_bool(s, "may_approve", may_approve);
+			tmpl_set_bool(s, "may_reject", may_reject);
+		}
+		/* Refused though in the approvers' groups: say why (the
+		 * self-approval rule). */
+		if (!may_approve && !decided && reason != NULL &&
+		    strstr(reason, "author") != NULL)
+			tmpl_set(s, "refusal", reason);
+		free(reason);
+		reason = NULL;
+	} else if (gate) {
+		if (decided)
+			tmpl_set(s, "decided", "You have decided on the "
+			    "promotion.");
+		else {
+			tmpl_set_bool(s, "gate_authorise", perm_may_authorise(
+			    ctx->config, ctx->user, run->app, st->environment,
+			    NULL));
+			tmpl_set_bool(s, "gate_reject", perm_may_reject(
+			    ctx->config, ctx->user, run->app, st->environment,
+			    1, NULL));
+			tmpl_set_bool(s, "gate_form", perm_may_authorise(
+			    ctx->config, ctx->user, run->app, st->environment,
+			    NULL) || perm_may_reject(ctx->config, ctx->user,
+			    run->app, st->environment, 1, NULL));
+		}
+	}
+operator:
+	if (ctx->user != NULL && st->status == STORE_STAGE_FAILED &&
+	    run->status == STORE_RUN_FAILED &&
+	    perm_is_operator(ctx->config, ctx->user, "retry", NULL))
+		tmpl_set_bool(s, "retry", 1);
+}
+
+/* The release's images (release.json), with the digests its
+ * promotions read. */
+static void
+pages_images(const struct store_release *rel,
+    const struct store_promotions *pr, struct tmpl_data *d)
+{
+	json_t		*m, *images, *e;
+	const char	*repo, *tag, *digest;
+	struct tmpl_data *o, *p;
+	size_t		 i, j;
+
+	tmpl_list(d, "images");
+	if (rel == NULL || rel->manifest == NULL ||
+	    (m = json_loads(rel->manifest, 0, NULL)) == NULL)
+		return;
+	images = json_object_get(m, "images");
+	json_array_foreach(images, i, e) {
+		repo = json_string_value(json_object_get(e, "repository"));
+		tag = json_string_value(json_object_get(e, "tag"));
+		digest = json_string_value(json_object_get(e, "digest"));
+		if (repo == NULL)
+			continue;
+		o = tmpl_append(d, "images");
+		tmpl_set(o, "repository", repo);
+		tmpl_set(o, "reference", tag != NULL ? tag : digest);
+		for (j = 0; pr != NULL && j < pr->n; j++) {
+			const struct store_promotion *x = &pr->items[j];
+
+			if (strcmp(x->repository, repo) != 0 ||
+			    strcmp(x->reference, tag != NULL ? tag :
+			    digest != NULL ? digest : "") != 0)
+				continue;
+			if (digest == NULL && x->source_digest != NULL)
+				digest = x->source_digest;
+			p = tmpl_append(o, "promotions");
+			tmpl_set(p, "env", x->environment);
+			tmpl_set(p, "registry", x->destination_registry);
+			tmpl_set(p, "status", x->status);
+			tmpl_set(p, "promo_reason", x->reason);
+		}
+		tmpl_set(o, "digest", digest);
+	}
+	json_decref(m);
+}
+
+static void
+pages_audit_rows(const struct store_audit_page *a, struct tmpl_data *d,
+    int with_run)
+{
+	struct tmpl_data	*o;
+	size_t			 i;
+
+	tmpl_list(d, "audit");
+	for (i = 0; a != NULL && i < a->n; i++) {
+		const struct store_audit_entry *e = &a->entries[i];
+
+		o = tmpl_append(d, "audit");
+		pages_time(o, "at", e->at);
+		if (e->unix_user != NULL)
+			tmpl_setf(o, "actor", "%s (%s)", e->actor,
+			    e->unix_user);
+		else
+			tmpl_set(o, "actor", e->actor);
+		tmpl_set(o, "action", e->action);
+		tmpl_set(o, "subject", e->subject);
+		tmpl_set(o, "detail", e->detail);
+		if (with_run && e->run_id != 0)
+			tmpl_set_int(o, "run_id", e->run_id);
+	}
+}
+
+int
+pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
+    const char *error, struct buf *out, char **cause)
+{
+	struct store_run	*run = NULL;
+	struct store_release	*rel = NULL;
+	struct store_approvals	*ap = NULL;
+	struct store_promotions	*pr = NULL;
+	struct store_audit_page	*audit = NULL;
+	struct tmpl_data	*d, *s, *o;
+	char			*why = NULL, *by = NULL, *reason = NULL;
+	char			 title[256];
+	size_t			 i, j;
+	int			 rc, finished;
+
+	d = tmpl_new();
+	if ((rc = store_get_run(ctx->store, run_id, &run, &why)) != 0) {
+		if (rc == STORE_ENOTFOUND) {
+			free(why);
+			tmpl_free(d);
+			return (pages_error(ctx, 404, "No such run.", out));
+		}
+		rc = pages_fail(cause, rc, why);
+		goto out;
+	}
+	if ((rc = store_get_release(ctx->store, run->release_id, &rel,
+	    &why)) != 0 ||
+	    (rc = store_run_approvals(ctx->store, run_id, &ap, &why)) != 0 ||
+	    (rc = store_run_promotions(ctx->store, run_id, &pr, &why)) != 0 ||
+	    (rc = store_audit_page(ctx->store, run_id, 0,
+	    PAGES_RUN_AUDIT_LIMIT, &audit, &why)) != 0) {
+		rc = pages_fail(cause, rc, why);
+		goto out;
+	}
+	rc = store_run_cancel_request(ctx->store, run_id, &by, &reason, &why);
+	if (rc != 0 && rc != STORE_ENOTFOUND) {
+		rc = pages_fail(cause, rc, why);
+		goto out;
+	}
+	free(why);
+	why = NULL;
+
+	tmpl_set_int(d, "id", run->id);
+	tmpl_set(d, "app", run->app);
+	tmpl_set(d, "version", run->version != NULL ? run->version :
+	    "(no version)");
+	tmpl_set(d, "message", run->message);
+	tmpl_set(d, "author", run->author);
+	tmpl_set(d, "status", store_run_status_name(run->status));
+	tmpl_set(d, "reason", run->reason);
+	tmpl_set_int(d, "release_id", run->release_id);
+	finished = store_run_status_finished(run->status);
+	tmpl_set_bool(d, "live", !finished);
+	if (run->kind == STORE_RUN_ROLLBACK) {
+		o = tmpl_object(d, "rollback");
+		tmpl_set(o, "requested_by", run->requested_by);
+		if (run->rollback_of != 0)
+			tmpl_set_int(o, "rollback_of", run->rollback_of);
+	}
+	pages_time(d, "created", run->created_at);
+	pages_time(d, "finished", run->finished_at);
+	pages_duration(d, "duration", (finished ? run->finished_at :
+	    ctx->now_ms) - run->created_at);
+	if (rel != NULL) {
+		tmpl_set(d, "key", rel->key);
+		tmpl_set(d, "bucket", rel->bucket);
+		pages_time(d, "received", rel->received_at);
+	}
+	if (by != NULL) {
+		o = tmpl_object(d, "cancel_requested");
+		tmpl_set(o, "by", by);
+		tmpl_set(o, "cancel_reason", reason);
+	}
+	pages_images(rel, pr, d);
+
+	tmpl_list(d, "stages");
+	for (i = 0; i < run->nstages; i++) {
+		const struct store_stage *st = &run->stages[i];
+
+		s = tmpl_append(d, "stages");
+		tmpl_set(s, "env", st->environment);
+		tmpl_set(s, "stage_status", store_stage_status_name(
+		    st->status));
+		tmpl_set(s, "stage_reason", st->reason);
+		tmpl_set_int(s, "attempt", st->attempt);
+		tmpl_set_bool(s, "retried", st->attempt > 0);
+		tmpl_set(s, "change_set", st->change_set_name);
+		tmpl_set(s, "stack", st->stack_id);
+		pages_time(s, "started", st->started_at);
+		pages_time(s, "finished_at", st->finished_at);
+		if (st->status == STORE_STAGE_AWAITING_APPROVAL ||
+		    st->status == STORE_STAGE_AWAITING_GATE)
+			pages_time(s, "deadline", st->deadline_at);
+		if (st->started_at > 0)
+			pages_duration(s, "took", (st->finished_at > 0 ?
+			    st->finished_at : finished ? run->finished_at :
+			    ctx->now_ms) - st->started_at);
+		if ((rc = pages_stage_changes(ctx, st, s, cause)) != 0 ||
+		    (rc = pages_stage_checks(ctx, st, s, cause)) != 0)
+			goto out;
+		for (j = 0; pr != NULL && j < pr->n; j++) {
+			if (pr->items[j].stage_id != st->id)
+				continue;
+			o = tmpl_append(s, "promotions");
+			tmpl_setf(o, "image", "%s:%s",
+			    pr->items[j].repository, pr->items[j].reference);
+			tmpl_set(o, "registry",
+			    pr->items[j].destination_registry);
+			tmpl_set(o, "status", pr->items[j].status);
+			tmpl_set(o, "digest", pr->items[j].destination_digest);
+			tmpl_set(o, "promo_reason", pr->items[j].reason);
+		}
+		pages_stage_actions(ctx, run, st, ap, s);
+	}
+
+	tmpl_list(d, "approvals");
+	for (i = 0; ap != NULL && i < ap->n; i++) {
+		const struct store_approval *a = &ap->items[i];
+
+		o = tmpl_append(d, "approvals");
+		tmpl_set(o, "env", a->environment);
+		tmpl_set(o, "decision", store_decision_name(a->decision));
+		tmpl_set_bool(o, "rejected", a->decision ==
+		    STORE_DECISION_REJECT);
+		tmpl_set(o, "what", a->gate ? "promotion" : "change set");
+		tmpl_set(o, "who", a->user);
+		pages_time(o, "at", a->decided_at);
+		tmpl_set(o, "comment", a->comment);
+		tmpl_set(o, "via", store_via_name(a->via));
+		tmpl_set_int(o, "attempt", a->attempt);
+	}
+	pages_audit_rows(audit, d, 0);
+	if (audit != NULL && audit->next_before != 0)
+		tmpl_setf(d, "audit_more", "Only the newest %d entries are "
+		    "shown.", PAGES_RUN_AUDIT_LIMIT);
+
+	if (ctx->user != NULL && !finished && by == NULL &&
+	    perm_is_operator(ctx->config, ctx->user, "cancel", NULL))
+		tmpl_set_bool(d, "may_cancel", 1);
+
+	snprintf(title, sizeof title, "%s %s", run->app, run->version != NULL ?
+	    run->version : "");
+	rc = pages_render(ctx, "run.html", title, "runs", d, notice, error, 200,
+	    out, cause);
+out:
+	free(by);
+	free(reason);
+	store_audit_page_free(audit);
+	store_promotions_free(pr);
+	store_approvals_free(ap);
+	store_release_free(rel);
+	store_run_free(run);
+	tmpl_free(d);
+	return (rc);
+}
+
+/* --- One app ------------------------------------------------------------------- */
+
+int
+pages_app(const struct page_ctx *ctx, const char *name, const char *notice,
+    const char *error, struct buf *out, char **cause)
+{
+	const struct config_app		*app;
+	struct store_active_stages	*active = NULL;
+	struct store_app_releases	*rels = NULL;
+	struct tmpl_data		*d, *o, *e;
+	int64_t				 app_id = 0;
+	char				*why = NULL;
+	size_t				 i, j;
+	int				 rc, operator;
+
+	d = tmpl_new();
+	app = ctx->config != NULL ? config_find_app(ctx->config, name) : NULL;
+	rc = store_app_id(ctx->store, name, &app_id, &why);
+	if (rc != 0 && rc != STORE_ENOTFOUND) {
+		rc = pages_fail(cause, rc, why);
+		goto out;
+	}
+	free(why);
+	why = NULL;
+	if (app == NULL && app_id == 0) {
+		tmpl_free(d);
+		return (pages_error(ctx, 404, "No such app.", out));
+	}
+	tmpl_set(d, "app", name);
+	tmpl_set_bool(d, "configured", app != NULL);
+	if (app != NULL) {
+		if ((rc = store_active_stages(ctx->store, ctx->user, &active,
+		    &why)) != 0) {
+			rc = pages_fail(cause, rc, why);
+			goto out;
+		}
+		if ((rc = pages_env_rows(ctx, app, active, d, cause)) != 0)
+			goto out;
+	}
+	tmpl_list(d, "releases");
+	if (app_id != 0) {
+		if ((rc = store_app_releases(ctx->store, app_id, 0,
+		    PAGES_RELEASES_LIMIT, &rels, &why)) != 0) {
+			rc = pages_fail(cause, rc, why);
+			goto out;
+		}
+	}
+	operator = ctx->user != NULL && perm_is_operator(ctx->config,
+	    ctx->user, "redeploy", NULL);
+	for (i = 0; rels != NULL && i < rels->n; i++) {
+		const struct store_app_release *r = &rels->items[i];
+
+		o = tmpl_append(d, "releases");
+		tmpl_set_int(o, "release_id", r->id);
+		tmpl_set(o, "version", r->version);
+		tmpl_set(o, "author", r->author);
+		tmpl_set(o, "message", r->message);
+		tmpl_set(o, "release_status", store_release_status_name(
+		    r->status));
+		tmpl_set(o, "release_reason", r->reason);
+		pages_time(o, "received", r->received_at);
+		if (r->run_id != 0)
+			tmpl_set_int(o, "run_id", r->run_id);
+		tmpl_set(o, "deployed_to", r->deployed_to);
+		if (!operator || app == NULL || r->deployed_to == NULL ||
+		    r->status != STORE_RELEASE_VALID)
+			continue;
+		for (j = 0; j < app->nenvironments; j++) {
+			e = tmpl_append(o, "redeploy");
+			tmpl_set(e, "env", app->environments[j].name);
+		}
+	}
+	if (rels != NULL && rels->next_before != 0)
+		tmpl_setf(d, "releases_more", "Only the newest %d releases are "
+		    "shown.", PAGES_RELEASES_LIMIT);
+	rc = pages_render(ctx, "app.html", name, NULL, d, notice, error, 200,
+	    out, cause);
+out:
+	store_app_releases_free(rels);
+	store_active_stages_free(active);
+	tmpl_free(d);
+	return (rc);
+}
+
+/* --- The audit log ---------------------------------------------------------------- */
+
+int
+pages_audit(const struct page_ctx *ctx, int64_t before, struct buf *out,
+    char **cause)
+{
+	struct store_audit_page	*a = NULL;
+	struct tmpl_data	*d;
+	char			*why = NULL;
+	int			 rc;
+
+	d = tmpl_new();
+	if ((rc = store_audit_page(ctx->store, 0, before > 0 ? before : 0,
+	    PAGES_AUDIT_LIMIT, &a, &why)) != 0) {
+		rc = pages_fail(cause, rc, why);
+		goto out;
+	}
+	pages_audit_rows(a, d, 1);
+	if (a->next_before != 0)
+		tmpl_setf(d, "older", "/audit?before=%lld",
+		    (long long)a->next_before);
+	if (before > 0)
+		tmpl_set(d, "newest", "/audit");
+	rc = pages_render(ctx, "audit.html", "Audit log", "audit", d, NULL,
+	    NULL, 200, out, cause);
+out:
+	store_audit_page_free(a);
+	tmpl_free(d);
+	return (rc);
+}
+
+/* --- Static files ------------------------------------------------------------------ */
+
+static const struct {
+	const char	*path;
+	const char	*file;
+	const char	*type;
+} web_asset_table[] = {
+	{ "/static/portal.css", "portal.css", "text/css; charset=utf-8" },
+	{ "/static/portal.js", "portal.js", "text/javascript; charset=utf-8" },
+};
+#define WEB_NASSETS (sizeof web_asset_table / sizeof web_asset_table[0])
+static struct web_asset	 web_assets[WEB_NASSETS];
+static pthread_once_t	 web_assets_once = PTHREAD_ONCE_INIT;
+
+static void
+web_assets_init(void)
+{
+	const struct web_file	*f;
+	size_t			 i;
+
+	for (i = 0; i < WEB_NASSETS; i++) {
+		if ((f = web_file_find(web_asset_table[i].file)) == NULL)
+			continue;
+		web_assets[i].path = web_asset_table[i].path;
+		web_assets[i].content_type = web_asset_table[i].type;
+		web_assets[i].data = f->data;
+		web_assets[i].size = f->size;
+		web_assets[i].etag = f->etag;
+	}
+}
+
+const struct web_asset *
+web_asset_find(const char *path)
+{
+	size_t	 i;
+
+	pthread_once(&web_assets_once, web_assets_init);
+	for (i = 0; i < WEB_NASSETS; i++)
+		if (web_assets[i].path != NULL &&
+		    strcmp(web_assets[i].path, path) == 0)
+			return (&web_assets[i]);
+	return (NULL);
+}
