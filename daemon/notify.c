@@ -354,13 +354,19 @@ notify_names_free(char **v)
 	free(v);
 }
 
+/* Whether the webhook wants the event: all when its list is empty; the
+   config calls release_invalid "release_rejected". */
 static int
 notify_has_event(const struct config_webhook *w, const char *ev)
 {
 	size_t	 i;
 
+	if (w->events.n == 0)
+		return (1);
 	for (i = 0; i < w->events.n; i++)
-		if (strcmp(w->events.items[i], ev) == 0)
+		if (strcmp(w->events.items[i], ev) == 0 ||
+		    (strcmp(ev, "release_invalid") == 0 &&
+		    strcmp(w->events.items[i], "release_rejected") == 0))
 			return (1);
 	return (0);
 }
