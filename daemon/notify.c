@@ -35,6 +35,7 @@
 #define NOTIFY_FAILED_STEPS_MAX	10
 #define NOTIFY_SMTP_TIMEOUT_MS	60000
 #define NOTIFY_PASSWORD_MAX	1024
+#define NOTIFY_RCPTS_MAX	50		/* per message (SES's limit) */
 
 struct notify_send {
 	struct notify		*n;		/* NULL: detached (stopped) */
@@ -379,16 +380,17 @@ notify_queue(struct store *s, const struct config *c,
 	struct store_release		*rel = NULL;
 	const struct config_app		*app = NULL;
 	const struct config_environment	*env = NULL;
-	struct notify_rcpts		 rcpts;
+	struct notify_rcpts		 rcpts, part;
 	struct mail_facts		 f;
 	struct mail_content		 mc;
 	struct store_outbox_in		 in;
 	char				**names = NULL, **steps = NULL;
 	char				*key = NULL, *wkey, *link = NULL;
+	char				*pkey = NULL;
 	char				*object = NULL, *to = NULL, *payload;
 	const char			*ev, *envname = NULL, *appname;
 	int64_t				 release_id;
-	size_t				 i;
+	size_t				 i, first;
 	int				 rc = 0, ins;
 
 	memset(&rcpts, 0, sizeof rcpts);
@@ -490,12 +492,21 @@ notify_queue(struct store *s, const struct config *c,
 	if (nc->reminder_n > 0 && rcpts.n > 0 && nc->run_id != 0 &&
 	    (rc = notify_rcpt_undecided(&rcpts, s, c, nc, cause)) != 0)
 		goto out;
-	if (rcpts.n > 0) {
-		to = notify_rcpts_join(&rcpts);
+	/* One row per NOTIFY_RCPTS_MAX recipients (SES takes 50). */
+	for (first = 0; first < rcpts.n; first += NOTIFY_RCPTS_MAX) {
+		part = rcpts;
+		part.v += first;
+		part.n = rcpts.n - first < NOTIFY_RCPTS_MAX ? rcpts.n - first :
+		    NOTIFY_RCPTS_MAX;
+		free(to);
+		to = notify_rcpts_join(&part);
+		free(pkey);
+		pkey = first == 0 ? xstrdup(key) : xasprintf("%s part=%zu",
+		    key, first / NOTIFY_RCPTS_MAX + 1);
 		memset(&in, 0, sizeof in);
 		in.channel = "email";
 		in.event = ev;
-		in.dedup_key = key;
+		in.dedup_key = pkey;
 		in.run_id = nc->run_id;
 		in.release_id = release_id;
 		in.recipients = to;
@@ -506,7 +517,7 @@ notify_queue(struct store *s, const struct config *c,
 			goto out;
 		if (ins)
 			log_info("notification queued event=%s key=\"%s\" "
-			    "to=\"%s\"", ev, key, to);
+			    "to=\"%s\"", ev, pkey, to);
 	}
 
 	/* The webhooks. */
@@ -542,6 +553,7 @@ out:
 	store_run_free(run);
 	store_release_free(rel);
 	free(key);
+	free(pkey);
 	free(link);
 	free(object);
 	free(to);

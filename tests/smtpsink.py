@@ -9,6 +9,7 @@ decoded).  The port goes to --port-file (written once listening) and to
 stdout as "port=N".
 
   --tls-cert CERT --tls-key KEY   offer STARTTLS and require it
+  --smtps                         with them: TLS from the start instead
   --auth USER:PASSWORD_FILE       require AUTH (PLAIN or LOGIN) as USER
                                   with the password in the file; over TLS
                                   only when --tls-cert is given
@@ -52,7 +53,9 @@ class Sink(object):
         meta = {"mail_from": envelope.mail_from,
                 "rcpt_tos": list(envelope.rcpt_tos),
                 "auth_user": auth_user(session),
-                "tls": session.ssl is not None}
+                "tls": session.ssl is not None or (
+                    server.transport is not None and
+                    server.transport.get_extra_info("ssl_object") is not None)}
         if self.outdir:
             base = os.path.join(self.outdir, "%04d" % self.count)
             with open(base + ".eml.tmp", "wb") as f:
@@ -86,7 +89,7 @@ def show(meta, data):
 
 
 def main():
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     logging.getLogger("mail.log").setLevel(logging.ERROR)
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir")
@@ -94,6 +97,7 @@ def main():
     ap.add_argument("--port-file")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
+    ap.add_argument("--smtps", action="store_true")
     ap.add_argument("--auth")
     ap.add_argument("--reject-rcpt", action="append", default=[])
     a = ap.parse_args()
@@ -103,8 +107,9 @@ def main():
     if a.tls_cert:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(a.tls_cert, a.tls_key)
-    kw = {"hostname": "sink.test", "tls_context": ctx,
-          "require_starttls": ctx is not None}
+    kw = {"hostname": "sink.test",
+          "tls_context": None if a.smtps else ctx,
+          "require_starttls": ctx is not None and not a.smtps}
     if a.auth:
         user, pwfile = a.auth.split(":", 1)
         with open(pwfile) as f:
@@ -116,13 +121,15 @@ def main():
             ok = (data.login.decode("utf-8", "replace") == user and
                   data.password.decode("utf-8", "replace") == password)
             return AuthResult(success=ok, handled=False, auth_data=data)
-        kw.update(auth_required=True, auth_require_tls=ctx is not None,
+        kw.update(auth_required=True,
+                  auth_require_tls=ctx is not None and not a.smtps,
                   authenticator=authenticator)
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     server = loop.run_until_complete(loop.create_server(
-        lambda: SMTP(handler, loop=loop, **kw), host="127.0.0.1", port=0))
+        lambda: SMTP(handler, loop=loop, **kw), host="127.0.0.1", port=0,
+        ssl=ctx if a.smtps else None))
     port = server.sockets[0].getsockname()[1]
     if a.port_file:
         tmp = a.port_file + ".tmp"

@@ -22,6 +22,7 @@
 #include <uv.h>
 
 #include "aws-context.h"
+#include "buf.h"
 #include "config.h"
 #include "fakeaws.h"
 #include "log.h"
@@ -37,6 +38,8 @@ struct t {
 	struct store		*store;
 	struct config		*config;
 	struct config		*smtp_config;
+	struct config		*smtps_config;
+	struct config		*big_config;
 	struct aws_context	*aws;
 	struct notify		*notify;
 	char			 dir[64];
@@ -47,6 +50,8 @@ struct t {
 	int64_t			 stage_stg;
 	pid_t			 sink_pid;
 	int			 sink_port;
+	pid_t			 smtps_pid;
+	int			 smtps_port;
 	pid_t			 hook_pid;
 	int			 hook_port;
 };
@@ -84,6 +89,7 @@ t_now(void *arg)
     "  - {name: carol, email: Carol@Client.example,\n"		\
     "     groups: [project-team, operators]}\n"			\
     "  - {name: dave, email: dave@client.example, groups: [operators]}\n" \
+    "%s"								\
     "apps:\n"								\
     "  - name: billing\n"						\
     "    source: {bucket: releases-billing, prefix: drops/}\n"		\
@@ -96,7 +102,7 @@ t_now(void *arg)
     "         approvers: [project-team, operators]}\n"
 
 static struct config *
-load_config(struct t *t, const char *transport)
+load_config(struct t *t, const char *transport, const char *users)
 {
 	struct config_errors	 e;
 	struct config		*c;
@@ -104,7 +110,7 @@ load_config(struct t *t, const char *transport)
 	size_t			 i;
 
 	text = xasprintf(CONFIG_TEXT, t->dir, t->fake.url, t->fake.url,
-	    transport, t->dir);
+	    transport, t->dir, users);
 	c = config_load_buffer("test.yaml", text, strlen(text), &e);
 	free(text);
 	if (c == NULL) {
@@ -343,15 +349,57 @@ t_setup(struct t *t)
 		tap_diag("smtpsink.py did not start");
 		return (-1);
 	}
+	{
+		char		*d = xasprintf("%s/mails", t->dir);
+		char		*pf = xasprintf("%s/smtps.port", t->dir);
+		char		*cert = xasprintf("%s/cert.pem", t->dir);
+		char		*key = xasprintf("%s/key.pem", t->dir);
+		char		*auth = xasprintf("deploy:%s/smtp.pass", t->dir);
+		const char	*args[] = { "--dir", d, "--port-file", pf,
+				    "--tls-cert", cert, "--tls-key", key,
+				    "--smtps", "--auth", auth, NULL };
 
-	if ((t->config = load_config(t, "  ses: {}\n")) == NULL)
+		mkdir(d, 0700);
+		rc = start_helper("tests/smtpsink.py", args, pf,
+		    &t->smtps_pid, &t->smtps_port);
+		free(d);
+		free(pf);
+		free(cert);
+		free(key);
+		free(auth);
+	}
+	if (rc != 0) {
+		tap_diag("smtpsink.py --smtps did not start");
+		return (-1);
+	}
+
+	if ((t->config = load_config(t, "  ses: {}\n", "")) == NULL)
 		return (-1);
 	text = xasprintf("  smtp: {url: \"smtp://127.0.0.1:%d\", username: "
 	    "deploy, password_file: %s/smtp.pass}\n", t->sink_port, t->dir);
-	t->smtp_config = load_config(t, text);
+	t->smtp_config = load_config(t, text, "");
 	free(text);
 	if (t->smtp_config == NULL)
 		return (-1);
+	text = xasprintf("  smtp: {url: \"smtps://127.0.0.1:%d\", username: "
+	    "deploy, password_file: %s/smtp.pass}\n", t->smtps_port, t->dir);
+	t->smtps_config = load_config(t, text, "");
+	free(text);
+	if (t->smtps_config == NULL)
+		return (-1);
+	{
+		struct buf	 b;
+		int		 i;
+
+		buf_init(&b, 1 << 20);
+		for (i = 0; i < 60; i++)
+			buf_printf(&b, "  - {name: u%d, email: u%d@crowd.example,"
+			    " groups: [integrators]}\n", i, i);
+		t->big_config = load_config(t, "  ses: {}\n", b.data);
+		buf_free(&b);
+		if (t->big_config == NULL)
+			return (-1);
+	}
 
 	text = xasprintf("%s/shipgate.db", t->dir);
 	rc = store_open(text, &t->store, &cause);
@@ -391,7 +439,10 @@ t_teardown(struct t *t)
 	store_close(t->store);
 	config_free(t->config);
 	config_free(t->smtp_config);
+	config_free(t->smtps_config);
+	config_free(t->big_config);
 	stop_helper(&t->sink_pid);
+	stop_helper(&t->smtps_pid);
 	stop_helper(&t->hook_pid);
 	fakeaws_stop(&t->fake);
 	cmd = xasprintf("rm -rf %s", t->dir);
@@ -947,7 +998,65 @@ test_smtp(struct t *t)
 		n++;
 	}
 	is_int(n, 2, "two messages at the sink");
+
+	/* smtps://: TLS from the start. */
+	notify_reconfigure(t->notify, t->smtps_config);
+	memset(&nc, 0, sizeof nc);
+	nc.event = "rolled_back";
+	nc.run_id = t->run_id;
+	nc.stage_id = t->stage_int;
+	queue(t, t->smtps_config, &nc);
+	notify_wake(t->notify);
+	snprintf(key, sizeof key, "rolled_back stage=%lld attempt=0",
+	    (long long)t->stage_int);
+	ok(wait_row(t, key, "sent", 1), "sent through smtps://");
+	path = xasprintf("%s/mails/0001.json", t->dir);
+	s = slurp(path);
+	free(path);
+	ok(s != NULL && strstr(s, "\"tls\": true") != NULL && strstr(s,
+	    "\"auth_user\": \"deploy\"") != NULL, "over TLS, authenticated");
+	free(s);
+	path = xasprintf("%s/mails/0001.eml", t->dir);
+	s = slurp(path);
+	free(path);
+	ok(s != NULL && strstr(s, "Subject: [shipgate] billing rolled back in "
+	    "int to 1.4.2\r\n") != NULL, "the rollback's subject");
+	free(s);
 	notify_reconfigure(t->notify, t->config);
+}
+
+/* More recipients than one message takes: several rows. */
+static void
+test_many_recipients(struct t *t)
+{
+	struct notify_cause	 nc;
+	struct store_outbox_row	*r1, *r2;
+	char			 key[128], key2[140];
+	size_t			 n1 = 0, n2 = 0;
+	const char		*p;
+
+	memset(&nc, 0, sizeof nc);
+	nc.event = "gate_needed";
+	nc.run_id = t->run_id;
+	nc.stage_id = t->stage_int;
+	nc.attempt = 5;
+	is_int(queue(t, t->big_config, &nc), 0, "queued for 61 integrators "
+	    "and operators");
+	snprintf(key, sizeof key, "gate_needed stage=%lld attempt=5",
+	    (long long)t->stage_int);
+	snprintf(key2, sizeof key2, "%s part=2", key);
+	r1 = row_by_key(t, key);
+	r2 = row_by_key(t, key2);
+	for (p = r1 != NULL ? r1->recipients : ""; *p != '\0'; p++)
+		n1 += *p == '@';
+	for (p = r2 != NULL ? r2->recipients : ""; *p != '\0'; p++)
+		n2 += *p == '@';
+	ok(n1 == 50 && n2 == 13, "two messages: 50 and 13 recipients "
+	    "(%zu, %zu)", n1, n2);
+	row_free(r1);
+	row_free(r2);
+	notify_wake(t->notify);
+	ok(wait_row(t, key2, "sent", 1), "the second part is sent too");
 }
 
 /* A process that commits a message and is killed before sending it. */
@@ -1092,6 +1201,7 @@ main(void)
 	test_smtp(&T);
 	test_crash(&T);
 	test_invalid_release(&T);
+	test_many_recipients(&T);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
