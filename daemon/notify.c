@@ -54,6 +54,8 @@ struct notify {
 	struct aws_context	*aws;
 	const struct config	*config;
 	uv_timer_t		 timer;
+	uv_async_t		 async;		/* notify_queue's wake */
+	int			 nhandles;	/* open: timer, async */
 	int			 started;
 	int			 stopping;
 	int			 in_pass;
@@ -69,6 +71,24 @@ struct notify {
 };
 
 static void	notify_schedule(struct notify *, uint64_t);
+
+/*
+ * The sender of this process, woken by notify_queue when it wrote rows
+ * (from any thread: uv_async_send).  The wake runs on a later loop
+ * iteration, after the caller's commit; rows of a transaction rolled back
+ * are simply not found.
+ */
+static pthread_mutex_t	 notify_global_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct notify	*notify_global;
+
+static void
+notify_global_wake(void)
+{
+	pthread_mutex_lock(&notify_global_lock);
+	if (notify_global != NULL)
+		uv_async_send(&notify_global->async);
+	pthread_mutex_unlock(&notify_global_lock);
+}
 
 /* --- recipients ----------------------------------------------------------- */
 
@@ -391,7 +411,7 @@ notify_queue(struct store *s, const struct config *c,
 	const char			*ev, *envname = NULL, *appname;
 	int64_t				 release_id;
 	size_t				 i, first;
-	int				 rc = 0, ins;
+	int				 rc = 0, ins, queued = 0;
 
 	memset(&rcpts, 0, sizeof rcpts);
 	memset(&mc, 0, sizeof mc);
@@ -515,9 +535,11 @@ notify_queue(struct store *s, const struct config *c,
 		in.body_html = mc.html;
 		if ((rc = store_outbox_queue(s, &in, &ins, cause)) != 0)
 			goto out;
-		if (ins)
+		if (ins) {
 			log_info("notification queued event=%s key=\"%s\" "
 			    "to=\"%s\"", ev, pkey, to);
+			queued++;
+		}
 	}
 
 	/* The webhooks. */
@@ -537,15 +559,19 @@ notify_queue(struct store *s, const struct config *c,
 		in.recipients = c->webhooks[i].url_file;
 		in.payload = payload;
 		rc = store_outbox_queue(s, &in, &ins, cause);
-		if (rc == 0 && ins)
+		if (rc == 0 && ins) {
 			log_info("notification queued event=%s key=\"%s\"",
 			    ev, wkey);
+			queued++;
+		}
 		free(payload);
 		free(wkey);
 		if (rc != 0)
 			goto out;
 	}
 out:
+	if (rc == 0 && queued > 0)
+		notify_global_wake();
 	notify_rcpts_free(&rcpts);
 	mail_content_free(&mc);
 	notify_names_free(names);
@@ -562,6 +588,12 @@ out:
 
 /* --- the sender ----------------------------------------------------------- */
 
+static void
+notify_async_cb(uv_async_t *a)
+{
+	notify_schedule(a->data, 0);
+}
+
 struct notify *
 notify_new(uv_loop_t *loop, struct store *s, struct aws_context *aws,
     const struct config *c)
@@ -576,6 +608,12 @@ notify_new(uv_loop_t *loop, struct store *s, struct aws_context *aws,
 	pthread_mutex_init(&n->lock, NULL);
 	uv_timer_init(loop, &n->timer);
 	n->timer.data = n;
+	uv_async_init(loop, &n->async, notify_async_cb);
+	n->async.data = n;
+	n->nhandles = 2;
+	pthread_mutex_lock(&notify_global_lock);
+	notify_global = n;
+	pthread_mutex_unlock(&notify_global_lock);
 	return (n);
 }
 
@@ -1039,6 +1077,8 @@ notify_closed_cb(uv_handle_t *h)
 	void		(*cb)(void *) = n->stop_cb;
 	void		*arg = n->stop_arg;
 
+	if (--n->nhandles > 0)
+		return;
 	pthread_mutex_destroy(&n->lock);
 	free(n->ca_file);
 	free(n);
@@ -1062,6 +1102,11 @@ notify_stop(struct notify *n, void (*cb)(void *), void *arg)
 		if (ns->call != NULL)
 			http_call_cancel(ns->call);
 	}
+	pthread_mutex_lock(&notify_global_lock);
+	if (notify_global == n)
+		notify_global = NULL;
+	pthread_mutex_unlock(&notify_global_lock);
 	uv_timer_stop(&n->timer);
 	uv_close((uv_handle_t *)&n->timer, notify_closed_cb);
+	uv_close((uv_handle_t *)&n->async, notify_closed_cb);
 }

@@ -87,8 +87,11 @@ struct notify_cause {
  * from the store (release, run, the stage's change set for the
  * Add/Modify/Remove counts and named replacements).  Returns 0 also when
  * nobody is to be told or mail is not configured, or a STORE_E* code
- * with *cause (the caller should roll back).  The message is sent after
- * the caller commits and calls notify_wake.
+ * with *cause (the caller should roll back).  Any thread, any store
+ * connection.  When it wrote rows it wakes this process's sender (the
+ * last notify_new'd, through a uv_async: the pass runs on a later loop
+ * iteration, so after the caller's commit), so the caller need not call
+ * notify_wake; a row of a transaction rolled back is never found.
  */
 int		 notify_queue(struct store *, const struct config *,
 		    const struct notify_cause *, char **cause);
@@ -102,7 +105,8 @@ struct notify	*notify_new(uv_loop_t *, struct store *, struct aws_context *,
 		    const struct config *);
 /* Sends what is due now, then on a timer (and checks reminders). */
 int		 notify_start(struct notify *, char **cause);
-/* Loop thread: rows were just committed; look at the outbox soon. */
+/* Loop thread: look at the outbox now (rows committed by another
+ * process, or a test that moved the store's clock). */
 void		 notify_wake(struct notify *);
 /* Loop thread: a new configuration (the old one may be freed after). */
 void		 notify_reconfigure(struct notify *, const struct config *);
