@@ -4,7 +4,8 @@
     portal-seed.py seed DB N     add N finished runs of the app billing
                                  (three stages each, int/stg/prod) to
                                  shipgated's database, in one transaction;
-                                 the newest 200 also get a change set,
+                                 the newest 200 also get a change set (its
+                                 details as the engine stores them),
                                  approvals, a deployment and audit entries,
                                  as the run page shows them.  Prints the
                                  newest run's id.
@@ -95,10 +96,10 @@ def seed(path, n):
                 changes.append((sid, 0, p, act, lid,
                                 "billing-%s-%s-%d" % (env, lid, run), typ, repl,
                                 json.dumps(["Properties"]),
-                                json.dumps([{"Target": {
+                                json.dumps([{
                                     "Attribute": "Properties",
                                     "Name": "ContainerDefinitions",
-                                    "RequiresRecreation": "Always"},
+                                    "RequiresRecreation": "Always",
                                     "Evaluation": "Static",
                                     "ChangeSource": "ParameterReference",
                                     "CausingEntity": "ImageTag"}])))

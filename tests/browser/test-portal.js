@@ -49,6 +49,12 @@ async function formFields(form, button) {
 	return { action, fields };
 }
 
+// submit(PAGE, BUTTON): click a form's button and wait for the page it
+// leads to (after a 303, or the page rendered again) to have loaded.
+async function submit(page, button) {
+	await Promise.all([page.waitForEvent('load'), button.click()]);
+}
+
 // waitText(PAGE, SELECTOR, WANT, MS): the element's trimmed text becomes
 // WANT (checked in the page, so nothing reloads it).
 function waitText(page, selector, want, ms) {
@@ -94,8 +100,8 @@ async function main() {
 		h.is('"Waiting for you" lists billing 1.4.2: approve int',
 		    await link.count(), 1);
 		await h.screenshot(page, 'dashboard');
-		await Promise.all([page.waitForURL(/\/runs\/1$/), link.click()]);
-		h.like('the link opens run 1', page.url(), /\/runs\/1$/);
+		await Promise.all([page.waitForURL((u) => u.pathname === '/runs/1'), link.click()]);
+		h.is('the link opens run 1', new URL(page.url()).pathname, '/runs/1');
 		h.like('h1 holds the app and version',
 		    await page.locator('h1').first().textContent(), /billing\s+1\.4\.2/);
 		h.is('the integrator\'s message is shown',
@@ -174,8 +180,7 @@ async function main() {
 		await page.goto('/runs/1');
 		const form = approvalForm(page, 'int');
 		await form.getByLabel('Comment').fill('');
-		await Promise.all([page.waitForLoadState(),
-		    form.getByRole('button', { name: 'Reject int' }).click()]);
+		await submit(page, form.getByRole('button', { name: 'Reject int' }));
 		const alert = page.getByRole('alert').filter({
 			hasText: 'A comment is required to reject.' });
 		await alert.first().waitFor({ timeout: 10000 });
@@ -219,9 +224,8 @@ async function main() {
 		await form.getByLabel('Comment').fill('no token');
 		const [resp] = await Promise.all([
 			page.waitForResponse((r) => r.request().method() === 'POST'),
-			form.getByRole('button', { name: 'Approve int' }).click(),
+			submit(page, form.getByRole('button', { name: 'Approve int' })),
 		]);
-		await page.waitForLoadState();
 		h.is('the browser\'s POST without the token gets 403', resp.status(), 403);
 		h.like('the page says so', await page.locator('body').textContent(),
 		    /Invalid or missing CSRF token\./);
@@ -249,9 +253,8 @@ async function main() {
 		    new URL(page.url()).pathname, '/runs/1');
 		const form = approvalForm(page, 'int');
 		await form.getByLabel('Comment').fill('Change set checked: WebTask replaced');
-		await Promise.all([page.waitForLoadState(),
-		    form.getByRole('button', { name: 'Approve int' }).click()]);
-		await page.waitForURL(/\/runs\/1$/);
+		await submit(page, form.getByRole('button', { name: 'Approve int' }));
+		h.is('back on the run page', new URL(page.url()).pathname, '/runs/1');
 		h.ok('the decision is recorded', await h.waitFor(() => {
 			const run = h.showRun(1);
 			return run && run.approvals.some((a) => a.user === 'alice' &&
@@ -285,8 +288,7 @@ async function main() {
 		const confirm = gate.getByLabel('Confirm');
 		if (await confirm.count() > 0)
 			await confirm.check();
-		await Promise.all([ap.waitForLoadState(), gate.getByRole('button',
-		    { name: 'Authorise promotion' }).click()]);
+		await submit(ap, gate.getByRole('button', { name: 'Authorise promotion' }));
 		let stg = await h.waitStage(1, 'stg', 'awaiting_approval', 30);
 		h.ok('authorised on the page, STG waits for its approval', stg);
 		if (!stg) {
@@ -305,9 +307,8 @@ async function main() {
 		await page.goto('/runs/1');
 		const form = approvalForm(page, 'stg');
 		h.is('bob has the STG approval form', await form.count(), 1);
-		await Promise.all([page.waitForLoadState(),
-		    form.getByRole('button', { name: 'Approve stg' }).click()]);
-		await page.waitForURL(/\/runs\/1$/);
+		await submit(page, form.getByRole('button', { name: 'Approve stg' }));
+		h.is('bob is back on the run page', new URL(page.url()).pathname, '/runs/1');
 		await waitText(page, '[data-stage="stg"] .stage-status', 'done', 60000);
 		h.ok('STG is done', true);
 		const run = h.showRun(1);
@@ -342,9 +343,8 @@ async function main() {
 		h.ok('table.runs lists both runs', await rows.count() >= 2);
 		await h.screenshot(page, 'history');
 		await page.getByLabel('Version', { exact: true }).fill('1.4.2');
-		await Promise.all([page.waitForLoadState(),
-		    page.getByRole('button', { name: 'Filter' }).click()]);
-		await page.waitForURL(/version=1\.4\.2/);
+		await submit(page, page.getByRole('button', { name: 'Filter' }));
+		h.like('the filter is in the URL', page.url(), /version=1\.4\.2/);
 		h.is('filtered by version 1.4.2: one run', await rows.count(), 1);
 		h.like('it is run 1', await rows.first().textContent(), /1\.4\.2/);
 	});
