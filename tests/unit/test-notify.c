@@ -39,6 +39,8 @@ struct t {
 	struct config		*config;
 	struct config		*smtp_config;
 	struct config		*smtps_config;
+	struct config		*plain_tls_config;	/* starttls: true */
+	struct config		*plain_config;		/* starttls: false */
 	struct config		*big_config;
 	struct aws_context	*aws;
 	struct notify		*notify;
@@ -52,6 +54,8 @@ struct t {
 	int			 sink_port;
 	pid_t			 smtps_pid;
 	int			 smtps_port;
+	pid_t			 plain_pid;
+	int			 plain_port;
 	pid_t			 hook_pid;
 	int			 hook_port;
 };
@@ -372,6 +376,21 @@ t_setup(struct t *t)
 		tap_diag("smtpsink.py --smtps did not start");
 		return (-1);
 	}
+	{
+		char		*d = xasprintf("%s/plain", t->dir);
+		char		*pf = xasprintf("%s/plain.port", t->dir);
+		const char	*args[] = { "--dir", d, "--port-file", pf, NULL };
+
+		mkdir(d, 0700);
+		rc = start_helper("tests/smtpsink.py", args, pf,
+		    &t->plain_pid, &t->plain_port);
+		free(d);
+		free(pf);
+	}
+	if (rc != 0) {
+		tap_diag("smtpsink.py (plain) did not start");
+		return (-1);
+	}
 
 	if ((t->config = load_config(t, "  ses: {}\n", "")) == NULL)
 		return (-1);
@@ -386,6 +405,16 @@ t_setup(struct t *t)
 	t->smtps_config = load_config(t, text, "");
 	free(text);
 	if (t->smtps_config == NULL)
+		return (-1);
+	text = xasprintf("  smtp: {url: \"smtp://127.0.0.1:%d\"}\n",
+	    t->plain_port);
+	t->plain_tls_config = load_config(t, text, "");
+	free(text);
+	text = xasprintf("  smtp: {url: \"smtp://127.0.0.1:%d\", starttls: "
+	    "false}\n", t->plain_port);
+	t->plain_config = load_config(t, text, "");
+	free(text);
+	if (t->plain_tls_config == NULL || t->plain_config == NULL)
 		return (-1);
 	{
 		struct buf	 b;
@@ -440,9 +469,12 @@ t_teardown(struct t *t)
 	config_free(t->config);
 	config_free(t->smtp_config);
 	config_free(t->smtps_config);
+	config_free(t->plain_tls_config);
+	config_free(t->plain_config);
 	config_free(t->big_config);
 	stop_helper(&t->sink_pid);
 	stop_helper(&t->smtps_pid);
+	stop_helper(&t->plain_pid);
 	stop_helper(&t->hook_pid);
 	fakeaws_stop(&t->fake);
 	cmd = xasprintf("rm -rf %s", t->dir);
@@ -1022,6 +1054,28 @@ test_smtp(struct t *t)
 	ok(s != NULL && strstr(s, "Subject: [shipgate] billing rolled back in "
 	    "int to 1.4.2\r\n") != NULL, "the rollback's subject");
 	free(s);
+
+	/* A server without STARTTLS: nothing goes in clear unless the
+	   configuration says starttls: false. */
+	notify_reconfigure(t->notify, t->plain_tls_config);
+	memset(&nc, 0, sizeof nc);
+	nc.event = "deployed";
+	nc.run_id = t->run_id;
+	nc.stage_id = t->stage_int;
+	nc.attempt = 1;
+	queue(t, t->plain_tls_config, &nc);
+	snprintf(key, sizeof key, "deployed stage=%lld attempt=1",
+	    (long long)t->stage_int);
+	ok(wait_row(t, key, "pending", 1), "STARTTLS required but not "
+	    "offered: a failed attempt");
+	path = xasprintf("%s/plain/0001.eml", t->dir);
+	ok(access(path, F_OK) != 0, "nothing sent in clear");
+	notify_reconfigure(t->notify, t->plain_config);
+	t->offset += 31000;
+	notify_wake(t->notify);
+	ok(wait_row(t, key, "sent", 2), "sent with starttls: false");
+	ok(access(path, F_OK) == 0, "the plain sink has it");
+	free(path);
 	notify_reconfigure(t->notify, t->config);
 }
 
