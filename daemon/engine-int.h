@@ -15,10 +15,14 @@
 #include "engine.h"
 #include "store.h"
 
+struct checks_run;
 struct config_app;
 struct config_environment;
 struct engine_call;
 struct release;
+
+/* Who the engine's own entries in the audit log are from. */
+#define ENGINE_ACTOR	"shipgated"
 
 /*
  * A run in memory: its row as last read, its one timer and its one AWS
@@ -55,6 +59,8 @@ struct engine_run {
 	int64_t			 promoted_stage;	/* images copied for
 							   this stage/attempt */
 	int			 promoted_attempt;
+	struct checks_run	*checks;	/* in flight (with call), or
+						   NULL */
 };
 TAILQ_HEAD(engine_runs, engine_run);
 
@@ -95,6 +101,10 @@ int	 engine_move(struct engine_run *, struct store_stage *,
 	    enum store_stage_status, enum store_run_status, const char *reason);
 int	 engine_audit(struct engine_run *, const struct engine_actor *,
 	    const char *action, const char *detail);
+/* A line (taken) to log once the open transaction commits. */
+void	 engine_log_later(struct engine_run *, char *line);
+struct engine_run *engine_run_add(struct engine *, int64_t id,
+	    const char *app);
 void	 engine_schedule(struct engine_run *, int64_t delay_ms);
 void	 engine_poll_later(struct engine_run *);
 struct engine_call *engine_call_new(struct engine_run *, struct store_stage *);
@@ -117,6 +127,17 @@ void	 engine_stage_fail(struct engine_run *, struct store_stage *,
 int	 engine_release_load(struct engine_run *, struct store_stage *,
 	    char **cause);
 void	 engine_name_change_set(struct engine_run *, struct store_stage *);
+/* Records that the stage's release runs in its environment, then the
+ * gate or the end of the stage, in the caller's transaction. */
+int	 engine_deployed(struct engine_run *, struct store_stage *,
+	    const struct config_environment *, const char *no_changes);
+
+/* engine-checks.c: checking, and the automatic rollback after it. */
+void	 engine_step_checking(struct engine_run *, struct store_stage *,
+	    const struct config_environment *);
+void	 engine_checks_cancel(struct engine_run *);
+int	 engine_auto_rollback(const struct engine_run *);
+int	 engine_mark_rolled_back(struct engine_run *, struct store_stage *);
 
 /* engine-promote.c: promoting (the release's images into the
  * environment's registry). */

@@ -433,7 +433,7 @@ engine_gate_after(struct engine_run *r, struct store_stage *st,
  * The stage's release now runs in the environment: record it, then the
  * gate or the end of the stage, in the caller's transaction.
  */
-static int
+int
 engine_deployed(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env, const char *no_changes)
 {
@@ -442,6 +442,8 @@ engine_deployed(struct engine_run *r, struct store_stage *st,
 	int		 rc = -1;
 
 	if (store_record_deployment(s, st->id, &why) != 0)
+		goto out;
+	if (engine_auto_rollback(r) && engine_mark_rolled_back(r, st) != 0)
 		goto out;
 	if (engine_gate_after(r, st, env)) {
 		if (store_stage_set_deadline(s, st->id, store_now(s) +
@@ -553,9 +555,19 @@ engine_change_set_ready(struct engine_run *r, struct store_stage *st,
 	}
 	ok = store_record_stage_changes(s, st->id, st->attempt, in, n,
 	    &why) == 0;
-	if (ok && empty && !env->approve_no_changes)
+	if (ok && empty && (!env->approve_no_changes ||
+	    engine_auto_rollback(r)))
 		ok = engine_deployed(r, st, env, reason) == 0;
-	else if (ok) {
+	else if (ok && engine_auto_rollback(r)) {
+		/* The environment's own auto_rollback asked for it: waiting
+		   for an approval would leave the failed version running. */
+		free(reason);
+		reason = xasprintf("automatic rollback of run %lld: executed "
+		    "without approval", (long long)r->row->rollback_of);
+		ok = store_stage_set_deadline(s, st->id, 0, &why) == 0 &&
+		    engine_enter(r, st, STORE_STAGE_EXECUTING, 0, reason,
+		    NULL) == 0;
+	} else if (ok) {
 		ok = store_stage_set_deadline(s, st->id, store_now(s) +
 		    env->approval_timeout_ms, &why) == 0 &&
 		    engine_enter(r, st, STORE_STAGE_AWAITING_APPROVAL, 0,
@@ -1605,36 +1617,6 @@ engine_service_events_cb(const struct aws_reply *reply,
 	engine_describe_services(r, st, env, sv);
 out:
 	cfn_stack_event_list_free(events);
-}
-
-/* --- checking ------------------------------------------------------------ */
-
-static void
-engine_step_checking(struct engine_run *r, struct store_stage *st,
-    const struct config_environment *env)
-{
-	char	*detail;
-	int	 ok;
-
-	/* Issue 7 runs the checks here; until then say so honestly. */
-	if (env->checks.n > 0)
-		detail = xasprintf("checks are not implemented yet (issue 7): "
-		    "%zu configured for %s, none run", env->checks.n,
-		    env->name);
-	else
-		detail = xasprintf("no checks configured for %s", env->name);
-	if (engine_txn_begin(r) != 0) {
-		free(detail);
-		engine_poll_later(r);
-		return;
-	}
-	ok = engine_audit(r, NULL, "checks", detail) == 0 &&
-	    engine_deployed(r, st, env, NULL) == 0;
-	if (engine_txn_end(r, ok) != 0)
-		engine_poll_later(r);
-	else
-		engine_schedule(r, 0);
-	free(detail);
 }
 
 /* --- Dispatch ------------------------------------------------------------ */

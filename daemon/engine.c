@@ -24,7 +24,6 @@
 #include "store.h"
 #include "xmalloc.h"
 
-#define ENGINE_ACTOR	"shipgated"
 
 static void	engine_step(struct engine_run *);
 static void	engine_logs_flush(struct engine_run *, int);
@@ -92,7 +91,7 @@ engine_find_run(struct engine *e, int64_t id)
 }
 
 /* Takes a run into memory (kept in id order) and steps it soon. */
-static struct engine_run *
+struct engine_run *
 engine_run_add(struct engine *e, int64_t id, const char *app)
 {
 	struct engine_run	*r, *it;
@@ -157,6 +156,8 @@ engine_run_drop(struct engine_run *r)
 {
 	struct engine	*e = r->engine;
 
+	engine_checks_cancel(r);
+	r->checks = NULL;
 	if (r->call != NULL) {
 		r->call->run = NULL;
 		r->call = NULL;
@@ -393,8 +394,7 @@ engine_audit(struct engine_run *r, const struct engine_actor *actor,
 	return (rc);
 }
 
-/* A line to log once the transaction commits. */
-static void
+void
 engine_log_later(struct engine_run *r, char *line)
 {
 	r->logs = xreallocarray(r->logs, r->nlogs + 1, sizeof *r->logs);
@@ -532,6 +532,7 @@ engine_safe_point(struct store_stage *st)
 	case STORE_STAGE_PROMOTING:
 	case STORE_STAGE_CREATING_CHANGE_SET:
 	case STORE_STAGE_AWAITING_APPROVAL:
+	case STORE_STAGE_CHECKING:
 	case STORE_STAGE_AWAITING_GATE:
 		return (1);
 	default:
@@ -1295,6 +1296,7 @@ int
 engine_cancel(struct engine *e, int64_t run_id,
     const struct engine_actor *actor, const char *reason, char **cause)
 {
+	struct engine_run	*r;
 	struct store_run	*run = NULL;
 	char			*why = NULL;
 	int			 rc;
@@ -1322,6 +1324,9 @@ engine_cancel(struct engine *e, int64_t run_id,
 	}
 	log_info("cancel requested app=%s run=%lld user=%s", run->app,
 	    (long long)run_id, actor->user);
+	/* Checks may retry for minutes: stop them, the run ends at once. */
+	if ((r = engine_find_run(e, run_id)) != NULL)
+		engine_checks_cancel(r);
 	engine_kick_run(e, run);
 out:
 	free(why);

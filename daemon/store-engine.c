@@ -55,6 +55,14 @@ static const char SQL_REQUEST_CANCEL[] =
 static const char SQL_RUN_CANCEL_REQUEST[] =
     "SELECT cancel_requested_by, cancel_reason FROM runs WHERE id = ?1";
 
+static const char SQL_DELETE_CHECK_RESULTS[] =
+    "DELETE FROM check_results WHERE stage_id = ?1 AND attempt = ?2";
+static const char SQL_INSERT_CHECK_RESULT[] =
+    "INSERT INTO check_results (stage_id, attempt, check_name, step, "
+    "step_name, status, method, url, http_status, tries, duration_ms, "
+    "expectation, excerpt, started_at, finished_at) VALUES (?1, ?2, ?3, "
+    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+
 static const char SQL_RELEASE_RUN[] =
     "SELECT id FROM runs WHERE release_id = ?1 AND kind = 'normal' "
     "ORDER BY id LIMIT 1";
@@ -203,6 +211,63 @@ store_record_stage_changes(struct store *s, int64_t stage_id, int attempt,
 		store_bind_text(stmt, 10, c->details);
 		if ((rc = store_engine_write(s, stmt, cause,
 		    "cannot record a change of stage", stage_id)) != 0)
+			goto out;
+	}
+out:
+	if (rc != 0) {
+		store_op_end(s, 0, NULL);
+		return (rc);
+	}
+	return (store_op_end(s, 1, cause));
+}
+
+int
+store_record_check_results(struct store *s, int64_t stage_id, int attempt,
+    const struct store_check_result *v, size_t n, char **cause)
+{
+	const struct store_check_result	*c;
+	sqlite3_stmt			*stmt;
+	size_t				 i;
+	int				 rc;
+
+	if ((rc = store_op_begin(s, cause)) != 0)
+		return (rc);
+	if ((stmt = store_stmt(s, SQL_DELETE_CHECK_RESULTS, cause)) == NULL) {
+		rc = STORE_EIO;
+		goto out;
+	}
+	sqlite3_bind_int64(stmt, 1, stage_id);
+	sqlite3_bind_int(stmt, 2, attempt);
+	if ((rc = store_engine_write(s, stmt, cause,
+	    "cannot clear the check results of stage", stage_id)) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		c = &v[i];
+		if ((stmt = store_stmt(s, SQL_INSERT_CHECK_RESULT,
+		    cause)) == NULL) {
+			rc = STORE_EIO;
+			goto out;
+		}
+		sqlite3_bind_int64(stmt, 1, stage_id);
+		sqlite3_bind_int(stmt, 2, attempt);
+		store_bind_text(stmt, 3, c->check_name);
+		sqlite3_bind_int(stmt, 4, c->step);
+		store_bind_text(stmt, 5, c->step_name);
+		store_bind_text(stmt, 6, c->status);
+		store_bind_text(stmt, 7, c->method);
+		store_bind_text(stmt, 8, c->url);
+		if (c->http_status > 0)
+			sqlite3_bind_int(stmt, 9, c->http_status);
+		sqlite3_bind_int(stmt, 10, c->tries);
+		if (c->duration_ms >= 0)
+			sqlite3_bind_int64(stmt, 11, c->duration_ms);
+		store_bind_text(stmt, 12, c->expectation);
+		store_bind_text(stmt, 13, c->excerpt);
+		sqlite3_bind_int64(stmt, 14, c->started_at);
+		if (c->finished_at != 0)
+			sqlite3_bind_int64(stmt, 15, c->finished_at);
+		if ((rc = store_engine_write(s, stmt, cause,
+		    "cannot record a check result of stage", stage_id)) != 0)
 			goto out;
 	}
 out:
