@@ -418,10 +418,10 @@ notify_queue(struct store *s, const struct config *c,
 	memset(&f, 0, sizeof f);
 	ev = nc->reminder_n > 0 ? "reminder" : nc->event;
 	if (ev == NULL || !notify_event_known(ev)) {
-		if (cause != NULL)
-			*cause = xasprintf("notify: unknown event \"%s\"",
-			    ev != NULL ? ev : "(null)");
-		return (STORE_EINVAL);
+		/* Not worth failing the caller's transition for. */
+		log_warnx("notify: no message for event \"%s\"",
+		    ev != NULL ? ev : "(null)");
+		return (0);
 	}
 
 	if (nc->run_id != 0 &&

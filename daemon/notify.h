@@ -86,7 +86,9 @@ struct notify_cause {
  * transaction (or as its own when none is open); reads what it needs
  * from the store (release, run, the stage's change set for the
  * Add/Modify/Remove counts and named replacements).  Returns 0 also when
- * nobody is to be told or mail is not configured, or a STORE_E* code
+ * nobody is to be told, mail is not configured or the event is not one
+ * of the above (logged: the outbox has no expired, cancelled or
+ * superseded yet), or a STORE_E* code
  * with *cause (the caller should roll back).  Any thread, any store
  * connection.  When it wrote rows it wakes this process's sender (the
  * last notify_new'd, through a uv_async: the pass runs on a later loop
