@@ -36,6 +36,7 @@
 #define NOTIFY_SMTP_TIMEOUT_MS	60000
 #define NOTIFY_PASSWORD_MAX	1024
 #define NOTIFY_RCPTS_MAX	50		/* per message (SES's limit) */
+#define NOTIFY_UNMARKED_MAX	64		/* sent, mark to write again */
 
 struct notify_send {
 	struct notify		*n;		/* NULL: detached (stopped) */
@@ -65,6 +66,10 @@ struct notify {
 	size_t			 nsends;
 	int64_t			 last_reminder_scan;
 	char			*ca_file;	/* tests: SMTP's private CA */
+	/* Sent, but the mark failed (a busy database): marked again at
+	   each pass and never picked to send meanwhile. */
+	int64_t			 unmarked[NOTIFY_UNMARKED_MAX];
+	size_t			 nunmarked;
 
 	pthread_mutex_t		 lock;		/* stats */
 	struct notify_stats	 stats;
@@ -685,6 +690,8 @@ notify_send_done(struct notify_send *ns, const char *error)
 			log_warnx("notification sent but not marked id=%lld: "
 			    "%s", (long long)ns->id, cause);
 			free(cause);
+			if (n->nunmarked < NOTIFY_UNMARKED_MAX)
+				n->unmarked[n->nunmarked++] = ns->id;
 		} else
 			log_info("notification sent id=%lld event=%s "
 			    "channel=%s attempts=%d", (long long)ns->id,
@@ -954,22 +961,36 @@ notify_pass(struct notify *n)
 {
 	struct store_outbox_rows	*rows = NULL;
 	struct notify_send		*ns;
-	int64_t				 skip[NOTIFY_INFLIGHT_MAX];
+	int64_t				 skip[NOTIFY_INFLIGHT_MAX +
+					    NOTIFY_UNMARKED_MAX];
 	int64_t				 now, next_at, pending, delay;
 	size_t				 i, nskip = 0;
 	char				*cause = NULL;
-	int				 slots, more;
+	int				 slots, more, rc;
 
 	if (n->stopping || n->in_pass)
 		return;
 	n->in_pass = 1;
 	now = store_now(n->store);
+	for (i = 0; i < n->nunmarked; ) {
+		rc = store_outbox_mark_sent(n->store, n->unmarked[i], &cause);
+		if (rc == 0 || rc == STORE_ECONFLICT) {	/* done, or gone */
+			log_info("notification sent id=%lld (marked late)",
+			    (long long)n->unmarked[i]);
+			free(cause);
+			cause = NULL;
+			n->unmarked[i] = n->unmarked[--n->nunmarked];
+			continue;
+		}
+		free(cause);
+		cause = NULL;
+		skip[nskip++] = n->unmarked[i++];
+	}
 	notify_reminders(n, now);
 
 	slots = NOTIFY_INFLIGHT_MAX - (int)n->nsends;
 	if (slots > 0) {
-		for (ns = n->sends; ns != NULL && nskip < NOTIFY_INFLIGHT_MAX;
-		    ns = ns->next)
+		for (ns = n->sends; ns != NULL; ns = ns->next)
 			skip[nskip++] = ns->id;
 		if (store_outbox_due(n->store, now, slots, skip, nskip, &rows,
 		    &cause) != 0) {

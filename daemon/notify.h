@@ -18,9 +18,11 @@
  * (30 s, 1 min, 2 min, ... capped at 1 h) until NOTIFY_MAX_ATTEMPTS,
  * then marks it failed (logged with log_warnx, counted in the stats,
  * visible in the outbox rows of the run).  Delivery is at least once:
- * nothing is sent twice in normal operation; a crash (or a failed
- * commit) between a send that succeeded and its mark sends that one
- * message once more after the restart.
+ * nothing is sent twice in normal operation (a mark that fails, e.g. a
+ * database busy for longer than its timeout, is written again at each
+ * pass and the row is not picked meanwhile); a crash between a send that
+ * succeeded and its mark sends that one message once more after the
+ * restart.
  *
  * Reminders.  Every mail.remind_every while a stage waits in
  * awaiting_approval (or awaiting_gate), the sender's timer queues a
