@@ -157,6 +157,19 @@ function dropRelease(o) {
 	return r.stdout.trim();
 }
 
+// fakeConfig(OBJ): the fake AWS endpoint's settings (POST /_fake/config),
+// e.g. {step_delay: 0.3} to slow CloudFormation and ECS down.
+function fakeConfig(obj) {
+	const r = run(python, ['-c', 'import sys, urllib.request\n' +
+	    'req = urllib.request.Request(sys.argv[1] + "/_fake/config", ' +
+	    'data=sys.argv[2].encode(), method="POST", ' +
+	    'headers={"Content-Type": "application/json"})\n' +
+	    'urllib.request.urlopen(req, timeout=30).read()',
+	    env.SHIPGATE_FAKE_URL, JSON.stringify(obj)]);
+	if (r.status !== 0)
+		throw new Error('/_fake/config failed: ' + r.stderr);
+}
+
 // --- the browser ----------------------------------------------------------
 const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu',
     '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -226,6 +239,6 @@ async function screenshot(page, name) {
 
 module.exports = {
 	portal, ok, is, like, diag, scenario, ctl, showRun, stageOf, waitFor,
-	waitStage, dropRelease, launch, newUser, signIn, csrfOf, screenshot,
+	waitStage, dropRelease, fakeConfig, launch, newUser, signIn, csrfOf, screenshot,
 	sleep, counts: () => ({ count, failed }),
 };

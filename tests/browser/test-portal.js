@@ -253,6 +253,8 @@ async function main() {
 		    new URL(page.url()).pathname, '/runs/1');
 		const form = approvalForm(page, 'int');
 		await form.getByLabel('Comment').fill('Change set checked: WebTask replaced');
+		// A slower fake: Int's deployment takes a few of the page's polls.
+		h.fakeConfig({ step_delay: 0.4 });
 		await submit(page, form.getByRole('button', { name: 'Approve int' }));
 		h.is('back on the run page', new URL(page.url()).pathname, '/runs/1');
 		h.ok('the decision is recorded', await h.waitFor(() => {
@@ -267,8 +269,12 @@ async function main() {
 		await waitText(page, '[data-stage="int"] .stage-status',
 		    'awaiting_gate', 60000);
 		seen.push(await stageStatus(page, 'int'));
+		h.fakeConfig({ step_delay: 0.05 });
 		h.ok('Int reaches awaiting_gate on the page without a reload',
 		    await page.evaluate(() => window.sgNoReload) === 42,
+		    'seen ' + JSON.stringify(seen));
+		h.ok('the page showed Int on its way first (' + seen[0] + ')',
+		    seen[0] !== 'awaiting_gate' && seen[0] !== 'awaiting_approval',
 		    'seen ' + JSON.stringify(seen));
 		const approvals = page.locator('table.approvals');
 		await approvals.first().waitFor();
