@@ -41,6 +41,12 @@
  *	cancel	 run as [comment]	-> run
  *	retry	 run env as		-> run, env
  *	redeploy release env as		-> release, env, run (the new one)
+ *	token_create user [label]	-> id, token (shown this once; only
+ *					   its SHA-256 is stored)
+ *	token_list			-> tokens: [{id, user, label,
+ *					   created_by, created_at,
+ *					   last_used_at, revoked_at}]
+ *	token_revoke id			-> id
  *
  * Errors: bad_request (not JSON, not an object, a field missing or of
  * the wrong type), unknown_command, too_long (the rest of the line is
@@ -67,6 +73,7 @@
 #include "buf.h"
 #include "control.h"
 #include "log.h"
+#include "portal-auth.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -858,6 +865,122 @@ control_cmd_redeploy(struct control_conn *conn, json_t *req, json_t *reply)
 		json_object_set_new(reply, "run", control_id(run_id));
 }
 
+/* --- API tokens ----------------------------------------------------------- */
+
+static void
+control_token_audit(struct control_conn *conn, const char *user,
+    const char *action, int64_t id, const char *label)
+{
+	struct store_audit_in	 au;
+	char			*subject, *cause = NULL;
+
+	subject = xasprintf("token %lld", (long long)id);
+	memset(&au, 0, sizeof au);
+	au.actor = user;
+	au.unix_user = conn->unix_user;
+	au.action = action;
+	au.subject = subject;
+	au.detail = label;
+	if (store_append_audit(conn->control->store, &au, &cause) != 0)
+		log_warnx("control: cannot audit %s of token %lld: %s", action,
+		    (long long)id, cause);
+	free(cause);
+	free(subject);
+}
+
+static void
+control_cmd_token_create(struct control_conn *conn, json_t *req,
+    json_t *reply)
+{
+	struct store	*s = conn->control->store;
+	const char	*user, *label;
+	char		 token[PORTAL_TOKEN_LEN + 1];
+	unsigned char	 hash[32];
+	char		*cause = NULL;
+	int64_t		 id;
+
+	if (control_get_str(req, "user", 1, &user, reply) != 0 ||
+	    control_get_str(req, "label", 0, &label, reply) != 0)
+		return;
+	if (portal_token_generate(token) != 0) {
+		control_fail(reply, "failed", "no randomness to make a token");
+		return;
+	}
+	portal_auth_hash(token, hash);
+	if (store_token_create(s, hash, user, label, conn->unix_user,
+	    store_now(s), &id, &cause) != 0) {
+		control_fail(reply, "store", "%s", cause);
+		free(cause);
+		explicit_bzero(token, sizeof token);
+		return;
+	}
+	control_token_audit(conn, user, "token create", id, label);
+	log_info("control: token created id=%lld user=%s unix_user=%s",
+	    (long long)id, user, conn->unix_user != NULL ? conn->unix_user :
+	    "-");
+	json_object_set_new(reply, "ok", json_true());
+	json_object_set_new(reply, "id", json_integer(id));
+	json_object_set_new(reply, "user", json_string(user));
+	json_object_set_new(reply, "token", json_string(token));
+	explicit_bzero(token, sizeof token);
+}
+
+static void
+control_cmd_token_list(struct control_conn *conn, json_t *req, json_t *reply)
+{
+	struct store_tokens	*list = NULL;
+	struct store_token	*t;
+	json_t			*a;
+	char			*cause = NULL;
+	size_t			 i;
+
+	if (store_token_list(conn->control->store, &list, &cause) != 0) {
+		control_fail(reply, "store", "%s", cause);
+		free(cause);
+		return;
+	}
+	a = json_array();
+	for (i = 0; i < list->n; i++) {
+		t = &list->items[i];
+		json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:o, s:o, "
+		    "s:o, s:o}",
+		    "id", (json_int_t)t->id,
+		    "user", control_str(t->user),
+		    "label", control_str(t->label),
+		    "created_by", control_str(t->created_by),
+		    "created_at", control_time(t->created_at),
+		    "last_used_at", control_time(t->last_used_at),
+		    "revoked_at", control_time(t->revoked_at)));
+	}
+	store_tokens_free(list);
+	json_object_set_new(reply, "ok", json_true());
+	json_object_set_new(reply, "tokens", a);
+}
+
+static void
+control_cmd_token_revoke(struct control_conn *conn, json_t *req,
+    json_t *reply)
+{
+	struct store	*s = conn->control->store;
+	char		*cause = NULL;
+	int64_t		 id;
+	int		 rc;
+
+	if (control_get_id(req, "id", &id, reply) != 0)
+		return;
+	if ((rc = store_token_revoke(s, id, store_now(s), &cause)) != 0) {
+		control_fail(reply, rc == STORE_ENOTFOUND ? "not_found" :
+		    "store", "%s", cause);
+		free(cause);
+		return;
+	}
+	control_token_audit(conn, "shipgated", "token revoke", id, NULL);
+	log_info("control: token revoked id=%lld unix_user=%s", (long long)id,
+	    conn->unix_user != NULL ? conn->unix_user : "-");
+	json_object_set_new(reply, "ok", json_true());
+	json_object_set_new(reply, "id", json_integer(id));
+}
+
 static const struct control_command control_commands[] = {
 	{ "runs", control_cmd_runs },
 	{ "show", control_cmd_show },
@@ -867,6 +990,9 @@ static const struct control_command control_commands[] = {
 	{ "cancel", control_cmd_cancel },
 	{ "retry", control_cmd_retry },
 	{ "redeploy", control_cmd_redeploy },
+	{ "token_create", control_cmd_token_create },
+	{ "token_list", control_cmd_token_list },
+	{ "token_revoke", control_cmd_token_revoke },
 };
 
 /* One request line (without its newline): always one reply. */

@@ -58,6 +58,10 @@ usage(FILE *f)
 	    "                        stacks and registries\n"
 	    "  passwd                read a password, print an argon2id "
 	    "hash\n"
+	    "  token create USER [--label LABEL]\n"
+	    "                        an API token for USER (printed once)\n"
+	    "  token list            the API tokens (never their secret)\n"
+	    "  token revoke ID       revoke an API token\n"
 	    "  version               print the version\n");
 }
 
@@ -448,6 +452,122 @@ out:
 	return (rc);
 }
 
+/*
+ * token create USER [--label LABEL] | token list | token revoke ID:
+ * API tokens, kept by the daemon (only their SHA-256).
+ */
+static int
+cmd_token(const char *config_path, int json, int argc, char **argv)
+{
+	static const char	 use[] = "usage: shipgatectl [-c CONFIG] "
+	    "[--json] token create USER [--label LABEL] | token list | "
+	    "token revoke ID\n";
+	struct config_errors	 errors = { 0 };
+	struct config		*config = NULL;
+	json_t			*req = NULL, *reply = NULL, *a, *t;
+	const char		*label = NULL, *sub;
+	char			*line = NULL, *cause = NULL;
+	int64_t			 id = 0;
+	size_t			 i;
+	int			 rc = 1;
+
+	if (argc < 2) {
+		fprintf(stderr, "%s", use);
+		return (2);
+	}
+	sub = argv[1];
+	if (strcmp(sub, "create") == 0) {
+		if (argc == 5 && strcmp(argv[3], "--label") == 0)
+			label = argv[4];
+		else if (argc != 3) {
+			fprintf(stderr, "%s", use);
+			return (2);
+		}
+		req = json_pack("{s:s, s:s}", "command", "token_create",
+		    "user", argv[2]);
+		if (req != NULL && label != NULL)
+			json_object_set_new(req, "label", json_string(label));
+	} else if (strcmp(sub, "list") == 0 && argc == 2)
+		req = json_pack("{s:s}", "command", "token_list");
+	else if (strcmp(sub, "revoke") == 0 && argc == 3) {
+		if (ctl_parse_id(argv[2], &id) != 0) {
+			fprintf(stderr, "shipgatectl: not a token id: %s\n%s",
+			    argv[2], use);
+			return (2);
+		}
+		req = json_pack("{s:s, s:I}", "command", "token_revoke", "id",
+		    (json_int_t)id);
+	} else {
+		fprintf(stderr, "%s", use);
+		return (2);
+	}
+	if (req == NULL || (label != NULL &&
+	    json_object_get(req, "label") == NULL)) {
+		fprintf(stderr, "shipgatectl: arguments must be UTF-8\n");
+		json_decref(req);
+		return (2);
+	}
+	if ((config = config_load(config_path, &errors)) == NULL) {
+		for (i = 0; i < errors.n; i++)
+			fprintf(stderr, "%s\n", errors.lines[i]);
+		config_errors_free(&errors);
+		goto out;
+	}
+	if (strcmp(sub, "create") == 0 &&
+	    config_find_user(config, argv[2]) == NULL) {
+		fprintf(stderr, "shipgatectl: %s is not a user of %s\n",
+		    argv[2], config_path);
+		goto out;
+	}
+	if (ctl_request(config->control_socket, req, &reply, &line,
+	    &cause) != 0) {
+		fprintf(stderr, "shipgatectl: %s\n", cause);
+		goto out;
+	}
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		free(cause);
+		cause = ctl_reply_error(reply);
+		fprintf(stderr, "shipgatectl: %s\n", cause);
+		goto out;
+	}
+	if (json)
+		printf("%s\n", line);
+	else if (strcmp(sub, "create") == 0) {
+		printf("%s\n", json_string_value(json_object_get(reply,
+		    "token")));
+		fprintf(stderr, "token %lld for %s: shown this once; send it "
+		    "as \"Authorization: Bearer TOKEN\"\n",
+		    (long long)json_integer_value(json_object_get(reply,
+		    "id")), argv[2]);
+	} else if (strcmp(sub, "list") == 0) {
+		a = json_object_get(reply, "tokens");
+		printf("%-5s %-12s %-20s %-20s %-20s %s\n", "ID", "USER",
+		    "CREATED", "LAST USED", "REVOKED", "LABEL");
+		for (i = 0; i < json_array_size(a); i++) {
+			t = json_array_get(a, i);
+#define TOKEN_S(k) (json_is_string(json_object_get(t, k)) ?		\
+	json_string_value(json_object_get(t, k)) : "-")
+			printf("%-5lld %-12s %-20s %-20s %-20s %s\n",
+			    (long long)json_integer_value(json_object_get(t,
+			    "id")), TOKEN_S("user"), TOKEN_S("created_at"),
+			    TOKEN_S("last_used_at"), TOKEN_S("revoked_at"),
+			    TOKEN_S("label"));
+#undef TOKEN_S
+		}
+	} else
+		printf("token %lld revoked\n", (long long)id);
+	rc = 0;
+out:
+	if (line != NULL)
+		explicit_bzero(line, strlen(line));
+	json_decref(req);
+	json_decref(reply);
+	config_free(config);
+	free(line);
+	free(cause);
+	return (rc);
+}
+
 static int
 ctl_is_control_command(const char *name)
 {
@@ -538,6 +658,8 @@ main(int argc, char **argv)
 	}
 	if (ctl_is_control_command(command))
 		return (cmd_control(config_path, json, argc, argv));
+	if (strcmp(command, "token") == 0)
+		return (cmd_token(config_path, json, argc, argv));
 	if (strcmp(command, "version") == 0) {
 		printf("shipgatectl %s\n", PACKAGE_VERSION);
 		return (0);
