@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "intake.h"
 #include "log.h"
+#include "notify.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -27,6 +28,7 @@ struct daemon {
 	struct config			*config;
 	struct store			*store;
 	struct aws_context		*aws;
+	struct notify			*notify;
 	struct engine			*engine;
 	struct intake			*intake;
 	struct control			*control;
@@ -99,6 +101,8 @@ daemon_reload(struct daemon *d)
 		return;
 	}
 	daemon_warn_restart_needed(d->config, new);
+	if (d->notify != NULL)
+		notify_reconfigure(d->notify, new);
 	if (d->engine != NULL)
 		engine_reconfigure(d->engine, new);
 	if (d->intake != NULL)
@@ -150,9 +154,20 @@ daemon_aws_closed_cb(void *arg)
 	d->aws = NULL;
 }
 
+static void
+daemon_notify_closed_cb(void *arg)
+{
+	struct daemon	*d = arg;
+
+	d->notify = NULL;
+	if (d->aws != NULL)
+		aws_context_close(d->aws, daemon_aws_closed_cb, d);
+}
+
 /*
- * The parts close in any order; the AWS context goes last, since the
- * engine and intake have calls on it until they are closed.
+ * The parts close in any order; then the sender of notifications (the
+ * engine queues messages until it is closed), and the AWS context last,
+ * since they all have calls on it until they are closed.
  */
 static void
 daemon_part_closed_cb(void *arg)
@@ -164,8 +179,10 @@ daemon_part_closed_cb(void *arg)
 	d->engine = NULL;
 	d->intake = NULL;
 	d->control = NULL;
-	if (d->aws != NULL)
-		aws_context_close(d->aws, daemon_aws_closed_cb, d);
+	if (d->notify != NULL)
+		notify_stop(d->notify, daemon_notify_closed_cb, d);
+	else
+		daemon_notify_closed_cb(d);
 }
 
 static void
@@ -330,6 +347,11 @@ daemon_start_parts(struct daemon *d)
 
 	if ((d->aws = aws_context_new(&d->loop, d->config, &cause)) == NULL) {
 		log_err("cannot set up AWS access: %s", cause);
+		goto out;
+	}
+	d->notify = notify_new(&d->loop, d->store, d->aws, d->config);
+	if (notify_start(d->notify, &cause) != 0) {
+		log_err("cannot start the notifications: %s", cause);
 		goto out;
 	}
 	d->engine = engine_new(&d->loop, d->store, d->aws, d->config);

@@ -379,6 +379,10 @@ engine_mark_rolled_back(struct engine_run *r, struct store_stage *st)
 	a.detail = reason;
 	if (store_append_audit(s, &a, &why) != 0)
 		goto out;
+	os->status = STORE_STAGE_ROLLED_BACK;
+	if (engine_notify(r->engine, orig->id, os, "rolled_back", NULL, NULL,
+	    reason) != 0)
+		goto out;
 	engine_log_later(r, xasprintf("stage failed -> rolled_back app=%s "
 	    "run=%lld env=%s rollback_run=%lld", r->app, (long long)orig->id,
 	    st->environment, (long long)r->id));

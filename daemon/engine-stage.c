@@ -445,6 +445,9 @@ engine_deployed(struct engine_run *r, struct store_stage *st,
 		goto out;
 	if (engine_auto_rollback(r) && engine_mark_rolled_back(r, st) != 0)
 		goto out;
+	if (engine_notify(r->engine, r->id, st, "deployed", NULL, NULL,
+	    no_changes) != 0)
+		goto out;
 	if (engine_gate_after(r, st, env)) {
 		if (store_stage_set_deadline(s, st->id, store_now(s) +
 		    env->approval_timeout_ms, &why) != 0)

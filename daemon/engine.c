@@ -20,6 +20,7 @@
 #include "engine-int.h"
 #include "engine.h"
 #include "log.h"
+#include "notify.h"
 #include "release.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -394,6 +395,38 @@ engine_audit(struct engine_run *r, const struct engine_actor *actor,
 	return (rc);
 }
 
+/*
+ * Queues the messages of an event (notify.h) in the open transaction:
+ * they commit with the transition that causes them, or not at all.
+ */
+int
+engine_notify(struct engine *e, int64_t run_id, const struct store_stage *st,
+    const char *event, const char *actor, const char *comment,
+    const char *reason)
+{
+	struct notify_cause	 nc;
+	char			*cause = NULL;
+
+	memset(&nc, 0, sizeof nc);
+	nc.event = event;
+	nc.run_id = run_id;
+	if (st != NULL) {
+		nc.stage_id = st->id;
+		nc.attempt = st->attempt;
+		nc.env = st->environment;
+	}
+	nc.actor = actor;
+	nc.comment = comment;
+	nc.reason = reason;
+	if (notify_queue(e->store, e->config, &nc, &cause) != 0) {
+		log_warnx("cannot queue the %s notification run=%lld: %s",
+		    event, (long long)run_id, cause);
+		free(cause);
+		return (-1);
+	}
+	return (0);
+}
+
 void
 engine_log_later(struct engine_run *r, char *line)
 {
@@ -416,6 +449,34 @@ engine_logs_flush(struct engine_run *r, int committed)
 	free(r->logs);
 	r->logs = NULL;
 	r->nlogs = 0;
+}
+
+/* The messages a stage's new status calls for. */
+static int
+engine_notify_enter(struct engine_run *r, struct store_stage *st,
+    enum store_stage_status from)
+{
+	const char	*event;
+
+	switch (st->status) {
+	case STORE_STAGE_AWAITING_APPROVAL:
+		event = "approval_needed";
+		break;
+	case STORE_STAGE_AWAITING_GATE:
+		event = "gate_needed";
+		break;
+	case STORE_STAGE_FAILED:
+		event = from == STORE_STAGE_CHECKING ? "checks_failed" :
+		    "failed";
+		break;
+	case STORE_STAGE_EXPIRED:
+		event = "failed";
+		break;
+	default:
+		return (0);
+	}
+	return (engine_notify(r->engine, r->id, st, event, NULL, NULL,
+	    st->reason));
 }
 
 /*
@@ -455,6 +516,8 @@ engine_enter(struct engine_run *r, struct store_stage *st,
 		st->status = to;
 		free(st->reason);
 		st->reason = reason != NULL ? xstrdup(reason) : NULL;
+		if (engine_notify_enter(r, st, from) != 0)
+			return (-1);
 	}
 	if (run_to != 0) {
 		run_from = r->row->status;
@@ -805,7 +868,8 @@ engine_record_invalid(struct engine *e, const struct store_release *rel,
 	a.run_id = run_id;
 	a.detail = in.reason;
 	if (store_append_audit(e->store, &a, &why) != 0 ||
-	    store_commit(e->store, &why) != 0)
+	    engine_notify(e, run_id, NULL, "release_invalid", NULL, NULL,
+	    in.reason) != 0 || store_commit(e->store, &why) != 0)
 		goto fail;
 	log_info("release invalid, not run app=%s release=%lld run=%lld: %s",
 	    rel->app, (long long)rel->id, (long long)run_id, in.reason);
@@ -1046,6 +1110,7 @@ engine_record_decision(struct engine *e, struct store_run *run,
 {
 	struct store_approval_in a;
 	struct store_audit_in	 au;
+	const char		*event;
 	char			*why = NULL, *subject, *detail;
 	int			 rc;
 
@@ -1068,10 +1133,19 @@ engine_record_decision(struct engine *e, struct store_run *run,
 	au.subject = subject;
 	au.run_id = run->id;
 	au.detail = detail;
+	/* An authorisation is followed by the next stage's own mail. */
+	event = decision == STORE_DECISION_APPROVE ? "approved" :
+	    decision == STORE_DECISION_REJECT ? "rejected" : NULL;
 	if ((rc = store_begin(e->store, &why)) == 0 &&
 	    (rc = store_record_approval(e->store, &a, &why)) == 0 &&
-	    (rc = store_append_audit(e->store, &au, &why)) == 0)
-		rc = store_commit(e->store, &why);
+	    (rc = store_append_audit(e->store, &au, &why)) == 0) {
+		if (event != NULL && engine_notify(e, run->id, st, event,
+		    actor->user, comment, NULL) != 0) {
+			rc = STORE_EIO;
+			why = xstrdup("cannot queue its notification");
+		} else
+			rc = store_commit(e->store, &why);
+	}
 	if (rc != 0) {
 		store_rollback(e->store);
 		rc = engine_fail(cause, engine_store_code(rc), "%s", why);
