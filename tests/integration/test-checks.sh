@@ -5,7 +5,8 @@
 # fails the stage with its reason and, with auto_rollback, the release
 # that ran before is redeployed without approval and checked again; a
 # rollback that fails is not rolled back in turn; an operator's cancel
-# stops checks that are still retrying; the password never shows.
+# stops checks that are still retrying; the password never shows.  The
+# mails of each step reach a real SMTP server (tests/smtpsink.py).
 . "$top_srcdir/tests/lib.sh"
 t_tmpdir
 t_start_fake --step-delay 0.02 ||
@@ -28,15 +29,23 @@ app_mode() {
 	    --data "$1" "$app/_app/mode"
 }
 
+mkdir "$t_dir/mail"
+"$TEST_PYTHON" "$top_srcdir/tests/smtpsink.py" --dir "$t_dir/mail" \
+    --port-file "$t_dir/smtp.port" >"$t_dir/smtp.log" 2>&1 &
+t_pids="$t_pids $!"
+t_wait_for 10 test -s "$t_dir/smtp.port" ||
+    { echo "Bail out! the SMTP sink did not start"; exit 1; }
+
 # One environment, int, checked against the application, rolled back
-# automatically; mail goes to a port nobody listens on (not tested here).
+# automatically; mail through the sink.
 t_demo_config "$t_dir/demo.yaml"
 cfg="$t_dir/shipgate.yaml"
-"$TEST_PYTHON" - "$t_dir/demo.yaml" "$cfg" "$app" "$t_dir/smoke.pass" <<'EOF'
+"$TEST_PYTHON" - "$t_dir/demo.yaml" "$cfg" "$app" "$t_dir/smoke.pass" \
+    "$(cat "$t_dir/smtp.port")" <<'EOF'
 import sys, yaml
-src, dst, base, passfile = sys.argv[1:]
+src, dst, base, passfile, smtp_port = sys.argv[1:]
 c = yaml.safe_load(open(src))
-c["mail"]["smtp"]["url"] = "smtp://127.0.0.1:9"
+c["mail"]["smtp"]["url"] = "smtp://127.0.0.1:%s" % smtp_port
 c["checks"] = {"login-and-name": [
     {"name": "sign-in page", "request": {"method": "GET", "url": "/login"},
      "expect": {"status": 200}},
@@ -166,7 +175,39 @@ ok "a cancel ends the run while its checks run" \
     t_wait_for 3 q 6 "r['status'] == 'cancelled'"
 app_mode '{"mode": "normal"}'
 
-# 5. The password never shows: not in the log, the database, shipgatectl.
+# 5. The mails of each step reached the SMTP server.
+# mail_has SUBJECT-TEXT TO [BODY-TEXT]: a message whose subject has the
+# text went to TO (and its text part has BODY-TEXT).
+mail_has() {
+	"$TEST_PYTHON" - "$t_dir/mail" "$@" <<'EOF'
+import email, email.policy, glob, json, sys
+d, subj, to = sys.argv[1:4]
+body = sys.argv[4] if len(sys.argv) > 4 else ""
+for f in sorted(glob.glob(d + "/*.eml")):
+    m = email.message_from_binary_file(open(f, "rb"), policy=email.policy.default)
+    env = json.load(open(f[:-4] + ".json"))
+    text = m.get_body(("plain",)).get_content()
+    if subj in m["Subject"] and to in env["rcpt_tos"] and body in text:
+        sys.exit(0)
+sys.exit(1)
+EOF
+}
+ok "the integrator is asked to approve 1.0.0 for int" \
+    t_wait_for 10 mail_has "billing 1.0.0 awaits your approval for int" \
+    alice@integrator.example "/runs/1"
+ok "the failed checks of 1.0.1 are told, with the reason" \
+    t_wait_for 10 mail_has "1.0.1" alice@integrator.example "sign-in page"
+ok "the rollback to 1.0.0 is told" \
+    t_wait_for 10 mail_has "roll" alice@integrator.example "run 3"
+ok "the deployment of 1.0.0 is told" \
+    t_wait_for 10 mail_has "1.0.0" alice@integrator.example "deployed"
+n_approval=$(grep -l 'Subject: .*1.0.0 awaits your approval' "$t_dir"/mail/*.eml | wc -l)
+ok "the approval mail of 1.0.0 was sent once" test "$n_approval" -eq 1
+
+# 6. The password never shows: not in the log, the database, shipgatectl,
+#    the mails.
+ok "no mail has the password" \
+    sh -c "! grep -rqF '$secret' '$t_dir/mail'"
 for n in 1 2 3 4 5 6; do ctl --json show $n; done >"$t_dir/shows.json" 2>&1
 ok "show masks nothing it should not need: no password" \
     sh -c "! grep -qF '$secret' '$t_dir/shows.json'"
