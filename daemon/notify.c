@@ -429,6 +429,9 @@ notify_queue(struct store *s, const struct config *c,
 		return (0);
 	}
 
+	if (c->mail.transport == CONFIG_MAIL_NONE && c->nwebhooks == 0)
+		return (0);		/* nobody to tell: read nothing */
+
 	if (nc->run_id != 0 &&
 	    (rc = store_get_run(s, nc->run_id, &run, cause)) != 0)
 		goto out;
