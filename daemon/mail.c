@@ -72,7 +72,8 @@ mail_body_clean(const char *s)
 	for (p = s != NULL ? s : ""; *p != '\0'; p++) {
 		if (*p == '\r')
 			continue;
-		if (*p != '\n' && *p != '\t' && mail_is_control((unsigned char)*p))
+		if (*p != '\n' && *p != '\t' &&
+		    mail_is_control((unsigned char)*p))
 			*o++ = ' ';
 		else
 			*o++ = *p;
@@ -608,9 +609,9 @@ mail_render(const struct mail_facts *f, struct mail_content *c,
 			subj = xasprintf("%s%s awaits your authorisation to go "
 			    "beyond %s", reminder ? "Reminder: " : "", what,
 			    env);
-			lead = xasprintf("%s has been deployed to %s and awaits "
-			    "your authorisation before it goes to the next "
-			    "environment.", what, env);
+			lead = xasprintf("%s has been deployed to %s and "
+			    "awaits your authorisation before it goes to the "
+			    "next environment.", what, env);
 			action = "Authorise or reject";
 		} else {
 			subj = xasprintf("%s%s awaits your approval for %s",

@@ -22,7 +22,7 @@
 struct mail_facts {
 	const char	*event;		/* outbox event name, or "reminder" */
 	const char	*app;
-	const char	*version;	/* may be NULL (an unreadable release) */
+	const char	*version;	/* may be NULL (an invalid release) */
 	const char	*message;	/* the integrator's; may be NULL */
 	const char	*author;	/* may be NULL */
 	const char	*env;		/* may be NULL */
@@ -30,7 +30,7 @@ struct mail_facts {
 	const char	*comment;	/* may be NULL */
 	const char	*reason;	/* may be NULL */
 	const char	*link;		/* public_url/runs/N; may be NULL */
-	const char	*object;	/* the release's bucket/key; may be NULL */
+	const char	*object;	/* s3://bucket/key; may be NULL */
 	int		 gate;		/* reminder: of the promotion gate */
 	int		 reminder_n;	/* reminder: its number (1, 2, ...) */
 	int64_t		 run_id;	/* 0: none */

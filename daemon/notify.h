@@ -128,7 +128,7 @@ void		 notify_set_ca_file(struct notify *, const char *path);
 /* Counters since start, for /metrics; any thread. */
 struct notify_stats {
 	uint64_t	 sent;		/* rows marked sent */
-	uint64_t	 retried;	/* failed attempts that will be retried */
+	uint64_t	 retried;	/* failed attempts, to be retried */
 	uint64_t	 failed;	/* rows given up (status failed) */
 	int64_t		 pending;	/* pending rows at the last scan */
 };

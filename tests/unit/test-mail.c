@@ -14,8 +14,8 @@
 static int
 b64val(int c)
 {
-	const char	*a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			     "0123456789+/";
+	const char	*a = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			     "abcdefghijklmnopqrstuvwxyz0123456789+/";
 	const char	*p;
 
 	if (c == '\0' || (p = strchr(a, c)) == NULL)

@@ -335,7 +335,8 @@ t_setup(struct t *t)
 		char		*pf = xasprintf("%s/smtp.port", t->dir);
 		char		*cert = xasprintf("%s/cert.pem", t->dir);
 		char		*key = xasprintf("%s/key.pem", t->dir);
-		char		*auth = xasprintf("deploy:%s/smtp.pass", t->dir);
+		char		*auth = xasprintf("deploy:%s/smtp.pass",
+				    t->dir);
 		const char	*args[] = { "--dir", d, "--port-file", pf,
 				    "--tls-cert", cert, "--tls-key", key,
 				    "--auth", auth, NULL };
@@ -358,7 +359,8 @@ t_setup(struct t *t)
 		char		*pf = xasprintf("%s/smtps.port", t->dir);
 		char		*cert = xasprintf("%s/cert.pem", t->dir);
 		char		*key = xasprintf("%s/key.pem", t->dir);
-		char		*auth = xasprintf("deploy:%s/smtp.pass", t->dir);
+		char		*auth = xasprintf("deploy:%s/smtp.pass",
+				    t->dir);
 		const char	*args[] = { "--dir", d, "--port-file", pf,
 				    "--tls-cert", cert, "--tls-key", key,
 				    "--smtps", "--auth", auth, NULL };
@@ -379,7 +381,8 @@ t_setup(struct t *t)
 	{
 		char		*d = xasprintf("%s/plain", t->dir);
 		char		*pf = xasprintf("%s/plain.port", t->dir);
-		const char	*args[] = { "--dir", d, "--port-file", pf, NULL };
+		const char	*args[] = { "--dir", d, "--port-file", pf,
+				    NULL };
 
 		mkdir(d, 0700);
 		rc = start_helper("tests/smtpsink.py", args, pf,
@@ -422,8 +425,9 @@ t_setup(struct t *t)
 
 		buf_init(&b, 1 << 20);
 		for (i = 0; i < 60; i++)
-			buf_printf(&b, "  - {name: u%d, email: u%d@crowd.example,"
-			    " groups: [integrators]}\n", i, i);
+			buf_printf(&b, "  - {name: u%d, email: "
+			    "u%d@crowd.example, groups: [integrators]}\n", i,
+			    i);
 		t->big_config = load_config(t, "  ses: {}\n", b.data);
 		buf_free(&b);
 		if (t->big_config == NULL)
