@@ -661,14 +661,17 @@ mail_render(const struct mail_facts *f, struct mail_content *c,
 		    "checks failed; the run stops there.", what, env);
 		action = "See the check results";
 	} else if (strcmp(ev, "rolled_back") == 0) {
-		if (ver != NULL) {
+		if (f->rollback && ver != NULL) {
+			/* Told about the rollback run: its version runs. */
 			subj = xasprintf("%s rolled back in %s to %s", app,
 			    env, ver);
 			lead = xasprintf("%s in %s was rolled back: %s runs "
 			    "there again.", app, env, ver);
 		} else {
-			subj = xasprintf("%s rolled back in %s", app, env);
-			lead = xasprintf("%s in %s was rolled back.", app, env);
+			/* Told about the run whose version was replaced. */
+			subj = xasprintf("%s rolled back in %s", what, env);
+			lead = xasprintf("%s in %s was rolled back to the "
+			    "release that ran there before.", what, env);
 		}
 		action = "See the run";
 	} else {

@@ -269,8 +269,8 @@ test_subjects(void)
 		    "intake" },
 		{ "checks_failed", 0, "[shipgate] billing 1.4.2: checks failed "
 		    "in stg" },
-		{ "rolled_back", 0, "[shipgate] billing rolled back in stg to "
-		    "1.4.2" },
+		{ "rolled_back", 0, "[shipgate] billing 1.4.2 rolled back in "
+		    "stg" },
 	};
 	struct mail_facts	 f;
 	struct mail_content	 c;
@@ -299,6 +299,14 @@ test_subjects(void)
 	    "an unknown event is refused");
 	free(cause);
 	cause = NULL;
+
+	facts_init(&f, "rolled_back");
+	f.rollback = 1;
+	f.version = "1.4.1";
+	mail_render(&f, &c, &cause);
+	is_str(c.subject, "[shipgate] billing rolled back in stg to 1.4.1",
+	    "rolled_back told about the rollback run: the version back");
+	mail_content_free(&c);
 
 	facts_init(&f, "failed");
 	f.env = NULL;
