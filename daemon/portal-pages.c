@@ -456,6 +456,27 @@ pages_parse_date(const char *s, int64_t *msp, int64_t *endp)
 	return (0);
 }
 
+/*
+ * The stage a run is at, as store_run_current_stage says: the first by
+ * position not done (nor done without changes), else the last one.
+ */
+static const struct store_stage_brief *
+pages_current_stage(const struct store_stage_briefs *l, int64_t run_id)
+{
+	const struct store_stage_brief	*last = NULL;
+	size_t				 i;
+
+	for (i = 0; l != NULL && i < l->n; i++) {
+		if (l->items[i].run_id != run_id)
+			continue;
+		if (l->items[i].status != STORE_STAGE_DONE &&
+		    l->items[i].status != STORE_STAGE_NO_CHANGES)
+			return (&l->items[i]);
+		last = &l->items[i];
+	}
+	return (last);
+}
+
 static const char *
 pages_nonempty(const char *s)
 {
@@ -469,12 +490,13 @@ pages_runs(const struct page_ctx *ctx, const struct page_runs_query *q,
 	const struct config		*c = ctx->config;
 	struct store_runs_filter	 f;
 	struct store_runs_page		*page = NULL;
+	struct store_stage_briefs	*stages = NULL;
+	const struct store_stage_brief	*cur;
 	struct tmpl_data		*d, *o;
 	struct buf			 qs;
 	const char			*error = NULL;
-	char				*why = NULL, *env;
-	enum store_stage_status		 st;
-	int64_t				 start, end, before;
+	char				*why = NULL;
+	int64_t				 start, end, before, *ids = NULL;
 	size_t				 i;
 	int				 rc, status = 200, found;
 
@@ -547,6 +569,14 @@ pages_runs(const struct page_ctx *ctx, const struct page_runs_query *q,
 		rc = pages_fail(cause, rc, why);
 		goto out;
 	}
+	ids = xcalloc(page->n + 1, sizeof *ids);
+	for (i = 0; i < page->n; i++)
+		ids[i] = page->runs[i].id;
+	if ((rc = store_stages_of_runs(ctx->store, ids, page->n, &stages,
+	    &why)) != 0) {
+		rc = pages_fail(cause, rc, why);
+		goto out;
+	}
 	for (i = 0; i < page->n; i++) {
 		const struct store_run *r = &page->runs[i];
 
@@ -561,17 +591,11 @@ pages_runs(const struct page_ctx *ctx, const struct page_runs_query *q,
 		if (r->finished_at > 0)
 			pages_duration(o, "duration", r->finished_at -
 			    r->created_at);
-		if ((rc = store_run_current_stage(ctx->store, r->id, &env, &st,
-		    &why)) != 0) {
-			rc = pages_fail(cause, rc, why);
-			goto out;
-		}
-		if (env != NULL) {
-			tmpl_set(o, "stage_env", env);
+		if ((cur = pages_current_stage(stages, r->id)) != NULL) {
+			tmpl_set(o, "stage_env", cur->environment);
 			tmpl_set(o, "stage_status",
-			    store_stage_status_name(st));
+			    store_stage_status_name(cur->status));
 		}
-		free(env);
 	}
 	pages_query_add(&qs, "app", f.app);
 	pages_query_add(&qs, "env", f.environment);
@@ -593,6 +617,8 @@ render:
 	rc = pages_render(ctx, "runs.html", "History", "runs", d, NULL, error,
 	    status, out, cause);
 out:
+	store_stage_briefs_free(stages);
+	free(ids);
 	store_runs_page_free(page);
 	buf_free(&qs);
 	tmpl_free(d);

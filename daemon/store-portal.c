@@ -74,6 +74,15 @@ static const char SQL_APP_RELEASES_BEFORE[] = SQL_APP_RELEASES_COLUMNS
     "ORDER BY rel.received_at DESC, rel.id DESC LIMIT ?3";
 
 /*
+ * The stages of a page of runs, in one statement: the ids come as a JSON
+ * array and each is looked up through stages' (run_id, position) index.
+ */
+static const char SQL_STAGES_OF_RUNS[] =
+    "SELECT s.run_id, s.environment, s.position, s.status "
+    "FROM json_each(?1) j JOIN stages s ON s.run_id = j.value "
+    "ORDER BY s.run_id, s.position";
+
+/*
  * The history's "Newer" link: the runs just newer than a page's first
  * run, oldest first, with the filters of store_runs_page (the same
  * pieces, the comparison turned round).  One statement per combination
@@ -355,6 +364,69 @@ store_app_releases(struct store *s, int64_t app_id, int64_t before,
 	return (0);
 }
 
+/* --- Stages of a page of runs ------------------------------------------- */
+
+void
+store_stage_briefs_free(struct store_stage_briefs *l)
+{
+	size_t	 i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++)
+		free(l->items[i].environment);
+	free(l->items);
+	free(l);
+}
+
+int
+store_stages_of_runs(struct store *s, const int64_t *run_ids, size_t n,
+    struct store_stage_briefs **lp, char **cause)
+{
+	struct store_stage_briefs	*l;
+	struct store_stage_brief	*b;
+	struct buf			 ids;
+	sqlite3_stmt			*stmt;
+	size_t				 cap = 0, i;
+	int				 rc;
+
+	*lp = NULL;
+	buf_init(&ids, 64 + n * 21);
+	buf_appends(&ids, "[");
+	for (i = 0; i < n; i++)
+		buf_printf(&ids, "%s%lld", i > 0 ? "," : "",
+		    (long long)run_ids[i]);
+	buf_appends(&ids, "]");
+	if ((stmt = store_stmt(s, SQL_STAGES_OF_RUNS, cause)) == NULL) {
+		buf_free(&ids);
+		return (STORE_EIO);
+	}
+	store_bind_text(stmt, 1, ids.data);
+	l = xcalloc(1, sizeof *l);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		l->items = store_portal_grow(l->items, l->n, &cap,
+		    sizeof *l->items);
+		b = &l->items[l->n++];
+		memset(b, 0, sizeof *b);
+		b->run_id = sqlite3_column_int64(stmt, 0);
+		b->environment = store_column_text(stmt, 1);
+		b->position = sqlite3_column_int(stmt, 2);
+		b->status = store_stage_status_from_name(
+		    (const char *)sqlite3_column_text(stmt, 3));
+	}
+	buf_free(&ids);
+	if (rc != SQLITE_DONE) {
+		rc = store_fail(s, cause, "cannot read the stages of a page "
+		    "of runs");
+		store_stmt_done(stmt);
+		store_stage_briefs_free(l);
+		return (rc);
+	}
+	store_stmt_done(stmt);
+	*lp = l;
+	return (0);
+}
+
 /* --- The history's Newer link ---------------------------------------------- */
 
 static unsigned int
@@ -435,6 +507,8 @@ store_portal_plan(struct store *s, const char *query, unsigned int mask,
 	*planp = NULL;
 	if (strcmp(query, "active_stages") == 0)
 		sql = SQL_ACTIVE_STAGES;
+	else if (strcmp(query, "stages_of_runs") == 0)
+		sql = SQL_STAGES_OF_RUNS;
 	else if (strcmp(query, "deployment") == 0)
 		sql = SQL_DEPLOYMENT;
 	else if (strcmp(query, "app_releases") == 0)

@@ -982,6 +982,22 @@ int	 store_app_releases(struct store *, int64_t app_id, int64_t before,
 	    int limit, struct store_app_releases **, char **cause);
 void	 store_app_releases_free(struct store_app_releases *);
 
+/* The stages of the runs given (a page of them), by run id then
+ * position: one statement for the whole page. */
+struct store_stage_brief {
+	int64_t			 run_id;
+	char			*environment;
+	int			 position;
+	enum store_stage_status	 status;
+};
+struct store_stage_briefs {
+	struct store_stage_brief *items;
+	size_t			  n;
+};
+int	 store_stages_of_runs(struct store *, const int64_t *run_ids,
+	    size_t n, struct store_stage_briefs **, char **cause);
+void	 store_stage_briefs_free(struct store_stage_briefs *);
+
 /*
  * The cursor of the page of runs just newer than run `after` with the
  * same filters (f->before is ignored): pass *beforep as the filter's
@@ -993,7 +1009,8 @@ int	 store_runs_newer(struct store *, const struct store_runs_filter *,
 /*
  * For tests: SQLite's EXPLAIN QUERY PLAN of a query, one line per step
  * ("SEARCH r USING INDEX runs_app (app_id=?)").  query is
- * "active_stages", "deployment", "app_releases" (mask 1: with a cursor),
+ * "active_stages", "deployment", "stages_of_runs", "app_releases" (mask
+ * 1: with a cursor),
  * "runs_newer" or "runs_page" (mask: the filters, in the order of
  * struct store_runs_filter's fields).  *planp is the caller's.
  */
