@@ -65,6 +65,7 @@ struct notify {
 	struct notify_send	*sends;
 	size_t			 nsends;
 	int64_t			 last_reminder_scan;
+	int64_t			 backoff_base_ms;
 	char			*ca_file;	/* tests: SMTP's private CA */
 	/* Sent, but the mark failed (a busy database): marked again at
 	   each pass and never picked to send meanwhile. */
@@ -607,12 +608,17 @@ notify_new(uv_loop_t *loop, struct store *s, struct aws_context *aws,
     const struct config *c)
 {
 	struct notify	*n;
+	const char	*v;
 
 	n = xcalloc(1, sizeof *n);
 	n->loop = loop;
 	n->store = s;
 	n->aws = aws;
 	n->config = c;
+	n->backoff_base_ms = NOTIFY_BACKOFF_BASE_MS;
+	/* Tests shorten the first retry (SHIPGATE_NOTIFY_RETRY_MS=200). */
+	if ((v = getenv("SHIPGATE_NOTIFY_RETRY_MS")) != NULL && atoi(v) > 0)
+		n->backoff_base_ms = atoi(v);
 	pthread_mutex_init(&n->lock, NULL);
 	uv_timer_init(loop, &n->timer);
 	n->timer.data = n;
@@ -663,9 +669,9 @@ notify_send_free(struct notify_send *ns)
 }
 
 static int64_t
-notify_backoff(int attempts)
+notify_backoff(struct notify *n, int attempts)
 {
-	int64_t	 d = NOTIFY_BACKOFF_BASE_MS;
+	int64_t	 d = n->backoff_base_ms;
 
 	while (--attempts > 0 && d < NOTIFY_BACKOFF_MAX_MS)
 		d *= 2;
@@ -716,7 +722,7 @@ notify_send_done(struct notify_send *ns, const char *error)
 		n->stats.failed++;
 		pthread_mutex_unlock(&n->lock);
 	} else {
-		next_at = store_now(n->store) + notify_backoff(attempts);
+		next_at = store_now(n->store) + notify_backoff(n, attempts);
 		if (store_outbox_mark_error(n->store, ns->id, error, next_at,
 		    &cause) != 0) {
 			log_warnx("notification error not recorded id=%lld: "
@@ -726,7 +732,7 @@ notify_send_done(struct notify_send *ns, const char *error)
 		log_notice("notification will be retried id=%lld event=%s "
 		    "channel=%s attempts=%d in_s=%lld error=\"%s\"",
 		    (long long)ns->id, ns->event, ns->channel, attempts,
-		    (long long)notify_backoff(attempts) / 1000, error);
+		    (long long)notify_backoff(n, attempts) / 1000, error);
 		pthread_mutex_lock(&n->lock);
 		n->stats.retried++;
 		pthread_mutex_unlock(&n->lock);

@@ -15,7 +15,8 @@
  * rows (oldest first, a few at a time), marks each one sent in its own
  * committed transaction right after the transport accepted it, or
  * records the error and retries it later with exponential backoff
- * (30 s, 1 min, 2 min, ... capped at 1 h) until NOTIFY_MAX_ATTEMPTS,
+ * (30 s, 1 min, 2 min, ... capped at 1 h; the first delay can be set in
+ * ms by SHIPGATE_NOTIFY_RETRY_MS, for tests) until NOTIFY_MAX_ATTEMPTS,
  * then marks it failed (logged with log_warnx, counted in the stats,
  * visible in the outbox rows of the run).  Delivery is at least once:
  * nothing is sent twice in normal operation (a mark that fails, e.g. a

@@ -14,6 +14,8 @@ stdout as "port=N".
                                   with the password in the file; over TLS
                                   only when --tls-cert is given
   --reject-rcpt ADDR              answer 550 for this recipient (tests)
+  --port N                        listen on N rather than a port the
+                                  kernel picks
 
 Stops on SIGTERM or SIGINT.  Nothing here connects anywhere.
 """
@@ -95,6 +97,7 @@ def main():
     ap.add_argument("--dir")
     ap.add_argument("--print", dest="echo", action="store_true")
     ap.add_argument("--port-file")
+    ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--smtps", action="store_true")
@@ -128,7 +131,7 @@ def main():
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     server = loop.run_until_complete(loop.create_server(
-        lambda: SMTP(handler, loop=loop, **kw), host="127.0.0.1", port=0,
+        lambda: SMTP(handler, loop=loop, **kw), host="127.0.0.1", port=a.port,
         ssl=ctx if a.smtps else None))
     port = server.sockets[0].getsockname()[1]
     if a.port_file:
