@@ -19,6 +19,7 @@
 #include "intake.h"
 #include "log.h"
 #include "notify.h"
+#include "portal.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -32,6 +33,7 @@ struct daemon {
 	struct engine			*engine;
 	struct intake			*intake;
 	struct control			*control;
+	struct portal			*portal;
 	int				 closing;	/* parts still closing */
 
 	uv_signal_t			 sigterm;
@@ -73,6 +75,12 @@ daemon_warn_restart_needed(const struct config *old, const struct config *new)
 		log_warnx("configuration reload: listen changed, "
 		    "restart to use it old=%s new=%s", old->listen,
 		    new->listen);
+	if ((old->tls_certificate == NULL) != (new->tls_certificate == NULL) ||
+	    (old->tls_certificate != NULL &&
+	    (strcmp(old->tls_certificate, new->tls_certificate) != 0 ||
+	    strcmp(old->tls_key, new->tls_key) != 0)))
+		log_warnx("configuration reload: tls changed, restart to use "
+		    "it");
 	if (strcmp(old->control_socket, new->control_socket) != 0)
 		log_warnx("configuration reload: control_socket changed, "
 		    "restart to use it old=%s new=%s", old->control_socket,
@@ -107,7 +115,11 @@ daemon_reload(struct daemon *d)
 		engine_reconfigure(d->engine, new);
 	if (d->intake != NULL)
 		intake_reconfigure(d->intake, new);
-	config_free(d->config);
+	/* The portal frees the old config once its requests are done. */
+	if (d->portal != NULL)
+		portal_reconfigure(d->portal, new, d->config);
+	else
+		config_free(d->config);
 	d->config = new;
 	daemon_apply_logging(d);
 	log_info("configuration reloaded apps=%zu users=%zu", new->napps,
@@ -189,6 +201,11 @@ static void
 daemon_close_parts(struct daemon *d)
 {
 	d->closing = 1;		/* held until every part has been asked */
+	/* The portal first: it calls the engine through the loop. */
+	if (d->portal != NULL) {
+		portal_stop(d->portal);
+		d->portal = NULL;
+	}
 	if (d->control != NULL) {
 		d->closing++;
 		control_close(d->control, daemon_part_closed_cb, d);
@@ -342,8 +359,9 @@ static const struct control_handlers daemon_control_handlers = {
 static int
 daemon_start_parts(struct daemon *d)
 {
-	char	*cause = NULL;
-	int	 rc = -1;
+	struct portal_deps	 deps;
+	char			*cause = NULL;
+	int			 rc = -1;
 
 	if ((d->aws = aws_context_new(&d->loop, d->config, &cause)) == NULL) {
 		log_err("cannot set up AWS access: %s", cause);
@@ -370,6 +388,17 @@ daemon_start_parts(struct daemon *d)
 	if (d->control == NULL) {
 		log_err("cannot open the control socket path=%s: %s",
 		    d->config->control_socket, cause);
+		goto out;
+	}
+	memset(&deps, 0, sizeof deps);
+	deps.loop = &d->loop;
+	deps.actions = &daemon_control_handlers;
+	deps.actions_arg = d;
+	deps.aws = d->aws;
+	deps.engine = d->engine;
+	if ((d->portal = portal_new(&deps, d->config, &cause)) == NULL) {
+		log_err("cannot start the portal listen=%s: %s",
+		    d->config->listen, cause);
 		goto out;
 	}
 	rc = 0;
