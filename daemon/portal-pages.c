@@ -111,8 +111,8 @@ pages_query_add(struct buf *q, const char *name, const char *value)
 }
 
 /*
- * Renders body template `name` with d, then the layout around it, into
- * out.  Returns status, or a negative value with *cause.
+ * Renders the layout with body template `template` (and d) inside it,
+ * into out.  Returns status, or a negative value with *cause.
  */
 static int
 pages_render(const struct page_ctx *ctx, const char *template,
@@ -121,19 +121,13 @@ pages_render(const struct page_ctx *ctx, const char *template,
     char **cause)
 {
 	struct tmpl_data	*l;
-	struct buf		 body;
 	char			*why = NULL, navname[32];
 	int			 rc;
 
-	buf_init(&body, out->max);
 	if (ctx->user != NULL)
 		tmpl_set(d, "user", ctx->user);
 	if (ctx->csrf != NULL)
 		tmpl_set(d, "csrf", ctx->csrf);
-	if ((rc = tmpl_render(template, d, &body, &why)) != 0) {
-		buf_free(&body);
-		return (pages_fail(cause, rc, why));
-	}
 	l = tmpl_new();
 	tmpl_set(l, "title", title);
 	tmpl_set(l, "page", template);
@@ -147,9 +141,7 @@ pages_render(const struct page_ctx *ctx, const char *template,
 	}
 	tmpl_set(l, "notice", notice);
 	tmpl_set(l, "error", error);
-	tmpl_set_markup(l, "body", body.data != NULL ? body.data : "",
-	    body.len);
-	buf_free(&body);
+	tmpl_set_template(l, "body", template, d);
 	rc = tmpl_render("layout.html", l, out, &why);
 	tmpl_free(l);
 	if (rc != 0)

@@ -17,6 +17,7 @@
 
 #define TMPL_CHUNK	16384	/* arena chunk size */
 #define TMPL_DEPTH	32	/* nested sections */
+#define TMPL_NESTED	4	/* templates rendered inside templates */
 
 enum tmpl_type {
 	TMPL_STRING = 1,
@@ -24,6 +25,7 @@ enum tmpl_type {
 	TMPL_BOOL,
 	TMPL_OBJECT,
 	TMPL_LIST,
+	TMPL_PARTIAL,
 };
 
 struct tmpl_chunk {
@@ -41,10 +43,12 @@ struct tmpl_value {
 	struct tmpl_data	*obj;		/* OBJECT */
 	struct tmpl_data	*first;		/* LIST */
 	struct tmpl_data	*last;
+	const struct tmpl_data	*pdata;		/* PARTIAL: s is the name */
 };
 
 struct tmpl_entry {
 	const char		*name;
+	uint32_t		 hash;		/* of name: tmpl_hash */
 	struct tmpl_value	 v;
 	struct tmpl_entry	*next;
 };
@@ -114,14 +118,28 @@ tmpl_free(struct tmpl_data *d)
 	free(d);
 }
 
+/* FNV-1a: look-ups compare hashes before names. */
+static uint32_t
+tmpl_hash(const char *name)
+{
+	uint32_t	 h = 2166136261U;
+
+	for (; *name != '\0'; name++) {
+		h ^= (unsigned char)*name;
+		h *= 16777619U;
+	}
+	return (h);
+}
+
 /* The entry for name in d, added if missing (its value then zero). */
 static struct tmpl_value *
 tmpl_slot(struct tmpl_data *d, const char *name)
 {
 	struct tmpl_entry	*e, **last = &d->entries;
+	uint32_t		 h = tmpl_hash(name);
 
 	for (e = d->entries; e != NULL; e = e->next) {
-		if (strcmp(e->name, name) == 0) {
+		if (e->hash == h && strcmp(e->name, name) == 0) {
 			memset(&e->v, 0, sizeof e->v);
 			return (&e->v);
 		}
@@ -130,6 +148,7 @@ tmpl_slot(struct tmpl_data *d, const char *name)
 	e = tmpl_alloc(d, sizeof *e);
 	memset(e, 0, sizeof *e);
 	e->name = tmpl_strndup(d, name, strlen(name));
+	e->hash = h;
 	*last = e;
 	return (&e->v);
 }
@@ -149,9 +168,10 @@ static void
 tmpl_remove(struct tmpl_data *d, const char *name)
 {
 	struct tmpl_entry	**ep;
+	uint32_t		  h = tmpl_hash(name);
 
 	for (ep = &d->entries; *ep != NULL; ep = &(*ep)->next) {
-		if (strcmp((*ep)->name, name) == 0) {
+		if ((*ep)->hash == h && strcmp((*ep)->name, name) == 0) {
 			*ep = (*ep)->next;
 			return;
 		}
@@ -228,6 +248,19 @@ tmpl_set_markup(struct tmpl_data *d, const char *name, const char *markup,
 	v->len = len;
 }
 
+void
+tmpl_set_template(struct tmpl_data *d, const char *name,
+    const char *template, const struct tmpl_data *data)
+{
+	struct tmpl_value	*v;
+
+	v = tmpl_slot(d, name);
+	v->type = TMPL_PARTIAL;
+	v->s = tmpl_strndup(d, template, strlen(template));
+	v->len = strlen(template);
+	v->pdata = data;
+}
+
 struct tmpl_data *
 tmpl_object(struct tmpl_data *d, const char *name)
 {
@@ -245,9 +278,11 @@ static struct tmpl_value *
 tmpl_find_list(struct tmpl_data *d, const char *name)
 {
 	struct tmpl_entry	*e;
+	uint32_t		 h = tmpl_hash(name);
 
 	for (e = d->entries; e != NULL; e = e->next)
-		if (strcmp(e->name, name) == 0 && e->v.type == TMPL_LIST)
+		if (e->hash == h && strcmp(e->name, name) == 0 &&
+		    e->v.type == TMPL_LIST)
 			return (&e->v);
 	return (NULL);
 }
@@ -365,6 +400,7 @@ enum tmpl_tag_kind {
 struct tmpl_tag {
 	enum tmpl_tag_kind	 kind;
 	char			 name[64];
+	uint32_t		 hash;		/* of name */
 	size_t			 start;		/* offset of "{{" */
 	size_t			 end;		/* offset after "}}" */
 };
@@ -376,6 +412,8 @@ struct tmpl_render {
 	struct buf		*out;
 	const struct tmpl_data	*stack[TMPL_DEPTH];
 	int			 depth;
+	int			 nested;	/* templates rendered in
+						   templates */
 	char			**cause;
 };
 
@@ -474,6 +512,7 @@ tmpl_parse_tag(struct tmpl_render *r, struct tmpl_tag *t)
 		t->name[n++] = *p++;
 	}
 	t->name[n] = '\0';
+	t->hash = tmpl_hash(t->name);
 	while (p < close && *p == ' ')
 		p++;
 	if (n == 0 || p != close)
@@ -549,14 +588,15 @@ tmpl_find_close(struct tmpl_render *r, const struct tmpl_tag *open,
 }
 
 static const struct tmpl_value *
-tmpl_lookup(const struct tmpl_render *r, const char *name)
+tmpl_lookup(const struct tmpl_render *r, const struct tmpl_tag *t)
 {
 	const struct tmpl_entry	*e;
 	int			 i;
 
 	for (i = r->depth - 1; i >= 0; i--) {
 		for (e = r->stack[i]->entries; e != NULL; e = e->next)
-			if (strcmp(e->name, name) == 0)
+			if (e->hash == t->hash && strcmp(e->name,
+			    t->name) == 0)
 				return (&e->v);
 	}
 	return (NULL);
@@ -577,11 +617,15 @@ tmpl_true(const struct tmpl_value *v)
 		return (1);
 	case TMPL_LIST:
 		return (v->first != NULL);
+	case TMPL_PARTIAL:
+		return (1);
 	}
 	return (0);
 }
 
 static int	tmpl_span(struct tmpl_render *, size_t, size_t);
+static int	tmpl_render_nested(const char *, const struct tmpl_data *,
+		    struct buf *, char **, int);
 
 static int
 tmpl_push(struct tmpl_render *r, const struct tmpl_tag *t,
@@ -601,7 +645,7 @@ tmpl_section(struct tmpl_render *r, const struct tmpl_tag *t, size_t body,
 	const struct tmpl_data	*item;
 	int			 rc = 0;
 
-	v = tmpl_lookup(r, t->name);
+	v = tmpl_lookup(r, t);
 	if (t->kind == TAG_INVERTED) {
 		if (tmpl_true(v))
 			return (0);
@@ -667,7 +711,7 @@ tmpl_span(struct tmpl_render *r, size_t from, size_t to)
 			break;
 		case TAG_VALUE:
 		case TAG_URL:
-			v = tmpl_lookup(r, t.name);
+			v = tmpl_lookup(r, &t);
 			if (v == NULL || (v->type != TMPL_STRING &&
 			    v->type != TMPL_MARKUP))
 				break;
@@ -678,9 +722,18 @@ tmpl_span(struct tmpl_render *r, size_t from, size_t to)
 				return (tmpl_toobig(r));
 			break;
 		case TAG_RAW:
-			v = tmpl_lookup(r, t.name);
+			v = tmpl_lookup(r, &t);
 			if (v == NULL)
 				break;
+			if (v->type == TMPL_PARTIAL) {
+				if (r->nested >= TMPL_NESTED)
+					return (tmpl_syntax(r, t.start,
+					    "templates nested too deep"));
+				if ((rc = tmpl_render_nested(v->s, v->pdata,
+				    r->out, r->cause, r->nested + 1)) != 0)
+					return (rc);
+				break;
+			}
 			if (v->type != TMPL_MARKUP)
 				return (tmpl_syntax(r, t.start, "{{raw:%s}} "
 				    "of a value that is not markup", t.name));
@@ -705,9 +758,9 @@ tmpl_span(struct tmpl_render *r, size_t from, size_t to)
 	return (0);
 }
 
-int
-tmpl_render_text(const char *name, const char *text, size_t len,
-    const struct tmpl_data *d, struct buf *out, char **cause)
+static int
+tmpl_render_text_nested(const char *name, const char *text, size_t len,
+    const struct tmpl_data *d, struct buf *out, char **cause, int nested)
 {
 	struct tmpl_render	 r;
 	struct tmpl_data	 empty;
@@ -719,8 +772,16 @@ tmpl_render_text(const char *name, const char *text, size_t len,
 	r.len = len;
 	r.out = out;
 	r.cause = cause;
+	r.nested = nested;
 	r.stack[r.depth++] = d != NULL ? d : &empty;
 	return (tmpl_span(&r, 0, len));
+}
+
+int
+tmpl_render_text(const char *name, const char *text, size_t len,
+    const struct tmpl_data *d, struct buf *out, char **cause)
+{
+	return (tmpl_render_text_nested(name, text, len, d, out, cause, 0));
 }
 
 const struct web_file *
@@ -734,9 +795,9 @@ web_file_find(const char *name)
 	return (NULL);
 }
 
-int
-tmpl_render(const char *name, const struct tmpl_data *d, struct buf *out,
-    char **cause)
+static int
+tmpl_render_nested(const char *name, const struct tmpl_data *d,
+    struct buf *out, char **cause, int nested)
 {
 	const struct web_file	*f;
 
@@ -745,7 +806,15 @@ tmpl_render(const char *name, const struct tmpl_data *d, struct buf *out,
 			*cause = xasprintf("no template %s", name);
 		return (TMPL_ENOTFOUND);
 	}
-	return (tmpl_render_text(f->name, f->data, f->size, d, out, cause));
+	return (tmpl_render_text_nested(f->name, f->data, f->size, d, out,
+	    cause, nested));
+}
+
+int
+tmpl_render(const char *name, const struct tmpl_data *d, struct buf *out,
+    char **cause)
+{
+	return (tmpl_render_nested(name, d, out, cause, 0));
 }
 
 int

@@ -27,10 +27,13 @@
  *	{{raw:name}}		UNESCAPED output of a value set with
  *				tmpl_set_markup, the only way to print
  *				markup: it exists for HTML the daemon built
- *				itself (a page's body put into the layout)
- *				and refuses (TMPL_ESYNTAX at render) any
- *				value set otherwise.  `grep raw: web/` lists
- *				every use.
+ *				itself, and refuses (TMPL_ESYNTAX at render)
+ *				any value set otherwise.  A value set with
+ *				tmpl_set_template prints that template
+ *				rendered (escaped as ever) with its own data:
+ *				a page's body inside the layout, written
+ *				straight into the output.  `grep raw: web/`
+ *				lists every use.
  * Names are [A-Za-z0-9_-]+.  There is no other way to print a value, so
  * a template cannot forget to escape.
  *
@@ -77,6 +80,10 @@ void	 tmpl_set_bool(struct tmpl_data *, const char *name, int);
 /* Trusted markup the daemon built: printed only by {{raw:name}}. */
 void	 tmpl_set_markup(struct tmpl_data *, const char *name,
 	    const char *markup, size_t len);
+/* Another embedded template rendered with data (which must live until
+ * the render is done), printed by {{raw:name}} only. */
+void	 tmpl_set_template(struct tmpl_data *, const char *name,
+	    const char *template, const struct tmpl_data *data);
 /* A nested object under name (replacing any value); owned by the root. */
 struct tmpl_data *tmpl_object(struct tmpl_data *, const char *name);
 /* Appends a new item (an object) to the list under name, creating the

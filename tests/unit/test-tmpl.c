@@ -108,6 +108,25 @@ main(void)
 	check_error("{{raw:msg}}", d, TMPL_ESYNTAX, "not markup",
 	    "raw refuses a plain value");
 	check("[{{raw:missing}}]", d, "[]", "raw of a missing value");
+	o = tmpl_new();
+	tmpl_set(o, "message", "<i>");
+	tmpl_set_template(d, "inner", "error.html", o);
+	{
+		char *got = render("<main>{{raw:inner}}</main>{{inner}}", d,
+		    &rc);
+
+		ok(rc == 0 && strncmp(got, "<main><h1>", 10) == 0 &&
+		    strstr(got, "&lt;i&gt;") != NULL &&
+		    strstr(got, "</main>") != NULL &&
+		    strcmp(strstr(got, "</main>"), "</main>") == 0,
+		    "raw of a template renders it in place, escaped; "
+		    "the plain form prints nothing");
+		free(got);
+	}
+	tmpl_set_template(d, "inner", "no-such.html", o);
+	check_error("{{raw:inner}}", d, TMPL_ENOTFOUND, "no template",
+	    "an unknown template in place");
+	tmpl_free(o);
 
 	/* Sections. */
 	check("{{#yes}}Y{{/yes}}{{#no}}N{{/no}}{{^no}}n{{/no}}{{^yes}}y{{/yes}}",
