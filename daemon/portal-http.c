@@ -293,6 +293,8 @@ portal_origin_of(const char *url)
 		    (!https && portlen == 2 && memcmp(port, "80", 2) == 0))
 			port = NULL;
 	}
+	if (p == host || (*host == '[' && p == host + 2))
+		return (NULL);	/* no host: "http://:80", "http://[]" */
 	h = xstrndup(host, (size_t)(p - host));
 	for (i = 0; h[i] != '\0'; i++) {
 		if ((unsigned char)h[i] <= 0x20 || h[i] == 0x7f) {

@@ -181,6 +181,8 @@ test_origin(void)
 	ok(portal_origin_of("http://user@evil/") == NULL, "userinfo");
 	ok(portal_origin_of("http://x:80a/") == NULL, "a bad port");
 	ok(portal_origin_of("http:///") == NULL, "no host");
+	ok(portal_origin_of("httPs://:443/") == NULL, "only a port");
+	ok(portal_origin_of("http://[]:80") == NULL, "empty brackets");
 	ok(portal_origin_equal("http://a:80", "http://a/"), "same origin");
 	ok(!portal_origin_equal("http://a", "https://a"), "scheme differs");
 	ok(!portal_origin_equal("http://a.example", "http://a.example.evil"),
