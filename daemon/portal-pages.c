@@ -641,7 +641,9 @@ pages_change_details(struct tmpl_data *row, const char *details)
 			    json_array_size(a) - i);
 			break;
 		}
-		target = json_object_get(e, "Target");
+		/* AWS nests the target; the engine stores it flat. */
+		if ((target = json_object_get(e, "Target")) == NULL)
+			target = e;
 		attr = json_string_value(json_object_get(target, "Attribute"));
 		name = json_string_value(json_object_get(target, "Name"));
 		recreate = json_string_value(json_object_get(target,
@@ -651,8 +653,10 @@ pages_change_details(struct tmpl_data *row, const char *details)
 		    "CausingEntity"));
 		eval = json_string_value(json_object_get(e, "Evaluation"));
 		o = tmpl_append(row, "details");
-		tmpl_setf(o, "target", "%s%s%s", attr != NULL ? attr : "?",
-		    name != NULL ? "." : "", name != NULL ? name : "");
+		if (attr != NULL || name != NULL)
+			tmpl_setf(o, "target", "%s%s%s", attr != NULL ? attr :
+			    "", attr != NULL && name != NULL ? "." : "",
+			    name != NULL ? name : "");
 		if (recreate != NULL && strcmp(recreate, "Never") != 0) {
 			tmpl_setf(o, "recreation", "recreation: %s", recreate);
 			if (strcmp(recreate, "Always") == 0)

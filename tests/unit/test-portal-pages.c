@@ -424,6 +424,10 @@ main(void)
 	ch[1].physical_id = "web-svc<1>";
 	ch[1].resource_type = "AWS::ECS::Service";
 	ch[1].replacement = "False";
+	ch[1].details = "[{\"Attribute\": \"Properties\", \"Name\": "
+	    "\"DesiredCount\", \"RequiresRecreation\": \"Never\", "
+	    "\"ChangeSource\": \"ParameterReference\", \"CausingEntity\": "
+	    "\"Count\"}]";
 	ch[2].action = "Add";
 	ch[2].logical_id = "Queue";
 	ch[2].resource_type = "AWS::SQS::Queue";
@@ -523,6 +527,9 @@ main(void)
 	    has(s, "recreation: Always"), "with its property-level details");
 	free(s);
 	is_int(count(p, "class=\"replacement\""), 1, "only one replacement");
+	ok(has(p, "Properties.DesiredCount</span> <span class=\"source\">"
+	    "ParameterReference (Count)</span>"),
+	    "details stored flat (as the engine does) too");
 	ok(has(p, "web-svc&lt;1&gt;"), "a physical id from AWS is escaped");
 	ok(has(p, ">Approve int</button>") && has(p, ">Reject int</button>"),
 	    "alice may approve and reject int");
