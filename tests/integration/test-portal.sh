@@ -5,7 +5,9 @@
 # Origin refusals, the security headers, 400 on malformed requests, 413
 # on a big body, the JSON API (runs, run detail, approve and reject with
 # the engine's permission checks), API tokens made with shipgatectl,
-# /healthz and /metrics.
+# /healthz (503 when the schema changes under it) and /metrics, HTTPS
+# (a Secure cookie, HSTS; an unreadable key stops the start) and the
+# trusted proxy's identity header.
 . "$top_srcdir/tests/lib.sh"
 command -v curl >/dev/null || t_skip_all "curl is not installed"
 t_tmpdir
@@ -212,6 +214,25 @@ ok "/metrics: AWS calls by service and operation" \
 ok "/metrics: approval wait times" body_has '^shipgate_approval_wait_seconds_count\{env="int",decision="approve"\} 1'
 ok "/metrics: the loop answers" body_has '^shipgate_loop_up 1'
 
+# --- The identity header without trusted_proxies ------------------------------
+req -H 'X-Forwarded-Email: dave@client.example' "$base/"
+ok "an identity header is ignored when no proxy is trusted" test "$code" = 303
+
+# --- /healthz fails when the database does ------------------------------------
+if command -v sqlite3 >/dev/null; then
+	v=$(sqlite3 "$t_dir/shipgate.db" 'PRAGMA user_version')
+	sqlite3 "$t_dir/shipgate.db" 'PRAGMA busy_timeout = 5000; PRAGMA user_version = 999' >/dev/null
+	req "$base/healthz"
+	ok "/healthz: 503 with the reason when the schema changed under us" \
+	    sh -c "[ $code = 503 ] && grep -q 'schema version' '$t_dir/b'"
+	sqlite3 "$t_dir/shipgate.db" "PRAGMA busy_timeout = 5000; PRAGMA user_version = $v" >/dev/null
+	req "$base/healthz"
+	ok "/healthz: 200 again" test "$code" = 200
+else
+	ok "/healthz 503 # SKIP no sqlite3 command" true
+	ok "/healthz 200 again # SKIP no sqlite3 command" true
+fi
+
 # --- Sign-out and the rate limit --------------------------------------------------
 req -b "$jar" -H "Origin: $base" --data "csrf=$csrf" "$base/logout"
 ok "sign-out: 303 to /login, cookie cleared" \
@@ -234,4 +255,34 @@ req "$base/healthz"
 ok "/healthz after the reload" test "$code" = 200
 ok "shipgated stops cleanly" t_stop "$daemon_pid"
 ok "no sanitizer report" sh -c "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$t_dir/shipgated.log'"
+
+# --- HTTPS and a trusted sign-in proxy ----------------------------------------
+if command -v openssl >/dev/null; then
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+	    -keyout "$t_dir/key.pem" -out "$t_dir/cert.pem" >/dev/null 2>&1
+	port=$(t_free_port)
+	sed -e "s|^listen: .*|listen: 127.0.0.1:$port|" "$cfg" >"$t_dir/tls.yaml"
+	printf 'tls: {certificate: %s, key: %s}\ntrusted_proxies: [127.0.0.1]\nidentity_header: X-Forwarded-Email\n' \
+	    "$t_dir/cert.pem" "$t_dir/nokey.pem" >>"$t_dir/tls.yaml"
+	"$SHIPGATED" --foreground --config "$t_dir/tls.yaml" >"$t_dir/tls.log" 2>&1
+	ok "an unreadable TLS key stops the start, naming the file" \
+	    sh -c "[ $? -ne 0 ] && grep -q 'nokey.pem' '$t_dir/tls.log'"
+	sed -i "s|nokey.pem|key.pem|" "$t_dir/tls.yaml"
+	: >"$t_dir/shipgated.log"
+	t_start_daemon "$t_dir/tls.yaml"
+	ok "shipgated is ready with TLS" t_wait_for 60 t_log_has 'portal listening.*tls=yes'
+	tbase="https://127.0.0.1:$port"
+	req -k "$tbase/healthz"
+	ok "HTTPS: /healthz 200" test "$code" = 200
+	ok "HTTPS: Strict-Transport-Security" hdr_has '^Strict-Transport-Security: max-age='
+	req -k --data 'user=alice&password=demo' "$tbase/login"
+	ok "HTTPS: the cookie is Secure" hdr_has '^Set-Cookie: sg_session=[0-9a-f]{64};.*; Secure'
+	req -k -H 'X-Forwarded-Email: Bob@Client.example' "$tbase/api/v1/me"
+	ok "the trusted proxy's header signs bob in" \
+	    sh -c "[ $code = 200 ] && grep -q '\"user\": *\"bob\"' '$t_dir/b' && grep -qi '^Set-Cookie: sg_session=' '$t_dir/h'"
+	req -k -H 'X-Forwarded-Email: eve@evil.example' "$tbase/api/v1/me"
+	ok "an unknown user in the header: nobody" test "$code" = 401
+	ok "shipgated with TLS stops cleanly" t_stop "$daemon_pid"
+	ok "no sanitizer report" sh -c "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$t_dir/shipgated.log'"
+fi
 t_done
