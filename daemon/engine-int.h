@@ -101,6 +101,7 @@ int	 engine_move(struct engine_run *, struct store_stage *,
 	    enum store_stage_status, enum store_run_status, const char *reason);
 int	 engine_audit(struct engine_run *, const struct engine_actor *,
 	    const char *action, const char *detail);
+int	 engine_sync(struct engine *);
 int	 engine_notify(struct engine *, int64_t run_id,
 	    const struct store_stage *, const char *event, const char *actor,
 	    const char *comment, const char *reason);

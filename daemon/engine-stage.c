@@ -157,6 +157,9 @@ engine_delete_change_set(struct engine_run *r, struct store_stage *st)
 	}
 	cs = st->change_set_arn != NULL ? st->change_set_arn :
 	    st->change_set_name;
+	/* The end of the run is on disk before its change set goes. */
+	if (engine_sync(r->engine) != 0)
+		return;
 	call = engine_call_new(NULL, st);
 	call->what = xasprintf("%s app=%s run=%lld env=%s",
 	    st->change_set_name, r->app, (long long)r->id, st->environment);
@@ -941,6 +944,11 @@ engine_create_change_set(struct engine_run *r, struct store_stage *st)
 		free(cause);
 		return;
 	}
+	/* The change set's name is on disk before it is created. */
+	if (engine_sync(r->engine) != 0) {
+		engine_poll_later(r);
+		return;
+	}
 	call = engine_call_new(r, st);
 	if (cfn_describe_stacks(engine_client(r), creds, region, env->stack,
 	    engine_stack_type_cb, call, &cause) != 0) {
@@ -1155,6 +1163,10 @@ engine_execute(struct engine_run *r, struct store_stage *st,
 		log_warnx("cannot record the execution app=%s run=%lld: %s",
 		    r->app, (long long)r->id, cause);
 		free(cause);
+		engine_poll_later(r);
+		return;
+	}
+	if (engine_sync(r->engine) != 0) {
 		engine_poll_later(r);
 		return;
 	}

@@ -396,6 +396,23 @@ engine_audit(struct engine_run *r, const struct engine_actor *actor,
 }
 
 /*
+ * Before an AWS mutation, or telling someone their decision is
+ * recorded: the commits that led there are on disk (store_sync).
+ */
+int
+engine_sync(struct engine *e)
+{
+	char	*cause = NULL;
+
+	if (store_sync(e->store, &cause) != 0) {
+		log_warnx("cannot sync the database: %s", cause);
+		free(cause);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * Queues the messages of an event (notify.h) in the open transaction:
  * they commit with the transition that causes them, or not at all.
  */
@@ -573,8 +590,10 @@ engine_end_run(struct engine_run *r, struct store_stage *st,
 		engine_poll_later(r);
 		return;
 	}
-	if (engine_txn_end(r, engine_enter(r, st, to, run_to, reason,
-	    actor) == 0) != 0) {
+	/* Ended while checking: the release was deployed all the same. */
+	if (engine_txn_end(r, (was != STORE_STAGE_CHECKING ||
+	    store_record_deployment(r->engine->store, st->id, NULL) == 0) &&
+	    engine_enter(r, st, to, run_to, reason, actor) == 0) != 0) {
 		engine_poll_later(r);
 		return;
 	}
@@ -1149,11 +1168,14 @@ engine_record_decision(struct engine *e, struct store_run *run,
 	if (rc != 0) {
 		store_rollback(e->store);
 		rc = engine_fail(cause, engine_store_code(rc), "%s", why);
-	} else
+	} else {
+		/* The person is told it is recorded: make it so. */
+		(void)engine_sync(e);
 		log_info("%s recorded app=%s run=%lld env=%s user=%s via=%s",
 		    store_decision_name(decision), run->app,
 		    (long long)run->id, st->environment, actor->user,
 		    store_via_name(a.via));
+	}
 	free(why);
 	free(subject);
 	free(detail);
@@ -1396,6 +1418,7 @@ engine_cancel(struct engine *e, int64_t run_id,
 			rc = ENGINE_ESTORE;
 		goto out;
 	}
+	(void)engine_sync(e);
 	log_info("cancel requested app=%s run=%lld user=%s", run->app,
 	    (long long)run_id, actor->user);
 	/* Checks may retry for minutes: stop them, the run ends at once. */
@@ -1464,7 +1487,8 @@ engine_retry(struct engine *e, int64_t run_id, const char *env,
 		rc = engine_fail(cause, ENGINE_ESTORE, "cannot retry run "
 		    "%lld%s%s", (long long)run_id, why != NULL ? ": " : "",
 		    why != NULL ? why : "");
-	}
+	} else
+		(void)engine_sync(e);
 	engine_schedule(r, 0);
 out:
 	free(detail);
@@ -1540,6 +1564,7 @@ engine_redeploy(struct engine *e, int64_t release_id, const char *env,
 		    why != NULL ? why : "");
 		goto out;
 	}
+	(void)engine_sync(e);
 	log_info("redeploy run created app=%s run=%lld release=%lld env=%s "
 	    "user=%s", rel->app, (long long)run_id, (long long)release_id,
 	    env, actor->user);

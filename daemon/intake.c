@@ -289,6 +289,14 @@ msg_delete(struct intake_app *app, const char *receipt_handle)
 	struct sqs_queue	 q;
 	char			*cause = NULL;
 
+	/* The release is on disk before its message goes; if not, the
+	   message comes back and the object is recognised as seen. */
+	if (store_sync(app->in->store, &cause) != 0) {
+		log_warnx("cannot sync the database, the message stays "
+		    "app=%s: %s", app->name, cause);
+		free(cause);
+		return;
+	}
 	memset(&q, 0, sizeof q);
 	q.url = app->queue_url;
 	q.creds = aws_context_host_creds(app->in->aws);

@@ -1008,6 +1008,16 @@ notify_pass(struct notify *n)
 			cause = NULL;
 		}
 	}
+	/* A message goes only once its row (and the transition that
+	   queued it) is on disk: power loss cannot make it go twice. */
+	if (rows != NULL && rows->n > 0 && store_sync(n->store,
+	    &cause) != 0) {
+		log_warnx("notifications wait: %s", cause);
+		free(cause);
+		cause = NULL;
+		store_outbox_rows_free(rows);
+		rows = NULL;
+	}
 	for (i = 0; rows != NULL && i < rows->n; i++) {
 		ns = xcalloc(1, sizeof *ns);
 		ns->n = n;

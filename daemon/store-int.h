@@ -40,6 +40,11 @@ struct store {
 
 	int64_t			(*now_cb)(void *);
 	void			*now_arg;
+
+	int			 wal_fd;	/* for store_sync, or -1 */
+	sqlite3_int64		 synced_changes; /* total_changes at the last
+						   sync */
+	uint64_t		 syncs;		/* fdatasyncs made */
 };
 
 /* The cached, reset statement for sql; NULL with *cause set on error. */

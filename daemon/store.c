@@ -586,6 +586,7 @@ store_open_at(const char *path, int target, struct store **sp, char **cause)
 		*cause = NULL;
 	s = xcalloc(1, sizeof *s);
 	s->path = xstrdup(path);
+	s->wal_fd = -1;
 	store_set_clock(s, NULL, NULL);
 
 	/*
@@ -628,19 +629,20 @@ store_open_at(const char *path, int target, struct store **sp, char **cause)
 		goto fail;
 	}
 	/*
-	 * synchronous=FULL: every commit is fsync'ed before store_commit
-	 * returns.  The engine commits each transition before it sends the
-	 * next AWS mutation and relies on the transition surviving whatever
-	 * comes next.  In WAL mode NORMAL survives a crash of the process
-	 * but may lose the last commits on power loss or a kernel crash:
-	 * after reboot the engine would not know of a change set it had
-	 * executed, and the audit log would not know who approved it,
-	 * though the portal had told them it was recorded.  The price is an
-	 * fsync per commit (milliseconds, not microseconds), so callers
-	 * group what belongs together (a transition, its audit entry, its
-	 * outbox message) into one store_begin/store_commit.
+	 * synchronous=NORMAL, and durability where it matters through
+	 * store_sync.  In WAL mode a NORMAL commit survives a crash of the
+	 * process (it is in the kernel's cache) but may be lost on power
+	 * loss or a kernel crash.  The engine needs a transition on disk
+	 * before the AWS mutation it leads to (else after a reboot it would
+	 * not know of a change set it had executed), and a person told
+	 * "approved" needs the approval on disk: those callers call
+	 * store_sync, which fsyncs the write-ahead log once for every
+	 * commit made since the last one.  FULL would fsync at every commit
+	 * (milliseconds each, on the loop); most transitions (a stack seen
+	 * to finish, a change set described) lead to no mutation, and
+	 * several runs' transitions share one store_sync.
 	 */
-	if ((rc = store_pragma_set(s, "PRAGMA synchronous = FULL", NULL, 0,
+	if ((rc = store_pragma_set(s, "PRAGMA synchronous = NORMAL", NULL, 0,
 	    cause)) != 0)
 		goto fail;
 	if ((rc = store_pragma_set(s, "PRAGMA foreign_keys = ON", NULL, 0,
@@ -662,6 +664,9 @@ store_open_at(const char *path, int target, struct store **sp, char **cause)
 	}
 	if ((rc = store_pragma_int(s, SQL_USER_VERSION, &s->version,
 	    cause)) != 0)
+		goto fail;
+	/* A migration is not half-applied after power loss either. */
+	if ((rc = store_sync(s, cause)) != 0)
 		goto fail;
 	log_debug(LOG_CAT_STORE, "database open path=%s version=%d", path,
 	    s->version);
@@ -707,12 +712,51 @@ store_close(struct store *s)
 	free(s->stmts);
 	for (i = 0; i < NITEMS(s->runs_sql); i++)
 		free(s->runs_sql[i]);
+	if (s->wal_fd != -1)
+		close(s->wal_fd);
 	if (s->db != NULL && (rc = sqlite3_close(s->db)) != SQLITE_OK) {
 		log_warnx("database close failed path=%s: %s", s->path,
 		    sqlite3_errstr(rc));
 	}
 	free(s->path);
 	free(s);
+}
+
+int
+store_sync(struct store *s, char **cause)
+{
+	sqlite3_int64	 changes;
+	const char	*db, *wal;
+
+	changes = sqlite3_total_changes64(s->db);
+	if (changes == s->synced_changes)
+		return (0);
+	if (s->in_txn)
+		return (store_error(cause, STORE_EMISUSE, "store_sync inside "
+		    "a transaction"));
+	if (s->wal_fd == -1) {
+		/* The log exists while a connection is open and is reset
+		   in place, never replaced: one descriptor serves. */
+		if ((db = sqlite3_db_filename(s->db, "main")) == NULL ||
+		    (wal = sqlite3_filename_wal(db)) == NULL || *wal == '\0')
+			return (store_error(cause, STORE_EIO, "database %s: "
+			    "no write-ahead log to sync", s->path));
+		if ((s->wal_fd = open(wal, O_RDONLY | O_CLOEXEC)) == -1)
+			return (store_error(cause, STORE_EIO, "cannot open "
+			    "%s: %s", wal, strerror(errno)));
+	}
+	if (fdatasync(s->wal_fd) == -1)
+		return (store_error(cause, STORE_EIO, "cannot sync the "
+		    "write-ahead log of %s: %s", s->path, strerror(errno)));
+	s->synced_changes = changes;
+	s->syncs++;
+	return (0);
+}
+
+uint64_t
+store_sync_count(struct store *s)
+{
+	return (s->syncs);
 }
 
 int

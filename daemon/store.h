@@ -95,6 +95,18 @@ int64_t	 store_now(struct store *);
  * transaction.  After a failed write inside a transaction the caller
  * should roll back.
  */
+/*
+ * Commits are durable against a crash of the process at once, and
+ * against power loss only after store_sync: call it before an action
+ * outside the database that relies on what was committed (an AWS
+ * mutation, a message sent, a reply telling someone their decision was
+ * recorded).  It fsyncs the write-ahead log once for all the commits of
+ * this connection since the last call, and costs nothing when there were
+ * none.  Not inside a transaction.
+ */
+int	 store_sync(struct store *, char **cause);
+/* How many fsyncs store_sync made (tests, benchmarks). */
+uint64_t store_sync_count(struct store *);
 int	 store_begin(struct store *, char **cause);
 int	 store_commit(struct store *, char **cause);
 int	 store_rollback(struct store *);
@@ -1005,6 +1017,19 @@ void	 store_stage_briefs_free(struct store_stage_briefs *);
  */
 int	 store_runs_newer(struct store *, const struct store_runs_filter *,
 	    int64_t after, int64_t *beforep, char **cause);
+
+/*
+ * Whether the database changed: two readings differ when any connection
+ * committed a change in between (others: SQLite's data_version; own:
+ * this connection's changes).  The portal caches what it rendered from a
+ * reading and reuses it while the reading stays the same.
+ */
+struct store_version {
+	int64_t		 others;
+	int64_t		 own;
+};
+int	 store_data_version(struct store *, struct store_version *,
+	    char **cause);
 
 /*
  * For tests: SQLite's EXPLAIN QUERY PLAN of a query, one line per step

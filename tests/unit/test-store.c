@@ -1207,6 +1207,43 @@ test_two_connections(void)
 	free(path);
 }
 
+/* store_sync: one fsync for the commits since the last, none without. */
+static void
+test_sync(void)
+{
+	struct store	*s = NULL;
+	char		*path, *cause = NULL;
+	uint64_t	 n0;
+	int64_t		 id;
+
+	path = tmppath("sync.db");
+	if (store_open(path, &s, &cause) != 0) {
+		ok(0, "open %s: %s", path, cause);
+		free(cause);
+		free(path);
+		return;
+	}
+	n0 = store_sync_count(s);
+	ok(store_sync(s, NULL) == 0 && store_sync_count(s) == n0,
+	    "store_sync with nothing committed since the open syncs nothing");
+	store_upsert_app(s, "one", &id, NULL);
+	store_upsert_app(s, "two", &id, NULL);
+	ok(store_sync(s, &cause) == 0 && store_sync_count(s) == n0 + 1,
+	    "two commits, then one fsync");
+	ok(store_sync(s, NULL) == 0 && store_sync_count(s) == n0 + 1,
+	    "a second store_sync without a commit costs nothing");
+	store_begin(s, NULL);
+	store_upsert_app(s, "three", &id, NULL);
+	is_int(store_sync(s, NULL), STORE_EMISUSE,
+	    "store_sync inside a transaction is refused");
+	store_commit(s, NULL);
+	ok(store_sync(s, NULL) == 0 && store_sync_count(s) == n0 + 2,
+	    "after the commit it syncs");
+	free(cause);
+	store_close(s);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -1241,6 +1278,7 @@ main(void)
 	free(path);
 	test_runs_page();
 	test_two_connections();
+	test_sync();
 
 	cmd = xasprintf("rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
