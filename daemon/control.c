@@ -34,7 +34,9 @@
  *		    reason}]}],
  *		    approvals: [{env, attempt, gate, user, decision, comment,
  *		    via, at}], audit: [{id, at, actor, unix_user, action,
- *		    subject, detail}] (oldest first), audit_truncated}
+ *		    subject, detail}] (oldest first), audit_truncated,
+ *		    notifications: [{id, channel, event, to, subject, status,
+ *		    attempts, last_error, created_at, sent_at}]}
  *	approve	 run env as [comment]	-> run, env
  *	reject	 run env as comment	-> run, env
  *	authorise run as [comment]	-> run
@@ -553,6 +555,8 @@ control_cmd_show(struct control_conn *conn, json_t *req, json_t *reply)
 	struct store_approvals		*approvals = NULL;
 	struct store_audit_page		*audit = NULL;
 	struct store_promotions		*promos = NULL;
+	struct store_outbox_rows	*outbox = NULL;
+	const struct store_outbox_row	*ob;
 	const struct store_approval	*ap;
 	const struct store_audit_entry	*e;
 	json_t				*o = NULL, *a, *v, *manifest;
@@ -572,7 +576,8 @@ control_cmd_show(struct control_conn *conn, json_t *req, json_t *reply)
 	    (rc = store_run_approvals(s, run_id, &approvals, &cause)) != 0 ||
 	    (rc = store_audit_page(s, run_id, 0, CONTROL_AUDIT_MAX, &audit,
 	    &cause)) != 0 ||
-	    (rc = store_run_promotions(s, run_id, &promos, &cause)) != 0) {
+	    (rc = store_run_promotions(s, run_id, &promos, &cause)) != 0 ||
+	    (rc = store_outbox_run(s, run_id, &outbox, &cause)) != 0) {
 		control_fail(reply, "store", "%s", cause);
 		goto out;
 	}
@@ -646,6 +651,27 @@ control_cmd_show(struct control_conn *conn, json_t *req, json_t *reply)
 	json_object_set_new(o, "audit_truncated",
 	    json_boolean(audit->next_before != 0));
 
+	/* What the run's transitions told people, and whether it went. */
+	a = json_array();
+	json_object_set_new(o, "notifications", a);
+	for (i = 0; i < outbox->n; i++) {
+		ob = &outbox->items[i];
+		json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:o, s:o, "
+		    "s:o, s:i, s:o, s:o, s:o}",
+		    "id", (json_int_t)ob->id,
+		    "channel", control_str(ob->channel),
+		    "event", control_str(ob->event),
+		    "to", control_str(ob->channel != NULL &&
+		    strcmp(ob->channel, "email") == 0 ? ob->recipients :
+		    "(webhook)"),
+		    "subject", control_str(ob->subject),
+		    "status", control_str(ob->status),
+		    "attempts", ob->attempts,
+		    "last_error", control_str(ob->last_error),
+		    "created_at", control_time(ob->created_at),
+		    "sent_at", control_time(ob->sent_at)));
+	}
+
 	json_object_set_new(reply, "ok", json_true());
 	json_object_set(reply, "run", o);
 out:
@@ -655,6 +681,7 @@ out:
 	store_approvals_free(approvals);
 	store_audit_page_free(audit);
 	store_promotions_free(promos);
+	store_outbox_rows_free(outbox);
 	free(cause);
 }
 

@@ -431,6 +431,25 @@ ctl_print_run(FILE *f, const json_t *reply)
 	if (json_array_size(a) == 0)
 		fprintf(f, "  (none)\n");
 
+	a = json_object_get(run, "notifications");
+	if (json_array_size(a) > 0)
+		fprintf(f, "\nnotifications:\n");
+	for (i = 0; i < json_array_size(a); i++) {
+		e = json_array_get(a, i);
+		fprintf(f, "  %s  %s %s to %s: %s", ctl_text(e, "created_at",
+		    tmp, sizeof tmp), ctl_text(e, "channel", tmp2,
+		    sizeof tmp2), json_string_value(json_object_get(e,
+		    "event")) ?: "-", json_string_value(json_object_get(e,
+		    "to")) ?: "-", json_string_value(json_object_get(e,
+		    "status")) ?: "-");
+		if (json_is_string(json_object_get(e, "last_error")))
+			fprintf(f, " after %lld attempts, %s",
+			    (long long)json_integer_value(json_object_get(e,
+			    "attempts")), json_string_value(json_object_get(e,
+			    "last_error")));
+		fprintf(f, "\n");
+	}
+
 	fprintf(f, "\naudit:\n");
 	a = json_object_get(run, "audit");
 	for (i = 0; i < json_array_size(a); i++) {

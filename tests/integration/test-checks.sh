@@ -203,6 +203,9 @@ ok "the deployment of 1.0.0 is told" \
     t_wait_for 10 mail_has "1.0.0" alice@integrator.example "deployed"
 n_approval=$(grep -l 'Subject: .*1.0.0 awaits your approval' "$t_dir"/mail/*.eml | wc -l)
 ok "the approval mail of 1.0.0 was sent once" test "$n_approval" -eq 1
+ok "show lists the run's notifications and that they went" \
+    q 2 "[(n['event'], n['status']) for n in r['notifications']
+          if n['event'] == 'checks_failed'] == [('checks_failed', 'sent')]"
 
 # 6. The password never shows: not in the log, the database, shipgatectl,
 #    the mails.
