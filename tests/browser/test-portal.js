@@ -121,6 +121,9 @@ async function main() {
 		h.ok('the replaced WebTask is flagged (tr.replacement)',
 		    await repl.filter({ hasText: 'WebTask' }).count() === 1,
 		    'replacement rows: ' + JSON.stringify(await repl.allTextContents()));
+		h.like('its property-level details name what forces the replacement',
+		    await repl.filter({ hasText: 'WebTask' }).first().textContent(),
+		    /ContainerDefinitions[\s\S]*recreation: Always/);
 		h.ok('a row not replaced is not flagged',
 		    await changes.locator('tr:not(.replacement)',
 		    { hasText: 'WebService' }).count() >= 1);
