@@ -391,6 +391,140 @@ out:
 	return (rc);
 }
 
+/* --- Rendered bodies kept per portal thread ------------------------------------ */
+
+/*
+ * The history's body is the same for every user and changes only when
+ * the database does: each portal thread keeps the last few it rendered,
+ * with the database's version then (store_data_version), and reuses one
+ * while both the query and the version are the same.  A thread's cache
+ * is freed when the thread ends.
+ */
+#define PAGES_CACHE_SIZE	8
+
+struct pages_cached {
+	struct store		*store;
+	struct store_version	 version;
+	char			*key;
+	char			*body;
+	size_t			 len;
+};
+struct pages_cache {
+	struct pages_cached	 e[PAGES_CACHE_SIZE];
+	unsigned int		 next;
+};
+
+static pthread_key_t	 pages_cache_key;
+static pthread_once_t	 pages_cache_once = PTHREAD_ONCE_INIT;
+
+static void
+pages_cache_free(void *arg)
+{
+	struct pages_cache	*c = arg;
+	size_t			 i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < PAGES_CACHE_SIZE; i++) {
+		free(c->e[i].key);
+		free(c->e[i].body);
+	}
+	free(c);
+}
+
+static void
+pages_cache_init(void)
+{
+	pthread_key_create(&pages_cache_key, pages_cache_free);
+}
+
+static struct pages_cache *
+pages_cache_get(void)
+{
+	struct pages_cache	*c;
+
+	pthread_once(&pages_cache_once, pages_cache_init);
+	if ((c = pthread_getspecific(pages_cache_key)) == NULL) {
+		c = xcalloc(1, sizeof *c);
+		pthread_setspecific(pages_cache_key, c);
+	}
+	return (c);
+}
+
+void
+pages_cache_clear(void)
+{
+	pthread_once(&pages_cache_once, pages_cache_init);
+	pages_cache_free(pthread_getspecific(pages_cache_key));
+	pthread_setspecific(pages_cache_key, NULL);
+}
+
+static const struct pages_cached *
+pages_cache_find(struct store *store, const struct store_version *v,
+    const char *key)
+{
+	struct pages_cache	*c = pages_cache_get();
+	size_t			 i;
+
+	for (i = 0; i < PAGES_CACHE_SIZE; i++) {
+		if (c->e[i].key != NULL && c->e[i].store == store &&
+		    c->e[i].version.others == v->others &&
+		    c->e[i].version.own == v->own &&
+		    strcmp(c->e[i].key, key) == 0)
+			return (&c->e[i]);
+	}
+	return (NULL);
+}
+
+static void
+pages_cache_put(struct store *store, const struct store_version *v,
+    const char *key, const char *body, size_t len)
+{
+	struct pages_cache	*c = pages_cache_get();
+	struct pages_cached	*e;
+
+	e = &c->e[c->next++ % PAGES_CACHE_SIZE];
+	free(e->key);
+	free(e->body);
+	e->store = store;
+	e->version = *v;
+	e->key = xstrdup(key);
+	e->body = xmalloc(len + 1);
+	memcpy(e->body, body, len);
+	e->body[len] = '\0';
+	e->len = len;
+}
+
+/* The layout around a body already rendered (markup this file made). */
+static int
+pages_render_body(const struct page_ctx *ctx, const char *template,
+    const char *title, const char *nav, const char *body, size_t len,
+    const char *error, int status, struct buf *out, char **cause)
+{
+	struct tmpl_data	*l;
+	char			*why = NULL, navname[32];
+	int			 rc;
+
+	l = tmpl_new();
+	tmpl_set(l, "title", title);
+	tmpl_set(l, "page", template);
+	if (ctx->user != NULL)
+		tmpl_set(l, "user", ctx->user);
+	if (ctx->csrf != NULL)
+		tmpl_set(l, "csrf", ctx->csrf);
+	if (nav != NULL) {
+		snprintf(navname, sizeof navname, "nav_%s", nav);
+		tmpl_set_bool(l, navname, 1);
+	}
+	tmpl_set(l, "error", error);
+	tmpl_set_markup(l, "body", body, len);
+	rc = tmpl_render("layout.html", l, out, &why);
+	tmpl_free(l);
+	if (rc != 0)
+		return (pages_fail(cause, rc, why));
+	return (status);
+}
+
 /* --- History -------------------------------------------------------------------- */
 
 /* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
@@ -485,9 +619,11 @@ pages_runs(const struct page_ctx *ctx, const struct page_runs_query *q,
 	struct store_stage_briefs	*stages = NULL;
 	const struct store_stage_brief	*cur;
 	struct tmpl_data		*d, *o;
-	struct buf			 qs;
+	struct buf			 qs, body;
+	struct store_version		 version;
+	const struct pages_cached	*hit;
 	const char			*error = NULL;
-	char				*why = NULL;
+	char				*why = NULL, *key = NULL;
 	int64_t				 start, end, before, *ids = NULL;
 	size_t				 i;
 	int				 rc, status = 200, found;
@@ -514,6 +650,30 @@ pages_runs(const struct page_ctx *ctx, const struct page_runs_query *q,
 			error = "To is not a date (YYYY-MM-DD).";
 		else
 			f.until = end;
+	}
+
+	pages_query_add(&qs, "app", f.app);
+	pages_query_add(&qs, "env", f.environment);
+	pages_query_add(&qs, "status", pages_nonempty(q->status));
+	pages_query_add(&qs, "version", f.version);
+	pages_query_add(&qs, "author", f.author);
+	pages_query_add(&qs, "from", pages_nonempty(q->from));
+	pages_query_add(&qs, "to", pages_nonempty(q->to));
+	if (error == NULL) {
+		if ((rc = store_data_version(ctx->store, &version,
+		    &why)) != 0) {
+			rc = pages_fail(cause, rc, why);
+			goto out;
+		}
+		key = xasprintf("runs?%s#%lld#%lld", qs.data != NULL ?
+		    qs.data : "", (long long)q->before, (long long)q->after);
+		if ((hit = pages_cache_find(ctx->store, &version,
+		    key)) != NULL) {
+			rc = pages_render_body(ctx, "runs.html", "History",
+			    "runs", hit->body, hit->len, NULL, 200, out,
+			    cause);
+			goto out;
+		}
 	}
 
 	/* The form, as submitted. */
@@ -589,13 +749,6 @@ pages_runs(const struct page_ctx *ctx, const struct page_runs_query *q,
 			    store_stage_status_name(cur->status));
 		}
 	}
-	pages_query_add(&qs, "app", f.app);
-	pages_query_add(&qs, "env", f.environment);
-	pages_query_add(&qs, "status", pages_nonempty(q->status));
-	pages_query_add(&qs, "version", f.version);
-	pages_query_add(&qs, "author", f.author);
-	pages_query_add(&qs, "from", pages_nonempty(q->from));
-	pages_query_add(&qs, "to", pages_nonempty(q->to));
 	if (page->next_before != 0)
 		tmpl_setf(d, "older", "/runs?%s%sbefore=%lld",
 		    qs.data != NULL ? qs.data : "", qs.len > 0 ? "&" : "",
@@ -606,9 +759,23 @@ pages_runs(const struct page_ctx *ctx, const struct page_runs_query *q,
 		    (long long)page->runs[0].id);
 	tmpl_set_bool(d, "filtered", qs.len > 0);
 render:
-	rc = pages_render(ctx, "runs.html", "History", "runs", d, NULL, error,
-	    status, out, cause);
+	if (error != NULL) {
+		rc = pages_render(ctx, "runs.html", "History", "runs", d, NULL,
+		    error, status, out, cause);
+		goto out;
+	}
+	buf_init(&body, out->max);
+	if ((rc = tmpl_render("runs.html", d, &body, &why)) != 0) {
+		buf_free(&body);
+		rc = pages_fail(cause, rc, why);
+		goto out;
+	}
+	pages_cache_put(ctx->store, &version, key, body.data, body.len);
+	rc = pages_render_body(ctx, "runs.html", "History", "runs", body.data,
+	    body.len, NULL, status, out, cause);
+	buf_free(&body);
 out:
+	free(key);
 	store_stage_briefs_free(stages);
 	free(ids);
 	store_runs_page_free(page);

@@ -114,6 +114,14 @@ int	 pages_audit(const struct page_ctx *, int64_t before, struct buf *out,
 int	 pages_error(const struct page_ctx *, int status, const char *message,
 	    struct buf *out);
 
+/*
+ * The history's table is kept per thread (a few queries' worth) with
+ * the database's version, and reused until the database changes.  A
+ * thread's cache is freed when the thread exits; pages_cache_clear
+ * frees the calling thread's now (tests).
+ */
+void	 pages_cache_clear(void);
+
 /* The static files under /static/ (portal.css, portal.js). */
 struct web_asset {
 	const char	*path;		/* "/static/portal.css" */

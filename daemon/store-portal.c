@@ -492,6 +492,28 @@ store_runs_newer(struct store *s, const struct store_runs_filter *f,
 	return (0);
 }
 
+/* --- Change detection -------------------------------------------------------- */
+
+static const char SQL_DATA_VERSION[] = "PRAGMA data_version";
+
+int
+store_data_version(struct store *s, struct store_version *v, char **cause)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc = 0;
+
+	memset(v, 0, sizeof *v);
+	if ((stmt = store_stmt(s, SQL_DATA_VERSION, cause)) == NULL)
+		return (STORE_EIO);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		v->others = sqlite3_column_int64(stmt, 0);
+	else
+		rc = store_fail(s, cause, "cannot read the data version");
+	store_stmt_done(stmt);
+	v->own = sqlite3_total_changes64(s->db);
+	return (rc);
+}
+
 /* --- Query plans, for the tests ---------------------------------------------- */
 
 int

@@ -815,6 +815,25 @@ main(void)
 	ok(has(p, "value=\"" EVIL_ESCAPED "\""),
 	    "a filter value is escaped in the form");
 
+	/* The history's body is cached per thread until the database
+	 * changes. */
+	memset(&q, 0, sizeof q);
+	text = xstrdup(get_runs("alice", &q));
+	p = get_runs("bob", &q);
+	ok(has(p, "Signed in as <strong>bob</strong>") &&
+	    strcmp(strstr(p, "<main"), strstr(text, "<main")) == 0,
+	    "the same history for bob, in his own header");
+	free(text);
+	make_run("billing", "9.9.9", "erin", "new", 1, NULL);
+	p = get_runs("alice", &q);
+	ok(has(p, "<td>9.9.9</td>"), "a new run shows at once");
+	q.version = "9.9.9";
+	p = get_runs("alice", &q);
+	is_int(count(p, "<tr data-run="), 1, "another query, another body");
+	pages_cache_clear();
+	p = get_runs("alice", &q);
+	is_int(count(p, "<tr data-run="), 1, "rendered again after a clear");
+
 	/* --- Query plans ------------------------------------------------------ */
 	bad = 0;
 	check_plan("active_stages", 0, &bad);
@@ -829,6 +848,7 @@ main(void)
 	}
 	is_int(bad, 0, "the pages' queries use indexes (no scan of runs)");
 
+	pages_cache_clear();
 	buf_free(&page);
 	store_close(st);
 	config_free(cfg);
