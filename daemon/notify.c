@@ -680,7 +680,7 @@ notify_backoff(struct notify *n, int attempts)
 
 /* A send finished (error NULL: accepted); ns is freed here. */
 static void
-notify_send_done(struct notify_send *ns, const char *error)
+notify_send_end(struct notify_send *ns, const char *error, int permanent)
 {
 	struct notify	*n = ns->n;
 	char		*cause = NULL;
@@ -708,7 +708,7 @@ notify_send_done(struct notify_send *ns, const char *error)
 		pthread_mutex_lock(&n->lock);
 		n->stats.sent++;
 		pthread_mutex_unlock(&n->lock);
-	} else if (attempts >= NOTIFY_MAX_ATTEMPTS) {
+	} else if (attempts >= NOTIFY_MAX_ATTEMPTS || permanent) {
 		if (store_outbox_mark_error(n->store, ns->id, error, 0,
 		    &cause) != 0) {
 			log_warnx("notification failed id=%lld: %s",
@@ -742,6 +742,13 @@ notify_send_done(struct notify_send *ns, const char *error)
 		notify_schedule(n, 0);
 }
 
+/* A failed send is tried again later, unless it can never succeed. */
+static void
+notify_send_done(struct notify_send *ns, const char *error)
+{
+	notify_send_end(ns, error, 0);
+}
+
 static void
 notify_ses_cb(const struct aws_reply *reply, const char *message_id,
     void *arg)
@@ -753,8 +760,14 @@ notify_ses_cb(const struct aws_reply *reply, const char *message_id,
 		    (long long)ns->id, message_id != NULL ? message_id : "");
 		notify_send_done(ns, NULL);
 	} else
-		notify_send_done(ns, reply->message != NULL ? reply->message :
-		    "SES SendEmail failed");
+		/* A 4xx but throttling (MessageRejected, a sender not
+		   verified, a bad address) fails the same way every time. */
+		notify_send_end(ns, reply->message != NULL ? reply->message :
+		    "SES SendEmail failed", reply->error == AWS_EAWS &&
+		    reply->status >= 400 && reply->status < 500 &&
+		    reply->status != 429 && strstr(reply->aws.code,
+		    "Throttl") == NULL && strstr(reply->aws.code,
+		    "TooMany") == NULL);
 }
 
 static void
@@ -772,7 +785,10 @@ notify_http_cb(struct http_call *call, struct http_result *res, void *arg)
 	} else if (strcmp(ns->channel, "webhook") == 0 &&
 	    (res->status < 200 || res->status > 299)) {
 		e = xasprintf("the webhook answered HTTP %ld", res->status);
-		notify_send_done(ns, e);
+		/* A wrong URL or a payload refused does not get better. */
+		notify_send_end(ns, e, res->status >= 400 &&
+		    res->status < 500 && res->status != 408 &&
+		    res->status != 429);
 		free(e);
 	} else
 		notify_send_done(ns, NULL);

@@ -852,6 +852,30 @@ test_retry_and_give_up(struct t *t)
 		is_int(f, 1, "the store counts it failed");
 	}
 	fakeaws_control(&t->fake, "DELETE", "/_fake/faults", NULL, NULL);
+
+	/* A refusal that will not change (400 MessageRejected) is not
+	   retried for an hour: failed at once, with SES's reason. */
+	fakeaws_control(&t->fake, "POST", "/_fake/faults", "{\"service\": "
+	    "\"ses\", \"operation\": \"SendEmail\", \"mode\": \"error\", "
+	    "\"status\": 400, \"code\": \"MessageRejected\", \"message\": "
+	    "\"Email address is not verified.\", \"count\": 1}", NULL);
+	memset(&nc, 0, sizeof nc);
+	nc.event = "deployed";
+	nc.run_id = t->run_id;
+	nc.stage_id = t->stage_stg;
+	queue(t, t->config, &nc);
+	snprintf(key, sizeof key, "deployed stage=%lld attempt=0",
+	    (long long)t->stage_stg);
+	notify_wake(t->notify);
+	ok(wait_row(t, key, "failed", 1), "MessageRejected: failed after "
+	    "one attempt");
+	r = row_by_key(t, key);
+	ok(r != NULL && r->last_error != NULL &&
+	    strstr(r->last_error, "not verified") != NULL,
+	    "with SES's reason: %s", r != NULL && r->last_error != NULL ?
+	    r->last_error : "(none)");
+	row_free(r);
+	fakeaws_control(&t->fake, "DELETE", "/_fake/faults", NULL, NULL);
 }
 
 /* The reminders of this stage in the outbox; the last key in last. */
