@@ -19,8 +19,8 @@
  *
  * Forms on the pages, all method POST, all with the hidden field `csrf`
  * (ctx->csrf) and handled by the portal server (portal.c):
- *	POST /login		user, password (no csrf field when ctx->csrf
- *				is NULL); an optional `next`
+ *	POST /login		user, password (and csrf when ctx->csrf is
+ *				set)
  *	POST /logout		csrf
  *	POST /runs/{id}/approve	csrf, env, comment (optional)
  *	POST /runs/{id}/reject	csrf, env, comment (required; a reject at
@@ -31,11 +31,12 @@
  *				confirm=yes
  *	POST /runs/{id}/retry	csrf, env, confirm=yes
  *	POST /releases/{id}/redeploy  csrf, env, confirm=yes
- * A confirm checkbox (labelled "Confirm") not ticked is the server's to
- * refuse: it then renders the page again with an error ("Tick Confirm to
- * ...").  After an action the server redirects (303) to the run page or
- * renders it with `notice`/`error` set: both are shown escaped, error in
- * role=alert.
+ * The Confirm checkboxes are `required` (the browser asks first); one
+ * not ticked is the server's to refuse: it renders the page again with
+ * its error.  After an action the server redirects (303) to the run
+ * page or renders it with `notice`/`error` set: both are shown escaped,
+ * error in role=alert.  The approve and reject buttons share one form
+ * (reject by formaction), so one Comment serves both.
  *
  * Which buttons show is decided with the config's groups, as the engine
  * decides (perm.h): approvers of an environment, its gate group,
