@@ -17,6 +17,8 @@
  * records the error and retries it later with exponential backoff
  * (30 s, 1 min, 2 min, ... capped at 1 h; the first delay can be set in
  * ms by SHIPGATE_NOTIFY_RETRY_MS, for tests) until NOTIFY_MAX_ATTEMPTS,
+ * or at once for a refusal that cannot change (SES 4xx but throttling,
+ * a webhook's 4xx but 408/429),
  * then marks it failed (logged with log_warnx, counted in the stats,
  * visible in the outbox rows of the run).  Delivery is at least once:
  * nothing is sent twice in normal operation (a mark that fails, e.g. a
