@@ -1058,6 +1058,37 @@ pages_audit_rows(const struct store_audit_page *a, struct tmpl_data *d,
 	}
 }
 
+/* An operator may redeploy a release once deployed, to any of its app's
+ * environments: a rollback run (engine_redeploy). */
+static int
+pages_run_redeploy(const struct page_ctx *ctx, const struct store_run *run,
+    const struct store_release *rel, struct tmpl_data *d, char **cause)
+{
+	const struct config_app	*app;
+	struct tmpl_data	*o;
+	char			*envs = NULL, *why = NULL;
+	size_t			 i;
+	int			 rc;
+
+	if (ctx->user == NULL || rel == NULL ||
+	    rel->status != STORE_RELEASE_VALID ||
+	    (app = config_find_app(ctx->config, run->app)) == NULL ||
+	    !perm_is_operator(ctx->config, ctx->user, "redeploy", NULL))
+		return (0);
+	if ((rc = store_release_deployed_to(ctx->store, rel->id, &envs,
+	    &why)) != 0)
+		return (pages_fail(cause, rc, why));
+	if (envs == NULL)
+		return (0);
+	tmpl_set(d, "deployed_to", envs);
+	for (i = 0; i < app->nenvironments; i++) {
+		o = tmpl_append(d, "redeploy");
+		tmpl_set(o, "env", app->environments[i].name);
+	}
+	free(envs);
+	return (0);
+}
+
 int
 pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
     const char *error, struct buf *out, char **cause)
@@ -1197,6 +1228,8 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 	if (ctx->user != NULL && !finished && by == NULL &&
 	    perm_is_operator(ctx->config, ctx->user, "cancel", NULL))
 		tmpl_set_bool(d, "may_cancel", 1);
+	if ((rc = pages_run_redeploy(ctx, run, rel, d, cause)) != 0)
+		goto out;
 
 	snprintf(title, sizeof title, "%s %s", run->app, run->version != NULL ?
 	    run->version : "");

@@ -66,6 +66,12 @@ static const char SQL_DEPLOYMENT[] =
     "JOIN deployments d ON d.stage_id = s.id "				\
     "WHERE r.release_id = rel.id ORDER BY s.position)) "		\
     "FROM releases rel WHERE rel.app_id = ?1 "
+static const char SQL_RELEASE_DEPLOYED_TO[] =
+    "SELECT group_concat(environment, ' ') FROM (SELECT DISTINCT "
+    "s.environment AS environment FROM runs r "
+    "JOIN stages s ON s.run_id = r.id "
+    "JOIN deployments d ON d.stage_id = s.id "
+    "WHERE r.release_id = ?1 ORDER BY s.position)";
 static const char SQL_APP_RELEASES[] = SQL_APP_RELEASES_COLUMNS
     "ORDER BY rel.received_at DESC, rel.id DESC LIMIT ?3";
 static const char SQL_APP_RELEASES_BEFORE[] = SQL_APP_RELEASES_COLUMNS
@@ -427,6 +433,26 @@ store_stages_of_runs(struct store *s, const int64_t *run_ids, size_t n,
 	return (0);
 }
 
+int
+store_release_deployed_to(struct store *s, int64_t release_id, char **envsp,
+    char **cause)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc = 0;
+
+	*envsp = NULL;
+	if ((stmt = store_stmt(s, SQL_RELEASE_DEPLOYED_TO, cause)) == NULL)
+		return (STORE_EIO);
+	sqlite3_bind_int64(stmt, 1, release_id);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		*envsp = store_column_text(stmt, 0);
+	else
+		rc = store_fail(s, cause, "cannot read where release %lld was "
+		    "deployed", (long long)release_id);
+	store_stmt_done(stmt);
+	return (rc);
+}
+
 /* --- The history's Newer link ---------------------------------------------- */
 
 static unsigned int
@@ -529,6 +555,8 @@ store_portal_plan(struct store *s, const char *query, unsigned int mask,
 	*planp = NULL;
 	if (strcmp(query, "active_stages") == 0)
 		sql = SQL_ACTIVE_STAGES;
+	else if (strcmp(query, "release_deployed_to") == 0)
+		sql = SQL_RELEASE_DEPLOYED_TO;
 	else if (strcmp(query, "stages_of_runs") == 0)
 		sql = SQL_STAGES_OF_RUNS;
 	else if (strcmp(query, "deployment") == 0)

@@ -1010,6 +1010,12 @@ int	 store_stages_of_runs(struct store *, const int64_t *run_ids,
 	    size_t n, struct store_stage_briefs **, char **cause);
 void	 store_stage_briefs_free(struct store_stage_briefs *);
 
+/* The environments a release was ever deployed to, space-separated in
+ * deployment order (*envsp NULL: never); the caller frees *envsp.
+ * Through runs_release and deployments' stage_id: no scan. */
+int	 store_release_deployed_to(struct store *, int64_t release_id,
+	    char **envsp, char **cause);
+
 /*
  * The cursor of the page of runs just newer than run `after` with the
  * same filters (f->before is ignored): pass *beforep as the filter's
@@ -1034,8 +1040,8 @@ int	 store_data_version(struct store *, struct store_version *,
 /*
  * For tests: SQLite's EXPLAIN QUERY PLAN of a query, one line per step
  * ("SEARCH r USING INDEX runs_app (app_id=?)").  query is
- * "active_stages", "deployment", "stages_of_runs", "app_releases" (mask
- * 1: with a cursor),
+ * "active_stages", "deployment", "stages_of_runs", "release_deployed_to",
+ * "app_releases" (mask 1: with a cursor),
  * "runs_newer" or "runs_page" (mask: the filters, in the order of
  * struct store_runs_filter's fields).  *planp is the caller's.
  */

@@ -600,6 +600,17 @@ main(void)
 	ok(!has(p, "data-live"), "a finished run is not polled");
 	p = get_run("alice", r4);
 	ok(!has(p, "Retry int"), "alice may not retry");
+	p = get_run("dave", r5);
+	text = xasprintf("action=\"/releases/%lld/redeploy\"",
+	    (long long)rel5);
+	ok(has(p, text) && has(p, ">Redeploy to int</button>") &&
+	    has(p, "was deployed to int."),
+	    "the run page: an operator may redeploy a deployed release");
+	free(text);
+	p = get_run("dave", r4);
+	ok(!has(p, "Redeploy to"), "not a release never deployed");
+	p = get_run("alice", r5);
+	ok(!has(p, "Redeploy to"), "nor for alice");
 
 	p = get_run("alice", 999999);
 	is_int(status, 404, "an unknown run is 404");
@@ -839,6 +850,7 @@ main(void)
 	check_plan("active_stages", 0, &bad);
 	check_plan("deployment", 0, &bad);
 	check_plan("stages_of_runs", 0, &bad);
+	check_plan("release_deployed_to", 0, &bad);
 	check_plan("app_releases", 0, &bad);
 	check_plan("app_releases", 1, &bad);
 	for (mask = 0; mask < 128; mask++) {
