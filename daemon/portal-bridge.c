@@ -70,6 +70,8 @@ portal_bridge_new(uv_loop_t *loop, char **cause)
 		return (NULL);
 	}
 	b->async.data = b;
+	/* Waiting for calls is no reason for the loop to keep running. */
+	uv_unref((uv_handle_t *)&b->async);
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);

@@ -779,8 +779,8 @@ portal_login(struct portal_request *q)
 		    "failed; try again.");
 		goto out;
 	}
-	(void)store_session_purge(q->store, q->now -
-	    c->session_lifetime_ms, NULL, NULL);
+	/* Sessions that ended are of no use: delete them now and then. */
+	(void)store_session_purge(q->store, q->now, NULL, NULL);
 	log_info("portal: signed in user=%s addr=%s", u->name, addr);
 	free(r->set_cookie);
 	r->set_cookie = portal_session_cookie(c, id, q->p->tls);
