@@ -196,7 +196,7 @@ async function newUser(browser, name, opts) {
 		timezoneId: 'Europe/Paris',
 		locale: 'en-GB',
 	}, opts || {}));
-	context.setDefaultTimeout(15000);
+	context.setDefaultTimeout(30000);
 	const page = await context.newPage();
 	page.dialogs = [];
 	page.on('dialog', (d) => {
