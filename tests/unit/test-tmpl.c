@@ -208,6 +208,23 @@ main(void)
 		cause = NULL;
 		ok(strlen(web_files[i].data) == web_files[i].size,
 		    "%s: its size", web_files[i].name);
+		/* Unescaped output only where the layout takes the body. */
+		{
+			const char	*p = web_files[i].data;
+			int		 nraw = 0;
+
+			while ((p = strstr(p, "{{raw:")) != NULL) {
+				nraw++;
+				p++;
+			}
+			if (strcmp(web_files[i].name, "layout.html") == 0)
+				ok(nraw == 1 && strstr(web_files[i].data,
+				    "{{raw:body}}") != NULL,
+				    "layout.html: raw: for its body only");
+			else
+				is_int(nraw, 0, "%s: no raw:",
+				    web_files[i].name);
+		}
 	}
 	is_int(tmpl_render("no-such.html", d, &b, &cause), TMPL_ENOTFOUND,
 	    "an unknown template");
