@@ -35,6 +35,9 @@
 #define PACKAGE_VERSION "0"
 #endif
 
+/* libcurl's receive buffer for a collected answer (its minimum is 1 KiB). */
+#define HTTP_RECV_BUFFER	4096
+
 /* A socket curl asked us to watch; freed in its close callback. */
 struct http_sock {
 	uv_poll_t		 poll;
@@ -922,6 +925,14 @@ http_call_start(struct http_client *client, const struct http_request *req,
 	 */
 	if (req->read_cb == NULL)
 		SET(CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
+	/*
+	 * Likewise the receive buffer (16 KiB by default, allocated with
+	 * the handle): a collected answer is an API's reply of a few KiB,
+	 * often a long poll waiting with nothing to read.  Streamed
+	 * downloads keep the default.
+	 */
+	if (req->write_cb == NULL)
+		SET(CURLOPT_BUFFERSIZE, (long)HTTP_RECV_BUFFER);
 	/* A declared length over the maximum fails before the body comes. */
 	if (req->write_cb == NULL && call->body_in.max <= (size_t)INT64_MAX)
 		SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)call->body_in.max);
