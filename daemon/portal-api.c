@@ -676,6 +676,26 @@ portal_metric_sums(struct buf *b, const char *name, const char *help,
 	}
 }
 
+/* The outbox's messages by status: a failed one is someone not told. */
+static void
+portal_outbox_metrics(const struct portal_req *q, struct buf *b)
+{
+	int64_t	 pending, sent, failed;
+
+	if (store_outbox_counts(q->store, &pending, &sent, &failed,
+	    NULL) != 0)
+		return;
+	buf_appends(b, "# HELP shipgate_notifications Messages (e-mail, "
+	    "webhooks) in the outbox by status.\n"
+	    "# TYPE shipgate_notifications gauge\n");
+	buf_printf(b, "shipgate_notifications{status=\"pending\"} %lld\n",
+	    (long long)pending);
+	buf_printf(b, "shipgate_notifications{status=\"sent\"} %lld\n",
+	    (long long)sent);
+	buf_printf(b, "shipgate_notifications{status=\"failed\"} %lld\n",
+	    (long long)failed);
+}
+
 void
 portal_metrics(const struct portal_req *q, struct portal_reply *r)
 {
@@ -709,5 +729,6 @@ portal_metrics(const struct portal_req *q, struct portal_reply *r)
 	    "the decision, by environment and decision.", "decision",
 	    m->approvals, m->napprovals);
 	store_metrics_free(m);
+	portal_outbox_metrics(q, b);
 	portal_loop_metrics(q->portal, b);
 }

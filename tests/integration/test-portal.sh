@@ -213,6 +213,8 @@ ok "/metrics: AWS calls by service and operation" \
     body_has '^shipgate_aws_calls_total\{service="[a-z0-9]+",operation="[A-Za-z]+"\} [1-9]'
 ok "/metrics: approval wait times" body_has '^shipgate_approval_wait_seconds_count\{env="int",decision="approve"\} 1'
 ok "/metrics: the loop answers" body_has '^shipgate_loop_up 1'
+ok "/metrics: notifications by status" \
+    body_has '^shipgate_notifications\{status="failed"\} [0-9]+$'
 
 # --- The identity header without trusted_proxies ------------------------------
 req -H 'X-Forwarded-Email: dave@client.example' "$base/"
