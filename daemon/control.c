@@ -76,6 +76,7 @@
 #include "control.h"
 #include "log.h"
 #include "portal-auth.h"
+#include "run-json.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -174,41 +175,6 @@ control_fail(json_t *reply, const char *error, const char *fmt, ...)
 	json_object_set_new(reply, "error", json_string(error));
 	json_object_set_new(reply, "detail", json_string(detail));
 	free(detail);
-}
-
-/* A string for JSON: NULL is null; text that is not UTF-8 is null too
- * (json_string refuses it) rather than a dropped field. */
-static json_t *
-control_str(const char *s)
-{
-	json_t	*v;
-
-	if (s == NULL || (v = json_string(s)) == NULL)
-		return (json_null());
-	return (v);
-}
-
-/* Unix milliseconds as UTC ISO 8601, null for 0. */
-static json_t *
-control_time(int64_t ms)
-{
-	struct tm	 tm;
-	time_t		 t;
-	char		 s[64];
-
-	if (ms <= 0)
-		return (json_null());
-	t = (time_t)(ms / 1000);
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		return (json_null());
-	return (json_string(s));
-}
-
-static json_t *
-control_id(int64_t id)
-{
-	return (id > 0 ? json_integer(id) : json_null());
 }
 
 static void
@@ -389,14 +355,14 @@ control_cmd_runs(struct control_conn *conn, json_t *req, json_t *reply)
 		o = json_object();
 		json_object_set_new(o, "id", json_integer(r->id));
 		json_object_set_new(o, "release", json_integer(r->release_id));
-		json_object_set_new(o, "app", control_str(r->app));
-		json_object_set_new(o, "version", control_str(r->version));
-		json_object_set_new(o, "author", control_str(r->author));
+		json_object_set_new(o, "app", run_json_str(r->app));
+		json_object_set_new(o, "version", run_json_str(r->version));
+		json_object_set_new(o, "author", run_json_str(r->author));
 		json_object_set_new(o, "kind",
 		    json_string(store_run_kind_name(r->kind)));
 		json_object_set_new(o, "status",
 		    json_string(store_run_status_name(r->status)));
-		json_object_set_new(o, "reason", control_str(r->reason));
+		json_object_set_new(o, "reason", run_json_str(r->reason));
 		if (store_run_current_stage(s, r->id, &env, &st_status,
 		    &cause) != 0) {
 			json_decref(o);
@@ -406,283 +372,45 @@ control_cmd_runs(struct control_conn *conn, json_t *req, json_t *reply)
 		}
 		if (env != NULL) {
 			json_object_set_new(o, "stage", json_pack("{s:o, s:s}",
-			    "env", control_str(env),
+			    "env", run_json_str(env),
 			    "status", store_stage_status_name(st_status)));
 		} else
 			json_object_set_new(o, "stage", json_null());
 		free(env);
 		json_object_set_new(o, "created_at",
-		    control_time(r->created_at));
+		    run_json_time(r->created_at));
 		json_object_set_new(o, "finished_at",
-		    control_time(r->finished_at));
+		    run_json_time(r->finished_at));
 		json_array_append_new(runs, o);
 	}
 	json_object_set_new(reply, "ok", json_true());
 	json_object_set_new(reply, "runs", runs);
 	json_object_set_new(reply, "next_before",
-	    control_id(page->next_before));
+	    run_json_id(page->next_before));
 out:
 	store_runs_page_free(page);
 	free(cause);
 }
 
-/* JSON text from the store (scope, details, the manifest), or null. */
-static json_t *
-control_json_text(const char *text)
-{
-	json_t	*v;
-
-	if (text == NULL || (v = json_loads(text, 0, NULL)) == NULL)
-		return (json_null());
-	return (v);
-}
-
-static json_t *
-control_stage_json(struct store *s, const struct store_stage *st,
-    const struct store_promotions *promos, char **cause)
-{
-	const struct store_promotion	*p;
-	struct store_changes		*changes = NULL;
-	struct store_check_results	*checks = NULL;
-	const struct store_change	*c;
-	const struct store_check_result	*r;
-	json_t				*o = NULL, *a;
-	int64_t				 end;
-	size_t				 i;
-
-	if (store_stage_changes(s, st->id, st->attempt, &changes, cause) != 0 ||
-	    store_stage_check_results(s, st->id, st->attempt, &checks,
-	    cause) != 0)
-		goto out;
-	o = json_object();
-	json_object_set_new(o, "id", json_integer(st->id));
-	json_object_set_new(o, "env", control_str(st->environment));
-	json_object_set_new(o, "position", json_integer(st->position));
-	json_object_set_new(o, "status",
-	    json_string(store_stage_status_name(st->status)));
-	json_object_set_new(o, "reason", control_str(st->reason));
-	json_object_set_new(o, "attempt", json_integer(st->attempt));
-	json_object_set_new(o, "required_approvals",
-	    json_integer(st->required_approvals));
-	json_object_set_new(o, "change_set", control_str(st->change_set_name));
-	json_object_set_new(o, "change_set_arn",
-	    control_str(st->change_set_arn));
-	json_object_set_new(o, "stack_id", control_str(st->stack_id));
-	json_object_set_new(o, "deadline_at", control_time(st->deadline_at));
-	json_object_set_new(o, "started_at", control_time(st->started_at));
-	json_object_set_new(o, "finished_at", control_time(st->finished_at));
-	if (st->started_at > 0) {
-		end = st->finished_at > 0 ? st->finished_at : store_now(s);
-		json_object_set_new(o, "duration_ms", json_integer(
-		    end > st->started_at ? end - st->started_at : 0));
-	} else
-		json_object_set_new(o, "duration_ms", json_null());
-
-	a = json_array();
-	for (i = 0; i < changes->n; i++) {
-		c = &changes->items[i];
-		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o, "
-		    "s:o, s:o}",
-		    "action", control_str(c->action),
-		    "logical_id", control_str(c->logical_id),
-		    "physical_id", control_str(c->physical_id),
-		    "type", control_str(c->resource_type),
-		    "replacement", control_str(c->replacement),
-		    "scope", control_json_text(c->scope),
-		    "details", control_json_text(c->details)));
-	}
-	json_object_set_new(o, "changes", a);
-
-	a = json_array();
-	for (i = 0; i < checks->n; i++) {
-		r = &checks->items[i];
-		json_array_append_new(a, json_pack("{s:o, s:i, s:o, s:o, s:o, "
-		    "s:o, s:o, s:i, s:o, s:o, s:o}",
-		    "check", control_str(r->check_name),
-		    "step", r->step,
-		    "name", control_str(r->step_name),
-		    "status", control_str(r->status),
-		    "method", control_str(r->method),
-		    "url", control_str(r->url),
-		    "http_status", r->http_status > 0 ?
-		    json_integer(r->http_status) : json_null(),
-		    "tries", r->tries,
-		    "duration_ms", r->duration_ms >= 0 ?
-		    json_integer(r->duration_ms) : json_null(),
-		    "expectation", control_str(r->expectation),
-		    "excerpt", control_str(r->excerpt)));
-	}
-	json_object_set_new(o, "checks", a);
-
-	a = json_array();
-	for (i = 0; i < promos->n; i++) {
-		p = &promos->items[i];
-		if (p->stage_id != st->id)
-			continue;
-		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o, "
-		    "s:o, s:o, s:o, s:i, s:i, s:I, s:I, s:o, s:o}",
-		    "image", control_str(p->repository),
-		    "reference", control_str(p->reference),
-		    "source_registry", control_str(p->source_registry),
-		    "destination_registry",
-		    control_str(p->destination_registry),
-		    "status", control_str(p->status),
-		    "source_digest", control_str(p->source_digest),
-		    "destination_digest", control_str(p->destination_digest),
-		    "media_type", control_str(p->media_type),
-		    "blobs_copied", p->blobs_copied,
-		    "blobs_skipped", p->blobs_skipped,
-		    "bytes_copied", (json_int_t)p->bytes_copied,
-		    "bytes_skipped", (json_int_t)p->bytes_skipped,
-		    "duration_ms", p->started_at > 0 && p->finished_at > 0 ?
-		    json_integer(p->finished_at - p->started_at) :
-		    json_null(),
-		    "reason", control_str(p->reason)));
-	}
-	json_object_set_new(o, "promotions", a);
-out:
-	store_changes_free(changes);
-	store_check_results_free(checks);
-	return (o);
-}
-
 static void
 control_cmd_show(struct control_conn *conn, json_t *req, json_t *reply)
 {
-	struct store			*s = conn->control->store;
-	struct store_run		*r = NULL;
-	struct store_release		*rel = NULL;
-	struct store_approvals		*approvals = NULL;
-	struct store_audit_page		*audit = NULL;
-	struct store_promotions		*promos = NULL;
-	struct store_outbox_rows	*outbox = NULL;
-	const struct store_outbox_row	*ob;
-	const struct store_approval	*ap;
-	const struct store_audit_entry	*e;
-	json_t				*o = NULL, *a, *v, *manifest;
-	char				*cause = NULL;
-	int64_t				 run_id;
-	size_t				 i;
-	int				 rc;
+	json_t	*o;
+	char	*cause = NULL;
+	int64_t	 run_id;
+	int	 rc;
 
 	if (control_get_id(req, "run", &run_id, reply) != 0)
 		return;
-	if ((rc = store_get_run(s, run_id, &r, &cause)) != 0) {
+	if ((o = run_json(conn->control->store, run_id, CONTROL_AUDIT_MAX,
+	    &rc, &cause)) == NULL) {
 		control_fail(reply, rc == STORE_ENOTFOUND ? "not_found" :
-		    "store", "%s", cause);
-		goto out;
+		    "store", "%s", cause != NULL ? cause : "unknown");
+		free(cause);
+		return;
 	}
-	if ((rc = store_get_release(s, r->release_id, &rel, &cause)) != 0 ||
-	    (rc = store_run_approvals(s, run_id, &approvals, &cause)) != 0 ||
-	    (rc = store_audit_page(s, run_id, 0, CONTROL_AUDIT_MAX, &audit,
-	    &cause)) != 0 ||
-	    (rc = store_run_promotions(s, run_id, &promos, &cause)) != 0 ||
-	    (rc = store_outbox_run(s, run_id, &outbox, &cause)) != 0) {
-		control_fail(reply, "store", "%s", cause);
-		goto out;
-	}
-
-	o = json_object();
-	json_object_set_new(o, "id", json_integer(r->id));
-	json_object_set_new(o, "release", json_integer(r->release_id));
-	json_object_set_new(o, "app", control_str(r->app));
-	json_object_set_new(o, "version", control_str(r->version));
-	json_object_set_new(o, "author", control_str(r->author));
-	json_object_set_new(o, "message", control_str(r->message));
-	json_object_set_new(o, "kind",
-	    json_string(store_run_kind_name(r->kind)));
-	json_object_set_new(o, "status",
-	    json_string(store_run_status_name(r->status)));
-	json_object_set_new(o, "reason", control_str(r->reason));
-	json_object_set_new(o, "requested_by", control_str(r->requested_by));
-	json_object_set_new(o, "rollback_of", control_id(r->rollback_of));
-	json_object_set_new(o, "created_at", control_time(r->created_at));
-	json_object_set_new(o, "updated_at", control_time(r->updated_at));
-	json_object_set_new(o, "finished_at", control_time(r->finished_at));
-	manifest = control_json_text(rel->manifest);
-	v = json_object_get(manifest, "images");
-	if (json_is_array(v))
-		json_object_set(o, "images", v);
-	else
-		json_object_set_new(o, "images", json_array());
-	json_decref(manifest);
-
-	a = json_array();
-	json_object_set_new(o, "stages", a);
-	for (i = 0; i < r->nstages; i++) {
-		if ((v = control_stage_json(s, &r->stages[i], promos,
-		    &cause)) == NULL) {
-			control_fail(reply, "store", "%s", cause);
-			goto out;
-		}
-		json_array_append_new(a, v);
-	}
-
-	a = json_array();
-	json_object_set_new(o, "approvals", a);
-	for (i = 0; i < approvals->n; i++) {
-		ap = &approvals->items[i];
-		json_array_append_new(a, json_pack("{s:o, s:i, s:b, s:o, s:s, "
-		    "s:o, s:s, s:o}",
-		    "env", control_str(ap->environment),
-		    "attempt", ap->attempt,
-		    "gate", ap->gate,
-		    "user", control_str(ap->user),
-		    "decision", store_decision_name(ap->decision),
-		    "comment", control_str(ap->comment),
-		    "via", store_via_name(ap->via),
-		    "at", control_time(ap->decided_at)));
-	}
-
-	a = json_array();
-	json_object_set_new(o, "audit", a);
-	for (i = audit->n; i > 0; i--) {
-		e = &audit->entries[i - 1];
-		json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:o, s:o, "
-		    "s:o, s:o}",
-		    "id", (json_int_t)e->id,
-		    "at", control_time(e->at),
-		    "actor", control_str(e->actor),
-		    "unix_user", control_str(e->unix_user),
-		    "action", control_str(e->action),
-		    "subject", control_str(e->subject),
-		    "detail", control_str(e->detail)));
-	}
-	json_object_set_new(o, "audit_truncated",
-	    json_boolean(audit->next_before != 0));
-
-	/* What the run's transitions told people, and whether it went. */
-	a = json_array();
-	json_object_set_new(o, "notifications", a);
-	for (i = 0; i < outbox->n; i++) {
-		ob = &outbox->items[i];
-		json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:o, s:o, "
-		    "s:o, s:i, s:o, s:o, s:o}",
-		    "id", (json_int_t)ob->id,
-		    "channel", control_str(ob->channel),
-		    "event", control_str(ob->event),
-		    "to", control_str(ob->channel != NULL &&
-		    strcmp(ob->channel, "email") == 0 ? ob->recipients :
-		    "(webhook)"),
-		    "subject", control_str(ob->subject),
-		    "status", control_str(ob->status),
-		    "attempts", ob->attempts,
-		    "last_error", control_str(ob->last_error),
-		    "created_at", control_time(ob->created_at),
-		    "sent_at", control_time(ob->sent_at)));
-	}
-
 	json_object_set_new(reply, "ok", json_true());
-	json_object_set(reply, "run", o);
-out:
-	json_decref(o);
-	store_run_free(r);
-	store_release_free(rel);
-	store_approvals_free(approvals);
-	store_audit_page_free(audit);
-	store_promotions_free(promos);
-	store_outbox_rows_free(outbox);
-	free(cause);
+	json_object_set_new(reply, "run", o);
 }
 
 /* --- Actions -------------------------------------------------------------- */
@@ -889,7 +617,7 @@ control_cmd_redeploy(struct control_conn *conn, json_t *req, json_t *reply)
 	json_object_set_new(reply, "release", json_integer(release_id));
 	json_object_set_new(reply, "env", json_string(env));
 	if (rc == 0)
-		json_object_set_new(reply, "run", control_id(run_id));
+		json_object_set_new(reply, "run", run_json_id(run_id));
 }
 
 /* --- API tokens ----------------------------------------------------------- */
@@ -972,12 +700,12 @@ control_cmd_token_list(struct control_conn *conn, json_t *req, json_t *reply)
 		json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:o, s:o, "
 		    "s:o, s:o}",
 		    "id", (json_int_t)t->id,
-		    "user", control_str(t->user),
-		    "label", control_str(t->label),
-		    "created_by", control_str(t->created_by),
-		    "created_at", control_time(t->created_at),
-		    "last_used_at", control_time(t->last_used_at),
-		    "revoked_at", control_time(t->revoked_at)));
+		    "user", run_json_str(t->user),
+		    "label", run_json_str(t->label),
+		    "created_by", run_json_str(t->created_by),
+		    "created_at", run_json_time(t->created_at),
+		    "last_used_at", run_json_time(t->last_used_at),
+		    "revoked_at", run_json_time(t->revoked_at)));
 	}
 	store_tokens_free(list);
 	json_object_set_new(reply, "ok", json_true());

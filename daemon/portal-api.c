@@ -10,6 +10,7 @@
 #include "config.h"
 #include "control.h"
 #include "portal-api.h"
+#include "run-json.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -70,50 +71,13 @@ portal_api_json(struct portal_reply *r, int status, json_t *o)
 }
 
 static json_t *
-portal_api_str(const char *s)
-{
-	json_t	*v;
-
-	if (s == NULL || (v = json_string(s)) == NULL)
-		return (json_null());
-	return (v);
-}
-
-static json_t *
-portal_api_time(int64_t ms)
-{
-	char	 t[32];
-
-	if (ms <= 0)
-		return (json_null());
-	portal_iso_time(ms, t, sizeof t);
-	return (json_string(t));
-}
-
-static json_t *
-portal_api_id(int64_t id)
-{
-	return (id > 0 ? json_integer(id) : json_null());
-}
-
-static json_t *
-portal_api_json_text(const char *text)
-{
-	json_t	*v;
-
-	if (text == NULL || (v = json_loads(text, 0, NULL)) == NULL)
-		return (json_null());
-	return (v);
-}
-
-static json_t *
 portal_api_strings(const struct config_strings *g)
 {
 	json_t	*a = json_array();
 	size_t	 i;
 
 	for (i = 0; i < g->n; i++)
-		json_array_append_new(a, portal_api_str(g->items[i]));
+		json_array_append_new(a, run_json_str(g->items[i]));
 	return (a);
 }
 
@@ -153,7 +117,7 @@ portal_api_apps(const struct portal_req *q, struct portal_reply *r)
 		for (j = 0; j < app->nenvironments; j++) {
 			ce = &app->environments[j];
 			e = json_pack("{s:o, s:o, s:o, s:i}",
-			    "name", portal_api_str(ce->name),
+			    "name", run_json_str(ce->name),
 			    "approvers", portal_api_strings(&ce->approvers),
 			    "gate", portal_api_strings(&ce->gate),
 			    "required_approvals", ce->required_approvals);
@@ -171,17 +135,17 @@ portal_api_apps(const struct portal_req *q, struct portal_reply *r)
 			if (d != NULL)
 				json_object_set_new(e, "deployed", json_pack(
 				    "{s:o, s:I, s:I, s:o}",
-				    "version", portal_api_str(d->version),
+				    "version", run_json_str(d->version),
 				    "release", (json_int_t)d->release_id,
 				    "run", (json_int_t)d->run_id,
-				    "at", portal_api_time(d->deployed_at)));
+				    "at", run_json_time(d->deployed_at)));
 			else
 				json_object_set_new(e, "deployed",
 				    json_null());
 			store_deployment_free(d);
 			json_array_append_new(envs, e);
 		}
-		o = json_pack("{s:o, s:o}", "name", portal_api_str(app->name),
+		o = json_pack("{s:o, s:o}", "name", run_json_str(app->name),
 		    "environments", envs);
 		json_array_append_new(apps, o);
 	}
@@ -265,15 +229,15 @@ portal_api_runs(const struct portal_req *q, struct portal_reply *r)
 		json_object_set_new(o, "id", json_integer(run->id));
 		json_object_set_new(o, "release",
 		    json_integer(run->release_id));
-		json_object_set_new(o, "app", portal_api_str(run->app));
+		json_object_set_new(o, "app", run_json_str(run->app));
 		json_object_set_new(o, "version",
-		    portal_api_str(run->version));
-		json_object_set_new(o, "author", portal_api_str(run->author));
+		    run_json_str(run->version));
+		json_object_set_new(o, "author", run_json_str(run->author));
 		json_object_set_new(o, "kind",
 		    json_string(store_run_kind_name(run->kind)));
 		json_object_set_new(o, "status",
 		    json_string(store_run_status_name(run->status)));
-		json_object_set_new(o, "reason", portal_api_str(run->reason));
+		json_object_set_new(o, "reason", run_json_str(run->reason));
 		if ((rc = store_run_current_stage(q->store, run->id, &env,
 		    &st_status, &cause)) != 0) {
 			json_decref(o);
@@ -284,193 +248,35 @@ portal_api_runs(const struct portal_req *q, struct portal_reply *r)
 			return;
 		}
 		json_object_set_new(o, "stage", env == NULL ? json_null() :
-		    json_pack("{s:o, s:s}", "env", portal_api_str(env),
+		    json_pack("{s:o, s:s}", "env", run_json_str(env),
 		    "status", store_stage_status_name(st_status)));
 		free(env);
 		json_object_set_new(o, "created_at",
-		    portal_api_time(run->created_at));
+		    run_json_time(run->created_at));
 		json_object_set_new(o, "finished_at",
-		    portal_api_time(run->finished_at));
+		    run_json_time(run->finished_at));
 		json_array_append_new(runs, o);
 	}
 	portal_api_json(r, 200, json_pack("{s:o, s:o}", "runs", runs,
-	    "next_before", portal_api_id(page->next_before)));
+	    "next_before", run_json_id(page->next_before)));
 	store_runs_page_free(page);
-}
-
-static json_t *
-portal_api_stage(const struct portal_req *q, const struct store_stage *st,
-    char **cause, int *rcp)
-{
-	struct store_changes		*changes = NULL;
-	struct store_check_results	*checks = NULL;
-	const struct store_change	*c;
-	const struct store_check_result	*k;
-	json_t				*o = NULL, *a;
-	int64_t				 end;
-	size_t				 i;
-
-	if ((*rcp = store_stage_changes(q->store, st->id, st->attempt,
-	    &changes, cause)) != 0 ||
-	    (*rcp = store_stage_check_results(q->store, st->id, st->attempt,
-	    &checks, cause)) != 0)
-		goto out;
-	o = json_object();
-	json_object_set_new(o, "id", json_integer(st->id));
-	json_object_set_new(o, "env", portal_api_str(st->environment));
-	json_object_set_new(o, "position", json_integer(st->position));
-	json_object_set_new(o, "status",
-	    json_string(store_stage_status_name(st->status)));
-	json_object_set_new(o, "reason", portal_api_str(st->reason));
-	json_object_set_new(o, "attempt", json_integer(st->attempt));
-	json_object_set_new(o, "required_approvals",
-	    json_integer(st->required_approvals));
-	json_object_set_new(o, "change_set",
-	    portal_api_str(st->change_set_name));
-	json_object_set_new(o, "deadline_at",
-	    portal_api_time(st->deadline_at));
-	json_object_set_new(o, "started_at", portal_api_time(st->started_at));
-	json_object_set_new(o, "finished_at",
-	    portal_api_time(st->finished_at));
-	if (st->started_at > 0) {
-		end = st->finished_at > 0 ? st->finished_at : q->now;
-		json_object_set_new(o, "duration_ms", json_integer(
-		    end > st->started_at ? end - st->started_at : 0));
-	} else
-		json_object_set_new(o, "duration_ms", json_null());
-	a = json_array();
-	for (i = 0; i < changes->n; i++) {
-		c = &changes->items[i];
-		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o, "
-		    "s:o, s:o}",
-		    "action", portal_api_str(c->action),
-		    "logical_id", portal_api_str(c->logical_id),
-		    "physical_id", portal_api_str(c->physical_id),
-		    "type", portal_api_str(c->resource_type),
-		    "replacement", portal_api_str(c->replacement),
-		    "scope", portal_api_json_text(c->scope),
-		    "details", portal_api_json_text(c->details)));
-	}
-	json_object_set_new(o, "changes", a);
-	a = json_array();
-	for (i = 0; i < checks->n; i++) {
-		k = &checks->items[i];
-		json_array_append_new(a, json_pack("{s:o, s:i, s:o, s:o, s:o, "
-		    "s:o, s:o, s:i, s:o}",
-		    "check", portal_api_str(k->check_name),
-		    "step", k->step,
-		    "name", portal_api_str(k->step_name),
-		    "status", portal_api_str(k->status),
-		    "url", portal_api_str(k->url),
-		    "http_status", k->http_status > 0 ?
-		    json_integer(k->http_status) : json_null(),
-		    "expectation", portal_api_str(k->expectation),
-		    "tries", k->tries,
-		    "duration_ms", k->duration_ms >= 0 ?
-		    json_integer(k->duration_ms) : json_null()));
-	}
-	json_object_set_new(o, "checks", a);
-out:
-	store_changes_free(changes);
-	store_check_results_free(checks);
-	return (o);
 }
 
 static void
 portal_api_run(const struct portal_req *q, int64_t run_id,
     struct portal_reply *r)
 {
-	struct store_run		*run = NULL;
-	struct store_release		*rel = NULL;
-	struct store_approvals		*approvals = NULL;
-	struct store_audit_page		*audit = NULL;
-	const struct store_approval	*ap;
-	const struct store_audit_entry	*e;
-	json_t				*o = NULL, *a, *v, *manifest;
-	char				*cause = NULL;
-	size_t				 i;
-	int				 rc;
+	json_t	*o;
+	char	*cause = NULL;
+	int	 rc;
 
-	if ((rc = store_get_run(q->store, run_id, &run, &cause)) != 0 ||
-	    (rc = store_get_release(q->store, run->release_id, &rel,
-	    &cause)) != 0 ||
-	    (rc = store_run_approvals(q->store, run_id, &approvals,
-	    &cause)) != 0 ||
-	    (rc = store_audit_page(q->store, run_id, 0, PORTAL_API_AUDIT_MAX,
-	    &audit, &cause)) != 0)
-		goto fail;
-	o = json_object();
-	json_object_set_new(o, "id", json_integer(run->id));
-	json_object_set_new(o, "release", json_integer(run->release_id));
-	json_object_set_new(o, "app", portal_api_str(run->app));
-	json_object_set_new(o, "version", portal_api_str(run->version));
-	json_object_set_new(o, "author", portal_api_str(run->author));
-	json_object_set_new(o, "message", portal_api_str(run->message));
-	json_object_set_new(o, "kind",
-	    json_string(store_run_kind_name(run->kind)));
-	json_object_set_new(o, "status",
-	    json_string(store_run_status_name(run->status)));
-	json_object_set_new(o, "reason", portal_api_str(run->reason));
-	json_object_set_new(o, "requested_by",
-	    portal_api_str(run->requested_by));
-	json_object_set_new(o, "rollback_of", portal_api_id(run->rollback_of));
-	json_object_set_new(o, "created_at", portal_api_time(run->created_at));
-	json_object_set_new(o, "updated_at", portal_api_time(run->updated_at));
-	json_object_set_new(o, "finished_at",
-	    portal_api_time(run->finished_at));
-	manifest = portal_api_json_text(rel->manifest);
-	v = json_object_get(manifest, "images");
-	json_object_set_new(o, "images", json_is_array(v) ? json_incref(v) :
-	    json_array());
-	json_decref(manifest);
-	a = json_array();
-	json_object_set_new(o, "stages", a);
-	for (i = 0; i < run->nstages; i++) {
-		if ((v = portal_api_stage(q, &run->stages[i], &cause,
-		    &rc)) == NULL)
-			goto fail;
-		json_array_append_new(a, v);
-	}
-	a = json_array();
-	json_object_set_new(o, "approvals", a);
-	for (i = 0; i < approvals->n; i++) {
-		ap = &approvals->items[i];
-		json_array_append_new(a, json_pack("{s:o, s:i, s:b, s:o, s:s, "
-		    "s:o, s:s, s:o}",
-		    "env", portal_api_str(ap->environment),
-		    "attempt", ap->attempt,
-		    "gate", ap->gate,
-		    "user", portal_api_str(ap->user),
-		    "decision", store_decision_name(ap->decision),
-		    "comment", portal_api_str(ap->comment),
-		    "via", store_via_name(ap->via),
-		    "at", portal_api_time(ap->decided_at)));
-	}
-	a = json_array();
-	json_object_set_new(o, "audit", a);
-	for (i = audit->n; i > 0; i--) {
-		e = &audit->entries[i - 1];
-		json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:o, s:o, "
-		    "s:o}",
-		    "id", (json_int_t)e->id,
-		    "at", portal_api_time(e->at),
-		    "actor", portal_api_str(e->actor),
-		    "action", portal_api_str(e->action),
-		    "subject", portal_api_str(e->subject),
-		    "detail", portal_api_str(e->detail)));
+	if ((o = run_json(q->store, run_id, PORTAL_API_AUDIT_MAX, &rc,
+	    &cause)) == NULL) {
+		portal_api_store_error(r, rc, cause);
+		free(cause);
+		return;
 	}
 	portal_api_json(r, 200, json_pack("{s:o}", "run", o));
-	o = NULL;
-	goto out;
-fail:
-	portal_api_store_error(r, rc, cause);
-out:
-	json_decref(o);
-	free(cause);
-	store_run_free(run);
-	store_release_free(rel);
-	store_approvals_free(approvals);
-	store_audit_page_free(audit);
 }
 
 static void
@@ -483,7 +289,7 @@ portal_api_me(const struct portal_req *q, struct portal_reply *r)
 	    "user", q->user,
 	    "groups", u != NULL ? portal_api_strings(&u->groups) :
 	    json_array(),
-	    "csrf", portal_api_str(q->csrf)));
+	    "csrf", run_json_str(q->csrf)));
 }
 
 /* --- Actions -------------------------------------------------------------- */

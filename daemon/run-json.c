@@ -1,0 +1,333 @@
+/*
+ * A run as JSON for shipgatectl show and /api/v1/runs/{id} (run-json.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "run-json.h"
+#include "store.h"
+
+json_t *
+run_json_str(const char *s)
+{
+	json_t	*v;
+
+	if (s == NULL || (v = json_string(s)) == NULL)
+		return (json_null());
+	return (v);
+}
+
+json_t *
+run_json_time(int64_t ms)
+{
+	struct tm	 tm;
+	time_t		 t;
+	char		 s[64];
+
+	if (ms <= 0)
+		return (json_null());
+	t = (time_t)(ms / 1000);
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return (json_null());
+	return (json_string(s));
+}
+
+json_t *
+run_json_id(int64_t id)
+{
+	return (id > 0 ? json_integer(id) : json_null());
+}
+
+json_t *
+run_json_text(const char *text)
+{
+	json_t	*v;
+
+	if (text == NULL || (v = json_loads(text, 0, NULL)) == NULL)
+		return (json_null());
+	return (v);
+}
+
+static json_t *
+run_json_changes(const struct store_changes *changes)
+{
+	const struct store_change	*c;
+	json_t				*a;
+	size_t				 i;
+
+	a = json_array();
+	for (i = 0; i < changes->n; i++) {
+		c = &changes->items[i];
+		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o, "
+		    "s:o, s:o}",
+		    "action", run_json_str(c->action),
+		    "logical_id", run_json_str(c->logical_id),
+		    "physical_id", run_json_str(c->physical_id),
+		    "type", run_json_str(c->resource_type),
+		    "replacement", run_json_str(c->replacement),
+		    "scope", run_json_text(c->scope),
+		    "details", run_json_text(c->details)));
+	}
+	return (a);
+}
+
+static json_t *
+run_json_checks(const struct store_check_results *checks)
+{
+	const struct store_check_result	*r;
+	json_t				*a;
+	size_t				 i;
+
+	a = json_array();
+	for (i = 0; i < checks->n; i++) {
+		r = &checks->items[i];
+		json_array_append_new(a, json_pack("{s:o, s:i, s:o, s:o, s:o, "
+		    "s:o, s:o, s:i, s:o, s:o, s:o}",
+		    "check", run_json_str(r->check_name),
+		    "step", r->step,
+		    "name", run_json_str(r->step_name),
+		    "status", run_json_str(r->status),
+		    "method", run_json_str(r->method),
+		    "url", run_json_str(r->url),
+		    "http_status", r->http_status > 0 ?
+		    json_integer(r->http_status) : json_null(),
+		    "tries", r->tries,
+		    "duration_ms", r->duration_ms >= 0 ?
+		    json_integer(r->duration_ms) : json_null(),
+		    "expectation", run_json_str(r->expectation),
+		    "excerpt", run_json_str(r->excerpt)));
+	}
+	return (a);
+}
+
+/* The image promotions of one stage. */
+static json_t *
+run_json_promotions(const struct store_promotions *promos, int64_t stage_id)
+{
+	const struct store_promotion	*p;
+	json_t				*a;
+	size_t				 i;
+
+	a = json_array();
+	for (i = 0; i < promos->n; i++) {
+		p = &promos->items[i];
+		if (p->stage_id != stage_id)
+			continue;
+		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o, "
+		    "s:o, s:o, s:o, s:i, s:i, s:I, s:I, s:o, s:o}",
+		    "image", run_json_str(p->repository),
+		    "reference", run_json_str(p->reference),
+		    "source_registry", run_json_str(p->source_registry),
+		    "destination_registry",
+		    run_json_str(p->destination_registry),
+		    "status", run_json_str(p->status),
+		    "source_digest", run_json_str(p->source_digest),
+		    "destination_digest", run_json_str(p->destination_digest),
+		    "media_type", run_json_str(p->media_type),
+		    "blobs_copied", p->blobs_copied,
+		    "blobs_skipped", p->blobs_skipped,
+		    "bytes_copied", (json_int_t)p->bytes_copied,
+		    "bytes_skipped", (json_int_t)p->bytes_skipped,
+		    "duration_ms", p->started_at > 0 && p->finished_at > 0 ?
+		    json_integer(p->finished_at - p->started_at) :
+		    json_null(),
+		    "reason", run_json_str(p->reason)));
+	}
+	return (a);
+}
+
+static json_t *
+run_json_stage(struct store *s, const struct store_stage *st,
+    const struct store_promotions *promos, int *rcp, char **cause)
+{
+	struct store_changes		*changes = NULL;
+	struct store_check_results	*checks = NULL;
+	json_t				*o = NULL;
+	int64_t				 end;
+
+	if ((*rcp = store_stage_changes(s, st->id, st->attempt, &changes,
+	    cause)) != 0 || (*rcp = store_stage_check_results(s, st->id,
+	    st->attempt, &checks, cause)) != 0)
+		goto out;
+	o = json_object();
+	json_object_set_new(o, "id", json_integer(st->id));
+	json_object_set_new(o, "env", run_json_str(st->environment));
+	json_object_set_new(o, "position", json_integer(st->position));
+	json_object_set_new(o, "status",
+	    json_string(store_stage_status_name(st->status)));
+	json_object_set_new(o, "reason", run_json_str(st->reason));
+	json_object_set_new(o, "attempt", json_integer(st->attempt));
+	json_object_set_new(o, "required_approvals",
+	    json_integer(st->required_approvals));
+	json_object_set_new(o, "change_set", run_json_str(st->change_set_name));
+	json_object_set_new(o, "change_set_arn",
+	    run_json_str(st->change_set_arn));
+	json_object_set_new(o, "stack_id", run_json_str(st->stack_id));
+	json_object_set_new(o, "deadline_at", run_json_time(st->deadline_at));
+	json_object_set_new(o, "started_at", run_json_time(st->started_at));
+	json_object_set_new(o, "finished_at", run_json_time(st->finished_at));
+	if (st->started_at > 0) {
+		end = st->finished_at > 0 ? st->finished_at : store_now(s);
+		json_object_set_new(o, "duration_ms", json_integer(
+		    end > st->started_at ? end - st->started_at : 0));
+	} else
+		json_object_set_new(o, "duration_ms", json_null());
+	json_object_set_new(o, "changes", run_json_changes(changes));
+	json_object_set_new(o, "checks", run_json_checks(checks));
+	json_object_set_new(o, "promotions", run_json_promotions(promos,
+	    st->id));
+out:
+	store_changes_free(changes);
+	store_check_results_free(checks);
+	return (o);
+}
+
+static json_t *
+run_json_approvals(const struct store_approvals *approvals)
+{
+	const struct store_approval	*ap;
+	json_t				*a;
+	size_t				 i;
+
+	a = json_array();
+	for (i = 0; i < approvals->n; i++) {
+		ap = &approvals->items[i];
+		json_array_append_new(a, json_pack("{s:o, s:i, s:b, s:o, s:s, "
+		    "s:o, s:s, s:o}",
+		    "env", run_json_str(ap->environment),
+		    "attempt", ap->attempt,
+		    "gate", ap->gate,
+		    "user", run_json_str(ap->user),
+		    "decision", store_decision_name(ap->decision),
+		    "comment", run_json_str(ap->comment),
+		    "via", store_via_name(ap->via),
+		    "at", run_json_time(ap->decided_at)));
+	}
+	return (a);
+}
+
+/* Oldest first. */
+static json_t *
+run_json_audit(const struct store_audit_page *audit)
+{
+	const struct store_audit_entry	*e;
+	json_t				*a;
+	size_t				 i;
+
+	a = json_array();
+	for (i = audit->n; i > 0; i--) {
+		e = &audit->entries[i - 1];
+		json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:o, s:o, "
+		    "s:o, s:o}",
+		    "id", (json_int_t)e->id,
+		    "at", run_json_time(e->at),
+		    "actor", run_json_str(e->actor),
+		    "unix_user", run_json_str(e->unix_user),
+		    "action", run_json_str(e->action),
+		    "subject", run_json_str(e->subject),
+		    "detail", run_json_str(e->detail)));
+	}
+	return (a);
+}
+
+/* What the run's transitions told people, and whether it went. */
+static json_t *
+run_json_outbox(const struct store_outbox_rows *outbox)
+{
+	const struct store_outbox_row	*ob;
+	json_t				*a;
+	size_t				 i;
+	int				 email;
+
+	a = json_array();
+	for (i = 0; i < outbox->n; i++) {
+		ob = &outbox->items[i];
+		email = ob->channel != NULL && strcmp(ob->channel, "email") == 0;
+		json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:o, s:o, "
+		    "s:o, s:i, s:o, s:o, s:o}",
+		    "id", (json_int_t)ob->id,
+		    "channel", run_json_str(ob->channel),
+		    "event", run_json_str(ob->event),
+		    "to", run_json_str(email ? ob->recipients : "(webhook)"),
+		    "subject", run_json_str(ob->subject),
+		    "status", run_json_str(ob->status),
+		    "attempts", ob->attempts,
+		    "last_error", run_json_str(ob->last_error),
+		    "created_at", run_json_time(ob->created_at),
+		    "sent_at", run_json_time(ob->sent_at)));
+	}
+	return (a);
+}
+
+json_t *
+run_json(struct store *s, int64_t run_id, size_t audit_max, int *rcp,
+    char **cause)
+{
+	struct store_run		*r = NULL;
+	struct store_release		*rel = NULL;
+	struct store_approvals		*approvals = NULL;
+	struct store_audit_page		*audit = NULL;
+	struct store_promotions		*promos = NULL;
+	struct store_outbox_rows	*outbox = NULL;
+	json_t				*o = NULL, *a, *v, *manifest;
+	size_t				 i;
+
+	if ((*rcp = store_get_run(s, run_id, &r, cause)) != 0 ||
+	    (*rcp = store_get_release(s, r->release_id, &rel, cause)) != 0 ||
+	    (*rcp = store_run_approvals(s, run_id, &approvals, cause)) != 0 ||
+	    (*rcp = store_audit_page(s, run_id, 0, (int)audit_max, &audit,
+	    cause)) != 0 ||
+	    (*rcp = store_run_promotions(s, run_id, &promos, cause)) != 0 ||
+	    (*rcp = store_outbox_run(s, run_id, &outbox, cause)) != 0)
+		goto out;
+
+	o = json_object();
+	json_object_set_new(o, "id", json_integer(r->id));
+	json_object_set_new(o, "release", json_integer(r->release_id));
+	json_object_set_new(o, "app", run_json_str(r->app));
+	json_object_set_new(o, "version", run_json_str(r->version));
+	json_object_set_new(o, "author", run_json_str(r->author));
+	json_object_set_new(o, "message", run_json_str(r->message));
+	json_object_set_new(o, "kind",
+	    json_string(store_run_kind_name(r->kind)));
+	json_object_set_new(o, "status",
+	    json_string(store_run_status_name(r->status)));
+	json_object_set_new(o, "reason", run_json_str(r->reason));
+	json_object_set_new(o, "requested_by", run_json_str(r->requested_by));
+	json_object_set_new(o, "rollback_of", run_json_id(r->rollback_of));
+	json_object_set_new(o, "created_at", run_json_time(r->created_at));
+	json_object_set_new(o, "updated_at", run_json_time(r->updated_at));
+	json_object_set_new(o, "finished_at", run_json_time(r->finished_at));
+	manifest = run_json_text(rel->manifest);
+	v = json_object_get(manifest, "images");
+	json_object_set_new(o, "images", json_is_array(v) ? json_incref(v) :
+	    json_array());
+	json_decref(manifest);
+
+	a = json_array();
+	json_object_set_new(o, "stages", a);
+	for (i = 0; i < r->nstages; i++) {
+		if ((v = run_json_stage(s, &r->stages[i], promos, rcp,
+		    cause)) == NULL) {
+			json_decref(o);
+			o = NULL;
+			goto out;
+		}
+		json_array_append_new(a, v);
+	}
+	json_object_set_new(o, "approvals", run_json_approvals(approvals));
+	json_object_set_new(o, "audit", run_json_audit(audit));
+	json_object_set_new(o, "audit_truncated",
+	    json_boolean(audit->next_before != 0));
+	json_object_set_new(o, "notifications", run_json_outbox(outbox));
+out:
+	store_run_free(r);
+	store_release_free(rel);
+	store_approvals_free(approvals);
+	store_audit_page_free(audit);
+	store_promotions_free(promos);
+	store_outbox_rows_free(outbox);
+	return (o);
+}

@@ -1,0 +1,39 @@
+/*
+ * A run as JSON: what the store holds about it (release, stages with
+ * their change sets, check results and image promotions, decisions, the
+ * audit trail, the notifications it caused), in the one shape that the
+ * control socket (shipgatectl show) and the portal's API both answer.
+ * The fields are listed at the top of control.c ("show").
+ *
+ * Times are UTC ISO 8601 strings, absent values null.  The caller owns
+ * what comes back (json_decref).
+ */
+#ifndef SHIPGATE_RUN_JSON_H
+#define SHIPGATE_RUN_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct store;
+
+/* Text, null for NULL (or for text that is not UTF-8). */
+json_t	*run_json_str(const char *);
+/* Unix milliseconds as "2026-11-29T10:59:44Z", null for 0. */
+json_t	*run_json_time(int64_t ms);
+/* An id, null for 0. */
+json_t	*run_json_id(int64_t);
+/* JSON text kept in the store (a manifest, a change's details), or null. */
+json_t	*run_json_text(const char *);
+
+/*
+ * The run with everything above; at most audit_max audit entries (the
+ * newest, listed oldest first; audit_truncated says when some were left
+ * out).  NULL with *rcp (a STORE_E* code: STORE_ENOTFOUND for no such
+ * run) and *cause (caller frees) when the store fails.
+ */
+json_t	*run_json(struct store *, int64_t run_id, size_t audit_max,
+	    int *rcp, char **cause);
+
+#endif
