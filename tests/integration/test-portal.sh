@@ -3,7 +3,7 @@
 # with curl on 127.0.0.1: sign-in (right and wrong password, the rate
 # limit), the cookie's flags, sign-out revoking the session, CSRF and
 # Origin refusals, the security headers, 400 on malformed requests, 413
-# on a big body, the JSON API (runs, run detail, approve and reject with
+# on a big body (chunked too), connections_per_address, the JSON API (runs, run detail, approve and reject with
 # the engine's permission checks), API tokens made with shipgatectl,
 # /healthz (503 when the schema changes under it) and /metrics, HTTPS
 # (a Secure cookie, HSTS; an unreadable key stops the start) and the
@@ -23,7 +23,7 @@ t_demo_config "$t_dir/demo.yaml"
 # to reach.
 sed -e '/^        registry: /d' -e 's/Registry: "333333333333"/Registry: "111111111111"/' \
     "$t_dir/demo.yaml" >"$cfg"
-printf 'portal:\n  sign_in_attempts: 3\n  max_body_size: 4KiB\n' >>"$cfg"
+printf 'portal:\n  sign_in_attempts: 3\n  max_body_size: 4KiB\n  connections_per_address: 6\n' >>"$cfg"
 listen=$(sed -n 's/^listen: *//p' "$cfg")
 base="http://$listen"
 export SHIPGATE_ENGINE_POLL_MS=50
@@ -130,6 +130,42 @@ ok "a huge header: 431" test "$code" = 431
 head -c 5000 /dev/zero | tr '\0' a >"$t_dir/big"
 req --data-binary "@$t_dir/big" "$base/login"
 ok "a body over max_body_size: 413" test "$code" = 413
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Transfer-Encoding: chunked' \
+    --data-binary "@$t_dir/big" "$base/login")
+ok "a chunked body growing past max_body_size is not taken ($code)" \
+    sh -c "[ '$code' = 413 ] || [ '$code' = 000 ]"
+# connections_per_address (6 here): six idle clients hold their
+# connections; a seventh is closed unanswered; once they go, all is well.
+conns() {
+	"$TEST_PYTHON" - "$listen" <<'PY'
+import socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+held = [socket.create_connection((host, int(port))) for _ in range(6)]
+time.sleep(0.3)
+s = socket.create_connection((host, int(port)))
+s.settimeout(5)
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+try:
+    seventh = s.recv(4096)
+except (ConnectionResetError, socket.timeout):
+    seventh = b""
+for h in held:
+    h.close()
+time.sleep(0.3)
+s = socket.create_connection((host, int(port)))
+s.settimeout(5)
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+after = s.recv(4096)
+print("seventh=%s after=%s" % (seventh.split(b" ")[1].decode() if seventh else "closed",
+                               after.split(b" ")[1].decode() if after else "closed"))
+PY
+}
+got=$(conns)
+t_diag "$got"
+ok "a client over connections_per_address is closed unanswered" \
+    sh -c "echo '$got' | grep -q 'seventh=closed'"
+ok "once the others close, the address is served again" \
+    sh -c "echo '$got' | grep -q 'after=200'"
 ok "the daemon is alive" t_alive "$daemon_pid"
 
 # --- A release, the API and the engine's permissions -------------------------
