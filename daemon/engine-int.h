@@ -16,6 +16,7 @@
 #include "store.h"
 
 struct checks_run;
+struct syncer;
 struct config_app;
 struct config_environment;
 struct engine_call;
@@ -67,6 +68,7 @@ TAILQ_HEAD(engine_runs, engine_run);
 struct engine {
 	uv_loop_t		*loop;
 	struct store		*store;
+	struct syncer		*syncer;	/* before AWS mutations */
 	struct aws_context	*aws;
 	const struct config	*config;
 	struct engine_runs	 runs;		/* by id, oldest first */

@@ -20,11 +20,16 @@
 #include "svc-cfn.h"
 #include "svc-ecs.h"
 #include "svc-s3.h"
+#include "syncer.h"
 #include "xmalloc.h"
 
 #define ENGINE_EVENTS_MAX	1000	/* stack events read per look */
 
 static void	engine_create_change_set(struct engine_run *,
+		    struct store_stage *);
+static void	engine_create_synced(struct engine_run *,
+		    struct store_stage *);
+static void	engine_execute_synced(struct engine_run *,
 		    struct store_stage *);
 
 /* --- Helpers ------------------------------------------------------------- */
@@ -114,6 +119,48 @@ engine_call_stage(struct engine_run *r, int64_t stage_id, int attempt)
 	if (((st) = engine_call_stage((r), stage_id_, attempt_)) == NULL) \
 		goto out;						\
 } while (0)
+
+struct engine_after {
+	void	(*fn)(struct engine_run *, struct store_stage *);
+};
+
+static void
+engine_synced_cb(void *arg, int ok)
+{
+	struct engine_call	*call = arg;
+	struct engine_after	*after = call->data;
+	struct engine_run	*r;
+	struct store_stage	*st;
+	void			(*fn)(struct engine_run *, struct store_stage *);
+
+	fn = after->fn;
+	ENGINE_CB_BEGIN(call, r, st);
+	if (!ok)
+		engine_poll_later(r);
+	else
+		fn(r, st);
+out:
+	return;
+}
+
+/*
+ * fn(r, st) once the commits that lead to it are on disk: an AWS
+ * mutation follows.  The fsync runs off the loop, shared with the other
+ * runs' (syncer.h); the run counts as busy meanwhile.
+ */
+static void
+engine_after_sync(struct engine_run *r, struct store_stage *st,
+    void (*fn)(struct engine_run *, struct store_stage *))
+{
+	struct engine_call	*call;
+	struct engine_after	*after;
+
+	call = engine_call_new(r, st);
+	after = xcalloc(1, sizeof *after);
+	after->fn = fn;
+	call->data = after;
+	syncer_wait(r->engine->syncer, engine_synced_cb, call);
+}
 
 static int
 engine_no_changes(const struct store_stage *st)
@@ -924,7 +971,6 @@ static void
 engine_create_change_set(struct engine_run *r, struct store_stage *st)
 {
 	const struct config_environment	*env = engine_stage_env(r, st);
-	struct engine_call		*call;
 	struct aws_creds		*creds;
 	const char			*region;
 	char				*cause = NULL;
@@ -945,8 +991,25 @@ engine_create_change_set(struct engine_run *r, struct store_stage *st)
 		return;
 	}
 	/* The change set's name is on disk before it is created. */
-	if (engine_sync(r->engine) != 0) {
-		engine_poll_later(r);
+	engine_after_sync(r, st, engine_create_synced);
+}
+
+static void
+engine_create_synced(struct engine_run *r, struct store_stage *st)
+{
+	const struct config_environment	*env;
+	struct engine_call		*call;
+	struct aws_creds		*creds;
+	const char			*region;
+	char				*cause = NULL;
+
+	if ((env = engine_stage_env(r, st)) == NULL) {
+		engine_schedule(r, 0);	/* a reload dropped it: wait */
+		return;
+	}
+	if ((creds = engine_creds(r, env, &region, &cause)) == NULL) {
+		engine_stage_fail(r, st, cause);
+		free(cause);
 		return;
 	}
 	call = engine_call_new(r, st);
@@ -1146,10 +1209,9 @@ engine_execute(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env)
 {
 	struct store		*s = r->engine->store;
-	struct engine_call	*call;
 	struct aws_creds	*creds;
 	const char		*region;
-	char			*token, *cause = NULL;
+	char			*cause = NULL;
 
 	if ((creds = engine_creds(r, env, &region, &cause)) == NULL) {
 		engine_stage_fail(r, st, cause);
@@ -1166,8 +1228,25 @@ engine_execute(struct engine_run *r, struct store_stage *st,
 		engine_poll_later(r);
 		return;
 	}
-	if (engine_sync(r->engine) != 0) {
-		engine_poll_later(r);
+	engine_after_sync(r, st, engine_execute_synced);
+}
+
+static void
+engine_execute_synced(struct engine_run *r, struct store_stage *st)
+{
+	const struct config_environment	*env;
+	struct engine_call		*call;
+	struct aws_creds		*creds;
+	const char			*region;
+	char				*token, *cause = NULL;
+
+	if ((env = engine_stage_env(r, st)) == NULL) {
+		engine_schedule(r, 0);
+		return;
+	}
+	if ((creds = engine_creds(r, env, &region, &cause)) == NULL) {
+		engine_stage_fail(r, st, cause);
+		free(cause);
 		return;
 	}
 	token = xasprintf("shipgate-%lld-%lld-%d-execute", (long long)r->id,

@@ -23,6 +23,7 @@
 #include "notify.h"
 #include "release.h"
 #include "store.h"
+#include "syncer.h"
 #include "xmalloc.h"
 
 
@@ -755,6 +756,12 @@ engine_wake_closed_cb(uv_handle_t *h)
 	engine_handle_closed(h->data);
 }
 
+static void
+engine_syncer_closed_cb(void *arg)
+{
+	engine_handle_closed(arg);
+}
+
 struct engine *
 engine_new(uv_loop_t *loop, struct store *store, struct aws_context *aws,
     const struct config *config)
@@ -768,6 +775,7 @@ engine_new(uv_loop_t *loop, struct store *store, struct aws_context *aws,
 	e->aws = aws;
 	e->config = config;
 	TAILQ_INIT(&e->runs);
+	e->syncer = syncer_new(loop, store);
 	uv_async_init(loop, &e->wake, engine_wake_cb);
 	e->wake.data = e;
 	e->poll_base_ms = 1000;
@@ -834,6 +842,8 @@ engine_stop(struct engine *e, void (*cb)(void *), void *arg)
 	}
 	e->closing++;
 	uv_close((uv_handle_t *)&e->wake, engine_wake_closed_cb);
+	e->closing++;
+	syncer_close(e->syncer, engine_syncer_closed_cb, e);
 }
 
 void

@@ -23,6 +23,7 @@
 #include "store.h"
 #include "svc-s3.h"
 #include "svc-sqs.h"
+#include "syncer.h"
 #include "xmalloc.h"
 
 #define INTAKE_BODY_MAX		(256 * 1024)	/* SQS's largest message */
@@ -107,6 +108,7 @@ struct intake {
 	struct intake_timing	 timing;
 	struct intake_stats	 stats;
 	struct intake_app	*apps;		/* live and dying */
+	struct syncer		*syncer;	/* made on first use */
 	int			 started;
 	int			 stopping;
 	void			(*stop_cb)(void *);
@@ -223,6 +225,17 @@ msg_free(struct intake_msg *msg)
 	free(msg);
 }
 
+/* Stopped: every app freed and the syncer closed. */
+static void
+intake_stop_done(struct intake *in)
+{
+	if (!in->stopping || in->apps != NULL || in->syncer != NULL)
+		return;
+	if (in->stop_cb != NULL)
+		in->stop_cb(in->stop_arg);
+	free(in);
+}
+
 static void
 app_free(struct intake_app *app)
 {
@@ -244,11 +257,7 @@ app_free(struct intake_app *app)
 	free(app->queue_url);
 	free(app);
 
-	if (in->stopping && in->apps == NULL) {
-		if (in->stop_cb != NULL)
-			in->stop_cb(in->stop_arg);
-		free(in);
-	}
+	intake_stop_done(in);
 }
 
 /* Drops one reference; a dead app with none left is freed. */
@@ -283,31 +292,57 @@ msg_deleted_cb(const struct aws_reply *reply, void *arg)
 	app_unref(app);
 }
 
+struct msg_delete {
+	struct intake_app	*app;
+	char			*receipt_handle;
+};
+
 static void
-msg_delete(struct intake_app *app, const char *receipt_handle)
+msg_synced_cb(void *arg, int ok)
 {
+	struct msg_delete	*d = arg;
+	struct intake_app	*app = d->app;
 	struct sqs_queue	 q;
 	char			*cause = NULL;
 
-	/* The release is on disk before its message goes; if not, the
-	   message comes back and the object is recognised as seen. */
-	if (store_sync(app->in->store, &cause) != 0) {
-		log_warnx("cannot sync the database, the message stays "
-		    "app=%s: %s", app->name, cause);
-		free(cause);
-		return;
+	if (!ok || app->dead) {
+		/* It comes back, and its object is found seen. */
+		if (!ok)
+			log_warnx("the database could not be synced, the "
+			    "message stays app=%s", app->name);
+		goto out;
 	}
 	memset(&q, 0, sizeof q);
 	q.url = app->queue_url;
 	q.creds = aws_context_host_creds(app->in->aws);
 	if (sqs_delete_message(aws_context_client(app->in->aws), &q,
-	    receipt_handle, msg_deleted_cb, app, &cause) == NULL) {
+	    d->receipt_handle, msg_deleted_cb, app, &cause) == NULL) {
 		log_warnx("cannot delete a message app=%s: %s", app->name,
 		    cause);
 		free(cause);
-		return;
+		goto out;
 	}
 	app->refs++;
+out:
+	free(d->receipt_handle);
+	free(d);
+	app_unref(app);
+}
+
+/* The release is on disk before its message goes (the sync runs off the
+ * loop, shared with the other apps' messages). */
+static void
+msg_delete(struct intake_app *app, const char *receipt_handle)
+{
+	struct msg_delete	*d;
+
+	if (app->in->syncer == NULL)
+		app->in->syncer = syncer_new(app->in->loop, app->in->store);
+	d = xcalloc(1, sizeof *d);
+	d->app = app;
+	d->receipt_handle = xstrdup(receipt_handle);
+	app->refs++;
+	syncer_wait(app->in->syncer, msg_synced_cb, d);
 }
 
 static void
@@ -1411,6 +1446,15 @@ intake_reconfigure(struct intake *in, const struct config *config)
 	}
 }
 
+static void
+intake_syncer_closed_cb(void *arg)
+{
+	struct intake	*in = arg;
+
+	in->syncer = NULL;
+	intake_stop_done(in);
+}
+
 void
 intake_stop(struct intake *in, void (*cb)(void *), void *arg)
 {
@@ -1419,14 +1463,12 @@ intake_stop(struct intake *in, void (*cb)(void *), void *arg)
 	in->stopping = 1;
 	in->stop_cb = cb;
 	in->stop_arg = arg;
-	if (in->apps == NULL) {
-		if (cb != NULL)
-			cb(arg);
-		free(in);
-		return;
-	}
+	/* Waiting deletes are dropped (their messages come back). */
+	if (in->syncer != NULL)
+		syncer_close(in->syncer, intake_syncer_closed_cb, in);
 	for (app = in->apps; app != NULL; app = app->next)
 		intake_app_kill(app);
+	intake_stop_done(in);
 }
 
 void

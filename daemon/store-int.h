@@ -42,7 +42,7 @@ struct store {
 	void			*now_arg;
 
 	int			 wal_fd;	/* for store_sync, or -1 */
-	sqlite3_int64		 synced_changes; /* total_changes at the last
+	int64_t			 synced_changes; /* total_changes at the last
 						   sync */
 	uint64_t		 syncs;		/* fdatasyncs made */
 };

@@ -723,17 +723,17 @@ store_close(struct store *s)
 }
 
 int
-store_sync(struct store *s, char **cause)
+store_sync_begin(struct store *s, int *fdp, int64_t *markp, char **cause)
 {
-	sqlite3_int64	 changes;
 	const char	*db, *wal;
 
-	changes = sqlite3_total_changes64(s->db);
-	if (changes == s->synced_changes)
+	*fdp = -1;
+	*markp = (int64_t)sqlite3_total_changes64(s->db);
+	if (*markp <= s->synced_changes)
 		return (0);
 	if (s->in_txn)
-		return (store_error(cause, STORE_EMISUSE, "store_sync inside "
-		    "a transaction"));
+		return (store_error(cause, STORE_EMISUSE, "a sync inside a "
+		    "transaction"));
 	if (s->wal_fd == -1) {
 		/* The log exists while a connection is open and is reset
 		   in place, never replaced: one descriptor serves. */
@@ -745,11 +745,42 @@ store_sync(struct store *s, char **cause)
 			return (store_error(cause, STORE_EIO, "cannot open "
 			    "%s: %s", wal, strerror(errno)));
 	}
-	if (fdatasync(s->wal_fd) == -1)
+	*fdp = s->wal_fd;
+	return (0);
+}
+
+void
+store_sync_end(struct store *s, int64_t mark)
+{
+	if (mark > s->synced_changes)
+		s->synced_changes = mark;
+	s->syncs++;
+}
+
+int64_t
+store_sync_mark(struct store *s)
+{
+	return ((int64_t)sqlite3_total_changes64(s->db));
+}
+
+int
+store_synced(struct store *s, int64_t mark)
+{
+	return (mark <= s->synced_changes);
+}
+
+int
+store_sync(struct store *s, char **cause)
+{
+	int64_t	 mark;
+	int	 fd, rc;
+
+	if ((rc = store_sync_begin(s, &fd, &mark, cause)) != 0 || fd == -1)
+		return (rc);
+	if (fdatasync(fd) == -1)
 		return (store_error(cause, STORE_EIO, "cannot sync the "
 		    "write-ahead log of %s: %s", s->path, strerror(errno)));
-	s->synced_changes = changes;
-	s->syncs++;
+	store_sync_end(s, mark);
 	return (0);
 }
 

@@ -105,8 +105,20 @@ int64_t	 store_now(struct store *);
  * none.  Not inside a transaction.
  */
 int	 store_sync(struct store *, char **cause);
-/* How many fsyncs store_sync made (tests, benchmarks). */
+/* How many fsyncs were made (tests, benchmarks). */
 uint64_t store_sync_count(struct store *);
+/*
+ * The same in parts, for an fsync made off the loop (syncer.c): *fdp is
+ * the log to fdatasync (-1: nothing to sync) and *markp what it makes
+ * durable; after a successful fdatasync, store_sync_end(mark) on the
+ * store's thread.  store_sync_mark is where the commits stand now, and
+ * store_synced whether a mark is durable already.
+ */
+int	 store_sync_begin(struct store *, int *fdp, int64_t *markp,
+	    char **cause);
+void	 store_sync_end(struct store *, int64_t mark);
+int64_t	 store_sync_mark(struct store *);
+int	 store_synced(struct store *, int64_t mark);
 int	 store_begin(struct store *, char **cause);
 int	 store_commit(struct store *, char **cause);
 int	 store_rollback(struct store *);
