@@ -268,6 +268,13 @@ async function main() {
 		}, 10));
 		// A mark on the window: a reload would drop it.
 		await page.evaluate(() => { window.sgNoReload = 42; });
+		// The page may have been drawn before the engine took the
+		// approval up: its own polling shows the next state.
+		await page.waitForFunction(() => {
+			const e = document.querySelector(
+			    '[data-stage="int"] .stage-status');
+			return e && e.textContent.trim() !== 'awaiting_approval';
+		}, null, { timeout: 30000 }).catch(() => {});
 		const seen = [await stageStatus(page, 'int')];
 		await waitText(page, '[data-stage="int"] .stage-status',
 		    'awaiting_gate', 60000);
