@@ -348,8 +348,7 @@ engine_mark_rolled_back(struct engine_run *r, struct store_stage *st)
 	struct store		*s = r->engine->store;
 	struct store_run	*orig = NULL;
 	struct store_stage	*os = NULL;
-	struct store_audit_in	 a;
-	char			*why = NULL, *reason = NULL, *subject = NULL;
+	char			*why = NULL, *reason = NULL;
 	size_t			 i;
 	int			 rc = -1;
 
@@ -370,14 +369,8 @@ engine_mark_rolled_back(struct engine_run *r, struct store_stage *st)
 	if (store_set_stage_status(s, os->id, STORE_STAGE_FAILED,
 	    STORE_STAGE_ROLLED_BACK, reason, &why) != 0)
 		goto out;
-	subject = xasprintf("run %lld", (long long)orig->id);
-	memset(&a, 0, sizeof a);
-	a.actor = ENGINE_ACTOR;
-	a.action = "stage failed -> rolled_back";
-	a.subject = subject;
-	a.run_id = orig->id;
-	a.detail = reason;
-	if (store_append_audit(s, &a, &why) != 0)
+	if (engine_audit_run(r->engine, orig->id, NULL,
+	    "stage failed -> rolled_back", reason) != 0)
 		goto out;
 	os->status = STORE_STAGE_ROLLED_BACK;
 	if (engine_notify(r->engine, orig->id, os, "rolled_back", NULL, NULL,
@@ -393,7 +386,6 @@ out:
 		    "%s", r->app, (long long)r->row->rollback_of, why);
 		free(why);
 	}
-	free(subject);
 	free(reason);
 	store_run_free(orig);
 	return (rc);

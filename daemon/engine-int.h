@@ -22,9 +22,6 @@ struct config_environment;
 struct engine_call;
 struct release;
 
-/* Who the engine's own entries in the audit log are from. */
-#define ENGINE_ACTOR	"shipgated"
-
 /*
  * A run in memory: its row as last read, its one timer and its one AWS
  * call in flight (a run never has two).  Everything that matters is in
@@ -103,6 +100,10 @@ int	 engine_move(struct engine_run *, struct store_stage *,
 	    enum store_stage_status, enum store_run_status, const char *reason);
 int	 engine_audit(struct engine_run *, const struct engine_actor *,
 	    const char *action, const char *detail);
+/* The same for any run (NULL actor: shipgated itself). */
+int	 engine_audit_run(struct engine *, int64_t run_id,
+	    const struct engine_actor *, const char *action,
+	    const char *detail);
 int	 engine_sync(struct engine *);
 int	 engine_notify(struct engine *, int64_t run_id,
 	    const struct store_stage *, const char *event, const char *actor,

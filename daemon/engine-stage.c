@@ -970,10 +970,7 @@ out:
 static void
 engine_create_change_set(struct engine_run *r, struct store_stage *st)
 {
-	const struct config_environment	*env = engine_stage_env(r, st);
-	struct aws_creds		*creds;
-	const char			*region;
-	char				*cause = NULL;
+	char	*cause = NULL;
 
 	switch (engine_release_load(r, st, &cause)) {
 	case 0:
@@ -981,11 +978,6 @@ engine_create_change_set(struct engine_run *r, struct store_stage *st)
 	case 1:
 		return;
 	default:
-		engine_stage_fail(r, st, cause);
-		free(cause);
-		return;
-	}
-	if ((creds = engine_creds(r, env, &region, &cause)) == NULL) {
 		engine_stage_fail(r, st, cause);
 		free(cause);
 		return;
@@ -1205,19 +1197,11 @@ out:
 }
 
 static void
-engine_execute(struct engine_run *r, struct store_stage *st,
-    const struct config_environment *env)
+engine_execute(struct engine_run *r, struct store_stage *st)
 {
-	struct store		*s = r->engine->store;
-	struct aws_creds	*creds;
-	const char		*region;
-	char			*cause = NULL;
+	struct store	*s = r->engine->store;
+	char		*cause = NULL;
 
-	if ((creds = engine_creds(r, env, &region, &cause)) == NULL) {
-		engine_stage_fail(r, st, cause);
-		free(cause);
-		return;
-	}
 	/* Committed before the mutation: the stack events read later are
 	   those after this time. */
 	if (store_stage_set_executed_at(s, st->id, store_now(s), &cause) !=
@@ -1333,7 +1317,7 @@ engine_exec_describe_cb(const struct aws_reply *reply,
 	}
 	x = cs->execution_status != NULL ? cs->execution_status : "";
 	if (strcmp(x, "AVAILABLE") == 0)
-		engine_execute(r, st, env);
+		engine_execute(r, st);
 	else if (strncmp(x, "EXECUTE_", 8) == 0)
 		engine_executed(r, st, env);	/* before a crash */
 	else if (strcmp(x, "OBSOLETE") == 0 || (strcmp(x, "UNAVAILABLE") ==

@@ -26,6 +26,9 @@
 #include "syncer.h"
 #include "xmalloc.h"
 
+/* Who the engine's own entries in the audit log are from. */
+#define ENGINE_ACTOR	"shipgated"
+
 
 static void	engine_step(struct engine_run *);
 static void	engine_logs_flush(struct engine_run *, int);
@@ -371,29 +374,36 @@ engine_txn_end(struct engine_run *r, int ok)
 }
 
 int
-engine_audit(struct engine_run *r, const struct engine_actor *actor,
-    const char *action, const char *detail)
+engine_audit_run(struct engine *e, int64_t run_id,
+    const struct engine_actor *actor, const char *action, const char *detail)
 {
 	struct store_audit_in	 a;
 	char			*subject, *cause = NULL;
 	int			 rc;
 
-	subject = xasprintf("run %lld", (long long)r->id);
+	subject = xasprintf("run %lld", (long long)run_id);
 	memset(&a, 0, sizeof a);
 	a.actor = actor != NULL && actor->user != NULL ? actor->user :
 	    ENGINE_ACTOR;
 	a.unix_user = actor != NULL ? actor->unix_user : NULL;
 	a.action = action;
 	a.subject = subject;
-	a.run_id = r->id;
+	a.run_id = run_id;
 	a.detail = detail;
-	if ((rc = store_append_audit(r->engine->store, &a, &cause)) != 0) {
-		log_warnx("cannot append to the audit log app=%s run=%lld: %s",
-		    r->app, (long long)r->id, cause);
+	if ((rc = store_append_audit(e->store, &a, &cause)) != 0) {
+		log_warnx("cannot append to the audit log run=%lld: %s",
+		    (long long)run_id, cause);
 		free(cause);
 	}
 	free(subject);
 	return (rc);
+}
+
+int
+engine_audit(struct engine_run *r, const struct engine_actor *actor,
+    const char *action, const char *detail)
+{
+	return (engine_audit_run(r->engine, r->id, actor, action, detail));
 }
 
 /*
@@ -870,8 +880,7 @@ engine_record_invalid(struct engine *e, const struct store_release *rel,
     int64_t *run_idp, char **cause)
 {
 	struct store_run_in	 in;
-	struct store_audit_in	 a;
-	char			*why = NULL, *subject = NULL;
+	char			*why = NULL;
 	int64_t			 run_id = 0;
 	int			 rc = 0;
 
@@ -889,15 +898,8 @@ engine_record_invalid(struct engine *e, const struct store_release *rel,
 	if (store_begin(e->store, &why) != 0 ||
 	    store_create_run(e->store, &in, &run_id, &why) != 0)
 		goto fail;
-	subject = xasprintf("run %lld", (long long)run_id);
-	memset(&a, 0, sizeof a);
-	a.actor = ENGINE_ACTOR;
-	a.action = "release invalid";
-	a.subject = subject;
-	a.run_id = run_id;
-	a.detail = in.reason;
-	if (store_append_audit(e->store, &a, &why) != 0 ||
-	    engine_notify(e, run_id, NULL, "release_invalid", NULL, NULL,
+	if (engine_audit_run(e, run_id, NULL, "release invalid",
+	    in.reason) != 0 || engine_notify(e, run_id, NULL, "release_invalid", NULL, NULL,
 	    in.reason) != 0 || store_commit(e->store, &why) != 0)
 		goto fail;
 	log_info("release invalid, not run app=%s release=%lld run=%lld: %s",
@@ -912,7 +914,6 @@ fail:
 	    "%lld: %s", (long long)rel->id, why != NULL ? why : "unknown");
 out:
 	free(why);
-	free(subject);
 	return (rc);
 }
 
