@@ -3,6 +3,7 @@
  * deadlines, resource changes, deployments (what runs where),
  * cancellation requests and the releases' templates (sql/005_engine.sql).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,46 +172,45 @@ store_stage_executed_at(struct store *s, int64_t stage_id, int64_t *atp,
 	return (rc);
 }
 
-int
-store_record_stage_changes(struct store *s, int64_t stage_id, int attempt,
-    const struct store_change_in *v, size_t n, char **cause)
+/*
+ * Replaces the rows of a stage's attempt (its changes, its check
+ * results): delete_sql takes (stage_id, attempt); insert_sql takes them
+ * as ?1 and ?2 and bind(stmt, v, i) binds the rest of row i.  One
+ * savepoint: all the new rows or none.
+ */
+static int
+store_replace_attempt_rows(struct store *s, int64_t stage_id, int attempt,
+    const char *delete_sql, const char *insert_sql, const char *what,
+    void (*bind)(sqlite3_stmt *, const void *, size_t), const void *v,
+    size_t n, char **cause)
 {
-	const struct store_change_in	*c;
-	sqlite3_stmt			*stmt;
-	size_t				 i;
-	int				 rc;
+	sqlite3_stmt	*stmt;
+	char		 msg[96];
+	size_t		 i;
+	int		 rc;
 
 	if ((rc = store_op_begin(s, cause)) != 0)
 		return (rc);
-	if ((stmt = store_stmt(s, SQL_DELETE_CHANGES, cause)) == NULL) {
+	if ((stmt = store_stmt(s, delete_sql, cause)) == NULL) {
 		rc = STORE_EIO;
 		goto out;
 	}
 	sqlite3_bind_int64(stmt, 1, stage_id);
 	sqlite3_bind_int(stmt, 2, attempt);
-	if ((rc = store_engine_write(s, stmt, cause,
-	    "cannot clear the changes of stage", stage_id)) != 0)
+	snprintf(msg, sizeof msg, "cannot clear the %s of stage", what);
+	if ((rc = store_engine_write(s, stmt, cause, msg, stage_id)) != 0)
 		goto out;
+	snprintf(msg, sizeof msg, "cannot record the %s of stage", what);
 	for (i = 0; i < n; i++) {
-		c = &v[i];
-		if ((stmt = store_stmt(s, SQL_INSERT_CHANGE, cause)) == NULL) {
+		if ((stmt = store_stmt(s, insert_sql, cause)) == NULL) {
 			rc = STORE_EIO;
 			goto out;
 		}
 		sqlite3_bind_int64(stmt, 1, stage_id);
 		sqlite3_bind_int(stmt, 2, attempt);
-		sqlite3_bind_int64(stmt, 3, (int64_t)i);
-		store_bind_text(stmt, 4, c->action != NULL ? c->action : "");
-		store_bind_text(stmt, 5, c->logical_id != NULL ?
-		    c->logical_id : "");
-		store_bind_text(stmt, 6, c->physical_id);
-		store_bind_text(stmt, 7, c->resource_type != NULL ?
-		    c->resource_type : "");
-		store_bind_text(stmt, 8, c->replacement);
-		store_bind_text(stmt, 9, c->scope);
-		store_bind_text(stmt, 10, c->details);
-		if ((rc = store_engine_write(s, stmt, cause,
-		    "cannot record a change of stage", stage_id)) != 0)
+		bind(stmt, v, i);
+		if ((rc = store_engine_write(s, stmt, cause, msg,
+		    stage_id)) != 0)
 			goto out;
 	}
 out:
@@ -221,61 +221,63 @@ out:
 	return (store_op_end(s, 1, cause));
 }
 
+static void
+store_bind_change(sqlite3_stmt *stmt, const void *v, size_t i)
+{
+	const struct store_change_in	*c = &((const struct store_change_in *)
+					    v)[i];
+
+	sqlite3_bind_int64(stmt, 3, (int64_t)i);
+	store_bind_text(stmt, 4, c->action != NULL ? c->action : "");
+	store_bind_text(stmt, 5, c->logical_id != NULL ? c->logical_id : "");
+	store_bind_text(stmt, 6, c->physical_id);
+	store_bind_text(stmt, 7, c->resource_type != NULL ?
+	    c->resource_type : "");
+	store_bind_text(stmt, 8, c->replacement);
+	store_bind_text(stmt, 9, c->scope);
+	store_bind_text(stmt, 10, c->details);
+}
+
+int
+store_record_stage_changes(struct store *s, int64_t stage_id, int attempt,
+    const struct store_change_in *v, size_t n, char **cause)
+{
+	return (store_replace_attempt_rows(s, stage_id, attempt,
+	    SQL_DELETE_CHANGES, SQL_INSERT_CHANGE, "changes",
+	    store_bind_change, v, n, cause));
+}
+
+static void
+store_bind_check_result(sqlite3_stmt *stmt, const void *v, size_t i)
+{
+	const struct store_check_result	*c = &((const struct
+					    store_check_result *)v)[i];
+
+	store_bind_text(stmt, 3, c->check_name);
+	sqlite3_bind_int(stmt, 4, c->step);
+	store_bind_text(stmt, 5, c->step_name);
+	store_bind_text(stmt, 6, c->status);
+	store_bind_text(stmt, 7, c->method);
+	store_bind_text(stmt, 8, c->url);
+	if (c->http_status > 0)
+		sqlite3_bind_int(stmt, 9, c->http_status);
+	sqlite3_bind_int(stmt, 10, c->tries);
+	if (c->duration_ms >= 0)
+		sqlite3_bind_int64(stmt, 11, c->duration_ms);
+	store_bind_text(stmt, 12, c->expectation);
+	store_bind_text(stmt, 13, c->excerpt);
+	sqlite3_bind_int64(stmt, 14, c->started_at);
+	if (c->finished_at != 0)
+		sqlite3_bind_int64(stmt, 15, c->finished_at);
+}
+
 int
 store_record_check_results(struct store *s, int64_t stage_id, int attempt,
     const struct store_check_result *v, size_t n, char **cause)
 {
-	const struct store_check_result	*c;
-	sqlite3_stmt			*stmt;
-	size_t				 i;
-	int				 rc;
-
-	if ((rc = store_op_begin(s, cause)) != 0)
-		return (rc);
-	if ((stmt = store_stmt(s, SQL_DELETE_CHECK_RESULTS, cause)) == NULL) {
-		rc = STORE_EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(stmt, 1, stage_id);
-	sqlite3_bind_int(stmt, 2, attempt);
-	if ((rc = store_engine_write(s, stmt, cause,
-	    "cannot clear the check results of stage", stage_id)) != 0)
-		goto out;
-	for (i = 0; i < n; i++) {
-		c = &v[i];
-		if ((stmt = store_stmt(s, SQL_INSERT_CHECK_RESULT,
-		    cause)) == NULL) {
-			rc = STORE_EIO;
-			goto out;
-		}
-		sqlite3_bind_int64(stmt, 1, stage_id);
-		sqlite3_bind_int(stmt, 2, attempt);
-		store_bind_text(stmt, 3, c->check_name);
-		sqlite3_bind_int(stmt, 4, c->step);
-		store_bind_text(stmt, 5, c->step_name);
-		store_bind_text(stmt, 6, c->status);
-		store_bind_text(stmt, 7, c->method);
-		store_bind_text(stmt, 8, c->url);
-		if (c->http_status > 0)
-			sqlite3_bind_int(stmt, 9, c->http_status);
-		sqlite3_bind_int(stmt, 10, c->tries);
-		if (c->duration_ms >= 0)
-			sqlite3_bind_int64(stmt, 11, c->duration_ms);
-		store_bind_text(stmt, 12, c->expectation);
-		store_bind_text(stmt, 13, c->excerpt);
-		sqlite3_bind_int64(stmt, 14, c->started_at);
-		if (c->finished_at != 0)
-			sqlite3_bind_int64(stmt, 15, c->finished_at);
-		if ((rc = store_engine_write(s, stmt, cause,
-		    "cannot record a check result of stage", stage_id)) != 0)
-			goto out;
-	}
-out:
-	if (rc != 0) {
-		store_op_end(s, 0, NULL);
-		return (rc);
-	}
-	return (store_op_end(s, 1, cause));
+	return (store_replace_attempt_rows(s, stage_id, attempt,
+	    SQL_DELETE_CHECK_RESULTS, SQL_INSERT_CHECK_RESULT,
+	    "check results", store_bind_check_result, v, n, cause));
 }
 
 int

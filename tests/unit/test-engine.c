@@ -1460,6 +1460,38 @@ test_store_engine(struct t *t)
 		    strcmp(ch->items[1].replacement, "True") == 0,
 		    "store: changes recorded twice are kept once");
 		store_changes_free(ch);
+		{
+			struct store_check_result	 cr[2];
+			struct store_check_results	*got = NULL;
+
+			memset(cr, 0, sizeof cr);
+			cr[0].check_name = cr[1].check_name = (char *)"c";
+			cr[0].step_name = (char *)"one";
+			cr[1].step_name = (char *)"two";
+			cr[0].status = (char *)"passed";
+			cr[1].status = (char *)"failed";
+			cr[1].expectation = (char *)"expected status 200";
+			cr[1].step = 1;
+			cr[0].duration_ms = cr[1].duration_ms = -1;
+			cr[0].tries = cr[1].tries = 1;
+			ok(store_record_check_results(t->store, sid, 5, cr, 2,
+			    NULL) == 0 && store_record_check_results(t->store,
+			    sid, 5, cr, 1, NULL) == 0 &&
+			    store_stage_check_results(t->store, sid, 5, &got,
+			    NULL) == 0 && got->n == 1 && strcmp(got->items[0]
+			    .step_name, "one") == 0 && got->items[0]
+			    .duration_ms == -1,
+			    "store: a check run recorded again replaces the "
+			    "first one's results");
+			store_check_results_free(got);
+			cr[1].expectation = NULL;
+			ok(store_record_check_results(t->store, sid, 6, cr, 2,
+			    NULL) != 0 && store_stage_check_results(t->store,
+			    sid, 6, &got, NULL) == 0 && got->n == 0,
+			    "store: a failed step without its expectation is "
+			    "refused, and none of the run's rows stay");
+			store_check_results_free(got);
+		}
 	}
 	ok(store_run_cancel_request(t->store, rel + 1000, &by, &why,
 	    NULL) == STORE_ENOTFOUND, "store: no such run, no request");
