@@ -21,6 +21,7 @@
 #include "engine.h"
 #include "log.h"
 #include "notify.h"
+#include "perm.h"
 #include "release.h"
 #include "store.h"
 #include "syncer.h"
@@ -1238,8 +1239,7 @@ engine_approve(struct engine *e, int64_t run_id, const char *env,
 		free(groups);
 		goto out;
 	}
-	if (!ce->allow_self_approval && run->author != NULL &&
-	    strcmp(run->author, u->name) == 0) {
+	if (!ce->allow_self_approval && perm_is_author(u, run->author)) {
 		rc = engine_fail(cause, ENGINE_EFORBIDDEN, "%s may not approve "
 		    "%s: the release's author may not approve it there",
 		    u->name, st->environment);

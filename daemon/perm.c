@@ -3,6 +3,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "perm.h"
@@ -45,6 +46,41 @@ perm_groups_text(const struct config_strings *g)
 		s = t;
 	}
 	return (s);
+}
+
+/* Whether s[0..len) equals t, ignoring case and surrounding blanks. */
+static int
+perm_same(const char *s, size_t len, const char *t)
+{
+	while (len > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (t == NULL || len == 0 || strlen(t) != len)
+		return (0);
+	return (strncasecmp(s, t, len) == 0);
+}
+
+int
+perm_is_author(const struct config_user *u, const char *author)
+{
+	const char	*lt, *gt;
+
+	if (u == NULL || author == NULL)
+		return (0);
+	if (perm_same(author, strlen(author), u->name) ||
+	    perm_same(author, strlen(author), u->email))
+		return (1);
+	/* "Name <e-mail>": either part. */
+	if ((lt = strchr(author, '<')) != NULL &&
+	    (gt = strchr(lt, '>')) != NULL) {
+		if (perm_same(lt + 1, (size_t)(gt - lt - 1), u->email) ||
+		    perm_same(author, (size_t)(lt - author), u->name))
+			return (1);
+	}
+	return (0);
 }
 
 /* The user and environment, or 0 with a reason. */
@@ -91,8 +127,7 @@ perm_may_approve(const struct config *c, const char *user, const char *app,
 		free(names);
 		return (0);
 	}
-	if (!ce->allow_self_approval && author != NULL &&
-	    strcmp(author, u->name) == 0) {
+	if (!ce->allow_self_approval && perm_is_author(u, author)) {
 		perm_say(reason, xasprintf("%s may not approve %s: the "
 		    "release's author may not approve it there", u->name,
 		    ce->name));

@@ -30,4 +30,14 @@ int	 perm_may_authorise(const struct config *, const char *user,
 int	 perm_is_operator(const struct config *, const char *user,
 	    const char *what, char **reason);
 
+struct config_user;
+/*
+ * Whether a release's author (release.json's "author": a name, an
+ * e-mail or "Name <e-mail>") is the user: the user's name or e-mail,
+ * ignoring case and surrounding blanks.  The self-approval block uses
+ * it, so that writing one's e-mail, or one's name in capitals, as the
+ * author does not get past it.
+ */
+int	 perm_is_author(const struct config_user *, const char *author);
+
 #endif

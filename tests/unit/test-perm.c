@@ -75,6 +75,21 @@ main(void)
 	expect(perm_may_approve(c, "bob", "billing", "prod", "bob", &r), 0, &r,
 	    "bob may not approve prod: the release's author may not approve "
 	    "it there", "bob approves his own release in prod");
+	expect(perm_may_approve(c, "bob", "billing", "prod", "b@x.example",
+	    &r), 0, &r, "bob may not approve prod: the release's author may not "
+	    "approve it there", "bob approves his own release by e-mail");
+	expect(perm_may_approve(c, "bob", "billing", "prod", " BOB ", &r), 0,
+	    &r, "bob may not approve prod: the release's author may not "
+	    "approve it there", "bob approves his own release, name in capitals");
+	expect(perm_may_approve(c, "bob", "billing", "prod",
+	    "Bob Builder <B@X.Example>", &r), 0, &r, "bob may not approve "
+	    "prod: the release's author may not approve it there",
+	    "bob approves his own release as Name <E-MAIL>");
+	expect(perm_may_approve(c, "bob", "billing", "prod", "bobby", &r), 1,
+	    &r, NULL, "another author whose name starts like bob's");
+	expect(perm_may_approve(c, "bob", "billing", "prod",
+	    "b@x.example.org", &r), 1, &r, NULL,
+	    "another author whose e-mail starts like bob's");
 	expect(perm_may_approve(c, "alice", "billing", "int", "alice", &r), 1,
 	    &r, NULL, "self-approval allowed in int");
 	expect(perm_may_approve(c, "mallory", "billing", "int", NULL, &r), 0,
