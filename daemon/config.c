@@ -410,6 +410,16 @@ check_name(const char *s)
 	return (NULL);
 }
 
+/* A Unix login name (as useradd takes them). */
+static const char *
+check_unix_name(const char *s)
+{
+	if (strlen(s) > 32 || *s == '-' || !all_chars(s, "-_.$"))
+		return ("must be a Unix user name: letters, digits, '-', '_', "
+		    "'.' (at most 32, not starting with '-')");
+	return (NULL);
+}
+
 static int
 is_hostname(const char *s, size_t len)
 {
@@ -1697,6 +1707,10 @@ static const struct ckey user_keys[] = {
 	    .flags = CK_SECRET, .check = check_password_hash),
 	KEY("groups", CT_STRS, struct config_user, groups,
 	    .check = check_name),
+	KEY("unix_user", CT_STR, struct config_user, unix_user,
+	    .check = check_unix_name),
+	KEY("unix_uid", CT_INT, struct config_user, unix_uid, .def = "-1",
+	    .min = 0, .max = 2147483647),
 };
 static const struct ctable user_table = { user_keys,
 	sizeof user_keys / sizeof user_keys[0], sizeof(struct config_user),
@@ -1927,6 +1941,8 @@ static const struct ckey top_keys[] = {
 	    .off_n = offsetof(struct config, nregistries),
 	    .child = &registry_table),
 	SUB("promotion", &promotion_table),
+	KEY("control_admin_group", CT_STR, struct config,
+	    control_admin_group, .check = check_name),
 };
 static const struct ctable top_table = { top_keys,
 	sizeof top_keys / sizeof top_keys[0], 0, NULL };
@@ -2049,6 +2065,33 @@ check_meaning(struct cp *cp, struct config *c)
 				    loc_line(cp, &c->users[j].name));
 				break;
 			}
+	/* One Unix user is one person: never two shipgate users. */
+	for (i = 0; i < c->nusers; i++)
+		for (j = 0; j < i; j++) {
+			if (c->users[i].unix_uid >= 0 &&
+			    c->users[i].unix_uid == c->users[j].unix_uid) {
+				cp_error_at(cp, &c->users[i].unix_uid, "unix_uid "
+				    "%d is already user %s's (line %zu)",
+				    c->users[i].unix_uid, c->users[j].name,
+				    loc_line(cp, &c->users[j].unix_uid));
+				break;
+			}
+			if (c->users[i].unix_user != NULL &&
+			    c->users[j].unix_user != NULL &&
+			    strcmp(c->users[i].unix_user,
+			    c->users[j].unix_user) == 0) {
+				cp_error_at(cp, &c->users[i].unix_user,
+				    "unix_user \"%s\" is already user %s's "
+				    "(line %zu)", c->users[i].unix_user,
+				    c->users[j].name, loc_line(cp,
+				    &c->users[j].unix_user));
+				break;
+			}
+		}
+	if (c->control_admin_group != NULL &&
+	    !group_exists(c, c->control_admin_group))
+		cp_error_at(cp, &c->control_admin_group, "no user is in group "
+		    "\"%s\"", c->control_admin_group);
 	for (i = 0; i < c->nwebhooks; i++)
 		for (j = 0; j < c->webhooks[i].events.n; j++)
 			if (!config_webhook_event_known(
@@ -2300,6 +2343,30 @@ config_find_environment(const struct config_app *app, const char *name)
 		if (app->environments[i].name != NULL &&
 		    strcmp(app->environments[i].name, name) == 0)
 			return (&app->environments[i]);
+	return (NULL);
+}
+
+const struct config_user *
+config_find_unix_user(const struct config *c, unsigned int uid,
+    const char *name)
+{
+	const struct config_user	*u;
+	size_t				 i;
+
+	for (i = 0; i < c->nusers; i++)
+		if (c->users[i].unix_uid >= 0 &&
+		    (unsigned int)c->users[i].unix_uid == uid)
+			return (&c->users[i]);
+	if (name == NULL)
+		return (NULL);
+	for (i = 0; i < c->nusers; i++)
+		if (c->users[i].unix_user != NULL &&
+		    strcmp(c->users[i].unix_user, name) == 0)
+			return (&c->users[i]);
+	/* A user mapped elsewhere is not also the Unix user of its name. */
+	if ((u = config_find_user(c, name)) != NULL && u->unix_uid < 0 &&
+	    u->unix_user == NULL)
+		return (u);
 	return (NULL);
 }
 

@@ -74,6 +74,10 @@ struct config_user {
 	char			*email;
 	char			*password_hash;		/* may be NULL */
 	struct config_strings	 groups;
+	/* Who this is on the host, for the control socket: see
+	 * config_find_unix_user.  NULL and -1 when not given. */
+	char			*unix_user;
+	int			 unix_uid;
 };
 
 struct config_check_step {
@@ -191,6 +195,9 @@ struct config {
 	int64_t			 sign_in_window_ms;		/* default 15m */
 	int			 connections_per_address;	/* default 32 */
 	uint64_t		 max_body_size;			/* default 64KiB */
+	/* The shipgate group whose members may act for others through
+	 * the control socket (--as); NULL: nobody but root. */
+	char			*control_admin_group;
 };
 
 /* Every error found, each "file:line:column: key.path: message". */
@@ -223,6 +230,14 @@ const struct config_check *config_find_check(const struct config *,
 const char	*config_endpoint(const struct config *, const char *service);
 int		 config_user_in_group(const struct config_user *,
 		    const char *group);
+/*
+ * The user a Unix user is (the control socket's peer): the one whose
+ * unix_uid is uid, else whose unix_user is name, else the one called
+ * name that gives neither key.  name is NULL when uid has no passwd
+ * entry.
+ */
+const struct config_user *config_find_unix_user(const struct config *,
+		    unsigned int uid, const char *name);
 /* The registries: entry for a host; NULL when absent (e.g. ECR). */
 const struct config_registry *config_find_registry(const struct config *,
 		    const char *host);

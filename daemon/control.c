@@ -37,18 +37,30 @@
  *		    subject, detail}] (oldest first), audit_truncated,
  *		    notifications: [{id, channel, event, to, subject, status,
  *		    attempts, last_error, created_at, sent_at}]}
- *	approve	 run env as [comment]	-> run, env
- *	reject	 run env as comment	-> run, env
- *	authorise run as [comment]	-> run
- *	cancel	 run as [comment]	-> run
- *	retry	 run env as		-> run, env
- *	redeploy release env as		-> release, env, run (the new one)
+ *	approve	 run env [as] [comment]	-> run, env, as
+ *	reject	 run env [as] comment	-> run, env, as
+ *	authorise run [as] [comment]	-> run, as
+ *	cancel	 run [as] [comment]	-> run, as
+ *	retry	 run env [as]		-> run, env, as
+ *	redeploy release env [as]	-> release, env, run (the new one), as
  *	token_create user [label]	-> id, token (shown this once; only
  *					   its SHA-256 is stored)
  *	token_list			-> tokens: [{id, user, label,
  *					   created_by, created_at,
  *					   last_used_at, revoked_at}]
  *	token_revoke id			-> id
+ *
+ * Who may do what.  The peer is known by its uid (SO_PEERCRED, the
+ * kernel's word), mapped to a shipgate user by the configuration
+ * (users[].unix_uid, unix_user, or the same name).  Anyone who can open
+ * the socket may read (runs, show).  A mapped peer acts as its user; "as"
+ * naming another user is for admins only (root, or members of
+ * control_admin_group), is audited as "X (uid N) acting as Y", and the
+ * decision counts as the admin's own (the "person": mapped user, or
+ * "uid N"): one person decides once per stage and quorum.  An unmapped
+ * peer acts only if it is root.  Tokens: one's own user's, or any user's
+ * for an admin (create, list, revoke); comments are bounded by the
+ * handlers (ENGINE_COMMENT_MAX), token labels here (CONTROL_LABEL_MAX).
  *
  * Errors: bad_request (not JSON, not an object, a field missing or of
  * the wrong type), unknown_command, too_long (the rest of the line is
@@ -73,6 +85,7 @@
 #include <uv.h>
 
 #include "buf.h"
+#include "config.h"
 #include "control.h"
 #include "log.h"
 #include "portal-auth.h"
@@ -90,7 +103,10 @@ struct control_conn {
 	uv_pipe_t		 pipe;
 	uv_timer_t		 idle;		/* closes a silent client */
 	int			 open_handles;	/* pipe, idle: freed at 0 */
-	char			*unix_user;	/* NULL: unknown */
+	int			 has_uid;	/* SO_PEERCRED answered */
+	uid_t			 uid;		/* the peer's real uid */
+	char			*unix_name;	/* its passwd name, or NULL */
+	char			*unix_user;	/* "name (uid N)"; NULL: unknown */
 	struct buf		 in;		/* unprocessed bytes */
 	size_t			 start;		/* of the next line in `in` */
 	int			 discarding;	/* skipping a too long line */
@@ -116,6 +132,7 @@ struct control {
 	struct store			*store;
 	struct control_handlers		 handlers;
 	void				*arg;
+	const struct config		*config;	/* NULL: none given */
 
 	struct control_conn		*conns;
 	unsigned int			 nconns;
@@ -444,6 +461,7 @@ control_outcome(struct control_conn *conn, const char *command,
 
 	as = control_loggable(actor->user);
 	detail = control_loggable(cause);
+	json_object_set_new(reply, "as", json_string(actor->user));
 	if (rc == 0) {
 		log_info("control: %s done id=%lld as=%s unix_user=%s", command,
 		    (long long)id, as, actor->unix_user != NULL ?
@@ -462,13 +480,117 @@ control_outcome(struct control_conn *conn, const char *command,
 	free(cause);
 }
 
+/*
+ * Who the peer is: the shipgate user its Unix user maps to (NULL when
+ * none), whether it is an admin (root, or a member of
+ * control_admin_group), and the person a quorum counts.
+ */
+struct control_who {
+	const struct config_user	*me;
+	int				 admin;
+	char				*person;	/* "alice", "uid 64001" */
+	char				*label;		/* for the audit */
+};
+
+static int
+control_who(struct control_conn *conn, struct control_who *who,
+    json_t *reply)
+{
+	const struct config	*config = conn->control->config;
+
+	memset(who, 0, sizeof *who);
+	if (!conn->has_uid) {
+		control_fail(reply, "forbidden", "the control socket cannot "
+		    "tell who you are (no peer credentials)");
+		return (-1);
+	}
+	if (config != NULL)
+		who->me = config_find_unix_user(config,
+		    (unsigned int)conn->uid, conn->unix_name);
+	who->admin = conn->uid == 0 || (who->me != NULL &&
+	    config->control_admin_group != NULL &&
+	    config_user_in_group(who->me, config->control_admin_group));
+	if (who->me != NULL)
+		who->person = xstrdup(who->me->name);
+	else
+		who->person = xasprintf("uid %u", (unsigned int)conn->uid);
+	who->label = xstrdup(conn->unix_user);
+	return (0);
+}
+
+static void
+control_who_free(struct control_who *who)
+{
+	free(who->person);
+	free(who->label);
+}
+
+/*
+ * May the peer act as user (NULL: as itself)?  Sets *userp to the user
+ * acted as and records an impersonation in who->label ("root (uid 0)
+ * acting as bob").  Fails the reply when not.
+ */
+static int
+control_act_as(struct control_conn *conn, struct control_who *who,
+    const char *user, const char **userp, json_t *reply)
+{
+	const struct config	*config = conn->control->config;
+	char			*label;
+
+	*userp = NULL;
+	if (user == NULL) {
+		if (who->me == NULL) {
+			control_fail(reply, "forbidden", "%s is no shipgate "
+			    "user (map it with users[].unix_user or unix_uid "
+			    "in the configuration), and only an admin may act "
+			    "for others with --as", conn->unix_user);
+			return (-1);
+		}
+		*userp = who->me->name;
+		return (0);
+	}
+	if (who->me != NULL && strcmp(who->me->name, user) == 0) {
+		*userp = who->me->name;
+		return (0);
+	}
+	if (!who->admin) {
+		control_fail(reply, "forbidden", "%s may not act as %s: --as is "
+		    "for root and the members of control_admin_group (%s)",
+		    conn->unix_user, user, config != NULL &&
+		    config->control_admin_group != NULL ?
+		    config->control_admin_group : "none configured");
+		return (-1);
+	}
+	label = xasprintf("%s acting as %s", who->label, user);
+	free(who->label);
+	who->label = label;
+	*userp = user;
+	return (0);
+}
+
 static int
 control_actor(struct control_conn *conn, json_t *req,
-    struct control_actor *actor, json_t *reply)
+    struct control_actor *actor, struct control_who *who, json_t *reply)
 {
+	const char	*as;
+
+	memset(actor, 0, sizeof *actor);
+	if (control_get_str(req, "as", 0, &as, reply) != 0)
+		return (-1);
+	if (as != NULL && *as == '\0') {
+		control_fail(reply, "bad_request", "\"as\" must not be empty");
+		return (-1);
+	}
+	if (control_who(conn, who, reply) != 0)
+		return (-1);
+	if (control_act_as(conn, who, as, &actor->user, reply) != 0) {
+		control_who_free(who);
+		return (-1);
+	}
 	actor->via = "cli";
-	actor->unix_user = conn->unix_user;
-	return (control_get_str(req, "as", 1, &actor->user, reply));
+	actor->unix_user = who->label;
+	actor->person = who->person;
+	return (0);
 }
 
 /* A command without a handler. */
@@ -488,6 +610,7 @@ control_decide(struct control_conn *conn, json_t *req, json_t *reply,
 {
 	struct control		*c = conn->control;
 	struct control_actor	 actor;
+	struct control_who	 who;
 	const char		*env, *comment, *command;
 	char			*cause = NULL;
 	int64_t			 run_id;
@@ -496,7 +619,6 @@ control_decide(struct control_conn *conn, json_t *req, json_t *reply,
 	command = reject ? "reject" : "approve";
 	if (control_get_id(req, "run", &run_id, reply) != 0 ||
 	    control_get_str(req, "env", 1, &env, reply) != 0 ||
-	    control_actor(conn, req, &actor, reply) != 0 ||
 	    control_get_str(req, "comment", 0, &comment, reply) != 0)
 		return;
 	if (reject && control_blank(comment)) {
@@ -505,7 +627,8 @@ control_decide(struct control_conn *conn, json_t *req, json_t *reply,
 		return;
 	}
 	if (control_missing(reject ? (void *)c->handlers.reject :
-	    (void *)c->handlers.approve, command, reply) != 0)
+	    (void *)c->handlers.approve, command, reply) != 0 ||
+	    control_actor(conn, req, &actor, &who, reply) != 0)
 		return;
 	if (reject)
 		rc = c->handlers.reject(c->arg, run_id, env, &actor, comment,
@@ -514,6 +637,7 @@ control_decide(struct control_conn *conn, json_t *req, json_t *reply,
 		rc = c->handlers.approve(c->arg, run_id, env, &actor, comment,
 		    &cause);
 	control_outcome(conn, command, &actor, run_id, rc, cause, reply);
+	control_who_free(&who);
 	json_object_set_new(reply, "run", json_integer(run_id));
 	json_object_set_new(reply, "env", json_string(env));
 }
@@ -537,6 +661,7 @@ control_run_action(struct control_conn *conn, json_t *req, json_t *reply,
 {
 	struct control		*c = conn->control;
 	struct control_actor	 actor;
+	struct control_who	 who;
 	const char		*comment, *command;
 	char			*cause = NULL;
 	int64_t			 run_id;
@@ -544,11 +669,11 @@ control_run_action(struct control_conn *conn, json_t *req, json_t *reply,
 
 	command = cancel ? "cancel" : "authorise";
 	if (control_get_id(req, "run", &run_id, reply) != 0 ||
-	    control_actor(conn, req, &actor, reply) != 0 ||
 	    control_get_str(req, "comment", 0, &comment, reply) != 0)
 		return;
 	if (control_missing(cancel ? (void *)c->handlers.cancel :
-	    (void *)c->handlers.authorise, command, reply) != 0)
+	    (void *)c->handlers.authorise, command, reply) != 0 ||
+	    control_actor(conn, req, &actor, &who, reply) != 0)
 		return;
 	if (cancel)
 		rc = c->handlers.cancel(c->arg, run_id, &actor, comment,
@@ -557,6 +682,7 @@ control_run_action(struct control_conn *conn, json_t *req, json_t *reply,
 		rc = c->handlers.authorise(c->arg, run_id, &actor, comment,
 		    &cause);
 	control_outcome(conn, command, &actor, run_id, rc, cause, reply);
+	control_who_free(&who);
 	json_object_set_new(reply, "run", json_integer(run_id));
 }
 
@@ -577,19 +703,21 @@ control_cmd_retry(struct control_conn *conn, json_t *req, json_t *reply)
 {
 	struct control		*c = conn->control;
 	struct control_actor	 actor;
+	struct control_who	 who;
 	const char		*env;
 	char			*cause = NULL;
 	int64_t			 run_id;
 	int			 rc;
 
 	if (control_get_id(req, "run", &run_id, reply) != 0 ||
-	    control_get_str(req, "env", 1, &env, reply) != 0 ||
-	    control_actor(conn, req, &actor, reply) != 0)
+	    control_get_str(req, "env", 1, &env, reply) != 0)
 		return;
-	if (control_missing((void *)c->handlers.retry, "retry", reply) != 0)
+	if (control_missing((void *)c->handlers.retry, "retry", reply) != 0 ||
+	    control_actor(conn, req, &actor, &who, reply) != 0)
 		return;
 	rc = c->handlers.retry(c->arg, run_id, env, &actor, &cause);
 	control_outcome(conn, "retry", &actor, run_id, rc, cause, reply);
+	control_who_free(&who);
 	json_object_set_new(reply, "run", json_integer(run_id));
 	json_object_set_new(reply, "env", json_string(env));
 }
@@ -599,21 +727,23 @@ control_cmd_redeploy(struct control_conn *conn, json_t *req, json_t *reply)
 {
 	struct control		*c = conn->control;
 	struct control_actor	 actor;
+	struct control_who	 who;
 	const char		*env;
 	char			*cause = NULL;
 	int64_t			 release_id, run_id = 0;
 	int			 rc;
 
 	if (control_get_id(req, "release", &release_id, reply) != 0 ||
-	    control_get_str(req, "env", 1, &env, reply) != 0 ||
-	    control_actor(conn, req, &actor, reply) != 0)
+	    control_get_str(req, "env", 1, &env, reply) != 0)
 		return;
 	if (control_missing((void *)c->handlers.redeploy, "redeploy",
-	    reply) != 0)
+	    reply) != 0 ||
+	    control_actor(conn, req, &actor, &who, reply) != 0)
 		return;
 	rc = c->handlers.redeploy(c->arg, release_id, env, &actor, &run_id,
 	    &cause);
 	control_outcome(conn, "redeploy", &actor, release_id, rc, cause, reply);
+	control_who_free(&who);
 	json_object_set_new(reply, "release", json_integer(release_id));
 	json_object_set_new(reply, "env", json_string(env));
 	if (rc == 0)
@@ -622,17 +752,29 @@ control_cmd_redeploy(struct control_conn *conn, json_t *req, json_t *reply)
 
 /* --- API tokens ----------------------------------------------------------- */
 
+/* UTF-8 characters, not bytes. */
+static size_t
+control_chars(const char *s)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return (n);
+}
+
 static void
-control_token_audit(struct control_conn *conn, const char *user,
-    const char *action, int64_t id, const char *label)
+control_token_audit(struct control_conn *conn, const char *actor,
+    const char *unix_user, const char *action, int64_t id, const char *label)
 {
 	struct store_audit_in	 au;
 	char			*subject, *cause = NULL;
 
 	subject = xasprintf("token %lld", (long long)id);
 	memset(&au, 0, sizeof au);
-	au.actor = user;
-	au.unix_user = conn->unix_user;
+	au.actor = actor;
+	au.unix_user = unix_user;
 	au.action = action;
 	au.subject = subject;
 	au.detail = label;
@@ -643,60 +785,89 @@ control_token_audit(struct control_conn *conn, const char *user,
 	free(subject);
 }
 
+/* A token for one's own user, or for anyone by an admin. */
 static void
 control_cmd_token_create(struct control_conn *conn, json_t *req,
     json_t *reply)
 {
-	struct store	*s = conn->control->store;
-	const char	*user, *label;
-	char		 token[PORTAL_TOKEN_LEN + 1];
-	unsigned char	 hash[32];
-	char		*cause = NULL;
-	int64_t		 id;
+	struct store		*s = conn->control->store;
+	struct control_who	 who;
+	const char		*user, *as, *label;
+	char			 token[PORTAL_TOKEN_LEN + 1];
+	unsigned char		 hash[32];
+	char			*cause = NULL;
+	int64_t			 id;
 
 	if (control_get_str(req, "user", 1, &user, reply) != 0 ||
 	    control_get_str(req, "label", 0, &label, reply) != 0)
 		return;
-	if (portal_token_generate(token) != 0) {
-		control_fail(reply, "failed", "no randomness to make a token");
+	if (label != NULL && control_chars(label) > CONTROL_LABEL_MAX) {
+		control_fail(reply, "bad_request", "the label is too long: at "
+		    "most %d characters", CONTROL_LABEL_MAX);
 		return;
 	}
+	if (control_who(conn, &who, reply) != 0)
+		return;
+	if (control_act_as(conn, &who, user, &as, reply) != 0)
+		goto out;
+	if (conn->control->config != NULL &&
+	    config_find_user(conn->control->config, user) == NULL) {
+		control_fail(reply, "invalid", "%s is not a configured user",
+		    user);
+		goto out;
+	}
+	if (portal_token_generate(token) != 0) {
+		control_fail(reply, "failed", "no randomness to make a token");
+		goto out;
+	}
 	portal_auth_hash(token, hash);
-	if (store_token_create(s, hash, user, label, conn->unix_user,
+	if (store_token_create(s, hash, user, label, who.label,
 	    store_now(s), &id, &cause) != 0) {
 		control_fail(reply, "store", "%s", cause);
 		free(cause);
 		explicit_bzero(token, sizeof token);
-		return;
+		goto out;
 	}
-	control_token_audit(conn, user, "token create", id, label);
+	control_token_audit(conn, user, who.label, "token create", id, label);
 	log_info("control: token created id=%lld user=%s unix_user=%s",
-	    (long long)id, user, conn->unix_user != NULL ? conn->unix_user :
-	    "-");
+	    (long long)id, user, who.label);
 	json_object_set_new(reply, "ok", json_true());
 	json_object_set_new(reply, "id", json_integer(id));
 	json_object_set_new(reply, "user", json_string(user));
 	json_object_set_new(reply, "token", json_string(token));
 	explicit_bzero(token, sizeof token);
+out:
+	control_who_free(&who);
 }
 
+/* An admin sees every token, a user their own. */
 static void
 control_cmd_token_list(struct control_conn *conn, json_t *req, json_t *reply)
 {
 	struct store_tokens	*list = NULL;
 	struct store_token	*t;
+	struct control_who	 who;
 	json_t			*a;
 	char			*cause = NULL;
 	size_t			 i;
 
+	if (control_who(conn, &who, reply) != 0)
+		return;
+	if (!who.admin && who.me == NULL) {
+		control_fail(reply, "forbidden", "%s is no shipgate user: it "
+		    "has no tokens to list", conn->unix_user);
+		goto out;
+	}
 	if (store_token_list(conn->control->store, &list, &cause) != 0) {
 		control_fail(reply, "store", "%s", cause);
 		free(cause);
-		return;
+		goto out;
 	}
 	a = json_array();
 	for (i = 0; i < list->n; i++) {
 		t = &list->items[i];
+		if (!who.admin && strcmp(t->user, who.me->name) != 0)
+			continue;
 		json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:o, s:o, "
 		    "s:o, s:o}",
 		    "id", (json_int_t)t->id,
@@ -710,30 +881,74 @@ control_cmd_token_list(struct control_conn *conn, json_t *req, json_t *reply)
 	store_tokens_free(list);
 	json_object_set_new(reply, "ok", json_true());
 	json_object_set_new(reply, "tokens", a);
+out:
+	control_who_free(&who);
 }
 
+/* The token's owner of a token id, or NULL (caller frees). */
+static char *
+control_token_owner(struct store *s, int64_t id, char **cause)
+{
+	struct store_tokens	*list = NULL;
+	char			*user = NULL;
+	size_t			 i;
+
+	if (store_token_list(s, &list, cause) != 0)
+		return (NULL);
+	for (i = 0; i < list->n; i++)
+		if (list->items[i].id == id)
+			user = xstrdup(list->items[i].user);
+	store_tokens_free(list);
+	return (user);
+}
+
+/* An admin revokes any token, a user their own. */
 static void
 control_cmd_token_revoke(struct control_conn *conn, json_t *req,
     json_t *reply)
 {
-	struct store	*s = conn->control->store;
-	char		*cause = NULL;
-	int64_t		 id;
-	int		 rc;
+	struct store		*s = conn->control->store;
+	struct control_who	 who;
+	char			*cause = NULL, *owner = NULL;
+	int64_t			 id;
+	int			 rc;
 
 	if (control_get_id(req, "id", &id, reply) != 0)
 		return;
+	if (control_who(conn, &who, reply) != 0)
+		return;
+	if ((owner = control_token_owner(s, id, &cause)) == NULL &&
+	    cause != NULL) {
+		control_fail(reply, "store", "%s", cause);
+		goto out;
+	}
+	if (owner == NULL && !who.admin && who.me == NULL) {
+		control_fail(reply, "forbidden", "%s is no shipgate user: it "
+		    "has no tokens to revoke", conn->unix_user);
+		goto out;
+	}
+	if (owner != NULL && !who.admin && (who.me == NULL ||
+	    strcmp(owner, who.me->name) != 0)) {
+		control_fail(reply, "forbidden", "%s may not revoke token %lld "
+		    "of %s: only its user or an admin may", conn->unix_user,
+		    (long long)id, owner);
+		goto out;
+	}
 	if ((rc = store_token_revoke(s, id, store_now(s), &cause)) != 0) {
 		control_fail(reply, rc == STORE_ENOTFOUND ? "not_found" :
 		    "store", "%s", cause);
-		free(cause);
-		return;
+		goto out;
 	}
-	control_token_audit(conn, "shipgated", "token revoke", id, NULL);
+	control_token_audit(conn, who.me != NULL ? who.me->name : "shipgated",
+	    who.label, "token revoke", id, NULL);
 	log_info("control: token revoked id=%lld unix_user=%s", (long long)id,
-	    conn->unix_user != NULL ? conn->unix_user : "-");
+	    who.label);
 	json_object_set_new(reply, "ok", json_true());
 	json_object_set_new(reply, "id", json_integer(id));
+out:
+	free(cause);
+	free(owner);
+	control_who_free(&who);
 }
 
 static const struct control_command control_commands[] = {
@@ -841,6 +1056,7 @@ control_conn_close_cb(uv_handle_t *h)
 		conn->next->prev = conn->prev;
 	c->nconns--;
 	buf_free(&conn->in);
+	free(conn->unix_name);
 	free(conn->unix_user);
 	free(conn);
 	c->handles--;
@@ -1010,26 +1226,33 @@ control_conn_resume(struct control_conn *conn)
 	conn->reading = 1;
 }
 
-/* The peer's Unix user name ("uid 1234" without a passwd entry). */
-static char *
-control_peer_user(uv_pipe_t *pipe)
+/*
+ * The peer's real uid from SO_PEERCRED (the kernel's word, unlike
+ * anything the client sends), its passwd name if any, and the label
+ * the audit shows: "alice (uid 1000)", or "uid 64001" without a name.
+ */
+static void
+control_peer_user(struct control_conn *conn)
 {
 	struct ucred	 cred;
 	struct passwd	 pw, *res = NULL;
 	socklen_t	 len = sizeof cred;
 	uv_os_fd_t	 fd;
-	char		 pwbuf[4096], *name;
+	char		 pwbuf[4096];
 
-	if (uv_fileno((uv_handle_t *)pipe, &fd) != 0 ||
+	if (uv_fileno((uv_handle_t *)&conn->pipe, &fd) != 0 ||
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1)
-		return (NULL);
+		return;
+	conn->has_uid = 1;
+	conn->uid = cred.uid;
 	if (getpwuid_r(cred.uid, &pw, pwbuf, sizeof pwbuf, &res) == 0 &&
-	    res != NULL)
-		name = xstrdup(res->pw_name);
-	else
-		name = xasprintf("uid %u", (unsigned int)cred.uid);
+	    res != NULL) {
+		conn->unix_name = xstrdup(res->pw_name);
+		conn->unix_user = xasprintf("%s (uid %u)", res->pw_name,
+		    (unsigned int)cred.uid);
+	} else
+		conn->unix_user = xasprintf("uid %u", (unsigned int)cred.uid);
 	explicit_bzero(pwbuf, sizeof pwbuf);
-	return (name);
 }
 
 static void
@@ -1079,7 +1302,7 @@ control_connection_cb(uv_stream_t *server, int status)
 		json_decref(reply);
 		return;
 	}
-	conn->unix_user = control_peer_user(&conn->pipe);
+	control_peer_user(conn);
 	log_debug(LOG_CAT_ENGINE, "control: connection unix_user=%s",
 	    conn->unix_user != NULL ? conn->unix_user : "-");
 	control_conn_resume(conn);
@@ -1212,6 +1435,12 @@ void
 control_set_idle_timeout(struct control *c, uint64_t ms)
 {
 	c->idle_ms = ms;
+}
+
+void
+control_set_config(struct control *c, const struct config *config)
+{
+	c->config = config;
 }
 
 void

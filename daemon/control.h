@@ -37,6 +37,8 @@ struct store;
 /* A client that neither sends nor reads for this long is closed, so
  * that forgotten ones cannot hold every connection. */
 #define CONTROL_IDLE_MS			(5 * 60 * 1000)
+/* An API token's label, in characters. */
+#define CONTROL_LABEL_MAX		100
 
 /*
  * What a handler returns: 0 or one of these.  The values are the
@@ -60,6 +62,9 @@ struct control_actor {
 	const char	*user;		/* "as": a configured user */
 	const char	*via;		/* "cli" */
 	const char	*unix_user;	/* the peer's Unix user, or NULL */
+	/* Who the peer is (its mapped user, or "uid N"): set and read
+	 * only when via is "cli", see struct engine_actor. */
+	const char	*person;
 };
 
 /*
@@ -107,6 +112,13 @@ struct control	*control_new(uv_loop_t *, const char *path, struct store *,
 		    char **cause);
 /* How many clients are connected (for tests and /metrics). */
 unsigned int	 control_connections(const struct control *);
+/*
+ * The users, their Unix users and control_admin_group: who the peer is
+ * (see control.c's "Who may do what").  Borrowed until the next call;
+ * without one only root may act (with --as), the others read.
+ */
+struct config;
+void		 control_set_config(struct control *, const struct config *);
 /* Changes CONTROL_IDLE_MS, from each connection's next activity (tests). */
 void		 control_set_idle_timeout(struct control *, uint64_t ms);
 /*

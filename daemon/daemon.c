@@ -115,6 +115,8 @@ daemon_reload(struct daemon *d)
 		engine_reconfigure(d->engine, new);
 	if (d->intake != NULL)
 		intake_reconfigure(d->intake, new);
+	if (d->control != NULL)
+		control_set_config(d->control, new);
 	/* The portal frees the old config once its requests are done. */
 	if (d->portal != NULL)
 		portal_reconfigure(d->portal, new, d->config);
@@ -278,6 +280,10 @@ daemon_actor(const struct control_actor *in, struct engine_actor *out)
 	out->user = in->user;
 	out->via = in->via;
 	out->unix_user = in->unix_user;
+	/* Only the control socket says who the person is (the portal's
+	 * actor has no such field set): elsewhere it is the user. */
+	out->person = in->via != NULL && strcmp(in->via, "cli") == 0 ?
+	    in->person : in->user;
 }
 
 static int
@@ -390,6 +396,7 @@ daemon_start_parts(struct daemon *d)
 		    d->config->control_socket, cause);
 		goto out;
 	}
+	control_set_config(d->control, d->config);
 	memset(&deps, 0, sizeof deps);
 	deps.loop = &d->loop;
 	deps.actions = &daemon_control_handlers;

@@ -1031,6 +1031,38 @@ engine_actor_user(struct engine *e, const struct engine_actor *actor,
 	return (0);
 }
 
+/* See struct engine_actor. */
+static const char *
+engine_person(const struct engine_actor *actor)
+{
+	if (actor->via != NULL && strcmp(actor->via, "cli") == 0 &&
+	    actor->person != NULL)
+		return (actor->person);
+	return (actor->user);
+}
+
+/* UTF-8 characters (not bytes): what a person typing counts. */
+static size_t
+engine_chars(const char *s)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return (n);
+}
+
+/* Every action's comment, whichever way it came (CLI, portal, API). */
+static int
+engine_comment_ok(const char *comment, char **cause)
+{
+	if (comment != NULL && engine_chars(comment) > ENGINE_COMMENT_MAX)
+		return (engine_fail(cause, ENGINE_EINVAL, "the comment is too "
+		    "long: at most %d characters", ENGINE_COMMENT_MAX));
+	return (0);
+}
+
 static int
 engine_in_groups(const struct config_user *u, const struct config_strings *g)
 {
@@ -1142,14 +1174,38 @@ engine_record_decision(struct engine *e, struct store_run *run,
 	struct store_approval_in a;
 	struct store_audit_in	 au;
 	const char		*event;
-	char			*why = NULL, *subject, *detail;
+	char			*why = NULL, *prior = NULL, *subject, *detail;
 	int			 rc;
+
+	/* One person, one voice, under whatever name. */
+	rc = store_approval_by_person(e->store, st->id, st->attempt, gate,
+	    engine_person(actor), &prior, &why);
+	if (rc == 0) {
+		if (strcmp(prior, actor->user) == 0)
+			rc = engine_fail(cause, ENGINE_ECONFLICT, "%s has "
+			    "already decided on %s of run %lld", prior,
+			    st->environment, (long long)run->id);
+		else
+			rc = engine_fail(cause, ENGINE_EFORBIDDEN, "%s has "
+			    "already decided on %s of run %lld as %s: a quorum "
+			    "needs distinct people, not names",
+			    engine_person(actor), st->environment,
+			    (long long)run->id, prior);
+		free(prior);
+		return (rc);
+	}
+	if (rc != STORE_ENOTFOUND) {
+		rc = engine_fail(cause, engine_store_code(rc), "%s", why);
+		free(why);
+		return (rc);
+	}
 
 	memset(&a, 0, sizeof a);
 	a.stage_id = st->id;
 	a.attempt = st->attempt;
 	a.gate = gate;
 	a.user = actor->user;
+	a.person = engine_person(actor);
 	a.decision = decision;
 	a.comment = comment;
 	a.via = engine_via(actor);
@@ -1217,6 +1273,8 @@ engine_approve(struct engine *e, int64_t run_id, const char *env,
 
 	if ((rc = engine_actor_user(e, actor, &u, cause)) != 0)
 		return (rc);
+	if ((rc = engine_comment_ok(comment, cause)) != 0)
+		return (rc);
 	if ((rc = engine_action_run(e, run_id, &run, cause)) != 0)
 		return (rc);
 	if ((st = engine_row_stage(run, env,
@@ -1275,6 +1333,8 @@ engine_reject(struct engine *e, int64_t run_id, const char *env,
 	int				 rc, gate;
 
 	if ((rc = engine_actor_user(e, actor, &u, cause)) != 0)
+		return (rc);
+	if ((rc = engine_comment_ok(comment, cause)) != 0)
 		return (rc);
 	if (comment == NULL || comment[strspn(comment, " \t\r\n")] == '\0')
 		return (engine_fail(cause, ENGINE_EINVAL, "a rejection needs a "
@@ -1337,6 +1397,8 @@ engine_authorise(struct engine *e, int64_t run_id,
 	int				 rc;
 
 	if ((rc = engine_actor_user(e, actor, &u, cause)) != 0)
+		return (rc);
+	if ((rc = engine_comment_ok(comment, cause)) != 0)
 		return (rc);
 	if ((rc = engine_action_run(e, run_id, &run, cause)) != 0)
 		return (rc);
@@ -1409,6 +1471,8 @@ engine_cancel(struct engine *e, int64_t run_id,
 	int			 rc;
 
 	if ((rc = engine_check_operator(e, actor, "cancel runs", cause)) != 0)
+		return (rc);
+	if ((rc = engine_comment_ok(reason, cause)) != 0)
 		return (rc);
 	if ((rc = engine_action_run(e, run_id, &run, cause)) != 0)
 		return (rc);

@@ -46,7 +46,18 @@ struct engine_actor {
 	const char	*user;		/* config user name ("alice") */
 	const char	*via;		/* "cli", "portal", "api", "engine" */
 	const char	*unix_user;	/* the caller's Unix user, or NULL */
+	/*
+	 * The person behind the action: a quorum counts people, not names.
+	 * Read only when via is "cli" (the control socket sets it: the
+	 * peer's mapped user, or "uid N"); elsewhere the user signed in is
+	 * the person.
+	 */
+	const char	*person;
 };
+
+/* Comments (approve, reject, cancel, ...) are at most this many
+ * characters; longer ones are refused (ENGINE_EINVAL). */
+#define ENGINE_COMMENT_MAX	2000
 
 struct engine;
 

@@ -42,14 +42,14 @@ usage(FILE *f)
 	    "                        list runs, newest first\n"
 	    "  show RUN              stages, changes, approvals, checks, "
 	    "audit\n"
-	    "  approve RUN --env ENV --as USER [-m COMMENT]\n"
-	    "  reject RUN --env ENV --as USER -m COMMENT\n"
-	    "  authorise RUN --as USER [-m COMMENT]\n"
+	    "  approve RUN --env ENV [--as USER] [-m COMMENT]\n"
+	    "  reject RUN --env ENV [--as USER] -m COMMENT\n"
+	    "  authorise RUN [--as USER] [-m COMMENT]\n"
 	    "                        the promotion gate\n"
-	    "  cancel RUN --as USER [-m REASON]\n"
-	    "  retry RUN --env ENV --as USER\n"
+	    "  cancel RUN [--as USER] [-m REASON]\n"
+	    "  retry RUN --env ENV [--as USER]\n"
 	    "                        a failed stage\n"
-	    "  redeploy RELEASE --env ENV --as USER\n"
+	    "  redeploy RELEASE --env ENV [--as USER]\n"
 	    "                        an earlier release, as a rollback run\n"
 	    "  check-config [FILE]   check a configuration, print every "
 	    "error\n"
@@ -199,19 +199,19 @@ static const struct ctl_command {
 	{ "runs", "runs [--app APP] [--status STATUS] [--limit N]",
 	    CTL_NONE, OPT_APP | OPT_STATUS | OPT_LIMIT, 0 },
 	{ "show", "show RUN", CTL_RUN, 0, 0 },
-	{ "approve", "approve RUN --env ENV --as USER [-m COMMENT]",
-	    CTL_RUN, OPT_ENV | OPT_AS | OPT_MESSAGE, OPT_ENV | OPT_AS },
-	{ "reject", "reject RUN --env ENV --as USER -m COMMENT",
+	{ "approve", "approve RUN --env ENV [--as USER] [-m COMMENT]",
+	    CTL_RUN, OPT_ENV | OPT_AS | OPT_MESSAGE, OPT_ENV },
+	{ "reject", "reject RUN --env ENV [--as USER] -m COMMENT",
 	    CTL_RUN, OPT_ENV | OPT_AS | OPT_MESSAGE,
-	    OPT_ENV | OPT_AS | OPT_MESSAGE },
-	{ "authorise", "authorise RUN --as USER [-m COMMENT]",
-	    CTL_RUN, OPT_AS | OPT_MESSAGE, OPT_AS },
-	{ "cancel", "cancel RUN --as USER [-m REASON]",
-	    CTL_RUN, OPT_AS | OPT_MESSAGE, OPT_AS },
-	{ "retry", "retry RUN --env ENV --as USER",
-	    CTL_RUN, OPT_ENV | OPT_AS, OPT_ENV | OPT_AS },
-	{ "redeploy", "redeploy RELEASE --env ENV --as USER",
-	    CTL_RELEASE, OPT_ENV | OPT_AS, OPT_ENV | OPT_AS },
+	    OPT_ENV | OPT_MESSAGE },
+	{ "authorise", "authorise RUN [--as USER] [-m COMMENT]",
+	    CTL_RUN, OPT_AS | OPT_MESSAGE, 0 },
+	{ "cancel", "cancel RUN [--as USER] [-m REASON]",
+	    CTL_RUN, OPT_AS | OPT_MESSAGE, 0 },
+	{ "retry", "retry RUN --env ENV [--as USER]",
+	    CTL_RUN, OPT_ENV | OPT_AS, OPT_ENV },
+	{ "redeploy", "redeploy RELEASE --env ENV [--as USER]",
+	    CTL_RELEASE, OPT_ENV | OPT_AS, OPT_ENV },
 };
 
 static const char *const ctl_option_names[] = {
@@ -261,7 +261,11 @@ ctl_print_done(const struct ctl_command *cmd, json_t *req, json_t *reply)
 	id = (long long)json_integer_value(json_object_get(req,
 	    cmd->target == CTL_RELEASE ? "release" : "run"));
 	env = json_string_value(json_object_get(req, "env"));
-	as = json_string_value(json_object_get(req, "as"));
+	/* The user acted as, which the daemon names when --as is not given
+	 * (the caller's own). */
+	if ((as = json_string_value(json_object_get(reply, "as"))) == NULL &&
+	    (as = json_string_value(json_object_get(req, "as"))) == NULL)
+		as = "you";
 	if (strcmp(cmd->name, "runs") == 0)
 		ctl_print_runs(stdout, reply);
 	else if (strcmp(cmd->name, "show") == 0)

@@ -41,7 +41,11 @@ static const char SQL_CREATE_STAGE[] =
 
 static const char SQL_RECORD_APPROVAL[] =
     "INSERT INTO approvals (stage_id, attempt, gate, user_name, decision, "
-    "comment, via, decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    "comment, via, decided_at, person) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, coalesce(?9, ?4))";
+static const char SQL_APPROVAL_BY_PERSON[] =
+    "SELECT user_name FROM approvals WHERE stage_id = ?1 AND attempt = ?2 "
+    "AND gate = ?3 AND person = ?4 LIMIT 1";
 static const char SQL_COUNT_APPROVALS[] =
     "SELECT count(*) FROM approvals WHERE stage_id = ?1 AND attempt = ?2 "
     "AND gate = ?3 AND decision <> 'reject'";
@@ -667,6 +671,7 @@ store_record_approval(struct store *s, const struct store_approval_in *a,
 	store_bind_text(stmt, 6, a->comment);
 	store_bind_text(stmt, 7, store_via_name(a->via));
 	sqlite3_bind_int64(stmt, 8, store_now(s));
+	store_bind_text(stmt, 9, a->person);
 	if (sqlite3_step(stmt) != SQLITE_DONE) {
 		rc = store_fail(s, cause, "cannot record %s by %s on stage %lld",
 		    store_decision_name(a->decision),
@@ -678,6 +683,37 @@ store_record_approval(struct store *s, const struct store_approval_in *a,
 			    "stage %lld", a->user, a->gate ? "the gate" :
 			    "the change set", (long long)a->stage_id);
 		}
+	}
+	store_stmt_done(stmt);
+	return (rc);
+}
+
+int
+store_approval_by_person(struct store *s, int64_t stage_id, int attempt,
+    int gate, const char *person, char **userp, char **cause)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	*userp = NULL;
+	if ((stmt = store_stmt(s, SQL_APPROVAL_BY_PERSON, cause)) == NULL)
+		return (STORE_EIO);
+	sqlite3_bind_int64(stmt, 1, stage_id);
+	sqlite3_bind_int(stmt, 2, attempt);
+	sqlite3_bind_int(stmt, 3, gate != 0);
+	store_bind_text(stmt, 4, person);
+	switch (sqlite3_step(stmt)) {
+	case SQLITE_ROW:
+		*userp = xstrdup((const char *)sqlite3_column_text(stmt, 0));
+		rc = 0;
+		break;
+	case SQLITE_DONE:
+		rc = STORE_ENOTFOUND;
+		break;
+	default:
+		rc = store_fail(s, cause, "cannot read the decisions on stage "
+		    "%lld", (long long)stage_id);
+		break;
 	}
 	store_stmt_done(stmt);
 	return (rc);

@@ -403,8 +403,19 @@ struct store_approval_in {
 	enum store_decision	 decision;
 	const char		*comment;	/* may be NULL but to reject */
 	enum store_via		 via;
+	/* Who decided: one person decides once per stage, attempt and
+	 * kind, whatever name they act under (NULL: the user). */
+	const char		*person;
 };
 int	 store_record_approval(struct store *, const struct store_approval_in *,
+	    char **cause);
+/*
+ * The user under whose name person already decided on the stage's
+ * attempt (gate or not): 0 with *userp (caller frees), STORE_ENOTFOUND
+ * when person has not decided, or an error.
+ */
+int	 store_approval_by_person(struct store *, int64_t stage_id,
+	    int attempt, int gate, const char *person, char **userp,
 	    char **cause);
 /* How many distinct users approved (or authorised, gate 1) the stage's
  * attempt: the quorum is the stage's required_approvals. */

@@ -128,10 +128,37 @@ t_start_fake() {
 }
 
 # t_demo_config FILE: conf/demo.yaml pointed at the fake and at $t_dir,
-# listening on a free port.
+# listening on a free port.  The Unix user running the test is dave, an
+# admin of the control socket (control_admin_group), so that it may act
+# for the others with --as; a quorum still needs a second person
+# (t_api_approve).
 t_demo_config() {
 	sed -e "s|http://127.0.0.1:4599|$fake_url|g" \
 	    -e "s|/tmp/shipgate-demo|$t_dir|g" \
 	    -e "s|^listen: .*|listen: 127.0.0.1:$(t_free_port)|" \
+	    -e "s|{name: dave, email: dave@client.example, groups: \[operators\],|{name: dave, email: dave@client.example, groups: [operators], unix_uid: $(id -u),|" \
 	    "$top_srcdir/conf/demo.yaml" >"$1"
+	echo "control_admin_group: operators" >>"$1"
+}
+
+# t_api_approve CONFIG RUN ENV USER [COMMENT]: USER approves through the
+# API with a token of their own, as another person than the one running
+# shipgatectl (one Unix user counts once in a quorum).  Exit 0 on 200.
+t_api_approve() {
+	_tok=$("$SHIPGATECTL" -c "$1" token create "$4" --label t_api_approve) ||
+	    return 1
+	_listen=$(sed -n 's/^listen: //p' "$1")
+	if [ -n "${5:-}" ]; then
+		_body="{\"env\": \"$3\", \"comment\": \"$5\"}"
+	else
+		_body="{\"env\": \"$3\"}"
+	fi
+	_code=$(curl -s -o /dev/null -w '%{http_code}' \
+	    -H "Authorization: Bearer $_tok" \
+	    -H 'Content-Type: application/json' --data "$_body" \
+	    "http://$_listen/api/v1/runs/$2/approve")
+	case $_code in
+	2??)	return 0 ;;
+	esac
+	return 1
 }

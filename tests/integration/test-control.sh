@@ -17,6 +17,11 @@ public_url: https://deploy.example.com
 aws: {region: eu-west-1}
 users:
   - {name: bob, email: bob@example.com, groups: [integrators]}
+  - {name: ops, email: ops@example.com, groups: [admins], unix_uid: $(id -u)}
+  - {name: carol, email: carol@example.com, groups: [integrators],
+     unix_uid: 64001}
+  - {name: dave, email: dave@example.com, groups: [admins], unix_uid: 64002}
+control_admin_group: admins
 apps:
   - name: billing
     source: {bucket: releases-billing}
@@ -43,7 +48,7 @@ json_check() {
 r = json.load(open(sys.argv[1]))
 sys.exit(0 if ($1) else 1)" "$t_dir/out"
 }
-me=$(id -un)
+me="$(id -un) (uid $(id -u))"
 
 # runs
 ctl runs
@@ -103,7 +108,7 @@ ctl approve 1 --env stg --as bob -m "ship it"
 ok "approve: exit 0" test "$rc" -eq 0
 ok "approve: says so" out_has '^run 1: stg approved by bob$'
 ok "approve: the handler saw user, via and the Unix user" \
-    calls_has "approve id=1 env=stg as=bob via=cli unix_user=$me comment=ship it"
+    calls_has "approve id=1 env=stg as=bob via=cli unix_user=$me acting as bob comment=ship it"
 ctl approve 1 --env prod --as mallory
 ok "approve refused: exit 1" test "$rc" -eq 1
 ok "approve refused: the daemon's reason on stderr" \
@@ -113,8 +118,10 @@ ok "approve refused --json: exit 1" test "$rc" -eq 1
 ok "approve refused --json: the reply on stdout" \
     json_check 'not r["ok"] and r["error"] == "forbidden"'
 ctl approve 1 --env stg
-ok "approve without --as: usage (2)" test "$rc" -eq 2
-ok "approve without --as: named" err_has 'approve needs --as'
+ok "approve without --as: as one's own user" \
+    sh -c "test $rc -eq 0 && grep -q '^run 1: stg approved by ops$' '$t_dir/out'"
+ok "approve without --as: no \"acting as\"" \
+    calls_has "approve id=1 env=stg as=ops via=cli unix_user=$me comment=-"
 ctl approve 1 --as bob
 ok "approve without --env: usage (2)" test "$rc" -eq 2
 ctl reject 1 --env stg --as bob
@@ -125,7 +132,7 @@ ok "reject: nothing reached the daemon" sh -c "! grep -q '^reject' '$t_dir/calls
 ctl reject 1 --env stg --as bob -m "tests are red"
 ok "reject: exit 0" test "$rc" -eq 0
 ok "reject: the comment reached the daemon" \
-    calls_has "reject id=1 env=stg as=bob via=cli unix_user=$me comment=tests are red"
+    calls_has "reject id=1 env=stg as=bob via=cli unix_user=$me acting as bob comment=tests are red"
 ctl authorise 1 --as bob -m "go on"
 ok "authorise: exit 0" sh -c "test $rc -eq 0 && grep -q 'promotion authorised by bob' '$t_dir/out'"
 ctl authorise 1 --env stg --as bob
@@ -134,7 +141,7 @@ ctl cancel 409 --as bob -m "wrong build"
 ok "cancel refused: exit 1" test "$rc" -eq 1
 ok "cancel refused: conflict" err_has 'conflict: run 409 is not waiting for a decision'
 ctl cancel 1 --as bob -m "wrong build"
-ok "cancel: exit 0 with its reason" sh -c "test $rc -eq 0 && grep -Fxq 'cancel id=1 env=- as=bob via=cli unix_user=$me comment=wrong build' '$t_dir/calls.log'"
+ok "cancel: exit 0 with its reason" sh -c "test $rc -eq 0 && grep -Fxq 'cancel id=1 env=- as=bob via=cli unix_user=$me acting as bob comment=wrong build' '$t_dir/calls.log'"
 ctl retry 1 --env stg --as bob
 ok "retry: exit 0" sh -c "test $rc -eq 0 && grep -q 'stg retried by bob' '$t_dir/out'"
 ctl retry 1 --env nowhere --as bob
@@ -149,6 +156,78 @@ ctl redeploy --env prod --as bob
 ok "redeploy without RELEASE: usage (2)" test "$rc" -eq 2
 ctl approve 1 --env "$(printf 'st\377g')" --as bob
 ok "an argument that is not UTF-8: usage (2)" test "$rc" -eq 2
+
+# who the peer is: its uid, mapped by users[].unix_uid; --as for admins
+label100=$(printf '%0100d' 0)
+ctl token create bob --label "$label100"
+ok "token create: a label of 100 characters" test "$rc" -eq 0
+ctl token create bob --label "x$label100"
+ok "token create: a label of 101 characters is refused" \
+    sh -c "test $rc -eq 1 && grep -q 'the label is too long: at most 100 characters' '$t_dir/err'"
+if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null 2>&1; then
+	t_count=$((t_count + 1))
+	echo "ok $t_count # SKIP running shipgatectl under other uids needs root and setpriv"
+else
+	# shipgatectl reads the config to find the socket (mode 0666 here).
+	chmod 0755 "$t_dir"
+	chmod 0644 "$t_dir/shipgate.yaml"
+	as_uid() {
+		uid=$1
+		shift
+		setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+		    "$SHIPGATECTL" -c "$t_dir/shipgate.yaml" "$@" \
+		    >"$t_dir/out" 2>"$t_dir/err"
+		rc=$?
+	}
+	as_uid 64001 approve 1 --env stg -m mine
+	ok "a mapped Unix user acts as its user" \
+	    sh -c "test $rc -eq 0 && grep -q '^run 1: stg approved by carol$' '$t_dir/out'"
+	ok "the handler saw the real uid" \
+	    calls_has "approve id=1 env=stg as=carol via=cli unix_user=uid 64001 comment=mine"
+	as_uid 64001 approve 1 --env stg --as carol
+	ok "--as naming oneself is fine" test "$rc" -eq 0
+	n=$(wc -l <"$t_dir/calls.log")
+	as_uid 64001 approve 1 --env stg --as bob
+	ok "--as another user: refused for a non-admin (exit 1)" test "$rc" -eq 1
+	ok "--as refused: says why" \
+	    err_has '^shipgatectl: forbidden: uid 64001 may not act as bob: --as is for root and the members of control_admin_group \(admins\)$'
+	ok "--as refused: the handler was not called" \
+	    test "$(wc -l <"$t_dir/calls.log")" -eq "$n"
+	as_uid 64002 approve 1 --env stg --as bob
+	ok "an admin may act as another user" test "$rc" -eq 0
+	ok "recorded as \"X acting as Y\" with the real uid" \
+	    calls_has "approve id=1 env=stg as=bob via=cli unix_user=uid 64002 acting as bob comment=-"
+	as_uid 64003 runs
+	ok "an unmapped Unix user may read" test "$rc" -eq 0
+	as_uid 64003 approve 1 --env stg
+	ok "an unmapped Unix user may not act (exit 1)" \
+	    sh -c "test $rc -eq 1 && grep -q 'forbidden: uid 64003 is no shipgate user' '$t_dir/err'"
+	as_uid 64003 approve 1 --env stg --as bob
+	ok "nor act as another" \
+	    sh -c "test $rc -eq 1 && grep -q 'forbidden: uid 64003 may not act as bob' '$t_dir/err'"
+	as_uid 64001 token create bob
+	ok "a non-admin may not make a token for another user" \
+	    sh -c "test $rc -eq 1 && grep -q 'forbidden: uid 64001 may not act as bob' '$t_dir/err'"
+	as_uid 64001 token create carol --label mine
+	ok "a user makes a token of their own" test "$rc" -eq 0
+	as_uid 64001 --json token list
+	ok "a user lists their own tokens only" \
+	    json_check 'r["ok"] and len(r["tokens"]) == 1 and r["tokens"][0]["user"] == "carol" and r["tokens"][0]["created_by"] == "uid 64001"'
+	carol_token=$("$TEST_PYTHON" -c "import json,sys; print(json.load(open(sys.argv[1]))['tokens'][0]['id'])" "$t_dir/out")
+	bob_token=$("$SHIPGATECTL" -c "$t_dir/shipgate.yaml" --json token list | "$TEST_PYTHON" -c "import json,sys; print([t['id'] for t in json.load(sys.stdin)['tokens'] if t['user'] == 'bob'][0])")
+	as_uid 64001 token revoke "$bob_token"
+	ok "a user may not revoke another's token" \
+	    sh -c "test $rc -eq 1 && grep -q 'forbidden: uid 64001 may not revoke token' '$t_dir/err'"
+	as_uid 64001 token revoke "$carol_token"
+	ok "a user revokes their own token" test "$rc" -eq 0
+	as_uid 64003 token list
+	ok "an unmapped Unix user has no tokens to list" test "$rc" -eq 1
+	as_uid 64002 token create bob --label "by dave"
+	ok "an admin makes a token for another user" test "$rc" -eq 0
+	ctl --json token list
+	ok "an admin lists every token, the maker with its uid" \
+	    json_check 'len(r["tokens"]) == 3 and r["tokens"][-1]["created_by"] == "uid 64002 acting as bob"'
+fi
 
 # every command of the usage is in the man page
 for c in runs show approve reject authorise cancel retry redeploy; do

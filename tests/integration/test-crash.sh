@@ -159,7 +159,7 @@ STG approval just accepted|||ctl approve 1 --env stg --as bob|
 STG waiting for the stack|stg|waiting_stack||0.5
 Prod awaiting approval|prod|awaiting_approval||
 Prod's first approval just accepted|||ctl approve 1 --env prod --as bob|
-Prod's second approval just accepted|||fault cloudformation ExecuteChangeSet 1 1 && ctl approve 1 --env prod --as carol -m go|
+Prod's second approval just accepted|||fault cloudformation ExecuteChangeSet 1 1 && t_api_approve "$cfg" 1 prod carol go|
 Prod waiting for the stack|prod|waiting_stack||0.5
 Prod waiting for the services|prod|waiting_services|fault ecs DescribeServices 1.5 1|
 EOF

@@ -120,7 +120,10 @@ ctl approve 2 --env stg --as bob
 ok "STG approved" test "$rc" -eq 0
 ok "Prod waits for its approvals" wait_until 60 stage_is 2 prod awaiting_approval
 ctl approve 2 --env prod --as bob
-ctl approve 2 --env prod --as carol
+# A second person: carol herself, through the API (the Unix user running
+# this test counts once, whatever --as says).
+t_api_approve "$cfg" 2 prod carol
+rc=$?
 ok "Prod approved twice" test "$rc" -eq 0
 ok "run 2 succeeds" wait_until 90 run_is 2 succeeded
 

@@ -73,8 +73,14 @@ ok "a first Prod approval is taken" test $? -eq 0
 ctl approve 1 --env prod --as bob >/dev/null 2>&1
 ok "the same user cannot approve twice" test $? -ne 0
 ok "one approval of two does not deploy Prod" stage_is 1 prod awaiting_approval
-ctl approve 1 --env prod --as carol -m 'go' >/dev/null
-ok "a second, distinct approver is taken" test $? -eq 0
+ctl approve 1 --env prod --as carol -m 'go' >/dev/null 2>"$t_dir/err"
+ok "one Unix user cannot meet the two-person quorum under another name (exit 1)" \
+    test $? -eq 1
+ok "the refusal says a quorum needs distinct people" \
+    grep -q 'forbidden: dave has already decided on prod of run 1 as bob: a quorum needs distinct people, not names' "$t_dir/err"
+ok "still one approval of two" stage_is 1 prod awaiting_approval
+t_api_approve "$cfg" 1 prod carol go
+ok "a second, distinct person (carol, through the API) is taken" test $? -eq 0
 ok "the run succeeds" t_wait_for 90 run_is 1 succeeded
 
 ctl runs >"$t_dir/runs.txt" 2>&1
@@ -99,6 +105,20 @@ ctl show 1 >"$t_dir/show.txt" 2>&1
 ok "the audit trail names every approver" \
     sh -c "grep -q alice '$t_dir/show.txt' && grep -q bob '$t_dir/show.txt' &&
            grep -q carol '$t_dir/show.txt'"
+ctl --json show 1 >"$t_dir/show.json" 2>&1
+me="$(id -un 2>/dev/null || echo "uid $(id -u)")"
+[ "$me" = "uid $(id -u)" ] || me="$me (uid $(id -u))"
+ok "the audit names the real Unix user, its uid, and whom it acted as" \
+    "$TEST_PYTHON" -c "import json, sys
+a = json.load(open(sys.argv[1]))['run']['audit']
+want = sys.argv[2] + ' acting as bob'
+sys.exit(0 if any(e['action'] == 'approve' and e['actor'] == 'bob' and
+    e['unix_user'] == want for e in a) else 1)" "$t_dir/show.json" "$me"
+ok "and carol's approval from the API has no Unix user" \
+    "$TEST_PYTHON" -c "import json, sys
+a = json.load(open(sys.argv[1]))['run']['audit']
+sys.exit(0 if any(e['action'] == 'approve' and e['actor'] == 'carol' and
+    e['unix_user'] is None for e in a) else 1)" "$t_dir/show.json"
 ok "no sanitizer report in the daemon's log" \
     sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' '$t_dir/shipgated.log'"
 t_stop "$daemon_pid"

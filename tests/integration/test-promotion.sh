@@ -153,7 +153,7 @@ sys.exit(0 if {x['registry'] for x in t} >= {'111111111111', '333333333333'}
 ctl approve 1 --env stg --as bob >/dev/null &&
     t_wait_for 60 stage_is 1 prod awaiting_approval &&
     ctl approve 1 --env prod --as bob >/dev/null &&
-    ctl approve 1 --env prod --as carol >/dev/null
+    t_api_approve "$cfg" 1 prod carol
 ok "STG and Prod are approved" test $? -eq 0
 ok "the run succeeds" t_wait_for 60 run_is 1 succeeded
 promotions 1 prod >"$t_dir/prod.txt"

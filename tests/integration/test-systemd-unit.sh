@@ -22,6 +22,9 @@ for key in Type=notify WatchdogSec= Restart=on-failure User=shipgate \
     'ExecReload=.*--check-config'; do
 	ok "the unit sets $key" grep -Eq "^$key" "$unit"
 done
+# The control socket tells operators apart by the peer's uid, which a
+# private user namespace would turn into nobody for all of them.
+ok "the unit has no PrivateUsers=" sh -c "! grep -Eq '^PrivateUsers=' '$unit'"
 score=$(systemd-analyze security --offline=true "$unit" 2>/dev/null |
     sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
 t_diag "exposure score: ${score:-unknown}"

@@ -48,6 +48,7 @@ struct fake_call {
 	char		*user;
 	char		*via;
 	char		*unix_user;
+	char		*person;
 	char		*comment;
 	int		 n;		/* calls so far */
 	FILE		*log;		/* each call as a line, if not NULL */
@@ -62,9 +63,10 @@ fake_call_clear(void)
 	free(fake_call.user);
 	free(fake_call.via);
 	free(fake_call.unix_user);
+	free(fake_call.person);
 	free(fake_call.comment);
 	fake_call.env = fake_call.user = fake_call.via = NULL;
-	fake_call.unix_user = fake_call.comment = NULL;
+	fake_call.unix_user = fake_call.comment = fake_call.person = NULL;
 	fake_call.command[0] = '\0';
 	fake_call.id = 0;
 }
@@ -86,6 +88,7 @@ fake_answer(const char *command, int64_t id, const char *env,
 	fake_call.user = fake_dup(a->user);
 	fake_call.via = fake_dup(a->via);
 	fake_call.unix_user = fake_dup(a->unix_user);
+	fake_call.person = fake_dup(a->person);
 	fake_call.comment = fake_dup(comment);
 	fake_call.n++;
 	if (fake_call.log != NULL) {

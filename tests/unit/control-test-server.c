@@ -7,14 +7,21 @@
  *	control-test-server DIR		socket DIR/control.sock, store
  *					DIR/shipgate.db; "ready" on stdout
  *
+ * DIR/shipgate.yaml, when it loads, says who the peers are (users[]'s
+ * unix_user and unix_uid, control_admin_group); the socket is made
+ * usable by every uid, so that a test may connect as several.
+ *
  * Stops on SIGTERM; exits 3 if a handle was left open.
  */
+#include <sys/stat.h>
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <uv.h>
 
+#include "config.h"
 #include "control-fake.h"
 #include "control.h"
 #include "log.h"
@@ -46,10 +53,13 @@ server_signal_cb(uv_signal_t *h, int signum)
 int
 main(int argc, char **argv)
 {
-	struct server	 sv;
-	struct store	*store;
+	struct server		 sv;
+	struct config_errors	 errors = { 0 };
+	struct config		*config;
+	struct store		*store;
 	uv_loop_t	 loop;
-	char		*dbpath, *sockpath, *logpath, *cause = NULL;
+	char		*dbpath, *sockpath, *logpath, *confpath, *cause = NULL;
+	size_t		 i;
 	int		 rc = 0;
 
 	if (argc != 2) {
@@ -80,6 +90,17 @@ main(int argc, char **argv)
 		uv_loop_close(&loop);
 		return (1);
 	}
+	/* Who the peers are, and a socket any uid may use (the test runs
+	 * shipgatectl under several uids). */
+	confpath = xasprintf("%s/shipgate.yaml", argv[1]);
+	if ((config = config_load(confpath, &errors)) == NULL) {
+		for (i = 0; i < errors.n; i++)
+			fprintf(stderr, "%s\n", errors.lines[i]);
+		config_errors_free(&errors);
+	} else
+		control_set_config(sv.control, config);
+	free(confpath);
+	chmod(sockpath, 0666);
 	uv_signal_init(&loop, &sv.sigterm);
 	sv.sigterm.data = &sv;
 	uv_signal_start(&sv.sigterm, server_signal_cb, SIGTERM);
@@ -91,6 +112,8 @@ main(int argc, char **argv)
 		rc = 3;
 	}
 	store_close(store);
+	if (config != NULL)
+		config_free(config);
 	fake_call_clear();
 	fclose(fake_call.log);
 	free(dbpath);

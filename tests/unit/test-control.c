@@ -40,6 +40,16 @@ static uv_async_t	 done_async;
 static struct control	*control1, *control2, *control3;
 static int		 closed;
 static char		 me[256];
+static char		 me_as_bob[300];
+static char		 me_person[64];
+/* 100 characters: 50 two-byte ones and 50 ASCII. */
+#define LABEL_100 \
+    "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9" \
+    "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9" \
+    "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9" \
+    "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9" \
+    "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9" \
+    "01234567890123456789012345678901234567890123456789"
 
 /* --- A raw client: lines in, lines out ------------------------------------ */
 
@@ -344,8 +354,10 @@ test_actions(void)
 	is_str(fake_call.env, "stg", "approve: env passed");
 	is_str(fake_call.user, "bob", "approve: --as passed");
 	is_str(fake_call.via, "cli", "approve: via cli");
-	is_str(fake_call.unix_user, me, "approve: the peer's Unix user "
-	    "(SO_PEERCRED)");
+	is_str(fake_call.unix_user, me_as_bob, "approve: the peer's Unix "
+	    "user (SO_PEERCRED), acting as bob");
+	is_str(fake_call.person, me_person, "approve: the person is the "
+	    "peer's uid, not the name given");
 	is_str(fake_call.comment, "ship it", "approve: comment passed");
 
 	refused(request(sock1, "{\"command\": \"approve\", \"run\": 1, "
@@ -410,8 +422,16 @@ test_actions(void)
 	    "\"release\" is required", "redeploy: needs a release");
 
 	refused(request(sock1, "{\"command\": \"approve\", \"run\": 1, "
-	    "\"env\": \"stg\"}"), "bad_request", "\"as\" is required",
-	    "approve: --as required");
+	    "\"env\": \"stg\"}"), "forbidden", NULL,
+	    "approve: without --as, an unmapped Unix user may not act");
+	r = request(sock1, "{\"command\": \"token_create\", \"user\": "
+	    "\"bob\", \"label\": \"" LABEL_100 "\"}");
+	ok(is_ok(r), "token_create: a label of 100 characters");
+	json_decref(r);
+	refused(request(sock1, "{\"command\": \"token_create\", \"user\": "
+	    "\"bob\", \"label\": \"x" LABEL_100 "\"}"), "bad_request",
+	    "the label is too long: at most 100 characters",
+	    "token_create: a label of 101 characters is refused");
 	refused(request(sock1, "{\"command\": \"approve\", \"run\": 1, "
 	    "\"env\": \"stg\", \"as\": \"\"}"), "bad_request",
 	    "\"as\" must not be empty", "approve: empty --as");
@@ -917,9 +937,18 @@ main(void)
 		return (1);
 	}
 	if ((pw = getpwuid(geteuid())) != NULL)
-		snprintf(me, sizeof me, "%s", pw->pw_name);
+		snprintf(me, sizeof me, "%s (uid %u)", pw->pw_name,
+		    (unsigned int)geteuid());
 	else
 		snprintf(me, sizeof me, "uid %u", (unsigned int)geteuid());
+	snprintf(me_as_bob, sizeof me_as_bob, "%s acting as bob", me);
+	snprintf(me_person, sizeof me_person, "uid %u", (unsigned int)geteuid());
+	if (geteuid() != 0) {
+		/* Without a config only root may act (with --as). */
+		printf("1..0 # SKIP the control socket's actions are root's "
+		    "without a configuration: run as root\n");
+		return (0);
+	}
 	db = xasprintf("%s/shipgate.db", tmpdir);
 	sock1 = xasprintf("%s/control.sock", tmpdir);
 	sock2 = xasprintf("%s/stale.sock", tmpdir);

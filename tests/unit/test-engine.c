@@ -763,7 +763,8 @@ test_happy_path(struct t *t)
 	struct store_changes		*ch = NULL;
 	struct store_deployment		*d = NULL;
 	struct store_run		*r;
-	char				*cause = NULL;
+	struct engine_actor		 other;
+	char				*cause = NULL, *long_comment;
 	int64_t				 rel, run, app_id = 0;
 	int				 rc;
 
@@ -831,7 +832,56 @@ test_happy_path(struct t *t)
 	ok(want_pred(t, &(struct want){ run, "prod",
 	    STORE_STAGE_AWAITING_APPROVAL, -1 }),
 	    "happy: one approval of two leaves prod waiting");
-	ok(approve(t, run, "prod", "erin") == 0, "happy: erin approves prod");
+	/* carol's Unix user, an admin, acting as erin: still carol. */
+	cause = NULL;
+	memset(&other, 0, sizeof other);
+	other.user = "erin";
+	other.via = "cli";
+	other.unix_user = "carol (uid 64002) acting as erin";
+	other.person = "carol";
+	rc = engine_approve(t->engine, run, "prod", &other, NULL, &cause);
+	ok(rc == ENGINE_EFORBIDDEN && cause != NULL &&
+	    strncmp(cause, "carol has already decided on prod of run ", 41) ==
+	    0 && strstr(cause, " as carol: a quorum needs distinct people, "
+	    "not names") != NULL,
+	    "happy: one person under two names is one approval (%s)", cause);
+	free(cause);
+	other.person = "uid 0";
+	other.user = "carol";
+	cause = NULL;
+	rc = engine_approve(t->engine, run, "prod", &other, NULL, &cause);
+	ok(rc == ENGINE_ECONFLICT, "happy: nor does another person acting as "
+	    "carol approve again (%s)", cause);
+	free(cause);
+	long_comment = xmalloc(ENGINE_COMMENT_MAX + 2);
+	memset(long_comment, 'x', ENGINE_COMMENT_MAX + 1);
+	long_comment[ENGINE_COMMENT_MAX + 1] = '\0';
+	cause = NULL;
+	rc = engine_approve(t->engine, run, "prod", as("erin"), long_comment,
+	    &cause);
+	ok(rc == ENGINE_EINVAL && cause != NULL &&
+	    strcmp(cause, "the comment is too long: at most 2000 "
+	    "characters") == 0, "happy: a comment of 2001 characters is "
+	    "refused (%s)", cause);
+	free(cause);
+	cause = NULL;
+	rc = engine_cancel(t->engine, run, as("dave"), long_comment, &cause);
+	ok(rc == ENGINE_EINVAL, "happy: so is a reason of 2001 characters to "
+	    "cancel (%s)", cause);
+	free(cause);
+	cause = NULL;
+	rc = engine_reject(t->engine, run, "prod", as("erin"), long_comment,
+	    &cause);
+	ok(rc == ENGINE_EINVAL, "happy: and a rejection's (%s)", cause);
+	free(cause);
+	long_comment[ENGINE_COMMENT_MAX] = '\0';
+	cause = NULL;
+	rc = engine_approve(t->engine, run, "prod", as("erin"), long_comment,
+	    &cause);
+	ok(rc == 0, "happy: erin approves prod, with 2000 characters to say "
+	    "(%s)", cause);
+	free(cause);
+	free(long_comment);
 	ok(wait_run(t, run, STORE_RUN_SUCCEEDED), "happy: the run succeeds");
 	ok(fake_calls(t, "ecs", "DescribeServices") > 0,
 	    "happy: the ECS services were waited on");
