@@ -2499,3 +2499,21 @@ config_schema_walk(void (*fn)(const char *, const char *, const char *, int,
 {
 	schema_walk(&top_table, "", fn, arg);
 }
+
+int
+config_user_credentials_changed(const struct config_user *old,
+    const struct config_user *new)
+{
+	size_t	 i;
+
+	if (new == NULL)
+		return (1);
+	if ((old->password_hash == NULL) != (new->password_hash == NULL) ||
+	    (old->password_hash != NULL &&
+	    strcmp(old->password_hash, new->password_hash) != 0))
+		return (1);
+	for (i = 0; i < old->groups.n; i++)
+		if (!config_user_in_group(new, old->groups.items[i]))
+			return (1);
+	return (0);
+}

@@ -238,6 +238,13 @@ int		 config_user_in_group(const struct config_user *,
  */
 const struct config_user *config_find_unix_user(const struct config *,
 		    unsigned int uid, const char *name);
+/*
+ * Whether a user's sign-ins must end when the configuration goes from
+ * old to new (new NULL: the user is gone): a changed password_hash, or a
+ * group taken away.  Adding a group changes nothing.
+ */
+int		 config_user_credentials_changed(const struct config_user *old,
+		    const struct config_user *new);
 /* The registries: entry for a host; NULL when absent (e.g. ECR). */
 const struct config_registry *config_find_registry(const struct config *,
 		    const char *host);

@@ -49,6 +49,11 @@
  *					   created_by, created_at,
  *					   last_used_at, revoked_at}]
  *	token_revoke id			-> id
+ *	sessions_list [user]		-> sessions: [{id, user, remote_addr,
+ *					   created_at, last_seen_at,
+ *					   expires_at}] (live ones only)
+ *	sessions_revoke id | user	-> user, sessions (how many ended;
+ *					   by user: every live session)
  *
  * Who may do what.  The peer is known by its uid (SO_PEERCRED, the
  * kernel's word), mapped to a shipgate user by the configuration
@@ -58,8 +63,8 @@
  * control_admin_group), is audited as "X (uid N) acting as Y", and the
  * decision counts as the admin's own (the "person": mapped user, or
  * "uid N"): one person decides once per stage and quorum.  An unmapped
- * peer acts only if it is root.  Tokens: one's own user's, or any user's
- * for an admin (create, list, revoke); comments are bounded by the
+ * peer acts only if it is root.  Tokens and portal sessions: one's own
+ * user's, or any user's for an admin (create, list, revoke); comments are bounded by the
  * handlers (ENGINE_COMMENT_MAX), token labels here (CONTROL_LABEL_MAX).
  *
  * Errors: bad_request (not JSON, not an object, a field missing or of
@@ -951,6 +956,163 @@ out:
 	control_who_free(&who);
 }
 
+/* --- Portal sessions ------------------------------------------------------ */
+
+/*
+ * Whose sessions the peer may see or end: any user's for an admin,
+ * else only its own.  *userp is the user to filter on (NULL: all).
+ */
+static int
+control_session_scope(struct control_conn *conn, struct control_who *who,
+    const char *user, const char **userp, json_t *reply)
+{
+	*userp = user;
+	if (who->admin)
+		return (0);
+	if (who->me == NULL) {
+		control_fail(reply, "forbidden", "%s is no shipgate user: it "
+		    "has no sessions", conn->unix_user);
+		return (-1);
+	}
+	if (user != NULL && strcmp(user, who->me->name) != 0) {
+		control_fail(reply, "forbidden", "%s may not see or end the "
+		    "sessions of %s: only their user or an admin may",
+		    conn->unix_user, user);
+		return (-1);
+	}
+	*userp = who->me->name;
+	return (0);
+}
+
+static void
+control_cmd_sessions_list(struct control_conn *conn, json_t *req,
+    json_t *reply)
+{
+	struct store			*s = conn->control->store;
+	struct store_sessions		*list = NULL;
+	struct store_session_row	*r;
+	struct control_who		 who;
+	const char			*user;
+	json_t				*a;
+	char				*cause = NULL;
+	size_t				 i;
+
+	if (control_get_str(req, "user", 0, &user, reply) != 0 ||
+	    control_who(conn, &who, reply) != 0)
+		return;
+	if (control_session_scope(conn, &who, user, &user, reply) != 0)
+		goto out;
+	if (store_session_list(s, user, store_now(s), &list, &cause) != 0) {
+		control_fail(reply, "store", "%s", cause);
+		goto out;
+	}
+	a = json_array();
+	for (i = 0; i < list->n; i++) {
+		r = &list->items[i];
+		json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:o, s:o, "
+		    "s:o}",
+		    "id", r->id,
+		    "user", run_json_str(r->user),
+		    "remote_addr", run_json_str(r->remote_addr),
+		    "created_at", run_json_time(r->created_at),
+		    "last_seen_at", run_json_time(r->last_seen_at),
+		    "expires_at", run_json_time(r->expires_at)));
+	}
+	json_object_set_new(reply, "ok", json_true());
+	json_object_set_new(reply, "sessions", a);
+out:
+	store_sessions_free(list);
+	free(cause);
+	control_who_free(&who);
+}
+
+/* One session by id, or every session of a user (tokens: token_revoke). */
+static void
+control_cmd_sessions_revoke(struct control_conn *conn, json_t *req,
+    json_t *reply)
+{
+	struct store		*s = conn->control->store;
+	struct store_audit_in	 au;
+	struct control_who	 who;
+	const char		*id, *user;
+	char			*cause = NULL, *owner = NULL, *subject = NULL;
+	char			*detail = NULL;
+	int			 nsess = 0, rc;
+
+	if (control_get_str(req, "id", 0, &id, reply) != 0 ||
+	    control_get_str(req, "user", 0, &user, reply) != 0)
+		return;
+	if ((id == NULL) == (user == NULL)) {
+		control_fail(reply, "bad_request", "give either \"id\" or "
+		    "\"user\"");
+		return;
+	}
+	if (control_who(conn, &who, reply) != 0)
+		return;
+	if (user != NULL) {
+		if (control_session_scope(conn, &who, user, &user, reply) != 0)
+			goto out;
+		if ((rc = store_begin(s, &cause)) != 0 ||
+		    (rc = store_session_revoke_user(s, user, store_now(s),
+		    &nsess, &cause)) != 0) {
+			store_rollback(s);
+			control_fail(reply, "store", "%s", cause);
+			goto out;
+		}
+		owner = xstrdup(user);
+		subject = xasprintf("user %s", user);
+		detail = xasprintf("%d sessions ended", nsess);
+	} else {
+		/* Whose it is decides who may end it: look first. */
+		if (!who.admin && who.me == NULL) {
+			control_fail(reply, "forbidden", "%s is no shipgate "
+			    "user: it has no sessions", conn->unix_user);
+			goto out;
+		}
+		if ((rc = store_begin(s, &cause)) != 0 ||
+		    (rc = store_session_revoke_id(s, id, store_now(s), &owner,
+		    &cause)) != 0) {
+			store_rollback(s);
+			control_fail(reply, rc == STORE_ENOTFOUND ? "not_found" :
+			    "store", "%s", cause);
+			goto out;
+		}
+		if (!who.admin && strcmp(owner, who.me->name) != 0) {
+			store_rollback(s);
+			control_fail(reply, "forbidden", "%s may not end session "
+			    "%s of %s: only its user or an admin may",
+			    conn->unix_user, id, owner);
+			goto out;
+		}
+		nsess = 1;
+		subject = xasprintf("user %s", owner);
+		detail = xasprintf("session %s ended", id);
+	}
+	memset(&au, 0, sizeof au);
+	au.actor = who.me != NULL ? who.me->name : "shipgated";
+	au.unix_user = who.label;
+	au.action = "sessions end";
+	au.subject = subject;
+	au.detail = detail;
+	if (store_append_audit(s, &au, &cause) != 0 ||
+	    store_commit(s, &cause) != 0) {
+		store_rollback(s);
+		control_fail(reply, "store", "%s", cause);
+		goto out;
+	}
+	log_info("control: sessions ended user=%s sessions=%d unix_user=%s",
+	    owner, nsess, who.label);
+	json_object_set_new(reply, "ok", json_true());
+	json_object_set_new(reply, "user", json_string(owner));
+	json_object_set_new(reply, "sessions", json_integer(nsess));
+out:
+	free(cause);
+	free(owner);
+	free(subject);
+	free(detail);
+	control_who_free(&who);
+}
+
 static const struct control_command control_commands[] = {
 	{ "runs", control_cmd_runs },
 	{ "show", control_cmd_show },
@@ -963,6 +1125,8 @@ static const struct control_command control_commands[] = {
 	{ "token_create", control_cmd_token_create },
 	{ "token_list", control_cmd_token_list },
 	{ "token_revoke", control_cmd_token_revoke },
+	{ "sessions_list", control_cmd_sessions_list },
+	{ "sessions_revoke", control_cmd_sessions_revoke },
 };
 
 /* One request line (without its newline): always one reply. */

@@ -87,6 +87,67 @@ daemon_warn_restart_needed(const struct config *old, const struct config *new)
 		    new->control_socket);
 }
 
+/*
+ * A user whose password changed, or who lost a group, is signed out
+ * everywhere: a session or a token made under the old credentials must
+ * not outlive them (a leaked password is changed to lock its holder
+ * out; a group is removed to take a right away).
+ */
+static void
+daemon_end_credentials(struct daemon *d, const struct config *old,
+    const struct config *new)
+{
+	const struct config_user	*u;
+	struct store_audit_in		 au;
+	char				*cause = NULL, *subject, *detail;
+	int64_t				 now;
+	size_t				 i;
+	int				 nsess, ntok;
+
+	if (d->store == NULL)
+		return;
+	now = store_now(d->store);
+	for (i = 0; i < old->nusers; i++) {
+		u = &old->users[i];
+		if (!config_user_credentials_changed(u,
+		    config_find_user(new, u->name)))
+			continue;
+		nsess = ntok = 0;
+		if (store_begin(d->store, &cause) != 0 ||
+		    store_session_revoke_user(d->store, u->name, now, &nsess,
+		    &cause) != 0 ||
+		    store_token_revoke_user(d->store, u->name, now, &ntok,
+		    &cause) != 0)
+			goto fail;
+		subject = xasprintf("user %s", u->name);
+		detail = xasprintf("password or groups changed: %d sessions "
+		    "and %d tokens ended", nsess, ntok);
+		memset(&au, 0, sizeof au);
+		au.actor = "shipgated";
+		au.action = "sign-ins end";
+		au.subject = subject;
+		au.detail = detail;
+		if (store_append_audit(d->store, &au, &cause) != 0 ||
+		    store_commit(d->store, &cause) != 0) {
+			free(subject);
+			free(detail);
+			goto fail;
+		}
+		free(subject);
+		free(detail);
+		if (nsess > 0 || ntok > 0)
+			log_info("configuration reload: sign-ins ended user=%s "
+			    "sessions=%d tokens=%d", u->name, nsess, ntok);
+		continue;
+fail:
+		store_rollback(d->store);
+		log_warnx("configuration reload: cannot end the sign-ins of "
+		    "user=%s: %s", u->name, cause != NULL ? cause : "unknown");
+		free(cause);
+		cause = NULL;
+	}
+}
+
 static void
 daemon_reload(struct daemon *d)
 {
@@ -109,6 +170,7 @@ daemon_reload(struct daemon *d)
 		return;
 	}
 	daemon_warn_restart_needed(d->config, new);
+	daemon_end_credentials(d, d->config, new);
 	if (d->notify != NULL)
 		notify_reconfigure(d->notify, new);
 	if (d->engine != NULL)

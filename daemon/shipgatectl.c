@@ -62,6 +62,10 @@ usage(FILE *f)
 	    "                        an API token for USER (printed once)\n"
 	    "  token list            the API tokens (never their secret)\n"
 	    "  token revoke ID       revoke an API token\n"
+	    "  sessions list [--user USER]\n"
+	    "                        the portal's live sessions\n"
+	    "  sessions revoke ID | --user USER\n"
+	    "                        end a session, or every session of USER\n"
 	    "  version               print the version\n");
 }
 
@@ -572,6 +576,100 @@ out:
 	return (rc);
 }
 
+/*
+ * sessions list [--user USER] | sessions revoke ID | sessions revoke
+ * --user USER: the portal's live sign-ins (one's own, or anyone's for an
+ * admin of the control socket).
+ */
+static int
+cmd_sessions(const char *config_path, int json, int argc, char **argv)
+{
+	static const char	 use[] = "usage: shipgatectl [-c CONFIG] "
+	    "[--json] sessions list [--user USER] | sessions revoke ID | "
+	    "sessions revoke --user USER\n";
+	struct config_errors	 errors = { 0 };
+	struct config		*config = NULL;
+	json_t			*req = NULL, *reply = NULL, *a, *t;
+	const char		*sub;
+	char			*line = NULL, *cause = NULL;
+	size_t			 i;
+	int			 rc = 1;
+
+	if (argc < 2) {
+		fprintf(stderr, "%s", use);
+		return (2);
+	}
+	sub = argv[1];
+	if (strcmp(sub, "list") == 0 && argc == 2)
+		req = json_pack("{s:s}", "command", "sessions_list");
+	else if (strcmp(sub, "list") == 0 && argc == 4 &&
+	    strcmp(argv[2], "--user") == 0)
+		req = json_pack("{s:s, s:s}", "command", "sessions_list",
+		    "user", argv[3]);
+	else if (strcmp(sub, "revoke") == 0 && argc == 3 &&
+	    argv[2][0] != '-')
+		req = json_pack("{s:s, s:s}", "command", "sessions_revoke",
+		    "id", argv[2]);
+	else if (strcmp(sub, "revoke") == 0 && argc == 4 &&
+	    strcmp(argv[2], "--user") == 0)
+		req = json_pack("{s:s, s:s}", "command", "sessions_revoke",
+		    "user", argv[3]);
+	else {
+		fprintf(stderr, "%s", use);
+		return (2);
+	}
+	if (req == NULL) {
+		fprintf(stderr, "shipgatectl: arguments must be UTF-8\n");
+		return (2);
+	}
+	if ((config = config_load(config_path, &errors)) == NULL) {
+		for (i = 0; i < errors.n; i++)
+			fprintf(stderr, "%s\n", errors.lines[i]);
+		config_errors_free(&errors);
+		goto out;
+	}
+	if (ctl_request(config->control_socket, req, &reply, &line,
+	    &cause) != 0) {
+		fprintf(stderr, "shipgatectl: %s\n", cause);
+		goto out;
+	}
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		free(cause);
+		cause = ctl_reply_error(reply);
+		fprintf(stderr, "shipgatectl: %s\n", cause);
+		goto out;
+	}
+	if (json)
+		printf("%s\n", line);
+	else if (strcmp(sub, "list") == 0) {
+		a = json_object_get(reply, "sessions");
+		printf("%-16s %-12s %-20s %-20s %-20s %s\n", "ID", "USER",
+		    "CREATED", "LAST SEEN", "EXPIRES", "ADDRESS");
+		for (i = 0; i < json_array_size(a); i++) {
+			t = json_array_get(a, i);
+#define SESSION_S(k) (json_is_string(json_object_get(t, k)) ?		\
+	json_string_value(json_object_get(t, k)) : "-")
+			printf("%-16s %-12s %-20s %-20s %-20s %s\n",
+			    SESSION_S("id"), SESSION_S("user"),
+			    SESSION_S("created_at"), SESSION_S("last_seen_at"),
+			    SESSION_S("expires_at"), SESSION_S("remote_addr"));
+#undef SESSION_S
+		}
+	} else
+		printf("%lld session(s) of %s ended\n",
+		    (long long)json_integer_value(json_object_get(reply,
+		    "sessions")), json_string_value(json_object_get(reply,
+		    "user")));
+	rc = 0;
+out:
+	json_decref(req);
+	json_decref(reply);
+	config_free(config);
+	free(line);
+	free(cause);
+	return (rc);
+}
+
 static int
 ctl_is_control_command(const char *name)
 {
@@ -664,6 +762,8 @@ main(int argc, char **argv)
 		return (cmd_control(config_path, json, argc, argv));
 	if (strcmp(command, "token") == 0)
 		return (cmd_token(config_path, json, argc, argv));
+	if (strcmp(command, "sessions") == 0)
+		return (cmd_sessions(config_path, json, argc, argv));
 	if (strcmp(command, "version") == 0) {
 		printf("shipgatectl %s\n", PACKAGE_VERSION);
 		return (0);

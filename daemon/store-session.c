@@ -3,6 +3,7 @@
  * API tokens (sql/002_portal.sql), each kept as the SHA-256 of its
  * secret only.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -290,6 +291,161 @@ store_tokens_free(struct store_tokens *list)
 	}
 	free(list->items);
 	free(list);
+}
+
+/* --- Ending sign-ins -------------------------------------------------------- */
+
+static const char SQL_SESSION_REVOKE_USER[] =
+    "UPDATE sessions SET revoked_at = ?2 WHERE user_name = ?1 AND "
+    "revoked_at IS NULL";
+static const char SQL_TOKEN_REVOKE_USER[] =
+    "UPDATE api_tokens SET revoked_at = ?2 WHERE user_name = ?1 AND "
+    "revoked_at IS NULL";
+static const char SQL_SESSION_LIST[] =
+    "SELECT substr(hex(id_hash), 1, 16), user_name, remote_addr, "
+    "created_at, last_seen_at, expires_at FROM sessions "
+    "WHERE revoked_at IS NULL AND expires_at > ?1 AND "
+    "(?2 IS NULL OR user_name = ?2) ORDER BY created_at DESC";
+static const char SQL_SESSION_FIND_ID[] =
+    "SELECT id_hash, user_name FROM sessions WHERE "
+    "substr(hex(id_hash), 1, 16) = upper(?1) AND revoked_at IS NULL "
+    "AND expires_at > ?2";
+
+static int
+store_revoke_user(struct store *s, const char *sql, const char *what,
+    const char *user, int64_t at, int *np, char **cause)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc = 0;
+
+	if (np != NULL)
+		*np = 0;
+	if ((stmt = store_stmt(s, sql, cause)) == NULL)
+		return (STORE_EIO);
+	store_bind_text(stmt, 1, user);
+	sqlite3_bind_int64(stmt, 2, at);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		rc = store_fail(s, cause, "cannot revoke the %s of %s", what,
+		    user);
+	else if (np != NULL)
+		*np = sqlite3_changes(s->db);
+	store_stmt_done(stmt);
+	return (rc);
+}
+
+int
+store_session_revoke_user(struct store *s, const char *user, int64_t at,
+    int *np, char **cause)
+{
+	return (store_revoke_user(s, SQL_SESSION_REVOKE_USER, "sessions",
+	    user, at, np, cause));
+}
+
+int
+store_token_revoke_user(struct store *s, const char *user, int64_t at,
+    int *np, char **cause)
+{
+	return (store_revoke_user(s, SQL_TOKEN_REVOKE_USER, "tokens", user,
+	    at, np, cause));
+}
+
+int
+store_session_list(struct store *s, const char *user, int64_t now,
+    struct store_sessions **listp, char **cause)
+{
+	struct store_sessions		*list;
+	struct store_session_row	*r;
+	sqlite3_stmt			*stmt;
+	const char			*id;
+	int				 rc;
+
+	*listp = NULL;
+	if ((stmt = store_stmt(s, SQL_SESSION_LIST, cause)) == NULL)
+		return (STORE_EIO);
+	sqlite3_bind_int64(stmt, 1, now);
+	store_bind_text(stmt, 2, user);
+	list = xcalloc(1, sizeof *list);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		list->items = xreallocarray(list->items, list->n + 1,
+		    sizeof *list->items);
+		r = &list->items[list->n++];
+		memset(r, 0, sizeof *r);
+		id = (const char *)sqlite3_column_text(stmt, 0);
+		snprintf(r->id, sizeof r->id, "%s", id != NULL ? id : "");
+		r->user = store_column_text(stmt, 1);
+		r->remote_addr = store_column_text(stmt, 2);
+		r->created_at = sqlite3_column_int64(stmt, 3);
+		r->last_seen_at = sqlite3_column_int64(stmt, 4);
+		r->expires_at = sqlite3_column_int64(stmt, 5);
+	}
+	if (rc != SQLITE_DONE) {
+		rc = store_fail(s, cause, "cannot list sessions");
+		store_sessions_free(list);
+	} else {
+		rc = 0;
+		*listp = list;
+	}
+	store_stmt_done(stmt);
+	return (rc);
+}
+
+void
+store_sessions_free(struct store_sessions *list)
+{
+	size_t	 i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < list->n; i++) {
+		free(list->items[i].user);
+		free(list->items[i].remote_addr);
+	}
+	free(list->items);
+	free(list);
+}
+
+int
+store_session_revoke_id(struct store *s, const char *id, int64_t at,
+    char **userp, char **cause)
+{
+	sqlite3_stmt	*stmt;
+	unsigned char	 hash[STORE_HASH_LEN];
+	int		 rc, n = 0;
+
+	*userp = NULL;
+	if (strlen(id) != STORE_SESSION_ID_LEN ||
+	    strspn(id, "0123456789abcdefABCDEF") != STORE_SESSION_ID_LEN)
+		return (store_error(cause, STORE_ENOTFOUND, "no session %s "
+		    "(a session id is %d hex digits)", id,
+		    STORE_SESSION_ID_LEN));
+	if ((stmt = store_stmt(s, SQL_SESSION_FIND_ID, cause)) == NULL)
+		return (STORE_EIO);
+	store_bind_text(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, at);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (n++ == 0 && sqlite3_column_bytes(stmt, 0) ==
+		    STORE_HASH_LEN) {
+			memcpy(hash, sqlite3_column_blob(stmt, 0),
+			    STORE_HASH_LEN);
+			*userp = store_column_text(stmt, 1);
+		}
+	}
+	if (rc != SQLITE_DONE)
+		rc = store_fail(s, cause, "cannot find session %s", id);
+	else if (n != 1 || *userp == NULL)
+		rc = store_error(cause, STORE_ENOTFOUND, n == 0 ? "no live "
+		    "session %s" : "session id %s is ambiguous", id);
+	else
+		rc = 0;
+	store_stmt_done(stmt);
+	if (rc == 0)
+		rc = store_session_revoke(s, hash, at, cause);
+	if (rc != 0) {
+		free(*userp);
+		*userp = NULL;
+	}
+	explicit_bzero(hash, sizeof hash);
+	return (rc);
 }
 
 /* --- Metrics -------------------------------------------------------------- */

@@ -827,6 +827,43 @@ struct store_tokens {
 int	 store_token_list(struct store *, struct store_tokens **, char **cause);
 void	 store_tokens_free(struct store_tokens *);
 
+/*
+ * Ending a user's sign-ins (their password or groups changed, or an
+ * operator asked): every live session, every token; *np (may be NULL)
+ * says how many.
+ */
+int	 store_session_revoke_user(struct store *, const char *user,
+	    int64_t at, int *np, char **cause);
+int	 store_token_revoke_user(struct store *, const char *user, int64_t at,
+	    int *np, char **cause);
+
+/*
+ * The live sessions (not revoked, not expired at now), of one user or
+ * of all (user NULL), newest first.  A session is named by the first 16
+ * hex digits of its id's SHA-256: enough to tell them apart, useless to
+ * sign in with.
+ */
+#define STORE_SESSION_ID_LEN	16
+struct store_session_row {
+	char		 id[STORE_SESSION_ID_LEN + 1];
+	char		*user;
+	char		*remote_addr;	/* may be NULL */
+	int64_t		 created_at;
+	int64_t		 last_seen_at;
+	int64_t		 expires_at;
+};
+struct store_sessions {
+	struct store_session_row	*items;
+	size_t				 n;
+};
+int	 store_session_list(struct store *, const char *user, int64_t now,
+	    struct store_sessions **, char **cause);
+void	 store_sessions_free(struct store_sessions *);
+/* Revokes the live session named id; *userp (caller frees) is its user.
+ * STORE_ENOTFOUND when no live session has that name. */
+int	 store_session_revoke_id(struct store *, const char *id, int64_t at,
+	    char **userp, char **cause);
+
 /* Aggregates for the portal's /metrics (daemon/store-session.c). */
 struct store_metric_count {
 	char		*label;		/* a run status */
