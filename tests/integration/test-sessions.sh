@@ -68,6 +68,20 @@ carol_tok=$("$SHIPGATECTL" -c "$cfg" token create carol --label ci)
 bob_tok=$("$SHIPGATECTL" -c "$cfg" token create bob --label ci)
 ok "tokens for carol and bob" live "$carol_tok" "$bob_tok"
 
+# --- Comments are bounded on the API too (the engine's handlers) -------------
+long=$(printf '%02001d' 0)
+code=$(curl -s -o "$t_dir/b" -w '%{http_code}' -H "Authorization: Bearer $carol_tok" \
+    -H 'Content-Type: application/json' \
+    --data "{\"env\": \"prod\", \"comment\": \"$long\"}" "$base/api/v1/runs/1/approve")
+ok "an API approval with a comment of 2001 characters: refused with the reason" \
+    sh -c "[ $code -ge 400 ] && [ $code -lt 500 ] && grep -q 'the comment is too long: at most 2000 characters' '$t_dir/b'"
+dave_tok=$("$SHIPGATECTL" -c "$cfg" token create dave --label ops 2>/dev/null)
+code=$(curl -s -o "$t_dir/b" -w '%{http_code}' -H "Authorization: Bearer $dave_tok" \
+    -H 'Content-Type: application/json' \
+    --data "{\"comment\": \"$long\"}" "$base/api/v1/runs/1/cancel")
+ok "so is an operator's reason to cancel" \
+    sh -c "[ $code -ge 400 ] && [ $code -lt 500 ] && grep -q 'the comment is too long: at most 2000 characters' '$t_dir/b'"
+
 # --- shipgatectl sessions ---------------------------------------------------
 ctl sessions list
 ok "sessions list: exit 0, a header" sh -c "test $rc -eq 0 && grep -Eq '^ID +USER +CREATED +LAST SEEN +EXPIRES +ADDRESS$' '$t_dir/out'"

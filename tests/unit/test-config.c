@@ -533,6 +533,79 @@ test_example(void)
 	config_free(c);
 }
 
+/* Who a Unix user is, and when a user's sign-ins must end. */
+static void
+test_unix_users(void)
+{
+	static const char	 text[] =
+	    "public_url: https://deploy.example.com\n"
+	    "database: /var/lib/shipgate/shipgate.db\n"
+	    "aws: {region: eu-west-1}\n"
+	    "control_admin_group: admins\n"
+	    "users:\n"
+	    "  - {name: alice, email: a@example.com, groups: [team],\n"
+	    "     password_hash: \"$argon2id$v=19$m=65536,t=3,p=4$"
+	    "uLVMLi9BJyU3bV4x3eJTVA$MNrxisQWsnK9fFyz0Pex1HBgYeUtbDKm6l2tgpEyUuI\"}\n"
+	    "  - {name: bob, email: b@example.com, groups: [team, admins],\n"
+	    "     unix_user: robert}\n"
+	    "  - {name: carol, email: c@example.com, groups: [team],\n"
+	    "     unix_uid: 64001}\n"
+	    "apps:\n"
+	    "  - name: billing\n"
+	    "    source: {bucket: releases-billing}\n"
+	    "    environments:\n"
+	    "      - {name: int, account: \"111111111111\", stack: s,\n"
+	    "         role_arn: \"arn:aws:iam::111111111111:role/r\",\n"
+	    "         approvers: [team]}\n";
+	struct config_errors		 errors = { 0 };
+	struct config			*c;
+	const struct config_user	*u;
+	struct config_user		 changed;
+	char				 team[] = "team", other[] =
+					     "$argon2id$v=19$m=65536,t=3,p=4$o$o";
+	char				*one[1] = { team };
+
+	c = config_load_buffer("unix.yaml", text, sizeof text - 1, &errors);
+	ok(c != NULL, "unix_user, unix_uid and control_admin_group load");
+	config_errors_free(&errors);
+	if (c == NULL)
+		return;
+	is_str(c->control_admin_group, "admins", "control_admin_group kept");
+	u = config_find_unix_user(c, 1000, "alice");
+	ok(u != NULL && strcmp(u->name, "alice") == 0,
+	    "a Unix user of the same name, by default");
+	ok(config_find_unix_user(c, 1001, "bob") == NULL,
+	    "not a user mapped to another Unix user (bob is robert)");
+	u = config_find_unix_user(c, 1001, "robert");
+	ok(u != NULL && strcmp(u->name, "bob") == 0, "by unix_user");
+	u = config_find_unix_user(c, 64001, NULL);
+	ok(u != NULL && strcmp(u->name, "carol") == 0,
+	    "by unix_uid, without a passwd entry");
+	u = config_find_unix_user(c, 64001, "alice");
+	ok(u != NULL && strcmp(u->name, "carol") == 0,
+	    "unix_uid wins over the name");
+	ok(config_find_unix_user(c, 64002, NULL) == NULL,
+	    "an unknown uid without a name is nobody");
+	ok(config_find_unix_user(c, 1002, "carol") == NULL,
+	    "nor is carol's name on another uid");
+
+	u = config_find_user(c, "alice");
+	ok(!config_user_credentials_changed(u, u), "nothing changed");
+	ok(config_user_credentials_changed(u, NULL), "a user gone");
+	changed = *u;
+	changed.password_hash = other;
+	ok(config_user_credentials_changed(u, &changed), "a new password");
+	changed.password_hash = NULL;
+	ok(config_user_credentials_changed(u, &changed), "a password removed");
+	u = config_find_user(c, "bob");
+	changed = *u;
+	changed.groups.items = one;
+	changed.groups.n = 1;
+	ok(config_user_credentials_changed(u, &changed), "a group taken away");
+	ok(!config_user_credentials_changed(&changed, u), "a group added");
+	config_free(c);
+}
+
 static void
 test_good_variants(void)
 {
@@ -788,6 +861,7 @@ main(void)
 	test_example();
 	test_example_complete();
 	test_good_variants();
+	test_unix_users();
 	test_durations_sizes();
 	test_man_page();
 	cleanup();

@@ -952,6 +952,96 @@ test_approvals(struct store *s)
 	a.stage_id = 999999;
 	is_int(store_record_approval(s, &a, NULL), STORE_EINVAL,
 	    "an approval of no stage is refused");
+
+	/* One person, however many names. */
+	a.stage_id = stage_id;
+	a.attempt = 2;
+	a.user = "bob";
+	a.person = "uid 0";
+	is_int(store_record_approval(s, &a, NULL), 0,
+	    "uid 0 approves as bob");
+	a.user = "carol";
+	is_int(store_record_approval(s, &a, NULL), STORE_ECONFLICT,
+	    "uid 0 cannot approve again as carol");
+	cause = NULL;
+	rc = store_approval_by_person(s, stage_id, 2, 0, "uid 0", &want,
+	    &cause);
+	ok(rc == 0 && want != NULL && strcmp(want, "bob") == 0,
+	    "the person's earlier decision is found, under its name");
+	free(want);
+	rc = store_approval_by_person(s, stage_id, 2, 0, "carol", &want,
+	    &cause);
+	ok(rc == STORE_ENOTFOUND && want == NULL, "another person has not "
+	    "decided");
+	rc = store_approval_by_person(s, stage_id, 0, 0, "bob", &want,
+	    &cause);
+	ok(rc == 0 && want != NULL && strcmp(want, "bob") == 0,
+	    "without a person given, the person is the user");
+	free(want);
+	a.person = "carol";
+	is_int(store_record_approval(s, &a, NULL), 0, "carol approves");
+	rc = store_count_approvals(s, stage_id, 2, 0, &n, NULL);
+	ok(rc == 0 && n == 2, "two people, two approvals");
+}
+
+static void
+test_sessions(struct store *s)
+{
+	struct store_sessions	*list = NULL;
+	unsigned char		 h1[STORE_HASH_LEN], h2[STORE_HASH_LEN];
+	unsigned char		 h3[STORE_HASH_LEN];
+	char			*cause = NULL, *user = NULL, id[17];
+	int64_t			 tid = 0, now = 1700000000000LL;
+	int			 n = -1, rc;
+
+	memset(h1, 0xa1, sizeof h1);
+	memset(h2, 0xb2, sizeof h2);
+	memset(h3, 0xc3, sizeof h3);
+	ok(store_session_create(s, h1, "carol", "127.0.0.1", now,
+	    now + 3600000, NULL) == 0 && store_session_create(s, h2,
+	    "carol", NULL, now + 1, now + 3600000, NULL) == 0 &&
+	    store_session_create(s, h3, "bob", NULL, now, now + 3600000,
+	    NULL) == 0, "three sessions");
+	ok(store_token_create(s, h1, "carol", "ci", "root (uid 0)", now, &tid,
+	    NULL) == 0, "a token of carol's");
+	rc = store_session_list(s, NULL, now, &list, NULL);
+	ok(rc == 0 && list != NULL && list->n == 3, "three live sessions");
+	store_sessions_free(list);
+	rc = store_session_list(s, "carol", now, &list, NULL);
+	ok(rc == 0 && list->n == 2 && strcmp(list->items[0].user, "carol") ==
+	    0 && strcmp(list->items[0].id, "B2B2B2B2B2B2B2B2") == 0 &&
+	    strcmp(list->items[1].id, "A1A1A1A1A1A1A1A1") == 0 &&
+	    strcmp(list->items[1].remote_addr, "127.0.0.1") == 0,
+	    "carol's two, newest first, named by their hash's first 16 hex");
+	store_sessions_free(list);
+
+	rc = store_session_revoke_id(s, "a1a1a1a1a1a1a1a1", now, &user, NULL);
+	ok(rc == 0 && user != NULL && strcmp(user, "carol") == 0,
+	    "one revoked by id (any case), its user said");
+	free(user);
+	rc = store_session_revoke_id(s, "a1a1a1a1a1a1a1a1", now, &user,
+	    &cause);
+	ok(rc == STORE_ENOTFOUND && user == NULL, "not twice (%s)", cause);
+	free(cause);
+	cause = NULL;
+	snprintf(id, sizeof id, "%s", "a1a1a1a1' OR '1");
+	rc = store_session_revoke_id(s, id, now, &user, &cause);
+	ok(rc == STORE_ENOTFOUND, "an id that is not hex names nothing");
+	free(cause);
+	rc = store_session_list(s, NULL, now + 3600000, &list, NULL);
+	ok(rc == 0 && list->n == 0, "expired sessions are not live");
+	store_sessions_free(list);
+
+	rc = store_session_revoke_user(s, "carol", now, &n, NULL);
+	ok(rc == 0 && n == 1, "carol's other session ended by user");
+	rc = store_token_revoke_user(s, "carol", now, &n, NULL);
+	ok(rc == 0 && n == 1, "and her token");
+	rc = store_token_revoke_user(s, "carol", now, &n, NULL);
+	ok(rc == 0 && n == 0, "a second time ends nothing");
+	rc = store_session_list(s, NULL, now, &list, NULL);
+	ok(rc == 0 && list->n == 1 && strcmp(list->items[0].user, "bob") == 0,
+	    "bob's session is untouched");
+	store_sessions_free(list);
 }
 
 static int
@@ -1272,6 +1362,7 @@ main(void)
 		test_releases(s);
 		test_states(s);
 		test_approvals(s);
+		test_sessions(s);
 		store_close(s);
 	} else
 		ok(0, "open %s", path);
