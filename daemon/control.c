@@ -64,8 +64,9 @@
  * decision counts as the admin's own (the "person": mapped user, or
  * "uid N"): one person decides once per stage and quorum.  An unmapped
  * peer acts only if it is root.  Tokens and portal sessions: one's own
- * user's, or any user's for an admin (create, list, revoke); comments are bounded by the
- * handlers (ENGINE_COMMENT_MAX), token labels here (CONTROL_LABEL_MAX).
+ * user's, or any user's for an admin (create, list, revoke).  Comments
+ * are bounded by the handlers (ENGINE_COMMENT_MAX), token labels here
+ * (CONTROL_LABEL_MAX).
  *
  * Errors: bad_request (not JSON, not an object, a field missing or of
  * the wrong type), unknown_command, too_long (the rest of the line is
@@ -111,7 +112,7 @@ struct control_conn {
 	int			 has_uid;	/* SO_PEERCRED answered */
 	uid_t			 uid;		/* the peer's real uid */
 	char			*unix_name;	/* its passwd name, or NULL */
-	char			*unix_user;	/* "name (uid N)"; NULL: unknown */
+	char			*unix_user;	/* "name (uid N)", or NULL */
 	struct buf		 in;		/* unprocessed bytes */
 	size_t			 start;		/* of the next line in `in` */
 	int			 discarding;	/* skipping a too long line */
@@ -493,7 +494,7 @@ control_outcome(struct control_conn *conn, const char *command,
 struct control_who {
 	const struct config_user	*me;
 	int				 admin;
-	char				*person;	/* "alice", "uid 64001" */
+	char				*person;	/* "alice", "uid 6" */
 	char				*label;		/* for the audit */
 };
 
@@ -559,8 +560,8 @@ control_act_as(struct control_conn *conn, struct control_who *who,
 		return (0);
 	}
 	if (!who->admin) {
-		control_fail(reply, "forbidden", "%s may not act as %s: --as is "
-		    "for root and the members of control_admin_group (%s)",
+		control_fail(reply, "forbidden", "%s may not act as %s: --as "
+		    "is for root and the members of control_admin_group (%s)",
 		    conn->unix_user, user, config != NULL &&
 		    config->control_admin_group != NULL ?
 		    config->control_admin_group : "none configured");
@@ -1073,14 +1074,14 @@ control_cmd_sessions_revoke(struct control_conn *conn, json_t *req,
 		    (rc = store_session_revoke_id(s, id, store_now(s), &owner,
 		    &cause)) != 0) {
 			store_rollback(s);
-			control_fail(reply, rc == STORE_ENOTFOUND ? "not_found" :
-			    "store", "%s", cause);
+			control_fail(reply, rc == STORE_ENOTFOUND ?
+			    "not_found" : "store", "%s", cause);
 			goto out;
 		}
 		if (!who.admin && strcmp(owner, who.me->name) != 0) {
 			store_rollback(s);
-			control_fail(reply, "forbidden", "%s may not end session "
-			    "%s of %s: only its user or an admin may",
+			control_fail(reply, "forbidden", "%s may not end "
+			    "session %s of %s: only its user or an admin may",
 			    conn->unix_user, id, owner);
 			goto out;
 		}

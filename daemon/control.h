@@ -13,9 +13,11 @@
  *
  * Read commands (runs, show) are answered from the store; actions
  * (approve, reject, authorise, cancel, retry, redeploy) go to the
- * handlers the daemon gives, with the actor {user from "as", via "cli",
- * the peer's Unix user from SO_PEERCRED} for the audit log.  The wire
- * protocol is described in full at the top of control.c.
+ * handlers the daemon gives, with the actor {the user the peer's uid
+ * maps to, or "as" for an admin; via "cli"; the peer's Unix user and
+ * uid from SO_PEERCRED; the person} for the audit log and the quorum.
+ * The wire protocol and who may do what are described at the top of
+ * control.c.
  *
  * Lines are bounded (CONTROL_LINE_MAX), so are connections
  * (CONTROL_CONNECTIONS_MAX, each closed after CONTROL_IDLE_MS of

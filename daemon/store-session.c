@@ -293,7 +293,7 @@ store_tokens_free(struct store_tokens *list)
 	free(list);
 }
 
-/* --- Ending sign-ins -------------------------------------------------------- */
+/* --- Ending sign-ins ---------------------------------------------------- */
 
 static const char SQL_SESSION_REVOKE_USER[] =
     "UPDATE sessions SET revoked_at = ?2 WHERE user_name = ?1 AND "

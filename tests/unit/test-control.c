@@ -942,7 +942,8 @@ main(void)
 	else
 		snprintf(me, sizeof me, "uid %u", (unsigned int)geteuid());
 	snprintf(me_as_bob, sizeof me_as_bob, "%s acting as bob", me);
-	snprintf(me_person, sizeof me_person, "uid %u", (unsigned int)geteuid());
+	snprintf(me_person, sizeof me_person, "uid %u",
+	    (unsigned int)geteuid());
 	if (geteuid() != 0) {
 		/* Without a config only root may act (with --as). */
 		printf("1..0 # SKIP the control socket's actions are root's "
