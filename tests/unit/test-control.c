@@ -26,6 +26,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "config.h"
 #include "control-fake.h"
 #include "control.h"
 #include "ctl-client.h"
@@ -41,7 +42,6 @@ static struct control	*control1, *control2, *control3;
 static int		 closed;
 static char		 me[256];
 static char		 me_as_bob[300];
-static char		 me_person[64];
 /* 100 characters: 50 two-byte ones and 50 ASCII. */
 #define LABEL_100 \
     "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9" \
@@ -356,8 +356,8 @@ test_actions(void)
 	is_str(fake_call.via, "cli", "approve: via cli");
 	is_str(fake_call.unix_user, me_as_bob, "approve: the peer's Unix "
 	    "user (SO_PEERCRED), acting as bob");
-	is_str(fake_call.person, me_person, "approve: the person is the "
-	    "peer's uid, not the name given");
+	is_str(fake_call.person, "ops", "approve: the person is the peer's "
+	    "mapped user, not the name given");
 	is_str(fake_call.comment, "ship it", "approve: comment passed");
 
 	refused(request(sock1, "{\"command\": \"approve\", \"run\": 1, "
@@ -421,9 +421,13 @@ test_actions(void)
 	    "\"env\": \"prod\", \"as\": \"bob\"}"), "bad_request",
 	    "\"release\" is required", "redeploy: needs a release");
 
-	refused(request(sock1, "{\"command\": \"approve\", \"run\": 1, "
-	    "\"env\": \"stg\"}"), "forbidden", NULL,
-	    "approve: without --as, an unmapped Unix user may not act");
+	r = request(sock1, "{\"command\": \"approve\", \"run\": 1, "
+	    "\"env\": \"stg\"}");
+	ok(is_ok(r) && strcmp(jstr(r, "as"), "ops") == 0,
+	    "approve: without --as, as the peer's own user");
+	json_decref(r);
+	is_str(fake_call.user, "ops", "approve: the handler acts as ops");
+	is_str(fake_call.unix_user, me, "approve: and says no \"acting as\"");
 	r = request(sock1, "{\"command\": \"token_create\", \"user\": "
 	    "\"bob\", \"label\": \"" LABEL_100 "\"}");
 	ok(is_ok(r), "token_create: a label of 100 characters");
@@ -921,13 +925,15 @@ int
 main(void)
 {
 	static const struct control_handlers none;
+	struct config_errors	 errors = { 0 };
+	struct config		*config;
 	struct passwd	*pw;
 	struct store	*store;
 	struct stat	 sb;
 	uv_loop_t	 loop;
 	uv_thread_t	 thread;
 	struct control	*c;
-	char		*cause = NULL, *db, *file, *longpath;
+	char		*cause = NULL, *db, *file, *longpath, *conftext;
 	FILE		*f;
 
 	log_init("test-control");
@@ -942,13 +948,28 @@ main(void)
 	else
 		snprintf(me, sizeof me, "uid %u", (unsigned int)geteuid());
 	snprintf(me_as_bob, sizeof me_as_bob, "%s acting as bob", me);
-	snprintf(me_person, sizeof me_person, "uid %u",
-	    (unsigned int)geteuid());
-	if (geteuid() != 0) {
-		/* Without a config only root may act (with --as). */
-		printf("1..0 # SKIP the control socket's actions are root's "
-		    "without a configuration: run as root\n");
-		return (0);
+	/* The peer (this process) is ops, an admin: it may use --as. */
+	conftext = xasprintf("public_url: https://deploy.example.com\n"
+	    "database: /nonexistent/x.db\n"
+	    "aws: {region: eu-west-1}\n"
+	    "control_admin_group: admins\n"
+	    "users:\n"
+	    "  - {name: ops, email: o@example.com, groups: [admins, team],\n"
+	    "     unix_uid: %u}\n"
+	    "  - {name: bob, email: b@example.com, groups: [team]}\n"
+	    "apps:\n"
+	    "  - name: billing\n"
+	    "    source: {bucket: releases-billing}\n"
+	    "    environments:\n"
+	    "      - {name: int, account: \"111111111111\", stack: s,\n"
+	    "         role_arn: \"arn:aws:iam::111111111111:role/r\",\n"
+	    "         approvers: [team]}\n", (unsigned int)geteuid());
+	config = config_load_buffer("test-control.yaml", conftext,
+	    strlen(conftext), &errors);
+	free(conftext);
+	if (config == NULL) {
+		printf("Bail out! the test's configuration does not load\n");
+		return (1);
 	}
 	db = xasprintf("%s/shipgate.db", tmpdir);
 	sock1 = xasprintf("%s/control.sock", tmpdir);
@@ -969,6 +990,7 @@ main(void)
 		printf("Bail out!\n");
 		return (1);
 	}
+	control_set_config(control1, config);
 	ok(stat(sock1, &sb) == 0 && S_ISSOCK(sb.st_mode) &&
 	    (sb.st_mode & 07777) == 0660, "the socket's mode is 0660");
 
@@ -1033,6 +1055,7 @@ main(void)
 	    "control_close removes the socket file");
 	is_int(uv_loop_close(&loop), 0, "every handle closed");
 	store_close(store);
+	config_free(config);
 	fake_call_clear();
 
 	unlink(file);
