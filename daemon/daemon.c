@@ -60,6 +60,17 @@ daemon_apply_logging(const struct daemon *d)
 	    d->config->log_debug : LOG_CAT_ALL);
 }
 
+/* What the configuration allowed against advice, said at each load. */
+static void
+daemon_warn_config(const struct config *c)
+{
+	if (c->mail.transport == CONFIG_MAIL_SMTP &&
+	    config_mail_plaintext_auth(&c->mail))
+		log_warnx("mail: the SMTP password is sent without TLS "
+		    "(allow_plaintext_auth: true) user=%s",
+		    c->mail.smtp_username);
+}
+
 /*
  * Settings that need a restart are named, so an operator who changed
  * them is not surprised that nothing happened.
@@ -109,6 +120,7 @@ daemon_reload(struct daemon *d)
 		return;
 	}
 	daemon_warn_restart_needed(d->config, new);
+	daemon_warn_config(new);
 	if (d->notify != NULL)
 		notify_reconfigure(d->notify, new);
 	if (d->engine != NULL)
@@ -468,6 +480,7 @@ daemon_run(struct config *config, const struct daemon_options *options)
 	d.options = options;
 	d.config = config;
 	daemon_apply_logging(&d);
+	daemon_warn_config(d.config);
 
 	/* A peer that goes away must not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);

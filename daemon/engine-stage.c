@@ -820,7 +820,8 @@ engine_send_create(struct engine_run *r, struct store_stage *st,
 		free(cause);
 		return;
 	}
-	release_parameters(rel, env->name, &env->parameters, &kvs);
+	release_parameters(rel, env->name, &env->parameters,
+	    &env->release_may_set, &kvs);
 	params = xcalloc(kvs.n + 1, sizeof *params);
 	for (i = 0; i < kvs.n; i++) {
 		params[i].key = kvs.items[i].key;

@@ -8,6 +8,9 @@
 : "${top_srcdir:?top_srcdir must be set (make check sets it)}"
 : "${top_builddir:?top_builddir must be set (make check sets it)}"
 TEST_PYTHON=${TEST_PYTHON:-/usr/bin/python3}
+# What the tests write is private: shipgated refuses a configuration
+# file (it holds password hashes) that others may read.
+umask 077
 SHIPGATED="$top_builddir/daemon/shipgated"
 SHIPGATECTL="$top_builddir/daemon/shipgatectl"
 
@@ -134,4 +137,5 @@ t_demo_config() {
 	    -e "s|/tmp/shipgate-demo|$t_dir|g" \
 	    -e "s|^listen: .*|listen: 127.0.0.1:$(t_free_port)|" \
 	    "$top_srcdir/conf/demo.yaml" >"$1"
+	chmod 600 "$1"
 }
