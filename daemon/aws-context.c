@@ -40,6 +40,7 @@ struct aws_context_gen {
 	struct aws_context_role	*roles;
 	size_t			 nroles;
 	unsigned int		 holds;
+	int			 orphan;	/* freed but for its holds */
 	struct aws_context_gen	*next;		/* on the retired list */
 };
 
@@ -95,6 +96,22 @@ aws_context_gen_free(struct aws_context_gen *gen)
 	free(gen->endpoints);
 	free(gen->region);
 	free(gen->profile);
+	/*
+	 * A hold may outlive the context: a promotion cancelled by the
+	 * engine's stop is freed when its copies have stopped, which can
+	 * be after the close.  Its release frees what is left.
+	 */
+	if (gen->holds > 0) {
+		gen->roles = NULL;
+		gen->nroles = 0;
+		gen->client = gen->sts_client = NULL;
+		gen->host = NULL;
+		gen->endpoints = NULL;
+		gen->nendpoints = 0;
+		gen->region = gen->profile = NULL;
+		gen->orphan = 1;
+		return;
+	}
 	free(gen);
 }
 
@@ -263,7 +280,8 @@ aws_context_release(struct aws_context_hold *h)
 {
 	if (h == NULL)
 		return;
-	h->gen->holds--;
+	if (--h->gen->holds == 0 && h->gen->orphan)
+		free(h->gen);
 	free(h);
 }
 
@@ -396,7 +414,6 @@ aws_context_close(struct aws_context *ctx, void (*cb)(void *), void *arg)
 
 	ctx->close_cb = cb;
 	ctx->close_arg = arg;
-	/* Holds end with their owners, which close before this. */
 	if (ctx->gen != NULL)
 		aws_context_gen_free(ctx->gen);
 	ctx->gen = NULL;

@@ -44,8 +44,9 @@ int		 aws_context_reconfigure(struct aws_context *,
 /*
  * For work that keeps a client or credentials across several calls (a
  * promotion's registry logins): the settings in use now stay alive
- * until the hold is released, whatever reloads happen meanwhile.
- * Release every hold before aws_context_close.
+ * until the hold is released, whatever reloads happen meanwhile.  A
+ * hold may be released after aws_context_close (its client is gone by
+ * then, as every client is).
  */
 struct aws_context_hold;
 struct aws_context_hold *aws_context_hold(struct aws_context *);
