@@ -4,7 +4,9 @@
 # named), rejection (a comment required: exit 2 without), a successful
 # release, a stack failure shown with its resource and reason and retried,
 # superseding at the gate and at an approval, cancel (the change set
-# deleted), redeploy of an earlier release as a rollback run, an invalid
+# deleted), redeploy of an earlier release as a rollback run, the same
+# release redeployed again with each of CloudFormation's three answers to
+# an update that changes nothing (all are "no changes"), an invalid
 # zip recorded with its reason and never deployed, and one object dropped
 # twice making one release.
 . "$top_srcdir/tests/lib.sh"
@@ -224,6 +226,46 @@ ok "Int runs release 2's parameters again" \
     fake_check "any(s['name'] == 'billing-int' and
     s['status'].endswith('COMPLETE') and s['params'].get('DesiredCount') == '3'
     for s in d['cloudformation']['stacks'].values())"
+
+# --- An unchanged release redeployed: no changes, whatever the answer ------
+# Release 2 is what Int runs now.  CloudFormation answers an update that
+# changes nothing with an empty change set (aws), a FAILED one that
+# "didn't contain changes" (failed), or, as some front ends do, at once
+# with ValidationError "No updates are to be performed." (error).
+no_changes_run() {
+	sgtest post "$fake_url" /_fake/cfn/no-changes "{\"answer\": \"$1\"}" \
+	    >/dev/null || return 1
+	ctl redeploy 2 --env int --as dave
+	[ "$rc" -eq 0 ] || return 1
+	nc=$(sed -n 's/.* as run \([0-9]*\) .*/\1/p' "$t_dir/out")
+	[ -n "$nc" ]
+}
+for answer in aws failed error; do
+	case $answer in
+	aws) words='changes no resource' ;;
+	failed) words="didn't contain changes" ;;
+	error) words='No updates are to be performed.' ;;
+	esac
+	nc=0
+	ok "$answer: the unchanged release 2 is redeployed to Int" \
+	    no_changes_run "$answer"
+	ok "$answer: Int asks for an approval of no changes, CloudFormation's words kept" \
+	    wait_until 60 show_check "$nc" "stage('int')['status'] ==
+	    'awaiting_approval' and
+	    (stage('int')['reason'] or '').startswith('no changes: ') and
+	    \"$words\" in stage('int')['reason']"
+	ctl approve "$nc" --env int --as alice
+	ok "$answer: the run succeeds, Int ends with no changes" \
+	    wait_until 60 show_check "$nc" "run['status'] == 'succeeded' and
+	    stage('int')['status'] == 'no_changes'"
+	sgtest executions "$fake_url" >"$t_dir/exec.txt"
+	ok "$answer: nothing was executed" \
+	    sh -c "! grep -q 'shipgate-billing-int-r$nc-a0 calls=[1-9]' '$t_dir/exec.txt'"
+done
+ok "error: no change set was made for the refused update" \
+    fake_check "not any(c['name'] == 'shipgate-billing-int-r$nc-a0'
+    for c in d['cloudformation']['change_sets'].values())"
+sgtest post "$fake_url" /_fake/cfn/no-changes '{"answer": "aws"}' >/dev/null
 
 # --- An invalid zip --------------------------------------------------------
 creates=$(cfn_calls CreateChangeSet)
