@@ -7,7 +7,8 @@
 # deleted), redeploy of an earlier release as a rollback run, the same
 # release redeployed again with each of CloudFormation's three answers to
 # an update that changes nothing (all are "no changes"), an invalid
-# zip recorded with its reason and never deployed, and one object dropped
+# zip recorded with its reason and never deployed (its S3 object named in
+# runs, show, the API and the portal), and one object dropped
 # twice making one release.
 . "$top_srcdir/tests/lib.sh"
 t_tmpdir
@@ -298,6 +299,39 @@ ctl --json runs --status invalid
 ok "runs (the history) shows the invalid release with its reason" \
     sgtest check "any('payroll' in (r['reason'] or '') for r in d['runs'])" \
     "$t_dir/out"
+
+# Which upload was refused: its bucket and key, wherever the run shows.
+obj='s3://releases-billing/drops/payroll-1.5.6.zip'
+ok "runs --json gives the refused object's bucket and key" \
+    sgtest check "any(r['status'] == 'invalid' and r['source'] and
+    r['source']['bucket'] == 'releases-billing' and
+    r['source']['key'] == 'drops/payroll-1.5.6.zip' and
+    r['source']['url'] == '$obj' for r in d['runs'])" "$t_dir/out"
+inv=$(sgtest get "[r['id'] for r in d['runs']
+    if 'payroll' in (r['reason'] or '')][0]" "$t_dir/out")
+ctl runs --status invalid
+ok "runs names the refused object" out_has "$obj"
+ctl show "${inv:-0}"
+ok "show names the refused object" out_has "^  source: +$obj\$"
+ok "show --json: run.source" \
+    show_check "${inv:-0}" "run['source']['key'] == 'drops/payroll-1.5.6.zip'
+    and run['source']['bucket'] == 'releases-billing'"
+ctl show 2
+ok "a valid run names its object too" \
+    out_has '^  source: +s3://releases-billing/drops/'
+base="http://$(sed -n 's/^listen: //p' "$cfg")"
+jar="$t_dir/cookies"
+curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode user=dave \
+    --data-urlencode password=demo "$base/login"
+curl -s -b "$jar" "$base/api/v1/runs/${inv:-0}" >"$t_dir/api.json"
+ok "/api/v1/runs/ID gives the refused object" \
+    sgtest check "d['run']['source']['url'] == '$obj' if 'run' in d else
+    d['source']['url'] == '$obj'" "$t_dir/api.json"
+curl -s -b "$jar" "$base/runs?status=invalid" >"$t_dir/history.html"
+ok "the portal's history names the refused object" \
+    grep -q "$obj" "$t_dir/history.html"
+curl -s -b "$jar" "$base/runs/${inv:-0}" >"$t_dir/run.html"
+ok "the run's page names it" grep -q "$obj" "$t_dir/run.html"
 
 # --- One object dropped twice ---------------------------------------------
 sgtest zip "$t_dir/dup.zip" --version 1.5.7 &&
