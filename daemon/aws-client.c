@@ -253,6 +253,29 @@ aws_client_stats(const struct aws_client *client,
 	return (client->nstats);
 }
 
+unsigned int
+aws_client_busy(const struct aws_client *client)
+{
+	return (client->calls);
+}
+
+void
+aws_client_stats_add(struct aws_client *to, const struct aws_client *from)
+{
+	const struct aws_client_stat	*f;
+	struct aws_stat_entry		*e;
+	size_t				 i;
+
+	for (i = 0; i < from->nstats; i++) {
+		f = &from->stats[i]->stat;
+		e = aws_client_stat(to, f->service, f->operation);
+		e->stat.calls += f->calls;
+		e->stat.errors += f->errors;
+		e->stat.retries += f->retries;
+		e->stat.throttled += f->throttled;
+	}
+}
+
 /*
  * Splits an endpoint URL into what the Host header and the signed path
  * need: "http://127.0.0.1:4599/base" gives host "127.0.0.1:4599" and

@@ -13,11 +13,14 @@
  * null when not reached; ids are integers.
  *
  *	runs	 [app] [env] [status] [limit 1..1000, 50] [before]
- *		 -> runs: [{id, release, app, version, author, kind, status,
- *		    reason, stage: {env, status} | null, created_at,
+ *		 -> runs: [{id, release, app, version, author, source, kind,
+ *		    status, reason, stage: {env, status} | null, created_at,
  *		    finished_at}], next_before: id | null
+ *		    (source: {bucket, key, version_id, url}, the release's
+ *		    S3 object, in runs and show)
  *	show	 run
- *		 -> run: {id, release, app, version, author, message, kind,
+ *		 -> run: {id, release, app, version, author, message, source,
+ *		    kind,
  *		    status, reason, requested_by, rollback_of, created_at,
  *		    updated_at, finished_at, images: [...release.json's],
  *		    stages: [{id, env, position, status, reason, attempt,
@@ -358,6 +361,7 @@ control_cmd_runs(struct control_conn *conn, json_t *req, json_t *reply)
 		json_object_set_new(o, "app", run_json_str(r->app));
 		json_object_set_new(o, "version", run_json_str(r->version));
 		json_object_set_new(o, "author", run_json_str(r->author));
+		json_object_set_new(o, "source", run_json_source(r));
 		json_object_set_new(o, "kind",
 		    json_string(store_run_kind_name(r->kind)));
 		json_object_set_new(o, "status",

@@ -103,7 +103,9 @@ daemon_reload(struct daemon *d)
 {
 	struct config_errors	 errors = { 0 };
 	struct config		*new;
+	char			*cause = NULL;
 	size_t			 i;
+	int			 rc = 0;
 
 	daemon_notify_reloading();
 	log_info("reloading configuration path=%s", d->options->config_path);
@@ -119,6 +121,28 @@ daemon_reload(struct daemon *d)
 		    "configuration kept)");
 		return;
 	}
+	/*
+	 * aws.* first: it is the one part that can still refuse the new
+	 * configuration (a profile that is not there), and a refused
+	 * reload changes nothing.
+	 */
+	if (d->aws != NULL &&
+	    (rc = aws_context_reconfigure(d->aws, new, &cause)) < 0) {
+		log_err("configuration reload failed, keeping the running "
+		    "configuration: cannot use the new aws settings: %s "
+		    "path=%s", cause, d->options->config_path);
+		free(cause);
+		config_free(new);
+		daemon_notify_ready("running (reload failed, old "
+		    "configuration kept)");
+		return;
+	}
+	if (rc > 0)
+		log_info("configuration reload: aws settings applied, new "
+		    "calls use them region=%s max_attempts=%d profile=%s "
+		    "endpoints=%zu", new->aws.region, new->aws.max_attempts,
+		    new->aws.profile != NULL ? new->aws.profile : "-",
+		    new->aws.nendpoints);
 	daemon_warn_restart_needed(d->config, new);
 	daemon_warn_config(new);
 	if (d->notify != NULL)

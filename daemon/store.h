@@ -346,6 +346,11 @@ struct store_run {
 	int64_t			 created_at;
 	int64_t			 updated_at;
 	int64_t			 finished_at;	/* 0: not finished */
+	/* The release's S3 object, so that every run (an invalid one
+	   first) says which upload it was. */
+	char			*source_bucket;
+	char			*source_key;
+	char			*source_version_id;	/* may be NULL */
 	struct store_stage	*stages;	/* store_get_run only */
 	size_t			 nstages;
 };

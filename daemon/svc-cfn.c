@@ -1443,6 +1443,17 @@ cfn_reply_change_set_missing(const struct aws_reply *r)
 	    strcmp(r->aws.code, "ChangeSetNotFoundException") == 0));
 }
 
+int
+cfn_reply_no_changes(const struct aws_reply *r)
+{
+	return (r->error == AWS_EAWS &&
+	    strcmp(r->aws.code, "ValidationError") == 0 &&
+	    (strncmp(r->aws.message, "No updates are to be performed",
+	    30) == 0 ||
+	    strncmp(r->aws.message, "The submitted information didn't "
+	    "contain changes", 48) == 0));
+}
+
 /*
  * Length of the valid UTF-8 sequence at p (n bytes left), or 0 when it
  * is not one (overlong forms, surrogates and values past U+10FFFF are

@@ -141,6 +141,8 @@ def handle(state, req):
             return _json(sts.control_role(state, body))
         if path == "/_fake/cfn/fail-resource" and m == "POST":
             return _json(cfn.control_fail_resource(state, body))
+        if path == "/_fake/cfn/no-changes" and m == "POST":
+            return _json(cfn.control_no_changes(state, body))
         if path == "/_fake/cfn/executions":
             return _json(cfn.executions(state))
         if path == "/_fake/ecs/fail-deployment" and m == "POST":

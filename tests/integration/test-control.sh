@@ -48,9 +48,9 @@ me=$(id -un)
 # runs
 ctl runs
 ok "runs: exit 0" test "$rc" -eq 0
-ok "runs: a header" out_has '^ID +APP +VERSION +AUTHOR +STATUS +STAGE +CREATED$'
-ok "runs: run 1 with its current stage, time in UTC" \
-    out_has '^1 +billing +1\.4\.2 +alice +running +stg awaiting_approval +2023-11-14T22:13:20Z$'
+ok "runs: a header" out_has '^ID +APP +VERSION +AUTHOR +STATUS +STAGE +CREATED +SOURCE$'
+ok "runs: run 1 with its current stage, time in UTC, its S3 object" \
+    out_has '^1 +billing +1\.4\.2 +alice +running +stg awaiting_approval +2023-11-14T22:13:20Z +s3://releases/billing-1\.4\.2\.zip$'
 ok "runs: newest first" sh -c "sed -n 2p '$t_dir/out' | grep -q '^3 '"
 ctl runs --app payroll
 ok "runs --app" sh -c "test $rc -eq 0 && test \$(wc -l <'$t_dir/out') -eq 2 && grep -q '^2 ' '$t_dir/out'"
@@ -75,6 +75,7 @@ ctl show 1
 ok "show: exit 0" test "$rc" -eq 0
 ok "show: the run" out_has '^run 1: billing 1\.4\.2, running$'
 ok "show: its message" out_has 'message: +Fix invoice rounding'
+ok "show: its S3 object" out_has '^  source: +s3://releases/billing-1\.4\.2\.zip$'
 ok "show: its images" out_has 'images: +billing/web:1\.4\.2'
 ok "show: an image by digest" out_has 'billing/worker@sha256:0123'
 ok "show: a stage with its duration" out_has '^  int: done, started 2023-11-14T22:14:20Z, took 4m00s$'
