@@ -722,10 +722,10 @@ portal_login(struct portal_request *q)
 	struct portal_reply		*r = &q->reply;
 	const struct config		*c = q->config;
 	const struct config_user	*u;
-	const char			*user, *password, *next;
-	char				*addr, *akey, *ukey, *id = NULL;
+	const char			*user, *password, *next, *ukey;
+	char				*addr, *id = NULL;
 	char				*cause = NULL, *lu;
-	int64_t				 wait_a = 0, wait_u = 0;
+	int64_t				 wait = 0;
 	int				 rc;
 
 	user = portal_form_value(q, "user");
@@ -733,15 +733,14 @@ portal_login(struct portal_request *q)
 	if (user == NULL)
 		user = portal_form_value(q, "login");
 	addr = portal_client_addr(q);
-	akey = xasprintf("addr %s", addr);
-	ukey = xasprintf("user %s", user != NULL ? user : "");
+	/* A name no user can have is not kept: only the address counts. */
+	ukey = portal_blank(user) || strlen(user) > PORTAL_USER_NAME_MAX ?
+	    NULL : user;
 	lu = portal_loggable(user);
 	q->ctx.user = NULL;
 	q->ctx.csrf = NULL;
-	if (!portal_ratelimit_allowed(q->p->ratelimit, akey,
-	    c->sign_in_attempts, c->sign_in_window_ms, q->now, &wait_a) ||
-	    !portal_ratelimit_allowed(q->p->ratelimit, ukey,
-	    c->sign_in_attempts, c->sign_in_window_ms, q->now, &wait_u)) {
+	if (!portal_ratelimit_attempt(q->p->ratelimit, addr, ukey,
+	    c->sign_in_attempts, c->sign_in_window_ms, q->now, &wait)) {
 		log_notice("portal: sign-in refused, too many failures "
 		    "user=%s addr=%s", lu, addr);
 		rc = pages_login(&q->ctx, "Too many failed sign-ins: try "
@@ -751,14 +750,10 @@ portal_login(struct portal_request *q)
 			r->status = 429;
 		goto out;
 	}
-	u = user != NULL ? config_find_user(c, user) : NULL;
-	if (portal_blank(user) || password == NULL ||
+	u = ukey != NULL ? config_find_user(c, ukey) : NULL;
+	if (ukey == NULL || password == NULL ||
 	    portal_auth_password(u, password) != 0) {
-		portal_ratelimit_failed(q->p->ratelimit, akey,
-		    c->sign_in_attempts, c->sign_in_window_ms, q->now);
-		if (!portal_blank(user))
-			portal_ratelimit_failed(q->p->ratelimit, ukey,
-			    c->sign_in_attempts, c->sign_in_window_ms, q->now);
+		/* The attempt is counted already. */
 		log_notice("portal: sign-in failed user=%s addr=%s", lu, addr);
 		rc = pages_login(&q->ctx, "Wrong user name or password.",
 		    &r->body, &cause);
@@ -767,8 +762,7 @@ portal_login(struct portal_request *q)
 			r->status = 403;
 		goto out;
 	}
-	portal_ratelimit_clear(q->p->ratelimit, ukey);
-	portal_ratelimit_clear(q->p->ratelimit, akey);
+	portal_ratelimit_success(q->p->ratelimit, addr, ukey);
 	if (q->session != NULL)
 		(void)portal_session_revoke(q->store, q->session, q->now);
 	if (portal_session_new(q->store, c, u->name, addr, q->now, &id,
@@ -785,10 +779,7 @@ portal_login(struct portal_request *q)
 	free(r->set_cookie);
 	r->set_cookie = portal_session_cookie(c, id, q->p->tls);
 	next = portal_form_value(q, "next");
-	/* Only a path of this site: "/x", never "//host" or "/\host". */
-	if (next != NULL && next[0] == '/' && next[1] != '/' &&
-	    next[1] != '\\' && strpbrk(next, "\r\n") == NULL &&
-	    strlen(next) < 1024)
+	if (portal_local_path(next))
 		portal_redirect(r, next);
 	else
 		portal_redirect(r, "/");
@@ -796,8 +787,6 @@ out:
 	freezero_str(id);
 	free(lu);
 	free(addr);
-	free(akey);
-	free(ukey);
 }
 
 /* The pages' form actions: /runs/{id}/VERB and /releases/{id}/redeploy. */
@@ -1402,7 +1391,7 @@ portal_new(const struct portal_deps *deps, const struct config *config,
 	p->cfg = xcalloc(1, sizeof *p->cfg);
 	p->cfg->config = config;
 	p->db_path = xstrdup(config->database);
-	p->ratelimit = portal_ratelimit_new();
+	p->ratelimit = portal_ratelimit_new(0);
 
 	if (portal_listen_addr(config->listen, &ss, &sslen, cause) != 0)
 		goto fail;
