@@ -110,6 +110,12 @@ portal_session_new(struct store *s, const struct config *c,
 		freezero_str(id);
 		return (rc);
 	}
+	/*
+	 * Sessions that ended are of no use: deleted whenever one is made,
+	 * by a password or by the trusted proxy's header alike (a failure
+	 * only delays it to the next one).
+	 */
+	(void)store_session_purge(s, now, NULL, NULL);
 	*idp = id;
 	return (0);
 }

@@ -43,7 +43,8 @@ void	 portal_auth_hash(const char *secret, unsigned char out[32]);
 
 /*
  * A new session for user: *idp (caller frees with freezero_str) is the
- * cookie's value.  Returns 0 or a STORE_E* code with *cause.
+ * cookie's value; the sessions that ended are deleted on the way.
+ * Returns 0 or a STORE_E* code with *cause.
  */
 int	 portal_session_new(struct store *, const struct config *,
 	    const char *user, const char *remote_addr, int64_t now,

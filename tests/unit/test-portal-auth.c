@@ -104,6 +104,25 @@ stored_as_hash(const char *path, const char *id)
 	return (found_hash && !found_id);
 }
 
+static int
+session_rows(const char *path)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	int		 n = -1;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return (-1);
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sessions", -1, &st,
+	    NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return (n);
+}
+
 static void
 test_sessions(const struct config *c, struct store *s, const char *path)
 {
@@ -182,6 +201,14 @@ test_sessions(const struct config *c, struct store *s, const char *path)
 	free(cookie);
 	freezero_str(id);
 	freezero_str(id2);
+
+	/* Issue 12: any new session (the trusted proxy's too, which never
+	 * goes through the password form) purges the ended ones. */
+	i = session_rows(path);
+	ok(portal_session_new(s, c, "carol", NULL, T0 + 25 * H, &id,
+	    &cause) == 0, "a session a day later");
+	is_int(session_rows(path), 1, "the %d ended sessions are purged", i);
+	freezero_str(id);
 }
 
 static void
