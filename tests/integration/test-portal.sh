@@ -133,6 +133,23 @@ code=$(raw 'GET /\r\n\r\n')
 ok "a request line without a version: 400" test "$code" = 400
 code=$(raw 'GET / HTTP/1.1\r\nHost: x\r\nbroken\r\n\r\n')
 ok "a header line without a colon: 400" test "$code" = 400
+# libmicrohttpd answers this one itself: shipgated(8) says its replies
+# lack the security headers but hold no data and end the connection.
+"$TEST_PYTHON" - "$listen" >"$t_dir/mhd400" <<'PY'
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((host, int(port)), timeout=10)
+s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nbroken\r\n\r\n")
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+sys.stdout.write(data.decode("latin-1").replace("\r", ""))
+PY
+ok "libmicrohttpd's own 400 closes the connection, as documented" \
+    sh -c "head -1 '$t_dir/mhd400' | grep -q ' 400 ' && grep -qi '^Connection: close' '$t_dir/mhd400'"
 code=$(raw "GET / HTTP/1.1\r\nHost: x\r\nX-Big: $(head -c 70000 /dev/zero | tr '\0' a)\r\n\r\n")
 ok "a huge header: 431" test "$code" = 431
 # Issue 12: two lengths or two hosts are read differently by different
