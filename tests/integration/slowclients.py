@@ -13,8 +13,11 @@ junk HOST:PORT --addresses N --per-address M
     of N addresses (127.0.2.x, 127.0.3.x, ...).  Prints the statuses.
 
 longnames HOST:PORT --addresses N --per-address M --size BYTES
-    M sign-ins with a user name of BYTES bytes from each of N addresses
-    (127.10.x.y, or 127.BASE.x.y with --base).
+    M sign-ins with a user name of BYTES bytes (and no password: no
+    hash to wait for) from each of N addresses (127.10.x.y, or
+    127.BASE.x.y with --base).
+
+Sign-ins stop after --seconds (default 60) whatever is left.
 """
 import argparse
 import http.client
@@ -92,9 +95,13 @@ def slowloris(host, port, n, m, seconds):
                       "longest": round(longest, 2), "most": most}))
 
 
-def signins(host, port, n, m, base, make_body):
+def signins(host, port, n, m, base, make_body, seconds):
     statuses = {}
+    end = time.monotonic() + seconds
     for i in range(1, n + 1):
+        if time.monotonic() >= end:
+            statuses["unsent"] = statuses.get("unsent", 0) + m
+            continue
         a = addr_of(base, i)
         c = http.client.HTTPConnection(host, port, timeout=30,
                                        source_address=(a, 0))
@@ -113,7 +120,8 @@ def signins(host, port, n, m, base, make_body):
                 c.close()
             statuses[st] = statuses.get(st, 0) + 1
         c.close()
-    print(json.dumps({str(k): v for k, v in sorted(statuses.items())}))
+    print(json.dumps({str(k): v for k, v in
+                      sorted(statuses.items(), key=lambda kv: str(kv[0]))}))
 
 
 def main():
@@ -122,7 +130,7 @@ def main():
     ap.add_argument("target")
     ap.add_argument("--addresses", type=int, default=40)
     ap.add_argument("--per-address", type=int, default=8)
-    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--size", type=int, default=60000)
     ap.add_argument("--base", type=int, default=0,
                     help="second octet of the addresses (sign-ins)")
@@ -135,11 +143,12 @@ def main():
         slowloris(host, int(port), n, m, min(a.seconds, 60))
     elif a.mode == "junk":
         signins(host, int(port), n, m, a.base or 2,
-                lambda i, j: "user=junk-%d-%d" % (i, j))
+                lambda i, j: "user=junk-%d-%d" % (i, j), min(a.seconds, 120))
     else:
         name = urllib.parse.quote("u" * min(a.size, 65536))
         signins(host, int(port), n, m, a.base or 10,
-                lambda i, j: "user=%s%d-%d&password=x" % (name, i, j))
+                lambda i, j: "user=%s%d-%d" % (name, i, j),
+                min(a.seconds, 120))
     return 0
 
 
