@@ -111,11 +111,14 @@ portal_session_new(struct store *s, const struct config *c,
 		return (rc);
 	}
 	/*
-	 * Sessions that ended are of no use: deleted whenever one is made,
-	 * by a password or by the trusted proxy's header alike (a failure
-	 * only delays it to the next one).
+	 * Sessions that ended (expired, revoked or idle too long) are of
+	 * no use: deleted whenever one is made, by a password or by the
+	 * trusted proxy's header alike, which makes one for every request
+	 * of a client without cookies (a failure only delays it).
 	 */
 	(void)store_session_purge(s, now, NULL, NULL);
+	(void)store_session_purge_idle(s, now - c->session_idle_timeout_ms,
+	    NULL, NULL);
 	*idp = id;
 	return (0);
 }

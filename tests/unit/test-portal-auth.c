@@ -209,6 +209,10 @@ test_sessions(const struct config *c, struct store *s, const char *path)
 	    &cause) == 0, "a session a day later");
 	is_int(session_rows(path), 1, "the %d ended sessions are purged", i);
 	freezero_str(id);
+	ok(portal_session_new(s, c, "carol", NULL, T0 + 25 * H + 2 * H, &id,
+	    &cause) == 0, "two hours later (idle timeout: 1h)");
+	is_int(session_rows(path), 1, "the idle one is purged too");
+	freezero_str(id);
 }
 
 static void
