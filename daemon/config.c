@@ -1895,6 +1895,13 @@ static const struct ckey portal_keys[] = {
 	    connections_per_address, .def = "32", .min = 1, .max = 10000),
 	KEY("max_body_size", CT_SIZE, struct config, max_body_size,
 	    .def = "64KiB", .min = 1024, .max = 64 * 1024 * 1024),
+	KEY("request_timeout", CT_DURATION, struct config,
+	    request_timeout_ms, .def = "10s", .min = 1000,
+	    .max = 3600 * 1000),
+	KEY("body_min_rate", CT_SIZE, struct config, body_min_rate,
+	    .def = "1KiB", .min = 1, .max = 1024 * 1024 * 1024),
+	KEY("max_connections", CT_INT, struct config, max_connections,
+	    .def = "0", .min = 0, .max = 100000),
 };
 static const struct ctable portal_table = { portal_keys,
 	sizeof portal_keys / sizeof portal_keys[0], 0, NULL };

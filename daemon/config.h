@@ -196,6 +196,10 @@ struct config {
 	int64_t			 sign_in_window_ms;		/* default 15m */
 	int			 connections_per_address;	/* default 32 */
 	uint64_t		 max_body_size;			/* default 64KiB */
+	/* The portal under a slow attack (portal.c's connection watch). */
+	int64_t			 request_timeout_ms;		/* default 10s */
+	uint64_t		 body_min_rate;		/* bytes/s, default 1KiB */
+	int			 max_connections;	/* 0: from RLIMIT_NOFILE */
 };
 
 /* Every error found, each "file:line:column: key.path: message". */

@@ -45,7 +45,10 @@ struct engine;
 #define PORTAL_THREADS		4
 /* How long a request waits for the loop to take a call. */
 #define PORTAL_BRIDGE_TIMEOUT_MS 10000
-/* Idle connections are closed after this many seconds. */
+/* libmicrohttpd's idle timeout, which restarts on every byte: a reply
+ * read too slowly ends after it.  A request's head and body have
+ * deadlines of their own (portal.request_timeout, portal.body_min_rate),
+ * kept by the portal's connection watch thread. */
 #define PORTAL_CONNECTION_TIMEOUT_S 30
 /* Memory per connection: bounds the request line and headers. */
 #define PORTAL_CONNECTION_MEMORY (64 * 1024)

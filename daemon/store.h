@@ -792,6 +792,10 @@ int	 store_session_revoke(struct store *, const unsigned char *hash,
  * *np (may be NULL) is how many. */
 int	 store_session_purge(struct store *, int64_t before, int *np,
 	    char **cause);
+/* Deletes sessions last used before `seen_before` (idle too long: of
+ * no use either); *np as store_session_purge. */
+int	 store_session_purge_idle(struct store *, int64_t seen_before,
+	    int *np, char **cause);
 
 /* A new token for user; *idp its id. */
 int	 store_token_create(struct store *, const unsigned char *hash,

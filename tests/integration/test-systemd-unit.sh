@@ -22,6 +22,8 @@ for key in Type=notify WatchdogSec= Restart=on-failure User=shipgate \
     'ExecReload=.*--check-config'; do
 	ok "the unit sets $key" grep -Eq "^$key" "$unit"
 done
+ok "the unit raises the file limit (LimitNOFILE=8192)" \
+    grep -q '^LimitNOFILE=8192$' "$unit"
 score=$(systemd-analyze security --offline=true "$unit" 2>/dev/null |
     sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
 t_diag "exposure score: ${score:-unknown}"
