@@ -16,11 +16,9 @@
 
 #include <argon2.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 
 #include "config.h"
+#include "digest.h"
 #include "portal-auth.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -30,19 +28,6 @@
 static const char portal_dummy_hash[] =
     "$argon2id$v=19$m=65536,t=3,p=4$c2hpcGdhdGVkdW1teXNhbHQ"
     "$9/hf4SbsL2+8b1ZTkIVR6x1nS1kBYb2fOQ4lkLq0bUo";
-
-static void
-portal_hex(const unsigned char *in, size_t len, char *out)
-{
-	static const char	 digits[] = "0123456789abcdef";
-	size_t			 i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 0xf];
-	}
-	out[2 * len] = '\0';
-}
 
 static int
 portal_random(unsigned char *out, size_t len)
@@ -81,7 +66,7 @@ portal_auth_password(const struct config_user *u, const char *password)
 void
 portal_auth_hash(const char *secret, unsigned char out[32])
 {
-	SHA256((const unsigned char *)secret, strlen(secret), out);
+	digest_sha256(secret, strlen(secret), out);
 }
 
 int
@@ -101,7 +86,7 @@ portal_session_new(struct store *s, const struct config *c,
 		return (STORE_EIO);
 	}
 	id = xmalloc(PORTAL_SESSION_ID_LEN + 1);
-	portal_hex(raw, sizeof raw, id);
+	digest_hex(raw, sizeof raw, id);
 	explicit_bzero(raw, sizeof raw);
 	portal_auth_hash(id, hash);
 	rc = store_session_create(s, hash, user, remote_addr, now,
@@ -193,12 +178,11 @@ void
 portal_csrf_token(const char *session_id, char *out)
 {
 	static const char	 msg[] = "shipgate csrf";
-	unsigned char		 mac[EVP_MAX_MD_SIZE];
-	unsigned int		 len = 0;
+	unsigned char		 mac[DIGEST_SHA256_LEN];
 
-	HMAC(EVP_sha256(), session_id, (int)strlen(session_id),
-	    (const unsigned char *)msg, sizeof msg - 1, mac, &len);
-	portal_hex(mac, 32, out);
+	digest_hmac_sha256(session_id, strlen(session_id), msg,
+	    sizeof msg - 1, mac);
+	digest_hex(mac, sizeof mac, out);
 }
 
 int
@@ -434,7 +418,7 @@ portal_token_generate(char *out)
 	if (portal_random(raw, sizeof raw) != 0)
 		return (-1);
 	memcpy(out, "sgt_", 4);
-	portal_hex(raw, sizeof raw, out + 4);
+	digest_hex(raw, sizeof raw, out + 4);
 	explicit_bzero(raw, sizeof raw);
 	return (0);
 }
