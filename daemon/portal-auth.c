@@ -1,7 +1,6 @@
 /*
  * The portal's identities (see portal-auth.h).
  */
-#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -21,6 +20,7 @@
 #include "digest.h"
 #include "portal-auth.h"
 #include "store.h"
+#include "token.h"
 #include "xmalloc.h"
 
 /* Verified when the user is unknown, so that a wrong name costs as
@@ -28,24 +28,6 @@
 static const char portal_dummy_hash[] =
     "$argon2id$v=19$m=65536,t=3,p=4$c2hpcGdhdGVkdW1teXNhbHQ"
     "$9/hf4SbsL2+8b1ZTkIVR6x1nS1kBYb2fOQ4lkLq0bUo";
-
-static int
-portal_random(unsigned char *out, size_t len)
-{
-	ssize_t	 n;
-	size_t	 got = 0;
-
-	while (got < len) {
-		n = getrandom(out + got, len - got, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return (-1);
-		}
-		got += (size_t)n;
-	}
-	return (0);
-}
 
 int
 portal_auth_password(const struct config_user *u, const char *password)
@@ -63,12 +45,6 @@ portal_auth_password(const struct config_user *u, const char *password)
 	return (rc == ARGON2_OK ? 0 : -1);
 }
 
-void
-portal_auth_hash(const char *secret, unsigned char out[32])
-{
-	digest_sha256(secret, strlen(secret), out);
-}
-
 int
 portal_session_new(struct store *s, const struct config *c,
     const char *user, const char *remote_addr, int64_t now, char **idp,
@@ -79,7 +55,7 @@ portal_session_new(struct store *s, const struct config *c,
 	int		 rc;
 
 	*idp = NULL;
-	if (portal_random(raw, sizeof raw) != 0) {
+	if (token_random(raw, sizeof raw) != 0) {
 		if (cause != NULL)
 			*cause = xasprintf("no randomness: %s",
 			    strerror(errno));
@@ -88,7 +64,7 @@ portal_session_new(struct store *s, const struct config *c,
 	id = xmalloc(PORTAL_SESSION_ID_LEN + 1);
 	digest_hex(raw, sizeof raw, id);
 	explicit_bzero(raw, sizeof raw);
-	portal_auth_hash(id, hash);
+	token_hash(id, hash);
 	rc = store_session_create(s, hash, user, remote_addr, now,
 	    now + c->session_lifetime_ms, cause);
 	if (rc != 0) {
@@ -127,7 +103,7 @@ portal_session_user(struct store *s, const struct config *c, const char *id,
 	*store_err = 0;
 	if (!portal_session_id_valid(id))
 		return (NULL);
-	portal_auth_hash(id, hash);
+	token_hash(id, hash);
 	if ((rc = store_session_get(s, hash, &sess, NULL)) != 0) {
 		if (rc != STORE_ENOTFOUND)
 			*store_err = rc;
@@ -156,7 +132,7 @@ portal_session_revoke(struct store *s, const char *id, int64_t now)
 
 	if (!portal_session_id_valid(id))
 		return (STORE_ENOTFOUND);
-	portal_auth_hash(id, hash);
+	token_hash(id, hash);
 	return (store_session_revoke(s, hash, now, NULL));
 }
 
@@ -410,38 +386,18 @@ portal_auth_proxy_user(const struct config *c, const char *peer_addr,
 
 /* --- API tokens ----------------------------------------------------------- */
 
-int
-portal_token_generate(char *out)
-{
-	unsigned char	 raw[32];
-
-	if (portal_random(raw, sizeof raw) != 0)
-		return (-1);
-	memcpy(out, "sgt_", 4);
-	digest_hex(raw, sizeof raw, out + 4);
-	explicit_bzero(raw, sizeof raw);
-	return (0);
-}
-
 char *
 portal_token_user(struct store *s, const char *token, int64_t now,
     int *store_err)
 {
-	unsigned char	 hash[32];
+	unsigned char	 hash[TOKEN_HASH_LEN];
 	char		*user = NULL;
-	size_t		 i;
 	int		 rc;
 
 	*store_err = 0;
-	if (token == NULL || strlen(token) != PORTAL_TOKEN_LEN ||
-	    strncmp(token, "sgt_", 4) != 0)
+	if (!token_well_formed(token))
 		return (NULL);
-	for (i = 4; i < PORTAL_TOKEN_LEN; i++) {
-		if (!((token[i] >= '0' && token[i] <= '9') ||
-		    (token[i] >= 'a' && token[i] <= 'f')))
-			return (NULL);
-	}
-	portal_auth_hash(token, hash);
+	token_hash(token, hash);
 	if ((rc = store_token_use(s, hash, now, &user, NULL, NULL)) != 0) {
 		if (rc != STORE_ENOTFOUND)
 			*store_err = rc;
