@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "aws-creds-role.h"
+#include "aws-sts.h"
 #include "log.h"
-#include "svc-sts.h"
 #include "xmalloc.h"
 
 struct role_fetch;

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws-sts.h"
 #include "aws-xml.h"
 #include "buf.h"
 #include "log.h"
-#include "svc-sts.h"
 #include "xmalloc.h"
 
 #define STS_REPLY_MAX	(256 * 1024)
