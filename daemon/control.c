@@ -1202,12 +1202,6 @@ control_new(uv_loop_t *loop, const char *path, struct store *store,
 	return (c);
 }
 
-unsigned int
-control_connections(const struct control *c)
-{
-	return (c->nconns);
-}
-
 void
 control_set_idle_timeout(struct control *c, uint64_t ms)
 {

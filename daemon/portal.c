@@ -1460,12 +1460,6 @@ fail:
 	return (NULL);
 }
 
-unsigned int
-portal_port(const struct portal *p)
-{
-	return (p->port);
-}
-
 void
 portal_stop(struct portal *p)
 {

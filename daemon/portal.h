@@ -82,8 +82,6 @@ int		 portal_action(struct portal *, struct portal_action *,
 		    char **cause);
 int		 portal_loop_alive(struct portal *);
 void		 portal_loop_metrics(struct portal *, struct buf *out);
-/* The port bound (useful with listen: host:0). */
-unsigned int	 portal_port(const struct portal *);
 /*
  * On the loop, after a reload: requests from now on use config; old
  * (the previous one, which the caller hands over) is freed by the portal

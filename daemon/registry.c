@@ -453,12 +453,6 @@ registry_set_credentials(struct registry *reg, const char *username,
 }
 
 const char *
-registry_url(const struct registry *reg)
-{
-	return (reg->url);
-}
-
-const char *
 registry_name(const struct registry *reg)
 {
 	return (reg->name);
