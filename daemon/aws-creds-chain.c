@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "json.h"
 #include "log.h"
+#include "wallclock.h"
 #include "xmalloc.h"
 #include "xml.h"
 
@@ -148,7 +149,7 @@ imds_parse_credentials(const char *body, size_t len,
 	out->secret_access_key = xstrdup(secret);
 	if (token != NULL && *token != '\0')
 		out->session_token = xstrdup(token);
-	out->expires_ms = (int64_t)exp.tv_sec * 1000 + exp.tv_nsec / 1000000;
+	out->expires_ms = wallclock_ms_of(&exp);
 	rc = 0;
 out:
 	json_free(doc);

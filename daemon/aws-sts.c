@@ -8,6 +8,7 @@
 #include "aws-sts.h"
 #include "buf.h"
 #include "log.h"
+#include "wallclock.h"
 #include "xmalloc.h"
 #include "xml.h"
 
@@ -149,8 +150,7 @@ sts_assume_role_reply_cb(struct aws_reply *reply, void *arg)
 	r->creds.access_key_id = xstrdup(akid);
 	r->creds.secret_access_key = xstrdup(secret);
 	r->creds.session_token = xstrdup(token);
-	r->creds.expires_ms = (int64_t)exp.tv_sec * 1000 +
-	    exp.tv_nsec / 1000000;
+	r->creds.expires_ms = wallclock_ms_of(&exp);
 	r->assumed_role_arn = xstrdup(rarn);
 	r->assumed_role_id = xstrdup(rid != NULL ? rid : "");
 	log_debug(LOG_CAT_AWS, "sts role assumed arn=%s expires=%lld",

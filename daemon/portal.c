@@ -49,6 +49,7 @@
 #include "portal-pages.h"
 #include "portal.h"
 #include "store.h"
+#include "wallclock.h"
 #include "xmalloc.h"
 
 #define PORTAL_PAGE_MAX		(4 * 1024 * 1024)
@@ -521,15 +522,6 @@ struct portal_request {
 	struct page_ctx		 ctx;
 	struct portal_reply	 reply;
 };
-
-static int64_t
-portal_now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
 
 static const char *
 portal_header(struct portal_request *q, const char *name)
@@ -1187,7 +1179,7 @@ portal_request(struct portal *p, struct portal_conn *pc,
 	q.conn = conn;
 	q.config = pc->cfg->config;
 	q.method = method;
-	q.now = portal_now();
+	q.now = wallclock_ms();
 	q.body = pc->body.data != NULL ? pc->body.data : "";
 	q.body_len = pc->body.len;
 	q.ctx.config = q.config;

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "store-int.h"
 #include "store-migrations.h"
+#include "wallclock.h"
 #include "xmalloc.h"
 
 /* "SGAT", set by sql/001_init.sql. */
@@ -376,10 +377,7 @@ store_schema_version(struct store *s)
 static int64_t
 store_real_clock(void *arg)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return (wallclock_ms());
 }
 
 void
