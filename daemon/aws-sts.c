@@ -191,10 +191,12 @@ sts_assume_role(struct aws_client *client,
 		    p->session_name != NULL ? p->session_name : "");
 		return (NULL);
 	}
-	if (p->duration_seconds != 0 && (p->duration_seconds < 900 ||
-	    p->duration_seconds > 43200)) {
+	if (p->duration_seconds != 0 &&
+	    (p->duration_seconds < STS_DURATION_MIN ||
+	    p->duration_seconds > STS_DURATION_MAX)) {
 		*cause = xasprintf("STS AssumeRole: duration %d s is outside "
-		    "900-43200", p->duration_seconds);
+		    "%d-%d", p->duration_seconds, STS_DURATION_MIN,
+		    STS_DURATION_MAX);
 		return (NULL);
 	}
 	buf_init(&body, 16384);

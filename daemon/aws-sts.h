@@ -29,6 +29,11 @@ struct sts_assumed_role {
 };
 void	 sts_assumed_role_free(struct sts_assumed_role *);
 
+/* The session durations AssumeRole accepts, in seconds (0 asks for
+ * STS's default, an hour). */
+#define STS_DURATION_MIN	900
+#define STS_DURATION_MAX	43200
+
 struct sts_assume_role_params {
 	const char		*role_arn;
 	const char		*session_name;	/* [\w+=,.@-]{2,64} */
