@@ -55,6 +55,12 @@
 #define PORTAL_PAGE_MAX		(4 * 1024 * 1024)
 #define PORTAL_TLS_FILE_MAX	(1024 * 1024)
 #define PORTAL_CONNECTIONS_MAX	1024
+/* The loop is alive when it runs a call within this (healthz, metrics). */
+#define PORTAL_LOOP_ALIVE_MS	1000
+/* The longest address taken from X-Forwarded-For. */
+#define PORTAL_ADDR_MAX		64
+/* The longest path a sign-in redirects to ("next"). */
+#define PORTAL_NEXT_MAX		1024
 
 #define PORTAL_CSP							\
     "default-src 'self'; script-src 'self'; style-src 'self'; "	\
@@ -277,8 +283,8 @@ portal_loop_alive(struct portal *p)
 {
 	int	 ran = 0;
 
-	return (portal_bridge_call(p->bridge, portal_noop_cb, &ran, 1000) ==
-	    0 && ran);
+	return (portal_bridge_call(p->bridge, portal_noop_cb, &ran,
+	    PORTAL_LOOP_ALIVE_MS) == 0 && ran);
 }
 
 #define PORTAL_STATS_MAX	256
@@ -358,7 +364,7 @@ portal_loop_metrics(struct portal *p, struct buf *b)
 	call = xcalloc(1, sizeof *call);
 	call->p = p;
 	alive = portal_bridge_call(p->bridge, portal_stats_cb, call,
-	    1000) == 0;
+	    PORTAL_LOOP_ALIVE_MS) == 0;
 	buf_printf(b, "# HELP shipgate_loop_up Whether the daemon's loop "
 	    "answers.\n# TYPE shipgate_loop_up gauge\nshipgate_loop_up %d\n",
 	    alive);
@@ -564,7 +570,7 @@ portal_client_addr(struct portal_request *q)
 	last = last != NULL ? last + 1 : xff;
 	last += strspn(last, " \t");
 	len = strcspn(last, " \t");
-	if (len == 0 || len > 64)
+	if (len == 0 || len > PORTAL_ADDR_MAX)
 		return (xstrdup(q->peer));
 	return (xstrndup(last, len));
 }
@@ -780,7 +786,7 @@ portal_login(struct portal_request *q)
 	/* Only a path of this site: "/x", never "//host" or "/\host". */
 	if (next != NULL && next[0] == '/' && next[1] != '/' &&
 	    next[1] != '\\' && strpbrk(next, "\r\n") == NULL &&
-	    strlen(next) < 1024)
+	    strlen(next) < PORTAL_NEXT_MAX)
 		portal_redirect(r, next);
 	else
 		portal_redirect(r, "/");
