@@ -17,6 +17,7 @@
 #include "aws-error.h"
 #include "aws-sign.h"
 #include "log.h"
+#include "wallclock.h"
 #include "xmalloc.h"
 
 #define AWS_CLIENT_BODY_MAX	(8 * 1024 * 1024)
@@ -122,12 +123,9 @@ aws_strerror(int error)
 static int64_t
 aws_client_now_ms(const struct aws_client *client)
 {
-	struct timespec	ts;
-
 	if (client->opts.now_ms != NULL)
 		return (client->opts.now_ms());
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return (wallclock_ms());
 }
 
 struct aws_client *

@@ -78,9 +78,9 @@
 #include "buf.h"
 #include "control.h"
 #include "log.h"
-#include "portal-auth.h"
 #include "run-json.h"
 #include "store.h"
+#include "token.h"
 #include "xmalloc.h"
 
 #define CONTROL_READ_CHUNK	16384
@@ -653,19 +653,19 @@ control_cmd_token_create(struct control_conn *conn, json_t *req,
 {
 	struct store	*s = conn->control->store;
 	const char	*user, *label;
-	char		 token[PORTAL_TOKEN_LEN + 1];
-	unsigned char	 hash[32];
+	char		 token[TOKEN_LEN + 1];
+	unsigned char	 hash[TOKEN_HASH_LEN];
 	char		*cause = NULL;
 	int64_t		 id;
 
 	if (control_get_str(req, "user", 1, &user, reply) != 0 ||
 	    control_get_str(req, "label", 0, &label, reply) != 0)
 		return;
-	if (portal_token_generate(token) != 0) {
+	if (token_generate(token) != 0) {
 		control_fail(reply, "failed", "no randomness to make a token");
 		return;
 	}
-	portal_auth_hash(token, hash);
+	token_hash(token, hash);
 	if (store_token_create(s, hash, user, label, conn->unix_user,
 	    store_now(s), &id, &cause) != 0) {
 		control_fail(reply, "store", "%s", cause);
@@ -1204,12 +1204,6 @@ control_new(uv_loop_t *loop, const char *path, struct store *store,
 	}
 	log_info("control socket listening path=%s", path);
 	return (c);
-}
-
-unsigned int
-control_connections(const struct control *c)
-{
-	return (c->nconns);
 }
 
 void

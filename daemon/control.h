@@ -105,8 +105,6 @@ struct control;
 struct control	*control_new(uv_loop_t *, const char *path, struct store *,
 		    const struct control_handlers *, void *arg,
 		    char **cause);
-/* How many clients are connected (for tests and /metrics). */
-unsigned int	 control_connections(const struct control *);
 /* Changes CONTROL_IDLE_MS, from each connection's next activity (tests). */
 void		 control_set_idle_timeout(struct control *, uint64_t ms);
 /*

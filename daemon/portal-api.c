@@ -10,6 +10,7 @@
 #include "config.h"
 #include "control.h"
 #include "portal-api.h"
+#include "portal.h"
 #include "run-json.h"
 #include "store.h"
 #include "xmalloc.h"

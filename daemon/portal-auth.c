@@ -1,7 +1,6 @@
 /*
  * The portal's identities (see portal-auth.h).
  */
-#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -16,13 +15,12 @@
 
 #include <argon2.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 
 #include "config.h"
+#include "digest.h"
 #include "portal-auth.h"
 #include "store.h"
+#include "token.h"
 #include "xmalloc.h"
 
 /* Verified when the user is unknown, so that a wrong name costs as
@@ -30,37 +28,6 @@
 static const char portal_dummy_hash[] =
     "$argon2id$v=19$m=65536,t=3,p=4$c2hpcGdhdGVkdW1teXNhbHQ"
     "$9/hf4SbsL2+8b1ZTkIVR6x1nS1kBYb2fOQ4lkLq0bUo";
-
-static void
-portal_hex(const unsigned char *in, size_t len, char *out)
-{
-	static const char	 digits[] = "0123456789abcdef";
-	size_t			 i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 0xf];
-	}
-	out[2 * len] = '\0';
-}
-
-static int
-portal_random(unsigned char *out, size_t len)
-{
-	ssize_t	 n;
-	size_t	 got = 0;
-
-	while (got < len) {
-		n = getrandom(out + got, len - got, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return (-1);
-		}
-		got += (size_t)n;
-	}
-	return (0);
-}
 
 int
 portal_auth_password(const struct config_user *u, const char *password)
@@ -78,12 +45,6 @@ portal_auth_password(const struct config_user *u, const char *password)
 	return (rc == ARGON2_OK ? 0 : -1);
 }
 
-void
-portal_auth_hash(const char *secret, unsigned char out[32])
-{
-	SHA256((const unsigned char *)secret, strlen(secret), out);
-}
-
 int
 portal_session_new(struct store *s, const struct config *c,
     const char *user, const char *remote_addr, int64_t now, char **idp,
@@ -94,16 +55,16 @@ portal_session_new(struct store *s, const struct config *c,
 	int		 rc;
 
 	*idp = NULL;
-	if (portal_random(raw, sizeof raw) != 0) {
+	if (token_random(raw, sizeof raw) != 0) {
 		if (cause != NULL)
 			*cause = xasprintf("no randomness: %s",
 			    strerror(errno));
 		return (STORE_EIO);
 	}
 	id = xmalloc(PORTAL_SESSION_ID_LEN + 1);
-	portal_hex(raw, sizeof raw, id);
+	digest_hex(raw, sizeof raw, id);
 	explicit_bzero(raw, sizeof raw);
-	portal_auth_hash(id, hash);
+	token_hash(id, hash);
 	rc = store_session_create(s, hash, user, remote_addr, now,
 	    now + c->session_lifetime_ms, cause);
 	if (rc != 0) {
@@ -151,7 +112,7 @@ portal_session_user(struct store *s, const struct config *c, const char *id,
 	*store_err = 0;
 	if (!portal_session_id_valid(id))
 		return (NULL);
-	portal_auth_hash(id, hash);
+	token_hash(id, hash);
 	if ((rc = store_session_get(s, hash, &sess, NULL)) != 0) {
 		if (rc != STORE_ENOTFOUND)
 			*store_err = rc;
@@ -180,7 +141,7 @@ portal_session_revoke(struct store *s, const char *id, int64_t now)
 
 	if (!portal_session_id_valid(id))
 		return (STORE_ENOTFOUND);
-	portal_auth_hash(id, hash);
+	token_hash(id, hash);
 	return (store_session_revoke(s, hash, now, NULL));
 }
 
@@ -202,12 +163,11 @@ void
 portal_csrf_token(const char *session_id, char *out)
 {
 	static const char	 msg[] = "shipgate csrf";
-	unsigned char		 mac[EVP_MAX_MD_SIZE];
-	unsigned int		 len = 0;
+	unsigned char		 mac[DIGEST_SHA256_LEN];
 
-	HMAC(EVP_sha256(), session_id, (int)strlen(session_id),
-	    (const unsigned char *)msg, sizeof msg - 1, mac, &len);
-	portal_hex(mac, 32, out);
+	digest_hmac_sha256(session_id, strlen(session_id), msg,
+	    sizeof msg - 1, mac);
+	digest_hex(mac, sizeof mac, out);
 }
 
 int
@@ -538,38 +498,18 @@ portal_auth_proxy_user(const struct config *c, const char *peer_addr,
 
 /* --- API tokens ----------------------------------------------------------- */
 
-int
-portal_token_generate(char *out)
-{
-	unsigned char	 raw[32];
-
-	if (portal_random(raw, sizeof raw) != 0)
-		return (-1);
-	memcpy(out, "sgt_", 4);
-	portal_hex(raw, sizeof raw, out + 4);
-	explicit_bzero(raw, sizeof raw);
-	return (0);
-}
-
 char *
 portal_token_user(struct store *s, const char *token, int64_t now,
     int *store_err)
 {
-	unsigned char	 hash[32];
+	unsigned char	 hash[TOKEN_HASH_LEN];
 	char		*user = NULL;
-	size_t		 i;
 	int		 rc;
 
 	*store_err = 0;
-	if (token == NULL || strlen(token) != PORTAL_TOKEN_LEN ||
-	    strncmp(token, "sgt_", 4) != 0)
+	if (!token_well_formed(token))
 		return (NULL);
-	for (i = 4; i < PORTAL_TOKEN_LEN; i++) {
-		if (!((token[i] >= '0' && token[i] <= '9') ||
-		    (token[i] >= 'a' && token[i] <= 'f')))
-			return (NULL);
-	}
-	portal_auth_hash(token, hash);
+	token_hash(token, hash);
 	if ((rc = store_token_use(s, hash, now, &user, NULL, NULL)) != 0) {
 		if (rc != STORE_ENOTFOUND)
 			*store_err = rc;

@@ -15,8 +15,8 @@
  * id (which only the HttpOnly cookie holds), stateless, and still valid
  * after a restart.
  *
- * API tokens: "sgt_" + 64 hex characters, stored as the SHA-256 of the
- * whole string, acting as their user.
+ * API tokens (token.h): "sgt_" + 64 hex characters, stored as the
+ * SHA-256 of the whole string, acting as their user.
  */
 #ifndef SHIPGATE_PORTAL_AUTH_H
 #define SHIPGATE_PORTAL_AUTH_H
@@ -31,15 +31,11 @@ struct store;
 #define PORTAL_SESSION_COOKIE	"sg_session"
 #define PORTAL_SESSION_ID_LEN	64	/* hex characters */
 #define PORTAL_CSRF_LEN		64
-#define PORTAL_TOKEN_LEN	68	/* "sgt_" + 64 hex */
 
 /* 0 when password matches the user's argon2id hash; -1 otherwise (also
  * for a user without a hash).  user may be NULL: a hash is still
  * computed, so an unknown name takes as long as a wrong password. */
 int	 portal_auth_password(const struct config_user *, const char *password);
-
-/* SHA-256 of a string (a session id, a token). */
-void	 portal_auth_hash(const char *secret, unsigned char out[32]);
 
 /*
  * A new session for user: *idp (caller frees with freezero_str) is the
@@ -111,9 +107,6 @@ int	 portal_auth_proxy_trusted(const struct config *, const char *addr);
 const struct config_user *portal_auth_proxy_user(const struct config *,
 	    const char *peer_addr, const char *header_value);
 
-/* A new API token in out (PORTAL_TOKEN_LEN + 1 bytes). -1 if the system
- * has no randomness to give. */
-int	 portal_token_generate(char *out);
 /* The user of an "Authorization: Bearer ..." token (caller frees), or
  * NULL (*store_err as portal_session_user). */
 char	*portal_token_user(struct store *, const char *token, int64_t now,

@@ -52,6 +52,7 @@
 #include "portal-pages.h"
 #include "portal.h"
 #include "store.h"
+#include "wallclock.h"
 #include "xmalloc.h"
 
 #define PORTAL_PAGE_MAX		(4 * 1024 * 1024)
@@ -67,6 +68,10 @@
 #define PORTAL_CONNECTIONS_SLACK 8
 /* How often the watch looks for connections past their deadline. */
 #define PORTAL_WATCH_MS		250
+/* The loop is alive when it runs a call within this (healthz, metrics). */
+#define PORTAL_LOOP_ALIVE_MS	1000
+/* The longest address taken from X-Forwarded-For. */
+#define PORTAL_ADDR_MAX		64
 
 #define PORTAL_CSP							\
     "default-src 'self'; script-src 'self'; style-src 'self'; "	\
@@ -330,8 +335,8 @@ portal_loop_alive(struct portal *p)
 {
 	int	 ran = 0;
 
-	return (portal_bridge_call(p->bridge, portal_noop_cb, &ran, 1000) ==
-	    0 && ran);
+	return (portal_bridge_call(p->bridge, portal_noop_cb, &ran,
+	    PORTAL_LOOP_ALIVE_MS) == 0 && ran);
 }
 
 #define PORTAL_STATS_MAX	256
@@ -411,7 +416,7 @@ portal_loop_metrics(struct portal *p, struct buf *b)
 	call = xcalloc(1, sizeof *call);
 	call->p = p;
 	alive = portal_bridge_call(p->bridge, portal_stats_cb, call,
-	    1000) == 0;
+	    PORTAL_LOOP_ALIVE_MS) == 0;
 	buf_printf(b, "# HELP shipgate_loop_up Whether the daemon's loop "
 	    "answers.\n# TYPE shipgate_loop_up gauge\nshipgate_loop_up %d\n",
 	    alive);
@@ -793,15 +798,6 @@ struct portal_request {
 	struct portal_reply	 reply;
 };
 
-static int64_t
-portal_now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 static const char *
 portal_header(struct portal_request *q, const char *name)
 {
@@ -872,7 +868,7 @@ portal_client_addr(struct portal_request *q)
 	last = last != NULL ? last + 1 : xff;
 	last += strspn(last, " \t");
 	len = strcspn(last, " \t");
-	if (len == 0 || len > 64)
+	if (len == 0 || len > PORTAL_ADDR_MAX)
 		return (xstrdup(q->peer));
 	return (xstrndup(last, len));
 }
@@ -1485,7 +1481,7 @@ portal_request(struct portal *p, struct portal_conn *pc,
 	q.conn = conn;
 	q.config = pc->cfg->config;
 	q.method = method;
-	q.now = portal_now();
+	q.now = wallclock_ms();
 	q.body = pc->body.data != NULL ? pc->body.data : "";
 	q.body_len = pc->body.len;
 	q.ctx.config = q.config;
@@ -1802,12 +1798,6 @@ fail:
 	p->mhd = NULL;
 	portal_stop(p);
 	return (NULL);
-}
-
-unsigned int
-portal_port(const struct portal *p)
-{
-	return (p->port);
 }
 
 void

@@ -37,9 +37,11 @@
 #include <uv.h>
 
 struct aws_context;
+struct buf;
 struct config;
 struct control_handlers;
 struct engine;
+struct portal_action;
 
 /* Threads in the pool, each with its own store connection. */
 #define PORTAL_THREADS		4
@@ -73,8 +75,16 @@ struct portal;
  */
 struct portal	*portal_new(const struct portal_deps *, const struct config *,
 		    char **cause);
-/* The port bound (useful with listen: host:0). */
-unsigned int	 portal_port(const struct portal *);
+/*
+ * From a request's thread, through the bridge, for the handlers
+ * (portal-api.c, the pages): the engine's action (0 or a CONTROL_E* =
+ * ENGINE_E* code with *cause); whether the loop answers within a
+ * second; /metrics' AWS and loop lines, appended to out.
+ */
+int		 portal_action(struct portal *, struct portal_action *,
+		    char **cause);
+int		 portal_loop_alive(struct portal *);
+void		 portal_loop_metrics(struct portal *, struct buf *out);
 /*
  * On the loop, after a reload: requests from now on use config; old
  * (the previous one, which the caller hands over) is freed by the portal

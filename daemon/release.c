@@ -17,7 +17,7 @@
 #include <zip.h>
 
 #include "buf.h"
-#include "aws-json.h"
+#include "json.h"
 #include "release.h"
 #include "xmalloc.h"
 
@@ -946,7 +946,7 @@ parse_manifest(struct release *rel, const char *text, size_t len,
 		    size_str(b2, sizeof b2, l->manifest_size));
 		goto out;
 	}
-	if (!aws_json_nesting_within(text, len, l->manifest_depth)) {
+	if (!json_nesting_within(text, len, l->manifest_depth)) {
 		rc = fail(err, RELEASE_EMANIFEST, "release.json: nested "
 		    "deeper than %u levels", l->manifest_depth);
 		goto out;
@@ -1323,7 +1323,7 @@ check_template(const char *name, const char *data, size_t len,
 	int		 rc = 0, nodes = 0, done = 0;
 
 	if (has_suffix(name, ".json")) {
-		if (!aws_json_nesting_within(data, len, TEMPLATE_DEPTH))
+		if (!json_nesting_within(data, len, TEMPLATE_DEPTH))
 			return (fail(err, RELEASE_ETEMPLATE, "%s: nested "
 			    "deeper than %d levels", name, TEMPLATE_DEPTH));
 		if ((root = json_loadb(data, len, 0, &jerr)) == NULL)

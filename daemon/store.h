@@ -7,8 +7,8 @@
  * time: the loop opens one, the portal thread opens its own on the same
  * file (WAL lets it read while the loop writes).
  *
- * Errors: 0 on success or a negative STORE_E* code (store_strerror names
- * it); when cause is not NULL a failure sets *cause to a sentence the
+ * Errors: 0 on success or a negative STORE_E* code; when cause is not
+ * NULL a failure sets *cause to a sentence (naming what failed) the
  * caller frees.  Times are unix milliseconds (UTC) taken from the store's
  * clock (store_set_clock).  Ids are the database's positive int64 ids; 0
  * means "none" wherever an id is optional.
@@ -42,8 +42,6 @@ struct store_runs_page;
 #define STORE_EBUSY	 (-8)	/* locked by another connection for
 				   longer than the busy timeout */
 #define STORE_EMISUSE	 (-9)	/* e.g. store_begin inside a transaction */
-
-const char	*store_strerror(int);
 
 /* --- Opening ------------------------------------------------------------ */
 
@@ -122,7 +120,6 @@ int	 store_synced(struct store *, int64_t mark);
 int	 store_begin(struct store *, char **cause);
 int	 store_commit(struct store *, char **cause);
 int	 store_rollback(struct store *);
-int	 store_in_transaction(struct store *);
 
 /* --- States (INTERFACES.md section 5) ----------------------------------- */
 
@@ -922,9 +919,6 @@ int	 store_outbox_mark_error(struct store *, int64_t id,
 /* A run's rows (for the portal and shipgatectl show), oldest first;
  * without bodies or payloads. */
 int	 store_outbox_run(struct store *, int64_t run_id,
-	    struct store_outbox_rows **, char **cause);
-/* One row with everything; STORE_ENOTFOUND. */
-int	 store_outbox_get(struct store *, int64_t id,
 	    struct store_outbox_rows **, char **cause);
 void	 store_outbox_rows_free(struct store_outbox_rows *);
 /* Rows by status, for /metrics and /healthz. */

@@ -22,10 +22,10 @@
 #include "aws-client.h"
 #include "aws-creds-chain.h"
 #include "aws-creds.h"
+#include "aws-sts.h"
 #include "fakeaws.h"
 #include "http.h"
 #include "log.h"
-#include "svc-sts.h"
 #include "tap.h"
 #include "xmalloc.h"
 

@@ -16,6 +16,7 @@
 #include "portal-auth.h"
 #include "store.h"
 #include "tap.h"
+#include "token.h"
 #include "xmalloc.h"
 
 #define H	(3600LL * 1000)
@@ -83,7 +84,7 @@ stored_as_hash(const char *path, const char *id)
 	unsigned char	 want[32];
 	int		 found_hash = 0, found_id = 0;
 
-	portal_auth_hash(id, want);
+	token_hash(id, want);
 	if (sqlite3_open(path, &db) != SQLITE_OK)
 		return (0);
 	if (sqlite3_prepare_v2(db, "SELECT id_hash, user_name, "
@@ -398,18 +399,18 @@ test_proxy(const struct config *c)
 static void
 test_tokens(struct store *s)
 {
-	char		 tok[PORTAL_TOKEN_LEN + 1], tok2[PORTAL_TOKEN_LEN + 1];
+	char		 tok[TOKEN_LEN + 1], tok2[TOKEN_LEN + 1];
 	unsigned char	 hash[32];
 	char		*user, *cause = NULL;
 	int64_t		 id;
 	int		 err;
 	struct store_tokens *list = NULL;
 
-	ok(portal_token_generate(tok) == 0 && strlen(tok) == PORTAL_TOKEN_LEN &&
+	ok(token_generate(tok) == 0 && strlen(tok) == TOKEN_LEN &&
 	    strncmp(tok, "sgt_", 4) == 0, "a token: sgt_ + 64 hex");
-	ok(portal_token_generate(tok2) == 0 && strcmp(tok, tok2) != 0,
+	ok(token_generate(tok2) == 0 && strcmp(tok, tok2) != 0,
 	    "tokens differ");
-	portal_auth_hash(tok, hash);
+	token_hash(tok, hash);
 	ok(store_token_create(s, hash, "alice", "ci", "root", T0, &id,
 	    &cause) == 0 && id > 0, "stored (its hash)");
 	user = portal_token_user(s, tok, T0 + 1, &err);
@@ -425,7 +426,7 @@ test_tokens(struct store *s)
 	store_tokens_free(list);
 	ok(store_token_revoke(s, id, T0 + 2, &cause) == 0, "revoked");
 	tok[10] = tok2[10];
-	portal_auth_hash(tok, hash);
+	token_hash(tok, hash);
 	ok(store_token_revoke(s, id, T0 + 3, &cause) == STORE_ENOTFOUND,
 	    "twice: not found");
 	free(cause);

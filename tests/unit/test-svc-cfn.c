@@ -11,7 +11,6 @@
 
 #include <jansson.h>
 
-#include "aws-xml.h"
 #include "buf.h"
 #include "log.h"
 #include "svc-cfn.h"
@@ -19,6 +18,7 @@
 #include "svc-fake-env.h"
 #include "tap.h"
 #include "xmalloc.h"
+#include "xml.h"
 
 /* ------------------------------------------------------------ examples */
 
@@ -118,7 +118,7 @@ cmp_time(const char *what, const struct timespec *got, json_t *want)
 	struct timespec	ts;
 
 	memset(&ts, 0, sizeof ts);
-	aws_xml_parse_time(json_string_value(want), &ts);
+	xml_parse_time(json_string_value(want), &ts);
 	ok(got->tv_sec == ts.tv_sec && got->tv_nsec == ts.tv_nsec,
 	    "%s: %s", what, json_string_value(want));
 }

@@ -17,12 +17,12 @@
 #include "aws-client.h"
 #include "aws-creds-role.h"
 #include "aws-creds.h"
+#include "aws-sts.h"
 #include "fakeaws.h"
 #include "http.h"
 #include "log.h"
 #include "svc-s3.h"
 #include "svc-sqs.h"
-#include "svc-sts.h"
 #include "tap.h"
 #include "xmalloc.h"
 
