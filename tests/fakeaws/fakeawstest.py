@@ -220,12 +220,13 @@ def shared():
     return None
 
 
-def run(main):
-    """Run `main(tap, fake)`; print the plan; exit 1 on any failure."""
+def run(main, extra=()):
+    """Run `main(tap, fake)`; print the plan; exit 1 on any failure.
+    `extra`: more arguments for fakeaws.py."""
     tap = Tap()
     fake = None
     try:
-        fake = Fake()
+        fake = Fake(extra=extra)
         main(tap, fake)
     except Exception:
         tap.ok(False, "test script raised", traceback.format_exc())
