@@ -306,8 +306,8 @@ if command -v sqlite3 >/dev/null; then
 	req "$base/healthz"
 	ok "/healthz: 200 again" test "$code" = 200
 else
-	ok "/healthz 503 # SKIP no sqlite3 command" true
-	ok "/healthz 200 again # SKIP no sqlite3 command" true
+	t_skip "/healthz 503" "no sqlite3 command"
+	t_skip "/healthz 200 again" "no sqlite3 command"
 fi
 
 # --- Sign-out and the rate limit --------------------------------------------------

@@ -1093,8 +1093,7 @@ main(void)
 
 	log_init("test-svc-core");
 	if (fakeaws_start_args(&fake, extra) != 0) {
-		tap_skip_all("the fake AWS endpoint did not start");
-		return (0);
+		tap_bail("the fake AWS endpoint did not start");
 	}
 	if (fake_post("/_fake/setup", "{\"account\": \"000000000000\", "
 	    "\"region\": \"eu-west-1\", \"buckets\": ["
@@ -1108,8 +1107,7 @@ main(void)
 	    "\"111111111111\", \"region\": \"eu-west-1\", \"buckets\": "
 	    "[{\"name\": \"billing-stg-artifacts\"}]}") != 200) {
 		fakeaws_stop(&fake);
-		tap_skip_all("the fake's setup failed");
-		return (0);
+		tap_bail("the fake's setup failed");
 	}
 	uv_loop_init(&loop);
 	http = http_client_new(&loop);
