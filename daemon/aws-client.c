@@ -17,6 +17,7 @@
 #include "aws-error.h"
 #include "aws-sign.h"
 #include "log.h"
+#include "wallclock.h"
 #include "xmalloc.h"
 
 #define AWS_CLIENT_BODY_MAX	(8 * 1024 * 1024)
@@ -122,12 +123,9 @@ aws_strerror(int error)
 static int64_t
 aws_client_now_ms(const struct aws_client *client)
 {
-	struct timespec	ts;
-
 	if (client->opts.now_ms != NULL)
 		return (client->opts.now_ms());
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return (wallclock_ms());
 }
 
 struct aws_client *
@@ -251,6 +249,29 @@ aws_client_stats(const struct aws_client *client,
 	for (i = 0; i < client->nstats && i < n; i++)
 		out[i] = client->stats[i]->stat;
 	return (client->nstats);
+}
+
+unsigned int
+aws_client_busy(const struct aws_client *client)
+{
+	return (client->calls);
+}
+
+void
+aws_client_stats_add(struct aws_client *to, const struct aws_client *from)
+{
+	const struct aws_client_stat	*f;
+	struct aws_stat_entry		*e;
+	size_t				 i;
+
+	for (i = 0; i < from->nstats; i++) {
+		f = &from->stats[i]->stat;
+		e = aws_client_stat(to, f->service, f->operation);
+		e->stat.calls += f->calls;
+		e->stat.errors += f->errors;
+		e->stat.retries += f->retries;
+		e->stat.throttled += f->throttled;
+	}
 }
 
 /*

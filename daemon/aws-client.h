@@ -132,6 +132,15 @@ struct aws_client_stat {
 size_t		 aws_client_stats(const struct aws_client *,
 		    struct aws_client_stat *, size_t n);
 
+/* Calls started and not yet retired. */
+unsigned int	 aws_client_busy(const struct aws_client *);
+/*
+ * Adds from's counters to to's (a client that replaces another, on a
+ * reload), so that /metrics' counters never go back.
+ */
+void		 aws_client_stats_add(struct aws_client *to,
+		    const struct aws_client *from);
+
 /* Helpers for the svc-*.c modules. */
 
 /* Query protocol: appends "&Name=value", value URI-encoded. */

@@ -1,6 +1,6 @@
 /*
- * Everything shipgate needs to reach AWS, built once from the
- * configuration: the HTTP transport, the client (standard retries,
+ * Everything shipgate needs to reach AWS, built from the configuration
+ * (again on a reload that changes aws.*): the HTTP transport, the client (standard retries,
  * endpoint overrides from `aws.endpoints`), the host's credentials (the
  * SDKs' default chain) and, per environment, a provider that assumes the
  * environment's role (cached by role, external id and region, so every
@@ -30,7 +30,33 @@ struct aws_context *aws_context_new(uv_loop_t *, const struct config *,
  */
 void		 aws_context_close(struct aws_context *, void (*cb)(void *),
 		    void *arg);
+/*
+ * A reload: when config's aws.* (region, max_attempts, profile,
+ * endpoints) differ from the running ones, makes new clients and
+ * credentials from them for every call started from now on; calls in
+ * flight finish on the old ones, which are freed once their last call
+ * has ended and nothing holds them.  1 when applied, 0 when nothing
+ * changed, -1 and *cause (caller frees) when the new settings cannot be
+ * used (a profile that is not there): the running ones are kept.
+ */
+int		 aws_context_reconfigure(struct aws_context *,
+		    const struct config *, char **cause);
+/*
+ * For work that keeps a client or credentials across several calls (a
+ * promotion's registry logins): the settings in use now stay alive
+ * until the hold is released, whatever reloads happen meanwhile.  A
+ * hold may be released after aws_context_close (its client is gone by
+ * then, as every client is).
+ */
+struct aws_context_hold;
+struct aws_context_hold *aws_context_hold(struct aws_context *);
+void		 aws_context_release(struct aws_context_hold *);
+struct aws_client *aws_context_hold_client(struct aws_context_hold *);
 
+/*
+ * These give the settings in use now: take them when a call starts, not
+ * once for good, so that a reload reaches the next call.
+ */
 struct aws_client *aws_context_client(struct aws_context *);
 struct http_client *aws_context_http(struct aws_context *);
 struct aws_creds *aws_context_host_creds(struct aws_context *);

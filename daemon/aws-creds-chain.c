@@ -13,12 +13,13 @@
 
 #include "aws-creds-chain.h"
 #include "aws-creds-role.h"
-#include "aws-json.h"
 #include "aws-profile.h"
-#include "aws-xml.h"
 #include "buf.h"
+#include "json.h"
 #include "log.h"
+#include "wallclock.h"
 #include "xmalloc.h"
+#include "xml.h"
 
 #define IMDS_DEFAULT_ENDPOINT	"http://169.254.169.254"
 #define IMDS_TOKEN_TTL		"21600"
@@ -121,37 +122,37 @@ static int
 imds_parse_credentials(const char *body, size_t len,
     struct aws_credentials *out, char **cause)
 {
-	struct aws_json	*doc = NULL;
+	struct json	*doc = NULL;
 	const char	*code = NULL, *akid, *secret, *token = NULL;
 	struct timespec	 exp;
 	int		 rc = -1;
 
 	memset(out, 0, sizeof *out);
-	if (aws_json_load(&doc, body, len, NULL, "instance metadata "
+	if (json_load(&doc, body, len, NULL, "instance metadata "
 	    "credentials", cause) != 0)
 		goto out;
-	if (aws_json_str_opt(doc, &code, "Code") == 1 &&
+	if (json_str_opt(doc, &code, "Code") == 1 &&
 	    strcmp(code, "Success") != 0) {
 		*cause = xasprintf("instance metadata credentials: Code %s",
 		    code);
 		goto out;
 	}
-	aws_json_str(doc, &akid, "AccessKeyId");
-	aws_json_str(doc, &secret, "SecretAccessKey");
-	aws_json_str_opt(doc, &token, "Token");
-	aws_json_time(doc, &exp, "Expiration");
-	if (aws_json_error(doc) != NULL) {
-		*cause = xstrdup(aws_json_error(doc));
+	json_str(doc, &akid, "AccessKeyId");
+	json_str(doc, &secret, "SecretAccessKey");
+	json_str_opt(doc, &token, "Token");
+	json_time(doc, &exp, "Expiration");
+	if (json_error(doc) != NULL) {
+		*cause = xstrdup(json_error(doc));
 		goto out;
 	}
 	out->access_key_id = xstrdup(akid);
 	out->secret_access_key = xstrdup(secret);
 	if (token != NULL && *token != '\0')
 		out->session_token = xstrdup(token);
-	out->expires_ms = (int64_t)exp.tv_sec * 1000 + exp.tv_nsec / 1000000;
+	out->expires_ms = wallclock_ms_of(&exp);
 	rc = 0;
 out:
-	aws_json_free(doc);
+	json_free(doc);
 	return (rc);
 }
 

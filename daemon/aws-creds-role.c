@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "aws-creds-role.h"
+#include "aws-sts.h"
 #include "log.h"
-#include "svc-sts.h"
 #include "xmalloc.h"
 
 struct role_fetch;
@@ -159,10 +159,12 @@ aws_creds_role_new(struct aws_client *client, struct aws_creds *base,
 		    o->role_arn);
 		goto fail;
 	}
-	if (o->duration_seconds != 0 && (o->duration_seconds < 900 ||
-	    o->duration_seconds > 43200)) {
-		*cause = xasprintf("role %s: duration %d s is outside 900-43200",
-		    o->role_arn, o->duration_seconds);
+	if (o->duration_seconds != 0 &&
+	    (o->duration_seconds < STS_DURATION_MIN ||
+	    o->duration_seconds > STS_DURATION_MAX)) {
+		*cause = xasprintf("role %s: duration %d s is outside %d-%d",
+		    o->role_arn, o->duration_seconds, STS_DURATION_MIN,
+		    STS_DURATION_MAX);
 		goto fail;
 	}
 	impl = xcalloc(1, sizeof *impl);

@@ -55,12 +55,6 @@ aws_creds_new(const struct aws_creds_ops *ops, void *impl, const char *source,
 	return (c);
 }
 
-void *
-aws_creds_impl(struct aws_creds *c)
-{
-	return (c->impl);
-}
-
 const char *
 aws_creds_source(const struct aws_creds *c)
 {

@@ -63,7 +63,6 @@ struct aws_creds *aws_creds_new(const struct aws_creds_ops *, void *impl,
 /* The outcome of a fetch; `fresh` is taken (its strings) on success. */
 void		 aws_creds_fetched(struct aws_creds *, int error,
 		    const char *cause, struct aws_credentials *fresh);
-void		*aws_creds_impl(struct aws_creds *);
 
 /*
  * The credentials to sign with now, when they stay valid for at least

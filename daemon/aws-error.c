@@ -10,9 +10,9 @@
 #include <strings.h>
 
 #include "aws-error.h"
-#include "aws-json.h"
-#include "aws-xml.h"
+#include "json.h"
 #include "xmalloc.h"
+#include "xml.h"
 
 /* Error replies are small; anything bigger is not one worth reading. */
 #define ERROR_BODY_MAX		(256 * 1024)
@@ -233,83 +233,83 @@ set_unreadable(struct aws_error *err, const char *kind, char *cause)
 static void
 parse_xml(struct aws_error *err, const struct aws_error_reply *r)
 {
-	struct aws_xml_limits		 limits;
-	struct aws_xml			*doc = NULL;
-	const struct aws_xml_node	*root, *e;
+	struct xml_limits		 limits;
+	struct xml			*doc = NULL;
+	const struct xml_node	*root, *e;
 	const char			*s;
 	char				*cause = NULL;
 
-	aws_xml_limits_default(&limits);
+	xml_limits_default(&limits);
 	limits.max_size = ERROR_BODY_MAX;
 	limits.max_depth = 8;
 	limits.max_elements = 256;
 	limits.max_text = MESSAGE_MAX * 4;
-	if (aws_xml_parse(&doc, r->body, r->body_len, &limits, &cause) != 0) {
+	if (xml_parse(&doc, r->body, r->body_len, &limits, &cause) != 0) {
 		set_unreadable(err, "XML body: ", cause);
 		return;
 	}
-	root = aws_xml_root(doc);
+	root = xml_root(doc);
 	/* S3: <Error>; query: <ErrorResponse><Error>; EC2: <Errors><Error>. */
-	if (strcmp(aws_xml_name(root), "Error") == 0)
+	if (strcmp(xml_name(root), "Error") == 0)
 		e = root;
-	else if ((e = aws_xml_find(root, "Error")) == NULL)
-		e = aws_xml_find(root, "Errors/Error");
-	if (e != NULL && (s = aws_xml_find_text(e, "Code")) != NULL &&
+	else if ((e = xml_find(root, "Error")) == NULL)
+		e = xml_find(root, "Errors/Error");
+	if (e != NULL && (s = xml_find_text(e, "Code")) != NULL &&
 	    *s != '\0') {
 		free(err->code);
 		err->code = clean_str(s, CODE_MAX, 1);
 	}
-	if (e != NULL && (s = aws_xml_find_text(e, "Message")) != NULL) {
+	if (e != NULL && (s = xml_find_text(e, "Message")) != NULL) {
 		free(err->message);
 		err->message = clean_str(s, MESSAGE_MAX, 0);
 	}
-	if ((e != NULL && (s = aws_xml_find_text(e, "RequestId")) != NULL) ||
-	    (s = aws_xml_find_text(root, "RequestId")) != NULL ||
-	    (s = aws_xml_find_text(root, "RequestID")) != NULL) {
+	if ((e != NULL && (s = xml_find_text(e, "RequestId")) != NULL) ||
+	    (s = xml_find_text(root, "RequestId")) != NULL ||
+	    (s = xml_find_text(root, "RequestID")) != NULL) {
 		free(err->request_id);
 		err->request_id = clean_str(s, REQUEST_ID_MAX, 1);
 	}
 	if (e == NULL) {
 		free(err->message);
 		err->message = xasprintf("error reply without an error: "
-		    "<%.64s>", aws_xml_name(root));
+		    "<%.64s>", xml_name(root));
 	}
-	aws_xml_free(doc);
+	xml_free(doc);
 }
 
 static void
 parse_json(struct aws_error *err, const struct aws_error_reply *r,
     int have_code)
 {
-	struct aws_json_limits	 limits;
-	struct aws_json		*doc = NULL;
+	struct json_limits	 limits;
+	struct json		*doc = NULL;
 	const char		*s = NULL;
 	char			*cause = NULL, *code;
 
 	limits.max_size = ERROR_BODY_MAX;
 	limits.max_depth = 16;
-	if (aws_json_load(&doc, r->body, r->body_len, &limits, "JSON body",
+	if (json_load(&doc, r->body, r->body_len, &limits, "JSON body",
 	    &cause) != 0) {
 		set_unreadable(err, "", cause);
 		return;
 	}
-	if (!json_is_object(aws_json_root(doc)))
+	if (!json_is_object(json_root(doc)))
 		goto out;
 	if (!have_code &&
-	    (aws_json_str_opt(doc, &s, "__type") == 1 ||
-	    aws_json_str_opt(doc, &s, "code") == 1 ||
-	    aws_json_str_opt(doc, &s, "Code") == 1) &&
+	    (json_str_opt(doc, &s, "__type") == 1 ||
+	    json_str_opt(doc, &s, "code") == 1 ||
+	    json_str_opt(doc, &s, "Code") == 1) &&
 	    (code = json_code(s)) != NULL) {
 		free(err->code);
 		err->code = code;
 	}
-	if (aws_json_str_opt(doc, &s, "message") == 1 ||
-	    aws_json_str_opt(doc, &s, "Message") == 1) {
+	if (json_str_opt(doc, &s, "message") == 1 ||
+	    json_str_opt(doc, &s, "Message") == 1) {
 		free(err->message);
 		err->message = clean_str(s, MESSAGE_MAX, 0);
 	}
 out:
-	aws_json_free(doc);
+	json_free(doc);
 }
 
 void

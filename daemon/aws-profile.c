@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "aws-profile.h"
+#include "aws-sts.h"
 #include "xmalloc.h"
 
 struct ini_entry {
@@ -255,13 +256,14 @@ resolver_role(struct resolver *r, const char *name, const char *role_arn,
 		    AWS_PROFILE_MAX_ROLES));
 	if ((duration = resolver_get(r, name, "duration_seconds")) != NULL) {
 		seconds = strtol(duration, &end, 10);
-		if (*duration == '\0' || *end != '\0' || seconds < 900 ||
-		    seconds > 43200) {
+		if (*duration == '\0' || *end != '\0' ||
+		    seconds < STS_DURATION_MIN || seconds > STS_DURATION_MAX) {
 			file = resolver_where(r, name, "duration_seconds",
 			    &line);
 			return (resolver_fail(r, AWS_PROFILE_EINVALID,
-			    "profile %s: duration_seconds must be 900 to "
-			    "43200 (%s file, line %d)", name, file, line));
+			    "profile %s: duration_seconds must be %d to %d "
+			    "(%s file, line %d)", name, STS_DURATION_MIN,
+			    STS_DURATION_MAX, file, line));
 		}
 	}
 	role = &out->roles[out->nroles++];

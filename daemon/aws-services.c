@@ -50,17 +50,6 @@ const struct aws_service *const aws_services[] = {
 	NULL,
 };
 
-const struct aws_service *
-aws_service_find(const char *name)
-{
-	size_t	i;
-
-	for (i = 0; aws_services[i] != NULL; i++)
-		if (strcmp(aws_services[i]->name, name) == 0)
-			return (aws_services[i]);
-	return (NULL);
-}
-
 static int
 aws_region_valid(const char *region)
 {

@@ -33,8 +33,6 @@ extern const struct aws_service aws_service_sesv2;
 /* Every service, in a fixed order; NULL-terminated. */
 extern const struct aws_service *const aws_services[];
 
-const struct aws_service *aws_service_find(const char *name);
-
 /*
  * The endpoint URL for a service in a region, without a trailing slash:
  * `override` when given (VPC endpoints, the test sandbox), otherwise the

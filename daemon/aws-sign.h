@@ -2,8 +2,7 @@
  * AWS Signature Version 4, pure: requests and credentials in, canonical
  * request, string to sign, signature and the headers (or query
  * parameters) to add out.  No I/O and no clock: the caller passes the
- * time.  Also the small crypto helpers the AWS client needs (URI
- * encoding, SHA-256, HMAC-SHA256).
+ * time.  Also SigV4's URI encoding; SHA-256 and hex are digest.h's.
  *
  * Ownership, in one place:
  * - Everything passed in (struct aws_sign_request, its headers, struct
@@ -207,25 +206,6 @@ int	 aws_sign_amz_date(time_t, char out[AWS_SIGN_AMZ_DATE_SIZE]);
 char	*aws_sign_uri_encode(const void *, size_t, int flags);
 int	 aws_sign_uri_encode_buf(struct buf *, const void *, size_t,
 	    int flags);
-
-/* Hex SHA-256 and HMAC-SHA256 of a buffer; 0 or AWS_SIGN_ECRYPTO. */
-int	 aws_sign_sha256_hex(const void *, size_t,
-	    char out[AWS_SIGN_HEX_SIZE]);
-int	 aws_sign_hmac_sha256_hex(const void *key, size_t keylen,
-	    const void *, size_t, char out[AWS_SIGN_HEX_SIZE]);
-
-/*
- * Incremental SHA-256 for streamed bodies: _new, _update any number of
- * times, _final (which also resets the context for another use), _free.
- */
-struct aws_sign_sha256;
-
-struct aws_sign_sha256 *aws_sign_sha256_new(void);
-int	 aws_sign_sha256_update(struct aws_sign_sha256 *, const void *,
-	    size_t);
-int	 aws_sign_sha256_final(struct aws_sign_sha256 *,
-	    char out[AWS_SIGN_HEX_SIZE]);
-void	 aws_sign_sha256_free(struct aws_sign_sha256 *);
 
 /*
  * Parse an HTTP/1.1-style request text ("GET /p?q HTTP/1.1", "Name:value"

@@ -27,6 +27,7 @@
 #include "checks.h"
 #include "http.h"
 #include "log.h"
+#include "wallclock.h"
 #include "xmalloc.h"
 
 #define CHECKS_MASK		"****"
@@ -921,12 +922,9 @@ checks_ms_since(uint64_t t)
 static int64_t
 checks_now(const struct checks_run *run)
 {
-	struct timespec	 ts;
-
 	if (run->now_ms != NULL)
 		return (run->now_ms(run->now_arg));
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return (wallclock_ms());
 }
 
 static struct checks_step_result *

@@ -1560,6 +1560,11 @@ post_smtp(struct cp *cp, yaml_node_t *node, void *base, const char *path,
 	if ((m->smtp_username == NULL) != (m->smtp_password_file == NULL))
 		cp_error(cp, node, path, "username and password_file go "
 		    "together");
+	/* The password would cross the network in clear. */
+	if (config_mail_plaintext_auth(m) && !m->smtp_allow_plaintext_auth)
+		cp_error(cp, node, path, "username without TLS sends the "
+		    "password in clear: use smtps://, starttls: true, or set "
+		    "allow_plaintext_auth: true");
 }
 
 static void
@@ -1676,6 +1681,8 @@ static const struct ckey smtp_keys[] = {
 	    .flags = CK_SECRET_FILE),
 	KEY("starttls", CT_BOOL, struct config_mail, smtp_starttls,
 	    .def = "true"),
+	KEY("allow_plaintext_auth", CT_BOOL, struct config_mail,
+	    smtp_allow_plaintext_auth, .def = "false"),
 };
 static const struct ctable smtp_table = { smtp_keys,
 	sizeof smtp_keys / sizeof smtp_keys[0], 0, post_smtp };
@@ -1843,6 +1850,10 @@ static const struct ckey environment_keys[] = {
 	    .def = "false"),
 	KEY("gate", CT_STRS, struct config_environment, gate,
 	    .check = check_name),
+	KEY("release_checks", CT_STRS, struct config_environment,
+	    release_checks, .check = check_name),
+	KEY("release_may_set", CT_STRS, struct config_environment,
+	    release_may_set),
 };
 static const struct ctable environment_table = { environment_keys,
 	sizeof environment_keys / sizeof environment_keys[0],
@@ -1898,6 +1909,13 @@ static const struct ckey portal_keys[] = {
 	    connections_per_address, .def = "32", .min = 1, .max = 10000),
 	KEY("max_body_size", CT_SIZE, struct config, max_body_size,
 	    .def = "64KiB", .min = 1024, .max = 64 * 1024 * 1024),
+	KEY("request_timeout", CT_DURATION, struct config,
+	    request_timeout_ms, .def = "10s", .min = 1000,
+	    .max = 3600 * 1000),
+	KEY("body_min_rate", CT_SIZE, struct config, body_min_rate,
+	    .def = "1KiB", .min = 1, .max = 1024 * 1024 * 1024),
+	KEY("max_connections", CT_INT, struct config, max_connections,
+	    .def = "0", .min = 0, .max = 100000),
 };
 static const struct ctable portal_table = { portal_keys,
 	sizeof portal_keys / sizeof portal_keys[0], 0, NULL };
@@ -2011,6 +2029,11 @@ check_environment(struct cp *cp, struct config *c, struct config_app *app,
 		if (config_find_check(c, env->checks.items[i]) == NULL)
 			cp_error_at(cp, &env->checks.items[i], "no check named "
 			    "\"%s\" under checks", env->checks.items[i]);
+	for (i = 0; i < env->release_checks.n; i++)
+		if (config_find_check(c, env->release_checks.items[i]) == NULL)
+			cp_error_at(cp, &env->release_checks.items[i], "no check "
+			    "named \"%s\" under checks",
+			    env->release_checks.items[i]);
 	if (env->approvers.n > 0) {
 		n = users_in_groups(c, &env->approvers);
 		if (n > 0 && (size_t)env->required_approvals > n)
@@ -2260,11 +2283,14 @@ out:
 struct config *
 config_load(const char *path, struct config_errors *errors)
 {
-	struct config	*c = NULL;
-	struct buf	 b;
-	char		 chunk[8192];
-	ssize_t		 n;
-	int		 fd;
+	struct config		*c = NULL;
+	struct config_errors	 more;
+	struct buf		 b;
+	struct stat		 sb;
+	char			 chunk[8192];
+	ssize_t			 n;
+	size_t			 i;
+	int			 fd;
 
 	memset(errors, 0, sizeof *errors);
 	buf_init(&b, CONFIG_MAX_FILE);
@@ -2272,6 +2298,20 @@ config_load(const char *path, struct config_errors *errors)
 		errors_add(errors, xasprintf("%s: %s", path, strerror(errno)));
 		goto out;
 	}
+	/*
+	 * It holds password hashes: checked like a secret file, but the
+	 * group the service runs as may read it.
+	 */
+	if (fstat(fd, &sb) == -1) {
+		errors_add(errors, xasprintf("%s: %s", path, strerror(errno)));
+		goto out;
+	}
+	if (S_ISREG(sb.st_mode) && (sb.st_mode & (S_IRWXO | S_IWGRP)) != 0)
+		errors_add(errors, xasprintf("%s: %s (mode %04o), but it "
+		    "holds password hashes: chmod 640 it (or 600)", path,
+		    (sb.st_mode & S_IRWXO) != 0 ? "readable or writable by "
+		    "others" : "writable by its group",
+		    (unsigned int)(sb.st_mode & 07777)));
 	for (;;) {
 		if ((n = read(fd, chunk, sizeof chunk)) == -1) {
 			if (errno == EINTR)
@@ -2288,8 +2328,16 @@ config_load(const char *path, struct config_errors *errors)
 			goto out;
 		}
 	}
+	/* Then everything else, so that one run reports all errors. */
 	c = config_load_buffer(path, b.data != NULL ? b.data : "", b.len,
-	    errors);
+	    &more);
+	for (i = 0; i < more.n; i++)
+		errors_add(errors, more.lines[i]);
+	free(more.lines);
+	if (c != NULL && errors->n > 0) {
+		config_free(c);
+		c = NULL;
+	}
 out:
 	if (fd != -1)
 		close(fd);
@@ -2425,6 +2473,42 @@ config_user_in_group(const struct config_user *u, const char *group)
 		if (strcmp(u->groups.items[i], group) == 0)
 			return (1);
 	return (0);
+}
+
+int
+config_environment_allows_check(const struct config_environment *env,
+    const char *check)
+{
+	size_t	i;
+
+	for (i = 0; i < env->checks.n; i++)
+		if (strcmp(env->checks.items[i], check) == 0)
+			return (1);
+	for (i = 0; i < env->release_checks.n; i++)
+		if (strcmp(env->release_checks.items[i], check) == 0)
+			return (1);
+	return (0);
+}
+
+int
+config_environment_release_may_set(const struct config_environment *env,
+    const char *param)
+{
+	size_t	i;
+
+	for (i = 0; i < env->release_may_set.n; i++)
+		if (strcmp(env->release_may_set.items[i], param) == 0)
+			return (1);
+	return (0);
+}
+
+/* smtp:// without STARTTLS, with a user: the password goes in clear. */
+int
+config_mail_plaintext_auth(const struct config_mail *m)
+{
+	return (m->transport != CONFIG_MAIL_SES && m->smtp_url != NULL &&
+	    m->smtp_username != NULL && !m->smtp_starttls &&
+	    strncmp(m->smtp_url, "smtp://", 7) == 0);
 }
 
 const char *

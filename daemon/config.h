@@ -62,6 +62,7 @@ struct config_mail {
 	char		*smtp_password_file;
 	int		 smtp_starttls;		/* default 1 (smtp://) */
 	int64_t		 remind_every_ms;	/* 0: no reminders; default 24h */
+	int		 smtp_allow_plaintext_auth; /* default 0 */
 };
 
 struct config_webhook {
@@ -125,6 +126,10 @@ struct config_environment {
 	struct config_strings	 checks;		/* check names */
 	int			 auto_rollback;		/* default 0 */
 	struct config_strings	 gate;			/* group names */
+	/* Checks a release may name here, besides `checks`; default none. */
+	struct config_strings	 release_checks;
+	/* Parameters a release's value may set over `parameters`. */
+	struct config_strings	 release_may_set;
 };
 
 enum config_run_mode {
@@ -198,6 +203,10 @@ struct config {
 	/* The shipgate group whose members may act for others through
 	 * the control socket (--as); NULL: nobody but root. */
 	char			*control_admin_group;
+	/* The portal under a slow attack (portal.c's connection watch). */
+	int64_t			 request_timeout_ms;		/* default 10s */
+	uint64_t		 body_min_rate;		/* bytes/s, default 1KiB */
+	int			 max_connections;	/* 0: from RLIMIT_NOFILE */
 };
 
 /* Every error found, each "file:line:column: key.path: message". */
@@ -245,6 +254,17 @@ const struct config_user *config_find_unix_user(const struct config *,
  */
 int		 config_user_credentials_changed(const struct config_user *old,
 		    const struct config_user *new);
+/*
+ * 1 if the environment's configuration names the check (in its checks
+ * or release_checks): a check's secrets go only to such environments.
+ */
+int		 config_environment_allows_check(
+		    const struct config_environment *, const char *check);
+/* 1 if the environment lists the parameter in release_may_set. */
+int		 config_environment_release_may_set(
+		    const struct config_environment *, const char *param);
+/* 1 if the SMTP transport sends its password without TLS. */
+int		 config_mail_plaintext_auth(const struct config_mail *);
 /* The registries: entry for a host; NULL when absent (e.g. ECR). */
 const struct config_registry *config_find_registry(const struct config *,
 		    const char *host);

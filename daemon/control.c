@@ -13,11 +13,14 @@
  * null when not reached; ids are integers.
  *
  *	runs	 [app] [env] [status] [limit 1..1000, 50] [before]
- *		 -> runs: [{id, release, app, version, author, kind, status,
- *		    reason, stage: {env, status} | null, created_at,
+ *		 -> runs: [{id, release, app, version, author, source, kind,
+ *		    status, reason, stage: {env, status} | null, created_at,
  *		    finished_at}], next_before: id | null
+ *		    (source: {bucket, key, version_id, url}, the release's
+ *		    S3 object, in runs and show)
  *	show	 run
- *		 -> run: {id, release, app, version, author, message, kind,
+ *		 -> run: {id, release, app, version, author, message, source,
+ *		    kind,
  *		    status, reason, requested_by, rollback_of, created_at,
  *		    updated_at, finished_at, images: [...release.json's],
  *		    stages: [{id, env, position, status, reason, attempt,
@@ -94,9 +97,9 @@
 #include "config.h"
 #include "control.h"
 #include "log.h"
-#include "portal-auth.h"
 #include "run-json.h"
 #include "store.h"
+#include "token.h"
 #include "xmalloc.h"
 
 #define CONTROL_READ_CHUNK	16384
@@ -381,6 +384,7 @@ control_cmd_runs(struct control_conn *conn, json_t *req, json_t *reply)
 		json_object_set_new(o, "app", run_json_str(r->app));
 		json_object_set_new(o, "version", run_json_str(r->version));
 		json_object_set_new(o, "author", run_json_str(r->author));
+		json_object_set_new(o, "source", run_json_source(r));
 		json_object_set_new(o, "kind",
 		    json_string(store_run_kind_name(r->kind)));
 		json_object_set_new(o, "status",
@@ -799,8 +803,8 @@ control_cmd_token_create(struct control_conn *conn, json_t *req,
 	struct store		*s = conn->control->store;
 	struct control_who	 who;
 	const char		*user, *as, *label;
-	char			 token[PORTAL_TOKEN_LEN + 1];
-	unsigned char		 hash[32];
+	char			 token[TOKEN_LEN + 1];
+	unsigned char		 hash[TOKEN_HASH_LEN];
 	char			*cause = NULL;
 	int64_t			 id;
 
@@ -822,11 +826,11 @@ control_cmd_token_create(struct control_conn *conn, json_t *req,
 		    user);
 		goto out;
 	}
-	if (portal_token_generate(token) != 0) {
+	if (token_generate(token) != 0) {
 		control_fail(reply, "failed", "no randomness to make a token");
 		goto out;
 	}
-	portal_auth_hash(token, hash);
+	token_hash(token, hash);
 	if (store_token_create(s, hash, user, label, who.label,
 	    store_now(s), &id, &cause) != 0) {
 		control_fail(reply, "store", "%s", cause);
@@ -1588,12 +1592,6 @@ control_new(uv_loop_t *loop, const char *path, struct store *store,
 	}
 	log_info("control socket listening path=%s", path);
 	return (c);
-}
-
-unsigned int
-control_connections(const struct control *c)
-{
-	return (c->nconns);
 }
 
 void

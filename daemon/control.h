@@ -112,8 +112,6 @@ struct control;
 struct control	*control_new(uv_loop_t *, const char *path, struct store *,
 		    const struct control_handlers *, void *arg,
 		    char **cause);
-/* How many clients are connected (for tests and /metrics). */
-unsigned int	 control_connections(const struct control *);
 /*
  * The users, their Unix users and control_admin_group: who the peer is
  * (see control.c's "Who may do what").  Borrowed until the next call;

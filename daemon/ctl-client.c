@@ -157,6 +157,24 @@ ctl_text(const json_t *o, const char *key, char *tmp, size_t size)
 	return ("-");
 }
 
+/*
+ * The release's S3 object: "s3://bucket/key", with " (version V)" when
+ * the bucket is versioned; "-" when unknown.  Caller frees.
+ */
+static char *
+ctl_source(const json_t *run)
+{
+	const json_t	*src = json_object_get(run, "source");
+	const char	*url, *v;
+
+	if ((url = json_string_value(json_object_get(src, "url"))) == NULL)
+		return (xstrdup("-"));
+	if ((v = json_string_value(json_object_get(src, "version_id"))) ==
+	    NULL)
+		return (xstrdup(url));
+	return (xasprintf("%s (version %s)", url, v));
+}
+
 /* Milliseconds as 450ms, 12s, 3m12s, 2h05m, 3d04h. */
 static void
 ctl_duration(const json_t *v, char *out, size_t size)
@@ -182,13 +200,14 @@ ctl_duration(const json_t *v, char *out, size_t size)
 		    (s % 86400) / 3600);
 }
 
-#define CTL_RUNS_COLUMNS	7
+#define CTL_RUNS_COLUMNS	8
 
 void
 ctl_print_runs(FILE *f, const json_t *reply)
 {
 	static const char *const heads[CTL_RUNS_COLUMNS] = {
 		"ID", "APP", "VERSION", "AUTHOR", "STATUS", "STAGE", "CREATED",
+		"SOURCE",
 	};
 	const json_t	*runs, *r, *st;
 	char		***cells, tmp[64], tmp2[64];
@@ -222,6 +241,7 @@ ctl_print_runs(FILE *f, const json_t *reply)
 			cells[i][5] = xstrdup("-");
 		cells[i][6] = xstrdup(ctl_text(r, "created_at", tmp,
 		    sizeof tmp));
+		cells[i][7] = ctl_source(r);
 		for (j = 0; j < CTL_RUNS_COLUMNS; j++) {
 			if ((l = strlen(cells[i][j])) > width[j])
 				width[j] = l;
@@ -361,7 +381,7 @@ ctl_print_run(FILE *f, const json_t *reply)
 {
 	const json_t	*run, *a, *e, *img;
 	const char	*s;
-	char		 tmp[64], tmp2[64], tmp3[64];
+	char		 tmp[64], tmp2[64], tmp3[64], *src;
 	size_t		 i;
 
 	run = json_object_get(reply, "run");
@@ -380,6 +400,9 @@ ctl_print_run(FILE *f, const json_t *reply)
 	    sizeof tmp));
 	fprintf(f, "  message:   %s\n", ctl_text(run, "message", tmp,
 	    sizeof tmp));
+	src = ctl_source(run);
+	fprintf(f, "  source:    %s\n", src);
+	free(src);
 	if (json_is_string(json_object_get(run, "requested_by")))
 		fprintf(f, "  requested by: %s\n", ctl_text(run,
 		    "requested_by", tmp, sizeof tmp));

@@ -65,15 +65,6 @@ daemon_notify_watchdog(void)
 	daemon_notify_send("WATCHDOG=1");
 }
 
-void
-daemon_notify_status(const char *status)
-{
-	char	state[512];
-
-	snprintf(state, sizeof state, "STATUS=%s", status);
-	daemon_notify_send(state);
-}
-
 uint64_t
 daemon_notify_watchdog_usec(void)
 {

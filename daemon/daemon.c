@@ -60,6 +60,17 @@ daemon_apply_logging(const struct daemon *d)
 	    d->config->log_debug : LOG_CAT_ALL);
 }
 
+/* What the configuration allowed against advice, said at each load. */
+static void
+daemon_warn_config(const struct config *c)
+{
+	if (c->mail.transport == CONFIG_MAIL_SMTP &&
+	    config_mail_plaintext_auth(&c->mail))
+		log_warnx("mail: the SMTP password is sent without TLS "
+		    "(allow_plaintext_auth: true) user=%s",
+		    c->mail.smtp_username);
+}
+
 /*
  * Settings that need a restart are named, so an operator who changed
  * them is not surprised that nothing happened.
@@ -153,7 +164,9 @@ daemon_reload(struct daemon *d)
 {
 	struct config_errors	 errors = { 0 };
 	struct config		*new;
+	char			*cause = NULL;
 	size_t			 i;
+	int			 rc = 0;
 
 	daemon_notify_reloading();
 	log_info("reloading configuration path=%s", d->options->config_path);
@@ -169,7 +182,30 @@ daemon_reload(struct daemon *d)
 		    "configuration kept)");
 		return;
 	}
+	/*
+	 * aws.* first: it is the one part that can still refuse the new
+	 * configuration (a profile that is not there), and a refused
+	 * reload changes nothing.
+	 */
+	if (d->aws != NULL &&
+	    (rc = aws_context_reconfigure(d->aws, new, &cause)) < 0) {
+		log_err("configuration reload failed, keeping the running "
+		    "configuration: cannot use the new aws settings: %s "
+		    "path=%s", cause, d->options->config_path);
+		free(cause);
+		config_free(new);
+		daemon_notify_ready("running (reload failed, old "
+		    "configuration kept)");
+		return;
+	}
+	if (rc > 0)
+		log_info("configuration reload: aws settings applied, new "
+		    "calls use them region=%s max_attempts=%d profile=%s "
+		    "endpoints=%zu", new->aws.region, new->aws.max_attempts,
+		    new->aws.profile != NULL ? new->aws.profile : "-",
+		    new->aws.nendpoints);
 	daemon_warn_restart_needed(d->config, new);
+	daemon_warn_config(new);
 	daemon_end_credentials(d, d->config, new);
 	if (d->notify != NULL)
 		notify_reconfigure(d->notify, new);
@@ -537,6 +573,7 @@ daemon_run(struct config *config, const struct daemon_options *options)
 	d.options = options;
 	d.config = config;
 	daemon_apply_logging(&d);
+	daemon_warn_config(d.config);
 
 	/* A peer that goes away must not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);

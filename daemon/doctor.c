@@ -14,13 +14,13 @@
 #include "aws-client.h"
 #include "aws-context.h"
 #include "aws-creds.h"
+#include "aws-sts.h"
 #include "config.h"
 #include "doctor.h"
 #include "svc-cfn.h"
 #include "svc-ecr.h"
 #include "svc-s3.h"
 #include "svc-sqs.h"
-#include "svc-sts.h"
 #include "xmalloc.h"
 
 enum doctor_status {

@@ -1,7 +1,8 @@
 /*
  * The checking step of a stage and what follows a failed check: the
- * environment's checks (then the ones the release names) run against its
- * base_url once the ECS services settled; every step's result is stored
+ * environment's checks (then the ones the release names, where the
+ * environment allows them) run against its base_url once the ECS
+ * services settled; every step's result is stored
  * with the stage's attempt; the stage is deployed when all pass and
  * failed otherwise.  Where the environment sets auto_rollback, the
  * failure also creates, in the same transaction, a rollback run of the
@@ -33,7 +34,8 @@ engine_checks_now(void *arg)
 /*
  * The checks of the stage: the environment's, then those the release
  * names that the environment does not.  -1 with *cause when a name is
- * not (or no longer) configured.
+ * not (or no longer) configured, or the release names a check the
+ * environment does not allow.
  */
 static int
 engine_checks_list(struct engine_run *r, const struct config_environment *env,
@@ -58,6 +60,21 @@ engine_checks_list(struct engine_run *r, const struct config_environment *env,
 				*cause = xasprintf("check %s named by the %s "
 				    "is not configured", from[k]->items[i],
 				    k == 0 ? "environment" : "release");
+				free(list);
+				return (-1);
+			}
+			/*
+			 * Intake refuses such a release; this holds for one
+			 * taken in before the configuration changed: a
+			 * check's secrets never go to an environment whose
+			 * configuration does not name it.
+			 */
+			if (k == 1 && !config_environment_allows_check(env,
+			    c->name)) {
+				*cause = xasprintf("check %s named by the "
+				    "release is not allowed in %s (not in its "
+				    "checks or release_checks): not run",
+				    c->name, env->name);
 				free(list);
 				return (-1);
 			}

@@ -1,7 +1,8 @@
 /*
- * What engine.c (life cycle, the state change, operator actions) and
- * engine-stage.c (each stage state's step against AWS) share; nobody
- * else includes this header.
+ * What the engine's four files share: engine.c (life cycle, the state
+ * change, operator actions), engine-stage.c (each stage state's step
+ * against AWS), engine-promote.c (the images) and engine-checks.c (the
+ * checking step, auto rollback); nobody else includes this header.
  */
 #ifndef SHIPGATE_ENGINE_INT_H
 #define SHIPGATE_ENGINE_INT_H

@@ -39,6 +39,8 @@ struct engine_promo_side {
 
 struct engine_promo {
 	struct engine_call	*call;
+	/* The logins' client and credentials outlive a reload. */
+	struct aws_context_hold	*aws;
 	struct registry_ecr	*ecr;
 	struct engine_promo_side src, dst;
 	struct promote_image	*images;
@@ -55,6 +57,7 @@ engine_promo_free(struct engine_promo *pr)
 	size_t	 i;
 
 	registry_ecr_free(pr->ecr);
+	aws_context_release(pr->aws);
 	registry_free(pr->src.reg);
 	registry_free(pr->dst.reg);
 	free(pr->src.host);
@@ -394,6 +397,8 @@ engine_step_promoting(struct engine_run *r, struct store_stage *st,
 		goto out;
 	}
 	pr = xcalloc(1, sizeof *pr);
+	/* Before the sides take their credentials from the same settings. */
+	pr->aws = aws_context_hold(r->engine->aws);
 	pr->images = xcalloc(r->release->nimages, sizeof *pr->images);
 	for (i = 0; i < r->release->nimages; i++) {
 		im = &r->release->images[i];
@@ -433,7 +438,7 @@ engine_step_promoting(struct engine_run *r, struct store_stage *st,
 		goto out;
 	}
 	pr->parallel = r->engine->config->promotion_parallel_blobs;
-	pr->ecr = registry_ecr_new(aws_context_client(r->engine->aws), 0);
+	pr->ecr = registry_ecr_new(aws_context_hold_client(pr->aws), 0);
 	pr->call = engine_call_new(r, st);
 	log_info("promoting images app=%s run=%lld env=%s images=%zu from=%s "
 	    "to=%s", r->app, (long long)r->id, st->environment, pr->nimages,

@@ -760,6 +760,33 @@ struct engine_create {
 	char		*template_url;
 };
 
+/*
+ * CreateChangeSet answered at once that nothing would change: the same
+ * as a FAILED change set saying so, with CloudFormation's words as the
+ * reason.
+ */
+static void
+engine_created_empty(struct engine_run *r, struct store_stage *st,
+    const struct aws_reply *reply)
+{
+	const struct config_environment	*env;
+	struct cfn_change_set		 cs;
+
+	if ((env = engine_stage_env(r, st)) == NULL) {
+		engine_schedule(r, 0);
+		return;
+	}
+	log_info("change set refused, nothing to change app=%s run=%lld "
+	    "env=%s name=%s: %s", r->app, (long long)r->id, st->environment,
+	    st->change_set_name, reply->aws.message);
+	memset(&cs, 0, sizeof cs);
+	cs.status = xstrdup("FAILED");
+	cs.status_reason = xstrdup(reply->aws.message);
+	engine_change_set_ready(r, st, env, &cs, 1);
+	free(cs.status);
+	free(cs.status_reason);
+}
+
 static void
 engine_created_cb(const struct aws_reply *reply,
     struct cfn_change_set_ref *ref, void *arg)
@@ -776,7 +803,9 @@ engine_created_cb(const struct aws_reply *reply,
 			r->described_stage = st->id;
 			r->described_attempt = st->attempt;
 			engine_poll_later(r);
-		} else
+		} else if (cfn_reply_no_changes(reply))
+			engine_created_empty(r, st, reply);
+		else
 			engine_call_failed(r, st, reply,
 			    "creating the change set");
 		goto out;
@@ -820,7 +849,8 @@ engine_send_create(struct engine_run *r, struct store_stage *st,
 		free(cause);
 		return;
 	}
-	release_parameters(rel, env->name, &env->parameters, &kvs);
+	release_parameters(rel, env->name, &env->parameters,
+	    &env->release_may_set, &kvs);
 	params = xcalloc(kvs.n + 1, sizeof *params);
 	for (i = 0; i < kvs.n; i++) {
 		params[i].key = kvs.items[i].key;

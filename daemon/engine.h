@@ -13,9 +13,10 @@
  * environment with a `gate`, wait for the promotion to be authorised.
  *
  * Decisions (approve, reject, authorise, cancel, retry, redeploy) come
- * from shipgatectl through the control socket (on the loop: call the
- * functions below directly) and from the portal's thread (which records
- * them through its own store connection and calls engine_wake).
+ * from shipgatectl through the control socket and from the portal, whose
+ * threads hand each one to the loop through the bridge (portal-bridge.h)
+ * and the control socket's handlers: either way the functions below are
+ * called on the loop.
  *
  * Errors: 0 or a negative ENGINE_E*; human detail in *cause (caller
  * frees), worded for the person who asked ("bob may not approve prod:

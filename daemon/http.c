@@ -1062,12 +1062,6 @@ http_call_status(const struct http_call *call)
 	return (call->status);
 }
 
-const struct http_headers *
-http_call_headers(const struct http_call *call)
-{
-	return (&call->headers);
-}
-
 /* --- cookie jars ------------------------------------------------------ */
 
 struct http_cookies *

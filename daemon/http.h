@@ -85,8 +85,8 @@ typedef ssize_t	(*http_read_cb)(struct http_call *, void *dst, size_t len,
  * redirects libcurl follows are not passed on).  Return 0 when taken,
  * HTTP_STREAM_PAUSE when not taken (the same bytes come again after
  * http_call_resume), or HTTP_STREAM_ABORT.  Pieces are small (libcurl's
- * buffer, 16 KiB by default) so memory stays bounded; http_call_status and
- * http_call_headers tell what the response is.
+ * buffer, 16 KiB by default) so memory stays bounded; http_call_status
+ * tells what the response is.
  */
 typedef int	(*http_write_cb)(struct http_call *, const void *data,
 		    size_t len, void *arg);
@@ -209,9 +209,8 @@ void		 http_call_cancel(struct http_call *);
  * here).  Harmless when the call is not paused.
  */
 void		 http_call_resume(struct http_call *);
-/* While the call runs: the status and headers of the response so far. */
+/* While the call runs: the status of the response so far. */
 long		 http_call_status(const struct http_call *);
-const struct http_headers *http_call_headers(const struct http_call *);
 
 /*
  * A cookie jar kept in memory across calls (the checks of one run log in

@@ -15,9 +15,9 @@
 #include <string.h>
 
 #include "aws-context.h"
-#include "aws-json.h"
 #include "config.h"
 #include "intake.h"
+#include "json.h"
 #include "log.h"
 #include "release.h"
 #include "store.h"
@@ -873,7 +873,7 @@ obj_enqueue(struct intake_app *app, struct intake_obj *obj)
  * for a record that is not for us, -1 with *reason when malformed.
  */
 static int
-parse_record(struct intake_app *app, struct aws_json *doc, size_t i,
+parse_record(struct intake_app *app, struct json *doc, size_t i,
     struct intake_obj **objp, char **reason)
 {
 	const char	*name = NULL, *bucket = NULL, *key = NULL;
@@ -882,21 +882,21 @@ parse_record(struct intake_app *app, struct aws_json *doc, size_t i,
 	char		*decoded;
 
 	*objp = NULL;
-	aws_json_str(doc, &name, "Records[%zu].eventName", i);
-	if (aws_json_error(doc) != NULL)
+	json_str(doc, &name, "Records[%zu].eventName", i);
+	if (json_error(doc) != NULL)
 		goto bad;
 	if (strncmp(name, "ObjectCreated:", 14) != 0) {
 		log_debug(LOG_CAT_ENGINE, "event ignored app=%s event=%s",
 		    app->name, name);
 		return (0);
 	}
-	aws_json_str(doc, &bucket, "Records[%zu].s3.bucket.name", i);
-	aws_json_str(doc, &key, "Records[%zu].s3.object.key", i);
-	aws_json_int_opt(doc, &size, "Records[%zu].s3.object.size", i);
-	aws_json_str_opt(doc, &etag, "Records[%zu].s3.object.eTag", i);
-	aws_json_str_opt(doc, &version, "Records[%zu].s3.object.versionId",
+	json_str(doc, &bucket, "Records[%zu].s3.bucket.name", i);
+	json_str(doc, &key, "Records[%zu].s3.object.key", i);
+	json_int_opt(doc, &size, "Records[%zu].s3.object.size", i);
+	json_str_opt(doc, &etag, "Records[%zu].s3.object.eTag", i);
+	json_str_opt(doc, &version, "Records[%zu].s3.object.versionId",
 	    i);
-	if (aws_json_error(doc) != NULL)
+	if (json_error(doc) != NULL)
 		goto bad;
 	if ((decoded = intake_decode_key(key)) == NULL) {
 		*reason = xasprintf("Records[%zu].s3.object.key: bad "
@@ -925,7 +925,7 @@ parse_record(struct intake_app *app, struct aws_json *doc, size_t i,
 	return (0);
 
 bad:
-	*reason = xstrdup(aws_json_error(doc));
+	*reason = xstrdup(json_error(doc));
 	return (-1);
 }
 
@@ -939,8 +939,8 @@ static int
 parse_body(struct intake_app *app, const char *body, int *testp,
     struct intake_obj **headp, size_t *np, char **reason)
 {
-	struct aws_json_limits	 limits;
-	struct aws_json		*doc = NULL, *inner = NULL, *d;
+	struct json_limits	 limits;
+	struct json		*doc = NULL, *inner = NULL, *d;
 	struct intake_obj	*obj, *tail = NULL;
 	const char		*event = NULL, *type = NULL, *message = NULL;
 	char			*cause = NULL;
@@ -952,34 +952,34 @@ parse_body(struct intake_app *app, const char *body, int *testp,
 	*np = 0;
 	limits.max_size = INTAKE_BODY_MAX;
 	limits.max_depth = INTAKE_BODY_DEPTH;
-	if (aws_json_load(&doc, body, strlen(body), &limits, "S3 event",
+	if (json_load(&doc, body, strlen(body), &limits, "S3 event",
 	    &cause) != 0) {
 		*reason = cause;
 		return (-1);
 	}
 	d = doc;
-	if (aws_json_str_opt(doc, &type, "Type") == 1 &&
+	if (json_str_opt(doc, &type, "Type") == 1 &&
 	    strcmp(type, "Notification") == 0 &&
-	    aws_json_str_opt(doc, &message, "Message") == 1) {
-		if (aws_json_load(&inner, message, strlen(message), &limits,
+	    json_str_opt(doc, &message, "Message") == 1) {
+		if (json_load(&inner, message, strlen(message), &limits,
 		    "S3 event in an SNS notification", &cause) != 0) {
 			*reason = cause;
 			goto out;
 		}
 		d = inner;
 	}
-	if (json_is_array(aws_json_root(d))) {
+	if (json_is_array(json_root(d))) {
 		*reason = xstrdup("S3 event: not an object");
 		goto out;
 	}
-	if (aws_json_str_opt(d, &event, "Event") == 1 &&
+	if (json_str_opt(d, &event, "Event") == 1 &&
 	    strcmp(event, "s3:TestEvent") == 0) {
 		*testp = 1;
 		rc = 0;
 		goto out;
 	}
-	if (aws_json_array(d, &n, "Records") != 0) {
-		*reason = xstrdup(aws_json_error(d));
+	if (json_arr(d, &n, "Records") != 0) {
+		*reason = xstrdup(json_error(d));
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -1005,8 +1005,8 @@ out:
 		}
 		*np = 0;
 	}
-	aws_json_free(inner);
-	aws_json_free(doc);
+	json_free(inner);
+	json_free(doc);
 	return (rc);
 }
 

@@ -34,7 +34,6 @@ void	 log_init(const char *progname);
 /* After detaching from the terminal: lines go to syslog(3). */
 void	 log_use_syslog(void);
 void	 log_set_level(enum log_level);
-enum log_level log_get_level(void);
 void	 log_set_debug(unsigned int categories);
 /* Name <-> value; -1 or NULL when unknown. */
 int	 log_level_from_name(const char *);

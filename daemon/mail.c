@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "mail.h"
+#include "tmpl.h"
 #include "xmalloc.h"
 
 #define MAIL_MAX		(8 * 1024 * 1024)
@@ -25,16 +26,40 @@ mail_is_control(unsigned char c)
 	return (c < 0x20 || c == 0x7f);
 }
 
+/*
+ * Outside text with its bidirectional controls made visible
+ * ("<U+202E>"): a reader sees what was written, not text reordered to
+ * look like something else.  keep_lf: LF and TAB stay (a body), CR
+ * goes; else every control is a space (a header).
+ */
+static char *
+mail_clean(const char *s, int keep_lf)
+{
+	struct buf	 b;
+	const char	*p;
+	unsigned int	 cp;
+
+	buf_init(&b, SIZE_MAX / 2);
+	buf_appends(&b, "");
+	for (p = s != NULL ? s : ""; *p != '\0'; p++) {
+		if ((cp = tmpl_bidi_at(p, strnlen(p, 3))) != 0) {
+			buf_printf(&b, "<U+%04X>", cp);
+			p += 2;
+		} else if (keep_lf && *p == '\r')
+			continue;
+		else if (mail_is_control((unsigned char)*p) &&
+		    !(keep_lf && (*p == '\n' || *p == '\t')))
+			buf_appends(&b, " ");
+		else
+			buf_append(&b, p, 1);
+	}
+	return (buf_take(&b, NULL));
+}
+
 char *
 mail_header_clean(const char *s)
 {
-	char	*out, *p;
-
-	out = xstrdup(s != NULL ? s : "");
-	for (p = out; *p != '\0'; p++)
-		if (mail_is_control((unsigned char)*p))
-			*p = ' ';
-	return (out);
+	return (mail_clean(s, 0));
 }
 
 /* A subject value: cleaned and cut (at a character boundary) if long. */
@@ -61,25 +86,12 @@ mail_subject_value(const char *s)
 	return (v);
 }
 
-/* Body text: CR dropped, controls but LF and TAB as spaces. */
+/* Body text: CR dropped, controls but LF and TAB as spaces,
+ * bidirectional controls shown. */
 static char *
 mail_body_clean(const char *s)
 {
-	char		*out, *o;
-	const char	*p;
-
-	out = o = xmalloc(strlen(s != NULL ? s : "") + 1);
-	for (p = s != NULL ? s : ""; *p != '\0'; p++) {
-		if (*p == '\r')
-			continue;
-		if (*p != '\n' && *p != '\t' &&
-		    mail_is_control((unsigned char)*p))
-			*o++ = ' ';
-		else
-			*o++ = *p;
-	}
-	*o = '\0';
-	return (out);
+	return (mail_clean(s, 1));
 }
 
 char *

@@ -85,7 +85,8 @@ char	*mail_build(const struct mail_message *, size_t *lenp, char **cause);
 
 /* Helpers, exposed for tests and the other senders. */
 
-/* A copy with CR, LF, TAB and other C0/DEL controls as spaces. */
+/* A copy with CR, LF, TAB and other C0/DEL controls as spaces and
+ * bidirectional controls shown as "<U+202E>". */
 char	*mail_header_clean(const char *);
 /* "Name: value" folded and encoded (RFC 2047 when not ASCII), CRLF at
    the end of every line. */

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "control.h"
 #include "portal-api.h"
+#include "portal.h"
 #include "run-json.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -233,6 +234,7 @@ portal_api_runs(const struct portal_req *q, struct portal_reply *r)
 		json_object_set_new(o, "version",
 		    run_json_str(run->version));
 		json_object_set_new(o, "author", run_json_str(run->author));
+		json_object_set_new(o, "source", run_json_source(run));
 		json_object_set_new(o, "kind",
 		    json_string(store_run_kind_name(run->kind)));
 		json_object_set_new(o, "status",

@@ -77,12 +77,7 @@ struct portal_action {
 	const char		*via;		/* "portal" or "api" */
 	int64_t			 new_run;	/* redeploy's */
 };
-/* In portal.c: 0 or a CONTROL_E* (= ENGINE_E*) code with *cause. */
-int	 portal_action(struct portal *, struct portal_action *, char **cause);
-/* In portal.c: whether the loop answers within a second. */
-int	 portal_loop_alive(struct portal *);
-/* In portal.c: /metrics' AWS and loop lines, appended to out. */
-void	 portal_loop_metrics(struct portal *, struct buf *out);
+/* portal_action (portal.h) runs one on the loop. */
 
 /* An error reply {"error", "detail"} with the status. */
 void	 portal_api_error(struct portal_reply *, int status,

@@ -1,7 +1,6 @@
 /*
  * The portal's identities (see portal-auth.h).
  */
-#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -16,13 +15,12 @@
 
 #include <argon2.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 
 #include "config.h"
+#include "digest.h"
 #include "portal-auth.h"
 #include "store.h"
+#include "token.h"
 #include "xmalloc.h"
 
 /* Verified when the user is unknown, so that a wrong name costs as
@@ -30,37 +28,6 @@
 static const char portal_dummy_hash[] =
     "$argon2id$v=19$m=65536,t=3,p=4$c2hpcGdhdGVkdW1teXNhbHQ"
     "$9/hf4SbsL2+8b1ZTkIVR6x1nS1kBYb2fOQ4lkLq0bUo";
-
-static void
-portal_hex(const unsigned char *in, size_t len, char *out)
-{
-	static const char	 digits[] = "0123456789abcdef";
-	size_t			 i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 0xf];
-	}
-	out[2 * len] = '\0';
-}
-
-static int
-portal_random(unsigned char *out, size_t len)
-{
-	ssize_t	 n;
-	size_t	 got = 0;
-
-	while (got < len) {
-		n = getrandom(out + got, len - got, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return (-1);
-		}
-		got += (size_t)n;
-	}
-	return (0);
-}
 
 int
 portal_auth_password(const struct config_user *u, const char *password)
@@ -78,12 +45,6 @@ portal_auth_password(const struct config_user *u, const char *password)
 	return (rc == ARGON2_OK ? 0 : -1);
 }
 
-void
-portal_auth_hash(const char *secret, unsigned char out[32])
-{
-	SHA256((const unsigned char *)secret, strlen(secret), out);
-}
-
 int
 portal_session_new(struct store *s, const struct config *c,
     const char *user, const char *remote_addr, int64_t now, char **idp,
@@ -94,22 +55,31 @@ portal_session_new(struct store *s, const struct config *c,
 	int		 rc;
 
 	*idp = NULL;
-	if (portal_random(raw, sizeof raw) != 0) {
+	if (token_random(raw, sizeof raw) != 0) {
 		if (cause != NULL)
 			*cause = xasprintf("no randomness: %s",
 			    strerror(errno));
 		return (STORE_EIO);
 	}
 	id = xmalloc(PORTAL_SESSION_ID_LEN + 1);
-	portal_hex(raw, sizeof raw, id);
+	digest_hex(raw, sizeof raw, id);
 	explicit_bzero(raw, sizeof raw);
-	portal_auth_hash(id, hash);
+	token_hash(id, hash);
 	rc = store_session_create(s, hash, user, remote_addr, now,
 	    now + c->session_lifetime_ms, cause);
 	if (rc != 0) {
 		freezero_str(id);
 		return (rc);
 	}
+	/*
+	 * Sessions that ended (expired, revoked or idle too long) are of
+	 * no use: deleted whenever one is made, by a password or by the
+	 * trusted proxy's header alike, which makes one for every request
+	 * of a client without cookies (a failure only delays it).
+	 */
+	(void)store_session_purge(s, now, NULL, NULL);
+	(void)store_session_purge_idle(s, now - c->session_idle_timeout_ms,
+	    NULL, NULL);
 	*idp = id;
 	return (0);
 }
@@ -142,7 +112,7 @@ portal_session_user(struct store *s, const struct config *c, const char *id,
 	*store_err = 0;
 	if (!portal_session_id_valid(id))
 		return (NULL);
-	portal_auth_hash(id, hash);
+	token_hash(id, hash);
 	if ((rc = store_session_get(s, hash, &sess, NULL)) != 0) {
 		if (rc != STORE_ENOTFOUND)
 			*store_err = rc;
@@ -171,7 +141,7 @@ portal_session_revoke(struct store *s, const char *id, int64_t now)
 
 	if (!portal_session_id_valid(id))
 		return (STORE_ENOTFOUND);
-	portal_auth_hash(id, hash);
+	token_hash(id, hash);
 	return (store_session_revoke(s, hash, now, NULL));
 }
 
@@ -193,12 +163,11 @@ void
 portal_csrf_token(const char *session_id, char *out)
 {
 	static const char	 msg[] = "shipgate csrf";
-	unsigned char		 mac[EVP_MAX_MD_SIZE];
-	unsigned int		 len = 0;
+	unsigned char		 mac[DIGEST_SHA256_LEN];
 
-	HMAC(EVP_sha256(), session_id, (int)strlen(session_id),
-	    (const unsigned char *)msg, sizeof msg - 1, mac, &len);
-	portal_hex(mac, 32, out);
+	digest_hmac_sha256(session_id, strlen(session_id), msg,
+	    sizeof msg - 1, mac);
+	digest_hex(mac, sizeof mac, out);
 }
 
 int
@@ -218,6 +187,14 @@ portal_csrf_check(const char *session_id, const char *token)
 
 /* --- Rate limits --------------------------------------------------------- */
 
+/*
+ * Two tables, one for addresses and one for user names, so that junk
+ * from many addresses never pushes a user's lock-out out (nor the
+ * reverse).  A locked entry stays until its failures leave the window;
+ * when a table is full, only an unlocked entry is forgotten, and when
+ * every entry is locked a new key is refused (the attempt too): the
+ * table stays bounded and no lock-out is lost.
+ */
 struct portal_rl_entry {
 	char		*key;
 	int64_t		*fails;		/* times, oldest first */
@@ -225,19 +202,26 @@ struct portal_rl_entry {
 	int64_t		 last;
 };
 
-struct portal_ratelimit {
-	pthread_mutex_t		 lock;
+struct portal_rl_table {
 	struct portal_rl_entry	*v;
 	size_t			 n;
 };
 
+struct portal_ratelimit {
+	pthread_mutex_t		 lock;
+	struct portal_rl_table	 addrs;
+	struct portal_rl_table	 users;
+	size_t			 max_keys;	/* per table */
+};
+
 struct portal_ratelimit *
-portal_ratelimit_new(void)
+portal_ratelimit_new(size_t max_keys)
 {
 	struct portal_ratelimit	*rl;
 
 	rl = xcalloc(1, sizeof *rl);
 	pthread_mutex_init(&rl->lock, NULL);
+	rl->max_keys = max_keys != 0 ? max_keys : PORTAL_RATELIMIT_KEYS;
 	return (rl);
 }
 
@@ -248,28 +232,35 @@ portal_rl_entry_free(struct portal_rl_entry *e)
 	free(e->fails);
 }
 
-void
-portal_ratelimit_free(struct portal_ratelimit *rl)
+static void
+portal_rl_table_free(struct portal_rl_table *t)
 {
 	size_t	 i;
 
+	for (i = 0; i < t->n; i++)
+		portal_rl_entry_free(&t->v[i]);
+	free(t->v);
+}
+
+void
+portal_ratelimit_free(struct portal_ratelimit *rl)
+{
 	if (rl == NULL)
 		return;
-	for (i = 0; i < rl->n; i++)
-		portal_rl_entry_free(&rl->v[i]);
-	free(rl->v);
+	portal_rl_table_free(&rl->addrs);
+	portal_rl_table_free(&rl->users);
 	pthread_mutex_destroy(&rl->lock);
 	free(rl);
 }
 
 static struct portal_rl_entry *
-portal_rl_find(struct portal_ratelimit *rl, const char *key)
+portal_rl_find(struct portal_rl_table *t, const char *key)
 {
 	size_t	 i;
 
-	for (i = 0; i < rl->n; i++) {
-		if (strcmp(rl->v[i].key, key) == 0)
-			return (&rl->v[i]);
+	for (i = 0; i < t->n; i++) {
+		if (strcmp(t->v[i].key, key) == 0)
+			return (&t->v[i]);
 	}
 	return (NULL);
 }
@@ -289,82 +280,163 @@ portal_rl_expire(struct portal_rl_entry *e, int64_t window_ms, int64_t now)
 	}
 }
 
-int
-portal_ratelimit_allowed(struct portal_ratelimit *rl, const char *key,
-    int attempts, int64_t window_ms, int64_t now, int64_t *retry_ms)
+/* Called locked: 1 when e (NULL: no entry yet) may try now. */
+static int
+portal_rl_open(struct portal_rl_entry *e, int attempts, int64_t window_ms,
+    int64_t now, int64_t *retry_ms)
 {
-	struct portal_rl_entry	*e;
-	int			 ok = 1;
+	int64_t	 wait;
 
-	if (retry_ms != NULL)
-		*retry_ms = 0;
-	if (attempts <= 0)
+	if (e == NULL)
 		return (1);
-	pthread_mutex_lock(&rl->lock);
-	if ((e = portal_rl_find(rl, key)) != NULL) {
-		portal_rl_expire(e, window_ms, now);
-		if (e->nfails >= attempts) {
-			ok = 0;
-			if (retry_ms != NULL)
-				*retry_ms = e->fails[e->nfails - attempts] +
-				    window_ms - now;
-		}
-	}
-	pthread_mutex_unlock(&rl->lock);
-	return (ok);
+	portal_rl_expire(e, window_ms, now);
+	if (e->nfails < attempts)
+		return (1);
+	wait = e->fails[e->nfails - attempts] + window_ms - now;
+	if (retry_ms != NULL && wait > *retry_ms)
+		*retry_ms = wait;
+	return (0);
 }
 
-void
-portal_ratelimit_failed(struct portal_ratelimit *rl, const char *key,
-    int attempts, int64_t window_ms, int64_t now)
+/*
+ * Called locked: a place for key, or NULL when the table is full of
+ * locked entries.  Entries without a failure left are dropped on the
+ * way; then the least recently used unlocked one makes room.
+ */
+static struct portal_rl_entry *
+portal_rl_insert(struct portal_ratelimit *rl, struct portal_rl_table *t,
+    const char *key, int attempts, int64_t window_ms, int64_t now)
 {
 	struct portal_rl_entry	*e;
-	size_t			 i, oldest;
+	size_t			 i, victim = SIZE_MAX;
 
-	if (attempts <= 0)
-		return;
-	pthread_mutex_lock(&rl->lock);
-	if ((e = portal_rl_find(rl, key)) == NULL) {
-		if (rl->n == PORTAL_RATELIMIT_KEYS) {
-			/* Full: forget the key used least recently. */
-			oldest = 0;
-			for (i = 1; i < rl->n; i++) {
-				if (rl->v[i].last < rl->v[oldest].last)
-					oldest = i;
+	if (t->n >= rl->max_keys) {
+		for (i = 0; i < t->n;) {
+			portal_rl_expire(&t->v[i], window_ms, now);
+			if (t->v[i].nfails == 0) {
+				portal_rl_entry_free(&t->v[i]);
+				t->v[i] = t->v[--t->n];
+				continue;
 			}
-			portal_rl_entry_free(&rl->v[oldest]);
-			rl->v[oldest] = rl->v[--rl->n];
+			if (t->v[i].nfails < attempts && (victim == SIZE_MAX ||
+			    t->v[i].last < t->v[victim].last))
+				victim = i;
+			i++;
 		}
-		rl->v = xreallocarray(rl->v, rl->n + 1, sizeof *rl->v);
-		e = &rl->v[rl->n++];
-		memset(e, 0, sizeof *e);
-		e->key = xstrdup(key);
-		e->fails = xcalloc((size_t)attempts, sizeof *e->fails);
+		if (t->n >= rl->max_keys) {
+			if (victim == SIZE_MAX)
+				return (NULL);
+			portal_rl_entry_free(&t->v[victim]);
+			t->v[victim] = t->v[--t->n];
+		}
 	}
-	portal_rl_expire(e, window_ms, now);
-	if (e->nfails == attempts) {	/* keep the newest `attempts` */
-		memmove(e->fails, e->fails + 1,
-		    (size_t)(e->nfails - 1) * sizeof *e->fails);
-		e->nfails--;
+	t->v = xreallocarray(t->v, t->n + 1, sizeof *t->v);
+	e = &t->v[t->n++];
+	memset(e, 0, sizeof *e);
+	e->key = xstrdup(key);
+	e->fails = xcalloc((size_t)attempts, sizeof *e->fails);
+	return (e);
+}
+
+/* Called locked: notes a failure at now in e (open: below attempts). */
+static void
+portal_rl_note(struct portal_rl_entry *e, int attempts, int64_t now)
+{
+	if (e->nfails >= attempts) {	/* fewer attempts after a reload */
+		memmove(e->fails, e->fails + (e->nfails - attempts + 1),
+		    (size_t)(attempts - 1) * sizeof *e->fails);
+		e->nfails = attempts - 1;
 	}
 	e->fails = xreallocarray(e->fails, (size_t)attempts,
 	    sizeof *e->fails);
 	e->fails[e->nfails++] = now;
 	e->last = now;
-	pthread_mutex_unlock(&rl->lock);
 }
 
-void
-portal_ratelimit_clear(struct portal_ratelimit *rl, const char *key)
+int
+portal_ratelimit_attempt(struct portal_ratelimit *rl, const char *addr,
+    const char *user, int attempts, int64_t window_ms, int64_t now,
+    int64_t *retry_ms)
+{
+	struct portal_rl_entry	*ea, *eu = NULL;
+	int			 ok = 0;
+
+	if (retry_ms != NULL)
+		*retry_ms = 0;
+	if (attempts <= 0)
+		return (1);
+	if (user != NULL && strlen(user) > PORTAL_USER_NAME_MAX)
+		return (0);
+	pthread_mutex_lock(&rl->lock);
+	ea = portal_rl_find(&rl->addrs, addr);
+	if (user != NULL)
+		eu = portal_rl_find(&rl->users, user);
+	/* Both are looked at, so *retry_ms is the longer wait. */
+	ok = portal_rl_open(ea, attempts, window_ms, now, retry_ms);
+	ok = portal_rl_open(eu, attempts, window_ms, now, retry_ms) && ok;
+	if (!ok)
+		goto out;
+	/* Counted now, before the password is checked: attempts in
+	 * parallel cannot all pass the check above. */
+	if (ea == NULL && (ea = portal_rl_insert(rl, &rl->addrs, addr,
+	    attempts, window_ms, now)) == NULL) {
+		ok = 0;
+		goto out;
+	}
+	if (user != NULL && eu == NULL && (eu = portal_rl_insert(rl,
+	    &rl->users, user, attempts, window_ms, now)) == NULL) {
+		ok = 0;
+		goto out;
+	}
+	portal_rl_note(ea, attempts, now);
+	if (eu != NULL)
+		portal_rl_note(eu, attempts, now);
+out:
+	if (!ok && retry_ms != NULL && *retry_ms <= 0)
+		*retry_ms = window_ms;
+	pthread_mutex_unlock(&rl->lock);
+	return (ok);
+}
+
+static void
+portal_rl_remove(struct portal_rl_table *t, const char *key)
 {
 	struct portal_rl_entry	*e;
 
-	pthread_mutex_lock(&rl->lock);
-	if ((e = portal_rl_find(rl, key)) != NULL) {
+	if (key != NULL && (e = portal_rl_find(t, key)) != NULL) {
 		portal_rl_entry_free(e);
-		*e = rl->v[--rl->n];
+		*e = t->v[--t->n];
+	}
+}
+
+void
+portal_ratelimit_success(struct portal_ratelimit *rl, const char *addr,
+    const char *user)
+{
+	pthread_mutex_lock(&rl->lock);
+	portal_rl_remove(&rl->addrs, addr);
+	portal_rl_remove(&rl->users, user);
+	pthread_mutex_unlock(&rl->lock);
+}
+
+size_t
+portal_ratelimit_size(struct portal_ratelimit *rl, size_t *bytesp)
+{
+	struct portal_rl_table	*t[2] = { &rl->addrs, &rl->users };
+	size_t			 i, k, n = 0, bytes = 0;
+
+	pthread_mutex_lock(&rl->lock);
+	for (k = 0; k < 2; k++) {
+		n += t[k]->n;
+		bytes += t[k]->n * sizeof *t[k]->v;
+		for (i = 0; i < t[k]->n; i++)
+			bytes += strlen(t[k]->v[i].key) + 1 +
+			    (size_t)t[k]->v[i].nfails * sizeof(int64_t);
 	}
 	pthread_mutex_unlock(&rl->lock);
+	if (bytesp != NULL)
+		*bytesp = bytes;
+	return (n);
 }
 
 /* --- Trusted proxy -------------------------------------------------------- */
@@ -426,38 +498,18 @@ portal_auth_proxy_user(const struct config *c, const char *peer_addr,
 
 /* --- API tokens ----------------------------------------------------------- */
 
-int
-portal_token_generate(char *out)
-{
-	unsigned char	 raw[32];
-
-	if (portal_random(raw, sizeof raw) != 0)
-		return (-1);
-	memcpy(out, "sgt_", 4);
-	portal_hex(raw, sizeof raw, out + 4);
-	explicit_bzero(raw, sizeof raw);
-	return (0);
-}
-
 char *
 portal_token_user(struct store *s, const char *token, int64_t now,
     int *store_err)
 {
-	unsigned char	 hash[32];
+	unsigned char	 hash[TOKEN_HASH_LEN];
 	char		*user = NULL;
-	size_t		 i;
 	int		 rc;
 
 	*store_err = 0;
-	if (token == NULL || strlen(token) != PORTAL_TOKEN_LEN ||
-	    strncmp(token, "sgt_", 4) != 0)
+	if (!token_well_formed(token))
 		return (NULL);
-	for (i = 4; i < PORTAL_TOKEN_LEN; i++) {
-		if (!((token[i] >= '0' && token[i] <= '9') ||
-		    (token[i] >= 'a' && token[i] <= 'f')))
-			return (NULL);
-	}
-	portal_auth_hash(token, hash);
+	token_hash(token, hash);
 	if ((rc = store_token_use(s, hash, now, &user, NULL, NULL)) != 0) {
 		if (rc != STORE_ENOTFOUND)
 			*store_err = rc;

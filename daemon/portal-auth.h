@@ -15,8 +15,8 @@
  * id (which only the HttpOnly cookie holds), stateless, and still valid
  * after a restart.
  *
- * API tokens: "sgt_" + 64 hex characters, stored as the SHA-256 of the
- * whole string, acting as their user.
+ * API tokens (token.h): "sgt_" + 64 hex characters, stored as the
+ * SHA-256 of the whole string, acting as their user.
  */
 #ifndef SHIPGATE_PORTAL_AUTH_H
 #define SHIPGATE_PORTAL_AUTH_H
@@ -31,19 +31,16 @@ struct store;
 #define PORTAL_SESSION_COOKIE	"sg_session"
 #define PORTAL_SESSION_ID_LEN	64	/* hex characters */
 #define PORTAL_CSRF_LEN		64
-#define PORTAL_TOKEN_LEN	68	/* "sgt_" + 64 hex */
 
 /* 0 when password matches the user's argon2id hash; -1 otherwise (also
  * for a user without a hash).  user may be NULL: a hash is still
  * computed, so an unknown name takes as long as a wrong password. */
 int	 portal_auth_password(const struct config_user *, const char *password);
 
-/* SHA-256 of a string (a session id, a token). */
-void	 portal_auth_hash(const char *secret, unsigned char out[32]);
-
 /*
  * A new session for user: *idp (caller frees with freezero_str) is the
- * cookie's value.  Returns 0 or a STORE_E* code with *cause.
+ * cookie's value; the sessions that ended are deleted on the way.
+ * Returns 0 or a STORE_E* code with *cause.
  */
 int	 portal_session_new(struct store *, const struct config *,
 	    const char *user, const char *remote_addr, int64_t now,
@@ -71,23 +68,34 @@ void	 portal_csrf_token(const char *session_id, char *out);
 int	 portal_csrf_check(const char *session_id, const char *token);
 
 /*
- * Failed sign-in counting, per key ("addr 192.0.2.1", "user bob"):
- * a key with `attempts` failures within `window_ms` is locked until the
- * oldest of them leaves the window.  Thread-safe; bounded (the oldest
- * keys are forgotten beyond PORTAL_RATELIMIT_KEYS).
+ * Sign-in attempts, per client address and per user name, in two
+ * tables of max_keys entries each: a key with `attempts` attempts
+ * within `window_ms` is locked until the oldest of them leaves the
+ * window.  An attempt is counted before the password is checked (so
+ * parallel attempts cannot pass together) and a successful sign-in
+ * clears both keys.  A locked key is never forgotten for a new one;
+ * when a table holds only locked keys, a new key is refused.
+ * Thread-safe.
  */
-#define PORTAL_RATELIMIT_KEYS	4096
+#define PORTAL_RATELIMIT_KEYS	4096	/* per table, by default */
+#define PORTAL_USER_NAME_MAX	64	/* bytes; longer names are no user's */
 struct portal_ratelimit;
-struct portal_ratelimit *portal_ratelimit_new(void);
+struct portal_ratelimit *portal_ratelimit_new(size_t max_keys);
 void	 portal_ratelimit_free(struct portal_ratelimit *);
-/* 1 when key may try now; 0 when locked (*retry_ms: how long). */
-int	 portal_ratelimit_allowed(struct portal_ratelimit *, const char *key,
-	    int attempts, int64_t window_ms, int64_t now, int64_t *retry_ms);
-void	 portal_ratelimit_failed(struct portal_ratelimit *, const char *key,
-	    int attempts, int64_t window_ms, int64_t now);
-/* A successful sign-in clears the key. */
-void	 portal_ratelimit_clear(struct portal_ratelimit *, const char *key);
-
+/*
+ * 1 when addr (and user, when not NULL) may try now, the attempt being
+ * counted already; 0 when refused: locked, no room for a new key, or a
+ * user name longer than PORTAL_USER_NAME_MAX (nothing stored then).
+ * *retry_ms: how long to wait.
+ */
+int	 portal_ratelimit_attempt(struct portal_ratelimit *,
+	    const char *addr, const char *user, int attempts,
+	    int64_t window_ms, int64_t now, int64_t *retry_ms);
+/* A successful sign-in clears both keys (user may be NULL). */
+void	 portal_ratelimit_success(struct portal_ratelimit *,
+	    const char *addr, const char *user);
+/* Keys held in both tables; *bytesp (may be NULL): memory they use. */
+size_t	 portal_ratelimit_size(struct portal_ratelimit *, size_t *bytesp);
 /* Whether addr (the peer's numeric address) is one of trusted_proxies
  * (addresses compared as parsed, so "::1" and "0:0::1" are one). */
 int	 portal_auth_proxy_trusted(const struct config *, const char *addr);
@@ -99,9 +107,6 @@ int	 portal_auth_proxy_trusted(const struct config *, const char *addr);
 const struct config_user *portal_auth_proxy_user(const struct config *,
 	    const char *peer_addr, const char *header_value);
 
-/* A new API token in out (PORTAL_TOKEN_LEN + 1 bytes). -1 if the system
- * has no randomness to give. */
-int	 portal_token_generate(char *out);
 /* The user of an "Authorization: Bearer ..." token (caller frees), or
  * NULL (*store_err as portal_session_user). */
 char	*portal_token_user(struct store *, const char *token, int64_t now,

@@ -184,8 +184,7 @@ portal_cookie_get(const char *header, size_t len, const char *name,
 int
 portal_path_parse(const char *path, size_t len, struct portal_path *pp)
 {
-	const char	*p, *end = path + len, *slash;
-	char		*seg;
+	const char	*p, *end = path + len, *slash, *c;
 
 	memset(pp, 0, sizeof *pp);
 	if (len == 0 || path[0] != '/')
@@ -196,13 +195,26 @@ portal_path_parse(const char *path, size_t len, struct portal_path *pp)
 			slash = end;
 		if (slash == p)
 			goto fail;	/* "//"; one trailing '/' ends the loop */
-		if (pp->n == PORTAL_HTTP_SEGMENTS_MAX ||
-		    portal_http_decode(p, (size_t)(slash - p), 0, &seg) != 0)
+		if (pp->n == PORTAL_HTTP_SEGMENTS_MAX)
 			goto fail;
-		pp->segs[pp->n++] = seg;
-		if (strchr(seg, '/') != NULL || strcmp(seg, ".") == 0 ||
-		    strcmp(seg, "..") == 0)
+		/*
+		 * libmicrohttpd has decoded the path already: a '%' left
+		 * is an escape sent escaped ("%256d"), which a second
+		 * decoding would turn into another path than the one a
+		 * proxy in front saw and allowed.
+		 */
+		for (c = p; c < slash; c++) {
+			if (*c == '%' || (unsigned char)*c < 0x20 ||
+			    *c == 0x7f)
+				goto fail;
+		}
+		pp->segs[pp->n] = xstrndup(p, (size_t)(slash - p));
+		if (strcmp(pp->segs[pp->n], ".") == 0 ||
+		    strcmp(pp->segs[pp->n], "..") == 0) {
+			pp->n++;
 			goto fail;
+		}
+		pp->n++;
 		p = slash + 1;
 	}
 	return (0);
@@ -219,6 +231,24 @@ portal_path_free(struct portal_path *pp)
 	for (i = 0; i < pp->n; i++)
 		free(pp->segs[i]);
 	memset(pp, 0, sizeof *pp);
+}
+
+int
+portal_local_path(const char *s)
+{
+	size_t	 i;
+
+	if (s == NULL || s[0] != '/' || s[1] == '\0' || s[1] == '/' ||
+	    s[1] == '\\')
+		return (0);
+	for (i = 0; s[i] != '\0'; i++) {
+		/* A browser drops TAB, CR and LF from URLs ("/\t/evil"
+		 * becomes "//evil"): no control character at all. */
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
+		    i + 1 >= PORTAL_LOCAL_PATH_MAX)
+			return (0);
+	}
+	return (1);
 }
 
 int

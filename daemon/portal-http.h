@@ -57,11 +57,13 @@ int	 portal_cookie_get(const char *header, size_t len, const char *name,
 	    char **valuep);
 
 /*
- * A request path ("/runs/42/approve") split into its %-decoded
- * segments: segs[0] = "runs", ...  A trailing '/' is allowed ("/runs/"
- * is "/runs"); "/" has no segment.  -1 when the path does not start with
- * '/', has an empty segment ("//"), a "." or ".." segment, a bad escape,
- * a decoded '/' or NUL, or more than PORTAL_HTTP_SEGMENTS_MAX segments.
+ * A request path ("/runs/42/approve"), as libmicrohttpd hands it over
+ * (already %-decoded, once), split into segments: segs[0] = "runs", ...
+ * A trailing '/' is allowed ("/runs/" is "/runs"); "/" has no segment.
+ * -1 when the path does not start with '/', has an empty segment
+ * ("//"), a "." or ".." segment, a '%' (an escape sent escaped: never
+ * decoded twice), a control character, or more than
+ * PORTAL_HTTP_SEGMENTS_MAX segments.
  */
 struct portal_path {
 	char	*segs[PORTAL_HTTP_SEGMENTS_MAX];
@@ -70,6 +72,14 @@ struct portal_path {
 int	 portal_path_parse(const char *path, size_t len, struct portal_path *);
 void	 portal_path_free(struct portal_path *);
 
+/*
+ * Whether s may be the target of the redirect after sign-in (the
+ * "next" field): a path of this site, one '/' then neither '/' nor
+ * '\\' ("//host" and "/\\host" name another site), no control
+ * character, shorter than PORTAL_LOCAL_PATH_MAX.  1 or 0.
+ */
+#define PORTAL_LOCAL_PATH_MAX	1024
+int	 portal_local_path(const char *s);
 /* A positive decimal id ("42"; no sign, no leading zero, < 2^63), or -1. */
 int	 portal_parse_id(const char *, int64_t *idp);
 

@@ -737,6 +737,9 @@ pages_runs(const struct page_ctx *ctx, const struct page_runs_query *q,
 		tmpl_set(o, "app", r->app);
 		tmpl_set(o, "version", r->version);
 		tmpl_set(o, "author", r->author);
+		tmpl_set(o, "source_bucket", r->source_bucket);
+		tmpl_set(o, "source_key", r->source_key);
+		tmpl_set(o, "source_version", r->source_version_id);
 		tmpl_set(o, "status", store_run_status_name(r->status));
 		tmpl_set_bool(o, "rollback", r->kind == STORE_RUN_ROLLBACK);
 		pages_time(o, "created", r->created_at);
@@ -1155,6 +1158,7 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 	if (rel != NULL) {
 		tmpl_set(d, "key", rel->key);
 		tmpl_set(d, "bucket", rel->bucket);
+		tmpl_set(d, "version_id", rel->version_id);
 		pages_time(d, "received", rel->received_at);
 	}
 	if (by != NULL) {

@@ -13,6 +13,9 @@
  * started with (struct portal_cfgref); a reload makes a new current one
  * and the old config is freed when its last request completes.
  */
+#include <sys/ioctl.h>
+#include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -49,11 +52,26 @@
 #include "portal-pages.h"
 #include "portal.h"
 #include "store.h"
+#include "wallclock.h"
 #include "xmalloc.h"
 
 #define PORTAL_PAGE_MAX		(4 * 1024 * 1024)
 #define PORTAL_TLS_FILE_MAX	(1024 * 1024)
+/* The automatic connection cap: at most this many, and this many file
+ * descriptors (or a quarter of the limit) kept for the database, the
+ * control socket, outgoing AWS calls and mail. */
 #define PORTAL_CONNECTIONS_MAX	1024
+#define PORTAL_FDS_RESERVED	128
+#define PORTAL_CONNECTIONS_MIN	16
+/* Accepted beyond the cap per thread, so a new connection can be taken
+ * while the oldest idle one closes. */
+#define PORTAL_CONNECTIONS_SLACK 8
+/* How often the watch looks for connections past their deadline. */
+#define PORTAL_WATCH_MS		250
+/* The loop is alive when it runs a call within this (healthz, metrics). */
+#define PORTAL_LOOP_ALIVE_MS	1000
+/* The longest address taken from X-Forwarded-For. */
+#define PORTAL_ADDR_MAX		64
 
 #define PORTAL_CSP							\
     "default-src 'self'; script-src 'self'; style-src 'self'; "	\
@@ -66,6 +84,30 @@ struct portal_cfgref {
 	unsigned int		 refs;
 	struct portal_cfgref	*next;		/* retired list */
 };
+
+/*
+ * A connection under watch (MHD's socket context): where its request
+ * is and since when, so that a request head that takes longer than
+ * request_timeout or a body slower than body_min_rate is closed however
+ * often bytes trickle in (MHD's idle timeout restarts on every byte),
+ * and so that the oldest idle connection makes room when the portal is
+ * full.
+ */
+enum portal_sock_state {
+	PORTAL_SOCK_HEAD,	/* waiting for (the rest of) a request head */
+	PORTAL_SOCK_BODY,	/* head read, body coming */
+	PORTAL_SOCK_REPLY,	/* answered or answering */
+	PORTAL_SOCK_CLOSING,	/* shut down by the watch */
+};
+
+struct portal_sock {
+	int			 fd;
+	enum portal_sock_state	 state;
+	int64_t			 since;		/* monotonic ms */
+	uint64_t		 body;		/* bytes of body read */
+	TAILQ_ENTRY(portal_sock) entry;		/* oldest first */
+};
+TAILQ_HEAD(portal_socks, portal_sock);
 
 struct portal {
 	struct portal_deps	 deps;
@@ -86,6 +128,19 @@ struct portal {
 
 	struct portal_ratelimit	*ratelimit;
 	atomic_ullong		 requests[6];	/* by status class 1xx..5xx */
+
+	pthread_mutex_t		 watch_lock;	/* socks, nsocks, limits */
+	pthread_cond_t		 watch_cond;
+	pthread_t		 watch_thread;
+	int			 watch_started;
+	int			 watch_stop;
+	struct portal_socks	 socks;
+	unsigned int		 nsocks;	/* not closing */
+	unsigned int		 max_connections;
+	int64_t			 request_timeout_ms;
+	uint64_t		 body_min_rate;
+	atomic_ullong		 closed_deadline;
+	atomic_ullong		 closed_shed;
 };
 
 /* Per request (MHD's con_cls). */
@@ -150,6 +205,10 @@ portal_reconfigure(struct portal *p, const struct config *new,
 	p->cfg = ref;
 	portal_cfg_reap(p);
 	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_lock(&p->watch_lock);
+	p->request_timeout_ms = new->request_timeout_ms;
+	p->body_min_rate = new->body_min_rate;
+	pthread_mutex_unlock(&p->watch_lock);
 }
 
 /* --- Store connections ---------------------------------------------------- */
@@ -276,8 +335,8 @@ portal_loop_alive(struct portal *p)
 {
 	int	 ran = 0;
 
-	return (portal_bridge_call(p->bridge, portal_noop_cb, &ran, 1000) ==
-	    0 && ran);
+	return (portal_bridge_call(p->bridge, portal_noop_cb, &ran,
+	    PORTAL_LOOP_ALIVE_MS) == 0 && ran);
 }
 
 #define PORTAL_STATS_MAX	256
@@ -357,7 +416,7 @@ portal_loop_metrics(struct portal *p, struct buf *b)
 	call = xcalloc(1, sizeof *call);
 	call->p = p;
 	alive = portal_bridge_call(p->bridge, portal_stats_cb, call,
-	    1000) == 0;
+	    PORTAL_LOOP_ALIVE_MS) == 0;
 	buf_printf(b, "# HELP shipgate_loop_up Whether the daemon's loop "
 	    "answers.\n# TYPE shipgate_loop_up gauge\nshipgate_loop_up %d\n",
 	    alive);
@@ -383,11 +442,228 @@ portal_loop_metrics(struct portal *p, struct buf *b)
 		buf_printf(b, "shipgate_portal_requests_total{code=\"%dxx\"} "
 		    "%llu\n", k, (unsigned long long)atomic_load(
 		    &p->requests[k]));
+	pthread_mutex_lock(&p->watch_lock);
+	k = (int)p->nsocks;
+	pthread_mutex_unlock(&p->watch_lock);
+	buf_printf(b, "# HELP shipgate_portal_connections Open portal "
+	    "connections.\n# TYPE shipgate_portal_connections gauge\n"
+	    "shipgate_portal_connections %d\n"
+	    "# HELP shipgate_portal_connections_max The portal's connection "
+	    "cap.\n# TYPE shipgate_portal_connections_max gauge\n"
+	    "shipgate_portal_connections_max %u\n"
+	    "# HELP shipgate_portal_connections_closed_total Connections the "
+	    "portal closed: a request too slow (deadline) or the oldest idle "
+	    "one when full (shed).\n"
+	    "# TYPE shipgate_portal_connections_closed_total counter\n"
+	    "shipgate_portal_connections_closed_total{reason=\"deadline\"} "
+	    "%llu\n"
+	    "shipgate_portal_connections_closed_total{reason=\"shed\"} "
+	    "%llu\n", k, p->max_connections,
+	    (unsigned long long)atomic_load(&p->closed_deadline),
+	    (unsigned long long)atomic_load(&p->closed_shed));
 	for (i = 0; i < call->n; i++) {
 		free(call->names[i][0]);
 		free(call->names[i][1]);
 	}
 	free(call);
+}
+
+/* --- Connections under watch ------------------------------------------------ */
+
+static int64_t
+portal_monotonic(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * Called locked: closes a connection under MHD's feet.  Its thread sees
+ * the end of the stream and closes it (calling portal_notify_cb, which
+ * takes it off the list); the descriptor is still open here because
+ * MHD closes it only after that callback, which needs this lock.
+ */
+static void
+portal_sock_close(struct portal *p, struct portal_sock *ps,
+    atomic_ullong *counter)
+{
+	if (ps->state == PORTAL_SOCK_CLOSING)
+		return;
+	ps->state = PORTAL_SOCK_CLOSING;
+	p->nsocks--;
+	(void)shutdown(ps->fd, SHUT_RDWR);
+	atomic_fetch_add(counter, 1);
+}
+
+/* Called locked: whether ps is past its deadline at now. */
+static int
+portal_sock_late(const struct portal *p, const struct portal_sock *ps,
+    int64_t now)
+{
+	int64_t	 elapsed = now - ps->since;
+	int	 late, unread = 0;
+
+	switch (ps->state) {
+	case PORTAL_SOCK_HEAD:
+		late = elapsed > p->request_timeout_ms;
+		break;
+	case PORTAL_SOCK_BODY:
+		/* After a grace of request_timeout, at least body_min_rate
+		 * bytes a second on average. */
+		late = elapsed > p->request_timeout_ms &&
+		    ps->body < p->body_min_rate *
+		    (uint64_t)(elapsed - p->request_timeout_ms) / 1000;
+		break;
+	default:
+		return (0);
+	}
+	/*
+	 * Bytes the kernel holds that no thread has read yet: the portal
+	 * is behind (its threads busy with other requests), not the
+	 * client.  Spared until they are read; a slow client's few bytes
+	 * are read as they come, so it is not spared for long.
+	 */
+	if (late && ioctl(ps->fd, FIONREAD, &unread) == 0 && unread > 0)
+		late = 0;
+	return (late);
+}
+
+static void *
+portal_watch_main(void *arg)
+{
+	struct portal		*p = arg;
+	struct portal_sock	*ps;
+	struct timespec		 ts;
+	int64_t			 now;
+
+	pthread_mutex_lock(&p->watch_lock);
+	while (!p->watch_stop) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += PORTAL_WATCH_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		(void)pthread_cond_timedwait(&p->watch_cond, &p->watch_lock,
+		    &ts);
+		now = portal_monotonic();
+		TAILQ_FOREACH(ps, &p->socks, entry) {
+			if (portal_sock_late(p, ps, now))
+				portal_sock_close(p, ps, &p->closed_deadline);
+		}
+	}
+	pthread_mutex_unlock(&p->watch_lock);
+	return (NULL);
+}
+
+static void
+portal_notify_cb(void *cls, struct MHD_Connection *conn,
+    void **socket_context, enum MHD_ConnectionNotificationCode toe)
+{
+	struct portal			*p = cls;
+	struct portal_sock		*ps, *old;
+	const union MHD_ConnectionInfo	*ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if ((ps = *socket_context) == NULL)
+			return;
+		pthread_mutex_lock(&p->watch_lock);
+		TAILQ_REMOVE(&p->socks, ps, entry);
+		if (ps->state != PORTAL_SOCK_CLOSING)
+			p->nsocks--;
+		pthread_mutex_unlock(&p->watch_lock);
+		free(ps);
+		*socket_context = NULL;
+		return;
+	}
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED ||
+	    (ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_CONNECTION_FD)) == NULL)
+		return;
+	ps = xcalloc(1, sizeof *ps);
+	ps->fd = ci->connect_fd;
+	ps->state = PORTAL_SOCK_HEAD;
+	ps->since = portal_monotonic();
+	pthread_mutex_lock(&p->watch_lock);
+	TAILQ_INSERT_TAIL(&p->socks, ps, entry);
+	p->nsocks++;
+	if (p->nsocks > p->max_connections) {
+		/* Full: the oldest connection still waiting for a request
+		 * makes room (a slow client's, or an idle keep-alive);
+		 * if every one is busy, the new one goes. */
+		TAILQ_FOREACH(old, &p->socks, entry) {
+			if (old->state == PORTAL_SOCK_HEAD)
+				break;
+		}
+		portal_sock_close(p, old != NULL ? old : ps,
+		    &p->closed_shed);
+	}
+	pthread_mutex_unlock(&p->watch_lock);
+	*socket_context = ps;
+}
+
+/* The request on conn moved on (its head read, answered, done). */
+static void
+portal_sock_moved(struct portal *p, struct MHD_Connection *conn,
+    enum portal_sock_state state, size_t body)
+{
+	const union MHD_ConnectionInfo	*ci;
+	struct portal_sock		*ps;
+
+	if ((ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT)) == NULL ||
+	    (ps = ci->socket_context) == NULL)
+		return;
+	pthread_mutex_lock(&p->watch_lock);
+	if (ps->state != PORTAL_SOCK_CLOSING) {
+		if (ps->state != state) {
+			ps->state = state;
+			ps->since = portal_monotonic();
+			ps->body = 0;
+		}
+		ps->body += body;
+		/* Oldest first: an idle connection goes to the end. */
+		if (state == PORTAL_SOCK_HEAD) {
+			TAILQ_REMOVE(&p->socks, ps, entry);
+			TAILQ_INSERT_TAIL(&p->socks, ps, entry);
+		}
+	}
+	pthread_mutex_unlock(&p->watch_lock);
+}
+
+/*
+ * The cap on connections: max_connections, or derived from the file
+ * limit so that the daemon keeps descriptors for its database, the
+ * control socket and its AWS calls however many clients come.
+ */
+static unsigned int
+portal_connection_cap(const struct config *config)
+{
+	struct rlimit	 rl;
+	rlim_t		 reserve, cap;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		rl.rlim_cur = 1024 * 1024;
+	reserve = rl.rlim_cur / 4 > PORTAL_FDS_RESERVED ? rl.rlim_cur / 4 :
+	    PORTAL_FDS_RESERVED;
+	cap = rl.rlim_cur > reserve ? rl.rlim_cur - reserve : 0;
+	if (config->max_connections > 0) {
+		if ((rlim_t)config->max_connections > cap)
+			log_warnx("portal: max_connections=%d leaves fewer "
+			    "than %llu of %llu file descriptors to the rest "
+			    "of the daemon (raise LimitNOFILE=)",
+			    config->max_connections,
+			    (unsigned long long)reserve,
+			    (unsigned long long)rl.rlim_cur);
+		return ((unsigned int)config->max_connections);
+	}
+	if (cap > PORTAL_CONNECTIONS_MAX)
+		cap = PORTAL_CONNECTIONS_MAX;
+	if (cap < PORTAL_CONNECTIONS_MIN)
+		cap = PORTAL_CONNECTIONS_MIN;
+	return ((unsigned int)cap);
 }
 
 /* --- Replies -------------------------------------------------------------- */
@@ -522,19 +798,39 @@ struct portal_request {
 	struct portal_reply	 reply;
 };
 
-static int64_t
-portal_now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 static const char *
 portal_header(struct portal_request *q, const char *name)
 {
 	return (MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, name));
+}
+
+struct portal_header_count {
+	const char	*name;
+	unsigned int	 n;
+};
+
+static enum MHD_Result
+portal_header_count_cb(void *arg, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct portal_header_count	*hc = arg;
+
+	if (key != NULL && strcasecmp(key, hc->name) == 0)
+		hc->n++;
+	return (MHD_YES);
+}
+
+/* How many times the request carries header name. */
+static unsigned int
+portal_header_count(struct MHD_Connection *conn, const char *name)
+{
+	struct portal_header_count	 hc;
+
+	hc.name = name;
+	hc.n = 0;
+	MHD_get_connection_values(conn, MHD_HEADER_KIND,
+	    portal_header_count_cb, &hc);
+	return (hc.n);
 }
 
 static void
@@ -572,7 +868,7 @@ portal_client_addr(struct portal_request *q)
 	last = last != NULL ? last + 1 : xff;
 	last += strspn(last, " \t");
 	len = strcspn(last, " \t");
-	if (len == 0 || len > 64)
+	if (len == 0 || len > PORTAL_ADDR_MAX)
 		return (xstrdup(q->peer));
 	return (xstrndup(last, len));
 }
@@ -624,7 +920,8 @@ portal_same_origin(struct portal_request *q)
 
 /*
  * Who asks: a Bearer token, the session cookie or a trusted proxy's
- * header.  -1 when the store failed (503 sent by the caller).
+ * header.  -1 when the store failed (503 sent by the caller), 1 when
+ * the identity header is sent twice (400).
  */
 static int
 portal_identify(struct portal_request *q)
@@ -660,6 +957,9 @@ portal_identify(struct portal_request *q)
 		else
 			freezero_str(cookie);
 	}
+	if (q->config->identity_header != NULL &&
+	    portal_header_count(q->conn, q->config->identity_header) > 1)
+		return (1);	/* which one the proxy meant is unknown */
 	if (q->config->identity_header != NULL &&
 	    (h = portal_header(q, q->config->identity_header)) != NULL &&
 	    (u = portal_auth_proxy_user(q->config, q->peer, h)) != NULL &&
@@ -722,10 +1022,10 @@ portal_login(struct portal_request *q)
 	struct portal_reply		*r = &q->reply;
 	const struct config		*c = q->config;
 	const struct config_user	*u;
-	const char			*user, *password, *next;
-	char				*addr, *akey, *ukey, *id = NULL;
+	const char			*user, *password, *next, *ukey;
+	char				*addr, *id = NULL;
 	char				*cause = NULL, *lu;
-	int64_t				 wait_a = 0, wait_u = 0;
+	int64_t				 wait = 0;
 	int				 rc;
 
 	user = portal_form_value(q, "user");
@@ -733,15 +1033,14 @@ portal_login(struct portal_request *q)
 	if (user == NULL)
 		user = portal_form_value(q, "login");
 	addr = portal_client_addr(q);
-	akey = xasprintf("addr %s", addr);
-	ukey = xasprintf("user %s", user != NULL ? user : "");
+	/* A name no user can have is not kept: only the address counts. */
+	ukey = portal_blank(user) || strlen(user) > PORTAL_USER_NAME_MAX ?
+	    NULL : user;
 	lu = portal_loggable(user);
 	q->ctx.user = NULL;
 	q->ctx.csrf = NULL;
-	if (!portal_ratelimit_allowed(q->p->ratelimit, akey,
-	    c->sign_in_attempts, c->sign_in_window_ms, q->now, &wait_a) ||
-	    !portal_ratelimit_allowed(q->p->ratelimit, ukey,
-	    c->sign_in_attempts, c->sign_in_window_ms, q->now, &wait_u)) {
+	if (!portal_ratelimit_attempt(q->p->ratelimit, addr, ukey,
+	    c->sign_in_attempts, c->sign_in_window_ms, q->now, &wait)) {
 		log_notice("portal: sign-in refused, too many failures "
 		    "user=%s addr=%s", lu, addr);
 		rc = pages_login(&q->ctx, "Too many failed sign-ins: try "
@@ -751,14 +1050,10 @@ portal_login(struct portal_request *q)
 			r->status = 429;
 		goto out;
 	}
-	u = user != NULL ? config_find_user(c, user) : NULL;
-	if (portal_blank(user) || password == NULL ||
+	u = ukey != NULL ? config_find_user(c, ukey) : NULL;
+	if (ukey == NULL || password == NULL ||
 	    portal_auth_password(u, password) != 0) {
-		portal_ratelimit_failed(q->p->ratelimit, akey,
-		    c->sign_in_attempts, c->sign_in_window_ms, q->now);
-		if (!portal_blank(user))
-			portal_ratelimit_failed(q->p->ratelimit, ukey,
-			    c->sign_in_attempts, c->sign_in_window_ms, q->now);
+		/* The attempt is counted already. */
 		log_notice("portal: sign-in failed user=%s addr=%s", lu, addr);
 		rc = pages_login(&q->ctx, "Wrong user name or password.",
 		    &r->body, &cause);
@@ -767,8 +1062,7 @@ portal_login(struct portal_request *q)
 			r->status = 403;
 		goto out;
 	}
-	portal_ratelimit_clear(q->p->ratelimit, ukey);
-	portal_ratelimit_clear(q->p->ratelimit, akey);
+	portal_ratelimit_success(q->p->ratelimit, addr, ukey);
 	if (q->session != NULL)
 		(void)portal_session_revoke(q->store, q->session, q->now);
 	if (portal_session_new(q->store, c, u->name, addr, q->now, &id,
@@ -779,16 +1073,11 @@ portal_login(struct portal_request *q)
 		    "failed; try again.");
 		goto out;
 	}
-	/* Sessions that ended are of no use: delete them now and then. */
-	(void)store_session_purge(q->store, q->now, NULL, NULL);
 	log_info("portal: signed in user=%s addr=%s", u->name, addr);
 	free(r->set_cookie);
 	r->set_cookie = portal_session_cookie(c, id, q->p->tls);
 	next = portal_form_value(q, "next");
-	/* Only a path of this site: "/x", never "//host" or "/\host". */
-	if (next != NULL && next[0] == '/' && next[1] != '/' &&
-	    next[1] != '\\' && strpbrk(next, "\r\n") == NULL &&
-	    strlen(next) < 1024)
+	if (portal_local_path(next))
 		portal_redirect(r, next);
 	else
 		portal_redirect(r, "/");
@@ -796,8 +1085,6 @@ out:
 	freezero_str(id);
 	free(lu);
 	free(addr);
-	free(akey);
-	free(ukey);
 }
 
 /* The pages' form actions: /runs/{id}/VERB and /releases/{id}/redeploy. */
@@ -1054,7 +1341,14 @@ portal_route(struct portal_request *q, const char *url)
 		portal_metrics(&aq, r);
 		return;
 	}
-	if (portal_identify(q) != 0) {
+	switch (portal_identify(q)) {
+	case 0:
+		break;
+	case 1:
+		portal_fail(&q->ctx, q->api, r, 400, "bad_request",
+		    "The identity header is sent more than once.");
+		return;
+	default:
 		portal_fail(&q->ctx, q->api, r, 503, "store", "The database "
 		    "failed; try again.");
 		return;
@@ -1187,7 +1481,7 @@ portal_request(struct portal *p, struct portal_conn *pc,
 	q.conn = conn;
 	q.config = pc->cfg->config;
 	q.method = method;
-	q.now = portal_now();
+	q.now = wallclock_ms();
 	q.body = pc->body.data != NULL ? pc->body.data : "";
 	q.body_len = pc->body.len;
 	q.ctx.config = q.config;
@@ -1240,10 +1534,28 @@ portal_access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 	enum MHD_Result		 ret;
 
 	if (pc == NULL) {
+		/* The head is in: from now on the body's rate counts. */
+		portal_sock_moved(p, conn, PORTAL_SOCK_BODY, 0);
 		pc = xcalloc(1, sizeof *pc);
 		pc->cfg = portal_cfg_get(p);
 		buf_init(&pc->body, pc->cfg->config->max_body_size);
 		*con_cls = pc;
+		/*
+		 * Two lengths, or two hosts, are read differently by
+		 * different servers (request smuggling, virtual host
+		 * confusion behind a proxy): refused, never "first wins".
+		 */
+		if (portal_header_count(conn, "Content-Length") > 1 ||
+		    portal_header_count(conn, "Host") > 1) {
+			portal_reply_init(&r);
+			r.status = 400;
+			r.content_type = "text/plain; charset=utf-8";
+			buf_appends(&r.body, "Duplicate Content-Length or "
+			    "Host header.\n");
+			ret = portal_send(p, conn, &r);
+			portal_reply_free(&r);
+			return (ret);
+		}
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		    "Content-Length");
 		if (cl != NULL) {
@@ -1267,6 +1579,8 @@ portal_access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 		return (MHD_YES);
 	}
 	if (*upload_data_size > 0) {
+		portal_sock_moved(p, conn, PORTAL_SOCK_BODY,
+		    *upload_data_size);
 		if (buf_append(&pc->body, upload_data, *upload_data_size) !=
 		    0) {
 			log_notice("portal: request body too large, "
@@ -1279,6 +1593,7 @@ portal_access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 	if (pc->started)
 		return (MHD_YES);
 	pc->started = 1;
+	portal_sock_moved(p, conn, PORTAL_SOCK_REPLY, 0);
 	return (portal_request(p, pc, conn, url, method));
 }
 
@@ -1289,6 +1604,9 @@ portal_completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct portal		*p = cls;
 	struct portal_conn	*pc = *con_cls;
 
+	/* Idle until the next request's head (keep-alive), which has
+	 * request_timeout from now. */
+	portal_sock_moved(p, conn, PORTAL_SOCK_HEAD, 0);
 	if (pc == NULL)
 		return;
 	buf_free_secret(&pc->body);	/* may hold a password */
@@ -1392,6 +1710,7 @@ portal_new(const struct portal_deps *deps, const struct config *config,
 	struct sockaddr_storage		 ss;
 	socklen_t			 sslen;
 	const union MHD_DaemonInfo	*info;
+	pthread_condattr_t		 cattr;
 	unsigned int			 flags;
 
 	*cause = NULL;
@@ -1402,7 +1721,16 @@ portal_new(const struct portal_deps *deps, const struct config *config,
 	p->cfg = xcalloc(1, sizeof *p->cfg);
 	p->cfg->config = config;
 	p->db_path = xstrdup(config->database);
-	p->ratelimit = portal_ratelimit_new();
+	p->ratelimit = portal_ratelimit_new(0);
+	pthread_mutex_init(&p->watch_lock, NULL);
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->watch_cond, &cattr);
+	pthread_condattr_destroy(&cattr);
+	TAILQ_INIT(&p->socks);
+	p->max_connections = portal_connection_cap(config);
+	p->request_timeout_ms = config->request_timeout_ms;
+	p->body_min_rate = config->body_min_rate;
 
 	if (portal_listen_addr(config->listen, &ss, &sslen, cause) != 0)
 		goto fail;
@@ -1425,7 +1753,9 @@ portal_new(const struct portal_deps *deps, const struct config *config,
 	    portal_access_cb, p,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)PORTAL_THREADS,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)PORTAL_CONNECTIONS_MAX,
+	    MHD_OPTION_CONNECTION_LIMIT, p->max_connections +
+	    (unsigned int)(PORTAL_THREADS * PORTAL_CONNECTIONS_SLACK),
+	    MHD_OPTION_NOTIFY_CONNECTION, portal_notify_cb, p,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned int)config->connections_per_address,
 	    MHD_OPTION_CONNECTION_TIMEOUT,
@@ -1448,8 +1778,18 @@ portal_new(const struct portal_deps *deps, const struct config *config,
 	if ((info = MHD_get_daemon_info(p->mhd,
 	    MHD_DAEMON_INFO_BIND_PORT)) != NULL)
 		p->port = info->port;
-	log_info("portal listening listen=%s port=%u tls=%s threads=%d",
-	    config->listen, p->port, p->tls ? "yes" : "no", PORTAL_THREADS);
+	if ((errno = pthread_create(&p->watch_thread, NULL, portal_watch_main,
+	    p)) != 0) {
+		*cause = xasprintf("cannot start the portal's connection "
+		    "watch: %s", strerror(errno));
+		MHD_stop_daemon(p->mhd);
+		goto fail;
+	}
+	p->watch_started = 1;
+	log_info("portal listening listen=%s port=%u tls=%s threads=%d "
+	    "max_connections=%u request_timeout=%lldms", config->listen,
+	    p->port, p->tls ? "yes" : "no", PORTAL_THREADS, p->max_connections,
+	    (long long)p->request_timeout_ms);
 	return (p);
 fail:
 	if (p->bridge != NULL)
@@ -1458,12 +1798,6 @@ fail:
 	p->mhd = NULL;
 	portal_stop(p);
 	return (NULL);
-}
-
-unsigned int
-portal_port(const struct portal *p)
-{
-	return (p->port);
 }
 
 void
@@ -1478,6 +1812,13 @@ portal_stop(struct portal *p)
 	 * finish and be joined here, on the loop. */
 	if (p->bridge != NULL)
 		portal_bridge_shutdown(p->bridge);
+	if (p->watch_started) {
+		pthread_mutex_lock(&p->watch_lock);
+		p->watch_stop = 1;
+		pthread_cond_signal(&p->watch_cond);
+		pthread_mutex_unlock(&p->watch_lock);
+		pthread_join(p->watch_thread, NULL);
+	}
 	if (p->mhd != NULL)
 		MHD_stop_daemon(p->mhd);
 	if (p->bridge != NULL)
@@ -1496,6 +1837,8 @@ portal_stop(struct portal *p)
 	freezero_str(p->tls_key);
 	free(p->tls_cert);
 	free(p->db_path);
+	pthread_cond_destroy(&p->watch_cond);
+	pthread_mutex_destroy(&p->watch_lock);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }

@@ -37,15 +37,20 @@
 #include <uv.h>
 
 struct aws_context;
+struct buf;
 struct config;
 struct control_handlers;
 struct engine;
+struct portal_action;
 
 /* Threads in the pool, each with its own store connection. */
 #define PORTAL_THREADS		4
 /* How long a request waits for the loop to take a call. */
 #define PORTAL_BRIDGE_TIMEOUT_MS 10000
-/* Idle connections are closed after this many seconds. */
+/* libmicrohttpd's idle timeout, which restarts on every byte: a reply
+ * read too slowly ends after it.  A request's head and body have
+ * deadlines of their own (portal.request_timeout, portal.body_min_rate),
+ * kept by the portal's connection watch thread. */
 #define PORTAL_CONNECTION_TIMEOUT_S 30
 /* Memory per connection: bounds the request line and headers. */
 #define PORTAL_CONNECTION_MEMORY (64 * 1024)
@@ -70,8 +75,16 @@ struct portal;
  */
 struct portal	*portal_new(const struct portal_deps *, const struct config *,
 		    char **cause);
-/* The port bound (useful with listen: host:0). */
-unsigned int	 portal_port(const struct portal *);
+/*
+ * From a request's thread, through the bridge, for the handlers
+ * (portal-api.c, the pages): the engine's action (0 or a CONTROL_E* =
+ * ENGINE_E* code with *cause); whether the loop answers within a
+ * second; /metrics' AWS and loop lines, appended to out.
+ */
+int		 portal_action(struct portal *, struct portal_action *,
+		    char **cause);
+int		 portal_loop_alive(struct portal *);
+void		 portal_loop_metrics(struct portal *, struct buf *out);
 /*
  * On the loop, after a reload: requests from now on use config; old
  * (the previous one, which the caller hands over) is freed by the portal

@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "aws-sign.h"
+#include "digest.h"
 #include "log.h"
 #include "promote.h"
 #include "registry.h"
@@ -67,7 +67,7 @@ struct promote_stream {
 	size_t			 held;
 	long long		 received;
 	long long		 sent;
-	struct aws_sign_sha256	*sha;
+	struct digest_sha256	*sha;
 	int			 get_paused;
 	int			 put_paused;
 	int			 get_done;
@@ -795,7 +795,7 @@ promote_get_write_cb(struct http_call *http, const void *data, size_t len,
 	memcpy(s->ring, (const char *)data + first, len - first);
 	s->held += len;
 	s->received += (long long)len;
-	aws_sign_sha256_update(s->sha, data, len);
+	digest_sha256_update(s->sha, data, len);
 	if (s->put_paused && s->put != NULL) {
 		s->put_paused = 0;
 		registry_call_resume(s->put);
@@ -896,7 +896,7 @@ promote_get_cb(struct registry_call *call, const struct registry_reply *reply,
     void *arg)
 {
 	struct promote_stream	*s = arg;
-	char			 hex[AWS_SIGN_HEX_SIZE];
+	char			 hex[DIGEST_SHA256_HEX_SIZE];
 
 	(void)call;
 	s->get = NULL;
@@ -913,7 +913,7 @@ promote_get_cb(struct registry_call *call, const struct registry_reply *reply,
 		    s->received, s->blob->size);
 		goto out;
 	}
-	aws_sign_sha256_final(s->sha, hex);
+	digest_sha256_final(s->sha, hex);
 	if (strcmp(hex, s->blob->digest + 7) != 0) {
 		promote_stream_fail(s, REGISTRY_EDIGEST, "the bytes from %s "
 		    "hash to sha256:%s", registry_name(s->p->src), hex);
@@ -984,7 +984,7 @@ promote_post_cb(struct registry_call *call, const struct registry_reply *reply,
 	s->location = xstrdup(reply->location);
 	s->ring = xmalloc(p->o.buffer_size);
 	s->cap = p->o.buffer_size;
-	s->sha = aws_sign_sha256_new();
+	s->sha = digest_sha256_new();
 	if (p->o.monolithic)
 		s->put = registry_upload_finish(p->dst, p->dst_repo,
 		    s->location, s->blob->digest, s->blob->size,
@@ -1055,7 +1055,7 @@ promote_stream_done(struct promote_stream *s)
 		free(s->location);
 		free(s->ring);
 		if (s->sha != NULL)
-			aws_sign_sha256_free(s->sha);
+			digest_sha256_free(s->sha);
 		attempt = s->attempt;
 		memset(&s->call, 0, sizeof *s - offsetof(struct promote_stream,
 		    call));
@@ -1080,7 +1080,7 @@ promote_stream_done(struct promote_stream *s)
 	free(s->location);
 	free(s->ring);
 	if (s->sha != NULL)
-		aws_sign_sha256_free(s->sha);
+		digest_sha256_free(s->sha);
 	free(s);
 	p->active--;
 	promote_blobs_next(p);

@@ -11,7 +11,6 @@
 #include <uv.h>
 
 #include "aws-client.h"
-#include "aws-context.h"
 #include "log.h"
 #include "registry-ecr.h"
 #include "registry.h"
@@ -208,19 +207,6 @@ registry_ecr_login(struct registry_ecr *ecr, struct aws_creds *creds,
 		return (-1);
 	}
 	return (0);
-}
-
-int
-registry_ecr_login_env(struct registry_ecr *ecr, struct aws_context *ctx,
-    const struct config_app *app, const struct config_environment *env,
-    registry_ecr_cb cb, void *arg, char **cause)
-{
-	struct aws_creds	*creds;
-
-	if ((creds = aws_context_env_creds(ctx, app, env, cause)) == NULL)
-		return (-1);
-	return (registry_ecr_login(ecr, creds, aws_context_env_region(ctx,
-	    env), cb, arg, cause));
 }
 
 void

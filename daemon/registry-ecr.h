@@ -18,10 +18,7 @@
 #include <time.h>
 
 struct aws_client;
-struct aws_context;
 struct aws_creds;
-struct config_app;
-struct config_environment;
 struct registry;
 struct registry_ecr;
 
@@ -49,11 +46,6 @@ void		 registry_ecr_free(struct registry_ecr *);
 /* creds NULL: the client's own; region NULL: the client's. */
 int		 registry_ecr_login(struct registry_ecr *,
 		    struct aws_creds *, const char *region, registry_ecr_cb,
-		    void *arg, char **cause);
-/* The login for an environment's account and region (aws-context). */
-int		 registry_ecr_login_env(struct registry_ecr *,
-		    struct aws_context *, const struct config_app *,
-		    const struct config_environment *, registry_ecr_cb,
 		    void *arg, char **cause);
 /* Uses a login on a registry (registry_set_credentials). */
 void		 registry_ecr_apply(const struct registry_ecr_login *,

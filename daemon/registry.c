@@ -16,8 +16,8 @@
 
 #include <jansson.h>
 
-#include "aws-sign.h"
 #include "config.h"
+#include "digest.h"
 #include "log.h"
 #include "registry.h"
 #include "xmalloc.h"
@@ -187,9 +187,9 @@ registry_valid_digest(const char *s)
 void
 registry_digest(const void *data, size_t len, char out[REGISTRY_DIGEST_SIZE])
 {
-	char	hex[AWS_SIGN_HEX_SIZE];
+	char	hex[DIGEST_SHA256_HEX_SIZE];
 
-	aws_sign_sha256_hex(data, len, hex);
+	digest_sha256_hex(data, len, hex);
 	snprintf(out, REGISTRY_DIGEST_SIZE, "sha256:%s", hex);
 }
 
@@ -450,12 +450,6 @@ registry_set_credentials(struct registry *reg, const char *username,
 		reg->password = xstrdup(password != NULL ? password : "");
 	}
 	registry_tokens_free(reg);
-}
-
-const char *
-registry_url(const struct registry *reg)
-{
-	return (reg->url);
 }
 
 const char *

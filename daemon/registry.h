@@ -109,7 +109,6 @@ void		 registry_free(struct registry *);
 /* New credentials (an ECR login renewed); drops cached tokens. */
 void		 registry_set_credentials(struct registry *,
 		    const char *username, const char *password);
-const char	*registry_url(const struct registry *);
 /* "host[:port]" of the URL, for messages. */
 const char	*registry_name(const struct registry *);
 

@@ -17,7 +17,7 @@
 #include <zip.h>
 
 #include "buf.h"
-#include "aws-json.h"
+#include "json.h"
 #include "release.h"
 #include "xmalloc.h"
 
@@ -946,7 +946,7 @@ parse_manifest(struct release *rel, const char *text, size_t len,
 		    size_str(b2, sizeof b2, l->manifest_size));
 		goto out;
 	}
-	if (!aws_json_nesting_within(text, len, l->manifest_depth)) {
+	if (!json_nesting_within(text, len, l->manifest_depth)) {
 		rc = fail(err, RELEASE_EMANIFEST, "release.json: nested "
 		    "deeper than %u levels", l->manifest_depth);
 		goto out;
@@ -1323,7 +1323,7 @@ check_template(const char *name, const char *data, size_t len,
 	int		 rc = 0, nodes = 0, done = 0;
 
 	if (has_suffix(name, ".json")) {
-		if (!aws_json_nesting_within(data, len, TEMPLATE_DEPTH))
+		if (!json_nesting_within(data, len, TEMPLATE_DEPTH))
 			return (fail(err, RELEASE_ETEMPLATE, "%s: nested "
 			    "deeper than %d levels", name, TEMPLATE_DEPTH));
 		if ((root = json_loadb(data, len, 0, &jerr)) == NULL)
@@ -1566,25 +1566,85 @@ out:
 
 /* --- what the engine builds from a release ------------------------------ */
 
+/* 1 if the environment's own parameters set key. */
+static int
+env_pins(const struct config_environment *env, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < env->parameters.n; i++)
+		if (strcmp(env->parameters.items[i].key, key) == 0)
+			return (1);
+	return (0);
+}
+
 int
 release_check_app(const struct release *rel, const struct config_app *app,
     struct release_error *err)
 {
-	size_t	i, j;
+	const struct config_environment	*env;
+	const struct release_override	*o;
+	size_t				 i, j;
 
 	if (err != NULL)
 		memset(err, 0, sizeof *err);
 	for (i = 0; i < rel->noverrides; i++) {
-		for (j = 0; j < app->nenvironments; j++)
-			if (strcmp(rel->overrides[i].env,
-			    app->environments[j].name) == 0)
-				break;
-		if (j == app->nenvironments)
+		o = &rel->overrides[i];
+		if ((env = config_find_environment(app, o->env)) == NULL)
 			return (fail(err, RELEASE_EMANIFEST, "release.json: "
 			    "overrides.%s: app %s has no environment \"%s\"",
-			    rel->overrides[i].env, app->name,
-			    rel->overrides[i].env));
+			    o->env, app->name, o->env));
+		/* What the operator pinned, a release does not change. */
+		for (j = 0; j < o->parameters.n; j++)
+			if (env_pins(env, o->parameters.items[j].key) &&
+			    !config_environment_release_may_set(env,
+			    o->parameters.items[j].key))
+				return (fail(err, RELEASE_EMANIFEST,
+				    "release.json: overrides.%s.parameters.%s: "
+				    "environment %s sets parameter %s and does "
+				    "not let a release change it (not in its "
+				    "release_may_set)", o->env,
+				    o->parameters.items[j].key, o->env,
+				    o->parameters.items[j].key));
 	}
+	/*
+	 * A check carries its secrets to the base_url it runs against: a
+	 * release may name only checks every environment allows.
+	 */
+	for (i = 0; i < rel->checks.n; i++)
+		for (j = 0; j < app->nenvironments; j++) {
+			env = &app->environments[j];
+			if (env->name == NULL ||
+			    config_environment_allows_check(env,
+			    rel->checks.items[i]))
+				continue;
+			return (fail(err, RELEASE_EMANIFEST, "release.json: "
+			    "checks[%zu]: environment %s does not allow check "
+			    "\"%s\" (not in its checks or release_checks)", i,
+			    env->name, rel->checks.items[i]));
+		}
+	return (0);
+}
+
+static int
+strings_has(const struct config_strings *l, const char *s)
+{
+	size_t	i;
+
+	for (i = 0; l != NULL && i < l->n; i++)
+		if (strcmp(l->items[i], s) == 0)
+			return (1);
+	return (0);
+}
+
+static int
+kvs_has(const struct config_kvs *kvs, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < kvs->n; i++)
+		if (strcmp(kvs->items[i].key, key) == 0)
+			return (1);
 	return (0);
 }
 
@@ -1614,26 +1674,47 @@ kvs_set(struct config_kvs *kvs, size_t *cap, const char *key,
 
 void
 release_parameters(const struct release *rel, const char *env,
-    const struct config_kvs *env_params, struct config_kvs *out)
+    const struct config_kvs *env_params, const struct config_strings *may_set,
+    struct config_kvs *out)
 {
-	size_t	cap = 0, i, j;
+	const struct config_kvs	*ovr;
+	size_t			 cap = 0, i, j, k;
+	int			 pinned;
 
 	out->items = NULL;
 	out->n = 0;
 	for (i = 0; i < rel->parameters.n; i++)
 		kvs_set(out, &cap, rel->parameters.items[i].key,
 		    rel->parameters.items[i].value);
-	if (env_params != NULL)
-		for (i = 0; i < env_params->n; i++)
-			kvs_set(out, &cap, env_params->items[i].key,
-			    env_params->items[i].value);
+	for (i = 0; env_params != NULL && i < env_params->n; i++) {
+		/* Listed in release_may_set: the release's value, if any. */
+		if (strings_has(may_set, env_params->items[i].key) &&
+		    kvs_has(&rel->parameters, env_params->items[i].key))
+			continue;
+		kvs_set(out, &cap, env_params->items[i].key,
+		    env_params->items[i].value);
+	}
 	for (i = 0; env != NULL && i < rel->noverrides; i++) {
 		if (strcmp(rel->overrides[i].env, env) != 0)
 			continue;
-		for (j = 0; j < rel->overrides[i].parameters.n; j++)
-			kvs_set(out, &cap,
-			    rel->overrides[i].parameters.items[j].key,
-			    rel->overrides[i].parameters.items[j].value);
+		ovr = &rel->overrides[i].parameters;
+		for (j = 0; j < ovr->n; j++) {
+			/*
+			 * Intake refuses such a release; one taken in before
+			 * the configuration pinned the parameter still
+			 * gets the operator's value.
+			 */
+			pinned = 0;
+			for (k = 0; env_params != NULL && k < env_params->n;
+			    k++)
+				if (strcmp(env_params->items[k].key,
+				    ovr->items[j].key) == 0)
+					pinned = 1;
+			if (pinned && !strings_has(may_set, ovr->items[j].key))
+				continue;
+			kvs_set(out, &cap, ovr->items[j].key,
+			    ovr->items[j].value);
+		}
 	}
 	if (out->n > 0)
 		qsort(out->items, out->n, sizeof *out->items, kv_cmp);

@@ -132,7 +132,11 @@ const char *release_code_name(int);
 
 /*
  * Checks what needs the app's configuration: every override names one of
- * its environments.  0, or RELEASE_EMANIFEST with err filled in.
+ * its environments and sets no parameter that environment pins (sets in
+ * its `parameters`) unless its release_may_set lists it; every check the
+ * release names is allowed by every environment (named in its checks or
+ * release_checks), since a check's secrets go to the environment's
+ * base_url.  0, or RELEASE_EMANIFEST with err filled in.
  */
 int	 release_check_app(const struct release *, const struct config_app *,
 	    struct release_error *err);
@@ -140,11 +144,14 @@ int	 release_check_app(const struct release *, const struct config_app *,
 /*
  * The parameters for env: the release's, then env_params (the
  * environment's, may be NULL), then the release's overrides.<env>
- * .parameters; a later value wins.  *out is sorted by key and owned by
- * the caller (release_kvs_free).
+ * .parameters, a later value winning, except that the environment's
+ * value always wins unless may_set (its release_may_set, may be NULL)
+ * lists the parameter: then the release's (overrides first) wins.
+ * *out is sorted by key and owned by the caller (release_kvs_free).
  */
 void	 release_parameters(const struct release *, const char *env,
-	    const struct config_kvs *env_params, struct config_kvs *out);
+	    const struct config_kvs *env_params,
+	    const struct config_strings *may_set, struct config_kvs *out);
 void	 release_kvs_free(struct config_kvs *);
 
 /* 1 if the template fits CloudFormation's TemplateBody (51,200 bytes). */

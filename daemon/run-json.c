@@ -7,6 +7,7 @@
 
 #include "run-json.h"
 #include "store.h"
+#include "xmalloc.h"
 
 json_t *
 run_json_str(const char *s)
@@ -48,6 +49,24 @@ run_json_text(const char *text)
 	if (text == NULL || (v = json_loads(text, 0, NULL)) == NULL)
 		return (json_null());
 	return (v);
+}
+
+json_t *
+run_json_source(const struct store_run *r)
+{
+	json_t	*o;
+	char	*url;
+
+	if (r->source_bucket == NULL || r->source_key == NULL)
+		return (json_null());
+	url = xasprintf("s3://%s/%s", r->source_bucket, r->source_key);
+	o = json_pack("{s:o, s:o, s:o, s:o}",
+	    "bucket", run_json_str(r->source_bucket),
+	    "key", run_json_str(r->source_key),
+	    "version_id", run_json_str(r->source_version_id),
+	    "url", run_json_str(url));
+	free(url);
+	return (o != NULL ? o : json_null());
 }
 
 static json_t *
@@ -290,6 +309,7 @@ run_json(struct store *s, int64_t run_id, size_t audit_max, int *rcp,
 	json_object_set_new(o, "version", run_json_str(r->version));
 	json_object_set_new(o, "author", run_json_str(r->author));
 	json_object_set_new(o, "message", run_json_str(r->message));
+	json_object_set_new(o, "source", run_json_source(r));
 	json_object_set_new(o, "kind",
 	    json_string(store_run_kind_name(r->kind)));
 	json_object_set_new(o, "status",

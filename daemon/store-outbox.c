@@ -53,8 +53,6 @@ static const char SQL_OUTBOX_FAILED[] =
 static const char SQL_OUTBOX_RUN[] =
     "SELECT " OUTBOX_COLUMNS_SHORT "FROM outbox WHERE run_id = ?1 "
     "ORDER BY id";
-static const char SQL_OUTBOX_GET[] =
-    "SELECT " OUTBOX_COLUMNS "FROM outbox WHERE id = ?1";
 static const char SQL_OUTBOX_COUNTS[] =
     "SELECT coalesce(sum(status = 'pending'), 0), "
     "coalesce(sum(status = 'sent'), 0), "
@@ -310,28 +308,6 @@ store_outbox_run(struct store *s, int64_t run_id,
 	sqlite3_bind_int64(stmt, 1, run_id);
 	return (store_outbox_list(s, stmt, rowsp, "the run's messages",
 	    cause));
-}
-
-int
-store_outbox_get(struct store *s, int64_t id,
-    struct store_outbox_rows **rowsp, char **cause)
-{
-	sqlite3_stmt	*stmt;
-	int		 rc;
-
-	*rowsp = NULL;
-	if ((stmt = store_stmt(s, SQL_OUTBOX_GET, cause)) == NULL)
-		return (STORE_EIO);
-	sqlite3_bind_int64(stmt, 1, id);
-	if ((rc = store_outbox_list(s, stmt, rowsp, "a message", cause)) != 0)
-		return (rc);
-	if ((*rowsp)->n == 0) {
-		store_outbox_rows_free(*rowsp);
-		*rowsp = NULL;
-		return (store_error(cause, STORE_ENOTFOUND, "no message %lld",
-		    (long long)id));
-	}
-	return (0);
 }
 
 int

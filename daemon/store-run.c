@@ -68,7 +68,7 @@ static const char SQL_STAGE_STATUS[] =
     "SELECT r.id, r.release_id, r.app_id, a.name, r.version, "		\
     "r.author, rel.message, r.kind, r.status, r.reason, "		\
     "r.requested_by, r.rollback_of, r.created_at, r.updated_at, "	\
-    "r.finished_at "							\
+    "r.finished_at, rel.bucket, rel.key, rel.version_id "		\
     "FROM runs r JOIN releases rel ON rel.id = r.release_id "		\
     "JOIN apps a ON a.id = r.app_id "
 static const char SQL_GET_RUN[] = SQL_RUN_COLUMNS "WHERE r.id = ?1";
@@ -472,6 +472,9 @@ store_read_run(sqlite3_stmt *stmt, struct store_run *r)
 	r->created_at = sqlite3_column_int64(stmt, 12);
 	r->updated_at = sqlite3_column_int64(stmt, 13);
 	r->finished_at = sqlite3_column_int64(stmt, 14);
+	r->source_bucket = store_column_text(stmt, 15);
+	r->source_key = store_column_text(stmt, 16);
+	r->source_version_id = store_column_text(stmt, 17);
 }
 
 static void
@@ -486,6 +489,9 @@ store_run_clear(struct store_run *r)
 	free(r->message);
 	free(r->reason);
 	free(r->requested_by);
+	free(r->source_bucket);
+	free(r->source_key);
+	free(r->source_version_id);
 	for (i = 0; i < r->nstages; i++) {
 		st = &r->stages[i];
 		free(st->environment);

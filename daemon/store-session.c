@@ -24,6 +24,8 @@ static const char SQL_SESSION_REVOKE[] =
     "WHERE id_hash = ?1";
 static const char SQL_SESSION_PURGE[] =
     "DELETE FROM sessions WHERE expires_at < ?1 OR revoked_at < ?1";
+static const char SQL_SESSION_PURGE_IDLE[] =
+    "DELETE FROM sessions WHERE last_seen_at < ?1";
 
 static const char SQL_TOKEN_CREATE[] =
     "INSERT INTO api_tokens (token_hash, user_name, label, created_by, "
@@ -153,6 +155,26 @@ store_session_purge(struct store *s, int64_t before, int *np, char **cause)
 	sqlite3_bind_int64(stmt, 1, before);
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		rc = store_fail(s, cause, "cannot delete old sessions");
+	else if (np != NULL)
+		*np = sqlite3_changes(s->db);
+	store_stmt_done(stmt);
+	return (rc);
+}
+
+int
+store_session_purge_idle(struct store *s, int64_t seen_before, int *np,
+    char **cause)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc = 0;
+
+	if (np != NULL)
+		*np = 0;
+	if ((stmt = store_stmt(s, SQL_SESSION_PURGE_IDLE, cause)) == NULL)
+		return (STORE_EIO);
+	sqlite3_bind_int64(stmt, 1, seen_before);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		rc = store_fail(s, cause, "cannot delete idle sessions");
 	else if (np != NULL)
 		*np = sqlite3_changes(s->db);
 	store_stmt_done(stmt);

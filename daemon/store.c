@@ -18,6 +18,7 @@
 #include "log.h"
 #include "store-int.h"
 #include "store-migrations.h"
+#include "wallclock.h"
 #include "xmalloc.h"
 
 /* "SGAT", set by sql/001_init.sql. */
@@ -97,34 +98,6 @@ static const char SQL_AUDIT_PAGE[] =
 static const char SQL_AUDIT_PAGE_RUN[] =
     "SELECT id, at, actor, unix_user, action, subject, run_id, detail "
     "FROM audit WHERE run_id = ?3 AND id < ?1 ORDER BY id DESC LIMIT ?2";
-
-const char *
-store_strerror(int error)
-{
-	switch (error) {
-	case 0:
-		return ("success");
-	case STORE_EIO:
-		return ("database error");
-	case STORE_ENOTDB:
-		return ("not a shipgate database, or corrupt");
-	case STORE_ETOONEW:
-		return ("database schema newer than this program");
-	case STORE_EMIGRATE:
-		return ("database migration failed");
-	case STORE_ENOTFOUND:
-		return ("not found");
-	case STORE_ECONFLICT:
-		return ("conflict");
-	case STORE_EINVAL:
-		return ("invalid value");
-	case STORE_EBUSY:
-		return ("database busy");
-	case STORE_EMISUSE:
-		return ("store used wrongly");
-	}
-	return ("unknown store error");
-}
 
 int
 store_error(char **cause, int error, const char *fmt, ...)
@@ -404,10 +377,7 @@ store_schema_version(struct store *s)
 static int64_t
 store_real_clock(void *arg)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return (wallclock_ms());
 }
 
 void
@@ -859,12 +829,6 @@ store_rollback(struct store *s)
 		rc = store_run_sql(s, SQL_ROLLBACK, NULL);
 	s->in_txn = 0;
 	return (rc);
-}
-
-int
-store_in_transaction(struct store *s)
-{
-	return (s->in_txn);
 }
 
 int

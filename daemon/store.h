@@ -7,8 +7,8 @@
  * time: the loop opens one, the portal thread opens its own on the same
  * file (WAL lets it read while the loop writes).
  *
- * Errors: 0 on success or a negative STORE_E* code (store_strerror names
- * it); when cause is not NULL a failure sets *cause to a sentence the
+ * Errors: 0 on success or a negative STORE_E* code; when cause is not
+ * NULL a failure sets *cause to a sentence (naming what failed) the
  * caller frees.  Times are unix milliseconds (UTC) taken from the store's
  * clock (store_set_clock).  Ids are the database's positive int64 ids; 0
  * means "none" wherever an id is optional.
@@ -42,8 +42,6 @@ struct store_runs_page;
 #define STORE_EBUSY	 (-8)	/* locked by another connection for
 				   longer than the busy timeout */
 #define STORE_EMISUSE	 (-9)	/* e.g. store_begin inside a transaction */
-
-const char	*store_strerror(int);
 
 /* --- Opening ------------------------------------------------------------ */
 
@@ -122,7 +120,6 @@ int	 store_synced(struct store *, int64_t mark);
 int	 store_begin(struct store *, char **cause);
 int	 store_commit(struct store *, char **cause);
 int	 store_rollback(struct store *);
-int	 store_in_transaction(struct store *);
 
 /* --- States (INTERFACES.md section 5) ----------------------------------- */
 
@@ -346,6 +343,11 @@ struct store_run {
 	int64_t			 created_at;
 	int64_t			 updated_at;
 	int64_t			 finished_at;	/* 0: not finished */
+	/* The release's S3 object, so that every run (an invalid one
+	   first) says which upload it was. */
+	char			*source_bucket;
+	char			*source_key;
+	char			*source_version_id;	/* may be NULL */
 	struct store_stage	*stages;	/* store_get_run only */
 	size_t			 nstages;
 };
@@ -798,6 +800,10 @@ int	 store_session_revoke(struct store *, const unsigned char *hash,
  * *np (may be NULL) is how many. */
 int	 store_session_purge(struct store *, int64_t before, int *np,
 	    char **cause);
+/* Deletes sessions last used before `seen_before` (idle too long: of
+ * no use either); *np as store_session_purge. */
+int	 store_session_purge_idle(struct store *, int64_t seen_before,
+	    int *np, char **cause);
 
 /* A new token for user; *idp its id. */
 int	 store_token_create(struct store *, const unsigned char *hash,
@@ -961,9 +967,6 @@ int	 store_outbox_mark_error(struct store *, int64_t id,
 /* A run's rows (for the portal and shipgatectl show), oldest first;
  * without bodies or payloads. */
 int	 store_outbox_run(struct store *, int64_t run_id,
-	    struct store_outbox_rows **, char **cause);
-/* One row with everything; STORE_ENOTFOUND. */
-int	 store_outbox_get(struct store *, int64_t id,
 	    struct store_outbox_rows **, char **cause);
 void	 store_outbox_rows_free(struct store_outbox_rows *);
 /* Rows by status, for /metrics and /healthz. */

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aws-xml.h"
 #include "log.h"
 #include "svc-cfn.h"
 #include "xmalloc.h"
+#include "xml.h"
 
 /* Room for an encoded 51,200-byte template and the rest. */
 #define CFN_FORM_MAX	(1024 * 1024)
@@ -55,70 +55,70 @@ static int	cfn_op_send(struct cfn_op *, char **);
 /* Helpers for reading XML. */
 
 static char *
-cfn_text(const struct aws_xml_node *n, const char *path)
+cfn_text(const struct xml_node *n, const char *path)
 {
 	const char	*s;
 
-	if ((s = aws_xml_find_text(n, path)) == NULL)
+	if ((s = xml_find_text(n, path)) == NULL)
 		return (NULL);
 	return (xstrdup(s));
 }
 
 /* Sets *out from the first page that has the element; keeps it after. */
 static void
-cfn_text_once(char **out, const struct aws_xml_node *n, const char *path)
+cfn_text_once(char **out, const struct xml_node *n, const char *path)
 {
 	if (*out == NULL)
 		*out = cfn_text(n, path);
 }
 
 static int
-cfn_time_opt(const struct aws_xml_node *n, const char *path,
+cfn_time_opt(const struct xml_node *n, const char *path,
     struct timespec *out, char **cause)
 {
-	if (aws_xml_find(n, path) == NULL)
+	if (xml_find(n, path) == NULL)
 		return (0);
-	return (aws_xml_get_time(n, path, out, cause) == 0 ? 0 : -1);
+	return (xml_get_time(n, path, out, cause) == 0 ? 0 : -1);
 }
 
 static int
-cfn_bool_opt(const struct aws_xml_node *n, const char *path, int *out,
+cfn_bool_opt(const struct xml_node *n, const char *path, int *out,
     char **cause)
 {
-	if (aws_xml_find(n, path) == NULL)
+	if (xml_find(n, path) == NULL)
 		return (0);
-	return (aws_xml_get_bool(n, path, out, cause) == 0 ? 0 : -1);
+	return (xml_get_bool(n, path, out, cause) == 0 ? 0 : -1);
 }
 
 /* Reads a list of strings (<X><member>a</member>...</X>). */
 static void
-cfn_strings(const struct aws_xml_node *n, const char *path, char ***v,
+cfn_strings(const struct xml_node *n, const char *path, char ***v,
     size_t *nv)
 {
-	const struct aws_xml_node	*m;
+	const struct xml_node	*m;
 	char				*p;
 
 	if (*v != NULL)
 		return;
 	p = xasprintf("%s/member", path);
-	for (m = aws_xml_find(n, p); m != NULL; m = aws_xml_next(m)) {
+	for (m = xml_find(n, p); m != NULL; m = xml_next(m)) {
 		*v = xreallocarray(*v, *nv + 1, sizeof **v);
-		(*v)[(*nv)++] = xstrdup(aws_xml_text(m));
+		(*v)[(*nv)++] = xstrdup(xml_text(m));
 	}
 	free(p);
 }
 
 static int
-cfn_parameters(const struct aws_xml_node *n, struct cfn_parameter **v,
+cfn_parameters(const struct xml_node *n, struct cfn_parameter **v,
     size_t *nv, char **cause)
 {
-	const struct aws_xml_node	*m;
+	const struct xml_node	*m;
 	struct cfn_parameter		*p;
 
 	if (*v != NULL)
 		return (0);
-	for (m = aws_xml_find(n, "Parameters/member"); m != NULL;
-	    m = aws_xml_next(m)) {
+	for (m = xml_find(n, "Parameters/member"); m != NULL;
+	    m = xml_next(m)) {
 		*v = xreallocarray(*v, *nv + 1, sizeof **v);
 		p = &(*v)[(*nv)++];
 		memset(p, 0, sizeof *p);
@@ -138,15 +138,15 @@ cfn_parameters(const struct aws_xml_node *n, struct cfn_parameter **v,
 }
 
 static void
-cfn_tags(const struct aws_xml_node *n, struct cfn_tag **v, size_t *nv)
+cfn_tags(const struct xml_node *n, struct cfn_tag **v, size_t *nv)
 {
-	const struct aws_xml_node	*m;
+	const struct xml_node	*m;
 	struct cfn_tag			*t;
 
 	if (*v != NULL)
 		return;
-	for (m = aws_xml_find(n, "Tags/member"); m != NULL;
-	    m = aws_xml_next(m)) {
+	for (m = xml_find(n, "Tags/member"); m != NULL;
+	    m = xml_next(m)) {
 		*v = xreallocarray(*v, *nv + 1, sizeof **v);
 		t = &(*v)[(*nv)++];
 		t->key = cfn_text(m, "Key");
@@ -162,31 +162,31 @@ cfn_tags(const struct aws_xml_node *n, struct cfn_tag **v, size_t *nv)
  * Parses a reply and finds <OpResult>; NextToken comes from it.  Returns
  * the tree (caller frees) or NULL and *cause.
  */
-static struct aws_xml *
+static struct xml *
 cfn_result(const void *data, size_t len, const char *operation,
-    const struct aws_xml_node **result, char **next_token, char **cause)
+    const struct xml_node **result, char **next_token, char **cause)
 {
-	struct aws_xml	*xml = NULL;
+	struct xml	*xml = NULL;
 	char		*path, *xcause = NULL;
 	const char	*s;
 
 	if (next_token != NULL)
 		*next_token = NULL;
-	if (aws_xml_parse(&xml, data, len, NULL, &xcause) != 0) {
+	if (xml_parse(&xml, data, len, NULL, &xcause) != 0) {
 		*cause = xasprintf("not XML: %s", xcause);
 		free(xcause);
 		return (NULL);
 	}
 	path = xasprintf("/%sResponse/%sResult", operation, operation);
-	*result = aws_xml_find(aws_xml_root(xml), path);
+	*result = xml_find(xml_root(xml), path);
 	free(path);
 	if (*result == NULL) {
 		*cause = xasprintf("no %sResult in the reply", operation);
-		aws_xml_free(xml);
+		xml_free(xml);
 		return (NULL);
 	}
 	if (next_token != NULL &&
-	    (s = aws_xml_find_text(*result, "NextToken")) != NULL &&
+	    (s = xml_find_text(*result, "NextToken")) != NULL &&
 	    *s != '\0')
 		*next_token = xstrdup(s);
 	return (xml);
@@ -257,15 +257,15 @@ cfn_replacement_from_name(const char *s)
 /* Page readers. */
 
 static int
-cfn_parse_change(struct cfn_resource_change *c, const struct aws_xml_node *m,
+cfn_parse_change(struct cfn_resource_change *c, const struct xml_node *m,
     char **cause)
 {
-	const struct aws_xml_node	*rc, *d;
+	const struct xml_node	*rc, *d;
 	struct cfn_change_detail	*cd;
 
 	memset(c, 0, sizeof *c);
 	c->type = cfn_text(m, "Type");
-	if ((rc = aws_xml_find(m, "ResourceChange")) == NULL)
+	if ((rc = xml_find(m, "ResourceChange")) == NULL)
 		return (0);	/* a change of another type: kept, empty */
 	c->action_text = cfn_text(rc, "Action");
 	c->action = cfn_action_from_name(c->action_text);
@@ -280,8 +280,8 @@ cfn_parse_change(struct cfn_resource_change *c, const struct aws_xml_node *m,
 		return (-1);
 	}
 	cfn_strings(rc, "Scope", &c->scope, &c->nscope);
-	for (d = aws_xml_find(rc, "Details/member"); d != NULL;
-	    d = aws_xml_next(d)) {
+	for (d = xml_find(rc, "Details/member"); d != NULL;
+	    d = xml_next(d)) {
 		c->details = xreallocarray(c->details, c->ndetails + 1,
 		    sizeof *c->details);
 		cd = &c->details[c->ndetails++];
@@ -300,8 +300,8 @@ int
 cfn_parse_change_set_page(struct cfn_change_set *cs, const void *data,
     size_t len, char **next_token, char **cause)
 {
-	struct aws_xml			*xml;
-	const struct aws_xml_node	*r, *m;
+	struct xml			*xml;
+	const struct xml_node	*r, *m;
 	int				 rc = -1;
 
 	if ((xml = cfn_result(data, len, "DescribeChangeSet", &r, next_token,
@@ -313,15 +313,15 @@ cfn_parse_change_set_page(struct cfn_change_set *cs, const void *data,
 	cfn_text_once(&cs->stack_name, r, "StackName");
 	cfn_text_once(&cs->description, r, "Description");
 	/* The status may move between pages: the last page's wins. */
-	if (aws_xml_find(r, "Status") != NULL) {
+	if (xml_find(r, "Status") != NULL) {
 		free(cs->status);
 		cs->status = cfn_text(r, "Status");
 	}
-	if (aws_xml_find(r, "ExecutionStatus") != NULL) {
+	if (xml_find(r, "ExecutionStatus") != NULL) {
 		free(cs->execution_status);
 		cs->execution_status = cfn_text(r, "ExecutionStatus");
 	}
-	if (aws_xml_find(r, "StatusReason") != NULL) {
+	if (xml_find(r, "StatusReason") != NULL) {
 		free(cs->status_reason);
 		cs->status_reason = cfn_text(r, "StatusReason");
 	}
@@ -335,8 +335,8 @@ cfn_parse_change_set_page(struct cfn_change_set *cs, const void *data,
 		goto out;
 	cfn_strings(r, "Capabilities", &cs->capabilities, &cs->ncapabilities);
 	cfn_tags(r, &cs->tags, &cs->ntags);
-	for (m = aws_xml_find(r, "Changes/member"); m != NULL;
-	    m = aws_xml_next(m)) {
+	for (m = xml_find(r, "Changes/member"); m != NULL;
+	    m = xml_next(m)) {
 		cs->changes = xreallocarray(cs->changes, cs->nchanges + 1,
 		    sizeof *cs->changes);
 		if (cfn_parse_change(&cs->changes[cs->nchanges++], m,
@@ -345,7 +345,7 @@ cfn_parse_change_set_page(struct cfn_change_set *cs, const void *data,
 	}
 	rc = 0;
 out:
-	aws_xml_free(xml);
+	xml_free(xml);
 	if (rc != 0 && next_token != NULL) {
 		free(*next_token);
 		*next_token = NULL;
@@ -357,16 +357,16 @@ int
 cfn_parse_change_set_list_page(struct cfn_change_set_list *l,
     const void *data, size_t len, char **next_token, char **cause)
 {
-	struct aws_xml			*xml;
-	const struct aws_xml_node	*r, *m;
+	struct xml			*xml;
+	const struct xml_node	*r, *m;
 	struct cfn_change_set_summary	*s;
 	int				 rc = -1;
 
 	if ((xml = cfn_result(data, len, "ListChangeSets", &r, next_token,
 	    cause)) == NULL)
 		return (-1);
-	for (m = aws_xml_find(r, "Summaries/member"); m != NULL;
-	    m = aws_xml_next(m)) {
+	for (m = xml_find(r, "Summaries/member"); m != NULL;
+	    m = xml_next(m)) {
 		l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
 		s = &l->v[l->n++];
 		memset(s, 0, sizeof *s);
@@ -388,7 +388,7 @@ cfn_parse_change_set_list_page(struct cfn_change_set_list *l,
 	}
 	rc = 0;
 out:
-	aws_xml_free(xml);
+	xml_free(xml);
 	if (rc != 0 && next_token != NULL) {
 		free(*next_token);
 		*next_token = NULL;
@@ -397,10 +397,10 @@ out:
 }
 
 static int
-cfn_parse_stack(struct cfn_stack *s, const struct aws_xml_node *m,
+cfn_parse_stack(struct cfn_stack *s, const struct xml_node *m,
     char **cause)
 {
-	const struct aws_xml_node	*o;
+	const struct xml_node	*o;
 	struct cfn_output		*out;
 
 	memset(s, 0, sizeof *s);
@@ -420,8 +420,8 @@ cfn_parse_stack(struct cfn_stack *s, const struct aws_xml_node *m,
 		return (-1);
 	if (cfn_parameters(m, &s->parameters, &s->nparameters, cause) != 0)
 		return (-1);
-	for (o = aws_xml_find(m, "Outputs/member"); o != NULL;
-	    o = aws_xml_next(o)) {
+	for (o = xml_find(m, "Outputs/member"); o != NULL;
+	    o = xml_next(o)) {
 		s->outputs = xreallocarray(s->outputs, s->noutputs + 1,
 		    sizeof *s->outputs);
 		out = &s->outputs[s->noutputs++];
@@ -441,22 +441,22 @@ int
 cfn_parse_stacks_page(struct cfn_stack_list *l, const void *data, size_t len,
     char **next_token, char **cause)
 {
-	struct aws_xml			*xml;
-	const struct aws_xml_node	*r, *m;
+	struct xml			*xml;
+	const struct xml_node	*r, *m;
 	int				 rc = -1;
 
 	if ((xml = cfn_result(data, len, "DescribeStacks", &r, next_token,
 	    cause)) == NULL)
 		return (-1);
-	for (m = aws_xml_find(r, "Stacks/member"); m != NULL;
-	    m = aws_xml_next(m)) {
+	for (m = xml_find(r, "Stacks/member"); m != NULL;
+	    m = xml_next(m)) {
 		l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
 		if (cfn_parse_stack(&l->v[l->n++], m, cause) != 0)
 			goto out;
 	}
 	rc = 0;
 out:
-	aws_xml_free(xml);
+	xml_free(xml);
 	if (rc != 0 && next_token != NULL) {
 		free(*next_token);
 		*next_token = NULL;
@@ -468,16 +468,16 @@ int
 cfn_parse_stack_events_page(struct cfn_stack_event_list *l, const void *data,
     size_t len, char **next_token, char **cause)
 {
-	struct aws_xml			*xml;
-	const struct aws_xml_node	*r, *m;
+	struct xml			*xml;
+	const struct xml_node	*r, *m;
 	struct cfn_stack_event		*e;
 	int				 rc = -1;
 
 	if ((xml = cfn_result(data, len, "DescribeStackEvents", &r,
 	    next_token, cause)) == NULL)
 		return (-1);
-	for (m = aws_xml_find(r, "StackEvents/member"); m != NULL;
-	    m = aws_xml_next(m)) {
+	for (m = xml_find(r, "StackEvents/member"); m != NULL;
+	    m = xml_next(m)) {
 		l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
 		e = &l->v[l->n++];
 		memset(e, 0, sizeof *e);
@@ -494,7 +494,7 @@ cfn_parse_stack_events_page(struct cfn_stack_event_list *l, const void *data,
 			    "LogicalResourceId or ResourceStatus");
 			goto out;
 		}
-		if (aws_xml_get_time(m, "Timestamp", &e->timestamp,
+		if (xml_get_time(m, "Timestamp", &e->timestamp,
 		    cause) != 0) {
 			free(*cause);
 			*cause = xstrdup("StackEvents: a member has no valid "
@@ -504,7 +504,7 @@ cfn_parse_stack_events_page(struct cfn_stack_event_list *l, const void *data,
 	}
 	rc = 0;
 out:
-	aws_xml_free(xml);
+	xml_free(xml);
 	if (rc != 0 && next_token != NULL) {
 		free(*next_token);
 		*next_token = NULL;
@@ -516,8 +516,8 @@ int
 cfn_parse_change_set_ref(struct cfn_change_set_ref *ref, const void *data,
     size_t len, char **cause)
 {
-	struct aws_xml			*xml;
-	const struct aws_xml_node	*r;
+	struct xml			*xml;
+	const struct xml_node	*r;
 
 	memset(ref, 0, sizeof *ref);
 	if ((xml = cfn_result(data, len, "CreateChangeSet", &r, NULL,
@@ -525,7 +525,7 @@ cfn_parse_change_set_ref(struct cfn_change_set_ref *ref, const void *data,
 		return (-1);
 	ref->id = cfn_text(r, "Id");
 	ref->stack_id = cfn_text(r, "StackId");
-	aws_xml_free(xml);
+	xml_free(xml);
 	if (ref->id == NULL) {
 		free(ref->stack_id);
 		ref->stack_id = NULL;
@@ -1441,6 +1441,17 @@ cfn_reply_change_set_missing(const struct aws_reply *r)
 	return (r->error == AWS_EAWS &&
 	    (strcmp(r->aws.code, "ChangeSetNotFound") == 0 ||
 	    strcmp(r->aws.code, "ChangeSetNotFoundException") == 0));
+}
+
+int
+cfn_reply_no_changes(const struct aws_reply *r)
+{
+	return (r->error == AWS_EAWS &&
+	    strcmp(r->aws.code, "ValidationError") == 0 &&
+	    (strncmp(r->aws.message, "No updates are to be performed",
+	    30) == 0 ||
+	    strncmp(r->aws.message, "The submitted information didn't "
+	    "contain changes", 48) == 0));
 }
 
 /*

@@ -353,6 +353,14 @@ const struct cfn_stack_event *cfn_stack_events_first_failure(
 int	 cfn_reply_stack_missing(const struct aws_reply *);
 /* ChangeSetNotFound (ChangeSetNotFoundException). */
 int	 cfn_reply_change_set_missing(const struct aws_reply *);
+/*
+ * CreateChangeSet refused because the template and parameters change
+ * nothing: a ValidationError "No updates are to be performed." (or
+ * "...didn't contain changes"), as some CloudFormation front ends answer
+ * at once instead of making a FAILED change set.  No change, not a
+ * failure.
+ */
+int	 cfn_reply_no_changes(const struct aws_reply *);
 
 /*
  * The description CloudFormation takes: at most max bytes (pass

@@ -8,20 +8,20 @@
 
 #include <jansson.h>
 
-#include "aws-json.h"
+#include "json.h"
 #include "log.h"
 #include "svc-ecr.h"
 #include "xmalloc.h"
 
 #define ECR_STR(doc, dst, ...) do {					\
 	const char	*s_ = NULL;					\
-	aws_json_str_opt((doc), &s_, __VA_ARGS__);			\
+	json_str_opt((doc), &s_, __VA_ARGS__);			\
 	(dst) = s_ != NULL ? xstrdup(s_) : NULL;			\
 } while (0)
 
 #define ECR_STR_REQ(doc, dst, ...) do {					\
 	const char	*s_ = NULL;					\
-	if (aws_json_str((doc), &s_, __VA_ARGS__) == 0)			\
+	if (json_str((doc), &s_, __VA_ARGS__) == 0)			\
 		(dst) = xstrdup(s_);					\
 } while (0)
 
@@ -113,28 +113,28 @@ bad:
 /* Readers. */
 
 static int
-ecr_load(struct aws_json **doc, const void *data, size_t len,
+ecr_load(struct json **doc, const void *data, size_t len,
     const char *operation, char **cause)
 {
 	char	*what;
 	int	 rc;
 
 	what = xasprintf("ECR %s reply", operation);
-	rc = aws_json_load(doc, data, len, NULL, what, cause);
+	rc = json_load(doc, data, len, NULL, what, cause);
 	free(what);
 	return (rc);
 }
 
 static int
-ecr_done(struct aws_json *doc, char **cause)
+ecr_done(struct json *doc, char **cause)
 {
 	int	rc = 0;
 
-	if (aws_json_error(doc) != NULL) {
-		*cause = xstrdup(aws_json_error(doc));
+	if (json_error(doc) != NULL) {
+		*cause = xstrdup(json_error(doc));
 		rc = -1;
 	}
-	aws_json_free(doc);
+	json_free(doc);
 	return (rc);
 }
 
@@ -142,30 +142,30 @@ int
 ecr_parse_authorization_token(struct ecr_auth *a, const void *data,
     size_t len, char **cause)
 {
-	struct aws_json	*doc;
+	struct json	*doc;
 	const char	*token = NULL;
 	char		*plain = NULL, *colon;
 	size_t		 n = 0, plen;
 
 	if (ecr_load(&doc, data, len, "GetAuthorizationToken", cause) != 0)
 		return (-1);
-	aws_json_array(doc, &n, "authorizationData");
-	if (aws_json_error(doc) == NULL && n == 0)
-		aws_json_fail(doc, "ECR GetAuthorizationToken reply: "
+	json_arr(doc, &n, "authorizationData");
+	if (json_error(doc) == NULL && n == 0)
+		json_fail(doc, "ECR GetAuthorizationToken reply: "
 		    "authorizationData: empty");
-	if (aws_json_error(doc) == NULL) {
-		aws_json_str(doc, &token, "authorizationData[0]."
+	if (json_error(doc) == NULL) {
+		json_str(doc, &token, "authorizationData[0]."
 		    "authorizationToken");
 		ECR_STR(doc, a->proxy_endpoint,
 		    "authorizationData[0].proxyEndpoint");
-		aws_json_time_opt(doc, &a->expires,
+		json_time_opt(doc, &a->expires,
 		    "authorizationData[0].expiresAt");
 	}
 	if (token != NULL) {
 		plain = ecr_base64_decode(token, &plen);
 		if (plain == NULL || strlen(plain) != plen ||
 		    (colon = strchr(plain, ':')) == NULL)
-			aws_json_fail(doc, "ECR GetAuthorizationToken reply: "
+			json_fail(doc, "ECR GetAuthorizationToken reply: "
 			    "authorizationData[0].authorizationToken: not "
 			    "base64 of \"user:password\"");
 		else {
@@ -184,13 +184,13 @@ ecr_parse_authorization_token(struct ecr_auth *a, const void *data,
 }
 
 static void
-ecr_parse_failures(struct aws_json *doc, struct ecr_failure **v, size_t *nv,
+ecr_parse_failures(struct json *doc, struct ecr_failure **v, size_t *nv,
     int layers)
 {
 	struct ecr_failure	*f;
 	size_t			 n = 0, i;
 
-	aws_json_array_opt(doc, &n, "failures");
+	json_arr_opt(doc, &n, "failures");
 	if (n == 0)
 		return;
 	*v = xreallocarray(*v, *nv + n, sizeof **v);
@@ -214,13 +214,13 @@ int
 ecr_parse_images(struct ecr_image_list *l, const void *data, size_t len,
     char **cause)
 {
-	struct aws_json		*doc;
+	struct json		*doc;
 	struct ecr_image	*img;
 	size_t			 n = 0, i;
 
 	if (ecr_load(&doc, data, len, "BatchGetImage", cause) != 0)
 		return (-1);
-	aws_json_array_opt(doc, &n, "images");
+	json_arr_opt(doc, &n, "images");
 	if (n > 0)
 		l->v = xreallocarray(l->v, l->n + n, sizeof *l->v);
 	for (i = 0; i < n; i++) {
@@ -243,7 +243,7 @@ int
 ecr_parse_image_details(struct ecr_image_detail_list *l, const void *data,
     size_t len, char **next_token, char **cause)
 {
-	struct aws_json		*doc;
+	struct json		*doc;
 	struct ecr_image_detail	*d;
 	const char		*next = NULL;
 	size_t			 n = 0, i, t, nt;
@@ -252,7 +252,7 @@ ecr_parse_image_details(struct ecr_image_detail_list *l, const void *data,
 	*next_token = NULL;
 	if (ecr_load(&doc, data, len, "DescribeImages", cause) != 0)
 		return (-1);
-	aws_json_array_opt(doc, &n, "imageDetails");
+	json_arr_opt(doc, &n, "imageDetails");
 	if (n > 0)
 		l->v = xreallocarray(l->v, l->n + n, sizeof *l->v);
 	for (i = 0; i < n; i++) {
@@ -264,19 +264,19 @@ ecr_parse_image_details(struct ecr_image_detail_list *l, const void *data,
 		ECR_STR_REQ(doc, d->digest, "imageDetails[%zu].imageDigest", i);
 		ECR_STR(doc, d->media_type,
 		    "imageDetails[%zu].imageManifestMediaType", i);
-		aws_json_int_opt(doc, &d->size,
+		json_int_opt(doc, &d->size,
 		    "imageDetails[%zu].imageSizeInBytes", i);
-		aws_json_time_opt(doc, &d->pushed,
+		json_time_opt(doc, &d->pushed,
 		    "imageDetails[%zu].imagePushedAt", i);
 		nt = 0;
-		aws_json_array_opt(doc, &nt, "imageDetails[%zu].imageTags", i);
+		json_arr_opt(doc, &nt, "imageDetails[%zu].imageTags", i);
 		if (nt > 0)
 			d->tags = xcalloc(nt, sizeof *d->tags);
 		for (t = 0; t < nt; t++)
 			ECR_STR_REQ(doc, d->tags[d->ntags++],
 			    "imageDetails[%zu].imageTags[%zu]", i, t);
 	}
-	aws_json_str_opt(doc, &next, "nextToken");
+	json_str_opt(doc, &next, "nextToken");
 	if (next != NULL && *next != '\0')
 		*next_token = xstrdup(next);
 	if ((rc = ecr_done(doc, cause)) != 0) {
@@ -290,7 +290,7 @@ int
 ecr_parse_layers(struct ecr_layer_list *l, const void *data, size_t len,
     char **cause)
 {
-	struct aws_json		*doc;
+	struct json		*doc;
 	struct ecr_layer	*y;
 	const char		*avail;
 	size_t			 n = 0, i;
@@ -298,7 +298,7 @@ ecr_parse_layers(struct ecr_layer_list *l, const void *data, size_t len,
 	if (ecr_load(&doc, data, len, "BatchCheckLayerAvailability",
 	    cause) != 0)
 		return (-1);
-	aws_json_array_opt(doc, &n, "layers");
+	json_arr_opt(doc, &n, "layers");
 	if (n > 0)
 		l->v = xreallocarray(l->v, l->n + n, sizeof *l->v);
 	for (i = 0; i < n; i++) {
@@ -306,9 +306,9 @@ ecr_parse_layers(struct ecr_layer_list *l, const void *data, size_t len,
 		memset(y, 0, sizeof *y);
 		ECR_STR_REQ(doc, y->digest, "layers[%zu].layerDigest", i);
 		ECR_STR(doc, y->media_type, "layers[%zu].mediaType", i);
-		aws_json_int_opt(doc, &y->size, "layers[%zu].layerSize", i);
+		json_int_opt(doc, &y->size, "layers[%zu].layerSize", i);
 		avail = NULL;
-		aws_json_str_opt(doc, &avail, "layers[%zu].layerAvailability",
+		json_str_opt(doc, &avail, "layers[%zu].layerAvailability",
 		    i);
 		y->available = avail != NULL && strcmp(avail, "AVAILABLE") == 0;
 	}

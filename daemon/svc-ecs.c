@@ -8,7 +8,7 @@
 
 #include <jansson.h>
 
-#include "aws-json.h"
+#include "json.h"
 #include "log.h"
 #include "svc-ecs.h"
 #include "xmalloc.h"
@@ -16,14 +16,14 @@
 /* An optional string field, copied (NULL when absent). */
 #define ECS_STR(doc, dst, ...) do {					\
 	const char	*s_ = NULL;					\
-	aws_json_str_opt((doc), &s_, __VA_ARGS__);			\
+	json_str_opt((doc), &s_, __VA_ARGS__);			\
 	(dst) = s_ != NULL ? xstrdup(s_) : NULL;			\
 } while (0)
 
 /* A required string field: recorded as an error when absent. */
 #define ECS_STR_REQ(doc, dst, ...) do {					\
 	const char	*s_ = NULL;					\
-	if (aws_json_str((doc), &s_, __VA_ARGS__) == 0)			\
+	if (json_str((doc), &s_, __VA_ARGS__) == 0)			\
 		(dst) = xstrdup(s_);					\
 } while (0)
 
@@ -60,7 +60,7 @@ static int	ecs_op_send(struct ecs_op *, char **);
 /* Readers. */
 
 static void
-ecs_parse_deployment(struct aws_json *doc, struct ecs_deployment *d,
+ecs_parse_deployment(struct json *doc, struct ecs_deployment *d,
     size_t i, size_t j)
 {
 	ECS_STR_REQ(doc, d->id, "services[%zu].deployments[%zu].id", i, j);
@@ -72,22 +72,22 @@ ecs_parse_deployment(struct aws_json *doc, struct ecs_deployment *d,
 	    "services[%zu].deployments[%zu].rolloutState", i, j);
 	ECS_STR(doc, d->rollout_state_reason,
 	    "services[%zu].deployments[%zu].rolloutStateReason", i, j);
-	aws_json_int_opt(doc, &d->desired,
+	json_int_opt(doc, &d->desired,
 	    "services[%zu].deployments[%zu].desiredCount", i, j);
-	aws_json_int_opt(doc, &d->running,
+	json_int_opt(doc, &d->running,
 	    "services[%zu].deployments[%zu].runningCount", i, j);
-	aws_json_int_opt(doc, &d->pending,
+	json_int_opt(doc, &d->pending,
 	    "services[%zu].deployments[%zu].pendingCount", i, j);
-	aws_json_int_opt(doc, &d->failed_tasks,
+	json_int_opt(doc, &d->failed_tasks,
 	    "services[%zu].deployments[%zu].failedTasks", i, j);
-	aws_json_time_opt(doc, &d->created,
+	json_time_opt(doc, &d->created,
 	    "services[%zu].deployments[%zu].createdAt", i, j);
-	aws_json_time_opt(doc, &d->updated,
+	json_time_opt(doc, &d->updated,
 	    "services[%zu].deployments[%zu].updatedAt", i, j);
 }
 
 static void
-ecs_parse_service(struct aws_json *doc, struct ecs_service *s, size_t i)
+ecs_parse_service(struct json *doc, struct ecs_service *s, size_t i)
 {
 	size_t	n, j;
 
@@ -97,17 +97,17 @@ ecs_parse_service(struct aws_json *doc, struct ecs_service *s, size_t i)
 	ECS_STR(doc, s->cluster_arn, "services[%zu].clusterArn", i);
 	ECS_STR(doc, s->task_definition, "services[%zu].taskDefinition", i);
 	ECS_STR(doc, s->launch_type, "services[%zu].launchType", i);
-	aws_json_int_opt(doc, &s->desired, "services[%zu].desiredCount", i);
-	aws_json_int_opt(doc, &s->running, "services[%zu].runningCount", i);
-	aws_json_int_opt(doc, &s->pending, "services[%zu].pendingCount", i);
-	aws_json_time_opt(doc, &s->created, "services[%zu].createdAt", i);
-	aws_json_bool_opt(doc, &s->circuit_breaker, "services[%zu]."
+	json_int_opt(doc, &s->desired, "services[%zu].desiredCount", i);
+	json_int_opt(doc, &s->running, "services[%zu].runningCount", i);
+	json_int_opt(doc, &s->pending, "services[%zu].pendingCount", i);
+	json_time_opt(doc, &s->created, "services[%zu].createdAt", i);
+	json_bool_opt(doc, &s->circuit_breaker, "services[%zu]."
 	    "deploymentConfiguration.deploymentCircuitBreaker.enable", i);
-	aws_json_bool_opt(doc, &s->circuit_breaker_rollback, "services[%zu]."
+	json_bool_opt(doc, &s->circuit_breaker_rollback, "services[%zu]."
 	    "deploymentConfiguration.deploymentCircuitBreaker.rollback", i);
 
 	n = 0;
-	aws_json_array_opt(doc, &n, "services[%zu].deployments", i);
+	json_arr_opt(doc, &n, "services[%zu].deployments", i);
 	if (n > 0) {
 		s->deployments = xcalloc(n, sizeof *s->deployments);
 		for (j = 0; j < n; j++)
@@ -115,7 +115,7 @@ ecs_parse_service(struct aws_json *doc, struct ecs_service *s, size_t i)
 		s->ndeployments = n;
 	}
 	n = 0;
-	aws_json_array_opt(doc, &n, "services[%zu].events", i);
+	json_arr_opt(doc, &n, "services[%zu].events", i);
 	if (n > ECS_EVENTS_MAX)
 		n = ECS_EVENTS_MAX;
 	if (n > 0) {
@@ -125,7 +125,7 @@ ecs_parse_service(struct aws_json *doc, struct ecs_service *s, size_t i)
 			    "services[%zu].events[%zu].id", i, j);
 			ECS_STR_REQ(doc, s->events[j].message,
 			    "services[%zu].events[%zu].message", i, j);
-			aws_json_time_opt(doc, &s->events[j].created,
+			json_time_opt(doc, &s->events[j].created,
 			    "services[%zu].events[%zu].createdAt", i, j);
 		}
 		s->nevents = n;
@@ -136,14 +136,14 @@ int
 ecs_parse_services(struct ecs_service_list *l, const void *data, size_t len,
     char **cause)
 {
-	struct aws_json	*doc = NULL;
+	struct json	*doc = NULL;
 	size_t		 n = 0, i, first;
 	int		 rc = -1;
 
-	if (aws_json_load(&doc, data, len, NULL, "ECS DescribeServices reply",
+	if (json_load(&doc, data, len, NULL, "ECS DescribeServices reply",
 	    cause) != 0)
 		return (-1);
-	aws_json_array_opt(doc, &n, "services");
+	json_arr_opt(doc, &n, "services");
 	if (n > 0) {
 		first = l->n;
 		l->v = xreallocarray(l->v, l->n + n, sizeof *l->v);
@@ -153,7 +153,7 @@ ecs_parse_services(struct ecs_service_list *l, const void *data, size_t len,
 			ecs_parse_service(doc, &l->v[first + i], i);
 	}
 	n = 0;
-	aws_json_array_opt(doc, &n, "failures");
+	json_arr_opt(doc, &n, "failures");
 	if (n > 0) {
 		first = l->nfailures;
 		l->failures = xreallocarray(l->failures, l->nfailures + n,
@@ -169,13 +169,13 @@ ecs_parse_services(struct ecs_service_list *l, const void *data, size_t len,
 			    "failures[%zu].detail", i);
 		}
 	}
-	if (aws_json_error(doc) != NULL) {
-		*cause = xstrdup(aws_json_error(doc));
+	if (json_error(doc) != NULL) {
+		*cause = xstrdup(json_error(doc));
 		goto out;
 	}
 	rc = 0;
 out:
-	aws_json_free(doc);
+	json_free(doc);
 	return (rc);
 }
 
@@ -183,18 +183,18 @@ int
 ecs_parse_task_definition(struct ecs_task_definition *td, const void *data,
     size_t len, char **cause)
 {
-	struct aws_json	*doc = NULL;
+	struct json	*doc = NULL;
 	size_t		 n = 0, i;
 	int		 rc = -1;
 
-	if (aws_json_load(&doc, data, len, NULL,
+	if (json_load(&doc, data, len, NULL,
 	    "ECS DescribeTaskDefinition reply", cause) != 0)
 		return (-1);
 	ECS_STR_REQ(doc, td->family, "taskDefinition.family");
 	ECS_STR(doc, td->arn, "taskDefinition.taskDefinitionArn");
 	ECS_STR(doc, td->status, "taskDefinition.status");
-	aws_json_int_opt(doc, &td->revision, "taskDefinition.revision");
-	aws_json_array_opt(doc, &n, "taskDefinition.containerDefinitions");
+	json_int_opt(doc, &td->revision, "taskDefinition.revision");
+	json_arr_opt(doc, &n, "taskDefinition.containerDefinitions");
 	if (n > 0) {
 		td->containers = xcalloc(n, sizeof *td->containers);
 		td->ncontainers = n;
@@ -205,18 +205,18 @@ ecs_parse_task_definition(struct ecs_task_definition *td, const void *data,
 			    "taskDefinition.containerDefinitions[%zu].image",
 			    i);
 			td->containers[i].essential = 1;
-			aws_json_bool_opt(doc, &td->containers[i].essential,
+			json_bool_opt(doc, &td->containers[i].essential,
 			    "taskDefinition.containerDefinitions[%zu]."
 			    "essential", i);
 		}
 	}
-	if (aws_json_error(doc) != NULL) {
-		*cause = xstrdup(aws_json_error(doc));
+	if (json_error(doc) != NULL) {
+		*cause = xstrdup(json_error(doc));
 		goto out;
 	}
 	rc = 0;
 out:
-	aws_json_free(doc);
+	json_free(doc);
 	return (rc);
 }
 

@@ -1,6 +1,6 @@
 /*
  * S3 over REST-XML: ListObjectsV2 (every page), HeadObject, GetObject
- * under a cap, PutObject.  Replies are read with aws-xml (listing) or
+ * under a cap, PutObject.  Replies are read with xml (listing) or
  * from headers (object metadata).
  */
 #include <ctype.h>
@@ -13,11 +13,11 @@
 
 #include "aws-services.h"
 #include "aws-sign.h"
-#include "aws-xml.h"
 #include "buf.h"
 #include "log.h"
 #include "svc-s3.h"
 #include "xmalloc.h"
+#include "xml.h"
 
 #define S3_GET_CAP_DEFAULT	(8 * 1024 * 1024)
 #define S3_GET_BODY_FLOOR	(64 * 1024)	/* room for error replies */
@@ -253,7 +253,7 @@ s3_info_from_headers(struct s3_object_info *info,
 	info->size = size;
 	if (size < 0 && h != NULL &&
 	    (v = http_headers_get(h, "Content-Length")) != NULL &&
-	    aws_xml_parse_int(v, &n) == 0 && n >= 0)
+	    xml_parse_int(v, &n) == 0 && n >= 0)
 		info->size = n;
 	info->etag = s3_header_dup(h, "ETag");
 	if (info->etag == NULL)
@@ -625,10 +625,10 @@ s3_url_decode(const char *s)
 
 /* Adds one page's objects; 0, or -1 with *cause (and *toolarge). */
 static int
-s3_list_page(struct s3_list *ls, const struct aws_xml_node *root,
+s3_list_page(struct s3_list *ls, const struct xml_node *root,
     int *truncated, int *toolarge, char **cause)
 {
-	const struct aws_xml_node	*c;
+	const struct xml_node	*c;
 	struct s3_object_summary	*s;
 	struct s3_object_list		*l = ls->list;
 	const char			*key, *etag, *token;
@@ -636,19 +636,19 @@ s3_list_page(struct s3_list *ls, const struct aws_xml_node *root,
 	struct timespec			 mtime;
 
 	*toolarge = 0;
-	if (strcmp(aws_xml_name(root), "ListBucketResult") != 0) {
+	if (strcmp(xml_name(root), "ListBucketResult") != 0) {
 		*cause = xasprintf("not a ListBucketResult but %s",
-		    aws_xml_name(root));
+		    xml_name(root));
 		return (-1);
 	}
-	if (aws_xml_get_bool(root, "IsTruncated", truncated, cause) != 0)
+	if (xml_get_bool(root, "IsTruncated", truncated, cause) != 0)
 		return (-1);
-	for (c = aws_xml_find(root, "Contents"); c != NULL; c = aws_xml_next(c)) {
-		if (aws_xml_get_text(c, "Key", &key, cause) != 0 ||
-		    aws_xml_get_int(c, "Size", &size, cause) != 0 ||
-		    aws_xml_get_time(c, "LastModified", &mtime, cause) != 0)
+	for (c = xml_find(root, "Contents"); c != NULL; c = xml_next(c)) {
+		if (xml_get_text(c, "Key", &key, cause) != 0 ||
+		    xml_get_int(c, "Size", &size, cause) != 0 ||
+		    xml_get_time(c, "LastModified", &mtime, cause) != 0)
 			return (-1);
-		if ((etag = aws_xml_find_text(c, "ETag")) == NULL)
+		if ((etag = xml_find_text(c, "ETag")) == NULL)
 			etag = "";
 		if (l->n == ls->max_total) {
 			*toolarge = 1;
@@ -676,7 +676,7 @@ s3_list_page(struct s3_list *ls, const struct aws_xml_node *root,
 	free(ls->token);
 	ls->token = NULL;
 	if (*truncated) {
-		if ((token = aws_xml_find_text(root,
+		if ((token = xml_find_text(root,
 		    "NextContinuationToken")) == NULL || *token == '\0') {
 			*cause = xstrdup("truncated listing without a "
 			    "NextContinuationToken");
@@ -693,7 +693,7 @@ static void
 s3_list_reply_cb(struct aws_reply *reply, void *arg)
 {
 	struct s3_list	*ls = arg;
-	struct aws_xml	*doc = NULL;
+	struct xml	*doc = NULL;
 	char		*cause = NULL, *msg = NULL;
 	int		 truncated = 0, toolarge = 0;
 
@@ -703,9 +703,9 @@ s3_list_reply_cb(struct aws_reply *reply, void *arg)
 		goto done;
 	}
 	ls->list->pages++;
-	if (aws_xml_parse(&doc, reply->body->data, reply->body->len, NULL,
+	if (xml_parse(&doc, reply->body->data, reply->body->len, NULL,
 	    &cause) != 0 ||
-	    s3_list_page(ls, aws_xml_root(doc), &truncated, &toolarge,
+	    s3_list_page(ls, xml_root(doc), &truncated, &toolarge,
 	    &cause) != 0) {
 		msg = s3_message("ListObjectsV2", reply, "%s%s",
 		    toolarge ? "" : "unreadable reply: ", cause);
@@ -713,7 +713,7 @@ s3_list_reply_cb(struct aws_reply *reply, void *arg)
 		    msg, ls->arg);
 		goto done;
 	}
-	aws_xml_free(doc);
+	xml_free(doc);
 	doc = NULL;
 	if (truncated) {
 		if (ls->cancelled) {
@@ -735,7 +735,7 @@ s3_list_reply_cb(struct aws_reply *reply, void *arg)
 done:
 	s3_list_free(ls);
 out:
-	aws_xml_free(doc);
+	xml_free(doc);
 	free(cause);
 	free(msg);
 }

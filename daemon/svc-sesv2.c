@@ -8,7 +8,7 @@
 
 #include <jansson.h>
 
-#include "aws-json.h"
+#include "json.h"
 #include "log.h"
 #include "svc-sesv2.h"
 #include "xmalloc.h"
@@ -188,7 +188,7 @@ static void
 sesv2_reply_cb(struct aws_reply *reply, void *arg)
 {
 	struct sesv2_op		*op = arg;
-	struct aws_json		*doc = NULL;
+	struct json		*doc = NULL;
 	struct aws_reply	 r;
 	const char		*id = NULL;
 	char			*cause = NULL, *message = NULL;
@@ -197,9 +197,9 @@ sesv2_reply_cb(struct aws_reply *reply, void *arg)
 		op->cb(reply, NULL, op->arg);
 		goto out;
 	}
-	if (aws_json_load(&doc, reply->body->data, reply->body->len, NULL,
+	if (json_load(&doc, reply->body->data, reply->body->len, NULL,
 	    "SES SendEmail reply", &cause) == 0 &&
-	    aws_json_str(doc, &id, "MessageId") == 0) {
+	    json_str(doc, &id, "MessageId") == 0) {
 		op->cb(reply, id, op->arg);
 		goto out;
 	}
@@ -207,13 +207,13 @@ sesv2_reply_cb(struct aws_reply *reply, void *arg)
 	r.error = AWS_EREPLY;
 	message = xasprintf("SES SendEmail: %s: %s (request %s)",
 	    aws_strerror(AWS_EREPLY), cause != NULL ? cause :
-	    aws_json_error(doc), *reply->request_id != '\0' ?
+	    json_error(doc), *reply->request_id != '\0' ?
 	    reply->request_id : "unknown");
 	r.message = message;
 	log_debug(LOG_CAT_AWS, "ses call failed: %s", message);
 	op->cb(&r, NULL, op->arg);
 out:
-	aws_json_free(doc);
+	json_free(doc);
 	free(cause);
 	free(message);
 	free(op);

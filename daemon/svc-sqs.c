@@ -10,12 +10,12 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "aws-json.h"
 #include "aws-services.h"
-#include "aws-xml.h"
+#include "json.h"
 #include "log.h"
 #include "svc-sqs.h"
 #include "xmalloc.h"
+#include "xml.h"
 
 #define SQS_REPLY_MAX		(4 * 1024 * 1024)	/* 10 x 256 KiB + */
 #define SQS_SMALL_REPLY_MAX	(64 * 1024)
@@ -138,23 +138,23 @@ sqs_md5_matches(const char *body, const char *want)
 
 /* Reads one message; 0, or -1 with the error recorded in doc. */
 static int
-sqs_read_message(struct aws_json *doc, size_t i, struct sqs_message *m)
+sqs_read_message(struct json *doc, size_t i, struct sqs_message *m)
 {
 	const char	*id, *handle, *body, *md5 = NULL, *v;
 	json_t		*attrs = NULL, *value;
 	const char	*name;
 	long long	 n;
 
-	if (aws_json_str(doc, &id, "Messages[%zu].MessageId", i) != 0 ||
-	    aws_json_str(doc, &handle, "Messages[%zu].ReceiptHandle",
+	if (json_str(doc, &id, "Messages[%zu].MessageId", i) != 0 ||
+	    json_str(doc, &handle, "Messages[%zu].ReceiptHandle",
 	    i) != 0 ||
-	    aws_json_str(doc, &body, "Messages[%zu].Body", i) != 0 ||
-	    aws_json_str_opt(doc, &md5, "Messages[%zu].MD5OfBody", i) < 0 ||
-	    aws_json_object_opt(doc, &attrs, "Messages[%zu].Attributes",
+	    json_str(doc, &body, "Messages[%zu].Body", i) != 0 ||
+	    json_str_opt(doc, &md5, "Messages[%zu].MD5OfBody", i) < 0 ||
+	    json_obj_opt(doc, &attrs, "Messages[%zu].Attributes",
 	    i) < 0)
 		return (-1);
 	if (md5 != NULL && !sqs_md5_matches(body, md5)) {
-		aws_json_fail(doc, "Messages[%zu]: MD5OfBody does not match "
+		json_fail(doc, "Messages[%zu]: MD5OfBody does not match "
 		    "the body", i);
 		return (-1);
 	}
@@ -165,7 +165,7 @@ sqs_read_message(struct aws_json *doc, size_t i, struct sqs_message *m)
 		return (0);
 	json_object_foreach(attrs, name, value) {
 		if ((v = json_string_value(value)) == NULL) {
-			aws_json_fail(doc, "Messages[%zu].Attributes.%s: "
+			json_fail(doc, "Messages[%zu].Attributes.%s: "
 			    "expected a string", i, name);
 			return (-1);
 		}
@@ -175,10 +175,10 @@ sqs_read_message(struct aws_json *doc, size_t i, struct sqs_message *m)
 		m->attrs[m->nattrs].value = xstrdup(v);
 		m->nattrs++;
 		if (strcmp(name, "ApproximateReceiveCount") == 0 &&
-		    aws_xml_parse_int(v, &n) == 0)
+		    xml_parse_int(v, &n) == 0)
 			m->receive_count = (long)n;
 		else if (strcmp(name, "SentTimestamp") == 0 &&
-		    aws_xml_parse_int(v, &n) == 0)
+		    xml_parse_int(v, &n) == 0)
 			m->sent_ms = (int64_t)n;
 	}
 	return (0);
@@ -189,7 +189,7 @@ sqs_receive_reply_cb(struct aws_reply *reply, void *arg)
 {
 	struct sqs_op		*op = arg;
 	struct sqs_messages	*ms = NULL;
-	struct aws_json		*doc = NULL;
+	struct json		*doc = NULL;
 	char			*cause = NULL;
 	size_t			 n = 0, i;
 
@@ -197,13 +197,13 @@ sqs_receive_reply_cb(struct aws_reply *reply, void *arg)
 		op->receive_cb(reply, NULL, op->arg);
 		goto out;
 	}
-	if (aws_json_load(&doc, reply->body->data, reply->body->len, NULL,
+	if (json_load(&doc, reply->body->data, reply->body->len, NULL,
 	    "SQS ReceiveMessage reply", &cause) != 0) {
 		sqs_unreadable(op, reply, cause);
 		goto out;
 	}
 	ms = xcalloc(1, sizeof *ms);
-	if (aws_json_array_opt(doc, &n, "Messages") < 0)
+	if (json_arr_opt(doc, &n, "Messages") < 0)
 		goto bad;
 	if (n > 0)
 		ms->v = xcalloc(n, sizeof *ms->v);
@@ -217,11 +217,11 @@ sqs_receive_reply_cb(struct aws_reply *reply, void *arg)
 	ms = NULL;
 	goto out;
 bad:
-	sqs_unreadable(op, reply, aws_json_error(doc) != NULL ?
-	    aws_json_error(doc) : "bad reply");
+	sqs_unreadable(op, reply, json_error(doc) != NULL ?
+	    json_error(doc) : "bad reply");
 out:
 	sqs_messages_free(ms);
-	aws_json_free(doc);
+	json_free(doc);
 	free(cause);
 	free(op);
 }

@@ -319,13 +319,35 @@ tmpl_append(struct tmpl_data *d, const char *name)
 
 /* --- Escaping ----------------------------------------------------------- */
 
+/*
+ * The code point of a bidirectional embedding, override or isolate
+ * (U+202A-U+202E, U+2066-U+2069) encoded at s, or 0.  Shown as text,
+ * never obeyed: they make "txt.exe" read as another name.
+ */
+unsigned int
+tmpl_bidi_at(const char *s, size_t len)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+
+	if (len < 3 || u[0] != 0xe2)
+		return (0);
+	if (u[1] == 0x80 && u[2] >= 0xaa && u[2] <= 0xae)
+		return (0x2000 + (u[2] - 0x80));
+	if (u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9)
+		return (0x2040 + (u[2] - 0x80));
+	return (0);
+}
+
 int
 tmpl_escape(struct buf *out, const char *s, size_t len)
 {
 	const char	*rep;
-	size_t		 i, from = 0;
+	char		 bidi[32];
+	size_t		 i, from = 0, skip;
+	unsigned int	 cp;
 
 	for (i = 0; i < len; i++) {
+		skip = 1;
 		switch (s[i]) {
 		case '&':
 			rep = "&amp;";
@@ -343,12 +365,18 @@ tmpl_escape(struct buf *out, const char *s, size_t len)
 			rep = "&#39;";
 			break;
 		default:
-			continue;
+			if ((cp = tmpl_bidi_at(s + i, len - i)) == 0)
+				continue;
+			snprintf(bidi, sizeof bidi, "&lt;U+%04X&gt;", cp);
+			rep = bidi;
+			skip = 3;
+			break;
 		}
 		if (buf_append(out, s + from, i - from) != 0 ||
 		    buf_appends(out, rep) != 0)
 			return (TMPL_ETOOBIG);
-		from = i + 1;
+		from = i + skip;
+		i += skip - 1;
 	}
 	if (buf_append(out, s + from, len - from) != 0)
 		return (TMPL_ETOOBIG);

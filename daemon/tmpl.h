@@ -106,5 +106,11 @@ int	 tmpl_check(const char *name, char **cause);
 /* HTML-escapes s (len bytes) into out, as {{name}} does; 0 or
  * TMPL_ETOOBIG. */
 int	 tmpl_escape(struct buf *out, const char *s, size_t len);
+/*
+ * The code point of the bidirectional control (U+202A-U+202E,
+ * U+2066-U+2069) whose UTF-8 starts s (len bytes), or 0.  tmpl_escape
+ * shows each as "<U+202E>"; the mails do the same.
+ */
+unsigned int tmpl_bidi_at(const char *s, size_t len);
 
 #endif

@@ -21,6 +21,9 @@ OPERATIONS = {"CreateChangeSet", "DescribeChangeSet", "ExecuteChangeSet",
               "DeleteStack", "ValidateTemplate", "CancelUpdateStack"}
 NO_CHANGES = ("The submitted information didn't contain changes. Submit different "
               "information to create a change set.")
+# What some CloudFormation front ends answer at once, instead of NO_CHANGES.
+NO_UPDATES = "No updates are to be performed."
+NO_CHANGES_ANSWERS = ("aws", "failed", "error")
 NAME_RE = re.compile(r"^[a-zA-Z][-a-zA-Z0-9]{0,127}$")
 IN_PROGRESS = ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS",
                "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
@@ -36,6 +39,11 @@ class CfnState(object):
         self.change_sets = {}     # change set id -> change set
         self.fail_resources = []  # injected failures
         self.executions = {}      # change set id -> {"calls", "executions", ...}
+        # An update that changes nothing: "aws" (a FAILED change set when
+        # template, parameters, outputs and tags are the same), "failed"
+        # (the same, tags not compared), "error" (CreateChangeSet refused
+        # with NO_UPDATES, tags not compared).  POST /_fake/cfn/no-changes.
+        self.no_changes = "aws"
 
 
 def st(state):
@@ -368,7 +376,10 @@ def op_CreateChangeSet(state, req, p):
         if old_doc is not None and not changes:
             same_outputs = (old_doc.get("Outputs") or {}) == (doc.get("Outputs") or {})
             same_params = stk["params"] == values
-            same_tags = tags is None or tags == stk["tags"]
+            answer = st(state).no_changes
+            same_tags = tags is None or tags == stk["tags"] or answer != "aws"
+            if same_outputs and same_params and answer == "error":
+                raise verr(NO_UPDATES)
             if same_outputs and same_params and same_tags:
                 pending_reason = NO_CHANGES
     except T.TemplateError as e:
@@ -917,6 +928,15 @@ def control_fail_resource(state, body):
                  % (body["logical_id"], uuid.uuid4()))}
         st(state).fail_resources.append(f)
         return f
+
+
+def control_no_changes(state, body):
+    answer = body.get("answer")
+    if answer not in NO_CHANGES_ANSWERS:
+        raise ValueError("answer: one of %s" % ", ".join(NO_CHANGES_ANSWERS))
+    with state.lock:
+        st(state).no_changes = answer
+        return {"answer": answer}
 
 
 def executions(state):

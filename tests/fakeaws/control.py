@@ -6,6 +6,7 @@ import cfn
 import ecr
 import ecs
 import faults
+import throttle
 import s3
 import ses
 import sqs
@@ -21,7 +22,8 @@ def _json(obj, status=200):
 def dump(state):
     with state.lock:
         return {"config": state.config, "step_delay": state.step_delay,
-                "calls": state.calls, "faults": state.faults,
+                "calls": state.calls, "rejected": state.rejected,
+                "throttle": state.buckets.describe(), "faults": state.faults,
                 "sts": sts.dump(state), "s3": s3.dump(state), "sqs": sqs.dump(state),
                 "cloudformation": cfn.dump(state), "ecs": ecs.dump(state),
                 "ecr": ecr.dump(state), "ses": ses.sent(state)}
@@ -96,6 +98,23 @@ def handle(state, req):
                     state.calls = {}
                     return _json({"ok": True})
                 return _json(state.calls)
+        if path == "/_fake/rejected":
+            with state.lock:
+                if m == "DELETE":
+                    state.rejected = {"auth": {}, "throttled": {}}
+                    return _json({"ok": True})
+                return _json(state.rejected)
+        if path == "/_fake/throttle":
+            with state.lock:
+                if m == "POST":
+                    rates = body.get("rates")
+                    if rates is not None and not isinstance(rates, dict):
+                        raise ValueError("rates: an object of FAMILY: "
+                                         "{rate, burst} or null")
+                    if body.get("defaults"):
+                        state.buckets.configure(throttle.default_rates())
+                    state.buckets.configure(rates, body.get("enabled"))
+                return _json(state.buckets.describe())
         if path == "/_fake/timeline":
             with state.lock:
                 if m == "POST":
@@ -141,6 +160,8 @@ def handle(state, req):
             return _json(sts.control_role(state, body))
         if path == "/_fake/cfn/fail-resource" and m == "POST":
             return _json(cfn.control_fail_resource(state, body))
+        if path == "/_fake/cfn/no-changes" and m == "POST":
+            return _json(cfn.control_no_changes(state, body))
         if path == "/_fake/cfn/executions":
             return _json(cfn.executions(state))
         if path == "/_fake/ecs/fail-deployment" and m == "POST":

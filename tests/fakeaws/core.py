@@ -471,17 +471,26 @@ def s3_error(err, request_id, head=False):
 class State(object):
     """All the fake's memory, behind one lock.  `cond` wakes long polls."""
 
-    def __init__(self, step_delay=0.2):
+    def __init__(self, step_delay=0.2, throttle_rates=None, throttle=True):
+        import throttle as T
         self.lock = threading.RLock()
         self.cond = threading.Condition(self.lock)
         self.step_delay = step_delay
         self.config = {}
+        # What /_fake/reset goes back to: the defaults and --throttle.
+        self.throttle_rates = dict(T.default_rates(), **(throttle_rates or {}))
+        self.throttle_enabled = throttle
         self.reset()
 
     def reset(self):
         with self.lock:
             self.services = {}            # name -> module state object
             self.calls = {}               # service -> op -> count
+            # Refused before any work: never in `calls`.
+            self.rejected = {"auth": {},  # service -> error code -> count
+                             "throttled": {}}   # service -> op -> count
+            import throttle as T
+            self.buckets = T.Buckets(self.throttle_rates, self.throttle_enabled)
             self.timeline = None          # list of events while recording
             self.faults = []
             self.timers = []              # (due, seq, fn)
@@ -504,6 +513,11 @@ class State(object):
         with self.lock:
             d = self.calls.setdefault(service, {})
             d[op] = d.get(op, 0) + 1
+
+    def count_rejected(self, kind, service, what):
+        with self.lock:
+            d = self.rejected[kind].setdefault(service or "?", {})
+            d[what] = d.get(what, 0) + 1
 
     def record(self, kind, service, op, subject, t, took=None):
         """A timeline event (only while /_fake/timeline records)."""

@@ -2,7 +2,8 @@
 """A fake AWS endpoint for shipgate's tests and demo sandbox.
 
     fakeaws.py --port 0 --port-file FILE --pid-file FILE
-               [--step-delay SECONDS] [--state-dump FILE] [--verbose]
+               [--step-delay SECONDS] [--state-dump FILE]
+               [--throttle FAMILY=RATE[/BURST]]... [--no-throttle] [--verbose]
 
 Listens on 127.0.0.1 only.  Every AWS request must carry a valid SigV4
 signature (see README.md); /_fake/ is an unsigned JSON control API.
@@ -26,6 +27,7 @@ import control                                       # noqa: E402
 import core                                          # noqa: E402
 import faults                                        # noqa: E402
 import sigv4check                                    # noqa: E402
+import throttle                                      # noqa: E402
 import sts, s3, sqs, cfn, ecs, ecr, ses              # noqa: E402,E401
 from core import AwsError, Request, Response         # noqa: E402
 
@@ -82,6 +84,12 @@ def error_response(family, service, err, req):
     if family == "json":
         return core.json_error(err, rid, "1.1")
     return core.restjson_error(err, rid)
+
+
+def rejected(state, family, service, err, req):
+    """An authentication failure: counted under /_fake/rejected."""
+    state.count_rejected("auth", service, err.query_code or err.code)
+    return error_response(family, service, err, req)
 
 
 def parse_operation(service, family, req):
@@ -170,13 +178,13 @@ def _dispatch(state, req):
         service = guess_service(req)
         family = sigv4check.family_of(service, req)
         kind = "missing" if pa is None else (pa.error or "malformed")
-        return error_response(family, service,
-                              sigv4check.auth_error(family, kind), req), None
+        return rejected(state, family, service,
+                        sigv4check.auth_error(family, kind), req), None
     service = pa.service
     if service not in SERVICES:
         guess = guess_service(req)
         family = sigv4check.family_of(guess, req)
-        return error_response(family, guess, sigv4check.auth_error(
+        return rejected(state, family, guess, sigv4check.auth_error(
             family, "service", "Credential should be scoped to correct service: '%s'. "
             % guess if family != "s3" else
             "The authorization header is malformed; incorrect service \"%s\". "
@@ -186,16 +194,28 @@ def _dispatch(state, req):
     req.region = pa.region
     if service == "s3":
         req.request_id = core.rand_hex(16).upper()
+    # The signature first, as AWS: a badly signed request gets an
+    # authentication error whatever its body says, and is counted as
+    # rejected, never as a call.
+    regions = state.config.get("regions")
+    regions = set(regions) if regions else known_regions()
+    try:
+        req.ident = sigv4check.verify(
+            req, pa, family, lambda k: sts.lookup_key(state, k), time.time(), regions)
+    except AwsError as e:
+        return rejected(state, family, service, e, req), None
     fault = None
     try:
         op, params = parse_operation(service, family, req)
         req.operation = op
         req.params = params
+        with state.lock:
+            ok = state.buckets.take(req.ident.account, req.region, service, op)
+        if not ok:
+            state.count_rejected("throttled", service, op)
+            return error_response(family, service, faults.error_for(
+                {"mode": "throttle"}, family), req), None
         state.count_call(service, op)
-        regions = state.config.get("regions")
-        regions = set(regions) if regions else known_regions()
-        req.ident = sigv4check.verify(
-            req, pa, family, lambda k: sts.lookup_key(state, k), time.time(), regions)
         fault = faults.pick(state, service, op)
         if fault is not None:
             faults.before(fault)
@@ -336,10 +356,24 @@ def main(argv=None):
     ap.add_argument("--step-delay", type=float, default=0.2,
                     help="seconds per CloudFormation/ECS state step (default 0.2)")
     ap.add_argument("--state-dump", help="write the state as JSON here on exit")
+    ap.add_argument("--throttle", action="append", default=[],
+                    metavar="FAMILY=RATE[/BURST]",
+                    help="a token bucket's rate a second and burst, e.g. "
+                    "cloudformation:describe=2/4 (RATE off: not metered)")
+    ap.add_argument("--no-throttle", action="store_true",
+                    help="no token bucket throttling at all")
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args(argv)
 
-    state = core.State(step_delay=a.step_delay)
+    rates = {}
+    for opt in a.throttle:
+        try:
+            fam, v = throttle.parse_option(opt)
+        except ValueError as e:
+            ap.error(str(e))
+        rates[fam] = v
+    state = core.State(step_delay=a.step_delay, throttle_rates=rates,
+                       throttle=not a.no_throttle)
     Handler.verbose = a.verbose
     srv = Server(("127.0.0.1", a.port), Handler)
     srv.state = state

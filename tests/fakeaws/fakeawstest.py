@@ -52,9 +52,35 @@ class Tap(object):
             return self.ok(False, name, "raised %r" % e)
         return self.ok(False, name, "no error raised")
 
+    def skip(self, why):
+        """One skipped check, only for what a user's clone may lack
+        (../shared): a failure under SHIPGATE_REQUIRE_ALL (tests/tap.h)."""
+        self.n += 1
+        if require_all():
+            print("not ok %d - %s (SHIPGATE_REQUIRE_ALL is set: required)"
+                  % (self.n, why), flush=True)
+            self.failed += 1
+        else:
+            print("ok %d # SKIP %s" % (self.n, why), flush=True)
+
     def done(self):
         print("1..%d" % self.n, flush=True)
         return 1 if self.failed else 0
+
+
+def require_all():
+    """SHIPGATE_REQUIRE_ALL=1 (scripts/check, CI): every skip fails."""
+    return os.environ.get("SHIPGATE_REQUIRE_ALL", "") not in ("", "0")
+
+
+def skip_all(why):
+    """The whole script skipped, under the same rule as Tap.skip."""
+    if require_all():
+        print("Bail out! %s (SHIPGATE_REQUIRE_ALL is set: required)" % why,
+              flush=True)
+        sys.exit(1)
+    print("1..0 # SKIP %s" % why, flush=True)
+    sys.exit(0)
 
 
 class Fake(object):
@@ -194,12 +220,13 @@ def shared():
     return None
 
 
-def run(main):
-    """Run `main(tap, fake)`; print the plan; exit 1 on any failure."""
+def run(main, extra=()):
+    """Run `main(tap, fake)`; print the plan; exit 1 on any failure.
+    `extra`: more arguments for fakeaws.py."""
     tap = Tap()
     fake = None
     try:
-        fake = Fake()
+        fake = Fake(extra=extra)
         main(tap, fake)
     except Exception:
         tap.ok(False, "test script raised", traceback.format_exc())

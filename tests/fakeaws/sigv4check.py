@@ -358,6 +358,18 @@ def verify(req, pa, family, lookup_key, now, valid_regions,
         if unsigned:
             raise auth_error(family, "not_signed",
                              extra={"HeadersNotSigned": ", ".join(unsigned)})
+    # The date must be signed (presigned: X-Amz-Date is in the signed query
+    # string, required above): the header it was read from, X-Amz-Date
+    # before Date, as AWS reads them.
+    if not pa.presigned:
+        date_header = "x-amz-date" if req.header("X-Amz-Date") is not None \
+            else "date"
+        if date_header not in signed:
+            raise auth_error(family, "malformed",
+                             "'X-Amz-Date' or 'Date' must be a 'SignedHeader' in "
+                             "the AWS Authorization." if family != "s3" else
+                             "The authorization header is malformed; the %s "
+                             "header must be signed." % date_header)
 
     # Payload hash.
     if family == "s3":

@@ -54,6 +54,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < p.n; i++) {
 			check(*p.segs[i] != '\0');
 			check(strchr(p.segs[i], '/') == NULL);
+			check(strchr(p.segs[i], '%') == NULL);
 			check(strcmp(p.segs[i], ".") != 0 &&
 			    strcmp(p.segs[i], "..") != 0);
 		}
@@ -73,6 +74,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[size] = '\0';
 	if (portal_parse_id(s, &id) == 0)
 		check(id > 0);
+	if (portal_local_path(s))
+		check(s[0] == '/' && s[1] != '/' && s[1] != '\\' &&
+		    strpbrk(s, "\r\n\t") == NULL);
 	if ((o = portal_origin_of(s)) != NULL) {
 		check(strncmp(o, "http://", 7) == 0 ||
 		    strncmp(o, "https://", 8) == 0);

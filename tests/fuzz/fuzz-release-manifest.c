@@ -72,7 +72,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(strcmp(rel->parameters.items[i - 1].key,
 		    rel->parameters.items[i].key) < 0);
 
-	release_parameters(rel, "prod", &env, &out);
+	release_parameters(rel, "prod", &env, NULL, &out);
 	for (i = 1; i < out.n; i++)
 		check(strcmp(out.items[i - 1].key, out.items[i].key) < 0);
 	release_kvs_free(&out);

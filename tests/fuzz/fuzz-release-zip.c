@@ -58,7 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < rel->nimages; i++)
 		check((rel->images[i].tag == NULL) !=
 		    (rel->images[i].digest == NULL));
-	release_parameters(rel, "prod", NULL, &out);
+	release_parameters(rel, "prod", NULL, NULL, &out);
 	check(out.n >= rel->parameters.n);
 	for (i = 1; i < out.n; i++)
 		check(strcmp(out.items[i - 1].key, out.items[i].key) < 0);

@@ -39,7 +39,13 @@ hash=$(printf 'CRASH!' | od -An -tu1 | tr -s ' ' '\n' | grep . |
     { h=2166136261; while read -r b; do h=$(( ((h ^ b) * 16777619) & 4294967295 )); done; echo "$h"; })
 if ! "$cc" -fsanitize=fuzzer,address -DHASH="${hash}u" "$tmp/fuzz-smoke.c" \
     -o "$tmp/fuzz-smoke" >"$tmp/cc.log" 2>&1; then
-	echo "1..0 # SKIP $cc cannot build libFuzzer targets (clang, libclang-rt-14-dev)"
+	why="$cc cannot build libFuzzer targets (clang, libclang-rt-14-dev)"
+	# As tests/lib.sh's t_skip_all (this script runs without it).
+	if [ -n "${SHIPGATE_REQUIRE_ALL:-}" ] && [ "$SHIPGATE_REQUIRE_ALL" != 0 ]; then
+		echo "Bail out! $why (SHIPGATE_REQUIRE_ALL is set: required)"
+		exit 1
+	fi
+	echo "1..0 # SKIP $why"
 	exit 0
 fi
 

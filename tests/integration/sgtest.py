@@ -15,8 +15,11 @@ AWS endpoint's counters; build and upload release zips.
     sgtest.py executions URL     ExecuteChangeSet per change set (the
                                  fake's /_fake/cfn/executions), one line each
     sgtest.py zip OUT [--app A] [--version V] [--tag T] [--author U]
+                  [--checks C1,C2] [--override ENV:NAME=VALUE]
                                  a release zip (as drop-release.py), with
-                                 release.json's app set to A
+                                 release.json's app set to A, its checks
+                                 C1, C2 and overrides.ENV.parameters.NAME
+                                 set to VALUE (one override)
     sgtest.py put URL KEY FILE   upload FILE to releases-billing/KEY
     sgtest.py post URL PATH JSON POST to the fake's control API
     sgtest.py visibility URL SECONDS
@@ -119,13 +122,13 @@ def cmd_executions(url):
     return 0
 
 
-def release_zip(app, version, tag, author):
+def release_zip(app, version, tag, author, checks=None, override=None):
     spec = importlib.util.spec_from_file_location(
         "drop_release", os.path.join(FAKEAWS, "drop-release.py"))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     data = mod.release_zip(version, "A release from the tests", author, tag, {})
-    if app == "billing":
+    if app == "billing" and checks is None and override is None:
         return data
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
@@ -135,6 +138,12 @@ def release_zip(app, version, tag, author):
             if info.filename == "release.json":
                 m = json.loads(body)
                 m["app"] = app
+                if checks is not None:
+                    m["checks"] = [c for c in checks.split(",") if c]
+                if override is not None:
+                    env, kv = override.split(":", 1)
+                    name, value = kv.split("=", 1)
+                    m["overrides"] = {env: {"parameters": {name: value}}}
                 body = json.dumps(m, indent=2).encode()
             z.writestr(info, body)
     return out.getvalue()
@@ -144,7 +153,8 @@ def cmd_zip(args):
     out, opts = args[0], dict(zip(args[1::2], args[2::2]))
     version = opts.get("--version", "9.9.9")
     data = release_zip(opts.get("--app", "billing"), version,
-                       opts.get("--tag", "1.4.2"), opts.get("--author", "alice"))
+                       opts.get("--tag", "1.4.2"), opts.get("--author", "alice"),
+                       opts.get("--checks"), opts.get("--override"))
     with open(out, "wb") as f:
         f.write(data)
     return 0

@@ -30,6 +30,7 @@ apps:
          role_arn: "arn:aws:iam::111111111111:role/shipgate-deployer",
          approvers: [integrators]}
 YAML
+chmod 600 "$t_dir/shipgate.yaml"
 
 "$SERVER" "$t_dir" >"$t_dir/server.out" 2>"$t_dir/server.log" &
 server_pid=$!
@@ -53,9 +54,9 @@ me="$(id -un) (uid $(id -u))"
 # runs
 ctl runs
 ok "runs: exit 0" test "$rc" -eq 0
-ok "runs: a header" out_has '^ID +APP +VERSION +AUTHOR +STATUS +STAGE +CREATED$'
-ok "runs: run 1 with its current stage, time in UTC" \
-    out_has '^1 +billing +1\.4\.2 +alice +running +stg awaiting_approval +2023-11-14T22:13:20Z$'
+ok "runs: a header" out_has '^ID +APP +VERSION +AUTHOR +STATUS +STAGE +CREATED +SOURCE$'
+ok "runs: run 1 with its current stage, time in UTC, its S3 object" \
+    out_has '^1 +billing +1\.4\.2 +alice +running +stg awaiting_approval +2023-11-14T22:13:20Z +s3://releases/billing-1\.4\.2\.zip$'
 ok "runs: newest first" sh -c "sed -n 2p '$t_dir/out' | grep -q '^3 '"
 ctl runs --app payroll
 ok "runs --app" sh -c "test $rc -eq 0 && test \$(wc -l <'$t_dir/out') -eq 2 && grep -q '^2 ' '$t_dir/out'"
@@ -80,6 +81,7 @@ ctl show 1
 ok "show: exit 0" test "$rc" -eq 0
 ok "show: the run" out_has '^run 1: billing 1\.4\.2, running$'
 ok "show: its message" out_has 'message: +Fix invoice rounding'
+ok "show: its S3 object" out_has '^  source: +s3://releases/billing-1\.4\.2\.zip$'
 ok "show: its images" out_has 'images: +billing/web:1\.4\.2'
 ok "show: an image by digest" out_has 'billing/worker@sha256:0123'
 ok "show: a stage with its duration" out_has '^  int: done, started 2023-11-14T22:14:20Z, took 4m00s$'
@@ -170,11 +172,11 @@ if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null 2>&1; then
 else
 	# shipgatectl reads the config to find the socket (mode 0666 here).
 	chmod 0755 "$t_dir"
-	chmod 0644 "$t_dir/shipgate.yaml"
+	chmod 0640 "$t_dir/shipgate.yaml"
 	as_uid() {
 		uid=$1
 		shift
-		setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+		setpriv --reuid="$uid" --regid=0 --clear-groups \
 		    "$SHIPGATECTL" -c "$t_dir/shipgate.yaml" "$@" \
 		    >"$t_dir/out" 2>"$t_dir/err"
 		rc=$?

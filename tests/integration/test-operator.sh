@@ -4,8 +4,11 @@
 # named), rejection (a comment required: exit 2 without), a successful
 # release, a stack failure shown with its resource and reason and retried,
 # superseding at the gate and at an approval, cancel (the change set
-# deleted), redeploy of an earlier release as a rollback run, an invalid
-# zip recorded with its reason and never deployed, and one object dropped
+# deleted), redeploy of an earlier release as a rollback run, the same
+# release redeployed again with each of CloudFormation's three answers to
+# an update that changes nothing (all are "no changes"), an invalid
+# zip recorded with its reason and never deployed (its S3 object named in
+# runs, show, the API and the portal), and one object dropped
 # twice making one release.
 . "$top_srcdir/tests/lib.sh"
 t_tmpdir
@@ -228,6 +231,46 @@ ok "Int runs release 2's parameters again" \
     s['status'].endswith('COMPLETE') and s['params'].get('DesiredCount') == '3'
     for s in d['cloudformation']['stacks'].values())"
 
+# --- An unchanged release redeployed: no changes, whatever the answer ------
+# Release 2 is what Int runs now.  CloudFormation answers an update that
+# changes nothing with an empty change set (aws), a FAILED one that
+# "didn't contain changes" (failed), or, as some front ends do, at once
+# with ValidationError "No updates are to be performed." (error).
+no_changes_run() {
+	sgtest post "$fake_url" /_fake/cfn/no-changes "{\"answer\": \"$1\"}" \
+	    >/dev/null || return 1
+	ctl redeploy 2 --env int --as dave
+	[ "$rc" -eq 0 ] || return 1
+	nc=$(sed -n 's/.* as run \([0-9]*\) .*/\1/p' "$t_dir/out")
+	[ -n "$nc" ]
+}
+for answer in aws failed error; do
+	case $answer in
+	aws) words='changes no resource' ;;
+	failed) words="didn't contain changes" ;;
+	error) words='No updates are to be performed.' ;;
+	esac
+	nc=0
+	ok "$answer: the unchanged release 2 is redeployed to Int" \
+	    no_changes_run "$answer"
+	ok "$answer: Int asks for an approval of no changes, CloudFormation's words kept" \
+	    wait_until 60 show_check "$nc" "stage('int')['status'] ==
+	    'awaiting_approval' and
+	    (stage('int')['reason'] or '').startswith('no changes: ') and
+	    \"$words\" in stage('int')['reason']"
+	ctl approve "$nc" --env int --as alice
+	ok "$answer: the run succeeds, Int ends with no changes" \
+	    wait_until 60 show_check "$nc" "run['status'] == 'succeeded' and
+	    stage('int')['status'] == 'no_changes'"
+	sgtest executions "$fake_url" >"$t_dir/exec.txt"
+	ok "$answer: nothing was executed" \
+	    sh -c "! grep -q 'shipgate-billing-int-r$nc-a0 calls=[1-9]' '$t_dir/exec.txt'"
+done
+ok "error: no change set was made for the refused update" \
+    fake_check "not any(c['name'] == 'shipgate-billing-int-r$nc-a0'
+    for c in d['cloudformation']['change_sets'].values())"
+sgtest post "$fake_url" /_fake/cfn/no-changes '{"answer": "aws"}' >/dev/null
+
 # --- An invalid zip --------------------------------------------------------
 creates=$(cfn_calls CreateChangeSet)
 sgtest zip "$t_dir/payroll.zip" --app payroll --version 1.5.6 &&
@@ -259,6 +302,39 @@ ctl --json runs --status invalid
 ok "runs (the history) shows the invalid release with its reason" \
     sgtest check "any('payroll' in (r['reason'] or '') for r in d['runs'])" \
     "$t_dir/out"
+
+# Which upload was refused: its bucket and key, wherever the run shows.
+obj='s3://releases-billing/drops/payroll-1.5.6.zip'
+ok "runs --json gives the refused object's bucket and key" \
+    sgtest check "any(r['status'] == 'invalid' and r['source'] and
+    r['source']['bucket'] == 'releases-billing' and
+    r['source']['key'] == 'drops/payroll-1.5.6.zip' and
+    r['source']['url'] == '$obj' for r in d['runs'])" "$t_dir/out"
+inv=$(sgtest get "[r['id'] for r in d['runs']
+    if 'payroll' in (r['reason'] or '')][0]" "$t_dir/out")
+ctl runs --status invalid
+ok "runs names the refused object" out_has "$obj"
+ctl show "${inv:-0}"
+ok "show names the refused object" out_has "^  source: +$obj\$"
+ok "show --json: run.source" \
+    show_check "${inv:-0}" "run['source']['key'] == 'drops/payroll-1.5.6.zip'
+    and run['source']['bucket'] == 'releases-billing'"
+ctl show 2
+ok "a valid run names its object too" \
+    out_has '^  source: +s3://releases-billing/drops/'
+base="http://$(sed -n 's/^listen: //p' "$cfg")"
+jar="$t_dir/cookies"
+curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode user=dave \
+    --data-urlencode password=demo "$base/login"
+curl -s -b "$jar" "$base/api/v1/runs/${inv:-0}" >"$t_dir/api.json"
+ok "/api/v1/runs/ID gives the refused object" \
+    sgtest check "d['run']['source']['url'] == '$obj' if 'run' in d else
+    d['source']['url'] == '$obj'" "$t_dir/api.json"
+curl -s -b "$jar" "$base/runs?status=invalid" >"$t_dir/history.html"
+ok "the portal's history names the refused object" \
+    grep -q "$obj" "$t_dir/history.html"
+curl -s -b "$jar" "$base/runs/${inv:-0}" >"$t_dir/run.html"
+ok "the run's page names it" grep -q "$obj" "$t_dir/run.html"
 
 # --- One object dropped twice ---------------------------------------------
 sgtest zip "$t_dir/dup.zip" --version 1.5.7 &&

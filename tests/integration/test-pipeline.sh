@@ -87,14 +87,25 @@ ctl runs >"$t_dir/runs.txt" 2>&1
 ok "runs lists it as succeeded" grep -Eq '^1 +billing +1.4.2 .*succeeded' "$t_dir/runs.txt"
 curl -sf "$fake_url/_fake/cfn/executions" >"$t_dir/exec.json"
 t_diag "executions: $(cat "$t_dir/exec.json")"
-ok "every change set was executed at most once" \
+# Every change set the run created was executed exactly once: a missing
+# count is a failure (not a 0), and so is one never executed.
+ok "every change set was executed exactly once" \
     "$TEST_PYTHON" -c "
 import json, sys
-d = json.load(open('$t_dir/exec.json'))
-sets = d.get('executions', d) if isinstance(d, dict) else d
-vals = list(sets.values()) if isinstance(sets, dict) else list(sets)
-ok = vals and all(int(v.get('executions', 0)) <= 1 for v in vals)
-sys.exit(0 if ok else 1)"
+sets = json.load(open('$t_dir/exec.json'))
+vals = list(sets.values())
+bad = [v for v in vals if 'executions' not in v or v['executions'] != 1]
+for v in bad:
+    print('# not executed exactly once: %r' % (v,))
+sys.exit(0 if vals and not bad else 1)"
+ok "shipgate made one change set per environment's stack (Int, STG, Prod)" \
+    "$TEST_PYTHON" -c "
+import json, sys
+sets = json.load(open('$t_dir/exec.json'))
+stacks = sorted(v['stack'] for v in sets.values()
+                if v['name'].startswith('shipgate-'))
+print('# stacks: %s' % stacks)
+sys.exit(0 if len(stacks) == 3 and len(set(stacks)) == 3 else 1)"
 curl -sf "$fake_url/_fake/calls" >"$t_dir/calls.json"
 ok "the zip was read once: the engine deploys the template intake kept" \
     "$TEST_PYTHON" -c "

@@ -117,7 +117,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
 	sed -i 's|{name: carol, email: carol@client.example, groups: \[project-team\],|{name: carol, email: carol@client.example, groups: [project-team], unix_uid: 64002,|' "$cfg"
 	reload
 	chmod 0755 "$t_dir"
-	chmod 0644 "$cfg"
+	chmod 0640 "$cfg"
 	as_carol() {
 		setpriv --reuid=64002 --regid=0 --clear-groups \
 		    "$SHIPGATECTL" -c "$cfg" "$@" >"$t_dir/out" 2>"$t_dir/err"

@@ -11,10 +11,23 @@ ok "an unknown command is named" grep -q 'unknown command: frobnicate' "$t_dir/e
 ok "--version prints the version" \
     sh -c "'$SHIPGATECTL' --version | grep -Eq '^shipgatectl [0-9]'"
 
-"$SHIPGATECTL" check-config "$top_srcdir/conf/demo.yaml" >"$t_dir/out" 2>&1
-ok "check-config accepts the demo configuration" test $? -eq 0
+# The demo's configuration as installed: group-readable at most (it
+# holds password hashes); readable by others it is refused.
+cp "$top_srcdir/conf/demo.yaml" "$t_dir/demo.yaml"
+chmod 640 "$t_dir/demo.yaml"
+"$SHIPGATECTL" check-config "$t_dir/demo.yaml" >"$t_dir/out" 2>&1
+ok "check-config accepts the demo configuration (mode 0640)" test $? -eq 0
 ok "check-config says what it found" \
     grep -q 'configuration OK (1 app, 4 users)' "$t_dir/out"
+chmod 644 "$t_dir/demo.yaml"
+"$SHIPGATECTL" check-config "$t_dir/demo.yaml" >"$t_dir/out" 2>&1
+ok "check-config refuses it readable by others (exit 1)" test $? -eq 1
+ok "the error names the file and its mode" \
+    grep -q "^$t_dir/demo.yaml: readable or writable by others (mode 0644)" \
+    "$t_dir/out"
+"$SHIPGATED" --check-config --config "$t_dir/demo.yaml" >"$t_dir/out" 2>&1
+ok "shipgated --check-config refuses it too" sh -c "test $? -eq 1 &&
+    grep -q '(mode 0644), but it holds password hashes' '$t_dir/out'"
 printf 'listen: [\n' >"$t_dir/bad.yaml"
 "$SHIPGATECTL" check-config "$t_dir/bad.yaml" >"$t_dir/out" 2>&1
 ok "check-config refuses a broken file (exit 1)" test $? -eq 1

@@ -22,6 +22,8 @@ for key in Type=notify WatchdogSec= Restart=on-failure User=shipgate \
     'ExecReload=.*--check-config'; do
 	ok "the unit sets $key" grep -Eq "^$key" "$unit"
 done
+ok "the unit raises the file limit (LimitNOFILE=8192)" \
+    grep -q '^LimitNOFILE=8192$' "$unit"
 # The control socket tells operators apart by the peer's uid, which a
 # private user namespace would turn into nobody for all of them.
 ok "the unit has no PrivateUsers=" sh -c "! grep -Eq '^PrivateUsers=' '$unit'"

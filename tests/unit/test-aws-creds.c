@@ -22,10 +22,10 @@
 #include "aws-client.h"
 #include "aws-creds-chain.h"
 #include "aws-creds.h"
+#include "aws-sts.h"
 #include "fakeaws.h"
 #include "http.h"
 #include "log.h"
-#include "svc-sts.h"
 #include "tap.h"
 #include "xmalloc.h"
 
@@ -542,20 +542,17 @@ main(void)
 	log_init("test-aws-creds");
 	snprintf(dir, sizeof dir, "/tmp/test-aws-creds.XXXXXX");
 	if (mkdtemp(dir) == NULL) {
-		tap_skip_all("mkdtemp failed");
-		return (0);
+		tap_bail("mkdtemp failed");
 	}
 	if (fakeaws_start(&fake) != 0) {
 		rmdir(dir);
-		tap_skip_all("the fake AWS endpoint did not start");
-		return (0);
+		tap_bail("the fake AWS endpoint did not start");
 	}
 	snprintf(fake_endpoint, sizeof fake_endpoint, "%s", fake.url);
 	write_file("imds-creds.json", "{}");
 	if (imds_start() != 0) {
 		fakeaws_stop(&fake);
-		tap_skip_all("the IMDS stand-in did not start");
-		return (0);
+		tap_bail("the IMDS stand-in did not start");
 	}
 	uv_loop_init(&loop);
 	http = http_client_new(&loop);

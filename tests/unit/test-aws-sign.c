@@ -534,37 +534,6 @@ test_uri_encode(void)
 	buf_free(&b);
 }
 
-static void
-test_digests(void)
-{
-	struct aws_sign_sha256	*h;
-	char			 hex[AWS_SIGN_HEX_SIZE];
-
-	/* FIPS 180-2 and RFC 4231 test case 2. */
-	is_int(aws_sign_sha256_hex("abc", 3, hex), 0, "sha256 of abc");
-	is_str(hex, "ba7816bf8f01cfea414140de5dae2223"
-	    "b00361a396177a9cb410ff61f20015ad", "sha256 of abc value");
-	aws_sign_sha256_hex("", 0, hex);
-	is_str(hex, AWS_SIGN_EMPTY_SHA256, "sha256 of nothing");
-	is_int(aws_sign_hmac_sha256_hex("Jefe", 4,
-	    "what do ya want for nothing?", 28, hex), 0, "hmac rfc 4231 #2");
-	is_str(hex, "5bdcc146bf60754e6a042426089575c7"
-	    "5a003f089d2739839dec58b964ec3843", "hmac rfc 4231 #2 value");
-
-	h = aws_sign_sha256_new();
-	ok(h != NULL, "incremental sha256 context");
-	aws_sign_sha256_update(h, "a", 1);
-	aws_sign_sha256_update(h, "", 0);
-	aws_sign_sha256_update(h, "bc", 2);
-	is_int(aws_sign_sha256_final(h, hex), 0, "incremental final");
-	is_str(hex, "ba7816bf8f01cfea414140de5dae2223"
-	    "b00361a396177a9cb410ff61f20015ad", "incremental = one-shot");
-	aws_sign_sha256_final(h, hex);
-	is_str(hex, AWS_SIGN_EMPTY_SHA256, "final resets the context");
-	aws_sign_sha256_free(h);
-	aws_sign_sha256_free(NULL);
-}
-
 /* The n-th line (from 0) of a canonical request. */
 static char *
 creq_line(const char *creq, int n)
@@ -1270,11 +1239,15 @@ test_botocore(struct aws_sign_cache *cache)
 	}
 	free(cmd);
 	unlink(path);
-	if (nobotocore || got[0] == NULL) {
+	if (nobotocore) {
 		for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
-			printf("ok %d - botocore %s # SKIP %s\n", ++tap_count,
-			    cases[i].name, nobotocore ? "botocore is not "
-			    "installed" : "python3 with botocore did not run");
+			tap_skip("botocore %s: python3-botocore is not "
+			    "installed", cases[i].name);
+		goto out;
+	}
+	/* Python that does not run is a broken fixture, not a skip. */
+	if (got[0] == NULL) {
+		ok(0, "botocore: %s ran and answered", python);
 		goto out;
 	}
 
@@ -1340,8 +1313,8 @@ main(void)
 	root = xasprintf("%s/testdata/sigv4", shared ? shared : "");
 	if (shared == NULL || *shared == '\0' || !is_dir(root)) {
 		/* The tables and botocore below still run. */
-		printf("ok %d - official SigV4 suites # SKIP ../shared/testdata/"
-		    "sigv4 not found\n", ++tap_count);
+		tap_skip("official SigV4 suites: ../shared/testdata/sigv4 "
+		    "not found");
 	} else {
 		v4_suite(root, cache, &v4);
 		sts_token = classic_sts_token(root);
@@ -1360,7 +1333,6 @@ main(void)
 	free(root);
 
 	test_uri_encode();
-	test_digests();
 	test_canonical_forms(cache);
 	test_headers_table(cache);
 	test_s3(cache);

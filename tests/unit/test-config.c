@@ -79,6 +79,32 @@ put_file(const char *name, const char *text, mode_t mode)
 	free(path);
 }
 
+/*
+ * src copied to tmpdir/name with mode: files from git are 0644, which
+ * config_load refuses (the file holds password hashes).
+ */
+static char *
+copy_file(const char *src, const char *name, mode_t mode)
+{
+	FILE	*in, *out;
+	char	*path, chunk[8192];
+	size_t	 n;
+
+	path = xasprintf("%s/%s", tmpdir, name);
+	if ((in = fopen(src, "rb")) == NULL ||
+	    (out = fopen(path, "wb")) == NULL) {
+		printf("Bail out! cannot copy %s to %s: %s\n", src, path,
+		    strerror(errno));
+		exit(1);
+	}
+	while ((n = fread(chunk, 1, sizeof chunk, in)) > 0)
+		fwrite(chunk, 1, n, out);
+	fclose(in);
+	fclose(out);
+	chmod(path, mode);
+	return (path);
+}
+
 static int
 cmp_names(const void *a, const void *b)
 {
@@ -92,6 +118,7 @@ test_corpus(void)
 	DIR		*d;
 	struct dirent	*de;
 	char		*dir, **names = NULL, *want, *got, *errpath, *old;
+	char		*sub, *src, *copy;
 	size_t		 n = 0, i, len;
 	struct config	*c;
 	struct config_errors e;
@@ -113,15 +140,27 @@ test_corpus(void)
 	qsort(names, n, sizeof *names, cmp_names);
 	ok(n >= 25, "the broken corpus has %zu configs (at least 25)", n);
 
-	/* Load by relative name so messages read "NAME.yaml:LINE:COL: ...". */
+	/*
+	 * Load by relative name so messages read "NAME.yaml:LINE:COL: ...",
+	 * from a private copy (mode 0600) so that only the content is wrong.
+	 */
+	sub = xasprintf("%s/corpus", tmpdir);
+	mkdir(sub, 0700);
 	old = getcwd(NULL, 0);
-	if (chdir(dir) != 0)
-		ok(0, "chdir %s", dir);
 	for (i = 0; i < n; i++) {
-		errpath = xstrdup(names[i]);
+		errpath = xasprintf("%s/%s", dir, names[i]);
 		strcpy(errpath + strlen(errpath) - 5, ".err");
 		want = slurp(errpath);
+		src = xasprintf("%s/%s", dir, names[i]);
+		copy = xasprintf("corpus/%s", names[i]);
+		free(copy_file(src, copy, 0600));
+		free(src);
+		free(copy);
+		if (chdir(sub) != 0)
+			ok(0, "chdir %s", sub);
 		c = config_load(names[i], &e);
+		if (old != NULL && chdir(old) != 0)
+			ok(0, "chdir back");
 		got = joined(&e);
 		ok(c == NULL && e.n > 0, "%s is refused", names[i]);
 		is_str(got, want != NULL ? want : "(no .err file)",
@@ -133,10 +172,9 @@ test_corpus(void)
 		free(errpath);
 		free(names[i]);
 	}
-	if (old != NULL && chdir(old) != 0)
-		ok(0, "chdir back");
 	free(old);
 	free(names);
+	free(sub);
 	free(dir);
 }
 
@@ -302,6 +340,196 @@ test_secret_files(void)
 	config_free(c);
 }
 
+/* The file holds password hashes: group-readable at most. */
+static void
+test_file_mode(void)
+{
+	static const struct {
+		mode_t		 mode;
+		const char	*why;	/* NULL: loads */
+	} t[] = {
+		{ 0600, NULL },
+		{ 0640, NULL },
+		{ 0400, NULL },
+		{ 0644, "readable or writable by others (mode 0644)" },
+		{ 0604, "readable or writable by others (mode 0604)" },
+		{ 0602, "readable or writable by others (mode 0602)" },
+		{ 0660, "writable by its group (mode 0660)" },
+	};
+	struct config_errors	 e;
+	struct config		*c;
+	char			*path, *want, *text;
+	size_t			 i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		put_file("mode.yaml", base_config, 0600);
+		path = xasprintf("%s/mode.yaml", tmpdir);
+		chmod(path, t[i].mode);
+		c = config_load(path, &e);
+		if (t[i].why == NULL)
+			ok(c != NULL && e.n == 0, "mode %04o: loads",
+			    (unsigned int)t[i].mode);
+		else {
+			want = xasprintf("%s: %s, but it holds password "
+			    "hashes: chmod 640 it (or 600)", path, t[i].why);
+			ok(c == NULL && e.n == 1, "mode %04o: refused",
+			    (unsigned int)t[i].mode);
+			is_str(e.n > 0 ? e.lines[0] : "", want,
+			    "mode %04o: the error names the file and mode",
+			    (unsigned int)t[i].mode);
+			free(want);
+		}
+		config_free(c);
+		config_errors_free(&e);
+		free(path);
+	}
+
+	/* The mode and the content's errors, all in one run. */
+	text = xasprintf("%sfrobnicate: 1\n", base_config);
+	put_file("mode.yaml", text, 0644);
+	free(text);
+	path = xasprintf("%s/mode.yaml", tmpdir);
+	c = config_load(path, &e);
+	ok(c == NULL && e.n == 2 && strstr(e.lines[0], "(mode 0644)") != NULL &&
+	    strstr(e.lines[1], "frobnicate: unknown key") != NULL,
+	    "the mode and the content are both reported");
+	config_free(c);
+	config_errors_free(&e);
+	free(path);
+}
+
+/* SMTP AUTH without TLS only when the operator says so. */
+static void
+test_smtp_plaintext(void)
+{
+	static const struct {
+		const char	*smtp;
+		int		 refused;
+		int		 plaintext;
+		const char	*name;
+	} t[] = {
+		{ "url: \"smtp://mx.example.com:25\", starttls: false, "
+		  "username: deploy", 1, 1,
+		  "smtp:// without STARTTLS, with a user: refused" },
+		{ "url: \"smtp://mx.example.com:25\", starttls: false, "
+		  "allow_plaintext_auth: true, username: deploy", 0, 1,
+		  "the same with allow_plaintext_auth: true" },
+		{ "url: \"smtp://mx.example.com:587\", "
+		  "username: deploy", 0, 0,
+		  "smtp:// with STARTTLS (required) and a user" },
+		{ "url: \"smtps://mx.example.com:465\", starttls: false, "
+		  "username: deploy", 0, 0,
+		  "smtps:// with a user" },
+		{ "url: \"smtp://127.0.0.1:25\", starttls: false", 0, 0,
+		  "smtp:// without STARTTLS and without a user" },
+	};
+	struct config	*c;
+	char		*smtp, *extra, *got;
+	size_t		 i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		/* With a username comes its password_file. */
+		if (strstr(t[i].smtp, "username") != NULL)
+			smtp = xasprintf("%s, password_file: %s/ok.pass",
+			    t[i].smtp, tmpdir);
+		else
+			smtp = xstrdup(t[i].smtp);
+		extra = xasprintf("mail:\n  from: d@example.com\n  smtp: "
+		    "{%s}\n", smtp);
+		got = load_extra(extra, &c);
+		if (t[i].refused)
+			ok(c == NULL && strstr(got, "t.yaml:13:9: mail.smtp: "
+			    "username without TLS sends the password in clear: "
+			    "use smtps://, starttls: true, or set "
+			    "allow_plaintext_auth: true\n") != NULL,
+			    "%s: %s", t[i].name, got);
+		else
+			ok(c != NULL && *got == '\0' &&
+			    config_mail_plaintext_auth(&c->mail) ==
+			    t[i].plaintext, "%s%s", t[i].name, got);
+		config_free(c);
+		free(got);
+		free(extra);
+		free(smtp);
+	}
+}
+
+static const char *scoped_config =
+    "public_url: https://deploy.example.com\n"
+    "database: /var/lib/shipgate/shipgate.db\n"
+    "aws: {region: eu-west-1}\n"
+    "users: [{name: alice, email: alice@example.com, groups: [team]}]\n"
+    "apps:\n"
+    "  - name: billing\n"
+    "    source: {bucket: releases-billing}\n"
+    "    environments:\n"
+    "      - {name: int, account: \"111111111111\", stack: billing-int,\n"
+    "         role_arn: \"arn:aws:iam::111111111111:role/d\",\n"
+    "         approvers: [team], checks: [prod-api],\n"
+    "         release_checks: [home], release_may_set: [DesiredCount]}\n";
+
+/* Which checks a release may name, which parameters it may set. */
+static void
+test_release_scope(void)
+{
+	const struct config_environment	*env;
+	struct config_errors		 e;
+	struct config			*c;
+	char				*got, *text;
+	const char			*checks;
+
+	checks = "checks:\n"
+	    "  home: [{name: home, request: {url: /}}]\n"
+	    "  prod-api: [{name: api, request: {url: /api}}]\n";
+	got = load_extra(checks, &c);
+	ok(c != NULL && c->apps[0].environments[0].release_checks.n == 0 &&
+	    c->apps[0].environments[0].release_may_set.n == 0,
+	    "release_checks and release_may_set are empty by default%s", got);
+	if (c != NULL) {
+		env = &c->apps[0].environments[0];
+		ok(!config_environment_allows_check(env, "home") &&
+		    !config_environment_allows_check(env, "prod-api"),
+		    "by default an environment allows no check");
+		ok(!config_environment_release_may_set(env, "Environment"),
+		    "by default a release may set no pinned parameter");
+	}
+	config_free(c);
+	free(got);
+
+	text = xasprintf("%s%s", scoped_config, checks);
+	c = config_load_buffer("t.yaml", text, strlen(text), &e);
+	got = joined(&e);
+	config_errors_free(&e);
+	free(text);
+	is_str(got, "", "release_checks and release_may_set are read");
+	if (c != NULL) {
+		env = &c->apps[0].environments[0];
+		ok(env->release_checks.n == 1 && env->release_may_set.n == 1,
+		    "one of each");
+		ok(config_environment_allows_check(env, "home") &&
+		    config_environment_allows_check(env, "prod-api") &&
+		    !config_environment_allows_check(env, "other"),
+		    "int allows its check and its release_checks");
+		ok(config_environment_release_may_set(env, "DesiredCount") &&
+		    !config_environment_release_may_set(env, "Environment"),
+		    "release_may_set lists DesiredCount only");
+	}
+	config_free(c);
+	free(got);
+
+	text = xasprintf("%s%s", scoped_config, "checks:\n"
+	    "  prod-api: [{name: api, request: {url: /api}}]\n");
+	c = config_load_buffer("t.yaml", text, strlen(text), &e);
+	got = joined(&e);
+	config_errors_free(&e);
+	free(text);
+	is_str(got, "t.yaml:12:27: apps[0].environments[0].release_checks[0]: "
+	    "no check named \"home\" under checks\n",
+	    "release_checks must name configured checks");
+	config_free(c);
+	free(got);
+}
+
 static void
 test_unreadable(void)
 {
@@ -346,16 +574,19 @@ test_demo(void)
 	const struct config_app		*app;
 	const struct config_environment	*env;
 	const struct config_user	*u;
-	char				*path;
+	char				*path, *src;
 	size_t				 i;
 
-	path = xasprintf("%s/conf/demo.yaml", srcdir);
+	/* As scripts/demo installs it: group-readable at most. */
+	src = xasprintf("%s/conf/demo.yaml", srcdir);
+	path = copy_file(src, "demo.yaml", 0640);
+	free(src);
 	c = config_load(path, &e);
 	for (i = 0; i < e.n; i++)
 		tap_diag("%s", e.lines[i]);
 	config_errors_free(&e);
 	free(path);
-	if (!ok(c != NULL, "conf/demo.yaml loads"))
+	if (!ok(c != NULL, "conf/demo.yaml loads (mode 0640)"))
 		return;
 	is_str(c->listen, "127.0.0.1:8080", "demo: listen");
 	is_str(c->database, "/tmp/shipgate-demo/shipgate.db", "demo: database");
@@ -856,6 +1087,9 @@ main(void)
 	}
 	test_corpus();
 	test_secret_files();
+	test_file_mode();
+	test_smtp_plaintext();
+	test_release_scope();
 	test_unreadable();
 	test_demo();
 	test_example();

@@ -215,6 +215,8 @@ test_runs(void)
 	is_str(jstr(run, "app"), "billing", "runs: app");
 	is_str(jstr(run, "version"), "1.4.2", "runs: version");
 	is_str(jstr(run, "author"), "alice", "runs: author");
+	is_str(jstr(json_object_get(run, "source"), "url"),
+	    "s3://releases/billing-1.4.2.zip", "runs: the release's S3 object");
 	is_str(jstr(run, "status"), "running", "runs: status");
 	is_str(jstr(json_object_get(run, "stage"), "env"), "stg",
 	    "runs: current stage");
@@ -268,6 +270,11 @@ test_show(void)
 	is_int(jint(run, "id"), 1, "show: id");
 	is_str(jstr(run, "message"), "Fix invoice rounding", "show: message");
 	is_str(jstr(run, "author"), "alice", "show: author");
+	ok(strcmp(jstr(json_object_get(run, "source"), "bucket") ?: "",
+	    "releases") == 0 && strcmp(jstr(json_object_get(run, "source"),
+	    "key") ?: "", "billing-1.4.2.zip") == 0 &&
+	    json_is_null(json_object_get(json_object_get(run, "source"),
+	    "version_id")), "show: source bucket and key, no version id");
 	is_int((long long)json_array_size(json_object_get(run, "images")), 2,
 	    "show: images from release.json");
 	is_str(jstr(json_array_get(json_object_get(run, "images"), 0),

@@ -2,7 +2,8 @@
  * The pipeline engine against the fake AWS endpoint: a real store in a
  * temporary directory, a configuration from a string, releases recorded
  * in the store with a small template (cluster, task definition, ECS
- * service), decisions through engine_* as shipgatectl makes them.
+ * service), decisions through engine_* as shipgatectl makes them.  Each
+ * scenario gets all of these afresh; TEST_ENGINE_ONLY=NAME runs one alone.
  */
 #include <sys/stat.h>
 
@@ -1550,33 +1551,55 @@ test_store_engine(struct t *t)
 int
 main(void)
 {
+	/*
+	 * Each scenario has its own fake, store, configuration and engine,
+	 * set up and torn down around it: none sees another's runs, stacks,
+	 * faults or clock offset, so each can fail (or pass) alone and the
+	 * order does not matter.
+	 */
+	static const struct {
+		const char	*name;
+		void		(*fn)(struct t *);
+	} scenarios[] = {
+		{ "store-engine", test_store_engine },
+		{ "happy path", test_happy_path },
+		{ "cancel in flight", test_cancel_in_flight },
+		{ "reject, cancel", test_reject_cancel },
+		{ "expiry", test_expiry },
+		{ "reconfigure", test_reconfigure },
+		{ "supersede", test_supersede },
+		{ "queued", test_queued },
+		{ "no changes", test_no_changes },
+		{ "stack failure, retry", test_stack_failure_retry },
+		{ "circuit breaker", test_circuit_breaker },
+		{ "deploy timeout", test_deploy_timeout },
+		{ "stale", test_stale },
+		{ "restart", test_restart },
+		{ "promotion", test_promotion },
+		{ "large template", test_large_template },
+		{ "template from zip", test_template_from_zip },
+	};
 	struct t	*t = &T;
+	size_t		 i;
+	const char	*only = getenv("TEST_ENGINE_ONLY");
 
 	log_init("test-engine");
 	log_set_level(getenv("TEST_ENGINE_VERBOSE") != NULL ?
 	    LOG_LEVEL_DEBUG : LOG_LEVEL_WARNING);
-	if (t_setup(t) != 0) {
-		fakeaws_stop(&t->fake);
-		ok(0, "set up the fake AWS endpoint, store and engine");
-		return (tap_done());
+	for (i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
+		if (only != NULL && strcmp(only, scenarios[i].name) != 0)
+			continue;
+		tap_diag("scenario: %s", scenarios[i].name);
+		zip_etag = NULL;
+		if (t_setup(t) != 0) {
+			fakeaws_stop(&t->fake);
+			ok(0, "%s: set up the fake AWS endpoint, store and "
+			    "engine", scenarios[i].name);
+			continue;
+		}
+		scenarios[i].fn(t);
+		is_int(t_teardown(t), 0, "%s: uv_loop_close() == 0",
+		    scenarios[i].name);
 	}
-	test_store_engine(t);
-	test_happy_path(t);
-	test_cancel_in_flight(t);
-	test_reject_cancel(t);
-	test_expiry(t);
-	test_reconfigure(t);
-	test_supersede(t);
-	test_queued(t);
-	test_no_changes(t);
-	test_stack_failure_retry(t);
-	test_circuit_breaker(t);
-	test_deploy_timeout(t);
-	test_stale(t);
-	test_restart(t);
-	test_promotion(t);
-	test_large_template(t);
-	test_template_from_zip(t);
-	is_int(t_teardown(t), 0, "uv_loop_close() == 0");
 	return (tap_done());
 }

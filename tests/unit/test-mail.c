@@ -142,6 +142,9 @@ test_helpers(void)
 	s = mail_header_clean("a\r\nBcc: evil@x.example\tz\x01");
 	is_str(s, "a  Bcc: evil@x.example z ", "controls become spaces");
 	free(s);
+	s = mail_header_clean("a\xe2\x80\xae" "b\xe2\x81\xa9" "c");
+	is_str(s, "a<U+202E>b<U+2069>c", "bidirectional controls are shown");
+	free(s);
 
 	s = mail_header("Subject", "hello world");
 	is_str(s, "Subject: hello world\r\n", "a short ASCII header as is");
@@ -358,6 +361,25 @@ test_bodies(void)
 	ok(strstr(c.text, "Comment: The rounding is wrong for CHF") != NULL &&
 	    strstr(c.text, "Decided by: bob") != NULL, "rejected: who and "
 	    "the comment");
+	mail_content_free(&c);
+
+	/* Issue 12: a comment, a message and a name cannot hide text
+	 * behind bidirectional overrides. */
+	facts_init(&f, "rejected");
+	f.actor = "bob\xe2\x80\xae";
+	f.message = "safe \xe2\x81\xa6" "fix\xe2\x81\xa9";
+	f.comment = "ok\xe2\x80\xae" "detaler\xe2\x80\xac";
+	mail_render(&f, &c, &cause);
+	ok(strstr(c.text, "ok<U+202E>detaler<U+202C>") != NULL &&
+	    strstr(c.text, "safe <U+2066>fix<U+2069>") != NULL &&
+	    strstr(c.text, "bob<U+202E>") != NULL &&
+	    strstr(c.text, "\xe2\x80\xae") == NULL &&
+	    strstr(c.text, "\xe2\x81\xa6") == NULL,
+	    "text: bidirectional controls shown as <U+XXXX>");
+	ok(strstr(c.html, "ok&lt;U+202E&gt;detaler&lt;U+202C&gt;") != NULL &&
+	    strstr(c.html, "\xe2\x80\xae") == NULL &&
+	    strstr(c.subject, "\xe2\x80\xae") == NULL,
+	    "HTML and subject: shown too");
 	mail_content_free(&c);
 
 	facts_init(&f, "failed");

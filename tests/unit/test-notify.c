@@ -1279,7 +1279,7 @@ main(void)
 
 	log_init("test-notify");
 	if (access("/usr/bin/python3", X_OK) != 0)
-		tap_skip_all("no /usr/bin/python3");
+		tap_bail("no /usr/bin/python3: the tests' fixtures need it");
 	if (run_shell("/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null") !=
 	    0)
 		tap_skip_all("python3-aiosmtpd is not installed");

@@ -3,6 +3,7 @@
  * absolute expiry, revocation), CSRF tokens, sign-in rate limits, the
  * trusted proxy's header, API tokens.  Times are passed in: no clock.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "portal-auth.h"
 #include "store.h"
 #include "tap.h"
+#include "token.h"
 #include "xmalloc.h"
 
 #define H	(3600LL * 1000)
@@ -82,7 +84,7 @@ stored_as_hash(const char *path, const char *id)
 	unsigned char	 want[32];
 	int		 found_hash = 0, found_id = 0;
 
-	portal_auth_hash(id, want);
+	token_hash(id, want);
 	if (sqlite3_open(path, &db) != SQLITE_OK)
 		return (0);
 	if (sqlite3_prepare_v2(db, "SELECT id_hash, user_name, "
@@ -101,6 +103,25 @@ stored_as_hash(const char *path, const char *id)
 	}
 	sqlite3_close(db);
 	return (found_hash && !found_id);
+}
+
+static int
+session_rows(const char *path)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	int		 n = -1;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return (-1);
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sessions", -1, &st,
+	    NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return (n);
 }
 
 static void
@@ -181,6 +202,18 @@ test_sessions(const struct config *c, struct store *s, const char *path)
 	free(cookie);
 	freezero_str(id);
 	freezero_str(id2);
+
+	/* Issue 12: any new session (the trusted proxy's too, which never
+	 * goes through the password form) purges the ended ones. */
+	i = session_rows(path);
+	ok(portal_session_new(s, c, "carol", NULL, T0 + 25 * H, &id,
+	    &cause) == 0, "a session a day later");
+	is_int(session_rows(path), 1, "the %d ended sessions are purged", i);
+	freezero_str(id);
+	ok(portal_session_new(s, c, "carol", NULL, T0 + 25 * H + 2 * H, &id,
+	    &cause) == 0, "two hours later (idle timeout: 1h)");
+	is_int(session_rows(path), 1, "the idle one is purged too");
+	freezero_str(id);
 }
 
 static void
@@ -204,44 +237,139 @@ test_csrf(void)
 	ok(!portal_csrf_check(NULL, b), "no session");
 }
 
+struct rl_racer {
+	struct portal_ratelimit	*rl;
+	pthread_barrier_t	*start;
+	int			 passed;
+};
+
+static void *
+rl_racer_main(void *arg)
+{
+	struct rl_racer	*r = arg;
+
+	pthread_barrier_wait(r->start);
+	r->passed = portal_ratelimit_attempt(r->rl, "192.0.2.9", "bob", 5,
+	    60000, T0, NULL);
+	return (NULL);
+}
+
 static void
 test_ratelimit(void)
 {
 	struct portal_ratelimit	*rl;
+	struct rl_racer		 racers[30];
+	pthread_t		 th[30];
+	pthread_barrier_t	 start;
 	int64_t			 wait;
-	int			 i;
-	char			 key[32];
+	int			 i, passed, refused;
+	char			 key[32], *big;
+	size_t			 bytes;
 
-	rl = portal_ratelimit_new();
-	for (i = 0; i < 3; i++) {
-		ok(portal_ratelimit_allowed(rl, "user bob", 3, 60000,
+	rl = portal_ratelimit_new(0);
+	for (i = 0; i < 3; i++)
+		ok(portal_ratelimit_attempt(rl, "192.0.2.1", "bob", 3, 60000,
 		    T0 + i * 1000, &wait), "attempt %d allowed", i + 1);
-		portal_ratelimit_failed(rl, "user bob", 3, 60000,
-		    T0 + i * 1000);
-	}
-	ok(!portal_ratelimit_allowed(rl, "user bob", 3, 60000, T0 + 3000,
-	    &wait), "the fourth within the window: locked");
-	is_int(wait, 57000, "until the oldest failure leaves the window");
-	ok(portal_ratelimit_allowed(rl, "user carol", 3, 60000, T0 + 3000,
-	    NULL), "another key is not");
-	ok(portal_ratelimit_allowed(rl, "user bob", 3, 60000, T0 + 60000,
-	    &wait), "a minute later: allowed again");
-	portal_ratelimit_failed(rl, "user bob", 3, 60000, T0 + 60000);
-	ok(!portal_ratelimit_allowed(rl, "user bob", 3, 60000, T0 + 60001,
-	    NULL), "the two later failures and a new one: locked");
-	portal_ratelimit_clear(rl, "user bob");
-	ok(portal_ratelimit_allowed(rl, "user bob", 3, 60000, T0 + 60002,
-	    NULL), "cleared by a success");
-	ok(portal_ratelimit_allowed(rl, "x", 0, 60000, T0, NULL),
+	ok(!portal_ratelimit_attempt(rl, "192.0.2.2", "bob", 3, 60000,
+	    T0 + 3000, &wait), "the fourth within the window, from "
+	    "elsewhere: the user is locked");
+	is_int(wait, 57000, "until the oldest attempt leaves the window");
+	ok(!portal_ratelimit_attempt(rl, "192.0.2.1", "carol", 3, 60000,
+	    T0 + 3000, NULL), "the address is locked for another user");
+	ok(portal_ratelimit_attempt(rl, "192.0.2.3", "carol", 3, 60000,
+	    T0 + 3000, NULL), "another user from another address is not");
+	ok(portal_ratelimit_attempt(rl, "192.0.2.1", "bob", 3, 60000,
+	    T0 + 60000, &wait), "a minute later: allowed again");
+	ok(!portal_ratelimit_attempt(rl, "192.0.2.1", "bob", 3, 60000,
+	    T0 + 60001, NULL), "the two later attempts and a new one: locked");
+	portal_ratelimit_success(rl, "192.0.2.1", "bob");
+	ok(portal_ratelimit_attempt(rl, "192.0.2.1", "bob", 3, 60000,
+	    T0 + 60002, NULL), "cleared by a success");
+	ok(portal_ratelimit_attempt(rl, "x", "y", 0, 60000, T0, NULL),
 	    "attempts 0: no limit");
-	for (i = 0; i < PORTAL_RATELIMIT_KEYS + 10; i++) {
-		snprintf(key, sizeof key, "addr %d", i);
-		portal_ratelimit_failed(rl, key, 1, 60000, T0 + i);
+	portal_ratelimit_free(rl);
+
+	/* Issue 12, item 4: junk from many addresses must not flush a
+	 * locked user out (3,500 junk sign-ins from 700 addresses). */
+	rl = portal_ratelimit_new(0);
+	for (i = 0; i < 5; i++)
+		portal_ratelimit_attempt(rl, "198.51.100.1", "alice", 5, 60000,
+		    T0, NULL);
+	ok(!portal_ratelimit_attempt(rl, "198.51.100.2", "alice", 5, 60000,
+	    T0 + 1, NULL), "alice is locked");
+	refused = 0;
+	for (i = 0; i < 3 * PORTAL_RATELIMIT_KEYS; i++) {
+		snprintf(key, sizeof key, "junk%d", i);
+		snprintf(key + 16, sizeof key - 16, "10.%d.%d.%d",
+		    (i / 5) >> 16 & 255, (i / 5) >> 8 & 255, (i / 5) & 255);
+		if (!portal_ratelimit_attempt(rl, key + 16, key, 5, 60000,
+		    T0 + 2 + i / 2000, NULL))
+			refused++;
 	}
-	ok(portal_ratelimit_allowed(rl, "addr 0", 1, 60000, T0 + 20000,
-	    NULL), "the table is bounded: the oldest keys forgotten");
-	ok(!portal_ratelimit_allowed(rl, "addr 4100", 1, 60000, T0 + 20000,
-	    NULL), "recent keys kept");
+	ok(refused == 0, "the junk is taken, evicting junk (%d refused)",
+	    refused);
+	ok(!portal_ratelimit_attempt(rl, "203.0.113.7", "alice", 5, 60000,
+	    T0 + 1000, NULL), "after %d junk sign-ins from %d addresses alice "
+	    "is still locked", 3 * PORTAL_RATELIMIT_KEYS,
+	    3 * PORTAL_RATELIMIT_KEYS / 5);
+	ok(portal_ratelimit_attempt(rl, "203.0.113.8", "alice", 5, 60000,
+	    T0 + 60000, NULL), "until her window passes");
+	portal_ratelimit_free(rl);
+
+	/* A table full of locked keys refuses new ones, losing none. */
+	rl = portal_ratelimit_new(4);
+	for (i = 0; i < 4; i++) {
+		snprintf(key, sizeof key, "u%d", i);
+		portal_ratelimit_attempt(rl, "a", key, 1, 60000, T0, NULL);
+		portal_ratelimit_success(rl, "a", NULL);
+	}
+	ok(!portal_ratelimit_attempt(rl, "b", "new", 1, 60000, T0 + 1,
+	    NULL), "a full table of locked users: a new user is refused");
+	ok(portal_ratelimit_size(rl, NULL) == 5, "nothing was evicted "
+	    "(4 users, 1 address)");
+	ok(portal_ratelimit_attempt(rl, "b", "new", 1, 60000, T0 + 60000,
+	    NULL), "once the locks expire, room again");
+	portal_ratelimit_free(rl);
+
+	/* User names are bounded before anything is stored. */
+	rl = portal_ratelimit_new(0);
+	big = xmalloc(65 * 1024);
+	memset(big, 'u', 65 * 1024 - 1);
+	big[65 * 1024 - 1] = '\0';
+	ok(!portal_ratelimit_attempt(rl, "a", big, 5, 60000, T0, NULL),
+	    "a 64 KiB user name is refused");
+	big[PORTAL_USER_NAME_MAX] = '\0';
+	ok(portal_ratelimit_attempt(rl, "a", big, 5, 60000, T0, NULL),
+	    "a 64-byte user name is taken");
+	big[PORTAL_USER_NAME_MAX] = 'u';
+	for (i = 0; i < 2 * PORTAL_RATELIMIT_KEYS; i++) {
+		snprintf(big, 16, "%015d", i);
+		big[15] = 'u';
+		snprintf(key, sizeof key, "10.1.%d.%d", i >> 8 & 255, i & 255);
+		portal_ratelimit_attempt(rl, key, big, 5, 60000, T0, NULL);
+	}
+	portal_ratelimit_size(rl, &bytes);
+	ok(bytes < 2 * PORTAL_RATELIMIT_KEYS * 128, "memory stays bounded "
+	    "under a flood of long names (%zu bytes)", bytes);
+	free(big);
+	portal_ratelimit_free(rl);
+
+	/* 30 parallel wrong passwords: exactly the limit gets through. */
+	rl = portal_ratelimit_new(0);
+	pthread_barrier_init(&start, NULL, 30);
+	for (i = 0; i < 30; i++) {
+		racers[i].rl = rl;
+		racers[i].start = &start;
+		racers[i].passed = 0;
+		pthread_create(&th[i], NULL, rl_racer_main, &racers[i]);
+	}
+	passed = 0;
+	for (i = 0; i < 30; i++) {
+		pthread_join(th[i], NULL);
+		passed += racers[i].passed;
+	}
+	pthread_barrier_destroy(&start);
+	is_int(passed, 5, "30 parallel attempts, a limit of 5: 5 evaluated");
 	portal_ratelimit_free(rl);
 }
 
@@ -271,18 +399,18 @@ test_proxy(const struct config *c)
 static void
 test_tokens(struct store *s)
 {
-	char		 tok[PORTAL_TOKEN_LEN + 1], tok2[PORTAL_TOKEN_LEN + 1];
+	char		 tok[TOKEN_LEN + 1], tok2[TOKEN_LEN + 1];
 	unsigned char	 hash[32];
 	char		*user, *cause = NULL;
 	int64_t		 id;
 	int		 err;
 	struct store_tokens *list = NULL;
 
-	ok(portal_token_generate(tok) == 0 && strlen(tok) == PORTAL_TOKEN_LEN &&
+	ok(token_generate(tok) == 0 && strlen(tok) == TOKEN_LEN &&
 	    strncmp(tok, "sgt_", 4) == 0, "a token: sgt_ + 64 hex");
-	ok(portal_token_generate(tok2) == 0 && strcmp(tok, tok2) != 0,
+	ok(token_generate(tok2) == 0 && strcmp(tok, tok2) != 0,
 	    "tokens differ");
-	portal_auth_hash(tok, hash);
+	token_hash(tok, hash);
 	ok(store_token_create(s, hash, "alice", "ci", "root", T0, &id,
 	    &cause) == 0 && id > 0, "stored (its hash)");
 	user = portal_token_user(s, tok, T0 + 1, &err);
@@ -298,7 +426,7 @@ test_tokens(struct store *s)
 	store_tokens_free(list);
 	ok(store_token_revoke(s, id, T0 + 2, &cause) == 0, "revoked");
 	tok[10] = tok2[10];
-	portal_auth_hash(tok, hash);
+	token_hash(tok, hash);
 	ok(store_token_revoke(s, id, T0 + 3, &cause) == STORE_ENOTFOUND,
 	    "twice: not found");
 	free(cause);
@@ -315,7 +443,7 @@ main(void)
 
 	if (argon2id_hash_encoded(1, 1024, 1, "s3cret", 6, salt, sizeof salt,
 	    32, hash, sizeof hash) != ARGON2_OK)
-		tap_skip_all("argon2 cannot hash");
+		tap_bail("argon2 cannot hash");
 	if ((c = load(hash)) == NULL) {
 		ok(0, "the test's config loads");
 		return (tap_done());
@@ -325,7 +453,7 @@ main(void)
 	test_ratelimit();
 	test_proxy(c);
 	if (mkdtemp(dir) == NULL)
-		tap_skip_all("mkdtemp");
+		tap_bail("mkdtemp");
 	path = xasprintf("%s/auth.db", dir);
 	if (store_open(path, &s, &cause) != 0) {
 		ok(0, "the store opens: %s", cause);

@@ -121,7 +121,7 @@ test_path(void)
 	ok(portal_path_parse("/runs/", 6, &p) == 0 && p.n == 1,
 	    "a trailing slash");
 	portal_path_free(&p);
-	ok(portal_path_parse("/apps/my%20app", 14, &p) == 0, "escaped");
+	ok(portal_path_parse("/apps/my app", 12, &p) == 0, "decoded by MHD");
 	is_str(p.segs[1], "my app", "decoded; '+' would stay");
 	portal_path_free(&p);
 	ok(portal_path_parse("runs", 4, &p) == -1, "relative: refused");
@@ -134,12 +134,54 @@ test_path(void)
 	ok(portal_path_parse("/a%2fb", 6, &p) == -1, "an escaped /");
 	ok(portal_path_parse("/a%00", 5, &p) == -1, "an escaped NUL");
 	ok(portal_path_parse("/%zz", 4, &p) == -1, "a bad escape");
+	/* Issue 12, item 5: what MHD decoded is never decoded again. */
+	ok(portal_path_parse("/%6detrics", 10, &p) == -1,
+	    "/%%256detrics, decoded once by MHD: refused, not /metrics");
+	ok(portal_path_parse("/api/v1/runs/%31", 16, &p) == -1,
+	    "/api/v1/runs/%%2531, decoded once: refused, not run 1");
+	ok(portal_path_parse("/runs/1\r", 8, &p) == -1,
+	    "a control character");
 	ok(portal_path_parse("/1/2/3/4/5/6/7/8", 16, &p) == 0 && p.n == 8,
 	    "eight segments");
 	portal_path_free(&p);
 	ok(portal_path_parse("/1/2/3/4/5/6/7/8/9", 18, &p) == -1,
 	    "nine: too many");
 	ok(p.n == 0, "nothing kept on failure");
+}
+
+static void
+test_local_path(void)
+{
+	static const struct {
+		const char	*s;
+		int		 want;
+	} cases[] = {
+		{ "/runs/42", 1 },
+		{ "/runs?x=1#y", 1 },
+		{ "/a", 1 },
+		{ "/", 0 },
+		{ "", 0 },
+		{ "runs", 0 },
+		{ "//evil.example", 0 },
+		{ "/\\evil.example", 0 },
+		{ "https://evil.example/", 0 },
+		{ "/\t/evil.example", 0 },
+		{ "/x\r\nSet-Cookie: a=b", 0 },
+		{ "/x\x01", 0 },
+		{ "/x\x7f", 0 },
+		{ "/\n/evil.example", 0 },
+	};
+	char	 big[PORTAL_LOCAL_PATH_MAX + 1];
+	size_t	 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		is_int(portal_local_path(cases[i].s), cases[i].want,
+		    "next %zu: %s", i, cases[i].want ? "allowed" : "refused");
+	is_int(portal_local_path(NULL), 0, "next: NULL refused");
+	memset(big, 'a', sizeof big - 1);
+	big[0] = '/';
+	big[sizeof big - 1] = '\0';
+	is_int(portal_local_path(big), 0, "next: too long refused");
 }
 
 static void
@@ -209,6 +251,7 @@ main(void)
 	test_form();
 	test_cookie();
 	test_path();
+	test_local_path();
 	test_id();
 	test_origin();
 	test_misc();

@@ -892,7 +892,8 @@ main(void)
 	test_pure();
 	if (access(DOCKER_REGISTRY, X_OK) != 0 || access(SKOPEO, X_OK) != 0 ||
 	    access(HTPASSWD, X_OK) != 0) {
-		tap_diag("SKIP: docker-registry, skopeo or htpasswd missing "
+		/* The pure tests above ran; the copies need the tools. */
+		tap_skip("docker-registry, skopeo or htpasswd missing "
 		    "(scripts/install-deps)");
 		return (tap_done());
 	}

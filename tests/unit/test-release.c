@@ -107,6 +107,8 @@ check_good(const char *name, const struct release *rel)
 		{ (char *)"Environment", (char *)"prod" },
 		{ (char *)"DesiredCount", (char *)"3" } };
 	struct config_kvs	 env = { env_items, 2 }, out;
+	char			*may_items[] = { (char *)"DesiredCount" };
+	struct config_strings	 may = { may_items, 1 };
 	char			*s;
 
 	ok(rel->manifest != NULL && rel->manifest[0] == '{' &&
@@ -155,10 +157,17 @@ check_good(const char *name, const struct release *rel)
 		is_str(s, "DesiredCount=2,ImageTag=1.4.2",
 		    "%s: parameters sorted", name);
 		free(s);
-		release_parameters(rel, "prod", &env, &out);
+		release_parameters(rel, "prod", &env, NULL, &out);
+		s = kvs_join(&out);
+		is_str(s, "DesiredCount=3,Environment=prod,ImageTag=1.4.2",
+		    "%s: prod's parameters: prod pins DesiredCount", name);
+		free(s);
+		release_kvs_free(&out);
+		release_parameters(rel, "prod", &env, &may, &out);
 		s = kvs_join(&out);
 		is_str(s, "DesiredCount=4,Environment=prod,ImageTag=1.4.2",
-		    "%s: prod's parameters", name);
+		    "%s: prod's parameters: the override, as release_may_set "
+		    "lets it", name);
 		free(s);
 		release_kvs_free(&out);
 	} else if (strcmp(name, "good-subdir-utf8-stored") == 0) {
@@ -262,20 +271,32 @@ static const char merge_manifest[] =
 static void
 test_merge(void)
 {
+	/*
+	 * The environment's value wins (C stays "env" for prod) unless
+	 * its release_may_set lists the parameter: then the release's
+	 * (its override first, then its own parameters) wins.
+	 */
 	static const struct {
 		const char	*env;
 		int		 with_env;
+		int		 may_set;	/* 1: B, C; 2: E */
 		const char	*want;
 	} t[] = {
-		{ "prod", 1, "A=rel,B=env,C=ovr,D=ovr,E=env" },
-		{ "stg", 1, "A=stg,B=env,C=env,E=env" },
-		{ "int", 1, "A=rel,B=env,C=env,E=env" },
-		{ "prod", 0, "A=rel,B=rel,C=ovr,D=ovr" },
-		{ NULL, 1, "A=rel,B=env,C=env,E=env" },
+		{ "prod", 1, 0, "A=rel,B=env,C=env,D=ovr,E=env" },
+		{ "stg", 1, 0, "A=stg,B=env,C=env,E=env" },
+		{ "int", 1, 0, "A=rel,B=env,C=env,E=env" },
+		{ "prod", 0, 0, "A=rel,B=rel,C=ovr,D=ovr" },
+		{ NULL, 1, 0, "A=rel,B=env,C=env,E=env" },
+		{ "prod", 1, 1, "A=rel,B=rel,C=ovr,D=ovr,E=env" },
+		{ "stg", 1, 1, "A=stg,B=rel,C=rel,E=env" },
+		{ "prod", 1, 2, "A=rel,B=env,C=env,D=ovr,E=env" },
 	};
 	struct config_kv	 items[] = {
 		{ (char *)"E", (char *)"env" }, { (char *)"C", (char *)"env" },
 		{ (char *)"B", (char *)"env" } };
+	char			*bc[] = { (char *)"B", (char *)"C" };
+	char			*e[] = { (char *)"E" };
+	struct config_strings	 may_bc = { bc, 2 }, may_e = { e, 1 };
 	struct config_kvs	 env = { items, 3 }, out;
 	struct release_error	 err;
 	struct release		*rel;
@@ -293,20 +314,35 @@ test_merge(void)
 	ok(rel->template == NULL, "merge: no template bytes without a zip");
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
 		release_parameters(rel, t[i].env, t[i].with_env ? &env : NULL,
-		    &out);
+		    t[i].may_set == 1 ? &may_bc : t[i].may_set == 2 ? &may_e :
+		    NULL, &out);
 		s = kvs_join(&out);
-		is_str(s, t[i].want, "merge: env %s%s: release, environment, "
-		    "overrides", t[i].env != NULL ? t[i].env : "(none)",
-		    t[i].with_env ? "" : " without parameters");
+		is_str(s, t[i].want, "merge: env %s%s, release_may_set %s: "
+		    "release, environment, overrides",
+		    t[i].env != NULL ? t[i].env : "(none)",
+		    t[i].with_env ? "" : " without parameters",
+		    t[i].may_set == 1 ? "B, C" : t[i].may_set == 2 ? "E" :
+		    "none");
 		free(s);
 		release_kvs_free(&out);
 	}
 	release_free(rel);
 }
 
+static const char checks_manifest[] =
+    "{\"app\": \"billing\", \"version\": \"2.0\", \"message\": \"m\","
+    " \"author\": \"alice\", \"template\": \"t.yaml\","
+    " \"images\": [{\"repository\": \"billing/web\", \"tag\": \"2.0\"}],"
+    " \"parameters\": {}, \"checks\": [\"prod-api\", \"home\"]}";
+
 static void
 test_check_app(void)
 {
+	struct config_kv	 pinned[] = {
+		{ (char *)"B", (char *)"env" }, { (char *)"C", (char *)"env" } };
+	char			*may[] = { (char *)"C" };
+	char			*home[] = { (char *)"home" };
+	char			*prod_api[] = { (char *)"prod-api" };
 	struct config_environment envs[2];
 	struct config_app	 app;
 	struct release_limits	 l;
@@ -340,6 +376,60 @@ test_check_app(void)
 	envs[0].name = (char *)"prod";
 	is_int(release_check_app(rel, &app, &err), 0,
 	    "check_app: overrides name the app's environments");
+
+	/* prod pins C; the release's override of C is refused. */
+	envs[0].parameters.items = pinned;
+	envs[0].parameters.n = 2;
+	is_int(release_check_app(rel, &app, &err), RELEASE_EMANIFEST,
+	    "check_app: an override of a parameter the environment pins");
+	is_str(err.reason, "release.json: overrides.prod.parameters.C: "
+	    "environment prod sets parameter C and does not let a release "
+	    "change it (not in its release_may_set)", "check_app: reason "
+	    "names the parameter and the environment");
+	release_error_clear(&err);
+	envs[0].release_may_set.items = may;
+	envs[0].release_may_set.n = 1;
+	is_int(release_check_app(rel, &app, &err), 0,
+	    "check_app: release_may_set lets the release set C");
+	release_free(rel);
+
+	/* A check is named by a release only where every env allows it. */
+	memset(envs, 0, sizeof envs);
+	envs[0].name = (char *)"int";
+	envs[0].checks.items = home;
+	envs[0].checks.n = 1;
+	envs[1].name = (char *)"prod";
+	envs[1].checks.items = prod_api;
+	envs[1].checks.n = 1;
+	if (release_parse_manifest(&rel, checks_manifest,
+	    strlen(checks_manifest), "billing", NULL, &err) != 0) {
+		ok(0, "check_app: manifest with checks parsed: %s", err.reason);
+		release_error_clear(&err);
+		return;
+	}
+	is_int(release_check_app(rel, &app, &err), RELEASE_EMANIFEST,
+	    "check_app: a check int does not allow (prod's own)");
+	is_str(err.reason, "release.json: checks[0]: environment int does not "
+	    "allow check \"prod-api\" (not in its checks or release_checks)",
+	    "check_app: reason names the check and the environment");
+	release_error_clear(&err);
+	envs[0].release_checks.items = prod_api;
+	envs[0].release_checks.n = 1;
+	is_int(release_check_app(rel, &app, &err), RELEASE_EMANIFEST,
+	    "check_app: home is still not allowed in prod");
+	is_str(err.reason, "release.json: checks[1]: environment prod does "
+	    "not allow check \"home\" (not in its checks or release_checks)",
+	    "check_app: prod's reason");
+	release_error_clear(&err);
+	envs[1].release_checks.items = home;
+	envs[1].release_checks.n = 1;
+	is_int(release_check_app(rel, &app, &err), 0,
+	    "check_app: checks every environment allows (checks or "
+	    "release_checks)");
+	ok(config_environment_allows_check(&envs[0], "prod-api") &&
+	    config_environment_allows_check(&envs[0], "home") &&
+	    !config_environment_allows_check(&envs[0], "other"),
+	    "allows_check: checks and release_checks, nothing else");
 	release_free(rel);
 
 	is_int(release_parse_manifest(&rel, "{\"app\": \"billing\"}", 18,

@@ -11,8 +11,8 @@
 #include <jansson.h>
 
 #include "aws-creds-role.h"
-#include "aws-json.h"
 #include "buf.h"
+#include "json.h"
 #include "log.h"
 #include "svc-cfn.h"
 #include "svc-ecr.h"
@@ -107,7 +107,7 @@ test_ecs_examples(void)
 	int				 bad = 0;
 
 	if (getenv("SHIPGATE_SHARED") == NULL) {
-		ok(1, "# SKIP SHIPGATE_SHARED is not set: AWS's ECS examples");
+		tap_skip("SHIPGATE_SHARED is not set: AWS's ECS examples");
 		return;
 	}
 	if ((data = read_example("ecs-describe-services-cli.json", &len)) ==
@@ -268,7 +268,7 @@ test_ecr_pure(void)
 	}
 
 	if (getenv("SHIPGATE_SHARED") == NULL) {
-		ok(1, "# SKIP SHIPGATE_SHARED is not set: ECR's example");
+		tap_skip("SHIPGATE_SHARED is not set: ECR's example");
 		return;
 	}
 	if ((data = read_example("ecr-get-authorization-token-cli.json",
@@ -653,20 +653,20 @@ static void
 put_cb(struct aws_reply *reply, void *arg)
 {
 	struct put	*p = arg;
-	struct aws_json	*doc;
+	struct json	*doc;
 	const char	*d;
 
 	p->pending--;
 	if (reply->error != AWS_OK ||
-	    aws_json_load(&doc, reply->body->data, reply->body->len, NULL,
+	    json_load(&doc, reply->body->data, reply->body->len, NULL,
 	    "PutImage", NULL) != 0) {
 		p->failed++;
 		return;
 	}
-	if (p->digest == NULL && aws_json_str(doc, &d,
+	if (p->digest == NULL && json_str(doc, &d,
 	    "image.imageId.imageDigest") == 0)
 		p->digest = xstrdup(d);
-	aws_json_free(doc);
+	json_free(doc);
 }
 
 #define LAYER_CONFIG \

@@ -100,6 +100,19 @@ main(void)
 	check("{{! a comment }}a{{!}}", d, "a", "comments print nothing");
 	check("a { b } {c} }} {", d, "a { b } {c} }} {", "lone braces stay");
 
+	/* Issue 12: bidirectional controls shown, never obeyed. */
+	tmpl_set(d, "bidi", "fix \xe2\x80\xaegpj.exe\xe2\x80\xac "
+	    "\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xad|\xe2\x81\xa6"
+	    "\xe2\x81\xa7\xe2\x81\xa8\xe2\x81\xa9|\xe2\x80\xa9"
+	    "\xe2\x81\xaa\xc3\xa9\xe2\x80");
+	check("{{bidi}}", d, "fix &lt;U+202E&gt;gpj.exe&lt;U+202C&gt; "
+	    "&lt;U+202A&gt;&lt;U+202B&gt;&lt;U+202D&gt;|&lt;U+2066&gt;"
+	    "&lt;U+2067&gt;&lt;U+2068&gt;&lt;U+2069&gt;|\xe2\x80\xa9"
+	    "\xe2\x81\xaa\xc3\xa9\xe2\x80",
+	    "bidirectional controls are shown as <U+XXXX>; their neighbours "
+	    "(U+2029, U+206A, a cut sequence) stay");
+	ok(tmpl_bidi_at("\xe2\x80", 2) == 0, "a cut sequence is no control");
+
 	/* Raw: markup only. */
 	check("<main>{{raw:body}}</main>", d, "<main><p>built</p></main>",
 	    "raw prints markup as is");

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "aws-xml.h"
 #include "tap.h"
+#include "xml.h"
 
 static const char assume_role[] =
     "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
@@ -117,17 +117,17 @@ static const char s3_error[] =
     "<RequestId>4442587FB7D0A2F9</RequestId></Error>";
 
 static int
-parse(struct aws_xml **doc, const char *s, const struct aws_xml_limits *l,
+parse(struct xml **doc, const char *s, const struct xml_limits *l,
     char **cause)
 {
-	return (aws_xml_parse(doc, s, strlen(s), l, cause));
+	return (xml_parse(doc, s, strlen(s), l, cause));
 }
 
 static void
 test_replies(void)
 {
-	struct aws_xml			*doc;
-	const struct aws_xml_node	*root, *n, *m;
+	struct xml			*doc;
+	const struct xml_node	*root, *n, *m;
 	struct timespec			 ts;
 	long long			 v;
 	char				*cause = NULL;
@@ -136,132 +136,132 @@ test_replies(void)
 
 	/* STS AssumeRole */
 	is_int(parse(&doc, assume_role, NULL, &cause), 0, "AssumeRole parses");
-	root = aws_xml_root(doc);
-	is_str(aws_xml_name(root), "AssumeRoleResponse",
+	root = xml_root(doc);
+	is_str(xml_name(root), "AssumeRoleResponse",
 	    "names drop the default namespace");
-	is_str(aws_xml_find_text(root, "AssumeRoleResult/Credentials/AccessKeyId"),
+	is_str(xml_find_text(root, "AssumeRoleResult/Credentials/AccessKeyId"),
 	    "ASIAIOSFODNN7EXAMPLE", "AssumeRole access key");
-	s = aws_xml_find_text(root, "AssumeRoleResult/Credentials/SessionToken");
+	s = xml_find_text(root, "AssumeRoleResult/Credentials/SessionToken");
 	ok(s != NULL && strlen(s) == 336 && s[strlen(s) - 1] == '=',
 	    "AssumeRole session token whole");
-	is_int(aws_xml_get_time(root, "AssumeRoleResult/Credentials/Expiration",
+	is_int(xml_get_time(root, "AssumeRoleResult/Credentials/Expiration",
 	    &ts, NULL), 0, "AssumeRole expiration");
 	is_int(ts.tv_sec, 1573306481, "expiration as epoch seconds");
-	is_int(aws_xml_get_int(root, "AssumeRoleResult/PackedPolicySize", &v,
+	is_int(xml_get_int(root, "AssumeRoleResult/PackedPolicySize", &v,
 	    NULL), 0, "PackedPolicySize");
 	is_int(v, 6, "PackedPolicySize value");
-	is_str(aws_xml_find_text(root, "/AssumeRoleResponse/ResponseMetadata/RequestId"),
+	is_str(xml_find_text(root, "/AssumeRoleResponse/ResponseMetadata/RequestId"),
 	    "c6104cbe-af31-11e0-8154-cbc7ccf896c7", "absolute path");
-	ok(aws_xml_find(root, "/Other/ResponseMetadata") == NULL,
+	ok(xml_find(root, "/Other/ResponseMetadata") == NULL,
 	    "absolute path with the wrong root");
-	is_str(aws_xml_text(root), "", "whitespace between elements is dropped");
-	n = aws_xml_find(root, "AssumeRoleResult/Credentials");
-	is_str(aws_xml_name(aws_xml_parent(n)), "AssumeRoleResult", "parent");
-	is_str(aws_xml_find_text(n, "/AssumeRoleResponse/AssumeRoleResult/SourceIdentity"),
+	is_str(xml_text(root), "", "whitespace between elements is dropped");
+	n = xml_find(root, "AssumeRoleResult/Credentials");
+	is_str(xml_name(xml_parent(n)), "AssumeRoleResult", "parent");
+	is_str(xml_find_text(n, "/AssumeRoleResponse/AssumeRoleResult/SourceIdentity"),
 	    "Alice", "absolute path from a child node");
-	ok(aws_xml_find(n, "") == n, "empty path is the node itself");
-	ok(aws_xml_find(n, "/") == root, "\"/\" is the document element");
-	aws_xml_free(doc);
+	ok(xml_find(n, "") == n, "empty path is the node itself");
+	ok(xml_find(n, "/") == root, "\"/\" is the document element");
+	xml_free(doc);
 
 	/* S3 ListObjectsV2 */
 	is_int(parse(&doc, list_objects, NULL, NULL), 0, "ListObjectsV2 parses");
-	root = aws_xml_root(doc);
-	is_int(aws_xml_get_bool(root, "IsTruncated", &b, NULL), 0, "IsTruncated");
+	root = xml_root(doc);
+	is_int(xml_get_bool(root, "IsTruncated", &b, NULL), 0, "IsTruncated");
 	is_int(b, 1, "IsTruncated is true");
-	is_int((long long)aws_xml_count(root, "Contents"), 2, "two Contents");
-	n = aws_xml_find(root, "Contents");
-	is_str(aws_xml_find_text(n, "ETag"), "\"fba9dede5f27731c9771645a39863328\"",
+	is_int((long long)xml_count(root, "Contents"), 2, "two Contents");
+	n = xml_find(root, "Contents");
+	is_str(xml_find_text(n, "ETag"), "\"fba9dede5f27731c9771645a39863328\"",
 	    "entities in text are decoded");
-	is_int(aws_xml_get_time(n, "LastModified", &ts, NULL), 0, "LastModified");
+	is_int(xml_get_time(n, "LastModified", &ts, NULL), 0, "LastModified");
 	is_int(ts.tv_sec, 1255369830, "LastModified seconds");
 	is_int(ts.tv_nsec, 0, "LastModified .000");
-	n = aws_xml_next(n);
-	is_str(aws_xml_find_text(n, "Key"), " billing/odd & spaced.zip ",
+	n = xml_next(n);
+	is_str(xml_find_text(n, "Key"), " billing/odd & spaced.zip ",
 	    "keys keep their spaces");
-	is_int(aws_xml_get_int(n, "Size", &v, NULL), 0, "Size 0");
-	is_int(aws_xml_get_time(n, "LastModified", &ts, NULL), 0,
+	is_int(xml_get_int(n, "Size", &v, NULL), 0, "Size 0");
+	is_int(xml_get_time(n, "LastModified", &ts, NULL), 0,
 	    "LastModified in a leap year");
 	is_int(ts.tv_sec, 1709251199, "2024-02-29T23:59:59");
 	is_int(ts.tv_nsec, 123456000, "microseconds kept");
-	ok(aws_xml_next(n) == NULL, "no third Contents");
-	is_int(aws_xml_get_int(root, "Name", &v, &cause), AWS_XML_EVALUE,
+	ok(xml_next(n) == NULL, "no third Contents");
+	is_int(xml_get_int(root, "Name", &v, &cause), XML_EVALUE,
 	    "text that is not an integer");
 	is_str(cause, "Name: not an integer: \"releases\"", "and its message");
 	free(cause);
 	cause = NULL;
-	is_int(aws_xml_get_text(root, "StartAfter", &s, &cause),
-	    AWS_XML_ENOTFOUND, "a missing element");
+	is_int(xml_get_text(root, "StartAfter", &s, &cause),
+	    XML_ENOTFOUND, "a missing element");
 	is_str(cause, "StartAfter: missing", "names the path");
 	free(cause);
 	cause = NULL;
-	aws_xml_free(doc);
+	xml_free(doc);
 
 	/* CloudFormation DescribeChangeSet: iterate Changes/member */
 	is_int(parse(&doc, describe_change_set, NULL, NULL), 0,
 	    "DescribeChangeSet parses");
-	root = aws_xml_root(doc);
+	root = xml_root(doc);
 	i = 0;
-	for (n = aws_xml_find(root, "DescribeChangeSetResult/Changes/member");
-	    n != NULL; n = aws_xml_next(n))
+	for (n = xml_find(root, "DescribeChangeSetResult/Changes/member");
+	    n != NULL; n = xml_next(n))
 		i++;
 	is_int(i, 2, "two changes");
-	n = aws_xml_find(root, "DescribeChangeSetResult/Changes/member");
-	is_str(aws_xml_find_text(n, "ResourceChange/Action"), "Modify",
+	n = xml_find(root, "DescribeChangeSetResult/Changes/member");
+	is_str(xml_find_text(n, "ResourceChange/Action"), "Modify",
 	    "first change is a Modify");
-	m = aws_xml_find(n, "ResourceChange/Details/member");
-	is_str(aws_xml_find_text(m, "Target/RequiresRecreation"), "Never",
+	m = xml_find(n, "ResourceChange/Details/member");
+	is_str(xml_find_text(m, "Target/RequiresRecreation"), "Never",
 	    "detail target");
-	n = aws_xml_next(n);
-	is_str(aws_xml_find_text(n, "ResourceChange/Action"), "Add",
+	n = xml_next(n);
+	is_str(xml_find_text(n, "ResourceChange/Action"), "Add",
 	    "second change is an Add");
-	ok(aws_xml_find(n, "ResourceChange/Details/member") == NULL,
+	ok(xml_find(n, "ResourceChange/Details/member") == NULL,
 	    "empty Details has no member");
-	is_str(aws_xml_find_text(n, "ResourceChange/Scope"), "",
+	is_str(xml_find_text(n, "ResourceChange/Scope"), "",
 	    "an empty element has empty text");
-	ok(aws_xml_find_text(n, "ResourceChange/PhysicalResourceId") == NULL,
+	ok(xml_find_text(n, "ResourceChange/PhysicalResourceId") == NULL,
 	    "an absent element has no text");
-	is_str(aws_xml_find_text(root, "DescribeChangeSetResult/NextToken"),
+	is_str(xml_find_text(root, "DescribeChangeSetResult/NextToken"),
 	    "page2", "NextToken after the changes");
-	is_int(aws_xml_get_bool(n, "ResourceChange/Action", &b, &cause),
-	    AWS_XML_EVALUE, "not a boolean");
+	is_int(xml_get_bool(n, "ResourceChange/Action", &b, &cause),
+	    XML_EVALUE, "not a boolean");
 	free(cause);
 	cause = NULL;
-	n = aws_xml_first_child(aws_xml_find(root, "DescribeChangeSetResult"));
-	is_str(aws_xml_name(n), "ChangeSetName", "first child");
-	is_str(aws_xml_name(aws_xml_next_sibling(n)), "ChangeSetId",
+	n = xml_first_child(xml_find(root, "DescribeChangeSetResult"));
+	is_str(xml_name(n), "ChangeSetName", "first child");
+	is_str(xml_name(xml_next_sibling(n)), "ChangeSetId",
 	    "next sibling");
-	aws_xml_free(doc);
+	xml_free(doc);
 
 	/* the two XML error shapes */
 	is_int(parse(&doc, query_error, NULL, NULL), 0, "query error parses");
-	root = aws_xml_root(doc);
-	is_str(aws_xml_find_text(root, "Error/Code"), "ValidationError",
+	root = xml_root(doc);
+	is_str(xml_find_text(root, "Error/Code"), "ValidationError",
 	    "Error/Code");
-	is_str(aws_xml_find_text(root, "RequestId"),
+	is_str(xml_find_text(root, "RequestId"),
 	    "4af14eec-350e-11e4-b260-EXAMPLE", "query error RequestId");
-	aws_xml_free(doc);
+	xml_free(doc);
 	is_int(parse(&doc, s3_error, NULL, NULL), 0, "S3 error parses");
-	root = aws_xml_root(doc);
-	is_str(aws_xml_find_text(root, "/Error/Code"), "NoSuchKey",
+	root = xml_root(doc);
+	is_str(xml_find_text(root, "/Error/Code"), "NoSuchKey",
 	    "S3 /Error/Code");
-	aws_xml_free(doc);
+	xml_free(doc);
 }
 
 static void
 test_namespaces(void)
 {
-	struct aws_xml	*doc;
+	struct xml	*doc;
 	char		*cause = NULL;
 
 	is_int(parse(&doc, "<s3:A xmlns:s3=\"urn:x\"><s3:B>1</s3:B>"
 	    "<B xmlns=\"urn:y\">2</B></s3:A>", NULL, NULL), 0,
 	    "prefixed names parse");
-	is_str(aws_xml_find_text(aws_xml_root(doc), "B"), "1",
+	is_str(xml_find_text(xml_root(doc), "B"), "1",
 	    "lookup by local name, any namespace");
-	is_int((long long)aws_xml_count(aws_xml_root(doc), "B"), 2,
+	is_int((long long)xml_count(xml_root(doc), "B"), 2,
 	    "both namespaces match");
-	aws_xml_free(doc);
-	is_int(parse(&doc, "<x:A/>", NULL, &cause), AWS_XML_EMALFORMED,
+	xml_free(doc);
+	is_int(parse(&doc, "<x:A/>", NULL, &cause), XML_EMALFORMED,
 	    "an unbound prefix is malformed");
 	ok(cause != NULL && strstr(cause, "unbound prefix") != NULL,
 	    "says so: %s", cause);
@@ -286,7 +286,7 @@ test_malformed(void)
 		"<?xml version=\"1.0\" encoding=\"EBCDIC-NOPE\"?><A/>",
 		"<A>\x01</A>",
 	};
-	struct aws_xml	*doc;
+	struct xml	*doc;
 	char		*cause;
 	size_t		 i;
 	int		 rc;
@@ -294,22 +294,22 @@ test_malformed(void)
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		cause = NULL;
 		rc = parse(&doc, bad[i], NULL, &cause);
-		ok(rc == AWS_XML_EMALFORMED && doc == NULL && cause != NULL,
+		ok(rc == XML_EMALFORMED && doc == NULL && cause != NULL,
 		    "malformed %zu refused: %s", i, cause ? cause : "-");
 		free(cause);
 	}
 	cause = NULL;
-	rc = aws_xml_parse(&doc, "<A>x\0y</A>", 10, NULL, &cause);
-	ok(rc == AWS_XML_EMALFORMED, "a NUL byte inside is refused");
+	rc = xml_parse(&doc, "<A>x\0y</A>", 10, NULL, &cause);
+	ok(rc == XML_EMALFORMED, "a NUL byte inside is refused");
 	free(cause);
-	is_int(aws_xml_parse(&doc, "<A>x</A>", 8, NULL, NULL), 0,
+	is_int(xml_parse(&doc, "<A>x</A>", 8, NULL, NULL), 0,
 	    "a NULL cause is fine");
-	aws_xml_free(doc);
-	aws_xml_free(NULL);
+	xml_free(doc);
+	xml_free(NULL);
 	is_int(parse(&doc, "<A><!-- c --><?pi x?>t<![CDATA[<&>]]></A>", NULL,
 	    NULL), 0, "comments, PIs and CDATA");
-	is_str(aws_xml_text(aws_xml_root(doc)), "t<&>", "CDATA is text");
-	aws_xml_free(doc);
+	is_str(xml_text(xml_root(doc)), "t<&>", "CDATA is text");
+	xml_free(doc);
 }
 
 static void
@@ -338,24 +338,24 @@ test_dtd(void)
 	    "<!DOCTYPE r [<!ENTITY % p SYSTEM \"http://127.0.0.1:1/x.dtd\"> %p;]>"
 	    "<r/>";
 	static const char plain[] = "<!DOCTYPE r><r/>";
-	struct aws_xml	*doc;
+	struct xml	*doc;
 	char		*cause = NULL;
 
-	is_int(parse(&doc, laughs, NULL, &cause), AWS_XML_EMALFORMED,
+	is_int(parse(&doc, laughs, NULL, &cause), XML_EMALFORMED,
 	    "billion laughs refused");
 	is_str(cause, "line 2: DOCTYPE is not allowed in a reply",
 	    "at the DOCTYPE, before any entity");
 	free(cause);
 	cause = NULL;
-	is_int(parse(&doc, external, NULL, &cause), AWS_XML_EMALFORMED,
+	is_int(parse(&doc, external, NULL, &cause), XML_EMALFORMED,
 	    "external entity refused");
 	free(cause);
 	cause = NULL;
-	is_int(parse(&doc, param, NULL, &cause), AWS_XML_EMALFORMED,
+	is_int(parse(&doc, param, NULL, &cause), XML_EMALFORMED,
 	    "parameter entity refused");
 	free(cause);
 	cause = NULL;
-	is_int(parse(&doc, plain, NULL, &cause), AWS_XML_EMALFORMED,
+	is_int(parse(&doc, plain, NULL, &cause), XML_EMALFORMED,
 	    "any DOCTYPE refused");
 	free(cause);
 }
@@ -363,14 +363,14 @@ test_dtd(void)
 static void
 test_limits(void)
 {
-	struct aws_xml_limits	 l;
-	struct aws_xml		*doc;
+	struct xml_limits	 l;
+	struct xml		*doc;
 	char			*cause = NULL, *deep;
 	size_t			 i;
 
-	aws_xml_limits_default(&l);
+	xml_limits_default(&l);
 	l.max_size = 10;
-	is_int(parse(&doc, "<A>0123456</A>", &l, &cause), AWS_XML_ELIMIT,
+	is_int(parse(&doc, "<A>0123456</A>", &l, &cause), XML_ELIMIT,
 	    "over the size limit");
 	is_str(cause, "reply of 14 bytes is over the limit of 10",
 	    "size message");
@@ -378,52 +378,52 @@ test_limits(void)
 	cause = NULL;
 	l.max_size = 14;
 	is_int(parse(&doc, "<A>0123456</A>", &l, NULL), 0, "at the size limit");
-	aws_xml_free(doc);
+	xml_free(doc);
 
-	aws_xml_limits_default(&l);
+	xml_limits_default(&l);
 	deep = malloc(40 * 3 + 40 * 4 + 1);
 	deep[0] = '\0';
 	for (i = 0; i < 40; i++)
 		strcat(deep, "<a>");
 	for (i = 0; i < 40; i++)
 		strcat(deep, "</a>");
-	is_int(parse(&doc, deep, &l, &cause), AWS_XML_ELIMIT,
+	is_int(parse(&doc, deep, &l, &cause), XML_ELIMIT,
 	    "40 levels over the default depth of 32");
 	is_str(cause, "line 1: elements nested deeper than 32", "depth message");
 	free(cause);
 	cause = NULL;
 	l.max_depth = 40;
 	is_int(parse(&doc, deep, &l, NULL), 0, "40 levels with a depth of 40");
-	aws_xml_free(doc);
+	xml_free(doc);
 	free(deep);
 
-	aws_xml_limits_default(&l);
+	xml_limits_default(&l);
 	l.max_elements = 3;
-	is_int(parse(&doc, "<A><b/><b/><b/></A>", &l, &cause), AWS_XML_ELIMIT,
+	is_int(parse(&doc, "<A><b/><b/><b/></A>", &l, &cause), XML_ELIMIT,
 	    "over the element limit");
 	is_str(cause, "line 1: more than 3 elements", "element message");
 	free(cause);
 	cause = NULL;
 	is_int(parse(&doc, "<A><b/><b/></A>", &l, NULL), 0, "at the element limit");
-	aws_xml_free(doc);
+	xml_free(doc);
 
-	aws_xml_limits_default(&l);
+	xml_limits_default(&l);
 	l.max_text = 4;
-	is_int(parse(&doc, "<A><b>12345</b></A>", &l, &cause), AWS_XML_ELIMIT,
+	is_int(parse(&doc, "<A><b>12345</b></A>", &l, &cause), XML_ELIMIT,
 	    "over the text limit");
 	is_str(cause, "line 1: more than 4 bytes of text in <b>", "text message");
 	free(cause);
 	cause = NULL;
 	is_int(parse(&doc, "<A><b>1&amp;34</b></A>", &l, NULL), 0,
 	    "text counted after decoding");
-	aws_xml_free(doc);
+	xml_free(doc);
 }
 
 /* Every prefix of a reply fails cleanly until the root is closed. */
 static void
 test_truncated(const char *name, const char *reply)
 {
-	struct aws_xml	*doc;
+	struct xml	*doc;
 	const char	*end;
 	size_t		 len, i, complete, bad = 0;
 	char		*cause;
@@ -434,9 +434,9 @@ test_truncated(const char *name, const char *reply)
 	complete = (size_t)(end - reply) + 1;
 	for (i = 0; i < len; i++) {
 		cause = NULL;
-		rc = aws_xml_parse(&doc, reply, i, NULL, &cause);
+		rc = xml_parse(&doc, reply, i, NULL, &cause);
 		if (i < complete) {
-			if (rc != AWS_XML_EMALFORMED || doc != NULL ||
+			if (rc != XML_EMALFORMED || doc != NULL ||
 			    cause == NULL) {
 				if (bad++ == 0)
 					tap_diag("%s cut at %zu: rc %d", name, i,
@@ -445,7 +445,7 @@ test_truncated(const char *name, const char *reply)
 		} else {
 			if (rc != 0)
 				bad++;
-			aws_xml_free(doc);
+			xml_free(doc);
 		}
 		free(cause);
 	}
@@ -472,18 +472,18 @@ test_conversions(void)
 		{ "2021-02-11t15:46:00.1z", 0, 1613058360, 100000000 },
 		{ "2021-02-11T15:46:00.123456789123Z", 0, 1613058360, 123456789 },
 		{ "1969-12-31T23:59:59Z", 0, -1, 0 },
-		{ "2021-02-11T15:46:00", AWS_XML_EVALUE, 0, 0 },
-		{ "2021-02-11 15:46:00Z", AWS_XML_EVALUE, 0, 0 },
-		{ "2021-2-11T15:46:00Z", AWS_XML_EVALUE, 0, 0 },
-		{ "2021-02-30T15:46:00Z", AWS_XML_EVALUE, 0, 0 },
-		{ "2100-02-29T00:00:00Z", AWS_XML_EVALUE, 0, 0 },
-		{ "2021-13-01T00:00:00Z", AWS_XML_EVALUE, 0, 0 },
-		{ "2021-01-01T24:00:00Z", AWS_XML_EVALUE, 0, 0 },
-		{ "2021-01-01T00:00:00.Z", AWS_XML_EVALUE, 0, 0 },
-		{ "2021-01-01T00:00:00Zjunk", AWS_XML_EVALUE, 0, 0 },
-		{ "2021-01-01T00:00:00+25:00", AWS_XML_EVALUE, 0, 0 },
-		{ "", AWS_XML_EVALUE, 0, 0 },
-		{ "1466801808.595", AWS_XML_EVALUE, 0, 0 },
+		{ "2021-02-11T15:46:00", XML_EVALUE, 0, 0 },
+		{ "2021-02-11 15:46:00Z", XML_EVALUE, 0, 0 },
+		{ "2021-2-11T15:46:00Z", XML_EVALUE, 0, 0 },
+		{ "2021-02-30T15:46:00Z", XML_EVALUE, 0, 0 },
+		{ "2100-02-29T00:00:00Z", XML_EVALUE, 0, 0 },
+		{ "2021-13-01T00:00:00Z", XML_EVALUE, 0, 0 },
+		{ "2021-01-01T24:00:00Z", XML_EVALUE, 0, 0 },
+		{ "2021-01-01T00:00:00.Z", XML_EVALUE, 0, 0 },
+		{ "2021-01-01T00:00:00Zjunk", XML_EVALUE, 0, 0 },
+		{ "2021-01-01T00:00:00+25:00", XML_EVALUE, 0, 0 },
+		{ "", XML_EVALUE, 0, 0 },
+		{ "1466801808.595", XML_EVALUE, 0, 0 },
 	};
 	static const struct {
 		const char	*text;
@@ -493,15 +493,15 @@ test_conversions(void)
 		{ "0", 0, 0 },
 		{ "-17", 0, -17 },
 		{ "9223372036854775807", 0, 9223372036854775807LL },
-		{ "9223372036854775808", AWS_XML_EVALUE, 0 },
-		{ "", AWS_XML_EVALUE, 0 },
-		{ "-", AWS_XML_EVALUE, 0 },
-		{ "+1", AWS_XML_EVALUE, 0 },
-		{ " 1", AWS_XML_EVALUE, 0 },
-		{ "1x", AWS_XML_EVALUE, 0 },
-		{ "0x10", AWS_XML_EVALUE, 0 },
+		{ "9223372036854775808", XML_EVALUE, 0 },
+		{ "", XML_EVALUE, 0 },
+		{ "-", XML_EVALUE, 0 },
+		{ "+1", XML_EVALUE, 0 },
+		{ " 1", XML_EVALUE, 0 },
+		{ "1x", XML_EVALUE, 0 },
+		{ "0x10", XML_EVALUE, 0 },
 	};
-	struct aws_xml	*doc;
+	struct xml	*doc;
 	struct timespec	 ts;
 	long long	 v;
 	size_t		 i;
@@ -509,7 +509,7 @@ test_conversions(void)
 
 	for (i = 0; i < sizeof times / sizeof times[0]; i++) {
 		memset(&ts, 0, sizeof ts);
-		rc = aws_xml_parse_time(times[i].text, &ts);
+		rc = xml_parse_time(times[i].text, &ts);
 		ok(rc == times[i].rc && (rc != 0 || (ts.tv_sec == times[i].sec &&
 		    ts.tv_nsec == times[i].nsec)), "time \"%s\"", times[i].text);
 		if (rc == 0 && ts.tv_sec != times[i].sec)
@@ -518,22 +518,22 @@ test_conversions(void)
 	}
 	for (i = 0; i < sizeof ints / sizeof ints[0]; i++) {
 		v = 0;
-		rc = aws_xml_parse_int(ints[i].text, &v);
+		rc = xml_parse_int(ints[i].text, &v);
 		ok(rc == ints[i].rc && (rc != 0 || v == ints[i].v),
 		    "integer \"%s\"", ints[i].text);
 	}
-	ok(aws_xml_parse_bool("true", &b) == 0 && b == 1, "bool true");
-	ok(aws_xml_parse_bool("false", &b) == 0 && b == 0, "bool false");
-	ok(aws_xml_parse_bool("True", &b) == AWS_XML_EVALUE, "bool True refused");
+	ok(xml_parse_bool("true", &b) == 0 && b == 1, "bool true");
+	ok(xml_parse_bool("false", &b) == 0 && b == 0, "bool false");
+	ok(xml_parse_bool("True", &b) == XML_EVALUE, "bool True refused");
 	is_int(parse(&doc, "<A><n>\n  42\t</n><t> 2020-01-01T00:00:00Z </t>"
 	    "<b>\nfalse </b></A>", NULL, NULL), 0, "values with whitespace");
-	ok(aws_xml_get_int(aws_xml_root(doc), "n", &v, NULL) == 0 && v == 42,
+	ok(xml_get_int(xml_root(doc), "n", &v, NULL) == 0 && v == 42,
 	    "integer with whitespace around");
-	ok(aws_xml_get_time(aws_xml_root(doc), "t", &ts, NULL) == 0 &&
+	ok(xml_get_time(xml_root(doc), "t", &ts, NULL) == 0 &&
 	    ts.tv_sec == 1577836800, "timestamp with whitespace around");
-	ok(aws_xml_get_bool(aws_xml_root(doc), "b", &b, NULL) == 0 && b == 0,
+	ok(xml_get_bool(xml_root(doc), "b", &b, NULL) == 0 && b == 0,
 	    "boolean with whitespace around");
-	aws_xml_free(doc);
+	xml_free(doc);
 }
 
 int

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "aws-json.h"
+#include "json.h"
 
 #define MAX_PATH	400
 #define MAX_VISITS	300
@@ -24,7 +24,7 @@ check(int cond)
 }
 
 static void
-try_path(struct aws_json *doc, const char *path)
+try_path(struct json *doc, const char *path)
 {
 	const char	*s;
 	long long	 v;
@@ -34,26 +34,26 @@ try_path(struct aws_json *doc, const char *path)
 	size_t		 n;
 	json_t		*o;
 
-	rc = aws_json_str_opt(doc, &s, "%s", path);
+	rc = json_str_opt(doc, &s, "%s", path);
 	check(rc <= 1);
 	if (rc == 1)
 		check(s != NULL);
-	(void)aws_json_int_opt(doc, &v, "%s", path);
-	(void)aws_json_number_opt(doc, &d, "%s", path);
-	(void)aws_json_bool_opt(doc, &b, "%s", path);
-	if (aws_json_time_opt(doc, &ts, "%s", path) == 1)
+	(void)json_int_opt(doc, &v, "%s", path);
+	(void)json_number_opt(doc, &d, "%s", path);
+	(void)json_bool_opt(doc, &b, "%s", path);
+	if (json_time_opt(doc, &ts, "%s", path) == 1)
 		check(ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000);
-	if (aws_json_array_opt(doc, &n, "%s", path) == 1)
-		check(n == json_array_size(aws_json_get(doc, "%s", path)));
-	if (aws_json_object_opt(doc, &o, "%s", path) == 1)
+	if (json_arr_opt(doc, &n, "%s", path) == 1)
+		check(n == json_array_size(json_get(doc, "%s", path)));
+	if (json_obj_opt(doc, &o, "%s", path) == 1)
 		check(json_is_object(o));
-	if (aws_json_str(doc, &s, "%s", path) != 0)
-		check(aws_json_error(doc) != NULL);
+	if (json_str(doc, &s, "%s", path) != 0)
+		check(json_error(doc) != NULL);
 }
 
 /* Walks the tree building paths; each must lead back to its value. */
 static void
-walk(struct aws_json *doc, json_t *v, char *path, size_t len, int *visits)
+walk(struct json *doc, json_t *v, char *path, size_t len, int *visits)
 {
 	const char	*key;
 	json_t		*child;
@@ -62,7 +62,7 @@ walk(struct aws_json *doc, json_t *v, char *path, size_t len, int *visits)
 
 	if (++*visits > MAX_VISITS)
 		return;
-	check(aws_json_get(doc, "%s", path) == v || json_is_null(v));
+	check(json_get(doc, "%s", path) == v || json_is_null(v));
 	try_path(doc, path);
 	if (json_is_array(v)) {
 		json_array_foreach(v, i, child) {
@@ -90,8 +90,8 @@ walk(struct aws_json *doc, json_t *v, char *path, size_t len, int *visits)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct aws_json_limits	 l;
-	struct aws_json		*doc = NULL;
+	struct json_limits	 l;
+	struct json		*doc = NULL;
 	const uint8_t		*nl;
 	char			 path[MAX_PATH], *cause = NULL;
 	size_t			 plen;
@@ -108,10 +108,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size -= plen + 1;
 		data = nl + 1;
 	}
-	aws_json_limits_default(&l);
+	json_limits_default(&l);
 	if (size > 0 && (data[size - 1] & 1))
 		l.max_depth = 6;
-	rc = aws_json_load(&doc, data, size, &l, "fuzz reply", &cause);
+	rc = json_load(&doc, data, size, &l, "fuzz reply", &cause);
 	if (rc != 0) {
 		check(doc == NULL && cause != NULL);
 		check(strncmp(cause, "fuzz reply: ", 12) == 0);
@@ -120,7 +120,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	try_path(doc, path);
 	path[0] = '\0';
-	walk(doc, aws_json_root(doc), path, 0, &visits);
-	aws_json_free(doc);
+	walk(doc, json_root(doc), path, 0, &visits);
+	json_free(doc);
 	return (0);
 }

@@ -5,11 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aws-xml.h"
+#include "aws-sts.h"
 #include "buf.h"
 #include "log.h"
-#include "svc-sts.h"
+#include "wallclock.h"
 #include "xmalloc.h"
+#include "xml.h"
 
 #define STS_REPLY_MAX	(256 * 1024)
 
@@ -112,8 +113,8 @@ sts_assume_role_reply_cb(struct aws_reply *reply, void *arg)
 {
 	struct sts_op			*op = arg;
 	struct sts_assumed_role		*r = NULL;
-	struct aws_xml			*doc = NULL;
-	const struct aws_xml_node	*res;
+	struct xml			*doc = NULL;
+	const struct xml_node	*res;
 	const char			*akid, *secret, *token, *rarn, *rid;
 	struct timespec			 exp;
 	char				*cause = NULL;
@@ -122,40 +123,39 @@ sts_assume_role_reply_cb(struct aws_reply *reply, void *arg)
 		op->assume_cb(reply, NULL, op->arg);
 		goto out;
 	}
-	if (aws_xml_parse(&doc, reply->body->data, reply->body->len, NULL,
+	if (xml_parse(&doc, reply->body->data, reply->body->len, NULL,
 	    &cause) != 0)
 		goto bad;
-	if ((res = aws_xml_find(aws_xml_root(doc), "AssumeRoleResult")) ==
+	if ((res = xml_find(xml_root(doc), "AssumeRoleResult")) ==
 	    NULL) {
 		cause = xstrdup("no AssumeRoleResult");
 		goto bad;
 	}
-	if (aws_xml_get_text(res, "Credentials/AccessKeyId", &akid,
+	if (xml_get_text(res, "Credentials/AccessKeyId", &akid,
 	    &cause) != 0 ||
-	    aws_xml_get_text(res, "Credentials/SecretAccessKey", &secret,
+	    xml_get_text(res, "Credentials/SecretAccessKey", &secret,
 	    &cause) != 0 ||
-	    aws_xml_get_text(res, "Credentials/SessionToken", &token,
+	    xml_get_text(res, "Credentials/SessionToken", &token,
 	    &cause) != 0 ||
-	    aws_xml_get_time(res, "Credentials/Expiration", &exp,
+	    xml_get_time(res, "Credentials/Expiration", &exp,
 	    &cause) != 0 ||
-	    aws_xml_get_text(res, "AssumedRoleUser/Arn", &rarn, &cause) != 0)
+	    xml_get_text(res, "AssumedRoleUser/Arn", &rarn, &cause) != 0)
 		goto bad;
 	if (*akid == '\0' || *secret == '\0' || *token == '\0') {
 		cause = xstrdup("empty credentials");
 		goto bad;
 	}
-	rid = aws_xml_find_text(res, "AssumedRoleUser/AssumedRoleId");
+	rid = xml_find_text(res, "AssumedRoleUser/AssumedRoleId");
 	r = xcalloc(1, sizeof *r);
 	r->creds.access_key_id = xstrdup(akid);
 	r->creds.secret_access_key = xstrdup(secret);
 	r->creds.session_token = xstrdup(token);
-	r->creds.expires_ms = (int64_t)exp.tv_sec * 1000 +
-	    exp.tv_nsec / 1000000;
+	r->creds.expires_ms = wallclock_ms_of(&exp);
 	r->assumed_role_arn = xstrdup(rarn);
 	r->assumed_role_id = xstrdup(rid != NULL ? rid : "");
 	log_debug(LOG_CAT_AWS, "sts role assumed arn=%s expires=%lld",
 	    r->assumed_role_arn, (long long)exp.tv_sec);
-	aws_xml_free(doc);
+	xml_free(doc);
 	doc = NULL;
 	sts_wipe_body(reply);
 	op->assume_cb(reply, r, op->arg);
@@ -164,7 +164,7 @@ bad:
 	sts_reply_unreadable(op, reply, cause != NULL ? cause : "bad XML");
 out:
 	/* The tree held the secrets as well; freeing it is all we can do. */
-	aws_xml_free(doc);
+	xml_free(doc);
 	sts_wipe_body(reply);
 	free(cause);
 	free(op);
@@ -191,10 +191,12 @@ sts_assume_role(struct aws_client *client,
 		    p->session_name != NULL ? p->session_name : "");
 		return (NULL);
 	}
-	if (p->duration_seconds != 0 && (p->duration_seconds < 900 ||
-	    p->duration_seconds > 43200)) {
+	if (p->duration_seconds != 0 &&
+	    (p->duration_seconds < STS_DURATION_MIN ||
+	    p->duration_seconds > STS_DURATION_MAX)) {
 		*cause = xasprintf("STS AssumeRole: duration %d s is outside "
-		    "900-43200", p->duration_seconds);
+		    "%d-%d", p->duration_seconds, STS_DURATION_MIN,
+		    STS_DURATION_MAX);
 		return (NULL);
 	}
 	buf_init(&body, 16384);
@@ -232,8 +234,8 @@ sts_identity_reply_cb(struct aws_reply *reply, void *arg)
 {
 	struct sts_op			*op = arg;
 	struct sts_caller_identity	*id;
-	struct aws_xml			*doc = NULL;
-	const struct aws_xml_node	*res;
+	struct xml			*doc = NULL;
+	const struct xml_node	*res;
 	const char			*account, *arn, *user;
 	char				*cause = NULL;
 
@@ -241,17 +243,17 @@ sts_identity_reply_cb(struct aws_reply *reply, void *arg)
 		op->identity_cb(reply, NULL, op->arg);
 		goto out;
 	}
-	if (aws_xml_parse(&doc, reply->body->data, reply->body->len, NULL,
+	if (xml_parse(&doc, reply->body->data, reply->body->len, NULL,
 	    &cause) != 0)
 		goto bad;
-	if ((res = aws_xml_find(aws_xml_root(doc),
+	if ((res = xml_find(xml_root(doc),
 	    "GetCallerIdentityResult")) == NULL) {
 		cause = xstrdup("no GetCallerIdentityResult");
 		goto bad;
 	}
-	if (aws_xml_get_text(res, "Account", &account, &cause) != 0 ||
-	    aws_xml_get_text(res, "Arn", &arn, &cause) != 0 ||
-	    aws_xml_get_text(res, "UserId", &user, &cause) != 0)
+	if (xml_get_text(res, "Account", &account, &cause) != 0 ||
+	    xml_get_text(res, "Arn", &arn, &cause) != 0 ||
+	    xml_get_text(res, "UserId", &user, &cause) != 0)
 		goto bad;
 	id = xcalloc(1, sizeof *id);
 	id->account = xstrdup(account);
@@ -262,7 +264,7 @@ sts_identity_reply_cb(struct aws_reply *reply, void *arg)
 bad:
 	sts_reply_unreadable(op, reply, cause != NULL ? cause : "bad XML");
 out:
-	aws_xml_free(doc);
+	xml_free(doc);
 	free(cause);
 	free(op);
 }

@@ -1,6 +1,9 @@
 /*
  * STS (query protocol, XML replies): AssumeRole into an environment's
- * account and GetCallerIdentity, on the regional endpoint.
+ * account and GetCallerIdentity, on the regional endpoint.  Part of the
+ * credential layer (aws-creds-role.c assumes roles through it), so it
+ * sits with the aws core rather than among the services; the doctor
+ * uses GetCallerIdentity.
  *
  * Calls either fail synchronously (NULL, *cause set, the callback never
  * called) or call their callback exactly once, from a later loop
@@ -11,8 +14,8 @@
  * returned call may be cancelled with aws_call_cancel until the callback
  * runs.
  */
-#ifndef SHIPGATE_SVC_STS_H
-#define SHIPGATE_SVC_STS_H
+#ifndef SHIPGATE_AWS_STS_H
+#define SHIPGATE_AWS_STS_H
 
 #include "aws-client.h"
 #include "aws-creds.h"
@@ -25,6 +28,11 @@ struct sts_assumed_role {
 	char			*assumed_role_id;  /* AROA...:session */
 };
 void	 sts_assumed_role_free(struct sts_assumed_role *);
+
+/* The session durations AssumeRole accepts, in seconds (0 asks for
+ * STS's default, an hour). */
+#define STS_DURATION_MIN	900
+#define STS_DURATION_MAX	43200
 
 struct sts_assume_role_params {
 	const char		*role_arn;

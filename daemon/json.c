@@ -11,16 +11,16 @@
 
 #include <jansson.h>
 
-#include "aws-json.h"
-#include "aws-xml.h"
+#include "json.h"
 #include "xmalloc.h"
+#include "xml.h"
 
 #define PATH_MAX_LEN	512
 
-/* The latest epoch second aws_json_time accepts: 9999-12-31T23:59:59Z. */
+/* The latest epoch second json_time accepts: 9999-12-31T23:59:59Z. */
 #define EPOCH_MAX	253402300799.0
 
-struct aws_json {
+struct json {
 	json_t	*root;
 	char	*what;
 	char	*error;
@@ -47,10 +47,10 @@ static const char *const kind_expected[] = {
 };
 
 void
-aws_json_limits_default(struct aws_json_limits *l)
+json_limits_default(struct json_limits *l)
 {
-	l->max_size = AWS_JSON_MAX_SIZE;
-	l->max_depth = AWS_JSON_MAX_DEPTH;
+	l->max_size = JSON_MAX_SIZE;
+	l->max_depth = JSON_MAX_DEPTH;
 }
 
 /*
@@ -59,7 +59,7 @@ aws_json_limits_default(struct aws_json_limits *l)
  * strings exactly as this scan does, so it never nests deeper than this.
  */
 int
-aws_json_nesting_within(const char *s, size_t len, unsigned int max)
+json_nesting_within(const char *s, size_t len, unsigned int max)
 {
 	unsigned int	 depth = 0;
 	int		 in_string = 0;
@@ -93,11 +93,11 @@ aws_json_nesting_within(const char *s, size_t len, unsigned int max)
 }
 
 int
-aws_json_load(struct aws_json **docp, const void *data, size_t len,
-    const struct aws_json_limits *limits, const char *what, char **cause)
+json_load(struct json **docp, const void *data, size_t len,
+    const struct json_limits *limits, const char *what, char **cause)
 {
-	struct aws_json_limits	 l;
-	struct aws_json		*doc;
+	struct json_limits	 l;
+	struct json		*doc;
 	json_error_t		 err;
 	json_t			*root;
 
@@ -105,25 +105,25 @@ aws_json_load(struct aws_json **docp, const void *data, size_t len,
 	if (limits != NULL)
 		l = *limits;
 	else
-		aws_json_limits_default(&l);
+		json_limits_default(&l);
 	if (len > l.max_size) {
 		if (cause != NULL)
 			*cause = xasprintf("%s: reply of %zu bytes is over the "
 			    "limit of %zu", what, len, l.max_size);
-		return (AWS_JSON_ELIMIT);
+		return (JSON_ELIMIT);
 	}
-	if (!aws_json_nesting_within(data, len, l.max_depth)) {
+	if (!json_nesting_within(data, len, l.max_depth)) {
 		if (cause != NULL)
 			*cause = xasprintf("%s: nested deeper than %u", what,
 			    l.max_depth);
-		return (AWS_JSON_ELIMIT);
+		return (JSON_ELIMIT);
 	}
 	root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
 	if (root == NULL) {
 		if (cause != NULL)
 			*cause = xasprintf("%s: line %d column %d: %s", what,
 			    err.line, err.column, err.text);
-		return (AWS_JSON_EMALFORMED);
+		return (JSON_EMALFORMED);
 	}
 	doc = xcalloc(1, sizeof *doc);
 	doc->root = root;
@@ -133,7 +133,7 @@ aws_json_load(struct aws_json **docp, const void *data, size_t len,
 }
 
 void
-aws_json_free(struct aws_json *doc)
+json_free(struct json *doc)
 {
 	if (doc == NULL)
 		return;
@@ -144,19 +144,19 @@ aws_json_free(struct aws_json *doc)
 }
 
 json_t *
-aws_json_root(const struct aws_json *doc)
+json_root(const struct json *doc)
 {
 	return (doc->root);
 }
 
 const char *
-aws_json_error(const struct aws_json *doc)
+json_error(const struct json *doc)
 {
 	return (doc->error);
 }
 
 void
-aws_json_fail(struct aws_json *doc, const char *fmt, ...)
+json_fail(struct json *doc, const char *fmt, ...)
 {
 	va_list	 ap;
 	char	*msg;
@@ -172,7 +172,7 @@ aws_json_fail(struct aws_json *doc, const char *fmt, ...)
 
 /* Records "what: <first len bytes of path>: problem" if no error yet. */
 static void
-fail_at(struct aws_json *doc, const char *path, size_t len,
+fail_at(struct json *doc, const char *path, size_t len,
     const char *problem)
 {
 	if (doc->error == NULL)
@@ -182,12 +182,12 @@ fail_at(struct aws_json *doc, const char *path, size_t len,
 
 /*
  * Walks the path.  0 and the value when it is there and not null;
- * AWS_JSON_EMISSING with *at the length of the path up to the missing
- * part; AWS_JSON_ETYPE (recorded) when a step goes through a value of
- * the wrong type; AWS_JSON_EMALFORMED (recorded) for a bad path.
+ * JSON_EMISSING with *at the length of the path up to the missing
+ * part; JSON_ETYPE (recorded) when a step goes through a value of
+ * the wrong type; JSON_EMALFORMED (recorded) for a bad path.
  */
 static int
-lookup(struct aws_json *doc, const char *path, json_t **out, size_t *at)
+lookup(struct json *doc, const char *path, json_t **out, size_t *at)
 {
 	const char	*p = path, *key;
 	json_t		*v = doc->root;
@@ -204,7 +204,7 @@ lookup(struct aws_json *doc, const char *path, json_t **out, size_t *at)
 			if (!json_is_array(v)) {
 				fail_at(doc, path, (size_t)(p - path),
 				    kind_expected[KIND_ARRAY]);
-				return (AWS_JSON_ETYPE);
+				return (JSON_ETYPE);
 			}
 			p = end + 1;
 			v = json_array_get(v, idx);
@@ -223,14 +223,14 @@ lookup(struct aws_json *doc, const char *path, json_t **out, size_t *at)
 				fail_at(doc, path, key > path ?
 				    (size_t)(key - path - 1) : 0,
 				    kind_expected[KIND_OBJECT]);
-				return (AWS_JSON_ETYPE);
+				return (JSON_ETYPE);
 			}
 			p += len;
 			v = json_object_getn(v, key, len);
 		}
 		if (v == NULL || json_is_null(v)) {
 			*at = (size_t)(p - path);
-			return (AWS_JSON_EMISSING);
+			return (JSON_EMISSING);
 		}
 	}
 	*out = v;
@@ -238,11 +238,11 @@ lookup(struct aws_json *doc, const char *path, json_t **out, size_t *at)
 
 bad:
 	fail_at(doc, path, strlen(path), "bad path");
-	return (AWS_JSON_EMALFORMED);
+	return (JSON_EMALFORMED);
 }
 
 json_t *
-aws_json_get(struct aws_json *doc, const char *fmt, ...)
+json_get(struct json *doc, const char *fmt, ...)
 {
 	va_list	 ap;
 	char	 path[PATH_MAX_LEN];
@@ -256,7 +256,7 @@ aws_json_get(struct aws_json *doc, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= sizeof path)
 		return (NULL);
 	if (doc->error != NULL) {
-		/* lookup must not record: aws_json_get never fails. */
+		/* lookup must not record: json_get never fails. */
 		return (lookup(doc, path, &v, &at) == 0 ? v : NULL);
 	}
 	if (lookup(doc, path, &v, &at) != 0) {
@@ -315,7 +315,7 @@ convert(json_t *v, enum kind kind, void *out)
 		if (json_is_number(v))
 			return (epoch_to_timespec(json_number_value(v), out));
 		if (json_is_string(v))
-			return (aws_xml_parse_time(json_string_value(v), out) ==
+			return (xml_parse_time(json_string_value(v), out) ==
 			    0 ? 0 : -1);
 		return (-1);
 	case KIND_ARRAY:
@@ -332,11 +332,11 @@ convert(json_t *v, enum kind kind, void *out)
 	return (-1);
 }
 
-static int	get(struct aws_json *, int, enum kind, void *, const char *,
+static int	get(struct json *, int, enum kind, void *, const char *,
 		    va_list) __attribute__((format(printf, 5, 0)));
 
 static int
-get(struct aws_json *doc, int optional, enum kind kind, void *out,
+get(struct json *doc, int optional, enum kind kind, void *out,
     const char *fmt, va_list ap)
 {
 	char	 path[PATH_MAX_LEN];
@@ -346,11 +346,11 @@ get(struct aws_json *doc, int optional, enum kind kind, void *out,
 
 	n = vsnprintf(path, sizeof path, fmt, ap);
 	if (n < 0 || (size_t)n >= sizeof path) {
-		aws_json_fail(doc, "%.64s...: path too long", path);
-		return (AWS_JSON_EMALFORMED);
+		json_fail(doc, "%.64s...: path too long", path);
+		return (JSON_EMALFORMED);
 	}
 	rc = lookup(doc, path, &v, &at);
-	if (rc == AWS_JSON_EMISSING) {
+	if (rc == JSON_EMISSING) {
 		if (optional) {
 			if (kind == KIND_ARRAY)
 				*(size_t *)out = 0;
@@ -365,15 +365,15 @@ get(struct aws_json *doc, int optional, enum kind kind, void *out,
 		fail_at(doc, path, strlen(path), kind == KIND_TIME &&
 		    (json_is_number(v) || json_is_string(v)) ?
 		    "not a valid timestamp" : kind_expected[kind]);
-		return (AWS_JSON_ETYPE);
+		return (JSON_ETYPE);
 	}
 	return (optional ? 1 : 0);
 }
 
 /* Each typed reader is one line over get(). */
-#define AWS_JSON_GETTER(name, type, kind, optional)			\
+#define JSON_GETTER(name, type, kind, optional)			\
 int									\
-name(struct aws_json *doc, type *out, const char *fmt, ...)		\
+name(struct json *doc, type *out, const char *fmt, ...)		\
 {									\
 	va_list	ap;							\
 	int	rc;							\
@@ -384,17 +384,17 @@ name(struct aws_json *doc, type *out, const char *fmt, ...)		\
 	return (rc);							\
 }
 
-AWS_JSON_GETTER(aws_json_str, const char *, KIND_STR, 0)
-AWS_JSON_GETTER(aws_json_int, long long, KIND_INT, 0)
-AWS_JSON_GETTER(aws_json_number, double, KIND_NUMBER, 0)
-AWS_JSON_GETTER(aws_json_bool, int, KIND_BOOL, 0)
-AWS_JSON_GETTER(aws_json_time, struct timespec, KIND_TIME, 0)
-AWS_JSON_GETTER(aws_json_array, size_t, KIND_ARRAY, 0)
-AWS_JSON_GETTER(aws_json_object, json_t *, KIND_OBJECT, 0)
-AWS_JSON_GETTER(aws_json_str_opt, const char *, KIND_STR, 1)
-AWS_JSON_GETTER(aws_json_int_opt, long long, KIND_INT, 1)
-AWS_JSON_GETTER(aws_json_number_opt, double, KIND_NUMBER, 1)
-AWS_JSON_GETTER(aws_json_bool_opt, int, KIND_BOOL, 1)
-AWS_JSON_GETTER(aws_json_time_opt, struct timespec, KIND_TIME, 1)
-AWS_JSON_GETTER(aws_json_array_opt, size_t, KIND_ARRAY, 1)
-AWS_JSON_GETTER(aws_json_object_opt, json_t *, KIND_OBJECT, 1)
+JSON_GETTER(json_str, const char *, KIND_STR, 0)
+JSON_GETTER(json_int, long long, KIND_INT, 0)
+JSON_GETTER(json_number, double, KIND_NUMBER, 0)
+JSON_GETTER(json_bool, int, KIND_BOOL, 0)
+JSON_GETTER(json_time, struct timespec, KIND_TIME, 0)
+JSON_GETTER(json_arr, size_t, KIND_ARRAY, 0)
+JSON_GETTER(json_obj, json_t *, KIND_OBJECT, 0)
+JSON_GETTER(json_str_opt, const char *, KIND_STR, 1)
+JSON_GETTER(json_int_opt, long long, KIND_INT, 1)
+JSON_GETTER(json_number_opt, double, KIND_NUMBER, 1)
+JSON_GETTER(json_bool_opt, int, KIND_BOOL, 1)
+JSON_GETTER(json_time_opt, struct timespec, KIND_TIME, 1)
+JSON_GETTER(json_arr_opt, size_t, KIND_ARRAY, 1)
+JSON_GETTER(json_obj_opt, json_t *, KIND_OBJECT, 1)

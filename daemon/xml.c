@@ -11,50 +11,50 @@
 
 #include <expat.h>
 
-#include "aws-xml.h"
 #include "buf.h"
 #include "log.h"
 #include "xmalloc.h"
+#include "xml.h"
 
 /* Separates a namespace URI from the local name in expat's names. */
 #define NS_SEP	'\n'
 
-struct aws_xml_node {
+struct xml_node {
 	char			*name;
 	char			*text;
 	size_t			 text_len;
-	struct aws_xml_node	*parent;
-	struct aws_xml_node	*child;		/* first child */
-	struct aws_xml_node	*last;		/* last child */
-	struct aws_xml_node	*next;		/* next sibling */
+	struct xml_node	*parent;
+	struct xml_node	*child;		/* first child */
+	struct xml_node	*last;		/* last child */
+	struct xml_node	*next;		/* next sibling */
 };
 
-struct aws_xml {
-	struct aws_xml_node	*root;
+struct xml {
+	struct xml_node	*root;
 };
 
 /* What the expat handlers share while one reply is parsed. */
 struct parse_state {
 	XML_Parser		 parser;
-	struct aws_xml_limits	 limits;
-	struct aws_xml		*doc;
-	struct aws_xml_node	*cur;		/* the open element */
+	struct xml_limits	 limits;
+	struct xml		*doc;
+	struct xml_node	*cur;		/* the open element */
 	unsigned int		 depth;
 	size_t			 elements;
 	struct buf		*text;		/* one per open element */
-	int			 error;		/* AWS_XML_E*, 0 while fine */
+	int			 error;		/* XML_E*, 0 while fine */
 	char			*cause;
 };
 
-static void	node_free(struct aws_xml_node *);
+static void	node_free(struct xml_node *);
 
 void
-aws_xml_limits_default(struct aws_xml_limits *l)
+xml_limits_default(struct xml_limits *l)
 {
-	l->max_size = AWS_XML_MAX_SIZE;
-	l->max_depth = AWS_XML_MAX_DEPTH;
-	l->max_elements = AWS_XML_MAX_ELEMENTS;
-	l->max_text = AWS_XML_MAX_TEXT;
+	l->max_size = XML_MAX_SIZE;
+	l->max_depth = XML_MAX_DEPTH;
+	l->max_elements = XML_MAX_ELEMENTS;
+	l->max_text = XML_MAX_TEXT;
 }
 
 static void
@@ -81,18 +81,18 @@ static void
 start_cb(void *arg, const XML_Char *name, const XML_Char **attrs)
 {
 	struct parse_state	*st = arg;
-	struct aws_xml_node	*n;
+	struct xml_node	*n;
 
 	if (st->error != 0)
 		return;
 	if (st->depth >= st->limits.max_depth) {
-		parse_stop(st, AWS_XML_ELIMIT, xasprintf("line %lu: elements "
+		parse_stop(st, XML_ELIMIT, xasprintf("line %lu: elements "
 		    "nested deeper than %u", XML_GetCurrentLineNumber(
 		    st->parser), st->limits.max_depth));
 		return;
 	}
 	if (st->elements >= st->limits.max_elements) {
-		parse_stop(st, AWS_XML_ELIMIT, xasprintf("line %lu: more than "
+		parse_stop(st, XML_ELIMIT, xasprintf("line %lu: more than "
 		    "%zu elements", XML_GetCurrentLineNumber(st->parser),
 		    st->limits.max_elements));
 		return;
@@ -131,7 +131,7 @@ end_cb(void *arg, const XML_Char *name)
 {
 	struct parse_state	*st = arg;
 	struct buf		*b;
-	struct aws_xml_node	*n = st->cur;
+	struct xml_node	*n = st->cur;
 
 	if (st->error != 0 || n == NULL)
 		return;
@@ -151,7 +151,7 @@ text_cb(void *arg, const XML_Char *s, int len)
 	if (st->error != 0 || st->cur == NULL || len <= 0)
 		return;
 	if (buf_append(&st->text[st->depth - 1], s, (size_t)len) != 0) {
-		parse_stop(st, AWS_XML_ELIMIT, xasprintf("line %lu: more than "
+		parse_stop(st, XML_ELIMIT, xasprintf("line %lu: more than "
 		    "%zu bytes of text in <%s>", XML_GetCurrentLineNumber(
 		    st->parser), st->limits.max_text, st->cur->name));
 	}
@@ -163,7 +163,7 @@ doctype_cb(void *arg, const XML_Char *name, const XML_Char *sysid,
 {
 	struct parse_state	*st = arg;
 
-	parse_stop(st, AWS_XML_EMALFORMED, xasprintf("line %lu: DOCTYPE is "
+	parse_stop(st, XML_EMALFORMED, xasprintf("line %lu: DOCTYPE is "
 	    "not allowed in a reply", XML_GetCurrentLineNumber(st->parser)));
 }
 
@@ -175,30 +175,30 @@ entity_cb(void *arg, const XML_Char *name, int is_parameter,
 	struct parse_state	*st = arg;
 
 	/* Unreachable while DOCTYPE is refused; kept as a second lock. */
-	parse_stop(st, AWS_XML_EMALFORMED, xasprintf("line %lu: entity "
+	parse_stop(st, XML_EMALFORMED, xasprintf("line %lu: entity "
 	    "declarations are not allowed", XML_GetCurrentLineNumber(
 	    st->parser)));
 }
 
 int
-aws_xml_parse(struct aws_xml **docp, const void *data, size_t len,
-    const struct aws_xml_limits *limits, char **cause)
+xml_parse(struct xml **docp, const void *data, size_t len,
+    const struct xml_limits *limits, char **cause)
 {
 	struct parse_state	 st;
 	unsigned int		 i;
-	int			 rc = AWS_XML_EMALFORMED;
+	int			 rc = XML_EMALFORMED;
 
 	*docp = NULL;
 	memset(&st, 0, sizeof st);
 	if (limits != NULL)
 		st.limits = *limits;
 	else
-		aws_xml_limits_default(&st.limits);
+		xml_limits_default(&st.limits);
 	if (len > st.limits.max_size || len > INT_MAX) {
 		if (cause != NULL)
 			*cause = xasprintf("reply of %zu bytes is over the "
 			    "limit of %zu", len, st.limits.max_size);
-		return (AWS_XML_ELIMIT);
+		return (XML_ELIMIT);
 	}
 	if (st.limits.max_depth == 0)
 		st.limits.max_depth = 1;
@@ -217,7 +217,7 @@ aws_xml_parse(struct aws_xml **docp, const void *data, size_t len,
 
 	if (XML_Parse(st.parser, data, (int)len, XML_TRUE) != XML_STATUS_OK &&
 	    st.error == 0) {
-		st.error = AWS_XML_EMALFORMED;
+		st.error = XML_EMALFORMED;
 		st.cause = xasprintf("line %lu column %lu: %s",
 		    XML_GetCurrentLineNumber(st.parser),
 		    XML_GetCurrentColumnNumber(st.parser) + 1,
@@ -225,7 +225,7 @@ aws_xml_parse(struct aws_xml **docp, const void *data, size_t len,
 	}
 	if (st.error == 0 && (st.doc->root == NULL || st.cur != NULL)) {
 		/* expat says so first; this keeps the tree sound anyway. */
-		st.error = AWS_XML_EMALFORMED;
+		st.error = XML_EMALFORMED;
 		st.cause = xstrdup("no complete document element");
 	}
 	if (st.error != 0) {
@@ -234,7 +234,7 @@ aws_xml_parse(struct aws_xml **docp, const void *data, size_t len,
 			*cause = st.cause;
 			st.cause = NULL;
 		}
-		aws_xml_free(st.doc);
+		xml_free(st.doc);
 		st.doc = NULL;
 	} else {
 		rc = 0;
@@ -251,9 +251,9 @@ aws_xml_parse(struct aws_xml **docp, const void *data, size_t len,
 
 /* Iterative, so freeing never recurses however the tree is shaped. */
 static void
-node_free(struct aws_xml_node *n)
+node_free(struct xml_node *n)
 {
-	struct aws_xml_node	*up;
+	struct xml_node	*up;
 
 	while (n != NULL) {
 		if (n->child != NULL) {
@@ -271,7 +271,7 @@ node_free(struct aws_xml_node *n)
 }
 
 void
-aws_xml_free(struct aws_xml *doc)
+xml_free(struct xml *doc)
 {
 	if (doc == NULL)
 		return;
@@ -279,52 +279,52 @@ aws_xml_free(struct aws_xml *doc)
 	free(doc);
 }
 
-const struct aws_xml_node *
-aws_xml_root(const struct aws_xml *doc)
+const struct xml_node *
+xml_root(const struct xml *doc)
 {
 	return (doc->root);
 }
 
 const char *
-aws_xml_name(const struct aws_xml_node *n)
+xml_name(const struct xml_node *n)
 {
 	return (n->name);
 }
 
 const char *
-aws_xml_text(const struct aws_xml_node *n)
+xml_text(const struct xml_node *n)
 {
 	return (n->text != NULL ? n->text : "");
 }
 
 size_t
-aws_xml_text_len(const struct aws_xml_node *n)
+xml_text_len(const struct xml_node *n)
 {
 	return (n->text_len);
 }
 
-const struct aws_xml_node *
-aws_xml_parent(const struct aws_xml_node *n)
+const struct xml_node *
+xml_parent(const struct xml_node *n)
 {
 	return (n->parent);
 }
 
-const struct aws_xml_node *
-aws_xml_first_child(const struct aws_xml_node *n)
+const struct xml_node *
+xml_first_child(const struct xml_node *n)
 {
 	return (n->child);
 }
 
-const struct aws_xml_node *
-aws_xml_next_sibling(const struct aws_xml_node *n)
+const struct xml_node *
+xml_next_sibling(const struct xml_node *n)
 {
 	return (n->next);
 }
 
-const struct aws_xml_node *
-aws_xml_next(const struct aws_xml_node *n)
+const struct xml_node *
+xml_next(const struct xml_node *n)
 {
-	const struct aws_xml_node	*s;
+	const struct xml_node	*s;
 
 	for (s = n->next; s != NULL; s = s->next) {
 		if (strcmp(s->name, n->name) == 0)
@@ -334,10 +334,10 @@ aws_xml_next(const struct aws_xml_node *n)
 }
 
 /* The first child whose name is the len bytes at name. */
-static const struct aws_xml_node *
-child_named(const struct aws_xml_node *n, const char *name, size_t len)
+static const struct xml_node *
+child_named(const struct xml_node *n, const char *name, size_t len)
 {
-	const struct aws_xml_node	*c;
+	const struct xml_node	*c;
 
 	for (c = n->child; c != NULL; c = c->next) {
 		if (strncmp(c->name, name, len) == 0 && c->name[len] == '\0')
@@ -346,8 +346,8 @@ child_named(const struct aws_xml_node *n, const char *name, size_t len)
 	return (NULL);
 }
 
-const struct aws_xml_node *
-aws_xml_find(const struct aws_xml_node *n, const char *path)
+const struct xml_node *
+xml_find(const struct xml_node *n, const char *path)
 {
 	const char	*end;
 	size_t		 len;
@@ -380,47 +380,47 @@ aws_xml_find(const struct aws_xml_node *n, const char *path)
 }
 
 size_t
-aws_xml_count(const struct aws_xml_node *n, const char *path)
+xml_count(const struct xml_node *n, const char *path)
 {
 	size_t	count = 0;
 
-	for (n = aws_xml_find(n, path); n != NULL; n = aws_xml_next(n))
+	for (n = xml_find(n, path); n != NULL; n = xml_next(n))
 		count++;
 	return (count);
 }
 
 const char *
-aws_xml_find_text(const struct aws_xml_node *n, const char *path)
+xml_find_text(const struct xml_node *n, const char *path)
 {
-	n = aws_xml_find(n, path);
-	return (n != NULL ? aws_xml_text(n) : NULL);
+	n = xml_find(n, path);
+	return (n != NULL ? xml_text(n) : NULL);
 }
 
 int
-aws_xml_get_text(const struct aws_xml_node *n, const char *path,
+xml_get_text(const struct xml_node *n, const char *path,
     const char **out, char **cause)
 {
-	const struct aws_xml_node	*e;
+	const struct xml_node	*e;
 
-	e = aws_xml_find(n, path);
+	e = xml_find(n, path);
 	if (e == NULL) {
 		if (cause != NULL)
 			*cause = xasprintf("%s: missing", path);
-		return (AWS_XML_ENOTFOUND);
+		return (XML_ENOTFOUND);
 	}
-	*out = aws_xml_text(e);
+	*out = xml_text(e);
 	return (0);
 }
 
 /* Text of the element at path without surrounding XML whitespace. */
 static int
-get_trimmed(const struct aws_xml_node *n, const char *path, char **out,
+get_trimmed(const struct xml_node *n, const char *path, char **out,
     char **cause)
 {
 	const char	*s, *end;
 	int		 rc;
 
-	if ((rc = aws_xml_get_text(n, path, &s, cause)) != 0)
+	if ((rc = xml_get_text(n, path, &s, cause)) != 0)
 		return (rc);
 	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
 		s++;
@@ -441,7 +441,7 @@ bad_value(const char *path, const char *what, const char *value)
 }
 
 int
-aws_xml_get_int(const struct aws_xml_node *n, const char *path,
+xml_get_int(const struct xml_node *n, const char *path,
     long long *out, char **cause)
 {
 	char	*s;
@@ -449,14 +449,14 @@ aws_xml_get_int(const struct aws_xml_node *n, const char *path,
 
 	if ((rc = get_trimmed(n, path, &s, cause)) != 0)
 		return (rc);
-	if ((rc = aws_xml_parse_int(s, out)) != 0 && cause != NULL)
+	if ((rc = xml_parse_int(s, out)) != 0 && cause != NULL)
 		*cause = bad_value(path, "an integer", s);
 	free(s);
 	return (rc);
 }
 
 int
-aws_xml_get_bool(const struct aws_xml_node *n, const char *path, int *out,
+xml_get_bool(const struct xml_node *n, const char *path, int *out,
     char **cause)
 {
 	char	*s;
@@ -464,14 +464,14 @@ aws_xml_get_bool(const struct aws_xml_node *n, const char *path, int *out,
 
 	if ((rc = get_trimmed(n, path, &s, cause)) != 0)
 		return (rc);
-	if ((rc = aws_xml_parse_bool(s, out)) != 0 && cause != NULL)
+	if ((rc = xml_parse_bool(s, out)) != 0 && cause != NULL)
 		*cause = bad_value(path, "a boolean", s);
 	free(s);
 	return (rc);
 }
 
 int
-aws_xml_get_time(const struct aws_xml_node *n, const char *path,
+xml_get_time(const struct xml_node *n, const char *path,
     struct timespec *out, char **cause)
 {
 	char	*s;
@@ -479,14 +479,14 @@ aws_xml_get_time(const struct aws_xml_node *n, const char *path,
 
 	if ((rc = get_trimmed(n, path, &s, cause)) != 0)
 		return (rc);
-	if ((rc = aws_xml_parse_time(s, out)) != 0 && cause != NULL)
+	if ((rc = xml_parse_time(s, out)) != 0 && cause != NULL)
 		*cause = bad_value(path, "an ISO 8601 timestamp", s);
 	free(s);
 	return (rc);
 }
 
 int
-aws_xml_parse_int(const char *s, long long *out)
+xml_parse_int(const char *s, long long *out)
 {
 	const char	*p = s;
 	char		*end;
@@ -495,24 +495,24 @@ aws_xml_parse_int(const char *s, long long *out)
 	if (*p == '-')
 		p++;
 	if (*p < '0' || *p > '9')
-		return (AWS_XML_EVALUE);
+		return (XML_EVALUE);
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno != 0 || *end != '\0')
-		return (AWS_XML_EVALUE);
+		return (XML_EVALUE);
 	*out = v;
 	return (0);
 }
 
 int
-aws_xml_parse_bool(const char *s, int *out)
+xml_parse_bool(const char *s, int *out)
 {
 	if (strcmp(s, "true") == 0)
 		*out = 1;
 	else if (strcmp(s, "false") == 0)
 		*out = 0;
 	else
-		return (AWS_XML_EVALUE);
+		return (XML_EVALUE);
 	return (0);
 }
 
@@ -557,7 +557,7 @@ days_since_epoch(int y, int m, int d)
 }
 
 int
-aws_xml_parse_time(const char *s, struct timespec *out)
+xml_parse_time(const char *s, struct timespec *out)
 {
 	static const int	 mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31,
 				    30, 31, 30, 31 };
@@ -568,20 +568,20 @@ aws_xml_parse_time(const char *s, struct timespec *out)
 	if (digits(&s, 4, &y) != 0 || *s++ != '-' ||
 	    digits(&s, 2, &mo) != 0 || *s++ != '-' ||
 	    digits(&s, 2, &d) != 0 || (*s != 'T' && *s != 't'))
-		return (AWS_XML_EVALUE);
+		return (XML_EVALUE);
 	s++;
 	if (digits(&s, 2, &h) != 0 || *s++ != ':' ||
 	    digits(&s, 2, &mi) != 0 || *s++ != ':' ||
 	    digits(&s, 2, &sec) != 0)
-		return (AWS_XML_EVALUE);
+		return (XML_EVALUE);
 	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
 	    (mo == 2 && d == 29 && !leap_year(y)) || h > 23 || mi > 59 ||
 	    sec > 60)
-		return (AWS_XML_EVALUE);
+		return (XML_EVALUE);
 	if (*s == '.' || *s == ',') {
 		s++;
 		if (*s < '0' || *s > '9')
-			return (AWS_XML_EVALUE);
+			return (XML_EVALUE);
 		/* Nanoseconds are kept; further digits are dropped. */
 		for (n = 0; *s >= '0' && *s <= '9'; s++, n++) {
 			if (n < 9)
@@ -597,21 +597,21 @@ aws_xml_parse_time(const char *s, struct timespec *out)
 	} else if (*s == '+' || *s == '-') {
 		sign = *s++ == '-' ? -1 : 1;
 		if (digits(&s, 2, &oh) != 0)
-			return (AWS_XML_EVALUE);
+			return (XML_EVALUE);
 		if (*s == ':')
 			s++;
 		if (digits(&s, 2, &om) != 0 || oh > 23 || om > 59)
-			return (AWS_XML_EVALUE);
+			return (XML_EVALUE);
 	} else
-		return (AWS_XML_EVALUE);
+		return (XML_EVALUE);
 	if (*s != '\0')
-		return (AWS_XML_EVALUE);
+		return (XML_EVALUE);
 
 	/* A leap second (:60) is read as the first second after it. */
 	t = days_since_epoch(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 	t -= sign * (oh * 3600 + om * 60);
 	if ((time_t)t != t)
-		return (AWS_XML_EVALUE);
+		return (XML_EVALUE);
 	out->tv_sec = (time_t)t;
 	out->tv_nsec = nsec;
 	return (0);
