@@ -58,7 +58,7 @@ ok "STG waits for its approval" t_wait_for 120 stage_is 1 stg awaiting_approval
 ctl approve 1 --env stg --as bob >/dev/null
 ok "STG is approved" test $? -eq 0
 ok "Prod waits for its approvals" t_wait_for 120 stage_is 1 prod awaiting_approval
-ctl approve 1 --env prod --as bob >/dev/null && ctl approve 1 --env prod --as carol >/dev/null
+ctl approve 1 --env prod --as bob >/dev/null && t_api_approve "$cfg" 1 prod carol
 ok "Prod is approved twice" test $? -eq 0
 ok "the run succeeds under strict throttling" t_wait_for 180 run_is 1 succeeded
 ctl --json show 1 >"$t_dir/show.json" 2>&1
