@@ -156,14 +156,18 @@ nofaults() {
 # A delay that holds a state is set one point early: the daemon enters
 # the next state while it comes back from the kill before, and the log
 # line the wait sees may be from then (the state's own check at the kill
-# catches that).  slow ... lasts until the next nofaults.
+# catches that).  slow ... lasts until the next nofaults.  A stage waits
+# for its stack only as long as DescribeStacks takes to say it is done
+# (the fake's stack is over in a fraction of a second), so a slow
+# DescribeStacks, set with the approval, is what holds waiting_stack
+# through the restart before it.
 cat >"$t_dir/points" <<'EOF'
 the zip being read by intake|||fault s3 GetObject 2 1 && slow cloudformation DescribeChangeSet 5 && drop|0.5|none
 the release just recorded||release recorded|||^ run=(received|running) int=(pending|creating_change_set)/a0
 Int creating its change set|int|creating_change_set|||
 Int change set created|int|creating_change_set||0.6|
 Int awaiting approval|int|awaiting_approval|nofaults||
-Int executing, ExecuteChangeSet sent|||fault cloudformation ExecuteChangeSet 1 1 && ctl approve 1 --env int --as alice -m 'int ok'|0.3| int=executing/
+Int executing, ExecuteChangeSet sent|||fault cloudformation ExecuteChangeSet 1 1 && slow cloudformation DescribeStacks 3 && ctl approve 1 --env int --as alice -m 'int ok'|0.3| int=executing/
 Int waiting for the stack|int|waiting_stack|slow ecs DescribeServices 5|0.5|
 Int waiting for the services|int|waiting_services|||
 Int at the promotion gate|int|awaiting_gate|nofaults||
@@ -174,7 +178,7 @@ STG approval just accepted|||fault cloudformation ExecuteChangeSet 1 1 && slow c
 STG waiting for the stack|stg|waiting_stack||0.5|
 Prod awaiting approval|prod|awaiting_approval|nofaults||
 Prod's first approval just accepted|||ctl approve 1 --env prod --as bob|| prod=awaiting_approval/a0
-Prod's second approval just accepted|||fault cloudformation ExecuteChangeSet 1 1 && t_api_approve "$cfg" 1 prod carol go|| prod=(awaiting_approval|executing)/a0
+Prod's second approval just accepted|||fault cloudformation ExecuteChangeSet 1 1 && slow cloudformation DescribeStacks 3 && slow ecs DescribeServices 5 && t_api_approve "$cfg" 1 prod carol go|| prod=(awaiting_approval|executing)/a0
 Prod waiting for the stack|prod|waiting_stack|slow ecs DescribeServices 5|0.5|
 Prod waiting for the services|prod|waiting_services|||
 EOF
