@@ -6,7 +6,7 @@
  * twice).  It runs on the daemon's loop and owns every unfinished run.
  *
  * A run is a release going through the app's environments in order; a
- * stage is one environment of a run (INTERFACES.md section 5 names the
+ * stage is one environment of a run (docs/states.md names the
  * states).  Per stage: promote images (environments with a registry),
  * create and describe a change set, wait for approval, execute, wait for
  * the stack and the ECS services, run the checks, and after an

@@ -1,5 +1,5 @@
 /*
- * The portal's JSON API (/api/v1, INTERFACES.md section 4), /healthz and
+ * The portal's JSON API (/api/v1, docs/api.md), /healthz and
  * /metrics, and the request/reply shapes portal.c hands its handlers.
  *
  * /api/v1 (a signed-in session or "Authorization: Bearer TOKEN"):

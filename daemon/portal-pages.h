@@ -66,7 +66,7 @@ struct page_ctx {
 /*
  * The history page's query string, as received (URL-decoded, not
  * validated: NULL or "" means "no filter").  status is a run status name
- * (INTERFACES.md 5); from and to are dates YYYY-MM-DD (UTC; `to` is
+ * (docs/states.md); from and to are dates YYYY-MM-DD (UTC; `to` is
  * inclusive) or full ISO 8601 times; before/after are the cursors of the
  * Older/Newer links (run ids; 0: none).  A value that does not parse
  * makes the page 400 with the reason in role=alert, the form kept.

@@ -23,7 +23,7 @@
  *		redeploy, else the page asks again with the error
  *		"Please confirm."
  *	GET  /static/...				web assets
- *	GET  /api/v1/...  (INTERFACES.md section 4)	JSON
+ *	GET  /api/v1/...  (docs/api.md)			JSON
  *	GET  /healthz, /metrics
  * Every POST from a browser carries the session's CSRF token (field
  * csrf; for /api/v1 with a session cookie, the X-CSRF-Token header) and,

@@ -121,7 +121,7 @@ int	 store_begin(struct store *, char **cause);
 int	 store_commit(struct store *, char **cause);
 int	 store_rollback(struct store *);
 
-/* --- States (INTERFACES.md section 5) ----------------------------------- */
+/* --- States (docs/states.md) --------------------------------------------- */
 
 enum store_release_status {
 	STORE_RELEASE_RECEIVED = 1,
@@ -168,7 +168,7 @@ enum store_stage_status {
 };
 #define STORE_STAGE_STATUS_MAX	STORE_STAGE_ROLLED_BACK
 
-/* Names as in the database and INTERFACES.md ("awaiting_approval"); the
+/* Names as in the database and docs/states.md ("awaiting_approval"); the
  * name of an unknown value is "unknown".  *_from_name returns 0 for an
  * unknown name. */
 const char	*store_release_status_name(enum store_release_status);

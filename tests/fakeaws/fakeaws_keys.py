@@ -16,7 +16,7 @@ WRONG_SECRET = "not/the/right/secret/0000000000000000000000"
 
 DEFAULT_REGION = "eu-west-1"
 
-# The demo accounts (INTERFACES.md's example, renumbered for the sandbox).
+# The demo accounts (conf/shipgate.example.yaml's, renumbered for the sandbox).
 DEMO_ACCOUNTS = {
     "int": "111111111111",
     "stg": "222222222222",

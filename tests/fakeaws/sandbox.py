@@ -3,7 +3,7 @@
 
     sandbox.py --endpoint http://127.0.0.1:PORT [--region eu-west-1] [--quiet]
 
-Creates, as INTERFACES.md's example describes (see README.md):
+Creates, as conf/shipgate.example.yaml's example describes (see README.md):
   tools account 000000000000: bucket releases-billing (drops/ -> SQS),
       queue billing-drops, bucket shipgate-artifacts
   111111111111 (int): ECR billing/web and billing/worker with images 1.4.1

@@ -296,8 +296,8 @@ ok "no run deploys it" \
     r['status'] != 'invalid']" "$t_dir/out"
 ok "nothing was deployed (no CreateChangeSet)" \
     test "$(cfn_calls CreateChangeSet)" -eq "$creates"
-# INTERFACES.md 5: "a release that fails validation is invalid and never
-# runs"; issue 5: it "shows in the history" with its reason.
+# docs/states.md: a release that fails validation gets a run "invalid"
+# that never runs; issue 5: it "shows in the history" with its reason.
 ctl --json runs --status invalid
 ok "runs (the history) shows the invalid release with its reason" \
     sgtest check "any('payroll' in (r['reason'] or '') for r in d['runs'])" \

@@ -675,11 +675,11 @@ test_constraints(struct store *s, const char *path)
 	    "'mallory'"), 0, "nothing was changed");
 	rc = sqlite3_exec(db, "UPDATE stages SET status = 'waiting'", NULL,
 	    NULL, NULL);
-	ok(rc == SQLITE_CONSTRAINT, "a stage status outside INTERFACES.md "
+	ok(rc == SQLITE_CONSTRAINT, "a stage status outside docs/states.md "
 	    "is refused");
 	rc = sqlite3_exec(db, "UPDATE runs SET status = 'paused'", NULL,
 	    NULL, NULL);
-	ok(rc == SQLITE_CONSTRAINT, "a run status outside INTERFACES.md "
+	ok(rc == SQLITE_CONSTRAINT, "a run status outside docs/states.md "
 	    "is refused");
 	sqlite3_close(db);
 }
@@ -887,7 +887,7 @@ test_states(struct store *s)
 			all = 0;
 		}
 	}
-	ok(all, "a stage takes every state of INTERFACES.md");
+	ok(all, "a stage takes every state of docs/states.md");
 	all = 1;
 	store_set_run_status(s, run_id, STORE_RUN_RECEIVED, STORE_RUN_RUNNING,
 	    NULL, NULL);
@@ -895,7 +895,7 @@ test_states(struct store *s)
 		if (store_set_run_status(s, run_id, v, v + 1, "why", NULL) != 0)
 			all = 0;
 	}
-	ok(all, "a run takes every state of INTERFACES.md");
+	ok(all, "a run takes every state of docs/states.md");
 
 	run_id = make_run(s, "states", "3.1", "carol", NULL);
 	store_get_run(s, run_id, &run, NULL);
