@@ -5,7 +5,7 @@
 -- Conventions for every migration:
 -- * times are INTEGER unix milliseconds (UTC), columns named *_at;
 -- * status columns carry a CHECK with exactly the names of
---   docs/states.md, which daemon/store.c's name tables mirror
+--   INTERFACES.md section 5, which daemon/store.c's name tables mirror
 --   (tests/unit/test-store.c sets every name);
 -- * values that come from AWS (actions, resource types) are not
 --   constrained: AWS may add new ones and a refused insert would stop a
