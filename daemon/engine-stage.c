@@ -78,13 +78,23 @@ engine_transient(const struct aws_reply *reply)
 	return (reply->error != AWS_EREPLY && reply->error != AWS_EINVAL);
 }
 
+/*
+ * A reply cut short or garbled on the way (a proxy, a reset) says
+ * nothing about the call: every call the engine makes is a read or
+ * carries its idempotency token, so it is asked again, a few times in
+ * one state, before an endpoint that only ever answers garbage fails the
+ * stage.
+ */
+#define ENGINE_UNREADABLE_MAX	5
+
 static void
 engine_call_failed(struct engine_run *r, struct store_stage *st,
     const struct aws_reply *reply, const char *what)
 {
 	char	*reason;
 
-	if (engine_transient(reply)) {
+	if (engine_transient(reply) || (reply->error == AWS_EREPLY &&
+	    ++r->unreadable <= ENGINE_UNREADABLE_MAX)) {
 		log_warnx("%s failed, trying again app=%s run=%lld env=%s: %s",
 		    what, r->app, (long long)r->id, st->environment,
 		    reply->message);

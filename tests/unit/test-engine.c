@@ -548,6 +548,19 @@ fake_json(struct t *t, const char *method, const char *path,
 	return (j);
 }
 
+/* How many fault rules are left (each goes once it has fired). */
+static int
+fake_json_faults_left(struct t *t)
+{
+	json_t	*j;
+	int	 n;
+
+	j = fake_json(t, "GET", "/_fake/faults", NULL);
+	n = (int)json_array_size(json_object_get(j, "faults"));
+	json_decref(j);
+	return (n);
+}
+
 /* A count of /_fake/calls: service, operation. */
 static int
 fake_calls(struct t *t, const char *service, const char *op)
@@ -1144,6 +1157,34 @@ test_circuit_breaker(struct t *t)
 	free(reason);
 }
 
+/*
+ * A reply garbled on the way (the chaos campaign's malformed and
+ * truncated faults) to a describe while the stack deploys: asked again,
+ * not a failed deployment (it failed the stage before).
+ */
+static void
+test_unreadable_reply(struct t *t)
+{
+	int64_t	 run;
+
+	run = t_submit(t, t_release(t, "cb", "1.0.2", "cb"));
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL),
+	    "unreadable reply: awaits approval");
+	fakeaws_control(&t->fake, "POST", "/_fake/faults",
+	    "{\"service\": \"cloudformation\", \"operation\": "
+	    "\"DescribeStacks\", \"mode\": \"malformed\", \"count\": 2}",
+	    NULL);
+	fakeaws_control(&t->fake, "POST", "/_fake/faults",
+	    "{\"service\": \"ecs\", \"operation\": \"DescribeServices\", "
+	    "\"mode\": \"truncate\", \"count\": 1}", NULL);
+	approve(t, run, "int", "alice");
+	ok(wait_run(t, run, STORE_RUN_SUCCEEDED),
+	    "unreadable reply: the stage deploys all the same");
+	ok(fake_json_faults_left(t) == 0,
+	    "unreadable reply: the garbled replies were sent");
+	fakeaws_control(&t->fake, "DELETE", "/_fake/faults", NULL, NULL);
+}
+
 static void
 test_deploy_timeout(struct t *t)
 {
@@ -1521,6 +1562,7 @@ main(void)
 	test_no_changes(t);
 	test_stack_failure_retry(t);
 	test_circuit_breaker(t);
+	test_unreadable_reply(t);
 	test_deploy_timeout(t);
 	test_stale(t);
 	test_restart(t);
