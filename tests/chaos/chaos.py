@@ -307,7 +307,7 @@ class Chaos(object):
         self.accepted = []        # decisions the daemon said it took
         self.violations = []      # found while running: (name, why)
         self.storage_obs = []     # per storage fault: what was seen
-        self.scheduled = set()
+        self.scheduled = {}       # key -> (times given, when done)
         self.tokens = {}
 
     def bump(self, k, n=1):
@@ -525,10 +525,16 @@ class Chaos(object):
             diag("storage fault %s: healthz %s, back to 200 after %s s" % (
                 kind, obs["codes"], obs["recovered"]))
 
-    def decide(self, key, run, env, status, attempt, required):
+    def decide(self, key, n, run, env, status, attempt, required):
+        try:
+            self._decide(key, n, run, env, status, attempt, required)
+        finally:
+            self.scheduled[key] = (n + 1, time.time())
+
+    def _decide(self, key, n, run, env, status, attempt, required):
         """The decisions for a stage waiting, by the right users, each
         after its own delay, through the CLI or the API."""
-        r = random.Random("%d:%s" % (self.a.seed, key))
+        r = random.Random("%d:%s:%d" % (self.a.seed, key, n))
         acts = []
         if status == "awaiting_gate":
             if r.random() < 0.95:
@@ -624,13 +630,19 @@ class Chaos(object):
                 c.close()
             except sqlite3.Error:
                 continue
+            now = time.time()
             for sid, run, env, status, attempt, req in rows:
                 key = "%d:%d:%s" % (sid, attempt, status)
-                if key in self.scheduled:
+                # Still waiting well after its decisions were given (one
+                # was lost with a kill, or refused on a full disk): the
+                # people try again, as they would.
+                n, done = self.scheduled.get(key, (0, 0))
+                if done is None or (n and now - done < 20):
                     continue
-                self.scheduled.add(key)
+                self.scheduled[key] = (n + 1, None)
                 threading.Thread(target=self.decide, args=(
-                    key, run, env, status, attempt, req), daemon=True).start()
+                    key, n, run, env, status, attempt, req),
+                    daemon=True).start()
 
     # --- the campaign ------------------------------------------------------
 
