@@ -219,6 +219,7 @@ class Daemon(object):
         self.env = env
         self.lines = []           # (time, line) since start, bounded
         self.ready = threading.Event()
+        self.startlock = threading.Lock()
 
     def _preexec(self):
         # A full disk is EFBIG past the limit, not a fatal signal.
@@ -246,6 +247,12 @@ class Daemon(object):
         self.starts += 1
         threading.Thread(target=self._pump, args=(self.proc,),
                          daemon=True).start()
+
+    def start_if_down(self):
+        # The killer and the keeper both start it: never two at once.
+        with self.startlock:
+            if not self.alive():
+                self.start()
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -420,9 +427,8 @@ class Chaos(object):
             self.bump("kills")
             if pause:
                 self.bump("restarts_delayed")
-                if self.stop_chaos.wait(pause):
-                    pass
-            self.d.start()
+                self.stop_chaos.wait(pause)
+            self.d.start_if_down()
 
     def keeper(self):
         """Starts the daemon again when it exits by itself (a start
@@ -439,7 +445,7 @@ class Chaos(object):
                      p.returncode)
                 time.sleep(1)
                 if self.d.proc is p:
-                    self.d.start()
+                    self.d.start_if_down()
 
     def failer(self, rng):
         """Stack failures and ECS circuit-breaker rollbacks, now and then."""
@@ -715,7 +721,7 @@ class Chaos(object):
             except OSError:
                 pass
         else:
-            self.d.start()
+            self.d.start_if_down()
         self.d.note("chaos over: draining")
         diag("chaos over after %.0f s; faults and kills stopped, draining"
              % (time.time() - start))
