@@ -1185,6 +1185,46 @@ test_unreadable_reply(struct t *t)
 	fakeaws_control(&t->fake, "DELETE", "/_fake/faults", NULL, NULL);
 }
 
+/*
+ * A 404 ChangeSetNotFound garbled on the way (found by the chaos
+ * campaign: the fake's malformed fault keeps the status and spoils the
+ * body): an HTTP error without AWS's error shape, which failed the stage
+ * in creating_change_set instead of being read as "not created yet".
+ * It is asked again, then created.  (A body cut short is a transport
+ * error, which the client already tries again.)
+ */
+static void
+test_unreadable_not_found(struct t *t)
+{
+	char	*reason;
+	int64_t	 run;
+	int	 waited;
+
+	/* CreateChangeSet throttled past the client's attempts: the engine
+	   tries again later by describing the change set, which was never
+	   created (404), and the first 404 comes garbled. */
+	fakeaws_control(&t->fake, "POST", "/_fake/faults",
+	    "{\"service\": \"cloudformation\", \"operation\": "
+	    "\"CreateChangeSet\", \"mode\": \"throttle\", \"count\": 3}",
+	    NULL);
+	fakeaws_control(&t->fake, "POST", "/_fake/faults",
+	    "{\"service\": \"cloudformation\", \"operation\": "
+	    "\"DescribeChangeSet\", \"mode\": \"malformed\", "
+	    "\"count\": 1}", NULL);
+	run = t_submit(t, t_release(t, "cb", "1.0.3", "cb"));
+	waited = wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL);
+	reason = stage_reason(t, run, "int");
+	ok(waited, "garbled 404: the change set is created, approval "
+	    "asked (reason: %s)", reason);
+	free(reason);
+	ok(fake_json_faults_left(t) == 0,
+	    "garbled 404: the throttles and the garbled reply were sent");
+	fakeaws_control(&t->fake, "DELETE", "/_fake/faults", NULL, NULL);
+	approve(t, run, "int", "alice");
+	ok(wait_run(t, run, STORE_RUN_SUCCEEDED),
+	    "garbled 404: then deploys");
+}
+
 static void
 test_deploy_timeout(struct t *t)
 {
@@ -1563,6 +1603,7 @@ main(void)
 	test_stack_failure_retry(t);
 	test_circuit_breaker(t);
 	test_unreadable_reply(t);
+	test_unreadable_not_found(t);
 	test_deploy_timeout(t);
 	test_stale(t);
 	test_restart(t);
