@@ -1089,15 +1089,25 @@ receive_cb(const struct aws_reply *reply, struct sqs_messages *msgs,
 	app_unref(app);
 }
 
+/* How often the receiving looks again whether a storage fault cleared. */
+#define INTAKE_FAULT_WAIT_MS	1000
+
 static void
 poll_timer_cb(uv_timer_t *t)
 {
 	struct intake_app		*app = t->data;
 	struct sqs_receive_params	 p;
-	char				*cause = NULL;
+	char				*cause = NULL, *fault;
 
 	if (app->dead || app->receive != NULL || app->queue_url == NULL)
 		return;
+	/* No new work while the disk is unwell (store_fault, logged by the
+	   store): the messages wait in the queue. */
+	if ((fault = store_fault()) != NULL) {
+		free(fault);
+		intake_poll_schedule(app, INTAKE_FAULT_WAIT_MS);
+		return;
+	}
 	memset(&p, 0, sizeof p);
 	p.q.url = app->queue_url;
 	p.q.creds = aws_context_host_creds(app->in->aws);
