@@ -526,6 +526,8 @@ class Chaos(object):
             obs["log"] = [ln for ln in text.splitlines()
                           if re.search(r"sync|disk|full|database|storage|"
                                        r"EFBIG|too large|I/O", ln, re.I)][:5]
+            obs["said"] = "database unusable" in text
+            obs["back"] = "database usable again" in text
             obs["reasons"] = sorted(obs["reasons"])
             self.storage_obs.append(obs)
             diag("storage fault %s: healthz %s, back to 200 after %s s" % (
@@ -952,6 +954,25 @@ class Chaos(object):
                                % (o["kind"], o["at"]))
             inv("the daemon goes on when a storage fault clears", bad)
 
+            # 10. It says so: a 503 with the reason while the disk fails
+            # (a fault met by no write or sync goes unseen, so one is
+            # enough), and a log line saying why.
+            bad = []
+            seen = [o for o in self.storage_obs if o["codes"].get(503)]
+            if len(self.storage_obs) >= 2 and not seen:
+                bad.append("no storage fault of %d answered 503 on /healthz"
+                           % len(self.storage_obs))
+            for o in seen:
+                for r in o["reasons"]:
+                    if not r.startswith("database: cannot "):
+                        bad.append("%s at %s: 503 without the reason: %r"
+                                   % (o["kind"], o["at"], r))
+                if not o["said"]:
+                    bad.append("%s at %s: 503 but the log does not say why"
+                               % (o["kind"], o["at"]))
+            inv("/healthz answers 503 with the reason during a storage "
+                "fault", bad)
+
         by = {}
         for r in runs.values():
             by[r[2]] = by.get(r[2], 0) + 1
@@ -983,9 +1004,10 @@ class Chaos(object):
                 f["disk_full"], f["failsync"]))
             for o in self.storage_obs:
                 diag("  %s at %ss: healthz %s %s; 200 again after %s s; "
-                     "log: %s" % (o["kind"], o["at"], o["codes"],
-                                  o["reasons"], o["recovered"],
-                                  " | ".join(o["log"])[:300]))
+                     "log said unusable %s, usable again %s: %s" % (
+                         o["kind"], o["at"], o["codes"], o["reasons"],
+                         o["recovered"], o["said"], o["back"],
+                         " | ".join(o["log"])[:300]))
         nbad = sum(len(b) for _, b in results)
         diag("invariant violations=%d wall=%.0f s daemon's stop=%s" % (
             nbad, self.wall, self.stop_rc))
