@@ -793,6 +793,11 @@ class Chaos(object):
             ends = q("SELECT action FROM audit WHERE run_id = ? AND action "
                      "LIKE 'run % -> %'", rid)
             ends = [e for (e,) in ends if e.split(" -> ")[1] in TERMINAL]
+            # An invalid release's run is created invalid, with one
+            # "release invalid" row (engine.c), not a transition.
+            ends += [a for (a,) in q("SELECT action FROM audit WHERE "
+                                     "run_id = ? AND action = 'release "
+                                     "invalid'", rid)]
             if r[2] in TERMINAL and len(ends) != 1:
                 bad.append("run %d: %d terminal transitions %s" % (
                     rid, len(ends), ends))
@@ -876,6 +881,8 @@ class Chaos(object):
             chain = [a[4:].split(" -> ") for a in acts
                      if a.startswith("run ") and " -> " in a]
             cur = "received"
+            if "release invalid" in acts:
+                chain = [("received", "invalid")] + chain
             for frm, to in chain:
                 if frm != cur:
                     bad.append("run %d: %s -> %s after %s" % (rid, frm, to,
