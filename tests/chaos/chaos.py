@@ -984,6 +984,14 @@ class Chaos(object):
         for r in runs.values():
             by[r[2]] = by.get(r[2], 0) + 1
         self.figs["runs"] = by
+        # Why runs failed, shortened: injected stack and ECS failures are
+        # expected, anything else is worth a look.
+        why = {}
+        for r in runs.values():
+            if r[2] == "failed":
+                k = re.sub(r"\d+", "N", (r[3] or "(none)"))[:90]
+                why[k] = why.get(k, 0) + 1
+        self.figs["failed_why"] = why
         c.close()
         return results
 
@@ -994,6 +1002,8 @@ class Chaos(object):
             self.a.seconds))
         diag("runs by status: %s" % json.dumps(f.get("runs", {}),
                                                sort_keys=True))
+        for k, n in sorted(f.get("failed_why", {}).items()):
+            diag("  failed %d: %s" % (n, k))
         diag("kills=%d (restarts after a pause %d), unexpected exits=%s" % (
             f["kills"], f["restarts_delayed"], self.d.exits))
         diag("faults fired: %s" % json.dumps(self.fired, sort_keys=True))
