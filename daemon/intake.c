@@ -31,6 +31,8 @@
 #define INTAKE_MAX_MESSAGES	10
 #define INTAKE_VISIBILITY_MAX	900
 #define INTAKE_RESUBMIT_MAX	100		/* releases per listing */
+#define INTAKE_FAULT_WAIT_MS	1000		/* looks again whether a storage
+						   fault cleared */
 
 struct intake_app;
 
@@ -1089,9 +1091,6 @@ receive_cb(const struct aws_reply *reply, struct sqs_messages *msgs,
 	app_unref(app);
 }
 
-/* How often the receiving looks again whether a storage fault cleared. */
-#define INTAKE_FAULT_WAIT_MS	1000
-
 static void
 poll_timer_cb(uv_timer_t *t)
 {
@@ -1238,10 +1237,16 @@ list_timer_cb(uv_timer_t *t)
 {
 	struct intake_app	*app = t->data;
 	struct s3_list_params	 p;
-	char			*cause = NULL;
+	char			*cause = NULL, *fault;
 
 	if (app->dead || app->list != NULL || app->listing)
 		return;
+	/* Nor a listing's new objects while the disk is unwell. */
+	if ((fault = store_fault()) != NULL) {
+		free(fault);
+		intake_list_schedule(app, INTAKE_FAULT_WAIT_MS);
+		return;
+	}
 	memset(&p, 0, sizeof p);
 	p.t.bucket = app->bucket;
 	p.t.creds = aws_context_host_creds(app->in->aws);
