@@ -38,6 +38,8 @@ struct engine_run {
 	uv_timer_t		 timer;		/* freed in its close cb */
 	struct engine_call	*call;		/* in flight, or NULL */
 	unsigned int		 polls;		/* since the last transition */
+	unsigned int		 unreadable;	/* unreadable replies since
+						   the last transition */
 	int			 timer_armed;
 
 	char			**logs;		/* transitions of the open

@@ -78,13 +78,32 @@ engine_transient(const struct aws_reply *reply)
 	return (reply->error != AWS_EREPLY && reply->error != AWS_EINVAL);
 }
 
+/*
+ * A reply cut short or garbled on the way (a proxy, a reset) says
+ * nothing about the call: every call the engine makes is a read or
+ * carries its idempotency token, so it is asked again, a few times in
+ * one state, before an endpoint that only ever answers garbage fails the
+ * stage.  An error status without AWS's error shape is one too: AWS
+ * always says which error, so a 4xx whose body cannot be read (a 404
+ * ChangeSetNotFound cut in half) may be the answer the engine expects
+ * and must not fail the stage as an unknown error.
+ */
+#define ENGINE_UNREADABLE_MAX	5
+
+static int
+engine_unreadable(const struct aws_reply *reply)
+{
+	return (reply->error == AWS_EREPLY || reply->error == AWS_EHTTP);
+}
+
 static void
 engine_call_failed(struct engine_run *r, struct store_stage *st,
     const struct aws_reply *reply, const char *what)
 {
 	char	*reason;
 
-	if (engine_transient(reply)) {
+	if (engine_transient(reply) || (engine_unreadable(reply) &&
+	    ++r->unreadable <= ENGINE_UNREADABLE_MAX)) {
 		log_warnx("%s failed, trying again app=%s run=%lld env=%s: %s",
 		    what, r->app, (long long)r->id, st->environment,
 		    reply->message);

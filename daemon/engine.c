@@ -568,6 +568,7 @@ engine_enter(struct engine_run *r, struct store_stage *st,
 		r->row->status = run_to;
 	}
 	r->polls = 0;
+	r->unreadable = 0;
 	return (0);
 
 fail:

@@ -31,6 +31,8 @@
 #define INTAKE_MAX_MESSAGES	10
 #define INTAKE_VISIBILITY_MAX	900
 #define INTAKE_RESUBMIT_MAX	100		/* releases per listing */
+#define INTAKE_FAULT_WAIT_MS	1000		/* looks again whether a storage
+						   fault cleared */
 
 struct intake_app;
 
@@ -1094,10 +1096,17 @@ poll_timer_cb(uv_timer_t *t)
 {
 	struct intake_app		*app = t->data;
 	struct sqs_receive_params	 p;
-	char				*cause = NULL;
+	char				*cause = NULL, *fault;
 
 	if (app->dead || app->receive != NULL || app->queue_url == NULL)
 		return;
+	/* No new work while the disk is unwell (store_fault, logged by the
+	   store): the messages wait in the queue. */
+	if ((fault = store_fault()) != NULL) {
+		free(fault);
+		intake_poll_schedule(app, INTAKE_FAULT_WAIT_MS);
+		return;
+	}
 	memset(&p, 0, sizeof p);
 	p.q.url = app->queue_url;
 	p.q.creds = aws_context_host_creds(app->in->aws);
@@ -1228,10 +1237,16 @@ list_timer_cb(uv_timer_t *t)
 {
 	struct intake_app	*app = t->data;
 	struct s3_list_params	 p;
-	char			*cause = NULL;
+	char			*cause = NULL, *fault;
 
 	if (app->dead || app->list != NULL || app->listing)
 		return;
+	/* Nor a listing's new objects while the disk is unwell. */
+	if ((fault = store_fault()) != NULL) {
+		free(fault);
+		intake_list_schedule(app, INTAKE_FAULT_WAIT_MS);
+		return;
+	}
 	memset(&p, 0, sizeof p);
 	p.t.bucket = app->bucket;
 	p.t.creds = aws_context_host_creds(app->in->aws);

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +136,64 @@ store_code(int rc)
 	return (STORE_EIO);
 }
 
+/*
+ * The storage fault, process-wide: the portal's threads have their own
+ * connections to the same file, and /healthz must see what the loop's
+ * connection and the syncers met.  Set by a write or a sync that failed
+ * for the disk's sake, cleared by a probe (a commit, then an fdatasync)
+ * that succeeded after it.
+ */
+static pthread_mutex_t	 store_fault_lock = PTHREAD_MUTEX_INITIALIZER;
+static char		*store_fault_cause;
+
+void
+store_fault_set(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*cause;
+	int	 was;
+
+	va_start(ap, fmt);
+	cause = xvasprintf(fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&store_fault_lock);
+	was = store_fault_cause != NULL;
+	free(store_fault_cause);
+	store_fault_cause = cause;
+	pthread_mutex_unlock(&store_fault_lock);
+	if (!was)
+		log_warnx("database unusable, taking no new work until it "
+		    "recovers: %s", cause);
+}
+
+void
+store_fault_clear(void)
+{
+	char	*was;
+
+	pthread_mutex_lock(&store_fault_lock);
+	was = store_fault_cause;
+	store_fault_cause = NULL;
+	pthread_mutex_unlock(&store_fault_lock);
+	if (was != NULL) {
+		log_info("database usable again, taking new work (it was: %s)",
+		    was);
+		free(was);
+	}
+}
+
+char *
+store_fault(void)
+{
+	char	*cause = NULL;
+
+	pthread_mutex_lock(&store_fault_lock);
+	if (store_fault_cause != NULL)
+		cause = xstrdup(store_fault_cause);
+	pthread_mutex_unlock(&store_fault_lock);
+	return (cause);
+}
+
 int
 store_fail(struct store *s, char **cause, const char *fmt, ...)
 {
@@ -143,6 +202,9 @@ store_fail(struct store *s, char **cause, const char *fmt, ...)
 	int	 rc;
 
 	rc = sqlite3_extended_errcode(s->db);
+	/* The disk, not the query: no new work until it recovers. */
+	if ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL)
+		store_fault_set("cannot write: %s", sqlite3_errmsg(s->db));
 	if (cause != NULL) {
 		va_start(ap, fmt);
 		what = xvasprintf(fmt, ap);
@@ -692,10 +754,29 @@ store_close(struct store *s)
 	free(s);
 }
 
+static int
+store_sync_open(struct store *s, char **cause)
+{
+	const char	*db, *wal;
+
+	if (s->wal_fd != -1)
+		return (0);
+	/* The log exists while a connection is open and is reset in place,
+	   never replaced: one descriptor serves. */
+	if ((db = sqlite3_db_filename(s->db, "main")) == NULL ||
+	    (wal = sqlite3_filename_wal(db)) == NULL || *wal == '\0')
+		return (store_error(cause, STORE_EIO, "database %s: no "
+		    "write-ahead log to sync", s->path));
+	if ((s->wal_fd = open(wal, O_RDONLY | O_CLOEXEC)) == -1)
+		return (store_error(cause, STORE_EIO, "cannot open %s: %s",
+		    wal, strerror(errno)));
+	return (0);
+}
+
 int
 store_sync_begin(struct store *s, int *fdp, int64_t *markp, char **cause)
 {
-	const char	*db, *wal;
+	int	 rc;
 
 	*fdp = -1;
 	*markp = (int64_t)sqlite3_total_changes64(s->db);
@@ -704,17 +785,41 @@ store_sync_begin(struct store *s, int *fdp, int64_t *markp, char **cause)
 	if (s->in_txn)
 		return (store_error(cause, STORE_EMISUSE, "a sync inside a "
 		    "transaction"));
-	if (s->wal_fd == -1) {
-		/* The log exists while a connection is open and is reset
-		   in place, never replaced: one descriptor serves. */
-		if ((db = sqlite3_db_filename(s->db, "main")) == NULL ||
-		    (wal = sqlite3_filename_wal(db)) == NULL || *wal == '\0')
-			return (store_error(cause, STORE_EIO, "database %s: "
-			    "no write-ahead log to sync", s->path));
-		if ((s->wal_fd = open(wal, O_RDONLY | O_CLOEXEC)) == -1)
-			return (store_error(cause, STORE_EIO, "cannot open "
-			    "%s: %s", wal, strerror(errno)));
+	if ((rc = store_sync_open(s, cause)) != 0)
+		return (rc);
+	*fdp = s->wal_fd;
+	return (0);
+}
+
+int
+store_probe(struct store *s, int *fdp, int64_t *markp, char **cause)
+{
+	char	*pragma;
+	int	 rc;
+
+	*fdp = -1;
+	if (s->in_txn)
+		return (store_error(cause, STORE_EMISUSE, "a probe inside a "
+		    "transaction"));
+	/* The header's version written as it is: a page to the log. */
+	if ((rc = store_run_sql(s, SQL_BEGIN, cause)) != 0)
+		return (rc);
+	pragma = xasprintf("PRAGMA user_version = %d", s->version);
+	if (sqlite3_exec(s->db, pragma, NULL, NULL, NULL) != SQLITE_OK)
+		rc = store_fail(s, cause, "database %s: %s", s->path, pragma);
+	else
+		rc = store_run_sql(s, SQL_COMMIT, cause);
+	free(pragma);
+	if (rc != 0) {
+		if (!sqlite3_get_autocommit(s->db))
+			store_run_sql(s, SQL_ROLLBACK, NULL);
+		return (rc);
 	}
+	/* Synced whether or not rows changed since the last sync. */
+	if ((rc = store_sync_begin(s, fdp, markp, cause)) != 0)
+		return (rc);
+	if (*fdp == -1 && (rc = store_sync_open(s, cause)) != 0)
+		return (rc);
 	*fdp = s->wal_fd;
 	return (0);
 }
@@ -764,8 +869,16 @@ int
 store_health(struct store *s, char **cause)
 {
 	sqlite3_stmt	*stmt;
+	char		*fault;
 	int		 rc, version;
 
+	if ((fault = store_fault()) != NULL) {
+		if (cause != NULL)
+			*cause = fault;
+		else
+			free(fault);
+		return (STORE_EIO);
+	}
 	if ((stmt = store_stmt(s, SQL_USER_VERSION, cause)) == NULL)
 		return (STORE_EIO);
 	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {

@@ -73,8 +73,25 @@ int	 store_schema_latest(void);
 /* The file name of migration version (1 .. latest), e.g. "001_init.sql". */
 const char *store_migration_name(int version);
 
-/* For /healthz: reads the database; fails with the reason. */
+/* For /healthz: reads the database; fails with the reason (the storage
+ * fault, if any). */
 int	 store_health(struct store *, char **cause);
+
+/*
+ * The storage fault, process-wide (every connection to the database
+ * shares the disk): set when a write or an fdatasync fails with an I/O
+ * error or a full disk (logged once when it begins, and once when it is
+ * cleared), cleared by the syncers once a probe succeeds.  While set,
+ * the daemon takes no new work.  store_fault: a copy of the reason, or
+ * NULL when healthy.
+ */
+void	 store_fault_set(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	 store_fault_clear(void);
+char	*store_fault(void);
+/* A commit that writes to the log, then, like store_sync_begin, the log
+ * to fdatasync (never -1 on success) and the mark it makes durable. */
+int	 store_probe(struct store *, int *fdp, int64_t *markp, char **cause);
 
 /* The clock used for every *_at the store writes.  Tests set a fixed one;
  * NULL restores the real clock. */

@@ -11,6 +11,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "aws-services.h"
 #include "aws-sign.h"
 #include "buf.h"
@@ -384,6 +386,43 @@ s3_head_object(struct aws_client *client, const struct s3_target *t,
 
 /* ------------------------------------------------------------- GetObject */
 
+/*
+ * Whether a GetObject body matches its ETag.  A single-part object's
+ * ETag is the body's MD5, unless SSE-KMS or SSE-C encrypts it; others
+ * (multipart: "...-N") cannot be checked and pass.  A body garbled on
+ * the way with a length that fits is caught here, as SQS's MD5OfBody
+ * catches a message's, instead of being read as a broken release.
+ */
+static int
+s3_body_matches(const struct http_headers *h, const char *body, size_t len)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0, i;
+	char		 hex[2 * EVP_MAX_MD_SIZE + 1];
+	const char	*etag, *sse;
+	size_t		 n;
+
+	if (h == NULL || (etag = http_headers_get(h, "ETag")) == NULL)
+		return (1);
+	if ((sse = http_headers_get(h, "x-amz-server-side-encryption")) !=
+	    NULL && strncmp(sse, "aws:kms", 7) == 0)
+		return (1);
+	if (http_headers_get(h, "x-amz-server-side-encryption-customer-"
+	    "algorithm") != NULL)
+		return (1);
+	if (*etag == '"')
+		etag++;
+	n = strspn(etag, "0123456789abcdefABCDEF");
+	if (n != 32 || (etag[n] != '\0' && etag[n] != '"'))
+		return (1);
+	if (EVP_Digest(body != NULL ? body : "", len, md, &mdlen, EVP_md5(),
+	    NULL) != 1)
+		return (1);
+	for (i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return (strncasecmp(hex, etag, 32) == 0);
+}
+
 static void
 s3_get_reply_cb(struct aws_reply *reply, void *arg)
 {
@@ -405,6 +444,13 @@ s3_get_reply_cb(struct aws_reply *reply, void *arg)
 		msg = s3_message("GetObject", reply, "%s is larger than the "
 		    "cap of %zu bytes", op->what, op->cap);
 		S3_FAIL(op->get_cb, reply, AWS_ETOOLARGE, msg, op->arg);
+		goto out;
+	}
+	if (!s3_body_matches(reply->headers, reply->body->data,
+	    reply->body->len)) {
+		msg = s3_message("GetObject", reply, "%s does not match its "
+		    "ETag (garbled on the way)", op->what);
+		S3_FAIL(op->get_cb, reply, AWS_EREPLY, msg, op->arg);
 		goto out;
 	}
 	o = xcalloc(1, sizeof *o);

@@ -34,10 +34,20 @@ struct syncer {
 	int			 error;		/* its errno, or 0 */
 
 	uv_timer_t		 kick;		/* answers from the loop */
+	uv_timer_t		 probe;		/* while the disk is unwell */
+	int			 probing;	/* the sync in flight is one */
+	int			 handles;	/* open, until freed */
 	int			 closing;
 	void			(*close_cb)(void *);
 	void			*close_arg;
 };
+
+/*
+ * While a storage fault is set (store_fault), a commit and an fdatasync
+ * are tried this often; the first that succeeds clears it.  Not in the
+ * way of the loop ending (unreferenced).
+ */
+#define SYNCER_PROBE_MS		2000
 
 static void	syncer_kick(struct syncer *);
 
@@ -71,6 +81,8 @@ syncer_closed_cb(uv_handle_t *h)
 	void		(*cb)(void *) = y->close_cb;
 	void		*arg = y->close_arg;
 
+	if (--y->handles > 0)
+		return;
 	free(y);
 	if (cb != NULL)
 		cb(arg);
@@ -81,6 +93,7 @@ syncer_finish_close(struct syncer *y)
 {
 	syncer_answer(y, 0);
 	uv_close((uv_handle_t *)&y->kick, syncer_closed_cb);
+	uv_close((uv_handle_t *)&y->probe, syncer_closed_cb);
 }
 
 static void
@@ -96,13 +109,24 @@ static void
 syncer_after_work_cb(uv_work_t *req, int status)
 {
 	struct syncer	*y = req->data;
+	int		 probing = y->probing;
 
 	y->busy = 0;
-	if (status == 0 && y->error == 0)
+	y->probing = 0;
+	if (status == 0 && y->error == 0) {
 		store_sync_end(y->store, y->mark);
-	else
+		if (probing)
+			store_fault_clear();
+	} else if (status != 0) {
 		log_warnx("cannot sync the database's log: %s",
-		    status != 0 ? uv_strerror(status) : strerror(y->error));
+		    uv_strerror(status));
+	} else {
+		/* Probes fail quietly: the fault was said once. */
+		if (!probing)
+			log_warnx("cannot sync the database's log: %s",
+			    strerror(y->error));
+		store_fault_set("cannot sync: %s", strerror(y->error));
+	}
 	if (y->closing) {
 		syncer_finish_close(y);
 		return;
@@ -146,6 +170,34 @@ syncer_kick_cb(uv_timer_t *t)
 	syncer_kick(t->data);
 }
 
+/* A commit, then its fdatasync off the loop, while the disk is unwell. */
+static void
+syncer_probe_cb(uv_timer_t *t)
+{
+	struct syncer	*y = t->data;
+	char		*fault, *cause = NULL;
+	int		 rc;
+
+	if (y->busy || y->closing || (fault = store_fault()) == NULL)
+		return;
+	free(fault);
+	if (store_probe(y->store, &y->fd, &y->mark, &cause) != 0) {
+		/* A write that failed on the disk kept the fault set. */
+		log_debug(LOG_CAT_STORE, "database probe failed: %s", cause);
+		free(cause);
+		return;
+	}
+	y->busy = 1;
+	y->probing = 1;
+	if ((rc = uv_queue_work(y->loop, &y->work, syncer_work_cb,
+	    syncer_after_work_cb)) != 0) {
+		y->busy = 0;
+		y->probing = 0;
+		log_warnx("cannot sync the database's log: %s",
+		    uv_strerror(rc));
+	}
+}
+
 struct syncer *
 syncer_new(uv_loop_t *loop, struct store *store)
 {
@@ -159,6 +211,12 @@ syncer_new(uv_loop_t *loop, struct store *store)
 	y->work.data = y;
 	uv_timer_init(loop, &y->kick);
 	y->kick.data = y;
+	uv_timer_init(loop, &y->probe);
+	y->probe.data = y;
+	uv_timer_start(&y->probe, syncer_probe_cb, SYNCER_PROBE_MS,
+	    SYNCER_PROBE_MS);
+	uv_unref((uv_handle_t *)&y->probe);
+	y->handles = 2;
 	return (y);
 }
 
@@ -187,6 +245,7 @@ syncer_close(struct syncer *y, void (*cb)(void *), void *arg)
 	y->close_cb = cb;
 	y->close_arg = arg;
 	uv_timer_stop(&y->kick);
+	uv_timer_stop(&y->probe);
 	if (!y->busy)
 		syncer_finish_close(y);
 }

@@ -549,6 +549,19 @@ fake_json(struct t *t, const char *method, const char *path,
 	return (j);
 }
 
+/* How many fault rules are left (each goes once it has fired). */
+static int
+fake_json_faults_left(struct t *t)
+{
+	json_t	*j;
+	int	 n;
+
+	j = fake_json(t, "GET", "/_fake/faults", NULL);
+	n = (int)json_array_size(json_object_get(j, "faults"));
+	json_decref(j);
+	return (n);
+}
+
 /* A count of /_fake/calls: service, operation. */
 static int
 fake_calls(struct t *t, const char *service, const char *op)
@@ -1195,6 +1208,74 @@ test_circuit_breaker(struct t *t)
 	free(reason);
 }
 
+/*
+ * A reply garbled on the way (the chaos campaign's malformed and
+ * truncated faults) to a describe while the stack deploys: asked again,
+ * not a failed deployment (it failed the stage before).
+ */
+static void
+test_unreadable_reply(struct t *t)
+{
+	int64_t	 run;
+
+	run = t_submit(t, t_release(t, "cb", "1.0.2", "cb"));
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL),
+	    "unreadable reply: awaits approval");
+	fakeaws_control(&t->fake, "POST", "/_fake/faults",
+	    "{\"service\": \"cloudformation\", \"operation\": "
+	    "\"DescribeStacks\", \"mode\": \"malformed\", \"count\": 2}",
+	    NULL);
+	fakeaws_control(&t->fake, "POST", "/_fake/faults",
+	    "{\"service\": \"ecs\", \"operation\": \"DescribeServices\", "
+	    "\"mode\": \"truncate\", \"count\": 1}", NULL);
+	approve(t, run, "int", "alice");
+	ok(wait_run(t, run, STORE_RUN_SUCCEEDED),
+	    "unreadable reply: the stage deploys all the same");
+	ok(fake_json_faults_left(t) == 0,
+	    "unreadable reply: the garbled replies were sent");
+	fakeaws_control(&t->fake, "DELETE", "/_fake/faults", NULL, NULL);
+}
+
+/*
+ * A 404 ChangeSetNotFound garbled on the way (found by the chaos
+ * campaign: the fake's malformed fault keeps the status and spoils the
+ * body): an HTTP error without AWS's error shape, which failed the stage
+ * in creating_change_set instead of being read as "not created yet".
+ * It is asked again, then created.  (A body cut short is a transport
+ * error, which the client already tries again.)
+ */
+static void
+test_unreadable_not_found(struct t *t)
+{
+	char	*reason;
+	int64_t	 run;
+	int	 waited;
+
+	/* CreateChangeSet throttled past the client's attempts: the engine
+	   tries again later by describing the change set, which was never
+	   created (404), and the first 404 comes garbled. */
+	fakeaws_control(&t->fake, "POST", "/_fake/faults",
+	    "{\"service\": \"cloudformation\", \"operation\": "
+	    "\"CreateChangeSet\", \"mode\": \"throttle\", \"count\": 3}",
+	    NULL);
+	fakeaws_control(&t->fake, "POST", "/_fake/faults",
+	    "{\"service\": \"cloudformation\", \"operation\": "
+	    "\"DescribeChangeSet\", \"mode\": \"malformed\", "
+	    "\"count\": 1}", NULL);
+	run = t_submit(t, t_release(t, "cb", "1.0.3", "cb"));
+	waited = wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL);
+	reason = stage_reason(t, run, "int");
+	ok(waited, "garbled 404: the change set is created, approval "
+	    "asked (reason: %s)", reason);
+	free(reason);
+	ok(fake_json_faults_left(t) == 0,
+	    "garbled 404: the throttles and the garbled reply were sent");
+	fakeaws_control(&t->fake, "DELETE", "/_fake/faults", NULL, NULL);
+	approve(t, run, "int", "alice");
+	ok(wait_run(t, run, STORE_RUN_SUCCEEDED),
+	    "garbled 404: then deploys");
+}
+
 static void
 test_deploy_timeout(struct t *t)
 {
@@ -1572,6 +1653,8 @@ main(void)
 		{ "no changes", test_no_changes },
 		{ "stack failure, retry", test_stack_failure_retry },
 		{ "circuit breaker", test_circuit_breaker },
+		{ "unreadable reply", test_unreadable_reply },
+		{ "unreadable not found", test_unreadable_not_found },
 		{ "deploy timeout", test_deploy_timeout },
 		{ "stale", test_stale },
 		{ "restart", test_restart },

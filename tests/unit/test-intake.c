@@ -8,6 +8,7 @@
  */
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -812,6 +813,57 @@ test_listing(void)
 	free(zip);
 }
 
+/* fdatasync for the syncers: fails with EIO while sync_fails is set, so
+ * that their probes keep a storage fault set. */
+static int	sync_fails;
+
+int
+fdatasync(int fd)
+{
+	if (__atomic_load_n(&sync_fails, __ATOMIC_SEQ_CST)) {
+		errno = EIO;
+		return (-1);
+	}
+	return (fsync(fd));
+}
+
+/*
+ * A storage fault: nothing is received while it lasts (a receive already
+ * waiting, up to wait_seconds, ends first); once it clears, the message
+ * waiting in the queue is taken.
+ */
+static void
+test_storage_fault(void)
+{
+	struct put	 p;
+	char		*zip;
+	size_t		 len;
+	long		 receives;
+	int		 calls, n;
+
+	__atomic_store_n(&sync_fails, 1, __ATOMIC_SEQ_CST);
+	store_fault_set("cannot sync: %s", strerror(EIO));
+	run_for(6500);
+	receives = fake_calls("sqs", "ReceiveMessage");
+	calls = cb_calls;
+	n = count_releases();
+	zip = make_zip("billing", "1.0.9", &len);
+	ok(put_object(BUCKET, "drops/app-fault.zip", zip, len, &p) == 0,
+	    "put drops/app-fault.zip during a storage fault");
+	put_free(&p);
+	free(zip);
+	run_for(3000);
+	is_int(fake_calls("sqs", "ReceiveMessage"), receives, "storage "
+	    "fault: no ReceiveMessage while it lasts");
+	is_int(cb_calls, calls, "storage fault: no release taken");
+	/* The disk recovers: the syncer's probe clears the fault. */
+	__atomic_store_n(&sync_fails, 0, __ATOMIC_SEQ_CST);
+	ok(wait_calls(calls + 1, 0), "storage fault cleared by a probe: the "
+	    "release waiting in the queue is taken");
+	is_int(count_releases(), n + 1, "storage fault cleared: one release "
+	    "more");
+}
+
 int
 main(void)
 {
@@ -947,6 +999,7 @@ main(void)
 	is_str(r != NULL ? r->app : NULL, "newapp", "it is newapp's");
 	store_release_free(r);
 	is_int(cb_calls, calls + 1, "the removed app's bucket is not read");
+	test_storage_fault();
 	stop_intake(in);
 
 	aws_context_close(aws, stopped_cb, &closed);

@@ -1018,6 +1018,25 @@ test_retries(void)
 		    "retry: a malformed listing is a clean error: %s",
 		    g.message);
 	}
+	/* A garbled object of a length that fits (the chaos campaign made
+	   a release "not a zip archive" so): caught by its ETag. */
+	fault("{\"service\": \"s3\", \"operation\": \"GetObject\", "
+	    "\"mode\": \"malformed\", \"count\": 1}");
+	memset(&t, 0, sizeof t);
+	t.bucket = "shipgate-list";
+	t.key = "paged/obj-03";
+	START(&g, s3_get_object(client, &t, 0, get_cb, &g, CAUSE));
+	wait_for(&g, 1);
+	ok(g.error == AWS_EREPLY && g.result == NULL && g.message != NULL &&
+	    strstr(g.message, "does not match its ETag") != NULL,
+	    "retry: a garbled GetObject body is an unreadable reply: %s",
+	    g.message != NULL ? g.message : "none");
+	s3_object_free(g.result);
+	START(&g, s3_get_object(client, &t, 0, get_cb, &g, CAUSE));
+	wait_for(&g, 1);
+	ok(g.error == AWS_OK && g.result != NULL,
+	    "retry: the same GetObject unharmed passes its ETag check");
+	s3_object_free(g.result);
 	aws_client_free(c3);
 
 	/* A raw call through the client, cancelled before it starts. */
