@@ -1569,13 +1569,14 @@ int
 main(void)
 {
 	/*
-	 * The change sets are polled every few milliseconds to keep this
-	 * wire-level test short: far above the describe rate the fake
-	 * assumes for AWS.  Throttling is the engine's to survive
+	 * The change sets (and the ECS services) are polled every few
+	 * milliseconds to keep this wire-level test short: far above the
+	 * describe rates the fake assumes for AWS.  Throttling is the engine's to survive
 	 * (test-throttle.sh); its replies are tested here by injection.
 	 */
 	static const char *const args[] = { "--step-delay", "0.02",
-	    "--throttle", "cloudformation:describe=off", NULL };
+	    "--throttle", "cloudformation:describe=off",
+	    "--throttle", "ecs:describe=off", NULL };
 	struct svc_env	env;
 
 	log_init("test-svc-cfn");
