@@ -1,0 +1,84 @@
+/*
+ * One AWS operation: the request built once, every page read (NextToken
+ * or nextToken followed, a bounded number of times), several requests
+ * joined when one call cannot take every input (ECS' ten services), and
+ * one typed result handed to the caller's callback.  Retries,
+ * throttling and signing are aws-client's; this is the layer above it
+ * that the svc-*.c modules share, so that each of them is a table of
+ * operations and pure reply parsers.
+ *
+ * An operation is a constant struct aws_op_desc (one row per AWS action,
+ * in its svc-*.c) and a call: aws_op_new, the request's members added to
+ * aws_op_form (query protocol) or aws_op_json (JSON protocols), then
+ * aws_op_start.  aws_op_start either fails synchronously (-1, *cause
+ * set, the op freed, the callback never called) or returns 0 and calls
+ * the callback exactly once, from a later loop iteration, with the last
+ * call's reply and, on success only, the result (the callback owns it).
+ * A reply the parser refuses gives AWS_EREPLY with a message naming the
+ * service, the action and what was wrong.
+ */
+#ifndef SHIPGATE_AWS_OP_H
+#define SHIPGATE_AWS_OP_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "aws-client.h"
+#include "buf.h"
+
+struct aws_op;
+
+/* Pages followed at most, for any paginated read. */
+#define AWS_OP_PAGES_MAX	1000
+/* A query-protocol form (an encoded 51,200-byte template and the rest). */
+#define AWS_OP_FORM_MAX		(1024 * 1024)
+
+/*
+ * A pure reader of one reply page: adds what the page holds to result
+ * and sets *next (caller frees; NULL on the last page or when the
+ * operation has no pages).  0, or -1 and *cause.
+ */
+typedef int	(*aws_op_parse_fn)(void *result, const void *, size_t,
+		    char **next, char **cause);
+/* The caller's callback, stored untyped and given back to deliver. */
+typedef void	(*aws_op_fn)(void);
+/* Calls the callback with its own type: (reply, result, arg) for ops
+   with a result, (reply, arg) for the others. */
+typedef void	(*aws_op_deliver_fn)(aws_op_fn, const struct aws_reply *,
+		    void *result, void *arg);
+/* After each page: nonzero stops reading (a bound was reached). */
+typedef int	(*aws_op_page_done_fn)(void *result, const void *params,
+		    const char *next);
+
+struct aws_op_desc {
+	const struct aws_service *service;
+	const char		*action;	/* "DescribeStacks" */
+	aws_op_parse_fn		 parse;		/* NULL: nothing to read */
+	/* The request member that asks for the next page ("NextToken",
+	   "nextToken"); NULL: the action has no pages. */
+	const char		*next_token;
+	size_t			 result_size;	/* zeroed before page one */
+	void			(*result_free)(void *);
+	aws_op_deliver_fn	 deliver;
+	aws_op_page_done_fn	 page_done;	/* NULL: read every page */
+	int			 secret;	/* wipe each reply's body */
+};
+
+struct aws_op	*aws_op_new(const struct aws_op_desc *, struct aws_client *,
+		    struct aws_creds *, const char *region);
+/* Frees an op that was not started (a request that could not be built). */
+void		 aws_op_free(struct aws_op *);
+/* The query form after Action and Version. */
+struct buf	*aws_op_form(struct aws_op *);
+/* The JSON request object (of the last batch). */
+json_t		*aws_op_json(struct aws_op *);
+/* One more JSON request, sent after the previous one's last page; the
+   results of all are joined in order.  Returns the new object. */
+json_t		*aws_op_json_batch(struct aws_op *);
+/* Parameters the page_done hook reads (copied). */
+void		 aws_op_params(struct aws_op *, const void *, size_t);
+int		 aws_op_start(struct aws_op *, aws_op_fn, void *arg,
+		    char **cause);
+
+#endif
