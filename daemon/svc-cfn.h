@@ -31,7 +31,6 @@ struct aws_creds;
 /* CloudFormation's limits. */
 #define CFN_DESCRIPTION_MAX	1024		/* bytes we send, at most */
 #define CFN_TEMPLATE_BODY_MAX	51200		/* inline TemplateBody */
-#define CFN_PAGES_MAX		1000		/* any paginated read */
 
 /* Parameters: a value, or the stack's previous one. */
 struct cfn_parameter_input {
@@ -270,7 +269,7 @@ int	 cfn_list_change_sets(struct aws_client *, struct aws_creds *,
 int	 cfn_describe_stacks(struct aws_client *, struct aws_creds *,
 	    const char *region, const char *stack_name, cfn_stack_list_cb,
 	    void *arg, char **cause);
-/* bounds may be NULL: every page (at most CFN_PAGES_MAX). */
+/* bounds may be NULL: every page (at most AWS_OP_PAGES_MAX). */
 int	 cfn_describe_stack_events(struct aws_client *, struct aws_creds *,
 	    const char *region, const char *stack_name,
 	    const struct cfn_stack_events_bounds *, cfn_stack_event_list_cb,

@@ -25,8 +25,6 @@
 
 struct aws_creds;
 
-#define ECR_PAGES_MAX		1000
-
 /* GetAuthorizationToken, decoded. */
 struct ecr_auth {
 	char		*username;		/* "AWS" */
