@@ -29,6 +29,7 @@ struct aws_op {
 	void			*result;
 	aws_op_fn		 cb;
 	void			*arg;
+	struct aws_call		*call;		/* the one in flight */
 };
 
 static int	aws_op_send(struct aws_op *, char **);
@@ -280,8 +281,8 @@ aws_op_send(struct aws_op *op, char **cause)
 	req.creds = op->creds;
 	req.body = body.data;
 	req.body_len = body.len;
-	if (aws_client_call(op->client, &req, aws_op_reply_cb, op,
-	    cause) == NULL)
+	if ((op->call = aws_client_call(op->client, &req, aws_op_reply_cb, op,
+	    cause)) == NULL)
 		goto out;
 	rc = 0;
 out:
@@ -289,7 +290,7 @@ out:
 	return (rc);
 }
 
-int
+struct aws_op *
 aws_op_start(struct aws_op *op, aws_op_fn cb, void *arg, char **cause)
 {
 	char	*c = NULL;
@@ -299,7 +300,14 @@ aws_op_start(struct aws_op *op, aws_op_fn cb, void *arg, char **cause)
 	if (aws_op_send(op, &c) != 0) {
 		*cause = c;
 		aws_op_free(op);
-		return (-1);
+		return (NULL);
 	}
-	return (0);
+	return (op);
+}
+
+/* A page in flight is cancelled: its callback ends the operation. */
+void
+aws_op_cancel(struct aws_op *op)
+{
+	aws_call_cancel(op->call);
 }

@@ -10,10 +10,17 @@
  * An operation is a constant struct aws_op_desc (one row per AWS action,
  * in its svc-*.c) and a call: aws_op_new, the request's members added to
  * aws_op_form (query protocol) or aws_op_json (JSON protocols), then
- * aws_op_start.  aws_op_start either fails synchronously (-1, *cause
- * set, the op freed, the callback never called) or returns 0 and calls
- * the callback exactly once, from a later loop iteration, with the last
- * call's reply and, on success only, the result (the callback owns it).
+ * aws_op_start.  aws_op_start either fails synchronously (NULL, *cause
+ * set, the op freed, the callback never called) or returns the op and
+ * calls the callback exactly once, from a later loop iteration, with the
+ * last call's reply and, on success only, the result (the callback owns
+ * it).  Until the callback the op may be cancelled (aws_op_cancel: the
+ * callback comes with AWS_ECANCELLED); the op is freed after it.
+ *
+ * Every start function of the svc-*.c modules has this convention: it
+ * returns its call's handle (struct aws_op for operations on this
+ * engine, struct aws_call for the single calls S3, SQS, STS and SES
+ * still make themselves), or NULL and *cause.
  * A reply the parser refuses gives AWS_EREPLY with a message naming the
  * service, the action and what was wrong.
  */
@@ -78,7 +85,8 @@ json_t		*aws_op_json(struct aws_op *);
 json_t		*aws_op_json_batch(struct aws_op *);
 /* Parameters the page_done hook reads (copied). */
 void		 aws_op_params(struct aws_op *, const void *, size_t);
-int		 aws_op_start(struct aws_op *, aws_op_fn, void *arg,
+struct aws_op	*aws_op_start(struct aws_op *, aws_op_fn, void *arg,
 		    char **cause);
+void		 aws_op_cancel(struct aws_op *);
 
 #endif

@@ -824,7 +824,7 @@ static const struct aws_op_desc cfn_op_describe_stack_events = {
 
 /* CreateChangeSet. */
 
-int
+struct aws_op *
 cfn_create_change_set(struct aws_client *client, struct aws_creds *creds,
     const char *region, const struct cfn_create_change_set_input *in,
     cfn_change_set_ref_cb cb, void *arg, char **cause)
@@ -837,12 +837,12 @@ cfn_create_change_set(struct aws_client *client, struct aws_creds *creds,
 	if (in->stack_name == NULL || in->change_set_name == NULL) {
 		*cause = xstrdup("CloudFormation CreateChangeSet: no stack or "
 		    "change set name");
-		return (-1);
+		return (NULL);
 	}
 	if ((in->template_body == NULL) == (in->template_url == NULL)) {
 		*cause = xstrdup("CloudFormation CreateChangeSet: give a "
 		    "template body or a template URL, not both");
-		return (-1);
+		return (NULL);
 	}
 	if (in->template_body != NULL &&
 	    strlen(in->template_body) > CFN_TEMPLATE_BODY_MAX) {
@@ -850,7 +850,7 @@ cfn_create_change_set(struct aws_client *client, struct aws_creds *creds,
 		    "template is %zu bytes, over the %d bytes CloudFormation "
 		    "takes inline (upload it and pass its URL)",
 		    strlen(in->template_body), CFN_TEMPLATE_BODY_MAX);
-		return (-1);
+		return (NULL);
 	}
 
 	op = aws_op_new(&cfn_op_create_change_set, client, creds, region);
@@ -912,7 +912,7 @@ cfn_create_change_set(struct aws_client *client, struct aws_creds *creds,
 }
 
 /* The calls on one change set: by name and stack, or by ARN. */
-static int
+static struct aws_op *
 cfn_change_set_call(const struct aws_op_desc *d, struct aws_client *client,
     struct aws_creds *creds, const char *region, const char *stack_name,
     const char *change_set, const char *client_request_token, aws_op_fn cb,
@@ -923,7 +923,7 @@ cfn_change_set_call(const struct aws_op_desc *d, struct aws_client *client,
 	if (change_set == NULL) {
 		*cause = xasprintf("CloudFormation %s: no change set",
 		    d->action);
-		return (-1);
+		return (NULL);
 	}
 	op = aws_op_new(d, client, creds, region);
 	aws_query_add(aws_op_form(op), "ChangeSetName", change_set);
@@ -935,7 +935,7 @@ cfn_change_set_call(const struct aws_op_desc *d, struct aws_client *client,
 	return (aws_op_start(op, cb, arg, cause));
 }
 
-int
+struct aws_op *
 cfn_describe_change_set(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *stack_name, const char *change_set,
     cfn_change_set_cb cb, void *arg, char **cause)
@@ -944,7 +944,7 @@ cfn_describe_change_set(struct aws_client *client, struct aws_creds *creds,
 	    region, stack_name, change_set, NULL, (aws_op_fn)cb, arg, cause));
 }
 
-int
+struct aws_op *
 cfn_execute_change_set(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *stack_name, const char *change_set,
     const char *client_request_token, cfn_done_cb cb, void *arg,
@@ -955,7 +955,7 @@ cfn_execute_change_set(struct aws_client *client, struct aws_creds *creds,
 	    (aws_op_fn)cb, arg, cause));
 }
 
-int
+struct aws_op *
 cfn_delete_change_set(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *stack_name, const char *change_set,
     cfn_done_cb cb, void *arg, char **cause)
@@ -966,7 +966,7 @@ cfn_delete_change_set(struct aws_client *client, struct aws_creds *creds,
 
 /* The calls on one stack (all of them when stack_name is NULL and the
    action allows it). */
-static int
+static struct aws_op *
 cfn_stack_call(const struct aws_op_desc *d, struct aws_client *client,
     struct aws_creds *creds, const char *region, const char *stack_name,
     int need_stack, const void *params, size_t nparams, aws_op_fn cb,
@@ -976,7 +976,7 @@ cfn_stack_call(const struct aws_op_desc *d, struct aws_client *client,
 
 	if (need_stack && stack_name == NULL) {
 		*cause = xasprintf("CloudFormation %s: no stack", d->action);
-		return (-1);
+		return (NULL);
 	}
 	op = aws_op_new(d, client, creds, region);
 	if (stack_name != NULL)
@@ -986,7 +986,7 @@ cfn_stack_call(const struct aws_op_desc *d, struct aws_client *client,
 	return (aws_op_start(op, cb, arg, cause));
 }
 
-int
+struct aws_op *
 cfn_list_change_sets(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *stack_name, cfn_change_set_list_cb cb,
     void *arg, char **cause)
@@ -995,7 +995,7 @@ cfn_list_change_sets(struct aws_client *client, struct aws_creds *creds,
 	    stack_name, 1, NULL, 0, (aws_op_fn)cb, arg, cause));
 }
 
-int
+struct aws_op *
 cfn_describe_stacks(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *stack_name, cfn_stack_list_cb cb,
     void *arg, char **cause)
@@ -1067,7 +1067,7 @@ cfn_stack_events_bound(void *result, const void *params, const char *next)
 	return (0);
 }
 
-int
+struct aws_op *
 cfn_describe_stack_events(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *stack_name,
     const struct cfn_stack_events_bounds *bounds, cfn_stack_event_list_cb cb,

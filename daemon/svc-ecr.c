@@ -537,7 +537,7 @@ ecr_op_repository(const struct aws_op_desc *d, struct aws_client *client,
 	return (op);
 }
 
-int
+struct aws_op *
 ecr_get_authorization_token(struct aws_client *client,
     struct aws_creds *creds, const char *region, ecr_auth_cb cb, void *arg,
     char **cause)
@@ -549,7 +549,7 @@ ecr_get_authorization_token(struct aws_client *client,
 	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
 
-int
+struct aws_op *
 ecr_batch_get_image(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *registry_id, const char *repository,
     const struct ecr_image_id *ids, size_t nids,
@@ -562,11 +562,11 @@ ecr_batch_get_image(struct aws_client *client, struct aws_creds *creds,
 
 	if (nids == 0) {
 		*cause = xstrdup("ECR BatchGetImage: no image ids");
-		return (-1);
+		return (NULL);
 	}
 	if ((op = ecr_op_repository(&ecr_op_batch_get_image, client, creds,
 	    region, registry_id, repository, cause)) == NULL)
-		return (-1);
+		return (NULL);
 	json_object_set_new(aws_op_json(op), "imageIds",
 	    ecr_image_ids(ids, nids));
 	if (media_types != NULL && media_types[0] != NULL) {
@@ -578,7 +578,7 @@ ecr_batch_get_image(struct aws_client *client, struct aws_creds *creds,
 	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
 
-int
+struct aws_op *
 ecr_describe_images(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *registry_id, const char *repository,
     const struct ecr_image_id *ids, size_t nids, ecr_image_detail_list_cb cb,
@@ -588,14 +588,14 @@ ecr_describe_images(struct aws_client *client, struct aws_creds *creds,
 
 	if ((op = ecr_op_repository(&ecr_op_describe_images, client, creds,
 	    region, registry_id, repository, cause)) == NULL)
-		return (-1);
+		return (NULL);
 	if (nids > 0)
 		json_object_set_new(aws_op_json(op), "imageIds",
 		    ecr_image_ids(ids, nids));
 	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
 
-int
+struct aws_op *
 ecr_batch_check_layer_availability(struct aws_client *client,
     struct aws_creds *creds, const char *region, const char *registry_id,
     const char *repository, const char * const *digests, size_t n,
@@ -608,11 +608,11 @@ ecr_batch_check_layer_availability(struct aws_client *client,
 	if (n == 0) {
 		*cause = xstrdup("ECR BatchCheckLayerAvailability: no layer "
 		    "digests");
-		return (-1);
+		return (NULL);
 	}
 	if ((op = ecr_op_repository(&ecr_op_batch_check_layer_availability,
 	    client, creds, region, registry_id, repository, cause)) == NULL)
-		return (-1);
+		return (NULL);
 	a = json_array();
 	for (i = 0; i < n; i++)
 		json_array_append_new(a, json_string(digests[i]));

@@ -321,7 +321,7 @@ static const struct aws_op_desc ecs_op_describe_task_definition = {
 	ecs_deliver_task_definition, NULL, 0
 };
 
-int
+struct aws_op *
 ecs_describe_services(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *cluster, const char * const *services,
     ecs_service_list_cb cb, void *arg, char **cause)
@@ -334,7 +334,7 @@ ecs_describe_services(struct aws_client *client, struct aws_creds *creds,
 		;
 	if (n == 0) {
 		*cause = xstrdup("ECS DescribeServices: no services");
-		return (-1);
+		return (NULL);
 	}
 	op = aws_op_new(&ecs_op_describe_services, client, creds, region);
 	o = aws_op_json(op);
@@ -353,7 +353,7 @@ ecs_describe_services(struct aws_client *client, struct aws_creds *creds,
 	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
 
-int
+struct aws_op *
 ecs_describe_task_definition(struct aws_client *client,
     struct aws_creds *creds, const char *region, const char *task_definition,
     ecs_task_definition_cb cb, void *arg, char **cause)
@@ -364,12 +364,12 @@ ecs_describe_task_definition(struct aws_client *client,
 	if (task_definition == NULL || *task_definition == '\0') {
 		*cause = xstrdup("ECS DescribeTaskDefinition: no task "
 		    "definition");
-		return (-1);
+		return (NULL);
 	}
 	if ((s = json_string(task_definition)) == NULL) {
 		*cause = xstrdup("ECS DescribeTaskDefinition: the name is not "
 		    "UTF-8");
-		return (-1);
+		return (NULL);
 	}
 	op = aws_op_new(&ecs_op_describe_task_definition, client, creds,
 	    region);

@@ -219,19 +219,20 @@ out:
 	free(op);
 }
 
-int
+struct aws_call *
 sesv2_send_email(struct aws_client *client, struct aws_creds *creds,
     const char *region, const struct sesv2_email *m, sesv2_send_cb cb,
     void *arg, char **cause)
 {
 	struct aws_request	 req;
+	struct aws_call		*call;
 	struct sesv2_op		*op;
 	char			*body, *c = NULL;
 
 	if ((body = sesv2_email_json(m, &c)) == NULL) {
 		*cause = xasprintf("SES SendEmail: %s", c);
 		free(c);
-		return (-1);
+		return (NULL);
 	}
 	op = xcalloc(1, sizeof *op);
 	op->cb = cb;
@@ -245,11 +246,9 @@ sesv2_send_email(struct aws_client *client, struct aws_creds *creds,
 	req.path = "/v2/email/outbound-emails";
 	req.body = body;
 	req.body_len = strlen(body);
-	if (aws_client_call(client, &req, sesv2_reply_cb, op, cause) == NULL) {
+	if ((call = aws_client_call(client, &req, sesv2_reply_cb, op,
+	    cause)) == NULL)
 		free(op);
-		free(body);
-		return (-1);
-	}
 	free(body);
-	return (0);
+	return (call);
 }

@@ -766,10 +766,11 @@ taskdef_cb(const struct aws_reply *reply, struct ecs_task_definition *td,
 
 /* Runs a started call to its callback; 0 when it started. */
 static int
-finish(struct svc_env *env, struct res *r, int started, char *cause)
+finish(struct svc_env *env, struct res *r, const void *started,
+    char *cause)
 {
 	env->starting = 0;
-	if (started != 0) {
+	if (started == NULL) {
 		ok(0, "call started: %s", cause != NULL ? cause : "?");
 		free(cause);
 		return (-1);
@@ -997,8 +998,8 @@ test_errors(struct svc_env *env)
 {
 	struct cfn_create_change_set_input	 in;
 	struct res				 r = { 0 };
+	struct aws_op				*op;
 	char					*why = NULL, *big;
-	int					 rc;
 
 	CALL(env, &r, cfn_describe_stacks(env->client, NULL, NULL, "nope",
 	    stacks_cb, &r, &cause));
@@ -1035,18 +1036,18 @@ test_errors(struct svc_env *env)
 	    "UPDATE change set of a missing stack: ValidationError (%s)",
 	    r.message);
 	in.template_body = NULL;
-	rc = cfn_create_change_set(env->client, NULL, NULL, &in, ref_cb, &r,
+	op = cfn_create_change_set(env->client, NULL, NULL, &in, ref_cb, &r,
 	    &why);
-	ok(rc == -1 && why != NULL, "no template: refused at once (%s)",
+	ok(op == NULL && why != NULL, "no template: refused at once (%s)",
 	    why);
 	free(why);
 	why = NULL;
 	big = xcalloc(1, CFN_TEMPLATE_BODY_MAX + 2);
 	memset(big, '#', CFN_TEMPLATE_BODY_MAX + 1);
 	in.template_body = big;
-	rc = cfn_create_change_set(env->client, NULL, NULL, &in, ref_cb, &r,
+	op = cfn_create_change_set(env->client, NULL, NULL, &in, ref_cb, &r,
 	    &why);
-	ok(rc == -1 && why != NULL && strstr(why, "51200") != NULL,
+	ok(op == NULL && why != NULL && strstr(why, "51200") != NULL,
 	    "template over 51,200 bytes: refused at once (%s)", why);
 	free(why);
 	free(big);
