@@ -184,36 +184,55 @@ out:
 	return (out);
 }
 
+int
+sesv2_parse_send_email(const void *data, size_t len, char **message_id,
+    char **cause)
+{
+	struct json	*doc = NULL;
+	const char	*id = NULL;
+	int		 rc = -1;
+
+	if (json_load(&doc, data, len, NULL, "SES SendEmail reply",
+	    cause) != 0)
+		return (-1);
+	if (json_str(doc, &id, "MessageId") != 0) {
+		*cause = xstrdup(json_error(doc) != NULL ? json_error(doc) :
+		    "no MessageId");
+		goto out;
+	}
+	*message_id = xstrdup(id);
+	rc = 0;
+out:
+	json_free(doc);
+	return (rc);
+}
+
 static void
 sesv2_reply_cb(struct aws_reply *reply, void *arg)
 {
 	struct sesv2_op		*op = arg;
-	struct json		*doc = NULL;
 	struct aws_reply	 r;
-	const char		*id = NULL;
-	char			*cause = NULL, *message = NULL;
+	char			*id = NULL, *cause = NULL, *message = NULL;
 
 	if (reply->error != AWS_OK) {
 		op->cb(reply, NULL, op->arg);
 		goto out;
 	}
-	if (json_load(&doc, reply->body->data, reply->body->len, NULL,
-	    "SES SendEmail reply", &cause) == 0 &&
-	    json_str(doc, &id, "MessageId") == 0) {
+	if (sesv2_parse_send_email(reply->body->data, reply->body->len, &id,
+	    &cause) == 0) {
 		op->cb(reply, id, op->arg);
 		goto out;
 	}
 	r = *reply;
 	r.error = AWS_EREPLY;
 	message = xasprintf("SES SendEmail: %s: %s (request %s)",
-	    aws_strerror(AWS_EREPLY), cause != NULL ? cause :
-	    json_error(doc), *reply->request_id != '\0' ?
+	    aws_strerror(AWS_EREPLY), cause, *reply->request_id != '\0' ?
 	    reply->request_id : "unknown");
 	r.message = message;
 	log_debug(LOG_CAT_AWS, "ses call failed: %s", message);
 	op->cb(&r, NULL, op->arg);
 out:
-	json_free(doc);
+	free(id);
 	free(cause);
 	free(message);
 	free(op);

@@ -52,4 +52,9 @@ struct aws_call	*sesv2_send_email(struct aws_client *, struct aws_creds *,
  */
 char	*sesv2_email_json(const struct sesv2_email *, char **cause);
 
+/* The pure reader of the reply: *message_id (caller frees), or -1 and
+   *cause. */
+int	 sesv2_parse_send_email(const void *, size_t, char **message_id,
+	    char **cause);
+
 #endif
