@@ -72,6 +72,40 @@ struct aws_op_desc {
 	int			 secret;	/* wipe each reply's body */
 };
 
+/*
+ * The glue of one result type, as static functions: NAME_parse_op,
+ * NAME_free_op and NAME_deliver call the module's typed parser, free
+ * function and callback.  AWS_OP_RESULT takes a paged parser (with a
+ * next token), AWS_OP_RESULT_ONE a parser of a single reply.
+ */
+#define AWS_OP_GLUE(name, type, release, cbtype)			\
+static void								\
+name##_free_op(void *r)							\
+{									\
+	release((type *)r);						\
+}									\
+static void								\
+name##_deliver(aws_op_fn cb, const struct aws_reply *reply, void *r,	\
+    void *arg)								\
+{									\
+	((cbtype)cb)(reply, (type *)r, arg);				\
+}
+#define AWS_OP_RESULT(name, type, parse, release, cbtype)		\
+static int								\
+name##_parse_op(void *r, const void *d, size_t l, char **n, char **c)	\
+{									\
+	return (parse((type *)r, d, l, n, c));				\
+}									\
+AWS_OP_GLUE(name, type, release, cbtype)
+#define AWS_OP_RESULT_ONE(name, type, parse, release, cbtype)		\
+static int								\
+name##_parse_op(void *r, const void *d, size_t l, char **n, char **c)	\
+{									\
+	*n = NULL;							\
+	return (parse((type *)r, d, l, c));				\
+}									\
+AWS_OP_GLUE(name, type, release, cbtype)
+
 struct aws_op	*aws_op_new(const struct aws_op_desc *, struct aws_client *,
 		    struct aws_creds *, const char *region);
 /* Frees an op that was not started (a request that could not be built). */

@@ -671,109 +671,20 @@ cfn_stack_event_list_free(struct cfn_stack_event_list *l)
  * member of the next page, the result and how the callback is called.
  */
 
-static int
-cfn_parse_ref_op(void *r, const void *data, size_t len, char **next,
-    char **cause)
-{
-	*next = NULL;
-	return (cfn_parse_change_set_ref(r, data, len, cause));
-}
+AWS_OP_RESULT_ONE(cfn_ref, struct cfn_change_set_ref, cfn_parse_change_set_ref,
+    cfn_change_set_ref_free, cfn_change_set_ref_cb)
+AWS_OP_RESULT(cfn_change_set, struct cfn_change_set, cfn_parse_change_set_page,
+    cfn_change_set_free, cfn_change_set_cb)
+AWS_OP_RESULT(cfn_change_set_list, struct cfn_change_set_list,
+    cfn_parse_change_set_list_page, cfn_change_set_list_free,
+    cfn_change_set_list_cb)
+AWS_OP_RESULT(cfn_stack_list, struct cfn_stack_list, cfn_parse_stacks_page,
+    cfn_stack_list_free, cfn_stack_list_cb)
+AWS_OP_RESULT(cfn_stack_event_list, struct cfn_stack_event_list,
+    cfn_parse_stack_events_page, cfn_stack_event_list_free,
+    cfn_stack_event_list_cb)
 
-static int
-cfn_parse_change_set_op(void *r, const void *data, size_t len, char **next,
-    char **cause)
-{
-	return (cfn_parse_change_set_page(r, data, len, next, cause));
-}
-
-static int
-cfn_parse_change_set_list_op(void *r, const void *data, size_t len,
-    char **next, char **cause)
-{
-	return (cfn_parse_change_set_list_page(r, data, len, next, cause));
-}
-
-static int
-cfn_parse_stacks_op(void *r, const void *data, size_t len, char **next,
-    char **cause)
-{
-	return (cfn_parse_stacks_page(r, data, len, next, cause));
-}
-
-static int
-cfn_parse_stack_events_op(void *r, const void *data, size_t len,
-    char **next, char **cause)
-{
-	return (cfn_parse_stack_events_page(r, data, len, next, cause));
-}
-
-static void
-cfn_ref_free_op(void *p)
-{
-	cfn_change_set_ref_free(p);
-}
-
-static void
-cfn_change_set_free_op(void *p)
-{
-	cfn_change_set_free(p);
-}
-
-static void
-cfn_change_set_list_free_op(void *p)
-{
-	cfn_change_set_list_free(p);
-}
-
-static void
-cfn_stack_list_free_op(void *p)
-{
-	cfn_stack_list_free(p);
-}
-
-static void
-cfn_stack_event_list_free_op(void *p)
-{
-	cfn_stack_event_list_free(p);
-}
-
-/* The callbacks, called with their own types. */
-
-static void
-cfn_deliver_ref(aws_op_fn cb, const struct aws_reply *reply, void *result,
-    void *arg)
-{
-	((cfn_change_set_ref_cb)cb)(reply, result, arg);
-}
-
-static void
-cfn_deliver_change_set(aws_op_fn cb, const struct aws_reply *reply,
-    void *result, void *arg)
-{
-	((cfn_change_set_cb)cb)(reply, result, arg);
-}
-
-static void
-cfn_deliver_change_set_list(aws_op_fn cb, const struct aws_reply *reply,
-    void *result, void *arg)
-{
-	((cfn_change_set_list_cb)cb)(reply, result, arg);
-}
-
-static void
-cfn_deliver_stack_list(aws_op_fn cb, const struct aws_reply *reply,
-    void *result, void *arg)
-{
-	((cfn_stack_list_cb)cb)(reply, result, arg);
-}
-
-static void
-cfn_deliver_stack_event_list(aws_op_fn cb, const struct aws_reply *reply,
-    void *result, void *arg)
-{
-	((cfn_stack_event_list_cb)cb)(reply, result, arg);
-}
-
+/* Calls without a result. */
 static void
 cfn_deliver_done(aws_op_fn cb, const struct aws_reply *reply, void *result,
     void *arg)
@@ -785,15 +696,15 @@ static int	cfn_stack_events_bound(void *, const void *, const char *);
 
 static const struct aws_op_desc cfn_op_create_change_set = {
 	&aws_service_cloudformation, "CreateChangeSet",
-	cfn_parse_ref_op, NULL,
+	cfn_ref_parse_op, NULL,
 	sizeof (struct cfn_change_set_ref), cfn_ref_free_op,
-	cfn_deliver_ref, NULL, 0
+	cfn_ref_deliver, NULL, 0
 };
 static const struct aws_op_desc cfn_op_describe_change_set = {
 	&aws_service_cloudformation, "DescribeChangeSet",
-	cfn_parse_change_set_op, "NextToken",
+	cfn_change_set_parse_op, "NextToken",
 	sizeof (struct cfn_change_set), cfn_change_set_free_op,
-	cfn_deliver_change_set, NULL, 0
+	cfn_change_set_deliver, NULL, 0
 };
 static const struct aws_op_desc cfn_op_execute_change_set = {
 	&aws_service_cloudformation, "ExecuteChangeSet",
@@ -805,21 +716,21 @@ static const struct aws_op_desc cfn_op_delete_change_set = {
 };
 static const struct aws_op_desc cfn_op_list_change_sets = {
 	&aws_service_cloudformation, "ListChangeSets",
-	cfn_parse_change_set_list_op, "NextToken",
+	cfn_change_set_list_parse_op, "NextToken",
 	sizeof (struct cfn_change_set_list), cfn_change_set_list_free_op,
-	cfn_deliver_change_set_list, NULL, 0
+	cfn_change_set_list_deliver, NULL, 0
 };
 static const struct aws_op_desc cfn_op_describe_stacks = {
 	&aws_service_cloudformation, "DescribeStacks",
-	cfn_parse_stacks_op, "NextToken",
+	cfn_stack_list_parse_op, "NextToken",
 	sizeof (struct cfn_stack_list), cfn_stack_list_free_op,
-	cfn_deliver_stack_list, NULL, 0
+	cfn_stack_list_deliver, NULL, 0
 };
 static const struct aws_op_desc cfn_op_describe_stack_events = {
 	&aws_service_cloudformation, "DescribeStackEvents",
-	cfn_parse_stack_events_op, "NextToken",
+	cfn_stack_event_list_parse_op, "NextToken",
 	sizeof (struct cfn_stack_event_list), cfn_stack_event_list_free_op,
-	cfn_deliver_stack_event_list, cfn_stack_events_bound, 0
+	cfn_stack_event_list_deliver, cfn_stack_events_bound, 0
 };
 
 /* CreateChangeSet. */

@@ -373,113 +373,40 @@ ecr_layer_list_free(struct ecr_layer_list *l)
 
 /* The operations: one row each, the parsers adapted to the engine. */
 
-static int
-ecr_parse_auth_op(void *r, const void *data, size_t len, char **next,
-    char **cause)
-{
-	*next = NULL;
-	return (ecr_parse_authorization_token(r, data, len, cause));
-}
-
-static int
-ecr_parse_images_op(void *r, const void *data, size_t len, char **next,
-    char **cause)
-{
-	*next = NULL;
-	return (ecr_parse_images(r, data, len, cause));
-}
-
-static int
-ecr_parse_image_details_op(void *r, const void *data, size_t len,
-    char **next, char **cause)
-{
-	return (ecr_parse_image_details(r, data, len, next, cause));
-}
-
-static int
-ecr_parse_layers_op(void *r, const void *data, size_t len, char **next,
-    char **cause)
-{
-	*next = NULL;
-	return (ecr_parse_layers(r, data, len, cause));
-}
-
-static void
-ecr_auth_free_op(void *p)
-{
-	ecr_auth_free(p);
-}
-
-static void
-ecr_image_list_free_op(void *p)
-{
-	ecr_image_list_free(p);
-}
-
-static void
-ecr_image_detail_list_free_op(void *p)
-{
-	ecr_image_detail_list_free(p);
-}
-
-static void
-ecr_layer_list_free_op(void *p)
-{
-	ecr_layer_list_free(p);
-}
-
-static void
-ecr_deliver_auth(aws_op_fn cb, const struct aws_reply *reply, void *result,
-    void *arg)
-{
-	((ecr_auth_cb)cb)(reply, result, arg);
-}
-
-static void
-ecr_deliver_images(aws_op_fn cb, const struct aws_reply *reply,
-    void *result, void *arg)
-{
-	((ecr_image_list_cb)cb)(reply, result, arg);
-}
-
-static void
-ecr_deliver_details(aws_op_fn cb, const struct aws_reply *reply,
-    void *result, void *arg)
-{
-	((ecr_image_detail_list_cb)cb)(reply, result, arg);
-}
-
-static void
-ecr_deliver_layers(aws_op_fn cb, const struct aws_reply *reply,
-    void *result, void *arg)
-{
-	((ecr_layer_list_cb)cb)(reply, result, arg);
-}
+AWS_OP_RESULT_ONE(ecr_auth, struct ecr_auth, ecr_parse_authorization_token,
+    ecr_auth_free, ecr_auth_cb)
+AWS_OP_RESULT_ONE(ecr_images, struct ecr_image_list, ecr_parse_images,
+    ecr_image_list_free, ecr_image_list_cb)
+AWS_OP_RESULT(ecr_details, struct ecr_image_detail_list,
+    ecr_parse_image_details, ecr_image_detail_list_free,
+    ecr_image_detail_list_cb)
+AWS_OP_RESULT_ONE(ecr_layers, struct ecr_layer_list, ecr_parse_layers,
+    ecr_layer_list_free, ecr_layer_list_cb)
 
 /* The token's reply holds the registry password: wiped once read. */
 static const struct aws_op_desc ecr_op_get_authorization_token = {
 	&aws_service_ecr, "GetAuthorizationToken",
-	ecr_parse_auth_op, NULL,
+	ecr_auth_parse_op, NULL,
 	sizeof (struct ecr_auth), ecr_auth_free_op,
-	ecr_deliver_auth, NULL, 1
+	ecr_auth_deliver, NULL, 1
 };
 static const struct aws_op_desc ecr_op_batch_get_image = {
 	&aws_service_ecr, "BatchGetImage",
-	ecr_parse_images_op, NULL,
-	sizeof (struct ecr_image_list), ecr_image_list_free_op,
-	ecr_deliver_images, NULL, 0
+	ecr_images_parse_op, NULL,
+	sizeof (struct ecr_image_list), ecr_images_free_op,
+	ecr_images_deliver, NULL, 0
 };
 static const struct aws_op_desc ecr_op_describe_images = {
 	&aws_service_ecr, "DescribeImages",
-	ecr_parse_image_details_op, "nextToken",
-	sizeof (struct ecr_image_detail_list), ecr_image_detail_list_free_op,
-	ecr_deliver_details, NULL, 0
+	ecr_details_parse_op, "nextToken",
+	sizeof (struct ecr_image_detail_list), ecr_details_free_op,
+	ecr_details_deliver, NULL, 0
 };
 static const struct aws_op_desc ecr_op_batch_check_layer_availability = {
 	&aws_service_ecr, "BatchCheckLayerAvailability",
-	ecr_parse_layers_op, NULL,
-	sizeof (struct ecr_layer_list), ecr_layer_list_free_op,
-	ecr_deliver_layers, NULL, 0
+	ecr_layers_parse_op, NULL,
+	sizeof (struct ecr_layer_list), ecr_layers_free_op,
+	ecr_layers_deliver, NULL, 0
 };
 
 /* Sets a string member; -1 when it is not UTF-8. */

@@ -265,60 +265,24 @@ ecs_service_primary(const struct ecs_service *s)
 
 /* The operations: one row each, the parsers adapted to the engine. */
 
-static int
-ecs_parse_services_op(void *r, const void *data, size_t len, char **next,
-    char **cause)
-{
-	*next = NULL;
-	return (ecs_parse_services(r, data, len, cause));
-}
-
-static int
-ecs_parse_task_definition_op(void *r, const void *data, size_t len,
-    char **next, char **cause)
-{
-	*next = NULL;
-	return (ecs_parse_task_definition(r, data, len, cause));
-}
-
-static void
-ecs_service_list_free_op(void *p)
-{
-	ecs_service_list_free(p);
-}
-
-static void
-ecs_task_definition_free_op(void *p)
-{
-	ecs_task_definition_free(p);
-}
-
-static void
-ecs_deliver_services(aws_op_fn cb, const struct aws_reply *reply,
-    void *result, void *arg)
-{
-	((ecs_service_list_cb)cb)(reply, result, arg);
-}
-
-static void
-ecs_deliver_task_definition(aws_op_fn cb, const struct aws_reply *reply,
-    void *result, void *arg)
-{
-	((ecs_task_definition_cb)cb)(reply, result, arg);
-}
+AWS_OP_RESULT_ONE(ecs_services, struct ecs_service_list, ecs_parse_services,
+    ecs_service_list_free, ecs_service_list_cb)
+AWS_OP_RESULT_ONE(ecs_task_definition, struct ecs_task_definition,
+    ecs_parse_task_definition, ecs_task_definition_free,
+    ecs_task_definition_cb)
 
 /* More than ten services are several requests, joined by the engine. */
 static const struct aws_op_desc ecs_op_describe_services = {
 	&aws_service_ecs, "DescribeServices",
-	ecs_parse_services_op, NULL,
-	sizeof (struct ecs_service_list), ecs_service_list_free_op,
-	ecs_deliver_services, NULL, 0
+	ecs_services_parse_op, NULL,
+	sizeof (struct ecs_service_list), ecs_services_free_op,
+	ecs_services_deliver, NULL, 0
 };
 static const struct aws_op_desc ecs_op_describe_task_definition = {
 	&aws_service_ecs, "DescribeTaskDefinition",
-	ecs_parse_task_definition_op, NULL,
+	ecs_task_definition_parse_op, NULL,
 	sizeof (struct ecs_task_definition), ecs_task_definition_free_op,
-	ecs_deliver_task_definition, NULL, 0
+	ecs_task_definition_deliver, NULL, 0
 };
 
 struct aws_op *
