@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "aws-op.h"
 #include "buf.h"
 #include "log.h"
 #include "svc-cfn.h"
@@ -1050,7 +1051,22 @@ test_errors(struct svc_env *env)
 	ok(op == NULL && why != NULL && strstr(why, "51200") != NULL,
 	    "template over 51,200 bytes: refused at once (%s)", why);
 	free(why);
+	why = NULL;
 	free(big);
+
+	/* The handle a start function returns stops the operation. */
+	res_reset(&r, env);
+	op = cfn_describe_stacks(env->client, NULL, NULL, NULL, stacks_cb, &r,
+	    &why);
+	ok(op != NULL, "DescribeStacks started (%s)", why != NULL ? why : "");
+	free(why);
+	if (op != NULL) {
+		aws_op_cancel(op);
+		svc_env_wait(env, &r.done);
+	}
+	ok(r.done == 1 && r.error == AWS_ECANCELLED && r.result == NULL,
+	    "a cancelled operation calls back once, with AWS_ECANCELLED "
+	    "(%s)", r.message != NULL ? r.message : "");
 	res_reset(&r, env);
 }
 
