@@ -1338,7 +1338,8 @@ engine_exec_describe_cb(const struct aws_reply *reply,
 		}
 		call = engine_call_new(r, st);
 		if (cfn_describe_stacks(engine_client(r), creds, region,
-		    env->stack, engine_stack_executed_cb, call, &cause) == NULL) {
+		    env->stack, engine_stack_executed_cb, call,
+		    &cause) == NULL) {
 			engine_call_end(call);
 			engine_stage_fail(r, st, cause);
 			free(cause);

@@ -252,28 +252,29 @@ struct aws_op	*cfn_create_change_set(struct aws_client *, struct aws_creds *,
 	    const char *region, const struct cfn_create_change_set_input *,
 	    cfn_change_set_ref_cb, void *arg, char **cause);
 /* change_set is a name (with stack_name) or an ARN (stack_name NULL). */
-struct aws_op	*cfn_describe_change_set(struct aws_client *, struct aws_creds *,
-	    const char *region, const char *stack_name, const char *change_set,
-	    cfn_change_set_cb, void *arg, char **cause);
+struct aws_op	*cfn_describe_change_set(struct aws_client *,
+	    struct aws_creds *, const char *region, const char *stack_name,
+	    const char *change_set, cfn_change_set_cb, void *arg,
+	    char **cause);
 /* With a client_request_token, a repeated call (a retry after a lost
    reply, a restart) is accepted and does not execute twice. */
-struct aws_op	*cfn_execute_change_set(struct aws_client *, struct aws_creds *,
-	    const char *region, const char *stack_name, const char *change_set,
-	    const char *client_request_token, cfn_done_cb, void *arg,
-	    char **cause);
+struct aws_op	*cfn_execute_change_set(struct aws_client *,
+	    struct aws_creds *, const char *region, const char *stack_name,
+	    const char *change_set, const char *client_request_token,
+	    cfn_done_cb, void *arg, char **cause);
 struct aws_op	*cfn_delete_change_set(struct aws_client *, struct aws_creds *,
 	    const char *region, const char *stack_name, const char *change_set,
 	    cfn_done_cb, void *arg, char **cause);
 struct aws_op	*cfn_list_change_sets(struct aws_client *, struct aws_creds *,
-	    const char *region, const char *stack_name,
-	    cfn_change_set_list_cb, void *arg, char **cause);
+	    const char *region, const char *stack_name, cfn_change_set_list_cb,
+	    void *arg, char **cause);
 /* One stack by name or id, or every stack (all pages) when NULL. */
 struct aws_op	*cfn_describe_stacks(struct aws_client *, struct aws_creds *,
 	    const char *region, const char *stack_name, cfn_stack_list_cb,
 	    void *arg, char **cause);
 /* bounds may be NULL: every page (at most AWS_OP_PAGES_MAX). */
-struct aws_op	*cfn_describe_stack_events(struct aws_client *, struct aws_creds *,
-	    const char *region, const char *stack_name,
+struct aws_op	*cfn_describe_stack_events(struct aws_client *,
+	    struct aws_creds *, const char *region, const char *stack_name,
 	    const struct cfn_stack_events_bounds *, cfn_stack_event_list_cb,
 	    void *arg, char **cause);
 

@@ -105,8 +105,9 @@ typedef void	(*ecr_image_detail_list_cb)(const struct aws_reply *,
 typedef void	(*ecr_layer_list_cb)(const struct aws_reply *,
 		    struct ecr_layer_list *, void *arg);
 
-struct aws_op	*ecr_get_authorization_token(struct aws_client *, struct aws_creds *,
-	    const char *region, ecr_auth_cb, void *arg, char **cause);
+struct aws_op	*ecr_get_authorization_token(struct aws_client *,
+	    struct aws_creds *, const char *region, ecr_auth_cb, void *arg,
+	    char **cause);
 /*
  * Manifests of nids images; media_types (NULL-terminated, may be NULL)
  * are the accepted manifest types.  Images that are not there come back

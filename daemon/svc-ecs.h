@@ -114,9 +114,10 @@ struct aws_op	*ecs_describe_services(struct aws_client *, struct aws_creds *,
 	    const char * const *services, ecs_service_list_cb, void *arg,
 	    char **cause);
 /* family, family:revision or ARN. */
-struct aws_op	*ecs_describe_task_definition(struct aws_client *, struct aws_creds *,
-	    const char *region, const char *task_definition,
-	    ecs_task_definition_cb, void *arg, char **cause);
+struct aws_op	*ecs_describe_task_definition(struct aws_client *,
+	    struct aws_creds *, const char *region,
+	    const char *task_definition, ecs_task_definition_cb, void *arg,
+	    char **cause);
 
 void	 ecs_service_list_free(struct ecs_service_list *);
 void	 ecs_task_definition_free(struct ecs_task_definition *);

@@ -716,8 +716,8 @@ manual_update(struct t *t, const char *stack, const char *key)
 	in.nparameters = 2;
 	memset(&m, 0, sizeof m);
 	if (creds == NULL || cfn_create_change_set(c, creds, "eu-west-1", &in,
-	    manual_ref_cb, &m, &cause) == NULL || !t_until(t, manual_pred, &m) ||
-	    !m.ok)
+	    manual_ref_cb, &m, &cause) == NULL ||
+	    !t_until(t, manual_pred, &m) || !m.ok)
 		goto out;
 	for (i = 0; i < 200; i++) {
 		m.done = 0;
