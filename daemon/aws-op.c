@@ -60,8 +60,8 @@ aws_op_free(struct aws_op *op)
 
 	if (op == NULL)
 		return;
-	if (op->result != NULL && op->desc->result_free != NULL)
-		op->desc->result_free(op->result);
+	if (op->result != NULL && op->desc->result->free != NULL)
+		op->desc->result->free(op->result);
 	for (i = 0; i < op->njson; i++)
 		json_decref(op->json[i]);
 	free(op->json);
@@ -111,7 +111,7 @@ aws_op_finish(struct aws_op *op, const struct aws_reply *reply)
 		result = op->result;
 		op->result = NULL;
 	}
-	op->desc->deliver(op->cb, reply, result, op->arg);
+	op->desc->result->deliver(op->cb, reply, result, op->arg);
 }
 
 /* A failure of ours (an unreadable reply, a next page that would not
@@ -180,6 +180,7 @@ aws_op_reply_cb(struct aws_reply *reply, void *arg)
 {
 	struct aws_op			*op = arg;
 	const struct aws_op_desc	*d = op->desc;
+	const struct aws_op_result	*res = d->result;
 	char				*next = NULL, *cause = NULL;
 	int				 rc, error;
 
@@ -188,10 +189,10 @@ aws_op_reply_cb(struct aws_reply *reply, void *arg)
 		goto done;
 	}
 	op->pages++;
-	if (d->parse != NULL) {
-		if (op->result == NULL && d->result_size != 0)
-			op->result = xcalloc(1, d->result_size);
-		rc = d->parse(op->result, reply->body->data, reply->body->len,
+	if (res->parse != NULL) {
+		if (op->result == NULL && res->size != 0)
+			op->result = xcalloc(1, res->size);
+		rc = res->parse(op->result, reply->body->data, reply->body->len,
 		    &next, &cause);
 		if (d->secret && reply->body->data != NULL)
 			explicit_bzero(reply->body->data, reply->body->len);

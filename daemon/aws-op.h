@@ -58,25 +58,32 @@ typedef void	(*aws_op_deliver_fn)(aws_op_fn, const struct aws_reply *,
 typedef int	(*aws_op_page_done_fn)(void *result, const void *params,
 		    const char *next);
 
+/* A result type: how a reply becomes it and how the caller gets it. */
+struct aws_op_result {
+	aws_op_parse_fn		 parse;		/* NULL: nothing to read */
+	size_t			 size;		/* zeroed before page one */
+	void			(*free)(void *);
+	aws_op_deliver_fn	 deliver;
+};
+
+/* One row of a service's operation table. */
 struct aws_op_desc {
 	const struct aws_service *service;
 	const char		*action;	/* "DescribeStacks" */
-	aws_op_parse_fn		 parse;		/* NULL: nothing to read */
+	const struct aws_op_result *result;
 	/* The request member that asks for the next page ("NextToken",
 	   "nextToken"); NULL: the action has no pages. */
 	const char		*next_token;
-	size_t			 result_size;	/* zeroed before page one */
-	void			(*result_free)(void *);
-	aws_op_deliver_fn	 deliver;
 	aws_op_page_done_fn	 page_done;	/* NULL: read every page */
 	int			 secret;	/* wipe each reply's body */
 };
 
 /*
- * The glue of one result type, as static functions: NAME_parse_op,
- * NAME_free_op and NAME_deliver call the module's typed parser, free
- * function and callback.  AWS_OP_RESULT takes a paged parser (with a
- * next token), AWS_OP_RESULT_ONE a parser of a single reply.
+ * A result type, NAME_result, with its glue as static functions
+ * (NAME_parse_op, NAME_free_op, NAME_deliver) calling the module's
+ * typed parser, free function and callback.  AWS_OP_RESULT takes a
+ * paged parser (with a next token), AWS_OP_RESULT_ONE a parser of a
+ * single reply.
  */
 #define AWS_OP_GLUE(name, type, release, cbtype)			\
 static void								\
@@ -89,7 +96,10 @@ name##_deliver(aws_op_fn cb, const struct aws_reply *reply, void *r,	\
     void *arg)								\
 {									\
 	((cbtype)cb)(reply, (type *)r, arg);				\
-}
+}									\
+static const struct aws_op_result name##_result = {			\
+	name##_parse_op, sizeof (type), name##_free_op, name##_deliver	\
+};
 #define AWS_OP_RESULT(name, type, parse, release, cbtype)		\
 static int								\
 name##_parse_op(void *r, const void *d, size_t l, char **n, char **c)	\

@@ -692,45 +692,39 @@ cfn_deliver_done(aws_op_fn cb, const struct aws_reply *reply, void *result,
 	((cfn_done_cb)cb)(reply, arg);
 }
 
+static const struct aws_op_result cfn_done_result = {
+	NULL, 0, NULL, cfn_deliver_done
+};
+
 static int	cfn_stack_events_bound(void *, const void *, const char *);
 
 static const struct aws_op_desc cfn_op_create_change_set = {
 	&aws_service_cloudformation, "CreateChangeSet",
-	cfn_ref_parse_op, NULL,
-	sizeof (struct cfn_change_set_ref), cfn_ref_free_op,
-	cfn_ref_deliver, NULL, 0
+	&cfn_ref_result, NULL, NULL, 0
 };
 static const struct aws_op_desc cfn_op_describe_change_set = {
 	&aws_service_cloudformation, "DescribeChangeSet",
-	cfn_change_set_parse_op, "NextToken",
-	sizeof (struct cfn_change_set), cfn_change_set_free_op,
-	cfn_change_set_deliver, NULL, 0
+	&cfn_change_set_result, "NextToken", NULL, 0
 };
 static const struct aws_op_desc cfn_op_execute_change_set = {
 	&aws_service_cloudformation, "ExecuteChangeSet",
-	NULL, NULL, 0, NULL, cfn_deliver_done, NULL, 0
+	&cfn_done_result, NULL, NULL, 0
 };
 static const struct aws_op_desc cfn_op_delete_change_set = {
 	&aws_service_cloudformation, "DeleteChangeSet",
-	NULL, NULL, 0, NULL, cfn_deliver_done, NULL, 0
+	&cfn_done_result, NULL, NULL, 0
 };
 static const struct aws_op_desc cfn_op_list_change_sets = {
 	&aws_service_cloudformation, "ListChangeSets",
-	cfn_change_set_list_parse_op, "NextToken",
-	sizeof (struct cfn_change_set_list), cfn_change_set_list_free_op,
-	cfn_change_set_list_deliver, NULL, 0
+	&cfn_change_set_list_result, "NextToken", NULL, 0
 };
 static const struct aws_op_desc cfn_op_describe_stacks = {
 	&aws_service_cloudformation, "DescribeStacks",
-	cfn_stack_list_parse_op, "NextToken",
-	sizeof (struct cfn_stack_list), cfn_stack_list_free_op,
-	cfn_stack_list_deliver, NULL, 0
+	&cfn_stack_list_result, "NextToken", NULL, 0
 };
 static const struct aws_op_desc cfn_op_describe_stack_events = {
 	&aws_service_cloudformation, "DescribeStackEvents",
-	cfn_stack_event_list_parse_op, "NextToken",
-	sizeof (struct cfn_stack_event_list), cfn_stack_event_list_free_op,
-	cfn_stack_event_list_deliver, cfn_stack_events_bound, 0
+	&cfn_stack_event_list_result, "NextToken", cfn_stack_events_bound, 0
 };
 
 /* CreateChangeSet. */

@@ -386,27 +386,19 @@ AWS_OP_RESULT_ONE(ecr_layers, struct ecr_layer_list, ecr_parse_layers,
 /* The token's reply holds the registry password: wiped once read. */
 static const struct aws_op_desc ecr_op_get_authorization_token = {
 	&aws_service_ecr, "GetAuthorizationToken",
-	ecr_auth_parse_op, NULL,
-	sizeof (struct ecr_auth), ecr_auth_free_op,
-	ecr_auth_deliver, NULL, 1
+	&ecr_auth_result, NULL, NULL, 1
 };
 static const struct aws_op_desc ecr_op_batch_get_image = {
 	&aws_service_ecr, "BatchGetImage",
-	ecr_images_parse_op, NULL,
-	sizeof (struct ecr_image_list), ecr_images_free_op,
-	ecr_images_deliver, NULL, 0
+	&ecr_images_result, NULL, NULL, 0
 };
 static const struct aws_op_desc ecr_op_describe_images = {
 	&aws_service_ecr, "DescribeImages",
-	ecr_details_parse_op, "nextToken",
-	sizeof (struct ecr_image_detail_list), ecr_details_free_op,
-	ecr_details_deliver, NULL, 0
+	&ecr_details_result, "nextToken", NULL, 0
 };
 static const struct aws_op_desc ecr_op_batch_check_layer_availability = {
 	&aws_service_ecr, "BatchCheckLayerAvailability",
-	ecr_layers_parse_op, NULL,
-	sizeof (struct ecr_layer_list), ecr_layers_free_op,
-	ecr_layers_deliver, NULL, 0
+	&ecr_layers_result, NULL, NULL, 0
 };
 
 /* Sets a string member; -1 when it is not UTF-8. */

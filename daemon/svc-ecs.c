@@ -274,15 +274,11 @@ AWS_OP_RESULT_ONE(ecs_task_definition, struct ecs_task_definition,
 /* More than ten services are several requests, joined by the engine. */
 static const struct aws_op_desc ecs_op_describe_services = {
 	&aws_service_ecs, "DescribeServices",
-	ecs_services_parse_op, NULL,
-	sizeof (struct ecs_service_list), ecs_services_free_op,
-	ecs_services_deliver, NULL, 0
+	&ecs_services_result, NULL, NULL, 0
 };
 static const struct aws_op_desc ecs_op_describe_task_definition = {
 	&aws_service_ecs, "DescribeTaskDefinition",
-	ecs_task_definition_parse_op, NULL,
-	sizeof (struct ecs_task_definition), ecs_task_definition_free_op,
-	ecs_task_definition_deliver, NULL, 0
+	&ecs_task_definition_result, NULL, NULL, 0
 };
 
 struct aws_op *
