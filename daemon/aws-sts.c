@@ -108,63 +108,80 @@ sts_wipe_body(struct aws_reply *reply)
 		explicit_bzero(reply->body->data, reply->body->len);
 }
 
-static void
-sts_assume_role_reply_cb(struct aws_reply *reply, void *arg)
+/*
+ * The AssumeRole reply: 0, or -1 and *cause.  The caller wipes the
+ * bytes; the tree that held the secrets is freed here.
+ */
+int
+sts_parse_assume_role(struct sts_assumed_role *r, const void *data,
+    size_t len, char **cause)
 {
-	struct sts_op			*op = arg;
-	struct sts_assumed_role		*r = NULL;
-	struct xml			*doc = NULL;
+	struct xml		*doc = NULL;
 	const struct xml_node	*res;
-	const char			*akid, *secret, *token, *rarn, *rid;
-	struct timespec			 exp;
-	char				*cause = NULL;
+	const char		*akid, *secret, *token, *rarn, *rid;
+	struct timespec		 exp;
+	int			 rc = -1;
 
-	if (reply->error != AWS_OK) {
-		op->assume_cb(reply, NULL, op->arg);
+	if (xml_parse(&doc, data, len, NULL, cause) != 0)
 		goto out;
-	}
-	if (xml_parse(&doc, reply->body->data, reply->body->len, NULL,
-	    &cause) != 0)
-		goto bad;
 	if ((res = xml_find(xml_root(doc), "AssumeRoleResult")) ==
 	    NULL) {
-		cause = xstrdup("no AssumeRoleResult");
-		goto bad;
+		*cause = xstrdup("no AssumeRoleResult");
+		goto out;
 	}
 	if (xml_get_text(res, "Credentials/AccessKeyId", &akid,
-	    &cause) != 0 ||
+	    cause) != 0 ||
 	    xml_get_text(res, "Credentials/SecretAccessKey", &secret,
-	    &cause) != 0 ||
+	    cause) != 0 ||
 	    xml_get_text(res, "Credentials/SessionToken", &token,
-	    &cause) != 0 ||
+	    cause) != 0 ||
 	    xml_get_time(res, "Credentials/Expiration", &exp,
-	    &cause) != 0 ||
-	    xml_get_text(res, "AssumedRoleUser/Arn", &rarn, &cause) != 0)
-		goto bad;
+	    cause) != 0 ||
+	    xml_get_text(res, "AssumedRoleUser/Arn", &rarn, cause) != 0)
+		goto out;
 	if (*akid == '\0' || *secret == '\0' || *token == '\0') {
-		cause = xstrdup("empty credentials");
-		goto bad;
+		*cause = xstrdup("empty credentials");
+		goto out;
 	}
 	rid = xml_find_text(res, "AssumedRoleUser/AssumedRoleId");
-	r = xcalloc(1, sizeof *r);
 	r->creds.access_key_id = xstrdup(akid);
 	r->creds.secret_access_key = xstrdup(secret);
 	r->creds.session_token = xstrdup(token);
 	r->creds.expires_ms = wallclock_ms_of(&exp);
 	r->assumed_role_arn = xstrdup(rarn);
 	r->assumed_role_id = xstrdup(rid != NULL ? rid : "");
-	log_debug(LOG_CAT_AWS, "sts role assumed arn=%s expires=%lld",
-	    r->assumed_role_arn, (long long)exp.tv_sec);
-	xml_free(doc);
-	doc = NULL;
-	sts_wipe_body(reply);
-	op->assume_cb(reply, r, op->arg);
-	goto out;
-bad:
-	sts_reply_unreadable(op, reply, cause != NULL ? cause : "bad XML");
+	rc = 0;
 out:
 	/* The tree held the secrets as well; freeing it is all we can do. */
 	xml_free(doc);
+	return (rc);
+}
+
+static void
+sts_assume_role_reply_cb(struct aws_reply *reply, void *arg)
+{
+	struct sts_op			*op = arg;
+	struct sts_assumed_role		*r = NULL;
+	char				*cause = NULL;
+
+	if (reply->error != AWS_OK) {
+		op->assume_cb(reply, NULL, op->arg);
+		goto out;
+	}
+	r = xcalloc(1, sizeof *r);
+	if (sts_parse_assume_role(r, reply->body->data, reply->body->len,
+	    &cause) != 0) {
+		sts_assumed_role_free(r);
+		sts_wipe_body(reply);
+		sts_reply_unreadable(op, reply, cause != NULL ? cause :
+		    "bad XML");
+		goto out;
+	}
+	log_debug(LOG_CAT_AWS, "sts role assumed arn=%s expires=%lld",
+	    r->assumed_role_arn, (long long)(r->creds.expires_ms / 1000));
+	sts_wipe_body(reply);
+	op->assume_cb(reply, r, op->arg);
+out:
 	sts_wipe_body(reply);
 	free(cause);
 	free(op);
@@ -229,42 +246,56 @@ sts_assume_role(struct aws_client *client,
 	return (call);
 }
 
+int
+sts_parse_caller_identity(struct sts_caller_identity *id, const void *data,
+    size_t len, char **cause)
+{
+	struct xml		*doc = NULL;
+	const struct xml_node	*res;
+	const char		*account, *arn, *user;
+	int			 rc = -1;
+
+	if (xml_parse(&doc, data, len, NULL, cause) != 0)
+		goto out;
+	if ((res = xml_find(xml_root(doc),
+	    "GetCallerIdentityResult")) == NULL) {
+		*cause = xstrdup("no GetCallerIdentityResult");
+		goto out;
+	}
+	if (xml_get_text(res, "Account", &account, cause) != 0 ||
+	    xml_get_text(res, "Arn", &arn, cause) != 0 ||
+	    xml_get_text(res, "UserId", &user, cause) != 0)
+		goto out;
+	id->account = xstrdup(account);
+	id->arn = xstrdup(arn);
+	id->user_id = xstrdup(user);
+	rc = 0;
+out:
+	xml_free(doc);
+	return (rc);
+}
+
 static void
 sts_identity_reply_cb(struct aws_reply *reply, void *arg)
 {
 	struct sts_op			*op = arg;
 	struct sts_caller_identity	*id;
-	struct xml			*doc = NULL;
-	const struct xml_node	*res;
-	const char			*account, *arn, *user;
 	char				*cause = NULL;
 
 	if (reply->error != AWS_OK) {
 		op->identity_cb(reply, NULL, op->arg);
 		goto out;
 	}
-	if (xml_parse(&doc, reply->body->data, reply->body->len, NULL,
-	    &cause) != 0)
-		goto bad;
-	if ((res = xml_find(xml_root(doc),
-	    "GetCallerIdentityResult")) == NULL) {
-		cause = xstrdup("no GetCallerIdentityResult");
-		goto bad;
-	}
-	if (xml_get_text(res, "Account", &account, &cause) != 0 ||
-	    xml_get_text(res, "Arn", &arn, &cause) != 0 ||
-	    xml_get_text(res, "UserId", &user, &cause) != 0)
-		goto bad;
 	id = xcalloc(1, sizeof *id);
-	id->account = xstrdup(account);
-	id->arn = xstrdup(arn);
-	id->user_id = xstrdup(user);
+	if (sts_parse_caller_identity(id, reply->body->data,
+	    reply->body->len, &cause) != 0) {
+		sts_caller_identity_free(id);
+		sts_reply_unreadable(op, reply, cause != NULL ? cause :
+		    "bad XML");
+		goto out;
+	}
 	op->identity_cb(reply, id, op->arg);
-	goto out;
-bad:
-	sts_reply_unreadable(op, reply, cause != NULL ? cause : "bad XML");
 out:
-	xml_free(doc);
 	free(cause);
 	free(op);
 }

@@ -71,4 +71,14 @@ struct aws_call	*sts_get_caller_identity(struct aws_client *,
 		    struct aws_creds *, const char *region,
 		    sts_caller_identity_cb, void *arg, char **cause);
 
+/*
+ * Pure readers of the replies (the calls and the fuzzer use them): fill
+ * the result, or -1 and *cause.  The AssumeRole bytes hold secrets: the
+ * caller wipes them.
+ */
+int	 sts_parse_assume_role(struct sts_assumed_role *, const void *,
+	    size_t, char **cause);
+int	 sts_parse_caller_identity(struct sts_caller_identity *,
+	    const void *, size_t, char **cause);
+
 #endif

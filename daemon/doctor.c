@@ -300,7 +300,7 @@ doctor_check_registry(struct doctor *d, const struct config_app *app,
 	}
 	ref = doctor_ref(d, row);
 	if (ecr_get_authorization_token(aws_context_client(d->aws), creds,
-	    region, doctor_ecr_cb, ref, &cause) != 0)
+	    region, doctor_ecr_cb, ref, &cause) == NULL)
 		doctor_start_failed(d, ref, cause);
 }
 
@@ -363,7 +363,7 @@ doctor_plan(struct doctor *d, const struct config *config)
 			ref = doctor_ref(d, row);
 			if (cfn_describe_stacks(aws_context_client(d->aws),
 			    creds, aws_context_env_region(d->aws, env),
-			    env->stack, doctor_stack_cb, ref, &cause) != 0)
+			    env->stack, doctor_stack_cb, ref, &cause) == NULL)
 				doctor_start_failed(d, ref, cause);
 		}
 		if (app->registry != NULL)

@@ -231,7 +231,7 @@ engine_delete_change_set(struct engine_run *r, struct store_stage *st)
 	    st->change_set_name, r->app, (long long)r->id, st->environment);
 	if (cfn_delete_change_set(engine_client(r), creds, region,
 	    st->change_set_arn != NULL ? NULL : env->stack, cs,
-	    engine_delete_cb, call, &cause) != 0) {
+	    engine_delete_cb, call, &cause) == NULL) {
 		log_warnx("cannot delete change set %s: %s", call->what, cause);
 		free(cause);
 		engine_call_end(call);
@@ -766,7 +766,7 @@ engine_describe_change_set(struct engine_run *r, struct store_stage *st,
 	if (cfn_describe_change_set(engine_client(r), creds, region,
 	    st->change_set_arn != NULL ? NULL : env->stack,
 	    st->change_set_arn != NULL ? st->change_set_arn :
-	    st->change_set_name, cb, call, &cause) != 0) {
+	    st->change_set_name, cb, call, &cause) == NULL) {
 		engine_call_end(call);
 		engine_stage_fail(r, st, cause);
 		free(cause);
@@ -904,7 +904,7 @@ engine_send_create(struct engine_run *r, struct store_stage *st,
 	in.client_token = token;
 	call = engine_call_new(r, st);
 	if (cfn_create_change_set(engine_client(r), creds, region, &in,
-	    engine_created_cb, call, &cause) != 0) {
+	    engine_created_cb, call, &cause) == NULL) {
 		engine_call_end(call);
 		engine_stage_fail(r, st, cause);
 		free(cause);
@@ -1055,7 +1055,7 @@ engine_create_synced(struct engine_run *r, struct store_stage *st)
 	}
 	call = engine_call_new(r, st);
 	if (cfn_describe_stacks(engine_client(r), creds, region, env->stack,
-	    engine_stack_type_cb, call, &cause) != 0) {
+	    engine_stack_type_cb, call, &cause) == NULL) {
 		engine_call_end(call);
 		engine_stage_fail(r, st, cause);
 		free(cause);
@@ -1289,7 +1289,7 @@ engine_execute_synced(struct engine_run *r, struct store_stage *st)
 	    st->change_set_arn != NULL ? NULL : env->stack,
 	    st->change_set_arn != NULL ? st->change_set_arn :
 	    st->change_set_name, token, engine_execute_cb, call,
-	    &cause) != 0) {
+	    &cause) == NULL) {
 		engine_call_end(call);
 		engine_stage_fail(r, st, cause);
 		free(cause);
@@ -1357,7 +1357,8 @@ engine_exec_describe_cb(const struct aws_reply *reply,
 		}
 		call = engine_call_new(r, st);
 		if (cfn_describe_stacks(engine_client(r), creds, region,
-		    env->stack, engine_stack_executed_cb, call, &cause) != 0) {
+		    env->stack, engine_stack_executed_cb, call,
+		    &cause) == NULL) {
 			engine_call_end(call);
 			engine_stage_fail(r, st, cause);
 			free(cause);
@@ -1441,7 +1442,7 @@ engine_stack_events(struct engine_run *r, struct store_stage *st,
 	call->data = data;
 	if (cfn_describe_stack_events(engine_client(r), creds, region,
 	    st->stack_id != NULL ? st->stack_id : env->stack, &b, cb, call,
-	    &cause) != 0) {
+	    &cause) == NULL) {
 		engine_call_end(call);
 		engine_stage_fail(r, st, cause);
 		free(cause);
@@ -1685,7 +1686,7 @@ engine_describe_services(struct engine_run *r, struct store_stage *st,
 	call = engine_call_new(r, st);
 	call->data = sv;
 	if (ecs_describe_services(engine_client(r), creds, region, cluster,
-	    names, engine_services_cb, call, &cause) != 0) {
+	    names, engine_services_cb, call, &cause) == NULL) {
 		call->data = NULL;
 		engine_call_end(call);
 		engine_services_free(sv);
@@ -1805,7 +1806,7 @@ engine_stage_step(struct engine_run *r, struct store_stage *st)
 		call = engine_call_new(r, st);
 		if (cfn_describe_stacks(engine_client(r), creds, region,
 		    st->stack_id != NULL ? st->stack_id : env->stack,
-		    engine_stack_cb, call, &cause) != 0) {
+		    engine_stack_cb, call, &cause) == NULL) {
 			engine_call_end(call);
 			engine_stage_fail(r, st, cause);
 			free(cause);

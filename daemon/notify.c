@@ -875,9 +875,10 @@ notify_send_start(struct notify *n, struct notify_send *ns,
 		e.raw_len = len;
 		region = c->mail.ses_region != NULL ? c->mail.ses_region :
 		    aws_context_region(n->aws);
-		rc = sesv2_send_email(aws_context_client(n->aws),
+		if (sesv2_send_email(aws_context_client(n->aws),
 		    aws_context_host_creds(n->aws), region, &e, notify_ses_cb,
-		    ns, cause);
+		    ns, cause) != NULL)
+			rc = 0;
 		goto out;
 	}
 

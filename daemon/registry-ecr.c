@@ -202,7 +202,7 @@ registry_ecr_login(struct registry_ecr *ecr, struct aws_creds *creds,
 		return (0);
 	}
 	if (ecr_get_authorization_token(ecr->client, creds, region,
-	    registry_ecr_auth_cb, req, cause) != 0) {
+	    registry_ecr_auth_cb, req, cause) == NULL) {
 		registry_ecr_req_free(req);
 		return (-1);
 	}

@@ -9,48 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws-op.h"
 #include "log.h"
 #include "svc-cfn.h"
 #include "xmalloc.h"
 #include "xml.h"
-
-/* Room for an encoded 51,200-byte template and the rest. */
-#define CFN_FORM_MAX	(1024 * 1024)
-
-struct cfn_op;
-typedef int	(*cfn_page_fn)(struct cfn_op *, const void *, size_t,
-		    char **next, char **cause);
-typedef void	(*cfn_finish_fn)(struct cfn_op *, const struct aws_reply *);
-
-/* One operation: one call, or one call per page. */
-struct cfn_op {
-	struct aws_client	*client;
-	struct aws_creds	*creds;
-	char			*region;
-	const char		*operation;
-	struct buf		 form;		/* without NextToken */
-	char			*next_token;
-	int			 pages;
-
-	cfn_page_fn		 page;		/* NULL: no reply to read */
-	cfn_finish_fn		 finish;
-	void			*result;
-	void			(*result_free)(void *);
-	struct cfn_stack_events_bounds bounds;
-	int			 stop;		/* a bound was reached */
-
-	union {
-		cfn_change_set_ref_cb	 ref;
-		cfn_change_set_cb	 change_set;
-		cfn_change_set_list_cb	 change_set_list;
-		cfn_stack_list_cb	 stack_list;
-		cfn_stack_event_list_cb	 stack_event_list;
-		cfn_done_cb		 done;
-	} cb;
-	void			*arg;
-};
-
-static int	cfn_op_send(struct cfn_op *, char **);
 
 /* Helpers for reading XML. */
 
@@ -702,212 +665,89 @@ cfn_stack_event_list_free(struct cfn_stack_event_list *l)
 	free(l);
 }
 
-/* The operation machinery. */
+/*
+ * The operations: one row each.  A row names the action, its pure
+ * parser (adapted to the engine's untyped signature below), the request
+ * member of the next page, the result and how the callback is called.
+ */
 
-static struct cfn_op *
-cfn_op_new(struct aws_client *client, struct aws_creds *creds,
-    const char *region, const char *operation)
-{
-	struct cfn_op	*op;
+AWS_OP_RESULT_ONE(cfn_ref, struct cfn_change_set_ref, cfn_parse_change_set_ref,
+    cfn_change_set_ref_free, cfn_change_set_ref_cb)
+AWS_OP_RESULT(cfn_change_set, struct cfn_change_set, cfn_parse_change_set_page,
+    cfn_change_set_free, cfn_change_set_cb)
+AWS_OP_RESULT(cfn_change_set_list, struct cfn_change_set_list,
+    cfn_parse_change_set_list_page, cfn_change_set_list_free,
+    cfn_change_set_list_cb)
+AWS_OP_RESULT(cfn_stack_list, struct cfn_stack_list, cfn_parse_stacks_page,
+    cfn_stack_list_free, cfn_stack_list_cb)
+AWS_OP_RESULT(cfn_stack_event_list, struct cfn_stack_event_list,
+    cfn_parse_stack_events_page, cfn_stack_event_list_free,
+    cfn_stack_event_list_cb)
 
-	op = xcalloc(1, sizeof *op);
-	op->client = client;
-	op->creds = creds;
-	op->region = region != NULL ? xstrdup(region) : NULL;
-	op->operation = operation;
-	buf_init(&op->form, CFN_FORM_MAX);
-	aws_query_init(&op->form, &aws_service_cloudformation, operation);
-	return (op);
-}
-
+/* Calls without a result. */
 static void
-cfn_op_free(struct cfn_op *op)
+cfn_deliver_done(aws_op_fn cb, const struct aws_reply *reply, void *result,
+    void *arg)
 {
-	if (op->result != NULL && op->result_free != NULL)
-		op->result_free(op->result);
-	free(op->region);
-	buf_free(&op->form);
-	free(op->next_token);
-	free(op);
+	((cfn_done_cb)cb)(reply, arg);
 }
 
-/* A failure of ours (an unreadable reply, a next page that would not
-   start) reported as a reply. */
-static void
-cfn_op_fail(struct cfn_op *op, const struct aws_reply *last, int error,
-    const char *what)
-{
-	struct aws_reply	 r;
-	char			*message;
+static const struct aws_op_result cfn_done_result = {
+	NULL, 0, NULL, cfn_deliver_done
+};
 
-	memset(&r, 0, sizeof r);
-	if (last != NULL) {
-		r.status = last->status;
-		r.attempts = last->attempts;
-		r.request_id = last->request_id;
-	} else
-		r.request_id = "";
-	r.error = error;
-	message = xasprintf("CloudFormation %s: %s: %s (request %s)",
-	    op->operation, aws_strerror(error), what,
-	    *r.request_id != '\0' ? r.request_id : "unknown");
-	r.message = message;
-	log_debug(LOG_CAT_AWS, "cfn call failed op=%s: %s", op->operation,
-	    message);
-	op->finish(op, &r);
-	free(message);
-}
+static int	cfn_stack_events_bound(void *, const void *, const char *);
 
-static void
-cfn_op_reply_cb(struct aws_reply *reply, void *arg)
-{
-	struct cfn_op	*op = arg;
-	char		*next = NULL, *cause = NULL;
-
-	if (reply->error != AWS_OK) {
-		op->finish(op, reply);
-		goto done;
-	}
-	op->pages++;
-	if (op->page != NULL && op->page(op, reply->body->data,
-	    reply->body->len, &next, &cause) != 0) {
-		cfn_op_fail(op, reply, AWS_EREPLY, cause);
-		goto done;
-	}
-	if (next != NULL && !op->stop) {
-		if (op->next_token != NULL &&
-		    strcmp(op->next_token, next) == 0) {
-			cfn_op_fail(op, reply, AWS_EREPLY,
-			    "NextToken repeats itself");
-			goto done;
-		}
-		if (op->pages >= CFN_PAGES_MAX) {
-			cfn_op_fail(op, reply, AWS_EREPLY, "too many pages");
-			goto done;
-		}
-		free(op->next_token);
-		op->next_token = next;
-		next = NULL;
-		if (cfn_op_send(op, &cause) != 0) {
-			cfn_op_fail(op, reply, AWS_ECANCELLED, cause);
-			goto done;
-		}
-		free(cause);
-		return;
-	}
-	op->finish(op, reply);
-done:
-	free(next);
-	free(cause);
-	cfn_op_free(op);
-}
-
-static int
-cfn_op_send(struct cfn_op *op, char **cause)
-{
-	struct aws_request	 req;
-	struct buf		 body;
-	int			 rc = -1;
-
-	buf_init(&body, CFN_FORM_MAX);
-	buf_append(&body, op->form.data, op->form.len);
-	if (op->next_token != NULL)
-		aws_query_add(&body, "NextToken", op->next_token);
-	if (op->form.len >= CFN_FORM_MAX || body.len >= CFN_FORM_MAX) {
-		*cause = xasprintf("CloudFormation %s: the request is too "
-		    "large", op->operation);
-		goto out;
-	}
-	memset(&req, 0, sizeof req);
-	req.service = &aws_service_cloudformation;
-	req.operation = op->operation;
-	req.region = op->region;
-	req.creds = op->creds;
-	req.body = body.data;
-	req.body_len = body.len;
-	if (aws_client_call(op->client, &req, cfn_op_reply_cb, op,
-	    cause) == NULL)
-		goto out;
-	rc = 0;
-out:
-	buf_free(&body);
-	return (rc);
-}
-
-/* Starts the first call; on failure the op is freed, nothing called. */
-static int
-cfn_op_start(struct cfn_op *op, char **cause)
-{
-	char	*c = NULL;
-
-	if (cfn_op_send(op, &c) != 0) {
-		*cause = c;
-		cfn_op_free(op);
-		return (-1);
-	}
-	return (0);
-}
-
-/* Takes the result out of the op for the callback. */
-static void *
-cfn_op_take(struct cfn_op *op, const struct aws_reply *reply)
-{
-	void	*result;
-
-	if (reply->error != AWS_OK)
-		return (NULL);
-	result = op->result;
-	op->result = NULL;
-	return (result);
-}
+static const struct aws_op_desc cfn_op_create_change_set = {
+	&aws_service_cloudformation, "CreateChangeSet",
+	&cfn_ref_result, NULL, NULL, 0
+};
+static const struct aws_op_desc cfn_op_describe_change_set = {
+	&aws_service_cloudformation, "DescribeChangeSet",
+	&cfn_change_set_result, "NextToken", NULL, 0
+};
+static const struct aws_op_desc cfn_op_execute_change_set = {
+	&aws_service_cloudformation, "ExecuteChangeSet",
+	&cfn_done_result, NULL, NULL, 0
+};
+static const struct aws_op_desc cfn_op_delete_change_set = {
+	&aws_service_cloudformation, "DeleteChangeSet",
+	&cfn_done_result, NULL, NULL, 0
+};
+static const struct aws_op_desc cfn_op_list_change_sets = {
+	&aws_service_cloudformation, "ListChangeSets",
+	&cfn_change_set_list_result, "NextToken", NULL, 0
+};
+static const struct aws_op_desc cfn_op_describe_stacks = {
+	&aws_service_cloudformation, "DescribeStacks",
+	&cfn_stack_list_result, "NextToken", NULL, 0
+};
+static const struct aws_op_desc cfn_op_describe_stack_events = {
+	&aws_service_cloudformation, "DescribeStackEvents",
+	&cfn_stack_event_list_result, "NextToken", cfn_stack_events_bound, 0
+};
 
 /* CreateChangeSet. */
 
-static int
-cfn_ref_page(struct cfn_op *op, const void *data, size_t len, char **next,
-    char **cause)
-{
-	struct cfn_change_set_ref	*ref;
-
-	ref = xcalloc(1, sizeof *ref);
-	if (cfn_parse_change_set_ref(ref, data, len, cause) != 0) {
-		free(ref);
-		return (-1);
-	}
-	op->result = ref;
-	return (0);
-}
-
-static void
-cfn_ref_result_free(void *p)
-{
-	cfn_change_set_ref_free(p);
-}
-
-static void
-cfn_ref_finish(struct cfn_op *op, const struct aws_reply *reply)
-{
-	op->cb.ref(reply, cfn_op_take(op, reply), op->arg);
-}
-
-int
+struct aws_op *
 cfn_create_change_set(struct aws_client *client, struct aws_creds *creds,
     const char *region, const struct cfn_create_change_set_input *in,
     cfn_change_set_ref_cb cb, void *arg, char **cause)
 {
-	struct cfn_op	*op;
+	struct aws_op	*op;
+	struct buf	*form;
 	char		*desc, name[64];
 	size_t		 i, n;
 
 	if (in->stack_name == NULL || in->change_set_name == NULL) {
 		*cause = xstrdup("CloudFormation CreateChangeSet: no stack or "
 		    "change set name");
-		return (-1);
+		return (NULL);
 	}
 	if ((in->template_body == NULL) == (in->template_url == NULL)) {
 		*cause = xstrdup("CloudFormation CreateChangeSet: give a "
 		    "template body or a template URL, not both");
-		return (-1);
+		return (NULL);
 	}
 	if (in->template_body != NULL &&
 	    strlen(in->template_body) > CFN_TEMPLATE_BODY_MAX) {
@@ -915,36 +755,37 @@ cfn_create_change_set(struct aws_client *client, struct aws_creds *creds,
 		    "template is %zu bytes, over the %d bytes CloudFormation "
 		    "takes inline (upload it and pass its URL)",
 		    strlen(in->template_body), CFN_TEMPLATE_BODY_MAX);
-		return (-1);
+		return (NULL);
 	}
 
-	op = cfn_op_new(client, creds, region, "CreateChangeSet");
-	aws_query_add(&op->form, "StackName", in->stack_name);
-	aws_query_add(&op->form, "ChangeSetName", in->change_set_name);
-	aws_query_add(&op->form, "ChangeSetType",
+	op = aws_op_new(&cfn_op_create_change_set, client, creds, region);
+	form = aws_op_form(op);
+	aws_query_add(form, "StackName", in->stack_name);
+	aws_query_add(form, "ChangeSetName", in->change_set_name);
+	aws_query_add(form, "ChangeSetType",
 	    in->type == CFN_CHANGE_SET_CREATE ? "CREATE" : "UPDATE");
 	if (in->template_body != NULL)
-		aws_query_add(&op->form, "TemplateBody", in->template_body);
+		aws_query_add(form, "TemplateBody", in->template_body);
 	else
-		aws_query_add(&op->form, "TemplateURL", in->template_url);
+		aws_query_add(form, "TemplateURL", in->template_url);
 	if (in->description != NULL && *in->description != '\0') {
 		desc = cfn_description_truncate(in->description,
 		    CFN_DESCRIPTION_MAX);
-		aws_query_add(&op->form, "Description", desc);
+		aws_query_add(form, "Description", desc);
 		free(desc);
 	}
 	for (i = 0; i < in->nparameters; i++) {
 		snprintf(name, sizeof name,
 		    "Parameters.member.%zu.ParameterKey", i + 1);
-		aws_query_add(&op->form, name, in->parameters[i].key);
+		aws_query_add(form, name, in->parameters[i].key);
 		if (in->parameters[i].use_previous) {
 			snprintf(name, sizeof name,
 			    "Parameters.member.%zu.UsePreviousValue", i + 1);
-			aws_query_add(&op->form, name, "true");
+			aws_query_add(form, name, "true");
 		} else {
 			snprintf(name, sizeof name,
 			    "Parameters.member.%zu.ParameterValue", i + 1);
-			aws_query_add(&op->form, name,
+			aws_query_add(form, name,
 			    in->parameters[i].value != NULL ?
 			    in->parameters[i].value : "");
 		}
@@ -952,224 +793,120 @@ cfn_create_change_set(struct aws_client *client, struct aws_creds *creds,
 	n = 0;
 	if (in->capabilities & CFN_CAPABILITY_IAM) {
 		snprintf(name, sizeof name, "Capabilities.member.%zu", ++n);
-		aws_query_add(&op->form, name, "CAPABILITY_IAM");
+		aws_query_add(form, name, "CAPABILITY_IAM");
 	}
 	if (in->capabilities & CFN_CAPABILITY_NAMED_IAM) {
 		snprintf(name, sizeof name, "Capabilities.member.%zu", ++n);
-		aws_query_add(&op->form, name, "CAPABILITY_NAMED_IAM");
+		aws_query_add(form, name, "CAPABILITY_NAMED_IAM");
 	}
 	if (in->capabilities & CFN_CAPABILITY_AUTO_EXPAND) {
 		snprintf(name, sizeof name, "Capabilities.member.%zu", ++n);
-		aws_query_add(&op->form, name, "CAPABILITY_AUTO_EXPAND");
+		aws_query_add(form, name, "CAPABILITY_AUTO_EXPAND");
 	}
 	for (i = 0; i < in->ntags; i++) {
 		snprintf(name, sizeof name, "Tags.member.%zu.Key", i + 1);
-		aws_query_add(&op->form, name, in->tags[i].key);
+		aws_query_add(form, name, in->tags[i].key);
 		snprintf(name, sizeof name, "Tags.member.%zu.Value", i + 1);
-		aws_query_add(&op->form, name, in->tags[i].value);
+		aws_query_add(form, name, in->tags[i].value);
 	}
 	if (in->client_token != NULL)
-		aws_query_add(&op->form, "ClientToken", in->client_token);
+		aws_query_add(form, "ClientToken", in->client_token);
 	if (in->role_arn != NULL)
-		aws_query_add(&op->form, "RoleARN", in->role_arn);
-	op->page = cfn_ref_page;
-	op->finish = cfn_ref_finish;
-	op->result_free = cfn_ref_result_free;
-	op->cb.ref = cb;
-	op->arg = arg;
-	return (cfn_op_start(op, cause));
+		aws_query_add(form, "RoleARN", in->role_arn);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
 
-/* DescribeChangeSet. */
-
-static int
-cfn_change_set_page(struct cfn_op *op, const void *data, size_t len,
-    char **next, char **cause)
+/* The calls on one change set: by name and stack, or by ARN. */
+static struct aws_op *
+cfn_change_set_call(const struct aws_op_desc *d, struct aws_client *client,
+    struct aws_creds *creds, const char *region, const char *stack_name,
+    const char *change_set, const char *client_request_token, aws_op_fn cb,
+    void *arg, char **cause)
 {
-	if (op->result == NULL)
-		op->result = xcalloc(1, sizeof (struct cfn_change_set));
-	return (cfn_parse_change_set_page(op->result, data, len, next, cause));
-}
+	struct aws_op	*op;
 
-static void
-cfn_change_set_result_free(void *p)
-{
-	cfn_change_set_free(p);
-}
-
-static void
-cfn_change_set_finish(struct cfn_op *op, const struct aws_reply *reply)
-{
-	op->cb.change_set(reply, cfn_op_take(op, reply), op->arg);
-}
-
-static void
-cfn_add_change_set_names(struct cfn_op *op, const char *stack_name,
-    const char *change_set)
-{
-	aws_query_add(&op->form, "ChangeSetName", change_set);
+	if (change_set == NULL) {
+		*cause = xasprintf("CloudFormation %s: no change set",
+		    d->action);
+		return (NULL);
+	}
+	op = aws_op_new(d, client, creds, region);
+	aws_query_add(aws_op_form(op), "ChangeSetName", change_set);
 	if (stack_name != NULL)
-		aws_query_add(&op->form, "StackName", stack_name);
+		aws_query_add(aws_op_form(op), "StackName", stack_name);
+	if (client_request_token != NULL)
+		aws_query_add(aws_op_form(op), "ClientRequestToken",
+		    client_request_token);
+	return (aws_op_start(op, cb, arg, cause));
 }
 
-int
+struct aws_op *
 cfn_describe_change_set(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *stack_name, const char *change_set,
     cfn_change_set_cb cb, void *arg, char **cause)
 {
-	struct cfn_op	*op;
-
-	if (change_set == NULL) {
-		*cause = xstrdup("CloudFormation DescribeChangeSet: no change "
-		    "set");
-		return (-1);
-	}
-	op = cfn_op_new(client, creds, region, "DescribeChangeSet");
-	cfn_add_change_set_names(op, stack_name, change_set);
-	op->page = cfn_change_set_page;
-	op->finish = cfn_change_set_finish;
-	op->result_free = cfn_change_set_result_free;
-	op->cb.change_set = cb;
-	op->arg = arg;
-	return (cfn_op_start(op, cause));
+	return (cfn_change_set_call(&cfn_op_describe_change_set, client, creds,
+	    region, stack_name, change_set, NULL, (aws_op_fn)cb, arg, cause));
 }
 
-/* ExecuteChangeSet, DeleteChangeSet. */
-
-static void
-cfn_done_finish(struct cfn_op *op, const struct aws_reply *reply)
-{
-	op->cb.done(reply, op->arg);
-}
-
-int
+struct aws_op *
 cfn_execute_change_set(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *stack_name, const char *change_set,
     const char *client_request_token, cfn_done_cb cb, void *arg,
     char **cause)
 {
-	struct cfn_op	*op;
-
-	if (change_set == NULL) {
-		*cause = xstrdup("CloudFormation ExecuteChangeSet: no change "
-		    "set");
-		return (-1);
-	}
-	op = cfn_op_new(client, creds, region, "ExecuteChangeSet");
-	cfn_add_change_set_names(op, stack_name, change_set);
-	if (client_request_token != NULL)
-		aws_query_add(&op->form, "ClientRequestToken",
-		    client_request_token);
-	op->finish = cfn_done_finish;
-	op->cb.done = cb;
-	op->arg = arg;
-	return (cfn_op_start(op, cause));
+	return (cfn_change_set_call(&cfn_op_execute_change_set, client, creds,
+	    region, stack_name, change_set, client_request_token,
+	    (aws_op_fn)cb, arg, cause));
 }
 
-int
+struct aws_op *
 cfn_delete_change_set(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *stack_name, const char *change_set,
     cfn_done_cb cb, void *arg, char **cause)
 {
-	struct cfn_op	*op;
+	return (cfn_change_set_call(&cfn_op_delete_change_set, client, creds,
+	    region, stack_name, change_set, NULL, (aws_op_fn)cb, arg, cause));
+}
 
-	if (change_set == NULL) {
-		*cause = xstrdup("CloudFormation DeleteChangeSet: no change "
-		    "set");
-		return (-1);
+/* The calls on one stack (all of them when stack_name is NULL and the
+   action allows it). */
+static struct aws_op *
+cfn_stack_call(const struct aws_op_desc *d, struct aws_client *client,
+    struct aws_creds *creds, const char *region, const char *stack_name,
+    int need_stack, const void *params, size_t nparams, aws_op_fn cb,
+    void *arg, char **cause)
+{
+	struct aws_op	*op;
+
+	if (need_stack && stack_name == NULL) {
+		*cause = xasprintf("CloudFormation %s: no stack", d->action);
+		return (NULL);
 	}
-	op = cfn_op_new(client, creds, region, "DeleteChangeSet");
-	cfn_add_change_set_names(op, stack_name, change_set);
-	op->finish = cfn_done_finish;
-	op->cb.done = cb;
-	op->arg = arg;
-	return (cfn_op_start(op, cause));
+	op = aws_op_new(d, client, creds, region);
+	if (stack_name != NULL)
+		aws_query_add(aws_op_form(op), "StackName", stack_name);
+	if (params != NULL)
+		aws_op_params(op, params, nparams);
+	return (aws_op_start(op, cb, arg, cause));
 }
 
-/* ListChangeSets. */
-
-static int
-cfn_change_set_list_page(struct cfn_op *op, const void *data, size_t len,
-    char **next, char **cause)
-{
-	if (op->result == NULL)
-		op->result = xcalloc(1, sizeof (struct cfn_change_set_list));
-	return (cfn_parse_change_set_list_page(op->result, data, len, next,
-	    cause));
-}
-
-static void
-cfn_change_set_list_result_free(void *p)
-{
-	cfn_change_set_list_free(p);
-}
-
-static void
-cfn_change_set_list_finish(struct cfn_op *op, const struct aws_reply *reply)
-{
-	op->cb.change_set_list(reply, cfn_op_take(op, reply), op->arg);
-}
-
-int
+struct aws_op *
 cfn_list_change_sets(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *stack_name, cfn_change_set_list_cb cb,
     void *arg, char **cause)
 {
-	struct cfn_op	*op;
-
-	if (stack_name == NULL) {
-		*cause = xstrdup("CloudFormation ListChangeSets: no stack");
-		return (-1);
-	}
-	op = cfn_op_new(client, creds, region, "ListChangeSets");
-	aws_query_add(&op->form, "StackName", stack_name);
-	op->page = cfn_change_set_list_page;
-	op->finish = cfn_change_set_list_finish;
-	op->result_free = cfn_change_set_list_result_free;
-	op->cb.change_set_list = cb;
-	op->arg = arg;
-	return (cfn_op_start(op, cause));
+	return (cfn_stack_call(&cfn_op_list_change_sets, client, creds, region,
+	    stack_name, 1, NULL, 0, (aws_op_fn)cb, arg, cause));
 }
 
-/* DescribeStacks. */
-
-static int
-cfn_stacks_page(struct cfn_op *op, const void *data, size_t len,
-    char **next, char **cause)
-{
-	if (op->result == NULL)
-		op->result = xcalloc(1, sizeof (struct cfn_stack_list));
-	return (cfn_parse_stacks_page(op->result, data, len, next, cause));
-}
-
-static void
-cfn_stack_list_result_free(void *p)
-{
-	cfn_stack_list_free(p);
-}
-
-static void
-cfn_stack_list_finish(struct cfn_op *op, const struct aws_reply *reply)
-{
-	op->cb.stack_list(reply, cfn_op_take(op, reply), op->arg);
-}
-
-int
+struct aws_op *
 cfn_describe_stacks(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *stack_name, cfn_stack_list_cb cb,
     void *arg, char **cause)
 {
-	struct cfn_op	*op;
-
-	op = cfn_op_new(client, creds, region, "DescribeStacks");
-	if (stack_name != NULL)
-		aws_query_add(&op->form, "StackName", stack_name);
-	op->page = cfn_stacks_page;
-	op->finish = cfn_stack_list_finish;
-	op->result_free = cfn_stack_list_result_free;
-	op->cb.stack_list = cb;
-	op->arg = arg;
-	return (cfn_op_start(op, cause));
+	return (cfn_stack_call(&cfn_op_describe_stacks, client, creds, region,
+	    stack_name, 0, NULL, 0, (aws_op_fn)cb, arg, cause));
 }
 
 /* DescribeStackEvents. */
@@ -1195,23 +932,22 @@ cfn_stack_event_clear(struct cfn_stack_event *e)
 	free(e->status_reason);
 }
 
+/*
+ * After each page: newest first, the first event past a bound ends the
+ * reading.  Earlier pages were within the bounds, so looking from the
+ * first event again finds the same place.
+ */
 static int
-cfn_stack_events_page(struct cfn_op *op, const void *data, size_t len,
-    char **next, char **cause)
+cfn_stack_events_bound(void *result, const void *params, const char *next)
 {
-	struct cfn_stack_event_list	*l;
-	const struct cfn_stack_events_bounds *b = &op->bounds;
-	size_t				 first, i, keep;
+	struct cfn_stack_event_list		*l = result;
+	const struct cfn_stack_events_bounds	*b = params;
+	size_t					 i, keep;
 
-	if (op->result == NULL)
-		op->result = xcalloc(1, sizeof (struct cfn_stack_event_list));
-	l = op->result;
-	first = l->n;
-	if (cfn_parse_stack_events_page(l, data, len, next, cause) != 0)
-		return (-1);
-	/* Newest first: the first event past a bound ends the reading. */
+	if (b == NULL)
+		return (0);
 	keep = l->n;
-	for (i = first; i < l->n; i++) {
+	for (i = 0; i < l->n; i++) {
 		if (b->max_events != 0 && i >= b->max_events) {
 			keep = i;
 			break;
@@ -1227,50 +963,24 @@ cfn_stack_events_page(struct cfn_op *op, const void *data, size_t len,
 			cfn_stack_event_clear(&l->v[i]);
 		l->n = keep;
 		l->truncated = 1;
-		op->stop = 1;
-	} else if (b->max_events != 0 && l->n >= b->max_events &&
-	    *next != NULL) {
+		return (1);
+	}
+	if (b->max_events != 0 && l->n >= b->max_events && next != NULL) {
 		l->truncated = 1;
-		op->stop = 1;
+		return (1);
 	}
 	return (0);
 }
 
-static void
-cfn_stack_event_list_result_free(void *p)
-{
-	cfn_stack_event_list_free(p);
-}
-
-static void
-cfn_stack_event_list_finish(struct cfn_op *op, const struct aws_reply *reply)
-{
-	op->cb.stack_event_list(reply, cfn_op_take(op, reply), op->arg);
-}
-
-int
+struct aws_op *
 cfn_describe_stack_events(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *stack_name,
     const struct cfn_stack_events_bounds *bounds, cfn_stack_event_list_cb cb,
     void *arg, char **cause)
 {
-	struct cfn_op	*op;
-
-	if (stack_name == NULL) {
-		*cause = xstrdup("CloudFormation DescribeStackEvents: no "
-		    "stack");
-		return (-1);
-	}
-	op = cfn_op_new(client, creds, region, "DescribeStackEvents");
-	aws_query_add(&op->form, "StackName", stack_name);
-	if (bounds != NULL)
-		op->bounds = *bounds;
-	op->page = cfn_stack_events_page;
-	op->finish = cfn_stack_event_list_finish;
-	op->result_free = cfn_stack_event_list_result_free;
-	op->cb.stack_event_list = cb;
-	op->arg = arg;
-	return (cfn_op_start(op, cause));
+	return (cfn_stack_call(&cfn_op_describe_stack_events, client, creds,
+	    region, stack_name, 1, bounds, sizeof *bounds, (aws_op_fn)cb, arg,
+	    cause));
 }
 
 /* Pure helpers. */

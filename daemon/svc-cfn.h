@@ -6,10 +6,11 @@
  * reply pages, a change set's summary, the description's truncation.
  *
  * Calls.  Every cfn_* call below that takes a callback either fails
- * synchronously (returns -1 with *cause set, the callback never called)
- * or returns 0 and calls its callback exactly once, from a later loop
- * iteration.  creds and region may be NULL for the client's own.  The
- * inputs are copied: they may be freed when the call returns.
+ * synchronously (returns NULL with *cause set, the callback never called)
+ * or returns the operation (aws-op.h: aws_op_cancel until the callback)
+ * and calls its callback exactly once, from a later loop iteration.
+ * creds and region may be NULL for the client's own.  The inputs are
+ * copied: they may be freed when the call returns.
  *
  * Replies.  A callback gets the aws_reply of the last call made (read
  * its error, status, aws, message and request_id; its body has been
@@ -27,11 +28,11 @@
 #include "aws-client.h"
 
 struct aws_creds;
+struct aws_op;
 
 /* CloudFormation's limits. */
 #define CFN_DESCRIPTION_MAX	1024		/* bytes we send, at most */
 #define CFN_TEMPLATE_BODY_MAX	51200		/* inline TemplateBody */
-#define CFN_PAGES_MAX		1000		/* any paginated read */
 
 /* Parameters: a value, or the stack's previous one. */
 struct cfn_parameter_input {
@@ -247,32 +248,33 @@ typedef void	(*cfn_stack_event_list_cb)(const struct aws_reply *,
 /* Calls without a result (Execute, Delete). */
 typedef void	(*cfn_done_cb)(const struct aws_reply *, void *arg);
 
-int	 cfn_create_change_set(struct aws_client *, struct aws_creds *,
+struct aws_op	*cfn_create_change_set(struct aws_client *, struct aws_creds *,
 	    const char *region, const struct cfn_create_change_set_input *,
 	    cfn_change_set_ref_cb, void *arg, char **cause);
 /* change_set is a name (with stack_name) or an ARN (stack_name NULL). */
-int	 cfn_describe_change_set(struct aws_client *, struct aws_creds *,
-	    const char *region, const char *stack_name, const char *change_set,
-	    cfn_change_set_cb, void *arg, char **cause);
+struct aws_op	*cfn_describe_change_set(struct aws_client *,
+	    struct aws_creds *, const char *region, const char *stack_name,
+	    const char *change_set, cfn_change_set_cb, void *arg,
+	    char **cause);
 /* With a client_request_token, a repeated call (a retry after a lost
    reply, a restart) is accepted and does not execute twice. */
-int	 cfn_execute_change_set(struct aws_client *, struct aws_creds *,
-	    const char *region, const char *stack_name, const char *change_set,
-	    const char *client_request_token, cfn_done_cb, void *arg,
-	    char **cause);
-int	 cfn_delete_change_set(struct aws_client *, struct aws_creds *,
+struct aws_op	*cfn_execute_change_set(struct aws_client *,
+	    struct aws_creds *, const char *region, const char *stack_name,
+	    const char *change_set, const char *client_request_token,
+	    cfn_done_cb, void *arg, char **cause);
+struct aws_op	*cfn_delete_change_set(struct aws_client *, struct aws_creds *,
 	    const char *region, const char *stack_name, const char *change_set,
 	    cfn_done_cb, void *arg, char **cause);
-int	 cfn_list_change_sets(struct aws_client *, struct aws_creds *,
-	    const char *region, const char *stack_name,
-	    cfn_change_set_list_cb, void *arg, char **cause);
+struct aws_op	*cfn_list_change_sets(struct aws_client *, struct aws_creds *,
+	    const char *region, const char *stack_name, cfn_change_set_list_cb,
+	    void *arg, char **cause);
 /* One stack by name or id, or every stack (all pages) when NULL. */
-int	 cfn_describe_stacks(struct aws_client *, struct aws_creds *,
+struct aws_op	*cfn_describe_stacks(struct aws_client *, struct aws_creds *,
 	    const char *region, const char *stack_name, cfn_stack_list_cb,
 	    void *arg, char **cause);
-/* bounds may be NULL: every page (at most CFN_PAGES_MAX). */
-int	 cfn_describe_stack_events(struct aws_client *, struct aws_creds *,
-	    const char *region, const char *stack_name,
+/* bounds may be NULL: every page (at most AWS_OP_PAGES_MAX). */
+struct aws_op	*cfn_describe_stack_events(struct aws_client *,
+	    struct aws_creds *, const char *region, const char *stack_name,
 	    const struct cfn_stack_events_bounds *, cfn_stack_event_list_cb,
 	    void *arg, char **cause);
 

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "aws-op.h"
 #include "json.h"
 #include "log.h"
 #include "svc-ecr.h"
@@ -24,36 +25,6 @@
 	if (json_str((doc), &s_, __VA_ARGS__) == 0)			\
 		(dst) = xstrdup(s_);					\
 } while (0)
-
-struct ecr_op;
-typedef int	(*ecr_parse_fn)(struct ecr_op *, const void *, size_t,
-		    char **next, char **cause);
-typedef void	(*ecr_finish_fn)(struct ecr_op *, const struct aws_reply *);
-
-struct ecr_op {
-	struct aws_client	*client;
-	struct aws_creds	*creds;
-	char			*region;
-	const char		*operation;
-	json_t			*request;
-	char			*next_token;
-	int			 pages;
-	int			 secret;	/* wipe the reply's body */
-
-	ecr_parse_fn		 parse;
-	ecr_finish_fn		 finish;
-	void			*result;
-	void			(*result_free)(void *);
-	union {
-		ecr_auth_cb			auth;
-		ecr_image_list_cb		images;
-		ecr_image_detail_list_cb	details;
-		ecr_layer_list_cb		layers;
-	} cb;
-	void			*arg;
-};
-
-static int	ecr_op_send(struct ecr_op *, char **);
 
 /* Base64. */
 
@@ -400,159 +371,39 @@ ecr_layer_list_free(struct ecr_layer_list *l)
 	free(l);
 }
 
-/* The operation machinery. */
+/* The operations: one row each, the parsers adapted to the engine. */
 
-static struct ecr_op *
-ecr_op_new(struct aws_client *client, struct aws_creds *creds,
-    const char *region, const char *operation)
-{
-	struct ecr_op	*op;
+AWS_OP_RESULT_ONE(ecr_auth, struct ecr_auth, ecr_parse_authorization_token,
+    ecr_auth_free, ecr_auth_cb)
+AWS_OP_RESULT_ONE(ecr_images, struct ecr_image_list, ecr_parse_images,
+    ecr_image_list_free, ecr_image_list_cb)
+AWS_OP_RESULT(ecr_details, struct ecr_image_detail_list,
+    ecr_parse_image_details, ecr_image_detail_list_free,
+    ecr_image_detail_list_cb)
+AWS_OP_RESULT_ONE(ecr_layers, struct ecr_layer_list, ecr_parse_layers,
+    ecr_layer_list_free, ecr_layer_list_cb)
 
-	op = xcalloc(1, sizeof *op);
-	op->client = client;
-	op->creds = creds;
-	op->region = region != NULL ? xstrdup(region) : NULL;
-	op->operation = operation;
-	op->request = json_object();
-	return (op);
-}
-
-static void
-ecr_op_free(struct ecr_op *op)
-{
-	if (op->result != NULL && op->result_free != NULL)
-		op->result_free(op->result);
-	json_decref(op->request);
-	free(op->next_token);
-	free(op->region);
-	free(op);
-}
-
-static void
-ecr_op_fail(struct ecr_op *op, const struct aws_reply *last, int error,
-    const char *what)
-{
-	struct aws_reply	 r;
-	char			*message;
-
-	memset(&r, 0, sizeof r);
-	r.request_id = "";
-	if (last != NULL) {
-		r.status = last->status;
-		r.attempts = last->attempts;
-		r.request_id = last->request_id;
-	}
-	r.error = error;
-	message = xasprintf("ECR %s: %s: %s (request %s)", op->operation,
-	    aws_strerror(error), what, *r.request_id != '\0' ?
-	    r.request_id : "unknown");
-	r.message = message;
-	log_debug(LOG_CAT_AWS, "ecr call failed op=%s: %s", op->operation,
-	    message);
-	op->finish(op, &r);
-	free(message);
-}
-
-static void
-ecr_op_reply_cb(struct aws_reply *reply, void *arg)
-{
-	struct ecr_op	*op = arg;
-	char		*next = NULL, *cause = NULL;
-	int		 rc;
-
-	if (reply->error != AWS_OK) {
-		op->finish(op, reply);
-		goto done;
-	}
-	op->pages++;
-	rc = op->parse(op, reply->body->data, reply->body->len, &next, &cause);
-	if (op->secret && reply->body->data != NULL)
-		explicit_bzero(reply->body->data, reply->body->len);
-	if (rc != 0) {
-		ecr_op_fail(op, reply, AWS_EREPLY, cause);
-		goto done;
-	}
-	if (next != NULL) {
-		if ((op->next_token != NULL &&
-		    strcmp(op->next_token, next) == 0) ||
-		    op->pages >= ECR_PAGES_MAX) {
-			ecr_op_fail(op, reply, AWS_EREPLY, "nextToken repeats "
-			    "itself or too many pages");
-			goto done;
-		}
-		free(op->next_token);
-		op->next_token = next;
-		next = NULL;
-		if (ecr_op_send(op, &cause) != 0) {
-			ecr_op_fail(op, reply, AWS_ECANCELLED, cause);
-			goto done;
-		}
-		return;
-	}
-	op->finish(op, reply);
-done:
-	free(next);
-	free(cause);
-	ecr_op_free(op);
-}
-
-static int
-ecr_op_send(struct ecr_op *op, char **cause)
-{
-	struct aws_request	 req;
-	char			*body;
-	int			 rc = -1;
-
-	if (op->next_token != NULL)
-		json_object_set_new(op->request, "nextToken",
-		    json_string(op->next_token));
-	if ((body = json_dumps(op->request, JSON_COMPACT)) == NULL) {
-		*cause = xasprintf("ECR %s: cannot encode the request (not "
-		    "UTF-8?)", op->operation);
-		return (-1);
-	}
-	memset(&req, 0, sizeof req);
-	req.service = &aws_service_ecr;
-	req.operation = op->operation;
-	req.region = op->region;
-	req.creds = op->creds;
-	req.body = body;
-	req.body_len = strlen(body);
-	if (aws_client_call(op->client, &req, ecr_op_reply_cb, op,
-	    cause) != NULL)
-		rc = 0;
-	free(body);
-	return (rc);
-}
-
-static int
-ecr_op_start(struct ecr_op *op, char **cause)
-{
-	char	*c = NULL;
-
-	if (ecr_op_send(op, &c) != 0) {
-		*cause = c;
-		ecr_op_free(op);
-		return (-1);
-	}
-	return (0);
-}
-
-static void *
-ecr_op_take(struct ecr_op *op, const struct aws_reply *reply)
-{
-	void	*result;
-
-	if (reply->error != AWS_OK)
-		return (NULL);
-	result = op->result;
-	op->result = NULL;
-	return (result);
-}
+/* The token's reply holds the registry password: wiped once read. */
+static const struct aws_op_desc ecr_op_get_authorization_token = {
+	&aws_service_ecr, "GetAuthorizationToken",
+	&ecr_auth_result, NULL, NULL, 1
+};
+static const struct aws_op_desc ecr_op_batch_get_image = {
+	&aws_service_ecr, "BatchGetImage",
+	&ecr_images_result, NULL, NULL, 0
+};
+static const struct aws_op_desc ecr_op_describe_images = {
+	&aws_service_ecr, "DescribeImages",
+	&ecr_details_result, "nextToken", NULL, 0
+};
+static const struct aws_op_desc ecr_op_batch_check_layer_availability = {
+	&aws_service_ecr, "BatchCheckLayerAvailability",
+	&ecr_layers_result, NULL, NULL, 0
+};
 
 /* Sets a string member; -1 when it is not UTF-8. */
 static int
-ecr_set(struct ecr_op *op, const char *key, const char *value)
+ecr_set(json_t *request, const char *key, const char *value)
 {
 	json_t	*s;
 
@@ -560,7 +411,7 @@ ecr_set(struct ecr_op *op, const char *key, const char *value)
 		return (0);
 	if ((s = json_string(value)) == NULL)
 		return (-1);
-	json_object_set_new(op->request, key, s);
+	json_object_set_new(request, key, s);
 	return (0);
 }
 
@@ -584,211 +435,106 @@ ecr_image_ids(const struct ecr_image_id *ids, size_t n)
 	return (a);
 }
 
-/* The repository members most calls share. */
-static int
-ecr_op_repository(struct ecr_op *op, const char *registry_id,
+/* A call on a repository; NULL and *cause (nothing started) when the
+   names are not usable. */
+static struct aws_op *
+ecr_op_repository(const struct aws_op_desc *d, struct aws_client *client,
+    struct aws_creds *creds, const char *region, const char *registry_id,
     const char *repository, char **cause)
 {
+	struct aws_op	*op;
+
+	op = aws_op_new(d, client, creds, region);
 	if (repository == NULL || *repository == '\0' ||
-	    ecr_set(op, "repositoryName", repository) != 0 ||
-	    ecr_set(op, "registryId", registry_id) != 0) {
+	    ecr_set(aws_op_json(op), "repositoryName", repository) != 0 ||
+	    ecr_set(aws_op_json(op), "registryId", registry_id) != 0) {
 		*cause = xasprintf("ECR %s: no or bad repository name",
-		    op->operation);
-		ecr_op_free(op);
-		return (-1);
+		    d->action);
+		aws_op_free(op);
+		return (NULL);
 	}
-	return (0);
+	return (op);
 }
 
-/* GetAuthorizationToken. */
-
-static int
-ecr_auth_parse(struct ecr_op *op, const void *data, size_t len, char **next,
-    char **cause)
-{
-	op->result = xcalloc(1, sizeof (struct ecr_auth));
-	return (ecr_parse_authorization_token(op->result, data, len, cause));
-}
-
-static void
-ecr_auth_result_free(void *p)
-{
-	ecr_auth_free(p);
-}
-
-static void
-ecr_auth_finish(struct ecr_op *op, const struct aws_reply *reply)
-{
-	op->cb.auth(reply, ecr_op_take(op, reply), op->arg);
-}
-
-int
+struct aws_op *
 ecr_get_authorization_token(struct aws_client *client,
     struct aws_creds *creds, const char *region, ecr_auth_cb cb, void *arg,
     char **cause)
 {
-	struct ecr_op	*op;
+	struct aws_op	*op;
 
-	op = ecr_op_new(client, creds, region, "GetAuthorizationToken");
-	op->secret = 1;
-	op->parse = ecr_auth_parse;
-	op->finish = ecr_auth_finish;
-	op->result_free = ecr_auth_result_free;
-	op->cb.auth = cb;
-	op->arg = arg;
-	return (ecr_op_start(op, cause));
+	op = aws_op_new(&ecr_op_get_authorization_token, client, creds,
+	    region);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
 
-/* BatchGetImage. */
-
-static int
-ecr_images_parse(struct ecr_op *op, const void *data, size_t len,
-    char **next, char **cause)
-{
-	if (op->result == NULL)
-		op->result = xcalloc(1, sizeof (struct ecr_image_list));
-	return (ecr_parse_images(op->result, data, len, cause));
-}
-
-static void
-ecr_images_result_free(void *p)
-{
-	ecr_image_list_free(p);
-}
-
-static void
-ecr_images_finish(struct ecr_op *op, const struct aws_reply *reply)
-{
-	op->cb.images(reply, ecr_op_take(op, reply), op->arg);
-}
-
-int
+struct aws_op *
 ecr_batch_get_image(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *registry_id, const char *repository,
     const struct ecr_image_id *ids, size_t nids,
     const char * const *media_types, ecr_image_list_cb cb, void *arg,
     char **cause)
 {
-	struct ecr_op	*op;
+	struct aws_op	*op;
 	json_t		*a;
 	size_t		 i;
 
 	if (nids == 0) {
 		*cause = xstrdup("ECR BatchGetImage: no image ids");
-		return (-1);
+		return (NULL);
 	}
-	op = ecr_op_new(client, creds, region, "BatchGetImage");
-	if (ecr_op_repository(op, registry_id, repository, cause) != 0)
-		return (-1);
-	json_object_set_new(op->request, "imageIds", ecr_image_ids(ids, nids));
+	if ((op = ecr_op_repository(&ecr_op_batch_get_image, client, creds,
+	    region, registry_id, repository, cause)) == NULL)
+		return (NULL);
+	json_object_set_new(aws_op_json(op), "imageIds",
+	    ecr_image_ids(ids, nids));
 	if (media_types != NULL && media_types[0] != NULL) {
 		a = json_array();
 		for (i = 0; media_types[i] != NULL; i++)
 			json_array_append_new(a, json_string(media_types[i]));
-		json_object_set_new(op->request, "acceptedMediaTypes", a);
+		json_object_set_new(aws_op_json(op), "acceptedMediaTypes", a);
 	}
-	op->parse = ecr_images_parse;
-	op->finish = ecr_images_finish;
-	op->result_free = ecr_images_result_free;
-	op->cb.images = cb;
-	op->arg = arg;
-	return (ecr_op_start(op, cause));
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
 
-/* DescribeImages. */
-
-static int
-ecr_details_parse(struct ecr_op *op, const void *data, size_t len,
-    char **next, char **cause)
-{
-	if (op->result == NULL)
-		op->result = xcalloc(1, sizeof (struct ecr_image_detail_list));
-	return (ecr_parse_image_details(op->result, data, len, next, cause));
-}
-
-static void
-ecr_details_result_free(void *p)
-{
-	ecr_image_detail_list_free(p);
-}
-
-static void
-ecr_details_finish(struct ecr_op *op, const struct aws_reply *reply)
-{
-	op->cb.details(reply, ecr_op_take(op, reply), op->arg);
-}
-
-int
+struct aws_op *
 ecr_describe_images(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *registry_id, const char *repository,
     const struct ecr_image_id *ids, size_t nids, ecr_image_detail_list_cb cb,
     void *arg, char **cause)
 {
-	struct ecr_op	*op;
+	struct aws_op	*op;
 
-	op = ecr_op_new(client, creds, region, "DescribeImages");
-	if (ecr_op_repository(op, registry_id, repository, cause) != 0)
-		return (-1);
+	if ((op = ecr_op_repository(&ecr_op_describe_images, client, creds,
+	    region, registry_id, repository, cause)) == NULL)
+		return (NULL);
 	if (nids > 0)
-		json_object_set_new(op->request, "imageIds",
+		json_object_set_new(aws_op_json(op), "imageIds",
 		    ecr_image_ids(ids, nids));
-	op->parse = ecr_details_parse;
-	op->finish = ecr_details_finish;
-	op->result_free = ecr_details_result_free;
-	op->cb.details = cb;
-	op->arg = arg;
-	return (ecr_op_start(op, cause));
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
 
-/* BatchCheckLayerAvailability. */
-
-static int
-ecr_layers_parse(struct ecr_op *op, const void *data, size_t len,
-    char **next, char **cause)
-{
-	if (op->result == NULL)
-		op->result = xcalloc(1, sizeof (struct ecr_layer_list));
-	return (ecr_parse_layers(op->result, data, len, cause));
-}
-
-static void
-ecr_layers_result_free(void *p)
-{
-	ecr_layer_list_free(p);
-}
-
-static void
-ecr_layers_finish(struct ecr_op *op, const struct aws_reply *reply)
-{
-	op->cb.layers(reply, ecr_op_take(op, reply), op->arg);
-}
-
-int
+struct aws_op *
 ecr_batch_check_layer_availability(struct aws_client *client,
     struct aws_creds *creds, const char *region, const char *registry_id,
     const char *repository, const char * const *digests, size_t n,
     ecr_layer_list_cb cb, void *arg, char **cause)
 {
-	struct ecr_op	*op;
+	struct aws_op	*op;
 	json_t		*a;
 	size_t		 i;
 
 	if (n == 0) {
 		*cause = xstrdup("ECR BatchCheckLayerAvailability: no layer "
 		    "digests");
-		return (-1);
+		return (NULL);
 	}
-	op = ecr_op_new(client, creds, region, "BatchCheckLayerAvailability");
-	if (ecr_op_repository(op, registry_id, repository, cause) != 0)
-		return (-1);
+	if ((op = ecr_op_repository(&ecr_op_batch_check_layer_availability,
+	    client, creds, region, registry_id, repository, cause)) == NULL)
+		return (NULL);
 	a = json_array();
 	for (i = 0; i < n; i++)
 		json_array_append_new(a, json_string(digests[i]));
-	json_object_set_new(op->request, "layerDigests", a);
-	op->parse = ecr_layers_parse;
-	op->finish = ecr_layers_finish;
-	op->result_free = ecr_layers_result_free;
-	op->cb.layers = cb;
-	op->arg = arg;
-	return (ecr_op_start(op, cause));
+	json_object_set_new(aws_op_json(op), "layerDigests", a);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }

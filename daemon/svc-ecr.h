@@ -4,8 +4,9 @@
  * image details, and which layers a repository already holds.
  *
  * Calls.  Every ecr_* call with a callback either fails synchronously
- * (returns -1 with *cause set, the callback never called) or returns 0
- * and calls its callback exactly once, from a later loop iteration.
+ * (returns NULL with *cause set, the callback never called) or returns
+ * the operation (aws-op.h: aws_op_cancel until the callback) and calls
+ * its callback exactly once, from a later loop iteration.
  * creds and region may be NULL for the client's own; registry_id may be
  * NULL for the caller's account; inputs are copied.  The callback gets
  * the last call's aws_reply (error, status, aws, message, request_id)
@@ -24,8 +25,7 @@
 #include "aws-client.h"
 
 struct aws_creds;
-
-#define ECR_PAGES_MAX		1000
+struct aws_op;
 
 /* GetAuthorizationToken, decoded. */
 struct ecr_auth {
@@ -105,14 +105,15 @@ typedef void	(*ecr_image_detail_list_cb)(const struct aws_reply *,
 typedef void	(*ecr_layer_list_cb)(const struct aws_reply *,
 		    struct ecr_layer_list *, void *arg);
 
-int	 ecr_get_authorization_token(struct aws_client *, struct aws_creds *,
-	    const char *region, ecr_auth_cb, void *arg, char **cause);
+struct aws_op	*ecr_get_authorization_token(struct aws_client *,
+	    struct aws_creds *, const char *region, ecr_auth_cb, void *arg,
+	    char **cause);
 /*
  * Manifests of nids images; media_types (NULL-terminated, may be NULL)
  * are the accepted manifest types.  Images that are not there come back
  * as failures, not as an error.
  */
-int	 ecr_batch_get_image(struct aws_client *, struct aws_creds *,
+struct aws_op	*ecr_batch_get_image(struct aws_client *, struct aws_creds *,
 	    const char *region, const char *registry_id,
 	    const char *repository, const struct ecr_image_id *, size_t nids,
 	    const char * const *media_types, ecr_image_list_cb, void *arg,
@@ -120,11 +121,11 @@ int	 ecr_batch_get_image(struct aws_client *, struct aws_creds *,
 /* Details of the given images, or of every image (all pages) when
    nids is 0.  A named image that does not exist is an error
    (ImageNotFoundException). */
-int	 ecr_describe_images(struct aws_client *, struct aws_creds *,
+struct aws_op	*ecr_describe_images(struct aws_client *, struct aws_creds *,
 	    const char *region, const char *registry_id,
 	    const char *repository, const struct ecr_image_id *, size_t nids,
 	    ecr_image_detail_list_cb, void *arg, char **cause);
-int	 ecr_batch_check_layer_availability(struct aws_client *,
+struct aws_op	*ecr_batch_check_layer_availability(struct aws_client *,
 	    struct aws_creds *, const char *region, const char *registry_id,
 	    const char *repository, const char * const *digests, size_t n,
 	    ecr_layer_list_cb, void *arg, char **cause);

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "aws-op.h"
 #include "json.h"
 #include "log.h"
 #include "svc-ecs.h"
@@ -26,36 +27,6 @@
 	if (json_str((doc), &s_, __VA_ARGS__) == 0)			\
 		(dst) = xstrdup(s_);					\
 } while (0)
-
-struct ecs_op;
-typedef int	(*ecs_parse_fn)(struct ecs_op *, const void *, size_t,
-		    char **cause);
-typedef void	(*ecs_finish_fn)(struct ecs_op *, const struct aws_reply *);
-
-struct ecs_op {
-	struct aws_client	*client;
-	struct aws_creds	*creds;
-	char			*region;
-	const char		*operation;
-	char			*body;		/* single calls */
-
-	char			*cluster;	/* DescribeServices batches */
-	char			**services;
-	size_t			 nservices;
-	size_t			 next;		/* first of the next batch */
-
-	ecs_parse_fn		 parse;
-	ecs_finish_fn		 finish;
-	void			*result;
-	void			(*result_free)(void *);
-	union {
-		ecs_service_list_cb	 services;
-		ecs_task_definition_cb	 task_definition;
-	} cb;
-	void			*arg;
-};
-
-static int	ecs_op_send(struct ecs_op *, char **);
 
 /* Readers. */
 
@@ -292,270 +263,76 @@ ecs_service_primary(const struct ecs_service *s)
 	return (NULL);
 }
 
-/* The operation machinery. */
+/* The operations: one row each, the parsers adapted to the engine. */
 
-static struct ecs_op *
-ecs_op_new(struct aws_client *client, struct aws_creds *creds,
-    const char *region, const char *operation)
-{
-	struct ecs_op	*op;
+AWS_OP_RESULT_ONE(ecs_services, struct ecs_service_list, ecs_parse_services,
+    ecs_service_list_free, ecs_service_list_cb)
+AWS_OP_RESULT_ONE(ecs_task_definition, struct ecs_task_definition,
+    ecs_parse_task_definition, ecs_task_definition_free,
+    ecs_task_definition_cb)
 
-	op = xcalloc(1, sizeof *op);
-	op->client = client;
-	op->creds = creds;
-	op->region = region != NULL ? xstrdup(region) : NULL;
-	op->operation = operation;
-	return (op);
-}
+/* More than ten services are several requests, joined by the engine. */
+static const struct aws_op_desc ecs_op_describe_services = {
+	&aws_service_ecs, "DescribeServices",
+	&ecs_services_result, NULL, NULL, 0
+};
+static const struct aws_op_desc ecs_op_describe_task_definition = {
+	&aws_service_ecs, "DescribeTaskDefinition",
+	&ecs_task_definition_result, NULL, NULL, 0
+};
 
-static void
-ecs_op_free(struct ecs_op *op)
-{
-	size_t	i;
-
-	if (op->result != NULL && op->result_free != NULL)
-		op->result_free(op->result);
-	for (i = 0; i < op->nservices; i++)
-		free(op->services[i]);
-	free(op->services);
-	free(op->cluster);
-	free(op->body);
-	free(op->region);
-	free(op);
-}
-
-static void
-ecs_op_fail(struct ecs_op *op, const struct aws_reply *last, int error,
-    const char *what)
-{
-	struct aws_reply	 r;
-	char			*message;
-
-	memset(&r, 0, sizeof r);
-	r.request_id = "";
-	if (last != NULL) {
-		r.status = last->status;
-		r.attempts = last->attempts;
-		r.request_id = last->request_id;
-	}
-	r.error = error;
-	message = xasprintf("ECS %s: %s: %s (request %s)", op->operation,
-	    aws_strerror(error), what, *r.request_id != '\0' ?
-	    r.request_id : "unknown");
-	r.message = message;
-	log_debug(LOG_CAT_AWS, "ecs call failed op=%s: %s", op->operation,
-	    message);
-	op->finish(op, &r);
-	free(message);
-}
-
-static void
-ecs_op_reply_cb(struct aws_reply *reply, void *arg)
-{
-	struct ecs_op	*op = arg;
-	char		*cause = NULL;
-
-	if (reply->error != AWS_OK) {
-		op->finish(op, reply);
-		goto done;
-	}
-	if (op->parse(op, reply->body->data, reply->body->len, &cause) != 0) {
-		ecs_op_fail(op, reply, AWS_EREPLY, cause);
-		goto done;
-	}
-	if (op->next < op->nservices) {
-		if (ecs_op_send(op, &cause) != 0) {
-			ecs_op_fail(op, reply, AWS_ECANCELLED, cause);
-			goto done;
-		}
-		return;
-	}
-	op->finish(op, reply);
-done:
-	free(cause);
-	ecs_op_free(op);
-}
-
-/* The next DescribeServices batch. */
-static char *
-ecs_services_body(struct ecs_op *op)
-{
-	json_t	*o, *a;
-	char	*s;
-	size_t	 i;
-
-	a = json_array();
-	for (i = op->next; i < op->nservices &&
-	    i < op->next + ECS_SERVICES_PER_CALL; i++)
-		json_array_append_new(a, json_string(op->services[i]));
-	op->next = i;
-	o = json_object();
-	if (op->cluster != NULL)
-		json_object_set_new(o, "cluster", json_string(op->cluster));
-	json_object_set_new(o, "services", a);
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return (s);
-}
-
-static int
-ecs_op_send(struct ecs_op *op, char **cause)
-{
-	struct aws_request	 req;
-	char			*body = NULL;
-	int			 rc = -1;
-
-	if (op->services != NULL)
-		body = ecs_services_body(op);
-	else
-		body = xstrdup(op->body);
-	if (body == NULL) {
-		*cause = xasprintf("ECS %s: cannot encode the request",
-		    op->operation);
-		return (-1);
-	}
-	memset(&req, 0, sizeof req);
-	req.service = &aws_service_ecs;
-	req.operation = op->operation;
-	req.region = op->region;
-	req.creds = op->creds;
-	req.body = body;
-	req.body_len = strlen(body);
-	if (aws_client_call(op->client, &req, ecs_op_reply_cb, op,
-	    cause) != NULL)
-		rc = 0;
-	free(body);
-	return (rc);
-}
-
-static int
-ecs_op_start(struct ecs_op *op, char **cause)
-{
-	char	*c = NULL;
-
-	if (ecs_op_send(op, &c) != 0) {
-		*cause = c;
-		ecs_op_free(op);
-		return (-1);
-	}
-	return (0);
-}
-
-static void *
-ecs_op_take(struct ecs_op *op, const struct aws_reply *reply)
-{
-	void	*result;
-
-	if (reply->error != AWS_OK)
-		return (NULL);
-	result = op->result;
-	op->result = NULL;
-	return (result);
-}
-
-/* DescribeServices. */
-
-static int
-ecs_services_parse(struct ecs_op *op, const void *data, size_t len,
-    char **cause)
-{
-	if (op->result == NULL)
-		op->result = xcalloc(1, sizeof (struct ecs_service_list));
-	return (ecs_parse_services(op->result, data, len, cause));
-}
-
-static void
-ecs_services_result_free(void *p)
-{
-	ecs_service_list_free(p);
-}
-
-static void
-ecs_services_finish(struct ecs_op *op, const struct aws_reply *reply)
-{
-	op->cb.services(reply, ecs_op_take(op, reply), op->arg);
-}
-
-int
+struct aws_op *
 ecs_describe_services(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *cluster, const char * const *services,
     ecs_service_list_cb cb, void *arg, char **cause)
 {
-	struct ecs_op	*op;
+	struct aws_op	*op;
+	json_t		*o, *a = NULL;
 	size_t		 n, i;
 
 	for (n = 0; services != NULL && services[n] != NULL; n++)
 		;
 	if (n == 0) {
 		*cause = xstrdup("ECS DescribeServices: no services");
-		return (-1);
+		return (NULL);
 	}
-	op = ecs_op_new(client, creds, region, "DescribeServices");
-	op->cluster = cluster != NULL ? xstrdup(cluster) : NULL;
-	op->services = xcalloc(n, sizeof *op->services);
-	for (i = 0; i < n; i++)
-		op->services[i] = xstrdup(services[i]);
-	op->nservices = n;
-	op->parse = ecs_services_parse;
-	op->finish = ecs_services_finish;
-	op->result_free = ecs_services_result_free;
-	op->cb.services = cb;
-	op->arg = arg;
-	return (ecs_op_start(op, cause));
+	op = aws_op_new(&ecs_op_describe_services, client, creds, region);
+	o = aws_op_json(op);
+	for (i = 0; i < n; i++) {
+		if (i != 0 && i % ECS_SERVICES_PER_CALL == 0)
+			o = aws_op_json_batch(op);
+		if (i % ECS_SERVICES_PER_CALL == 0) {
+			if (cluster != NULL)
+				json_object_set_new(o, "cluster",
+				    json_string(cluster));
+			a = json_array();
+			json_object_set_new(o, "services", a);
+		}
+		json_array_append_new(a, json_string(services[i]));
+	}
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
 
-/* DescribeTaskDefinition. */
-
-static int
-ecs_task_definition_parse(struct ecs_op *op, const void *data, size_t len,
-    char **cause)
-{
-	struct ecs_task_definition	*td;
-
-	td = xcalloc(1, sizeof *td);
-	op->result = td;
-	return (ecs_parse_task_definition(td, data, len, cause));
-}
-
-static void
-ecs_task_definition_result_free(void *p)
-{
-	ecs_task_definition_free(p);
-}
-
-static void
-ecs_task_definition_finish(struct ecs_op *op, const struct aws_reply *reply)
-{
-	op->cb.task_definition(reply, ecs_op_take(op, reply), op->arg);
-}
-
-int
+struct aws_op *
 ecs_describe_task_definition(struct aws_client *client,
     struct aws_creds *creds, const char *region, const char *task_definition,
     ecs_task_definition_cb cb, void *arg, char **cause)
 {
-	struct ecs_op	*op;
-	json_t		*o;
+	struct aws_op	*op;
+	json_t		*s;
 
 	if (task_definition == NULL || *task_definition == '\0') {
 		*cause = xstrdup("ECS DescribeTaskDefinition: no task "
 		    "definition");
-		return (-1);
+		return (NULL);
 	}
-	op = ecs_op_new(client, creds, region, "DescribeTaskDefinition");
-	o = json_pack("{s:s}", "taskDefinition", task_definition);
-	op->body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (op->body == NULL) {
+	if ((s = json_string(task_definition)) == NULL) {
 		*cause = xstrdup("ECS DescribeTaskDefinition: the name is not "
 		    "UTF-8");
-		ecs_op_free(op);
-		return (-1);
+		return (NULL);
 	}
-	op->parse = ecs_task_definition_parse;
-	op->finish = ecs_task_definition_finish;
-	op->result_free = ecs_task_definition_result_free;
-	op->cb.task_definition = cb;
-	op->arg = arg;
-	return (ecs_op_start(op, cause));
+	op = aws_op_new(&ecs_op_describe_task_definition, client, creds,
+	    region);
+	json_object_set_new(aws_op_json(op), "taskDefinition", s);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }

@@ -4,8 +4,9 @@
  * verdict) and recent events, and task definitions with their images.
  *
  * Calls.  Every ecs_* call with a callback either fails synchronously
- * (returns -1 with *cause set, the callback never called) or returns 0
- * and calls its callback exactly once, from a later loop iteration.
+ * (returns NULL with *cause set, the callback never called) or returns
+ * the operation (aws-op.h: aws_op_cancel until the callback) and calls
+ * its callback exactly once, from a later loop iteration.
  * creds and region may be NULL for the client's own; inputs are copied.
  * The callback gets the last call's aws_reply (error, status, aws,
  * message, request_id; the body has been consumed) and, on success only,
@@ -23,6 +24,7 @@
 #include "aws-client.h"
 
 struct aws_creds;
+struct aws_op;
 
 #define ECS_SERVICES_PER_CALL	10	/* DescribeServices' limit */
 #define ECS_EVENTS_MAX		100	/* events kept per service */
@@ -107,14 +109,15 @@ typedef void	(*ecs_task_definition_cb)(const struct aws_reply *,
  * cluster (name or ARN; NULL: "default").  More than 10 take several
  * calls, made one after the other; the results are joined in order.
  */
-int	 ecs_describe_services(struct aws_client *, struct aws_creds *,
+struct aws_op	*ecs_describe_services(struct aws_client *, struct aws_creds *,
 	    const char *region, const char *cluster,
 	    const char * const *services, ecs_service_list_cb, void *arg,
 	    char **cause);
 /* family, family:revision or ARN. */
-int	 ecs_describe_task_definition(struct aws_client *, struct aws_creds *,
-	    const char *region, const char *task_definition,
-	    ecs_task_definition_cb, void *arg, char **cause);
+struct aws_op	*ecs_describe_task_definition(struct aws_client *,
+	    struct aws_creds *, const char *region,
+	    const char *task_definition, ecs_task_definition_cb, void *arg,
+	    char **cause);
 
 void	 ecs_service_list_free(struct ecs_service_list *);
 void	 ecs_task_definition_free(struct ecs_task_definition *);

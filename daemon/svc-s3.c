@@ -600,7 +600,6 @@ struct s3_list {
 	char			*path;
 	char			*token;		/* next continuation token */
 	struct s3_object_list	*list;
-	size_t			 alloc;
 	struct aws_call		*call;
 	int			 cancelled;
 	s3_list_cb		 cb;
@@ -669,49 +668,50 @@ s3_url_decode(const char *s)
 	return (out);
 }
 
-/* Adds one page's objects; 0, or -1 with *cause (and *toolarge). */
-static int
-s3_list_page(struct s3_list *ls, const struct xml_node *root,
-    int *truncated, int *toolarge, char **cause)
+int
+s3_parse_list_page(struct s3_object_list *l, const void *data, size_t len,
+    size_t max_total, char **next, char **cause)
 {
-	const struct xml_node	*c;
+	struct xml			*doc = NULL;
+	const struct xml_node	*root, *c;
 	struct s3_object_summary	*s;
-	struct s3_object_list		*l = ls->list;
 	const char			*key, *etag, *token;
 	long long			 size;
 	struct timespec			 mtime;
+	int				 truncated, rc = -1;
 
-	*toolarge = 0;
+	*next = NULL;
+	if (xml_parse(&doc, data, len, NULL, cause) != 0)
+		goto out;
+	root = xml_root(doc);
 	if (strcmp(xml_name(root), "ListBucketResult") != 0) {
 		*cause = xasprintf("not a ListBucketResult but %s",
 		    xml_name(root));
-		return (-1);
+		goto out;
 	}
-	if (xml_get_bool(root, "IsTruncated", truncated, cause) != 0)
-		return (-1);
+	if (xml_get_bool(root, "IsTruncated", &truncated, cause) != 0)
+		goto out;
 	for (c = xml_find(root, "Contents"); c != NULL; c = xml_next(c)) {
 		if (xml_get_text(c, "Key", &key, cause) != 0 ||
 		    xml_get_int(c, "Size", &size, cause) != 0 ||
 		    xml_get_time(c, "LastModified", &mtime, cause) != 0)
-			return (-1);
+			goto out;
 		if ((etag = xml_find_text(c, "ETag")) == NULL)
 			etag = "";
-		if (l->n == ls->max_total) {
-			*toolarge = 1;
-			*cause = xasprintf("more than %zu objects under "
-			    "%s/%s", ls->max_total, ls->t.bucket,
-			    ls->prefix != NULL ? ls->prefix : "");
-			return (-1);
+		if (l->n == max_total) {
+			*cause = xasprintf("more than %zu objects", max_total);
+			rc = -2;
+			goto out;
 		}
-		if (l->n == ls->alloc) {
-			ls->alloc = ls->alloc == 0 ? 64 : ls->alloc * 2;
-			l->v = xreallocarray(l->v, ls->alloc, sizeof *l->v);
-		}
+		/* Room doubles from 64: grow when n is 0, 64, 128... */
+		if (l->n == 0 || (l->n >= 64 && (l->n & (l->n - 1)) == 0))
+			l->v = xreallocarray(l->v, l->n == 0 ? 64 : l->n * 2,
+			    sizeof *l->v);
 		s = &l->v[l->n];
 		memset(s, 0, sizeof *s);
 		if ((s->key = s3_url_decode(key)) == NULL) {
 			*cause = xasprintf("bad key encoding: %s", key);
-			return (-1);
+			goto out;
 		}
 		s->etag = xstrdup(etag);
 		s->size = size;
@@ -719,18 +719,19 @@ s3_list_page(struct s3_list *ls, const struct xml_node *root,
 		    mtime.tv_nsec / 1000000;
 		l->n++;
 	}
-	free(ls->token);
-	ls->token = NULL;
-	if (*truncated) {
+	if (truncated) {
 		if ((token = xml_find_text(root,
 		    "NextContinuationToken")) == NULL || *token == '\0') {
 			*cause = xstrdup("truncated listing without a "
 			    "NextContinuationToken");
-			return (-1);
+			goto out;
 		}
-		ls->token = xstrdup(token);
+		*next = xstrdup(token);
 	}
-	return (0);
+	rc = 0;
+out:
+	xml_free(doc);
+	return (rc);
 }
 
 static int	s3_list_next(struct s3_list *, char **);
@@ -739,9 +740,8 @@ static void
 s3_list_reply_cb(struct aws_reply *reply, void *arg)
 {
 	struct s3_list	*ls = arg;
-	struct xml	*doc = NULL;
 	char		*cause = NULL, *msg = NULL;
-	int		 truncated = 0, toolarge = 0;
+	int		 rc;
 
 	ls->call = NULL;
 	if (reply->error != AWS_OK) {
@@ -749,19 +749,22 @@ s3_list_reply_cb(struct aws_reply *reply, void *arg)
 		goto done;
 	}
 	ls->list->pages++;
-	if (xml_parse(&doc, reply->body->data, reply->body->len, NULL,
-	    &cause) != 0 ||
-	    s3_list_page(ls, xml_root(doc), &truncated, &toolarge,
-	    &cause) != 0) {
-		msg = s3_message("ListObjectsV2", reply, "%s%s",
-		    toolarge ? "" : "unreadable reply: ", cause);
-		S3_FAIL(ls->cb, reply, toolarge ? AWS_ETOOLARGE : AWS_EREPLY,
+	free(ls->token);
+	ls->token = NULL;
+	if ((rc = s3_parse_list_page(ls->list, reply->body->data,
+	    reply->body->len, ls->max_total, &ls->token, &cause)) != 0) {
+		if (rc == -2)
+			msg = s3_message("ListObjectsV2", reply, "%s under "
+			    "%s/%s", cause, ls->t.bucket, ls->prefix != NULL ?
+			    ls->prefix : "");
+		else
+			msg = s3_message("ListObjectsV2", reply, "%s%s",
+			    "unreadable reply: ", cause);
+		S3_FAIL(ls->cb, reply, rc == -2 ? AWS_ETOOLARGE : AWS_EREPLY,
 		    msg, ls->arg);
 		goto done;
 	}
-	xml_free(doc);
-	doc = NULL;
-	if (truncated) {
+	if (ls->token != NULL) {
 		if (ls->cancelled) {
 			S3_FAIL(ls->cb, reply, AWS_ECANCELLED,
 			    "S3 ListObjectsV2: cancelled", ls->arg);
@@ -781,7 +784,6 @@ s3_list_reply_cb(struct aws_reply *reply, void *arg)
 done:
 	s3_list_free(ls);
 out:
-	xml_free(doc);
 	free(cause);
 	free(msg);
 }

@@ -78,6 +78,14 @@ struct s3_list	*s3_list_objects(struct aws_client *,
 		    char **cause);
 /* The callback comes later with AWS_ECANCELLED. */
 void		 s3_list_cancel(struct s3_list *);
+/*
+ * The pure reader of one ListObjectsV2 page (the call and the fuzzer use
+ * it): adds the page's objects to l and sets *next to the continuation
+ * token (caller frees; NULL on the last page).  0; -1 and *cause; -2 and
+ * *cause when l would hold more than max_total objects.
+ */
+int		 s3_parse_list_page(struct s3_object_list *, const void *,
+		    size_t, size_t max_total, char **next, char **cause);
 
 /* --- HeadObject, GetObject ---------------------------------------------- */
 

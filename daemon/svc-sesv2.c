@@ -184,54 +184,74 @@ out:
 	return (out);
 }
 
+int
+sesv2_parse_send_email(const void *data, size_t len, char **message_id,
+    char **cause)
+{
+	struct json	*doc = NULL;
+	const char	*id = NULL;
+	int		 rc = -1;
+
+	if (json_load(&doc, data, len, NULL, "SES SendEmail reply",
+	    cause) != 0)
+		return (-1);
+	if (json_str(doc, &id, "MessageId") != 0) {
+		*cause = xstrdup(json_error(doc) != NULL ? json_error(doc) :
+		    "no MessageId");
+		goto out;
+	}
+	*message_id = xstrdup(id);
+	rc = 0;
+out:
+	json_free(doc);
+	return (rc);
+}
+
 static void
 sesv2_reply_cb(struct aws_reply *reply, void *arg)
 {
 	struct sesv2_op		*op = arg;
-	struct json		*doc = NULL;
 	struct aws_reply	 r;
-	const char		*id = NULL;
-	char			*cause = NULL, *message = NULL;
+	char			*id = NULL, *cause = NULL, *message = NULL;
 
 	if (reply->error != AWS_OK) {
 		op->cb(reply, NULL, op->arg);
 		goto out;
 	}
-	if (json_load(&doc, reply->body->data, reply->body->len, NULL,
-	    "SES SendEmail reply", &cause) == 0 &&
-	    json_str(doc, &id, "MessageId") == 0) {
+	if (sesv2_parse_send_email(reply->body->data, reply->body->len, &id,
+	    &cause) == 0) {
 		op->cb(reply, id, op->arg);
 		goto out;
 	}
 	r = *reply;
 	r.error = AWS_EREPLY;
 	message = xasprintf("SES SendEmail: %s: %s (request %s)",
-	    aws_strerror(AWS_EREPLY), cause != NULL ? cause :
-	    json_error(doc), *reply->request_id != '\0' ?
+	    aws_strerror(AWS_EREPLY), cause, *reply->request_id != '\0' ?
 	    reply->request_id : "unknown");
 	r.message = message;
 	log_debug(LOG_CAT_AWS, "ses call failed: %s", message);
 	op->cb(&r, NULL, op->arg);
 out:
-	json_free(doc);
+	free(id);
 	free(cause);
 	free(message);
 	free(op);
 }
 
-int
+struct aws_call *
 sesv2_send_email(struct aws_client *client, struct aws_creds *creds,
     const char *region, const struct sesv2_email *m, sesv2_send_cb cb,
     void *arg, char **cause)
 {
 	struct aws_request	 req;
+	struct aws_call		*call;
 	struct sesv2_op		*op;
 	char			*body, *c = NULL;
 
 	if ((body = sesv2_email_json(m, &c)) == NULL) {
 		*cause = xasprintf("SES SendEmail: %s", c);
 		free(c);
-		return (-1);
+		return (NULL);
 	}
 	op = xcalloc(1, sizeof *op);
 	op->cb = cb;
@@ -245,11 +265,9 @@ sesv2_send_email(struct aws_client *client, struct aws_creds *creds,
 	req.path = "/v2/email/outbound-emails";
 	req.body = body;
 	req.body_len = strlen(body);
-	if (aws_client_call(client, &req, sesv2_reply_cb, op, cause) == NULL) {
+	if ((call = aws_client_call(client, &req, sesv2_reply_cb, op,
+	    cause)) == NULL)
 		free(op);
-		free(body);
-		return (-1);
-	}
 	free(body);
-	return (0);
+	return (call);
 }

@@ -3,12 +3,13 @@
  * HTML bodies, UTF-8) or Raw content (a whole MIME message, sent
  * base64-encoded in the JSON body).
  *
- * sesv2_send_email either fails synchronously (returns -1 with *cause,
- * the callback never called) or returns 0 and calls its callback exactly
- * once, from a later loop iteration.  creds and region may be NULL for
- * the client's own; the message is copied.  The callback gets the
- * aws_reply (error, status, aws, message, request_id) and, on success,
- * the MessageId SES gave (valid during the callback only).
+ * sesv2_send_email either fails synchronously (returns NULL with *cause,
+ * the callback never called) or returns the call (aws_call_cancel until
+ * the callback) and calls its callback exactly once, from a later loop
+ * iteration.  creds and region may be NULL for the client's own; the
+ * message is copied.  The callback gets the aws_reply (error, status,
+ * aws, message, request_id) and, on success, the MessageId SES gave
+ * (valid during the callback only).
  */
 #ifndef SHIPGATE_SVC_SESV2_H
 #define SHIPGATE_SVC_SESV2_H
@@ -41,7 +42,7 @@ struct sesv2_email {
 typedef void	(*sesv2_send_cb)(const struct aws_reply *,
 		    const char *message_id, void *arg);
 
-int	 sesv2_send_email(struct aws_client *, struct aws_creds *,
+struct aws_call	*sesv2_send_email(struct aws_client *, struct aws_creds *,
 	    const char *region, const struct sesv2_email *, sesv2_send_cb,
 	    void *arg, char **cause);
 
@@ -50,5 +51,10 @@ int	 sesv2_send_email(struct aws_client *, struct aws_creds *,
  * caller frees, or NULL and *cause (a bad or incomplete message).
  */
 char	*sesv2_email_json(const struct sesv2_email *, char **cause);
+
+/* The pure reader of the reply: *message_id (caller frees), or -1 and
+   *cause. */
+int	 sesv2_parse_send_email(const void *, size_t, char **message_id,
+	    char **cause);
 
 #endif

@@ -184,25 +184,17 @@ sqs_read_message(struct json *doc, size_t i, struct sqs_message *m)
 	return (0);
 }
 
-static void
-sqs_receive_reply_cb(struct aws_reply *reply, void *arg)
+int
+sqs_parse_messages(struct sqs_messages *ms, const void *data, size_t len,
+    char **cause)
 {
-	struct sqs_op		*op = arg;
-	struct sqs_messages	*ms = NULL;
-	struct json		*doc = NULL;
-	char			*cause = NULL;
-	size_t			 n = 0, i;
+	struct json	*doc = NULL;
+	size_t		 n = 0, i;
+	int		 rc = -1;
 
-	if (reply->error != AWS_OK) {
-		op->receive_cb(reply, NULL, op->arg);
-		goto out;
-	}
-	if (json_load(&doc, reply->body->data, reply->body->len, NULL,
-	    "SQS ReceiveMessage reply", &cause) != 0) {
-		sqs_unreadable(op, reply, cause);
-		goto out;
-	}
-	ms = xcalloc(1, sizeof *ms);
+	if (json_load(&doc, data, len, NULL, "SQS ReceiveMessage reply",
+	    cause) != 0)
+		return (-1);
 	if (json_arr_opt(doc, &n, "Messages") < 0)
 		goto bad;
 	if (n > 0)
@@ -212,16 +204,38 @@ sqs_receive_reply_cb(struct aws_reply *reply, void *arg)
 		if (sqs_read_message(doc, i, &ms->v[i]) != 0)
 			goto bad;
 	}
+	rc = 0;
+	goto out;
+bad:
+	*cause = xstrdup(json_error(doc) != NULL ? json_error(doc) :
+	    "bad reply");
+out:
+	json_free(doc);
+	return (rc);
+}
+
+static void
+sqs_receive_reply_cb(struct aws_reply *reply, void *arg)
+{
+	struct sqs_op		*op = arg;
+	struct sqs_messages	*ms = NULL;
+	char			*cause = NULL;
+
+	if (reply->error != AWS_OK) {
+		op->receive_cb(reply, NULL, op->arg);
+		goto out;
+	}
+	ms = xcalloc(1, sizeof *ms);
+	if (sqs_parse_messages(ms, reply->body->data, reply->body->len,
+	    &cause) != 0) {
+		sqs_unreadable(op, reply, cause);
+		goto out;
+	}
 	log_debug(LOG_CAT_AWS, "sqs received messages=%zu", ms->n);
 	op->receive_cb(reply, ms, op->arg);
 	ms = NULL;
-	goto out;
-bad:
-	sqs_unreadable(op, reply, json_error(doc) != NULL ?
-	    json_error(doc) : "bad reply");
 out:
 	sqs_messages_free(ms);
-	json_free(doc);
 	free(cause);
 	free(op);
 }

@@ -96,4 +96,12 @@ struct aws_call	*sqs_get_queue_attributes(struct aws_client *,
 		    const struct sqs_queue *, sqs_done_cb, void *arg,
 		    char **cause);
 
+/*
+ * The pure reader of a ReceiveMessage reply (the call and the fuzzer use
+ * it): fills ms, or -1 and *cause naming the field.  ms is freed with
+ * sqs_messages_free either way.
+ */
+int	 sqs_parse_messages(struct sqs_messages *, const void *, size_t,
+	    char **cause);
+
 #endif

@@ -1,14 +1,20 @@
 /*
  * libFuzzer target for the service replies: the first byte picks a
- * reader (CloudFormation pages, ECS, ECR), the rest is the reply.
+ * reader (CloudFormation pages, ECS, ECR, S3 listings, SQS, STS, SES),
+ * the rest is the reply.  Every *_parse_* reader of a reply is here:
+ * a new operation's parser gets a case.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws-sts.h"
 #include "svc-cfn.h"
 #include "svc-ecr.h"
 #include "svc-ecs.h"
+#include "svc-s3.h"
+#include "svc-sesv2.h"
+#include "svc-sqs.h"
 #include "xmalloc.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -28,12 +34,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ecr_image_list		*il;
 	struct ecr_image_detail_list	*dl;
 	struct ecr_layer_list		*ll;
+	struct s3_object_list		*ol;
+	struct sqs_messages		*ms;
+	struct sts_assumed_role		*ar;
+	struct sts_caller_identity	*ci;
 	char				*next = NULL, *cause = NULL, *s, *t;
 	size_t				 i;
 
 	if (size < 1)
 		return (0);
-	switch (data[0] % 12) {
+	switch (data[0] % 17) {
 	case 0:
 		cs = xcalloc(1, sizeof *cs);
 		/* Twice: pages add up. */
@@ -117,6 +127,38 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s = ecr_base64_decode(t, NULL);
 		free(s);
 		free(t);
+		break;
+	case 12:
+		ol = xcalloc(1, sizeof *ol);
+		/* Twice: pages add up, and the bound is reached. */
+		if (s3_parse_list_page(ol, data + 1, size - 1, 100, &next,
+		    &cause) == 0) {
+			free(next);
+			next = NULL;
+			s3_parse_list_page(ol, data + 1, size - 1, 100, &next,
+			    &cause);
+		}
+		if (ol->n > 100)
+			abort();
+		s3_object_list_free(ol);
+		break;
+	case 13:
+		ms = xcalloc(1, sizeof *ms);
+		sqs_parse_messages(ms, data + 1, size - 1, &cause);
+		sqs_messages_free(ms);
+		break;
+	case 14:
+		ar = xcalloc(1, sizeof *ar);
+		sts_parse_assume_role(ar, data + 1, size - 1, &cause);
+		sts_assumed_role_free(ar);
+		break;
+	case 15:
+		ci = xcalloc(1, sizeof *ci);
+		sts_parse_caller_identity(ci, data + 1, size - 1, &cause);
+		sts_caller_identity_free(ci);
+		break;
+	case 16:
+		sesv2_parse_send_email(data + 1, size - 1, &next, &cause);
 		break;
 	}
 	free(next);

@@ -730,13 +730,13 @@ manual_update(struct t *t, const char *stack, const char *key)
 	in.nparameters = 2;
 	memset(&m, 0, sizeof m);
 	if (creds == NULL || cfn_create_change_set(c, creds, "eu-west-1", &in,
-	    manual_ref_cb, &m, &cause) != 0 || !t_until(t, manual_pred, &m) ||
-	    !m.ok)
+	    manual_ref_cb, &m, &cause) == NULL ||
+	    !t_until(t, manual_pred, &m) || !m.ok)
 		goto out;
 	for (i = 0; i < 200; i++) {
 		m.done = 0;
 		if (cfn_describe_change_set(c, creds, "eu-west-1", stack,
-		    "manual-change", manual_cs_cb, &m, &cause) != 0 ||
+		    "manual-change", manual_cs_cb, &m, &cause) == NULL ||
 		    !t_until(t, manual_pred, &m))
 			goto out;
 		if (strcmp(m.status, "CREATE_COMPLETE") == 0)
@@ -745,13 +745,13 @@ manual_update(struct t *t, const char *stack, const char *key)
 	}
 	m.done = 0;
 	if (cfn_execute_change_set(c, creds, "eu-west-1", stack,
-	    "manual-change", NULL, manual_done_cb, &m, &cause) != 0 ||
+	    "manual-change", NULL, manual_done_cb, &m, &cause) == NULL ||
 	    !t_until(t, manual_pred, &m) || !m.ok)
 		goto out;
 	for (i = 0; i < 500; i++) {
 		m.done = 0;
 		if (cfn_describe_stacks(c, creds, "eu-west-1", stack,
-		    manual_stack_cb, &m, &cause) != 0 ||
+		    manual_stack_cb, &m, &cause) == NULL ||
 		    !t_until(t, manual_pred, &m))
 			goto out;
 		if (strcmp(m.status, "UPDATE_COMPLETE") == 0) {

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "aws-op.h"
 #include "buf.h"
 #include "log.h"
 #include "svc-cfn.h"
@@ -766,10 +767,11 @@ taskdef_cb(const struct aws_reply *reply, struct ecs_task_definition *td,
 
 /* Runs a started call to its callback; 0 when it started. */
 static int
-finish(struct svc_env *env, struct res *r, int started, char *cause)
+finish(struct svc_env *env, struct res *r, const void *started,
+    char *cause)
 {
 	env->starting = 0;
-	if (started != 0) {
+	if (started == NULL) {
 		ok(0, "call started: %s", cause != NULL ? cause : "?");
 		free(cause);
 		return (-1);
@@ -997,8 +999,8 @@ test_errors(struct svc_env *env)
 {
 	struct cfn_create_change_set_input	 in;
 	struct res				 r = { 0 };
+	struct aws_op				*op;
 	char					*why = NULL, *big;
-	int					 rc;
 
 	CALL(env, &r, cfn_describe_stacks(env->client, NULL, NULL, "nope",
 	    stacks_cb, &r, &cause));
@@ -1035,21 +1037,36 @@ test_errors(struct svc_env *env)
 	    "UPDATE change set of a missing stack: ValidationError (%s)",
 	    r.message);
 	in.template_body = NULL;
-	rc = cfn_create_change_set(env->client, NULL, NULL, &in, ref_cb, &r,
+	op = cfn_create_change_set(env->client, NULL, NULL, &in, ref_cb, &r,
 	    &why);
-	ok(rc == -1 && why != NULL, "no template: refused at once (%s)",
+	ok(op == NULL && why != NULL, "no template: refused at once (%s)",
 	    why);
 	free(why);
 	why = NULL;
 	big = xcalloc(1, CFN_TEMPLATE_BODY_MAX + 2);
 	memset(big, '#', CFN_TEMPLATE_BODY_MAX + 1);
 	in.template_body = big;
-	rc = cfn_create_change_set(env->client, NULL, NULL, &in, ref_cb, &r,
+	op = cfn_create_change_set(env->client, NULL, NULL, &in, ref_cb, &r,
 	    &why);
-	ok(rc == -1 && why != NULL && strstr(why, "51200") != NULL,
+	ok(op == NULL && why != NULL && strstr(why, "51200") != NULL,
 	    "template over 51,200 bytes: refused at once (%s)", why);
 	free(why);
+	why = NULL;
 	free(big);
+
+	/* The handle a start function returns stops the operation. */
+	res_reset(&r, env);
+	op = cfn_describe_stacks(env->client, NULL, NULL, NULL, stacks_cb, &r,
+	    &why);
+	ok(op != NULL, "DescribeStacks started (%s)", why != NULL ? why : "");
+	free(why);
+	if (op != NULL) {
+		aws_op_cancel(op);
+		svc_env_wait(env, &r.done);
+	}
+	ok(r.done == 1 && r.error == AWS_ECANCELLED && r.result == NULL,
+	    "a cancelled operation calls back once, with AWS_ECANCELLED "
+	    "(%s)", r.message != NULL ? r.message : "");
 	res_reset(&r, env);
 }
 

@@ -22,6 +22,7 @@
 #include "http.h"
 #include "log.h"
 #include "svc-s3.h"
+#include "svc-sesv2.h"
 #include "svc-sqs.h"
 #include "tap.h"
 #include "xmalloc.h"
@@ -1104,6 +1105,94 @@ closed_cb(void *arg)
 	*(int *)arg = 1;
 }
 
+/* The pure readers of the replies, without the fake. */
+static void
+test_parsers(void)
+{
+	static const char list[] =
+	    "<ListBucketResult><IsTruncated>true</IsTruncated>"
+	    "<NextContinuationToken>t2</NextContinuationToken>"
+	    "<Contents><Key>in/a%2Bb.zip</Key><Size>3</Size>"
+	    "<LastModified>2026-01-02T03:04:05.000Z</LastModified>"
+	    "<ETag>\"e\"</ETag></Contents>"
+	    "<Contents><Key>in/c.zip</Key><Size>4</Size>"
+	    "<LastModified>2026-01-02T03:04:06.000Z</LastModified>"
+	    "</Contents></ListBucketResult>";
+	static const char assume[] =
+	    "<AssumeRoleResponse><AssumeRoleResult><Credentials>"
+	    "<AccessKeyId>ASIA1</AccessKeyId>"
+	    "<SecretAccessKey></SecretAccessKey>"
+	    "<SessionToken>t</SessionToken>"
+	    "<Expiration>2026-12-07T12:00:00Z</Expiration></Credentials>"
+	    "<AssumedRoleUser><Arn>arn:aws:sts::1:assumed-role/r/s</Arn>"
+	    "</AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>";
+	static const char identity[] =
+	    "<GetCallerIdentityResponse><GetCallerIdentityResult>"
+	    "<Arn>arn:aws:iam::123456789012:user/u</Arn><UserId>AIDA</UserId>"
+	    "<Account>123456789012</Account></GetCallerIdentityResult>"
+	    "</GetCallerIdentityResponse>";
+	static const char messages[] =
+	    "{\"Messages\": [{\"MessageId\": \"m\", \"ReceiptHandle\": "
+	    "\"h\", \"Body\": \"hello\", \"MD5OfBody\": "
+	    "\"00000000000000000000000000000000\"}]}";
+	struct s3_object_list		*ol;
+	struct sts_assumed_role		*ar;
+	struct sts_caller_identity	*ci;
+	struct sqs_messages		*ms;
+	char				*next = NULL, *cause = NULL, *id = NULL;
+	int				 rc;
+
+	ol = xcalloc(1, sizeof *ol);
+	rc = s3_parse_list_page(ol, list, strlen(list), 10, &next, &cause);
+	ok(rc == 0 && ol->n == 2 && strcmp(ol->v[0].key, "in/a+b.zip") == 0 &&
+	    next != NULL && strcmp(next, "t2") == 0, "S3 page: keys decoded, "
+	    "continuation token (%s)", cause != NULL ? cause : "");
+	free(next);
+	next = NULL;
+	rc = s3_parse_list_page(ol, list, strlen(list), 3, &next, &cause);
+	ok(rc == -2 && cause != NULL && strstr(cause, "more than 3") != NULL,
+	    "S3 page: past max_total is -2 (%s)", cause != NULL ? cause : "");
+	free(cause);
+	cause = NULL;
+	free(next);
+	next = NULL;
+	s3_object_list_free(ol);
+
+	ar = xcalloc(1, sizeof *ar);
+	rc = sts_parse_assume_role(ar, assume, strlen(assume), &cause);
+	ok(rc == -1 && cause != NULL && strcmp(cause, "empty credentials") ==
+	    0 && ar->creds.access_key_id == NULL, "AssumeRole: an empty "
+	    "secret is refused, nothing kept");
+	free(cause);
+	cause = NULL;
+	sts_assumed_role_free(ar);
+
+	ci = xcalloc(1, sizeof *ci);
+	rc = sts_parse_caller_identity(ci, identity, strlen(identity), &cause);
+	ok(rc == 0 && strcmp(ci->account, "123456789012") == 0 &&
+	    strcmp(ci->user_id, "AIDA") == 0, "GetCallerIdentity read");
+	sts_caller_identity_free(ci);
+
+	ms = xcalloc(1, sizeof *ms);
+	rc = sqs_parse_messages(ms, messages, strlen(messages), &cause);
+	ok(rc == -1 && cause != NULL && strstr(cause, "MD5OfBody") != NULL,
+	    "ReceiveMessage: a body that does not match its MD5 is refused "
+	    "(%s)", cause != NULL ? cause : "");
+	free(cause);
+	cause = NULL;
+	sqs_messages_free(ms);
+
+	rc = sesv2_parse_send_email("{\"MessageId\": \"0100-x\"}", 23, &id,
+	    &cause);
+	ok(rc == 0 && id != NULL && strcmp(id, "0100-x") == 0,
+	    "SendEmail: the MessageId");
+	free(id);
+	rc = sesv2_parse_send_email("{}", 2, &id, &cause);
+	ok(rc == -1 && cause != NULL, "SendEmail: no MessageId is refused "
+	    "(%s)", cause != NULL ? cause : "");
+	free(cause);
+}
+
 int
 main(void)
 {
@@ -1134,6 +1223,7 @@ main(void)
 	    FAKEAWS_SECRET_KEY, NULL, "static");
 	client = client_new(5, 0);
 
+	test_parsers();
 	test_sts();
 	test_role();
 	test_s3();

@@ -492,10 +492,11 @@ done_cb(const struct aws_reply *reply, void *arg)
 }
 
 static void
-finish(struct svc_env *env, struct res *r, int started, char *cause)
+finish(struct svc_env *env, struct res *r, const void *started,
+    char *cause)
 {
 	env->starting = 0;
-	if (started != 0) {
+	if (started == NULL) {
 		ok(0, "call started: %s", cause != NULL ? cause : "?");
 		free(cause);
 		return;
