@@ -190,13 +190,10 @@ portal_api_runs(const struct portal_req *q, struct portal_reply *r)
 {
 	struct store_runs_filter	 f;
 	struct store_runs_page		*page = NULL;
-	struct store_run		*run;
-	enum store_stage_status		 st_status;
 	const char			*status;
-	json_t				*runs, *o;
-	char				*cause = NULL, *env;
+	json_t				*runs;
+	char				*cause = NULL;
 	int64_t				 limit;
-	size_t				 i;
 	int				 rc;
 
 	memset(&f, 0, sizeof f);
@@ -223,41 +220,11 @@ portal_api_runs(const struct portal_req *q, struct portal_reply *r)
 		free(cause);
 		return;
 	}
-	runs = json_array();
-	for (i = 0; i < page->n; i++) {
-		run = &page->runs[i];
-		o = json_object();
-		json_object_set_new(o, "id", json_integer(run->id));
-		json_object_set_new(o, "release",
-		    json_integer(run->release_id));
-		json_object_set_new(o, "app", run_json_str(run->app));
-		json_object_set_new(o, "version",
-		    run_json_str(run->version));
-		json_object_set_new(o, "author", run_json_str(run->author));
-		json_object_set_new(o, "source", run_json_source(run));
-		json_object_set_new(o, "kind",
-		    json_string(store_run_kind_name(run->kind)));
-		json_object_set_new(o, "status",
-		    json_string(store_run_status_name(run->status)));
-		json_object_set_new(o, "reason", run_json_str(run->reason));
-		if ((rc = store_run_current_stage(q->store, run->id, &env,
-		    &st_status, &cause)) != 0) {
-			json_decref(o);
-			json_decref(runs);
-			store_runs_page_free(page);
-			portal_api_store_error(r, rc, cause);
-			free(cause);
-			return;
-		}
-		json_object_set_new(o, "stage", env == NULL ? json_null() :
-		    json_pack("{s:o, s:s}", "env", run_json_str(env),
-		    "status", store_stage_status_name(st_status)));
-		free(env);
-		json_object_set_new(o, "created_at",
-		    run_json_time(run->created_at));
-		json_object_set_new(o, "finished_at",
-		    run_json_time(run->finished_at));
-		json_array_append_new(runs, o);
+	if ((runs = run_json_runs(q->store, page, &rc, &cause)) == NULL) {
+		store_runs_page_free(page);
+		portal_api_store_error(r, rc, cause);
+		free(cause);
+		return;
 	}
 	portal_api_json(r, 200, json_pack("{s:o, s:o}", "runs", runs,
 	    "next_before", run_json_id(page->next_before)));
