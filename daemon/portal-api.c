@@ -93,7 +93,7 @@ portal_api_store_error(struct portal_reply *r, int rc, const char *cause)
 
 /* --- Reads --------------------------------------------------------------- */
 
-static void
+void
 portal_api_apps(const struct portal_req *q, struct portal_reply *r)
 {
 	const struct config		*c = q->config;
@@ -185,7 +185,7 @@ portal_api_query_str(const struct portal_req *q, const char *key)
 	return (v != NULL && *v != '\0' ? v : NULL);
 }
 
-static void
+void
 portal_api_runs(const struct portal_req *q, struct portal_reply *r)
 {
 	struct store_runs_filter	 f;
@@ -231,15 +231,14 @@ portal_api_runs(const struct portal_req *q, struct portal_reply *r)
 	store_runs_page_free(page);
 }
 
-static void
-portal_api_run(const struct portal_req *q, int64_t run_id,
-    struct portal_reply *r)
+void
+portal_api_run(const struct portal_req *q, struct portal_reply *r)
 {
 	json_t	*o;
 	char	*cause = NULL;
 	int	 rc;
 
-	if ((o = run_json(q->store, run_id, PORTAL_API_AUDIT_MAX, &rc,
+	if ((o = run_json(q->store, q->id, PORTAL_API_AUDIT_MAX, &rc,
 	    &cause)) == NULL) {
 		portal_api_store_error(r, rc, cause);
 		free(cause);
@@ -248,7 +247,7 @@ portal_api_run(const struct portal_req *q, int64_t run_id,
 	portal_api_json(r, 200, json_pack("{s:o}", "run", o));
 }
 
-static void
+void
 portal_api_me(const struct portal_req *q, struct portal_reply *r)
 {
 	const struct config_user	*u;
@@ -348,45 +347,27 @@ static const struct {
 	{ "retry", PORTAL_RETRY },
 };
 
+/* POST /api/v1/runs/{id}/VERB */
 void
-portal_api_handle(const struct portal_req *q, struct portal_reply *r)
+portal_api_run_action(const struct portal_req *q, struct portal_reply *r)
 {
-	const struct portal_path	*p = q->path;
-	int				 get, post;
-	int64_t				 id;
-	size_t				 i;
+	size_t	 i;
 
-	/* p->segs[0] is "api", [1] "v1". */
-	get = strcmp(q->method, "GET") == 0 || strcmp(q->method, "HEAD") == 0;
-	post = strcmp(q->method, "POST") == 0;
-	if (p->n == 3 && strcmp(p->segs[2], "apps") == 0 && get)
-		portal_api_apps(q, r);
-	else if (p->n == 3 && strcmp(p->segs[2], "me") == 0 && get)
-		portal_api_me(q, r);
-	else if (p->n == 3 && strcmp(p->segs[2], "runs") == 0 && get)
-		portal_api_runs(q, r);
-	else if (p->n == 4 && strcmp(p->segs[2], "runs") == 0 && get &&
-	    portal_parse_id(p->segs[3], &id) == 0)
-		portal_api_run(q, id, r);
-	else if (p->n == 5 && strcmp(p->segs[2], "runs") == 0 && post &&
-	    portal_parse_id(p->segs[3], &id) == 0) {
-		for (i = 0; i < sizeof portal_api_actions /
-		    sizeof *portal_api_actions; i++) {
-			if (strcmp(p->segs[4], portal_api_actions[i].name) ==
-			    0) {
-				portal_api_act(q, portal_api_actions[i].kind,
-				    id, r);
-				return;
-			}
+	for (i = 0; i < sizeof portal_api_actions /
+	    sizeof *portal_api_actions; i++) {
+		if (strcmp(q->path->segs[4], portal_api_actions[i].name) == 0) {
+			portal_api_act(q, portal_api_actions[i].kind, q->id, r);
+			return;
 		}
-		portal_api_error(r, 404, "not_found", "no such action");
-	} else if (p->n == 5 && strcmp(p->segs[2], "releases") == 0 && post &&
-	    portal_parse_id(p->segs[3], &id) == 0 &&
-	    strcmp(p->segs[4], "redeploy") == 0)
-		portal_api_act(q, PORTAL_REDEPLOY, id, r);
-	else
-		portal_api_error(r, 404, "not_found", "no such API path or "
-		    "method");
+	}
+	portal_api_error(r, 404, "not_found", "no such action");
+}
+
+/* POST /api/v1/releases/{id}/redeploy */
+void
+portal_api_redeploy(const struct portal_req *q, struct portal_reply *r)
+{
+	portal_api_act(q, PORTAL_REDEPLOY, q->id, r);
 }
 
 /* --- Operations ----------------------------------------------------------- */
