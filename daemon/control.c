@@ -338,12 +338,9 @@ control_cmd_runs(struct control_conn *conn, json_t *req, json_t *reply)
 	struct store			*s = conn->control->store;
 	struct store_runs_filter	 f;
 	struct store_runs_page		*page = NULL;
-	struct store_run		*r;
-	enum store_stage_status		 st_status;
-	json_t				*runs, *o, *v;
+	json_t				*runs, *v;
 	const char			*status;
-	char				*cause = NULL, *env;
-	size_t				 i;
+	char				*cause = NULL;
 	int				 rc;
 
 	memset(&f, 0, sizeof f);
@@ -375,40 +372,9 @@ control_cmd_runs(struct control_conn *conn, json_t *req, json_t *reply)
 		control_fail(reply, "store", "%s", cause);
 		goto out;
 	}
-	runs = json_array();
-	for (i = 0; i < page->n; i++) {
-		r = &page->runs[i];
-		o = json_object();
-		json_object_set_new(o, "id", json_integer(r->id));
-		json_object_set_new(o, "release", json_integer(r->release_id));
-		json_object_set_new(o, "app", run_json_str(r->app));
-		json_object_set_new(o, "version", run_json_str(r->version));
-		json_object_set_new(o, "author", run_json_str(r->author));
-		json_object_set_new(o, "source", run_json_source(r));
-		json_object_set_new(o, "kind",
-		    json_string(store_run_kind_name(r->kind)));
-		json_object_set_new(o, "status",
-		    json_string(store_run_status_name(r->status)));
-		json_object_set_new(o, "reason", run_json_str(r->reason));
-		if (store_run_current_stage(s, r->id, &env, &st_status,
-		    &cause) != 0) {
-			json_decref(o);
-			json_decref(runs);
-			control_fail(reply, "store", "%s", cause);
-			goto out;
-		}
-		if (env != NULL) {
-			json_object_set_new(o, "stage", json_pack("{s:o, s:s}",
-			    "env", run_json_str(env),
-			    "status", store_stage_status_name(st_status)));
-		} else
-			json_object_set_new(o, "stage", json_null());
-		free(env);
-		json_object_set_new(o, "created_at",
-		    run_json_time(r->created_at));
-		json_object_set_new(o, "finished_at",
-		    run_json_time(r->finished_at));
-		json_array_append_new(runs, o);
+	if ((runs = run_json_runs(s, page, &rc, &cause)) == NULL) {
+		control_fail(reply, "store", "%s", cause);
+		goto out;
 	}
 	json_object_set_new(reply, "ok", json_true());
 	json_object_set_new(reply, "runs", runs);

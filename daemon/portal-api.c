@@ -93,7 +93,7 @@ portal_api_store_error(struct portal_reply *r, int rc, const char *cause)
 
 /* --- Reads --------------------------------------------------------------- */
 
-static void
+void
 portal_api_apps(const struct portal_req *q, struct portal_reply *r)
 {
 	const struct config		*c = q->config;
@@ -185,18 +185,15 @@ portal_api_query_str(const struct portal_req *q, const char *key)
 	return (v != NULL && *v != '\0' ? v : NULL);
 }
 
-static void
+void
 portal_api_runs(const struct portal_req *q, struct portal_reply *r)
 {
 	struct store_runs_filter	 f;
 	struct store_runs_page		*page = NULL;
-	struct store_run		*run;
-	enum store_stage_status		 st_status;
 	const char			*status;
-	json_t				*runs, *o;
-	char				*cause = NULL, *env;
+	json_t				*runs;
+	char				*cause = NULL;
 	int64_t				 limit;
-	size_t				 i;
 	int				 rc;
 
 	memset(&f, 0, sizeof f);
@@ -223,56 +220,25 @@ portal_api_runs(const struct portal_req *q, struct portal_reply *r)
 		free(cause);
 		return;
 	}
-	runs = json_array();
-	for (i = 0; i < page->n; i++) {
-		run = &page->runs[i];
-		o = json_object();
-		json_object_set_new(o, "id", json_integer(run->id));
-		json_object_set_new(o, "release",
-		    json_integer(run->release_id));
-		json_object_set_new(o, "app", run_json_str(run->app));
-		json_object_set_new(o, "version",
-		    run_json_str(run->version));
-		json_object_set_new(o, "author", run_json_str(run->author));
-		json_object_set_new(o, "source", run_json_source(run));
-		json_object_set_new(o, "kind",
-		    json_string(store_run_kind_name(run->kind)));
-		json_object_set_new(o, "status",
-		    json_string(store_run_status_name(run->status)));
-		json_object_set_new(o, "reason", run_json_str(run->reason));
-		if ((rc = store_run_current_stage(q->store, run->id, &env,
-		    &st_status, &cause)) != 0) {
-			json_decref(o);
-			json_decref(runs);
-			store_runs_page_free(page);
-			portal_api_store_error(r, rc, cause);
-			free(cause);
-			return;
-		}
-		json_object_set_new(o, "stage", env == NULL ? json_null() :
-		    json_pack("{s:o, s:s}", "env", run_json_str(env),
-		    "status", store_stage_status_name(st_status)));
-		free(env);
-		json_object_set_new(o, "created_at",
-		    run_json_time(run->created_at));
-		json_object_set_new(o, "finished_at",
-		    run_json_time(run->finished_at));
-		json_array_append_new(runs, o);
+	if ((runs = run_json_runs(q->store, page, &rc, &cause)) == NULL) {
+		store_runs_page_free(page);
+		portal_api_store_error(r, rc, cause);
+		free(cause);
+		return;
 	}
 	portal_api_json(r, 200, json_pack("{s:o, s:o}", "runs", runs,
 	    "next_before", run_json_id(page->next_before)));
 	store_runs_page_free(page);
 }
 
-static void
-portal_api_run(const struct portal_req *q, int64_t run_id,
-    struct portal_reply *r)
+void
+portal_api_run(const struct portal_req *q, struct portal_reply *r)
 {
 	json_t	*o;
 	char	*cause = NULL;
 	int	 rc;
 
-	if ((o = run_json(q->store, run_id, PORTAL_API_AUDIT_MAX, &rc,
+	if ((o = run_json(q->store, q->id, PORTAL_API_AUDIT_MAX, &rc,
 	    &cause)) == NULL) {
 		portal_api_store_error(r, rc, cause);
 		free(cause);
@@ -281,7 +247,7 @@ portal_api_run(const struct portal_req *q, int64_t run_id,
 	portal_api_json(r, 200, json_pack("{s:o}", "run", o));
 }
 
-static void
+void
 portal_api_me(const struct portal_req *q, struct portal_reply *r)
 {
 	const struct config_user	*u;
@@ -381,45 +347,27 @@ static const struct {
 	{ "retry", PORTAL_RETRY },
 };
 
+/* POST /api/v1/runs/{id}/VERB */
 void
-portal_api_handle(const struct portal_req *q, struct portal_reply *r)
+portal_api_run_action(const struct portal_req *q, struct portal_reply *r)
 {
-	const struct portal_path	*p = q->path;
-	int				 get, post;
-	int64_t				 id;
-	size_t				 i;
+	size_t	 i;
 
-	/* p->segs[0] is "api", [1] "v1". */
-	get = strcmp(q->method, "GET") == 0 || strcmp(q->method, "HEAD") == 0;
-	post = strcmp(q->method, "POST") == 0;
-	if (p->n == 3 && strcmp(p->segs[2], "apps") == 0 && get)
-		portal_api_apps(q, r);
-	else if (p->n == 3 && strcmp(p->segs[2], "me") == 0 && get)
-		portal_api_me(q, r);
-	else if (p->n == 3 && strcmp(p->segs[2], "runs") == 0 && get)
-		portal_api_runs(q, r);
-	else if (p->n == 4 && strcmp(p->segs[2], "runs") == 0 && get &&
-	    portal_parse_id(p->segs[3], &id) == 0)
-		portal_api_run(q, id, r);
-	else if (p->n == 5 && strcmp(p->segs[2], "runs") == 0 && post &&
-	    portal_parse_id(p->segs[3], &id) == 0) {
-		for (i = 0; i < sizeof portal_api_actions /
-		    sizeof *portal_api_actions; i++) {
-			if (strcmp(p->segs[4], portal_api_actions[i].name) ==
-			    0) {
-				portal_api_act(q, portal_api_actions[i].kind,
-				    id, r);
-				return;
-			}
+	for (i = 0; i < sizeof portal_api_actions /
+	    sizeof *portal_api_actions; i++) {
+		if (strcmp(q->path->segs[4], portal_api_actions[i].name) == 0) {
+			portal_api_act(q, portal_api_actions[i].kind, q->id, r);
+			return;
 		}
-		portal_api_error(r, 404, "not_found", "no such action");
-	} else if (p->n == 5 && strcmp(p->segs[2], "releases") == 0 && post &&
-	    portal_parse_id(p->segs[3], &id) == 0 &&
-	    strcmp(p->segs[4], "redeploy") == 0)
-		portal_api_act(q, PORTAL_REDEPLOY, id, r);
-	else
-		portal_api_error(r, 404, "not_found", "no such API path or "
-		    "method");
+	}
+	portal_api_error(r, 404, "not_found", "no such action");
+}
+
+/* POST /api/v1/releases/{id}/redeploy */
+void
+portal_api_redeploy(const struct portal_req *q, struct portal_reply *r)
+{
+	portal_api_act(q, PORTAL_REDEPLOY, q->id, r);
 }
 
 /* --- Operations ----------------------------------------------------------- */

@@ -47,6 +47,7 @@ struct portal_req {
 	const char		*user;		/* NULL: nobody signed in */
 	const char		*csrf;		/* the session's, or NULL */
 	int64_t			 now;
+	int64_t			 id;		/* the route's {id}, or 0 */
 };
 
 /* What to answer; portal.c adds the security headers. */
@@ -85,7 +86,19 @@ void	 portal_api_error(struct portal_reply *, int status,
 /* The HTTP status for a CONTROL_E* code, and its name. */
 int	 portal_api_status(int code);
 
-void	 portal_api_handle(const struct portal_req *, struct portal_reply *);
+/*
+ * The /api/v1 handlers, called by portal.c's route table once the path
+ * matched (q->id is the path's {id}) and the caller is signed in and,
+ * for a POST from a browser, proved its CSRF token.
+ */
+void	 portal_api_apps(const struct portal_req *, struct portal_reply *);
+void	 portal_api_me(const struct portal_req *, struct portal_reply *);
+void	 portal_api_runs(const struct portal_req *, struct portal_reply *);
+void	 portal_api_run(const struct portal_req *, struct portal_reply *);
+void	 portal_api_run_action(const struct portal_req *,
+	    struct portal_reply *);
+void	 portal_api_redeploy(const struct portal_req *,
+	    struct portal_reply *);
 void	 portal_healthz(const struct portal_req *, struct portal_reply *);
 void	 portal_metrics(const struct portal_req *, struct portal_reply *);
 

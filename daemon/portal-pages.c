@@ -1108,10 +1108,16 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 	int			 rc, finished;
 
 	d = tmpl_new();
+	/* A dozen reads: one snapshot (if none, each its own). */
+	if (store_read_begin(ctx->store, &why) != 0) {
+		free(why);
+		why = NULL;
+	}
 	if ((rc = store_get_run(ctx->store, run_id, &run, &why)) != 0) {
 		if (rc == STORE_ENOTFOUND) {
 			free(why);
 			tmpl_free(d);
+			store_read_end(ctx->store);
 			return (pages_error(ctx, 404, "No such run.", out));
 		}
 		rc = pages_fail(cause, rc, why);
@@ -1240,6 +1246,7 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 	rc = pages_render(ctx, "run.html", title, "runs", d, notice, error, 200,
 	    out, cause);
 out:
+	store_read_end(ctx->store);
 	free(by);
 	free(reason);
 	store_audit_page_free(audit);

@@ -782,7 +782,9 @@ struct portal_request {
 	const struct config	*config;
 	struct store		*store;
 	const char		*method;
+	const char		*url;
 	struct portal_path	 path;
+	int64_t			 id;		/* the route's {id} */
 	struct portal_form	 query;
 	struct portal_form	 form;		/* urlencoded POST body */
 	const char		*body;
@@ -795,6 +797,7 @@ struct portal_request {
 	int			 api;		/* JSON errors */
 	int64_t			 now;
 	struct page_ctx		 ctx;
+	struct portal_req	 aq;		/* what the API handlers see */
 	struct portal_reply	 reply;
 };
 
@@ -1207,77 +1210,156 @@ portal_done_notice(const char *done)
 	return (NULL);
 }
 
-/* GET pages for a signed-in user. */
+/* GET / */
 static void
-portal_page(struct portal_request *q)
+portal_page_dashboard(struct portal_request *q)
+{
+	char	*cause = NULL;
+	int	 rc;
+
+	rc = pages_dashboard(&q->ctx, &q->reply.body, &cause);
+	portal_page_result(&q->ctx, &q->reply, rc, cause);
+}
+
+/* GET /runs?app=&env=&status=&version=&author=&from=&to=&before=&after= */
+static void
+portal_page_runs(struct portal_request *q)
 {
 	struct portal_reply	*r = &q->reply;
-	struct portal_path	*p = &q->path;
 	struct page_runs_query	 rq;
+	const char		*before, *after;
+	char			*cause = NULL;
+	int			 rc;
+
+	memset(&rq, 0, sizeof rq);
+	rq.app = portal_form_get(&q->query, "app");
+	rq.env = portal_form_get(&q->query, "env");
+	rq.status = portal_form_get(&q->query, "status");
+	rq.version = portal_form_get(&q->query, "version");
+	rq.author = portal_form_get(&q->query, "author");
+	rq.from = portal_form_get(&q->query, "from");
+	rq.to = portal_form_get(&q->query, "to");
+	before = portal_form_get(&q->query, "before");
+	after = portal_form_get(&q->query, "after");
+	if ((before != NULL && *before != '\0' &&
+	    portal_parse_id(before, &rq.before) != 0) ||
+	    (after != NULL && *after != '\0' &&
+	    portal_parse_id(after, &rq.after) != 0)) {
+		portal_fail(&q->ctx, 0, r, 400, "bad_request",
+		    "before and after are run ids.");
+		return;
+	}
+	rc = pages_runs(&q->ctx, &rq, &r->body, &cause);
+	portal_page_result(&q->ctx, r, rc, cause);
+}
+
+/* GET /runs/{id}: an id that does not parse is no run, not no page. */
+static void
+portal_page_run(struct portal_request *q)
+{
+	struct portal_reply	*r = &q->reply;
+	char			*cause = NULL;
+	int64_t			 id;
+	int			 rc;
+
+	if (portal_parse_id(q->path.segs[1], &id) != 0) {
+		portal_fail(&q->ctx, 0, r, 404, "not_found", "No such run.");
+		return;
+	}
+	rc = pages_run(&q->ctx, id, portal_done_notice(
+	    portal_form_get(&q->query, "done")), NULL, &r->body, &cause);
+	portal_page_result(&q->ctx, r, rc, cause);
+}
+
+/* GET /apps/NAME */
+static void
+portal_page_app(struct portal_request *q)
+{
+	char	*cause = NULL;
+	int	 rc;
+
+	rc = pages_app(&q->ctx, q->path.segs[1], NULL, NULL, &q->reply.body,
+	    &cause);
+	portal_page_result(&q->ctx, &q->reply, rc, cause);
+}
+
+/* GET /audit?before= */
+static void
+portal_page_audit(struct portal_request *q)
+{
+	struct portal_reply	*r = &q->reply;
+	const char		*before;
 	char			*cause = NULL;
 	int64_t			 id = 0;
 	int			 rc;
 
-	if (p->n == 0)
-		rc = pages_dashboard(&q->ctx, &r->body, &cause);
-	else if (p->n == 1 && strcmp(p->segs[0], "runs") == 0) {
-		memset(&rq, 0, sizeof rq);
-		rq.app = portal_form_get(&q->query, "app");
-		rq.env = portal_form_get(&q->query, "env");
-		rq.status = portal_form_get(&q->query, "status");
-		rq.version = portal_form_get(&q->query, "version");
-		rq.author = portal_form_get(&q->query, "author");
-		rq.from = portal_form_get(&q->query, "from");
-		rq.to = portal_form_get(&q->query, "to");
-		if ((portal_form_get(&q->query, "before") != NULL &&
-		    *portal_form_get(&q->query, "before") != '\0' &&
-		    portal_parse_id(portal_form_get(&q->query, "before"),
-		    &rq.before) != 0) ||
-		    (portal_form_get(&q->query, "after") != NULL &&
-		    *portal_form_get(&q->query, "after") != '\0' &&
-		    portal_parse_id(portal_form_get(&q->query, "after"),
-		    &rq.after) != 0)) {
-			portal_fail(&q->ctx, 0, r, 400, "bad_request",
-			    "before and after are run ids.");
-			return;
-		}
-		rc = pages_runs(&q->ctx, &rq, &r->body, &cause);
-	} else if (p->n == 2 && strcmp(p->segs[0], "runs") == 0) {
-		if (portal_parse_id(p->segs[1], &id) != 0) {
-			portal_fail(&q->ctx, 0, r, 404, "not_found",
-			    "No such run.");
-			return;
-		}
-		rc = pages_run(&q->ctx, id, portal_done_notice(
-		    portal_form_get(&q->query, "done")), NULL, &r->body,
-		    &cause);
-	} else if (p->n == 2 && strcmp(p->segs[0], "apps") == 0)
-		rc = pages_app(&q->ctx, p->segs[1], NULL, NULL, &r->body,
-		    &cause);
-	else if (p->n == 1 && strcmp(p->segs[0], "audit") == 0) {
-		if (portal_form_get(&q->query, "before") != NULL &&
-		    *portal_form_get(&q->query, "before") != '\0' &&
-		    portal_parse_id(portal_form_get(&q->query, "before"),
-		    &id) != 0) {
-			portal_fail(&q->ctx, 0, r, 400, "bad_request",
-			    "before is an audit entry id.");
-			return;
-		}
-		rc = pages_audit(&q->ctx, id, &r->body, &cause);
-	} else {
-		portal_fail(&q->ctx, 0, r, 404, "not_found", "No such page.");
+	before = portal_form_get(&q->query, "before");
+	if (before != NULL && *before != '\0' &&
+	    portal_parse_id(before, &id) != 0) {
+		portal_fail(&q->ctx, 0, r, 400, "bad_request",
+		    "before is an audit entry id.");
 		return;
 	}
+	rc = pages_audit(&q->ctx, id, &r->body, &cause);
 	portal_page_result(&q->ctx, r, rc, cause);
 }
 
+/* GET /login: the form, or home for someone signed in already. */
 static void
-portal_static(struct portal_request *q, const char *url)
+portal_page_login(struct portal_request *q)
+{
+	char	*cause = NULL;
+	int	 rc;
+
+	if (q->user != NULL) {
+		portal_redirect(&q->reply, "/");
+		return;
+	}
+	rc = pages_login(&q->ctx, NULL, &q->reply.body, &cause);
+	portal_page_result(&q->ctx, &q->reply, rc, cause);
+}
+
+/* GET /logout: signing out is a POST; a link lands somewhere useful. */
+static void
+portal_page_logout(struct portal_request *q)
+{
+	portal_redirect(&q->reply, q->user != NULL ? "/" : "/login");
+}
+
+/* POST /logout */
+static void
+portal_logout(struct portal_request *q)
+{
+	struct portal_reply	*r = &q->reply;
+
+	(void)portal_session_revoke(q->store, q->session, q->now);
+	log_info("portal: signed out user=%s", q->user);
+	free(r->set_cookie);
+	r->set_cookie = portal_session_cookie(q->config, NULL, q->p->tls);
+	portal_redirect(r, "/login");
+}
+
+/* POST /runs/{id}/VERB */
+static void
+portal_run_form(struct portal_request *q)
+{
+	portal_form_action(q, 0, q->id, q->path.segs[2]);
+}
+
+/* POST /releases/{id}/VERB */
+static void
+portal_release_form(struct portal_request *q)
+{
+	portal_form_action(q, 1, q->id, q->path.segs[2]);
+}
+
+static void
+portal_static(struct portal_request *q)
 {
 	const struct web_asset	*a;
 	const char		*inm;
 
-	if ((a = web_asset_find(url)) == NULL) {
+	if ((a = web_asset_find(q->url)) == NULL) {
 		portal_fail(&q->ctx, 0, &q->reply, 404, "not_found",
 		    "No such file.");
 		return;
@@ -1293,103 +1375,203 @@ portal_static(struct portal_request *q, const char *url)
 	buf_append(&q->reply.body, a->data, a->size);
 }
 
-static int
-portal_is(const struct portal_path *p, size_t n, const char *s0)
+/* /healthz and /metrics: probes, answered before anyone is identified. */
+static void
+portal_healthz_route(struct portal_request *q)
 {
-	return (p->n == n && strcmp(p->segs[0], s0) == 0);
+	portal_healthz(&q->aq, &q->reply);
 }
 
 static void
-portal_route(struct portal_request *q, const char *url)
+portal_metrics_route(struct portal_request *q)
+{
+	portal_metrics(&q->aq, &q->reply);
+}
+
+/*
+ * Every page, form and API path the portal answers, declared once.
+ *
+ * pattern: "/"-separated segments: a literal, "{id}" (a positive
+ * integer, parsed into q->id; a path whose segment is not one matches
+ * no route), "*" (any one segment: the handler reads q->path) or a last
+ * "**" (the rest, none or more).  A request matches the first route
+ * with its pattern and method; GET includes HEAD.
+ *
+ * needs: what portal_route checks before the handler runs.  A path no
+ * route matches is checked as a route needing a session (and, for a
+ * POST, its CSRF token) would be, then answered 404, so that what
+ * exists is not told to someone not signed in.
+ *	ROUTE_PUBLIC	answered before anyone is identified;
+ *	ROUTE_SESSION	someone signed in: else the pages redirect to
+ *			/login, the API answers 401;
+ *	ROUTE_CSRF	a POST from a browser session proves its CSRF
+ *			token (the form's "csrf" field, the API's
+ *			X-CSRF-Token header) and its origin; a bearer
+ *			token needs neither.
+ * Whole families check more before any route: every POST to the pages
+ * is same-origin and a well-formed form; every /api POST with a body
+ * is JSON; every /api path starts with /api/v1.
+ */
+#define ROUTE_GET	0x01
+#define ROUTE_POST	0x02
+
+#define ROUTE_PUBLIC	0x01
+#define ROUTE_SESSION	0x02
+#define ROUTE_CSRF	0x04
+
+struct portal_route {
+	int		 methods;
+	const char	*pattern;
+	void		(*page)(struct portal_request *);
+	void		(*api)(const struct portal_req *, struct portal_reply *);
+	int		 needs;
+};
+
+static const struct portal_route portal_routes[] = {
+	{ ROUTE_GET, "/static/**", portal_static, NULL, ROUTE_PUBLIC },
+	{ ROUTE_GET, "/healthz", portal_healthz_route, NULL, ROUTE_PUBLIC },
+	{ ROUTE_GET, "/metrics", portal_metrics_route, NULL, ROUTE_PUBLIC },
+
+	{ ROUTE_GET, "/login", portal_page_login, NULL, 0 },
+	{ ROUTE_POST, "/login", portal_login, NULL, 0 },
+	{ ROUTE_GET, "/logout", portal_page_logout, NULL, 0 },
+	{ ROUTE_POST, "/logout", portal_logout, NULL,
+	    ROUTE_SESSION|ROUTE_CSRF },
+
+	{ ROUTE_GET, "/", portal_page_dashboard, NULL, ROUTE_SESSION },
+	{ ROUTE_GET, "/runs", portal_page_runs, NULL, ROUTE_SESSION },
+	{ ROUTE_GET, "/runs/*", portal_page_run, NULL, ROUTE_SESSION },
+	{ ROUTE_GET, "/apps/*", portal_page_app, NULL, ROUTE_SESSION },
+	{ ROUTE_GET, "/audit", portal_page_audit, NULL, ROUTE_SESSION },
+	{ ROUTE_POST, "/runs/{id}/*", portal_run_form, NULL,
+	    ROUTE_SESSION|ROUTE_CSRF },
+	{ ROUTE_POST, "/releases/{id}/*", portal_release_form, NULL,
+	    ROUTE_SESSION|ROUTE_CSRF },
+
+	{ ROUTE_GET, "/api/v1/apps", NULL, portal_api_apps, ROUTE_SESSION },
+	{ ROUTE_GET, "/api/v1/me", NULL, portal_api_me, ROUTE_SESSION },
+	{ ROUTE_GET, "/api/v1/runs", NULL, portal_api_runs, ROUTE_SESSION },
+	{ ROUTE_GET, "/api/v1/runs/{id}", NULL, portal_api_run,
+	    ROUTE_SESSION },
+	{ ROUTE_POST, "/api/v1/runs/{id}/*", NULL, portal_api_run_action,
+	    ROUTE_SESSION|ROUTE_CSRF },
+	{ ROUTE_POST, "/api/v1/releases/{id}/redeploy", NULL,
+	    portal_api_redeploy, ROUTE_SESSION|ROUTE_CSRF },
+};
+
+/* Whether the path matches pattern (see above); sets *idp for {id}. */
+static int
+portal_route_match(const char *pattern, const struct portal_path *p,
+    int64_t *idp)
+{
+	const char	*seg, *s = pattern;
+	size_t		 i = 0, len;
+
+	if (*s == '/')
+		s++;
+	while (*s != '\0') {
+		seg = s;
+		len = strcspn(s, "/");
+		s += len;
+		if (*s == '/')
+			s++;
+		if (len == 2 && strncmp(seg, "**", 2) == 0)
+			return (1);
+		if (i >= p->n)
+			return (0);
+		if (len == 4 && strncmp(seg, "{id}", 4) == 0) {
+			if (portal_parse_id(p->segs[i], idp) != 0)
+				return (0);
+		} else if (!(len == 1 && *seg == '*') &&
+		    (strncmp(p->segs[i], seg, len) != 0 ||
+		    p->segs[i][len] != '\0'))
+			return (0);
+		i++;
+	}
+	return (i == p->n);
+}
+
+static const struct portal_route *
+portal_route_find(const struct portal_path *p, int method, int64_t *idp)
+{
+	const struct portal_route	*rt;
+	size_t				 i;
+
+	for (i = 0; i < sizeof portal_routes / sizeof *portal_routes; i++) {
+		rt = &portal_routes[i];
+		if ((rt->methods & method) != 0 &&
+		    portal_route_match(rt->pattern, p, idp))
+			return (rt);
+	}
+	return (NULL);
+}
+
+static void
+portal_route_run(struct portal_request *q, const struct portal_route *rt)
+{
+	if (rt->page != NULL)
+		rt->page(q);
+	else
+		rt->api(&q->aq, &q->reply);
+}
+
+/* /api: the checks of the family, then of the route. */
+static void
+portal_route_api(struct portal_request *q, const struct portal_route *rt,
+    int needs)
 {
 	struct portal_reply	*r = &q->reply;
 	struct portal_path	*p = &q->path;
-	struct portal_req	 aq;
 	const char		*ct, *token;
-	int			 get, post;
-	int64_t			 id;
+	int			 post;
 
-	get = strcmp(q->method, "GET") == 0 || strcmp(q->method, "HEAD") == 0;
 	post = strcmp(q->method, "POST") == 0;
-	q->api = p->n >= 1 && (strcmp(p->segs[0], "api") == 0 ||
-	    strcmp(p->segs[0], "healthz") == 0 ||
-	    strcmp(p->segs[0], "metrics") == 0);
-	if (!get && !post) {
-		portal_fail(&q->ctx, q->api, r, 405, "bad_request",
-		    "Method not allowed.");
+	if (p->n < 2 || strcmp(p->segs[0], "api") != 0 ||
+	    strcmp(p->segs[1], "v1") != 0) {
+		portal_api_error(r, 404, "not_found", "no such path");
 		return;
 	}
-	if (p->n >= 1 && strcmp(p->segs[0], "static") == 0 && get) {
-		portal_static(q, url);
+	if ((needs & ROUTE_SESSION) && q->user == NULL) {
+		portal_api_error(r, 401, "unauthenticated",
+		    q->by_token ? "unknown or revoked token" :
+		    "sign in or send Authorization: Bearer TOKEN");
 		return;
 	}
-	memset(&aq, 0, sizeof aq);
-	aq.portal = q->p;
-	aq.config = q->config;
-	aq.store = q->store;
-	aq.method = q->method;
-	aq.path = p;
-	aq.query = &q->query;
-	aq.body = q->body;
-	aq.body_len = q->body_len;
-	aq.now = q->now;
-	if (portal_is(p, 1, "healthz") && get) {
-		portal_healthz(&aq, r);
+	if (post && (needs & ROUTE_CSRF) && !q->by_token) {
+		/* A browser's session: CSRF header and origin. */
+		token = portal_header(q, "X-CSRF-Token");
+		if (!portal_same_origin(q) || q->session == NULL ||
+		    !portal_csrf_check(q->session, token)) {
+			portal_api_error(r, 403, "forbidden",
+			    "Invalid or missing CSRF token.");
+			return;
+		}
+	}
+	if (post && q->body_len > 0 &&
+	    ((ct = portal_header(q, "Content-Type")) == NULL ||
+	    strncasecmp(ct, "application/json", 16) != 0)) {
+		portal_api_error(r, 400, "bad_request", "the body must "
+		    "be application/json");
 		return;
 	}
-	if (portal_is(p, 1, "metrics") && get) {
-		portal_metrics(&aq, r);
+	if (rt == NULL) {
+		portal_api_error(r, 404, "not_found", "no such API path or "
+		    "method");
 		return;
 	}
-	switch (portal_identify(q)) {
-	case 0:
-		break;
-	case 1:
-		portal_fail(&q->ctx, q->api, r, 400, "bad_request",
-		    "The identity header is sent more than once.");
-		return;
-	default:
-		portal_fail(&q->ctx, q->api, r, 503, "store", "The database "
-		    "failed; try again.");
-		return;
-	}
-	q->ctx.user = q->user;
-	aq.user = q->user;
-	aq.csrf = q->ctx.csrf;
+	portal_route_run(q, rt);
+}
 
-	if (q->api) {
-		if (p->n < 2 || strcmp(p->segs[0], "api") != 0 ||
-		    strcmp(p->segs[1], "v1") != 0) {
-			portal_api_error(r, 404, "not_found", "no such path");
-			return;
-		}
-		if (q->user == NULL) {
-			portal_api_error(r, 401, "unauthenticated",
-			    q->by_token ? "unknown or revoked token" :
-			    "sign in or send Authorization: Bearer TOKEN");
-			return;
-		}
-		if (post && !q->by_token) {
-			/* A browser's session: CSRF header and origin. */
-			token = portal_header(q, "X-CSRF-Token");
-			if (!portal_same_origin(q) || q->session == NULL ||
-			    !portal_csrf_check(q->session, token)) {
-				portal_api_error(r, 403, "forbidden",
-				    "Invalid or missing CSRF token.");
-				return;
-			}
-		}
-		if (post && q->body_len > 0 &&
-		    ((ct = portal_header(q, "Content-Type")) == NULL ||
-		    strncasecmp(ct, "application/json", 16) != 0)) {
-			portal_api_error(r, 400, "bad_request", "the body must "
-			    "be application/json");
-			return;
-		}
-		portal_api_handle(&aq, r);
-		return;
-	}
+/* The pages and their forms: the checks of the family, then the route's. */
+static void
+portal_route_pages(struct portal_request *q, const struct portal_route *rt,
+    int needs)
+{
+	struct portal_reply	*r = &q->reply;
+	const char		*ct;
+	int			 post;
 
+	post = strcmp(q->method, "POST") == 0;
 	if (post) {
 		if (!portal_same_origin(q)) {
 			portal_fail(&q->ctx, 0, r, 403, "forbidden",
@@ -1410,62 +1592,86 @@ portal_route(struct portal_request *q, const char *url)
 			    "Malformed form.");
 			return;
 		}
-		if (portal_is(p, 1, "login")) {
-			portal_login(q);
-			return;
-		}
-		if (q->user == NULL) {
-			portal_redirect(r, "/login");
-			return;
-		}
-		if (!portal_csrf_check(q->session, portal_form_value(q,
-		    "csrf"))) {
-			portal_fail(&q->ctx, 0, r, 403, "forbidden",
-			    "Invalid or missing CSRF token.");
-			return;
-		}
-		if (portal_is(p, 1, "logout")) {
-			(void)portal_session_revoke(q->store, q->session,
-			    q->now);
-			log_info("portal: signed out user=%s", q->user);
-			free(r->set_cookie);
-			r->set_cookie = portal_session_cookie(q->config, NULL,
-			    q->p->tls);
-			portal_redirect(r, "/login");
-			return;
-		}
-		if (p->n == 3 && (strcmp(p->segs[0], "runs") == 0 ||
-		    strcmp(p->segs[0], "releases") == 0) &&
-		    portal_parse_id(p->segs[1], &id) == 0) {
-			portal_form_action(q, strcmp(p->segs[0],
-			    "releases") == 0, id, p->segs[2]);
-			return;
-		}
-		portal_fail(&q->ctx, 0, r, 404, "not_found", "No such page.");
-		return;
 	}
-
-	if (portal_is(p, 1, "login")) {
-		char	*cause = NULL;
-		int	 rc;
-
-		if (q->user != NULL) {
-			portal_redirect(r, "/");
-			return;
-		}
-		rc = pages_login(&q->ctx, NULL, &r->body, &cause);
-		portal_page_result(&q->ctx, r, rc, cause);
-		return;
-	}
-	if (portal_is(p, 1, "logout")) {
-		portal_redirect(r, q->user != NULL ? "/" : "/login");
-		return;
-	}
-	if (q->user == NULL) {
+	if ((needs & ROUTE_SESSION) && q->user == NULL) {
 		portal_redirect(r, "/login");
 		return;
 	}
-	portal_page(q);
+	if (post && (needs & ROUTE_CSRF) &&
+	    !portal_csrf_check(q->session, portal_form_value(q, "csrf"))) {
+		portal_fail(&q->ctx, 0, r, 403, "forbidden",
+		    "Invalid or missing CSRF token.");
+		return;
+	}
+	if (rt == NULL) {
+		portal_fail(&q->ctx, 0, r, 404, "not_found", "No such page.");
+		return;
+	}
+	portal_route_run(q, rt);
+}
+
+static void
+portal_route(struct portal_request *q)
+{
+	const struct portal_route	*rt;
+	struct portal_reply		*r = &q->reply;
+	struct portal_path		*p = &q->path;
+	int				 method, needs;
+
+	if (strcmp(q->method, "GET") == 0 || strcmp(q->method, "HEAD") == 0)
+		method = ROUTE_GET;
+	else if (strcmp(q->method, "POST") == 0)
+		method = ROUTE_POST;
+	else
+		method = 0;
+	q->api = p->n >= 1 && (strcmp(p->segs[0], "api") == 0 ||
+	    strcmp(p->segs[0], "healthz") == 0 ||
+	    strcmp(p->segs[0], "metrics") == 0);
+	if (method == 0) {
+		portal_fail(&q->ctx, q->api, r, 405, "bad_request",
+		    "Method not allowed.");
+		return;
+	}
+	rt = portal_route_find(p, method, &q->id);
+	q->aq.portal = q->p;
+	q->aq.config = q->config;
+	q->aq.store = q->store;
+	q->aq.method = q->method;
+	q->aq.path = p;
+	q->aq.query = &q->query;
+	q->aq.body = q->body;
+	q->aq.body_len = q->body_len;
+	q->aq.now = q->now;
+	q->aq.id = q->id;
+	if (rt != NULL && (rt->needs & ROUTE_PUBLIC)) {
+		portal_route_run(q, rt);
+		return;
+	}
+	switch (portal_identify(q)) {
+	case 0:
+		break;
+	case 1:
+		portal_fail(&q->ctx, q->api, r, 400, "bad_request",
+		    "The identity header is sent more than once.");
+		return;
+	default:
+		portal_fail(&q->ctx, q->api, r, 503, "store", "The database "
+		    "failed; try again.");
+		return;
+	}
+	q->ctx.user = q->user;
+	q->aq.user = q->user;
+	q->aq.csrf = q->ctx.csrf;
+
+	/* A path no route answers needs what most do (see portal_routes). */
+	if (rt != NULL)
+		needs = rt->needs;
+	else
+		needs = ROUTE_SESSION | (method == ROUTE_POST ? ROUTE_CSRF : 0);
+	if (q->api)
+		portal_route_api(q, rt, needs);
+	else
+		portal_route_pages(q, rt, needs);
 }
 
 static enum MHD_Result
@@ -1481,6 +1687,7 @@ portal_request(struct portal *p, struct portal_conn *pc,
 	q.conn = conn;
 	q.config = pc->cfg->config;
 	q.method = method;
+	q.url = url;
 	q.now = wallclock_ms();
 	q.body = pc->body.data != NULL ? pc->body.data : "";
 	q.body_len = pc->body.len;
@@ -1505,7 +1712,7 @@ portal_request(struct portal *p, struct portal_conn *pc,
 		goto send;
 	}
 	q.ctx.store = q.store;
-	portal_route(&q, url);
+	portal_route(&q);
 send:
 	log_debug(LOG_CAT_PORTAL, "portal: %s %s -> %d user=%s", method,
 	    url, q.reply.status, q.user != NULL ? q.user : "-");

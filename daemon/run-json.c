@@ -1,5 +1,6 @@
 /*
- * A run as JSON for shipgatectl show and /api/v1/runs/{id} (run-json.h).
+ * Runs as JSON for shipgatectl runs and show, /api/v1/runs and
+ * /api/v1/runs/{id} (run-json.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -350,4 +351,57 @@ out:
 	store_promotions_free(promos);
 	store_outbox_rows_free(outbox);
 	return (o);
+}
+
+/* One run of a list: the run's own fields and the stage it is at. */
+static json_t *
+run_json_summary(struct store *s, const struct store_run *r, int *rcp,
+    char **cause)
+{
+	enum store_stage_status	 st_status;
+	json_t			*o;
+	char			*env;
+
+	if ((*rcp = store_run_current_stage(s, r->id, &env, &st_status,
+	    cause)) != 0)
+		return (NULL);
+	o = json_object();
+	json_object_set_new(o, "id", json_integer(r->id));
+	json_object_set_new(o, "release", json_integer(r->release_id));
+	json_object_set_new(o, "app", run_json_str(r->app));
+	json_object_set_new(o, "version", run_json_str(r->version));
+	json_object_set_new(o, "author", run_json_str(r->author));
+	json_object_set_new(o, "source", run_json_source(r));
+	json_object_set_new(o, "kind",
+	    json_string(store_run_kind_name(r->kind)));
+	json_object_set_new(o, "status",
+	    json_string(store_run_status_name(r->status)));
+	json_object_set_new(o, "reason", run_json_str(r->reason));
+	json_object_set_new(o, "stage", env == NULL ? json_null() :
+	    json_pack("{s:o, s:s}", "env", run_json_str(env),
+	    "status", store_stage_status_name(st_status)));
+	free(env);
+	json_object_set_new(o, "created_at", run_json_time(r->created_at));
+	json_object_set_new(o, "finished_at", run_json_time(r->finished_at));
+	return (o);
+}
+
+json_t *
+run_json_runs(struct store *s, const struct store_runs_page *page, int *rcp,
+    char **cause)
+{
+	json_t	*a, *o;
+	size_t	 i;
+
+	*rcp = 0;
+	a = json_array();
+	for (i = 0; i < page->n; i++) {
+		if ((o = run_json_summary(s, &page->runs[i], rcp,
+		    cause)) == NULL) {
+			json_decref(a);
+			return (NULL);
+		}
+		json_array_append_new(a, o);
+	}
+	return (a);
 }

@@ -18,6 +18,7 @@
 
 struct store;
 struct store_run;
+struct store_runs_page;
 
 /* Text, null for NULL (or for text that is not UTF-8). */
 json_t	*run_json_str(const char *);
@@ -37,6 +38,15 @@ json_t	*run_json_source(const struct store_run *);
  * run) and *cause (caller frees) when the store fails.
  */
 json_t	*run_json(struct store *, int64_t run_id, size_t audit_max,
+	    int *rcp, char **cause);
+
+/*
+ * A page of runs as the list answers it (shipgatectl runs and
+ * /api/v1/runs): one summary object per run, with the stage it is at.
+ * NULL with *rcp (a STORE_E* code) and *cause (caller frees) when the
+ * store fails.
+ */
+json_t	*run_json_runs(struct store *, const struct store_runs_page *,
 	    int *rcp, char **cause);
 
 #endif

@@ -30,6 +30,7 @@ struct store {
 	char			*path;
 	int			 version;	/* schema version */
 	int			 in_txn;	/* store_begin was called */
+	int			 in_read;	/* ... store_read_begin */
 
 	struct store_cached_stmt *stmts;
 	size_t			  nstmts;

@@ -79,6 +79,7 @@ static const char *const store_stage_status_names[] = {
 
 static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
 static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_BEGIN_READ[] = "BEGIN DEFERRED";
 static const char SQL_ROLLBACK[] = "ROLLBACK";
 static const char SQL_SAVEPOINT[] = "SAVEPOINT store_op";
 static const char SQL_RELEASE[] = "RELEASE store_op";
@@ -942,6 +943,33 @@ store_rollback(struct store *s)
 		rc = store_run_sql(s, SQL_ROLLBACK, NULL);
 	s->in_txn = 0;
 	return (rc);
+}
+
+int
+store_read_begin(struct store *s, char **cause)
+{
+	int	 rc;
+
+	if (s->in_txn) {
+		return (store_error(cause, STORE_EMISUSE,
+		    "a transaction is already open"));
+	}
+	if ((rc = store_run_sql(s, SQL_BEGIN_READ, cause)) != 0)
+		return (rc);
+	s->in_txn = 1;
+	s->in_read = 1;
+	return (0);
+}
+
+void
+store_read_end(struct store *s)
+{
+	if (!s->in_read)
+		return;
+	if (!sqlite3_get_autocommit(s->db))
+		store_run_sql(s, SQL_COMMIT, NULL);
+	s->in_txn = 0;
+	s->in_read = 0;
 }
 
 int

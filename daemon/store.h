@@ -137,6 +137,15 @@ int	 store_synced(struct store *, int64_t mark);
 int	 store_begin(struct store *, char **cause);
 int	 store_commit(struct store *, char **cause);
 int	 store_rollback(struct store *);
+/*
+ * A read snapshot: the reads between store_read_begin and store_read_end
+ * see one state of the database and take SQLite's file locks once, not
+ * once per statement (a portal page makes a dozen reads).  No writes in
+ * between.  Not inside a transaction (STORE_EMISUSE); store_read_end
+ * after a failed store_read_begin does nothing.
+ */
+int	 store_read_begin(struct store *, char **cause);
+void	 store_read_end(struct store *);
 
 /* --- States (docs/states.md) --------------------------------------------- */
 

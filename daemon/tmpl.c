@@ -1,9 +1,15 @@
 /*
- * The portal's template engine (see tmpl.h for the syntax).  Templates
- * are interpreted from their text on each render: they are a few KiB,
- * and a section's end is found once per section, not per item.  The
- * data lives in an arena owned by the root object.
+ * The portal's template engine (see tmpl.h for the syntax).  A template
+ * is compiled once into a list of operations (literal text, a value to
+ * print, a section with the index of its end), so a render only walks
+ * that list: no tag is parsed and no section's end searched again, not
+ * once per item of a list.  The embedded templates are compiled the
+ * first time one is rendered and kept for the life of the process (they
+ * are part of the program, so a reload has nothing to recompile); a
+ * template given as text is compiled for its one render.  The data lives
+ * in an arena owned by the root object.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -415,6 +421,7 @@ tmpl_url_escape(struct buf *out, const char *s, size_t len)
 /* --- Tags ----------------------------------------------------------------- */
 
 enum tmpl_tag_kind {
+	TAG_TEXT,		/* compiled: literal text */
 	TAG_VALUE,
 	TAG_URL,
 	TAG_RAW,
@@ -433,10 +440,37 @@ struct tmpl_tag {
 	size_t			 end;		/* offset after "}}" */
 };
 
+/*
+ * One operation of a compiled template: TAG_TEXT copies text[start,
+ * end); a value tag prints name; a section (TAG_SECTION, TAG_IF,
+ * TAG_INVERTED) has its body in the operations that follow it, up to
+ * the index body_end (its {{/name}} is no operation).
+ */
+struct tmpl_op {
+	enum tmpl_tag_kind	 kind;
+	char			 name[64];
+	uint32_t		 hash;		/* of name */
+	size_t			 start;		/* offset in the text */
+	size_t			 end;
+	size_t			 body_end;	/* sections: an op index */
+};
+
+struct tmpl_compiled {
+	const char		*name;
+	const char		*text;
+	size_t			 len;
+	struct tmpl_op		*ops;
+	size_t			 nops;
+	int			 rc;		/* the compile's: 0 or
+						   TMPL_ESYNTAX */
+	char			*cause;		/* with rc */
+};
+
 struct tmpl_render {
 	const char		*tname;
 	const char		*text;
 	size_t			 len;
+	const struct tmpl_op	*ops;
 	struct buf		*out;
 	const struct tmpl_data	*stack[TMPL_DEPTH];
 	int			 depth;
@@ -568,63 +602,16 @@ tmpl_next_tag(const struct tmpl_render *r, size_t from)
 	return (r->len);
 }
 
-/*
- * Finds the {{/name}} closing the section whose body starts at from;
- * *bodyend is the offset of its "{{", *after the offset after it.
- */
-static int
-tmpl_find_close(struct tmpl_render *r, const struct tmpl_tag *open,
-    size_t *bodyend, size_t *after)
-{
-	struct tmpl_tag	 t;
-	char		 names[TMPL_DEPTH][64];
-	int		 depth = 0, rc;
-	size_t		 at = open->end;
-
-	for (;;) {
-		at = tmpl_next_tag(r, at);
-		if (at >= r->len)
-			return (tmpl_syntax(r, open->start, "{{#%s}} is not "
-			    "closed", open->name));
-		t.start = at;
-		if ((rc = tmpl_parse_tag(r, &t)) != 0)
-			return (rc);
-		at = t.end;
-		if (t.kind == TAG_SECTION || t.kind == TAG_IF ||
-		    t.kind == TAG_INVERTED) {
-			if (depth == TMPL_DEPTH)
-				return (tmpl_syntax(r, t.start, "sections "
-				    "nested too deep"));
-			memcpy(names[depth++], t.name, sizeof t.name);
-		} else if (t.kind == TAG_CLOSE) {
-			if (depth == 0) {
-				if (strcmp(t.name, open->name) != 0)
-					return (tmpl_syntax(r, t.start,
-					    "{{/%s}} closes {{#%s}}", t.name,
-					    open->name));
-				*bodyend = t.start;
-				*after = t.end;
-				return (0);
-			}
-			if (strcmp(t.name, names[depth - 1]) != 0)
-				return (tmpl_syntax(r, t.start, "{{/%s}} "
-				    "closes {{#%s}}", t.name,
-				    names[depth - 1]));
-			depth--;
-		}
-	}
-}
-
 static const struct tmpl_value *
-tmpl_lookup(const struct tmpl_render *r, const struct tmpl_tag *t)
+tmpl_lookup(const struct tmpl_render *r, const struct tmpl_op *op)
 {
 	const struct tmpl_entry	*e;
 	int			 i;
 
 	for (i = r->depth - 1; i >= 0; i--) {
 		for (e = r->stack[i]->entries; e != NULL; e = e->next)
-			if (e->hash == t->hash && strcmp(e->name,
-			    t->name) == 0)
+			if (e->hash == op->hash && strcmp(e->name,
+			    op->name) == 0)
 				return (&e->v);
 	}
 	return (NULL);
@@ -651,56 +638,188 @@ tmpl_true(const struct tmpl_value *v)
 	return (0);
 }
 
-static int	tmpl_span(struct tmpl_render *, size_t, size_t);
+/* --- Compiling ------------------------------------------------------------ */
+
+static struct tmpl_op *
+tmpl_op_add(struct tmpl_compiled *c, size_t *size)
+{
+	struct tmpl_op	*op;
+
+	if (c->nops == *size) {
+		*size = *size == 0 ? 64 : *size * 2;
+		c->ops = xreallocarray(c->ops, *size, sizeof *c->ops);
+	}
+	op = &c->ops[c->nops++];
+	memset(op, 0, sizeof *op);
+	return (op);
+}
+
+/*
+ * Compiles text into c->ops.  The errors are the ones the text would
+ * give when rendered: a bad tag, a close that closes nothing or another
+ * section, a section not closed (the outermost is named).
+ */
+static int
+tmpl_compile(const char *name, const char *text, size_t len,
+    struct tmpl_compiled *c, char **cause)
+{
+	struct tmpl_render	 r;
+	struct tmpl_tag		 t;
+	struct tmpl_op		*op;
+	size_t			 at, from = 0, size = 0, open[TMPL_DEPTH];
+	int			 depth = 0, rc;
+
+	memset(c, 0, sizeof *c);
+	c->name = name;
+	c->text = text;
+	c->len = len;
+	memset(&r, 0, sizeof r);
+	r.tname = name;
+	r.text = text;
+	r.len = len;
+	r.cause = cause;
+	for (;;) {
+		at = tmpl_next_tag(&r, from);
+		if (at > from) {
+			op = tmpl_op_add(c, &size);
+			op->kind = TAG_TEXT;
+			op->start = from;
+			op->end = at;
+		}
+		if (at >= len)
+			break;
+		t.start = at;
+		if ((rc = tmpl_parse_tag(&r, &t)) != 0)
+			return (rc);
+		from = t.end;
+		switch (t.kind) {
+		case TAG_COMMENT:
+			continue;
+		case TAG_CLOSE:
+			if (depth == 0)
+				return (tmpl_syntax(&r, t.start, "{{/%s}} "
+				    "closes nothing", t.name));
+			op = &c->ops[open[depth - 1]];
+			if (strcmp(t.name, op->name) != 0)
+				return (tmpl_syntax(&r, t.start, "{{/%s}} "
+				    "closes {{#%s}}", t.name, op->name));
+			op->body_end = c->nops;
+			depth--;
+			continue;
+		case TAG_SECTION:
+		case TAG_IF:
+		case TAG_INVERTED:
+			if (depth == TMPL_DEPTH)
+				return (tmpl_syntax(&r, t.start, "sections "
+				    "nested too deep"));
+			open[depth++] = c->nops;
+			break;
+		default:
+			break;
+		}
+		op = tmpl_op_add(c, &size);
+		op->kind = t.kind;
+		memcpy(op->name, t.name, sizeof op->name);
+		op->hash = t.hash;
+		op->start = t.start;
+		op->end = t.end;
+	}
+	if (depth > 0)
+		return (tmpl_syntax(&r, c->ops[open[0]].start, "{{#%s}} is not "
+		    "closed", c->ops[open[0]].name));
+	return (0);
+}
+
+/*
+ * The embedded files compiled, in web_files' order: once, by the first
+ * render (from whichever portal thread), and read-only after that.
+ */
+static struct tmpl_compiled	*tmpl_compiled_files;
+static pthread_once_t		 tmpl_compiled_once = PTHREAD_ONCE_INIT;
+
+static void
+tmpl_compile_files(void)
+{
+	struct tmpl_compiled	*c;
+	size_t			 i;
+
+	tmpl_compiled_files = xcalloc(web_nfiles + 1,
+	    sizeof *tmpl_compiled_files);
+	for (i = 0; i < web_nfiles; i++) {
+		c = &tmpl_compiled_files[i];
+		c->rc = tmpl_compile(web_files[i].name, web_files[i].data,
+		    web_files[i].size, c, &c->cause);
+	}
+}
+
+/* The compiled template name, or NULL with *cause. */
+static const struct tmpl_compiled *
+tmpl_compiled_find(const char *name, char **cause)
+{
+	size_t	 i;
+
+	pthread_once(&tmpl_compiled_once, tmpl_compile_files);
+	for (i = 0; i < web_nfiles; i++)
+		if (strcmp(web_files[i].name, name) == 0)
+			return (&tmpl_compiled_files[i]);
+	if (cause != NULL)
+		*cause = xasprintf("no template %s", name);
+	return (NULL);
+}
+
+/* --- Rendering ------------------------------------------------------------ */
+
+static int	tmpl_ops(struct tmpl_render *, size_t, size_t);
 static int	tmpl_render_nested(const char *, const struct tmpl_data *,
 		    struct buf *, char **, int);
 
 static int
-tmpl_push(struct tmpl_render *r, const struct tmpl_tag *t,
+tmpl_push(struct tmpl_render *r, const struct tmpl_op *op,
     const struct tmpl_data *d)
 {
 	if (r->depth == TMPL_DEPTH)
-		return (tmpl_syntax(r, t->start, "sections nested too deep"));
+		return (tmpl_syntax(r, op->start, "sections nested too deep"));
 	r->stack[r->depth++] = d;
 	return (0);
 }
 
+/* The section at ops[i]; its body is ops[i + 1, body_end). */
 static int
-tmpl_section(struct tmpl_render *r, const struct tmpl_tag *t, size_t body,
-    size_t bodyend)
+tmpl_section(struct tmpl_render *r, size_t i)
 {
+	const struct tmpl_op	*op = &r->ops[i];
 	const struct tmpl_value	*v;
 	const struct tmpl_data	*item;
 	int			 rc = 0;
 
-	v = tmpl_lookup(r, t);
-	if (t->kind == TAG_INVERTED) {
+	v = tmpl_lookup(r, op);
+	if (op->kind == TAG_INVERTED) {
 		if (tmpl_true(v))
 			return (0);
-		return (tmpl_span(r, body, bodyend));
+		return (tmpl_ops(r, i + 1, op->body_end));
 	}
 	if (!tmpl_true(v))
 		return (0);
-	if (t->kind == TAG_IF)
-		return (tmpl_span(r, body, bodyend));
+	if (op->kind == TAG_IF)
+		return (tmpl_ops(r, i + 1, op->body_end));
 	switch (v->type) {
 	case TMPL_LIST:
 		for (item = v->first; item != NULL && rc == 0;
 		    item = item->next) {
-			if ((rc = tmpl_push(r, t, item)) != 0)
+			if ((rc = tmpl_push(r, op, item)) != 0)
 				break;
-			rc = tmpl_span(r, body, bodyend);
+			rc = tmpl_ops(r, i + 1, op->body_end);
 			r->depth--;
 		}
 		return (rc);
 	case TMPL_OBJECT:
-		if ((rc = tmpl_push(r, t, v->obj)) != 0)
+		if ((rc = tmpl_push(r, op, v->obj)) != 0)
 			return (rc);
-		rc = tmpl_span(r, body, bodyend);
+		rc = tmpl_ops(r, i + 1, op->body_end);
 		r->depth--;
 		return (rc);
 	default:
-		return (tmpl_span(r, body, bodyend));
+		return (tmpl_ops(r, i + 1, op->body_end));
 	}
 }
 
@@ -713,49 +832,42 @@ tmpl_toobig(struct tmpl_render *r)
 	return (TMPL_ETOOBIG);
 }
 
-/* Renders text[from, to). */
+/* Renders ops[from, to). */
 static int
-tmpl_span(struct tmpl_render *r, size_t from, size_t to)
+tmpl_ops(struct tmpl_render *r, size_t from, size_t to)
 {
 	const struct tmpl_value	*v;
-	struct tmpl_tag		 t;
-	size_t			 at, bodyend, after;
+	const struct tmpl_op	*op;
+	size_t			 i = from;
 	int			 rc;
 
-	while (from < to) {
-		at = tmpl_next_tag(r, from);
-		if (at > to)
-			at = to;
-		if (buf_append(r->out, r->text + from, at - from) != 0)
-			return (tmpl_toobig(r));
-		if (at >= to)
-			break;
-		t.start = at;
-		if ((rc = tmpl_parse_tag(r, &t)) != 0)
-			return (rc);
-		from = t.end;
-		switch (t.kind) {
-		case TAG_COMMENT:
+	while (i < to) {
+		op = &r->ops[i];
+		switch (op->kind) {
+		case TAG_TEXT:
+			if (buf_append(r->out, r->text + op->start,
+			    op->end - op->start) != 0)
+				return (tmpl_toobig(r));
 			break;
 		case TAG_VALUE:
 		case TAG_URL:
-			v = tmpl_lookup(r, &t);
+			v = tmpl_lookup(r, op);
 			if (v == NULL || (v->type != TMPL_STRING &&
 			    v->type != TMPL_MARKUP))
 				break;
-			rc = t.kind == TAG_URL ?
+			rc = op->kind == TAG_URL ?
 			    tmpl_url_escape(r->out, v->s, v->len) :
 			    tmpl_escape(r->out, v->s, v->len);
 			if (rc != 0)
 				return (tmpl_toobig(r));
 			break;
 		case TAG_RAW:
-			v = tmpl_lookup(r, &t);
+			v = tmpl_lookup(r, op);
 			if (v == NULL)
 				break;
 			if (v->type == TMPL_PARTIAL) {
 				if (r->nested >= TMPL_NESTED)
-					return (tmpl_syntax(r, t.start,
+					return (tmpl_syntax(r, op->start,
 					    "templates nested too deep"));
 				if ((rc = tmpl_render_nested(v->s, v->pdata,
 				    r->out, r->cause, r->nested + 1)) != 0)
@@ -763,53 +875,64 @@ tmpl_span(struct tmpl_render *r, size_t from, size_t to)
 				break;
 			}
 			if (v->type != TMPL_MARKUP)
-				return (tmpl_syntax(r, t.start, "{{raw:%s}} "
-				    "of a value that is not markup", t.name));
+				return (tmpl_syntax(r, op->start, "{{raw:%s}} "
+				    "of a value that is not markup", op->name));
 			if (buf_append(r->out, v->s, v->len) != 0)
 				return (tmpl_toobig(r));
 			break;
 		case TAG_SECTION:
 		case TAG_IF:
 		case TAG_INVERTED:
-			if ((rc = tmpl_find_close(r, &t, &bodyend,
-			    &after)) != 0)
+			if ((rc = tmpl_section(r, i)) != 0)
 				return (rc);
-			if ((rc = tmpl_section(r, &t, t.end, bodyend)) != 0)
-				return (rc);
-			from = after;
-			break;
+			i = op->body_end;
+			continue;
 		case TAG_CLOSE:
-			return (tmpl_syntax(r, t.start, "{{/%s}} closes "
-			    "nothing", t.name));
+		case TAG_COMMENT:
+			break;	/* never compiled */
 		}
+		i++;
 	}
 	return (0);
 }
 
 static int
-tmpl_render_text_nested(const char *name, const char *text, size_t len,
-    const struct tmpl_data *d, struct buf *out, char **cause, int nested)
+tmpl_run(const struct tmpl_compiled *c, const struct tmpl_data *d,
+    struct buf *out, char **cause, int nested)
 {
 	struct tmpl_render	 r;
 	struct tmpl_data	 empty;
 
+	if (c->rc != 0) {
+		if (cause != NULL)
+			*cause = xstrdup(c->cause != NULL ? c->cause :
+			    "syntax error");
+		return (c->rc);
+	}
 	memset(&r, 0, sizeof r);
 	memset(&empty, 0, sizeof empty);
-	r.tname = name;
-	r.text = text;
-	r.len = len;
+	r.tname = c->name;
+	r.text = c->text;
+	r.len = c->len;
+	r.ops = c->ops;
 	r.out = out;
 	r.cause = cause;
 	r.nested = nested;
 	r.stack[r.depth++] = d != NULL ? d : &empty;
-	return (tmpl_span(&r, 0, len));
+	return (tmpl_ops(&r, 0, c->nops));
 }
 
 int
 tmpl_render_text(const char *name, const char *text, size_t len,
     const struct tmpl_data *d, struct buf *out, char **cause)
 {
-	return (tmpl_render_text_nested(name, text, len, d, out, cause, 0));
+	struct tmpl_compiled	 c;
+	int			 rc;
+
+	if ((rc = tmpl_compile(name, text, len, &c, cause)) == 0)
+		rc = tmpl_run(&c, d, out, cause, 0);
+	free(c.ops);
+	return (rc);
 }
 
 const struct web_file *
@@ -827,15 +950,11 @@ static int
 tmpl_render_nested(const char *name, const struct tmpl_data *d,
     struct buf *out, char **cause, int nested)
 {
-	const struct web_file	*f;
+	const struct tmpl_compiled	*c;
 
-	if ((f = web_file_find(name)) == NULL) {
-		if (cause != NULL)
-			*cause = xasprintf("no template %s", name);
+	if ((c = tmpl_compiled_find(name, cause)) == NULL)
 		return (TMPL_ENOTFOUND);
-	}
-	return (tmpl_render_text_nested(f->name, f->data, f->size, d, out,
-	    cause, nested));
+	return (tmpl_run(c, d, out, cause, nested));
 }
 
 int
@@ -848,50 +967,12 @@ tmpl_render(const char *name, const struct tmpl_data *d, struct buf *out,
 int
 tmpl_check(const char *name, char **cause)
 {
-	const struct web_file	*f;
-	struct tmpl_render	 r;
-	struct tmpl_tag		 t;
-	char			 names[TMPL_DEPTH][64];
-	size_t			 at = 0, opened[TMPL_DEPTH];
-	int			 depth = 0, rc;
+	const struct tmpl_compiled	*c;
 
-	if ((f = web_file_find(name)) == NULL) {
-		if (cause != NULL)
-			*cause = xasprintf("no template %s", name);
+	if ((c = tmpl_compiled_find(name, cause)) == NULL)
 		return (TMPL_ENOTFOUND);
-	}
-	memset(&r, 0, sizeof r);
-	r.tname = f->name;
-	r.text = f->data;
-	r.len = f->size;
-	r.cause = cause;
-	for (;;) {
-		if ((at = tmpl_next_tag(&r, at)) >= r.len)
-			break;
-		t.start = at;
-		if ((rc = tmpl_parse_tag(&r, &t)) != 0)
-			return (rc);
-		at = t.end;
-		if (t.kind == TAG_SECTION || t.kind == TAG_IF ||
-		    t.kind == TAG_INVERTED) {
-			if (depth == TMPL_DEPTH)
-				return (tmpl_syntax(&r, t.start, "sections "
-				    "nested too deep"));
-			opened[depth] = t.start;
-			memcpy(names[depth++], t.name, sizeof t.name);
-		} else if (t.kind == TAG_CLOSE) {
-			if (depth == 0)
-				return (tmpl_syntax(&r, t.start, "{{/%s}} "
-				    "closes nothing", t.name));
-			if (strcmp(t.name, names[depth - 1]) != 0)
-				return (tmpl_syntax(&r, t.start, "{{/%s}} "
-				    "closes {{#%s}}", t.name,
-				    names[depth - 1]));
-			depth--;
-		}
-	}
-	if (depth > 0)
-		return (tmpl_syntax(&r, opened[depth - 1], "{{#%s}} is not "
-		    "closed", names[depth - 1]));
-	return (0);
+	if (c->rc != 0 && cause != NULL)
+		*cause = xstrdup(c->cause != NULL ? c->cause :
+		    "syntax error");
+	return (c->rc);
 }

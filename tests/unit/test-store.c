@@ -721,6 +721,29 @@ test_seen(struct store *s)
 	ok(rc == 0 && seen == 0, "a rolled back mark is forgotten");
 	is_int(store_commit(s, NULL), STORE_EMISUSE,
 	    "commit without a transaction is refused");
+
+	/* A read snapshot: reads inside it, no transaction in it. */
+	is_int(store_read_begin(s, NULL), 0, "a read snapshot begins");
+	rc = store_is_seen(s, "bkt", "drops/a b.zip", "\"etag2\"", &seen,
+	    NULL);
+	ok(rc == 0 && seen == 1, "reads in the snapshot");
+	is_int(store_begin(s, &cause), STORE_EMISUSE,
+	    "no transaction inside a snapshot");
+	free(cause);
+	cause = NULL;
+	is_int(store_read_begin(s, &cause), STORE_EMISUSE,
+	    "snapshots do not nest");
+	free(cause);
+	cause = NULL;
+	store_read_end(s);
+	is_int(store_begin(s, NULL), 0, "a transaction after the snapshot");
+	is_int(store_read_begin(s, &cause), STORE_EMISUSE,
+	    "no snapshot inside a transaction");
+	free(cause);
+	cause = NULL;
+	store_read_end(s);
+	is_int(store_commit(s, NULL), 0,
+	    "store_read_end leaves another's transaction alone");
 }
 
 
