@@ -411,7 +411,7 @@ engine_fresh(struct engine_run *r, struct store_stage *st)
 	r->fresh_attempt = st->attempt;
 }
 
-static void
+void
 engine_step_pending(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env)
 {
@@ -1729,14 +1729,86 @@ out:
 
 /* --- Dispatch ------------------------------------------------------------ */
 
+/* --- One step per state (the rows of engine-states.c) -------------------- */
+
+void
+engine_step_creating(struct engine_run *r, struct store_stage *st,
+    const struct config_environment *env)
+{
+	if (st->change_set_name == NULL) {
+		engine_stage_fail(r, st, "no change set name recorded");
+		return;
+	}
+	if (r->fresh_stage == st->id && r->fresh_attempt == st->attempt) {
+		r->fresh_stage = 0;
+		engine_create_change_set(r, st);
+		return;
+	}
+	engine_describe_change_set(r, st, env, engine_change_set_cb);
+}
+
+void
+engine_step_approval(struct engine_run *r, struct store_stage *st,
+    const struct config_environment *env)
+{
+	engine_step_decision(r, st, env, 0);
+}
+
+void
+engine_step_executing(struct engine_run *r, struct store_stage *st,
+    const struct config_environment *env)
+{
+	if (engine_stack_busy(r, st)) {
+		engine_poll_later(r);
+		return;
+	}
+	engine_describe_change_set(r, st, env, engine_exec_describe_cb);
+}
+
+void
+engine_step_waiting_stack(struct engine_run *r, struct store_stage *st,
+    const struct config_environment *env)
+{
+	struct aws_creds	*creds;
+	struct engine_call	*call;
+	const char		*region;
+	char			*cause = NULL;
+
+	if ((creds = engine_creds(r, env, &region, &cause)) == NULL) {
+		engine_stage_fail(r, st, cause);
+		free(cause);
+		return;
+	}
+	call = engine_call_new(r, st);
+	if (cfn_describe_stacks(engine_client(r), creds, region,
+	    st->stack_id != NULL ? st->stack_id : env->stack,
+	    engine_stack_cb, call, &cause) != 0) {
+		engine_call_end(call);
+		engine_stage_fail(r, st, cause);
+		free(cause);
+	}
+}
+
+void
+engine_step_waiting_services(struct engine_run *r, struct store_stage *st,
+    const struct config_environment *env)
+{
+	engine_stack_events(r, st, env, engine_service_events_cb, NULL);
+}
+
+void
+engine_step_gate(struct engine_run *r, struct store_stage *st,
+    const struct config_environment *env)
+{
+	engine_step_decision(r, st, env, 1);
+}
+
+/* The step of the stage's state, from the transition table. */
 void
 engine_stage_step(struct engine_run *r, struct store_stage *st)
 {
 	const struct config_environment	*env;
-	struct aws_creds		*creds;
-	struct engine_call		*call;
-	const char			*region;
-	char				*cause = NULL;
+	const struct engine_state	*state;
 
 	if ((env = engine_stage_env(r, st)) == NULL) {
 		/* As for an app, the run waits for a reload to bring the
@@ -1746,63 +1818,6 @@ engine_stage_step(struct engine_run *r, struct store_stage *st)
 		    (long long)r->id);
 		return;
 	}
-	switch (st->status) {
-	case STORE_STAGE_PENDING:
-		engine_step_pending(r, st, env);
-		break;
-	case STORE_STAGE_PROMOTING:
-		engine_step_promoting(r, st, env);
-		break;
-	case STORE_STAGE_CREATING_CHANGE_SET:
-		if (st->change_set_name == NULL) {
-			engine_stage_fail(r, st, "no change set name recorded");
-			break;
-		}
-		if (r->fresh_stage == st->id && r->fresh_attempt ==
-		    st->attempt) {
-			r->fresh_stage = 0;
-			engine_create_change_set(r, st);
-			break;
-		}
-		engine_describe_change_set(r, st, env, engine_change_set_cb);
-		break;
-	case STORE_STAGE_AWAITING_APPROVAL:
-		engine_step_decision(r, st, env, 0);
-		break;
-	case STORE_STAGE_EXECUTING:
-		if (engine_stack_busy(r, st)) {
-			engine_poll_later(r);
-			break;
-		}
-		engine_describe_change_set(r, st, env,
-		    engine_exec_describe_cb);
-		break;
-	case STORE_STAGE_WAITING_STACK:
-		if ((creds = engine_creds(r, env, &region, &cause)) == NULL) {
-			engine_stage_fail(r, st, cause);
-			free(cause);
-			break;
-		}
-		call = engine_call_new(r, st);
-		if (cfn_describe_stacks(engine_client(r), creds, region,
-		    st->stack_id != NULL ? st->stack_id : env->stack,
-		    engine_stack_cb, call, &cause) != 0) {
-			engine_call_end(call);
-			engine_stage_fail(r, st, cause);
-			free(cause);
-		}
-		break;
-	case STORE_STAGE_WAITING_SERVICES:
-		engine_stack_events(r, st, env, engine_service_events_cb,
-		    NULL);
-		break;
-	case STORE_STAGE_CHECKING:
-		engine_step_checking(r, st, env);
-		break;
-	case STORE_STAGE_AWAITING_GATE:
-		engine_step_decision(r, st, env, 1);
-		break;
-	default:
-		break;
-	}
+	if ((state = engine_state(st->status)) != NULL && state->step != NULL)
+		state->step(r, st, env);
 }

@@ -29,6 +29,9 @@
 
 #include <uv.h>
 
+/* The run and stage states (states.h: low, as the store keeps them). */
+#include "states.h"
+
 struct aws_context;
 struct config;
 struct store;
@@ -125,6 +128,16 @@ int		 engine_redeploy(struct engine *, int64_t release_id,
  */
 void		 engine_set_poll(struct engine *, int64_t base_ms,
 		    int64_t max_ms);
+
+/*
+ * The transition table (engine-states.c), for the docs and the tests:
+ * the states a stage or a run may move to, as a mask of 1u << state, and
+ * whether a stage state is a safe point (a cancellation or a newer run
+ * ends the run there).  engine_enter refuses any other move.
+ */
+unsigned int	 engine_stage_moves(enum store_stage_status);
+unsigned int	 engine_run_moves(enum store_run_status);
+int		 engine_stage_safe_point(enum store_stage_status);
 
 /* How many runs are in memory (unfinished), for /healthz and tests. */
 size_t		 engine_active_runs(const struct engine *);
