@@ -1,8 +1,8 @@
 /*
  * The control socket's server end: accepts shipgatectl's connections on
  * the daemon's loop, reads newline-delimited JSON requests, answers the
- * read commands from the store and hands the actions to the daemon's
- * handlers (see control.h).
+ * read commands from the store and hands each action, as one struct
+ * engine_action, to the daemon's handler (engine_act; see control.h).
  *
  * The wire protocol.  Every request is one JSON object on one line (at
  * most CONTROL_LINE_MAX bytes), with "command" and the command's fields;
@@ -96,6 +96,7 @@
 #include "buf.h"
 #include "config.h"
 #include "control.h"
+#include "engine.h"
 #include "log.h"
 #include "run-json.h"
 #include "store.h"
@@ -139,7 +140,8 @@ struct control {
 	uv_pipe_t			 listener;
 	char				*path;
 	struct store			*store;
-	struct control_handlers		 handlers;
+	int				(*act)(void *,
+					    struct engine_action *, char **);
 	void				*arg;
 	const struct config		*config;	/* NULL: none given */
 
@@ -166,17 +168,17 @@ const char *
 control_error_name(int code)
 {
 	switch (code) {
-	case CONTROL_EINVAL:
+	case ENGINE_EINVAL:
 		return ("invalid");
-	case CONTROL_ENOTFOUND:
+	case ENGINE_ENOTFOUND:
 		return ("not_found");
-	case CONTROL_EFORBIDDEN:
+	case ENGINE_EFORBIDDEN:
 		return ("forbidden");
-	case CONTROL_ECONFLICT:
+	case ENGINE_ECONFLICT:
 		return ("conflict");
-	case CONTROL_ESTORE:
+	case ENGINE_ESTORE:
 		return ("store");
-	case CONTROL_ECLOSING:
+	case ENGINE_ECLOSING:
 		return ("closing");
 	}
 	return ("failed");
@@ -464,7 +466,7 @@ control_loggable(const char *s)
 /* The outcome of a handler, logged and put in the reply. */
 static void
 control_outcome(struct control_conn *conn, const char *command,
-    const struct control_actor *actor, int64_t id, int rc, char *cause,
+    const struct engine_actor *actor, int64_t id, int rc, char *cause,
     json_t *reply)
 {
 	char	*as, *detail;
@@ -580,7 +582,7 @@ control_act_as(struct control_conn *conn, struct control_who *who,
 
 static int
 control_actor(struct control_conn *conn, json_t *req,
-    struct control_actor *actor, struct control_who *who, json_t *reply)
+    struct engine_actor *actor, struct control_who *who, json_t *reply)
 {
 	const char	*as;
 
@@ -603,14 +605,32 @@ control_actor(struct control_conn *conn, json_t *req,
 	return (0);
 }
 
-/* A command without a handler. */
+/*
+ * An action: who asks (control_actor), then the handler with the action
+ * as struct engine_action, then the outcome in the reply.  -1 when the
+ * handler was not called (the reply says why), else 0 and its code in
+ * *rcp.
+ */
 static int
-control_missing(void *fn, const char *command, json_t *reply)
+control_act(struct control_conn *conn, json_t *req, json_t *reply,
+    struct engine_action *a, int *rcp)
 {
-	if (fn != NULL)
-		return (0);
-	control_fail(reply, "not_implemented", "%s is not available", command);
-	return (-1);
+	struct control		*c = conn->control;
+	struct control_who	 who;
+	const char		*command = engine_action_name(a->kind);
+	char			*cause = NULL;
+
+	if (c->act == NULL) {
+		control_fail(reply, "not_implemented", "%s is not available",
+		    command);
+		return (-1);
+	}
+	if (control_actor(conn, req, &a->actor, &who, reply) != 0)
+		return (-1);
+	*rcp = c->act(c->arg, a, &cause);
+	control_outcome(conn, command, &a->actor, a->id, *rcp, cause, reply);
+	control_who_free(&who);
+	return (0);
 }
 
 /* approve and reject: run, env, as, comment. */
@@ -618,38 +638,24 @@ static void
 control_decide(struct control_conn *conn, json_t *req, json_t *reply,
     int reject)
 {
-	struct control		*c = conn->control;
-	struct control_actor	 actor;
-	struct control_who	 who;
-	const char		*env, *comment, *command;
-	char			*cause = NULL;
-	int64_t			 run_id;
+	struct engine_action	 a;
 	int			 rc;
 
-	command = reject ? "reject" : "approve";
-	if (control_get_id(req, "run", &run_id, reply) != 0 ||
-	    control_get_str(req, "env", 1, &env, reply) != 0 ||
-	    control_get_str(req, "comment", 0, &comment, reply) != 0)
+	memset(&a, 0, sizeof a);
+	a.kind = reject ? ENGINE_REJECT : ENGINE_APPROVE;
+	if (control_get_id(req, "run", &a.id, reply) != 0 ||
+	    control_get_str(req, "env", 1, &a.env, reply) != 0 ||
+	    control_get_str(req, "comment", 0, &a.comment, reply) != 0)
 		return;
-	if (reject && control_blank(comment)) {
+	if (reject && control_blank(a.comment)) {
 		control_fail(reply, "bad_request", "a rejection needs a "
 		    "comment");
 		return;
 	}
-	if (control_missing(reject ? (void *)c->handlers.reject :
-	    (void *)c->handlers.approve, command, reply) != 0 ||
-	    control_actor(conn, req, &actor, &who, reply) != 0)
+	if (control_act(conn, req, reply, &a, &rc) != 0)
 		return;
-	if (reject)
-		rc = c->handlers.reject(c->arg, run_id, env, &actor, comment,
-		    &cause);
-	else
-		rc = c->handlers.approve(c->arg, run_id, env, &actor, comment,
-		    &cause);
-	control_outcome(conn, command, &actor, run_id, rc, cause, reply);
-	control_who_free(&who);
-	json_object_set_new(reply, "run", json_integer(run_id));
-	json_object_set_new(reply, "env", json_string(env));
+	json_object_set_new(reply, "run", json_integer(a.id));
+	json_object_set_new(reply, "env", json_string(a.env));
 }
 
 static void
@@ -669,31 +675,17 @@ static void
 control_run_action(struct control_conn *conn, json_t *req, json_t *reply,
     int cancel)
 {
-	struct control		*c = conn->control;
-	struct control_actor	 actor;
-	struct control_who	 who;
-	const char		*comment, *command;
-	char			*cause = NULL;
-	int64_t			 run_id;
+	struct engine_action	 a;
 	int			 rc;
 
-	command = cancel ? "cancel" : "authorise";
-	if (control_get_id(req, "run", &run_id, reply) != 0 ||
-	    control_get_str(req, "comment", 0, &comment, reply) != 0)
+	memset(&a, 0, sizeof a);
+	a.kind = cancel ? ENGINE_CANCEL : ENGINE_AUTHORISE;
+	if (control_get_id(req, "run", &a.id, reply) != 0 ||
+	    control_get_str(req, "comment", 0, &a.comment, reply) != 0)
 		return;
-	if (control_missing(cancel ? (void *)c->handlers.cancel :
-	    (void *)c->handlers.authorise, command, reply) != 0 ||
-	    control_actor(conn, req, &actor, &who, reply) != 0)
+	if (control_act(conn, req, reply, &a, &rc) != 0)
 		return;
-	if (cancel)
-		rc = c->handlers.cancel(c->arg, run_id, &actor, comment,
-		    &cause);
-	else
-		rc = c->handlers.authorise(c->arg, run_id, &actor, comment,
-		    &cause);
-	control_outcome(conn, command, &actor, run_id, rc, cause, reply);
-	control_who_free(&who);
-	json_object_set_new(reply, "run", json_integer(run_id));
+	json_object_set_new(reply, "run", json_integer(a.id));
 }
 
 static void
@@ -711,53 +703,37 @@ control_cmd_cancel(struct control_conn *conn, json_t *req, json_t *reply)
 static void
 control_cmd_retry(struct control_conn *conn, json_t *req, json_t *reply)
 {
-	struct control		*c = conn->control;
-	struct control_actor	 actor;
-	struct control_who	 who;
-	const char		*env;
-	char			*cause = NULL;
-	int64_t			 run_id;
+	struct engine_action	 a;
 	int			 rc;
 
-	if (control_get_id(req, "run", &run_id, reply) != 0 ||
-	    control_get_str(req, "env", 1, &env, reply) != 0)
+	memset(&a, 0, sizeof a);
+	a.kind = ENGINE_RETRY;
+	if (control_get_id(req, "run", &a.id, reply) != 0 ||
+	    control_get_str(req, "env", 1, &a.env, reply) != 0)
 		return;
-	if (control_missing((void *)c->handlers.retry, "retry", reply) != 0 ||
-	    control_actor(conn, req, &actor, &who, reply) != 0)
+	if (control_act(conn, req, reply, &a, &rc) != 0)
 		return;
-	rc = c->handlers.retry(c->arg, run_id, env, &actor, &cause);
-	control_outcome(conn, "retry", &actor, run_id, rc, cause, reply);
-	control_who_free(&who);
-	json_object_set_new(reply, "run", json_integer(run_id));
-	json_object_set_new(reply, "env", json_string(env));
+	json_object_set_new(reply, "run", json_integer(a.id));
+	json_object_set_new(reply, "env", json_string(a.env));
 }
 
 static void
 control_cmd_redeploy(struct control_conn *conn, json_t *req, json_t *reply)
 {
-	struct control		*c = conn->control;
-	struct control_actor	 actor;
-	struct control_who	 who;
-	const char		*env;
-	char			*cause = NULL;
-	int64_t			 release_id, run_id = 0;
+	struct engine_action	 a;
 	int			 rc;
 
-	if (control_get_id(req, "release", &release_id, reply) != 0 ||
-	    control_get_str(req, "env", 1, &env, reply) != 0)
+	memset(&a, 0, sizeof a);
+	a.kind = ENGINE_REDEPLOY;
+	if (control_get_id(req, "release", &a.id, reply) != 0 ||
+	    control_get_str(req, "env", 1, &a.env, reply) != 0)
 		return;
-	if (control_missing((void *)c->handlers.redeploy, "redeploy",
-	    reply) != 0 ||
-	    control_actor(conn, req, &actor, &who, reply) != 0)
+	if (control_act(conn, req, reply, &a, &rc) != 0)
 		return;
-	rc = c->handlers.redeploy(c->arg, release_id, env, &actor, &run_id,
-	    &cause);
-	control_outcome(conn, "redeploy", &actor, release_id, rc, cause, reply);
-	control_who_free(&who);
-	json_object_set_new(reply, "release", json_integer(release_id));
-	json_object_set_new(reply, "env", json_string(env));
+	json_object_set_new(reply, "release", json_integer(a.id));
+	json_object_set_new(reply, "env", json_string(a.env));
 	if (rc == 0)
-		json_object_set_new(reply, "run", run_json_id(run_id));
+		json_object_set_new(reply, "run", run_json_id(a.new_run));
 }
 
 /* --- API tokens ----------------------------------------------------------- */
@@ -1520,7 +1496,8 @@ control_probe(const char *path, char **cause)
 
 struct control *
 control_new(uv_loop_t *loop, const char *path, struct store *store,
-    const struct control_handlers *handlers, void *arg, char **cause)
+    int (*act)(void *, struct engine_action *, char **), void *arg,
+    char **cause)
 {
 	struct sockaddr_un	 sun;
 	struct control		*c;
@@ -1571,7 +1548,7 @@ control_new(uv_loop_t *loop, const char *path, struct store *store,
 	c->loop = loop;
 	c->path = xstrdup(path);
 	c->store = store;
-	c->handlers = *handlers;
+	c->act = act;
 	c->arg = arg;
 	c->idle_ms = CONTROL_IDLE_MS;
 	uv_pipe_init(loop, &c->listener, 0);

@@ -1734,3 +1734,54 @@ out:
 	store_release_free(rel);
 	return (rc);
 }
+
+/* --- One action path ------------------------------------------------------ */
+
+const char *
+engine_action_name(enum engine_action_kind kind)
+{
+	switch (kind) {
+	case ENGINE_APPROVE:
+		return ("approve");
+	case ENGINE_REJECT:
+		return ("reject");
+	case ENGINE_AUTHORISE:
+		return ("authorise");
+	case ENGINE_CANCEL:
+		return ("cancel");
+	case ENGINE_RETRY:
+		return ("retry");
+	case ENGINE_REDEPLOY:
+		return ("redeploy");
+	}
+	return ("unknown");
+}
+
+int
+engine_act(struct engine *e, struct engine_action *a, char **cause)
+{
+	struct engine_actor	 actor = a->actor;
+
+	/* Only the control socket says who the person is (the peer):
+	   elsewhere it is the user signed in. */
+	if (actor.via == NULL || strcmp(actor.via, "cli") != 0)
+		actor.person = actor.user;
+	switch (a->kind) {
+	case ENGINE_APPROVE:
+		return (engine_approve(e, a->id, a->env, &actor, a->comment,
+		    cause));
+	case ENGINE_REJECT:
+		return (engine_reject(e, a->id, a->env, &actor, a->comment,
+		    cause));
+	case ENGINE_AUTHORISE:
+		return (engine_authorise(e, a->id, &actor, a->comment, cause));
+	case ENGINE_CANCEL:
+		return (engine_cancel(e, a->id, &actor, a->comment, cause));
+	case ENGINE_RETRY:
+		return (engine_retry(e, a->id, a->env, &actor, cause));
+	case ENGINE_REDEPLOY:
+		return (engine_redeploy(e, a->id, a->env, &actor, &a->new_run,
+		    cause));
+	}
+	return (engine_fail(cause, ENGINE_EINVAL, "no such action"));
+}

@@ -13,14 +13,14 @@
  * environment with a `gate`, wait for the promotion to be authorised.
  *
  * Decisions (approve, reject, authorise, cancel, retry, redeploy) come
- * from shipgatectl through the control socket and from the portal, whose
- * threads hand each one to the loop through the bridge (portal-bridge.h)
- * and the control socket's handlers: either way the functions below are
- * called on the loop.
+ * from shipgatectl through the control socket and from the portal's
+ * pages and API, whose threads hand each one to the loop through the
+ * bridge (portal-bridge.h): each is one struct engine_action given to
+ * engine_act, on the loop.
  *
- * Errors: 0 or a negative ENGINE_E*; human detail in *cause (caller
- * frees), worded for the person who asked ("bob may not approve prod:
- * not in project-team").
+ * Errors: 0 or a negative ENGINE_E* (the only error codes of an action,
+ * on every path); human detail in *cause (caller frees), worded for the
+ * person who asked ("bob may not approve prod: not in project-team").
  */
 #ifndef SHIPGATE_ENGINE_H
 #define SHIPGATE_ENGINE_H
@@ -119,6 +119,37 @@ int		 engine_retry(struct engine *, int64_t run_id, const char *env,
 int		 engine_redeploy(struct engine *, int64_t release_id,
 		    const char *env, const struct engine_actor *,
 		    int64_t *run_id, char **cause);
+
+/*
+ * A person's decision, the one way it reaches the engine: the control
+ * socket, the portal's pages and the API each fill one and hand it to
+ * engine_act on the loop.  The strings are borrowed for the call.
+ */
+enum engine_action_kind {
+	ENGINE_APPROVE = 1,
+	ENGINE_REJECT,
+	ENGINE_AUTHORISE,
+	ENGINE_CANCEL,
+	ENGINE_RETRY,
+	ENGINE_REDEPLOY,
+};
+struct engine_action {
+	enum engine_action_kind	 kind;
+	int64_t			 id;	/* the run; redeploy: the release */
+	const char		*env;	/* approve, reject, retry, redeploy */
+	const char		*comment; /* cancel: the reason; NULL but to
+					     reject */
+	struct engine_actor	 actor;
+	int64_t			 new_run;	/* set by redeploy */
+};
+
+/* "approve", "reject", "authorise", "cancel", "retry", "redeploy";
+ * "unknown" for any other value. */
+const char	*engine_action_name(enum engine_action_kind);
+/* Carries out the action (one of the functions above); 0 or ENGINE_E*
+ * with *cause. */
+int		 engine_act(struct engine *, struct engine_action *,
+		    char **cause);
 
 /*
  * How often AWS is polled while a run waits (change set, stack,

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "engine.h"
 #include "portal-api.h"
 #include "portal.h"
 #include "run-json.h"
@@ -42,13 +43,13 @@ int
 portal_api_status(int code)
 {
 	switch (code) {
-	case CONTROL_EINVAL:
+	case ENGINE_EINVAL:
 		return (400);
-	case CONTROL_ENOTFOUND:
+	case ENGINE_ENOTFOUND:
 		return (404);
-	case CONTROL_EFORBIDDEN:
+	case ENGINE_EFORBIDDEN:
 		return (403);
-	case CONTROL_ECONFLICT:
+	case ENGINE_ECONFLICT:
 		return (409);
 	default:
 		return (503);
@@ -297,10 +298,10 @@ portal_api_me(const struct portal_req *q, struct portal_reply *r)
 /* --- Actions -------------------------------------------------------------- */
 
 static void
-portal_api_act(const struct portal_req *q, enum portal_action_kind kind,
+portal_api_act(const struct portal_req *q, enum engine_action_kind kind,
     int64_t id, struct portal_reply *r)
 {
-	struct portal_action	 act;
+	struct engine_action	 act;
 	json_error_t		 jerr;
 	json_t			*body = NULL, *v;
 	const char		*env = NULL, *comment = NULL;
@@ -336,12 +337,12 @@ portal_api_act(const struct portal_req *q, enum portal_action_kind kind,
 		}
 		comment = json_string_value(v);
 	}
-	if (env == NULL && (kind == PORTAL_APPROVE || kind == PORTAL_RETRY ||
-	    kind == PORTAL_REDEPLOY)) {
+	if (env == NULL && (kind == ENGINE_APPROVE || kind == ENGINE_RETRY ||
+	    kind == ENGINE_REDEPLOY)) {
 		portal_api_error(r, 400, "bad_request", "\"env\" is required");
 		goto out;
 	}
-	if (kind == PORTAL_REJECT && (comment == NULL ||
+	if (kind == ENGINE_REJECT && (comment == NULL ||
 	    comment[strspn(comment, " \t\r\n")] == '\0')) {
 		portal_api_error(r, 400, "invalid",
 		    "A comment is required to reject.");
@@ -352,14 +353,14 @@ portal_api_act(const struct portal_req *q, enum portal_action_kind kind,
 	act.id = id;
 	act.env = env;
 	act.comment = comment;
-	act.user = q->user;
-	act.via = "api";
+	act.actor.user = q->user;
+	act.actor.via = "api";
 	if ((rc = portal_action(q->portal, &act, &cause)) != 0) {
 		portal_api_error(r, portal_api_status(rc),
 		    control_error_name(rc), cause);
 		goto out;
 	}
-	if (kind == PORTAL_REDEPLOY)
+	if (kind == ENGINE_REDEPLOY)
 		portal_api_json(r, 200, json_pack("{s:b, s:I, s:I}", "ok", 1,
 		    "release", (json_int_t)id, "run", (json_int_t)act.new_run));
 	else
@@ -372,13 +373,13 @@ out:
 
 static const struct {
 	const char		*name;
-	enum portal_action_kind	 kind;
+	enum engine_action_kind	 kind;
 } portal_api_actions[] = {
-	{ "approve", PORTAL_APPROVE },
-	{ "reject", PORTAL_REJECT },
-	{ "authorise", PORTAL_AUTHORISE },
-	{ "cancel", PORTAL_CANCEL },
-	{ "retry", PORTAL_RETRY },
+	{ "approve", ENGINE_APPROVE },
+	{ "reject", ENGINE_REJECT },
+	{ "authorise", ENGINE_AUTHORISE },
+	{ "cancel", ENGINE_CANCEL },
+	{ "retry", ENGINE_RETRY },
 };
 
 void
@@ -416,7 +417,7 @@ portal_api_handle(const struct portal_req *q, struct portal_reply *r)
 	} else if (p->n == 5 && strcmp(p->segs[2], "releases") == 0 && post &&
 	    portal_parse_id(p->segs[3], &id) == 0 &&
 	    strcmp(p->segs[4], "redeploy") == 0)
-		portal_api_act(q, PORTAL_REDEPLOY, id, r);
+		portal_api_act(q, ENGINE_REDEPLOY, id, r);
 	else
 		portal_api_error(r, 404, "not_found", "no such API path or "
 		    "method");
