@@ -89,6 +89,7 @@ struct engine_call {
 	int			 attempt;
 	char			*what;		/* for a fire-and-forget call */
 	void			*data;		/* call-specific, freed by it */
+	void			(*free_data)(void *);	/* NULL: free() */
 };
 
 /* engine.c */

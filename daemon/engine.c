@@ -239,7 +239,10 @@ engine_call_end(struct engine_call *call)
 	if (r != NULL)
 		r->call = NULL;
 	free(call->what);
-	free(call->data);
+	if (call->free_data != NULL)
+		call->free_data(call->data);
+	else
+		free(call->data);
 	free(call);
 	return (r);
 }
