@@ -4,13 +4,21 @@
  * received (invalid is where an invalid release's run starts), every
  * unfinished state has a way out and the final ones none; and
  * shipgated(8)'s STATES section says the same as the table, arrow for
- * arrow, safe point for safe point.
+ * arrow, safe point for safe point; and engine_enter (engine-int.h, the
+ * one function that changes a status) refuses a move the table does not
+ * list: nothing of it is written, the stage and run fail with the
+ * reason.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <uv.h>
+
+#include "config.h"
+#include "engine-int.h"
 #include "engine.h"
 #include "store.h"
 #include "tap.h"
@@ -227,10 +235,160 @@ test_man(void)
 	fclose(f);
 }
 
+#define ENTER_CONFIG						\
+    "public_url: http://127.0.0.1:8080\n"					\
+    "database: %s/shipgate.db\n"					\
+    "aws: {region: eu-west-1}\n"					\
+    "users:\n"								\
+    "  - {name: alice, email: a@x.example, groups: [integrators]}\n"	\
+    "apps:\n"								\
+    "  - name: billing\n"						\
+    "    source: {bucket: releases-billing}\n"				\
+    "    environments:\n"						\
+    "      - {name: int, account: \"111111111111\", stack: billing-int,\n" \
+    "         role_arn: \"arn:aws:iam::111111111111:role/deployer\",\n"	\
+    "         approvers: [integrators]}\n"
+
+static void
+stopped_cb(void *arg)
+{
+	*(int *)arg = 1;
+}
+
+/* One move through engine_enter in a transaction of its own; the run's
+ * row read again afterwards. */
+static int
+enter(struct engine_run *r, enum store_stage_status to,
+    enum store_run_status run_to)
+{
+	struct store	*s = r->engine->store;
+	int		 rc;
+
+	if (engine_txn_begin(r) != 0)
+		return (-1);
+	rc = engine_enter(r, &r->row->stages[0], to, run_to, NULL, NULL);
+	if (engine_txn_end(r, rc == 0) != 0)
+		rc = -1;
+	store_run_free(r->row);
+	r->row = NULL;
+	if (store_get_run(s, r->id, &r->row, NULL) != 0)
+		return (-1);
+	return (rc);
+}
+
+static void
+test_enter(void)
+{
+	struct config_errors	 errs;
+	struct config		*config = NULL;
+	struct store		*s = NULL;
+	struct store_release_in	 rin;
+	struct store_stage_in	 sin;
+	struct store_run_in	 in;
+	struct engine		*e = NULL;
+	struct engine_run	*r;
+	struct store_stage	*st;
+	uv_loop_t		 loop;
+	char			 dir[] = "/tmp/test-engine-states.XXXXXX";
+	char			*text, *cause = NULL;
+	int64_t			 app_id, rel_id, run_id;
+	int			 stopped = 0, rc;
+
+	if (!ok(mkdtemp(dir) != NULL, "enter: a temporary directory"))
+		return;
+	text = xasprintf(ENTER_CONFIG, dir);
+	config = config_load_buffer("test.yaml", text, strlen(text), &errs);
+	free(text);
+	if (!ok(config != NULL, "enter: the configuration loads")) {
+		config_errors_free(&errs);
+		return;
+	}
+	text = xasprintf("%s/shipgate.db", dir);
+	rc = store_open(text, &s, &cause);
+	free(text);
+	if (!ok(rc == 0, "enter: the store opens (%s)", cause != NULL ?
+	    cause : "ok"))
+		goto out;
+	memset(&rin, 0, sizeof rin);
+	memset(&sin, 0, sizeof sin);
+	memset(&in, 0, sizeof in);
+	rin.bucket = "releases-billing";
+	rin.key = "billing-1.0.0.zip";
+	rin.size = 100;
+	rin.version = "1.0.0";
+	rin.message = "a message";
+	rin.author = "alice";
+	rin.manifest = "{}";
+	rin.status = STORE_RELEASE_VALID;
+	sin.environment = "int";
+	in.stages = &sin;
+	in.nstages = 1;
+	if (!ok(store_upsert_app(s, "billing", &app_id, NULL) == 0 &&
+	    (rin.app_id = app_id) != 0 &&
+	    store_record_release(s, &rin, &rel_id, NULL) == 0 &&
+	    (in.release_id = rel_id) != 0 &&
+	    store_create_run(s, &in, &run_id, NULL) == 0,
+	    "enter: a run with one pending stage"))
+		goto out;
+
+	uv_loop_init(&loop);
+	e = engine_new(&loop, s, NULL, config);
+	r = engine_run_add(e, run_id, "billing");
+	if (!ok(store_get_run(s, run_id, &r->row, NULL) == 0,
+	    "enter: the run is read"))
+		goto stop;
+
+	/* pending -> done skips every step: a bug. */
+	rc = enter(r, STORE_STAGE_DONE, 0);
+	st = &r->row->stages[0];
+	ok(rc == 0 && st->status == STORE_STAGE_FAILED &&
+	    r->row->status == STORE_RUN_FAILED, "enter: pending -> done is "
+	    "refused, the stage and the run failed instead (stage %s, run "
+	    "%s)", store_stage_status_name(st->status),
+	    store_run_status_name(r->row->status));
+	ok(st->reason != NULL && strcmp(st->reason, "internal error: "
+	    "illegal transition of stage int from pending to done") == 0,
+	    "enter: with the reason (%s)", st->reason != NULL ? st->reason :
+	    "none");
+	ok(r->row->reason != NULL && strstr(r->row->reason,
+	    "illegal transition") != NULL, "enter: the run too");
+
+	/* failed -> done: nothing can be written, not even a failure. */
+	rc = enter(r, STORE_STAGE_DONE, STORE_RUN_SUCCEEDED);
+	st = &r->row->stages[0];
+	ok(rc != 0 && st->status == STORE_STAGE_FAILED &&
+	    r->row->status == STORE_RUN_FAILED, "enter: failed -> done is "
+	    "refused and nothing written");
+
+	/* A legal move goes through: a retry's failed -> pending. */
+	rc = enter(r, STORE_STAGE_PENDING, STORE_RUN_RUNNING);
+	st = &r->row->stages[0];
+	ok(rc == 0 && st->status == STORE_STAGE_PENDING &&
+	    r->row->status == STORE_RUN_RUNNING, "enter: failed -> pending, "
+	    "a legal move, is written");
+
+stop:
+	engine_stop(e, stopped_cb, &stopped);
+	while (!stopped && uv_run(&loop, UV_RUN_ONCE) != 0)
+		;
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ok(stopped && uv_loop_close(&loop) == 0, "enter: uv_loop_close() "
+	    "== 0");
+out:
+	free(cause);
+	store_close(s);
+	config_free(config);
+	text = xasprintf("rm -rf %s", dir);
+	if (system(text) != 0)
+		tap_diag("cannot remove %s", dir);
+	free(text);
+}
+
 int
 main(void)
 {
 	test_graph();
 	test_man();
+	test_enter();
 	return (tap_done());
 }
