@@ -154,9 +154,13 @@ struct control {
 	void				*close_arg;
 };
 
+/* A command: a read or token command's function, or an action's kind
+ * (control_action). */
 struct control_command {
-	const char	*name;
-	void		(*fn)(struct control_conn *, json_t *, json_t *);
+	const char		*name;
+	void			(*fn)(struct control_conn *, json_t *,
+				    json_t *);
+	enum engine_action_kind	 action;
 };
 
 static void	control_conn_close(struct control_conn *);
@@ -606,133 +610,52 @@ control_actor(struct control_conn *conn, json_t *req,
 }
 
 /*
- * An action: who asks (control_actor), then the handler with the action
- * as struct engine_action, then the outcome in the reply.  -1 when the
- * handler was not called (the reply says why), else 0 and its code in
- * *rcp.
+ * An action (approve, reject, authorise, cancel, retry, redeploy): its
+ * fields (the run, or the release to redeploy; env but to authorise and
+ * cancel; a comment but to retry and redeploy, required to reject), who
+ * asks (control_actor), then the handler with the action as struct
+ * engine_action, and the outcome in the reply.
  */
-static int
-control_act(struct control_conn *conn, json_t *req, json_t *reply,
-    struct engine_action *a, int *rcp)
+static void
+control_action(struct control_conn *conn, json_t *req, json_t *reply,
+    enum engine_action_kind kind)
 {
 	struct control		*c = conn->control;
-	struct control_who	 who;
-	const char		*command = engine_action_name(a->kind);
-	char			*cause = NULL;
-
-	if (c->act == NULL) {
-		control_fail(reply, "not_implemented", "%s is not available",
-		    command);
-		return (-1);
-	}
-	if (control_actor(conn, req, &a->actor, &who, reply) != 0)
-		return (-1);
-	*rcp = c->act(c->arg, a, &cause);
-	control_outcome(conn, command, &a->actor, a->id, *rcp, cause, reply);
-	control_who_free(&who);
-	return (0);
-}
-
-/* approve and reject: run, env, as, comment. */
-static void
-control_decide(struct control_conn *conn, json_t *req, json_t *reply,
-    int reject)
-{
 	struct engine_action	 a;
-	int			 rc;
+	struct control_who	 who;
+	const char		*command = engine_action_name(kind);
+	const char		*idf = kind == ENGINE_REDEPLOY ? "release" : "run";
+	char			*cause = NULL;
+	int			 env, comment, rc;
 
+	env = kind != ENGINE_AUTHORISE && kind != ENGINE_CANCEL;
+	comment = kind != ENGINE_RETRY && kind != ENGINE_REDEPLOY;
 	memset(&a, 0, sizeof a);
-	a.kind = reject ? ENGINE_REJECT : ENGINE_APPROVE;
-	if (control_get_id(req, "run", &a.id, reply) != 0 ||
-	    control_get_str(req, "env", 1, &a.env, reply) != 0 ||
-	    control_get_str(req, "comment", 0, &a.comment, reply) != 0)
+	a.kind = kind;
+	if (control_get_id(req, idf, &a.id, reply) != 0 ||
+	    (env && control_get_str(req, "env", 1, &a.env, reply) != 0) ||
+	    (comment && control_get_str(req, "comment", 0, &a.comment,
+	    reply) != 0))
 		return;
-	if (reject && control_blank(a.comment)) {
+	if (kind == ENGINE_REJECT && control_blank(a.comment)) {
 		control_fail(reply, "bad_request", "a rejection needs a "
 		    "comment");
 		return;
 	}
-	if (control_act(conn, req, reply, &a, &rc) != 0)
+	if (c->act == NULL) {
+		control_fail(reply, "not_implemented", "%s is not available",
+		    command);
 		return;
-	json_object_set_new(reply, "run", json_integer(a.id));
-	json_object_set_new(reply, "env", json_string(a.env));
-}
-
-static void
-control_cmd_approve(struct control_conn *conn, json_t *req, json_t *reply)
-{
-	control_decide(conn, req, reply, 0);
-}
-
-static void
-control_cmd_reject(struct control_conn *conn, json_t *req, json_t *reply)
-{
-	control_decide(conn, req, reply, 1);
-}
-
-/* authorise and cancel: run, as, comment. */
-static void
-control_run_action(struct control_conn *conn, json_t *req, json_t *reply,
-    int cancel)
-{
-	struct engine_action	 a;
-	int			 rc;
-
-	memset(&a, 0, sizeof a);
-	a.kind = cancel ? ENGINE_CANCEL : ENGINE_AUTHORISE;
-	if (control_get_id(req, "run", &a.id, reply) != 0 ||
-	    control_get_str(req, "comment", 0, &a.comment, reply) != 0)
+	}
+	if (control_actor(conn, req, &a.actor, &who, reply) != 0)
 		return;
-	if (control_act(conn, req, reply, &a, &rc) != 0)
-		return;
-	json_object_set_new(reply, "run", json_integer(a.id));
-}
-
-static void
-control_cmd_authorise(struct control_conn *conn, json_t *req, json_t *reply)
-{
-	control_run_action(conn, req, reply, 0);
-}
-
-static void
-control_cmd_cancel(struct control_conn *conn, json_t *req, json_t *reply)
-{
-	control_run_action(conn, req, reply, 1);
-}
-
-static void
-control_cmd_retry(struct control_conn *conn, json_t *req, json_t *reply)
-{
-	struct engine_action	 a;
-	int			 rc;
-
-	memset(&a, 0, sizeof a);
-	a.kind = ENGINE_RETRY;
-	if (control_get_id(req, "run", &a.id, reply) != 0 ||
-	    control_get_str(req, "env", 1, &a.env, reply) != 0)
-		return;
-	if (control_act(conn, req, reply, &a, &rc) != 0)
-		return;
-	json_object_set_new(reply, "run", json_integer(a.id));
-	json_object_set_new(reply, "env", json_string(a.env));
-}
-
-static void
-control_cmd_redeploy(struct control_conn *conn, json_t *req, json_t *reply)
-{
-	struct engine_action	 a;
-	int			 rc;
-
-	memset(&a, 0, sizeof a);
-	a.kind = ENGINE_REDEPLOY;
-	if (control_get_id(req, "release", &a.id, reply) != 0 ||
-	    control_get_str(req, "env", 1, &a.env, reply) != 0)
-		return;
-	if (control_act(conn, req, reply, &a, &rc) != 0)
-		return;
-	json_object_set_new(reply, "release", json_integer(a.id));
-	json_object_set_new(reply, "env", json_string(a.env));
-	if (rc == 0)
+	rc = c->act(c->arg, &a, &cause);
+	control_outcome(conn, command, &a.actor, a.id, rc, cause, reply);
+	control_who_free(&who);
+	json_object_set_new(reply, idf, json_integer(a.id));
+	if (env)
+		json_object_set_new(reply, "env", json_string(a.env));
+	if (kind == ENGINE_REDEPLOY && rc == 0)
 		json_object_set_new(reply, "run", run_json_id(a.new_run));
 }
 
@@ -1095,19 +1018,19 @@ out:
 }
 
 static const struct control_command control_commands[] = {
-	{ "runs", control_cmd_runs },
-	{ "show", control_cmd_show },
-	{ "approve", control_cmd_approve },
-	{ "reject", control_cmd_reject },
-	{ "authorise", control_cmd_authorise },
-	{ "cancel", control_cmd_cancel },
-	{ "retry", control_cmd_retry },
-	{ "redeploy", control_cmd_redeploy },
-	{ "token_create", control_cmd_token_create },
-	{ "token_list", control_cmd_token_list },
-	{ "token_revoke", control_cmd_token_revoke },
-	{ "sessions_list", control_cmd_sessions_list },
-	{ "sessions_revoke", control_cmd_sessions_revoke },
+	{ "runs", control_cmd_runs, 0 },
+	{ "show", control_cmd_show, 0 },
+	{ "approve", NULL, ENGINE_APPROVE },
+	{ "reject", NULL, ENGINE_REJECT },
+	{ "authorise", NULL, ENGINE_AUTHORISE },
+	{ "cancel", NULL, ENGINE_CANCEL },
+	{ "retry", NULL, ENGINE_RETRY },
+	{ "redeploy", NULL, ENGINE_REDEPLOY },
+	{ "token_create", control_cmd_token_create, 0 },
+	{ "token_list", control_cmd_token_list, 0 },
+	{ "token_revoke", control_cmd_token_revoke, 0 },
+	{ "sessions_list", control_cmd_sessions_list, 0 },
+	{ "sessions_revoke", control_cmd_sessions_revoke, 0 },
 };
 
 /* One request line (without its newline): always one reply. */
@@ -1154,7 +1077,10 @@ control_request(struct control_conn *conn, const char *line, size_t len)
 		goto out;
 	}
 	json_object_set_new(reply, "command", json_string(cmd->name));
-	cmd->fn(conn, req, reply);
+	if (cmd->action != 0)
+		control_action(conn, req, reply, cmd->action);
+	else
+		cmd->fn(conn, req, reply);
 	if (json_object_get(reply, "ok") == NULL)
 		control_fail(reply, "failed", "no reply");	/* a bug */
 out:

@@ -1740,24 +1740,21 @@ out:
 
 /* --- One action path ------------------------------------------------------ */
 
+static const char *engine_action_names[] = {
+	[ENGINE_APPROVE] = "approve",
+	[ENGINE_REJECT] = "reject",
+	[ENGINE_AUTHORISE] = "authorise",
+	[ENGINE_CANCEL] = "cancel",
+	[ENGINE_RETRY] = "retry",
+	[ENGINE_REDEPLOY] = "redeploy",
+};
+
 const char *
 engine_action_name(enum engine_action_kind kind)
 {
-	switch (kind) {
-	case ENGINE_APPROVE:
-		return ("approve");
-	case ENGINE_REJECT:
-		return ("reject");
-	case ENGINE_AUTHORISE:
-		return ("authorise");
-	case ENGINE_CANCEL:
-		return ("cancel");
-	case ENGINE_RETRY:
-		return ("retry");
-	case ENGINE_REDEPLOY:
-		return ("redeploy");
-	}
-	return ("unknown");
+	if (kind < ENGINE_APPROVE || kind > ENGINE_REDEPLOY)
+		return ("unknown");
+	return (engine_action_names[kind]);
 }
 
 int
