@@ -742,6 +742,7 @@ engine_change_set_cb(const struct aws_reply *reply, struct cfn_change_set *cs,
 	struct engine_run		*r;
 	struct store_stage		*st;
 	const struct config_environment	*env;
+	enum cfn_change_set_state	 state;
 	char				*reason, *why = NULL;
 
 	if (engine_call_back(call, &r, &st, &env) != 0)
@@ -773,12 +774,13 @@ engine_change_set_cb(const struct aws_reply *reply, struct cfn_change_set *cs,
 			    xstrdup(cs->stack_id) : NULL;
 		}
 	}
-	if (cs->status != NULL && strcmp(cs->status, "CREATE_COMPLETE") == 0)
+	state = cfn_change_set_state(cs->status);
+	if (state == CFN_CHANGE_SET_CREATED)
 		engine_change_set_ready(r, st, env, cs,
 		    engine_resource_changes(cs) == 0);
 	else if (cfn_change_set_is_empty(cs))
 		engine_change_set_ready(r, st, env, cs, 1);
-	else if (cfn_change_set_status_final(cs->status)) {
+	else if (state != CFN_CHANGE_SET_OTHER) {
 		reason = xasprintf("change set %s is %s: %s",
 		    st->change_set_name, cs->status, cs->status_reason != NULL ?
 		    cs->status_reason : "no reason given");
@@ -1338,7 +1340,7 @@ engine_exec_describe_cb(const struct aws_reply *reply,
 	struct store_stage		*st;
 	const struct config_environment	*env;
 	struct engine_aws		 a;
-	const char			*x;
+	enum cfn_execution_state	 x;
 	char				*cause = NULL;
 
 	if (engine_call_back(call, &r, &st, &env) != 0)
@@ -1356,14 +1358,14 @@ engine_exec_describe_cb(const struct aws_reply *reply,
 			    engine_stack_executed_cb, call, &cause), &cause);
 		goto out;
 	}
-	x = cs->execution_status != NULL ? cs->execution_status : "";
-	if (strcmp(x, "AVAILABLE") == 0)
+	x = cfn_execution_state(cs->execution_status);
+	if (x == CFN_EXECUTION_AVAILABLE)
 		engine_execute(r, st);
-	else if (strncmp(x, "EXECUTE_", 8) == 0)
+	else if (x == CFN_EXECUTION_STARTED)
 		engine_executed(r, st, env);	/* before a crash */
-	else if (strcmp(x, "OBSOLETE") == 0 || (strcmp(x, "UNAVAILABLE") ==
-	    0 && cs->status != NULL && strcmp(cs->status,
-	    "CREATE_COMPLETE") == 0))
+	else if (x == CFN_EXECUTION_OBSOLETE ||
+	    (x == CFN_EXECUTION_UNAVAILABLE &&
+	    cfn_change_set_state(cs->status) == CFN_CHANGE_SET_CREATED))
 		engine_recreate(r, st, "the stack changed");
 	else
 		engine_poll_later(r);
@@ -1461,7 +1463,7 @@ engine_stack_cb(const struct aws_reply *reply, struct cfn_stack_list *stacks,
 	const struct config_environment	*env;
 	const char			*status;
 	char				*reason;
-	size_t				 len;
+	enum cfn_stack_state		 state;
 
 	if (engine_call_back(call, &r, &st, &env) != 0)
 		goto out;
@@ -1478,15 +1480,14 @@ engine_stack_cb(const struct aws_reply *reply, struct cfn_stack_list *stacks,
 		goto out;
 	}
 	status = stacks->v[0].status;
-	len = strlen(status);
-	if (cfn_stack_status_ok(status)) {
+	state = cfn_stack_state(status);
+	if (state == CFN_STACK_OK) {
 		if (engine_move(r, st, STORE_STAGE_WAITING_SERVICES, 0,
 		    NULL) != 0)
 			engine_poll_later(r);
 		else
 			engine_schedule(r, 0);
-	} else if (strstr(status, "ROLLBACK") != NULL ||
-	    (len > 7 && strcmp(status + len - 7, "_FAILED") == 0)) {
+	} else if (state == CFN_STACK_ROLLBACK || state == CFN_STACK_FAILED) {
 		engine_stack_events(r, st, env, engine_failure_events_cb,
 		    xasprintf("%s %s", env->stack, status));
 	} else if (engine_deadline_passed(r, st)) {
