@@ -1,8 +1,8 @@
 /*
  * The control socket's server end: accepts shipgatectl's connections on
  * the daemon's loop, reads newline-delimited JSON requests, answers the
- * read commands from the store and hands the actions to the daemon's
- * handlers (see control.h).
+ * read commands from the store and hands each action, as one struct
+ * engine_action, to the daemon's handler (engine_act; see control.h).
  *
  * The wire protocol.  Every request is one JSON object on one line (at
  * most CONTROL_LINE_MAX bytes), with "command" and the command's fields;
@@ -96,6 +96,7 @@
 #include "buf.h"
 #include "config.h"
 #include "control.h"
+#include "engine.h"
 #include "log.h"
 #include "run-json.h"
 #include "store.h"
@@ -139,7 +140,8 @@ struct control {
 	uv_pipe_t			 listener;
 	char				*path;
 	struct store			*store;
-	struct control_handlers		 handlers;
+	int				(*act)(void *,
+					    struct engine_action *, char **);
 	void				*arg;
 	const struct config		*config;	/* NULL: none given */
 
@@ -152,9 +154,13 @@ struct control {
 	void				*close_arg;
 };
 
+/* A command: a read or token command's function, or an action's kind
+ * (control_action). */
 struct control_command {
-	const char	*name;
-	void		(*fn)(struct control_conn *, json_t *, json_t *);
+	const char		*name;
+	void			(*fn)(struct control_conn *, json_t *,
+				    json_t *);
+	enum engine_action_kind	 action;
 };
 
 static void	control_conn_close(struct control_conn *);
@@ -166,17 +172,17 @@ const char *
 control_error_name(int code)
 {
 	switch (code) {
-	case CONTROL_EINVAL:
+	case ENGINE_EINVAL:
 		return ("invalid");
-	case CONTROL_ENOTFOUND:
+	case ENGINE_ENOTFOUND:
 		return ("not_found");
-	case CONTROL_EFORBIDDEN:
+	case ENGINE_EFORBIDDEN:
 		return ("forbidden");
-	case CONTROL_ECONFLICT:
+	case ENGINE_ECONFLICT:
 		return ("conflict");
-	case CONTROL_ESTORE:
+	case ENGINE_ESTORE:
 		return ("store");
-	case CONTROL_ECLOSING:
+	case ENGINE_ECLOSING:
 		return ("closing");
 	}
 	return ("failed");
@@ -430,7 +436,7 @@ control_loggable(const char *s)
 /* The outcome of a handler, logged and put in the reply. */
 static void
 control_outcome(struct control_conn *conn, const char *command,
-    const struct control_actor *actor, int64_t id, int rc, char *cause,
+    const struct engine_actor *actor, int64_t id, int rc, char *cause,
     json_t *reply)
 {
 	char	*as, *detail;
@@ -546,7 +552,7 @@ control_act_as(struct control_conn *conn, struct control_who *who,
 
 static int
 control_actor(struct control_conn *conn, json_t *req,
-    struct control_actor *actor, struct control_who *who, json_t *reply)
+    struct engine_actor *actor, struct control_who *who, json_t *reply)
 {
 	const char	*as;
 
@@ -569,161 +575,54 @@ control_actor(struct control_conn *conn, json_t *req,
 	return (0);
 }
 
-/* A command without a handler. */
-static int
-control_missing(void *fn, const char *command, json_t *reply)
-{
-	if (fn != NULL)
-		return (0);
-	control_fail(reply, "not_implemented", "%s is not available", command);
-	return (-1);
-}
-
-/* approve and reject: run, env, as, comment. */
+/*
+ * An action (approve, reject, authorise, cancel, retry, redeploy): its
+ * fields (the run, or the release to redeploy; env but to authorise and
+ * cancel; a comment but to retry and redeploy, required to reject), who
+ * asks (control_actor), then the handler with the action as struct
+ * engine_action, and the outcome in the reply.
+ */
 static void
-control_decide(struct control_conn *conn, json_t *req, json_t *reply,
-    int reject)
+control_action(struct control_conn *conn, json_t *req, json_t *reply,
+    enum engine_action_kind kind)
 {
 	struct control		*c = conn->control;
-	struct control_actor	 actor;
+	struct engine_action	 a;
 	struct control_who	 who;
-	const char		*env, *comment, *command;
+	const char		*command = engine_action_name(kind);
+	const char		*idf = kind == ENGINE_REDEPLOY ? "release" : "run";
 	char			*cause = NULL;
-	int64_t			 run_id;
-	int			 rc;
+	int			 env, comment, rc;
 
-	command = reject ? "reject" : "approve";
-	if (control_get_id(req, "run", &run_id, reply) != 0 ||
-	    control_get_str(req, "env", 1, &env, reply) != 0 ||
-	    control_get_str(req, "comment", 0, &comment, reply) != 0)
+	env = kind != ENGINE_AUTHORISE && kind != ENGINE_CANCEL;
+	comment = kind != ENGINE_RETRY && kind != ENGINE_REDEPLOY;
+	memset(&a, 0, sizeof a);
+	a.kind = kind;
+	if (control_get_id(req, idf, &a.id, reply) != 0 ||
+	    (env && control_get_str(req, "env", 1, &a.env, reply) != 0) ||
+	    (comment && control_get_str(req, "comment", 0, &a.comment,
+	    reply) != 0))
 		return;
-	if (reject && control_blank(comment)) {
+	if (kind == ENGINE_REJECT && control_blank(a.comment)) {
 		control_fail(reply, "bad_request", "a rejection needs a "
 		    "comment");
 		return;
 	}
-	if (control_missing(reject ? (void *)c->handlers.reject :
-	    (void *)c->handlers.approve, command, reply) != 0 ||
-	    control_actor(conn, req, &actor, &who, reply) != 0)
+	if (c->act == NULL) {
+		control_fail(reply, "not_implemented", "%s is not available",
+		    command);
 		return;
-	if (reject)
-		rc = c->handlers.reject(c->arg, run_id, env, &actor, comment,
-		    &cause);
-	else
-		rc = c->handlers.approve(c->arg, run_id, env, &actor, comment,
-		    &cause);
-	control_outcome(conn, command, &actor, run_id, rc, cause, reply);
+	}
+	if (control_actor(conn, req, &a.actor, &who, reply) != 0)
+		return;
+	rc = c->act(c->arg, &a, &cause);
+	control_outcome(conn, command, &a.actor, a.id, rc, cause, reply);
 	control_who_free(&who);
-	json_object_set_new(reply, "run", json_integer(run_id));
-	json_object_set_new(reply, "env", json_string(env));
-}
-
-static void
-control_cmd_approve(struct control_conn *conn, json_t *req, json_t *reply)
-{
-	control_decide(conn, req, reply, 0);
-}
-
-static void
-control_cmd_reject(struct control_conn *conn, json_t *req, json_t *reply)
-{
-	control_decide(conn, req, reply, 1);
-}
-
-/* authorise and cancel: run, as, comment. */
-static void
-control_run_action(struct control_conn *conn, json_t *req, json_t *reply,
-    int cancel)
-{
-	struct control		*c = conn->control;
-	struct control_actor	 actor;
-	struct control_who	 who;
-	const char		*comment, *command;
-	char			*cause = NULL;
-	int64_t			 run_id;
-	int			 rc;
-
-	command = cancel ? "cancel" : "authorise";
-	if (control_get_id(req, "run", &run_id, reply) != 0 ||
-	    control_get_str(req, "comment", 0, &comment, reply) != 0)
-		return;
-	if (control_missing(cancel ? (void *)c->handlers.cancel :
-	    (void *)c->handlers.authorise, command, reply) != 0 ||
-	    control_actor(conn, req, &actor, &who, reply) != 0)
-		return;
-	if (cancel)
-		rc = c->handlers.cancel(c->arg, run_id, &actor, comment,
-		    &cause);
-	else
-		rc = c->handlers.authorise(c->arg, run_id, &actor, comment,
-		    &cause);
-	control_outcome(conn, command, &actor, run_id, rc, cause, reply);
-	control_who_free(&who);
-	json_object_set_new(reply, "run", json_integer(run_id));
-}
-
-static void
-control_cmd_authorise(struct control_conn *conn, json_t *req, json_t *reply)
-{
-	control_run_action(conn, req, reply, 0);
-}
-
-static void
-control_cmd_cancel(struct control_conn *conn, json_t *req, json_t *reply)
-{
-	control_run_action(conn, req, reply, 1);
-}
-
-static void
-control_cmd_retry(struct control_conn *conn, json_t *req, json_t *reply)
-{
-	struct control		*c = conn->control;
-	struct control_actor	 actor;
-	struct control_who	 who;
-	const char		*env;
-	char			*cause = NULL;
-	int64_t			 run_id;
-	int			 rc;
-
-	if (control_get_id(req, "run", &run_id, reply) != 0 ||
-	    control_get_str(req, "env", 1, &env, reply) != 0)
-		return;
-	if (control_missing((void *)c->handlers.retry, "retry", reply) != 0 ||
-	    control_actor(conn, req, &actor, &who, reply) != 0)
-		return;
-	rc = c->handlers.retry(c->arg, run_id, env, &actor, &cause);
-	control_outcome(conn, "retry", &actor, run_id, rc, cause, reply);
-	control_who_free(&who);
-	json_object_set_new(reply, "run", json_integer(run_id));
-	json_object_set_new(reply, "env", json_string(env));
-}
-
-static void
-control_cmd_redeploy(struct control_conn *conn, json_t *req, json_t *reply)
-{
-	struct control		*c = conn->control;
-	struct control_actor	 actor;
-	struct control_who	 who;
-	const char		*env;
-	char			*cause = NULL;
-	int64_t			 release_id, run_id = 0;
-	int			 rc;
-
-	if (control_get_id(req, "release", &release_id, reply) != 0 ||
-	    control_get_str(req, "env", 1, &env, reply) != 0)
-		return;
-	if (control_missing((void *)c->handlers.redeploy, "redeploy",
-	    reply) != 0 ||
-	    control_actor(conn, req, &actor, &who, reply) != 0)
-		return;
-	rc = c->handlers.redeploy(c->arg, release_id, env, &actor, &run_id,
-	    &cause);
-	control_outcome(conn, "redeploy", &actor, release_id, rc, cause, reply);
-	control_who_free(&who);
-	json_object_set_new(reply, "release", json_integer(release_id));
-	json_object_set_new(reply, "env", json_string(env));
-	if (rc == 0)
-		json_object_set_new(reply, "run", run_json_id(run_id));
+	json_object_set_new(reply, idf, json_integer(a.id));
+	if (env)
+		json_object_set_new(reply, "env", json_string(a.env));
+	if (kind == ENGINE_REDEPLOY && rc == 0)
+		json_object_set_new(reply, "run", run_json_id(a.new_run));
 }
 
 /* --- API tokens ----------------------------------------------------------- */
@@ -1085,19 +984,19 @@ out:
 }
 
 static const struct control_command control_commands[] = {
-	{ "runs", control_cmd_runs },
-	{ "show", control_cmd_show },
-	{ "approve", control_cmd_approve },
-	{ "reject", control_cmd_reject },
-	{ "authorise", control_cmd_authorise },
-	{ "cancel", control_cmd_cancel },
-	{ "retry", control_cmd_retry },
-	{ "redeploy", control_cmd_redeploy },
-	{ "token_create", control_cmd_token_create },
-	{ "token_list", control_cmd_token_list },
-	{ "token_revoke", control_cmd_token_revoke },
-	{ "sessions_list", control_cmd_sessions_list },
-	{ "sessions_revoke", control_cmd_sessions_revoke },
+	{ "runs", control_cmd_runs, 0 },
+	{ "show", control_cmd_show, 0 },
+	{ "approve", NULL, ENGINE_APPROVE },
+	{ "reject", NULL, ENGINE_REJECT },
+	{ "authorise", NULL, ENGINE_AUTHORISE },
+	{ "cancel", NULL, ENGINE_CANCEL },
+	{ "retry", NULL, ENGINE_RETRY },
+	{ "redeploy", NULL, ENGINE_REDEPLOY },
+	{ "token_create", control_cmd_token_create, 0 },
+	{ "token_list", control_cmd_token_list, 0 },
+	{ "token_revoke", control_cmd_token_revoke, 0 },
+	{ "sessions_list", control_cmd_sessions_list, 0 },
+	{ "sessions_revoke", control_cmd_sessions_revoke, 0 },
 };
 
 /* One request line (without its newline): always one reply. */
@@ -1144,7 +1043,10 @@ control_request(struct control_conn *conn, const char *line, size_t len)
 		goto out;
 	}
 	json_object_set_new(reply, "command", json_string(cmd->name));
-	cmd->fn(conn, req, reply);
+	if (cmd->action != 0)
+		control_action(conn, req, reply, cmd->action);
+	else
+		cmd->fn(conn, req, reply);
 	if (json_object_get(reply, "ok") == NULL)
 		control_fail(reply, "failed", "no reply");	/* a bug */
 out:
@@ -1486,7 +1388,8 @@ control_probe(const char *path, char **cause)
 
 struct control *
 control_new(uv_loop_t *loop, const char *path, struct store *store,
-    const struct control_handlers *handlers, void *arg, char **cause)
+    int (*act)(void *, struct engine_action *, char **), void *arg,
+    char **cause)
 {
 	struct sockaddr_un	 sun;
 	struct control		*c;
@@ -1537,7 +1440,7 @@ control_new(uv_loop_t *loop, const char *path, struct store *store,
 	c->loop = loop;
 	c->path = xstrdup(path);
 	c->store = store;
-	c->handlers = *handlers;
+	c->act = act;
 	c->arg = arg;
 	c->idle_ms = CONTROL_IDLE_MS;
 	uv_pipe_init(loop, &c->listener, 0);

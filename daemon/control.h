@@ -12,10 +12,11 @@
  *	 "detail": "bob may not approve prod: not in project-team"}
  *
  * Read commands (runs, show) are answered from the store; actions
- * (approve, reject, authorise, cancel, retry, redeploy) go to the
- * handlers the daemon gives, with the actor {the user the peer's uid
- * maps to, or "as" for an admin; via "cli"; the peer's Unix user and
- * uid from SO_PEERCRED; the person} for the audit log and the quorum.
+ * (approve, reject, authorise, cancel, retry, redeploy) go, each as one
+ * struct engine_action, to the handler the daemon gives (engine_act),
+ * with the actor {the user the peer's uid maps to, or "as" for an admin;
+ * via "cli"; the peer's Unix user and uid from SO_PEERCRED; the person}
+ * for the audit log and the quorum.
  * The wire protocol and who may do what are described at the top of
  * control.c.
  *
@@ -43,58 +44,23 @@ struct store;
 #define CONTROL_LABEL_MAX		100
 
 /*
- * What a handler returns: 0 or one of these.  The values are the
- * engine's ENGINE_E* (engine.h), so the daemon's handlers may return the
- * engine's codes as they are.  Each is named on the wire by
- * control_error_name ("forbidden", ...).
+ * An action's outcome is 0 or an ENGINE_E* code (engine.h), named on the
+ * wire by control_error_name: "invalid", "not_found", "forbidden",
+ * "conflict", "store", "closing"; "failed" for any other code.
  */
-#define CONTROL_EINVAL		(-1)	/* bad argument: no such env, ... */
-#define CONTROL_ENOTFOUND	(-2)	/* no such run or release */
-#define CONTROL_EFORBIDDEN	(-3)	/* the actor may not do this */
-#define CONTROL_ECONFLICT	(-4)	/* not in a state that allows it */
-#define CONTROL_ESTORE		(-5)	/* the database failed */
-#define CONTROL_ECLOSING	(-6)	/* the engine is stopping */
-
-/* "invalid", "not_found", "forbidden", "conflict", "store", "closing";
- * "failed" for any other code. */
 const char	*control_error_name(int);
 
-/* Who asks, as struct engine_actor has it. */
-struct control_actor {
-	const char	*user;		/* "as": a configured user */
-	const char	*via;		/* "cli" */
-	const char	*unix_user;	/* the peer's Unix user, or NULL */
-	/* Who the peer is (its mapped user, or "uid N"): set and read
-	 * only when via is "cli", see struct engine_actor. */
-	const char	*person;
-};
-
 /*
- * The actions, called on the loop.  Each returns 0 or a CONTROL_E* code
- * with the reason in *cause (worded for the person who asked; the
- * control socket frees it).  The strings are valid for the call only.
- * comment may be NULL but to reject.  redeploy sets *run_id to the new
- * run.
+ * The one handler of the actions (approve, reject, authorise, cancel,
+ * retry, redeploy), called on the loop with the person's decision as
+ * struct engine_action: its actor is {the user the peer's uid maps to,
+ * or "as" for an admin; via "cli"; the peer's Unix user ("root (uid 0)
+ * acting as bob"); the person: the mapped user or "uid N"}.  It returns
+ * 0 or an ENGINE_E* code with the reason in *cause (worded for the
+ * person who asked; the control socket frees it); the strings are valid
+ * for the call only; redeploy sets new_run.  The daemon's is engine_act.
  */
-struct control_handlers {
-	int	(*approve)(void *arg, int64_t run_id, const char *env,
-		    const struct control_actor *, const char *comment,
-		    char **cause);
-	int	(*reject)(void *arg, int64_t run_id, const char *env,
-		    const struct control_actor *, const char *comment,
-		    char **cause);
-	int	(*authorise)(void *arg, int64_t run_id,
-		    const struct control_actor *, const char *comment,
-		    char **cause);
-	int	(*cancel)(void *arg, int64_t run_id,
-		    const struct control_actor *, const char *reason,
-		    char **cause);
-	int	(*retry)(void *arg, int64_t run_id, const char *env,
-		    const struct control_actor *, char **cause);
-	int	(*redeploy)(void *arg, int64_t release_id, const char *env,
-		    const struct control_actor *, int64_t *run_id,
-		    char **cause);
-};
+struct engine_action;
 
 struct control;
 
@@ -105,13 +71,13 @@ struct control;
  * *cause says why, the caller frees it) and leaves it alone.  Failures
  * are synchronous (should libuv refuse the bound socket, its handle is
  * already closing: the loop must run once more to free it).  The loop,
- * the store and the handlers (with arg) are borrowed until control_close
+ * the store and the handler (with arg) are borrowed until control_close
  * has called back.
- * A handler left NULL answers its command with "not_implemented".
+ * Without a handler (act NULL) the actions answer "not_implemented".
  */
 struct control	*control_new(uv_loop_t *, const char *path, struct store *,
-		    const struct control_handlers *, void *arg,
-		    char **cause);
+		    int (*act)(void *arg, struct engine_action *,
+		    char **cause), void *arg, char **cause);
 /*
  * The users, their Unix users and control_admin_group: who the peer is
  * (see control.c's "Who may do what").  Borrowed until the next call;

@@ -369,95 +369,18 @@ daemon_release_cb(int64_t release_id, void *arg)
 }
 
 /*
- * The control socket's actions are the engine's; struct control_actor
- * and struct engine_actor carry the same fields.
+ * The one action handler of the control socket and the portal: a
+ * person's decision goes to the engine as it is.
  */
-static void
-daemon_actor(const struct control_actor *in, struct engine_actor *out)
-{
-	out->user = in->user;
-	out->via = in->via;
-	out->unix_user = in->unix_user;
-	/* Only the control socket says who the person is (the portal's
-	 * actor has no such field set): elsewhere it is the user. */
-	out->person = in->via != NULL && strcmp(in->via, "cli") == 0 ?
-	    in->person : in->user;
-}
-
 static int
-daemon_approve_cb(void *arg, int64_t run, const char *env,
-    const struct control_actor *ca, const char *comment, char **cause)
+daemon_act_cb(void *arg, struct engine_action *a, char **cause)
 {
-	struct daemon		*d = arg;
-	struct engine_actor	 a;
+	struct daemon	*d = arg;
 
-	daemon_actor(ca, &a);
-	return (engine_approve(d->engine, run, env, &a, comment, cause));
+	if (d->engine == NULL)
+		return (ENGINE_ECLOSING);
+	return (engine_act(d->engine, a, cause));
 }
-
-static int
-daemon_reject_cb(void *arg, int64_t run, const char *env,
-    const struct control_actor *ca, const char *comment, char **cause)
-{
-	struct daemon		*d = arg;
-	struct engine_actor	 a;
-
-	daemon_actor(ca, &a);
-	return (engine_reject(d->engine, run, env, &a, comment, cause));
-}
-
-static int
-daemon_authorise_cb(void *arg, int64_t run, const struct control_actor *ca,
-    const char *comment, char **cause)
-{
-	struct daemon		*d = arg;
-	struct engine_actor	 a;
-
-	daemon_actor(ca, &a);
-	return (engine_authorise(d->engine, run, &a, comment, cause));
-}
-
-static int
-daemon_cancel_cb(void *arg, int64_t run, const struct control_actor *ca,
-    const char *reason, char **cause)
-{
-	struct daemon		*d = arg;
-	struct engine_actor	 a;
-
-	daemon_actor(ca, &a);
-	return (engine_cancel(d->engine, run, &a, reason, cause));
-}
-
-static int
-daemon_retry_cb(void *arg, int64_t run, const char *env,
-    const struct control_actor *ca, char **cause)
-{
-	struct daemon		*d = arg;
-	struct engine_actor	 a;
-
-	daemon_actor(ca, &a);
-	return (engine_retry(d->engine, run, env, &a, cause));
-}
-
-static int
-daemon_redeploy_cb(void *arg, int64_t release, const char *env,
-    const struct control_actor *ca, int64_t *run_id, char **cause)
-{
-	struct daemon		*d = arg;
-	struct engine_actor	 a;
-
-	daemon_actor(ca, &a);
-	return (engine_redeploy(d->engine, release, env, &a, run_id, cause));
-}
-
-static const struct control_handlers daemon_control_handlers = {
-	daemon_approve_cb,
-	daemon_reject_cb,
-	daemon_authorise_cb,
-	daemon_cancel_cb,
-	daemon_retry_cb,
-	daemon_redeploy_cb,
-};
 
 /* The parts in dependency order; start-up failures are fatal. */
 static int
@@ -488,7 +411,7 @@ daemon_start_parts(struct daemon *d)
 		goto out;
 	}
 	d->control = control_new(&d->loop, d->config->control_socket,
-	    d->store, &daemon_control_handlers, d, &cause);
+	    d->store, daemon_act_cb, d, &cause);
 	if (d->control == NULL) {
 		log_err("cannot open the control socket path=%s: %s",
 		    d->config->control_socket, cause);
@@ -497,8 +420,8 @@ daemon_start_parts(struct daemon *d)
 	control_set_config(d->control, d->config);
 	memset(&deps, 0, sizeof deps);
 	deps.loop = &d->loop;
-	deps.actions = &daemon_control_handlers;
-	deps.actions_arg = d;
+	deps.act = daemon_act_cb;
+	deps.act_arg = d;
 	deps.aws = d->aws;
 	deps.engine = d->engine;
 	if ((d->portal = portal_new(&deps, d->config, &cause)) == NULL) {

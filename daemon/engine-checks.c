@@ -383,8 +383,8 @@ engine_mark_rolled_back(struct engine_run *r, struct store_stage *st)
 	    r->row->version : "?", st->environment,
 	    os->reason != NULL ? " after " : "",
 	    os->reason != NULL ? os->reason : "");
-	if (store_set_stage_status(s, os->id, STORE_STAGE_FAILED,
-	    STORE_STAGE_ROLLED_BACK, reason, &why) != 0)
+	if (engine_stage_set(r, os, STORE_STAGE_ROLLED_BACK, reason,
+	    &why) != 0)
 		goto out;
 	if (engine_audit_run(r->engine, orig->id, NULL,
 	    "stage failed -> rolled_back", reason) != 0)

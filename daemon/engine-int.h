@@ -1,6 +1,6 @@
 /*
- * What the engine's four files share: engine.c (life cycle, the state
- * change, operator actions), engine-stage.c (each stage state's step
+ * What the engine's files share: engine.c (life cycle, the state
+ * change, operator actions), engine-states.c (the transition table), engine-stage.c (each stage state's step
  * against AWS), engine-promote.c (the images) and engine-checks.c (the
  * checking step, auto rollback); nobody else includes this header.
  */
@@ -91,12 +91,15 @@ struct engine_call {
 	int			 attempt;
 	char			*what;		/* for a fire-and-forget call */
 	void			*data;		/* call-specific, freed by it */
+	void			(*free_data)(void *);	/* NULL: free() */
 };
 
 /* engine.c */
 int	 engine_enter(struct engine_run *, struct store_stage *,
 	    enum store_stage_status, enum store_run_status, const char *reason,
 	    const struct engine_actor *);
+int	 engine_stage_set(struct engine_run *, struct store_stage *,
+	    enum store_stage_status, const char *reason, char **cause);
 int	 engine_txn_begin(struct engine_run *);
 int	 engine_txn_end(struct engine_run *, int ok);
 int	 engine_move(struct engine_run *, struct store_stage *,
@@ -126,8 +129,37 @@ struct store_stage *engine_current_stage(struct engine_run *);
 int	 engine_stack_busy(struct engine_run *, struct store_stage *);
 int64_t	 engine_newer_run(struct engine_run *);
 
-/* engine-stage.c: one step of the current stage per status. */
+/*
+ * engine-states.c: the transition table, one row per stage state: its
+ * step (NULL for a finished state), whether a cancellation or a newer
+ * run may end the run there (a safe point: no AWS mutation is under
+ * way), and the states it may move to.
+ */
+struct engine_state {
+	void		(*step)(struct engine_run *, struct store_stage *,
+			    const struct config_environment *);
+	int		  safe_point;
+	unsigned int	  next;		/* 1u << each state it may enter */
+};
+const struct engine_state *engine_state(enum store_stage_status);
+
+/* engine-stage.c: one step of the current stage per status (the table's
+ * step of its state). */
 void	 engine_stage_step(struct engine_run *, struct store_stage *);
+void	 engine_step_pending(struct engine_run *, struct store_stage *,
+	    const struct config_environment *);
+void	 engine_step_creating(struct engine_run *, struct store_stage *,
+	    const struct config_environment *);
+void	 engine_step_approval(struct engine_run *, struct store_stage *,
+	    const struct config_environment *);
+void	 engine_step_executing(struct engine_run *, struct store_stage *,
+	    const struct config_environment *);
+void	 engine_step_waiting_stack(struct engine_run *, struct store_stage *,
+	    const struct config_environment *);
+void	 engine_step_waiting_services(struct engine_run *,
+	    struct store_stage *, const struct config_environment *);
+void	 engine_step_gate(struct engine_run *, struct store_stage *,
+	    const struct config_environment *);
 void	 engine_delete_change_set(struct engine_run *, struct store_stage *);
 void	 engine_release_drop(struct engine_run *);
 void	 engine_stage_fail(struct engine_run *, struct store_stage *,

@@ -130,14 +130,81 @@ engine_call_stage(struct engine_run *r, int64_t stage_id, int attempt)
 	return (st);
 }
 
-#define ENGINE_CB_BEGIN(call, r, st) do {				\
-	int64_t	 stage_id_ = (call)->stage_id;				\
-	int	 attempt_ = (call)->attempt;				\
-	if (((r) = engine_call_end(call)) == NULL)			\
-		goto out;						\
-	if (((st) = engine_call_stage((r), stage_id_, attempt_)) == NULL) \
-		goto out;						\
-} while (0)
+/*
+ * The start of an AWS call's callback: the run and stage it was made
+ * for, and (envp not NULL) the stage's environment; the call is freed.
+ * -1 when there is none any more: the engine let go of the run, the
+ * stage moved on or a reload dropped the environment (the run steps
+ * again, and waits).
+ */
+static int
+engine_call_back(struct engine_call *call, struct engine_run **rp,
+    struct store_stage **stp, const struct config_environment **envp)
+{
+	int64_t				 stage_id = call->stage_id;
+	int				 attempt = call->attempt;
+	const struct config_environment	*env;
+
+	if ((*rp = engine_call_end(call)) == NULL)
+		return (-1);
+	if ((*stp = engine_call_stage(*rp, stage_id, attempt)) == NULL)
+		return (-1);
+	if (envp == NULL)
+		return (0);
+	if ((env = engine_stage_env(*rp, *stp)) == NULL) {
+		engine_schedule(*rp, 0);
+		return (-1);
+	}
+	*envp = env;
+	return (0);
+}
+
+/* What an AWS call of the stage is made with. */
+struct engine_aws {
+	struct aws_client	*client;
+	struct aws_creds	*creds;
+	const char		*region;
+};
+
+/*
+ * Before an AWS call of the stage: the environment's credentials and
+ * the call's record (the run's one call).  NULL when the credentials
+ * cannot be had: the stage has failed with the reason.
+ */
+static struct engine_call *
+engine_call_begin(struct engine_run *r, struct store_stage *st,
+    const struct config_environment *env, struct engine_aws *a)
+{
+	char	*cause = NULL;
+
+	if ((a->creds = engine_creds(r, env, &a->region, &cause)) == NULL) {
+		engine_stage_fail(r, st, cause);
+		free(cause);
+		return (NULL);
+	}
+	a->client = engine_client(r);
+	return (engine_call_new(r, st));
+}
+
+/*
+ * After the call's start function (op the handle it returned): when the
+ * call did not start (NULL), its record goes (with its data) and the
+ * stage fails with *cause; -1 then.  The engine never cancels a call it
+ * started (a stopping run waits for its replies), so the handle is only
+ * tested.
+ */
+static int
+engine_call_started(struct engine_run *r, struct store_stage *st,
+    struct engine_call *call, const struct aws_op *op, char **cause)
+{
+	if (op != NULL)
+		return (0);
+	engine_call_end(call);
+	engine_stage_fail(r, st, *cause);
+	free(*cause);
+	*cause = NULL;
+	return (-1);
+}
 
 struct engine_after {
 	void	(*fn)(struct engine_run *, struct store_stage *);
@@ -153,7 +220,8 @@ engine_synced_cb(void *arg, int ok)
 	void			(*fn)(struct engine_run *, struct store_stage *);
 
 	fn = after->fn;
-	ENGINE_CB_BEGIN(call, r, st);
+	if (engine_call_back(call, &r, &st, NULL) != 0)
+		goto out;
 	if (!ok)
 		engine_poll_later(r);
 	else
@@ -343,6 +411,7 @@ engine_zip_cb(const struct aws_reply *reply, struct s3_object *obj, void *arg)
 	struct engine_fetch	*f = call->data;
 	struct engine_run	*r;
 	struct store_stage	*st;
+	const struct config_environment *env;
 	struct release_limits	 limits;
 	struct release_error	 err = { 0, NULL };
 	struct release		*rel = NULL;
@@ -350,11 +419,8 @@ engine_zip_cb(const struct aws_reply *reply, struct s3_object *obj, void *arg)
 	char			*etag = f->etag, *why = NULL, *reason;
 
 	f->etag = NULL;
-	ENGINE_CB_BEGIN(call, r, st);
-	if (engine_stage_env(r, st) == NULL) {
-		engine_schedule(r, 0);	/* a reload dropped it: wait */
-		goto out;
-	}
+	if (engine_call_back(call, &r, &st, &env) != 0)
+		goto out;	/* a reload dropped the environment: wait */
 	if (reply->error != AWS_OK) {
 		engine_call_failed(r, st, reply, "reading the release zip");
 		goto out;
@@ -430,7 +496,7 @@ engine_fresh(struct engine_run *r, struct store_stage *st)
 	r->fresh_attempt = st->attempt;
 }
 
-static void
+void
 engine_step_pending(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env)
 {
@@ -697,13 +763,11 @@ engine_change_set_cb(const struct aws_reply *reply, struct cfn_change_set *cs,
 	struct engine_run		*r;
 	struct store_stage		*st;
 	const struct config_environment	*env;
+	enum cfn_change_set_state	 state;
 	char				*reason, *why = NULL;
 
-	ENGINE_CB_BEGIN(call, r, st);
-	if ((env = engine_stage_env(r, st)) == NULL) {
-		engine_schedule(r, 0);
+	if (engine_call_back(call, &r, &st, &env) != 0)
 		goto out;
-	}
 	if (reply->error != AWS_OK) {
 		if (cfn_reply_change_set_missing(reply) ||
 		    cfn_reply_stack_missing(reply)) {
@@ -731,12 +795,13 @@ engine_change_set_cb(const struct aws_reply *reply, struct cfn_change_set *cs,
 			    xstrdup(cs->stack_id) : NULL;
 		}
 	}
-	if (cs->status != NULL && strcmp(cs->status, "CREATE_COMPLETE") == 0)
+	state = cfn_change_set_state(cs->status);
+	if (state == CFN_CHANGE_SET_CREATED)
 		engine_change_set_ready(r, st, env, cs,
 		    engine_resource_changes(cs) == 0);
 	else if (cfn_change_set_is_empty(cs))
 		engine_change_set_ready(r, st, env, cs, 1);
-	else if (cfn_change_set_status_final(cs->status)) {
+	else if (state != CFN_CHANGE_SET_OTHER) {
 		reason = xasprintf("change set %s is %s: %s",
 		    st->change_set_name, cs->status, cs->status_reason != NULL ?
 		    cs->status_reason : "no reason given");
@@ -753,24 +818,15 @@ engine_describe_change_set(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env, cfn_change_set_cb cb)
 {
 	struct engine_call	*call;
-	struct aws_creds	*creds;
-	const char		*region;
+	struct engine_aws	 a;
 	char			*cause = NULL;
 
-	if ((creds = engine_creds(r, env, &region, &cause)) == NULL) {
-		engine_stage_fail(r, st, cause);
-		free(cause);
+	if ((call = engine_call_begin(r, st, env, &a)) == NULL)
 		return;
-	}
-	call = engine_call_new(r, st);
-	if (cfn_describe_change_set(engine_client(r), creds, region,
-	    st->change_set_arn != NULL ? NULL : env->stack,
+	engine_call_started(r, st, call, cfn_describe_change_set(a.client,
+	    a.creds, a.region, st->change_set_arn != NULL ? NULL : env->stack,
 	    st->change_set_arn != NULL ? st->change_set_arn :
-	    st->change_set_name, cb, call, &cause) == NULL) {
-		engine_call_end(call);
-		engine_stage_fail(r, st, cause);
-		free(cause);
-	}
+	    st->change_set_name, cb, call, &cause), &cause);
 }
 
 /* What CreateChangeSet needs across its calls (stack, template upload). */
@@ -815,7 +871,8 @@ engine_created_cb(const struct aws_reply *reply,
 	struct store_stage	*st;
 	char			*why = NULL;
 
-	ENGINE_CB_BEGIN(call, r, st);
+	if (engine_call_back(call, &r, &st, NULL) != 0)
+		goto out;
 	if (reply->error != AWS_OK) {
 		if (reply->error == AWS_EAWS && strcmp(reply->aws.code,
 		    "AlreadyExistsException") == 0) {
@@ -855,19 +912,18 @@ engine_send_create(struct engine_run *r, struct store_stage *st,
 	struct cfn_tag_input			 tags[3];
 	struct config_kvs			 kvs = { NULL, 0 };
 	struct engine_call			*call;
-	struct aws_creds			*creds;
-	const char				*region;
+	struct engine_aws			 a;
 	char					*desc, *token, *run_text;
 	char					*cause = NULL;
 	size_t					 i;
 
-	if (env == NULL || (creds = engine_creds(r, env, &region,
-	    &cause)) == NULL) {
-		engine_stage_fail(r, st, cause != NULL ? cause :
-		    "the environment is no longer configured");
-		free(cause);
+	if (env == NULL) {
+		engine_stage_fail(r, st, "the environment is no longer "
+		    "configured");
 		return;
 	}
+	if ((call = engine_call_begin(r, st, env, &a)) == NULL)
+		return;
 	release_parameters(rel, env->name, &env->parameters,
 	    &env->release_may_set, &kvs);
 	params = xcalloc(kvs.n + 1, sizeof *params);
@@ -902,13 +958,8 @@ engine_send_create(struct engine_run *r, struct store_stage *st,
 	in.capabilities = CFN_CAPABILITY_IAM | CFN_CAPABILITY_NAMED_IAM |
 	    CFN_CAPABILITY_AUTO_EXPAND;
 	in.client_token = token;
-	call = engine_call_new(r, st);
-	if (cfn_create_change_set(engine_client(r), creds, region, &in,
-	    engine_created_cb, call, &cause) == NULL) {
-		engine_call_end(call);
-		engine_stage_fail(r, st, cause);
-		free(cause);
-	}
+	engine_call_started(r, st, call, cfn_create_change_set(a.client,
+	    a.creds, a.region, &in, engine_created_cb, call, &cause), &cause);
 	free(params);
 	release_kvs_free(&kvs);
 	free(run_text);
@@ -928,7 +979,8 @@ engine_template_put_cb(const struct aws_reply *reply,
 	char			*url = c->template_url;
 
 	c->template_url = NULL;
-	ENGINE_CB_BEGIN(call, r, st);
+	if (engine_call_back(call, &r, &st, NULL) != 0)
+		goto out;
 	if (reply->error != AWS_OK)
 		engine_call_failed(r, st, reply, "uploading the template");
 	else
@@ -993,13 +1045,11 @@ engine_stack_type_cb(const struct aws_reply *reply,
 	struct engine_call	*call = arg;
 	struct engine_run	*r;
 	struct store_stage	*st;
+	const struct config_environment *env;
 	enum cfn_change_set_type type = CFN_CHANGE_SET_UPDATE;
 
-	ENGINE_CB_BEGIN(call, r, st);
-	if (engine_stage_env(r, st) == NULL) {
-		engine_schedule(r, 0);	/* a reload dropped it: wait */
-		goto out;
-	}
+	if (engine_call_back(call, &r, &st, &env) != 0)
+		goto out;	/* a reload dropped the environment: wait */
 	if (reply->error != AWS_OK && !cfn_reply_stack_missing(reply)) {
 		engine_call_failed(r, st, reply, "describing the stack");
 		goto out;
@@ -1040,26 +1090,17 @@ engine_create_synced(struct engine_run *r, struct store_stage *st)
 {
 	const struct config_environment	*env;
 	struct engine_call		*call;
-	struct aws_creds		*creds;
-	const char			*region;
+	struct engine_aws		 a;
 	char				*cause = NULL;
 
 	if ((env = engine_stage_env(r, st)) == NULL) {
 		engine_schedule(r, 0);	/* a reload dropped it: wait */
 		return;
 	}
-	if ((creds = engine_creds(r, env, &region, &cause)) == NULL) {
-		engine_stage_fail(r, st, cause);
-		free(cause);
+	if ((call = engine_call_begin(r, st, env, &a)) == NULL)
 		return;
-	}
-	call = engine_call_new(r, st);
-	if (cfn_describe_stacks(engine_client(r), creds, region, env->stack,
-	    engine_stack_type_cb, call, &cause) == NULL) {
-		engine_call_end(call);
-		engine_stage_fail(r, st, cause);
-		free(cause);
-	}
+	engine_call_started(r, st, call, cfn_describe_stacks(a.client, a.creds,
+	    a.region, env->stack, engine_stack_type_cb, call, &cause), &cause);
 }
 
 /* --- awaiting_approval, awaiting_gate ------------------------------------ */
@@ -1220,11 +1261,8 @@ engine_execute_cb(const struct aws_reply *reply, void *arg)
 	struct store_stage		*st;
 	const struct config_environment	*env;
 
-	ENGINE_CB_BEGIN(call, r, st);
-	if ((env = engine_stage_env(r, st)) == NULL) {
-		engine_schedule(r, 0);
+	if (engine_call_back(call, &r, &st, &env) != 0)
 		goto out;
-	}
 	if (reply->error == AWS_OK) {
 		log_info("change set executed app=%s run=%lld env=%s name=%s",
 		    r->app, (long long)r->id, st->environment,
@@ -1269,31 +1307,22 @@ engine_execute_synced(struct engine_run *r, struct store_stage *st)
 {
 	const struct config_environment	*env;
 	struct engine_call		*call;
-	struct aws_creds		*creds;
-	const char			*region;
+	struct engine_aws		 a;
 	char				*token, *cause = NULL;
 
 	if ((env = engine_stage_env(r, st)) == NULL) {
 		engine_schedule(r, 0);
 		return;
 	}
-	if ((creds = engine_creds(r, env, &region, &cause)) == NULL) {
-		engine_stage_fail(r, st, cause);
-		free(cause);
+	if ((call = engine_call_begin(r, st, env, &a)) == NULL)
 		return;
-	}
 	token = xasprintf("shipgate-%lld-%lld-%d-execute", (long long)r->id,
 	    (long long)st->id, st->attempt);
-	call = engine_call_new(r, st);
-	if (cfn_execute_change_set(engine_client(r), creds, region,
-	    st->change_set_arn != NULL ? NULL : env->stack,
+	engine_call_started(r, st, call, cfn_execute_change_set(a.client,
+	    a.creds, a.region, st->change_set_arn != NULL ? NULL : env->stack,
 	    st->change_set_arn != NULL ? st->change_set_arn :
-	    st->change_set_name, token, engine_execute_cb, call,
-	    &cause) == NULL) {
-		engine_call_end(call);
-		engine_stage_fail(r, st, cause);
-		free(cause);
-	}
+	    st->change_set_name, token, engine_execute_cb, call, &cause),
+	    &cause);
 	free(token);
 }
 
@@ -1306,11 +1335,8 @@ engine_stack_executed_cb(const struct aws_reply *reply,
 	struct store_stage		*st;
 	const struct config_environment	*env;
 
-	ENGINE_CB_BEGIN(call, r, st);
-	if ((env = engine_stage_env(r, st)) == NULL) {
-		engine_schedule(r, 0);
+	if (engine_call_back(call, &r, &st, &env) != 0)
 		goto out;
-	}
 	if (reply->error != AWS_OK && !cfn_reply_stack_missing(reply)) {
 		engine_call_failed(r, st, reply, "describing the stack");
 		goto out;
@@ -1334,15 +1360,12 @@ engine_exec_describe_cb(const struct aws_reply *reply,
 	struct engine_run		*r;
 	struct store_stage		*st;
 	const struct config_environment	*env;
-	struct aws_creds		*creds;
-	const char			*region, *x;
+	struct engine_aws		 a;
+	enum cfn_execution_state	 x;
 	char				*cause = NULL;
 
-	ENGINE_CB_BEGIN(call, r, st);
-	if ((env = engine_stage_env(r, st)) == NULL) {
-		engine_schedule(r, 0);
+	if (engine_call_back(call, &r, &st, &env) != 0)
 		goto out;
-	}
 	if (reply->error != AWS_OK) {
 		if (!cfn_reply_change_set_missing(reply)) {
 			engine_call_failed(r, st, reply,
@@ -1350,29 +1373,20 @@ engine_exec_describe_cb(const struct aws_reply *reply,
 			goto out;
 		}
 		/* Gone: executed (its stack says so) or deleted. */
-		if ((creds = engine_creds(r, env, &region, &cause)) == NULL) {
-			engine_stage_fail(r, st, cause);
-			free(cause);
-			goto out;
-		}
-		call = engine_call_new(r, st);
-		if (cfn_describe_stacks(engine_client(r), creds, region,
-		    env->stack, engine_stack_executed_cb, call,
-		    &cause) == NULL) {
-			engine_call_end(call);
-			engine_stage_fail(r, st, cause);
-			free(cause);
-		}
+		if ((call = engine_call_begin(r, st, env, &a)) != NULL)
+			engine_call_started(r, st, call, cfn_describe_stacks(
+			    a.client, a.creds, a.region, env->stack,
+			    engine_stack_executed_cb, call, &cause), &cause);
 		goto out;
 	}
-	x = cs->execution_status != NULL ? cs->execution_status : "";
-	if (strcmp(x, "AVAILABLE") == 0)
+	x = cfn_execution_state(cs->execution_status);
+	if (x == CFN_EXECUTION_AVAILABLE)
 		engine_execute(r, st);
-	else if (strncmp(x, "EXECUTE_", 8) == 0)
+	else if (x == CFN_EXECUTION_STARTED)
 		engine_executed(r, st, env);	/* before a crash */
-	else if (strcmp(x, "OBSOLETE") == 0 || (strcmp(x, "UNAVAILABLE") ==
-	    0 && cs->status != NULL && strcmp(cs->status,
-	    "CREATE_COMPLETE") == 0))
+	else if (x == CFN_EXECUTION_OBSOLETE ||
+	    (x == CFN_EXECUTION_UNAVAILABLE &&
+	    cfn_change_set_state(cs->status) == CFN_CHANGE_SET_CREATED))
 		engine_recreate(r, st, "the stack changed");
 	else
 		engine_poll_later(r);
@@ -1393,7 +1407,8 @@ engine_failure_events_cb(const struct aws_reply *reply,
 	char				*status = call->data, *reason;
 
 	call->data = NULL;	/* "STACK STATUS", ours now */
-	ENGINE_CB_BEGIN(call, r, st);
+	if (engine_call_back(call, &r, &st, NULL) != 0)
+		goto out;
 	if (reply->error == AWS_OK)
 		ev = cfn_stack_events_first_failure(events);
 	if (ev != NULL)
@@ -1419,18 +1434,27 @@ engine_stack_events(struct engine_run *r, struct store_stage *st,
 {
 	struct cfn_stack_events_bounds	 b;
 	struct engine_call		*call;
-	struct aws_creds		*creds;
-	const char			*region;
+	struct engine_aws		 a;
 	char				*cause = NULL;
 	int64_t				 at = 0;
 
-	if ((creds = engine_creds(r, env, &region, &cause)) == NULL) {
-		engine_stage_fail(r, st, cause);
+	/* Without the execution's time the events of older executions
+	   would count: the store is asked again later. */
+	if (store_stage_executed_at(r->engine->store, st->id, &at,
+	    &cause) != 0) {
+		log_warnx("cannot read the execution time app=%s run=%lld "
+		    "env=%s: %s", r->app, (long long)r->id, st->environment,
+		    cause);
 		free(cause);
+		free(data);
+		engine_poll_later(r);
+		return;
+	}
+	if ((call = engine_call_begin(r, st, env, &a)) == NULL) {
 		free(data);
 		return;
 	}
-	store_stage_executed_at(r->engine->store, st->id, &at, NULL);
+	call->data = data;
 	memset(&b, 0, sizeof b);
 	b.max_events = ENGINE_EVENTS_MAX;
 	if (at > 0) {
@@ -1438,15 +1462,9 @@ engine_stack_events(struct engine_run *r, struct store_stage *st,
 		b.since.tv_sec = at / 1000;
 		b.since.tv_nsec = (at % 1000) * 1000000;
 	}
-	call = engine_call_new(r, st);
-	call->data = data;
-	if (cfn_describe_stack_events(engine_client(r), creds, region,
-	    st->stack_id != NULL ? st->stack_id : env->stack, &b, cb, call,
-	    &cause) == NULL) {
-		engine_call_end(call);
-		engine_stage_fail(r, st, cause);
-		free(cause);
-	}
+	engine_call_started(r, st, call, cfn_describe_stack_events(a.client,
+	    a.creds, a.region, st->stack_id != NULL ? st->stack_id :
+	    env->stack, &b, cb, call, &cause), &cause);
 }
 
 static int
@@ -1466,13 +1484,10 @@ engine_stack_cb(const struct aws_reply *reply, struct cfn_stack_list *stacks,
 	const struct config_environment	*env;
 	const char			*status;
 	char				*reason;
-	size_t				 len;
+	enum cfn_stack_state		 state;
 
-	ENGINE_CB_BEGIN(call, r, st);
-	if ((env = engine_stage_env(r, st)) == NULL) {
-		engine_schedule(r, 0);
+	if (engine_call_back(call, &r, &st, &env) != 0)
 		goto out;
-	}
 	if (reply->error != AWS_OK) {
 		if (cfn_reply_stack_missing(reply))
 			engine_stage_fail(r, st, "the stack no longer exists");
@@ -1486,15 +1501,14 @@ engine_stack_cb(const struct aws_reply *reply, struct cfn_stack_list *stacks,
 		goto out;
 	}
 	status = stacks->v[0].status;
-	len = strlen(status);
-	if (cfn_stack_status_ok(status)) {
+	state = cfn_stack_state(status);
+	if (state == CFN_STACK_OK) {
 		if (engine_move(r, st, STORE_STAGE_WAITING_SERVICES, 0,
 		    NULL) != 0)
 			engine_poll_later(r);
 		else
 			engine_schedule(r, 0);
-	} else if (strstr(status, "ROLLBACK") != NULL ||
-	    (len > 7 && strcmp(status + len - 7, "_FAILED") == 0)) {
+	} else if (state == CFN_STACK_ROLLBACK || state == CFN_STACK_FAILED) {
 		engine_stack_events(r, st, env, engine_failure_events_cb,
 		    xasprintf("%s %s", env->stack, status));
 	} else if (engine_deadline_passed(r, st)) {
@@ -1520,10 +1534,12 @@ struct engine_services {
 	size_t		  next;		/* first ARN not yet looked at */
 };
 
+/* Takes void * to be an engine_call's free_data. */
 static void
-engine_services_free(struct engine_services *sv)
+engine_services_free(void *arg)
 {
-	size_t	 i;
+	struct engine_services	*sv = arg;
+	size_t			 i;
 
 	if (sv == NULL)
 		return;
@@ -1602,16 +1618,23 @@ engine_services_cb(const struct aws_reply *reply,
 	int				 settled = 1, v;
 
 	call->data = NULL;
-	ENGINE_CB_BEGIN(call, r, st);
-	if ((env = engine_stage_env(r, st)) == NULL) {
-		engine_schedule(r, 0);
+	if (engine_call_back(call, &r, &st, &env) != 0)
 		goto out;
-	}
 	if (reply->error != AWS_OK) {
 		engine_call_failed(r, st, reply, "describing the ECS services");
 		goto out;
 	}
-	store_stage_executed_at(r->engine->store, st->id, &since, NULL);
+	/* Without the execution's time an older deployment would pass
+	   for this one: the store is asked again later. */
+	if (store_stage_executed_at(r->engine->store, st->id, &since,
+	    &reason) != 0) {
+		log_warnx("cannot read the execution time app=%s run=%lld "
+		    "env=%s: %s", r->app, (long long)r->id, st->environment,
+		    reason);
+		free(reason);
+		engine_poll_later(r);
+		goto out;
+	}
 	since -= 1000;
 	for (i = 0; i < list->n; i++) {
 		if ((v = engine_service_settled(&list->v[i], since,
@@ -1653,14 +1676,12 @@ engine_describe_services(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env, struct engine_services *sv)
 {
 	struct engine_call	*call;
-	struct aws_creds	*creds;
-	const char		*region, **names;
+	struct engine_aws	 a;
+	const char		**names;
 	char			*cluster, *other, *cause = NULL;
 	size_t			 i, n = 0;
 
-	if ((creds = engine_creds(r, env, &region, &cause)) == NULL) {
-		engine_stage_fail(r, st, cause);
-		free(cause);
+	if ((call = engine_call_begin(r, st, env, &a)) == NULL) {
 		engine_services_free(sv);
 		return;
 	}
@@ -1683,16 +1704,11 @@ engine_describe_services(struct engine_run *r, struct store_stage *st,
 		free(other);
 	}
 	sv->next += n;
-	call = engine_call_new(r, st);
 	call->data = sv;
-	if (ecs_describe_services(engine_client(r), creds, region, cluster,
-	    names, engine_services_cb, call, &cause) == NULL) {
-		call->data = NULL;
-		engine_call_end(call);
-		engine_services_free(sv);
-		engine_stage_fail(r, st, cause);
-		free(cause);
-	}
+	call->free_data = engine_services_free;
+	engine_call_started(r, st, call, ecs_describe_services(a.client,
+	    a.creds, a.region, cluster, names, engine_services_cb, call,
+	    &cause), &cause);
 	free(names);
 	free(cluster);
 }
@@ -1709,11 +1725,8 @@ engine_service_events_cb(const struct aws_reply *reply,
 	struct engine_services		*sv;
 	size_t				 i, j;
 
-	ENGINE_CB_BEGIN(call, r, st);
-	if ((env = engine_stage_env(r, st)) == NULL) {
-		engine_schedule(r, 0);
+	if (engine_call_back(call, &r, &st, &env) != 0)
 		goto out;
-	}
 	if (reply->error != AWS_OK) {
 		engine_call_failed(r, st, reply, "reading the stack events");
 		goto out;
@@ -1749,14 +1762,77 @@ out:
 
 /* --- Dispatch ------------------------------------------------------------ */
 
+/* --- One step per state (the rows of engine-states.c) -------------------- */
+
+void
+engine_step_creating(struct engine_run *r, struct store_stage *st,
+    const struct config_environment *env)
+{
+	if (st->change_set_name == NULL) {
+		engine_stage_fail(r, st, "no change set name recorded");
+		return;
+	}
+	if (r->fresh_stage == st->id && r->fresh_attempt == st->attempt) {
+		r->fresh_stage = 0;
+		engine_create_change_set(r, st);
+		return;
+	}
+	engine_describe_change_set(r, st, env, engine_change_set_cb);
+}
+
+void
+engine_step_approval(struct engine_run *r, struct store_stage *st,
+    const struct config_environment *env)
+{
+	engine_step_decision(r, st, env, 0);
+}
+
+void
+engine_step_executing(struct engine_run *r, struct store_stage *st,
+    const struct config_environment *env)
+{
+	if (engine_stack_busy(r, st)) {
+		engine_poll_later(r);
+		return;
+	}
+	engine_describe_change_set(r, st, env, engine_exec_describe_cb);
+}
+
+void
+engine_step_waiting_stack(struct engine_run *r, struct store_stage *st,
+    const struct config_environment *env)
+{
+	struct engine_call	*call;
+	struct engine_aws	 a;
+	char			*cause = NULL;
+
+	if ((call = engine_call_begin(r, st, env, &a)) == NULL)
+		return;
+	engine_call_started(r, st, call, cfn_describe_stacks(a.client, a.creds,
+	    a.region, st->stack_id != NULL ? st->stack_id : env->stack,
+	    engine_stack_cb, call, &cause), &cause);
+}
+
+void
+engine_step_waiting_services(struct engine_run *r, struct store_stage *st,
+    const struct config_environment *env)
+{
+	engine_stack_events(r, st, env, engine_service_events_cb, NULL);
+}
+
+void
+engine_step_gate(struct engine_run *r, struct store_stage *st,
+    const struct config_environment *env)
+{
+	engine_step_decision(r, st, env, 1);
+}
+
+/* The step of the stage's state, from the transition table. */
 void
 engine_stage_step(struct engine_run *r, struct store_stage *st)
 {
 	const struct config_environment	*env;
-	struct aws_creds		*creds;
-	struct engine_call		*call;
-	const char			*region;
-	char				*cause = NULL;
+	const struct engine_state	*state;
 
 	if ((env = engine_stage_env(r, st)) == NULL) {
 		/* As for an app, the run waits for a reload to bring the
@@ -1766,63 +1842,6 @@ engine_stage_step(struct engine_run *r, struct store_stage *st)
 		    (long long)r->id);
 		return;
 	}
-	switch (st->status) {
-	case STORE_STAGE_PENDING:
-		engine_step_pending(r, st, env);
-		break;
-	case STORE_STAGE_PROMOTING:
-		engine_step_promoting(r, st, env);
-		break;
-	case STORE_STAGE_CREATING_CHANGE_SET:
-		if (st->change_set_name == NULL) {
-			engine_stage_fail(r, st, "no change set name recorded");
-			break;
-		}
-		if (r->fresh_stage == st->id && r->fresh_attempt ==
-		    st->attempt) {
-			r->fresh_stage = 0;
-			engine_create_change_set(r, st);
-			break;
-		}
-		engine_describe_change_set(r, st, env, engine_change_set_cb);
-		break;
-	case STORE_STAGE_AWAITING_APPROVAL:
-		engine_step_decision(r, st, env, 0);
-		break;
-	case STORE_STAGE_EXECUTING:
-		if (engine_stack_busy(r, st)) {
-			engine_poll_later(r);
-			break;
-		}
-		engine_describe_change_set(r, st, env,
-		    engine_exec_describe_cb);
-		break;
-	case STORE_STAGE_WAITING_STACK:
-		if ((creds = engine_creds(r, env, &region, &cause)) == NULL) {
-			engine_stage_fail(r, st, cause);
-			free(cause);
-			break;
-		}
-		call = engine_call_new(r, st);
-		if (cfn_describe_stacks(engine_client(r), creds, region,
-		    st->stack_id != NULL ? st->stack_id : env->stack,
-		    engine_stack_cb, call, &cause) == NULL) {
-			engine_call_end(call);
-			engine_stage_fail(r, st, cause);
-			free(cause);
-		}
-		break;
-	case STORE_STAGE_WAITING_SERVICES:
-		engine_stack_events(r, st, env, engine_service_events_cb,
-		    NULL);
-		break;
-	case STORE_STAGE_CHECKING:
-		engine_step_checking(r, st, env);
-		break;
-	case STORE_STAGE_AWAITING_GATE:
-		engine_step_decision(r, st, env, 1);
-		break;
-	default:
-		break;
-	}
+	if ((state = engine_state(st->status)) != NULL && state->step != NULL)
+		state->step(r, st, env);
 }

@@ -239,7 +239,10 @@ engine_call_end(struct engine_call *call)
 	if (r != NULL)
 		r->call = NULL;
 	free(call->what);
-	free(call->data);
+	if (call->free_data != NULL)
+		call->free_data(call->data);
+	else
+		free(call->data);
 	free(call);
 	return (r);
 }
@@ -509,6 +512,97 @@ engine_notify_enter(struct engine_run *r, struct store_stage *st,
 }
 
 /*
+ * Writes a stage's new status (compare-and-set against st->status) in the
+ * caller's transaction once the transition table allows it; st may be a
+ * stage of another run than r (an automatic rollback marks the stage it
+ * rolled back).  Only engine_enter and that mark call it; the caller
+ * audits and updates st.
+ */
+int
+engine_stage_set(struct engine_run *r, struct store_stage *st,
+    enum store_stage_status to, const char *reason, char **cause)
+{
+	if ((engine_stage_moves(st->status) & (1u << to)) == 0) {
+		log_warnx("bug: illegal transition refused app=%s run=%lld "
+		    "env=%s stage %s -> %s", r->app, (long long)st->run_id,
+		    st->environment, store_stage_status_name(st->status),
+		    store_stage_status_name(to));
+		*cause = xasprintf("illegal transition of stage %s from %s "
+		    "to %s", st->environment,
+		    store_stage_status_name(st->status),
+		    store_stage_status_name(to));
+		return (-1);
+	}
+	return (store_set_stage_status(r->engine->store, st->id, st->status,
+	    to, reason, cause));
+}
+
+/*
+ * Whether the transition table (engine-states.c) forbids the move: a bug
+ * in the engine, logged as one.
+ */
+static int
+engine_illegal(struct engine_run *r, struct store_stage *st,
+    enum store_stage_status to, enum store_run_status run_to)
+{
+	enum store_run_status	 run_from = r->row->status;
+
+	if (st != NULL && to != 0 &&
+	    (engine_stage_moves(st->status) & (1u << to)) == 0) {
+		log_warnx("bug: illegal transition refused app=%s run=%lld "
+		    "env=%s stage %s -> %s", r->app, (long long)r->id,
+		    st->environment, store_stage_status_name(st->status),
+		    store_stage_status_name(to));
+		return (-1);
+	}
+	if (run_to != 0 && run_to != run_from &&
+	    (engine_run_moves(run_from) & (1u << run_to)) == 0) {
+		log_warnx("bug: illegal transition refused app=%s run=%lld "
+		    "run %s -> %s", r->app, (long long)r->id,
+		    store_run_status_name(run_from),
+		    store_run_status_name(run_to));
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * An illegal move was asked for: nothing of it is written; instead the
+ * stage (when it may still fail) and the run fail with the reason, in
+ * the caller's transaction, so the run does not loop on the same bug.
+ * -1 when even that is not possible (the caller rolls back).
+ */
+static int
+engine_enter_failed(struct engine_run *r, struct store_stage *st,
+    enum store_stage_status to, enum store_run_status run_to)
+{
+	enum store_stage_status	 sto = 0;
+	enum store_run_status	 rto = 0;
+	char			*reason;
+	int			 rc;
+
+	if (st != NULL && (engine_stage_moves(st->status) &
+	    (1u << STORE_STAGE_FAILED)) != 0)
+		sto = STORE_STAGE_FAILED;
+	if ((engine_run_moves(r->row->status) & (1u << STORE_RUN_FAILED)) != 0)
+		rto = STORE_RUN_FAILED;
+	if (sto == 0 && rto == 0)
+		return (-1);
+	if (st != NULL && to != 0)
+		reason = xasprintf("internal error: illegal transition of "
+		    "stage %s from %s to %s", st->environment,
+		    store_stage_status_name(st->status),
+		    store_stage_status_name(to));
+	else
+		reason = xasprintf("internal error: illegal transition of "
+		    "the run from %s to %s", store_run_status_name(
+		    r->row->status), store_run_status_name(run_to));
+	rc = engine_enter(r, st, sto, rto, reason, NULL);
+	free(reason);
+	return (rc);
+}
+
+/*
  * The one function that changes a status: moves the stage (st not NULL,
  * to not 0) and the run (run_to not 0) inside the caller's transaction,
  * compare-and-set against the statuses the run was read with, appends
@@ -526,10 +620,11 @@ engine_enter(struct engine_run *r, struct store_stage *st,
 	char			*action, *cause = NULL;
 	int			 rc;
 
+	if (engine_illegal(r, st, to, run_to) != 0)
+		return (engine_enter_failed(r, st, to, run_to));
 	if (st != NULL && to != 0) {
 		from = st->status;
-		if (store_set_stage_status(s, st->id, from, to, reason,
-		    &cause) != 0)
+		if (engine_stage_set(r, st, to, reason, &cause) != 0)
 			goto fail;
 		action = xasprintf("stage %s %s -> %s", st->environment,
 		    store_stage_status_name(from), store_stage_status_name(to));
@@ -622,17 +717,7 @@ engine_end_run(struct engine_run *r, struct store_stage *st,
 static int
 engine_safe_point(struct store_stage *st)
 {
-	switch (st->status) {
-	case STORE_STAGE_PENDING:
-	case STORE_STAGE_PROMOTING:
-	case STORE_STAGE_CREATING_CHANGE_SET:
-	case STORE_STAGE_AWAITING_APPROVAL:
-	case STORE_STAGE_CHECKING:
-	case STORE_STAGE_AWAITING_GATE:
-		return (1);
-	default:
-		return (0);
-	}
+	return (engine_stage_safe_point(st->status));
 }
 
 /* A pending cancellation or a newer run ends the run here; 1 if so. */
@@ -1652,4 +1737,52 @@ out:
 	free(why);
 	store_release_free(rel);
 	return (rc);
+}
+
+/* --- One action path ------------------------------------------------------ */
+
+static const char *engine_action_names[] = {
+	[ENGINE_APPROVE] = "approve",
+	[ENGINE_REJECT] = "reject",
+	[ENGINE_AUTHORISE] = "authorise",
+	[ENGINE_CANCEL] = "cancel",
+	[ENGINE_RETRY] = "retry",
+	[ENGINE_REDEPLOY] = "redeploy",
+};
+
+const char *
+engine_action_name(enum engine_action_kind kind)
+{
+	if (kind < ENGINE_APPROVE || kind > ENGINE_REDEPLOY)
+		return ("unknown");
+	return (engine_action_names[kind]);
+}
+
+int
+engine_act(struct engine *e, struct engine_action *a, char **cause)
+{
+	struct engine_actor	 actor = a->actor;
+
+	/* Only the control socket says who the person is (the peer):
+	   elsewhere it is the user signed in. */
+	if (actor.via == NULL || strcmp(actor.via, "cli") != 0)
+		actor.person = actor.user;
+	switch (a->kind) {
+	case ENGINE_APPROVE:
+		return (engine_approve(e, a->id, a->env, &actor, a->comment,
+		    cause));
+	case ENGINE_REJECT:
+		return (engine_reject(e, a->id, a->env, &actor, a->comment,
+		    cause));
+	case ENGINE_AUTHORISE:
+		return (engine_authorise(e, a->id, &actor, a->comment, cause));
+	case ENGINE_CANCEL:
+		return (engine_cancel(e, a->id, &actor, a->comment, cause));
+	case ENGINE_RETRY:
+		return (engine_retry(e, a->id, a->env, &actor, cause));
+	case ENGINE_REDEPLOY:
+		return (engine_redeploy(e, a->id, a->env, &actor, &a->new_run,
+		    cause));
+	}
+	return (engine_fail(cause, ENGINE_EINVAL, "no such action"));
 }

@@ -13,14 +13,14 @@
  * environment with a `gate`, wait for the promotion to be authorised.
  *
  * Decisions (approve, reject, authorise, cancel, retry, redeploy) come
- * from shipgatectl through the control socket and from the portal, whose
- * threads hand each one to the loop through the bridge (portal-bridge.h)
- * and the control socket's handlers: either way the functions below are
- * called on the loop.
+ * from shipgatectl through the control socket and from the portal's
+ * pages and API, whose threads hand each one to the loop through the
+ * bridge (portal-bridge.h): each is one struct engine_action given to
+ * engine_act, on the loop.
  *
- * Errors: 0 or a negative ENGINE_E*; human detail in *cause (caller
- * frees), worded for the person who asked ("bob may not approve prod:
- * not in project-team").
+ * Errors: 0 or a negative ENGINE_E* (the only error codes of an action,
+ * on every path); human detail in *cause (caller frees), worded for the
+ * person who asked ("bob may not approve prod: not in project-team").
  */
 #ifndef SHIPGATE_ENGINE_H
 #define SHIPGATE_ENGINE_H
@@ -28,6 +28,9 @@
 #include <stdint.h>
 
 #include <uv.h>
+
+/* The run and stage states (states.h: low, as the store keeps them). */
+#include "states.h"
 
 struct aws_context;
 struct config;
@@ -118,6 +121,37 @@ int		 engine_redeploy(struct engine *, int64_t release_id,
 		    int64_t *run_id, char **cause);
 
 /*
+ * A person's decision, the one way it reaches the engine: the control
+ * socket, the portal's pages and the API each fill one and hand it to
+ * engine_act on the loop.  The strings are borrowed for the call.
+ */
+enum engine_action_kind {
+	ENGINE_APPROVE = 1,
+	ENGINE_REJECT,
+	ENGINE_AUTHORISE,
+	ENGINE_CANCEL,
+	ENGINE_RETRY,
+	ENGINE_REDEPLOY,
+};
+struct engine_action {
+	enum engine_action_kind	 kind;
+	int64_t			 id;	/* the run; redeploy: the release */
+	const char		*env;	/* approve, reject, retry, redeploy */
+	const char		*comment; /* cancel: the reason; NULL but to
+					     reject */
+	struct engine_actor	 actor;
+	int64_t			 new_run;	/* set by redeploy */
+};
+
+/* "approve", "reject", "authorise", "cancel", "retry", "redeploy";
+ * "unknown" for any other value. */
+const char	*engine_action_name(enum engine_action_kind);
+/* Carries out the action (one of the functions above); 0 or ENGINE_E*
+ * with *cause. */
+int		 engine_act(struct engine *, struct engine_action *,
+		    char **cause);
+
+/*
  * How often AWS is polled while a run waits (change set, stack,
  * services): base_ms at first, doubling up to max_ms (0: 30 times the
  * base).  The default is 1 s up to 30 s; tests use a few milliseconds
@@ -125,6 +159,16 @@ int		 engine_redeploy(struct engine *, int64_t release_id,
  */
 void		 engine_set_poll(struct engine *, int64_t base_ms,
 		    int64_t max_ms);
+
+/*
+ * The transition table (engine-states.c), for the docs and the tests:
+ * the states a stage or a run may move to, as a mask of 1u << state, and
+ * whether a stage state is a safe point (a cancellation or a newer run
+ * ends the run there).  engine_enter refuses any other move.
+ */
+unsigned int	 engine_stage_moves(enum store_stage_status);
+unsigned int	 engine_run_moves(enum store_run_status);
+int		 engine_stage_safe_point(enum store_stage_status);
 
 /* How many runs are in memory (unfinished), for /healthz and tests. */
 size_t		 engine_active_runs(const struct engine *);

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "engine.h"
 #include "portal-api.h"
 #include "portal.h"
 #include "run-json.h"
@@ -42,13 +43,13 @@ int
 portal_api_status(int code)
 {
 	switch (code) {
-	case CONTROL_EINVAL:
+	case ENGINE_EINVAL:
 		return (400);
-	case CONTROL_ENOTFOUND:
+	case ENGINE_ENOTFOUND:
 		return (404);
-	case CONTROL_EFORBIDDEN:
+	case ENGINE_EFORBIDDEN:
 		return (403);
-	case CONTROL_ECONFLICT:
+	case ENGINE_ECONFLICT:
 		return (409);
 	default:
 		return (503);
@@ -263,10 +264,10 @@ portal_api_me(const struct portal_req *q, struct portal_reply *r)
 /* --- Actions -------------------------------------------------------------- */
 
 static void
-portal_api_act(const struct portal_req *q, enum portal_action_kind kind,
+portal_api_act(const struct portal_req *q, enum engine_action_kind kind,
     int64_t id, struct portal_reply *r)
 {
-	struct portal_action	 act;
+	struct engine_action	 act;
 	json_error_t		 jerr;
 	json_t			*body = NULL, *v;
 	const char		*env = NULL, *comment = NULL;
@@ -302,12 +303,12 @@ portal_api_act(const struct portal_req *q, enum portal_action_kind kind,
 		}
 		comment = json_string_value(v);
 	}
-	if (env == NULL && (kind == PORTAL_APPROVE || kind == PORTAL_RETRY ||
-	    kind == PORTAL_REDEPLOY)) {
+	if (env == NULL && (kind == ENGINE_APPROVE || kind == ENGINE_RETRY ||
+	    kind == ENGINE_REDEPLOY)) {
 		portal_api_error(r, 400, "bad_request", "\"env\" is required");
 		goto out;
 	}
-	if (kind == PORTAL_REJECT && (comment == NULL ||
+	if (kind == ENGINE_REJECT && (comment == NULL ||
 	    comment[strspn(comment, " \t\r\n")] == '\0')) {
 		portal_api_error(r, 400, "invalid",
 		    "A comment is required to reject.");
@@ -318,14 +319,14 @@ portal_api_act(const struct portal_req *q, enum portal_action_kind kind,
 	act.id = id;
 	act.env = env;
 	act.comment = comment;
-	act.user = q->user;
-	act.via = "api";
+	act.actor.user = q->user;
+	act.actor.via = "api";
 	if ((rc = portal_action(q->portal, &act, &cause)) != 0) {
 		portal_api_error(r, portal_api_status(rc),
 		    control_error_name(rc), cause);
 		goto out;
 	}
-	if (kind == PORTAL_REDEPLOY)
+	if (kind == ENGINE_REDEPLOY)
 		portal_api_json(r, 200, json_pack("{s:b, s:I, s:I}", "ok", 1,
 		    "release", (json_int_t)id, "run", (json_int_t)act.new_run));
 	else
@@ -338,13 +339,13 @@ out:
 
 static const struct {
 	const char		*name;
-	enum portal_action_kind	 kind;
+	enum engine_action_kind	 kind;
 } portal_api_actions[] = {
-	{ "approve", PORTAL_APPROVE },
-	{ "reject", PORTAL_REJECT },
-	{ "authorise", PORTAL_AUTHORISE },
-	{ "cancel", PORTAL_CANCEL },
-	{ "retry", PORTAL_RETRY },
+	{ "approve", ENGINE_APPROVE },
+	{ "reject", ENGINE_REJECT },
+	{ "authorise", ENGINE_AUTHORISE },
+	{ "cancel", ENGINE_CANCEL },
+	{ "retry", ENGINE_RETRY },
 };
 
 /* POST /api/v1/runs/{id}/VERB */
@@ -367,7 +368,7 @@ portal_api_run_action(const struct portal_req *q, struct portal_reply *r)
 void
 portal_api_redeploy(const struct portal_req *q, struct portal_reply *r)
 {
-	portal_api_act(q, PORTAL_REDEPLOY, q->id, r);
+	portal_api_act(q, ENGINE_REDEPLOY, q->id, r);
 }
 
 /* --- Operations ----------------------------------------------------------- */

@@ -60,30 +60,13 @@ struct portal_reply {
 	int		 cacheable;	/* static assets */
 };
 
-/* The engine's actions, run on the loop through the bridge. */
-enum portal_action_kind {
-	PORTAL_APPROVE,
-	PORTAL_REJECT,
-	PORTAL_AUTHORISE,
-	PORTAL_CANCEL,
-	PORTAL_RETRY,
-	PORTAL_REDEPLOY,
-};
-struct portal_action {
-	enum portal_action_kind	 kind;
-	int64_t			 id;		/* run; release for redeploy */
-	const char		*env;
-	const char		*comment;
-	const char		*user;
-	const char		*via;		/* "portal" or "api" */
-	int64_t			 new_run;	/* redeploy's */
-};
-/* portal_action (portal.h) runs one on the loop. */
+/* The engine's actions are struct engine_action (engine.h); portal_action
+ * (portal.h) runs one on the loop through the bridge. */
 
 /* An error reply {"error", "detail"} with the status. */
 void	 portal_api_error(struct portal_reply *, int status,
 	    const char *error, const char *detail);
-/* The HTTP status for a CONTROL_E* code, and its name. */
+/* The HTTP status for an ENGINE_E* code, and its name. */
 int	 portal_api_status(int code);
 
 /*

@@ -240,7 +240,7 @@ portal_store(struct portal *p)
 
 struct portal_action_call {
 	struct portal		*p;
-	struct portal_action	*act;
+	struct engine_action	*act;
 	char			*cause;
 	int			 rc;
 };
@@ -249,53 +249,16 @@ static void
 portal_action_cb(void *arg)
 {
 	struct portal_action_call	*call = arg;
-	const struct control_handlers	*h = call->p->deps.actions;
-	void				*harg = call->p->deps.actions_arg;
-	struct portal_action		*a = call->act;
-	struct control_actor		 actor;
+	struct portal			*p = call->p;
 
-	actor.user = a->user;
-	actor.via = a->via;
-	actor.unix_user = NULL;
-	call->rc = CONTROL_ECLOSING;
-	if (h == NULL)
-		return;
-	switch (a->kind) {
-	case PORTAL_APPROVE:
-		if (h->approve != NULL)
-			call->rc = h->approve(harg, a->id, a->env, &actor,
-			    a->comment, &call->cause);
-		break;
-	case PORTAL_REJECT:
-		if (h->reject != NULL)
-			call->rc = h->reject(harg, a->id, a->env, &actor,
-			    a->comment, &call->cause);
-		break;
-	case PORTAL_AUTHORISE:
-		if (h->authorise != NULL)
-			call->rc = h->authorise(harg, a->id, &actor,
-			    a->comment, &call->cause);
-		break;
-	case PORTAL_CANCEL:
-		if (h->cancel != NULL)
-			call->rc = h->cancel(harg, a->id, &actor, a->comment,
-			    &call->cause);
-		break;
-	case PORTAL_RETRY:
-		if (h->retry != NULL)
-			call->rc = h->retry(harg, a->id, a->env, &actor,
-			    &call->cause);
-		break;
-	case PORTAL_REDEPLOY:
-		if (h->redeploy != NULL)
-			call->rc = h->redeploy(harg, a->id, a->env, &actor,
-			    &a->new_run, &call->cause);
-		break;
-	}
+	call->rc = ENGINE_ECLOSING;
+	if (p->deps.act != NULL)
+		call->rc = p->deps.act(p->deps.act_arg, call->act,
+		    &call->cause);
 }
 
 int
-portal_action(struct portal *p, struct portal_action *act, char **cause)
+portal_action(struct portal *p, struct engine_action *act, char **cause)
 {
 	struct portal_action_call	 call;
 	int				 rc;
@@ -308,16 +271,11 @@ portal_action(struct portal *p, struct portal_action *act, char **cause)
 	if (rc != 0) {
 		*cause = xstrdup(rc == PORTAL_BRIDGE_ETIMEDOUT ?
 		    "shipgated is busy: try again" : "shipgated is stopping");
-		return (CONTROL_ECLOSING);
+		return (ENGINE_ECLOSING);
 	}
 	log_info("portal: %s %s id=%lld user=%s via=%s",
-	    act->kind == PORTAL_APPROVE ? "approve" :
-	    act->kind == PORTAL_REJECT ? "reject" :
-	    act->kind == PORTAL_AUTHORISE ? "authorise" :
-	    act->kind == PORTAL_CANCEL ? "cancel" :
-	    act->kind == PORTAL_RETRY ? "retry" : "redeploy",
-	    call.rc == 0 ? "done" : "refused", (long long)act->id, act->user,
-	    act->via);
+	    engine_action_name(act->kind), call.rc == 0 ? "done" : "refused",
+	    (long long)act->id, act->actor.user, act->actor.via);
 	if (call.rc != 0 && call.cause == NULL)
 		call.cause = xstrdup(control_error_name(call.rc));
 	*cause = call.cause;
@@ -1096,7 +1054,7 @@ portal_form_action(struct portal_request *q, int release, int64_t id,
     const char *verb)
 {
 	struct portal_reply	*r = &q->reply;
-	struct portal_action	 act;
+	struct engine_action	 act;
 	struct store_release	*rel = NULL;
 	const char		*env, *comment, *done;
 	char			*cause = NULL, *loc, *error = NULL;
@@ -1112,48 +1070,48 @@ portal_form_action(struct portal_request *q, int release, int64_t id,
 	act.id = id;
 	act.env = env;
 	act.comment = comment;
-	act.user = q->user;
-	act.via = "portal";
+	act.actor.user = q->user;
+	act.actor.via = "portal";
 	need_confirm = 1;
 	if (release && strcmp(verb, "redeploy") == 0) {
-		act.kind = PORTAL_REDEPLOY;
+		act.kind = ENGINE_REDEPLOY;
 		done = "redeploy";
 	} else if (release) {
 		portal_fail(&q->ctx, 0, r, 404, "not_found", "No such page.");
 		return;
 	} else if (strcmp(verb, "approve") == 0) {
-		act.kind = PORTAL_APPROVE;
+		act.kind = ENGINE_APPROVE;
 		need_confirm = 0;
 		done = "approve";
 	} else if (strcmp(verb, "reject") == 0) {
-		act.kind = PORTAL_REJECT;
+		act.kind = ENGINE_REJECT;
 		need_confirm = 0;
 		done = "reject";
 	} else if (strcmp(verb, "authorise") == 0) {
-		act.kind = PORTAL_AUTHORISE;
+		act.kind = ENGINE_AUTHORISE;
 		act.env = NULL;	/* the engine finds the gate */
 		done = "authorise";
 	} else if (strcmp(verb, "cancel") == 0) {
-		act.kind = PORTAL_CANCEL;
+		act.kind = ENGINE_CANCEL;
 		done = "cancel";
 	} else if (strcmp(verb, "retry") == 0) {
-		act.kind = PORTAL_RETRY;
+		act.kind = ENGINE_RETRY;
 		done = "retry";
 	} else {
 		portal_fail(&q->ctx, 0, r, 404, "not_found", "No such page.");
 		return;
 	}
 
-	if ((act.kind == PORTAL_APPROVE || act.kind == PORTAL_RETRY ||
-	    act.kind == PORTAL_REDEPLOY) && env == NULL)
+	if ((act.kind == ENGINE_APPROVE || act.kind == ENGINE_RETRY ||
+	    act.kind == ENGINE_REDEPLOY) && env == NULL)
 		error = xstrdup("Choose an environment.");
-	else if (act.kind == PORTAL_REJECT && comment == NULL)
+	else if (act.kind == ENGINE_REJECT && comment == NULL)
 		error = xstrdup("A comment is required to reject.");
 	else if (need_confirm && portal_form_value(q, "confirm") == NULL)
 		error = xasprintf("Tick Confirm to %s.",
-		    act.kind == PORTAL_AUTHORISE ? "authorise the promotion" :
-		    act.kind == PORTAL_CANCEL ? "cancel the run" :
-		    act.kind == PORTAL_RETRY ? "retry the stage" :
+		    act.kind == ENGINE_AUTHORISE ? "authorise the promotion" :
+		    act.kind == ENGINE_CANCEL ? "cancel the run" :
+		    act.kind == ENGINE_RETRY ? "retry the stage" :
 		    "redeploy this release");
 	else if ((rc = portal_action(q->p, &act, &cause)) != 0) {
 		status = portal_api_status(rc);
@@ -1162,7 +1120,7 @@ portal_form_action(struct portal_request *q, int release, int64_t id,
 	}
 	if (error == NULL) {
 		loc = xasprintf("/runs/%lld?done=%s", (long long)(act.kind ==
-		    PORTAL_REDEPLOY ? act.new_run : id), done);
+		    ENGINE_REDEPLOY ? act.new_run : id), done);
 		portal_redirect(r, loc);
 		free(loc);
 		goto out;

@@ -39,9 +39,8 @@
 struct aws_context;
 struct buf;
 struct config;
-struct control_handlers;
 struct engine;
-struct portal_action;
+struct engine_action;
 
 /* Threads in the pool, each with its own store connection. */
 #define PORTAL_THREADS		4
@@ -59,8 +58,10 @@ struct portal_action;
  * the loop only (through the bridge). */
 struct portal_deps {
 	uv_loop_t			*loop;
-	const struct control_handlers	*actions;	/* the engine's */
-	void				*actions_arg;
+	/* The one action handler (engine_act, as the control socket's). */
+	int				(*act)(void *,
+					    struct engine_action *, char **);
+	void				*act_arg;
 	struct aws_context		*aws;		/* may be NULL */
 	struct engine			*engine;	/* may be NULL */
 };
@@ -77,11 +78,11 @@ struct portal	*portal_new(const struct portal_deps *, const struct config *,
 		    char **cause);
 /*
  * From a request's thread, through the bridge, for the handlers
- * (portal-api.c, the pages): the engine's action (0 or a CONTROL_E* =
- * ENGINE_E* code with *cause); whether the loop answers within a
+ * (portal-api.c, the pages): the engine's action (0 or an ENGINE_E*
+ * code with *cause); whether the loop answers within a
  * second; /metrics' AWS and loop lines, appended to out.
  */
-int		 portal_action(struct portal *, struct portal_action *,
+int		 portal_action(struct portal *, struct engine_action *,
 		    char **cause);
 int		 portal_loop_alive(struct portal *);
 void		 portal_loop_metrics(struct portal *, struct buf *out);

@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "states.h"
+
 struct store;
 struct store_runs_page;
 
@@ -160,39 +162,8 @@ enum store_run_kind {
 	STORE_RUN_ROLLBACK,
 };
 
-enum store_run_status {
-	STORE_RUN_RECEIVED = 1,
-	STORE_RUN_RUNNING,
-	STORE_RUN_SUCCEEDED,		/* the first finished state */
-	STORE_RUN_FAILED,
-	STORE_RUN_REJECTED,
-	STORE_RUN_EXPIRED,
-	STORE_RUN_SUPERSEDED,
-	STORE_RUN_CANCELLED,
-	STORE_RUN_INVALID,
-};
-#define STORE_RUN_STATUS_MAX	STORE_RUN_INVALID
-
-enum store_stage_status {
-	STORE_STAGE_PENDING = 1,
-	STORE_STAGE_PROMOTING,
-	STORE_STAGE_CREATING_CHANGE_SET,
-	STORE_STAGE_AWAITING_APPROVAL,
-	STORE_STAGE_EXECUTING,
-	STORE_STAGE_WAITING_STACK,
-	STORE_STAGE_WAITING_SERVICES,
-	STORE_STAGE_CHECKING,
-	STORE_STAGE_AWAITING_GATE,
-	STORE_STAGE_DONE,		/* the first finished state */
-	STORE_STAGE_NO_CHANGES,
-	STORE_STAGE_FAILED,
-	STORE_STAGE_REJECTED,
-	STORE_STAGE_EXPIRED,
-	STORE_STAGE_SUPERSEDED,
-	STORE_STAGE_CANCELLED,
-	STORE_STAGE_ROLLED_BACK,
-};
-#define STORE_STAGE_STATUS_MAX	STORE_STAGE_ROLLED_BACK
+/* The run and stage statuses are the engine's (states.h); the store
+ * keeps them by name. */
 
 /* Names as in the database and docs/states.md ("awaiting_approval"); the
  * name of an unknown value is "unknown".  *_from_name returns 0 for an

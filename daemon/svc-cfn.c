@@ -1086,21 +1086,65 @@ cfn_change_set_is_empty(const struct cfn_change_set *cs)
 	    strncmp(r, "No updates are to be performed", 30) == 0);
 }
 
-int
-cfn_change_set_status_final(const char *status)
-{
-	return (status != NULL && (strcmp(status, "CREATE_COMPLETE") == 0 ||
-	    strcmp(status, "FAILED") == 0 ||
-	    strcmp(status, "DELETE_COMPLETE") == 0 ||
-	    strcmp(status, "DELETE_FAILED") == 0));
-}
-
 static int
 cfn_ends_with(const char *s, const char *suffix)
 {
 	size_t	ls = strlen(s), lx = strlen(suffix);
 
 	return (ls >= lx && strcmp(s + ls - lx, suffix) == 0);
+}
+
+enum cfn_stack_state
+cfn_stack_state(const char *status)
+{
+	if (status == NULL)
+		return (CFN_STACK_OTHER);
+	if (strcmp(status, "CREATE_COMPLETE") == 0 ||
+	    strcmp(status, "UPDATE_COMPLETE") == 0 ||
+	    strcmp(status, "IMPORT_COMPLETE") == 0)
+		return (CFN_STACK_OK);
+	if (strstr(status, "ROLLBACK") != NULL)
+		return (CFN_STACK_ROLLBACK);
+	if (cfn_ends_with(status, "_FAILED"))
+		return (CFN_STACK_FAILED);
+	return (CFN_STACK_OTHER);
+}
+
+enum cfn_change_set_state
+cfn_change_set_state(const char *status)
+{
+	if (status == NULL)
+		return (CFN_CHANGE_SET_OTHER);
+	if (strcmp(status, "CREATE_COMPLETE") == 0)
+		return (CFN_CHANGE_SET_CREATED);
+	if (strcmp(status, "FAILED") == 0)
+		return (CFN_CHANGE_SET_FAILED);
+	if (strcmp(status, "DELETE_COMPLETE") == 0 ||
+	    strcmp(status, "DELETE_FAILED") == 0)
+		return (CFN_CHANGE_SET_DELETED);
+	return (CFN_CHANGE_SET_OTHER);
+}
+
+enum cfn_execution_state
+cfn_execution_state(const char *status)
+{
+	if (status == NULL)
+		return (CFN_EXECUTION_OTHER);
+	if (strcmp(status, "AVAILABLE") == 0)
+		return (CFN_EXECUTION_AVAILABLE);
+	if (strcmp(status, "UNAVAILABLE") == 0)
+		return (CFN_EXECUTION_UNAVAILABLE);
+	if (strncmp(status, "EXECUTE_", 8) == 0)
+		return (CFN_EXECUTION_STARTED);
+	if (strcmp(status, "OBSOLETE") == 0)
+		return (CFN_EXECUTION_OBSOLETE);
+	return (CFN_EXECUTION_OTHER);
+}
+
+int
+cfn_change_set_status_final(const char *status)
+{
+	return (cfn_change_set_state(status) != CFN_CHANGE_SET_OTHER);
 }
 
 int
@@ -1113,9 +1157,7 @@ cfn_stack_status_final(const char *status)
 int
 cfn_stack_status_ok(const char *status)
 {
-	return (status != NULL && (strcmp(status, "CREATE_COMPLETE") == 0 ||
-	    strcmp(status, "UPDATE_COMPLETE") == 0 ||
-	    strcmp(status, "IMPORT_COMPLETE") == 0));
+	return (cfn_stack_state(status) == CFN_STACK_OK);
 }
 
 const struct cfn_stack_event *

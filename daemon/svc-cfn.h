@@ -338,6 +338,34 @@ char	*cfn_change_summary_text(const struct cfn_change_summary *,
  * or "No updates are to be performed."): not a failure for the engine.
  */
 int	 cfn_change_set_is_empty(const struct cfn_change_set *);
+/*
+ * The statuses of a stack, a change set and a change set's execution as
+ * enums, parsed here once from the reply's strings (the strings stay in
+ * the structures, for messages); NULL or an unknown status is *_OTHER.
+ */
+enum cfn_stack_state {
+	CFN_STACK_OTHER = 0,	/* in progress, review, deleted */
+	CFN_STACK_OK,		/* CREATE_, UPDATE_, IMPORT_COMPLETE */
+	CFN_STACK_ROLLBACK,	/* any *ROLLBACK* status: it failed */
+	CFN_STACK_FAILED,	/* any other *_FAILED */
+};
+enum cfn_change_set_state {
+	CFN_CHANGE_SET_OTHER = 0,	/* *_PENDING, *_IN_PROGRESS */
+	CFN_CHANGE_SET_CREATED,		/* CREATE_COMPLETE */
+	CFN_CHANGE_SET_FAILED,		/* FAILED */
+	CFN_CHANGE_SET_DELETED,		/* DELETE_COMPLETE, DELETE_FAILED */
+};
+enum cfn_execution_state {
+	CFN_EXECUTION_OTHER = 0,
+	CFN_EXECUTION_AVAILABLE,
+	CFN_EXECUTION_UNAVAILABLE,
+	CFN_EXECUTION_STARTED,		/* EXECUTE_IN_PROGRESS, _COMPLETE,
+					   _FAILED */
+	CFN_EXECUTION_OBSOLETE,
+};
+enum cfn_stack_state	 cfn_stack_state(const char *status);
+enum cfn_change_set_state cfn_change_set_state(const char *status);
+enum cfn_execution_state cfn_execution_state(const char *status);
 /* FAILED, or a terminal CREATE_COMPLETE / DELETE_*: no more waiting. */
 int	 cfn_change_set_status_final(const char *status);
 /* A stack status that ends a wait: *_COMPLETE or *_FAILED. */

@@ -82,6 +82,11 @@ wait_point() {
 	done
 }
 
+# run_matches ERE: the run's state (as crash reads it) matches ERE.
+run_matches() {
+	echo " $(sgtest where "$db" 1 2>&1)" | grep -Eq -- "$1"
+}
+
 # crash LABEL EXPECT: SIGKILL the daemon, note where the run was (EXPECT:
 # an ERE the run's state must match; "none": no run recorded yet), start
 # it again on the same configuration and database and wait until it
@@ -198,6 +203,13 @@ while IFS='|' read -r label env status action delay expect <&3; do
 		point_err="$point_err; $env never was at $status (missed, or past it)"
 	fi
 	[ -z "$delay" ] || sleep "$delay"
+	# A point named by a log line or an action ("just recorded", "just
+	# accepted") may come a moment before its commit ("release
+	# recorded" is logged before the run's row is written): wait, a
+	# little, for the database to show it, so the kill lands in it.
+	if [ -z "$env" ] && [ -n "$expect" ] && [ "$expect" != none ]; then
+		wait_until 10 run_matches "$expect" || :
+	fi
 	[ -n "$expect" ] || expect=" $env=$status/"
 	crash "$label" "$expect"
 done 3<"$t_dir/points"

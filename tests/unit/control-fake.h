@@ -26,6 +26,7 @@
 #include <sqlite3.h>
 
 #include "control.h"
+#include "engine.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -79,7 +80,7 @@ fake_dup(const char *s)
 
 static int
 fake_answer(const char *command, int64_t id, const char *env,
-    const struct control_actor *a, const char *comment, char **cause)
+    const struct engine_actor *a, const char *comment, char **cause)
 {
 	fake_call_clear();
 	snprintf(fake_call.command, sizeof fake_call.command, "%s", command);
@@ -102,78 +103,36 @@ fake_answer(const char *command, int64_t id, const char *env,
 	if (strcmp(a->user, "mallory") == 0) {
 		*cause = xasprintf("mallory may not %s %s: not in project-team",
 		    command, env != NULL ? env : "this run");
-		return (CONTROL_EFORBIDDEN);
+		return (ENGINE_EFORBIDDEN);
 	}
 	if (id == 404) {
 		*cause = xasprintf("no run %lld", (long long)id);
-		return (CONTROL_ENOTFOUND);
+		return (ENGINE_ENOTFOUND);
 	}
 	if (id == 409) {
 		*cause = xasprintf("run %lld is not waiting for a decision",
 		    (long long)id);
-		return (CONTROL_ECONFLICT);
+		return (ENGINE_ECONFLICT);
 	}
 	if (env != NULL && strcmp(env, "nowhere") == 0) {
 		*cause = xstrdup("no environment nowhere in app billing");
-		return (CONTROL_EINVAL);
+		return (ENGINE_EINVAL);
 	}
 	return (0);
 }
 
+/* The control socket's one handler: each action as struct engine_action. */
 static int
-fake_approve(void *arg, int64_t run, const char *env,
-    const struct control_actor *a, const char *comment, char **cause)
-{
-	return (fake_answer("approve", run, env, a, comment, cause));
-}
-
-static int
-fake_reject(void *arg, int64_t run, const char *env,
-    const struct control_actor *a, const char *comment, char **cause)
-{
-	return (fake_answer("reject", run, env, a, comment, cause));
-}
-
-static int
-fake_authorise(void *arg, int64_t run, const struct control_actor *a,
-    const char *comment, char **cause)
-{
-	return (fake_answer("authorise", run, NULL, a, comment, cause));
-}
-
-static int
-fake_cancel(void *arg, int64_t run, const struct control_actor *a,
-    const char *reason, char **cause)
-{
-	return (fake_answer("cancel", run, NULL, a, reason, cause));
-}
-
-static int
-fake_retry(void *arg, int64_t run, const char *env,
-    const struct control_actor *a, char **cause)
-{
-	return (fake_answer("retry", run, env, a, NULL, cause));
-}
-
-static int
-fake_redeploy(void *arg, int64_t release, const char *env,
-    const struct control_actor *a, int64_t *run_id, char **cause)
+fake_act(void *arg, struct engine_action *a, char **cause)
 {
 	int	 rc;
 
-	if ((rc = fake_answer("redeploy", release, env, a, NULL, cause)) == 0)
-		*run_id = 100 + release;
+	rc = fake_answer(engine_action_name(a->kind), a->id, a->env,
+	    &a->actor, a->comment, cause);
+	if (rc == 0 && a->kind == ENGINE_REDEPLOY)
+		a->new_run = 100 + a->id;
 	return (rc);
 }
-
-static const struct control_handlers fake_handlers = {
-	.approve = fake_approve,
-	.reject = fake_reject,
-	.authorise = fake_authorise,
-	.cancel = fake_cancel,
-	.retry = fake_retry,
-	.redeploy = fake_redeploy,
-};
 
 static int
 fake_exec(sqlite3 *db, const char *sql)

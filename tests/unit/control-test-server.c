@@ -80,7 +80,7 @@ main(int argc, char **argv)
 		return (1);
 	}
 	uv_loop_init(&loop);
-	sv.control = control_new(&loop, sockpath, store, &fake_handlers, NULL,
+	sv.control = control_new(&loop, sockpath, store, fake_act, NULL,
 	    &cause);
 	if (sv.control == NULL) {
 		fprintf(stderr, "control_new: %s\n", cause);

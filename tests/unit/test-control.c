@@ -931,7 +931,6 @@ make_stale_socket(const char *path)
 int
 main(void)
 {
-	static const struct control_handlers none;
 	struct config_errors	 errors = { 0 };
 	struct config		*config;
 	struct passwd	*pw;
@@ -989,7 +988,7 @@ main(void)
 	}
 	uv_loop_init(&loop);
 
-	control1 = control_new(&loop, sock1, store, &fake_handlers, NULL,
+	control1 = control_new(&loop, sock1, store, fake_act, NULL,
 	    &cause);
 	ok(control1 != NULL, "control_new listens");
 	if (control1 == NULL) {
@@ -1001,7 +1000,7 @@ main(void)
 	ok(stat(sock1, &sb) == 0 && S_ISSOCK(sb.st_mode) &&
 	    (sb.st_mode & 07777) == 0660, "the socket's mode is 0660");
 
-	c = control_new(&loop, sock1, store, &fake_handlers, NULL, &cause);
+	c = control_new(&loop, sock1, store, fake_act, NULL, &cause);
 	ok(c == NULL, "a second listener on the same path is refused");
 	ok(cause != NULL && strstr(cause, "another shipgated is listening") !=
 	    NULL, "and says another shipgated is listening");
@@ -1012,7 +1011,7 @@ main(void)
 		fputs("keep me\n", f);
 		fclose(f);
 	}
-	c = control_new(&loop, file, store, &fake_handlers, NULL, &cause);
+	c = control_new(&loop, file, store, fake_act, NULL, &cause);
 	ok(c == NULL && cause != NULL && strstr(cause, "not a socket") != NULL,
 	    "a file that is not a socket is refused");
 	ok(stat(file, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 8,
@@ -1024,7 +1023,7 @@ main(void)
 	memset(longpath, 'a', 199);
 	longpath[0] = '/';
 	longpath[199] = '\0';
-	c = control_new(&loop, longpath, store, &fake_handlers, NULL, &cause);
+	c = control_new(&loop, longpath, store, fake_act, NULL, &cause);
 	ok(c == NULL && cause != NULL && strstr(cause, "too long") != NULL,
 	    "a path longer than sun_path is refused");
 	free(cause);
@@ -1033,7 +1032,7 @@ main(void)
 
 	ok(make_stale_socket(sock2) == 0 && stat(sock2, &sb) == 0,
 	    "a stale socket file");
-	control2 = control_new(&loop, sock2, store, &none, NULL, &cause);
+	control2 = control_new(&loop, sock2, store, NULL, NULL, &cause);
 	ok(control2 != NULL, "replaces a stale socket file");
 	if (control2 == NULL) {
 		tap_diag("%s", cause);
@@ -1041,7 +1040,7 @@ main(void)
 		return (1);
 	}
 
-	control3 = control_new(&loop, sock3, store, &none, NULL, &cause);
+	control3 = control_new(&loop, sock3, store, NULL, NULL, &cause);
 	ok(control3 != NULL, "a third control socket");
 	if (control3 == NULL) {
 		printf("Bail out!\n");

@@ -596,6 +596,70 @@ test_first_failure(void)
 	}
 }
 
+/* The statuses as enums: every status the engine acts on, one class. */
+static void
+test_status_states(void)
+{
+	static const struct {
+		const char		*status;
+		enum cfn_stack_state	 state;
+	} stacks[] = {
+		{ "CREATE_COMPLETE", CFN_STACK_OK },
+		{ "UPDATE_COMPLETE", CFN_STACK_OK },
+		{ "IMPORT_COMPLETE", CFN_STACK_OK },
+		{ "UPDATE_IN_PROGRESS", CFN_STACK_OTHER },
+		{ "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", CFN_STACK_OTHER },
+		{ "REVIEW_IN_PROGRESS", CFN_STACK_OTHER },
+		{ "DELETE_COMPLETE", CFN_STACK_OTHER },
+		{ "UPDATE_ROLLBACK_IN_PROGRESS", CFN_STACK_ROLLBACK },
+		{ "UPDATE_ROLLBACK_COMPLETE", CFN_STACK_ROLLBACK },
+		{ "ROLLBACK_COMPLETE", CFN_STACK_ROLLBACK },
+		{ "UPDATE_ROLLBACK_FAILED", CFN_STACK_ROLLBACK },
+		{ "CREATE_FAILED", CFN_STACK_FAILED },
+		{ "DELETE_FAILED", CFN_STACK_FAILED },
+		{ "SOMETHING_NEW", CFN_STACK_OTHER },
+		{ NULL, CFN_STACK_OTHER },
+	};
+	static const struct {
+		const char			*status;
+		enum cfn_change_set_state	 state;
+	} sets[] = {
+		{ "CREATE_PENDING", CFN_CHANGE_SET_OTHER },
+		{ "CREATE_IN_PROGRESS", CFN_CHANGE_SET_OTHER },
+		{ "CREATE_COMPLETE", CFN_CHANGE_SET_CREATED },
+		{ "FAILED", CFN_CHANGE_SET_FAILED },
+		{ "DELETE_COMPLETE", CFN_CHANGE_SET_DELETED },
+		{ "DELETE_FAILED", CFN_CHANGE_SET_DELETED },
+		{ NULL, CFN_CHANGE_SET_OTHER },
+	};
+	static const struct {
+		const char			*status;
+		enum cfn_execution_state	 state;
+	} execs[] = {
+		{ "AVAILABLE", CFN_EXECUTION_AVAILABLE },
+		{ "UNAVAILABLE", CFN_EXECUTION_UNAVAILABLE },
+		{ "EXECUTE_IN_PROGRESS", CFN_EXECUTION_STARTED },
+		{ "EXECUTE_COMPLETE", CFN_EXECUTION_STARTED },
+		{ "EXECUTE_FAILED", CFN_EXECUTION_STARTED },
+		{ "OBSOLETE", CFN_EXECUTION_OBSOLETE },
+		{ NULL, CFN_EXECUTION_OTHER },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof stacks / sizeof *stacks; i++)
+		ok(cfn_stack_state(stacks[i].status) == stacks[i].state,
+		    "stack state of %s", stacks[i].status != NULL ?
+		    stacks[i].status : "none");
+	for (i = 0; i < sizeof sets / sizeof *sets; i++)
+		ok(cfn_change_set_state(sets[i].status) == sets[i].state,
+		    "change set state of %s", sets[i].status != NULL ?
+		    sets[i].status : "none");
+	for (i = 0; i < sizeof execs / sizeof *execs; i++)
+		ok(cfn_execution_state(execs[i].status) == execs[i].state,
+		    "execution state of %s", execs[i].status != NULL ?
+		    execs[i].status : "none");
+}
+
 static void
 test_predicates(void)
 {
@@ -625,6 +689,7 @@ test_predicates(void)
 		    cfn_stack_status_ok(st[i].status) == st[i].ok,
 		    "stack status %s: final %d ok %d", st[i].status,
 		    st[i].final, st[i].ok);
+	test_status_states();
 	ok(cfn_change_set_status_final("CREATE_COMPLETE") &&
 	    cfn_change_set_status_final("FAILED") &&
 	    !cfn_change_set_status_final("CREATE_PENDING") &&
