@@ -23,7 +23,10 @@
 #define AWS_CLIENT_BODY_MAX	(8 * 1024 * 1024)
 #define AWS_CLIENT_MAX_HEADERS	24
 
+/* The entry owns the names; stat, handed out by copy, only borrows them. */
 struct aws_stat_entry {
+	char			*service;
+	char			*operation;
 	struct aws_client_stat	 stat;
 };
 
@@ -169,8 +172,8 @@ aws_client_release(struct aws_client *client)
 	aws_sign_cache_free(client->sign_cache);
 	aws_sign_result_free(&client->sign_result);
 	for (i = 0; i < client->nstats; i++) {
-		free((char *)client->stats[i]->stat.service);
-		free((char *)client->stats[i]->stat.operation);
+		free(client->stats[i]->service);
+		free(client->stats[i]->operation);
 		free(client->stats[i]);
 	}
 	free(client->stats);
@@ -235,8 +238,10 @@ aws_client_stat(struct aws_client *client, const char *service,
 	    sizeof *client->stats);
 	e = xcalloc(1, sizeof *e);
 	client->stats[client->nstats++] = e;
-	e->stat.service = xstrdup(service);
-	e->stat.operation = xstrdup(operation);
+	e->service = xstrdup(service);
+	e->operation = xstrdup(operation);
+	e->stat.service = e->service;
+	e->stat.operation = e->operation;
 	return (e);
 }
 

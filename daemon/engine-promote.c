@@ -37,13 +37,20 @@ struct engine_promo_side {
 	char		 region[REGISTRY_ECR_REGION_SIZE];
 };
 
+/* An image's names, owned by the promotion. */
+struct engine_promo_name {
+	char		*repository;
+	char		*reference;
+};
+
 struct engine_promo {
 	struct engine_call	*call;
 	/* The logins' client and credentials outlive a reload. */
 	struct aws_context_hold	*aws;
 	struct registry_ecr	*ecr;
 	struct engine_promo_side src, dst;
-	struct promote_image	*images;
+	struct promote_image	*images;	/* borrow from names */
+	struct engine_promo_name *names;
 	size_t			 nimages;
 	int			 parallel;
 	int			 unrecorded;	/* rows the store refused */
@@ -63,9 +70,10 @@ engine_promo_free(struct engine_promo *pr)
 	free(pr->src.host);
 	free(pr->dst.host);
 	for (i = 0; i < pr->nimages; i++) {
-		free((char *)pr->images[i].repository);
-		free((char *)pr->images[i].reference);
+		free(pr->names[i].repository);
+		free(pr->names[i].reference);
 	}
+	free(pr->names);
 	free(pr->images);
 	free(pr);
 }
@@ -400,6 +408,7 @@ engine_step_promoting(struct engine_run *r, struct store_stage *st,
 	/* Before the sides take their credentials from the same settings. */
 	pr->aws = aws_context_hold(r->engine->aws);
 	pr->images = xcalloc(r->release->nimages, sizeof *pr->images);
+	pr->names = xcalloc(r->release->nimages, sizeof *pr->names);
 	for (i = 0; i < r->release->nimages; i++) {
 		im = &r->release->images[i];
 		ref = im->tag != NULL ? im->tag : im->digest;
@@ -422,8 +431,12 @@ engine_step_promoting(struct engine_run *r, struct store_stage *st,
 			engine_poll_later(r);
 			goto out;
 		}
-		pr->images[pr->nimages].repository = xstrdup(im->repository);
-		pr->images[pr->nimages].reference = xstrdup(ref);
+		pr->names[pr->nimages].repository = xstrdup(im->repository);
+		pr->names[pr->nimages].reference = xstrdup(ref);
+		pr->images[pr->nimages].repository =
+		    pr->names[pr->nimages].repository;
+		pr->images[pr->nimages].reference =
+		    pr->names[pr->nimages].reference;
 		pr->nimages++;
 	}
 	if (pr->nimages == 0) {

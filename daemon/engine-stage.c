@@ -664,12 +664,15 @@ engine_change_set_ready(struct engine_run *r, struct store_stage *st,
 {
 	struct store		*s = r->engine->store;
 	struct store_change_in	*in;
+	char			**scopes, **details;	/* in's, owned */
 	char			*why = NULL, *reason = NULL, *summary;
 	struct cfn_change_summary sum;
 	size_t			 i, n = 0;
 	int			 ok;
 
 	in = xcalloc(cs->nchanges + 1, sizeof *in);
+	scopes = xcalloc(cs->nchanges + 1, sizeof *scopes);
+	details = xcalloc(cs->nchanges + 1, sizeof *details);
 	for (i = 0; i < cs->nchanges; i++) {
 		if (cs->changes[i].logical_id == NULL)
 			continue;	/* not a resource change */
@@ -678,8 +681,10 @@ engine_change_set_ready(struct engine_run *r, struct store_stage *st,
 		in[n].physical_id = cs->changes[i].physical_id;
 		in[n].resource_type = cs->changes[i].resource_type;
 		in[n].replacement = cs->changes[i].replacement_text;
-		in[n].scope = engine_json_scope(&cs->changes[i]);
-		in[n].details = engine_json_details(&cs->changes[i]);
+		scopes[n] = engine_json_scope(&cs->changes[i]);
+		details[n] = engine_json_details(&cs->changes[i]);
+		in[n].scope = scopes[n];
+		in[n].details = details[n];
 		n++;
 	}
 	if (empty)
@@ -726,9 +731,11 @@ engine_change_set_ready(struct engine_run *r, struct store_stage *st,
 	}
 out:
 	for (i = 0; i < n; i++) {
-		free((char *)in[i].scope);
-		free((char *)in[i].details);
+		free(scopes[i]);
+		free(details[i]);
 	}
+	free(scopes);
+	free(details);
 	free(in);
 	free(reason);
 	free(why);

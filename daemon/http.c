@@ -619,10 +619,11 @@ http_call_finish(struct http_call *call, CURLcode cc)
 	memset(&call->headers, 0, sizeof call->headers);
 	res.body = call->body_in;
 	buf_init(&call->body_in, 0);
-	if (curl_easy_getinfo(call->easy, CURLINFO_EFFECTIVE_URL, &url) !=
-	    CURLE_OK || url == NULL)
-		url = (char *)"";
-	res.effective_url = url;
+	if (curl_easy_getinfo(call->easy, CURLINFO_EFFECTIVE_URL, &url) ==
+	    CURLE_OK && url != NULL)
+		res.effective_url = url;
+	else
+		res.effective_url = "";
 	res.timings.dns_us = http_info_time(call->easy,
 	    CURLINFO_NAMELOOKUP_TIME_T);
 	res.timings.connect_us = http_info_time(call->easy,

@@ -61,6 +61,11 @@ const char *json_error(const struct json *);
 /* Records an error of the caller's own (a bad enum value...) if none yet. */
 void	 json_fail(struct json *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+/*
+ * Wipes a string the document handed out (a secret read from it), so
+ * json_free does not give it back to malloc readable.
+ */
+void	 json_wipe_str(struct json *, const char *);
 
 /* The value at the path, or NULL (absent, null, or a bad path): no error. */
 json_t	*json_get(struct json *, const char *, ...)

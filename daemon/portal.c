@@ -649,12 +649,14 @@ portal_send(struct portal *p, struct MHD_Connection *conn,
 {
 	struct MHD_Response	*resp;
 	enum MHD_Result		 ret;
+	/* libmicrohttpd takes a non-const buffer, though it only reads it. */
+	static char		 empty[1];
 	size_t			 len;
 	char			*data;
 
 	data = buf_take(&r->body, &len);
 	if (data == NULL)
-		resp = MHD_create_response_from_buffer(0, (void *)"",
+		resp = MHD_create_response_from_buffer(0, empty,
 		    MHD_RESPMEM_PERSISTENT);
 	else
 		resp = MHD_create_response_from_buffer(len, data,

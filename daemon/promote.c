@@ -79,11 +79,19 @@ struct promote_stream {
 	int			 retry;		/* to start again */
 };
 
+/* The promotion's own copy of a struct promote_image. */
+struct promote_copy {
+	char			*repository;
+	char			*reference;
+	char			*destination_repository; /* never NULL */
+	char			*destination_tag;	/* NULL: by digest */
+};
+
 struct promote {
 	struct registry		*src;
 	struct registry		*dst;
 	struct promote_options	 o;
-	struct promote_image	*images;
+	struct promote_copy	*images;
 	struct promote_result	*results;
 	size_t			 n;
 	size_t			 cur;
@@ -154,7 +162,7 @@ promote_fail(struct promote *p, int error, const char *fmt, ...)
 static void
 promote_fail(struct promote *p, int error, const char *fmt, ...)
 {
-	struct promote_image	*im = &p->images[p->cur];
+	struct promote_copy	*im = &p->images[p->cur];
 	va_list			 ap;
 	char			*what;
 
@@ -301,10 +309,10 @@ promote_free(struct promote *p)
 
 	promote_image_reset(p);
 	for (i = 0; i < p->n; i++) {
-		free((char *)p->images[i].repository);
-		free((char *)p->images[i].reference);
-		free((char *)p->images[i].destination_repository);
-		free((char *)p->images[i].destination_tag);
+		free(p->images[i].repository);
+		free(p->images[i].reference);
+		free(p->images[i].destination_repository);
+		free(p->images[i].destination_tag);
 		free(p->results[i].repository);
 		free(p->results[i].reference);
 		free(p->results[i].destination_repository);
@@ -322,7 +330,7 @@ promote_free(struct promote *p)
 static void
 promote_image_begin(struct promote *p)
 {
-	struct promote_image	*im = &p->images[p->cur];
+	struct promote_copy	*im = &p->images[p->cur];
 	struct promote_result	*r = &p->results[p->cur];
 
 	promote_image_reset(p);
@@ -684,7 +692,7 @@ fail:
 static void
 promote_fetch_next(struct promote *p)
 {
-	struct promote_image	*im = &p->images[p->cur];
+	struct promote_copy	*im = &p->images[p->cur];
 	struct promote_manifest	*m;
 	char			*cause = NULL;
 

@@ -149,8 +149,7 @@ ecr_parse_authorization_token(struct ecr_auth *a, const void *data,
 		}
 	}
 	/* The token text lives in the document: wipe it with the rest. */
-	if (token != NULL)
-		explicit_bzero((char *)token, strlen(token));
+	json_wipe_str(doc, token);
 	return (ecr_done(doc, cause));
 }
 

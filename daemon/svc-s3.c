@@ -248,6 +248,7 @@ s3_info_from_headers(struct s3_object_info *info,
     const struct http_headers *h, long long size)
 {
 	const char	*v;
+	char		*c;
 	long long	 n;
 	size_t		 i;
 
@@ -277,8 +278,8 @@ s3_info_from_headers(struct s3_object_info *info,
 		    sizeof *info->meta);
 		info->meta[info->nmeta].name = xstrdup(h->v[i].name + 11);
 		info->meta[info->nmeta].value = xstrdup(h->v[i].value);
-		for (v = info->meta[info->nmeta].name; *v != '\0'; v++)
-			*(char *)v = (char)tolower((unsigned char)*v);
+		for (c = info->meta[info->nmeta].name; *c != '\0'; c++)
+			*c = (char)tolower((unsigned char)*c);
 		info->nmeta++;
 	}
 }
@@ -592,7 +593,9 @@ out:
 
 struct s3_list {
 	struct aws_client	*client;
-	struct s3_target	 t;		/* strings owned */
+	struct s3_target	 t;		/* strings from below */
+	char			*bucket;
+	char			*region;
 	char			*prefix;
 	unsigned int		 page_size;
 	size_t			 max_total;
@@ -624,8 +627,8 @@ s3_object_list_free(struct s3_object_list *l)
 static void
 s3_list_free(struct s3_list *ls)
 {
-	free((char *)ls->t.bucket);
-	free((char *)ls->t.region);
+	free(ls->bucket);
+	free(ls->region);
 	free(ls->prefix);
 	free(ls->endpoint);
 	free(ls->path);
@@ -841,8 +844,10 @@ s3_list_objects(struct aws_client *client, const struct s3_list_params *p,
 		return (NULL);
 	}
 	ls->client = client;
-	ls->t.bucket = xstrdup(t.bucket);
-	ls->t.region = t.region != NULL ? xstrdup(t.region) : NULL;
+	ls->bucket = xstrdup(t.bucket);
+	ls->region = t.region != NULL ? xstrdup(t.region) : NULL;
+	ls->t.bucket = ls->bucket;
+	ls->t.region = ls->region;
 	ls->t.creds = t.creds;
 	ls->prefix = p->prefix != NULL ? xstrdup(p->prefix) : NULL;
 	ls->page_size = p->page_size;

@@ -72,6 +72,7 @@ fakeaws_start_args(struct fakeaws *f, const char *const *extra)
 	const char	*python = getenv("TEST_PYTHON");
 	char		 script[4096], portfile[128], buf[32];
 	const char	*argv[32];
+	char		*av[32];	/* execv's type: copies of argv */
 	FILE		*fp;
 	int		 i, n = 0;
 
@@ -96,16 +97,27 @@ fakeaws_start_args(struct fakeaws *f, const char *const *extra)
 	for (i = 0; extra != NULL && extra[i] != NULL && n < 30; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
+	for (i = 0; i <= n; i++) {
+		av[i] = argv[i] != NULL ? strdup(argv[i]) : NULL;
+		if (argv[i] != NULL && av[i] == NULL) {
+			while (i-- > 0)
+				free(av[i]);
+			return (-1);
+		}
+	}
 
-	if ((f->pid = fork()) == -1)
-		return (-1);
+	f->pid = fork();
 	if (f->pid == 0) {
 		/* Keep the test's TAP output clean. */
 		if (freopen("/dev/null", "w", stdout) == NULL)
 			_exit(127);
-		execv(python, (char *const *)argv);
+		execv(python, av);
 		_exit(127);
 	}
+	for (i = 0; i < n; i++)
+		free(av[i]);
+	if (f->pid == -1)
+		return (-1);
 	for (i = 0; i < 300; i++) {	/* 30 s: a cold start under ASan */
 		if ((fp = fopen(portfile, "r")) != NULL) {
 			if (fgets(buf, sizeof buf, fp) != NULL)

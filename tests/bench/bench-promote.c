@@ -141,7 +141,8 @@ main(int argc, char **argv)
 	n = argc - 2;
 	images = xcalloc((size_t)n, sizeof *images);
 	for (i = 0; i < n; i++) {
-		s = xstrdup(argv[i + 2]);
+		/* argv's strings are the program's to split. */
+		s = argv[i + 2];
 		if (strchr(s, '@') != NULL) {
 			images[i].reference = strchr(s, '@') + 1;
 			*strchr(s, '@') = '\0';
@@ -171,8 +172,6 @@ main(int argc, char **argv)
 		;
 	if (uv_loop_close(&loop) != 0)
 		fprintf(stderr, "uv_loop_close failed\n");
-	for (i = 0; i < n; i++)
-		free((char *)images[i].repository);
 	free(images);
 	freezero_str(pass);
 	getrusage(RUSAGE_SELF, &ru);

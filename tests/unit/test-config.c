@@ -1020,7 +1020,7 @@ test_man_page(void)
 
 /* The example shows every key (some in comments, e.g. smtp beside ses). */
 struct example_keys {
-	const char	*text;
+	char		*text;
 	int		 missing;
 	size_t		 n;
 };
@@ -1060,7 +1060,7 @@ test_example_complete(void)
 	}
 	config_schema_walk(example_cb, &ek);
 	ok(ek.missing == 0, "the example shows all %zu keys", ek.n);
-	free((char *)ek.text);
+	free(ek.text);
 	free(path);
 }
 

@@ -1597,12 +1597,12 @@ test_store_engine(struct t *t)
 			struct store_check_results	*got = NULL;
 
 			memset(cr, 0, sizeof cr);
-			cr[0].check_name = cr[1].check_name = (char *)"c";
-			cr[0].step_name = (char *)"one";
-			cr[1].step_name = (char *)"two";
-			cr[0].status = (char *)"passed";
-			cr[1].status = (char *)"failed";
-			cr[1].expectation = (char *)"expected status 200";
+			cr[0].check_name = cr[1].check_name = (char []){ "c" };
+			cr[0].step_name = (char []){ "one" };
+			cr[1].step_name = (char []){ "two" };
+			cr[0].status = (char []){ "passed" };
+			cr[1].status = (char []){ "failed" };
+			cr[1].expectation = (char []){ "expected status 200" };
 			cr[1].step = 1;
 			cr[0].duration_ms = cr[1].duration_ms = -1;
 			cr[0].tries = cr[1].tries = 1;

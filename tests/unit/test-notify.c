@@ -145,6 +145,7 @@ start_helper(const char *script, const char *const *args, const char *pf,
 	const char	*srcdir = getenv("top_srcdir");
 	char		 path[4096], buf[32];
 	const char	*argv[24];
+	char		*av[24];	/* execv's type: copies of argv */
 	FILE		*fp;
 	int		 i, n = 0;
 
@@ -155,15 +156,20 @@ start_helper(const char *script, const char *const *args, const char *pf,
 	for (i = 0; args[i] != NULL && n < 22; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
+	for (i = 0; i <= n; i++)
+		av[i] = argv[i] != NULL ? xstrdup(argv[i]) : NULL;
 	unlink(pf);
-	if ((*pidp = fork()) == -1)
-		return (-1);
+	*pidp = fork();
 	if (*pidp == 0) {
 		if (freopen("/dev/null", "w", stdout) == NULL)
 			_exit(127);
-		execv(argv[0], (char *const *)argv);
+		execv(av[0], av);
 		_exit(127);
 	}
+	for (i = 0; i < n; i++)
+		free(av[i]);
+	if (*pidp == -1)
+		return (-1);
 	for (i = 0; i < 300; i++) {
 		if ((fp = fopen(pf, "r")) != NULL) {
 			*portp = fgets(buf, sizeof buf, fp) != NULL ?

@@ -456,12 +456,12 @@ main(void)
 	sid = stage_to(r2, "stg", to_done, N(to_done));
 	store_record_deployment(st, sid, NULL);
 	memset(cr, 0, sizeof cr);
-	cr[0].check_name = (char *)"smoke";
+	cr[0].check_name = (char []){ "smoke" };
 	cr[0].step = 0;
-	cr[0].step_name = (char *)"home page";
-	cr[0].status = (char *)"passed";
-	cr[0].method = (char *)"GET";
-	cr[0].url = (char *)"https://stg.example/";
+	cr[0].step_name = (char []){ "home page" };
+	cr[0].status = (char []){ "passed" };
+	cr[0].method = (char []){ "GET" };
+	cr[0].url = (char []){ "https://stg.example/" };
 	cr[0].http_status = 200;
 	cr[0].tries = 1;
 	cr[0].duration_ms = 120;
@@ -469,10 +469,10 @@ main(void)
 	cr[0].finished_at = fake_now + 120;
 	cr[1] = cr[0];
 	cr[1].step = 1;
-	cr[1].step_name = (char *)"login";
-	cr[1].status = (char *)"failed";
-	cr[1].expectation = (char *)"contains \"Welcome\"";
-	cr[1].excerpt = (char *)"<html>nope</html>";
+	cr[1].step_name = (char []){ "login" };
+	cr[1].status = (char []){ "failed" };
+	cr[1].expectation = (char []){ "contains \"Welcome\"" };
+	cr[1].excerpt = (char []){ "<html>nope</html>" };
 	if (store_record_check_results(st, sid, 0, cr, 2, &cause) != 0) {
 		tap_diag("checks: %s", cause);
 		free(cause);

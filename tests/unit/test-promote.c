@@ -99,20 +99,26 @@ free_port(void)
 static pid_t
 spawn(const char *const *argv, const char *log)
 {
+	char	*av[32];	/* execv's type: copies of argv */
 	pid_t	pid;
 	int	fd;
+	size_t	i, n;
 
-	if ((pid = fork()) == -1)
-		return (-1);
+	for (n = 0; argv[n] != NULL && n < 31; n++)
+		av[n] = xstrdup(argv[n]);
+	av[n] = NULL;
+	pid = fork();
 	if (pid == 0) {
 		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fd != -1) {
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		execv(argv[0], (char *const *)argv);
+		execv(av[0], av);
 		_exit(127);
 	}
+	for (i = 0; i < n; i++)
+		free(av[i]);
 	return (pid);
 }
 
@@ -979,7 +985,7 @@ main(void)
 	memset(&cr, 0, sizeof cr);
 	cr.host = dst.url + 7;
 	cr.url = dst.url;
-	cr.username = (char *)"alice";
+	cr.username = (char []){ "alice" };
 	cr.password_file = pwfile;
 	rcfg = registry_new_config(http, &cr, &cause);
 	im[0] = (struct promote_image){ "app/one", "v1", "app/viaconfig",
@@ -988,7 +994,7 @@ main(void)
 	    c.error[0] == 0, "configured registry: its password file used");
 	copy_free(&c);
 	registry_free(rcfg);
-	cr.password_file = (char *)"/nonexistent/password";
+	cr.password_file = (char []){ "/nonexistent/password" };
 	ok(registry_new_config(http, &cr, &cause) == NULL &&
 	    contains(cause, "/nonexistent/password"), "configured registry: a "
 	    "missing password file is named");

@@ -104,10 +104,10 @@ static void
 check_good(const char *name, const struct release *rel)
 {
 	struct config_kv	 env_items[] = {
-		{ (char *)"Environment", (char *)"prod" },
-		{ (char *)"DesiredCount", (char *)"3" } };
+		{ (char []){ "Environment" }, (char []){ "prod" } },
+		{ (char []){ "DesiredCount" }, (char []){ "3" } } };
 	struct config_kvs	 env = { env_items, 2 }, out;
-	char			*may_items[] = { (char *)"DesiredCount" };
+	char			*may_items[] = { (char []){ "DesiredCount" } };
 	struct config_strings	 may = { may_items, 1 };
 	char			*s;
 
@@ -292,10 +292,10 @@ test_merge(void)
 		{ "prod", 1, 2, "A=rel,B=env,C=env,D=ovr,E=env" },
 	};
 	struct config_kv	 items[] = {
-		{ (char *)"E", (char *)"env" }, { (char *)"C", (char *)"env" },
-		{ (char *)"B", (char *)"env" } };
-	char			*bc[] = { (char *)"B", (char *)"C" };
-	char			*e[] = { (char *)"E" };
+		{ (char []){ "E" }, (char []){ "env" } }, { (char []){ "C" }, (char []){ "env" } },
+		{ (char []){ "B" }, (char []){ "env" } } };
+	char			*bc[] = { (char []){ "B" }, (char []){ "C" } };
+	char			*e[] = { (char []){ "E" } };
 	struct config_strings	 may_bc = { bc, 2 }, may_e = { e, 1 };
 	struct config_kvs	 env = { items, 3 }, out;
 	struct release_error	 err;
@@ -339,10 +339,10 @@ static void
 test_check_app(void)
 {
 	struct config_kv	 pinned[] = {
-		{ (char *)"B", (char *)"env" }, { (char *)"C", (char *)"env" } };
-	char			*may[] = { (char *)"C" };
-	char			*home[] = { (char *)"home" };
-	char			*prod_api[] = { (char *)"prod-api" };
+		{ (char []){ "B" }, (char []){ "env" } }, { (char []){ "C" }, (char []){ "env" } } };
+	char			*may[] = { (char []){ "C" } };
+	char			*home[] = { (char []){ "home" } };
+	char			*prod_api[] = { (char []){ "prod-api" } };
 	struct config_environment envs[2];
 	struct config_app	 app;
 	struct release_limits	 l;
@@ -351,9 +351,9 @@ test_check_app(void)
 
 	memset(envs, 0, sizeof envs);
 	memset(&app, 0, sizeof app);
-	envs[0].name = (char *)"int";
-	envs[1].name = (char *)"stg";
-	app.name = (char *)"billing";
+	envs[0].name = (char []){ "int" };
+	envs[1].name = (char []){ "stg" };
+	app.name = (char []){ "billing" };
 	app.environments = envs;
 	app.nenvironments = 2;
 	app.limit_ratio = 7;
@@ -373,7 +373,7 @@ test_check_app(void)
 	is_str(err.reason, "release.json: overrides.prod: app billing has no "
 	    "environment \"prod\"", "check_app: reason");
 	release_error_clear(&err);
-	envs[0].name = (char *)"prod";
+	envs[0].name = (char []){ "prod" };
 	is_int(release_check_app(rel, &app, &err), 0,
 	    "check_app: overrides name the app's environments");
 
@@ -395,10 +395,10 @@ test_check_app(void)
 
 	/* A check is named by a release only where every env allows it. */
 	memset(envs, 0, sizeof envs);
-	envs[0].name = (char *)"int";
+	envs[0].name = (char []){ "int" };
 	envs[0].checks.items = home;
 	envs[0].checks.n = 1;
-	envs[1].name = (char *)"prod";
+	envs[1].name = (char []){ "prod" };
 	envs[1].checks.items = prod_api;
 	envs[1].checks.n = 1;
 	if (release_parse_manifest(&rel, checks_manifest,

@@ -571,6 +571,10 @@ test_first_failure(void)
 	struct cfn_stack_event		 ev[8];
 	const struct cfn_stack_event	*e;
 	char				*copy, *tok, *save, *colon;
+	/* The events' fields are char *, being a reply's. */
+	static char			 stack_type[] =
+	    "AWS::CloudFormation::Stack";
+	static char			 service_type[] = "AWS::ECS::Service";
 	size_t				 i;
 
 	for (i = 0; i < sizeof t / sizeof *t; i++) {
@@ -584,8 +588,7 @@ test_first_failure(void)
 			ev[l.n].logical_id = tok;
 			ev[l.n].status = colon + 1;
 			ev[l.n].resource_type = strcmp(tok, "stack") == 0 ?
-			    (char *)"AWS::CloudFormation::Stack" :
-			    (char *)"AWS::ECS::Service";
+			    stack_type : service_type;
 			l.n++;
 		}
 		l.v = ev;
@@ -696,15 +699,15 @@ test_predicates(void)
 	    !cfn_change_set_status_final("CREATE_IN_PROGRESS"),
 	    "change set statuses: final or not");
 	memset(&cs, 0, sizeof cs);
-	cs.status = (char *)"FAILED";
-	cs.status_reason = (char *)"The submitted information didn't "
+	cs.status = (char []){ "FAILED" };
+	cs.status_reason = (char []){ "The submitted information didn't "
 	    "contain changes. Submit different information to create a "
-	    "change set.";
+	    "change set." };
 	ok(cfn_change_set_is_empty(&cs), "no-change FAILED is empty");
-	cs.status_reason = (char *)"No updates are to be performed.";
+	cs.status_reason = (char []){ "No updates are to be performed." };
 	ok(cfn_change_set_is_empty(&cs), "No updates are to be performed: "
 	    "empty");
-	cs.status_reason = (char *)"Template format error: bad";
+	cs.status_reason = (char []){ "Template format error: bad" };
 	ok(!cfn_change_set_is_empty(&cs), "a template error is a failure");
 	memset(&r, 0, sizeof r);
 	r.error = AWS_EAWS;
