@@ -69,6 +69,57 @@ usage(FILE *f)
 	    "  version               print the version\n");
 }
 
+/*
+ * The configuration at path, or NULL with every error printed.
+ */
+static struct config *
+ctl_config(const char *path)
+{
+	struct config_errors	 errors = { 0 };
+	struct config		*config;
+	size_t			 i;
+
+	if ((config = config_load(path, &errors)) == NULL) {
+		for (i = 0; i < errors.n; i++)
+			fprintf(stderr, "%s\n", errors.lines[i]);
+		config_errors_free(&errors);
+	}
+	return (config);
+}
+
+/*
+ * Sends req to the daemon and takes its reply (*replyp and its line
+ * *linep, the caller's to free, set even when the daemon refused).  With
+ * json, the line is printed whatever the answer.  Returns 0 when the
+ * daemon did it, -1 with the reason printed.
+ */
+static int
+ctl_exchange(const struct config *config, json_t *req, int json,
+    json_t **replyp, char **linep)
+{
+	char	*cause = NULL;
+	int	 rc = -1;
+
+	if (ctl_request(config->control_socket, req, replyp, linep,
+	    &cause) != 0) {
+		fprintf(stderr, "shipgatectl: %s\n", cause);
+		goto out;
+	}
+	if (json) {
+		printf("%s\n", *linep);
+		fflush(stdout);
+	}
+	if (!json_is_true(json_object_get(*replyp, "ok"))) {
+		cause = ctl_reply_error(*replyp);
+		fprintf(stderr, "shipgatectl: %s\n", cause);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(cause);
+	return (rc);
+}
+
 static int
 cmd_check_config(const char *path)
 {
@@ -313,7 +364,6 @@ cmd_control(const char *config_path, int json, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct ctl_command	*cmd = NULL;
-	struct config_errors		 errors = { 0 };
 	struct config			*config = NULL;
 	json_t				*req = NULL, *reply = NULL;
 	const char			*app = NULL, *status = NULL;
@@ -427,27 +477,9 @@ cmd_control(const char *config_path, int json, int argc, char **argv)
 		return (ctl_usage_error(cmd, "arguments must be UTF-8"));
 	}
 
-	if ((config = config_load(config_path, &errors)) == NULL) {
-		for (i = 0; i < errors.n; i++)
-			fprintf(stderr, "%s\n", errors.lines[i]);
-		config_errors_free(&errors);
+	if ((config = ctl_config(config_path)) == NULL ||
+	    ctl_exchange(config, req, json, &reply, &line) != 0)
 		goto out;
-	}
-	if (ctl_request(config->control_socket, req, &reply, &line,
-	    &cause) != 0) {
-		fprintf(stderr, "shipgatectl: %s\n", cause);
-		goto out;
-	}
-	if (json) {
-		printf("%s\n", line);
-		fflush(stdout);
-	}
-	if (!json_is_true(json_object_get(reply, "ok"))) {
-		free(cause);
-		cause = ctl_reply_error(reply);
-		fprintf(stderr, "shipgatectl: %s\n", cause);
-		goto out;
-	}
 	if (!json)
 		ctl_print_done(cmd, req, reply);
 	rc = 0;
@@ -470,7 +502,6 @@ cmd_token(const char *config_path, int json, int argc, char **argv)
 	static const char	 use[] = "usage: shipgatectl [-c CONFIG] "
 	    "[--json] token create USER [--label LABEL] | token list | "
 	    "token revoke ID\n";
-	struct config_errors	 errors = { 0 };
 	struct config		*config = NULL;
 	json_t			*req = NULL, *reply = NULL, *a, *t;
 	const char		*label = NULL, *sub;
@@ -515,29 +546,16 @@ cmd_token(const char *config_path, int json, int argc, char **argv)
 		json_decref(req);
 		return (2);
 	}
-	if ((config = config_load(config_path, &errors)) == NULL) {
-		for (i = 0; i < errors.n; i++)
-			fprintf(stderr, "%s\n", errors.lines[i]);
-		config_errors_free(&errors);
+	if ((config = ctl_config(config_path)) == NULL)
 		goto out;
-	}
 	if (strcmp(sub, "create") == 0 &&
 	    config_find_user(config, argv[2]) == NULL) {
 		fprintf(stderr, "shipgatectl: %s is not a user of %s\n",
 		    argv[2], config_path);
 		goto out;
 	}
-	if (ctl_request(config->control_socket, req, &reply, &line,
-	    &cause) != 0) {
-		fprintf(stderr, "shipgatectl: %s\n", cause);
+	if (ctl_exchange(config, req, 0, &reply, &line) != 0)
 		goto out;
-	}
-	if (!json_is_true(json_object_get(reply, "ok"))) {
-		free(cause);
-		cause = ctl_reply_error(reply);
-		fprintf(stderr, "shipgatectl: %s\n", cause);
-		goto out;
-	}
 	if (json)
 		printf("%s\n", line);
 	else if (strcmp(sub, "create") == 0) {
@@ -587,7 +605,6 @@ cmd_sessions(const char *config_path, int json, int argc, char **argv)
 	static const char	 use[] = "usage: shipgatectl [-c CONFIG] "
 	    "[--json] sessions list [--user USER] | sessions revoke ID | "
 	    "sessions revoke --user USER\n";
-	struct config_errors	 errors = { 0 };
 	struct config		*config = NULL;
 	json_t			*req = NULL, *reply = NULL, *a, *t;
 	const char		*sub;
@@ -622,23 +639,9 @@ cmd_sessions(const char *config_path, int json, int argc, char **argv)
 		fprintf(stderr, "shipgatectl: arguments must be UTF-8\n");
 		return (2);
 	}
-	if ((config = config_load(config_path, &errors)) == NULL) {
-		for (i = 0; i < errors.n; i++)
-			fprintf(stderr, "%s\n", errors.lines[i]);
-		config_errors_free(&errors);
+	if ((config = ctl_config(config_path)) == NULL ||
+	    ctl_exchange(config, req, 0, &reply, &line) != 0)
 		goto out;
-	}
-	if (ctl_request(config->control_socket, req, &reply, &line,
-	    &cause) != 0) {
-		fprintf(stderr, "shipgatectl: %s\n", cause);
-		goto out;
-	}
-	if (!json_is_true(json_object_get(reply, "ok"))) {
-		free(cause);
-		cause = ctl_reply_error(reply);
-		fprintf(stderr, "shipgatectl: %s\n", cause);
-		goto out;
-	}
 	if (json)
 		printf("%s\n", line);
 	else if (strcmp(sub, "list") == 0) {
