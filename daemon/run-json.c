@@ -252,6 +252,29 @@ run_json_audit(const struct store_audit_page *audit)
 	return (a);
 }
 
+/* The fields a run's detail and its line in a list begin with. */
+static void
+run_json_identity(json_t *o, const struct store_run *r)
+{
+	json_object_set_new(o, "id", json_integer(r->id));
+	json_object_set_new(o, "release", json_integer(r->release_id));
+	json_object_set_new(o, "app", run_json_str(r->app));
+	json_object_set_new(o, "version", run_json_str(r->version));
+	json_object_set_new(o, "author", run_json_str(r->author));
+}
+
+/* Where the run's release came from and where the run stands. */
+static void
+run_json_standing(json_t *o, const struct store_run *r)
+{
+	json_object_set_new(o, "source", run_json_source(r));
+	json_object_set_new(o, "kind",
+	    json_string(store_run_kind_name(r->kind)));
+	json_object_set_new(o, "status",
+	    json_string(store_run_status_name(r->status)));
+	json_object_set_new(o, "reason", run_json_str(r->reason));
+}
+
 /* What the run's transitions told people, and whether it went. */
 static json_t *
 run_json_outbox(const struct store_outbox_rows *outbox)
@@ -304,18 +327,9 @@ run_json(struct store *s, int64_t run_id, size_t audit_max, int *rcp,
 		goto out;
 
 	o = json_object();
-	json_object_set_new(o, "id", json_integer(r->id));
-	json_object_set_new(o, "release", json_integer(r->release_id));
-	json_object_set_new(o, "app", run_json_str(r->app));
-	json_object_set_new(o, "version", run_json_str(r->version));
-	json_object_set_new(o, "author", run_json_str(r->author));
+	run_json_identity(o, r);
 	json_object_set_new(o, "message", run_json_str(r->message));
-	json_object_set_new(o, "source", run_json_source(r));
-	json_object_set_new(o, "kind",
-	    json_string(store_run_kind_name(r->kind)));
-	json_object_set_new(o, "status",
-	    json_string(store_run_status_name(r->status)));
-	json_object_set_new(o, "reason", run_json_str(r->reason));
+	run_json_standing(o, r);
 	json_object_set_new(o, "requested_by", run_json_str(r->requested_by));
 	json_object_set_new(o, "rollback_of", run_json_id(r->rollback_of));
 	json_object_set_new(o, "created_at", run_json_time(r->created_at));
@@ -366,17 +380,8 @@ run_json_summary(struct store *s, const struct store_run *r, int *rcp,
 	    cause)) != 0)
 		return (NULL);
 	o = json_object();
-	json_object_set_new(o, "id", json_integer(r->id));
-	json_object_set_new(o, "release", json_integer(r->release_id));
-	json_object_set_new(o, "app", run_json_str(r->app));
-	json_object_set_new(o, "version", run_json_str(r->version));
-	json_object_set_new(o, "author", run_json_str(r->author));
-	json_object_set_new(o, "source", run_json_source(r));
-	json_object_set_new(o, "kind",
-	    json_string(store_run_kind_name(r->kind)));
-	json_object_set_new(o, "status",
-	    json_string(store_run_status_name(r->status)));
-	json_object_set_new(o, "reason", run_json_str(r->reason));
+	run_json_identity(o, r);
+	run_json_standing(o, r);
 	json_object_set_new(o, "stage", env == NULL ? json_null() :
 	    json_pack("{s:o, s:s}", "env", run_json_str(env),
 	    "status", store_stage_status_name(st_status)));

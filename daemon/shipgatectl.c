@@ -695,11 +695,9 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct config_errors	 errors = { 0 };
 	struct config		*config;
 	const char		*config_path = config_default_path(), *command;
 	int			 ch, json = 0, rc;
-	size_t			 i;
 
 	log_init("shipgatectl");
 	/* The command's own output is the report; logs only for trouble. */
@@ -751,12 +749,8 @@ main(int argc, char **argv)
 			usage(stderr);
 			return (2);
 		}
-		if ((config = config_load(config_path, &errors)) == NULL) {
-			for (i = 0; i < errors.n; i++)
-				fprintf(stderr, "%s\n", errors.lines[i]);
-			config_errors_free(&errors);
+		if ((config = ctl_config(config_path)) == NULL)
 			return (1);
-		}
 		rc = doctor_run(config, stdout, json);
 		config_free(config);
 		return (rc);
