@@ -163,10 +163,19 @@ ok "the example's control socket is in RuntimeDirectory= ($run)" \
 ok "User= is the user sysusers.d makes" \
     grep -q "^u $(sed -n 's/^User=//p' "$unit") " /usr/lib/sysusers.d/shipgate.conf
 
-systemd-analyze verify "$unit" >"$tmp/verify.out" 2>"$tmp/verify.err"
-ok "systemd-analyze verify accepts the installed unit (and finds its man pages)" test $? -eq 0
+# --man=no: verify would ask man(1), which a minimal system may lack;
+# the pages Documentation= names are looked for below instead.
+systemd-analyze verify --man=no "$unit" >"$tmp/verify.out" 2>"$tmp/verify.err"
+ok "systemd-analyze verify accepts the installed unit" test $? -eq 0
 ok "systemd-analyze verify prints no warning" test ! -s "$tmp/verify.err"
 [ -s "$tmp/verify.err" ] && diag "$(cat "$tmp/verify.err")"
+for page in $(sed -n 's/^Documentation=//p' "$unit"); do
+	p=${page#man:}
+	sec=${p##*(}
+	sec=${sec%)}
+	ok "Documentation= $page is installed" \
+	    test -f "/usr/share/man/man$sec/${p%(*}.$sec.gz"
+done
 
 # --- the operator's configuration, from the example --------------------------
 # Placeholders: the secret files the example names (the service user's,
