@@ -203,6 +203,16 @@ runuser -u shipgate -- sqlite3 "$state/shipgate.db" \
 ok "the service's user can write its database" test -s "$state/shipgate.db"
 conf_sum=$(sha256sum "$conf")
 
+# Installing again (as an upgrade does) keeps the operator's configuration
+# and puts the example's owner and mode back.
+dpkg -i "$deb" >"$tmp/reinstall.log" 2>&1
+ok "dpkg -i again (an upgrade) succeeds" test $? -eq 0 ||
+    diag "$(tail -n 20 "$tmp/reinstall.log")"
+ok "it keeps the operator's configuration" \
+    test "$(sha256sum "$conf" 2>/dev/null)" = "$conf_sum"
+ok "the example is still root:shipgate, mode 640" \
+    test "$(stat -c '%U:%G %a' /etc/shipgate/shipgate.yaml.example 2>/dev/null)" = "root:shipgate 640"
+
 # --- removal keeps the configuration and the database -----------------------
 dpkg -r shipgate >"$tmp/remove.log" 2>&1
 ok "dpkg -r removes it" test $? -eq 0 || diag "$(tail -n 20 "$tmp/remove.log")"
