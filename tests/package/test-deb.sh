@@ -119,8 +119,8 @@ for f in /usr/sbin/shipgated /usr/bin/shipgatectl \
 	ok "the package holds $f" grep -qx "$f" "$tmp/contents"
 done
 ok "the package holds the documentation (README, docs/)" \
-    sh -c "grep -q '^/usr/share/doc/shipgate/README' '$tmp/contents' &&
-	grep -q '^/usr/share/doc/shipgate/release-format.md' '$tmp/contents'"
+    sh -c "grep -Eq '^/usr/share/doc/shipgate/README(\.gz)?\$' '$tmp/contents' &&
+	grep -Eq '^/usr/share/doc/shipgate/release-format\.md(\.gz)?\$' '$tmp/contents'"
 mkdir "$tmp/control" && dpkg-deb -e "$deb" "$tmp/control"
 ok "the example configuration is a conffile" \
     grep -qx /etc/shipgate/shipgate.yaml.example "$tmp/control/conffiles"
