@@ -1,8 +1,8 @@
 /*
- * The operation engine under the svc-*.c modules: one request (or a few
- * joined), every page, one callback.  Written once so that paging
- * bounds, the repeated-token guard and the error messages are the same
- * for every service.
+ * The operation engine under the svc-*.c modules and aws-sts.c: one
+ * request (or a few joined), every page, one callback.  Written once so
+ * that paging bounds, the repeated-token guard and the error messages
+ * are the same for every service.
  */
 #include <stdio.h>
 #include <stdlib.h>
