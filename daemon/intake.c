@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "aws-context.h"
+#include "aws-op.h"
 #include "config.h"
 #include "intake.h"
 #include "json.h"
@@ -82,9 +83,9 @@ struct intake_app {
 
 	uv_timer_t		 poll_timer;
 	uv_timer_t		 list_timer;
-	struct aws_call		*receive;
-	struct s3_list		*list;
-	struct aws_call		*get;
+	struct aws_op		*receive;
+	struct aws_op		*list;
+	struct aws_op		*get;
 
 	struct intake_obj	*head, *tail;	/* objects to read */
 	struct intake_obj	*cur;		/* being read */
@@ -1352,11 +1353,11 @@ intake_app_kill(struct intake_app *app)
 		obj_free(obj);
 	}
 	if (app->receive != NULL)
-		aws_call_cancel(app->receive);
+		aws_op_cancel(app->receive);
 	if (app->get != NULL)
-		aws_call_cancel(app->get);
+		aws_op_cancel(app->get);
 	if (app->list != NULL)
-		s3_list_cancel(app->list);
+		aws_op_cancel(app->list);
 	uv_timer_stop(&app->poll_timer);
 	uv_timer_stop(&app->list_timer);
 	uv_close((uv_handle_t *)&app->poll_timer, app_timer_closed_cb);

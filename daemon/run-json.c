@@ -52,7 +52,8 @@ run_json_text(const char *text)
 	return (v);
 }
 
-json_t *
+/* {"bucket", "key", "version_id", "url"}: the release's S3 object. */
+static json_t *
 run_json_source(const struct store_run *r)
 {
 	json_t	*o;

@@ -28,8 +28,6 @@ json_t	*run_json_time(int64_t ms);
 json_t	*run_json_id(int64_t);
 /* JSON text kept in the store (a manifest, a change's details), or null. */
 json_t	*run_json_text(const char *);
-/* {"bucket", "key", "version_id", "url"}: the release's S3 object. */
-json_t	*run_json_source(const struct store_run *);
 
 /*
  * The run with everything above; at most audit_max audit entries (the

@@ -700,31 +700,54 @@ static int	cfn_stack_events_bound(void *, const void *, const char *);
 
 static const struct aws_op_desc cfn_op_create_change_set = {
 	&aws_service_cloudformation, "CreateChangeSet",
-	&cfn_ref_result, NULL, NULL, 0
+	&cfn_ref_result, NULL, NULL, 0,
+	{ "cloudformation:CreateChangeSet", AWS_ACCOUNT_ENVIRONMENT, "stack" }
 };
 static const struct aws_op_desc cfn_op_describe_change_set = {
 	&aws_service_cloudformation, "DescribeChangeSet",
-	&cfn_change_set_result, "NextToken", NULL, 0
+	&cfn_change_set_result, "NextToken", NULL, 0,
+	{ "cloudformation:DescribeChangeSet", AWS_ACCOUNT_ENVIRONMENT,
+	    "change-set" }
 };
 static const struct aws_op_desc cfn_op_execute_change_set = {
 	&aws_service_cloudformation, "ExecuteChangeSet",
-	&cfn_done_result, NULL, NULL, 0
+	&cfn_done_result, NULL, NULL, 0,
+	{ "cloudformation:ExecuteChangeSet", AWS_ACCOUNT_ENVIRONMENT,
+	    "change-set" }
 };
 static const struct aws_op_desc cfn_op_delete_change_set = {
 	&aws_service_cloudformation, "DeleteChangeSet",
-	&cfn_done_result, NULL, NULL, 0
+	&cfn_done_result, NULL, NULL, 0,
+	{ "cloudformation:DeleteChangeSet", AWS_ACCOUNT_ENVIRONMENT,
+	    "change-set" }
 };
 static const struct aws_op_desc cfn_op_list_change_sets = {
 	&aws_service_cloudformation, "ListChangeSets",
-	&cfn_change_set_list_result, "NextToken", NULL, 0
+	&cfn_change_set_list_result, "NextToken", NULL, 0,
+	{ "cloudformation:ListChangeSets", AWS_ACCOUNT_ENVIRONMENT, "stack" }
 };
 static const struct aws_op_desc cfn_op_describe_stacks = {
 	&aws_service_cloudformation, "DescribeStacks",
-	&cfn_stack_list_result, "NextToken", NULL, 0
+	&cfn_stack_list_result, "NextToken", NULL, 0,
+	{ "cloudformation:DescribeStacks", AWS_ACCOUNT_ENVIRONMENT, "stack" }
 };
 static const struct aws_op_desc cfn_op_describe_stack_events = {
 	&aws_service_cloudformation, "DescribeStackEvents",
-	&cfn_stack_event_list_result, "NextToken", cfn_stack_events_bound, 0
+	&cfn_stack_event_list_result, "NextToken", cfn_stack_events_bound, 0,
+	{ "cloudformation:DescribeStackEvents", AWS_ACCOUNT_ENVIRONMENT,
+	    "stack" }
+};
+
+/* Every call goes to an environment's account, through its role. */
+const struct aws_op_desc *const cfn_operations[] = {
+	&cfn_op_create_change_set,
+	&cfn_op_describe_change_set,
+	&cfn_op_execute_change_set,
+	&cfn_op_delete_change_set,
+	&cfn_op_list_change_sets,
+	&cfn_op_describe_stacks,
+	&cfn_op_describe_stack_events,
+	NULL
 };
 
 /* CreateChangeSet. */

@@ -29,6 +29,10 @@
 
 struct aws_creds;
 struct aws_op;
+struct aws_op_desc;
+
+/* The operations, for --list-operations; NULL-ended. */
+extern const struct aws_op_desc *const cfn_operations[];
 
 /* CloudFormation's limits. */
 #define CFN_DESCRIPTION_MAX	1024		/* bytes we send, at most */

@@ -385,19 +385,34 @@ AWS_OP_RESULT_ONE(ecr_layers, struct ecr_layer_list, ecr_parse_layers,
 /* The token's reply holds the registry password: wiped once read. */
 static const struct aws_op_desc ecr_op_get_authorization_token = {
 	&aws_service_ecr, "GetAuthorizationToken",
-	&ecr_auth_result, NULL, NULL, 1
+	&ecr_auth_result, NULL, NULL, 1,
+	{ "ecr:GetAuthorizationToken", AWS_ACCOUNT_REGISTRY, "*" }
 };
 static const struct aws_op_desc ecr_op_batch_get_image = {
 	&aws_service_ecr, "BatchGetImage",
-	&ecr_images_result, NULL, NULL, 0
+	&ecr_images_result, NULL, NULL, 0,
+	{ "ecr:BatchGetImage", AWS_ACCOUNT_REGISTRY, "repository" }
 };
 static const struct aws_op_desc ecr_op_describe_images = {
 	&aws_service_ecr, "DescribeImages",
-	&ecr_details_result, "nextToken", NULL, 0
+	&ecr_details_result, "nextToken", NULL, 0,
+	{ "ecr:DescribeImages", AWS_ACCOUNT_REGISTRY, "repository" }
 };
 static const struct aws_op_desc ecr_op_batch_check_layer_availability = {
 	&aws_service_ecr, "BatchCheckLayerAvailability",
-	&ecr_layers_result, NULL, NULL, 0
+	&ecr_layers_result, NULL, NULL, 0,
+	{ "ecr:BatchCheckLayerAvailability", AWS_ACCOUNT_REGISTRY,
+	    "repository" }
+};
+
+/* The ECR registries are the registry account's (images are read from
+   and copied into them): every row names it. */
+const struct aws_op_desc *const ecr_operations[] = {
+	&ecr_op_get_authorization_token,
+	&ecr_op_batch_get_image,
+	&ecr_op_describe_images,
+	&ecr_op_batch_check_layer_availability,
+	NULL
 };
 
 /* Sets a string member; -1 when it is not UTF-8. */

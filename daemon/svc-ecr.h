@@ -26,6 +26,10 @@
 
 struct aws_creds;
 struct aws_op;
+struct aws_op_desc;
+
+/* The operations, for --list-operations; NULL-ended. */
+extern const struct aws_op_desc *const ecr_operations[];
 
 /* GetAuthorizationToken, decoded. */
 struct ecr_auth {

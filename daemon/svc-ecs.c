@@ -274,11 +274,19 @@ AWS_OP_RESULT_ONE(ecs_task_definition, struct ecs_task_definition,
 /* More than ten services are several requests, joined by the engine. */
 static const struct aws_op_desc ecs_op_describe_services = {
 	&aws_service_ecs, "DescribeServices",
-	&ecs_services_result, NULL, NULL, 0
+	&ecs_services_result, NULL, NULL, 0,
+	{ "ecs:DescribeServices", AWS_ACCOUNT_ENVIRONMENT, "service" }
 };
 static const struct aws_op_desc ecs_op_describe_task_definition = {
 	&aws_service_ecs, "DescribeTaskDefinition",
-	&ecs_task_definition_result, NULL, NULL, 0
+	&ecs_task_definition_result, NULL, NULL, 0,
+	{ "ecs:DescribeTaskDefinition", AWS_ACCOUNT_ENVIRONMENT, "*" }
+};
+
+const struct aws_op_desc *const ecs_operations[] = {
+	&ecs_op_describe_services,
+	&ecs_op_describe_task_definition,
+	NULL
 };
 
 struct aws_op *

@@ -25,6 +25,10 @@
 
 struct aws_creds;
 struct aws_op;
+struct aws_op_desc;
+
+/* The operations, for --list-operations; NULL-ended. */
+extern const struct aws_op_desc *const ecs_operations[];
 
 #define ECS_SERVICES_PER_CALL	10	/* DescribeServices' limit */
 #define ECS_EVENTS_MAX		100	/* events kept per service */

@@ -17,6 +17,7 @@
 #include "aws-client.h"
 #include "aws-creds-role.h"
 #include "aws-creds.h"
+#include "aws-op.h"
 #include "aws-sts.h"
 #include "fakeaws.h"
 #include "http.h"
@@ -608,7 +609,7 @@ test_s3(void)
 	/* Cancelled in flight: one callback, cancelled. */
 	lp.page_size = 1;
 	{
-		struct s3_list	*ls;
+		struct aws_op	*ls;
 		char		*cause = NULL;
 
 		got_clear(&g);
@@ -618,7 +619,7 @@ test_s3(void)
 		 * loop runs, a fast fake may finish the listing, and the
 		 * handle is gone after its callback.
 		 */
-		s3_list_cancel(ls);
+		aws_op_cancel(ls);
 		wait_for(&g, 1);
 		ok(g.n == 1 && g.error == AWS_ECANCELLED && g.result == NULL,
 		    "s3: a cancelled listing calls back once, cancelled");
