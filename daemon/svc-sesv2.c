@@ -211,8 +211,7 @@ static void
 sesv2_reply_cb(struct aws_reply *reply, void *arg)
 {
 	struct sesv2_op		*op = arg;
-	struct aws_reply	 r;
-	char			*id = NULL, *cause = NULL, *message = NULL;
+	char			*id = NULL, *cause = NULL;
 
 	if (reply->error != AWS_OK) {
 		op->cb(reply, NULL, op->arg);
@@ -223,18 +222,16 @@ sesv2_reply_cb(struct aws_reply *reply, void *arg)
 		op->cb(reply, id, op->arg);
 		goto out;
 	}
-	r = *reply;
-	r.error = AWS_EREPLY;
-	message = xasprintf("SES SendEmail: %s: %s (request %s)",
-	    aws_strerror(AWS_EREPLY), cause, *reply->request_id != '\0' ?
+	/* SES answers 2xx once it has taken the message: a reply whose
+	   body is unreadable (cut, garbled) is still that.  Failing it
+	   would send the message again.  Only the MessageId is lost. */
+	log_warnx("SES SendEmail: HTTP %ld but %s (request %s): taken as "
+	    "sent", reply->status, cause, *reply->request_id != '\0' ?
 	    reply->request_id : "unknown");
-	r.message = message;
-	log_debug(LOG_CAT_AWS, "ses call failed: %s", message);
-	op->cb(&r, NULL, op->arg);
+	op->cb(reply, NULL, op->arg);
 out:
 	free(id);
 	free(cause);
-	free(message);
 	free(op);
 }
 
@@ -265,6 +262,7 @@ sesv2_send_email(struct aws_client *client, struct aws_creds *creds,
 	req.path = "/v2/email/outbound-emails";
 	req.body = body;
 	req.body_len = strlen(body);
+	req.no_replay = 1;	/* SendEmail has no idempotency token */
 	if ((call = aws_client_call(client, &req, sesv2_reply_cb, op,
 	    cause)) == NULL)
 		free(op);
