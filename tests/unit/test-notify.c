@@ -975,7 +975,8 @@ test_reply_lost(struct t *t)
 	    "idempotency token: the one duplicate left)");
 	ok(json_array_size(mail) == 2 && *mail_message_id(mail, 0, a,
 	    sizeof a) != '\0' && strcmp(a, mail_message_id(mail, 1, b,
-	    sizeof b)) == 0, "as the same message: one Message-ID (%s)", a);
+	    sizeof b)) == 0, "shipgate sent the same message: one Message-ID "
+	    "(%s; real SES would replace it)", a);
 	json_decref(mail);
 	fakeaws_control(&t->fake, "DELETE", "/_fake/faults", NULL, NULL);
 }
