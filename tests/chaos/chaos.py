@@ -943,6 +943,10 @@ class Chaos(object):
                     lost += 1
         self.figs["mail_dup_restart"] = restart
         self.figs["mail_dup_reply_lost"] = lost
+        # SES's replies cut or garbled after its 200: sent, not retried.
+        with open(self.d.logpath, "rb") as f:
+            self.figs["mail_taken_as_sent"] = len(re.findall(
+                rb"SES SendEmail: HTTP \d+ but .*: taken as sent", f.read()))
         self.figs["mail_message_ids"] = len(ids)
         rows = q("SELECT id, status, event, last_error FROM outbox WHERE "
                  "channel = 'email'")
@@ -1035,10 +1039,12 @@ class Chaos(object):
                  f["wrong_user_tries"], f["repeat_tries"]))
         diag("change sets executed=%s, mails=%s, mail duplicates=%s "
              "(after a restart %s, SES's reply lost %s; distinct "
-             "Message-IDs received %s)" % (
+             "Message-IDs received %s; SES replies cut or garbled after "
+             "its 200, taken as sent %s)" % (
                  f.get("executions"), f.get("mails"),
                  f.get("mail_duplicates"), f.get("mail_dup_restart"),
-                 f.get("mail_dup_reply_lost"), f.get("mail_message_ids")))
+                 f.get("mail_dup_reply_lost"), f.get("mail_message_ids"),
+                 f.get("mail_taken_as_sent")))
         if self.a.storage:
             diag("storage faults: disk full %d, failing fdatasync %d" % (
                 f["disk_full"], f["failsync"]))
