@@ -66,15 +66,23 @@ ok "a database to start from, closed cleanly" \
     sh -c "test -s '$db' && ! test -e '$db-wal'"
 ok "no release yet" releases_are 0
 
-# 1. Cannot even open it: the daemon waits, serving /healthz.
+# 1. Cannot even open it: the daemon waits, serving /healthz, and tells
+#    systemd (a listener on NOTIFY_SOCKET) it is up and why it waits.
 : >"$t_dir/shipgated.log"
-start_full
+"$TEST_PYTHON" "$top_srcdir/tests/integration/notify-listener.py" \
+    "$t_dir/notify.sock" "$t_dir/notify.log" &
+t_pids="$t_pids $!"
+t_wait_for 10 test -f "$t_dir/notify.log.ready" ||
+    t_bail "the notification listener did not start"
+NOTIFY_SOCKET="$t_dir/notify.sock" start_full
 ok "started on a full disk: it waits for the database" \
     t_wait_for 30 t_log_has 'cannot open the database .*waiting for the disk'
 ok "the log says why" \
     t_log_has 'database unusable, taking no new work until it recovers: cannot write'
 ok "/healthz answers 503 with the reason" \
     t_wait_for 30 healthz 503 'database: cannot write'
+ok "systemd is told it is up, waiting for the database" \
+    t_wait_for 10 grep -q '^STATUS=waiting for the database' "$t_dir/notify.log"
 drop 1.0.0
 sleep 3
 ok "still running (it used to exit 1)" t_alive "$daemon_pid"
@@ -83,6 +91,8 @@ ok "no release taken meanwhile" releases_are 0
 free_disk
 ok "space freed: the database opens and the rest starts" \
     t_wait_for 30 t_log_has ' ready '
+ok "systemd is told it runs" \
+    t_wait_for 10 grep -q '^STATUS=running' "$t_dir/notify.log"
 ok "the log says the database is usable again" \
     t_wait_for 30 t_log_has 'database usable again'
 ok "/healthz answers 200" t_wait_for 30 healthz 200 '^ok'
