@@ -44,6 +44,7 @@ struct daemon {
 	uv_timer_t			 reopen;	/* started on a full
 							   disk: the store */
 	int				 reopen_on;
+	char				*reopen_why;	/* its last failure */
 	int				 stopping;
 	int				 failed;	/* exit 1 */
 };
@@ -487,9 +488,16 @@ daemon_reopen_cb(uv_timer_t *t)
 	if (d->stopping || d->store != NULL)
 		return;
 	if (store_open(d->config->database, &d->store, &cause) != 0) {
-		log_debug(LOG_CAT_STORE, "database still unusable path=%s: %s",
-		    d->config->database, cause != NULL ? cause : "unknown");
-		free(cause);
+		if (cause == NULL)
+			cause = xstrdup("unknown error");
+		/* Said again only when the reason changes (the disk has
+		   room now, but the file is damaged). */
+		if (d->reopen_why == NULL ||
+		    strcmp(d->reopen_why, cause) != 0)
+			log_warnx("database still cannot be opened path=%s: "
+			    "%s", d->config->database, cause);
+		free(d->reopen_why);
+		d->reopen_why = cause;
 		return;
 	}
 	uv_timer_stop(&d->reopen);
@@ -588,7 +596,7 @@ daemon_run(struct config *config, const struct daemon_options *options)
 		    "the disk, /healthz answers 503 until then",
 		    d.config->database, cause != NULL ? cause : fault);
 		free(fault);
-		free(cause);
+		d.reopen_why = cause;	/* said: not again at each try */
 		cause = NULL;
 	}
 	if (daemon_start_signals(&d) != 0 || daemon_start_watchdog(&d) != 0 ||
@@ -623,6 +631,7 @@ daemon_run(struct config *config, const struct daemon_options *options)
 	status = d.failed ? 1 : 0;
 out:
 	free(cause);
+	free(d.reopen_why);
 	if (d.store != NULL)
 		store_close(d.store);
 	if ((rc = uv_loop_close(&d.loop)) != 0) {

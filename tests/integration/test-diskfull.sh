@@ -87,6 +87,8 @@ drop 1.0.0
 sleep 3
 ok "still running (it used to exit 1)" t_alive "$daemon_pid"
 ok "not ready meanwhile" eval '! t_log_has " ready "'
+ok "the wait said once, not at every try" \
+    test "$(log_count 'cannot be opened|cannot open the database')" -eq 1
 ok "no release taken meanwhile" releases_are 0
 free_disk
 ok "space freed: the database opens and the rest starts" \
