@@ -37,6 +37,7 @@ struct aws_op {
 
 	size_t			 reply_max;
 	long			 timeout_ms;
+	int			 no_replay;
 
 	char			*next_token;
 	int			 pages;
@@ -185,6 +186,12 @@ aws_op_limits(struct aws_op *op, size_t reply_max, long timeout_ms)
 {
 	op->reply_max = reply_max;
 	op->timeout_ms = timeout_ms;
+}
+
+void
+aws_op_no_replay(struct aws_op *op)
+{
+	op->no_replay = 1;
 }
 
 static void
@@ -445,6 +452,7 @@ aws_op_send(struct aws_op *op, char **cause)
 	req.creds = op->creds;
 	req.body_max = op->reply_max;
 	req.timeout_ms = op->timeout_ms;
+	req.no_replay = op->no_replay;
 	if (service->protocol == AWS_PROTOCOL_REST_XML ||
 	    service->protocol == AWS_PROTOCOL_REST_JSON) {
 		req.method = op->method;

@@ -215,6 +215,9 @@ void		 aws_op_payload(struct aws_op *, const void *, size_t,
    attempt may take (0: the client's). */
 void		 aws_op_limits(struct aws_op *, size_t reply_max,
 		    long timeout_ms);
+/* Not idempotent (SES SendEmail): a 2xx status ends the call as done even
+   when the body is cut short, never another attempt (aws-client.h). */
+void		 aws_op_no_replay(struct aws_op *);
 /* The callback of operations without a result: the reply alone. */
 typedef void	(*aws_op_done_cb)(const struct aws_reply *, void *arg);
 extern const struct aws_op_result aws_op_done_result;

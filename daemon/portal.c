@@ -191,6 +191,13 @@ portal_cfg_put(struct portal *p, struct portal_cfgref *ref)
 }
 
 void
+portal_set_engine(struct portal *p, struct engine *e)
+{
+	/* Read only by the loop's calls (portal_stats_cb): no lock. */
+	p->deps.engine = e;
+}
+
+void
 portal_reconfigure(struct portal *p, const struct config *new,
     struct config *old)
 {
@@ -217,13 +224,20 @@ static struct store *
 portal_store(struct portal *p)
 {
 	struct store	*s;
-	char		*cause = NULL;
+	char		*cause = NULL, *fault;
 
 	if ((s = pthread_getspecific(p->store_key)) != NULL)
 		return (s);
 	if (store_open(p->db_path, &s, &cause) != 0) {
-		log_warnx("portal: cannot open the database path=%s: %s",
-		    p->db_path, cause != NULL ? cause : "unknown error");
+		/* A storage fault was said once, not at every request. */
+		if ((fault = store_fault()) != NULL)
+			log_debug(LOG_CAT_PORTAL, "portal: cannot open the "
+			    "database path=%s: %s", p->db_path, cause);
+		else
+			log_warnx("portal: cannot open the database path=%s: "
+			    "%s", p->db_path, cause != NULL ? cause :
+			    "unknown error");
+		free(fault);
 		free(cause);
 		return (NULL);
 	}
@@ -1641,6 +1655,7 @@ portal_request(struct portal *p, struct portal_conn *pc,
 	struct portal_request	 q;
 	struct portal_args	 args;
 	enum MHD_Result		 ret;
+	char			*fault, *msg;
 
 	memset(&q, 0, sizeof q);
 	q.p = p;
@@ -1667,8 +1682,19 @@ portal_request(struct portal *p, struct portal_conn *pc,
 		goto send;
 	}
 	if ((q.store = portal_store(p)) == NULL) {
-		portal_fail(&q.ctx, 1, &q.reply, 503, "store",
-		    "database: cannot open it");
+		/* The storage fault says why (a full disk), if it is one. */
+		fault = store_fault();
+		msg = xasprintf("database: %s", fault != NULL ? fault :
+		    "cannot open it");
+		if (strcmp(url, "/healthz") == 0) {	/* as portal_healthz */
+			q.reply.status = 503;
+			q.reply.content_type = "text/plain; charset=utf-8";
+			buf_reset(&q.reply.body);
+			buf_printf(&q.reply.body, "%s\n", msg);
+		} else
+			portal_fail(&q.ctx, 1, &q.reply, 503, "store", msg);
+		free(msg);
+		free(fault);
 		goto send;
 	}
 	q.ctx.store = q.store;

@@ -220,7 +220,15 @@ sesv2_parse_op(void *r, const void *params, const void *data, size_t len,
 
 	(void)params;
 	*next = NULL;
-	return (sesv2_parse_send_email(data, len, &sent->message_id, cause));
+	if (sesv2_parse_send_email(data, len, &sent->message_id, cause) == 0)
+		return (0);
+	/* SES answers 2xx once it has taken the message: a reply whose
+	   body is unreadable (cut, garbled) is still that.  Failing it
+	   would send the message again.  Only the MessageId is lost. */
+	log_warnx("SES SendEmail: HTTP 2xx but %s: taken as sent", *cause);
+	free(*cause);
+	*cause = NULL;
+	return (0);
 }
 
 static void
@@ -276,6 +284,7 @@ sesv2_send_email(struct aws_client *client, struct aws_creds *creds,
 	op = aws_op_new(&sesv2_op_send_email, client, creds, region);
 	aws_op_rest(op, "POST", NULL, "/v2/email/outbound-emails");
 	aws_op_payload(op, body, strlen(body), NULL);
+	aws_op_no_replay(op);	/* SendEmail has no idempotency token */
 	free(body);
 	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }

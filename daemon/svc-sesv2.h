@@ -47,6 +47,13 @@ struct sesv2_email {
 typedef void	(*sesv2_send_cb)(const struct aws_reply *,
 		    const char *message_id, void *arg);
 
+/*
+ * One attempt per call once SES has answered 2xx: SendEmail has no
+ * idempotency token, so a reply cut or garbled after its status line is
+ * a success with message_id NULL (logged), never a retry that would
+ * send the message twice.  Only a reply lost entirely (the connection
+ * dropped after SES took it) leaves the caller to retry blind.
+ */
 struct aws_op	*sesv2_send_email(struct aws_client *, struct aws_creds *,
 	    const char *region, const struct sesv2_email *, sesv2_send_cb,
 	    void *arg, char **cause);
