@@ -1,7 +1,8 @@
 /*
  * S3 over REST-XML: ListObjectsV2 (every page), HeadObject, GetObject
- * under a cap, PutObject.  Replies are read with xml (listing) or
- * from headers (object metadata).
+ * under a cap, PutObject, GetBucketNotificationConfiguration.  Replies
+ * are read with xml (listing, notifications) or from headers (object
+ * metadata).
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -292,6 +293,7 @@ struct s3_op {
 	s3_head_cb	 head_cb;
 	s3_get_cb	 get_cb;
 	s3_put_cb	 put_cb;
+	s3_notification_cb notification_cb;
 	void		*arg;
 };
 
@@ -869,4 +871,192 @@ s3_list_cancel(struct s3_list *ls)
 	ls->cancelled = 1;
 	if (ls->call != NULL)
 		aws_call_cancel(ls->call);
+}
+
+/* ------------------------------------ GetBucketNotificationConfiguration */
+
+#define S3_NOTIFY_EVENTS_MAX	64
+
+void
+s3_notification_free(struct s3_notification *n)
+{
+	struct s3_notify_config	*c;
+	size_t			 i, j;
+
+	if (n == NULL)
+		return;
+	for (i = 0; i < n->n; i++) {
+		c = &n->v[i];
+		free(c->id);
+		free(c->destination);
+		for (j = 0; j < c->nevents; j++)
+			free(c->events[j]);
+		free(c->events);
+		free(c->prefix);
+		free(c->suffix);
+	}
+	free(n->v);
+	free(n);
+}
+
+/* One configuration element; 0, or -1 and *cause. */
+static int
+s3_notify_read(struct s3_notify_config *c, const struct xml_node *el,
+    const char *dest_name, char **cause)
+{
+	const struct xml_node	*e;
+	const char		*name, *value;
+
+	if ((value = xml_find_text(el, "Id")) != NULL)
+		c->id = xstrdup(value);
+	if (dest_name != NULL) {
+		if ((value = xml_find_text(el, dest_name)) == NULL ||
+		    *value == '\0') {
+			*cause = xasprintf("%s without %s", xml_name(el),
+			    dest_name);
+			return (-1);
+		}
+		c->destination = xstrdup(value);
+	}
+	for (e = xml_find(el, "Event"); e != NULL; e = xml_next(e)) {
+		if (c->nevents == S3_NOTIFY_EVENTS_MAX) {
+			*cause = xasprintf("%s with more than %d events",
+			    xml_name(el), S3_NOTIFY_EVENTS_MAX);
+			return (-1);
+		}
+		c->events = xreallocarray(c->events, c->nevents + 1,
+		    sizeof *c->events);
+		c->events[c->nevents++] = xstrdup(xml_text(e));
+	}
+	for (e = xml_find(el, "Filter/S3Key/FilterRule"); e != NULL;
+	    e = xml_next(e)) {
+		name = xml_find_text(e, "Name");
+		value = xml_find_text(e, "Value");
+		if (name == NULL || value == NULL) {
+			*cause = xasprintf("%s: a FilterRule without Name or "
+			    "Value", xml_name(el));
+			return (-1);
+		}
+		if (strcasecmp(name, "prefix") == 0) {
+			free(c->prefix);
+			c->prefix = xstrdup(value);
+		} else if (strcasecmp(name, "suffix") == 0) {
+			free(c->suffix);
+			c->suffix = xstrdup(value);
+		} else {
+			*cause = xasprintf("%s: unknown filter rule \"%s\"",
+			    xml_name(el), name);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+int
+s3_parse_notification(struct s3_notification *n, const void *data,
+    size_t len, char **cause)
+{
+	struct xml		*doc = NULL;
+	const struct xml_node	*root, *el;
+	const char		*name, *dest;
+	enum s3_notify_kind	 kind;
+	int			 rc = -1;
+
+	if (xml_parse(&doc, data, len, NULL, cause) != 0)
+		goto out;
+	root = xml_root(doc);
+	if (strcmp(xml_name(root), "NotificationConfiguration") != 0) {
+		*cause = xasprintf("not a NotificationConfiguration but %s",
+		    xml_name(root));
+		goto out;
+	}
+	for (el = xml_first_child(root); el != NULL;
+	    el = xml_next_sibling(el)) {
+		name = xml_name(el);
+		if (strcmp(name, "QueueConfiguration") == 0) {
+			kind = S3_NOTIFY_QUEUE;
+			dest = "Queue";
+		} else if (strcmp(name, "TopicConfiguration") == 0) {
+			kind = S3_NOTIFY_TOPIC;
+			dest = "Topic";
+		} else if (strcmp(name, "CloudFunctionConfiguration") == 0) {
+			kind = S3_NOTIFY_LAMBDA;
+			dest = "CloudFunction";
+		} else if (strcmp(name, "LambdaFunctionConfiguration") == 0) {
+			kind = S3_NOTIFY_LAMBDA;
+			dest = "LambdaFunctionArn";
+		} else if (strcmp(name, "EventBridgeConfiguration") == 0) {
+			kind = S3_NOTIFY_EVENTBRIDGE;
+			dest = NULL;
+		} else
+			continue;	/* a newer kind: not ours to judge */
+		n->v = xreallocarray(n->v, n->n + 1, sizeof *n->v);
+		memset(&n->v[n->n], 0, sizeof n->v[n->n]);
+		n->v[n->n].kind = kind;
+		if (s3_notify_read(&n->v[n->n++], el, dest, cause) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	xml_free(doc);
+	return (rc);
+}
+
+static void
+s3_notification_reply_cb(struct aws_reply *reply, void *arg)
+{
+	struct s3_op		*op = arg;
+	struct s3_notification	*n = NULL;
+	char			*cause = NULL, *msg;
+
+	if (reply->error != AWS_OK) {
+		op->notification_cb(reply, NULL, op->arg);
+		goto out;
+	}
+	n = xcalloc(1, sizeof *n);
+	if (s3_parse_notification(n, reply->body->data, reply->body->len,
+	    &cause) != 0) {
+		msg = s3_message("GetBucketNotificationConfiguration", reply,
+		    "unreadable reply for %s: %s", op->what, cause);
+		S3_FAIL(op->notification_cb, reply, AWS_EREPLY, msg, op->arg);
+		free(msg);
+		goto out;
+	}
+	op->notification_cb(reply, n, op->arg);
+	n = NULL;
+out:
+	s3_notification_free(n);
+	free(cause);
+	s3_op_free(op);
+}
+
+struct aws_call *
+s3_get_bucket_notification(struct aws_client *client,
+    const struct s3_target *t, s3_notification_cb cb, void *arg,
+    char **cause)
+{
+	struct aws_request	 req;
+	struct aws_call		*call;
+	struct s3_op		*op;
+	struct s3_target	 bt = *t;
+	char			*endpoint, *path;
+
+	bt.key = NULL;
+	if (s3_address(client, &bt, 0, "GetBucketNotificationConfiguration",
+	    &endpoint, &path, cause) != 0)
+		return (NULL);
+	s3_request_init(&req, &bt, "GetBucketNotificationConfiguration",
+	    "GET", endpoint, path);
+	req.query = "notification";
+	req.body_max = S3_SMALL_REPLY_MAX;
+	op = xcalloc(1, sizeof *op);
+	op->what = xstrdup(bt.bucket);
+	op->notification_cb = cb;
+	op->arg = arg;
+	if ((call = aws_client_call(client, &req, s3_notification_reply_cb, op,
+	    cause)) == NULL)
+		s3_op_free(op);
+	free(endpoint);
+	free(path);
+	return (call);
 }

@@ -1,7 +1,7 @@
 /*
  * SQS over JSON 1.0: ReceiveMessage (long poll), DeleteMessage,
- * ChangeMessageVisibility.  Bodies are checked against MD5OfBody, as the
- * SDKs do.
+ * ChangeMessageVisibility, GetQueueAttributes.  Bodies are checked
+ * against MD5OfBody, as the SDKs do.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +25,7 @@ struct sqs_op {
 	const char	*operation;
 	sqs_receive_cb	 receive_cb;
 	sqs_done_cb	 done_cb;
+	sqs_attributes_cb attributes_cb;
 	void		*arg;
 };
 
@@ -350,13 +351,85 @@ sqs_change_message_visibility(struct aws_client *client,
 	    SQS_SMALL_REPLY_MAX, 0, sqs_done_reply_cb, op, cause));
 }
 
+void
+sqs_queue_attributes_free(struct sqs_queue_attributes *a)
+{
+	if (a == NULL)
+		return;
+	free(a->queue_arn);
+	free(a->redrive_policy);
+	free(a->policy);
+	free(a);
+}
+
+int
+sqs_parse_queue_attributes(struct sqs_queue_attributes *a, const void *data,
+    size_t len, char **cause)
+{
+	struct json	*doc = NULL;
+	const char	*arn = NULL, *redrive = NULL, *policy = NULL;
+	int		 rc = -1;
+
+	if (json_load(&doc, data, len, NULL, "SQS GetQueueAttributes reply",
+	    cause) != 0)
+		return (-1);
+	/* A queue without any of the attributes asked for answers {}. */
+	if (json_str_opt(doc, &arn, "Attributes.QueueArn") < 0 ||
+	    json_str_opt(doc, &redrive, "Attributes.RedrivePolicy") < 0 ||
+	    json_str_opt(doc, &policy, "Attributes.Policy") < 0) {
+		*cause = xstrdup(json_error(doc));
+		goto out;
+	}
+	a->queue_arn = arn != NULL ? xstrdup(arn) : NULL;
+	a->redrive_policy = redrive != NULL && *redrive != '\0' ?
+	    xstrdup(redrive) : NULL;
+	a->policy = policy != NULL && *policy != '\0' ? xstrdup(policy) : NULL;
+	rc = 0;
+out:
+	json_free(doc);
+	return (rc);
+}
+
+static void
+sqs_attributes_reply_cb(struct aws_reply *reply, void *arg)
+{
+	struct sqs_op			*op = arg;
+	struct sqs_queue_attributes	*a = NULL;
+	struct aws_reply		 r;
+	char				*cause = NULL, *msg;
+
+	if (reply->error != AWS_OK) {
+		op->attributes_cb(reply, NULL, op->arg);
+		goto out;
+	}
+	a = xcalloc(1, sizeof *a);
+	if (sqs_parse_queue_attributes(a, reply->body->data, reply->body->len,
+	    &cause) != 0) {
+		r = *reply;
+		msg = xasprintf("SQS GetQueueAttributes: unreadable reply: %s "
+		    "(request %s)", cause, reply->request_id != NULL &&
+		    *reply->request_id != '\0' ? reply->request_id : "unknown");
+		r.error = AWS_EREPLY;
+		r.message = msg;
+		op->attributes_cb(&r, NULL, op->arg);
+		free(msg);
+		goto out;
+	}
+	op->attributes_cb(reply, a, op->arg);
+	a = NULL;
+out:
+	sqs_queue_attributes_free(a);
+	free(cause);
+	free(op);
+}
+
 /*
- * Reachability and permission of a queue without touching its messages
- * (shipgatectl doctor): the reply alone says whether it worked.
+ * Reachability and permission of a queue without touching its messages,
+ * and its set-up (shipgatectl doctor).
  */
 struct aws_call *
 sqs_get_queue_attributes(struct aws_client *client, const struct sqs_queue *q,
-    sqs_done_cb cb, void *arg, char **cause)
+    sqs_attributes_cb cb, void *arg, char **cause)
 {
 	struct sqs_op	*op;
 	json_t		*body, *names;
@@ -368,11 +441,12 @@ sqs_get_queue_attributes(struct aws_client *client, const struct sqs_queue *q,
 	names = json_array();
 	json_array_append_new(names, json_string("QueueArn"));
 	json_array_append_new(names, json_string("RedrivePolicy"));
+	json_array_append_new(names, json_string("Policy"));
 	json_object_set_new(body, "AttributeNames", names);
 	op = xcalloc(1, sizeof *op);
 	op->operation = "GetQueueAttributes";
-	op->done_cb = cb;
+	op->attributes_cb = cb;
 	op->arg = arg;
 	return (sqs_call(client, q, "GetQueueAttributes", body,
-	    SQS_SMALL_REPLY_MAX, 0, sqs_done_reply_cb, op, cause));
+	    SQS_SMALL_REPLY_MAX, 0, sqs_attributes_reply_cb, op, cause));
 }
