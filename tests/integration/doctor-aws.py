@@ -5,6 +5,7 @@ test-doctor.sh:
 
     doctor-aws.py URL notify-other     the bucket notifies another queue
     doctor-aws.py URL notify-ours      ... the configured one again
+    doctor-aws.py URL notify-narrow    ... of drops/billing/ only (narrower)
     doctor-aws.py URL no-redrive       the queue loses its redrive policy
     doctor-aws.py URL policy-other     the queue policy admits another bucket
 """
@@ -29,7 +30,7 @@ def client(url, service):
                                       retries={"max_attempts": 1}))
 
 
-def notify(url, queue):
+def notify(url, queue, prefix="drops/"):
     s3, sqs = client(url, "s3"), client(url, "sqs")
     q = sqs.create_queue(QueueName=queue)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])[
@@ -38,7 +39,7 @@ def notify(url, queue):
         Bucket="releases-billing", NotificationConfiguration={"QueueConfigurations": [
             {"Id": "shipgate-drops", "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
              "Filter": {"Key": {"FilterRules": [
-                 {"Name": "prefix", "Value": "drops/"}]}}}]})
+                 {"Name": "prefix", "Value": prefix}]}}}]})
     # The configuration's s3:TestEvent is not a release: drain it.
     for m in sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10).get(
             "Messages", []):
@@ -54,6 +55,8 @@ def main():
         notify(url, "someone-elses-queue")
     elif what == "notify-ours":
         notify(url, "billing-drops")
+    elif what == "notify-narrow":
+        notify(url, "billing-drops", "drops/billing/")
     elif what == "no-redrive":
         sqs.set_queue_attributes(QueueUrl=q, Attributes={"RedrivePolicy": ""})
     elif what == "policy-other":

@@ -80,6 +80,12 @@ ok "doctor fails when the bucket notifies another queue" test $? -eq 1
 t_diag "$(grep notifies "$t_dir/out")"
 ok "and names both queues" \
     grep -Eq '^billing: bucket releases-billing notifies the queue +FAIL +the bucket notifies arn:aws:sqs:eu-west-1:000000000000:someone-elses-queue, not the configured queue arn:aws:sqs:eu-west-1:000000000000:billing-drops$' "$t_dir/out"
+ok "the bucket notifies the configured queue of a narrower prefix" \
+    aws notify-narrow
+"$SHIPGATECTL" -c "$cfg" doctor >"$t_dir/out" 2>&1
+ok "doctor fails when the notification leaves releases out" test $? -eq 1
+ok "and says why" \
+    grep -Eq '^billing: bucket releases-billing notifies the queue +FAIL +the notification to arn:aws:sqs:eu-west-1:000000000000:billing-drops misses releases: its prefix filter leaves out the source prefix$' "$t_dir/out"
 ok "the bucket notifies the configured queue again" aws notify-ours
 
 ok "the queue loses its redrive policy" aws no-redrive
