@@ -33,6 +33,7 @@ policy cannot silently rot when an issue adds a call.
 """
 
 import argparse
+import copy
 import os
 import re
 import subprocess
@@ -435,18 +436,18 @@ def fmt(xs):
 
 
 def compare(label, granted, called, implied=()):
-    """granted: what the role's own policy allows; implied: what AWS
-    checks on the role's behalf (the ON_BEHALF statements), which may
-    also be what an operation of the list needs."""
+    """Two findings: granted but never called, called but not granted.
+    granted: what the role's own policy allows; implied: what AWS checks
+    on the role's behalf (the ON_BEHALF statements), which may also be
+    what an operation of the list needs."""
     g, c = set(granted), set(called)
-    ok(not (g - c), "%s: every action granted is one shipgated calls" % label,
-       "granted but never called:\n" + fmt(g - c))
-    ok(not (c - g - set(implied)), "%s: every operation shipgated calls is "
-       "granted" % label, "called but not granted:\n" + fmt(
-           c - g - set(implied)))
+    return [("%s: every action granted is one shipgated calls" % label,
+             sorted(g - c), "granted but never called"),
+            ("%s: every operation shipgated calls is granted" % label,
+             sorted(c - g - set(implied)), "called but not granted")]
 
 
-def check_kinds(label, ops, stmts, t):
+def kind_problems(ops, stmts, t):
     """Each operation's resource kind is what its granting statements
     name."""
     bad = []
@@ -462,13 +463,131 @@ def check_kinds(label, ops, stmts, t):
                     bad.append("%s in %s: cannot tell what %r names" % (
                         action, name, r))
                 elif k == "*":
-                    continue        # the STAR_OK test judges it
+                    continue        # the STAR_OK finding judges it
                 elif kind != "*" and k not in KIND_GRANTED_BY.get(
                         kind, {kind}):
                     bad.append("%s in %s: granted on a %s, shipgated "
                                "calls it on a %s" % (action, name, k, kind))
-    ok(not bad, "%s: each action is granted on the kind of resource it "
-       "touches" % label, "\n".join(bad))
+    return bad
+
+
+def findings(t, ops):
+    """What the policies of templates t get wrong against the operation
+    list: (what should hold, problems, what a problem is), in order."""
+    out = []
+    tools_ops = [o for o in ops if o[1] == "tools"]
+    env_ops = [o for o in ops if o[1] in ("environment", "registry")]
+
+    def need(os_):
+        return set(o[0] for o in os_ if o[0] not in NO_GRANT)
+
+    # The bastion's role: every identity policy of the tools template.
+    tools_stmts = identity_policies(t["tools"])
+    tools_granted = [x for _n, s in tools_stmts if s.get("Effect") == "Allow"
+                     for x in actions(s)]
+    out += compare("tools account (bastion role)", tools_granted,
+                   need(tools_ops))
+    out.append(("tools account: each action is granted on the kind of "
+                "resource it touches",
+                kind_problems(tools_ops, tools_stmts, t["tools"]), ""))
+
+    # The deployer role: its own calls, and CloudFormation's on its behalf.
+    dep_stmts = identity_policies(t["deployer"])
+    own = [(n, s) for n, s in dep_stmts if not called_via_cfn(s)]
+    via = [(n, s) for n, s in dep_stmts if called_via_cfn(s)]
+    own_granted = [x for _n, s in own if s.get("Effect") == "Allow"
+                   for x in actions(s)]
+    via_granted = set(x for _n, s in via for x in actions(s))
+    out += compare("environment and registry accounts (deployer role)",
+                   own_granted, need(env_ops), via_granted & set(IMPLIED))
+    out.append(("deployer role: each action is granted on the kind of "
+                "resource it touches",
+                kind_problems(env_ops, dep_stmts, t["deployer"]), ""))
+    out.append(("what CloudFormation may do on the deployer's behalf is "
+                "the documented list, each only through CloudFormation",
+                ["granted, not documented: " + x
+                 for x in sorted(via_granted - set(ON_BEHALF))] +
+                ["documented, not granted: " + x
+                 for x in sorted(set(ON_BEHALF) - via_granted)], ""))
+    out.append(("no on-behalf action is also granted without aws:CalledVia",
+                sorted(set(own_granted) & (set(ON_BEHALF) -
+                                           need(env_ops))), ""))
+
+    # Resource "*" and wildcards, in every policy of both templates.
+    star, wild, noeffect = [], [], []
+    for k in sorted(t):
+        for name, s in identity_policies(t[k]) + resource_policies(t[k]):
+            if s.get("Effect") not in ("Allow", "Deny"):
+                noeffect.append("%s: %r" % (name, s))
+            if "*" in resources(s) or "NotResource" in s:
+                for x in actions(s):
+                    if x not in STAR_OK:
+                        star.append("%s in %s/%s" % (x, k, name))
+            if s.get("Effect") == "Allow" and ("NotAction" in s or any(
+                    "*" in x for x in actions(s))):
+                wild.append("%s/%s: %r" % (k, name, actions(s)))
+    out.append(("Resource \"*\" only for actions with no resource-level "
+                "permission (%s)" % ", ".join(sorted(STAR_OK)), star, ""))
+    out.append(("no Allow grants an action wildcard or NotAction", wild, ""))
+    out.append(("every statement says Allow or Deny", noeffect, ""))
+    unused_star = set(STAR_OK) - set(
+        x for k in t for _n, s in identity_policies(t[k])
+        if "*" in resources(s) for x in actions(s))
+    out.append(("every action of the Resource \"*\" list is used",
+                sorted(unused_star), ""))
+
+    # Resource policies admit principals, never everyone, when they allow.
+    open_allow = []
+    for k in sorted(t):
+        for name, s in resource_policies(t[k]):
+            if s.get("Effect") == "Allow" and s.get("Principal") in (
+                    "*", {"AWS": "*"}):
+                open_allow.append("%s/%s" % (k, name))
+    out.append(("no bucket or queue policy allows everyone", open_allow, ""))
+
+    # The deployer's trust: the bastion's role, with the external id.
+    role = [r for r in t["deployer"]["Resources"].values()
+            if r.get("Type") == "AWS::IAM::Role"]
+    trust = statements(role[0]["Properties"]["AssumeRolePolicyDocument"]) \
+        if len(role) == 1 else []
+    bad = [] if trust else ["no trust policy"]
+    for s in trust:
+        p = s.get("Principal") or {}
+        cond = (s.get("Condition") or {}).get("StringEquals") or {}
+        if s.get("Effect") != "Allow" or p == "*" or \
+                not isinstance(p, dict) or list(p.keys()) != ["AWS"] or \
+                p["AWS"] == "*" or "sts:ExternalId" not in cond or \
+                actions(s) != ["sts:AssumeRole"]:
+            bad.append(repr(s))
+    out.append(("the deployer role trusts one principal, and only with the "
+                "external id", bad, ""))
+
+    # The queue policy lets exactly the release bucket send.
+    qp = [s for n, s in resource_policies(t["tools"])
+          if t["tools"]["Resources"][n]["Type"] == "AWS::SQS::QueuePolicy"]
+    good = len(qp) == 1 and qp[0].get("Principal") == {
+        "Service": "s3.amazonaws.com"} and actions(qp[0]) == [
+        "sqs:SendMessage"] and "aws:SourceArn" in (
+        (qp[0].get("Condition") or {}).get("ArnEquals") or {})
+    out.append(("the queue policy admits S3 for the release bucket only "
+                "(aws:SourceArn)", [] if good else [repr(qp)], ""))
+    return out
+
+
+def plant(t):
+    """A copy of the templates with mistakes the findings must catch: the
+    bastion may also delete any object, the deployer no longer reads ECS
+    services."""
+    t = copy.deepcopy(t)
+    pol = t["tools"]["Resources"]["BastionAppPolicy"]["Properties"]
+    pol["PolicyDocument"]["Statement"].append(
+        {"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": "*"})
+    for r in t["deployer"]["Resources"].values():
+        for p in as_list((r.get("Properties") or {}).get("Policies")):
+            st = p["PolicyDocument"]["Statement"]
+            st[:] = [x for x in st if not (isinstance(x, dict) and
+                                           x.get("Sid") == "ReadServices")]
+    return t
 
 
 def main():
@@ -510,97 +629,25 @@ def main():
        "\n".join(bad) or "no line")
     print("# %d operations listed" % len(ops))
 
-    tools_ops = [o for o in ops if o[1] == "tools"]
-    env_ops = [o for o in ops if o[1] in ("environment", "registry")]
-    need = lambda os_: set(o[0] for o in os_ if o[0] not in NO_GRANT)  # noqa
+    for what, problems, label in findings(t, ops):
+        ok(not problems, what, (label + ":\n" if label else "") +
+           "\n".join(problems))
 
-    # The bastion's role: every identity policy of the tools template.
-    tools_stmts = identity_policies(t["tools"])
-    tools_granted = [x for _n, s in tools_stmts if s.get("Effect") == "Allow"
-                     for x in actions(s)]
-    compare("tools account (bastion role)", tools_granted, need(tools_ops))
-    check_kinds("tools account", tools_ops, tools_stmts, t["tools"])
-
-    # The deployer role: its own calls, and CloudFormation's on its behalf.
-    dep_stmts = identity_policies(t["deployer"])
-    own = [(n, s) for n, s in dep_stmts if not called_via_cfn(s)]
-    via = [(n, s) for n, s in dep_stmts if called_via_cfn(s)]
-    own_granted = [x for _n, s in own if s.get("Effect") == "Allow"
-                   for x in actions(s)]
-    via_granted = set(x for _n, s in via for x in actions(s))
-    compare("environment and registry accounts (deployer role)",
-            own_granted, need(env_ops), via_granted & set(IMPLIED))
-    check_kinds("deployer role", env_ops, dep_stmts, t["deployer"])
-    ok(via_granted == set(ON_BEHALF),
-       "what CloudFormation may do on the deployer's behalf is the "
-       "documented list, each only through CloudFormation",
-       "granted, not documented:\n%s\ndocumented, not granted:\n%s" % (
-           fmt(via_granted - set(ON_BEHALF)),
-           fmt(set(ON_BEHALF) - via_granted)))
-    ok(not (set(own_granted) & set(ON_BEHALF) - need(env_ops)),
-       "no on-behalf action is also granted without aws:CalledVia",
-       fmt(set(own_granted) & set(ON_BEHALF) - need(env_ops)))
-
-    # Resource "*" and wildcards, in every policy of both templates.
-    star, wild, noeffect = [], [], []
-    for k in sorted(t):
-        for name, s in identity_policies(t[k]) + resource_policies(t[k]):
-            if s.get("Effect") not in ("Allow", "Deny"):
-                noeffect.append("%s: %r" % (name, s))
-            if "*" in resources(s) or "NotResource" in s:
-                for x in actions(s):
-                    if x not in STAR_OK:
-                        star.append("%s in %s/%s" % (x, k, name))
-            if s.get("Effect") == "Allow" and ("NotAction" in s or any(
-                    "*" in x for x in actions(s))):
-                wild.append("%s/%s: %r" % (k, name, actions(s)))
-    ok(not star, "Resource \"*\" only for actions with no resource-level "
-       "permission (%s)" % ", ".join(sorted(STAR_OK)), "\n".join(star))
-    ok(not wild, "no Allow grants an action wildcard or NotAction",
-       "\n".join(wild))
-    ok(not noeffect, "every statement says Allow or Deny", "\n".join(noeffect))
-    unused_star = set(STAR_OK) - set(
-        x for k in t for _n, s in identity_policies(t[k])
-        if "*" in resources(s) for x in actions(s))
-    ok(not unused_star, "every action of the Resource \"*\" list is used",
-       fmt(unused_star))
-
-    # Resource policies admit principals, never everyone, when they allow.
-    open_allow = []
-    for k in sorted(t):
-        for name, s in resource_policies(t[k]):
-            if s.get("Effect") == "Allow" and s.get("Principal") in (
-                    "*", {"AWS": "*"}):
-                open_allow.append("%s/%s" % (k, name))
-    ok(not open_allow, "no bucket or queue policy allows everyone",
-       "\n".join(open_allow))
-
-    # The deployer's trust: the bastion's role, with the external id.
-    role = [r for r in t["deployer"]["Resources"].values()
-            if r.get("Type") == "AWS::IAM::Role"]
-    trust = statements(role[0]["Properties"]["AssumeRolePolicyDocument"]) \
-        if len(role) == 1 else []
-    good = bool(trust)
-    for s in trust:
-        p = s.get("Principal") or {}
-        cond = (s.get("Condition") or {}).get("StringEquals") or {}
-        if s.get("Effect") != "Allow" or p == "*" or \
-                not isinstance(p, dict) or list(p.keys()) != ["AWS"] or \
-                p["AWS"] == "*" or "sts:ExternalId" not in cond or \
-                actions(s) != ["sts:AssumeRole"]:
-            good = False
-    ok(good, "the deployer role trusts one principal, and only with the "
-       "external id", repr(trust))
-
-    # The queue policy lets exactly the release bucket send.
-    qp = [s for n, s in resource_policies(t["tools"])
-          if t["tools"]["Resources"][n]["Type"] == "AWS::SQS::QueuePolicy"]
-    good = len(qp) == 1 and qp[0].get("Principal") == {
-        "Service": "s3.amazonaws.com"} and actions(qp[0]) == [
-        "sqs:SendMessage"] and "aws:SourceArn" in (
-        (qp[0].get("Condition") or {}).get("ArnEquals") or {})
-    ok(good, "the queue policy admits S3 for the release bucket only "
-       "(aws:SourceArn)", repr(qp))
+    # The findings themselves catch planted mistakes.
+    got = dict((w, p) for w, p, _l in findings(plant(t), ops))
+    caught = [
+        "s3:DeleteObject" in got["tools account (bastion role): every "
+                                 "action granted is one shipgated calls"],
+        any(x.startswith("s3:DeleteObject ") for x in got[
+            "Resource \"*\" only for actions with no resource-level "
+            "permission (%s)" % ", ".join(sorted(STAR_OK))]),
+        "ecs:DescribeServices" in got[
+            "environment and registry accounts (deployer role): every "
+            "operation shipgated calls is granted"]
+        or "ecs:DescribeServices" not in [o[0] for o in ops],
+    ]
+    ok(all(caught), "a planted extra grant, Resource \"*\" and missing "
+       "grant are caught", repr(caught))
 
     print("1..%d" % _n)
     return 1 if _failed else 0
