@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Least privilege, proven from the code (issue 18).
 
-    test-aws-policy.py --shipgated PATH [--templates DIR]
+    aws-policy.py --shipgated PATH [--templates DIR]
 
 Reads aws/shipgate-tools.yaml and aws/shipgate-deployer.yaml as
 CloudFormation YAML (short intrinsic tags included) and checks, printing TAP:
