@@ -696,13 +696,14 @@ struct doctor_probe {
 	size_t		 row;
 	int		 left;		/* AssumeRole calls in flight */
 	const char	*accepted;	/* what STS should have refused */
+	int		 right_refused;	/* the configured id was refused */
 	char		*error;		/* the first other failure */
 };
 
 /* One probe: its call's argument. */
 struct doctor_probe_call {
 	struct doctor_probe	*p;
-	const char		*what;	/* "without it", "with another one" */
+	const char		*what;	/* "without it"...; NULL: the right id */
 };
 
 static void
@@ -712,12 +713,16 @@ doctor_probe_end(struct doctor_probe *p)
 		doctor_set(p->d, p->row, DOCTOR_FAIL, "the role can be "
 		    "assumed %s: its trust policy must require "
 		    "sts:ExternalId (StringEquals)", p->accepted);
+	else if (p->right_refused)
+		doctor_set(p->d, p->row, DOCTOR_FAIL, "the role refuses the "
+		    "configured external id too: its trust requires another "
+		    "one, or does not trust these credentials");
 	else if (p->error != NULL)
 		doctor_set(p->d, p->row, DOCTOR_FAIL, "could not probe the "
 		    "trust: %s", p->error);
 	else
-		doctor_set(p->d, p->row, DOCTOR_PASS, "refused without the "
-		    "external id and with another one");
+		doctor_set(p->d, p->row, DOCTOR_PASS, "assumed with it, "
+		    "refused without it and with another one");
 	p->d->pending--;
 	free(p->error);
 	free(p);
@@ -731,9 +736,12 @@ doctor_probe_cb(const struct aws_reply *reply, struct sts_assumed_role *r,
 	struct doctor_probe		*p = c->p;
 
 	if (reply->error == AWS_OK) {
-		if (p->accepted == NULL)
+		if (p->accepted == NULL && c->what != NULL)
 			p->accepted = c->what;
-	} else if (!(reply->error == AWS_EAWS &&
+	} else if (c->what == NULL && reply->error == AWS_EAWS &&
+	    strcmp(reply->aws.code, "AccessDenied") == 0)
+		p->right_refused = 1;
+	else if (!(reply->error == AWS_EAWS &&
 	    strcmp(reply->aws.code, "AccessDenied") == 0) &&
 	    p->error == NULL)
 		p->error = xstrdup(reply->message != NULL ? reply->message :
@@ -746,14 +754,15 @@ doctor_probe_cb(const struct aws_reply *reply, struct sts_assumed_role *r,
 
 /*
  * AssumeRole without the external id and with a wrong one: a trust policy
- * that requires the configured one refuses both (AccessDenied).
+ * that requires the configured one refuses both (AccessDenied), and
+ * accepts the configured one (tried too, to tell a mismatch apart).
  */
 static void
 doctor_check_trust(struct doctor *d, const struct config_app *app,
     const struct config_environment *env)
 {
-	static const char *const	 what[2] = { "without it",
-					     "with another one" };
+	static const char *const	 what[3] = { "without it",
+					     "with another one", NULL };
 	struct sts_assume_role_params	 ap;
 	struct doctor_probe		*p;
 	struct doctor_probe_call	*c;
@@ -771,8 +780,9 @@ doctor_check_trust(struct doctor *d, const struct config_app *app,
 	ap.role_arn = env->role_arn;
 	ap.session_name = DOCTOR_PROBE_SESSION;
 	ap.region = aws_context_env_region(d->aws, env);
-	for (i = 0; i < 2; i++) {
-		ap.external_id = i == 0 ? NULL : wrong;
+	for (i = 0; i < 3; i++) {
+		ap.external_id = i == 0 ? NULL : i == 1 ? wrong :
+		    env->external_id;
 		c = xcalloc(1, sizeof *c);
 		c->p = p;
 		c->what = what[i];

@@ -124,9 +124,11 @@ ok "doctor fails on the external ids" test $? -eq 1
 t_diag "$(grep role "$t_dir/out")"
 ok "a role requiring the external id sent passes both ways" \
     sh -c "grep -Eq '^billing/int: role .* pass +arn:aws:sts::111111111111:assumed-role/' '$t_dir/out' &&
-           grep -Eq '^billing/int: role requires the external id +pass +refused without the external id and with another one$' '$t_dir/out'"
+           grep -Eq '^billing/int: role requires the external id +pass +assumed with it, refused without it and with another one$' '$t_dir/out'"
 ok "an external id mismatch fails the role with AccessDenied" \
     grep -Eq '^billing/stg: role arn:.* +FAIL .*STS AssumeRole: AccessDenied' "$t_dir/out"
+ok "and the trust row names the mismatch" \
+    grep -Eq '^billing/stg: role requires the external id +FAIL +the role refuses the configured external id too: its trust requires another one' "$t_dir/out"
 ok "a role that does not require the external id sent fails" \
     grep -Eq '^billing/prod: role requires the external id +FAIL +the role can be assumed without it: its trust policy must require sts:ExternalId' "$t_dir/out"
 ok "the external ids never appear in the output" \
