@@ -35,6 +35,13 @@ def notify(url, queue, prefix="drops/"):
     q = sqs.create_queue(QueueName=queue)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
+    # S3 refuses a destination whose policy does not admit the bucket.
+    sqs.set_queue_attributes(QueueUrl=q, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "sqs:SendMessage", "Resource": arn,
+            "Condition": {"ArnEquals": {
+                "aws:SourceArn": "arn:aws:s3:::releases-billing"}}}]})})
     s3.put_bucket_notification_configuration(
         Bucket="releases-billing", NotificationConfiguration={"QueueConfigurations": [
             {"Id": "shipgate-drops", "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
