@@ -48,16 +48,30 @@ tools=$top_srcdir/aws/shipgate-tools.yaml
 deployer=$top_srcdir/aws/shipgate-deployer.yaml
 ok "cfn-lint accepts shipgate-tools.yaml" lint tools "$tools"
 ok "cfn-lint accepts shipgate-tools.yaml for a second app with SES mail" \
-    lint tools "$tools" "CreateBastionRole=false,SesIdentity=example.com,ArtifactsPrefix=templates/"
+    lint tools "$tools" "CreateBastionRole=false,SesIdentity=example.com,ArtifactsPrefix=templates/,UploaderPrincipalArn=arn:aws:iam::444444444444:role/integrator"
 ok "cfn-lint accepts shipgate-deployer.yaml" lint deployer "$deployer"
 ok "cfn-lint accepts shipgate-deployer.yaml for the Prod registry" \
     lint deployer "$deployer" "RegistryAccess=push,RepositoryPattern=billing/*,ArtifactsBucketName=shipgate-artifacts,ServiceNamePattern=billing-*,StackResourcePolicyArn=arn:aws:iam::111111111111:policy/billing-stack"
 ok "cfn-lint accepts shipgate-deployer.yaml for the Int registry" \
     lint deployer "$deployer" "RegistryAccess=pull,RepositoryPattern=billing/*"
 
+# The validator looks: a misspelt property is refused, at the top of a
+# template and in its last resource (after every Fn::If it resolved).
+# refused FILE PARAMS WORD: cfn-lint refuses FILE and names WORD.
+refused() {
+	! node "$lint" validate -p "$2" "$1" >"$1.out" 2>&1 &&
+	    grep -q "$3" "$1.out"
+}
 sed 's/VersioningConfiguration:/VersioningConfigration:/' "$tools" \
-    >"$t_dir/misspelt.yaml"
-ok "cfn-lint refuses a misspelt property (the validator looks)" \
-    sh -c "! node '$lint' validate '$t_dir/misspelt.yaml' >'$t_dir/misspelt.out' 2>&1"
-ok "and names it" grep -q 'VersioningConfigration' "$t_dir/misspelt.out"
+    >"$t_dir/misspelt-top.yaml"
+ok "cfn-lint refuses a misspelt property at the top, naming it" \
+    refused "$t_dir/misspelt-top.yaml" "SesIdentity=" VersioningConfigration
+sed 's/PolicyName: !Sub "shipgate-${AppName}-mail"/PolicyNaem: !Sub "shipgate-${AppName}-mail"/' \
+    "$tools" >"$t_dir/misspelt-end.yaml"
+ok "cfn-lint refuses a misspelt property in the tools template's last resource" \
+    refused "$t_dir/misspelt-end.yaml" "SesIdentity=example.com,UploaderPrincipalArn=arn:aws:iam::444444444444:role/integrator" PolicyNaem
+sed 's/PolicyName: cloudformation-reads-templates/PolicyNaem: cloudformation-reads-templates/' \
+    "$deployer" >"$t_dir/misspelt-dep.yaml"
+ok "cfn-lint refuses a misspelt property in the deployer template's last resource" \
+    refused "$t_dir/misspelt-dep.yaml" "RegistryAccess=push,RepositoryPattern=billing/*,ArtifactsBucketName=shipgate-artifacts" PolicyNaem
 t_done
