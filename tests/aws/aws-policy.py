@@ -87,11 +87,12 @@ IMPLIED = {
 }
 
 ACCOUNTS = {"tools", "environment", "registry"}
-KINDS = {"stack", "change-set", "changeset", "object", "bucket", "queue",
-         "repository", "role", "identity", "service", "*"}
+# The kinds as shipgated spells them (aws-op.h's struct aws_grant); a
+# template's ARN is read as one of these too (kind_of).
+KINDS = {"stack", "change-set", "object", "bucket", "queue", "repository",
+         "role", "identity", "service", "*"}
 # An operation on a change set is authorised on its stack's ARN.
-KIND_GRANTED_BY = {"change-set": {"changeset", "stack"},
-                   "changeset": {"changeset", "stack"}}
+KIND_GRANTED_BY = {"change-set": {"change-set", "stack"}}
 
 PSEUDO = {"AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue",
           "AWS::Partition", "AWS::Region", "AWS::StackId", "AWS::StackName",
@@ -386,7 +387,7 @@ def kind_of(v, t):
                 return "object" if "/" in s else "bucket"
             return None
         return "object" if "/" in s.split(":s3:::", 1)[1] else "bucket"
-    for pat, kind in ((":changeSet/", "changeset"), (":stack/", "stack"),
+    for pat, kind in ((":changeSet/", "change-set"), (":stack/", "stack"),
                       (":repository/", "repository"), (":sqs:", "queue"),
                       (":role/", "role"), (":identity/", "identity"),
                       (":service/", "service")):
