@@ -426,13 +426,6 @@ services_cb(const struct aws_reply *reply, struct ecs_service_list *l,
 }
 
 static void
-taskdef_cb(const struct aws_reply *reply, struct ecs_task_definition *td,
-    void *arg)
-{
-	res_reply(arg, reply, td);
-}
-
-static void
 auth_cb(const struct aws_reply *reply, struct ecr_auth *a, void *arg)
 {
 	res_reply(arg, reply, a);
@@ -633,12 +626,6 @@ test_ecs(struct svc_env *env)
 	    strncmp(r.message, "ECS DescribeServices: unreadable reply: ECS "
 	    "DescribeServices reply: ", 65) == 0, "a malformed reply: %s",
 	    r.message);
-
-	CALL(env, &r, ecs_describe_task_definition(env->client, NULL, NULL,
-	    "nope:1", taskdef_cb, &r, &cause));
-	ok(r.error == AWS_EAWS && strcmp(r.code, "ClientException") == 0 &&
-	    strstr(r.message, "Unable to describe task definition.") != NULL,
-	    "DescribeTaskDefinition of a missing one: ClientException");
 	res_reset(&r, env);
 }
 
