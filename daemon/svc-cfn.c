@@ -675,9 +675,6 @@ AWS_OP_RESULT_ONE(cfn_ref, struct cfn_change_set_ref, cfn_parse_change_set_ref,
     cfn_change_set_ref_free, cfn_change_set_ref_cb)
 AWS_OP_RESULT(cfn_change_set, struct cfn_change_set, cfn_parse_change_set_page,
     cfn_change_set_free, cfn_change_set_cb)
-AWS_OP_RESULT(cfn_change_set_list, struct cfn_change_set_list,
-    cfn_parse_change_set_list_page, cfn_change_set_list_free,
-    cfn_change_set_list_cb)
 AWS_OP_RESULT(cfn_stack_list, struct cfn_stack_list, cfn_parse_stacks_page,
     cfn_stack_list_free, cfn_stack_list_cb)
 AWS_OP_RESULT(cfn_stack_event_list, struct cfn_stack_event_list,
@@ -721,11 +718,6 @@ static const struct aws_op_desc cfn_op_delete_change_set = {
 	{ "cloudformation:DeleteChangeSet", AWS_ACCOUNT_ENVIRONMENT,
 	    "change-set" }
 };
-static const struct aws_op_desc cfn_op_list_change_sets = {
-	&aws_service_cloudformation, "ListChangeSets",
-	&cfn_change_set_list_result, "NextToken", NULL, 0,
-	{ "cloudformation:ListChangeSets", AWS_ACCOUNT_ENVIRONMENT, "stack" }
-};
 static const struct aws_op_desc cfn_op_describe_stacks = {
 	&aws_service_cloudformation, "DescribeStacks",
 	&cfn_stack_list_result, "NextToken", NULL, 0,
@@ -744,7 +736,6 @@ const struct aws_op_desc *const cfn_operations[] = {
 	&cfn_op_describe_change_set,
 	&cfn_op_execute_change_set,
 	&cfn_op_delete_change_set,
-	&cfn_op_list_change_sets,
 	&cfn_op_describe_stacks,
 	&cfn_op_describe_stack_events,
 	NULL
@@ -912,15 +903,6 @@ cfn_stack_call(const struct aws_op_desc *d, struct aws_client *client,
 	if (params != NULL)
 		aws_op_params(op, params, nparams);
 	return (aws_op_start(op, cb, arg, cause));
-}
-
-struct aws_op *
-cfn_list_change_sets(struct aws_client *client, struct aws_creds *creds,
-    const char *region, const char *stack_name, cfn_change_set_list_cb cb,
-    void *arg, char **cause)
-{
-	return (cfn_stack_call(&cfn_op_list_change_sets, client, creds, region,
-	    stack_name, 1, NULL, 0, (aws_op_fn)cb, arg, cause));
 }
 
 struct aws_op *

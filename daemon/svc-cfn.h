@@ -1,7 +1,7 @@
 /*
  * CloudFormation (query protocol, XML replies): the change-set life cycle
  * the engine drives (create, describe with every page of changes,
- * execute, delete, list) and the stack reads it waits on (stacks, stack
+ * execute, delete) and the stack reads it waits on (stacks, stack
  * events).  Also pure helpers the engine and the portal share: reading
  * reply pages, a change set's summary, the description's truncation.
  *
@@ -164,7 +164,8 @@ struct cfn_change_set {
 	size_t		 nchanges;
 };
 
-/* ListChangeSets' summaries. */
+/* ListChangeSets' summaries: a reader, no call (shipgated does not
+   sign ListChangeSets: not in --list-operations, no policy grants it). */
 struct cfn_change_set_summary {
 	char		*id;
 	char		*name;
@@ -243,8 +244,6 @@ typedef void	(*cfn_change_set_ref_cb)(const struct aws_reply *,
 		    struct cfn_change_set_ref *, void *arg);
 typedef void	(*cfn_change_set_cb)(const struct aws_reply *,
 		    struct cfn_change_set *, void *arg);
-typedef void	(*cfn_change_set_list_cb)(const struct aws_reply *,
-		    struct cfn_change_set_list *, void *arg);
 typedef void	(*cfn_stack_list_cb)(const struct aws_reply *,
 		    struct cfn_stack_list *, void *arg);
 typedef void	(*cfn_stack_event_list_cb)(const struct aws_reply *,
@@ -269,9 +268,6 @@ struct aws_op	*cfn_execute_change_set(struct aws_client *,
 struct aws_op	*cfn_delete_change_set(struct aws_client *, struct aws_creds *,
 	    const char *region, const char *stack_name, const char *change_set,
 	    cfn_done_cb, void *arg, char **cause);
-struct aws_op	*cfn_list_change_sets(struct aws_client *, struct aws_creds *,
-	    const char *region, const char *stack_name, cfn_change_set_list_cb,
-	    void *arg, char **cause);
 /* One stack by name or id, or every stack (all pages) when NULL. */
 struct aws_op	*cfn_describe_stacks(struct aws_client *, struct aws_creds *,
 	    const char *region, const char *stack_name, cfn_stack_list_cb,
@@ -289,7 +285,8 @@ void	 cfn_stack_list_free(struct cfn_stack_list *);
 void	 cfn_stack_event_list_free(struct cfn_stack_event_list *);
 
 /*
- * Pure readers of one reply page, used by the calls above and by tests.
+ * Pure readers of one reply page, used by the calls above, the fuzzer
+ * and tests.
  * Each appends what the page holds to the result and sets *next_token
  * (caller frees; NULL on the last page).  0, or -1 and *cause.
  */

@@ -1,7 +1,8 @@
 /*
  * S3 over REST-XML: ListObjectsV2 (every page), HeadObject, GetObject
- * under a cap, PutObject.  Replies are read with xml (listing) or
- * from headers (object metadata).
+ * under a cap, PutObject, GetBucketNotificationConfiguration.  Replies
+ * are read with xml (listing, notifications) or from headers (object
+ * metadata).
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -567,6 +568,135 @@ s3_list_parse_op(void *result, const void *params, const void *data,
 	return (rc);
 }
 
+/* ------------------------------------------- bucket notification */
+
+#define S3_NOTIFY_EVENTS_MAX	64
+
+void
+s3_notification_free(struct s3_notification *n)
+{
+	struct s3_notify_config	*c;
+	size_t			 i, j;
+
+	if (n == NULL)
+		return;
+	for (i = 0; i < n->n; i++) {
+		c = &n->v[i];
+		free(c->id);
+		free(c->destination);
+		for (j = 0; j < c->nevents; j++)
+			free(c->events[j]);
+		free(c->events);
+		free(c->prefix);
+		free(c->suffix);
+	}
+	free(n->v);
+	free(n);
+}
+
+/* One configuration element; 0, or -1 and *cause. */
+static int
+s3_notify_read(struct s3_notify_config *c, const struct xml_node *el,
+    const char *dest_name, char **cause)
+{
+	const struct xml_node	*e;
+	const char		*name, *value;
+
+	if ((value = xml_find_text(el, "Id")) != NULL)
+		c->id = xstrdup(value);
+	if (dest_name != NULL) {
+		if ((value = xml_find_text(el, dest_name)) == NULL ||
+		    *value == '\0') {
+			*cause = xasprintf("%s without %s", xml_name(el),
+			    dest_name);
+			return (-1);
+		}
+		c->destination = xstrdup(value);
+	}
+	for (e = xml_find(el, "Event"); e != NULL; e = xml_next(e)) {
+		if (c->nevents == S3_NOTIFY_EVENTS_MAX) {
+			*cause = xasprintf("%s with more than %d events",
+			    xml_name(el), S3_NOTIFY_EVENTS_MAX);
+			return (-1);
+		}
+		c->events = xreallocarray(c->events, c->nevents + 1,
+		    sizeof *c->events);
+		c->events[c->nevents++] = xstrdup(xml_text(e));
+	}
+	for (e = xml_find(el, "Filter/S3Key/FilterRule"); e != NULL;
+	    e = xml_next(e)) {
+		name = xml_find_text(e, "Name");
+		value = xml_find_text(e, "Value");
+		if (name == NULL || value == NULL) {
+			*cause = xasprintf("%s: a FilterRule without Name or "
+			    "Value", xml_name(el));
+			return (-1);
+		}
+		if (strcasecmp(name, "prefix") == 0) {
+			free(c->prefix);
+			c->prefix = xstrdup(value);
+		} else if (strcasecmp(name, "suffix") == 0) {
+			free(c->suffix);
+			c->suffix = xstrdup(value);
+		} else {
+			*cause = xasprintf("%s: unknown filter rule \"%s\"",
+			    xml_name(el), name);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+int
+s3_parse_notification(struct s3_notification *n, const void *data,
+    size_t len, char **cause)
+{
+	struct xml		*doc = NULL;
+	const struct xml_node	*root, *el;
+	const char		*name, *dest;
+	enum s3_notify_kind	 kind;
+	int			 rc = -1;
+
+	if (xml_parse(&doc, data, len, NULL, cause) != 0)
+		goto out;
+	root = xml_root(doc);
+	if (strcmp(xml_name(root), "NotificationConfiguration") != 0) {
+		*cause = xasprintf("not a NotificationConfiguration but %s",
+		    xml_name(root));
+		goto out;
+	}
+	for (el = xml_first_child(root); el != NULL;
+	    el = xml_next_sibling(el)) {
+		name = xml_name(el);
+		if (strcmp(name, "QueueConfiguration") == 0) {
+			kind = S3_NOTIFY_QUEUE;
+			dest = "Queue";
+		} else if (strcmp(name, "TopicConfiguration") == 0) {
+			kind = S3_NOTIFY_TOPIC;
+			dest = "Topic";
+		} else if (strcmp(name, "CloudFunctionConfiguration") == 0) {
+			kind = S3_NOTIFY_LAMBDA;
+			dest = "CloudFunction";
+		} else if (strcmp(name, "LambdaFunctionConfiguration") == 0) {
+			kind = S3_NOTIFY_LAMBDA;
+			dest = "LambdaFunctionArn";
+		} else if (strcmp(name, "EventBridgeConfiguration") == 0) {
+			kind = S3_NOTIFY_EVENTBRIDGE;
+			dest = NULL;
+		} else
+			continue;	/* a newer kind: not ours to judge */
+		n->v = xreallocarray(n->v, n->n + 1, sizeof *n->v);
+		memset(&n->v[n->n], 0, sizeof n->v[n->n]);
+		n->v[n->n].kind = kind;
+		if (s3_notify_read(&n->v[n->n++], el, dest, cause) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	xml_free(doc);
+	return (rc);
+}
+
 /* ------------------------------------------------------------ operations */
 
 AWS_OP_RESULT_READ(s3_head, struct s3_object_info, s3_head_read,
@@ -575,6 +705,8 @@ AWS_OP_RESULT_READ(s3_get, struct s3_object, s3_get_read, s3_get_error,
     s3_object_free, s3_get_cb)
 AWS_OP_RESULT_READ(s3_put, struct s3_put_result, s3_put_read, NULL,
     s3_put_result_free, s3_put_cb)
+AWS_OP_RESULT_ONE(s3_notification, struct s3_notification,
+    s3_parse_notification, s3_notification_free, s3_notification_cb)
 AWS_OP_GLUE(s3_list, struct s3_object_list, s3_object_list_free, s3_list_cb)
 static const struct aws_op_result s3_list_result = {
 	s3_list_parse_op, sizeof (struct s3_object_list), s3_list_free_op,
@@ -603,12 +735,19 @@ static const struct aws_op_desc s3_op_put_object = {
 	&aws_service_s3, "PutObject", &s3_put_result, NULL, NULL, 0,
 	{ "s3:PutObject", AWS_ACCOUNT_TOOLS, "object" }
 };
+/* IAM spells the action without "Configuration". */
+static const struct aws_op_desc s3_op_get_bucket_notification = {
+	&aws_service_s3, "GetBucketNotificationConfiguration",
+	&s3_notification_result, NULL, NULL, 0,
+	{ "s3:GetBucketNotification", AWS_ACCOUNT_TOOLS, "bucket" }
+};
 
 const struct aws_op_desc *const s3_operations[] = {
 	&s3_op_list_objects,
 	&s3_op_head_object,
 	&s3_op_get_object,
 	&s3_op_put_object,
+	&s3_op_get_bucket_notification,
 	NULL
 };
 
@@ -757,5 +896,24 @@ s3_list_objects(struct aws_client *client, const struct s3_list_params *p,
 	aws_op_limits(op, S3_LIST_REPLY_MAX, 0);
 	s3_params(op, 0, p->max_total != 0 ? p->max_total :
 	    S3_LIST_MAX_DEFAULT, t.bucket, p->prefix);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
+}
+
+/* ------------------------------------ GetBucketNotificationConfiguration */
+
+struct aws_op *
+s3_get_bucket_notification(struct aws_client *client,
+    const struct s3_target *t, s3_notification_cb cb, void *arg,
+    char **cause)
+{
+	struct aws_op	*op;
+	struct s3_target bt = *t;
+
+	bt.key = NULL;
+	if ((op = s3_op(&s3_op_get_bucket_notification, client, &bt, 0, "GET",
+	    cause)) == NULL)
+		return (NULL);
+	buf_appends(aws_op_query(op), "notification");
+	aws_op_limits(op, S3_SMALL_REPLY_MAX, 0);
 	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }

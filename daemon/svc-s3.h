@@ -160,4 +160,43 @@ struct aws_op	*s3_put_object(struct aws_client *,
 		    const struct s3_put_params *, s3_put_cb, void *arg,
 		    char **cause);
 
+/* --- GetBucketNotificationConfiguration --------------------------------- */
+
+enum s3_notify_kind {
+	S3_NOTIFY_QUEUE,
+	S3_NOTIFY_TOPIC,
+	S3_NOTIFY_LAMBDA,
+	S3_NOTIFY_EVENTBRIDGE,
+};
+
+/* One destination of the bucket's event notifications. */
+struct s3_notify_config {
+	enum s3_notify_kind	 kind;
+	char			*id;		/* may be NULL */
+	char			*destination;	/* ARN; NULL for EventBridge */
+	char			**events;	/* "s3:ObjectCreated:*"... */
+	size_t			 nevents;
+	char			*prefix;	/* NULL: no prefix rule */
+	char			*suffix;	/* NULL: no suffix rule */
+};
+
+struct s3_notification {
+	struct s3_notify_config	*v;		/* in the reply's order */
+	size_t			 n;
+};
+void	s3_notification_free(struct s3_notification *);
+
+typedef void	(*s3_notification_cb)(const struct aws_reply *,
+		    struct s3_notification *, void *arg);
+
+/* The bucket's notification configuration (shipgatectl doctor checks
+ * that it sends the release events to the configured queue). */
+struct aws_op	*s3_get_bucket_notification(struct aws_client *,
+		    const struct s3_target *, s3_notification_cb, void *arg,
+		    char **cause);
+/* The pure reader of its reply: fills n, or -1 and *cause.  n is freed
+ * with s3_notification_free either way. */
+int	s3_parse_notification(struct s3_notification *, const void *, size_t,
+	    char **cause);
+
 #endif

@@ -1,7 +1,7 @@
 /*
  * SQS over JSON 1.0: ReceiveMessage (long poll), DeleteMessage,
- * ChangeMessageVisibility.  Bodies are checked against MD5OfBody, as the
- * SDKs do.
+ * ChangeMessageVisibility, GetQueueAttributes.  Bodies are checked
+ * against MD5OfBody, as the SDKs do.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -163,12 +163,54 @@ out:
 	return (rc);
 }
 
+void
+sqs_queue_attributes_free(struct sqs_queue_attributes *a)
+{
+	if (a == NULL)
+		return;
+	free(a->queue_arn);
+	free(a->redrive_policy);
+	free(a->policy);
+	free(a);
+}
+
+int
+sqs_parse_queue_attributes(struct sqs_queue_attributes *a, const void *data,
+    size_t len, char **cause)
+{
+	struct json	*doc = NULL;
+	const char	*arn = NULL, *redrive = NULL, *policy = NULL;
+	int		 rc = -1;
+
+	if (json_load(&doc, data, len, NULL, "SQS GetQueueAttributes reply",
+	    cause) != 0)
+		return (-1);
+	/* A queue without any of the attributes asked for answers {}. */
+	if (json_str_opt(doc, &arn, "Attributes.QueueArn") < 0 ||
+	    json_str_opt(doc, &redrive, "Attributes.RedrivePolicy") < 0 ||
+	    json_str_opt(doc, &policy, "Attributes.Policy") < 0) {
+		*cause = xstrdup(json_error(doc) != NULL ? json_error(doc) :
+		    "bad reply");
+		goto out;
+	}
+	a->queue_arn = arn != NULL ? xstrdup(arn) : NULL;
+	a->redrive_policy = redrive != NULL && *redrive != '\0' ?
+	    xstrdup(redrive) : NULL;
+	a->policy = policy != NULL && *policy != '\0' ? xstrdup(policy) : NULL;
+	rc = 0;
+out:
+	json_free(doc);
+	return (rc);
+}
+
 /*
  * The operations: one row each.  The queue is the tools account's (the
  * S3 notifications of the source bucket); all four need its ARN.
  */
 AWS_OP_RESULT_ONE(sqs_messages, struct sqs_messages, sqs_parse_messages,
     sqs_messages_free, sqs_receive_cb)
+AWS_OP_RESULT_ONE(sqs_attributes, struct sqs_queue_attributes,
+    sqs_parse_queue_attributes, sqs_queue_attributes_free, sqs_attributes_cb)
 
 static const struct aws_op_desc sqs_op_receive_message = {
 	&aws_service_sqs, "ReceiveMessage", &sqs_messages_result, NULL,
@@ -184,8 +226,9 @@ static const struct aws_op_desc sqs_op_change_message_visibility = {
 	{ "sqs:ChangeMessageVisibility", AWS_ACCOUNT_TOOLS, "queue" }
 };
 static const struct aws_op_desc sqs_op_get_queue_attributes = {
-	&aws_service_sqs, "GetQueueAttributes", &aws_op_done_result, NULL,
-	NULL, 0, { "sqs:GetQueueAttributes", AWS_ACCOUNT_TOOLS, "queue" }
+	&aws_service_sqs, "GetQueueAttributes", &sqs_attributes_result,
+	NULL, NULL, 0,
+	{ "sqs:GetQueueAttributes", AWS_ACCOUNT_TOOLS, "queue" }
 };
 
 const struct aws_op_desc *const sqs_operations[] = {
@@ -296,12 +339,12 @@ sqs_change_message_visibility(struct aws_client *client,
 }
 
 /*
- * Reachability and permission of a queue without touching its messages
- * (shipgatectl doctor): the reply alone says whether it worked.
+ * Reachability and permission of a queue without touching its messages,
+ * and its set-up (shipgatectl doctor).
  */
 struct aws_op *
 sqs_get_queue_attributes(struct aws_client *client, const struct sqs_queue *q,
-    sqs_done_cb cb, void *arg, char **cause)
+    sqs_attributes_cb cb, void *arg, char **cause)
 {
 	struct aws_op	*op;
 	json_t		*names;
@@ -313,6 +356,7 @@ sqs_get_queue_attributes(struct aws_client *client, const struct sqs_queue *q,
 	names = json_array();
 	json_array_append_new(names, json_string("QueueArn"));
 	json_array_append_new(names, json_string("RedrivePolicy"));
+	json_array_append_new(names, json_string("Policy"));
 	json_object_set_new(aws_op_json(op), "AttributeNames", names);
 	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }

@@ -12,8 +12,8 @@
  * from a later loop iteration, with the client's reply (reply->error AWS_OK
  * or AWS_E*; reply->aws.code as SQS spells it, "QueueDoesNotExist"...;
  * message names service, operation, AWS code, message and request id), valid
- * during the callback, and for ReceiveMessage on success a result the
- * callback owns (NULL on error).
+ * during the callback, and for ReceiveMessage and GetQueueAttributes on
+ * success a result the callback owns (NULL on error).
  */
 #ifndef SHIPGATE_SVC_SQS_H
 #define SHIPGATE_SVC_SQS_H
@@ -94,13 +94,30 @@ struct aws_op	*sqs_change_message_visibility(struct aws_client *,
 		    int visibility_timeout, sqs_done_cb, void *arg,
 		    char **cause);
 
+/* What shipgatectl doctor reads of a queue; NULL when the queue has
+ * none (a queue without a dead-letter queue has no RedrivePolicy). */
+struct sqs_queue_attributes {
+	char		*queue_arn;
+	char		*redrive_policy;	/* JSON text */
+	char		*policy;		/* JSON text */
+};
+void	 sqs_queue_attributes_free(struct sqs_queue_attributes *);
+
+typedef void	(*sqs_attributes_cb)(const struct aws_reply *,
+		    struct sqs_queue_attributes *, void *arg);
+
 /*
- * Reads the queue's attributes (QueueArn, RedrivePolicy) without
- * touching its messages: whether the queue is there and may be read.
+ * Reads the queue's attributes (QueueArn, RedrivePolicy, Policy) without
+ * touching its messages: whether the queue is there and may be read, and
+ * how it is set up.
  */
 struct aws_op	*sqs_get_queue_attributes(struct aws_client *,
-		    const struct sqs_queue *, sqs_done_cb, void *arg,
+		    const struct sqs_queue *, sqs_attributes_cb, void *arg,
 		    char **cause);
+/* The pure reader of its reply: fills a, or -1 and *cause; a is freed
+ * with sqs_queue_attributes_free either way. */
+int	 sqs_parse_queue_attributes(struct sqs_queue_attributes *,
+	    const void *, size_t, char **cause);
 
 /*
  * The pure reader of a ReceiveMessage reply (the call and the fuzzer use

@@ -36,6 +36,8 @@ static const struct {
 } renamed[] = {
 	{ "s3:ListObjectsV2", "s3:ListBucket" },
 	{ "s3:HeadObject", "s3:GetObject" },
+	{ "s3:GetBucketNotificationConfiguration",
+	    "s3:GetBucketNotification" },
 };
 
 static char	**lines;
