@@ -722,6 +722,14 @@ static const struct aws_op_desc cfn_op_describe_stacks = {
 	&aws_service_cloudformation, "DescribeStacks",
 	&cfn_stack_list_result, "NextToken", NULL, 0
 };
+static const struct aws_op_desc cfn_op_continue_update_rollback = {
+	&aws_service_cloudformation, "ContinueUpdateRollback",
+	&cfn_done_result, NULL, NULL, 0
+};
+static const struct aws_op_desc cfn_op_delete_stack = {
+	&aws_service_cloudformation, "DeleteStack",
+	&cfn_done_result, NULL, NULL, 0
+};
 static const struct aws_op_desc cfn_op_describe_stack_events = {
 	&aws_service_cloudformation, "DescribeStackEvents",
 	&cfn_stack_event_list_result, "NextToken", cfn_stack_events_bound, 0
@@ -907,6 +915,52 @@ cfn_describe_stacks(struct aws_client *client, struct aws_creds *creds,
 {
 	return (cfn_stack_call(&cfn_op_describe_stacks, client, creds, region,
 	    stack_name, 0, NULL, 0, (aws_op_fn)cb, arg, cause));
+}
+
+struct aws_op *
+cfn_continue_update_rollback(struct aws_client *client,
+    struct aws_creds *creds, const char *region, const char *stack_name,
+    const char *const *skip, size_t nskip, const char *token, cfn_done_cb cb,
+    void *arg, char **cause)
+{
+	struct aws_op	*op;
+	char		 name[64];
+	size_t		 i;
+
+	if (stack_name == NULL) {
+		*cause = xstrdup("CloudFormation ContinueUpdateRollback: no "
+		    "stack");
+		return (NULL);
+	}
+	op = aws_op_new(&cfn_op_continue_update_rollback, client, creds,
+	    region);
+	aws_query_add(aws_op_form(op), "StackName", stack_name);
+	for (i = 0; i < nskip; i++) {
+		snprintf(name, sizeof name, "ResourcesToSkip.member.%zu",
+		    i + 1);
+		aws_query_add(aws_op_form(op), name, skip[i]);
+	}
+	if (token != NULL)
+		aws_query_add(aws_op_form(op), "ClientRequestToken", token);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
+}
+
+struct aws_op *
+cfn_delete_stack(struct aws_client *client, struct aws_creds *creds,
+    const char *region, const char *stack, const char *token, cfn_done_cb cb,
+    void *arg, char **cause)
+{
+	struct aws_op	*op;
+
+	if (stack == NULL) {
+		*cause = xstrdup("CloudFormation DeleteStack: no stack");
+		return (NULL);
+	}
+	op = aws_op_new(&cfn_op_delete_stack, client, creds, region);
+	aws_query_add(aws_op_form(op), "StackName", stack);
+	if (token != NULL)
+		aws_query_add(aws_op_form(op), "ClientRequestToken", token);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
 
 /* DescribeStackEvents. */

@@ -268,6 +268,17 @@ struct aws_op	*cfn_delete_change_set(struct aws_client *, struct aws_creds *,
 struct aws_op	*cfn_list_change_sets(struct aws_client *, struct aws_creds *,
 	    const char *region, const char *stack_name, cfn_change_set_list_cb,
 	    void *arg, char **cause);
+/* A stack in UPDATE_ROLLBACK_FAILED rolled back again, skipping the
+ * logical ids in skip (nskip of them; resources whose rollback failed);
+ * the token makes a retry the same request. */
+struct aws_op	*cfn_continue_update_rollback(struct aws_client *,
+	    struct aws_creds *, const char *region, const char *stack_name,
+	    const char *const *skip, size_t nskip, const char *token,
+	    cfn_done_cb, void *arg, char **cause);
+/* DeleteStack (by name or, safer, by id); the token as above. */
+struct aws_op	*cfn_delete_stack(struct aws_client *, struct aws_creds *,
+	    const char *region, const char *stack, const char *token,
+	    cfn_done_cb, void *arg, char **cause);
 /* One stack by name or id, or every stack (all pages) when NULL. */
 struct aws_op	*cfn_describe_stacks(struct aws_client *, struct aws_creds *,
 	    const char *region, const char *stack_name, cfn_stack_list_cb,
