@@ -155,3 +155,8 @@ ok "run 2 goes on: it waits for the Int approval" \
     wait_until 60 stage_is 2 int awaiting_approval
 ctl approve 2 --env int --as alice
 ok "and deploys Int" wait_until 90 stage_is 2 int awaiting_gate
+ok "no sanitizer report in the daemon's log" \
+    sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' '$t_dir/shipgated.log'"
+t_stop "$daemon_pid"
+ok "shipgated stops cleanly" test $? -eq 0
+t_done
