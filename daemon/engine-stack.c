@@ -876,10 +876,18 @@ engine_hold_record(struct engine_run *r, struct store_stage *st,
 	char	*why = NULL, *text;
 	int	 ok;
 
-	text = xasprintf("%s; the environment is stuck until an operator "
-	    "runs: shipgatectl %s %s %s -m COMMENT", reason,
-	    strcmp(status, "ROLLBACK_COMPLETE") == 0 ? "delete-failed-stack" :
-	    "continue-rollback", r->app, st->environment);
+	if (strcmp(status, "ROLLBACK_COMPLETE") == 0)
+		text = xasprintf("%s; the stack's first deployment was rolled "
+		    "back and no change set, not even a new CREATE one, can "
+		    "run on it until it is deleted: the environment is stuck "
+		    "until an operator runs: shipgatectl delete-failed-stack "
+		    "%s %s -m COMMENT", reason, r->app, st->environment);
+	else
+		text = xasprintf("%s; the stack's rollback failed and no "
+		    "change set can run on it until the rollback is "
+		    "continued: the environment is stuck until an operator "
+		    "runs: shipgatectl continue-rollback %s %s [--skip "
+		    "RESOURCE] -m COMMENT", reason, r->app, st->environment);
 	if (engine_txn_begin(r) != 0) {
 		engine_poll_later(r);
 		free(text);
