@@ -591,9 +591,10 @@ engine_stackop_stack_cb(const struct aws_reply *reply,
 		else if (strcmp(status, "DELETE_IN_PROGRESS") == 0) {
 			op->progress = 1;
 			engine_stackop_later(op);
-		} else if (strcmp(status, "DELETE_FAILED") == 0)
+		} else if (strcmp(status, "DELETE_FAILED") == 0 && op->sent)
 			engine_stackop_failed(op);
-		else if (strcmp(status, "ROLLBACK_COMPLETE") == 0) {
+		else if (strcmp(status, "ROLLBACK_COMPLETE") == 0 ||
+		    strcmp(status, "DELETE_FAILED") == 0) {
 			if (!op->sent)
 				engine_stackop_send(op);
 			else
@@ -742,17 +743,18 @@ engine_stack_action(struct engine *e, const char *app, const char *env,
 	    strcmp(h->stack_status, "UPDATE_ROLLBACK_FAILED") != 0) {
 		*cause = xasprintf("stack %s of %s %s is %s, not "
 		    "UPDATE_ROLLBACK_FAILED: continue-rollback does not apply"
-		    "%s", h->stack, app, env, h->stack_status,
-		    strcmp(h->stack_status, "ROLLBACK_COMPLETE") == 0 ?
-		    " (delete-failed-stack does)" : "");
+		    " (delete-failed-stack does)", h->stack, app, env,
+		    h->stack_status);
 		rc = ENGINE_ECONFLICT;
 		goto out;
 	}
 	if (strcmp(action, "delete-failed-stack") == 0 &&
-	    strcmp(h->stack_status, "ROLLBACK_COMPLETE") != 0) {
+	    strcmp(h->stack_status, "ROLLBACK_COMPLETE") != 0 &&
+	    strcmp(h->stack_status, "DELETE_FAILED") != 0) {
 		*cause = xasprintf("stack %s of %s %s is %s: only a stack in "
-		    "ROLLBACK_COMPLETE (a first deployment rolled back) may "
-		    "be deleted%s", h->stack, app, env, h->stack_status,
+		    "ROLLBACK_COMPLETE (a first deployment rolled back, or "
+		    "its deletion failed) may be deleted%s", h->stack, app,
+		    env, h->stack_status,
 		    strcmp(h->stack_status, "UPDATE_ROLLBACK_FAILED") == 0 ?
 		    " (continue-rollback applies)" : "");
 		rc = ENGINE_ECONFLICT;
@@ -836,11 +838,11 @@ engine_hold_wait(struct engine_run *r, struct store_stage *st)
 		reason = xasprintf("waiting: stack %s is stuck in %s (%s); an "
 		    "operator must run: shipgatectl %s %s %s%s -m COMMENT",
 		    h->stack, h->stack_status, h->reason,
-		    strcmp(h->stack_status, "ROLLBACK_COMPLETE") == 0 ?
+		    strcmp(h->stack_status, "UPDATE_ROLLBACK_FAILED") != 0 ?
 		    "delete-failed-stack" : "continue-rollback", r->app,
 		    st->environment,
-		    strcmp(h->stack_status, "ROLLBACK_COMPLETE") == 0 ? "" :
-		    " [--skip RESOURCE]");
+		    strcmp(h->stack_status, "UPDATE_ROLLBACK_FAILED") != 0 ?
+		    "" : " [--skip RESOURCE]");
 	if (st->reason == NULL || strcmp(st->reason, reason) != 0) {
 		if (store_stage_set_reason(s, st->id, st->status, reason,
 		    &why) != 0) {

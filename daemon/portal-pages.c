@@ -317,7 +317,7 @@ pages_env_stuck(const struct page_ctx *ctx, const struct config_app *app,
 		tmpl_set(f, "action_comment", h->action_comment);
 	} else if (ctx->user != NULL && perm_is_operator(ctx->config,
 	    ctx->user, "continue rollbacks", NULL)) {
-		cont = strcmp(h->stack_status, "ROLLBACK_COMPLETE") != 0;
+		cont = strcmp(h->stack_status, "UPDATE_ROLLBACK_FAILED") == 0;
 		f = tmpl_object(o, "form");
 		tmpl_set(f, "verb", cont ? "continue-rollback" :
 		    "delete-failed-stack");

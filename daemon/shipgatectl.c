@@ -523,7 +523,7 @@ ctl_print_stuck(FILE *f, json_t *h)
 	else
 		fprintf(f, "  an operator runs: shipgatectl %s %s %s -m "
 		    "COMMENT\n", strcmp(json_string_value(json_object_get(h,
-		    "status")), "ROLLBACK_COMPLETE") == 0 ?
+		    "status")), "UPDATE_ROLLBACK_FAILED") != 0 ?
 		    "delete-failed-stack" : "continue-rollback",
 		    json_string_value(json_object_get(h, "app")),
 		    json_string_value(json_object_get(h, "env")));

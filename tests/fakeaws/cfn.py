@@ -43,6 +43,10 @@ class CfnState(object):
         # back, the stack ends UPDATE_ROLLBACK_FAILED.  POST
         # /_fake/cfn/fail-rollback.
         self.fail_rollbacks = []
+        # Injected failures of DeleteStack: the resource cannot be
+        # deleted, the stack ends DELETE_FAILED.  POST
+        # /_fake/cfn/fail-delete.
+        self.fail_deletes = []
         # DeleteChangeSet runs DELETE_PENDING -> DELETE_IN_PROGRESS ->
         # DELETE_COMPLETE, as on AWS; this many of the next deletions end
         # DELETE_FAILED instead.  POST /_fake/cfn/fail-delete-change-set.
@@ -990,8 +994,16 @@ def op_DeleteStack(state, req, p):
             r = stk["resources"][lg]
             _event(stk, lg, r["type"], "DELETE_IN_PROGRESS", physical=r["physical"],
                    token=token)
-            _delete_physical(state, stk, r)
             yield state.step_delay
+            reason = _take_failure(state, stk, lg, st(state).fail_deletes)
+            if reason:
+                _event(stk, lg, r["type"], "DELETE_FAILED", reason,
+                       physical=r["physical"], token=token)
+                _stack_event(stk, "DELETE_FAILED", "The following resource(s) failed "
+                             "to delete: [%s]. " % lg, token=token)
+                return
+            _delete_physical(state, stk, r)
+            del stk["resources"][lg]
             _event(stk, lg, r["type"], "DELETE_COMPLETE", physical=r["physical"],
                    token=token)
         stk["resources"] = {}
@@ -1039,6 +1051,24 @@ def control_fail_rollback(state, body):
                  "failure of %s)\" (RequestToken: %s, HandlerErrorCode: "
                  "NotStabilized)" % (body["logical_id"], uuid.uuid4()))}
         st(state).fail_rollbacks.append(f)
+        return f
+
+
+def control_fail_delete(state, body):
+    """DeleteStack cannot delete logical_id: the stack ends DELETE_FAILED
+    (count times); it may be deleted again."""
+    if not body.get("logical_id"):
+        raise ValueError("logical_id is required")
+    with state.lock:
+        f = {"account": body.get("account", "*"), "region": body.get("region", "*"),
+             "stack": body.get("stack", "*"), "logical_id": body["logical_id"],
+             "count": int(body.get("count", 1)),
+             "reason": body.get("reason") or (
+                 "Resource handler returned message: \"The resource is in use "
+                 "(injected deletion failure of %s)\" (RequestToken: %s, "
+                 "HandlerErrorCode: ResourceConflict)" % (body["logical_id"],
+                                                          uuid.uuid4()))}
+        st(state).fail_deletes.append(f)
         return f
 
 

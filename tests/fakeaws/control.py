@@ -162,6 +162,8 @@ def handle(state, req):
             return _json(cfn.control_fail_resource(state, body))
         if path == "/_fake/cfn/fail-rollback" and m == "POST":
             return _json(cfn.control_fail_rollback(state, body))
+        if path == "/_fake/cfn/fail-delete" and m == "POST":
+            return _json(cfn.control_fail_delete(state, body))
         if path == "/_fake/cfn/fail-delete-change-set" and m == "POST":
             return _json(cfn.control_fail_change_set_delete(state, body))
         if path == "/_fake/cfn/update-stack" and m == "POST":

@@ -223,8 +223,19 @@ def hard_cases(t, fake, cf):
     t.ok(any(e["LogicalResourceId"] == "Service" and e["ResourceStatus"] ==
              "UPDATE_COMPLETE" and "skipped" in (e.get("ResourceStatusReason") or "")
              for e in ev[:8]), "the skipped resource is UPDATE_COMPLETE, marked skipped")
+    fake.control("/_fake/cfn/fail-delete", {"stack": "hard", "logical_id": "Cluster",
+                                            "reason": "Injected: cluster in use"})
     cf.delete_stack(StackName="hard")
-    t.eq(wait_stack_gone(cf, "hard"), "DELETE_COMPLETE", "hard: deleted")
+    t.eq(wait_stack(cf, "hard")["StackStatus"], "DELETE_FAILED",
+         "DeleteStack: an injected failure ends DELETE_FAILED")
+    ev = cf.describe_stack_events(StackName="hard")["StackEvents"]
+    t.ok([(e["LogicalResourceId"], e["ResourceStatus"], e.get("ResourceStatusReason"))
+          for e in ev[:2]] == [("hard", "DELETE_FAILED", "The following resource(s) "
+                                "failed to delete: [Cluster]. "),
+                               ("Cluster", "DELETE_FAILED", "Injected: cluster in use")],
+         "its events name the resource and the reason")
+    cf.delete_stack(StackName="hard")
+    t.eq(wait_stack_gone(cf, "hard"), "DELETE_COMPLETE", "hard: deleted again")
 
 
 def wait_stack_gone(cf, name, timeout=15):
