@@ -669,7 +669,8 @@ control_stack_action(struct control_conn *conn, json_t *req, json_t *reply,
 		return;
 	}
 	if ((v = json_object_get(req, "skip")) != NULL) {
-		if (!json_is_array(v) || json_array_size(v) > CONTROL_SKIP_MAX) {
+		if (!json_is_array(v) ||
+		    json_array_size(v) > CONTROL_SKIP_MAX) {
 			control_fail(reply, "bad_request", "\"skip\" is an "
 			    "array of at most %d logical resource ids",
 			    CONTROL_SKIP_MAX);

@@ -319,7 +319,8 @@ engine_stackop_events_cb(const struct aws_reply *reply,
 		goto out;
 	if (reply->error == AWS_OK)
 		failed = engine_failed_resources(events);
-	reason = xasprintf("stack %s %s again: %s", op->stack, status,
+	reason = xasprintf("stack %s %s%s: %s", op->stack, status,
+	    op->kind == ENGINE_STACK_CONTINUE ? " again" : "",
 	    failed != NULL ? failed : "no failed resource in its events");
 	engine_stackop_finish(op, 0, status, reason);
 	free(reason);
