@@ -172,7 +172,7 @@ static int
 t_setup(struct t *t)
 {
 	struct config_errors	 e;
-	char			*apps, *a[17], *text, *cause = NULL;
+	char			*apps, *a[18], *text, *cause = NULL;
 	const char		*u;
 	size_t			 i;
 	int64_t			 id;
@@ -215,8 +215,10 @@ t_setup(struct t *t)
 	a[14] = app_text("firstfail", "firstfail-int", "", "");
 	a[15] = app_text("obs", "obs-int", "", "");
 	a[16] = app_text("empty", "empty-int", "    mode: superseded\n", "");
+	a[17] = app_text("emptyexp", "emptyexp-int", "",
+	    ", approval_timeout: 1h");
 	apps = xstrdup("");
-	for (i = 0; i < 17; i++) {
+	for (i = 0; i < 18; i++) {
 		text = xasprintf("%s%s", apps, a[i]);
 		free(apps);
 		free(a[i]);
@@ -910,6 +912,43 @@ stack_act(struct t *t, enum engine_action_kind kind, const char *app,
 		a.nskip = 1;
 	}
 	return (engine_act(t->engine, &a, cause));
+}
+
+/* Another tool's CREATE change set on a stack of app "emptyexp": the
+ * stack is made, REVIEW_IN_PROGRESS, by someone else. */
+static int
+manual_create(struct t *t, const char *stack)
+{
+	const struct config_app			*app;
+	struct cfn_create_change_set_input	 in;
+	struct cfn_parameter_input		 params[2];
+	struct manual				 m;
+	struct aws_creds			*creds;
+	char					*tpl, *cause = NULL;
+
+	app = config_find_app(t->config, "emptyexp");
+	creds = aws_context_env_creds(t->aws, app, &app->environments[0],
+	    &cause);
+	tpl = xasprintf(TEMPLATE_FMT, "other", "other");
+	params[0] = (struct cfn_parameter_input){ "ImageTag", "0.1", 0 };
+	params[1] = (struct cfn_parameter_input){ "Environment", "int", 0 };
+	memset(&in, 0, sizeof in);
+	in.stack_name = stack;
+	in.change_set_name = "another-tool";
+	in.type = CFN_CHANGE_SET_CREATE;
+	in.template_body = tpl;
+	in.parameters = params;
+	in.nparameters = 2;
+	memset(&m, 0, sizeof m);
+	if (creds == NULL || cfn_create_change_set(aws_context_client(t->aws),
+	    creds, "eu-west-1", &in, manual_ref_cb, &m, &cause) == NULL ||
+	    !t_until(t, manual_pred, &m))
+		m.ok = 0;
+	if (cause != NULL)
+		tap_diag("manual create: %s", cause);
+	free(cause);
+	free(tpl);
+	return (m.ok);
 }
 
 /* --- Scenarios ----------------------------------------------------------- */
@@ -1698,7 +1737,7 @@ test_obsolete(struct t *t)
 static void
 test_empty_stack(struct t *t)
 {
-	char	*cause = NULL;
+	char	*cause = NULL, *st;
 	int64_t	 a, b;
 	int	 rc;
 
@@ -1725,6 +1764,33 @@ test_empty_stack(struct t *t)
 	ok(deploy_one(t, b), "empty stack: the newer release deploys");
 	ok(fake_calls(t, "cloudformation", "DeleteStack") >= 1,
 	    "empty stack: DeleteStack was called");
+
+	/* Expired: the same. */
+	a = t_submit(t, t_release(t, "emptyexp", "1.0.0", "emptyexp"));
+	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL) &&
+	    wait_stack_status(t, "emptyexp-int", "REVIEW_IN_PROGRESS"),
+	    "empty stack: a first release awaits approval");
+	t->offset += 2 * 3600 * 1000;	/* past approval_timeout: 1h */
+	engine_wake(t->engine);
+	ok(wait_run(t, a, STORE_RUN_EXPIRED) &&
+	    wait_stack_status(t, "emptyexp-int", "DELETE_COMPLETE"),
+	    "empty stack: deleted after the approval expired");
+	t->offset -= 2 * 3600 * 1000;
+
+	/* A stack shipgate did not make is never deleted: a REVIEW_IN_PROGRESS
+	   stack there before the first run (another tool's change set). */
+	ok(manual_create(t, "emptyexp-int"), "empty stack: another tool's "
+	    "change set makes the stack");
+	a = t_submit(t, t_release(t, "emptyexp", "1.0.1", "emptyexp"));
+	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL),
+	    "empty stack: a release awaits approval on it");
+	ok(engine_reject(t->engine, a, "int", as("alice"), "no", NULL) == 0 &&
+	    wait_run(t, a, STORE_RUN_REJECTED), "empty stack: rejected");
+	t_spin(t, 500);
+	st = fake_stack_status(t, "emptyexp-int");
+	ok(strcmp(st, "REVIEW_IN_PROGRESS") == 0,
+	    "empty stack: a stack shipgate did not make stays (%s)", st);
+	free(st);
 }
 
 static void
