@@ -65,6 +65,8 @@ struct engine_stackop {
 };
 
 static void	engine_stackop_step(struct engine_stackop *);
+static void	engine_stackop_start_hold(struct engine *,
+		    const struct store_stack_hold *);
 
 static const char *
 engine_stackop_name(const struct engine_stackop *op)
@@ -223,10 +225,11 @@ static void
 engine_stackop_finish(struct engine_stackop *op, int done,
     const char *stack_status, const char *reason)
 {
-	struct engine	*e = op->engine;
-	struct store	*s = e->store;
-	char		*why = NULL, *action, *app;
-	int		 ok;
+	struct engine		*e = op->engine;
+	struct store		*s = e->store;
+	struct store_stack_hold	*h = NULL;
+	char			*why = NULL, *action, *app, *env;
+	int			 ok;
 
 	if (op->kind == ENGINE_STACK_CLEANUP) {
 		if (done) {
@@ -267,9 +270,15 @@ engine_stackop_finish(struct engine_stackop *op, int done,
 		    reason);
 out:
 	app = xstrdup(op->app);
+	env = xstrdup(op->env);
 	engine_stackop_end(op);
+	/* An operator's action recorded while this one ran goes now. */
+	if (store_stack_hold_get(s, app, env, &h, NULL) == 0)
+		engine_stackop_start_hold(e, h);
+	store_stack_hold_free(h);
 	engine_kick_app(e, app);	/* waiting runs, busy stacks */
 	free(app);
+	free(env);
 }
 
 /* --- The failed resources, from the stack's events ----------------------- */
