@@ -7,7 +7,10 @@
 # instead of failing; continue-rollback is refused without a comment or
 # to a non-operator; the portal's button (an operator, a comment)
 # continues the rollback, which the daemon waits on and audits; then the
-# waiting release goes on.
+# waiting release goes on.  Then STG's first deployment fails, leaving
+# its stack in ROLLBACK_COMPLETE: the reason says it must be deleted, a
+# retry waits, delete-failed-stack deletes it (waited on, audited) and
+# the retried stage creates it again.
 . "$top_srcdir/tests/lib.sh"
 t_tmpdir
 t_start_fake --step-delay 0.05 ||
@@ -155,6 +158,64 @@ ok "run 2 goes on: it waits for the Int approval" \
     wait_until 60 stage_is 2 int awaiting_approval
 ctl approve 2 --env int --as alice
 ok "and deploys Int" wait_until 90 stage_is 2 int awaiting_gate
+# --- A first deployment that fails: ROLLBACK_COMPLETE, delete-failed-stack ---
+# STG's stack goes (as if STG were new), so run 2's STG stage creates it.
+"$TEST_PYTHON" - "$fake_url" "$top_srcdir/tests/fakeaws" <<'EOF' >"$t_dir/del.out" 2>&1
+import sys, time
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[2])
+import boto3
+import fakeaws_keys as K
+kw = {"endpoint_url": sys.argv[1], "region_name": "eu-west-1"}
+sts = boto3.client("sts", aws_access_key_id=K.ACCESS_KEY_ID,
+                   aws_secret_access_key=K.SECRET_ACCESS_KEY, **kw)
+c = sts.assume_role(RoleArn="arn:aws:iam::222222222222:role/test",
+                    RoleSessionName="test-stuck")["Credentials"]
+cf = boto3.client("cloudformation", aws_access_key_id=c["AccessKeyId"],
+                  aws_secret_access_key=c["SecretAccessKey"],
+                  aws_session_token=c["SessionToken"], **kw)
+sid = cf.describe_stacks(StackName="billing-stg")["Stacks"][0]["StackId"]
+cf.delete_stack(StackName="billing-stg")
+for i in range(600):
+    st = cf.describe_stacks(StackName=sid)["Stacks"][0]["StackStatus"]
+    if st == "DELETE_COMPLETE":
+        sys.exit(0)
+    time.sleep(0.05)
+sys.exit(1)
+EOF
+ok "STG's stack is deleted (STG is new again)" test $? -eq 0
+sgtest post "$fake_url" /_fake/cfn/fail-resource '{"logical_id": "WebService",
+    "stack": "billing-stg", "reason": "no capacity in the cluster"}' >/dev/null
+ctl authorise 2 --as alice
+ok "run 2 is authorised; STG's CREATE change set awaits approval" \
+    wait_until 60 stage_is 2 stg awaiting_approval
+ctl approve 2 --env stg --as bob
+ok "STG's first deployment fails" wait_until 90 run_is 2 failed
+ok "the reason says the stack must be deleted first, and how" \
+    show_check 2 "'ROLLBACK_COMPLETE' in stage('stg')['reason'] and
+    'no capacity in the cluster' in stage('stg')['reason'] and
+    'shipgatectl delete-failed-stack billing stg' in stage('stg')['reason']"
+ctl retry 2 --env stg --as dave
+ok "a retry of STG waits, saying why, instead of failing" \
+    wait_until 60 show_check 2 "stage('stg')['status'] == 'pending' and
+    'delete-failed-stack billing stg' in (stage('stg')['reason'] or '')"
+ctl continue-rollback billing stg --as dave -m 'try'
+ok "continue-rollback does not apply to ROLLBACK_COMPLETE: exit 1" \
+    sh -c "test $rc -eq 1 && grep -q 'delete-failed-stack does' '$t_dir/err'"
+ctl delete-failed-stack billing stg --as dave
+ok "delete-failed-stack without -m: exit 2" test "$rc" -eq 2
+ctl delete-failed-stack billing stg --as dave -m 'capacity added; start STG afresh'
+ok "dave deletes the failed stack" test "$rc" -eq 0
+ok "it is waited on until DELETE_COMPLETE: STG no longer stuck" \
+    wait_until 60 stuck_none
+ok "audited" show_check 2 "[a['action'] for a in run['audit']
+    if 'delete-failed-stack' in a['action']] ==
+    ['delete-failed-stack', 'delete-failed-stack done']"
+ok "the retried STG creates its stack again and awaits approval" \
+    wait_until 60 stage_is 2 stg awaiting_approval
+ctl approve 2 --env stg --as bob
+ok "and deploys STG" wait_until 90 stage_is 2 prod awaiting_approval
+
 ok "no sanitizer report in the daemon's log" \
     sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' '$t_dir/shipgated.log'"
 t_stop "$daemon_pid"
