@@ -1611,6 +1611,85 @@ test_rollback_failed(struct t *t)
 	ok(deploy_one(t, b), "stuck: the waiting run goes on and deploys");
 }
 
+static int
+failed_again_pred(struct t *t, void *arg)
+{
+	json_t	*j;
+	char	*st;
+	int	 ok;
+
+	(void)arg;
+	j = fake_json(t, "GET", "/_fake/state", NULL);
+	ok = json_array_size(json_object_get(json_object_get(j,
+	    "cloudformation"), "fail_rollbacks")) == 0;
+	json_decref(j);
+	st = fake_stack_status(t, "stuck-int");
+	ok = ok && strcmp(st, "UPDATE_ROLLBACK_FAILED") == 0;
+	free(st);
+	return (ok);
+}
+
+/*
+ * shipgated stops just after sending ContinueUpdateRollback, and the
+ * rollback fails again meanwhile: the next engine sends the same request
+ * (CloudFormation takes it as the one it had), sees the stack still
+ * UPDATE_ROLLBACK_FAILED without progress, and after a few looks records
+ * the failure; the environment stays held, nothing under way.
+ */
+static void
+test_rollback_failed_restart(struct t *t)
+{
+	struct reason_want	 w;
+	char			*st, *cause = NULL;
+	int64_t			 a;
+	int			 action, n, rc;
+
+	a = t_submit(t, t_release(t, "stuck", "1.0.0", "stuck"));
+	ok(deploy_one(t, a), "restart: the first release deploys");
+	fakeaws_control(&t->fake, "POST", "/_fake/cfn/fail-resource",
+	    "{\"logical_id\": \"Service\", \"stack\": \"stuck-int\"}",
+	    NULL);
+	fakeaws_control(&t->fake, "POST", "/_fake/cfn/fail-rollback",
+	    "{\"logical_id\": \"Service\", \"stack\": \"stuck-int\", "
+	    "\"count\": 2}", NULL);
+	a = t_submit(t, t_release(t, "stuck", "1.0.1", "stuck"));
+	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL) &&
+	    approve(t, a, "int", "alice") == 0 &&
+	    wait_run(t, a, STORE_RUN_FAILED) &&
+	    wait_hold(t, "stuck", "UPDATE_ROLLBACK_FAILED"),
+	    "restart: the rollback fails, the environment is held");
+	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "stuck", "dave",
+	    "try again", NULL, &cause);
+	ok(rc == 0, "restart: continue-rollback asked (%s)",
+	    cause != NULL ? cause : "ok");
+	free(cause);
+	for (n = 0; n < 2000 && fake_calls(t, "cloudformation",
+	    "ContinueUpdateRollback") == 0; n++)
+		t_spin(t, 5);
+	t_engine_stop(t);
+	ok(fake_calls(t, "cloudformation", "ContinueUpdateRollback") == 1,
+	    "restart: sent, then the engine stops");
+	/* The fake goes on: the rollback fails again while nobody looks
+	   (the injected rule used up, the stack stuck again). */
+	ok(t_until(t, failed_again_pred, NULL),
+	    "restart: meanwhile the rollback fails again");
+	ok(t_engine_start(t) == 0, "restart: the engine starts again");
+	w = (struct reason_want){ a, "continue-rollback failed" };
+	ok(t_until(t, audit_pred, &w), "restart: the failure is found and "
+	    "audited");
+	st = hold_status(t, "stuck", &action);
+	ok(strcmp(st, "UPDATE_ROLLBACK_FAILED") == 0 && !action,
+	    "restart: still held, nothing under way (%s)", st);
+	free(st);
+	ok(fake_calls(t, "cloudformation", "ContinueUpdateRollback") == 2,
+	    "restart: the same request sent again, once");
+	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "stuck", "dave",
+	    "and again", NULL, &cause);
+	ok(rc == 0 && wait_hold(t, "stuck", "none"),
+	    "restart: a new request (a new token) completes the rollback");
+	free(cause);
+}
+
 /*
  * A first deployment that fails leaves its stack in ROLLBACK_COMPLETE:
  * held; delete-failed-stack deletes it (waited on), and the next run
@@ -2150,6 +2229,7 @@ main(void)
 		{ "deploy timeout", test_deploy_timeout },
 		{ "stale", test_stale },
 		{ "rollback failed", test_rollback_failed },
+		{ "rollback failed, restart", test_rollback_failed_restart },
 		{ "first deployment failed", test_first_deploy_failed },
 		{ "obsolete", test_obsolete },
 		{ "empty stack", test_empty_stack },
