@@ -1162,6 +1162,85 @@ out:
 	free(error);
 }
 
+/*
+ * POST /apps/APP/stacks/ENV/{continue-rollback,delete-failed-stack}: an
+ * operator's way out of an environment's stuck stack, from the app
+ * page.  A comment is required, the skips (continue-rollback) are logical
+ * ids with spaces between.
+ */
+#define PORTAL_SKIP_MAX	32
+
+static void
+portal_stack_form(struct portal_request *q)
+{
+	struct portal_reply	*r = &q->reply;
+	struct engine_action	 act;
+	const char		*app = q->path.segs[1], *env = q->path.segs[3];
+	const char		*verb = q->path.segs[4], *comment, *skipv;
+	const char		*skip[PORTAL_SKIP_MAX];
+	char			*skips = NULL, *p, *cause = NULL;
+	char			*error = NULL, *loc;
+	size_t			 n = 0;
+	int			 rc, status = 400;
+
+	memset(&act, 0, sizeof act);
+	if (strcmp(verb, "continue-rollback") == 0)
+		act.kind = ENGINE_CONTINUE_ROLLBACK;
+	else if (strcmp(verb, "delete-failed-stack") == 0)
+		act.kind = ENGINE_DELETE_FAILED_STACK;
+	else {
+		portal_fail(&q->ctx, 0, r, 404, "not_found", "No such page.");
+		return;
+	}
+	comment = portal_form_value(q, "comment");
+	skipv = portal_form_value(q, "skip");
+	if (!portal_blank(skipv)) {
+		skips = xstrdup(skipv);
+		for (p = strtok(skips, " \t\r\n,"); p != NULL;
+		    p = strtok(NULL, " \t\r\n,")) {
+			if (n == PORTAL_SKIP_MAX) {
+				error = xasprintf("At most %d resources may "
+				    "be skipped.", PORTAL_SKIP_MAX);
+				break;
+			}
+			skip[n++] = p;
+		}
+	}
+	act.app = app;
+	act.env = env;
+	act.comment = portal_blank(comment) ? NULL : comment;
+	act.skip = skip;
+	act.nskip = n;
+	act.actor.user = q->user;
+	act.actor.via = "portal";
+	if (error != NULL)
+		;
+	else if (act.comment == NULL)
+		error = xstrdup("A comment is required: say why.");
+	else if (portal_form_value(q, "confirm") == NULL)
+		error = xstrdup("Tick Confirm to act on the stack.");
+	else if ((rc = portal_action(q->p, &act, &cause)) != 0) {
+		status = portal_api_status(rc);
+		error = cause;
+		cause = NULL;
+	}
+	if (error == NULL) {
+		loc = xasprintf("/apps/%s", app);
+		portal_redirect(r, loc);
+		free(loc);
+		goto out;
+	}
+	rc = pages_app(&q->ctx, app, NULL, error, &r->body, &cause);
+	portal_page_result(&q->ctx, r, rc, cause);
+	cause = NULL;
+	if (rc >= 200 && rc < 300)
+		r->status = status;
+out:
+	free(skips);
+	free(cause);
+	free(error);
+}
+
 static const char *
 portal_done_notice(const char *done)
 {
@@ -1421,6 +1500,8 @@ static const struct portal_route portal_routes[] = {
 	    ROUTE_SESSION|ROUTE_CSRF },
 	{ ROUTE_POST, "/releases/{id}/*", portal_release_form, NULL,
 	    ROUTE_SESSION|ROUTE_CSRF },
+	{ ROUTE_POST, "/apps/*/stacks/*/*", portal_stack_form, NULL,
+	    ROUTE_SESSION|ROUTE_CSRF },
 
 	{ ROUTE_GET, "/api/v1/apps", NULL, portal_api_apps, ROUTE_SESSION },
 	{ ROUTE_GET, "/api/v1/me", NULL, portal_api_me, ROUTE_SESSION },
@@ -1431,6 +1512,10 @@ static const struct portal_route portal_routes[] = {
 	    ROUTE_SESSION|ROUTE_CSRF },
 	{ ROUTE_POST, "/api/v1/releases/{id}/redeploy", NULL,
 	    portal_api_redeploy, ROUTE_SESSION|ROUTE_CSRF },
+	{ ROUTE_GET, "/api/v1/stacks", NULL, portal_api_stacks,
+	    ROUTE_SESSION },
+	{ ROUTE_POST, "/api/v1/apps/*/environments/*/*", NULL,
+	    portal_api_stack_action, ROUTE_SESSION|ROUTE_CSRF },
 };
 
 /* Whether the path matches pattern (see above); sets *idp for {id}. */

@@ -675,6 +675,9 @@ AWS_OP_RESULT_ONE(cfn_ref, struct cfn_change_set_ref, cfn_parse_change_set_ref,
     cfn_change_set_ref_free, cfn_change_set_ref_cb)
 AWS_OP_RESULT(cfn_change_set, struct cfn_change_set, cfn_parse_change_set_page,
     cfn_change_set_free, cfn_change_set_cb)
+AWS_OP_RESULT(cfn_change_set_list, struct cfn_change_set_list,
+    cfn_parse_change_set_list_page, cfn_change_set_list_free,
+    cfn_change_set_list_cb)
 AWS_OP_RESULT(cfn_stack_list, struct cfn_stack_list, cfn_parse_stacks_page,
     cfn_stack_list_free, cfn_stack_list_cb)
 AWS_OP_RESULT(cfn_stack_event_list, struct cfn_stack_event_list,
@@ -718,10 +721,26 @@ static const struct aws_op_desc cfn_op_delete_change_set = {
 	{ "cloudformation:DeleteChangeSet", AWS_ACCOUNT_ENVIRONMENT,
 	    "change-set" }
 };
+static const struct aws_op_desc cfn_op_list_change_sets = {
+	&aws_service_cloudformation, "ListChangeSets",
+	&cfn_change_set_list_result, "NextToken", NULL, 0,
+	{ "cloudformation:ListChangeSets", AWS_ACCOUNT_ENVIRONMENT, "stack" }
+};
 static const struct aws_op_desc cfn_op_describe_stacks = {
 	&aws_service_cloudformation, "DescribeStacks",
 	&cfn_stack_list_result, "NextToken", NULL, 0,
 	{ "cloudformation:DescribeStacks", AWS_ACCOUNT_ENVIRONMENT, "stack" }
+};
+static const struct aws_op_desc cfn_op_continue_update_rollback = {
+	&aws_service_cloudformation, "ContinueUpdateRollback",
+	&cfn_done_result, NULL, NULL, 0,
+	{ "cloudformation:ContinueUpdateRollback", AWS_ACCOUNT_ENVIRONMENT,
+	    "stack" }
+};
+static const struct aws_op_desc cfn_op_delete_stack = {
+	&aws_service_cloudformation, "DeleteStack",
+	&cfn_done_result, NULL, NULL, 0,
+	{ "cloudformation:DeleteStack", AWS_ACCOUNT_ENVIRONMENT, "stack" }
 };
 static const struct aws_op_desc cfn_op_describe_stack_events = {
 	&aws_service_cloudformation, "DescribeStackEvents",
@@ -736,8 +755,11 @@ const struct aws_op_desc *const cfn_operations[] = {
 	&cfn_op_describe_change_set,
 	&cfn_op_execute_change_set,
 	&cfn_op_delete_change_set,
+	&cfn_op_list_change_sets,
 	&cfn_op_describe_stacks,
 	&cfn_op_describe_stack_events,
+	&cfn_op_continue_update_rollback,
+	&cfn_op_delete_stack,
 	NULL
 };
 
@@ -906,12 +928,67 @@ cfn_stack_call(const struct aws_op_desc *d, struct aws_client *client,
 }
 
 struct aws_op *
+cfn_list_change_sets(struct aws_client *client, struct aws_creds *creds,
+    const char *region, const char *stack_name, cfn_change_set_list_cb cb,
+    void *arg, char **cause)
+{
+	return (cfn_stack_call(&cfn_op_list_change_sets, client, creds, region,
+	    stack_name, 1, NULL, 0, (aws_op_fn)cb, arg, cause));
+}
+
+struct aws_op *
 cfn_describe_stacks(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *stack_name, cfn_stack_list_cb cb,
     void *arg, char **cause)
 {
 	return (cfn_stack_call(&cfn_op_describe_stacks, client, creds, region,
 	    stack_name, 0, NULL, 0, (aws_op_fn)cb, arg, cause));
+}
+
+struct aws_op *
+cfn_continue_update_rollback(struct aws_client *client,
+    struct aws_creds *creds, const char *region, const char *stack_name,
+    const char *const *skip, size_t nskip, const char *token, cfn_done_cb cb,
+    void *arg, char **cause)
+{
+	struct aws_op	*op;
+	char		 name[64];
+	size_t		 i;
+
+	if (stack_name == NULL) {
+		*cause = xstrdup("CloudFormation ContinueUpdateRollback: no "
+		    "stack");
+		return (NULL);
+	}
+	op = aws_op_new(&cfn_op_continue_update_rollback, client, creds,
+	    region);
+	aws_query_add(aws_op_form(op), "StackName", stack_name);
+	for (i = 0; i < nskip; i++) {
+		snprintf(name, sizeof name, "ResourcesToSkip.member.%zu",
+		    i + 1);
+		aws_query_add(aws_op_form(op), name, skip[i]);
+	}
+	if (token != NULL)
+		aws_query_add(aws_op_form(op), "ClientRequestToken", token);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
+}
+
+struct aws_op *
+cfn_delete_stack(struct aws_client *client, struct aws_creds *creds,
+    const char *region, const char *stack, const char *token, cfn_done_cb cb,
+    void *arg, char **cause)
+{
+	struct aws_op	*op;
+
+	if (stack == NULL) {
+		*cause = xstrdup("CloudFormation DeleteStack: no stack");
+		return (NULL);
+	}
+	op = aws_op_new(&cfn_op_delete_stack, client, creds, region);
+	aws_query_add(aws_op_form(op), "StackName", stack);
+	if (token != NULL)
+		aws_query_add(aws_op_form(op), "ClientRequestToken", token);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
 
 /* DescribeStackEvents. */

@@ -1,7 +1,7 @@
 /*
  * CloudFormation (query protocol, XML replies): the change-set life cycle
  * the engine drives (create, describe with every page of changes,
- * execute, delete) and the stack reads it waits on (stacks, stack
+ * execute, delete, list) and the stack reads it waits on (stacks, stack
  * events).  Also pure helpers the engine and the portal share: reading
  * reply pages, a change set's summary, the description's truncation.
  *
@@ -164,8 +164,7 @@ struct cfn_change_set {
 	size_t		 nchanges;
 };
 
-/* ListChangeSets' summaries: a reader, no call (shipgated does not
-   sign ListChangeSets: not in --list-operations, no policy grants it). */
+/* ListChangeSets' summaries. */
 struct cfn_change_set_summary {
 	char		*id;
 	char		*name;
@@ -244,6 +243,8 @@ typedef void	(*cfn_change_set_ref_cb)(const struct aws_reply *,
 		    struct cfn_change_set_ref *, void *arg);
 typedef void	(*cfn_change_set_cb)(const struct aws_reply *,
 		    struct cfn_change_set *, void *arg);
+typedef void	(*cfn_change_set_list_cb)(const struct aws_reply *,
+		    struct cfn_change_set_list *, void *arg);
 typedef void	(*cfn_stack_list_cb)(const struct aws_reply *,
 		    struct cfn_stack_list *, void *arg);
 typedef void	(*cfn_stack_event_list_cb)(const struct aws_reply *,
@@ -267,6 +268,21 @@ struct aws_op	*cfn_execute_change_set(struct aws_client *,
 	    cfn_done_cb, void *arg, char **cause);
 struct aws_op	*cfn_delete_change_set(struct aws_client *, struct aws_creds *,
 	    const char *region, const char *stack_name, const char *change_set,
+	    cfn_done_cb, void *arg, char **cause);
+/* Whether anything else uses a stack shipgate made (engine-stack.c). */
+struct aws_op	*cfn_list_change_sets(struct aws_client *, struct aws_creds *,
+	    const char *region, const char *stack_name, cfn_change_set_list_cb,
+	    void *arg, char **cause);
+/* A stack in UPDATE_ROLLBACK_FAILED rolled back again, skipping the
+ * logical ids in skip (nskip of them; resources whose rollback failed);
+ * the token makes a retry the same request. */
+struct aws_op	*cfn_continue_update_rollback(struct aws_client *,
+	    struct aws_creds *, const char *region, const char *stack_name,
+	    const char *const *skip, size_t nskip, const char *token,
+	    cfn_done_cb, void *arg, char **cause);
+/* DeleteStack (by name or, safer, by id); the token as above. */
+struct aws_op	*cfn_delete_stack(struct aws_client *, struct aws_creds *,
+	    const char *region, const char *stack, const char *token,
 	    cfn_done_cb, void *arg, char **cause);
 /* One stack by name or id, or every stack (all pages) when NULL. */
 struct aws_op	*cfn_describe_stacks(struct aws_client *, struct aws_creds *,

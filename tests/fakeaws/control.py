@@ -166,6 +166,14 @@ def handle(state, req):
             return _json(sts.control_role(state, body))
         if path == "/_fake/cfn/fail-resource" and m == "POST":
             return _json(cfn.control_fail_resource(state, body))
+        if path == "/_fake/cfn/fail-rollback" and m == "POST":
+            return _json(cfn.control_fail_rollback(state, body))
+        if path == "/_fake/cfn/fail-delete" and m == "POST":
+            return _json(cfn.control_fail_delete(state, body))
+        if path == "/_fake/cfn/fail-delete-change-set" and m == "POST":
+            return _json(cfn.control_fail_change_set_delete(state, body))
+        if path == "/_fake/cfn/update-stack" and m == "POST":
+            return _json(cfn.control_update_stack(state, body))
         if path == "/_fake/cfn/no-changes" and m == "POST":
             return _json(cfn.control_no_changes(state, body))
         if path == "/_fake/cfn/executions":

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -1357,10 +1358,19 @@ test_scenario(struct svc_env *env)
 	CALL(env, &r, cfn_delete_change_set(env->client, NULL, NULL, STACK,
 	    "cs-3", done_cb, &r, &cause));
 	is_int(r.error, AWS_OK, "DeleteChangeSet");
-	CALL(env, &r, cfn_describe_change_set(env->client, NULL, NULL, STACK,
-	    "cs-3", cs_cb, &r, &cause));
+	/* Asynchronous, as on AWS: DELETE_PENDING, DELETE_IN_PROGRESS,
+	   then gone. */
+	for (i = 0; i < 500; i++) {
+		CALL(env, &r, cfn_describe_change_set(env->client, NULL, NULL,
+		    STACK, "cs-3", cs_cb, &r, &cause));
+		cfn_change_set_free(r.result);
+		r.result = NULL;
+		if (r.error != AWS_OK)
+			break;
+		usleep(10000);
+	}
 	ok(r.error == AWS_EAWS && strcmp(r.code, "ChangeSetNotFound") == 0,
-	    "the deleted change set: ChangeSetNotFound");
+	    "the deleted change set: ChangeSetNotFound once deleted");
 
 	/* The front ends that refuse the same update at once. */
 	fakeaws_control(&env->fake, "POST", "/_fake/cfn/no-changes",
