@@ -31,6 +31,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "people.h"
 #include "xmalloc.h"
 
 #ifndef SHIPGATE_SYSCONFDIR
@@ -2637,7 +2638,7 @@ config_find_user(const struct config *c, const char *name)
 		if (c->users[i].name != NULL &&
 		    strcmp(c->users[i].name, name) == 0)
 			return (&c->users[i]);
-	return (NULL);
+	return (people_find(c->people, name));
 }
 
 const struct config_check *

@@ -237,6 +237,12 @@ struct config {
 	int64_t			 request_timeout_ms;		/* default 10s */
 	uint64_t		 body_min_rate;		/* bytes/s, default 1KiB */
 	int			 max_connections;	/* 0: from RLIMIT_NOFILE */
+	/*
+	 * The people an identity provider signed in (people.h): not
+	 * owned, set by the daemon on each config it loads before anyone
+	 * else sees it; NULL in tools and tests.
+	 */
+	struct people		*people;
 };
 
 /* Every error found, each "file:line:column: key.path: message". */
@@ -258,7 +264,8 @@ struct config	*config_load_buffer(const char *name, const char *data,
 void		 config_free(struct config *);
 void		 config_errors_free(struct config_errors *);
 
-/* Look-ups; NULL when absent. */
+/* Look-ups; NULL when absent.  config_find_user finds a configured user
+ * first, else a person signed in by the identity provider (people). */
 const struct config_app *config_find_app(const struct config *, const char *);
 const struct config_environment *config_find_environment(
 		    const struct config_app *, const char *);
