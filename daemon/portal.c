@@ -54,6 +54,7 @@
 #include "portal.h"
 #include "people.h"
 #include "store.h"
+#include "tmpl.h"
 #include "wallclock.h"
 #include "xmalloc.h"
 
@@ -1306,7 +1307,27 @@ portal_logout(struct portal_request *q)
 	if (via != NULL && strcmp(via, "oidc") == 0 &&
 	    q->config->oidc.issuer != NULL)
 		url = portal_oidc_logout_url(q->p->oidc, q->config);
-	portal_redirect(r, url != NULL ? url : "/login");
+	if (url == NULL) {
+		portal_redirect(r, "/login");
+		return;
+	}
+	/*
+	 * The provider's sign-out is another origin, which the pages' CSP
+	 * (form-action 'self') forbids a form's redirect to reach: a page
+	 * of our own moves the browser on instead.
+	 */
+	r->status = 200;
+	r->content_type = "text/html; charset=utf-8";
+	buf_reset(&r->body);
+	buf_appends(&r->body, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+	    "<meta charset=\"utf-8\"><title>Signed out</title>"
+	    "<meta http-equiv=\"refresh\" content=\"0;url=");
+	tmpl_escape(&r->body, url, strlen(url));
+	buf_appends(&r->body, "\"></head><body><p>You are signed out of "
+	    "shipgate. <a id=\"oidc-signout\" href=\"");
+	tmpl_escape(&r->body, url, strlen(url));
+	buf_appends(&r->body, "\">Sign out of your organisation's account "
+	    "too</a>.</p></body></html>\n");
 	free(url);
 }
 
