@@ -29,6 +29,12 @@ struct portal_oidc {
 	int64_t			 disc_fetched;		/* unix s; 0: never */
 	struct jose_cache	 keys;
 	struct oidc_pending	*pending;
+	/* auth.alb: the load balancer's public keys, by kid. */
+	struct po_alb_key {
+		char			 kid[PORTAL_ALB_KID_MAX + 1];
+		struct jose_keyset	*set;	/* NULL: the fetch failed */
+		int64_t			 at;	/* fetched or failed, unix s */
+	}			 alb[PORTAL_ALB_KEYS];
 };
 
 /*
@@ -223,11 +229,15 @@ portal_oidc_new(struct portal_bridge *bridge, struct http_client *http)
 void
 portal_oidc_free(struct portal_oidc *po)
 {
+	size_t	i;
+
 	if (po == NULL)
 		return;
 	oidc_discovery_clear(&po->disc);
 	jose_cache_clear(&po->keys);
 	oidc_pending_free(po->pending);
+	for (i = 0; i < PORTAL_ALB_KEYS; i++)
+		jose_keyset_free(po->alb[i].set);
 	pthread_mutex_destroy(&po->lock);
 	free(po);
 }
@@ -564,4 +574,167 @@ portal_oidc_logout_url(struct portal_oidc *po, const struct config *c)
 	pthread_mutex_unlock(&po->lock);
 	free(back);
 	return (url);
+}
+
+/* --- auth.alb ------------------------------------------------------------ */
+
+static int
+po_alb_kid_ok(const char *kid)
+{
+	size_t	len;
+
+	if (kid == NULL || (len = strlen(kid)) == 0 || len > PORTAL_ALB_KID_MAX)
+		return (0);
+	return (strspn(kid, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_") == len);
+}
+
+/* The slot of kid (under lock), or NULL. */
+static struct po_alb_key *
+po_alb_find(struct portal_oidc *po, const char *kid)
+{
+	size_t	i;
+
+	for (i = 0; i < PORTAL_ALB_KEYS; i++)
+		if (po->alb[i].kid[0] != '\0' &&
+		    strcmp(po->alb[i].kid, kid) == 0)
+			return (&po->alb[i]);
+	return (NULL);
+}
+
+/* Keeps what a fetch of kid gave (set NULL: it failed). */
+static void
+po_alb_keep(struct portal_oidc *po, const char *kid, struct jose_keyset *set,
+    int64_t now)
+{
+	struct po_alb_key	*k;
+	size_t			 i;
+
+	pthread_mutex_lock(&po->lock);
+	if ((k = po_alb_find(po, kid)) == NULL) {
+		/* A free slot, else the oldest. */
+		k = &po->alb[0];
+		for (i = 0; i < PORTAL_ALB_KEYS; i++) {
+			if (po->alb[i].kid[0] == '\0') {
+				k = &po->alb[i];
+				break;
+			}
+			if (po->alb[i].at < k->at)
+				k = &po->alb[i];
+		}
+		jose_keyset_free(k->set);
+		k->set = NULL;
+		snprintf(k->kid, sizeof k->kid, "%s", kid);
+	}
+	if (set != NULL || k->set == NULL) {
+		jose_keyset_free(k->set);
+		k->set = set;
+	} else
+		jose_keyset_free(set);
+	k->at = now;
+	pthread_mutex_unlock(&po->lock);
+}
+
+int
+portal_alb_person(struct portal_oidc *po, const struct config *c,
+    const char *header, int64_t now, const struct config_user **userp,
+    char **cause)
+{
+	const struct config_alb	*a = &c->alb;
+	struct po_alb_key	*k;
+	struct jose_header	 h;
+	struct jose_token	 tok;
+	struct jose_keyset	*set = NULL;
+	const char		*name, *email, **groups = NULL;
+	char			*url = NULL, *reply = NULL, *why = NULL;
+	size_t			 len = 0, base;
+	long			 status = 0;
+	int			 rc = -1, have, recent;
+
+	*userp = NULL;
+	*cause = NULL;
+	memset(&h, 0, sizeof h);
+	memset(&tok, 0, sizeof tok);
+	if (header == NULL || *header == '\0') {
+		*cause = xstrdup("no x-amzn-oidc-data header");
+		return (-1);
+	}
+	if (jose_peek(header, strlen(header), &h, cause) != 0)
+		return (-1);
+	if (!po_alb_kid_ok(h.kid)) {
+		*cause = xstrdup("ALB token: no usable kid");
+		goto out;
+	}
+	pthread_mutex_lock(&po->lock);
+	k = po_alb_find(po, h.kid);
+	have = k != NULL && k->set != NULL;
+	recent = k != NULL && k->set == NULL && now - k->at < JOSE_REFETCH_MIN &&
+	    now >= k->at;
+	pthread_mutex_unlock(&po->lock);
+	if (recent) {
+		*cause = xasprintf("ALB token: key %s could not be fetched a "
+		    "moment ago", h.kid);
+		goto out;
+	}
+	if (!have) {
+		base = strlen(a->key_url);
+		while (base > 0 && a->key_url[base - 1] == '/')
+			base--;
+		url = xasprintf("%.*s/%s", (int)base, a->key_url, h.kid);
+		if (po_fetch(po, url, NULL, NULL, NULL, 16384, &status, &reply,
+		    &len, &why) != 0 || status != 200 ||
+		    jose_keyset_from_pem(&set, h.kid, reply, len, &why) != 0) {
+			if (why != NULL)
+				*cause = xasprintf("ALB token: key %s: %s",
+				    h.kid, why);
+			else
+				*cause = xasprintf("ALB token: key %s: %s "
+				    "gave HTTP %ld", h.kid, url, status);
+			po_alb_keep(po, h.kid, NULL, now);
+			goto out;
+		}
+		po_alb_keep(po, h.kid, set, now);
+		set = NULL;
+	}
+	pthread_mutex_lock(&po->lock);
+	k = po_alb_find(po, h.kid);
+	if (k == NULL || k->set == NULL) {
+		pthread_mutex_unlock(&po->lock);
+		*cause = xasprintf("ALB token: key %s is gone", h.kid);
+		goto out;
+	}
+	rc = jose_verify_alb(k->set, header, strlen(header), a->arn, now,
+	    &tok, cause);
+	pthread_mutex_unlock(&po->lock);
+	if (rc != 0) {
+		rc = -1;
+		goto out;
+	}
+	rc = -1;
+	if (oidc_person(&tok, a->user_claim, a->groups_claim, &a->groups,
+	    &name, &email, &groups, cause) != 0)
+		goto out;
+	if (config_find_user(c, name) != NULL &&
+	    people_find(c->people, name) != config_find_user(c, name)) {
+		*cause = xasprintf("the ALB's user %s is the name of a "
+		    "configured user", name);
+		goto out;
+	}
+	if (c->people == NULL) {
+		*cause = xstrdup("no directory of people");
+		goto out;
+	}
+	if (people_set(c->people, name, email, groups, "alb", userp,
+	    cause) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(groups);
+	jose_token_clear(&tok);
+	jose_header_clear(&h);
+	jose_keyset_free(set);
+	po_free_reply(reply, len);
+	free(url);
+	free(why);
+	return (rc);
 }

@@ -59,4 +59,19 @@ int		 portal_oidc_finish(struct portal_oidc *, const struct config *,
 char		*portal_oidc_logout_url(struct portal_oidc *,
 		    const struct config *);
 
+/*
+ * auth.alb: the person an AWS Application Load Balancer's
+ * x-amzn-oidc-data header names (the caller checked that the peer is
+ * one of trusted_proxies).  The header's kid selects the public key,
+ * fetched from key_url/KID (a PEM) once and kept; a kid whose fetch
+ * failed is not fetched again within a minute.  0 and *userp (valid for
+ * the process's life); -1 and *cause (for the log: no secret in it)
+ * when the header is missing or does not verify.
+ */
+#define PORTAL_ALB_KEYS		16
+#define PORTAL_ALB_KID_MAX	128
+int		 portal_alb_person(struct portal_oidc *, const struct config *,
+		    const char *header, int64_t now,
+		    const struct config_user **userp, char **cause);
+
 #endif

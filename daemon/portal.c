@@ -886,9 +886,11 @@ portal_same_origin(struct portal_request *q)
 }
 
 /*
- * Who asks: a Bearer token, the session cookie or a trusted proxy's
- * header.  -1 when the store failed (503 sent by the caller), 1 when
- * the identity header is sent twice (400).
+ * Who asks: a Bearer token, the session cookie, a trusted proxy's
+ * header or the load balancer's token (auth.alb).  -1 when the store
+ * failed (503 sent by the caller), 1 when the identity header or the
+ * load balancer's is sent twice (400), 2 when the load balancer's is
+ * missing or does not verify (401).
  */
 static int
 portal_identify(struct portal_request *q)
@@ -948,6 +950,43 @@ portal_identify(struct portal_request *q)
 		    q->session, q->p->tls);
 		log_info("portal: signed in by the proxy user=%s proxy=%s",
 		    u->name, q->peer);
+	}
+	if (q->config->alb.arn != NULL &&
+	    portal_auth_proxy_trusted(q->config, q->peer)) {
+		/* Behind the load balancer every request carries its token. */
+		if (portal_header_count(q->conn, "x-amzn-oidc-data") > 1)
+			return (1);
+		if (portal_alb_person(q->p->oidc, q->config,
+		    portal_header(q, "x-amzn-oidc-data"), q->now / 1000, &u,
+		    &cause) != 0) {
+			log_notice("portal: load balancer token refused "
+			    "proxy=%s: %s", q->peer, cause);
+			free(cause);
+			free(q->user);
+			freezero_str(q->session);
+			q->user = NULL;
+			q->session = NULL;
+			return (2);
+		}
+		if (q->user == NULL || strcmp(q->user, u->name) != 0) {
+			free(q->user);
+			freezero_str(q->session);
+			q->user = NULL;
+			q->session = NULL;
+			if (portal_session_new(q->store, q->config, u->name,
+			    q->peer, q->now, &q->session, &cause) != 0) {
+				log_warnx("portal: cannot create a session: "
+				    "%s", cause);
+				free(cause);
+				return (-1);
+			}
+			q->user = xstrdup(u->name);
+			free(q->reply.set_cookie);
+			q->reply.set_cookie = portal_session_cookie(q->config,
+			    q->session, q->p->tls);
+			log_info("portal: signed in user=%s via=alb proxy=%s",
+			    u->name, q->peer);
+		}
 	}
 	if (q->session != NULL) {
 		portal_csrf_token(q->session, q->csrf);
@@ -1730,6 +1769,11 @@ portal_route(struct portal_request *q)
 	case 1:
 		portal_fail(&q->ctx, q->api, r, 400, "bad_request",
 		    "The identity header is sent more than once.");
+		return;
+	case 2:
+		portal_fail(&q->ctx, q->api, r, 401, "unauthenticated",
+		    "The load balancer's identity token is missing or does "
+		    "not verify.");
 		return;
 	default:
 		portal_fail(&q->ctx, q->api, r, 503, "store", "The database "
