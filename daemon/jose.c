@@ -399,6 +399,21 @@ jose_header_clear(struct jose_header *h)
 	h->alg = h->kid = NULL;
 }
 
+static int
+jose_padding_ok(const char *seg, size_t len)
+{
+	size_t	i, npad = 0;
+
+	while (npad < len && seg[len - 1 - npad] == '=')
+		npad++;
+	for (i = 0; i < len - npad; i++)
+		if (seg[i] == '=')
+			return (0);
+	if (npad == 0)
+		return (1);
+	return (npad <= 2 && len % 4 == 0);
+}
+
 /*
  * Splits a compact JWS and decodes its header: the segments' offsets
  * and the header object.
@@ -432,6 +447,16 @@ jose_split(const char *tok, size_t len, int pad, size_t dots[2],
 	if (n != 2)
 		return (jose_fail(cause, JOSE_EMALFORMED,
 		    "token: not a compact JWS (three parts)"));
+	/*
+	 * Padding only as base64 has it: at most two '=' ending a part
+	 * whose length is then a multiple of 4 (libcjose asserts on
+	 * others).
+	 */
+	if (pad && (!jose_padding_ok(tok, dots[0]) ||
+	    !jose_padding_ok(tok + dots[0] + 1, dots[1] - dots[0] - 1) ||
+	    !jose_padding_ok(tok + dots[1] + 1, len - dots[1] - 1)))
+		return (jose_fail(cause, JOSE_EMALFORMED,
+		    "token: misplaced base64 padding"));
 	if (jose_b64url_decode(tok, dots[0], pad, &raw, &rawlen) != 0)
 		return (jose_fail(cause, JOSE_EMALFORMED,
 		    "token: header is not base64url"));

@@ -525,6 +525,19 @@ main(void)
 	}
 	free(cause);
 	cause = NULL;
+	{
+		/* Found by fuzz-jose: libcjose asserts on such padding. */
+		const char *bad = "eyJhbGciOiAiRVMyNTYiLCAia2lkIjogImtpZC1hbGIif"
+		    "Q==.eyJlbWFpbCI6ImFAYi5jIn.0=c2lnbmF0dXJl";
+
+		memset(&t, 0, sizeof t);
+		n = jose_verify_alb(alb, bad, strlen(bad), "arn", NOW, &t,
+		    &cause);
+		ok(n == JOSE_EMALFORMED, "ALB token with '=' inside a part "
+		    "refused: %s", cause != NULL ? cause : "");
+		free(cause);
+		cause = NULL;
+	}
 	free(pem);
 	pem = rsa_pem(rsa_json);
 	n = jose_keyset_from_pem(&set2, "k", pem, strlen(pem), &cause);
