@@ -280,11 +280,12 @@ out:
 	return (rc);
 }
 
-/* The discovery document, fetched when absent, stale or of another
- * issuer; a copy of it in *d (caller clears). */
+/* The discovery document, fetched when absent, stale, of another
+ * issuer or when forced (with its key set); a copy of it in *d (caller
+ * clears). */
 static int
 po_discovery(struct portal_oidc *po, const struct config *c, int64_t now,
-    struct oidc_discovery *d, char **cause)
+    int force, struct oidc_discovery *d, char **cause)
 {
 	const struct config_oidc	*o = &c->oidc;
 	struct oidc_discovery		 fresh;
@@ -295,7 +296,7 @@ po_discovery(struct portal_oidc *po, const struct config *c, int64_t now,
 
 	memset(d, 0, sizeof *d);
 	pthread_mutex_lock(&po->lock);
-	stale = po->disc.issuer == NULL ||
+	stale = force || po->disc.issuer == NULL ||
 	    strcmp(po->disc.issuer, o->issuer) != 0 ||
 	    now - po->disc_fetched >= OIDC_DISCOVERY_TTL;
 	if (!stale) {
@@ -363,7 +364,7 @@ portal_oidc_begin(struct portal_oidc *po, const struct config *c,
 	struct oidc_login	 l;
 	char			*redirect, *url;
 
-	if (po_discovery(po, c, now, &d, cause) != 0)
+	if (po_discovery(po, c, now, 0, &d, cause) != 0)
 		return (NULL);
 	if (oidc_pending_start(po->pending, next, now, &l) != 0) {
 		*cause = xstrdup("no random bytes");
@@ -448,7 +449,7 @@ portal_oidc_finish(struct portal_oidc *po, const struct config *c,
 		rc = 400;
 		goto out;
 	}
-	if (po_discovery(po, c, now, &d, &why) != 0) {
+	if (po_discovery(po, c, now, 0, &d, &why) != 0) {
 		*cause = xstrdup("The identity provider cannot be reached: try "
 		    "again later.");
 		*logp = why;
@@ -494,8 +495,12 @@ portal_oidc_finish(struct portal_oidc *po, const struct config *c,
 	pthread_mutex_lock(&po->lock);
 	look = jose_cache_lookup(&po->keys, h.kid, now);
 	pthread_mutex_unlock(&po->lock);
+	/* A kid never seen: the provider rotated its keys; the document
+	 * and its key set again (at most once a minute, jose_cache). */
+	if (look == JOSE_CACHE_REFETCH)
+		oidc_discovery_clear(&d);
 	if (look == JOSE_CACHE_REFETCH &&
-	    po_fetch_keys(po, d.jwks_uri, now, &why) != 0) {
+	    po_discovery(po, c, now, 1, &d, &why) != 0) {
 		*cause = xstrdup("The identity provider cannot be reached: try "
 		    "again later.");
 		*logp = why;

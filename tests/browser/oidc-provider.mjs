@@ -9,13 +9,14 @@
 // Its development interactions (a login page taking any password, then a
 // consent page) stand in for the organisation's sign-in pages.
 //
-// usage: node oidc-provider.mjs PORT PORTAL_URL CLIENT_SECRET_FILE
-// Prints "ready ISSUER" on stdout once it listens.
+// usage: node oidc-provider.mjs PORT PORTAL_URL CLIENT_SECRET_FILE [KID]
+// Prints "ready ISSUER" on stdout once it listens.  A new KID (default
+// test-rs256-1) is a provider that rotated its signing key.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const [port, portal, secretFile] = process.argv.slice(2);
+const [port, portal, secretFile, kid] = process.argv.slice(2);
 const modules = process.env.SHIPGATE_NODE_MODULES ||
     path.join(path.dirname(new URL(import.meta.url).pathname), 'node_modules');
 const { default: Provider } = await import(path.join(modules,
@@ -30,7 +31,7 @@ const people = {
 // The signing key: RS256, made for this run.
 const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const jwk = privateKey.export({ format: 'jwk' });
-jwk.kid = 'test-rs256-1';
+jwk.kid = kid || 'test-rs256-1';
 jwk.use = 'sig';
 jwk.alg = 'RS256';
 
@@ -73,4 +74,4 @@ provider.on('server_error', (ctx, err) => console.error('server_error', err));
 const server = provider.listen(Number(port), '127.0.0.1', () => {
 	console.log('ready ' + issuer);
 });
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+process.on('SIGTERM', () => process.exit(0));

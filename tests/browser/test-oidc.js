@@ -15,11 +15,15 @@
 //   a callback replayed (its state and code used once already) and one
 //   with a forged state are refused;
 //   signing out ends the session and goes to the provider's
-//   end_session_endpoint.
+//   end_session_endpoint;
+//   the provider restarted with a new signing key (a kid shipgate has not
+//   seen): shipgate fetches the discovery document and key set again and
+//   bob signs in.
 //
 // The codes the browser saw go to $SHIPGATE_TEST_DIR/codes, for
 // test-oidc.sh's check that none reached the log or the database.
 
+const childProcess = require('child_process');
 const fs = require('fs');
 const path = require('path');
 const h = require('./harness');
@@ -191,6 +195,36 @@ async function main() {
 		h.ok('the shipgate session is over (/ redirects to /login)',
 		    r.status() === 303 && /\/login/.test(r.headers().location || ''),
 		    'status ' + r.status());
+	});
+
+	await h.scenario('the provider rotates its key', async () => {
+		const old = Number(process.env.SHIPGATE_OIDC_PROVIDER_PID);
+		process.kill(old, 'SIGTERM');
+		const gone = await h.waitFor(() => {
+			try {
+				process.kill(old, 0);
+				return false;
+			} catch (e) {
+				return true;
+			}
+		}, 10);
+		h.ok('the first provider stopped', gone);
+		const child = childProcess.spawn('node', [
+		    path.join(__dirname, 'oidc-provider.mjs'),
+		    ...process.env.SHIPGATE_OIDC_PROVIDER_ARGS.split(' '),
+		    'test-rs256-2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+		let out = '';
+		child.stdout.on('data', (b) => { out += b; });
+		try {
+			h.ok('the provider is back with key test-rs256-2',
+			    await h.waitFor(() => /^ready /m.test(out), 30));
+			const u = await person(browser, 'bob');
+			h.is('bob signs in with a token of the new key',
+			    new URL(u.page.url()).pathname, '/');
+			await u.context.close();
+		} finally {
+			child.kill('SIGTERM');
+		}
 	});
 
 	await browser.close();

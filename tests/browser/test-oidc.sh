@@ -78,6 +78,8 @@ shots=$top_builddir/tests/browser/screenshots
 mkdir -p "$shots"
 SHIPGATE_PORTAL_URL=$portal \
 SHIPGATE_OIDC_ISSUER=$issuer \
+SHIPGATE_OIDC_PROVIDER_PID=$op_pid \
+SHIPGATE_OIDC_PROVIDER_ARGS="$op_port $portal $t_dir/oidc.secret" \
 SHIPGATE_FAKE_URL=$fake_url \
 SHIPGATE_CONFIG=$cfg \
 SHIPGATE_TEST_DIR=$t_dir \
