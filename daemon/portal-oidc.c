@@ -437,9 +437,11 @@ portal_oidc_finish(struct portal_oidc *po, const struct config *c,
 		return (400);
 	}
 	if (error != NULL) {
-		/* The provider's error code (RFC 6749 4.1.2.1): ASCII. */
+		/* The provider's error code (RFC 6749 4.1.2.1), as the
+		 * browser brought it: only a code's characters are logged. */
 		*cause = xstrdup("The identity provider did not sign you in.");
-		*logp = xasprintf("the provider answered error=%.64s", error);
+		*logp = xasprintf("the provider answered error=%.*s",
+		    (int)strspn(error, "abcdefghijklmnopqrstuvwxyz_"), error);
 		rc = 403;
 		goto out;
 	}
