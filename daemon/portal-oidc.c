@@ -440,8 +440,10 @@ portal_oidc_finish(struct portal_oidc *po, const struct config *c,
 		/* The provider's error code (RFC 6749 4.1.2.1), as the
 		 * browser brought it: only a code's characters are logged. */
 		*cause = xstrdup("The identity provider did not sign you in.");
+		len = strspn(error, "abcdefghijklmnopqrstuvwxyz_");
 		*logp = xasprintf("the provider answered error=%.*s",
-		    (int)strspn(error, "abcdefghijklmnopqrstuvwxyz_"), error);
+		    (int)(len < 64 ? len : 64), error);
+		len = 0;
 		rc = 403;
 		goto out;
 	}
