@@ -2,6 +2,7 @@
  * The portal's OpenID Connect sign-in (portal-oidc.h).
  */
 #include <sys/types.h>
+#include <sys/queue.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -29,6 +30,9 @@ struct portal_oidc {
 	int64_t			 disc_fetched;		/* unix s; 0: never */
 	struct jose_cache	 keys;
 	struct oidc_pending	*pending;
+	/* Request threads waiting for a call, woken by the shutdown. */
+	LIST_HEAD(, po_fetch)	 waiting;
+	int			 stopping;
 	/* auth.alb: the load balancer's public keys, by kid. */
 	struct po_alb_key {
 		char			 kid[PORTAL_ALB_KID_MAX + 1];
@@ -46,6 +50,8 @@ struct po_fetch {
 	pthread_cond_t		 cond;
 	int			 done;
 	int			 abandoned;
+	int			 stopped;	/* portal_oidc_shutdown */
+	LIST_ENTRY(po_fetch)	 entry;		/* po->waiting, under its lock */
 	struct http_client	*http;
 	/* The request (owned until the loop has started it). */
 	const char		*method;
@@ -183,18 +189,29 @@ po_fetch(struct portal_oidc *po, const char *url, const char *body,
 		po_fetch_free(f);
 		return (-1);
 	}
+	pthread_mutex_lock(&po->lock);
+	if (po->stopping)
+		f->stopped = 1;
+	LIST_INSERT_HEAD(&po->waiting, f, entry);
+	pthread_mutex_unlock(&po->lock);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += PORTAL_OIDC_TIMEOUT_MS / 1000;
 	pthread_mutex_lock(&f->lock);
-	while (!f->done && !waited)
+	while (!f->done && !f->stopped && !waited)
 		if (pthread_cond_timedwait(&f->cond, &f->lock, &until) ==
 		    ETIMEDOUT)
 			waited = 1;
+	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_lock(&po->lock);
+	LIST_REMOVE(f, entry);
+	pthread_mutex_unlock(&po->lock);
+	pthread_mutex_lock(&f->lock);
 	if (!f->done) {
 		/* The loop's callback frees it when the call ends. */
 		f->abandoned = 1;
 		pthread_mutex_unlock(&f->lock);
-		*cause = xasprintf("%s: no answer within %d s", url,
+		*cause = f->stopped ? xasprintf("%s: shipgated is stopping",
+		    url) : xasprintf("%s: no answer within %d s", url,
 		    PORTAL_OIDC_TIMEOUT_MS / 1000);
 		return (-1);
 	}
@@ -222,8 +239,27 @@ portal_oidc_new(struct portal_bridge *bridge, struct http_client *http)
 	po->bridge = bridge;
 	po->http = http;
 	pthread_mutex_init(&po->lock, NULL);
+	LIST_INIT(&po->waiting);
 	po->pending = oidc_pending_new();
 	return (po);
+}
+
+void
+portal_oidc_shutdown(struct portal_oidc *po)
+{
+	struct po_fetch	*f;
+
+	if (po == NULL)
+		return;
+	pthread_mutex_lock(&po->lock);
+	po->stopping = 1;
+	LIST_FOREACH(f, &po->waiting, entry) {
+		pthread_mutex_lock(&f->lock);
+		f->stopped = 1;
+		pthread_cond_signal(&f->cond);
+		pthread_mutex_unlock(&f->lock);
+	}
+	pthread_mutex_unlock(&po->lock);
 }
 
 void

@@ -31,6 +31,13 @@ struct portal_oidc;
 /* http may be NULL (no transport: every sign-in fails, saying so). */
 struct portal_oidc *portal_oidc_new(struct portal_bridge *,
 		    struct http_client *);
+/*
+ * Wakes the request threads waiting for a call (they fail at once), so
+ * that the portal's threads can be joined while the loop is busy
+ * stopping them (its calls cannot end then).  portal_oidc_free comes
+ * after the threads are joined.
+ */
+void		 portal_oidc_shutdown(struct portal_oidc *);
 void		 portal_oidc_free(struct portal_oidc *);
 
 /*

@@ -2142,6 +2142,7 @@ portal_stop(struct portal *p)
 	 * finish and be joined here, on the loop. */
 	if (p->bridge != NULL)
 		portal_bridge_shutdown(p->bridge);
+	portal_oidc_shutdown(p->oidc);
 	if (p->watch_started) {
 		pthread_mutex_lock(&p->watch_lock);
 		p->watch_stop = 1;
