@@ -14,6 +14,7 @@
 //   "via oidc";
 //   a callback replayed (its state and code used once already) and one
 //   with a forged state are refused;
+//   a reload (SIGHUP) keeps the people signed in;
 //   signing out ends the session and goes to the provider's
 //   end_session_endpoint;
 //   the provider restarted with a new signing key (a kid shipgate has not
@@ -179,6 +180,20 @@ async function main() {
 		h.is('a forged state gets 400', forged.status(), 400);
 		h.ok('and no session', !(await hasSession(u.context)));
 		await u.context.close();
+	});
+
+	await h.scenario('a reload keeps the people signed in', async () => {
+		const log = process.env.SHIPGATE_DAEMON_LOG;
+		const before = (fs.readFileSync(log, 'utf8')
+		    .match(/configuration reloaded/g) || []).length;
+		process.kill(Number(process.env.SHIPGATE_DAEMON_PID), 'SIGHUP');
+		h.ok('shipgated reloaded its configuration', await h.waitFor(() =>
+		    (fs.readFileSync(log, 'utf8')
+		    .match(/configuration reloaded/g) || []).length > before, 30));
+		const page = alice.page;
+		await page.goto('/runs/1');
+		h.is('alice is still signed in after the reload',
+		    new URL(page.url()).pathname, '/runs/1');
 	});
 
 	await h.scenario('sign-out', async () => {

@@ -79,6 +79,8 @@ mkdir -p "$shots"
 SHIPGATE_PORTAL_URL=$portal \
 SHIPGATE_OIDC_ISSUER=$issuer \
 SHIPGATE_OIDC_PROVIDER_PID=$op_pid \
+SHIPGATE_DAEMON_PID=$daemon_pid \
+SHIPGATE_DAEMON_LOG=$t_dir/shipgated.log \
 SHIPGATE_OIDC_PROVIDER_ARGS="$op_port $portal $t_dir/oidc.secret" \
 SHIPGATE_FAKE_URL=$fake_url \
 SHIPGATE_CONFIG=$cfg \
