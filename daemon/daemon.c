@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "intake.h"
 #include "log.h"
+#include "people.h"
 #include "notify.h"
 #include "portal.h"
 #include "store.h"
@@ -34,6 +35,8 @@ struct daemon {
 	struct intake			*intake;
 	struct control			*control;
 	struct portal			*portal;
+	/* People the identity provider signed in: outlives every config. */
+	struct people			*people;
 	int				 closing;	/* parts still closing */
 
 	uv_signal_t			 sigterm;
@@ -179,6 +182,8 @@ daemon_reload(struct daemon *d)
 	daemon_notify_reloading();
 	log_info("reloading configuration path=%s", d->options->config_path);
 	new = config_load(d->options->config_path, &errors);
+	if (new != NULL)
+		new->people = d->people;
 	if (new == NULL) {
 		for (i = 0; i < errors.n; i++)
 			log_err("%s", errors.lines[i]);
@@ -571,6 +576,8 @@ daemon_run(struct config *config, const struct daemon_options *options)
 	memset(&d, 0, sizeof d);
 	d.options = options;
 	d.config = config;
+	d.people = people_new(PEOPLE_MAX_DEFAULT);
+	d.config->people = d.people;
 	daemon_apply_logging(&d);
 	daemon_warn_config(d.config);
 
@@ -580,6 +587,7 @@ daemon_run(struct config *config, const struct daemon_options *options)
 	if ((rc = uv_loop_init(&d.loop)) != 0) {
 		log_err("cannot create the event loop: %s", uv_strerror(rc));
 		config_free(d.config);
+		people_free(d.people);
 		return (1);
 	}
 	if (store_open(d.config->database, &d.store, &cause) != 0) {
@@ -641,6 +649,7 @@ out:
 		status = 1;
 	}
 	config_free(d.config);
+	people_free(d.people);
 	if (status == 0)
 		log_info("stopped");
 	return (status);

@@ -20,6 +20,7 @@
 #include "engine-int.h"
 #include "engine.h"
 #include "log.h"
+#include "people.h"
 #include "notify.h"
 #include "perm.h"
 #include "release.h"
@@ -1273,6 +1274,7 @@ engine_record_decision(struct engine *e, struct store_run *run,
 	struct store_audit_in	 au;
 	const char		*event;
 	char			*why = NULL, *prior = NULL, *subject, *detail;
+	const char		*signin;
 	int			 rc;
 
 	/* One person, one voice, under whatever name. */
@@ -1307,9 +1309,12 @@ engine_record_decision(struct engine *e, struct store_run *run,
 	a.decision = decision;
 	a.comment = comment;
 	a.via = engine_via(actor);
+	/* A person the identity provider signed in: "via oidc" (or alb). */
+	signin = a.via != STORE_VIA_CLI ?
+	    people_via(e->config->people, actor->user) : NULL;
 	subject = xasprintf("run %lld", (long long)run->id);
 	detail = xasprintf("%s attempt %d via %s%s%s", st->environment,
-	    st->attempt, store_via_name(a.via),
+	    st->attempt, signin != NULL ? signin : store_via_name(a.via),
 	    comment != NULL ? ": " : "", comment != NULL ? comment : "");
 	memset(&au, 0, sizeof au);
 	au.actor = actor->user;

@@ -226,6 +226,8 @@ pages_login(const struct page_ctx *ctx, const char *error, struct buf *out,
 
 	anon.user = NULL;	/* no header forms on the sign-in page */
 	d = tmpl_new();
+	tmpl_set_bool(d, "oidc", ctx->config != NULL &&
+	    ctx->config->oidc.issuer != NULL);
 	rc = pages_render(&anon, "login.html", "Sign in", NULL, d, NULL, error,
 	    200, out, cause);
 	tmpl_free(d);

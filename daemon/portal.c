@@ -49,9 +49,12 @@
 #include "portal-auth.h"
 #include "portal-bridge.h"
 #include "portal-http.h"
+#include "portal-oidc.h"
 #include "portal-pages.h"
 #include "portal.h"
+#include "people.h"
 #include "store.h"
+#include "tmpl.h"
 #include "wallclock.h"
 #include "xmalloc.h"
 
@@ -113,6 +116,7 @@ struct portal {
 	struct portal_deps	 deps;
 	struct MHD_Daemon	*mhd;
 	struct portal_bridge	*bridge;
+	struct portal_oidc	*oidc;		/* auth.oidc's sign-ins */
 	unsigned int		 port;
 	int			 tls;
 	char			*tls_cert;
@@ -896,9 +900,11 @@ portal_same_origin(struct portal_request *q)
 }
 
 /*
- * Who asks: a Bearer token, the session cookie or a trusted proxy's
- * header.  -1 when the store failed (503 sent by the caller), 1 when
- * the identity header is sent twice (400).
+ * Who asks: a Bearer token, the session cookie, a trusted proxy's
+ * header or the load balancer's token (auth.alb).  -1 when the store
+ * failed (503 sent by the caller), 1 when the identity header or the
+ * load balancer's is sent twice (400), 2 when the load balancer's is
+ * missing or does not verify (401).
  */
 static int
 portal_identify(struct portal_request *q)
@@ -958,6 +964,43 @@ portal_identify(struct portal_request *q)
 		    q->session, q->p->tls);
 		log_info("portal: signed in by the proxy user=%s proxy=%s",
 		    u->name, q->peer);
+	}
+	if (q->config->alb.arn != NULL &&
+	    portal_auth_proxy_trusted(q->config, q->peer)) {
+		/* Behind the load balancer every request carries its token. */
+		if (portal_header_count(q->conn, "x-amzn-oidc-data") > 1)
+			return (1);
+		if (portal_alb_person(q->p->oidc, q->config,
+		    portal_header(q, "x-amzn-oidc-data"), q->now / 1000, &u,
+		    &cause) != 0) {
+			log_notice("portal: load balancer token refused "
+			    "proxy=%s: %s", q->peer, cause);
+			free(cause);
+			free(q->user);
+			freezero_str(q->session);
+			q->user = NULL;
+			q->session = NULL;
+			return (2);
+		}
+		if (q->user == NULL || strcmp(q->user, u->name) != 0) {
+			free(q->user);
+			freezero_str(q->session);
+			q->user = NULL;
+			q->session = NULL;
+			if (portal_session_new(q->store, q->config, u->name,
+			    q->peer, q->now, &q->session, &cause) != 0) {
+				log_warnx("portal: cannot create a session: "
+				    "%s", cause);
+				free(cause);
+				return (-1);
+			}
+			q->user = xstrdup(u->name);
+			free(q->reply.set_cookie);
+			q->reply.set_cookie = portal_session_cookie(q->config,
+			    q->session, q->p->tls);
+			log_info("portal: signed in user=%s via=alb proxy=%s",
+			    u->name, q->peer);
+		}
 	}
 	if (q->session != NULL) {
 		portal_csrf_token(q->session, q->csrf);
@@ -1379,17 +1422,126 @@ portal_page_logout(struct portal_request *q)
 	portal_redirect(&q->reply, q->user != NULL ? "/" : "/login");
 }
 
-/* POST /logout */
+/* POST /logout; the provider's sign-out too for a person it signed in. */
 static void
 portal_logout(struct portal_request *q)
 {
 	struct portal_reply	*r = &q->reply;
+	const char		*via;
+	char			*url = NULL;
 
 	(void)portal_session_revoke(q->store, q->session, q->now);
-	log_info("portal: signed out user=%s", q->user);
+	via = people_via(q->config->people, q->user);
+	log_info("portal: signed out user=%s%s%s", q->user,
+	    via != NULL ? " via=" : "", via != NULL ? via : "");
 	free(r->set_cookie);
 	r->set_cookie = portal_session_cookie(q->config, NULL, q->p->tls);
-	portal_redirect(r, "/login");
+	if (via != NULL && strcmp(via, "oidc") == 0 &&
+	    q->config->oidc.issuer != NULL)
+		url = portal_oidc_logout_url(q->p->oidc, q->config);
+	if (url == NULL) {
+		portal_redirect(r, "/login");
+		return;
+	}
+	/*
+	 * The provider's sign-out is another origin, which the pages' CSP
+	 * (form-action 'self') forbids a form's redirect to reach: a page
+	 * of our own moves the browser on instead.
+	 */
+	r->status = 200;
+	r->content_type = "text/html; charset=utf-8";
+	buf_reset(&r->body);
+	buf_appends(&r->body, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+	    "<meta charset=\"utf-8\"><title>Signed out</title>"
+	    "<meta http-equiv=\"refresh\" content=\"0;url=");
+	tmpl_escape(&r->body, url, strlen(url));
+	buf_appends(&r->body, "\"></head><body><p>You are signed out of "
+	    "shipgate. <a id=\"oidc-signout\" href=\"");
+	tmpl_escape(&r->body, url, strlen(url));
+	buf_appends(&r->body, "\">Sign out of your organisation's account "
+	    "too</a>.</p></body></html>\n");
+	free(url);
+}
+
+/* GET /auth/oidc/login: off to the identity provider. */
+static void
+portal_oidc_login_route(struct portal_request *q)
+{
+	char	*url, *cause = NULL;
+
+	if (q->config->oidc.issuer == NULL) {
+		portal_fail(&q->ctx, 0, &q->reply, 404, "not_found",
+		    "Sign-in with an identity provider is not configured.");
+		return;
+	}
+	url = portal_oidc_begin(q->p->oidc, q->config,
+	    portal_form_get(&q->query, "next"), q->now / 1000, &cause);
+	if (url == NULL) {
+		log_warnx("portal: oidc: cannot start a sign-in: %s", cause);
+		free(cause);
+		portal_fail(&q->ctx, 0, &q->reply, 502, "provider",
+		    "The identity provider cannot be reached: try again "
+		    "later.");
+		return;
+	}
+	portal_redirect(&q->reply, url);
+	free(url);
+}
+
+/* GET /auth/oidc/callback: back from the provider with a code. */
+static void
+portal_oidc_callback_route(struct portal_request *q)
+{
+	struct portal_reply		*r = &q->reply;
+	const struct config_user	*u = NULL;
+	char				*next = NULL, *cause = NULL;
+	char				*logmsg = NULL, *addr, *id = NULL;
+	char				*pcause = NULL;
+	int				 rc, status;
+
+	if (q->config->oidc.issuer == NULL) {
+		portal_fail(&q->ctx, 0, r, 404, "not_found",
+		    "Sign-in with an identity provider is not configured.");
+		return;
+	}
+	addr = portal_client_addr(q);
+	rc = portal_oidc_finish(q->p->oidc, q->config,
+	    portal_form_get(&q->query, "state"),
+	    portal_form_get(&q->query, "code"),
+	    portal_form_get(&q->query, "error"), q->now / 1000, &u, &next,
+	    &cause, &logmsg);
+	if (rc != 0) {
+		log_notice("portal: oidc sign-in refused addr=%s: %s", addr,
+		    logmsg != NULL ? logmsg : "");
+		q->ctx.user = NULL;
+		q->ctx.csrf = NULL;
+		status = rc;
+		rc = pages_login(&q->ctx, cause, &r->body, &pcause);
+		portal_page_result(&q->ctx, r, rc, pcause);
+		if (rc >= 0)
+			r->status = status;
+		goto out;
+	}
+	if (q->session != NULL)
+		(void)portal_session_revoke(q->store, q->session, q->now);
+	if (portal_session_new(q->store, q->config, u->name, addr, q->now,
+	    &id, &cause) != 0) {
+		log_warnx("portal: cannot create a session: %s", cause);
+		portal_fail(&q->ctx, 0, r, 503, "store", "The database "
+		    "failed; try again.");
+		goto out;
+	}
+	log_info("portal: signed in user=%s via=oidc addr=%s", u->name,
+	    addr);
+	free(r->set_cookie);
+	r->set_cookie = portal_session_cookie(q->config, id, q->p->tls);
+	portal_redirect(r, next);
+out:
+	freezero_str(id);
+	free(next);
+	free(cause);
+	free(logmsg);
+	free(addr);
 }
 
 /* POST /runs/{id}/VERB */
@@ -1490,6 +1642,10 @@ static const struct portal_route portal_routes[] = {
 	{ ROUTE_GET, "/logout", portal_page_logout, NULL, 0 },
 	{ ROUTE_POST, "/logout", portal_logout, NULL,
 	    ROUTE_SESSION|ROUTE_CSRF },
+	{ ROUTE_GET, PORTAL_OIDC_LOGIN_PATH, portal_oidc_login_route, NULL,
+	    0 },
+	{ ROUTE_GET, PORTAL_OIDC_CALLBACK_PATH, portal_oidc_callback_route,
+	    NULL, 0 },
 
 	{ ROUTE_GET, "/", portal_page_dashboard, NULL, ROUTE_SESSION },
 	{ ROUTE_GET, "/runs", portal_page_runs, NULL, ROUTE_SESSION },
@@ -1712,6 +1868,11 @@ portal_route(struct portal_request *q)
 	case 1:
 		portal_fail(&q->ctx, q->api, r, 400, "bad_request",
 		    "The identity header is sent more than once.");
+		return;
+	case 2:
+		portal_fail(&q->ctx, q->api, r, 401, "unauthenticated",
+		    "The load balancer's identity token is missing or does "
+		    "not verify.");
 		return;
 	default:
 		portal_fail(&q->ctx, q->api, r, 503, "store", "The database "
@@ -2021,6 +2182,8 @@ portal_new(const struct portal_deps *deps, const struct config *config,
 	}
 	if ((p->bridge = portal_bridge_new(deps->loop, cause)) == NULL)
 		goto fail;
+	p->oidc = portal_oidc_new(p->bridge, deps->aws != NULL ?
+	    aws_context_http(deps->aws) : NULL);
 
 	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
@@ -2090,6 +2253,7 @@ portal_stop(struct portal *p)
 	 * finish and be joined here, on the loop. */
 	if (p->bridge != NULL)
 		portal_bridge_shutdown(p->bridge);
+	portal_oidc_shutdown(p->oidc);
 	if (p->watch_started) {
 		pthread_mutex_lock(&p->watch_lock);
 		p->watch_stop = 1;
@@ -2112,6 +2276,7 @@ portal_stop(struct portal *p)
 	}
 	free(p->cfg);
 	portal_ratelimit_free(p->ratelimit);
+	portal_oidc_free(p->oidc);
 	freezero_str(p->tls_key);
 	free(p->tls_cert);
 	free(p->db_path);
