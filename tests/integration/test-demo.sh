@@ -44,8 +44,10 @@ for img in billing/web billing/worker; do
 	    test "$(tag_link prodreg "$img" 1.4.2)" = "$want"
 	ok "the demo says so for $img" \
 	    grep -qF "  $img:1.4.2 in Prod: $want, the same digest as in Int" "$out"
+	# By tag, or by digest once the release pins it.
 	ok "shipgated recorded $img's copy at step 8" sh -c "
-	    sed -n '/^==== 8\./,/^==== 9\./p' '$out' | grep -A2 -F '      $img:1.4.2: copied' |
+	    sed -n '/^==== 8\./,/^==== 9\./p' '$out' |
+	    grep -A2 -E '^      $img(:1\.4\.2|@$want): copied' |
 	    grep -qF 'at the destination $want'"
 done
 ok "a manifest of each platform of billing/web's index is in Prod's registry" \
