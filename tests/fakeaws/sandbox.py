@@ -2,6 +2,7 @@
 """Set up the demo sandbox on a running fake AWS endpoint, through boto3.
 
     sandbox.py --endpoint http://127.0.0.1:PORT [--region eu-west-1] [--quiet]
+        [--oci DIR]
 
 Creates, as conf/shipgate.example.yaml's example describes (see README.md):
   tools account 000000000000: bucket releases-billing (drops/ -> SQS),
@@ -13,13 +14,25 @@ Creates, as conf/shipgate.example.yaml's example describes (see README.md):
   333333333333 (prod): empty ECR billing/web and billing/worker (the images
       are copied there), stack billing-prod
 and prints a JSON summary on stdout.  Running it twice is harmless.
+
+The fake's ECR answers the ECR API only; the images shipgated copies go
+over the registry (OCI distribution) API, which scripts/demo serves with
+two local docker-registry instances behind the Int and Prod ECR host
+names.  --oci DIR writes the demo's images there as OCI image layouts,
+DIR/billing-web-1.4.2 and so on (billing/web for amd64 and arm64, an
+index; billing/worker for amd64), for skopeo to push into the Int one.
+Their layers are real tar files, so the same tag always has the same
+digest.
 """
 
 import argparse
+import gzip
 import hashlib
+import io
 import json
 import os
 import sys
+import tarfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -196,11 +209,88 @@ class Sandbox(object):
         raise RuntimeError("%s: timed out" % name)
 
 
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_IMAGES = (("billing/web", ("amd64", "arm64")), ("billing/worker", ("amd64",)))
+
+
+def oci_blob(root, data):
+    digest = hashlib.sha256(data).hexdigest()
+    with open(os.path.join(root, "blobs", "sha256", digest), "wb") as f:
+        f.write(data)
+    return "sha256:" + digest
+
+
+def oci_layer(name, tag, arch):
+    """A tar holding the app's one file, gzipped; fixed times and owners
+    so that a tag's digest does not change from one demo to the next."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
+        data = ("%s %s %s\n" % (name, tag, arch)).encode()
+        info = tarfile.TarInfo("srv/%s/VERSION" % name)
+        info.size, info.mode, info.mtime = len(data), 0o644, 0
+        t.addfile(info, io.BytesIO(data))
+    tar = raw.getvalue()
+    return tar, gzip.compress(tar, mtime=0)
+
+
+def oci_image(root, name, tag, arches):
+    """One OCI image layout in ROOT: an index of one manifest per
+    platform, or the manifest alone for one platform; its digest."""
+    os.makedirs(os.path.join(root, "blobs", "sha256"), exist_ok=True)
+    with open(os.path.join(root, "oci-layout"), "w") as f:
+        json.dump({"imageLayoutVersion": "1.0.0"}, f)
+    manifests = []
+    for arch in arches:
+        tar, gz = oci_layer(name, tag, arch)
+        layer = {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                 "digest": oci_blob(root, gz), "size": len(gz)}
+        config = json.dumps({
+            "architecture": arch, "os": "linux",
+            "config": {"Cmd": ["/bin/true"],
+                       "Labels": {"org.opencontainers.image.version": tag}},
+            "rootfs": {"type": "layers",
+                       "diff_ids": ["sha256:" + hashlib.sha256(tar).hexdigest()]},
+        }, sort_keys=True).encode()
+        manifest = json.dumps({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": oci_blob(root, config), "size": len(config)},
+            "layers": [layer]}, sort_keys=True).encode()
+        manifests.append({"mediaType": OCI_MANIFEST, "digest": oci_blob(root, manifest),
+                          "size": len(manifest),
+                          "platform": {"architecture": arch, "os": "linux"}})
+    if len(manifests) > 1:
+        index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX,
+                            "manifests": manifests}, sort_keys=True).encode()
+        top = {"mediaType": OCI_INDEX, "digest": oci_blob(root, index),
+               "size": len(index)}
+    else:
+        top = dict(manifests[0])
+        del top["platform"]
+    top["annotations"] = {"org.opencontainers.image.ref.name": tag}
+    with open(os.path.join(root, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "manifests": [top]}, f)
+    return top["digest"]
+
+
+def oci_images(top):
+    out = {}
+    for name, arches in OCI_IMAGES:
+        for tag in TAGS:
+            d = os.path.join(top, "%s-%s" % (name.replace("/", "-"), tag))
+            out["%s:%s" % (name, tag)] = {"layout": d, "platforms": list(arches),
+                                          "digest": oci_image(d, name, tag, arches)}
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--endpoint", required=True)
     ap.add_argument("--region", default=K.DEFAULT_REGION)
     ap.add_argument("--quiet", action="store_true", help="print nothing")
+    ap.add_argument("--oci", metavar="DIR",
+                    help="also write the demo's images as OCI layouts in DIR")
     a = ap.parse_args()
     sb = Sandbox(a.endpoint.rstrip("/"), a.region)
     out = {"endpoint": sb.endpoint, "region": a.region,
@@ -219,6 +309,8 @@ def main():
         sid = r if isinstance(r, str) else sb.wait(sessions[acct], name, r["Id"])
         out["stacks"][env] = {"account": acct, "stack": name, "stack_id": sid,
                               "role_arn": "arn:aws:iam::%s:role/shipgate-deployer" % acct}
+    if a.oci:
+        out["oci_images"] = oci_images(a.oci)
     if not a.quiet:
         print(json.dumps(out, indent=1))
 
