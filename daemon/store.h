@@ -1107,4 +1107,48 @@ int	 store_data_version(struct store *, struct store_version *,
  */
 int	 store_portal_plan(struct store *, const char *query,
 	    unsigned int mask, char **planp, char **cause);
+
+/* --- A release's pinned images (store-images.c, sql/007) --------------- */
+
+struct store_release_image {
+	int		 position;	/* in release.json's images */
+	char		*registry;
+	char		*repository;
+	char		*tag;		/* NULL: released by digest */
+	char		*digest;	/* pinned at intake */
+	char		*media_type;	/* may be NULL */
+	char		*platforms;	/* NULL unless an index */
+	char		*parameter;	/* images[].parameter, or NULL */
+	int64_t		 resolved_at;
+	char		*moved_digest;	/* the tag's digest since, or NULL */
+	int64_t		 moved_at;
+};
+
+struct store_release_images {
+	struct store_release_image *items;
+	size_t			 n;
+};
+
+struct store_release_image_in {
+	int		 position;
+	const char	*registry;
+	const char	*repository;
+	const char	*tag;
+	const char	*digest;
+	const char	*media_type;
+	const char	*platforms;
+	const char	*parameter;
+};
+/* Records one image (in the transaction recording its release). */
+int	 store_add_release_image(struct store *, int64_t release_id,
+	    const struct store_release_image_in *, char **cause);
+/* The release's images in order; none for a release taken in before
+   images were pinned. */
+int	 store_release_images(struct store *, int64_t release_id,
+	    struct store_release_images **, char **cause);
+void	 store_release_images_free(struct store_release_images *);
+/* What the image's tag names now: NULL or the pinned digest clears
+   moved_digest. */
+int	 store_release_image_moved(struct store *, int64_t release_id,
+	    int position, const char *digest, char **cause);
 #endif
