@@ -416,16 +416,28 @@ ctl_print_run(FILE *f, const json_t *reply)
 	a = json_object_get(run, "images");
 	for (i = 0; i < json_array_size(a); i++) {
 		img = json_array_get(a, i);
-		if (json_is_string(json_object_get(img, "digest")))
+		if (!json_is_string(json_object_get(img, "tag")))
 			fprintf(f, "  %s %s@%s\n", i == 0 ? "images:   " :
 			    "          ", ctl_text(img, "repository", tmp,
+			    sizeof tmp), ctl_text(img, "digest", tmp2,
+			    sizeof tmp2));
+		else if (json_is_string(json_object_get(img, "digest")))
+			/* The digest intake pinned for the tag. */
+			fprintf(f, "  %s %s:%s (%s)\n", i == 0 ? "images:   " :
+			    "          ", ctl_text(img, "repository", tmp,
 			    sizeof tmp), json_string_value(json_object_get(img,
+			    "tag")), json_string_value(json_object_get(img,
 			    "digest")));
 		else
 			fprintf(f, "  %s %s:%s\n", i == 0 ? "images:   " :
 			    "          ", ctl_text(img, "repository", tmp,
 			    sizeof tmp), ctl_text(img, "tag", tmp2,
 			    sizeof tmp2));
+		if (json_is_string(json_object_get(img, "tag_moved_to")))
+			fprintf(f, "             the tag now names %s: this "
+			    "run deploys the pinned digest\n",
+			    json_string_value(json_object_get(img,
+			    "tag_moved_to")));
 	}
 
 	fprintf(f, "\nstages:\n");

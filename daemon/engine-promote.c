@@ -43,6 +43,7 @@ struct engine_promo_name {
 	char		*repository;
 	char		*reference;
 	char		*tag;		/* at the destination, or NULL */
+	char		*shown;		/* as release.json names it */
 };
 
 struct engine_promo {
@@ -75,6 +76,7 @@ engine_promo_free(struct engine_promo *pr)
 		free(pr->names[i].repository);
 		free(pr->names[i].reference);
 		free(pr->names[i].tag);
+		free(pr->names[i].shown);
 	}
 	free(pr->names);
 	free(pr->images);
@@ -190,6 +192,7 @@ engine_promo_image_cb(struct promote *p, const struct promote_result *res,
 	struct engine_run		*r = pr->call->run;
 	struct store_promotion_in	 in;
 	char				*why = NULL;
+	size_t				 i;
 
 	(void)p;
 	if (r == NULL)
@@ -198,7 +201,12 @@ engine_promo_image_cb(struct promote *p, const struct promote_result *res,
 	in.stage_id = pr->call->stage_id;
 	in.source_registry = pr->src.host;
 	in.repository = res->repository;
+	/* Recorded as release.json names it (its tag), copied by digest. */
 	in.reference = res->reference;
+	for (i = 0; i < pr->nimages; i++)
+		if (strcmp(pr->names[i].repository, res->repository) == 0 &&
+		    strcmp(pr->names[i].reference, res->reference) == 0)
+			in.reference = pr->names[i].shown;
 	in.destination_registry = pr->dst.host;
 	in.media_type = res->media_type;
 	in.source_digest = res->source_digest;
@@ -438,8 +446,7 @@ engine_step_promoting(struct engine_run *r, struct store_stage *st,
 		im = &r->release->images[i];
 		ref = im->tag != NULL ? im->tag : im->digest;
 		/* The digest pinned at intake, whatever the tag says now. */
-		if ((pin = engine_promo_pin(pins, i, im)) != NULL)
-			ref = pin;
+		pin = engine_promo_pin(pins, i, im);
 		rc = store_find_promotion(r->engine->store, r->row->release_id,
 		    env->registry, im->repository, ref, st->id, &done, &why);
 		if (rc == 0) {
@@ -460,7 +467,9 @@ engine_step_promoting(struct engine_run *r, struct store_stage *st,
 			goto out;
 		}
 		pr->names[pr->nimages].repository = xstrdup(im->repository);
-		pr->names[pr->nimages].reference = xstrdup(ref);
+		pr->names[pr->nimages].reference = xstrdup(pin != NULL ? pin :
+		    ref);
+		pr->names[pr->nimages].shown = xstrdup(ref);
 		if (pin != NULL && im->tag != NULL)
 			pr->names[pr->nimages].tag = xstrdup(im->tag);
 		pr->images[pr->nimages].repository =

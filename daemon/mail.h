@@ -48,6 +48,9 @@ struct mail_facts {
 	/* The check steps that failed ("login-and-name / sign in:
 	   status 500"), for checks_failed; NULL-terminated or NULL. */
 	const char * const *failed_steps;
+	/* Images whose tag moved since intake ("billing/web:1.4.2 now
+	   points to sha256:..."): said in red; NULL-terminated or NULL. */
+	const char * const *moved_images;
 };
 
 /* What is stored in the outbox row; the caller frees with

@@ -371,6 +371,31 @@ notify_failed_steps(struct store *s, int64_t stage_id, int attempt,
 	return (0);
 }
 
+/* The release's images whose tag moved since intake into the facts;
+   the lines owned by *lines. */
+static int
+notify_moved_images(struct store *s, int64_t release_id,
+    struct mail_facts *f, char ***lines, char **cause)
+{
+	struct store_release_images	*l = NULL;
+	size_t				 i, n = 0;
+	int				 rc;
+
+	*lines = NULL;
+	if ((rc = store_release_images(s, release_id, &l, cause)) != 0)
+		return (rc);
+	*lines = xcalloc(l->n + 1, sizeof **lines);
+	for (i = 0; i < l->n; i++)
+		if (l->items[i].moved_digest != NULL && l->items[i].tag != NULL)
+			(*lines)[n++] = xasprintf("%s:%s now points to %s "
+			    "(pinned: %s)", l->items[i].repository,
+			    l->items[i].tag, l->items[i].moved_digest,
+			    l->items[i].digest);
+	f->moved_images = (const char * const *)*lines;
+	store_release_images_free(l);
+	return (0);
+}
+
 static void
 notify_names_free(char **v)
 {
@@ -411,6 +436,7 @@ notify_queue(struct store *s, const struct config *c,
 	struct mail_content		 mc;
 	struct store_outbox_in		 in;
 	char				**names = NULL, **steps = NULL;
+	char				**moved = NULL;
 	char				*key = NULL, *wkey, *link = NULL;
 	char				*pkey = NULL;
 	char				*object = NULL, *to = NULL, *payload;
@@ -484,6 +510,11 @@ notify_queue(struct store *s, const struct config *c,
 	    strcmp(ev, "rejected") == 0 || strcmp(ev, "deployed") == 0) &&
 	    (rc = notify_changes(s, nc->stage_id, nc->attempt, &f, &names,
 	    cause)) != 0)
+		goto out;
+	if (release_id != 0 && nc->stage_id != 0 && !nc->gate &&
+	    (strcmp(ev, "approval_needed") == 0 ||
+	    strcmp(ev, "reminder") == 0) &&
+	    (rc = notify_moved_images(s, release_id, &f, &moved, cause)) != 0)
 		goto out;
 	if (nc->stage_id != 0 && strcmp(ev, "checks_failed") == 0 &&
 	    (rc = notify_failed_steps(s, nc->stage_id, nc->attempt, &f,
@@ -585,6 +616,7 @@ out:
 	mail_content_free(&mc);
 	notify_names_free(names);
 	notify_names_free(steps);
+	notify_names_free(moved);
 	store_run_free(run);
 	store_release_free(rel);
 	free(key);

@@ -990,15 +990,21 @@ operator:
 		tmpl_set_bool(s, "retry", 1);
 }
 
-/* The release's images (release.json), with the digests its
- * promotions read. */
+/*
+ * The release's images (release.json) with the digest intake pinned
+ * (release_images), its platforms, a tag that moved since (in red), and
+ * where promotions copied it.  A release taken in before images were
+ * pinned shows the digest its promotions read.
+ */
 static void
 pages_images(const struct store_release *rel,
+    const struct store_release_images *pins,
     const struct store_promotions *pr, struct tmpl_data *d)
 {
 	json_t		*m, *images, *e;
 	const char	*repo, *tag, *digest;
-	struct tmpl_data *o, *p;
+	const struct store_release_image *pin;
+	struct tmpl_data *o, *p, *w;
 	size_t		 i, j;
 
 	tmpl_list(d, "images");
@@ -1012,9 +1018,26 @@ pages_images(const struct store_release *rel,
 		digest = json_string_value(json_object_get(e, "digest"));
 		if (repo == NULL)
 			continue;
+		pin = NULL;
+		for (j = 0; pins != NULL && j < pins->n; j++)
+			if ((size_t)pins->items[j].position == i &&
+			    strcmp(pins->items[j].repository, repo) == 0)
+				pin = &pins->items[j];
 		o = tmpl_append(d, "images");
 		tmpl_set(o, "repository", repo);
 		tmpl_set(o, "reference", tag != NULL ? tag : digest);
+		if (pin != NULL) {
+			digest = pin->digest;
+			tmpl_set_bool(o, "pinned", 1);
+			tmpl_set(o, "platforms", pin->platforms);
+			tmpl_set(o, "parameter", pin->parameter);
+			if (pin->moved_digest != NULL) {
+				w = tmpl_object(o, "moved");
+				tmpl_set(w, "image", repo);
+				tmpl_set(w, "tag", tag);
+				tmpl_set(w, "now", pin->moved_digest);
+			}
+		}
 		for (j = 0; pr != NULL && j < pr->n; j++) {
 			const struct store_promotion *x = &pr->items[j];
 
@@ -1100,6 +1123,7 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 	struct store_release	*rel = NULL;
 	struct store_approvals	*ap = NULL;
 	struct store_promotions	*pr = NULL;
+	struct store_release_images *pins = NULL;
 	struct store_audit_page	*audit = NULL;
 	struct tmpl_data	*d, *s, *o;
 	char			*why = NULL, *by = NULL, *reason = NULL;
@@ -1127,6 +1151,8 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 	    &why)) != 0 ||
 	    (rc = store_run_approvals(ctx->store, run_id, &ap, &why)) != 0 ||
 	    (rc = store_run_promotions(ctx->store, run_id, &pr, &why)) != 0 ||
+	    (rc = store_release_images(ctx->store, run->release_id, &pins,
+	    &why)) != 0 ||
 	    (rc = store_audit_page(ctx->store, run_id, 0,
 	    PAGES_RUN_AUDIT_LIMIT, &audit, &why)) != 0) {
 		rc = pages_fail(cause, rc, why);
@@ -1172,7 +1198,7 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 		tmpl_set(o, "by", by);
 		tmpl_set(o, "cancel_reason", reason);
 	}
-	pages_images(rel, pr, d);
+	pages_images(rel, pins, pr, d);
 
 	tmpl_list(d, "stages");
 	for (i = 0; i < run->nstages; i++) {
@@ -1251,6 +1277,7 @@ out:
 	free(reason);
 	store_audit_page_free(audit);
 	store_promotions_free(pr);
+	store_release_images_free(pins);
 	store_approvals_free(ap);
 	store_release_free(rel);
 	store_run_free(run);

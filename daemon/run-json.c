@@ -304,6 +304,46 @@ run_json_outbox(const struct store_outbox_rows *outbox)
 	return (a);
 }
 
+/*
+ * release.json's images, each with what intake pinned (docs/api.md):
+ * digest, media_type, platforms, pinned_at, and tag_moved_to /
+ * tag_moved_at when the tag names another digest since.
+ */
+static json_t *
+run_json_images(json_t *images, const struct store_release_images *pins)
+{
+	json_t				*a, *e;
+	const struct store_release_image *pin;
+	size_t				 i, j;
+
+	if (!json_is_array(images))
+		return (json_array());
+	a = json_deep_copy(images);
+	json_array_foreach(a, i, e) {
+		if (!json_is_object(e))
+			continue;
+		pin = NULL;
+		for (j = 0; pins != NULL && j < pins->n; j++)
+			if ((size_t)pins->items[j].position == i)
+				pin = &pins->items[j];
+		json_object_set_new(e, "pinned", json_boolean(pin != NULL));
+		if (pin == NULL)
+			continue;
+		json_object_set_new(e, "digest", run_json_str(pin->digest));
+		json_object_set_new(e, "media_type",
+		    run_json_str(pin->media_type));
+		json_object_set_new(e, "platforms",
+		    run_json_str(pin->platforms));
+		json_object_set_new(e, "pinned_at",
+		    run_json_time(pin->resolved_at));
+		json_object_set_new(e, "tag_moved_to",
+		    run_json_str(pin->moved_digest));
+		json_object_set_new(e, "tag_moved_at", pin->moved_digest !=
+		    NULL ? run_json_time(pin->moved_at) : json_null());
+	}
+	return (a);
+}
+
 json_t *
 run_json(struct store *s, int64_t run_id, size_t audit_max, int *rcp,
     char **cause)
@@ -314,6 +354,7 @@ run_json(struct store *s, int64_t run_id, size_t audit_max, int *rcp,
 	struct store_audit_page		*audit = NULL;
 	struct store_promotions		*promos = NULL;
 	struct store_outbox_rows	*outbox = NULL;
+	struct store_release_images	*pins = NULL;
 	json_t				*o = NULL, *a, *v, *manifest;
 	size_t				 i;
 
@@ -323,7 +364,8 @@ run_json(struct store *s, int64_t run_id, size_t audit_max, int *rcp,
 	    (*rcp = store_audit_page(s, run_id, 0, (int)audit_max, &audit,
 	    cause)) != 0 ||
 	    (*rcp = store_run_promotions(s, run_id, &promos, cause)) != 0 ||
-	    (*rcp = store_outbox_run(s, run_id, &outbox, cause)) != 0)
+	    (*rcp = store_outbox_run(s, run_id, &outbox, cause)) != 0 ||
+	    (*rcp = store_release_images(s, r->release_id, &pins, cause)) != 0)
 		goto out;
 
 	o = json_object();
@@ -337,8 +379,7 @@ run_json(struct store *s, int64_t run_id, size_t audit_max, int *rcp,
 	json_object_set_new(o, "finished_at", run_json_time(r->finished_at));
 	manifest = run_json_text(rel->manifest);
 	v = json_object_get(manifest, "images");
-	json_object_set_new(o, "images", json_is_array(v) ? json_incref(v) :
-	    json_array());
+	json_object_set_new(o, "images", run_json_images(v, pins));
 	json_decref(manifest);
 
 	a = json_array();
@@ -364,6 +405,7 @@ out:
 	store_audit_page_free(audit);
 	store_promotions_free(promos);
 	store_outbox_rows_free(outbox);
+	store_release_images_free(pins);
 	return (o);
 }
 

@@ -170,6 +170,11 @@ def handle(state, req):
             return _json({"layers": ecr.setup_layers(
                 state, body["account"], body.get("region", "eu-west-1"),
                 body["repository"], body.get("layers") or [])})
+        if path == "/_fake/ecr/tag" and m == "POST":
+            return _json(ecr.setup_tag(
+                state, body["account"], body.get("region", "eu-west-1"),
+                body["repository"], body["tag"], body.get("seed"),
+                bool(body.get("if_missing"))))
         if path == "/_fake/setup" and m == "POST":
             return _json(setup(state, body))
     except (ValueError, KeyError, TypeError) as e:
