@@ -605,13 +605,17 @@ record_release(struct intake_app *app, struct intake_obj *obj,
 	r.version_id = version_id;
 	r.etag = etag;
 	r.size = size;
+	/* A release refused for its images was read: its version and
+	   author are known (the author is told). */
 	if (rel != NULL) {
 		r.version = rel->version;
 		r.message = rel->message;
 		r.author = rel->author;
 		r.manifest = rel->manifest;
+	}
+	if (invalid == NULL)
 		r.status = STORE_RELEASE_VALID;
-	} else {
+	else {
 		r.status = STORE_RELEASE_INVALID;
 		r.reason = invalid;
 	}
@@ -625,7 +629,8 @@ record_release(struct intake_app *app, struct intake_obj *obj,
 	 * The validated template goes with the release, so the engine
 	 * deploys exactly these bytes without reading the zip again.
 	 */
-	if (is_new && rel != NULL && store_set_release_template(s, id,
+	if (is_new && rel != NULL && invalid == NULL &&
+	    store_set_release_template(s, id,
 	    rel->template_name, rel->template, rel->template_len,
 	    &cause) != 0)
 		goto rollback;
@@ -634,7 +639,8 @@ record_release(struct intake_app *app, struct intake_obj *obj,
 		return (1);
 	}
 	/* The images as found now: the run deploys these digests. */
-	for (i = 0; rel != NULL && images != NULL && i < rel->nimages; i++) {
+	for (i = 0; rel != NULL && invalid == NULL && images != NULL &&
+	    i < rel->nimages; i++) {
 		memset(&im, 0, sizeof im);
 		im.position = (int)i;
 		im.registry = registry;
@@ -704,8 +710,6 @@ obj_record(struct intake_app *app, struct intake_obj *obj,
 	int			 rc, ok = 0, dup = 0;
 
 	memset(&seen, 0, sizeof seen);
-	if (invalid != NULL)
-		rel = NULL;
 	rc = record_release(app, obj, revision, etag, version_id, size, rel,
 	    registry, images, invalid, &id, &reason);
 	if (rc == 1) {
@@ -759,7 +763,7 @@ obj_resolved_cb(const struct resolve_result *res, void *arg)
 	else if (res->error == RESOLVE_EMISSING)
 		/* Before any change set: the release is invalid. */
 		obj_record(app, obj, p->revision, p->etag, p->version_id,
-		    p->size, NULL, NULL, NULL, res->reason);
+		    p->size, p->rel, NULL, NULL, res->reason);
 	else if (res->error != RESOLVE_OK) {
 		reason = xasprintf("the release's images could not be "
 		    "checked: %s", res->reason);

@@ -5,7 +5,8 @@ template, put under drops/ (the bucket notifies the queue).
 
     drop-release.py --endpoint http://127.0.0.1:PORT --version 1.4.2 \\
         [--message TEXT] [--author alice] [--tag TAG] [--key drops/x.zip] \\
-        [--param Name=Value ...] [--zip-only FILE] [--no-push]
+        [--param Name=Value ...] [--image-parameter billing/web=WebImage]
+        [--zip-only FILE] [--no-push]
 
 Prints the object's key and ETag.  --zip-only writes the zip to FILE and
 uploads nothing.  As a build pushes its images before it drops the zip,
@@ -28,7 +29,7 @@ sys.path.insert(0, HERE)
 import fakeaws_keys as K                                  # noqa: E402
 
 
-def release_zip(version, message, author, tag, params):
+def release_zip(version, message, author, tag, params, image_params=None):
     manifest = {
         "app": "billing",
         "version": version,
@@ -41,6 +42,15 @@ def release_zip(version, message, author, tag, params):
     }
     with open(os.path.join(HERE, "sandbox-template.yaml"), "rb") as f:
         template = f.read()
+    # images[].parameter: the template declares the parameter (a string
+    # the demo's tasks do not use: they name the tag).
+    for repo, param in (image_params or {}).items():
+        for img in manifest["images"]:
+            if img["repository"] == repo:
+                img["parameter"] = param
+        template = template.replace(
+            b"Parameters:\n", b"Parameters:\n  %s:\n    Type: String\n"
+            b"    Default: \"\"\n" % param.encode(), 1)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("release.json", json.dumps(manifest, indent=2))
@@ -86,12 +96,17 @@ def main():
     ap.add_argument("--key", help="object key (default drops/billing-VERSION.zip)")
     ap.add_argument("--param", action="append", default=[],
                     help="a stack parameter, Name=Value")
+    ap.add_argument("--image-parameter", action="append", default=[],
+                    metavar="REPOSITORY=PARAMETER",
+                    help="images[].parameter of that image (declared in the "
+                    "template too)")
     ap.add_argument("--zip-only", metavar="FILE")
     ap.add_argument("--no-push", action="store_true",
                     help="do not make the images' tags in the fake ECR")
     a = ap.parse_args()
     params = dict(p.split("=", 1) for p in a.param)
-    data = release_zip(a.version, a.message, a.author, a.tag or a.version, params)
+    data = release_zip(a.version, a.message, a.author, a.tag or a.version, params,
+                       dict(p.split("=", 1) for p in a.image_parameter))
     if a.zip_only:
         with open(a.zip_only, "wb") as f:
             f.write(data)

@@ -1,0 +1,205 @@
+#!/bin/sh
+# Images checked at intake and pinned for the whole run (issue 15), with
+# the real daemon against the fake AWS endpoint, whose ECR holds the Int
+# account's images (the app's registry is an ECR host: BatchGetImage
+# through the Int environment's role).
+# - a release whose tag is not in the registry is invalid at intake, the
+#   image named, before any change set;
+# - a release's images are pinned to their digests at intake, shown on
+#   the run page, in the API and in shipgatectl show;
+#   images[].parameter receives "repository@digest" in the change set;
+# - a tag moved after intake: the next stage still deploys the pinned
+#   digest, and the page, the API and the approval mail say the tag moved.
+# The OCI-registry side (a registry that is not ECR's API, promotion of
+# the pinned digest) is in test-promotion.sh.
+. "$top_srcdir/tests/lib.sh"
+t_tmpdir
+t_start_fake --step-delay 0.05 ||
+    { echo "Bail out! the fake AWS endpoint did not start"; exit 1; }
+"$TEST_PYTHON" "$top_srcdir/tests/fakeaws/sandbox.py" --endpoint "$fake_url" \
+    >"$t_dir/sandbox.log" 2>&1 || { echo "Bail out! sandbox set-up failed"; exit 1; }
+mkdir "$t_dir/mail"
+"$TEST_PYTHON" "$top_srcdir/tests/smtpsink.py" --dir "$t_dir/mail" \
+    --port-file "$t_dir/smtp.port" >"$t_dir/smtp.log" 2>&1 &
+t_pids="$t_pids $!"
+t_wait_for 10 test -s "$t_dir/smtp.port" ||
+    { echo "Bail out! the SMTP sink did not start"; exit 1; }
+
+cfg="$t_dir/shipgate.yaml"
+t_demo_config "$t_dir/demo.yaml"
+# As test-pipeline.sh: no promotion (no registry serves blobs here).
+sed -e '/^        registry: /d' -e 's/Registry: "333333333333"/Registry: "111111111111"/' \
+    -e "s|smtp://127.0.0.1:4525|smtp://127.0.0.1:$(cat "$t_dir/smtp.port")|" \
+    "$t_dir/demo.yaml" >"$cfg"
+export SHIPGATE_ENGINE_POLL_MS=100
+t_start_daemon "$cfg"
+ok "shipgated is ready" t_wait_for 30 t_log_has ' ready '
+
+ctl() { "$SHIPGATECTL" -c "$cfg" "$@"; }
+sgtest() { "$TEST_PYTHON" "$top_srcdir/tests/integration/sgtest.py" "$@"; }
+stage_is() {
+	ctl --json show "$1" 2>/dev/null | "$TEST_PYTHON" -c "
+import json, sys
+run = json.load(sys.stdin)['run']
+st = [s for s in run['stages'] if s['env'] == '$2']
+sys.exit(0 if st and st[0]['status'] == '$3' else 1)"
+}
+run_is() {
+	ctl --json show "$1" 2>/dev/null | "$TEST_PYTHON" -c "
+import json, sys
+sys.exit(0 if json.load(sys.stdin)['run']['status'] == '$2' else 1)"
+}
+fake_tag() {	# fake_tag REPO TAG [SEED]: push a new image under the tag
+	curl -sf -X POST -H 'Content-Type: application/json' --data \
+	    "{\"account\": \"111111111111\", \"repository\": \"$1\", \"tag\": \"$2\", \"seed\": \"${3:-x}\"}" \
+	    "$fake_url/_fake/ecr/tag"
+}
+ecr_digest() {	# ecr_digest REPO TAG: the digest the fake's tag names
+	curl -sf "$fake_url/_fake/state" | "$TEST_PYTHON" -c "
+import json, sys
+r = json.load(sys.stdin)['ecr']['repositories']['111111111111/eu-west-1/$1']
+print([d for d, i in r['images'].items() if '$2' in i['tags']][0])"
+}
+
+# mail_has SUBJECT BODY [red]: a message with the subject's text and the
+# body's (in its text and HTML parts; with "red", in red in the HTML).
+mail_has() {
+	"$TEST_PYTHON" - "$t_dir/mail" "$@" <<'EOF'
+import email, email.policy, glob, sys
+d, subj, body = sys.argv[1:4]
+red = len(sys.argv) > 4
+for f in sorted(glob.glob(d + "/*.eml")):
+    m = email.message_from_binary_file(open(f, "rb"), policy=email.policy.default)
+    text = m.get_body(("plain",)).get_content()
+    html = m.get_body(("html",)).get_content()
+    if subj in m["Subject"] and body in text and body in html and \
+            (not red or "color:#a40000" in html):
+        sys.exit(0)
+sys.exit(1)
+EOF
+}
+# 1. A tag that was never pushed: invalid at intake, before a change set.
+curl -sf -X DELETE "$fake_url/_fake/calls" >/dev/null
+"$TEST_PYTHON" "$top_srcdir/tests/fakeaws/drop-release.py" \
+    --endpoint "$fake_url" --version 2.0.0 --tag 2.0.0 --no-push \
+    >"$t_dir/drop1.out"
+ok "a release naming a tag never pushed is dropped" test $? -eq 0
+ok "it is invalid" t_wait_for 60 run_is 1 invalid
+ctl --json show 1 >"$t_dir/show1.json" 2>&1
+reason=$(sgtest get "d['run']['reason']" "$t_dir/show1.json")
+t_diag "reason: $reason"
+ok "the reason names the exact image, the registry and what ECR said" \
+    sh -c "printf '%s' \"\$1\" | grep -q 'image billing/web:2.0.0 is not in 111111111111.dkr.ecr.eu-west-1.amazonaws.com: ECR BatchGetImage: ImageNotFound'" \
+    _ "$reason"
+curl -sf "$fake_url/_fake/calls" >"$t_dir/calls1.json"
+ok "ECR was asked (BatchGetImage), no change set was created" \
+    "$TEST_PYTHON" -c "
+import json, sys
+c = json.load(open('$t_dir/calls1.json'))
+sys.exit(0 if c.get('ecr', {}).get('BatchGetImage', 0) >= 1 and
+         not c.get('cloudformation', {}).get('CreateChangeSet') else 1)"
+ok "the integrator is told the release was refused, with the image" \
+    t_wait_for 20 mail_has "billing 2.0.0 refused at intake" \
+    "image billing/web:2.0.0 is not in"
+
+# A repository that does not exist.
+"$TEST_PYTHON" - "$t_dir/norepo.zip" <<'EOF'
+import io, json, sys, zipfile
+sys.path.insert(0, __import__("os").environ["top_srcdir"] + "/tests/fakeaws")
+import importlib.util
+spec = importlib.util.spec_from_file_location(
+    "d", __import__("os").environ["top_srcdir"] + "/tests/fakeaws/drop-release.py")
+m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+data = m.release_zip("2.0.1", "no such repository", "alice", "1.4.2", {})
+src = zipfile.ZipFile(io.BytesIO(data)); out = io.BytesIO()
+with zipfile.ZipFile(out, "w") as z:
+    for i in src.infolist():
+        b = src.read(i)
+        if i.filename == "release.json":
+            j = json.loads(b); j["images"][1]["repository"] = "billing/ghost"
+            b = json.dumps(j).encode()
+        z.writestr(i, b)
+open(sys.argv[1], "wb").write(out.getvalue())
+EOF
+SGTEST_NO_PUSH=1 sgtest put "$fake_url" drops/norepo.zip "$t_dir/norepo.zip" >/dev/null
+ok "a release naming a repository that does not exist is invalid" \
+    t_wait_for 60 run_is 2 invalid
+ctl --json show 2 >"$t_dir/show2.json" 2>&1
+reason=$(sgtest get "d['run']['reason']" "$t_dir/show2.json")
+t_diag "reason: $reason"
+ok "the reason names the image and the missing repository" \
+    sh -c "printf '%s' \"\$1\" | grep -q 'image billing/ghost:1.4.2 is not in 111111111111.dkr.ecr.eu-west-1.amazonaws.com: no repository billing/ghost'" \
+    _ "$reason"
+
+# 2. A release pinned at intake, its web image given by digest to the
+#    stack through images[].parameter.
+pinned=$(ecr_digest billing/web 1.4.2)
+"$TEST_PYTHON" "$top_srcdir/tests/fakeaws/drop-release.py" \
+    --endpoint "$fake_url" --version 1.4.2 --tag 1.4.2 \
+    --image-parameter billing/web=WebImage >"$t_dir/drop3.out"
+ok "a release of tags that exist is dropped" test $? -eq 0
+ok "its run waits for the Int approval" t_wait_for 60 stage_is 3 int awaiting_approval
+ctl --json show 3 >"$t_dir/show3.json" 2>&1
+ok "the API gives each image its pinned digest and media type" \
+    sgtest check "all(i['pinned'] and i['digest'].startswith('sha256:') and i['media_type'] for i in d['run']['images']) and d['run']['images'][0]['digest'] == '$pinned' and d['run']['images'][0]['tag_moved_to'] is None" \
+    "$t_dir/show3.json"
+curl -sf "$fake_url/_fake/state" >"$t_dir/state3.json"
+# cs_param STATE STACK PARAM: the parameter of the stack's latest change set.
+cs_param() {
+	"$TEST_PYTHON" -c "
+import json, sys
+cs = json.load(open('$1'))['cloudformation']['change_sets']
+v = [c['parameters'].get('$3') for c in cs.values() if c['stack'] == '$2']
+print(v[-1] if v else '')"
+}
+ok "the change set's WebImage parameter is billing/web@<pinned digest>" \
+    test "$(cs_param "$t_dir/state3.json" billing-int WebImage)" = "billing/web@$pinned"
+ctl show 3 >"$t_dir/show3.txt" 2>&1
+ok "shipgatectl show names the tag and its pinned digest" \
+    grep -q "billing/web:1.4.2 ($pinned)" "$t_dir/show3.txt"
+
+# 3. The tag moves after intake: STG still deploys the pinned digest.
+ctl approve 3 --env int --as alice >/dev/null &&
+    t_wait_for 60 stage_is 3 int awaiting_gate
+ok "Int is deployed" test $? -eq 0
+fake_tag billing/web 1.4.2 moved >"$t_dir/moved.json"
+moved=$(sgtest get "d['digest']" "$t_dir/moved.json")
+ok "the tag now names another image in the registry" \
+    sh -c "[ -n '$moved' ] && [ '$moved' != '$pinned' ]"
+ctl authorise 3 --as alice >/dev/null
+ok "STG waits for its approval" t_wait_for 60 stage_is 3 stg awaiting_approval
+ok "the daemon logged the moved tag" \
+    t_log_has "image tag moved app=billing run=3 image=billing/web:1.4.2 pinned=$pinned now=$moved"
+ctl --json show 3 >"$t_dir/show3b.json" 2>&1
+ok "the API says the tag moved, to which digest, and keeps the pinned one" \
+    sgtest check "d['run']['images'][0]['tag_moved_to'] == '$moved' and d['run']['images'][0]['digest'] == '$pinned' and d['run']['images'][1]['tag_moved_to'] is None" \
+    "$t_dir/show3b.json"
+curl -sf "$fake_url/_fake/state" >"$t_dir/state4.json"
+ok "STG's change set passes the pinned digest, not the tag's new one" \
+    test "$(cs_param "$t_dir/state4.json" billing-stg WebImage)" = "billing/web@$pinned"
+ctl show 3 >"$t_dir/show3c.txt" 2>&1
+ok "shipgatectl show says the tag moved" \
+    grep -q "the tag now names $moved: this run deploys the pinned digest" "$t_dir/show3c.txt"
+ok "the STG approval mail says the tag moved, in red" \
+    t_wait_for 20 mail_has "billing 1.4.2 awaits your approval for stg" \
+    "billing/web:1.4.2 now points to $moved" red
+
+# The run page (signed in as bob, who approves STG).
+listen=$(sed -n 's/^listen: //p' "$cfg")
+base="http://$listen"
+curl -s -c "$t_dir/jar" -b "$t_dir/jar" -o /dev/null --data-urlencode user=bob \
+    --data-urlencode password=demo "$base/login"
+curl -s -b "$t_dir/jar" -o "$t_dir/run3.html" "$base/runs/3"
+ok "the run page shows the pinned digest and no 'not read yet'" \
+    sh -c "grep -q '$pinned' '$t_dir/run3.html' && ! grep -q 'not read yet' '$t_dir/run3.html'"
+ok "the run page says the tag moved, in a red row" \
+    sh -c "grep -q 'class=\"moved\"' '$t_dir/run3.html' &&
+           grep -q 'billing/web:1.4.2 now points to $moved' '$t_dir/run3.html'"
+ok "the run page names the stack parameter that receives the image" \
+    grep -q 'stack parameter WebImage' "$t_dir/run3.html"
+
+ok "no sanitizer report in the daemon's log" \
+    sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' '$t_dir/shipgated.log'"
+t_stop "$daemon_pid"
+ok "shipgated stops cleanly" test $? -eq 0
+t_done
