@@ -64,6 +64,9 @@ struct engine_run {
 	int64_t			 images_stage;	/* tags read again for
 						   this stage/attempt */
 	int			 images_attempt;
+	int64_t			 stack_stage;	/* the stack read for this
+						   stage/attempt */
+	int			 stack_attempt;
 	struct checks_run	*checks;	/* in flight (with call), or
 						   NULL */
 };
@@ -195,6 +198,13 @@ int	 engine_images_recheck(struct engine_run *, struct store_stage *);
 int	 engine_images_parameters(struct engine_run *,
 	    const struct config_environment *, struct config_kvs *,
 	    char **cause);
+/* engine-diff.c: the stack as it runs, read when the stage starts (1:
+   being read, the step comes again); the parameters the change set
+   sends compared with it, stored with the attempt. */
+int	 engine_stack_read(struct engine_run *, struct store_stage *,
+	    const struct config_environment *);
+void	 engine_params_record(struct engine_run *, struct store_stage *,
+	    const struct config_kvs *sent);
 void	 engine_step_promoting(struct engine_run *, struct store_stage *,
 	    const struct config_environment *);
 

@@ -503,6 +503,9 @@ engine_step_pending(struct engine_run *r, struct store_stage *st,
 	/* What the tags name now, for the page and the mail. */
 	if (engine_images_recheck(r, st))
 		return;
+	/* The stack as it runs, to compare the parameters with. */
+	if (engine_stack_read(r, st, env))
+		return;
 	if (env->registry != NULL) {
 		/* The images first (engine-promote.c). */
 		if (engine_move(r, st, STORE_STAGE_PROMOTING, 0, NULL) != 0)
@@ -944,6 +947,7 @@ engine_send_create(struct engine_run *r, struct store_stage *st,
 		release_kvs_free(&kvs);
 		return;
 	}
+	engine_params_record(r, st, &kvs);
 	params = xcalloc(kvs.n + 1, sizeof *params);
 	for (i = 0; i < kvs.n; i++) {
 		params[i].key = kvs.items[i].key;

@@ -614,6 +614,35 @@ mail_moved_images(struct mail_words *w, const struct mail_facts *f)
 	buf_appends(&w->html, "</ul></td></tr>\n");
 }
 
+static void
+mail_param_changes(struct mail_words *w, const struct mail_facts *f)
+{
+	char	*s, *h;
+	int	 i;
+
+	if (f->param_changes == NULL || (f->param_changes[0] == NULL &&
+	    f->params_unchanged == 0))
+		return;
+	buf_appends(&w->text, "Parameters:\n");
+	buf_appends(&w->html, "<tr><th align=\"left\" valign=\"top\">"
+	    "Parameters</th><td><ul>\n");
+	for (i = 0; f->param_changes[i] != NULL; i++) {
+		s = mail_body_clean(f->param_changes[i]);
+		h = mail_html_escape(s);
+		buf_printf(&w->text, "  - %s\n", s);
+		buf_printf(&w->html, "<li>%s</li>\n", h);
+		free(s);
+		free(h);
+	}
+	if (f->params_unchanged > 0) {
+		buf_printf(&w->text, "  - and %d unchanged\n",
+		    f->params_unchanged);
+		buf_printf(&w->html, "<li>and %d unchanged</li>\n",
+		    f->params_unchanged);
+	}
+	buf_appends(&w->html, "</ul></td></tr>\n");
+}
+
 int
 mail_render(const struct mail_facts *f, struct mail_content *c,
     char **cause)
@@ -744,6 +773,7 @@ mail_render(const struct mail_facts *f, struct mail_content *c,
 	mail_failed_steps(&w, f);
 	mail_moved_images(&w, f);
 	mail_changes(&w, f);
+	mail_param_changes(&w, f);
 	buf_appends(&w.html, "</table>\n");
 	buf_appends(&w.text, "\n");
 	if (f->link != NULL && *f->link != '\0') {

@@ -51,6 +51,11 @@ struct mail_facts {
 	/* Images whose tag moved since intake ("billing/web:1.4.2 now
 	   points to sha256:..."): said in red; NULL-terminated or NULL. */
 	const char * const *moved_images;
+	/* The parameters the change set changes ("ImageTag: 1.4.1 ->
+	   1.4.2"; NoEcho ones "****"), NULL-terminated or NULL, and how
+	   many it leaves as they are. */
+	const char * const *param_changes;
+	int		 params_unchanged;
 };
 
 /* What is stored in the outbox row; the caller frees with

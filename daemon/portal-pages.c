@@ -883,6 +883,58 @@ pages_stage_changes(const struct page_ctx *ctx, const struct store_stage *st,
 	return (0);
 }
 
+/*
+ * The parameters the attempt sends against the stack's (issue 15):
+ * changed rows shown, unchanged ones folded.  NoEcho values were never
+ * stored: the rows say "****".
+ */
+static int
+pages_stage_parameters(const struct page_ctx *ctx,
+    const struct store_stage *st, struct tmpl_data *s, char **cause)
+{
+	struct store_stage_params	*l = NULL;
+	struct store_stage_stack	*sk = NULL;
+	struct tmpl_data		*o;
+	char				*why = NULL;
+	size_t				 i, changed = 0, same = 0;
+	int				 rc;
+
+	if ((rc = store_stage_parameters(ctx->store, st->id, st->attempt, &l,
+	    &why)) != 0)
+		return (pages_fail(cause, rc, why));
+	rc = store_stage_stack(ctx->store, st->id, &sk, &why);
+	if (rc != 0 && rc != STORE_ENOTFOUND) {
+		store_stage_params_free(l);
+		return (pages_fail(cause, rc, why));
+	}
+	free(why);
+	tmpl_list(s, "params_changed");
+	tmpl_list(s, "params_unchanged");
+	for (i = 0; i < l->n; i++) {
+		const struct store_stage_param *p = &l->items[i];
+
+		if (strcmp(p->change, "unchanged") == 0) {
+			o = tmpl_append(s, "params_unchanged");
+			same++;
+		} else {
+			o = tmpl_append(s, "params_changed");
+			changed++;
+		}
+		tmpl_set(o, "name", p->name);
+		tmpl_set(o, "old", p->old_value);
+		tmpl_set(o, "new", p->new_value);
+		tmpl_set(o, "change", p->change);
+		tmpl_set_bool(o, "no_echo", p->no_echo);
+	}
+	tmpl_set_bool(s, "has_parameters", l->n > 0);
+	tmpl_set_bool(s, "first_deployment", sk != NULL && !sk->exists);
+	tmpl_setf(s, "params_summary", "%zu changed, %zu unchanged", changed,
+	    same);
+	store_stage_params_free(l);
+	store_stage_stack_free(sk);
+	return (0);
+}
+
 static int
 pages_stage_checks(const struct page_ctx *ctx, const struct store_stage *st,
     struct tmpl_data *s, char **cause)
@@ -1223,6 +1275,7 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 			    st->finished_at : finished ? run->finished_at :
 			    ctx->now_ms) - st->started_at);
 		if ((rc = pages_stage_changes(ctx, st, s, cause)) != 0 ||
+		    (rc = pages_stage_parameters(ctx, st, s, cause)) != 0 ||
 		    (rc = pages_stage_checks(ctx, st, s, cause)) != 0)
 			goto out;
 		for (j = 0; pr != NULL && j < pr->n; j++) {

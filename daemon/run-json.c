@@ -158,18 +158,59 @@ run_json_promotions(const struct store_promotions *promos, int64_t stage_id)
 	return (a);
 }
 
+/* What the attempt sends against the stack's (NoEcho: "****"). */
+static json_t *
+run_json_parameters(const struct store_stage_params *l)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; l != NULL && i < l->n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:s, s:b}",
+		    "name", l->items[i].name,
+		    "old", run_json_str(l->items[i].old_value),
+		    "new", run_json_str(l->items[i].new_value),
+		    "change", l->items[i].change,
+		    "no_echo", l->items[i].no_echo));
+	return (a);
+}
+
+static json_t *
+run_json_stack(const struct store_stage_stack *sk)
+{
+	if (sk == NULL)
+		return (json_null());
+	return (json_pack("{s:b, s:o, s:o}", "exists", sk->exists,
+	    "last_updated_at", sk->exists && sk->last_updated_at > 0 ?
+	    run_json_time(sk->last_updated_at) : json_null(),
+	    "read_at", run_json_time(sk->read_at)));
+}
+
 static json_t *
 run_json_stage(struct store *s, const struct store_stage *st,
     const struct store_promotions *promos, int *rcp, char **cause)
 {
 	struct store_changes		*changes = NULL;
 	struct store_check_results	*checks = NULL;
+	struct store_stage_params	*params = NULL;
+	struct store_stage_stack	*stack = NULL;
 	json_t				*o = NULL;
 	int64_t				 end;
 
 	if ((*rcp = store_stage_changes(s, st->id, st->attempt, &changes,
 	    cause)) != 0 || (*rcp = store_stage_check_results(s, st->id,
-	    st->attempt, &checks, cause)) != 0)
+	    st->attempt, &checks, cause)) != 0 ||
+	    (*rcp = store_stage_parameters(s, st->id, st->attempt, &params,
+	    cause)) != 0)
+		goto out;
+	if ((*rcp = store_stage_stack(s, st->id, &stack, cause)) ==
+	    STORE_ENOTFOUND) {
+		if (cause != NULL) {
+			free(*cause);
+			*cause = NULL;
+		}
+		*rcp = 0;
+	} else if (*rcp != 0)
 		goto out;
 	o = json_object();
 	json_object_set_new(o, "id", json_integer(st->id));
@@ -198,9 +239,13 @@ run_json_stage(struct store *s, const struct store_stage *st,
 	json_object_set_new(o, "checks", run_json_checks(checks));
 	json_object_set_new(o, "promotions", run_json_promotions(promos,
 	    st->id));
+	json_object_set_new(o, "stack", run_json_stack(stack));
+	json_object_set_new(o, "parameters", run_json_parameters(params));
 out:
 	store_changes_free(changes);
 	store_check_results_free(checks);
+	store_stage_params_free(params);
+	store_stage_stack_free(stack);
 	return (o);
 }
 

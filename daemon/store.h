@@ -1151,4 +1151,50 @@ void	 store_release_images_free(struct store_release_images *);
    moved_digest. */
 int	 store_release_image_moved(struct store *, int64_t release_id,
 	    int position, const char *digest, char **cause);
+
+/* --- What a stage changes: the stack before it, its parameters
+ *     (store-images.c, sql/007) ---------------------------------------- */
+
+struct store_stage_stack {
+	int		 exists;	/* 0: a first deployment */
+	char		*parameters;	/* JSON {"Name": "value"}; NoEcho
+					   values "****" as AWS gives them */
+	int64_t		 last_updated_at; /* the stack's; 0: never */
+	int64_t		 read_at;
+};
+/* Replaces the stage's record of its stack. */
+int	 store_stage_set_stack(struct store *, int64_t stage_id,
+	    const struct store_stage_stack *, char **cause);
+/* STORE_ENOTFOUND when not read yet. */
+int	 store_stage_stack(struct store *, int64_t stage_id,
+	    struct store_stage_stack **, char **cause);
+void	 store_stage_stack_free(struct store_stage_stack *);
+
+struct store_stage_param {
+	char		*name;
+	char		*old_value;	/* NULL: not set before */
+	char		*new_value;	/* NULL: no longer set */
+	char		*change;	/* added, modified, removed,
+					   unchanged, hidden */
+	int		 no_echo;	/* values are "****" */
+};
+struct store_stage_params {
+	struct store_stage_param *items;
+	size_t			 n;
+};
+struct store_stage_param_in {
+	const char	*name;
+	const char	*old_value;
+	const char	*new_value;
+	const char	*change;
+	int		 no_echo;
+};
+/* Replaces the attempt's rows (in the caller's transaction or its own). */
+int	 store_set_stage_parameters(struct store *, int64_t stage_id,
+	    int attempt, const struct store_stage_param_in *, size_t n,
+	    char **cause);
+/* The attempt's rows in order; none when not recorded. */
+int	 store_stage_parameters(struct store *, int64_t stage_id, int attempt,
+	    struct store_stage_params **, char **cause);
+void	 store_stage_params_free(struct store_stage_params *);
 #endif

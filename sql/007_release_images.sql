@@ -20,3 +20,35 @@ CREATE TABLE release_images (
 	moved_at	INTEGER,
 	PRIMARY KEY (release_id, position)
 );
+
+-- What the stack runs before a stage changes it (issue 15): read with
+-- DescribeStacks when the stage starts, once per stage (the latest read
+-- replaces the previous).  NoEcho parameters come back from AWS as
+-- "****" and are kept so.  stack_exists 0: a first deployment.
+CREATE TABLE stage_stacks (
+	stage_id	INTEGER PRIMARY KEY REFERENCES stages(id),
+	stack_exists	INTEGER NOT NULL CHECK (stack_exists IN (0, 1)),
+	parameters	TEXT CHECK (parameters IS NULL OR json_valid(parameters)),
+	last_updated_at	INTEGER,		-- the stack's LastUpdatedTime
+	read_at		INTEGER NOT NULL
+);
+
+-- The parameters a stage's attempt sends against the stack's, one row
+-- each, stored with the change set so the history shows what was
+-- approved.  A NoEcho parameter is "****" on both sides, never its value.
+CREATE TABLE stage_parameters (
+	stage_id	INTEGER NOT NULL REFERENCES stages(id),
+	attempt		INTEGER NOT NULL,
+	position	INTEGER NOT NULL,
+	name		TEXT NOT NULL,
+	old_value	TEXT,			-- NULL: not set before
+	new_value	TEXT,			-- NULL: no longer set
+	-- hidden: a NoEcho parameter set on both sides (AWS never says
+	-- whether its value changes)
+	change		TEXT NOT NULL CHECK (change IN ('added', 'modified',
+			    'removed', 'unchanged', 'hidden')),
+	no_echo		INTEGER NOT NULL DEFAULT 0,
+	CHECK (no_echo = 0 OR ((old_value IS NULL OR old_value = '****') AND
+	    (new_value IS NULL OR new_value = '****'))),
+	PRIMARY KEY (stage_id, attempt, position)
+);
