@@ -6,6 +6,7 @@ template, put under drops/ (the bucket notifies the queue).
     drop-release.py --endpoint http://127.0.0.1:PORT --version 1.4.2 \\
         [--message TEXT] [--author alice] [--tag TAG] [--key drops/x.zip] \\
         [--param Name=Value ...] [--image-parameter billing/web=WebImage]
+        [--noecho-parameter DbPassword]
         [--zip-only FILE] [--no-push]
 
 Prints the object's key and ETag.  --zip-only writes the zip to FILE and
@@ -29,7 +30,8 @@ sys.path.insert(0, HERE)
 import fakeaws_keys as K                                  # noqa: E402
 
 
-def release_zip(version, message, author, tag, params, image_params=None):
+def release_zip(version, message, author, tag, params, image_params=None,
+                noecho=()):
     manifest = {
         "app": "billing",
         "version": version,
@@ -44,6 +46,10 @@ def release_zip(version, message, author, tag, params, image_params=None):
         template = f.read()
     # images[].parameter: the template declares the parameter (a string
     # the demo's tasks do not use: they name the tag).
+    for param in noecho:
+        template = template.replace(
+            b"Parameters:\n", b"Parameters:\n  %s:\n    Type: String\n"
+            b"    NoEcho: true\n    Default: \"\"\n" % param.encode(), 1)
     for repo, param in (image_params or {}).items():
         for img in manifest["images"]:
             if img["repository"] == repo:
@@ -100,13 +106,17 @@ def main():
                     metavar="REPOSITORY=PARAMETER",
                     help="images[].parameter of that image (declared in the "
                     "template too)")
+    ap.add_argument("--noecho-parameter", action="append", default=[],
+                    metavar="NAME", help="a NoEcho parameter the template "
+                    "declares (its value set by the configuration)")
     ap.add_argument("--zip-only", metavar="FILE")
     ap.add_argument("--no-push", action="store_true",
                     help="do not make the images' tags in the fake ECR")
     a = ap.parse_args()
     params = dict(p.split("=", 1) for p in a.param)
     data = release_zip(a.version, a.message, a.author, a.tag or a.version, params,
-                       dict(p.split("=", 1) for p in a.image_parameter))
+                       dict(p.split("=", 1) for p in a.image_parameter),
+                       a.noecho_parameter)
     if a.zip_only:
         with open(a.zip_only, "wb") as f:
             f.write(data)

@@ -28,9 +28,16 @@ t_wait_for 10 test -s "$t_dir/smtp.port" ||
 cfg="$t_dir/shipgate.yaml"
 t_demo_config "$t_dir/demo.yaml"
 # As test-pipeline.sh: no promotion (no registry serves blobs here).
+# Int sets a NoEcho parameter (its value must never show); STG deploys
+# to a stack that does not exist yet (a first deployment).
+SECRET=hunter2-never-shown-9f3a
 sed -e '/^        registry: /d' -e 's/Registry: "333333333333"/Registry: "111111111111"/' \
     -e "s|smtp://127.0.0.1:4525|smtp://127.0.0.1:$(cat "$t_dir/smtp.port")|" \
+    -e "s|parameters: {Environment: int, Registry: \"111111111111\"}|parameters: {Environment: int, Registry: \"111111111111\", DbPassword: $SECRET}|" \
+    -e 's|stack: billing-stg$|stack: billing-stg-new|' \
     "$t_dir/demo.yaml" >"$cfg"
+grep -q "DbPassword: $SECRET" "$cfg" && grep -q 'stack: billing-stg-new' "$cfg" ||
+    { echo "Bail out! the configuration was not made"; exit 1; }
 export SHIPGATE_ENGINE_POLL_MS=100
 t_start_daemon "$cfg"
 ok "shipgated is ready" t_wait_for 30 t_log_has ' ready '
@@ -136,7 +143,8 @@ ok "the reason names the image and the missing repository" \
 pinned=$(ecr_digest billing/web 1.4.2)
 "$TEST_PYTHON" "$top_srcdir/tests/fakeaws/drop-release.py" \
     --endpoint "$fake_url" --version 1.4.2 --tag 1.4.2 \
-    --image-parameter billing/web=WebImage >"$t_dir/drop3.out"
+    --image-parameter billing/web=WebImage --noecho-parameter DbPassword \
+    >"$t_dir/drop3.out"
 ok "a release of tags that exist is dropped" test $? -eq 0
 ok "its run waits for the Int approval" t_wait_for 60 stage_is 3 int awaiting_approval
 ctl --json show 3 >"$t_dir/show3.json" 2>&1
@@ -158,6 +166,32 @@ ctl show 3 >"$t_dir/show3.txt" 2>&1
 ok "shipgatectl show names the tag and its pinned digest" \
     grep -q "billing/web:1.4.2 ($pinned)" "$t_dir/show3.txt"
 
+# Parameters: the stack's (DescribeStacks) against the change set's.
+# param RUN-JSON ENV NAME: "change old new no_echo" of the stage's row.
+param() {
+	"$TEST_PYTHON" -c "
+import json, sys
+st = [s for s in json.load(open('$1'))['run']['stages'] if s['env'] == '$2'][0]
+p = [p for p in st['parameters'] if p['name'] == '$3']
+print('%s %s %s %s' % (p[0]['change'], p[0]['old'], p[0]['new'], p[0]['no_echo'])
+      if p else 'none')"
+}
+t_diag "int: $(param "$t_dir/show3.json" int ImageTag) / $(param "$t_dir/show3.json" int DbPassword)"
+ok "update: ImageTag 1.4.1 -> 1.4.2" \
+    test "$(param "$t_dir/show3.json" int ImageTag)" = "modified 1.4.1 1.4.2 False"
+ok "update: Environment unchanged" \
+    test "$(param "$t_dir/show3.json" int Environment)" = "unchanged int int False"
+ok "update: WebImage (images[].parameter) added with the pinned reference" \
+    test "$(param "$t_dir/show3.json" int WebImage)" = "added None billing/web@$pinned False"
+ok "update: the NoEcho DbPassword is added as ****, flagged" \
+    test "$(param "$t_dir/show3.json" int DbPassword)" = "added None **** True"
+ok "the stack was read: it exists" \
+    sgtest check "[s for s in d['run']['stages'] if s['env'] == 'int'][0]['stack']['exists'] is True" \
+    "$t_dir/show3.json"
+ok "the Int approval mail lists the parameter changes" \
+    t_wait_for 20 mail_has "billing 1.4.2 awaits your approval for int" \
+    "ImageTag: 1.4.1 → 1.4.2"
+
 # 3. The tag moves after intake: STG still deploys the pinned digest.
 ctl approve 3 --env int --as alice >/dev/null &&
     t_wait_for 60 stage_is 3 int awaiting_gate
@@ -176,7 +210,13 @@ ok "the API says the tag moved, to which digest, and keeps the pinned one" \
     "$t_dir/show3b.json"
 curl -sf "$fake_url/_fake/state" >"$t_dir/state4.json"
 ok "STG's change set passes the pinned digest, not the tag's new one" \
-    test "$(cs_param "$t_dir/state4.json" billing-stg WebImage)" = "billing/web@$pinned"
+    test "$(cs_param "$t_dir/state4.json" billing-stg-new WebImage)" = "billing/web@$pinned"
+ok "first deployment: STG's stack did not exist" \
+    sgtest check "[s for s in d['run']['stages'] if s['env'] == 'stg'][0]['stack']['exists'] is False" \
+    "$t_dir/show3b.json"
+ok "first deployment: every parameter is added" \
+    sgtest check "all(p['change'] == 'added' and p['old'] is None for p in [s for s in d['run']['stages'] if s['env'] == 'stg'][0]['parameters']) and len([s for s in d['run']['stages'] if s['env'] == 'stg'][0]['parameters']) >= 5" \
+    "$t_dir/show3b.json"
 ctl show 3 >"$t_dir/show3c.txt" 2>&1
 ok "shipgatectl show says the tag moved" \
     grep -q "the tag now names $moved: this run deploys the pinned digest" "$t_dir/show3c.txt"
@@ -197,6 +237,31 @@ ok "the run page says the tag moved, in a red row" \
            grep -q 'billing/web:1.4.2 now points to $moved' '$t_dir/run3.html'"
 ok "the run page names the stack parameter that receives the image" \
     grep -q 'stack parameter WebImage' "$t_dir/run3.html"
+ok "the run page has the parameter table: ImageTag 1.4.1 -> 1.4.2" \
+    "$TEST_PYTHON" -c "
+import re, sys
+h = open('$t_dir/run3.html').read()
+sys.exit(0 if re.search(r'<tr class=\"param-modified\">\s*<td class=\"mono\">ImageTag</td>\s*'
+                        r'<td class=\"mono\">1.4.1</td>\s*<td class=\"mono\">1.4.2</td>', h)
+         and 'Unchanged parameters' in h and 'a new stack: every value is new' in h
+         else 1)"
+
+# The NoEcho value is nowhere shipgate writes.
+curl -s -b "$t_dir/jar" -o "$t_dir/api3.json" "$base/api/v1/runs/3"
+ok "the API answers" sgtest check "d['run']['id'] == 3" "$t_dir/api3.json"
+ok "the NoEcho value is not in the page, the API or shipgatectl's output" \
+    sh -c "! grep -rqF '$SECRET' '$t_dir/run3.html' '$t_dir/api3.json' \
+        '$t_dir/show3.json' '$t_dir/show3b.json' '$t_dir/show3c.txt'"
+ok "nor in any mail" sh -c "! grep -rqF '$SECRET' '$t_dir/mail'"
+ok "nor in the daemon's log" sh -c "! grep -qF '$SECRET' '$t_dir/shipgated.log'"
+dbs=$(find "$t_dir" -name '*.db' -o -name '*.db-wal' -o -name '*.sqlite*' | tr '\n' ' ')
+t_diag "database files: $dbs"
+ok "nor in the database's files" sh -c "[ -n '$dbs' ] && ! grep -qF '$SECRET' $dbs"
+ok "(which hold the parameters' rows: the grep reads them)" \
+    sh -c "cat $dbs | grep -qaF 'billing/web@$pinned'"
+curl -sf "$fake_url/_fake/state" >"$t_dir/state5.json"
+ok "(the value did reach the stack: the test can see it)" \
+    grep -qF "$SECRET" "$t_dir/state5.json"
 
 ok "no sanitizer report in the daemon's log" \
     sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' '$t_dir/shipgated.log'"
