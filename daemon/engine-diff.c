@@ -2,10 +2,11 @@
  * What a stage's change set changes, in values (issue 15), for the
  * approver: when the stage starts, the stack as it runs is read
  * (DescribeStacks: its parameters, NoEcho ones masked by AWS, and its
- * LastUpdatedTime) and kept with the stage (stage_stacks); when the
- * change set is created, the parameters it sends are compared with them
- * (diff-params.h) and the rows stored with the attempt, as its resource
- * changes are.  Neither holds the run: a stack that cannot be read is
+ * LastUpdatedTime; then GetTemplate, Original) and kept with the stage
+ * (stage_stacks); when the change set is created, the parameters it
+ * sends are compared with them (diff-params.h), the release's template
+ * with the deployed one (diff-text.h), and both stored with the attempt,
+ * as its resource changes are.  Neither holds the run: a stack that cannot be read is
  * logged and the page says the parameters were not compared.
  */
 #include <jansson.h>
@@ -15,6 +16,7 @@
 #include "aws-context.h"
 #include "config.h"
 #include "diff-params.h"
+#include "diff-text.h"
 #include "engine-int.h"
 #include "log.h"
 #include "release.h"
@@ -22,54 +24,128 @@
 #include "svc-cfn.h"
 #include "xmalloc.h"
 
+/* A stack being read: DescribeStacks, then GetTemplate. */
+struct engine_stack_read {
+	struct store_stage_stack sk;
+	char			*env;
+};
+
+static void
+engine_stack_read_free(void *arg)
+{
+	struct engine_stack_read	*sr = arg;
+
+	free(sr->sk.parameters);
+	free(sr->sk.template);
+	free(sr->env);
+	free(sr);
+}
+
+/* The read is over (stored or not): the step comes again. */
+static void
+engine_stack_read_end(struct engine_call *call, int store_it)
+{
+	struct engine_stack_read	*sr = call->data;
+	struct engine_run		*r;
+	char				*why = NULL;
+	int64_t				 stage_id = call->stage_id;
+	int				 attempt = call->attempt;
+
+	call->data = NULL;
+	call->free_data = NULL;
+	if ((r = engine_call_end(call)) == NULL)
+		goto out;
+	if (store_it && store_stage_set_stack(r->engine->store, stage_id,
+	    &sr->sk, &why) != 0) {
+		log_warnx("cannot record the stack app=%s run=%lld: %s",
+		    r->app, (long long)r->id, why);
+		free(why);
+	}
+	r->stack_stage = stage_id;
+	r->stack_attempt = attempt;
+	engine_schedule(r, 0);
+out:
+	engine_stack_read_free(sr);
+}
+
+static void
+engine_template_read_cb(const struct aws_reply *reply, struct cfn_template *t,
+    void *arg)
+{
+	struct engine_call		*call = arg;
+	struct engine_stack_read	*sr = call->data;
+
+	if (reply->error == AWS_OK && t != NULL) {
+		sr->sk.template = t->body;
+		sr->sk.template_len = t->len;
+		t->body = NULL;
+	} else if (call->run != NULL)
+		log_warnx("cannot read the deployed template app=%s run=%lld:"
+		    " %s; it will not be compared", call->run->app,
+		    (long long)call->run->id, reply->message);
+	cfn_template_free(t);
+	engine_stack_read_end(call, 1);
+}
+
 static void
 engine_stack_read_cb(const struct aws_reply *reply, struct cfn_stack_list *l,
     void *arg)
 {
 	struct engine_call		*call = arg;
-	struct engine_run		*r;
-	struct store_stage_stack	 sk;
+	struct engine_stack_read	*sr = call->data;
+	struct engine_run		*r = call->run;
+	const struct config_app		*app;
+	const struct config_environment	*env;
+	struct aws_creds		*creds;
 	const struct cfn_stack		*stk;
 	json_t				*params;
-	char				*why = NULL;
-	int64_t				 stage_id = call->stage_id;
-	int				 attempt = call->attempt;
+	char				*cause = NULL;
 	size_t				 i;
 
-	if ((r = engine_call_end(call)) == NULL)
+	if (r == NULL) {
+		engine_stack_read_end(call, 0);
 		goto out;
-	memset(&sk, 0, sizeof sk);
+	}
 	if (reply->error == AWS_OK && l != NULL && l->n > 0) {
 		stk = &l->v[0];
-		sk.exists = 1;
+		sr->sk.exists = 1;
 		params = json_object();
 		for (i = 0; i < stk->nparameters; i++)
 			json_object_set_new(params, stk->parameters[i].key,
 			    stk->parameters[i].value != NULL ?
 			    json_string(stk->parameters[i].value) :
 			    json_null());
-		sk.parameters = json_dumps(params, JSON_SORT_KEYS |
+		sr->sk.parameters = json_dumps(params, JSON_SORT_KEYS |
 		    JSON_COMPACT);
 		json_decref(params);
-		sk.last_updated_at = (int64_t)stk->last_updated.tv_sec * 1000 +
-		    stk->last_updated.tv_nsec / 1000000;
-	} else if (!cfn_reply_stack_missing(reply)) {
+		sr->sk.last_updated_at = (int64_t)stk->last_updated.tv_sec *
+		    1000 + stk->last_updated.tv_nsec / 1000000;
+	} else if (cfn_reply_stack_missing(reply)) {
+		/* A first deployment: nothing deployed, an empty template. */
+		sr->sk.template = xstrdup("");
+		engine_stack_read_end(call, 1);
+		goto out;
+	} else {
 		log_warnx("cannot read the stack before the stage app=%s "
 		    "run=%lld: %s; its parameters will not be compared",
 		    r->app, (long long)r->id, reply->message);
-		goto done;
+		engine_stack_read_end(call, 0);
+		goto out;
 	}
-	if (store_stage_set_stack(r->engine->store, stage_id, &sk, &why) !=
-	    0) {
-		log_warnx("cannot record the stack app=%s run=%lld: %s",
-		    r->app, (long long)r->id, why);
-		free(why);
+	/* The template as deployed, with the same credentials' rules. */
+	if ((app = engine_run_app(r)) == NULL ||
+	    (env = config_find_environment(app, sr->env)) == NULL ||
+	    (creds = aws_context_env_creds(r->engine->aws, app, env,
+	    &cause)) == NULL ||
+	    cfn_get_template(aws_context_client(r->engine->aws), creds,
+	    aws_context_env_region(r->engine->aws, env), env->stack,
+	    engine_template_read_cb, call, &cause) == NULL) {
+		log_warnx("cannot read the deployed template app=%s run=%lld: "
+		    "%s", r->app, (long long)r->id, cause != NULL ? cause :
+		    "the environment is gone");
+		free(cause);
+		engine_stack_read_end(call, 1);
 	}
-	free(sk.parameters);
-done:
-	r->stack_stage = stage_id;
-	r->stack_attempt = attempt;
-	engine_schedule(r, 0);
 out:
 	cfn_stack_list_free(l);
 }
@@ -78,10 +154,11 @@ int
 engine_stack_read(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env)
 {
-	struct engine_call	*call;
-	struct aws_creds	*creds;
-	const char		*region;
-	char			*cause = NULL;
+	struct engine_call		*call;
+	struct engine_stack_read	*sr;
+	struct aws_creds		*creds;
+	const char			*region;
+	char				*cause = NULL;
 
 	if (r->stack_stage == st->id && r->stack_attempt == st->attempt)
 		return (0);
@@ -89,7 +166,11 @@ engine_stack_read(struct engine_run *r, struct store_stage *st,
 	if ((creds = aws_context_env_creds(r->engine->aws, engine_run_app(r),
 	    env, &cause)) == NULL)
 		goto skip;	/* the stage's own calls will say why */
+	sr = xcalloc(1, sizeof *sr);
+	sr->env = xstrdup(env->name);
 	call = engine_call_new(r, st);
+	call->data = sr;
+	call->free_data = engine_stack_read_free;
 	if (cfn_describe_stacks(aws_context_client(r->engine->aws), creds,
 	    region, env->stack, engine_stack_read_cb, call, &cause) == NULL) {
 		engine_call_end(call);
@@ -129,6 +210,36 @@ engine_stack_kvs(const char *text, struct config_kvs *kvs)
 	json_decref(o);
 }
 
+/* The deployed template against the release's, stored with the attempt. */
+static void
+engine_template_record(struct engine_run *r, struct store_stage *st,
+    const struct store_stage_stack *sk)
+{
+	struct store_stage_template	 t;
+	struct diff_text		 d;
+	char				*why = NULL;
+
+	if (sk->template == NULL)
+		return;		/* not read: the page says so */
+	diff_text(sk->template, sk->template_len, r->release->template,
+	    r->release->template_len, DIFF_TEXT_CONTEXT, &d);
+	memset(&t, 0, sizeof t);
+	t.diff = d.unified;
+	t.added = (int64_t)d.added;
+	t.removed = (int64_t)d.removed;
+	t.whole = d.whole;
+	if (store_set_stage_template(r->engine->store, st->id, st->attempt,
+	    &t, &why) != 0) {
+		log_warnx("cannot record the template diff app=%s run=%lld: "
+		    "%s", r->app, (long long)r->id, why);
+		free(why);
+	} else
+		log_info("template compared app=%s run=%lld env=%s added=%zu "
+		    "removed=%zu", r->app, (long long)r->id, st->environment,
+		    d.added, d.removed);
+	diff_text_free(&d);
+}
+
 void
 engine_params_record(struct engine_run *r, struct store_stage *st,
     const struct config_kvs *sent)
@@ -165,6 +276,7 @@ engine_params_record(struct engine_run *r, struct store_stage *st,
 	if (store_set_stage_parameters(r->engine->store, st->id, st->attempt,
 	    rows, d.n, &why) != 0)
 		goto fail;
+	engine_template_record(r, st, sk);
 	log_info("parameters compared app=%s run=%lld env=%s changed=%zu "
 	    "of=%zu", r->app, (long long)r->id, st->environment, d.changed,
 	    d.n);

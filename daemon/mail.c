@@ -774,6 +774,15 @@ mail_render(const struct mail_facts *f, struct mail_content *c,
 	mail_moved_images(&w, f);
 	mail_changes(&w, f);
 	mail_param_changes(&w, f);
+	if (f->has_template) {
+		h = f->template_added == 0 && f->template_removed == 0 ?
+		    xstrdup("the same as deployed") : xasprintf("%lld line%s "
+		    "added, %lld removed (the diff is on the page)",
+		    f->template_added, f->template_added == 1 ? "" : "s",
+		    f->template_removed);
+		mail_field(&w, "Template", h);
+		free(h);
+	}
 	buf_appends(&w.html, "</table>\n");
 	buf_appends(&w.text, "\n");
 	if (f->link != NULL && *f->link != '\0') {

@@ -56,6 +56,11 @@ struct mail_facts {
 	   many it leaves as they are. */
 	const char * const *param_changes;
 	int		 params_unchanged;
+	/* The template's lines changed against the deployed one (the diff
+	   itself is on the page); has_template 0: not compared. */
+	int		 has_template;
+	long long	 template_added;
+	long long	 template_removed;
 };
 
 /* What is stored in the outbox row; the caller frees with

@@ -429,6 +429,31 @@ notify_param_changes(struct store *s, int64_t stage_id, int attempt,
 	return (0);
 }
 
+/* The template's line counts into the facts (none when not compared). */
+static int
+notify_template(struct store *s, int64_t stage_id, int attempt,
+    struct mail_facts *f, char **cause)
+{
+	struct store_stage_template	*t = NULL;
+	int				 rc;
+
+	rc = store_stage_template(s, stage_id, attempt, &t, cause);
+	if (rc == STORE_ENOTFOUND) {
+		if (cause != NULL) {
+			free(*cause);
+			*cause = NULL;
+		}
+		return (0);
+	}
+	if (rc != 0)
+		return (rc);
+	f->has_template = 1;
+	f->template_added = (long long)t->added;
+	f->template_removed = (long long)t->removed;
+	store_stage_template_free(t);
+	return (0);
+}
+
 static void
 notify_names_free(char **v)
 {
@@ -554,6 +579,10 @@ notify_queue(struct store *s, const struct config *c,
 	    strcmp(ev, "reminder") == 0) &&
 	    (rc = notify_param_changes(s, nc->stage_id, nc->attempt, &f,
 	    &pchanges, cause)) != 0)
+		goto out;
+	if (f.param_changes != NULL &&
+	    (rc = notify_template(s, nc->stage_id, nc->attempt, &f,
+	    cause)) != 0)
 		goto out;
 	if (nc->stage_id != 0 && strcmp(ev, "checks_failed") == 0 &&
 	    (rc = notify_failed_steps(s, nc->stage_id, nc->attempt, &f,

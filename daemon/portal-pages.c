@@ -935,6 +935,78 @@ pages_stage_parameters(const struct page_ctx *ctx,
 	return (0);
 }
 
+#define PAGES_DIFF_LINES_MAX	2000	/* template diff lines shown */
+
+/*
+ * The deployed template against the release's: the unified diff with
+ * each line's old and new numbers, folded under the change set (the API
+ * has it whole).
+ */
+static int
+pages_stage_template(const struct page_ctx *ctx, const struct store_stage *st,
+    struct tmpl_data *s, char **cause)
+{
+	struct store_stage_template	*t = NULL;
+	struct tmpl_data		*o, *d;
+	const char			*p, *nl;
+	char				*why = NULL, *text;
+	size_t				 oldno = 0, newno = 0, a, b, n = 0;
+	size_t				 more = 0;
+	int				 rc;
+
+	rc = store_stage_template(ctx->store, st->id, st->attempt, &t, &why);
+	if (rc == STORE_ENOTFOUND) {
+		free(why);
+		return (0);
+	}
+	if (rc != 0)
+		return (pages_fail(cause, rc, why));
+	d = tmpl_object(s, "template");
+	tmpl_setf(d, "template_summary", "%lld line%s added, %lld removed%s",
+	    (long long)t->added, t->added == 1 ? "" : "s",
+	    (long long)t->removed, t->whole ? " (too different: replaced "
+	    "whole)" : "");
+	tmpl_set_bool(d, "same", t->diff[0] == '\0');
+	tmpl_list(d, "lines");
+	for (p = t->diff; *p != '\0'; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p) - 1;
+		if (n >= PAGES_DIFF_LINES_MAX) {
+			more++;
+			if (nl[1] == '\0')
+				break;
+			continue;
+		}
+		text = xstrndup(p, (size_t)(nl - p) + (*nl == '\n' ? 0 : 1));
+		o = tmpl_append(d, "lines");
+		if (*p == '@') {
+			if (sscanf(p, "@@ -%zu,%*u +%zu,", &a, &b) == 2) {
+				oldno = a;
+				newno = b;
+			}
+			tmpl_set(o, "class", "hunk");
+			tmpl_set(o, "text", text);
+		} else {
+			tmpl_set(o, "class", *p == '+' ? "add" : *p == '-' ?
+			    "del" : "same");
+			if (*p != '+')
+				tmpl_setf(o, "ln_old", "%zu", oldno++);
+			if (*p != '-')
+				tmpl_setf(o, "ln_new", "%zu", newno++);
+			tmpl_set(o, "text", text);
+		}
+		free(text);
+		n++;
+		if (nl[1] == '\0')
+			break;
+	}
+	if (more > 0)
+		tmpl_setf(d, "more", "%zu more lines: the whole diff is in the "
+		    "API", more);
+	store_stage_template_free(t);
+	return (0);
+}
+
 static int
 pages_stage_checks(const struct page_ctx *ctx, const struct store_stage *st,
     struct tmpl_data *s, char **cause)
@@ -1276,6 +1348,7 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 			    ctx->now_ms) - st->started_at);
 		if ((rc = pages_stage_changes(ctx, st, s, cause)) != 0 ||
 		    (rc = pages_stage_parameters(ctx, st, s, cause)) != 0 ||
+		    (rc = pages_stage_template(ctx, st, s, cause)) != 0 ||
 		    (rc = pages_stage_checks(ctx, st, s, cause)) != 0)
 			goto out;
 		for (j = 0; pr != NULL && j < pr->n; j++) {

@@ -194,6 +194,7 @@ run_json_stage(struct store *s, const struct store_stage *st,
 	struct store_check_results	*checks = NULL;
 	struct store_stage_params	*params = NULL;
 	struct store_stage_stack	*stack = NULL;
+	struct store_stage_template	*tmpl = NULL;
 	json_t				*o = NULL;
 	int64_t				 end;
 
@@ -205,6 +206,15 @@ run_json_stage(struct store *s, const struct store_stage *st,
 		goto out;
 	if ((*rcp = store_stage_stack(s, st->id, &stack, cause)) ==
 	    STORE_ENOTFOUND) {
+		if (cause != NULL) {
+			free(*cause);
+			*cause = NULL;
+		}
+		*rcp = 0;
+	} else if (*rcp != 0)
+		goto out;
+	if ((*rcp = store_stage_template(s, st->id, st->attempt, &tmpl,
+	    cause)) == STORE_ENOTFOUND) {
 		if (cause != NULL) {
 			free(*cause);
 			*cause = NULL;
@@ -241,11 +251,16 @@ run_json_stage(struct store *s, const struct store_stage *st,
 	    st->id));
 	json_object_set_new(o, "stack", run_json_stack(stack));
 	json_object_set_new(o, "parameters", run_json_parameters(params));
+	json_object_set_new(o, "template", tmpl == NULL ? json_null() :
+	    json_pack("{s:s, s:I, s:I, s:b}", "diff", tmpl->diff, "added",
+	    (json_int_t)tmpl->added, "removed", (json_int_t)tmpl->removed,
+	    "whole", tmpl->whole));
 out:
 	store_changes_free(changes);
 	store_check_results_free(checks);
 	store_stage_params_free(params);
 	store_stage_stack_free(stack);
+	store_stage_template_free(tmpl);
 	return (o);
 }
 

@@ -25,10 +25,17 @@ static const char SQL_RELEASE_IMAGE_MOVED[] =
 
 static const char SQL_SET_STAGE_STACK[] =
     "INSERT OR REPLACE INTO stage_stacks (stage_id, stack_exists, "
-    "parameters, last_updated_at, read_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+    "parameters, last_updated_at, read_at, template) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char SQL_STAGE_STACK[] =
-    "SELECT stack_exists, parameters, last_updated_at, read_at "
+    "SELECT stack_exists, parameters, last_updated_at, read_at, template "
     "FROM stage_stacks WHERE stage_id = ?1";
+static const char SQL_SET_STAGE_TEMPLATE[] =
+    "INSERT OR REPLACE INTO stage_templates (stage_id, attempt, diff, "
+    "added, removed, whole) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char SQL_STAGE_TEMPLATE[] =
+    "SELECT diff, added, removed, whole FROM stage_templates "
+    "WHERE stage_id = ?1 AND attempt = ?2";
 static const char SQL_DELETE_STAGE_PARAMETERS[] =
     "DELETE FROM stage_parameters WHERE stage_id = ?1 AND attempt = ?2";
 static const char SQL_INSERT_STAGE_PARAMETER[] =
@@ -168,6 +175,9 @@ store_stage_set_stack(struct store *s, int64_t stage_id,
 	store_bind_text(stmt, 3, sk->parameters);
 	store_bind_id(stmt, 4, sk->last_updated_at);
 	sqlite3_bind_int64(stmt, 5, store_now(s));
+	if (sk->template != NULL)
+		sqlite3_bind_blob64(stmt, 6, sk->template, sk->template_len,
+		    SQLITE_TRANSIENT);
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		rc = store_fail(s, cause, "cannot record the stack of stage "
 		    "%lld", (long long)stage_id);
@@ -194,6 +204,15 @@ store_stage_stack(struct store *s, int64_t stage_id,
 		sk->parameters = store_column_text(stmt, 1);
 		sk->last_updated_at = store_column_int64(stmt, 2);
 		sk->read_at = store_column_int64(stmt, 3);
+		if (sqlite3_column_type(stmt, 4) != SQLITE_NULL) {
+			sk->template_len = (size_t)sqlite3_column_bytes(stmt,
+			    4);
+			sk->template = xmalloc(sk->template_len + 1);
+			if (sk->template_len > 0)
+				memcpy(sk->template, sqlite3_column_blob(stmt,
+				    4), sk->template_len);
+			sk->template[sk->template_len] = '\0';
+		}
 		*skp = sk;
 		rc = 0;
 	} else if (rc == SQLITE_DONE)
@@ -212,6 +231,7 @@ store_stage_stack_free(struct store_stage_stack *sk)
 	if (sk == NULL)
 		return;
 	free(sk->parameters);
+	free(sk->template);
 	free(sk);
 }
 
@@ -319,4 +339,69 @@ store_stage_params_free(struct store_stage_params *l)
 	}
 	free(l->items);
 	free(l);
+}
+
+int
+store_set_stage_template(struct store *s, int64_t stage_id, int attempt,
+    const struct store_stage_template *t, char **cause)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc = 0;
+
+	if ((stmt = store_stmt(s, SQL_SET_STAGE_TEMPLATE, cause)) == NULL)
+		return (STORE_EIO);
+	sqlite3_bind_int64(stmt, 1, stage_id);
+	sqlite3_bind_int(stmt, 2, attempt);
+	store_bind_text(stmt, 3, t->diff);
+	sqlite3_bind_int64(stmt, 4, t->added);
+	sqlite3_bind_int64(stmt, 5, t->removed);
+	sqlite3_bind_int(stmt, 6, t->whole != 0);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		rc = store_fail(s, cause, "cannot record the template diff of "
+		    "stage %lld", (long long)stage_id);
+	store_stmt_done(stmt);
+	return (rc);
+}
+
+int
+store_stage_template(struct store *s, int64_t stage_id, int attempt,
+    struct store_stage_template **tp, char **cause)
+{
+	struct store_stage_template	*t;
+	sqlite3_stmt			*stmt;
+	int				 rc;
+
+	*tp = NULL;
+	if ((stmt = store_stmt(s, SQL_STAGE_TEMPLATE, cause)) == NULL)
+		return (STORE_EIO);
+	sqlite3_bind_int64(stmt, 1, stage_id);
+	sqlite3_bind_int(stmt, 2, attempt);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		t = xcalloc(1, sizeof *t);
+		t->diff = store_column_text(stmt, 0);
+		if (t->diff == NULL)
+			t->diff = xstrdup("");
+		t->added = store_column_int64(stmt, 1);
+		t->removed = store_column_int64(stmt, 2);
+		t->whole = sqlite3_column_int(stmt, 3);
+		*tp = t;
+		rc = 0;
+	} else if (rc == SQLITE_DONE)
+		rc = store_error(cause, STORE_ENOTFOUND, "no template diff for "
+		    "stage %lld", (long long)stage_id);
+	else
+		rc = store_fail(s, cause, "cannot read the template diff of "
+		    "stage %lld", (long long)stage_id);
+	store_stmt_done(stmt);
+	return (rc);
+}
+
+void
+store_stage_template_free(struct store_stage_template *t)
+{
+	if (t == NULL)
+		return;
+	free(t->diff);
+	free(t);
 }

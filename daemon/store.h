@@ -1160,6 +1160,8 @@ struct store_stage_stack {
 	char		*parameters;	/* JSON {"Name": "value"}; NoEcho
 					   values "****" as AWS gives them */
 	int64_t		 last_updated_at; /* the stack's; 0: never */
+	char		*template;	/* GetTemplate's; NULL: not read */
+	size_t		 template_len;
 	int64_t		 read_at;
 };
 /* Replaces the stage's record of its stack. */
@@ -1197,4 +1199,17 @@ int	 store_set_stage_parameters(struct store *, int64_t stage_id,
 int	 store_stage_parameters(struct store *, int64_t stage_id, int attempt,
 	    struct store_stage_params **, char **cause);
 void	 store_stage_params_free(struct store_stage_params *);
+
+struct store_stage_template {
+	char		*diff;		/* unified; "" when the same */
+	int64_t		 added;
+	int64_t		 removed;
+	int		 whole;
+};
+int	 store_set_stage_template(struct store *, int64_t stage_id,
+	    int attempt, const struct store_stage_template *, char **cause);
+/* STORE_ENOTFOUND when not recorded. */
+int	 store_stage_template(struct store *, int64_t stage_id, int attempt,
+	    struct store_stage_template **, char **cause);
+void	 store_stage_template_free(struct store_stage_template *);
 #endif

@@ -30,6 +30,8 @@ CREATE TABLE stage_stacks (
 	stack_exists	INTEGER NOT NULL CHECK (stack_exists IN (0, 1)),
 	parameters	TEXT CHECK (parameters IS NULL OR json_valid(parameters)),
 	last_updated_at	INTEGER,		-- the stack's LastUpdatedTime
+	template	BLOB,			-- GetTemplate (Original); NULL:
+						-- not read
 	read_at		INTEGER NOT NULL
 );
 
@@ -51,4 +53,17 @@ CREATE TABLE stage_parameters (
 	CHECK (no_echo = 0 OR ((old_value IS NULL OR old_value = '****') AND
 	    (new_value IS NULL OR new_value = '****'))),
 	PRIMARY KEY (stage_id, attempt, position)
+);
+
+-- The deployed template (stage_stacks.template, empty for a new stack)
+-- against the release's, as a unified diff (diff-text.h), stored with the
+-- attempt for the history.
+CREATE TABLE stage_templates (
+	stage_id	INTEGER NOT NULL REFERENCES stages(id),
+	attempt		INTEGER NOT NULL,
+	diff		TEXT NOT NULL,		-- "" when the same
+	added		INTEGER NOT NULL,	-- lines
+	removed		INTEGER NOT NULL,
+	whole		INTEGER NOT NULL DEFAULT 0,	-- replaced whole
+	PRIMARY KEY (stage_id, attempt)
 );

@@ -1,16 +1,22 @@
 /*
- * Parameter changes (diff-params.h): a template's declared parameters
+ * What a stage changes, pure.  Template diffs (diff-text.h): fixed
+ * cases with their exact hunks, and random texts whose hunks, applied,
+ * give back the old and the new text.  Parameter changes (diff-params.h): a template's declared parameters
  * (YAML and JSON, Default, NoEcho, flow and block mappings, nested
  * mappings not mistaken for parameters), an update (old -> new,
  * unchanged, added, removed, a Default), a first deployment (everything
  * added), NoEcho never copied, and the platforms of an image index
  * (registry-resolve.h).
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "buf.h"
 #include "diff-params.h"
+#include "diff-text.h"
 #include "registry-resolve.h"
 #include "tap.h"
 #include "xmalloc.h"
@@ -202,9 +208,128 @@ test_platforms(void)
 	    NULL, "unreadable JSON: none");
 }
 
+static void
+test_text_fixed(void)
+{
+	struct diff_text	d;
+
+	diff_text("a\nb\nc\n", 6, "a\nb\nc\n", 6, 3, &d);
+	ok(d.len == 0 && d.added == 0 && d.removed == 0, "equal texts: no "
+	    "hunk");
+	diff_text_free(&d);
+	diff_text("a\nb\nc\nd\ne\nf\ng\nh\n", 16,
+	    "a\nb\nc\nD\ne\nf\ng\nh\n", 16, 3, &d);
+	is_str(d.unified, "@@ -1,7 +1,7 @@\n a\n b\n c\n-d\n+D\n e\n f\n g\n",
+	    "one line changed: one hunk, three lines of context");
+	ok(d.added == 1 && d.removed == 1, "one added, one removed");
+	diff_text_free(&d);
+	diff_text("", 0, "x\ny", 3, 3, &d);
+	is_str(d.unified, "@@ -0,0 +1,2 @@\n+x\n+y\n", "a first deployment: "
+	    "everything added (a last line without newline gets one)");
+	diff_text_free(&d);
+	diff_text("1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n", 27,
+	    "1\n2\nX\n4\n5\n6\n7\n8\n9\n10\nY\n12\n", 26, 1, &d);
+	is_str(d.unified, "@@ -2,3 +2,3 @@\n 2\n-3\n+X\n 4\n"
+	    "@@ -10,3 +10,3 @@\n 10\n-11\n+Y\n 12\n",
+	    "changes far apart: two hunks with their line numbers");
+	diff_text_free(&d);
+	diff_text("a\nb\n", 4, "", 0, 3, &d);
+	is_str(d.unified, "@@ -1,2 +0,0 @@\n-a\n-b\n", "everything removed");
+	diff_text_free(&d);
+}
+
+/* Rebuilds both texts from the hunks and the old text; 0 if they match. */
+static int
+check_hunks(const char *old, const char *new, const char *u)
+{
+	const char	*p = u, *ol = old, *nl;
+	struct buf	 ro, rn;
+	size_t		 as, ac, bs, bc, line = 1, i;
+	int		 rc = -1;
+	char		*x, *y;
+
+	buf_init(&ro, SIZE_MAX);
+	buf_init(&rn, SIZE_MAX);
+	while (*p != '\0') {
+		if (sscanf(p, "@@ -%zu,%zu +%zu,%zu @@", &as, &ac, &bs,
+		    &bc) != 4)
+			goto out;
+		p = strchr(p, '\n') + 1;
+		/* Old lines before the hunk go to both. */
+		for (; line < (ac == 0 ? as + 1 : as); line++) {
+			nl = strchr(ol, '\n');
+			buf_append(&ro, ol, (size_t)(nl - ol) + 1);
+			buf_append(&rn, ol, (size_t)(nl - ol) + 1);
+			ol = nl + 1;
+		}
+		while (*p == ' ' || *p == '-' || *p == '+') {
+			nl = strchr(p, '\n');
+			if (*p != '+')
+				buf_append(&ro, p + 1, (size_t)(nl - p));
+			if (*p != '-')
+				buf_append(&rn, p + 1, (size_t)(nl - p));
+			if (*p != '+') {
+				ol = strchr(ol, '\n') + 1;
+				line++;
+			}
+			p = nl + 1;
+		}
+	}
+	buf_appends(&ro, ol);
+	buf_appends(&rn, ol);
+	x = buf_take(&ro, &i);
+	y = buf_take(&rn, &i);
+	rc = strcmp(x, old) == 0 && strcmp(y, new) == 0 ? 0 : -1;
+	free(x);
+	free(y);
+out:
+	buf_free(&ro);
+	buf_free(&rn);
+	return (rc);
+}
+
+static void
+test_text_random(void)
+{
+	struct diff_text	 d;
+	struct buf		 a, b;
+	char			*x, *y;
+	size_t			 xl, yl;
+	unsigned int		 seed = 15, r;
+	int			 i, j, bad = 0, n = 300;
+
+	for (i = 0; i < n; i++) {
+		buf_init(&a, SIZE_MAX);
+		buf_init(&b, SIZE_MAX);
+		for (j = 0; j < 40; j++) {
+			r = (unsigned int)rand_r(&seed);
+			/* Mostly the same lines, some changed, some only
+			   on one side. */
+			if (r % 7 != 0)
+				buf_printf(&a, "line %u\n", r % 5);
+			if (r % 11 != 0)
+				buf_printf(&b, "line %u\n", (r % 13 == 0) ?
+				    r % 9 : r % 5);
+		}
+		x = buf_take(&a, &xl);
+		y = buf_take(&b, &yl);
+		diff_text(x, xl, y, yl, i % 4, &d);
+		if (check_hunks(x, y, d.unified) != 0)
+			bad++;
+		diff_text_free(&d);
+		free(x);
+		free(y);
+		buf_free(&a);
+		buf_free(&b);
+	}
+	is_int(bad, 0, "%d random pairs: the hunks rebuild both texts", n);
+}
+
 int
 main(void)
 {
+	test_text_fixed();
+	test_text_random();
 	test_template();
 	test_update();
 	test_platforms();
