@@ -38,12 +38,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sqs_messages		*ms;
 	struct sts_assumed_role		*ar;
 	struct sts_caller_identity	*ci;
+	struct cfn_template		*tp;
 	char				*next = NULL, *cause = NULL, *s, *t;
 	size_t				 i;
 
 	if (size < 1)
 		return (0);
-	switch (data[0] % 17) {
+	switch (data[0] % 18) {
 	case 0:
 		cs = xcalloc(1, sizeof *cs);
 		/* Twice: pages add up. */
@@ -159,6 +160,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 16:
 		sesv2_parse_send_email(data + 1, size - 1, &next, &cause);
+		break;
+	case 17:
+		tp = xcalloc(1, sizeof *tp);
+		cfn_parse_template(tp, data + 1, size - 1, &cause);
+		cfn_template_free(tp);
 		break;
 	}
 	free(next);
