@@ -37,6 +37,7 @@ engine_stack_read_free(void *arg)
 
 	free(sr->sk.parameters);
 	free(sr->sk.template);
+	free(sr->sk.prev_version);
 	free(sr->env);
 	free(sr);
 }
@@ -156,6 +157,7 @@ engine_stack_read(struct engine_run *r, struct store_stage *st,
 {
 	struct engine_call		*call;
 	struct engine_stack_read	*sr;
+	struct store_deployment		*dep = NULL;
 	struct aws_creds		*creds;
 	const char			*region;
 	char				*cause = NULL;
@@ -168,6 +170,18 @@ engine_stack_read(struct engine_run *r, struct store_stage *st,
 		goto skip;	/* the stage's own calls will say why */
 	sr = xcalloc(1, sizeof *sr);
 	sr->env = xstrdup(env->name);
+	/* What shipgate deployed there last, for "now running". */
+	if (store_current_deployment(r->engine->store, r->row->app_id,
+	    st->environment, &dep, &cause) == 0) {
+		sr->sk.prev_run_id = dep->run_id;
+		sr->sk.prev_stage_id = dep->stage_id;
+		sr->sk.prev_version = dep->version != NULL ?
+		    xstrdup(dep->version) : NULL;
+		sr->sk.prev_deployed_at = dep->deployed_at;
+		store_deployment_free(dep);
+	}
+	free(cause);
+	cause = NULL;
 	call = engine_call_new(r, st);
 	call->data = sr;
 	call->free_data = engine_stack_read_free;

@@ -884,6 +884,58 @@ pages_stage_changes(const struct page_ctx *ctx, const struct store_stage *st,
 }
 
 /*
+ * What ran in the environment when the stage started, from shipgate's
+ * own history (the deployment, its run and who approved it), and whether
+ * the stack was updated since by something other than shipgate (its
+ * LastUpdatedTime later than that deployment).
+ */
+static int
+pages_now_running(const struct page_ctx *ctx, const struct store_stage *st,
+    const struct store_stage_stack *sk, struct tmpl_data *s, char **cause)
+{
+	struct store_approvals	*ap = NULL;
+	struct tmpl_data	*o;
+	struct buf		 who;
+	char			*why = NULL, *names;
+	size_t			 i;
+	int			 rc;
+
+	o = tmpl_object(s, "now_running");
+	tmpl_set(o, "now_env", st->environment);
+	if (!sk->exists) {
+		tmpl_set_bool(o, "no_stack", 1);
+		return (0);
+	}
+	pages_time(o, "stack_updated", sk->last_updated_at);
+	if (sk->prev_run_id == 0) {
+		tmpl_set_bool(o, "never", 1);
+		return (0);
+	}
+	if ((rc = store_run_approvals(ctx->store, sk->prev_run_id, &ap,
+	    &why)) != 0)
+		return (pages_fail(cause, rc, why));
+	buf_init(&who, 4096);
+	for (i = 0; i < ap->n; i++)
+		if (ap->items[i].stage_id == sk->prev_stage_id &&
+		    ap->items[i].gate == 0 &&
+		    ap->items[i].decision == STORE_DECISION_APPROVE)
+			buf_printf(&who, "%s%s", who.len > 0 ? ", " : "",
+			    ap->items[i].user);
+	names = buf_take(&who, NULL);
+	buf_free(&who);
+	tmpl_set(o, "prev_version", sk->prev_version);
+	tmpl_set_int(o, "prev_run", sk->prev_run_id);
+	pages_time(o, "prev_deployed", sk->prev_deployed_at);
+	tmpl_set(o, "approved_by", *names != '\0' ? names : NULL);
+	/* A second's slack: AWS's and shipgate's clocks are not one. */
+	if (sk->last_updated_at > sk->prev_deployed_at + 1000)
+		tmpl_set_bool(o, "changed_outside", 1);
+	free(names);
+	store_approvals_free(ap);
+	return (0);
+}
+
+/*
  * The parameters the attempt sends against the stack's (issue 15):
  * changed rows shown, unchanged ones folded.  NoEcho values were never
  * stored: the rows say "****".
@@ -928,6 +980,12 @@ pages_stage_parameters(const struct page_ctx *ctx,
 	}
 	tmpl_set_bool(s, "has_parameters", l->n > 0);
 	tmpl_set_bool(s, "first_deployment", sk != NULL && !sk->exists);
+	if (sk != NULL && (rc = pages_now_running(ctx, st, sk, s, cause)) !=
+	    0) {
+		store_stage_params_free(l);
+		store_stage_stack_free(sk);
+		return (rc);
+	}
 	tmpl_setf(s, "params_summary", "%zu changed, %zu unchanged", changed,
 	    same);
 	store_stage_params_free(l);

@@ -175,15 +175,45 @@ run_json_parameters(const struct store_stage_params *l)
 	return (a);
 }
 
+/* The stack when the stage started, and what shipgate had deployed
+   there ("now running"). */
 static json_t *
-run_json_stack(const struct store_stage_stack *sk)
+run_json_stack(struct store *s, const struct store_stage_stack *sk)
 {
+	struct store_approvals	*ap = NULL;
+	json_t			*o, *prev, *who;
+	size_t			 i;
+
 	if (sk == NULL)
 		return (json_null());
-	return (json_pack("{s:b, s:o, s:o}", "exists", sk->exists,
+	o = json_pack("{s:b, s:o, s:o}", "exists", sk->exists,
 	    "last_updated_at", sk->exists && sk->last_updated_at > 0 ?
 	    run_json_time(sk->last_updated_at) : json_null(),
-	    "read_at", run_json_time(sk->read_at)));
+	    "read_at", run_json_time(sk->read_at));
+	if (sk->prev_run_id == 0) {
+		json_object_set_new(o, "previous", json_null());
+		json_object_set_new(o, "changed_outside", json_boolean(
+		    sk->exists && sk->last_updated_at > 0));
+		return (o);
+	}
+	who = json_array();
+	if (store_run_approvals(s, sk->prev_run_id, &ap, NULL) == 0) {
+		for (i = 0; i < ap->n; i++)
+			if (ap->items[i].stage_id == sk->prev_stage_id &&
+			    ap->items[i].gate == 0 && ap->items[i].decision ==
+			    STORE_DECISION_APPROVE)
+				json_array_append_new(who,
+				    json_string(ap->items[i].user));
+		store_approvals_free(ap);
+	}
+	prev = json_pack("{s:I, s:o, s:o, s:o}", "run",
+	    (json_int_t)sk->prev_run_id, "version",
+	    run_json_str(sk->prev_version), "deployed_at",
+	    run_json_time(sk->prev_deployed_at), "approved_by", who);
+	json_object_set_new(o, "previous", prev);
+	json_object_set_new(o, "changed_outside", json_boolean(sk->exists &&
+	    sk->last_updated_at > sk->prev_deployed_at + 1000));
+	return (o);
 }
 
 static json_t *
@@ -249,7 +279,7 @@ run_json_stage(struct store *s, const struct store_stage *st,
 	json_object_set_new(o, "checks", run_json_checks(checks));
 	json_object_set_new(o, "promotions", run_json_promotions(promos,
 	    st->id));
-	json_object_set_new(o, "stack", run_json_stack(stack));
+	json_object_set_new(o, "stack", run_json_stack(s, stack));
 	json_object_set_new(o, "parameters", run_json_parameters(params));
 	json_object_set_new(o, "template", tmpl == NULL ? json_null() :
 	    json_pack("{s:s, s:I, s:I, s:b}", "diff", tmpl->diff, "added",

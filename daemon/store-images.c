@@ -25,10 +25,12 @@ static const char SQL_RELEASE_IMAGE_MOVED[] =
 
 static const char SQL_SET_STAGE_STACK[] =
     "INSERT OR REPLACE INTO stage_stacks (stage_id, stack_exists, "
-    "parameters, last_updated_at, read_at, template) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "parameters, last_updated_at, read_at, template, prev_run_id, "
+    "prev_stage_id, prev_version, prev_deployed_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 static const char SQL_STAGE_STACK[] =
-    "SELECT stack_exists, parameters, last_updated_at, read_at, template "
+    "SELECT stack_exists, parameters, last_updated_at, read_at, template, "
+    "prev_run_id, prev_stage_id, prev_version, prev_deployed_at "
     "FROM stage_stacks WHERE stage_id = ?1";
 static const char SQL_SET_STAGE_TEMPLATE[] =
     "INSERT OR REPLACE INTO stage_templates (stage_id, attempt, diff, "
@@ -178,6 +180,10 @@ store_stage_set_stack(struct store *s, int64_t stage_id,
 	if (sk->template != NULL)
 		sqlite3_bind_blob64(stmt, 6, sk->template, sk->template_len,
 		    SQLITE_TRANSIENT);
+	store_bind_id(stmt, 7, sk->prev_run_id);
+	store_bind_id(stmt, 8, sk->prev_stage_id);
+	store_bind_text(stmt, 9, sk->prev_version);
+	store_bind_id(stmt, 10, sk->prev_deployed_at);
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		rc = store_fail(s, cause, "cannot record the stack of stage "
 		    "%lld", (long long)stage_id);
@@ -213,6 +219,10 @@ store_stage_stack(struct store *s, int64_t stage_id,
 				    4), sk->template_len);
 			sk->template[sk->template_len] = '\0';
 		}
+		sk->prev_run_id = store_column_int64(stmt, 5);
+		sk->prev_stage_id = store_column_int64(stmt, 6);
+		sk->prev_version = store_column_text(stmt, 7);
+		sk->prev_deployed_at = store_column_int64(stmt, 8);
 		*skp = sk;
 		rc = 0;
 	} else if (rc == SQLITE_DONE)
@@ -232,6 +242,7 @@ store_stage_stack_free(struct store_stage_stack *sk)
 		return;
 	free(sk->parameters);
 	free(sk->template);
+	free(sk->prev_version);
 	free(sk);
 }
 

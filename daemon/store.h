@@ -1162,6 +1162,11 @@ struct store_stage_stack {
 	int64_t		 last_updated_at; /* the stack's; 0: never */
 	char		*template;	/* GetTemplate's; NULL: not read */
 	size_t		 template_len;
+	/* What shipgate had deployed there then; prev_run_id 0: none. */
+	int64_t		 prev_run_id;
+	int64_t		 prev_stage_id;
+	char		*prev_version;
+	int64_t		 prev_deployed_at;
 	int64_t		 read_at;
 };
 /* Replaces the stage's record of its stack. */

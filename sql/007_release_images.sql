@@ -32,6 +32,11 @@ CREATE TABLE stage_stacks (
 	last_updated_at	INTEGER,		-- the stack's LastUpdatedTime
 	template	BLOB,			-- GetTemplate (Original); NULL:
 						-- not read
+	-- What shipgate had deployed there then (deployments), if anything.
+	prev_run_id	INTEGER,
+	prev_stage_id	INTEGER,
+	prev_version	TEXT,
+	prev_deployed_at INTEGER,
 	read_at		INTEGER NOT NULL
 );
 

@@ -283,6 +283,42 @@ curl -sf "$fake_url/_fake/state" >"$t_dir/state5.json"
 ok "(the value did reach the stack: the test can see it)" \
     grep -qF "$SECRET" "$t_dir/state5.json"
 
+# 4. Now running: a next release's Int stage names what shipgate deployed
+#    there (run 3, approved by alice), then an update made outside
+#    shipgate is told.
+"$TEST_PYTHON" "$top_srcdir/tests/fakeaws/drop-release.py" \
+    --endpoint "$fake_url" --version 1.4.3 --tag 1.4.3 \
+    --noecho-parameter DbPassword >"$t_dir/drop4.out"
+ok "a next release waits for the Int approval" t_wait_for 60 stage_is 4 int awaiting_approval
+ctl --json show 4 >"$t_dir/show4.json" 2>&1
+ok "now running: int runs 1.4.2 (run 3, approved by alice), no change outside shipgate" \
+    sgtest check "[s for s in d['run']['stages'] if s['env'] == 'int'][0]['stack']['previous']['run'] == 3 and [s for s in d['run']['stages'] if s['env'] == 'int'][0]['stack']['previous']['version'] == '1.4.2' and [s for s in d['run']['stages'] if s['env'] == 'int'][0]['stack']['previous']['approved_by'] == ['alice'] and [s for s in d['run']['stages'] if s['env'] == 'int'][0]['stack']['changed_outside'] is False" \
+    "$t_dir/show4.json"
+ok "NoEcho set on both sides: **** -> ****, hidden (whether it changes cannot be told)" \
+    test "$(param "$t_dir/show4.json" int DbPassword)" = "hidden **** **** True"
+curl -s -b "$t_dir/jar" -o "$t_dir/run4.html" "$base/runs/4"
+ok "the run page says what runs now" \
+    grep -q 'Now running: int runs 1.4.2 (<a href="/runs/3">run 3</a>, deployed <time.*by shipgate, approved by alice)' "$t_dir/run4.html"
+ctl cancel 4 --as dave -m 'next case' >/dev/null 2>&1
+t_wait_for 30 run_is 4 cancelled
+curl -sf -X POST -H 'Content-Type: application/json' --data '{"stack": "billing-int"}' \
+    "$fake_url/_fake/cfn/touch-stack" >/dev/null
+ok "the Int stack is updated outside shipgate" test $? -eq 0
+sleep 1.1
+"$TEST_PYTHON" "$top_srcdir/tests/fakeaws/drop-release.py" \
+    --endpoint "$fake_url" --version 1.4.4 --tag 1.4.4 \
+    --noecho-parameter DbPassword >"$t_dir/drop5.out"
+ok "another release waits for the Int approval" t_wait_for 60 stage_is 5 int awaiting_approval
+ctl --json show 5 >"$t_dir/show5.json" 2>&1
+ok "the API says the stack changed outside shipgate since run 3" \
+    sgtest check "[s for s in d['run']['stages'] if s['env'] == 'int'][0]['stack']['changed_outside'] is True and [s for s in d['run']['stages'] if s['env'] == 'int'][0]['stack']['previous']['run'] == 3" \
+    "$t_dir/show5.json"
+curl -s -b "$t_dir/jar" -o "$t_dir/run5.html" "$base/runs/5"
+ok "and the page says so" \
+    grep -q "after shipgate's last deployment: by something other than shipgate" "$t_dir/run5.html"
+
+ok "at the end, the NoEcho value is still in neither the log, the mails nor the database" \
+    sh -c "! grep -qF '$SECRET' '$t_dir/shipgated.log' $dbs && ! grep -rqF '$SECRET' '$t_dir/mail' '$t_dir/run4.html' '$t_dir/show4.json'"
 ok "no sanitizer report in the daemon's log" \
     sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' '$t_dir/shipgated.log'"
 t_stop "$daemon_pid"
