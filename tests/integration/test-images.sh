@@ -168,6 +168,10 @@ ok "the change set's WebImage parameter is billing/web@<pinned digest>" \
 ctl show 3 >"$t_dir/show3.txt" 2>&1
 ok "shipgatectl show names the tag and its pinned digest" \
     grep -q "billing/web:1.4.2 ($pinned)" "$t_dir/show3.txt"
+ok "shipgatectl show lists the parameter changes and the template's lines" \
+    sh -c "grep -q 'parameter ImageTag: 1.4.1 -> 1.4.2 (modified)' '$t_dir/show3.txt' &&
+           grep -q 'parameter DbPassword: (not set) -> \*\*\*\* (added)' '$t_dir/show3.txt' &&
+           grep -q 'template: 7 lines added, 0 removed' '$t_dir/show3.txt'"
 
 # Parameters: the stack's (DescribeStacks) against the change set's.
 # param RUN-JSON ENV NAME: "change old new no_echo" of the stage's row.
