@@ -196,8 +196,10 @@ diff_text(const char *old, size_t old_len, const char *new, size_t new_len,
 		suf++;
 	for (i = 0; i < pre; i++)
 		diff_push(&s, OP_SAME, i, i);
-	if (diff_myers(a + pre, n - pre - suf, b + pre, m - pre - suf, pre,
-	    pre, DIFF_TEXT_MAX_EDITS, &s) != 0) {
+	/* An empty text has no lines (NULL): no offset into it. */
+	if (diff_myers(a != NULL ? a + pre : NULL, n - pre - suf,
+	    b != NULL ? b + pre : NULL, m - pre - suf, pre, pre,
+	    DIFF_TEXT_MAX_EDITS, &s) != 0) {
 		out->whole = 1;
 		for (i = pre; i < n - suf; i++)
 			diff_push(&s, OP_DEL, i, 0);

@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#define DIFF_TEXT_MAX_EDITS	2000
+#define DIFF_TEXT_MAX_EDITS	1000	/* memory ~ edits^2 longs */
 #define DIFF_TEXT_CONTEXT	3
 
 struct diff_text {

@@ -208,6 +208,38 @@ test_platforms(void)
 	    NULL, "unreadable JSON: none");
 }
 
+static int	check_hunks(const char *, const char *, const char *);
+
+/* Texts further apart than DIFF_TEXT_MAX_EDITS: replaced whole. */
+static void
+test_text_whole(void)
+{
+	struct diff_text	 d;
+	struct buf		 a, b;
+	char			*x, *y;
+	size_t			 xl, yl;
+	int			 i;
+
+	buf_init(&a, SIZE_MAX);
+	buf_init(&b, SIZE_MAX);
+	for (i = 0; i < DIFF_TEXT_MAX_EDITS; i++) {
+		buf_printf(&a, "old %d\n", i);
+		buf_printf(&b, "new %d\n", i);
+	}
+	x = buf_take(&a, &xl);
+	y = buf_take(&b, &yl);
+	diff_text(x, xl, y, yl, 3, &d);
+	ok(d.whole && d.removed == DIFF_TEXT_MAX_EDITS &&
+	    d.added == DIFF_TEXT_MAX_EDITS, "texts too far apart: replaced "
+	    "whole, every line counted");
+	ok(check_hunks(x, y, d.unified) == 0, "and the hunk rebuilds both");
+	diff_text_free(&d);
+	free(x);
+	free(y);
+	buf_free(&a);
+	buf_free(&b);
+}
+
 static void
 test_text_fixed(void)
 {
@@ -236,6 +268,10 @@ test_text_fixed(void)
 	diff_text("a\nb\n", 4, "", 0, 3, &d);
 	is_str(d.unified, "@@ -1,2 +0,0 @@\n-a\n-b\n", "everything removed");
 	diff_text_free(&d);
+	diff_text("", 0, "", 0, 3, &d);
+	ok(d.len == 0, "two empty texts: no hunk");
+	diff_text_free(&d);
+	test_text_whole();
 }
 
 /* Rebuilds both texts from the hunks and the old text; 0 if they match. */
