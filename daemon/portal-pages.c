@@ -980,6 +980,9 @@ pages_stage_parameters(const struct page_ctx *ctx,
 	}
 	tmpl_set_bool(s, "has_parameters", l->n > 0);
 	tmpl_set_bool(s, "first_deployment", sk != NULL && !sk->exists);
+	/* Started, but the stack could not be read (AWS failed then). */
+	tmpl_set_bool(s, "params_unknown", l->n == 0 && sk == NULL &&
+	    st->status != STORE_STAGE_PENDING && st->change_set_name != NULL);
 	if (sk != NULL && (rc = pages_now_running(ctx, st, sk, s, cause)) !=
 	    0) {
 		store_stage_params_free(l);
