@@ -309,6 +309,11 @@ curl -sf -X POST -H 'Content-Type: application/json' --data '{"stack": "billing-
     "$fake_url/_fake/cfn/touch-stack" >/dev/null
 ok "the Int stack is updated outside shipgate" test $? -eq 0
 sleep 1.1
+# And the template cannot be read (GetTemplate refused): that does not
+# hold the stage.
+curl -sf -X POST -H 'Content-Type: application/json' --data \
+    '{"service": "cloudformation", "operation": "GetTemplate", "mode": "error", "status": 403, "code": "AccessDenied", "message": "not allowed", "count": 20}' \
+    "$fake_url/_fake/faults" >/dev/null
 "$TEST_PYTHON" "$top_srcdir/tests/fakeaws/drop-release.py" \
     --endpoint "$fake_url" --version 1.4.4 --tag 1.4.4 \
     --noecho-parameter DbPassword >"$t_dir/drop5.out"
@@ -320,6 +325,11 @@ ok "the API says the stack changed outside shipgate since run 3" \
 curl -s -b "$t_dir/jar" -o "$t_dir/run5.html" "$base/runs/5"
 ok "and the page says so" \
     grep -q "after shipgate's last deployment: by something other than shipgate" "$t_dir/run5.html"
+ok "a template that cannot be read: no diff, the parameters still compared, the stage waits for approval" \
+    sgtest check "[s for s in d['run']['stages'] if s['env'] == 'int'][0]['template'] is None and len([s for s in d['run']['stages'] if s['env'] == 'int'][0]['parameters']) > 0" \
+    "$t_dir/show5.json"
+ok "the daemon logged why" t_log_has 'cannot read the deployed template app=billing run=5'
+curl -sf -X DELETE "$fake_url/_fake/faults" >/dev/null
 
 ok "at the end, the NoEcho value is still in neither the log, the mails nor the database" \
     sh -c "! grep -qF '$SECRET' '$t_dir/shipgated.log' $dbs && ! grep -rqF '$SECRET' '$t_dir/mail' '$t_dir/run4.html' '$t_dir/show4.json'"
