@@ -79,6 +79,7 @@ struct aws_call {
 	size_t			 body_len;
 	size_t			 body_max;
 	int			 no_retry;
+	int			 no_replay;
 	long			 timeout_ms;
 
 	struct http_call	*http;
@@ -508,7 +509,14 @@ aws_call_http_cb(struct http_call *hc, struct http_result *res, void *arg)
 		aws_call_finish_error(call, AWS_ECANCELLED, NULL);
 		return;
 	}
-	if (res->error != HTTP_OK) {
+	if (res->error != HTTP_OK && call->no_replay &&
+	    res->status >= 200 && res->status < 300) {
+		/* The service said it did it; the rest of its reply was
+		   lost.  Trying again would do it twice. */
+		log_warnx("%s %s: HTTP %ld, then %s: taken as done",
+		    call->service->title, call->operation, res->status,
+		    res->message);
+	} else if (res->error != HTTP_OK) {
 		error = aws_http_error_to_aws(res->error);
 		/* Connection failures and timeouts are worth another try. */
 		if ((error == AWS_ENETWORK || error == AWS_ETIMEOUT) &&
@@ -835,6 +843,7 @@ aws_client_call(struct aws_client *client, const struct aws_request *req,
 	call->body_max = req->body_max != 0 ? req->body_max :
 	    AWS_CLIENT_BODY_MAX;
 	call->no_retry = req->no_retry;
+	call->no_replay = req->no_replay;
 	call->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 0;
 	call->stat = aws_client_stat(client, req->service->name,
 	    req->operation);

@@ -73,6 +73,11 @@ struct aws_request {
 	const char		*content_type;	/* NULL: the protocol's */
 	size_t			 body_max;	/* reply; 0: 8 MiB */
 	int			 no_retry;	/* one attempt only */
+	/* Not idempotent (SES SendEmail): a 2xx status line means the
+	   operation ran, so it ends the call as a success even when the
+	   body is cut short, rather than another attempt running it
+	   again.  The body is then what arrived. */
+	int			 no_replay;
 	/* The endpoint URL ("https://bucket.s3.eu-west-1.amazonaws.com"),
 	   for S3's virtual-hosted buckets; NULL: the service's. */
 	const char		*endpoint;

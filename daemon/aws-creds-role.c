@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "aws-creds-role.h"
+#include "aws-op.h"
 #include "aws-sts.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -30,7 +31,7 @@ struct role_impl {
 
 struct role_fetch {
 	struct role_impl	*impl;		/* NULL once the provider died */
-	struct aws_call		*call;
+	struct aws_op		*call;
 	/* A call that could not start fails from a timer. */
 	uv_timer_t		 timer;
 	char			*cause;
@@ -128,7 +129,7 @@ role_free(void *arg)
 	if (impl->fetch != NULL) {
 		impl->fetch->impl = NULL;
 		if (impl->fetch->call != NULL)
-			aws_call_cancel(impl->fetch->call);
+			aws_op_cancel(impl->fetch->call);
 	}
 	if (impl->own_base)
 		aws_creds_free(impl->base);

@@ -1,10 +1,12 @@
 /*
- * STS: AssumeRole and GetCallerIdentity over the query protocol.  The
- * AssumeRole reply holds secrets: the reply body is wiped once read.
+ * STS: AssumeRole and GetCallerIdentity over the query protocol, two rows
+ * of aws-op.  The AssumeRole reply holds secrets: the reply body is
+ * wiped once read (the row is secret).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws-op.h"
 #include "aws-sts.h"
 #include "buf.h"
 #include "log.h"
@@ -13,13 +15,6 @@
 #include "xml.h"
 
 #define STS_REPLY_MAX	(256 * 1024)
-
-struct sts_op {
-	const char		*operation;
-	sts_assume_role_cb	 assume_cb;
-	sts_caller_identity_cb	 identity_cb;
-	void			*arg;
-};
 
 void
 sts_assumed_role_free(struct sts_assumed_role *r)
@@ -81,33 +76,6 @@ sts_role_arn_valid(const char *arn)
 	return (strncmp(p, "role/", 5) == 0 && p[5] != '\0');
 }
 
-/* Reports a reply that came back 2xx but could not be read. */
-static void
-sts_reply_unreadable(struct sts_op *op, const struct aws_reply *reply,
-    const char *cause)
-{
-	struct aws_reply	 r = *reply;
-	char			*msg;
-
-	msg = xasprintf("STS %s: unreadable reply: %s (request %s)",
-	    op->operation, cause, *reply->request_id != '\0' ?
-	    reply->request_id : "unknown");
-	r.error = AWS_EREPLY;
-	r.message = msg;
-	if (op->assume_cb != NULL)
-		op->assume_cb(&r, NULL, op->arg);
-	else
-		op->identity_cb(&r, NULL, op->arg);
-	free(msg);
-}
-
-static void
-sts_wipe_body(struct aws_reply *reply)
-{
-	if (reply->body != NULL && reply->body->data != NULL)
-		explicit_bzero(reply->body->data, reply->body->len);
-}
-
 /*
  * The AssumeRole reply: 0, or -1 and *cause.  The caller wipes the
  * bytes; the tree that held the secrets is freed here.
@@ -157,45 +125,42 @@ out:
 	return (rc);
 }
 
-static void
-sts_assume_role_reply_cb(struct aws_reply *reply, void *arg)
-{
-	struct sts_op			*op = arg;
-	struct sts_assumed_role		*r = NULL;
-	char				*cause = NULL;
+/*
+ * The operations: one row each.  The role is assumed with the tools
+ * account's credentials (its policy grants sts:AssumeRole on each
+ * environment's role); GetCallerIdentity needs no permission but is
+ * listed, as the doctor calls it in every account.
+ */
+AWS_OP_RESULT_ONE(sts_assumed, struct sts_assumed_role,
+    sts_parse_assume_role, sts_assumed_role_free, sts_assume_role_cb)
+AWS_OP_RESULT_ONE(sts_identity, struct sts_caller_identity,
+    sts_parse_caller_identity, sts_caller_identity_free,
+    sts_caller_identity_cb)
 
-	if (reply->error != AWS_OK) {
-		op->assume_cb(reply, NULL, op->arg);
-		goto out;
-	}
-	r = xcalloc(1, sizeof *r);
-	if (sts_parse_assume_role(r, reply->body->data, reply->body->len,
-	    &cause) != 0) {
-		sts_assumed_role_free(r);
-		sts_wipe_body(reply);
-		sts_reply_unreadable(op, reply, cause != NULL ? cause :
-		    "bad XML");
-		goto out;
-	}
-	log_debug(LOG_CAT_AWS, "sts role assumed arn=%s expires=%lld",
-	    r->assumed_role_arn, (long long)(r->creds.expires_ms / 1000));
-	sts_wipe_body(reply);
-	op->assume_cb(reply, r, op->arg);
-out:
-	sts_wipe_body(reply);
-	free(cause);
-	free(op);
-}
+/* The reply holds the credentials, the form the external id: secret. */
+static const struct aws_op_desc sts_op_assume_role = {
+	&aws_service_sts, "AssumeRole", &sts_assumed_result, NULL, NULL, 1,
+	{ "sts:AssumeRole", AWS_ACCOUNT_TOOLS, "role" }
+};
+static const struct aws_op_desc sts_op_get_caller_identity = {
+	&aws_service_sts, "GetCallerIdentity", &sts_identity_result, NULL,
+	NULL, 0, { "sts:GetCallerIdentity", AWS_ACCOUNT_TOOLS |
+	    AWS_ACCOUNT_ENVIRONMENT, "*" }
+};
 
-struct aws_call *
+const struct aws_op_desc *const sts_operations[] = {
+	&sts_op_assume_role,
+	&sts_op_get_caller_identity,
+	NULL
+};
+
+struct aws_op *
 sts_assume_role(struct aws_client *client,
     const struct sts_assume_role_params *p, sts_assume_role_cb cb, void *arg,
     char **cause)
 {
-	struct aws_request	 req;
-	struct aws_call		*call;
-	struct sts_op		*op;
-	struct buf		 body;
+	struct aws_op	*op;
+	struct buf	*form;
 
 	if (!sts_role_arn_valid(p->role_arn)) {
 		*cause = xasprintf("STS AssumeRole: not an IAM role ARN: %s",
@@ -216,34 +181,19 @@ sts_assume_role(struct aws_client *client,
 		    STS_DURATION_MAX);
 		return (NULL);
 	}
-	buf_init(&body, 16384);
-	aws_query_init(&body, &aws_service_sts, "AssumeRole");
-	aws_query_add(&body, "RoleArn", p->role_arn);
-	aws_query_add(&body, "RoleSessionName", p->session_name);
+	/* The external id is a shared secret of sorts: the op is secret,
+	   its form wiped as the reply's credentials are. */
+	op = aws_op_new(&sts_op_assume_role, client, p->creds, p->region);
+	form = aws_op_form(op);
+	aws_query_add(form, "RoleArn", p->role_arn);
+	aws_query_add(form, "RoleSessionName", p->session_name);
 	if (p->external_id != NULL)
-		aws_query_add(&body, "ExternalId", p->external_id);
+		aws_query_add(form, "ExternalId", p->external_id);
 	if (p->duration_seconds != 0)
-		aws_query_addf(&body, "DurationSeconds", "%d",
+		aws_query_addf(form, "DurationSeconds", "%d",
 		    p->duration_seconds);
-
-	op = xcalloc(1, sizeof *op);
-	op->operation = "AssumeRole";
-	op->assume_cb = cb;
-	op->arg = arg;
-	memset(&req, 0, sizeof req);
-	req.service = &aws_service_sts;
-	req.operation = "AssumeRole";
-	req.region = p->region;
-	req.creds = p->creds;
-	req.body = body.data;
-	req.body_len = body.len;
-	req.body_max = STS_REPLY_MAX;
-	if ((call = aws_client_call(client, &req, sts_assume_role_reply_cb, op,
-	    cause)) == NULL)
-		free(op);
-	/* The external id is a shared secret of sorts. */
-	buf_free_secret(&body);
-	return (call);
+	aws_op_limits(op, STS_REPLY_MAX, 0);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
 
 int
@@ -275,57 +225,13 @@ out:
 	return (rc);
 }
 
-static void
-sts_identity_reply_cb(struct aws_reply *reply, void *arg)
-{
-	struct sts_op			*op = arg;
-	struct sts_caller_identity	*id;
-	char				*cause = NULL;
-
-	if (reply->error != AWS_OK) {
-		op->identity_cb(reply, NULL, op->arg);
-		goto out;
-	}
-	id = xcalloc(1, sizeof *id);
-	if (sts_parse_caller_identity(id, reply->body->data,
-	    reply->body->len, &cause) != 0) {
-		sts_caller_identity_free(id);
-		sts_reply_unreadable(op, reply, cause != NULL ? cause :
-		    "bad XML");
-		goto out;
-	}
-	op->identity_cb(reply, id, op->arg);
-out:
-	free(cause);
-	free(op);
-}
-
-struct aws_call *
+struct aws_op *
 sts_get_caller_identity(struct aws_client *client, struct aws_creds *creds,
     const char *region, sts_caller_identity_cb cb, void *arg, char **cause)
 {
-	struct aws_request	 req;
-	struct aws_call		*call;
-	struct sts_op		*op;
-	struct buf		 body;
+	struct aws_op	*op;
 
-	buf_init(&body, 1024);
-	aws_query_init(&body, &aws_service_sts, "GetCallerIdentity");
-	op = xcalloc(1, sizeof *op);
-	op->operation = "GetCallerIdentity";
-	op->identity_cb = cb;
-	op->arg = arg;
-	memset(&req, 0, sizeof req);
-	req.service = &aws_service_sts;
-	req.operation = "GetCallerIdentity";
-	req.region = region;
-	req.creds = creds;
-	req.body = body.data;
-	req.body_len = body.len;
-	req.body_max = STS_REPLY_MAX;
-	if ((call = aws_client_call(client, &req, sts_identity_reply_cb, op,
-	    cause)) == NULL)
-		free(op);
-	buf_free(&body);
-	return (call);
+	op = aws_op_new(&sts_op_get_caller_identity, client, creds, region);
+	aws_op_limits(op, STS_REPLY_MAX, 0);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }

@@ -5,20 +5,26 @@
  * sits with the aws core rather than among the services; the doctor
  * uses GetCallerIdentity.
  *
- * Calls either fail synchronously (NULL, *cause set, the callback never
- * called) or call their callback exactly once, from a later loop
- * iteration.  The callback gets the client's reply (reply->error is
- * AWS_OK or AWS_E*; reply->message names service, operation, AWS code,
- * message and request id) and, on success only, a result the callback
- * now owns and releases with its _free function (NULL on error).  The
- * returned call may be cancelled with aws_call_cancel until the callback
- * runs.
+ * Each call is an operation of aws-op.h: it either fails synchronously
+ * (NULL, *cause set, the callback never called) or calls its callback
+ * exactly once, from a later loop iteration.  The callback gets the client's
+ * reply (reply->error is AWS_OK or AWS_E*; reply->message names service,
+ * operation, AWS code, message and request id) and, on success only, a
+ * result the callback now owns and releases with its _free function (NULL on
+ * error).  The returned op may be cancelled with aws_op_cancel until the
+ * callback runs.
  */
 #ifndef SHIPGATE_AWS_STS_H
 #define SHIPGATE_AWS_STS_H
 
 #include "aws-client.h"
 #include "aws-creds.h"
+
+struct aws_op;
+struct aws_op_desc;
+
+/* The operations, for --list-operations; NULL-ended. */
+extern const struct aws_op_desc *const sts_operations[];
 
 /* Temporary credentials from AssumeRole; _free wipes the secrets. */
 struct sts_assumed_role {
@@ -47,7 +53,7 @@ typedef void	(*sts_assume_role_cb)(const struct aws_reply *,
 		    struct sts_assumed_role *, void *arg);
 
 /* Fails synchronously on a bad role ARN or session name. */
-struct aws_call	*sts_assume_role(struct aws_client *,
+struct aws_op	*sts_assume_role(struct aws_client *,
 		    const struct sts_assume_role_params *, sts_assume_role_cb,
 		    void *arg, char **cause);
 
@@ -67,7 +73,7 @@ typedef void	(*sts_caller_identity_cb)(const struct aws_reply *,
 		    struct sts_caller_identity *, void *arg);
 
 /* creds and region may be NULL: the client's. */
-struct aws_call	*sts_get_caller_identity(struct aws_client *,
+struct aws_op	*sts_get_caller_identity(struct aws_client *,
 		    struct aws_creds *, const char *region,
 		    sts_caller_identity_cb, void *arg, char **cause);
 

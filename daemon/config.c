@@ -31,6 +31,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "people.h"
 #include "xmalloc.h"
 
 #ifndef SHIPGATE_SYSCONFDIR
@@ -598,6 +599,79 @@ check_registry(const char *s)
 		return ("must be a registry host[:port] without a scheme (e.g. "
 		    "123456789012.dkr.ecr.eu-west-1.amazonaws.com)");
 	return (NULL);
+}
+
+/*
+ * The host of an http(s) URL is a loopback address: 127.0.0.0/8, [::1]
+ * or localhost.
+ */
+static int
+url_is_loopback(const char *s)
+{
+	const char	*host, *end;
+	char		 buf[64];
+	size_t		 len;
+
+	host = strncmp(s, "https://", 8) == 0 ? s + 8 : s + 7;
+	if (*host == '[') {
+		if ((end = strchr(host, ']')) == NULL)
+			return (0);
+		return (end - host == 4 && strncmp(host, "[::1]", 5) == 0);
+	}
+	len = strcspn(host, ":/?#");
+	if (len >= sizeof buf)
+		return (0);
+	memcpy(buf, host, len);
+	buf[len] = '\0';
+	if (strcmp(buf, "localhost") == 0)
+		return (1);
+	return (inet_pton(AF_INET, buf, &(struct in_addr){ 0 }) == 1 &&
+	    strncmp(buf, "127.", 4) == 0);
+}
+
+static const char *
+check_issuer(const char *s)
+{
+	if (!is_http_url(s) || strchr(s, '?') != NULL ||
+	    strchr(s, '#') != NULL)
+		return ("must be an https:// URL without query or fragment");
+	if (strncmp(s, "http://", 7) == 0 && !url_is_loopback(s))
+		return ("must be https:// (http:// only for a loopback "
+		    "issuer such as http://127.0.0.1:PORT)");
+	return (NULL);
+}
+
+static const char *
+check_claim(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 128 || strpbrk(s, " \t\r\n\"") != NULL)
+		return ("must be a claim name (email, groups, "
+		    "cognito:groups)");
+	return (NULL);
+}
+
+static const char *
+check_alb_arn(const char *s)
+{
+	const char	*p;
+	size_t		 i, n;
+
+	/* arn:PARTITION:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app/NAME/ID */
+	if (strncmp(s, "arn:", 4) != 0)
+		goto bad;
+	for (p = s, n = 0; *p != '\0'; p++)
+		if (*p == ':')
+			n++;
+	if (n != 5 || strstr(s, ":elasticloadbalancing:") == NULL ||
+	    strstr(s, ":loadbalancer/app/") == NULL)
+		goto bad;
+	for (i = 0; s[i] != '\0'; i++)
+		if (isspace((unsigned char)s[i]) || iscntrl((unsigned char)s[i]))
+			goto bad;
+	return (NULL);
+bad:
+	return ("must be an Application Load Balancer ARN (arn:aws:"
+	    "elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app/NAME/ID)");
 }
 
 static const char *
@@ -1580,6 +1654,76 @@ post_registry(struct cp *cp, yaml_node_t *node, void *base, const char *path,
 		r->url = xasprintf("https://%s", r->host);
 }
 
+static void
+check_group_map(struct cp *cp, const struct config_kvs *groups)
+{
+	const char	*why;
+	size_t		 i;
+
+	for (i = 0; i < groups->n; i++)
+		if ((why = check_name(groups->items[i].value)) != NULL)
+			cp_error_at(cp, &groups->items[i], "the shipgate group "
+			    "\"%s\" %s", groups->items[i].value, why);
+}
+
+static void
+post_oidc(struct cp *cp, yaml_node_t *node, void *base, const char *path,
+    uint64_t seen)
+{
+	struct config_oidc	*o = base;
+	static const char	*defaults[] = { "openid", "email", "profile" };
+	size_t			 i;
+
+	if (o->scopes.n == 0) {
+		strings_free(&o->scopes);
+		o->scopes.items = xcalloc(4, sizeof *o->scopes.items);
+		for (i = 0; i < 3; i++)
+			o->scopes.items[i] = xstrdup(defaults[i]);
+		o->scopes.n = 3;
+	}
+	for (i = 0; i < o->scopes.n; i++)
+		if (strcmp(o->scopes.items[i], "openid") == 0)
+			break;
+	if (i == o->scopes.n)
+		cp_error_at(cp, &o->scopes.items[0], "scopes must include "
+		    "openid");
+	for (i = 0; i < o->scopes.n; i++)
+		if (!all_chars(o->scopes.items[i], ":_-./"))
+			cp_error_at(cp, &o->scopes.items[i], "\"%s\" is not a "
+			    "scope name", o->scopes.items[i]);
+	if (o->issuer != NULL && strncmp(o->issuer, "http://", 7) == 0)
+		o->loopback = 1;
+	check_group_map(cp, &o->groups);
+	if (o->groups.n == 0)
+		cp_error(cp, node, path, "needs groups (the provider groups "
+		    "that map to shipgate groups): nobody could sign in");
+}
+
+static void
+post_alb(struct cp *cp, yaml_node_t *node, void *base, const char *path,
+    uint64_t seen)
+{
+	struct config_alb	*a = base;
+	const char		*r, *e;
+
+	if (a->region == NULL && a->arn != NULL &&
+	    check_alb_arn(a->arn) == NULL) {
+		r = strstr(a->arn, ":elasticloadbalancing:") + 22;
+		e = strchr(r, ':');
+		a->region = xstrndup(r, (size_t)(e - r));
+		if (check_region(a->region) != NULL)
+			cp_error_at(cp, &a->arn, "the ARN's region \"%s\" is "
+			    "not an AWS region", a->region);
+	}
+	if (a->key_url == NULL && a->region != NULL)
+		a->key_url = xasprintf("https://public-keys.auth.elb.%s."
+		    "amazonaws.com", a->region);
+	check_group_map(cp, &a->groups);
+	if (a->groups.n == 0)
+		cp_error(cp, node, path, "needs groups (the provider groups "
+		    "that map to shipgate groups): nobody could sign in");
+}
+
 /* Re-points reference errors at the value that holds them. */
 static void
 post_request(struct cp *cp, yaml_node_t *node, void *base, const char *path,
@@ -1896,6 +2040,47 @@ static const struct ckey promotion_keys[] = {
 };
 static const struct ctable promotion_table = { promotion_keys, 1, 0, NULL };
 
+static const struct ckey oidc_keys[] = {
+	KEY("issuer", CT_STR, struct config_oidc, issuer,
+	    .flags = CK_REQUIRED, .check = check_issuer),
+	KEY("client_id", CT_STR, struct config_oidc, client_id,
+	    .flags = CK_REQUIRED),
+	KEY("client_secret_file", CT_STR, struct config_oidc,
+	    client_secret_file, .flags = CK_REQUIRED | CK_SECRET_FILE),
+	KEY("scopes", CT_STRS, struct config_oidc, scopes,
+	    .def = "[openid, email, profile]"),
+	KEY("groups_claim", CT_STR, struct config_oidc, groups_claim,
+	    .def = "groups", .check = check_claim),
+	KEY("user_claim", CT_STR, struct config_oidc, user_claim,
+	    .def = "email", .check = check_claim),
+	KEY("groups", CT_KVS, struct config_oidc, groups),
+};
+static const struct ctable oidc_table = { oidc_keys,
+	sizeof oidc_keys / sizeof oidc_keys[0], 0, post_oidc };
+
+static const struct ckey alb_keys[] = {
+	KEY("arn", CT_STR, struct config_alb, arn, .flags = CK_REQUIRED,
+	    .check = check_alb_arn),
+	KEY("region", CT_STR, struct config_alb, region,
+	    .check = check_region),
+	KEY("key_url", CT_STR, struct config_alb, key_url,
+	    .check = check_http_url),
+	KEY("groups_claim", CT_STR, struct config_alb, groups_claim,
+	    .def = "groups", .check = check_claim),
+	KEY("user_claim", CT_STR, struct config_alb, user_claim,
+	    .def = "email", .check = check_claim),
+	KEY("groups", CT_KVS, struct config_alb, groups),
+};
+static const struct ctable alb_table = { alb_keys,
+	sizeof alb_keys / sizeof alb_keys[0], 0, post_alb };
+
+static const struct ckey auth_keys[] = {
+	KEY("oidc", CT_MAP, struct config, oidc, .child = &oidc_table),
+	KEY("alb", CT_MAP, struct config, alb, .child = &alb_table),
+};
+static const struct ctable auth_table = { auth_keys,
+	sizeof auth_keys / sizeof auth_keys[0], 0, NULL };
+
 static const struct ckey portal_keys[] = {
 	KEY("session_idle_timeout", CT_DURATION, struct config,
 	    session_idle_timeout_ms, .def = "8h", .min = 60000),
@@ -1940,6 +2125,7 @@ static const struct ckey top_keys[] = {
 	    .check = check_proxy),
 	KEY("identity_header", CT_STR, struct config, identity_header,
 	    .check = check_token),
+	SUB("auth", &auth_table),
 	SUB("portal", &portal_table),
 	KEY("aws", CT_MAP, struct config, aws, .child = &aws_table,
 	    .flags = CK_REQUIRED),
@@ -1969,6 +2155,18 @@ static const struct ctable top_table = { top_keys,
 /* Checks of meaning: duplicates and references. */
 
 static int
+kvs_has_value(const struct config_kvs *l, const char *value)
+{
+	size_t	i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->items[i].value, value) == 0)
+			return (1);
+	return (0);
+}
+
+/* A group some user is in, or one an identity provider's group maps to. */
+static int
 group_exists(const struct config *c, const char *group)
 {
 	size_t	i;
@@ -1976,6 +2174,10 @@ group_exists(const struct config *c, const char *group)
 	for (i = 0; i < c->nusers; i++)
 		if (config_user_in_group(&c->users[i], group))
 			return (1);
+	if (c->oidc.issuer != NULL && kvs_has_value(&c->oidc.groups, group))
+		return (1);
+	if (c->alb.arn != NULL && kvs_has_value(&c->alb.groups, group))
+		return (1);
 	return (0);
 }
 
@@ -2069,14 +2271,23 @@ check_meaning(struct cp *cp, struct config *c)
 	if (c->mail.transport == CONFIG_MAIL_SES && c->mail.ses_region == NULL &&
 	    c->aws.region != NULL)
 		c->mail.ses_region = xstrdup(c->aws.region);
-	if ((c->identity_header != NULL) != (c->trusted_proxies.n > 0)) {
-		if (c->identity_header != NULL)
-			cp_error_at(cp, &c->identity_header, "needs "
-			    "trusted_proxies (the proxies allowed to send it)");
-		else
-			cp_error_at(cp, &c->trusted_proxies, "needs "
-			    "identity_header");
-	}
+	if (c->identity_header != NULL && c->trusted_proxies.n == 0)
+		cp_error_at(cp, &c->identity_header, "needs trusted_proxies "
+		    "(the proxies allowed to send it)");
+	if (c->alb.arn != NULL && c->trusted_proxies.n == 0)
+		cp_error_at(cp, &c->alb.arn, "needs trusted_proxies (the "
+		    "load balancer's addresses, allowed to send "
+		    "x-amzn-oidc-data)");
+	if (c->trusted_proxies.n > 0 && c->identity_header == NULL &&
+	    c->alb.arn == NULL)
+		cp_error_at(cp, &c->trusted_proxies, "needs identity_header "
+		    "or auth.alb");
+	if (c->alb.arn != NULL && c->identity_header != NULL)
+		cp_error_at(cp, &c->alb.arn, "auth.alb and identity_header "
+		    "are exclusive: the load balancer's token names the user");
+	if (c->alb.arn != NULL && c->oidc.issuer != NULL)
+		cp_error_at(cp, &c->alb.arn, "auth.alb and auth.oidc are "
+		    "exclusive: behind the load balancer it signs people in");
 	for (i = 0; i < c->nusers; i++)
 		for (j = 0; j < i; j++)
 			if (c->users[i].name != NULL &&
@@ -2427,7 +2638,7 @@ config_find_user(const struct config *c, const char *name)
 		if (c->users[i].name != NULL &&
 		    strcmp(c->users[i].name, name) == 0)
 			return (&c->users[i]);
-	return (NULL);
+	return (people_find(c->people, name));
 }
 
 const struct config_check *
@@ -2473,6 +2684,30 @@ config_user_in_group(const struct config_user *u, const char *group)
 		if (strcmp(u->groups.items[i], group) == 0)
 			return (1);
 	return (0);
+}
+
+size_t
+config_map_groups(const struct config_kvs *map,
+    const char *const *provider_groups, const char ***out)
+{
+	const char	**list;
+	size_t		  i, j, k, n = 0;
+
+	list = xcalloc(map->n + 1, sizeof *list);
+	for (i = 0; i < map->n; i++) {
+		for (j = 0; provider_groups[j] != NULL; j++)
+			if (strcmp(provider_groups[j], map->items[i].key) == 0)
+				break;
+		if (provider_groups[j] == NULL)
+			continue;
+		for (k = 0; k < n; k++)
+			if (strcmp(list[k], map->items[i].value) == 0)
+				break;
+		if (k == n)
+			list[n++] = map->items[i].value;
+	}
+	*out = list;
+	return (n);
 }
 
 int

@@ -169,6 +169,34 @@ struct config_registry {
 	char			*password_file;		/* with username */
 };
 
+/*
+ * Sign-in through the organisation's identity provider (auth.oidc) or
+ * an AWS Application Load Balancer that did it (auth.alb).  groups maps
+ * a provider group (key) to a shipgate group (value).  A section is
+ * configured when its first required key (issuer, arn) is set.
+ */
+struct config_oidc {
+	char			*issuer;
+	char			*client_id;
+	char			*client_secret_file;
+	struct config_strings	 scopes;	/* default openid email profile */
+	char			*groups_claim;		/* default groups */
+	char			*user_claim;		/* default email */
+	struct config_kvs	 groups;
+	/* http:// is allowed only for a loopback issuer (tests, demo). */
+	int			 loopback;
+};
+
+struct config_alb {
+	char			*arn;
+	char			*region;		/* from the ARN */
+	/* Default https://public-keys.auth.elb.REGION.amazonaws.com */
+	char			*key_url;
+	char			*groups_claim;		/* default groups */
+	char			*user_claim;		/* default email */
+	struct config_kvs	 groups;
+};
+
 struct config {
 	char			*path;			/* as given */
 	char			*listen;		/* host:port */
@@ -181,6 +209,8 @@ struct config {
 	char			*tls_key;
 	struct config_strings	 trusted_proxies;
 	char			*identity_header;	/* may be NULL */
+	struct config_oidc	 oidc;		/* issuer NULL: not used */
+	struct config_alb	 alb;		/* arn NULL: not used */
 	struct config_aws	 aws;
 	struct config_mail	 mail;
 	struct config_webhook	*webhooks;
@@ -207,6 +237,12 @@ struct config {
 	int64_t			 request_timeout_ms;		/* default 10s */
 	uint64_t		 body_min_rate;		/* bytes/s, default 1KiB */
 	int			 max_connections;	/* 0: from RLIMIT_NOFILE */
+	/*
+	 * The people an identity provider signed in (people.h): not
+	 * owned, set by the daemon on each config it loads before anyone
+	 * else sees it; NULL in tools and tests.
+	 */
+	struct people		*people;
 };
 
 /* Every error found, each "file:line:column: key.path: message". */
@@ -228,7 +264,8 @@ struct config	*config_load_buffer(const char *name, const char *data,
 void		 config_free(struct config *);
 void		 config_errors_free(struct config_errors *);
 
-/* Look-ups; NULL when absent. */
+/* Look-ups; NULL when absent.  config_find_user finds a configured user
+ * first, else a person signed in by the identity provider (people). */
 const struct config_app *config_find_app(const struct config *, const char *);
 const struct config_environment *config_find_environment(
 		    const struct config_app *, const char *);
@@ -239,6 +276,14 @@ const struct config_check *config_find_check(const struct config *,
 const char	*config_endpoint(const struct config *, const char *service);
 int		 config_user_in_group(const struct config_user *,
 		    const char *group);
+/*
+ * The shipgate groups a provider's groups map to, through a mapping
+ * (config.oidc.groups, config.alb.groups), without repeats, in *out (a
+ * NULL-terminated array of the config's strings; the caller frees the
+ * array only).  Returns how many.
+ */
+size_t		 config_map_groups(const struct config_kvs *,
+		    const char *const *provider_groups, const char ***out);
 /*
  * The user a Unix user is (the control socket's peer): the one whose
  * unix_uid is uid, else whose unix_user is name, else the one called

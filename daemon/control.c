@@ -46,6 +46,17 @@
  *	cancel	 run [as] [comment]	-> run, as
  *	retry	 run env [as]		-> run, env, as
  *	redeploy release env [as]	-> release, env, run (the new one), as
+ *	continue_rollback app env comment [skip: [logical id...]] [as]
+ *					-> app, env, as (ContinueUpdateRollback
+ *					   on the environment's stuck stack,
+ *					   carried out and waited on after)
+ *	delete_failed_stack app env comment [as] -> app, env, as
+ *					   (DeleteStack of a stack whose first
+ *					   deployment rolled back)
+ *	stacks	 [app]			-> stuck: [{app, env, stack, status,
+ *					   reason, run, since, action,
+ *					   action_by, action_comment,
+ *					   action_skip, action_at}]
  *	token_create user [label]	-> id, token (shown this once; only
  *					   its SHA-256 is stored)
  *	token_list			-> tokens: [{id, user, label,
@@ -625,6 +636,98 @@ control_action(struct control_conn *conn, json_t *req, json_t *reply,
 		json_object_set_new(reply, "run", run_json_id(a.new_run));
 }
 
+/*
+ * An action on an environment's stuck stack (continue-rollback,
+ * delete-failed-stack): app, env, a comment (required), the resources to
+ * skip (continue-rollback), who asks; the engine checks the rest.
+ */
+#define CONTROL_SKIP_MAX	32
+
+static void
+control_stack_action(struct control_conn *conn, json_t *req, json_t *reply,
+    enum engine_action_kind kind)
+{
+	struct control		*c = conn->control;
+	struct engine_action	 a;
+	struct control_who	 who;
+	const char		*command = engine_action_name(kind);
+	const char		*skip[CONTROL_SKIP_MAX];
+	json_t			*v, *item;
+	char			*cause = NULL;
+	size_t			 i;
+	int			 rc;
+
+	memset(&a, 0, sizeof a);
+	a.kind = kind;
+	if (control_get_str(req, "app", 1, &a.app, reply) != 0 ||
+	    control_get_str(req, "env", 1, &a.env, reply) != 0 ||
+	    control_get_str(req, "comment", 0, &a.comment, reply) != 0)
+		return;
+	if (control_blank(a.comment)) {
+		control_fail(reply, "bad_request", "%s needs a comment saying "
+		    "why", command);
+		return;
+	}
+	if ((v = json_object_get(req, "skip")) != NULL) {
+		if (!json_is_array(v) ||
+		    json_array_size(v) > CONTROL_SKIP_MAX) {
+			control_fail(reply, "bad_request", "\"skip\" is an "
+			    "array of at most %d logical resource ids",
+			    CONTROL_SKIP_MAX);
+			return;
+		}
+		json_array_foreach(v, i, item) {
+			if (!json_is_string(item)) {
+				control_fail(reply, "bad_request", "\"skip\" "
+				    "holds strings");
+				return;
+			}
+			skip[i] = json_string_value(item);
+		}
+		a.skip = skip;
+		a.nskip = json_array_size(v);
+	}
+	if (c->act == NULL) {
+		control_fail(reply, "not_implemented", "%s is not available",
+		    command);
+		return;
+	}
+	if (control_actor(conn, req, &a.actor, &who, reply) != 0)
+		return;
+	rc = c->act(c->arg, &a, &cause);
+	control_outcome(conn, command, &a.actor, 0, rc, cause, reply);
+	control_who_free(&who);
+	json_object_set_new(reply, "app", json_string(a.app));
+	json_object_set_new(reply, "env", json_string(a.env));
+}
+
+/* The environments held by a stuck stack (anyone may read). */
+static void
+control_cmd_stacks(struct control_conn *conn, json_t *req, json_t *reply)
+{
+	struct store_stack_holds	*l = NULL;
+	const char			*app;
+	json_t				*a, *o;
+	char				*cause = NULL;
+	size_t				 i;
+
+	if (control_get_str(req, "app", 0, &app, reply) != 0)
+		return;
+	if (store_stack_holds(conn->control->store, app, &l, &cause) != 0) {
+		control_fail(reply, "store", "%s", cause);
+		free(cause);
+		return;
+	}
+	a = json_array();
+	for (i = 0; i < l->n; i++) {
+		o = run_json_stack_hold(l->v[i]);
+		json_array_append_new(a, o);
+	}
+	store_stack_holds_free(l);
+	json_object_set_new(reply, "ok", json_true());
+	json_object_set_new(reply, "stuck", a);
+}
+
 /* --- API tokens ----------------------------------------------------------- */
 
 /* UTF-8 characters, not bytes. */
@@ -992,6 +1095,9 @@ static const struct control_command control_commands[] = {
 	{ "cancel", NULL, ENGINE_CANCEL },
 	{ "retry", NULL, ENGINE_RETRY },
 	{ "redeploy", NULL, ENGINE_REDEPLOY },
+	{ "continue_rollback", NULL, ENGINE_CONTINUE_ROLLBACK },
+	{ "delete_failed_stack", NULL, ENGINE_DELETE_FAILED_STACK },
+	{ "stacks", control_cmd_stacks, 0 },
 	{ "token_create", control_cmd_token_create, 0 },
 	{ "token_list", control_cmd_token_list, 0 },
 	{ "token_revoke", control_cmd_token_revoke, 0 },
@@ -1043,7 +1149,10 @@ control_request(struct control_conn *conn, const char *line, size_t len)
 		goto out;
 	}
 	json_object_set_new(reply, "command", json_string(cmd->name));
-	if (cmd->action != 0)
+	if (cmd->action == ENGINE_CONTINUE_ROLLBACK ||
+	    cmd->action == ENGINE_DELETE_FAILED_STACK)
+		control_stack_action(conn, req, reply, cmd->action);
+	else if (cmd->action != 0)
 		control_action(conn, req, reply, cmd->action);
 	else
 		cmd->fn(conn, req, reply);

@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "intake.h"
 #include "log.h"
+#include "people.h"
 #include "notify.h"
 #include "portal.h"
 #include "store.h"
@@ -34,6 +35,8 @@ struct daemon {
 	struct intake			*intake;
 	struct control			*control;
 	struct portal			*portal;
+	/* People the identity provider signed in: outlives every config. */
+	struct people			*people;
 	int				 closing;	/* parts still closing */
 
 	uv_signal_t			 sigterm;
@@ -41,8 +44,16 @@ struct daemon {
 	uv_signal_t			 sighup;
 	uv_timer_t			 watchdog;
 	int				 watchdog_on;
+	uv_timer_t			 reopen;	/* started on a full
+							   disk: the store */
+	int				 reopen_on;
+	char				*reopen_why;	/* its last failure */
 	int				 stopping;
+	int				 failed;	/* exit 1 */
 };
+
+/* While the database cannot be opened (a full disk), tried this often. */
+#define DAEMON_REOPEN_MS	2000
 
 static void	daemon_stop(struct daemon *, const char *why);
 
@@ -171,6 +182,8 @@ daemon_reload(struct daemon *d)
 	daemon_notify_reloading();
 	log_info("reloading configuration path=%s", d->options->config_path);
 	new = config_load(d->options->config_path, &errors);
+	if (new != NULL)
+		new->people = d->people;
 	if (new == NULL) {
 		for (i = 0; i < errors.n; i++)
 			log_err("%s", errors.lines[i]);
@@ -345,6 +358,8 @@ daemon_stop(struct daemon *d, const char *why)
 	daemon_close_handle((uv_handle_t *)&d->sighup);
 	if (d->watchdog_on)
 		daemon_close_handle((uv_handle_t *)&d->watchdog);
+	if (d->reopen_on)
+		daemon_close_handle((uv_handle_t *)&d->reopen);
 	daemon_close_parts(d);
 }
 
@@ -382,18 +397,48 @@ daemon_act_cb(void *arg, struct engine_action *a, char **cause)
 	return (engine_act(d->engine, a, cause));
 }
 
-/* The parts in dependency order; start-up failures are fatal. */
 static int
-daemon_start_parts(struct daemon *d)
+daemon_start_aws(struct daemon *d)
 {
-	struct portal_deps	 deps;
-	char			*cause = NULL;
-	int			 rc = -1;
+	char	*cause = NULL;
 
 	if ((d->aws = aws_context_new(&d->loop, d->config, &cause)) == NULL) {
 		log_err("cannot set up AWS access: %s", cause);
-		goto out;
+		free(cause);
+		return (-1);
 	}
+	return (0);
+}
+
+static int
+daemon_start_portal(struct daemon *d)
+{
+	struct portal_deps	 deps;
+	char			*cause = NULL;
+
+	memset(&deps, 0, sizeof deps);
+	deps.loop = &d->loop;
+	deps.act = daemon_act_cb;
+	deps.act_arg = d;
+	deps.aws = d->aws;
+	deps.engine = d->engine;
+	if ((d->portal = portal_new(&deps, d->config, &cause)) == NULL) {
+		log_err("cannot start the portal listen=%s: %s",
+		    d->config->listen, cause);
+		free(cause);
+		return (-1);
+	}
+	return (0);
+}
+
+/* The parts that work on the store, in dependency order; start-up
+   failures are fatal. */
+static int
+daemon_start_work(struct daemon *d)
+{
+	char			*cause = NULL;
+	int			 rc = -1;
+
 	d->notify = notify_new(&d->loop, d->store, d->aws, d->config);
 	if (notify_start(d->notify, &cause) != 0) {
 		log_err("cannot start the notifications: %s", cause);
@@ -418,21 +463,57 @@ daemon_start_parts(struct daemon *d)
 		goto out;
 	}
 	control_set_config(d->control, d->config);
-	memset(&deps, 0, sizeof deps);
-	deps.loop = &d->loop;
-	deps.act = daemon_act_cb;
-	deps.act_arg = d;
-	deps.aws = d->aws;
-	deps.engine = d->engine;
-	if ((d->portal = portal_new(&deps, d->config, &cause)) == NULL) {
-		log_err("cannot start the portal listen=%s: %s",
-		    d->config->listen, cause);
-		goto out;
-	}
 	rc = 0;
 out:
 	free(cause);
 	return (rc);
+}
+
+static void
+daemon_ready(struct daemon *d)
+{
+	log_info("ready version=%s config=%s database=%s apps=%zu "
+	    "control=%s runs=%zu", PACKAGE_VERSION, d->options->config_path,
+	    d->config->database, d->config->napps, d->config->control_socket,
+	    engine_active_runs(d->engine));
+	daemon_notify_ready("running");
+}
+
+/*
+ * Started on a full disk (the database could not be opened): tried again
+ * until it opens, then the rest starts.  Meanwhile the portal answers
+ * /healthz 503 with the storage fault, and nothing else runs.
+ */
+static void
+daemon_reopen_cb(uv_timer_t *t)
+{
+	struct daemon	*d = t->data;
+	char		*cause = NULL;
+
+	if (d->stopping || d->store != NULL)
+		return;
+	if (store_open(d->config->database, &d->store, &cause) != 0) {
+		if (cause == NULL)
+			cause = xstrdup("unknown error");
+		/* Said again only when the reason changes (the disk has
+		   room now, but the file is damaged). */
+		if (d->reopen_why == NULL ||
+		    strcmp(d->reopen_why, cause) != 0)
+			log_warnx("database still cannot be opened path=%s: "
+			    "%s", d->config->database, cause);
+		free(d->reopen_why);
+		d->reopen_why = cause;
+		return;
+	}
+	uv_timer_stop(&d->reopen);
+	log_info("database opened path=%s: starting", d->config->database);
+	if (daemon_start_work(d) != 0) {
+		d->failed = 1;
+		daemon_stop(d, "start-up failed");
+		return;
+	}
+	portal_set_engine(d->portal, d->engine);
+	daemon_ready(d);
 }
 
 static int
@@ -489,12 +570,14 @@ int
 daemon_run(struct config *config, const struct daemon_options *options)
 {
 	struct daemon	 d;
-	char		*cause = NULL;
+	char		*cause = NULL, *fault;
 	int		 rc, status = 1;
 
 	memset(&d, 0, sizeof d);
 	d.options = options;
 	d.config = config;
+	d.people = people_new(PEOPLE_MAX_DEFAULT);
+	d.config->people = d.people;
 	daemon_apply_logging(&d);
 	daemon_warn_config(d.config);
 
@@ -504,30 +587,59 @@ daemon_run(struct config *config, const struct daemon_options *options)
 	if ((rc = uv_loop_init(&d.loop)) != 0) {
 		log_err("cannot create the event loop: %s", uv_strerror(rc));
 		config_free(d.config);
+		people_free(d.people);
 		return (1);
 	}
 	if (store_open(d.config->database, &d.store, &cause) != 0) {
-		log_err("cannot open the database path=%s: %s",
-		    d.config->database, cause != NULL ? cause : "unknown error");
-		goto out;
+		/* A storage fault (a full disk, an I/O error) passes: wait
+		   for it.  Anything else (a damaged file, a newer schema,
+		   permissions) does not get better by waiting. */
+		if ((fault = store_fault()) == NULL) {
+			log_err("cannot open the database path=%s: %s",
+			    d.config->database, cause != NULL ? cause :
+			    "unknown error");
+			goto out;
+		}
+		log_warnx("cannot open the database path=%s: %s; waiting for "
+		    "the disk, /healthz answers 503 until then",
+		    d.config->database, cause != NULL ? cause : fault);
+		free(fault);
+		d.reopen_why = cause;	/* said: not again at each try */
+		cause = NULL;
 	}
 	if (daemon_start_signals(&d) != 0 || daemon_start_watchdog(&d) != 0 ||
-	    daemon_start_parts(&d) != 0) {
+	    daemon_start_aws(&d) != 0 ||
+	    (d.store != NULL && daemon_start_work(&d) != 0) ||
+	    daemon_start_portal(&d) != 0) {
 		daemon_stop(&d, "start-up failed");
 		uv_run(&d.loop, UV_RUN_DEFAULT);
 		goto out;
 	}
-
-	log_info("ready version=%s config=%s database=%s apps=%zu "
-	    "control=%s runs=%zu", PACKAGE_VERSION, options->config_path,
-	    d.config->database, d.config->napps, d.config->control_socket,
-	    engine_active_runs(d.engine));
-	daemon_notify_ready("running");
+	if (d.store != NULL)
+		daemon_ready(&d);
+	else {
+		if ((rc = uv_timer_init(&d.loop, &d.reopen)) != 0) {
+			log_err("cannot start the database timer: %s",
+			    uv_strerror(rc));
+			daemon_stop(&d, "start-up failed");
+			uv_run(&d.loop, UV_RUN_DEFAULT);
+			goto out;
+		}
+		d.reopen.data = &d;
+		d.reopen_on = 1;
+		uv_timer_start(&d.reopen, daemon_reopen_cb, DAEMON_REOPEN_MS,
+		    DAEMON_REOPEN_MS);
+		/* Started, and saying why it does nothing: systemd would
+		   otherwise kill and restart it in a loop. */
+		daemon_notify_ready("waiting for the database (storage "
+		    "fault)");
+	}
 
 	uv_run(&d.loop, UV_RUN_DEFAULT);
-	status = 0;
+	status = d.failed ? 1 : 0;
 out:
 	free(cause);
+	free(d.reopen_why);
 	if (d.store != NULL)
 		store_close(d.store);
 	if ((rc = uv_loop_close(&d.loop)) != 0) {
@@ -537,6 +649,7 @@ out:
 		status = 1;
 	}
 	config_free(d.config);
+	people_free(d.people);
 	if (status == 0)
 		log_info("stopped");
 	return (status);

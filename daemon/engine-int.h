@@ -16,7 +16,9 @@
 #include "engine.h"
 #include "store.h"
 
+struct cfn_stack_event_list;
 struct checks_run;
+struct engine_stackop;
 struct syncer;
 struct config_app;
 struct config_kvs;
@@ -71,6 +73,7 @@ struct engine_run {
 						   NULL */
 };
 TAILQ_HEAD(engine_runs, engine_run);
+TAILQ_HEAD(engine_stackops, engine_stackop);
 
 struct engine {
 	uv_loop_t		*loop;
@@ -80,6 +83,7 @@ struct engine {
 	const struct config	*config;
 	struct engine_runs	 runs;		/* by id, oldest first */
 	size_t			 nruns;
+	struct engine_stackops	 stackops;	/* engine-stack.c */
 	uv_async_t		 wake;
 	int			 started;
 	int			 stopping;
@@ -126,6 +130,10 @@ void	 engine_log_later(struct engine_run *, char *line);
 struct engine_run *engine_run_add(struct engine *, int64_t id,
 	    const char *app);
 void	 engine_schedule(struct engine_run *, int64_t delay_ms);
+/* Steps every run of the app not waiting for a reply. */
+void	 engine_kick_app(struct engine *, const char *app);
+/* A handle of the engine closed (engine_stop waits for them all). */
+void	 engine_handle_closed(struct engine *);
 void	 engine_poll_later(struct engine_run *);
 struct engine_call *engine_call_new(struct engine_run *, struct store_stage *);
 struct engine_run *engine_call_end(struct engine_call *);
@@ -207,6 +215,27 @@ void	 engine_params_record(struct engine_run *, struct store_stage *,
 	    const struct config_kvs *sent);
 void	 engine_step_promoting(struct engine_run *, struct store_stage *,
 	    const struct config_environment *);
+
+/*
+ * engine-stack.c: stacks held stuck (UPDATE_ROLLBACK_FAILED,
+ * ROLLBACK_COMPLETE) and the operators' actions on them; the empty
+ * stack of a CREATE change set that never ran.
+ */
+int	 engine_hold_status(const char *stack_status);
+int	 engine_hold_wait(struct engine_run *, struct store_stage *);
+void	 engine_hold_record(struct engine_run *, struct store_stage *,
+	    const char *stack, const char *stack_status, const char *reason,
+	    int fail);
+char	*engine_failed_resources(const struct cfn_stack_event_list *);
+void	 engine_stack_cleanup(struct engine_run *, struct store_stage *);
+int	 engine_stackop_busy(struct engine *, const char *app,
+	    const char *env);
+int	 engine_stack_action(struct engine *, const char *app,
+	    const char *env, const char *action, const char *const *skip,
+	    size_t nskip, const struct engine_actor *, const char *comment,
+	    char **cause);
+void	 engine_stackops_resume(struct engine *);
+void	 engine_stackops_stop(struct engine *);
 
 /* The reason of a stage whose change set changes nothing: the stage
  * ends as no_changes instead of done (see engine-stage.c). */

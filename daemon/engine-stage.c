@@ -261,11 +261,18 @@ engine_delete_cb(const struct aws_reply *reply, void *arg)
 {
 	struct engine_call	*call = arg;
 
-	if (reply->error != AWS_OK && !cfn_reply_change_set_missing(reply))
+	/* DeleteChangeSet is asynchronous: a deletion already under way
+	   (InvalidChangeSetStatus) is as good as this one. */
+	if (reply->error == AWS_EAWS && strcmp(reply->aws.code,
+	    "InvalidChangeSetStatus") == 0 && strstr(reply->aws.message,
+	    "DELETE_") != NULL)
+		log_info("change set already being deleted %s", call->what);
+	else if (reply->error != AWS_OK &&
+	    !cfn_reply_change_set_missing(reply))
 		log_warnx("cannot delete change set %s: %s", call->what,
 		    reply->message);
 	else
-		log_info("change set deleted %s", call->what);
+		log_info("change set deletion requested %s", call->what);
 	engine_call_end(call);
 }
 
@@ -303,7 +310,11 @@ engine_delete_change_set(struct engine_run *r, struct store_stage *st)
 		log_warnx("cannot delete change set %s: %s", call->what, cause);
 		free(cause);
 		engine_call_end(call);
+		return;
 	}
+	/* A CREATE change set that never ran leaves its stack empty in
+	   REVIEW_IN_PROGRESS: it goes too (engine-stack.c). */
+	engine_stack_cleanup(r, st);
 }
 
 /* --- The release: manifest and template ---------------------------------- */
@@ -531,6 +542,9 @@ engine_name_change_set(struct engine_run *r, struct store_stage *st)
 		engine_poll_later(r);
 		return;
 	}
+	/* A stuck stack: wait, saying why, for an operator. */
+	if (engine_hold_wait(r, st))
+		return;
 	/* The name is recorded before anything is sent: after a crash the
 	   step describes this name before creating anything. */
 	name = release_change_set_name(r->app, (long long)r->id,
@@ -875,6 +889,22 @@ engine_created_empty(struct engine_run *r, struct store_stage *st,
 	free(cs.status_reason);
 }
 
+/* The stuck status a refusal names ("Stack:... is in
+ * UPDATE_ROLLBACK_FAILED state and can not be updated."), or NULL. */
+static const char *
+engine_refused_held(const struct aws_reply *reply)
+{
+	if (reply->error != AWS_EAWS)
+		return (NULL);
+	if (strstr(reply->aws.message, " UPDATE_ROLLBACK_FAILED state") !=
+	    NULL)
+		return ("UPDATE_ROLLBACK_FAILED");
+	if (strstr(reply->aws.message, " ROLLBACK_COMPLETE state") != NULL &&
+	    strstr(reply->aws.message, "UPDATE_ROLLBACK_COMPLETE") == NULL)
+		return ("ROLLBACK_COMPLETE");
+	return (NULL);
+}
+
 static void
 engine_created_cb(const struct aws_reply *reply,
     struct cfn_change_set_ref *ref, void *arg)
@@ -882,7 +912,9 @@ engine_created_cb(const struct aws_reply *reply,
 	struct engine_call	*call = arg;
 	struct engine_run	*r;
 	struct store_stage	*st;
-	char			*why = NULL;
+	const struct config_environment *env;
+	const char		*held;
+	char			*why = NULL, *reason;
 
 	if (engine_call_back(call, &r, &st, NULL) != 0)
 		goto out;
@@ -894,7 +926,15 @@ engine_created_cb(const struct aws_reply *reply,
 			engine_poll_later(r);
 		} else if (cfn_reply_no_changes(reply))
 			engine_created_empty(r, st, reply);
-		else
+		else if ((held = engine_refused_held(reply)) != NULL &&
+		    (env = engine_stage_env(r, st)) != NULL) {
+			/* Stuck, by shipgate's hand or another's: wait for
+			   an operator. */
+			reason = xasprintf("CreateChangeSet refused: %s",
+			    reply->aws.message);
+			engine_hold_record(r, st, env->stack, held, reason, 0);
+			free(reason);
+		} else
 			engine_call_failed(r, st, reply,
 			    "creating the change set");
 		goto out;
@@ -1069,6 +1109,7 @@ engine_stack_type_cb(const struct aws_reply *reply,
 	struct store_stage	*st;
 	const struct config_environment *env;
 	enum cfn_change_set_type type = CFN_CHANGE_SET_UPDATE;
+	char			*reason, *why = NULL;
 
 	if (engine_call_back(call, &r, &st, &env) != 0)
 		goto out;	/* a reload dropped the environment: wait */
@@ -1076,9 +1117,32 @@ engine_stack_type_cb(const struct aws_reply *reply,
 		engine_call_failed(r, st, reply, "describing the stack");
 		goto out;
 	}
-	/* A stack that never had a change set executed is created. */
-	if (reply->error != AWS_OK || stacks->n == 0 ||
-	    strcmp(stacks->v[0].status, "REVIEW_IN_PROGRESS") == 0)
+	if (reply->error == AWS_OK && stacks->n > 0 &&
+	    engine_hold_status(stacks->v[0].status)) {
+		/* Stuck before this run came (a restart, another tool): no
+		   change set can run on it; wait for an operator. */
+		reason = xasprintf("stack %s is %s%s%s", env->stack,
+		    stacks->v[0].status,
+		    stacks->v[0].status_reason != NULL ? ": " : "",
+		    stacks->v[0].status_reason != NULL ?
+		    stacks->v[0].status_reason : "");
+		engine_hold_record(r, st, env->stack, stacks->v[0].status,
+		    reason, 0);
+		free(reason);
+		goto out;
+	}
+	/* A stack that never had a change set executed is created; one
+	   that does not exist is made by this stage's change set (only
+	   such a stack is deleted when the run ends unexecuted). */
+	if (reply->error != AWS_OK || stacks->n == 0) {
+		if (store_stage_set_stack_created(r->engine->store, st->id,
+		    &why) != 0) {
+			log_warnx("cannot record the new stack app=%s "
+			    "run=%lld: %s", r->app, (long long)r->id, why);
+			free(why);
+		}
+		type = CFN_CHANGE_SET_CREATE;
+	} else if (strcmp(stacks->v[0].status, "REVIEW_IN_PROGRESS") == 0)
 		type = CFN_CHANGE_SET_CREATE;
 	if (release_template_inline(r->release))
 		engine_send_create(r, st, type, NULL);
@@ -1427,10 +1491,25 @@ engine_failure_events_cb(const struct aws_reply *reply,
 	struct engine_run		*r;
 	struct store_stage		*st;
 	char				*status = call->data, *reason;
+	char				*sp, *failed;
 
 	call->data = NULL;	/* "STACK STATUS", ours now */
 	if (engine_call_back(call, &r, &st, NULL) != 0)
 		goto out;
+	if ((sp = strrchr(status, ' ')) != NULL &&
+	    engine_hold_status(sp + 1)) {
+		/* No change set can run on the stack until an operator
+		   acts: every failed resource, the first first. */
+		failed = reply->error == AWS_OK ?
+		    engine_failed_resources(events) : NULL;
+		reason = xasprintf("stack %s: %s", status, failed != NULL ?
+		    failed : "no failed resource found in its events");
+		*sp = '\0';
+		engine_hold_record(r, st, status, sp + 1, reason, 1);
+		free(reason);
+		free(failed);
+		goto out;
+	}
 	if (reply->error == AWS_OK)
 		ev = cfn_stack_events_first_failure(events);
 	if (ev != NULL)
@@ -1530,7 +1609,8 @@ engine_stack_cb(const struct aws_reply *reply, struct cfn_stack_list *stacks,
 			engine_poll_later(r);
 		else
 			engine_schedule(r, 0);
-	} else if (state == CFN_STACK_ROLLBACK || state == CFN_STACK_FAILED) {
+	} else if ((state == CFN_STACK_ROLLBACK || state == CFN_STACK_FAILED) &&
+	    cfn_stack_status_final(status)) {
 		engine_stack_events(r, st, env, engine_failure_events_cb,
 		    xasprintf("%s %s", env->stack, status));
 	} else if (engine_deadline_passed(r, st)) {
@@ -1540,8 +1620,12 @@ engine_stack_cb(const struct aws_reply *reply, struct cfn_stack_list *stacks,
 		    (long long)(env->deploy_timeout_ms / 1000), status);
 		engine_stage_fail(r, st, reason);
 		free(reason);
-	} else
+	} else {
+		/* Still going, or rolling back: the stage ends with the
+		   rollback's outcome (a rollback that fails holds the
+		   stack), and the next run finds the stack idle. */
 		engine_poll_later(r);
+	}
 out:
 	cfn_stack_list_free(stacks);
 }
@@ -1794,6 +1878,8 @@ engine_step_creating(struct engine_run *r, struct store_stage *st,
 		engine_stage_fail(r, st, "no change set name recorded");
 		return;
 	}
+	if (engine_hold_wait(r, st))
+		return;
 	if (r->fresh_stage == st->id && r->fresh_attempt == st->attempt) {
 		r->fresh_stage = 0;
 		engine_create_change_set(r, st);
@@ -1817,6 +1903,8 @@ engine_step_executing(struct engine_run *r, struct store_stage *st,
 		engine_poll_later(r);
 		return;
 	}
+	if (engine_hold_wait(r, st))
+		return;
 	engine_describe_change_set(r, st, env, engine_exec_describe_cb);
 }
 

@@ -20,6 +20,7 @@
 #include "engine-int.h"
 #include "engine.h"
 #include "log.h"
+#include "people.h"
 #include "notify.h"
 #include "perm.h"
 #include "release.h"
@@ -135,7 +136,7 @@ engine_stop_done(struct engine *e)
 		cb(arg);
 }
 
-static void
+void
 engine_handle_closed(struct engine *e)
 {
 	if (--e->closing == 0 && e->stopping)
@@ -214,6 +215,12 @@ engine_kick_all(struct engine *e, const char *app)
 	}
 }
 
+void
+engine_kick_app(struct engine *e, const char *app)
+{
+	engine_kick_all(e, app);
+}
+
 struct engine_call *
 engine_call_new(struct engine_run *r, struct store_stage *st)
 {
@@ -289,6 +296,9 @@ engine_stack_busy(struct engine_run *r, struct store_stage *st)
 	struct store_stage	*os;
 	size_t			 i;
 
+	/* An operator's action or a clean-up on it (engine-stack.c). */
+	if (engine_stackop_busy(r->engine, r->app, st->environment))
+		return (1);
 	TAILQ_FOREACH(o, &r->engine->runs, entry) {
 		if (o == r || o->row == NULL || strcmp(o->app, r->app) != 0)
 			continue;
@@ -872,6 +882,7 @@ engine_new(uv_loop_t *loop, struct store *store, struct aws_context *aws,
 	e->aws = aws;
 	e->config = config;
 	TAILQ_INIT(&e->runs);
+	TAILQ_INIT(&e->stackops);
 	e->syncer = syncer_new(loop, store);
 	uv_async_init(loop, &e->wake, engine_wake_cb);
 	e->wake.data = e;
@@ -910,6 +921,7 @@ engine_start(struct engine *e, char **cause)
 	}
 	for (i = 0; i < p->n; i++)
 		engine_run_add(e, p->runs[i].id, p->runs[i].app);
+	engine_stackops_resume(e);
 	log_info("engine started runs=%zu", p->n);
 	store_runs_page_free(p);
 	e->started = 1;
@@ -937,6 +949,7 @@ engine_stop(struct engine *e, void (*cb)(void *), void *arg)
 		uv_timer_stop(&r->timer);
 		engine_run_drop(r);
 	}
+	engine_stackops_stop(e);
 	e->closing++;
 	uv_close((uv_handle_t *)&e->wake, engine_wake_closed_cb);
 	e->closing++;
@@ -1261,6 +1274,7 @@ engine_record_decision(struct engine *e, struct store_run *run,
 	struct store_audit_in	 au;
 	const char		*event;
 	char			*why = NULL, *prior = NULL, *subject, *detail;
+	const char		*signin;
 	int			 rc;
 
 	/* One person, one voice, under whatever name. */
@@ -1295,9 +1309,12 @@ engine_record_decision(struct engine *e, struct store_run *run,
 	a.decision = decision;
 	a.comment = comment;
 	a.via = engine_via(actor);
+	/* A person the identity provider signed in: "via oidc" (or alb). */
+	signin = a.via != STORE_VIA_CLI ?
+	    people_via(e->config->people, actor->user) : NULL;
 	subject = xasprintf("run %lld", (long long)run->id);
 	detail = xasprintf("%s attempt %d via %s%s%s", st->environment,
-	    st->attempt, store_via_name(a.via),
+	    st->attempt, signin != NULL ? signin : store_via_name(a.via),
 	    comment != NULL ? ": " : "", comment != NULL ? comment : "");
 	memset(&au, 0, sizeof au);
 	au.actor = actor->user;
@@ -1748,14 +1765,74 @@ static const char *engine_action_names[] = {
 	[ENGINE_CANCEL] = "cancel",
 	[ENGINE_RETRY] = "retry",
 	[ENGINE_REDEPLOY] = "redeploy",
+	[ENGINE_CONTINUE_ROLLBACK] = "continue-rollback",
+	[ENGINE_DELETE_FAILED_STACK] = "delete-failed-stack",
 };
 
 const char *
 engine_action_name(enum engine_action_kind kind)
 {
-	if (kind < ENGINE_APPROVE || kind > ENGINE_REDEPLOY)
+	if (kind < ENGINE_APPROVE || kind > ENGINE_DELETE_FAILED_STACK)
 		return ("unknown");
 	return (engine_action_names[kind]);
+}
+
+/* A logical id as CloudFormation spells one. */
+static int
+engine_logical_id_ok(const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return (n > 0 && n <= 255 && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == n);
+}
+
+/*
+ * An operator's action on an environment's stuck stack: continue its
+ * rollback (ContinueUpdateRollback, skipping resources) or delete a
+ * stack whose first deployment rolled back.  Operators only, with a
+ * comment saying why; carried out and waited on by engine-stack.c.
+ */
+static int
+engine_stack_act(struct engine *e, const struct engine_action *a,
+    const struct engine_actor *actor, char **cause)
+{
+	const struct config_app	*app;
+	size_t			 i;
+	int			 rc;
+
+	if ((rc = engine_check_operator(e, actor,
+	    a->kind == ENGINE_CONTINUE_ROLLBACK ? "continue rollbacks" :
+	    "delete failed stacks", cause)) != 0)
+		return (rc);
+	if (e->stopping)
+		return (engine_fail(cause, ENGINE_ECLOSING, "the engine is "
+		    "stopping"));
+	if (a->comment == NULL ||
+	    a->comment[strspn(a->comment, " \t\r\n")] == '\0')
+		return (engine_fail(cause, ENGINE_EINVAL, "a comment is "
+		    "required: say why (-m COMMENT)"));
+	if ((rc = engine_comment_ok(a->comment, cause)) != 0)
+		return (rc);
+	if (a->app == NULL || (app = config_find_app(e->config,
+	    a->app)) == NULL)
+		return (engine_fail(cause, ENGINE_ENOTFOUND, "no app %s",
+		    a->app != NULL ? a->app : "given"));
+	if (a->env == NULL || config_find_environment(app, a->env) == NULL)
+		return (engine_fail(cause, ENGINE_ENOTFOUND, "app %s has no "
+		    "environment %s", a->app, a->env != NULL ? a->env :
+		    "given"));
+	if (a->nskip > 0 && a->kind != ENGINE_CONTINUE_ROLLBACK)
+		return (engine_fail(cause, ENGINE_EINVAL, "only "
+		    "continue-rollback skips resources"));
+	for (i = 0; i < a->nskip; i++)
+		if (a->skip[i] == NULL || !engine_logical_id_ok(a->skip[i]))
+			return (engine_fail(cause, ENGINE_EINVAL, "not a "
+			    "logical resource id: %s", a->skip[i] != NULL ?
+			    a->skip[i] : "(none)"));
+	return (engine_stack_action(e, a->app, a->env,
+	    engine_action_name(a->kind), a->skip, a->nskip, actor, a->comment,
+	    cause));
 }
 
 int
@@ -1783,6 +1860,9 @@ engine_act(struct engine *e, struct engine_action *a, char **cause)
 	case ENGINE_REDEPLOY:
 		return (engine_redeploy(e, a->id, a->env, &actor, &a->new_run,
 		    cause));
+	case ENGINE_CONTINUE_ROLLBACK:
+	case ENGINE_DELETE_FAILED_STACK:
+		return (engine_stack_act(e, a, &actor, cause));
 	}
 	return (engine_fail(cause, ENGINE_EINVAL, "no such action"));
 }

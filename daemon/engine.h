@@ -132,6 +132,8 @@ enum engine_action_kind {
 	ENGINE_CANCEL,
 	ENGINE_RETRY,
 	ENGINE_REDEPLOY,
+	ENGINE_CONTINUE_ROLLBACK,	/* an environment's stuck stack */
+	ENGINE_DELETE_FAILED_STACK,
 };
 struct engine_action {
 	enum engine_action_kind	 kind;
@@ -141,10 +143,16 @@ struct engine_action {
 					     reject */
 	struct engine_actor	 actor;
 	int64_t			 new_run;	/* set by redeploy */
+	/* continue-rollback, delete-failed-stack: the app (with env) and
+	   the resources to skip (logical ids; continue-rollback only). */
+	const char		*app;
+	const char *const	*skip;
+	size_t			 nskip;
 };
 
-/* "approve", "reject", "authorise", "cancel", "retry", "redeploy";
- * "unknown" for any other value. */
+/* "approve", "reject", "authorise", "cancel", "retry", "redeploy",
+ * "continue-rollback", "delete-failed-stack"; "unknown" for any other
+ * value. */
 const char	*engine_action_name(enum engine_action_kind);
 /* Carries out the action (one of the functions above); 0 or ENGINE_E*
  * with *cause. */

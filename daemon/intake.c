@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "aws-context.h"
+#include "aws-op.h"
 #include "config.h"
 #include "intake.h"
 #include "json.h"
@@ -76,16 +77,17 @@ struct intake_app {
 	char			*queue_url;	/* NULL: listing only */
 	int64_t			 poll_interval_ms;
 	int			 max_receives;
-	int64_t			 app_id;
+	int64_t			 app_id;	/* 0: not recorded yet (a
+						   storage fault at start) */
 
 	int			 dead;		/* stopping: finish nothing */
 	unsigned int		 refs;		/* calls and handles out */
 
 	uv_timer_t		 poll_timer;
 	uv_timer_t		 list_timer;
-	struct aws_call		*receive;
-	struct s3_list		*list;
-	struct aws_call		*get;
+	struct aws_op		*receive;
+	struct aws_op		*list;
+	struct aws_op		*get;
 
 	struct intake_obj	*head, *tail;	/* objects to read */
 	struct intake_obj	*cur;		/* being read */
@@ -1259,6 +1261,31 @@ receive_cb(const struct aws_reply *reply, struct sqs_messages *msgs,
 	app_unref(app);
 }
 
+/*
+ * Whether the app is recorded, recording it now if a storage fault kept
+ * app_start from it (the daemon started on a full disk): nothing is
+ * received or listed for it before.
+ */
+static int
+app_recorded(struct intake_app *app)
+{
+	char	*cause = NULL;
+
+	if (app->app_id != 0)
+		return (1);
+	if (store_upsert_app(app->in->store, app->name, &app->app_id,
+	    &cause) != 0) {
+		log_debug(LOG_CAT_STORE, "intake app=%s not recorded yet: %s",
+		    app->name, cause);
+		free(cause);
+		app->app_id = 0;
+		return (0);
+	}
+	log_info("intake app=%s recorded: the database is usable again",
+	    app->name);
+	return (1);
+}
+
 static void
 poll_timer_cb(uv_timer_t *t)
 {
@@ -1270,7 +1297,7 @@ poll_timer_cb(uv_timer_t *t)
 		return;
 	/* No new work while the disk is unwell (store_fault, logged by the
 	   store): the messages wait in the queue. */
-	if ((fault = store_fault()) != NULL) {
+	if ((fault = store_fault()) != NULL || !app_recorded(app)) {
 		free(fault);
 		intake_poll_schedule(app, INTAKE_FAULT_WAIT_MS);
 		return;
@@ -1410,7 +1437,7 @@ list_timer_cb(uv_timer_t *t)
 	if (app->dead || app->list != NULL || app->listing)
 		return;
 	/* Nor a listing's new objects while the disk is unwell. */
-	if ((fault = store_fault()) != NULL) {
+	if ((fault = store_fault()) != NULL || !app_recorded(app)) {
 		free(fault);
 		intake_list_schedule(app, INTAKE_FAULT_WAIT_MS);
 		return;
@@ -1461,11 +1488,23 @@ static int
 app_start(struct intake *in, const struct config_app *c, char **cause)
 {
 	struct intake_app	*app;
-	int64_t			 id;
+	int64_t			 id = 0;
+	char			*fault, *why = NULL;
 	int			 rc;
 
-	if ((rc = store_upsert_app(in->store, c->name, &id, cause)) != 0)
-		return (rc);
+	/* On a full disk the app is recorded later (app_recorded): the
+	   daemon starts and says why it takes no work, rather than exit. */
+	if ((rc = store_upsert_app(in->store, c->name, &id, &why)) != 0) {
+		if ((fault = store_fault()) == NULL) {
+			*cause = why;
+			return (rc);
+		}
+		log_warnx("intake app=%s waits for the database: %s", c->name,
+		    why);
+		free(fault);
+		free(why);
+		id = 0;
+	}
 	app = xcalloc(1, sizeof *app);
 	app->in = in;
 	app->name = xstrdup(c->name);
@@ -1520,9 +1559,9 @@ intake_app_kill(struct intake_app *app)
 		obj_free(obj);
 	}
 	if (app->receive != NULL)
-		aws_call_cancel(app->receive);
+		aws_op_cancel(app->receive);
 	if (app->get != NULL)
-		aws_call_cancel(app->get);
+		aws_op_cancel(app->get);
 	if (app->pending != NULL) {
 		/* Its callback comes with RESOLVE_ECANCELLED. */
 		app->pending->obj = NULL;
@@ -1531,7 +1570,7 @@ intake_app_kill(struct intake_app *app)
 		app->resolve = NULL;
 	}
 	if (app->list != NULL)
-		s3_list_cancel(app->list);
+		aws_op_cancel(app->list);
 	uv_timer_stop(&app->poll_timer);
 	uv_timer_stop(&app->list_timer);
 	uv_close((uv_handle_t *)&app->poll_timer, app_timer_closed_cb);

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "iam.h"
 #include "log.h"
 
 static void
@@ -19,13 +20,17 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: shipgated [--config FILE] [--check-config] [--foreground] "
-	    "[-v] [--version] [--help]\n"
+	    "[-v] [--version] [--list-operations] [--help]\n"
 	    "  -c, --config FILE   configuration (default %s)\n"
 	    "  -n, --check-config  check the configuration, print every "
 	    "error, exit\n"
 	    "  -f, --foreground    stay in the foreground, log to stderr\n"
 	    "  -v, --verbose       log at debug level\n"
 	    "  -V, --version       print the version and exit\n"
+	    "      --list-operations\n"
+	    "                      print the IAM actions the AWS calls need "
+	    "(ACTION, ACCOUNT,\n"
+	    "                      RESOURCE, tab-separated) and exit\n"
 	    "  -h, --help          print this help and exit\n",
 	    config_default_path());
 }
@@ -78,6 +83,7 @@ main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "list-operations", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -106,6 +112,15 @@ main(int argc, char **argv)
 			break;
 		case 'V':
 			printf("shipgated %s\n", PACKAGE_VERSION);
+			return (0);
+		case 'O':
+			/* Needs no configuration: the policies are written
+			   before shipgated is installed. */
+			if (iam_print(stdout) != 0) {
+				fprintf(stderr, "shipgated: cannot write the "
+				    "operations\n");
+				return (1);
+			}
 			return (0);
 		case 'h':
 			usage(stdout);

@@ -37,6 +37,10 @@
 #define NOTIFY_PASSWORD_MAX	1024
 #define NOTIFY_RCPTS_MAX	50		/* per message (SES's limit) */
 #define NOTIFY_UNMARKED_MAX	64		/* sent, mark to write again */
+#define NOTIFY_FAULT_MS		2000		/* look again while the disk
+						   is unwell */
+#define NOTIFY_STOP_WAIT_MS	5000		/* for sends in flight, at a
+						   stop */
 
 struct notify_send {
 	struct notify		*n;		/* NULL: detached (stopped) */
@@ -59,6 +63,7 @@ struct notify {
 	int			 nhandles;	/* open: timer, async */
 	int			 started;
 	int			 stopping;
+	int			 finishing;	/* handles closing */
 	int			 in_pass;
 	void			(*stop_cb)(void *);
 	void			*stop_arg;
@@ -77,6 +82,8 @@ struct notify {
 };
 
 static void	notify_schedule(struct notify *, uint64_t);
+static void	notify_timer_cb(uv_timer_t *);
+static void	notify_stop_finish(struct notify *);
 
 /*
  * The sender of this process, woken by notify_queue when it wrote rows
@@ -841,6 +848,8 @@ notify_send_end(struct notify_send *ns, const char *error, int permanent)
 	notify_send_free(ns);
 	if (!n->stopping)
 		notify_schedule(n, 0);
+	else if (n->nsends == 0 && !n->finishing)
+		notify_stop_finish(n);	/* the last one notify_stop waited for */
 }
 
 /* A failed send is tried again later, unless it can never succeed. */
@@ -1092,11 +1101,22 @@ notify_pass(struct notify *n)
 					    NOTIFY_UNMARKED_MAX];
 	int64_t				 now, next_at, pending, delay;
 	size_t				 i, nskip = 0;
-	char				*cause = NULL;
+	char				*cause = NULL, *fault;
 	int				 slots, more, rc;
 
 	if (n->stopping || n->in_pass)
 		return;
+	/*
+	 * No send while the database cannot record one: a message that
+	 * went out and could not be marked goes again after a restart
+	 * (kill -9 during a full disk).  The syncer's probe clears the
+	 * fault; the timer looks again until then.
+	 */
+	if ((fault = store_fault()) != NULL) {
+		free(fault);
+		uv_timer_start(&n->timer, notify_timer_cb, NOTIFY_FAULT_MS, 0);
+		return;
+	}
 	n->in_pass = 1;
 	now = store_now(n->store);
 	for (i = 0; i < n->nunmarked; ) {
@@ -1244,15 +1264,13 @@ notify_closed_cb(uv_handle_t *h)
 		cb(arg);
 }
 
-void
-notify_stop(struct notify *n, void (*cb)(void *), void *arg)
+static void
+notify_stop_finish(struct notify *n)
 {
 	struct notify_send	*ns;
 
-	n->stopping = 1;
-	n->stop_cb = cb;
-	n->stop_arg = arg;
-	/* Sends in flight are detached: their rows stay pending (sent
+	n->finishing = 1;
+	/* Sends still in flight are detached: their rows stay pending (sent
 	   again after the next start if they went through meanwhile). */
 	while ((ns = n->sends) != NULL) {
 		notify_send_unlink(n, ns);
@@ -1260,11 +1278,44 @@ notify_stop(struct notify *n, void (*cb)(void *), void *arg)
 		if (ns->call != NULL)
 			http_call_cancel(ns->call);
 	}
+	uv_timer_stop(&n->timer);
+	uv_close((uv_handle_t *)&n->timer, notify_closed_cb);
+	uv_close((uv_handle_t *)&n->async, notify_closed_cb);
+}
+
+static void
+notify_stop_timer_cb(uv_timer_t *t)
+{
+	struct notify	*n = t->data;
+
+	if (n->nsends > 0)
+		log_warnx("notifications: %zu sends still in flight at the "
+		    "stop, sent again after the next start if they went "
+		    "through", n->nsends);
+	notify_stop_finish(n);
+}
+
+void
+notify_stop(struct notify *n, void (*cb)(void *), void *arg)
+{
+	if (n->stopping)
+		return;
+	n->stopping = 1;
+	n->stop_cb = cb;
+	n->stop_arg = arg;
 	pthread_mutex_lock(&notify_global_lock);
 	if (notify_global == n)
 		notify_global = NULL;
 	pthread_mutex_unlock(&notify_global_lock);
 	uv_timer_stop(&n->timer);
-	uv_close((uv_handle_t *)&n->timer, notify_closed_cb);
-	uv_close((uv_handle_t *)&n->async, notify_closed_cb);
+	if (n->nsends == 0) {
+		notify_stop_finish(n);
+		return;
+	}
+	/* A message that went out is marked sent, rather than sent again
+	   after the restart: its answer is waited for, a little. */
+	log_info("notifications: waiting for %zu sends in flight",
+	    n->nsends);
+	uv_timer_start(&n->timer, notify_stop_timer_cb, NOTIFY_STOP_WAIT_MS,
+	    0);
 }

@@ -118,9 +118,12 @@ void		 notify_wake(struct notify *);
 /* Loop thread: a new configuration (the old one may be freed after). */
 void		 notify_reconfigure(struct notify *, const struct config *);
 /*
- * Stops: cancels sends in flight (their rows stay pending and are sent
- * after the next start), closes the timers, frees notify, then calls cb
- * from the loop.  Call before closing the AWS context.
+ * Stops: sends no more, waits up to 5 s for the answers of sends in
+ * flight (so that a message that went out is marked sent rather than
+ * sent again after the restart), cancels those still in flight (their
+ * rows stay pending and are sent after the next start), closes the
+ * timers, frees notify, then calls cb from the loop.  Call before
+ * closing the AWS context.
  */
 void		 notify_stop(struct notify *, void (*cb)(void *), void *arg);
 

@@ -94,6 +94,28 @@ portal_api_store_error(struct portal_reply *r, int rc, const char *cause)
 
 /* --- Reads --------------------------------------------------------------- */
 
+/* An environment's "stuck": its hold (run_json_stack_hold), or null. */
+static int
+portal_api_stuck(const struct portal_req *q, const char *app,
+    const char *env, json_t *e, char **cause)
+{
+	struct store_stack_hold	*h = NULL;
+	int			 rc;
+
+	rc = store_stack_hold_get(q->store, app, env, &h, cause);
+	if (rc == STORE_ENOTFOUND) {
+		free(*cause);
+		*cause = NULL;
+		json_object_set_new(e, "stuck", json_null());
+		return (0);
+	}
+	if (rc != 0)
+		return (rc);
+	json_object_set_new(e, "stuck", run_json_stack_hold(h));
+	store_stack_hold_free(h);
+	return (0);
+}
+
 void
 portal_api_apps(const struct portal_req *q, struct portal_reply *r)
 {
@@ -145,6 +167,12 @@ portal_api_apps(const struct portal_req *q, struct portal_reply *r)
 				json_object_set_new(e, "deployed",
 				    json_null());
 			store_deployment_free(d);
+			if (portal_api_stuck(q, app->name, ce->name, e,
+			    &cause) != 0) {
+				json_decref(e);
+				json_decref(envs);
+				goto fail;
+			}
 			json_array_append_new(envs, e);
 		}
 		o = json_pack("{s:o, s:o}", "name", run_json_str(app->name),
@@ -369,6 +397,108 @@ void
 portal_api_redeploy(const struct portal_req *q, struct portal_reply *r)
 {
 	portal_api_act(q, ENGINE_REDEPLOY, q->id, r);
+}
+
+/* GET /api/v1/stacks: the environments held by a stuck stack. */
+void
+portal_api_stacks(const struct portal_req *q, struct portal_reply *r)
+{
+	struct store_stack_holds	*l = NULL;
+	json_t				*a;
+	char				*cause = NULL;
+	size_t				 i;
+	int				 rc;
+
+	if ((rc = store_stack_holds(q->store, NULL, &l, &cause)) != 0) {
+		portal_api_store_error(r, rc, cause);
+		free(cause);
+		return;
+	}
+	a = json_array();
+	for (i = 0; i < l->n; i++)
+		json_array_append_new(a, run_json_stack_hold(l->v[i]));
+	store_stack_holds_free(l);
+	portal_api_json(r, 200, json_pack("{s:o}", "stuck", a));
+}
+
+/*
+ * POST /api/v1/apps/APP/environments/ENV/{continue-rollback,
+ * delete-failed-stack}: body {"comment": "why" (required), "skip":
+ * ["LogicalId", ...] (continue-rollback)}.
+ */
+#define PORTAL_API_SKIP_MAX	32
+
+void
+portal_api_stack_action(const struct portal_req *q, struct portal_reply *r)
+{
+	struct engine_action	 act;
+	json_error_t		 jerr;
+	json_t			*body = NULL, *v, *item;
+	const char		*verb = q->path->segs[6];
+	const char		*skip[PORTAL_API_SKIP_MAX];
+	char			*cause = NULL;
+	size_t			 i;
+	int			 rc;
+
+	memset(&act, 0, sizeof act);
+	if (q->path->n != 7 || strcmp(q->path->segs[4], "environments") != 0) {
+		portal_api_error(r, 404, "not_found", "no such route");
+		return;
+	}
+	if (strcmp(verb, "continue-rollback") == 0)
+		act.kind = ENGINE_CONTINUE_ROLLBACK;
+	else if (strcmp(verb, "delete-failed-stack") == 0)
+		act.kind = ENGINE_DELETE_FAILED_STACK;
+	else {
+		portal_api_error(r, 404, "not_found", "no such action");
+		return;
+	}
+	body = json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (body == NULL || !json_is_object(body)) {
+		portal_api_error(r, 400, "bad_request", "the body must be a "
+		    "JSON object with a \"comment\"");
+		goto out;
+	}
+	if ((v = json_object_get(body, "comment")) == NULL ||
+	    !json_is_string(v) || json_string_value(v)[strspn(
+	    json_string_value(v), " \t\r\n")] == '\0') {
+		portal_api_error(r, 400, "invalid", "A comment is required: "
+		    "say why.");
+		goto out;
+	}
+	act.comment = json_string_value(v);
+	if ((v = json_object_get(body, "skip")) != NULL) {
+		if (!json_is_array(v) ||
+		    json_array_size(v) > PORTAL_API_SKIP_MAX) {
+			portal_api_error(r, 400, "bad_request", "\"skip\" is "
+			    "an array of at most 32 logical resource ids");
+			goto out;
+		}
+		json_array_foreach(v, i, item) {
+			if (!json_is_string(item)) {
+				portal_api_error(r, 400, "bad_request",
+				    "\"skip\" holds strings");
+				goto out;
+			}
+			skip[i] = json_string_value(item);
+		}
+		act.skip = skip;
+		act.nskip = json_array_size(v);
+	}
+	act.app = q->path->segs[3];
+	act.env = q->path->segs[5];
+	act.actor.user = q->user;
+	act.actor.via = "api";
+	if ((rc = portal_action(q->portal, &act, &cause)) != 0) {
+		portal_api_error(r, portal_api_status(rc),
+		    control_error_name(rc), cause);
+		goto out;
+	}
+	portal_api_json(r, 200, json_pack("{s:b, s:s, s:s, s:s}", "ok", 1,
+	    "app", act.app, "env", act.env, "action", verb));
+out:
+	free(cause);
+	json_decref(body);
 }
 
 /* --- Operations ----------------------------------------------------------- */

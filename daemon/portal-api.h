@@ -82,6 +82,11 @@ void	 portal_api_run_action(const struct portal_req *,
 	    struct portal_reply *);
 void	 portal_api_redeploy(const struct portal_req *,
 	    struct portal_reply *);
+/* GET /api/v1/stacks; POST /api/v1/apps/APP/environments/ENV/VERB
+ * (continue-rollback, delete-failed-stack): stuck stacks. */
+void	 portal_api_stacks(const struct portal_req *, struct portal_reply *);
+void	 portal_api_stack_action(const struct portal_req *,
+	    struct portal_reply *);
 void	 portal_healthz(const struct portal_req *, struct portal_reply *);
 void	 portal_metrics(const struct portal_req *, struct portal_reply *);
 

@@ -460,18 +460,62 @@ portal_addr_parse(const char *s, unsigned char out[16])
 	return (-1);
 }
 
+/*
+ * An address or network ("10.0.0.0/8", "fd00::/8") as 16 bytes and the
+ * prefix length over them (128 for an address), or -1.
+ */
+static int
+portal_net_parse(const char *s, unsigned char out[16], int *bits)
+{
+	char		 addr[64];
+	const char	*slash;
+	char		*end;
+	size_t		 len;
+	long		 n;
+	int		 v4;
+
+	slash = strchr(s, '/');
+	len = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	if (len >= sizeof addr)
+		return (-1);
+	memcpy(addr, s, len);
+	addr[len] = '\0';
+	if (portal_addr_parse(addr, out) != 0)
+		return (-1);
+	v4 = strchr(addr, ':') == NULL;
+	*bits = 128;
+	if (slash != NULL) {
+		n = strtol(slash + 1, &end, 10);
+		if (*end != '\0' || end == slash + 1 || n < 0 ||
+		    n > (v4 ? 32 : 128))
+			return (-1);
+		*bits = (int)n + (v4 ? 96 : 0);
+	}
+	return (0);
+}
+
 int
 portal_auth_proxy_trusted(const struct config *c, const char *addr)
 {
-	unsigned char	 a[16], b[16];
+	unsigned char	 a[16], b[16], mask;
 	size_t		 i;
+	int		 bits, full;
 
 	if (portal_addr_parse(addr, a) != 0)
 		return (0);
 	for (i = 0; i < c->trusted_proxies.n; i++) {
-		if (portal_addr_parse(c->trusted_proxies.items[i], b) == 0 &&
-		    memcmp(a, b, sizeof a) == 0)
-			return (1);
+		if (portal_net_parse(c->trusted_proxies.items[i], b,
+		    &bits) != 0)
+			continue;
+		full = bits / 8;
+		if (memcmp(a, b, (size_t)full) != 0)
+			continue;
+		if (bits % 8 != 0) {
+			mask = (unsigned char)(0xff << (8 - bits % 8));
+			if ((a[full] & mask) != (b[full] & mask))
+				continue;
+		}
+		return (1);
 	}
 	return (0);
 }

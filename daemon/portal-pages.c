@@ -226,6 +226,8 @@ pages_login(const struct page_ctx *ctx, const char *error, struct buf *out,
 
 	anon.user = NULL;	/* no header forms on the sign-in page */
 	d = tmpl_new();
+	tmpl_set_bool(d, "oidc", ctx->config != NULL &&
+	    ctx->config->oidc.issuer != NULL);
 	rc = pages_render(&anon, "login.html", "Sign in", NULL, d, NULL, error,
 	    200, out, cause);
 	tmpl_free(d);
@@ -276,6 +278,59 @@ pages_waiting_action(const struct page_ctx *ctx,
 
 /* The environments of a configured app: what runs there, what is on
  * its way. */
+/*
+ * An environment held by its stuck stack (engine-stack.c): marked in its
+ * row ("stuck"), and listed in "holds" with what happened and, for an
+ * operator, the form of the way out (continue-rollback, or
+ * delete-failed-stack), a comment required.
+ */
+static int
+pages_env_stuck(const struct page_ctx *ctx, const struct config_app *app,
+    const char *env, struct tmpl_data *d, struct tmpl_data *row,
+    char **cause)
+{
+	struct store_stack_hold	*h = NULL;
+	struct tmpl_data	*o, *f;
+	char			*why = NULL;
+	int			 rc, cont;
+
+	rc = store_stack_hold_get(ctx->store, app->name, env, &h, &why);
+	if (rc == STORE_ENOTFOUND) {
+		free(why);
+		return (0);
+	}
+	if (rc != 0)
+		return (pages_fail(cause, rc, why));
+	o = tmpl_object(row, "stuck");
+	tmpl_set(o, "stack_status", h->stack_status);
+	o = tmpl_append(d, "holds");
+	tmpl_set(o, "hold_app", app->name);
+	tmpl_set(o, "hold_env", env);
+	tmpl_set(o, "stack", h->stack);
+	tmpl_set(o, "stack_status", h->stack_status);
+	tmpl_set(o, "hold_reason", h->reason);
+	pages_time(o, "since", h->since);
+	if (h->run_id != 0)
+		tmpl_set_int(o, "hold_run", h->run_id);
+	if (h->action != NULL) {
+		f = tmpl_object(o, "under_way");
+		tmpl_set(f, "action", h->action);
+		tmpl_set(f, "action_by", h->action_by);
+		tmpl_set(f, "action_comment", h->action_comment);
+	} else if (ctx->user != NULL && perm_is_operator(ctx->config,
+	    ctx->user, "continue rollbacks", NULL)) {
+		cont = strcmp(h->stack_status, "UPDATE_ROLLBACK_FAILED") == 0;
+		f = tmpl_object(o, "form");
+		tmpl_set(f, "verb", cont ? "continue-rollback" :
+		    "delete-failed-stack");
+		tmpl_set(f, "label", cont ? "Continue the rollback" :
+		    "Delete the failed stack");
+		tmpl_set_bool(f, "skip", cont);
+	}
+	store_stack_hold_free(h);
+	return (0);
+}
+
 static int
 pages_env_rows(const struct page_ctx *ctx, const struct config_app *app,
     const struct store_active_stages *active, struct tmpl_data *d,
@@ -294,6 +349,7 @@ pages_env_rows(const struct page_ctx *ctx, const struct config_app *app,
 	free(why);
 	why = NULL;
 	tmpl_list(d, "envs");
+	tmpl_list(d, "holds");
 	for (i = 0; i < app->nenvironments; i++) {
 		const struct config_environment *ce = &app->environments[i];
 
@@ -330,6 +386,9 @@ pages_env_rows(const struct page_ctx *ctx, const struct config_app *app,
 			tmpl_set(o, "status", store_stage_status_name(
 			    a->status));
 		}
+		if ((rc = pages_env_stuck(ctx, app, ce->name, d, row,
+		    cause)) != 0)
+			return (rc);
 	}
 	return (0);
 }

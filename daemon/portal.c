@@ -49,9 +49,12 @@
 #include "portal-auth.h"
 #include "portal-bridge.h"
 #include "portal-http.h"
+#include "portal-oidc.h"
 #include "portal-pages.h"
 #include "portal.h"
+#include "people.h"
 #include "store.h"
+#include "tmpl.h"
 #include "wallclock.h"
 #include "xmalloc.h"
 
@@ -113,6 +116,7 @@ struct portal {
 	struct portal_deps	 deps;
 	struct MHD_Daemon	*mhd;
 	struct portal_bridge	*bridge;
+	struct portal_oidc	*oidc;		/* auth.oidc's sign-ins */
 	unsigned int		 port;
 	int			 tls;
 	char			*tls_cert;
@@ -191,6 +195,13 @@ portal_cfg_put(struct portal *p, struct portal_cfgref *ref)
 }
 
 void
+portal_set_engine(struct portal *p, struct engine *e)
+{
+	/* Read only by the loop's calls (portal_stats_cb): no lock. */
+	p->deps.engine = e;
+}
+
+void
 portal_reconfigure(struct portal *p, const struct config *new,
     struct config *old)
 {
@@ -217,13 +228,20 @@ static struct store *
 portal_store(struct portal *p)
 {
 	struct store	*s;
-	char		*cause = NULL;
+	char		*cause = NULL, *fault;
 
 	if ((s = pthread_getspecific(p->store_key)) != NULL)
 		return (s);
 	if (store_open(p->db_path, &s, &cause) != 0) {
-		log_warnx("portal: cannot open the database path=%s: %s",
-		    p->db_path, cause != NULL ? cause : "unknown error");
+		/* A storage fault was said once, not at every request. */
+		if ((fault = store_fault()) != NULL)
+			log_debug(LOG_CAT_PORTAL, "portal: cannot open the "
+			    "database path=%s: %s", p->db_path, cause);
+		else
+			log_warnx("portal: cannot open the database path=%s: "
+			    "%s", p->db_path, cause != NULL ? cause :
+			    "unknown error");
+		free(fault);
 		free(cause);
 		return (NULL);
 	}
@@ -882,9 +900,11 @@ portal_same_origin(struct portal_request *q)
 }
 
 /*
- * Who asks: a Bearer token, the session cookie or a trusted proxy's
- * header.  -1 when the store failed (503 sent by the caller), 1 when
- * the identity header is sent twice (400).
+ * Who asks: a Bearer token, the session cookie, a trusted proxy's
+ * header or the load balancer's token (auth.alb).  -1 when the store
+ * failed (503 sent by the caller), 1 when the identity header or the
+ * load balancer's is sent twice (400), 2 when the load balancer's is
+ * missing or does not verify (401).
  */
 static int
 portal_identify(struct portal_request *q)
@@ -944,6 +964,43 @@ portal_identify(struct portal_request *q)
 		    q->session, q->p->tls);
 		log_info("portal: signed in by the proxy user=%s proxy=%s",
 		    u->name, q->peer);
+	}
+	if (q->config->alb.arn != NULL &&
+	    portal_auth_proxy_trusted(q->config, q->peer)) {
+		/* Behind the load balancer every request carries its token. */
+		if (portal_header_count(q->conn, "x-amzn-oidc-data") > 1)
+			return (1);
+		if (portal_alb_person(q->p->oidc, q->config,
+		    portal_header(q, "x-amzn-oidc-data"), q->now / 1000, &u,
+		    &cause) != 0) {
+			log_notice("portal: load balancer token refused "
+			    "proxy=%s: %s", q->peer, cause);
+			free(cause);
+			free(q->user);
+			freezero_str(q->session);
+			q->user = NULL;
+			q->session = NULL;
+			return (2);
+		}
+		if (q->user == NULL || strcmp(q->user, u->name) != 0) {
+			free(q->user);
+			freezero_str(q->session);
+			q->user = NULL;
+			q->session = NULL;
+			if (portal_session_new(q->store, q->config, u->name,
+			    q->peer, q->now, &q->session, &cause) != 0) {
+				log_warnx("portal: cannot create a session: "
+				    "%s", cause);
+				free(cause);
+				return (-1);
+			}
+			q->user = xstrdup(u->name);
+			free(q->reply.set_cookie);
+			q->reply.set_cookie = portal_session_cookie(q->config,
+			    q->session, q->p->tls);
+			log_info("portal: signed in user=%s via=alb proxy=%s",
+			    u->name, q->peer);
+		}
 	}
 	if (q->session != NULL) {
 		portal_csrf_token(q->session, q->csrf);
@@ -1148,6 +1205,85 @@ out:
 	free(error);
 }
 
+/*
+ * POST /apps/APP/stacks/ENV/{continue-rollback,delete-failed-stack}: an
+ * operator's way out of an environment's stuck stack, from the app
+ * page.  A comment is required, the skips (continue-rollback) are logical
+ * ids with spaces between.
+ */
+#define PORTAL_SKIP_MAX	32
+
+static void
+portal_stack_form(struct portal_request *q)
+{
+	struct portal_reply	*r = &q->reply;
+	struct engine_action	 act;
+	const char		*app = q->path.segs[1], *env = q->path.segs[3];
+	const char		*verb = q->path.segs[4], *comment, *skipv;
+	const char		*skip[PORTAL_SKIP_MAX];
+	char			*skips = NULL, *p, *cause = NULL;
+	char			*error = NULL, *loc;
+	size_t			 n = 0;
+	int			 rc, status = 400;
+
+	memset(&act, 0, sizeof act);
+	if (strcmp(verb, "continue-rollback") == 0)
+		act.kind = ENGINE_CONTINUE_ROLLBACK;
+	else if (strcmp(verb, "delete-failed-stack") == 0)
+		act.kind = ENGINE_DELETE_FAILED_STACK;
+	else {
+		portal_fail(&q->ctx, 0, r, 404, "not_found", "No such page.");
+		return;
+	}
+	comment = portal_form_value(q, "comment");
+	skipv = portal_form_value(q, "skip");
+	if (!portal_blank(skipv)) {
+		skips = xstrdup(skipv);
+		for (p = strtok(skips, " \t\r\n,"); p != NULL;
+		    p = strtok(NULL, " \t\r\n,")) {
+			if (n == PORTAL_SKIP_MAX) {
+				error = xasprintf("At most %d resources may "
+				    "be skipped.", PORTAL_SKIP_MAX);
+				break;
+			}
+			skip[n++] = p;
+		}
+	}
+	act.app = app;
+	act.env = env;
+	act.comment = portal_blank(comment) ? NULL : comment;
+	act.skip = skip;
+	act.nskip = n;
+	act.actor.user = q->user;
+	act.actor.via = "portal";
+	if (error != NULL)
+		;
+	else if (act.comment == NULL)
+		error = xstrdup("A comment is required: say why.");
+	else if (portal_form_value(q, "confirm") == NULL)
+		error = xstrdup("Tick Confirm to act on the stack.");
+	else if ((rc = portal_action(q->p, &act, &cause)) != 0) {
+		status = portal_api_status(rc);
+		error = cause;
+		cause = NULL;
+	}
+	if (error == NULL) {
+		loc = xasprintf("/apps/%s", app);
+		portal_redirect(r, loc);
+		free(loc);
+		goto out;
+	}
+	rc = pages_app(&q->ctx, app, NULL, error, &r->body, &cause);
+	portal_page_result(&q->ctx, r, rc, cause);
+	cause = NULL;
+	if (rc >= 200 && rc < 300)
+		r->status = status;
+out:
+	free(skips);
+	free(cause);
+	free(error);
+}
+
 static const char *
 portal_done_notice(const char *done)
 {
@@ -1286,17 +1422,126 @@ portal_page_logout(struct portal_request *q)
 	portal_redirect(&q->reply, q->user != NULL ? "/" : "/login");
 }
 
-/* POST /logout */
+/* POST /logout; the provider's sign-out too for a person it signed in. */
 static void
 portal_logout(struct portal_request *q)
 {
 	struct portal_reply	*r = &q->reply;
+	const char		*via;
+	char			*url = NULL;
 
 	(void)portal_session_revoke(q->store, q->session, q->now);
-	log_info("portal: signed out user=%s", q->user);
+	via = people_via(q->config->people, q->user);
+	log_info("portal: signed out user=%s%s%s", q->user,
+	    via != NULL ? " via=" : "", via != NULL ? via : "");
 	free(r->set_cookie);
 	r->set_cookie = portal_session_cookie(q->config, NULL, q->p->tls);
-	portal_redirect(r, "/login");
+	if (via != NULL && strcmp(via, "oidc") == 0 &&
+	    q->config->oidc.issuer != NULL)
+		url = portal_oidc_logout_url(q->p->oidc, q->config);
+	if (url == NULL) {
+		portal_redirect(r, "/login");
+		return;
+	}
+	/*
+	 * The provider's sign-out is another origin, which the pages' CSP
+	 * (form-action 'self') forbids a form's redirect to reach: a page
+	 * of our own moves the browser on instead.
+	 */
+	r->status = 200;
+	r->content_type = "text/html; charset=utf-8";
+	buf_reset(&r->body);
+	buf_appends(&r->body, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+	    "<meta charset=\"utf-8\"><title>Signed out</title>"
+	    "<meta http-equiv=\"refresh\" content=\"0;url=");
+	tmpl_escape(&r->body, url, strlen(url));
+	buf_appends(&r->body, "\"></head><body><p>You are signed out of "
+	    "shipgate. <a id=\"oidc-signout\" href=\"");
+	tmpl_escape(&r->body, url, strlen(url));
+	buf_appends(&r->body, "\">Sign out of your organisation's account "
+	    "too</a>.</p></body></html>\n");
+	free(url);
+}
+
+/* GET /auth/oidc/login: off to the identity provider. */
+static void
+portal_oidc_login_route(struct portal_request *q)
+{
+	char	*url, *cause = NULL;
+
+	if (q->config->oidc.issuer == NULL) {
+		portal_fail(&q->ctx, 0, &q->reply, 404, "not_found",
+		    "Sign-in with an identity provider is not configured.");
+		return;
+	}
+	url = portal_oidc_begin(q->p->oidc, q->config,
+	    portal_form_get(&q->query, "next"), q->now / 1000, &cause);
+	if (url == NULL) {
+		log_warnx("portal: oidc: cannot start a sign-in: %s", cause);
+		free(cause);
+		portal_fail(&q->ctx, 0, &q->reply, 502, "provider",
+		    "The identity provider cannot be reached: try again "
+		    "later.");
+		return;
+	}
+	portal_redirect(&q->reply, url);
+	free(url);
+}
+
+/* GET /auth/oidc/callback: back from the provider with a code. */
+static void
+portal_oidc_callback_route(struct portal_request *q)
+{
+	struct portal_reply		*r = &q->reply;
+	const struct config_user	*u = NULL;
+	char				*next = NULL, *cause = NULL;
+	char				*logmsg = NULL, *addr, *id = NULL;
+	char				*pcause = NULL;
+	int				 rc, status;
+
+	if (q->config->oidc.issuer == NULL) {
+		portal_fail(&q->ctx, 0, r, 404, "not_found",
+		    "Sign-in with an identity provider is not configured.");
+		return;
+	}
+	addr = portal_client_addr(q);
+	rc = portal_oidc_finish(q->p->oidc, q->config,
+	    portal_form_get(&q->query, "state"),
+	    portal_form_get(&q->query, "code"),
+	    portal_form_get(&q->query, "error"), q->now / 1000, &u, &next,
+	    &cause, &logmsg);
+	if (rc != 0) {
+		log_notice("portal: oidc sign-in refused addr=%s: %s", addr,
+		    logmsg != NULL ? logmsg : "");
+		q->ctx.user = NULL;
+		q->ctx.csrf = NULL;
+		status = rc;
+		rc = pages_login(&q->ctx, cause, &r->body, &pcause);
+		portal_page_result(&q->ctx, r, rc, pcause);
+		if (rc >= 0)
+			r->status = status;
+		goto out;
+	}
+	if (q->session != NULL)
+		(void)portal_session_revoke(q->store, q->session, q->now);
+	if (portal_session_new(q->store, q->config, u->name, addr, q->now,
+	    &id, &cause) != 0) {
+		log_warnx("portal: cannot create a session: %s", cause);
+		portal_fail(&q->ctx, 0, r, 503, "store", "The database "
+		    "failed; try again.");
+		goto out;
+	}
+	log_info("portal: signed in user=%s via=oidc addr=%s", u->name,
+	    addr);
+	free(r->set_cookie);
+	r->set_cookie = portal_session_cookie(q->config, id, q->p->tls);
+	portal_redirect(r, next);
+out:
+	freezero_str(id);
+	free(next);
+	free(cause);
+	free(logmsg);
+	free(addr);
 }
 
 /* POST /runs/{id}/VERB */
@@ -1397,6 +1642,10 @@ static const struct portal_route portal_routes[] = {
 	{ ROUTE_GET, "/logout", portal_page_logout, NULL, 0 },
 	{ ROUTE_POST, "/logout", portal_logout, NULL,
 	    ROUTE_SESSION|ROUTE_CSRF },
+	{ ROUTE_GET, PORTAL_OIDC_LOGIN_PATH, portal_oidc_login_route, NULL,
+	    0 },
+	{ ROUTE_GET, PORTAL_OIDC_CALLBACK_PATH, portal_oidc_callback_route,
+	    NULL, 0 },
 
 	{ ROUTE_GET, "/", portal_page_dashboard, NULL, ROUTE_SESSION },
 	{ ROUTE_GET, "/runs", portal_page_runs, NULL, ROUTE_SESSION },
@@ -1406,6 +1655,8 @@ static const struct portal_route portal_routes[] = {
 	{ ROUTE_POST, "/runs/{id}/*", portal_run_form, NULL,
 	    ROUTE_SESSION|ROUTE_CSRF },
 	{ ROUTE_POST, "/releases/{id}/*", portal_release_form, NULL,
+	    ROUTE_SESSION|ROUTE_CSRF },
+	{ ROUTE_POST, "/apps/*/stacks/*/*", portal_stack_form, NULL,
 	    ROUTE_SESSION|ROUTE_CSRF },
 
 	{ ROUTE_GET, "/api/v1/apps", NULL, portal_api_apps, ROUTE_SESSION },
@@ -1417,6 +1668,10 @@ static const struct portal_route portal_routes[] = {
 	    ROUTE_SESSION|ROUTE_CSRF },
 	{ ROUTE_POST, "/api/v1/releases/{id}/redeploy", NULL,
 	    portal_api_redeploy, ROUTE_SESSION|ROUTE_CSRF },
+	{ ROUTE_GET, "/api/v1/stacks", NULL, portal_api_stacks,
+	    ROUTE_SESSION },
+	{ ROUTE_POST, "/api/v1/apps/*/environments/*/*", NULL,
+	    portal_api_stack_action, ROUTE_SESSION|ROUTE_CSRF },
 };
 
 /* Whether the path matches pattern (see above); sets *idp for {id}. */
@@ -1614,6 +1869,11 @@ portal_route(struct portal_request *q)
 		portal_fail(&q->ctx, q->api, r, 400, "bad_request",
 		    "The identity header is sent more than once.");
 		return;
+	case 2:
+		portal_fail(&q->ctx, q->api, r, 401, "unauthenticated",
+		    "The load balancer's identity token is missing or does "
+		    "not verify.");
+		return;
 	default:
 		portal_fail(&q->ctx, q->api, r, 503, "store", "The database "
 		    "failed; try again.");
@@ -1641,6 +1901,7 @@ portal_request(struct portal *p, struct portal_conn *pc,
 	struct portal_request	 q;
 	struct portal_args	 args;
 	enum MHD_Result		 ret;
+	char			*fault, *msg;
 
 	memset(&q, 0, sizeof q);
 	q.p = p;
@@ -1667,8 +1928,19 @@ portal_request(struct portal *p, struct portal_conn *pc,
 		goto send;
 	}
 	if ((q.store = portal_store(p)) == NULL) {
-		portal_fail(&q.ctx, 1, &q.reply, 503, "store",
-		    "database: cannot open it");
+		/* The storage fault says why (a full disk), if it is one. */
+		fault = store_fault();
+		msg = xasprintf("database: %s", fault != NULL ? fault :
+		    "cannot open it");
+		if (strcmp(url, "/healthz") == 0) {	/* as portal_healthz */
+			q.reply.status = 503;
+			q.reply.content_type = "text/plain; charset=utf-8";
+			buf_reset(&q.reply.body);
+			buf_printf(&q.reply.body, "%s\n", msg);
+		} else
+			portal_fail(&q.ctx, 1, &q.reply, 503, "store", msg);
+		free(msg);
+		free(fault);
 		goto send;
 	}
 	q.ctx.store = q.store;
@@ -1910,6 +2182,8 @@ portal_new(const struct portal_deps *deps, const struct config *config,
 	}
 	if ((p->bridge = portal_bridge_new(deps->loop, cause)) == NULL)
 		goto fail;
+	p->oidc = portal_oidc_new(p->bridge, deps->aws != NULL ?
+	    aws_context_http(deps->aws) : NULL);
 
 	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
@@ -1979,6 +2253,7 @@ portal_stop(struct portal *p)
 	 * finish and be joined here, on the loop. */
 	if (p->bridge != NULL)
 		portal_bridge_shutdown(p->bridge);
+	portal_oidc_shutdown(p->oidc);
 	if (p->watch_started) {
 		pthread_mutex_lock(&p->watch_lock);
 		p->watch_stop = 1;
@@ -2001,6 +2276,7 @@ portal_stop(struct portal *p)
 	}
 	free(p->cfg);
 	portal_ratelimit_free(p->ratelimit);
+	portal_oidc_free(p->oidc);
 	freezero_str(p->tls_key);
 	free(p->tls_cert);
 	free(p->db_path);

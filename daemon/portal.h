@@ -93,6 +93,9 @@ void		 portal_loop_metrics(struct portal *, struct buf *out);
  */
 void		 portal_reconfigure(struct portal *, const struct config *new,
 		    struct config *old);
+/* On the loop: the engine once there is one (a daemon that started
+ * on a full disk starts its portal first, to answer /healthz). */
+void		 portal_set_engine(struct portal *, struct engine *);
 /* On the loop: stops serving, waits for the requests in flight (their
  * loop calls fail), closes the store connections; frees the portal. */
 void		 portal_stop(struct portal *);

@@ -11,11 +11,38 @@
 #include <uv.h>
 
 #include "aws-client.h"
+#include "aws-op.h"
 #include "log.h"
 #include "registry-ecr.h"
 #include "registry.h"
 #include "svc-ecr.h"
 #include "xmalloc.h"
+
+/*
+ * What ECR checks for each call of the registry API (/v2/) an image copy
+ * makes (promote.c), besides GetAuthorizationToken (an ecr operation):
+ * the source's manifests and layers are read, the destination's layers
+ * checked and uploaded and its manifests checked and written.  Both are
+ * registry accounts.
+ */
+const struct aws_grant registry_ecr_grants[] = {
+	/* GET and HEAD /v2/REPO/manifests/REF */
+	{ "ecr:BatchGetImage", AWS_ACCOUNT_REGISTRY, "repository" },
+	/* GET /v2/REPO/blobs/DIGEST */
+	{ "ecr:GetDownloadUrlForLayer", AWS_ACCOUNT_REGISTRY, "repository" },
+	/* HEAD /v2/REPO/blobs/DIGEST */
+	{ "ecr:BatchCheckLayerAvailability", AWS_ACCOUNT_REGISTRY,
+	    "repository" },
+	/* POST /v2/REPO/blobs/uploads/ */
+	{ "ecr:InitiateLayerUpload", AWS_ACCOUNT_REGISTRY, "repository" },
+	/* PATCH on the upload's location */
+	{ "ecr:UploadLayerPart", AWS_ACCOUNT_REGISTRY, "repository" },
+	/* PUT on the upload's location, with the digest */
+	{ "ecr:CompleteLayerUpload", AWS_ACCOUNT_REGISTRY, "repository" },
+	/* PUT /v2/REPO/manifests/REF */
+	{ "ecr:PutImage", AWS_ACCOUNT_REGISTRY, "repository" },
+	{ NULL, 0, NULL }
+};
 
 struct registry_ecr_entry {
 	struct aws_creds		*creds;

@@ -17,10 +17,19 @@
 
 #include <time.h>
 
+#include "aws-op.h"		/* struct aws_grant */
+
 struct aws_client;
 struct aws_creds;
 struct registry;
 struct registry_ecr;
+
+/*
+ * The IAM actions ECR checks for the registry API calls of an image copy
+ * (they are not aws-op operations), for --list-operations; ended by a
+ * row whose action is NULL.
+ */
+extern const struct aws_grant registry_ecr_grants[];
 
 #define REGISTRY_ECR_MARGIN_DEFAULT	(15 * 60)	/* s */
 #define REGISTRY_ECR_ACCOUNT_SIZE	13	/* 12 digits + NUL */

@@ -52,7 +52,8 @@ run_json_text(const char *text)
 	return (v);
 }
 
-json_t *
+/* {"bucket", "key", "version_id", "url"}: the release's S3 object. */
+static json_t *
 run_json_source(const struct store_run *r)
 {
 	json_t	*o;
@@ -541,4 +542,38 @@ run_json_runs(struct store *s, const struct store_runs_page *page, int *rcp,
 		json_array_append_new(a, o);
 	}
 	return (a);
+}
+
+json_t *
+run_json_stack_hold(const struct store_stack_hold *h)
+{
+	json_t		*o, *skip;
+	const char	*p, *q;
+	char		*one;
+
+	o = json_object();
+	json_object_set_new(o, "app", run_json_str(h->app));
+	json_object_set_new(o, "env", run_json_str(h->environment));
+	json_object_set_new(o, "stack", run_json_str(h->stack));
+	json_object_set_new(o, "status", run_json_str(h->stack_status));
+	json_object_set_new(o, "reason", run_json_str(h->reason));
+	json_object_set_new(o, "run", run_json_id(h->run_id));
+	json_object_set_new(o, "since", run_json_time(h->since));
+	json_object_set_new(o, "action", run_json_str(h->action));
+	json_object_set_new(o, "action_by", run_json_str(h->action_by));
+	json_object_set_new(o, "action_comment",
+	    run_json_str(h->action_comment));
+	skip = json_array();
+	for (p = h->action_skip; p != NULL && *p != '\0'; p = q) {
+		p += strspn(p, " ");
+		if (*p == '\0')
+			break;
+		q = p + strcspn(p, " ");
+		one = xstrndup(p, (size_t)(q - p));
+		json_array_append_new(skip, run_json_str(one));
+		free(one);
+	}
+	json_object_set_new(o, "action_skip", skip);
+	json_object_set_new(o, "action_at", run_json_time(h->action_at));
+	return (o);
 }

@@ -19,6 +19,7 @@
 struct store;
 struct store_run;
 struct store_runs_page;
+struct store_stack_hold;
 
 /* Text, null for NULL (or for text that is not UTF-8). */
 json_t	*run_json_str(const char *);
@@ -28,8 +29,6 @@ json_t	*run_json_time(int64_t ms);
 json_t	*run_json_id(int64_t);
 /* JSON text kept in the store (a manifest, a change's details), or null. */
 json_t	*run_json_text(const char *);
-/* {"bucket", "key", "version_id", "url"}: the release's S3 object. */
-json_t	*run_json_source(const struct store_run *);
 
 /*
  * The run with everything above; at most audit_max audit entries (the
@@ -48,5 +47,12 @@ json_t	*run_json(struct store *, int64_t run_id, size_t audit_max,
  */
 json_t	*run_json_runs(struct store *, const struct store_runs_page *,
 	    int *rcp, char **cause);
+
+/*
+ * An environment held by its stuck stack (shipgatectl stacks, the API):
+ * {app, env, stack, status, reason, run, since, action, action_by,
+ * action_comment, action_skip: [...], action_at}.
+ */
+json_t	*run_json_stack_hold(const struct store_stack_hold *);
 
 #endif

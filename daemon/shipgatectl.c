@@ -51,6 +51,14 @@ usage(FILE *f)
 	    "                        a failed stage\n"
 	    "  redeploy RELEASE --env ENV [--as USER]\n"
 	    "                        an earlier release, as a rollback run\n"
+	    "  stacks [APP]          environments held by a stuck stack\n"
+	    "  continue-rollback APP ENV [--skip RESOURCE]... [--as USER] "
+	    "-m COMMENT\n"
+	    "                        ContinueUpdateRollback on a stack in\n"
+	    "                        UPDATE_ROLLBACK_FAILED (operators)\n"
+	    "  delete-failed-stack APP ENV [--as USER] -m COMMENT\n"
+	    "                        delete a stack whose first deployment\n"
+	    "                        rolled back (operators)\n"
 	    "  check-config [FILE]   check a configuration, print every "
 	    "error\n"
 	    "  doctor                pre-flight of credentials, roles, "
@@ -492,6 +500,151 @@ out:
 	return (rc);
 }
 
+/* One environment held by its stuck stack, for a person. */
+static void
+ctl_print_stuck(FILE *f, json_t *h)
+{
+	const char	*action;
+
+	fprintf(f, "%s %s: stack %s is %s since %s (run %lld)\n  %s\n",
+	    json_string_value(json_object_get(h, "app")),
+	    json_string_value(json_object_get(h, "env")),
+	    json_string_value(json_object_get(h, "stack")),
+	    json_string_value(json_object_get(h, "status")),
+	    json_string_value(json_object_get(h, "since")),
+	    (long long)json_integer_value(json_object_get(h, "run")),
+	    json_string_value(json_object_get(h, "reason")));
+	if ((action = json_string_value(json_object_get(h, "action"))) !=
+	    NULL)
+		fprintf(f, "  %s by %s under way since %s: %s\n", action,
+		    json_string_value(json_object_get(h, "action_by")),
+		    json_string_value(json_object_get(h, "action_at")),
+		    json_string_value(json_object_get(h, "action_comment")));
+	else
+		fprintf(f, "  an operator runs: shipgatectl %s %s %s -m "
+		    "COMMENT\n", strcmp(json_string_value(json_object_get(h,
+		    "status")), "UPDATE_ROLLBACK_FAILED") != 0 ?
+		    "delete-failed-stack" : "continue-rollback",
+		    json_string_value(json_object_get(h, "app")),
+		    json_string_value(json_object_get(h, "env")));
+}
+
+/*
+ * stacks [APP] | continue-rollback APP ENV [--skip RESOURCE]... -m
+ * COMMENT | delete-failed-stack APP ENV -m COMMENT: environments whose
+ * stack is stuck, and the operators' two ways out.  The daemon carries
+ * the action out and waits for CloudFormation; `stacks` shows it under
+ * way, then the environment gone from the list.
+ */
+static int
+cmd_stack(const char *config_path, int json, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "skip", required_argument, NULL, 's' },
+		{ "as", required_argument, NULL, 'u' },
+		{ "message", required_argument, NULL, 'm' },
+		{ "comment", required_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char	*use, *command = argv[0], *as = NULL;
+	const char	*message = NULL;
+	struct config	*config = NULL;
+	json_t		*req = NULL, *reply = NULL, *skip, *a;
+	char		*line = NULL;
+	size_t		 i;
+	int		 ch, rc = 1, stacks, cont;
+
+	stacks = strcmp(command, "stacks") == 0;
+	cont = strcmp(command, "continue-rollback") == 0;
+	use = stacks ? "stacks [APP]" : cont ? "continue-rollback APP ENV "
+	    "[--skip RESOURCE]... [--as USER] -m COMMENT" :
+	    "delete-failed-stack APP ENV [--as USER] -m COMMENT";
+	skip = json_array();
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "m:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			if (!cont)
+				goto usage;
+			json_array_append_new(skip, json_string(optarg));
+			break;
+		case 'u':
+			as = optarg;
+			break;
+		case 'm':
+			message = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (stacks) {
+		if (argc - optind > 1 || as != NULL || message != NULL)
+			goto usage;
+		req = json_pack("{s:s}", "command", "stacks");
+		if (optind < argc)
+			json_object_set_new(req, "app",
+			    json_string(argv[optind]));
+	} else {
+		if (argc - optind != 2)
+			goto usage;
+		if (message == NULL ||
+		    strspn(message, " \t\r\n") == strlen(message)) {
+			fprintf(stderr, "shipgatectl: %s needs a comment "
+			    "saying why (-m)\n", command);
+			goto usage;
+		}
+		req = json_pack("{s:s, s:s, s:s, s:s}", "command", cont ?
+		    "continue_rollback" : "delete_failed_stack", "app",
+		    argv[optind], "env", argv[optind + 1], "comment",
+		    message);
+		if (req == NULL) {
+			fprintf(stderr, "shipgatectl: arguments must be "
+			    "UTF-8\n");
+			rc = 2;
+			goto out;
+		}
+		if (as != NULL)
+			json_object_set_new(req, "as", json_string(as));
+		if (json_array_size(skip) > 0)
+			json_object_set(req, "skip", skip);
+	}
+	if ((config = ctl_config(config_path)) == NULL ||
+	    ctl_exchange(config, req, json, &reply, &line) != 0)
+		goto out;
+	if (!json) {
+		if (stacks) {
+			a = json_object_get(reply, "stuck");
+			if (json_array_size(a) == 0)
+				printf("no stack is stuck\n");
+			for (i = 0; i < json_array_size(a); i++)
+				ctl_print_stuck(stdout, json_array_get(a, i));
+		} else
+			printf("%s %s: %s requested by %s; shipgated carries "
+			    "it out and waits for CloudFormation (see "
+			    "shipgatectl stacks)\n", argv[optind],
+			    argv[optind + 1], command,
+			    json_string_value(json_object_get(reply, "as")));
+	}
+	rc = 0;
+	goto out;
+usage:
+	fprintf(stderr, "usage: shipgatectl [-c CONFIG] [--json] %s\n", use);
+	rc = 2;
+out:
+	json_decref(skip);
+	json_decref(req);
+	json_decref(reply);
+	config_free(config);
+	free(line);
+	return (rc);
+}
+
 /*
  * token create USER [--label LABEL] | token list | token revoke ID:
  * API tokens, kept by the daemon (only their SHA-256).
@@ -759,6 +912,10 @@ main(int argc, char **argv)
 		return (cmd_control(config_path, json, argc, argv));
 	if (strcmp(command, "token") == 0)
 		return (cmd_token(config_path, json, argc, argv));
+	if (strcmp(command, "stacks") == 0 ||
+	    strcmp(command, "continue-rollback") == 0 ||
+	    strcmp(command, "delete-failed-stack") == 0)
+		return (cmd_stack(config_path, json, argc, argv));
 	if (strcmp(command, "sessions") == 0)
 		return (cmd_sessions(config_path, json, argc, argv));
 	if (strcmp(command, "version") == 0) {

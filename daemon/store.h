@@ -364,6 +364,64 @@ int	 store_set_stage_status(struct store *, int64_t stage_id,
 	    enum store_stage_status from, enum store_stage_status to,
 	    const char *reason, char **cause);
 
+/*
+ * Stacks held stuck (sql/007_stack_holds.sql): an environment whose
+ * stack no change set can run on (UPDATE_ROLLBACK_FAILED, or a first
+ * deployment rolled back: ROLLBACK_COMPLETE) until an operator acts.
+ * Setting a hold again replaces its status and reason and forgets an
+ * action under way; store_stack_hold_action records one (STORE_ECONFLICT
+ * when there is no hold or one is already under way);
+ * store_stack_hold_action_end forgets it (the stack still held, with a
+ * new status and reason when not NULL); clearing releases the
+ * environment.  STORE_ENOTFOUND from _get when the stack is not held.
+ */
+struct store_stack_hold {
+	char		*app;
+	char		*environment;
+	char		*stack;
+	char		*stack_status;
+	char		*reason;
+	int64_t		 run_id;	/* the run that found it, or 0 */
+	int64_t		 since;
+	char		*action;	/* "continue-rollback", ..., or NULL */
+	char		*action_by;
+	char		*action_comment;
+	char		*action_skip;	/* resources to skip, spaces between */
+	int64_t		 action_at;
+};
+struct store_stack_holds {
+	struct store_stack_hold	**v;
+	size_t			  n;
+};
+int	 store_stack_hold_set(struct store *, const char *app,
+	    const char *env, const char *stack, const char *stack_status,
+	    const char *reason, int64_t run_id, char **cause);
+int	 store_stack_hold_get(struct store *, const char *app,
+	    const char *env, struct store_stack_hold **, char **cause);
+/* Every hold, or an app's (app not NULL), by app and environment. */
+int	 store_stack_holds(struct store *, const char *app,
+	    struct store_stack_holds **, char **cause);
+int	 store_stack_hold_action(struct store *, const char *app,
+	    const char *env, const char *action, const char *by,
+	    const char *comment, const char *skip, char **cause);
+int	 store_stack_hold_action_end(struct store *, const char *app,
+	    const char *env, const char *stack_status, const char *reason,
+	    char **cause);
+int	 store_stack_hold_clear(struct store *, const char *app,
+	    const char *env, char **cause);
+void	 store_stack_hold_free(struct store_stack_hold *);
+void	 store_stack_holds_free(struct store_stack_holds *);
+/* Why a stage waits, without a transition: the reason of a stage still
+ * in status (nothing when it moved on or the reason is the same). */
+int	 store_stage_set_reason(struct store *, int64_t stage_id,
+	    enum store_stage_status status, const char *reason, char **cause);
+/* The stage's CREATE change set made its stack (it did not exist):
+ * only such a stack, still empty, may be deleted by shipgate. */
+int	 store_stage_set_stack_created(struct store *, int64_t stage_id,
+	    char **cause);
+int	 store_stage_stack_created(struct store *, int64_t stage_id,
+	    int *created, char **cause);
+
 /* One run with its stages in order. */
 int	 store_get_run(struct store *, int64_t run_id, struct store_run **,
 	    char **cause);

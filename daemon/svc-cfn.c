@@ -700,31 +700,77 @@ static int	cfn_stack_events_bound(void *, const void *, const char *);
 
 static const struct aws_op_desc cfn_op_create_change_set = {
 	&aws_service_cloudformation, "CreateChangeSet",
-	&cfn_ref_result, NULL, NULL, 0
+	&cfn_ref_result, NULL, NULL, 0,
+	{ "cloudformation:CreateChangeSet", AWS_ACCOUNT_ENVIRONMENT, "stack" }
 };
 static const struct aws_op_desc cfn_op_describe_change_set = {
 	&aws_service_cloudformation, "DescribeChangeSet",
-	&cfn_change_set_result, "NextToken", NULL, 0
+	&cfn_change_set_result, "NextToken", NULL, 0,
+	{ "cloudformation:DescribeChangeSet", AWS_ACCOUNT_ENVIRONMENT,
+	    "change-set" }
 };
 static const struct aws_op_desc cfn_op_execute_change_set = {
 	&aws_service_cloudformation, "ExecuteChangeSet",
-	&cfn_done_result, NULL, NULL, 0
+	&cfn_done_result, NULL, NULL, 0,
+	{ "cloudformation:ExecuteChangeSet", AWS_ACCOUNT_ENVIRONMENT,
+	    "change-set" }
 };
 static const struct aws_op_desc cfn_op_delete_change_set = {
 	&aws_service_cloudformation, "DeleteChangeSet",
-	&cfn_done_result, NULL, NULL, 0
+	&cfn_done_result, NULL, NULL, 0,
+	{ "cloudformation:DeleteChangeSet", AWS_ACCOUNT_ENVIRONMENT,
+	    "change-set" }
 };
 static const struct aws_op_desc cfn_op_list_change_sets = {
 	&aws_service_cloudformation, "ListChangeSets",
-	&cfn_change_set_list_result, "NextToken", NULL, 0
+	&cfn_change_set_list_result, "NextToken", NULL, 0,
+	{ "cloudformation:ListChangeSets", AWS_ACCOUNT_ENVIRONMENT, "stack" }
 };
 static const struct aws_op_desc cfn_op_describe_stacks = {
 	&aws_service_cloudformation, "DescribeStacks",
-	&cfn_stack_list_result, "NextToken", NULL, 0
+	&cfn_stack_list_result, "NextToken", NULL, 0,
+	{ "cloudformation:DescribeStacks", AWS_ACCOUNT_ENVIRONMENT, "stack" }
+};
+static const struct aws_op_desc cfn_op_continue_update_rollback = {
+	&aws_service_cloudformation, "ContinueUpdateRollback",
+	&cfn_done_result, NULL, NULL, 0,
+	{ "cloudformation:ContinueUpdateRollback", AWS_ACCOUNT_ENVIRONMENT,
+	    "stack" }
+};
+static const struct aws_op_desc cfn_op_delete_stack = {
+	&aws_service_cloudformation, "DeleteStack",
+	&cfn_done_result, NULL, NULL, 0,
+	{ "cloudformation:DeleteStack", AWS_ACCOUNT_ENVIRONMENT, "stack" }
 };
 static const struct aws_op_desc cfn_op_describe_stack_events = {
 	&aws_service_cloudformation, "DescribeStackEvents",
-	&cfn_stack_event_list_result, "NextToken", cfn_stack_events_bound, 0
+	&cfn_stack_event_list_result, "NextToken", cfn_stack_events_bound, 0,
+	{ "cloudformation:DescribeStackEvents", AWS_ACCOUNT_ENVIRONMENT,
+	    "stack" }
+};
+
+AWS_OP_RESULT_ONE(cfn_template, struct cfn_template, cfn_parse_template,
+    cfn_template_free, cfn_template_cb)
+
+static const struct aws_op_desc cfn_op_get_template = {
+	&aws_service_cloudformation, "GetTemplate",
+	&cfn_template_result, NULL, NULL, 0,
+	{ "cloudformation:GetTemplate", AWS_ACCOUNT_ENVIRONMENT, "stack" }
+};
+
+/* Every call goes to an environment's account, through its role. */
+const struct aws_op_desc *const cfn_operations[] = {
+	&cfn_op_create_change_set,
+	&cfn_op_describe_change_set,
+	&cfn_op_execute_change_set,
+	&cfn_op_delete_change_set,
+	&cfn_op_list_change_sets,
+	&cfn_op_describe_stacks,
+	&cfn_op_describe_stack_events,
+	&cfn_op_continue_update_rollback,
+	&cfn_op_delete_stack,
+	&cfn_op_get_template,
+	NULL
 };
 
 /* CreateChangeSet. */
@@ -907,6 +953,52 @@ cfn_describe_stacks(struct aws_client *client, struct aws_creds *creds,
 {
 	return (cfn_stack_call(&cfn_op_describe_stacks, client, creds, region,
 	    stack_name, 0, NULL, 0, (aws_op_fn)cb, arg, cause));
+}
+
+struct aws_op *
+cfn_continue_update_rollback(struct aws_client *client,
+    struct aws_creds *creds, const char *region, const char *stack_name,
+    const char *const *skip, size_t nskip, const char *token, cfn_done_cb cb,
+    void *arg, char **cause)
+{
+	struct aws_op	*op;
+	char		 name[64];
+	size_t		 i;
+
+	if (stack_name == NULL) {
+		*cause = xstrdup("CloudFormation ContinueUpdateRollback: no "
+		    "stack");
+		return (NULL);
+	}
+	op = aws_op_new(&cfn_op_continue_update_rollback, client, creds,
+	    region);
+	aws_query_add(aws_op_form(op), "StackName", stack_name);
+	for (i = 0; i < nskip; i++) {
+		snprintf(name, sizeof name, "ResourcesToSkip.member.%zu",
+		    i + 1);
+		aws_query_add(aws_op_form(op), name, skip[i]);
+	}
+	if (token != NULL)
+		aws_query_add(aws_op_form(op), "ClientRequestToken", token);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
+}
+
+struct aws_op *
+cfn_delete_stack(struct aws_client *client, struct aws_creds *creds,
+    const char *region, const char *stack, const char *token, cfn_done_cb cb,
+    void *arg, char **cause)
+{
+	struct aws_op	*op;
+
+	if (stack == NULL) {
+		*cause = xstrdup("CloudFormation DeleteStack: no stack");
+		return (NULL);
+	}
+	op = aws_op_new(&cfn_op_delete_stack, client, creds, region);
+	aws_query_add(aws_op_form(op), "StackName", stack);
+	if (token != NULL)
+		aws_query_add(aws_op_form(op), "ClientRequestToken", token);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
 
 /* DescribeStackEvents. */
@@ -1310,13 +1402,6 @@ cfn_template_free(struct cfn_template *t)
 	free(t);
 }
 
-AWS_OP_RESULT_ONE(cfn_template, struct cfn_template, cfn_parse_template,
-    cfn_template_free, cfn_template_cb)
-
-static const struct aws_op_desc cfn_op_get_template = {
-	&aws_service_cloudformation, "GetTemplate",
-	&cfn_template_result, NULL, NULL, 0
-};
 
 struct aws_op *
 cfn_get_template(struct aws_client *client, struct aws_creds *creds,

@@ -29,6 +29,10 @@
 
 struct aws_creds;
 struct aws_op;
+struct aws_op_desc;
+
+/* The operations, for --list-operations; NULL-ended. */
+extern const struct aws_op_desc *const cfn_operations[];
 
 /* CloudFormation's limits. */
 #define CFN_DESCRIPTION_MAX	1024		/* bytes we send, at most */
@@ -265,9 +269,21 @@ struct aws_op	*cfn_execute_change_set(struct aws_client *,
 struct aws_op	*cfn_delete_change_set(struct aws_client *, struct aws_creds *,
 	    const char *region, const char *stack_name, const char *change_set,
 	    cfn_done_cb, void *arg, char **cause);
+/* Whether anything else uses a stack shipgate made (engine-stack.c). */
 struct aws_op	*cfn_list_change_sets(struct aws_client *, struct aws_creds *,
 	    const char *region, const char *stack_name, cfn_change_set_list_cb,
 	    void *arg, char **cause);
+/* A stack in UPDATE_ROLLBACK_FAILED rolled back again, skipping the
+ * logical ids in skip (nskip of them; resources whose rollback failed);
+ * the token makes a retry the same request. */
+struct aws_op	*cfn_continue_update_rollback(struct aws_client *,
+	    struct aws_creds *, const char *region, const char *stack_name,
+	    const char *const *skip, size_t nskip, const char *token,
+	    cfn_done_cb, void *arg, char **cause);
+/* DeleteStack (by name or, safer, by id); the token as above. */
+struct aws_op	*cfn_delete_stack(struct aws_client *, struct aws_creds *,
+	    const char *region, const char *stack, const char *token,
+	    cfn_done_cb, void *arg, char **cause);
 /* One stack by name or id, or every stack (all pages) when NULL. */
 struct aws_op	*cfn_describe_stacks(struct aws_client *, struct aws_creds *,
 	    const char *region, const char *stack_name, cfn_stack_list_cb,
@@ -285,7 +301,8 @@ void	 cfn_stack_list_free(struct cfn_stack_list *);
 void	 cfn_stack_event_list_free(struct cfn_stack_event_list *);
 
 /*
- * Pure readers of one reply page, used by the calls above and by tests.
+ * Pure readers of one reply page, used by the calls above, the fuzzer
+ * and tests.
  * Each appends what the page holds to the result and sets *next_token
  * (caller frees; NULL on the last page).  0, or -1 and *cause.
  */

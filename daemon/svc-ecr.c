@@ -1,6 +1,6 @@
 /*
- * ECR: authorization tokens, manifests, image details (all pages) and
- * layer availability, as JSON 1.1 requests and typed replies.
+ * ECR: authorization tokens, manifests and layer availability, as JSON
+ * 1.1 requests and typed replies; the reader of a DescribeImages reply.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -376,28 +376,34 @@ AWS_OP_RESULT_ONE(ecr_auth, struct ecr_auth, ecr_parse_authorization_token,
     ecr_auth_free, ecr_auth_cb)
 AWS_OP_RESULT_ONE(ecr_images, struct ecr_image_list, ecr_parse_images,
     ecr_image_list_free, ecr_image_list_cb)
-AWS_OP_RESULT(ecr_details, struct ecr_image_detail_list,
-    ecr_parse_image_details, ecr_image_detail_list_free,
-    ecr_image_detail_list_cb)
 AWS_OP_RESULT_ONE(ecr_layers, struct ecr_layer_list, ecr_parse_layers,
     ecr_layer_list_free, ecr_layer_list_cb)
 
 /* The token's reply holds the registry password: wiped once read. */
 static const struct aws_op_desc ecr_op_get_authorization_token = {
 	&aws_service_ecr, "GetAuthorizationToken",
-	&ecr_auth_result, NULL, NULL, 1
+	&ecr_auth_result, NULL, NULL, 1,
+	{ "ecr:GetAuthorizationToken", AWS_ACCOUNT_REGISTRY, "*" }
 };
 static const struct aws_op_desc ecr_op_batch_get_image = {
 	&aws_service_ecr, "BatchGetImage",
-	&ecr_images_result, NULL, NULL, 0
-};
-static const struct aws_op_desc ecr_op_describe_images = {
-	&aws_service_ecr, "DescribeImages",
-	&ecr_details_result, "nextToken", NULL, 0
+	&ecr_images_result, NULL, NULL, 0,
+	{ "ecr:BatchGetImage", AWS_ACCOUNT_REGISTRY, "repository" }
 };
 static const struct aws_op_desc ecr_op_batch_check_layer_availability = {
 	&aws_service_ecr, "BatchCheckLayerAvailability",
-	&ecr_layers_result, NULL, NULL, 0
+	&ecr_layers_result, NULL, NULL, 0,
+	{ "ecr:BatchCheckLayerAvailability", AWS_ACCOUNT_REGISTRY,
+	    "repository" }
+};
+
+/* The ECR registries are the registry account's (images are read from
+   and copied into them): every row names it. */
+const struct aws_op_desc *const ecr_operations[] = {
+	&ecr_op_get_authorization_token,
+	&ecr_op_batch_get_image,
+	&ecr_op_batch_check_layer_availability,
+	NULL
 };
 
 /* Sets a string member; -1 when it is not UTF-8. */
@@ -493,23 +499,6 @@ ecr_batch_get_image(struct aws_client *client, struct aws_creds *creds,
 			json_array_append_new(a, json_string(media_types[i]));
 		json_object_set_new(aws_op_json(op), "acceptedMediaTypes", a);
 	}
-	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
-}
-
-struct aws_op *
-ecr_describe_images(struct aws_client *client, struct aws_creds *creds,
-    const char *region, const char *registry_id, const char *repository,
-    const struct ecr_image_id *ids, size_t nids, ecr_image_detail_list_cb cb,
-    void *arg, char **cause)
-{
-	struct aws_op	*op;
-
-	if ((op = ecr_op_repository(&ecr_op_describe_images, client, creds,
-	    region, registry_id, repository, cause)) == NULL)
-		return (NULL);
-	if (nids > 0)
-		json_object_set_new(aws_op_json(op), "imageIds",
-		    ecr_image_ids(ids, nids));
 	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
 

@@ -1,7 +1,9 @@
 /*
  * ECR (JSON 1.1): what image promotion needs from a registry's API: a
  * login for the registry's OCI endpoint, manifests by tag or digest,
- * image details, and which layers a repository already holds.
+ * and which layers a repository already holds.  A DescribeImages reply
+ * has a reader but no call: shipgated does not sign DescribeImages (not
+ * in --list-operations, so no policy grants it).
  *
  * Calls.  Every ecr_* call with a callback either fails synchronously
  * (returns NULL with *cause set, the callback never called) or returns
@@ -26,6 +28,10 @@
 
 struct aws_creds;
 struct aws_op;
+struct aws_op_desc;
+
+/* The operations, for --list-operations; NULL-ended. */
+extern const struct aws_op_desc *const ecr_operations[];
 
 /* GetAuthorizationToken, decoded. */
 struct ecr_auth {
@@ -100,8 +106,6 @@ typedef void	(*ecr_auth_cb)(const struct aws_reply *, struct ecr_auth *,
 		    void *arg);
 typedef void	(*ecr_image_list_cb)(const struct aws_reply *,
 		    struct ecr_image_list *, void *arg);
-typedef void	(*ecr_image_detail_list_cb)(const struct aws_reply *,
-		    struct ecr_image_detail_list *, void *arg);
 typedef void	(*ecr_layer_list_cb)(const struct aws_reply *,
 		    struct ecr_layer_list *, void *arg);
 
@@ -118,13 +122,6 @@ struct aws_op	*ecr_batch_get_image(struct aws_client *, struct aws_creds *,
 	    const char *repository, const struct ecr_image_id *, size_t nids,
 	    const char * const *media_types, ecr_image_list_cb, void *arg,
 	    char **cause);
-/* Details of the given images, or of every image (all pages) when
-   nids is 0.  A named image that does not exist is an error
-   (ImageNotFoundException). */
-struct aws_op	*ecr_describe_images(struct aws_client *, struct aws_creds *,
-	    const char *region, const char *registry_id,
-	    const char *repository, const struct ecr_image_id *, size_t nids,
-	    ecr_image_detail_list_cb, void *arg, char **cause);
 struct aws_op	*ecr_batch_check_layer_availability(struct aws_client *,
 	    struct aws_creds *, const char *region, const char *registry_id,
 	    const char *repository, const char * const *digests, size_t n,
@@ -135,7 +132,7 @@ void	 ecr_image_list_free(struct ecr_image_list *);
 void	 ecr_image_detail_list_free(struct ecr_image_detail_list *);
 void	 ecr_layer_list_free(struct ecr_layer_list *);
 
-/* Pure readers of one reply (tests use them too). */
+/* Pure readers of one reply (the fuzzer and tests use them too). */
 int	 ecr_parse_authorization_token(struct ecr_auth *, const void *,
 	    size_t, char **cause);
 int	 ecr_parse_images(struct ecr_image_list *, const void *, size_t,

@@ -1,6 +1,7 @@
 /*
- * ECS: DescribeServices (ten services a call, joined) and
- * DescribeTaskDefinition, as JSON 1.1 requests and typed replies.
+ * ECS: DescribeServices (ten services a call, joined), as JSON 1.1
+ * requests and typed replies; the reader of a DescribeTaskDefinition
+ * reply.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,18 +268,17 @@ ecs_service_primary(const struct ecs_service *s)
 
 AWS_OP_RESULT_ONE(ecs_services, struct ecs_service_list, ecs_parse_services,
     ecs_service_list_free, ecs_service_list_cb)
-AWS_OP_RESULT_ONE(ecs_task_definition, struct ecs_task_definition,
-    ecs_parse_task_definition, ecs_task_definition_free,
-    ecs_task_definition_cb)
 
 /* More than ten services are several requests, joined by the engine. */
 static const struct aws_op_desc ecs_op_describe_services = {
 	&aws_service_ecs, "DescribeServices",
-	&ecs_services_result, NULL, NULL, 0
+	&ecs_services_result, NULL, NULL, 0,
+	{ "ecs:DescribeServices", AWS_ACCOUNT_ENVIRONMENT, "service" }
 };
-static const struct aws_op_desc ecs_op_describe_task_definition = {
-	&aws_service_ecs, "DescribeTaskDefinition",
-	&ecs_task_definition_result, NULL, NULL, 0
+
+const struct aws_op_desc *const ecs_operations[] = {
+	&ecs_op_describe_services,
+	NULL
 };
 
 struct aws_op *
@@ -310,29 +310,5 @@ ecs_describe_services(struct aws_client *client, struct aws_creds *creds,
 		}
 		json_array_append_new(a, json_string(services[i]));
 	}
-	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
-}
-
-struct aws_op *
-ecs_describe_task_definition(struct aws_client *client,
-    struct aws_creds *creds, const char *region, const char *task_definition,
-    ecs_task_definition_cb cb, void *arg, char **cause)
-{
-	struct aws_op	*op;
-	json_t		*s;
-
-	if (task_definition == NULL || *task_definition == '\0') {
-		*cause = xstrdup("ECS DescribeTaskDefinition: no task "
-		    "definition");
-		return (NULL);
-	}
-	if ((s = json_string(task_definition)) == NULL) {
-		*cause = xstrdup("ECS DescribeTaskDefinition: the name is not "
-		    "UTF-8");
-		return (NULL);
-	}
-	op = aws_op_new(&ecs_op_describe_task_definition, client, creds,
-	    region);
-	json_object_set_new(aws_op_json(op), "taskDefinition", s);
 	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }

@@ -1,7 +1,9 @@
 /*
- * ECS (JSON 1.1): the reads the engine waits on after a stack update:
+ * ECS (JSON 1.1): the read the engine waits on after a stack update:
  * services with their deployments (rolloutState, the circuit breaker's
- * verdict) and recent events, and task definitions with their images.
+ * verdict) and recent events.  A task definition's reply has a reader
+ * but no call: shipgated does not sign DescribeTaskDefinition (not in
+ * --list-operations, so no policy grants it).
  *
  * Calls.  Every ecs_* call with a callback either fails synchronously
  * (returns NULL with *cause set, the callback never called) or returns
@@ -25,6 +27,10 @@
 
 struct aws_creds;
 struct aws_op;
+struct aws_op_desc;
+
+/* The operations, for --list-operations; NULL-ended. */
+extern const struct aws_op_desc *const ecs_operations[];
 
 #define ECS_SERVICES_PER_CALL	10	/* DescribeServices' limit */
 #define ECS_EVENTS_MAX		100	/* events kept per service */
@@ -101,8 +107,6 @@ struct ecs_task_definition {
 
 typedef void	(*ecs_service_list_cb)(const struct aws_reply *,
 		    struct ecs_service_list *, void *arg);
-typedef void	(*ecs_task_definition_cb)(const struct aws_reply *,
-		    struct ecs_task_definition *, void *arg);
 
 /*
  * Services by name or ARN (NULL-terminated list, at least one) in a
@@ -113,18 +117,13 @@ struct aws_op	*ecs_describe_services(struct aws_client *, struct aws_creds *,
 	    const char *region, const char *cluster,
 	    const char * const *services, ecs_service_list_cb, void *arg,
 	    char **cause);
-/* family, family:revision or ARN. */
-struct aws_op	*ecs_describe_task_definition(struct aws_client *,
-	    struct aws_creds *, const char *region,
-	    const char *task_definition, ecs_task_definition_cb, void *arg,
-	    char **cause);
 
 void	 ecs_service_list_free(struct ecs_service_list *);
 void	 ecs_task_definition_free(struct ecs_task_definition *);
 
 /*
- * Pure readers of one reply, used by the calls and by tests: append to
- * the result, or -1 and *cause naming the field.
+ * Pure readers of one reply, used by the calls, the fuzzer and tests:
+ * append to the result, or -1 and *cause naming the field.
  */
 int	 ecs_parse_services(struct ecs_service_list *, const void *, size_t,
 	    char **cause);

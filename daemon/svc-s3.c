@@ -1,7 +1,8 @@
 /*
  * S3 over REST-XML: ListObjectsV2 (every page), HeadObject, GetObject
- * under a cap, PutObject.  Replies are read with xml (listing) or
- * from headers (object metadata).
+ * under a cap, PutObject, GetBucketNotificationConfiguration.  Replies
+ * are read with xml (listing, notifications) or from headers (object
+ * metadata).
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "aws-op.h"
 #include "aws-services.h"
 #include "aws-sign.h"
 #include "buf.h"
@@ -115,22 +117,7 @@ s3_url(struct aws_client *client, const struct s3_target *t, char **cause)
 	return (url);
 }
 
-static void
-s3_request_init(struct aws_request *req, const struct s3_target *t,
-    const char *op, const char *method, const char *endpoint,
-    const char *path)
-{
-	memset(req, 0, sizeof *req);
-	req->service = &aws_service_s3;
-	req->operation = op;
-	req->method = method;
-	req->region = t->region;
-	req->creds = t->creds;
-	req->endpoint = endpoint;
-	req->path = path;
-}
 
-/* "Sun, 29 Nov 2026 08:00:00 GMT" as unix ms; 0 when unreadable. */
 static int64_t
 s3_http_date_ms(const char *s)
 {
@@ -145,13 +132,6 @@ s3_http_date_ms(const char *s)
 }
 
 /* Calls cb with a reply turned into an error of ours. */
-#define S3_FAIL(cb, reply, err, msg, arg) do {				\
-	struct aws_reply	 r_ = *(reply);				\
-	r_.error = (err);						\
-	r_.message = (msg);						\
-	(cb)(&r_, NULL, (arg));						\
-} while (0)
-
 static char *
 s3_message(const char *op, const struct aws_reply *reply, const char *fmt,
     ...) __attribute__((format(printf, 3, 4)));
@@ -284,22 +264,36 @@ s3_info_from_headers(struct s3_object_info *info,
 	}
 }
 
-/* ------------------------------------------------------------ HeadObject */
+/* ------------------------------------------------------------ readers */
 
-struct s3_op {
-	char		*what;		/* "bucket/key", for messages */
-	size_t		 cap;
-	s3_head_cb	 head_cb;
-	s3_get_cb	 get_cb;
-	s3_put_cb	 put_cb;
-	void		*arg;
+/*
+ * What the readers and the error hooks of a call read: its bounds and
+ * what it is on ("bucket/key", "bucket/prefix"), for messages.  Flat, as
+ * aws_op_params copies it.
+ */
+struct s3_params {
+	size_t		 cap;		/* GetObject */
+	size_t		 max_total;	/* ListObjectsV2 */
+	char		 what[];
 };
 
 static void
-s3_op_free(struct s3_op *op)
+s3_params(struct aws_op *op, size_t cap, size_t max_total, const char *bucket,
+    const char *rest)
 {
-	free(op->what);
-	free(op);
+	struct s3_params	*p;
+	char			*what;
+	size_t			 len;
+
+	what = xasprintf("%s/%s", bucket, rest != NULL ? rest : "");
+	len = sizeof *p + strlen(what) + 1;
+	p = xcalloc(1, len);
+	p->cap = cap;
+	p->max_total = max_total;
+	memcpy(p->what, what, strlen(what) + 1);
+	aws_op_params(op, p, len);
+	free(p);
+	free(what);
 }
 
 /*
@@ -307,82 +301,39 @@ s3_op_free(struct s3_op *op)
  * name it as the SDKs do.
  */
 static void
-s3_head_error(struct s3_op *op, const char *opname, struct aws_reply *reply,
-    void (*report)(struct s3_op *, const struct aws_reply *))
+s3_head_error(const void *params, struct aws_reply *r, char **message)
 {
-	struct aws_reply	 r = *reply;
+	const struct s3_params	*p = params;
 	const char		*code = NULL, *text = NULL;
-	char			*msg = NULL;
 
-	if (reply->error == AWS_EHTTP && reply->status == 404) {
+	if (r->error == AWS_EHTTP && r->status == 404) {
 		code = "NotFound";
 		text = "no such object";
-	} else if (reply->error == AWS_EHTTP && reply->status == 403) {
+	} else if (r->error == AWS_EHTTP && r->status == 403) {
 		code = "Forbidden";
 		text = "access denied";
-	} else if (reply->error == AWS_EHTTP && reply->status == 400) {
+	} else if (r->error == AWS_EHTTP && r->status == 400) {
 		code = "BadRequest";
 		text = "bad request";
 	}
-	if (code != NULL) {
-		r.error = AWS_EAWS;
-		snprintf(r.aws.code, sizeof r.aws.code, "%s", code);
-		snprintf(r.aws.message, sizeof r.aws.message, "%s", text);
-		msg = s3_message(opname, reply, "%s: %s: %s", code, op->what,
-		    text);
-		r.message = msg;
-	}
-	report(op, &r);
-	free(msg);
+	if (code == NULL)
+		return;
+	r->error = AWS_EAWS;
+	snprintf(r->aws.code, sizeof r->aws.code, "%s", code);
+	snprintf(r->aws.message, sizeof r->aws.message, "%s", text);
+	*message = s3_message("HeadObject", r, "%s: %s: %s", code, p->what,
+	    text);
+	r->message = *message;
 }
 
-static void
-s3_head_report(struct s3_op *op, const struct aws_reply *reply)
+static int
+s3_head_read(void *result, const void *params, struct aws_reply *reply,
+    char **cause)
 {
-	op->head_cb(reply, NULL, op->arg);
-}
-
-static void
-s3_head_reply_cb(struct aws_reply *reply, void *arg)
-{
-	struct s3_op		*op = arg;
-	struct s3_object_info	*info;
-
-	if (reply->error != AWS_OK) {
-		s3_head_error(op, "HeadObject", reply, s3_head_report);
-		goto out;
-	}
-	info = xcalloc(1, sizeof *info);
-	s3_info_from_headers(info, reply->headers, -1);
-	op->head_cb(reply, info, op->arg);
-out:
-	s3_op_free(op);
-}
-
-struct aws_call *
-s3_head_object(struct aws_client *client, const struct s3_target *t,
-    s3_head_cb cb, void *arg, char **cause)
-{
-	struct aws_request	 req;
-	struct aws_call		*call = NULL;
-	struct s3_op		*op;
-	char			*endpoint, *path;
-
-	if (s3_address(client, t, 1, "HeadObject", &endpoint, &path,
-	    cause) != 0)
-		return (NULL);
-	s3_request_init(&req, t, "HeadObject", "HEAD", endpoint, path);
-	req.body_max = S3_SMALL_REPLY_MAX;
-	op = xcalloc(1, sizeof *op);
-	op->what = xasprintf("%s/%s", t->bucket, t->key);
-	op->head_cb = cb;
-	op->arg = arg;
-	if ((call = aws_client_call(client, &req, s3_head_reply_cb, op,
-	    cause)) == NULL)
-		s3_op_free(op);
-	free(endpoint);
-	free(path);
-	return (call);
+	(void)params;
+	(void)cause;
+	s3_info_from_headers(result, reply->headers, -1);
+	return (0);
 }
 
 /* ------------------------------------------------------------- GetObject */
@@ -424,37 +375,38 @@ s3_body_matches(const struct http_headers *h, const char *body, size_t len)
 	return (strncasecmp(hex, etag, 32) == 0);
 }
 
-static void
-s3_get_reply_cb(struct aws_reply *reply, void *arg)
-{
-	struct s3_op		*op = arg;
-	struct s3_object	*o;
-	char			*msg = NULL;
 
-	if (reply->error == AWS_ETOOLARGE) {
-		msg = s3_message("GetObject", reply, "%s is larger than the "
-		    "cap of %zu bytes", op->what, op->cap);
-		S3_FAIL(op->get_cb, reply, AWS_ETOOLARGE, msg, op->arg);
-		goto out;
-	}
-	if (reply->error != AWS_OK) {
-		op->get_cb(reply, NULL, op->arg);
-		goto out;
-	}
-	if (reply->body->len > op->cap) {
-		msg = s3_message("GetObject", reply, "%s is larger than the "
-		    "cap of %zu bytes", op->what, op->cap);
-		S3_FAIL(op->get_cb, reply, AWS_ETOOLARGE, msg, op->arg);
-		goto out;
+/* A body over the cap that the client stopped reading. */
+static void
+s3_get_error(const void *params, struct aws_reply *r, char **message)
+{
+	const struct s3_params	*p = params;
+
+	if (r->error != AWS_ETOOLARGE)
+		return;
+	*message = s3_message("GetObject", r, "%s is larger than the cap of "
+	    "%zu bytes", p->what, p->cap);
+	r->message = *message;
+}
+
+static int
+s3_get_read(void *result, const void *params, struct aws_reply *reply,
+    char **cause)
+{
+	const struct s3_params	*p = params;
+	struct s3_object	*o = result;
+
+	if (reply->body->len > p->cap) {
+		*cause = xasprintf("%s is larger than the cap of %zu bytes",
+		    p->what, p->cap);
+		return (-2);
 	}
 	if (!s3_body_matches(reply->headers, reply->body->data,
 	    reply->body->len)) {
-		msg = s3_message("GetObject", reply, "%s does not match its "
-		    "ETag (garbled on the way)", op->what);
-		S3_FAIL(op->get_cb, reply, AWS_EREPLY, msg, op->arg);
-		goto out;
+		*cause = xasprintf("%s does not match its ETag (garbled on the "
+		    "way)", p->what);
+		return (-1);
 	}
-	o = xcalloc(1, sizeof *o);
 	s3_info_from_headers(&o->info, reply->headers,
 	    (long long)reply->body->len);
 	if (reply->body->data != NULL)
@@ -462,152 +414,23 @@ s3_get_reply_cb(struct aws_reply *reply, void *arg)
 	else
 		o->data = xstrdup("");
 	o->info.size = (long long)o->len;
-	op->get_cb(reply, o, op->arg);
-out:
-	free(msg);
-	s3_op_free(op);
+	return (0);
 }
 
-struct aws_call *
-s3_get_object(struct aws_client *client, const struct s3_target *t,
-    size_t cap, s3_get_cb cb, void *arg, char **cause)
+static int
+s3_put_read(void *result, const void *params, struct aws_reply *reply,
+    char **cause)
 {
-	struct aws_request	 req;
-	struct aws_call		*call = NULL;
-	struct s3_op		*op;
-	char			*endpoint, *path;
+	struct s3_put_result	*r = result;
 
-	if (s3_address(client, t, 1, "GetObject", &endpoint, &path,
-	    cause) != 0)
-		return (NULL);
-	if (cap == 0)
-		cap = S3_GET_CAP_DEFAULT;
-	s3_request_init(&req, t, "GetObject", "GET", endpoint, path);
-	req.body_max = cap < S3_GET_BODY_FLOOR ? S3_GET_BODY_FLOOR : cap;
-	op = xcalloc(1, sizeof *op);
-	op->what = xasprintf("%s/%s", t->bucket, t->key);
-	op->cap = cap;
-	op->get_cb = cb;
-	op->arg = arg;
-	if ((call = aws_client_call(client, &req, s3_get_reply_cb, op,
-	    cause)) == NULL)
-		s3_op_free(op);
-	free(endpoint);
-	free(path);
-	return (call);
-}
-
-/* ------------------------------------------------------------- PutObject */
-
-static void
-s3_put_reply_cb(struct aws_reply *reply, void *arg)
-{
-	struct s3_op		*op = arg;
-	struct s3_put_result	*r;
-
-	if (reply->error != AWS_OK) {
-		op->put_cb(reply, NULL, op->arg);
-		goto out;
-	}
-	r = xcalloc(1, sizeof *r);
+	(void)params;
+	(void)cause;
 	r->etag = s3_header_dup(reply->headers, "ETag");
 	if (r->etag == NULL)
 		r->etag = xstrdup("");
 	r->version_id = s3_header_dup(reply->headers, "x-amz-version-id");
-	op->put_cb(reply, r, op->arg);
-out:
-	s3_op_free(op);
+	return (0);
 }
-
-static int
-s3_meta_name_ok(const char *name)
-{
-	size_t	len = strlen(name);
-
-	return (len > 0 && len < 100 && strspn(name,
-	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
-	    == len);
-}
-
-static int
-s3_meta_value_ok(const char *v)
-{
-	for (; *v != '\0'; v++)
-		if ((unsigned char)*v < 0x20 || (unsigned char)*v >= 0x7f)
-			return (0);
-	return (1);
-}
-
-struct aws_call *
-s3_put_object(struct aws_client *client, const struct s3_put_params *p,
-    s3_put_cb cb, void *arg, char **cause)
-{
-	struct aws_request	 req;
-	struct aws_call		*call = NULL;
-	struct s3_op		*op;
-	const char		*headers[S3_MAX_METADATA / 2 + 2];
-	char			*owned[S3_MAX_METADATA / 2 + 2];
-	char			*endpoint, *path;
-	size_t			 n = 0, i;
-
-	if (s3_address(client, &p->t, 1, "PutObject", &endpoint, &path,
-	    cause) != 0)
-		return (NULL);
-	for (i = 0; p->metadata != NULL && p->metadata[i] != NULL; i += 2) {
-		if (p->metadata[i + 1] == NULL || n == S3_MAX_METADATA / 2 ||
-		    !s3_meta_name_ok(p->metadata[i]) ||
-		    !s3_meta_value_ok(p->metadata[i + 1])) {
-			*cause = xasprintf("S3 PutObject: bad or too much "
-			    "metadata for %s/%s", p->t.bucket, p->t.key);
-			goto out;
-		}
-		owned[n] = xasprintf("x-amz-meta-%s: %s", p->metadata[i],
-		    p->metadata[i + 1]);
-		headers[n] = owned[n];
-		n++;
-	}
-	headers[n] = NULL;
-	s3_request_init(&req, &p->t, "PutObject", "PUT", endpoint, path);
-	req.headers = headers;
-	req.body = p->data;
-	req.body_len = p->len;
-	req.content_type = p->content_type != NULL ? p->content_type :
-	    "binary/octet-stream";
-	req.body_max = S3_SMALL_REPLY_MAX;
-	op = xcalloc(1, sizeof *op);
-	op->what = xasprintf("%s/%s", p->t.bucket, p->t.key);
-	op->put_cb = cb;
-	op->arg = arg;
-	if ((call = aws_client_call(client, &req, s3_put_reply_cb, op,
-	    cause)) == NULL)
-		s3_op_free(op);
-out:
-	for (i = 0; i < n; i++)
-		free(owned[i]);
-	free(endpoint);
-	free(path);
-	return (call);
-}
-
-/* --------------------------------------------------------- ListObjectsV2 */
-
-struct s3_list {
-	struct aws_client	*client;
-	struct s3_target	 t;		/* strings from below */
-	char			*bucket;
-	char			*region;
-	char			*prefix;
-	unsigned int		 page_size;
-	size_t			 max_total;
-	char			*endpoint;
-	char			*path;
-	char			*token;		/* next continuation token */
-	struct s3_object_list	*list;
-	struct aws_call		*call;
-	int			 cancelled;
-	s3_list_cb		 cb;
-	void			*arg;
-};
 
 void
 s3_object_list_free(struct s3_object_list *l)
@@ -624,20 +447,7 @@ s3_object_list_free(struct s3_object_list *l)
 	free(l);
 }
 
-static void
-s3_list_free(struct s3_list *ls)
-{
-	free(ls->bucket);
-	free(ls->region);
-	free(ls->prefix);
-	free(ls->endpoint);
-	free(ls->path);
-	free(ls->token);
-	s3_object_list_free(ls->list);
-	free(ls);
-}
 
-/* Decodes encoding-type=url text ('+' is a space); NULL if malformed. */
 static char *
 s3_url_decode(const char *s)
 {
@@ -737,136 +547,373 @@ out:
 	return (rc);
 }
 
-static int	s3_list_next(struct s3_list *, char **);
 
-static void
-s3_list_reply_cb(struct aws_reply *reply, void *arg)
-{
-	struct s3_list	*ls = arg;
-	char		*cause = NULL, *msg = NULL;
-	int		 rc;
-
-	ls->call = NULL;
-	if (reply->error != AWS_OK) {
-		ls->cb(reply, NULL, ls->arg);
-		goto done;
-	}
-	ls->list->pages++;
-	free(ls->token);
-	ls->token = NULL;
-	if ((rc = s3_parse_list_page(ls->list, reply->body->data,
-	    reply->body->len, ls->max_total, &ls->token, &cause)) != 0) {
-		if (rc == -2)
-			msg = s3_message("ListObjectsV2", reply, "%s under "
-			    "%s/%s", cause, ls->t.bucket, ls->prefix != NULL ?
-			    ls->prefix : "");
-		else
-			msg = s3_message("ListObjectsV2", reply, "%s%s",
-			    "unreadable reply: ", cause);
-		S3_FAIL(ls->cb, reply, rc == -2 ? AWS_ETOOLARGE : AWS_EREPLY,
-		    msg, ls->arg);
-		goto done;
-	}
-	if (ls->token != NULL) {
-		if (ls->cancelled) {
-			S3_FAIL(ls->cb, reply, AWS_ECANCELLED,
-			    "S3 ListObjectsV2: cancelled", ls->arg);
-			goto done;
-		}
-		if (s3_list_next(ls, &cause) == 0)
-			goto out;
-		msg = s3_message("ListObjectsV2", reply, "%s", cause);
-		S3_FAIL(ls->cb, reply, AWS_ECANCELLED, msg, ls->arg);
-		goto done;
-	}
-	log_debug(LOG_CAT_AWS, "s3 listed bucket=%s prefix=%s objects=%zu "
-	    "pages=%u", ls->t.bucket, ls->prefix != NULL ? ls->prefix : "",
-	    ls->list->n, ls->list->pages);
-	ls->cb(reply, ls->list, ls->arg);
-	ls->list = NULL;
-done:
-	s3_list_free(ls);
-out:
-	free(cause);
-	free(msg);
-}
-
-/* Starts the next page's call: 0, or -1 with *cause. */
+/* A page of the listing, counted, its bound named with where it is. */
 static int
-s3_list_next(struct s3_list *ls, char **cause)
+s3_list_parse_op(void *result, const void *params, const void *data,
+    size_t len, char **next, char **cause)
 {
-	struct aws_request	 req;
-	struct buf		 q;
+	const struct s3_params	*p = params;
+	struct s3_object_list	*l = result;
+	char			*c;
+	int			 rc;
 
-	buf_init(&q, 64 * 1024);
-	if (ls->token != NULL) {
-		buf_appends(&q, "continuation-token=");
-		aws_sign_uri_encode_buf(&q, ls->token, strlen(ls->token), 0);
-		buf_appends(&q, "&");
+	l->pages++;
+	rc = s3_parse_list_page(l, data, len, p->max_total, next, cause);
+	if (rc == -2) {
+		c = xasprintf("%s under %s", *cause, p->what);
+		free(*cause);
+		*cause = c;
 	}
-	buf_appends(&q, "encoding-type=url&list-type=2");
-	if (ls->page_size != 0)
-		buf_printf(&q, "&max-keys=%u", ls->page_size);
-	if (ls->prefix != NULL && *ls->prefix != '\0') {
-		buf_appends(&q, "&prefix=");
-		aws_sign_uri_encode_buf(&q, ls->prefix, strlen(ls->prefix), 0);
-	}
-	s3_request_init(&req, &ls->t, "ListObjectsV2", "GET", ls->endpoint,
-	    ls->path);
-	req.query = q.data;
-	req.body_max = S3_LIST_REPLY_MAX;
-	ls->call = aws_client_call(ls->client, &req, s3_list_reply_cb, ls,
-	    cause);
-	buf_free(&q);
-	return (ls->call != NULL ? 0 : -1);
+	return (rc);
 }
 
-struct s3_list *
+/* ------------------------------------------- bucket notification */
+
+#define S3_NOTIFY_EVENTS_MAX	64
+
+void
+s3_notification_free(struct s3_notification *n)
+{
+	struct s3_notify_config	*c;
+	size_t			 i, j;
+
+	if (n == NULL)
+		return;
+	for (i = 0; i < n->n; i++) {
+		c = &n->v[i];
+		free(c->id);
+		free(c->destination);
+		for (j = 0; j < c->nevents; j++)
+			free(c->events[j]);
+		free(c->events);
+		free(c->prefix);
+		free(c->suffix);
+	}
+	free(n->v);
+	free(n);
+}
+
+/* One configuration element; 0, or -1 and *cause. */
+static int
+s3_notify_read(struct s3_notify_config *c, const struct xml_node *el,
+    const char *dest_name, char **cause)
+{
+	const struct xml_node	*e;
+	const char		*name, *value;
+
+	if ((value = xml_find_text(el, "Id")) != NULL)
+		c->id = xstrdup(value);
+	if (dest_name != NULL) {
+		if ((value = xml_find_text(el, dest_name)) == NULL ||
+		    *value == '\0') {
+			*cause = xasprintf("%s without %s", xml_name(el),
+			    dest_name);
+			return (-1);
+		}
+		c->destination = xstrdup(value);
+	}
+	for (e = xml_find(el, "Event"); e != NULL; e = xml_next(e)) {
+		if (c->nevents == S3_NOTIFY_EVENTS_MAX) {
+			*cause = xasprintf("%s with more than %d events",
+			    xml_name(el), S3_NOTIFY_EVENTS_MAX);
+			return (-1);
+		}
+		c->events = xreallocarray(c->events, c->nevents + 1,
+		    sizeof *c->events);
+		c->events[c->nevents++] = xstrdup(xml_text(e));
+	}
+	for (e = xml_find(el, "Filter/S3Key/FilterRule"); e != NULL;
+	    e = xml_next(e)) {
+		name = xml_find_text(e, "Name");
+		value = xml_find_text(e, "Value");
+		if (name == NULL || value == NULL) {
+			*cause = xasprintf("%s: a FilterRule without Name or "
+			    "Value", xml_name(el));
+			return (-1);
+		}
+		if (strcasecmp(name, "prefix") == 0) {
+			free(c->prefix);
+			c->prefix = xstrdup(value);
+		} else if (strcasecmp(name, "suffix") == 0) {
+			free(c->suffix);
+			c->suffix = xstrdup(value);
+		} else {
+			*cause = xasprintf("%s: unknown filter rule \"%s\"",
+			    xml_name(el), name);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+int
+s3_parse_notification(struct s3_notification *n, const void *data,
+    size_t len, char **cause)
+{
+	struct xml		*doc = NULL;
+	const struct xml_node	*root, *el;
+	const char		*name, *dest;
+	enum s3_notify_kind	 kind;
+	int			 rc = -1;
+
+	if (xml_parse(&doc, data, len, NULL, cause) != 0)
+		goto out;
+	root = xml_root(doc);
+	if (strcmp(xml_name(root), "NotificationConfiguration") != 0) {
+		*cause = xasprintf("not a NotificationConfiguration but %s",
+		    xml_name(root));
+		goto out;
+	}
+	for (el = xml_first_child(root); el != NULL;
+	    el = xml_next_sibling(el)) {
+		name = xml_name(el);
+		if (strcmp(name, "QueueConfiguration") == 0) {
+			kind = S3_NOTIFY_QUEUE;
+			dest = "Queue";
+		} else if (strcmp(name, "TopicConfiguration") == 0) {
+			kind = S3_NOTIFY_TOPIC;
+			dest = "Topic";
+		} else if (strcmp(name, "CloudFunctionConfiguration") == 0) {
+			kind = S3_NOTIFY_LAMBDA;
+			dest = "CloudFunction";
+		} else if (strcmp(name, "LambdaFunctionConfiguration") == 0) {
+			kind = S3_NOTIFY_LAMBDA;
+			dest = "LambdaFunctionArn";
+		} else if (strcmp(name, "EventBridgeConfiguration") == 0) {
+			kind = S3_NOTIFY_EVENTBRIDGE;
+			dest = NULL;
+		} else
+			continue;	/* a newer kind: not ours to judge */
+		n->v = xreallocarray(n->v, n->n + 1, sizeof *n->v);
+		memset(&n->v[n->n], 0, sizeof n->v[n->n]);
+		n->v[n->n].kind = kind;
+		if (s3_notify_read(&n->v[n->n++], el, dest, cause) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	xml_free(doc);
+	return (rc);
+}
+
+/* ------------------------------------------------------------ operations */
+
+AWS_OP_RESULT_READ(s3_head, struct s3_object_info, s3_head_read,
+    s3_head_error, s3_object_info_free, s3_head_cb)
+AWS_OP_RESULT_READ(s3_get, struct s3_object, s3_get_read, s3_get_error,
+    s3_object_free, s3_get_cb)
+AWS_OP_RESULT_READ(s3_put, struct s3_put_result, s3_put_read, NULL,
+    s3_put_result_free, s3_put_cb)
+AWS_OP_RESULT_ONE(s3_notification, struct s3_notification,
+    s3_parse_notification, s3_notification_free, s3_notification_cb)
+AWS_OP_GLUE(s3_list, struct s3_object_list, s3_object_list_free, s3_list_cb)
+static const struct aws_op_result s3_list_result = {
+	s3_list_parse_op, sizeof (struct s3_object_list), s3_list_free_op,
+	s3_list_deliver, NULL, NULL
+};
+
+/*
+ * The buckets are the tools account's: the releases' source bucket and
+ * the artifacts bucket CloudFormation reads large templates from.
+ * HeadObject needs s3:GetObject, ListObjectsV2 s3:ListBucket.
+ */
+static const struct aws_op_desc s3_op_list_objects = {
+	&aws_service_s3, "ListObjectsV2", &s3_list_result,
+	"continuation-token", NULL, 0,
+	{ "s3:ListBucket", AWS_ACCOUNT_TOOLS, "bucket" }
+};
+static const struct aws_op_desc s3_op_head_object = {
+	&aws_service_s3, "HeadObject", &s3_head_result, NULL, NULL, 0,
+	{ "s3:GetObject", AWS_ACCOUNT_TOOLS, "object" }
+};
+static const struct aws_op_desc s3_op_get_object = {
+	&aws_service_s3, "GetObject", &s3_get_result, NULL, NULL, 0,
+	{ "s3:GetObject", AWS_ACCOUNT_TOOLS, "object" }
+};
+static const struct aws_op_desc s3_op_put_object = {
+	&aws_service_s3, "PutObject", &s3_put_result, NULL, NULL, 0,
+	{ "s3:PutObject", AWS_ACCOUNT_TOOLS, "object" }
+};
+/* IAM spells the action without "Configuration". */
+static const struct aws_op_desc s3_op_get_bucket_notification = {
+	&aws_service_s3, "GetBucketNotificationConfiguration",
+	&s3_notification_result, NULL, NULL, 0,
+	{ "s3:GetBucketNotification", AWS_ACCOUNT_TOOLS, "bucket" }
+};
+
+const struct aws_op_desc *const s3_operations[] = {
+	&s3_op_list_objects,
+	&s3_op_head_object,
+	&s3_op_get_object,
+	&s3_op_put_object,
+	&s3_op_get_bucket_notification,
+	NULL
+};
+
+/*
+ * An op on a bucket or an object, addressed; NULL and *cause when the
+ * target is not usable.
+ */
+static struct aws_op *
+s3_op(const struct aws_op_desc *d, struct aws_client *client,
+    const struct s3_target *t, int need_key, const char *method,
+    char **cause)
+{
+	struct aws_op	*op;
+	char		*endpoint, *path;
+
+	if (s3_address(client, t, need_key, d->action, &endpoint, &path,
+	    cause) != 0)
+		return (NULL);
+	op = aws_op_new(d, client, t->creds, t->region);
+	aws_op_rest(op, method, endpoint, path);
+	free(endpoint);
+	free(path);
+	return (op);
+}
+
+/* ------------------------------------------------------------ HeadObject */
+
+struct aws_op *
+s3_head_object(struct aws_client *client, const struct s3_target *t,
+    s3_head_cb cb, void *arg, char **cause)
+{
+	struct aws_op	*op;
+
+	if ((op = s3_op(&s3_op_head_object, client, t, 1, "HEAD",
+	    cause)) == NULL)
+		return (NULL);
+	aws_op_limits(op, S3_SMALL_REPLY_MAX, 0);
+	s3_params(op, 0, 0, t->bucket, t->key);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
+}
+
+/* ------------------------------------------------------------- GetObject */
+
+struct aws_op *
+s3_get_object(struct aws_client *client, const struct s3_target *t,
+    size_t cap, s3_get_cb cb, void *arg, char **cause)
+{
+	struct aws_op	*op;
+
+	if ((op = s3_op(&s3_op_get_object, client, t, 1, "GET",
+	    cause)) == NULL)
+		return (NULL);
+	if (cap == 0)
+		cap = S3_GET_CAP_DEFAULT;
+	aws_op_limits(op, cap < S3_GET_BODY_FLOOR ? S3_GET_BODY_FLOOR : cap,
+	    0);
+	s3_params(op, cap, 0, t->bucket, t->key);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
+}
+
+/* ------------------------------------------------------------- PutObject */
+
+static int
+s3_meta_name_ok(const char *name)
+{
+	size_t	len = strlen(name);
+
+	return (len > 0 && len < 100 && strspn(name,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+	    == len);
+}
+
+static int
+s3_meta_value_ok(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if ((unsigned char)*v < 0x20 || (unsigned char)*v >= 0x7f)
+			return (0);
+	return (1);
+}
+
+
+struct aws_op *
+s3_put_object(struct aws_client *client, const struct s3_put_params *p,
+    s3_put_cb cb, void *arg, char **cause)
+{
+	struct aws_op	*op;
+	char		*line;
+	size_t		 n = 0, i;
+
+	for (i = 0; p->metadata != NULL && p->metadata[i] != NULL; i += 2) {
+		if (p->metadata[i + 1] == NULL || n == S3_MAX_METADATA / 2 ||
+		    !s3_meta_name_ok(p->metadata[i]) ||
+		    !s3_meta_value_ok(p->metadata[i + 1])) {
+			*cause = xasprintf("S3 PutObject: bad or too much "
+			    "metadata for %s/%s", p->t.bucket, p->t.key);
+			return (NULL);
+		}
+		n++;
+	}
+	if ((op = s3_op(&s3_op_put_object, client, &p->t, 1, "PUT",
+	    cause)) == NULL)
+		return (NULL);
+	for (i = 0; p->metadata != NULL && p->metadata[i] != NULL; i += 2) {
+		line = xasprintf("x-amz-meta-%s: %s", p->metadata[i],
+		    p->metadata[i + 1]);
+		aws_op_header(op, line);
+		free(line);
+	}
+	aws_op_payload(op, p->data, p->len, p->content_type != NULL ?
+	    p->content_type : "binary/octet-stream");
+	aws_op_limits(op, S3_SMALL_REPLY_MAX, 0);
+	s3_params(op, 0, 0, p->t.bucket, p->t.key);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
+}
+
+/* --------------------------------------------------------- ListObjectsV2 */
+
+/* Every page: the op follows NextContinuationToken. */
+struct aws_op *
 s3_list_objects(struct aws_client *client, const struct s3_list_params *p,
     s3_list_cb cb, void *arg, char **cause)
 {
-	struct s3_list	*ls;
+	struct aws_op	*op;
 	struct s3_target t = p->t;
+	struct buf	*q;
 
 	t.key = NULL;
-	ls = xcalloc(1, sizeof *ls);
-	if (s3_address(client, &t, 0, "ListObjectsV2", &ls->endpoint,
-	    &ls->path, cause) != 0) {
-		free(ls);
+	if ((op = s3_op(&s3_op_list_objects, client, &t, 0, "GET",
+	    cause)) == NULL)
 		return (NULL);
-	}
 	if (p->page_size > 1000) {
 		*cause = xasprintf("S3 ListObjectsV2: page size %u over 1000",
 		    p->page_size);
-		free(ls->endpoint);
-		free(ls->path);
-		free(ls);
+		aws_op_free(op);
 		return (NULL);
 	}
-	ls->client = client;
-	ls->bucket = xstrdup(t.bucket);
-	ls->region = t.region != NULL ? xstrdup(t.region) : NULL;
-	ls->t.bucket = ls->bucket;
-	ls->t.region = ls->region;
-	ls->t.creds = t.creds;
-	ls->prefix = p->prefix != NULL ? xstrdup(p->prefix) : NULL;
-	ls->page_size = p->page_size;
-	ls->max_total = p->max_total != 0 ? p->max_total :
-	    S3_LIST_MAX_DEFAULT;
-	ls->list = xcalloc(1, sizeof *ls->list);
-	ls->cb = cb;
-	ls->arg = arg;
-	if (s3_list_next(ls, cause) != 0) {
-		s3_list_free(ls);
-		return (NULL);
+	q = aws_op_query(op);
+	buf_appends(q, "encoding-type=url&list-type=2");
+	if (p->page_size != 0)
+		buf_printf(q, "&max-keys=%u", p->page_size);
+	if (p->prefix != NULL && *p->prefix != '\0') {
+		buf_appends(q, "&prefix=");
+		aws_sign_uri_encode_buf(q, p->prefix, strlen(p->prefix), 0);
 	}
-	return (ls);
+	aws_op_limits(op, S3_LIST_REPLY_MAX, 0);
+	s3_params(op, 0, p->max_total != 0 ? p->max_total :
+	    S3_LIST_MAX_DEFAULT, t.bucket, p->prefix);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
 
-void
-s3_list_cancel(struct s3_list *ls)
+/* ------------------------------------ GetBucketNotificationConfiguration */
+
+struct aws_op *
+s3_get_bucket_notification(struct aws_client *client,
+    const struct s3_target *t, s3_notification_cb cb, void *arg,
+    char **cause)
 {
-	ls->cancelled = 1;
-	if (ls->call != NULL)
-		aws_call_cancel(ls->call);
+	struct aws_op	*op;
+	struct s3_target bt = *t;
+
+	bt.key = NULL;
+	if ((op = s3_op(&s3_op_get_bucket_notification, client, &bt, 0, "GET",
+	    cause)) == NULL)
+		return (NULL);
+	buf_appends(aws_op_query(op), "notification");
+	aws_op_limits(op, S3_SMALL_REPLY_MAX, 0);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }

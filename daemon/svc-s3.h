@@ -8,13 +8,14 @@
  * bucket name is not a DNS label (dots, upper case).  Keys are
  * percent-encoded with aws_sign_uri_encode, '/' kept.
  *
- * Calls either fail synchronously (NULL, *cause set, the callback never
- * called) or call their callback exactly once, from a later loop
- * iteration.  The callback gets the client's reply (reply->error is
- * AWS_OK or AWS_E*; reply->aws.code "NoSuchKey"...; reply->message names
- * service, operation, AWS code, message and request id), valid during
- * the callback, and on success only a result the callback now owns and
- * releases with its _free function (NULL on error).
+ * Each call is an operation of aws-op.h: it either fails synchronously
+ * (NULL, *cause set, the callback never called) or returns its handle
+ * (aws_op_cancel until the callback) and calls its callback exactly once,
+ * from a later loop iteration.  The callback gets the client's reply
+ * (reply->error is AWS_OK or AWS_E*; reply->aws.code "NoSuchKey"...;
+ * reply->message names service, operation, AWS code, message and request
+ * id), valid during the callback, and on success only a result the callback
+ * now owns and releases with its _free function (NULL on error).
  */
 #ifndef SHIPGATE_SVC_S3_H
 #define SHIPGATE_SVC_S3_H
@@ -25,6 +26,11 @@
 #include "aws-client.h"
 
 struct aws_creds;
+struct aws_op;
+struct aws_op_desc;
+
+/* The operations, for --list-operations; NULL-ended. */
+extern const struct aws_op_desc *const s3_operations[];
 
 /* What every call names; region and creds NULL: the client's. */
 struct s3_target {
@@ -68,16 +74,13 @@ struct s3_list_params {
 	size_t			 max_total;
 };
 
-struct s3_list;
 typedef void	(*s3_list_cb)(const struct aws_reply *,
 		    struct s3_object_list *, void *arg);
 
 /* Follows continuation tokens until the listing is complete. */
-struct s3_list	*s3_list_objects(struct aws_client *,
+struct aws_op	*s3_list_objects(struct aws_client *,
 		    const struct s3_list_params *, s3_list_cb, void *arg,
 		    char **cause);
-/* The callback comes later with AWS_ECANCELLED. */
-void		 s3_list_cancel(struct s3_list *);
 /*
  * The pure reader of one ListObjectsV2 page (the call and the fuzzer use
  * it): adds the page's objects to l and sets *next to the continuation
@@ -111,7 +114,7 @@ const char *s3_object_info_meta(const struct s3_object_info *,
 typedef void	(*s3_head_cb)(const struct aws_reply *,
 		    struct s3_object_info *, void *arg);
 
-struct aws_call	*s3_head_object(struct aws_client *, const struct s3_target *,
+struct aws_op	*s3_head_object(struct aws_client *, const struct s3_target *,
 		    s3_head_cb, void *arg, char **cause);
 
 struct s3_object {
@@ -130,7 +133,7 @@ typedef void	(*s3_get_cb)(const struct aws_reply *, struct s3_object *,
  * not downloaded whole: the transfer stops at its Content-Length or once
  * max(cap, 64 KiB) bytes came (the floor leaves room for error replies).
  */
-struct aws_call	*s3_get_object(struct aws_client *, const struct s3_target *,
+struct aws_op	*s3_get_object(struct aws_client *, const struct s3_target *,
 		    size_t cap, s3_get_cb, void *arg, char **cause);
 
 /* --- PutObject ---------------------------------------------------------- */
@@ -153,7 +156,47 @@ void	s3_put_result_free(struct s3_put_result *);
 typedef void	(*s3_put_cb)(const struct aws_reply *, struct s3_put_result *,
 		    void *arg);
 
-struct aws_call	*s3_put_object(struct aws_client *, const struct s3_put_params *,
-		    s3_put_cb, void *arg, char **cause);
+struct aws_op	*s3_put_object(struct aws_client *,
+		    const struct s3_put_params *, s3_put_cb, void *arg,
+		    char **cause);
+
+/* --- GetBucketNotificationConfiguration --------------------------------- */
+
+enum s3_notify_kind {
+	S3_NOTIFY_QUEUE,
+	S3_NOTIFY_TOPIC,
+	S3_NOTIFY_LAMBDA,
+	S3_NOTIFY_EVENTBRIDGE,
+};
+
+/* One destination of the bucket's event notifications. */
+struct s3_notify_config {
+	enum s3_notify_kind	 kind;
+	char			*id;		/* may be NULL */
+	char			*destination;	/* ARN; NULL for EventBridge */
+	char			**events;	/* "s3:ObjectCreated:*"... */
+	size_t			 nevents;
+	char			*prefix;	/* NULL: no prefix rule */
+	char			*suffix;	/* NULL: no suffix rule */
+};
+
+struct s3_notification {
+	struct s3_notify_config	*v;		/* in the reply's order */
+	size_t			 n;
+};
+void	s3_notification_free(struct s3_notification *);
+
+typedef void	(*s3_notification_cb)(const struct aws_reply *,
+		    struct s3_notification *, void *arg);
+
+/* The bucket's notification configuration (shipgatectl doctor checks
+ * that it sends the release events to the configured queue). */
+struct aws_op	*s3_get_bucket_notification(struct aws_client *,
+		    const struct s3_target *, s3_notification_cb, void *arg,
+		    char **cause);
+/* The pure reader of its reply: fills n, or -1 and *cause.  n is freed
+ * with s3_notification_free either way. */
+int	s3_parse_notification(struct s3_notification *, const void *, size_t,
+	    char **cause);
 
 #endif

@@ -8,17 +8,13 @@
 
 #include <jansson.h>
 
+#include "aws-op.h"
 #include "json.h"
 #include "log.h"
 #include "svc-sesv2.h"
 #include "xmalloc.h"
 
 #define SESV2_RAW_MAX	(10 * 1024 * 1024)	/* SES v2's message limit */
-
-struct sesv2_op {
-	sesv2_send_cb	 cb;
-	void		*arg;
-};
 
 static const char sesv2_b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -207,67 +203,88 @@ out:
 	return (rc);
 }
 
-static void
-sesv2_reply_cb(struct aws_reply *reply, void *arg)
-{
-	struct sesv2_op		*op = arg;
-	struct aws_reply	 r;
-	char			*id = NULL, *cause = NULL, *message = NULL;
+/*
+ * The operation: one row.  Mail goes out through the tools account's SES
+ * identity (the From address or its domain).
+ */
 
-	if (reply->error != AWS_OK) {
-		op->cb(reply, NULL, op->arg);
-		goto out;
-	}
-	if (sesv2_parse_send_email(reply->body->data, reply->body->len, &id,
-	    &cause) == 0) {
-		op->cb(reply, id, op->arg);
-		goto out;
-	}
-	r = *reply;
-	r.error = AWS_EREPLY;
-	message = xasprintf("SES SendEmail: %s: %s (request %s)",
-	    aws_strerror(AWS_EREPLY), cause, *reply->request_id != '\0' ?
-	    reply->request_id : "unknown");
-	r.message = message;
-	log_debug(LOG_CAT_AWS, "ses call failed: %s", message);
-	op->cb(&r, NULL, op->arg);
-out:
-	free(id);
-	free(cause);
-	free(message);
-	free(op);
+struct sesv2_sent {
+	char		*message_id;
+};
+
+static int
+sesv2_parse_op(void *r, const void *params, const void *data, size_t len,
+    char **next, char **cause)
+{
+	struct sesv2_sent	*sent = r;
+
+	(void)params;
+	*next = NULL;
+	if (sesv2_parse_send_email(data, len, &sent->message_id, cause) == 0)
+		return (0);
+	/* SES answers 2xx once it has taken the message: a reply whose
+	   body is unreadable (cut, garbled) is still that.  Failing it
+	   would send the message again.  Only the MessageId is lost. */
+	log_warnx("SES SendEmail: HTTP 2xx but %s: taken as sent", *cause);
+	free(*cause);
+	*cause = NULL;
+	return (0);
 }
 
-struct aws_call *
+static void
+sesv2_free_op(void *r)
+{
+	struct sesv2_sent	*sent = r;
+
+	free(sent->message_id);
+	free(sent);
+}
+
+/* The MessageId is the callback's during the callback only. */
+static void
+sesv2_deliver(aws_op_fn cb, const struct aws_reply *reply, void *r,
+    void *arg)
+{
+	struct sesv2_sent	*sent = r;
+
+	((sesv2_send_cb)cb)(reply, sent != NULL ? sent->message_id : NULL,
+	    arg);
+	if (sent != NULL)
+		sesv2_free_op(sent);
+}
+
+static const struct aws_op_result sesv2_sent_result = {
+	sesv2_parse_op, sizeof (struct sesv2_sent), sesv2_free_op,
+	sesv2_deliver, NULL, NULL
+};
+
+static const struct aws_op_desc sesv2_op_send_email = {
+	&aws_service_sesv2, "SendEmail", &sesv2_sent_result, NULL, NULL, 0,
+	{ "ses:SendEmail", AWS_ACCOUNT_TOOLS, "identity" }
+};
+
+const struct aws_op_desc *const sesv2_operations[] = {
+	&sesv2_op_send_email,
+	NULL
+};
+
+struct aws_op *
 sesv2_send_email(struct aws_client *client, struct aws_creds *creds,
     const char *region, const struct sesv2_email *m, sesv2_send_cb cb,
     void *arg, char **cause)
 {
-	struct aws_request	 req;
-	struct aws_call		*call;
-	struct sesv2_op		*op;
-	char			*body, *c = NULL;
+	struct aws_op	*op;
+	char		*body, *c = NULL;
 
 	if ((body = sesv2_email_json(m, &c)) == NULL) {
 		*cause = xasprintf("SES SendEmail: %s", c);
 		free(c);
 		return (NULL);
 	}
-	op = xcalloc(1, sizeof *op);
-	op->cb = cb;
-	op->arg = arg;
-	memset(&req, 0, sizeof req);
-	req.service = &aws_service_sesv2;
-	req.operation = "SendEmail";
-	req.region = region;
-	req.creds = creds;
-	req.method = "POST";
-	req.path = "/v2/email/outbound-emails";
-	req.body = body;
-	req.body_len = strlen(body);
-	if ((call = aws_client_call(client, &req, sesv2_reply_cb, op,
-	    cause)) == NULL)
-		free(op);
+	op = aws_op_new(&sesv2_op_send_email, client, creds, region);
+	aws_op_rest(op, "POST", NULL, "/v2/email/outbound-emails");
+	aws_op_payload(op, body, strlen(body), NULL);
+	aws_op_no_replay(op);	/* SendEmail has no idempotency token */
 	free(body);
-	return (call);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }

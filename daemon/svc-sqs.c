@@ -1,7 +1,7 @@
 /*
  * SQS over JSON 1.0: ReceiveMessage (long poll), DeleteMessage,
- * ChangeMessageVisibility.  Bodies are checked against MD5OfBody, as the
- * SDKs do.
+ * ChangeMessageVisibility, GetQueueAttributes.  Bodies are checked
+ * against MD5OfBody, as the SDKs do.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "aws-op.h"
 #include "aws-services.h"
 #include "json.h"
 #include "log.h"
@@ -20,13 +21,6 @@
 #define SQS_REPLY_MAX		(4 * 1024 * 1024)	/* 10 x 256 KiB + */
 #define SQS_SMALL_REPLY_MAX	(64 * 1024)
 #define SQS_POLL_MARGIN_MS	30000
-
-struct sqs_op {
-	const char	*operation;
-	sqs_receive_cb	 receive_cb;
-	sqs_done_cb	 done_cb;
-	void		*arg;
-};
 
 static const char *const sqs_default_attrs[] = {
 	"ApproximateReceiveCount", "SentTimestamp", NULL
@@ -74,51 +68,6 @@ sqs_queue_check(const struct sqs_queue *q, const char *op, char **cause)
 		return (-1);
 	}
 	return (0);
-}
-
-/* Sends a JSON body; the callback gets op. */
-static struct aws_call *
-sqs_call(struct aws_client *client, const struct sqs_queue *q,
-    const char *operation, json_t *body, size_t body_max, long timeout_ms,
-    aws_reply_cb cb, struct sqs_op *op, char **cause)
-{
-	struct aws_request	 req;
-	struct aws_call		*call;
-	char			*text;
-
-	text = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	if (text == NULL)
-		fatalx("json_dumps failed");
-	memset(&req, 0, sizeof req);
-	req.service = &aws_service_sqs;
-	req.operation = operation;
-	req.region = q->region;
-	req.creds = q->creds;
-	req.body = text;
-	req.body_len = strlen(text);
-	req.body_max = body_max;
-	req.timeout_ms = timeout_ms;
-	if ((call = aws_client_call(client, &req, cb, op, cause)) == NULL)
-		free(op);
-	free(text);
-	return (call);
-}
-
-static void
-sqs_unreadable(struct sqs_op *op, const struct aws_reply *reply,
-    const char *cause)
-{
-	struct aws_reply	 r = *reply;
-	char			*msg;
-
-	msg = xasprintf("SQS %s: unreadable reply: %s (request %s)",
-	    op->operation, cause, reply->request_id != NULL &&
-	    *reply->request_id != '\0' ? reply->request_id : "unknown");
-	r.error = AWS_EREPLY;
-	r.message = msg;
-	op->receive_cb(&r, NULL, op->arg);
-	free(msg);
 }
 
 static int
@@ -214,39 +163,102 @@ out:
 	return (rc);
 }
 
-static void
-sqs_receive_reply_cb(struct aws_reply *reply, void *arg)
+void
+sqs_queue_attributes_free(struct sqs_queue_attributes *a)
 {
-	struct sqs_op		*op = arg;
-	struct sqs_messages	*ms = NULL;
-	char			*cause = NULL;
-
-	if (reply->error != AWS_OK) {
-		op->receive_cb(reply, NULL, op->arg);
-		goto out;
-	}
-	ms = xcalloc(1, sizeof *ms);
-	if (sqs_parse_messages(ms, reply->body->data, reply->body->len,
-	    &cause) != 0) {
-		sqs_unreadable(op, reply, cause);
-		goto out;
-	}
-	log_debug(LOG_CAT_AWS, "sqs received messages=%zu", ms->n);
-	op->receive_cb(reply, ms, op->arg);
-	ms = NULL;
-out:
-	sqs_messages_free(ms);
-	free(cause);
-	free(op);
+	if (a == NULL)
+		return;
+	free(a->queue_arn);
+	free(a->redrive_policy);
+	free(a->policy);
+	free(a);
 }
 
-struct aws_call *
+int
+sqs_parse_queue_attributes(struct sqs_queue_attributes *a, const void *data,
+    size_t len, char **cause)
+{
+	struct json	*doc = NULL;
+	const char	*arn = NULL, *redrive = NULL, *policy = NULL;
+	int		 rc = -1;
+
+	if (json_load(&doc, data, len, NULL, "SQS GetQueueAttributes reply",
+	    cause) != 0)
+		return (-1);
+	/* A queue without any of the attributes asked for answers {}. */
+	if (json_str_opt(doc, &arn, "Attributes.QueueArn") < 0 ||
+	    json_str_opt(doc, &redrive, "Attributes.RedrivePolicy") < 0 ||
+	    json_str_opt(doc, &policy, "Attributes.Policy") < 0) {
+		*cause = xstrdup(json_error(doc) != NULL ? json_error(doc) :
+		    "bad reply");
+		goto out;
+	}
+	a->queue_arn = arn != NULL ? xstrdup(arn) : NULL;
+	a->redrive_policy = redrive != NULL && *redrive != '\0' ?
+	    xstrdup(redrive) : NULL;
+	a->policy = policy != NULL && *policy != '\0' ? xstrdup(policy) : NULL;
+	rc = 0;
+out:
+	json_free(doc);
+	return (rc);
+}
+
+/*
+ * The operations: one row each.  The queue is the tools account's (the
+ * S3 notifications of the source bucket); all four need its ARN.
+ */
+AWS_OP_RESULT_ONE(sqs_messages, struct sqs_messages, sqs_parse_messages,
+    sqs_messages_free, sqs_receive_cb)
+AWS_OP_RESULT_ONE(sqs_attributes, struct sqs_queue_attributes,
+    sqs_parse_queue_attributes, sqs_queue_attributes_free, sqs_attributes_cb)
+
+static const struct aws_op_desc sqs_op_receive_message = {
+	&aws_service_sqs, "ReceiveMessage", &sqs_messages_result, NULL,
+	NULL, 0, { "sqs:ReceiveMessage", AWS_ACCOUNT_TOOLS, "queue" }
+};
+static const struct aws_op_desc sqs_op_delete_message = {
+	&aws_service_sqs, "DeleteMessage", &aws_op_done_result, NULL, NULL,
+	0, { "sqs:DeleteMessage", AWS_ACCOUNT_TOOLS, "queue" }
+};
+static const struct aws_op_desc sqs_op_change_message_visibility = {
+	&aws_service_sqs, "ChangeMessageVisibility", &aws_op_done_result,
+	NULL, NULL, 0,
+	{ "sqs:ChangeMessageVisibility", AWS_ACCOUNT_TOOLS, "queue" }
+};
+static const struct aws_op_desc sqs_op_get_queue_attributes = {
+	&aws_service_sqs, "GetQueueAttributes", &sqs_attributes_result,
+	NULL, NULL, 0,
+	{ "sqs:GetQueueAttributes", AWS_ACCOUNT_TOOLS, "queue" }
+};
+
+const struct aws_op_desc *const sqs_operations[] = {
+	&sqs_op_receive_message,
+	&sqs_op_delete_message,
+	&sqs_op_change_message_visibility,
+	&sqs_op_get_queue_attributes,
+	NULL
+};
+
+/* An op on the queue: its QueueUrl set. */
+static struct aws_op *
+sqs_op(const struct aws_op_desc *d, struct aws_client *client,
+    const struct sqs_queue *q, size_t reply_max, long timeout_ms)
+{
+	struct aws_op	*op;
+
+	op = aws_op_new(d, client, q->creds, q->region);
+	json_object_set_new(aws_op_json(op), "QueueUrl", json_string(q->url));
+	aws_op_limits(op, reply_max, timeout_ms);
+	return (op);
+}
+
+struct aws_op *
 sqs_receive_message(struct aws_client *client,
     const struct sqs_receive_params *p, sqs_receive_cb cb, void *arg,
     char **cause)
 {
 	const char * const	*names;
-	struct sqs_op		*op;
+	struct aws_op		*op;
 	json_t			*body, *attrs;
 	int			 max;
 	size_t			 i;
@@ -267,8 +279,9 @@ sqs_receive_message(struct aws_client *client,
 	attrs = json_array();
 	for (i = 0; names[i] != NULL; i++)
 		json_array_append_new(attrs, json_string(names[i]));
-	body = json_object();
-	json_object_set_new(body, "QueueUrl", json_string(p->q.url));
+	op = sqs_op(&sqs_op_receive_message, client, &p->q, SQS_REPLY_MAX,
+	    (long)p->wait_seconds * 1000 + SQS_POLL_MARGIN_MS);
+	body = aws_op_json(op);
 	json_object_set_new(body, "MaxNumberOfMessages", json_integer(max));
 	json_object_set_new(body, "WaitTimeSeconds",
 	    json_integer(p->wait_seconds));
@@ -276,30 +289,14 @@ sqs_receive_message(struct aws_client *client,
 		json_object_set_new(body, "VisibilityTimeout",
 		    json_integer(p->visibility_timeout));
 	json_object_set_new(body, "AttributeNames", attrs);
-	op = xcalloc(1, sizeof *op);
-	op->operation = "ReceiveMessage";
-	op->receive_cb = cb;
-	op->arg = arg;
-	return (sqs_call(client, &p->q, "ReceiveMessage", body, SQS_REPLY_MAX,
-	    (long)p->wait_seconds * 1000 + SQS_POLL_MARGIN_MS,
-	    sqs_receive_reply_cb, op, cause));
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
 
-static void
-sqs_done_reply_cb(struct aws_reply *reply, void *arg)
-{
-	struct sqs_op	*op = arg;
-
-	op->done_cb(reply, op->arg);
-	free(op);
-}
-
-struct aws_call *
+struct aws_op *
 sqs_delete_message(struct aws_client *client, const struct sqs_queue *q,
     const char *receipt_handle, sqs_done_cb cb, void *arg, char **cause)
 {
-	struct sqs_op	*op;
-	json_t		*body;
+	struct aws_op	*op;
 
 	if (sqs_queue_check(q, "DeleteMessage", cause) != 0)
 		return (NULL);
@@ -307,24 +304,19 @@ sqs_delete_message(struct aws_client *client, const struct sqs_queue *q,
 		*cause = xstrdup("SQS DeleteMessage: no receipt handle");
 		return (NULL);
 	}
-	body = json_object();
-	json_object_set_new(body, "QueueUrl", json_string(q->url));
-	json_object_set_new(body, "ReceiptHandle",
+	op = sqs_op(&sqs_op_delete_message, client, q, SQS_SMALL_REPLY_MAX,
+	    0);
+	json_object_set_new(aws_op_json(op), "ReceiptHandle",
 	    json_string(receipt_handle));
-	op = xcalloc(1, sizeof *op);
-	op->operation = "DeleteMessage";
-	op->done_cb = cb;
-	op->arg = arg;
-	return (sqs_call(client, q, "DeleteMessage", body, SQS_SMALL_REPLY_MAX,
-	    0, sqs_done_reply_cb, op, cause));
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
 
-struct aws_call *
+struct aws_op *
 sqs_change_message_visibility(struct aws_client *client,
     const struct sqs_queue *q, const char *receipt_handle,
     int visibility_timeout, sqs_done_cb cb, void *arg, char **cause)
 {
-	struct sqs_op	*op;
+	struct aws_op	*op;
 	json_t		*body;
 
 	if (sqs_queue_check(q, "ChangeMessageVisibility", cause) != 0)
@@ -336,43 +328,35 @@ sqs_change_message_visibility(struct aws_client *client,
 		    visibility_timeout);
 		return (NULL);
 	}
-	body = json_object();
-	json_object_set_new(body, "QueueUrl", json_string(q->url));
+	op = sqs_op(&sqs_op_change_message_visibility, client, q,
+	    SQS_SMALL_REPLY_MAX, 0);
+	body = aws_op_json(op);
 	json_object_set_new(body, "ReceiptHandle",
 	    json_string(receipt_handle));
 	json_object_set_new(body, "VisibilityTimeout",
 	    json_integer(visibility_timeout));
-	op = xcalloc(1, sizeof *op);
-	op->operation = "ChangeMessageVisibility";
-	op->done_cb = cb;
-	op->arg = arg;
-	return (sqs_call(client, q, "ChangeMessageVisibility", body,
-	    SQS_SMALL_REPLY_MAX, 0, sqs_done_reply_cb, op, cause));
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
 
 /*
- * Reachability and permission of a queue without touching its messages
- * (shipgatectl doctor): the reply alone says whether it worked.
+ * Reachability and permission of a queue without touching its messages,
+ * and its set-up (shipgatectl doctor).
  */
-struct aws_call *
+struct aws_op *
 sqs_get_queue_attributes(struct aws_client *client, const struct sqs_queue *q,
-    sqs_done_cb cb, void *arg, char **cause)
+    sqs_attributes_cb cb, void *arg, char **cause)
 {
-	struct sqs_op	*op;
-	json_t		*body, *names;
+	struct aws_op	*op;
+	json_t		*names;
 
 	if (sqs_queue_check(q, "GetQueueAttributes", cause) != 0)
 		return (NULL);
-	body = json_object();
-	json_object_set_new(body, "QueueUrl", json_string(q->url));
+	op = sqs_op(&sqs_op_get_queue_attributes, client, q,
+	    SQS_SMALL_REPLY_MAX, 0);
 	names = json_array();
 	json_array_append_new(names, json_string("QueueArn"));
 	json_array_append_new(names, json_string("RedrivePolicy"));
-	json_object_set_new(body, "AttributeNames", names);
-	op = xcalloc(1, sizeof *op);
-	op->operation = "GetQueueAttributes";
-	op->done_cb = cb;
-	op->arg = arg;
-	return (sqs_call(client, q, "GetQueueAttributes", body,
-	    SQS_SMALL_REPLY_MAX, 0, sqs_done_reply_cb, op, cause));
+	json_array_append_new(names, json_string("Policy"));
+	json_object_set_new(aws_op_json(op), "AttributeNames", names);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }

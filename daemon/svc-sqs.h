@@ -6,13 +6,14 @@
  * goes to the client's SQS endpoint for the region, not to the URL's
  * host: VPC endpoints and the test sandbox answer elsewhere.
  *
- * Calls either fail synchronously (NULL, *cause set, the callback never
- * called) or call their callback exactly once, from a later loop
- * iteration, with the client's reply (reply->error AWS_OK or AWS_E*;
- * reply->aws.code as SQS spells it, "QueueDoesNotExist"...; message names
- * service, operation, AWS code, message and request id), valid during
- * the callback, and for ReceiveMessage on success a result the callback
- * owns (NULL on error).
+ * Each call is an operation of aws-op.h: it either fails synchronously
+ * (NULL, *cause set, the callback never called) or returns its handle
+ * (aws_op_cancel until the callback) and calls its callback exactly once,
+ * from a later loop iteration, with the client's reply (reply->error AWS_OK
+ * or AWS_E*; reply->aws.code as SQS spells it, "QueueDoesNotExist"...;
+ * message names service, operation, AWS code, message and request id), valid
+ * during the callback, and for ReceiveMessage and GetQueueAttributes on
+ * success a result the callback owns (NULL on error).
  */
 #ifndef SHIPGATE_SVC_SQS_H
 #define SHIPGATE_SVC_SQS_H
@@ -23,6 +24,11 @@
 #include "aws-client.h"
 
 struct aws_creds;
+struct aws_op;
+struct aws_op_desc;
+
+/* The operations, for --list-operations; NULL-ended. */
+extern const struct aws_op_desc *const sqs_operations[];
 
 /* The queue; region and creds NULL: the client's. */
 struct sqs_queue {
@@ -76,25 +82,42 @@ typedef void	(*sqs_done_cb)(const struct aws_reply *, void *arg);
  * wait_seconds with none.  The attempt's timeout is raised above the
  * wait when the client's is shorter.
  */
-struct aws_call	*sqs_receive_message(struct aws_client *,
+struct aws_op	*sqs_receive_message(struct aws_client *,
 		    const struct sqs_receive_params *, sqs_receive_cb,
 		    void *arg, char **cause);
-struct aws_call	*sqs_delete_message(struct aws_client *,
+struct aws_op	*sqs_delete_message(struct aws_client *,
 		    const struct sqs_queue *, const char *receipt_handle,
 		    sqs_done_cb, void *arg, char **cause);
 /* visibility_timeout: 0-43200 seconds (0 makes it visible at once). */
-struct aws_call	*sqs_change_message_visibility(struct aws_client *,
+struct aws_op	*sqs_change_message_visibility(struct aws_client *,
 		    const struct sqs_queue *, const char *receipt_handle,
 		    int visibility_timeout, sqs_done_cb, void *arg,
 		    char **cause);
 
+/* What shipgatectl doctor reads of a queue; NULL when the queue has
+ * none (a queue without a dead-letter queue has no RedrivePolicy). */
+struct sqs_queue_attributes {
+	char		*queue_arn;
+	char		*redrive_policy;	/* JSON text */
+	char		*policy;		/* JSON text */
+};
+void	 sqs_queue_attributes_free(struct sqs_queue_attributes *);
+
+typedef void	(*sqs_attributes_cb)(const struct aws_reply *,
+		    struct sqs_queue_attributes *, void *arg);
+
 /*
- * Reads the queue's attributes (QueueArn, RedrivePolicy) without
- * touching its messages: whether the queue is there and may be read.
+ * Reads the queue's attributes (QueueArn, RedrivePolicy, Policy) without
+ * touching its messages: whether the queue is there and may be read, and
+ * how it is set up.
  */
-struct aws_call	*sqs_get_queue_attributes(struct aws_client *,
-		    const struct sqs_queue *, sqs_done_cb, void *arg,
+struct aws_op	*sqs_get_queue_attributes(struct aws_client *,
+		    const struct sqs_queue *, sqs_attributes_cb, void *arg,
 		    char **cause);
+/* The pure reader of its reply: fills a, or -1 and *cause; a is freed
+ * with sqs_queue_attributes_free either way. */
+int	 sqs_parse_queue_attributes(struct sqs_queue_attributes *,
+	    const void *, size_t, char **cause);
 
 /*
  * The pure reader of a ReceiveMessage reply (the call and the fuzzer use

@@ -201,6 +201,7 @@ class Daemon(object):
         self.loglock = threading.Lock()
         self.proc = None
         self.starts = 0
+        self.start_times = []     # time.time() of each start
         self.exits = []           # unexpected exits: (time, code)
         env = dict(os.environ)
         env.update({"AWS_ACCESS_KEY_ID": K.ACCESS_KEY_ID,
@@ -245,6 +246,7 @@ class Daemon(object):
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self.env,
             preexec_fn=self._preexec)
         self.starts += 1
+        self.start_times.append(time.time())
         threading.Thread(target=self._pump, args=(self.proc,),
                          daemon=True).start()
 
@@ -920,11 +922,32 @@ class Chaos(object):
             if n < 1:
                 bad.append("run %d %s: no %s mail" % (rid, env, ev))
         ids = {}
+        times = {}
         for m in self.mail:
             mm = re.search(r"Message-ID: <shipgate\.(\d+)\.", m.get("raw") or "",
                            re.I)
             if mm:
                 ids[int(mm.group(1))] = ids.get(int(mm.group(1)), 0) + 1
+                times.setdefault(int(mm.group(1)), []).append(
+                    m.get("time") or 0)
+        # Each copy after the first: sent again by a later process (a
+        # kill between SES taking it and its record) or by the same one
+        # (SES's reply lost: the connection dropped after it took it).
+        restart = lost = 0
+        for ts in times.values():
+            ts.sort()
+            for t0, t1 in zip(ts, ts[1:]):
+                if any(t0 < st <= t1 for st in self.d.start_times):
+                    restart += 1
+                else:
+                    lost += 1
+        self.figs["mail_dup_restart"] = restart
+        self.figs["mail_dup_reply_lost"] = lost
+        # SES's replies cut or garbled after its 200: sent, not retried.
+        with open(self.d.logpath, "rb") as f:
+            self.figs["mail_taken_as_sent"] = len(re.findall(
+                rb"SES SendEmail: HTTP \d+ but .*: taken as sent", f.read()))
+        self.figs["mail_message_ids"] = len(ids)
         rows = q("SELECT id, status, event, last_error FROM outbox WHERE "
                  "channel = 'email'")
         for oid, status, ev, err in rows:
@@ -1014,8 +1037,14 @@ class Chaos(object):
                  f["decisions_ok"], f["decisions_refused"],
                  f["decisions_unknown"], f["cli"], f["api"],
                  f["wrong_user_tries"], f["repeat_tries"]))
-        diag("change sets executed=%s, mails=%s, mail duplicates=%s" % (
-            f.get("executions"), f.get("mails"), f.get("mail_duplicates")))
+        diag("change sets executed=%s, mails=%s, mail duplicates=%s "
+             "(after a restart %s, SES's reply lost %s; distinct "
+             "Message-IDs received %s; SES replies cut or garbled after "
+             "its 200, taken as sent %s)" % (
+                 f.get("executions"), f.get("mails"),
+                 f.get("mail_duplicates"), f.get("mail_dup_restart"),
+                 f.get("mail_dup_reply_lost"), f.get("mail_message_ids"),
+                 f.get("mail_taken_as_sent")))
         if self.a.storage:
             diag("storage faults: disk full %d, failing fdatasync %d" % (
                 f["disk_full"], f["failsync"]))

@@ -18,7 +18,8 @@ from core import AwsError, rand_alnum
 OPERATIONS = {"CreateChangeSet", "DescribeChangeSet", "ExecuteChangeSet",
               "DeleteChangeSet", "ListChangeSets", "DescribeStacks",
               "DescribeStackEvents", "GetTemplate", "DescribeStackResources",
-              "DeleteStack", "ValidateTemplate", "CancelUpdateStack"}
+              "DeleteStack", "ValidateTemplate", "CancelUpdateStack",
+              "ContinueUpdateRollback"}
 NO_CHANGES = ("The submitted information didn't contain changes. Submit different "
               "information to create a change set.")
 # What some CloudFormation front ends answer at once, instead of NO_CHANGES.
@@ -38,6 +39,18 @@ class CfnState(object):
         self.names = {}           # (acct, region, name) -> live stack id
         self.change_sets = {}     # change set id -> change set
         self.fail_resources = []  # injected failures
+        # Injected failures of a rollback: the resource cannot be put
+        # back, the stack ends UPDATE_ROLLBACK_FAILED.  POST
+        # /_fake/cfn/fail-rollback.
+        self.fail_rollbacks = []
+        # Injected failures of DeleteStack: the resource cannot be
+        # deleted, the stack ends DELETE_FAILED.  POST
+        # /_fake/cfn/fail-delete.
+        self.fail_deletes = []
+        # DeleteChangeSet runs DELETE_PENDING -> DELETE_IN_PROGRESS ->
+        # DELETE_COMPLETE, as on AWS; this many of the next deletions end
+        # DELETE_FAILED instead.  POST /_fake/cfn/fail-delete-change-set.
+        self.fail_change_set_deletes = 0
         self.executions = {}      # change set id -> {"calls", "executions", ...}
         # An update that changes nothing: "aws" (a FAILED change set when
         # template, parameters, outputs and tags are the same), "failed"
@@ -399,13 +412,16 @@ def op_CreateChangeSet(state, req, p):
     stk["change_sets"].append(csid)
     st(state).executions[csid] = {"calls": 0, "executions": 0, "stack": stk["name"],
                                   "account": acct, "region": region, "name": csname}
+    def gone():
+        return cs["deleted"] or cs["status"].startswith("DELETE_")
+
     def gen():
         yield state.step_delay
-        if cs["deleted"]:
+        if gone():
             return
         cs["status"] = "CREATE_IN_PROGRESS"
         yield state.step_delay
-        if cs["deleted"]:
+        if gone():
             return
         if pending_reason:
             cs["status"] = "FAILED"
@@ -458,11 +474,39 @@ def op_ListChangeSets(state, req, p):
 
 
 def op_DeleteChangeSet(state, req, p):
+    """Asynchronous, as on AWS: the change set is DELETE_PENDING, then
+    DELETE_IN_PROGRESS, then DELETE_COMPLETE and gone (or DELETE_FAILED,
+    when injected: it may be deleted again)."""
     cs = _change_set(state, req, p)
     if cs["execution_status"] in ("EXECUTE_IN_PROGRESS",):
         raise AwsError("InvalidChangeSetStatus", "Cannot delete ChangeSet in status %s"
                        % cs["execution_status"], 400)
-    cs["deleted"] = True
+    if cs["status"] in ("DELETE_PENDING", "DELETE_IN_PROGRESS"):
+        raise AwsError("InvalidChangeSetStatus", "Cannot delete ChangeSet in status %s"
+                       % cs["status"], 400)
+    s = st(state)
+    fail = s.fail_change_set_deletes > 0
+    if fail:
+        s.fail_change_set_deletes -= 1
+    cs["status"] = "DELETE_PENDING"
+    cs["status_reason"] = None
+    cs["execution_status"] = "UNAVAILABLE"
+
+    def gen():
+        yield state.step_delay
+        if cs["deleted"]:
+            return
+        cs["status"] = "DELETE_IN_PROGRESS"
+        yield state.step_delay
+        if cs["deleted"]:
+            return
+        if fail:
+            cs["status"] = "DELETE_FAILED"
+            cs["status_reason"] = "Injected failure: the change set could not be deleted"
+            return
+        cs["status"] = "DELETE_COMPLETE"
+        cs["deleted"] = True
+    ecs.drive(state, gen())
     return {}
 
 
@@ -565,13 +609,15 @@ def op_ExecuteChangeSet(state, req, p):
     return {}
 
 
-def _take_failure(state, stk, logical):
-    for f in st(state).fail_resources:
+def _take_failure(state, stk, logical, rules=None):
+    if rules is None:
+        rules = st(state).fail_resources
+    for f in rules:
         if f["account"] in ("*", stk["account"]) and f["region"] in ("*", stk["region"]) \
                 and f["stack"] in ("*", stk["name"]) and f["logical_id"] == logical:
             f["count"] -= 1
             if f["count"] <= 0:
-                st(state).fail_resources.remove(f)
+                rules.remove(f)
             return f["reason"]
     return None
 
@@ -786,30 +832,21 @@ def _rollback(state, stk, cs, token, old, res, done, failed, creating):
         _stack_event(stk, "UPDATE_ROLLBACK_IN_PROGRESS", "The following resource(s) "
                      "failed to update: [%s]. " % logical, token=token)
     yield state.step_delay
+    # What to put back (the failed resource first, then the modified ones,
+    # newest first) and what to delete once the stack is back.
+    items, to_delete = [], []
     if logical is not None and prior is not None and \
             not any(x[0] == logical for x in done):
-        _event(stk, logical, rtype, "UPDATE_IN_PROGRESS", physical=prior["physical"],
-               token=token)
-        yield state.step_delay
-        _event(stk, logical, rtype, "UPDATE_COMPLETE", physical=prior["physical"],
-               token=token)
-    # Put modified resources back (newest first); remember what to delete.
-    to_delete = []
+        items.append((logical, prior, False, False))
     for lg, act, rep, pr in reversed(done):
         cur = res.get(lg)
         if act == "Add" or pr is None:
             if cur is not None:
                 to_delete.append((lg, cur))
             continue
-        _event(stk, lg, pr["type"], "UPDATE_IN_PROGRESS", physical=pr["physical"],
-               token=token)
         if rep:
             to_delete.append((lg, cur))
-        elif pr["type"] == "AWS::ECS::Service":
-            _create_physical(state, stk, lg, pr["type"], pr["props"], old=pr)
-        yield state.step_delay
-        _event(stk, lg, pr["type"], "UPDATE_COMPLETE", physical=pr["physical"],
-               token=token)
+        items.append((lg, pr, rep, pr["type"] == "AWS::ECS::Service" and not rep))
     if creating:
         for lg, r in to_delete:
             _event(stk, lg, r["type"], "DELETE_IN_PROGRESS", physical=r["physical"],
@@ -822,19 +859,79 @@ def _rollback(state, stk, cs, token, old, res, done, failed, creating):
         cs["execution_status"] = "EXECUTE_FAILED"
         _stack_event(stk, "ROLLBACK_COMPLETE", token=token)
         return
+    cs["execution_status"] = "EXECUTE_FAILED"
+    rb = {"old": old, "items": items, "to_delete": to_delete, "failed": []}
+    yield from _put_back(state, stk, rb, token, ())
+
+
+def _put_back(state, stk, rb, token, skip):
+    """The update rollback from where it is: each resource put back (or
+    skipped), then the cleanup.  A resource that cannot be put back (an
+    injected rollback failure) leaves the stack UPDATE_ROLLBACK_FAILED with
+    what is left in stk["rollback"], for ContinueUpdateRollback."""
+    while rb["items"]:
+        lg, pr, rep, upsert = rb["items"][0]
+        if lg in skip:
+            _event(stk, lg, pr["type"], "UPDATE_COMPLETE", "Resource skipped during "
+                   "UpdateRollback", physical=pr["physical"], token=token)
+            rb["items"].pop(0)
+            continue
+        _event(stk, lg, pr["type"], "UPDATE_IN_PROGRESS", physical=pr["physical"],
+               token=token)
+        yield state.step_delay
+        reason = _take_failure(state, stk, lg, st(state).fail_rollbacks)
+        if reason:
+            _event(stk, lg, pr["type"], "UPDATE_FAILED", reason, physical=pr["physical"],
+                   token=token)
+            rb["failed"] = [lg]
+            stk["rollback"] = rb
+            _stack_event(stk, "UPDATE_ROLLBACK_FAILED", "The following resource(s) "
+                         "failed to update: [%s]. " % lg, token=token)
+            return
+        if upsert:
+            _create_physical(state, stk, lg, pr["type"], pr["props"], old=pr)
+        _event(stk, lg, pr["type"], "UPDATE_COMPLETE", physical=pr["physical"],
+               token=token)
+        rb["items"].pop(0)
+    stk.pop("rollback", None)
     _stack_event(stk, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", token=token)
     yield state.step_delay
-    for lg, r in to_delete:
+    for lg, r in rb["to_delete"]:
         _event(stk, lg, r["type"], "DELETE_IN_PROGRESS", physical=r["physical"],
                token=token)
         _delete_physical(state, stk, r)
         yield state.step_delay
         _event(stk, lg, r["type"], "DELETE_COMPLETE", physical=r["physical"],
                token=token)
-    stk["resources"] = old["resources"]
+    stk["resources"] = rb["old"]["resources"]
     stk["updated"] = time.time()
-    cs["execution_status"] = "EXECUTE_FAILED"
     _stack_event(stk, "UPDATE_ROLLBACK_COMPLETE", token=token)
+
+
+def op_ContinueUpdateRollback(state, req, p):
+    stk = _stack(state, req, p.get("StackName"))
+    token = p.get("ClientRequestToken")
+    if token and token == stk.get("continue_token"):
+        return {}                      # the same request again
+    if stk["status"] != "UPDATE_ROLLBACK_FAILED" or stk.get("rollback") is None:
+        raise verr("Stack %s is in %s state and cannot continue its rollback: "
+                   "ContinueUpdateRollback needs UPDATE_ROLLBACK_FAILED"
+                   % (stk["id"], stk["status"]))
+    rb = stk["rollback"]
+    skip = list(p.get("ResourcesToSkip") or [])
+    bad = [x for x in skip if x not in rb["failed"]]
+    if bad:
+        raise verr("Resources [%s] cannot be skipped: only resources in UPDATE_FAILED "
+                   "because the rollback failed can be (they are: [%s])"
+                   % (", ".join(bad), ", ".join(rb["failed"])))
+    stk["continue_token"] = token
+
+    def gen():
+        _stack_event(stk, "UPDATE_ROLLBACK_IN_PROGRESS", "User Initiated", token=token)
+        yield state.step_delay
+        yield from _put_back(state, stk, rb, token, set(skip))
+    ecs.drive(state, gen())
+    return {}
 
 
 def op_ValidateTemplate(state, req, p):
@@ -897,8 +994,16 @@ def op_DeleteStack(state, req, p):
             r = stk["resources"][lg]
             _event(stk, lg, r["type"], "DELETE_IN_PROGRESS", physical=r["physical"],
                    token=token)
-            _delete_physical(state, stk, r)
             yield state.step_delay
+            reason = _take_failure(state, stk, lg, st(state).fail_deletes)
+            if reason:
+                _event(stk, lg, r["type"], "DELETE_FAILED", reason,
+                       physical=r["physical"], token=token)
+                _stack_event(stk, "DELETE_FAILED", "The following resource(s) failed "
+                             "to delete: [%s]. " % lg, token=token)
+                return
+            _delete_physical(state, stk, r)
+            del stk["resources"][lg]
             _event(stk, lg, r["type"], "DELETE_COMPLETE", physical=r["physical"],
                    token=token)
         stk["resources"] = {}
@@ -930,6 +1035,90 @@ def control_fail_resource(state, body):
         return f
 
 
+def control_fail_rollback(state, body):
+    """The rollback of an update cannot put logical_id back: the stack
+    ends UPDATE_ROLLBACK_FAILED (count times; ContinueUpdateRollback tries
+    again)."""
+    if not body.get("logical_id"):
+        raise ValueError("logical_id is required")
+    with state.lock:
+        f = {"account": body.get("account", "*"), "region": body.get("region", "*"),
+             "stack": body.get("stack", "*"), "logical_id": body["logical_id"],
+             "count": int(body.get("count", 1)),
+             "reason": body.get("reason") or (
+                 "Resource handler returned message: \"Service was unable to place "
+                 "a task: the old task definition cannot stabilise (injected rollback "
+                 "failure of %s)\" (RequestToken: %s, HandlerErrorCode: "
+                 "NotStabilized)" % (body["logical_id"], uuid.uuid4()))}
+        st(state).fail_rollbacks.append(f)
+        return f
+
+
+def control_fail_delete(state, body):
+    """DeleteStack cannot delete logical_id: the stack ends DELETE_FAILED
+    (count times); it may be deleted again."""
+    if not body.get("logical_id"):
+        raise ValueError("logical_id is required")
+    with state.lock:
+        f = {"account": body.get("account", "*"), "region": body.get("region", "*"),
+             "stack": body.get("stack", "*"), "logical_id": body["logical_id"],
+             "count": int(body.get("count", 1)),
+             "reason": body.get("reason") or (
+                 "Resource handler returned message: \"The resource is in use "
+                 "(injected deletion failure of %s)\" (RequestToken: %s, "
+                 "HandlerErrorCode: ResourceConflict)" % (body["logical_id"],
+                                                          uuid.uuid4()))}
+        st(state).fail_deletes.append(f)
+        return f
+
+
+def control_fail_change_set_delete(state, body):
+    with state.lock:
+        st(state).fail_change_set_deletes = int(body.get("count", 1))
+        return {"count": st(state).fail_change_set_deletes}
+
+
+def control_update_stack(state, body):
+    """The stack updated from elsewhere (a person in the console, another
+    tool): its events say so, and every change set still waiting on it
+    becomes OBSOLETE, as on AWS."""
+    acct = body.get("account")
+    region = body.get("region") or "eu-west-1"
+    name = body.get("stack")
+    if not acct or not name:
+        raise ValueError("account and stack are required")
+    with state.lock:
+        s = st(state)
+        sid = s.names.get((acct, region, name))
+        stk = s.stacks.get(sid) if sid else None
+        if stk is None:
+            raise ValueError("stack %s does not exist in %s/%s" % (name, acct, region))
+        if stk["status"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE",
+                                 "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"):
+            raise ValueError("stack %s is %s: it cannot be updated" % (
+                name, stk["status"]))
+        obsolete = []
+        for cid in stk["change_sets"]:
+            c = s.change_sets.get(cid)
+            if c and not c["deleted"] and c["execution_status"] in ("AVAILABLE",
+                                                                    "UNAVAILABLE") \
+                    and c["status"] in ("CREATE_PENDING", "CREATE_IN_PROGRESS",
+                                        "CREATE_COMPLETE"):
+                c["execution_status"] = "OBSOLETE"
+                obsolete.append(c["name"])
+        _stack_event(stk, "UPDATE_IN_PROGRESS", "User Initiated")
+
+        def gen():
+            yield state.step_delay
+            _stack_event(stk, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+            yield state.step_delay
+            stk["updated"] = time.time()
+            stk["change_set_id"] = None
+            _stack_event(stk, "UPDATE_COMPLETE")
+        ecs.drive(state, gen())
+        return {"stack": stk["id"], "obsolete": obsolete}
+
+
 def control_no_changes(state, body):
     answer = body.get("answer")
     if answer not in NO_CHANGES_ANSWERS:
@@ -959,4 +1148,5 @@ def dump(state):
                                   "stack": c.get("stack_name"),
                                   "parameters": c.get("values")}
                             for cid, c in s.change_sets.items()},
-            "executions": s.executions, "fail_resources": s.fail_resources}
+            "executions": s.executions, "fail_resources": s.fail_resources,
+            "fail_rollbacks": s.fail_rollbacks}

@@ -49,8 +49,14 @@ def setup(state, body):
             b = s3.st(state).buckets[n["bucket"]]
             arn = "arn:aws:sqs:%s:%s:%s" % (region, n.get("queue_account", acct),
                                             n["queue"])
-            if sqs.queue_by_arn(state, arn) is None:
+            q = sqs.queue_by_arn(state, arn)
+            if q is None:
                 raise ValueError("queue %s does not exist" % arn)
+            # S3 could not be configured so without a queue policy
+            # admitting it: a queue that has none gets the usual one.
+            if not q["attributes"].get("Policy"):
+                q["attributes"]["Policy"] = sqs.admit_s3_policy(
+                    q, "arn:aws:s3:::" + n["bucket"], b["owner"])
             rules = []
             if n.get("prefix"):
                 rules.append({"Name": "Prefix", "Value": n["prefix"]})
@@ -160,6 +166,14 @@ def handle(state, req):
             return _json(sts.control_role(state, body))
         if path == "/_fake/cfn/fail-resource" and m == "POST":
             return _json(cfn.control_fail_resource(state, body))
+        if path == "/_fake/cfn/fail-rollback" and m == "POST":
+            return _json(cfn.control_fail_rollback(state, body))
+        if path == "/_fake/cfn/fail-delete" and m == "POST":
+            return _json(cfn.control_fail_delete(state, body))
+        if path == "/_fake/cfn/fail-delete-change-set" and m == "POST":
+            return _json(cfn.control_fail_change_set_delete(state, body))
+        if path == "/_fake/cfn/update-stack" and m == "POST":
+            return _json(cfn.control_update_stack(state, body))
         if path == "/_fake/cfn/no-changes" and m == "POST":
             return _json(cfn.control_no_changes(state, body))
         if path == "/_fake/cfn/executions":

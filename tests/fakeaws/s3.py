@@ -369,6 +369,9 @@ def op_PutBucketNotificationConfiguration(state, req, bucket, key):
             elif q["region"] != b["region"]:
                 bad.append((arn, "The notification destination service region is not "
                            "valid for the bucket location constraint"))
+            elif not sqs.admits_s3(q, "arn:aws:s3:::" + bucket, b["owner"]):
+                bad.append((arn, "Permissions on the destination queue do not allow S3 "
+                           "to publish notifications from this bucket"))
             configs.append({"Id": cid, "Queue": arn, "Events": events, "Filter": rules})
     if bad:
         extra = {}

@@ -5,7 +5,8 @@
 
 Creates, as conf/shipgate.example.yaml's example describes (see README.md):
   tools account 000000000000: bucket releases-billing (drops/ -> SQS),
-      queue billing-drops, bucket shipgate-artifacts
+      queue billing-drops (its dead-letter queue billing-drops-dlq, its
+      policy admitting the bucket), bucket shipgate-artifacts
   111111111111 (int): ECR billing/web and billing/worker with images 1.4.1
       (deployed) and 1.4.2 (ready for a demo release), stack billing-int
   222222222222 (stg): stack billing-stg
@@ -72,10 +73,26 @@ class Sandbox(object):
         s3, sqs = self.client("s3"), self.client("sqs")
         self.bucket(s3, "releases-billing")
         self.bucket(s3, "shipgate-artifacts")
+        # As aws/shipgate-tools.yaml sets it up: a dead-letter queue after
+        # more receives than source.max_receives, and a policy letting
+        # exactly the release bucket send (shipgatectl doctor checks both).
+        dlq = sqs.create_queue(QueueName="billing-drops-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=[
+            "QueueArn"])["Attributes"]["QueueArn"]
         q = sqs.create_queue(QueueName="billing-drops",
                              Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])[
             "Attributes"]["QueueArn"]
+        sqs.set_queue_attributes(QueueUrl=q, Attributes={
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
+                                         "maxReceiveCount": 10}),
+            "Policy": json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Sid": "ReleaseBucketEvents", "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sqs:SendMessage", "Resource": arn,
+                "Condition": {
+                    "ArnEquals": {"aws:SourceArn": "arn:aws:s3:::releases-billing"},
+                    "StringEquals": {"aws:SourceAccount": K.TOOLS_ACCOUNT}}}]})})
         s3.put_bucket_notification_configuration(
             Bucket="releases-billing", NotificationConfiguration={"QueueConfigurations": [
                 {"Id": "shipgate-drops", "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],

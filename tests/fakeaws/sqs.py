@@ -5,6 +5,7 @@ waits on the state's condition and returns as soon as a message arrives.
 """
 
 import base64
+import fnmatch
 import hashlib
 import json
 import re
@@ -83,6 +84,80 @@ def queue_by_arn(state, arn):
         return None
     region, acct, name = m.groups()
     return st(state).queues.get((acct, region, name))
+
+
+def _values(v):
+    return v if isinstance(v, list) else [v]
+
+
+def _matches(patterns, value, glob, fold=False):
+    for p in _values(patterns):
+        if not isinstance(p, str):
+            continue
+        a, b = (p.lower(), value.lower()) if fold else (p, value)
+        if (fnmatch.fnmatchcase(b, a) if glob else a == b):
+            return True
+    return False
+
+
+def _s3_statement_applies(s, q, bucket_arn, bucket_account):
+    """Whether a queue policy statement covers S3 sending the events of
+    bucket_arn: action, principal, resource, and the aws:SourceArn and
+    aws:SourceAccount conditions (other condition keys hold)."""
+    if not _matches(s.get("Action", []), "sqs:SendMessage", True, True):
+        return False
+    p = s.get("Principal")
+    if not (p == "*" or isinstance(p, dict) and (
+            _matches(p.get("Service", []), "s3.amazonaws.com", False, True) or
+            _matches(p.get("AWS", []), "*", False))):
+        return False
+    if "Resource" in s and not _matches(s["Resource"], q["arn"], True):
+        return False
+    for op, block in (s.get("Condition") or {}).items():
+        if not isinstance(block, dict):
+            continue
+        glob = op in ("ArnLike", "StringLike")
+        if op not in ("ArnEquals", "ArnLike", "StringEquals", "StringLike"):
+            continue
+        for key, v in block.items():
+            k = key.lower()
+            if k == "aws:sourcearn" and not _matches(v, bucket_arn, glob):
+                return False
+            if k == "aws:sourceaccount" and not _matches(v, bucket_account, glob):
+                return False
+    return True
+
+
+def admits_s3(q, bucket_arn, bucket_account):
+    """What S3 checks when a notification to queue q is configured: the
+    queue's policy lets s3.amazonaws.com send it the bucket's events and no
+    Deny refuses them.  No policy: nothing admits S3."""
+    try:
+        doc = json.loads(q["attributes"].get("Policy") or "null")
+    except ValueError:
+        return False
+    if not isinstance(doc, dict):
+        return False
+    allowed = False
+    for s in _values(doc.get("Statement") or []):
+        if not isinstance(s, dict) or not _s3_statement_applies(
+                s, q, bucket_arn, bucket_account):
+            continue
+        if s.get("Effect") == "Deny":
+            return False
+        if s.get("Effect") == "Allow":
+            allowed = True
+    return allowed
+
+
+def admit_s3_policy(q, bucket_arn, bucket_account):
+    """The queue policy aws/shipgate-tools.yaml writes (the control API's
+    set-up gives it to a queue it notifies that has none)."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
+        "Action": "sqs:SendMessage", "Resource": q["arn"],
+        "Condition": {"ArnEquals": {"aws:SourceArn": bucket_arn},
+                      "StringEquals": {"aws:SourceAccount": bucket_account}}}]})
 
 
 def _queue_url(req, q):

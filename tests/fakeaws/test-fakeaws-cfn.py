@@ -100,6 +100,157 @@ def wait_stack(cf, name, timeout=15):
     return s
 
 
+def wait_gone(cf, csid, timeout=10):
+    """Waits for an asynchronous DeleteChangeSet; the statuses seen."""
+    seen = []
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            d = cf.describe_change_set(ChangeSetName=csid)
+        except cf.exceptions.ChangeSetNotFoundException:
+            return seen
+        if not seen or seen[-1] != d["Status"]:
+            seen.append(d["Status"])
+        if d["Status"] == "DELETE_FAILED":
+            return seen
+        time.sleep(0.02)
+    return seen
+
+
+def hard_cases(t, fake, cf):
+    """What real ECS deployments hit: a rollback that fails, a change set made
+    obsolete by an update from elsewhere, an asynchronous DeleteChangeSet that
+    fails."""
+    prm = [{"ParameterKey": "ImageTag", "ParameterValue": "1"},
+           {"ParameterKey": "Environment", "ParameterValue": "prod"}]
+    r = cf.create_change_set(StackName="hard", ChangeSetName="c1", ChangeSetType="CREATE",
+                             TemplateBody=APP, Parameters=prm)
+    wait_cs(cf, r["Id"])
+    cf.execute_change_set(ChangeSetName=r["Id"])
+    t.eq(wait_stack(cf, "hard")["StackStatus"], "CREATE_COMPLETE", "hard: created")
+
+    # -- DeleteChangeSet: DELETE_PENDING -> DELETE_IN_PROGRESS -> DELETE_COMPLETE
+    prm[0]["ParameterValue"] = "2"
+    r = cf.create_change_set(StackName="hard", ChangeSetName="d1", TemplateBody=APP,
+                             Parameters=prm)
+    wait_cs(cf, r["Id"])
+    cf.delete_change_set(ChangeSetName=r["Id"])
+    seen = wait_gone(cf, r["Id"])
+    t.ok(seen[:1] == ["DELETE_PENDING"] and "DELETE_IN_PROGRESS" in seen and
+         "DELETE_FAILED" not in seen, "DeleteChangeSet goes through its statuses", seen)
+    t.ok("d1" not in [x["ChangeSetName"] for x in
+                      cf.list_change_sets(StackName="hard")["Summaries"]],
+         "a deleted change set leaves ListChangeSets")
+    fake.control("/_fake/cfn/fail-delete-change-set", {"count": 1})
+    r = cf.create_change_set(StackName="hard", ChangeSetName="d2", TemplateBody=APP,
+                             Parameters=prm)
+    wait_cs(cf, r["Id"])
+    cf.delete_change_set(ChangeSetName=r["Id"])
+    seen = wait_gone(cf, r["Id"])
+    d = cf.describe_change_set(ChangeSetName=r["Id"])
+    t.ok(seen[-1:] == ["DELETE_FAILED"] and d["StatusReason"],
+         "an injected failure ends DELETE_FAILED with a reason", seen)
+    cf.delete_change_set(ChangeSetName=r["Id"])
+    t.ok(wait_gone(cf, r["Id"])[-1:] != ["DELETE_FAILED"],
+         "a DELETE_FAILED change set can be deleted again")
+
+    # -- the stack updated from elsewhere: the waiting change set is OBSOLETE
+    r = cf.create_change_set(StackName="hard", ChangeSetName="o1", TemplateBody=APP,
+                             Parameters=prm)
+    wait_cs(cf, r["Id"])
+    out = fake.control("/_fake/cfn/update-stack", {"account": ACCT, "stack": "hard"})
+    t.eq(out["obsolete"], ["o1"], "update-stack names the change sets it made obsolete")
+    d = cf.describe_change_set(ChangeSetName=r["Id"])
+    t.ok(d["Status"] == "CREATE_COMPLETE" and d["ExecutionStatus"] == "OBSOLETE",
+         "the change set is OBSOLETE", (d["Status"], d["ExecutionStatus"]))
+    t.raises(lambda: cf.execute_change_set(ChangeSetName=r["Id"]), "InvalidChangeSetStatus",
+             "an OBSOLETE change set cannot be executed")
+    t.eq(wait_stack(cf, "hard")["StackStatus"], "UPDATE_COMPLETE",
+         "the update from elsewhere ends UPDATE_COMPLETE")
+
+    # -- a rollback that fails: UPDATE_ROLLBACK_FAILED, stuck until
+    #    ContinueUpdateRollback
+    fake.control("/_fake/cfn/fail-resource", {"stack": "hard", "logical_id": "Service",
+                                              "reason": "Injected: tasks failed to start"})
+    fake.control("/_fake/cfn/fail-rollback", {"stack": "hard", "logical_id": "Service",
+                                              "count": 2,
+                                              "reason": "Injected: old tasks do not "
+                                                        "stabilise"})
+    prm[0]["ParameterValue"] = "3"
+    r = cf.create_change_set(StackName="hard", ChangeSetName="f1", TemplateBody=APP,
+                             Parameters=prm)
+    wait_cs(cf, r["Id"])
+    t.raises(lambda: cf.continue_update_rollback(StackName="hard"), "ValidationError",
+             "ContinueUpdateRollback on a healthy stack: ValidationError")
+    cf.execute_change_set(ChangeSetName=r["Id"])
+    s = wait_stack(cf, "hard")
+    t.eq(s["StackStatus"], "UPDATE_ROLLBACK_FAILED", "the rollback fails")
+    ev = cf.describe_stack_events(StackName="hard")["StackEvents"]
+    fails = [(e["LogicalResourceId"], e["ResourceStatus"], e.get("ResourceStatusReason"))
+             for e in ev if e["ResourceStatus"].endswith("_FAILED")]
+    t.ok(fails[:3] == [("hard", "UPDATE_ROLLBACK_FAILED", "The following resource(s) "
+                        "failed to update: [Service]. "),
+                       ("Service", "UPDATE_FAILED", "Injected: old tasks do not stabilise"),
+                       ("Service", "UPDATE_FAILED", "Injected: tasks failed to start")],
+         "events: the update's failure and the rollback's, with their reasons", fails[:3])
+    t.raises(lambda: cf.create_change_set(StackName="hard", ChangeSetName="f2",
+                                          TemplateBody=APP, Parameters=prm),
+             "ValidationError", "no change set on an UPDATE_ROLLBACK_FAILED stack")
+    t.raises(lambda: cf.continue_update_rollback(StackName="hard",
+                                                 ResourcesToSkip=["Cluster"]),
+             "ValidationError", "only resources whose rollback failed can be skipped")
+    cf.continue_update_rollback(StackName="hard", ClientRequestToken="cont-1")
+    cf.continue_update_rollback(StackName="hard", ClientRequestToken="cont-1")
+    t.eq(wait_stack(cf, "hard")["StackStatus"], "UPDATE_ROLLBACK_FAILED",
+         "ContinueUpdateRollback tries again, and fails again (count 2)")
+    cf.continue_update_rollback(StackName="hard", ClientRequestToken="cont-2")
+    s = wait_stack(cf, "hard")
+    t.eq(s["StackStatus"], "UPDATE_ROLLBACK_COMPLETE",
+         "the third try puts the service back: UPDATE_ROLLBACK_COMPLETE")
+    fake.control("/_fake/cfn/fail-resource", {"stack": "hard", "logical_id": "Service"})
+    fake.control("/_fake/cfn/fail-rollback", {"stack": "hard", "logical_id": "Service"})
+    prm[0]["ParameterValue"] = "4"
+    r = cf.create_change_set(StackName="hard", ChangeSetName="f3", TemplateBody=APP,
+                             Parameters=prm)
+    wait_cs(cf, r["Id"])
+    cf.execute_change_set(ChangeSetName=r["Id"])
+    t.eq(wait_stack(cf, "hard")["StackStatus"], "UPDATE_ROLLBACK_FAILED",
+         "stuck again")
+    cf.continue_update_rollback(StackName="hard", ResourcesToSkip=["Service"])
+    t.eq(wait_stack(cf, "hard")["StackStatus"], "UPDATE_ROLLBACK_COMPLETE",
+         "ContinueUpdateRollback skipping the service completes")
+    ev = cf.describe_stack_events(StackName="hard")["StackEvents"]
+    t.ok(any(e["LogicalResourceId"] == "Service" and e["ResourceStatus"] ==
+             "UPDATE_COMPLETE" and "skipped" in (e.get("ResourceStatusReason") or "")
+             for e in ev[:8]), "the skipped resource is UPDATE_COMPLETE, marked skipped")
+    fake.control("/_fake/cfn/fail-delete", {"stack": "hard", "logical_id": "Cluster",
+                                            "reason": "Injected: cluster in use"})
+    cf.delete_stack(StackName="hard")
+    t.eq(wait_stack(cf, "hard")["StackStatus"], "DELETE_FAILED",
+         "DeleteStack: an injected failure ends DELETE_FAILED")
+    ev = cf.describe_stack_events(StackName="hard")["StackEvents"]
+    t.ok([(e["LogicalResourceId"], e["ResourceStatus"], e.get("ResourceStatusReason"))
+          for e in ev[:2]] == [("hard", "DELETE_FAILED", "The following resource(s) "
+                                "failed to delete: [Cluster]. "),
+                               ("Cluster", "DELETE_FAILED", "Injected: cluster in use")],
+         "its events name the resource and the reason")
+    cf.delete_stack(StackName="hard")
+    t.eq(wait_stack_gone(cf, "hard"), "DELETE_COMPLETE", "hard: deleted again")
+
+
+def wait_stack_gone(cf, name, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            s = cf.describe_stacks(StackName=name)["Stacks"][0]
+        except cf.exceptions.ClientError:
+            return "DELETE_COMPLETE"
+        if s["StackStatus"] == "DELETE_COMPLETE":
+            return "DELETE_COMPLETE"
+        time.sleep(0.03)
+    return s["StackStatus"]
+
+
 def strip_phys(changes):
     out = copy.deepcopy(changes)
     for c in out:
@@ -558,8 +709,17 @@ def main(t, fake):
         TemplateURL="https://shipgate-artifacts.s3.eu-west-1.amazonaws.com/missing.yaml"),
         "ValidationError", "TemplateURL to a missing object: ValidationError")
     cf.delete_change_set(ChangeSetName=r["Id"])
+    d = cf.describe_change_set(ChangeSetName=r["Id"])
+    t.ok(d["Status"] in ("DELETE_PENDING", "DELETE_IN_PROGRESS") and
+         d["ExecutionStatus"] == "UNAVAILABLE",
+         "DeleteChangeSet is asynchronous: DELETE_PENDING first", d["Status"])
+    t.raises(lambda: cf.execute_change_set(ChangeSetName=r["Id"]), "InvalidChangeSetStatus",
+             "a change set being deleted cannot be executed")
+    t.raises(lambda: cf.delete_change_set(ChangeSetName=r["Id"]), "InvalidChangeSetStatus",
+             "nor deleted again while it is")
+    wait_gone(cf, r["Id"])
     t.raises(lambda: cf.describe_change_set(ChangeSetName=r["Id"]), "ChangeSetNotFound",
-             "DeleteChangeSet")
+             "DeleteChangeSet: gone once DELETE_COMPLETE")
 
     # -- a failed creation ends ROLLBACK_COMPLETE and cannot be updated
     fake.control("/_fake/cfn/fail-resource", {"stack": "billing-new",
@@ -593,6 +753,7 @@ def main(t, fake):
                                  {"ParameterKey": "ImageTag", "ParameterValue": "1"},
                                  {"ParameterKey": "Environment", "ParameterValue": "stg"}])
     t.ok(r["StackId"] != sid, "the name can be used again: a new stack id")
+    hard_cases(t, fake, cf)
     doc_examples(t, fake, fake.client("cloudformation"))
 
 

@@ -21,6 +21,17 @@ def shape(v):
     return type(v).__name__
 
 
+def admit(sqs, q, arn, *buckets):
+    """The queue policy S3 needs before it notifies q (as
+    aws/shipgate-tools.yaml writes it)."""
+    sqs.set_queue_attributes(QueueUrl=q, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "sqs:SendMessage", "Resource": arn,
+            "Condition": {"ArnLike": {"aws:SourceArn": [
+                "arn:aws:s3:::" + b for b in buckets]}}}]})})
+
+
 def main(t, fake):
     s3 = fake.client("s3")
     sqs = fake.client("sqs")
@@ -163,6 +174,25 @@ def main(t, fake):
         Bucket="releases-billing", NotificationConfiguration={"QueueConfigurations": [
             {"QueueArn": arn, "Events": ["s3:ObjectEaten:*"]}]}),
         "InvalidArgument", "notification with an unknown event: InvalidArgument")
+    # S3 checks that the queue's policy lets it send the bucket's events.
+    from botocore.exceptions import ClientError
+    try:
+        s3.put_bucket_notification_configuration(
+            Bucket="releases-billing", NotificationConfiguration={"QueueConfigurations": [
+                {"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
+        t.ok(False, "notification to a queue without a policy: InvalidArgument")
+    except ClientError as e:
+        t.ok(e.response["Error"]["Code"] == "InvalidArgument" and
+             "do not allow S3 to publish" in str(e.response["Error"]),
+             "notification to a queue without a policy: InvalidArgument naming "
+             "the permissions", str(e.response["Error"]))
+    admit(sqs, q, arn, "releases-other")
+    t.raises(lambda: s3.put_bucket_notification_configuration(
+        Bucket="releases-billing", NotificationConfiguration={"QueueConfigurations": [
+            {"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]}),
+        "InvalidArgument", "notification to a queue admitting another bucket: "
+        "InvalidArgument")
+    admit(sqs, q, arn, "releases-billing", "versioned-bucket")
     s3.put_bucket_notification_configuration(
         Bucket="releases-billing", NotificationConfiguration={"QueueConfigurations": [
             {"Id": "shipgate-drops", "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
@@ -259,6 +289,7 @@ def main(t, fake):
     arn2 = sqs.get_queue_attributes(QueueUrl=q2, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
     s3.create_bucket(Bucket="mp-bucket", CreateBucketConfiguration=cfg)
+    admit(sqs, q2, arn2, "mp-bucket")
     s3.put_bucket_notification_configuration(
         Bucket="mp-bucket", NotificationConfiguration={"QueueConfigurations": [
             {"QueueArn": arn2, "Events": ["s3:ObjectCreated:*",

@@ -1,6 +1,7 @@
 /*
  * libFuzzer target for the service replies: the first byte picks a
- * reader (CloudFormation pages, ECS, ECR, S3 listings, SQS, STS, SES),
+ * reader (CloudFormation pages, ECS, ECR, S3 listings and notifications,
+ * SQS messages and attributes, STS, SES),
  * the rest is the reply.  Every *_parse_* reader of a reply is here:
  * a new operation's parser gets a case.
  */
@@ -36,6 +37,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ecr_layer_list		*ll;
 	struct s3_object_list		*ol;
 	struct sqs_messages		*ms;
+	struct sqs_queue_attributes	*qa;
+	struct s3_notification		*nc;
 	struct sts_assumed_role		*ar;
 	struct sts_caller_identity	*ci;
 	struct cfn_template		*tp;
@@ -44,7 +47,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return (0);
-	switch (data[0] % 18) {
+	switch (data[0] % 20) {
 	case 0:
 		cs = xcalloc(1, sizeof *cs);
 		/* Twice: pages add up. */
@@ -162,6 +165,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sesv2_parse_send_email(data + 1, size - 1, &next, &cause);
 		break;
 	case 17:
+		nc = xcalloc(1, sizeof *nc);
+		s3_parse_notification(nc, data + 1, size - 1, &cause);
+		for (i = 0; i < nc->n; i++)
+			if (nc->v[i].kind == S3_NOTIFY_QUEUE &&
+			    nc->v[i].destination == NULL)
+				abort();
+		s3_notification_free(nc);
+		break;
+	case 18:
+		qa = xcalloc(1, sizeof *qa);
+		sqs_parse_queue_attributes(qa, data + 1, size - 1, &cause);
+		sqs_queue_attributes_free(qa);
+		break;
+	case 19:
 		tp = xcalloc(1, sizeof *tp);
 		cfn_parse_template(tp, data + 1, size - 1, &cause);
 		cfn_template_free(tp);

@@ -232,7 +232,8 @@ else
 fi
 
 # every command of the usage is in the man page
-for c in runs show approve reject authorise cancel retry redeploy; do
+for c in runs show approve reject authorise cancel retry redeploy stacks \
+    continue-rollback delete-failed-stack; do
 	ok "shipgatectl(1) describes $c" \
 	    grep -q "^\.It Cm $c " "$top_srcdir/man/shipgatectl.1"
 	ok "the usage names $c" sh -c "'$SHIPGATECTL' --help | grep -q '^  $c '"

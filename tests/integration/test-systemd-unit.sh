@@ -7,8 +7,12 @@ command -v systemd-analyze >/dev/null 2>&1 ||
 t_tmpdir
 unit="$t_dir/shipgated.service"
 # ExecStart must name a binary that exists: point it at the built one.
+# (Makefile.am makes the same substitutions, ConfigurationDirectory= as
+# for a sysconfdir of /etc.)
 sed -e "s|@sbindir@|$top_builddir/daemon|g" -e "s|@sysconfdir@|/etc|g" \
+    -e "s|@configurationdirectory@|ConfigurationDirectory=shipgate|g" \
     "$top_srcdir/systemd/shipgated.service.in" >"$unit"
+ok "the unit has no placeholder left" sh -c "! grep -Eq '@[a-z]+@' '$unit'"
 systemd-analyze verify --man=no "$unit" >"$t_dir/out" 2>"$t_dir/err"
 ok "systemd-analyze verify exits 0" test $? -eq 0
 ok "systemd-analyze verify prints no warning" test ! -s "$t_dir/err"
@@ -22,6 +26,10 @@ for key in Type=notify WatchdogSec= Restart=on-failure User=shipgate \
     'ExecReload=.*--check-config'; do
 	ok "the unit sets $key" grep -Eq "^$key" "$unit"
 done
+# Idle until the configuration its commands read exists.
+ok "ConditionPathExists= names the file ExecStart= reads" test \
+    "$(sed -n 's/^ConditionPathExists=//p' "$unit")" = \
+    "$(sed -n 's/^ExecStart=.*--config //p' "$unit")"
 ok "the unit raises the file limit (LimitNOFILE=8192)" \
     grep -q '^LimitNOFILE=8192$' "$unit"
 # The control socket tells operators apart by the peer's uid, which a

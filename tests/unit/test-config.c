@@ -764,6 +764,163 @@ test_example(void)
 	config_free(c);
 }
 
+/* auth.oidc and auth.alb: defaults, mapping, and each refusal. */
+static void
+test_auth(void)
+{
+	struct config	*c;
+	char		*extra, *got;
+	const char	**out;
+	const char	*pg[] = { "idp-approvers", "idp-x", "idp-team2", NULL };
+	size_t		 n;
+	static const struct {
+		const char	*yaml;		/* %s: tmpdir */
+		const char	*want;		/* a part of the errors */
+	} bad[] = {
+		{ "auth:\n  oidc: {issuer: \"http://idp.example.com\", "
+		  "client_id: sg, client_secret_file: %s/oidc.secret, "
+		  "groups: {a: team}}\n",
+		  "t.yaml:12:18: auth.oidc.issuer: \"http://idp.example.com\" "
+		  "must be https:// (http:// only for a loopback issuer" },
+		{ "auth:\n  oidc: {issuer: \"https://idp.example.com/?x=1\", "
+		  "client_id: sg, client_secret_file: %s/oidc.secret, "
+		  "groups: {a: team}}\n",
+		  "auth.oidc.issuer: \"https://idp.example.com/?x=1\" must be "
+		  "an https:// URL without query" },
+		{ "auth:\n  oidc: {issuer: \"https://idp.example.com\", "
+		  "client_secret_file: %s/oidc.secret, groups: {a: team}}\n",
+		  "auth.oidc.client_id: missing required key" },
+		{ "auth:\n  oidc: {issuer: \"https://idp.example.com\", "
+		  "client_id: sg, client_secret_file: %s/oidc.open, "
+		  "groups: {a: team}}\n",
+		  "auth.oidc.client_secret_file: " },
+		{ "auth:\n  oidc: {issuer: \"https://idp.example.com\", "
+		  "client_id: sg, client_secret_file: %s/oidc.secret}\n",
+		  "auth.oidc: needs groups" },
+		{ "auth:\n  oidc: {issuer: \"https://idp.example.com\", "
+		  "client_id: sg, client_secret_file: %s/oidc.secret, "
+		  "scopes: [email], groups: {a: team}}\n",
+		  "auth.oidc.scopes[0]: scopes must include openid" },
+		{ "auth:\n  oidc: {issuer: \"https://idp.example.com\", "
+		  "client_id: sg, client_secret_file: %s/oidc.secret, "
+		  "groups: {a: \"no such\"}}\n",
+		  "auth.oidc.groups.a: the shipgate group \"no such\"" },
+		{ "auth:\n  oidc: {issuer: \"https://idp.example.com\", "
+		  "client_id: sg, client_secret_file: %s/oidc.secret, "
+		  "user_claim: \"a b\", groups: {a: team}}\n",
+		  "auth.oidc.user_claim: \"a b\" must be a claim name" },
+		{ "auth:\n  oidc: {issuer: \"https://idp.example.com\", "
+		  "client_id: sg, client_secret_file: %s/oidc.secret, "
+		  "groups: {a: team}, colour: blue}\n",
+		  "auth.oidc.colour: unknown key" },
+		{ "auth:\n  alb: {arn: \"arn:aws:iam::123456789012:role/x\", "
+		  "groups: {a: team}}\ntrusted_proxies: [10.0.0.0/8]\n",
+		  "must be an Application Load Balancer ARN" },
+		{ "auth:\n  alb: {arn: \"arn:aws:elasticloadbalancing:"
+		  "eu-west-1:123456789012:loadbalancer/app/sg/1\", "
+		  "groups: {a: team}}\n",
+		  "auth.alb.arn: needs trusted_proxies" },
+		{ "auth:\n  alb: {arn: \"arn:aws:elasticloadbalancing:"
+		  "eu-west-1:123456789012:loadbalancer/app/sg/1\", "
+		  "groups: {a: team}}\ntrusted_proxies: [10.0.0.0/8]\n"
+		  "identity_header: X-Email\n",
+		  "auth.alb and identity_header are exclusive" },
+		{ "auth:\n  alb: {arn: \"arn:aws:elasticloadbalancing:"
+		  "eu-west-1:123456789012:loadbalancer/app/sg/1\", "
+		  "groups: {a: team}}\n"
+		  "  oidc: {issuer: \"https://idp.example.com\", "
+		  "client_id: sg, client_secret_file: %s/oidc.secret, "
+		  "groups: {a: team}}\ntrusted_proxies: [10.0.0.0/8]\n",
+		  "auth.alb and auth.oidc are exclusive" },
+		{ "trusted_proxies: [10.0.0.0/8]\n",
+		  "trusted_proxies: needs identity_header or auth.alb" },
+	};
+	size_t		 i;
+
+	put_file("oidc.secret", "s3cr3t-never-shown\n", 0600);
+	put_file("oidc.open", "s3cr3t-never-shown\n", 0644);
+
+	extra = xasprintf("auth:\n  oidc:\n    issuer: "
+	    "\"http://127.0.0.1:4000\"\n    client_id: shipgate\n"
+	    "    client_secret_file: %s/oidc.secret\n    groups:\n"
+	    "      idp-approvers: team\n      idp-team2: team2\n"
+	    "      idp-x: team\n", tmpdir);
+	got = load_extra(extra, &c);
+	is_str(got, "", "auth.oidc with a loopback http issuer is accepted");
+	if (ok(c != NULL, "auth.oidc loads")) {
+		is_str(c->oidc.issuer, "http://127.0.0.1:4000", "issuer");
+		ok(c->oidc.loopback == 1, "a loopback issuer is marked");
+		ok(c->oidc.scopes.n == 3 &&
+		    strcmp(c->oidc.scopes.items[0], "openid") == 0 &&
+		    strcmp(c->oidc.scopes.items[2], "profile") == 0,
+		    "scopes default to openid email profile");
+		is_str(c->oidc.user_claim, "email", "user_claim defaults to "
+		    "email");
+		is_str(c->oidc.groups_claim, "groups", "groups_claim defaults "
+		    "to groups");
+		n = config_map_groups(&c->oidc.groups, pg, &out);
+		ok(n == 2 && strcmp(out[0], "team") == 0 &&
+		    strcmp(out[1], "team2") == 0 && out[2] == NULL,
+		    "three provider groups map to two shipgate groups once "
+		    "each");
+		free(out);
+		ok(c->alb.arn == NULL, "no auth.alb");
+	}
+	config_free(c);
+	free(got);
+	free(extra);
+
+	/* An approvers group only the provider's mapping names. */
+	extra = xasprintf("auth:\n  oidc: {issuer: \"https://idp.example.com"
+	    "/realms/x\", client_id: sg, client_secret_file: %s/oidc.secret, "
+	    "scopes: [openid, groups], groups_claim: \"cognito:groups\", "
+	    "groups: {g: team}}\n", tmpdir);
+	got = load_extra(extra, &c);
+	is_str(got, "", "auth.oidc with scopes and a cognito claim");
+	ok(c != NULL && c->oidc.loopback == 0 && c->oidc.scopes.n == 2 &&
+	    strcmp(c->oidc.groups_claim, "cognito:groups") == 0,
+	    "https issuer, given scopes, given claim");
+	config_free(c);
+	free(got);
+	free(extra);
+
+	extra = xstrdup("auth:\n  alb:\n    arn: \"arn:aws:"
+	    "elasticloadbalancing:eu-west-3:123456789012:loadbalancer/app/"
+	    "sg/50dc6c495c0c9188\"\n    groups: {idp-approvers: team}\n"
+	    "trusted_proxies: [10.0.0.0/8]\n");
+	got = load_extra(extra, &c);
+	is_str(got, "", "auth.alb with trusted_proxies");
+	if (ok(c != NULL, "auth.alb loads")) {
+		is_str(c->alb.region, "eu-west-3", "the region comes from "
+		    "the ARN");
+		is_str(c->alb.key_url,
+		    "https://public-keys.auth.elb.eu-west-3.amazonaws.com",
+		    "the key URL defaults to the region's endpoint");
+		ok(c->oidc.issuer == NULL, "no auth.oidc");
+	}
+	config_free(c);
+	free(got);
+	free(extra);
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		const char *pct = strstr(bad[i].yaml, "%s");
+
+		/* The one %s of a case is the temporary directory. */
+		extra = pct == NULL ? xstrdup(bad[i].yaml) :
+		    xasprintf("%.*s%s%s", (int)(pct - bad[i].yaml),
+		    bad[i].yaml, tmpdir, pct + 2);
+		got = load_extra(extra, &c);
+		ok(c == NULL && strstr(got, bad[i].want) != NULL &&
+		    strstr(got, "s3cr3t") == NULL, "auth refused (%zu): %s",
+		    i, bad[i].want);
+		if (c != NULL || strstr(got, bad[i].want) == NULL)
+			tap_diag("got: %s", got);
+		config_free(c);
+		free(got);
+		free(extra);
+	}
+}
+
 /* Who a Unix user is, and when a user's sign-ins must end. */
 static void
 test_unix_users(void)
@@ -1096,6 +1253,7 @@ main(void)
 	test_example_complete();
 	test_good_variants();
 	test_unix_users();
+	test_auth();
 	test_durations_sizes();
 	test_man_page();
 	cleanup();

@@ -172,7 +172,7 @@ static int
 t_setup(struct t *t)
 {
 	struct config_errors	 e;
-	char			*apps, *a[13], *text, *cause = NULL;
+	char			*apps, *a[18], *text, *cause = NULL;
 	const char		*u;
 	size_t			 i;
 	int64_t			 id;
@@ -211,8 +211,14 @@ t_setup(struct t *t)
 	a[12] = app_text("same", "same-int", "    registry: 999999999999.dkr."
 	    "ecr.eu-west-1.amazonaws.com\n",
 	    ", registry: 999999999999.dkr.ecr.eu-west-1.amazonaws.com");
+	a[13] = app_text("stuck", "stuck-int", "", "");
+	a[14] = app_text("firstfail", "firstfail-int", "", "");
+	a[15] = app_text("obs", "obs-int", "", "");
+	a[16] = app_text("empty", "empty-int", "    mode: superseded\n", "");
+	a[17] = app_text("emptyexp", "emptyexp-int", "",
+	    ", approval_timeout: 1h");
 	apps = xstrdup("");
-	for (i = 0; i < 13; i++) {
+	for (i = 0; i < 18; i++) {
 		text = xasprintf("%s%s", apps, a[i]);
 		free(apps);
 		free(a[i]);
@@ -769,6 +775,182 @@ out:
 	return (ok);
 }
 
+/* The status of the live stack of that name in the fake ("none" when
+ * there is none; DELETE_COMPLETE when only deleted ones remain). */
+static char *
+fake_stack_status(struct t *t, const char *name)
+{
+	json_t		*j, *stacks, *v;
+	const char	*k, *status, *found = "none";
+	char		*out;
+
+	j = fake_json(t, "GET", "/_fake/state", NULL);
+	stacks = json_object_get(json_object_get(j, "cloudformation"),
+	    "stacks");
+	json_object_foreach(stacks, k, v) {
+		if (strcmp(json_string_value(json_object_get(v, "name")),
+		    name) != 0)
+			continue;
+		status = json_string_value(json_object_get(v, "status"));
+		if (strcmp(status, "DELETE_COMPLETE") != 0 ||
+		    strcmp(found, "none") == 0)
+			found = status;
+	}
+	out = xstrdup(found);
+	json_decref(j);
+	return (out);
+}
+
+struct stack_want {
+	const char	*name;
+	const char	*status;
+};
+
+static int
+stack_pred(struct t *t, void *arg)
+{
+	struct stack_want	*w = arg;
+	char			*s = fake_stack_status(t, w->name);
+	int			 ok = strcmp(s, w->status) == 0;
+
+	free(s);
+	return (ok);
+}
+
+static int
+wait_stack_status(struct t *t, const char *name, const char *status)
+{
+	struct stack_want	 w = { name, status };
+
+	return (t_until(t, stack_pred, &w));
+}
+
+/* The hold of app's env: its status ("none" when not held) and whether
+ * an action is under way. */
+static char *
+hold_status(struct t *t, const char *app, int *action)
+{
+	struct store_stack_hold	*h = NULL;
+	char			*s;
+
+	if (action != NULL)
+		*action = 0;
+	if (store_stack_hold_get(t->store, app, "int", &h, NULL) != 0)
+		return (xstrdup("none"));
+	s = xstrdup(h->stack_status);
+	if (action != NULL)
+		*action = h->action != NULL;
+	store_stack_hold_free(h);
+	return (s);
+}
+
+struct hold_want {
+	const char	*app;
+	const char	*status;
+};
+
+static int
+hold_pred(struct t *t, void *arg)
+{
+	struct hold_want	*w = arg;
+	char			*s = hold_status(t, w->app, NULL);
+	int			 ok = strcmp(s, w->status) == 0;
+
+	free(s);
+	return (ok);
+}
+
+static int
+wait_hold(struct t *t, const char *app, const char *status)
+{
+	struct hold_want	 w = { app, status };
+
+	return (t_until(t, hold_pred, &w));
+}
+
+struct reason_want {
+	int64_t		 run;
+	const char	*text;
+};
+
+static int
+reason_pred(struct t *t, void *arg)
+{
+	struct reason_want	*w = arg;
+	char			*s = stage_reason(t, w->run, "int");
+	int			 ok = strstr(s, w->text) != NULL;
+
+	free(s);
+	return (ok);
+}
+
+static int
+audit_pred(struct t *t, void *arg)
+{
+	struct reason_want	*w = arg;
+
+	return (audit_has(t, w->run, w->text));
+}
+
+/* An operator's action on app's int stack. */
+static int
+stack_act(struct t *t, enum engine_action_kind kind, const char *app,
+    const char *user, const char *comment, const char *skip, char **cause)
+{
+	struct engine_action	 a;
+	const char		*skips[1];
+
+	memset(&a, 0, sizeof a);
+	a.kind = kind;
+	a.app = app;
+	a.env = "int";
+	a.comment = comment;
+	a.actor = *as(user);
+	if (skip != NULL) {
+		skips[0] = skip;
+		a.skip = skips;
+		a.nskip = 1;
+	}
+	return (engine_act(t->engine, &a, cause));
+}
+
+/* Another tool's CREATE change set on a stack of app "emptyexp": the
+ * stack is made, REVIEW_IN_PROGRESS, by someone else. */
+static int
+manual_create(struct t *t, const char *stack)
+{
+	const struct config_app			*app;
+	struct cfn_create_change_set_input	 in;
+	struct cfn_parameter_input		 params[2];
+	struct manual				 m;
+	struct aws_creds			*creds;
+	char					*tpl, *cause = NULL;
+
+	app = config_find_app(t->config, "emptyexp");
+	creds = aws_context_env_creds(t->aws, app, &app->environments[0],
+	    &cause);
+	tpl = xasprintf(TEMPLATE_FMT, "other", "other");
+	params[0] = (struct cfn_parameter_input){ "ImageTag", "0.1", 0 };
+	params[1] = (struct cfn_parameter_input){ "Environment", "int", 0 };
+	memset(&in, 0, sizeof in);
+	in.stack_name = stack;
+	in.change_set_name = "another-tool";
+	in.type = CFN_CHANGE_SET_CREATE;
+	in.template_body = tpl;
+	in.parameters = params;
+	in.nparameters = 2;
+	memset(&m, 0, sizeof m);
+	if (creds == NULL || cfn_create_change_set(aws_context_client(t->aws),
+	    creds, "eu-west-1", &in, manual_ref_cb, &m, &cause) == NULL ||
+	    !t_until(t, manual_pred, &m))
+		m.ok = 0;
+	if (cause != NULL)
+		tap_diag("manual create: %s", cause);
+	free(cause);
+	free(tpl);
+	return (m.ok);
+}
+
 /* --- Scenarios ----------------------------------------------------------- */
 
 static void
@@ -1082,12 +1264,16 @@ test_supersede(struct t *t)
 	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL),
 	    "supersede: the first run awaits approval");
 	fakeaws_control(&t->fake, "DELETE", "/_fake/calls", NULL, NULL);
+	/* DeleteChangeSet is asynchronous and may end DELETE_FAILED: the
+	   newer run goes on all the same. */
+	fakeaws_control(&t->fake, "POST", "/_fake/cfn/fail-delete-change-set",
+	    "{\"count\": 1}", NULL);
 	b = t_submit(t, t_release(t, "sup", "1.0.1", "sup"));
 	ok(wait_run(t, a, STORE_RUN_SUPERSEDED) &&
 	    wait_stage(t, a, "int", STORE_STAGE_SUPERSEDED),
 	    "supersede: a newer release supersedes it");
 	ok(t_until(t, deleted_pred, NULL),
-	    "supersede: its change set is deleted");
+	    "supersede: its change set's deletion is asked for");
 	ok(wait_stage(t, b, "int", STORE_STAGE_AWAITING_APPROVAL),
 	    "supersede: the newer run awaits approval");
 	ok(deploy_one(t, b), "supersede: the newer run deploys");
@@ -1299,6 +1485,391 @@ test_deploy_timeout(struct t *t)
 	ok(strstr(reason, "deploy_timeout") != NULL, "timeout: reason %s",
 	    reason);
 	free(reason);
+}
+
+/*
+ * A rollback that fails: the stage fails with every failed resource, the
+ * environment is held, the next run waits instead of failing, and an
+ * operator's continue-rollback (ContinueUpdateRollback, waited on,
+ * audited) lets it go on.
+ */
+static void
+test_rollback_failed(struct t *t)
+{
+	struct store_stack_holds	*l = NULL;
+	char				*reason, *cause = NULL, *st;
+	int64_t				 a, b;
+	int				 rc, action;
+
+	a = t_submit(t, t_release(t, "stuck", "1.0.0", "stuck"));
+	ok(deploy_one(t, a), "stuck: the first release deploys");
+	fakeaws_control(&t->fake, "POST", "/_fake/cfn/fail-resource",
+	    "{\"logical_id\": \"Service\", \"stack\": \"stuck-int\", "
+	    "\"reason\": \"tasks failed to start\"}", NULL);
+	fakeaws_control(&t->fake, "POST", "/_fake/cfn/fail-rollback",
+	    "{\"logical_id\": \"Service\", \"stack\": \"stuck-int\", "
+	    "\"reason\": \"old tasks do not stabilise\", \"count\": 2}",
+	    NULL);
+	a = t_submit(t, t_release(t, "stuck", "1.0.1", "stuck"));
+	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL) &&
+	    approve(t, a, "int", "alice") == 0 &&
+	    wait_run(t, a, STORE_RUN_FAILED), "stuck: the update fails");
+	reason = stage_reason(t, a, "int");
+	ok(strstr(reason, "UPDATE_ROLLBACK_FAILED") != NULL &&
+	    strstr(reason, "tasks failed to start") != NULL &&
+	    strstr(reason, "old tasks do not stabilise") != NULL &&
+	    strstr(reason, "tasks failed to start") <
+	    strstr(reason, "old tasks do not stabilise") &&
+	    strstr(reason, "shipgatectl continue-rollback stuck int") != NULL,
+	    "stuck: the stage names the failed resources, the first first, "
+	    "and what to do: %s", reason);
+	free(reason);
+	st = hold_status(t, "stuck", NULL);
+	ok(strcmp(st, "UPDATE_ROLLBACK_FAILED") == 0,
+	    "stuck: the environment is held (%s)", st);
+	free(st);
+	ok(store_stack_holds(t->store, NULL, &l, NULL) == 0 && l->n == 1 &&
+	    strcmp(l->v[0]->app, "stuck") == 0 && l->v[0]->run_id == a,
+	    "stuck: listed with the run that found it");
+	store_stack_holds_free(l);
+
+	b = t_submit(t, t_release(t, "stuck", "1.0.2", "stuck"));
+	ok(t_until(t, reason_pred, &(struct reason_want){ b,
+	    "waiting: stack stuck-int is stuck in UPDATE_ROLLBACK_FAILED" }),
+	    "stuck: the next run waits, saying why");
+	t_spin(t, 300);
+	ok(want_pred(t, &(struct want){ b, "int", STORE_STAGE_PENDING, -1 })
+	    && want_pred(t, &(struct want){ b, NULL, STORE_RUN_RUNNING, -1 }),
+	    "stuck: and does not fail");
+
+	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "stuck", "alice",
+	    "go", NULL, &cause);
+	ok(rc == ENGINE_EFORBIDDEN, "continue-rollback: operators only "
+	    "(%s)", cause);
+	free(cause);
+	cause = NULL;
+	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "stuck", "dave", " ",
+	    NULL, &cause);
+	ok(rc == ENGINE_EINVAL, "continue-rollback: a comment is required "
+	    "(%s)", cause);
+	free(cause);
+	cause = NULL;
+	rc = stack_act(t, ENGINE_DELETE_FAILED_STACK, "stuck", "dave",
+	    "bin it", NULL, &cause);
+	ok(rc == ENGINE_ECONFLICT && strstr(cause, "continue-rollback") !=
+	    NULL, "delete-failed-stack: not for UPDATE_ROLLBACK_FAILED (%s)",
+	    cause);
+	free(cause);
+	cause = NULL;
+	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "stuck", "dave",
+	    "the old tasks were fixed by hand", "Bad$Id", &cause);
+	ok(rc == ENGINE_EINVAL, "continue-rollback: a skip must be a logical "
+	    "id (%s)", cause);
+	free(cause);
+
+	/* The first try fails again (count 2): the hold stays. */
+	cause = NULL;
+	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "stuck", "dave",
+	    "the old tasks were fixed by hand", NULL, &cause);
+	ok(rc == 0, "continue-rollback: dave asks (%s)",
+	    cause != NULL ? cause : "ok");
+	free(cause);
+	cause = NULL;
+	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "stuck", "dave",
+	    "again", NULL, &cause);
+	ok(rc == ENGINE_ECONFLICT, "continue-rollback: one at a time (%s)",
+	    cause);
+	free(cause);
+	ok(t_until(t, audit_pred, &(struct reason_want){ a,
+	    "continue-rollback failed" }),
+	    "continue-rollback: the first try fails again, audited");
+	st = hold_status(t, "stuck", &action);
+	ok(strcmp(st, "UPDATE_ROLLBACK_FAILED") == 0 && !action,
+	    "continue-rollback: still held, nothing under way (%s)", st);
+	free(st);
+	ok(want_pred(t, &(struct want){ b, "int", STORE_STAGE_PENDING, -1 }),
+	    "continue-rollback: the run still waits");
+
+	/* Skipping the service, it completes. */
+	cause = NULL;
+	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "stuck", "dave",
+	    "skip the service, fixed by hand", "Service", &cause);
+	ok(rc == 0, "continue-rollback --skip Service (%s)",
+	    cause != NULL ? cause : "ok");
+	free(cause);
+	ok(wait_hold(t, "stuck", "none"), "continue-rollback: waited on "
+	    "until done, the hold goes");
+	st = fake_stack_status(t, "stuck-int");
+	ok(strcmp(st, "UPDATE_ROLLBACK_COMPLETE") == 0,
+	    "continue-rollback: the stack is %s", st);
+	free(st);
+	ok(fake_calls(t, "cloudformation", "ContinueUpdateRollback") == 2,
+	    "continue-rollback: two ContinueUpdateRollback calls");
+	ok(t_until(t, audit_pred, &(struct reason_want){ a,
+	    "continue-rollback done" }) && audit_has(t, a, "skipping Service"),
+	    "continue-rollback: the request and the end are audited");
+	ok(deploy_one(t, b), "stuck: the waiting run goes on and deploys");
+}
+
+static int
+failed_again_pred(struct t *t, void *arg)
+{
+	json_t	*j;
+	char	*st;
+	int	 ok;
+
+	(void)arg;
+	j = fake_json(t, "GET", "/_fake/state", NULL);
+	ok = json_array_size(json_object_get(json_object_get(j,
+	    "cloudformation"), "fail_rollbacks")) == 0;
+	json_decref(j);
+	st = fake_stack_status(t, "stuck-int");
+	ok = ok && strcmp(st, "UPDATE_ROLLBACK_FAILED") == 0;
+	free(st);
+	return (ok);
+}
+
+/*
+ * shipgated stops just after sending ContinueUpdateRollback, and the
+ * rollback fails again meanwhile: the next engine sends the same request
+ * (CloudFormation takes it as the one it had), sees the stack still
+ * UPDATE_ROLLBACK_FAILED without progress, and after a few looks records
+ * the failure; the environment stays held, nothing under way.
+ */
+static void
+test_rollback_failed_restart(struct t *t)
+{
+	struct reason_want	 w;
+	char			*st, *cause = NULL;
+	int64_t			 a;
+	int			 action, n, rc;
+
+	a = t_submit(t, t_release(t, "stuck", "1.0.0", "stuck"));
+	ok(deploy_one(t, a), "restart: the first release deploys");
+	fakeaws_control(&t->fake, "POST", "/_fake/cfn/fail-resource",
+	    "{\"logical_id\": \"Service\", \"stack\": \"stuck-int\"}",
+	    NULL);
+	fakeaws_control(&t->fake, "POST", "/_fake/cfn/fail-rollback",
+	    "{\"logical_id\": \"Service\", \"stack\": \"stuck-int\", "
+	    "\"count\": 2}", NULL);
+	a = t_submit(t, t_release(t, "stuck", "1.0.1", "stuck"));
+	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL) &&
+	    approve(t, a, "int", "alice") == 0 &&
+	    wait_run(t, a, STORE_RUN_FAILED) &&
+	    wait_hold(t, "stuck", "UPDATE_ROLLBACK_FAILED"),
+	    "restart: the rollback fails, the environment is held");
+	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "stuck", "dave",
+	    "try again", NULL, &cause);
+	ok(rc == 0, "restart: continue-rollback asked (%s)",
+	    cause != NULL ? cause : "ok");
+	free(cause);
+	for (n = 0; n < 2000 && fake_calls(t, "cloudformation",
+	    "ContinueUpdateRollback") == 0; n++)
+		t_spin(t, 5);
+	t_engine_stop(t);
+	ok(fake_calls(t, "cloudformation", "ContinueUpdateRollback") == 1,
+	    "restart: sent, then the engine stops");
+	/* The fake goes on: the rollback fails again while nobody looks
+	   (the injected rule used up, the stack stuck again). */
+	ok(t_until(t, failed_again_pred, NULL),
+	    "restart: meanwhile the rollback fails again");
+	ok(t_engine_start(t) == 0, "restart: the engine starts again");
+	w = (struct reason_want){ a, "continue-rollback failed" };
+	ok(t_until(t, audit_pred, &w), "restart: the failure is found and "
+	    "audited");
+	st = hold_status(t, "stuck", &action);
+	ok(strcmp(st, "UPDATE_ROLLBACK_FAILED") == 0 && !action,
+	    "restart: still held, nothing under way (%s)", st);
+	free(st);
+	ok(fake_calls(t, "cloudformation", "ContinueUpdateRollback") == 2,
+	    "restart: the same request sent again, once");
+	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "stuck", "dave",
+	    "and again", NULL, &cause);
+	ok(rc == 0 && wait_hold(t, "stuck", "none"),
+	    "restart: a new request (a new token) completes the rollback");
+	free(cause);
+}
+
+/*
+ * A first deployment that fails leaves its stack in ROLLBACK_COMPLETE:
+ * held; delete-failed-stack deletes it (waited on), and the next run
+ * creates it again.
+ */
+static void
+test_first_deploy_failed(struct t *t)
+{
+	char	*reason, *cause = NULL, *st;
+	int64_t	 a, b;
+	int	 rc;
+
+	fakeaws_control(&t->fake, "POST", "/_fake/cfn/fail-resource",
+	    "{\"logical_id\": \"Service\", \"stack\": "
+	    "\"firstfail-int\", \"reason\": \"no capacity\"}", NULL);
+	a = t_submit(t, t_release(t, "firstfail", "1.0.0", "firstfail"));
+	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL) &&
+	    approve(t, a, "int", "alice") == 0 &&
+	    wait_run(t, a, STORE_RUN_FAILED),
+	    "first deployment: it fails");
+	reason = stage_reason(t, a, "int");
+	ok(strstr(reason, "ROLLBACK_COMPLETE") != NULL &&
+	    strstr(reason, "Service (AWS::ECS::Service) CREATE_FAILED: no "
+	    "capacity") != NULL && strstr(reason, "shipgatectl "
+	    "delete-failed-stack firstfail int") != NULL,
+	    "first deployment: the reason, and the way out: %s", reason);
+	free(reason);
+	ok(wait_hold(t, "firstfail", "ROLLBACK_COMPLETE"),
+	    "first deployment: the environment is held");
+	b = t_submit(t, t_release(t, "firstfail", "1.0.1", "firstfail"));
+	ok(t_until(t, reason_pred, &(struct reason_want){ b,
+	    "delete-failed-stack firstfail int" }),
+	    "first deployment: the next run waits, saying what to do");
+	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "firstfail", "dave",
+	    "try", NULL, &cause);
+	ok(rc == ENGINE_ECONFLICT && strstr(cause, "delete-failed-stack") !=
+	    NULL, "continue-rollback does not apply (%s)", cause);
+	free(cause);
+	cause = NULL;
+	rc = stack_act(t, ENGINE_DELETE_FAILED_STACK, "firstfail", "dave",
+	    "capacity fixed", "Service", &cause);
+	ok(rc == ENGINE_EINVAL, "delete-failed-stack skips nothing (%s)",
+	    cause);
+	free(cause);
+	cause = NULL;
+	rc = stack_act(t, ENGINE_DELETE_FAILED_STACK, "firstfail", "carol",
+	    "capacity fixed", NULL, &cause);
+	ok(rc == ENGINE_EFORBIDDEN, "delete-failed-stack: operators only "
+	    "(%s)", cause);
+	free(cause);
+	cause = NULL;
+	rc = stack_act(t, ENGINE_DELETE_FAILED_STACK, "firstfail", "dave",
+	    "capacity fixed", NULL, &cause);
+	ok(rc == 0, "delete-failed-stack: dave asks (%s)",
+	    cause != NULL ? cause : "ok");
+	free(cause);
+	/* shipgated stops at once (a crash, a restart): the action was
+	   recorded before anything was sent, the new engine carries it
+	   out. */
+	t_engine_stop(t);
+	st = hold_status(t, "firstfail", &rc);
+	ok(strcmp(st, "ROLLBACK_COMPLETE") == 0 && rc,
+	    "delete-failed-stack: recorded, under way when the engine stops");
+	free(st);
+	ok(t_engine_start(t) == 0, "the engine starts again");
+	ok(wait_hold(t, "firstfail", "none"),
+	    "delete-failed-stack: waited on, the hold goes");
+	ok(fake_calls(t, "cloudformation", "DeleteStack") >= 1 &&
+	    t_until(t, audit_pred, &(struct reason_want){ a,
+	    "delete-failed-stack done" }),
+	    "delete-failed-stack: DeleteStack called, audited");
+	ok(deploy_one(t, b), "first deployment: the next run creates the "
+	    "stack again and deploys");
+	st = fake_stack_status(t, "firstfail-int");
+	ok(strcmp(st, "CREATE_COMPLETE") == 0, "the new stack is %s", st);
+	free(st);
+}
+
+/*
+ * A change set made OBSOLETE by an update from elsewhere after it was
+ * approved: a new change set, approval asked again (the old approval
+ * does not count for it).
+ */
+static void
+test_obsolete(struct t *t)
+{
+	struct want	 w;
+	char		*first, *second;
+	int64_t		 a;
+
+	a = t_submit(t, t_release(t, "obs", "1.0.0", "obs"));
+	ok(deploy_one(t, a), "obsolete: the stack is created");
+	a = t_submit(t, t_release(t, "obs", "1.0.1", "obs"));
+	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL),
+	    "obsolete: a change set awaits approval");
+	first = stage_change_set(t, a, "int");
+	fakeaws_control(&t->fake, "POST", "/_fake/cfn/update-stack",
+	    "{\"account\": \"111111111111\", \"stack\": \"obs-int\"}",
+	    NULL);
+	ok(wait_stack_status(t, "obs-int", "UPDATE_COMPLETE"),
+	    "obsolete: the stack is updated from elsewhere");
+	approve(t, a, "int", "alice");
+	w = (struct want){ a, "int", STORE_STAGE_AWAITING_APPROVAL, 1 };
+	ok(t_until(t, want_pred, &w),
+	    "obsolete: recreated as a new attempt, approval asked again");
+	second = stage_change_set(t, a, "int");
+	ok(first != NULL && second != NULL && strcmp(first, second) != 0,
+	    "obsolete: a new change set");
+	free(first);
+	free(second);
+	ok(audit_has(t, a, "is no longer executable (the stack changed): "
+	    "recreated as"), "obsolete: recorded in the audit log");
+	t_spin(t, 300);
+	ok(want_pred(t, &w), "obsolete: the old approval is not reused");
+	approve(t, a, "int", "alice");
+	ok(wait_run(t, a, STORE_RUN_SUCCEEDED), "obsolete: then deploys");
+}
+
+/*
+ * A first release rejected, and one superseded: the empty stack their
+ * CREATE change set made (REVIEW_IN_PROGRESS) is deleted, and the next
+ * release starts clean.
+ */
+static void
+test_empty_stack(struct t *t)
+{
+	char	*cause = NULL, *st;
+	int64_t	 a, b;
+	int	 rc;
+
+	a = t_submit(t, t_release(t, "empty", "1.0.0", "empty"));
+	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL) &&
+	    wait_stack_status(t, "empty-int", "REVIEW_IN_PROGRESS"),
+	    "empty stack: the first change set made its stack");
+	rc = engine_reject(t->engine, a, "int", as("alice"), "not this one",
+	    &cause);
+	ok(rc == 0, "empty stack: rejected");
+	free(cause);
+	ok(wait_run(t, a, STORE_RUN_REJECTED) &&
+	    wait_stack_status(t, "empty-int", "DELETE_COMPLETE"),
+	    "empty stack: deleted after the rejection");
+	ok(t_until(t, audit_pred, &(struct reason_want){ a,
+	    "delete empty stack" }), "empty stack: audited");
+
+	/* Superseded: the newer run waits for the clean-up, then goes. */
+	a = t_submit(t, t_release(t, "empty", "1.0.1", "empty"));
+	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL),
+	    "empty stack: another first release awaits approval");
+	b = t_submit(t, t_release(t, "empty", "1.0.2", "empty"));
+	ok(wait_run(t, a, STORE_RUN_SUPERSEDED), "empty stack: superseded");
+	ok(deploy_one(t, b), "empty stack: the newer release deploys");
+	ok(fake_calls(t, "cloudformation", "DeleteStack") >= 1,
+	    "empty stack: DeleteStack was called");
+
+	/* Expired: the same. */
+	a = t_submit(t, t_release(t, "emptyexp", "1.0.0", "emptyexp"));
+	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL) &&
+	    wait_stack_status(t, "emptyexp-int", "REVIEW_IN_PROGRESS"),
+	    "empty stack: a first release awaits approval");
+	t->offset += 2 * 3600 * 1000;	/* past approval_timeout: 1h */
+	engine_wake(t->engine);
+	ok(wait_run(t, a, STORE_RUN_EXPIRED) &&
+	    wait_stack_status(t, "emptyexp-int", "DELETE_COMPLETE"),
+	    "empty stack: deleted after the approval expired");
+	t->offset -= 2 * 3600 * 1000;
+
+	/* A stack shipgate did not make is never deleted: a REVIEW_IN_PROGRESS
+	   stack there before the first run (another tool's change set). */
+	ok(manual_create(t, "emptyexp-int"), "empty stack: another tool's "
+	    "change set makes the stack");
+	a = t_submit(t, t_release(t, "emptyexp", "1.0.1", "emptyexp"));
+	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL),
+	    "empty stack: a release awaits approval on it");
+	ok(engine_reject(t->engine, a, "int", as("alice"), "no", NULL) == 0 &&
+	    wait_run(t, a, STORE_RUN_REJECTED), "empty stack: rejected");
+	t_spin(t, 500);
+	st = fake_stack_status(t, "emptyexp-int");
+	ok(strcmp(st, "REVIEW_IN_PROGRESS") == 0,
+	    "empty stack: a stack shipgate did not make stays (%s)", st);
+	free(st);
 }
 
 static void
@@ -1657,6 +2228,11 @@ main(void)
 		{ "unreadable not found", test_unreadable_not_found },
 		{ "deploy timeout", test_deploy_timeout },
 		{ "stale", test_stale },
+		{ "rollback failed", test_rollback_failed },
+		{ "rollback failed, restart", test_rollback_failed_restart },
+		{ "first deployment failed", test_first_deploy_failed },
+		{ "obsolete", test_obsolete },
+		{ "empty stack", test_empty_stack },
 		{ "restart", test_restart },
 		{ "promotion", test_promotion },
 		{ "large template", test_large_template },

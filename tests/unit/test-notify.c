@@ -884,6 +884,193 @@ test_retry_and_give_up(struct t *t)
 	fakeaws_control(&t->fake, "DELETE", "/_fake/faults", NULL, NULL);
 }
 
+/* The Message-ID header of the fake's message i (into buf). */
+static const char *
+mail_message_id(json_t *mail, size_t i, char *buf, size_t len)
+{
+	const char	*raw, *p;
+	size_t		 n;
+
+	raw = jstr(json_array_get(mail, i), "raw");
+	if ((p = strstr(raw, "Message-ID: ")) == NULL)
+		return ("");
+	p += strlen("Message-ID: ");
+	n = strcspn(p, "\r\n");
+	snprintf(buf, len, "%.*s", (int)n, p);
+	return (buf);
+}
+
+/*
+ * The chaos campaign's duplicates (issue 13): SES took the message and
+ * its reply was cut or garbled after the 200.  Such a send is sent, once;
+ * a reply lost whole (the connection dropped after SES took it) is the
+ * one case left that sends again, and then as the same message (same
+ * Message-ID).
+ */
+static void
+test_reply_lost(struct t *t)
+{
+	static const struct {
+		const char	*mode;
+		const char	*actor;
+	} cases[] = {
+		{ "\"mode\": \"truncate\"", "carol" },
+		{ "\"mode\": \"malformed\"", "dave" },
+	};
+	struct notify_cause	 nc;
+	json_t			*mail;
+	char			 key[128], rule[256], a[160], b[160];
+	size_t			 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		fakeaws_control(&t->fake, "DELETE", "/_fake/mail", NULL, NULL);
+		snprintf(rule, sizeof rule, "{\"service\": \"ses\", "
+		    "\"operation\": \"SendEmail\", %s, \"count\": 1}",
+		    cases[i].mode);
+		fakeaws_control(&t->fake, "POST", "/_fake/faults", rule, NULL);
+		memset(&nc, 0, sizeof nc);
+		nc.event = "approved";
+		nc.run_id = t->run_id;
+		nc.stage_id = t->stage_stg;
+		nc.actor = cases[i].actor;
+		queue(t, t->config, &nc);
+		notify_wake(t->notify);
+		snprintf(key, sizeof key, "approved stage=%lld attempt=0 by=%s",
+		    (long long)t->stage_stg, cases[i].actor);
+		ok(wait_row(t, key, "sent", 1), "%s after SES took it: marked "
+		    "sent at the first attempt", cases[i].mode);
+		t->offset += 2 * 3600 * 1000;	/* past any backoff */
+		notify_wake(t->notify);
+		spin(t, 300);
+		mail = fake_mail(t);
+		is_int((long long)json_array_size(mail), 1, "%s: SES got the "
+		    "message once", cases[i].mode);
+		json_decref(mail);
+		fakeaws_control(&t->fake, "DELETE", "/_fake/faults", NULL,
+		    NULL);
+	}
+
+	/* The reply lost whole: at least once, so twice, the same message. */
+	fakeaws_control(&t->fake, "DELETE", "/_fake/mail", NULL, NULL);
+	fakeaws_control(&t->fake, "POST", "/_fake/faults", "{\"service\": "
+	    "\"ses\", \"operation\": \"SendEmail\", \"mode\": \"drop\", "
+	    "\"after\": true, \"count\": 1}", NULL);
+	memset(&nc, 0, sizeof nc);
+	nc.event = "checks_failed";
+	nc.run_id = t->run_id;
+	nc.stage_id = t->stage_stg;
+	queue(t, t->config, &nc);
+	notify_wake(t->notify);
+	snprintf(key, sizeof key, "checks_failed stage=%lld attempt=0",
+	    (long long)t->stage_stg);
+	/* Sent again by the outbox's retry, or at once by curl itself
+	   when the dropped connection was one it reused. */
+	spin(t, 300);
+	t->offset += 2 * 3600 * 1000;
+	notify_wake(t->notify);
+	ok(wait_row(t, key, "sent", -1), "connection dropped after SES took "
+	    "it: sent again");
+	mail = fake_mail(t);
+	is_int((long long)json_array_size(mail), 2, "SES got it twice (no "
+	    "idempotency token: the one duplicate left)");
+	ok(json_array_size(mail) == 2 && *mail_message_id(mail, 0, a,
+	    sizeof a) != '\0' && strcmp(a, mail_message_id(mail, 1, b,
+	    sizeof b)) == 0, "shipgate sent the same message: one Message-ID "
+	    "(%s; real SES would replace it)", a);
+	json_decref(mail);
+	fakeaws_control(&t->fake, "DELETE", "/_fake/faults", NULL, NULL);
+}
+
+/*
+ * No send while a storage fault is set: a message sent then could not be
+ * marked, and would go again after a kill -9.  It goes once the fault
+ * clears (the syncer's probe; here by hand), without a wake.
+ */
+static void
+test_storage_fault(struct t *t)
+{
+	struct notify_cause	 nc;
+	struct store_outbox_row	*r;
+	json_t			*mail;
+	char			 key[128];
+
+	fakeaws_control(&t->fake, "DELETE", "/_fake/mail", NULL, NULL);
+	memset(&nc, 0, sizeof nc);
+	nc.event = "rejected";
+	nc.run_id = t->run_id;
+	nc.stage_id = t->stage_int;
+	nc.actor = "dave";
+	is_int(queue(t, t->config, &nc), 0, "a message queued");
+	store_fault_set("cannot write: database or disk is full (test)");
+	notify_wake(t->notify);
+	spin(t, 500);
+	snprintf(key, sizeof key, "rejected stage=%lld attempt=0 by=dave",
+	    (long long)t->stage_int);
+	r = row_by_key(t, key);
+	ok(r != NULL && strcmp(r->status, "pending") == 0 && r->attempts == 0,
+	    "storage fault: the message waits, not tried");
+	row_free(r);
+	mail = fake_mail(t);
+	is_int((long long)json_array_size(mail), 0, "storage fault: nothing "
+	    "sent");
+	json_decref(mail);
+	store_fault_clear();
+	ok(wait_row(t, key, "sent", 1), "the fault cleared: sent");
+	mail = fake_mail(t);
+	is_int((long long)json_array_size(mail), 1, "once");
+	json_decref(mail);
+}
+
+/*
+ * A stop waits for the answer of a send in flight (SES slow by 1 s), so
+ * the message is marked sent rather than sent again after the restart.
+ */
+static void
+test_stop_waits(struct t *t)
+{
+	struct notify_cause	 nc;
+	struct store_outbox_row	*r;
+	json_t			*mail;
+	char			 key[128], *cause = NULL;
+	int			 done = 0;
+
+	fakeaws_control(&t->fake, "DELETE", "/_fake/mail", NULL, NULL);
+	fakeaws_control(&t->fake, "POST", "/_fake/faults", "{\"service\": "
+	    "\"ses\", \"operation\": \"SendEmail\", \"mode\": \"delay\", "
+	    "\"delay\": 1.0, \"count\": 1}", NULL);
+	memset(&nc, 0, sizeof nc);
+	nc.event = "approved";
+	nc.run_id = t->run_id;
+	nc.stage_id = t->stage_int;
+	nc.actor = "carol";
+	queue(t, t->config, &nc);
+	notify_wake(t->notify);
+	spin(t, 200);			/* the send is in flight */
+	notify_stop(t->notify, set_cb, &done);
+	while (!done)
+		uv_run(&t->loop, UV_RUN_ONCE);
+	t->notify = NULL;
+	snprintf(key, sizeof key, "approved stage=%lld attempt=0 by=carol",
+	    (long long)t->stage_int);
+	r = row_by_key(t, key);
+	ok(r != NULL && strcmp(r->status, "sent") == 0, "stopped with a send "
+	    "in flight: its answer was waited for, the row is sent (%s)",
+	    r != NULL ? r->status : "no row");
+	row_free(r);
+	mail = fake_mail(t);
+	is_int((long long)json_array_size(mail), 1, "SES got it once");
+	json_decref(mail);
+	fakeaws_control(&t->fake, "DELETE", "/_fake/faults", NULL, NULL);
+	/* The restart sends nothing more. */
+	t->notify = notify_new(&t->loop, t->store, t->aws, t->config);
+	is_int(notify_start(t->notify, &cause), 0, "notify started again");
+	spin(t, 300);
+	mail = fake_mail(t);
+	is_int((long long)json_array_size(mail), 1, "nothing sent again "
+	    "after the restart");
+	json_decref(mail);
+}
+
 /* The reminders of this stage in the outbox; the last key in last. */
 static int
 count_reminders(struct t *t, char *last, size_t lastsz)
@@ -1306,6 +1493,9 @@ main(void)
 	test_ses(&T);
 	test_reminders(&T);
 	test_retry_and_give_up(&T);
+	test_reply_lost(&T);
+	test_storage_fault(&T);
+	test_stop_waits(&T);
 	test_smtp(&T);
 	test_crash(&T);
 	test_invalid_release(&T);

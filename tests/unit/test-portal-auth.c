@@ -35,7 +35,8 @@ load(const char *hash)
 	    "public_url: http://127.0.0.1:8080\n"
 	    "database: /nonexistent/x.db\n"
 	    "control_socket: /nonexistent/c.sock\n"
-	    "trusted_proxies: [10.0.0.1, \"::1\"]\n"
+	    "trusted_proxies: [10.0.0.1, \"::1\", 192.168.4.0/22, "
+	    "\"fd00:ab::/32\"]\n"
 	    "identity_header: X-Forwarded-Email\n"
 	    "aws: {region: eu-west-1}\n"
 	    "portal: {session_idle_timeout: 1h, session_lifetime: 24h}\n"
@@ -384,6 +385,15 @@ test_proxy(const struct config *c)
 	    "IPv4 mapped into IPv6");
 	ok(!portal_auth_proxy_trusted(c, "10.0.0.2"), "another address");
 	ok(!portal_auth_proxy_trusted(c, "garbage"), "not an address");
+	ok(portal_auth_proxy_trusted(c, "192.168.7.200") &&
+	    portal_auth_proxy_trusted(c, "192.168.4.0"),
+	    "an address in a trusted IPv4 network (/22)");
+	ok(!portal_auth_proxy_trusted(c, "192.168.8.1") &&
+	    !portal_auth_proxy_trusted(c, "192.168.3.255"),
+	    "an address just outside it");
+	ok(portal_auth_proxy_trusted(c, "fd00:ab:9::1") &&
+	    !portal_auth_proxy_trusted(c, "fd00:ac::1"),
+	    "an IPv6 network (/32)");
 	u = portal_auth_proxy_user(c, "10.0.0.1", "alice@x.example");
 	ok(u != NULL && strcmp(u->name, "alice") == 0,
 	    "the e-mail names alice (case-insensitive)");

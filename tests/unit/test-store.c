@@ -972,6 +972,100 @@ test_states(struct store *s)
 	free(cause);
 }
 
+/* Stuck stacks (sql/007): hold, action, its end, release. */
+static void
+test_stack_holds(struct store *s)
+{
+	struct store_stack_hold		*h = NULL;
+	struct store_stack_holds	*l = NULL;
+	struct store_run		*run = NULL;
+	char				*cause = NULL;
+	int64_t				 run_id;
+	int				 rc, created = -1;
+
+	run_id = make_run(s, "holds", "1.0", "carol", NULL);
+	rc = store_stack_hold_get(s, "holds", "int", &h, &cause);
+	ok(rc == STORE_ENOTFOUND && h == NULL, "no hold at first (%s)", cause);
+	free(cause);
+	ok(store_stack_hold_set(s, "holds", "int", "holds-int",
+	    "UPDATE_ROLLBACK_FAILED", "Service: no", run_id, NULL) == 0 &&
+	    store_stack_hold_get(s, "holds", "int", &h, NULL) == 0 &&
+	    strcmp(h->stack_status, "UPDATE_ROLLBACK_FAILED") == 0 &&
+	    h->run_id == run_id && h->action == NULL && h->since != 0,
+	    "a hold is recorded with its run");
+	store_stack_hold_free(h);
+	h = NULL;
+	ok(store_stack_hold_action(s, "holds", "int", "continue-rollback",
+	    "dave", "fixed", "Service Task", NULL) == 0,
+	    "an action is recorded on it");
+	cause = NULL;
+	rc = store_stack_hold_action(s, "holds", "int", "continue-rollback",
+	    "erin", "again", NULL, &cause);
+	ok(rc == STORE_ECONFLICT, "a second action is a conflict (%s)",
+	    cause);
+	free(cause);
+	cause = NULL;
+	rc = store_stack_hold_action(s, "holds", "stg", "continue-rollback",
+	    "erin", "x", NULL, &cause);
+	ok(rc == STORE_ECONFLICT, "so is an action where nothing is held "
+	    "(%s)", cause);
+	free(cause);
+	ok(store_stack_hold_get(s, "holds", "int", &h, NULL) == 0 &&
+	    strcmp(h->action, "continue-rollback") == 0 &&
+	    strcmp(h->action_by, "dave") == 0 &&
+	    strcmp(h->action_skip, "Service Task") == 0 && h->action_at != 0,
+	    "the action reads back");
+	store_stack_hold_free(h);
+	h = NULL;
+	ok(store_stack_hold_action_end(s, "holds", "int", NULL,
+	    "failed again", NULL) == 0 &&
+	    store_stack_hold_get(s, "holds", "int", &h, NULL) == 0 &&
+	    h->action == NULL && strcmp(h->reason, "failed again") == 0 &&
+	    strcmp(h->stack_status, "UPDATE_ROLLBACK_FAILED") == 0,
+	    "its end forgets the action, keeps the hold, new reason");
+	store_stack_hold_free(h);
+	h = NULL;
+	ok(store_stack_hold_set(s, "holds", "int", "holds-int",
+	    "UPDATE_ROLLBACK_FAILED", "again", run_id + 1, NULL) == 0 &&
+	    store_stack_hold_get(s, "holds", "int", &h, NULL) == 0 &&
+	    h->run_id == run_id, "held again: the first finder stays");
+	store_stack_hold_free(h);
+	h = NULL;
+	ok(store_stack_holds(s, NULL, &l, NULL) == 0 && l->n == 1 &&
+	    strcmp(l->v[0]->environment, "int") == 0, "listed");
+	store_stack_holds_free(l);
+	l = NULL;
+	ok(store_stack_holds(s, "other", &l, NULL) == 0 && l->n == 0,
+	    "not under another app");
+	store_stack_holds_free(l);
+	ok(store_stack_hold_clear(s, "holds", "int", NULL) == 0 &&
+	    store_stack_hold_get(s, "holds", "int", &h, NULL) ==
+	    STORE_ENOTFOUND, "cleared");
+
+	store_get_run(s, run_id, &run, NULL);
+	if (run == NULL) {
+		ok(0, "get the run");
+		return;
+	}
+	ok(store_stage_set_reason(s, run->stages[0].id, STORE_STAGE_PENDING,
+	    "waiting: held", NULL) == 0, "a waiting stage's reason is set");
+	ok(store_stage_set_reason(s, run->stages[0].id,
+	    STORE_STAGE_EXECUTING, "not this", NULL) == 0,
+	    "a stage no longer in that state is left alone");
+	ok(store_stage_stack_created(s, run->stages[0].id, &created,
+	    NULL) == 0 && created == 0 && store_stage_set_stack_created(s,
+	    run->stages[0].id, NULL) == 0 && store_stage_stack_created(s,
+	    run->stages[0].id, &created, NULL) == 0 && created == 1,
+	    "a stage's stack made by its change set");
+	store_run_free(run);
+	run = NULL;
+	store_get_run(s, run_id, &run, NULL);
+	ok(run != NULL && strcmp(run->stages[0].reason, "waiting: held") == 0,
+	    "the reason reads back (%s)", run != NULL &&
+	    run->stages[0].reason != NULL ? run->stages[0].reason : "none");
+	store_run_free(run);
+}
+
 static void
 test_approvals(struct store *s)
 {
@@ -1454,6 +1548,7 @@ main(void)
 		test_releases(s);
 		test_states(s);
 		test_approvals(s);
+		test_stack_holds(s);
 		test_sessions(s);
 		store_close(s);
 	} else

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -794,13 +795,6 @@ cs_cb(const struct aws_reply *reply, struct cfn_change_set *cs, void *arg)
 }
 
 static void
-cs_list_cb(const struct aws_reply *reply, struct cfn_change_set_list *l,
-    void *arg)
-{
-	res_reply(arg, reply, l);
-}
-
-static void
 stacks_cb(const struct aws_reply *reply, struct cfn_stack_list *l, void *arg)
 {
 	res_reply(arg, reply, l);
@@ -824,13 +818,6 @@ services_cb(const struct aws_reply *reply, struct ecs_service_list *l,
     void *arg)
 {
 	res_reply(arg, reply, l);
-}
-
-static void
-taskdef_cb(const struct aws_reply *reply, struct ecs_task_definition *td,
-    void *arg)
-{
-	res_reply(arg, reply, td);
 }
 
 /* Runs a started call to its callback; 0 when it started. */
@@ -1089,10 +1076,6 @@ test_errors(struct svc_env *env)
 	ok(r.error == AWS_EAWS && strcmp(r.code, "ChangeSetNotFound") == 0,
 	    "DescribeChangeSet of a missing change set: ChangeSetNotFound "
 	    "(%s)", r.message);
-	CALL(env, &r, cfn_list_change_sets(env->client, NULL, NULL, "nope",
-	    cs_list_cb, &r, &cause));
-	ok(r.error == AWS_EAWS && strcmp(r.code, "ValidationError") == 0,
-	    "ListChangeSets of a missing stack: ValidationError");
 
 	memset(&in, 0, sizeof in);
 	in.stack_name = STACK;
@@ -1152,11 +1135,9 @@ test_scenario(struct svc_env *env)
 	struct cfn_stack_events_bounds	 bounds;
 	struct cfn_change_set		*cs;
 	struct cfn_change_set_ref	*ref;
-	struct cfn_change_set_list	*csl;
 	struct cfn_stack_list		*sl;
 	struct cfn_stack_event_list	*el;
 	struct ecs_service_list		*svl;
-	struct ecs_task_definition	*td;
 	const struct cfn_resource_change *c;
 	const struct cfn_change_detail	*d;
 	const struct ecs_deployment	*dep;
@@ -1173,7 +1154,6 @@ test_scenario(struct svc_env *env)
 	fakeaws_control(&env->fake, "POST", "/_fake/config",
 	    "{\"page_size\": {\"cloudformation:DescribeChangeSet\": 2, "
 	    "\"cloudformation:DescribeStackEvents\": 4, "
-	    "\"cloudformation:ListChangeSets\": 1, "
 	    "\"cloudformation:DescribeStacks\": 1}}", NULL);
 
 	/* A first change set (CREATE) with every input. */
@@ -1256,14 +1236,6 @@ test_scenario(struct svc_env *env)
 	    "CAPABILITY_IAM") == 0, "capabilities as sent");
 	cfn_change_set_free(cs);
 
-	CALL(env, &r, cfn_list_change_sets(env->client, NULL, NULL, STACK,
-	    cs_list_cb, &r, &cause));
-	csl = r.result;
-	ok(csl != NULL && csl->n == 1 && strcmp(csl->v[0].name, "cs-1") == 0 &&
-	    strcmp(csl->v[0].status, "CREATE_COMPLETE") == 0,
-	    "ListChangeSets: cs-1");
-	cfn_change_set_list_free(csl);
-
 	/* Execute; again with the same token; again with another. */
 	CALL(env, &r, cfn_execute_change_set(env->client, NULL, NULL, NULL,
 	    csid, "exec-run-42", done_cb, &r, &cause));
@@ -1310,16 +1282,11 @@ test_scenario(struct svc_env *env)
 		ok(svl->v[0].nevents > 0 && strstr(svl->v[0].events[0].message,
 		    "steady state") != NULL, "events, newest first: %s",
 		    svl->v[0].nevents > 0 ? svl->v[0].events[0].message : "");
-		CALL(env, &r, ecs_describe_task_definition(env->client, NULL,
-		    NULL, svl->v[0].task_definition, taskdef_cb, &r, &cause));
-		td = r.result;
-		ok(td != NULL && td->ncontainers == 1 &&
-		    strcmp(td->containers[0].name, "web") == 0 &&
-		    strcmp(td->containers[0].image, "000000000000.dkr.ecr."
-		    "eu-west-1.amazonaws.com/billing/web:1.0") == 0 &&
-		    strcmp(td->family, "billing-web") == 0 && td->revision == 1,
-		    "the task definition runs the template's image");
-		ecs_task_definition_free(td);
+		ok(svl->v[0].task_definition != NULL &&
+		    strstr(svl->v[0].task_definition, "billing-web:1") != NULL,
+		    "the service runs the template's task definition: %s",
+		    svl->v[0].task_definition != NULL ?
+		    svl->v[0].task_definition : "(none)");
 	}
 	ecs_service_list_free(svl);
 
@@ -1391,10 +1358,19 @@ test_scenario(struct svc_env *env)
 	CALL(env, &r, cfn_delete_change_set(env->client, NULL, NULL, STACK,
 	    "cs-3", done_cb, &r, &cause));
 	is_int(r.error, AWS_OK, "DeleteChangeSet");
-	CALL(env, &r, cfn_describe_change_set(env->client, NULL, NULL, STACK,
-	    "cs-3", cs_cb, &r, &cause));
+	/* Asynchronous, as on AWS: DELETE_PENDING, DELETE_IN_PROGRESS,
+	   then gone. */
+	for (i = 0; i < 500; i++) {
+		CALL(env, &r, cfn_describe_change_set(env->client, NULL, NULL,
+		    STACK, "cs-3", cs_cb, &r, &cause));
+		cfn_change_set_free(r.result);
+		r.result = NULL;
+		if (r.error != AWS_OK)
+			break;
+		usleep(10000);
+	}
 	ok(r.error == AWS_EAWS && strcmp(r.code, "ChangeSetNotFound") == 0,
-	    "the deleted change set: ChangeSetNotFound");
+	    "the deleted change set: ChangeSetNotFound once deleted");
 
 	/* The front ends that refuse the same update at once. */
 	fakeaws_control(&env->fake, "POST", "/_fake/cfn/no-changes",
@@ -1595,19 +1571,6 @@ test_many(struct svc_env *env)
 	    "the fake counted the DescribeChangeSet pages");
 	json_decref(o);
 	free(fr.body);
-
-	/* A second change set on the stack: listed over pages of one. */
-	in.change_set_name = "m2";
-	CALL(env, &r, cfn_create_change_set(env->client, NULL, NULL, &in,
-	    ref_cb, &r, &cause));
-	cfn_change_set_ref_free(r.result);
-	CALL(env, &r, cfn_list_change_sets(env->client, NULL, NULL, "many",
-	    cs_list_cb, &r, &cause));
-	ok(r.result != NULL && ((struct cfn_change_set_list *)r.result)->n ==
-	    2 && strcmp(((struct cfn_change_set_list *)r.result)->v[1].name,
-	    "m2") == 0, "ListChangeSets: both change sets, over pages of one");
-	cfn_change_set_list_free(r.result);
-	res_reset(&r, env);
 
 	/* Every stack, over pages of one. */
 	CALL(env, &r, cfn_describe_stacks(env->client, NULL, NULL, NULL,

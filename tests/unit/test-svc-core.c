@@ -17,6 +17,7 @@
 #include "aws-client.h"
 #include "aws-creds-role.h"
 #include "aws-creds.h"
+#include "aws-op.h"
 #include "aws-sts.h"
 #include "fakeaws.h"
 #include "http.h"
@@ -162,6 +163,8 @@ GOT_CB(head_cb, struct s3_object_info)
 GOT_CB(get_cb, struct s3_object)
 GOT_CB(put_cb, struct s3_put_result)
 GOT_CB(receive_cb, struct sqs_messages)
+GOT_CB(notification_cb, struct s3_notification)
+GOT_CB(attributes_cb, struct sqs_queue_attributes)
 
 static void
 done_cb(const struct aws_reply *r, void *arg)
@@ -608,7 +611,7 @@ test_s3(void)
 	/* Cancelled in flight: one callback, cancelled. */
 	lp.page_size = 1;
 	{
-		struct s3_list	*ls;
+		struct aws_op	*ls;
 		char		*cause = NULL;
 
 		got_clear(&g);
@@ -618,7 +621,7 @@ test_s3(void)
 		 * loop runs, a fast fake may finish the listing, and the
 		 * handle is gone after its callback.
 		 */
-		s3_list_cancel(ls);
+		aws_op_cancel(ls);
 		wait_for(&g, 1);
 		ok(g.n == 1 && g.error == AWS_ECANCELLED && g.result == NULL,
 		    "s3: a cancelled listing calls back once, cancelled");
@@ -756,6 +759,9 @@ test_sqs(void)
 	struct got			 g = { 0 }, pg = { 0 };
 	struct s3_put_params		 pp;
 	struct timespec			 t0, t1;
+	struct sqs_queue_attributes	*qa;
+	struct s3_notification		*nc;
+	struct s3_target		 t;
 	char				*handle = NULL;
 
 	memset(&rp, 0, sizeof rp);
@@ -870,6 +876,43 @@ test_sqs(void)
 	rp.wait_seconds = 21;
 	START(&g, sqs_receive_message(client, &rp, receive_cb, &g, CAUSE));
 	ok(g.error == -999, "sqs: a wait over 20 s is refused at once");
+
+	/* What shipgatectl doctor reads: the queue's attributes, the
+	   bucket's notification (the setup's: incoming/ to the queue). */
+	q.url = QUEUE_URL;
+	START(&g, sqs_get_queue_attributes(client, &q, attributes_cb, &g,
+	    CAUSE));
+	wait_for(&g, 1);
+	qa = g.result;
+	ok(g.error == AWS_OK && qa != NULL && qa->queue_arn != NULL &&
+	    strcmp(qa->queue_arn, "arn:aws:sqs:eu-west-1:000000000000:"
+	    "shipgate-intake") == 0 && qa->redrive_policy == NULL &&
+	    qa->policy != NULL && strstr(qa->policy, "s3.amazonaws.com") !=
+	    NULL, "sqs: GetQueueAttributes: the ARN, no redrive policy, the "
+	    "policy admitting S3");
+	sqs_queue_attributes_free(qa);
+	memset(&t, 0, sizeof t);
+	t.bucket = "shipgate-drops";
+	START(&g, s3_get_bucket_notification(client, &t, notification_cb, &g,
+	    CAUSE));
+	wait_for(&g, 1);
+	nc = g.result;
+	ok(g.error == AWS_OK && nc != NULL && nc->n == 1 &&
+	    nc->v[0].kind == S3_NOTIFY_QUEUE &&
+	    strcmp(nc->v[0].destination, "arn:aws:sqs:eu-west-1:000000000000:"
+	    "shipgate-intake") == 0 && nc->v[0].prefix != NULL &&
+	    strcmp(nc->v[0].prefix, "incoming/") == 0 &&
+	    nc->v[0].suffix == NULL && nc->v[0].nevents == 1,
+	    "s3: GetBucketNotificationConfiguration: the queue and its "
+	    "prefix");
+	s3_notification_free(nc);
+	t.bucket = "no-such-bucket-here";
+	START(&g, s3_get_bucket_notification(client, &t, notification_cb, &g,
+	    CAUSE));
+	wait_for(&g, 1);
+	ok(g.error == AWS_EAWS && strcmp(g.code, "NoSuchBucket") == 0 &&
+	    g.result == NULL, "s3: the notification of a missing bucket: %s",
+	    g.code);
 	got_clear(&g);
 }
 
@@ -1138,7 +1181,30 @@ test_parsers(void)
 	struct s3_object_list		*ol;
 	struct sts_assumed_role		*ar;
 	struct sts_caller_identity	*ci;
+	static const char notif[] =
+	    "<NotificationConfiguration><TopicConfiguration><Id>t</Id>"
+	    "<Topic>arn:aws:sns:r:1:t</Topic><Event>s3:ObjectRemoved:*</Event>"
+	    "</TopicConfiguration><QueueConfiguration><Id>q</Id>"
+	    "<Queue>arn:aws:sqs:r:1:q</Queue>"
+	    "<Event>s3:ObjectCreated:Put</Event>"
+	    "<Event>s3:ObjectCreated:CompleteMultipartUpload</Event>"
+	    "<Filter><S3Key><FilterRule><Name>Prefix</Name>"
+	    "<Value>drops/</Value></FilterRule><FilterRule><Name>suffix</Name>"
+	    "<Value>.zip</Value></FilterRule></S3Key></Filter>"
+	    "</QueueConfiguration><EventBridgeConfiguration/>"
+	    "</NotificationConfiguration>";
+	static const char noqueue[] =
+	    "<NotificationConfiguration><QueueConfiguration><Id>q</Id>"
+	    "<Event>s3:ObjectCreated:*</Event></QueueConfiguration>"
+	    "</NotificationConfiguration>";
+	static const char attrs[] =
+	    "{\"Attributes\": {\"QueueArn\": \"arn:aws:sqs:r:1:q\", "
+	    "\"RedrivePolicy\": \"{\\\"deadLetterTargetArn\\\":\\\"d\\\","
+	    "\\\"maxReceiveCount\\\":10}\", \"Policy\": \"\"}}";
+	static const char badpolicy[] = "{\"Attributes\": {\"Policy\": 3}}";
 	struct sqs_messages		*ms;
+	struct s3_notification		*nc;
+	struct sqs_queue_attributes	*qa;
 	char				*next = NULL, *cause = NULL, *id = NULL;
 	int				 rc;
 
@@ -1191,6 +1257,48 @@ test_parsers(void)
 	ok(rc == -1 && cause != NULL, "SendEmail: no MessageId is refused "
 	    "(%s)", cause != NULL ? cause : "");
 	free(cause);
+	cause = NULL;
+
+	nc = xcalloc(1, sizeof *nc);
+	rc = s3_parse_notification(nc, notif, strlen(notif), &cause);
+	ok(rc == 0 && nc->n == 3 && nc->v[0].kind == S3_NOTIFY_TOPIC &&
+	    nc->v[1].kind == S3_NOTIFY_QUEUE &&
+	    strcmp(nc->v[1].destination, "arn:aws:sqs:r:1:q") == 0 &&
+	    nc->v[1].nevents == 2 && strcmp(nc->v[1].prefix, "drops/") == 0 &&
+	    strcmp(nc->v[1].suffix, ".zip") == 0 &&
+	    nc->v[2].kind == S3_NOTIFY_EVENTBRIDGE &&
+	    nc->v[2].destination == NULL, "notification: every kind, events, "
+	    "filter rules (%s)", cause != NULL ? cause : "");
+	s3_notification_free(nc);
+	nc = xcalloc(1, sizeof *nc);
+	rc = s3_parse_notification(nc, noqueue, strlen(noqueue), &cause);
+	ok(rc == -1 && cause != NULL && strcmp(cause, "QueueConfiguration "
+	    "without Queue") == 0, "notification: a queue configuration "
+	    "without its queue is refused (%s)", cause != NULL ? cause : "");
+	free(cause);
+	cause = NULL;
+	s3_notification_free(nc);
+
+	qa = xcalloc(1, sizeof *qa);
+	rc = sqs_parse_queue_attributes(qa, attrs, strlen(attrs), &cause);
+	ok(rc == 0 && strcmp(qa->queue_arn, "arn:aws:sqs:r:1:q") == 0 &&
+	    qa->redrive_policy != NULL && strstr(qa->redrive_policy,
+	    "maxReceiveCount") != NULL && qa->policy == NULL,
+	    "queue attributes: ARN and redrive policy, an empty policy is none");
+	sqs_queue_attributes_free(qa);
+	qa = xcalloc(1, sizeof *qa);
+	rc = sqs_parse_queue_attributes(qa, "{}", 2, &cause);
+	ok(rc == 0 && qa->queue_arn == NULL && qa->redrive_policy == NULL,
+	    "queue attributes: a queue answering {} has none");
+	sqs_queue_attributes_free(qa);
+	qa = xcalloc(1, sizeof *qa);
+	rc = sqs_parse_queue_attributes(qa, badpolicy, strlen(badpolicy),
+	    &cause);
+	ok(rc == -1 && cause != NULL && strstr(cause, "Policy") != NULL,
+	    "queue attributes: a policy that is "
+	    "not a string is refused (%s)", cause != NULL ? cause : "");
+	free(cause);
+	sqs_queue_attributes_free(qa);
 }
 
 int

@@ -426,13 +426,6 @@ services_cb(const struct aws_reply *reply, struct ecs_service_list *l,
 }
 
 static void
-taskdef_cb(const struct aws_reply *reply, struct ecs_task_definition *td,
-    void *arg)
-{
-	res_reply(arg, reply, td);
-}
-
-static void
 auth_cb(const struct aws_reply *reply, struct ecr_auth *a, void *arg)
 {
 	res_reply(arg, reply, a);
@@ -440,13 +433,6 @@ auth_cb(const struct aws_reply *reply, struct ecr_auth *a, void *arg)
 
 static void
 images_cb(const struct aws_reply *reply, struct ecr_image_list *l, void *arg)
-{
-	res_reply(arg, reply, l);
-}
-
-static void
-details_cb(const struct aws_reply *reply, struct ecr_image_detail_list *l,
-    void *arg)
 {
 	res_reply(arg, reply, l);
 }
@@ -633,12 +619,6 @@ test_ecs(struct svc_env *env)
 	    strncmp(r.message, "ECS DescribeServices: unreadable reply: ECS "
 	    "DescribeServices reply: ", 65) == 0, "a malformed reply: %s",
 	    r.message);
-
-	CALL(env, &r, ecs_describe_task_definition(env->client, NULL, NULL,
-	    "nope:1", taskdef_cb, &r, &cause));
-	ok(r.error == AWS_EAWS && strcmp(r.code, "ClientException") == 0 &&
-	    strstr(r.message, "Unable to describe task definition.") != NULL,
-	    "DescribeTaskDefinition of a missing one: ClientException");
 	res_reset(&r, env);
 }
 
@@ -743,13 +723,9 @@ test_ecr(struct svc_env *env)
 	struct res		 r = { 0 };
 	struct ecr_auth		*a;
 	struct ecr_image_list	*il;
-	struct ecr_image_detail_list *dl;
 	struct ecr_layer_list	*ll;
 	struct fakeaws_reply	 fr;
 	char			*digest = NULL, *m;
-	long			 before;
-	size_t			 i;
-	int			 found;
 
 	fakeaws_control(&env->fake, "POST", "/_fake/setup", "{\"account\": "
 	    "\"000000000000\", \"repositories\": [{\"name\": \"billing/web\", "
@@ -806,33 +782,6 @@ test_ecr(struct svc_env *env)
 	    "RepositoryNotFoundException") == 0, "BatchGetImage in a missing "
 	    "repository: RepositoryNotFoundException");
 
-	before = calls_of(env, "ecr", "DescribeImages");
-	CALL(env, &r, ecr_describe_images(env->client, NULL, NULL, NULL,
-	    "billing/web", NULL, 0, details_cb, &r, &cause));
-	dl = r.result;
-	ok(dl != NULL && dl->n == 101, "DescribeImages: all 101 images (%zu)",
-	    dl != NULL ? dl->n : 0);
-	is_int(calls_of(env, "ecr", "DescribeImages") - before, 2,
-	    "DescribeImages: two pages");
-	found = 0;
-	for (i = 0; dl != NULL && i < dl->n; i++)
-		if (strcmp(dl->v[i].digest, digest) == 0 && dl->v[i].ntags == 1 &&
-		    strcmp(dl->v[i].tags[0], "1.0") == 0 && dl->v[i].size ==
-		    110 && dl->v[i].pushed.tv_sec > 0)
-			found = 1;
-	ok(found, "image 1.0: digest, tag, size, pushed at");
-	ecr_image_detail_list_free(dl);
-	CALL(env, &r, ecr_describe_images(env->client, NULL, NULL, NULL,
-	    "billing/web", ids, 1, details_cb, &r, &cause));
-	dl = r.result;
-	ok(dl != NULL && dl->n == 1 && strcmp(dl->v[0].digest, digest) == 0,
-	    "DescribeImages of one tag");
-	ecr_image_detail_list_free(dl);
-	CALL(env, &r, ecr_describe_images(env->client, NULL, NULL, NULL,
-	    "billing/web", &ids[2], 1, details_cb, &r, &cause));
-	ok(r.error == AWS_EAWS && strcmp(r.code, "ImageNotFoundException") ==
-	    0, "DescribeImages of a missing tag: ImageNotFoundException");
-
 	CALL(env, &r, ecr_batch_check_layer_availability(env->client, NULL,
 	    NULL, NULL, "billing/web", layers, 2, layers_cb, &r, &cause));
 	ll = r.result;
@@ -859,9 +808,10 @@ test_role(struct svc_env *env)
 {
 	struct aws_creds_role_options	 ro;
 	struct aws_creds		*role;
-	struct ecr_image_detail_list	*dl;
+	struct ecr_layer_list		*ll;
 	struct ecr_auth			*a;
 	struct res			 r = { 0 };
+	const char			*layers[] = { LAYER_ONE };
 	char				*why = NULL;
 
 	fakeaws_control(&env->fake, "POST", "/_fake/setup", "{\"account\": "
@@ -876,15 +826,18 @@ test_role(struct svc_env *env)
 		free(why);
 		return;
 	}
-	CALL(env, &r, ecr_describe_images(env->client, role, NULL, NULL,
-	    "billing/int-only", NULL, 0, details_cb, &r, &cause));
-	dl = r.result;
-	ok(r.error == AWS_OK && dl != NULL && dl->n == 0, "DescribeImages "
-	    "in account 111111111111 through the assumed role (%s)",
+	CALL(env, &r, ecr_batch_check_layer_availability(env->client, role,
+	    NULL, NULL, "billing/int-only", layers, 1, layers_cb, &r,
+	    &cause));
+	ll = r.result;
+	ok(r.error == AWS_OK && ll != NULL && ll->n == 0 &&
+	    ll->nfailures == 1, "BatchCheckLayerAvailability in account "
+	    "111111111111 through the assumed role (%s)",
 	    r.message != NULL ? r.message : "ok");
-	ecr_image_detail_list_free(dl);
-	CALL(env, &r, ecr_describe_images(env->client, NULL, NULL, NULL,
-	    "billing/int-only", NULL, 0, details_cb, &r, &cause));
+	ecr_layer_list_free(ll);
+	CALL(env, &r, ecr_batch_check_layer_availability(env->client, NULL,
+	    NULL, NULL, "billing/int-only", layers, 1, layers_cb, &r,
+	    &cause));
 	ok(r.error == AWS_EAWS && strcmp(r.code,
 	    "RepositoryNotFoundException") == 0, "the same with the tools "
 	    "account's keys: RepositoryNotFoundException");

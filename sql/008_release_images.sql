@@ -1,4 +1,4 @@
--- 007: a release's images as intake found them in the app's registry
+-- 008: a release's images as intake found them in the app's registry
 -- (issue 15).  Each image of release.json, in its order, pinned to the
 -- digest its tag named when the release came in: promotion copies that
 -- digest and the stack parameter `parameter` (images[].parameter)

@@ -1,0 +1,48 @@
+/*
+ * The people an identity provider signs in (auth.oidc, auth.alb): they
+ * are not in the configuration's users, so each sign-in registers the
+ * person here, named by the provider's user claim, with the shipgate
+ * groups their provider groups map to.  config_find_user falls back on
+ * this directory, so the portal, the permissions, the engine and the
+ * mails treat such a person as a configured user with those groups.
+ *
+ * Entries are immutable once made and live until people_free (at exit):
+ * a pointer handed out stays valid whichever thread holds it.  A new
+ * sign-in with other groups makes a new entry (the old one is kept, no
+ * longer found); at most max entries are made over the process's life,
+ * then sign-ins are refused (PEOPLE_EFULL) until a restart.  The
+ * directory is not persisted: after a restart people sign in again.
+ * Thread-safe.
+ */
+#ifndef SHIPGATE_PEOPLE_H
+#define SHIPGATE_PEOPLE_H
+
+#include <stddef.h>
+
+struct config_user;
+struct people;
+
+#define PEOPLE_EFULL		(-1)
+#define PEOPLE_EINVAL		(-2)
+
+#define PEOPLE_MAX_DEFAULT	10000
+
+struct people	*people_new(size_t max);
+void		 people_free(struct people *);
+
+/*
+ * Registers (or finds unchanged) the person name, signed in by via
+ * ("oidc", "alb"), with email (may be NULL) and groups
+ * (NULL-terminated).  Returns 0 and the entry in *out, or PEOPLE_E*
+ * with *cause.
+ */
+int		 people_set(struct people *, const char *name,
+		    const char *email, const char *const *groups,
+		    const char *via, const struct config_user **out,
+		    char **cause);
+/* The current entry of name, or NULL. */
+const struct config_user *people_find(struct people *, const char *name);
+/* How name signed in ("oidc", "alb"), or NULL for no such person. */
+const char	*people_via(struct people *, const char *name);
+
+#endif
