@@ -1,5 +1,5 @@
 /*
- * The store's part for a release's pinned images (sql/007_release_images
+ * The store's part for a release's pinned images (sql/008_release_images
  * .sql): recorded by intake with the release, read by the engine (what to
  * promote and deploy) and the portal.
  */

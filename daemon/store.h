@@ -1166,7 +1166,7 @@ int	 store_data_version(struct store *, struct store_version *,
 int	 store_portal_plan(struct store *, const char *query,
 	    unsigned int mask, char **planp, char **cause);
 
-/* --- A release's pinned images (store-images.c, sql/007) --------------- */
+/* --- A release's pinned images (store-images.c, sql/008) --------------- */
 
 struct store_release_image {
 	int		 position;	/* in release.json's images */
@@ -1211,7 +1211,7 @@ int	 store_release_image_moved(struct store *, int64_t release_id,
 	    int position, const char *digest, char **cause);
 
 /* --- What a stage changes: the stack before it, its parameters
- *     (store-images.c, sql/007) ---------------------------------------- */
+ *     (store-images.c, sql/008) ---------------------------------------- */
 
 struct store_stage_stack {
 	int		 exists;	/* 0: a first deployment */
