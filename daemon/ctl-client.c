@@ -271,6 +271,58 @@ ctl_print_runs(FILE *f, const json_t *reply)
 		fprintf(f, "(more: --limit or the portal)\n");
 }
 
+/* What the stage changes in values (issue 15): what runs, the
+   parameters changed (NoEcho ones came "****"), the template's lines. */
+static void
+ctl_print_stage_values(FILE *f, const json_t *st)
+{
+	const json_t	*sk, *prev, *a, *p, *t;
+	const char	*chg;
+	size_t		 i, same = 0;
+
+	sk = json_object_get(st, "stack");
+	if (json_is_object(sk)) {
+		prev = json_object_get(sk, "previous");
+		if (!json_is_true(json_object_get(sk, "exists")))
+			fprintf(f, "    now running: nothing (a new stack)\n");
+		else if (json_is_object(prev))
+			fprintf(f, "    now running: %s (run %lld, deployed %s "
+			    "by shipgate)\n", json_string_value(
+			    json_object_get(prev, "version")) ?: "-",
+			    (long long)json_integer_value(json_object_get(prev,
+			    "run")), json_string_value(json_object_get(prev,
+			    "deployed_at")) ?: "-");
+		else
+			fprintf(f, "    now running: not deployed by shipgate\n");
+		if (json_is_true(json_object_get(sk, "changed_outside")))
+			fprintf(f, "    the stack was updated outside shipgate "
+			    "(%s)\n", json_string_value(json_object_get(sk,
+			    "last_updated_at")) ?: "-");
+	}
+	a = json_object_get(st, "parameters");
+	for (i = 0; i < json_array_size(a); i++) {
+		p = json_array_get(a, i);
+		chg = json_string_value(json_object_get(p, "change")) ?: "";
+		if (strcmp(chg, "unchanged") == 0) {
+			same++;
+			continue;
+		}
+		fprintf(f, "    parameter %s: %s -> %s (%s)\n",
+		    json_string_value(json_object_get(p, "name")) ?: "-",
+		    json_string_value(json_object_get(p, "old")) ?: "(not set)",
+		    json_string_value(json_object_get(p, "new")) ?: "(not set)",
+		    chg);
+	}
+	if (same > 0)
+		fprintf(f, "    parameters unchanged: %zu\n", same);
+	t = json_object_get(st, "template");
+	if (json_is_object(t))
+		fprintf(f, "    template: %lld lines added, %lld removed\n",
+		    (long long)json_integer_value(json_object_get(t, "added")),
+		    (long long)json_integer_value(json_object_get(t,
+		    "removed")));
+}
+
 static void
 ctl_print_stage(FILE *f, const json_t *st)
 {
@@ -374,6 +426,7 @@ ctl_print_stage(FILE *f, const json_t *st)
 			fprintf(f, "        %s\n", json_string_value(
 			    json_object_get(c, "reason")));
 	}
+	ctl_print_stage_values(f, st);
 }
 
 void
@@ -416,16 +469,28 @@ ctl_print_run(FILE *f, const json_t *reply)
 	a = json_object_get(run, "images");
 	for (i = 0; i < json_array_size(a); i++) {
 		img = json_array_get(a, i);
-		if (json_is_string(json_object_get(img, "digest")))
+		if (!json_is_string(json_object_get(img, "tag")))
 			fprintf(f, "  %s %s@%s\n", i == 0 ? "images:   " :
 			    "          ", ctl_text(img, "repository", tmp,
+			    sizeof tmp), ctl_text(img, "digest", tmp2,
+			    sizeof tmp2));
+		else if (json_is_string(json_object_get(img, "digest")))
+			/* The digest intake pinned for the tag. */
+			fprintf(f, "  %s %s:%s (%s)\n", i == 0 ? "images:   " :
+			    "          ", ctl_text(img, "repository", tmp,
 			    sizeof tmp), json_string_value(json_object_get(img,
+			    "tag")), json_string_value(json_object_get(img,
 			    "digest")));
 		else
 			fprintf(f, "  %s %s:%s\n", i == 0 ? "images:   " :
 			    "          ", ctl_text(img, "repository", tmp,
 			    sizeof tmp), ctl_text(img, "tag", tmp2,
 			    sizeof tmp2));
+		if (json_is_string(json_object_get(img, "tag_moved_to")))
+			fprintf(f, "             the tag now names %s: this "
+			    "run deploys the pinned digest\n",
+			    json_string_value(json_object_get(img,
+			    "tag_moved_to")));
 	}
 
 	fprintf(f, "\nstages:\n");

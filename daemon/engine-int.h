@@ -21,6 +21,7 @@ struct checks_run;
 struct engine_stackop;
 struct syncer;
 struct config_app;
+struct config_kvs;
 struct config_environment;
 struct engine_call;
 struct release;
@@ -62,6 +63,12 @@ struct engine_run {
 	int64_t			 promoted_stage;	/* images copied for
 							   this stage/attempt */
 	int			 promoted_attempt;
+	int64_t			 images_stage;	/* tags read again for
+						   this stage/attempt */
+	int			 images_attempt;
+	int64_t			 stack_stage;	/* the stack read for this
+						   stage/attempt */
+	int			 stack_attempt;
 	struct checks_run	*checks;	/* in flight (with call), or
 						   NULL */
 };
@@ -191,6 +198,21 @@ int	 engine_mark_rolled_back(struct engine_run *, struct store_stage *);
 
 /* engine-promote.c: promoting (the release's images into the
  * environment's registry). */
+/* engine-images.c: the pinned images.  engine_images_recheck: 1 when the
+   tags are being read again (the step comes again), 0 to go on. */
+int	 engine_images_recheck(struct engine_run *, struct store_stage *);
+/* The change set's parameters with images[].parameter's pinned
+   references (r->release loaded); 0, or -1 with *cause. */
+int	 engine_images_parameters(struct engine_run *,
+	    const struct config_environment *, struct config_kvs *,
+	    char **cause);
+/* engine-diff.c: the stack as it runs, read when the stage starts (1:
+   being read, the step comes again); the parameters the change set
+   sends compared with it, stored with the attempt. */
+int	 engine_stack_read(struct engine_run *, struct store_stage *,
+	    const struct config_environment *);
+void	 engine_params_record(struct engine_run *, struct store_stage *,
+	    const struct config_kvs *sent);
 void	 engine_step_promoting(struct engine_run *, struct store_stage *,
 	    const struct config_environment *);
 

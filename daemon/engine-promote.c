@@ -26,6 +26,7 @@
 #include "registry-ecr.h"
 #include "registry.h"
 #include "release.h"
+#include "store.h"
 #include "xmalloc.h"
 
 struct engine_promo_side {
@@ -41,6 +42,8 @@ struct engine_promo_side {
 struct engine_promo_name {
 	char		*repository;
 	char		*reference;
+	char		*tag;		/* at the destination, or NULL */
+	char		*shown;		/* as release.json names it */
 };
 
 struct engine_promo {
@@ -72,6 +75,8 @@ engine_promo_free(struct engine_promo *pr)
 	for (i = 0; i < pr->nimages; i++) {
 		free(pr->names[i].repository);
 		free(pr->names[i].reference);
+		free(pr->names[i].tag);
+		free(pr->names[i].shown);
 	}
 	free(pr->names);
 	free(pr->images);
@@ -187,6 +192,7 @@ engine_promo_image_cb(struct promote *p, const struct promote_result *res,
 	struct engine_run		*r = pr->call->run;
 	struct store_promotion_in	 in;
 	char				*why = NULL;
+	size_t				 i;
 
 	(void)p;
 	if (r == NULL)
@@ -195,7 +201,12 @@ engine_promo_image_cb(struct promote *p, const struct promote_result *res,
 	in.stage_id = pr->call->stage_id;
 	in.source_registry = pr->src.host;
 	in.repository = res->repository;
+	/* Recorded as release.json names it (its tag), copied by digest. */
 	in.reference = res->reference;
+	for (i = 0; i < pr->nimages; i++)
+		if (strcmp(pr->names[i].repository, res->repository) == 0 &&
+		    strcmp(pr->names[i].reference, res->reference) == 0)
+			in.reference = pr->names[i].shown;
 	in.destination_registry = pr->dst.host;
 	in.media_type = res->media_type;
 	in.source_digest = res->source_digest;
@@ -368,6 +379,20 @@ engine_promo_note(struct engine_run *r, struct store_stage *st,
 	return (rc == 0 ? 0 : -1);
 }
 
+/* The digest intake pinned for image i, or NULL (none recorded). */
+static const char *
+engine_promo_pin(const struct store_release_images *pins, size_t i,
+    const struct release_image *im)
+{
+	size_t	j;
+
+	for (j = 0; pins != NULL && j < pins->n; j++)
+		if ((size_t)pins->items[j].position == i &&
+		    strcmp(pins->items[j].repository, im->repository) == 0)
+			return (pins->items[j].digest);
+	return (NULL);
+}
+
 void
 engine_step_promoting(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env)
@@ -376,7 +401,8 @@ engine_step_promoting(struct engine_run *r, struct store_stage *st,
 	const struct release_image	*im;
 	struct engine_promo		*pr = NULL;
 	struct store_promotion		*done = NULL;
-	const char			*ref;
+	struct store_release_images	*pins = NULL;
+	const char			*ref, *pin;
 	char				*cause = NULL, *why = NULL;
 	size_t				 i;
 	int				 rc;
@@ -404,6 +430,13 @@ engine_step_promoting(struct engine_run *r, struct store_stage *st,
 			engine_stage_fail(r, st, cause);
 		goto out;
 	}
+	if (store_release_images(r->engine->store, r->row->release_id, &pins,
+	    &why) != 0) {
+		log_warnx("cannot read the release's images app=%s run=%lld: "
+		    "%s", r->app, (long long)r->id, why);
+		engine_poll_later(r);
+		goto out;
+	}
 	pr = xcalloc(1, sizeof *pr);
 	/* Before the sides take their credentials from the same settings. */
 	pr->aws = aws_context_hold(r->engine->aws);
@@ -412,6 +445,8 @@ engine_step_promoting(struct engine_run *r, struct store_stage *st,
 	for (i = 0; i < r->release->nimages; i++) {
 		im = &r->release->images[i];
 		ref = im->tag != NULL ? im->tag : im->digest;
+		/* The digest pinned at intake, whatever the tag says now. */
+		pin = engine_promo_pin(pins, i, im);
 		rc = store_find_promotion(r->engine->store, r->row->release_id,
 		    env->registry, im->repository, ref, st->id, &done, &why);
 		if (rc == 0) {
@@ -432,11 +467,17 @@ engine_step_promoting(struct engine_run *r, struct store_stage *st,
 			goto out;
 		}
 		pr->names[pr->nimages].repository = xstrdup(im->repository);
-		pr->names[pr->nimages].reference = xstrdup(ref);
+		pr->names[pr->nimages].reference = xstrdup(pin != NULL ? pin :
+		    ref);
+		pr->names[pr->nimages].shown = xstrdup(ref);
+		if (pin != NULL && im->tag != NULL)
+			pr->names[pr->nimages].tag = xstrdup(im->tag);
 		pr->images[pr->nimages].repository =
 		    pr->names[pr->nimages].repository;
 		pr->images[pr->nimages].reference =
 		    pr->names[pr->nimages].reference;
+		pr->images[pr->nimages].destination_tag =
+		    pr->names[pr->nimages].tag;
 		pr->nimages++;
 	}
 	if (pr->nimages == 0) {
@@ -461,6 +502,7 @@ engine_step_promoting(struct engine_run *r, struct store_stage *st,
 out:
 	if (pr != NULL)
 		engine_promo_free(pr);
+	store_release_images_free(pins);
 	free(why);
 	free(cause);
 }

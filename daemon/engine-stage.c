@@ -511,6 +511,12 @@ void
 engine_step_pending(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env)
 {
+	/* What the tags name now, for the page and the mail. */
+	if (engine_images_recheck(r, st))
+		return;
+	/* The stack as it runs, to compare the parameters with. */
+	if (engine_stack_read(r, st, env))
+		return;
 	if (env->registry != NULL) {
 		/* The images first (engine-promote.c). */
 		if (engine_move(r, st, STORE_STAGE_PROMOTING, 0, NULL) != 0)
@@ -969,10 +975,19 @@ engine_send_create(struct engine_run *r, struct store_stage *st,
 		    "configured");
 		return;
 	}
-	if ((call = engine_call_begin(r, st, env, &a)) == NULL)
+	/* The store may fail for a moment: the step comes again. */
+	if (engine_images_parameters(r, env, &kvs, &cause) != 0) {
+		log_warnx("app=%s run=%lld: %s", r->app, (long long)r->id,
+		    cause);
+		free(cause);
+		engine_poll_later(r);
 		return;
-	release_parameters(rel, env->name, &env->parameters,
-	    &env->release_may_set, &kvs);
+	}
+	if ((call = engine_call_begin(r, st, env, &a)) == NULL) {
+		release_kvs_free(&kvs);
+		return;
+	}
+	engine_params_record(r, st, &kvs);
 	params = xcalloc(kvs.n + 1, sizeof *params);
 	for (i = 0; i < kvs.n; i++) {
 		params[i].key = kvs.items[i].key;

@@ -20,6 +20,7 @@
 #include "intake.h"
 #include "json.h"
 #include "log.h"
+#include "registry-resolve.h"
 #include "release.h"
 #include "store.h"
 #include "svc-s3.h"
@@ -90,6 +91,8 @@ struct intake_app {
 
 	struct intake_obj	*head, *tail;	/* objects to read */
 	struct intake_obj	*cur;		/* being read */
+	struct registry_resolve	*resolve;	/* cur's images */
+	struct intake_pending	*pending;
 
 	size_t			 msgs_open;	/* of the last receive */
 	int			 batch_failed;
@@ -585,9 +588,12 @@ obj_seen(struct intake_app *app, struct intake_obj *obj,
 static int
 record_release(struct intake_app *app, struct intake_obj *obj,
     const char *revision, const char *etag, const char *version_id,
-    long long size, const struct release *rel, const char *invalid,
-    int64_t *idp, char **reason)
+    long long size, const struct release *rel, const char *registry,
+    const struct resolve_image *images, const char *invalid, int64_t *idp,
+    char **reason)
 {
+	struct store_release_image_in	 im;
+	size_t				 i;
 	struct store			*s = app->in->store;
 	struct store_release_in		 r;
 	char				*cause = NULL;
@@ -601,13 +607,17 @@ record_release(struct intake_app *app, struct intake_obj *obj,
 	r.version_id = version_id;
 	r.etag = etag;
 	r.size = size;
+	/* A release refused for its images was read: its version and
+	   author are known (the author is told). */
 	if (rel != NULL) {
 		r.version = rel->version;
 		r.message = rel->message;
 		r.author = rel->author;
 		r.manifest = rel->manifest;
+	}
+	if (invalid == NULL)
 		r.status = STORE_RELEASE_VALID;
-	} else {
+	else {
 		r.status = STORE_RELEASE_INVALID;
 		r.reason = invalid;
 	}
@@ -621,13 +631,29 @@ record_release(struct intake_app *app, struct intake_obj *obj,
 	 * The validated template goes with the release, so the engine
 	 * deploys exactly these bytes without reading the zip again.
 	 */
-	if (is_new && rel != NULL && store_set_release_template(s, id,
+	if (is_new && rel != NULL && invalid == NULL &&
+	    store_set_release_template(s, id,
 	    rel->template_name, rel->template, rel->template_len,
 	    &cause) != 0)
 		goto rollback;
 	if (!is_new) {
 		store_rollback(s);
 		return (1);
+	}
+	/* The images as found now: the run deploys these digests. */
+	for (i = 0; rel != NULL && invalid == NULL && images != NULL &&
+	    i < rel->nimages; i++) {
+		memset(&im, 0, sizeof im);
+		im.position = (int)i;
+		im.registry = registry;
+		im.repository = rel->images[i].repository;
+		im.tag = rel->images[i].tag;
+		im.digest = images[i].digest;
+		im.media_type = images[i].media_type;
+		im.platforms = images[i].platforms;
+		im.parameter = rel->images[i].parameter;
+		if (store_add_release_image(s, id, &im, &cause) != 0)
+			goto rollback;
 	}
 	if (etag != NULL && strcmp(etag, revision) != 0 &&
 	    store_mark_seen(s, app->app_id, obj->bucket, obj->key, etag, id,
@@ -646,9 +672,168 @@ fail:
 	return (-1);
 }
 
+/* A valid release whose images are being resolved (registry-resolve.h). */
+struct intake_pending {
+	struct intake_app	*app;		/* holds a reference */
+	struct intake_obj	*obj;		/* NULL once the app died */
+	char			*revision;
+	char			*etag;
+	char			*version_id;
+	long long		 size;
+	struct release		*rel;
+	char			*registry;
+};
+
+static void
+pending_free(struct intake_pending *p)
+{
+	free(p->revision);
+	free(p->etag);
+	free(p->version_id);
+	free(p->registry);
+	release_free(p->rel);
+	free(p);
+}
+
+/*
+ * Records the release (valid with its resolved images, or invalid), and
+ * hands it over; the object is done.
+ */
+static void
+obj_record(struct intake_app *app, struct intake_obj *obj,
+    const char *revision, const char *etag, const char *version_id,
+    long long size, const struct release *rel, const char *registry,
+    const struct resolve_image *images, const char *invalid)
+{
+	struct intake		*in = app->in;
+	struct store_seen	 seen;
+	char			*reason = NULL, *cause = NULL;
+	int64_t			 id = 0;
+	int			 rc, ok = 0, dup = 0;
+
+	memset(&seen, 0, sizeof seen);
+	rc = record_release(app, obj, revision, etag, version_id, size, rel,
+	    registry, images, invalid, &id, &reason);
+	if (rc == 1) {
+		/* Committed by another path first. */
+		if (store_seen_object(in->store, obj->bucket, obj->key,
+		    revision, &seen, &cause) != 0)
+			reason = xasprintf("store: %s", cause);
+		else
+			dup = 1;
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	in->stats.releases++;
+	if (invalid == NULL)
+		log_info("release recorded app=%s release=%lld version=%s "
+		    "key=%s images=%s", app->name, (long long)id,
+		    rel->version, obj->key, images != NULL ? "pinned" :
+		    "not pinned (the app has no registry)");
+	else
+		log_warnx("invalid release recorded app=%s release=%lld "
+		    "key=%s: %s", app->name, (long long)id, obj->key,
+		    invalid);
+	ok = hand_over(app, id, &reason) == 0;
+out:
+	free(cause);
+	if (dup)
+		obj_seen(app, obj, &seen);
+	else
+		obj_done(app, obj, ok, reason);
+	free(reason);
+}
+
+static void
+obj_resolved_cb(const struct resolve_result *res, void *arg)
+{
+	struct intake_pending	*p = arg;
+	struct intake_obj	*obj = p->obj;
+	struct intake_app	*app = p->app;
+	char			*reason;
+
+	if (obj == NULL) {		/* the app died meanwhile */
+		pending_free(p);
+		app_unref(app);
+		return;
+	}
+	app->resolve = NULL;
+	app->pending = NULL;
+	if (app->dead || res->error == RESOLVE_ECANCELLED)
+		;
+	else if (res->error == RESOLVE_EMISSING)
+		/* Before any change set: the release is invalid. */
+		obj_record(app, obj, p->revision, p->etag, p->version_id,
+		    p->size, p->rel, NULL, NULL, res->reason);
+	else if (res->error != RESOLVE_OK) {
+		reason = xasprintf("the release's images could not be "
+		    "checked: %s", res->reason);
+		log_warnx("release not taken yet app=%s key=%s: %s",
+		    app->name, obj->key, reason);
+		obj_done(app, obj, 0, reason);
+		free(reason);
+	} else
+		obj_record(app, obj, p->revision, p->etag, p->version_id,
+		    p->size, p->rel, p->registry, res->images, NULL);
+	pending_free(p);
+	intake_app_pump(app);
+	app_unref(app);
+}
+
+/*
+ * Starts resolving a valid release's images in the app's registry; 1 if
+ * under way (the object is done from obj_resolved_cb), 0 if the object
+ * was done at once.
+ */
+static int
+obj_resolve(struct intake_app *app, struct intake_obj *obj,
+    const struct config_app *capp, const char *revision, const char *etag,
+    const char *version_id, long long size, struct release **relp)
+{
+	struct intake_pending	*p;
+	struct resolve_image_in	*ims;
+	struct release		*rel = *relp;
+	char			*cause = NULL, *reason;
+	size_t			 i;
+
+	ims = xcalloc(rel->nimages, sizeof *ims);
+	for (i = 0; i < rel->nimages; i++) {
+		ims[i].repository = rel->images[i].repository;
+		ims[i].tag = rel->images[i].tag;
+		ims[i].digest = rel->images[i].digest;
+	}
+	p = xcalloc(1, sizeof *p);
+	p->obj = obj;
+	p->revision = xstrdup(revision);
+	p->etag = etag != NULL ? xstrdup(etag) : NULL;
+	p->version_id = version_id != NULL ? xstrdup(version_id) : NULL;
+	p->size = size;
+	p->registry = xstrdup(capp->registry);
+	p->app = app;
+	app->resolve = registry_resolve_start(app->in->aws, app->in->config,
+	    capp, NULL, capp->registry, ims, rel->nimages, obj_resolved_cb, p,
+	    &cause);
+	free(ims);
+	if (app->resolve == NULL) {
+		pending_free(p);
+		reason = xasprintf("the release's images could not be "
+		    "checked: %s", cause);
+		free(cause);
+		obj_done(app, obj, 0, reason);
+		free(reason);
+		return (0);
+	}
+	p->rel = rel;
+	*relp = NULL;
+	app->pending = p;
+	app->refs++;
+	return (1);
+}
+
 /*
  * The object's bytes are here (data NULL: too large, invalid already):
- * validate, record, hand over.
+ * validate, resolve the images, record, hand over.
  */
 static void
 obj_read(struct intake_app *app, struct intake_obj *obj, const char *data,
@@ -665,8 +850,6 @@ obj_read(struct intake_app *app, struct intake_obj *obj, const char *data,
 	const char			*revision, *src_revision;
 	const char			*invalid = NULL;
 	long long			 size;
-	int64_t				 id = 0;
-	int				 rc, ok = 0, dup = 0;
 
 	memset(&err, 0, sizeof err);
 	memset(&seen, 0, sizeof seen);
@@ -678,7 +861,7 @@ obj_read(struct intake_app *app, struct intake_obj *obj, const char *data,
 	revision = version_id != NULL ? version_id : etag;
 	if (revision == NULL) {
 		reason = xstrdup("S3 gave neither a version id nor an ETag");
-		goto out;
+		goto done;
 	}
 	src_revision = obj->version_id != NULL ? obj->version_id : obj->etag;
 	if (src_revision == NULL || strcmp(revision, src_revision) != 0) {
@@ -686,15 +869,17 @@ obj_read(struct intake_app *app, struct intake_obj *obj, const char *data,
 		if (store_seen_object(in->store, obj->bucket, obj->key,
 		    revision, &seen, &cause) != 0) {
 			reason = xasprintf("store: %s", cause);
+			goto done;
+		}
+		if (seen.seen) {
+			obj_seen(app, obj, &seen);
 			goto out;
 		}
-		if ((dup = seen.seen))
-			goto out;
 	}
 
 	if ((capp = app_config(app)) == NULL) {
 		reason = xstrdup("the app is no longer configured");
-		goto out;
+		goto done;
 	}
 	release_limits_from_app(&limits, capp);
 	size = data != NULL ? (long long)len : obj->size;
@@ -706,40 +891,23 @@ obj_read(struct intake_app *app, struct intake_obj *obj, const char *data,
 		rel = NULL;
 		invalid = err.reason != NULL ? err.reason : "invalid release";
 	}
-
-	rc = record_release(app, obj, revision, etag, version_id, size, rel,
-	    invalid, &id, &reason);
-	if (rc == 1) {
-		/* Committed by another path first. */
-		if (store_seen_object(in->store, obj->bucket, obj->key,
-		    revision, &seen, &cause) != 0)
-			reason = xasprintf("store: %s", cause);
-		else
-			dup = 1;
+	/* Images are pinned where the app's registry is known. */
+	if (invalid == NULL && capp->registry != NULL) {
+		obj_resolve(app, obj, capp, revision, etag, version_id, size,
+		    &rel);
 		goto out;
 	}
-	if (rc != 0)
-		goto out;
-	in->stats.releases++;
-	if (invalid == NULL)
-		log_info("release recorded app=%s release=%lld version=%s "
-		    "key=%s", app->name, (long long)id, rel->version,
-		    obj->key);
-	else
-		log_warnx("invalid release recorded app=%s release=%lld "
-		    "key=%s: %s", app->name, (long long)id, obj->key,
-		    invalid);
-	ok = hand_over(app, id, &reason) == 0;
+	obj_record(app, obj, revision, etag, version_id, size, rel, NULL,
+	    NULL, invalid);
+	goto out;
 
+done:
+	obj_done(app, obj, 0, reason);
 out:
 	release_free(rel);
 	release_error_clear(&err);
 	free(etag);
 	free(cause);
-	if (dup)
-		obj_seen(app, obj, &seen);
-	else
-		obj_done(app, obj, ok, reason);
 	free(reason);
 }
 
@@ -1394,6 +1562,13 @@ intake_app_kill(struct intake_app *app)
 		aws_op_cancel(app->receive);
 	if (app->get != NULL)
 		aws_op_cancel(app->get);
+	if (app->pending != NULL) {
+		/* Its callback comes with RESOLVE_ECANCELLED. */
+		app->pending->obj = NULL;
+		app->pending = NULL;
+		registry_resolve_cancel(app->resolve);
+		app->resolve = NULL;
+	}
 	if (app->list != NULL)
 		aws_op_cancel(app->list);
 	uv_timer_stop(&app->poll_timer);

@@ -586,6 +586,63 @@ mail_failed_steps(struct mail_words *w, const struct mail_facts *f)
 	buf_appends(&w->html, "</ul></td></tr>\n");
 }
 
+/* Tags moved since intake: in red (and in words, for the text part). */
+static void
+mail_moved_images(struct mail_words *w, const struct mail_facts *f)
+{
+	char	*s, *h;
+	int	 i;
+
+	if (f->moved_images == NULL || f->moved_images[0] == NULL)
+		return;
+	buf_appends(&w->text, "WARNING, image tags moved since the release "
+	    "came in:\n");
+	buf_appends(&w->html, "<tr><th align=\"left\" valign=\"top\" "
+	    "style=\"color:#a40000\">Tags moved</th><td style=\"color:"
+	    "#a40000\"><ul>\n");
+	for (i = 0; f->moved_images[i] != NULL; i++) {
+		s = mail_body_clean(f->moved_images[i]);
+		h = mail_html_escape(s);
+		buf_printf(&w->text, "  - %s \xe2\x80\x94 this run deploys the "
+		    "digest it was approved with\n", s);
+		buf_printf(&w->html, "<li><strong>%s</strong> \xe2\x80\x94 "
+		    "this run deploys the digest it was approved with</li>\n",
+		    h);
+		free(s);
+		free(h);
+	}
+	buf_appends(&w->html, "</ul></td></tr>\n");
+}
+
+static void
+mail_param_changes(struct mail_words *w, const struct mail_facts *f)
+{
+	char	*s, *h;
+	int	 i;
+
+	if (f->param_changes == NULL || (f->param_changes[0] == NULL &&
+	    f->params_unchanged == 0))
+		return;
+	buf_appends(&w->text, "Parameters:\n");
+	buf_appends(&w->html, "<tr><th align=\"left\" valign=\"top\">"
+	    "Parameters</th><td><ul>\n");
+	for (i = 0; f->param_changes[i] != NULL; i++) {
+		s = mail_body_clean(f->param_changes[i]);
+		h = mail_html_escape(s);
+		buf_printf(&w->text, "  - %s\n", s);
+		buf_printf(&w->html, "<li>%s</li>\n", h);
+		free(s);
+		free(h);
+	}
+	if (f->params_unchanged > 0) {
+		buf_printf(&w->text, "  - and %d unchanged\n",
+		    f->params_unchanged);
+		buf_printf(&w->html, "<li>and %d unchanged</li>\n",
+		    f->params_unchanged);
+	}
+	buf_appends(&w->html, "</ul></td></tr>\n");
+}
+
 int
 mail_render(const struct mail_facts *f, struct mail_content *c,
     char **cause)
@@ -714,7 +771,18 @@ mail_render(const struct mail_facts *f, struct mail_content *c,
 		mail_field(&w, "Object", f->object);
 	mail_field(&w, "Reason", f->reason);
 	mail_failed_steps(&w, f);
+	mail_moved_images(&w, f);
 	mail_changes(&w, f);
+	mail_param_changes(&w, f);
+	if (f->has_template) {
+		h = f->template_added == 0 && f->template_removed == 0 ?
+		    xstrdup("the same as deployed") : xasprintf("%lld line%s "
+		    "added, %lld removed (the diff is on the page)",
+		    f->template_added, f->template_added == 1 ? "" : "s",
+		    f->template_removed);
+		mail_field(&w, "Template", h);
+		free(h);
+	}
 	buf_appends(&w.html, "</table>\n");
 	buf_appends(&w.text, "\n");
 	if (f->link != NULL && *f->link != '\0') {

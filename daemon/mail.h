@@ -48,6 +48,19 @@ struct mail_facts {
 	/* The check steps that failed ("login-and-name / sign in:
 	   status 500"), for checks_failed; NULL-terminated or NULL. */
 	const char * const *failed_steps;
+	/* Images whose tag moved since intake ("billing/web:1.4.2 now
+	   points to sha256:..."): said in red; NULL-terminated or NULL. */
+	const char * const *moved_images;
+	/* The parameters the change set changes ("ImageTag: 1.4.1 ->
+	   1.4.2"; NoEcho ones "****"), NULL-terminated or NULL, and how
+	   many it leaves as they are. */
+	const char * const *param_changes;
+	int		 params_unchanged;
+	/* The template's lines changed against the deployed one (the diff
+	   itself is on the page); has_template 0: not compared. */
+	int		 has_template;
+	long long	 template_added;
+	long long	 template_removed;
 };
 
 /* What is stored in the outbox row; the caller frees with

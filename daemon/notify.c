@@ -378,6 +378,89 @@ notify_failed_steps(struct store *s, int64_t stage_id, int attempt,
 	return (0);
 }
 
+/* The release's images whose tag moved since intake into the facts;
+   the lines owned by *lines. */
+static int
+notify_moved_images(struct store *s, int64_t release_id,
+    struct mail_facts *f, char ***lines, char **cause)
+{
+	struct store_release_images	*l = NULL;
+	size_t				 i, n = 0;
+	int				 rc;
+
+	*lines = NULL;
+	if ((rc = store_release_images(s, release_id, &l, cause)) != 0)
+		return (rc);
+	*lines = xcalloc(l->n + 1, sizeof **lines);
+	for (i = 0; i < l->n; i++)
+		if (l->items[i].moved_digest != NULL && l->items[i].tag != NULL)
+			(*lines)[n++] = xasprintf("%s:%s now points to %s "
+			    "(pinned: %s)", l->items[i].repository,
+			    l->items[i].tag, l->items[i].moved_digest,
+			    l->items[i].digest);
+	f->moved_images = (const char * const *)*lines;
+	store_release_images_free(l);
+	return (0);
+}
+
+/* The attempt's parameter changes into the facts ("Name: old -> new");
+   the lines owned by *lines.  NoEcho values were never stored. */
+static int
+notify_param_changes(struct store *s, int64_t stage_id, int attempt,
+    struct mail_facts *f, char ***lines, char **cause)
+{
+	struct store_stage_params	*l = NULL;
+	const struct store_stage_param	*p;
+	size_t				 i, n = 0;
+	int				 rc;
+
+	*lines = NULL;
+	if ((rc = store_stage_parameters(s, stage_id, attempt, &l,
+	    cause)) != 0)
+		return (rc);
+	*lines = xcalloc(l->n + 1, sizeof **lines);
+	for (i = 0; i < l->n; i++) {
+		p = &l->items[i];
+		if (strcmp(p->change, "unchanged") == 0) {
+			f->params_unchanged++;
+			continue;
+		}
+		(*lines)[n++] = xasprintf("%s: %s \xe2\x86\x92 %s%s", p->name,
+		    p->old_value != NULL ? p->old_value : "(not set)",
+		    p->new_value != NULL ? p->new_value : "(not set)",
+		    strcmp(p->change, "hidden") == 0 ? " (NoEcho: whether it "
+		    "changes cannot be told)" : "");
+	}
+	f->param_changes = (const char * const *)*lines;
+	store_stage_params_free(l);
+	return (0);
+}
+
+/* The template's line counts into the facts (none when not compared). */
+static int
+notify_template(struct store *s, int64_t stage_id, int attempt,
+    struct mail_facts *f, char **cause)
+{
+	struct store_stage_template	*t = NULL;
+	int				 rc;
+
+	rc = store_stage_template(s, stage_id, attempt, &t, cause);
+	if (rc == STORE_ENOTFOUND) {
+		if (cause != NULL) {
+			free(*cause);
+			*cause = NULL;
+		}
+		return (0);
+	}
+	if (rc != 0)
+		return (rc);
+	f->has_template = 1;
+	f->template_added = (long long)t->added;
+	f->template_removed = (long long)t->removed;
+	store_stage_template_free(t);
+	return (0);
+}
+
 static void
 notify_names_free(char **v)
 {
@@ -418,6 +501,7 @@ notify_queue(struct store *s, const struct config *c,
 	struct mail_content		 mc;
 	struct store_outbox_in		 in;
 	char				**names = NULL, **steps = NULL;
+	char				**moved = NULL, **pchanges = NULL;
 	char				*key = NULL, *wkey, *link = NULL;
 	char				*pkey = NULL;
 	char				*object = NULL, *to = NULL, *payload;
@@ -490,6 +574,21 @@ notify_queue(struct store *s, const struct config *c,
 	    strcmp(ev, "reminder") == 0 || strcmp(ev, "approved") == 0 ||
 	    strcmp(ev, "rejected") == 0 || strcmp(ev, "deployed") == 0) &&
 	    (rc = notify_changes(s, nc->stage_id, nc->attempt, &f, &names,
+	    cause)) != 0)
+		goto out;
+	if (release_id != 0 && nc->stage_id != 0 && !nc->gate &&
+	    (strcmp(ev, "approval_needed") == 0 ||
+	    strcmp(ev, "reminder") == 0) &&
+	    (rc = notify_moved_images(s, release_id, &f, &moved, cause)) != 0)
+		goto out;
+	if (nc->stage_id != 0 && !nc->gate &&
+	    (strcmp(ev, "approval_needed") == 0 ||
+	    strcmp(ev, "reminder") == 0) &&
+	    (rc = notify_param_changes(s, nc->stage_id, nc->attempt, &f,
+	    &pchanges, cause)) != 0)
+		goto out;
+	if (f.param_changes != NULL &&
+	    (rc = notify_template(s, nc->stage_id, nc->attempt, &f,
 	    cause)) != 0)
 		goto out;
 	if (nc->stage_id != 0 && strcmp(ev, "checks_failed") == 0 &&
@@ -592,6 +691,8 @@ out:
 	mail_content_free(&mc);
 	notify_names_free(names);
 	notify_names_free(steps);
+	notify_names_free(moved);
+	notify_names_free(pchanges);
 	store_run_free(run);
 	store_release_free(rel);
 	free(key);

@@ -942,6 +942,191 @@ pages_stage_changes(const struct page_ctx *ctx, const struct store_stage *st,
 	return (0);
 }
 
+/*
+ * What ran in the environment when the stage started, from shipgate's
+ * own history (the deployment, its run and who approved it), and whether
+ * the stack was updated since by something other than shipgate (its
+ * LastUpdatedTime later than that deployment).
+ */
+static int
+pages_now_running(const struct page_ctx *ctx, const struct store_stage *st,
+    const struct store_stage_stack *sk, struct tmpl_data *s, char **cause)
+{
+	struct store_approvals	*ap = NULL;
+	struct tmpl_data	*o;
+	struct buf		 who;
+	char			*why = NULL, *names;
+	size_t			 i;
+	int			 rc;
+
+	o = tmpl_object(s, "now_running");
+	tmpl_set(o, "now_env", st->environment);
+	if (!sk->exists) {
+		tmpl_set_bool(o, "no_stack", 1);
+		return (0);
+	}
+	pages_time(o, "stack_updated", sk->last_updated_at);
+	if (sk->prev_run_id == 0) {
+		tmpl_set_bool(o, "never", 1);
+		return (0);
+	}
+	if ((rc = store_run_approvals(ctx->store, sk->prev_run_id, &ap,
+	    &why)) != 0)
+		return (pages_fail(cause, rc, why));
+	buf_init(&who, 4096);
+	for (i = 0; i < ap->n; i++)
+		if (ap->items[i].stage_id == sk->prev_stage_id &&
+		    ap->items[i].gate == 0 &&
+		    ap->items[i].decision == STORE_DECISION_APPROVE)
+			buf_printf(&who, "%s%s", who.len > 0 ? ", " : "",
+			    ap->items[i].user);
+	names = buf_take(&who, NULL);
+	buf_free(&who);
+	tmpl_set(o, "prev_version", sk->prev_version);
+	tmpl_set_int(o, "prev_run", sk->prev_run_id);
+	pages_time(o, "prev_deployed", sk->prev_deployed_at);
+	tmpl_set(o, "approved_by", *names != '\0' ? names : NULL);
+	/* A second's slack: AWS's and shipgate's clocks are not one. */
+	if (sk->last_updated_at > sk->prev_deployed_at + 1000)
+		tmpl_set_bool(o, "changed_outside", 1);
+	free(names);
+	store_approvals_free(ap);
+	return (0);
+}
+
+/*
+ * The parameters the attempt sends against the stack's (issue 15):
+ * changed rows shown, unchanged ones folded.  NoEcho values were never
+ * stored: the rows say "****".
+ */
+static int
+pages_stage_parameters(const struct page_ctx *ctx,
+    const struct store_stage *st, struct tmpl_data *s, char **cause)
+{
+	struct store_stage_params	*l = NULL;
+	struct store_stage_stack	*sk = NULL;
+	struct tmpl_data		*o;
+	char				*why = NULL;
+	size_t				 i, changed = 0, same = 0;
+	int				 rc;
+
+	if ((rc = store_stage_parameters(ctx->store, st->id, st->attempt, &l,
+	    &why)) != 0)
+		return (pages_fail(cause, rc, why));
+	rc = store_stage_stack(ctx->store, st->id, &sk, &why);
+	if (rc != 0 && rc != STORE_ENOTFOUND) {
+		store_stage_params_free(l);
+		return (pages_fail(cause, rc, why));
+	}
+	free(why);
+	tmpl_list(s, "params_changed");
+	tmpl_list(s, "params_unchanged");
+	for (i = 0; i < l->n; i++) {
+		const struct store_stage_param *p = &l->items[i];
+
+		if (strcmp(p->change, "unchanged") == 0) {
+			o = tmpl_append(s, "params_unchanged");
+			same++;
+		} else {
+			o = tmpl_append(s, "params_changed");
+			changed++;
+		}
+		tmpl_set(o, "name", p->name);
+		tmpl_set(o, "old", p->old_value);
+		tmpl_set(o, "new", p->new_value);
+		tmpl_set(o, "change", p->change);
+		tmpl_set_bool(o, "no_echo", p->no_echo);
+	}
+	tmpl_set_bool(s, "has_parameters", l->n > 0);
+	tmpl_set_bool(s, "first_deployment", sk != NULL && !sk->exists);
+	/* Started, but the stack could not be read (AWS failed then). */
+	tmpl_set_bool(s, "params_unknown", l->n == 0 && sk == NULL &&
+	    st->status != STORE_STAGE_PENDING && st->change_set_name != NULL);
+	if (sk != NULL && (rc = pages_now_running(ctx, st, sk, s, cause)) !=
+	    0) {
+		store_stage_params_free(l);
+		store_stage_stack_free(sk);
+		return (rc);
+	}
+	tmpl_setf(s, "params_summary", "%zu changed, %zu unchanged", changed,
+	    same);
+	store_stage_params_free(l);
+	store_stage_stack_free(sk);
+	return (0);
+}
+
+#define PAGES_DIFF_LINES_MAX	2000	/* template diff lines shown */
+
+/*
+ * The deployed template against the release's: the unified diff with
+ * each line's old and new numbers, folded under the change set (the API
+ * has it whole).
+ */
+static int
+pages_stage_template(const struct page_ctx *ctx, const struct store_stage *st,
+    struct tmpl_data *s, char **cause)
+{
+	struct store_stage_template	*t = NULL;
+	struct tmpl_data		*o, *d;
+	const char			*p, *nl;
+	char				*why = NULL, *text;
+	size_t				 oldno = 0, newno = 0, a, b, n = 0;
+	size_t				 more = 0;
+	int				 rc;
+
+	rc = store_stage_template(ctx->store, st->id, st->attempt, &t, &why);
+	if (rc == STORE_ENOTFOUND) {
+		free(why);
+		return (0);
+	}
+	if (rc != 0)
+		return (pages_fail(cause, rc, why));
+	d = tmpl_object(s, "template");
+	tmpl_setf(d, "template_summary", "%lld line%s added, %lld removed%s",
+	    (long long)t->added, t->added == 1 ? "" : "s",
+	    (long long)t->removed, t->whole ? " (too different: replaced "
+	    "whole)" : "");
+	tmpl_set_bool(d, "same", t->diff[0] == '\0');
+	tmpl_list(d, "lines");
+	for (p = t->diff; *p != '\0'; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p) - 1;
+		if (n >= PAGES_DIFF_LINES_MAX) {
+			more++;
+			if (nl[1] == '\0')
+				break;
+			continue;
+		}
+		text = xstrndup(p, (size_t)(nl - p) + (*nl == '\n' ? 0 : 1));
+		o = tmpl_append(d, "lines");
+		if (*p == '@') {
+			if (sscanf(p, "@@ -%zu,%*u +%zu,", &a, &b) == 2) {
+				oldno = a;
+				newno = b;
+			}
+			tmpl_set(o, "class", "hunk");
+			tmpl_set(o, "text", text);
+		} else {
+			tmpl_set(o, "class", *p == '+' ? "add" : *p == '-' ?
+			    "del" : "same");
+			if (*p != '+')
+				tmpl_setf(o, "ln_old", "%zu", oldno++);
+			if (*p != '-')
+				tmpl_setf(o, "ln_new", "%zu", newno++);
+			tmpl_set(o, "text", text);
+		}
+		free(text);
+		n++;
+		if (nl[1] == '\0')
+			break;
+	}
+	if (more > 0)
+		tmpl_setf(d, "more", "%zu more lines: the whole diff is in the "
+		    "API", more);
+	store_stage_template_free(t);
+	return (0);
+}
+
 static int
 pages_stage_checks(const struct page_ctx *ctx, const struct store_stage *st,
     struct tmpl_data *s, char **cause)
@@ -1049,15 +1234,21 @@ operator:
 		tmpl_set_bool(s, "retry", 1);
 }
 
-/* The release's images (release.json), with the digests its
- * promotions read. */
+/*
+ * The release's images (release.json) with the digest intake pinned
+ * (release_images), its platforms, a tag that moved since (in red), and
+ * where promotions copied it.  A release taken in before images were
+ * pinned shows the digest its promotions read.
+ */
 static void
 pages_images(const struct store_release *rel,
+    const struct store_release_images *pins,
     const struct store_promotions *pr, struct tmpl_data *d)
 {
 	json_t		*m, *images, *e;
 	const char	*repo, *tag, *digest;
-	struct tmpl_data *o, *p;
+	const struct store_release_image *pin;
+	struct tmpl_data *o, *p, *w;
 	size_t		 i, j;
 
 	tmpl_list(d, "images");
@@ -1071,9 +1262,26 @@ pages_images(const struct store_release *rel,
 		digest = json_string_value(json_object_get(e, "digest"));
 		if (repo == NULL)
 			continue;
+		pin = NULL;
+		for (j = 0; pins != NULL && j < pins->n; j++)
+			if ((size_t)pins->items[j].position == i &&
+			    strcmp(pins->items[j].repository, repo) == 0)
+				pin = &pins->items[j];
 		o = tmpl_append(d, "images");
 		tmpl_set(o, "repository", repo);
 		tmpl_set(o, "reference", tag != NULL ? tag : digest);
+		if (pin != NULL) {
+			digest = pin->digest;
+			tmpl_set_bool(o, "pinned", 1);
+			tmpl_set(o, "platforms", pin->platforms);
+			tmpl_set(o, "parameter", pin->parameter);
+			if (pin->moved_digest != NULL) {
+				w = tmpl_object(o, "moved");
+				tmpl_set(w, "image", repo);
+				tmpl_set(w, "tag", tag);
+				tmpl_set(w, "now", pin->moved_digest);
+			}
+		}
 		for (j = 0; pr != NULL && j < pr->n; j++) {
 			const struct store_promotion *x = &pr->items[j];
 
@@ -1159,6 +1367,7 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 	struct store_release	*rel = NULL;
 	struct store_approvals	*ap = NULL;
 	struct store_promotions	*pr = NULL;
+	struct store_release_images *pins = NULL;
 	struct store_audit_page	*audit = NULL;
 	struct tmpl_data	*d, *s, *o;
 	char			*why = NULL, *by = NULL, *reason = NULL;
@@ -1186,6 +1395,8 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 	    &why)) != 0 ||
 	    (rc = store_run_approvals(ctx->store, run_id, &ap, &why)) != 0 ||
 	    (rc = store_run_promotions(ctx->store, run_id, &pr, &why)) != 0 ||
+	    (rc = store_release_images(ctx->store, run->release_id, &pins,
+	    &why)) != 0 ||
 	    (rc = store_audit_page(ctx->store, run_id, 0,
 	    PAGES_RUN_AUDIT_LIMIT, &audit, &why)) != 0) {
 		rc = pages_fail(cause, rc, why);
@@ -1231,7 +1442,7 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 		tmpl_set(o, "by", by);
 		tmpl_set(o, "cancel_reason", reason);
 	}
-	pages_images(rel, pr, d);
+	pages_images(rel, pins, pr, d);
 
 	tmpl_list(d, "stages");
 	for (i = 0; i < run->nstages; i++) {
@@ -1256,6 +1467,8 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 			    st->finished_at : finished ? run->finished_at :
 			    ctx->now_ms) - st->started_at);
 		if ((rc = pages_stage_changes(ctx, st, s, cause)) != 0 ||
+		    (rc = pages_stage_parameters(ctx, st, s, cause)) != 0 ||
+		    (rc = pages_stage_template(ctx, st, s, cause)) != 0 ||
 		    (rc = pages_stage_checks(ctx, st, s, cause)) != 0)
 			goto out;
 		for (j = 0; pr != NULL && j < pr->n; j++) {
@@ -1310,6 +1523,7 @@ out:
 	free(reason);
 	store_audit_page_free(audit);
 	store_promotions_free(pr);
+	store_release_images_free(pins);
 	store_approvals_free(ap);
 	store_release_free(rel);
 	store_run_free(run);

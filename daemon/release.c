@@ -671,8 +671,8 @@ check_image(json_t *img, size_t i, struct release_image *out,
     struct release_error *err)
 {
 	static const char *const keys[] = { "repository", "tag", "digest",
-	    NULL };
-	const char	*repo, *tag, *digest;
+	    "parameter", NULL };
+	const char	*repo, *tag, *digest, *param;
 	char		 path[64], fpath[80], *q;
 	int		 rc;
 
@@ -680,8 +680,8 @@ check_image(json_t *img, size_t i, struct release_image *out,
 	if (!json_is_object(img))
 		return (fail(err, RELEASE_EMANIFEST, "release.json: %s: "
 		    "expected an object, got %s", path, type_name(img)));
-	if ((rc = known_keys(img, path, keys, "repository, tag, digest",
-	    err)) != 0)
+	if ((rc = known_keys(img, path, keys, "repository, tag, digest, "
+	    "parameter", err)) != 0)
 		return (rc);
 	snprintf(fpath, sizeof fpath, "%s.repository", path);
 	if ((rc = get_string(img, "repository", fpath, 0, &repo, err)) != 0)
@@ -723,9 +723,63 @@ check_image(json_t *img, size_t i, struct release_image *out,
 		free(q);
 		return (rc);
 	}
+	snprintf(fpath, sizeof fpath, "%s.parameter", path);
+	if ((rc = get_string(img, "parameter", fpath, 1, &param, err)) < 0)
+		return (rc);
+	if (param != NULL && (*param == '\0' ||
+	    strlen(param) > PARAMETER_NAME_MAX ||
+	    !all_in(param, strlen(param), ""))) {
+		q = quote_str(param);
+		rc = fail(err, RELEASE_EMANIFEST, "release.json: %s: %s is "
+		    "not a parameter name (1 to %d letters and digits)", fpath,
+		    q, PARAMETER_NAME_MAX);
+		free(q);
+		return (rc);
+	}
 	out->repository = xstrdup(repo);
 	out->tag = tag != NULL ? xstrdup(tag) : NULL;
 	out->digest = digest != NULL ? xstrdup(digest) : NULL;
+	out->parameter = param != NULL ? xstrdup(param) : NULL;
+	return (0);
+}
+
+/*
+ * An image's parameter receives the pinned image and nothing else: no
+ * other image, `parameters` or an override sets it too.
+ */
+static int
+check_image_parameters(const struct release *rel, struct release_error *err)
+{
+	const char	*p;
+	size_t		 i, j, k;
+
+	for (i = 0; i < rel->nimages; i++) {
+		if ((p = rel->images[i].parameter) == NULL)
+			continue;
+		for (j = 0; j < i; j++)
+			if (rel->images[j].parameter != NULL &&
+			    strcmp(rel->images[j].parameter, p) == 0)
+				return (fail(err, RELEASE_EMANIFEST,
+				    "release.json: images[%zu].parameter: "
+				    "%s is images[%zu]'s parameter already",
+				    i, p, j));
+		for (j = 0; j < rel->parameters.n; j++)
+			if (strcmp(rel->parameters.items[j].key, p) == 0)
+				return (fail(err, RELEASE_EMANIFEST,
+				    "release.json: images[%zu].parameter: "
+				    "%s is set in parameters too; it receives "
+				    "the image's pinned digest", i, p));
+		for (j = 0; j < rel->noverrides; j++)
+			for (k = 0; k < rel->overrides[j].parameters.n; k++)
+				if (strcmp(rel->overrides[j].parameters.
+				    items[k].key, p) == 0)
+					return (fail(err, RELEASE_EMANIFEST,
+					    "release.json: images[%zu]."
+					    "parameter: %s is set in "
+					    "overrides.%s too; it receives the "
+					    "image's pinned digest", i, p,
+					    rel->overrides[j].env));
+	}
 	return (0);
 }
 
@@ -1045,6 +1099,9 @@ parse_manifest(struct release *rel, const char *text, size_t len,
 	    (rc = check_checks(v, rel, err)) != 0)
 		goto out;
 
+	if ((rc = check_image_parameters(rel, err)) != 0)
+		goto out;
+
 	rel->manifest = xmalloc(len + 1);
 	memcpy(rel->manifest, text, len);
 	rel->manifest[len] = '\0';
@@ -1093,6 +1150,7 @@ release_free(struct release *rel)
 		free(rel->images[i].repository);
 		free(rel->images[i].tag);
 		free(rel->images[i].digest);
+		free(rel->images[i].parameter);
 	}
 	free(rel->images);
 	kvs_free(&rel->parameters);
@@ -1379,6 +1437,78 @@ check_template(const char *name, const char *data, size_t len,
 	return (rc);
 }
 
+/*
+ * 1 if the template (already checked by check_template) declares param
+ * among its top-level Parameters, else 0.
+ */
+static int
+template_declares(const char *name, const char *data, size_t len,
+    const char *param)
+{
+	yaml_parser_t	 parser;
+	yaml_event_t	 ev;
+	json_t		*root;
+	/* The first levels only: the top mapping and Parameters. */
+	int		 mapping[3], want_key[3], in_params[3];
+	int		 depth = 0, params_key = 0, found = 0, done = 0;
+	int		 is_key, node;
+
+	if (has_suffix(name, ".json")) {
+		if ((root = json_loadb(data, len, 0, NULL)) == NULL)
+			return (0);
+		found = json_object_get(json_object_get(root, "Parameters"),
+		    param) != NULL;
+		json_decref(root);
+		return (found);
+	}
+	if (!yaml_parser_initialize(&parser))
+		return (0);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data,
+	    len);
+	while (!done && !found) {
+		if (!yaml_parser_parse(&parser, &ev))
+			break;
+		node = ev.type == YAML_SCALAR_EVENT || ev.type ==
+		    YAML_ALIAS_EVENT || ev.type == YAML_MAPPING_START_EVENT ||
+		    ev.type == YAML_SEQUENCE_START_EVENT;
+		if (node) {
+			is_key = depth > 0 && depth <= 3 &&
+			    mapping[depth - 1] && want_key[depth - 1];
+			if (depth > 0 && depth <= 3 && mapping[depth - 1])
+				want_key[depth - 1] = !want_key[depth - 1];
+			if (ev.type == YAML_SCALAR_EVENT && is_key) {
+				if (depth == 1)
+					params_key = strcmp((const char *)
+					    ev.data.scalar.value,
+					    "Parameters") == 0;
+				else if (depth == 2 && in_params[1] &&
+				    strcmp((const char *)ev.data.scalar.value,
+				    param) == 0)
+					found = 1;
+			}
+			if (ev.type == YAML_MAPPING_START_EVENT ||
+			    ev.type == YAML_SEQUENCE_START_EVENT) {
+				if (depth < 3) {
+					mapping[depth] = ev.type ==
+					    YAML_MAPPING_START_EVENT;
+					want_key[depth] = 1;
+					in_params[depth] = depth == 1 &&
+					    !is_key && params_key &&
+					    mapping[depth];
+				}
+				depth++;
+			}
+		} else if (ev.type == YAML_MAPPING_END_EVENT ||
+		    ev.type == YAML_SEQUENCE_END_EVENT)
+			depth--;
+		else if (ev.type == YAML_STREAM_END_EVENT)
+			done = 1;
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return (found);
+}
+
 int
 release_read(struct release **relp, const void *data, size_t len,
     const char *app, const struct release_limits *limits,
@@ -1545,6 +1675,16 @@ release_read(struct release **relp, const void *data, size_t len,
 	    (rc = check_template(rel->template_name, tb.data, tb.len,
 	    err)) != 0)
 		goto out;
+	for (i = 0; i < rel->nimages; i++)
+		if (rel->images[i].parameter != NULL &&
+		    !template_declares(rel->template_name, tb.data, tb.len,
+		    rel->images[i].parameter)) {
+			rc = fail(err, RELEASE_EMANIFEST, "release.json: "
+			    "images[%zu].parameter: %s declares no parameter "
+			    "%s", i, rel->template_name,
+			    rel->images[i].parameter);
+			goto out;
+		}
 	rel->template = buf_take(&tb, &rel->template_len);
 	*relp = rel;
 	rel = NULL;
@@ -1607,6 +1747,22 @@ release_check_app(const struct release *rel, const struct config_app *app,
 				    o->parameters.items[j].key, o->env,
 				    o->parameters.items[j].key));
 	}
+	/* Nor through an image's parameter. */
+	for (i = 0; i < rel->nimages; i++)
+		for (j = 0; rel->images[i].parameter != NULL &&
+		    j < app->nenvironments; j++) {
+			env = &app->environments[j];
+			if (env->name == NULL || !env_pins(env,
+			    rel->images[i].parameter) ||
+			    config_environment_release_may_set(env,
+			    rel->images[i].parameter))
+				continue;
+			return (fail(err, RELEASE_EMANIFEST, "release.json: "
+			    "images[%zu].parameter: environment %s sets "
+			    "parameter %s and does not let a release change "
+			    "it (not in its release_may_set)", i, env->name,
+			    rel->images[i].parameter));
+		}
 	/*
 	 * A check carries its secrets to the base_url it runs against: a
 	 * release may name only checks every environment allows.
@@ -1715,6 +1871,42 @@ release_parameters(const struct release *rel, const char *env,
 			kvs_set(out, &cap, ovr->items[j].key,
 			    ovr->items[j].value);
 		}
+	}
+	if (out->n > 0)
+		qsort(out->items, out->n, sizeof *out->items, kv_cmp);
+}
+
+void
+release_image_parameters(const struct release *rel, const char *env,
+    const char *const *pinned, const struct config_kvs *env_params,
+    const struct config_strings *may_set, struct config_kvs *out)
+{
+	const struct release_image	*im;
+	char				*ref;
+	size_t				 cap, i, j;
+	int				 pinned_by_env;
+
+	release_parameters(rel, env, env_params, may_set, out);
+	cap = out->n;
+	for (i = 0; i < rel->nimages; i++) {
+		im = &rel->images[i];
+		if (im->parameter == NULL)
+			continue;
+		pinned_by_env = 0;
+		for (j = 0; env_params != NULL && j < env_params->n; j++)
+			if (strcmp(env_params->items[j].key,
+			    im->parameter) == 0)
+				pinned_by_env = 1;
+		if (pinned_by_env && !strings_has(may_set, im->parameter))
+			continue;
+		if (pinned != NULL && pinned[i] != NULL)
+			ref = xasprintf("%s@%s", im->repository, pinned[i]);
+		else if (im->digest != NULL)
+			ref = xasprintf("%s@%s", im->repository, im->digest);
+		else
+			ref = xasprintf("%s:%s", im->repository, im->tag);
+		kvs_set(out, &cap, im->parameter, ref);
+		free(ref);
 	}
 	if (out->n > 0)
 		qsort(out->items, out->n, sizeof *out->items, kv_cmp);

@@ -61,6 +61,10 @@ struct release_image {
 	char		*repository;	/* OCI name, e.g. billing/web */
 	char		*tag;		/* NULL when a digest is given */
 	char		*digest;	/* "sha256:<64 hex>"; NULL with a tag */
+	/* images[].parameter: the stack parameter that receives the image
+	   pinned at intake as "repository@sha256:..."; or NULL.  A
+	   parameter of the template, set nowhere else in release.json. */
+	char		*parameter;
 };
 
 struct release_override {
@@ -155,6 +159,16 @@ void	 release_parameters(const struct release *, const char *env,
 void	 release_kvs_free(struct config_kvs *);
 
 /* 1 if the template fits CloudFormation's TemplateBody (51,200 bytes). */
+/*
+ * release_parameters, then each image's images[].parameter set to
+ * "repository@digest": pinned[i] (the digest intake pinned for image i),
+ * else the digest release.json gives, else "repository:tag" (no
+ * registry to pin it).  A parameter the environment sets and does not
+ * list in may_set keeps the environment's value.
+ */
+void	 release_image_parameters(const struct release *, const char *env,
+	    const char *const *pinned, const struct config_kvs *env_params,
+	    const struct config_strings *may_set, struct config_kvs *out);
 int	 release_template_inline(const struct release *);
 
 /*

@@ -159,18 +159,99 @@ run_json_promotions(const struct store_promotions *promos, int64_t stage_id)
 	return (a);
 }
 
+/* What the attempt sends against the stack's (NoEcho: "****"). */
+static json_t *
+run_json_parameters(const struct store_stage_params *l)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; l != NULL && i < l->n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:s, s:b}",
+		    "name", l->items[i].name,
+		    "old", run_json_str(l->items[i].old_value),
+		    "new", run_json_str(l->items[i].new_value),
+		    "change", l->items[i].change,
+		    "no_echo", l->items[i].no_echo));
+	return (a);
+}
+
+/* The stack when the stage started, and what shipgate had deployed
+   there ("now running"). */
+static json_t *
+run_json_stack(struct store *s, const struct store_stage_stack *sk)
+{
+	struct store_approvals	*ap = NULL;
+	json_t			*o, *prev, *who;
+	size_t			 i;
+
+	if (sk == NULL)
+		return (json_null());
+	o = json_pack("{s:b, s:o, s:o}", "exists", sk->exists,
+	    "last_updated_at", sk->exists && sk->last_updated_at > 0 ?
+	    run_json_time(sk->last_updated_at) : json_null(),
+	    "read_at", run_json_time(sk->read_at));
+	if (sk->prev_run_id == 0) {
+		json_object_set_new(o, "previous", json_null());
+		json_object_set_new(o, "changed_outside", json_boolean(
+		    sk->exists && sk->last_updated_at > 0));
+		return (o);
+	}
+	who = json_array();
+	if (store_run_approvals(s, sk->prev_run_id, &ap, NULL) == 0) {
+		for (i = 0; i < ap->n; i++)
+			if (ap->items[i].stage_id == sk->prev_stage_id &&
+			    ap->items[i].gate == 0 && ap->items[i].decision ==
+			    STORE_DECISION_APPROVE)
+				json_array_append_new(who,
+				    json_string(ap->items[i].user));
+		store_approvals_free(ap);
+	}
+	prev = json_pack("{s:I, s:o, s:o, s:o}", "run",
+	    (json_int_t)sk->prev_run_id, "version",
+	    run_json_str(sk->prev_version), "deployed_at",
+	    run_json_time(sk->prev_deployed_at), "approved_by", who);
+	json_object_set_new(o, "previous", prev);
+	json_object_set_new(o, "changed_outside", json_boolean(sk->exists &&
+	    sk->last_updated_at > sk->prev_deployed_at + 1000));
+	return (o);
+}
+
 static json_t *
 run_json_stage(struct store *s, const struct store_stage *st,
     const struct store_promotions *promos, int *rcp, char **cause)
 {
 	struct store_changes		*changes = NULL;
 	struct store_check_results	*checks = NULL;
+	struct store_stage_params	*params = NULL;
+	struct store_stage_stack	*stack = NULL;
+	struct store_stage_template	*tmpl = NULL;
 	json_t				*o = NULL;
 	int64_t				 end;
 
 	if ((*rcp = store_stage_changes(s, st->id, st->attempt, &changes,
 	    cause)) != 0 || (*rcp = store_stage_check_results(s, st->id,
-	    st->attempt, &checks, cause)) != 0)
+	    st->attempt, &checks, cause)) != 0 ||
+	    (*rcp = store_stage_parameters(s, st->id, st->attempt, &params,
+	    cause)) != 0)
+		goto out;
+	if ((*rcp = store_stage_stack(s, st->id, &stack, cause)) ==
+	    STORE_ENOTFOUND) {
+		if (cause != NULL) {
+			free(*cause);
+			*cause = NULL;
+		}
+		*rcp = 0;
+	} else if (*rcp != 0)
+		goto out;
+	if ((*rcp = store_stage_template(s, st->id, st->attempt, &tmpl,
+	    cause)) == STORE_ENOTFOUND) {
+		if (cause != NULL) {
+			free(*cause);
+			*cause = NULL;
+		}
+		*rcp = 0;
+	} else if (*rcp != 0)
 		goto out;
 	o = json_object();
 	json_object_set_new(o, "id", json_integer(st->id));
@@ -199,9 +280,18 @@ run_json_stage(struct store *s, const struct store_stage *st,
 	json_object_set_new(o, "checks", run_json_checks(checks));
 	json_object_set_new(o, "promotions", run_json_promotions(promos,
 	    st->id));
+	json_object_set_new(o, "stack", run_json_stack(s, stack));
+	json_object_set_new(o, "parameters", run_json_parameters(params));
+	json_object_set_new(o, "template", tmpl == NULL ? json_null() :
+	    json_pack("{s:s, s:I, s:I, s:b}", "diff", tmpl->diff, "added",
+	    (json_int_t)tmpl->added, "removed", (json_int_t)tmpl->removed,
+	    "whole", tmpl->whole));
 out:
 	store_changes_free(changes);
 	store_check_results_free(checks);
+	store_stage_params_free(params);
+	store_stage_stack_free(stack);
+	store_stage_template_free(tmpl);
 	return (o);
 }
 
@@ -305,6 +395,46 @@ run_json_outbox(const struct store_outbox_rows *outbox)
 	return (a);
 }
 
+/*
+ * release.json's images, each with what intake pinned (docs/api.md):
+ * digest, media_type, platforms, pinned_at, and tag_moved_to /
+ * tag_moved_at when the tag names another digest since.
+ */
+static json_t *
+run_json_images(json_t *images, const struct store_release_images *pins)
+{
+	json_t				*a, *e;
+	const struct store_release_image *pin;
+	size_t				 i, j;
+
+	if (!json_is_array(images))
+		return (json_array());
+	a = json_deep_copy(images);
+	json_array_foreach(a, i, e) {
+		if (!json_is_object(e))
+			continue;
+		pin = NULL;
+		for (j = 0; pins != NULL && j < pins->n; j++)
+			if ((size_t)pins->items[j].position == i)
+				pin = &pins->items[j];
+		json_object_set_new(e, "pinned", json_boolean(pin != NULL));
+		if (pin == NULL)
+			continue;
+		json_object_set_new(e, "digest", run_json_str(pin->digest));
+		json_object_set_new(e, "media_type",
+		    run_json_str(pin->media_type));
+		json_object_set_new(e, "platforms",
+		    run_json_str(pin->platforms));
+		json_object_set_new(e, "pinned_at",
+		    run_json_time(pin->resolved_at));
+		json_object_set_new(e, "tag_moved_to",
+		    run_json_str(pin->moved_digest));
+		json_object_set_new(e, "tag_moved_at", pin->moved_digest !=
+		    NULL ? run_json_time(pin->moved_at) : json_null());
+	}
+	return (a);
+}
+
 json_t *
 run_json(struct store *s, int64_t run_id, size_t audit_max, int *rcp,
     char **cause)
@@ -315,6 +445,7 @@ run_json(struct store *s, int64_t run_id, size_t audit_max, int *rcp,
 	struct store_audit_page		*audit = NULL;
 	struct store_promotions		*promos = NULL;
 	struct store_outbox_rows	*outbox = NULL;
+	struct store_release_images	*pins = NULL;
 	json_t				*o = NULL, *a, *v, *manifest;
 	size_t				 i;
 
@@ -324,7 +455,8 @@ run_json(struct store *s, int64_t run_id, size_t audit_max, int *rcp,
 	    (*rcp = store_audit_page(s, run_id, 0, (int)audit_max, &audit,
 	    cause)) != 0 ||
 	    (*rcp = store_run_promotions(s, run_id, &promos, cause)) != 0 ||
-	    (*rcp = store_outbox_run(s, run_id, &outbox, cause)) != 0)
+	    (*rcp = store_outbox_run(s, run_id, &outbox, cause)) != 0 ||
+	    (*rcp = store_release_images(s, r->release_id, &pins, cause)) != 0)
 		goto out;
 
 	o = json_object();
@@ -338,8 +470,7 @@ run_json(struct store *s, int64_t run_id, size_t audit_max, int *rcp,
 	json_object_set_new(o, "finished_at", run_json_time(r->finished_at));
 	manifest = run_json_text(rel->manifest);
 	v = json_object_get(manifest, "images");
-	json_object_set_new(o, "images", json_is_array(v) ? json_incref(v) :
-	    json_array());
+	json_object_set_new(o, "images", run_json_images(v, pins));
 	json_decref(manifest);
 
 	a = json_array();
@@ -365,6 +496,7 @@ out:
 	store_audit_page_free(audit);
 	store_promotions_free(promos);
 	store_outbox_rows_free(outbox);
+	store_release_images_free(pins);
 	return (o);
 }
 

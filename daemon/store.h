@@ -1165,4 +1165,114 @@ int	 store_data_version(struct store *, struct store_version *,
  */
 int	 store_portal_plan(struct store *, const char *query,
 	    unsigned int mask, char **planp, char **cause);
+
+/* --- A release's pinned images (store-images.c, sql/008) --------------- */
+
+struct store_release_image {
+	int		 position;	/* in release.json's images */
+	char		*registry;
+	char		*repository;
+	char		*tag;		/* NULL: released by digest */
+	char		*digest;	/* pinned at intake */
+	char		*media_type;	/* may be NULL */
+	char		*platforms;	/* NULL unless an index */
+	char		*parameter;	/* images[].parameter, or NULL */
+	int64_t		 resolved_at;
+	char		*moved_digest;	/* the tag's digest since, or NULL */
+	int64_t		 moved_at;
+};
+
+struct store_release_images {
+	struct store_release_image *items;
+	size_t			 n;
+};
+
+struct store_release_image_in {
+	int		 position;
+	const char	*registry;
+	const char	*repository;
+	const char	*tag;
+	const char	*digest;
+	const char	*media_type;
+	const char	*platforms;
+	const char	*parameter;
+};
+/* Records one image (in the transaction recording its release). */
+int	 store_add_release_image(struct store *, int64_t release_id,
+	    const struct store_release_image_in *, char **cause);
+/* The release's images in order; none for a release taken in before
+   images were pinned. */
+int	 store_release_images(struct store *, int64_t release_id,
+	    struct store_release_images **, char **cause);
+void	 store_release_images_free(struct store_release_images *);
+/* What the image's tag names now: NULL or the pinned digest clears
+   moved_digest. */
+int	 store_release_image_moved(struct store *, int64_t release_id,
+	    int position, const char *digest, char **cause);
+
+/* --- What a stage changes: the stack before it, its parameters
+ *     (store-images.c, sql/008) ---------------------------------------- */
+
+struct store_stage_stack {
+	int		 exists;	/* 0: a first deployment */
+	char		*parameters;	/* JSON {"Name": "value"}; NoEcho
+					   values "****" as AWS gives them */
+	int64_t		 last_updated_at; /* the stack's; 0: never */
+	char		*template;	/* GetTemplate's; NULL: not read */
+	size_t		 template_len;
+	/* What shipgate had deployed there then; prev_run_id 0: none. */
+	int64_t		 prev_run_id;
+	int64_t		 prev_stage_id;
+	char		*prev_version;
+	int64_t		 prev_deployed_at;
+	int64_t		 read_at;
+};
+/* Replaces the stage's record of its stack. */
+int	 store_stage_set_stack(struct store *, int64_t stage_id,
+	    const struct store_stage_stack *, char **cause);
+/* STORE_ENOTFOUND when not read yet. */
+int	 store_stage_stack(struct store *, int64_t stage_id,
+	    struct store_stage_stack **, char **cause);
+void	 store_stage_stack_free(struct store_stage_stack *);
+
+struct store_stage_param {
+	char		*name;
+	char		*old_value;	/* NULL: not set before */
+	char		*new_value;	/* NULL: no longer set */
+	char		*change;	/* added, modified, removed,
+					   unchanged, hidden */
+	int		 no_echo;	/* values are "****" */
+};
+struct store_stage_params {
+	struct store_stage_param *items;
+	size_t			 n;
+};
+struct store_stage_param_in {
+	const char	*name;
+	const char	*old_value;
+	const char	*new_value;
+	const char	*change;
+	int		 no_echo;
+};
+/* Replaces the attempt's rows (in the caller's transaction or its own). */
+int	 store_set_stage_parameters(struct store *, int64_t stage_id,
+	    int attempt, const struct store_stage_param_in *, size_t n,
+	    char **cause);
+/* The attempt's rows in order; none when not recorded. */
+int	 store_stage_parameters(struct store *, int64_t stage_id, int attempt,
+	    struct store_stage_params **, char **cause);
+void	 store_stage_params_free(struct store_stage_params *);
+
+struct store_stage_template {
+	char		*diff;		/* unified; "" when the same */
+	int64_t		 added;
+	int64_t		 removed;
+	int		 whole;
+};
+int	 store_set_stage_template(struct store *, int64_t stage_id,
+	    int attempt, const struct store_stage_template *, char **cause);
+/* STORE_ENOTFOUND when not recorded. */
+int	 store_stage_template(struct store *, int64_t stage_id, int attempt,
+	    struct store_stage_template **, char **cause);
+void	 store_stage_template_free(struct store_stage_template *);
 #endif

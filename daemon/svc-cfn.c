@@ -749,6 +749,15 @@ static const struct aws_op_desc cfn_op_describe_stack_events = {
 	    "stack" }
 };
 
+AWS_OP_RESULT_ONE(cfn_template, struct cfn_template, cfn_parse_template,
+    cfn_template_free, cfn_template_cb)
+
+static const struct aws_op_desc cfn_op_get_template = {
+	&aws_service_cloudformation, "GetTemplate",
+	&cfn_template_result, NULL, NULL, 0,
+	{ "cloudformation:GetTemplate", AWS_ACCOUNT_ENVIRONMENT, "stack" }
+};
+
 /* Every call goes to an environment's account, through its role. */
 const struct aws_op_desc *const cfn_operations[] = {
 	&cfn_op_create_change_set,
@@ -760,6 +769,7 @@ const struct aws_op_desc *const cfn_operations[] = {
 	&cfn_op_describe_stack_events,
 	&cfn_op_continue_update_rollback,
 	&cfn_op_delete_stack,
+	&cfn_op_get_template,
 	NULL
 };
 
@@ -1360,4 +1370,52 @@ cfn_description_truncate(const char *s, size_t max)
 	if (out == NULL)
 		out = xstrdup("");
 	return (out);
+}
+
+/* GetTemplate (issue 15). */
+
+int
+cfn_parse_template(struct cfn_template *t, const void *data, size_t len,
+    char **cause)
+{
+	struct xml		*xml;
+	const struct xml_node	*r;
+	const char		*body;
+
+	memset(t, 0, sizeof *t);
+	if ((xml = cfn_result(data, len, "GetTemplate", &r, NULL,
+	    cause)) == NULL)
+		return (-1);
+	body = xml_find_text(r, "TemplateBody");
+	t->body = xstrdup(body != NULL ? body : "");
+	t->len = strlen(t->body);
+	xml_free(xml);
+	return (0);
+}
+
+void
+cfn_template_free(struct cfn_template *t)
+{
+	if (t == NULL)
+		return;
+	free(t->body);
+	free(t);
+}
+
+
+struct aws_op *
+cfn_get_template(struct aws_client *client, struct aws_creds *creds,
+    const char *region, const char *stack_name, cfn_template_cb cb,
+    void *arg, char **cause)
+{
+	struct aws_op	*op;
+
+	if (stack_name == NULL) {
+		*cause = xstrdup("CloudFormation GetTemplate: no stack");
+		return (NULL);
+	}
+	op = aws_op_new(&cfn_op_get_template, client, creds, region);
+	aws_query_add(aws_op_form(op), "StackName", stack_name);
+	aws_query_add(aws_op_form(op), "TemplateStage", "Original");
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }

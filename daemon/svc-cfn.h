@@ -417,4 +417,22 @@ int	 cfn_reply_no_changes(const struct aws_reply *);
  */
 char	*cfn_description_truncate(const char *, size_t max);
 
+
+/*
+ * GetTemplate (issue 15): a stack's template as it was deployed
+ * (TemplateStage Original: the text as written, JSON or YAML).
+ */
+struct cfn_template {
+	char		*body;		/* TemplateBody; "" when absent */
+	size_t		 len;
+};
+typedef void	(*cfn_template_cb)(const struct aws_reply *,
+		    struct cfn_template *, void *arg);
+struct aws_op	*cfn_get_template(struct aws_client *, struct aws_creds *,
+	    const char *region, const char *stack_name, cfn_template_cb,
+	    void *arg, char **cause);
+int	 cfn_parse_template(struct cfn_template *, const void *, size_t,
+	    char **cause);
+void	 cfn_template_free(struct cfn_template *);
+
 #endif

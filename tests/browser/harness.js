@@ -143,7 +143,8 @@ async function waitStage(id, envName, status, seconds) {
 	return !!got;
 }
 
-// dropRelease({version, tag, message, params}): a release zip dropped in
+// dropRelease({version, tag, message, params, imageParameters}): a
+// release zip dropped in
 // the sandbox's bucket, as an integrator's build does.
 function dropRelease(o) {
 	const args = [path.join(env.top_srcdir, 'tests/fakeaws/drop-release.py'),
@@ -151,6 +152,8 @@ function dropRelease(o) {
 	    '--tag', o.tag || o.version, '--message', o.message || 'a release'];
 	for (const [k, v] of Object.entries(o.params || {}))
 		args.push('--param', k + '=' + v);
+	for (const [k, v] of Object.entries(o.imageParameters || {}))
+		args.push('--image-parameter', k + '=' + v);
 	const r = run(python, args);
 	if (r.status !== 0)
 		throw new Error('drop-release.py failed: ' + r.stderr);

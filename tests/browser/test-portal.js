@@ -68,7 +68,8 @@ async function main() {
 	const browser = await h.launch();
 	let alice, bob, forged;
 
-	h.dropRelease({ version: '1.4.2', tag: '1.4.2', message: MSG1 });
+	h.dropRelease({ version: '1.4.2', tag: '1.4.2', message: MSG1,
+	    imageParameters: { 'billing/web': 'WebImage' } });
 	h.ok('run 1 (billing 1.4.2) waits for the Int approval',
 	    await h.waitStage(1, 'int', 'awaiting_approval', 60));
 
@@ -142,6 +143,46 @@ async function main() {
 		forged = await formFields(form, form.getByRole('button',
 		    { name: 'Approve int' }));
 		await h.screenshot(page, 'run');
+
+		// What the approver decides on, in values (issue 15).
+		const images = page.locator('table.images');
+		h.like('the image shows its pinned digest, not "not read yet"',
+		    await images.first().textContent(),
+		    /sha256:[0-9a-f]{64}[\s\S]*pinned at intake/);
+		h.is('no image is "not read yet"', await page.getByText(
+		    'not read yet').count(), 0);
+		const params = page.locator('[data-stage="int"] table.parameters');
+		h.ok('Int has a parameter table', await params.count() > 0);
+		const tag = params.first().locator('tr', { hasText: 'ImageTag' });
+		h.is('ImageTag is one changed row', await tag.count(), 1);
+		h.is('ImageTag: 1.4.1 -> 1.4.2', (await tag.first()
+		    .locator('td').allTextContents()).map((x) => x.trim())
+		    .join(' | '), 'ImageTag | 1.4.1 | 1.4.2 | modified');
+		h.like('WebImage receives the pinned reference', await params
+		    .first().locator('tr', { hasText: 'WebImage' }).first()
+		    .textContent(), /billing\/web@sha256:[0-9a-f]{64}[\s\S]*added/);
+		const unchanged = page.locator('[data-stage="int"] ' +
+		    'details.parameters-unchanged');
+		h.ok('the unchanged parameters are folded', await unchanged.count()
+		    === 1 && !(await unchanged.first().evaluate((e) => e.open)));
+		h.like('Now running is said', await page.locator(
+		    '[data-stage="int"] .now-running').first().textContent(),
+		    /Now running: shipgate has not deployed int yet/);
+		const diff = page.locator('[data-stage="int"] details.template-diff');
+		h.is('the template diff is folded under the change set',
+		    await diff.count(), 1);
+		h.like('its summary counts the lines', await diff.first()
+		    .locator('summary').textContent(), /3 lines added, 0 removed/);
+		await diff.first().locator('summary').click();
+		const added = diff.first().locator('tr.add', { hasText: 'WebImage' });
+		h.is('opened, it shows the added line with its new number',
+		    (await added.first().locator('td').allTextContents())
+		    .map((x) => x.trim()).join(' | '), ' | 4 | +  WebImage:');
+		await unchanged.first().locator('summary').click();
+		await params.first().scrollIntoViewIfNeeded();
+		await h.screenshot(page, 'run-parameters');
+		await diff.first().scrollIntoViewIfNeeded();
+		await h.screenshot(page, 'run-template-diff');
 	});
 
 	await h.scenario('project team cannot approve Int', async () => {

@@ -1144,7 +1144,9 @@ def dump(state):
             "change_sets": {cid: {"name": c["name"], "status": c["status"],
                                   "execution_status": c["execution_status"],
                                   "status_reason": c["status_reason"],
-                                  "deleted": c["deleted"], "changes": c["changes"]}
+                                  "deleted": c["deleted"], "changes": c["changes"],
+                                  "stack": c.get("stack_name"),
+                                  "parameters": c.get("values")}
                             for cid, c in s.change_sets.items()},
             "executions": s.executions, "fail_resources": s.fail_resources,
             "fail_rollbacks": s.fail_rollbacks}

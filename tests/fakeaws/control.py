@@ -184,6 +184,23 @@ def handle(state, req):
             return _json({"layers": ecr.setup_layers(
                 state, body["account"], body.get("region", "eu-west-1"),
                 body["repository"], body.get("layers") or [])})
+        if path == "/_fake/cfn/touch-stack" and m == "POST":
+            # An update made outside shipgate (the console, another
+            # tool): the stack's LastUpdatedTime moves to now.
+            import time as _time
+            with state.lock:
+                hit = [x for x in cfn.st(state).stacks.values()
+                       if x["name"] == body["stack"] and x["status"] != "DELETE_COMPLETE"]
+                for x in hit:
+                    x["updated"] = _time.time()
+            if not hit:
+                raise ValueError("no stack %s" % body["stack"])
+            return _json({"touched": len(hit)})
+        if path == "/_fake/ecr/tag" and m == "POST":
+            return _json(ecr.setup_tag(
+                state, body["account"], body.get("region", "eu-west-1"),
+                body["repository"], body["tag"], body.get("seed"),
+                bool(body.get("if_missing"))))
         if path == "/_fake/setup" and m == "POST":
             return _json(setup(state, body))
     except (ValueError, KeyError, TypeError) as e:

@@ -481,6 +481,52 @@ def setup_layers(state, account, region, name, layers):
         return len(r["layers"])
 
 
+def setup_tag(state, account, region, name, tag, seed=None, if_missing=False):
+    """Point tag at a new single-platform image (its config made from
+    seed), as a build pushing that tag again would: a tag naming another
+    image moves (on a MUTABLE repository).  With if_missing, a tag already
+    there is left alone.  Returns {"digest", "moved_from"}."""
+    if not TAG_RE.match(tag):
+        raise ValueError("tag: not a tag")
+    with state.lock:
+        r = st(state).repos.get((account, region, name))
+        if r is None:
+            raise ValueError("no repository %s in %s/%s" % (name, account, region))
+        old = [d for d, img in r["images"].items() if tag in img["tags"]]
+        if old and if_missing:
+            return {"digest": old[0], "moved_from": None}
+        if old and r["imageTagMutability"] == "IMMUTABLE":
+            raise ValueError("repository %s is immutable" % name)
+        seed = seed if seed is not None else uuid.uuid4().hex
+        cfg = json.dumps({"architecture": "amd64", "os": "linux",
+                          "config": {"Labels": {"seed": str(seed)}}}).encode()
+        layer = hashlib.sha256(b"layer " + str(seed).encode()).hexdigest()
+        cdig = "sha256:" + hashlib.sha256(cfg).hexdigest()
+        ldig = "sha256:" + layer
+        r["layers"][cdig] = (len(cfg), "application/vnd.docker.container.image.v1+json")
+        r["layers"][ldig] = (1024, "application/vnd.docker.image.rootfs.diff.tar.gzip")
+        text = json.dumps({
+            "schemaVersion": 2, "mediaType": IMAGE_TYPES[0],
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                       "size": len(cfg), "digest": cdig},
+            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                        "size": 1024, "digest": ldig}]}, indent=3)
+        digest = "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+        for d in old:
+            if d != digest:
+                r["images"][d]["tags"].remove(tag)
+        img = r["images"].get(digest)
+        if img is None:
+            img = {"manifest": text, "mediaType": IMAGE_TYPES[0], "tags": [],
+                   "pushedAt": time.time(), "size": len(cfg) + 1024,
+                   "artifactMediaType": "application/vnd.docker.container.image.v1+json"}
+            r["images"][digest] = img
+        if tag not in img["tags"]:
+            img["tags"].append(tag)
+        return {"digest": digest,
+                "moved_from": next((d for d in old if d != digest), None)}
+
+
 def dump(state):
     out = {}
     for (a, g, n), r in st(state).repos.items():

@@ -260,5 +260,52 @@ def main(t, fake):
     extra.cleanup()
 
 
+def images(t, fake):
+    """POST /_fake/ecr/tag as ECR's API sees it (issue 15)."""
+    fake.control("/_fake/setup", {"account": K.TOOLS_ACCOUNT,
+                                  "repositories": [{"name": "app/web"}]})
+    ecr = fake.client("ecr")
+    r = fake.control("/_fake/ecr/tag", {"account": K.TOOLS_ACCOUNT,
+                                        "repository": "app/web", "tag": "1.0",
+                                        "seed": "a"})
+    first = r["digest"]
+    t.ok(first.startswith("sha256:") and r["moved_from"] is None,
+         "ecr/tag: a new image under the tag, its digest")
+    got = ecr.batch_get_image(repositoryName="app/web", imageIds=[{"imageTag": "1.0"}])
+    t.eq(got["images"][0]["imageId"]["imageDigest"], first,
+         "BatchGetImage by tag gives that digest")
+    import hashlib
+    t.eq("sha256:" + hashlib.sha256(got["images"][0]["imageManifest"].encode())
+         .hexdigest(), first, "the digest is the manifest's sha256")
+    got = ecr.batch_get_image(repositoryName="app/web", imageIds=[{"imageDigest": first}])
+    t.eq(len(got["images"]), 1, "BatchGetImage by digest")
+    r = fake.control("/_fake/ecr/tag", {"account": K.TOOLS_ACCOUNT,
+                                        "repository": "app/web", "tag": "1.0",
+                                        "if_missing": True})
+    t.eq((r["digest"], r["moved_from"]), (first, None),
+         "ecr/tag if_missing: a tag already there is left alone")
+    r = fake.control("/_fake/ecr/tag", {"account": K.TOOLS_ACCOUNT,
+                                        "repository": "app/web", "tag": "1.0",
+                                        "seed": "b"})
+    t.ok(r["digest"] != first and r["moved_from"] == first,
+         "ecr/tag again: the tag moves to another image")
+    d = ecr.describe_images(repositoryName="app/web", imageIds=[{"imageDigest": first}])
+    t.eq(d["imageDetails"][0].get("imageTags"), None,
+         "the old image keeps no tag (DescribeImages)")
+    got = ecr.batch_get_image(repositoryName="app/web", imageIds=[{"imageTag": "2.0"}])
+    t.eq(got["failures"][0]["failureCode"], "ImageNotFound",
+         "a tag never pushed: BatchGetImage's failure ImageNotFound")
+    t.eq(fake.control("/_fake/ecr/tag", {"account": K.TOOLS_ACCOUNT,
+                                         "repository": "no/such", "tag": "1"})
+         .get("_status"), 400, "ecr/tag on a repository that does not exist: 400")
+    t.eq(fake.control("/_fake/cfn/touch-stack", {"stack": "no-such-stack"})
+         .get("_status"), 400, "cfn/touch-stack on no stack: 400")
+
+
+def everything(t, fake):
+    main(t, fake)
+    images(t, fake)
+
+
 if __name__ == "__main__":
-    F.run(main)
+    F.run(everything)

@@ -41,12 +41,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct s3_notification		*nc;
 	struct sts_assumed_role		*ar;
 	struct sts_caller_identity	*ci;
+	struct cfn_template		*tp;
 	char				*next = NULL, *cause = NULL, *s, *t;
 	size_t				 i;
 
 	if (size < 1)
 		return (0);
-	switch (data[0] % 19) {
+	switch (data[0] % 20) {
 	case 0:
 		cs = xcalloc(1, sizeof *cs);
 		/* Twice: pages add up. */
@@ -176,6 +177,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		qa = xcalloc(1, sizeof *qa);
 		sqs_parse_queue_attributes(qa, data + 1, size - 1, &cause);
 		sqs_queue_attributes_free(qa);
+		break;
+	case 19:
+		tp = xcalloc(1, sizeof *tp);
+		cfn_parse_template(tp, data + 1, size - 1, &cause);
+		cfn_template_free(tp);
 		break;
 	}
 	free(next);

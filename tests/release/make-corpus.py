@@ -181,6 +181,10 @@ good("good-zip64-fields", zf.getvalue())
 # 60,000 bytes: more than CloudFormation takes inline, and text-like.
 big = b"".join(b"# line %05d of a large template, padded\n" % i
                for i in range(1500))[:60000]
+# images[].parameter naming a parameter the template declares (YAML).
+good("good-image-parameter",
+     release(manifest(images=[{"repository": "billing/web", "tag": "1.4.2",
+                               "parameter": "Environment"}])))
 good("good-large-template", release(template=TEMPLATE_YAML + big))
 
 # Very compressible, but below the size the ratio applies to.
@@ -494,7 +498,38 @@ image_case("image-neither", {"repository": "billing/web"},
 image_case("image-unknown-key", {"repository": "billing/web", "tag": "1",
                                  "name": "web"},
            'release.json: images[0]: unknown key "name" (repository, tag, '
-           'digest)')
+           'digest, parameter)')
+# images[].parameter (issue 15): a parameter of the template, set nowhere
+# else, a parameter name.
+image_case("image-parameter-bad-name", {"repository": "billing/web", "tag": "1",
+                                        "parameter": "Web-Image"},
+           'release.json: images[0].parameter: "Web-Image" is not a parameter '
+           'name (1 to 255 letters and digits)')
+image_case("image-parameter-integer", {"repository": "billing/web", "tag": "1",
+                                       "parameter": 3},
+           'release.json: images[0].parameter: expected a string, got an integer')
+bad("image-parameter-not-in-template", "manifest",
+    "release.json: images[0].parameter: template.yaml declares no parameter "
+    "WebImage",
+    release(manifest(images=[{"repository": "billing/web", "tag": "1.4.2",
+                              "parameter": "WebImage"}])))
+bad("image-parameter-nested-only", "manifest",
+    "release.json: images[0].parameter: template.yaml declares no parameter "
+    "DesiredCount",
+    release(manifest(images=[{"repository": "billing/web", "tag": "1.4.2",
+                              "parameter": "DesiredCount"}])))
+bad("image-parameter-in-parameters", "manifest",
+    "release.json: images[0].parameter: ImageTag is set in parameters too; "
+    "it receives the image's pinned digest",
+    release(manifest(images=[{"repository": "billing/web", "tag": "1.4.2",
+                              "parameter": "ImageTag"}])))
+bad("image-parameter-twice", "manifest",
+    "release.json: images[1].parameter: Environment is images[0]'s "
+    "parameter already",
+    release(manifest(images=[{"repository": "billing/web", "tag": "1.4.2",
+                              "parameter": "Environment"},
+                             {"repository": "billing/worker", "tag": "1.4.2",
+                              "parameter": "Environment"}])))
 
 bad("parameters-missing", "manifest", "release.json: parameters: missing",
     release(manifest(parameters=DELETE)))

@@ -175,6 +175,39 @@ check_good(const char *name, const struct release *rel)
 		    name);
 		is_str(rel->message, "Line one\n\tindented",
 		    "%s: newline and tab kept", name);
+	} else if (strcmp(name, "good-image-parameter") == 0) {
+		const char	*pinned[] = { "sha256:"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+		char		*may2_items[] = { (char []){ "Environment" } };
+		struct config_strings may2 = { may2_items, 1 };
+
+		is_str(rel->images[0].parameter, "Environment",
+		    "%s: images[0].parameter", name);
+		release_image_parameters(rel, "int", pinned, NULL, NULL, &out);
+		s = kvs_join(&out);
+		is_str(s, "Environment=billing/web@sha256:aaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,ImageTag=1.4.2",
+		    "%s: the parameter receives repository@pinned digest", name);
+		free(s);
+		release_kvs_free(&out);
+		release_image_parameters(rel, "int", NULL, NULL, NULL, &out);
+		s = kvs_join(&out);
+		is_str(s, "Environment=billing/web:1.4.2,ImageTag=1.4.2",
+		    "%s: not pinned: repository:tag", name);
+		free(s);
+		release_kvs_free(&out);
+		release_image_parameters(rel, "prod", pinned, &env, NULL, &out);
+		s = kvs_join(&out);
+		is_str(s, "DesiredCount=3,Environment=prod,ImageTag=1.4.2",
+		    "%s: an environment's own parameter stays its own", name);
+		free(s);
+		release_kvs_free(&out);
+		release_image_parameters(rel, "prod", pinned, &env, &may2, &out);
+		s = kvs_join(&out);
+		ok(strstr(s, "Environment=billing/web@sha256:") != NULL,
+		    "%s: unless its release_may_set lists it", name);
+		free(s);
+		release_kvs_free(&out);
 	} else if (strcmp(name, "good-large-template") == 0) {
 		ok(rel->template_len > RELEASE_TEMPLATE_INLINE_MAX &&
 		    !release_template_inline(rel),
