@@ -7,7 +7,9 @@
                                  the newest 200 also get a change set (its
                                  details as the engine stores them),
                                  approvals, a deployment and audit entries,
-                                 as the run page shows them.  Prints the
+                                 as the run page shows them; every stage
+                                 its time per status (stage_steps), as
+                                 the app page's charts read.  Prints the
                                  newest run's id.
     portal-seed.py login URL USER PASSWORD
                                  sign in through the portal's form; prints
@@ -32,6 +34,16 @@ WORDS = ("invoice rounding", "credit notes", "VAT on refunds",
          "PDF export", "dunning letters", "currency table",
          "late fees", "statement layout", "SEPA mandates", "audit export")
 DETAILED = 200
+STEPS = {
+    "done": (("creating_change_set", 2000), ("awaiting_approval", 6000),
+             ("executing", 1000), ("waiting_stack", 2000),
+             ("waiting_services", 2000), ("checking", 1000)),
+    "failed": (("creating_change_set", 2000), ("awaiting_approval", 6000),
+               ("executing", 1000), ("waiting_stack", 5000)),
+    "rejected": (("creating_change_set", 2000), ("awaiting_approval", 12000)),
+    "superseded": (("creating_change_set", 2000),
+                   ("awaiting_approval", 12000)),
+}
 
 
 def seed(path, n):
@@ -49,6 +61,7 @@ def seed(path, n):
     st0 = (db.execute("SELECT coalesce(max(id), 0) FROM stages").fetchone()[0])
     releases, runs, stages = [], [], []
     changes, approvals, deployments, audit = [], [], [], []
+    steps = []
     for i in range(n):
         rid, run, t = rid0 + i + 1, run0 + i + 1, now - (n - i) * 60000
         version = "2.%d.%d" % (i // 100, i % 100)
@@ -86,6 +99,10 @@ def seed(path, n):
                            2 if env == "prod" else 1,
                            "shipgate-billing-%s-r%d-a0" % (env, run),
                            t, fin, started, finished))
+            # The time per status (migration 008's stage_steps), which
+            # the app page's "History at a glance" reads: 14 s in all.
+            for st, ms in STEPS.get(s, ()):
+                steps.append((sid, st, ms))
             if i < n - DETAILED or s == "pending":
                 continue
             for p, (act, lid, typ, repl) in enumerate((
@@ -144,6 +161,9 @@ def seed(path, n):
     db.executemany(
         "INSERT INTO deployments (app_id, environment, release_id, run_id, "
         "stage_id, deployed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", deployments)
+    db.executemany(
+        "INSERT INTO stage_steps (stage_id, status, ms) VALUES (?1, ?2, ?3)",
+        steps)
     db.executemany(
         "INSERT INTO audit (at, actor, action, subject, run_id, detail) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", audit)
