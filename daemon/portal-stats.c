@@ -3,6 +3,7 @@
  * SVG charts with their figures as text, and as JSON (portal-stats.h).
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,22 +75,19 @@ portal_stats_date(char *out, size_t len, int64_t ms)
 		strftime(out, len, "%Y-%m-%d", &tm);
 }
 
-int
-portal_stats_load(struct store *s, const struct config *c,
-    const struct config_app *app, int64_t now, int days, struct stats **stp,
-    char **cause)
+static int
+portal_stats_compute(struct store *s, const struct config *c,
+    const struct config_app *app, int64_t from, int64_t to,
+    struct stats **stp, char **cause)
 {
 	struct store_stats_rows	*rows;
 	const struct config_app	*a;
 	const char		**envs = NULL;
-	int64_t			 from, to, app_id;
+	int64_t			 app_id;
 	size_t			 i, j, nenvs = 0;
 	int			 rc = 0;
 
 	*stp = NULL;
-	/* Whole days, so a reload within the day shows the same weeks. */
-	to = (now / DAY_MS + 1) * DAY_MS;
-	from = to - (int64_t)days * DAY_MS;
 	rows = store_stats_rows_new();
 	for (i = 0; i < c->napps; i++) {
 		a = &c->apps[i];
@@ -124,6 +122,106 @@ portal_stats_load(struct store *s, const struct config *c,
 out:
 	free(envs);
 	store_stats_rows_free(rows);
+	return (rc);
+}
+
+/*
+ * The measures read every run of the period (at one run a minute, 30
+ * days are 130,000 stages): too slow to compute for every page.  They
+ * are kept here, for every portal thread, per app and period, for
+ * PORTAL_STATS_TTL_MS: a page shows figures at most that old.  When an
+ * entry is stale, one request computes it again while the others are
+ * served the stale one, so a busy page never waits behind the
+ * computation more than once.
+ */
+#define PORTAL_STATS_TTL_MS	(60 * 1000)
+#define PORTAL_STATS_CACHE	32
+
+struct portal_stats_cached {
+	char		*key;		/* "APP DAYS FROM"; NULL: free */
+	struct stats	*stats;
+	int64_t		 at;		/* computed */
+	int		 refreshing;
+};
+static struct portal_stats_cached portal_stats_cache[PORTAL_STATS_CACHE];
+static pthread_mutex_t	 portal_stats_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Under the lock. */
+static struct portal_stats_cached *
+portal_stats_find(const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < PORTAL_STATS_CACHE; i++) {
+		if (portal_stats_cache[i].key != NULL &&
+		    strcmp(portal_stats_cache[i].key, key) == 0)
+			return (&portal_stats_cache[i]);
+	}
+	return (NULL);
+}
+
+/* Under the lock: keeps a copy of st, in place of the oldest entry. */
+static void
+portal_stats_put(const char *key, const struct stats *st, int64_t now)
+{
+	struct portal_stats_cached	*e;
+	size_t				 i;
+
+	if ((e = portal_stats_find(key)) == NULL) {
+		e = &portal_stats_cache[0];
+		for (i = 0; i < PORTAL_STATS_CACHE; i++) {
+			if (portal_stats_cache[i].key == NULL) {
+				e = &portal_stats_cache[i];
+				break;
+			}
+			if (portal_stats_cache[i].at < e->at)
+				e = &portal_stats_cache[i];
+		}
+		free(e->key);
+		e->key = xstrdup(key);
+	}
+	stats_free(e->stats);
+	e->stats = stats_dup(st);
+	e->at = now;
+	e->refreshing = 0;
+}
+
+int
+portal_stats_load(struct store *s, const struct config *c,
+    const struct config_app *app, int64_t now, int days, struct stats **stp,
+    char **cause)
+{
+	struct portal_stats_cached	*e;
+	char				*key;
+	int64_t				 from, to;
+	int				 rc;
+
+	*stp = NULL;
+	/* Whole days, so a reload within the day shows the same weeks. */
+	to = (now / DAY_MS + 1) * DAY_MS;
+	from = to - (int64_t)days * DAY_MS;
+	key = xasprintf("%s %d %lld", app != NULL ? app->name : "*", days,
+	    (long long)from);
+	pthread_mutex_lock(&portal_stats_lock);
+	if ((e = portal_stats_find(key)) != NULL && (now - e->at <
+	    PORTAL_STATS_TTL_MS || e->refreshing)) {
+		*stp = stats_dup(e->stats);
+		pthread_mutex_unlock(&portal_stats_lock);
+		free(key);
+		return (0);
+	}
+	if (e != NULL)
+		e->refreshing = 1;
+	pthread_mutex_unlock(&portal_stats_lock);
+
+	rc = portal_stats_compute(s, c, app, from, to, stp, cause);
+	pthread_mutex_lock(&portal_stats_lock);
+	if (rc == 0)
+		portal_stats_put(key, *stp, now);
+	else if ((e = portal_stats_find(key)) != NULL)
+		e->refreshing = 0;
+	pthread_mutex_unlock(&portal_stats_lock);
+	free(key);
 	return (rc);
 }
 

@@ -260,6 +260,24 @@ stats_compute(int64_t from, int64_t to, const struct stats_deployment *deps,
 	return (st);
 }
 
+struct stats *
+stats_dup(const struct stats *st)
+{
+	struct stats	*c;
+	size_t		 e;
+
+	c = xmalloc(sizeof *c);
+	*c = *st;
+	c->weeks = xcalloc(st->nweeks + 1, sizeof *c->weeks);
+	memcpy(c->weeks, st->weeks, st->nweeks * sizeof *c->weeks);
+	c->envs = xcalloc(st->nenvs + 1, sizeof *c->envs);
+	for (e = 0; e < st->nenvs; e++) {
+		c->envs[e] = st->envs[e];
+		c->envs[e].environment = xstrdup(st->envs[e].environment);
+	}
+	return (c);
+}
+
 void
 stats_free(struct stats *st)
 {

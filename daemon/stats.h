@@ -113,6 +113,9 @@ struct stats	*stats_compute(int64_t from, int64_t to,
 		    const struct stats_deployment *deps, size_t ndeps,
 		    const struct stats_step_time *steps, size_t nsteps,
 		    const char *const *envs, size_t nenvs);
+/* A copy the caller frees with stats_free (the portal's cache hands
+ * out copies). */
+struct stats	*stats_dup(const struct stats *);
 void		 stats_free(struct stats *);
 
 #endif
