@@ -1,7 +1,7 @@
 /*
  * The rows behind the delivery measures (stats.h): Prod deployments of
- * a period and the time stages spent in each status (stage_steps, kept
- * by migration 008's trigger).  Read-only.
+ * a period and the time stages spent in each step (stage_times, kept
+ * by migration 008's triggers).  Read-only.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,24 +24,20 @@ static const char SQL_STATS_DEPLOYMENTS[] =
     "AND s.finished_at < ?4 AND r.app_id = ?1 "
     "AND (s.status IN ('done', 'rolled_back') OR "
     "(s.status = 'failed' AND s.executed_at IS NOT NULL))";
-/* A stage's rows together (the order the indexes give, no sort), so
- * that the statuses of one step (executing, waiting_stack) add up. */
+/* One row per stage, in stats.h's step order: a range of the table's
+ * key, no join. */
+#define SQL_STEP_COLUMNS \
+    "images_ms, change_set_ms, approval_ms, executing_ms, ecs_ms, " \
+    "checks_ms, gate_ms"
 static const char SQL_STATS_STEPS[] =
-    "SELECT s.id, s.environment, ss.status, ss.ms FROM runs r "
-    "JOIN stages s ON s.run_id = r.id "
-    "JOIN stage_steps ss ON ss.stage_id = s.id "
-    "WHERE r.app_id = ?1 AND r.created_at >= ?2 AND r.created_at < ?3 "
-    "ORDER BY r.created_at, r.id, s.position, ss.status";
-/* Finished steps, then the one the stage is in (its status since
- * status_at), in stage order. */
+    "SELECT environment, " SQL_STEP_COLUMNS " FROM stage_times "
+    "WHERE app_id = ?1 AND run_created_at >= ?2 AND run_created_at < ?3";
+/* The run's stages in order, with the status each is in since when. */
 static const char SQL_STATS_RUN[] =
-    "SELECT s.id, s.environment, ss.status, ss.ms, s.position "
-    "FROM stages s JOIN stage_steps ss ON ss.stage_id = s.id "
-    "WHERE s.run_id = ?1 "
-    "UNION ALL SELECT id, environment, status, max(0, ?2 - status_at), "
-    "position FROM stages WHERE run_id = ?1 AND finished_at IS NULL "
-    "AND status_at IS NOT NULL AND status <> 'pending' "
-    "ORDER BY 5";
+    "SELECT s.environment, " SQL_STEP_COLUMNS ", s.status, s.status_at, "
+    "s.finished_at FROM stages s "
+    "LEFT JOIN stage_times t ON t.stage_id = s.id "
+    "WHERE s.run_id = ?1 ORDER BY s.position";
 
 struct store_stats_rows *
 store_stats_rows_new(void)
@@ -92,14 +88,32 @@ store_stats_step(struct store_stats_rows *rows)
 	return (&rows->steps[rows->nsteps++]);
 }
 
-/* One row per step of the stage whose sums are in ms (-1: none). */
+/*
+ * Appends a row per step of the row's stage (columns 1 to STATS_NSTEPS;
+ * NULL: none); when now is not 0 and the stage is unfinished, the time
+ * in its current status (the columns after) counts too.
+ */
 static void
-store_stats_flush(struct store_stats_rows *rows, const char *env,
-    int64_t *ms)
+store_stats_stage(struct store_stats_rows *rows, sqlite3_stmt *stmt,
+    int64_t now)
 {
 	struct stats_step_time	*t;
-	int			 k;
+	const char		*env;
+	int64_t			 ms[STATS_NSTEPS];
+	int			 k, col = 1 + STATS_NSTEPS;
 
+	env = store_stats_intern(rows, sqlite3_column_text(stmt, 0));
+	for (k = 0; k < STATS_NSTEPS; k++)
+		ms[k] = sqlite3_column_type(stmt, 1 + k) == SQLITE_NULL ? -1 :
+		    sqlite3_column_int64(stmt, 1 + k);
+	if (now != 0 && sqlite3_column_type(stmt, col + 2) == SQLITE_NULL &&
+	    sqlite3_column_type(stmt, col + 1) != SQLITE_NULL &&
+	    (k = stats_step_of_status((const char *)
+	    sqlite3_column_text(stmt, col))) >= 0) {
+		int64_t since = now - sqlite3_column_int64(stmt, col + 1);
+
+		ms[k] = (ms[k] > 0 ? ms[k] : 0) + (since > 0 ? since : 0);
+	}
 	for (k = 0; k < STATS_NSTEPS; k++) {
 		if (ms[k] < 0)
 			continue;
@@ -107,34 +121,17 @@ store_stats_flush(struct store_stats_rows *rows, const char *env,
 		t->environment = env;
 		t->status = stats_step_status((enum stats_step)k);
 		t->ms = ms[k];
-		ms[k] = -1;
 	}
 }
 
 static int
 store_stats_steps(struct store *s, struct store_stats_rows *rows,
-    sqlite3_stmt *stmt, char **cause, const char *what)
+    sqlite3_stmt *stmt, int64_t now, char **cause, const char *what)
 {
-	const char	*env = NULL;
-	int64_t		 stage = 0, id, ms[STATS_NSTEPS];
-	int		 rc, k;
+	int	rc;
 
-	for (k = 0; k < STATS_NSTEPS; k++)
-		ms[k] = -1;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if ((id = sqlite3_column_int64(stmt, 0)) != stage) {
-			store_stats_flush(rows, env, ms);
-			stage = id;
-			env = store_stats_intern(rows,
-			    sqlite3_column_text(stmt, 1));
-		}
-		k = stats_step_of_status((const char *)
-		    sqlite3_column_text(stmt, 2));
-		if (k < 0)
-			continue;
-		ms[k] = (ms[k] > 0 ? ms[k] : 0) + sqlite3_column_int64(stmt, 3);
-	}
-	store_stats_flush(rows, env, ms);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		store_stats_stage(rows, stmt, now);
 	rc = rc == SQLITE_DONE ? 0 : store_fail(s, cause,
 	    "cannot read the step times of %s", what);
 	store_stmt_done(stmt);
@@ -183,7 +180,7 @@ store_stats_add(struct store *s, struct store_stats_rows *rows,
 	sqlite3_bind_int64(stmt, 1, app_id);
 	sqlite3_bind_int64(stmt, 2, from);
 	sqlite3_bind_int64(stmt, 3, to);
-	return (store_stats_steps(s, rows, stmt, cause, "an app's runs"));
+	return (store_stats_steps(s, rows, stmt, 0, cause, "an app's runs"));
 }
 
 int
@@ -195,6 +192,5 @@ store_stats_run(struct store *s, struct store_stats_rows *rows,
 	if ((stmt = store_stmt(s, SQL_STATS_RUN, cause)) == NULL)
 		return (STORE_EIO);
 	sqlite3_bind_int64(stmt, 1, run_id);
-	sqlite3_bind_int64(stmt, 2, now);
-	return (store_stats_steps(s, rows, stmt, cause, "a run"));
+	return (store_stats_steps(s, rows, stmt, now, cause, "a run"));
 }

@@ -1187,7 +1187,7 @@ void	 store_stats_rows_free(struct store_stats_rows *);
 /*
  * Appends app_id's deployments to environment prod_env that finished in
  * [from, to) (stages_finished), and the step times of its runs created
- * in [from, to) (runs_app, stage_steps' key).
+ * in [from, to) (stage_times' key).
  */
 int	 store_stats_add(struct store *, struct store_stats_rows *,
 	    int64_t app_id, const char *prod_env, int64_t from, int64_t to,

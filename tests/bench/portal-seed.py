@@ -8,7 +8,7 @@
                                  details as the engine stores them),
                                  approvals, a deployment and audit entries,
                                  as the run page shows them; every stage
-                                 its time per status (stage_steps), as
+                                 its time per step (stage_times), as
                                  the app page's charts read.  Prints the
                                  newest run's id.
     portal-seed.py login URL USER PASSWORD
@@ -34,15 +34,12 @@ WORDS = ("invoice rounding", "credit notes", "VAT on refunds",
          "PDF export", "dunning letters", "currency table",
          "late fees", "statement layout", "SEPA mandates", "audit export")
 DETAILED = 200
+# images, change set, approval, executing, ECS, checks, gate (ms)
 STEPS = {
-    "done": (("creating_change_set", 2000), ("awaiting_approval", 6000),
-             ("executing", 1000), ("waiting_stack", 2000),
-             ("waiting_services", 2000), ("checking", 1000)),
-    "failed": (("creating_change_set", 2000), ("awaiting_approval", 6000),
-               ("executing", 1000), ("waiting_stack", 5000)),
-    "rejected": (("creating_change_set", 2000), ("awaiting_approval", 12000)),
-    "superseded": (("creating_change_set", 2000),
-                   ("awaiting_approval", 12000)),
+    "done": (None, 2000, 6000, 3000, 2000, 1000, None),
+    "failed": (None, 2000, 6000, 6000, None, None, None),
+    "rejected": (None, 2000, 12000, None, None, None, None),
+    "superseded": (None, 2000, 12000, None, None, None, None),
 }
 
 
@@ -99,10 +96,10 @@ def seed(path, n):
                            2 if env == "prod" else 1,
                            "shipgate-billing-%s-r%d-a0" % (env, run),
                            t, fin, started, finished))
-            # The time per status (migration 008's stage_steps), which
+            # The time per step (migration 008's stage_times), which
             # the app page's "History at a glance" reads: 14 s in all.
-            for st, ms in STEPS.get(s, ()):
-                steps.append((sid, st, ms))
+            if s in STEPS:
+                steps.append((app, t, sid, env) + STEPS[s])
             if i < n - DETAILED or s == "pending":
                 continue
             for p, (act, lid, typ, repl) in enumerate((
@@ -162,8 +159,10 @@ def seed(path, n):
         "INSERT INTO deployments (app_id, environment, release_id, run_id, "
         "stage_id, deployed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", deployments)
     db.executemany(
-        "INSERT INTO stage_steps (stage_id, status, ms) VALUES (?1, ?2, ?3)",
-        steps)
+        "INSERT INTO stage_times (app_id, run_created_at, stage_id, "
+        "environment, images_ms, change_set_ms, approval_ms, executing_ms, "
+        "ecs_ms, checks_ms, gate_ms) VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", steps)
     db.executemany(
         "INSERT INTO audit (at, actor, action, subject, run_id, detail) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", audit)

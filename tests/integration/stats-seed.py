@@ -16,7 +16,7 @@
         group per week, and the figures are on the page as text
     stats-seed.py run-page DB RUN PAGE.html
         the run page's chart parses, and each step's time of the run's
-        stages (read from stage_steps here) is written beside it
+        stages (read from stage_times here) is written beside it
 """
 
 import json
@@ -369,15 +369,15 @@ def run_page(db_path, run, page_path):
              "run-steps-t"]
     bad = [] if len(trees) == 1 else ["%d run charts" % len(trees)]
     text = text_of(html)
-    rows = db.execute("SELECT s.environment, ss.status, ss.ms FROM stages s "
-                      "JOIN stage_steps ss ON ss.stage_id = s.id "
-                      "WHERE s.run_id = ? ORDER BY s.position",
+    rows = db.execute("SELECT s.environment, %s FROM stages s "
+                      "JOIN stage_times t ON t.stage_id = s.id "
+                      "WHERE s.run_id = ? ORDER BY s.position" %
+                      ", ".join("%s_ms" % k for k in STEPS),
                       (int(run),)).fetchall()
     per = {}
-    for env, status, ms in rows:
-        if status in STEP_OF:
-            d = per.setdefault(env, {})
-            d[STEP_OF[status]] = d.get(STEP_OF[status], 0) + ms
+    for row in rows:
+        per[row[0]] = {k: ms for k, ms in zip(STEPS, row[1:])
+                       if ms is not None}
     if not per:
         bad.append("run %s has no step times" % run)
     for env, d in per.items():
