@@ -14,6 +14,10 @@
     stats-seed.py page EXPECTED.json DAYS PAGE.html
         each SVG in the page parses as XML, the weekly chart has a bar
         group per week, and the figures are on the page as text
+    stats-seed.py backfill SQLDIR
+        migration 008 on a database made by the migrations before it, with
+        a history in the audit log only: stage_times gets each stage's
+        time per step from the transitions (exit 1 otherwise)
     stats-seed.py run-page DB RUN PAGE.html
         the run page's chart parses, and each step's time of the run's
         stages (read from stage_times here) is written beside it
@@ -396,6 +400,54 @@ def run_page(db_path, run, page_path):
     return 1 if bad else 0
 
 
+def backfill(sqldir):
+    import glob
+    import os
+    files = sorted(glob.glob(os.path.join(sqldir, "[0-9][0-9][0-9]_*.sql")))
+    times = [f for f in files if os.path.basename(f).startswith("008_")]
+    db = sqlite3.connect(":memory:")
+    for f in files[:files.index(times[0])]:
+        db.executescript(open(f).read())
+    db.executescript("""
+        INSERT INTO apps VALUES (1, 'billing', 0, 0);
+        INSERT INTO releases (id, app_id, bucket, key, status, received_at,
+            updated_at) VALUES (1, 1, 'b', 'k', 'received', 0, 0);
+        INSERT INTO runs (id, release_id, app_id, created_at, updated_at)
+            VALUES (7, 1, 1, 5, 5);
+        INSERT INTO stages (id, run_id, position, environment, created_at,
+            updated_at) VALUES (1, 7, 0, 'int', 5, 5), (2, 7, 1, 'prod', 5, 5);
+    """)
+    moves = [(10, "int", "pending", "creating_change_set"),
+             (30, "int", "creating_change_set", "awaiting_approval"),
+             (40, "prod", "pending", "promoting"),
+             (100, "int", "awaiting_approval", "executing"),
+             (150, "int", "executing", "waiting_stack"),
+             (170, "int", "waiting_stack", "failed"),
+             (175, "prod", "promoting", "creating_change_set"),
+             (200, "int", "failed", "creating_change_set"),
+             (260, "int", "creating_change_set", "awaiting_approval")]
+    for at, env, frm, to in moves:
+        db.execute("INSERT INTO audit (at, actor, action, subject, run_id) "
+                   "VALUES (?, 'shipgated', ?, 'run 7', 7)",
+                   (at, "stage %s %s -> %s" % (env, frm, to)))
+    # Someone else's entry that looks like nothing the backfill reads.
+    db.execute("INSERT INTO audit (at, actor, action, subject, run_id) "
+               "VALUES (300, 'dave', 'cancel', 'run 7', 7)")
+    db.executescript(open(times[0]).read())
+    got = db.execute("SELECT stage_id, app_id, run_created_at, environment, "
+                     "images_ms, change_set_ms, approval_ms, executing_ms, "
+                     "ecs_ms, checks_ms, gate_ms FROM stage_times "
+                     "ORDER BY stage_id").fetchall()
+    # int: change set 20 + 60 (the retry), approval 70 (the open one,
+    # still waiting, is not counted), executing 50 + 20; prod: images 135.
+    want = [(1, 1, 5, "int", None, 80, 70, 70, None, None, None),
+            (2, 1, 5, "prod", 135, None, None, None, None, None, None)]
+    if got != want:
+        print("stage_times %r, expected %r" % (got, want), file=sys.stderr)
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
     if cmd == "seed" and len(sys.argv) == 5:
@@ -404,6 +456,8 @@ if __name__ == "__main__":
         sys.exit(compare(*sys.argv[2:]))
     elif cmd == "page" and len(sys.argv) == 5:
         sys.exit(page(*sys.argv[2:]))
+    elif cmd == "backfill" and len(sys.argv) == 3:
+        sys.exit(backfill(sys.argv[2]))
     elif cmd == "run-page" and len(sys.argv) == 5:
         sys.exit(run_page(*sys.argv[2:]))
     else:

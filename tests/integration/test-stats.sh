@@ -6,7 +6,8 @@
 # and the median time per step itself from the history it made, and
 # GET /api/v1/apps/billing/stats must say the same for 30, 90 and 365
 # days.  The app page, the dashboard and a run page: every SVG parses as
-# XML and the figures are written beside the charts.
+# XML and the figures are written beside the charts.  And migration
+# 008's reading of the history before it, from the audit log.
 . "$top_srcdir/tests/lib.sh"
 command -v curl >/dev/null || t_skip_all "curl is not installed"
 t_tmpdir
@@ -20,6 +21,9 @@ listen=$(sed -n 's/^listen: *//p' "$cfg")
 base="http://$listen"
 db="$t_dir/shipgate.db"
 seed() { "$TEST_PYTHON" "$top_srcdir/tests/integration/stats-seed.py" "$@"; }
+
+ok "migration 008 reads the history before it from the audit log" \
+    seed backfill "$top_srcdir/sql"
 
 # Created (migrated) by shipgated, seeded while it is stopped.
 t_start_daemon "$cfg"
