@@ -81,5 +81,13 @@ ok "run page: 200" get "/runs/$run" "$t_dir/run.html"
 ok "run page: its timeline parses, each step's time is beside it" \
     seed run-page "$db" "$run" "$t_dir/run.html"
 
+# README's picture, on request (as tests/browser's screenshots): the app
+# page's section for the seeded year.
+if [ -n "${SHIPGATE_UPDATE_SCREENSHOTS:-}" ]; then
+	ok "the section's screenshot is taken" \
+	    node "$top_srcdir/tests/integration/stats-screenshot.js" "$base" \
+	    "/apps/billing?days=365" "$top_srcdir/docs/screenshots/stats.png"
+fi
+
 ok "shipgated stops cleanly" t_stop "$daemon_pid"
 t_done
