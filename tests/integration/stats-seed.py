@@ -14,6 +14,9 @@
     stats-seed.py page EXPECTED.json DAYS PAGE.html
         each SVG in the page parses as XML, the weekly chart has a bar
         group per week, and the figures are on the page as text
+    stats-seed.py run-current PAGE.html
+        the page of the run left waiting for Prod's approval (seed's
+        running_run) counts that wait up to now: 3 d 0 h
     stats-seed.py backfill SQLDIR
         migration 008 on a database made by the migrations before it, with
         a history in the audit log only: stage_times gets each stage's
@@ -204,6 +207,35 @@ class Seeder:
                 self.run(app, releases[-2], end + HOUR - MIN, "rollback",
                          [("prod", plan, "done")])
 
+    def running(self):
+        """A run still waiting for Prod's approval, entered 3 days and 30
+        minutes ago: the run page counts that wait up to now.  Its
+        earlier stages are not measured (the run is newer than any
+        expected figure's stages would change: run_page checks it)."""
+        db = self.db
+        app = db.execute("SELECT id FROM apps WHERE name = 'billing'"
+                         ).fetchone()[0]
+        since = self.now - 3 * DAY - 30 * MIN
+        rel = db.execute(
+            "INSERT INTO releases (app_id, bucket, key, version, message, "
+            "author, manifest, status, received_at, updated_at) VALUES "
+            "(?, 'releases-billing', 'drops/9.9.9.zip', '9.9.9', 'waiting', "
+            "'alice', '{}', 'valid', ?, ?)", (app, since - HOUR, since - HOUR)
+        ).lastrowid
+        run = db.execute(
+            "INSERT INTO runs (release_id, app_id, status, created_at, "
+            "updated_at) VALUES (?, ?, 'running', ?, ?)",
+            (rel, app, since - HOUR, since - HOUR)).lastrowid
+        for pos, env in enumerate(("int", "stg", "prod")):
+            db.execute(
+                "INSERT INTO stages (run_id, position, environment, status, "
+                "created_at, updated_at, started_at, finished_at, status_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run, pos, env, "done" if env != "prod" else
+                 "awaiting_approval", since - HOUR, since, since - HOUR,
+                 since if env != "prod" else None, since))
+        return run
+
     def expected(self, days):
         to = (self.now // DAY + 1) * DAY
         frm = to - days * DAY
@@ -260,8 +292,10 @@ def seed(path, now, out):
     db.execute("BEGIN IMMEDIATE")
     s = Seeder(db, int(now))
     s.seed()
+    running = s.running()
     db.execute("COMMIT")
     exp = {str(d): s.expected(d) for d in (30, 90, 365)}
+    exp["running_run"] = running
     with open(out, "w") as f:
         json.dump(exp, f)
     # Enough history for the measures to mean something.
@@ -400,6 +434,20 @@ def run_page(db_path, run, page_path):
     return 1 if bad else 0
 
 
+def run_current(page_path):
+    """The waiting run's page: Prod's approval counted up to now."""
+    html = open(page_path).read()
+    trees = [t for t in svgs(html) if t.get("aria-labelledby") ==
+             "run-steps-t"]
+    want = "prod, waiting for approval: 3 d 0 h"
+    if len(trees) != 1 or not any(
+            r.findtext("{http://www.w3.org/2000/svg}title") == want
+            for r in trees[0].iter("{http://www.w3.org/2000/svg}rect")):
+        print("no segment titled %r" % want, file=sys.stderr)
+        return 1
+    return 0
+
+
 def backfill(sqldir):
     import glob
     import os
@@ -456,6 +504,8 @@ if __name__ == "__main__":
         sys.exit(compare(*sys.argv[2:]))
     elif cmd == "page" and len(sys.argv) == 5:
         sys.exit(page(*sys.argv[2:]))
+    elif cmd == "run-current" and len(sys.argv) == 3:
+        sys.exit(run_current(sys.argv[2]))
     elif cmd == "backfill" and len(sys.argv) == 3:
         sys.exit(backfill(sys.argv[2]))
     elif cmd == "run-page" and len(sys.argv) == 5:

@@ -21,6 +21,10 @@ listen=$(sed -n 's/^listen: *//p' "$cfg")
 base="http://$listen"
 db="$t_dir/shipgate.db"
 seed() { "$TEST_PYTHON" "$top_srcdir/tests/integration/stats-seed.py" "$@"; }
+seed_get() {	# KEY: the value of KEY in expected.json
+	"$TEST_PYTHON" -c 'import json, sys
+print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$t_dir/expected.json" "$1"
+}
 
 ok "migration 008 reads the history before it from the audit log" \
     seed backfill "$top_srcdir/sql"
@@ -80,6 +84,10 @@ print(db.execute("SELECT r.id FROM runs r JOIN stages s ON s.run_id = r.id "
 ok "run page: 200" get "/runs/$run" "$t_dir/run.html"
 ok "run page: its timeline parses, each step's time is beside it" \
     seed run-page "$db" "$run" "$t_dir/run.html"
+
+waiting=$(seed_get running_run)
+ok "the page of a run waiting for Prod: 200" get "/runs/$waiting" "$t_dir/waiting.html"
+ok "... its chart counts the wait up to now" seed run-current "$t_dir/waiting.html"
 
 # README's picture, on request (as tests/browser's screenshots): the app
 # page's section for the seeded year.
