@@ -12,7 +12,6 @@
 #include <jansson.h>
 
 #include "config.h"
-#include "portal-api.h"
 #include "portal-stats.h"
 #include "run-json.h"
 #include "stats.h"
@@ -225,7 +224,7 @@ portal_stats_load(struct store *s, const struct config *c,
 	return (rc);
 }
 
-/* --- Charts ----------------------------------------------------------------- */
+/* --- Charts -------------------------------------------------------- */
 
 /*
  * The charts are data for the templates (web/app.html, dashboard.html,
@@ -443,7 +442,7 @@ out:
 	return (rc);
 }
 
-/* --- JSON ------------------------------------------------------------------- */
+/* --- JSON ---------------------------------------------------------- */
 
 static json_t *
 portal_stats_ms(int64_t ms)
