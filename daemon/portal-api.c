@@ -11,6 +11,8 @@
 #include "control.h"
 #include "engine.h"
 #include "portal-api.h"
+#include "portal-stats.h"
+#include "stats.h"
 #include "portal.h"
 #include "run-json.h"
 #include "store.h"
@@ -618,4 +620,40 @@ portal_metrics(const struct portal_req *q, struct portal_reply *r)
 	store_metrics_free(m);
 	portal_outbox_metrics(q, b);
 	portal_loop_metrics(q->portal, b);
+}
+
+/* GET /api/v1/apps/{app}/stats?days=N (portal-stats.h) */
+void
+portal_api_app_stats(const struct portal_req *q, struct portal_reply *r)
+{
+	const struct config_app	*app;
+	const char		*v;
+	struct stats		*st = NULL;
+	char			*cause = NULL, *end;
+	long			 days = PORTAL_STATS_DAYS;
+	int			 rc;
+
+	app = config_find_app(q->config, q->path->segs[3]);
+	if (app == NULL || app->nenvironments == 0) {
+		portal_api_error(r, 404, "not_found", "no such app in the "
+		    "configuration");
+		return;
+	}
+	if ((v = portal_form_get(q->query, "days")) != NULL && *v != '\0') {
+		days = strtol(v, &end, 10);
+		if (*end != '\0' || days < 1 || days > STATS_DAYS_MAX) {
+			portal_api_error(r, 400, "bad_request", "\"days\" must "
+			    "be a whole number of days from 1 to 366");
+			return;
+		}
+	}
+	if ((rc = portal_stats_load(q->store, q->config, app, q->now,
+	    (int)days, &st, &cause)) != 0) {
+		portal_api_store_error(r, rc, cause);
+		free(cause);
+		return;
+	}
+	portal_api_json(r, 200, portal_stats_json(st, app->name,
+	    app->environments[app->nenvironments - 1].name, (int)days));
+	stats_free(st);
 }

@@ -17,6 +17,8 @@
  *	POST /api/v1/runs/{id}/retry	 {"env"}
  *	POST /api/v1/releases/{id}/redeploy {"env"}	-> {run}
  *	GET  /api/v1/me			-> {user, groups, csrf}
+ *	GET  /api/v1/apps/{app}/stats?days=N -> the delivery measures
+ *		(portal-stats.h)
  * Errors: {"error": NAME, "detail": SENTENCE} with 400 (bad_request,
  * invalid), 401 (unauthenticated), 403 (forbidden), 404 (not_found), 409
  * (conflict), 503 (store, closing, busy).  Times are ISO 8601 UTC.
@@ -85,6 +87,8 @@ void	 portal_api_redeploy(const struct portal_req *,
 /* GET /api/v1/stacks; POST /api/v1/apps/APP/environments/ENV/VERB
  * (continue-rollback, delete-failed-stack): stuck stacks. */
 void	 portal_api_stacks(const struct portal_req *, struct portal_reply *);
+void	 portal_api_app_stats(const struct portal_req *,
+	    struct portal_reply *);
 void	 portal_api_stack_action(const struct portal_req *,
 	    struct portal_reply *);
 void	 portal_healthz(const struct portal_req *, struct portal_reply *);

@@ -17,6 +17,8 @@
 #include "config.h"
 #include "perm.h"
 #include "portal-pages.h"
+#include "portal-stats.h"
+#include "stats.h"
 #include "store.h"
 #include "tmpl.h"
 #include "web-files.h"
@@ -255,6 +257,9 @@ pages_error(const struct page_ctx *ctx, int status, const char *message,
 	return (rc);
 }
 
+static int	 pages_stats(const struct page_ctx *, const struct config_app *,
+		    const char *, struct tmpl_data *, char **);
+
 /* --- Dashboard ------------------------------------------------------------------ */
 
 /* What `user` may do now about an active stage: "approve ENV",
@@ -442,6 +447,8 @@ pages_dashboard(const struct page_ctx *ctx, struct buf *out, char **cause)
 		    cause)) != 0)
 			goto out;
 	}
+	if ((rc = pages_stats(ctx, NULL, "/", d, cause)) != 0)
+		goto out;
 	rc = pages_render(ctx, "dashboard.html", "Dashboard", "dashboard", d,
 	    NULL, NULL, 200, out, cause);
 out:
@@ -582,6 +589,31 @@ pages_render_body(const struct page_ctx *ctx, const char *template,
 	if (rc != 0)
 		return (pages_fail(cause, rc, why));
 	return (status);
+}
+
+/*
+ * "History at a glance" (portal-stats.h) as d's "stats": of app, or of
+ * every app summed (NULL).  A store error fails the page.
+ */
+static int
+pages_stats(const struct page_ctx *ctx, const struct config_app *app,
+    const char *base, struct tmpl_data *d, char **cause)
+{
+	struct stats	*st = NULL;
+	char		*why = NULL;
+	int		 rc, days;
+
+	if (ctx->config == NULL || (app != NULL && app->nenvironments == 0))
+		return (0);
+	days = ctx->stats_days != 0 ? ctx->stats_days : PORTAL_STATS_DAYS;
+	if ((rc = portal_stats_load(ctx->store, ctx->config, app, ctx->now_ms,
+	    days, &st, &why)) != 0)
+		return (pages_fail(cause, rc, why));
+	portal_stats_tmpl(d, st, days, app != NULL ?
+	    app->environments[app->nenvironments - 1].name : NULL);
+	tmpl_set(d, "stats_base", base);
+	stats_free(st);
+	return (0);
 }
 
 /* --- History -------------------------------------------------------------------- */
@@ -844,6 +876,21 @@ out:
 	buf_free(&qs);
 	tmpl_free(d);
 	return (rc);
+}
+
+/* The run's "where the time went" chart (portal-stats.h) as d's
+ * "run_steps". */
+static int
+pages_run_steps(const struct page_ctx *ctx, int64_t run_id,
+    struct tmpl_data *d, char **cause)
+{
+	char	*why = NULL;
+	int	 rc;
+
+	if ((rc = portal_stats_run_tmpl(d, ctx->store, run_id, ctx->now_ms,
+	    &why)) != 0)
+		return (pages_fail(cause, rc, why));
+	return (0);
 }
 
 /* --- One run ------------------------------------------------------------------- */
@@ -1513,6 +1560,8 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 	if ((rc = pages_run_redeploy(ctx, run, rel, d, cause)) != 0)
 		goto out;
 
+	if ((rc = pages_run_steps(ctx, run_id, d, cause)) != 0)
+		goto out;
 	snprintf(title, sizeof title, "%s %s", run->app, run->version != NULL ?
 	    run->version : "");
 	rc = pages_render(ctx, "run.html", title, "runs", d, notice, error, 200,
@@ -1606,6 +1655,14 @@ pages_app(const struct page_ctx *ctx, const char *name, const char *notice,
 	if (rels != NULL && rels->next_before != 0)
 		tmpl_setf(d, "releases_more", "Only the newest %d releases are "
 		    "shown.", PAGES_RELEASES_LIMIT);
+	if (app != NULL) {
+		char *base = xasprintf("/apps/%s", name);
+
+		rc = pages_stats(ctx, app, base, d, cause);
+		free(base);
+		if (rc != 0)
+			goto out;
+	}
 	rc = pages_render(ctx, "app.html", name, NULL, d, notice, error, 200,
 	    out, cause);
 out:

@@ -61,6 +61,9 @@ struct page_ctx {
 	const char		*user;		/* signed-in user, or NULL */
 	const char		*csrf;		/* token for forms, or NULL */
 	int64_t			 now_ms;	/* unix ms, UTC */
+	int			 stats_days;	/* ?days= of the app page and
+						   the dashboard (30, 90, 365);
+						   0: PORTAL_STATS_DAYS */
 };
 
 /*

@@ -51,6 +51,7 @@
 #include "portal-http.h"
 #include "portal-oidc.h"
 #include "portal-pages.h"
+#include "portal-stats.h"
 #include "portal.h"
 #include "people.h"
 #include "store.h"
@@ -1307,12 +1308,25 @@ portal_done_notice(const char *done)
 }
 
 /* GET / */
+/* The charts' period from ?days=; another value shows the default. */
+static void
+portal_stats_days(struct portal_request *q)
+{
+	const char	*v = portal_form_get(&q->query, "days");
+	int64_t		 days;
+
+	if (v != NULL && portal_parse_id(v, &days) == 0 &&
+	    portal_stats_days_ok(days))
+		q->ctx.stats_days = (int)days;
+}
+
 static void
 portal_page_dashboard(struct portal_request *q)
 {
 	char	*cause = NULL;
 	int	 rc;
 
+	portal_stats_days(q);
 	rc = pages_dashboard(&q->ctx, &q->reply.body, &cause);
 	portal_page_result(&q->ctx, &q->reply, rc, cause);
 }
@@ -1374,6 +1388,7 @@ portal_page_app(struct portal_request *q)
 	char	*cause = NULL;
 	int	 rc;
 
+	portal_stats_days(q);
 	rc = pages_app(&q->ctx, q->path.segs[1], NULL, NULL, &q->reply.body,
 	    &cause);
 	portal_page_result(&q->ctx, &q->reply, rc, cause);
@@ -1669,6 +1684,8 @@ static const struct portal_route portal_routes[] = {
 	{ ROUTE_POST, "/api/v1/releases/{id}/redeploy", NULL,
 	    portal_api_redeploy, ROUTE_SESSION|ROUTE_CSRF },
 	{ ROUTE_GET, "/api/v1/stacks", NULL, portal_api_stacks,
+	    ROUTE_SESSION },
+	{ ROUTE_GET, "/api/v1/apps/*/stats", NULL, portal_api_app_stats,
 	    ROUTE_SESSION },
 	{ ROUTE_POST, "/api/v1/apps/*/environments/*/*", NULL,
 	    portal_api_stack_action, ROUTE_SESSION|ROUTE_CSRF },

@@ -1275,4 +1275,39 @@ int	 store_set_stage_template(struct store *, int64_t stage_id,
 int	 store_stage_template(struct store *, int64_t stage_id, int attempt,
 	    struct store_stage_template **, char **cause);
 void	 store_stage_template_free(struct store_stage_template *);
+/*
+ * The rows the delivery measures are computed from (stats.h),
+ * store-stats.c.  A set starts empty and each store_stats_add appends
+ * one app's rows, so the dashboard sums apps whose last environments
+ * have different names.  Environment and status strings are interned in
+ * the set: the rows point into it, freed with it.
+ */
+struct stats_deployment;
+struct stats_step_time;
+struct store_stats_rows {
+	struct stats_deployment	*deps;
+	size_t			 ndeps, capdeps;
+	struct stats_step_time	*steps;
+	size_t			 nsteps, capsteps;
+	char			**names;	/* interned */
+	size_t			 nnames;
+};
+struct store_stats_rows *store_stats_rows_new(void);
+void	 store_stats_rows_free(struct store_stats_rows *);
+/*
+ * Appends app_id's deployments to environment prod_env that finished in
+ * [from, to) (stages_finished), and the step times of its runs created
+ * in [from, to) (stage_times' key).
+ */
+int	 store_stats_add(struct store *, struct store_stats_rows *,
+	    int64_t app_id, const char *prod_env, int64_t from, int64_t to,
+	    char **cause);
+/*
+ * The step times of one run's stages, in stage order, the current
+ * status counted up to now for an unfinished stage (the run page's
+ * timeline).
+ */
+int	 store_stats_run(struct store *, struct store_stats_rows *,
+	    int64_t run_id, int64_t now, char **cause);
+
 #endif

@@ -7,7 +7,9 @@
                                  the newest 200 also get a change set (its
                                  details as the engine stores them),
                                  approvals, a deployment and audit entries,
-                                 as the run page shows them.  Prints the
+                                 as the run page shows them; every stage
+                                 its time per step (stage_times), as
+                                 the app page's charts read.  Prints the
                                  newest run's id.
     portal-seed.py login URL USER PASSWORD
                                  sign in through the portal's form; prints
@@ -32,6 +34,13 @@ WORDS = ("invoice rounding", "credit notes", "VAT on refunds",
          "PDF export", "dunning letters", "currency table",
          "late fees", "statement layout", "SEPA mandates", "audit export")
 DETAILED = 200
+# images, change set, approval, executing, ECS, checks, gate (ms)
+STEPS = {
+    "done": (None, 2000, 6000, 3000, 2000, 1000, None),
+    "failed": (None, 2000, 6000, 6000, None, None, None),
+    "rejected": (None, 2000, 12000, None, None, None, None),
+    "superseded": (None, 2000, 12000, None, None, None, None),
+}
 
 
 def seed(path, n):
@@ -49,6 +58,7 @@ def seed(path, n):
     st0 = (db.execute("SELECT coalesce(max(id), 0) FROM stages").fetchone()[0])
     releases, runs, stages = [], [], []
     changes, approvals, deployments, audit = [], [], [], []
+    steps = []
     for i in range(n):
         rid, run, t = rid0 + i + 1, run0 + i + 1, now - (n - i) * 60000
         version = "2.%d.%d" % (i // 100, i % 100)
@@ -86,6 +96,10 @@ def seed(path, n):
                            2 if env == "prod" else 1,
                            "shipgate-billing-%s-r%d-a0" % (env, run),
                            t, fin, started, finished))
+            # The time per step (migration 008's stage_times), which
+            # the app page's "History at a glance" reads: 14 s in all.
+            if s in STEPS:
+                steps.append((app, t, sid, env) + STEPS[s])
             if i < n - DETAILED or s == "pending":
                 continue
             for p, (act, lid, typ, repl) in enumerate((
@@ -144,6 +158,11 @@ def seed(path, n):
     db.executemany(
         "INSERT INTO deployments (app_id, environment, release_id, run_id, "
         "stage_id, deployed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", deployments)
+    db.executemany(
+        "INSERT INTO stage_times (app_id, run_created_at, stage_id, "
+        "environment, images_ms, change_set_ms, approval_ms, executing_ms, "
+        "ecs_ms, checks_ms, gate_ms) VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", steps)
     db.executemany(
         "INSERT INTO audit (at, actor, action, subject, run_id, detail) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", audit)
