@@ -18,7 +18,7 @@
         the page of the run left waiting for Prod's approval (seed's
         running_run) counts that wait up to now: 3 d 0 h
     stats-seed.py backfill SQLDIR
-        migration 008 on a database made by the migrations before it, with
+        migration NNN_stage_times on a database made by the migrations before it, with
         a history in the audit log only: stage_times gets each stage's
         time per step from the transitions (exit 1 otherwise)
     stats-seed.py run-page DB RUN PAGE.html
@@ -452,7 +452,8 @@ def backfill(sqldir):
     import glob
     import os
     files = sorted(glob.glob(os.path.join(sqldir, "[0-9][0-9][0-9]_*.sql")))
-    times = [f for f in files if os.path.basename(f).startswith("008_")]
+    # By name, not number: migrations merged beside it renumber it.
+    times = [f for f in files if f.endswith("_stage_times.sql")]
     db = sqlite3.connect(":memory:")
     for f in files[:files.index(times[0])]:
         db.executescript(open(f).read())
