@@ -433,12 +433,53 @@ daemon_start_portal(struct daemon *d)
 
 /* The parts that work on the store, in dependency order; start-up
    failures are fatal. */
+/*
+ * The people the identity provider or the load balancer signed in
+ * before, from the store: they stay signed in across a restart and the
+ * mails of their groups reach them.  A configured user's name is
+ * theirs alone (as at sign-in).
+ */
+static int
+daemon_load_people(struct daemon *d)
+{
+	struct store_people		*l = NULL;
+	struct store_person		*p;
+	const struct config_user	*u;
+	char				*cause = NULL;
+	size_t				 i, n = 0;
+
+	if (store_people_list(d->store, 0, &l, &cause) != 0) {
+		log_err("cannot read the people: %s", cause);
+		free(cause);
+		return (-1);
+	}
+	for (i = 0; i < l->n; i++) {
+		p = &l->items[i];
+		if (config_find_user(d->config, p->name) != NULL)
+			continue;
+		if (people_set(d->people, p->name, p->email,
+		    (const char *const *)p->groups, p->source, p->last_seen,
+		    &u, NULL, &cause) != 0) {
+			log_warnx("person %s not loaded: %s", p->name, cause);
+			free(cause);
+			cause = NULL;
+			continue;
+		}
+		n++;
+	}
+	log_info("people loaded n=%zu", n);
+	store_people_free(l);
+	return (0);
+}
+
 static int
 daemon_start_work(struct daemon *d)
 {
 	char			*cause = NULL;
 	int			 rc = -1;
 
+	if (daemon_load_people(d) != 0)
+		goto out;
 	d->notify = notify_new(&d->loop, d->store, d->aws, d->config);
 	if (notify_start(d->notify, &cause) != 0) {
 		log_err("cannot start the notifications: %s", cause);

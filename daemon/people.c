@@ -13,6 +13,8 @@ struct person {
 	struct config_user	 user;
 	char			*via;
 	int			 current;	/* the one people_find gives */
+	int64_t			 seen;		/* last sign-in */
+	int64_t			 persisted;	/* last one written */
 };
 
 struct people {
@@ -96,14 +98,16 @@ people_same(const struct person *p, const char *email,
 
 int
 people_set(struct people *pp, const char *name, const char *email,
-    const char *const *groups, const char *via,
-    const struct config_user **out, char **cause)
+    const char *const *groups, const char *via, int64_t now,
+    const struct config_user **out, int *persistp, char **cause)
 {
 	struct person	*p, *old;
 	size_t		 n;
 	int		 rc = 0;
 
 	*out = NULL;
+	if (persistp != NULL)
+		*persistp = 0;
 	if (name == NULL || *name == '\0' || via == NULL) {
 		*cause = xstrdup("no name for the person");
 		return (PEOPLE_EINVAL);
@@ -111,6 +115,14 @@ people_set(struct people *pp, const char *name, const char *email,
 	pthread_mutex_lock(&pp->lock);
 	old = people_current(pp, name);
 	if (old != NULL && people_same(old, email, groups, via)) {
+		if (now > old->seen)
+			old->seen = now;
+		if (now - old->persisted >= PEOPLE_PERSIST_MS ||
+		    now < old->persisted) {
+			old->persisted = now;
+			if (persistp != NULL)
+				*persistp = 1;
+		}
 		*out = &old->user;
 		goto out;
 	}
@@ -132,6 +144,9 @@ people_set(struct people *pp, const char *name, const char *email,
 	p->user.unix_uid = -1;
 	p->via = xstrdup(via);
 	p->current = 1;
+	p->seen = p->persisted = now;
+	if (persistp != NULL)
+		*persistp = 1;
 	if (old != NULL)
 		old->current = 0;
 	pp->v[pp->n++] = p;
@@ -165,4 +180,38 @@ people_via(struct people *pp, const char *name)
 	p = people_current(pp, name);
 	pthread_mutex_unlock(&pp->lock);
 	return (p != NULL ? p->via : NULL);
+}
+
+int
+people_forget(struct people *pp, const char *name)
+{
+	struct person	*p;
+
+	if (pp == NULL || name == NULL)
+		return (PEOPLE_EINVAL);
+	pthread_mutex_lock(&pp->lock);
+	if ((p = people_current(pp, name)) != NULL)
+		p->current = 0;
+	pthread_mutex_unlock(&pp->lock);
+	return (p != NULL ? 0 : PEOPLE_EINVAL);
+}
+
+void
+people_mail_group(struct people *pp, const char *group, int64_t since,
+    void (*cb)(void *, const char *), void *arg)
+{
+	struct person	*p;
+	size_t		 i;
+
+	if (pp == NULL)
+		return;
+	pthread_mutex_lock(&pp->lock);
+	for (i = 0; i < pp->n; i++) {
+		p = pp->v[i];
+		if (p->current && p->seen >= since &&
+		    p->user.email != NULL &&
+		    config_user_in_group(&p->user, group))
+			cb(arg, p->user.email);
+	}
+	pthread_mutex_unlock(&pp->lock);
 }

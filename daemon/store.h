@@ -1165,4 +1165,39 @@ int	 store_data_version(struct store *, struct store_version *,
  */
 int	 store_portal_plan(struct store *, const char *query,
 	    unsigned int mask, char **planp, char **cause);
+/* --- People an identity provider signed in (daemon/store-people.c) ----- */
+
+/*
+ * The directory people.h keeps in memory, persisted (sql/008_people.sql)
+ * so that a restart keeps it and mails reach people before they sign in
+ * again.  groups are shipgate group names (no newline), NULL-terminated.
+ */
+struct store_person {
+	char		*name;
+	char		*email;		/* may be NULL */
+	char		**groups;	/* NULL-terminated */
+	char		*source;	/* "oidc", "alb" */
+	int64_t		 first_seen;
+	int64_t		 last_seen;
+};
+struct store_people {
+	struct store_person	*items;	/* by name */
+	size_t			 n;
+};
+/*
+ * Records a sign-in of name at the store's now: a new person, or the
+ * e-mail, groups and source replaced by these (the provider's latest)
+ * and last_seen moved on.  STORE_EINVAL for an empty name, a group with
+ * a newline or a source other than oidc and alb.
+ */
+int	 store_person_seen(struct store *, const char *name,
+	    const char *email, const char *const *groups,
+	    const char *source, char **cause);
+/* Every person (seen_since 0) or those seen at or after seen_since. */
+int	 store_people_list(struct store *, int64_t seen_since,
+	    struct store_people **, char **cause);
+void	 store_people_free(struct store_people *);
+/* Removes name; STORE_ENOTFOUND when there is no such person. */
+int	 store_person_forget(struct store *, const char *name, char **cause);
+
 #endif

@@ -39,6 +39,13 @@ disc(const char *doc, int loopback, char **cause)
 	return (rc);
 }
 
+static void
+test_count_mail(void *arg, const char *email)
+{
+	(void)email;
+	(*(int *)arg)++;
+}
+
 int
 main(void)
 {
@@ -50,6 +57,7 @@ main(void)
 	struct config_kv	 kv[2];
 	struct jose_token	 t;
 	struct people		*pp;
+	int			 persist, nmail;
 	const struct config_user *u, *u2;
 	const char		*name, *email, **groups;
 	const char *const	 g1[] = { "team", NULL };
@@ -215,20 +223,41 @@ main(void)
 	/* The directory. */
 	pp = people_new(2);
 	ok(people_set(pp, "alice@example.com", "alice@example.com", g1,
-	    "oidc", &u, &cause) == 0 && u != NULL &&
-	    strcmp(u->groups.items[0], "team") == 0, "a person registered");
+	    "oidc", 1000, &u, &persist, &cause) == 0 && u != NULL &&
+	    strcmp(u->groups.items[0], "team") == 0 && persist,
+	    "a person registered, to be written to the store");
 	ok(people_find(pp, "alice@example.com") == u, "and found");
 	ok(people_set(pp, "alice@example.com", "alice@example.com", g1,
-	    "oidc", &u2, &cause) == 0 && u2 == u,
-	    "the same sign-in again: the same entry");
+	    "oidc", 2000, &u2, &persist, &cause) == 0 && u2 == u && !persist,
+	    "the same sign-in again: the same entry, no write yet");
+	ok(people_set(pp, "alice@example.com", "alice@example.com", g1,
+	    "oidc", 2000 + PEOPLE_PERSIST_MS, &u2, &persist, &cause) == 0 &&
+	    u2 == u && persist,
+	    "the same sign-in an hour later: written again (last seen)");
 	ok(people_set(pp, "alice@example.com", "alice@example.com", g2,
-	    "oidc", &u2, &cause) == 0 && u2 != u &&
+	    "oidc", 3000 + PEOPLE_PERSIST_MS, &u2, &persist, &cause) == 0 &&
+	    u2 != u && persist &&
 	    people_find(pp, "alice@example.com") == u2 &&
 	    strcmp(u->groups.items[0], "team") == 0,
-	    "new groups: a new entry, the old one still readable");
+	    "new groups: a new entry, written, the old one still readable");
 	is_str(people_via(pp, "alice@example.com"), "oidc", "via oidc");
-	rc = people_set(pp, "bob", "bob@example.com", g1, "oidc", &u2,
-	    &cause);
+	nmail = 0;
+	people_mail_group(pp, "team", 0, test_count_mail, &nmail);
+	ok(nmail == 0, "groups replaced: no longer mailed as team");
+	people_mail_group(pp, g2[0], 0, test_count_mail, &nmail);
+	ok(nmail == 1, "mailed as %s", g2[0]);
+	nmail = 0;
+	people_mail_group(pp, g2[0], 4000 + PEOPLE_PERSIST_MS,
+	    test_count_mail, &nmail);
+	ok(nmail == 0, "not seen since: not mailed");
+	ok(people_forget(pp, "alice@example.com") == 0 &&
+	    people_find(pp, "alice@example.com") == NULL &&
+	    people_forget(pp, "alice@example.com") == PEOPLE_EINVAL,
+	    "a forgotten person is no longer found");
+	people_mail_group(pp, g2[0], 0, test_count_mail, &nmail);
+	ok(nmail == 0, "nor mailed");
+	rc = people_set(pp, "bob", "bob@example.com", g1, "oidc", 1, &u2,
+	    NULL, &cause);
 	ok(rc == PEOPLE_EFULL, "a full directory refuses: %s",
 	    cause ? cause : "");
 	free(cause);

@@ -1254,6 +1254,80 @@ page_ids(struct store *s, const struct store_runs_filter *f, int64_t *ids,
 	return (n);
 }
 
+/* The people an identity provider signed in (sql/008_people.sql). */
+static void
+test_people(struct store *s)
+{
+	struct store_people	*l = NULL;
+	const char *const	 g1[] = { "team", "ops", NULL };
+	const char *const	 g2[] = { "team", NULL };
+	const char *const	 bad[] = { "a\nb", NULL };
+	const char *const	 none[] = { NULL };
+	char			*cause = NULL;
+	int64_t			 t0 = fake_now;
+	int			 rc;
+
+	ok(store_people_list(s, 0, &l, NULL) == 0 && l != NULL && l->n == 0,
+	    "nobody at first");
+	store_people_free(l);
+	ok(store_person_seen(s, "alice@example.com", "alice@example.com", g1,
+	    "oidc", NULL) == 0, "alice signed in");
+	fake_now += 1000;
+	ok(store_person_seen(s, "bob", NULL, none, "alb", NULL) == 0,
+	    "bob signed in, no e-mail, no group");
+	ok(store_people_list(s, 0, &l, NULL) == 0 && l->n == 2 &&
+	    strcmp(l->items[0].name, "alice@example.com") == 0 &&
+	    strcmp(l->items[0].email, "alice@example.com") == 0 &&
+	    strcmp(l->items[0].groups[0], "team") == 0 &&
+	    strcmp(l->items[0].groups[1], "ops") == 0 &&
+	    l->items[0].groups[2] == NULL &&
+	    strcmp(l->items[0].source, "oidc") == 0 &&
+	    l->items[0].first_seen == t0 && l->items[0].last_seen == t0 &&
+	    strcmp(l->items[1].name, "bob") == 0 &&
+	    l->items[1].email == NULL && l->items[1].groups[0] == NULL &&
+	    strcmp(l->items[1].source, "alb") == 0,
+	    "both listed with their e-mail, groups and source");
+	store_people_free(l);
+	fake_now += 1000;
+	ok(store_person_seen(s, "alice@example.com", "alice@corp.example",
+	    g2, "oidc", NULL) == 0 &&
+	    store_people_list(s, 0, &l, NULL) == 0 &&
+	    strcmp(l->items[0].email, "alice@corp.example") == 0 &&
+	    strcmp(l->items[0].groups[0], "team") == 0 &&
+	    l->items[0].groups[1] == NULL &&
+	    l->items[0].first_seen == t0 &&
+	    l->items[0].last_seen == t0 + 2000,
+	    "a new sign-in replaces e-mail and groups (ops lost), keeps "
+	    "first seen");
+	store_people_free(l);
+	ok(store_people_list(s, t0 + 1500, &l, NULL) == 0 && l->n == 1 &&
+	    strcmp(l->items[0].name, "alice@example.com") == 0,
+	    "listed since a time: only those seen after it");
+	store_people_free(l);
+	rc = store_person_seen(s, "eve", NULL, bad, "oidc", &cause);
+	ok(rc == STORE_EINVAL, "a group with a newline refused: %s",
+	    cause != NULL ? cause : "");
+	free(cause);
+	cause = NULL;
+	rc = store_person_seen(s, "eve", NULL, g2, "portal", &cause);
+	ok(rc == STORE_EINVAL, "an unknown source refused: %s",
+	    cause != NULL ? cause : "");
+	free(cause);
+	cause = NULL;
+	rc = store_person_seen(s, "", NULL, g2, "oidc", &cause);
+	ok(rc == STORE_EINVAL, "no name refused");
+	free(cause);
+	cause = NULL;
+	ok(store_person_forget(s, "bob", NULL) == 0 &&
+	    store_people_list(s, 0, &l, NULL) == 0 && l->n == 1,
+	    "bob forgotten");
+	store_people_free(l);
+	rc = store_person_forget(s, "bob", &cause);
+	ok(rc == STORE_ENOTFOUND, "forgetting him again: not found (%s)",
+	    cause != NULL ? cause : "");
+	free(cause);
+}
+
 static void
 test_runs_page(void)
 {
@@ -1550,6 +1624,7 @@ main(void)
 		test_approvals(s);
 		test_stack_holds(s);
 		test_sessions(s);
+		test_people(s);
 		store_close(s);
 	} else
 		ok(0, "open %s", path);
