@@ -10,11 +10,27 @@
 # key under the same kid, an unknown kid, groups that map to nothing, no
 # header at all from the load balancer, and a good header from an address
 # that is not a trusted proxy (ignored: not signed in).
+#
+# The people directory (sql/008_people.sql): erin, signed in by the load
+# balancer, is listed by shipgatectl people list; after a restart she is
+# still known (her session cookie still works, from any address) and a
+# release's approval-needed mail reaches her, as it reaches the group's
+# own address (top-level groups:); shipgatectl people forget ends her
+# session at once, audited, and she is no longer listed.
 . "$top_srcdir/tests/lib.sh"
 
 command -v openssl >/dev/null 2>&1 || t_bail "openssl is missing"
+"$TEST_PYTHON" -c 'import aiosmtpd' 2>/dev/null ||
+    t_bail "python3-aiosmtpd is not installed"
 t_tmpdir
 t_start_fake || t_bail "the fake AWS endpoint did not start"
+"$TEST_PYTHON" "$top_srcdir/tests/fakeaws/sandbox.py" --endpoint "$fake_url" \
+    >"$t_dir/sandbox.log" 2>&1 || t_bail "the sandbox set-up failed"
+mkdir "$t_dir/mail"
+"$TEST_PYTHON" "$top_srcdir/tests/smtpsink.py" --dir "$t_dir/mail" \
+    --port-file "$t_dir/smtp.port" >"$t_dir/smtp.log" 2>&1 &
+t_pids="$t_pids $!"
+t_wait_for 10 test -s "$t_dir/smtp.port" || t_bail "the SMTP sink did not start"
 
 keys=$t_dir/keys
 mkdir -p "$keys"
@@ -36,8 +52,12 @@ arn=arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shipgat
 t_demo_config "$t_dir/demo.yaml"
 listen=$(sed -n 's/^listen: *//p' "$t_dir/demo.yaml")
 cfg=$t_dir/shipgate.yaml
-sed -e "s|^public_url: .*|public_url: http://$listen|" "$t_dir/demo.yaml" >"$cfg"
+sed -e "s|^public_url: .*|public_url: http://$listen|" \
+    -e "s|smtp://127.0.0.1:4525|smtp://127.0.0.1:$(cat "$t_dir/smtp.port")|" \
+    "$t_dir/demo.yaml" >"$cfg"
 cat >>"$cfg" <<EOC
+groups:
+  - {name: integrators, mail: [integrators-list@integrator.example]}
 trusted_proxies: [127.0.0.2/32]
 auth:
   alb:
@@ -77,6 +97,7 @@ code=$(get 127.0.0.2 "$good")
 ok "a good token from the load balancer signs erin in (200, got $code)" test "$code" = 200
 ok "the page names her by the user claim" grep -q 'erin@integrator.example' "$t_dir/body"
 ok "she gets a session cookie" grep -qi '^set-cookie: sg_session=' "$t_dir/headers"
+cp "$t_dir/headers" "$t_dir/erin.headers"
 ok "the log says via=alb" t_log_has 'signed in user=erin@integrator.example via=alb'
 
 code=$(get 127.0.0.2 "$(mint "$t_dir/k1.pem" kid-1 \
@@ -108,8 +129,74 @@ ok "a good header from an address not trusted is ignored (303 to sign-in, got $c
     sh -c "test '$code' = 303 && grep -qi '^location: /login' '$t_dir/headers'"
 
 ok "no token in the daemon's log" sh -c "! grep -Fq '$(echo "$good" | cut -c1-40)' '$t_dir/shipgated.log'"
+
+# The people directory, across a restart.
+ctl() { "$SHIPGATECTL" -c "$cfg" "$@"; }
+cookie=$(sed -n 's/^[Ss]et-[Cc]ookie: sg_session=\([^;]*\).*/\1/p' "$t_dir/erin.headers" | tr -d '\r')
+# as_erin: GET / from 127.0.0.1 (no load balancer) with erin's cookie.
+as_erin() {
+	curl -s --interface 127.0.0.1 -o "$t_dir/body" -D "$t_dir/headers" \
+	    -w '%{http_code}' -H "Cookie: sg_session=$cookie" "http://$listen/"
+}
+ok "erin's session cookie was kept" test -n "$cookie"
+ctl people list >"$t_dir/people.out" 2>&1
+ok "shipgatectl people list names erin, via alb, in integrators" \
+    grep -Eq '^erin@integrator.example +alb .* integrators$' "$t_dir/people.out"
 t_stop "$daemon_pid"
 ok "shipgated stops cleanly" test $? -eq 0
+t_start_daemon "$cfg"
+t_wait_for 60 sh -c "test \$(grep -c ' ready ' '$t_dir/shipgated.log') -ge 2" ||
+    t_bail "shipgated did not get ready again"
+ok "restarted, the daemon loads the person it knew" t_log_has 'people loaded n=1'
+t_wait_for 10 portal_up || t_bail "the portal does not answer after the restart"
+code=$(as_erin)
+ok "after the restart erin's session still works without the load balancer (200, got $code)" \
+    test "$code" = 200
+ok "... naming her" grep -q 'erin@integrator.example' "$t_dir/body"
+ctl people list >"$t_dir/people.out" 2>&1
+ok "she is still listed" grep -q '^erin@integrator.example ' "$t_dir/people.out"
+
+"$TEST_PYTHON" "$top_srcdir/tests/fakeaws/drop-release.py" \
+    --endpoint "$fake_url" --version 1.0.0 --tag 1.0.0 \
+    --message "release 1.0.0" >"$t_dir/drop.out" 2>&1
+# approval_mail: the sink's envelope of the Int approval-needed mail.
+approval_mail() {
+	for f in "$t_dir"/mail/*.eml; do
+		[ -e "$f" ] || continue
+		if grep -q '^Subject: .*awaits your approval for int' "$f"; then
+			echo "${f%.eml}.json"
+			return 0
+		fi
+	done
+	return 1
+}
+ok "release 1.0.0's approval-needed mail is sent" t_wait_for 90 approval_mail
+env_json=$(approval_mail)
+ok "it reaches erin, whom shipgate knows only from the load balancer" \
+    grep -q 'erin@integrator.example' "$env_json"
+ok "and the configured integrators" grep -q 'alice@integrator.example' "$env_json"
+ok "and the group's own address (groups: mail)" \
+    grep -q 'integrators-list@integrator.example' "$env_json"
+
+ctl people forget erin@integrator.example >"$t_dir/forget.out" 2>&1
+ok "shipgatectl people forget erin (exit 0)" test $? -eq 0
+ok "... says her session ended" grep -q 'forgotten, 1 session(s) ended' "$t_dir/forget.out"
+code=$(as_erin)
+ok "her session ends at once (303 to sign-in, got $code)" \
+    sh -c "test '$code' = 303 && grep -qi '^location: /login' '$t_dir/headers'"
+ctl people list >"$t_dir/people.out" 2>&1
+ok "she is no longer listed" sh -c "! grep -q '^erin@' '$t_dir/people.out'"
+audited=$(sqlite3 "$t_dir/shipgate.db" "SELECT actor || ' ' || detail FROM audit
+    WHERE action = 'person forget' AND subject = 'person erin@integrator.example'")
+ok "the forgetting is audited, by dave, with the sessions ended ($audited)" \
+    test "$audited" = "dave forgotten, 1 sessions ended"
+rc=0
+ctl people forget erin@integrator.example >"$t_dir/forget.out" 2>&1 || rc=$?
+ok "forgetting her again fails, saying so (exit $rc)" \
+    sh -c "test $rc -ne 0 && grep -q 'no person erin@integrator.example' '$t_dir/forget.out'"
+
+t_stop "$daemon_pid"
+ok "shipgated stops cleanly after the restart" test $? -eq 0
 ok "no sanitizer report in the daemon's log" \
     sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' '$t_dir/shipgated.log'"
 [ "$t_failed" -eq 0 ] || sed 's/^/# daemon: /' "$t_dir/shipgated.log" | tail -n 40
