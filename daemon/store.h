@@ -463,6 +463,9 @@ struct store_approval_in {
 	/* Who decided: one person decides once per stage, attempt and
 	 * kind, whatever name they act under (NULL: the user). */
 	const char		*person;
+	/* "oidc" or "alb" for a person an identity provider signed in,
+	 * NULL for a configured user (STORE_EINVAL otherwise). */
+	const char		*signin;
 };
 int	 store_record_approval(struct store *, const struct store_approval_in *,
 	    char **cause);
@@ -553,6 +556,7 @@ struct store_approval {
 	char			*comment;	/* may be NULL */
 	enum store_via		 via;
 	int64_t			 decided_at;
+	char			*signin;	/* "oidc", "alb" or NULL */
 };
 struct store_approvals {
 	struct store_approval	*items;	/* oldest first */

@@ -14,3 +14,11 @@ CREATE TABLE people (
 	first_seen	INTEGER NOT NULL,
 	last_seen	INTEGER NOT NULL CHECK (last_seen >= first_seen)
 );
+
+-- How the decider signed in, beside the channel (via: portal, api, cli):
+-- oidc or alb for a person an identity provider signed in, NULL for a
+-- configured user.  A column of its own rather than more values of via,
+-- whose CHECK SQLite cannot change without rebuilding the table, and
+-- which would lose whether the portal or the API was used.
+ALTER TABLE approvals ADD COLUMN signin TEXT
+    CHECK (signin IS NULL OR signin IN ('oidc', 'alb'));

@@ -15,8 +15,10 @@
 # balancer, is listed by shipgatectl people list; after a restart she is
 # still known (her session cookie still works, from any address) and a
 # release's approval-needed mail reaches her, as it reaches the group's
-# own address (top-level groups:); shipgatectl people forget ends her
-# session at once, audited, and she is no longer listed.
+# own address (top-level groups:); her approval and her cancel through
+# the API are audited "via alb"; shipgatectl people forget ends her
+# session and her API token at once, audited, and she is no longer
+# listed.
 . "$top_srcdir/tests/lib.sh"
 
 command -v openssl >/dev/null 2>&1 || t_bail "openssl is missing"
@@ -65,6 +67,7 @@ auth:
     key_url: "http://127.0.0.1:$kport/"
     groups:
       integrator-staff: integrators
+      integrator-ops: operators
 EOC
 chmod 600 "$cfg"
 t_start_daemon "$cfg"
@@ -75,7 +78,7 @@ t_wait_for 60 t_log_has ' ready ' || t_bail "shipgated did not get ready"
 t_wait_for 10 portal_up || t_bail "the portal does not answer"
 
 now=$(date +%s)
-claims='{"sub":"u-1","email":"erin@integrator.example","groups":["integrator-staff","other"]}'
+claims='{"sub":"u-1","email":"erin@integrator.example","groups":["integrator-staff","integrator-ops","other"]}'
 mint() { # KEY KID SIGNER EXP [CLAIMS]
 	"$TEST_PYTHON" "$top_srcdir/tests/integration/alb-token.py" "$1" "$2" \
 	    "$3" "$4" "${5:-$claims}"
@@ -140,8 +143,8 @@ as_erin() {
 }
 ok "erin's session cookie was kept" test -n "$cookie"
 ctl people list >"$t_dir/people.out" 2>&1
-ok "shipgatectl people list names erin, via alb, in integrators" \
-    grep -Eq '^erin@integrator.example +alb .* integrators$' "$t_dir/people.out"
+ok "shipgatectl people list names erin, via alb, in integrators and operators" \
+    grep -Eq '^erin@integrator.example +alb .* integrators,operators$' "$t_dir/people.out"
 t_stop "$daemon_pid"
 ok "shipgated stops cleanly" test $? -eq 0
 t_start_daemon "$cfg"
@@ -178,9 +181,40 @@ ok "and the configured integrators" grep -q 'alice@integrator.example' "$env_jso
 ok "and the group's own address (groups: mail)" \
     grep -q 'integrators-list@integrator.example' "$env_json"
 
+# Her actions through the API are audited "via alb", as her decisions.
+tok=$(ctl token create erin@integrator.example --label test 2>"$t_dir/tok.err") ||
+    { tok=; sed "s/^/# token: /" "$t_dir/tok.err"; }
+ok "an API token for erin" test -n "$tok"
+api() { # VERB BODY: POST /api/v1/runs/1/VERB as erin; the status
+	curl -s -o "$t_dir/api.body" -w '%{http_code}' \
+	    -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+	    --data "$2" "http://$listen/api/v1/runs/1/$1"
+}
+code=$(api approve '{"env": "int"}')
+ok "erin approves Int through the API (200, got $code)" test "$code" = 200
+audit_of() { # ACTION: the detail of erin's audit entry for ACTION
+	sqlite3 "$t_dir/shipgate.db" "SELECT detail FROM audit WHERE
+	    actor = 'erin@integrator.example' AND action = '$1' ORDER BY id DESC LIMIT 1"
+}
+a=$(audit_of approve)
+ok "her approval is audited via alb ($a)" \
+    sh -c 'echo "$1" | grep -Eq "^int attempt [0-9]+ via alb$"' _ "$a"
+ok "her approval's row says the API, signed in by the load balancer" \
+    test "$(sqlite3 "$t_dir/shipgate.db" "SELECT via || ' ' || signin FROM approvals
+        WHERE user_name = 'erin@integrator.example'")" = "api alb"
+ctl --json show 1 >"$t_dir/show.json" 2>&1
+ok "as the run's JSON does" grep -Eq '"signin": *"alb"' "$t_dir/show.json"
+code=$(api cancel '{"comment": "wrong build"}')
+ok "erin cancels run 1 through the API (2xx, got $code)" \
+    sh -c "case $code in 2??) exit 0;; esac; exit 1"
+ok "her cancel is audited via alb ($(audit_of cancel))" \
+    test "$(audit_of cancel)" = "via alb: wrong build"
+
 ctl people forget erin@integrator.example >"$t_dir/forget.out" 2>&1
 ok "shipgatectl people forget erin (exit 0)" test $? -eq 0
 ok "... says her session ended" grep -q 'forgotten, 1 session(s) ended' "$t_dir/forget.out"
+code=$(api cancel '{"comment": "again"}')
+ok "her API token no longer works (401, got $code)" test "$code" = 401
 code=$(as_erin)
 ok "her session ends at once (303 to sign-in, got $code)" \
     sh -c "test '$code' = 303 && grep -qi '^location: /login' '$t_dir/headers'"

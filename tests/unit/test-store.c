@@ -1070,6 +1070,7 @@ static void
 test_approvals(struct store *s)
 {
 	struct store_approval_in a;
+	struct store_approvals	*l = NULL;
 	struct store_run	*run = NULL;
 	char			*cause = NULL, *want;
 	int64_t			 run_id, stage_id;
@@ -1169,6 +1170,28 @@ test_approvals(struct store *s)
 	is_int(store_record_approval(s, &a, NULL), 0, "carol approves");
 	rc = store_count_approvals(s, stage_id, 2, 0, &n, NULL);
 	ok(rc == 0 && n == 2, "two people, two approvals");
+
+	/* How an identity provider's person signed in (sql/008). */
+	a.user = a.person = "erin@example.com";
+	a.via = STORE_VIA_API;
+	a.signin = "alb";
+	is_int(store_record_approval(s, &a, NULL), 0,
+	    "erin approves through the API, signed in by the load balancer");
+	a.user = a.person = "eve@example.com";
+	a.signin = "portal";
+	cause = NULL;
+	rc = store_record_approval(s, &a, &cause);
+	ok(rc == STORE_EINVAL, "a sign-in other than oidc and alb is refused (%s)",
+	    cause != NULL ? cause : "");
+	free(cause);
+	ok(store_run_approvals(s, run_id, &l, NULL) == 0 && l->n > 0 &&
+	    strcmp(l->items[l->n - 1].user, "erin@example.com") == 0 &&
+	    l->items[l->n - 1].via == STORE_VIA_API &&
+	    l->items[l->n - 1].signin != NULL &&
+	    strcmp(l->items[l->n - 1].signin, "alb") == 0 &&
+	    l->items[0].signin == NULL,
+	    "read back: via api, signed in by alb; a configured user's none");
+	store_approvals_free(l);
 }
 
 static void
