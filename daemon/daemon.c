@@ -433,6 +433,17 @@ daemon_start_portal(struct daemon *d)
 
 /* The parts that work on the store, in dependency order; start-up
    failures are fatal. */
+static int
+daemon_map_has(const struct config_kvs *map, const char *group)
+{
+	size_t	i;
+
+	for (i = 0; i < map->n; i++)
+		if (strcmp(map->items[i].value, group) == 0)
+			return (1);
+	return (0);
+}
+
 /*
  * The people the identity provider or the load balancer signed in
  * before, from the store: they stay signed in across a restart and the
@@ -445,8 +456,9 @@ daemon_load_people(struct daemon *d)
 	struct store_people		*l = NULL;
 	struct store_person		*p;
 	const struct config_user	*u;
+	const struct config_kvs		*map;
 	char				*cause = NULL;
-	size_t				 i, n = 0;
+	size_t				 i, j, k, n = 0;
 
 	if (store_people_list(d->store, 0, &l, &cause) != 0) {
 		log_err("cannot read the people: %s", cause);
@@ -456,6 +468,24 @@ daemon_load_people(struct daemon *d)
 	for (i = 0; i < l->n; i++) {
 		p = &l->items[i];
 		if (config_find_user(d->config, p->name) != NULL)
+			continue;
+		/* Only what the configuration still maps to: a group whose
+		 * mapping was taken away is not kept until the next sign-in,
+		 * and nobody comes back through a sign-in no longer set up. */
+		map = strcmp(p->source, "oidc") == 0 ?
+		    (d->config->oidc.issuer != NULL ? &d->config->oidc.groups :
+		    NULL) : (d->config->alb.arn != NULL ?
+		    &d->config->alb.groups : NULL);
+		if (map == NULL)
+			continue;
+		for (j = k = 0; p->groups[j] != NULL; j++) {
+			if (daemon_map_has(map, p->groups[j]))
+				p->groups[k++] = p->groups[j];
+			else
+				free(p->groups[j]);
+		}
+		p->groups[k] = NULL;
+		if (k == 0)
 			continue;
 		if (people_set(d->people, p->name, p->email,
 		    (const char *const *)p->groups, p->source, p->last_seen,

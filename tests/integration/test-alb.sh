@@ -229,8 +229,31 @@ ctl people forget erin@integrator.example >"$t_dir/forget.out" 2>&1 || rc=$?
 ok "forgetting her again fails, saying so (exit $rc)" \
     sh -c "test $rc -ne 0 && grep -q 'no person erin@integrator.example' '$t_dir/forget.out'"
 
+# The load balancer vouches for her again: she is back at her next
+# request.  Then the operator takes operators out of the mapping: at the
+# next start she keeps integrators only, though the store still says
+# operators (her next sign-in would replace it).
+code=$(get 127.0.0.2 "$(mint "$t_dir/k1.pem" kid-1 "$arn" $(($(date +%s) + 120)))")
+ok "the load balancer signs erin in again (200, got $code)" test "$code" = 200
+ctl people list >"$t_dir/people.out" 2>&1
+ok "she is listed again" grep -q '^erin@integrator.example ' "$t_dir/people.out"
 t_stop "$daemon_pid"
 ok "shipgated stops cleanly after the restart" test $? -eq 0
+grep -v 'integrator-ops: operators' "$cfg" >"$cfg.new" && mv "$cfg.new" "$cfg" &&
+    chmod 600 "$cfg"
+t_start_daemon "$cfg"
+t_wait_for 60 sh -c "test \$(grep -c ' ready ' '$t_dir/shipgated.log') -ge 3" ||
+    t_bail "shipgated did not get ready a third time"
+t_wait_for 10 portal_up || t_bail "the portal does not answer after the restart"
+tok=$(ctl token create erin@integrator.example --label test2 2>"$t_dir/tok.err") ||
+    { tok=; sed "s/^/# token: /" "$t_dir/tok.err"; }
+ok "a new API token for erin" test -n "$tok"
+code=$(api cancel '{"comment": "no longer an operator"}')
+ok "with operators no longer mapped she may not cancel (403, got $code)" \
+    test "$code" = 403
+ok "... not being in operators" grep -q 'not in operators' "$t_dir/api.body"
+t_stop "$daemon_pid"
+ok "shipgated stops cleanly after the third start" test $? -eq 0
 ok "no sanitizer report in the daemon's log" \
     sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' '$t_dir/shipgated.log'"
 [ "$t_failed" -eq 0 ] || sed 's/^/# daemon: /' "$t_dir/shipgated.log" | tail -n 40
