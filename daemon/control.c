@@ -71,9 +71,10 @@
  *	people_list			-> people: [{name, email, groups,
  *					   source, first_seen, last_seen}]
  *					   (admins only)
- *	people_forget name		-> name, sessions (admins only: the
- *					   person's row, directory entry and
- *					   sessions go, audited)
+ *	people_forget name		-> name, sessions, tokens (admins
+ *					   only: the person's row, directory
+ *					   entry, sessions and tokens go,
+ *					   audited)
  *
  * Who may do what.  The peer is known by its uid (SO_PEERCRED, the
  * kernel's word), mapped to a shipgate user by the configuration
@@ -1153,8 +1154,9 @@ out:
 }
 
 /*
- * Forgets a person: the store's row, their sessions (ended at once, in
- * the same transaction, audited) and the directory's entry, so that no
+ * Forgets a person: the store's row, their sessions and API tokens
+ * (ended at once, in the same transaction, audited: a token must not
+ * come back to life when the provider signs them in again) and the directory's entry, so that no
  * mail reaches them until they sign in again.
  */
 static void
@@ -1168,7 +1170,7 @@ control_cmd_people_forget(struct control_conn *conn, json_t *req,
 	const char		*name;
 	char			*cause = NULL, *subject = NULL;
 	char			*detail = NULL;
-	int			 nsess = 0, rc;
+	int			 nsess = 0, ntok = 0, rc;
 
 	if (control_get_str(req, "name", 1, &name, reply) != 0 ||
 	    control_who(conn, &who, reply) != 0)
@@ -1178,6 +1180,8 @@ control_cmd_people_forget(struct control_conn *conn, json_t *req,
 	if ((rc = store_begin(s, &cause)) != 0 ||
 	    (rc = store_person_forget(s, name, &cause)) != 0 ||
 	    (rc = store_session_revoke_user(s, name, store_now(s), &nsess,
+	    &cause)) != 0 ||
+	    (rc = store_token_revoke_user(s, name, store_now(s), &ntok,
 	    &cause)) != 0) {
 		store_rollback(s);
 		control_fail(reply, rc == STORE_ENOTFOUND ? "not_found" :
@@ -1185,7 +1189,8 @@ control_cmd_people_forget(struct control_conn *conn, json_t *req,
 		goto out;
 	}
 	subject = xasprintf("person %s", name);
-	detail = xasprintf("forgotten, %d sessions ended", nsess);
+	detail = xasprintf("forgotten, %d sessions and %d tokens ended",
+	    nsess, ntok);
 	memset(&au, 0, sizeof au);
 	au.actor = who.me != NULL ? who.me->name : "shipgated";
 	au.unix_user = who.label;
@@ -1200,11 +1205,12 @@ control_cmd_people_forget(struct control_conn *conn, json_t *req,
 	}
 	if (config != NULL)
 		(void)people_forget(config->people, name);
-	log_info("control: person forgotten name=%s sessions=%d unix_user=%s",
-	    name, nsess, who.label);
+	log_info("control: person forgotten name=%s sessions=%d tokens=%d "
+	    "unix_user=%s", name, nsess, ntok, who.label);
 	json_object_set_new(reply, "ok", json_true());
 	json_object_set_new(reply, "name", json_string(name));
 	json_object_set_new(reply, "sessions", json_integer(nsess));
+	json_object_set_new(reply, "tokens", json_integer(ntok));
 out:
 	free(cause);
 	free(subject);

@@ -890,10 +890,11 @@ cmd_people(const char *config_path, int json, int argc, char **argv)
 			printf("%s\n", json_array_size(g) == 0 ? "-" : "");
 		}
 	} else
-		printf("%s forgotten, %lld session(s) ended\n",
-		    json_string_value(json_object_get(reply, "name")),
-		    (long long)json_integer_value(json_object_get(reply,
-		    "sessions")));
+		printf("%s forgotten, %lld session(s) and %lld token(s) "
+		    "ended\n", json_string_value(json_object_get(reply,
+		    "name")), (long long)json_integer_value(json_object_get(
+		    reply, "sessions")), (long long)json_integer_value(
+		    json_object_get(reply, "tokens")));
 	rc = 0;
 out:
 	json_decref(req);

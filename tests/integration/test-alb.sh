@@ -212,7 +212,8 @@ ok "her cancel is audited via alb ($(audit_of cancel))" \
 
 ctl people forget erin@integrator.example >"$t_dir/forget.out" 2>&1
 ok "shipgatectl people forget erin (exit 0)" test $? -eq 0
-ok "... says her session ended" grep -q 'forgotten, 1 session(s) ended' "$t_dir/forget.out"
+ok "... says her session and her token ended" \
+    grep -q 'forgotten, 1 session(s) and 1 token(s) ended' "$t_dir/forget.out"
 code=$(api cancel '{"comment": "again"}')
 ok "her API token no longer works (401, got $code)" test "$code" = 401
 code=$(as_erin)
@@ -222,8 +223,8 @@ ctl people list >"$t_dir/people.out" 2>&1
 ok "she is no longer listed" sh -c "! grep -q '^erin@' '$t_dir/people.out'"
 audited=$(sqlite3 "$t_dir/shipgate.db" "SELECT actor || ' ' || detail FROM audit
     WHERE action = 'person forget' AND subject = 'person erin@integrator.example'")
-ok "the forgetting is audited, by dave, with the sessions ended ($audited)" \
-    test "$audited" = "dave forgotten, 1 sessions ended"
+ok "the forgetting is audited, by dave, with the sessions and tokens ended ($audited)" \
+    test "$audited" = "dave forgotten, 1 sessions and 1 tokens ended"
 rc=0
 ctl people forget erin@integrator.example >"$t_dir/forget.out" 2>&1 || rc=$?
 ok "forgetting her again fails, saying so (exit $rc)" \
@@ -237,6 +238,9 @@ code=$(get 127.0.0.2 "$(mint "$t_dir/k1.pem" kid-1 "$arn" $(($(date +%s) + 120))
 ok "the load balancer signs erin in again (200, got $code)" test "$code" = 200
 ctl people list >"$t_dir/people.out" 2>&1
 ok "she is listed again" grep -q '^erin@integrator.example ' "$t_dir/people.out"
+code=$(api cancel '{"comment": "old token"}')
+ok "the token forgetting ended does not come back with her (401, got $code)" \
+    test "$code" = 401
 t_stop "$daemon_pid"
 ok "shipgated stops cleanly after the restart" test $? -eq 0
 grep -v 'integrator-ops: operators' "$cfg" >"$cfg.new" && mv "$cfg.new" "$cfg" &&
