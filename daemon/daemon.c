@@ -170,6 +170,87 @@ fail:
 	}
 }
 
+static int
+daemon_map_has(const struct config_kvs *map, const char *group)
+{
+	size_t	i;
+
+	for (i = 0; i < map->n; i++)
+		if (strcmp(map->items[i].value, group) == 0)
+			return (1);
+	return (0);
+}
+
+static int
+daemon_people_keep(const void *arg, const char *via, const char *group)
+{
+	const struct config	*c = arg;
+
+	if (strcmp(via, "oidc") == 0)
+		return (c->oidc.issuer != NULL &&
+		    daemon_map_has(&c->oidc.groups, group));
+	return (c->alb.arn != NULL && daemon_map_has(&c->alb.groups, group));
+}
+
+/*
+ * A person an identity provider signed in who loses a group because the
+ * new configuration no longer maps it (or no longer signs in that way)
+ * is signed out everywhere, as a configured user who loses a group is.
+ */
+static void
+daemon_restrict_people(struct daemon *d, const struct config *new)
+{
+	struct store_audit_in	 au;
+	char			**lost, *cause = NULL, *subject, *detail;
+	int64_t			 now;
+	size_t			 i;
+	int			 nsess, ntok;
+
+	lost = people_restrict(d->people, daemon_people_keep, new);
+	for (i = 0; lost[i] != NULL; i++) {
+		nsess = ntok = 0;
+		if (d->store == NULL)
+			goto next;
+		now = store_now(d->store);
+		if (store_begin(d->store, &cause) != 0 ||
+		    store_session_revoke_user(d->store, lost[i], now, &nsess,
+		    &cause) != 0 ||
+		    store_token_revoke_user(d->store, lost[i], now, &ntok,
+		    &cause) != 0)
+			goto fail;
+		subject = xasprintf("person %s", lost[i]);
+		detail = xasprintf("groups no longer mapped: %d sessions and "
+		    "%d tokens ended", nsess, ntok);
+		memset(&au, 0, sizeof au);
+		au.actor = "shipgated";
+		au.action = "sign-ins end";
+		au.subject = subject;
+		au.detail = detail;
+		if (store_append_audit(d->store, &au, &cause) != 0 ||
+		    store_commit(d->store, &cause) != 0) {
+			free(subject);
+			free(detail);
+			goto fail;
+		}
+		free(subject);
+		free(detail);
+next:
+		log_info("configuration reload: groups no longer mapped "
+		    "person=%s sessions=%d tokens=%d", lost[i], nsess, ntok);
+		free(lost[i]);
+		continue;
+fail:
+		store_rollback(d->store);
+		log_warnx("configuration reload: cannot end the sign-ins of "
+		    "person=%s: %s", lost[i], cause != NULL ? cause :
+		    "unknown");
+		free(cause);
+		cause = NULL;
+		free(lost[i]);
+	}
+	free(lost);
+}
+
 static void
 daemon_reload(struct daemon *d)
 {
@@ -220,6 +301,7 @@ daemon_reload(struct daemon *d)
 	daemon_warn_restart_needed(d->config, new);
 	daemon_warn_config(new);
 	daemon_end_credentials(d, d->config, new);
+	daemon_restrict_people(d, new);
 	if (d->notify != NULL)
 		notify_reconfigure(d->notify, new);
 	if (d->engine != NULL)
@@ -433,17 +515,6 @@ daemon_start_portal(struct daemon *d)
 
 /* The parts that work on the store, in dependency order; start-up
    failures are fatal. */
-static int
-daemon_map_has(const struct config_kvs *map, const char *group)
-{
-	size_t	i;
-
-	for (i = 0; i < map->n; i++)
-		if (strcmp(map->items[i].value, group) == 0)
-			return (1);
-	return (0);
-}
-
 /*
  * The people the identity provider or the load balancer signed in
  * before, from the store: they stay signed in across a restart and the

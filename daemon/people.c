@@ -215,3 +215,52 @@ people_mail_group(struct people *pp, const char *group, int64_t since,
 	}
 	pthread_mutex_unlock(&pp->lock);
 }
+
+char **
+people_restrict(struct people *pp, int (*keep)(const void *, const char *,
+    const char *), const void *arg)
+{
+	struct person	*p, *np;
+	char		**lost;
+	size_t		 i, j, k, n, nlost = 0, end;
+
+	lost = xcalloc(1, sizeof *lost);
+	if (pp == NULL)
+		return (lost);
+	pthread_mutex_lock(&pp->lock);
+	for (i = 0, end = pp->n; i < end; i++) {
+		p = pp->v[i];
+		if (!p->current)
+			continue;
+		for (j = n = 0; j < p->user.groups.n; j++)
+			n += keep(arg, p->via, p->user.groups.items[j]) != 0;
+		if (n == p->user.groups.n)
+			continue;
+		lost = xreallocarray(lost, nlost + 2, sizeof *lost);
+		lost[nlost++] = xstrdup(p->user.name);
+		lost[nlost] = NULL;
+		p->current = 0;
+		if (n == 0 || pp->n == pp->max)
+			continue;
+		/* Entries are immutable: a new one with the groups left. */
+		np = xcalloc(1, sizeof *np);
+		np->user.name = xstrdup(p->user.name);
+		np->user.email = p->user.email != NULL ?
+		    xstrdup(p->user.email) : NULL;
+		np->user.groups.items = xcalloc(n + 1,
+		    sizeof *np->user.groups.items);
+		for (j = k = 0; j < p->user.groups.n; j++)
+			if (keep(arg, p->via, p->user.groups.items[j]))
+				np->user.groups.items[k++] =
+				    xstrdup(p->user.groups.items[j]);
+		np->user.groups.n = k;
+		np->user.unix_uid = -1;
+		np->via = xstrdup(p->via);
+		np->current = 1;
+		np->seen = p->seen;
+		np->persisted = p->persisted;
+		pp->v[pp->n++] = np;
+	}
+	pthread_mutex_unlock(&pp->lock);
+	return (lost);
+}

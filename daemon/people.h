@@ -55,6 +55,16 @@ int		 people_set(struct people *, const char *name,
  */
 int		 people_forget(struct people *, const char *name);
 /*
+ * After a reload: each person keeps only the groups keep(arg, via,
+ * group) accepts.  One left with fewer gets a new entry; one left with
+ * none (or when the directory is full) is forgotten.  Returns the names
+ * of those who lost a group (NULL-terminated, caller frees each and the
+ * array), for their sign-ins to end.
+ */
+char		**people_restrict(struct people *,
+		    int (*keep)(const void *, const char *via,
+		    const char *group), const void *arg);
+/*
  * Calls cb with the e-mail of every person in group seen at or after
  * since (those without e-mail are skipped).  cb must not call back
  * into the directory.

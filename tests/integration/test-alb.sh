@@ -231,9 +231,10 @@ ok "forgetting her again fails, saying so (exit $rc)" \
     sh -c "test $rc -ne 0 && grep -q 'no person erin@integrator.example' '$t_dir/forget.out'"
 
 # The load balancer vouches for her again: she is back at her next
-# request.  Then the operator takes operators out of the mapping: at the
-# next start she keeps integrators only, though the store still says
-# operators (her next sign-in would replace it).
+# request.  Then the operator takes operators out of the mapping: the
+# reload ends her sign-ins, and at the next start she keeps integrators
+# only, though the store still says operators (her next sign-in would
+# replace it).
 code=$(get 127.0.0.2 "$(mint "$t_dir/k1.pem" kid-1 "$arn" $(($(date +%s) + 120)))")
 ok "the load balancer signs erin in again (200, got $code)" test "$code" = 200
 ctl people list >"$t_dir/people.out" 2>&1
@@ -241,10 +242,24 @@ ok "she is listed again" grep -q '^erin@integrator.example ' "$t_dir/people.out"
 code=$(api cancel '{"comment": "old token"}')
 ok "the token forgetting ended does not come back with her (401, got $code)" \
     test "$code" = 401
-t_stop "$daemon_pid"
-ok "shipgated stops cleanly after the restart" test $? -eq 0
+cookie=$(sed -n 's/^[Ss]et-[Cc]ookie: sg_session=\([^;]*\).*/\1/p' "$t_dir/headers" | tr -d '\r')
+tok=$(ctl token create erin@integrator.example --label reload 2>"$t_dir/tok.err") ||
+    { tok=; sed "s/^/# token: /" "$t_dir/tok.err"; }
+code=$(as_erin)
+ok "her new session works (200, got $code)" test "$code" = 200
+# The operator stops mapping integrator-ops and reloads: she loses
+# operators, so her sign-ins end, as a configured user's do.
 grep -v 'integrator-ops: operators' "$cfg" >"$cfg.new" && mv "$cfg.new" "$cfg" &&
     chmod 600 "$cfg"
+kill -HUP "$daemon_pid"
+ok "the reload ends the sign-ins of the person who lost operators" \
+    t_wait_for 30 t_log_has 'groups no longer mapped person=erin@integrator.example sessions=1 tokens=1'
+code=$(as_erin)
+ok "her session ended (303 to sign-in, got $code)" test "$code" = 303
+code=$(api cancel '{"comment": "after the reload"}')
+ok "and her token (401, got $code)" test "$code" = 401
+t_stop "$daemon_pid"
+ok "shipgated stops cleanly after the restart" test $? -eq 0
 t_start_daemon "$cfg"
 t_wait_for 60 sh -c "test \$(grep -c ' ready ' '$t_dir/shipgated.log') -ge 3" ||
     t_bail "shipgated did not get ready a third time"

@@ -39,6 +39,14 @@ disc(const char *doc, int loopback, char **cause)
 	return (rc);
 }
 
+/* A reload that maps "ops" only (and nothing signed in by alb). */
+static int
+test_keep_ops(const void *arg, const char *via, const char *group)
+{
+	(void)arg;
+	return (strcmp(via, "oidc") == 0 && strcmp(group, "ops") == 0);
+}
+
 static void
 test_count_mail(void *arg, const char *email)
 {
@@ -62,6 +70,9 @@ main(void)
 	const char		*name, *email, **groups;
 	const char *const	 g1[] = { "team", NULL };
 	const char *const	 g2[] = { "ops", NULL };
+	const char *const	 g12[] = { "team", "ops", NULL };
+	char			**lost;
+	size_t			 i;
 	char			*cause = NULL, *s, *idt;
 	char			 s_openid[] = "openid", s_email[] = "email";
 	char			*scopes[] = { s_openid, s_email, NULL };
@@ -264,6 +275,35 @@ main(void)
 	cause = NULL;
 	ok(people_find(pp, "bob") == NULL && people_find(NULL, "x") == NULL,
 	    "unknown people are not found");
+	people_free(pp);
+
+	/* A reload takes away the groups no longer mapped. */
+	pp = people_new(0);
+	ok(people_set(pp, "ann", "ann@example.com", g12, "oidc", 1, &u,
+	    NULL, NULL) == 0 && people_set(pp, "oleg", NULL, g2, "oidc", 1,
+	    &u, NULL, NULL) == 0 && people_set(pp, "tim", NULL, g1, "oidc", 1,
+	    &u, NULL, NULL) == 0 && people_set(pp, "al", NULL, g2, "alb", 1,
+	    &u, NULL, NULL) == 0, "four people");
+	lost = people_restrict(pp, test_keep_ops, NULL);
+	ok(lost != NULL && lost[0] != NULL && strcmp(lost[0], "ann") == 0 &&
+	    lost[1] != NULL && strcmp(lost[1], "tim") == 0 &&
+	    lost[2] != NULL && strcmp(lost[2], "al") == 0 && lost[3] == NULL,
+	    "ann, tim and al lost a group; oleg did not");
+	for (i = 0; lost != NULL && lost[i] != NULL; i++)
+		free(lost[i]);
+	free(lost);
+	u = people_find(pp, "ann");
+	ok(u != NULL && u->groups.n == 1 &&
+	    strcmp(u->groups.items[0], "ops") == 0 &&
+	    strcmp(u->email, "ann@example.com") == 0,
+	    "ann keeps ops only, and her e-mail");
+	ok(people_find(pp, "oleg") != NULL && people_find(pp, "tim") == NULL &&
+	    people_find(pp, "al") == NULL,
+	    "oleg is unchanged; tim (no group left) and al (alb no longer "
+	    "set up) are forgotten");
+	lost = people_restrict(pp, test_keep_ops, NULL);
+	ok(lost != NULL && lost[0] == NULL, "a second pass takes nothing");
+	free(lost);
 	people_free(pp);
 	free(cause);
 	return (tap_done());
