@@ -538,6 +538,9 @@ daemon_load_people(struct daemon *d)
 	}
 	for (i = 0; i < l->n; i++) {
 		p = &l->items[i];
+		/* A configured user, or someone signed in meanwhile (the
+		 * store came late: a storage fault at start) whose sign-in
+		 * is newer than the store's. */
 		if (config_find_user(d->config, p->name) != NULL)
 			continue;
 		/* Only what the configuration still maps to: a group whose
