@@ -200,6 +200,7 @@ daemon_people_keep(const void *arg, const char *via, const char *group)
 static void
 daemon_restrict_people(struct daemon *d, const struct config *new)
 {
+	const struct config_user *u;
 	struct store_audit_in	 au;
 	char			**lost, *cause = NULL, *subject, *detail;
 	int64_t			 now;
@@ -217,6 +218,12 @@ daemon_restrict_people(struct daemon *d, const struct config *new)
 		    &cause) != 0 ||
 		    store_token_revoke_user(d->store, lost[i], now, &ntok,
 		    &cause) != 0)
+			goto fail;
+		/* people list says what they have now; one left with no
+		 * group keeps its row, which the next start skips. */
+		if ((u = people_find(d->people, lost[i])) != NULL &&
+		    store_person_set_groups(d->store, lost[i],
+		    (const char *const *)u->groups.items, &cause) != 0)
 			goto fail;
 		subject = xasprintf("person %s", lost[i]);
 		detail = xasprintf("groups no longer mapped: %d sessions and "

@@ -17,8 +17,58 @@ static const char SQL_PERSON_SEEN[] =
 static const char SQL_PEOPLE_LIST[] =
     "SELECT name, email, groups, source, first_seen, last_seen "
     "FROM people WHERE last_seen >= ?1 ORDER BY name";
+static const char SQL_PERSON_SET_GROUPS[] =
+    "UPDATE people SET groups = ?2 WHERE name = ?1";
 static const char SQL_PERSON_FORGET[] =
     "DELETE FROM people WHERE name = ?1";
+
+/* groups one a line into b; STORE_EINVAL for an empty one or a newline. */
+static int
+store_people_join(struct buf *b, const char *name, const char *const *groups,
+    char **cause)
+{
+	size_t	i;
+
+	buf_init(b, SIZE_MAX / 2);
+	for (i = 0; groups != NULL && groups[i] != NULL; i++) {
+		/* One group a line: a newline would make two. */
+		if (*groups[i] == '\0' || strchr(groups[i], '\n') != NULL) {
+			buf_free(b);
+			return (store_error(cause, STORE_EINVAL, "person %s: "
+			    "a group name is empty or holds a newline", name));
+		}
+		buf_printf(b, "%s%s", i > 0 ? "\n" : "", groups[i]);
+	}
+	return (0);
+}
+
+int
+store_person_set_groups(struct store *s, const char *name,
+    const char *const *groups, char **cause)
+{
+	sqlite3_stmt	*stmt;
+	struct buf	 b;
+	int		 rc;
+
+	if ((rc = store_people_join(&b, name, groups, cause)) != 0)
+		return (rc);
+	if ((stmt = store_stmt(s, SQL_PERSON_SET_GROUPS, cause)) == NULL) {
+		buf_free(&b);
+		return (STORE_EIO);
+	}
+	store_bind_text(stmt, 1, name);
+	sqlite3_bind_text(stmt, 2, b.data != NULL ? b.data : "", -1,
+	    SQLITE_TRANSIENT);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		rc = store_fail(s, cause, "cannot change the groups of person "
+		    "%s", name);
+	else if (sqlite3_changes(s->db) == 0)
+		rc = store_error(cause, STORE_ENOTFOUND, "no person %s is "
+		    "known", name);
+	store_stmt_done(stmt);
+	buf_free(&b);
+	return (rc);
+}
 
 int
 store_person_seen(struct store *s, const char *name, const char *email,
@@ -26,7 +76,6 @@ store_person_seen(struct store *s, const char *name, const char *email,
 {
 	sqlite3_stmt	*stmt;
 	struct buf	 b;
-	size_t		 i;
 	int		 rc = 0;
 
 	if (name == NULL || *name == '\0')
@@ -36,16 +85,8 @@ store_person_seen(struct store *s, const char *name, const char *email,
 	    strcmp(source, "alb") != 0))
 		return (store_error(cause, STORE_EINVAL, "person %s: unknown "
 		    "source %s", name, source != NULL ? source : "(none)"));
-	buf_init(&b, SIZE_MAX / 2);
-	for (i = 0; groups != NULL && groups[i] != NULL; i++) {
-		/* One group a line: a newline would make two. */
-		if (*groups[i] == '\0' || strchr(groups[i], '\n') != NULL) {
-			buf_free(&b);
-			return (store_error(cause, STORE_EINVAL, "person %s: "
-			    "a group name is empty or holds a newline", name));
-		}
-		buf_printf(&b, "%s%s", i > 0 ? "\n" : "", groups[i]);
-	}
+	if ((rc = store_people_join(&b, name, groups, cause)) != 0)
+		return (rc);
 	if ((stmt = store_stmt(s, SQL_PERSON_SEEN, cause)) == NULL) {
 		buf_free(&b);
 		return (STORE_EIO);

@@ -1197,6 +1197,10 @@ struct store_people {
 int	 store_person_seen(struct store *, const char *name,
 	    const char *email, const char *const *groups,
 	    const char *source, char **cause);
+/* Replaces name's groups, as a reload that no longer maps some does
+ * (last_seen unchanged); STORE_ENOTFOUND when there is no such person. */
+int	 store_person_set_groups(struct store *, const char *name,
+	    const char *const *groups, char **cause);
 /* Every person (seen_since 0) or those seen at or after seen_since. */
 int	 store_people_list(struct store *, int64_t seen_since,
 	    struct store_people **, char **cause);

@@ -232,9 +232,9 @@ ok "forgetting her again fails, saying so (exit $rc)" \
 
 # The load balancer vouches for her again: she is back at her next
 # request.  Then the operator takes operators out of the mapping: the
-# reload ends her sign-ins, and at the next start she keeps integrators
-# only, though the store still says operators (her next sign-in would
-# replace it).
+# reload ends her sign-ins and leaves her integrators (people list too);
+# and a start whose store still says operators (the configuration edited
+# while the daemon was stopped) keeps integrators only.
 code=$(get 127.0.0.2 "$(mint "$t_dir/k1.pem" kid-1 "$arn" $(($(date +%s) + 120)))")
 ok "the load balancer signs erin in again (200, got $code)" test "$code" = 200
 ctl people list >"$t_dir/people.out" 2>&1
@@ -256,10 +256,19 @@ ok "the reload ends the sign-ins of the person who lost operators" \
     t_wait_for 30 t_log_has 'groups no longer mapped person=erin@integrator.example sessions=1 tokens=1'
 code=$(as_erin)
 ok "her session ended (303 to sign-in, got $code)" test "$code" = 303
+ctl people list >"$t_dir/people.out" 2>&1
+ok "people list shows her in integrators only" \
+    grep -Eq '^erin@integrator.example +alb .* integrators$' "$t_dir/people.out"
 code=$(api cancel '{"comment": "after the reload"}')
 ok "and her token (401, got $code)" test "$code" = 401
 t_stop "$daemon_pid"
 ok "shipgated stops cleanly after the restart" test $? -eq 0
+# The store as a daemon stopped before the mapping went would have left
+# it (the configuration edited while it was down): operators again.
+sqlite3 "$t_dir/shipgate.db" "UPDATE people SET groups = 'integrators' || char(10) ||
+    'operators' WHERE name = 'erin@integrator.example'"
+ok "the stopped daemon's store says operators" test "$(sqlite3 "$t_dir/shipgate.db" \
+    "SELECT count(*) FROM people WHERE groups LIKE '%operators'")" = 1
 t_start_daemon "$cfg"
 t_wait_for 60 sh -c "test \$(grep -c ' ready ' '$t_dir/shipgated.log') -ge 3" ||
     t_bail "shipgated did not get ready a third time"

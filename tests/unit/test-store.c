@@ -1341,6 +1341,16 @@ test_people(struct store *s)
 	ok(rc == STORE_EINVAL, "no name refused");
 	free(cause);
 	cause = NULL;
+	ok(store_person_set_groups(s, "alice@example.com", none, NULL) == 0 &&
+	    store_people_list(s, 0, &l, NULL) == 0 &&
+	    l->items[0].groups[0] == NULL &&
+	    l->items[0].last_seen == t0 + 2000,
+	    "a reload takes her groups away, last seen unchanged");
+	store_people_free(l);
+	rc = store_person_set_groups(s, "nobody", g2, &cause);
+	ok(rc == STORE_ENOTFOUND, "groups of nobody: not found");
+	free(cause);
+	cause = NULL;
 	ok(store_person_forget(s, "bob", NULL) == 0 &&
 	    store_people_list(s, 0, &l, NULL) == 0 && l->n == 1,
 	    "bob forgotten");
