@@ -2,6 +2,7 @@
  * The directory of people signed in by an identity provider (people.h).
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,6 +181,19 @@ people_via(struct people *pp, const char *name)
 	p = people_current(pp, name);
 	pthread_mutex_unlock(&pp->lock);
 	return (p != NULL ? p->via : NULL);
+}
+
+void
+people_unpersisted(struct people *pp, const char *name)
+{
+	struct person	*p;
+
+	if (pp == NULL || name == NULL)
+		return;
+	pthread_mutex_lock(&pp->lock);
+	if ((p = people_current(pp, name)) != NULL)
+		p->persisted = INT64_MIN / 2;
+	pthread_mutex_unlock(&pp->lock);
 }
 
 int

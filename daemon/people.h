@@ -49,6 +49,8 @@ int		 people_set(struct people *, const char *name,
 		    const char *via, int64_t now,
 		    const struct config_user **out, int *persistp,
 		    char **cause);
+/* The store refused name's sign-in: the next people_set asks again. */
+void		 people_unpersisted(struct people *, const char *name);
 /*
  * Ends name's entry (an operator forgot them): people_find no longer
  * finds them.  Returns 0, or PEOPLE_EINVAL when nobody has that name.

@@ -916,6 +916,7 @@ portal_person_seen(struct portal_request *q, const struct config_user *u,
 		log_warnx("portal: cannot record person %s: %s", u->name,
 		    cause);
 		free(cause);
+		people_unpersisted(q->config->people, u->name);
 	}
 }
 

@@ -252,6 +252,10 @@ main(void)
 	    strcmp(u->groups.items[0], "team") == 0,
 	    "new groups: a new entry, written, the old one still readable");
 	is_str(people_via(pp, "alice@example.com"), "oidc", "via oidc");
+	people_unpersisted(pp, "alice@example.com");
+	ok(people_set(pp, "alice@example.com", "alice@example.com", g2,
+	    "oidc", 3001 + PEOPLE_PERSIST_MS, &u2, &persist, &cause) == 0 &&
+	    persist, "a write the store refused is asked again at once");
 	nmail = 0;
 	people_mail_group(pp, "team", 0, test_count_mail, &nmail);
 	ok(nmail == 0, "groups replaced: no longer mailed as team");
