@@ -739,7 +739,10 @@ doctor_probe_cb(const struct aws_reply *reply, struct sts_assumed_role *r,
 	struct doctor_probe		*p = c->p;
 
 	if (reply->error == AWS_OK) {
-		if (p->accepted == NULL && c->what != NULL)
+		/* Answers come in any order: "without it" says the most,
+		 * whichever comes first. */
+		if (c->what != NULL && (p->accepted == NULL ||
+		    strcmp(c->what, "without it") == 0))
 			p->accepted = c->what;
 	} else if (c->what == NULL && reply->error == AWS_EAWS &&
 	    strcmp(reply->aws.code, "AccessDenied") == 0)
