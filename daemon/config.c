@@ -1867,6 +1867,16 @@ static const struct ctable user_table = { user_keys,
 	sizeof user_keys / sizeof user_keys[0], sizeof(struct config_user),
 	NULL };
 
+static const struct ckey group_keys[] = {
+	KEY("name", CT_STR, struct config_group, name, .flags = CK_REQUIRED,
+	    .check = check_name),
+	KEY("mail", CT_STRS, struct config_group, mail,
+	    .flags = CK_REQUIRED | CK_NONEMPTY, .check = check_email),
+};
+static const struct ctable group_table = { group_keys,
+	sizeof group_keys / sizeof group_keys[0], sizeof(struct config_group),
+	NULL };
+
 static const struct ckey request_keys[] = {
 	KEY("method", CT_STR, struct config_check_step, method, .def = "GET",
 	    .check = check_method),
@@ -2054,6 +2064,8 @@ static const struct ckey oidc_keys[] = {
 	KEY("user_claim", CT_STR, struct config_oidc, user_claim,
 	    .def = "email", .check = check_claim),
 	KEY("groups", CT_KVS, struct config_oidc, groups),
+	KEY("remember_days", CT_INT, struct config_oidc, remember_days,
+	    .def = "90", .min = 1, .max = 3650),
 };
 static const struct ctable oidc_table = { oidc_keys,
 	sizeof oidc_keys / sizeof oidc_keys[0], 0, post_oidc };
@@ -2070,6 +2082,8 @@ static const struct ckey alb_keys[] = {
 	KEY("user_claim", CT_STR, struct config_alb, user_claim,
 	    .def = "email", .check = check_claim),
 	KEY("groups", CT_KVS, struct config_alb, groups),
+	KEY("remember_days", CT_INT, struct config_alb, remember_days,
+	    .def = "90", .min = 1, .max = 3650),
 };
 static const struct ctable alb_table = { alb_keys,
 	sizeof alb_keys / sizeof alb_keys[0], 0, post_alb };
@@ -2135,6 +2149,8 @@ static const struct ckey top_keys[] = {
 	    .child = &webhook_table),
 	KEY("users", CT_LIST, struct config, users,
 	    .off_n = offsetof(struct config, nusers), .child = &user_table),
+	KEY("groups", CT_LIST, struct config, groups,
+	    .off_n = offsetof(struct config, ngroups), .child = &group_table),
 	KEY("checks", CT_CUSTOM, struct config, checks,
 	    .custom = parse_checks, .free = free_checks, .child = &step_table,
 	    .doc = "mapping of names to lists of steps"),
@@ -2297,6 +2313,24 @@ check_meaning(struct cp *cp, struct config *c)
 				    "user \"%s\" (first at line %zu)",
 				    c->users[i].name,
 				    loc_line(cp, &c->users[j].name));
+				break;
+			}
+	/* A mail address for a group nobody can be in is a typo. */
+	for (i = 0; i < c->ngroups; i++)
+		if (c->groups[i].name != NULL &&
+		    !group_exists(c, c->groups[i].name))
+			cp_error_at(cp, &c->groups[i].name, "group \"%s\": no "
+			    "user is in it and no provider group maps to it",
+			    c->groups[i].name);
+	for (i = 0; i < c->ngroups; i++)
+		for (j = 0; j < i; j++)
+			if (c->groups[i].name != NULL &&
+			    c->groups[j].name != NULL &&
+			    strcmp(c->groups[i].name, c->groups[j].name) == 0) {
+				cp_error_at(cp, &c->groups[i].name, "duplicate "
+				    "group \"%s\" (first at line %zu)",
+				    c->groups[i].name,
+				    loc_line(cp, &c->groups[j].name));
 				break;
 			}
 	/* One Unix user is one person: never two shipgate users. */
@@ -2673,6 +2707,30 @@ config_endpoint(const struct config *c, const char *service)
 		if (strcmp(c->aws.endpoints[i].service, service) == 0)
 			return (c->aws.endpoints[i].url);
 	return (NULL);
+}
+
+const struct config_group *
+config_find_group(const struct config *c, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < c->ngroups; i++)
+		if (strcmp(c->groups[i].name, name) == 0)
+			return (&c->groups[i]);
+	return (NULL);
+}
+
+int64_t
+config_people_remember_ms(const struct config *c)
+{
+	int	days = 90;
+
+	/* auth.oidc and auth.alb are exclusive: one of them, or none. */
+	if (c->oidc.issuer != NULL)
+		days = c->oidc.remember_days;
+	else if (c->alb.arn != NULL)
+		days = c->alb.remember_days;
+	return ((int64_t)days * 24 * 3600 * 1000);
 }
 
 int

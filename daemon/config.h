@@ -183,6 +183,8 @@ struct config_oidc {
 	char			*groups_claim;		/* default groups */
 	char			*user_claim;		/* default email */
 	struct config_kvs	 groups;
+	/* Mails reach the people seen within these days (default 90). */
+	int			 remember_days;
 	/* http:// is allowed only for a loopback issuer (tests, demo). */
 	int			 loopback;
 };
@@ -195,6 +197,17 @@ struct config_alb {
 	char			*groups_claim;		/* default groups */
 	char			*user_claim;		/* default email */
 	struct config_kvs	 groups;
+	int			 remember_days;		/* default 90 */
+};
+
+/*
+ * A group's own mail addresses (top-level groups:): its mails reach
+ * them as well as its members, e.g. for people an identity provider
+ * has not signed in yet.
+ */
+struct config_group {
+	char			*name;
+	struct config_strings	 mail;
 };
 
 struct config {
@@ -217,6 +230,8 @@ struct config {
 	size_t			 nwebhooks;
 	struct config_user	*users;
 	size_t			 nusers;
+	struct config_group	*groups;
+	size_t			 ngroups;
 	struct config_check	*checks;
 	size_t			 nchecks;
 	struct config_app	*apps;
@@ -276,6 +291,11 @@ const struct config_check *config_find_check(const struct config *,
 const char	*config_endpoint(const struct config *, const char *service);
 int		 config_user_in_group(const struct config_user *,
 		    const char *group);
+const struct config_group *config_find_group(const struct config *,
+		    const char *name);
+/* How long a person an identity provider signed in is mailed after
+ * their last sign-in (auth.oidc or auth.alb's remember_days). */
+int64_t		 config_people_remember_ms(const struct config *);
 /*
  * The shipgate groups a provider's groups map to, through a mapping
  * (config.oidc.groups, config.alb.groups), without repeats, in *out (a

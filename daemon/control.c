@@ -68,6 +68,13 @@
  *					   expires_at}] (live ones only)
  *	sessions_revoke id | user	-> user, sessions (how many ended;
  *					   by user: every live session)
+ *	people_list			-> people: [{name, email, groups,
+ *					   source, first_seen, last_seen}]
+ *					   (admins only)
+ *	people_forget name		-> name, sessions, tokens (admins
+ *					   only: the person's row, directory
+ *					   entry, sessions and tokens go,
+ *					   audited)
  *
  * Who may do what.  The peer is known by its uid (SO_PEERCRED, the
  * kernel's word), mapped to a shipgate user by the configuration
@@ -109,6 +116,7 @@
 #include "control.h"
 #include "engine.h"
 #include "log.h"
+#include "people.h"
 #include "run-json.h"
 #include "store.h"
 #include "token.h"
@@ -1086,6 +1094,130 @@ out:
 	control_who_free(&who);
 }
 
+/* --- People an identity provider signed in ------------------------------ */
+
+/* Who may see and forget them: an admin of the control socket. */
+static int
+control_people_admin(struct control_conn *conn, struct control_who *who,
+    json_t *reply)
+{
+	if (who->admin)
+		return (0);
+	control_fail(reply, "forbidden", "%s may not see or forget the "
+	    "people signed in by the identity provider: only an admin may",
+	    conn->unix_user);
+	return (-1);
+}
+
+static void
+control_cmd_people_list(struct control_conn *conn, json_t *req,
+    json_t *reply)
+{
+	struct store		*s = conn->control->store;
+	struct store_people	*list = NULL;
+	struct store_person	*p;
+	struct control_who	 who;
+	json_t			*a, *g;
+	char			*cause = NULL;
+	size_t			 i, j;
+
+	(void)req;
+	if (control_who(conn, &who, reply) != 0)
+		return;
+	if (control_people_admin(conn, &who, reply) != 0)
+		goto out;
+	if (store_people_list(s, 0, &list, &cause) != 0) {
+		control_fail(reply, "store", "%s", cause);
+		goto out;
+	}
+	a = json_array();
+	for (i = 0; i < list->n; i++) {
+		p = &list->items[i];
+		g = json_array();
+		for (j = 0; p->groups[j] != NULL; j++)
+			json_array_append_new(g, json_string(p->groups[j]));
+		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o, "
+		    "s:o}",
+		    "name", run_json_str(p->name),
+		    "email", run_json_str(p->email),
+		    "groups", g,
+		    "source", run_json_str(p->source),
+		    "first_seen", run_json_time(p->first_seen),
+		    "last_seen", run_json_time(p->last_seen)));
+	}
+	json_object_set_new(reply, "ok", json_true());
+	json_object_set_new(reply, "people", a);
+out:
+	store_people_free(list);
+	free(cause);
+	control_who_free(&who);
+}
+
+/*
+ * Forgets a person: the store's row, their sessions and API tokens
+ * (ended at once, in the same transaction, audited: a token must not
+ * come back to life when the provider signs them in again) and the directory's entry, so that no
+ * mail reaches them until they sign in again.
+ */
+static void
+control_cmd_people_forget(struct control_conn *conn, json_t *req,
+    json_t *reply)
+{
+	struct store		*s = conn->control->store;
+	const struct config	*config = conn->control->config;
+	struct store_audit_in	 au;
+	struct control_who	 who;
+	const char		*name;
+	char			*cause = NULL, *subject = NULL;
+	char			*detail = NULL;
+	int			 nsess = 0, ntok = 0, rc;
+
+	if (control_get_str(req, "name", 1, &name, reply) != 0 ||
+	    control_who(conn, &who, reply) != 0)
+		return;
+	if (control_people_admin(conn, &who, reply) != 0)
+		goto out;
+	if ((rc = store_begin(s, &cause)) != 0 ||
+	    (rc = store_person_forget(s, name, &cause)) != 0 ||
+	    (rc = store_session_revoke_user(s, name, store_now(s), &nsess,
+	    &cause)) != 0 ||
+	    (rc = store_token_revoke_user(s, name, store_now(s), &ntok,
+	    &cause)) != 0) {
+		store_rollback(s);
+		control_fail(reply, rc == STORE_ENOTFOUND ? "not_found" :
+		    "store", "%s", cause);
+		goto out;
+	}
+	subject = xasprintf("person %s", name);
+	detail = xasprintf("forgotten, %d sessions and %d tokens ended",
+	    nsess, ntok);
+	memset(&au, 0, sizeof au);
+	au.actor = who.me != NULL ? who.me->name : "shipgated";
+	au.unix_user = who.label;
+	au.action = "person forget";
+	au.subject = subject;
+	au.detail = detail;
+	if (store_append_audit(s, &au, &cause) != 0 ||
+	    store_commit(s, &cause) != 0) {
+		store_rollback(s);
+		control_fail(reply, "store", "%s", cause);
+		goto out;
+	}
+	if (config != NULL)
+		(void)people_forget(config->people, name);
+	log_info("control: person forgotten name=%s sessions=%d tokens=%d "
+	    "unix_user=%s", name, nsess, ntok, who.label);
+	json_object_set_new(reply, "ok", json_true());
+	json_object_set_new(reply, "name", json_string(name));
+	json_object_set_new(reply, "sessions", json_integer(nsess));
+	json_object_set_new(reply, "tokens", json_integer(ntok));
+out:
+	free(cause);
+	free(subject);
+	free(detail);
+	control_who_free(&who);
+}
+
 static const struct control_command control_commands[] = {
 	{ "runs", control_cmd_runs, 0 },
 	{ "show", control_cmd_show, 0 },
@@ -1103,6 +1235,8 @@ static const struct control_command control_commands[] = {
 	{ "token_revoke", control_cmd_token_revoke, 0 },
 	{ "sessions_list", control_cmd_sessions_list, 0 },
 	{ "sessions_revoke", control_cmd_sessions_revoke, 0 },
+	{ "people_list", control_cmd_people_list, 0 },
+	{ "people_forget", control_cmd_people_forget, 0 },
 };
 
 /* One request line (without its newline): always one reply. */

@@ -170,6 +170,94 @@ fail:
 	}
 }
 
+static int
+daemon_map_has(const struct config_kvs *map, const char *group)
+{
+	size_t	i;
+
+	for (i = 0; i < map->n; i++)
+		if (strcmp(map->items[i].value, group) == 0)
+			return (1);
+	return (0);
+}
+
+static int
+daemon_people_keep(const void *arg, const char *via, const char *group)
+{
+	const struct config	*c = arg;
+
+	if (strcmp(via, "oidc") == 0)
+		return (c->oidc.issuer != NULL &&
+		    daemon_map_has(&c->oidc.groups, group));
+	return (c->alb.arn != NULL && daemon_map_has(&c->alb.groups, group));
+}
+
+/*
+ * A person an identity provider signed in who loses a group because the
+ * new configuration no longer maps it (or no longer signs in that way)
+ * is signed out everywhere, as a configured user who loses a group is.
+ */
+static void
+daemon_restrict_people(struct daemon *d, const struct config *new)
+{
+	const struct config_user *u;
+	struct store_audit_in	 au;
+	char			**lost, *cause = NULL, *subject, *detail;
+	int64_t			 now;
+	size_t			 i;
+	int			 nsess, ntok;
+
+	lost = people_restrict(d->people, daemon_people_keep, new);
+	for (i = 0; lost[i] != NULL; i++) {
+		nsess = ntok = 0;
+		if (d->store == NULL)
+			goto next;
+		now = store_now(d->store);
+		if (store_begin(d->store, &cause) != 0 ||
+		    store_session_revoke_user(d->store, lost[i], now, &nsess,
+		    &cause) != 0 ||
+		    store_token_revoke_user(d->store, lost[i], now, &ntok,
+		    &cause) != 0)
+			goto fail;
+		/* people list says what they have now; one left with no
+		 * group keeps its row, which the next start skips. */
+		if ((u = people_find(d->people, lost[i])) != NULL &&
+		    store_person_set_groups(d->store, lost[i],
+		    (const char *const *)u->groups.items, &cause) != 0)
+			goto fail;
+		subject = xasprintf("person %s", lost[i]);
+		detail = xasprintf("groups no longer mapped: %d sessions and "
+		    "%d tokens ended", nsess, ntok);
+		memset(&au, 0, sizeof au);
+		au.actor = "shipgated";
+		au.action = "sign-ins end";
+		au.subject = subject;
+		au.detail = detail;
+		if (store_append_audit(d->store, &au, &cause) != 0 ||
+		    store_commit(d->store, &cause) != 0) {
+			free(subject);
+			free(detail);
+			goto fail;
+		}
+		free(subject);
+		free(detail);
+next:
+		log_info("configuration reload: groups no longer mapped "
+		    "person=%s sessions=%d tokens=%d", lost[i], nsess, ntok);
+		free(lost[i]);
+		continue;
+fail:
+		store_rollback(d->store);
+		log_warnx("configuration reload: cannot end the sign-ins of "
+		    "person=%s: %s", lost[i], cause != NULL ? cause :
+		    "unknown");
+		free(cause);
+		cause = NULL;
+		free(lost[i]);
+	}
+	free(lost);
+}
+
 static void
 daemon_reload(struct daemon *d)
 {
@@ -220,6 +308,7 @@ daemon_reload(struct daemon *d)
 	daemon_warn_restart_needed(d->config, new);
 	daemon_warn_config(new);
 	daemon_end_credentials(d, d->config, new);
+	daemon_restrict_people(d, new);
 	if (d->notify != NULL)
 		notify_reconfigure(d->notify, new);
 	if (d->engine != NULL)
@@ -433,12 +522,75 @@ daemon_start_portal(struct daemon *d)
 
 /* The parts that work on the store, in dependency order; start-up
    failures are fatal. */
+/*
+ * The people the identity provider or the load balancer signed in
+ * before, from the store: they stay signed in across a restart and the
+ * mails of their groups reach them.  A configured user's name is
+ * theirs alone (as at sign-in).
+ */
+static int
+daemon_load_people(struct daemon *d)
+{
+	struct store_people		*l = NULL;
+	struct store_person		*p;
+	const struct config_user	*u;
+	const struct config_kvs		*map;
+	char				*cause = NULL;
+	size_t				 i, j, k, n = 0;
+
+	if (store_people_list(d->store, 0, &l, &cause) != 0) {
+		log_err("cannot read the people: %s", cause);
+		free(cause);
+		return (-1);
+	}
+	for (i = 0; i < l->n; i++) {
+		p = &l->items[i];
+		/* A configured user, or someone signed in meanwhile (the
+		 * store came late: a storage fault at start) whose sign-in
+		 * is newer than the store's. */
+		if (config_find_user(d->config, p->name) != NULL)
+			continue;
+		/* Only what the configuration still maps to: a group whose
+		 * mapping was taken away is not kept until the next sign-in,
+		 * and nobody comes back through a sign-in no longer set up. */
+		map = strcmp(p->source, "oidc") == 0 ?
+		    (d->config->oidc.issuer != NULL ? &d->config->oidc.groups :
+		    NULL) : (d->config->alb.arn != NULL ?
+		    &d->config->alb.groups : NULL);
+		if (map == NULL)
+			continue;
+		for (j = k = 0; p->groups[j] != NULL; j++) {
+			if (daemon_map_has(map, p->groups[j]))
+				p->groups[k++] = p->groups[j];
+			else
+				free(p->groups[j]);
+		}
+		p->groups[k] = NULL;
+		if (k == 0)
+			continue;
+		if (people_set(d->people, p->name, p->email,
+		    (const char *const *)p->groups, p->source, p->last_seen,
+		    &u, NULL, &cause) != 0) {
+			log_warnx("person %s not loaded: %s", p->name, cause);
+			free(cause);
+			cause = NULL;
+			continue;
+		}
+		n++;
+	}
+	log_info("people loaded n=%zu", n);
+	store_people_free(l);
+	return (0);
+}
+
 static int
 daemon_start_work(struct daemon *d)
 {
 	char			*cause = NULL;
 	int			 rc = -1;
 
+	if (daemon_load_people(d) != 0)
+		goto out;
 	d->notify = notify_new(&d->loop, d->store, d->aws, d->config);
 	if (notify_start(d->notify, &cause) != 0) {
 		log_err("cannot start the notifications: %s", cause);

@@ -25,6 +25,9 @@
 #include "buf.h"
 #include "config.h"
 #include "doctor.h"
+#include "http.h"
+#include "jose.h"
+#include "oidc.h"
 #include "svc-cfn.h"
 #include "svc-ecr.h"
 #include "svc-s3.h"
@@ -736,7 +739,10 @@ doctor_probe_cb(const struct aws_reply *reply, struct sts_assumed_role *r,
 	struct doctor_probe		*p = c->p;
 
 	if (reply->error == AWS_OK) {
-		if (p->accepted == NULL && c->what != NULL)
+		/* Answers come in any order: "without it" says the most,
+		 * whichever comes first. */
+		if (c->what != NULL && (p->accepted == NULL ||
+		    strcmp(c->what, "without it") == 0))
 			p->accepted = c->what;
 	} else if (c->what == NULL && reply->error == AWS_EAWS &&
 	    strcmp(reply->aws.code, "AccessDenied") == 0)
@@ -803,6 +809,186 @@ doctor_check_trust(struct doctor *d, const struct config_app *app,
 		doctor_probe_end(p);
 }
 
+/* --- the identity provider's and the load balancer's endpoints -------- */
+
+#define DOCTOR_HTTP_TIMEOUT_MS	10000
+
+/* One of the sign-in checks: its rows, and what the next call needs. */
+struct doctor_idp {
+	struct doctor		*d;
+	const struct config	*config;
+	int			 kind;		/* DOCTOR_IDP_* */
+	size_t			 row;
+	size_t			 row_keys;	/* discovery: the JWKS's row */
+	char			*url;
+};
+#define DOCTOR_IDP_DISCOVERY	1
+#define DOCTOR_IDP_JWKS		2
+#define DOCTOR_IDP_ALB		3
+
+static void	doctor_idp_fetch(struct doctor_idp *);
+
+static void
+doctor_idp_free(struct doctor_idp *f)
+{
+	free(f->url);
+	free(f);
+}
+
+/* The provider's discovery document: then its key set. */
+static void
+doctor_idp_discovery(struct doctor_idp *f, const char *body, size_t len)
+{
+	const struct config_oidc	*o = &f->config->oidc;
+	struct oidc_discovery		 disc;
+	struct doctor_idp		*k;
+	char				*cause = NULL;
+
+	memset(&disc, 0, sizeof disc);
+	if (oidc_discovery_parse(body, len, o->issuer, o->loopback, &disc,
+	    &cause) != 0) {
+		doctor_settle(f->d, f->row, DOCTOR_FAIL, cause != NULL ?
+		    cause : "the discovery document is refused");
+		doctor_settle(f->d, f->row_keys, DOCTOR_FAIL, "no discovery "
+		    "document to name the key set");
+		free(cause);
+		return;
+	}
+	doctor_set(f->d, f->row, DOCTOR_PASS, "issuer matches, code flow "
+	    "with PKCE S256, token endpoint %s", disc.token_endpoint);
+	f->d->pending--;
+	k = xcalloc(1, sizeof *k);
+	k->d = f->d;
+	k->config = f->config;
+	k->kind = DOCTOR_IDP_JWKS;
+	k->row = f->row_keys;
+	k->url = xstrdup(disc.jwks_uri);
+	free(f->d->rows[k->row].check);
+	f->d->rows[k->row].check = xasprintf("auth.oidc: key set %s",
+	    disc.jwks_uri);
+	oidc_discovery_clear(&disc);
+	doctor_idp_fetch(k);
+}
+
+static void
+doctor_idp_jwks(struct doctor_idp *f, const char *body, size_t len)
+{
+	struct jose_keyset	*set = NULL;
+	char			*cause = NULL;
+	size_t			 n;
+
+	if (jose_keyset_parse(&set, body, len, &cause) != 0) {
+		doctor_settle(f->d, f->row, DOCTOR_FAIL, cause != NULL ?
+		    cause : "the key set is refused");
+		free(cause);
+		return;
+	}
+	n = jose_keyset_count(set);
+	doctor_set(f->d, f->row, DOCTOR_PASS, "%zu RS256/ES256 signing "
+	    "key%s", n, n == 1 ? "" : "s");
+	f->d->pending--;
+	jose_keyset_free(set);
+}
+
+static void
+doctor_idp_cb(struct http_call *call, struct http_result *res, void *arg)
+{
+	struct doctor_idp	*f = arg;
+	const char		*body;
+	size_t			 len;
+
+	(void)call;
+	body = res->body.data != NULL ? res->body.data : "";
+	len = res->body.len;
+	if (res->error != HTTP_OK) {
+		doctor_settle(f->d, f->row, DOCTOR_FAIL, res->message != NULL ?
+		    res->message : http_strerror(res->error));
+		if (f->kind == DOCTOR_IDP_DISCOVERY)
+			doctor_settle(f->d, f->row_keys, DOCTOR_FAIL, "no "
+			    "discovery document to name the key set");
+	} else if (f->kind == DOCTOR_IDP_ALB) {
+		/* Keys are served by kid only: any answer means reachable. */
+		doctor_set(f->d, f->row, DOCTOR_PASS, "reachable (HTTP %ld "
+		    "at the base URL; keys are fetched by kid)", res->status);
+		f->d->pending--;
+	} else if (res->status != 200) {
+		doctor_set(f->d, f->row, DOCTOR_FAIL, "HTTP %ld from %s",
+		    res->status, f->url);
+		f->d->pending--;
+		if (f->kind == DOCTOR_IDP_DISCOVERY)
+			doctor_settle(f->d, f->row_keys, DOCTOR_FAIL, "no "
+			    "discovery document to name the key set");
+	} else if (f->kind == DOCTOR_IDP_DISCOVERY)
+		doctor_idp_discovery(f, body, len);
+	else
+		doctor_idp_jwks(f, body, len);
+	doctor_idp_free(f);
+}
+
+/* GETs f->url; f's rows are pending already.  f is freed. */
+static void
+doctor_idp_fetch(struct doctor_idp *f)
+{
+	struct http_request	 req;
+	static const char *const headers[] = {
+		"Accept: application/json", NULL,
+	};
+	char			*cause = NULL;
+
+	memset(&req, 0, sizeof req);
+	req.url = f->url;
+	req.headers = headers;
+	req.body_max = f->kind == DOCTOR_IDP_JWKS ? JOSE_MAX_JWKS :
+	    OIDC_MAX_DISCOVERY;
+	req.timeout_ms = DOCTOR_HTTP_TIMEOUT_MS;
+	if (http_call_start(aws_context_http(f->d->aws), &req, doctor_idp_cb,
+	    f, &cause) != NULL)
+		return;
+	doctor_settle(f->d, f->row, DOCTOR_FAIL, cause != NULL ? cause :
+	    "could not start");
+	if (f->kind == DOCTOR_IDP_DISCOVERY)
+		doctor_settle(f->d, f->row_keys, DOCTOR_FAIL, "no discovery "
+		    "document to name the key set");
+	free(cause);
+	doctor_idp_free(f);
+}
+
+/*
+ * auth.oidc: the discovery document (reachable, its issuer the
+ * configured one, code flow with S256) and the key set it names (at
+ * least one RS256 or ES256 signing key).  auth.alb: the region's key
+ * endpoint answers at its base URL.
+ */
+static void
+doctor_check_signin(struct doctor *d, const struct config *config)
+{
+	struct doctor_idp	*f;
+
+	if (config->oidc.issuer != NULL) {
+		f = xcalloc(1, sizeof *f);
+		f->d = d;
+		f->config = config;
+		f->kind = DOCTOR_IDP_DISCOVERY;
+		f->url = oidc_discovery_url(config->oidc.issuer);
+		f->row = doctor_add(d, "auth.oidc: discovery %s", f->url) -
+		    d->rows;
+		f->row_keys = doctor_add(d, "auth.oidc: key set") - d->rows;
+		d->pending += 2;
+		doctor_idp_fetch(f);
+	}
+	if (config->alb.arn != NULL) {
+		f = xcalloc(1, sizeof *f);
+		f->d = d;
+		f->config = config;
+		f->kind = DOCTOR_IDP_ALB;
+		f->url = xstrdup(config->alb.key_url);
+		f->row = doctor_add(d, "auth.alb: key endpoint %s", f->url) -
+		    d->rows;
+		d->pending++;
+		doctor_idp_fetch(f);
+	}
+}
+
 static void
 doctor_plan(struct doctor *d, const struct config *config)
 {
@@ -863,7 +1049,7 @@ doctor_plan(struct doctor *d, const struct config *config)
 			if (app->environments[j].registry != NULL)
 				doctor_check_registry(d, app,
 				    app->environments[j].registry);
-	}
+	}	doctor_check_signin(d, config);
 }
 
 static void

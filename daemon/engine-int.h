@@ -117,6 +117,12 @@ int	 engine_move(struct engine_run *, struct store_stage *,
 	    enum store_stage_status, enum store_run_status, const char *reason);
 int	 engine_audit(struct engine_run *, const struct engine_actor *,
 	    const char *action, const char *detail);
+/*
+ * How an actor came, for the audit log's "via": "oidc" or "alb" for a
+ * person an identity provider signed in (through the portal or the
+ * API), else the channel ("portal", "api", "cli", "engine").
+ */
+const char *engine_actor_via(struct engine *, const struct engine_actor *);
 /* The same for any run (NULL actor: shipgated itself). */
 int	 engine_audit_run(struct engine *, int64_t run_id,
 	    const struct engine_actor *, const char *action,

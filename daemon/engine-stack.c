@@ -778,8 +778,8 @@ engine_stack_action(struct engine *e, const char *app, const char *env,
 		goto out;
 	}
 	subject = xasprintf("stack %s of %s %s", h->stack, app, env);
-	detail = xasprintf("via %s: %s%s%s", actor->via != NULL ? actor->via :
-	    "cli", comment, nskip > 0 ? "; skipping " : "", skips);
+	detail = xasprintf("via %s: %s%s%s", engine_actor_via(e, actor),
+	    comment, nskip > 0 ? "; skipping " : "", skips);
 	memset(&a, 0, sizeof a);
 	a.actor = actor->user;
 	a.unix_user = actor->unix_user;

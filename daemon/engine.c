@@ -1216,6 +1216,21 @@ engine_via(const struct engine_actor *actor)
 	return (STORE_VIA_CLI);
 }
 
+const char *
+engine_actor_via(struct engine *e, const struct engine_actor *actor)
+{
+	const char	*signin;
+
+	if (actor == NULL || actor->via == NULL)
+		return ("cli");
+	/* The control socket's peer is a Unix user, whoever they are. */
+	if ((strcmp(actor->via, "portal") == 0 ||
+	    strcmp(actor->via, "api") == 0) &&
+	    (signin = people_via(e->config->people, actor->user)) != NULL)
+		return (signin);
+	return (actor->via);
+}
+
 static int
 engine_store_code(int rc)
 {
@@ -1310,8 +1325,10 @@ engine_record_decision(struct engine *e, struct store_run *run,
 	a.comment = comment;
 	a.via = engine_via(actor);
 	/* A person the identity provider signed in: "via oidc" (or alb). */
-	signin = a.via != STORE_VIA_CLI ?
-	    people_via(e->config->people, actor->user) : NULL;
+	signin = a.via != STORE_VIA_CLI ? engine_actor_via(e, actor) : NULL;
+	if (signin != NULL && (strcmp(signin, "oidc") == 0 ||
+	    strcmp(signin, "alb") == 0))
+		a.signin = signin;
 	subject = xasprintf("run %lld", (long long)run->id);
 	detail = xasprintf("%s attempt %d via %s%s%s", st->environment,
 	    st->attempt, signin != NULL ? signin : store_via_name(a.via),
@@ -1546,7 +1563,7 @@ engine_action_audit(struct engine *e, int64_t run_id,
 	int			 rc;
 
 	subject = xasprintf("run %lld", (long long)run_id);
-	text = xasprintf("via %s%s%s", actor->via != NULL ? actor->via : "cli",
+	text = xasprintf("via %s%s%s", engine_actor_via(e, actor),
 	    detail != NULL ? ": " : "", detail != NULL ? detail : "");
 	memset(&au, 0, sizeof au);
 	au.actor = actor->user;

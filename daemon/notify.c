@@ -20,6 +20,7 @@
 #include "log.h"
 #include "mail.h"
 #include "notify.h"
+#include "people.h"
 #include "store.h"
 #include "svc-sesv2.h"
 #include "webhook.h"
@@ -144,12 +145,23 @@ notify_rcpts_free(struct notify_rcpts *r)
 	memset(r, 0, sizeof *r);
 }
 
-/* Users in any of the groups. */
+static void
+notify_rcpt_person_cb(void *arg, const char *email)
+{
+	notify_rcpt_add(arg, email);
+}
+
+/*
+ * Users in any of the groups; the people an identity provider signed in
+ * to them within auth.*.remember_days; and the groups' own addresses
+ * (top-level groups:), which reach those it has not signed in yet.
+ */
 static void
 notify_rcpt_groups(struct notify_rcpts *r, const struct config *c,
-    const struct config_strings *groups)
+    const struct config_strings *groups, int64_t now)
 {
-	size_t	 i, j;
+	const struct config_group	*g;
+	size_t				 i, j;
 
 	for (i = 0; i < c->nusers; i++)
 		for (j = 0; j < groups->n; j++)
@@ -158,6 +170,14 @@ notify_rcpt_groups(struct notify_rcpts *r, const struct config *c,
 				notify_rcpt_add(r, c->users[i].email);
 				break;
 			}
+	for (j = 0; j < groups->n; j++) {
+		people_mail_group(c->people, groups->items[j],
+		    now - config_people_remember_ms(c), notify_rcpt_person_cb,
+		    r);
+		if ((g = config_find_group(c, groups->items[j])) != NULL)
+			for (i = 0; i < g->mail.n; i++)
+				notify_rcpt_add(r, g->mail.items[i]);
+	}
 }
 
 /* The author: a configured user's name, or an e-mail address. */
@@ -506,7 +526,7 @@ notify_queue(struct store *s, const struct config *c,
 	char				*pkey = NULL;
 	char				*object = NULL, *to = NULL, *payload;
 	const char			*ev, *envname = NULL, *appname;
-	int64_t				 release_id;
+	int64_t				 release_id, now;
 	size_t				 i, first;
 	int				 rc = 0, ins, queued = 0;
 
@@ -603,25 +623,29 @@ notify_queue(struct store *s, const struct config *c,
 	key = notify_dedup_key(nc, ev);
 
 	/* The e-mail. */
+	now = store_now(s);
 	if (c->mail.transport != CONFIG_MAIL_NONE) {
 		if (strcmp(ev, "approval_needed") == 0 ||
 		    (strcmp(ev, "reminder") == 0 && !nc->gate)) {
 			if (env != NULL)
-				notify_rcpt_groups(&rcpts, c, &env->approvers);
+				notify_rcpt_groups(&rcpts, c, &env->approvers,
+				    now);
 		} else if (strcmp(ev, "gate_needed") == 0 ||
 		    strcmp(ev, "reminder") == 0) {
 			if (env != NULL)
-				notify_rcpt_groups(&rcpts, c, &env->gate);
+				notify_rcpt_groups(&rcpts, c, &env->gate, now);
 		} else if (strcmp(ev, "release_invalid") == 0)
 			notify_rcpt_author(&rcpts, c, f.author);
 		else {
 			notify_rcpt_author(&rcpts, c, f.author);
 			if (env != NULL)
-				notify_rcpt_groups(&rcpts, c, &env->approvers);
+				notify_rcpt_groups(&rcpts, c, &env->approvers,
+				    now);
 			else if (app != NULL)
 				for (i = 0; i < app->nenvironments; i++)
 					notify_rcpt_groups(&rcpts, c,
-					    &app->environments[i].approvers);
+					    &app->environments[i].approvers,
+					    now);
 		}
 	}
 	if (nc->reminder_n > 0 && rcpts.n > 0 && nc->run_id != 0 &&

@@ -2,6 +2,7 @@
  * The directory of people signed in by an identity provider (people.h).
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,8 @@ struct person {
 	struct config_user	 user;
 	char			*via;
 	int			 current;	/* the one people_find gives */
+	int64_t			 seen;		/* last sign-in */
+	int64_t			 persisted;	/* last one written */
 };
 
 struct people {
@@ -96,14 +99,16 @@ people_same(const struct person *p, const char *email,
 
 int
 people_set(struct people *pp, const char *name, const char *email,
-    const char *const *groups, const char *via,
-    const struct config_user **out, char **cause)
+    const char *const *groups, const char *via, int64_t now,
+    const struct config_user **out, int *persistp, char **cause)
 {
 	struct person	*p, *old;
 	size_t		 n;
 	int		 rc = 0;
 
 	*out = NULL;
+	if (persistp != NULL)
+		*persistp = 0;
 	if (name == NULL || *name == '\0' || via == NULL) {
 		*cause = xstrdup("no name for the person");
 		return (PEOPLE_EINVAL);
@@ -111,6 +116,14 @@ people_set(struct people *pp, const char *name, const char *email,
 	pthread_mutex_lock(&pp->lock);
 	old = people_current(pp, name);
 	if (old != NULL && people_same(old, email, groups, via)) {
+		if (now > old->seen)
+			old->seen = now;
+		if (now - old->persisted >= PEOPLE_PERSIST_MS ||
+		    now < old->persisted) {
+			old->persisted = now;
+			if (persistp != NULL)
+				*persistp = 1;
+		}
 		*out = &old->user;
 		goto out;
 	}
@@ -132,6 +145,9 @@ people_set(struct people *pp, const char *name, const char *email,
 	p->user.unix_uid = -1;
 	p->via = xstrdup(via);
 	p->current = 1;
+	p->seen = p->persisted = now;
+	if (persistp != NULL)
+		*persistp = 1;
 	if (old != NULL)
 		old->current = 0;
 	pp->v[pp->n++] = p;
@@ -165,4 +181,100 @@ people_via(struct people *pp, const char *name)
 	p = people_current(pp, name);
 	pthread_mutex_unlock(&pp->lock);
 	return (p != NULL ? p->via : NULL);
+}
+
+void
+people_unpersisted(struct people *pp, const char *name)
+{
+	struct person	*p;
+
+	if (pp == NULL || name == NULL)
+		return;
+	pthread_mutex_lock(&pp->lock);
+	if ((p = people_current(pp, name)) != NULL)
+		p->persisted = INT64_MIN / 2;
+	pthread_mutex_unlock(&pp->lock);
+}
+
+int
+people_forget(struct people *pp, const char *name)
+{
+	struct person	*p;
+
+	if (pp == NULL || name == NULL)
+		return (PEOPLE_EINVAL);
+	pthread_mutex_lock(&pp->lock);
+	if ((p = people_current(pp, name)) != NULL)
+		p->current = 0;
+	pthread_mutex_unlock(&pp->lock);
+	return (p != NULL ? 0 : PEOPLE_EINVAL);
+}
+
+void
+people_mail_group(struct people *pp, const char *group, int64_t since,
+    void (*cb)(void *, const char *), void *arg)
+{
+	struct person	*p;
+	size_t		 i;
+
+	if (pp == NULL)
+		return;
+	pthread_mutex_lock(&pp->lock);
+	for (i = 0; i < pp->n; i++) {
+		p = pp->v[i];
+		if (p->current && p->seen >= since &&
+		    p->user.email != NULL &&
+		    config_user_in_group(&p->user, group))
+			cb(arg, p->user.email);
+	}
+	pthread_mutex_unlock(&pp->lock);
+}
+
+char **
+people_restrict(struct people *pp, int (*keep)(const void *, const char *,
+    const char *), const void *arg)
+{
+	struct person	*p, *np;
+	char		**lost;
+	size_t		 i, j, k, n, nlost = 0, end;
+
+	lost = xcalloc(1, sizeof *lost);
+	if (pp == NULL)
+		return (lost);
+	pthread_mutex_lock(&pp->lock);
+	for (i = 0, end = pp->n; i < end; i++) {
+		p = pp->v[i];
+		if (!p->current)
+			continue;
+		for (j = n = 0; j < p->user.groups.n; j++)
+			n += keep(arg, p->via, p->user.groups.items[j]) != 0;
+		if (n == p->user.groups.n)
+			continue;
+		lost = xreallocarray(lost, nlost + 2, sizeof *lost);
+		lost[nlost++] = xstrdup(p->user.name);
+		lost[nlost] = NULL;
+		p->current = 0;
+		if (n == 0 || pp->n == pp->max)
+			continue;
+		/* Entries are immutable: a new one with the groups left. */
+		np = xcalloc(1, sizeof *np);
+		np->user.name = xstrdup(p->user.name);
+		np->user.email = p->user.email != NULL ?
+		    xstrdup(p->user.email) : NULL;
+		np->user.groups.items = xcalloc(n + 1,
+		    sizeof *np->user.groups.items);
+		for (j = k = 0; j < p->user.groups.n; j++)
+			if (keep(arg, p->via, p->user.groups.items[j]))
+				np->user.groups.items[k++] =
+				    xstrdup(p->user.groups.items[j]);
+		np->user.groups.n = k;
+		np->user.unix_uid = -1;
+		np->via = xstrdup(p->via);
+		np->current = 1;
+		np->seen = p->seen;
+		np->persisted = p->persisted;
+		pp->v[pp->n++] = np;
+	}
+	pthread_mutex_unlock(&pp->lock);
+	return (lost);
 }

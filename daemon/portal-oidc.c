@@ -442,8 +442,8 @@ po_client_secret(const char *path, char **cause)
 int
 portal_oidc_finish(struct portal_oidc *po, const struct config *c,
     const char *state, const char *code, const char *error, int64_t now,
-    const struct config_user **userp, char **nextp, char **cause,
-    char **logp)
+    const struct config_user **userp, int *persistp, char **nextp,
+    char **cause, char **logp)
 {
 	const struct config_oidc	*o = &c->oidc;
 	struct oidc_discovery		 d;
@@ -582,7 +582,7 @@ portal_oidc_finish(struct portal_oidc *po, const struct config *c,
 		goto out;
 	}
 	if (c->people == NULL || people_set(c->people, name, email, groups,
-	    "oidc", userp, &why) != 0) {
+	    "oidc", now * 1000, userp, persistp, &why) != 0) {
 		*cause = xstrdup("shipgate cannot sign you in now.");
 		*logp = why != NULL ? why : xstrdup("no directory of people");
 		why = NULL;
@@ -683,7 +683,7 @@ po_alb_keep(struct portal_oidc *po, const char *kid, struct jose_keyset *set,
 int
 portal_alb_person(struct portal_oidc *po, const struct config *c,
     const char *header, int64_t now, const struct config_user **userp,
-    char **cause)
+    int *persistp, char **cause)
 {
 	const struct config_alb	*a = &c->alb;
 	struct po_alb_key	*k;
@@ -769,8 +769,8 @@ portal_alb_person(struct portal_oidc *po, const struct config *c,
 		*cause = xstrdup("no directory of people");
 		goto out;
 	}
-	if (people_set(c->people, name, email, groups, "alb", userp,
-	    cause) != 0)
+	if (people_set(c->people, name, email, groups, "alb", now * 1000,
+	    userp, persistp, cause) != 0)
 		goto out;
 	rc = 0;
 out:

@@ -54,12 +54,13 @@ char		*portal_oidc_begin(struct portal_oidc *, const struct config *,
  * (*nextp, caller frees); else an HTTP status (400: a bad or replayed
  * request; 403: refused, *cause for the person to read; 502: the
  * provider failed) and *cause.  *logp (caller frees) is what to log,
- * naming no secret.
+ * naming no secret.  *persistp: the caller should record the sign-in
+ * in the store (people_set).
  */
 int		 portal_oidc_finish(struct portal_oidc *, const struct config *,
 		    const char *state, const char *code, const char *error,
 		    int64_t now, const struct config_user **userp,
-		    char **nextp, char **cause, char **logp);
+		    int *persistp, char **nextp, char **cause, char **logp);
 
 /* The provider's sign-out URL, back to public_url (caller frees), or
  * NULL when the provider has none or is unknown yet. */
@@ -72,13 +73,15 @@ char		*portal_oidc_logout_url(struct portal_oidc *,
  * one of trusted_proxies).  The header's kid selects the public key,
  * fetched from key_url/KID (a PEM) once and kept; a kid whose fetch
  * failed is not fetched again within a minute.  0 and *userp (valid for
- * the process's life); -1 and *cause (for the log: no secret in it)
- * when the header is missing or does not verify.
+ * the process's life) and *persistp (as portal_oidc_finish's); -1 and
+ * *cause (for the log: no secret in it) when the header is missing or
+ * does not verify.
  */
 #define PORTAL_ALB_KEYS		16
 #define PORTAL_ALB_KID_MAX	128
 int		 portal_alb_person(struct portal_oidc *, const struct config *,
 		    const char *header, int64_t now,
-		    const struct config_user **userp, char **cause);
+		    const struct config_user **userp, int *persistp,
+		    char **cause);
 
 #endif

@@ -1546,7 +1546,12 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 		tmpl_set(o, "who", a->user);
 		pages_time(o, "at", a->decided_at);
 		tmpl_set(o, "comment", a->comment);
-		tmpl_set(o, "via", store_via_name(a->via));
+		/* "portal, oidc": the channel, then the provider's sign-in. */
+		if (a->signin != NULL)
+			tmpl_setf(o, "via", "%s, %s", store_via_name(a->via),
+			    a->signin);
+		else
+			tmpl_set(o, "via", store_via_name(a->via));
 		tmpl_set_int(o, "attempt", a->attempt);
 	}
 	pages_audit_rows(audit, d, 0);

@@ -901,6 +901,27 @@ portal_same_origin(struct portal_request *q)
 }
 
 /*
+ * Writes a sign-in through the identity provider or the load balancer
+ * to the store's people, so that a restart keeps the person and mails
+ * reach them.  A failure is logged, not fatal: the sign-in itself
+ * holds, and the next one writes again.
+ */
+static void
+portal_person_seen(struct portal_request *q, const struct config_user *u,
+    const char *via)
+{
+	char	*cause = NULL;
+
+	if (store_person_seen(q->store, u->name, u->email,
+	    (const char *const *)u->groups.items, via, &cause) != 0) {
+		log_warnx("portal: cannot record person %s: %s", u->name,
+		    cause);
+		free(cause);
+		people_unpersisted(q->config->people, u->name);
+	}
+}
+
+/*
  * Who asks: a Bearer token, the session cookie, a trusted proxy's
  * header or the load balancer's token (auth.alb).  -1 when the store
  * failed (503 sent by the caller), 1 when the identity header or the
@@ -913,7 +934,7 @@ portal_identify(struct portal_request *q)
 	const struct config_user	*u;
 	const char			*h;
 	char				*cookie = NULL, *cause = NULL;
-	int				 err = 0;
+	int				 err = 0, persist = 0;
 
 	if ((h = portal_header(q, "Authorization")) != NULL &&
 	    strncasecmp(h, "Bearer ", 7) == 0) {
@@ -972,8 +993,8 @@ portal_identify(struct portal_request *q)
 		if (portal_header_count(q->conn, "x-amzn-oidc-data") > 1)
 			return (1);
 		if (portal_alb_person(q->p->oidc, q->config,
-		    portal_header(q, "x-amzn-oidc-data"), q->now / 1000, &u,
-		    &cause) != 0) {
+			    portal_header(q, "x-amzn-oidc-data"), q->now / 1000, &u,
+		    &persist, &cause) != 0) {
 			log_notice("portal: load balancer token refused "
 			    "proxy=%s: %s", q->peer, cause);
 			free(cause);
@@ -983,6 +1004,8 @@ portal_identify(struct portal_request *q)
 			q->session = NULL;
 			return (2);
 		}
+		if (persist)
+			portal_person_seen(q, u, "alb");
 		if (q->user == NULL || strcmp(q->user, u->name) != 0) {
 			free(q->user);
 			freezero_str(q->session);
@@ -1512,7 +1535,7 @@ portal_oidc_callback_route(struct portal_request *q)
 	char				*next = NULL, *cause = NULL;
 	char				*logmsg = NULL, *addr, *id = NULL;
 	char				*pcause = NULL;
-	int				 rc, status;
+	int				 rc, status, persist = 0;
 
 	if (q->config->oidc.issuer == NULL) {
 		portal_fail(&q->ctx, 0, r, 404, "not_found",
@@ -1523,8 +1546,8 @@ portal_oidc_callback_route(struct portal_request *q)
 	rc = portal_oidc_finish(q->p->oidc, q->config,
 	    portal_form_get(&q->query, "state"),
 	    portal_form_get(&q->query, "code"),
-	    portal_form_get(&q->query, "error"), q->now / 1000, &u, &next,
-	    &cause, &logmsg);
+	    portal_form_get(&q->query, "error"), q->now / 1000, &u, &persist,
+	    &next, &cause, &logmsg);
 	if (rc != 0) {
 		log_notice("portal: oidc sign-in refused addr=%s: %s", addr,
 		    logmsg != NULL ? logmsg : "");
@@ -1537,6 +1560,8 @@ portal_oidc_callback_route(struct portal_request *q)
 			r->status = status;
 		goto out;
 	}
+	if (persist)
+		portal_person_seen(q, u, "oidc");
 	if (q->session != NULL)
 		(void)portal_session_revoke(q->store, q->session, q->now);
 	if (portal_session_new(q->store, q->config, u->name, addr, q->now,

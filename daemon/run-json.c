@@ -306,7 +306,7 @@ run_json_approvals(const struct store_approvals *approvals)
 	for (i = 0; i < approvals->n; i++) {
 		ap = &approvals->items[i];
 		json_array_append_new(a, json_pack("{s:o, s:i, s:b, s:o, s:s, "
-		    "s:o, s:s, s:o}",
+		    "s:o, s:s, s:o, s:o}",
 		    "env", run_json_str(ap->environment),
 		    "attempt", ap->attempt,
 		    "gate", ap->gate,
@@ -314,6 +314,7 @@ run_json_approvals(const struct store_approvals *approvals)
 		    "decision", store_decision_name(ap->decision),
 		    "comment", run_json_str(ap->comment),
 		    "via", store_via_name(ap->via),
+		    "signin", run_json_str(ap->signin),
 		    "at", run_json_time(ap->decided_at)));
 	}
 	return (a);

@@ -74,6 +74,8 @@ usage(FILE *f)
 	    "                        the portal's live sessions\n"
 	    "  sessions revoke ID | --user USER\n"
 	    "                        end a session, or every session of USER\n"
+	    "  people list           the people the identity provider signed in\n"
+	    "  people forget NAME    forget one, ending their sessions\n"
 	    "  version               print the version\n");
 }
 
@@ -701,8 +703,11 @@ cmd_token(const char *config_path, int json, int argc, char **argv)
 	}
 	if ((config = ctl_config(config_path)) == NULL)
 		goto out;
+	/* The people an identity provider signed in only the daemon
+	 * knows: it checks them. */
 	if (strcmp(sub, "create") == 0 &&
-	    config_find_user(config, argv[2]) == NULL) {
+	    config_find_user(config, argv[2]) == NULL &&
+	    config->oidc.issuer == NULL && config->alb.arn == NULL) {
 		fprintf(stderr, "shipgatectl: %s is not a user of %s\n",
 		    argv[2], config_path);
 		goto out;
@@ -826,6 +831,79 @@ out:
 	return (rc);
 }
 
+/*
+ * people list | people forget NAME: the people the identity provider or
+ * the load balancer signed in (admins of the control socket only).
+ */
+static int
+cmd_people(const char *config_path, int json, int argc, char **argv)
+{
+	static const char	 use[] = "usage: shipgatectl [-c CONFIG] "
+	    "[--json] people list | people forget NAME\n";
+	struct config		*config = NULL;
+	json_t			*req = NULL, *reply = NULL, *a, *t, *g;
+	const char		*sub;
+	char			*line = NULL;
+	size_t			 i, j;
+	int			 rc = 1;
+
+	if (argc < 2) {
+		fprintf(stderr, "%s", use);
+		return (2);
+	}
+	sub = argv[1];
+	if (strcmp(sub, "list") == 0 && argc == 2)
+		req = json_pack("{s:s}", "command", "people_list");
+	else if (strcmp(sub, "forget") == 0 && argc == 3)
+		req = json_pack("{s:s, s:s}", "command", "people_forget",
+		    "name", argv[2]);
+	else {
+		fprintf(stderr, "%s", use);
+		return (2);
+	}
+	if (req == NULL) {
+		fprintf(stderr, "shipgatectl: arguments must be UTF-8\n");
+		return (2);
+	}
+	if ((config = ctl_config(config_path)) == NULL ||
+	    ctl_exchange(config, req, 0, &reply, &line) != 0)
+		goto out;
+	if (json)
+		printf("%s\n", line);
+	else if (strcmp(sub, "list") == 0) {
+		a = json_object_get(reply, "people");
+		printf("%-24s %-6s %-20s %-20s %-24s %s\n", "NAME", "VIA",
+		    "FIRST SEEN", "LAST SEEN", "EMAIL", "GROUPS");
+		for (i = 0; i < json_array_size(a); i++) {
+			t = json_array_get(a, i);
+#define PERSON_S(k) (json_is_string(json_object_get(t, k)) ?		\
+	json_string_value(json_object_get(t, k)) : "-")
+			printf("%-24s %-6s %-20s %-20s %-24s ",
+			    PERSON_S("name"), PERSON_S("source"),
+			    PERSON_S("first_seen"), PERSON_S("last_seen"),
+			    PERSON_S("email"));
+#undef PERSON_S
+			g = json_object_get(t, "groups");
+			for (j = 0; j < json_array_size(g); j++)
+				printf("%s%s", j > 0 ? "," : "",
+				    json_string_value(json_array_get(g, j)));
+			printf("%s\n", json_array_size(g) == 0 ? "-" : "");
+		}
+	} else
+		printf("%s forgotten, %lld session(s) and %lld token(s) "
+		    "ended\n", json_string_value(json_object_get(reply,
+		    "name")), (long long)json_integer_value(json_object_get(
+		    reply, "sessions")), (long long)json_integer_value(
+		    json_object_get(reply, "tokens")));
+	rc = 0;
+out:
+	json_decref(req);
+	json_decref(reply);
+	config_free(config);
+	free(line);
+	return (rc);
+}
+
 static int
 ctl_is_control_command(const char *name)
 {
@@ -918,6 +996,8 @@ main(int argc, char **argv)
 		return (cmd_stack(config_path, json, argc, argv));
 	if (strcmp(command, "sessions") == 0)
 		return (cmd_sessions(config_path, json, argc, argv));
+	if (strcmp(command, "people") == 0)
+		return (cmd_people(config_path, json, argc, argv));
 	if (strcmp(command, "version") == 0) {
 		printf("shipgatectl %s\n", PACKAGE_VERSION);
 		return (0);

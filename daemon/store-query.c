@@ -26,7 +26,7 @@ static const char SQL_STAGE_CHANGES[] =
     "ORDER BY attempt, position";
 static const char SQL_RUN_APPROVALS[] =
     "SELECT a.id, a.stage_id, s.environment, a.attempt, a.gate, "
-    "a.user_name, a.decision, a.comment, a.via, a.decided_at "
+    "a.user_name, a.decision, a.comment, a.via, a.decided_at, a.signin "
     "FROM approvals a JOIN stages s ON s.id = a.stage_id "
     "WHERE s.run_id = ?1 ORDER BY a.decided_at, a.id";
 static const char SQL_STAGE_CHECK_RESULTS[] =
@@ -154,6 +154,7 @@ store_approvals_free(struct store_approvals *l)
 		free(l->items[i].environment);
 		free(l->items[i].user);
 		free(l->items[i].comment);
+		free(l->items[i].signin);
 	}
 	free(l->items);
 	free(l);
@@ -219,6 +220,7 @@ store_run_approvals(struct store *s, int64_t run_id,
 		a->via = store_via_from_name(
 		    (const char *)sqlite3_column_text(stmt, 8));
 		a->decided_at = sqlite3_column_int64(stmt, 9);
+		a->signin = store_column_text(stmt, 10);
 	}
 	if (rc != SQLITE_DONE) {
 		rc = store_fail(s, cause, "cannot read the approvals of run "

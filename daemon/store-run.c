@@ -41,8 +41,8 @@ static const char SQL_CREATE_STAGE[] =
 
 static const char SQL_RECORD_APPROVAL[] =
     "INSERT INTO approvals (stage_id, attempt, gate, user_name, decision, "
-    "comment, via, decided_at, person) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, coalesce(?9, ?4))";
+    "comment, via, decided_at, person, signin) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, coalesce(?9, ?4), ?10)";
 static const char SQL_APPROVAL_BY_PERSON[] =
     "SELECT user_name FROM approvals WHERE stage_id = ?1 AND attempt = ?2 "
     "AND gate = ?3 AND person = ?4 LIMIT 1";
@@ -678,6 +678,7 @@ store_record_approval(struct store *s, const struct store_approval_in *a,
 	store_bind_text(stmt, 7, store_via_name(a->via));
 	sqlite3_bind_int64(stmt, 8, store_now(s));
 	store_bind_text(stmt, 9, a->person);
+	store_bind_text(stmt, 10, a->signin);
 	if (sqlite3_step(stmt) != SQLITE_DONE) {
 		rc = store_fail(s, cause, "cannot record %s by %s on stage %lld",
 		    store_decision_name(a->decision),

@@ -463,6 +463,9 @@ struct store_approval_in {
 	/* Who decided: one person decides once per stage, attempt and
 	 * kind, whatever name they act under (NULL: the user). */
 	const char		*person;
+	/* "oidc" or "alb" for a person an identity provider signed in,
+	 * NULL for a configured user (STORE_EINVAL otherwise). */
+	const char		*signin;
 };
 int	 store_record_approval(struct store *, const struct store_approval_in *,
 	    char **cause);
@@ -553,6 +556,7 @@ struct store_approval {
 	char			*comment;	/* may be NULL */
 	enum store_via		 via;
 	int64_t			 decided_at;
+	char			*signin;	/* "oidc", "alb" or NULL */
 };
 struct store_approvals {
 	struct store_approval	*items;	/* oldest first */
@@ -1309,5 +1313,43 @@ int	 store_stats_add(struct store *, struct store_stats_rows *,
  */
 int	 store_stats_run(struct store *, struct store_stats_rows *,
 	    int64_t run_id, int64_t now, char **cause);
+/* --- People an identity provider signed in (daemon/store-people.c) ----- */
+
+/*
+ * The directory people.h keeps in memory, persisted (sql/010_people.sql)
+ * so that a restart keeps it and mails reach people before they sign in
+ * again.  groups are shipgate group names (no newline), NULL-terminated.
+ */
+struct store_person {
+	char		*name;
+	char		*email;		/* may be NULL */
+	char		**groups;	/* NULL-terminated */
+	char		*source;	/* "oidc", "alb" */
+	int64_t		 first_seen;
+	int64_t		 last_seen;
+};
+struct store_people {
+	struct store_person	*items;	/* by name */
+	size_t			 n;
+};
+/*
+ * Records a sign-in of name at the store's now: a new person, or the
+ * e-mail, groups and source replaced by these (the provider's latest)
+ * and last_seen moved on.  STORE_EINVAL for an empty name, a group with
+ * a newline or a source other than oidc and alb.
+ */
+int	 store_person_seen(struct store *, const char *name,
+	    const char *email, const char *const *groups,
+	    const char *source, char **cause);
+/* Replaces name's groups, as a reload that no longer maps some does
+ * (last_seen unchanged); STORE_ENOTFOUND when there is no such person. */
+int	 store_person_set_groups(struct store *, const char *name,
+	    const char *const *groups, char **cause);
+/* Every person (seen_since 0) or those seen at or after seen_since. */
+int	 store_people_list(struct store *, int64_t seen_since,
+	    struct store_people **, char **cause);
+void	 store_people_free(struct store_people *);
+/* Removes name; STORE_ENOTFOUND when there is no such person. */
+int	 store_person_forget(struct store *, const char *name, char **cause);
 
 #endif

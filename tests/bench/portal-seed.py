@@ -96,7 +96,7 @@ def seed(path, n):
                            2 if env == "prod" else 1,
                            "shipgate-billing-%s-r%d-a0" % (env, run),
                            t, fin, started, finished))
-            # The time per step (migration 008's stage_times), which
+            # The time per step (migration 009's stage_times), which
             # the app page's "History at a glance" reads: 14 s in all.
             if s in STEPS:
                 steps.append((app, t, sid, env) + STEPS[s])

@@ -3,7 +3,8 @@
 # (tests/browser/oidc-provider.mjs) on 127.0.0.1, shipgated configured
 # with auth.oidc for it, the fake AWS endpoint with the demo sandbox, and
 # Debian's chromium driven by playwright-core through the provider's
-# login and consent pages (test-oidc.js).  Afterwards: no client secret,
+# login and consent pages (test-oidc.js).  Afterwards: the people signed
+# in are listed by shipgatectl people list, via oidc; no client secret,
 # code or token in the daemon's log or database.
 . "$top_srcdir/tests/lib.sh"
 
@@ -96,6 +97,10 @@ if [ -s "$t_dir/tap.count" ]; then
 else
 	ok "test-oidc.js ran to its end (exit $rc)" false
 fi
+# The directory of people (sql/010_people.sql): kept, via oidc.
+"$SHIPGATECTL" -c "$cfg" people list >"$t_dir/people.out" 2>&1
+ok "shipgatectl people list has alice, via oidc, in integrators" \
+    grep -Eq '^alice@integrator.example +oidc .* integrators$' "$t_dir/people.out"
 t_stop "$daemon_pid"
 ok "shipgated stops cleanly" test $? -eq 0
 ok "no sanitizer report in the daemon's log" \

@@ -921,6 +921,76 @@ test_auth(void)
 	}
 }
 
+/* groups: (a group's own addresses) and auth.*.remember_days. */
+static void
+test_groups_mail(void)
+{
+	const struct config_group	*g;
+	struct config			*c;
+	char				*got, *extra;
+	static const struct {
+		const char	*yaml;
+		const char	*want;
+	} bad[] = {
+		{ "groups: [{name: team, mail: [nobody]}]\n",
+		  "groups[0].mail[0]: \"nobody\" must be an e-mail address" },
+		{ "groups: [{name: team}]\n",
+		  "groups[0].mail: missing required key" },
+		{ "groups: [{name: team, mail: []}]\n",
+		  "groups[0].mail: " },
+		{ "groups: [{name: teem, mail: [a@example.com]}]\n",
+		  "group \"teem\": no user is in it and no provider group "
+		  "maps to it" },
+		{ "groups: [{name: team, mail: [a@example.com]},\n"
+		  "  {name: team, mail: [b@example.com]}]\n",
+		  "duplicate group \"team\"" },
+		{ "auth:\n  alb: {arn: \"arn:aws:elasticloadbalancing:"
+		  "eu-west-1:123456789012:loadbalancer/app/sg/1\", "
+		  "groups: {a: team}, remember_days: 0}\n"
+		  "trusted_proxies: [10.0.0.0/8]\n",
+		  "auth.alb.remember_days: " },
+	};
+	size_t				 i;
+
+	got = load_extra("groups:\n  - {name: team, mail: [team@example.com, "
+	    "team-leads@example.com]}\n", &c);
+	is_str(got, "", "groups: with a mail list loads");
+	g = c != NULL ? config_find_group(c, "team") : NULL;
+	ok(g != NULL && g->mail.n == 2 &&
+	    strcmp(g->mail.items[1], "team-leads@example.com") == 0,
+	    "the group's addresses are kept");
+	ok(c != NULL && config_find_group(c, "other") == NULL,
+	    "no other group");
+	ok(c != NULL && config_people_remember_ms(c) ==
+	    90LL * 24 * 3600 * 1000, "people are remembered 90 days by "
+	    "default");
+	config_free(c);
+	free(got);
+
+	put_file("oidc.secret", "s3cr3t-never-shown\n", 0600);
+	extra = xasprintf("auth:\n  oidc: {issuer: \"https://idp.example."
+	    "com\", client_id: sg, client_secret_file: %s/oidc.secret, "
+	    "groups: {g: team}, remember_days: 30}\n", tmpdir);
+	got = load_extra(extra, &c);
+	is_str(got, "", "auth.oidc.remember_days loads");
+	ok(c != NULL && c->oidc.remember_days == 30 &&
+	    config_people_remember_ms(c) == 30LL * 24 * 3600 * 1000,
+	    "remember_days: 30 is 30 days");
+	config_free(c);
+	free(got);
+	free(extra);
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		got = load_extra(bad[i].yaml, &c);
+		ok(c == NULL && strstr(got, bad[i].want) != NULL,
+		    "refused (%zu): %s", i, bad[i].want);
+		if (c != NULL || strstr(got, bad[i].want) == NULL)
+			tap_diag("got: %s", got);
+		config_free(c);
+		free(got);
+	}
+}
+
 /* Who a Unix user is, and when a user's sign-ins must end. */
 static void
 test_unix_users(void)
@@ -1254,6 +1324,7 @@ main(void)
 	test_good_variants();
 	test_unix_users();
 	test_auth();
+	test_groups_mail();
 	test_durations_sizes();
 	test_man_page();
 	cleanup();

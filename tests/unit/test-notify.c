@@ -27,6 +27,7 @@
 #include "fakeaws.h"
 #include "log.h"
 #include "notify.h"
+#include "people.h"
 #include "store.h"
 #include "tap.h"
 #include "xmalloc.h"
@@ -1354,6 +1355,77 @@ test_many_recipients(struct t *t)
 	ok(wait_row(t, key2, "sent", 1), "the second part is sent too");
 }
 
+/*
+ * The people an identity provider signed in are mailed with their
+ * groups while remembered (auth.*.remember_days, 90 by default), and a
+ * group's own addresses (groups:) too.
+ */
+static void
+test_people_recipients(struct t *t)
+{
+	struct notify_cause	 nc;
+	struct store_outbox_row	*r;
+	struct config		*c;
+	struct people		*pp;
+	const struct config_user *u;
+	const char *const	 integ[] = { "integrators", NULL };
+	const char *const	 team[] = { "project-team", NULL };
+	char			 key[128];
+	int64_t			 now = t_now(t);
+
+	c = load_config(t, "  ses: {}\n", "groups:\n"
+	    "  - {name: integrators, mail: [list@integrator.example]}\n");
+	pp = people_new(0);
+	if (c == NULL) {
+		ok(0, "a config with groups: loads");
+		people_free(pp);
+		return;
+	}
+	c->people = pp;
+	ok(people_set(pp, "erin", "erin@integrator.example", integ, "oidc",
+	    now - 1000, &u, NULL, NULL) == 0 &&
+	    people_set(pp, "olga", "olga@integrator.example", integ, "oidc",
+	    now - 91LL * 24 * 3600 * 1000, &u, NULL, NULL) == 0 &&
+	    people_set(pp, "tom", "tom@client.example", team, "alb",
+	    now - 1000, &u, NULL, NULL) == 0,
+	    "erin and olga (91 days ago) in integrators, tom in project-team");
+	memset(&nc, 0, sizeof nc);
+	nc.event = "approval_needed";
+	nc.run_id = t->run_id;
+	nc.stage_id = t->stage_int;
+	nc.attempt = 7;
+	is_int(queue(t, c, &nc), 0, "the Int approval-needed mail queued");
+	snprintf(key, sizeof key, "approval_needed stage=%lld attempt=7",
+	    (long long)t->stage_int);
+	r = row_by_key(t, key);
+	ok(r != NULL && strstr(r->recipients, "alice@integrator.example") !=
+	    NULL, "to the configured integrator (%s)",
+	    r != NULL ? r->recipients : "no row");
+	ok(r != NULL && strstr(r->recipients, "erin@integrator.example") !=
+	    NULL, "to erin, signed in by the provider a second ago");
+	ok(r != NULL && strstr(r->recipients, "list@integrator.example") !=
+	    NULL, "to the group's own address");
+	ok(r != NULL && strstr(r->recipients, "olga@") == NULL,
+	    "not to olga, last seen beyond remember_days");
+	ok(r != NULL && strstr(r->recipients, "tom@") == NULL,
+	    "not to tom, of another group");
+	row_free(r);
+	ok(people_forget(pp, "erin") == 0, "erin forgotten");
+	nc.attempt = 8;
+	is_int(queue(t, c, &nc), 0, "another approval-needed mail queued");
+	snprintf(key, sizeof key, "approval_needed stage=%lld attempt=8",
+	    (long long)t->stage_int);
+	r = row_by_key(t, key);
+	ok(r != NULL && strstr(r->recipients, "erin@") == NULL &&
+	    strstr(r->recipients, "list@integrator.example") != NULL,
+	    "a forgotten person is no longer mailed, the group's address is");
+	row_free(r);
+	/* The sender reads t->config, which has no directory: nothing
+	 * else refers to c once the rows are queued. */
+	config_free(c);
+	people_free(pp);
+}
+
 /* A process that commits a message and is killed before sending it. */
 static void
 test_crash(struct t *t)
@@ -1500,6 +1572,7 @@ main(void)
 	test_crash(&T);
 	test_invalid_release(&T);
 	test_many_recipients(&T);
+	test_people_recipients(&T);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);

@@ -39,6 +39,21 @@ disc(const char *doc, int loopback, char **cause)
 	return (rc);
 }
 
+/* A reload that maps "ops" only (and nothing signed in by alb). */
+static int
+test_keep_ops(const void *arg, const char *via, const char *group)
+{
+	(void)arg;
+	return (strcmp(via, "oidc") == 0 && strcmp(group, "ops") == 0);
+}
+
+static void
+test_count_mail(void *arg, const char *email)
+{
+	(void)email;
+	(*(int *)arg)++;
+}
+
 int
 main(void)
 {
@@ -50,10 +65,14 @@ main(void)
 	struct config_kv	 kv[2];
 	struct jose_token	 t;
 	struct people		*pp;
+	int			 persist, nmail;
 	const struct config_user *u, *u2;
 	const char		*name, *email, **groups;
 	const char *const	 g1[] = { "team", NULL };
 	const char *const	 g2[] = { "ops", NULL };
+	const char *const	 g12[] = { "team", "ops", NULL };
+	char			**lost;
+	size_t			 i;
 	char			*cause = NULL, *s, *idt;
 	char			 s_openid[] = "openid", s_email[] = "email";
 	char			*scopes[] = { s_openid, s_email, NULL };
@@ -215,26 +234,80 @@ main(void)
 	/* The directory. */
 	pp = people_new(2);
 	ok(people_set(pp, "alice@example.com", "alice@example.com", g1,
-	    "oidc", &u, &cause) == 0 && u != NULL &&
-	    strcmp(u->groups.items[0], "team") == 0, "a person registered");
+	    "oidc", 1000, &u, &persist, &cause) == 0 && u != NULL &&
+	    strcmp(u->groups.items[0], "team") == 0 && persist,
+	    "a person registered, to be written to the store");
 	ok(people_find(pp, "alice@example.com") == u, "and found");
 	ok(people_set(pp, "alice@example.com", "alice@example.com", g1,
-	    "oidc", &u2, &cause) == 0 && u2 == u,
-	    "the same sign-in again: the same entry");
+	    "oidc", 2000, &u2, &persist, &cause) == 0 && u2 == u && !persist,
+	    "the same sign-in again: the same entry, no write yet");
+	ok(people_set(pp, "alice@example.com", "alice@example.com", g1,
+	    "oidc", 2000 + PEOPLE_PERSIST_MS, &u2, &persist, &cause) == 0 &&
+	    u2 == u && persist,
+	    "the same sign-in an hour later: written again (last seen)");
 	ok(people_set(pp, "alice@example.com", "alice@example.com", g2,
-	    "oidc", &u2, &cause) == 0 && u2 != u &&
+	    "oidc", 3000 + PEOPLE_PERSIST_MS, &u2, &persist, &cause) == 0 &&
+	    u2 != u && persist &&
 	    people_find(pp, "alice@example.com") == u2 &&
 	    strcmp(u->groups.items[0], "team") == 0,
-	    "new groups: a new entry, the old one still readable");
+	    "new groups: a new entry, written, the old one still readable");
 	is_str(people_via(pp, "alice@example.com"), "oidc", "via oidc");
-	rc = people_set(pp, "bob", "bob@example.com", g1, "oidc", &u2,
-	    &cause);
+	people_unpersisted(pp, "alice@example.com");
+	ok(people_set(pp, "alice@example.com", "alice@example.com", g2,
+	    "oidc", 3001 + PEOPLE_PERSIST_MS, &u2, &persist, &cause) == 0 &&
+	    persist, "a write the store refused is asked again at once");
+	nmail = 0;
+	people_mail_group(pp, "team", 0, test_count_mail, &nmail);
+	ok(nmail == 0, "groups replaced: no longer mailed as team");
+	people_mail_group(pp, g2[0], 0, test_count_mail, &nmail);
+	ok(nmail == 1, "mailed as %s", g2[0]);
+	nmail = 0;
+	people_mail_group(pp, g2[0], 4000 + PEOPLE_PERSIST_MS,
+	    test_count_mail, &nmail);
+	ok(nmail == 0, "not seen since: not mailed");
+	ok(people_forget(pp, "alice@example.com") == 0 &&
+	    people_find(pp, "alice@example.com") == NULL &&
+	    people_forget(pp, "alice@example.com") == PEOPLE_EINVAL,
+	    "a forgotten person is no longer found");
+	people_mail_group(pp, g2[0], 0, test_count_mail, &nmail);
+	ok(nmail == 0, "nor mailed");
+	rc = people_set(pp, "bob", "bob@example.com", g1, "oidc", 1, &u2,
+	    NULL, &cause);
 	ok(rc == PEOPLE_EFULL, "a full directory refuses: %s",
 	    cause ? cause : "");
 	free(cause);
 	cause = NULL;
 	ok(people_find(pp, "bob") == NULL && people_find(NULL, "x") == NULL,
 	    "unknown people are not found");
+	people_free(pp);
+
+	/* A reload takes away the groups no longer mapped. */
+	pp = people_new(0);
+	ok(people_set(pp, "ann", "ann@example.com", g12, "oidc", 1, &u,
+	    NULL, NULL) == 0 && people_set(pp, "oleg", NULL, g2, "oidc", 1,
+	    &u, NULL, NULL) == 0 && people_set(pp, "tim", NULL, g1, "oidc", 1,
+	    &u, NULL, NULL) == 0 && people_set(pp, "al", NULL, g2, "alb", 1,
+	    &u, NULL, NULL) == 0, "four people");
+	lost = people_restrict(pp, test_keep_ops, NULL);
+	ok(lost != NULL && lost[0] != NULL && strcmp(lost[0], "ann") == 0 &&
+	    lost[1] != NULL && strcmp(lost[1], "tim") == 0 &&
+	    lost[2] != NULL && strcmp(lost[2], "al") == 0 && lost[3] == NULL,
+	    "ann, tim and al lost a group; oleg did not");
+	for (i = 0; lost != NULL && lost[i] != NULL; i++)
+		free(lost[i]);
+	free(lost);
+	u = people_find(pp, "ann");
+	ok(u != NULL && u->groups.n == 1 &&
+	    strcmp(u->groups.items[0], "ops") == 0 &&
+	    strcmp(u->email, "ann@example.com") == 0,
+	    "ann keeps ops only, and her e-mail");
+	ok(people_find(pp, "oleg") != NULL && people_find(pp, "tim") == NULL &&
+	    people_find(pp, "al") == NULL,
+	    "oleg is unchanged; tim (no group left) and al (alb no longer "
+	    "set up) are forgotten");
+	lost = people_restrict(pp, test_keep_ops, NULL);
+	ok(lost != NULL && lost[0] == NULL, "a second pass takes nothing");
+	free(lost);
 	people_free(pp);
 	free(cause);
 	return (tap_done());

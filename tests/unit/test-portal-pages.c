@@ -203,6 +203,24 @@ approve(int64_t stage_id, const char *user, enum store_decision d,
 	free(cause);
 }
 
+/* A decision by a person an identity provider signed in. */
+static void
+approve_signin(int64_t stage_id, const char *user, const char *signin)
+{
+	struct store_approval_in a;
+	char			*cause = NULL;
+
+	memset(&a, 0, sizeof a);
+	a.stage_id = stage_id;
+	a.user = user;
+	a.decision = STORE_DECISION_APPROVE;
+	a.via = STORE_VIA_API;
+	a.signin = signin;
+	if (store_record_approval(st, &a, &cause) != 0)
+		tap_diag("approval: %s", cause);
+	free(cause);
+}
+
 static void
 audit(const char *actor, const char *action, int64_t run_id,
     const char *detail)
@@ -455,6 +473,8 @@ main(void)
 	store_record_deployment(st, sid, NULL);
 	sid = stage_to(r2, "stg", to_done, N(to_done));
 	store_record_deployment(st, sid, NULL);
+	/* stg's was approved by a person the load balancer signed in. */
+	approve_signin(sid, "erin@corp.example", "alb");
 	memset(cr, 0, sizeof cr);
 	cr[0].check_name = (char []){ "smoke" };
 	cr[0].step = 0;
@@ -582,6 +602,9 @@ main(void)
 	    "table.checks with the failed expectation and excerpt, escaped");
 	ok(has(p, "fine by me") && has(p, ">carol<"),
 	    "approvals: who and the comment");
+	ok(has(p, ">erin@corp.example<") && has(p, "<td>api, alb</td>") &&
+	    has(p, "<td>portal</td>"),
+	    "approvals: the channel, and how a provider's person signed in");
 
 	/* The gate. */
 	p = get_run("alice", r3);

@@ -1070,6 +1070,7 @@ static void
 test_approvals(struct store *s)
 {
 	struct store_approval_in a;
+	struct store_approvals	*l = NULL;
 	struct store_run	*run = NULL;
 	char			*cause = NULL, *want;
 	int64_t			 run_id, stage_id;
@@ -1169,6 +1170,28 @@ test_approvals(struct store *s)
 	is_int(store_record_approval(s, &a, NULL), 0, "carol approves");
 	rc = store_count_approvals(s, stage_id, 2, 0, &n, NULL);
 	ok(rc == 0 && n == 2, "two people, two approvals");
+
+	/* How an identity provider's person signed in (sql/010). */
+	a.user = a.person = "erin@example.com";
+	a.via = STORE_VIA_API;
+	a.signin = "alb";
+	is_int(store_record_approval(s, &a, NULL), 0,
+	    "erin approves through the API, signed in by the load balancer");
+	a.user = a.person = "eve@example.com";
+	a.signin = "portal";
+	cause = NULL;
+	rc = store_record_approval(s, &a, &cause);
+	ok(rc == STORE_EINVAL, "a sign-in other than oidc and alb is refused (%s)",
+	    cause != NULL ? cause : "");
+	free(cause);
+	ok(store_run_approvals(s, run_id, &l, NULL) == 0 && l->n > 0 &&
+	    strcmp(l->items[l->n - 1].user, "erin@example.com") == 0 &&
+	    l->items[l->n - 1].via == STORE_VIA_API &&
+	    l->items[l->n - 1].signin != NULL &&
+	    strcmp(l->items[l->n - 1].signin, "alb") == 0 &&
+	    l->items[0].signin == NULL,
+	    "read back: via api, signed in by alb; a configured user's none");
+	store_approvals_free(l);
 }
 
 static void
@@ -1252,6 +1275,90 @@ page_ids(struct store *s, const struct store_runs_filter *f, int64_t *ids,
 		*next = p->next_before;
 	store_runs_page_free(p);
 	return (n);
+}
+
+/* The people an identity provider signed in (sql/010_people.sql). */
+static void
+test_people(struct store *s)
+{
+	struct store_people	*l = NULL;
+	const char *const	 g1[] = { "team", "ops", NULL };
+	const char *const	 g2[] = { "team", NULL };
+	const char *const	 bad[] = { "a\nb", NULL };
+	const char *const	 none[] = { NULL };
+	char			*cause = NULL;
+	int64_t			 t0 = fake_now;
+	int			 rc;
+
+	ok(store_people_list(s, 0, &l, NULL) == 0 && l != NULL && l->n == 0,
+	    "nobody at first");
+	store_people_free(l);
+	ok(store_person_seen(s, "alice@example.com", "alice@example.com", g1,
+	    "oidc", NULL) == 0, "alice signed in");
+	fake_now += 1000;
+	ok(store_person_seen(s, "bob", NULL, none, "alb", NULL) == 0,
+	    "bob signed in, no e-mail, no group");
+	ok(store_people_list(s, 0, &l, NULL) == 0 && l->n == 2 &&
+	    strcmp(l->items[0].name, "alice@example.com") == 0 &&
+	    strcmp(l->items[0].email, "alice@example.com") == 0 &&
+	    strcmp(l->items[0].groups[0], "team") == 0 &&
+	    strcmp(l->items[0].groups[1], "ops") == 0 &&
+	    l->items[0].groups[2] == NULL &&
+	    strcmp(l->items[0].source, "oidc") == 0 &&
+	    l->items[0].first_seen == t0 && l->items[0].last_seen == t0 &&
+	    strcmp(l->items[1].name, "bob") == 0 &&
+	    l->items[1].email == NULL && l->items[1].groups[0] == NULL &&
+	    strcmp(l->items[1].source, "alb") == 0,
+	    "both listed with their e-mail, groups and source");
+	store_people_free(l);
+	fake_now += 1000;
+	ok(store_person_seen(s, "alice@example.com", "alice@corp.example",
+	    g2, "oidc", NULL) == 0 &&
+	    store_people_list(s, 0, &l, NULL) == 0 &&
+	    strcmp(l->items[0].email, "alice@corp.example") == 0 &&
+	    strcmp(l->items[0].groups[0], "team") == 0 &&
+	    l->items[0].groups[1] == NULL &&
+	    l->items[0].first_seen == t0 &&
+	    l->items[0].last_seen == t0 + 2000,
+	    "a new sign-in replaces e-mail and groups (ops lost), keeps "
+	    "first seen");
+	store_people_free(l);
+	ok(store_people_list(s, t0 + 1500, &l, NULL) == 0 && l->n == 1 &&
+	    strcmp(l->items[0].name, "alice@example.com") == 0,
+	    "listed since a time: only those seen after it");
+	store_people_free(l);
+	rc = store_person_seen(s, "eve", NULL, bad, "oidc", &cause);
+	ok(rc == STORE_EINVAL, "a group with a newline refused: %s",
+	    cause != NULL ? cause : "");
+	free(cause);
+	cause = NULL;
+	rc = store_person_seen(s, "eve", NULL, g2, "portal", &cause);
+	ok(rc == STORE_EINVAL, "an unknown source refused: %s",
+	    cause != NULL ? cause : "");
+	free(cause);
+	cause = NULL;
+	rc = store_person_seen(s, "", NULL, g2, "oidc", &cause);
+	ok(rc == STORE_EINVAL, "no name refused");
+	free(cause);
+	cause = NULL;
+	ok(store_person_set_groups(s, "alice@example.com", none, NULL) == 0 &&
+	    store_people_list(s, 0, &l, NULL) == 0 &&
+	    l->items[0].groups[0] == NULL &&
+	    l->items[0].last_seen == t0 + 2000,
+	    "a reload takes her groups away, last seen unchanged");
+	store_people_free(l);
+	rc = store_person_set_groups(s, "nobody", g2, &cause);
+	ok(rc == STORE_ENOTFOUND, "groups of nobody: not found");
+	free(cause);
+	cause = NULL;
+	ok(store_person_forget(s, "bob", NULL) == 0 &&
+	    store_people_list(s, 0, &l, NULL) == 0 && l->n == 1,
+	    "bob forgotten");
+	store_people_free(l);
+	rc = store_person_forget(s, "bob", &cause);
+	ok(rc == STORE_ENOTFOUND, "forgetting him again: not found (%s)",
+	    cause != NULL ? cause : "");
+	free(cause);
 }
 
 static void
@@ -1550,6 +1657,7 @@ main(void)
 		test_approvals(s);
 		test_stack_holds(s);
 		test_sessions(s);
+		test_people(s);
 		store_close(s);
 	} else
 		ok(0, "open %s", path);
