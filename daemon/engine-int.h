@@ -189,6 +189,16 @@ void	 engine_checks_cancel(struct engine_run *);
 int	 engine_auto_rollback(const struct engine_run *);
 int	 engine_mark_rolled_back(struct engine_run *, struct store_stage *);
 
+/* engine-window.c: deploy windows and freezes.  engine_window_check:
+ * 1 when st may start executing at now, 0 with *why (caller frees) and
+ * *next (the opening, ms; -1: none within a year), -1 on a store
+ * error. */
+int	 engine_window_check(struct engine_run *, const struct store_stage *,
+	    const struct config_environment *, int64_t now, int64_t *next,
+	    char **why);
+void	 engine_step_window(struct engine_run *, struct store_stage *,
+	    const struct config_environment *);
+
 /* engine-promote.c: promoting (the release's images into the
  * environment's registry). */
 void	 engine_step_promoting(struct engine_run *, struct store_stage *,

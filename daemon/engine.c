@@ -716,6 +716,7 @@ engine_end_run(struct engine_run *r, struct store_stage *st,
 	}
 	if (was == STORE_STAGE_CREATING_CHANGE_SET ||
 	    was == STORE_STAGE_AWAITING_APPROVAL ||
+	    was == STORE_STAGE_AWAITING_WINDOW ||
 	    was == STORE_STAGE_EXECUTING)
 		engine_delete_change_set(r, st);
 	engine_schedule(r, 0);
