@@ -738,7 +738,8 @@ check_json_pointer(const char *s)
 static const char *webhook_events[] = {
 	"approval_needed", "gate_needed", "reminder", "approved", "rejected",
 	"deployed", "failed", "release_rejected", "checks_failed",
-	"rolled_back", "expired", "cancelled", "superseded",
+	"rolled_back", "expired", "cancelled", "superseded", "window_wait",
+	"window_override",
 };
 
 int

@@ -129,12 +129,12 @@ engine_window_check(struct engine_run *r, const struct store_stage *st,
 	*next = window_next_open(w.spans, w.nspans, w.freezes, w.nfreezes,
 	    now);
 	if (*next == -1)
-		*why = xasprintf("approved; %s; no window opens within a year",
+		*why = xasprintf("%s: no deploy window opens within a year",
 		    closed);
 	else {
 		engine_window_time(env, *next, at, sizeof at);
-		*why = xasprintf("approved; %s; will start executing at %s",
-		    closed, at);
+		*why = xasprintf("%s: will start executing at %s", closed,
+		    at);
 	}
 	free(closed);
 	engine_window_clear(&w);
@@ -230,4 +230,118 @@ out:
 	free(why);
 	free(reason);
 	free(cause);
+}
+
+/* --- Operators' actions ------------------------------------------------ */
+
+static int
+engine_window_store_code(int rc)
+{
+	return (rc == STORE_ENOTFOUND ? ENGINE_ENOTFOUND : ENGINE_ESTORE);
+}
+
+int
+engine_window_freeze(struct engine *e, const char *app, const char *env,
+    int64_t until, const struct engine_actor *actor, const char *comment,
+    char **cause)
+{
+	struct store		*s = e->store;
+	struct store_audit_in	 a;
+	const struct config_app	*ca;
+	const struct config_environment *ce;
+	char			*subject, *detail, *why = NULL, at[96];
+	int			 rc, n = 0;
+
+	ca = config_find_app(e->config, app);
+	ce = ca != NULL ? config_find_environment(ca, env) : NULL;
+	if (until != 0 && ce != NULL)
+		engine_window_time(ce, until, at, sizeof at);
+	else
+		snprintf(at, sizeof at, "%lld", (long long)until);
+	subject = xasprintf("environment %s of %s", env, app);
+	detail = until != 0 ? xasprintf("via %s: until %s: %s",
+	    actor->via != NULL ? actor->via : "cli", at, comment) :
+	    xasprintf("via %s: %s", actor->via != NULL ? actor->via : "cli",
+	    comment);
+	memset(&a, 0, sizeof a);
+	a.actor = actor->user;
+	a.unix_user = actor->unix_user;
+	a.action = until != 0 ? "freeze" : "unfreeze";
+	a.subject = subject;
+	a.detail = detail;
+	if ((rc = store_begin(s, &why)) == 0 &&
+	    (rc = until != 0 ? store_freeze_add(s, app, env, store_now(s),
+	    until, comment, actor->user, &why) : store_freeze_lift(s, app,
+	    env, actor->user, comment, &n, &why)) == 0 &&
+	    (rc = store_append_audit(s, &a, &why)) == 0)
+		rc = store_commit(s, &why);
+	if (rc != 0) {
+		store_rollback(s);
+		*cause = xasprintf("%s", why != NULL ? why : "the database "
+		    "failed");
+		rc = engine_window_store_code(rc);
+		goto out;
+	}
+	if (until == 0 && n == 0) {
+		/* Recorded all the same: the operator asked. */
+		log_info("unfreeze with nothing to lift app=%s env=%s user=%s",
+		    app, env, actor->user);
+	}
+	(void)engine_sync(e);
+	log_info("%s app=%s env=%s user=%s%s%s", a.action, app, env,
+	    actor->user, until != 0 ? " until=" : "", until != 0 ? at : "");
+out:
+	free(subject);
+	free(detail);
+	free(why);
+	return (rc);
+}
+
+int
+engine_window_override(struct engine *e, struct store_run *run,
+    struct store_stage *st, const struct engine_actor *actor,
+    const char *comment, char **cause)
+{
+	struct store		*s = e->store;
+	struct store_audit_in	 a;
+	char			*subject, *detail, *why = NULL;
+	int			 rc;
+
+	subject = xasprintf("run %lld", (long long)run->id);
+	detail = xasprintf("%s attempt %d via %s: %s", st->environment,
+	    st->attempt, actor->via != NULL ? actor->via : "cli", comment);
+	memset(&a, 0, sizeof a);
+	a.actor = actor->user;
+	a.unix_user = actor->unix_user;
+	a.action = "override";
+	a.subject = subject;
+	a.run_id = run->id;
+	a.detail = detail;
+	/* The approvers hear of it in the same transaction. */
+	if ((rc = store_begin(s, &why)) == 0 &&
+	    (rc = store_window_override_add(s, st->id, st->attempt,
+	    actor->user, comment, &why)) == 0 &&
+	    (rc = store_append_audit(s, &a, &why)) == 0) {
+		if (engine_notify(e, run->id, st, "window_override",
+		    actor->user, comment, st->reason) != 0) {
+			rc = STORE_EIO;
+			why = xstrdup("cannot queue its notification");
+		} else
+			rc = store_commit(s, &why);
+	}
+	if (rc != 0) {
+		store_rollback(s);
+		*cause = xasprintf("%s", why != NULL ? why : "the database "
+		    "failed");
+		rc = engine_window_store_code(rc);
+		goto out;
+	}
+	(void)engine_sync(e);
+	log_info("override recorded app=%s run=%lld env=%s user=%s", run->app,
+	    (long long)run->id, st->environment, actor->user);
+out:
+	free(subject);
+	free(detail);
+	free(why);
+	return (rc);
 }
