@@ -12,6 +12,7 @@
 #include "config.h"
 #include "engine-int.h"
 #include "log.h"
+#include "mail.h"
 #include "window.h"
 #include "xmalloc.h"
 
@@ -133,8 +134,7 @@ engine_window_check(struct engine_run *r, const struct store_stage *st,
 		    closed);
 	else {
 		engine_window_time(env, *next, at, sizeof at);
-		*why = xasprintf("%s: will start executing at %s", closed,
-		    at);
+		*why = xasprintf("%s: " MAIL_WINDOW_WHEN "%s", closed, at);
 	}
 	free(closed);
 	engine_window_clear(&w);

@@ -1866,6 +1866,9 @@ engine_window_act(struct engine *e, const struct engine_action *a,
 		    "required: say why (-m COMMENT)"));
 	if ((rc = engine_comment_ok(a->comment, cause)) != 0)
 		return (rc);
+	if (a->nskip > 0)
+		return (engine_fail(cause, ENGINE_EINVAL, "only "
+		    "continue-rollback skips resources"));
 	if (a->kind == ENGINE_OVERRIDE) {
 		if (a->env == NULL)
 			return (engine_fail(cause, ENGINE_EINVAL, "override "

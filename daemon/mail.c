@@ -594,6 +594,7 @@ mail_render(const struct mail_facts *f, struct mail_content *c,
 	const char		*ev = f->event, *action = NULL;
 	char			*app, *ver, *env, *actor, *what, *subj = NULL;
 	char			*lead = NULL, *h;
+	const char		*when;
 	int			 reminder = 0, is_gate = 0;
 
 	memset(c, 0, sizeof *c);
@@ -687,9 +688,16 @@ mail_render(const struct mail_facts *f, struct mail_content *c,
 		}
 		action = "See the run";
 	} else if (strcmp(ev, "window_wait") == 0) {
-		/* The reason says when: "... will start executing at T". */
-		subj = xasprintf("%s approved for %s: waiting for its deploy "
-		    "window", what, env);
+		/* The engine's reason says when (engine-window.c): "...
+		   will start executing at T"; the subject shows T. */
+		when = f->reason != NULL ? strstr(f->reason,
+		    MAIL_WINDOW_WHEN) : NULL;
+		if (when != NULL)
+			subj = xasprintf("%s approved for %s: runs at %s", what,
+			    env, when + strlen(MAIL_WINDOW_WHEN));
+		else
+			subj = xasprintf("%s approved for %s: waiting for its "
+			    "deploy window", what, env);
 		lead = xasprintf("%s is approved for %s and starts on its own "
 		    "when the environment's deploy window opens: %s.", what,
 		    env, f->reason != NULL ? f->reason : "no time known");
