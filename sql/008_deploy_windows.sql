@@ -5,16 +5,26 @@
 -- defensive flag off for the scripts and reads the schema again after
 -- one that writes sqlite_schema).  Widening the list keeps every row
 -- valid.  The probe fails the migration if the text was not found.
+-- The outbox's events get the two new ones the same way: window_wait
+-- (the mail after an approval outside the window says when it will run)
+-- and window_override.
 PRAGMA writable_schema = ON;
 UPDATE sqlite_schema
    SET sql = replace(sql, '''awaiting_gate'', ''done''',
 	'''awaiting_gate'', ''awaiting_window'', ''done''')
  WHERE type = 'table' AND name = 'stages';
+UPDATE sqlite_schema
+   SET sql = replace(sql, '''rolled_back''))',
+	'''rolled_back'', ''window_wait'', ''window_override''))')
+ WHERE type = 'table' AND name = 'outbox';
 PRAGMA writable_schema = OFF;
 CREATE TEMP TABLE m008_probe (found INTEGER CHECK (found = 1));
 INSERT INTO m008_probe
 SELECT instr(sql, '''awaiting_window''') > 0 FROM sqlite_schema
  WHERE type = 'table' AND name = 'stages';
+INSERT INTO m008_probe
+SELECT instr(sql, '''window_override''') > 0 FROM sqlite_schema
+ WHERE type = 'table' AND name = 'outbox';
 DROP TABLE m008_probe;
 
 -- Freezes added at run time by an operator (shipgatectl freeze, the
