@@ -639,6 +639,9 @@ cmd_freeze(const char *config_path, int json, int argc, char **argv)
 	char		*line = NULL;
 	size_t		 i;
 	int64_t		 until_ms = 0;
+	struct tm	 tm;
+	time_t		 t;
+	char		 at[32];
 	int		 ch, rc = 1, list, freeze;
 
 	list = strcmp(command, "freezes") == 0;
@@ -719,10 +722,14 @@ cmd_freeze(const char *config_path, int json, int argc, char **argv)
 				printf("no run-time freeze\n");
 			for (i = 0; i < json_array_size(a); i++)
 				ctl_print_freeze(stdout, json_array_get(a, i));
-		} else if (freeze)
+		} else if (freeze) {
+			t = (time_t)(until_ms / 1000);
+			gmtime_r(&t, &tm);
+			strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
 			printf("%s %s: frozen until %s by %s\n", argv[optind],
-			    argv[optind + 1], until,
+			    argv[optind + 1], at,
 			    json_string_value(json_object_get(reply, "as")));
+		}
 		else
 			printf("%s %s: run-time freezes lifted by %s\n",
 			    argv[optind], argv[optind + 1],

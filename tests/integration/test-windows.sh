@@ -44,6 +44,22 @@ drop() {
 	    >>"$t_dir/drop.out" 2>&1
 }
 
+base="http://$(sed -n 's/^listen: //p' "$cfg")"
+login() {
+	rm -f "$t_dir/jar.$1"
+	curl -s -o /dev/null -c "$t_dir/jar.$1" -b "$t_dir/jar.$1" \
+	    --data-urlencode "user=$1" --data-urlencode password=demo "$base/login"
+	curl -s -b "$t_dir/jar.$1" "$base/api/v1/me" | sgtest get "d['csrf']" -
+}
+api() {	# USER CSRF PATH BODY: the status code; the body in $t_dir/page
+	curl -s -o "$t_dir/page" -w '%{http_code}' -b "$t_dir/jar.$1" \
+	    -H "X-CSRF-Token: $2" -H 'Content-Type: application/json' \
+	    --data "$4" "$base$3"
+}
+page() {	# USER PATH: the page in $t_dir/page
+	curl -s -o "$t_dir/page" -b "$t_dir/jar.$1" "$base$2"
+}
+
 # --- Freezing: who, why, until when -----------------------------------------
 ctl freeze billing int --until 2h
 ok "freeze without a reason is a usage error (exit 2)" test $rc -eq 2
@@ -60,7 +76,7 @@ ctl freeze billing qa --until 2h -m sale
 ok "an unknown environment is named" sh -c "test $rc -eq 1 && grep -q 'no environment qa' '$t_dir/err'"
 ctl freeze billing int --until 2h -m "winter sale"
 ok "dave freezes Int for two hours" test $rc -eq 0
-ok "... and is told" out_has '^billing int: frozen until 2h by dave'
+ok "... and is told until when, in UTC" out_has '^billing int: frozen until 20[0-9-]+T[0-9:]+Z by dave$'
 ctl freezes billing
 ok "freezes lists it, by whom and why" out_has '^billing int: frozen .* by dave: winter sale$'
 
@@ -111,6 +127,20 @@ drop 1.5.1 3
 ok "run 2 waits for the Int approval" t_wait_for 60 stage_is 2 int awaiting_approval
 ctl approve 2 --env int --as alice
 ok "run 2 awaits its window" t_wait_for 30 stage_is 2 int awaiting_window
+csrf_a=$(login alice)
+csrf_d=$(login dave)
+page dave /runs/2
+ok "the run page shows the stage waiting, with when it will run" \
+    grep -q 'will start executing at ' "$t_dir/page"
+ok "and, to an operator, the override form" \
+    grep -q 'action="/runs/2/override"' "$t_dir/page"
+page alice /runs/2
+ok "not to alice" sh -c "! grep -q 'action=\"/runs/2/override\"' '$t_dir/page'"
+code=$(curl -s -o "$t_dir/page" -w '%{http_code}' -b "$t_dir/jar.dave" \
+    --data-urlencode "csrf=$csrf_d" \
+    --data-urlencode env=int --data-urlencode confirm=yes "$base/runs/2/override")
+ok "the form without a comment is refused, saying why" \
+    sh -c "test '$code' = 400 && grep -q 'A comment is required to override' '$t_dir/page'"
 ctl unfreeze billing int -m "sale over" --as alice
 ok "alice may not lift a freeze" test $rc -eq 1
 ctl unfreeze billing int -m "sale over"
@@ -122,24 +152,10 @@ ctl freezes billing int
 ok "no freeze is left" out_has '^no run-time freeze$'
 
 # --- The same through the API, for operators ----------------------------------
-base="http://$(sed -n 's/^listen: //p' "$cfg")"
-login() {
-	rm -f "$t_dir/jar.$1"
-	curl -s -o /dev/null -c "$t_dir/jar.$1" -b "$t_dir/jar.$1" \
-	    --data-urlencode "user=$1" --data-urlencode password=demo "$base/login"
-	curl -s -b "$t_dir/jar.$1" "$base/api/v1/me" | sgtest get "d['csrf']" -
-}
-api() {	# USER CSRF PATH BODY: the status code; the body in $t_dir/page
-	curl -s -o "$t_dir/page" -w '%{http_code}' -b "$t_dir/jar.$1" \
-	    -H "X-CSRF-Token: $2" -H 'Content-Type: application/json' \
-	    --data "$4" "$base$3"
-}
 until_ms=$(( ($(date +%s) + 3600) * 1000 ))
-csrf_a=$(login alice)
 code=$(api alice "$csrf_a" /api/v1/apps/billing/environments/int/freeze \
     "{\"comment\": \"sale\", \"until\": $until_ms}")
 ok "the API refuses a freeze to alice (403)" test "$code" = 403
-csrf_d=$(login dave)
 code=$(api dave "$csrf_d" /api/v1/apps/billing/environments/int/freeze \
     "{\"comment\": \"sale\"}")
 ok "a freeze without its end: 400" test "$code" = 400
