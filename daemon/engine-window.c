@@ -86,17 +86,8 @@ static void
 engine_window_time(const struct config_environment *env, int64_t ms,
     char *buf, size_t len)
 {
-	struct window_zone	*utc;
-
-	if (env->nwindows > 0) {
-		window_format(env->windows[0].zone.tz, ms, buf, len);
-		return;
-	}
-	if ((utc = window_zone_load("UTC", NULL)) != NULL) {
-		window_format(utc, ms, buf, len);
-		window_zone_free(utc);
-	} else
-		snprintf(buf, len, "%lld ms", (long long)ms);
+	window_format(env->nwindows > 0 ? env->windows[0].zone.tz : NULL, ms,
+	    buf, len);
 }
 
 /*

@@ -477,6 +477,8 @@ window_zone_offset(const struct window_zone *z, int64_t t)
 {
 	size_t	 lo, hi, mid;
 
+	if (z == NULL)
+		return (0);	/* UTC */
 	if (z->ntimes == 0 || t >= z->times[z->ntimes - 1]) {
 		if (z->has_rule)
 			return (window_rule_offset(z, t));
@@ -560,7 +562,8 @@ window_format(const struct window_zone *z, int64_t ms, char *buf, size_t len)
 	window_local_of(z, ms, &l);
 	off = l.offset < 0 ? -l.offset : l.offset;
 	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d %s (UTC%c%02d:%02d)",
-	    l.year, l.month, l.day, l.minute / 60, l.minute % 60, z->name,
+	    l.year, l.month, l.day, l.minute / 60, l.minute % 60,
+	    z != NULL ? z->name : "UTC",
 	    l.offset < 0 ? '-' : '+', (int)(off / 3600),
 	    (int)(off % 3600 / 60));
 }

@@ -27,7 +27,8 @@ struct window_zone	*window_zone_parse(const char *name,
 			    const unsigned char *data, size_t len, char **cause);
 void			 window_zone_free(struct window_zone *);
 const char		*window_zone_name(const struct window_zone *);
-/* The UTC offset in seconds at unix time t (seconds). */
+/* The UTC offset in seconds at unix time t (seconds).  Here and in the
+ * local time functions below, a NULL zone is UTC. */
 int32_t			 window_zone_offset(const struct window_zone *,
 			    int64_t t);
 

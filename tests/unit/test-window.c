@@ -165,6 +165,8 @@ main(void)
 	window_format(paris, utc("2026-03-29T07:00:00Z"), buf, sizeof buf);
 	is_str(buf, "2026-03-29 09:00 Europe/Paris (UTC+02:00)",
 	    "formatted in summer time");
+	window_format(NULL, utc("2026-03-29T07:00:00Z"), buf, sizeof buf);
+	is_str(buf, "2026-03-29 07:00 UTC (UTC+00:00)", "no zone is UTC");
 
 	/* Freeze 1: the year-end freeze, 2026-12-20 to 2027-01-03 whole
 	   days in Paris.  2: ends at 10:17:30Z.  3: longer than the
