@@ -32,6 +32,7 @@
 #include "buf.h"
 #include "config.h"
 #include "people.h"
+#include "window.h"
 #include "xmalloc.h"
 
 #ifndef SHIPGATE_SYSCONFDIR
@@ -811,7 +812,8 @@ check_json_pointer(const char *s)
 static const char *webhook_events[] = {
 	"approval_needed", "gate_needed", "reminder", "approved", "rejected",
 	"deployed", "failed", "release_rejected", "checks_failed",
-	"rolled_back", "expired", "cancelled", "superseded",
+	"rolled_back", "expired", "cancelled", "superseded", "window_wait",
+	"window_override",
 };
 
 int
@@ -1969,6 +1971,132 @@ static const struct ckey limits_keys[] = {
 static const struct ctable limits_table = { limits_keys,
 	sizeof limits_keys / sizeof limits_keys[0], 0, NULL };
 
+/* A time zone, read now so that a misspelt one is a config error. */
+static void
+parse_zone(struct cp *cp, yaml_node_t *node, const struct ckey *k,
+    void *base, const char *path)
+{
+	struct config_zone	*z = (struct config_zone *)((char *)base + k->off);
+	const char		*s;
+	char			*cause = NULL;
+
+	cp_loc(cp, z, node, path);
+	if ((s = scalar(cp, node, path, "a time zone")) == NULL)
+		return;
+	if ((z->tz = window_zone_load(s, &cause)) == NULL) {
+		cp_error(cp, node, path, "%s", cause);
+		free(cause);
+		return;
+	}
+	set_str(&z->name, s);
+}
+
+static void
+config_zone_clear(struct config_zone *z)
+{
+	window_zone_free(z->tz);
+	z->tz = NULL;
+	free(z->name);
+	z->name = NULL;
+}
+
+static void
+free_window_zone(void *base)
+{
+	config_zone_clear(&((struct config_window *)base)->zone);
+}
+
+static void
+free_freeze_zone(void *base)
+{
+	config_zone_clear(&((struct config_freeze *)base)->zone);
+}
+
+static void
+post_window(struct cp *cp, yaml_node_t *node, void *base, const char *path,
+    uint64_t seen)
+{
+	struct config_window	*w = base;
+	char			*cause = NULL;
+
+	if (w->days != NULL && window_parse_days(w->days, &w->day_mask,
+	    &cause) != 0) {
+		cp_error_at(cp, &w->days, "%s", cause);
+		free(cause);
+		cause = NULL;
+	}
+	if (w->from != NULL && window_parse_time(w->from, &w->from_minute,
+	    &cause) != 0) {
+		cp_error_at(cp, &w->from, "%s", cause);
+		free(cause);
+		cause = NULL;
+		return;
+	}
+	if (w->to != NULL && window_parse_time(w->to, &w->to_minute,
+	    &cause) != 0) {
+		cp_error_at(cp, &w->to, "%s", cause);
+		free(cause);
+		return;
+	}
+	/* A window over midnight is two windows: say so rather than guess
+	   which day it belongs to. */
+	if (w->from != NULL && w->to != NULL && w->to_minute <= w->from_minute)
+		cp_error_at(cp, &w->to, "%s is not after from %s (a window "
+		    "over midnight is written as two, ending at 24:00 and "
+		    "starting at 00:00)", w->to, w->from);
+}
+
+static void
+post_freeze(struct cp *cp, yaml_node_t *node, void *base, const char *path,
+    uint64_t seen)
+{
+	struct config_freeze	*f = base;
+	char			*cause = NULL;
+	int			 ok = 1;
+
+	if (f->from != NULL && window_parse_date(f->from, &f->from_day,
+	    &cause) != 0) {
+		cp_error_at(cp, &f->from, "%s", cause);
+		free(cause);
+		cause = NULL;
+		ok = 0;
+	}
+	if (f->to != NULL && window_parse_date(f->to, &f->to_day,
+	    &cause) != 0) {
+		cp_error_at(cp, &f->to, "%s", cause);
+		free(cause);
+		ok = 0;
+	}
+	if (ok && f->from != NULL && f->to != NULL && f->to_day < f->from_day)
+		cp_error_at(cp, &f->to, "%s is before from %s", f->to,
+		    f->from);
+}
+
+static const struct ckey window_keys[] = {
+	KEY("days", CT_STR, struct config_window, days, .flags = CK_REQUIRED),
+	KEY("from", CT_STR, struct config_window, from, .flags = CK_REQUIRED),
+	KEY("to", CT_STR, struct config_window, to, .flags = CK_REQUIRED),
+	KEY("zone", CT_CUSTOM, struct config_window, zone,
+	    .flags = CK_REQUIRED, .custom = parse_zone,
+	    .free = free_window_zone, .doc = "a time zone"),
+};
+static const struct ctable window_table = { window_keys,
+	sizeof window_keys / sizeof window_keys[0],
+	sizeof(struct config_window), post_window };
+
+static const struct ckey freeze_keys[] = {
+	KEY("from", CT_STR, struct config_freeze, from, .flags = CK_REQUIRED),
+	KEY("to", CT_STR, struct config_freeze, to, .flags = CK_REQUIRED),
+	KEY("reason", CT_STR, struct config_freeze, reason,
+	    .flags = CK_REQUIRED),
+	KEY("zone", CT_CUSTOM, struct config_freeze, zone,
+	    .custom = parse_zone, .free = free_freeze_zone,
+	    .doc = "a time zone"),
+};
+static const struct ctable freeze_table = { freeze_keys,
+	sizeof freeze_keys / sizeof freeze_keys[0],
+	sizeof(struct config_freeze), post_freeze };
+
 static const struct ckey environment_keys[] = {
 	KEY("name", CT_STR, struct config_environment, name,
 	    .flags = CK_REQUIRED, .check = check_name),
@@ -2008,6 +2136,12 @@ static const struct ckey environment_keys[] = {
 	    release_checks, .check = check_name),
 	KEY("release_may_set", CT_STRS, struct config_environment,
 	    release_may_set),
+	KEY("windows", CT_LIST, struct config_environment, windows,
+	    .off_n = offsetof(struct config_environment, nwindows),
+	    .child = &window_table),
+	KEY("freezes", CT_LIST, struct config_environment, freezes,
+	    .off_n = offsetof(struct config_environment, nfreezes),
+	    .child = &freeze_table),
 };
 static const struct ctable environment_table = { environment_keys,
 	sizeof environment_keys / sizeof environment_keys[0],
@@ -2236,13 +2370,28 @@ static void
 check_environment(struct cp *cp, struct config *c, struct config_app *app,
     struct config_environment *env)
 {
-	const char	*acct;
+	const char	*acct, *zone;
+	char		*cause = NULL;
 	size_t		 i, n;
 
 	if (env->region == NULL && c->aws.region != NULL)
 		env->region = xstrdup(c->aws.region);
 	check_groups(cp, c, &env->approvers);
 	check_groups(cp, c, &env->gate);
+	/* Freeze dates are read in the windows' zone unless they name one. */
+	for (i = 0; i < env->nfreezes; i++) {
+		if (env->freezes[i].zone.tz != NULL)
+			continue;
+		zone = env->nwindows > 0 && env->windows[0].zone.name != NULL ?
+		    env->windows[0].zone.name : "UTC";
+		if ((env->freezes[i].zone.tz = window_zone_load(zone,
+		    &cause)) == NULL) {
+			cp_error_at(cp, &env->freezes[i].from, "%s", cause);
+			free(cause);
+			cause = NULL;
+		} else
+			env->freezes[i].zone.name = xstrdup(zone);
+	}
 	for (i = 0; i < env->checks.n; i++)
 		if (config_find_check(c, env->checks.items[i]) == NULL)
 			cp_error_at(cp, &env->checks.items[i], "no check named "

@@ -107,6 +107,38 @@ struct config_check {
 	size_t				 nsteps;
 };
 
+struct window_zone;
+
+/* A time zone named in the configuration, read from the tz database when
+ * the file is loaded (window.h). */
+struct config_zone {
+	char			*name;
+	struct window_zone	*tz;
+};
+
+/* When an approved stage may start executing: on days, from..to local
+ * time in zone (window.h). */
+struct config_window {
+	char			*days;
+	char			*from;
+	char			*to;
+	struct config_zone	 zone;
+	unsigned int		 day_mask;		/* bit 0: Sunday */
+	int			 from_minute;
+	int			 to_minute;		/* exclusive, <= 1440 */
+};
+
+/* Whole days when no execution starts, both ends included, in zone
+ * (default: the environment's first window's, else UTC). */
+struct config_freeze {
+	char			*from;
+	char			*to;
+	char			*reason;
+	struct config_zone	 zone;
+	int64_t			 from_day;		/* since 1970-01-01 */
+	int64_t			 to_day;
+};
+
 struct config_environment {
 	char			*name;
 	char			*account;		/* 12 digits */
@@ -130,6 +162,10 @@ struct config_environment {
 	struct config_strings	 release_checks;
 	/* Parameters a release's value may set over `parameters`. */
 	struct config_strings	 release_may_set;
+	struct config_window	*windows;		/* none: any time */
+	size_t			 nwindows;
+	struct config_freeze	*freezes;
+	size_t			 nfreezes;
 };
 
 enum config_run_mode {

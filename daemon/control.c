@@ -53,6 +53,17 @@
  *	delete_failed_stack app env comment [as] -> app, env, as
  *					   (DeleteStack of a stack whose first
  *					   deployment rolled back)
+ *	freeze	 app env until comment [as] -> app, env, as (no execution
+ *					   starts there until `until`, unix
+ *					   ms; operators)
+ *	unfreeze app env comment [as]	-> app, env, as (lifts the run-time
+ *					   freezes; operators)
+ *	override run env comment [as]	-> run, env, as (a stage awaiting
+ *					   its deploy window starts now;
+ *					   operators)
+ *	freezes	 app [env]		-> freezes: [{id, app, env, from,
+ *					   until, reason, by, at}] (run-time
+ *					   ones, neither lifted nor over)
  *	stacks	 [app]			-> stuck: [{app, env, stack, status,
  *					   reason, run, since, action,
  *					   action_by, action_comment,
@@ -627,6 +638,11 @@ control_action(struct control_conn *conn, json_t *req, json_t *reply,
 		    "comment");
 		return;
 	}
+	if (kind == ENGINE_OVERRIDE && control_blank(a.comment)) {
+		control_fail(reply, "bad_request", "an override needs a "
+		    "comment saying why");
+		return;
+	}
 	if (c->act == NULL) {
 		control_fail(reply, "not_implemented", "%s is not available",
 		    command);
@@ -645,9 +661,10 @@ control_action(struct control_conn *conn, json_t *req, json_t *reply,
 }
 
 /*
- * An action on an environment's stuck stack (continue-rollback,
- * delete-failed-stack): app, env, a comment (required), the resources to
- * skip (continue-rollback), who asks; the engine checks the rest.
+ * An action on an environment (continue-rollback, delete-failed-stack on
+ * its stuck stack; freeze, unfreeze): app, env, a comment (required),
+ * the resources to skip (continue-rollback), the end of a freeze, who
+ * asks; the engine checks the rest.
  */
 #define CONTROL_SKIP_MAX	32
 
@@ -676,6 +693,9 @@ control_stack_action(struct control_conn *conn, json_t *req, json_t *reply,
 		    "why", command);
 		return;
 	}
+	if (kind == ENGINE_FREEZE && control_get_id(req, "until", &a.until,
+	    reply) != 0)
+		return;
 	if ((v = json_object_get(req, "skip")) != NULL) {
 		if (!json_is_array(v) ||
 		    json_array_size(v) > CONTROL_SKIP_MAX) {
@@ -707,6 +727,39 @@ control_stack_action(struct control_conn *conn, json_t *req, json_t *reply,
 	control_who_free(&who);
 	json_object_set_new(reply, "app", json_string(a.app));
 	json_object_set_new(reply, "env", json_string(a.env));
+}
+
+/* The run-time freezes of an app (anyone may read). */
+static void
+control_cmd_freezes(struct control_conn *conn, json_t *req, json_t *reply)
+{
+	struct store_freezes	*l = NULL;
+	const char		*app, *env;
+	json_t			*a;
+	char			*cause = NULL;
+	size_t			 i;
+
+	if (control_get_str(req, "app", 1, &app, reply) != 0 ||
+	    control_get_str(req, "env", 0, &env, reply) != 0)
+		return;
+	if (store_freezes(conn->control->store, app, env,
+	    store_now(conn->control->store), &l, &cause) != 0) {
+		control_fail(reply, "store", "%s", cause);
+		free(cause);
+		return;
+	}
+	a = json_array();
+	for (i = 0; i < l->n; i++)
+		json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:I, s:I, "
+		    "s:s, s:s, s:I}", "id", (json_int_t)l->v[i].id, "app",
+		    l->v[i].app, "env", l->v[i].environment, "from",
+		    (json_int_t)l->v[i].from_at, "until",
+		    (json_int_t)l->v[i].until_at, "reason", l->v[i].reason,
+		    "by", l->v[i].created_by, "at",
+		    (json_int_t)l->v[i].created_at));
+	store_freezes_free(l);
+	json_object_set_new(reply, "ok", json_true());
+	json_object_set_new(reply, "freezes", a);
 }
 
 /* The environments held by a stuck stack (anyone may read). */
@@ -1229,6 +1282,10 @@ static const struct control_command control_commands[] = {
 	{ "redeploy", NULL, ENGINE_REDEPLOY },
 	{ "continue_rollback", NULL, ENGINE_CONTINUE_ROLLBACK },
 	{ "delete_failed_stack", NULL, ENGINE_DELETE_FAILED_STACK },
+	{ "freeze", NULL, ENGINE_FREEZE },
+	{ "unfreeze", NULL, ENGINE_UNFREEZE },
+	{ "override", NULL, ENGINE_OVERRIDE },
+	{ "freezes", control_cmd_freezes, 0 },
 	{ "stacks", control_cmd_stacks, 0 },
 	{ "token_create", control_cmd_token_create, 0 },
 	{ "token_list", control_cmd_token_list, 0 },
@@ -1284,7 +1341,8 @@ control_request(struct control_conn *conn, const char *line, size_t len)
 	}
 	json_object_set_new(reply, "command", json_string(cmd->name));
 	if (cmd->action == ENGINE_CONTINUE_ROLLBACK ||
-	    cmd->action == ENGINE_DELETE_FAILED_STACK)
+	    cmd->action == ENGINE_DELETE_FAILED_STACK ||
+	    cmd->action == ENGINE_FREEZE || cmd->action == ENGINE_UNFREEZE)
 		control_stack_action(conn, req, reply, cmd->action);
 	else if (cmd->action != 0)
 		control_action(conn, req, reply, cmd->action);

@@ -202,6 +202,26 @@ void	 engine_checks_cancel(struct engine_run *);
 int	 engine_auto_rollback(const struct engine_run *);
 int	 engine_mark_rolled_back(struct engine_run *, struct store_stage *);
 
+/* engine-window.c: deploy windows and freezes.  engine_window_check:
+ * 1 when st may start executing at now, 0 with *why (caller frees) and
+ * *next (the opening, ms; -1: none within a year), -1 on a store
+ * error. */
+int	 engine_window_check(struct engine_run *, const struct store_stage *,
+	    const struct config_environment *, int64_t now, int64_t *next,
+	    char **why);
+void	 engine_step_window(struct engine_run *, struct store_stage *,
+	    const struct config_environment *);
+/* An operator's freeze of app's env until `until` (ms), or (until 0)
+ * the lifting of its run-time freezes; an override of st's windows.
+ * Checked by the caller (engine.c); recorded with the audit entry in one
+ * transaction.  0 or ENGINE_E* with *cause. */
+int	 engine_window_freeze(struct engine *, const char *app,
+	    const char *env, int64_t until, const struct engine_actor *,
+	    const char *comment, char **cause);
+int	 engine_window_override(struct engine *, struct store_run *,
+	    struct store_stage *, const struct engine_actor *,
+	    const char *comment, char **cause);
+
 /* engine-promote.c: promoting (the release's images into the
  * environment's registry). */
 /* engine-images.c: the pinned images.  engine_images_recheck: 1 when the

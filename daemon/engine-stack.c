@@ -455,7 +455,7 @@ engine_stackop_contended(struct engine_stackop *op)
 			os = &o->row->stages[i];
 			if (strcmp(os->environment, op->env) == 0 &&
 			    os->status >= STORE_STAGE_CREATING_CHANGE_SET &&
-			    os->status <= STORE_STAGE_AWAITING_GATE)
+			    os->status < STORE_STAGE_DONE)
 				return (1);
 		}
 	}

@@ -1199,8 +1199,8 @@ engine_step_decision(struct engine_run *r, struct store_stage *st,
 	struct store		*s = r->engine->store;
 	struct engine_actor	 actor;
 	char			*user = NULL, *comment = NULL, *reason;
-	int64_t			 now, wait;
-	int			 n, quorum, ok;
+	int64_t			 now, wait, next;
+	int			 n, quorum, ok, open;
 
 	if (store_stage_rejection(s, st->id, st->attempt, gate, &user,
 	    &comment, NULL) == 0) {
@@ -1243,9 +1243,16 @@ engine_step_decision(struct engine_run *r, struct store_stage *st,
 			reason = xstrdup(st->reason);
 			ok = engine_deployed(r, st, env, reason) == 0;
 			free(reason);
+		} else if ((open = engine_window_check(r, st, env,
+		    store_now(s), &next, &reason)) == 0) {
+			/* Approved outside the windows: the approval's
+			   deadline keeps running (engine-window.c). */
+			ok = engine_enter(r, st, STORE_STAGE_AWAITING_WINDOW,
+			    0, reason, NULL) == 0;
+			free(reason);
 		} else
-			ok = store_stage_set_deadline(s, st->id, 0,
-			    NULL) == 0 && engine_enter(r, st,
+			ok = open == 1 && store_stage_set_deadline(s, st->id,
+			    0, NULL) == 0 && engine_enter(r, st,
 			    STORE_STAGE_EXECUTING, 0, NULL, NULL) == 0;
 		if (engine_txn_end(r, ok) != 0)
 			engine_poll_later(r);

@@ -32,8 +32,9 @@ static const struct engine_state engine_states[STORE_STAGE_STATUS_MAX + 1] = {
 	    B(STORE_STAGE_AWAITING_APPROVAL) | B(STORE_STAGE_EXECUTING) |
 	    DEPLOYED | ENDS },
 	[STORE_STAGE_AWAITING_APPROVAL] = { engine_step_approval, 1,
-	    B(STORE_STAGE_EXECUTING) | DEPLOYED | B(STORE_STAGE_REJECTED) |
-	    B(STORE_STAGE_EXPIRED) | ENDS },
+	    B(STORE_STAGE_EXECUTING) | B(STORE_STAGE_AWAITING_WINDOW) |
+	    DEPLOYED | B(STORE_STAGE_REJECTED) | B(STORE_STAGE_EXPIRED) |
+	    ENDS },
 	/* The change set runs: no cancellation until the stack is done;
 	   a change set no longer executable is created again. */
 	[STORE_STAGE_EXECUTING] = { engine_step_executing, 0,
@@ -48,6 +49,11 @@ static const struct engine_state engine_states[STORE_STAGE_STATUS_MAX + 1] = {
 	[STORE_STAGE_AWAITING_GATE] = { engine_step_gate, 1,
 	    B(STORE_STAGE_DONE) | B(STORE_STAGE_NO_CHANGES) |
 	    B(STORE_STAGE_REJECTED) | B(STORE_STAGE_EXPIRED) | ENDS },
+	/* Approved outside the environment's windows (or in a freeze):
+	   executes when one opens or an operator overrides; the approval
+	   still expires with approval_timeout (engine-window.c). */
+	[STORE_STAGE_AWAITING_WINDOW] = { engine_step_window, 1,
+	    B(STORE_STAGE_EXECUTING) | B(STORE_STAGE_EXPIRED) | ENDS },
 	[STORE_STAGE_DONE] = { NULL, 0, 0 },
 	[STORE_STAGE_NO_CHANGES] = { NULL, 0, 0 },
 	/* A person's retry starts a new attempt; an automatic rollback

@@ -507,6 +507,10 @@ engine_notify_enter(struct engine_run *r, struct store_stage *st,
 	case STORE_STAGE_AWAITING_GATE:
 		event = "gate_needed";
 		break;
+	case STORE_STAGE_AWAITING_WINDOW:
+		/* The approval's mail says when it will run. */
+		event = "window_wait";
+		break;
 	case STORE_STAGE_FAILED:
 		event = from == STORE_STAGE_CHECKING ? "checks_failed" :
 		    "failed";
@@ -717,6 +721,7 @@ engine_end_run(struct engine_run *r, struct store_stage *st,
 	}
 	if (was == STORE_STAGE_CREATING_CHANGE_SET ||
 	    was == STORE_STAGE_AWAITING_APPROVAL ||
+	    was == STORE_STAGE_AWAITING_WINDOW ||
 	    was == STORE_STAGE_EXECUTING)
 		engine_delete_change_set(r, st);
 	engine_schedule(r, 0);
@@ -1784,12 +1789,15 @@ static const char *engine_action_names[] = {
 	[ENGINE_REDEPLOY] = "redeploy",
 	[ENGINE_CONTINUE_ROLLBACK] = "continue-rollback",
 	[ENGINE_DELETE_FAILED_STACK] = "delete-failed-stack",
+	[ENGINE_FREEZE] = "freeze",
+	[ENGINE_UNFREEZE] = "unfreeze",
+	[ENGINE_OVERRIDE] = "override",
 };
 
 const char *
 engine_action_name(enum engine_action_kind kind)
 {
-	if (kind < ENGINE_APPROVE || kind > ENGINE_DELETE_FAILED_STACK)
+	if (kind < ENGINE_APPROVE || kind > ENGINE_OVERRIDE)
 		return ("unknown");
 	return (engine_action_names[kind]);
 }
@@ -1852,6 +1860,76 @@ engine_stack_act(struct engine *e, const struct engine_action *a,
 	    cause));
 }
 
+/*
+ * Deploy windows: freeze an environment until a time, lift its run-time
+ * freezes, or let a stage awaiting its window start now.  Operators
+ * only, with a comment saying why; recorded (and, for an override,
+ * mailed to the environment's approvers) by engine-window.c.
+ */
+static int
+engine_window_act(struct engine *e, const struct engine_action *a,
+    const struct engine_actor *actor, char **cause)
+{
+	const struct config_app		*app;
+	struct store_run		*run = NULL;
+	struct store_stage		*st;
+	int				 rc;
+
+	if ((rc = engine_check_operator(e, actor, a->kind == ENGINE_FREEZE ?
+	    "freeze environments" : a->kind == ENGINE_UNFREEZE ?
+	    "lift freezes" : "override deploy windows", cause)) != 0)
+		return (rc);
+	if (e->stopping)
+		return (engine_fail(cause, ENGINE_ECLOSING, "the engine is "
+		    "stopping"));
+	if (a->comment == NULL ||
+	    a->comment[strspn(a->comment, " \t\r\n")] == '\0')
+		return (engine_fail(cause, ENGINE_EINVAL, "a comment is "
+		    "required: say why (-m COMMENT)"));
+	if ((rc = engine_comment_ok(a->comment, cause)) != 0)
+		return (rc);
+	if (a->nskip > 0)
+		return (engine_fail(cause, ENGINE_EINVAL, "only "
+		    "continue-rollback skips resources"));
+	if (a->kind == ENGINE_OVERRIDE) {
+		if (a->env == NULL)
+			return (engine_fail(cause, ENGINE_EINVAL, "override "
+			    "needs the environment (--env ENV)"));
+		if ((rc = engine_action_run(e, a->id, &run, cause)) != 0)
+			return (rc);
+		if ((st = engine_row_stage(run, a->env, 0)) == NULL)
+			rc = engine_fail(cause, ENGINE_EINVAL, "run %lld has "
+			    "no stage %s", (long long)a->id, a->env);
+		else if (st->status != STORE_STAGE_AWAITING_WINDOW ||
+		    run->status != STORE_RUN_RUNNING)
+			rc = engine_fail(cause, ENGINE_ECONFLICT, "run %lld "
+			    "stage %s is %s, not awaiting its deploy window",
+			    (long long)a->id, a->env,
+			    store_stage_status_name(st->status));
+		else if ((rc = engine_window_override(e, run, st, actor,
+		    a->comment, cause)) == 0)
+			engine_kick_run(e, run);
+		store_run_free(run);
+		return (rc);
+	}
+	if (a->app == NULL || (app = config_find_app(e->config,
+	    a->app)) == NULL)
+		return (engine_fail(cause, ENGINE_ENOTFOUND, "no app %s",
+		    a->app != NULL ? a->app : "given"));
+	if (a->env == NULL || config_find_environment(app, a->env) == NULL)
+		return (engine_fail(cause, ENGINE_ENOTFOUND, "app %s has no "
+		    "environment %s", a->app, a->env != NULL ? a->env :
+		    "given"));
+	if (a->kind == ENGINE_FREEZE && a->until <= store_now(e->store))
+		return (engine_fail(cause, ENGINE_EINVAL, "a freeze ends in "
+		    "the future (--until)"));
+	if ((rc = engine_window_freeze(e, a->app, a->env,
+	    a->kind == ENGINE_FREEZE ? a->until : 0, actor, a->comment,
+	    cause)) == 0)
+		engine_kick_app(e, a->app);
+	return (rc);
+}
+
 int
 engine_act(struct engine *e, struct engine_action *a, char **cause)
 {
@@ -1880,6 +1958,10 @@ engine_act(struct engine *e, struct engine_action *a, char **cause)
 	case ENGINE_CONTINUE_ROLLBACK:
 	case ENGINE_DELETE_FAILED_STACK:
 		return (engine_stack_act(e, a, &actor, cause));
+	case ENGINE_FREEZE:
+	case ENGINE_UNFREEZE:
+	case ENGINE_OVERRIDE:
+		return (engine_window_act(e, a, &actor, cause));
 	}
 	return (engine_fail(cause, ENGINE_EINVAL, "no such action"));
 }

@@ -134,6 +134,9 @@ enum engine_action_kind {
 	ENGINE_REDEPLOY,
 	ENGINE_CONTINUE_ROLLBACK,	/* an environment's stuck stack */
 	ENGINE_DELETE_FAILED_STACK,
+	ENGINE_FREEZE,			/* an environment, until a time */
+	ENGINE_UNFREEZE,		/* lifts its run-time freezes */
+	ENGINE_OVERRIDE,		/* a stage awaiting its window */
 };
 struct engine_action {
 	enum engine_action_kind	 kind;
@@ -148,11 +151,13 @@ struct engine_action {
 	const char		*app;
 	const char *const	*skip;
 	size_t			 nskip;
+	/* freeze (app, env, comment: the reason): its end, unix ms. */
+	int64_t			 until;
 };
 
 /* "approve", "reject", "authorise", "cancel", "retry", "redeploy",
- * "continue-rollback", "delete-failed-stack"; "unknown" for any other
- * value. */
+ * "continue-rollback", "delete-failed-stack", "freeze", "unfreeze",
+ * "override"; "unknown" for any other value. */
 const char	*engine_action_name(enum engine_action_kind);
 /* Carries out the action (one of the functions above); 0 or ENGINE_E*
  * with *cause. */

@@ -651,6 +651,7 @@ mail_render(const struct mail_facts *f, struct mail_content *c,
 	const char		*ev = f->event, *action = NULL;
 	char			*app, *ver, *env, *actor, *what, *subj = NULL;
 	char			*lead = NULL, *h;
+	const char		*when;
 	int			 reminder = 0, is_gate = 0;
 
 	memset(c, 0, sizeof *c);
@@ -743,6 +744,27 @@ mail_render(const struct mail_facts *f, struct mail_content *c,
 			    "release that ran there before.", what, env);
 		}
 		action = "See the run";
+	} else if (strcmp(ev, "window_wait") == 0) {
+		/* The engine's reason says when (engine-window.c): "...
+		   will start executing at T"; the subject shows T. */
+		when = f->reason != NULL ? strstr(f->reason,
+		    MAIL_WINDOW_WHEN) : NULL;
+		if (when != NULL)
+			subj = xasprintf("%s approved for %s: runs at %s", what,
+			    env, when + strlen(MAIL_WINDOW_WHEN));
+		else
+			subj = xasprintf("%s approved for %s: waiting for its "
+			    "deploy window", what, env);
+		lead = xasprintf("%s is approved for %s and starts on its own "
+		    "when the environment's deploy window opens: %s.", what,
+		    env, f->reason != NULL ? f->reason : "no time known");
+		action = "Follow the run";
+	} else if (strcmp(ev, "window_override") == 0) {
+		subj = xasprintf("%s: deploy window of %s overridden by %s",
+		    what, env, actor);
+		lead = xasprintf("%s overrode the deploy windows and freezes "
+		    "of %s for %s: it starts executing now.", actor, env, what);
+		action = "Follow the run";
 	} else {
 		*cause = xasprintf("unknown event \"%s\"", ev);
 		goto out;
@@ -763,7 +785,8 @@ mail_render(const struct mail_facts *f, struct mail_content *c,
 	if (f->rollback)
 		mail_field(&w, "Run", "a rollback run (the previous release "
 		    "redeployed)");
-	if (strcmp(ev, "approved") == 0 || strcmp(ev, "rejected") == 0) {
+	if (strcmp(ev, "approved") == 0 || strcmp(ev, "rejected") == 0 ||
+	    strcmp(ev, "window_override") == 0) {
 		mail_field(&w, "Decided by", f->actor);
 		mail_field(&w, "Comment", f->comment);
 	}

@@ -117,4 +117,8 @@ char	*mail_addr_spec(const char *);
 /* The Date header value for unix ms (RFC 5322, UTC). */
 char	*mail_date(int64_t ms);
 
+/* How a window_wait event's reason names the time the stage will start
+ * (the engine writes it, the subject shows what follows it). */
+#define MAIL_WINDOW_WHEN	"will start executing at "
+
 #endif

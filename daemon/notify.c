@@ -292,7 +292,8 @@ notify_event_known(const char *ev)
 {
 	static const char *const events[] = { "approval_needed",
 	    "gate_needed", "reminder", "approved", "rejected", "deployed",
-	    "failed", "release_invalid", "checks_failed", "rolled_back" };
+	    "failed", "release_invalid", "checks_failed", "rolled_back",
+	    "window_wait", "window_override" };
 	size_t	 i;
 
 	for (i = 0; i < sizeof events / sizeof events[0]; i++)

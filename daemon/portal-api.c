@@ -334,14 +334,16 @@ portal_api_act(const struct portal_req *q, enum engine_action_kind kind,
 		comment = json_string_value(v);
 	}
 	if (env == NULL && (kind == ENGINE_APPROVE || kind == ENGINE_RETRY ||
-	    kind == ENGINE_REDEPLOY)) {
+	    kind == ENGINE_REDEPLOY || kind == ENGINE_OVERRIDE)) {
 		portal_api_error(r, 400, "bad_request", "\"env\" is required");
 		goto out;
 	}
-	if (kind == ENGINE_REJECT && (comment == NULL ||
-	    comment[strspn(comment, " \t\r\n")] == '\0')) {
-		portal_api_error(r, 400, "invalid",
-		    "A comment is required to reject.");
+	if ((kind == ENGINE_REJECT || kind == ENGINE_OVERRIDE) &&
+	    (comment == NULL || comment[strspn(comment, " \t\r\n")] ==
+	    '\0')) {
+		portal_api_error(r, 400, "invalid", kind == ENGINE_REJECT ?
+		    "A comment is required to reject." :
+		    "A comment is required to override: say why.");
 		goto out;
 	}
 	memset(&act, 0, sizeof act);
@@ -376,6 +378,7 @@ static const struct {
 	{ "authorise", ENGINE_AUTHORISE },
 	{ "cancel", ENGINE_CANCEL },
 	{ "retry", ENGINE_RETRY },
+	{ "override", ENGINE_OVERRIDE },
 };
 
 /* POST /api/v1/runs/{id}/VERB */
@@ -425,8 +428,9 @@ portal_api_stacks(const struct portal_req *q, struct portal_reply *r)
 
 /*
  * POST /api/v1/apps/APP/environments/ENV/{continue-rollback,
- * delete-failed-stack}: body {"comment": "why" (required), "skip":
- * ["LogicalId", ...] (continue-rollback)}.
+ * delete-failed-stack,freeze,unfreeze}: body {"comment": "why"
+ * (required), "skip": ["LogicalId", ...] (continue-rollback), "until":
+ * unix ms (freeze)}.
  */
 #define PORTAL_API_SKIP_MAX	32
 
@@ -451,6 +455,10 @@ portal_api_stack_action(const struct portal_req *q, struct portal_reply *r)
 		act.kind = ENGINE_CONTINUE_ROLLBACK;
 	else if (strcmp(verb, "delete-failed-stack") == 0)
 		act.kind = ENGINE_DELETE_FAILED_STACK;
+	else if (strcmp(verb, "freeze") == 0)
+		act.kind = ENGINE_FREEZE;
+	else if (strcmp(verb, "unfreeze") == 0)
+		act.kind = ENGINE_UNFREEZE;
 	else {
 		portal_api_error(r, 404, "not_found", "no such action");
 		return;
@@ -469,6 +477,15 @@ portal_api_stack_action(const struct portal_req *q, struct portal_reply *r)
 		goto out;
 	}
 	act.comment = json_string_value(v);
+	if (act.kind == ENGINE_FREEZE) {
+		if ((v = json_object_get(body, "until")) == NULL ||
+		    !json_is_integer(v) || json_integer_value(v) <= 0) {
+			portal_api_error(r, 400, "bad_request", "\"until\" is "
+			    "required: the freeze's end, unix milliseconds");
+			goto out;
+		}
+		act.until = json_integer_value(v);
+	}
 	if ((v = json_object_get(body, "skip")) != NULL) {
 		if (!json_is_array(v) ||
 		    json_array_size(v) > PORTAL_API_SKIP_MAX) {

@@ -1279,6 +1279,10 @@ operator:
 	    run->status == STORE_RUN_FAILED &&
 	    perm_is_operator(ctx->config, ctx->user, "retry", NULL))
 		tmpl_set_bool(s, "retry", 1);
+	if (ctx->user != NULL && st->status == STORE_STAGE_AWAITING_WINDOW &&
+	    run->status == STORE_RUN_RUNNING &&
+	    perm_is_operator(ctx->config, ctx->user, "override", NULL))
+		tmpl_set_bool(s, "override", 1);
 }
 
 /*

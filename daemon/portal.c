@@ -1180,21 +1180,29 @@ portal_form_action(struct portal_request *q, int release, int64_t id,
 	} else if (strcmp(verb, "retry") == 0) {
 		act.kind = ENGINE_RETRY;
 		done = "retry";
+	} else if (strcmp(verb, "override") == 0) {
+		act.kind = ENGINE_OVERRIDE;
+		done = "override";
 	} else {
 		portal_fail(&q->ctx, 0, r, 404, "not_found", "No such page.");
 		return;
 	}
 
 	if ((act.kind == ENGINE_APPROVE || act.kind == ENGINE_RETRY ||
-	    act.kind == ENGINE_REDEPLOY) && env == NULL)
+	    act.kind == ENGINE_REDEPLOY || act.kind == ENGINE_OVERRIDE) &&
+	    env == NULL)
 		error = xstrdup("Choose an environment.");
 	else if (act.kind == ENGINE_REJECT && comment == NULL)
 		error = xstrdup("A comment is required to reject.");
+	else if (act.kind == ENGINE_OVERRIDE && comment == NULL)
+		error = xstrdup("A comment is required to override the deploy "
+		    "window: say why.");
 	else if (need_confirm && portal_form_value(q, "confirm") == NULL)
 		error = xasprintf("Tick Confirm to %s.",
 		    act.kind == ENGINE_AUTHORISE ? "authorise the promotion" :
 		    act.kind == ENGINE_CANCEL ? "cancel the run" :
 		    act.kind == ENGINE_RETRY ? "retry the stage" :
+		    act.kind == ENGINE_OVERRIDE ? "override the deploy window" :
 		    "redeploy this release");
 	else if ((rc = portal_action(q->p, &act, &cause)) != 0) {
 		status = portal_api_status(rc);
@@ -1321,6 +1329,8 @@ portal_done_notice(const char *done)
 		{ "cancel", "Cancellation requested." },
 		{ "retry", "Retry started." },
 		{ "redeploy", "Redeployment started." },
+		{ "override", "Deploy window overridden: the stage starts "
+		    "now." },
 	};
 	size_t	 i;
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <argon2.h>
@@ -51,6 +52,16 @@ usage(FILE *f)
 	    "                        a failed stage\n"
 	    "  redeploy RELEASE --env ENV [--as USER]\n"
 	    "                        an earlier release, as a rollback run\n"
+	    "  override RUN --env ENV [--as USER] -m COMMENT\n"
+	    "                        start a stage awaiting its deploy window\n"
+	    "                        now (operators)\n"
+	    "  freeze APP ENV --until WHEN [--as USER] -m REASON\n"
+	    "                        no execution starts in ENV until WHEN\n"
+	    "                        (2026-12-24T18:00+01:00, ...Z, or a\n"
+	    "                        duration: 3d, 12h; operators)\n"
+	    "  unfreeze APP ENV [--as USER] -m COMMENT\n"
+	    "                        lift ENV's run-time freezes (operators)\n"
+	    "  freezes APP [ENV]     the run-time freezes in force or to come\n"
 	    "  stacks [APP]          environments held by a stuck stack\n"
 	    "  continue-rollback APP ENV [--skip RESOURCE]... [--as USER] "
 	    "-m COMMENT\n"
@@ -277,6 +288,9 @@ static const struct ctl_command {
 	    CTL_RUN, OPT_ENV | OPT_AS, OPT_ENV },
 	{ "redeploy", "redeploy RELEASE --env ENV [--as USER]",
 	    CTL_RELEASE, OPT_ENV | OPT_AS, OPT_ENV },
+	{ "override", "override RUN --env ENV [--as USER] -m COMMENT",
+	    CTL_RUN, OPT_ENV | OPT_AS | OPT_MESSAGE,
+	    OPT_ENV | OPT_MESSAGE },
 };
 
 static const char *const ctl_option_names[] = {
@@ -345,6 +359,9 @@ ctl_print_done(const struct ctl_command *cmd, json_t *req, json_t *reply)
 		printf("run %lld: cancelled by %s\n", id, as);
 	else if (strcmp(cmd->name, "retry") == 0)
 		printf("run %lld: %s retried by %s\n", id, env, as);
+	else if (strcmp(cmd->name, "override") == 0)
+		printf("run %lld: deploy windows of %s overridden by %s; it "
+		    "starts executing now\n", id, env, as);
 	else if (strcmp(cmd->name, "redeploy") == 0) {
 		printf("release %lld: redeploying to %s as run %lld "
 		    "(requested by %s)\n", id, env,
@@ -455,9 +472,11 @@ cmd_control(const char *config_path, int json, int argc, char **argv)
 			return (ctl_usage_error(cmd, "not an id: %s",
 			    argv[optind]));
 	}
-	if ((seen & OPT_MESSAGE) && strcmp(cmd->name, "reject") == 0 &&
+	if ((seen & OPT_MESSAGE) && (strcmp(cmd->name, "reject") == 0 ||
+	    strcmp(cmd->name, "override") == 0) &&
 	    strspn(message, " \t\r\n") == strlen(message))
-		return (ctl_usage_error(cmd, "reject needs a comment (-m)"));
+		return (ctl_usage_error(cmd, "%s needs a comment (-m)",
+		    cmd->name));
 	if (status != NULL && store_run_status_from_name(status) == 0)
 		return (ctl_usage_error(cmd, "unknown run status: %s",
 		    status));
@@ -529,6 +548,206 @@ ctl_print_stuck(FILE *f, json_t *h)
 		    "delete-failed-stack" : "continue-rollback",
 		    json_string_value(json_object_get(h, "app")),
 		    json_string_value(json_object_get(h, "env")));
+}
+
+/*
+ * WHEN of freeze --until: an RFC 3339 time with its offset
+ * (2026-12-24T18:00+01:00, 2026-12-24T17:00:00Z) or a duration from now
+ * (3d, 12h).  A time without an offset is refused: whose 18:00?
+ */
+static int
+ctl_parse_until(const char *s, int64_t *ms)
+{
+	struct tm	 tm;
+	struct timespec	 ts;
+	const char	*p;
+	int64_t		 d, t;
+	int		 n = 0, sec = 0, oh, om, sign;
+
+	if ((d = config_parse_duration(s)) > 0) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		*ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + d;
+		return (0);
+	}
+	memset(&tm, 0, sizeof tm);
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &n) != 5 || n != 16)
+		return (-1);
+	p = s + n;
+	if (*p == ':') {
+		if (sscanf(p, ":%2d%n", &sec, &n) != 1 || n != 3 || sec > 59)
+			return (-1);
+		p += n;
+	}
+	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59)
+		return (-1);
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	tm.tm_sec = sec;
+	t = (int64_t)timegm(&tm);
+	if (strcmp(p, "Z") == 0)
+		sign = oh = om = 0;
+	else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':' &&
+	    sscanf(p + 1, "%2d:%2d", &oh, &om) == 2 && oh <= 23 && om <= 59)
+		sign = *p == '-' ? -1 : 1;
+	else
+		return (-1);
+	*ms = (t - sign * (oh * 3600 + om * 60)) * 1000;
+	return (0);
+}
+
+static void
+ctl_print_freeze(FILE *f, json_t *o)
+{
+	char		 from[32], until[32];
+	time_t		 t;
+	struct tm	 tm;
+
+	t = (time_t)(json_integer_value(json_object_get(o, "from")) / 1000);
+	gmtime_r(&t, &tm);
+	strftime(from, sizeof from, "%Y-%m-%dT%H:%MZ", &tm);
+	t = (time_t)(json_integer_value(json_object_get(o, "until")) / 1000);
+	gmtime_r(&t, &tm);
+	strftime(until, sizeof until, "%Y-%m-%dT%H:%MZ", &tm);
+	fprintf(f, "%s %s: frozen %s .. %s by %s: %s\n",
+	    json_string_value(json_object_get(o, "app")),
+	    json_string_value(json_object_get(o, "env")), from, until,
+	    json_string_value(json_object_get(o, "by")),
+	    json_string_value(json_object_get(o, "reason")));
+}
+
+/*
+ * freeze APP ENV --until WHEN -m REASON | unfreeze APP ENV -m COMMENT |
+ * freezes APP [ENV]: run-time freezes of an environment, added and
+ * lifted by operators (audited), and the list of those in force.
+ */
+static int
+cmd_freeze(const char *config_path, int json, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "until", required_argument, NULL, 't' },
+		{ "as", required_argument, NULL, 'u' },
+		{ "message", required_argument, NULL, 'm' },
+		{ "comment", required_argument, NULL, 'm' },
+		{ "reason", required_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char	*use, *command = argv[0], *as = NULL;
+	const char	*message = NULL, *until = NULL;
+	struct config	*config = NULL;
+	json_t		*req = NULL, *reply = NULL, *a;
+	char		*line = NULL;
+	size_t		 i;
+	int64_t		 until_ms = 0;
+	struct tm	 tm;
+	time_t		 t;
+	char		 at[32];
+	int		 ch, rc = 1, list, freeze;
+
+	list = strcmp(command, "freezes") == 0;
+	freeze = strcmp(command, "freeze") == 0;
+	use = list ? "freezes APP [ENV]" : freeze ? "freeze APP ENV --until "
+	    "WHEN [--as USER] -m REASON" :
+	    "unfreeze APP ENV [--as USER] -m COMMENT";
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "m:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 't':
+			if (!freeze)
+				goto usage;
+			until = optarg;
+			break;
+		case 'u':
+			as = optarg;
+			break;
+		case 'm':
+			message = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (list) {
+		if (argc - optind < 1 || argc - optind > 2 || as != NULL ||
+		    message != NULL)
+			goto usage;
+		req = json_pack("{s:s, s:s}", "command", "freezes", "app",
+		    argv[optind]);
+		if (req != NULL && optind + 1 < argc)
+			json_object_set_new(req, "env",
+			    json_string(argv[optind + 1]));
+	} else {
+		if (argc - optind != 2)
+			goto usage;
+		if (message == NULL ||
+		    strspn(message, " \t\r\n") == strlen(message)) {
+			fprintf(stderr, "shipgatectl: %s needs a %s (-m)\n",
+			    command, freeze ? "reason" : "comment saying why");
+			goto usage;
+		}
+		if (freeze && (until == NULL ||
+		    ctl_parse_until(until, &until_ms) != 0)) {
+			fprintf(stderr, "shipgatectl: freeze needs --until: a "
+			    "time with its offset (2026-12-24T18:00+01:00, "
+			    "2026-12-24T17:00Z) or a duration (3d, 12h)%s%s\n",
+			    until != NULL ? ", not " : "",
+			    until != NULL ? until : "");
+			goto usage;
+		}
+		req = json_pack("{s:s, s:s, s:s, s:s}", "command", command,
+		    "app", argv[optind], "env", argv[optind + 1], "comment",
+		    message);
+		if (req != NULL && freeze)
+			json_object_set_new(req, "until",
+			    json_integer(until_ms));
+		if (req != NULL && as != NULL)
+			json_object_set_new(req, "as", json_string(as));
+	}
+	if (req == NULL) {
+		fprintf(stderr, "shipgatectl: arguments must be UTF-8\n");
+		rc = 2;
+		goto out;
+	}
+	if ((config = ctl_config(config_path)) == NULL ||
+	    ctl_exchange(config, req, json, &reply, &line) != 0)
+		goto out;
+	if (!json) {
+		if (list) {
+			a = json_object_get(reply, "freezes");
+			if (json_array_size(a) == 0)
+				printf("no run-time freeze\n");
+			for (i = 0; i < json_array_size(a); i++)
+				ctl_print_freeze(stdout, json_array_get(a, i));
+		} else if (freeze) {
+			t = (time_t)(until_ms / 1000);
+			gmtime_r(&t, &tm);
+			strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+			printf("%s %s: frozen until %s by %s\n", argv[optind],
+			    argv[optind + 1], at,
+			    json_string_value(json_object_get(reply, "as")));
+		}
+		else
+			printf("%s %s: run-time freezes lifted by %s\n",
+			    argv[optind], argv[optind + 1],
+			    json_string_value(json_object_get(reply, "as")));
+	}
+	rc = 0;
+	goto out;
+usage:
+	fprintf(stderr, "usage: shipgatectl [-c CONFIG] [--json] %s\n", use);
+	rc = 2;
+out:
+	json_decref(req);
+	json_decref(reply);
+	free(line);
+	config_free(config);
+	return (rc);
 }
 
 /*
@@ -998,6 +1217,10 @@ main(int argc, char **argv)
 		return (cmd_sessions(config_path, json, argc, argv));
 	if (strcmp(command, "people") == 0)
 		return (cmd_people(config_path, json, argc, argv));
+	if (strcmp(command, "freeze") == 0 ||
+	    strcmp(command, "unfreeze") == 0 ||
+	    strcmp(command, "freezes") == 0)
+		return (cmd_freeze(config_path, json, argc, argv));
 	if (strcmp(command, "version") == 0) {
 		printf("shipgatectl %s\n", PACKAGE_VERSION);
 		return (0);

@@ -34,6 +34,7 @@ enum store_stage_status {
 	STORE_STAGE_WAITING_SERVICES,
 	STORE_STAGE_CHECKING,
 	STORE_STAGE_AWAITING_GATE,
+	STORE_STAGE_AWAITING_WINDOW,	/* approved, outside its windows */
 	STORE_STAGE_DONE,		/* the first finished state */
 	STORE_STAGE_NO_CHANGES,
 	STORE_STAGE_FAILED,

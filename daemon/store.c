@@ -65,6 +65,7 @@ static const char *const store_stage_status_names[] = {
 	[STORE_STAGE_WAITING_SERVICES] = "waiting_services",
 	[STORE_STAGE_CHECKING] = "checking",
 	[STORE_STAGE_AWAITING_GATE] = "awaiting_gate",
+	[STORE_STAGE_AWAITING_WINDOW] = "awaiting_window",
 	[STORE_STAGE_DONE] = "done",
 	[STORE_STAGE_NO_CHANGES] = "no_changes",
 	[STORE_STAGE_FAILED] = "failed",
@@ -504,6 +505,29 @@ store_pragma_set(struct store *s, const char *pragma, char *answer,
 	return (0);
 }
 
+/* The schema version plus one: an edit of sqlite_schema is read again. */
+static int
+store_bump_schema_version(struct store *s)
+{
+	sqlite3_stmt	*stmt = NULL;
+	char		*pragma;
+	int		 rc, v;
+
+	if ((rc = sqlite3_prepare_v2(s->db, "PRAGMA schema_version", -1,
+	    &stmt, NULL)) != SQLITE_OK)
+		return (rc);
+	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+		sqlite3_finalize(stmt);
+		return (rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+	}
+	v = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	pragma = xasprintf("PRAGMA schema_version = %d", v + 1);
+	rc = sqlite3_exec(s->db, pragma, NULL, NULL, NULL);
+	free(pragma);
+	return (rc);
+}
+
 /*
  * Applies migration m in its own transaction, with the new user_version,
  * so that a failure anywhere leaves the database as it was.  The version
@@ -531,8 +555,22 @@ store_migrate_one(struct store *s, const struct store_migration *m,
 		    "found %d", s->path, m->version - 1, m->name, version);
 		goto fail;
 	}
-	/* A schema script: trusted text of several statements, no values. */
-	if (sqlite3_exec(s->db, m->sql, NULL, NULL, &err) != SQLITE_OK) {
+	/*
+	 * A schema script: trusted text of several statements, no values.
+	 * SQLite cannot alter a CHECK constraint; a migration that widens
+	 * one (a new stage state: 011) edits the table's text in
+	 * sqlite_schema, as SQLite's ALTER TABLE page describes, which
+	 * keeps the columns, indexes and triggers other migrations added.
+	 * That needs the defensive flag off for the script, and the schema
+	 * version bumped after it so that every connection reads the new
+	 * text.
+	 */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 0, NULL);
+	rc = sqlite3_exec(s->db, m->sql, NULL, NULL, &err);
+	if (rc == SQLITE_OK && strstr(m->sql, "writable_schema") != NULL)
+		rc = store_bump_schema_version(s);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	if (rc != SQLITE_OK) {
 		rc = store_error(cause, STORE_EMIGRATE,
 		    "database %s: migration %s failed: %s; rolled back, the "
 		    "database stays at schema version %d", s->path, m->name,

@@ -1351,5 +1351,39 @@ int	 store_people_list(struct store *, int64_t seen_since,
 void	 store_people_free(struct store_people *);
 /* Removes name; STORE_ENOTFOUND when there is no such person. */
 int	 store_person_forget(struct store *, const char *name, char **cause);
+/*
+ * Deploy windows (sql/011_deploy_windows.sql).  Freezes added at run time
+ * by an operator: store_freezes lists an app's (an environment's when env
+ * is not NULL) that are neither lifted nor over at now, by start;
+ * store_freeze_lift lifts an environment's, *nlifted saying how many.
+ * An override lets one attempt of a stage start outside its windows;
+ * store_window_override gives its author (STORE_ENOTFOUND: none).
+ */
+struct store_freeze {
+	int64_t		 id;
+	char		*app;
+	char		*environment;
+	int64_t		 from_at;
+	int64_t		 until_at;
+	char		*reason;
+	char		*created_by;
+	int64_t		 created_at;
+};
+struct store_freezes {
+	struct store_freeze	*v;
+	size_t			 n;
+};
+int	 store_freeze_add(struct store *, const char *app, const char *env,
+	    int64_t from_at, int64_t until_at, const char *reason,
+	    const char *user, char **cause);
+int	 store_freezes(struct store *, const char *app, const char *env,
+	    int64_t now, struct store_freezes **, char **cause);
+int	 store_freeze_lift(struct store *, const char *app, const char *env,
+	    const char *user, const char *comment, int *nlifted, char **cause);
+void	 store_freezes_free(struct store_freezes *);
+int	 store_window_override_add(struct store *, int64_t stage_id,
+	    int attempt, const char *user, const char *comment, char **cause);
+int	 store_window_override(struct store *, int64_t stage_id, int attempt,
+	    char **userp, char **commentp, char **cause);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "window.h"
 #include "tap.h"
 #include "xmalloc.h"
 
@@ -1112,6 +1113,40 @@ test_good_variants(void)
 	    " stack: billing-int, role_arn: \"arn:aws:iam::111111111111:role/d\","
 	    " approvers: [team], region: us-east-1}\n", NULL);
 	is_str(got, "", "same stack name in another region");
+	free(got);
+
+	/* Windows and freezes: freeze dates in the windows' zone. */
+	got = load_extra("  - name: payroll\n"
+	    "    source: {bucket: releases-payroll}\n"
+	    "    environments:\n      - {name: prod, account: \"111111111111\","
+	    " stack: payroll-prod, role_arn: \"arn:aws:iam::111111111111:role/d\","
+	    " approvers: [team],\n"
+	    "         windows: [{days: mon-thu, from: \"09:00\", to: \"17:30\","
+	    " zone: Europe/Paris}, {days: fri, from: \"09:00\", to: \"12:00\","
+	    " zone: America/New_York}],\n"
+	    "         freezes: [{from: 2026-12-20, to: 2027-01-03, reason: "
+	    "year-end}, {from: 2026-07-14, to: 2026-07-14, reason: fete, "
+	    "zone: UTC}]}\n", &c);
+	is_str(got, "", "windows and freezes");
+	if (c != NULL && c->napps == 2 &&
+	    c->apps[1].environments[0].nwindows == 2 &&
+	    c->apps[1].environments[0].nfreezes == 2) {
+		const struct config_environment *e = &c->apps[1].environments[0];
+
+		is_int(e->windows[0].day_mask, 0x1e, "mon-thu");
+		is_int(e->windows[0].from_minute, 540, "from 09:00");
+		is_int(e->windows[0].to_minute, 1050, "to 17:30");
+		is_str(window_zone_name(e->windows[1].zone.tz),
+		    "America/New_York", "a window's own zone");
+		is_str(e->freezes[0].zone.name, "Europe/Paris",
+		    "freeze dates in the first window's zone");
+		is_int(e->freezes[0].to_day - e->freezes[0].from_day, 14,
+		    "freeze days");
+		is_str(e->freezes[0].reason, "year-end", "freeze reason");
+		is_str(e->freezes[1].zone.name, "UTC", "a freeze's own zone");
+	} else
+		ok(0, "two windows and two freezes read");
+	config_free(c);
 	free(got);
 }
 

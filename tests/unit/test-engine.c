@@ -172,7 +172,7 @@ static int
 t_setup(struct t *t)
 {
 	struct config_errors	 e;
-	char			*apps, *a[18], *text, *cause = NULL;
+	char			*apps, *a[20], *text, *cause = NULL;
 	const char		*u;
 	size_t			 i;
 	int64_t			 id;
@@ -217,8 +217,13 @@ t_setup(struct t *t)
 	a[16] = app_text("empty", "empty-int", "    mode: superseded\n", "");
 	a[17] = app_text("emptyexp", "emptyexp-int", "",
 	    ", approval_timeout: 1h");
+	a[18] = app_text("win", "win-int", "", ",\n         windows: [{days: "
+	    "mon-thu, from: \"09:00\", to: \"17:30\", zone: Europe/Paris}]");
+	a[19] = app_text("winexp", "winexp-int", "", ", approval_timeout: 1h,"
+	    "\n         windows: [{days: mon, from: \"09:00\", to: \"10:00\","
+	    " zone: Europe/Paris}]");
 	apps = xstrdup("");
-	for (i = 0; i < 18; i++) {
+	for (i = 0; i < 20; i++) {
 		text = xasprintf("%s%s", apps, a[i]);
 		free(apps);
 		free(a[i]);
@@ -1951,6 +1956,246 @@ test_restart(struct t *t)
 	free(arn);
 }
 
+/* --- Deploy windows ------------------------------------------------------ */
+
+/* Sets the store's clock (the engine's) to an instant, "...Z". */
+static void
+t_at(struct t *t, const char *iso)
+{
+	struct tm	 tm;
+	struct timespec	 ts;
+
+	memset(&tm, 0, sizeof tm);
+	if (sscanf(iso, "%d-%d-%dT%d:%d:%dZ", &tm.tm_year, &tm.tm_mon,
+	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		abort();
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	t->offset = (int64_t)timegm(&tm) * 1000 -
+	    ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	if (t->engine != NULL)
+		engine_wake(t->engine);
+}
+
+static int
+window_act(struct t *t, enum engine_action_kind kind, int64_t run,
+    const char *app, const char *env, const char *user, const char *comment,
+    int64_t until, char **cause)
+{
+	struct engine_action	 a;
+
+	memset(&a, 0, sizeof a);
+	a.kind = kind;
+	a.id = run;
+	a.app = app;
+	a.env = env;
+	a.comment = comment;
+	a.until = until;
+	a.actor = *as(user);
+	return (engine_act(t->engine, &a, cause));
+}
+
+static int
+reason_has(struct t *t, int64_t run, const char *env, const char *want)
+{
+	char	*r = stage_reason(t, run, env);
+	int	 found = strstr(r, want) != NULL;
+
+	if (!found)
+		tap_diag("reason: %s", r);
+	free(r);
+	return (found);
+}
+
+static int
+not_executed(struct t *t, int64_t run)
+{
+	char	*arn = stage_change_set(t, run, "int");
+	int	 calls, execs;
+
+	executions(t, arn, &calls, &execs);
+	free(arn);
+	return (calls <= 0 && execs <= 0);
+}
+
+static void
+test_windows(struct t *t)
+{
+	struct reason_want	 rw;
+	char			*cause = NULL;
+	int64_t			 run, until;
+
+	/* Friday 13:00 in Paris: outside mon-thu 09:00-17:30. */
+	t_at(t, "2026-12-11T12:00:00Z");
+	run = t_submit(t, t_release(t, "win", "1.0.0", "win"));
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
+	    approve(t, run, "int", "alice") == 0,
+	    "windows: approved on a Friday afternoon");
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_WINDOW),
+	    "windows: outside the window, the stage awaits it");
+	ok(reason_has(t, run, "int", "outside the deploy windows: will start "
+	    "executing at 2026-12-14 09:00 Europe/Paris (UTC+01:00)"),
+	    "windows: the reason shows the next opening, Monday 09:00");
+	ok(audit_has(t, run, "stage int awaiting_approval -> awaiting_window"),
+	    "windows: the move is audited");
+	t_spin(t, 100);
+	ok(not_executed(t, run), "windows: nothing executed while it waits");
+
+	/* Restart while waiting: still waiting, nothing executed. */
+	t_engine_stop(t);
+	ok(t_engine_start(t) == 0, "windows: a new engine starts");
+	t_spin(t, 100);
+	ok(want_pred(t, &(struct want){ run, "int",
+	    STORE_STAGE_AWAITING_WINDOW, -1 }) && not_executed(t, run),
+	    "windows: after a restart the stage still awaits its window");
+
+	/* A freeze added while it waits, until Monday 13:00 in Paris. */
+	until = (int64_t)1797249600 * 1000;	/* 2026-12-14T12:00:00Z */
+	ok(window_act(t, ENGINE_FREEZE, 0, "win", "int", "alice", "sale",
+	    until, &cause) == ENGINE_EFORBIDDEN, "windows: only operators "
+	    "freeze");
+	free(cause);
+	cause = NULL;
+	ok(window_act(t, ENGINE_FREEZE, 0, "win", "int", "dave", " ",
+	    until, &cause) == ENGINE_EINVAL, "windows: a freeze needs a "
+	    "reason");
+	free(cause);
+	cause = NULL;
+	ok(window_act(t, ENGINE_FREEZE, 0, "win", "int", "dave", "sale",
+	    1000, &cause) == ENGINE_EINVAL, "windows: a freeze ends in the "
+	    "future");
+	free(cause);
+	cause = NULL;
+	ok(window_act(t, ENGINE_FREEZE, 0, "win", "int", "dave", "sale",
+	    until, &cause) == 0, "windows: dave freezes int");
+	free(cause);
+	cause = NULL;
+	rw.run = run;
+	rw.text = "frozen until 2026-12-14 13:00 Europe/Paris (UTC+01:00): "
+	    "sale: will start executing at 2026-12-14 13:00";
+	ok(t_until(t, reason_pred, &rw), "windows: the waiting stage now "
+	    "names the freeze and opens when it ends");
+
+	/* Monday 09:30 in Paris: inside the window, but frozen. */
+	t_at(t, "2026-12-14T08:30:00Z");
+	t_spin(t, 100);
+	ok(want_pred(t, &(struct want){ run, "int",
+	    STORE_STAGE_AWAITING_WINDOW, -1 }) && not_executed(t, run),
+	    "windows: inside the window but frozen: still waiting");
+
+	/* Lifted: the window is open, it runs. */
+	ok(window_act(t, ENGINE_UNFREEZE, 0, "win", "int", "dave",
+	    "sale moved", 0, &cause) == 0, "windows: dave lifts the freeze");
+	free(cause);
+	cause = NULL;
+	ok(wait_run(t, run, STORE_RUN_SUCCEEDED), "windows: lifted inside "
+	    "the window, the stage executes and the run succeeds");
+	ok(audit_has(t, run, "the deploy window opened"),
+	    "windows: the start says why");
+
+	/* Inside the window: straight to executing. */
+	t_at(t, "2026-12-15T10:00:00Z");
+	run = t_submit(t, t_release(t, "win", "1.0.1", "win"));
+	ok(deploy_one(t, run), "windows: approved inside the window, it runs");
+	ok(!audit_has(t, run, "awaiting_window"),
+	    "windows: inside the window it never waits");
+
+	/* Override on a Friday evening. */
+	t_at(t, "2026-12-18T20:00:00Z");
+	run = t_submit(t, t_release(t, "win", "1.0.2", "win"));
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
+	    approve(t, run, "int", "alice") == 0 &&
+	    wait_stage(t, run, "int", STORE_STAGE_AWAITING_WINDOW),
+	    "windows: override: waiting for Monday");
+	ok(window_act(t, ENGINE_OVERRIDE, run, NULL, "int", "alice", "now",
+	    0, &cause) == ENGINE_EFORBIDDEN, "windows: only operators "
+	    "override");
+	free(cause);
+	cause = NULL;
+	ok(window_act(t, ENGINE_OVERRIDE, run, NULL, "int", "dave", "",
+	    0, &cause) == ENGINE_EINVAL, "windows: an override needs a "
+	    "comment");
+	free(cause);
+	cause = NULL;
+	ok(window_act(t, ENGINE_OVERRIDE, run, NULL, "int", "dave",
+	    "hotfix for the invoice totals", 0, &cause) == 0,
+	    "windows: dave overrides");
+	free(cause);
+	cause = NULL;
+	ok(wait_run(t, run, STORE_RUN_SUCCEEDED), "windows: overridden, the "
+	    "run succeeds at once");
+	ok(audit_has(t, run, "hotfix for the invoice totals") &&
+	    audit_has(t, run, "deploy window overridden by dave"),
+	    "windows: the override is audited with its comment");
+	ok(window_act(t, ENGINE_OVERRIDE, run, NULL, "int", "dave", "again",
+	    0, &cause) == ENGINE_ECONFLICT, "windows: a stage not waiting "
+	    "cannot be overridden");
+	free(cause);
+	cause = NULL;
+
+	/* The approval's time keeps running: expired before Monday. */
+	t_at(t, "2026-12-15T10:00:00Z");
+	run = t_submit(t, t_release(t, "winexp", "1.0.0", "winexp"));
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
+	    approve(t, run, "int", "alice") == 0 &&
+	    wait_stage(t, run, "int", STORE_STAGE_AWAITING_WINDOW),
+	    "windows: expiry: waiting for next Monday");
+	t_at(t, "2026-12-15T12:00:00Z");
+	ok(wait_run(t, run, STORE_RUN_EXPIRED) &&
+	    reason_has(t, run, "int", "no deploy window opened within "
+	    "approval_timeout"), "windows: the approval expires while "
+	    "waiting");
+	ok(not_executed(t, run), "windows: the expired stage never executed");
+	t->offset = 0;
+}
+
+/* The last Sunday of March and of October in Europe/Paris. */
+static void
+test_windows_dst(struct t *t)
+{
+	int64_t	 run;
+
+	/* Saturday before the spring change: Monday 09:00 is UTC+02:00. */
+	t_at(t, "2026-03-28T12:00:00Z");
+	run = t_submit(t, t_release(t, "win", "2.0.0", "win"));
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
+	    approve(t, run, "int", "alice") == 0 &&
+	    wait_stage(t, run, "int", STORE_STAGE_AWAITING_WINDOW),
+	    "dst: spring: waiting");
+	ok(reason_has(t, run, "int", "will start executing at 2026-03-30 "
+	    "09:00 Europe/Paris (UTC+02:00)"), "dst: spring: Monday 09:00 "
+	    "in summer time");
+	t_at(t, "2026-03-30T06:59:00Z");	/* 08:59 CEST */
+	t_spin(t, 100);
+	ok(want_pred(t, &(struct want){ run, "int",
+	    STORE_STAGE_AWAITING_WINDOW, -1 }) && not_executed(t, run),
+	    "dst: spring: still shut at 08:59 CEST (which is 07:59 CET)");
+	t_at(t, "2026-03-30T07:00:30Z");
+	ok(wait_run(t, run, STORE_RUN_SUCCEEDED), "dst: spring: runs at "
+	    "09:00 CEST");
+
+	/* Saturday before the autumn change: Monday 09:00 is UTC+01:00. */
+	t_at(t, "2026-10-24T12:00:00Z");
+	run = t_submit(t, t_release(t, "win", "2.0.1", "win"));
+	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
+	    approve(t, run, "int", "alice") == 0 &&
+	    wait_stage(t, run, "int", STORE_STAGE_AWAITING_WINDOW),
+	    "dst: autumn: waiting");
+	ok(reason_has(t, run, "int", "will start executing at 2026-10-26 "
+	    "09:00 Europe/Paris (UTC+01:00)"), "dst: autumn: Monday 09:00 "
+	    "in winter time");
+	t_at(t, "2026-10-26T07:30:00Z");	/* 08:30 CET, 09:30 CEST */
+	t_spin(t, 100);
+	ok(want_pred(t, &(struct want){ run, "int",
+	    STORE_STAGE_AWAITING_WINDOW, -1 }) && not_executed(t, run),
+	    "dst: autumn: still shut at 08:30 CET");
+	t_at(t, "2026-10-26T08:00:30Z");
+	ok(wait_run(t, run, STORE_RUN_SUCCEEDED), "dst: autumn: runs at "
+	    "09:00 CET");
+	t->offset = 0;
+}
+
 static void
 test_promotion(struct t *t)
 {
@@ -2237,6 +2482,8 @@ main(void)
 		{ "promotion", test_promotion },
 		{ "large template", test_large_template },
 		{ "template from zip", test_template_from_zip },
+		{ "windows", test_windows },
+		{ "windows dst", test_windows_dst },
 	};
 	struct t	*t = &T;
 	size_t		 i;

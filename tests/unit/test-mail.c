@@ -274,6 +274,10 @@ test_subjects(void)
 		    "in stg" },
 		{ "rolled_back", 0, "[shipgate] billing 1.4.2 rolled back in "
 		    "stg" },
+		{ "window_wait", 0, "[shipgate] billing 1.4.2 approved for "
+		    "stg: waiting for its deploy window" },
+		{ "window_override", 0, "[shipgate] billing 1.4.2: deploy "
+		    "window of stg overridden by bob" },
 	};
 	struct mail_facts	 f;
 	struct mail_content	 c;
@@ -309,6 +313,28 @@ test_subjects(void)
 	mail_render(&f, &c, &cause);
 	is_str(c.subject, "[shipgate] billing rolled back in stg to 1.4.1",
 	    "rolled_back told about the rollback run: the version back");
+	mail_content_free(&c);
+
+	/* Approved outside the windows: the mail says when it will run. */
+	facts_init(&f, "window_wait");
+	f.reason = "outside the deploy windows: will start executing at "
+	    "2026-12-14 09:00 Europe/Paris (UTC+01:00)";
+	mail_render(&f, &c, &cause);
+	is_str(c.subject, "[shipgate] billing 1.4.2 approved for stg: runs at "
+	    "2026-12-14 09:00 Europe/Paris (UTC+01:00)",
+	    "window_wait: the subject says when it will run");
+	ok(strstr(c.text, "starts on its own when the environment's deploy "
+	    "window opens: outside the deploy windows: will start executing "
+	    "at 2026-12-14 09:00 Europe/Paris (UTC+01:00).") != NULL,
+	    "window_wait: so does the text");
+	mail_content_free(&c);
+	facts_init(&f, "window_override");
+	f.actor = "dave";
+	f.comment = "hotfix for the invoice totals";
+	mail_render(&f, &c, &cause);
+	ok(strstr(c.text, "dave overrode the deploy windows and freezes of "
+	    "stg") != NULL && strstr(c.text, "hotfix for the invoice totals")
+	    != NULL, "window_override: who and why");
 	mail_content_free(&c);
 
 	facts_init(&f, "failed");

@@ -1536,6 +1536,46 @@ test_invalid_release(struct t *t)
 	free(key);
 }
 
+/* Approved outside its deploy window: the outbox takes the events
+ * (sql/011 widened its list), the subject says when it will run, an
+ * override goes to the approvers.  Last: it adds rows. */
+static void
+test_window_events(struct t *t)
+{
+	struct notify_cause	 nc;
+	struct store_outbox_row	*r;
+	char			 key[128];
+
+	memset(&nc, 0, sizeof nc);
+	nc.run_id = t->run_id;
+	nc.stage_id = t->stage_stg;
+	nc.attempt = 0;
+
+	nc.event = "window_wait";
+	nc.reason = "outside the deploy windows: will start executing at "
+	    "2026-12-14 09:00 Europe/Paris (UTC+01:00)";
+	is_int(queue(t, t->config, &nc), 0, "window_wait queued");
+	snprintf(key, sizeof key, "window_wait stage=%lld attempt=0",
+	    (long long)t->stage_stg);
+	r = row_by_key(t, key);
+	ok(r != NULL, "window_wait row \"%s\"", key);
+	if (r != NULL)
+		is_str(r->subject, "[shipgate] billing 1.4.2 approved for stg: "
+		    "runs at 2026-12-14 09:00 Europe/Paris (UTC+01:00)",
+		    "window_wait: the subject says when it will run");
+	row_free(r);
+	nc.event = "window_override";
+	nc.actor = "dave";
+	nc.comment = "hotfix";
+	is_int(queue(t, t->config, &nc), 0, "window_override queued");
+	snprintf(key, sizeof key, "window_override stage=%lld attempt=0",
+	    (long long)t->stage_stg);
+	r = row_by_key(t, key);
+	ok(r != NULL && strstr(r->recipients, "bob@client.example") != NULL,
+	    "window_override goes to the approvers");
+	row_free(r);
+}
+
 int
 main(void)
 {
@@ -1573,6 +1613,7 @@ main(void)
 	test_invalid_release(&T);
 	test_many_recipients(&T);
 	test_people_recipients(&T);
+	test_window_events(&T);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
