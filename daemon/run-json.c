@@ -2,6 +2,7 @@
  * Runs as JSON for shipgatectl runs and show, /api/v1/runs and
  * /api/v1/runs/{id} (run-json.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -159,18 +160,85 @@ run_json_promotions(const struct store_promotions *promos, int64_t stage_id)
 	return (a);
 }
 
+/* Unix ms with their milliseconds: "2026-11-29T10:59:44.123Z". */
+static json_t *
+run_json_time_ms(int64_t ms)
+{
+	struct tm	 tm;
+	time_t		 t;
+	char		 s[64], out[80];
+
+	if (ms <= 0)
+		return (json_null());
+	t = (time_t)(ms / 1000);
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		return (json_null());
+	snprintf(out, sizeof out, "%s.%03dZ", s, (int)(ms % 1000));
+	return (json_string(out));
+}
+
+/* The stack events of the attempt (newest first) and its services'
+ * deployments (sql/008_stage_progress.sql). */
+static void
+run_json_progress(json_t *o, const struct store_progress *p)
+{
+	const struct store_stage_event		*e;
+	const struct store_stage_service	*v;
+	json_t					*a;
+	size_t					 i;
+	int					 failed;
+
+	a = json_array();
+	for (i = 0; i < p->nevents; i++) {
+		e = &p->events[i];
+		failed = e->status != NULL && strstr(e->status, "FAILED") !=
+		    NULL;
+		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o, "
+		    "s:o, s:o, s:b}",
+		    "id", run_json_str(e->event_id),
+		    "at", run_json_time_ms(e->at),
+		    "logical_id", run_json_str(e->logical_id),
+		    "physical_id", run_json_str(e->physical_id),
+		    "type", run_json_str(e->resource_type),
+		    "status", run_json_str(e->status),
+		    "reason", run_json_str(e->reason),
+		    "failed", failed));
+	}
+	json_object_set_new(o, "events", a);
+	a = json_array();
+	for (i = 0; i < p->nservices; i++) {
+		v = &p->services[i];
+		json_array_append_new(a, json_pack("{s:o, s:o, s:I, s:I, s:I, "
+		    "s:I, s:o, s:o, s:o}",
+		    "service", run_json_str(v->service),
+		    "cluster", run_json_str(v->cluster),
+		    "desired", (json_int_t)v->desired,
+		    "running", (json_int_t)v->running,
+		    "pending", (json_int_t)v->pending,
+		    "failed", (json_int_t)v->failed,
+		    "rollout_state", run_json_str(v->rollout_state),
+		    "rollout_reason", run_json_str(v->rollout_reason),
+		    "updated_at", run_json_time(v->updated_at)));
+	}
+	json_object_set_new(o, "services", a);
+}
+
 static json_t *
 run_json_stage(struct store *s, const struct store_stage *st,
     const struct store_promotions *promos, int *rcp, char **cause)
 {
 	struct store_changes		*changes = NULL;
 	struct store_check_results	*checks = NULL;
+	struct store_progress		*progress = NULL;
 	json_t				*o = NULL;
 	int64_t				 end;
 
 	if ((*rcp = store_stage_changes(s, st->id, st->attempt, &changes,
 	    cause)) != 0 || (*rcp = store_stage_check_results(s, st->id,
-	    st->attempt, &checks, cause)) != 0)
+	    st->attempt, &checks, cause)) != 0 ||
+	    (*rcp = store_progress_get(s, st->id, st->attempt, &progress,
+	    cause)) != 0)
 		goto out;
 	o = json_object();
 	json_object_set_new(o, "id", json_integer(st->id));
@@ -199,9 +267,11 @@ run_json_stage(struct store *s, const struct store_stage *st,
 	json_object_set_new(o, "checks", run_json_checks(checks));
 	json_object_set_new(o, "promotions", run_json_promotions(promos,
 	    st->id));
+	run_json_progress(o, progress);
 out:
 	store_changes_free(changes);
 	store_check_results_free(checks);
+	store_progress_free(progress);
 	return (o);
 }
 
