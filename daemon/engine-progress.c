@@ -47,9 +47,14 @@ engine_progress_events(struct engine_run *r, const struct store_stage *st,
 		log_warnx("cannot keep the stack events app=%s run=%lld env=%s: "
 		    "%s", r->app, (long long)r->id, st->environment, cause);
 		free(cause);
-	} else if (added > 0)
-		log_debug(LOG_CAT_ENGINE, "stack events app=%s run=%lld env=%s new=%zu",
-		    r->app, (long long)r->id, st->environment, added);
+	} else if (added > 0) {
+		log_debug(LOG_CAT_ENGINE, "stack events app=%s run=%lld "
+		    "env=%s new=%zu", r->app, (long long)r->id,
+		    st->environment, added);
+		/* The stack moves: the next look comes soon again rather
+		   than after the wait's back-off (live progress). */
+		r->polls = 0;
+	}
 	free(v);
 }
 

@@ -30,13 +30,16 @@ static const char SQL_EVENT_SERVICES[] =
     "SELECT DISTINCT physical_id FROM stage_events WHERE stage_id = ?1 AND "
     "attempt = ?2 AND resource_type = 'AWS::ECS::Service' AND "
     "physical_id LIKE 'arn:%:service/%' ORDER BY physical_id";
+/* A deployment of the attempt that failed stays shown: the rollback
+   ECS or CloudFormation starts next is not what the attempt did. */
 static const char SQL_SERVICE_SET[] =
     "INSERT INTO stage_services (stage_id, attempt, service, cluster, "
     "desired, running, pending, failed, rollout_state, rollout_reason, "
     "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
     "ON CONFLICT (stage_id, attempt, service) DO UPDATE SET "
     "cluster = ?4, desired = ?5, running = ?6, pending = ?7, failed = ?8, "
-    "rollout_state = ?9, rollout_reason = ?10, updated_at = ?11";
+    "rollout_state = ?9, rollout_reason = ?10, updated_at = ?11 "
+    "WHERE stage_services.rollout_state IS NOT 'FAILED'";
 static const char SQL_SERVICE_LIST[] =
     "SELECT service, cluster, desired, running, pending, failed, "
     "rollout_state, rollout_reason, updated_at FROM stage_services "

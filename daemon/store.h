@@ -417,7 +417,8 @@ void	 store_stack_holds_free(struct store_stack_holds *);
  * deployments of its stack, kept per stage and attempt.
  * store_progress_add_events adds the events not yet kept (by EventId)
  * and keeps the newest STORE_PROGRESS_EVENTS_MAX of the attempt;
- * store_progress_set_service replaces a service's row.
+ * store_progress_set_service replaces a service's row, unless it says
+ * the attempt's deployment FAILED (the rollback after it is not shown).
  * store_progress_get reads both (events newest first, services by name);
  * store_progress_newest_event is the newest kept event's time (0: none);
  * store_progress_service_arns the ECS services the kept events name.
