@@ -24,6 +24,9 @@ static const char SQL_EVENT_LIST[] =
     "SELECT event_id, at, logical_id, physical_id, resource_type, status, "
     "reason FROM stage_events WHERE stage_id = ?1 AND attempt = ?2 "
     "ORDER BY at DESC, id DESC";
+static const char SQL_EVENT_FLOOR[] =
+    "SELECT count(*), min(at) FROM stage_events WHERE stage_id = ?1 AND "
+    "attempt = ?2";
 static const char SQL_EVENT_NEWEST[] =
     "SELECT max(at) FROM stage_events WHERE stage_id = ?1 AND attempt = ?2";
 static const char SQL_EVENT_SERVICES[] =
@@ -54,6 +57,7 @@ store_progress_add_events(struct store *s, int64_t stage_id, int attempt,
 {
 	sqlite3_stmt	*stmt;
 	size_t		 i, added = 0;
+	int64_t		 floor = 0;
 	int		 rc = 0;
 
 	if (addedp != NULL)
@@ -62,10 +66,26 @@ store_progress_add_events(struct store *s, int64_t stage_id, int attempt,
 		return (0);
 	if ((rc = store_op_begin(s, cause)) != 0)
 		return (rc);
+	/* Full: events older than the oldest kept were trimmed (or would
+	   be at once); a read of the whole history does not add them
+	   again. */
+	if ((stmt = store_stmt(s, SQL_EVENT_FLOOR, cause)) == NULL)
+		rc = STORE_EIO;
+	else {
+		sqlite3_bind_int64(stmt, 1, stage_id);
+		sqlite3_bind_int(stmt, 2, attempt);
+		if (sqlite3_step(stmt) != SQLITE_ROW)
+			rc = store_fail(s, cause, "cannot read the stack "
+			    "events of stage %lld", (long long)stage_id);
+		else if (sqlite3_column_int64(stmt, 0) >=
+		    STORE_PROGRESS_EVENTS_MAX)
+			floor = sqlite3_column_int64(stmt, 1);
+		store_stmt_done(stmt);
+	}
 	for (i = n; i > 0 && rc == 0; i--) {
 		const struct store_stage_event *e = &v[i - 1];
 
-		if (e->event_id == NULL)
+		if (e->event_id == NULL || (floor > 0 && e->at <= floor))
 			continue;
 		if ((stmt = store_stmt(s, SQL_EVENT_ADD, cause)) == NULL) {
 			rc = STORE_EIO;
