@@ -115,6 +115,17 @@ ok "the run JSON marks the failed event and the failed deployment" \
     e['logical_id'] == 'WebService' for e in stage('int')['events']) and
     stage('int')['services'][0]['rollout_state'] == 'FAILED'" "$t_dir/show2.json"
 
+ctl --json show 1 --follow >"$t_dir/follow-json.txt" 2>&1
+ok "--json show --follow of a finished run exits 0 (it succeeded)" test $? -eq 0
+json_once() {
+	test "$(wc -l <"$t_dir/follow-json.txt")" -eq 1 &&
+	    sgtest check "run['status'] == 'succeeded' and
+	    len(stage('int')['events']) > 0" "$t_dir/follow-json.txt"
+}
+ok "and prints its JSON once, with the events" json_once
+ctl show 2 --follow >/dev/null 2>&1
+ok "show --follow of a finished failed run exits 1 at once" test $? -eq 1
+
 ctl show 999 --follow >/dev/null 2>"$t_dir/err"
 ok "following a run that does not exist exits 1, saying so" \
     sh -c "test $? -eq 1 && grep -qi 'not found\\|no run' '$t_dir/err'"
