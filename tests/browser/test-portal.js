@@ -316,6 +316,12 @@ async function main() {
 		    /UPDATE_COMPLETE/.test(await page.locator(
 		    '[data-stage="int"] table.events tbody tr').first()
 		    .textContent()));
+		// The page as the server draws it (no script has run yet).
+		const html = await (await page.request.get('/runs/1')).text();
+		h.ok('the page as served has the service\'s bar and the events ' +
+		    '(without JavaScript, the last state)',
+		    /<li class="service" data-service="web">[\s\S]*?<progress max="(\d+)" value="\1">[\s\S]*?COMPLETED/.test(html) &&
+		    /<table class="events">[\s\S]*UPDATE_COMPLETE/.test(html));
 		h.ok('Int reaches awaiting_gate on the page without a reload',
 		    await page.evaluate(() => window.sgNoReload) === 42,
 		    'seen ' + JSON.stringify(seen));

@@ -53,6 +53,7 @@ ctl authorise 1 --as alice >/dev/null &&
     t_api_approve "$cfg" 1 prod carol
 ok "STG and Prod approved" test $? -eq 0
 ok "show --follow exits when the run ends" t_wait_for 120 t_dead "$follow1"
+t_alive "$follow1" && kill "$follow1"
 wait "$follow1"
 ok "show --follow exits 0: the run succeeded" test $? -eq 0
 t_diag "$(head -n 60 "$t_dir/follow1.txt")"
@@ -99,6 +100,7 @@ t_pids="$t_pids $follow2"
 ctl approve 2 --env int --as alice >/dev/null
 ok "Int approved" test $? -eq 0
 ok "show --follow exits when the run fails" t_wait_for 120 t_dead "$follow2"
+t_alive "$follow2" && kill "$follow2"
 wait "$follow2"
 ok "show --follow exits 1: the run failed" test $? -eq 1
 t_diag "$(cat "$t_dir/follow2.txt")"
@@ -125,6 +127,35 @@ json_once() {
 ok "and prints its JSON once, with the events" json_once
 ctl show 2 --follow >/dev/null 2>&1
 ok "show --follow of a finished failed run exits 1 at once" test $? -eq 1
+
+# --- Following across a daemon restart ------------------------------------
+drop 2.0.2
+ok "run 3 waits for the Int approval" t_wait_for 60 stage_is 3 int awaiting_approval
+ctl show 3 --follow >"$t_dir/follow3.txt" 2>"$t_dir/follow3.err" &
+follow3=$!
+t_pids="$t_pids $follow3"
+sleep 0.5
+t_stop "$daemon_pid"
+ok "shipgated stops while run 3 is followed" test $? -eq 0
+sleep 0.5
+ok "show --follow waits for it" t_alive "$follow3"
+t_start_daemon "$cfg"
+ready_twice() {
+	test "$(grep -c 'shipgated info: ready ' "$t_dir/shipgated.log")" -ge 2 &&
+	    test -S "$t_dir/control.sock"
+}
+ok "shipgated is ready again" t_wait_for 30 ready_twice
+ctl cancel 3 --as dave -m 'not today' >/dev/null
+ok "run 3 is cancelled" test $? -eq 0
+ok "show --follow exits when the run ends" t_wait_for 60 t_dead "$follow3"
+# Never wait on one that goes on: its test failed above.
+t_alive "$follow3" && kill "$follow3"
+wait "$follow3"
+ok "show --follow exits 1: the run was cancelled" test $? -eq 1
+t_diag "$(cat "$t_dir/follow3.err")"
+ok "it said it tried again while the daemon was away, and went on" \
+    sh -c "grep -q 'trying again' '$t_dir/follow3.err' &&
+           grep -q '^run 3: running -> cancelled' '$t_dir/follow3.txt'"
 
 ctl show 999 --follow >/dev/null 2>"$t_dir/err"
 ok "following a run that does not exist exits 1, saying so" \
