@@ -34,7 +34,11 @@
  *		    destination_registry, status, source_digest,
  *		    destination_digest, media_type, blobs_copied,
  *		    blobs_skipped, bytes_copied, bytes_skipped, duration_ms,
- *		    reason}]}],
+ *		    reason}], events: [{id, at, logical_id, physical_id,
+ *		    type, status, reason, failed}] (newest first, at most
+ *		    500), services: [{service, cluster, desired, running,
+ *		    pending, failed, rollout_state, rollout_reason,
+ *		    updated_at}]}],
  *		    approvals: [{env, attempt, gate, user, decision, comment,
  *		    via, at}], audit: [{id, at, actor, unix_user, action,
  *		    subject, detail}] (oldest first), audit_truncated,

@@ -321,6 +321,54 @@ ctl_print_stage_values(FILE *f, const json_t *st)
 		    (long long)json_integer_value(json_object_get(t, "added")),
 		    (long long)json_integer_value(json_object_get(t,
 		    "removed")));
+/* The events `show` prints of a stage; the rest: --json or the portal. */
+#define CTL_SHOW_EVENTS	20
+
+/* "web: 2/3 running [######----] 1 pending, IN_PROGRESS" */
+static void
+ctl_print_service(FILE *f, const char *indent, const json_t *v)
+{
+	long long	 desired, running, pending, failed;
+	const char	*state, *reason;
+	char		 bar[11], tmp[64];
+	int		 i, full;
+
+	desired = json_integer_value(json_object_get(v, "desired"));
+	running = json_integer_value(json_object_get(v, "running"));
+	pending = json_integer_value(json_object_get(v, "pending"));
+	failed = json_integer_value(json_object_get(v, "failed"));
+	full = desired > 0 ? (int)((running > desired ? desired : running) *
+	    10 / desired) : 0;
+	for (i = 0; i < 10; i++)
+		bar[i] = i < full ? '#' : '-';
+	bar[10] = '\0';
+	state = json_string_value(json_object_get(v, "rollout_state"));
+	reason = json_string_value(json_object_get(v, "rollout_reason"));
+	fprintf(f, "%sservice %s: %lld/%lld running [%s] %lld pending, "
+	    "%lld failed, %s", indent, ctl_text(v, "service", tmp,
+	    sizeof tmp), running, desired, bar, pending, failed,
+	    state != NULL ? state : "-");
+	if (reason != NULL)
+		fprintf(f, ": %s", reason);
+	fprintf(f, "\n");
+}
+
+/* "10:59:44 Web AWS::ECS::Service UPDATE_FAILED: reason" */
+static void
+ctl_print_event(FILE *f, const char *indent, const json_t *e)
+{
+	const char	*at, *reason;
+	char		 tmp[64], tmp2[64], tmp3[64];
+
+	at = json_string_value(json_object_get(e, "at"));
+	reason = json_string_value(json_object_get(e, "reason"));
+	fprintf(f, "%s%.8s %s %s %s%s%s%s\n", indent,
+	    at != NULL && strlen(at) >= 19 ? at + 11 : "--:--:--",
+	    ctl_text(e, "logical_id", tmp, sizeof tmp),
+	    ctl_text(e, "type", tmp2, sizeof tmp2),
+	    ctl_text(e, "status", tmp3, sizeof tmp3),
+	    reason != NULL ? ": " : "", reason != NULL ? reason : "",
+	    json_is_true(json_object_get(e, "failed")) ? "  <-- FAILED" : "");
 }
 
 static void
@@ -378,6 +426,17 @@ ctl_print_stage(FILE *f, const json_t *st)
 		    strcmp(repl, "Conditional") == 0 ?
 		    "  replacement: conditional" : "");
 	}
+	a = json_object_get(st, "services");
+	for (i = 0; i < json_array_size(a); i++)
+		ctl_print_service(f, "    ", json_array_get(a, i));
+	a = json_object_get(st, "events");
+	if (json_array_size(a) > 0)
+		fprintf(f, "    stack events (newest first):\n");
+	for (i = 0; i < json_array_size(a) && i < CTL_SHOW_EVENTS; i++)
+		ctl_print_event(f, "      ", json_array_get(a, i));
+	if (json_array_size(a) > CTL_SHOW_EVENTS)
+		fprintf(f, "      (%zu older: --json or the portal)\n",
+		    json_array_size(a) - CTL_SHOW_EVENTS);
 	a = json_object_get(st, "checks");
 	if (json_array_size(a) > 0)
 		fprintf(f, "    checks:\n");
@@ -558,4 +617,123 @@ ctl_print_run(FILE *f, const json_t *reply)
 		fprintf(f, "  (none)\n");
 	if (json_is_true(json_object_get(run, "audit_truncated")))
 		fprintf(f, "  (older entries: see the portal's audit page)\n");
+}
+
+/* The element of array a whose key is the string or integer of v. */
+static const json_t *
+ctl_find(const json_t *a, const char *key, const json_t *v)
+{
+	const json_t	*e;
+	size_t		 i;
+
+	if (v == NULL)
+		return (NULL);
+	for (i = 0; i < json_array_size(a); i++) {
+		e = json_array_get(a, i);
+		if (json_equal(json_object_get(e, key), v))
+			return (e);
+	}
+	return (NULL);
+}
+
+/* Whether a service's line changed: its counts and rollout state. */
+static int
+ctl_service_changed(const json_t *old, const json_t *v)
+{
+	static const char *const keys[] = { "desired", "running", "pending",
+	    "failed", "rollout_state", "rollout_reason" };
+	size_t	 i;
+
+	if (old == NULL)
+		return (1);
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		if (!json_equal(json_object_get(old, keys[i]),
+		    json_object_get(v, keys[i])))
+			return (1);
+	}
+	return (0);
+}
+
+int
+ctl_follow_print(FILE *f, const json_t *prev, const json_t *reply)
+{
+	const json_t	*run, *prun, *stages, *pstages, *st, *pst, *a, *pa;
+	const json_t	*v;
+	const char	*status, *pstatus, *env, *reason;
+	char		 tmp[64];
+	size_t		 i, j;
+
+	run = json_object_get(reply, "run");
+	prun = prev != NULL ? json_object_get(prev, "run") : NULL;
+	status = json_string_value(json_object_get(run, "status"));
+	if (f == NULL)
+		goto out;
+	pstatus = prun != NULL ?
+	    json_string_value(json_object_get(prun, "status")) : NULL;
+	if (prun == NULL)
+		fprintf(f, "run %s: %s %s, %s\n",
+		    ctl_text(run, "id", tmp, sizeof tmp),
+		    json_string_value(json_object_get(run, "app")) ?: "-",
+		    json_string_value(json_object_get(run, "version")) ?: "-",
+		    status != NULL ? status : "-");
+	stages = json_object_get(run, "stages");
+	pstages = prun != NULL ? json_object_get(prun, "stages") : NULL;
+	for (i = 0; i < json_array_size(stages); i++) {
+		st = json_array_get(stages, i);
+		pst = ctl_find(pstages, "id", json_object_get(st, "id"));
+		env = json_string_value(json_object_get(st, "env")) ?: "-";
+		if (pst == NULL || !json_equal(json_object_get(pst, "status"),
+		    json_object_get(st, "status")) ||
+		    !json_equal(json_object_get(pst, "attempt"),
+		    json_object_get(st, "attempt"))) {
+			reason = json_string_value(json_object_get(st,
+			    "reason"));
+			if (pst == NULL)
+				fprintf(f, "%s: %s", env, json_string_value(
+				    json_object_get(st, "status")) ?: "-");
+			else
+				fprintf(f, "%s: %s -> %s", env,
+				    json_string_value(json_object_get(pst,
+				    "status")) ?: "-", json_string_value(
+				    json_object_get(st, "status")) ?: "-");
+			if (reason != NULL)
+				fprintf(f, " (%s)", reason);
+			fprintf(f, "\n");
+		}
+		/* A new attempt's events and services are all new. */
+		if (pst != NULL && !json_equal(json_object_get(pst, "attempt"),
+		    json_object_get(st, "attempt")))
+			pst = NULL;
+		a = json_object_get(st, "events");
+		pa = pst != NULL ? json_object_get(pst, "events") : NULL;
+		for (j = json_array_size(a); j > 0; j--) {
+			v = json_array_get(a, j - 1);	/* oldest first */
+			if (ctl_find(pa, "id", json_object_get(v, "id")) ==
+			    NULL)
+				ctl_print_event(f, "  ", v);
+		}
+		a = json_object_get(st, "services");
+		pa = pst != NULL ? json_object_get(pst, "services") : NULL;
+		for (j = 0; j < json_array_size(a); j++) {
+			v = json_array_get(a, j);
+			if (ctl_service_changed(ctl_find(pa, "service",
+			    json_object_get(v, "service")), v))
+				ctl_print_service(f, "  ", v);
+		}
+	}
+	if (prun != NULL && status != NULL && (pstatus == NULL ||
+	    strcmp(status, pstatus) != 0)) {
+		reason = json_string_value(json_object_get(run, "reason"));
+		fprintf(f, "run %s: %s -> %s%s%s%s\n",
+		    ctl_text(run, "id", tmp, sizeof tmp),
+		    pstatus != NULL ? pstatus : "-", status,
+		    reason != NULL ? " (" : "", reason != NULL ? reason : "",
+		    reason != NULL ? ")" : "");
+	}
+	fflush(f);
+out:
+	if (status == NULL || strcmp(status, "received") == 0 ||
+	    strcmp(status, "running") == 0)
+		return (-1);
+	return (strcmp(status, "succeeded") == 0 ? 0 : 1);
 }

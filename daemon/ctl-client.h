@@ -34,4 +34,14 @@ char	*ctl_reply_error(const json_t *reply);
 void	 ctl_print_runs(FILE *, const json_t *reply);
 void	 ctl_print_run(FILE *, const json_t *reply);
 
+/*
+ * shipgatectl show --follow: what changed between two `show` replies
+ * (prev NULL: the first), like tail -f: the stages' transitions, the new
+ * stack events (oldest first, the failed ones marked) and the services
+ * whose deployment moved, then the run's own end (f NULL: nothing
+ * printed).  Returns -1 while the
+ * run goes on, 0 when it succeeded, 1 when it ended otherwise.
+ */
+int	 ctl_follow_print(FILE *, const json_t *prev, const json_t *reply);
+
 #endif

@@ -17,6 +17,7 @@
 #include "store.h"
 
 struct cfn_stack_event_list;
+struct ecs_service_list;
 struct checks_run;
 struct engine_stackop;
 struct syncer;
@@ -241,6 +242,17 @@ void	 engine_params_record(struct engine_run *, struct store_stage *,
 	    const struct config_kvs *sent);
 void	 engine_step_promoting(struct engine_run *, struct store_stage *,
 	    const struct config_environment *);
+
+/*
+ * engine-progress.c: an execution's progress kept with the stage's
+ * attempt (stack events, the ECS deployments; since: the execution's
+ * time, ms).  Failures are logged: the stage goes on.
+ */
+void	 engine_progress_events(struct engine_run *,
+	    const struct store_stage *, const struct cfn_stack_event_list *);
+void	 engine_progress_services(struct engine_run *,
+	    const struct store_stage *, const struct ecs_service_list *,
+	    int64_t since);
 
 /*
  * engine-stack.c: stacks held stuck (UPDATE_ROLLBACK_FAILED,

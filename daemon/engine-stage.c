@@ -1503,6 +1503,8 @@ engine_failure_events_cb(const struct aws_reply *reply,
 	call->data = NULL;	/* "STACK STATUS", ours now */
 	if (engine_call_back(call, &r, &st, NULL) != 0)
 		goto out;
+	if (reply->error == AWS_OK)
+		engine_progress_events(r, st, events);
 	if ((sp = strrchr(status, ' ')) != NULL &&
 	    engine_hold_status(sp + 1)) {
 		/* No change set can run on the stack until an operator
@@ -1535,16 +1537,21 @@ out:
 	cfn_stack_event_list_free(events);
 }
 
+/*
+ * The stack's events of this execution, newest first; with newer, only
+ * those since the newest kept (engine-progress.c): a poll reads the
+ * pages until the previous poll's newest event.
+ */
 static void
 engine_stack_events(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env, cfn_stack_event_list_cb cb,
-    void *data)
+    void *data, int newer)
 {
 	struct cfn_stack_events_bounds	 b;
 	struct engine_call		*call;
 	struct engine_aws		 a;
 	char				*cause = NULL;
-	int64_t				 at = 0;
+	int64_t				 at = 0, kept = 0;
 
 	/* Without the execution's time the events of older executions
 	   would count: the store is asked again later. */
@@ -1558,6 +1565,15 @@ engine_stack_events(struct engine_run *r, struct store_stage *st,
 		engine_poll_later(r);
 		return;
 	}
+	if (newer && store_progress_newest_event(r->engine->store, st->id,
+	    st->attempt, &kept, &cause) != 0) {
+		log_warnx("cannot read the kept stack events app=%s run=%lld "
+		    "env=%s: %s", r->app, (long long)r->id, st->environment,
+		    cause);
+		free(cause);
+		cause = NULL;
+		kept = 0;
+	}
 	if ((call = engine_call_begin(r, st, env, &a)) == NULL) {
 		free(data);
 		return;
@@ -1567,6 +1583,10 @@ engine_stack_events(struct engine_run *r, struct store_stage *st,
 	b.max_events = ENGINE_EVENTS_MAX;
 	if (at > 0) {
 		at -= 1000;	/* the execution's events, not older ones */
+		/* The events of the same millisecond as the newest kept
+		   are read again, and kept once (by their id). */
+		if (kept > at)
+			at = kept;
 		b.since.tv_sec = at / 1000;
 		b.since.tv_nsec = (at % 1000) * 1000000;
 	}
@@ -1619,7 +1639,7 @@ engine_stack_cb(const struct aws_reply *reply, struct cfn_stack_list *stacks,
 	} else if ((state == CFN_STACK_ROLLBACK || state == CFN_STACK_FAILED) &&
 	    cfn_stack_status_final(status)) {
 		engine_stack_events(r, st, env, engine_failure_events_cb,
-		    xasprintf("%s %s", env->stack, status));
+		    xasprintf("%s %s", env->stack, status), 0);
 	} else if (engine_deadline_passed(r, st)) {
 		reason = xasprintf("the stack did not finish within "
 		    "deploy_timeout (%lld s): still %s; shipgate stopped "
@@ -1679,7 +1699,7 @@ engine_service_cluster(const char *arn)
 
 static void	engine_describe_services(struct engine_run *,
 		    struct store_stage *, const struct config_environment *,
-		    struct engine_services *);
+		    struct engine_services *, ecs_service_list_cb);
 
 /* One service's verdict: 1 settled, 0 still rolling out, -1 failed. */
 static int
@@ -1749,6 +1769,7 @@ engine_services_cb(const struct aws_reply *reply,
 		goto out;
 	}
 	since -= 1000;
+	engine_progress_services(r, st, list, since);
 	for (i = 0; i < list->n; i++) {
 		if ((v = engine_service_settled(&list->v[i], since,
 		    &reason)) < 0) {
@@ -1772,7 +1793,7 @@ engine_services_cb(const struct aws_reply *reply,
 	}
 	if (sv->next < sv->n) {
 		/* The next cluster's services. */
-		engine_describe_services(r, st, env, sv);
+		engine_describe_services(r, st, env, sv, engine_services_cb);
 		sv = NULL;
 	} else if (engine_move(r, st, STORE_STAGE_CHECKING, 0, NULL) != 0)
 		engine_poll_later(r);
@@ -1786,7 +1807,8 @@ out:
 /* Describes the services of one cluster (from sv->next on); takes sv. */
 static void
 engine_describe_services(struct engine_run *r, struct store_stage *st,
-    const struct config_environment *env, struct engine_services *sv)
+    const struct config_environment *env, struct engine_services *sv,
+    ecs_service_list_cb cb)
 {
 	struct engine_call	*call;
 	struct engine_aws	 a;
@@ -1820,8 +1842,7 @@ engine_describe_services(struct engine_run *r, struct store_stage *st,
 	call->data = sv;
 	call->free_data = engine_services_free;
 	engine_call_started(r, st, call, ecs_describe_services(a.client,
-	    a.creds, a.region, cluster, names, engine_services_cb, call,
-	    &cause), &cause);
+	    a.creds, a.region, cluster, names, cb, call, &cause), &cause);
 	free(names);
 	free(cluster);
 }
@@ -1844,6 +1865,7 @@ engine_service_events_cb(const struct aws_reply *reply,
 		engine_call_failed(r, st, reply, "reading the stack events");
 		goto out;
 	}
+	engine_progress_events(r, st, events);
 	sv = xcalloc(1, sizeof *sv);
 	for (i = 0; i < events->n; i++) {
 		ev = &events->v[i];
@@ -1868,7 +1890,7 @@ engine_service_events_cb(const struct aws_reply *reply,
 			engine_schedule(r, 0);
 		goto out;
 	}
-	engine_describe_services(r, st, env, sv);
+	engine_describe_services(r, st, env, sv, engine_services_cb);
 out:
 	cfn_stack_event_list_free(events);
 }
@@ -1915,8 +1937,8 @@ engine_step_executing(struct engine_run *r, struct store_stage *st,
 	engine_describe_change_set(r, st, env, engine_exec_describe_cb);
 }
 
-void
-engine_step_waiting_stack(struct engine_run *r, struct store_stage *st,
+static void
+engine_describe_stack(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env)
 {
 	struct engine_call	*call;
@@ -1930,11 +1952,104 @@ engine_step_waiting_stack(struct engine_run *r, struct store_stage *st,
 	    engine_stack_cb, call, &cause), &cause);
 }
 
+/*
+ * While the stack updates, the deployments of the ECS services its
+ * events named so far (CloudFormation waits on them: this is where they
+ * roll out), kept for people; then the stack's status.  Reading them
+ * fails only this look.
+ */
+static void
+engine_progress_services_cb(const struct aws_reply *reply,
+    struct ecs_service_list *list, void *arg)
+{
+	struct engine_call		*call = arg;
+	struct engine_services		*sv = call->data;
+	struct engine_run		*r;
+	struct store_stage		*st;
+	const struct config_environment	*env;
+	char				*cause = NULL;
+	int64_t				 since = 0;
+
+	call->data = NULL;
+	if (engine_call_back(call, &r, &st, &env) != 0)
+		goto out;
+	if (reply->error != AWS_OK)
+		log_warnx("cannot describe the ECS services app=%s run=%lld "
+		    "env=%s: %s", r->app, (long long)r->id, st->environment,
+		    reply->message);
+	else {
+		if (store_stage_executed_at(r->engine->store, st->id, &since,
+		    &cause) != 0) {
+			free(cause);
+			since = 0;
+		}
+		engine_progress_services(r, st, list, since - 1000);
+		if (sv->next < sv->n) {
+			engine_describe_services(r, st, env, sv,
+			    engine_progress_services_cb);
+			sv = NULL;
+			goto out;
+		}
+	}
+	engine_describe_stack(r, st, env);
+out:
+	engine_services_free(sv);
+	ecs_service_list_free(list);
+}
+
+/* A poll's new stack events kept, then the services' deployments and
+ * the stack's status: the events are for people, so a failure to read
+ * them only waits for the next look. */
+static void
+engine_progress_events_cb(const struct aws_reply *reply,
+    struct cfn_stack_event_list *events, void *arg)
+{
+	struct engine_call		*call = arg;
+	struct engine_run		*r;
+	struct store_stage		*st;
+	const struct config_environment	*env;
+	struct engine_services		*sv;
+	char				*cause = NULL;
+
+	if (engine_call_back(call, &r, &st, &env) != 0)
+		goto out;
+	if (reply->error == AWS_OK)
+		engine_progress_events(r, st, events);
+	else
+		log_warnx("cannot read the stack events app=%s run=%lld "
+		    "env=%s: %s", r->app, (long long)r->id, st->environment,
+		    reply->message);
+	sv = xcalloc(1, sizeof *sv);
+	if (store_progress_service_arns(r->engine->store, st->id, st->attempt,
+	    &sv->arns, &sv->n, &cause) != 0) {
+		log_warnx("cannot read the kept stack events app=%s run=%lld "
+		    "env=%s: %s", r->app, (long long)r->id, st->environment,
+		    cause);
+		free(cause);
+	}
+	if (sv->n > 0)
+		engine_describe_services(r, st, env, sv,
+		    engine_progress_services_cb);
+	else {
+		engine_services_free(sv);
+		engine_describe_stack(r, st, env);
+	}
+out:
+	cfn_stack_event_list_free(events);
+}
+
+void
+engine_step_waiting_stack(struct engine_run *r, struct store_stage *st,
+    const struct config_environment *env)
+{
+	engine_stack_events(r, st, env, engine_progress_events_cb, NULL, 1);
+}
+
 void
 engine_step_waiting_services(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env)
 {
-	engine_stack_events(r, st, env, engine_service_events_cb, NULL);
+	engine_stack_events(r, st, env, engine_service_events_cb, NULL, 0);
 }
 
 void

@@ -1209,6 +1209,88 @@ pages_stage_checks(const struct page_ctx *ctx, const struct store_stage *st,
 	return (0);
 }
 
+/* As pages_time, to the second (a stack's events come seconds apart). */
+static void
+pages_time_seconds(struct tmpl_data *d, const char *name, int64_t ms)
+{
+	struct tmpl_data	*t;
+	struct tm		 tm;
+	time_t			 secs;
+	char			 iso[32], text[32];
+
+	if (ms <= 0)
+		return;
+	secs = (time_t)(ms / 1000);
+	if (gmtime_r(&secs, &tm) == NULL)
+		return;
+	strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	t = tmpl_object(d, name);
+	tmpl_set(t, "iso", iso);
+	tmpl_set(t, "title", text);
+	tmpl_set(t, "text", text);
+}
+
+/* The stack events the run page lists; the rest is in the API. */
+#define PAGES_EVENTS_MAX	100
+
+/*
+ * A stage's live progress (issue 16): one line per ECS service (running
+ * out of desired as a <progress> bar) and the stack's events, newest
+ * first, a failed one marked.  portal.js redraws both from the API while
+ * the run goes on; without it the page shows the state it was made with.
+ */
+static int
+pages_stage_progress(const struct page_ctx *ctx, const struct store_stage *st,
+    struct tmpl_data *s, char **cause)
+{
+	struct store_progress	*p = NULL;
+	struct tmpl_data	*o;
+	char			*why = NULL;
+	size_t			 i;
+	int			 rc;
+
+	if ((rc = store_progress_get(ctx->store, st->id, st->attempt, &p,
+	    &why)) != 0)
+		return (pages_fail(cause, rc, why));
+	for (i = 0; i < p->nservices; i++) {
+		const struct store_stage_service *v = &p->services[i];
+
+		o = tmpl_append(s, "services");
+		tmpl_set(o, "service", v->service);
+		tmpl_set_int(o, "desired", v->desired);
+		tmpl_set_int(o, "running", v->running > v->desired ?
+		    v->desired : v->running);
+		tmpl_setf(o, "counts", "%lld/%lld running, %lld pending, "
+		    "%lld failed", (long long)v->running,
+		    (long long)v->desired, (long long)v->pending,
+		    (long long)v->failed);
+		tmpl_set(o, "rollout", v->rollout_state != NULL ?
+		    v->rollout_state : "unknown");
+		tmpl_set(o, "rollout_reason", v->rollout_reason);
+		tmpl_set_bool(o, "failed", v->rollout_state != NULL &&
+		    strcmp(v->rollout_state, "FAILED") == 0);
+	}
+	for (i = 0; i < p->nevents && i < PAGES_EVENTS_MAX; i++) {
+		const struct store_stage_event *e = &p->events[i];
+
+		o = tmpl_append(s, "events");
+		pages_time_seconds(o, "at", e->at);
+		tmpl_set(o, "logical_id", e->logical_id);
+		tmpl_set(o, "type", e->resource_type);
+		tmpl_set(o, "status", e->status);
+		tmpl_set(o, "reason", e->reason);
+		tmpl_set_bool(o, "failed", e->status != NULL &&
+		    strstr(e->status, "FAILED") != NULL);
+	}
+	if (p->nevents > PAGES_EVENTS_MAX)
+		tmpl_setf(s, "events_more", "%zu older events: see "
+		    "/api/v1/runs/%lld.", p->nevents - PAGES_EVENTS_MAX,
+		    (long long)st->run_id);
+	store_progress_free(p);
+	return (0);
+}
+
 /* Who may do what on a stage, and the forms for it. */
 static void
 pages_stage_actions(const struct page_ctx *ctx, const struct store_run *run,
@@ -1520,6 +1602,7 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 		if ((rc = pages_stage_changes(ctx, st, s, cause)) != 0 ||
 		    (rc = pages_stage_parameters(ctx, st, s, cause)) != 0 ||
 		    (rc = pages_stage_template(ctx, st, s, cause)) != 0 ||
+		    (rc = pages_stage_progress(ctx, st, s, cause)) != 0 ||
 		    (rc = pages_stage_checks(ctx, st, s, cause)) != 0)
 			goto out;
 		for (j = 0; pr != NULL && j < pr->n; j++) {

@@ -2,6 +2,7 @@
  * Runs as JSON for shipgatectl runs and show, /api/v1/runs and
  * /api/v1/runs/{id} (run-json.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -215,6 +216,68 @@ run_json_stack(struct store *s, const struct store_stage_stack *sk)
 	json_object_set_new(o, "changed_outside", json_boolean(sk->exists &&
 	    sk->last_updated_at > sk->prev_deployed_at + 1000));
 	return (o);
+/* Unix ms with their milliseconds: "2026-11-29T10:59:44.123Z". */
+static json_t *
+run_json_time_ms(int64_t ms)
+{
+	struct tm	 tm;
+	time_t		 t;
+	char		 s[64], out[80];
+
+	if (ms <= 0)
+		return (json_null());
+	t = (time_t)(ms / 1000);
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		return (json_null());
+	snprintf(out, sizeof out, "%s.%03dZ", s, (int)(ms % 1000));
+	return (json_string(out));
+}
+
+/* The stack events of the attempt (newest first) and its services'
+ * deployments (sql/012_stage_progress.sql). */
+static void
+run_json_progress(json_t *o, const struct store_progress *p)
+{
+	const struct store_stage_event		*e;
+	const struct store_stage_service	*v;
+	json_t					*a;
+	size_t					 i;
+	int					 failed;
+
+	a = json_array();
+	for (i = 0; i < p->nevents; i++) {
+		e = &p->events[i];
+		failed = e->status != NULL && strstr(e->status, "FAILED") !=
+		    NULL;
+		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o, "
+		    "s:o, s:o, s:b}",
+		    "id", run_json_str(e->event_id),
+		    "at", run_json_time_ms(e->at),
+		    "logical_id", run_json_str(e->logical_id),
+		    "physical_id", run_json_str(e->physical_id),
+		    "type", run_json_str(e->resource_type),
+		    "status", run_json_str(e->status),
+		    "reason", run_json_str(e->reason),
+		    "failed", failed));
+	}
+	json_object_set_new(o, "events", a);
+	a = json_array();
+	for (i = 0; i < p->nservices; i++) {
+		v = &p->services[i];
+		json_array_append_new(a, json_pack("{s:o, s:o, s:I, s:I, s:I, "
+		    "s:I, s:o, s:o, s:o}",
+		    "service", run_json_str(v->service),
+		    "cluster", run_json_str(v->cluster),
+		    "desired", (json_int_t)v->desired,
+		    "running", (json_int_t)v->running,
+		    "pending", (json_int_t)v->pending,
+		    "failed", (json_int_t)v->failed,
+		    "rollout_state", run_json_str(v->rollout_state),
+		    "rollout_reason", run_json_str(v->rollout_reason),
+		    "updated_at", run_json_time(v->updated_at)));
+	}
+	json_object_set_new(o, "services", a);
 }
 
 static json_t *
@@ -226,6 +289,7 @@ run_json_stage(struct store *s, const struct store_stage *st,
 	struct store_stage_params	*params = NULL;
 	struct store_stage_stack	*stack = NULL;
 	struct store_stage_template	*tmpl = NULL;
+	struct store_progress		*progress = NULL;
 	json_t				*o = NULL;
 	int64_t				 end;
 
@@ -252,6 +316,9 @@ run_json_stage(struct store *s, const struct store_stage *st,
 		}
 		*rcp = 0;
 	} else if (*rcp != 0)
+		goto out;
+	if ((*rcp = store_progress_get(s, st->id, st->attempt, &progress,
+	    cause)) != 0)
 		goto out;
 	o = json_object();
 	json_object_set_new(o, "id", json_integer(st->id));
@@ -286,12 +353,14 @@ run_json_stage(struct store *s, const struct store_stage *st,
 	    json_pack("{s:s, s:I, s:I, s:b}", "diff", tmpl->diff, "added",
 	    (json_int_t)tmpl->added, "removed", (json_int_t)tmpl->removed,
 	    "whole", tmpl->whole));
+	run_json_progress(o, progress);
 out:
 	store_changes_free(changes);
 	store_check_results_free(checks);
 	store_stage_params_free(params);
 	store_stage_stack_free(stack);
 	store_stage_template_free(tmpl);
+	store_progress_free(progress);
 	return (o);
 }
 

@@ -41,8 +41,10 @@ usage(FILE *f)
 	    "commands:\n"
 	    "  runs [--app APP] [--status STATUS] [--limit N]\n"
 	    "                        list runs, newest first\n"
-	    "  show RUN              stages, changes, approvals, checks, "
-	    "audit\n"
+	    "  show RUN [--follow]   stages, changes, approvals, checks, "
+	    "audit;\n"
+	    "                        --follow: its progress as it happens,\n"
+	    "                        exit 0 when it succeeded, 1 otherwise\n"
 	    "  approve RUN --env ENV [--as USER] [-m COMMENT]\n"
 	    "  reject RUN --env ENV [--as USER] -m COMMENT\n"
 	    "  authorise RUN [--as USER] [-m COMMENT]\n"
@@ -256,6 +258,7 @@ out:
 #define OPT_ENV		(1 << 3)
 #define OPT_AS		(1 << 4)
 #define OPT_MESSAGE	(1 << 5)
+#define OPT_FOLLOW	(1 << 6)
 
 enum ctl_target {
 	CTL_NONE,
@@ -274,7 +277,7 @@ static const struct ctl_command {
 } ctl_commands[] = {
 	{ "runs", "runs [--app APP] [--status STATUS] [--limit N]",
 	    CTL_NONE, OPT_APP | OPT_STATUS | OPT_LIMIT, 0 },
-	{ "show", "show RUN", CTL_RUN, 0, 0 },
+	{ "show", "show RUN [--follow]", CTL_RUN, OPT_FOLLOW, 0 },
 	{ "approve", "approve RUN --env ENV [--as USER] [-m COMMENT]",
 	    CTL_RUN, OPT_ENV | OPT_AS | OPT_MESSAGE, OPT_ENV },
 	{ "reject", "reject RUN --env ENV [--as USER] -m COMMENT",
@@ -294,8 +297,85 @@ static const struct ctl_command {
 };
 
 static const char *const ctl_option_names[] = {
-	"--app", "--status", "--limit", "--env", "--as", "-m",
+	"--app", "--status", "--limit", "--env", "--as", "-m", "--follow",
 };
+
+/* shipgatectl show --follow: how often it asks, and how long it goes on
+ * asking a daemon it cannot reach (a restart) before it gives up. */
+#define CTL_FOLLOW_INTERVAL_MS	1000
+#define CTL_FOLLOW_UNREACHABLE_S	120
+
+/*
+ * Asks for the run every interval and prints what changed (with json,
+ * every reply that changed, one line each) until the run ends: exit 0
+ * when it succeeded, 1 otherwise or when the daemon refuses or stays
+ * out of reach.
+ */
+static int
+ctl_follow(const struct config *config, json_t *req, int json)
+{
+	struct timespec	 ts;
+	json_t		*prev = NULL, *reply = NULL;
+	char		*line = NULL, *prevline = NULL, *cause = NULL, *e;
+	const char	*iv;
+	long		 interval = CTL_FOLLOW_INTERVAL_MS;
+	time_t		 lost = 0;
+	int		 rc = -1;
+
+	/* Tests follow faster; not documented as a knob. */
+	if ((iv = getenv("SHIPGATECTL_FOLLOW_INTERVAL_MS")) != NULL &&
+	    (interval = strtol(iv, NULL, 10)) < 10)
+		interval = 10;
+	while (rc < 0) {
+		if (ctl_request(config->control_socket, req, &reply, &line,
+		    &cause) != 0) {
+			if (lost == 0) {
+				fprintf(stderr, "shipgatectl: %s (trying "
+				    "again)\n", cause);
+				lost = time(NULL);
+			} else if (time(NULL) - lost >
+			    CTL_FOLLOW_UNREACHABLE_S) {
+				fprintf(stderr, "shipgatectl: %s\n", cause);
+				rc = 1;
+			}
+			free(cause);
+			cause = NULL;
+		} else if (!json_is_true(json_object_get(reply, "ok"))) {
+			e = ctl_reply_error(reply);
+			fprintf(stderr, "shipgatectl: %s\n", e);
+			free(e);
+			rc = 1;
+		} else {
+			lost = 0;
+			if (json && (prevline == NULL ||
+			    strcmp(prevline, line) != 0)) {
+				printf("%s\n", line);
+				fflush(stdout);
+			}
+			/* With json, only the run's outcome. */
+			rc = ctl_follow_print(json ? NULL : stdout, prev,
+			    reply);
+			json_decref(prev);
+			prev = reply;
+			reply = NULL;
+			free(prevline);
+			prevline = line;
+			line = NULL;
+		}
+		json_decref(reply);
+		reply = NULL;
+		free(line);
+		line = NULL;
+		if (rc < 0) {
+			ts.tv_sec = interval / 1000;
+			ts.tv_nsec = (interval % 1000) * 1000000;
+			nanosleep(&ts, NULL);
+		}
+	}
+	json_decref(prev);
+	free(prevline);
+	return (rc);
+}
 
 static int
 ctl_parse_id(const char *s, int64_t *idp)
@@ -388,6 +468,7 @@ cmd_control(const char *config_path, int json, int argc, char **argv)
 		{ "comment", required_argument, NULL, 'm' },
 		{ "reason", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "follow", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct ctl_command	*cmd = NULL;
@@ -442,6 +523,9 @@ cmd_control(const char *config_path, int json, int argc, char **argv)
 		case 'j':
 			json = 1;	/* also after the command */
 			continue;
+		case 'f':
+			bit = OPT_FOLLOW;
+			break;
 		default:
 			return (ctl_usage_error(cmd, "%s: unknown option or "
 			    "missing value", argv[optind - 1]));
@@ -506,6 +590,11 @@ cmd_control(const char *config_path, int json, int argc, char **argv)
 		return (ctl_usage_error(cmd, "arguments must be UTF-8"));
 	}
 
+	if (seen & OPT_FOLLOW) {
+		if ((config = ctl_config(config_path)) != NULL)
+			rc = ctl_follow(config, req, json);
+		goto out;
+	}
 	if ((config = ctl_config(config_path)) == NULL ||
 	    ctl_exchange(config, req, json, &reply, &line) != 0)
 		goto out;

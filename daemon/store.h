@@ -411,6 +411,59 @@ int	 store_stack_hold_clear(struct store *, const char *app,
 	    const char *env, char **cause);
 void	 store_stack_hold_free(struct store_stack_hold *);
 void	 store_stack_holds_free(struct store_stack_holds *);
+/*
+ * Live progress of an execution (sql/012_stage_progress.sql): the stack
+ * events read since a stage's change set was executed and the ECS
+ * deployments of its stack, kept per stage and attempt.
+ * store_progress_add_events adds the events not yet kept (by EventId)
+ * and keeps the newest STORE_PROGRESS_EVENTS_MAX of the attempt;
+ * store_progress_set_service replaces a service's row, unless it says
+ * the attempt's deployment FAILED (the rollback after it is not shown).
+ * store_progress_get reads both (events newest first, services by name);
+ * store_progress_newest_event is the newest kept event's time (0: none);
+ * store_progress_service_arns the ECS services the kept events name.
+ */
+#define STORE_PROGRESS_EVENTS_MAX	500
+
+struct store_stage_event {
+	char		*event_id;
+	int64_t		 at;		/* Unix ms */
+	char		*logical_id;
+	char		*physical_id;	/* may be NULL */
+	char		*resource_type;
+	char		*status;
+	char		*reason;	/* may be NULL */
+};
+struct store_stage_service {
+	char		*service;
+	char		*cluster;	/* may be NULL */
+	int64_t		 desired;
+	int64_t		 running;
+	int64_t		 pending;
+	int64_t		 failed;
+	char		*rollout_state;	/* may be NULL */
+	char		*rollout_reason; /* may be NULL */
+	int64_t		 updated_at;
+};
+struct store_progress {
+	struct store_stage_event	*events;	/* newest first */
+	size_t				 nevents;
+	struct store_stage_service	*services;
+	size_t				 nservices;
+};
+int	 store_progress_add_events(struct store *, int64_t stage_id,
+	    int attempt, const struct store_stage_event *, size_t n,
+	    size_t *addedp, char **cause);
+int	 store_progress_set_service(struct store *, int64_t stage_id,
+	    int attempt, const struct store_stage_service *, char **cause);
+int	 store_progress_get(struct store *, int64_t stage_id, int attempt,
+	    struct store_progress **, char **cause);
+int	 store_progress_newest_event(struct store *, int64_t stage_id,
+	    int attempt, int64_t *atp, char **cause);
+void	 store_progress_free(struct store_progress *);
+/* The ECS services (ARNs) the kept events name; *arnsp the caller's. */
+int	 store_progress_service_arns(struct store *, int64_t stage_id,
+	    int attempt, char ***arnsp, size_t *np, char **cause);
 /* Why a stage waits, without a transition: the reason of a stage still
  * in status (nothing when it moved on or the reason is the same). */
 int	 store_stage_set_reason(struct store *, int64_t stage_id,

@@ -2,7 +2,9 @@
 // (1) shows <time datetime> in the viewer's time zone, keeping UTC in
 // the title, and (2) on a run page that is not finished, polls
 // /api/v1/runs/ID every few seconds and updates the run's and the
-// stages' status without a reload.  No inline script: CSP forbids it.
+// stages' status and each stage's live progress (the ECS services' bars
+// and the stack's events) without a reload.  No inline script: CSP
+// forbids it.
 (function () {
 	'use strict';
 
@@ -20,7 +22,8 @@
 		    (Math.abs(off) % 60 ? ':' + pad(Math.abs(off) % 60) : ''));
 		el.textContent = d.getFullYear() + '-' + pad(d.getMonth() + 1) +
 		    '-' + pad(d.getDate()) + ' ' + pad(d.getHours()) + ':' +
-		    pad(d.getMinutes()) + ' ' + zone;
+		    pad(d.getMinutes()) + (el.hasAttribute('data-seconds') ?
+		    ':' + pad(d.getSeconds()) : '') + ' ' + zone;
 	}
 
 	function localTimes(root) {
@@ -42,6 +45,114 @@
 		el.className = cls.join(' ');
 		el.textContent = name;
 		return true;
+	}
+
+	function el(tag, cls, text) {
+		var e = document.createElement(tag);
+		if (cls)
+			e.className = cls;
+		if (text !== undefined && text !== null)
+			e.textContent = String(text);
+		return e;
+	}
+
+	var EVENTS_MAX = 100;	// as the page (portal-pages.c)
+
+	// A stage's progress redrawn from the API's stage object, in the
+	// markup run.html has (text only: textContent, never HTML).
+	function renderProgress(div, st) {
+		var services = st.services || [], events = st.events || [];
+		var i, ul, li, bar, counts, run, tr, td, t, tb, tbl, wrap, cap;
+		var thead, hr, heads;
+
+		// Redrawn only when it moved (a selection or a scroll stays).
+		var key = JSON.stringify([services, events.length,
+		    events.length ? events[0].id : null]);
+		if (div.getAttribute('data-drawn') === key)
+			return;
+		div.setAttribute('data-drawn', key);
+		while (div.firstChild)
+			div.removeChild(div.firstChild);
+		if (services.length > 0) {
+			ul = el('ul', 'services');
+			ul.setAttribute('aria-label', 'ECS services');
+			for (i = 0; i < services.length; i++) {
+				var v = services[i];
+				run = Math.min(v.running, v.desired);
+				counts = v.running + '/' + v.desired +
+				    ' running, ' + v.pending + ' pending, ' +
+				    v.failed + ' failed';
+				li = el('li', 'service' +
+				    (v.rollout_state === 'FAILED' ? ' failed' : ''));
+				li.setAttribute('data-service', v.service);
+				li.appendChild(el('span', 'mono service-name',
+				    v.service));
+				bar = el('progress', null, counts);
+				bar.max = v.desired;
+				bar.value = run;
+				li.appendChild(document.createTextNode(' '));
+				li.appendChild(bar);
+				li.appendChild(document.createTextNode(' '));
+				li.appendChild(el('span', 'service-counts', counts));
+				li.appendChild(document.createTextNode(', '));
+				li.appendChild(el('span', 'rollout',
+				    v.rollout_state || 'unknown'));
+				if (v.rollout_reason) {
+					li.appendChild(document.createTextNode(': '));
+					li.appendChild(el('span', 'rollout-reason',
+					    v.rollout_reason));
+				}
+				ul.appendChild(li);
+			}
+			div.appendChild(ul);
+		}
+		if (events.length === 0)
+			return;
+		wrap = el('div', 'scroll');
+		tbl = el('table', 'events');
+		cap = el('caption', null, 'Stack events, newest first');
+		tbl.appendChild(cap);
+		thead = el('thead');
+		hr = el('tr');
+		heads = ['When', 'Logical ID', 'Type', 'Status', 'Reason'];
+		for (i = 0; i < heads.length; i++) {
+			var th = el('th', null, heads[i]);
+			th.scope = 'col';
+			hr.appendChild(th);
+		}
+		thead.appendChild(hr);
+		tbl.appendChild(thead);
+		tb = el('tbody');
+		for (i = 0; i < events.length && i < EVENTS_MAX; i++) {
+			var e = events[i];
+			tr = el('tr', e.failed ? 'failed' : null);
+			td = el('td');
+			if (e.at) {
+				t = el('time', null, e.at);
+				t.setAttribute('datetime', e.at);
+				t.setAttribute('data-seconds', '');
+				localTime(t);
+				td.appendChild(t);
+			}
+			tr.appendChild(td);
+			tr.appendChild(el('td', 'mono', e.logical_id));
+			tr.appendChild(el('td', 'mono', e.type));
+			tr.appendChild(el('td', 'event-status', e.status));
+			tr.appendChild(el('td', null, e.reason));
+			tb.appendChild(tr);
+		}
+		tbl.appendChild(tb);
+		wrap.appendChild(tbl);
+		div.appendChild(wrap);
+		if (events.length > EVENTS_MAX)
+			div.appendChild(el('p', 'none', (events.length -
+			    EVENTS_MAX) + ' older events: see /api/v1/runs/' +
+			    run_id_of(div) + '.'));
+	}
+
+	function run_id_of(node) {
+		var a = node.closest('article.run');
+		return a ? a.getAttribute('data-run-id') : '';
 	}
 
 	var FINISHED = ['succeeded', 'failed', 'rejected', 'expired',
@@ -78,6 +189,10 @@
 					if (setStatus(secs[i].querySelector(
 					    '.stage-status'), st.status))
 						changed = true;
+					var p = secs[i].querySelector(
+					    '[data-progress]');
+					if (p !== null)
+						renderProgress(p, st);
 				}
 			});
 			if (changed)

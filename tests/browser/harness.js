@@ -228,10 +228,14 @@ function csrfOf(page) {
 }
 
 // screenshot(PAGE, NAME): BUILD/tests/browser/screenshots/NAME.png, and
-// docs/screenshots/NAME.png when SHIPGATE_UPDATE_SCREENSHOTS=1.
+// docs/screenshots/NAME.png when SHIPGATE_UPDATE_SCREENSHOTS=1.  PAGE
+// may be a locator: that element only.
 async function screenshot(page, name) {
 	const file = path.join(env.SHIPGATE_SCREENSHOTS, name + '.png');
-	await page.screenshot({ path: file, fullPage: true });
+	if (typeof page.goto === 'function')
+		await page.screenshot({ path: file, fullPage: true });
+	else
+		await page.screenshot({ path: file });
 	if (env.SHIPGATE_UPDATE_SCREENSHOTS === '1') {
 		const dir = path.join(env.top_srcdir, 'docs', 'screenshots');
 		fs.mkdirSync(dir, { recursive: true });

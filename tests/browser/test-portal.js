@@ -297,8 +297,9 @@ async function main() {
 		    new URL(page.url()).pathname, '/runs/1');
 		const form = approvalForm(page, 'int');
 		await form.getByLabel('Comment').fill('Change set checked: WebTask replaced');
-		// A slower fake: Int's deployment takes a few of the page's polls.
-		h.fakeConfig({ step_delay: 0.4 });
+		// A slower fake: Int's deployment takes a few of the page's polls,
+		// its tasks coming up over twelve steps (live progress).
+		h.fakeConfig({ step_delay: 0.4, ecs_rollout_steps: 12 });
 		await submit(page, form.getByRole('button', { name: 'Approve int' }));
 		h.is('back on the run page', new URL(page.url()).pathname, '/runs/1');
 		h.ok('the decision is recorded', await h.waitFor(() => {
@@ -317,10 +318,51 @@ async function main() {
 			return e && e.textContent.trim() !== 'awaiting_approval';
 		}, null, { timeout: 30000 }).catch(() => {});
 		const seen = [await stageStatus(page, 'int')];
+		// Mid-deployment, drawn by the page's polling: the service's
+		// bar and the stack's events so far.
+		const rolling = await page.waitForFunction(() => {
+			const e = document.querySelector(
+			    '[data-stage="int"] li.service .rollout');
+			return e && e.textContent.trim() === 'IN_PROGRESS';
+		}, null, { timeout: 30000, polling: 100 }).then(() => true,
+		    () => false);
+		h.ok('mid-deployment, the page shows the ECS service rolling out ' +
+		    'without a reload', rolling && await page.evaluate(() =>
+		    window.sgNoReload) === 42);
+		const bar = page.locator('[data-stage="int"] li.service progress');
+		h.ok('its progress is a <progress> bar of running out of desired',
+		    await bar.count() === 1 &&
+		    Number(await bar.getAttribute('max')) >= 1 &&
+		    Number(await bar.evaluate((b) => b.value)) <
+		    Number(await bar.getAttribute('max')));
+		h.ok('the stack events so far are a table, the service updating',
+		    /WebService[\s\S]*UPDATE_IN_PROGRESS/.test(await page.locator(
+		    '[data-stage="int"] table.events').textContent()));
+		await h.screenshot(page.locator('[data-stage="int"]'), 'deploying');
 		await waitText(page, '[data-stage="int"] .stage-status',
 		    'awaiting_gate', 60000);
 		seen.push(await stageStatus(page, 'int'));
-		h.fakeConfig({ step_delay: 0.05 });
+		h.fakeConfig({ step_delay: 0.05, ecs_rollout_steps: 2 });
+		await page.waitForFunction(() => {
+			const e = document.querySelector(
+			    '[data-stage="int"] li.service .rollout');
+			return e && e.textContent.trim() === 'COMPLETED';
+		}, null, { timeout: 10000, polling: 100 }).catch(() => {});
+		h.ok('then the bar is full, the deployment COMPLETED',
+		    await bar.evaluate((b) => b.value === b.max && b.max > 0) &&
+		    (await page.locator('[data-stage="int"] li.service .rollout')
+		    .textContent()).trim() === 'COMPLETED');
+		h.ok('and the stack event table ends with the stack\'s ' +
+		    'UPDATE_COMPLETE, newest first',
+		    /UPDATE_COMPLETE/.test(await page.locator(
+		    '[data-stage="int"] table.events tbody tr').first()
+		    .textContent()));
+		// The page as the server draws it (no script has run yet).
+		const html = await (await page.request.get('/runs/1')).text();
+		h.ok('the page as served has the service\'s bar and the events ' +
+		    '(without JavaScript, the last state)',
+		    /<li class="service" data-service="web">[\s\S]*?<progress max="(\d+)" value="\1">[\s\S]*?COMPLETED/.test(html) &&
+		    /<table class="events">[\s\S]*UPDATE_COMPLETE/.test(html));
 		h.ok('Int reaches awaiting_gate on the page without a reload',
 		    await page.evaluate(() => window.sgNoReload) === 42,
 		    'seen ' + JSON.stringify(seen));

@@ -248,7 +248,14 @@ def start_deployment(state, svc, taskdef, acct, region, rollback_of=None):
             yield state.step_delay
             if dep not in svc["deployments"]:
                 return
-            dep["pendingCount"] = 0 if fail else min(svc["desiredCount"], i + 1)
+            # Tasks come up a few at a time, as ECS starts them: pending
+            # first, then running (what the live progress draws).
+            if fail:
+                dep["pendingCount"] = 0
+            else:
+                want = svc["desiredCount"]
+                dep["runningCount"] = want * i // steps
+                dep["pendingCount"] = want - dep["runningCount"]
             dep["updatedAt"] = time.time()
             if fail:
                 dep["failedTasks"] += max(1, svc["desiredCount"])

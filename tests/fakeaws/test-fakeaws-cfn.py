@@ -528,11 +528,14 @@ def main(t, fake):
     t.raises(lambda: cf.describe_change_set(ChangeSetName="other", StackName="billing-int"),
              "ChangeSetNotFound", "executing deletes the stack's other change sets")
     seen = set()
+    counts = set()     # (running, pending, desired) of the rolling deployment
     deadline = time.time() + 10
     while time.time() < deadline:
         sv = ecs.describe_services(cluster="billing-int", services=["web"])["services"][0]
         for dd in sv["deployments"]:
             seen.add((dd["status"], dd["rolloutState"]))
+            if (dd["status"], dd["rolloutState"]) == ("PRIMARY", "IN_PROGRESS"):
+                counts.add((dd["runningCount"], dd["pendingCount"], dd["desiredCount"]))
         st = cf.describe_stacks(StackName="billing-int")["Stacks"][0]["StackStatus"]
         if not st.endswith("IN_PROGRESS"):
             break
@@ -540,7 +543,14 @@ def main(t, fake):
     t.eq(st, "UPDATE_COMPLETE", "stack UPDATE_COMPLETE")
     t.ok(("PRIMARY", "IN_PROGRESS") in seen and ("ACTIVE", "COMPLETED") in seen,
          "during the update: new PRIMARY IN_PROGRESS beside the old ACTIVE COMPLETED", seen)
+    t.ok(any(p > 0 for _, p, _ in counts) and
+         all(0 <= r < d and r + p <= d for r, p, d in counts),
+         "while it rolls out, its tasks are pending then running, never more "
+         "than desired", sorted(counts))
     sv = ecs.describe_services(cluster="billing-int", services=["web"])["services"][0]
+    t.ok(sv["deployments"][0]["runningCount"] == sv["deployments"][0]["desiredCount"] and
+         sv["deployments"][0]["pendingCount"] == 0, "once completed, all running",
+         sv["deployments"][0])
     t.ok(sv["taskDefinition"].endswith("billing-web:2") and
          [(x["status"], x["rolloutState"]) for x in sv["deployments"]] ==
          [("PRIMARY", "COMPLETED")], "after the update: revision 2, one COMPLETED deployment")

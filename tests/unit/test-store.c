@@ -972,6 +972,115 @@ test_states(struct store *s)
 	free(cause);
 }
 
+/* Live progress (sql/012): events kept once, newest first, at most
+ * STORE_PROGRESS_EVENTS_MAX; a failed deployment stays shown. */
+static void
+test_progress(struct store *s)
+{
+	struct store_stage_event	*ev;
+	struct store_stage_service	 svc;
+	struct store_progress		*p = NULL;
+	struct store_run		*run = NULL;
+	/* The structures' strings are not const: arrays, not literals. */
+	static char	 l_stack[] = "Stack", l_web[] = "WebService";
+	static char	 arn[] = "arn:aws:ecs:eu-west-1:111111111111:"
+			     "service/c1/web";
+	static char	 t_stack[] = "AWS::CloudFormation::Stack";
+	static char	 t_svc[] = "AWS::ECS::Service";
+	static char	 s_failed[] = "UPDATE_FAILED";
+	static char	 s_going[] = "UPDATE_IN_PROGRESS";
+	static char	 why[] = "Circuit Breaker", web[] = "web", c1[] = "c1";
+	static char	 r_going[] = "IN_PROGRESS", r_failed[] = "FAILED";
+	static char	 r_done[] = "COMPLETED";
+	static char	 r_why[] = "tasks failed to start";
+	char				**arns = NULL, ids[32];
+	size_t				 i, n = 0, added = 0, total;
+	int64_t				 run_id, stage, newest = -1;
+
+	run_id = make_run(s, "progress", "1.0", "carol", NULL);
+	if (store_get_run(s, run_id, &run, NULL) != 0 || run == NULL) {
+		ok(0, "get the run");
+		return;
+	}
+	stage = run->stages[0].id;
+	store_run_free(run);
+
+	ok(store_progress_newest_event(s, stage, 0, &newest, NULL) == 0 &&
+	    newest == 0, "no event kept at first");
+	/* 600 events as CloudFormation lists them: newest first. */
+	total = STORE_PROGRESS_EVENTS_MAX + 100;
+	ev = xcalloc(total, sizeof *ev);
+	for (i = 0; i < total; i++) {
+		snprintf(ids, sizeof ids, "ev-%zu", total - 1 - i);
+		ev[i].event_id = xstrdup(ids);
+		ev[i].at = 1000000 + (int64_t)(total - 1 - i) * 10;
+		ev[i].logical_id = i == 0 ? l_stack : l_web;
+		ev[i].physical_id = i == 0 ? NULL : arn;
+		ev[i].resource_type = i == 0 ? t_stack : t_svc;
+		ev[i].status = i == 1 ? s_failed : s_going;
+		ev[i].reason = i == 1 ? why : NULL;
+	}
+	ok(store_progress_add_events(s, stage, 0, ev, total, &added,
+	    NULL) == 0 && added == total, "%zu events added", total);
+	ok(store_progress_get(s, stage, 0, &p, NULL) == 0 &&
+	    p->nevents == STORE_PROGRESS_EVENTS_MAX,
+	    "at most %d kept", STORE_PROGRESS_EVENTS_MAX);
+	ok(p != NULL && p->nevents > 1 &&
+	    strcmp(p->events[0].event_id, ev[0].event_id) == 0 &&
+	    strcmp(p->events[1].status, "UPDATE_FAILED") == 0 &&
+	    strcmp(p->events[1].reason, "Circuit Breaker") == 0 &&
+	    p->events[0].physical_id == NULL &&
+	    strcmp(p->events[p->nevents - 1].event_id, "ev-100") == 0,
+	    "the newest, newest first, as given");
+	store_progress_free(p);
+	p = NULL;
+	ok(store_progress_add_events(s, stage, 0, ev, total, &added,
+	    NULL) == 0 && added == 0, "read again, nothing is added");
+	ok(store_progress_newest_event(s, stage, 0, &newest, NULL) == 0 &&
+	    newest == ev[0].at, "the newest kept is the newest given");
+	ok(store_progress_add_events(s, stage, 1, ev, 1, &added, NULL) == 0 &&
+	    added == 1, "another attempt keeps its own");
+	ok(store_progress_service_arns(s, stage, 0, &arns, &n, NULL) == 0 &&
+	    n == 1 && strcmp(arns[0],
+	    "arn:aws:ecs:eu-west-1:111111111111:service/c1/web") == 0,
+	    "the events name one ECS service");
+	for (i = 0; i < n; i++)
+		free(arns[i]);
+	free(arns);
+	for (i = 0; i < total; i++)
+		free(ev[i].event_id);
+	free(ev);
+
+	memset(&svc, 0, sizeof svc);
+	svc.service = web;
+	svc.cluster = c1;
+	svc.desired = 2;
+	svc.running = 1;
+	svc.pending = 1;
+	svc.rollout_state = r_going;
+	ok(store_progress_set_service(s, stage, 0, &svc, NULL) == 0,
+	    "a service's progress is kept");
+	svc.running = 0;
+	svc.pending = 0;
+	svc.failed = 2;
+	svc.rollout_state = r_failed;
+	svc.rollout_reason = r_why;
+	ok(store_progress_set_service(s, stage, 0, &svc, NULL) == 0,
+	    "and replaced");
+	svc.running = 2;
+	svc.failed = 0;
+	svc.rollout_state = r_done;
+	svc.rollout_reason = NULL;
+	ok(store_progress_set_service(s, stage, 0, &svc, NULL) == 0 &&
+	    store_progress_get(s, stage, 0, &p, NULL) == 0 &&
+	    p->nservices == 1 && p->services[0].failed == 2 &&
+	    strcmp(p->services[0].rollout_state, "FAILED") == 0 &&
+	    strcmp(p->services[0].rollout_reason,
+	    "tasks failed to start") == 0,
+	    "a failed deployment stays shown (not the rollback after it)");
+	store_progress_free(p);
+}
+
 /* Stuck stacks (sql/007): hold, action, its end, release. */
 static void
 test_stack_holds(struct store *s)
@@ -1656,6 +1765,7 @@ main(void)
 		test_states(s);
 		test_approvals(s);
 		test_stack_holds(s);
+		test_progress(s);
 		test_sessions(s);
 		test_people(s);
 		store_close(s);
