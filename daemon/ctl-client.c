@@ -321,6 +321,8 @@ ctl_print_stage_values(FILE *f, const json_t *st)
 		    (long long)json_integer_value(json_object_get(t, "added")),
 		    (long long)json_integer_value(json_object_get(t,
 		    "removed")));
+}
+
 /* The events `show` prints of a stage; the rest: --json or the portal. */
 #define CTL_SHOW_EVENTS	20
 

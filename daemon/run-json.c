@@ -216,6 +216,8 @@ run_json_stack(struct store *s, const struct store_stage_stack *sk)
 	json_object_set_new(o, "changed_outside", json_boolean(sk->exists &&
 	    sk->last_updated_at > sk->prev_deployed_at + 1000));
 	return (o);
+}
+
 /* Unix ms with their milliseconds: "2026-11-29T10:59:44.123Z". */
 static json_t *
 run_json_time_ms(int64_t ms)
