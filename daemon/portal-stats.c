@@ -144,6 +144,10 @@ struct portal_stats_cached {
 };
 static struct portal_stats_cached portal_stats_cache[PORTAL_STATS_CACHE];
 static pthread_mutex_t	 portal_stats_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Signalled when a computation ends: the requests that found no figures
+   yet wait for the one computing them rather than all computing the
+   same (64 connections on a cold page would each read every run). */
+static pthread_cond_t	 portal_stats_done = PTHREAD_COND_INITIALIZER;
 
 /* Under the lock. */
 static struct portal_stats_cached *
@@ -159,26 +163,39 @@ portal_stats_find(const char *key)
 	return (NULL);
 }
 
+/* Under the lock: a free entry for key, else the oldest one's. */
+static struct portal_stats_cached *
+portal_stats_slot(const char *key, int64_t now)
+{
+	struct portal_stats_cached	*e;
+	size_t				 i;
+
+	e = &portal_stats_cache[0];
+	for (i = 0; i < PORTAL_STATS_CACHE; i++) {
+		if (portal_stats_cache[i].key == NULL) {
+			e = &portal_stats_cache[i];
+			break;
+		}
+		if (portal_stats_cache[i].at < e->at)
+			e = &portal_stats_cache[i];
+	}
+	free(e->key);
+	stats_free(e->stats);
+	e->key = xstrdup(key);
+	e->stats = NULL;
+	e->at = now;
+	e->refreshing = 0;
+	return (e);
+}
+
 /* Under the lock: keeps a copy of st, in place of the oldest entry. */
 static void
 portal_stats_put(const char *key, const struct stats *st, int64_t now)
 {
 	struct portal_stats_cached	*e;
-	size_t				 i;
 
-	if ((e = portal_stats_find(key)) == NULL) {
-		e = &portal_stats_cache[0];
-		for (i = 0; i < PORTAL_STATS_CACHE; i++) {
-			if (portal_stats_cache[i].key == NULL) {
-				e = &portal_stats_cache[i];
-				break;
-			}
-			if (portal_stats_cache[i].at < e->at)
-				e = &portal_stats_cache[i];
-		}
-		free(e->key);
-		e->key = xstrdup(key);
-	}
+	if ((e = portal_stats_find(key)) == NULL)
+		e = portal_stats_slot(key, now);
 	stats_free(e->stats);
 	e->stats = stats_dup(st);
 	e->at = now;
@@ -202,23 +219,33 @@ portal_stats_load(struct store *s, const struct config *c,
 	key = xasprintf("%s %d %lld", app != NULL ? app->name : "*", days,
 	    (long long)from);
 	pthread_mutex_lock(&portal_stats_lock);
-	if ((e = portal_stats_find(key)) != NULL && (now - e->at <
+	while ((e = portal_stats_find(key)) != NULL && e->stats == NULL &&
+	    e->refreshing)
+		pthread_cond_wait(&portal_stats_done, &portal_stats_lock);
+	if (e != NULL && e->stats != NULL && (now - e->at <
 	    PORTAL_STATS_TTL_MS || e->refreshing)) {
 		*stp = stats_dup(e->stats);
 		pthread_mutex_unlock(&portal_stats_lock);
 		free(key);
 		return (0);
 	}
-	if (e != NULL)
-		e->refreshing = 1;
+	if (e == NULL)
+		e = portal_stats_slot(key, now);
+	e->refreshing = 1;
 	pthread_mutex_unlock(&portal_stats_lock);
 
 	rc = portal_stats_compute(s, c, app, from, to, stp, cause);
 	pthread_mutex_lock(&portal_stats_lock);
 	if (rc == 0)
 		portal_stats_put(key, *stp, now);
-	else if ((e = portal_stats_find(key)) != NULL)
+	else if ((e = portal_stats_find(key)) != NULL) {
 		e->refreshing = 0;
+		if (e->stats == NULL) {
+			free(e->key);
+			e->key = NULL;
+		}
+	}
+	pthread_cond_broadcast(&portal_stats_done);
 	pthread_mutex_unlock(&portal_stats_lock);
 	free(key);
 	return (rc);
