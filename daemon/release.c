@@ -1169,6 +1169,88 @@ release_free(struct release *rel)
 	free(rel);
 }
 
+static int
+release_is_no_echo(const struct config_strings *no_echo, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; no_echo != NULL && i < no_echo->n; i++)
+		if (strcmp(no_echo->items[i], name) == 0)
+			return (1);
+	return (0);
+}
+
+/* Masks the NoEcho values of one parameters object; how many. */
+static size_t
+release_mask_object(json_t *params, const struct config_strings *no_echo)
+{
+	const char	*key;
+	json_t		*v;
+	size_t		 n = 0;
+
+	json_object_foreach(params, key, v) {
+		if (!json_is_string(v) || !release_is_no_echo(no_echo, key))
+			continue;
+		json_object_set_new(params, key, json_string(RELEASE_MASK));
+		n++;
+	}
+	return (n);
+}
+
+size_t
+release_mask_manifest(const struct release *rel,
+    const struct config_strings *no_echo, char **out)
+{
+	json_t		*root, *o;
+	const char	*key;
+	size_t		 n = 0;
+
+	*out = NULL;
+	if (no_echo != NULL && no_echo->n > 0 && rel->manifest != NULL &&
+	    (root = json_loadb(rel->manifest, rel->manifest_len, 0,
+	    NULL)) != NULL) {
+		n = release_mask_object(json_object_get(root, "parameters"),
+		    no_echo);
+		json_object_foreach(json_object_get(root, "overrides"), key,
+		    o)
+			n += release_mask_object(json_object_get(o,
+			    "parameters"), no_echo);
+		if (n > 0)
+			*out = json_dumps(root, JSON_COMPACT);
+		json_decref(root);
+	}
+	if (*out == NULL) {
+		n = 0;
+		*out = xstrdup(rel->manifest != NULL ? rel->manifest : "");
+	}
+	return (n);
+}
+
+static int
+release_kvs_masked(const struct config_kvs *kvs)
+{
+	size_t	i;
+
+	for (i = 0; i < kvs->n; i++)
+		if (kvs->items[i].value != NULL &&
+		    strcmp(kvs->items[i].value, RELEASE_MASK) == 0)
+			return (1);
+	return (0);
+}
+
+int
+release_masked(const struct release *rel)
+{
+	size_t	i;
+
+	if (release_kvs_masked(&rel->parameters))
+		return (1);
+	for (i = 0; i < rel->noverrides; i++)
+		if (release_kvs_masked(&rel->overrides[i].parameters))
+			return (1);
+	return (0);
+}
+
 int
 release_parse_manifest(struct release **relp, const void *json, size_t len,
     const char *app, const struct release_limits *limits,
