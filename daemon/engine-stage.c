@@ -447,7 +447,9 @@ engine_zip_cb(const struct aws_reply *reply, struct s3_object *obj, void *arg)
 	if (engine_call_back(call, &r, &st, &env) != 0)
 		goto out;	/* a reload dropped the environment: wait */
 	if (reply->error != AWS_OK) {
-		engine_call_failed(r, st, reply, "reading the release zip");
+		engine_call_failed(r, st, reply, masked != NULL ? "reading "
+		    "the release zip for its NoEcho values" : "reading the "
+		    "release zip");
 		goto out;
 	}
 	if (etag != NULL && obj->info.etag != NULL &&

@@ -156,6 +156,56 @@ m = json.loads(db.execute('SELECT manifest FROM releases WHERE version = ?', ('1
 sys.exit(0 if m['parameters']['DbPassword'] == '****' and
          m['overrides']['stg']['parameters']['DbPassword'] == '****' and
          m['parameters']['ImageTag'] == '1.4.2' else 1)" $(find "$t_dir" -name '*.db' | head -1)
+# A zip deleted from the bucket after intake: the values cannot be read,
+# the stage fails saying so, and no change set is sent without them.
+"$TEST_PYTHON" - "$t_dir/r2.zip" "$SECRET" <<'EOF'
+import importlib.util, os, sys
+top = os.environ["top_srcdir"]
+spec = importlib.util.spec_from_file_location("d", top + "/tests/fakeaws/drop-release.py")
+m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+open(sys.argv[1], "wb").write(m.release_zip("1.4.3", "zip deleted", "alice",
+    "1.4.3", {"DbPassword": sys.argv[2]}, noecho=["DbPassword"]))
+EOF
+curl -sf -X POST -H 'Content-Type: application/json' --data \
+    '{"service": "cloudformation", "operation": "DescribeStacks", "mode": "delay", "delay": 30, "count": 1000}' \
+    "$fake_url/_fake/faults" >/dev/null
+curl -sf -X DELETE "$fake_url/_fake/calls" >/dev/null
+sgtest put "$fake_url" drops/billing-1.4.3.zip "$t_dir/r2.zip" >/dev/null 2>&1
+ok "a second release is taken in, its value masked" \
+    t_wait_for 60 t_log_has 'NoEcho values masked in the stored release.json app=billing version=1.4.3 masked=1'
+ok "its Int stage is pending" t_wait_for 30 stage_is 2 int pending
+"$TEST_PYTHON" -c "
+import sys
+sys.path.insert(0, '$top_srcdir/tests/fakeaws')
+import boto3, fakeaws_keys as K
+from botocore.config import Config
+s3 = boto3.client('s3', endpoint_url='$fake_url', region_name=K.DEFAULT_REGION,
+                  aws_access_key_id=K.ACCESS_KEY_ID,
+                  aws_secret_access_key=K.SECRET_ACCESS_KEY,
+                  config=Config(signature_version='s3v4', s3={'addressing_style': 'path'}))
+s3.delete_object(Bucket='releases-billing', Key='drops/billing-1.4.3.zip')"
+ok "its zip is deleted from the bucket" test $? -eq 0
+kill -9 "$daemon_pid"
+wait "$daemon_pid" 2>/dev/null
+curl -sf -X DELETE "$fake_url/_fake/faults" >/dev/null
+t_start_daemon "$cfg"
+ok "shipgated starts again (kill -9 before)" \
+    t_wait_for 30 sh -c "[ \$(grep -c ' ready ' '$t_dir/shipgated.log') -ge 3 ]"
+ok "the stage fails" t_wait_for 60 stage_is 2 int failed
+ctl --json show 2 >"$t_dir/show2.json" 2>&1
+t_diag "reason: $(sgtest get "[s for s in d['run']['stages'] if s['env'] == 'int'][0]['reason']" "$t_dir/show2.json")"
+ok "the reason says the release zip could not be read for its NoEcho values" \
+    sgtest check "'reading the release zip for its NoEcho values failed: S3 GetObject: NoSuchKey' in [s for s in d['run']['stages'] if s['env'] == 'int'][0]['reason']" \
+    "$t_dir/show2.json"
+curl -sf "$fake_url/_fake/calls" >"$t_dir/calls2.json"
+ok "no change set was created for it" \
+    "$TEST_PYTHON" -c "
+import json, sys
+c = json.load(open('$t_dir/calls2.json'))
+sys.exit(0 if not c.get('cloudformation', {}).get('CreateChangeSet') else 1)"
+ok "the secret is still in neither the log nor the database" \
+    sh -c "! grep -qF '$SECRET' '$t_dir/shipgated.log' && ! grep -qaF '$SECRET' $dbs"
+
 ok "no sanitizer report in the daemon's log" \
     sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' '$t_dir/shipgated.log'"
 t_stop "$daemon_pid"
