@@ -426,6 +426,22 @@ engine_etag_equal(const char *a, const char *b)
 	return (la == lb && strncmp(a, b, la) == 0);
 }
 
+/* Two JSON texts of the same value (release.json masked by intake or
+ * by an operator's hand: the spacing and order may differ). */
+static int
+engine_same_json(const char *a, const char *b)
+{
+	json_t	*ja, *jb;
+	int	 same;
+
+	ja = json_loads(a, 0, NULL);
+	jb = json_loads(b, 0, NULL);
+	same = ja != NULL && jb != NULL && json_equal(ja, jb);
+	json_decref(ja);
+	json_decref(jb);
+	return (same);
+}
+
 static void
 engine_zip_cb(const struct aws_reply *reply, struct s3_object *obj, void *arg)
 {
@@ -472,7 +488,7 @@ engine_zip_cb(const struct aws_reply *reply, struct s3_object *obj, void *arg)
 		if (diff_no_echo_names(rel->template_name, rel->template,
 		    rel->template_len, &names, &why) == 0)
 			release_mask_manifest(rel, &names, &again);
-		if (again == NULL || strcmp(again, masked) != 0) {
+		if (again == NULL || !engine_same_json(again, masked)) {
 			engine_stage_fail(r, st, "the release zip in its bucket "
 			    "is not the release received (its release.json "
 			    "differs)");

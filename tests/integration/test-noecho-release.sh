@@ -203,8 +203,48 @@ ok "no change set was created for it" \
 import json, sys
 c = json.load(open('$t_dir/calls2.json'))
 sys.exit(0 if not c.get('cloudformation', {}).get('CreateChangeSet') else 1)"
+dbs=$(find "$t_dir" -name '*.db' -o -name '*.db-wal' -o -name '*.sqlite*' | tr '\n' ' ')
 ok "the secret is still in neither the log nor the database" \
     sh -c "! grep -qF '$SECRET' '$t_dir/shipgated.log' && ! grep -qaF '$SECRET' $dbs"
+
+# An operator masking a release by hand (stopped daemon, the JSON spaced
+# otherwise): the run still reads the values from the zip.
+"$TEST_PYTHON" - "$t_dir/r3.zip" "$SECRET" <<'EOF'
+import importlib.util, os, sys
+top = os.environ["top_srcdir"]
+spec = importlib.util.spec_from_file_location("d", top + "/tests/fakeaws/drop-release.py")
+m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+open(sys.argv[1], "wb").write(m.release_zip("1.4.4", "masked by hand", "alice",
+    "1.4.4", {"DbPassword": sys.argv[2]}, noecho=["DbPassword"]))
+EOF
+curl -sf -X POST -H 'Content-Type: application/json' --data \
+    '{"service": "cloudformation", "operation": "DescribeStacks", "mode": "delay", "delay": 30, "count": 1000}' \
+    "$fake_url/_fake/faults" >/dev/null
+sgtest put "$fake_url" drops/billing-1.4.4.zip "$t_dir/r3.zip" >/dev/null 2>&1
+ok "a third release is taken in" \
+    t_wait_for 60 t_log_has 'NoEcho values masked in the stored release.json app=billing version=1.4.4 masked=1'
+kill -9 "$daemon_pid"
+wait "$daemon_pid" 2>/dev/null
+"$TEST_PYTHON" -c "
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+m = json.loads(db.execute(\"SELECT manifest FROM releases WHERE version = '1.4.4'\").fetchone()[0])
+db.execute(\"UPDATE releases SET manifest = ? WHERE version = '1.4.4'\",
+           (json.dumps(m, indent=4, sort_keys=True),))
+db.commit()" $(find "$t_dir" -name '*.db' | head -1)
+ok "its stored release.json is rewritten by hand (spaced, keys sorted)" test $? -eq 0
+curl -sf -X DELETE "$fake_url/_fake/faults" >/dev/null
+curl -sf -X DELETE "$fake_url/_fake/calls" >/dev/null
+t_start_daemon "$cfg"
+ok "shipgated starts again" \
+    t_wait_for 30 sh -c "[ \$(grep -c ' ready ' '$t_dir/shipgated.log') -ge 4 ]"
+ok "the release's run waits for the Int approval" t_wait_for 60 stage_is 3 int awaiting_approval
+ok "its change set has the real value" \
+    test "$(cs_param billing-int DbPassword)" = "$SECRET"
+ok "read from the zip" t_log_has 'NoEcho values read from the release zip app=billing run=3'
+dbs=$(find "$t_dir" -name '*.db' -o -name '*.db-wal' -o -name '*.sqlite*' | tr '\n' ' ')
+ok "at the end, the secrets are in neither the log, the mails nor the database" \
+    sh -c "! grep -qF '$SECRET' '$t_dir/shipgated.log' && ! grep -qaF '$SECRET' $dbs && ! grep -qaF '$SECRET_STG' $dbs && ! grep -rqF '$SECRET' '$t_dir/mail'"
 
 ok "no sanitizer report in the daemon's log" \
     sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' '$t_dir/shipgated.log'"
