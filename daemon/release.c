@@ -978,6 +978,24 @@ check_template_name(const char *name, const struct release_limits *l,
 	return (rc);
 }
 
+/*
+ * jansson's message without the text it quotes ("near '\"hunt'"): the
+ * text may be part of a value, and a NoEcho parameter's value is a
+ * secret that the reason (stored, mailed, shown) must not carry; the
+ * line and column say where.  A duplicate key's quote names a key and
+ * stays.
+ */
+static void
+json_error_unquoted(const json_error_t *jerr, char *out, size_t size)
+{
+	char	*near;
+
+	snprintf(out, size, "%s", jerr->text);
+	if (strncmp(out, "duplicate object key", 20) != 0 &&
+	    (near = strstr(out, " near '")) != NULL)
+		*near = '\0';
+}
+
 /* Fills rel from the manifest's text. */
 static int
 parse_manifest(struct release *rel, const char *text, size_t len,
@@ -990,7 +1008,7 @@ parse_manifest(struct release *rel, const char *text, size_t len,
 	json_error_t	 jerr;
 	json_t		*root = NULL, *v;
 	const char	*s;
-	char		*q, b1[32], b2[32];
+	char		*q, b1[32], b2[32], what[JSON_ERROR_TEXT_LENGTH];
 	size_t		 i;
 	int		 rc;
 
@@ -1007,9 +1025,9 @@ parse_manifest(struct release *rel, const char *text, size_t len,
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
+		json_error_unquoted(&jerr, what, sizeof what);
 		rc = fail(err, RELEASE_EMANIFEST, "release.json: not JSON: "
-		    "line %d column %d: %s", jerr.line, jerr.column,
-		    jerr.text);
+		    "line %d column %d: %s", jerr.line, jerr.column, what);
 		goto out;
 	}
 	if (!json_is_object(root)) {
