@@ -332,8 +332,9 @@ engine_release_drop(struct engine_run *r)
  * the zip in the bucket when intake kept no template.  A release whose
  * stored release.json has NoEcho values masked (release_masked) is read
  * from the zip again, its ETag checked and its manifest masked anew
- * compared with the stored one: the values live only in the bucket and
- * in this run's memory, so a restart reads them again.  0 when ready, 1
+ * compared with the stored one (the template stays the one stored): the
+ * values live only in the bucket and in this run's memory, so a restart
+ * reads them again.  0 when ready, 1
  * when a download was started (the step comes again), -1 with *cause
  * when the release cannot be deployed.
  */
@@ -457,6 +458,8 @@ engine_zip_cb(const struct aws_reply *reply, struct s3_object *obj, void *arg)
 	int64_t			 release_id = f->release_id;
 	char			*etag = f->etag, *masked = f->masked;
 	char			*why = NULL, *reason, *again = NULL;
+	char			*tname = NULL, *tbody = NULL;
+	size_t			 tlen = 0;
 
 	f->etag = NULL;
 	f->masked = NULL;
@@ -494,6 +497,19 @@ engine_zip_cb(const struct aws_reply *reply, struct s3_object *obj, void *arg)
 			    "differs)");
 			goto out;
 		}
+		/* The template kept at intake is the one deployed (and
+		   compared for the approver), whatever the zip holds. */
+		if (store_release_template(r->engine->store, release_id,
+		    &tname, &tbody, &tlen, &why) != 0) {
+			log_warnx("cannot read the release's template app=%s "
+			    "run=%lld: %s", r->app, (long long)r->id, why);
+			engine_poll_later(r);
+			goto out;
+		}
+		free(rel->template);
+		rel->template = tbody;
+		rel->template_len = tlen;
+		tbody = NULL;
 		log_info("NoEcho values read from the release zip app=%s "
 		    "run=%lld", r->app, (long long)r->id);
 		if (r->release == NULL) {
@@ -517,6 +533,8 @@ out:
 	free(etag);
 	free(masked);
 	free(again);
+	free(tname);
+	free(tbody);
 	diff_names_free(&names);
 	release_free(rel);
 	release_error_clear(&err);
