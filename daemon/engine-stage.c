@@ -487,7 +487,7 @@ engine_zip_cb(const struct aws_reply *reply, struct s3_object *obj, void *arg)
 	}
 	if (masked != NULL) {
 		/* The same release.json as received, values aside: kept
-		   in memory only, with the zip's template (the same bytes). */
+		   in this run's memory only. */
 		if (diff_no_echo_names(rel->template_name, rel->template,
 		    rel->template_len, &names, &why) == 0)
 			release_mask_manifest(rel, &names, &again);

@@ -1137,9 +1137,10 @@ kvs_free(struct config_kvs *kvs)
 {
 	size_t	i;
 
+	/* A value may be a NoEcho parameter's: wiped. */
 	for (i = 0; i < kvs->n; i++) {
 		free(kvs->items[i].key);
-		free(kvs->items[i].value);
+		freezero_str(kvs->items[i].value);
 	}
 	free(kvs->items);
 	kvs->items = NULL;
@@ -1183,7 +1184,7 @@ release_free(struct release *rel)
 	free(rel->checks.items);
 	free(rel->template_name);
 	free(rel->template);
-	free(rel->manifest);
+	freezero_str(rel->manifest);	/* may hold NoEcho values */
 	free(rel);
 }
 
