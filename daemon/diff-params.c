@@ -234,6 +234,40 @@ diff_tparams_free(struct diff_tparams *tp)
 	memset(tp, 0, sizeof *tp);
 }
 
+int
+diff_no_echo_names(const char *name, const char *data, size_t len,
+    struct config_strings *names, char **cause)
+{
+	struct diff_tparams	 tp;
+	size_t			 i;
+
+	memset(&tp, 0, sizeof tp);
+	names->items = NULL;
+	names->n = 0;
+	if (diff_template_params(name, data, len, &tp, cause) != 0) {
+		diff_tparams_free(&tp);
+		return (-1);
+	}
+	names->items = xcalloc(tp.n + 1, sizeof *names->items);
+	for (i = 0; i < tp.n; i++)
+		if (tp.v[i].no_echo)
+			names->items[names->n++] = xstrdup(tp.v[i].name);
+	diff_tparams_free(&tp);
+	return (0);
+}
+
+void
+diff_names_free(struct config_strings *names)
+{
+	size_t	i;
+
+	for (i = 0; i < names->n; i++)
+		free(names->items[i]);
+	free(names->items);
+	names->items = NULL;
+	names->n = 0;
+}
+
 static const char *
 kvs_get(const struct config_kvs *kvs, const char *key)
 {

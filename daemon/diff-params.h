@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 struct config_kvs;
+struct config_strings;
 
 #define DIFF_MASK	"****"		/* as AWS masks NoEcho values */
 
@@ -39,6 +40,14 @@ struct diff_tparams {
 int	 diff_template_params(const char *name, const char *data, size_t len,
 	    struct diff_tparams *, char **cause);
 void	 diff_tparams_free(struct diff_tparams *);
+/*
+ * The names of the template's NoEcho parameters into *names (the
+ * caller frees them with diff_names_free).  0, or -1 with *cause as
+ * diff_template_params.
+ */
+int	 diff_no_echo_names(const char *name, const char *data, size_t len,
+	    struct config_strings *names, char **cause);
+void	 diff_names_free(struct config_strings *);
 
 enum diff_change {
 	DIFF_ADDED,		/* not set before */

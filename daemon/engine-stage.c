@@ -14,6 +14,7 @@
 
 #include "aws-context.h"
 #include "config.h"
+#include "diff-params.h"
 #include "engine-int.h"
 #include "log.h"
 #include "release.h"
@@ -328,12 +329,17 @@ engine_release_drop(struct engine_run *r)
 
 /*
  * The run's release with its template: from the store, or (once) from
- * the zip in the bucket when intake kept no template.  0 when ready, 1
+ * the zip in the bucket when intake kept no template.  A release whose
+ * stored release.json has NoEcho values masked (release_masked) is read
+ * from the zip again, its ETag checked and its manifest masked anew
+ * compared with the stored one (the template stays the one stored): the
+ * values live only in the bucket and in this run's memory, so a restart
+ * reads them again.  0 when ready, 1
  * when a download was started (the step comes again), -1 with *cause
  * when the release cannot be deployed.
  */
 static int	engine_release_fetch(struct engine_run *, struct store_stage *,
-		    struct store_release *, char **);
+		    struct store_release *, int, char **);
 
 int
 engine_release_load(struct engine_run *r, struct store_stage *st,
@@ -369,6 +375,10 @@ engine_release_load(struct engine_run *r, struct store_stage *st,
 	switch (store_release_template(r->engine->store, srel->id, &name,
 	    &body, &len, &why)) {
 	case 0:
+		if (release_masked(rel)) {
+			rc = engine_release_fetch(r, st, srel, 1, cause);
+			break;
+		}
 		free(rel->template);
 		rel->template = body;
 		rel->template_len = len;
@@ -378,7 +388,7 @@ engine_release_load(struct engine_run *r, struct store_stage *st,
 		rc = 0;
 		break;
 	case STORE_ENOTFOUND:
-		rc = engine_release_fetch(r, st, srel, cause);
+		rc = engine_release_fetch(r, st, srel, 0, cause);
 		break;
 	default:
 		*cause = xasprintf("cannot read the release's template: %s",
@@ -398,6 +408,8 @@ out:
 struct engine_fetch {
 	int64_t		 release_id;
 	char		*etag;
+	char		*masked;	/* the stored release.json, when its
+					   NoEcho values are wanted */
 };
 
 /* ETags compare without their quotes (intake keeps them bare). */
@@ -415,6 +427,22 @@ engine_etag_equal(const char *a, const char *b)
 	return (la == lb && strncmp(a, b, la) == 0);
 }
 
+/* Two JSON texts of the same value (release.json masked by intake or
+ * by an operator's hand: the spacing and order may differ). */
+static int
+engine_same_json(const char *a, const char *b)
+{
+	json_t	*ja, *jb;
+	int	 same;
+
+	ja = json_loads(a, 0, NULL);
+	jb = json_loads(b, 0, NULL);
+	same = ja != NULL && jb != NULL && json_equal(ja, jb);
+	json_decref(ja);
+	json_decref(jb);
+	return (same);
+}
+
 static void
 engine_zip_cb(const struct aws_reply *reply, struct s3_object *obj, void *arg)
 {
@@ -426,14 +454,21 @@ engine_zip_cb(const struct aws_reply *reply, struct s3_object *obj, void *arg)
 	struct release_limits	 limits;
 	struct release_error	 err = { 0, NULL };
 	struct release		*rel = NULL;
+	struct config_strings	 names = { NULL, 0 };
 	int64_t			 release_id = f->release_id;
-	char			*etag = f->etag, *why = NULL, *reason;
+	char			*etag = f->etag, *masked = f->masked;
+	char			*why = NULL, *reason, *again = NULL;
+	char			*tname = NULL, *tbody = NULL;
+	size_t			 tlen = 0;
 
 	f->etag = NULL;
+	f->masked = NULL;
 	if (engine_call_back(call, &r, &st, &env) != 0)
 		goto out;	/* a reload dropped the environment: wait */
 	if (reply->error != AWS_OK) {
-		engine_call_failed(r, st, reply, "reading the release zip");
+		engine_call_failed(r, st, reply, masked != NULL ? "reading "
+		    "the release zip for its NoEcho values" : "reading the "
+		    "release zip");
 		goto out;
 	}
 	if (etag != NULL && obj->info.etag != NULL &&
@@ -450,6 +485,40 @@ engine_zip_cb(const struct aws_reply *reply, struct s3_object *obj, void *arg)
 		free(reason);
 		goto out;
 	}
+	if (masked != NULL) {
+		/* The same release.json as received, values aside: kept
+		   in this run's memory only. */
+		if (diff_no_echo_names(rel->template_name, rel->template,
+		    rel->template_len, &names, &why) == 0)
+			release_mask_manifest(rel, &names, &again);
+		if (again == NULL || !engine_same_json(again, masked)) {
+			engine_stage_fail(r, st, "the release zip in its bucket "
+			    "is not the release received (its release.json "
+			    "differs)");
+			goto out;
+		}
+		/* The template kept at intake is the one deployed (and
+		   compared for the approver), whatever the zip holds. */
+		if (store_release_template(r->engine->store, release_id,
+		    &tname, &tbody, &tlen, &why) != 0) {
+			log_warnx("cannot read the release's template app=%s "
+			    "run=%lld: %s", r->app, (long long)r->id, why);
+			engine_poll_later(r);
+			goto out;
+		}
+		free(rel->template);
+		rel->template = tbody;
+		rel->template_len = tlen;
+		tbody = NULL;
+		log_info("NoEcho values read from the release zip app=%s "
+		    "run=%lld", r->app, (long long)r->id);
+		if (r->release == NULL) {
+			r->release = rel;
+			rel = NULL;
+		}
+		engine_schedule(r, 0);
+		goto out;
+	}
 	if (store_set_release_template(r->engine->store, release_id,
 	    rel->template_name, rel->template, rel->template_len,
 	    &why) != 0) {
@@ -462,6 +531,11 @@ engine_zip_cb(const struct aws_reply *reply, struct s3_object *obj, void *arg)
 out:
 	free(why);
 	free(etag);
+	free(masked);
+	free(again);
+	free(tname);
+	free(tbody);
+	diff_names_free(&names);
 	release_free(rel);
 	release_error_clear(&err);
 	s3_object_free(obj);
@@ -469,7 +543,7 @@ out:
 
 static int
 engine_release_fetch(struct engine_run *r, struct store_stage *st,
-    struct store_release *srel, char **cause)
+    struct store_release *srel, int values, char **cause)
 {
 	const struct config_app	*app = engine_run_app(r);
 	struct engine_call	*call;
@@ -483,10 +557,12 @@ engine_release_fetch(struct engine_run *r, struct store_stage *st,
 	f = xcalloc(1, sizeof *f);
 	f->release_id = srel->id;
 	f->etag = srel->etag != NULL ? xstrdup(srel->etag) : NULL;
+	f->masked = values ? xstrdup(srel->manifest) : NULL;
 	call->data = f;
 	if (s3_get_object(engine_client(r), &t, (size_t)app->limit_zip_size,
 	    engine_zip_cb, call, cause) == NULL) {
 		free(f->etag);
+		free(f->masked);
 		engine_call_end(call);
 		return (-1);
 	}

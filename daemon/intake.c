@@ -17,6 +17,7 @@
 #include "aws-context.h"
 #include "aws-op.h"
 #include "config.h"
+#include "diff-params.h"
 #include "intake.h"
 #include "json.h"
 #include "log.h"
@@ -581,6 +582,33 @@ obj_seen(struct intake_app *app, struct intake_obj *obj,
 }
 
 /*
+ * release.json as stored: the values of the parameters its template
+ * declares NoEcho masked (release_mask_manifest).  0, or -1 with *cause
+ * when the template's parameters cannot be read (nothing is recorded
+ * rather than a secret in clear).
+ */
+static int
+intake_mask_manifest(const struct release *rel, char **out, char **cause)
+{
+	struct config_strings	 names = { NULL, 0 };
+	char			*why = NULL;
+	size_t			 n;
+
+	if (rel->template != NULL && diff_no_echo_names(rel->template_name,
+	    rel->template, rel->template_len, &names, &why) != 0) {
+		*cause = xasprintf("%s: %s", rel->template_name, why);
+		free(why);
+		return (-1);
+	}
+	n = release_mask_manifest(rel, &names, out);
+	if (n > 0)
+		log_info("NoEcho values masked in the stored release.json "
+		    "app=%s version=%s masked=%zu", rel->app, rel->version, n);
+	diff_names_free(&names);
+	return (0);
+}
+
+/*
  * Records the release (valid, or invalid with rel_err's reason) and marks
  * the object seen, in one transaction; a duplicate found by the mark
  * rolls back.  0, 1 for a duplicate, -1 with *reason on a store error.
@@ -596,9 +624,9 @@ record_release(struct intake_app *app, struct intake_obj *obj,
 	size_t				 i;
 	struct store			*s = app->in->store;
 	struct store_release_in		 r;
-	char				*cause = NULL;
+	char				*cause = NULL, *masked = NULL;
 	int64_t				 id = 0;
-	int				 is_new = 0, dummy;
+	int				 is_new = 0, dummy, rc = -1;
 
 	memset(&r, 0, sizeof r);
 	r.app_id = app->app_id;
@@ -613,7 +641,11 @@ record_release(struct intake_app *app, struct intake_obj *obj,
 		r.version = rel->version;
 		r.message = rel->message;
 		r.author = rel->author;
-		r.manifest = rel->manifest;
+		/* NoEcho values release.json sets are kept masked: the
+		   engine reads them from the zip when it sends them. */
+		if (intake_mask_manifest(rel, &masked, &cause) != 0)
+			goto fail;
+		r.manifest = masked;
 	}
 	if (invalid == NULL)
 		r.status = STORE_RELEASE_VALID;
@@ -638,7 +670,8 @@ record_release(struct intake_app *app, struct intake_obj *obj,
 		goto rollback;
 	if (!is_new) {
 		store_rollback(s);
-		return (1);
+		rc = 1;
+		goto out;
 	}
 	/* The images as found now: the run deploys these digests. */
 	for (i = 0; rel != NULL && invalid == NULL && images != NULL &&
@@ -662,14 +695,17 @@ record_release(struct intake_app *app, struct intake_obj *obj,
 	if (store_commit(s, &cause) != 0)
 		goto rollback;
 	*idp = id;
-	return (0);
+	rc = 0;
+	goto out;
 
 rollback:
 	store_rollback(s);
 fail:
 	*reason = xasprintf("cannot record the release: %s", cause);
 	free(cause);
-	return (-1);
+out:
+	free(masked);
+	return (rc);
 }
 
 /* A valid release whose images are being resolved (registry-resolve.h). */

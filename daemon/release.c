@@ -978,6 +978,24 @@ check_template_name(const char *name, const struct release_limits *l,
 	return (rc);
 }
 
+/*
+ * jansson's message without the text it quotes ("near '\"hunt'"): the
+ * text may be part of a value, and a NoEcho parameter's value is a
+ * secret that the reason (stored, mailed, shown) must not carry; the
+ * line and column say where.  A duplicate key's quote names a key and
+ * stays.
+ */
+static void
+json_error_unquoted(const json_error_t *jerr, char *out, size_t size)
+{
+	char	*near;
+
+	snprintf(out, size, "%s", jerr->text);
+	if (strncmp(out, "duplicate object key", 20) != 0 &&
+	    (near = strstr(out, " near '")) != NULL)
+		*near = '\0';
+}
+
 /* Fills rel from the manifest's text. */
 static int
 parse_manifest(struct release *rel, const char *text, size_t len,
@@ -990,7 +1008,7 @@ parse_manifest(struct release *rel, const char *text, size_t len,
 	json_error_t	 jerr;
 	json_t		*root = NULL, *v;
 	const char	*s;
-	char		*q, b1[32], b2[32];
+	char		*q, b1[32], b2[32], what[JSON_ERROR_TEXT_LENGTH];
 	size_t		 i;
 	int		 rc;
 
@@ -1007,9 +1025,9 @@ parse_manifest(struct release *rel, const char *text, size_t len,
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
+		json_error_unquoted(&jerr, what, sizeof what);
 		rc = fail(err, RELEASE_EMANIFEST, "release.json: not JSON: "
-		    "line %d column %d: %s", jerr.line, jerr.column,
-		    jerr.text);
+		    "line %d column %d: %s", jerr.line, jerr.column, what);
 		goto out;
 	}
 	if (!json_is_object(root)) {
@@ -1119,9 +1137,10 @@ kvs_free(struct config_kvs *kvs)
 {
 	size_t	i;
 
+	/* A value may be a NoEcho parameter's: wiped. */
 	for (i = 0; i < kvs->n; i++) {
 		free(kvs->items[i].key);
-		free(kvs->items[i].value);
+		freezero_str(kvs->items[i].value);
 	}
 	free(kvs->items);
 	kvs->items = NULL;
@@ -1165,8 +1184,90 @@ release_free(struct release *rel)
 	free(rel->checks.items);
 	free(rel->template_name);
 	free(rel->template);
-	free(rel->manifest);
+	freezero_str(rel->manifest);	/* may hold NoEcho values */
 	free(rel);
+}
+
+static int
+release_is_no_echo(const struct config_strings *no_echo, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; no_echo != NULL && i < no_echo->n; i++)
+		if (strcmp(no_echo->items[i], name) == 0)
+			return (1);
+	return (0);
+}
+
+/* Masks the NoEcho values of one parameters object; how many. */
+static size_t
+release_mask_object(json_t *params, const struct config_strings *no_echo)
+{
+	const char	*key;
+	json_t		*v;
+	size_t		 n = 0;
+
+	json_object_foreach(params, key, v) {
+		if (!json_is_string(v) || !release_is_no_echo(no_echo, key))
+			continue;
+		json_object_set_new(params, key, json_string(RELEASE_MASK));
+		n++;
+	}
+	return (n);
+}
+
+size_t
+release_mask_manifest(const struct release *rel,
+    const struct config_strings *no_echo, char **out)
+{
+	json_t		*root, *o;
+	const char	*key;
+	size_t		 n = 0;
+
+	*out = NULL;
+	if (no_echo != NULL && no_echo->n > 0 && rel->manifest != NULL &&
+	    (root = json_loadb(rel->manifest, rel->manifest_len, 0,
+	    NULL)) != NULL) {
+		n = release_mask_object(json_object_get(root, "parameters"),
+		    no_echo);
+		json_object_foreach(json_object_get(root, "overrides"), key,
+		    o)
+			n += release_mask_object(json_object_get(o,
+			    "parameters"), no_echo);
+		if (n > 0)
+			*out = json_dumps(root, JSON_COMPACT);
+		json_decref(root);
+	}
+	if (*out == NULL) {
+		n = 0;
+		*out = xstrdup(rel->manifest != NULL ? rel->manifest : "");
+	}
+	return (n);
+}
+
+static int
+release_kvs_masked(const struct config_kvs *kvs)
+{
+	size_t	i;
+
+	for (i = 0; i < kvs->n; i++)
+		if (kvs->items[i].value != NULL &&
+		    strcmp(kvs->items[i].value, RELEASE_MASK) == 0)
+			return (1);
+	return (0);
+}
+
+int
+release_masked(const struct release *rel)
+{
+	size_t	i;
+
+	if (release_kvs_masked(&rel->parameters))
+		return (1);
+	for (i = 0; i < rel->noverrides; i++)
+		if (release_kvs_masked(&rel->overrides[i].parameters))
+			return (1);
+	return (0);
 }
 
 int

@@ -158,6 +158,21 @@ void	 release_parameters(const struct release *, const char *env,
 	    const struct config_strings *may_set, struct config_kvs *out);
 void	 release_kvs_free(struct config_kvs *);
 
+/*
+ * NoEcho values set by release.json itself.  What is stored and shown of
+ * a release is release.json with the value of every parameter the
+ * template declares NoEcho (no_echo: their names) replaced by
+ * RELEASE_MASK, in `parameters` and in every override: *out, compact
+ * JSON, owned by the caller.  Returns how many values were masked (0:
+ * *out is rel->manifest as it came).  Only the zip in the bucket keeps
+ * the values; release_masked says a manifest read back needs it.
+ */
+#define RELEASE_MASK	"****"
+size_t	 release_mask_manifest(const struct release *,
+	    const struct config_strings *no_echo, char **out);
+/* 1 if a value of parameters or of an override is RELEASE_MASK. */
+int	 release_masked(const struct release *);
+
 /* 1 if the template fits CloudFormation's TemplateBody (51,200 bytes). */
 /*
  * release_parameters, then each image's images[].parameter set to

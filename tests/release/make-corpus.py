@@ -316,15 +316,14 @@ bad("manifest-in-subdir", "no-manifest",
     raw_zip([Entry("app/release.json", manifest()),
              Entry("template.yaml", TEMPLATE_YAML)]))
 bad("manifest-not-json", "manifest",
-    "release.json: not JSON: line 1 column 12: unexpected newline near "
-    "'\"bil'",
+    "release.json: not JSON: line 1 column 12: unexpected newline",
     release(b'{"app": "bil\nling"}'))
 bad("manifest-truncated", "manifest",
     "release.json: not JSON: line 1 column 17: '}' expected near end of "
     "file",
     release(b'{"app": "billing"'))
 bad("manifest-yaml", "manifest",
-    "release.json: not JSON: line 1 column 3: '[' or '{' expected near 'app'",
+    "release.json: not JSON: line 1 column 3: '[' or '{' expected",
     release(b"app: billing\nversion: 1.4.2\n"))
 bad("manifest-too-deep", "manifest",
     "release.json: nested deeper than 8 levels",
@@ -344,11 +343,10 @@ bad("manifest-duplicate-key", "manifest",
     release(b'{"app": "billing", "version": "1", "app": "billing"}'))
 bad("manifest-nul", "manifest",
     "release.json: not JSON: line 1 column 24: \\u0000 is not allowed "
-    "without JSON_ALLOW_NUL near '\"billing\\u0000x\"'",
+    "without JSON_ALLOW_NUL",
     release(b'{"app": "billing\\u0000x"}'))
 bad("manifest-not-utf8", "manifest",
-    "release.json: not JSON: line 1 column 12: unable to decode byte 0xff "
-    "near '\"bil'",
+    "release.json: not JSON: line 1 column 12: unable to decode byte 0xff",
     release(b'{"app": "bil\xffling"}'))
 bad("unknown-key", "manifest",
     'release.json: unknown key "branch" (app, version, message, author, '

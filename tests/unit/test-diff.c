@@ -104,6 +104,24 @@ test_template(void)
 		ok(tp.v[1].no_echo, "NoEcho: \"true\"");
 	}
 	diff_tparams_free(&tp);
+	/* What intake masks in the stored release.json. */
+	{
+		struct config_strings	names;
+
+		ok(diff_no_echo_names("t.yaml", YAML, strlen(YAML), &names,
+		    &cause) == 0 && names.n == 1 && strcmp(names.items[0],
+		    "DbPassword") == 0, "YAML: the NoEcho names: DbPassword");
+		diff_names_free(&names);
+		ok(diff_no_echo_names("t.json", JSON, strlen(JSON), &names,
+		    &cause) == 0 && names.n == 1 && strcmp(names.items[0],
+		    "A") == 0, "JSON: the NoEcho names: A (\"true\")");
+		diff_names_free(&names);
+		ok(diff_no_echo_names("t.json", "{", 1, &names, &cause) != 0 &&
+		    names.n == 0, "the names of a template that does not "
+		    "parse: an error, none");
+		free(cause);
+		cause = NULL;
+	}
 	ok(diff_template_params("t.json", "{", 1, &tp, &cause) != 0 &&
 	    cause != NULL, "a template that does not parse: an error");
 	free(cause);

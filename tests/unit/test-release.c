@@ -362,6 +362,55 @@ test_merge(void)
 	release_free(rel);
 }
 
+/* NoEcho values set by release.json: masked in what is stored. */
+static void
+test_mask(void)
+{
+	char			*ae[] = { (char []){ "A" }, (char []){ "C" } };
+	struct config_strings	 names = { ae, 2 }, none = { NULL, 0 };
+	struct release_error	 err;
+	struct release		*rel, *back = NULL;
+	struct config_kvs	 out;
+	char			*m, *s;
+
+	if (!ok(release_parse_manifest(&rel, merge_manifest,
+	    strlen(merge_manifest), "billing", NULL, &err) == 0,
+	    "mask: manifest parsed")) {
+		release_error_clear(&err);
+		return;
+	}
+	ok(!release_masked(rel), "mask: a release as received is not masked");
+	is_int((long long)release_mask_manifest(rel, &none, &m), 0,
+	    "mask: no NoEcho parameter, nothing masked");
+	is_str(m, merge_manifest, "mask: ... and release.json kept as it came");
+	free(m);
+	is_int((long long)release_mask_manifest(rel, &names, &m), 4,
+	    "mask: A and C masked in parameters and in both overrides");
+	ok(m != NULL && strstr(m, "\"C\":\"rel\"") == NULL &&
+	    strstr(m, "\"C\":\"ovr\"") == NULL &&
+	    strstr(m, "\"D\":\"ovr\"") != NULL,
+	    "mask: C's values gone, D's kept");
+	if (ok(release_parse_manifest(&back, m, strlen(m), "billing", NULL,
+	    &err) == 0, "mask: the masked release.json is a valid one")) {
+		ok(release_masked(back), "mask: ... read back as masked");
+		release_parameters(back, "prod", NULL, NULL, &out);
+		s = kvs_join(&out);
+		is_str(s, "A=****,B=rel,C=****,D=ovr",
+		    "mask: prod's parameters read back");
+		free(s);
+		release_kvs_free(&out);
+		release_parameters(back, "stg", NULL, NULL, &out);
+		s = kvs_join(&out);
+		is_str(s, "A=****,B=rel,C=****", "mask: stg's override too");
+		free(s);
+		release_kvs_free(&out);
+	} else
+		release_error_clear(&err);
+	free(m);
+	release_free(back);
+	release_free(rel);
+}
+
 static const char checks_manifest[] =
     "{\"app\": \"billing\", \"version\": \"2.0\", \"message\": \"m\","
     " \"author\": \"alice\", \"template\": \"t.yaml\","
@@ -563,6 +612,7 @@ main(void)
 	is_str(release_code_name(RELEASE_EAPP), "app", "code names");
 	is_str(release_code_name(0), "ok", "code name of success");
 	test_merge();
+	test_mask();
 	test_check_app();
 	test_change_set();
 	test_corpus();
