@@ -143,6 +143,35 @@ out:
 	return (rc);
 }
 
+/*
+ * For the commands that build their one request themselves: a NULL req
+ * is arguments that are not UTF-8, else ctl_config and ctl_exchange.
+ * Returns 0 when the daemon did it, 2 for the arguments, 1 with the
+ * reason printed; *configp, *replyp and *linep are the caller's to free.
+ */
+static int
+ctl_send(const char *config_path, json_t *req, int json,
+    struct config **configp, json_t **replyp, char **linep)
+{
+	if (req == NULL) {
+		fprintf(stderr, "shipgatectl: arguments must be UTF-8\n");
+		return (2);
+	}
+	if ((*configp = ctl_config(config_path)) == NULL ||
+	    ctl_exchange(*configp, req, json, replyp, linep) != 0)
+		return (1);
+	return (0);
+}
+
+/* Member k of a listed object o, or "-" when it has none. */
+static const char *
+ctl_dash(json_t *o, const char *k)
+{
+	json_t	*v = json_object_get(o, k);
+
+	return (json_is_string(v) ? json_string_value(v) : "-");
+}
+
 static int
 cmd_check_config(const char *path)
 {
@@ -798,13 +827,8 @@ cmd_freeze(const char *config_path, int json, int argc, char **argv)
 		if (req != NULL && as != NULL)
 			json_object_set_new(req, "as", json_string(as));
 	}
-	if (req == NULL) {
-		fprintf(stderr, "shipgatectl: arguments must be UTF-8\n");
-		rc = 2;
-		goto out;
-	}
-	if ((config = ctl_config(config_path)) == NULL ||
-	    ctl_exchange(config, req, json, &reply, &line) != 0)
+	if ((rc = ctl_send(config_path, req, json, &config, &reply,
+	    &line)) != 0)
 		goto out;
 	if (!json) {
 		if (list) {
@@ -1037,14 +1061,12 @@ cmd_token(const char *config_path, int json, int argc, char **argv)
 		    "CREATED", "LAST USED", "REVOKED", "LABEL");
 		for (i = 0; i < json_array_size(a); i++) {
 			t = json_array_get(a, i);
-#define TOKEN_S(k) (json_is_string(json_object_get(t, k)) ?		\
-	json_string_value(json_object_get(t, k)) : "-")
 			printf("%-5lld %-12s %-20s %-20s %-20s %s\n",
 			    (long long)json_integer_value(json_object_get(t,
-			    "id")), TOKEN_S("user"), TOKEN_S("created_at"),
-			    TOKEN_S("last_used_at"), TOKEN_S("revoked_at"),
-			    TOKEN_S("label"));
-#undef TOKEN_S
+			    "id")), ctl_dash(t, "user"),
+			    ctl_dash(t, "created_at"),
+			    ctl_dash(t, "last_used_at"),
+			    ctl_dash(t, "revoked_at"), ctl_dash(t, "label"));
 		}
 	} else
 		printf("token %lld revoked\n", (long long)id);
@@ -1101,12 +1123,8 @@ cmd_sessions(const char *config_path, int json, int argc, char **argv)
 		fprintf(stderr, "%s", use);
 		return (2);
 	}
-	if (req == NULL) {
-		fprintf(stderr, "shipgatectl: arguments must be UTF-8\n");
-		return (2);
-	}
-	if ((config = ctl_config(config_path)) == NULL ||
-	    ctl_exchange(config, req, 0, &reply, &line) != 0)
+	if ((rc = ctl_send(config_path, req, 0, &config, &reply,
+	    &line)) != 0)
 		goto out;
 	if (json)
 		printf("%s\n", line);
@@ -1116,13 +1134,12 @@ cmd_sessions(const char *config_path, int json, int argc, char **argv)
 		    "CREATED", "LAST SEEN", "EXPIRES", "ADDRESS");
 		for (i = 0; i < json_array_size(a); i++) {
 			t = json_array_get(a, i);
-#define SESSION_S(k) (json_is_string(json_object_get(t, k)) ?		\
-	json_string_value(json_object_get(t, k)) : "-")
 			printf("%-16s %-12s %-20s %-20s %-20s %s\n",
-			    SESSION_S("id"), SESSION_S("user"),
-			    SESSION_S("created_at"), SESSION_S("last_seen_at"),
-			    SESSION_S("expires_at"), SESSION_S("remote_addr"));
-#undef SESSION_S
+			    ctl_dash(t, "id"), ctl_dash(t, "user"),
+			    ctl_dash(t, "created_at"),
+			    ctl_dash(t, "last_seen_at"),
+			    ctl_dash(t, "expires_at"),
+			    ctl_dash(t, "remote_addr"));
 		}
 	} else
 		printf("%lld session(s) of %s ended\n",
@@ -1169,12 +1186,8 @@ cmd_people(const char *config_path, int json, int argc, char **argv)
 		fprintf(stderr, "%s", use);
 		return (2);
 	}
-	if (req == NULL) {
-		fprintf(stderr, "shipgatectl: arguments must be UTF-8\n");
-		return (2);
-	}
-	if ((config = ctl_config(config_path)) == NULL ||
-	    ctl_exchange(config, req, 0, &reply, &line) != 0)
+	if ((rc = ctl_send(config_path, req, 0, &config, &reply,
+	    &line)) != 0)
 		goto out;
 	if (json)
 		printf("%s\n", line);
@@ -1184,13 +1197,10 @@ cmd_people(const char *config_path, int json, int argc, char **argv)
 		    "FIRST SEEN", "LAST SEEN", "EMAIL", "GROUPS");
 		for (i = 0; i < json_array_size(a); i++) {
 			t = json_array_get(a, i);
-#define PERSON_S(k) (json_is_string(json_object_get(t, k)) ?		\
-	json_string_value(json_object_get(t, k)) : "-")
 			printf("%-24s %-6s %-20s %-20s %-24s ",
-			    PERSON_S("name"), PERSON_S("source"),
-			    PERSON_S("first_seen"), PERSON_S("last_seen"),
-			    PERSON_S("email"));
-#undef PERSON_S
+			    ctl_dash(t, "name"), ctl_dash(t, "source"),
+			    ctl_dash(t, "first_seen"), ctl_dash(t, "last_seen"),
+			    ctl_dash(t, "email"));
 			g = json_object_get(t, "groups");
 			for (j = 0; j < json_array_size(g); j++)
 				printf("%s%s", j > 0 ? "," : "",
