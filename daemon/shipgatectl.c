@@ -163,6 +163,32 @@ ctl_send(const char *config_path, json_t *req, int json,
 	return (0);
 }
 
+/* Whether a comment (-m) is missing or says nothing. */
+static int
+ctl_blank(const char *message)
+{
+	return (message == NULL ||
+	    strspn(message, " \t\r\n") == strlen(message));
+}
+
+/*
+ * An operator's action on the environment appenv[1] of app appenv[0]:
+ * {command, app, env, comment[, as]}, or NULL when an argument is not
+ * UTF-8.
+ */
+static json_t *
+ctl_env_request(const char *command, char **appenv, const char *message,
+    const char *as)
+{
+	json_t	*req;
+
+	req = json_pack("{s:s, s:s, s:s, s:s}", "command", command, "app",
+	    appenv[0], "env", appenv[1], "comment", message);
+	if (req != NULL && as != NULL)
+		json_object_set_new(req, "as", json_string(as));
+	return (req);
+}
+
 /* Member k of a listed object o, or "-" when it has none. */
 static const char *
 ctl_dash(json_t *o, const char *k)
@@ -803,8 +829,7 @@ cmd_freeze(const char *config_path, int json, int argc, char **argv)
 	} else {
 		if (argc - optind != 2)
 			goto usage;
-		if (message == NULL ||
-		    strspn(message, " \t\r\n") == strlen(message)) {
+		if (ctl_blank(message)) {
 			fprintf(stderr, "shipgatectl: %s needs a %s (-m)\n",
 			    command, freeze ? "reason" : "comment saying why");
 			goto usage;
@@ -818,14 +843,10 @@ cmd_freeze(const char *config_path, int json, int argc, char **argv)
 			    until != NULL ? until : "");
 			goto usage;
 		}
-		req = json_pack("{s:s, s:s, s:s, s:s}", "command", command,
-		    "app", argv[optind], "env", argv[optind + 1], "comment",
-		    message);
+		req = ctl_env_request(command, argv + optind, message, as);
 		if (req != NULL && freeze)
 			json_object_set_new(req, "until",
 			    json_integer(until_ms));
-		if (req != NULL && as != NULL)
-			json_object_set_new(req, "as", json_string(as));
 	}
 	if ((rc = ctl_send(config_path, req, json, &config, &reply,
 	    &line)) != 0)
@@ -927,24 +948,19 @@ cmd_stack(const char *config_path, int json, int argc, char **argv)
 	} else {
 		if (argc - optind != 2)
 			goto usage;
-		if (message == NULL ||
-		    strspn(message, " \t\r\n") == strlen(message)) {
+		if (ctl_blank(message)) {
 			fprintf(stderr, "shipgatectl: %s needs a comment "
 			    "saying why (-m)\n", command);
 			goto usage;
 		}
-		req = json_pack("{s:s, s:s, s:s, s:s}", "command", cont ?
-		    "continue_rollback" : "delete_failed_stack", "app",
-		    argv[optind], "env", argv[optind + 1], "comment",
-		    message);
+		req = ctl_env_request(cont ? "continue_rollback" :
+		    "delete_failed_stack", argv + optind, message, as);
 		if (req == NULL) {
 			fprintf(stderr, "shipgatectl: arguments must be "
 			    "UTF-8\n");
 			rc = 2;
 			goto out;
 		}
-		if (as != NULL)
-			json_object_set_new(req, "as", json_string(as));
 		if (json_array_size(skip) > 0)
 			json_object_set(req, "skip", skip);
 	}
