@@ -1167,6 +1167,19 @@ engine_comment_ok(const char *comment, char **cause)
 	return (0);
 }
 
+/*
+ * The comment of an operator's action on a stack or an environment: one
+ * that says why, and is fit to keep.
+ */
+static int
+engine_comment_required(const char *comment, char **cause)
+{
+	if (comment == NULL || comment[strspn(comment, " \t\r\n")] == '\0')
+		return (engine_fail(cause, ENGINE_EINVAL, "a comment is "
+		    "required: say why (-m COMMENT)"));
+	return (engine_comment_ok(comment, cause));
+}
+
 static int
 engine_in_groups(const struct config_user *u, const struct config_strings *g)
 {
@@ -1833,11 +1846,7 @@ engine_stack_act(struct engine *e, const struct engine_action *a,
 	if (e->stopping)
 		return (engine_fail(cause, ENGINE_ECLOSING, "the engine is "
 		    "stopping"));
-	if (a->comment == NULL ||
-	    a->comment[strspn(a->comment, " \t\r\n")] == '\0')
-		return (engine_fail(cause, ENGINE_EINVAL, "a comment is "
-		    "required: say why (-m COMMENT)"));
-	if ((rc = engine_comment_ok(a->comment, cause)) != 0)
+	if ((rc = engine_comment_required(a->comment, cause)) != 0)
 		return (rc);
 	if (a->app == NULL || (app = config_find_app(e->config,
 	    a->app)) == NULL)
@@ -1882,11 +1891,7 @@ engine_window_act(struct engine *e, const struct engine_action *a,
 	if (e->stopping)
 		return (engine_fail(cause, ENGINE_ECLOSING, "the engine is "
 		    "stopping"));
-	if (a->comment == NULL ||
-	    a->comment[strspn(a->comment, " \t\r\n")] == '\0')
-		return (engine_fail(cause, ENGINE_EINVAL, "a comment is "
-		    "required: say why (-m COMMENT)"));
-	if ((rc = engine_comment_ok(a->comment, cause)) != 0)
+	if ((rc = engine_comment_required(a->comment, cause)) != 0)
 		return (rc);
 	if (a->nskip > 0)
 		return (engine_fail(cause, ENGINE_EINVAL, "only "
