@@ -828,6 +828,39 @@ control_token_audit(struct control_conn *conn, const char *actor,
 	free(subject);
 }
 
+/*
+ * Audits what who did (action on subject, with detail) and commits the
+ * transaction the caller began; when either fails, rolls it back and
+ * fails the reply.  Returns 0 or -1.
+ */
+static int
+control_audit_commit(struct control_conn *conn, struct control_who *who,
+    const char *action, const char *subject, const char *detail,
+    json_t *reply)
+{
+	struct store		*s = conn->control->store;
+	struct store_audit_in	 au;
+	char			*cause = NULL;
+	int			 rc = -1;
+
+	memset(&au, 0, sizeof au);
+	au.actor = who->me != NULL ? who->me->name : "shipgated";
+	au.unix_user = who->label;
+	au.action = action;
+	au.subject = subject;
+	au.detail = detail;
+	if (store_append_audit(s, &au, &cause) != 0 ||
+	    store_commit(s, &cause) != 0) {
+		store_rollback(s);
+		control_fail(reply, "store", "%s", cause);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(cause);
+	return (rc);
+}
+
 /* A token for one's own user, or for anyone by an admin. */
 static void
 control_cmd_token_create(struct control_conn *conn, json_t *req,
@@ -1070,7 +1103,6 @@ control_cmd_sessions_revoke(struct control_conn *conn, json_t *req,
     json_t *reply)
 {
 	struct store		*s = conn->control->store;
-	struct store_audit_in	 au;
 	struct control_who	 who;
 	const char		*id, *user;
 	char			*cause = NULL, *owner = NULL, *subject = NULL;
@@ -1126,18 +1158,9 @@ control_cmd_sessions_revoke(struct control_conn *conn, json_t *req,
 		subject = xasprintf("user %s", owner);
 		detail = xasprintf("session %s ended", id);
 	}
-	memset(&au, 0, sizeof au);
-	au.actor = who.me != NULL ? who.me->name : "shipgated";
-	au.unix_user = who.label;
-	au.action = "sessions end";
-	au.subject = subject;
-	au.detail = detail;
-	if (store_append_audit(s, &au, &cause) != 0 ||
-	    store_commit(s, &cause) != 0) {
-		store_rollback(s);
-		control_fail(reply, "store", "%s", cause);
+	if (control_audit_commit(conn, &who, "sessions end", subject, detail,
+	    reply) != 0)
 		goto out;
-	}
 	log_info("control: sessions ended user=%s sessions=%d unix_user=%s",
 	    owner, nsess, who.label);
 	json_object_set_new(reply, "ok", json_true());
@@ -1222,7 +1245,6 @@ control_cmd_people_forget(struct control_conn *conn, json_t *req,
 {
 	struct store		*s = conn->control->store;
 	const struct config	*config = conn->control->config;
-	struct store_audit_in	 au;
 	struct control_who	 who;
 	const char		*name;
 	char			*cause = NULL, *subject = NULL;
@@ -1248,18 +1270,9 @@ control_cmd_people_forget(struct control_conn *conn, json_t *req,
 	subject = xasprintf("person %s", name);
 	detail = xasprintf("forgotten, %d sessions and %d tokens ended",
 	    nsess, ntok);
-	memset(&au, 0, sizeof au);
-	au.actor = who.me != NULL ? who.me->name : "shipgated";
-	au.unix_user = who.label;
-	au.action = "person forget";
-	au.subject = subject;
-	au.detail = detail;
-	if (store_append_audit(s, &au, &cause) != 0 ||
-	    store_commit(s, &cause) != 0) {
-		store_rollback(s);
-		control_fail(reply, "store", "%s", cause);
+	if (control_audit_commit(conn, &who, "person forget", subject, detail,
+	    reply) != 0)
 		goto out;
-	}
 	if (config != NULL)
 		(void)people_forget(config->people, name);
 	log_info("control: person forgotten name=%s sessions=%d tokens=%d "

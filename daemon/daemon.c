@@ -110,6 +110,31 @@ daemon_warn_restart_needed(const struct config *old, const struct config *new)
 }
 
 /*
+ * Audits that shipgated ended someone's sign-ins (subject and detail,
+ * taken and freed) and commits the transaction the caller began.
+ * Returns 0, or -1 with *cause set, for the caller to roll back.
+ */
+static int
+daemon_signins_ended(struct daemon *d, char *subject, char *detail,
+    char **cause)
+{
+	struct store_audit_in	 au;
+	int			 rc = 0;
+
+	memset(&au, 0, sizeof au);
+	au.actor = "shipgated";
+	au.action = "sign-ins end";
+	au.subject = subject;
+	au.detail = detail;
+	if (store_append_audit(d->store, &au, cause) != 0 ||
+	    store_commit(d->store, cause) != 0)
+		rc = -1;
+	free(subject);
+	free(detail);
+	return (rc);
+}
+
+/*
  * A user whose password changed, or who lost a group, is signed out
  * everywhere: a session or a token made under the old credentials must
  * not outlive them (a leaked password is changed to lock its holder
@@ -120,8 +145,7 @@ daemon_end_credentials(struct daemon *d, const struct config *old,
     const struct config *new)
 {
 	const struct config_user	*u;
-	struct store_audit_in		 au;
-	char				*cause = NULL, *subject, *detail;
+	char				*cause = NULL;
 	int64_t				 now;
 	size_t				 i;
 	int				 nsess, ntok;
@@ -141,22 +165,10 @@ daemon_end_credentials(struct daemon *d, const struct config *old,
 		    store_token_revoke_user(d->store, u->name, now, &ntok,
 		    &cause) != 0)
 			goto fail;
-		subject = xasprintf("user %s", u->name);
-		detail = xasprintf("password or groups changed: %d sessions "
-		    "and %d tokens ended", nsess, ntok);
-		memset(&au, 0, sizeof au);
-		au.actor = "shipgated";
-		au.action = "sign-ins end";
-		au.subject = subject;
-		au.detail = detail;
-		if (store_append_audit(d->store, &au, &cause) != 0 ||
-		    store_commit(d->store, &cause) != 0) {
-			free(subject);
-			free(detail);
+		if (daemon_signins_ended(d, xasprintf("user %s", u->name),
+		    xasprintf("password or groups changed: %d sessions and "
+		    "%d tokens ended", nsess, ntok), &cause) != 0)
 			goto fail;
-		}
-		free(subject);
-		free(detail);
 		if (nsess > 0 || ntok > 0)
 			log_info("configuration reload: sign-ins ended user=%s "
 			    "sessions=%d tokens=%d", u->name, nsess, ntok);
@@ -201,8 +213,7 @@ static void
 daemon_restrict_people(struct daemon *d, const struct config *new)
 {
 	const struct config_user *u;
-	struct store_audit_in	 au;
-	char			**lost, *cause = NULL, *subject, *detail;
+	char			**lost, *cause = NULL;
 	int64_t			 now;
 	size_t			 i;
 	int			 nsess, ntok;
@@ -225,22 +236,10 @@ daemon_restrict_people(struct daemon *d, const struct config *new)
 		    store_person_set_groups(d->store, lost[i],
 		    (const char *const *)u->groups.items, &cause) != 0)
 			goto fail;
-		subject = xasprintf("person %s", lost[i]);
-		detail = xasprintf("groups no longer mapped: %d sessions and "
-		    "%d tokens ended", nsess, ntok);
-		memset(&au, 0, sizeof au);
-		au.actor = "shipgated";
-		au.action = "sign-ins end";
-		au.subject = subject;
-		au.detail = detail;
-		if (store_append_audit(d->store, &au, &cause) != 0 ||
-		    store_commit(d->store, &cause) != 0) {
-			free(subject);
-			free(detail);
+		if (daemon_signins_ended(d, xasprintf("person %s", lost[i]),
+		    xasprintf("groups no longer mapped: %d sessions and %d "
+		    "tokens ended", nsess, ntok), &cause) != 0)
 			goto fail;
-		}
-		free(subject);
-		free(detail);
 next:
 		log_info("configuration reload: groups no longer mapped "
 		    "person=%s sessions=%d tokens=%d", lost[i], nsess, ntok);

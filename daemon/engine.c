@@ -1167,6 +1167,37 @@ engine_comment_ok(const char *comment, char **cause)
 	return (0);
 }
 
+/* The app and environment an operator's action names, both configured. */
+static int
+engine_action_env(struct engine *e, const struct engine_action *a,
+    char **cause)
+{
+	const struct config_app	*app;
+
+	if (a->app == NULL || (app = config_find_app(e->config,
+	    a->app)) == NULL)
+		return (engine_fail(cause, ENGINE_ENOTFOUND, "no app %s",
+		    a->app != NULL ? a->app : "given"));
+	if (a->env == NULL || config_find_environment(app, a->env) == NULL)
+		return (engine_fail(cause, ENGINE_ENOTFOUND, "app %s has no "
+		    "environment %s", a->app, a->env != NULL ? a->env :
+		    "given"));
+	return (0);
+}
+
+/*
+ * The comment of an operator's action on a stack or an environment: one
+ * that says why, and is fit to keep.
+ */
+static int
+engine_comment_required(const char *comment, char **cause)
+{
+	if (comment == NULL || comment[strspn(comment, " \t\r\n")] == '\0')
+		return (engine_fail(cause, ENGINE_EINVAL, "a comment is "
+		    "required: say why (-m COMMENT)"));
+	return (engine_comment_ok(comment, cause));
+}
+
 static int
 engine_in_groups(const struct config_user *u, const struct config_strings *g)
 {
@@ -1822,7 +1853,6 @@ static int
 engine_stack_act(struct engine *e, const struct engine_action *a,
     const struct engine_actor *actor, char **cause)
 {
-	const struct config_app	*app;
 	size_t			 i;
 	int			 rc;
 
@@ -1833,20 +1863,10 @@ engine_stack_act(struct engine *e, const struct engine_action *a,
 	if (e->stopping)
 		return (engine_fail(cause, ENGINE_ECLOSING, "the engine is "
 		    "stopping"));
-	if (a->comment == NULL ||
-	    a->comment[strspn(a->comment, " \t\r\n")] == '\0')
-		return (engine_fail(cause, ENGINE_EINVAL, "a comment is "
-		    "required: say why (-m COMMENT)"));
-	if ((rc = engine_comment_ok(a->comment, cause)) != 0)
+	if ((rc = engine_comment_required(a->comment, cause)) != 0)
 		return (rc);
-	if (a->app == NULL || (app = config_find_app(e->config,
-	    a->app)) == NULL)
-		return (engine_fail(cause, ENGINE_ENOTFOUND, "no app %s",
-		    a->app != NULL ? a->app : "given"));
-	if (a->env == NULL || config_find_environment(app, a->env) == NULL)
-		return (engine_fail(cause, ENGINE_ENOTFOUND, "app %s has no "
-		    "environment %s", a->app, a->env != NULL ? a->env :
-		    "given"));
+	if ((rc = engine_action_env(e, a, cause)) != 0)
+		return (rc);
 	if (a->nskip > 0 && a->kind != ENGINE_CONTINUE_ROLLBACK)
 		return (engine_fail(cause, ENGINE_EINVAL, "only "
 		    "continue-rollback skips resources"));
@@ -1870,7 +1890,6 @@ static int
 engine_window_act(struct engine *e, const struct engine_action *a,
     const struct engine_actor *actor, char **cause)
 {
-	const struct config_app		*app;
 	struct store_run		*run = NULL;
 	struct store_stage		*st;
 	int				 rc;
@@ -1882,11 +1901,7 @@ engine_window_act(struct engine *e, const struct engine_action *a,
 	if (e->stopping)
 		return (engine_fail(cause, ENGINE_ECLOSING, "the engine is "
 		    "stopping"));
-	if (a->comment == NULL ||
-	    a->comment[strspn(a->comment, " \t\r\n")] == '\0')
-		return (engine_fail(cause, ENGINE_EINVAL, "a comment is "
-		    "required: say why (-m COMMENT)"));
-	if ((rc = engine_comment_ok(a->comment, cause)) != 0)
+	if ((rc = engine_comment_required(a->comment, cause)) != 0)
 		return (rc);
 	if (a->nskip > 0)
 		return (engine_fail(cause, ENGINE_EINVAL, "only "
@@ -1912,14 +1927,8 @@ engine_window_act(struct engine *e, const struct engine_action *a,
 		store_run_free(run);
 		return (rc);
 	}
-	if (a->app == NULL || (app = config_find_app(e->config,
-	    a->app)) == NULL)
-		return (engine_fail(cause, ENGINE_ENOTFOUND, "no app %s",
-		    a->app != NULL ? a->app : "given"));
-	if (a->env == NULL || config_find_environment(app, a->env) == NULL)
-		return (engine_fail(cause, ENGINE_ENOTFOUND, "app %s has no "
-		    "environment %s", a->app, a->env != NULL ? a->env :
-		    "given"));
+	if ((rc = engine_action_env(e, a, cause)) != 0)
+		return (rc);
 	if (a->kind == ENGINE_FREEZE && a->until <= store_now(e->store))
 		return (engine_fail(cause, ENGINE_EINVAL, "a freeze ends in "
 		    "the future (--until)"));

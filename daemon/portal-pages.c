@@ -32,9 +32,14 @@
 
 /* --- Helpers ---------------------------------------------------------------- */
 
-/* A time as <time>'s parts under name: iso (datetime), title, text. */
+/*
+ * A time as <time>'s parts under name: iso (datetime), title, text.  The
+ * text is to the minute, the title to the second; with seconds, both are
+ * to the second.
+ */
 static void
-pages_time(struct tmpl_data *d, const char *name, int64_t ms)
+pages_time_at(struct tmpl_data *d, const char *name, int64_t ms,
+    int seconds)
 {
 	struct tmpl_data	*t;
 	struct tm		 tm;
@@ -47,12 +52,23 @@ pages_time(struct tmpl_data *d, const char *name, int64_t ms)
 	if (gmtime_r(&secs, &tm) == NULL)
 		return;
 	strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &tm);
-	strftime(title, sizeof title, "UTC %Y-%m-%d %H:%M:%S", &tm);
+	if (seconds) {
+		strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &tm);
+		snprintf(title, sizeof title, "%s", text);
+	} else {
+		strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &tm);
+		strftime(title, sizeof title, "UTC %Y-%m-%d %H:%M:%S", &tm);
+	}
 	t = tmpl_object(d, name);
 	tmpl_set(t, "iso", iso);
 	tmpl_set(t, "title", title);
 	tmpl_set(t, "text", text);
+}
+
+static void
+pages_time(struct tmpl_data *d, const char *name, int64_t ms)
+{
+	pages_time_at(d, name, ms, 0);
 }
 
 /* "2 h 5 min", "3 min 20 s", "12 s", "0.4 s". */
@@ -1213,22 +1229,7 @@ pages_stage_checks(const struct page_ctx *ctx, const struct store_stage *st,
 static void
 pages_time_seconds(struct tmpl_data *d, const char *name, int64_t ms)
 {
-	struct tmpl_data	*t;
-	struct tm		 tm;
-	time_t			 secs;
-	char			 iso[32], text[32];
-
-	if (ms <= 0)
-		return;
-	secs = (time_t)(ms / 1000);
-	if (gmtime_r(&secs, &tm) == NULL)
-		return;
-	strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &tm);
-	t = tmpl_object(d, name);
-	tmpl_set(t, "iso", iso);
-	tmpl_set(t, "title", text);
-	tmpl_set(t, "text", text);
+	pages_time_at(d, name, ms, 1);
 }
 
 /* The stack events the run page lists; the rest is in the API. */

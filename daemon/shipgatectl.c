@@ -143,6 +143,61 @@ out:
 	return (rc);
 }
 
+/*
+ * For the commands that build their one request themselves: a NULL req
+ * is arguments that are not UTF-8, else ctl_config and ctl_exchange.
+ * Returns 0 when the daemon did it, 2 for the arguments, 1 with the
+ * reason printed; *configp, *replyp and *linep are the caller's to free.
+ */
+static int
+ctl_send(const char *config_path, json_t *req, int json,
+    struct config **configp, json_t **replyp, char **linep)
+{
+	if (req == NULL) {
+		fprintf(stderr, "shipgatectl: arguments must be UTF-8\n");
+		return (2);
+	}
+	if ((*configp = ctl_config(config_path)) == NULL ||
+	    ctl_exchange(*configp, req, json, replyp, linep) != 0)
+		return (1);
+	return (0);
+}
+
+/* Whether a comment (-m) is missing or says nothing. */
+static int
+ctl_blank(const char *message)
+{
+	return (message == NULL ||
+	    strspn(message, " \t\r\n") == strlen(message));
+}
+
+/*
+ * An operator's action on the environment appenv[1] of app appenv[0]:
+ * {command, app, env, comment[, as]}, or NULL when an argument is not
+ * UTF-8.
+ */
+static json_t *
+ctl_env_request(const char *command, char **appenv, const char *message,
+    const char *as)
+{
+	json_t	*req;
+
+	req = json_pack("{s:s, s:s, s:s, s:s}", "command", command, "app",
+	    appenv[0], "env", appenv[1], "comment", message);
+	if (req != NULL && as != NULL)
+		json_object_set_new(req, "as", json_string(as));
+	return (req);
+}
+
+/* Member k of a listed object o, or "-" when it has none. */
+static const char *
+ctl_dash(json_t *o, const char *k)
+{
+	json_t	*v = json_object_get(o, k);
+
+	return (json_is_string(v) ? json_string_value(v) : "-");
+}
+
 static int
 cmd_check_config(const char *path)
 {
@@ -774,8 +829,7 @@ cmd_freeze(const char *config_path, int json, int argc, char **argv)
 	} else {
 		if (argc - optind != 2)
 			goto usage;
-		if (message == NULL ||
-		    strspn(message, " \t\r\n") == strlen(message)) {
+		if (ctl_blank(message)) {
 			fprintf(stderr, "shipgatectl: %s needs a %s (-m)\n",
 			    command, freeze ? "reason" : "comment saying why");
 			goto usage;
@@ -789,22 +843,13 @@ cmd_freeze(const char *config_path, int json, int argc, char **argv)
 			    until != NULL ? until : "");
 			goto usage;
 		}
-		req = json_pack("{s:s, s:s, s:s, s:s}", "command", command,
-		    "app", argv[optind], "env", argv[optind + 1], "comment",
-		    message);
+		req = ctl_env_request(command, argv + optind, message, as);
 		if (req != NULL && freeze)
 			json_object_set_new(req, "until",
 			    json_integer(until_ms));
-		if (req != NULL && as != NULL)
-			json_object_set_new(req, "as", json_string(as));
 	}
-	if (req == NULL) {
-		fprintf(stderr, "shipgatectl: arguments must be UTF-8\n");
-		rc = 2;
-		goto out;
-	}
-	if ((config = ctl_config(config_path)) == NULL ||
-	    ctl_exchange(config, req, json, &reply, &line) != 0)
+	if ((rc = ctl_send(config_path, req, json, &config, &reply,
+	    &line)) != 0)
 		goto out;
 	if (!json) {
 		if (list) {
@@ -903,24 +948,19 @@ cmd_stack(const char *config_path, int json, int argc, char **argv)
 	} else {
 		if (argc - optind != 2)
 			goto usage;
-		if (message == NULL ||
-		    strspn(message, " \t\r\n") == strlen(message)) {
+		if (ctl_blank(message)) {
 			fprintf(stderr, "shipgatectl: %s needs a comment "
 			    "saying why (-m)\n", command);
 			goto usage;
 		}
-		req = json_pack("{s:s, s:s, s:s, s:s}", "command", cont ?
-		    "continue_rollback" : "delete_failed_stack", "app",
-		    argv[optind], "env", argv[optind + 1], "comment",
-		    message);
+		req = ctl_env_request(cont ? "continue_rollback" :
+		    "delete_failed_stack", argv + optind, message, as);
 		if (req == NULL) {
 			fprintf(stderr, "shipgatectl: arguments must be "
 			    "UTF-8\n");
 			rc = 2;
 			goto out;
 		}
-		if (as != NULL)
-			json_object_set_new(req, "as", json_string(as));
 		if (json_array_size(skip) > 0)
 			json_object_set(req, "skip", skip);
 	}
@@ -1037,14 +1077,12 @@ cmd_token(const char *config_path, int json, int argc, char **argv)
 		    "CREATED", "LAST USED", "REVOKED", "LABEL");
 		for (i = 0; i < json_array_size(a); i++) {
 			t = json_array_get(a, i);
-#define TOKEN_S(k) (json_is_string(json_object_get(t, k)) ?		\
-	json_string_value(json_object_get(t, k)) : "-")
 			printf("%-5lld %-12s %-20s %-20s %-20s %s\n",
 			    (long long)json_integer_value(json_object_get(t,
-			    "id")), TOKEN_S("user"), TOKEN_S("created_at"),
-			    TOKEN_S("last_used_at"), TOKEN_S("revoked_at"),
-			    TOKEN_S("label"));
-#undef TOKEN_S
+			    "id")), ctl_dash(t, "user"),
+			    ctl_dash(t, "created_at"),
+			    ctl_dash(t, "last_used_at"),
+			    ctl_dash(t, "revoked_at"), ctl_dash(t, "label"));
 		}
 	} else
 		printf("token %lld revoked\n", (long long)id);
@@ -1101,12 +1139,8 @@ cmd_sessions(const char *config_path, int json, int argc, char **argv)
 		fprintf(stderr, "%s", use);
 		return (2);
 	}
-	if (req == NULL) {
-		fprintf(stderr, "shipgatectl: arguments must be UTF-8\n");
-		return (2);
-	}
-	if ((config = ctl_config(config_path)) == NULL ||
-	    ctl_exchange(config, req, 0, &reply, &line) != 0)
+	if ((rc = ctl_send(config_path, req, 0, &config, &reply,
+	    &line)) != 0)
 		goto out;
 	if (json)
 		printf("%s\n", line);
@@ -1116,13 +1150,12 @@ cmd_sessions(const char *config_path, int json, int argc, char **argv)
 		    "CREATED", "LAST SEEN", "EXPIRES", "ADDRESS");
 		for (i = 0; i < json_array_size(a); i++) {
 			t = json_array_get(a, i);
-#define SESSION_S(k) (json_is_string(json_object_get(t, k)) ?		\
-	json_string_value(json_object_get(t, k)) : "-")
 			printf("%-16s %-12s %-20s %-20s %-20s %s\n",
-			    SESSION_S("id"), SESSION_S("user"),
-			    SESSION_S("created_at"), SESSION_S("last_seen_at"),
-			    SESSION_S("expires_at"), SESSION_S("remote_addr"));
-#undef SESSION_S
+			    ctl_dash(t, "id"), ctl_dash(t, "user"),
+			    ctl_dash(t, "created_at"),
+			    ctl_dash(t, "last_seen_at"),
+			    ctl_dash(t, "expires_at"),
+			    ctl_dash(t, "remote_addr"));
 		}
 	} else
 		printf("%lld session(s) of %s ended\n",
@@ -1169,12 +1202,8 @@ cmd_people(const char *config_path, int json, int argc, char **argv)
 		fprintf(stderr, "%s", use);
 		return (2);
 	}
-	if (req == NULL) {
-		fprintf(stderr, "shipgatectl: arguments must be UTF-8\n");
-		return (2);
-	}
-	if ((config = ctl_config(config_path)) == NULL ||
-	    ctl_exchange(config, req, 0, &reply, &line) != 0)
+	if ((rc = ctl_send(config_path, req, 0, &config, &reply,
+	    &line)) != 0)
 		goto out;
 	if (json)
 		printf("%s\n", line);
@@ -1184,13 +1213,10 @@ cmd_people(const char *config_path, int json, int argc, char **argv)
 		    "FIRST SEEN", "LAST SEEN", "EMAIL", "GROUPS");
 		for (i = 0; i < json_array_size(a); i++) {
 			t = json_array_get(a, i);
-#define PERSON_S(k) (json_is_string(json_object_get(t, k)) ?		\
-	json_string_value(json_object_get(t, k)) : "-")
 			printf("%-24s %-6s %-20s %-20s %-24s ",
-			    PERSON_S("name"), PERSON_S("source"),
-			    PERSON_S("first_seen"), PERSON_S("last_seen"),
-			    PERSON_S("email"));
-#undef PERSON_S
+			    ctl_dash(t, "name"), ctl_dash(t, "source"),
+			    ctl_dash(t, "first_seen"), ctl_dash(t, "last_seen"),
+			    ctl_dash(t, "email"));
 			g = json_object_get(t, "groups");
 			for (j = 0; j < json_array_size(g); j++)
 				printf("%s%s", j > 0 ? "," : "",
