@@ -184,8 +184,13 @@ ctl_env_request(const char *command, char **appenv, const char *message,
 
 	req = json_pack("{s:s, s:s, s:s, s:s}", "command", command, "app",
 	    appenv[0], "env", appenv[1], "comment", message);
-	if (req != NULL && as != NULL)
-		json_object_set_new(req, "as", json_string(as));
+	/* An --as that is not UTF-8 refuses the request: dropping it would
+	   act as the caller instead of the person named. */
+	if (req != NULL && as != NULL &&
+	    json_object_set_new(req, "as", json_string(as)) != 0) {
+		json_decref(req);
+		req = NULL;
+	}
 	return (req);
 }
 

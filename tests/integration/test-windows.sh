@@ -72,6 +72,10 @@ ok "a time without its offset is refused (whose 18:00?)" test $rc -eq 2
 ctl freeze billing int --until 2h -m sale --as alice
 ok "alice, not an operator, may not freeze (exit 1)" test $rc -eq 1
 ok "... told why" err_has 'not in operators'
+ctl freeze billing int --until 2h -m sale --as "$(printf 'ali\377ce')"
+ok "an --as that is not UTF-8 is a usage error (exit 2), not the caller acting" \
+    test $rc -eq 2
+ok "... saying so" err_has 'UTF-8'
 ctl freeze billing qa --until 2h -m sale
 ok "an unknown environment is named" sh -c "test $rc -eq 1 && grep -q 'no environment qa' '$t_dir/err'"
 ctl freeze billing int --until 2h -m "winter sale"
