@@ -20,79 +20,79 @@
 #include "wallclock.h"
 #include "xmalloc.h"
 
-#define AWS_CLIENT_BODY_MAX	(8 * 1024 * 1024)
-#define AWS_CLIENT_MAX_HEADERS	24
+#define AWS_CLIENT_BODY_MAX    (8 * 1024 * 1024)
+#define AWS_CLIENT_MAX_HEADERS 24
 
 /* The entry owns the names; stat, handed out by copy, only borrows them. */
 struct aws_stat_entry {
-	char			*service;
-	char			*operation;
-	struct aws_client_stat	 stat;
+	char		      *service;
+	char		      *operation;
+	struct aws_client_stat stat;
 };
 
 struct aws_client {
-	uv_loop_t		*loop;
-	struct http_client	*http;
-	struct aws_creds	*creds;
+	uv_loop_t		 *loop;
+	struct http_client	 *http;
+	struct aws_creds	 *creds;
 	struct aws_client_options opts;
-	char			*region;
-	char			*ca_file;
-	struct aws_sign_cache	*sign_cache;
-	struct aws_sign_result	 sign_result;
-	int64_t			 clock_offset_ms;	/* server - local */
+	char			 *region;
+	char			 *ca_file;
+	struct aws_sign_cache	 *sign_cache;
+	struct aws_sign_result	  sign_result;
+	int64_t			  clock_offset_ms; /* server - local */
 
 	/* Pointers, since calls keep theirs while the list grows. */
-	struct aws_stat_entry	**stats;
-	size_t			 nstats;
+	struct aws_stat_entry **stats;
+	size_t			nstats;
 
-	unsigned int		 calls;		/* in flight */
-	int			 freeing;
-	struct aws_call		*first;
+	unsigned int	 calls; /* in flight */
+	int		 freeing;
+	struct aws_call *first;
 };
 
 enum aws_call_state {
-	CALL_WAIT_TIMER,	/* the first attempt, or a backoff */
+	CALL_WAIT_TIMER, /* the first attempt, or a backoff */
 	CALL_WAIT_CREDS,
 	CALL_WAIT_HTTP,
 	CALL_DONE,
 };
 
 struct aws_call {
-	struct aws_client	*client;
-	struct aws_call		*prev, *next;
-	enum aws_call_state	 state;
-	uv_timer_t		 timer;
+	struct aws_client  *client;
+	struct aws_call	   *prev, *next;
+	enum aws_call_state state;
+	uv_timer_t	    timer;
 
 	const struct aws_service *service;
-	char			*operation;
-	char			*region;
-	struct aws_creds	*creds;
-	char			*method;
-	char			*url;		/* endpoint + path + query */
-	char			*host;		/* Host header value */
-	char			*sign_path;	/* what the request line has */
-	char			*query;
-	char			**headers;	/* extra "Name: value" */
-	size_t			 nheaders;
-	char			*content_type;
-	void			*body;
-	size_t			 body_len;
-	size_t			 body_max;
-	int			 no_retry;
-	int			 no_replay;
-	long			 timeout_ms;
+	char			 *operation;
+	char			 *region;
+	struct aws_creds	 *creds;
+	char			 *method;
+	char			 *url;	     /* endpoint + path + query */
+	char			 *host;	     /* Host header value */
+	char			 *sign_path; /* what the request line has */
+	char			 *query;
+	char			**headers; /* extra "Name: value" */
+	size_t			  nheaders;
+	char			 *content_type;
+	void			 *body;
+	size_t			  body_len;
+	size_t			  body_max;
+	int			  no_retry;
+	int			  no_replay;
+	long			  timeout_ms;
 
-	struct http_call	*http;
-	int			 attempts;
-	int			 skew_corrected;
-	int			 cancelled;
-	struct aws_stat_entry	*stat;
+	struct http_call      *http;
+	int		       attempts;
+	int		       skew_corrected;
+	int		       cancelled;
+	struct aws_stat_entry *stat;
 
-	aws_reply_cb		 cb;
-	void			*arg;
+	aws_reply_cb cb;
+	void	    *arg;
 };
 
-static void	aws_call_attempt(struct aws_call *);
+static void aws_call_attempt(struct aws_call *);
 
 const char *
 aws_strerror(int error)
@@ -136,7 +136,7 @@ struct aws_client *
 aws_client_new(uv_loop_t *loop, struct http_client *http,
     struct aws_creds *default_creds, const struct aws_client_options *opts)
 {
-	struct aws_client	*client;
+	struct aws_client *client;
 
 	client = xcalloc(1, sizeof *client);
 	client->loop = loop;
@@ -144,8 +144,8 @@ aws_client_new(uv_loop_t *loop, struct http_client *http,
 	client->creds = default_creds;
 	if (opts != NULL)
 		client->opts = *opts;
-	client->region = xstrdup(client->opts.region != NULL ?
-	    client->opts.region : "us-east-1");
+	client->region = xstrdup(
+	    client->opts.region != NULL ? client->opts.region : "us-east-1");
 	client->opts.region = client->region;
 	if (client->opts.ca_file != NULL)
 		client->ca_file = xstrdup(client->opts.ca_file);
@@ -168,7 +168,7 @@ aws_client_new(uv_loop_t *loop, struct http_client *http,
 static void
 aws_client_release(struct aws_client *client)
 {
-	size_t	i;
+	size_t i;
 
 	aws_sign_cache_free(client->sign_cache);
 	aws_sign_result_free(&client->sign_result);
@@ -186,7 +186,7 @@ aws_client_release(struct aws_client *client)
 void
 aws_client_free(struct aws_client *client)
 {
-	struct aws_call	*call;
+	struct aws_call *call;
 
 	if (client == NULL)
 		return;
@@ -213,21 +213,21 @@ char *
 aws_client_endpoint(const struct aws_client *client,
     const struct aws_service *service, const char *region)
 {
-	const char	*override = NULL;
+	const char *override = NULL;
 
 	if (client->opts.endpoint_override != NULL)
 		override = client->opts.endpoint_override(service->name,
 		    client->opts.endpoint_arg);
-	return (aws_service_endpoint(service, region != NULL ? region :
-	    client->region, override));
+	return (aws_service_endpoint(service,
+	    region != NULL ? region : client->region, override));
 }
 
 static struct aws_stat_entry *
 aws_client_stat(struct aws_client *client, const char *service,
     const char *operation)
 {
-	struct aws_stat_entry	*e;
-	size_t			 i;
+	struct aws_stat_entry *e;
+	size_t		       i;
 
 	for (i = 0; i < client->nstats; i++) {
 		e = client->stats[i];
@@ -247,10 +247,10 @@ aws_client_stat(struct aws_client *client, const char *service,
 }
 
 size_t
-aws_client_stats(const struct aws_client *client,
-    struct aws_client_stat *out, size_t n)
+aws_client_stats(const struct aws_client *client, struct aws_client_stat *out,
+    size_t n)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < client->nstats && i < n; i++)
 		out[i] = client->stats[i]->stat;
@@ -266,9 +266,9 @@ aws_client_busy(const struct aws_client *client)
 void
 aws_client_stats_add(struct aws_client *to, const struct aws_client *from)
 {
-	const struct aws_client_stat	*f;
-	struct aws_stat_entry		*e;
-	size_t				 i;
+	const struct aws_client_stat *f;
+	struct aws_stat_entry	     *e;
+	size_t			      i;
 
 	for (i = 0; i < from->nstats; i++) {
 		f = &from->stats[i]->stat;
@@ -288,11 +288,11 @@ aws_client_stats_add(struct aws_client *to, const struct aws_client *from)
 static int
 aws_split_endpoint(const char *endpoint, char **host, char **prefix)
 {
-	const char	*p, *slash;
+	const char *p, *slash;
 
 	if ((p = strstr(endpoint, "://")) == NULL ||
 	    (strncmp(endpoint, "http://", 7) != 0 &&
-	    strncmp(endpoint, "https://", 8) != 0))
+		strncmp(endpoint, "https://", 8) != 0))
 		return (-1);
 	p += 3;
 	if (*p == '\0' || *p == '/')
@@ -306,7 +306,7 @@ aws_split_endpoint(const char *endpoint, char **host, char **prefix)
 static void
 aws_call_free(struct aws_call *call)
 {
-	size_t	i;
+	size_t i;
 
 	free(call->operation);
 	free(call->region);
@@ -328,8 +328,8 @@ aws_call_free(struct aws_call *call)
 static void
 aws_call_close_cb(uv_handle_t *handle)
 {
-	struct aws_call		*call = handle->data;
-	struct aws_client	*client = call->client;
+	struct aws_call	  *call = handle->data;
+	struct aws_client *client = call->client;
 
 	if (call->prev != NULL)
 		call->prev->next = call->next;
@@ -347,7 +347,7 @@ aws_call_close_cb(uv_handle_t *handle)
 static void
 aws_call_finish(struct aws_call *call, struct aws_reply *reply)
 {
-	char	*message = NULL;
+	char *message = NULL;
 
 	call->state = CALL_DONE;
 	reply->attempts = call->attempts;
@@ -358,11 +358,12 @@ aws_call_finish(struct aws_call *call, struct aws_reply *reply)
 		if (reply->message == NULL) {
 			if (reply->error == AWS_EAWS)
 				message = xasprintf("%s %s: %s: %s (request "
-				    "%s)", call->service->title,
-				    call->operation, reply->aws.code,
-				    reply->aws.message,
+						    "%s)",
+				    call->service->title, call->operation,
+				    reply->aws.code, reply->aws.message,
 				    *reply->request_id != '\0' ?
-				    reply->request_id : "unknown");
+					reply->request_id :
+					"unknown");
 			else if (reply->error == AWS_EHTTP)
 				message = xasprintf("%s %s: HTTP status %ld",
 				    call->service->title, call->operation,
@@ -373,9 +374,11 @@ aws_call_finish(struct aws_call *call, struct aws_reply *reply)
 				    aws_strerror(reply->error));
 			reply->message = message;
 		}
-		log_debug(LOG_CAT_AWS, "aws call failed service=%s op=%s "
-		    "attempts=%d: %s", call->service->name, call->operation,
-		    call->attempts, reply->message);
+		log_debug(LOG_CAT_AWS,
+		    "aws call failed service=%s op=%s "
+		    "attempts=%d: %s",
+		    call->service->name, call->operation, call->attempts,
+		    reply->message);
 	}
 	call->cb(reply, call->arg);
 	free(message);
@@ -385,9 +388,9 @@ aws_call_finish(struct aws_call *call, struct aws_reply *reply)
 static void
 aws_call_finish_error(struct aws_call *call, int error, const char *detail)
 {
-	struct aws_reply	 reply;
-	struct buf		 empty;
-	char			*message = NULL;
+	struct aws_reply reply;
+	struct buf	 empty;
+	char		*message = NULL;
 
 	memset(&reply, 0, sizeof reply);
 	buf_init(&empty, 0);
@@ -407,7 +410,7 @@ aws_call_finish_error(struct aws_call *call, int error, const char *detail)
 static void
 aws_call_timer_cb(uv_timer_t *timer)
 {
-	struct aws_call	*call = timer->data;
+	struct aws_call *call = timer->data;
 
 	if (call->cancelled) {
 		aws_call_finish_error(call, AWS_ECANCELLED, NULL);
@@ -420,7 +423,7 @@ aws_call_timer_cb(uv_timer_t *timer)
 static uint64_t
 aws_call_backoff_ms(const struct aws_call *call)
 {
-	const struct aws_client_options	*o = &call->client->opts;
+	const struct aws_client_options *o = &call->client->opts;
 	uint64_t			 cap, r;
 	int				 shift;
 
@@ -436,13 +439,14 @@ aws_call_backoff_ms(const struct aws_call *call)
 }
 
 static void
-aws_call_retry_later(struct aws_call *call, uint64_t delay_ms,
-    const char *why)
+aws_call_retry_later(struct aws_call *call, uint64_t delay_ms, const char *why)
 {
 	call->stat->stat.retries++;
-	log_debug(LOG_CAT_AWS, "aws call retry service=%s op=%s attempt=%d "
-	    "delay_ms=%llu reason=%s", call->service->name, call->operation,
-	    call->attempts + 1, (unsigned long long)delay_ms, why);
+	log_debug(LOG_CAT_AWS,
+	    "aws call retry service=%s op=%s attempt=%d "
+	    "delay_ms=%llu reason=%s",
+	    call->service->name, call->operation, call->attempts + 1,
+	    (unsigned long long)delay_ms, why);
 	call->state = CALL_WAIT_TIMER;
 	uv_timer_start(&call->timer, aws_call_timer_cb, delay_ms, 0);
 }
@@ -471,9 +475,9 @@ aws_http_error_to_aws(int error)
 static int64_t
 aws_reply_date_ms(const struct http_headers *headers)
 {
-	const char	*date;
-	struct tm	 tm;
-	char		*end;
+	const char *date;
+	struct tm   tm;
+	char	   *end;
 
 	if ((date = http_headers_get(headers, "Date")) == NULL)
 		return (0);
@@ -486,7 +490,7 @@ aws_reply_date_ms(const struct http_headers *headers)
 static const char *
 aws_reply_request_id(const struct http_headers *headers)
 {
-	const char	*id;
+	const char *id;
 
 	if ((id = http_headers_get(headers, "x-amzn-RequestId")) == NULL &&
 	    (id = http_headers_get(headers, "x-amz-request-id")) == NULL)
@@ -497,20 +501,20 @@ aws_reply_request_id(const struct http_headers *headers)
 static void
 aws_call_http_cb(struct http_call *hc, struct http_result *res, void *arg)
 {
-	struct aws_call		*call = arg;
-	struct aws_reply	 reply;
-	struct aws_error_reply	 er;
-	struct aws_error	 err;
-	int64_t			 server_ms;
-	int			 error;
+	struct aws_call	      *call = arg;
+	struct aws_reply       reply;
+	struct aws_error_reply er;
+	struct aws_error       err;
+	int64_t		       server_ms;
+	int		       error;
 
 	call->http = NULL;
 	if (call->cancelled || res->error == HTTP_ECANCELLED) {
 		aws_call_finish_error(call, AWS_ECANCELLED, NULL);
 		return;
 	}
-	if (res->error != HTTP_OK && call->no_replay &&
-	    res->status >= 200 && res->status < 300) {
+	if (res->error != HTTP_OK && call->no_replay && res->status >= 200 &&
+	    res->status < 300) {
 		/* The service said it did it; the rest of its reply was
 		   lost.  Trying again would do it twice. */
 		log_warnx("%s %s: HTTP %ld, then %s: taken as done",
@@ -554,11 +558,13 @@ aws_call_http_cb(struct http_call *hc, struct http_result *res, void *arg)
 	er.request_id = aws_reply_request_id(&res->headers);
 	er.server_date = (time_t)(aws_reply_date_ms(&res->headers) / 1000);
 	er.now = (time_t)((aws_client_now_ms(call->client) +
-	    call->client->clock_offset_ms) / 1000);
+			      call->client->clock_offset_ms) /
+			  1000);
 	aws_error_parse(&err, &er);
 	/* A code of digits only is the status: no AWS error shape. */
 	reply.error = strspn(err.code, "0123456789") == strlen(err.code) ?
-	    AWS_EHTTP : AWS_EAWS;
+			  AWS_EHTTP :
+			  AWS_EAWS;
 	snprintf(reply.aws.code, sizeof reply.aws.code, "%s", err.code);
 	snprintf(reply.aws.message, sizeof reply.aws.message, "%s",
 	    err.message);
@@ -575,10 +581,11 @@ aws_call_http_cb(struct http_call *hc, struct http_result *res, void *arg)
 			server_ms = aws_reply_date_ms(&res->headers);
 			if (!call->skew_corrected && server_ms != 0) {
 				call->skew_corrected = 1;
-				call->client->clock_offset_ms = server_ms -
-				    aws_client_now_ms(call->client);
+				call->client->clock_offset_ms =
+				    server_ms - aws_client_now_ms(call->client);
 				log_warnx("clock skew corrected service=%s "
-				    "offset_ms=%lld", call->service->name,
+					  "offset_ms=%lld",
+				    call->service->name,
 				    (long long)call->client->clock_offset_ms);
 				aws_call_retry_later(call, 0, err.code);
 				aws_error_clear(&err);
@@ -599,32 +606,31 @@ aws_call_http_cb(struct http_call *hc, struct http_result *res, void *arg)
 	aws_error_clear(&err);
 }
 
-static void	aws_call_creds_cb(struct aws_creds *, int, const char *,
-		    void *);
+static void aws_call_creds_cb(struct aws_creds *, int, const char *, void *);
 
 /* Signs and sends one attempt. */
 static void
 aws_call_send(struct aws_call *call, const struct aws_credentials *creds)
 {
-	struct aws_client	*client = call->client;
-	struct aws_sign_header	 sh[AWS_CLIENT_MAX_HEADERS + 4];
-	struct aws_sign_request	 sreq;
-	struct aws_sign_params	 params;
-	struct aws_sign_result	*sr = &client->sign_result;
-	struct http_request	 hreq;
-	const char		*hv[AWS_CLIENT_MAX_HEADERS + 12];
+	struct aws_client      *client = call->client;
+	struct aws_sign_header	sh[AWS_CLIENT_MAX_HEADERS + 4];
+	struct aws_sign_request sreq;
+	struct aws_sign_params	params;
+	struct aws_sign_result *sr = &client->sign_result;
+	struct http_request	hreq;
+	const char	       *hv[AWS_CLIENT_MAX_HEADERS + 12];
 	/* Extra headers are copied twice: split to sign, joined to send. */
-	char			*owned[2 * AWS_CLIENT_MAX_HEADERS + 12];
-	char			*target = NULL, *cause = NULL, *colon;
-	size_t			 nsh = 0, nhv = 0, nowned = 0, i;
-	int			 rc;
+	char  *owned[2 * AWS_CLIENT_MAX_HEADERS + 12];
+	char  *target = NULL, *cause = NULL, *colon;
+	size_t nsh = 0, nhv = 0, nowned = 0, i;
+	int    rc;
 
 	memset(&sreq, 0, sizeof sreq);
 	memset(&params, 0, sizeof params);
 	sh[nsh++] = (struct aws_sign_header){ "Host", call->host };
 	if (call->content_type != NULL)
 		sh[nsh++] = (struct aws_sign_header){ "Content-Type",
-		    call->content_type };
+			call->content_type };
 	if (call->service->protocol == AWS_PROTOCOL_JSON) {
 		target = xasprintf("%s.%s", call->service->target_prefix,
 		    call->operation);
@@ -653,12 +659,13 @@ aws_call_send(struct aws_call *call, const struct aws_credentials *creds)
 	params.region = call->region;
 	params.service = call->service->signing_name;
 	params.now = (time_t)((aws_client_now_ms(client) +
-	    client->clock_offset_ms) / 1000);
+				  client->clock_offset_ms) /
+			      1000);
 	params.flags = call->service->sign_flags;
 	if ((rc = aws_sign_headers(client->sign_cache, &sreq, &params, sr,
-	    &cause)) != 0) {
-		aws_call_finish_error(call, AWS_EINVAL, cause != NULL ? cause :
-		    aws_sign_strerror(rc));
+		 &cause)) != 0) {
+		aws_call_finish_error(call, AWS_EINVAL,
+		    cause != NULL ? cause : aws_sign_strerror(rc));
 		goto out;
 	}
 
@@ -683,16 +690,17 @@ aws_call_send(struct aws_call *call, const struct aws_credentials *creds)
 	hreq.body_len = call->body_len;
 	hreq.body_max = call->body_max;
 	hreq.timeout_ms = call->timeout_ms != 0 ? call->timeout_ms :
-	    client->opts.timeout_ms;
+						  client->opts.timeout_ms;
 	hreq.connect_timeout_ms = client->opts.connect_timeout_ms;
 	hreq.ca_file = client->ca_file;
 
 	call->attempts++;
 	call->stat->stat.calls += call->attempts == 1;
 	call->state = CALL_WAIT_HTTP;
-	log_debug(LOG_CAT_AWS, "aws call service=%s op=%s region=%s "
-	    "attempt=%d", call->service->name, call->operation, call->region,
-	    call->attempts);
+	log_debug(LOG_CAT_AWS,
+	    "aws call service=%s op=%s region=%s "
+	    "attempt=%d",
+	    call->service->name, call->operation, call->region, call->attempts);
 	call->http = http_call_start(client->http, &hreq, aws_call_http_cb,
 	    call, &cause);
 	if (call->http == NULL)
@@ -709,8 +717,8 @@ static void
 aws_call_creds_cb(struct aws_creds *creds, int error, const char *cause,
     void *arg)
 {
-	struct aws_call			*call = arg;
-	const struct aws_credentials	*c;
+	struct aws_call		     *call = arg;
+	const struct aws_credentials *c;
 
 	if (call->cancelled || error == AWS_CREDS_ECLOSED) {
 		aws_call_finish_error(call, AWS_ECANCELLED, NULL);
@@ -736,18 +744,18 @@ aws_call_creds_cb(struct aws_creds *creds, int error, const char *cause,
 static void
 aws_call_attempt(struct aws_call *call)
 {
-	const struct aws_credentials	*c;
-	int				 rc;
+	const struct aws_credentials *c;
+	int			      rc;
 
 	if ((c = aws_creds_current(call->creds,
-	    aws_client_now_ms(call->client))) != NULL) {
+		 aws_client_now_ms(call->client))) != NULL) {
 		aws_call_send(call, c);
 		return;
 	}
 	call->state = CALL_WAIT_CREDS;
-	if ((rc = aws_creds_refresh(call->creds, aws_call_creds_cb,
-	    call)) != 0)
-		aws_call_finish_error(call, AWS_ECREDS, "the credentials "
+	if ((rc = aws_creds_refresh(call->creds, aws_call_creds_cb, call)) != 0)
+		aws_call_finish_error(call, AWS_ECREDS,
+		    "the credentials "
 		    "expired and their source cannot refresh them");
 }
 
@@ -755,7 +763,7 @@ struct aws_call *
 aws_client_call(struct aws_client *client, const struct aws_request *req,
     aws_reply_cb cb, void *arg, char **cause)
 {
-	struct aws_call	*call;
+	struct aws_call *call;
 	char		*endpoint = NULL, *prefix = NULL;
 	const char	*path;
 	size_t		 i, n;
@@ -773,8 +781,9 @@ aws_client_call(struct aws_client *client, const struct aws_request *req,
 		    req->service->title, req->operation);
 		return (NULL);
 	}
-	endpoint = req->endpoint != NULL ? xstrdup(req->endpoint) :
-	    aws_client_endpoint(client, req->service, req->region);
+	endpoint = req->endpoint != NULL ?
+		       xstrdup(req->endpoint) :
+		       aws_client_endpoint(client, req->service, req->region);
 	if (endpoint == NULL) {
 		*cause = xasprintf("%s %s: invalid region %s",
 		    req->service->title, req->operation,
@@ -807,14 +816,15 @@ aws_client_call(struct aws_client *client, const struct aws_request *req,
 	call->client = client;
 	call->service = req->service;
 	call->operation = xstrdup(req->operation);
-	call->region = xstrdup(req->region != NULL ? req->region :
-	    client->region);
+	call->region = xstrdup(
+	    req->region != NULL ? req->region : client->region);
 	call->creds = req->creds != NULL ? req->creds : client->creds;
 	call->method = xstrdup(req->method != NULL ? req->method : "POST");
 	path = req->path != NULL && *req->path != '\0' ? req->path : "/";
 	call->sign_path = xasprintf("%s%s", prefix, path);
 	call->query = req->query != NULL && *req->query != '\0' ?
-	    xstrdup(req->query) : NULL;
+			  xstrdup(req->query) :
+			  NULL;
 	call->url = xasprintf("%s%s%s%s", endpoint, path,
 	    call->query != NULL ? "?" : "",
 	    call->query != NULL ? call->query : "");
@@ -827,13 +837,14 @@ aws_client_call(struct aws_client *client, const struct aws_request *req,
 	if (req->content_type != NULL)
 		call->content_type = xstrdup(req->content_type);
 	else if (req->service->protocol == AWS_PROTOCOL_QUERY)
-		call->content_type = xstrdup("application/x-www-form-urlencoded;"
+		call->content_type = xstrdup(
+		    "application/x-www-form-urlencoded;"
 		    " charset=utf-8");
 	else if (req->service->protocol == AWS_PROTOCOL_JSON)
 		call->content_type = xasprintf("application/x-amz-json-%s",
 		    req->service->json_version);
 	else if (req->service->protocol == AWS_PROTOCOL_REST_JSON &&
-	    req->body_len > 0)
+		 req->body_len > 0)
 		call->content_type = xstrdup("application/json");
 	if (req->body_len > 0) {
 		call->body = xmalloc(req->body_len);
@@ -841,7 +852,7 @@ aws_client_call(struct aws_client *client, const struct aws_request *req,
 		call->body_len = req->body_len;
 	}
 	call->body_max = req->body_max != 0 ? req->body_max :
-	    AWS_CLIENT_BODY_MAX;
+					      AWS_CLIENT_BODY_MAX;
 	call->no_retry = req->no_retry;
 	call->no_replay = req->no_replay;
 	call->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 0;
@@ -905,8 +916,8 @@ aws_query_add(struct buf *b, const char *name, const char *value)
 void
 aws_query_addf(struct buf *b, const char *name, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*value;
+	va_list ap;
+	char   *value;
 
 	va_start(ap, fmt);
 	value = xvasprintf(fmt, ap);

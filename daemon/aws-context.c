@@ -15,7 +15,7 @@
 #include "xmalloc.h"
 
 struct aws_context_role {
-	char		*key;		/* role_arn \n external_id \n region */
+	char		 *key; /* role_arn \n external_id \n region */
 	struct aws_creds *creds;
 };
 
@@ -27,44 +27,44 @@ struct aws_context_role {
  */
 struct aws_context_gen {
 	struct aws_context	*ctx;
-	struct aws_client	*sts_client;	/* no default credentials:
+	struct aws_client	*sts_client; /* no default credentials:
 						   the chain's own calls */
 	struct aws_client	*client;
 	struct aws_creds	*host;
 	char			*region;
 	int			 max_attempts;
-	char			*profile;	/* NULL: the chain's default */
-	struct config_endpoint	*endpoints;	/* copied: reloads free the
+	char			*profile;   /* NULL: the chain's default */
+	struct config_endpoint	*endpoints; /* copied: reloads free the
 						   configuration */
 	size_t			 nendpoints;
-	struct aws_context_role	*roles;
+	struct aws_context_role *roles;
 	size_t			 nroles;
 	unsigned int		 holds;
-	int			 orphan;	/* freed but for its holds */
-	struct aws_context_gen	*next;		/* on the retired list */
+	int			 orphan; /* freed but for its holds */
+	struct aws_context_gen	*next;	 /* on the retired list */
 };
 
 struct aws_context {
-	uv_loop_t		*loop;
-	struct http_client	*http;
-	struct aws_context_gen	*gen;		/* new calls use this one */
-	struct aws_context_gen	*retired;
-	uv_timer_t		 sweep;		/* frees retired versions */
-	int			 sweep_on;	/* sweep initialised */
-	int			 closing;	/* handles still closing */
+	uv_loop_t	       *loop;
+	struct http_client     *http;
+	struct aws_context_gen *gen; /* new calls use this one */
+	struct aws_context_gen *retired;
+	uv_timer_t		sweep;	  /* frees retired versions */
+	int			sweep_on; /* sweep initialised */
+	int			closing;  /* handles still closing */
 
-	void			(*close_cb)(void *);
-	void			*close_arg;
+	void (*close_cb)(void *);
+	void *close_arg;
 };
 
 /* How often retired settings are looked at, while there are any. */
-#define AWS_CONTEXT_SWEEP_MS	1000
+#define AWS_CONTEXT_SWEEP_MS 1000
 
 static const char *
 aws_context_endpoint_cb(const char *service, void *arg)
 {
-	struct aws_context_gen	*gen = arg;
-	size_t			 i;
+	struct aws_context_gen *gen = arg;
+	size_t			i;
 
 	for (i = 0; i < gen->nendpoints; i++)
 		if (strcmp(gen->endpoints[i].service, service) == 0)
@@ -76,7 +76,7 @@ aws_context_endpoint_cb(const char *service, void *arg)
 static void
 aws_context_gen_free(struct aws_context_gen *gen)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < gen->nroles; i++) {
 		aws_creds_free(gen->roles[i].creds);
@@ -119,10 +119,10 @@ static struct aws_context_gen *
 aws_context_gen_new(struct aws_context *ctx, const struct config *config,
     char **cause)
 {
-	struct aws_context_gen		*gen;
-	struct aws_client_options	 opts;
-	struct aws_creds_chain_options	 chain;
-	size_t				 i;
+	struct aws_context_gen	      *gen;
+	struct aws_client_options      opts;
+	struct aws_creds_chain_options chain;
+	size_t			       i;
 
 	gen = xcalloc(1, sizeof *gen);
 	gen->ctx = ctx;
@@ -134,10 +134,10 @@ aws_context_gen_new(struct aws_context *ctx, const struct config *config,
 		gen->endpoints = xcalloc(config->aws.nendpoints,
 		    sizeof *gen->endpoints);
 		for (i = 0; i < config->aws.nendpoints; i++) {
-			gen->endpoints[i].service =
-			    xstrdup(config->aws.endpoints[i].service);
-			gen->endpoints[i].url =
-			    xstrdup(config->aws.endpoints[i].url);
+			gen->endpoints[i].service = xstrdup(
+			    config->aws.endpoints[i].service);
+			gen->endpoints[i].url = xstrdup(
+			    config->aws.endpoints[i].url);
 		}
 		gen->nendpoints = config->aws.nendpoints;
 	}
@@ -166,9 +166,9 @@ aws_context_gen_new(struct aws_context *ctx, const struct config *config,
 /* Whether config's aws.* differ from the settings gen was made from. */
 static int
 aws_context_gen_differs(const struct aws_context_gen *gen,
-    const struct config *config)
+    const struct config				     *config)
 {
-	const struct config_aws	*a = &config->aws;
+	const struct config_aws *a = &config->aws;
 	size_t			 i;
 
 	if (strcmp(gen->region, a->region) != 0 ||
@@ -179,7 +179,7 @@ aws_context_gen_differs(const struct aws_context_gen *gen,
 		return (1);
 	for (i = 0; i < a->nendpoints; i++)
 		if (strcmp(gen->endpoints[i].service,
-		    a->endpoints[i].service) != 0 ||
+			a->endpoints[i].service) != 0 ||
 		    strcmp(gen->endpoints[i].url, a->endpoints[i].url) != 0)
 			return (1);
 	return (0);
@@ -189,7 +189,7 @@ static int
 aws_context_gen_busy(const struct aws_context_gen *gen)
 {
 	return (gen->holds > 0 || aws_client_busy(gen->client) > 0 ||
-	    aws_client_busy(gen->sts_client) > 0);
+		aws_client_busy(gen->sts_client) > 0);
 }
 
 /*
@@ -200,7 +200,7 @@ static void
 aws_context_sweep_cb(uv_timer_t *handle)
 {
 	struct aws_context	*ctx = handle->data;
-	struct aws_context_gen	**pp, *gen;
+	struct aws_context_gen **pp, *gen;
 
 	pp = &ctx->retired;
 	while ((gen = *pp) != NULL) {
@@ -220,7 +220,7 @@ aws_context_sweep_cb(uv_timer_t *handle)
 struct aws_context *
 aws_context_new(uv_loop_t *loop, const struct config *config, char **cause)
 {
-	struct aws_context	*ctx;
+	struct aws_context *ctx;
 
 	ctx = xcalloc(1, sizeof *ctx);
 	ctx->loop = loop;
@@ -236,8 +236,8 @@ int
 aws_context_reconfigure(struct aws_context *ctx, const struct config *config,
     char **cause)
 {
-	struct aws_context_gen	*gen;
-	int			 rc;
+	struct aws_context_gen *gen;
+	int			rc;
 
 	if (!aws_context_gen_differs(ctx->gen, config))
 		return (0);
@@ -261,13 +261,13 @@ aws_context_reconfigure(struct aws_context *ctx, const struct config *config,
 }
 
 struct aws_context_hold {
-	struct aws_context_gen	*gen;
+	struct aws_context_gen *gen;
 };
 
 struct aws_context_hold *
 aws_context_hold(struct aws_context *ctx)
 {
-	struct aws_context_hold	*h;
+	struct aws_context_hold *h;
 
 	h = xcalloc(1, sizeof *h);
 	h->gen = ctx->gen;
@@ -317,7 +317,7 @@ aws_context_region(struct aws_context *ctx)
 
 const char *
 aws_context_env_region(struct aws_context *ctx,
-    const struct config_environment *env)
+    const struct config_environment	  *env)
 {
 	return (env->region != NULL ? env->region : ctx->gen->region);
 }
@@ -325,16 +325,18 @@ aws_context_env_region(struct aws_context *ctx,
 /* "shipgate-billing-stg", cut to STS's 64 characters. */
 static char *
 aws_context_session_name(const struct config_app *app,
-    const struct config_environment *env)
+    const struct config_environment		 *env)
 {
-	char	*name, *p;
+	char *name, *p;
 
 	name = xasprintf("shipgate-%s-%s", app->name, env->name);
 	if (strlen(name) > 64)
 		name[64] = '\0';
 	for (p = name; *p != '\0'; p++)
-		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "0123456789_+=,.@-", *p) == NULL)
+		if (strchr(
+			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			"0123456789_+=,.@-",
+			*p) == NULL)
 			*p = '-';
 	return (name);
 }
@@ -343,13 +345,13 @@ struct aws_creds *
 aws_context_env_creds(struct aws_context *ctx, const struct config_app *app,
     const struct config_environment *env, char **cause)
 {
-	struct aws_creds_role_options	 ro;
-	struct aws_context_role		*role;
-	struct aws_creds		*creds;
-	struct aws_context_gen		*gen = ctx->gen;
-	const char			*region;
-	char				*key, *session, *source;
-	size_t				 i;
+	struct aws_creds_role_options ro;
+	struct aws_context_role	     *role;
+	struct aws_creds	     *creds;
+	struct aws_context_gen	     *gen = ctx->gen;
+	const char		     *region;
+	char			     *key, *session, *source;
+	size_t			      i;
 
 	region = aws_context_env_region(ctx, env);
 	key = xasprintf("%s\n%s\n%s", env->role_arn,
@@ -385,8 +387,8 @@ aws_context_env_creds(struct aws_context *ctx, const struct config_app *app,
 static void
 aws_context_closed(struct aws_context *ctx)
 {
-	void	(*cb)(void *) = ctx->close_cb;
-	void	*cb_arg = ctx->close_arg;
+	void (*cb)(void *) = ctx->close_cb;
+	void *cb_arg = ctx->close_arg;
 
 	if (--ctx->closing > 0)
 		return;
@@ -410,7 +412,7 @@ aws_context_sweep_closed_cb(uv_handle_t *handle)
 void
 aws_context_close(struct aws_context *ctx, void (*cb)(void *), void *arg)
 {
-	struct aws_context_gen	*gen;
+	struct aws_context_gen *gen;
 
 	ctx->close_cb = cb;
 	ctx->close_arg = arg;

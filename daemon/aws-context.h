@@ -22,14 +22,13 @@ struct aws_context;
 
 /* NULL and *cause (caller frees) when the credentials chain is unusable. */
 struct aws_context *aws_context_new(uv_loop_t *, const struct config *,
-		    char **cause);
+    char **cause);
 /*
  * Stops every call in flight (their callbacks come with
  * AWS_ECANCELLED), closes the transport's handles, frees everything,
  * then calls cb.  Run the loop until cb has been called.
  */
-void		 aws_context_close(struct aws_context *, void (*cb)(void *),
-		    void *arg);
+void aws_context_close(struct aws_context *, void (*cb)(void *), void *arg);
 /*
  * A reload: when config's aws.* (region, max_attempts, profile,
  * endpoints) differ from the running ones, makes new clients and
@@ -39,8 +38,8 @@ void		 aws_context_close(struct aws_context *, void (*cb)(void *),
  * changed, -1 and *cause (caller frees) when the new settings cannot be
  * used (a profile that is not there): the running ones are kept.
  */
-int		 aws_context_reconfigure(struct aws_context *,
-		    const struct config *, char **cause);
+int aws_context_reconfigure(struct aws_context *, const struct config *,
+    char **cause);
 /*
  * For work that keeps a client or credentials across several calls (a
  * promotion's registry logins): the settings in use now stay alive
@@ -50,26 +49,25 @@ int		 aws_context_reconfigure(struct aws_context *,
  */
 struct aws_context_hold;
 struct aws_context_hold *aws_context_hold(struct aws_context *);
-void		 aws_context_release(struct aws_context_hold *);
-struct aws_client *aws_context_hold_client(struct aws_context_hold *);
+void			 aws_context_release(struct aws_context_hold *);
+struct aws_client	*aws_context_hold_client(struct aws_context_hold *);
 
 /*
  * These give the settings in use now: take them when a call starts, not
  * once for good, so that a reload reaches the next call.
  */
-struct aws_client *aws_context_client(struct aws_context *);
+struct aws_client  *aws_context_client(struct aws_context *);
 struct http_client *aws_context_http(struct aws_context *);
-struct aws_creds *aws_context_host_creds(struct aws_context *);
+struct aws_creds   *aws_context_host_creds(struct aws_context *);
 /*
  * The credentials of an environment's account (AssumeRole with the
  * host's), created on first use; NULL and *cause on a bad role.
  */
 struct aws_creds *aws_context_env_creds(struct aws_context *,
-		    const struct config_app *,
-		    const struct config_environment *, char **cause);
+    const struct config_app *, const struct config_environment *, char **cause);
 /* The environment's region: its own, or aws.region. */
-const char	*aws_context_env_region(struct aws_context *,
-		    const struct config_environment *);
-const char	*aws_context_region(struct aws_context *);
+const char *aws_context_env_region(struct aws_context *,
+    const struct config_environment *);
+const char *aws_context_region(struct aws_context *);
 
 #endif

@@ -21,11 +21,11 @@
 #include "xmalloc.h"
 #include "xml.h"
 
-#define IMDS_DEFAULT_ENDPOINT	"http://169.254.169.254"
-#define IMDS_TOKEN_TTL		"21600"
-#define IMDS_TIMEOUT_MS		1000
-#define IMDS_REPLY_MAX		(64 * 1024)
-#define PROFILE_FILE_MAX	(1024 * 1024)
+#define IMDS_DEFAULT_ENDPOINT "http://169.254.169.254"
+#define IMDS_TOKEN_TTL	      "21600"
+#define IMDS_TIMEOUT_MS	      1000
+#define IMDS_REPLY_MAX	      (64 * 1024)
+#define PROFILE_FILE_MAX      (1024 * 1024)
 
 /* ------------------------------------------------------------------ IMDS */
 
@@ -38,32 +38,31 @@ enum imds_step {
 struct imds_fetch;
 
 struct imds_impl {
-	uv_loop_t		*loop;
-	struct http_client	*http;
-	struct aws_creds	*creds;
-	char			*endpoint;
-	long			 timeout_ms;
-	struct imds_fetch	*fetch;		/* in flight, or NULL */
+	uv_loop_t	   *loop;
+	struct http_client *http;
+	struct aws_creds   *creds;
+	char		   *endpoint;
+	long		    timeout_ms;
+	struct imds_fetch  *fetch; /* in flight, or NULL */
 };
 
 struct imds_fetch {
-	struct imds_impl	*impl;		/* NULL once the provider died */
-	enum imds_step		 step;
-	struct http_call	*call;
-	char			*token;
-	char			*role;
+	struct imds_impl *impl; /* NULL once the provider died */
+	enum imds_step	  step;
+	struct http_call *call;
+	char		 *token;
+	char		 *role;
 	/* A request that could not start fails from a timer. */
-	uv_timer_t		 timer;
-	char			*cause;
+	uv_timer_t timer;
+	char	  *cause;
 };
 
-static void	imds_fetch_start(struct aws_creds *, void *);
-static void	imds_free(void *);
-static void	imds_step_start(struct imds_fetch *);
+static void imds_fetch_start(struct aws_creds *, void *);
+static void imds_free(void *);
+static void imds_step_start(struct imds_fetch *);
 
-static const struct aws_creds_ops imds_ops = {
-	"instance metadata", imds_fetch_start, imds_free
-};
+static const struct aws_creds_ops imds_ops = { "instance metadata",
+	imds_fetch_start, imds_free };
 
 static const char *
 imds_step_name(enum imds_step step)
@@ -93,7 +92,7 @@ static void
 imds_fetch_done(struct imds_fetch *f, int error, const char *cause,
     struct aws_credentials *fresh)
 {
-	struct imds_impl	*impl = f->impl;
+	struct imds_impl *impl = f->impl;
 
 	if (impl != NULL) {
 		impl->fetch = NULL;
@@ -111,7 +110,7 @@ imds_fail_close_cb(uv_handle_t *handle)
 static void
 imds_fail_cb(uv_timer_t *timer)
 {
-	struct imds_fetch	*f = timer->data;
+	struct imds_fetch *f = timer->data;
 
 	imds_fetch_done(f, AWS_CREDS_EFETCH, f->cause, NULL);
 	uv_close((uv_handle_t *)&f->timer, imds_fail_close_cb);
@@ -122,14 +121,16 @@ static int
 imds_parse_credentials(const char *body, size_t len,
     struct aws_credentials *out, char **cause)
 {
-	struct json	*doc = NULL;
-	const char	*code = NULL, *akid, *secret, *token = NULL;
-	struct timespec	 exp;
-	int		 rc = -1;
+	struct json    *doc = NULL;
+	const char     *code = NULL, *akid, *secret, *token = NULL;
+	struct timespec exp;
+	int		rc = -1;
 
 	memset(out, 0, sizeof *out);
-	if (json_load(&doc, body, len, NULL, "instance metadata "
-	    "credentials", cause) != 0)
+	if (json_load(&doc, body, len, NULL,
+		"instance metadata "
+		"credentials",
+		cause) != 0)
 		goto out;
 	if (json_str_opt(doc, &code, "Code") == 1 &&
 	    strcmp(code, "Success") != 0) {
@@ -159,11 +160,11 @@ out:
 static void
 imds_http_cb(struct http_call *call, struct http_result *res, void *arg)
 {
-	struct imds_fetch	*f = arg;
-	struct aws_credentials	 fresh;
-	const char		*text;
-	char			*cause = NULL;
-	size_t			 n;
+	struct imds_fetch     *f = arg;
+	struct aws_credentials fresh;
+	const char	      *text;
+	char		      *cause = NULL;
+	size_t		       n;
 
 	(void)call;
 	f->call = NULL;
@@ -186,7 +187,7 @@ imds_http_cb(struct http_call *call, struct http_result *res, void *arg)
 	case IMDS_TOKEN:
 		if (*text == '\0' || strlen(text) != res->body.len) {
 			cause = xstrdup("instance metadata token: empty or "
-			    "binary reply");
+					"binary reply");
 			goto fail;
 		}
 		f->token = xstrdup(text);
@@ -197,7 +198,7 @@ imds_http_cb(struct http_call *call, struct http_result *res, void *arg)
 		n = strcspn(text, "\r\n");
 		if (n == 0 || n > 128 || strchr(text, '/') != NULL) {
 			cause = xstrdup("instance metadata role name: no "
-			    "instance role attached");
+					"instance role attached");
 			goto fail;
 		}
 		f->role = xstrndup(text, n);
@@ -205,14 +206,15 @@ imds_http_cb(struct http_call *call, struct http_result *res, void *arg)
 		break;
 	case IMDS_CREDENTIALS:
 		if (imds_parse_credentials(text, res->body.len, &fresh,
-		    &cause) != 0) {
+			&cause) != 0) {
 			explicit_bzero(res->body.data, res->body.len);
 			goto fail;
 		}
 		explicit_bzero(res->body.data, res->body.len);
-		log_debug(LOG_CAT_AWS, "aws instance metadata credentials "
-		    "role=%s expires_ms=%lld", f->role,
-		    (long long)fresh.expires_ms);
+		log_debug(LOG_CAT_AWS,
+		    "aws instance metadata credentials "
+		    "role=%s expires_ms=%lld",
+		    f->role, (long long)fresh.expires_ms);
 		imds_fetch_done(f, 0, NULL, &fresh);
 		goto done;
 	}
@@ -228,18 +230,18 @@ done:
 static void
 imds_step_start(struct imds_fetch *f)
 {
-	struct imds_impl	*impl = f->impl;
-	struct http_request	 req;
-	const char		*headers[3];
-	char			*url = NULL, *hdr = NULL, *cause = NULL;
+	struct imds_impl   *impl = f->impl;
+	struct http_request req;
+	const char	   *headers[3];
+	char		   *url = NULL, *hdr = NULL, *cause = NULL;
 
 	memset(&req, 0, sizeof req);
 	switch (f->step) {
 	case IMDS_TOKEN:
 		req.method = "PUT";
 		url = xasprintf("%s/latest/api/token", impl->endpoint);
-		hdr = xstrdup("X-aws-ec2-metadata-token-ttl-seconds: "
-		    IMDS_TOKEN_TTL);
+		hdr = xstrdup(
+		    "X-aws-ec2-metadata-token-ttl-seconds: " IMDS_TOKEN_TTL);
 		break;
 	case IMDS_ROLE:
 		url = xasprintf("%s/latest/meta-data/iam/security-credentials/",
@@ -248,7 +250,8 @@ imds_step_start(struct imds_fetch *f)
 		break;
 	case IMDS_CREDENTIALS:
 		url = xasprintf("%s/latest/meta-data/iam/security-credentials/"
-		    "%s", impl->endpoint, f->role);
+				"%s",
+		    impl->endpoint, f->role);
 		hdr = xasprintf("X-aws-ec2-metadata-token: %s", f->token);
 		break;
 	}
@@ -262,7 +265,7 @@ imds_step_start(struct imds_fetch *f)
 	req.timeout_ms = impl->timeout_ms;
 	req.flags = HTTP_F_NOPROXY;
 	if ((f->call = http_call_start(impl->http, &req, imds_http_cb, f,
-	    &cause)) == NULL) {
+		 &cause)) == NULL) {
 		f->cause = xasprintf("instance metadata %s: %s",
 		    imds_step_name(f->step), cause);
 		uv_timer_init(impl->loop, &f->timer);
@@ -277,8 +280,8 @@ imds_step_start(struct imds_fetch *f)
 static void
 imds_fetch_start(struct aws_creds *creds, void *arg)
 {
-	struct imds_impl	*impl = arg;
-	struct imds_fetch	*f;
+	struct imds_impl  *impl = arg;
+	struct imds_fetch *f;
 
 	impl->creds = creds;
 	f = xcalloc(1, sizeof *f);
@@ -291,7 +294,7 @@ imds_fetch_start(struct aws_creds *creds, void *arg)
 static void
 imds_free(void *arg)
 {
-	struct imds_impl	*impl = arg;
+	struct imds_impl *impl = arg;
 
 	if (impl == NULL)
 		return;
@@ -308,9 +311,9 @@ struct aws_creds *
 aws_creds_imds_new(uv_loop_t *loop, struct http_client *http,
     const char *endpoint, long timeout_ms)
 {
-	struct imds_impl	*impl;
-	struct aws_creds	*creds;
-	size_t			 len;
+	struct imds_impl *impl;
+	struct aws_creds *creds;
+	size_t		  len;
 
 	if (endpoint == NULL || *endpoint == '\0')
 		endpoint = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
@@ -334,7 +337,7 @@ aws_creds_imds_new(uv_loop_t *loop, struct http_client *http,
 static const char *
 env_nonempty(const char *name)
 {
-	const char	*v = getenv(name);
+	const char *v = getenv(name);
 
 	return (v != NULL && *v != '\0' ? v : NULL);
 }
@@ -342,7 +345,7 @@ env_nonempty(const char *name)
 static struct aws_creds *
 chain_environment(const char *source)
 {
-	const char	*akid, *secret;
+	const char *akid, *secret;
 
 	akid = env_nonempty("AWS_ACCESS_KEY_ID");
 	secret = env_nonempty("AWS_SECRET_ACCESS_KEY");
@@ -359,10 +362,10 @@ chain_environment(const char *source)
 static int
 chain_read_file(const char *path, char **text, char **cause)
 {
-	struct buf	 b;
-	char		 chunk[4096];
-	ssize_t		 n;
-	int		 fd, rc = -1;
+	struct buf b;
+	char	   chunk[4096];
+	ssize_t	   n;
+	int	   fd, rc = -1;
 
 	*text = NULL;
 	buf_init(&b, PROFILE_FILE_MAX);
@@ -403,7 +406,7 @@ out:
 static char *
 chain_file_path(const char *env, const char *name)
 {
-	const char	*v, *home;
+	const char *v, *home;
 
 	if ((v = env_nonempty(env)) != NULL)
 		return (xstrdup(v));
@@ -420,15 +423,15 @@ static int
 chain_profile(const struct aws_creds_chain_options *o, struct aws_creds **out,
     char **cause)
 {
-	struct aws_profile		 prof;
-	struct aws_creds_role_options	 ro;
-	struct aws_creds		*creds = NULL;
-	const char			*name;
-	char				*cpath = NULL, *fpath = NULL;
-	char				*ctext = NULL, *ftext = NULL;
-	char				*source = NULL, *why = NULL;
-	size_t				 i;
-	int				 named, rc = -1, r;
+	struct aws_profile	      prof;
+	struct aws_creds_role_options ro;
+	struct aws_creds	     *creds = NULL;
+	const char		     *name;
+	char			     *cpath = NULL, *fpath = NULL;
+	char			     *ctext = NULL, *ftext = NULL;
+	char			     *source = NULL, *why = NULL;
+	size_t			      i;
+	int			      named, rc = -1, r;
 
 	memset(&prof, 0, sizeof prof);
 	*out = NULL;
@@ -447,7 +450,8 @@ chain_profile(const struct aws_creds_chain_options *o, struct aws_creds **out,
 	if (ctext == NULL && ftext == NULL) {
 		if (named) {
 			*cause = xasprintf("profile %s: no shared credentials "
-			    "or config file", name);
+					   "or config file",
+			    name);
 			goto out;
 		}
 		rc = 0;
@@ -459,13 +463,14 @@ chain_profile(const struct aws_creds_chain_options *o, struct aws_creds **out,
 		goto out;
 	}
 	if (r != 0) {
-		*cause = xasprintf("profile %s: %s", name, why != NULL ? why :
-		    "cannot be resolved");
+		*cause = xasprintf("profile %s: %s", name,
+		    why != NULL ? why : "cannot be resolved");
 		goto out;
 	}
 	if (prof.nroles > 0 && o->sts_client == NULL) {
 		*cause = xasprintf("profile %s assumes a role but no STS "
-		    "client was given", name);
+				   "client was given",
+		    name);
 		goto out;
 	}
 
@@ -479,9 +484,11 @@ chain_profile(const struct aws_creds_chain_options *o, struct aws_creds **out,
 		free(source);
 		source = xasprintf("profile %s environment", name);
 		if ((creds = chain_environment(source)) == NULL) {
-			*cause = xasprintf("profile %s: credential_source "
-			    "Environment but AWS_ACCESS_KEY_ID and "
-			    "AWS_SECRET_ACCESS_KEY are not set", name);
+			*cause =
+			    xasprintf("profile %s: credential_source "
+				      "Environment but AWS_ACCESS_KEY_ID and "
+				      "AWS_SECRET_ACCESS_KEY are not set",
+				name);
 			goto out;
 		}
 		break;
@@ -495,8 +502,9 @@ chain_profile(const struct aws_creds_chain_options *o, struct aws_creds **out,
 		ro.role_arn = prof.roles[i].role_arn;
 		ro.external_id = prof.roles[i].external_id;
 		ro.session_name = prof.roles[i].session_name != NULL ?
-		    prof.roles[i].session_name : o->session_name != NULL ?
-		    o->session_name : "shipgate";
+				      prof.roles[i].session_name :
+				  o->session_name != NULL ? o->session_name :
+							    "shipgate";
 		ro.duration_seconds = prof.roles[i].duration_seconds;
 		ro.own_base = 1;
 		free(source);
@@ -504,7 +512,7 @@ chain_profile(const struct aws_creds_chain_options *o, struct aws_creds **out,
 		ro.source = source;
 		/* On failure the base (owned) is freed with it. */
 		if ((creds = aws_creds_role_new(o->sts_client, creds, &ro,
-		    &why)) == NULL) {
+			 &why)) == NULL) {
 			*cause = xasprintf("profile %s: %s", name, why);
 			goto out;
 		}
@@ -525,8 +533,8 @@ out:
 struct aws_creds *
 aws_creds_chain_new(const struct aws_creds_chain_options *o, char **cause)
 {
-	struct aws_creds	*creds;
-	const char		*off;
+	struct aws_creds *creds;
+	const char	 *off;
 
 	/*
 	 * Keys that never expire are never fetched, so aws-creds.c would
@@ -550,17 +558,18 @@ aws_creds_chain_new(const struct aws_creds_chain_options *o, char **cause)
 	}
 	if ((off = getenv("AWS_EC2_METADATA_DISABLED")) != NULL &&
 	    strcasecmp(off, "true") == 0) {
-		*cause = xstrdup("no AWS credentials: none in the environment, "
+		*cause = xstrdup(
+		    "no AWS credentials: none in the environment, "
 		    "no profile, and instance metadata is disabled "
 		    "(AWS_EC2_METADATA_DISABLED)");
 		return (NULL);
 	}
 	if (o->http == NULL || o->loop == NULL) {
-		*cause = xstrdup("no AWS credentials: none in the environment "
+		*cause = xstrdup(
+		    "no AWS credentials: none in the environment "
 		    "or the profile files, and no HTTP client for instance "
 		    "metadata");
 		return (NULL);
 	}
-	return (aws_creds_imds_new(o->loop, o->http, NULL,
-	    o->imds_timeout_ms));
+	return (aws_creds_imds_new(o->loop, o->http, NULL, o->imds_timeout_ms));
 }

@@ -31,18 +31,18 @@
 #include "http.h"
 
 struct aws_creds_chain_options {
-	uv_loop_t		*loop;
-	struct http_client	*http;		/* for instance metadata */
+	uv_loop_t	   *loop;
+	struct http_client *http; /* for instance metadata */
 	/*
 	 * For the AssumeRole calls of profile roles (made with explicit
 	 * credentials: a client without default credentials will do).
 	 * NULL: a profile with a role is an error.
 	 */
-	struct aws_client	*sts_client;
-	const char		*profile;	/* NULL: $AWS_PROFILE/default */
+	struct aws_client *sts_client;
+	const char	  *profile; /* NULL: $AWS_PROFILE/default */
 	/* For profile roles without role_session_name; NULL: "shipgate". */
-	const char		*session_name;
-	long			 imds_timeout_ms;	/* per request; 0: 1000 */
+	const char *session_name;
+	long	    imds_timeout_ms; /* per request; 0: 1000 */
 };
 
 /*
@@ -53,7 +53,7 @@ struct aws_creds_chain_options {
  * the HTTP client it uses.
  */
 struct aws_creds *aws_creds_chain_new(const struct aws_creds_chain_options *,
-		    char **cause);
+    char **cause);
 
 /*
  * The instance metadata provider on its own.  endpoint NULL: the
@@ -61,6 +61,6 @@ struct aws_creds *aws_creds_chain_new(const struct aws_creds_chain_options *,
  * cause naming the step (token, role name, credentials).
  */
 struct aws_creds *aws_creds_imds_new(uv_loop_t *, struct http_client *,
-		    const char *endpoint, long timeout_ms);
+    const char *endpoint, long timeout_ms);
 
 #endif

@@ -17,46 +17,45 @@
 struct role_fetch;
 
 struct role_impl {
-	struct aws_client	*client;
-	struct aws_creds	*creds;		/* the provider we are in */
-	struct aws_creds	*base;
-	int			 own_base;
-	char			*role_arn;
-	char			*external_id;
-	char			*session_name;
-	char			*region;
-	int			 duration_seconds;
-	struct role_fetch	*fetch;		/* in flight, or NULL */
+	struct aws_client *client;
+	struct aws_creds  *creds; /* the provider we are in */
+	struct aws_creds  *base;
+	int		   own_base;
+	char		  *role_arn;
+	char		  *external_id;
+	char		  *session_name;
+	char		  *region;
+	int		   duration_seconds;
+	struct role_fetch *fetch; /* in flight, or NULL */
 };
 
 struct role_fetch {
-	struct role_impl	*impl;		/* NULL once the provider died */
-	struct aws_op		*call;
+	struct role_impl *impl; /* NULL once the provider died */
+	struct aws_op	 *call;
 	/* A call that could not start fails from a timer. */
-	uv_timer_t		 timer;
-	char			*cause;
+	uv_timer_t timer;
+	char	  *cause;
 };
 
-static void	role_fetch_start(struct aws_creds *, void *);
-static void	role_free(void *);
+static void role_fetch_start(struct aws_creds *, void *);
+static void role_free(void *);
 
-static const struct aws_creds_ops role_ops = {
-	"role", role_fetch_start, role_free
-};
+static const struct aws_creds_ops role_ops = { "role", role_fetch_start,
+	role_free };
 
 static void
 role_assumed_cb(const struct aws_reply *reply, struct sts_assumed_role *r,
     void *arg)
 {
-	struct role_fetch	*f = arg;
-	struct role_impl	*impl = f->impl;
+	struct role_fetch *f = arg;
+	struct role_impl  *impl = f->impl;
 
 	if (impl == NULL)
 		goto out;
 	impl->fetch = NULL;
 	if (reply->error != AWS_OK || r == NULL) {
-		aws_creds_fetched(impl->creds, AWS_CREDS_EFETCH,
-		    reply->message, NULL);
+		aws_creds_fetched(impl->creds, AWS_CREDS_EFETCH, reply->message,
+		    NULL);
 		goto out;
 	}
 	log_debug(LOG_CAT_AWS, "aws role credentials arn=%s session=%s",
@@ -70,7 +69,7 @@ out:
 static void
 role_fail_close_cb(uv_handle_t *handle)
 {
-	struct role_fetch	*f = handle->data;
+	struct role_fetch *f = handle->data;
 
 	free(f->cause);
 	free(f);
@@ -79,8 +78,8 @@ role_fail_close_cb(uv_handle_t *handle)
 static void
 role_fail_cb(uv_timer_t *timer)
 {
-	struct role_fetch	*f = timer->data;
-	struct role_impl	*impl = f->impl;
+	struct role_fetch *f = timer->data;
+	struct role_impl  *impl = f->impl;
 
 	if (impl != NULL) {
 		impl->fetch = NULL;
@@ -93,10 +92,10 @@ role_fail_cb(uv_timer_t *timer)
 static void
 role_fetch_start(struct aws_creds *creds, void *arg)
 {
-	struct role_impl		*impl = arg;
-	struct sts_assume_role_params	 p;
-	struct role_fetch		*f;
-	char				*cause = NULL;
+	struct role_impl	     *impl = arg;
+	struct sts_assume_role_params p;
+	struct role_fetch	     *f;
+	char			     *cause = NULL;
 
 	impl->creds = creds;
 	memset(&p, 0, sizeof p);
@@ -110,7 +109,7 @@ role_fetch_start(struct aws_creds *creds, void *arg)
 	f->impl = impl;
 	impl->fetch = f;
 	if ((f->call = sts_assume_role(impl->client, &p, role_assumed_cb, f,
-	    &cause)) == NULL) {
+		 &cause)) == NULL) {
 		/* Report from the loop, never from inside fetch. */
 		f->cause = cause;
 		uv_timer_init(aws_client_loop(impl->client), &f->timer);
@@ -122,7 +121,7 @@ role_fetch_start(struct aws_creds *creds, void *arg)
 static void
 role_free(void *arg)
 {
-	struct role_impl	*impl = arg;
+	struct role_impl *impl = arg;
 
 	if (impl == NULL)
 		return;
@@ -144,9 +143,9 @@ struct aws_creds *
 aws_creds_role_new(struct aws_client *client, struct aws_creds *base,
     const struct aws_creds_role_options *o, char **cause)
 {
-	struct role_impl	*impl;
-	struct aws_creds	*creds;
-	char			*source;
+	struct role_impl *impl;
+	struct aws_creds *creds;
+	char		 *source;
 
 	if (!sts_role_arn_valid(o->role_arn)) {
 		*cause = xasprintf("not an IAM role ARN: %s",
@@ -155,14 +154,14 @@ aws_creds_role_new(struct aws_client *client, struct aws_creds *base,
 	}
 	if (!sts_session_name_valid(o->session_name)) {
 		*cause = xasprintf("invalid role session name \"%s\" for %s "
-		    "(2-64 of letters, digits and _+=,.@-)",
+				   "(2-64 of letters, digits and _+=,.@-)",
 		    o->session_name != NULL ? o->session_name : "",
 		    o->role_arn);
 		goto fail;
 	}
 	if (o->duration_seconds != 0 &&
 	    (o->duration_seconds < STS_DURATION_MIN ||
-	    o->duration_seconds > STS_DURATION_MAX)) {
+		o->duration_seconds > STS_DURATION_MAX)) {
 		*cause = xasprintf("role %s: duration %d s is outside %d-%d",
 		    o->role_arn, o->duration_seconds, STS_DURATION_MIN,
 		    STS_DURATION_MAX);
@@ -180,7 +179,7 @@ aws_creds_role_new(struct aws_client *client, struct aws_creds *base,
 		impl->region = xstrdup(o->region);
 	impl->duration_seconds = o->duration_seconds;
 	source = o->source != NULL ? xstrdup(o->source) :
-	    xasprintf("role %s", o->role_arn);
+				     xasprintf("role %s", o->role_arn);
 	creds = aws_creds_new(&role_ops, impl, source, NULL);
 	impl->creds = creds;
 	free(source);

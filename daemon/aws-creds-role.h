@@ -15,16 +15,16 @@
 #include "aws-creds.h"
 
 struct aws_creds_role_options {
-	const char	*role_arn;
-	const char	*external_id;		/* NULL: none */
+	const char *role_arn;
+	const char *external_id; /* NULL: none */
 	/* "shipgate-billing-stg": [\w+=,.@-]{2,64}, checked here. */
-	const char	*session_name;
-	int		 duration_seconds;	/* 0: STS's default (3600) */
-	const char	*region;		/* STS region; NULL: client's */
+	const char *session_name;
+	int	    duration_seconds; /* 0: STS's default (3600) */
+	const char *region;	      /* STS region; NULL: client's */
 	/* When set, the role provider owns `base` and frees it. */
-	int		 own_base;
+	int own_base;
 	/* The provider's source for logs; NULL: "role ARN". */
-	const char	*source;
+	const char *source;
 };
 
 /*
@@ -35,7 +35,7 @@ struct aws_creds_role_options {
  * owned base is freed then too).
  */
 struct aws_creds *aws_creds_role_new(struct aws_client *,
-		    struct aws_creds *base, const struct aws_creds_role_options *,
-		    char **cause);
+    struct aws_creds *base, const struct aws_creds_role_options *,
+    char	    **cause);
 
 #endif

@@ -12,19 +12,19 @@
 struct aws_creds_waiter {
 	aws_creds_cb		 cb;
 	void			*arg;
-	struct aws_creds_waiter	*next;
+	struct aws_creds_waiter *next;
 };
 
 struct aws_creds {
 	const struct aws_creds_ops *ops;
-	void			*impl;
-	char			*source;
-	struct aws_credentials	 current;
-	int			 have;
-	int			 fetching;
-	struct aws_creds_waiter	*waiters;
-	struct aws_creds_waiter	**tail;
-	int			 logged;
+	void			   *impl;
+	char			   *source;
+	struct aws_credentials	    current;
+	int			    have;
+	int			    fetching;
+	struct aws_creds_waiter	   *waiters;
+	struct aws_creds_waiter	  **tail;
+	int			    logged;
 };
 
 void
@@ -40,7 +40,7 @@ struct aws_creds *
 aws_creds_new(const struct aws_creds_ops *ops, void *impl, const char *source,
     struct aws_credentials *initial)
 {
-	struct aws_creds	*c;
+	struct aws_creds *c;
 
 	c = xcalloc(1, sizeof *c);
 	c->ops = ops;
@@ -76,7 +76,7 @@ aws_creds_current(struct aws_creds *c, int64_t now_ms)
 static void
 aws_creds_wake(struct aws_creds *c, int error, const char *cause)
 {
-	struct aws_creds_waiter	*w, *next;
+	struct aws_creds_waiter *w, *next;
 
 	w = c->waiters;
 	c->waiters = NULL;
@@ -94,7 +94,7 @@ aws_creds_fetched(struct aws_creds *c, int error, const char *cause,
 {
 	c->fetching = 0;
 	if (error == 0 && (fresh == NULL || fresh->access_key_id == NULL ||
-	    fresh->secret_access_key == NULL)) {
+			      fresh->secret_access_key == NULL)) {
 		error = AWS_CREDS_EFETCH;
 		cause = "the credential source returned no keys";
 	}
@@ -108,8 +108,10 @@ aws_creds_fetched(struct aws_creds *c, int error, const char *cause,
 			    c->source);
 			c->logged = 1;
 		} else
-			log_debug(LOG_CAT_AWS, "aws credentials refreshed "
-			    "source=%s", c->source);
+			log_debug(LOG_CAT_AWS,
+			    "aws credentials refreshed "
+			    "source=%s",
+			    c->source);
 	} else {
 		if (fresh != NULL)
 			aws_credentials_clear(fresh);
@@ -122,7 +124,7 @@ aws_creds_fetched(struct aws_creds *c, int error, const char *cause,
 int
 aws_creds_refresh(struct aws_creds *c, aws_creds_cb cb, void *arg)
 {
-	struct aws_creds_waiter	*w;
+	struct aws_creds_waiter *w;
 
 	if (c->ops == NULL || c->ops->fetch == NULL)
 		return (AWS_CREDS_ENONE);
@@ -153,15 +155,14 @@ aws_creds_free(struct aws_creds *c)
 	free(c);
 }
 
-static const struct aws_creds_ops aws_creds_static_ops = {
-	"static", NULL, NULL
-};
+static const struct aws_creds_ops aws_creds_static_ops = { "static", NULL,
+	NULL };
 
 struct aws_creds *
 aws_creds_static_new(const char *access_key_id, const char *secret_access_key,
     const char *session_token, const char *source)
 {
-	struct aws_credentials	initial;
+	struct aws_credentials initial;
 
 	memset(&initial, 0, sizeof initial);
 	initial.access_key_id = xstrdup(access_key_id);

@@ -16,14 +16,14 @@
 #include <stdint.h>
 
 struct aws_credentials {
-	char		*access_key_id;
-	char		*secret_access_key;
-	char		*session_token;		/* NULL when none */
-	int64_t		 expires_ms;		/* unix ms; 0: never */
+	char   *access_key_id;
+	char   *secret_access_key;
+	char   *session_token; /* NULL when none */
+	int64_t expires_ms;    /* unix ms; 0: never */
 };
 
 /* Wipes and frees the strings; the struct itself is the caller's. */
-void	 aws_credentials_clear(struct aws_credentials *);
+void aws_credentials_clear(struct aws_credentials *);
 
 struct aws_creds;
 
@@ -34,35 +34,35 @@ struct aws_creds;
  * fetch (NULL).
  */
 struct aws_creds_ops {
-	const char	*kind;		/* "static", "environment", ... */
-	void		(*fetch)(struct aws_creds *, void *impl);
+	const char *kind; /* "static", "environment", ... */
+	void (*fetch)(struct aws_creds *, void *impl);
 	/* Stop an in-flight fetch and free impl. */
-	void		(*free)(void *impl);
+	void (*free)(void *impl);
 };
 
 /* How early before expiry a refresh starts (the SDKs use 5-15 min). */
-#define AWS_CREDS_REFRESH_MARGIN_MS	(10 * 60 * 1000)
+#define AWS_CREDS_REFRESH_MARGIN_MS (10 * 60 * 1000)
 
 /*
  * Called once per refresh with 0 and the provider, or a negative code
  * and a message (valid during the callback only).
  */
-typedef void	(*aws_creds_cb)(struct aws_creds *, int error,
-		    const char *cause, void *arg);
+typedef void (
+    *aws_creds_cb)(struct aws_creds *, int error, const char *cause, void *arg);
 
-#define AWS_CREDS_EFETCH	(-1)	/* the source failed; see cause */
-#define AWS_CREDS_ENONE		(-2)	/* no source has credentials */
-#define AWS_CREDS_ECLOSED	(-3)	/* the provider was freed */
+#define AWS_CREDS_EFETCH  (-1) /* the source failed; see cause */
+#define AWS_CREDS_ENONE	  (-2) /* no source has credentials */
+#define AWS_CREDS_ECLOSED (-3) /* the provider was freed */
 
 /*
  * For provider implementations: `impl` belongs to the provider from
  * now on (ops->free releases it); `initial` (may be NULL) is taken.
  */
 struct aws_creds *aws_creds_new(const struct aws_creds_ops *, void *impl,
-		    const char *source, struct aws_credentials *initial);
+    const char *source, struct aws_credentials *initial);
 /* The outcome of a fetch; `fresh` is taken (its strings) on success. */
-void		 aws_creds_fetched(struct aws_creds *, int error,
-		    const char *cause, struct aws_credentials *fresh);
+void aws_creds_fetched(struct aws_creds *, int error, const char *cause,
+    struct aws_credentials *fresh);
 
 /*
  * The credentials to sign with now, when they stay valid for at least
@@ -71,7 +71,7 @@ void		 aws_creds_fetched(struct aws_creds *, int error,
  * once, do not keep it.
  */
 const struct aws_credentials *aws_creds_current(struct aws_creds *,
-		    int64_t now_ms);
+    int64_t now_ms);
 /*
  * Refreshes: cb is called exactly once, from a later loop iteration.
  * Concurrent callers share one fetch.  Fails synchronously (returns a
@@ -79,16 +79,16 @@ const struct aws_credentials *aws_creds_current(struct aws_creds *,
  * refresh (static keys).  A provider with credentials still valid past
  * now is still refreshed.
  */
-int		 aws_creds_refresh(struct aws_creds *, aws_creds_cb, void *arg);
+int aws_creds_refresh(struct aws_creds *, aws_creds_cb, void *arg);
 /* Where the credentials come from: "environment", "profile deploy",
    "instance metadata", "role arn:aws:iam::...". */
-const char	*aws_creds_source(const struct aws_creds *);
+const char *aws_creds_source(const struct aws_creds *);
 /* Waiters get AWS_CREDS_ECLOSED; the fetch in flight is stopped. */
-void		 aws_creds_free(struct aws_creds *);
+void aws_creds_free(struct aws_creds *);
 
 /* Keys that never expire (tests, and the environment's keys). */
 struct aws_creds *aws_creds_static_new(const char *access_key_id,
-		    const char *secret_access_key, const char *session_token,
-		    const char *source);
+    const char *secret_access_key, const char *session_token,
+    const char *source);
 
 #endif

@@ -15,10 +15,10 @@
 #include "xml.h"
 
 /* Error replies are small; anything bigger is not one worth reading. */
-#define ERROR_BODY_MAX		(256 * 1024)
-#define CODE_MAX		128
-#define MESSAGE_MAX		1024
-#define REQUEST_ID_MAX		128
+#define ERROR_BODY_MAX (256 * 1024)
+#define CODE_MAX       128
+#define MESSAGE_MAX    1024
+#define REQUEST_ID_MAX 128
 
 static const char *const throttling_codes[] = {
 	"Throttling",
@@ -75,12 +75,12 @@ static const char *const time_phrases[] = {
 	"clock",
 };
 
-#define nitems(a)	(sizeof (a) / sizeof (a)[0])
+#define nitems(a) (sizeof(a) / sizeof(a)[0])
 
 static int
 in_list(const char *code, const char *const *list, size_t n)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
 		if (strcmp(code, list[i]) == 0)
@@ -92,7 +92,7 @@ in_list(const char *code, const char *const *list, size_t n)
 static int
 mentions_time(const char *message)
 {
-	size_t	i;
+	size_t i;
 
 	if (message == NULL)
 		return (0);
@@ -112,11 +112,13 @@ aws_error_classify(int status, const char *code, const char *message,
 			return (AWS_RETRY_THROTTLING);
 		if (in_list(code, clock_codes, nitems(clock_codes)))
 			return (AWS_RETRY_CLOCK_SKEW);
-		if (in_list(code, maybe_clock_codes, nitems(maybe_clock_codes))
-		    && (skewed || mentions_time(message)))
+		if (in_list(code, maybe_clock_codes,
+			nitems(maybe_clock_codes)) &&
+		    (skewed || mentions_time(message)))
 			return (AWS_RETRY_CLOCK_SKEW);
 		if (in_list(code, message_clock_codes,
-		    nitems(message_clock_codes)) && mentions_time(message))
+			nitems(message_clock_codes)) &&
+		    mentions_time(message))
 			return (AWS_RETRY_CLOCK_SKEW);
 		if (in_list(code, transient_codes, nitems(transient_codes)))
 			return (AWS_RETRY_TRANSIENT);
@@ -157,17 +159,17 @@ aws_retry_kind_name(enum aws_retry_kind kind)
 static char *
 clean(const char *s, size_t len, size_t max, int ascii)
 {
-	char		*out;
-	size_t		 i;
-	unsigned char	 c;
+	char	     *out;
+	size_t	      i;
+	unsigned char c;
 
-	while (len > 0 && (*s == ' ' || *s == '\t' || *s == '\n' ||
-	    *s == '\r')) {
+	while (
+	    len > 0 && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) {
 		s++;
 		len--;
 	}
 	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' ||
-	    s[len - 1] == '\n' || s[len - 1] == '\r'))
+			      s[len - 1] == '\n' || s[len - 1] == '\r'))
 		len--;
 	if (len > max) {
 		len = max;
@@ -199,9 +201,9 @@ clean_str(const char *s, size_t max, int ascii)
 static char *
 json_code(const char *s)
 {
-	const char	*hash;
-	char		*code;
-	size_t		 len;
+	const char *hash;
+	char	   *code;
+	size_t	    len;
 
 	len = strcspn(s, ":");
 	hash = memrchr(s, '#', len);
@@ -220,7 +222,7 @@ json_code(const char *s)
 static void
 set_unreadable(struct aws_error *err, const char *kind, char *cause)
 {
-	char	*msg;
+	char *msg;
 
 	/* Parser messages quote the reply: clean them like the rest. */
 	msg = xasprintf("unreadable error reply: %s%s", kind, cause);
@@ -233,11 +235,11 @@ set_unreadable(struct aws_error *err, const char *kind, char *cause)
 static void
 parse_xml(struct aws_error *err, const struct aws_error_reply *r)
 {
-	struct xml_limits		 limits;
-	struct xml			*doc = NULL;
-	const struct xml_node	*root, *e;
-	const char			*s;
-	char				*cause = NULL;
+	struct xml_limits      limits;
+	struct xml	      *doc = NULL;
+	const struct xml_node *root, *e;
+	const char	      *s;
+	char		      *cause = NULL;
 
 	xml_limits_default(&limits);
 	limits.max_size = ERROR_BODY_MAX;
@@ -254,8 +256,7 @@ parse_xml(struct aws_error *err, const struct aws_error_reply *r)
 		e = root;
 	else if ((e = xml_find(root, "Error")) == NULL)
 		e = xml_find(root, "Errors/Error");
-	if (e != NULL && (s = xml_find_text(e, "Code")) != NULL &&
-	    *s != '\0') {
+	if (e != NULL && (s = xml_find_text(e, "Code")) != NULL && *s != '\0') {
 		free(err->code);
 		err->code = clean_str(s, CODE_MAX, 1);
 	}
@@ -272,7 +273,8 @@ parse_xml(struct aws_error *err, const struct aws_error_reply *r)
 	if (e == NULL) {
 		free(err->message);
 		err->message = xasprintf("error reply without an error: "
-		    "<%.64s>", xml_name(root));
+					 "<%.64s>",
+		    xml_name(root));
 	}
 	xml_free(doc);
 }
@@ -281,15 +283,15 @@ static void
 parse_json(struct aws_error *err, const struct aws_error_reply *r,
     int have_code)
 {
-	struct json_limits	 limits;
-	struct json		*doc = NULL;
-	const char		*s = NULL;
-	char			*cause = NULL, *code;
+	struct json_limits limits;
+	struct json	  *doc = NULL;
+	const char	  *s = NULL;
+	char		  *cause = NULL, *code;
 
 	limits.max_size = ERROR_BODY_MAX;
 	limits.max_depth = 16;
 	if (json_load(&doc, r->body, r->body_len, &limits, "JSON body",
-	    &cause) != 0) {
+		&cause) != 0) {
 		set_unreadable(err, "", cause);
 		return;
 	}
@@ -297,8 +299,8 @@ parse_json(struct aws_error *err, const struct aws_error_reply *r,
 		goto out;
 	if (!have_code &&
 	    (json_str_opt(doc, &s, "__type") == 1 ||
-	    json_str_opt(doc, &s, "code") == 1 ||
-	    json_str_opt(doc, &s, "Code") == 1) &&
+		json_str_opt(doc, &s, "code") == 1 ||
+		json_str_opt(doc, &s, "Code") == 1) &&
 	    (code = json_code(s)) != NULL) {
 		free(err->code);
 		err->code = code;
@@ -315,9 +317,9 @@ out:
 void
 aws_error_parse(struct aws_error *err, const struct aws_error_reply *r)
 {
-	char	*code;
-	size_t	 len;
-	int	 skewed = 0, have_code = 0;
+	char  *code;
+	size_t len;
+	int    skewed = 0, have_code = 0;
 
 	memset(err, 0, sizeof *err);
 	err->status = r->status;
@@ -328,7 +330,7 @@ aws_error_parse(struct aws_error *err, const struct aws_error_reply *r)
 	if (r->server_date != 0 && r->now != 0) {
 		err->skew = r->server_date - r->now;
 		skewed = err->skew > AWS_ERROR_SKEW_SECONDS ||
-		    err->skew < -AWS_ERROR_SKEW_SECONDS;
+			 err->skew < -AWS_ERROR_SKEW_SECONDS;
 	}
 
 	switch (r->protocol) {

@@ -15,46 +15,46 @@
 
 struct aws_op {
 	const struct aws_op_desc *desc;
-	struct aws_client	*client;
-	struct aws_creds	*creds;
-	char			*region;
+	struct aws_client	 *client;
+	struct aws_creds	 *creds;
+	char			 *region;
 
-	struct buf		 form;		/* query: without NextToken */
-	json_t			**json;		/* JSON: one per batch */
-	size_t			 njson;
-	size_t			 batch;		/* the one being sent */
+	struct buf form; /* query: without NextToken */
+	json_t	 **json; /* JSON: one per batch */
+	size_t	   njson;
+	size_t	   batch; /* the one being sent */
 
 	/* REST (S3, SES). */
-	char			*method;
-	char			*endpoint;
-	char			*path;
-	struct buf		 query;		/* without the page's token */
-	char			**headers;
-	size_t			 nheaders;
-	char			*payload;
-	size_t			 payload_len;
-	char			*content_type;
+	char	  *method;
+	char	  *endpoint;
+	char	  *path;
+	struct buf query; /* without the page's token */
+	char	 **headers;
+	size_t	   nheaders;
+	char	  *payload;
+	size_t	   payload_len;
+	char	  *content_type;
 
-	size_t			 reply_max;
-	long			 timeout_ms;
-	int			 no_replay;
+	size_t reply_max;
+	long   timeout_ms;
+	int    no_replay;
 
-	char			*next_token;
-	int			 pages;
-	void			*params;
-	void			*result;
-	aws_op_fn		 cb;
-	void			*arg;
-	struct aws_call		*call;		/* the one in flight */
+	char		*next_token;
+	int		 pages;
+	void		*params;
+	void		*result;
+	aws_op_fn	 cb;
+	void		*arg;
+	struct aws_call *call; /* the one in flight */
 };
 
-static int	aws_op_send(struct aws_op *, char **);
+static int aws_op_send(struct aws_op *, char **);
 
 struct aws_op *
 aws_op_new(const struct aws_op_desc *desc, struct aws_client *client,
     struct aws_creds *creds, const char *region)
 {
-	struct aws_op	*op;
+	struct aws_op *op;
 
 	op = xcalloc(1, sizeof *op);
 	op->desc = desc;
@@ -80,7 +80,7 @@ aws_op_new(const struct aws_op_desc *desc, struct aws_client *client,
 void
 aws_op_free(struct aws_op *op)
 {
-	size_t	i;
+	size_t i;
 
 	if (op == NULL)
 		return;
@@ -177,8 +177,7 @@ aws_op_payload(struct aws_op *op, const void *data, size_t len,
 		memcpy(op->payload, data, len);
 	op->payload[len] = '\0';
 	op->payload_len = len;
-	op->content_type = content_type != NULL ? xstrdup(content_type) :
-	    NULL;
+	op->content_type = content_type != NULL ? xstrdup(content_type) : NULL;
 }
 
 void
@@ -195,28 +194,28 @@ aws_op_no_replay(struct aws_op *op)
 }
 
 static void
-aws_op_deliver_done(aws_op_fn cb, const struct aws_reply *reply,
-    void *result, void *arg)
+aws_op_deliver_done(aws_op_fn cb, const struct aws_reply *reply, void *result,
+    void *arg)
 {
 	(void)result;
 	((aws_op_done_cb)cb)(reply, arg);
 }
 
-const struct aws_op_result aws_op_done_result = {
-	NULL, 0, NULL, aws_op_deliver_done, NULL, NULL
-};
+const struct aws_op_result aws_op_done_result = { NULL, 0, NULL,
+	aws_op_deliver_done, NULL, NULL };
 
 static void
 aws_op_finish(struct aws_op *op, const struct aws_reply *reply)
 {
-	void	*result = NULL;
+	void *result = NULL;
 
 	if (reply->error == AWS_OK) {
 		result = op->result;
 		op->result = NULL;
-		log_debug(LOG_CAT_AWS, "aws operation done service=%s op=%s "
-		    "pages=%d", op->desc->service->name, op->desc->action,
-		    op->pages);
+		log_debug(LOG_CAT_AWS,
+		    "aws operation done service=%s op=%s "
+		    "pages=%d",
+		    op->desc->service->name, op->desc->action, op->pages);
 	}
 	op->desc->result->deliver(op->cb, reply, result, op->arg);
 }
@@ -225,8 +224,8 @@ aws_op_finish(struct aws_op *op, const struct aws_reply *reply)
 static void
 aws_op_finish_error(struct aws_op *op, struct aws_reply *reply)
 {
-	struct aws_reply	 r;
-	char			*message = NULL;
+	struct aws_reply r;
+	char		*message = NULL;
 
 	if (op->desc->result->error == NULL) {
 		aws_op_finish(op, reply);
@@ -244,8 +243,8 @@ static void
 aws_op_fail(struct aws_op *op, const struct aws_reply *last, int error,
     const char *what)
 {
-	struct aws_reply	 r;
-	char			*message;
+	struct aws_reply r;
+	char		*message;
 
 	memset(&r, 0, sizeof r);
 	r.request_id = "";
@@ -266,8 +265,8 @@ aws_op_fail(struct aws_op *op, const struct aws_reply *last, int error,
 	else
 		message = xasprintf("%s %s: %s: %s (request %s)",
 		    op->desc->service->title, op->desc->action,
-		    aws_strerror(error), what, *r.request_id != '\0' ?
-		    r.request_id : "unknown");
+		    aws_strerror(error), what,
+		    *r.request_id != '\0' ? r.request_id : "unknown");
 	r.message = message;
 	log_debug(LOG_CAT_AWS, "aws operation failed service=%s op=%s: %s",
 	    op->desc->service->name, op->desc->action, message);
@@ -321,11 +320,11 @@ aws_op_wipe(struct aws_op *op, struct aws_reply *reply)
 static void
 aws_op_reply_cb(struct aws_reply *reply, void *arg)
 {
-	struct aws_op			*op = arg;
-	const struct aws_op_desc	*d = op->desc;
-	const struct aws_op_result	*res = d->result;
-	char				*next = NULL, *cause = NULL;
-	int				 rc, error;
+	struct aws_op		   *op = arg;
+	const struct aws_op_desc   *d = op->desc;
+	const struct aws_op_result *res = d->result;
+	char			   *next = NULL, *cause = NULL;
+	int			    rc, error;
 
 	if (reply->error != AWS_OK) {
 		aws_op_finish_error(op, reply);
@@ -342,8 +341,8 @@ aws_op_reply_cb(struct aws_reply *reply, void *arg)
 			    reply->body->data, reply->body->len, &next, &cause);
 		aws_op_wipe(op, reply);
 		if (rc != 0) {
-			aws_op_fail(op, reply, rc == -2 ? AWS_ETOOLARGE :
-			    AWS_EREPLY, cause);
+			aws_op_fail(op, reply,
+			    rc == -2 ? AWS_ETOOLARGE : AWS_EREPLY, cause);
 			goto done;
 		}
 	}
@@ -378,9 +377,9 @@ done:
 static int
 aws_op_body(struct aws_op *op, struct buf *body, char **cause)
 {
-	const struct aws_op_desc	*d = op->desc;
-	json_t				*o;
-	char				*s;
+	const struct aws_op_desc *d = op->desc;
+	json_t			 *o;
+	char			 *s;
 
 	if (d->service->protocol == AWS_PROTOCOL_REST_XML ||
 	    d->service->protocol == AWS_PROTOCOL_REST_JSON) {
@@ -419,7 +418,8 @@ aws_op_body(struct aws_op *op, struct buf *body, char **cause)
 		    json_string(op->next_token));
 	if ((s = json_dumps(o, JSON_COMPACT)) == NULL) {
 		*cause = xasprintf("%s %s: cannot encode the request (not "
-		    "UTF-8?)", d->service->title, d->action);
+				   "UTF-8?)",
+		    d->service->title, d->action);
 		return (-1);
 	}
 	if (buf_appends(body, s) != 0) {
@@ -435,12 +435,12 @@ aws_op_body(struct aws_op *op, struct buf *body, char **cause)
 static int
 aws_op_send(struct aws_op *op, char **cause)
 {
-	const struct aws_service	*service = op->desc->service;
-	struct aws_request		 req;
-	struct buf			 body;
-	const char			**headers = NULL;
-	size_t				 i;
-	int				 rc = -1;
+	const struct aws_service *service = op->desc->service;
+	struct aws_request	  req;
+	struct buf		  body;
+	const char		**headers = NULL;
+	size_t			  i;
+	int			  rc = -1;
 
 	buf_init(&body, AWS_OP_FORM_MAX);
 	if (aws_op_body(op, &body, cause) != 0)
@@ -473,7 +473,7 @@ aws_op_send(struct aws_op *op, char **cause)
 		req.body_len = body.len;
 	}
 	if ((op->call = aws_client_call(op->client, &req, aws_op_reply_cb, op,
-	    cause)) == NULL)
+		 cause)) == NULL)
 		goto out;
 	rc = 0;
 out:
@@ -488,7 +488,7 @@ out:
 struct aws_op *
 aws_op_start(struct aws_op *op, aws_op_fn cb, void *arg, char **cause)
 {
-	char	*c = NULL;
+	char *c = NULL;
 
 	op->cb = cb;
 	op->arg = arg;

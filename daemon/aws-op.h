@@ -41,9 +41,9 @@
 struct aws_op;
 
 /* Pages followed at most, for any paginated read. */
-#define AWS_OP_PAGES_MAX	1000
+#define AWS_OP_PAGES_MAX 1000
 /* A query-protocol form (an encoded 51,200-byte template and the rest). */
-#define AWS_OP_FORM_MAX		(1024 * 1024)
+#define AWS_OP_FORM_MAX (1024 * 1024)
 
 /*
  * A pure reader of one reply page: adds what the page holds to result
@@ -52,41 +52,41 @@ struct aws_op;
  * NULL.  0, or -1 and *cause (AWS_EREPLY), or -2 and *cause when a bound
  * of the call was passed (AWS_ETOOLARGE; the cause names the bound).
  */
-typedef int	(*aws_op_parse_fn)(void *result, const void *params,
-		    const void *, size_t, char **next, char **cause);
+typedef int (*aws_op_parse_fn)(void *result, const void *params, const void *,
+    size_t, char **next, char **cause);
 /*
  * A reader of a whole reply instead of its bytes, for replies that are
  * headers (S3's objects) or whose body is taken as it is (buf_take):
  * returns as aws_op_parse_fn.
  */
-typedef int	(*aws_op_read_fn)(void *result, const void *params,
-		    struct aws_reply *, char **cause);
+typedef int (*aws_op_read_fn)(void *result, const void *params,
+    struct aws_reply *, char			      **cause);
 /*
  * Rewrites an error reply of the client before the callback (S3's HEAD
  * has no body to name its error by): may change the copy's error, code
  * and message; a message it allocates goes in *message (freed after the
  * callback).
  */
-typedef void	(*aws_op_error_fn)(const void *params, struct aws_reply *,
-		    char **message);
+typedef void (
+    *aws_op_error_fn)(const void *params, struct aws_reply *, char **message);
 /* The caller's callback, stored untyped and given back to deliver. */
-typedef void	(*aws_op_fn)(void);
+typedef void (*aws_op_fn)(void);
 /* Calls the callback with its own type: (reply, result, arg) for ops
    with a result, (reply, arg) for the others. */
-typedef void	(*aws_op_deliver_fn)(aws_op_fn, const struct aws_reply *,
-		    void *result, void *arg);
+typedef void (*aws_op_deliver_fn)(aws_op_fn, const struct aws_reply *,
+    void *result, void *arg);
 /* After each page: nonzero stops reading (a bound was reached). */
-typedef int	(*aws_op_page_done_fn)(void *result, const void *params,
-		    const char *next);
+typedef int (
+    *aws_op_page_done_fn)(void *result, const void *params, const char *next);
 
 /* A result type: how a reply becomes it and how the caller gets it. */
 struct aws_op_result {
-	aws_op_parse_fn		 parse;		/* NULL: read, or nothing */
-	size_t			 size;		/* zeroed before page one */
-	void			(*free)(void *);
-	aws_op_deliver_fn	 deliver;
-	aws_op_read_fn		 read;		/* instead of parse, or NULL */
-	aws_op_error_fn		 error;		/* NULL: errors as they come */
+	aws_op_parse_fn parse; /* NULL: read, or nothing */
+	size_t		size;  /* zeroed before page one */
+	void (*free)(void *);
+	aws_op_deliver_fn deliver;
+	aws_op_read_fn	  read;	 /* instead of parse, or NULL */
+	aws_op_error_fn	  error; /* NULL: errors as they come */
 };
 
 /*
@@ -97,7 +97,7 @@ struct aws_op_result {
  * in that account, else with the host's credentials).
  */
 #define AWS_ACCOUNT_TOOLS	0x1
-#define AWS_ACCOUNT_ENVIRONMENT	0x2
+#define AWS_ACCOUNT_ENVIRONMENT 0x2
 #define AWS_ACCOUNT_REGISTRY	0x4
 
 /*
@@ -110,24 +110,24 @@ struct aws_op_result {
  * --list-operations.
  */
 struct aws_grant {
-	const char		*action;
-	unsigned int		 accounts;
-	const char		*resource;
+	const char  *action;
+	unsigned int accounts;
+	const char  *resource;
 };
 
 /* One row of a service's operation table. */
 struct aws_op_desc {
-	const struct aws_service *service;
-	const char		*action;	/* "DescribeStacks" */
+	const struct aws_service   *service;
+	const char		   *action; /* "DescribeStacks" */
 	const struct aws_op_result *result;
 	/* The request member that asks for the next page ("NextToken",
 	   "nextToken"; a query parameter for REST: "continuation-token");
 	   NULL: the action has no pages. */
-	const char		*next_token;
-	aws_op_page_done_fn	 page_done;	/* NULL: read every page */
+	const char	   *next_token;
+	aws_op_page_done_fn page_done; /* NULL: read every page */
 	/* The request and each reply hold secrets: wiped once used. */
-	int			 secret;
-	struct aws_grant	 grant;
+	int		 secret;
+	struct aws_grant grant;
 };
 
 /*
@@ -138,91 +138,80 @@ struct aws_op_desc {
  * single reply, AWS_OP_RESULT_READ a reader of the whole reply (an
  * aws_op_read_fn) and an error hook (or NULL).
  */
-#define AWS_OP_GLUE(name, type, release, cbtype)			\
-static void								\
-name##_free_op(void *r)							\
-{									\
-	release((type *)r);						\
-}									\
-static void								\
-name##_deliver(aws_op_fn cb, const struct aws_reply *reply, void *r,	\
-    void *arg)								\
-{									\
-	((cbtype)cb)(reply, (type *)r, arg);				\
-}
-#define AWS_OP_RESULT(name, type, parse, release, cbtype)		\
-static int								\
-name##_parse_op(void *r, const void *p, const void *d, size_t l,	\
-    char **n, char **c)							\
-{									\
-	(void)p;							\
-	return (parse((type *)r, d, l, n, c));				\
-}									\
-AWS_OP_GLUE(name, type, release, cbtype)				\
-static const struct aws_op_result name##_result = {			\
-	name##_parse_op, sizeof (type), name##_free_op, name##_deliver,	\
-	NULL, NULL							\
-};
-#define AWS_OP_RESULT_ONE(name, type, parse, release, cbtype)		\
-static int								\
-name##_parse_op(void *r, const void *p, const void *d, size_t l,	\
-    char **n, char **c)							\
-{									\
-	(void)p;							\
-	*n = NULL;							\
-	return (parse((type *)r, d, l, c));				\
-}									\
-AWS_OP_GLUE(name, type, release, cbtype)				\
-static const struct aws_op_result name##_result = {			\
-	name##_parse_op, sizeof (type), name##_free_op, name##_deliver,	\
-	NULL, NULL							\
-};
-#define AWS_OP_RESULT_READ(name, type, read, error, release, cbtype)	\
-AWS_OP_GLUE(name, type, release, cbtype)				\
-static const struct aws_op_result name##_result = {			\
-	NULL, sizeof (type), name##_free_op, name##_deliver, read,	\
-	error								\
-};
+#define AWS_OP_GLUE(name, type, release, cbtype)               \
+	static void name##_free_op(void *r)                    \
+	{                                                      \
+		release((type *)r);                            \
+	}                                                      \
+	static void name##_deliver(aws_op_fn cb,               \
+	    const struct aws_reply *reply, void *r, void *arg) \
+	{                                                      \
+		((cbtype)cb)(reply, (type *)r, arg);           \
+	}
+#define AWS_OP_RESULT(name, type, parse, release, cbtype)                    \
+	static int name##_parse_op(void *r, const void *p, const void *d,    \
+	    size_t l, char **n, char **c)                                    \
+	{                                                                    \
+		(void)p;                                                     \
+		return (parse((type *)r, d, l, n, c));                       \
+	}                                                                    \
+	AWS_OP_GLUE(name, type, release, cbtype)                             \
+	static const struct aws_op_result name##_result = { name##_parse_op, \
+		sizeof(type), name##_free_op, name##_deliver, NULL, NULL };
+#define AWS_OP_RESULT_ONE(name, type, parse, release, cbtype)                \
+	static int name##_parse_op(void *r, const void *p, const void *d,    \
+	    size_t l, char **n, char **c)                                    \
+	{                                                                    \
+		(void)p;                                                     \
+		*n = NULL;                                                   \
+		return (parse((type *)r, d, l, c));                          \
+	}                                                                    \
+	AWS_OP_GLUE(name, type, release, cbtype)                             \
+	static const struct aws_op_result name##_result = { name##_parse_op, \
+		sizeof(type), name##_free_op, name##_deliver, NULL, NULL };
+#define AWS_OP_RESULT_READ(name, type, read, error, release, cbtype) \
+	AWS_OP_GLUE(name, type, release, cbtype)                     \
+	static const struct aws_op_result name##_result = { NULL,    \
+		sizeof(type), name##_free_op, name##_deliver, read, error };
 
-struct aws_op	*aws_op_new(const struct aws_op_desc *, struct aws_client *,
-		    struct aws_creds *, const char *region);
+struct aws_op *aws_op_new(const struct aws_op_desc *, struct aws_client *,
+    struct aws_creds *, const char *region);
 /* Frees an op that was not started (a request that could not be built). */
-void		 aws_op_free(struct aws_op *);
+void aws_op_free(struct aws_op *);
 /* The query form after Action and Version. */
-struct buf	*aws_op_form(struct aws_op *);
+struct buf *aws_op_form(struct aws_op *);
 /* The JSON request object (of the last batch). */
-json_t		*aws_op_json(struct aws_op *);
+json_t *aws_op_json(struct aws_op *);
 /* One more JSON request, sent after the previous one's last page; the
    results of all are joined in order.  Returns the new object. */
-json_t		*aws_op_json_batch(struct aws_op *);
+json_t *aws_op_json_batch(struct aws_op *);
 /* Parameters the parser and the hooks read (copied, flat). */
-void		 aws_op_params(struct aws_op *, const void *, size_t);
+void aws_op_params(struct aws_op *, const void *, size_t);
 /*
  * REST protocols: the method (NULL: POST), the endpoint URL (NULL: the
  * service's; S3's virtual-hosted buckets) and the encoded path.
  */
-void		 aws_op_rest(struct aws_op *, const char *method,
-		    const char *endpoint, const char *path);
+void aws_op_rest(struct aws_op *, const char *method, const char *endpoint,
+    const char *path);
 /* The encoded query, without '?' nor the page's token. */
-struct buf	*aws_op_query(struct aws_op *);
+struct buf *aws_op_query(struct aws_op *);
 /* A request header, "Name: value" (copied). */
-void		 aws_op_header(struct aws_op *, const char *);
+void aws_op_header(struct aws_op *, const char *);
 /* The request body of a REST call (copied); content_type NULL: the
    protocol's. */
-void		 aws_op_payload(struct aws_op *, const void *, size_t,
-		    const char *content_type);
+void aws_op_payload(struct aws_op *, const void *, size_t,
+    const char *content_type);
 /* The most a reply may hold (0: aws-client's 8 MiB) and the time an
    attempt may take (0: the client's). */
-void		 aws_op_limits(struct aws_op *, size_t reply_max,
-		    long timeout_ms);
+void aws_op_limits(struct aws_op *, size_t reply_max, long timeout_ms);
 /* Not idempotent (SES SendEmail): a 2xx status ends the call as done even
    when the body is cut short, never another attempt (aws-client.h). */
-void		 aws_op_no_replay(struct aws_op *);
+void aws_op_no_replay(struct aws_op *);
 /* The callback of operations without a result: the reply alone. */
-typedef void	(*aws_op_done_cb)(const struct aws_reply *, void *arg);
+typedef void (*aws_op_done_cb)(const struct aws_reply *, void *arg);
 extern const struct aws_op_result aws_op_done_result;
-struct aws_op	*aws_op_start(struct aws_op *, aws_op_fn, void *arg,
-		    char **cause);
-void		 aws_op_cancel(struct aws_op *);
+struct aws_op *aws_op_start(struct aws_op *, aws_op_fn, void *arg,
+    char **cause);
+void	       aws_op_cancel(struct aws_op *);
 
 #endif

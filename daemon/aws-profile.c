@@ -14,22 +14,22 @@
 #include "xmalloc.h"
 
 struct ini_entry {
-	char		*section;	/* profile name, "profile " removed */
-	char		*key;		/* lowercased */
-	char		*value;
-	int		 line;
+	char *section; /* profile name, "profile " removed */
+	char *key;     /* lowercased */
+	char *value;
+	int   line;
 };
 
 struct ini {
-	const char		*file;	/* "credentials" or "config" */
-	struct ini_entry	*entries;
-	size_t			 n;
+	const char	 *file; /* "credentials" or "config" */
+	struct ini_entry *entries;
+	size_t		  n;
 };
 
 static char *
 trim(char *s)
 {
-	char	*end;
+	char *end;
 
 	while (isspace((unsigned char)*s))
 		s++;
@@ -46,7 +46,7 @@ trim(char *s)
 static char *
 ini_section_name(const char *file, char *raw)
 {
-	char	*name = trim(raw);
+	char *name = trim(raw);
 
 	if (strcmp(file, "config") != 0)
 		return (xstrdup(name));
@@ -61,8 +61,8 @@ static void
 ini_add(struct ini *ini, const char *section, const char *key,
     const char *value, int line)
 {
-	struct ini_entry	*e;
-	char			*p;
+	struct ini_entry *e;
+	char		 *p;
 
 	ini->entries = xreallocarray(ini->entries, ini->n + 1,
 	    sizeof *ini->entries);
@@ -78,8 +78,8 @@ ini_add(struct ini *ini, const char *section, const char *key,
 static void
 ini_parse(struct ini *ini, const char *file, const char *text)
 {
-	char	*copy, *line, *next, *eq, *close, *section = NULL;
-	int	 lineno = 0;
+	char *copy, *line, *next, *eq, *close, *section = NULL;
+	int   lineno = 0;
 
 	memset(ini, 0, sizeof *ini);
 	ini->file = file;
@@ -120,7 +120,7 @@ ini_parse(struct ini *ini, const char *file, const char *text)
 static void
 ini_free(struct ini *ini)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < ini->n; i++) {
 		free(ini->entries[i].section);
@@ -134,7 +134,7 @@ ini_free(struct ini *ini)
 static int
 ini_has_section(const struct ini *ini, const char *section)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < ini->n; i++)
 		if (strcmp(ini->entries[i].section, section) == 0)
@@ -146,8 +146,8 @@ ini_has_section(const struct ini *ini, const char *section)
 static const struct ini_entry *
 ini_get(const struct ini *ini, const char *section, const char *key)
 {
-	const struct ini_entry	*found = NULL;
-	size_t			 i;
+	const struct ini_entry *found = NULL;
+	size_t			i;
 
 	for (i = 0; i < ini->n; i++)
 		if (strcmp(ini->entries[i].section, section) == 0 &&
@@ -157,18 +157,18 @@ ini_get(const struct ini *ini, const char *section, const char *key)
 }
 
 struct resolver {
-	struct ini	 credentials;
-	struct ini	 config;
-	const char	*visited[AWS_PROFILE_MAX_ROLES + 1];
-	size_t		 nvisited;
-	char		*cause;
+	struct ini  credentials;
+	struct ini  config;
+	const char *visited[AWS_PROFILE_MAX_ROLES + 1];
+	size_t	    nvisited;
+	char	   *cause;
 };
 
 /* Credentials file first, then config file. */
 static const char *
 resolver_get(struct resolver *r, const char *profile, const char *key)
 {
-	const struct ini_entry	*e;
+	const struct ini_entry *e;
 
 	if ((e = ini_get(&r->credentials, profile, key)) != NULL)
 		return (e->value);
@@ -181,7 +181,7 @@ static const char *
 resolver_where(struct resolver *r, const char *profile, const char *key,
     int *line)
 {
-	const struct ini_entry	*e;
+	const struct ini_entry *e;
 
 	if ((e = ini_get(&r->credentials, profile, key)) != NULL) {
 		*line = e->line;
@@ -195,14 +195,13 @@ resolver_where(struct resolver *r, const char *profile, const char *key,
 	return (NULL);
 }
 
-static int
-resolver_fail(struct resolver *r, int code, const char *fmt, ...)
+static int resolver_fail(struct resolver *r, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
 resolver_fail(struct resolver *r, int code, const char *fmt, ...)
 {
-	va_list	ap;
+	va_list ap;
 
 	if (r->cause == NULL) {
 		va_start(ap, fmt);
@@ -215,7 +214,7 @@ resolver_fail(struct resolver *r, int code, const char *fmt, ...)
 static int
 resolver_static(struct resolver *r, const char *name, struct aws_profile *out)
 {
-	const char	*id, *secret, *token;
+	const char *id, *secret, *token;
 
 	id = resolver_get(r, name, "aws_access_key_id");
 	secret = resolver_get(r, name, "aws_secret_access_key");
@@ -223,20 +222,23 @@ resolver_static(struct resolver *r, const char *name, struct aws_profile *out)
 	if (id == NULL && secret == NULL)
 		return (resolver_fail(r, AWS_PROFILE_EINVALID,
 		    "profile %s has no credentials (neither keys nor "
-		    "role_arn)", name));
+		    "role_arn)",
+		    name));
 	if (id == NULL || *id == '\0')
 		return (resolver_fail(r, AWS_PROFILE_EINVALID,
 		    "profile %s has aws_secret_access_key but no "
-		    "aws_access_key_id", name));
+		    "aws_access_key_id",
+		    name));
 	if (secret == NULL || *secret == '\0')
 		return (resolver_fail(r, AWS_PROFILE_EINVALID,
 		    "profile %s has aws_access_key_id but no "
-		    "aws_secret_access_key", name));
+		    "aws_secret_access_key",
+		    name));
 	out->base = AWS_PROFILE_BASE_STATIC;
 	out->access_key_id = xstrdup(id);
 	out->secret_access_key = xstrdup(secret);
-	out->session_token = token != NULL && *token != '\0' ?
-	    xstrdup(token) : NULL;
+	out->session_token = token != NULL && *token != '\0' ? xstrdup(token) :
+							       NULL;
 	return (0);
 }
 
@@ -244,7 +246,7 @@ static int
 resolver_role(struct resolver *r, const char *name, const char *role_arn,
     struct aws_profile *out)
 {
-	struct aws_profile_role	*role;
+	struct aws_profile_role *role;
 	const char		*duration, *file;
 	char			*end;
 	long			 seconds = 0;
@@ -262,16 +264,21 @@ resolver_role(struct resolver *r, const char *name, const char *role_arn,
 			    &line);
 			return (resolver_fail(r, AWS_PROFILE_EINVALID,
 			    "profile %s: duration_seconds must be %d to %d "
-			    "(%s file, line %d)", name, STS_DURATION_MIN,
-			    STS_DURATION_MAX, file, line));
+			    "(%s file, line %d)",
+			    name, STS_DURATION_MIN, STS_DURATION_MAX, file,
+			    line));
 		}
 	}
 	role = &out->roles[out->nroles++];
 	role->role_arn = xstrdup(role_arn);
 	role->external_id = resolver_get(r, name, "external_id") != NULL ?
-	    xstrdup(resolver_get(r, name, "external_id")) : NULL;
+				xstrdup(resolver_get(r, name, "external_id")) :
+				NULL;
 	role->session_name = resolver_get(r, name, "role_session_name") !=
-	    NULL ? xstrdup(resolver_get(r, name, "role_session_name")) : NULL;
+				     NULL ?
+				 xstrdup(resolver_get(r, name,
+				     "role_session_name")) :
+				 NULL;
 	role->duration_seconds = (int)seconds;
 	return (0);
 }
@@ -279,14 +286,15 @@ resolver_role(struct resolver *r, const char *name, const char *role_arn,
 static int
 resolver_walk(struct resolver *r, const char *name, struct aws_profile *out)
 {
-	const char	*role_arn, *source, *credential_source;
-	size_t		 i;
-	int		 rc;
+	const char *role_arn, *source, *credential_source;
+	size_t	    i;
+	int	    rc;
 
 	if (!ini_has_section(&r->credentials, name) &&
 	    !ini_has_section(&r->config, name))
-		return (resolver_fail(r, r->nvisited == 0 ?
-		    AWS_PROFILE_ENOTFOUND : AWS_PROFILE_EINVALID,
+		return (resolver_fail(r,
+		    r->nvisited == 0 ? AWS_PROFILE_ENOTFOUND :
+				       AWS_PROFILE_EINVALID,
 		    "profile %s not found in the credentials or config file",
 		    name));
 	for (i = 0; i < r->nvisited; i++)
@@ -308,11 +316,13 @@ resolver_walk(struct resolver *r, const char *name, struct aws_profile *out)
 	if (source != NULL && credential_source != NULL)
 		return (resolver_fail(r, AWS_PROFILE_EINVALID,
 		    "profile %s has both source_profile and "
-		    "credential_source", name));
+		    "credential_source",
+		    name));
 	if (source == NULL && credential_source == NULL)
 		return (resolver_fail(r, AWS_PROFILE_EINVALID,
 		    "profile %s has role_arn but neither source_profile nor "
-		    "credential_source", name));
+		    "credential_source",
+		    name));
 	if (credential_source != NULL) {
 		if (strcmp(credential_source, "Environment") == 0)
 			out->base = AWS_PROFILE_BASE_ENVIRONMENT;
@@ -336,9 +346,9 @@ int
 aws_profile_resolve(const char *credentials_text, const char *config_text,
     const char *name, struct aws_profile *out, char **cause)
 {
-	struct resolver		 r;
-	const struct ini_entry	*region;
-	int		 rc;
+	struct resolver		r;
+	const struct ini_entry *region;
+	int			rc;
 
 	memset(out, 0, sizeof *out);
 	memset(&r, 0, sizeof r);
@@ -368,7 +378,7 @@ out:
 void
 aws_profile_free(struct aws_profile *p)
 {
-	size_t	i;
+	size_t i;
 
 	free(p->name);
 	freezero_str(p->access_key_id);

@@ -10,34 +10,23 @@
 #include "aws-sign.h"
 #include "xmalloc.h"
 
-const struct aws_service aws_service_s3 = {
-	"s3", "S3", "s3", "s3", AWS_PROTOCOL_REST_XML, "2006-03-01", NULL,
-	NULL, AWS_SIGN_S3
-};
-const struct aws_service aws_service_sqs = {
-	"sqs", "SQS", "sqs", "sqs", AWS_PROTOCOL_JSON, "2012-11-05",
-	"AmazonSQS", "1.0", 0
-};
-const struct aws_service aws_service_sts = {
-	"sts", "STS", "sts", "sts", AWS_PROTOCOL_QUERY, "2011-06-15", NULL,
-	NULL, 0
-};
-const struct aws_service aws_service_cloudformation = {
-	"cloudformation", "CloudFormation", "cloudformation", "cloudformation",
-	AWS_PROTOCOL_QUERY, "2010-05-15", NULL, NULL, 0
-};
-const struct aws_service aws_service_ecs = {
-	"ecs", "ECS", "ecs", "ecs", AWS_PROTOCOL_JSON, "2014-11-13",
-	"AmazonEC2ContainerServiceV20141113", "1.1", 0
-};
-const struct aws_service aws_service_ecr = {
-	"ecr", "ECR", "ecr", "api.ecr", AWS_PROTOCOL_JSON, "2015-09-21",
-	"AmazonEC2ContainerRegistry_V20150921", "1.1", 0
-};
-const struct aws_service aws_service_sesv2 = {
-	"sesv2", "SES", "ses", "email", AWS_PROTOCOL_REST_JSON, "2019-09-27",
-	NULL, NULL, 0
-};
+const struct aws_service aws_service_s3 = { "s3", "S3", "s3", "s3",
+	AWS_PROTOCOL_REST_XML, "2006-03-01", NULL, NULL, AWS_SIGN_S3 };
+const struct aws_service aws_service_sqs = { "sqs", "SQS", "sqs", "sqs",
+	AWS_PROTOCOL_JSON, "2012-11-05", "AmazonSQS", "1.0", 0 };
+const struct aws_service aws_service_sts = { "sts", "STS", "sts", "sts",
+	AWS_PROTOCOL_QUERY, "2011-06-15", NULL, NULL, 0 };
+const struct aws_service aws_service_cloudformation = { "cloudformation",
+	"CloudFormation", "cloudformation", "cloudformation",
+	AWS_PROTOCOL_QUERY, "2010-05-15", NULL, NULL, 0 };
+const struct aws_service aws_service_ecs = { "ecs", "ECS", "ecs", "ecs",
+	AWS_PROTOCOL_JSON, "2014-11-13", "AmazonEC2ContainerServiceV20141113",
+	"1.1", 0 };
+const struct aws_service aws_service_ecr = { "ecr", "ECR", "ecr", "api.ecr",
+	AWS_PROTOCOL_JSON, "2015-09-21", "AmazonEC2ContainerRegistry_V20150921",
+	"1.1", 0 };
+const struct aws_service aws_service_sesv2 = { "sesv2", "SES", "ses", "email",
+	AWS_PROTOCOL_REST_JSON, "2019-09-27", NULL, NULL, 0 };
 
 const struct aws_service *const aws_services[] = {
 	&aws_service_s3,
@@ -53,7 +42,7 @@ const struct aws_service *const aws_services[] = {
 static int
 aws_region_valid(const char *region)
 {
-	const char	*p;
+	const char *p;
 
 	if (region == NULL || *region == '\0' || strlen(region) > 32)
 		return (0);
@@ -68,7 +57,7 @@ char *
 aws_service_endpoint(const struct aws_service *service, const char *region,
     const char *override)
 {
-	size_t	len;
+	size_t len;
 
 	if (override != NULL && *override != '\0') {
 		len = strlen(override);

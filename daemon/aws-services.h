@@ -8,18 +8,18 @@
 
 #include <stddef.h>
 
-#include "aws-error.h"		/* enum aws_protocol */
+#include "aws-error.h" /* enum aws_protocol */
 
 struct aws_service {
-	const char		*name;		/* config key, logs, metrics */
-	const char		*title;		/* "CloudFormation", for messages */
-	const char		*signing_name;	/* credential scope */
-	const char		*endpoint_prefix; /* host name's first label(s) */
-	enum aws_protocol	 protocol;
-	const char		*api_version;	/* query protocol Version= */
-	const char		*target_prefix;	/* JSON: X-Amz-Target prefix */
-	const char		*json_version;	/* JSON: "1.0" or "1.1" */
-	unsigned int		 sign_flags;	/* AWS_SIGN_* (S3's rules) */
+	const char	 *name;		   /* config key, logs, metrics */
+	const char	 *title;	   /* "CloudFormation", for messages */
+	const char	 *signing_name;	   /* credential scope */
+	const char	 *endpoint_prefix; /* host name's first label(s) */
+	enum aws_protocol protocol;
+	const char	 *api_version;	 /* query protocol Version= */
+	const char	 *target_prefix; /* JSON: X-Amz-Target prefix */
+	const char	 *json_version;	 /* JSON: "1.0" or "1.1" */
+	unsigned int	  sign_flags;	 /* AWS_SIGN_* (S3's rules) */
 };
 
 extern const struct aws_service aws_service_s3;
@@ -40,7 +40,7 @@ extern const struct aws_service *const aws_services[];
  * The caller frees the result.  NULL when the region is not a valid
  * region name (letters, digits and dashes).
  */
-char	*aws_service_endpoint(const struct aws_service *, const char *region,
-	    const char *override);
+char *aws_service_endpoint(const struct aws_service *, const char *region,
+    const char *override);
 
 #endif

@@ -23,16 +23,16 @@
 #include "digest.h"
 #include "xmalloc.h"
 
-#define ALGORITHM		"AWS4-HMAC-SHA256"
-#define SCOPE_TERMINATOR	"aws4_request"
-#define SHA256_LEN		32
-#define SHA256_BLOCK		64
+#define ALGORITHM	 "AWS4-HMAC-SHA256"
+#define SCOPE_TERMINATOR "aws4_request"
+#define SHA256_LEN	 32
+#define SHA256_BLOCK	 64
 
 /*
  * Inputs larger than this in total (path, query, headers, token) are
  * refused, so that no length computed below can overflow.
  */
-#define SIGN_MAX_INPUT		(16 * 1024 * 1024)
+#define SIGN_MAX_INPUT (16 * 1024 * 1024)
 
 /*
  * HMAC is done by hand over EVP digests: the inner and outer states of
@@ -51,15 +51,15 @@
  * service and credentials.
  */
 struct sign_key {
-	int		 keyed;
-	char		 date[9];	/* YYYYMMDD the key is for */
-	char		*region;
-	char		*service;
-	char		*akid;
-	char		*secret;	/* wiped when replaced or freed */
-	EVP_MD_CTX	*inner;		/* kSigning ^ ipad absorbed */
-	EVP_MD_CTX	*outer;		/* kSigning ^ opad absorbed */
-	unsigned long	 used;		/* for least-recently-used eviction */
+	int	      keyed;
+	char	      date[9]; /* YYYYMMDD the key is for */
+	char	     *region;
+	char	     *service;
+	char	     *akid;
+	char	     *secret; /* wiped when replaced or freed */
+	EVP_MD_CTX   *inner;  /* kSigning ^ ipad absorbed */
+	EVP_MD_CTX   *outer;  /* kSigning ^ opad absorbed */
+	unsigned long used;   /* for least-recently-used eviction */
 };
 
 /*
@@ -68,21 +68,21 @@ struct sign_key {
  * the least recently used goes when a new one is needed.  Keys for a past
  * date are never used again and go first.
  */
-#define CACHE_KEYS	8
+#define CACHE_KEYS 8
 
 struct aws_sign_cache {
-	const EVP_MD	*md;
-	EVP_MD		*md_fetched;	/* owned; NULL before OpenSSL 3 */
-	EVP_MD_CTX	*work;
+	const EVP_MD *md;
+	EVP_MD	     *md_fetched; /* owned; NULL before OpenSSL 3 */
+	EVP_MD_CTX   *work;
 
 	struct sign_key	 keys[CACHE_KEYS];
-	struct sign_key	*last;		/* tried first */
+	struct sign_key *last; /* tried first */
 	unsigned long	 tick;
 	unsigned long	 derivations;
 
-	int		 have_amz;	/* amz_date is for amz_time */
-	time_t		 amz_time;
-	char		 amz_date[AWS_SIGN_AMZ_DATE_SIZE];
+	int    have_amz; /* amz_date is for amz_time */
+	time_t amz_time;
+	char   amz_date[AWS_SIGN_AMZ_DATE_SIZE];
 };
 
 /*
@@ -91,44 +91,44 @@ struct aws_sign_cache {
  * need no rewriting and outlive the call, such as the session token).
  */
 struct ent {
-	const char	*kp, *vp;
-	size_t		 koff, klen;
-	size_t		 voff, vlen;
-	size_t		 idx;		/* input order, to keep it for equal keys */
+	const char *kp, *vp;
+	size_t	    koff, klen;
+	size_t	    voff, vlen;
+	size_t	    idx; /* input order, to keep it for equal keys */
 };
 
 /* One signing call's state. */
 struct signing {
-	struct aws_sign_cache		*c;
-	const struct aws_sign_request	*req;
-	const struct aws_sign_params	*p;
-	struct aws_sign_result		*r;
-	char				**cause;
-	unsigned int			 flags;
-	int				 query;	/* presigning */
-	char				 hexbuf[AWS_SIGN_HEX_SIZE];
-	const char			*payload;	/* payload hash */
-	size_t				 nh;		/* header entries */
-	size_t				 nq;		/* query entries */
-	size_t				 sh_off, sh_len;	/* signed headers, tmp */
-	size_t				 cred_off, cred_len;	/* akid/scope, tmp */
-	int				 s3;		/* service "s3" */
-	size_t				 token_len;
-	char				 expires[16];	/* query signing */
+	struct aws_sign_cache	      *c;
+	const struct aws_sign_request *req;
+	const struct aws_sign_params  *p;
+	struct aws_sign_result	      *r;
+	char			     **cause;
+	unsigned int		       flags;
+	int			       query; /* presigning */
+	char			       hexbuf[AWS_SIGN_HEX_SIZE];
+	const char		      *payload;	       /* payload hash */
+	size_t			       nh;	       /* header entries */
+	size_t			       nq;	       /* query entries */
+	size_t			       sh_off, sh_len; /* signed headers, tmp */
+	size_t			       cred_off, cred_len; /* akid/scope, tmp */
+	int			       s3;		   /* service "s3" */
+	size_t			       token_len;
+	char			       expires[16]; /* query signing */
 };
 
 static const char hexupper[] = "0123456789ABCDEF";
 
 /* Byte classes, looked up in the loops over every byte. */
-#define C_UNRESERVED	0x01	/* RFC 3986 unreserved: kept by URI encoding */
-#define C_TCHAR		0x02	/* RFC 7230 tchar: methods, header names */
-#define C_BLANK		0x04	/* space or tab, trimmed from values */
-#define C_BREAK		0x08	/* CR or LF, refused in values */
-#define C_PRINTABLE	0x10	/* 0x21..0x7e */
-#define C_PATH_BAD	0x20	/* never in a path: controls, '#', '?' */
-#define C_PATH_RAW	0x40	/* only in a path still to be encoded */
-#define C_END		0x80	/* the NUL */
-#define C_WORD		(C_UNRESERVED | C_TCHAR | C_PRINTABLE)
+#define C_UNRESERVED 0x01 /* RFC 3986 unreserved: kept by URI encoding */
+#define C_TCHAR	     0x02 /* RFC 7230 tchar: methods, header names */
+#define C_BLANK	     0x04 /* space or tab, trimmed from values */
+#define C_BREAK	     0x08 /* CR or LF, refused in values */
+#define C_PRINTABLE  0x10 /* 0x21..0x7e */
+#define C_PATH_BAD   0x20 /* never in a path: controls, '#', '?' */
+#define C_PATH_RAW   0x40 /* only in a path still to be encoded */
+#define C_END	     0x80 /* the NUL */
+#define C_WORD	     (C_UNRESERVED | C_TCHAR | C_PRINTABLE)
 
 static const unsigned char cclass[256] = {
 	[0x00] = C_END,
@@ -144,33 +144,49 @@ static const unsigned char cclass[256] = {
 	['0' ... '9'] = C_WORD,
 	['A' ... 'Z'] = C_WORD,
 	['a' ... 'z'] = C_WORD,
-	['-'] = C_WORD, ['.'] = C_WORD, ['_'] = C_WORD, ['~'] = C_WORD,
+	['-'] = C_WORD,
+	['.'] = C_WORD,
+	['_'] = C_WORD,
+	['~'] = C_WORD,
 	['!'] = C_TCHAR | C_PRINTABLE,
 	['#'] = C_TCHAR | C_PRINTABLE | C_PATH_BAD,
-	['$'] = C_TCHAR | C_PRINTABLE, ['%'] = C_TCHAR | C_PRINTABLE,
-	['&'] = C_TCHAR | C_PRINTABLE, ['\''] = C_TCHAR | C_PRINTABLE,
-	['*'] = C_TCHAR | C_PRINTABLE, ['+'] = C_TCHAR | C_PRINTABLE,
-	['^'] = C_TCHAR | C_PRINTABLE, ['`'] = C_TCHAR | C_PRINTABLE,
+	['$'] = C_TCHAR | C_PRINTABLE,
+	['%'] = C_TCHAR | C_PRINTABLE,
+	['&'] = C_TCHAR | C_PRINTABLE,
+	['\''] = C_TCHAR | C_PRINTABLE,
+	['*'] = C_TCHAR | C_PRINTABLE,
+	['+'] = C_TCHAR | C_PRINTABLE,
+	['^'] = C_TCHAR | C_PRINTABLE,
+	['`'] = C_TCHAR | C_PRINTABLE,
 	['|'] = C_TCHAR | C_PRINTABLE,
-	['"'] = C_PRINTABLE, ['('] = C_PRINTABLE, [')'] = C_PRINTABLE,
-	[','] = C_PRINTABLE, ['/'] = C_PRINTABLE, [':'] = C_PRINTABLE,
-	[';'] = C_PRINTABLE, ['<'] = C_PRINTABLE, ['='] = C_PRINTABLE,
-	['>'] = C_PRINTABLE, ['?'] = C_PRINTABLE | C_PATH_BAD,
+	['"'] = C_PRINTABLE,
+	['('] = C_PRINTABLE,
+	[')'] = C_PRINTABLE,
+	[','] = C_PRINTABLE,
+	['/'] = C_PRINTABLE,
+	[':'] = C_PRINTABLE,
+	[';'] = C_PRINTABLE,
+	['<'] = C_PRINTABLE,
+	['='] = C_PRINTABLE,
+	['>'] = C_PRINTABLE,
+	['?'] = C_PRINTABLE | C_PATH_BAD,
 	['@'] = C_PRINTABLE,
-	['['] = C_PRINTABLE, ['\\'] = C_PRINTABLE, [']'] = C_PRINTABLE,
-	['{'] = C_PRINTABLE, ['}'] = C_PRINTABLE,
+	['['] = C_PRINTABLE,
+	['\\'] = C_PRINTABLE,
+	[']'] = C_PRINTABLE,
+	['{'] = C_PRINTABLE,
+	['}'] = C_PRINTABLE,
 };
 
 /* -- small helpers ----------------------------------------------------- */
 
-static int
-set_cause(char **cause, int error, const char *fmt, ...)
+static int set_cause(char **cause, int error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
 set_cause(char **cause, int error, const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list ap;
 
 	if (cause != NULL) {
 		va_start(ap, fmt);
@@ -190,7 +206,7 @@ static inline int
 is_hex(unsigned char ch)
 {
 	return ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
-	    (ch >= 'A' && ch <= 'F'));
+		(ch >= 'A' && ch <= 'F'));
 }
 
 static inline int
@@ -207,7 +223,7 @@ hex_value(unsigned char ch)
 static int
 is_token(const char *s)
 {
-	const unsigned char	*u = (const unsigned char *)s;
+	const unsigned char *u = (const unsigned char *)s;
 
 	if (*u == '\0')
 		return (0);
@@ -222,7 +238,7 @@ is_token(const char *s)
 static int
 is_scope_word(const char *s)
 {
-	const unsigned char	*u = (const unsigned char *)s;
+	const unsigned char *u = (const unsigned char *)s;
 
 	if (s == NULL || *u == '\0')
 		return (0);
@@ -240,8 +256,8 @@ is_scope_word(const char *s)
 static void
 grow(char **p, size_t *cap, size_t need)
 {
-	size_t	 ncap;
-	char	*np;
+	size_t ncap;
+	char  *np;
 
 	ncap = *cap ? *cap : 1024;
 	while (ncap < need)
@@ -300,8 +316,8 @@ tmp_put(struct aws_sign_result *r, const void *s, size_t len)
 static size_t
 encode_into(char *out, const unsigned char *in, size_t len, int keep_slash)
 {
-	char	*o = out;
-	size_t	 i;
+	char  *o = out;
+	size_t i;
 
 	for (i = 0; i < len; i++) {
 		if (is_unreserved(in[i]) || (keep_slash && in[i] == '/'))
@@ -327,12 +343,12 @@ mem_encode(struct aws_sign_result *r, const void *in, size_t len,
 static struct ent *
 ent_add(struct aws_sign_result *r, size_t n)
 {
-	struct ent	*e;
-	size_t		 ncap;
+	struct ent *e;
+	size_t	    ncap;
 
 	if (n == r->ents_cap) {
 		ncap = r->ents_cap ? 2 * r->ents_cap : 32;
-		r->ents = xreallocarray(r->ents, ncap, sizeof (struct ent));
+		r->ents = xreallocarray(r->ents, ncap, sizeof(struct ent));
 		r->ents_cap = ncap;
 	}
 	e = (struct ent *)r->ents + n;
@@ -355,7 +371,7 @@ ent_value(const char *base, const struct ent *e)
 static int
 bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
-	int	 d;
+	int d;
 
 	d = memcmp(a, b, alen < blen ? alen : blen);
 	if (d != 0)
@@ -368,7 +384,7 @@ static int
 ent_cmp(const char *base, const struct ent *a, const struct ent *b,
     int by_value)
 {
-	int	 d;
+	int d;
 
 	d = bytes_cmp(ent_key(base, a), a->klen, ent_key(base, b), b->klen);
 	if (d == 0 && by_value)
@@ -386,13 +402,13 @@ ent_cmp(const char *base, const struct ent *a, const struct ent *b,
 static void
 ent_sort(const char *base, struct ent *e, size_t n, int by_value)
 {
-	struct ent	 t;
-	size_t		 i, j;
+	struct ent t;
+	size_t	   i, j;
 
 	for (i = 1; i < n; i++) {
 		t = e[i];
 		for (j = i; j > 0 && ent_cmp(base, &e[j - 1], &t, by_value) > 0;
-		    j--)
+		     j--)
 			e[j] = e[j - 1];
 		e[j] = t;
 	}
@@ -414,10 +430,9 @@ static int
 digest(struct aws_sign_cache *c, const void *data, size_t len,
     unsigned char out[SHA256_LEN])
 {
-	unsigned int	 olen;
+	unsigned int olen;
 
-	if (!digest_init(c, c->work) ||
-	    !EVP_DigestUpdate(c->work, data, len) ||
+	if (!digest_init(c, c->work) || !EVP_DigestUpdate(c->work, data, len) ||
 	    !EVP_DigestFinal_ex(c->work, out, &olen))
 		return (AWS_SIGN_ECRYPTO);
 	return (0);
@@ -428,9 +443,9 @@ static int
 hmac_key(struct aws_sign_cache *c, const void *key, size_t keylen,
     EVP_MD_CTX *inner, EVP_MD_CTX *outer)
 {
-	unsigned char	 k[SHA256_BLOCK], pad[SHA256_BLOCK];
-	size_t		 i;
-	int		 rc = AWS_SIGN_ECRYPTO;
+	unsigned char k[SHA256_BLOCK], pad[SHA256_BLOCK];
+	size_t	      i;
+	int	      rc = AWS_SIGN_ECRYPTO;
 
 	memset(k, 0, sizeof k);
 	if (keylen > SHA256_BLOCK) {
@@ -458,9 +473,9 @@ static int
 hmac_run(struct aws_sign_cache *c, EVP_MD_CTX *inner, EVP_MD_CTX *outer,
     const void *msg, size_t len, unsigned char out[SHA256_LEN])
 {
-	unsigned char	 ih[SHA256_LEN];
-	unsigned int	 olen;
-	int		 rc = AWS_SIGN_ECRYPTO;
+	unsigned char ih[SHA256_LEN];
+	unsigned int  olen;
+	int	      rc = AWS_SIGN_ECRYPTO;
 
 	if (!EVP_MD_CTX_copy_ex(c->work, inner) ||
 	    !EVP_DigestUpdate(c->work, msg, len) ||
@@ -480,7 +495,7 @@ out:
 struct aws_sign_cache *
 aws_sign_cache_new(void)
 {
-	struct aws_sign_cache	*c;
+	struct aws_sign_cache *c;
 
 	c = xcalloc(1, sizeof *c);
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
@@ -516,7 +531,7 @@ key_forget(struct sign_key *k)
 void
 aws_sign_cache_free(struct aws_sign_cache *c)
 {
-	size_t	i;
+	size_t i;
 
 	if (c == NULL)
 		return;
@@ -544,10 +559,10 @@ key_matches(const struct sign_key *k, const char *date,
     const struct aws_sign_params *p)
 {
 	return (k->keyed && memcmp(k->date, date, 8) == 0 &&
-	    strcmp(k->region, p->region) == 0 &&
-	    strcmp(k->service, p->service) == 0 &&
-	    strcmp(k->akid, p->creds.access_key_id) == 0 &&
-	    strcmp(k->secret, p->creds.secret_access_key) == 0);
+		strcmp(k->region, p->region) == 0 &&
+		strcmp(k->service, p->service) == 0 &&
+		strcmp(k->akid, p->creds.access_key_id) == 0 &&
+		strcmp(k->secret, p->creds.secret_access_key) == 0);
 }
 
 /* Whether a should be evicted before b. */
@@ -555,7 +570,7 @@ static int
 key_evicts_before(const struct sign_key *a, const struct sign_key *b,
     const char *date)
 {
-	int	a_past, b_past;
+	int a_past, b_past;
 
 	a_past = memcmp(a->date, date, 8) != 0;
 	b_past = memcmp(b->date, date, 8) != 0;
@@ -574,12 +589,12 @@ static int
 cache_key(struct aws_sign_cache *c, const char *date,
     const struct aws_sign_params *p, struct sign_key **keyp)
 {
-	const struct aws_sign_credentials	*cr = &p->creds;
-	struct sign_key				*key;
-	unsigned char				 k[SHA256_LEN];
-	char					*k0 = NULL;
-	size_t					 i;
-	int					 rc;
+	const struct aws_sign_credentials *cr = &p->creds;
+	struct sign_key			  *key;
+	unsigned char			   k[SHA256_LEN];
+	char				  *k0 = NULL;
+	size_t				   i;
+	int				   rc;
 
 	if (c->last != NULL && key_matches(c->last, date, p)) {
 		*keyp = c->last;
@@ -594,8 +609,8 @@ cache_key(struct aws_sign_cache *c, const char *date,
 	/* The slot to reuse: empty, else for a past date, else oldest. */
 	key = &c->keys[0];
 	for (i = 0; i < CACHE_KEYS && key->keyed; i++) {
-		if (!c->keys[i].keyed || key_evicts_before(&c->keys[i], key,
-		    date))
+		if (!c->keys[i].keyed ||
+		    key_evicts_before(&c->keys[i], key, date))
 			key = &c->keys[i];
 	}
 
@@ -609,13 +624,13 @@ cache_key(struct aws_sign_cache *c, const char *date,
 	    (rc = hmac_run(c, key->inner, key->outer, date, 8, k)) != 0 ||
 	    (rc = hmac_key(c, k, sizeof k, key->inner, key->outer)) != 0 ||
 	    (rc = hmac_run(c, key->inner, key->outer, p->region,
-	    strlen(p->region), k)) != 0 ||
+		 strlen(p->region), k)) != 0 ||
 	    (rc = hmac_key(c, k, sizeof k, key->inner, key->outer)) != 0 ||
 	    (rc = hmac_run(c, key->inner, key->outer, p->service,
-	    strlen(p->service), k)) != 0 ||
+		 strlen(p->service), k)) != 0 ||
 	    (rc = hmac_key(c, k, sizeof k, key->inner, key->outer)) != 0 ||
 	    (rc = hmac_run(c, key->inner, key->outer, SCOPE_TERMINATOR,
-	    strlen(SCOPE_TERMINATOR), k)) != 0 ||
+		 strlen(SCOPE_TERMINATOR), k)) != 0 ||
 	    (rc = hmac_key(c, k, sizeof k, key->inner, key->outer)) != 0)
 		goto out;
 	memcpy(key->date, date, 8);
@@ -686,7 +701,7 @@ put_digits(char *out, unsigned int v, int n)
 int
 aws_sign_amz_date(time_t t, char out[AWS_SIGN_AMZ_DATE_SIZE])
 {
-	struct tm	 tm;
+	struct tm tm;
 
 	if (t < 0 || gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 > 9999) {
 		out[0] = '\0';
@@ -709,10 +724,10 @@ aws_sign_amz_date(time_t t, char out[AWS_SIGN_AMZ_DATE_SIZE])
 static int
 check_params(struct signing *s)
 {
-	const struct aws_sign_request	*req = s->req;
-	const struct aws_sign_params	*p = s->p;
+	const struct aws_sign_request	  *req = s->req;
+	const struct aws_sign_params	  *p = s->p;
 	const struct aws_sign_credentials *cr = &p->creds;
-	size_t				 i, total;
+	size_t				   i, total;
 
 	if (req->method == NULL || !is_token(req->method))
 		return (set_cause(s->cause, AWS_SIGN_EINVAL,
@@ -737,7 +752,8 @@ check_params(struct signing *s)
 		    "expiry %u out of range 1..%d", p->expires,
 		    AWS_SIGN_MAX_EXPIRES));
 	if (req->nheaders > 0 && req->headers == NULL)
-		return (set_cause(s->cause, AWS_SIGN_EINVAL, "headers missing"));
+		return (
+		    set_cause(s->cause, AWS_SIGN_EINVAL, "headers missing"));
 	if (req->nheaders > AWS_SIGN_MAX_HEADERS)
 		return (set_cause(s->cause, AWS_SIGN_ETOOBIG,
 		    "%zu headers, more than %d", req->nheaders,
@@ -771,9 +787,9 @@ check_params(struct signing *s)
 static int
 payload_hash(struct signing *s)
 {
-	const struct aws_sign_request	*req = s->req;
-	unsigned char			 md[SHA256_LEN];
-	const unsigned char		*u;
+	const struct aws_sign_request *req = s->req;
+	unsigned char		       md[SHA256_LEN];
+	const unsigned char	      *u;
 
 	if (req->payload_hash != NULL) {
 		u = (const unsigned char *)req->payload_hash;
@@ -813,11 +829,11 @@ payload_hash(struct signing *s)
 static int
 canonical_uri(struct signing *s)
 {
-	struct aws_sign_result	*r = s->r;
-	const char		*path = s->req->path, *seg, *end, *slash;
-	const unsigned char	*u;
-	size_t			 len, seglen, start;
-	int			 trailing, bad;
+	struct aws_sign_result *r = s->r;
+	const char	       *path = s->req->path, *seg, *end, *slash;
+	const unsigned char    *u;
+	size_t			len, seglen, start;
+	int			trailing, bad;
 
 	if (path == NULL || *path == '\0')
 		path = "/";
@@ -854,7 +870,7 @@ canonical_uri(struct signing *s)
 			}
 			if (seglen == 2 && seg[0] == '.' && seg[1] == '.') {
 				while (r->tmp_len > start &&
-				    r->tmp[--r->tmp_len] != '/')
+				       r->tmp[--r->tmp_len] != '/')
 					;
 				trailing = 1;
 				continue;
@@ -884,11 +900,11 @@ static int
 requote(struct signing *s, const char *in, size_t len, size_t *off,
     size_t *olen)
 {
-	struct aws_sign_result	*r = s->r;
-	const unsigned char	*u = (const unsigned char *)in;
-	char			*o;
-	unsigned char		 ch;
-	size_t			 i;
+	struct aws_sign_result *r = s->r;
+	const unsigned char    *u = (const unsigned char *)in;
+	char		       *o;
+	unsigned char		ch;
+	size_t			i;
 
 	tmp_reserve(r, 3 * len);
 	*off = r->tmp_len;
@@ -901,7 +917,7 @@ requote(struct signing *s, const char *in, size_t len, size_t *off,
 				return (set_cause(s->cause, AWS_SIGN_EREQUEST,
 				    "malformed percent-escape in query"));
 			ch = (unsigned char)(hex_value(u[i + 1]) << 4 |
-			    hex_value(u[i + 2]));
+					     hex_value(u[i + 2]));
 			i += 2;
 		}
 		if (is_unreserved(ch))
@@ -919,8 +935,12 @@ requote(struct signing *s, const char *in, size_t len, size_t *off,
 
 /* The parameters a presigned URL carries, which a request must not. */
 static const char *const presign_keys[] = {
-	"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date",
-	"X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Security-Token",
+	"X-Amz-Algorithm",
+	"X-Amz-Credential",
+	"X-Amz-Date",
+	"X-Amz-Expires",
+	"X-Amz-SignedHeaders",
+	"X-Amz-Security-Token",
 	"X-Amz-Signature",
 };
 
@@ -932,9 +952,9 @@ static void
 query_add(struct signing *s, const char *k, const char *v, size_t voff,
     size_t vlen, int encode)
 {
-	struct aws_sign_result	*r = s->r;
-	struct ent		*e;
-	size_t			 klen = strlen(k);
+	struct aws_sign_result *r = s->r;
+	struct ent	       *e;
+	size_t			klen = strlen(k);
 
 	tmp_reserve(r, klen + 3 * vlen);
 	if (v == NULL)
@@ -960,11 +980,11 @@ query_add(struct signing *s, const char *k, const char *v, size_t voff,
 static int
 query_parse(struct signing *s)
 {
-	struct aws_sign_result	*r = s->r;
-	const char		*q = s->req->query, *part, *end, *amp, *eq;
-	struct ent		*e;
-	size_t			 i;
-	int			 rc;
+	struct aws_sign_result *r = s->r;
+	const char	       *q = s->req->query, *part, *end, *amp, *eq;
+	struct ent	       *e;
+	size_t			i;
+	int			rc;
 
 	if (q == NULL)
 		return (0);
@@ -983,22 +1003,25 @@ query_parse(struct signing *s)
 		e = ent_add(r, s->nh + s->nq);
 		e->idx = s->nq;
 		if ((rc = requote(s, part, (size_t)(eq - part), &e->koff,
-		    &e->klen)) != 0)
+			 &e->klen)) != 0)
 			return (rc);
 		/* requote may have moved nothing but tmp; e is still valid. */
 		if ((rc = requote(s, eq == amp ? eq : eq + 1,
-		    eq == amp ? 0 : (size_t)(amp - eq - 1), &e->voff,
-		    &e->vlen)) != 0)
+			 eq == amp ? 0 : (size_t)(amp - eq - 1), &e->voff,
+			 &e->vlen)) != 0)
 			return (rc);
 		if (s->query) {
-			for (i = 0; i < sizeof presign_keys /
-			    sizeof presign_keys[0]; i++) {
+			for (i = 0;
+			     i < sizeof presign_keys / sizeof presign_keys[0];
+			     i++) {
 				if (e->klen == strlen(presign_keys[i]) &&
 				    memcmp(r->tmp + e->koff, presign_keys[i],
-				    e->klen) == 0)
+					e->klen) == 0)
 					return (set_cause(s->cause,
-					    AWS_SIGN_EREQUEST, "query already "
-					    "has %s", presign_keys[i]));
+					    AWS_SIGN_EREQUEST,
+					    "query already "
+					    "has %s",
+					    presign_keys[i]));
 			}
 		}
 		s->nq++;
@@ -1008,10 +1031,9 @@ query_parse(struct signing *s)
 
 /* Adds a header the signer signs; both strings outlive the call. */
 static void
-header_add(struct signing *s, const char *name, const char *value,
-    size_t vlen)
+header_add(struct signing *s, const char *name, const char *value, size_t vlen)
 {
-	struct ent	*e;
+	struct ent *e;
 
 	e = ent_add(s->r, s->nh);
 	e->idx = s->nh++;
@@ -1030,14 +1052,14 @@ header_add(struct signing *s, const char *name, const char *value,
 static int
 headers_prepare(struct signing *s)
 {
-	const struct aws_sign_request	*req = s->req;
-	const struct aws_sign_params	*p = s->p;
-	struct aws_sign_result		*r = s->r;
-	struct ent			*e, *ents;
-	const unsigned char		*v, *run;
-	char				*o, *name;
-	size_t				 i, len;
-	int				 have_host = 0, blank;
+	const struct aws_sign_request *req = s->req;
+	const struct aws_sign_params  *p = s->p;
+	struct aws_sign_result	      *r = s->r;
+	struct ent		      *e, *ents;
+	const unsigned char	      *v, *run;
+	char			      *o, *name;
+	size_t			       i, len;
+	int			       have_host = 0, blank;
 
 	for (i = 0; i < req->nheaders; i++) {
 		if (!is_token(req->headers[i].name))
@@ -1052,23 +1074,25 @@ headers_prepare(struct signing *s)
 		tmp_reserve(r, len);
 		name = r->tmp + r->tmp_len;
 		for (o = name, v = (const unsigned char *)req->headers[i].name;
-		    *v != '\0'; v++)
+		     *v != '\0'; v++)
 			*o++ = (*v >= 'A' && *v <= 'Z') ? (char)(*v + 32) :
-			    (char)*v;
+							  (char)*v;
 		r->tmp_len += len;
 
 		if (len == 4 && memcmp(name, "host", 4) == 0)
 			have_host = 1;
 		else if ((len == 10 && memcmp(name, "x-amz-date", 10) == 0) ||
-		    (len == 13 && memcmp(name, "authorization", 13) == 0) ||
-		    (len == 20 && p->creds.session_token != NULL &&
-		    memcmp(name, "x-amz-security-token", 20) == 0) ||
-		    (len == 20 && (s->flags & AWS_SIGN_CONTENT_SHA256) &&
-		    !s->query &&
-		    memcmp(name, "x-amz-content-sha256", 20) == 0))
+			 (len == 13 &&
+			     memcmp(name, "authorization", 13) == 0) ||
+			 (len == 20 && p->creds.session_token != NULL &&
+			     memcmp(name, "x-amz-security-token", 20) == 0) ||
+			 (len == 20 && (s->flags & AWS_SIGN_CONTENT_SHA256) &&
+			     !s->query &&
+			     memcmp(name, "x-amz-content-sha256", 20) == 0))
 			return (set_cause(s->cause, AWS_SIGN_EREQUEST,
 			    "request already has the %s header, which the "
-			    "signer adds", req->headers[i].name));
+			    "signer adds",
+			    req->headers[i].name));
 
 		/*
 		 * Runs of ordinary bytes are copied whole; a run of blanks
@@ -1080,8 +1104,8 @@ headers_prepare(struct signing *s)
 		e->voff = r->tmp_len;
 		o = r->tmp + r->tmp_len;
 		for (blank = 0;; v++) {
-			for (run = v; !(cclass[*v] &
-			    (C_BLANK | C_BREAK | C_END)); v++)
+			for (run = v;
+			     !(cclass[*v] & (C_BLANK | C_BREAK | C_END)); v++)
 				;
 			if (v > run) {
 				if (blank && o > r->tmp + e->voff)
@@ -1127,8 +1151,9 @@ headers_prepare(struct signing *s)
 	tmp_reserve(r, len);
 	s->sh_off = r->tmp_len;
 	for (i = 0; i < s->nh; i++) {
-		if (i > 0 && bytes_cmp(ent_key(r->tmp, &ents[i]), ents[i].klen,
-		    ent_key(r->tmp, &ents[i - 1]), ents[i - 1].klen) == 0)
+		if (i > 0 &&
+		    bytes_cmp(ent_key(r->tmp, &ents[i]), ents[i].klen,
+			ent_key(r->tmp, &ents[i - 1]), ents[i - 1].klen) == 0)
 			continue;
 		if (i > 0)
 			r->tmp[r->tmp_len++] = ';';
@@ -1144,13 +1169,14 @@ headers_prepare(struct signing *s)
 static void
 headers_write(struct signing *s)
 {
-	struct aws_sign_result	*r = s->r;
-	struct ent		*ents = r->ents;
-	size_t			 i;
+	struct aws_sign_result *r = s->r;
+	struct ent	       *ents = r->ents;
+	size_t			i;
 
 	for (i = 0; i < s->nh; i++) {
-		if (i > 0 && bytes_cmp(ent_key(r->tmp, &ents[i]), ents[i].klen,
-		    ent_key(r->tmp, &ents[i - 1]), ents[i - 1].klen) == 0)
+		if (i > 0 &&
+		    bytes_cmp(ent_key(r->tmp, &ents[i]), ents[i].klen,
+			ent_key(r->tmp, &ents[i - 1]), ents[i - 1].klen) == 0)
 			mem_putc(r, ',');
 		else {
 			if (i > 0)
@@ -1168,7 +1194,7 @@ headers_write(struct signing *s)
 static void
 query_presign_params(struct signing *s, const char *date)
 {
-	const char	*token = s->p->creds.session_token;
+	const char *token = s->p->creds.session_token;
 
 	query_add(s, "X-Amz-Algorithm", ALGORITHM, 0, strlen(ALGORITHM), 0);
 	query_add(s, "X-Amz-Credential", NULL, s->cred_off, s->cred_len, 1);
@@ -1176,16 +1202,15 @@ query_presign_params(struct signing *s, const char *date)
 	query_add(s, "X-Amz-Expires", s->expires, 0, strlen(s->expires), 0);
 	query_add(s, "X-Amz-SignedHeaders", NULL, s->sh_off, s->sh_len, 1);
 	if (token != NULL && !(s->flags & AWS_SIGN_OMIT_TOKEN))
-		query_add(s, "X-Amz-Security-Token", token, 0, s->token_len,
-		    1);
+		query_add(s, "X-Amz-Security-Token", token, 0, s->token_len, 1);
 }
 
 static void
 query_write(struct signing *s)
 {
-	struct aws_sign_result	*r = s->r;
-	struct ent		*ents = (struct ent *)r->ents + s->nh;
-	size_t			 i;
+	struct aws_sign_result *r = s->r;
+	struct ent	       *ents = (struct ent *)r->ents + s->nh;
+	size_t			i;
 
 	ent_sort(r->tmp, ents, s->nq, 1);
 	for (i = 0; i < s->nq; i++) {
@@ -1202,16 +1227,16 @@ query_write(struct signing *s)
 static int
 sign(struct signing *s)
 {
-	struct aws_sign_result	*r = s->r;
+	struct aws_sign_result	     *r = s->r;
 	const struct aws_sign_params *p = s->p;
-	const char		*token = p->creds.session_token;
-	struct sign_key		*key;
-	unsigned char		 md[SHA256_LEN];
-	char			 date[AWS_SIGN_AMZ_DATE_SIZE], sig[AWS_SIGN_HEX_SIZE];
-	size_t			 creq_off, creq_len, sts_off, amz_off, sh_off;
-	size_t			 sig_off, scope_off, scope_len, auth_off = 0;
-	size_t			 query_off = 0, payload_off, tok_off = 0;
-	int			 rc;
+	const char		     *token = p->creds.session_token;
+	struct sign_key		     *key;
+	unsigned char		      md[SHA256_LEN];
+	char   date[AWS_SIGN_AMZ_DATE_SIZE], sig[AWS_SIGN_HEX_SIZE];
+	size_t creq_off, creq_len, sts_off, amz_off, sh_off;
+	size_t sig_off, scope_off, scope_len, auth_off = 0;
+	size_t query_off = 0, payload_off, tok_off = 0;
+	int    rc;
 
 	result_reset(r);
 	if ((rc = check_params(s)) != 0)
@@ -1288,7 +1313,7 @@ sign(struct signing *s)
 
 	if ((rc = cache_key(s->c, date, p, &key)) != 0 ||
 	    (rc = hmac_run(s->c, key->inner, key->outer, r->mem + sts_off,
-	    r->mem_len - sts_off, md)) != 0)
+		 r->mem_len - sts_off, md)) != 0)
 		return (set_cause(s->cause, AWS_SIGN_ECRYPTO,
 		    "computing the signature failed"));
 	mem_putc(r, '\0');
@@ -1323,7 +1348,7 @@ sign(struct signing *s)
 			mem_encode(r, token, s->token_len, 0);
 		}
 		mem_puts(r, "&X-Amz-Signature=");
-		mem_put(r, sig, sizeof sig);	/* with its NUL */
+		mem_put(r, sig, sizeof sig); /* with its NUL */
 	} else {
 		if (token != NULL) {
 			tok_off = r->mem_len;
@@ -1369,8 +1394,8 @@ sign_common(struct aws_sign_cache *cache, const struct aws_sign_request *req,
     const struct aws_sign_params *p, struct aws_sign_result *r, char **cause,
     int query)
 {
-	struct signing	 s;
-	int		 rc;
+	struct signing s;
+	int	       rc;
 
 	if (cause != NULL)
 		*cause = NULL;
@@ -1409,9 +1434,8 @@ aws_sign_headers(struct aws_sign_cache *cache,
 }
 
 int
-aws_sign_query(struct aws_sign_cache *cache,
-    const struct aws_sign_request *req, const struct aws_sign_params *p,
-    struct aws_sign_result *r, char **cause)
+aws_sign_query(struct aws_sign_cache *cache, const struct aws_sign_request *req,
+    const struct aws_sign_params *p, struct aws_sign_result *r, char **cause)
 {
 	return (sign_common(cache, req, p, r, cause, 1));
 }
@@ -1441,8 +1465,8 @@ aws_sign_strerror(int error)
 char *
 aws_sign_uri_encode(const void *in, size_t len, int flags)
 {
-	char	*out;
-	size_t	 n;
+	char  *out;
+	size_t n;
 
 	if (len > (SIZE_MAX - 1) / 3)
 		return (NULL);
@@ -1455,14 +1479,15 @@ aws_sign_uri_encode(const void *in, size_t len, int flags)
 int
 aws_sign_uri_encode_buf(struct buf *b, const void *in, size_t len, int flags)
 {
-	const unsigned char	*u = in;
-	size_t			 i, run;
-	char			 esc[3];
-	int			 keep = flags & AWS_SIGN_URI_KEEP_SLASH, rc;
+	const unsigned char *u = in;
+	size_t		     i, run;
+	char		     esc[3];
+	int		     keep = flags & AWS_SIGN_URI_KEEP_SLASH, rc;
 
 	for (i = 0; i < len; i += run) {
 		for (run = 0; i + run < len && (is_unreserved(u[i + run]) ||
-		    (keep && u[i + run] == '/')); run++)
+						   (keep && u[i + run] == '/'));
+		     run++)
 			;
 		if (run > 0) {
 			if ((rc = buf_append(b, u + i, run)) != 0)
@@ -1492,13 +1517,13 @@ aws_sign_parsed_free(struct aws_sign_parsed *p)
 }
 
 int
-aws_sign_parse_request(const char *text, size_t len,
-    struct aws_sign_parsed *p, char **cause)
+aws_sign_parse_request(const char *text, size_t len, struct aws_sign_parsed *p,
+    char **cause)
 {
-	const char	*line, *end, *nl, *lend, *sp1, *sp2, *colon, *q;
-	char		*o, *hname;
-	size_t		 nlines, nh = 0, lineno = 0;
-	int		 rc = AWS_SIGN_EPARSE;
+	const char *line, *end, *nl, *lend, *sp1, *sp2, *colon, *q;
+	char	   *o, *hname;
+	size_t	    nlines, nh = 0, lineno = 0;
+	int	    rc = AWS_SIGN_EPARSE;
 
 	memset(p, 0, sizeof *p);
 	if (cause != NULL)
@@ -1539,7 +1564,7 @@ aws_sign_parse_request(const char *text, size_t len,
 		set_cause(cause, rc, "line 1: not \"METHOD target HTTP/x\"");
 		goto fail;
 	}
-	sp2--;			/* the space before the version */
+	sp2--; /* the space before the version */
 	p->req.method = o;
 	memcpy(o, line, (size_t)(sp1 - line));
 	o += sp1 - line;
@@ -1579,8 +1604,10 @@ aws_sign_parse_request(const char *text, size_t len,
 		if (*line == ' ' || *line == '\t') {
 			/* obs-fold: the previous value goes on. */
 			if (nh == 0) {
-				set_cause(cause, rc, "line %zu: continuation "
-				    "without a header", lineno);
+				set_cause(cause, rc,
+				    "line %zu: continuation "
+				    "without a header",
+				    lineno);
 				goto fail;
 			}
 			while (line < lend && (*line == ' ' || *line == '\t'))

@@ -32,44 +32,45 @@
 struct buf;
 
 /* Error codes: 0 is success. */
-#define AWS_SIGN_EINVAL		(-1)	/* bad argument (missing field, bad time) */
-#define AWS_SIGN_EREQUEST	(-2)	/* request cannot be signed as given */
-#define AWS_SIGN_EPARSE		(-3)	/* malformed request text */
-#define AWS_SIGN_ETOOBIG	(-4)	/* too many headers or parameters */
-#define AWS_SIGN_ECRYPTO	(-5)	/* libcrypto failed */
+#define AWS_SIGN_EINVAL	  (-1) /* bad argument (missing field, bad time) */
+#define AWS_SIGN_EREQUEST (-2) /* request cannot be signed as given */
+#define AWS_SIGN_EPARSE	  (-3) /* malformed request text */
+#define AWS_SIGN_ETOOBIG  (-4) /* too many headers or parameters */
+#define AWS_SIGN_ECRYPTO  (-5) /* libcrypto failed */
 
 /* Hex SHA-256 and HMAC-SHA256 strings: 64 digits and a NUL. */
-#define AWS_SIGN_HEX_SIZE	65
+#define AWS_SIGN_HEX_SIZE 65
 /* "20150830T123600Z" and a NUL. */
-#define AWS_SIGN_AMZ_DATE_SIZE	17
+#define AWS_SIGN_AMZ_DATE_SIZE 17
 
 #define AWS_SIGN_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
 #define AWS_SIGN_EMPTY_SHA256 \
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 /* Limits on what one request may carry. */
-#define AWS_SIGN_MAX_HEADERS	128
-#define AWS_SIGN_MAX_PARAMS	1024
-#define AWS_SIGN_MAX_EXPIRES	604800	/* seven days, AWS's maximum */
+#define AWS_SIGN_MAX_HEADERS 128
+#define AWS_SIGN_MAX_PARAMS  1024
+#define AWS_SIGN_MAX_EXPIRES 604800 /* seven days, AWS's maximum */
 
 /*
  * Flags in struct aws_sign_params.  Service "s3" implies AWS_SIGN_S3;
  * other services normalise the path, URI-encode it (once more: the path
  * as sent is already encoded) and add no x-amz-content-sha256 header.
  */
-#define AWS_SIGN_NO_NORMALIZE	0x01	/* keep dot segments and "//" */
-#define AWS_SIGN_NO_DOUBLE_ENCODE 0x02	/* sign the path as sent */
-#define AWS_SIGN_CONTENT_SHA256	0x04	/* add and sign x-amz-content-sha256 */
-#define AWS_SIGN_OMIT_TOKEN	0x08	/* add the session token unsigned */
-#define AWS_SIGN_S3 \
-	(AWS_SIGN_NO_NORMALIZE|AWS_SIGN_NO_DOUBLE_ENCODE|AWS_SIGN_CONTENT_SHA256)
+#define AWS_SIGN_NO_NORMALIZE	  0x01 /* keep dot segments and "//" */
+#define AWS_SIGN_NO_DOUBLE_ENCODE 0x02 /* sign the path as sent */
+#define AWS_SIGN_CONTENT_SHA256	  0x04 /* add and sign x-amz-content-sha256 */
+#define AWS_SIGN_OMIT_TOKEN	  0x08 /* add the session token unsigned */
+#define AWS_SIGN_S3                                          \
+	(AWS_SIGN_NO_NORMALIZE | AWS_SIGN_NO_DOUBLE_ENCODE | \
+	    AWS_SIGN_CONTENT_SHA256)
 
 /* Flag for aws_sign_uri_encode. */
-#define AWS_SIGN_URI_KEEP_SLASH	0x01	/* leave '/' alone (paths) */
+#define AWS_SIGN_URI_KEEP_SLASH 0x01 /* leave '/' alone (paths) */
 
 struct aws_sign_header {
-	const char	*name;
-	const char	*value;
+	const char *name;
+	const char *value;
 };
 
 /*
@@ -78,14 +79,14 @@ struct aws_sign_header {
  * them).  Add headers that must stay unsigned (User-Agent) afterwards.
  */
 struct aws_sign_request {
-	const char			*method;	/* "GET" */
+	const char *method; /* "GET" */
 	/*
 	 * The path exactly as it goes on the request line, already
 	 * percent-encoded: for S3, "/bucket/" followed by the key encoded
 	 * with aws_sign_uri_encode(key, AWS_SIGN_URI_KEEP_SLASH).  NULL or
 	 * "" means "/".
 	 */
-	const char			*path;
+	const char *path;
 	/*
 	 * The raw query string without '?', as sent; NULL or "" for none.
 	 * Each name and value is percent-decoded and encoded again for the
@@ -94,9 +95,9 @@ struct aws_sign_request {
 	 * aws_sign_uri_encode, which never writes '+').  A malformed
 	 * escape ("%zz") is AWS_SIGN_EREQUEST.
 	 */
-	const char			*query;
-	const struct aws_sign_header	*headers;
-	size_t				 nheaders;
+	const char		     *query;
+	const struct aws_sign_header *headers;
+	size_t			      nheaders;
 	/*
 	 * The payload: payload_hash if set (hex SHA-256, or
 	 * AWS_SIGN_UNSIGNED_PAYLOAD for a streamed S3 body), otherwise the
@@ -104,24 +105,24 @@ struct aws_sign_request {
 	 * for a presigned S3 URL it is UNSIGNED-PAYLOAD instead, as a URL
 	 * cannot know its body).
 	 */
-	const void			*body;
-	size_t				 body_len;
-	const char			*payload_hash;
+	const void *body;
+	size_t	    body_len;
+	const char *payload_hash;
 };
 
 struct aws_sign_credentials {
-	const char	*access_key_id;
-	const char	*secret_access_key;
-	const char	*session_token;		/* NULL when none */
+	const char *access_key_id;
+	const char *secret_access_key;
+	const char *session_token; /* NULL when none */
 };
 
 struct aws_sign_params {
-	struct aws_sign_credentials	 creds;
-	const char			*region;	/* "eu-west-1" */
-	const char			*service;	/* signing name: "sqs", "s3" */
-	time_t				 now;		/* seconds since the epoch, UTC */
-	unsigned int			 flags;		/* AWS_SIGN_* above */
-	unsigned int			 expires;	/* query signing: X-Amz-Expires */
+	struct aws_sign_credentials creds;
+	const char		   *region;  /* "eu-west-1" */
+	const char		   *service; /* signing name: "sqs", "s3" */
+	time_t			    now;     /* seconds since the epoch, UTC */
+	unsigned int		    flags;   /* AWS_SIGN_* above */
+	unsigned int		    expires; /* query signing: X-Amz-Expires */
 };
 
 /*
@@ -132,33 +133,33 @@ struct aws_sign_params {
  * signing adds none: see query).
  */
 struct aws_sign_result {
-	const char		*canonical_request;
-	const char		*string_to_sign;
-	const char		*signed_headers;	/* "host;x-amz-date" */
-	const char		*signature;		/* 64 hex digits */
-	const char		*amz_date;		/* "20150830T123600Z" */
-	const char		*authorization;		/* header signing; else NULL */
+	const char *canonical_request;
+	const char *string_to_sign;
+	const char *signed_headers; /* "host;x-amz-date" */
+	const char *signature;	    /* 64 hex digits */
+	const char *amz_date;	    /* "20150830T123600Z" */
+	const char *authorization;  /* header signing; else NULL */
 	/*
 	 * Query signing: the whole query string to send, without '?': the
 	 * request's own query as given, then X-Amz-Algorithm, -Credential,
 	 * -Date, -SignedHeaders, -Expires, -Security-Token and -Signature.
 	 * NULL after header signing.
 	 */
-	const char		*query;
-	struct aws_sign_header	 headers[4];
-	size_t			 nheaders;
+	const char	      *query;
+	struct aws_sign_header headers[4];
+	size_t		       nheaders;
 
 	/* Private. */
-	char			*mem;		/* outputs */
-	size_t			 mem_len, mem_cap;
-	char			*tmp;		/* canonicalisation scratch */
-	size_t			 tmp_len, tmp_cap;
-	void			*ents;		/* sort entries */
-	size_t			 ents_cap;
+	char  *mem; /* outputs */
+	size_t mem_len, mem_cap;
+	char  *tmp; /* canonicalisation scratch */
+	size_t tmp_len, tmp_cap;
+	void  *ents; /* sort entries */
+	size_t ents_cap;
 };
 
-void	 aws_sign_result_init(struct aws_sign_result *);
-void	 aws_sign_result_free(struct aws_sign_result *);
+void aws_sign_result_init(struct aws_sign_result *);
+void aws_sign_result_free(struct aws_sign_result *);
 
 /*
  * The signing-key cache and reusable digest contexts.  The key
@@ -173,7 +174,7 @@ void	 aws_sign_result_free(struct aws_sign_result *);
 struct aws_sign_cache;
 
 struct aws_sign_cache *aws_sign_cache_new(void);
-void	 aws_sign_cache_free(struct aws_sign_cache *);
+void		       aws_sign_cache_free(struct aws_sign_cache *);
 /* How many times the cache derived a signing key (tests, metrics). */
 unsigned long aws_sign_cache_derivations(const struct aws_sign_cache *);
 
@@ -185,17 +186,15 @@ unsigned long aws_sign_cache_derivations(const struct aws_sign_cache *);
  * canonical request and string to sign are always available in the
  * result, for debugging signature mismatches; they hold no secret.
  */
-int	 aws_sign_headers(struct aws_sign_cache *,
-	    const struct aws_sign_request *, const struct aws_sign_params *,
-	    struct aws_sign_result *, char **cause);
-int	 aws_sign_query(struct aws_sign_cache *,
-	    const struct aws_sign_request *, const struct aws_sign_params *,
-	    struct aws_sign_result *, char **cause);
+int aws_sign_headers(struct aws_sign_cache *, const struct aws_sign_request *,
+    const struct aws_sign_params *, struct aws_sign_result *, char **cause);
+int aws_sign_query(struct aws_sign_cache *, const struct aws_sign_request *,
+    const struct aws_sign_params *, struct aws_sign_result *, char **cause);
 
 const char *aws_sign_strerror(int);
 
 /* "YYYYMMDDTHHMMSSZ" for a time; 0, or AWS_SIGN_EINVAL if out of range. */
-int	 aws_sign_amz_date(time_t, char out[AWS_SIGN_AMZ_DATE_SIZE]);
+int aws_sign_amz_date(time_t, char out[AWS_SIGN_AMZ_DATE_SIZE]);
 
 /*
  * URI-encode as SigV4 wants: A-Z a-z 0-9 - . _ ~ kept, every other byte
@@ -203,9 +202,8 @@ int	 aws_sign_amz_date(time_t, char out[AWS_SIGN_AMZ_DATE_SIZE]);
  * aws_sign_uri_encode returns a new string (free(3) it);
  * aws_sign_uri_encode_buf appends to a buffer and returns its error.
  */
-char	*aws_sign_uri_encode(const void *, size_t, int flags);
-int	 aws_sign_uri_encode_buf(struct buf *, const void *, size_t,
-	    int flags);
+char *aws_sign_uri_encode(const void *, size_t, int flags);
+int   aws_sign_uri_encode_buf(struct buf *, const void *, size_t, int flags);
 
 /*
  * Parse an HTTP/1.1-style request text ("GET /p?q HTTP/1.1", "Name:value"
@@ -218,16 +216,16 @@ int	 aws_sign_uri_encode_buf(struct buf *, const void *, size_t,
  * cause on malformed text.
  */
 struct aws_sign_parsed {
-	struct aws_sign_request	 req;
-	const char		*version;	/* "HTTP/1.1" */
+	struct aws_sign_request req;
+	const char	       *version; /* "HTTP/1.1" */
 
 	/* Private. */
-	char			*mem;
-	struct aws_sign_header	*hdrs;
+	char		       *mem;
+	struct aws_sign_header *hdrs;
 };
 
-int	 aws_sign_parse_request(const char *, size_t, struct aws_sign_parsed *,
-	    char **cause);
-void	 aws_sign_parsed_free(struct aws_sign_parsed *);
+int  aws_sign_parse_request(const char *, size_t, struct aws_sign_parsed *,
+     char **cause);
+void aws_sign_parsed_free(struct aws_sign_parsed *);
 
 #endif

@@ -14,7 +14,7 @@
 #include "xmalloc.h"
 #include "xml.h"
 
-#define STS_REPLY_MAX	(256 * 1024)
+#define STS_REPLY_MAX (256 * 1024)
 
 void
 sts_assumed_role_free(struct sts_assumed_role *r)
@@ -41,30 +41,31 @@ sts_caller_identity_free(struct sts_caller_identity *id)
 int
 sts_session_name_valid(const char *name)
 {
-	size_t	len;
+	size_t len;
 
 	if (name == NULL)
 		return (0);
 	len = strlen(name);
 	if (len < 2 || len > 64)
 		return (0);
-	return (strspn(name, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+=,.@-") == len);
+	return (
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz"
+			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+=,.@-") == len);
 }
 
 /* arn:aws:iam::123456789012:role/path/name */
 int
 sts_role_arn_valid(const char *arn)
 {
-	const char	*p;
-	size_t		 n;
+	const char *p;
+	size_t	    n;
 
 	if (arn == NULL || strlen(arn) < 20 || strlen(arn) > 2048)
 		return (0);
 	if (strncmp(arn, "arn:", 4) != 0)
 		return (0);
 	p = arn + 4;
-	if ((n = strcspn(p, ":")) == 0 || p[n] != ':')	/* partition */
+	if ((n = strcspn(p, ":")) == 0 || p[n] != ':') /* partition */
 		return (0);
 	p += n + 1;
 	if (strncmp(p, "iam::", 5) != 0)
@@ -81,30 +82,26 @@ sts_role_arn_valid(const char *arn)
  * bytes; the tree that held the secrets is freed here.
  */
 int
-sts_parse_assume_role(struct sts_assumed_role *r, const void *data,
-    size_t len, char **cause)
+sts_parse_assume_role(struct sts_assumed_role *r, const void *data, size_t len,
+    char **cause)
 {
-	struct xml		*doc = NULL;
-	const struct xml_node	*res;
-	const char		*akid, *secret, *token, *rarn, *rid;
-	struct timespec		 exp;
-	int			 rc = -1;
+	struct xml	      *doc = NULL;
+	const struct xml_node *res;
+	const char	      *akid, *secret, *token, *rarn, *rid;
+	struct timespec	       exp;
+	int		       rc = -1;
 
 	if (xml_parse(&doc, data, len, NULL, cause) != 0)
 		goto out;
-	if ((res = xml_find(xml_root(doc), "AssumeRoleResult")) ==
-	    NULL) {
+	if ((res = xml_find(xml_root(doc), "AssumeRoleResult")) == NULL) {
 		*cause = xstrdup("no AssumeRoleResult");
 		goto out;
 	}
-	if (xml_get_text(res, "Credentials/AccessKeyId", &akid,
-	    cause) != 0 ||
-	    xml_get_text(res, "Credentials/SecretAccessKey", &secret,
-	    cause) != 0 ||
-	    xml_get_text(res, "Credentials/SessionToken", &token,
-	    cause) != 0 ||
-	    xml_get_time(res, "Credentials/Expiration", &exp,
-	    cause) != 0 ||
+	if (xml_get_text(res, "Credentials/AccessKeyId", &akid, cause) != 0 ||
+	    xml_get_text(res, "Credentials/SecretAccessKey", &secret, cause) !=
+		0 ||
+	    xml_get_text(res, "Credentials/SessionToken", &token, cause) != 0 ||
+	    xml_get_time(res, "Credentials/Expiration", &exp, cause) != 0 ||
 	    xml_get_text(res, "AssumedRoleUser/Arn", &rarn, cause) != 0)
 		goto out;
 	if (*akid == '\0' || *secret == '\0' || *token == '\0') {
@@ -131,36 +128,30 @@ out:
  * environment's role); GetCallerIdentity needs no permission but is
  * listed, as the doctor calls it in every account.
  */
-AWS_OP_RESULT_ONE(sts_assumed, struct sts_assumed_role,
-    sts_parse_assume_role, sts_assumed_role_free, sts_assume_role_cb)
+AWS_OP_RESULT_ONE(sts_assumed, struct sts_assumed_role, sts_parse_assume_role,
+    sts_assumed_role_free, sts_assume_role_cb)
 AWS_OP_RESULT_ONE(sts_identity, struct sts_caller_identity,
-    sts_parse_caller_identity, sts_caller_identity_free,
-    sts_caller_identity_cb)
+    sts_parse_caller_identity, sts_caller_identity_free, sts_caller_identity_cb)
 
 /* The reply holds the credentials, the form the external id: secret. */
-static const struct aws_op_desc sts_op_assume_role = {
-	&aws_service_sts, "AssumeRole", &sts_assumed_result, NULL, NULL, 1,
-	{ "sts:AssumeRole", AWS_ACCOUNT_TOOLS, "role" }
-};
-static const struct aws_op_desc sts_op_get_caller_identity = {
-	&aws_service_sts, "GetCallerIdentity", &sts_identity_result, NULL,
-	NULL, 0, { "sts:GetCallerIdentity", AWS_ACCOUNT_TOOLS |
-	    AWS_ACCOUNT_ENVIRONMENT, "*" }
-};
+static const struct aws_op_desc sts_op_assume_role = { &aws_service_sts,
+	"AssumeRole", &sts_assumed_result, NULL, NULL, 1,
+	{ "sts:AssumeRole", AWS_ACCOUNT_TOOLS, "role" } };
+static const struct aws_op_desc sts_op_get_caller_identity = { &aws_service_sts,
+	"GetCallerIdentity", &sts_identity_result, NULL, NULL, 0,
+	{ "sts:GetCallerIdentity", AWS_ACCOUNT_TOOLS | AWS_ACCOUNT_ENVIRONMENT,
+	    "*" } };
 
-const struct aws_op_desc *const sts_operations[] = {
-	&sts_op_assume_role,
-	&sts_op_get_caller_identity,
-	NULL
-};
+const struct aws_op_desc *const sts_operations[] = { &sts_op_assume_role,
+	&sts_op_get_caller_identity, NULL };
 
 struct aws_op *
-sts_assume_role(struct aws_client *client,
+sts_assume_role(struct aws_client	*client,
     const struct sts_assume_role_params *p, sts_assume_role_cb cb, void *arg,
     char **cause)
 {
-	struct aws_op	*op;
-	struct buf	*form;
+	struct aws_op *op;
+	struct buf    *form;
 
 	if (!sts_role_arn_valid(p->role_arn)) {
 		*cause = xasprintf("STS AssumeRole: not an IAM role ARN: %s",
@@ -168,17 +159,18 @@ sts_assume_role(struct aws_client *client,
 		return (NULL);
 	}
 	if (!sts_session_name_valid(p->session_name)) {
-		*cause = xasprintf("STS AssumeRole: invalid role session name "
-		    "\"%s\" (2-64 of letters, digits and _+=,.@-)",
-		    p->session_name != NULL ? p->session_name : "");
+		*cause =
+		    xasprintf("STS AssumeRole: invalid role session name "
+			      "\"%s\" (2-64 of letters, digits and _+=,.@-)",
+			p->session_name != NULL ? p->session_name : "");
 		return (NULL);
 	}
 	if (p->duration_seconds != 0 &&
 	    (p->duration_seconds < STS_DURATION_MIN ||
-	    p->duration_seconds > STS_DURATION_MAX)) {
+		p->duration_seconds > STS_DURATION_MAX)) {
 		*cause = xasprintf("STS AssumeRole: duration %d s is outside "
-		    "%d-%d", p->duration_seconds, STS_DURATION_MIN,
-		    STS_DURATION_MAX);
+				   "%d-%d",
+		    p->duration_seconds, STS_DURATION_MIN, STS_DURATION_MAX);
 		return (NULL);
 	}
 	/* The external id is a shared secret of sorts: the op is secret,
@@ -200,15 +192,15 @@ int
 sts_parse_caller_identity(struct sts_caller_identity *id, const void *data,
     size_t len, char **cause)
 {
-	struct xml		*doc = NULL;
-	const struct xml_node	*res;
-	const char		*account, *arn, *user;
-	int			 rc = -1;
+	struct xml	      *doc = NULL;
+	const struct xml_node *res;
+	const char	      *account, *arn, *user;
+	int		       rc = -1;
 
 	if (xml_parse(&doc, data, len, NULL, cause) != 0)
 		goto out;
-	if ((res = xml_find(xml_root(doc),
-	    "GetCallerIdentityResult")) == NULL) {
+	if ((res = xml_find(xml_root(doc), "GetCallerIdentityResult")) ==
+	    NULL) {
 		*cause = xstrdup("no GetCallerIdentityResult");
 		goto out;
 	}
@@ -229,7 +221,7 @@ struct aws_op *
 sts_get_caller_identity(struct aws_client *client, struct aws_creds *creds,
     const char *region, sts_caller_identity_cb cb, void *arg, char **cause)
 {
-	struct aws_op	*op;
+	struct aws_op *op;
 
 	op = aws_op_new(&sts_op_get_caller_identity, client, creds, region);
 	aws_op_limits(op, STS_REPLY_MAX, 0);

@@ -20,11 +20,10 @@ buf_init(struct buf *b, size_t max)
 int
 buf_append(struct buf *b, const void *data, size_t len)
 {
-	size_t	 need, cap;
+	size_t need, cap;
 
 	/* The terminator needs one byte more than the data. */
-	if (len > b->max || b->len > b->max - len ||
-	    b->len + len == SIZE_MAX)
+	if (len > b->max || b->len > b->max - len || b->len + len == SIZE_MAX)
 		return (BUF_ETOOBIG);
 	need = b->len + len + 1;
 	if (need > b->cap) {
@@ -52,9 +51,9 @@ buf_appends(struct buf *b, const char *s)
 int
 buf_printf(struct buf *b, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*s;
-	int	 rc;
+	va_list ap;
+	char   *s;
+	int	rc;
 
 	va_start(ap, fmt);
 	s = xvasprintf(fmt, ap);
@@ -75,7 +74,7 @@ buf_reset(struct buf *b)
 char *
 buf_take(struct buf *b, size_t *lenp)
 {
-	char	*data;
+	char *data;
 
 	if (b->data == NULL)
 		buf_append(b, "", 0);

@@ -11,24 +11,24 @@
 #include <stddef.h>
 
 struct buf {
-	char	*data;		/* NUL-terminated; NULL until first append */
-	size_t	 len;
-	size_t	 cap;
-	size_t	 max;		/* appends beyond this fail with BUF_ETOOBIG */
+	char  *data; /* NUL-terminated; NULL until first append */
+	size_t len;
+	size_t cap;
+	size_t max; /* appends beyond this fail with BUF_ETOOBIG */
 };
 
-#define BUF_ETOOBIG	(-1)
+#define BUF_ETOOBIG (-1)
 
-void	 buf_init(struct buf *, size_t max);
-int	 buf_append(struct buf *, const void *, size_t);
-int	 buf_appends(struct buf *, const char *);
-int	 buf_printf(struct buf *, const char *, ...)
-	    __attribute__((format(printf, 2, 3)));
-void	 buf_reset(struct buf *);
+void buf_init(struct buf *, size_t max);
+int  buf_append(struct buf *, const void *, size_t);
+int  buf_appends(struct buf *, const char *);
+int  buf_printf(struct buf *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+void buf_reset(struct buf *);
 /* Hands the data to the caller (who frees it) and empties the buffer. */
-char	*buf_take(struct buf *, size_t *lenp);
-void	 buf_free(struct buf *);
+char *buf_take(struct buf *, size_t *lenp);
+void  buf_free(struct buf *);
 /* Like buf_free, but wipes the contents first: for secrets. */
-void	 buf_free_secret(struct buf *);
+void buf_free_secret(struct buf *);
 
 #endif

@@ -30,81 +30,81 @@
 #include "wallclock.h"
 #include "xmalloc.h"
 
-#define CHECKS_MASK		"****"
-#define CHECKS_SECRET_FILE_MAX	(64 * 1024)
-#define CHECKS_TIMEOUT_DEFAULT	30000	/* ms, as in the config */
-#define CHECKS_SHOWN_MAX	120	/* bytes of a value in a reason */
+#define CHECKS_MASK	       "****"
+#define CHECKS_SECRET_FILE_MAX (64 * 1024)
+#define CHECKS_TIMEOUT_DEFAULT 30000 /* ms, as in the config */
+#define CHECKS_SHOWN_MAX       120   /* bytes of a value in a reason */
 
 /* One step, copied from the config and resolved at the start. */
 struct checks_step {
-	char		*name;
-	char		*method;
-	char		*url_ref;	/* as configured: "/a?t=${T}" */
-	int		*status;
-	size_t		 nstatus;
-	char		*contains;
-	char		*regex;
-	char		*json_pointer;
-	char		*json_equals;
-	char		*header;
-	int		 retries;
-	long long	 retry_delay_ms;
-	long		 timeout_ms;
-	int		 max_redirects;
+	char	 *name;
+	char	 *method;
+	char	 *url_ref; /* as configured: "/a?t=${T}" */
+	int	 *status;
+	size_t	  nstatus;
+	char	 *contains;
+	char	 *regex;
+	char	 *json_pointer;
+	char	 *json_equals;
+	char	 *header;
+	int	  retries;
+	long long retry_delay_ms;
+	long	  timeout_ms;
+	int	  max_redirects;
 
 	/* Resolved: hold secrets, wiped when freed. */
-	char		*url;
-	char		**headers;	/* "Name: value", then NULL */
-	char		*body;
-	size_t		 body_len;
+	char  *url;
+	char **headers; /* "Name: value", then NULL */
+	char  *body;
+	size_t body_len;
 
-	regex_t		 re;
-	int		 re_ok;
-	char		*error;		/* why it cannot run */
+	regex_t re;
+	int	re_ok;
+	char   *error; /* why it cannot run */
 };
 
 struct checks_check {
-	char			*name;
-	struct checks_step	*steps;
-	size_t			 nsteps;
+	char		   *name;
+	struct checks_step *steps;
+	size_t		    nsteps;
 };
 
 struct checks_run {
-	uv_loop_t		*loop;
-	struct http_client	*client;
-	char			*base_url;
-	char			*base_host;
-	char			*ca_file;
-	size_t			 body_max;
-	char			*log_fields;	/* " app=..." or "" */
-	int64_t			(*now_ms)(void *);
-	void			*now_arg;
-	checks_done_cb		 done_cb;
-	void			*arg;
+	uv_loop_t	   *loop;
+	struct http_client *client;
+	char		   *base_url;
+	char		   *base_host;
+	char		   *ca_file;
+	size_t		    body_max;
+	char		   *log_fields; /* " app=..." or "" */
+	int64_t (*now_ms)(void *);
+	void	      *now_arg;
+	checks_done_cb done_cb;
+	void	      *arg;
 
-	struct checks_check	*checks;
-	size_t			 nchecks;
-	char			**secrets;	/* longest first */
-	size_t			 nsecrets;
+	struct checks_check *checks;
+	size_t		     nchecks;
+	char		   **secrets; /* longest first */
+	size_t		     nsecrets;
 
-	struct checks_result	*result;
-	size_t			 ci;	/* check in progress */
-	size_t			 si;	/* its step in progress */
-	int			 step_started;
-	struct http_cookies	*jar;	/* of the check in progress */
-	struct http_call	*call;
-	struct buf		 body;
-	int			 truncated;
+	struct checks_result *result;
+	size_t		      ci; /* check in progress */
+	size_t		      si; /* its step in progress */
+	int		      step_started;
+	struct http_cookies  *jar; /* of the check in progress */
+	struct http_call     *call;
+	struct buf	      body;
+	int		      truncated;
 
-	uv_timer_t		 timer;	/* next step, retry delays */
-	int			 cancelled;
-	int			 closing;
-	uint64_t		 t_run;	/* uv_hrtime() at the start */
-	uint64_t		 t_step;
-	uint64_t		 t_attempt;
+	uv_timer_t timer; /* next step, retry delays */
+	int	   cancelled;
+	int	   closing;
+	uint64_t   t_run; /* uv_hrtime() at the start */
+	uint64_t   t_step;
+	uint64_t   t_attempt;
 };
 
-static void	checks_advance(struct checks_run *);
+static void checks_advance(struct checks_run *);
 
 /* ------------------------------------------------------------------ */
 /* Masking and clean text. */
@@ -112,8 +112,8 @@ static void	checks_advance(struct checks_run *);
 static void
 checks_secret_add(struct checks_run *run, const char *value, size_t len)
 {
-	size_t	 i, j;
-	char	*s;
+	size_t i, j;
+	char  *s;
 
 	if (len == 0)
 		return;
@@ -138,15 +138,14 @@ checks_secret_add(struct checks_run *run, const char *value, size_t len)
 static void
 checks_urlencode(struct buf *b, const char *s, size_t len, int form)
 {
-	static const char	 hex[] = "0123456789ABCDEF";
-	unsigned char		 c;
-	char			 esc[3];
-	size_t			 i;
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char	  c;
+	char		  esc[3];
+	size_t		  i;
 
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)s[i];
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' ||
-		    c == '~')
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
 			buf_append(b, &s[i], 1);
 		else if (c == ' ' && form)
 			buf_appends(b, "+");
@@ -163,12 +162,12 @@ checks_urlencode(struct buf *b, const char *s, size_t len, int form)
 static char *
 checks_json_escape(const char *s, size_t len)
 {
-	json_t	*j;
-	char	*text, *out;
-	size_t	 n;
+	json_t *j;
+	char   *text, *out;
+	size_t	n;
 
 	if ((j = json_stringn(s, len)) == NULL)
-		return (NULL);	/* not UTF-8 */
+		return (NULL); /* not UTF-8 */
 	text = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
 	json_decref(j);
 	if (text == NULL)
@@ -184,8 +183,8 @@ checks_json_escape(const char *s, size_t len)
 static void
 checks_secret_add_all(struct checks_run *run, const char *value, size_t len)
 {
-	struct buf	 b;
-	char		*j;
+	struct buf b;
+	char	  *j;
 
 	checks_secret_add(run, value, len);
 	buf_init(&b, SIZE_MAX / 2);
@@ -210,9 +209,9 @@ static char *
 checks_mask(const struct checks_run *run, const char *s, size_t len,
     size_t limit)
 {
-	struct buf	 b;
-	size_t		 i, k, n;
-	int		 hit;
+	struct buf b;
+	size_t	   i, k, n;
+	int	   hit;
 
 	buf_init(&b, SIZE_MAX / 2);
 	buf_appends(&b, "");
@@ -244,10 +243,10 @@ checks_mask(const struct checks_run *run, const char *s, size_t len,
 static char *
 checks_clean(const char *s, size_t len, size_t max)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	struct buf		 b;
-	size_t			 i, n, k;
-	uint32_t		 cp;
+	const unsigned char *p = (const unsigned char *)s;
+	struct buf	     b;
+	size_t		     i, n, k;
+	uint32_t	     cp;
 
 	buf_init(&b, SIZE_MAX / 2);
 	buf_appends(&b, "");
@@ -277,7 +276,7 @@ checks_clean(const char *s, size_t len, size_t max)
 		} else
 			goto bad;
 		if (n > len - i) {
-			if (max != 0)	/* cut short by the excerpt */
+			if (max != 0) /* cut short by the excerpt */
 				break;
 			goto bad;
 		}
@@ -313,7 +312,7 @@ bad:
 static char *
 checks_out(const struct checks_run *run, const char *s)
 {
-	char	*m, *c;
+	char *m, *c;
 
 	if (s == NULL)
 		return (NULL);
@@ -323,12 +322,11 @@ checks_out(const struct checks_run *run, const char *s)
 	return (c);
 }
 
-__attribute__((format(printf, 2, 3)))
-static char *
+__attribute__((format(printf, 2, 3))) static char *
 checks_outf(const struct checks_run *run, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*s, *o;
+	va_list ap;
+	char   *s, *o;
 
 	va_start(ap, fmt);
 	s = xvasprintf(fmt, ap);
@@ -343,7 +341,7 @@ checks_outf(const struct checks_run *run, const char *fmt, ...)
 static char *
 checks_excerpt(const struct checks_run *run, const char *s, size_t len)
 {
-	char	*m, *c;
+	char *m, *c;
 
 	if (s == NULL || len == 0)
 		return (NULL);
@@ -357,7 +355,7 @@ checks_excerpt(const struct checks_run *run, const char *s, size_t len)
 static char *
 checks_shown(const char *s)
 {
-	size_t	 n = strlen(s);
+	size_t n = strlen(s);
 
 	if (n <= CHECKS_SHOWN_MAX)
 		return (xstrdup(s));
@@ -366,13 +364,12 @@ checks_shown(const char *s)
 
 enum checks_level { CHECKS_LOG_INFO, CHECKS_LOG_WARN, CHECKS_LOG_DEBUG };
 
-__attribute__((format(printf, 3, 4)))
-static void
+__attribute__((format(printf, 3, 4))) static void
 checks_log(const struct checks_run *run, enum checks_level level,
     const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*s, *line;
+	va_list ap;
+	char   *s, *line;
 
 	if (level == CHECKS_LOG_DEBUG && !log_debug_enabled(LOG_CAT_ENGINE))
 		return;
@@ -401,12 +398,12 @@ checks_log(const struct checks_run *run, enum checks_level level,
 static char *
 checks_read_secret_file(const char *path, size_t *lenp, char **err)
 {
-	struct buf	 b;
-	struct stat	 sb;
-	char		 tmp[4096];
-	ssize_t		 n;
-	int		 fd = -1;
-	char		*out = NULL;
+	struct buf  b;
+	struct stat sb;
+	char	    tmp[4096];
+	ssize_t	    n;
+	int	    fd = -1;
+	char	   *out = NULL;
 
 	buf_init(&b, CHECKS_SECRET_FILE_MAX);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1 ||
@@ -430,7 +427,8 @@ checks_read_secret_file(const char *path, size_t *lenp, char **err)
 			break;
 		if (buf_append(&b, tmp, n) != 0) {
 			*err = xasprintf("secret file %s is larger than %d "
-			    "bytes", path, CHECKS_SECRET_FILE_MAX);
+					 "bytes",
+			    path, CHECKS_SECRET_FILE_MAX);
 			goto out;
 		}
 	}
@@ -455,13 +453,12 @@ out:
  * NULL and *err (names only, never a value) when a value is missing.
  */
 static char *
-checks_substitute(struct checks_run *run, const char *s, int json,
-    char **err)
+checks_substitute(struct checks_run *run, const char *s, int json, char **err)
 {
-	struct buf	 b;
-	const char	*p, *start, *end;
-	char		*ref, *value, *esc;
-	size_t		 len;
+	struct buf  b;
+	const char *p, *start, *end;
+	char	   *ref, *value, *esc;
+	size_t	    len;
 
 	buf_init(&b, SIZE_MAX / 2);
 	buf_appends(&b, "");
@@ -480,7 +477,8 @@ checks_substitute(struct checks_run *run, const char *s, int json,
 		} else {
 			if ((esc = getenv(ref)) == NULL) {
 				*err = xasprintf("environment variable %s is "
-				    "not set", ref);
+						 "not set",
+				    ref);
 				free(ref);
 				buf_free_secret(&b);
 				return (NULL);
@@ -493,7 +491,7 @@ checks_substitute(struct checks_run *run, const char *s, int json,
 		if (json) {
 			if ((esc = checks_json_escape(value, len)) == NULL) {
 				*err = xstrdup("a value substituted in the "
-				    "json body is not UTF-8");
+					       "json body is not UTF-8");
 				freezero_str(value);
 				buf_free_secret(&b);
 				return (NULL);
@@ -515,9 +513,9 @@ checks_substitute(struct checks_run *run, const char *s, int json,
 static char *
 checks_url_host(const char *url)
 {
-	const char	*p, *end, *at, *q;
-	char		*host;
-	size_t		 i;
+	const char *p, *end, *at, *q;
+	char	   *host;
+	size_t	    i;
 
 	if (strncasecmp(url, "http://", 7) == 0)
 		p = url + 7;
@@ -559,7 +557,7 @@ checks_has_ctl(const char *s, int space)
 static int
 checks_has_header(const struct config_kvs *h, const char *name)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < h->n; i++)
 		if (strcasecmp(h->items[i].key, name) == 0)
@@ -572,10 +570,10 @@ static int
 checks_step_resolve(struct checks_run *run, struct checks_step *st,
     const struct config_check_step *cs)
 {
-	struct buf	 b;
-	char		*v = NULL, *host = NULL, *err = NULL;
-	size_t		 i, nh = 0;
-	int		 rc = -1;
+	struct buf b;
+	char	  *v = NULL, *host = NULL, *err = NULL;
+	size_t	   i, nh = 0;
+	int	   rc = -1;
 
 	buf_init(&b, SIZE_MAX / 2);
 	st->headers = xcalloc(cs->headers.n + 2, sizeof *st->headers);
@@ -595,7 +593,8 @@ checks_step_resolve(struct checks_run *run, struct checks_step *st,
 		host = checks_url_host(v);
 		if (host == NULL || strcmp(host, run->base_host) != 0) {
 			err = xasprintf("url %s is not on the host of the "
-			    "base_url (%s)", v, run->base_host);
+					"base_url (%s)",
+			    v, run->base_host);
 			goto out;
 		}
 		st->url = xstrdup(v);
@@ -641,16 +640,17 @@ checks_step_resolve(struct checks_run *run, struct checks_step *st,
 		}
 		st->body = buf_take(&b, &st->body_len);
 		if (!checks_has_header(&cs->headers, "Content-Type"))
-			st->headers[nh++] = xstrdup("Content-Type: "
+			st->headers[nh++] = xstrdup(
+			    "Content-Type: "
 			    "application/x-www-form-urlencoded");
 	} else if (cs->json_body != NULL) {
 		if ((st->body = checks_substitute(run, cs->json_body, 1,
-		    &err)) == NULL)
+			 &err)) == NULL)
 			goto out;
 		st->body_len = strlen(st->body);
 		if (!checks_has_header(&cs->headers, "Content-Type"))
 			st->headers[nh++] = xstrdup("Content-Type: "
-			    "application/json");
+						    "application/json");
 	}
 	rc = 0;
 out:
@@ -666,8 +666,8 @@ static void
 checks_step_copy(struct checks_run *run, struct checks_step *st,
     const struct config_check_step *cs)
 {
-	char	 ebuf[128];
-	int	 rc;
+	char ebuf[128];
+	int  rc;
 
 	st->name = xstrdup(cs->name != NULL ? cs->name : "");
 	st->method = xstrdup(cs->method != NULL ? cs->method : "GET");
@@ -688,7 +688,7 @@ checks_step_copy(struct checks_run *run, struct checks_step *st,
 	st->retries = cs->retries > 0 ? cs->retries : 0;
 	st->retry_delay_ms = cs->retry_delay_ms > 0 ? cs->retry_delay_ms : 0;
 	st->timeout_ms = cs->timeout_ms > 0 ? (long)cs->timeout_ms :
-	    CHECKS_TIMEOUT_DEFAULT;
+					      CHECKS_TIMEOUT_DEFAULT;
 	st->max_redirects = cs->max_redirects > 0 ? cs->max_redirects : 0;
 
 	if (cs->url == NULL) {
@@ -697,11 +697,11 @@ checks_step_copy(struct checks_run *run, struct checks_step *st,
 	}
 	if (st->regex != NULL) {
 		if ((rc = regcomp(&st->re, st->regex,
-		    REG_EXTENDED | REG_NOSUB)) != 0) {
+			 REG_EXTENDED | REG_NOSUB)) != 0) {
 			regerror(rc, &st->re, ebuf, sizeof ebuf);
 			st->error = xasprintf("regex \"%s\" is not a valid "
-			    "extended regular expression: %s", st->regex,
-			    ebuf);
+					      "extended regular expression: %s",
+			    st->regex, ebuf);
 			return;
 		}
 		st->re_ok = 1;
@@ -712,7 +712,7 @@ checks_step_copy(struct checks_run *run, struct checks_step *st,
 static void
 checks_step_free(struct checks_step *st)
 {
-	size_t	 i;
+	size_t i;
 
 	free(st->name);
 	free(st->method);
@@ -743,11 +743,11 @@ checks_step_free(struct checks_step *st)
 static json_t *
 checks_json_pointer(json_t *root, const char *ptr)
 {
-	json_t		*cur = root;
-	const char	*p, *end;
-	char		*tok, *q;
-	size_t		 len, i;
-	unsigned long	 idx;
+	json_t	     *cur = root;
+	const char   *p, *end;
+	char	     *tok, *q;
+	size_t	      len, i;
+	unsigned long idx;
 
 	if (*ptr == '\0')
 		return (root);
@@ -775,8 +775,9 @@ checks_json_pointer(json_t *root, const char *ptr)
 		if (json_is_object(cur))
 			cur = json_object_get(cur, tok);
 		else if (json_is_array(cur)) {
-			if (*tok == '\0' || strspn(tok, "0123456789") !=
-			    strlen(tok) || (tok[0] == '0' && tok[1] != '\0') ||
+			if (*tok == '\0' ||
+			    strspn(tok, "0123456789") != strlen(tok) ||
+			    (tok[0] == '0' && tok[1] != '\0') ||
 			    strlen(tok) > 9)
 				cur = NULL;
 			else {
@@ -796,18 +797,19 @@ checks_json_pointer(json_t *root, const char *ptr)
 static int
 checks_json_equals(json_t *v, const char *want, const char *text)
 {
-	json_t		*w;
-	int		 same;
+	json_t *w;
+	int	same;
 
 	if (json_is_string(v))
 		return (json_string_length(v) == strlen(want) &&
-		    memcmp(json_string_value(v), want, strlen(want)) == 0);
+			memcmp(json_string_value(v), want, strlen(want)) == 0);
 	if (strcmp(text, want) == 0)
 		return (1);
 	if ((w = json_loads(want, JSON_DECODE_ANY, NULL)) == NULL)
 		return (0);
-	same = json_equal(v, w) || (json_is_number(v) && json_is_number(w) &&
-	    json_number_value(v) == json_number_value(w));
+	same = json_equal(v, w) ||
+	       (json_is_number(v) && json_is_number(w) &&
+		   json_number_value(v) == json_number_value(w));
 	json_decref(w);
 	return (same);
 }
@@ -815,8 +817,8 @@ checks_json_equals(json_t *v, const char *want, const char *text)
 static char *
 checks_status_list(const struct checks_step *st)
 {
-	struct buf	 b;
-	size_t		 i;
+	struct buf b;
+	size_t	   i;
 
 	buf_init(&b, SIZE_MAX / 2);
 	buf_appends(&b, "");
@@ -833,12 +835,12 @@ static char *
 checks_evaluate(struct checks_run *run, const struct checks_step *st,
     const struct http_result *res)
 {
-	const char	*data = run->body.data != NULL ? run->body.data : "";
-	size_t		 len = run->body.len, i;
-	json_t		*root, *v;
-	json_error_t	 je;
-	char		*s, *text, *shown, *why = NULL;
-	int		 ok;
+	const char  *data = run->body.data != NULL ? run->body.data : "";
+	size_t	     len = run->body.len, i;
+	json_t	    *root, *v;
+	json_error_t je;
+	char	    *s, *text, *shown, *why = NULL;
+	int	     ok;
 
 	if (res->error == HTTP_ETIMEOUT)
 		return (xasprintf("no answer within %ld ms (%s)",
@@ -847,8 +849,8 @@ checks_evaluate(struct checks_run *run, const struct checks_step *st,
 	    res->redirects >= st->max_redirects &&
 	    strstr(res->message, "edirect") != NULL)
 		return (xasprintf("too many redirects (more than %d): a "
-		    "redirect loop? last URL %s", st->max_redirects,
-		    res->effective_url));
+				  "redirect loop? last URL %s",
+		    st->max_redirects, res->effective_url));
 	if (res->error != HTTP_OK)
 		return (xasprintf("%s error: %s", http_strerror(res->error),
 		    res->message));
@@ -875,8 +877,7 @@ checks_evaluate(struct checks_run *run, const struct checks_step *st,
 	if (st->contains != NULL &&
 	    memmem(data, len, st->contains, strlen(st->contains)) == NULL)
 		return (xasprintf("body does not contain \"%s\"%s",
-		    st->contains, run->truncated ? " (in the part kept)" :
-		    ""));
+		    st->contains, run->truncated ? " (in the part kept)" : ""));
 	if (st->re_ok && regexec(&st->re, data, 0, NULL, 0) != 0)
 		return (xasprintf("body does not match the regex \"%s\"%s",
 		    st->regex, run->truncated ? " (in the part kept)" : ""));
@@ -885,8 +886,10 @@ checks_evaluate(struct checks_run *run, const struct checks_step *st,
 
 	if ((root = json_loadb(data, len, JSON_DECODE_ANY, &je)) == NULL)
 		return (xasprintf("body is not JSON (line %d, column %d)%s",
-		    je.line, je.column, run->truncated ? ", cut at the size "
-		    "kept" : ""));
+		    je.line, je.column,
+		    run->truncated ? ", cut at the size "
+				     "kept" :
+				     ""));
 	if ((v = checks_json_pointer(root, st->json_pointer)) == NULL)
 		why = xasprintf("JSON %s not found", st->json_pointer);
 	else if (st->json_equals != NULL) {
@@ -897,8 +900,8 @@ checks_evaluate(struct checks_run *run, const struct checks_step *st,
 			shown = checks_shown(text);
 			if (json_is_string(v))
 				why = xasprintf("JSON %s is %s, expected "
-				    "\"%s\"", st->json_pointer, shown,
-				    st->json_equals);
+						"\"%s\"",
+				    st->json_pointer, shown, st->json_equals);
 			else
 				why = xasprintf("JSON %s is %s, expected %s",
 				    st->json_pointer, shown, st->json_equals);
@@ -942,9 +945,9 @@ checks_cur_step(struct checks_run *run)
 static void
 checks_close_cb(uv_handle_t *h)
 {
-	struct checks_run	*run = h->data;
-	struct checks_result	*result = run->result;
-	size_t			 i, j;
+	struct checks_run    *run = h->data;
+	struct checks_result *result = run->result;
+	size_t		      i, j;
 
 	run->result = NULL;
 	run->done_cb(result, run->arg);
@@ -971,8 +974,8 @@ checks_close_cb(uv_handle_t *h)
 static void
 checks_finish(struct checks_run *run)
 {
-	struct checks_result	*r = run->result;
-	size_t			 i;
+	struct checks_result *r = run->result;
+	size_t		      i;
 
 	if (run->jar != NULL) {
 		http_cookies_free(run->jar);
@@ -985,8 +988,11 @@ checks_finish(struct checks_run *run)
 			r->passed = 0;
 	r->ms = checks_ms_since(run->t_run);
 	checks_log(run, r->passed ? CHECKS_LOG_INFO : CHECKS_LOG_WARN,
-	    "checks %s checks=%zu ms=%lld", r->cancelled ? "cancelled" :
-	    r->passed ? "passed" : "failed", r->nchecks, r->ms);
+	    "checks %s checks=%zu ms=%lld",
+	    r->cancelled ? "cancelled" :
+	    r->passed	 ? "passed" :
+			   "failed",
+	    r->nchecks, r->ms);
 	run->closing = 1;
 	uv_timer_stop(&run->timer);
 	uv_close((uv_handle_t *)&run->timer, checks_close_cb);
@@ -996,28 +1002,28 @@ checks_finish(struct checks_run *run)
 static void
 checks_step_failed(struct checks_run *run, const char *reason)
 {
-	struct checks_step_result	*sr = checks_cur_result(run);
-	struct checks_check		*c = &run->checks[run->ci];
+	struct checks_step_result *sr = checks_cur_result(run);
+	struct checks_check	  *c = &run->checks[run->ci];
 
 	sr->state = CHECKS_STEP_FAILED;
 	free(sr->reason);
 	sr->reason = checks_out(run, reason);
 	sr->total_ms = checks_ms_since(run->t_step);
 	sr->finished_at = checks_now(run);
-	checks_log(run, CHECKS_LOG_WARN, "check step failed check=%s "
-	    "step=\"%s\" attempts=%d status=%ld reason=\"%s\"", c->name,
-	    sr->name, sr->attempts, sr->status, sr->reason);
+	checks_log(run, CHECKS_LOG_WARN,
+	    "check step failed check=%s "
+	    "step=\"%s\" attempts=%d status=%ld reason=\"%s\"",
+	    c->name, sr->name, sr->attempts, sr->status, sr->reason);
 	run->result->checks[run->ci].passed = 0;
 	run->step_started = 0;
-	run->si = c->nsteps;		/* the rest stays skipped */
+	run->si = c->nsteps; /* the rest stays skipped */
 }
 
 static int
-checks_body_cb(struct http_call *call, const void *data, size_t len,
-    void *arg)
+checks_body_cb(struct http_call *call, const void *data, size_t len, void *arg)
 {
-	struct checks_run	*run = arg;
-	size_t			 room;
+	struct checks_run *run = arg;
+	size_t		   room;
 
 	(void)call;
 	room = run->body_max - run->body.len;
@@ -1030,12 +1036,12 @@ checks_body_cb(struct http_call *call, const void *data, size_t len,
 	return (0);
 }
 
-static void	checks_attempt(struct checks_run *);
+static void checks_attempt(struct checks_run *);
 
 static void
 checks_retry_cb(uv_timer_t *t)
 {
-	struct checks_run	*run = t->data;
+	struct checks_run *run = t->data;
 
 	checks_attempt(run);
 	checks_advance(run);
@@ -1050,10 +1056,10 @@ checks_next_cb(uv_timer_t *t)
 static void
 checks_http_cb(struct http_call *call, struct http_result *res, void *arg)
 {
-	struct checks_run		*run = arg;
-	struct checks_step		*st = checks_cur_step(run);
-	struct checks_step_result	*sr = checks_cur_result(run);
-	char				*why;
+	struct checks_run	  *run = arg;
+	struct checks_step	  *st = checks_cur_step(run);
+	struct checks_step_result *sr = checks_cur_result(run);
+	char			  *why;
 
 	(void)call;
 	run->call = NULL;
@@ -1074,21 +1080,23 @@ checks_http_cb(struct http_call *call, struct http_result *res, void *arg)
 		sr->reason = NULL;
 		sr->total_ms = checks_ms_since(run->t_step);
 		sr->finished_at = checks_now(run);
-		checks_log(run, CHECKS_LOG_INFO, "check step passed check=%s "
+		checks_log(run, CHECKS_LOG_INFO,
+		    "check step passed check=%s "
 		    "step=\"%s\" status=%ld attempts=%d ms=%lld",
 		    run->checks[run->ci].name, sr->name, sr->status,
 		    sr->attempts, sr->ms);
 		run->step_started = 0;
 		run->si++;
 	} else if (sr->attempts <= st->retries &&
-	    res->error != HTTP_ECANCELLED) {
+		   res->error != HTTP_ECANCELLED) {
 		free(sr->reason);
 		sr->reason = checks_out(run, why);
-		checks_log(run, CHECKS_LOG_INFO, "check step attempt failed, "
+		checks_log(run, CHECKS_LOG_INFO,
+		    "check step attempt failed, "
 		    "trying again check=%s step=\"%s\" attempt=%d of %d "
-		    "delay_ms=%lld reason=\"%s\"", run->checks[run->ci].name,
-		    sr->name, sr->attempts, st->retries + 1,
-		    st->retry_delay_ms, sr->reason);
+		    "delay_ms=%lld reason=\"%s\"",
+		    run->checks[run->ci].name, sr->name, sr->attempts,
+		    st->retries + 1, st->retry_delay_ms, sr->reason);
 		free(why);
 		uv_timer_start(&run->timer, checks_retry_cb,
 		    (uint64_t)st->retry_delay_ms, 0);
@@ -1107,15 +1115,15 @@ checks_http_cb(struct http_call *call, struct http_result *res, void *arg)
 static void
 checks_attempt(struct checks_run *run)
 {
-	struct checks_step		*st = checks_cur_step(run);
-	struct checks_step_result	*sr = checks_cur_result(run);
-	struct http_request		 req;
-	char				*cause = NULL, *why;
+	struct checks_step	  *st = checks_cur_step(run);
+	struct checks_step_result *sr = checks_cur_result(run);
+	struct http_request	   req;
+	char			  *cause = NULL, *why;
 
 	memset(&req, 0, sizeof req);
 	req.method = st->method;
 	req.url = st->url;
-	req.headers = (const char * const *)st->headers;
+	req.headers = (const char *const *)st->headers;
 	req.body = st->body;
 	req.body_len = st->body_len;
 	req.write_cb = checks_body_cb;
@@ -1132,15 +1140,16 @@ checks_attempt(struct checks_run *run)
 	run->truncated = 0;
 	sr->attempts++;
 	run->t_attempt = uv_hrtime();
-	checks_log(run, CHECKS_LOG_DEBUG, "check step attempt check=%s "
+	checks_log(run, CHECKS_LOG_DEBUG,
+	    "check step attempt check=%s "
 	    "step=\"%s\" attempt=%d method=%s url=%s",
 	    run->checks[run->ci].name, sr->name, sr->attempts, st->method,
 	    st->url);
 	run->call = http_call_start(run->client, &req, checks_http_cb, run,
 	    &cause);
 	if (run->call == NULL) {
-		why = xasprintf("request refused: %s", cause != NULL ? cause :
-		    "unknown error");
+		why = xasprintf("request refused: %s",
+		    cause != NULL ? cause : "unknown error");
 		free(cause);
 		checks_step_failed(run, why);
 		free(why);
@@ -1154,9 +1163,9 @@ checks_attempt(struct checks_run *run)
 static void
 checks_advance(struct checks_run *run)
 {
-	struct checks_check		*c;
-	struct checks_step		*st;
-	struct checks_step_result	*sr;
+	struct checks_check	  *c;
+	struct checks_step	  *st;
+	struct checks_step_result *sr;
 
 	for (;;) {
 		if (run->closing || run->call != NULL ||
@@ -1183,10 +1192,15 @@ checks_advance(struct checks_run *run)
 		}
 		c = &run->checks[run->ci];
 		if (run->si >= c->nsteps) {
-			checks_log(run, run->result->checks[run->ci].passed ?
-			    CHECKS_LOG_INFO : CHECKS_LOG_WARN, "check %s "
-			    "check=%s", run->result->checks[run->ci].passed ?
-			    "passed" : "failed", c->name);
+			checks_log(run,
+			    run->result->checks[run->ci].passed ?
+				CHECKS_LOG_INFO :
+				CHECKS_LOG_WARN,
+			    "check %s "
+			    "check=%s",
+			    run->result->checks[run->ci].passed ? "passed" :
+								  "failed",
+			    c->name);
 			if (run->jar != NULL) {
 				http_cookies_free(run->jar);
 				run->jar = NULL;
@@ -1203,8 +1217,8 @@ checks_advance(struct checks_run *run)
 		run->t_step = uv_hrtime();
 		sr->started_at = checks_now(run);
 		/* The URL asked for, or as configured when it has none. */
-		sr->url = checks_out(run, st->url != NULL ? st->url :
-		    st->url_ref);
+		sr->url = checks_out(run,
+		    st->url != NULL ? st->url : st->url_ref);
 		if (st->error != NULL) {
 			checks_step_failed(run, st->error);
 			continue;
@@ -1215,15 +1229,15 @@ checks_advance(struct checks_run *run)
 
 struct checks_run *
 checks_run(uv_loop_t *loop, struct http_client *client, const char *base_url,
-    const struct config_check * const *checks, size_t n,
+    const struct config_check *const *checks, size_t n,
     const struct checks_options *opts, checks_done_cb done_cb, void *arg,
     char **cause)
 {
-	struct checks_run		*run;
-	struct checks_check_result	*cr;
-	struct checks_step_result	*sr;
-	char				*host;
-	size_t				 i, j;
+	struct checks_run	   *run;
+	struct checks_check_result *cr;
+	struct checks_step_result  *sr;
+	char			   *host;
+	size_t			    i, j;
 
 	if (cause != NULL)
 		*cause = NULL;
@@ -1238,7 +1252,8 @@ checks_run(uv_loop_t *loop, struct http_client *client, const char *base_url,
 	}
 	if (base_url == NULL || (host = checks_url_host(base_url)) == NULL) {
 		if (cause != NULL)
-			*cause = xstrdup("the environment has no base_url "
+			*cause = xstrdup(
+			    "the environment has no base_url "
 			    "(an http:// or https:// URL) for its checks");
 		return (NULL);
 	}
@@ -1272,8 +1287,8 @@ checks_run(uv_loop_t *loop, struct http_client *client, const char *base_url,
 	run->checks = xcalloc(n + 1, sizeof *run->checks);
 	run->nchecks = n;
 	for (i = 0; i < n; i++) {
-		run->checks[i].name = xstrdup(checks[i]->name != NULL ?
-		    checks[i]->name : "");
+		run->checks[i].name = xstrdup(
+		    checks[i]->name != NULL ? checks[i]->name : "");
 		run->checks[i].nsteps = checks[i]->nsteps;
 		run->checks[i].steps = xcalloc(checks[i]->nsteps + 1,
 		    sizeof *run->checks[i].steps);
@@ -1304,8 +1319,10 @@ checks_run(uv_loop_t *loop, struct http_client *client, const char *base_url,
 	uv_timer_init(loop, &run->timer);
 	run->timer.data = run;
 	uv_timer_start(&run->timer, checks_next_cb, 0, 0);
-	checks_log(run, CHECKS_LOG_INFO, "checks started checks=%zu "
-	    "base_url=%s", n, run->base_url);
+	checks_log(run, CHECKS_LOG_INFO,
+	    "checks started checks=%zu "
+	    "base_url=%s",
+	    n, run->base_url);
 	return (run);
 }
 
@@ -1330,8 +1347,8 @@ checks_cancel(struct checks_run *run)
 void
 checks_result_free(struct checks_result *r)
 {
-	struct checks_step_result	*sr;
-	size_t				 i, j;
+	struct checks_step_result *sr;
+	size_t			   i, j;
 
 	if (r == NULL)
 		return;
@@ -1370,7 +1387,7 @@ checks_step_state_name(enum checks_step_state s)
 static json_t *
 checks_json_str(const char *s)
 {
-	json_t	*j;
+	json_t *j;
 
 	if (s == NULL)
 		return (json_null());
@@ -1387,7 +1404,7 @@ checks_json_str(const char *s)
 char *
 checks_result_json(const struct checks_result *r)
 {
-	const struct checks_step_result	*sr;
+	const struct checks_step_result *sr;
 	json_t				*root, *checks, *c, *steps, *s;
 	char				*text, *out;
 	size_t				 i, j;
@@ -1399,36 +1416,36 @@ checks_result_json(const struct checks_result *r)
 	checks = json_array();
 	for (i = 0; i < r->nchecks; i++) {
 		c = json_object();
-		json_object_set_new(c, "name", checks_json_str(
-		    r->checks[i].name));
-		json_object_set_new(c, "passed", json_boolean(
-		    r->checks[i].passed));
+		json_object_set_new(c, "name",
+		    checks_json_str(r->checks[i].name));
+		json_object_set_new(c, "passed",
+		    json_boolean(r->checks[i].passed));
 		steps = json_array();
 		for (j = 0; j < r->checks[i].nsteps; j++) {
 			sr = &r->checks[i].steps[j];
 			s = json_object();
-			json_object_set_new(s, "name", checks_json_str(
-			    sr->name));
-			json_object_set_new(s, "state", json_string(
-			    checks_step_state_name(sr->state)));
-			json_object_set_new(s, "method", checks_json_str(
-			    sr->method));
+			json_object_set_new(s, "name",
+			    checks_json_str(sr->name));
+			json_object_set_new(s, "state",
+			    json_string(checks_step_state_name(sr->state)));
+			json_object_set_new(s, "method",
+			    checks_json_str(sr->method));
 			json_object_set_new(s, "url", checks_json_str(sr->url));
-			json_object_set_new(s, "attempts", json_integer(
-			    sr->attempts));
-			json_object_set_new(s, "status", json_integer(
-			    sr->status));
+			json_object_set_new(s, "attempts",
+			    json_integer(sr->attempts));
+			json_object_set_new(s, "status",
+			    json_integer(sr->status));
 			json_object_set_new(s, "ms", json_integer(sr->ms));
-			json_object_set_new(s, "total_ms", json_integer(
-			    sr->total_ms));
-			json_object_set_new(s, "started_at", json_integer(
-			    sr->started_at));
-			json_object_set_new(s, "finished_at", json_integer(
-			    sr->finished_at));
-			json_object_set_new(s, "reason", checks_json_str(
-			    sr->reason));
-			json_object_set_new(s, "excerpt", checks_json_str(
-			    sr->excerpt));
+			json_object_set_new(s, "total_ms",
+			    json_integer(sr->total_ms));
+			json_object_set_new(s, "started_at",
+			    json_integer(sr->started_at));
+			json_object_set_new(s, "finished_at",
+			    json_integer(sr->finished_at));
+			json_object_set_new(s, "reason",
+			    checks_json_str(sr->reason));
+			json_object_set_new(s, "excerpt",
+			    checks_json_str(sr->excerpt));
 			json_array_append_new(steps, s);
 		}
 		json_object_set_new(c, "steps", steps);
@@ -1447,7 +1464,7 @@ checks_result_json(const struct checks_result *r)
 char *
 checks_result_summary(const struct checks_result *r)
 {
-	const struct checks_step_result	*sr;
+	const struct checks_step_result *sr;
 	size_t				 i, j;
 
 	if (r->cancelled)
@@ -1461,7 +1478,7 @@ checks_result_summary(const struct checks_result *r)
 				return (xasprintf("check %s, step \"%s\": %s",
 				    r->checks[i].name, sr->name,
 				    sr->reason != NULL ? sr->reason :
-				    "failed"));
+							 "failed"));
 		}
 		return (xasprintf("check %s failed", r->checks[i].name));
 	}

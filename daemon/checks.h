@@ -69,8 +69,8 @@ enum checks_step_state {
 	CHECKS_STEP_CANCELLED,
 };
 
-#define CHECKS_EXCERPT_MAX	300	/* bytes of body in an excerpt */
-#define CHECKS_BODY_MAX_DEFAULT	(1024 * 1024)
+#define CHECKS_EXCERPT_MAX	300 /* bytes of body in an excerpt */
+#define CHECKS_BODY_MAX_DEFAULT (1024 * 1024)
 
 /*
  * Every string is masked and is valid UTF-8 without control characters.
@@ -82,51 +82,51 @@ enum checks_step_state {
  * started_at, finished_at: unix ms (0 if the step did not run).
  */
 struct checks_step_result {
-	char			*name;
-	enum checks_step_state	 state;
-	char			*method;
-	char			*url;
-	int			 attempts;
-	long			 status;
-	long long		 ms;
-	long long		 total_ms;
-	char			*reason;
-	char			*excerpt;
-	int64_t			 started_at;
-	int64_t			 finished_at;
+	char		      *name;
+	enum checks_step_state state;
+	char		      *method;
+	char		      *url;
+	int		       attempts;
+	long		       status;
+	long long	       ms;
+	long long	       total_ms;
+	char		      *reason;
+	char		      *excerpt;
+	int64_t		       started_at;
+	int64_t		       finished_at;
 };
 
 struct checks_check_result {
-	char			*name;
-	int			 passed;	/* every step passed */
-	struct checks_step_result *steps;	/* all steps of the check */
-	size_t			 nsteps;
+	char			  *name;
+	int			   passed; /* every step passed */
+	struct checks_step_result *steps;  /* all steps of the check */
+	size_t			   nsteps;
 };
 
 /* passed: every check passed and the run was not cancelled. */
 struct checks_result {
-	int			 passed;
-	int			 cancelled;
-	long long		 ms;		/* the whole run */
+	int			    passed;
+	int			    cancelled;
+	long long		    ms; /* the whole run */
 	struct checks_check_result *checks;
-	size_t			 nchecks;
+	size_t			    nchecks;
 };
 
 struct checks_options {
-	const char	*ca_file;	/* a trust anchor (PEM) or NULL */
-	size_t		 body_max;	/* 0: CHECKS_BODY_MAX_DEFAULT */
+	const char *ca_file;  /* a trust anchor (PEM) or NULL */
+	size_t	    body_max; /* 0: CHECKS_BODY_MAX_DEFAULT */
 	/* Fields appended to log lines ("app=billing run=42 env=stg"), or
 	   NULL.  Copied. */
-	const char	*log_fields;
+	const char *log_fields;
 	/* The wall clock for started_at/finished_at (unix ms), e.g. the
 	   store's; NULL: CLOCK_REALTIME.  Durations use the monotonic
 	   clock. */
-	int64_t		(*now_ms)(void *);
-	void		*now_arg;
+	int64_t (*now_ms)(void *);
+	void *now_arg;
 };
 
 /* The result is the callee's: free it with checks_result_free. */
-typedef void	(*checks_done_cb)(struct checks_result *, void *arg);
+typedef void (*checks_done_cb)(struct checks_result *, void *arg);
 
 /*
  * Starts running `checks` (n of them; 0 is fine and passes) against
@@ -138,18 +138,17 @@ typedef void	(*checks_done_cb)(struct checks_result *, void *arg);
  * strings may be freed when checks_run returns.
  */
 struct checks_run *checks_run(uv_loop_t *, struct http_client *,
-		    const char *base_url, const struct config_check * const *,
-		    size_t n, const struct checks_options *, checks_done_cb,
-		    void *arg, char **cause);
+    const char *base_url, const struct config_check *const *, size_t n,
+    const struct checks_options *, checks_done_cb, void *arg, char **cause);
 /*
  * Stops the run: its done_cb comes on a later loop iteration with
  * `cancelled` set and `passed` clear (the step in progress is
  * CHECKS_STEP_CANCELLED, later ones skipped).  Calling it again is fine;
  * calling it after done_cb has returned is not.
  */
-void		 checks_cancel(struct checks_run *);
+void checks_cancel(struct checks_run *);
 
-void		 checks_result_free(struct checks_result *);
+void checks_result_free(struct checks_result *);
 /*
  * The results as JSON text (caller frees), for the store and the run page:
  * {"passed":false,"cancelled":false,"ms":1234,"checks":[{"name":"...",
@@ -159,14 +158,14 @@ void		 checks_result_free(struct checks_result *);
  * "reason":"expected status 200, got 500","excerpt":"..."}]}]}
  * (reason, excerpt and url are null when absent).
  */
-char		*checks_result_json(const struct checks_result *);
+char *checks_result_json(const struct checks_result *);
 /*
  * One line for a run's failure reason or a mail (caller frees): "all 2
  * checks passed", "cancelled", or the first failure: "check
  * login-and-name, step \"second page\": body does not contain \"Jean
  * Dupont\"".
  */
-char		*checks_result_summary(const struct checks_result *);
-const char	*checks_step_state_name(enum checks_step_state);
+char	   *checks_result_summary(const struct checks_result *);
+const char *checks_step_state_name(enum checks_step_state);
 
 #endif

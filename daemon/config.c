@@ -42,33 +42,33 @@
 #define SHIPGATE_RUNSTATEDIR "/run"
 #endif
 
-#define CONFIG_MAX_FILE		(16 * 1024 * 1024)
+#define CONFIG_MAX_FILE (16 * 1024 * 1024)
 /*
  * Aliases let a small file name a value many times ("billion laughs"):
  * reading stops after this many values per node of the document.
  */
-#define CONFIG_VISITS_PER_NODE	16
-#define CONFIG_VISITS_MIN	100000
-#define CONFIG_MAX_PAIRS	10000		/* keys in one mapping */
+#define CONFIG_VISITS_PER_NODE 16
+#define CONFIG_VISITS_MIN      100000
+#define CONFIG_MAX_PAIRS       10000 /* keys in one mapping */
 
 /* Where a parsed value came from, for the checks of meaning. */
 struct config_loc {
-	const void	*addr;
-	size_t		 line;
-	size_t		 column;
-	char		*path;
+	const void *addr;
+	size_t	    line;
+	size_t	    column;
+	char	   *path;
 };
 
 struct cp {
-	const char		*file;
-	yaml_document_t		*doc;
-	struct config_errors	*errors;
-	struct config_loc	*locs;
-	size_t			 nlocs;
-	size_t			 locscap;
-	size_t			 visits;
-	size_t			 max_visits;
-	int			 toobig;
+	const char	     *file;
+	yaml_document_t	     *doc;
+	struct config_errors *errors;
+	struct config_loc    *locs;
+	size_t		      nlocs;
+	size_t		      locscap;
+	size_t		      visits;
+	size_t		      max_visits;
+	int		      toobig;
 };
 
 enum ctype {
@@ -78,58 +78,58 @@ enum ctype {
 	CT_BOOL,
 	CT_DURATION,
 	CT_SIZE,
-	CT_STRS,	/* list of strings */
-	CT_KVS,		/* mapping of strings */
-	CT_MAP,		/* nested mapping, fields at base + off */
-	CT_LIST,	/* list of mappings, array at off, count at off_n */
+	CT_STRS, /* list of strings */
+	CT_KVS,	 /* mapping of strings */
+	CT_MAP,	 /* nested mapping, fields at base + off */
+	CT_LIST, /* list of mappings, array at off, count at off_n */
 	CT_CUSTOM,
 };
 
-#define CK_REQUIRED	0x1
-#define CK_SECRET_FILE	0x2	/* a file that only its owner may read */
-#define CK_EMPTY_OK	0x4	/* CT_STR: "" is fine */
-#define CK_NONEMPTY	0x8	/* CT_STRS: at least one item */
-#define CK_SECRET	0x10	/* never echo the value */
+#define CK_REQUIRED    0x1
+#define CK_SECRET_FILE 0x2  /* a file that only its owner may read */
+#define CK_EMPTY_OK    0x4  /* CT_STR: "" is fine */
+#define CK_NONEMPTY    0x8  /* CT_STRS: at least one item */
+#define CK_SECRET      0x10 /* never echo the value */
 
 struct ctable;
 struct ckey;
 
 typedef void (*custom_fn)(struct cp *, yaml_node_t *, const struct ckey *,
     void *, const char *);
-typedef void (*post_fn)(struct cp *, yaml_node_t *, void *, const char *,
-    uint64_t);
+typedef void (
+    *post_fn)(struct cp *, yaml_node_t *, void *, const char *, uint64_t);
 
 struct ckey {
-	const char		*name;
-	enum ctype		 type;
-	int			 flags;
-	size_t			 off;
-	size_t			 off_n;
-	const struct ctable	*child;
-	const char		*def;
-	int64_t			 min;
-	int64_t			 max;
+	const char	    *name;
+	enum ctype	     type;
+	int		     flags;
+	size_t		     off;
+	size_t		     off_n;
+	const struct ctable *child;
+	const char	    *def;
+	int64_t		     min;
+	int64_t		     max;
 	/* CT_STR, CT_STRS items: NULL when fine, else what is wrong. */
-	const char		*(*check)(const char *);
-	custom_fn		 custom;
-	void			(*free)(void *);
-	const char		*doc;		/* custom: its type in words */
+	const char *(*check)(const char *);
+	custom_fn custom;
+	void (*free)(void *);
+	const char *doc; /* custom: its type in words */
 };
 
 struct ctable {
-	const struct ckey	*keys;
-	size_t			 nkeys;
-	size_t			 size;		/* CT_LIST: element size */
-	post_fn			 post;
+	const struct ckey *keys;
+	size_t		   nkeys;
+	size_t		   size; /* CT_LIST: element size */
+	post_fn		   post;
 };
 
-static void	parse_table(struct cp *, yaml_node_t *, const struct ctable *,
-		    void *, const char *);
-static void	table_defaults(const struct ctable *, void *);
-static void	table_free(const struct ctable *, void *);
-static int	pair_is_duplicate(struct cp *, yaml_node_t *,
-		    yaml_node_pair_t *, const char *);
-static int	too_many_pairs(struct cp *, yaml_node_t *, const char *);
+static void parse_table(struct cp *, yaml_node_t *, const struct ctable *,
+    void *, const char *);
+static void table_defaults(const struct ctable *, void *);
+static void table_free(const struct ctable *, void *);
+static int  pair_is_duplicate(struct cp *, yaml_node_t *, yaml_node_pair_t *,
+     const char *);
+static int  too_many_pairs(struct cp *, yaml_node_t *, const char *);
 
 /* ------------------------------------------------------------------ */
 /* Errors and locations. */
@@ -138,17 +138,19 @@ static void
 cp_verror(struct cp *cp, size_t line, size_t column, const char *path,
     const char *fmt, va_list ap)
 {
-	char	*msg;
+	char *msg;
 
 	msg = xvasprintf(fmt, ap);
-	cp->errors->lines = xreallocarray(cp->errors->lines,
-	    cp->errors->n + 1, sizeof *cp->errors->lines);
+	cp->errors->lines = xreallocarray(cp->errors->lines, cp->errors->n + 1,
+	    sizeof *cp->errors->lines);
 	if (path != NULL && *path != '\0')
 		cp->errors->lines[cp->errors->n++] = xasprintf("%s:%zu:%zu: "
-		    "%s: %s", cp->file, line, column, path, msg);
+							       "%s: %s",
+		    cp->file, line, column, path, msg);
 	else
 		cp->errors->lines[cp->errors->n++] = xasprintf("%s:%zu:%zu: "
-		    "%s", cp->file, line, column, msg);
+							       "%s",
+		    cp->file, line, column, msg);
 	free(msg);
 }
 
@@ -156,7 +158,7 @@ __attribute__((format(printf, 4, 5))) static void
 cp_error(struct cp *cp, const yaml_node_t *node, const char *path,
     const char *fmt, ...)
 {
-	va_list	ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	cp_verror(cp, node->start_mark.line + 1, node->start_mark.column + 1,
@@ -168,7 +170,7 @@ static void
 cp_loc(struct cp *cp, const void *addr, const yaml_node_t *node,
     const char *path)
 {
-	struct config_loc	*l;
+	struct config_loc *l;
 
 	if (cp->nlocs == cp->locscap) {
 		cp->locscap = cp->locscap ? cp->locscap * 2 : 256;
@@ -185,7 +187,7 @@ cp_loc(struct cp *cp, const void *addr, const yaml_node_t *node,
 static const struct config_loc *
 cp_find_loc(struct cp *cp, const void *addr)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = cp->nlocs; i > 0; i--)
 		if (cp->locs[i - 1].addr == addr)
@@ -197,7 +199,7 @@ cp_find_loc(struct cp *cp, const void *addr)
 __attribute__((format(printf, 3, 4))) static void
 cp_error_at(struct cp *cp, const void *addr, const char *fmt, ...)
 {
-	const struct config_loc	*l;
+	const struct config_loc *l;
 	va_list			 ap;
 
 	l = cp_find_loc(cp, addr);
@@ -243,8 +245,9 @@ node_kind(const yaml_node_t *node)
 	case YAML_SCALAR_NODE:
 		if (node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 		    (node->data.scalar.length == 0 ||
-		    strcmp((char *)node->data.scalar.value, "~") == 0 ||
-		    strcasecmp((char *)node->data.scalar.value, "null") == 0))
+			strcmp((char *)node->data.scalar.value, "~") == 0 ||
+			strcasecmp((char *)node->data.scalar.value, "null") ==
+			    0))
 			return ("no value");
 		return ("a string");
 	default:
@@ -262,7 +265,7 @@ node_is_null(const yaml_node_t *node)
 static const char *
 scalar(struct cp *cp, yaml_node_t *node, const char *path, const char *what)
 {
-	const char	*s;
+	const char *s;
 
 	if (node->type != YAML_SCALAR_NODE || node_is_null(node)) {
 		cp_error(cp, node, path, "expected %s, found %s", what,
@@ -289,7 +292,8 @@ cp_visit(struct cp *cp, yaml_node_t *node, const char *path)
 	if (cp->toobig)
 		return (-1);
 	if (++cp->visits > cp->max_visits) {
-		cp_error(cp, node, path, "too many values (aliases expanding "
+		cp_error(cp, node, path,
+		    "too many values (aliases expanding "
 		    "without end?)");
 		cp->toobig = 1;
 		return (-1);
@@ -300,9 +304,9 @@ cp_visit(struct cp *cp, yaml_node_t *node, const char *path)
 static int
 parse_int(const char *s, int64_t *v)
 {
-	const char	*p = s;
-	int64_t		 n = 0;
-	int		 neg = 0;
+	const char *p = s;
+	int64_t	    n = 0;
+	int	    neg = 0;
 
 	if (*p == '-') {
 		neg = 1;
@@ -325,8 +329,8 @@ int64_t
 config_parse_duration(const char *s)
 {
 	static const struct {
-		const char	*unit;
-		int64_t		 ms;
+		const char *unit;
+		int64_t	    ms;
 	} units[] = {
 		{ "ms", 1 },
 		{ "s", 1000 },
@@ -334,9 +338,9 @@ config_parse_duration(const char *s)
 		{ "h", 60 * 60 * 1000 },
 		{ "d", 24 * 60 * 60 * 1000 },
 	};
-	const char	*p;
-	int64_t		 n = 0;
-	size_t		 i;
+	const char *p;
+	int64_t	    n = 0;
+	size_t	    i;
 
 	if (s == NULL || !isdigit((unsigned char)*s))
 		return (-1);
@@ -346,7 +350,7 @@ config_parse_duration(const char *s)
 		n = n * 10 + (*p - '0');
 	}
 	if (*p == '\0')
-		return (n == 0 ? 0 : -1);	/* "0" alone needs no unit */
+		return (n == 0 ? 0 : -1); /* "0" alone needs no unit */
 	for (i = 0; i < sizeof units / sizeof units[0]; i++) {
 		if (strcmp(p, units[i].unit) != 0)
 			continue;
@@ -361,17 +365,17 @@ int64_t
 config_parse_size(const char *s)
 {
 	static const struct {
-		const char	*unit;
-		int64_t		 bytes;
+		const char *unit;
+		int64_t	    bytes;
 	} units[] = {
 		{ "", 1 },
 		{ "KiB", 1024 },
 		{ "MiB", 1024 * 1024 },
 		{ "GiB", 1024 * 1024 * 1024 },
 	};
-	const char	*p;
-	int64_t		 n = 0;
-	size_t		 i;
+	const char *p;
+	int64_t	    n = 0;
+	size_t	    i;
 
 	if (s == NULL || !isdigit((unsigned char)*s))
 		return (-1);
@@ -408,7 +412,7 @@ check_name(const char *s)
 	if (strlen(s) > 64 || !isalnum((unsigned char)*s) ||
 	    !all_chars(s, "-_."))
 		return ("must be letters, digits, '-', '_' or '.', starting "
-		    "with a letter or digit (at most 64)");
+			"with a letter or digit (at most 64)");
 	return (NULL);
 }
 
@@ -418,14 +422,14 @@ check_unix_name(const char *s)
 {
 	if (strlen(s) > 32 || *s == '-' || !all_chars(s, "-_.$"))
 		return ("must be a Unix user name: letters, digits, '-', '_', "
-		    "'.' (at most 32, not starting with '-')");
+			"'.' (at most 32, not starting with '-')");
 	return (NULL);
 }
 
 static int
 is_hostname(const char *s, size_t len)
 {
-	size_t	i;
+	size_t i;
 
 	if (len == 0 || len > 253)
 		return (0);
@@ -439,7 +443,7 @@ is_hostname(const char *s, size_t len)
 static int
 is_port(const char *s)
 {
-	int64_t	v;
+	int64_t v;
 
 	return (*s != '-' && parse_int(s, &v) == 0 && v >= 1 && v <= 65535);
 }
@@ -447,8 +451,8 @@ is_port(const char *s)
 static const char *
 check_listen(const char *s)
 {
-	const char	*colon, *end;
-	char		 host[64];
+	const char *colon, *end;
+	char	    host[64];
 
 	if (*s == '[') {
 		if ((end = strchr(s, ']')) == NULL || end[1] != ':' ||
@@ -472,8 +476,8 @@ bad:
 static int
 is_http_url(const char *s)
 {
-	const char	*host;
-	size_t		 i;
+	const char *host;
+	size_t	    i;
 
 	if (strncmp(s, "http://", 7) == 0)
 		host = s + 7;
@@ -484,7 +488,8 @@ is_http_url(const char *s)
 	if (*host == '\0' || *host == '/' || *host == ':')
 		return (0);
 	for (i = 0; s[i] != '\0'; i++)
-		if (isspace((unsigned char)s[i]) || iscntrl((unsigned char)s[i]))
+		if (isspace((unsigned char)s[i]) ||
+		    iscntrl((unsigned char)s[i]))
 			return (0);
 	return (1);
 }
@@ -519,18 +524,20 @@ check_account(const char *s)
 {
 	if (strlen(s) != 12 || strspn(s, "0123456789") != 12)
 		return ("must be a 12-digit AWS account id (quote it: "
-		    "\"123456789012\")");
+			"\"123456789012\")");
 	return (NULL);
 }
 
 static const char *
 check_role_arn(const char *s)
 {
-	const char	*p;
+	const char	  *p;
 	static const char *prefixes[] = {
-		"arn:aws:iam::", "arn:aws-cn:iam::", "arn:aws-us-gov:iam::",
+		"arn:aws:iam::",
+		"arn:aws-cn:iam::",
+		"arn:aws-us-gov:iam::",
 	};
-	size_t		 i;
+	size_t i;
 
 	for (i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
 		if (strncmp(s, prefixes[i], strlen(prefixes[i])) == 0)
@@ -538,18 +545,20 @@ check_role_arn(const char *s)
 	if (i == sizeof prefixes / sizeof prefixes[0])
 		goto bad;
 	p = s + strlen(prefixes[i]);
-	if (strspn(p, "0123456789") != 12 || strncmp(p + 12, ":role/", 6) != 0 ||
-	    p[18] == '\0' || !all_chars(p + 18, "+=,.@_-/"))
+	if (strspn(p, "0123456789") != 12 ||
+	    strncmp(p + 12, ":role/", 6) != 0 || p[18] == '\0' ||
+	    !all_chars(p + 18, "+=,.@_-/"))
 		goto bad;
 	return (NULL);
 bad:
-	return ("must be an IAM role ARN (arn:aws:iam::123456789012:role/NAME)");
+	return (
+	    "must be an IAM role ARN (arn:aws:iam::123456789012:role/NAME)");
 }
 
 static const char *
 check_region(const char *s)
 {
-	size_t	len = strlen(s);
+	size_t len = strlen(s);
 
 	if (len < 4 || len > 32 || !all_chars(s, "-") ||
 	    !isdigit((unsigned char)s[len - 1]) || s[len - 2] != '-' ||
@@ -564,17 +573,19 @@ check_region(const char *s)
 static const char *
 check_bucket(const char *s)
 {
-	size_t	len = strlen(s);
+	size_t len = strlen(s);
 
 	if (len < 3 || len > 63 || !all_chars(s, "-.") ||
-	    !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[len - 1]))
+	    !isalnum((unsigned char)s[0]) ||
+	    !isalnum((unsigned char)s[len - 1]))
 		goto bad;
 	for (; *s != '\0'; s++)
 		if (isupper((unsigned char)*s))
 			goto bad;
 	return (NULL);
 bad:
-	return ("must be an S3 bucket name (3 to 63 lower-case letters, digits, "
+	return (
+	    "must be an S3 bucket name (3 to 63 lower-case letters, digits, "
 	    "'-' and '.')");
 }
 
@@ -584,21 +595,21 @@ check_stack(const char *s)
 	if (strlen(s) > 128 || !isalpha((unsigned char)*s) ||
 	    !all_chars(s, "-"))
 		return ("must be a CloudFormation stack name (a letter, then "
-		    "letters, digits and '-', at most 128)");
+			"letters, digits and '-', at most 128)");
 	return (NULL);
 }
 
 static const char *
 check_registry(const char *s)
 {
-	const char	*colon;
+	const char *colon;
 
 	colon = strrchr(s, ':');
 	if (strstr(s, "://") != NULL || strchr(s, '/') != NULL ||
 	    (colon != NULL && !is_port(colon + 1)) ||
 	    !is_hostname(s, colon != NULL ? (size_t)(colon - s) : strlen(s)))
 		return ("must be a registry host[:port] without a scheme (e.g. "
-		    "123456789012.dkr.ecr.eu-west-1.amazonaws.com)");
+			"123456789012.dkr.ecr.eu-west-1.amazonaws.com)");
 	return (NULL);
 }
 
@@ -609,9 +620,9 @@ check_registry(const char *s)
 static int
 url_is_loopback(const char *s)
 {
-	const char	*host, *end;
-	char		 buf[64];
-	size_t		 len;
+	const char *host, *end;
+	char	    buf[64];
+	size_t	    len;
 
 	host = strncmp(s, "https://", 8) == 0 ? s + 8 : s + 7;
 	if (*host == '[') {
@@ -627,18 +638,17 @@ url_is_loopback(const char *s)
 	if (strcmp(buf, "localhost") == 0)
 		return (1);
 	return (inet_pton(AF_INET, buf, &(struct in_addr){ 0 }) == 1 &&
-	    strncmp(buf, "127.", 4) == 0);
+		strncmp(buf, "127.", 4) == 0);
 }
 
 static const char *
 check_issuer(const char *s)
 {
-	if (!is_http_url(s) || strchr(s, '?') != NULL ||
-	    strchr(s, '#') != NULL)
+	if (!is_http_url(s) || strchr(s, '?') != NULL || strchr(s, '#') != NULL)
 		return ("must be an https:// URL without query or fragment");
 	if (strncmp(s, "http://", 7) == 0 && !url_is_loopback(s))
 		return ("must be https:// (http:// only for a loopback "
-		    "issuer such as http://127.0.0.1:PORT)");
+			"issuer such as http://127.0.0.1:PORT)");
 	return (NULL);
 }
 
@@ -647,15 +657,15 @@ check_claim(const char *s)
 {
 	if (*s == '\0' || strlen(s) > 128 || strpbrk(s, " \t\r\n\"") != NULL)
 		return ("must be a claim name (email, groups, "
-		    "cognito:groups)");
+			"cognito:groups)");
 	return (NULL);
 }
 
 static const char *
 check_alb_arn(const char *s)
 {
-	const char	*p;
-	size_t		 i, n;
+	const char *p;
+	size_t	    i, n;
 
 	/* arn:PARTITION:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app/NAME/ID */
 	if (strncmp(s, "arn:", 4) != 0)
@@ -667,18 +677,20 @@ check_alb_arn(const char *s)
 	    strstr(s, ":loadbalancer/app/") == NULL)
 		goto bad;
 	for (i = 0; s[i] != '\0'; i++)
-		if (isspace((unsigned char)s[i]) || iscntrl((unsigned char)s[i]))
+		if (isspace((unsigned char)s[i]) ||
+		    iscntrl((unsigned char)s[i]))
 			goto bad;
 	return (NULL);
 bad:
-	return ("must be an Application Load Balancer ARN (arn:aws:"
+	return (
+	    "must be an Application Load Balancer ARN (arn:aws:"
 	    "elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app/NAME/ID)");
 }
 
 static const char *
 check_email(const char *s)
 {
-	const char	*at;
+	const char *at;
 
 	if ((at = strchr(s, '@')) == NULL || at == s || at[1] == '\0' ||
 	    strchr(at + 1, '@') != NULL || strpbrk(s, " \t<>,;\"") != NULL)
@@ -689,18 +701,18 @@ check_email(const char *s)
 static const char *
 check_password_hash(const char *s)
 {
-	const char	*p;
-	int		 dollars = 0;
+	const char *p;
+	int	    dollars = 0;
 
 	if (strncmp(s, "$argon2id$", 10) != 0)
 		return ("must be an argon2id hash starting with \"$argon2id$\" "
-		    "(make one with shipgatectl passwd)");
+			"(make one with shipgatectl passwd)");
 	for (p = s; *p != '\0'; p++)
 		if (*p == '$')
 			dollars++;
 	if (dollars != 5)
 		return ("is not a complete argon2id hash "
-		    "($argon2id$v=19$m=...,t=...,p=...$SALT$HASH)");
+			"($argon2id$v=19$m=...,t=...,p=...$SALT$HASH)");
 	return (NULL);
 }
 
@@ -715,11 +727,11 @@ check_token(const char *s)
 static const char *
 check_proxy(const char *s)
 {
-	char		 addr[64];
-	const char	*slash;
-	unsigned char	 tmp[16];
-	int64_t		 bits;
-	size_t		 len;
+	char	      addr[64];
+	const char   *slash;
+	unsigned char tmp[16];
+	int64_t	      bits;
+	size_t	      len;
 
 	slash = strchr(s, '/');
 	len = slash != NULL ? (size_t)(slash - s) : strlen(s);
@@ -728,29 +740,35 @@ check_proxy(const char *s)
 	memcpy(addr, s, len);
 	addr[len] = '\0';
 	if (inet_pton(AF_INET, addr, tmp) == 1) {
-		if (slash != NULL && (parse_int(slash + 1, &bits) != 0 ||
-		    bits < 0 || bits > 32))
+		if (slash != NULL &&
+		    (parse_int(slash + 1, &bits) != 0 || bits < 0 || bits > 32))
 			goto bad;
 		return (NULL);
 	}
 	if (inet_pton(AF_INET6, addr, tmp) == 1) {
 		if (slash != NULL && (parse_int(slash + 1, &bits) != 0 ||
-		    bits < 0 || bits > 128))
+					 bits < 0 || bits > 128))
 			goto bad;
 		return (NULL);
 	}
 bad:
 	return ("must be an IP address or network (127.0.0.1, 10.0.0.0/8, "
-	    "::1)");
+		"::1)");
 }
 
 static const char *
 check_method(const char *s)
 {
 	static const char *methods[] = {
-		"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
+		"GET",
+		"HEAD",
+		"POST",
+		"PUT",
+		"PATCH",
+		"DELETE",
+		"OPTIONS",
 	};
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < sizeof methods / sizeof methods[0]; i++)
 		if (strcmp(s, methods[i]) == 0)
@@ -769,14 +787,16 @@ check_step_url(const char *s)
 static const char *
 check_json(const char *s)
 {
-	json_t		*j;
-	json_error_t	 e;
+	json_t			 *j;
+	json_error_t		  e;
 	static _Thread_local char why[128];
 
 	/* jansson's own text may quote the input: give the position only. */
 	if ((j = json_loads(s, JSON_DECODE_ANY, &e)) == NULL) {
-		snprintf(why, sizeof why, "is not valid JSON (line %d, column "
-		    "%d)", e.line, e.column);
+		snprintf(why, sizeof why,
+		    "is not valid JSON (line %d, column "
+		    "%d)",
+		    e.line, e.column);
 		return (why);
 	}
 	json_decref(j);
@@ -786,15 +806,17 @@ check_json(const char *s)
 static const char *
 check_regex(const char *s)
 {
-	regex_t		 re;
+	regex_t			  re;
 	static _Thread_local char why[160];
-	char		 err[100];
-	int		 rc;
+	char			  err[100];
+	int			  rc;
 
 	if ((rc = regcomp(&re, s, REG_EXTENDED | REG_NOSUB)) != 0) {
 		regerror(rc, &re, err, sizeof err);
-		snprintf(why, sizeof why, "is not a valid extended regular "
-		    "expression: %s", err);
+		snprintf(why, sizeof why,
+		    "is not a valid extended regular "
+		    "expression: %s",
+		    err);
 		return (why);
 	}
 	regfree(&re);
@@ -810,16 +832,27 @@ check_json_pointer(const char *s)
 }
 
 static const char *webhook_events[] = {
-	"approval_needed", "gate_needed", "reminder", "approved", "rejected",
-	"deployed", "failed", "release_rejected", "checks_failed",
-	"rolled_back", "expired", "cancelled", "superseded", "window_wait",
+	"approval_needed",
+	"gate_needed",
+	"reminder",
+	"approved",
+	"rejected",
+	"deployed",
+	"failed",
+	"release_rejected",
+	"checks_failed",
+	"rolled_back",
+	"expired",
+	"cancelled",
+	"superseded",
+	"window_wait",
 	"window_override",
 };
 
 int
 config_webhook_event_known(const char *event)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < sizeof webhook_events / sizeof webhook_events[0]; i++)
 		if (strcmp(event, webhook_events[i]) == 0)
@@ -832,11 +865,13 @@ static void
 check_secret_file(struct cp *cp, yaml_node_t *node, const char *path,
     const char *file)
 {
-	struct stat	sb;
+	struct stat sb;
 
 	if (*file != '/') {
-		cp_error(cp, node, path, "secret file \"%s\" must be an "
-		    "absolute path", file);
+		cp_error(cp, node, path,
+		    "secret file \"%s\" must be an "
+		    "absolute path",
+		    file);
 		return;
 	}
 	if (stat(file, &sb) == -1) {
@@ -845,12 +880,15 @@ check_secret_file(struct cp *cp, yaml_node_t *node, const char *path,
 		return;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		cp_error(cp, node, path, "secret file \"%s\" is not a regular "
-		    "file", file);
+		cp_error(cp, node, path,
+		    "secret file \"%s\" is not a regular "
+		    "file",
+		    file);
 		return;
 	}
 	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-		cp_error(cp, node, path, "secret file \"%s\" is readable or "
+		cp_error(cp, node, path,
+		    "secret file \"%s\" is readable or "
 		    "writable by group or others (mode %04o): chmod 600 it",
 		    file, (unsigned int)(sb.st_mode & 07777));
 }
@@ -863,8 +901,8 @@ static void
 check_references(struct cp *cp, yaml_node_t *node, const char *path,
     const char *s)
 {
-	const char	*p, *end;
-	char		*ref;
+	const char *p, *end;
+	char	   *ref;
 
 	for (p = s; (p = strstr(p, "${")) != NULL; p = end + 1) {
 		if ((end = strchr(p, '}')) == NULL) {
@@ -875,10 +913,12 @@ check_references(struct cp *cp, yaml_node_t *node, const char *path,
 		if (strncmp(ref, "file:", 5) == 0)
 			check_secret_file(cp, node, path, ref + 5);
 		else if (*ref == '\0' || isdigit((unsigned char)*ref) ||
-		    !all_chars(ref, "_"))
-			cp_error(cp, node, path, "bad reference ${%s}: use "
+			 !all_chars(ref, "_"))
+			cp_error(cp, node, path,
+			    "bad reference ${%s}: use "
 			    "${NAME} for an environment variable or "
-			    "${file:/PATH} for a file", ref);
+			    "${file:/PATH} for a file",
+			    ref);
 		free(ref);
 	}
 }
@@ -896,7 +936,7 @@ set_str(char **field, const char *s)
 static void
 strings_free(struct config_strings *l)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < l->n; i++)
 		free(l->items[i]);
@@ -908,7 +948,7 @@ strings_free(struct config_strings *l)
 static void
 kvs_free(struct config_kvs *l)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < l->n; i++) {
 		free(l->items[i].key);
@@ -923,14 +963,14 @@ static int
 string_ok(struct cp *cp, yaml_node_t *node, const struct ckey *k,
     const char *path, const char *s)
 {
-	const char	*why;
+	const char *why;
 
 	if (*s == '\0' && (k->flags & CK_EMPTY_OK) == 0) {
 		cp_error(cp, node, path, "must not be empty");
 		return (0);
 	}
 	if (*s != '\0' && k->check != NULL && (why = k->check(s)) != NULL) {
-		if (k->flags & CK_SECRET)	/* never echo it */
+		if (k->flags & CK_SECRET) /* never echo it */
 			cp_error(cp, node, path, "the value %s", why);
 		else
 			cp_error(cp, node, path, "\"%s\" %s", s, why);
@@ -943,11 +983,11 @@ static void
 parse_strings(struct cp *cp, yaml_node_t *node, const struct ckey *k,
     struct config_strings *l, const char *path)
 {
-	yaml_node_item_t	*it;
-	yaml_node_t		*item;
-	const char		*s;
-	char			*ipath;
-	size_t			 n, i;
+	yaml_node_item_t *it;
+	yaml_node_t	 *item;
+	const char	 *s;
+	char		 *ipath;
+	size_t		  n, i;
 
 	if (node->type != YAML_SEQUENCE_NODE) {
 		cp_error(cp, node, path, "expected a list, found %s",
@@ -979,11 +1019,11 @@ static void
 parse_kvs(struct cp *cp, yaml_node_t *node, struct config_kvs *l,
     const char *path)
 {
-	yaml_node_pair_t	*pair;
-	yaml_node_t		*kn, *vn;
-	const char		*key, *value;
-	char			*kpath;
-	size_t			 n;
+	yaml_node_pair_t *pair;
+	yaml_node_t	 *kn, *vn;
+	const char	 *key, *value;
+	char		 *kpath;
+	size_t		  n;
 
 	if (node->type != YAML_MAPPING_NODE) {
 		cp_error(cp, node, path, "expected a mapping, found %s",
@@ -996,7 +1036,7 @@ parse_kvs(struct cp *cp, yaml_node_t *node, struct config_kvs *l,
 	n = node->data.mapping.pairs.top - node->data.mapping.pairs.start;
 	l->items = xcalloc(n + 1, sizeof *l->items);
 	for (pair = node->data.mapping.pairs.start;
-	    pair < node->data.mapping.pairs.top; pair++) {
+	     pair < node->data.mapping.pairs.top; pair++) {
 		kn = node_get(cp, pair->key);
 		vn = node_get(cp, pair->value);
 		if ((key = scalar(cp, kn, path, "a string key")) == NULL ||
@@ -1015,14 +1055,14 @@ parse_kvs(struct cp *cp, yaml_node_t *node, struct config_kvs *l,
 }
 
 static void
-parse_list(struct cp *cp, yaml_node_t *node, const struct ckey *k,
-    void *base, const char *path)
+parse_list(struct cp *cp, yaml_node_t *node, const struct ckey *k, void *base,
+    const char *path)
 {
-	yaml_node_item_t	*it;
-	yaml_node_t		*item;
-	char			*ipath, *arr;
-	void			**fieldp;
-	size_t			*countp, n, i;
+	yaml_node_item_t *it;
+	yaml_node_t	 *item;
+	char		 *ipath, *arr;
+	void		**fieldp;
+	size_t		 *countp, n, i;
 
 	fieldp = (void **)((char *)base + k->off);
 	countp = (size_t *)((char *)base + k->off_n);
@@ -1051,12 +1091,12 @@ parse_list(struct cp *cp, yaml_node_t *node, const struct ckey *k,
 }
 
 static void
-parse_value(struct cp *cp, yaml_node_t *node, const struct ckey *k,
-    void *base, const char *path)
+parse_value(struct cp *cp, yaml_node_t *node, const struct ckey *k, void *base,
+    const char *path)
 {
-	void		*field = (char *)base + k->off;
-	const char	*s = NULL;
-	int64_t		 v;
+	void	   *field = (char *)base + k->off;
+	const char *s = NULL;
+	int64_t	    v;
 
 	if (cp_visit(cp, node, path) != 0)
 		return;
@@ -1077,13 +1117,17 @@ parse_value(struct cp *cp, yaml_node_t *node, const struct ckey *k,
 		if ((s = scalar(cp, node, path, "a number")) == NULL)
 			return;
 		if (parse_int(s, &v) != 0) {
-			cp_error(cp, node, path, "expected a number, found "
-			    "\"%s\"", s);
+			cp_error(cp, node, path,
+			    "expected a number, found "
+			    "\"%s\"",
+			    s);
 			return;
 		}
 		if (v < k->min || v > k->max) {
-			cp_error(cp, node, path, "%" PRId64 " is out of range "
-			    "(%" PRId64 " to %" PRId64 ")", v, k->min, k->max);
+			cp_error(cp, node, path,
+			    "%" PRId64 " is out of range "
+			    "(%" PRId64 " to %" PRId64 ")",
+			    v, k->min, k->max);
 			return;
 		}
 		if (k->type == CT_INT)
@@ -1099,20 +1143,26 @@ parse_value(struct cp *cp, yaml_node_t *node, const struct ckey *k,
 		else if (strcmp(s, "false") == 0)
 			*(int *)field = 0;
 		else
-			cp_error(cp, node, path, "expected true or false, "
-			    "found \"%s\"", s);
+			cp_error(cp, node, path,
+			    "expected true or false, "
+			    "found \"%s\"",
+			    s);
 		break;
 	case CT_DURATION:
 		if ((s = scalar(cp, node, path, "a duration")) == NULL)
 			return;
 		if ((v = config_parse_duration(s)) < 0) {
-			cp_error(cp, node, path, "invalid duration \"%s\" "
-			    "(write e.g. 500ms, 90s, 15m, 24h or 7d)", s);
+			cp_error(cp, node, path,
+			    "invalid duration \"%s\" "
+			    "(write e.g. 500ms, 90s, 15m, 24h or 7d)",
+			    s);
 			return;
 		}
 		if (v < k->min || (k->max != 0 && v > k->max)) {
-			cp_error(cp, node, path, "duration \"%s\" is out of "
-			    "range", s);
+			cp_error(cp, node, path,
+			    "duration \"%s\" is out of "
+			    "range",
+			    s);
 			return;
 		}
 		*(int64_t *)field = v;
@@ -1121,13 +1171,17 @@ parse_value(struct cp *cp, yaml_node_t *node, const struct ckey *k,
 		if ((s = scalar(cp, node, path, "a size")) == NULL)
 			return;
 		if ((v = config_parse_size(s)) < 0) {
-			cp_error(cp, node, path, "invalid size \"%s\" (write "
-			    "bytes or e.g. 512KiB, 50MiB, 1GiB)", s);
+			cp_error(cp, node, path,
+			    "invalid size \"%s\" (write "
+			    "bytes or e.g. 512KiB, 50MiB, 1GiB)",
+			    s);
 			return;
 		}
 		if (v < k->min || (k->max != 0 && v > k->max)) {
-			cp_error(cp, node, path, "size \"%s\" is out of "
-			    "range", s);
+			cp_error(cp, node, path,
+			    "size \"%s\" is out of "
+			    "range",
+			    s);
 			return;
 		}
 		*(uint64_t *)field = (uint64_t)v;
@@ -1165,9 +1219,9 @@ static int
 pair_is_duplicate(struct cp *cp, yaml_node_t *map, yaml_node_pair_t *p,
     const char *path)
 {
-	yaml_node_pair_t	*q;
-	yaml_node_t		*kp, *kq;
-	char			*kpath;
+	yaml_node_pair_t *q;
+	yaml_node_t	 *kp, *kq;
+	char		 *kpath;
 
 	kp = node_get(cp, p->key);
 	if (kp->type != YAML_SCALAR_NODE)
@@ -1177,7 +1231,7 @@ pair_is_duplicate(struct cp *cp, yaml_node_t *map, yaml_node_pair_t *p,
 		if (kq->type != YAML_SCALAR_NODE ||
 		    kq->data.scalar.length != kp->data.scalar.length ||
 		    memcmp(kq->data.scalar.value, kp->data.scalar.value,
-		    kp->data.scalar.length) != 0)
+			kp->data.scalar.length) != 0)
 			continue;
 		kpath = path_key(path, (char *)kp->data.scalar.value);
 		cp_error(cp, kp, kpath, "duplicate key (first at line %zu)",
@@ -1192,12 +1246,12 @@ static void
 parse_table(struct cp *cp, yaml_node_t *node, const struct ctable *t,
     void *base, const char *path)
 {
-	yaml_node_pair_t	*pair;
-	yaml_node_t		*kn, *vn;
-	const char		*key;
-	char			*kpath;
-	uint64_t		 seen = 0;
-	size_t			 i;
+	yaml_node_pair_t *pair;
+	yaml_node_t	 *kn, *vn;
+	const char	 *key;
+	char		 *kpath;
+	uint64_t	  seen = 0;
+	size_t		  i;
 
 	if (cp_visit(cp, node, path) != 0)
 		return;
@@ -1209,7 +1263,7 @@ parse_table(struct cp *cp, yaml_node_t *node, const struct ctable *t,
 	if (too_many_pairs(cp, node, path))
 		return;
 	for (pair = node->data.mapping.pairs.start;
-	    pair < node->data.mapping.pairs.top; pair++) {
+	     pair < node->data.mapping.pairs.top; pair++) {
 		kn = node_get(cp, pair->key);
 		vn = node_get(cp, pair->value);
 		if ((key = scalar(cp, kn, path, "a key")) == NULL)
@@ -1246,9 +1300,9 @@ parse_table(struct cp *cp, yaml_node_t *node, const struct ctable *t,
 static void
 table_defaults(const struct ctable *t, void *base)
 {
-	const struct ckey	*k;
-	void			*field;
-	size_t			 i;
+	const struct ckey *k;
+	void		  *field;
+	size_t		   i;
 
 	for (i = 0; i < t->nkeys; i++) {
 		k = &t->keys[i];
@@ -1287,10 +1341,10 @@ table_defaults(const struct ctable *t, void *base)
 static void
 table_free(const struct ctable *t, void *base)
 {
-	const struct ckey	*k;
-	void			*field;
-	char			*arr;
-	size_t			 i, j, n;
+	const struct ckey *k;
+	void		  *field;
+	char		  *arr;
+	size_t		   i, j, n;
 
 	for (i = 0; i < t->nkeys; i++) {
 		k = &t->keys[i];
@@ -1334,15 +1388,17 @@ static void
 parse_log_level(struct cp *cp, yaml_node_t *node, const struct ckey *k,
     void *base, const char *path)
 {
-	struct config	*c = base;
-	const char	*s;
-	int		 level;
+	struct config *c = base;
+	const char    *s;
+	int	       level;
 
 	if ((s = scalar(cp, node, path, "a log level")) == NULL)
 		return;
 	if ((level = log_level_from_name(s)) == -1) {
-		cp_error(cp, node, path, "unknown log level \"%s\" (debug, "
-		    "info, notice, warning or err)", s);
+		cp_error(cp, node, path,
+		    "unknown log level \"%s\" (debug, "
+		    "info, notice, warning or err)",
+		    s);
 		return;
 	}
 	c->log_level = level;
@@ -1352,12 +1408,12 @@ static void
 parse_log_debug(struct cp *cp, yaml_node_t *node, const struct ckey *k,
     void *base, const char *path)
 {
-	struct config		*c = base;
-	yaml_node_item_t	*it;
-	const char		*s;
-	char			*ipath;
-	int			 cat;
-	size_t			 i;
+	struct config	 *c = base;
+	yaml_node_item_t *it;
+	const char	 *s;
+	char		 *ipath;
+	int		  cat;
+	size_t		  i;
 
 	if (node->type != YAML_SEQUENCE_NODE) {
 		cp_error(cp, node, path, "expected a list, found %s",
@@ -1366,14 +1422,15 @@ parse_log_debug(struct cp *cp, yaml_node_t *node, const struct ckey *k,
 	}
 	c->log_debug = 0;
 	for (i = 0, it = node->data.sequence.items.start;
-	    it < node->data.sequence.items.top; it++, i++) {
+	     it < node->data.sequence.items.top; it++, i++) {
 		ipath = path_index(path, i);
-		if ((s = scalar(cp, node_get(cp, *it), ipath,
-		    "a category")) != NULL) {
+		if ((s = scalar(cp, node_get(cp, *it), ipath, "a category")) !=
+		    NULL) {
 			if ((cat = log_category_from_name(s)) == -1)
 				cp_error(cp, node_get(cp, *it), ipath,
 				    "unknown debug category \"%s\" (aws, http, "
-				    "engine, store, portal, config or all)", s);
+				    "engine, store, portal, config or all)",
+				    s);
 			else
 				c->log_debug |= cat;
 		}
@@ -1382,11 +1439,11 @@ parse_log_debug(struct cp *cp, yaml_node_t *node, const struct ckey *k,
 }
 
 static void
-parse_mode(struct cp *cp, yaml_node_t *node, const struct ckey *k,
-    void *base, const char *path)
+parse_mode(struct cp *cp, yaml_node_t *node, const struct ckey *k, void *base,
+    const char *path)
 {
-	struct config_app	*app = base;
-	const char		*s;
+	struct config_app *app = base;
+	const char	  *s;
 
 	if ((s = scalar(cp, node, path, "a mode")) == NULL)
 		return;
@@ -1395,21 +1452,25 @@ parse_mode(struct cp *cp, yaml_node_t *node, const struct ckey *k,
 	else if (strcmp(s, "queued") == 0)
 		app->mode = CONFIG_MODE_QUEUED;
 	else
-		cp_error(cp, node, path, "must be superseded or queued, not "
-		    "\"%s\"", s);
+		cp_error(cp, node, path,
+		    "must be superseded or queued, not "
+		    "\"%s\"",
+		    s);
 }
 
 static int
 parse_status_one(struct cp *cp, yaml_node_t *node, const char *path, int *out)
 {
-	const char	*s;
-	int64_t		 v;
+	const char *s;
+	int64_t	    v;
 
 	if ((s = scalar(cp, node, path, "an HTTP status")) == NULL)
 		return (-1);
 	if (parse_int(s, &v) != 0 || v < 100 || v > 599) {
-		cp_error(cp, node, path, "expected an HTTP status (100 to 599), "
-		    "found \"%s\"", s);
+		cp_error(cp, node, path,
+		    "expected an HTTP status (100 to 599), "
+		    "found \"%s\"",
+		    s);
 		return (-1);
 	}
 	*out = (int)v;
@@ -1417,13 +1478,13 @@ parse_status_one(struct cp *cp, yaml_node_t *node, const char *path, int *out)
 }
 
 static void
-parse_status(struct cp *cp, yaml_node_t *node, const struct ckey *k,
-    void *base, const char *path)
+parse_status(struct cp *cp, yaml_node_t *node, const struct ckey *k, void *base,
+    const char *path)
 {
-	struct config_check_step	*st = base;
-	yaml_node_item_t		*it;
-	char				*ipath;
-	size_t				 n, i;
+	struct config_check_step *st = base;
+	yaml_node_item_t	 *it;
+	char			 *ipath;
+	size_t			  n, i;
 
 	free(st->expect_status);
 	st->expect_status = NULL;
@@ -1435,8 +1496,10 @@ parse_status(struct cp *cp, yaml_node_t *node, const struct ckey *k,
 		return;
 	}
 	if (node->type != YAML_SEQUENCE_NODE) {
-		cp_error(cp, node, path, "expected a status or a list of "
-		    "them, found %s", node_kind(node));
+		cp_error(cp, node, path,
+		    "expected a status or a list of "
+		    "them, found %s",
+		    node_kind(node));
 		return;
 	}
 	n = node->data.sequence.items.top - node->data.sequence.items.start;
@@ -1448,7 +1511,7 @@ parse_status(struct cp *cp, yaml_node_t *node, const struct ckey *k,
 	for (i = 0, it = node->data.sequence.items.start; i < n; i++, it++) {
 		ipath = path_index(path, i);
 		if (parse_status_one(cp, node_get(cp, *it), ipath,
-		    &st->expect_status[st->nexpect_status]) == 0)
+			&st->expect_status[st->nexpect_status]) == 0)
 			st->nexpect_status++;
 		free(ipath);
 	}
@@ -1457,7 +1520,7 @@ parse_status(struct cp *cp, yaml_node_t *node, const struct ckey *k,
 static void
 free_status(void *base)
 {
-	struct config_check_step	*st = base;
+	struct config_check_step *st = base;
 
 	free(st->expect_status);
 	st->expect_status = NULL;
@@ -1467,12 +1530,12 @@ static void
 parse_endpoints(struct cp *cp, yaml_node_t *node, const struct ckey *k,
     void *base, const char *path)
 {
-	struct config_aws	*aws = base;
-	yaml_node_pair_t	*pair;
-	yaml_node_t		*kn, *vn;
-	const char		*key, *url;
-	char			*kpath;
-	size_t			 i, n;
+	struct config_aws *aws = base;
+	yaml_node_pair_t  *pair;
+	yaml_node_t	  *kn, *vn;
+	const char	  *key, *url;
+	char		  *kpath;
+	size_t		   i, n;
 
 	if (node->type != YAML_MAPPING_NODE) {
 		cp_error(cp, node, path, "expected a mapping, found %s",
@@ -1484,7 +1547,7 @@ parse_endpoints(struct cp *cp, yaml_node_t *node, const struct ckey *k,
 	n = node->data.mapping.pairs.top - node->data.mapping.pairs.start;
 	aws->endpoints = xcalloc(n + 1, sizeof *aws->endpoints);
 	for (pair = node->data.mapping.pairs.start;
-	    pair < node->data.mapping.pairs.top; pair++) {
+	     pair < node->data.mapping.pairs.top; pair++) {
 		kn = node_get(cp, pair->key);
 		vn = node_get(cp, pair->value);
 		if ((key = scalar(cp, kn, path, "a service name")) == NULL ||
@@ -1495,15 +1558,14 @@ parse_endpoints(struct cp *cp, yaml_node_t *node, const struct ckey *k,
 			if (strcmp(k->child->keys[i].name, key) == 0)
 				break;
 		if (i == k->child->nkeys)
-			cp_error(cp, kn, kpath, "unknown service (s3, sqs, sts, "
+			cp_error(cp, kn, kpath,
+			    "unknown service (s3, sqs, sts, "
 			    "cloudformation, ecs, ecr or sesv2)");
 		else if ((url = scalar(cp, vn, kpath, "a URL")) != NULL &&
-		    string_ok(cp, vn, &k->child->keys[i], kpath, url)) {
-			aws->endpoints[aws->nendpoints].service =
-			    xstrdup(key);
+			 string_ok(cp, vn, &k->child->keys[i], kpath, url)) {
+			aws->endpoints[aws->nendpoints].service = xstrdup(key);
 			aws->endpoints[aws->nendpoints].url = xstrdup(url);
-			cp_loc(cp, &aws->endpoints[aws->nendpoints], vn,
-			    kpath);
+			cp_loc(cp, &aws->endpoints[aws->nendpoints], vn, kpath);
 			aws->nendpoints++;
 		}
 		free(kpath);
@@ -1513,8 +1575,8 @@ parse_endpoints(struct cp *cp, yaml_node_t *node, const struct ckey *k,
 static void
 free_endpoints(void *base)
 {
-	struct config_aws	*aws = base;
-	size_t			 i;
+	struct config_aws *aws = base;
+	size_t		   i;
 
 	for (i = 0; i < aws->nendpoints; i++) {
 		free(aws->endpoints[i].service);
@@ -1526,21 +1588,23 @@ free_endpoints(void *base)
 }
 
 static void
-parse_checks(struct cp *cp, yaml_node_t *node, const struct ckey *k,
-    void *base, const char *path)
+parse_checks(struct cp *cp, yaml_node_t *node, const struct ckey *k, void *base,
+    const char *path)
 {
-	struct config		*c = base;
-	struct config_check	*chk;
-	yaml_node_pair_t	*pair;
-	yaml_node_t		*kn, *vn;
-	const char		*key, *why;
-	struct ckey		 steps;
-	char			*kpath;
-	size_t			 n;
+	struct config	    *c = base;
+	struct config_check *chk;
+	yaml_node_pair_t    *pair;
+	yaml_node_t	    *kn, *vn;
+	const char	    *key, *why;
+	struct ckey	     steps;
+	char		    *kpath;
+	size_t		     n;
 
 	if (node->type != YAML_MAPPING_NODE) {
-		cp_error(cp, node, path, "expected a mapping of check names "
-		    "to lists of steps, found %s", node_kind(node));
+		cp_error(cp, node, path,
+		    "expected a mapping of check names "
+		    "to lists of steps, found %s",
+		    node_kind(node));
 		return;
 	}
 	if (too_many_pairs(cp, node, path))
@@ -1554,7 +1618,7 @@ parse_checks(struct cp *cp, yaml_node_t *node, const struct ckey *k,
 	steps.off = offsetof(struct config_check, steps);
 	steps.off_n = offsetof(struct config_check, nsteps);
 	for (pair = node->data.mapping.pairs.start;
-	    pair < node->data.mapping.pairs.top; pair++) {
+	     pair < node->data.mapping.pairs.top; pair++) {
 		kn = node_get(cp, pair->key);
 		vn = node_get(cp, pair->value);
 		if ((key = scalar(cp, kn, path, "a check name")) == NULL ||
@@ -1579,8 +1643,8 @@ static const struct ctable step_table;
 static void
 free_checks(void *base)
 {
-	struct config	*c = base;
-	size_t		 i, j;
+	struct config *c = base;
+	size_t	       i, j;
 
 	for (i = 0; i < c->nchecks; i++) {
 		for (j = 0; j < c->checks[i].nsteps; j++)
@@ -1596,12 +1660,12 @@ free_checks(void *base)
 /* ------------------------------------------------------------------ */
 /* Checks over a whole mapping, once its keys are read. */
 
-#define SEEN(t, name)	table_seen(&(t), (name), seen)
+#define SEEN(t, name) table_seen(&(t), (name), seen)
 
 static int
 table_seen(const struct ctable *t, const char *name, uint64_t seen)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < t->nkeys; i++)
 		if (strcmp(t->keys[i].name, name) == 0)
@@ -1615,10 +1679,11 @@ static void
 post_mail(struct cp *cp, yaml_node_t *node, void *base, const char *path,
     uint64_t seen)
 {
-	struct config_mail	*m = base;
+	struct config_mail *m = base;
 
 	if (SEEN(mail_table, "ses") && SEEN(mail_table, "smtp"))
-		cp_error(cp, node, path, "ses and smtp are exclusive: choose one");
+		cp_error(cp, node, path,
+		    "ses and smtp are exclusive: choose one");
 	else if (SEEN(mail_table, "ses"))
 		m->transport = CONFIG_MAIL_SES;
 	else if (SEEN(mail_table, "smtp"))
@@ -1631,14 +1696,16 @@ static void
 post_smtp(struct cp *cp, yaml_node_t *node, void *base, const char *path,
     uint64_t seen)
 {
-	struct config_mail	*m = base;
+	struct config_mail *m = base;
 
 	if ((m->smtp_username == NULL) != (m->smtp_password_file == NULL))
-		cp_error(cp, node, path, "username and password_file go "
+		cp_error(cp, node, path,
+		    "username and password_file go "
 		    "together");
 	/* The password would cross the network in clear. */
 	if (config_mail_plaintext_auth(m) && !m->smtp_allow_plaintext_auth)
-		cp_error(cp, node, path, "username without TLS sends the "
+		cp_error(cp, node, path,
+		    "username without TLS sends the "
 		    "password in clear: use smtps://, starttls: true, or set "
 		    "allow_plaintext_auth: true");
 }
@@ -1647,10 +1714,11 @@ static void
 post_registry(struct cp *cp, yaml_node_t *node, void *base, const char *path,
     uint64_t seen)
 {
-	struct config_registry	*r = base;
+	struct config_registry *r = base;
 
 	if ((r->username == NULL) != (r->password_file == NULL))
-		cp_error(cp, node, path, "username and password_file go "
+		cp_error(cp, node, path,
+		    "username and password_file go "
 		    "together");
 	if (r->url == NULL && r->host != NULL)
 		r->url = xasprintf("https://%s", r->host);
@@ -1659,22 +1727,24 @@ post_registry(struct cp *cp, yaml_node_t *node, void *base, const char *path,
 static void
 check_group_map(struct cp *cp, const struct config_kvs *groups)
 {
-	const char	*why;
-	size_t		 i;
+	const char *why;
+	size_t	    i;
 
 	for (i = 0; i < groups->n; i++)
 		if ((why = check_name(groups->items[i].value)) != NULL)
-			cp_error_at(cp, &groups->items[i], "the shipgate group "
-			    "\"%s\" %s", groups->items[i].value, why);
+			cp_error_at(cp, &groups->items[i],
+			    "the shipgate group "
+			    "\"%s\" %s",
+			    groups->items[i].value, why);
 }
 
 static void
 post_oidc(struct cp *cp, yaml_node_t *node, void *base, const char *path,
     uint64_t seen)
 {
-	struct config_oidc	*o = base;
-	static const char	*defaults[] = { "openid", "email", "profile" };
-	size_t			 i;
+	struct config_oidc *o = base;
+	static const char  *defaults[] = { "openid", "email", "profile" };
+	size_t		    i;
 
 	if (o->scopes.n == 0) {
 		strings_free(&o->scopes);
@@ -1687,17 +1757,21 @@ post_oidc(struct cp *cp, yaml_node_t *node, void *base, const char *path,
 		if (strcmp(o->scopes.items[i], "openid") == 0)
 			break;
 	if (i == o->scopes.n)
-		cp_error_at(cp, &o->scopes.items[0], "scopes must include "
+		cp_error_at(cp, &o->scopes.items[0],
+		    "scopes must include "
 		    "openid");
 	for (i = 0; i < o->scopes.n; i++)
 		if (!all_chars(o->scopes.items[i], ":_-./"))
-			cp_error_at(cp, &o->scopes.items[i], "\"%s\" is not a "
-			    "scope name", o->scopes.items[i]);
+			cp_error_at(cp, &o->scopes.items[i],
+			    "\"%s\" is not a "
+			    "scope name",
+			    o->scopes.items[i]);
 	if (o->issuer != NULL && strncmp(o->issuer, "http://", 7) == 0)
 		o->loopback = 1;
 	check_group_map(cp, &o->groups);
 	if (o->groups.n == 0)
-		cp_error(cp, node, path, "needs groups (the provider groups "
+		cp_error(cp, node, path,
+		    "needs groups (the provider groups "
 		    "that map to shipgate groups): nobody could sign in");
 }
 
@@ -1705,8 +1779,8 @@ static void
 post_alb(struct cp *cp, yaml_node_t *node, void *base, const char *path,
     uint64_t seen)
 {
-	struct config_alb	*a = base;
-	const char		*r, *e;
+	struct config_alb *a = base;
+	const char	  *r, *e;
 
 	if (a->region == NULL && a->arn != NULL &&
 	    check_alb_arn(a->arn) == NULL) {
@@ -1714,15 +1788,19 @@ post_alb(struct cp *cp, yaml_node_t *node, void *base, const char *path,
 		e = strchr(r, ':');
 		a->region = xstrndup(r, (size_t)(e - r));
 		if (check_region(a->region) != NULL)
-			cp_error_at(cp, &a->arn, "the ARN's region \"%s\" is "
-			    "not an AWS region", a->region);
+			cp_error_at(cp, &a->arn,
+			    "the ARN's region \"%s\" is "
+			    "not an AWS region",
+			    a->region);
 	}
 	if (a->key_url == NULL && a->region != NULL)
 		a->key_url = xasprintf("https://public-keys.auth.elb.%s."
-		    "amazonaws.com", a->region);
+				       "amazonaws.com",
+		    a->region);
 	check_group_map(cp, &a->groups);
 	if (a->groups.n == 0)
-		cp_error(cp, node, path, "needs groups (the provider groups "
+		cp_error(cp, node, path,
+		    "needs groups (the provider groups "
 		    "that map to shipgate groups): nobody could sign in");
 }
 
@@ -1731,19 +1809,21 @@ static void
 post_request(struct cp *cp, yaml_node_t *node, void *base, const char *path,
     uint64_t seen)
 {
-	struct config_check_step	*st = base;
-	const struct config_loc		*l;
-	yaml_node_t			 at;
-	size_t				 i;
+	struct config_check_step *st = base;
+	const struct config_loc	 *l;
+	yaml_node_t		  at;
+	size_t			  i;
 
 	memset(&at, 0, sizeof at);
-#define REFS(addr, value) do {						\
-	if ((value) != NULL && (l = cp_find_loc(cp, (addr))) != NULL) {	\
-		at.start_mark.line = l->line - 1;			\
-		at.start_mark.column = l->column - 1;			\
-		check_references(cp, &at, l->path, (value));		\
-	}								\
-} while (0)
+#define REFS(addr, value)                                            \
+	do {                                                         \
+		if ((value) != NULL &&                               \
+		    (l = cp_find_loc(cp, (addr))) != NULL) {         \
+			at.start_mark.line = l->line - 1;            \
+			at.start_mark.column = l->column - 1;        \
+			check_references(cp, &at, l->path, (value)); \
+		}                                                    \
+	} while (0)
 	REFS(&st->url, st->url);
 	for (i = 0; i < st->headers.n; i++)
 		REFS(&st->headers.items[i], st->headers.items[i].value);
@@ -1753,32 +1833,40 @@ post_request(struct cp *cp, yaml_node_t *node, void *base, const char *path,
 #undef REFS
 	for (i = 0; i < st->headers.n; i++)
 		if (check_token(st->headers.items[i].key) != NULL)
-			cp_error_at(cp, &st->headers.items[i], "must be an "
+			cp_error_at(cp, &st->headers.items[i],
+			    "must be an "
 			    "HTTP header name");
 }
 
 static void
-post_step_whole(struct cp *cp, yaml_node_t *node, void *base,
-    const char *path, uint64_t seen)
+post_step_whole(struct cp *cp, yaml_node_t *node, void *base, const char *path,
+    uint64_t seen)
 {
-	struct config_check_step	*st = base;
+	struct config_check_step *st = base;
 
 	if (st->form.n > 0 && st->json_body != NULL)
-		cp_error(cp, node, path, "request form and json are "
+		cp_error(cp, node, path,
+		    "request form and json are "
 		    "exclusive");
 	if (st->expect_json_equals != NULL && st->expect_json_pointer == NULL)
-		cp_error(cp, node, path, "expect json_equals needs "
+		cp_error(cp, node, path,
+		    "expect json_equals needs "
 		    "json_pointer");
 }
 
 /* ------------------------------------------------------------------ */
 /* The schema: one table per mapping. */
 
-#define KEY(n, t, st, f, ...) \
-	{ .name = (n), .type = (t), .off = offsetof(st, f), __VA_ARGS__ }
+#define KEY(n, t, st, f, ...)                                                 \
+	{                                                                     \
+		.name = (n), .type = (t), .off = offsetof(st, f), __VA_ARGS__ \
+	}
 /* A nested mapping whose keys fill the same structure. */
-#define SUB(n, tbl, ...) \
-	{ .name = (n), .type = CT_MAP, .off = 0, .child = (tbl), __VA_ARGS__ }
+#define SUB(n, tbl, ...)                                               \
+	{                                                              \
+		.name = (n), .type = CT_MAP, .off = 0, .child = (tbl), \
+		__VA_ARGS__                                            \
+	}
 
 static const struct ckey tls_keys[] = {
 	KEY("certificate", CT_STR, struct config, tls_certificate,
@@ -1801,10 +1889,10 @@ static const struct ctable endpoint_table = { endpoint_keys,
 	sizeof endpoint_keys / sizeof endpoint_keys[0], 0, NULL };
 
 static const struct ckey aws_keys[] = {
-	KEY("region", CT_STR, struct config_aws, region,
-	    .flags = CK_REQUIRED, .check = check_region),
-	KEY("max_attempts", CT_INT, struct config_aws, max_attempts,
-	    .def = "5", .min = 1, .max = 20),
+	KEY("region", CT_STR, struct config_aws, region, .flags = CK_REQUIRED,
+	    .check = check_region),
+	KEY("max_attempts", CT_INT, struct config_aws, max_attempts, .def = "5",
+	    .min = 1, .max = 20),
 	KEY("profile", CT_STR, struct config_aws, profile),
 	KEY("endpoints", CT_CUSTOM, struct config_aws, endpoints,
 	    .custom = parse_endpoints, .free = free_endpoints,
@@ -1820,8 +1908,8 @@ static const struct ckey ses_keys[] = {
 static const struct ctable ses_table = { ses_keys, 1, 0, NULL };
 
 static const struct ckey smtp_keys[] = {
-	KEY("url", CT_STR, struct config_mail, smtp_url,
-	    .flags = CK_REQUIRED, .check = check_smtp_url),
+	KEY("url", CT_STR, struct config_mail, smtp_url, .flags = CK_REQUIRED,
+	    .check = check_smtp_url),
 	KEY("username", CT_STR, struct config_mail, smtp_username),
 	KEY("password_file", CT_STR, struct config_mail, smtp_password_file,
 	    .flags = CK_SECRET_FILE),
@@ -1858,8 +1946,7 @@ static const struct ckey user_keys[] = {
 	    .check = check_email),
 	KEY("password_hash", CT_STR, struct config_user, password_hash,
 	    .flags = CK_SECRET, .check = check_password_hash),
-	KEY("groups", CT_STRS, struct config_user, groups,
-	    .check = check_name),
+	KEY("groups", CT_STRS, struct config_user, groups, .check = check_name),
 	KEY("unix_user", CT_STR, struct config_user, unix_user,
 	    .check = check_unix_name),
 	KEY("unix_uid", CT_INT, struct config_user, unix_uid, .def = "-1",
@@ -1904,8 +1991,8 @@ static const struct ckey expect_keys[] = {
 	KEY("json_pointer", CT_STR, struct config_check_step,
 	    expect_json_pointer, .flags = CK_EMPTY_OK,
 	    .check = check_json_pointer),
-	KEY("json_equals", CT_STR, struct config_check_step,
-	    expect_json_equals, .flags = CK_EMPTY_OK),
+	KEY("json_equals", CT_STR, struct config_check_step, expect_json_equals,
+	    .flags = CK_EMPTY_OK),
 	KEY("header", CT_STR, struct config_check_step, expect_header,
 	    .check = check_token),
 };
@@ -1942,8 +2029,8 @@ static const struct ckey source_keys[] = {
 	    .check = check_http_url),
 	KEY("poll_interval", CT_DURATION, struct config_app, poll_interval_ms,
 	    .def = "60s", .min = 1000),
-	KEY("max_receives", CT_INT, struct config_app, max_receives,
-	    .def = "5", .min = 1, .max = 1000),
+	KEY("max_receives", CT_INT, struct config_app, max_receives, .def = "5",
+	    .min = 1, .max = 1000),
 };
 static const struct ctable source_table = { source_keys,
 	sizeof source_keys / sizeof source_keys[0], 0, NULL };
@@ -1959,26 +2046,26 @@ static const struct ctable artifacts_table = { artifacts_keys, 2, 0, NULL };
 static const struct ckey limits_keys[] = {
 	KEY("zip_size", CT_SIZE, struct config_app, limit_zip_size,
 	    .def = "50MiB", .min = 1),
-	KEY("entries", CT_U64, struct config_app, limit_entries,
-	    .def = "200", .min = 1, .max = 100000),
+	KEY("entries", CT_U64, struct config_app, limit_entries, .def = "200",
+	    .min = 1, .max = 100000),
 	KEY("unpacked_size", CT_SIZE, struct config_app, limit_unpacked_size,
 	    .def = "200MiB", .min = 1),
 	KEY("entry_size", CT_SIZE, struct config_app, limit_entry_size,
 	    .def = "100MiB", .min = 1),
-	KEY("ratio", CT_INT, struct config_app, limit_ratio,
-	    .def = "100", .min = 1, .max = 100000),
+	KEY("ratio", CT_INT, struct config_app, limit_ratio, .def = "100",
+	    .min = 1, .max = 100000),
 };
 static const struct ctable limits_table = { limits_keys,
 	sizeof limits_keys / sizeof limits_keys[0], 0, NULL };
 
 /* A time zone, read now so that a misspelt one is a config error. */
 static void
-parse_zone(struct cp *cp, yaml_node_t *node, const struct ckey *k,
-    void *base, const char *path)
+parse_zone(struct cp *cp, yaml_node_t *node, const struct ckey *k, void *base,
+    const char *path)
 {
-	struct config_zone	*z = (struct config_zone *)((char *)base + k->off);
-	const char		*s;
-	char			*cause = NULL;
+	struct config_zone *z = (struct config_zone *)((char *)base + k->off);
+	const char	   *s;
+	char		   *cause = NULL;
 
 	cp_loc(cp, z, node, path);
 	if ((s = scalar(cp, node, path, "a time zone")) == NULL)
@@ -2016,24 +2103,24 @@ static void
 post_window(struct cp *cp, yaml_node_t *node, void *base, const char *path,
     uint64_t seen)
 {
-	struct config_window	*w = base;
-	char			*cause = NULL;
+	struct config_window *w = base;
+	char		     *cause = NULL;
 
-	if (w->days != NULL && window_parse_days(w->days, &w->day_mask,
-	    &cause) != 0) {
+	if (w->days != NULL &&
+	    window_parse_days(w->days, &w->day_mask, &cause) != 0) {
 		cp_error_at(cp, &w->days, "%s", cause);
 		free(cause);
 		cause = NULL;
 	}
-	if (w->from != NULL && window_parse_time(w->from, &w->from_minute,
-	    &cause) != 0) {
+	if (w->from != NULL &&
+	    window_parse_time(w->from, &w->from_minute, &cause) != 0) {
 		cp_error_at(cp, &w->from, "%s", cause);
 		free(cause);
 		cause = NULL;
 		return;
 	}
-	if (w->to != NULL && window_parse_time(w->to, &w->to_minute,
-	    &cause) != 0) {
+	if (w->to != NULL &&
+	    window_parse_time(w->to, &w->to_minute, &cause) != 0) {
 		cp_error_at(cp, &w->to, "%s", cause);
 		free(cause);
 		return;
@@ -2041,44 +2128,45 @@ post_window(struct cp *cp, yaml_node_t *node, void *base, const char *path,
 	/* A window over midnight is two windows: say so rather than guess
 	   which day it belongs to. */
 	if (w->from != NULL && w->to != NULL && w->to_minute <= w->from_minute)
-		cp_error_at(cp, &w->to, "%s is not after from %s (a window "
+		cp_error_at(cp, &w->to,
+		    "%s is not after from %s (a window "
 		    "over midnight is written as two, ending at 24:00 and "
-		    "starting at 00:00)", w->to, w->from);
+		    "starting at 00:00)",
+		    w->to, w->from);
 }
 
 static void
 post_freeze(struct cp *cp, yaml_node_t *node, void *base, const char *path,
     uint64_t seen)
 {
-	struct config_freeze	*f = base;
-	char			*cause = NULL;
-	int			 ok = 1;
+	struct config_freeze *f = base;
+	char		     *cause = NULL;
+	int		      ok = 1;
 
-	if (f->from != NULL && window_parse_date(f->from, &f->from_day,
-	    &cause) != 0) {
+	if (f->from != NULL &&
+	    window_parse_date(f->from, &f->from_day, &cause) != 0) {
 		cp_error_at(cp, &f->from, "%s", cause);
 		free(cause);
 		cause = NULL;
 		ok = 0;
 	}
-	if (f->to != NULL && window_parse_date(f->to, &f->to_day,
-	    &cause) != 0) {
+	if (f->to != NULL &&
+	    window_parse_date(f->to, &f->to_day, &cause) != 0) {
 		cp_error_at(cp, &f->to, "%s", cause);
 		free(cause);
 		ok = 0;
 	}
 	if (ok && f->from != NULL && f->to != NULL && f->to_day < f->from_day)
-		cp_error_at(cp, &f->to, "%s is before from %s", f->to,
-		    f->from);
+		cp_error_at(cp, &f->to, "%s is before from %s", f->to, f->from);
 }
 
 static const struct ckey window_keys[] = {
 	KEY("days", CT_STR, struct config_window, days, .flags = CK_REQUIRED),
 	KEY("from", CT_STR, struct config_window, from, .flags = CK_REQUIRED),
 	KEY("to", CT_STR, struct config_window, to, .flags = CK_REQUIRED),
-	KEY("zone", CT_CUSTOM, struct config_window, zone,
-	    .flags = CK_REQUIRED, .custom = parse_zone,
-	    .free = free_window_zone, .doc = "a time zone"),
+	KEY("zone", CT_CUSTOM, struct config_window, zone, .flags = CK_REQUIRED,
+	    .custom = parse_zone, .free = free_window_zone,
+	    .doc = "a time zone"),
 };
 static const struct ctable window_table = { window_keys,
 	sizeof window_keys / sizeof window_keys[0],
@@ -2089,9 +2177,8 @@ static const struct ckey freeze_keys[] = {
 	KEY("to", CT_STR, struct config_freeze, to, .flags = CK_REQUIRED),
 	KEY("reason", CT_STR, struct config_freeze, reason,
 	    .flags = CK_REQUIRED),
-	KEY("zone", CT_CUSTOM, struct config_freeze, zone,
-	    .custom = parse_zone, .free = free_freeze_zone,
-	    .doc = "a time zone"),
+	KEY("zone", CT_CUSTOM, struct config_freeze, zone, .custom = parse_zone,
+	    .free = free_freeze_zone, .doc = "a time zone"),
 };
 static const struct ctable freeze_table = { freeze_keys,
 	sizeof freeze_keys / sizeof freeze_keys[0],
@@ -2162,8 +2249,7 @@ static const struct ckey app_keys[] = {
 	    .child = &environment_table, .flags = CK_REQUIRED | CK_NONEMPTY),
 };
 static const struct ctable app_table = { app_keys,
-	sizeof app_keys / sizeof app_keys[0], sizeof(struct config_app),
-	NULL };
+	sizeof app_keys / sizeof app_keys[0], sizeof(struct config_app), NULL };
 
 static const struct ckey registry_keys[] = {
 	KEY("host", CT_STR, struct config_registry, host, .flags = CK_REQUIRED,
@@ -2185,8 +2271,8 @@ static const struct ckey promotion_keys[] = {
 static const struct ctable promotion_table = { promotion_keys, 1, 0, NULL };
 
 static const struct ckey oidc_keys[] = {
-	KEY("issuer", CT_STR, struct config_oidc, issuer,
-	    .flags = CK_REQUIRED, .check = check_issuer),
+	KEY("issuer", CT_STR, struct config_oidc, issuer, .flags = CK_REQUIRED,
+	    .check = check_issuer),
 	KEY("client_id", CT_STR, struct config_oidc, client_id,
 	    .flags = CK_REQUIRED),
 	KEY("client_secret_file", CT_STR, struct config_oidc,
@@ -2207,14 +2293,13 @@ static const struct ctable oidc_table = { oidc_keys,
 static const struct ckey alb_keys[] = {
 	KEY("arn", CT_STR, struct config_alb, arn, .flags = CK_REQUIRED,
 	    .check = check_alb_arn),
-	KEY("region", CT_STR, struct config_alb, region,
-	    .check = check_region),
+	KEY("region", CT_STR, struct config_alb, region, .check = check_region),
 	KEY("key_url", CT_STR, struct config_alb, key_url,
 	    .check = check_http_url),
 	KEY("groups_claim", CT_STR, struct config_alb, groups_claim,
 	    .def = "groups", .check = check_claim),
-	KEY("user_claim", CT_STR, struct config_alb, user_claim,
-	    .def = "email", .check = check_claim),
+	KEY("user_claim", CT_STR, struct config_alb, user_claim, .def = "email",
+	    .check = check_claim),
 	KEY("groups", CT_KVS, struct config_alb, groups),
 	KEY("remember_days", CT_INT, struct config_alb, remember_days,
 	    .def = "90", .min = 1, .max = 3650),
@@ -2232,8 +2317,8 @@ static const struct ctable auth_table = { auth_keys,
 static const struct ckey portal_keys[] = {
 	KEY("session_idle_timeout", CT_DURATION, struct config,
 	    session_idle_timeout_ms, .def = "8h", .min = 60000),
-	KEY("session_lifetime", CT_DURATION, struct config,
-	    session_lifetime_ms, .def = "7d", .min = 60000),
+	KEY("session_lifetime", CT_DURATION, struct config, session_lifetime_ms,
+	    .def = "7d", .min = 60000),
 	KEY("sign_in_attempts", CT_INT, struct config, sign_in_attempts,
 	    .def = "5", .min = 1, .max = 1000),
 	KEY("sign_in_window", CT_DURATION, struct config, sign_in_window_ms,
@@ -2242,9 +2327,8 @@ static const struct ckey portal_keys[] = {
 	    connections_per_address, .def = "32", .min = 1, .max = 10000),
 	KEY("max_body_size", CT_SIZE, struct config, max_body_size,
 	    .def = "64KiB", .min = 1024, .max = 64 * 1024 * 1024),
-	KEY("request_timeout", CT_DURATION, struct config,
-	    request_timeout_ms, .def = "10s", .min = 1000,
-	    .max = 3600 * 1000),
+	KEY("request_timeout", CT_DURATION, struct config, request_timeout_ms,
+	    .def = "10s", .min = 1000, .max = 3600 * 1000),
 	KEY("body_min_rate", CT_SIZE, struct config, body_min_rate,
 	    .def = "1KiB", .min = 1, .max = 1024 * 1024 * 1024),
 	KEY("max_connections", CT_INT, struct config, max_connections,
@@ -2258,8 +2342,7 @@ static const struct ckey top_keys[] = {
 	    .check = check_listen),
 	KEY("public_url", CT_STR, struct config, public_url,
 	    .flags = CK_REQUIRED, .check = check_http_url),
-	KEY("database", CT_STR, struct config, database,
-	    .flags = CK_REQUIRED),
+	KEY("database", CT_STR, struct config, database, .flags = CK_REQUIRED),
 	KEY("control_socket", CT_STR, struct config, control_socket,
 	    .def = SHIPGATE_RUNSTATEDIR "/shipgate/control.sock"),
 	KEY("log_level", CT_CUSTOM, struct config, log_level,
@@ -2285,8 +2368,8 @@ static const struct ckey top_keys[] = {
 	    .off_n = offsetof(struct config, nusers), .child = &user_table),
 	KEY("groups", CT_LIST, struct config, groups,
 	    .off_n = offsetof(struct config, ngroups), .child = &group_table),
-	KEY("checks", CT_CUSTOM, struct config, checks,
-	    .custom = parse_checks, .free = free_checks, .child = &step_table,
+	KEY("checks", CT_CUSTOM, struct config, checks, .custom = parse_checks,
+	    .free = free_checks, .child = &step_table,
 	    .doc = "mapping of names to lists of steps"),
 	KEY("apps", CT_LIST, struct config, apps,
 	    .off_n = offsetof(struct config, napps), .child = &app_table,
@@ -2295,8 +2378,8 @@ static const struct ckey top_keys[] = {
 	    .off_n = offsetof(struct config, nregistries),
 	    .child = &registry_table),
 	SUB("promotion", &promotion_table),
-	KEY("control_admin_group", CT_STR, struct config,
-	    control_admin_group, .check = check_name),
+	KEY("control_admin_group", CT_STR, struct config, control_admin_group,
+	    .check = check_name),
 };
 static const struct ctable top_table = { top_keys,
 	sizeof top_keys / sizeof top_keys[0], 0, NULL };
@@ -2307,7 +2390,7 @@ static const struct ctable top_table = { top_keys,
 static int
 kvs_has_value(const struct config_kvs *l, const char *value)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < l->n; i++)
 		if (strcmp(l->items[i].value, value) == 0)
@@ -2319,7 +2402,7 @@ kvs_has_value(const struct config_kvs *l, const char *value)
 static int
 group_exists(const struct config *c, const char *group)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < c->nusers; i++)
 		if (config_user_in_group(&c->users[i], group))
@@ -2334,11 +2417,12 @@ group_exists(const struct config *c, const char *group)
 static size_t
 users_in_groups(const struct config *c, const struct config_strings *groups)
 {
-	size_t	i, j, n = 0;
+	size_t i, j, n = 0;
 
 	for (i = 0; i < c->nusers; i++)
 		for (j = 0; j < groups->n; j++)
-			if (config_user_in_group(&c->users[i], groups->items[j])) {
+			if (config_user_in_group(&c->users[i],
+				groups->items[j])) {
 				n++;
 				break;
 			}
@@ -2349,18 +2433,20 @@ static void
 check_groups(struct cp *cp, const struct config *c,
     const struct config_strings *groups)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < groups->n; i++)
 		if (!group_exists(c, groups->items[i]))
-			cp_error_at(cp, &groups->items[i], "no user is in group "
-			    "\"%s\"", groups->items[i]);
+			cp_error_at(cp, &groups->items[i],
+			    "no user is in group "
+			    "\"%s\"",
+			    groups->items[i]);
 }
 
 static size_t
 loc_line(struct cp *cp, const void *addr)
 {
-	const struct config_loc	*l;
+	const struct config_loc *l;
 
 	l = cp_find_loc(cp, addr);
 	return (l != NULL ? l->line : 0);
@@ -2370,9 +2456,9 @@ static void
 check_environment(struct cp *cp, struct config *c, struct config_app *app,
     struct config_environment *env)
 {
-	const char	*acct, *zone;
-	char		*cause = NULL;
-	size_t		 i, n;
+	const char *acct, *zone;
+	char	   *cause = NULL;
+	size_t	    i, n;
 
 	if (env->region == NULL && c->aws.region != NULL)
 		env->region = xstrdup(c->aws.region);
@@ -2383,9 +2469,10 @@ check_environment(struct cp *cp, struct config *c, struct config_app *app,
 		if (env->freezes[i].zone.tz != NULL)
 			continue;
 		zone = env->nwindows > 0 && env->windows[0].zone.name != NULL ?
-		    env->windows[0].zone.name : "UTC";
+			   env->windows[0].zone.name :
+			   "UTC";
 		if ((env->freezes[i].zone.tz = window_zone_load(zone,
-		    &cause)) == NULL) {
+			 &cause)) == NULL) {
 			cp_error_at(cp, &env->freezes[i].from, "%s", cause);
 			free(cause);
 			cause = NULL;
@@ -2394,71 +2481,83 @@ check_environment(struct cp *cp, struct config *c, struct config_app *app,
 	}
 	for (i = 0; i < env->checks.n; i++)
 		if (config_find_check(c, env->checks.items[i]) == NULL)
-			cp_error_at(cp, &env->checks.items[i], "no check named "
-			    "\"%s\" under checks", env->checks.items[i]);
+			cp_error_at(cp, &env->checks.items[i],
+			    "no check named "
+			    "\"%s\" under checks",
+			    env->checks.items[i]);
 	for (i = 0; i < env->release_checks.n; i++)
 		if (config_find_check(c, env->release_checks.items[i]) == NULL)
-			cp_error_at(cp, &env->release_checks.items[i], "no check "
+			cp_error_at(cp, &env->release_checks.items[i],
+			    "no check "
 			    "named \"%s\" under checks",
 			    env->release_checks.items[i]);
 	if (env->approvers.n > 0) {
 		n = users_in_groups(c, &env->approvers);
 		if (n > 0 && (size_t)env->required_approvals > n)
-			cp_error_at(cp, cp_has_loc(cp, &env->required_approvals) ?
-			    (void *)&env->required_approvals :
-			    (void *)&env->approvers, "%d approvals required but "
-			    "only %zu user%s can approve", env->required_approvals,
-			    n, n == 1 ? "" : "s");
+			cp_error_at(cp,
+			    cp_has_loc(cp, &env->required_approvals) ?
+				(void *)&env->required_approvals :
+				(void *)&env->approvers,
+			    "%d approvals required but "
+			    "only %zu user%s can approve",
+			    env->required_approvals, n, n == 1 ? "" : "s");
 	}
 	if (env->role_arn != NULL && env->account != NULL &&
 	    check_role_arn(env->role_arn) == NULL) {
 		acct = strstr(env->role_arn, ":iam::") + 6;
 		if (strncmp(acct, env->account, 12) != 0)
-			cp_error_at(cp, &env->role_arn, "role is in account "
-			    "%.12s, not in the environment's account %s", acct,
-			    env->account);
+			cp_error_at(cp, &env->role_arn,
+			    "role is in account "
+			    "%.12s, not in the environment's account %s",
+			    acct, env->account);
 	}
 }
 
 struct stack_ref {
-	struct config_environment	*env;
+	struct config_environment *env;
 };
 
 static void
 check_meaning(struct cp *cp, struct config *c)
 {
-	struct config_app		*app;
-	struct config_environment	*env, *other;
-	struct stack_ref		*stacks;
-	size_t				 nstacks = 0, total = 0;
-	size_t				 i, j, k;
+	struct config_app	  *app;
+	struct config_environment *env, *other;
+	struct stack_ref	  *stacks;
+	size_t			   nstacks = 0, total = 0;
+	size_t			   i, j, k;
 
-	if (c->mail.transport == CONFIG_MAIL_SES && c->mail.ses_region == NULL &&
-	    c->aws.region != NULL)
+	if (c->mail.transport == CONFIG_MAIL_SES &&
+	    c->mail.ses_region == NULL && c->aws.region != NULL)
 		c->mail.ses_region = xstrdup(c->aws.region);
 	if (c->identity_header != NULL && c->trusted_proxies.n == 0)
-		cp_error_at(cp, &c->identity_header, "needs trusted_proxies "
+		cp_error_at(cp, &c->identity_header,
+		    "needs trusted_proxies "
 		    "(the proxies allowed to send it)");
 	if (c->alb.arn != NULL && c->trusted_proxies.n == 0)
-		cp_error_at(cp, &c->alb.arn, "needs trusted_proxies (the "
+		cp_error_at(cp, &c->alb.arn,
+		    "needs trusted_proxies (the "
 		    "load balancer's addresses, allowed to send "
 		    "x-amzn-oidc-data)");
 	if (c->trusted_proxies.n > 0 && c->identity_header == NULL &&
 	    c->alb.arn == NULL)
-		cp_error_at(cp, &c->trusted_proxies, "needs identity_header "
+		cp_error_at(cp, &c->trusted_proxies,
+		    "needs identity_header "
 		    "or auth.alb");
 	if (c->alb.arn != NULL && c->identity_header != NULL)
-		cp_error_at(cp, &c->alb.arn, "auth.alb and identity_header "
+		cp_error_at(cp, &c->alb.arn,
+		    "auth.alb and identity_header "
 		    "are exclusive: the load balancer's token names the user");
 	if (c->alb.arn != NULL && c->oidc.issuer != NULL)
-		cp_error_at(cp, &c->alb.arn, "auth.alb and auth.oidc are "
+		cp_error_at(cp, &c->alb.arn,
+		    "auth.alb and auth.oidc are "
 		    "exclusive: behind the load balancer it signs people in");
 	for (i = 0; i < c->nusers; i++)
 		for (j = 0; j < i; j++)
 			if (c->users[i].name != NULL &&
 			    c->users[j].name != NULL &&
 			    strcmp(c->users[i].name, c->users[j].name) == 0) {
-				cp_error_at(cp, &c->users[i].name, "duplicate "
+				cp_error_at(cp, &c->users[i].name,
+				    "duplicate "
 				    "user \"%s\" (first at line %zu)",
 				    c->users[i].name,
 				    loc_line(cp, &c->users[j].name));
@@ -2468,7 +2567,8 @@ check_meaning(struct cp *cp, struct config *c)
 	for (i = 0; i < c->ngroups; i++)
 		if (c->groups[i].name != NULL &&
 		    !group_exists(c, c->groups[i].name))
-			cp_error_at(cp, &c->groups[i].name, "group \"%s\": no "
+			cp_error_at(cp, &c->groups[i].name,
+			    "group \"%s\": no "
 			    "user is in it and no provider group maps to it",
 			    c->groups[i].name);
 	for (i = 0; i < c->ngroups; i++)
@@ -2476,7 +2576,8 @@ check_meaning(struct cp *cp, struct config *c)
 			if (c->groups[i].name != NULL &&
 			    c->groups[j].name != NULL &&
 			    strcmp(c->groups[i].name, c->groups[j].name) == 0) {
-				cp_error_at(cp, &c->groups[i].name, "duplicate "
+				cp_error_at(cp, &c->groups[i].name,
+				    "duplicate "
 				    "group \"%s\" (first at line %zu)",
 				    c->groups[i].name,
 				    loc_line(cp, &c->groups[j].name));
@@ -2487,7 +2588,8 @@ check_meaning(struct cp *cp, struct config *c)
 		for (j = 0; j < i; j++) {
 			if (c->users[i].unix_uid >= 0 &&
 			    c->users[i].unix_uid == c->users[j].unix_uid) {
-				cp_error_at(cp, &c->users[i].unix_uid, "unix_uid "
+				cp_error_at(cp, &c->users[i].unix_uid,
+				    "unix_uid "
 				    "%d is already user %s's (line %zu)",
 				    c->users[i].unix_uid, c->users[j].name,
 				    loc_line(cp, &c->users[j].unix_uid));
@@ -2496,23 +2598,25 @@ check_meaning(struct cp *cp, struct config *c)
 			if (c->users[i].unix_user != NULL &&
 			    c->users[j].unix_user != NULL &&
 			    strcmp(c->users[i].unix_user,
-			    c->users[j].unix_user) == 0) {
+				c->users[j].unix_user) == 0) {
 				cp_error_at(cp, &c->users[i].unix_user,
 				    "unix_user \"%s\" is already user %s's "
-				    "(line %zu)", c->users[i].unix_user,
-				    c->users[j].name, loc_line(cp,
-				    &c->users[j].unix_user));
+				    "(line %zu)",
+				    c->users[i].unix_user, c->users[j].name,
+				    loc_line(cp, &c->users[j].unix_user));
 				break;
 			}
 		}
 	if (c->control_admin_group != NULL &&
 	    !group_exists(c, c->control_admin_group))
-		cp_error_at(cp, &c->control_admin_group, "no user is in group "
-		    "\"%s\"", c->control_admin_group);
+		cp_error_at(cp, &c->control_admin_group,
+		    "no user is in group "
+		    "\"%s\"",
+		    c->control_admin_group);
 	for (i = 0; i < c->nwebhooks; i++)
 		for (j = 0; j < c->webhooks[i].events.n; j++)
 			if (!config_webhook_event_known(
-			    c->webhooks[i].events.items[j]))
+				c->webhooks[i].events.items[j]))
 				cp_error_at(cp, &c->webhooks[i].events.items[j],
 				    "unknown event \"%s\"",
 				    c->webhooks[i].events.items[j]);
@@ -2521,10 +2625,11 @@ check_meaning(struct cp *cp, struct config *c)
 			if (c->registries[i].host != NULL &&
 			    c->registries[j].host != NULL &&
 			    strcmp(c->registries[i].host,
-			    c->registries[j].host) == 0) {
+				c->registries[j].host) == 0) {
 				cp_error_at(cp, &c->registries[i].host,
 				    "duplicate registry \"%s\" (first at line "
-				    "%zu)", c->registries[i].host,
+				    "%zu)",
+				    c->registries[i].host,
 				    loc_line(cp, &c->registries[j].host));
 				break;
 			}
@@ -2537,9 +2642,10 @@ check_meaning(struct cp *cp, struct config *c)
 		for (j = 0; j < i; j++)
 			if (app->name != NULL && c->apps[j].name != NULL &&
 			    strcmp(app->name, c->apps[j].name) == 0) {
-				cp_error_at(cp, &app->name, "duplicate app "
-				    "\"%s\" (first at line %zu)", app->name,
-				    loc_line(cp, &c->apps[j].name));
+				cp_error_at(cp, &app->name,
+				    "duplicate app "
+				    "\"%s\" (first at line %zu)",
+				    app->name, loc_line(cp, &c->apps[j].name));
 				break;
 			}
 		for (j = 0; j < app->nenvironments; j++) {
@@ -2548,11 +2654,14 @@ check_meaning(struct cp *cp, struct config *c)
 				if (env->name != NULL &&
 				    app->environments[k].name != NULL &&
 				    strcmp(env->name,
-				    app->environments[k].name) == 0) {
-					cp_error_at(cp, &env->name, "duplicate "
+					app->environments[k].name) == 0) {
+					cp_error_at(cp, &env->name,
+					    "duplicate "
 					    "environment \"%s\" (first at line "
-					    "%zu)", env->name, loc_line(cp,
-					    &app->environments[k].name));
+					    "%zu)",
+					    env->name,
+					    loc_line(cp,
+						&app->environments[k].name));
 					break;
 				}
 			check_environment(cp, c, app, env);
@@ -2567,10 +2676,12 @@ check_meaning(struct cp *cp, struct config *c)
 					break;
 			}
 			if (k < nstacks)
-				cp_error_at(cp, &env->stack, "stack \"%s\" in "
+				cp_error_at(cp, &env->stack,
+				    "stack \"%s\" in "
 				    "account %s region %s is already deployed "
-				    "at line %zu", env->stack, env->account,
-				    env->region, loc_line(cp, &other->stack));
+				    "at line %zu",
+				    env->stack, env->account, env->region,
+				    loc_line(cp, &other->stack));
 			else
 				stacks[nstacks++].env = env;
 		}
@@ -2593,14 +2704,14 @@ struct config *
 config_load_buffer(const char *name, const char *data, size_t len,
     struct config_errors *errors)
 {
-	struct config	*c = NULL;
-	struct cp	 cp;
-	yaml_parser_t	 parser;
-	yaml_document_t	 doc, extra;
-	yaml_node_t	*root;
-	yaml_mark_t	*m, offset_mark;
-	int		 have_doc = 0;
-	size_t		 i;
+	struct config  *c = NULL;
+	struct cp	cp;
+	yaml_parser_t	parser;
+	yaml_document_t doc, extra;
+	yaml_node_t    *root;
+	yaml_mark_t    *m, offset_mark;
+	int		have_doc = 0;
+	size_t		i;
 
 	memset(&cp, 0, sizeof cp);
 	memset(errors, 0, sizeof *errors);
@@ -2610,13 +2721,15 @@ config_load_buffer(const char *name, const char *data, size_t len,
 
 	if (!yaml_parser_initialize(&parser)) {
 		errors_add(errors, xasprintf("%s: cannot start the YAML "
-		    "parser", name));
+					     "parser",
+				       name));
 		return (NULL);
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		m = parser.problem_mark.line || parser.problem_mark.column ?
-		    &parser.problem_mark : &parser.context_mark;
+			&parser.problem_mark :
+			&parser.context_mark;
 		if (parser.error == YAML_READER_ERROR) {
 			/* Bad bytes: only an offset is known. */
 			memset(&offset_mark, 0, sizeof offset_mark);
@@ -2629,32 +2742,36 @@ config_load_buffer(const char *name, const char *data, size_t len,
 			}
 			m = &offset_mark;
 		}
-		errors_add(errors, xasprintf("%s:%zu:%zu: syntax: %s%s%s", name,
-		    m->line + 1, m->column + 1,
-		    parser.problem ? parser.problem : "invalid YAML",
-		    parser.context ? " " : "",
-		    parser.context ? parser.context : ""));
+		errors_add(errors,
+		    xasprintf("%s:%zu:%zu: syntax: %s%s%s", name, m->line + 1,
+			m->column + 1,
+			parser.problem ? parser.problem : "invalid YAML",
+			parser.context ? " " : "",
+			parser.context ? parser.context : ""));
 		goto out;
 	}
 	have_doc = 1;
 	if ((root = yaml_document_get_root_node(&doc)) == NULL) {
-		errors_add(errors, xasprintf("%s:1:1: the file is empty", name));
+		errors_add(errors,
+		    xasprintf("%s:1:1: the file is empty", name));
 		goto out;
 	}
 	if (yaml_parser_load(&parser, &extra)) {
 		if (yaml_document_get_root_node(&extra) != NULL)
-			errors_add(errors, xasprintf("%s:%zu:%zu: syntax: "
-			    "only one YAML document is allowed", name,
-			    extra.start_mark.line + 1,
-			    extra.start_mark.column + 1));
+			errors_add(errors,
+			    xasprintf("%s:%zu:%zu: syntax: "
+				      "only one YAML document is allowed",
+				name, extra.start_mark.line + 1,
+				extra.start_mark.column + 1));
 		yaml_document_delete(&extra);
 	}
 
 	c = xcalloc(1, sizeof *c);
 	c->path = xstrdup(name);
 	table_defaults(&top_table, c);
-	cp.max_visits = CONFIG_VISITS_MIN + CONFIG_VISITS_PER_NODE *
-	    (size_t)(doc.nodes.top - doc.nodes.start);
+	cp.max_visits = CONFIG_VISITS_MIN +
+			CONFIG_VISITS_PER_NODE *
+			    (size_t)(doc.nodes.top - doc.nodes.start);
 	c->log_level = LOG_LEVEL_INFO;
 	c->log_debug = LOG_CAT_ALL;
 	parse_table(&cp, root, &top_table, c, "");
@@ -2677,14 +2794,14 @@ out:
 struct config *
 config_load(const char *path, struct config_errors *errors)
 {
-	struct config		*c = NULL;
-	struct config_errors	 more;
-	struct buf		 b;
-	struct stat		 sb;
-	char			 chunk[8192];
-	ssize_t			 n;
-	size_t			 i;
-	int			 fd;
+	struct config	    *c = NULL;
+	struct config_errors more;
+	struct buf	     b;
+	struct stat	     sb;
+	char		     chunk[8192];
+	ssize_t		     n;
+	size_t		     i;
+	int		     fd;
 
 	memset(errors, 0, sizeof *errors);
 	buf_init(&b, CONFIG_MAX_FILE);
@@ -2701,24 +2818,28 @@ config_load(const char *path, struct config_errors *errors)
 		goto out;
 	}
 	if (S_ISREG(sb.st_mode) && (sb.st_mode & (S_IRWXO | S_IWGRP)) != 0)
-		errors_add(errors, xasprintf("%s: %s (mode %04o), but it "
-		    "holds password hashes: chmod 640 it (or 600)", path,
-		    (sb.st_mode & S_IRWXO) != 0 ? "readable or writable by "
-		    "others" : "writable by its group",
-		    (unsigned int)(sb.st_mode & 07777)));
+		errors_add(errors,
+		    xasprintf("%s: %s (mode %04o), but it "
+			      "holds password hashes: chmod 640 it (or 600)",
+			path,
+			(sb.st_mode & S_IRWXO) != 0 ? "readable or writable by "
+						      "others" :
+						      "writable by its group",
+			(unsigned int)(sb.st_mode & 07777)));
 	for (;;) {
 		if ((n = read(fd, chunk, sizeof chunk)) == -1) {
 			if (errno == EINTR)
 				continue;
-			errors_add(errors, xasprintf("%s: %s", path,
-			    strerror(errno)));
+			errors_add(errors,
+			    xasprintf("%s: %s", path, strerror(errno)));
 			goto out;
 		}
 		if (n == 0)
 			break;
 		if (buf_append(&b, chunk, n) != 0) {
-			errors_add(errors, xasprintf("%s: larger than %d MiB",
-			    path, CONFIG_MAX_FILE / 1024 / 1024));
+			errors_add(errors,
+			    xasprintf("%s: larger than %d MiB", path,
+				CONFIG_MAX_FILE / 1024 / 1024));
 			goto out;
 		}
 	}
@@ -2752,7 +2873,7 @@ config_free(struct config *c)
 void
 config_errors_free(struct config_errors *errors)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < errors->n; i++)
 		free(errors->lines[i]);
@@ -2767,7 +2888,7 @@ config_errors_free(struct config_errors *errors)
 const struct config_app *
 config_find_app(const struct config *c, const char *name)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < c->napps; i++)
 		if (c->apps[i].name != NULL &&
@@ -2779,7 +2900,7 @@ config_find_app(const struct config *c, const char *name)
 const struct config_environment *
 config_find_environment(const struct config_app *app, const char *name)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < app->nenvironments; i++)
 		if (app->environments[i].name != NULL &&
@@ -2792,8 +2913,8 @@ const struct config_user *
 config_find_unix_user(const struct config *c, unsigned int uid,
     const char *name)
 {
-	const struct config_user	*u;
-	size_t				 i;
+	const struct config_user *u;
+	size_t			  i;
 
 	for (i = 0; i < c->nusers; i++)
 		if (c->users[i].unix_uid >= 0 &&
@@ -2815,7 +2936,7 @@ config_find_unix_user(const struct config *c, unsigned int uid,
 const struct config_user *
 config_find_user(const struct config *c, const char *name)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < c->nusers; i++)
 		if (c->users[i].name != NULL &&
@@ -2827,7 +2948,7 @@ config_find_user(const struct config *c, const char *name)
 const struct config_check *
 config_find_check(const struct config *c, const char *name)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < c->nchecks; i++)
 		if (strcmp(c->checks[i].name, name) == 0)
@@ -2838,7 +2959,7 @@ config_find_check(const struct config *c, const char *name)
 const struct config_registry *
 config_find_registry(const struct config *c, const char *host)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < c->nregistries; i++)
 		if (c->registries[i].host != NULL &&
@@ -2850,7 +2971,7 @@ config_find_registry(const struct config *c, const char *host)
 const char *
 config_endpoint(const struct config *c, const char *service)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < c->aws.nendpoints; i++)
 		if (strcmp(c->aws.endpoints[i].service, service) == 0)
@@ -2861,7 +2982,7 @@ config_endpoint(const struct config *c, const char *service)
 const struct config_group *
 config_find_group(const struct config *c, const char *name)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < c->ngroups; i++)
 		if (strcmp(c->groups[i].name, name) == 0)
@@ -2872,7 +2993,7 @@ config_find_group(const struct config *c, const char *name)
 int64_t
 config_people_remember_ms(const struct config *c)
 {
-	int	days = 90;
+	int days = 90;
 
 	/* auth.oidc and auth.alb are exclusive: one of them, or none. */
 	if (c->oidc.issuer != NULL)
@@ -2885,7 +3006,7 @@ config_people_remember_ms(const struct config *c)
 int
 config_user_in_group(const struct config_user *u, const char *group)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < u->groups.n; i++)
 		if (strcmp(u->groups.items[i], group) == 0)
@@ -2897,8 +3018,8 @@ size_t
 config_map_groups(const struct config_kvs *map,
     const char *const *provider_groups, const char ***out)
 {
-	const char	**list;
-	size_t		  i, j, k, n = 0;
+	const char **list;
+	size_t	     i, j, k, n = 0;
 
 	list = xcalloc(map->n + 1, sizeof *list);
 	for (i = 0; i < map->n; i++) {
@@ -2919,9 +3040,9 @@ config_map_groups(const struct config_kvs *map,
 
 int
 config_environment_allows_check(const struct config_environment *env,
-    const char *check)
+    const char							*check)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < env->checks.n; i++)
 		if (strcmp(env->checks.items[i], check) == 0)
@@ -2934,9 +3055,9 @@ config_environment_allows_check(const struct config_environment *env,
 
 int
 config_environment_release_may_set(const struct config_environment *env,
-    const char *param)
+    const char							   *param)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < env->release_may_set.n; i++)
 		if (strcmp(env->release_may_set.items[i], param) == 0)
@@ -2949,8 +3070,8 @@ int
 config_mail_plaintext_auth(const struct config_mail *m)
 {
 	return (m->transport != CONFIG_MAIL_SES && m->smtp_url != NULL &&
-	    m->smtp_username != NULL && !m->smtp_starttls &&
-	    strncmp(m->smtp_url, "smtp://", 7) == 0);
+		m->smtp_username != NULL && !m->smtp_starttls &&
+		strncmp(m->smtp_url, "smtp://", 7) == 0);
 }
 
 const char *
@@ -2996,9 +3117,9 @@ schema_walk(const struct ctable *t, const char *prefix,
     void (*fn)(const char *, const char *, const char *, int, void *),
     void *arg)
 {
-	const struct ckey	*k;
-	char			*path, *sub;
-	size_t			 i;
+	const struct ckey *k;
+	char		  *path, *sub;
+	size_t		   i;
 
 	for (i = 0; i < t->nkeys; i++) {
 		k = &t->keys[i];
@@ -3021,7 +3142,8 @@ schema_walk(const struct ctable *t, const char *prefix,
 
 void
 config_schema_walk(void (*fn)(const char *, const char *, const char *, int,
-    void *), void *arg)
+		       void *),
+    void *arg)
 {
 	schema_walk(&top_table, "", fn, arg);
 }
@@ -3030,13 +3152,13 @@ int
 config_user_credentials_changed(const struct config_user *old,
     const struct config_user *new)
 {
-	size_t	 i;
+	size_t i;
 
 	if (new == NULL)
 		return (1);
 	if ((old->password_hash == NULL) != (new->password_hash == NULL) ||
 	    (old->password_hash != NULL &&
-	    strcmp(old->password_hash, new->password_hash) != 0))
+		strcmp(old->password_hash, new->password_hash) != 0))
 		return (1);
 	for (i = 0; i < old->groups.n; i++)
 		if (!config_user_in_group(new, old->groups.items[i]))

@@ -137,70 +137,68 @@
 #include "token.h"
 #include "xmalloc.h"
 
-#define CONTROL_READ_CHUNK	16384
+#define CONTROL_READ_CHUNK 16384
 /* Replies queued for a client past this: stop reading its requests. */
-#define CONTROL_QUEUED_MAX	(1024 * 1024)
-#define CONTROL_AUDIT_MAX	1000
+#define CONTROL_QUEUED_MAX (1024 * 1024)
+#define CONTROL_AUDIT_MAX  1000
 
 struct control_conn {
-	struct control		*control;
-	uv_pipe_t		 pipe;
-	uv_timer_t		 idle;		/* closes a silent client */
-	int			 open_handles;	/* pipe, idle: freed at 0 */
-	int			 has_uid;	/* SO_PEERCRED answered */
-	uid_t			 uid;		/* the peer's real uid */
-	char			*unix_name;	/* its passwd name, or NULL */
-	char			*unix_user;	/* "name (uid N)", or NULL */
-	struct buf		 in;		/* unprocessed bytes */
-	size_t			 start;		/* of the next line in `in` */
-	int			 discarding;	/* skipping a too long line */
-	int			 reading;
-	int			 closing;
-	int			 close_after_write;
-	size_t			 queued;	/* reply bytes not yet sent */
-	char			 rbuf[CONTROL_READ_CHUNK];
-	struct control_conn	*prev, *next;
+	struct control	    *control;
+	uv_pipe_t	     pipe;
+	uv_timer_t	     idle;	   /* closes a silent client */
+	int		     open_handles; /* pipe, idle: freed at 0 */
+	int		     has_uid;	   /* SO_PEERCRED answered */
+	uid_t		     uid;	   /* the peer's real uid */
+	char		    *unix_name;	   /* its passwd name, or NULL */
+	char		    *unix_user;	   /* "name (uid N)", or NULL */
+	struct buf	     in;	   /* unprocessed bytes */
+	size_t		     start;	   /* of the next line in `in` */
+	int		     discarding;   /* skipping a too long line */
+	int		     reading;
+	int		     closing;
+	int		     close_after_write;
+	size_t		     queued; /* reply bytes not yet sent */
+	char		     rbuf[CONTROL_READ_CHUNK];
+	struct control_conn *prev, *next;
 };
 
 struct control_write {
-	uv_write_t		 req;
-	struct control_conn	*conn;
-	size_t			 len;
-	char			*data;
+	uv_write_t	     req;
+	struct control_conn *conn;
+	size_t		     len;
+	char		    *data;
 };
 
 struct control {
-	uv_loop_t			*loop;
-	uv_pipe_t			 listener;
-	char				*path;
-	struct store			*store;
-	int				(*act)(void *,
-					    struct engine_action *, char **);
-	void				*arg;
-	const struct config		*config;	/* NULL: none given */
+	uv_loop_t    *loop;
+	uv_pipe_t     listener;
+	char	     *path;
+	struct store *store;
+	int (*act)(void *, struct engine_action *, char **);
+	void		    *arg;
+	const struct config *config; /* NULL: none given */
 
-	struct control_conn		*conns;
-	unsigned int			 nconns;
-	uint64_t			 idle_ms;
-	unsigned int			 handles;	/* listener, conns */
-	int				 closing;
-	void				(*close_cb)(void *);
-	void				*close_arg;
+	struct control_conn *conns;
+	unsigned int	     nconns;
+	uint64_t	     idle_ms;
+	unsigned int	     handles; /* listener, conns */
+	int		     closing;
+	void (*close_cb)(void *);
+	void *close_arg;
 };
 
 /* A command: a read or token command's function, or an action's kind
  * (control_action). */
 struct control_command {
-	const char		*name;
-	void			(*fn)(struct control_conn *, json_t *,
-				    json_t *);
-	enum engine_action_kind	 action;
+	const char *name;
+	void (*fn)(struct control_conn *, json_t *, json_t *);
+	enum engine_action_kind action;
 };
 
-static void	control_conn_close(struct control_conn *);
-static void	control_conn_process(struct control_conn *);
-static void	control_conn_resume(struct control_conn *);
-static void	control_conn_busy(struct control_conn *);
+static void control_conn_close(struct control_conn *);
+static void control_conn_process(struct control_conn *);
+static void control_conn_resume(struct control_conn *);
+static void control_conn_busy(struct control_conn *);
 
 const char *
 control_error_name(int code)
@@ -224,15 +222,14 @@ control_error_name(int code)
 
 /* --- Replies ------------------------------------------------------------- */
 
-static void
-control_fail(json_t *reply, const char *error, const char *fmt, ...)
+static void control_fail(json_t *reply, const char *error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
 control_fail(json_t *reply, const char *error, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*detail;
+	va_list ap;
+	char   *detail;
 
 	va_start(ap, fmt);
 	detail = xvasprintf(fmt, ap);
@@ -246,8 +243,8 @@ control_fail(json_t *reply, const char *error, const char *fmt, ...)
 static void
 control_write_cb(uv_write_t *req, int status)
 {
-	struct control_write	*w = req->data;
-	struct control_conn	*conn = w->conn;
+	struct control_write *w = req->data;
+	struct control_conn  *conn = w->conn;
 
 	conn->queued -= w->len;
 	free(w->data);
@@ -270,16 +267,17 @@ control_write_cb(uv_write_t *req, int status)
 static void
 control_send(struct control_conn *conn, json_t *reply)
 {
-	struct control_write	*w;
-	uv_buf_t		 b;
-	char			*text;
-	int			 rc;
+	struct control_write *w;
+	uv_buf_t	      b;
+	char		     *text;
+	int		      rc;
 
 	if (conn->closing)
 		return;
 	if ((text = json_dumps(reply, JSON_COMPACT)) == NULL) {
 		log_warnx("control: cannot serialise a reply");
-		text = xstrdup("{\"ok\": false, \"error\": \"failed\", "
+		text = xstrdup(
+		    "{\"ok\": false, \"error\": \"failed\", "
 		    "\"detail\": \"the reply could not be serialised\"}");
 	}
 	w = xcalloc(1, sizeof *w);
@@ -291,7 +289,7 @@ control_send(struct control_conn *conn, json_t *reply)
 	b = uv_buf_init(w->data, (unsigned int)w->len);
 	conn->queued += w->len;
 	if ((rc = uv_write(&w->req, (uv_stream_t *)&conn->pipe, &b, 1,
-	    control_write_cb)) != 0) {
+		 control_write_cb)) != 0) {
 		conn->queued -= w->len;
 		free(w->data);
 		free(w);
@@ -307,15 +305,17 @@ control_send(struct control_conn *conn, json_t *reply)
 static int
 control_get_id(json_t *req, const char *key, int64_t *idp, json_t *reply)
 {
-	json_t	*v = json_object_get(req, key);
+	json_t *v = json_object_get(req, key);
 
 	if (v == NULL || json_is_null(v)) {
 		control_fail(reply, "bad_request", "\"%s\" is required", key);
 		return (-1);
 	}
 	if (!json_is_integer(v) || json_integer_value(v) <= 0) {
-		control_fail(reply, "bad_request", "\"%s\" must be a positive "
-		    "integer", key);
+		control_fail(reply, "bad_request",
+		    "\"%s\" must be a positive "
+		    "integer",
+		    key);
 		return (-1);
 	}
 	*idp = json_integer_value(v);
@@ -330,7 +330,7 @@ static int
 control_get_str(json_t *req, const char *key, int required, const char **sp,
     json_t *reply)
 {
-	json_t	*v = json_object_get(req, key);
+	json_t *v = json_object_get(req, key);
 
 	*sp = NULL;
 	if (v == NULL || json_is_null(v)) {
@@ -375,13 +375,13 @@ control_blank(const char *s)
 static void
 control_cmd_runs(struct control_conn *conn, json_t *req, json_t *reply)
 {
-	struct store			*s = conn->control->store;
-	struct store_runs_filter	 f;
-	struct store_runs_page		*page = NULL;
-	json_t				*runs, *v;
-	const char			*status;
-	char				*cause = NULL;
-	int				 rc;
+	struct store		*s = conn->control->store;
+	struct store_runs_filter f;
+	struct store_runs_page	*page = NULL;
+	json_t			*runs, *v;
+	const char		*status;
+	char			*cause = NULL;
+	int			 rc;
 
 	memset(&f, 0, sizeof f);
 	if (control_get_str(req, "app", 0, &f.app, reply) != 0 ||
@@ -397,15 +397,15 @@ control_cmd_runs(struct control_conn *conn, json_t *req, json_t *reply)
 	if ((v = json_object_get(req, "limit")) != NULL && !json_is_null(v)) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 		    json_integer_value(v) > 1000) {
-			control_fail(reply, "bad_request", "\"limit\" must be "
+			control_fail(reply, "bad_request",
+			    "\"limit\" must be "
 			    "an integer from 1 to 1000");
 			return;
 		}
 		f.limit = (int)json_integer_value(v);
 	}
-	if ((v = json_object_get(req, "before")) != NULL &&
-	    !json_is_null(v) && control_get_id(req, "before", &f.before,
-	    reply) != 0)
+	if ((v = json_object_get(req, "before")) != NULL && !json_is_null(v) &&
+	    control_get_id(req, "before", &f.before, reply) != 0)
 		return;
 
 	if ((rc = store_runs_page(s, &f, &page, &cause)) != 0) {
@@ -428,17 +428,18 @@ out:
 static void
 control_cmd_show(struct control_conn *conn, json_t *req, json_t *reply)
 {
-	json_t	*o;
-	char	*cause = NULL;
-	int64_t	 run_id;
-	int	 rc;
+	json_t *o;
+	char   *cause = NULL;
+	int64_t run_id;
+	int	rc;
 
 	if (control_get_id(req, "run", &run_id, reply) != 0)
 		return;
-	if ((o = run_json(conn->control->store, run_id, CONTROL_AUDIT_MAX,
-	    &rc, &cause)) == NULL) {
-		control_fail(reply, rc == STORE_ENOTFOUND ? "not_found" :
-		    "store", "%s", cause != NULL ? cause : "unknown");
+	if ((o = run_json(conn->control->store, run_id, CONTROL_AUDIT_MAX, &rc,
+		 &cause)) == NULL) {
+		control_fail(reply,
+		    rc == STORE_ENOTFOUND ? "not_found" : "store", "%s",
+		    cause != NULL ? cause : "unknown");
 		free(cause);
 		return;
 	}
@@ -455,7 +456,7 @@ control_cmd_show(struct control_conn *conn, json_t *req, json_t *reply)
 static char *
 control_loggable(const char *s)
 {
-	char	*t, *p;
+	char *t, *p;
 
 	if (s == NULL)
 		return (xstrdup("-"));
@@ -473,19 +474,20 @@ control_outcome(struct control_conn *conn, const char *command,
     const struct engine_actor *actor, int64_t id, int rc, char *cause,
     json_t *reply)
 {
-	char	*as, *detail;
+	char *as, *detail;
 
 	as = control_loggable(actor->user);
 	detail = control_loggable(cause);
 	json_object_set_new(reply, "as", json_string(actor->user));
 	if (rc == 0) {
 		log_info("control: %s done id=%lld as=%s unix_user=%s", command,
-		    (long long)id, as, actor->unix_user != NULL ?
-		    actor->unix_user : "-");
+		    (long long)id, as,
+		    actor->unix_user != NULL ? actor->unix_user : "-");
 		json_object_set_new(reply, "ok", json_true());
 	} else {
 		log_info("control: %s refused id=%lld as=%s unix_user=%s "
-		    "error=%s detail=\"%s\"", command, (long long)id, as,
+			 "error=%s detail=\"%s\"",
+		    command, (long long)id, as,
 		    actor->unix_user != NULL ? actor->unix_user : "-",
 		    control_error_name(rc), detail);
 		control_fail(reply, control_error_name(rc), "%s",
@@ -502,30 +504,31 @@ control_outcome(struct control_conn *conn, const char *command,
  * control_admin_group), and the person a quorum counts.
  */
 struct control_who {
-	const struct config_user	*me;
-	int				 admin;
-	char				*person;	/* "alice", "uid 6" */
-	char				*label;		/* for the audit */
+	const struct config_user *me;
+	int			  admin;
+	char			 *person; /* "alice", "uid 6" */
+	char			 *label;  /* for the audit */
 };
 
 static int
-control_who(struct control_conn *conn, struct control_who *who,
-    json_t *reply)
+control_who(struct control_conn *conn, struct control_who *who, json_t *reply)
 {
-	const struct config	*config = conn->control->config;
+	const struct config *config = conn->control->config;
 
 	memset(who, 0, sizeof *who);
 	if (!conn->has_uid) {
-		control_fail(reply, "forbidden", "the control socket cannot "
+		control_fail(reply, "forbidden",
+		    "the control socket cannot "
 		    "tell who you are (no peer credentials)");
 		return (-1);
 	}
 	if (config != NULL)
-		who->me = config_find_unix_user(config,
-		    (unsigned int)conn->uid, conn->unix_name);
-	who->admin = conn->uid == 0 || (who->me != NULL &&
-	    config->control_admin_group != NULL &&
-	    config_user_in_group(who->me, config->control_admin_group));
+		who->me = config_find_unix_user(config, (unsigned int)conn->uid,
+		    conn->unix_name);
+	who->admin = conn->uid == 0 ||
+		     (who->me != NULL && config->control_admin_group != NULL &&
+			 config_user_in_group(who->me,
+			     config->control_admin_group));
 	if (who->me != NULL)
 		who->person = xstrdup(who->me->name);
 	else
@@ -550,16 +553,18 @@ static int
 control_act_as(struct control_conn *conn, struct control_who *who,
     const char *user, const char **userp, json_t *reply)
 {
-	const struct config	*config = conn->control->config;
-	char			*label;
+	const struct config *config = conn->control->config;
+	char		    *label;
 
 	*userp = NULL;
 	if (user == NULL) {
 		if (who->me == NULL) {
-			control_fail(reply, "forbidden", "%s is no shipgate "
+			control_fail(reply, "forbidden",
+			    "%s is no shipgate "
 			    "user (map it with users[].unix_user or unix_uid "
 			    "in the configuration), and only an admin may act "
-			    "for others with --as", conn->unix_user);
+			    "for others with --as",
+			    conn->unix_user);
 			return (-1);
 		}
 		*userp = who->me->name;
@@ -570,11 +575,13 @@ control_act_as(struct control_conn *conn, struct control_who *who,
 		return (0);
 	}
 	if (!who->admin) {
-		control_fail(reply, "forbidden", "%s may not act as %s: --as "
+		control_fail(reply, "forbidden",
+		    "%s may not act as %s: --as "
 		    "is for root and the members of control_admin_group (%s)",
-		    conn->unix_user, user, config != NULL &&
-		    config->control_admin_group != NULL ?
-		    config->control_admin_group : "none configured");
+		    conn->unix_user, user,
+		    config != NULL && config->control_admin_group != NULL ?
+			config->control_admin_group :
+			"none configured");
 		return (-1);
 	}
 	label = xasprintf("%s acting as %s", who->label, user);
@@ -588,7 +595,7 @@ static int
 control_actor(struct control_conn *conn, json_t *req,
     struct engine_actor *actor, struct control_who *who, json_t *reply)
 {
-	const char	*as;
+	const char *as;
 
 	memset(actor, 0, sizeof *actor);
 	if (control_get_str(req, "as", 0, &as, reply) != 0)
@@ -620,13 +627,13 @@ static void
 control_action(struct control_conn *conn, json_t *req, json_t *reply,
     enum engine_action_kind kind)
 {
-	struct control		*c = conn->control;
-	struct engine_action	 a;
-	struct control_who	 who;
-	const char		*command = engine_action_name(kind);
-	const char		*idf = kind == ENGINE_REDEPLOY ? "release" : "run";
-	char			*cause = NULL;
-	int			 env, comment, rc;
+	struct control	    *c = conn->control;
+	struct engine_action a;
+	struct control_who   who;
+	const char	    *command = engine_action_name(kind);
+	const char	    *idf = kind == ENGINE_REDEPLOY ? "release" : "run";
+	char		    *cause = NULL;
+	int		     env, comment, rc;
 
 	env = kind != ENGINE_AUTHORISE && kind != ENGINE_CANCEL;
 	comment = kind != ENGINE_RETRY && kind != ENGINE_REDEPLOY;
@@ -634,16 +641,18 @@ control_action(struct control_conn *conn, json_t *req, json_t *reply,
 	a.kind = kind;
 	if (control_get_id(req, idf, &a.id, reply) != 0 ||
 	    (env && control_get_str(req, "env", 1, &a.env, reply) != 0) ||
-	    (comment && control_get_str(req, "comment", 0, &a.comment,
-	    reply) != 0))
+	    (comment &&
+		control_get_str(req, "comment", 0, &a.comment, reply) != 0))
 		return;
 	if (kind == ENGINE_REJECT && control_blank(a.comment)) {
-		control_fail(reply, "bad_request", "a rejection needs a "
+		control_fail(reply, "bad_request",
+		    "a rejection needs a "
 		    "comment");
 		return;
 	}
 	if (kind == ENGINE_OVERRIDE && control_blank(a.comment)) {
-		control_fail(reply, "bad_request", "an override needs a "
+		control_fail(reply, "bad_request",
+		    "an override needs a "
 		    "comment saying why");
 		return;
 	}
@@ -670,21 +679,21 @@ control_action(struct control_conn *conn, json_t *req, json_t *reply,
  * the resources to skip (continue-rollback), the end of a freeze, who
  * asks; the engine checks the rest.
  */
-#define CONTROL_SKIP_MAX	32
+#define CONTROL_SKIP_MAX 32
 
 static void
 control_stack_action(struct control_conn *conn, json_t *req, json_t *reply,
     enum engine_action_kind kind)
 {
-	struct control		*c = conn->control;
-	struct engine_action	 a;
-	struct control_who	 who;
-	const char		*command = engine_action_name(kind);
-	const char		*skip[CONTROL_SKIP_MAX];
-	json_t			*v, *item;
-	char			*cause = NULL;
-	size_t			 i;
-	int			 rc;
+	struct control	    *c = conn->control;
+	struct engine_action a;
+	struct control_who   who;
+	const char	    *command = engine_action_name(kind);
+	const char	    *skip[CONTROL_SKIP_MAX];
+	json_t		    *v, *item;
+	char		    *cause = NULL;
+	size_t		     i;
+	int		     rc;
 
 	memset(&a, 0, sizeof a);
 	a.kind = kind;
@@ -693,24 +702,28 @@ control_stack_action(struct control_conn *conn, json_t *req, json_t *reply,
 	    control_get_str(req, "comment", 0, &a.comment, reply) != 0)
 		return;
 	if (control_blank(a.comment)) {
-		control_fail(reply, "bad_request", "%s needs a comment saying "
-		    "why", command);
+		control_fail(reply, "bad_request",
+		    "%s needs a comment saying "
+		    "why",
+		    command);
 		return;
 	}
-	if (kind == ENGINE_FREEZE && control_get_id(req, "until", &a.until,
-	    reply) != 0)
+	if (kind == ENGINE_FREEZE &&
+	    control_get_id(req, "until", &a.until, reply) != 0)
 		return;
 	if ((v = json_object_get(req, "skip")) != NULL) {
 		if (!json_is_array(v) ||
 		    json_array_size(v) > CONTROL_SKIP_MAX) {
-			control_fail(reply, "bad_request", "\"skip\" is an "
+			control_fail(reply, "bad_request",
+			    "\"skip\" is an "
 			    "array of at most %d logical resource ids",
 			    CONTROL_SKIP_MAX);
 			return;
 		}
 		json_array_foreach(v, i, item) {
 			if (!json_is_string(item)) {
-				control_fail(reply, "bad_request", "\"skip\" "
+				control_fail(reply, "bad_request",
+				    "\"skip\" "
 				    "holds strings");
 				return;
 			}
@@ -737,30 +750,32 @@ control_stack_action(struct control_conn *conn, json_t *req, json_t *reply,
 static void
 control_cmd_freezes(struct control_conn *conn, json_t *req, json_t *reply)
 {
-	struct store_freezes	*l = NULL;
-	const char		*app, *env;
-	json_t			*a;
-	char			*cause = NULL;
-	size_t			 i;
+	struct store_freezes *l = NULL;
+	const char	     *app, *env;
+	json_t		     *a;
+	char		     *cause = NULL;
+	size_t		      i;
 
 	if (control_get_str(req, "app", 1, &app, reply) != 0 ||
 	    control_get_str(req, "env", 0, &env, reply) != 0)
 		return;
 	if (store_freezes(conn->control->store, app, env,
-	    store_now(conn->control->store), &l, &cause) != 0) {
+		store_now(conn->control->store), &l, &cause) != 0) {
 		control_fail(reply, "store", "%s", cause);
 		free(cause);
 		return;
 	}
 	a = json_array();
 	for (i = 0; i < l->n; i++)
-		json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:I, s:I, "
-		    "s:s, s:s, s:I}", "id", (json_int_t)l->v[i].id, "app",
-		    l->v[i].app, "env", l->v[i].environment, "from",
-		    (json_int_t)l->v[i].from_at, "until",
-		    (json_int_t)l->v[i].until_at, "reason", l->v[i].reason,
-		    "by", l->v[i].created_by, "at",
-		    (json_int_t)l->v[i].created_at));
+		json_array_append_new(a,
+		    json_pack("{s:I, s:s, s:s, s:I, s:I, "
+			      "s:s, s:s, s:I}",
+			"id", (json_int_t)l->v[i].id, "app", l->v[i].app, "env",
+			l->v[i].environment, "from",
+			(json_int_t)l->v[i].from_at, "until",
+			(json_int_t)l->v[i].until_at, "reason", l->v[i].reason,
+			"by", l->v[i].created_by, "at",
+			(json_int_t)l->v[i].created_at));
 	store_freezes_free(l);
 	json_object_set_new(reply, "ok", json_true());
 	json_object_set_new(reply, "freezes", a);
@@ -770,11 +785,11 @@ control_cmd_freezes(struct control_conn *conn, json_t *req, json_t *reply)
 static void
 control_cmd_stacks(struct control_conn *conn, json_t *req, json_t *reply)
 {
-	struct store_stack_holds	*l = NULL;
-	const char			*app;
-	json_t				*a, *o;
-	char				*cause = NULL;
-	size_t				 i;
+	struct store_stack_holds *l = NULL;
+	const char		 *app;
+	json_t			 *a, *o;
+	char			 *cause = NULL;
+	size_t			  i;
 
 	if (control_get_str(req, "app", 0, &app, reply) != 0)
 		return;
@@ -799,7 +814,7 @@ control_cmd_stacks(struct control_conn *conn, json_t *req, json_t *reply)
 static size_t
 control_chars(const char *s)
 {
-	size_t	 n = 0;
+	size_t n = 0;
 
 	for (; *s != '\0'; s++)
 		if (((unsigned char)*s & 0xc0) != 0x80)
@@ -811,8 +826,8 @@ static void
 control_token_audit(struct control_conn *conn, const char *actor,
     const char *unix_user, const char *action, int64_t id, const char *label)
 {
-	struct store_audit_in	 au;
-	char			*subject, *cause = NULL;
+	struct store_audit_in au;
+	char		     *subject, *cause = NULL;
 
 	subject = xasprintf("token %lld", (long long)id);
 	memset(&au, 0, sizeof au);
@@ -835,13 +850,12 @@ control_token_audit(struct control_conn *conn, const char *actor,
  */
 static int
 control_audit_commit(struct control_conn *conn, struct control_who *who,
-    const char *action, const char *subject, const char *detail,
-    json_t *reply)
+    const char *action, const char *subject, const char *detail, json_t *reply)
 {
-	struct store		*s = conn->control->store;
-	struct store_audit_in	 au;
-	char			*cause = NULL;
-	int			 rc = -1;
+	struct store	     *s = conn->control->store;
+	struct store_audit_in au;
+	char		     *cause = NULL;
+	int		      rc = -1;
 
 	memset(&au, 0, sizeof au);
 	au.actor = who->me != NULL ? who->me->name : "shipgated";
@@ -863,23 +877,24 @@ out:
 
 /* A token for one's own user, or for anyone by an admin. */
 static void
-control_cmd_token_create(struct control_conn *conn, json_t *req,
-    json_t *reply)
+control_cmd_token_create(struct control_conn *conn, json_t *req, json_t *reply)
 {
-	struct store		*s = conn->control->store;
-	struct control_who	 who;
-	const char		*user, *as, *label;
-	char			 token[TOKEN_LEN + 1];
-	unsigned char		 hash[TOKEN_HASH_LEN];
-	char			*cause = NULL;
-	int64_t			 id;
+	struct store	  *s = conn->control->store;
+	struct control_who who;
+	const char	  *user, *as, *label;
+	char		   token[TOKEN_LEN + 1];
+	unsigned char	   hash[TOKEN_HASH_LEN];
+	char		  *cause = NULL;
+	int64_t		   id;
 
 	if (control_get_str(req, "user", 1, &user, reply) != 0 ||
 	    control_get_str(req, "label", 0, &label, reply) != 0)
 		return;
 	if (label != NULL && control_chars(label) > CONTROL_LABEL_MAX) {
-		control_fail(reply, "bad_request", "the label is too long: at "
-		    "most %d characters", CONTROL_LABEL_MAX);
+		control_fail(reply, "bad_request",
+		    "the label is too long: at "
+		    "most %d characters",
+		    CONTROL_LABEL_MAX);
 		return;
 	}
 	if (control_who(conn, &who, reply) != 0)
@@ -897,8 +912,8 @@ control_cmd_token_create(struct control_conn *conn, json_t *req,
 		goto out;
 	}
 	token_hash(token, hash);
-	if (store_token_create(s, hash, user, label, who.label,
-	    store_now(s), &id, &cause) != 0) {
+	if (store_token_create(s, hash, user, label, who.label, store_now(s),
+		&id, &cause) != 0) {
 		control_fail(reply, "store", "%s", cause);
 		free(cause);
 		explicit_bzero(token, sizeof token);
@@ -920,18 +935,20 @@ out:
 static void
 control_cmd_token_list(struct control_conn *conn, json_t *req, json_t *reply)
 {
-	struct store_tokens	*list = NULL;
-	struct store_token	*t;
-	struct control_who	 who;
-	json_t			*a;
-	char			*cause = NULL;
-	size_t			 i;
+	struct store_tokens *list = NULL;
+	struct store_token  *t;
+	struct control_who   who;
+	json_t		    *a;
+	char		    *cause = NULL;
+	size_t		     i;
 
 	if (control_who(conn, &who, reply) != 0)
 		return;
 	if (!who.admin && who.me == NULL) {
-		control_fail(reply, "forbidden", "%s is no shipgate user: it "
-		    "has no tokens to list", conn->unix_user);
+		control_fail(reply, "forbidden",
+		    "%s is no shipgate user: it "
+		    "has no tokens to list",
+		    conn->unix_user);
 		goto out;
 	}
 	if (store_token_list(conn->control->store, &list, &cause) != 0) {
@@ -944,15 +961,15 @@ control_cmd_token_list(struct control_conn *conn, json_t *req, json_t *reply)
 		t = &list->items[i];
 		if (!who.admin && strcmp(t->user, who.me->name) != 0)
 			continue;
-		json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:o, s:o, "
-		    "s:o, s:o}",
-		    "id", (json_int_t)t->id,
-		    "user", run_json_str(t->user),
-		    "label", run_json_str(t->label),
-		    "created_by", run_json_str(t->created_by),
-		    "created_at", run_json_time(t->created_at),
-		    "last_used_at", run_json_time(t->last_used_at),
-		    "revoked_at", run_json_time(t->revoked_at)));
+		json_array_append_new(a,
+		    json_pack("{s:I, s:o, s:o, s:o, s:o, "
+			      "s:o, s:o}",
+			"id", (json_int_t)t->id, "user", run_json_str(t->user),
+			"label", run_json_str(t->label), "created_by",
+			run_json_str(t->created_by), "created_at",
+			run_json_time(t->created_at), "last_used_at",
+			run_json_time(t->last_used_at), "revoked_at",
+			run_json_time(t->revoked_at)));
 	}
 	store_tokens_free(list);
 	json_object_set_new(reply, "ok", json_true());
@@ -965,9 +982,9 @@ out:
 static char *
 control_token_owner(struct store *s, int64_t id, char **cause)
 {
-	struct store_tokens	*list = NULL;
-	char			*user = NULL;
-	size_t			 i;
+	struct store_tokens *list = NULL;
+	char		    *user = NULL;
+	size_t		     i;
 
 	if (store_token_list(s, &list, cause) != 0)
 		return (NULL);
@@ -980,14 +997,13 @@ control_token_owner(struct store *s, int64_t id, char **cause)
 
 /* An admin revokes any token, a user their own. */
 static void
-control_cmd_token_revoke(struct control_conn *conn, json_t *req,
-    json_t *reply)
+control_cmd_token_revoke(struct control_conn *conn, json_t *req, json_t *reply)
 {
-	struct store		*s = conn->control->store;
-	struct control_who	 who;
-	char			*cause = NULL, *owner = NULL;
-	int64_t			 id;
-	int			 rc;
+	struct store	  *s = conn->control->store;
+	struct control_who who;
+	char		  *cause = NULL, *owner = NULL;
+	int64_t		   id;
+	int		   rc;
 
 	if (control_get_id(req, "id", &id, reply) != 0)
 		return;
@@ -999,20 +1015,23 @@ control_cmd_token_revoke(struct control_conn *conn, json_t *req,
 		goto out;
 	}
 	if (owner == NULL && !who.admin && who.me == NULL) {
-		control_fail(reply, "forbidden", "%s is no shipgate user: it "
-		    "has no tokens to revoke", conn->unix_user);
+		control_fail(reply, "forbidden",
+		    "%s is no shipgate user: it "
+		    "has no tokens to revoke",
+		    conn->unix_user);
 		goto out;
 	}
-	if (owner != NULL && !who.admin && (who.me == NULL ||
-	    strcmp(owner, who.me->name) != 0)) {
-		control_fail(reply, "forbidden", "%s may not revoke token %lld "
-		    "of %s: only its user or an admin may", conn->unix_user,
-		    (long long)id, owner);
+	if (owner != NULL && !who.admin &&
+	    (who.me == NULL || strcmp(owner, who.me->name) != 0)) {
+		control_fail(reply, "forbidden",
+		    "%s may not revoke token %lld "
+		    "of %s: only its user or an admin may",
+		    conn->unix_user, (long long)id, owner);
 		goto out;
 	}
 	if ((rc = store_token_revoke(s, id, store_now(s), &cause)) != 0) {
-		control_fail(reply, rc == STORE_ENOTFOUND ? "not_found" :
-		    "store", "%s", cause);
+		control_fail(reply,
+		    rc == STORE_ENOTFOUND ? "not_found" : "store", "%s", cause);
 		goto out;
 	}
 	control_token_audit(conn, who.me != NULL ? who.me->name : "shipgated",
@@ -1041,12 +1060,15 @@ control_session_scope(struct control_conn *conn, struct control_who *who,
 	if (who->admin)
 		return (0);
 	if (who->me == NULL) {
-		control_fail(reply, "forbidden", "%s is no shipgate user: it "
-		    "has no sessions", conn->unix_user);
+		control_fail(reply, "forbidden",
+		    "%s is no shipgate user: it "
+		    "has no sessions",
+		    conn->unix_user);
 		return (-1);
 	}
 	if (user != NULL && strcmp(user, who->me->name) != 0) {
-		control_fail(reply, "forbidden", "%s may not see or end the "
+		control_fail(reply, "forbidden",
+		    "%s may not see or end the "
 		    "sessions of %s: only their user or an admin may",
 		    conn->unix_user, user);
 		return (-1);
@@ -1056,17 +1078,16 @@ control_session_scope(struct control_conn *conn, struct control_who *who,
 }
 
 static void
-control_cmd_sessions_list(struct control_conn *conn, json_t *req,
-    json_t *reply)
+control_cmd_sessions_list(struct control_conn *conn, json_t *req, json_t *reply)
 {
-	struct store			*s = conn->control->store;
-	struct store_sessions		*list = NULL;
-	struct store_session_row	*r;
-	struct control_who		 who;
-	const char			*user;
-	json_t				*a;
-	char				*cause = NULL;
-	size_t				 i;
+	struct store		 *s = conn->control->store;
+	struct store_sessions	 *list = NULL;
+	struct store_session_row *r;
+	struct control_who	  who;
+	const char		 *user;
+	json_t			 *a;
+	char			 *cause = NULL;
+	size_t			  i;
 
 	if (control_get_str(req, "user", 0, &user, reply) != 0 ||
 	    control_who(conn, &who, reply) != 0)
@@ -1080,14 +1101,14 @@ control_cmd_sessions_list(struct control_conn *conn, json_t *req,
 	a = json_array();
 	for (i = 0; i < list->n; i++) {
 		r = &list->items[i];
-		json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:o, s:o, "
-		    "s:o}",
-		    "id", r->id,
-		    "user", run_json_str(r->user),
-		    "remote_addr", run_json_str(r->remote_addr),
-		    "created_at", run_json_time(r->created_at),
-		    "last_seen_at", run_json_time(r->last_seen_at),
-		    "expires_at", run_json_time(r->expires_at)));
+		json_array_append_new(a,
+		    json_pack("{s:s, s:o, s:o, s:o, s:o, "
+			      "s:o}",
+			"id", r->id, "user", run_json_str(r->user),
+			"remote_addr", run_json_str(r->remote_addr),
+			"created_at", run_json_time(r->created_at),
+			"last_seen_at", run_json_time(r->last_seen_at),
+			"expires_at", run_json_time(r->expires_at)));
 	}
 	json_object_set_new(reply, "ok", json_true());
 	json_object_set_new(reply, "sessions", a);
@@ -1102,18 +1123,19 @@ static void
 control_cmd_sessions_revoke(struct control_conn *conn, json_t *req,
     json_t *reply)
 {
-	struct store		*s = conn->control->store;
-	struct control_who	 who;
-	const char		*id, *user;
-	char			*cause = NULL, *owner = NULL, *subject = NULL;
-	char			*detail = NULL;
-	int			 nsess = 0, rc;
+	struct store	  *s = conn->control->store;
+	struct control_who who;
+	const char	  *id, *user;
+	char		  *cause = NULL, *owner = NULL, *subject = NULL;
+	char		  *detail = NULL;
+	int		   nsess = 0, rc;
 
 	if (control_get_str(req, "id", 0, &id, reply) != 0 ||
 	    control_get_str(req, "user", 0, &user, reply) != 0)
 		return;
 	if ((id == NULL) == (user == NULL)) {
-		control_fail(reply, "bad_request", "give either \"id\" or "
+		control_fail(reply, "bad_request",
+		    "give either \"id\" or "
 		    "\"user\"");
 		return;
 	}
@@ -1124,7 +1146,7 @@ control_cmd_sessions_revoke(struct control_conn *conn, json_t *req,
 			goto out;
 		if ((rc = store_begin(s, &cause)) != 0 ||
 		    (rc = store_session_revoke_user(s, user, store_now(s),
-		    &nsess, &cause)) != 0) {
+			 &nsess, &cause)) != 0) {
 			store_rollback(s);
 			control_fail(reply, "store", "%s", cause);
 			goto out;
@@ -1135,21 +1157,25 @@ control_cmd_sessions_revoke(struct control_conn *conn, json_t *req,
 	} else {
 		/* Whose it is decides who may end it: look first. */
 		if (!who.admin && who.me == NULL) {
-			control_fail(reply, "forbidden", "%s is no shipgate "
-			    "user: it has no sessions", conn->unix_user);
+			control_fail(reply, "forbidden",
+			    "%s is no shipgate "
+			    "user: it has no sessions",
+			    conn->unix_user);
 			goto out;
 		}
 		if ((rc = store_begin(s, &cause)) != 0 ||
 		    (rc = store_session_revoke_id(s, id, store_now(s), &owner,
-		    &cause)) != 0) {
+			 &cause)) != 0) {
 			store_rollback(s);
-			control_fail(reply, rc == STORE_ENOTFOUND ?
-			    "not_found" : "store", "%s", cause);
+			control_fail(reply,
+			    rc == STORE_ENOTFOUND ? "not_found" : "store", "%s",
+			    cause);
 			goto out;
 		}
 		if (!who.admin && strcmp(owner, who.me->name) != 0) {
 			store_rollback(s);
-			control_fail(reply, "forbidden", "%s may not end "
+			control_fail(reply, "forbidden",
+			    "%s may not end "
 			    "session %s of %s: only its user or an admin may",
 			    conn->unix_user, id, owner);
 			goto out;
@@ -1159,7 +1185,7 @@ control_cmd_sessions_revoke(struct control_conn *conn, json_t *req,
 		detail = xasprintf("session %s ended", id);
 	}
 	if (control_audit_commit(conn, &who, "sessions end", subject, detail,
-	    reply) != 0)
+		reply) != 0)
 		goto out;
 	log_info("control: sessions ended user=%s sessions=%d unix_user=%s",
 	    owner, nsess, who.label);
@@ -1183,23 +1209,23 @@ control_people_admin(struct control_conn *conn, struct control_who *who,
 {
 	if (who->admin)
 		return (0);
-	control_fail(reply, "forbidden", "%s may not see or forget the "
+	control_fail(reply, "forbidden",
+	    "%s may not see or forget the "
 	    "people signed in by the identity provider: only an admin may",
 	    conn->unix_user);
 	return (-1);
 }
 
 static void
-control_cmd_people_list(struct control_conn *conn, json_t *req,
-    json_t *reply)
+control_cmd_people_list(struct control_conn *conn, json_t *req, json_t *reply)
 {
-	struct store		*s = conn->control->store;
-	struct store_people	*list = NULL;
-	struct store_person	*p;
-	struct control_who	 who;
-	json_t			*a, *g;
-	char			*cause = NULL;
-	size_t			 i, j;
+	struct store	    *s = conn->control->store;
+	struct store_people *list = NULL;
+	struct store_person *p;
+	struct control_who   who;
+	json_t		    *a, *g;
+	char		    *cause = NULL;
+	size_t		     i, j;
 
 	(void)req;
 	if (control_who(conn, &who, reply) != 0)
@@ -1216,14 +1242,14 @@ control_cmd_people_list(struct control_conn *conn, json_t *req,
 		g = json_array();
 		for (j = 0; p->groups[j] != NULL; j++)
 			json_array_append_new(g, json_string(p->groups[j]));
-		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o, "
-		    "s:o}",
-		    "name", run_json_str(p->name),
-		    "email", run_json_str(p->email),
-		    "groups", g,
-		    "source", run_json_str(p->source),
-		    "first_seen", run_json_time(p->first_seen),
-		    "last_seen", run_json_time(p->last_seen)));
+		json_array_append_new(a,
+		    json_pack("{s:o, s:o, s:o, s:o, s:o, "
+			      "s:o}",
+			"name", run_json_str(p->name), "email",
+			run_json_str(p->email), "groups", g, "source",
+			run_json_str(p->source), "first_seen",
+			run_json_time(p->first_seen), "last_seen",
+			run_json_time(p->last_seen)));
 	}
 	json_object_set_new(reply, "ok", json_true());
 	json_object_set_new(reply, "people", a);
@@ -1240,16 +1266,15 @@ out:
  * mail reaches them until they sign in again.
  */
 static void
-control_cmd_people_forget(struct control_conn *conn, json_t *req,
-    json_t *reply)
+control_cmd_people_forget(struct control_conn *conn, json_t *req, json_t *reply)
 {
-	struct store		*s = conn->control->store;
-	const struct config	*config = conn->control->config;
-	struct control_who	 who;
-	const char		*name;
-	char			*cause = NULL, *subject = NULL;
-	char			*detail = NULL;
-	int			 nsess = 0, ntok = 0, rc;
+	struct store	    *s = conn->control->store;
+	const struct config *config = conn->control->config;
+	struct control_who   who;
+	const char	    *name;
+	char		    *cause = NULL, *subject = NULL;
+	char		    *detail = NULL;
+	int		     nsess = 0, ntok = 0, rc;
 
 	if (control_get_str(req, "name", 1, &name, reply) != 0 ||
 	    control_who(conn, &who, reply) != 0)
@@ -1259,24 +1284,25 @@ control_cmd_people_forget(struct control_conn *conn, json_t *req,
 	if ((rc = store_begin(s, &cause)) != 0 ||
 	    (rc = store_person_forget(s, name, &cause)) != 0 ||
 	    (rc = store_session_revoke_user(s, name, store_now(s), &nsess,
-	    &cause)) != 0 ||
+		 &cause)) != 0 ||
 	    (rc = store_token_revoke_user(s, name, store_now(s), &ntok,
-	    &cause)) != 0) {
+		 &cause)) != 0) {
 		store_rollback(s);
-		control_fail(reply, rc == STORE_ENOTFOUND ? "not_found" :
-		    "store", "%s", cause);
+		control_fail(reply,
+		    rc == STORE_ENOTFOUND ? "not_found" : "store", "%s", cause);
 		goto out;
 	}
 	subject = xasprintf("person %s", name);
-	detail = xasprintf("forgotten, %d sessions and %d tokens ended",
-	    nsess, ntok);
+	detail = xasprintf("forgotten, %d sessions and %d tokens ended", nsess,
+	    ntok);
 	if (control_audit_commit(conn, &who, "person forget", subject, detail,
-	    reply) != 0)
+		reply) != 0)
 		goto out;
 	if (config != NULL)
 		(void)people_forget(config->people, name);
 	log_info("control: person forgotten name=%s sessions=%d tokens=%d "
-	    "unix_user=%s", name, nsess, ntok, who.label);
+		 "unix_user=%s",
+	    name, nsess, ntok, who.label);
 	json_object_set_new(reply, "ok", json_true());
 	json_object_set_new(reply, "name", json_string(name));
 	json_object_set_new(reply, "sessions", json_integer(nsess));
@@ -1317,11 +1343,11 @@ static const struct control_command control_commands[] = {
 static void
 control_request(struct control_conn *conn, const char *line, size_t len)
 {
-	const struct control_command	*cmd = NULL;
-	json_error_t			 error;
-	json_t				*req, *reply, *v;
-	const char			*name;
-	size_t				 i;
+	const struct control_command *cmd = NULL;
+	json_error_t		      error;
+	json_t			     *req, *reply, *v;
+	const char		     *name;
+	size_t			      i;
 
 	reply = json_object();
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &error);
@@ -1331,7 +1357,8 @@ control_request(struct control_conn *conn, const char *line, size_t len)
 		goto out;
 	}
 	if (!json_is_object(req)) {
-		control_fail(reply, "bad_request", "a request is a JSON "
+		control_fail(reply, "bad_request",
+		    "a request is a JSON "
 		    "object");
 		goto out;
 	}
@@ -1339,13 +1366,14 @@ control_request(struct control_conn *conn, const char *line, size_t len)
 		json_object_set(reply, "id", v);
 	if ((v = json_object_get(req, "command")) == NULL ||
 	    !json_is_string(v)) {
-		control_fail(reply, "bad_request", "\"command\" is required "
+		control_fail(reply, "bad_request",
+		    "\"command\" is required "
 		    "(a string)");
 		goto out;
 	}
 	name = json_string_value(v);
 	for (i = 0; i < sizeof control_commands / sizeof *control_commands;
-	    i++) {
+	     i++) {
 		if (strcmp(control_commands[i].name, name) == 0) {
 			cmd = &control_commands[i];
 			break;
@@ -1366,7 +1394,7 @@ control_request(struct control_conn *conn, const char *line, size_t len)
 	else
 		cmd->fn(conn, req, reply);
 	if (json_object_get(reply, "ok") == NULL)
-		control_fail(reply, "failed", "no reply");	/* a bug */
+		control_fail(reply, "failed", "no reply"); /* a bug */
 out:
 	control_send(conn, reply);
 	json_decref(reply);
@@ -1389,7 +1417,7 @@ control_maybe_done(struct control *c)
 static void
 control_listener_close_cb(uv_handle_t *h)
 {
-	struct control	*c = h->data;
+	struct control *c = h->data;
 
 	c->handles--;
 	control_maybe_done(c);
@@ -1398,8 +1426,8 @@ control_listener_close_cb(uv_handle_t *h)
 static void
 control_conn_close_cb(uv_handle_t *h)
 {
-	struct control_conn	*conn = h->data;
-	struct control		*c = conn->control;
+	struct control_conn *conn = h->data;
+	struct control	    *c = conn->control;
 
 	if (--conn->open_handles > 0)
 		return;
@@ -1431,10 +1459,11 @@ control_conn_close(struct control_conn *conn)
 static void
 control_idle_cb(uv_timer_t *t)
 {
-	struct control_conn	*conn = t->data;
+	struct control_conn *conn = t->data;
 
 	log_info("control: closing a silent connection unix_user=%s "
-	    "after_ms=%llu", conn->unix_user != NULL ? conn->unix_user : "-",
+		 "after_ms=%llu",
+	    conn->unix_user != NULL ? conn->unix_user : "-",
 	    (unsigned long long)conn->control->idle_ms);
 	control_conn_close(conn);
 }
@@ -1451,7 +1480,7 @@ control_conn_busy(struct control_conn *conn)
 static void
 control_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
-	struct control_conn	*conn = h->data;
+	struct control_conn *conn = h->data;
 
 	*b = uv_buf_init(conn->rbuf, sizeof conn->rbuf);
 }
@@ -1463,8 +1492,8 @@ control_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *b)
 static void
 control_conn_process(struct control_conn *conn)
 {
-	char	*line, *nl;
-	size_t	 len;
+	char  *line, *nl;
+	size_t len;
 
 	while (!conn->closing && conn->queued <= CONTROL_QUEUED_MAX) {
 		line = conn->in.data + conn->start;
@@ -1480,10 +1509,12 @@ control_conn_process(struct control_conn *conn)
 		if (len > 0 && line[len - 1] == '\r')
 			len--;
 		if (len > CONTROL_LINE_MAX) {
-			json_t	*reply = json_object();
+			json_t *reply = json_object();
 
-			control_fail(reply, "too_long", "a request is at most "
-			    "%d bytes", CONTROL_LINE_MAX);
+			control_fail(reply, "too_long",
+			    "a request is at most "
+			    "%d bytes",
+			    CONTROL_LINE_MAX);
 			control_send(conn, reply);
 			json_decref(reply);
 			continue;
@@ -1505,7 +1536,7 @@ control_conn_process(struct control_conn *conn)
 	 * skip the rest of it. */
 	if (conn->in.len > CONTROL_LINE_MAX &&
 	    memchr(conn->in.data, '\n', conn->in.len) == NULL) {
-		json_t	*reply = json_object();
+		json_t *reply = json_object();
 
 		control_fail(reply, "too_long", "a request is at most %d bytes",
 		    CONTROL_LINE_MAX);
@@ -1523,7 +1554,7 @@ control_conn_process(struct control_conn *conn)
 static void
 control_read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *b)
 {
-	struct control_conn	*conn = stream->data;
+	struct control_conn *conn = stream->data;
 
 	if (conn->closing)
 		return;
@@ -1574,7 +1605,7 @@ control_conn_resume(struct control_conn *conn)
 	    conn->queued > CONTROL_QUEUED_MAX)
 		return;
 	if (uv_read_start((uv_stream_t *)&conn->pipe, control_alloc_cb,
-	    control_read_cb) != 0) {
+		control_read_cb) != 0) {
 		control_conn_close(conn);
 		return;
 	}
@@ -1589,11 +1620,11 @@ control_conn_resume(struct control_conn *conn)
 static void
 control_peer_user(struct control_conn *conn)
 {
-	struct ucred	 cred;
-	struct passwd	 pw, *res = NULL;
-	socklen_t	 len = sizeof cred;
-	uv_os_fd_t	 fd;
-	char		 pwbuf[4096];
+	struct ucred  cred;
+	struct passwd pw, *res = NULL;
+	socklen_t     len = sizeof cred;
+	uv_os_fd_t    fd;
+	char	      pwbuf[4096];
 
 	if (uv_fileno((uv_handle_t *)&conn->pipe, &fd) != 0 ||
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1)
@@ -1613,9 +1644,9 @@ control_peer_user(struct control_conn *conn)
 static void
 control_connection_cb(uv_stream_t *server, int status)
 {
-	struct control		*c = server->data;
-	struct control_conn	*conn;
-	json_t			*reply;
+	struct control	    *c = server->data;
+	struct control_conn *conn;
+	json_t		    *reply;
 
 	if (status < 0) {
 		log_warnx("control: accept failed: %s", uv_strerror(status));
@@ -1643,15 +1674,18 @@ control_connection_cb(uv_stream_t *server, int status)
 		return;
 	}
 	if (c->nconns > 2 * CONTROL_CONNECTIONS_MAX) {
-		control_conn_close(conn);	/* a flood: no reply */
+		control_conn_close(conn); /* a flood: no reply */
 		return;
 	}
 	if (c->nconns > CONTROL_CONNECTIONS_MAX) {
 		log_warnx("control: too many connections, refusing one "
-		    "max=%d", CONTROL_CONNECTIONS_MAX);
+			  "max=%d",
+		    CONTROL_CONNECTIONS_MAX);
 		reply = json_object();
-		control_fail(reply, "busy", "too many control connections "
-		    "(at most %d)", CONTROL_CONNECTIONS_MAX);
+		control_fail(reply, "busy",
+		    "too many control connections "
+		    "(at most %d)",
+		    CONTROL_CONNECTIONS_MAX);
 		conn->close_after_write = 1;
 		control_send(conn, reply);
 		json_decref(reply);
@@ -1670,9 +1704,9 @@ control_connection_cb(uv_stream_t *server, int status)
 static int
 control_probe(const char *path, char **cause)
 {
-	struct sockaddr_un	 sun;
-	struct stat		 sb;
-	int			 fd, rc;
+	struct sockaddr_un sun;
+	struct stat	   sb;
+	int		   fd, rc;
 
 	if (lstat(path, &sb) == -1) {
 		if (errno == ENOENT)
@@ -1709,9 +1743,9 @@ control_new(uv_loop_t *loop, const char *path, struct store *store,
     int (*act)(void *, struct engine_action *, char **), void *arg,
     char **cause)
 {
-	struct sockaddr_un	 sun;
-	struct control		*c;
-	int			 fd, rc;
+	struct sockaddr_un sun;
+	struct control	  *c;
+	int		   fd, rc;
 
 	*cause = NULL;
 	if (path == NULL || *path == '\0') {
@@ -1720,7 +1754,8 @@ control_new(uv_loop_t *loop, const char *path, struct store *store,
 	}
 	if (strlen(path) >= sizeof sun.sun_path) {
 		*cause = xasprintf("control socket path too long (at most %zu "
-		    "bytes): %s", sizeof sun.sun_path - 1, path);
+				   "bytes): %s",
+		    sizeof sun.sun_path - 1, path);
 		return (NULL);
 	}
 	if ((rc = control_probe(path, cause)) != 0)
@@ -1734,7 +1769,7 @@ control_new(uv_loop_t *loop, const char *path, struct store *store,
 	/* Bound and listening before libuv knows of it, so that every
 	 * failure up to uv_pipe_open is synchronous and leaves nothing. */
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1) {
+		 0)) == -1) {
 		*cause = xasprintf("socket: %s", strerror(errno));
 		return (NULL);
 	}
@@ -1767,7 +1802,7 @@ control_new(uv_loop_t *loop, const char *path, struct store *store,
 	if ((rc = uv_pipe_open(&c->listener, fd)) != 0)
 		close(fd);
 	if (rc != 0 || (rc = uv_listen((uv_stream_t *)&c->listener, 16,
-	    control_connection_cb)) != 0) {
+			    control_connection_cb)) != 0) {
 		*cause = xasprintf("cannot listen on %s: %s", path,
 		    uv_strerror(rc));
 		unlink(path);
@@ -1796,7 +1831,7 @@ control_set_config(struct control *c, const struct config *config)
 void
 control_close(struct control *c, void (*cb)(void *), void *arg)
 {
-	struct control_conn	*conn;
+	struct control_conn *conn;
 
 	if (c->closing)
 		return;

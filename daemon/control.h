@@ -35,20 +35,20 @@
 
 struct store;
 
-#define CONTROL_LINE_MAX		(64 * 1024)
-#define CONTROL_CONNECTIONS_MAX		32
+#define CONTROL_LINE_MAX	(64 * 1024)
+#define CONTROL_CONNECTIONS_MAX 32
 /* A client that neither sends nor reads for this long is closed, so
  * that forgotten ones cannot hold every connection. */
-#define CONTROL_IDLE_MS			(5 * 60 * 1000)
+#define CONTROL_IDLE_MS (5 * 60 * 1000)
 /* An API token's label, in characters. */
-#define CONTROL_LABEL_MAX		100
+#define CONTROL_LABEL_MAX 100
 
 /*
  * An action's outcome is 0 or an ENGINE_E* code (engine.h), named on the
  * wire by control_error_name: "invalid", "not_found", "forbidden",
  * "conflict", "store", "closing"; "failed" for any other code.
  */
-const char	*control_error_name(int);
+const char *control_error_name(int);
 
 /*
  * The one handler of the actions (approve, reject, authorise, cancel,
@@ -75,25 +75,24 @@ struct control;
  * has called back.
  * Without a handler (act NULL) the actions answer "not_implemented".
  */
-struct control	*control_new(uv_loop_t *, const char *path, struct store *,
-		    int (*act)(void *arg, struct engine_action *,
-		    char **cause), void *arg, char **cause);
+struct control *control_new(uv_loop_t *, const char *path, struct store *,
+    int (*act)(void *arg, struct engine_action *, char **cause), void *arg,
+    char **cause);
 /*
  * The users, their Unix users and control_admin_group: who the peer is
  * (see control.c's "Who may do what").  Borrowed until the next call;
  * without one only root may act (with --as), the others read.
  */
 struct config;
-void		 control_set_config(struct control *, const struct config *);
+void control_set_config(struct control *, const struct config *);
 /* Changes CONTROL_IDLE_MS, from each connection's next activity (tests). */
-void		 control_set_idle_timeout(struct control *, uint64_t ms);
+void control_set_idle_timeout(struct control *, uint64_t ms);
 /*
  * Stops listening, removes the socket file, drops every connection
  * (replies not yet written are lost), and once every handle is closed
  * calls cb (if not NULL) and frees the control.  Never calls back from
  * inside control_close.
  */
-void		 control_close(struct control *, void (*cb)(void *),
-		    void *arg);
+void control_close(struct control *, void (*cb)(void *), void *arg);
 
 #endif

@@ -22,14 +22,14 @@ int
 ctl_request(const char *path, json_t *request, json_t **replyp, char **linep,
     char **cause)
 {
-	struct sockaddr_un	 sun;
-	struct timeval		 tv = { CTL_TIMEOUT_S, 0 };
-	struct buf		 in;
-	json_error_t		 error;
-	char			*text = NULL, chunk[16384], *nl;
-	size_t			 len, off;
-	ssize_t			 n;
-	int			 fd = -1, rc = -1;
+	struct sockaddr_un sun;
+	struct timeval	   tv = { CTL_TIMEOUT_S, 0 };
+	struct buf	   in;
+	json_error_t	   error;
+	char		  *text = NULL, chunk[16384], *nl;
+	size_t		   len, off;
+	ssize_t		   n;
+	int		   fd = -1, rc = -1;
 
 	*replyp = NULL;
 	if (linep != NULL)
@@ -40,7 +40,8 @@ ctl_request(const char *path, json_t *request, json_t **replyp, char **linep,
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof sun.sun_path) {
 		*cause = xasprintf("cannot reach shipgated at %s: path too "
-		    "long", path);
+				   "long",
+		    path);
 		goto out;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
@@ -84,18 +85,20 @@ ctl_request(const char *path, json_t *request, json_t **replyp, char **linep,
 			continue;
 		if (n == -1) {
 			*cause = xasprintf("no reply from shipgated at %s: %s",
-			    path, errno == EAGAIN ? "timed out" :
-			    strerror(errno));
+			    path,
+			    errno == EAGAIN ? "timed out" : strerror(errno));
 			goto out;
 		}
 		if (n == 0) {
 			*cause = xasprintf("shipgated at %s closed the "
-			    "connection without a reply", path);
+					   "connection without a reply",
+			    path);
 			goto out;
 		}
 		if (buf_append(&in, chunk, (size_t)n) != 0) {
 			*cause = xasprintf("the reply of shipgated is larger "
-			    "than %d bytes", CTL_REPLY_MAX);
+					   "than %d bytes",
+			    CTL_REPLY_MAX);
 			goto out;
 		}
 		if ((nl = memchr(in.data, '\n', in.len)) != NULL)
@@ -106,7 +109,8 @@ ctl_request(const char *path, json_t *request, json_t **replyp, char **linep,
 	*replyp = json_loadb(in.data, in.len, 0, &error);
 	if (*replyp == NULL || !json_is_object(*replyp)) {
 		*cause = xasprintf("shipgated sent a reply that is not a JSON "
-		    "object: %s", *replyp == NULL ? error.text : "");
+				   "object: %s",
+		    *replyp == NULL ? error.text : "");
 		json_decref(*replyp);
 		*replyp = NULL;
 		goto out;
@@ -125,7 +129,7 @@ out:
 char *
 ctl_reply_error(const json_t *reply)
 {
-	const char	*error, *detail;
+	const char *error, *detail;
 
 	error = json_string_value(json_object_get(reply, "error"));
 	detail = json_string_value(json_object_get(reply, "detail"));
@@ -142,7 +146,7 @@ ctl_reply_error(const json_t *reply)
 static const char *
 ctl_text(const json_t *o, const char *key, char *tmp, size_t size)
 {
-	const json_t	*v = json_object_get(o, key);
+	const json_t *v = json_object_get(o, key);
 
 	if (json_is_string(v))
 		return (json_string_value(v));
@@ -164,13 +168,12 @@ ctl_text(const json_t *o, const char *key, char *tmp, size_t size)
 static char *
 ctl_source(const json_t *run)
 {
-	const json_t	*src = json_object_get(run, "source");
-	const char	*url, *v;
+	const json_t *src = json_object_get(run, "source");
+	const char   *url, *v;
 
 	if ((url = json_string_value(json_object_get(src, "url"))) == NULL)
 		return (xstrdup("-"));
-	if ((v = json_string_value(json_object_get(src, "version_id"))) ==
-	    NULL)
+	if ((v = json_string_value(json_object_get(src, "version_id"))) == NULL)
 		return (xstrdup(url));
 	return (xasprintf("%s (version %s)", url, v));
 }
@@ -179,7 +182,7 @@ ctl_source(const json_t *run)
 static void
 ctl_duration(const json_t *v, char *out, size_t size)
 {
-	long long	 ms, s;
+	long long ms, s;
 
 	if (!json_is_integer(v)) {
 		snprintf(out, size, "-");
@@ -200,18 +203,24 @@ ctl_duration(const json_t *v, char *out, size_t size)
 		    (s % 86400) / 3600);
 }
 
-#define CTL_RUNS_COLUMNS	8
+#define CTL_RUNS_COLUMNS 8
 
 void
 ctl_print_runs(FILE *f, const json_t *reply)
 {
 	static const char *const heads[CTL_RUNS_COLUMNS] = {
-		"ID", "APP", "VERSION", "AUTHOR", "STATUS", "STAGE", "CREATED",
+		"ID",
+		"APP",
+		"VERSION",
+		"AUTHOR",
+		"STATUS",
+		"STAGE",
+		"CREATED",
 		"SOURCE",
 	};
-	const json_t	*runs, *r, *st;
-	char		***cells, tmp[64], tmp2[64];
-	size_t		 width[CTL_RUNS_COLUMNS], n, i, j, l;
+	const json_t *runs, *r, *st;
+	char	   ***cells, tmp[64], tmp2[64];
+	size_t	      width[CTL_RUNS_COLUMNS], n, i, j, l;
 
 	runs = json_object_get(reply, "runs");
 	n = json_array_size(runs);
@@ -225,13 +234,13 @@ ctl_print_runs(FILE *f, const json_t *reply)
 		cells[i][1] = xstrdup(ctl_text(r, "app", tmp, sizeof tmp));
 		cells[i][2] = xstrdup(ctl_text(r, "version", tmp, sizeof tmp));
 		cells[i][3] = xstrdup(ctl_text(r, "author", tmp, sizeof tmp));
-		if (strcmp(ctl_text(r, "kind", tmp, sizeof tmp),
-		    "rollback") == 0)
+		if (strcmp(ctl_text(r, "kind", tmp, sizeof tmp), "rollback") ==
+		    0)
 			cells[i][4] = xasprintf("%s (rollback)",
 			    ctl_text(r, "status", tmp, sizeof tmp));
 		else
-			cells[i][4] = xstrdup(ctl_text(r, "status", tmp,
-			    sizeof tmp));
+			cells[i][4] = xstrdup(
+			    ctl_text(r, "status", tmp, sizeof tmp));
 		st = json_object_get(r, "stage");
 		if (json_is_object(st)) {
 			cells[i][5] = xasprintf("%s %s",
@@ -239,8 +248,8 @@ ctl_print_runs(FILE *f, const json_t *reply)
 			    ctl_text(st, "status", tmp2, sizeof tmp2));
 		} else
 			cells[i][5] = xstrdup("-");
-		cells[i][6] = xstrdup(ctl_text(r, "created_at", tmp,
-		    sizeof tmp));
+		cells[i][6] = xstrdup(
+		    ctl_text(r, "created_at", tmp, sizeof tmp));
 		cells[i][7] = ctl_source(r);
 		for (j = 0; j < CTL_RUNS_COLUMNS; j++) {
 			if ((l = strlen(cells[i][j])) > width[j])
@@ -276,9 +285,9 @@ ctl_print_runs(FILE *f, const json_t *reply)
 static void
 ctl_print_stage_values(FILE *f, const json_t *st)
 {
-	const json_t	*sk, *prev, *a, *p, *t;
-	const char	*chg;
-	size_t		 i, same = 0;
+	const json_t *sk, *prev, *a, *p, *t;
+	const char   *chg;
+	size_t	      i, same = 0;
 
 	sk = json_object_get(st, "stack");
 	if (json_is_object(sk)) {
@@ -286,18 +295,24 @@ ctl_print_stage_values(FILE *f, const json_t *st)
 		if (!json_is_true(json_object_get(sk, "exists")))
 			fprintf(f, "    now running: nothing (a new stack)\n");
 		else if (json_is_object(prev))
-			fprintf(f, "    now running: %s (run %lld, deployed %s "
-			    "by shipgate)\n", json_string_value(
-			    json_object_get(prev, "version")) ?: "-",
-			    (long long)json_integer_value(json_object_get(prev,
-			    "run")), json_string_value(json_object_get(prev,
-			    "deployed_at")) ?: "-");
+			fprintf(f,
+			    "    now running: %s (run %lld, deployed %s "
+			    "by shipgate)\n",
+			    json_string_value(json_object_get(prev, "version")) ?:
+				"-",
+			    (long long)json_integer_value(
+				json_object_get(prev, "run")),
+			    json_string_value(json_object_get(prev, "deployed_at")) ?:
+				"-");
 		else
-			fprintf(f, "    now running: not deployed by shipgate\n");
+			fprintf(f,
+			    "    now running: not deployed by shipgate\n");
 		if (json_is_true(json_object_get(sk, "changed_outside")))
-			fprintf(f, "    the stack was updated outside shipgate "
-			    "(%s)\n", json_string_value(json_object_get(sk,
-			    "last_updated_at")) ?: "-");
+			fprintf(f,
+			    "    the stack was updated outside shipgate "
+			    "(%s)\n",
+			    json_string_value(json_object_get(sk, "last_updated_at")) ?:
+				"-");
 	}
 	a = json_object_get(st, "parameters");
 	for (i = 0; i < json_array_size(a); i++) {
@@ -319,37 +334,39 @@ ctl_print_stage_values(FILE *f, const json_t *st)
 	if (json_is_object(t))
 		fprintf(f, "    template: %lld lines added, %lld removed\n",
 		    (long long)json_integer_value(json_object_get(t, "added")),
-		    (long long)json_integer_value(json_object_get(t,
-		    "removed")));
+		    (long long)json_integer_value(
+			json_object_get(t, "removed")));
 }
 
 /* The events `show` prints of a stage; the rest: --json or the portal. */
-#define CTL_SHOW_EVENTS	20
+#define CTL_SHOW_EVENTS 20
 
 /* "web: 2/3 running [######----] 1 pending, IN_PROGRESS" */
 static void
 ctl_print_service(FILE *f, const char *indent, const json_t *v)
 {
-	long long	 desired, running, pending, failed;
-	const char	*state, *reason;
-	char		 bar[11], tmp[64];
-	int		 i, full;
+	long long   desired, running, pending, failed;
+	const char *state, *reason;
+	char	    bar[11], tmp[64];
+	int	    i, full;
 
 	desired = json_integer_value(json_object_get(v, "desired"));
 	running = json_integer_value(json_object_get(v, "running"));
 	pending = json_integer_value(json_object_get(v, "pending"));
 	failed = json_integer_value(json_object_get(v, "failed"));
 	full = desired > 0 ? (int)((running > desired ? desired : running) *
-	    10 / desired) : 0;
+				   10 / desired) :
+			     0;
 	for (i = 0; i < 10; i++)
 		bar[i] = i < full ? '#' : '-';
 	bar[10] = '\0';
 	state = json_string_value(json_object_get(v, "rollout_state"));
 	reason = json_string_value(json_object_get(v, "rollout_reason"));
-	fprintf(f, "%sservice %s: %lld/%lld running [%s] %lld pending, "
-	    "%lld failed, %s", indent, ctl_text(v, "service", tmp,
-	    sizeof tmp), running, desired, bar, pending, failed,
-	    state != NULL ? state : "-");
+	fprintf(f,
+	    "%sservice %s: %lld/%lld running [%s] %lld pending, "
+	    "%lld failed, %s",
+	    indent, ctl_text(v, "service", tmp, sizeof tmp), running, desired,
+	    bar, pending, failed, state != NULL ? state : "-");
 	if (reason != NULL)
 		fprintf(f, ": %s", reason);
 	fprintf(f, "\n");
@@ -359,8 +376,8 @@ ctl_print_service(FILE *f, const char *indent, const json_t *v)
 static void
 ctl_print_event(FILE *f, const char *indent, const json_t *e)
 {
-	const char	*at, *reason;
-	char		 tmp[64], tmp2[64], tmp3[64];
+	const char *at, *reason;
+	char	    tmp[64], tmp2[64], tmp3[64];
 
 	at = json_string_value(json_object_get(e, "at"));
 	reason = json_string_value(json_object_get(e, "reason"));
@@ -376,11 +393,11 @@ ctl_print_event(FILE *f, const char *indent, const json_t *e)
 static void
 ctl_print_stage(FILE *f, const json_t *st)
 {
-	const json_t	*a, *c;
+	const json_t		*a, *c;
 	static const char *const keys[3] = { "action", "logical_id", "type" };
-	const char	*repl, *ref;
-	char		 tmp[64], tmp2[64], tmp3[64], tmp4[64], dur[32];
-	size_t		 i, j, l, w[3];
+	const char		*repl, *ref;
+	char			 tmp[64], tmp2[64], tmp3[64], tmp4[64], dur[32];
+	size_t			 i, j, l, w[3];
 
 	ctl_duration(json_object_get(st, "duration_ms"), dur, sizeof dur);
 	fprintf(f, "  %s: %s", ctl_text(st, "env", tmp, sizeof tmp),
@@ -389,7 +406,9 @@ ctl_print_stage(FILE *f, const json_t *st)
 		fprintf(f, ", started %s, %s %s",
 		    ctl_text(st, "started_at", tmp, sizeof tmp),
 		    json_is_string(json_object_get(st, "finished_at")) ?
-		    "took" : "for", dur);
+			"took" :
+			"for",
+		    dur);
 	}
 	fprintf(f, "\n");
 	if (json_is_string(json_object_get(st, "reason")))
@@ -418,15 +437,16 @@ ctl_print_stage(FILE *f, const json_t *st)
 	for (i = 0; i < json_array_size(a); i++) {
 		c = json_array_get(a, i);
 		repl = json_string_value(json_object_get(c, "replacement"));
-		fprintf(f, "      %-*s  %-*s  %-*s  %s%s\n",
-		    (int)w[0], ctl_text(c, keys[0], tmp, sizeof tmp),
-		    (int)w[1], ctl_text(c, keys[1], tmp2, sizeof tmp2),
-		    (int)w[2], ctl_text(c, keys[2], tmp3, sizeof tmp3),
+		fprintf(f, "      %-*s  %-*s  %-*s  %s%s\n", (int)w[0],
+		    ctl_text(c, keys[0], tmp, sizeof tmp), (int)w[1],
+		    ctl_text(c, keys[1], tmp2, sizeof tmp2), (int)w[2],
+		    ctl_text(c, keys[2], tmp3, sizeof tmp3),
 		    json_string_value(json_object_get(c, "physical_id")) ?: "-",
-		    repl == NULL ? "" :
+		    repl == NULL	      ? "" :
 		    strcmp(repl, "True") == 0 ? "  REPLACEMENT" :
 		    strcmp(repl, "Conditional") == 0 ?
-		    "  replacement: conditional" : "");
+						"  replacement: conditional" :
+						"");
 	}
 	a = json_object_get(st, "services");
 	for (i = 0; i < json_array_size(a); i++)
@@ -453,8 +473,8 @@ ctl_print_stage(FILE *f, const json_t *st)
 		    ctl_text(c, "http_status", tmp3, sizeof tmp3), dur);
 		if (json_is_string(json_object_get(c, "expectation")))
 			fprintf(f, " expected %s",
-			    json_string_value(json_object_get(c,
-			    "expectation")));
+			    json_string_value(
+				json_object_get(c, "expectation")));
 		fprintf(f, "\n");
 	}
 	a = json_object_get(st, "promotions");
@@ -469,23 +489,25 @@ ctl_print_stage(FILE *f, const json_t *st)
 		    json_string_value(json_object_get(c, "image")) ?: "-",
 		    strncmp(ref, "sha256:", 7) == 0 ? "@" : ":", ref,
 		    json_string_value(json_object_get(c, "status")) ?: "-",
-		    json_string_value(json_object_get(c,
-		    "source_registry")) ?: "-",
-		    json_string_value(json_object_get(c,
-		    "destination_registry")) ?: "-");
+		    json_string_value(json_object_get(c, "source_registry")) ?:
+			"-",
+		    json_string_value(json_object_get(c, "destination_registry")) ?:
+			"-");
 		fprintf(f, "        digest %s, at the destination %s\n",
 		    json_string_value(json_object_get(c, "source_digest")) ?:
-		    "-", json_string_value(json_object_get(c,
-		    "destination_digest")) ?: "-");
-		fprintf(f, "        blobs copied %s (%s bytes), skipped %s "
+									     "-",
+		    json_string_value(json_object_get(c, "destination_digest")) ?:
+			"-");
+		fprintf(f,
+		    "        blobs copied %s (%s bytes), skipped %s "
 		    "(%s bytes), %s\n",
 		    ctl_text(c, "blobs_copied", tmp, sizeof tmp),
 		    ctl_text(c, "bytes_copied", tmp2, sizeof tmp2),
 		    ctl_text(c, "blobs_skipped", tmp3, sizeof tmp3),
 		    ctl_text(c, "bytes_skipped", tmp4, sizeof tmp4), dur);
 		if (json_is_string(json_object_get(c, "reason")))
-			fprintf(f, "        %s\n", json_string_value(
-			    json_object_get(c, "reason")));
+			fprintf(f, "        %s\n",
+			    json_string_value(json_object_get(c, "reason")));
 	}
 	ctl_print_stage_values(f, st);
 }
@@ -493,14 +515,13 @@ ctl_print_stage(FILE *f, const json_t *st)
 void
 ctl_print_run(FILE *f, const json_t *reply)
 {
-	const json_t	*run, *a, *e, *img;
-	const char	*s;
-	char		 tmp[64], tmp2[64], tmp3[64], *src;
-	size_t		 i;
+	const json_t *run, *a, *e, *img;
+	const char   *s;
+	char	      tmp[64], tmp2[64], tmp3[64], *src;
+	size_t	      i;
 
 	run = json_object_get(reply, "run");
-	fprintf(f, "run %s: %s %s, %s",
-	    ctl_text(run, "id", tmp, sizeof tmp),
+	fprintf(f, "run %s: %s %s, %s", ctl_text(run, "id", tmp, sizeof tmp),
 	    ctl_text(run, "app", tmp2, sizeof tmp2),
 	    ctl_text(run, "version", tmp3, sizeof tmp3),
 	    json_string_value(json_object_get(run, "status")) ?: "-");
@@ -508,50 +529,51 @@ ctl_print_run(FILE *f, const json_t *reply)
 	    strcmp(s, "rollback") == 0)
 		fprintf(f, " (rollback)");
 	fprintf(f, "\n");
-	fprintf(f, "  release:   %s\n", ctl_text(run, "release", tmp,
-	    sizeof tmp));
-	fprintf(f, "  author:    %s\n", ctl_text(run, "author", tmp,
-	    sizeof tmp));
-	fprintf(f, "  message:   %s\n", ctl_text(run, "message", tmp,
-	    sizeof tmp));
+	fprintf(f, "  release:   %s\n",
+	    ctl_text(run, "release", tmp, sizeof tmp));
+	fprintf(f, "  author:    %s\n",
+	    ctl_text(run, "author", tmp, sizeof tmp));
+	fprintf(f, "  message:   %s\n",
+	    ctl_text(run, "message", tmp, sizeof tmp));
 	src = ctl_source(run);
 	fprintf(f, "  source:    %s\n", src);
 	free(src);
 	if (json_is_string(json_object_get(run, "requested_by")))
-		fprintf(f, "  requested by: %s\n", ctl_text(run,
-		    "requested_by", tmp, sizeof tmp));
+		fprintf(f, "  requested by: %s\n",
+		    ctl_text(run, "requested_by", tmp, sizeof tmp));
 	if (json_is_string(json_object_get(run, "reason")))
-		fprintf(f, "  reason:    %s\n", ctl_text(run, "reason", tmp,
-		    sizeof tmp));
-	fprintf(f, "  created:   %s\n", ctl_text(run, "created_at", tmp,
-	    sizeof tmp));
-	fprintf(f, "  finished:  %s\n", ctl_text(run, "finished_at", tmp,
-	    sizeof tmp));
+		fprintf(f, "  reason:    %s\n",
+		    ctl_text(run, "reason", tmp, sizeof tmp));
+	fprintf(f, "  created:   %s\n",
+	    ctl_text(run, "created_at", tmp, sizeof tmp));
+	fprintf(f, "  finished:  %s\n",
+	    ctl_text(run, "finished_at", tmp, sizeof tmp));
 	a = json_object_get(run, "images");
 	for (i = 0; i < json_array_size(a); i++) {
 		img = json_array_get(a, i);
 		if (!json_is_string(json_object_get(img, "tag")))
-			fprintf(f, "  %s %s@%s\n", i == 0 ? "images:   " :
-			    "          ", ctl_text(img, "repository", tmp,
-			    sizeof tmp), ctl_text(img, "digest", tmp2,
-			    sizeof tmp2));
+			fprintf(f, "  %s %s@%s\n",
+			    i == 0 ? "images:   " : "          ",
+			    ctl_text(img, "repository", tmp, sizeof tmp),
+			    ctl_text(img, "digest", tmp2, sizeof tmp2));
 		else if (json_is_string(json_object_get(img, "digest")))
 			/* The digest intake pinned for the tag. */
-			fprintf(f, "  %s %s:%s (%s)\n", i == 0 ? "images:   " :
-			    "          ", ctl_text(img, "repository", tmp,
-			    sizeof tmp), json_string_value(json_object_get(img,
-			    "tag")), json_string_value(json_object_get(img,
-			    "digest")));
+			fprintf(f, "  %s %s:%s (%s)\n",
+			    i == 0 ? "images:   " : "          ",
+			    ctl_text(img, "repository", tmp, sizeof tmp),
+			    json_string_value(json_object_get(img, "tag")),
+			    json_string_value(json_object_get(img, "digest")));
 		else
-			fprintf(f, "  %s %s:%s\n", i == 0 ? "images:   " :
-			    "          ", ctl_text(img, "repository", tmp,
-			    sizeof tmp), ctl_text(img, "tag", tmp2,
-			    sizeof tmp2));
+			fprintf(f, "  %s %s:%s\n",
+			    i == 0 ? "images:   " : "          ",
+			    ctl_text(img, "repository", tmp, sizeof tmp),
+			    ctl_text(img, "tag", tmp2, sizeof tmp2));
 		if (json_is_string(json_object_get(img, "tag_moved_to")))
-			fprintf(f, "             the tag now names %s: this "
+			fprintf(f,
+			    "             the tag now names %s: this "
 			    "run deploys the pinned digest\n",
-			    json_string_value(json_object_get(img,
-			    "tag_moved_to")));
+			    json_string_value(
+				json_object_get(img, "tag_moved_to")));
 	}
 
 	fprintf(f, "\nstages:\n");
@@ -573,8 +595,8 @@ ctl_print_run(FILE *f, const json_t *reply)
 		    json_is_true(json_object_get(e, "gate")) ? " gate" : "",
 		    json_string_value(json_object_get(e, "via")) ?: "-");
 		if (json_is_string(json_object_get(e, "comment")))
-			fprintf(f, ": %s", json_string_value(
-			    json_object_get(e, "comment")));
+			fprintf(f, ": %s",
+			    json_string_value(json_object_get(e, "comment")));
 		fprintf(f, "\n");
 	}
 	if (json_array_size(a) == 0)
@@ -585,17 +607,18 @@ ctl_print_run(FILE *f, const json_t *reply)
 		fprintf(f, "\nnotifications:\n");
 	for (i = 0; i < json_array_size(a); i++) {
 		e = json_array_get(a, i);
-		fprintf(f, "  %s  %s %s to %s: %s", ctl_text(e, "created_at",
-		    tmp, sizeof tmp), ctl_text(e, "channel", tmp2,
-		    sizeof tmp2), json_string_value(json_object_get(e,
-		    "event")) ?: "-", json_string_value(json_object_get(e,
-		    "to")) ?: "-", json_string_value(json_object_get(e,
-		    "status")) ?: "-");
+		fprintf(f, "  %s  %s %s to %s: %s",
+		    ctl_text(e, "created_at", tmp, sizeof tmp),
+		    ctl_text(e, "channel", tmp2, sizeof tmp2),
+		    json_string_value(json_object_get(e, "event")) ?: "-",
+		    json_string_value(json_object_get(e, "to")) ?: "-",
+		    json_string_value(json_object_get(e, "status")) ?: "-");
 		if (json_is_string(json_object_get(e, "last_error")))
 			fprintf(f, " after %lld attempts, %s",
-			    (long long)json_integer_value(json_object_get(e,
-			    "attempts")), json_string_value(json_object_get(e,
-			    "last_error")));
+			    (long long)json_integer_value(
+				json_object_get(e, "attempts")),
+			    json_string_value(
+				json_object_get(e, "last_error")));
 		fprintf(f, "\n");
 	}
 
@@ -606,13 +629,13 @@ ctl_print_run(FILE *f, const json_t *reply)
 		fprintf(f, "  %s  %s", ctl_text(e, "at", tmp, sizeof tmp),
 		    ctl_text(e, "actor", tmp2, sizeof tmp2));
 		if (json_is_string(json_object_get(e, "unix_user")))
-			fprintf(f, " (unix %s)", json_string_value(
-			    json_object_get(e, "unix_user")));
+			fprintf(f, " (unix %s)",
+			    json_string_value(json_object_get(e, "unix_user")));
 		fprintf(f, "  %s",
 		    json_string_value(json_object_get(e, "action")) ?: "-");
 		if (json_is_string(json_object_get(e, "detail")))
-			fprintf(f, ": %s", json_string_value(
-			    json_object_get(e, "detail")));
+			fprintf(f, ": %s",
+			    json_string_value(json_object_get(e, "detail")));
 		fprintf(f, "\n");
 	}
 	if (json_array_size(a) == 0)
@@ -625,8 +648,8 @@ ctl_print_run(FILE *f, const json_t *reply)
 static const json_t *
 ctl_find(const json_t *a, const char *key, const json_t *v)
 {
-	const json_t	*e;
-	size_t		 i;
+	const json_t *e;
+	size_t	      i;
 
 	if (v == NULL)
 		return (NULL);
@@ -643,14 +666,14 @@ static int
 ctl_service_changed(const json_t *old, const json_t *v)
 {
 	static const char *const keys[] = { "desired", "running", "pending",
-	    "failed", "rollout_state", "rollout_reason" };
-	size_t	 i;
+		"failed", "rollout_state", "rollout_reason" };
+	size_t			 i;
 
 	if (old == NULL)
 		return (1);
 	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		if (!json_equal(json_object_get(old, keys[i]),
-		    json_object_get(v, keys[i])))
+			json_object_get(v, keys[i])))
 			return (1);
 	}
 	return (0);
@@ -659,11 +682,11 @@ ctl_service_changed(const json_t *old, const json_t *v)
 int
 ctl_follow_print(FILE *f, const json_t *prev, const json_t *reply)
 {
-	const json_t	*run, *prun, *stages, *pstages, *st, *pst, *a, *pa;
-	const json_t	*v;
-	const char	*status, *pstatus, *env, *reason;
-	char		 tmp[64];
-	size_t		 i, j;
+	const json_t *run, *prun, *stages, *pstages, *st, *pst, *a, *pa;
+	const json_t *v;
+	const char   *status, *pstatus, *env, *reason;
+	char	      tmp[64];
+	size_t	      i, j;
 
 	run = json_object_get(reply, "run");
 	prun = prev != NULL ? json_object_get(prev, "run") : NULL;
@@ -671,7 +694,8 @@ ctl_follow_print(FILE *f, const json_t *prev, const json_t *reply)
 	if (f == NULL)
 		goto out;
 	pstatus = prun != NULL ?
-	    json_string_value(json_object_get(prun, "status")) : NULL;
+		      json_string_value(json_object_get(prun, "status")) :
+		      NULL;
 	if (prun == NULL)
 		fprintf(f, "run %s: %s %s, %s\n",
 		    ctl_text(run, "id", tmp, sizeof tmp),
@@ -684,32 +708,35 @@ ctl_follow_print(FILE *f, const json_t *prev, const json_t *reply)
 		st = json_array_get(stages, i);
 		pst = ctl_find(pstages, "id", json_object_get(st, "id"));
 		env = json_string_value(json_object_get(st, "env")) ?: "-";
-		if (pst == NULL || !json_equal(json_object_get(pst, "status"),
-		    json_object_get(st, "status")) ||
+		if (pst == NULL ||
+		    !json_equal(json_object_get(pst, "status"),
+			json_object_get(st, "status")) ||
 		    !json_equal(json_object_get(pst, "attempt"),
-		    json_object_get(st, "attempt"))) {
-			reason = json_string_value(json_object_get(st,
-			    "reason"));
+			json_object_get(st, "attempt"))) {
+			reason = json_string_value(
+			    json_object_get(st, "reason"));
 			if (pst == NULL)
-				fprintf(f, "%s: %s", env, json_string_value(
-				    json_object_get(st, "status")) ?: "-");
+				fprintf(f, "%s: %s", env,
+				    json_string_value(json_object_get(st, "status")) ?:
+					"-");
 			else
 				fprintf(f, "%s: %s -> %s", env,
-				    json_string_value(json_object_get(pst,
-				    "status")) ?: "-", json_string_value(
-				    json_object_get(st, "status")) ?: "-");
+				    json_string_value(json_object_get(pst, "status")) ?:
+					"-",
+				    json_string_value(json_object_get(st, "status")) ?:
+					"-");
 			if (reason != NULL)
 				fprintf(f, " (%s)", reason);
 			fprintf(f, "\n");
 		}
 		/* A new attempt's events and services are all new. */
 		if (pst != NULL && !json_equal(json_object_get(pst, "attempt"),
-		    json_object_get(st, "attempt")))
+				       json_object_get(st, "attempt")))
 			pst = NULL;
 		a = json_object_get(st, "events");
 		pa = pst != NULL ? json_object_get(pst, "events") : NULL;
 		for (j = json_array_size(a); j > 0; j--) {
-			v = json_array_get(a, j - 1);	/* oldest first */
+			v = json_array_get(a, j - 1); /* oldest first */
 			if (ctl_find(pa, "id", json_object_get(v, "id")) ==
 			    NULL)
 				ctl_print_event(f, "  ", v);
@@ -719,12 +746,14 @@ ctl_follow_print(FILE *f, const json_t *prev, const json_t *reply)
 		for (j = 0; j < json_array_size(a); j++) {
 			v = json_array_get(a, j);
 			if (ctl_service_changed(ctl_find(pa, "service",
-			    json_object_get(v, "service")), v))
+						    json_object_get(v,
+							"service")),
+				v))
 				ctl_print_service(f, "  ", v);
 		}
 	}
-	if (prun != NULL && status != NULL && (pstatus == NULL ||
-	    strcmp(status, pstatus) != 0)) {
+	if (prun != NULL && status != NULL &&
+	    (pstatus == NULL || strcmp(status, pstatus) != 0)) {
 		reason = json_string_value(json_object_get(run, "reason"));
 		fprintf(f, "run %s: %s -> %s%s%s%s\n",
 		    ctl_text(run, "id", tmp, sizeof tmp),

@@ -18,7 +18,7 @@ static void
 daemon_notify_send(const char *state)
 {
 #ifdef HAVE_LIBSYSTEMD
-	int	rc;
+	int rc;
 
 	if ((rc = sd_notify(0, state)) < 0)
 		log_warnx("sd_notify failed state=%s rc=%d", state, rc);
@@ -30,7 +30,7 @@ daemon_notify_send(const char *state)
 void
 daemon_notify_ready(const char *status)
 {
-	char	state[512];
+	char state[512];
 
 	snprintf(state, sizeof state, "READY=1\nSTATUS=%s",
 	    status != NULL ? status : "ready");
@@ -41,14 +41,14 @@ void
 daemon_notify_reloading(void)
 {
 #ifdef HAVE_LIBSYSTEMD
-	struct timespec	ts;
+	struct timespec ts;
 	char		state[128];
 
 	/* Type=notify-reload wants the monotonic time with RELOADING=1. */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(state, sizeof state, "RELOADING=1\nMONOTONIC_USEC=%llu",
 	    (unsigned long long)ts.tv_sec * 1000000ULL +
-	    (unsigned long long)ts.tv_nsec / 1000ULL);
+		(unsigned long long)ts.tv_nsec / 1000ULL);
 	daemon_notify_send(state);
 #endif
 }
@@ -69,7 +69,7 @@ uint64_t
 daemon_notify_watchdog_usec(void)
 {
 #ifdef HAVE_LIBSYSTEMD
-	uint64_t	usec;
+	uint64_t usec;
 
 	if (sd_watchdog_enabled(0, &usec) > 0)
 		return (usec);

@@ -8,10 +8,10 @@
 
 #include <stdint.h>
 
-void	 daemon_notify_ready(const char *status);
-void	 daemon_notify_reloading(void);
-void	 daemon_notify_stopping(void);
-void	 daemon_notify_watchdog(void);
+void daemon_notify_ready(const char *status);
+void daemon_notify_reloading(void);
+void daemon_notify_stopping(void);
+void daemon_notify_watchdog(void);
 /*
  * The watchdog interval systemd asked for (WATCHDOG_USEC), in
  * microseconds, or 0 when there is none.

@@ -25,50 +25,50 @@
 #include "xmalloc.h"
 
 struct daemon {
-	uv_loop_t			 loop;
-	const struct daemon_options	*options;
-	struct config			*config;
-	struct store			*store;
-	struct aws_context		*aws;
-	struct notify			*notify;
-	struct engine			*engine;
-	struct intake			*intake;
-	struct control			*control;
-	struct portal			*portal;
+	uv_loop_t		     loop;
+	const struct daemon_options *options;
+	struct config		    *config;
+	struct store		    *store;
+	struct aws_context	    *aws;
+	struct notify		    *notify;
+	struct engine		    *engine;
+	struct intake		    *intake;
+	struct control		    *control;
+	struct portal		    *portal;
 	/* People the identity provider signed in: outlives every config. */
-	struct people			*people;
-	int				 closing;	/* parts still closing */
+	struct people *people;
+	int	       closing; /* parts still closing */
 
-	uv_signal_t			 sigterm;
-	uv_signal_t			 sigint;
-	uv_signal_t			 sighup;
-	uv_timer_t			 watchdog;
-	int				 watchdog_on;
-	uv_timer_t			 reopen;	/* started on a full
+	uv_signal_t sigterm;
+	uv_signal_t sigint;
+	uv_signal_t sighup;
+	uv_timer_t  watchdog;
+	int	    watchdog_on;
+	uv_timer_t  reopen; /* started on a full
 							   disk: the store */
-	int				 reopen_on;
-	char				*reopen_why;	/* its last failure */
-	int				 stopping;
-	int				 failed;	/* exit 1 */
+	int	    reopen_on;
+	char	   *reopen_why; /* its last failure */
+	int	    stopping;
+	int	    failed; /* exit 1 */
 };
 
 /* While the database cannot be opened (a full disk), tried this often. */
-#define DAEMON_REOPEN_MS	2000
+#define DAEMON_REOPEN_MS 2000
 
-static void	daemon_stop(struct daemon *, const char *why);
+static void daemon_stop(struct daemon *, const char *why);
 
 static void
 daemon_apply_logging(const struct daemon *d)
 {
 	if (d->options->verbose) {
 		log_set_level(LOG_LEVEL_DEBUG);
-		log_set_debug(d->config->log_debug != 0 ?
-		    d->config->log_debug : LOG_CAT_ALL);
+		log_set_debug(d->config->log_debug != 0 ? d->config->log_debug :
+							  LOG_CAT_ALL);
 		return;
 	}
 	log_set_level(d->config->log_level);
-	log_set_debug(d->config->log_debug != 0 ?
-	    d->config->log_debug : LOG_CAT_ALL);
+	log_set_debug(
+	    d->config->log_debug != 0 ? d->config->log_debug : LOG_CAT_ALL);
 }
 
 /* What the configuration allowed against advice, said at each load. */
@@ -78,7 +78,7 @@ daemon_warn_config(const struct config *c)
 	if (c->mail.transport == CONFIG_MAIL_SMTP &&
 	    config_mail_plaintext_auth(&c->mail))
 		log_warnx("mail: the SMTP password is sent without TLS "
-		    "(allow_plaintext_auth: true) user=%s",
+			  "(allow_plaintext_auth: true) user=%s",
 		    c->mail.smtp_username);
 }
 
@@ -91,22 +91,22 @@ daemon_warn_restart_needed(const struct config *old, const struct config *new)
 {
 	if (strcmp(old->database, new->database) != 0)
 		log_warnx("configuration reload: database changed, "
-		    "restart to use it old=%s new=%s", old->database,
-		    new->database);
+			  "restart to use it old=%s new=%s",
+		    old->database, new->database);
 	if (strcmp(old->listen, new->listen) != 0)
 		log_warnx("configuration reload: listen changed, "
-		    "restart to use it old=%s new=%s", old->listen,
-		    new->listen);
+			  "restart to use it old=%s new=%s",
+		    old->listen, new->listen);
 	if ((old->tls_certificate == NULL) != (new->tls_certificate == NULL) ||
 	    (old->tls_certificate != NULL &&
-	    (strcmp(old->tls_certificate, new->tls_certificate) != 0 ||
-	    strcmp(old->tls_key, new->tls_key) != 0)))
+		(strcmp(old->tls_certificate, new->tls_certificate) != 0 ||
+		    strcmp(old->tls_key, new->tls_key) != 0)))
 		log_warnx("configuration reload: tls changed, restart to use "
-		    "it");
+			  "it");
 	if (strcmp(old->control_socket, new->control_socket) != 0)
 		log_warnx("configuration reload: control_socket changed, "
-		    "restart to use it old=%s new=%s", old->control_socket,
-		    new->control_socket);
+			  "restart to use it old=%s new=%s",
+		    old->control_socket, new->control_socket);
 }
 
 /*
@@ -118,8 +118,8 @@ static int
 daemon_signins_ended(struct daemon *d, char *subject, char *detail,
     char **cause)
 {
-	struct store_audit_in	 au;
-	int			 rc = 0;
+	struct store_audit_in au;
+	int		      rc = 0;
 
 	memset(&au, 0, sizeof au);
 	au.actor = "shipgated";
@@ -144,11 +144,11 @@ static void
 daemon_end_credentials(struct daemon *d, const struct config *old,
     const struct config *new)
 {
-	const struct config_user	*u;
-	char				*cause = NULL;
-	int64_t				 now;
-	size_t				 i;
-	int				 nsess, ntok;
+	const struct config_user *u;
+	char			 *cause = NULL;
+	int64_t			  now;
+	size_t			  i;
+	int			  nsess, ntok;
 
 	if (d->store == NULL)
 		return;
@@ -156,27 +156,31 @@ daemon_end_credentials(struct daemon *d, const struct config *old,
 	for (i = 0; i < old->nusers; i++) {
 		u = &old->users[i];
 		if (!config_user_credentials_changed(u,
-		    config_find_user(new, u->name)))
+			config_find_user(new, u->name)))
 			continue;
 		nsess = ntok = 0;
 		if (store_begin(d->store, &cause) != 0 ||
 		    store_session_revoke_user(d->store, u->name, now, &nsess,
-		    &cause) != 0 ||
+			&cause) != 0 ||
 		    store_token_revoke_user(d->store, u->name, now, &ntok,
-		    &cause) != 0)
+			&cause) != 0)
 			goto fail;
 		if (daemon_signins_ended(d, xasprintf("user %s", u->name),
-		    xasprintf("password or groups changed: %d sessions and "
-		    "%d tokens ended", nsess, ntok), &cause) != 0)
+			xasprintf("password or groups changed: %d sessions and "
+				  "%d tokens ended",
+			    nsess, ntok),
+			&cause) != 0)
 			goto fail;
 		if (nsess > 0 || ntok > 0)
 			log_info("configuration reload: sign-ins ended user=%s "
-			    "sessions=%d tokens=%d", u->name, nsess, ntok);
+				 "sessions=%d tokens=%d",
+			    u->name, nsess, ntok);
 		continue;
 fail:
 		store_rollback(d->store);
 		log_warnx("configuration reload: cannot end the sign-ins of "
-		    "user=%s: %s", u->name, cause != NULL ? cause : "unknown");
+			  "user=%s: %s",
+		    u->name, cause != NULL ? cause : "unknown");
 		free(cause);
 		cause = NULL;
 	}
@@ -185,7 +189,7 @@ fail:
 static int
 daemon_map_has(const struct config_kvs *map, const char *group)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < map->n; i++)
 		if (strcmp(map->items[i].value, group) == 0)
@@ -196,11 +200,11 @@ daemon_map_has(const struct config_kvs *map, const char *group)
 static int
 daemon_people_keep(const void *arg, const char *via, const char *group)
 {
-	const struct config	*c = arg;
+	const struct config *c = arg;
 
 	if (strcmp(via, "oidc") == 0)
 		return (c->oidc.issuer != NULL &&
-		    daemon_map_has(&c->oidc.groups, group));
+			daemon_map_has(&c->oidc.groups, group));
 	return (c->alb.arn != NULL && daemon_map_has(&c->alb.groups, group));
 }
 
@@ -214,9 +218,9 @@ daemon_restrict_people(struct daemon *d, const struct config *new)
 {
 	const struct config_user *u;
 	char			**lost, *cause = NULL;
-	int64_t			 now;
-	size_t			 i;
-	int			 nsess, ntok;
+	int64_t			  now;
+	size_t			  i;
+	int			  nsess, ntok;
 
 	lost = people_restrict(d->people, daemon_people_keep, new);
 	for (i = 0; lost[i] != NULL; i++) {
@@ -226,30 +230,33 @@ daemon_restrict_people(struct daemon *d, const struct config *new)
 		now = store_now(d->store);
 		if (store_begin(d->store, &cause) != 0 ||
 		    store_session_revoke_user(d->store, lost[i], now, &nsess,
-		    &cause) != 0 ||
+			&cause) != 0 ||
 		    store_token_revoke_user(d->store, lost[i], now, &ntok,
-		    &cause) != 0)
+			&cause) != 0)
 			goto fail;
 		/* people list says what they have now; one left with no
 		 * group keeps its row, which the next start skips. */
 		if ((u = people_find(d->people, lost[i])) != NULL &&
 		    store_person_set_groups(d->store, lost[i],
-		    (const char *const *)u->groups.items, &cause) != 0)
+			(const char *const *)u->groups.items, &cause) != 0)
 			goto fail;
 		if (daemon_signins_ended(d, xasprintf("person %s", lost[i]),
-		    xasprintf("groups no longer mapped: %d sessions and %d "
-		    "tokens ended", nsess, ntok), &cause) != 0)
+			xasprintf("groups no longer mapped: %d sessions and %d "
+				  "tokens ended",
+			    nsess, ntok),
+			&cause) != 0)
 			goto fail;
 next:
 		log_info("configuration reload: groups no longer mapped "
-		    "person=%s sessions=%d tokens=%d", lost[i], nsess, ntok);
+			 "person=%s sessions=%d tokens=%d",
+		    lost[i], nsess, ntok);
 		free(lost[i]);
 		continue;
 fail:
 		store_rollback(d->store);
 		log_warnx("configuration reload: cannot end the sign-ins of "
-		    "person=%s: %s", lost[i], cause != NULL ? cause :
-		    "unknown");
+			  "person=%s: %s",
+		    lost[i], cause != NULL ? cause : "unknown");
 		free(cause);
 		cause = NULL;
 		free(lost[i]);
@@ -260,11 +267,11 @@ fail:
 static void
 daemon_reload(struct daemon *d)
 {
-	struct config_errors	 errors = { 0 };
-	struct config		*new;
-	char			*cause = NULL;
-	size_t			 i;
-	int			 rc = 0;
+	struct config_errors errors = { 0 };
+	struct config *new;
+	char  *cause = NULL;
+	size_t i;
+	int    rc = 0;
 
 	daemon_notify_reloading();
 	log_info("reloading configuration path=%s", d->options->config_path);
@@ -275,11 +282,11 @@ daemon_reload(struct daemon *d)
 		for (i = 0; i < errors.n; i++)
 			log_err("%s", errors.lines[i]);
 		log_err("configuration reload failed, keeping the running "
-		    "configuration errors=%zu path=%s", errors.n,
-		    d->options->config_path);
+			"configuration errors=%zu path=%s",
+		    errors.n, d->options->config_path);
 		config_errors_free(&errors);
 		daemon_notify_ready("running (reload failed, old "
-		    "configuration kept)");
+				    "configuration kept)");
 		return;
 	}
 	/*
@@ -290,18 +297,20 @@ daemon_reload(struct daemon *d)
 	if (d->aws != NULL &&
 	    (rc = aws_context_reconfigure(d->aws, new, &cause)) < 0) {
 		log_err("configuration reload failed, keeping the running "
-		    "configuration: cannot use the new aws settings: %s "
-		    "path=%s", cause, d->options->config_path);
+			"configuration: cannot use the new aws settings: %s "
+			"path=%s",
+		    cause, d->options->config_path);
 		free(cause);
 		config_free(new);
 		daemon_notify_ready("running (reload failed, old "
-		    "configuration kept)");
+				    "configuration kept)");
 		return;
 	}
 	if (rc > 0)
 		log_info("configuration reload: aws settings applied, new "
-		    "calls use them region=%s max_attempts=%d profile=%s "
-		    "endpoints=%zu", new->aws.region, new->aws.max_attempts,
+			 "calls use them region=%s max_attempts=%d profile=%s "
+			 "endpoints=%zu",
+		    new->aws.region, new->aws.max_attempts,
 		    new->aws.profile != NULL ? new->aws.profile : "-",
 		    new->aws.nendpoints);
 	daemon_warn_restart_needed(d->config, new);
@@ -331,7 +340,7 @@ daemon_reload(struct daemon *d)
 static void
 daemon_signal_cb(uv_signal_t *handle, int signum)
 {
-	struct daemon	*d = handle->data;
+	struct daemon *d = handle->data;
 
 	switch (signum) {
 	case SIGHUP:
@@ -362,7 +371,7 @@ daemon_close_cb(uv_handle_t *handle)
 static void
 daemon_aws_closed_cb(void *arg)
 {
-	struct daemon	*d = arg;
+	struct daemon *d = arg;
 
 	d->aws = NULL;
 }
@@ -370,7 +379,7 @@ daemon_aws_closed_cb(void *arg)
 static void
 daemon_notify_closed_cb(void *arg)
 {
-	struct daemon	*d = arg;
+	struct daemon *d = arg;
 
 	d->notify = NULL;
 	if (d->aws != NULL)
@@ -385,7 +394,7 @@ daemon_notify_closed_cb(void *arg)
 static void
 daemon_part_closed_cb(void *arg)
 {
-	struct daemon	*d = arg;
+	struct daemon *d = arg;
 
 	if (--d->closing > 0)
 		return;
@@ -401,7 +410,7 @@ daemon_part_closed_cb(void *arg)
 static void
 daemon_close_parts(struct daemon *d)
 {
-	d->closing = 1;		/* held until every part has been asked */
+	d->closing = 1; /* held until every part has been asked */
 	/* The portal first: it calls the engine through the loop. */
 	if (d->portal != NULL) {
 		portal_stop(d->portal);
@@ -455,18 +464,18 @@ daemon_stop(struct daemon *d, const char *why)
 static int
 daemon_release_cb(int64_t release_id, void *arg)
 {
-	struct daemon	*d = arg;
-	int64_t		 run_id = 0;
-	char		*cause = NULL;
-	int		 rc;
+	struct daemon *d = arg;
+	int64_t	       run_id = 0;
+	char	      *cause = NULL;
+	int	       rc;
 
 	if (d->engine == NULL || d->stopping)
 		return (-1);
 	if ((rc = engine_submit_release(d->engine, release_id, &run_id,
-	    &cause)) != 0)
+		 &cause)) != 0)
 		log_warnx("release not taken release=%lld: %s",
-		    (long long)release_id, cause != NULL ? cause :
-		    engine_strerror(rc));
+		    (long long)release_id,
+		    cause != NULL ? cause : engine_strerror(rc));
 	free(cause);
 	return (rc);
 }
@@ -478,7 +487,7 @@ daemon_release_cb(int64_t release_id, void *arg)
 static int
 daemon_act_cb(void *arg, struct engine_action *a, char **cause)
 {
-	struct daemon	*d = arg;
+	struct daemon *d = arg;
 
 	if (d->engine == NULL)
 		return (ENGINE_ECLOSING);
@@ -488,7 +497,7 @@ daemon_act_cb(void *arg, struct engine_action *a, char **cause)
 static int
 daemon_start_aws(struct daemon *d)
 {
-	char	*cause = NULL;
+	char *cause = NULL;
 
 	if ((d->aws = aws_context_new(&d->loop, d->config, &cause)) == NULL) {
 		log_err("cannot set up AWS access: %s", cause);
@@ -501,8 +510,8 @@ daemon_start_aws(struct daemon *d)
 static int
 daemon_start_portal(struct daemon *d)
 {
-	struct portal_deps	 deps;
-	char			*cause = NULL;
+	struct portal_deps deps;
+	char		  *cause = NULL;
 
 	memset(&deps, 0, sizeof deps);
 	deps.loop = &d->loop;
@@ -530,12 +539,12 @@ daemon_start_portal(struct daemon *d)
 static int
 daemon_load_people(struct daemon *d)
 {
-	struct store_people		*l = NULL;
-	struct store_person		*p;
-	const struct config_user	*u;
-	const struct config_kvs		*map;
-	char				*cause = NULL;
-	size_t				 i, j, k, n = 0;
+	struct store_people	 *l = NULL;
+	struct store_person	 *p;
+	const struct config_user *u;
+	const struct config_kvs	 *map;
+	char			 *cause = NULL;
+	size_t			  i, j, k, n = 0;
 
 	if (store_people_list(d->store, 0, &l, &cause) != 0) {
 		log_err("cannot read the people: %s", cause);
@@ -553,9 +562,11 @@ daemon_load_people(struct daemon *d)
 		 * mapping was taken away is not kept until the next sign-in,
 		 * and nobody comes back through a sign-in no longer set up. */
 		map = strcmp(p->source, "oidc") == 0 ?
-		    (d->config->oidc.issuer != NULL ? &d->config->oidc.groups :
-		    NULL) : (d->config->alb.arn != NULL ?
-		    &d->config->alb.groups : NULL);
+			  (d->config->oidc.issuer != NULL ?
+				  &d->config->oidc.groups :
+				  NULL) :
+			  (d->config->alb.arn != NULL ? &d->config->alb.groups :
+							NULL);
 		if (map == NULL)
 			continue;
 		for (j = k = 0; p->groups[j] != NULL; j++) {
@@ -568,8 +579,8 @@ daemon_load_people(struct daemon *d)
 		if (k == 0)
 			continue;
 		if (people_set(d->people, p->name, p->email,
-		    (const char *const *)p->groups, p->source, p->last_seen,
-		    &u, NULL, &cause) != 0) {
+			(const char *const *)p->groups, p->source, p->last_seen,
+			&u, NULL, &cause) != 0) {
 			log_warnx("person %s not loaded: %s", p->name, cause);
 			free(cause);
 			cause = NULL;
@@ -585,8 +596,8 @@ daemon_load_people(struct daemon *d)
 static int
 daemon_start_work(struct daemon *d)
 {
-	char			*cause = NULL;
-	int			 rc = -1;
+	char *cause = NULL;
+	int   rc = -1;
 
 	if (daemon_load_people(d) != 0)
 		goto out;
@@ -606,8 +617,8 @@ daemon_start_work(struct daemon *d)
 		log_err("cannot start the intake: %s", cause);
 		goto out;
 	}
-	d->control = control_new(&d->loop, d->config->control_socket,
-	    d->store, daemon_act_cb, d, &cause);
+	d->control = control_new(&d->loop, d->config->control_socket, d->store,
+	    daemon_act_cb, d, &cause);
 	if (d->control == NULL) {
 		log_err("cannot open the control socket path=%s: %s",
 		    d->config->control_socket, cause);
@@ -624,8 +635,9 @@ static void
 daemon_ready(struct daemon *d)
 {
 	log_info("ready version=%s config=%s database=%s apps=%zu "
-	    "control=%s runs=%zu", PACKAGE_VERSION, d->options->config_path,
-	    d->config->database, d->config->napps, d->config->control_socket,
+		 "control=%s runs=%zu",
+	    PACKAGE_VERSION, d->options->config_path, d->config->database,
+	    d->config->napps, d->config->control_socket,
 	    engine_active_runs(d->engine));
 	daemon_notify_ready("running");
 }
@@ -638,8 +650,8 @@ daemon_ready(struct daemon *d)
 static void
 daemon_reopen_cb(uv_timer_t *t)
 {
-	struct daemon	*d = t->data;
-	char		*cause = NULL;
+	struct daemon *d = t->data;
+	char	      *cause = NULL;
 
 	if (d->stopping || d->store != NULL)
 		return;
@@ -648,10 +660,10 @@ daemon_reopen_cb(uv_timer_t *t)
 			cause = xstrdup("unknown error");
 		/* Said again only when the reason changes (the disk has
 		   room now, but the file is damaged). */
-		if (d->reopen_why == NULL ||
-		    strcmp(d->reopen_why, cause) != 0)
+		if (d->reopen_why == NULL || strcmp(d->reopen_why, cause) != 0)
 			log_warnx("database still cannot be opened path=%s: "
-			    "%s", d->config->database, cause);
+				  "%s",
+			    d->config->database, cause);
 		free(d->reopen_why);
 		d->reopen_why = cause;
 		return;
@@ -671,20 +683,20 @@ static int
 daemon_start_signals(struct daemon *d)
 {
 	struct {
-		uv_signal_t	*handle;
-		int		 signum;
+		uv_signal_t *handle;
+		int	     signum;
 	} table[] = {
 		{ &d->sigterm, SIGTERM },
 		{ &d->sigint, SIGINT },
 		{ &d->sighup, SIGHUP },
 	};
-	size_t	i;
-	int	rc;
+	size_t i;
+	int    rc;
 
 	for (i = 0; i < sizeof table / sizeof table[0]; i++) {
 		if ((rc = uv_signal_init(&d->loop, table[i].handle)) != 0 ||
 		    (rc = uv_signal_start(table[i].handle, daemon_signal_cb,
-		    table[i].signum)) != 0) {
+			 table[i].signum)) != 0) {
 			log_err("cannot watch signal %d: %s", table[i].signum,
 			    uv_strerror(rc));
 			return (-1);
@@ -697,8 +709,8 @@ daemon_start_signals(struct daemon *d)
 static int
 daemon_start_watchdog(struct daemon *d)
 {
-	uint64_t	usec, ms;
-	int		rc;
+	uint64_t usec, ms;
+	int	 rc;
 
 	if ((usec = daemon_notify_watchdog_usec()) == 0)
 		return (0);
@@ -707,8 +719,8 @@ daemon_start_watchdog(struct daemon *d)
 	if (ms == 0)
 		ms = 1;
 	if ((rc = uv_timer_init(&d->loop, &d->watchdog)) != 0 ||
-	    (rc = uv_timer_start(&d->watchdog, daemon_watchdog_cb, 0,
-	    ms)) != 0) {
+	    (rc = uv_timer_start(&d->watchdog, daemon_watchdog_cb, 0, ms)) !=
+		0) {
 		log_err("cannot start the watchdog timer: %s", uv_strerror(rc));
 		return (-1);
 	}
@@ -720,9 +732,9 @@ daemon_start_watchdog(struct daemon *d)
 int
 daemon_run(struct config *config, const struct daemon_options *options)
 {
-	struct daemon	 d;
-	char		*cause = NULL, *fault;
-	int		 rc, status = 1;
+	struct daemon d;
+	char	     *cause = NULL, *fault;
+	int	      rc, status = 1;
 
 	memset(&d, 0, sizeof d);
 	d.options = options;
@@ -747,15 +759,15 @@ daemon_run(struct config *config, const struct daemon_options *options)
 		   permissions) does not get better by waiting. */
 		if ((fault = store_fault()) == NULL) {
 			log_err("cannot open the database path=%s: %s",
-			    d.config->database, cause != NULL ? cause :
-			    "unknown error");
+			    d.config->database,
+			    cause != NULL ? cause : "unknown error");
 			goto out;
 		}
 		log_warnx("cannot open the database path=%s: %s; waiting for "
-		    "the disk, /healthz answers 503 until then",
+			  "the disk, /healthz answers 503 until then",
 		    d.config->database, cause != NULL ? cause : fault);
 		free(fault);
-		d.reopen_why = cause;	/* said: not again at each try */
+		d.reopen_why = cause; /* said: not again at each try */
 		cause = NULL;
 	}
 	if (daemon_start_signals(&d) != 0 || daemon_start_watchdog(&d) != 0 ||
@@ -783,7 +795,7 @@ daemon_run(struct config *config, const struct daemon_options *options)
 		/* Started, and saying why it does nothing: systemd would
 		   otherwise kill and restart it in a loop. */
 		daemon_notify_ready("waiting for the database (storage "
-		    "fault)");
+				    "fault)");
 	}
 
 	uv_run(&d.loop, UV_RUN_DEFAULT);

@@ -11,14 +11,14 @@
 struct config;
 
 struct daemon_options {
-	const char	*config_path;
-	int		 verbose;	/* -v given: keep debug logging on reload */
+	const char *config_path;
+	int	    verbose; /* -v given: keep debug logging on reload */
 };
 
 /*
  * Runs until asked to stop.  Takes ownership of `config`.  Returns 0 after
  * a clean stop, 1 when start-up failed (the reason is logged).
  */
-int	 daemon_run(struct config *config, const struct daemon_options *);
+int daemon_run(struct config *config, const struct daemon_options *);
 
 #endif

@@ -12,7 +12,7 @@
 #include "diff-params.h"
 #include "xmalloc.h"
 
-#define DIFF_LEVELS	8	/* levels of the template followed */
+#define DIFF_LEVELS 8 /* levels of the template followed */
 
 const char *
 diff_change_name(enum diff_change c)
@@ -35,7 +35,7 @@ diff_change_name(enum diff_change c)
 static struct diff_tparam *
 tparam_add(struct diff_tparams *tp, const char *name)
 {
-	struct diff_tparam	*p;
+	struct diff_tparam *p;
 
 	tp->v = xreallocarray(tp->v, tp->n + 1, sizeof *tp->v);
 	p = &tp->v[tp->n++];
@@ -54,11 +54,11 @@ static int
 template_params_json(const char *data, size_t len, struct diff_tparams *tp,
     char **cause)
 {
-	json_t			*root, *params, *v, *d, *ne;
-	struct diff_tparam	*p;
-	json_error_t		 jerr;
-	const char		*key;
-	char			 num[64];
+	json_t		   *root, *params, *v, *d, *ne;
+	struct diff_tparam *p;
+	json_error_t	    jerr;
+	const char	   *key;
+	char		    num[64];
 
 	if ((root = json_loadb(data, len, 0, &jerr)) == NULL) {
 		*cause = xasprintf("not JSON: line %d: %s", jerr.line,
@@ -81,8 +81,9 @@ template_params_json(const char *data, size_t len, struct diff_tparams *tp,
 		} else if (json_is_boolean(d))
 			p->def = xstrdup(json_is_true(d) ? "true" : "false");
 		ne = json_object_get(v, "NoEcho");
-		p->no_echo = json_is_true(ne) || (json_is_string(ne) &&
-		    is_true(json_string_value(ne)));
+		p->no_echo = json_is_true(ne) ||
+			     (json_is_string(ne) &&
+				 is_true(json_string_value(ne)));
 	}
 	json_decref(root);
 	return (0);
@@ -90,47 +91,46 @@ template_params_json(const char *data, size_t len, struct diff_tparams *tp,
 
 /* A level of the YAML document being walked. */
 struct diff_level {
-	int		 mapping;
-	int		 want_key;
-	int		 kind;		/* 0, 1 top, 2 Parameters, 3 one */
-	char		*key;		/* the last key read at this level */
+	int   mapping;
+	int   want_key;
+	int   kind; /* 0, 1 top, 2 Parameters, 3 one */
+	char *key;  /* the last key read at this level */
 };
 
 static int
 template_params_yaml(const char *data, size_t len, struct diff_tparams *tp,
     char **cause)
 {
-	yaml_parser_t		 parser;
-	yaml_event_t		 ev;
-	struct diff_level	 lv[DIFF_LEVELS], *parent;
-	struct diff_tparam	*cur = NULL;
-	const char		*val;
-	int			 depth = 0, is_key, kind, done = 0, rc = 0;
+	yaml_parser_t	    parser;
+	yaml_event_t	    ev;
+	struct diff_level   lv[DIFF_LEVELS], *parent;
+	struct diff_tparam *cur = NULL;
+	const char	   *val;
+	int		    depth = 0, is_key, kind, done = 0, rc = 0;
 
 	memset(lv, 0, sizeof lv);
 	if (!yaml_parser_initialize(&parser)) {
 		*cause = xstrdup("cannot parse YAML");
 		return (-1);
 	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)data,
-	    len);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
 	while (!done) {
 		if (!yaml_parser_parse(&parser, &ev)) {
 			*cause = xasprintf("not YAML: line %zu: %s",
-			    parser.problem_mark.line + 1, parser.problem !=
-			    NULL ? parser.problem : "error");
+			    parser.problem_mark.line + 1,
+			    parser.problem != NULL ? parser.problem : "error");
 			rc = -1;
 			break;
 		}
 		parent = depth > 0 && depth <= DIFF_LEVELS ? &lv[depth - 1] :
-		    NULL;
+							     NULL;
 		switch (ev.type) {
 		case YAML_SCALAR_EVENT:
 		case YAML_ALIAS_EVENT:
 		case YAML_MAPPING_START_EVENT:
 		case YAML_SEQUENCE_START_EVENT:
 			is_key = parent != NULL && parent->mapping &&
-			    parent->want_key;
+				 parent->want_key;
 			if (parent != NULL && parent->mapping)
 				parent->want_key = !parent->want_key;
 			if (ev.type == YAML_SCALAR_EVENT) {
@@ -138,14 +138,15 @@ template_params_yaml(const char *data, size_t len, struct diff_tparams *tp,
 				if (is_key) {
 					free(parent->key);
 					parent->key = xstrdup(val);
-				} else if (parent != NULL && parent->kind == 3 &&
-				    cur != NULL && parent->key != NULL) {
+				} else if (parent != NULL &&
+					   parent->kind == 3 && cur != NULL &&
+					   parent->key != NULL) {
 					if (strcmp(parent->key, "Default") ==
 					    0) {
 						free(cur->def);
 						cur->def = xstrdup(val);
 					} else if (strcmp(parent->key,
-					    "NoEcho") == 0)
+						       "NoEcho") == 0)
 						cur->no_echo = is_true(val);
 				}
 				break;
@@ -157,18 +158,18 @@ template_params_yaml(const char *data, size_t len, struct diff_tparams *tp,
 				if (depth == 0)
 					kind = 1;
 				else if (parent != NULL && parent->kind == 1 &&
-				    parent->key != NULL &&
-				    strcmp(parent->key, "Parameters") == 0)
+					 parent->key != NULL &&
+					 strcmp(parent->key, "Parameters") == 0)
 					kind = 2;
 				else if (parent != NULL && parent->kind == 2 &&
-				    parent->key != NULL) {
+					 parent->key != NULL) {
 					kind = 3;
 					cur = tparam_add(tp, parent->key);
 				}
 			}
 			if (depth < DIFF_LEVELS) {
 				lv[depth].mapping = ev.type ==
-				    YAML_MAPPING_START_EVENT;
+						    YAML_MAPPING_START_EVENT;
 				lv[depth].want_key = 1;
 				lv[depth].kind = kind;
 				lv[depth].key = NULL;
@@ -208,8 +209,8 @@ int
 diff_template_params(const char *name, const char *data, size_t len,
     struct diff_tparams *tp, char **cause)
 {
-	size_t	nlen = strlen(name);
-	int	rc;
+	size_t nlen = strlen(name);
+	int    rc;
 
 	memset(tp, 0, sizeof *tp);
 	if (nlen >= 5 && strcmp(name + nlen - 5, ".json") == 0)
@@ -224,7 +225,7 @@ diff_template_params(const char *name, const char *data, size_t len,
 void
 diff_tparams_free(struct diff_tparams *tp)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < tp->n; i++) {
 		free(tp->v[i].name);
@@ -238,8 +239,8 @@ int
 diff_no_echo_names(const char *name, const char *data, size_t len,
     struct config_strings *names, char **cause)
 {
-	struct diff_tparams	 tp;
-	size_t			 i;
+	struct diff_tparams tp;
+	size_t		    i;
 
 	memset(&tp, 0, sizeof tp);
 	names->items = NULL;
@@ -259,7 +260,7 @@ diff_no_echo_names(const char *name, const char *data, size_t len,
 void
 diff_names_free(struct config_strings *names)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < names->n; i++)
 		free(names->items[i]);
@@ -271,7 +272,7 @@ diff_names_free(struct config_strings *names)
 static const char *
 kvs_get(const struct config_kvs *kvs, const char *key)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; kvs != NULL && i < kvs->n; i++)
 		if (strcmp(kvs->items[i].key, key) == 0)
@@ -282,7 +283,7 @@ kvs_get(const struct config_kvs *kvs, const char *key)
 static int
 diff_has(const struct diff_params *d, const char *name)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < d->n; i++)
 		if (strcmp(d->v[i].name, name) == 0)
@@ -294,10 +295,10 @@ static void
 diff_add(struct diff_params *d, const char *name, const char *old,
     const char *new, int no_echo)
 {
-	struct diff_param	*p;
+	struct diff_param *p;
 
 	if (old != NULL && strcmp(old, DIFF_MASK) == 0)
-		no_echo = 1;	/* AWS masked it: the old template's NoEcho */
+		no_echo = 1; /* AWS masked it: the old template's NoEcho */
 	d->v = xreallocarray(d->v, d->n + 1, sizeof *d->v);
 	p = &d->v[d->n++];
 	memset(p, 0, sizeof *p);
@@ -318,7 +319,7 @@ diff_add(struct diff_params *d, const char *name, const char *old,
 		p->change = DIFF_HIDDEN;
 	else
 		p->change = strcmp(old, new) == 0 ? DIFF_UNCHANGED :
-		    DIFF_MODIFIED;
+						    DIFF_MODIFIED;
 	if (p->change != DIFF_UNCHANGED)
 		d->changed++;
 }
@@ -327,8 +328,8 @@ void
 diff_params(const struct config_kvs *old, const struct config_kvs *sent,
     const struct diff_tparams *tp, struct diff_params *d)
 {
-	const char	*nv;
-	size_t		 i;
+	const char *nv;
+	size_t	    i;
 
 	memset(d, 0, sizeof *d);
 	for (i = 0; tp != NULL && i < tp->n; i++) {
@@ -341,8 +342,9 @@ diff_params(const struct config_kvs *old, const struct config_kvs *sent,
 	}
 	for (i = 0; sent != NULL && i < sent->n; i++)
 		if (!diff_has(d, sent->items[i].key))
-			diff_add(d, sent->items[i].key, kvs_get(old,
-			    sent->items[i].key), sent->items[i].value, 0);
+			diff_add(d, sent->items[i].key,
+			    kvs_get(old, sent->items[i].key),
+			    sent->items[i].value, 0);
 	for (i = 0; old != NULL && i < old->n; i++)
 		if (!diff_has(d, old->items[i].key))
 			diff_add(d, old->items[i].key, old->items[i].value,
@@ -352,7 +354,7 @@ diff_params(const struct config_kvs *old, const struct config_kvs *sent,
 void
 diff_params_free(struct diff_params *d)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < d->n; i++) {
 		free(d->v[i].name);

@@ -10,29 +10,29 @@
 #include "xmalloc.h"
 
 struct diff_line {
-	const char	*p;
-	size_t		 len;		/* without the '\n' */
-	uint64_t	 h;
+	const char *p;
+	size_t	    len; /* without the '\n' */
+	uint64_t    h;
 };
 
 enum diff_op { OP_SAME, OP_DEL, OP_ADD };
 
 struct diff_edit {
-	enum diff_op	 op;
-	size_t		 a;		/* old line (SAME, DEL) */
-	size_t		 b;		/* new line (SAME, ADD) */
+	enum diff_op op;
+	size_t	     a; /* old line (SAME, DEL) */
+	size_t	     b; /* new line (SAME, ADD) */
 };
 
 struct diff_script {
 	struct diff_edit *v;
-	size_t		 n, cap;
+	size_t		  n, cap;
 };
 
 static uint64_t
 diff_hash(const char *p, size_t len)
 {
-	uint64_t	h = 1469598103934665603ULL;	/* FNV-1a */
-	size_t		i;
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	size_t	 i;
 
 	for (i = 0; i < len; i++) {
 		h ^= (unsigned char)p[i];
@@ -44,9 +44,9 @@ diff_hash(const char *p, size_t len)
 static struct diff_line *
 diff_split(const char *s, size_t len, size_t *np)
 {
-	struct diff_line	*v = NULL;
-	const char		*nl;
-	size_t			 n = 0, cap = 0, off = 0, l;
+	struct diff_line *v = NULL;
+	const char	 *nl;
+	size_t		  n = 0, cap = 0, off = 0, l;
 
 	while (off < len) {
 		nl = memchr(s + off, '\n', len - off);
@@ -69,7 +69,7 @@ static int
 diff_eq(const struct diff_line *x, const struct diff_line *y)
 {
 	return (x->h == y->h && x->len == y->len &&
-	    memcmp(x->p, y->p, x->len) == 0);
+		memcmp(x->p, y->p, x->len) == 0);
 }
 
 static void
@@ -93,10 +93,10 @@ static int
 diff_myers(const struct diff_line *a, size_t n, const struct diff_line *b,
     size_t m, size_t ao, size_t bo, long max, struct diff_script *out)
 {
-	long		 N = (long)n, M = (long)m, d, k, x, y, off;
-	long		*v, **trace, *t, prev_k, prev_x, prev_y, D = -1;
+	long		   N = (long)n, M = (long)m, d, k, x, y, off;
+	long		  *v, **trace, *t, prev_k, prev_x, prev_y, D = -1;
 	struct diff_script rev = { NULL, 0, 0 };
-	size_t		 i;
+	size_t		   i;
 
 	off = max + 1;
 	v = xcalloc((size_t)(2 * off + 1), sizeof *v);
@@ -104,11 +104,11 @@ diff_myers(const struct diff_line *a, size_t n, const struct diff_line *b,
 	for (d = 0; d <= max && D < 0; d++) {
 		/* V as it is before step d, [-(d+1), d+1]. */
 		trace[d] = xcalloc((size_t)(2 * d + 3), sizeof **trace);
-		memcpy(trace[d], v + off - (d + 1), (size_t)(2 * d + 3) *
-		    sizeof *v);
+		memcpy(trace[d], v + off - (d + 1),
+		    (size_t)(2 * d + 3) * sizeof *v);
 		for (k = -d; k <= d; k += 2) {
-			if (k == -d || (k != d && v[off + k - 1] <
-			    v[off + k + 1]))
+			if (k == -d ||
+			    (k != d && v[off + k - 1] < v[off + k + 1]))
 				x = v[off + k + 1];
 			else
 				x = v[off + k - 1] + 1;
@@ -134,7 +134,7 @@ diff_myers(const struct diff_line *a, size_t n, const struct diff_line *b,
 	x = N;
 	y = M;
 	for (d = D; d >= 0; d--) {
-		t = trace[d] + (d + 1);		/* t[k], k in [-(d+1), d+1] */
+		t = trace[d] + (d + 1); /* t[k], k in [-(d+1), d+1] */
 		k = x - y;
 		if (k == -d || (k != d && t[k - 1] < t[k + 1]))
 			prev_k = k + 1;
@@ -179,12 +179,11 @@ void
 diff_text(const char *old, size_t old_len, const char *new, size_t new_len,
     int context, struct diff_text *out)
 {
-	struct diff_line	*a, *b;
-	struct diff_script	 s = { NULL, 0, 0 };
-	struct buf		 o;
-	size_t			 n, m, pre = 0, suf = 0, i, j, k, end;
-	size_t			 as, bs, ac, bc, c = (size_t)(context < 0 ? 0 :
-				    context);
+	struct diff_line  *a, *b;
+	struct diff_script s = { NULL, 0, 0 };
+	struct buf	   o;
+	size_t		   n, m, pre = 0, suf = 0, i, j, k, end;
+	size_t as, bs, ac, bc, c = (size_t)(context < 0 ? 0 : context);
 
 	memset(out, 0, sizeof *out);
 	a = diff_split(old, old_len, &n);
@@ -192,14 +191,14 @@ diff_text(const char *old, size_t old_len, const char *new, size_t new_len,
 	while (pre < n && pre < m && diff_eq(&a[pre], &b[pre]))
 		pre++;
 	while (suf < n - pre && suf < m - pre &&
-	    diff_eq(&a[n - 1 - suf], &b[m - 1 - suf]))
+	       diff_eq(&a[n - 1 - suf], &b[m - 1 - suf]))
 		suf++;
 	for (i = 0; i < pre; i++)
 		diff_push(&s, OP_SAME, i, i);
 	/* An empty text has no lines (NULL): no offset into it. */
 	if (diff_myers(a != NULL ? a + pre : NULL, n - pre - suf,
-	    b != NULL ? b + pre : NULL, m - pre - suf, pre, pre,
-	    DIFF_TEXT_MAX_EDITS, &s) != 0) {
+		b != NULL ? b + pre : NULL, m - pre - suf, pre, pre,
+		DIFF_TEXT_MAX_EDITS, &s) != 0) {
 		out->whole = 1;
 		for (i = pre; i < n - suf; i++)
 			diff_push(&s, OP_DEL, i, 0);
@@ -214,7 +213,7 @@ diff_text(const char *old, size_t old_len, const char *new, size_t new_len,
 	for (i = 0; i < s.n; i++) {
 		if (s.v[i].op == OP_SAME)
 			continue;
-		k = i > c ? i - c : 0;		/* the hunk's first edit */
+		k = i > c ? i - c : 0; /* the hunk's first edit */
 		/* Its last: past every change within 2c of the next. */
 		end = i;
 		for (j = i; j < s.n; j++) {

@@ -16,19 +16,19 @@
 
 #include <stddef.h>
 
-#define DIFF_TEXT_MAX_EDITS	1000	/* memory ~ edits^2 longs */
-#define DIFF_TEXT_CONTEXT	3
+#define DIFF_TEXT_MAX_EDITS 1000 /* memory ~ edits^2 longs */
+#define DIFF_TEXT_CONTEXT   3
 
 struct diff_text {
-	char		*unified;	/* "" when the texts are equal */
-	size_t		 len;
-	size_t		 added;		/* lines */
-	size_t		 removed;
-	int		 whole;		/* too different: replaced whole */
+	char  *unified; /* "" when the texts are equal */
+	size_t len;
+	size_t added; /* lines */
+	size_t removed;
+	int    whole; /* too different: replaced whole */
 };
 
-void	 diff_text(const char *old, size_t old_len, const char *new,
-	    size_t new_len, int context, struct diff_text *);
-void	 diff_text_free(struct diff_text *);
+void diff_text(const char *old, size_t old_len, const char *new, size_t new_len,
+    int context, struct diff_text *);
+void diff_text_free(struct diff_text *);
 
 #endif

@@ -14,20 +14,18 @@
 #include "digest.h"
 #include "xmalloc.h"
 
-#define HEXROW(h) \
-	h "0" h "1" h "2" h "3" h "4" h "5" h "6" h "7" \
-	h "8" h "9" h "a" h "b" h "c" h "d" h "e" h "f"
+#define HEXROW(h)                                                           \
+	h "0" h "1" h "2" h "3" h "4" h "5" h "6" h "7" h "8" h "9" h "a" h \
+	  "b" h "c" h "d" h "e" h "f"
 /* Two lower-case hex digits for each byte value: the signer encodes
  * three digests per request with it. */
-static const char hexpairs[] =
-	HEXROW("0") HEXROW("1") HEXROW("2") HEXROW("3")
-	HEXROW("4") HEXROW("5") HEXROW("6") HEXROW("7")
-	HEXROW("8") HEXROW("9") HEXROW("a") HEXROW("b")
-	HEXROW("c") HEXROW("d") HEXROW("e") HEXROW("f");
+static const char hexpairs[] = HEXROW("0") HEXROW("1") HEXROW("2") HEXROW("3")
+    HEXROW("4") HEXROW("5") HEXROW("6") HEXROW("7") HEXROW("8") HEXROW("9")
+	HEXROW("a") HEXROW("b") HEXROW("c") HEXROW("d") HEXROW("e") HEXROW("f");
 
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
-static pthread_once_t	 sha256_once = PTHREAD_ONCE_INIT;
-static EVP_MD		*sha256_fetched;	/* kept for the process */
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD	     *sha256_fetched; /* kept for the process */
 
 static void
 sha256_fetch(void)
@@ -55,7 +53,7 @@ sha256_md(void)
 void
 digest_hex(const unsigned char *in, size_t len, char *out)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < len; i++)
 		memcpy(out + 2 * i, hexpairs + 2 * in[i], 2);
@@ -66,7 +64,7 @@ int
 digest_sha256(const void *data, size_t len,
     unsigned char out[DIGEST_SHA256_LEN])
 {
-	unsigned int	 olen;
+	unsigned int olen;
 
 	if (!EVP_Digest(data, len, out, &olen, sha256_md(), NULL))
 		return (DIGEST_ECRYPTO);
@@ -77,7 +75,7 @@ int
 digest_sha256_hex(const void *data, size_t len,
     char out[DIGEST_SHA256_HEX_SIZE])
 {
-	unsigned char	 md[DIGEST_SHA256_LEN];
+	unsigned char md[DIGEST_SHA256_LEN];
 
 	if (digest_sha256(data, len, md) != 0) {
 		out[0] = '\0';
@@ -88,13 +86,13 @@ digest_sha256_hex(const void *data, size_t len,
 }
 
 int
-digest_hmac_sha256(const void *key, size_t keylen, const void *data,
-    size_t len, unsigned char out[DIGEST_SHA256_LEN])
+digest_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
+    unsigned char out[DIGEST_SHA256_LEN])
 {
-	unsigned int	 olen = DIGEST_SHA256_LEN;
+	unsigned int olen = DIGEST_SHA256_LEN;
 
-	if (keylen > INT32_MAX || HMAC(EVP_sha256(), key, (int)keylen, data,
-	    len, out, &olen) == NULL)
+	if (keylen > INT32_MAX ||
+	    HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &olen) == NULL)
 		return (DIGEST_ECRYPTO);
 	return (0);
 }
@@ -103,7 +101,7 @@ int
 digest_hmac_sha256_hex(const void *key, size_t keylen, const void *data,
     size_t len, char out[DIGEST_SHA256_HEX_SIZE])
 {
-	unsigned char	 md[DIGEST_SHA256_LEN];
+	unsigned char md[DIGEST_SHA256_LEN];
 
 	if (digest_hmac_sha256(key, keylen, data, len, md) != 0) {
 		out[0] = '\0';
@@ -115,14 +113,14 @@ digest_hmac_sha256_hex(const void *key, size_t keylen, const void *data,
 }
 
 struct digest_sha256 {
-	EVP_MD_CTX	*ctx;
-	int		 started;
+	EVP_MD_CTX *ctx;
+	int	    started;
 };
 
 struct digest_sha256 *
 digest_sha256_new(void)
 {
-	struct digest_sha256	*h;
+	struct digest_sha256 *h;
 
 	h = xcalloc(1, sizeof *h);
 	if ((h->ctx = EVP_MD_CTX_new()) == NULL) {
@@ -152,11 +150,10 @@ digest_sha256_update(struct digest_sha256 *h, const void *data, size_t len)
 }
 
 int
-digest_sha256_final(struct digest_sha256 *h,
-    char out[DIGEST_SHA256_HEX_SIZE])
+digest_sha256_final(struct digest_sha256 *h, char out[DIGEST_SHA256_HEX_SIZE])
 {
-	unsigned char	 md[DIGEST_SHA256_LEN];
-	unsigned int	 olen;
+	unsigned char md[DIGEST_SHA256_LEN];
+	unsigned int  olen;
 
 	out[0] = '\0';
 	if (sha256_start(h) != 0)

@@ -41,29 +41,28 @@ enum doctor_status {
 };
 
 struct doctor_row {
-	char			*check;
-	enum doctor_status	 status;
-	char			*detail;
-	const char		*expect_account;	/* role rows */
+	char		  *check;
+	enum doctor_status status;
+	char		  *detail;
+	const char	  *expect_account; /* role rows */
 };
 
 struct doctor {
-	struct aws_context	*aws;
-	struct doctor_row	*rows;
-	size_t			 nrows;
-	size_t			 pending;
-	int			 closed;
+	struct aws_context *aws;
+	struct doctor_row  *rows;
+	size_t		    nrows;
+	size_t		    pending;
+	int		    closed;
 };
 
-static struct doctor_row *
-doctor_add(struct doctor *d, const char *fmt, ...)
+static struct doctor_row *doctor_add(struct doctor *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static struct doctor_row *
 doctor_add(struct doctor *d, const char *fmt, ...)
 {
-	struct doctor_row	*row;
-	va_list			 ap;
+	struct doctor_row *row;
+	va_list		   ap;
 
 	d->rows = xreallocarray(d->rows, d->nrows + 1, sizeof *d->rows);
 	row = &d->rows[d->nrows++];
@@ -79,14 +78,14 @@ doctor_add(struct doctor *d, const char *fmt, ...)
  * planned, so callbacks carry (doctor, index), never a row pointer.
  */
 struct doctor_ref {
-	struct doctor	*d;
-	size_t		 row;
+	struct doctor *d;
+	size_t	       row;
 };
 
 static struct doctor_ref *
 doctor_ref(struct doctor *d, struct doctor_row *row)
 {
-	struct doctor_ref	*ref;
+	struct doctor_ref *ref;
 
 	ref = xcalloc(1, sizeof *ref);
 	ref->d = d;
@@ -95,15 +94,14 @@ doctor_ref(struct doctor *d, struct doctor_row *row)
 	return (ref);
 }
 
-static void
-doctor_set(struct doctor *d, size_t i, enum doctor_status status,
+static void doctor_set(struct doctor *d, size_t i, enum doctor_status status,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
 doctor_set(struct doctor *d, size_t i, enum doctor_status status,
     const char *fmt, ...)
 {
-	va_list	ap;
+	va_list ap;
 
 	free(d->rows[i].detail);
 	d->rows[i].status = status;
@@ -120,17 +118,16 @@ doctor_fail_now(struct doctor *d, struct doctor_row *row, char *cause)
 	row->detail = cause != NULL ? cause : xstrdup("could not start");
 }
 
-static void
-doctor_done(struct doctor_ref *ref, const struct aws_reply *reply,
+static void doctor_done(struct doctor_ref *ref, const struct aws_reply *reply,
     const char *okfmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void
 doctor_done(struct doctor_ref *ref, const struct aws_reply *reply,
     const char *okfmt, ...)
 {
-	struct doctor	*d = ref->d;
-	va_list		 ap;
-	char		*detail;
+	struct doctor *d = ref->d;
+	va_list	       ap;
+	char	      *detail;
 
 	if (reply->error == AWS_OK) {
 		va_start(ap, okfmt);
@@ -139,8 +136,9 @@ doctor_done(struct doctor_ref *ref, const struct aws_reply *reply,
 		doctor_set(d, ref->row, DOCTOR_PASS, "%s", detail);
 		free(detail);
 	} else
-		doctor_set(d, ref->row, DOCTOR_FAIL, "%s", reply->message != NULL ?
-		    reply->message : aws_strerror(reply->error));
+		doctor_set(d, ref->row, DOCTOR_FAIL, "%s",
+		    reply->message != NULL ? reply->message :
+					     aws_strerror(reply->error));
 	d->pending--;
 	free(ref);
 }
@@ -149,15 +147,16 @@ static void
 doctor_identity_cb(const struct aws_reply *reply,
     struct sts_caller_identity *id, void *arg)
 {
-	struct doctor_ref	*ref = arg;
-	struct doctor		*d = ref->d;
-	struct doctor_row	*row = &d->rows[ref->row];
+	struct doctor_ref *ref = arg;
+	struct doctor	  *d = ref->d;
+	struct doctor_row *row = &d->rows[ref->row];
 
 	if (reply->error == AWS_OK && row->expect_account != NULL &&
 	    strcmp(id->account, row->expect_account) != 0) {
-		doctor_set(d, ref->row, DOCTOR_FAIL, "the role is in account "
-		    "%s, the configuration says %s (%s)", id->account,
-		    row->expect_account, id->arn);
+		doctor_set(d, ref->row, DOCTOR_FAIL,
+		    "the role is in account "
+		    "%s, the configuration says %s (%s)",
+		    id->account, row->expect_account, id->arn);
 		d->pending--;
 		free(ref);
 	} else if (reply->error == AWS_OK)
@@ -181,13 +180,14 @@ static void
 doctor_stack_cb(const struct aws_reply *reply, struct cfn_stack_list *list,
     void *arg)
 {
-	struct doctor_ref	*ref = arg;
+	struct doctor_ref *ref = arg;
 
 	/* A stack that does not exist yet is created by the first run. */
 	if (reply->error == AWS_EAWS &&
 	    strcmp(reply->aws.code, "ValidationError") == 0 &&
 	    strstr(reply->aws.message, "does not exist") != NULL) {
-		doctor_set(ref->d, ref->row, DOCTOR_PASS, "not created yet: "
+		doctor_set(ref->d, ref->row, DOCTOR_PASS,
+		    "not created yet: "
 		    "the first release will create it");
 		ref->d->pending--;
 		free(ref);
@@ -198,12 +198,12 @@ doctor_stack_cb(const struct aws_reply *reply, struct cfn_stack_list *list,
 }
 
 static void
-doctor_ecr_cb(const struct aws_reply *reply, struct ecr_auth *auth,
-    void *arg)
+doctor_ecr_cb(const struct aws_reply *reply, struct ecr_auth *auth, void *arg)
 {
 	doctor_done(arg, reply, "token for %s",
 	    auth != NULL && auth->proxy_endpoint != NULL ?
-	    auth->proxy_endpoint : "the registry");
+		auth->proxy_endpoint :
+		"the registry");
 	ecr_auth_free(auth);
 }
 
@@ -211,10 +211,10 @@ static void
 doctor_check_identity(struct doctor *d, struct doctor_row *row,
     struct aws_creds *creds, const char *region)
 {
-	char	*cause = NULL;
+	char *cause = NULL;
 
 	if (sts_get_caller_identity(aws_context_client(d->aws), creds, region,
-	    doctor_identity_cb, doctor_ref(d, row), &cause) == NULL) {
+		doctor_identity_cb, doctor_ref(d, row), &cause) == NULL) {
 		d->pending--;
 		free(d->rows[d->nrows - 1].detail);
 		doctor_fail_now(d, row, cause);
@@ -237,17 +237,17 @@ static void
 doctor_check_bucket(struct doctor *d, struct doctor_row *row,
     const char *bucket, const char *prefix, struct aws_creds *creds)
 {
-	struct s3_list_params	 p;
-	struct doctor_ref	*ref;
-	char			*cause = NULL;
+	struct s3_list_params p;
+	struct doctor_ref    *ref;
+	char		     *cause = NULL;
 
 	memset(&p, 0, sizeof p);
 	p.t.bucket = bucket;
 	p.t.creds = creds;
 	p.prefix = prefix != NULL && *prefix != '\0' ? prefix : NULL;
 	ref = doctor_ref(d, row);
-	if (s3_list_objects(aws_context_client(d->aws), &p, doctor_list_cb,
-	    ref, &cause) == NULL)
+	if (s3_list_objects(aws_context_client(d->aws), &p, doctor_list_cb, ref,
+		&cause) == NULL)
 		doctor_start_failed(d, ref, cause);
 }
 
@@ -256,7 +256,7 @@ static int
 doctor_registry_parts(const char *registry, char *account, size_t alen,
     char *region, size_t rlen)
 {
-	const char	*p, *q;
+	const char *p, *q;
 
 	if ((p = strstr(registry, ".dkr.ecr.")) == NULL ||
 	    (size_t)(p - registry) >= alen)
@@ -275,7 +275,7 @@ static void
 doctor_check_registry(struct doctor *d, const struct config_app *app,
     const char *registry)
 {
-	const struct config_environment	*env;
+	const struct config_environment *env;
 	struct doctor_row		*row;
 	struct doctor_ref		*ref;
 	struct aws_creds		*creds = NULL;
@@ -284,28 +284,28 @@ doctor_check_registry(struct doctor *d, const struct config_app *app,
 
 	for (i = 0; i < d->nrows; i++)
 		if (strstr(d->rows[i].check, registry) != NULL)
-			return;		/* checked already */
+			return; /* checked already */
 	row = doctor_add(d, "registry %s", registry);
 	if (doctor_registry_parts(registry, account, sizeof account, region,
-	    sizeof region) != 0) {
+		sizeof region) != 0) {
 		row->status = DOCTOR_PASS;
 		row->detail = xstrdup("not an ECR registry: reached with its "
-		    "own credentials when images are copied");
+				      "own credentials when images are copied");
 		return;
 	}
 	/* The registry's account is reached through an environment's role. */
 	for (i = 0; i < app->nenvironments && creds == NULL; i++) {
 		env = &app->environments[i];
 		if (strcmp(env->account, account) == 0 &&
-		    (creds = aws_context_env_creds(d->aws, app, env,
-		    &cause)) == NULL) {
+		    (creds = aws_context_env_creds(d->aws, app, env, &cause)) ==
+			NULL) {
 			doctor_fail_now(d, row, cause);
 			return;
 		}
 	}
 	ref = doctor_ref(d, row);
 	if (ecr_get_authorization_token(aws_context_client(d->aws), creds,
-	    region, doctor_ecr_cb, ref, &cause) == NULL)
+		region, doctor_ecr_cb, ref, &cause) == NULL)
 		doctor_start_failed(d, ref, cause);
 }
 
@@ -323,7 +323,7 @@ doctor_settle(struct doctor *d, size_t i, enum doctor_status status,
 /* The rows of one queue's checks, filled by two chained calls. */
 struct doctor_queue {
 	struct doctor		*d;
-	const struct config_app	*app;
+	const struct config_app *app;
 	size_t			 row_queue;
 	size_t			 row_redrive;
 	size_t			 row_policy;
@@ -340,13 +340,14 @@ struct doctor_queue {
 static enum doctor_status
 doctor_judge_redrive(const char *text, int max_receives, char **detail)
 {
-	json_t		*o;
-	json_error_t	 e;
-	const char	*dlq;
-	long long	 n;
+	json_t	    *o;
+	json_error_t e;
+	const char  *dlq;
+	long long    n;
 
 	if (text == NULL) {
-		*detail = xstrdup("no redrive policy: an event that keeps "
+		*detail = xstrdup(
+		    "no redrive policy: an event that keeps "
 		    "failing is received again for as long as the queue keeps "
 		    "it; give the queue a dead-letter queue");
 		return (DOCTOR_FAIL);
@@ -355,7 +356,7 @@ doctor_judge_redrive(const char *text, int max_receives, char **detail)
 	    !json_is_string(json_object_get(o, "deadLetterTargetArn"))) {
 		json_decref(o);
 		*detail = xstrdup("the redrive policy names no "
-		    "deadLetterTargetArn");
+				  "deadLetterTargetArn");
 		return (DOCTOR_FAIL);
 	}
 	dlq = json_string_value(json_object_get(o, "deadLetterTargetArn"));
@@ -363,14 +364,17 @@ doctor_judge_redrive(const char *text, int max_receives, char **detail)
 	if (json_is_integer(json_object_get(o, "maxReceiveCount")))
 		n = json_integer_value(json_object_get(o, "maxReceiveCount"));
 	else if (json_is_string(json_object_get(o, "maxReceiveCount")))
-		n = strtoll(json_string_value(json_object_get(o,
-		    "maxReceiveCount")), NULL, 10);
+		n = strtoll(json_string_value(
+				json_object_get(o, "maxReceiveCount")),
+		    NULL, 10);
 	else
 		n = 0;
 	if (n <= max_receives) {
-		*detail = xasprintf("maxReceiveCount %lld is not above "
+		*detail = xasprintf(
+		    "maxReceiveCount %lld is not above "
 		    "source.max_receives %d: SQS would set a failing event "
-		    "aside before shipgate records why", n, max_receives);
+		    "aside before shipgate records why",
+		    n, max_receives);
 		json_decref(o);
 		return (DOCTOR_FAIL);
 	}
@@ -384,18 +388,19 @@ doctor_judge_redrive(const char *text, int max_receives, char **detail)
 static int
 doctor_json_match(json_t *v, const char *what, int glob, int fold)
 {
-	json_t		*x;
-	const char	*p;
-	size_t		 i;
-	int		 n, flags = fold ? FNM_CASEFOLD : 0;
+	json_t	   *x;
+	const char *p;
+	size_t	    i;
+	int	    n, flags = fold ? FNM_CASEFOLD : 0;
 
 	n = json_is_array(v) ? (int)json_array_size(v) : 1;
 	for (i = 0; i < (size_t)n; i++) {
 		x = json_is_array(v) ? json_array_get(v, i) : v;
 		if ((p = json_string_value(x)) == NULL)
 			continue;
-		if (glob ? fnmatch(p, what, flags) == 0 : fold ?
-		    strcasecmp(p, what) == 0 : strcmp(p, what) == 0)
+		if (glob ? fnmatch(p, what, flags) == 0 :
+		    fold ? strcasecmp(p, what) == 0 :
+			   strcmp(p, what) == 0)
 			return (1);
 	}
 	return (0);
@@ -407,10 +412,10 @@ static int
 doctor_condition_admits(json_t *cond, const char *bucket_arn, int *scoped)
 {
 	static const char *const ops[] = { "ArnEquals", "ArnLike",
-	    "StringEquals", "StringLike" };
-	json_t		*block, *v;
-	const char	*key;
-	size_t		 i;
+		"StringEquals", "StringLike" };
+	json_t			*block, *v;
+	const char		*key;
+	size_t			 i;
 
 	*scoped = 0;
 	for (i = 0; cond != NULL && i < sizeof ops / sizeof ops[0]; i++) {
@@ -421,7 +426,7 @@ doctor_condition_admits(json_t *cond, const char *bucket_arn, int *scoped)
 				continue;
 			*scoped = 1;
 			if (!doctor_json_match(v, bucket_arn,
-			    strstr(ops[i], "Like") != NULL, 0))
+				strstr(ops[i], "Like") != NULL, 0))
 				return (0);
 		}
 	}
@@ -432,15 +437,15 @@ doctor_condition_admits(json_t *cond, const char *bucket_arn, int *scoped)
 static int
 doctor_statement_applies(json_t *st, const char *queue_arn)
 {
-	json_t	*p, *r;
+	json_t *p, *r;
 
-	if (!doctor_json_match(json_object_get(st, "Action"),
-	    "sqs:SendMessage", 1, 1))
+	if (!doctor_json_match(json_object_get(st, "Action"), "sqs:SendMessage",
+		1, 1))
 		return (0);
 	p = json_object_get(st, "Principal");
 	if (!(json_is_string(p) && strcmp(json_string_value(p), "*") == 0) &&
 	    !doctor_json_match(json_object_get(p, "Service"),
-	    "s3.amazonaws.com", 0, 1) &&
+		"s3.amazonaws.com", 0, 1) &&
 	    !doctor_json_match(json_object_get(p, "AWS"), "*", 0, 0))
 		return (0);
 	r = json_object_get(st, "Resource");
@@ -453,20 +458,21 @@ doctor_statement_applies(json_t *st, const char *queue_arn)
  * aws:SourceArn (if any) matches the bucket, and no Deny that matches.
  */
 static enum doctor_status
-doctor_judge_policy(const char *text, const char *queue_arn,
-    const char *bucket, char **detail)
+doctor_judge_policy(const char *text, const char *queue_arn, const char *bucket,
+    char **detail)
 {
-	json_t		*o, *sts, *st;
-	json_error_t	 e;
-	char		*bucket_arn;
-	const char	*sid;
-	size_t		 i, n;
-	int		 scoped, allowed = 0, allowed_scoped = 0;
+	json_t		  *o, *sts, *st;
+	json_error_t	   e;
+	char		  *bucket_arn;
+	const char	  *sid;
+	size_t		   i, n;
+	int		   scoped, allowed = 0, allowed_scoped = 0;
 	enum doctor_status status = DOCTOR_FAIL;
 
 	if (text == NULL) {
 		*detail = xasprintf("the queue has no policy: S3 cannot send "
-		    "it the events of %s", bucket);
+				    "it the events of %s",
+		    bucket);
 		return (DOCTOR_FAIL);
 	}
 	if ((o = json_loads(text, JSON_REJECT_DUPLICATES, &e)) == NULL) {
@@ -482,30 +488,34 @@ doctor_judge_policy(const char *text, const char *queue_arn,
 		if (!json_is_object(st) ||
 		    !doctor_statement_applies(st, queue_arn) ||
 		    !doctor_condition_admits(json_object_get(st, "Condition"),
-		    bucket_arn, &scoped))
+			bucket_arn, &scoped))
 			continue;
 		sid = json_string_value(json_object_get(st, "Sid"));
-		if (doctor_json_match(json_object_get(st, "Effect"), "Deny",
-		    0, 0)) {
+		if (doctor_json_match(json_object_get(st, "Effect"), "Deny", 0,
+			0)) {
 			*detail = xasprintf("statement %s denies S3 sending "
-			    "the events of %s", sid != NULL ? sid : "(no Sid)",
-			    bucket);
+					    "the events of %s",
+			    sid != NULL ? sid : "(no Sid)", bucket);
 			goto out;
 		}
-		if (doctor_json_match(json_object_get(st, "Effect"), "Allow",
-		    0, 0)) {
+		if (doctor_json_match(json_object_get(st, "Effect"), "Allow", 0,
+			0)) {
 			allowed = 1;
 			allowed_scoped |= scoped;
 		}
 	}
 	if (!allowed) {
 		*detail = xasprintf("no statement lets s3.amazonaws.com "
-		    "sqs:SendMessage from %s", bucket_arn);
+				    "sqs:SendMessage from %s",
+		    bucket_arn);
 		goto out;
 	}
-	*detail = xasprintf(allowed_scoped ? "S3 may send the events of %s" :
-	    "S3 may send the events of %s (and of any other bucket: no "
-	    "aws:SourceArn condition)", bucket);
+	*detail = xasprintf(
+	    allowed_scoped ?
+		"S3 may send the events of %s" :
+		"S3 may send the events of %s (and of any other bucket: no "
+		"aws:SourceArn condition)",
+	    bucket);
 	status = DOCTOR_PASS;
 out:
 	free(bucket_arn);
@@ -518,20 +528,21 @@ out:
 static const char *
 doctor_notify_misses(const struct s3_notify_config *c, const char *prefix)
 {
-	static const char	 zip[] = ".zip";
-	size_t			 i;
-	int			 created = 0;
+	static const char zip[] = ".zip";
+	size_t		  i;
+	int		  created = 0;
 
 	for (i = 0; i < c->nevents; i++)
 		if (strncmp(c->events[i], "s3:ObjectCreated:", 17) == 0)
 			created = 1;
 	if (!created)
 		return ("no s3:ObjectCreated event");
-	if (c->prefix != NULL && strncmp(prefix, c->prefix,
-	    strlen(c->prefix)) != 0)
+	if (c->prefix != NULL &&
+	    strncmp(prefix, c->prefix, strlen(c->prefix)) != 0)
 		return ("its prefix filter leaves out the source prefix");
-	if (c->suffix != NULL && (strlen(c->suffix) > strlen(zip) ||
-	    strcmp(zip + strlen(zip) - strlen(c->suffix), c->suffix) != 0))
+	if (c->suffix != NULL &&
+	    (strlen(c->suffix) > strlen(zip) ||
+		strcmp(zip + strlen(zip) - strlen(c->suffix), c->suffix) != 0))
 		return ("its suffix filter leaves out .zip");
 	return (NULL);
 }
@@ -540,35 +551,39 @@ static enum doctor_status
 doctor_judge_notification(const struct s3_notification *n,
     const char *queue_arn, const char *prefix, char **detail)
 {
-	struct buf	 others;
-	const char	*why = NULL;
-	size_t		 i;
+	struct buf  others;
+	const char *why = NULL;
+	size_t	    i;
 
 	buf_init(&others, 4096);
 	for (i = 0; i < n->n; i++) {
 		if (n->v[i].kind != S3_NOTIFY_QUEUE ||
 		    strcmp(n->v[i].destination, queue_arn) != 0) {
 			if (n->v[i].destination != NULL)
-				buf_printf(&others, "%s%s", others.len > 0 ?
-				    ", " : "", n->v[i].destination);
+				buf_printf(&others, "%s%s",
+				    others.len > 0 ? ", " : "",
+				    n->v[i].destination);
 			continue;
 		}
 		if ((why = doctor_notify_misses(&n->v[i], prefix)) == NULL) {
 			*detail = xasprintf("object creations under \"%s\" go "
-			    "to %s", prefix, queue_arn);
+					    "to %s",
+			    prefix, queue_arn);
 			buf_free(&others);
 			return (DOCTOR_PASS);
 		}
 	}
 	if (why != NULL)
 		*detail = xasprintf("the notification to %s misses releases: "
-		    "%s", queue_arn, why);
+				    "%s",
+		    queue_arn, why);
 	else if (others.len > 0)
 		*detail = xasprintf("the bucket notifies %.*s, not the "
-		    "configured queue %s", (int)others.len, others.data,
-		    queue_arn);
+				    "configured queue %s",
+		    (int)others.len, others.data, queue_arn);
 	else
-		*detail = xasprintf("the bucket sends no event notifications: "
+		*detail = xasprintf(
+		    "the bucket sends no event notifications: "
 		    "releases reach shipgate only by its listing every "
 		    "poll_interval");
 	buf_free(&others);
@@ -583,43 +598,47 @@ doctor_queue_free(struct doctor_queue *q)
 }
 
 static void
-doctor_notification_cb(const struct aws_reply *reply,
-    struct s3_notification *n, void *arg)
+doctor_notification_cb(const struct aws_reply *reply, struct s3_notification *n,
+    void *arg)
 {
-	struct doctor_queue	*q = arg;
-	enum doctor_status	 status = DOCTOR_FAIL;
-	char			*detail = NULL;
+	struct doctor_queue *q = arg;
+	enum doctor_status   status = DOCTOR_FAIL;
+	char		    *detail = NULL;
 
 	if (reply->error == AWS_OK)
 		status = doctor_judge_notification(n, q->queue_arn,
 		    q->app->source_prefix, &detail);
-	doctor_settle(q->d, q->row_notify, status, detail != NULL ? detail :
+	doctor_settle(q->d, q->row_notify, status,
+	    detail != NULL	   ? detail :
 	    reply->message != NULL ? reply->message :
-	    aws_strerror(reply->error));
+				     aws_strerror(reply->error));
 	free(detail);
 	s3_notification_free(n);
 	doctor_queue_free(q);
 }
 
 static void
-doctor_queue_cb(const struct aws_reply *reply,
-    struct sqs_queue_attributes *a, void *arg)
+doctor_queue_cb(const struct aws_reply *reply, struct sqs_queue_attributes *a,
+    void *arg)
 {
-	struct doctor_queue	*q = arg;
-	struct doctor		*d = q->d;
-	struct s3_target	 t;
-	enum doctor_status	 st;
-	char			*detail = NULL, *cause = NULL;
+	struct doctor_queue *q = arg;
+	struct doctor	    *d = q->d;
+	struct s3_target     t;
+	enum doctor_status   st;
+	char		    *detail = NULL, *cause = NULL;
 
 	if (reply->error != AWS_OK) {
 		doctor_settle(d, q->row_queue, DOCTOR_FAIL,
 		    reply->message != NULL ? reply->message :
-		    aws_strerror(reply->error));
-		doctor_settle(d, q->row_redrive, DOCTOR_FAIL, "the queue "
+					     aws_strerror(reply->error));
+		doctor_settle(d, q->row_redrive, DOCTOR_FAIL,
+		    "the queue "
 		    "could not be read");
-		doctor_settle(d, q->row_policy, DOCTOR_FAIL, "the queue "
+		doctor_settle(d, q->row_policy, DOCTOR_FAIL,
+		    "the queue "
 		    "could not be read");
-		doctor_settle(d, q->row_notify, DOCTOR_FAIL, "the queue "
+		doctor_settle(d, q->row_notify, DOCTOR_FAIL,
+		    "the queue "
 		    "could not be read");
 		doctor_queue_free(q);
 		return;
@@ -630,16 +649,18 @@ doctor_queue_cb(const struct aws_reply *reply,
 	doctor_settle(d, q->row_redrive, st, detail);
 	free(detail);
 	if (a->queue_arn == NULL) {
-		doctor_settle(d, q->row_policy, DOCTOR_FAIL, "SQS did not "
+		doctor_settle(d, q->row_policy, DOCTOR_FAIL,
+		    "SQS did not "
 		    "give the queue's ARN");
-		doctor_settle(d, q->row_notify, DOCTOR_FAIL, "SQS did not "
+		doctor_settle(d, q->row_notify, DOCTOR_FAIL,
+		    "SQS did not "
 		    "give the queue's ARN");
 		sqs_queue_attributes_free(a);
 		doctor_queue_free(q);
 		return;
 	}
-	st = doctor_judge_policy(a->policy, a->queue_arn,
-	    q->app->source_bucket, &detail);
+	st = doctor_judge_policy(a->policy, a->queue_arn, q->app->source_bucket,
+	    &detail);
 	doctor_settle(d, q->row_policy, st, detail);
 	free(detail);
 	q->queue_arn = a->queue_arn;
@@ -649,9 +670,9 @@ doctor_queue_cb(const struct aws_reply *reply,
 	memset(&t, 0, sizeof t);
 	t.bucket = q->app->source_bucket;
 	if (s3_get_bucket_notification(aws_context_client(d->aws), &t,
-	    doctor_notification_cb, q, &cause) == NULL) {
-		doctor_settle(d, q->row_notify, DOCTOR_FAIL, cause != NULL ?
-		    cause : "could not start");
+		doctor_notification_cb, q, &cause) == NULL) {
+		doctor_settle(d, q->row_notify, DOCTOR_FAIL,
+		    cause != NULL ? cause : "could not start");
 		free(cause);
 		doctor_queue_free(q);
 	}
@@ -660,28 +681,32 @@ doctor_queue_cb(const struct aws_reply *reply,
 static void
 doctor_check_queue(struct doctor *d, const struct config_app *app)
 {
-	struct doctor_queue	*q;
-	struct sqs_queue	 sq;
-	char			*cause = NULL;
+	struct doctor_queue *q;
+	struct sqs_queue     sq;
+	char		    *cause = NULL;
 
 	q = xcalloc(1, sizeof *q);
 	q->d = d;
 	q->app = app;
 	q->row_queue = doctor_add(d, "%s: queue %s", app->name,
-	    app->source_queue_url) - d->rows;
+			   app->source_queue_url) -
+		       d->rows;
 	q->row_redrive = doctor_add(d, "%s: queue's dead-letter queue",
-	    app->name) - d->rows;
+			     app->name) -
+			 d->rows;
 	q->row_policy = doctor_add(d, "%s: queue policy admits bucket %s",
-	    app->name, app->source_bucket) - d->rows;
+			    app->name, app->source_bucket) -
+			d->rows;
 	q->row_notify = doctor_add(d, "%s: bucket %s notifies the queue",
-	    app->name, app->source_bucket) - d->rows;
+			    app->name, app->source_bucket) -
+			d->rows;
 	d->pending += 4;
 	memset(&sq, 0, sizeof sq);
 	sq.url = app->source_queue_url;
 	if (sqs_get_queue_attributes(aws_context_client(d->aws), &sq,
-	    doctor_queue_cb, q, &cause) == NULL) {
-		doctor_settle(d, q->row_queue, DOCTOR_FAIL, cause != NULL ?
-		    cause : "could not start");
+		doctor_queue_cb, q, &cause) == NULL) {
+		doctor_settle(d, q->row_queue, DOCTOR_FAIL,
+		    cause != NULL ? cause : "could not start");
 		doctor_settle(d, q->row_redrive, DOCTOR_FAIL, "not checked");
 		doctor_settle(d, q->row_policy, DOCTOR_FAIL, "not checked");
 		doctor_settle(d, q->row_notify, DOCTOR_FAIL, "not checked");
@@ -692,39 +717,45 @@ doctor_check_queue(struct doctor *d, const struct config_app *app)
 
 /* --- the role's trust: the external id is required ----------------------- */
 
-#define DOCTOR_PROBE_SESSION	"shipgate-doctor-probe"
+#define DOCTOR_PROBE_SESSION "shipgate-doctor-probe"
 
 struct doctor_probe {
-	struct doctor	*d;
-	size_t		 row;
-	int		 left;		/* AssumeRole calls in flight */
-	const char	*accepted;	/* what STS should have refused */
-	int		 right_refused;	/* the configured id was refused */
-	char		*error;		/* the first other failure */
+	struct doctor *d;
+	size_t	       row;
+	int	       left;	      /* AssumeRole calls in flight */
+	const char    *accepted;      /* what STS should have refused */
+	int	       right_refused; /* the configured id was refused */
+	char	      *error;	      /* the first other failure */
 };
 
 /* One probe: its call's argument. */
 struct doctor_probe_call {
-	struct doctor_probe	*p;
-	const char		*what;	/* "without it"...; NULL: the right id */
+	struct doctor_probe *p;
+	const char	    *what; /* "without it"...; NULL: the right id */
 };
 
 static void
 doctor_probe_end(struct doctor_probe *p)
 {
 	if (p->accepted != NULL)
-		doctor_set(p->d, p->row, DOCTOR_FAIL, "the role can be "
+		doctor_set(p->d, p->row, DOCTOR_FAIL,
+		    "the role can be "
 		    "assumed %s: its trust policy must require "
-		    "sts:ExternalId (StringEquals)", p->accepted);
+		    "sts:ExternalId (StringEquals)",
+		    p->accepted);
 	else if (p->right_refused)
-		doctor_set(p->d, p->row, DOCTOR_FAIL, "the role refuses the "
+		doctor_set(p->d, p->row, DOCTOR_FAIL,
+		    "the role refuses the "
 		    "configured external id too: its trust requires another "
 		    "one, or does not trust these credentials");
 	else if (p->error != NULL)
-		doctor_set(p->d, p->row, DOCTOR_FAIL, "could not probe the "
-		    "trust: %s", p->error);
+		doctor_set(p->d, p->row, DOCTOR_FAIL,
+		    "could not probe the "
+		    "trust: %s",
+		    p->error);
 	else
-		doctor_set(p->d, p->row, DOCTOR_PASS, "assumed with it, "
+		doctor_set(p->d, p->row, DOCTOR_PASS,
+		    "assumed with it, "
 		    "refused without it and with another one");
 	p->d->pending--;
 	free(p->error);
@@ -735,24 +766,25 @@ static void
 doctor_probe_cb(const struct aws_reply *reply, struct sts_assumed_role *r,
     void *arg)
 {
-	struct doctor_probe_call	*c = arg;
-	struct doctor_probe		*p = c->p;
+	struct doctor_probe_call *c = arg;
+	struct doctor_probe	 *p = c->p;
 
 	if (reply->error == AWS_OK) {
 		/* Answers come in any order: "without it" says the most,
 		 * whichever comes first. */
-		if (c->what != NULL && (p->accepted == NULL ||
-		    strcmp(c->what, "without it") == 0))
+		if (c->what != NULL &&
+		    (p->accepted == NULL || strcmp(c->what, "without it") == 0))
 			p->accepted = c->what;
 	} else if (c->what == NULL && reply->error == AWS_EAWS &&
-	    strcmp(reply->aws.code, "AccessDenied") == 0)
+		   strcmp(reply->aws.code, "AccessDenied") == 0)
 		p->right_refused = 1;
 	else if (!(reply->error == AWS_EAWS &&
-	    strcmp(reply->aws.code, "AccessDenied") == 0) &&
-	    p->error == NULL)
-		p->error = xstrdup(reply->message != NULL ? reply->message :
-		    aws_strerror(reply->error));
-	sts_assumed_role_free(r);	/* never used: wiped */
+		     strcmp(reply->aws.code, "AccessDenied") == 0) &&
+		 p->error == NULL)
+		p->error = xstrdup(reply->message != NULL ?
+				       reply->message :
+				       aws_strerror(reply->error));
+	sts_assumed_role_free(r); /* never used: wiped */
 	free(c);
 	if (--p->left == 0)
 		doctor_probe_end(p);
@@ -767,37 +799,40 @@ static void
 doctor_check_trust(struct doctor *d, const struct config_app *app,
     const struct config_environment *env)
 {
-	static const char *const	 what[3] = { "without it",
-					     "with another one", NULL };
-	struct sts_assume_role_params	 ap;
-	struct doctor_probe		*p;
-	struct doctor_probe_call	*c;
-	char				*wrong, *cause = NULL;
-	int				 i;
+	static const char *const what[3] = { "without it", "with another one",
+		NULL };
+	struct sts_assume_role_params ap;
+	struct doctor_probe	     *p;
+	struct doctor_probe_call     *c;
+	char			     *wrong, *cause = NULL;
+	int			      i;
 
 	p = xcalloc(1, sizeof *p);
 	p->d = d;
 	p->row = doctor_add(d, "%s/%s: role requires the external id",
-	    app->name, env->name) - d->rows;
+		     app->name, env->name) -
+		 d->rows;
 	d->pending++;
-	p->left = 1;		/* held while the probes start */
+	p->left = 1; /* held while the probes start */
 	wrong = xasprintf("%.*s-doctor-probe", 1000, env->external_id);
 	memset(&ap, 0, sizeof ap);
 	ap.role_arn = env->role_arn;
 	ap.session_name = DOCTOR_PROBE_SESSION;
 	ap.region = aws_context_env_region(d->aws, env);
 	for (i = 0; i < 3; i++) {
-		ap.external_id = i == 0 ? NULL : i == 1 ? wrong :
-		    env->external_id;
+		ap.external_id = i == 0 ? NULL :
+				 i == 1 ? wrong :
+					  env->external_id;
 		c = xcalloc(1, sizeof *c);
 		c->p = p;
 		c->what = what[i];
 		if (sts_assume_role(aws_context_client(d->aws), &ap,
-		    doctor_probe_cb, c, &cause) == NULL) {
+			doctor_probe_cb, c, &cause) == NULL) {
 			free(c);
 			if (p->error == NULL)
-				p->error = cause != NULL ? cause :
-				    xstrdup("could not start");
+				p->error = cause != NULL ?
+					       cause :
+					       xstrdup("could not start");
 			else
 				free(cause);
 			break;
@@ -811,22 +846,22 @@ doctor_check_trust(struct doctor *d, const struct config_app *app,
 
 /* --- the identity provider's and the load balancer's endpoints -------- */
 
-#define DOCTOR_HTTP_TIMEOUT_MS	10000
+#define DOCTOR_HTTP_TIMEOUT_MS 10000
 
 /* One of the sign-in checks: its rows, and what the next call needs. */
 struct doctor_idp {
-	struct doctor		*d;
-	const struct config	*config;
-	int			 kind;		/* DOCTOR_IDP_* */
-	size_t			 row;
-	size_t			 row_keys;	/* discovery: the JWKS's row */
-	char			*url;
+	struct doctor	    *d;
+	const struct config *config;
+	int		     kind; /* DOCTOR_IDP_* */
+	size_t		     row;
+	size_t		     row_keys; /* discovery: the JWKS's row */
+	char		    *url;
 };
-#define DOCTOR_IDP_DISCOVERY	1
-#define DOCTOR_IDP_JWKS		2
-#define DOCTOR_IDP_ALB		3
+#define DOCTOR_IDP_DISCOVERY 1
+#define DOCTOR_IDP_JWKS	     2
+#define DOCTOR_IDP_ALB	     3
 
-static void	doctor_idp_fetch(struct doctor_idp *);
+static void doctor_idp_fetch(struct doctor_idp *);
 
 static void
 doctor_idp_free(struct doctor_idp *f)
@@ -839,23 +874,27 @@ doctor_idp_free(struct doctor_idp *f)
 static void
 doctor_idp_discovery(struct doctor_idp *f, const char *body, size_t len)
 {
-	const struct config_oidc	*o = &f->config->oidc;
-	struct oidc_discovery		 disc;
-	struct doctor_idp		*k;
-	char				*cause = NULL;
+	const struct config_oidc *o = &f->config->oidc;
+	struct oidc_discovery	  disc;
+	struct doctor_idp	 *k;
+	char			 *cause = NULL;
 
 	memset(&disc, 0, sizeof disc);
 	if (oidc_discovery_parse(body, len, o->issuer, o->loopback, &disc,
-	    &cause) != 0) {
-		doctor_settle(f->d, f->row, DOCTOR_FAIL, cause != NULL ?
-		    cause : "the discovery document is refused");
-		doctor_settle(f->d, f->row_keys, DOCTOR_FAIL, "no discovery "
+		&cause) != 0) {
+		doctor_settle(f->d, f->row, DOCTOR_FAIL,
+		    cause != NULL ? cause :
+				    "the discovery document is refused");
+		doctor_settle(f->d, f->row_keys, DOCTOR_FAIL,
+		    "no discovery "
 		    "document to name the key set");
 		free(cause);
 		return;
 	}
-	doctor_set(f->d, f->row, DOCTOR_PASS, "issuer matches, code flow "
-	    "with PKCE S256, token endpoint %s", disc.token_endpoint);
+	doctor_set(f->d, f->row, DOCTOR_PASS,
+	    "issuer matches, code flow "
+	    "with PKCE S256, token endpoint %s",
+	    disc.token_endpoint);
 	f->d->pending--;
 	k = xcalloc(1, sizeof *k);
 	k->d = f->d;
@@ -873,19 +912,21 @@ doctor_idp_discovery(struct doctor_idp *f, const char *body, size_t len)
 static void
 doctor_idp_jwks(struct doctor_idp *f, const char *body, size_t len)
 {
-	struct jose_keyset	*set = NULL;
-	char			*cause = NULL;
-	size_t			 n;
+	struct jose_keyset *set = NULL;
+	char		   *cause = NULL;
+	size_t		    n;
 
 	if (jose_keyset_parse(&set, body, len, &cause) != 0) {
-		doctor_settle(f->d, f->row, DOCTOR_FAIL, cause != NULL ?
-		    cause : "the key set is refused");
+		doctor_settle(f->d, f->row, DOCTOR_FAIL,
+		    cause != NULL ? cause : "the key set is refused");
 		free(cause);
 		return;
 	}
 	n = jose_keyset_count(set);
-	doctor_set(f->d, f->row, DOCTOR_PASS, "%zu RS256/ES256 signing "
-	    "key%s", n, n == 1 ? "" : "s");
+	doctor_set(f->d, f->row, DOCTOR_PASS,
+	    "%zu RS256/ES256 signing "
+	    "key%s",
+	    n, n == 1 ? "" : "s");
 	f->d->pending--;
 	jose_keyset_free(set);
 }
@@ -893,30 +934,35 @@ doctor_idp_jwks(struct doctor_idp *f, const char *body, size_t len)
 static void
 doctor_idp_cb(struct http_call *call, struct http_result *res, void *arg)
 {
-	struct doctor_idp	*f = arg;
-	const char		*body;
-	size_t			 len;
+	struct doctor_idp *f = arg;
+	const char	  *body;
+	size_t		   len;
 
 	(void)call;
 	body = res->body.data != NULL ? res->body.data : "";
 	len = res->body.len;
 	if (res->error != HTTP_OK) {
-		doctor_settle(f->d, f->row, DOCTOR_FAIL, res->message != NULL ?
-		    res->message : http_strerror(res->error));
+		doctor_settle(f->d, f->row, DOCTOR_FAIL,
+		    res->message != NULL ? res->message :
+					   http_strerror(res->error));
 		if (f->kind == DOCTOR_IDP_DISCOVERY)
-			doctor_settle(f->d, f->row_keys, DOCTOR_FAIL, "no "
+			doctor_settle(f->d, f->row_keys, DOCTOR_FAIL,
+			    "no "
 			    "discovery document to name the key set");
 	} else if (f->kind == DOCTOR_IDP_ALB) {
 		/* Keys are served by kid only: any answer means reachable. */
-		doctor_set(f->d, f->row, DOCTOR_PASS, "reachable (HTTP %ld "
-		    "at the base URL; keys are fetched by kid)", res->status);
+		doctor_set(f->d, f->row, DOCTOR_PASS,
+		    "reachable (HTTP %ld "
+		    "at the base URL; keys are fetched by kid)",
+		    res->status);
 		f->d->pending--;
 	} else if (res->status != 200) {
 		doctor_set(f->d, f->row, DOCTOR_FAIL, "HTTP %ld from %s",
 		    res->status, f->url);
 		f->d->pending--;
 		if (f->kind == DOCTOR_IDP_DISCOVERY)
-			doctor_settle(f->d, f->row_keys, DOCTOR_FAIL, "no "
+			doctor_settle(f->d, f->row_keys, DOCTOR_FAIL,
+			    "no "
 			    "discovery document to name the key set");
 	} else if (f->kind == DOCTOR_IDP_DISCOVERY)
 		doctor_idp_discovery(f, body, len);
@@ -931,23 +977,25 @@ doctor_idp_fetch(struct doctor_idp *f)
 {
 	struct http_request	 req;
 	static const char *const headers[] = {
-		"Accept: application/json", NULL,
+		"Accept: application/json",
+		NULL,
 	};
-	char			*cause = NULL;
+	char *cause = NULL;
 
 	memset(&req, 0, sizeof req);
 	req.url = f->url;
 	req.headers = headers;
 	req.body_max = f->kind == DOCTOR_IDP_JWKS ? JOSE_MAX_JWKS :
-	    OIDC_MAX_DISCOVERY;
+						    OIDC_MAX_DISCOVERY;
 	req.timeout_ms = DOCTOR_HTTP_TIMEOUT_MS;
-	if (http_call_start(aws_context_http(f->d->aws), &req, doctor_idp_cb,
-	    f, &cause) != NULL)
+	if (http_call_start(aws_context_http(f->d->aws), &req, doctor_idp_cb, f,
+		&cause) != NULL)
 		return;
-	doctor_settle(f->d, f->row, DOCTOR_FAIL, cause != NULL ? cause :
-	    "could not start");
+	doctor_settle(f->d, f->row, DOCTOR_FAIL,
+	    cause != NULL ? cause : "could not start");
 	if (f->kind == DOCTOR_IDP_DISCOVERY)
-		doctor_settle(f->d, f->row_keys, DOCTOR_FAIL, "no discovery "
+		doctor_settle(f->d, f->row_keys, DOCTOR_FAIL,
+		    "no discovery "
 		    "document to name the key set");
 	free(cause);
 	doctor_idp_free(f);
@@ -962,7 +1010,7 @@ doctor_idp_fetch(struct doctor_idp *f)
 static void
 doctor_check_signin(struct doctor *d, const struct config *config)
 {
-	struct doctor_idp	*f;
+	struct doctor_idp *f;
 
 	if (config->oidc.issuer != NULL) {
 		f = xcalloc(1, sizeof *f);
@@ -971,7 +1019,7 @@ doctor_check_signin(struct doctor *d, const struct config *config)
 		f->kind = DOCTOR_IDP_DISCOVERY;
 		f->url = oidc_discovery_url(config->oidc.issuer);
 		f->row = doctor_add(d, "auth.oidc: discovery %s", f->url) -
-		    d->rows;
+			 d->rows;
 		f->row_keys = doctor_add(d, "auth.oidc: key set") - d->rows;
 		d->pending += 2;
 		doctor_idp_fetch(f);
@@ -983,7 +1031,7 @@ doctor_check_signin(struct doctor *d, const struct config *config)
 		f->kind = DOCTOR_IDP_ALB;
 		f->url = xstrdup(config->alb.key_url);
 		f->row = doctor_add(d, "auth.alb: key endpoint %s", f->url) -
-		    d->rows;
+			 d->rows;
 		d->pending++;
 		doctor_idp_fetch(f);
 	}
@@ -993,7 +1041,7 @@ static void
 doctor_plan(struct doctor *d, const struct config *config)
 {
 	const struct config_app		*app;
-	const struct config_environment	*env;
+	const struct config_environment *env;
 	struct doctor_row		*row;
 	struct doctor_ref		*ref;
 	struct aws_creds		*creds;
@@ -1024,7 +1072,7 @@ doctor_plan(struct doctor *d, const struct config *config)
 			    env->name, env->role_arn);
 			cause = NULL;
 			if ((creds = aws_context_env_creds(d->aws, app, env,
-			    &cause)) == NULL) {
+				 &cause)) == NULL) {
 				doctor_fail_now(d, row, cause);
 				continue;
 			}
@@ -1039,8 +1087,9 @@ doctor_plan(struct doctor *d, const struct config *config)
 			cause = NULL;
 			ref = doctor_ref(d, row);
 			if (cfn_describe_stacks(aws_context_client(d->aws),
-			    creds, aws_context_env_region(d->aws, env),
-			    env->stack, doctor_stack_cb, ref, &cause) == NULL)
+				creds, aws_context_env_region(d->aws, env),
+				env->stack, doctor_stack_cb, ref,
+				&cause) == NULL)
 				doctor_start_failed(d, ref, cause);
 		}
 		if (app->registry != NULL)
@@ -1049,13 +1098,14 @@ doctor_plan(struct doctor *d, const struct config *config)
 			if (app->environments[j].registry != NULL)
 				doctor_check_registry(d, app,
 				    app->environments[j].registry);
-	}	doctor_check_signin(d, config);
+	}
+	doctor_check_signin(d, config);
 }
 
 static void
 doctor_closed_cb(void *arg)
 {
-	struct doctor	*d = arg;
+	struct doctor *d = arg;
 
 	d->closed = 1;
 }
@@ -1063,9 +1113,9 @@ doctor_closed_cb(void *arg)
 static void
 doctor_print(const struct doctor *d, FILE *out, int json)
 {
-	json_t	*o;
-	char	*line;
-	size_t	 i, width = 5;
+	json_t *o;
+	char   *line;
+	size_t	i, width = 5;
 
 	for (i = 0; i < d->nrows; i++)
 		if (strlen(d->rows[i].check) > width)
@@ -1074,39 +1124,39 @@ doctor_print(const struct doctor *d, FILE *out, int json)
 		fprintf(out, "%-*s  %-6s %s\n", (int)width, "CHECK", "RESULT",
 		    "DETAIL");
 	for (i = 0; i < d->nrows; i++) {
-		const struct doctor_row	*r = &d->rows[i];
-		const char		*status = r->status == DOCTOR_PASS ?
-		    "pass" : "FAIL";
+		const struct doctor_row *r = &d->rows[i];
+		const char *status = r->status == DOCTOR_PASS ? "pass" : "FAIL";
 
 		if (json) {
 			o = json_pack("{s:s, s:s, s:s}", "check", r->check,
-			    "result", r->status == DOCTOR_PASS ? "pass" :
-			    "fail", "detail", r->detail != NULL ? r->detail :
-			    "no answer");
+			    "result",
+			    r->status == DOCTOR_PASS ? "pass" : "fail",
+			    "detail",
+			    r->detail != NULL ? r->detail : "no answer");
 			line = json_dumps(o, JSON_COMPACT);
 			fprintf(out, "%s\n", line);
 			free(line);
 			json_decref(o);
 		} else
 			fprintf(out, "%-*s  %-6s %s\n", (int)width, r->check,
-			    status, r->detail != NULL ? r->detail :
-			    "no answer");
+			    status,
+			    r->detail != NULL ? r->detail : "no answer");
 	}
 }
 
 int
 doctor_run(const struct config *config, FILE *out, int json)
 {
-	struct doctor	 d;
-	uv_loop_t	 loop;
-	char		*cause = NULL;
-	size_t		 i, failed = 0;
+	struct doctor d;
+	uv_loop_t     loop;
+	char	     *cause = NULL;
+	size_t	      i, failed = 0;
 
 	memset(&d, 0, sizeof d);
 	uv_loop_init(&loop);
 	if ((d.aws = aws_context_new(&loop, config, &cause)) == NULL) {
-		fprintf(out, "credentials: FAIL %s\n", cause != NULL ? cause :
-		    "no credentials");
+		fprintf(out, "credentials: FAIL %s\n",
+		    cause != NULL ? cause : "no credentials");
 		free(cause);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);

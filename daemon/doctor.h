@@ -17,6 +17,6 @@ struct config;
  * pass/fail table (or JSON lines with `json`) to `out`, and returns 0
  * when everything passed, 1 otherwise.
  */
-int	 doctor_run(const struct config *, FILE *out, int json);
+int doctor_run(const struct config *, FILE *out, int json);
 
 #endif

@@ -41,11 +41,11 @@ static int
 engine_checks_list(struct engine_run *r, const struct config_environment *env,
     const struct config_check ***listp, size_t *np, char **cause)
 {
-	const struct config	 *config = r->engine->config;
-	const struct config_check **list;
-	const struct config_check *c;
+	const struct config	    *config = r->engine->config;
+	const struct config_check  **list;
+	const struct config_check   *c;
 	const struct config_strings *from[2];
-	size_t			  i, j, k, n = 0, cap;
+	size_t			     i, j, k, n = 0, cap;
 
 	from[0] = &env->checks;
 	from[1] = r->release != NULL ? &r->release->checks : NULL;
@@ -56,9 +56,10 @@ engine_checks_list(struct engine_run *r, const struct config_environment *env,
 			continue;
 		for (i = 0; i < from[k]->n; i++) {
 			if ((c = config_find_check(config,
-			    from[k]->items[i])) == NULL) {
+				 from[k]->items[i])) == NULL) {
 				*cause = xasprintf("check %s named by the %s "
-				    "is not configured", from[k]->items[i],
+						   "is not configured",
+				    from[k]->items[i],
 				    k == 0 ? "environment" : "release");
 				free(list);
 				return (-1);
@@ -69,9 +70,10 @@ engine_checks_list(struct engine_run *r, const struct config_environment *env,
 			 * check's secrets never go to an environment whose
 			 * configuration does not name it.
 			 */
-			if (k == 1 && !config_environment_allows_check(env,
-			    c->name)) {
-				*cause = xasprintf("check %s named by the "
+			if (k == 1 &&
+			    !config_environment_allows_check(env, c->name)) {
+				*cause = xasprintf(
+				    "check %s named by the "
 				    "release is not allowed in %s (not in its "
 				    "checks or release_checks): not run",
 				    c->name, env->name);
@@ -100,9 +102,9 @@ engine_checks_rows(const struct checks_result *res, size_t *np)
 	size_t				  i, j, n = 0;
 	/* The row type is also what the store hands out (owned, so not
 	   const); it only reads these. */
-	static char			  passed[] = "passed";
-	static char			  failed[] = "failed";
-	static char			  skipped[] = "skipped";
+	static char passed[] = "passed";
+	static char failed[] = "failed";
+	static char skipped[] = "skipped";
 
 	for (i = 0; i < res->nchecks; i++)
 		n += res->checks[i].nsteps;
@@ -123,7 +125,8 @@ engine_checks_rows(const struct checks_result *res, size_t *np)
 			case CHECKS_STEP_FAILED:
 				row->status = failed;
 				row->expectation = sr->reason != NULL ?
-				    sr->reason : failed;
+						       sr->reason :
+						       failed;
 				break;
 			default:
 				row->status = skipped;
@@ -154,7 +157,7 @@ engine_checks_rollback(struct engine_run *r, struct store_stage *st,
     int64_t *run_idp)
 {
 	struct store		*s = r->engine->store;
-	struct store_deployment	*dep = NULL;
+	struct store_deployment *dep = NULL;
 	struct store_stage_in	 stage;
 	struct store_run_in	 in;
 	struct engine_actor	 actor;
@@ -162,20 +165,24 @@ engine_checks_rollback(struct engine_run *r, struct store_stage *st,
 	int			 rc;
 
 	*run_idp = 0;
-	rc = store_current_deployment(s, r->row->app_id, st->environment,
-	    &dep, &why);
-	if (rc == STORE_ENOTFOUND || (rc == 0 &&
-	    dep->release_id == r->row->release_id)) {
+	rc = store_current_deployment(s, r->row->app_id, st->environment, &dep,
+	    &why);
+	if (rc == STORE_ENOTFOUND ||
+	    (rc == 0 && dep->release_id == r->row->release_id)) {
 		free(why);
 		store_deployment_free(dep);
-		return (engine_audit(r, NULL, "rollback", "auto_rollback: no "
-		    "earlier release ran in this environment, nothing to "
-		    "roll back to") == 0 ? 0 : -1);
+		return (
+		    engine_audit(r, NULL, "rollback",
+			"auto_rollback: no "
+			"earlier release ran in this environment, nothing to "
+			"roll back to") == 0 ?
+			0 :
+			-1);
 	}
 	if (rc != 0) {
 		log_warnx("cannot find the release to roll back to app=%s "
-		    "run=%lld env=%s: %s", r->app, (long long)r->id,
-		    st->environment, why);
+			  "run=%lld env=%s: %s",
+		    r->app, (long long)r->id, st->environment, why);
 		free(why);
 		return (-1);
 	}
@@ -190,23 +197,24 @@ engine_checks_rollback(struct engine_run *r, struct store_stage *st,
 	in.nstages = 1;
 	if (store_create_run(s, &in, run_idp, &why) != 0) {
 		log_warnx("cannot create the rollback run app=%s run=%lld "
-		    "env=%s: %s", r->app, (long long)r->id, st->environment,
-		    why);
+			  "env=%s: %s",
+		    r->app, (long long)r->id, st->environment, why);
 		free(why);
 		store_deployment_free(dep);
 		return (-1);
 	}
 	detail = xasprintf("auto_rollback: run %lld redeploys version %s "
-	    "(release %lld) to %s", (long long)*run_idp,
-	    dep->version != NULL ? dep->version : "?",
+			   "(release %lld) to %s",
+	    (long long)*run_idp, dep->version != NULL ? dep->version : "?",
 	    (long long)dep->release_id, st->environment);
 	memset(&actor, 0, sizeof actor);
 	actor.via = "engine";
 	rc = engine_audit(r, &actor, "rollback", detail);
-	engine_log_later(r, xasprintf("automatic rollback app=%s run=%lld "
-	    "env=%s rollback_run=%lld version=%s", r->app, (long long)r->id,
-	    st->environment, (long long)*run_idp,
-	    dep->version != NULL ? dep->version : "?"));
+	engine_log_later(r,
+	    xasprintf("automatic rollback app=%s run=%lld "
+		      "env=%s rollback_run=%lld version=%s",
+		r->app, (long long)r->id, st->environment, (long long)*run_idp,
+		dep->version != NULL ? dep->version : "?"));
 	free(detail);
 	store_deployment_free(dep);
 	return (rc == 0 ? 0 : -1);
@@ -218,7 +226,7 @@ engine_checks_done_cb(struct checks_result *res, void *arg)
 	struct engine_call		*call = arg;
 	struct engine_run		*r;
 	struct store_stage		*st;
-	const struct config_environment	*env;
+	const struct config_environment *env;
 	struct store_check_result	*rows = NULL;
 	struct store			*s;
 	char				*summary = NULL, *reason = NULL;
@@ -229,7 +237,7 @@ engine_checks_done_cb(struct checks_result *res, void *arg)
 	size_t				 n;
 
 	if ((r = engine_call_end(call)) == NULL)
-		goto out;	/* the engine let go of the run */
+		goto out; /* the engine let go of the run */
 	r->checks = NULL;
 	if (res->cancelled || r->row == NULL ||
 	    (st = engine_current_stage(r)) == NULL || st->id != stage_id ||
@@ -247,11 +255,11 @@ engine_checks_done_cb(struct checks_result *res, void *arg)
 		goto out;
 	}
 	ok = store_record_check_results(s, st->id, st->attempt, rows, n,
-	    &why) == 0;
+		 &why) == 0;
 	if (why != NULL) {
 		log_warnx("cannot record the check results app=%s run=%lld "
-		    "env=%s: %s", r->app, (long long)r->id, st->environment,
-		    why);
+			  "env=%s: %s",
+		    r->app, (long long)r->id, st->environment, why);
 		free(why);
 	}
 	ok = ok && engine_audit(r, NULL, "checks", summary) == 0;
@@ -260,7 +268,7 @@ engine_checks_done_cb(struct checks_result *res, void *arg)
 	else if (ok) {
 		reason = xasprintf("checks failed: %s", summary);
 		ok = engine_enter(r, st, STORE_STAGE_FAILED, STORE_RUN_FAILED,
-		    reason, NULL) == 0;
+			 reason, NULL) == 0;
 		if (ok && env->auto_rollback &&
 		    r->row->kind != STORE_RUN_ROLLBACK)
 			ok = engine_checks_rollback(r, st, &rollback_id) == 0;
@@ -286,15 +294,15 @@ void
 engine_step_checking(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env)
 {
-	const struct config_check	**list = NULL;
-	struct checks_options		  opts;
-	struct engine_call		 *call;
-	char				 *cause = NULL, *detail, *fields;
-	size_t				  n;
-	int				  rc, ok;
+	const struct config_check **list = NULL;
+	struct checks_options	    opts;
+	struct engine_call	   *call;
+	char			   *cause = NULL, *detail, *fields;
+	size_t			    n;
+	int			    rc, ok;
 
 	if ((rc = engine_release_load(r, st, &cause)) == 1)
-		return;		/* being read; the step comes again */
+		return; /* being read; the step comes again */
 	if (rc != 0 || engine_checks_list(r, env, &list, &n, &cause) != 0) {
 		engine_stage_fail(r, st, cause);
 		free(cause);
@@ -309,7 +317,7 @@ engine_step_checking(struct engine_run *r, struct store_stage *st,
 			return;
 		}
 		ok = engine_audit(r, NULL, "checks", detail) == 0 &&
-		    engine_deployed(r, st, env, NULL) == 0;
+		     engine_deployed(r, st, env, NULL) == 0;
 		if (engine_txn_end(r, ok) != 0)
 			engine_poll_later(r);
 		else
@@ -319,19 +327,21 @@ engine_step_checking(struct engine_run *r, struct store_stage *st,
 	}
 	if (env->base_url == NULL) {
 		free(list);
-		engine_stage_fail(r, st, "checks are configured but the "
+		engine_stage_fail(r, st,
+		    "checks are configured but the "
 		    "environment has no base_url to run them against");
 		return;
 	}
-	fields = xasprintf("app=%s run=%lld env=%s", r->app,
-	    (long long)r->id, st->environment);
+	fields = xasprintf("app=%s run=%lld env=%s", r->app, (long long)r->id,
+	    st->environment);
 	memset(&opts, 0, sizeof opts);
 	opts.log_fields = fields;
 	opts.now_ms = engine_checks_now;
 	opts.now_arg = r->engine->store;
 	call = engine_call_new(r, st);
-	r->checks = checks_run(r->engine->loop, aws_context_http(r->engine->aws),
-	    env->base_url, list, n, &opts, engine_checks_done_cb, call, &cause);
+	r->checks = checks_run(r->engine->loop,
+	    aws_context_http(r->engine->aws), env->base_url, list, n, &opts,
+	    engine_checks_done_cb, call, &cause);
 	free(fields);
 	free(list);
 	if (r->checks == NULL) {
@@ -356,7 +366,7 @@ int
 engine_auto_rollback(const struct engine_run *r)
 {
 	return (r->row != NULL && r->row->kind == STORE_RUN_ROLLBACK &&
-	    r->row->rollback_of != 0);
+		r->row->rollback_of != 0);
 }
 
 /*
@@ -367,12 +377,12 @@ engine_auto_rollback(const struct engine_run *r)
 int
 engine_mark_rolled_back(struct engine_run *r, struct store_stage *st)
 {
-	struct store		*s = r->engine->store;
-	struct store_run	*orig = NULL;
-	struct store_stage	*os = NULL;
-	char			*why = NULL, *reason = NULL;
-	size_t			 i;
-	int			 rc = -1;
+	struct store	   *s = r->engine->store;
+	struct store_run   *orig = NULL;
+	struct store_stage *os = NULL;
+	char		   *why = NULL, *reason = NULL;
+	size_t		    i;
+	int		    rc = -1;
 
 	if (store_get_run(s, r->row->rollback_of, &orig, &why) != 0)
 		goto out;
@@ -384,28 +394,29 @@ engine_mark_rolled_back(struct engine_run *r, struct store_stage *st)
 		goto out;
 	}
 	reason = xasprintf("rolled back: run %lld redeployed version %s "
-	    "to %s%s%s", (long long)r->id, r->row->version != NULL ?
-	    r->row->version : "?", st->environment,
-	    os->reason != NULL ? " after " : "",
+			   "to %s%s%s",
+	    (long long)r->id, r->row->version != NULL ? r->row->version : "?",
+	    st->environment, os->reason != NULL ? " after " : "",
 	    os->reason != NULL ? os->reason : "");
-	if (engine_stage_set(r, os, STORE_STAGE_ROLLED_BACK, reason,
-	    &why) != 0)
+	if (engine_stage_set(r, os, STORE_STAGE_ROLLED_BACK, reason, &why) != 0)
 		goto out;
 	if (engine_audit_run(r->engine, orig->id, NULL,
-	    "stage failed -> rolled_back", reason) != 0)
+		"stage failed -> rolled_back", reason) != 0)
 		goto out;
 	os->status = STORE_STAGE_ROLLED_BACK;
 	if (engine_notify(r->engine, orig->id, os, "rolled_back", NULL, NULL,
-	    reason) != 0)
+		reason) != 0)
 		goto out;
 	engine_log_later(r, xasprintf("stage failed -> rolled_back app=%s "
-	    "run=%lld env=%s rollback_run=%lld", r->app, (long long)orig->id,
-	    st->environment, (long long)r->id));
+				      "run=%lld env=%s rollback_run=%lld",
+				r->app, (long long)orig->id, st->environment,
+				(long long)r->id));
 	rc = 0;
 out:
 	if (why != NULL) {
 		log_warnx("cannot mark the rolled back stage app=%s run=%lld: "
-		    "%s", r->app, (long long)r->row->rollback_of, why);
+			  "%s",
+		    r->app, (long long)r->row->rollback_of, why);
 		free(why);
 	}
 	free(reason);

@@ -24,10 +24,10 @@ void
 engine_progress_events(struct engine_run *r, const struct store_stage *st,
     const struct cfn_stack_event_list *l)
 {
-	struct store_stage_event	*v;
-	const struct cfn_stack_event	*e;
-	char				*cause = NULL;
-	size_t				 i, added = 0;
+	struct store_stage_event     *v;
+	const struct cfn_stack_event *e;
+	char			     *cause = NULL;
+	size_t			      i, added = 0;
 
 	if (l == NULL || l->n == 0)
 		return;
@@ -42,15 +42,18 @@ engine_progress_events(struct engine_run *r, const struct store_stage *st,
 		v[i].status = e->status;
 		v[i].reason = e->status_reason;
 	}
-	if (store_progress_add_events(r->engine->store, st->id, st->attempt,
-	    v, l->n, &added, &cause) != 0) {
-		log_warnx("cannot keep the stack events app=%s run=%lld env=%s: "
-		    "%s", r->app, (long long)r->id, st->environment, cause);
+	if (store_progress_add_events(r->engine->store, st->id, st->attempt, v,
+		l->n, &added, &cause) != 0) {
+		log_warnx(
+		    "cannot keep the stack events app=%s run=%lld env=%s: "
+		    "%s",
+		    r->app, (long long)r->id, st->environment, cause);
 		free(cause);
 	} else if (added > 0) {
-		log_debug(LOG_CAT_ENGINE, "stack events app=%s run=%lld "
-		    "env=%s new=%zu", r->app, (long long)r->id,
-		    st->environment, added);
+		log_debug(LOG_CAT_ENGINE,
+		    "stack events app=%s run=%lld "
+		    "env=%s new=%zu",
+		    r->app, (long long)r->id, st->environment, added);
 		/* The stack moves: the next look comes soon again rather
 		   than after the wait's back-off (live progress). */
 		r->polls = 0;
@@ -65,8 +68,8 @@ engine_progress_events(struct engine_run *r, const struct store_stage *st,
 static const struct ecs_deployment *
 engine_progress_deployment(const struct ecs_service *svc, int64_t since)
 {
-	const struct ecs_deployment	*d;
-	size_t				 i;
+	const struct ecs_deployment *d;
+	size_t			     i;
 
 	for (i = 0; i < svc->ndeployments; i++) {
 		d = &svc->deployments[i];
@@ -82,12 +85,12 @@ void
 engine_progress_services(struct engine_run *r, const struct store_stage *st,
     const struct ecs_service_list *l, int64_t since)
 {
-	struct store_stage_service	 v;
-	const struct ecs_service	*svc;
-	const struct ecs_deployment	*d;
-	char				*cause = NULL, *cluster;
-	const char			*p;
-	size_t				 i;
+	struct store_stage_service   v;
+	const struct ecs_service    *svc;
+	const struct ecs_deployment *d;
+	char			    *cause = NULL, *cluster;
+	const char		    *p;
+	size_t			     i;
 
 	for (i = 0; l != NULL && i < l->n; i++) {
 		svc = &l->v[i];
@@ -115,10 +118,11 @@ engine_progress_services(struct engine_run *r, const struct store_stage *st,
 			v.pending = svc->pending;
 		}
 		if (store_progress_set_service(r->engine->store, st->id,
-		    st->attempt, &v, &cause) != 0) {
+			st->attempt, &v, &cause) != 0) {
 			log_warnx("cannot keep the progress of service %s "
-			    "app=%s run=%lld env=%s: %s", svc->name, r->app,
-			    (long long)r->id, st->environment, cause);
+				  "app=%s run=%lld env=%s: %s",
+			    svc->name, r->app, (long long)r->id,
+			    st->environment, cause);
 			free(cause);
 			cause = NULL;
 		}

@@ -30,41 +30,41 @@
 #include "xmalloc.h"
 
 struct engine_promo_side {
-	char		*host;
-	struct registry	*reg;
-	int		 ecr;		/* needs a login */
-	int		 logged_in;
+	char		 *host;
+	struct registry	 *reg;
+	int		  ecr; /* needs a login */
+	int		  logged_in;
 	struct aws_creds *creds;
-	char		 region[REGISTRY_ECR_REGION_SIZE];
+	char		  region[REGISTRY_ECR_REGION_SIZE];
 };
 
 /* An image's names, owned by the promotion. */
 struct engine_promo_name {
-	char		*repository;
-	char		*reference;
-	char		*tag;		/* at the destination, or NULL */
-	char		*shown;		/* as release.json names it */
+	char *repository;
+	char *reference;
+	char *tag;   /* at the destination, or NULL */
+	char *shown; /* as release.json names it */
 };
 
 struct engine_promo {
-	struct engine_call	*call;
+	struct engine_call *call;
 	/* The logins' client and credentials outlive a reload. */
-	struct aws_context_hold	*aws;
-	struct registry_ecr	*ecr;
-	struct engine_promo_side src, dst;
-	struct promote_image	*images;	/* borrow from names */
+	struct aws_context_hold	 *aws;
+	struct registry_ecr	 *ecr;
+	struct engine_promo_side  src, dst;
+	struct promote_image	 *images; /* borrow from names */
 	struct engine_promo_name *names;
-	size_t			 nimages;
-	int			 parallel;
-	int			 unrecorded;	/* rows the store refused */
+	size_t			  nimages;
+	int			  parallel;
+	int			  unrecorded; /* rows the store refused */
 };
 
-static void	engine_promo_next(struct engine_promo *);
+static void engine_promo_next(struct engine_promo *);
 
 static void
 engine_promo_free(struct engine_promo *pr)
 {
-	size_t	 i;
+	size_t i;
 
 	registry_ecr_free(pr->ecr);
 	aws_context_release(pr->aws);
@@ -91,10 +91,10 @@ engine_promo_free(struct engine_promo *pr)
 static struct engine_run *
 engine_promo_end(struct engine_promo *pr, struct store_stage **stp)
 {
-	struct engine_run	*r;
-	struct store_stage	*st;
-	int64_t			 stage_id = pr->call->stage_id;
-	int			 attempt = pr->call->attempt;
+	struct engine_run  *r;
+	struct store_stage *st;
+	int64_t		    stage_id = pr->call->stage_id;
+	int		    attempt = pr->call->attempt;
 
 	*stp = NULL;
 	if ((r = engine_call_end(pr->call)) == NULL)
@@ -112,8 +112,8 @@ engine_promo_end(struct engine_promo *pr, struct store_stage **stp)
 static void
 engine_promo_fail(struct engine_promo *pr, const char *reason)
 {
-	struct engine_run	*r;
-	struct store_stage	*st;
+	struct engine_run  *r;
+	struct store_stage *st;
 
 	if ((r = engine_promo_end(pr, &st)) != NULL)
 		engine_stage_fail(r, st, reason);
@@ -128,7 +128,7 @@ static struct aws_creds *
 engine_promo_creds(struct engine_run *r, const struct config_environment *env,
     const char *account, char **cause)
 {
-	const struct config_app	*app = engine_run_app(r);
+	const struct config_app *app = engine_run_app(r);
 	size_t			 i;
 
 	if (env != NULL && env->account != NULL &&
@@ -147,16 +147,17 @@ static int
 engine_promo_side(struct engine_run *r, const struct config_environment *env,
     const char *host, struct engine_promo_side *side, char **cause)
 {
-	const struct config_registry	*cr;
-	struct registry_options		 o;
-	char				 account[REGISTRY_ECR_ACCOUNT_SIZE];
-	char				*url, *why = NULL;
+	const struct config_registry *cr;
+	struct registry_options	      o;
+	char			      account[REGISTRY_ECR_ACCOUNT_SIZE];
+	char			     *url, *why = NULL;
 
 	side->host = xstrdup(host);
 	cr = config_find_registry(r->engine->config, host);
 	if (cr != NULL && cr->username != NULL) {
 		side->reg = registry_new_config(aws_context_http(
-		    r->engine->aws), cr, &why);
+						    r->engine->aws),
+		    cr, &why);
 		goto out;
 	}
 	memset(&o, 0, sizeof o);
@@ -164,12 +165,11 @@ engine_promo_side(struct engine_run *r, const struct config_environment *env,
 	o.url = url;
 	side->reg = registry_new(aws_context_http(r->engine->aws), &o, &why);
 	free(url);
-	if (side->reg == NULL || !registry_ecr_host(host, account,
-	    side->region))
+	if (side->reg == NULL ||
+	    !registry_ecr_host(host, account, side->region))
 		goto out;
 	side->ecr = 1;
-	if ((side->creds = engine_promo_creds(r, env, account, &why)) ==
-	    NULL) {
+	if ((side->creds = engine_promo_creds(r, env, account, &why)) == NULL) {
 		registry_free(side->reg);
 		side->reg = NULL;
 	}
@@ -188,15 +188,15 @@ static void
 engine_promo_image_cb(struct promote *p, const struct promote_result *res,
     void *arg)
 {
-	struct engine_promo		*pr = arg;
-	struct engine_run		*r = pr->call->run;
-	struct store_promotion_in	 in;
-	char				*why = NULL;
-	size_t				 i;
+	struct engine_promo	 *pr = arg;
+	struct engine_run	 *r = pr->call->run;
+	struct store_promotion_in in;
+	char			 *why = NULL;
+	size_t			  i;
 
 	(void)p;
 	if (r == NULL)
-		return;		/* the engine let go: the store may be gone */
+		return; /* the engine let go: the store may be gone */
 	memset(&in, 0, sizeof in);
 	in.stage_id = pr->call->stage_id;
 	in.source_registry = pr->src.host;
@@ -216,8 +216,9 @@ engine_promo_image_cb(struct promote *p, const struct promote_result *res,
 	in.blobs_skipped = res->blobs_skipped;
 	in.bytes_copied = res->bytes_copied;
 	in.bytes_skipped = res->bytes_skipped;
-	in.reason = res->error == 0 ? NULL : res->reason != NULL ?
-	    res->reason : promote_strerror(res->error);
+	in.reason = res->error == 0	? NULL :
+		    res->reason != NULL ? res->reason :
+					  promote_strerror(res->error);
 	in.elapsed_ms = res->elapsed_ms;
 	if (store_record_promotion(r->engine->store, &in, &why) != 0) {
 		log_warnx("cannot record the promotion app=%s run=%lld: %s",
@@ -231,12 +232,12 @@ static void
 engine_promo_done_cb(struct promote *p, const struct promote_result *res,
     size_t n, void *arg)
 {
-	struct engine_promo	*pr = arg;
-	struct engine_run	*r;
-	struct store_stage	*st;
+	struct engine_promo	    *pr = arg;
+	struct engine_run	    *r;
+	struct store_stage	    *st;
 	const struct promote_result *first = NULL;
-	char			*reason;
-	size_t			 i, failed = 0;
+	char			    *reason;
+	size_t			     i, failed = 0;
 
 	(void)p;
 	for (i = 0; i < n; i++) {
@@ -246,20 +247,21 @@ engine_promo_done_cb(struct promote *p, const struct promote_result *res,
 	if ((r = engine_promo_end(pr, &st)) == NULL)
 		goto out;
 	if (first != NULL && first->error == REGISTRY_ECANCELLED) {
-		engine_poll_later(r);		/* run it again */
+		engine_poll_later(r); /* run it again */
 		goto out;
 	}
 	if (first != NULL) {
 		reason = xasprintf("image promotion to %s failed (%zu of %zu "
-		    "images): %s", pr->dst.host, failed, n,
+				   "images): %s",
+		    pr->dst.host, failed, n,
 		    first->reason != NULL ? first->reason :
-		    promote_strerror(first->error));
+					    promote_strerror(first->error));
 		engine_stage_fail(r, st, reason);
 		free(reason);
 		goto out;
 	}
 	if (pr->unrecorded > 0) {
-		engine_poll_later(r);	/* copy (skip) and record again */
+		engine_poll_later(r); /* copy (skip) and record again */
 		goto out;
 	}
 	log_info("images promoted app=%s run=%lld env=%s images=%zu to=%s",
@@ -275,15 +277,15 @@ out:
 static void
 engine_promo_start(struct engine_promo *pr)
 {
-	struct promote_options	 o;
-	char			*cause = NULL, *reason;
+	struct promote_options o;
+	char		      *cause = NULL, *reason;
 
 	memset(&o, 0, sizeof o);
 	o.parallel_blobs = pr->parallel;
 	o.image_cb = engine_promo_image_cb;
 	o.image_arg = pr;
-	if (promote_start(pr->src.reg, pr->dst.reg, pr->images, pr->nimages,
-	    &o, engine_promo_done_cb, pr, &cause) == NULL) {
+	if (promote_start(pr->src.reg, pr->dst.reg, pr->images, pr->nimages, &o,
+		engine_promo_done_cb, pr, &cause) == NULL) {
 		reason = xasprintf("image promotion to %s: %s", pr->dst.host,
 		    cause);
 		engine_promo_fail(pr, reason);
@@ -296,9 +298,9 @@ static void
 engine_promo_login_cb(int error, const char *message,
     const struct registry_ecr_login *login, void *arg)
 {
-	struct engine_promo		*pr = arg;
-	struct engine_promo_side	*side;
-	char				*reason;
+	struct engine_promo	 *pr = arg;
+	struct engine_promo_side *side;
+	char			 *reason;
 
 	side = !pr->src.logged_in && pr->src.ecr ? &pr->src : &pr->dst;
 	if (pr->call->run == NULL) {
@@ -307,7 +309,8 @@ engine_promo_login_cb(int error, const char *message,
 	}
 	if (error != 0 || login == NULL) {
 		reason = xasprintf("ECR login for %s (GetAuthorizationToken) "
-		    "failed: %s", side->host, message);
+				   "failed: %s",
+		    side->host, message);
 		engine_promo_fail(pr, reason);
 		free(reason);
 		return;
@@ -321,8 +324,8 @@ engine_promo_login_cb(int error, const char *message,
 static void
 engine_promo_next(struct engine_promo *pr)
 {
-	struct engine_promo_side	*side = NULL;
-	char				*cause = NULL, *reason;
+	struct engine_promo_side *side = NULL;
+	char			 *cause = NULL, *reason;
 
 	if (pr->src.ecr && !pr->src.logged_in)
 		side = &pr->src;
@@ -333,7 +336,7 @@ engine_promo_next(struct engine_promo *pr)
 		return;
 	}
 	if (registry_ecr_login(pr->ecr, side->creds, side->region,
-	    engine_promo_login_cb, pr, &cause) != 0) {
+		engine_promo_login_cb, pr, &cause) != 0) {
 		reason = xasprintf("ECR login for %s: %s", side->host, cause);
 		engine_promo_fail(pr, reason);
 		free(reason);
@@ -349,9 +352,9 @@ engine_promo_note(struct engine_run *r, struct store_stage *st,
     const char *source, const char *destination,
     const struct store_promotion *done)
 {
-	struct store_promotion_in	 in;
-	char				*note, *why = NULL;
-	int				 rc;
+	struct store_promotion_in in;
+	char			 *note, *why = NULL;
+	int			  rc;
 
 	note = xasprintf("not copied again: copied into %s for %s (run %lld)",
 	    destination, done->environment, (long long)done->run_id);
@@ -372,9 +375,9 @@ engine_promo_note(struct engine_run *r, struct store_stage *st,
 		free(why);
 	} else
 		log_info("image not copied again app=%s run=%lld env=%s "
-		    "image=%s:%s to=%s", r->app, (long long)r->id,
-		    st->environment, done->repository, done->reference,
-		    destination);
+			 "image=%s:%s to=%s",
+		    r->app, (long long)r->id, st->environment, done->repository,
+		    done->reference, destination);
 	free(note);
 	return (rc == 0 ? 0 : -1);
 }
@@ -384,7 +387,7 @@ static const char *
 engine_promo_pin(const struct store_release_images *pins, size_t i,
     const struct release_image *im)
 {
-	size_t	j;
+	size_t j;
 
 	for (j = 0; pins != NULL && j < pins->n; j++)
 		if ((size_t)pins->items[j].position == i &&
@@ -397,30 +400,29 @@ void
 engine_step_promoting(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env)
 {
-	const struct config_app		*app = engine_run_app(r);
-	const struct release_image	*im;
-	struct engine_promo		*pr = NULL;
-	struct store_promotion		*done = NULL;
-	struct store_release_images	*pins = NULL;
-	const char			*ref, *pin;
-	char				*cause = NULL, *why = NULL;
-	size_t				 i;
-	int				 rc;
+	const struct config_app	    *app = engine_run_app(r);
+	const struct release_image  *im;
+	struct engine_promo	    *pr = NULL;
+	struct store_promotion	    *done = NULL;
+	struct store_release_images *pins = NULL;
+	const char		    *ref, *pin;
+	char			    *cause = NULL, *why = NULL;
+	size_t			     i;
+	int			     rc;
 
-	if (r->promoted_stage == st->id && r->promoted_attempt ==
-	    st->attempt) {
+	if (r->promoted_stage == st->id && r->promoted_attempt == st->attempt) {
 		engine_name_change_set(r, st);
 		return;
 	}
 	if (app->registry == NULL) {
 		cause = xasprintf("%s pulls images from %s but app %s has no "
-		    "registry to copy them from", env->name, env->registry,
-		    app->name);
+				  "registry to copy them from",
+		    env->name, env->registry, app->name);
 		engine_stage_fail(r, st, cause);
 		goto out;
 	}
 	if (strcmp(app->registry, env->registry) == 0) {
-		r->promoted_stage = st->id;	/* where they are already */
+		r->promoted_stage = st->id; /* where they are already */
 		r->promoted_attempt = st->attempt;
 		engine_name_change_set(r, st);
 		goto out;
@@ -431,9 +433,10 @@ engine_step_promoting(struct engine_run *r, struct store_stage *st,
 		goto out;
 	}
 	if (store_release_images(r->engine->store, r->row->release_id, &pins,
-	    &why) != 0) {
+		&why) != 0) {
 		log_warnx("cannot read the release's images app=%s run=%lld: "
-		    "%s", r->app, (long long)r->id, why);
+			  "%s",
+		    r->app, (long long)r->id, why);
 		engine_poll_later(r);
 		goto out;
 	}
@@ -462,22 +465,23 @@ engine_step_promoting(struct engine_run *r, struct store_stage *st,
 		}
 		if (rc != STORE_ENOTFOUND) {
 			log_warnx("cannot read the promotions app=%s "
-			    "run=%lld: %s", r->app, (long long)r->id, why);
+				  "run=%lld: %s",
+			    r->app, (long long)r->id, why);
 			engine_poll_later(r);
 			goto out;
 		}
 		pr->names[pr->nimages].repository = xstrdup(im->repository);
-		pr->names[pr->nimages].reference = xstrdup(pin != NULL ? pin :
-		    ref);
+		pr->names[pr->nimages].reference = xstrdup(
+		    pin != NULL ? pin : ref);
 		pr->names[pr->nimages].shown = xstrdup(ref);
 		if (pin != NULL && im->tag != NULL)
 			pr->names[pr->nimages].tag = xstrdup(im->tag);
-		pr->images[pr->nimages].repository =
-		    pr->names[pr->nimages].repository;
-		pr->images[pr->nimages].reference =
-		    pr->names[pr->nimages].reference;
-		pr->images[pr->nimages].destination_tag =
-		    pr->names[pr->nimages].tag;
+		pr->images[pr->nimages].repository = pr->names[pr->nimages]
+							 .repository;
+		pr->images[pr->nimages].reference = pr->names[pr->nimages]
+							.reference;
+		pr->images[pr->nimages].destination_tag = pr->names[pr->nimages]
+							      .tag;
 		pr->nimages++;
 	}
 	if (pr->nimages == 0) {
@@ -495,7 +499,8 @@ engine_step_promoting(struct engine_run *r, struct store_stage *st,
 	pr->ecr = registry_ecr_new(aws_context_hold_client(pr->aws), 0);
 	pr->call = engine_call_new(r, st);
 	log_info("promoting images app=%s run=%lld env=%s images=%zu from=%s "
-	    "to=%s", r->app, (long long)r->id, st->environment, pr->nimages,
+		 "to=%s",
+	    r->app, (long long)r->id, st->environment, pr->nimages,
 	    pr->src.host, pr->dst.host);
 	engine_promo_next(pr);
 	pr = NULL;

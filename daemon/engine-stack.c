@@ -30,11 +30,11 @@
 #include "svc-cfn.h"
 #include "xmalloc.h"
 
-#define ENGINE_STACK_SKIP_MAX	32	/* resources skipped at once */
+#define ENGINE_STACK_SKIP_MAX 32 /* resources skipped at once */
 /* Polls after ContinueUpdateRollback before a stack still (or again)
  * UPDATE_ROLLBACK_FAILED counts as failed again without its progress
  * having been seen (a restart: the request may have run already). */
-#define ENGINE_STACK_SETTLE	5
+#define ENGINE_STACK_SETTLE 5
 
 enum engine_stack_kind {
 	ENGINE_STACK_CLEANUP = 1,
@@ -44,29 +44,29 @@ enum engine_stack_kind {
 
 struct engine_stackop {
 	TAILQ_ENTRY(engine_stackop) entry;
-	struct engine		*engine;	/* NULL once it stopped */
-	enum engine_stack_kind	 kind;
-	char			*app;
-	char			*env;
-	char			*stack;		/* name, then its id */
-	char			*change_set;	/* cleanup: the stage's */
-	char			**skip;
-	size_t			  nskip;
-	char			*token;
-	int64_t			 run_id;	/* for the audit log */
-	int64_t			 stage_id;	/* cleanup: the stage */
-	int64_t			 since;		/* the action's time (ms) */
-	int			 sent;		/* the mutation was sent */
-	int			 progress;	/* seen under way */
-	unsigned int		 polls;
-	int			 inflight;	/* a call out */
-	int			 closed;	/* timer closed */
-	uv_timer_t		 timer;
+	struct engine	      *engine; /* NULL once it stopped */
+	enum engine_stack_kind kind;
+	char		      *app;
+	char		      *env;
+	char		      *stack;	   /* name, then its id */
+	char		      *change_set; /* cleanup: the stage's */
+	char		     **skip;
+	size_t		       nskip;
+	char		      *token;
+	int64_t		       run_id;	 /* for the audit log */
+	int64_t		       stage_id; /* cleanup: the stage */
+	int64_t		       since;	 /* the action's time (ms) */
+	int		       sent;	 /* the mutation was sent */
+	int		       progress; /* seen under way */
+	unsigned int	       polls;
+	int		       inflight; /* a call out */
+	int		       closed;	 /* timer closed */
+	uv_timer_t	       timer;
 };
 
-static void	engine_stackop_step(struct engine_stackop *);
-static void	engine_stackop_start_hold(struct engine *,
-		    const struct store_stack_hold *);
+static void engine_stackop_step(struct engine_stackop *);
+static void engine_stackop_start_hold(struct engine *,
+    const struct store_stack_hold *);
 
 static const char *
 engine_stackop_name(const struct engine_stackop *op)
@@ -85,7 +85,7 @@ engine_stackop_name(const struct engine_stackop *op)
 static void
 engine_stackop_free(struct engine_stackop *op)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < op->nskip; i++)
 		free(op->skip[i]);
@@ -101,8 +101,8 @@ engine_stackop_free(struct engine_stackop *op)
 static void
 engine_stackop_closed_cb(uv_handle_t *h)
 {
-	struct engine_stackop	*op = h->data;
-	struct engine		*e = op->engine;
+	struct engine_stackop *op = h->data;
+	struct engine	      *e = op->engine;
 
 	op->closed = 1;
 	op->engine = NULL;
@@ -116,7 +116,7 @@ engine_stackop_closed_cb(uv_handle_t *h)
 static void
 engine_stackop_end(struct engine_stackop *op)
 {
-	struct engine	*e = op->engine;
+	struct engine *e = op->engine;
 
 	TAILQ_REMOVE(&e->stackops, op, entry);
 	e->closing++;
@@ -132,17 +132,16 @@ engine_stackop_timer_cb(uv_timer_t *t)
 static void
 engine_stackop_later(struct engine_stackop *op)
 {
-	struct engine	*e = op->engine;
-	int64_t		 delay = e->poll_base_ms;
-	unsigned int	 i;
+	struct engine *e = op->engine;
+	int64_t	       delay = e->poll_base_ms;
+	unsigned int   i;
 
 	for (i = 0; i < op->polls && delay < e->poll_max_ms; i++)
 		delay *= 2;
 	if (delay > e->poll_max_ms)
 		delay = e->poll_max_ms;
 	op->polls++;
-	uv_timer_start(&op->timer, engine_stackop_timer_cb, (uint64_t)delay,
-	    0);
+	uv_timer_start(&op->timer, engine_stackop_timer_cb, (uint64_t)delay, 0);
 }
 
 /* The op of a callback, or NULL when the engine stopped (freed then). */
@@ -162,7 +161,7 @@ static struct engine_stackop *
 engine_stackop_new(struct engine *e, enum engine_stack_kind kind,
     const char *app, const char *env, const char *stack)
 {
-	struct engine_stackop	*op;
+	struct engine_stackop *op;
 
 	op = xcalloc(1, sizeof *op);
 	op->engine = e;
@@ -182,7 +181,7 @@ engine_stackop_creds(struct engine_stackop *op, const char **regionp,
     char **cause)
 {
 	const struct config_app		*app;
-	const struct config_environment	*env;
+	const struct config_environment *env;
 
 	if ((app = config_find_app(op->engine->config, op->app)) == NULL ||
 	    (env = config_find_environment(app, op->env)) == NULL) {
@@ -198,11 +197,10 @@ static void
 engine_stackop_audit(struct engine_stackop *op, const char *actor,
     const char *action, const char *detail)
 {
-	struct store_audit_in	 a;
-	char			*subject, *why = NULL;
+	struct store_audit_in a;
+	char		     *subject, *why = NULL;
 
-	subject = xasprintf("stack %s of %s %s", op->stack, op->app,
-	    op->env);
+	subject = xasprintf("stack %s of %s %s", op->stack, op->app, op->env);
 	memset(&a, 0, sizeof a);
 	a.actor = actor != NULL ? actor : "shipgated";
 	a.action = action;
@@ -227,7 +225,7 @@ engine_stackop_finish(struct engine_stackop *op, int done,
 {
 	struct engine		*e = op->engine;
 	struct store		*s = e->store;
-	struct store_stack_hold	*h = NULL;
+	struct store_stack_hold *h = NULL;
 	char			*why = NULL, *action, *app, *env;
 	int			 ok;
 
@@ -244,10 +242,10 @@ engine_stackop_finish(struct engine_stackop *op, int done,
 	}
 	action = xasprintf("%s %s", engine_stackop_name(op),
 	    done ? "done" : "failed");
-	ok = store_begin(s, &why) == 0 && (done ?
-	    store_stack_hold_clear(s, op->app, op->env, &why) :
-	    store_stack_hold_action_end(s, op->app, op->env, stack_status,
-	    reason, &why)) == 0;
+	ok = store_begin(s, &why) == 0 &&
+	     (done ? store_stack_hold_clear(s, op->app, op->env, &why) :
+		     store_stack_hold_action_end(s, op->app, op->env,
+			 stack_status, reason, &why)) == 0;
 	if (ok)
 		engine_stackop_audit(op, NULL, action, reason);
 	if (!ok || store_commit(s, &why) != 0) {
@@ -256,7 +254,7 @@ engine_stackop_finish(struct engine_stackop *op, int done,
 		    engine_stackop_name(op), op->app, op->env, why);
 		free(why);
 		free(action);
-		engine_stackop_later(op);	/* try again */
+		engine_stackop_later(op); /* try again */
 		return;
 	}
 	free(action);
@@ -276,7 +274,7 @@ out:
 	if (store_stack_hold_get(s, app, env, &h, NULL) == 0)
 		engine_stackop_start_hold(e, h);
 	store_stack_hold_free(h);
-	engine_kick_app(e, app);	/* waiting runs, busy stacks */
+	engine_kick_app(e, app); /* waiting runs, busy stacks */
 	free(app);
 	free(env);
 }
@@ -291,23 +289,24 @@ out:
 char *
 engine_failed_resources(const struct cfn_stack_event_list *l)
 {
-	const struct cfn_stack_event	*e;
-	char				*s = NULL, *t;
-	size_t				 i, n = 0;
+	const struct cfn_stack_event *e;
+	char			     *s = NULL, *t;
+	size_t			      i, n = 0;
 
 	for (i = l->n; i > 0 && n < 5; i--) {
 		e = &l->v[i - 1];
 		if (e->status == NULL || strlen(e->status) < 7 ||
 		    strcmp(e->status + strlen(e->status) - 7, "_FAILED") != 0)
 			continue;
-		if (e->resource_type != NULL && strcmp(e->resource_type,
-		    "AWS::CloudFormation::Stack") == 0)
+		if (e->resource_type != NULL &&
+		    strcmp(e->resource_type, "AWS::CloudFormation::Stack") == 0)
 			continue;
 		t = xasprintf("%s%s%s (%s) %s: %s", s != NULL ? s : "",
 		    s != NULL ? "; " : "", e->logical_id,
 		    e->resource_type != NULL ? e->resource_type : "?",
-		    e->status, e->status_reason != NULL ? e->status_reason :
-		    "no reason given");
+		    e->status,
+		    e->status_reason != NULL ? e->status_reason :
+					       "no reason given");
 		free(s);
 		s = t;
 		n++;
@@ -319,10 +318,11 @@ static void
 engine_stackop_events_cb(const struct aws_reply *reply,
     struct cfn_stack_event_list *events, void *arg)
 {
-	struct engine_stackop	*op = arg;
-	char			*failed = NULL, *reason;
-	const char		*status = op->kind == ENGINE_STACK_CONTINUE ?
-				    "UPDATE_ROLLBACK_FAILED" : "DELETE_FAILED";
+	struct engine_stackop *op = arg;
+	char		      *failed = NULL, *reason;
+	const char	      *status = op->kind == ENGINE_STACK_CONTINUE ?
+					    "UPDATE_ROLLBACK_FAILED" :
+					    "DELETE_FAILED";
 
 	if ((op = engine_stackop_back(op)) == NULL)
 		goto out;
@@ -342,10 +342,10 @@ out:
 static void
 engine_stackop_failed(struct engine_stackop *op)
 {
-	struct cfn_stack_events_bounds	 b;
-	struct aws_creds		*creds;
-	const char			*region;
-	char				*cause = NULL;
+	struct cfn_stack_events_bounds b;
+	struct aws_creds	      *creds;
+	const char		      *region;
+	char			      *cause = NULL;
 
 	if ((creds = engine_stackop_creds(op, &region, &cause)) == NULL)
 		goto fail;
@@ -358,8 +358,8 @@ engine_stackop_failed(struct engine_stackop *op)
 	}
 	op->inflight = 1;
 	if (cfn_describe_stack_events(aws_context_client(op->engine->aws),
-	    creds, region, op->stack, &b, engine_stackop_events_cb, op,
-	    &cause) != NULL)
+		creds, region, op->stack, &b, engine_stackop_events_cb, op,
+		&cause) != NULL)
 		return;
 	op->inflight = 0;
 fail:
@@ -372,8 +372,8 @@ fail:
 static void
 engine_stackop_sent_cb(const struct aws_reply *reply, void *arg)
 {
-	struct engine_stackop	*op = arg;
-	char			*reason;
+	struct engine_stackop *op = arg;
+	char		      *reason;
 
 	if ((op = engine_stackop_back(op)) == NULL)
 		return;
@@ -388,8 +388,7 @@ engine_stackop_sent_cb(const struct aws_reply *reply, void *arg)
 			return;
 		}
 		log_warnx("%s failed, trying again app=%s env=%s: %s",
-		    engine_stackop_name(op), op->app, op->env,
-		    reply->message);
+		    engine_stackop_name(op), op->app, op->env, reply->message);
 		op->sent = 0;
 	} else
 		log_info("%s sent app=%s env=%s stack=%s",
@@ -401,10 +400,10 @@ engine_stackop_sent_cb(const struct aws_reply *reply, void *arg)
 static void
 engine_stackop_send(struct engine_stackop *op)
 {
-	struct aws_creds	*creds;
-	const char		*region;
-	char			*cause = NULL;
-	struct aws_op		*aop;
+	struct aws_creds *creds;
+	const char	 *region;
+	char		 *cause = NULL;
+	struct aws_op	 *aop;
 
 	if ((creds = engine_stackop_creds(op, &region, &cause)) == NULL) {
 		engine_stackop_finish(op, 0, NULL, cause);
@@ -422,13 +421,13 @@ engine_stackop_send(struct engine_stackop *op)
 	op->inflight = 1;
 	if (op->kind == ENGINE_STACK_CONTINUE)
 		aop = cfn_continue_update_rollback(aws_context_client(
-		    op->engine->aws), creds, region, op->stack,
-		    (const char *const *)op->skip, op->nskip, op->token,
-		    engine_stackop_sent_cb, op, &cause);
+						       op->engine->aws),
+		    creds, region, op->stack, (const char *const *)op->skip,
+		    op->nskip, op->token, engine_stackop_sent_cb, op, &cause);
 	else
 		aop = cfn_delete_stack(aws_context_client(op->engine->aws),
-		    creds, region, op->stack, op->token,
-		    engine_stackop_sent_cb, op, &cause);
+		    creds, region, op->stack, op->token, engine_stackop_sent_cb,
+		    op, &cause);
 	if (aop == NULL) {
 		op->inflight = 0;
 		engine_stackop_finish(op, 0, NULL, cause);
@@ -443,9 +442,9 @@ engine_stackop_send(struct engine_stackop *op)
 static int
 engine_stackop_contended(struct engine_stackop *op)
 {
-	struct engine_run	*o;
-	struct store_stage	*os;
-	size_t			 i;
+	struct engine_run  *o;
+	struct store_stage *os;
+	size_t		    i;
 
 	TAILQ_FOREACH(o, &op->engine->runs, entry) {
 		if (o->id == op->run_id || o->row == NULL ||
@@ -466,9 +465,9 @@ static void
 engine_stackop_list_cb(const struct aws_reply *reply,
     struct cfn_change_set_list *l, void *arg)
 {
-	struct engine_stackop	*op = arg;
-	size_t			 i;
-	char			*other = NULL;
+	struct engine_stackop *op = arg;
+	size_t		       i;
+	char		      *other = NULL;
 
 	if ((op = engine_stackop_back(op)) == NULL)
 		goto out;
@@ -502,15 +501,15 @@ out:
 static void
 engine_stackop_list(struct engine_stackop *op)
 {
-	struct aws_creds	*creds;
-	const char		*region;
-	char			*cause = NULL;
+	struct aws_creds *creds;
+	const char	 *region;
+	char		 *cause = NULL;
 
 	if ((creds = engine_stackop_creds(op, &region, &cause)) == NULL)
 		goto fail;
 	op->inflight = 1;
 	if (cfn_list_change_sets(aws_context_client(op->engine->aws), creds,
-	    region, op->stack, engine_stackop_list_cb, op, &cause) != NULL)
+		region, op->stack, engine_stackop_list_cb, op, &cause) != NULL)
 		return;
 	op->inflight = 0;
 fail:
@@ -524,22 +523,22 @@ static void
 engine_stackop_stack_cb(const struct aws_reply *reply,
     struct cfn_stack_list *stacks, void *arg)
 {
-	struct engine_stackop	*op = arg;
-	const char		*status = NULL;
-	char			*reason = NULL;
-	int			 gone;
+	struct engine_stackop *op = arg;
+	const char	      *status = NULL;
+	char		      *reason = NULL;
+	int		       gone;
 
 	if ((op = engine_stackop_back(op)) == NULL)
 		goto out;
 	if (reply->error != AWS_OK && !cfn_reply_stack_missing(reply)) {
 		log_warnx("%s: describing the stack failed, trying again "
-		    "app=%s env=%s: %s", engine_stackop_name(op), op->app,
-		    op->env, reply->message);
+			  "app=%s env=%s: %s",
+		    engine_stackop_name(op), op->app, op->env, reply->message);
 		engine_stackop_later(op);
 		goto out;
 	}
 	gone = reply->error != AWS_OK || stacks->n == 0 ||
-	    strcmp(stacks->v[0].status, "DELETE_COMPLETE") == 0;
+	       strcmp(stacks->v[0].status, "DELETE_COMPLETE") == 0;
 	if (!gone) {
 		status = stacks->v[0].status;
 		if (stacks->v[0].id != NULL &&
@@ -558,8 +557,7 @@ engine_stackop_stack_cb(const struct aws_reply *reply,
 		else if (strcmp(status, "DELETE_IN_PROGRESS") == 0)
 			engine_stackop_later(op);
 		else if (op->sent) {
-			reason = xasprintf("stack %s is %s", op->stack,
-			    status);
+			reason = xasprintf("stack %s is %s", op->stack, status);
 			engine_stackop_finish(op, 0, NULL, reason);
 		} else if (strcmp(status, "REVIEW_IN_PROGRESS") != 0) {
 			reason = xasprintf("stack %s is %s: not empty",
@@ -570,18 +568,18 @@ engine_stackop_stack_cb(const struct aws_reply *reply,
 		break;
 	case ENGINE_STACK_CONTINUE:
 		if (gone) {
-			engine_stackop_finish(op, 1, NULL, "the stack no "
+			engine_stackop_finish(op, 1, NULL,
+			    "the stack no "
 			    "longer exists");
 		} else if (cfn_stack_status_ok(status) ||
-		    strcmp(status, "UPDATE_ROLLBACK_COMPLETE") == 0) {
-			reason = xasprintf("stack %s is %s", op->stack,
-			    status);
+			   strcmp(status, "UPDATE_ROLLBACK_COMPLETE") == 0) {
+			reason = xasprintf("stack %s is %s", op->stack, status);
 			engine_stackop_finish(op, 1, NULL, reason);
 		} else if (strcmp(status, "UPDATE_ROLLBACK_FAILED") == 0) {
 			if (!op->sent)
 				engine_stackop_send(op);
 			else if (op->progress ||
-			    op->polls >= ENGINE_STACK_SETTLE)
+				 op->polls >= ENGINE_STACK_SETTLE)
 				engine_stackop_failed(op);
 			else
 				engine_stackop_later(op);
@@ -590,8 +588,8 @@ engine_stackop_stack_cb(const struct aws_reply *reply,
 			engine_stackop_later(op);
 		} else {
 			reason = xasprintf("stack %s is %s: "
-			    "continue-rollback does not apply", op->stack,
-			    status);
+					   "continue-rollback does not apply",
+			    op->stack, status);
 			engine_stackop_finish(op, 0, status, reason);
 		}
 		break;
@@ -604,15 +602,16 @@ engine_stackop_stack_cb(const struct aws_reply *reply,
 		} else if (strcmp(status, "DELETE_FAILED") == 0 && op->sent)
 			engine_stackop_failed(op);
 		else if (strcmp(status, "ROLLBACK_COMPLETE") == 0 ||
-		    strcmp(status, "DELETE_FAILED") == 0) {
+			 strcmp(status, "DELETE_FAILED") == 0) {
 			if (!op->sent)
 				engine_stackop_send(op);
 			else
 				engine_stackop_later(op);
 		} else {
-			reason = xasprintf("stack %s is %s: only a stack in "
-			    "ROLLBACK_COMPLETE is deleted this way",
-			    op->stack, status);
+			reason =
+			    xasprintf("stack %s is %s: only a stack in "
+				      "ROLLBACK_COMPLETE is deleted this way",
+				op->stack, status);
 			engine_stackop_finish(op, 0, status, reason);
 		}
 		break;
@@ -625,9 +624,9 @@ out:
 static void
 engine_stackop_step(struct engine_stackop *op)
 {
-	struct aws_creds	*creds;
-	const char		*region;
-	char			*cause = NULL;
+	struct aws_creds *creds;
+	const char	 *region;
+	char		 *cause = NULL;
 
 	if (op->engine->stopping || op->inflight)
 		return;
@@ -635,7 +634,7 @@ engine_stackop_step(struct engine_stackop *op)
 		goto fail;
 	op->inflight = 1;
 	if (cfn_describe_stacks(aws_context_client(op->engine->aws), creds,
-	    region, op->stack, engine_stackop_stack_cb, op, &cause) != NULL)
+		region, op->stack, engine_stackop_stack_cb, op, &cause) != NULL)
 		return;
 	op->inflight = 0;
 fail:
@@ -648,7 +647,7 @@ fail:
 int
 engine_stackop_busy(struct engine *e, const char *app, const char *env)
 {
-	struct engine_stackop	*op;
+	struct engine_stackop *op;
 
 	TAILQ_FOREACH(op, &e->stackops, entry)
 		if (strcmp(op->app, app) == 0 && strcmp(op->env, env) == 0)
@@ -660,20 +659,21 @@ engine_stackop_busy(struct engine *e, const char *app, const char *env)
 static void
 engine_stackop_start_hold(struct engine *e, const struct store_stack_hold *h)
 {
-	struct engine_stackop	*op;
-	const char		*p, *q;
+	struct engine_stackop *op;
+	const char	      *p, *q;
 
-	if (h->action == NULL || engine_stackop_busy(e, h->app,
-	    h->environment))
+	if (h->action == NULL || engine_stackop_busy(e, h->app, h->environment))
 		return;
-	op = engine_stackop_new(e, strcmp(h->action, "continue-rollback") ==
-	    0 ? ENGINE_STACK_CONTINUE : ENGINE_STACK_DELETE, h->app,
-	    h->environment, h->stack);
+	op = engine_stackop_new(e,
+	    strcmp(h->action, "continue-rollback") == 0 ?
+		ENGINE_STACK_CONTINUE :
+		ENGINE_STACK_DELETE,
+	    h->app, h->environment, h->stack);
 	op->run_id = h->run_id;
 	op->since = h->action_at;
 	/* The same request after a restart: CloudFormation knows it. */
-	op->token = xasprintf("shipgate-%s-%lld", op->kind ==
-	    ENGINE_STACK_CONTINUE ? "continue" : "delete",
+	op->token = xasprintf("shipgate-%s-%lld",
+	    op->kind == ENGINE_STACK_CONTINUE ? "continue" : "delete",
 	    (long long)h->action_at);
 	for (p = h->action_skip; p != NULL && *p != '\0'; p = q) {
 		p += strspn(p, " ");
@@ -689,9 +689,9 @@ engine_stackop_start_hold(struct engine *e, const struct store_stack_hold *h)
 void
 engine_stackops_resume(struct engine *e)
 {
-	struct store_stack_holds	*l = NULL;
-	char				*why = NULL;
-	size_t				 i;
+	struct store_stack_holds *l = NULL;
+	char			 *why = NULL;
+	size_t			  i;
 
 	if (store_stack_holds(e->store, NULL, &l, &why) != 0) {
 		log_warnx("cannot read the stuck stacks: %s", why);
@@ -706,7 +706,7 @@ engine_stackops_resume(struct engine *e)
 void
 engine_stackops_stop(struct engine *e)
 {
-	struct engine_stackop	*op;
+	struct engine_stackop *op;
 
 	while ((op = TAILQ_FIRST(&e->stackops)) != NULL) {
 		uv_timer_stop(&op->timer);
@@ -725,7 +725,7 @@ engine_stack_action(struct engine *e, const char *app, const char *env,
     const struct engine_actor *actor, const char *comment, char **cause)
 {
 	struct store		*s = e->store;
-	struct store_stack_hold	*h = NULL;
+	struct store_stack_hold *h = NULL;
 	struct store_audit_in	 a;
 	char			*skips, *t, *subject = NULL, *detail = NULL;
 	char			*why = NULL;
@@ -751,29 +751,33 @@ engine_stack_action(struct engine *e, const char *app, const char *env,
 	}
 	if (strcmp(action, "continue-rollback") == 0 &&
 	    strcmp(h->stack_status, "UPDATE_ROLLBACK_FAILED") != 0) {
-		*cause = xasprintf("stack %s of %s %s is %s, not "
+		*cause = xasprintf(
+		    "stack %s of %s %s is %s, not "
 		    "UPDATE_ROLLBACK_FAILED: continue-rollback does not apply"
-		    " (delete-failed-stack does)", h->stack, app, env,
-		    h->stack_status);
+		    " (delete-failed-stack does)",
+		    h->stack, app, env, h->stack_status);
 		rc = ENGINE_ECONFLICT;
 		goto out;
 	}
 	if (strcmp(action, "delete-failed-stack") == 0 &&
 	    strcmp(h->stack_status, "ROLLBACK_COMPLETE") != 0 &&
 	    strcmp(h->stack_status, "DELETE_FAILED") != 0) {
-		*cause = xasprintf("stack %s of %s %s is %s: only a stack in "
+		*cause = xasprintf(
+		    "stack %s of %s %s is %s: only a stack in "
 		    "ROLLBACK_COMPLETE (a first deployment rolled back, or "
-		    "its deletion failed) may be deleted%s", h->stack, app,
-		    env, h->stack_status,
+		    "its deletion failed) may be deleted%s",
+		    h->stack, app, env, h->stack_status,
 		    strcmp(h->stack_status, "UPDATE_ROLLBACK_FAILED") == 0 ?
-		    " (continue-rollback applies)" : "");
+			" (continue-rollback applies)" :
+			"");
 		rc = ENGINE_ECONFLICT;
 		goto out;
 	}
 	if (h->action != NULL) {
 		*cause = xasprintf("%s by %s is already under way on stack %s "
-		    "of %s %s", h->action, h->action_by != NULL ?
-		    h->action_by : "?", h->stack, app, env);
+				   "of %s %s",
+		    h->action, h->action_by != NULL ? h->action_by : "?",
+		    h->stack, app, env);
 		rc = ENGINE_ECONFLICT;
 		goto out;
 	}
@@ -787,13 +791,15 @@ engine_stack_action(struct engine *e, const char *app, const char *env,
 	a.subject = subject;
 	a.run_id = h->run_id;
 	a.detail = detail;
-	if (store_begin(s, &why) != 0 || store_stack_hold_action(s, app, env,
-	    action, actor->user, comment, skips, &why) != 0 ||
+	if (store_begin(s, &why) != 0 ||
+	    store_stack_hold_action(s, app, env, action, actor->user, comment,
+		skips, &why) != 0 ||
 	    store_append_audit(s, &a, &why) != 0 ||
 	    store_commit(s, &why) != 0) {
 		store_rollback(s);
-		*cause = xasprintf("%s", why != NULL ? why : "the database "
-		    "failed");
+		*cause = xasprintf("%s", why != NULL ? why :
+						       "the database "
+						       "failed");
 		rc = ENGINE_ESTORE;
 		goto out;
 	}
@@ -824,7 +830,7 @@ int
 engine_hold_wait(struct engine_run *r, struct store_stage *st)
 {
 	struct store		*s = r->engine->store;
-	struct store_stack_hold	*h = NULL;
+	struct store_stack_hold *h = NULL;
 	char			*why = NULL, *reason;
 	int			 rc;
 
@@ -842,27 +848,31 @@ engine_hold_wait(struct engine_run *r, struct store_stage *st)
 	}
 	if (h->action != NULL)
 		reason = xasprintf("waiting: stack %s is %s; %s by %s is under "
-		    "way", h->stack, h->stack_status, h->action,
+				   "way",
+		    h->stack, h->stack_status, h->action,
 		    h->action_by != NULL ? h->action_by : "?");
 	else
-		reason = xasprintf("waiting: stack %s is stuck in %s (%s); an "
+		reason = xasprintf(
+		    "waiting: stack %s is stuck in %s (%s); an "
 		    "operator must run: shipgatectl %s %s %s%s -m COMMENT",
 		    h->stack, h->stack_status, h->reason,
 		    strcmp(h->stack_status, "UPDATE_ROLLBACK_FAILED") != 0 ?
-		    "delete-failed-stack" : "continue-rollback", r->app,
-		    st->environment,
+			"delete-failed-stack" :
+			"continue-rollback",
+		    r->app, st->environment,
 		    strcmp(h->stack_status, "UPDATE_ROLLBACK_FAILED") != 0 ?
-		    "" : " [--skip RESOURCE]");
+			"" :
+			" [--skip RESOURCE]");
 	if (st->reason == NULL || strcmp(st->reason, reason) != 0) {
 		if (store_stage_set_reason(s, st->id, st->status, reason,
-		    &why) != 0) {
+			&why) != 0) {
 			log_warnx("cannot record why the stage waits app=%s "
-			    "run=%lld: %s", r->app, (long long)r->id, why);
+				  "run=%lld: %s",
+			    r->app, (long long)r->id, why);
 			free(why);
 		} else
-			log_info("run waits app=%s run=%lld env=%s: %s",
-			    r->app, (long long)r->id, st->environment,
-			    reason);
+			log_info("run waits app=%s run=%lld env=%s: %s", r->app,
+			    (long long)r->id, st->environment, reason);
 	}
 	free(reason);
 	store_stack_hold_free(h);
@@ -875,8 +885,9 @@ engine_hold_wait(struct engine_run *r, struct store_stage *st)
 int
 engine_hold_status(const char *status)
 {
-	return (status != NULL && (strcmp(status, "UPDATE_ROLLBACK_FAILED") ==
-	    0 || strcmp(status, "ROLLBACK_COMPLETE") == 0));
+	return (
+	    status != NULL && (strcmp(status, "UPDATE_ROLLBACK_FAILED") == 0 ||
+				  strcmp(status, "ROLLBACK_COMPLETE") == 0));
 }
 
 /* The stack is stuck: the hold and the stage's failure in one
@@ -885,31 +896,35 @@ void
 engine_hold_record(struct engine_run *r, struct store_stage *st,
     const char *stack, const char *status, const char *reason, int fail)
 {
-	char	*why = NULL, *text;
-	int	 ok;
+	char *why = NULL, *text;
+	int   ok;
 
 	if (strcmp(status, "ROLLBACK_COMPLETE") == 0)
-		text = xasprintf("%s; the stack's first deployment was rolled "
+		text = xasprintf(
+		    "%s; the stack's first deployment was rolled "
 		    "back and no change set, not even a new CREATE one, can "
 		    "run on it until it is deleted: the environment is stuck "
 		    "until an operator runs: shipgatectl delete-failed-stack "
-		    "%s %s -m COMMENT", reason, r->app, st->environment);
+		    "%s %s -m COMMENT",
+		    reason, r->app, st->environment);
 	else
-		text = xasprintf("%s; the stack's rollback failed and no "
+		text = xasprintf(
+		    "%s; the stack's rollback failed and no "
 		    "change set can run on it until the rollback is "
 		    "continued: the environment is stuck until an operator "
 		    "runs: shipgatectl continue-rollback %s %s [--skip "
-		    "RESOURCE] -m COMMENT", reason, r->app, st->environment);
+		    "RESOURCE] -m COMMENT",
+		    reason, r->app, st->environment);
 	if (engine_txn_begin(r) != 0) {
 		engine_poll_later(r);
 		free(text);
 		return;
 	}
 	ok = store_stack_hold_set(r->engine->store, r->app, st->environment,
-	    stack, status, reason, r->id, &why) == 0;
+		 stack, status, reason, r->id, &why) == 0;
 	if (ok && fail)
 		ok = engine_enter(r, st, STORE_STAGE_FAILED, STORE_RUN_FAILED,
-		    text, NULL) == 0;
+			 text, NULL) == 0;
 	if (why != NULL) {
 		log_warnx("cannot record the stuck stack app=%s run=%lld: %s",
 		    r->app, (long long)r->id, why);
@@ -919,8 +934,9 @@ engine_hold_record(struct engine_run *r, struct store_stage *st,
 		engine_poll_later(r);
 	else {
 		log_warnx("stack stuck app=%s run=%lld env=%s stack=%s "
-		    "status=%s: %s", r->app, (long long)r->id,
-		    st->environment, stack, status, reason);
+			  "status=%s: %s",
+		    r->app, (long long)r->id, st->environment, stack, status,
+		    reason);
 		engine_schedule(r, 0);
 	}
 	free(text);
@@ -933,19 +949,21 @@ engine_hold_record(struct engine_run *r, struct store_stage *st,
 void
 engine_stack_cleanup(struct engine_run *r, struct store_stage *st)
 {
-	struct engine_stackop	*op;
-	int			 created = 0;
+	struct engine_stackop *op;
+	int		       created = 0;
 
-	if (st->stack_id == NULL || store_stage_stack_created(r->engine->store,
-	    st->id, &created, NULL) != 0 || !created ||
-	    engine_stackop_busy(r->engine, r->app, st->environment))
+	if (st->stack_id == NULL ||
+	    store_stage_stack_created(r->engine->store, st->id, &created,
+		NULL) != 0 ||
+	    !created || engine_stackop_busy(r->engine, r->app, st->environment))
 		return;
 	op = engine_stackop_new(r->engine, ENGINE_STACK_CLEANUP, r->app,
 	    st->environment, st->stack_id);
 	op->run_id = r->id;
 	op->stage_id = st->id;
 	op->change_set = st->change_set_arn != NULL ?
-	    xstrdup(st->change_set_arn) : NULL;
+			     xstrdup(st->change_set_arn) :
+			     NULL;
 	op->token = xasprintf("shipgate-%lld-%lld-%d-delete-stack",
 	    (long long)r->id, (long long)st->id, st->attempt);
 	/* Its change set is being deleted: look a little later. */

@@ -24,14 +24,11 @@
 #include "syncer.h"
 #include "xmalloc.h"
 
-#define ENGINE_EVENTS_MAX	1000	/* stack events read per look */
+#define ENGINE_EVENTS_MAX 1000 /* stack events read per look */
 
-static void	engine_create_change_set(struct engine_run *,
-		    struct store_stage *);
-static void	engine_create_synced(struct engine_run *,
-		    struct store_stage *);
-static void	engine_execute_synced(struct engine_run *,
-		    struct store_stage *);
+static void engine_create_change_set(struct engine_run *, struct store_stage *);
+static void engine_create_synced(struct engine_run *, struct store_stage *);
+static void engine_execute_synced(struct engine_run *, struct store_stage *);
 
 /* --- Helpers ------------------------------------------------------------- */
 
@@ -57,8 +54,8 @@ void
 engine_stage_fail(struct engine_run *r, struct store_stage *st,
     const char *reason)
 {
-	if (engine_move(r, st, STORE_STAGE_FAILED, STORE_RUN_FAILED,
-	    reason) != 0)
+	if (engine_move(r, st, STORE_STAGE_FAILED, STORE_RUN_FAILED, reason) !=
+	    0)
 		engine_poll_later(r);
 	else
 		engine_schedule(r, 0);
@@ -70,12 +67,13 @@ static int
 engine_transient(const struct aws_reply *reply)
 {
 	/* Another operation on the stack: wait for it to end. */
-	if (reply->error == AWS_EAWS && strstr(reply->aws.message,
-	    "_IN_PROGRESS state and can not be updated") != NULL)
+	if (reply->error == AWS_EAWS &&
+	    strstr(reply->aws.message,
+		"_IN_PROGRESS state and can not be updated") != NULL)
 		return (1);
 	if (reply->error == AWS_EAWS || reply->error == AWS_EHTTP)
 		return (reply->status >= 500 || reply->status == 429 ||
-		    strstr(reply->aws.code, "Throttl") != NULL);
+			strstr(reply->aws.code, "Throttl") != NULL);
 	return (reply->error != AWS_EREPLY && reply->error != AWS_EINVAL);
 }
 
@@ -89,7 +87,7 @@ engine_transient(const struct aws_reply *reply)
  * ChangeSetNotFound cut in half) may be the answer the engine expects
  * and must not fail the stage as an unknown error.
  */
-#define ENGINE_UNREADABLE_MAX	5
+#define ENGINE_UNREADABLE_MAX 5
 
 static int
 engine_unreadable(const struct aws_reply *reply)
@@ -101,10 +99,11 @@ static void
 engine_call_failed(struct engine_run *r, struct store_stage *st,
     const struct aws_reply *reply, const char *what)
 {
-	char	*reason;
+	char *reason;
 
-	if (engine_transient(reply) || (engine_unreadable(reply) &&
-	    ++r->unreadable <= ENGINE_UNREADABLE_MAX)) {
+	if (engine_transient(reply) ||
+	    (engine_unreadable(reply) &&
+		++r->unreadable <= ENGINE_UNREADABLE_MAX)) {
 		log_warnx("%s failed, trying again app=%s run=%lld env=%s: %s",
 		    what, r->app, (long long)r->id, st->environment,
 		    reply->message);
@@ -121,7 +120,7 @@ engine_call_failed(struct engine_run *r, struct store_stage *st,
 static struct store_stage *
 engine_call_stage(struct engine_run *r, int64_t stage_id, int attempt)
 {
-	struct store_stage	*st;
+	struct store_stage *st;
 
 	if (r->row == NULL || (st = engine_current_stage(r)) == NULL ||
 	    st->id != stage_id || st->attempt != attempt) {
@@ -144,7 +143,7 @@ engine_call_back(struct engine_call *call, struct engine_run **rp,
 {
 	int64_t				 stage_id = call->stage_id;
 	int				 attempt = call->attempt;
-	const struct config_environment	*env;
+	const struct config_environment *env;
 
 	if ((*rp = engine_call_end(call)) == NULL)
 		return (-1);
@@ -162,9 +161,9 @@ engine_call_back(struct engine_call *call, struct engine_run **rp,
 
 /* What an AWS call of the stage is made with. */
 struct engine_aws {
-	struct aws_client	*client;
-	struct aws_creds	*creds;
-	const char		*region;
+	struct aws_client *client;
+	struct aws_creds  *creds;
+	const char	  *region;
 };
 
 /*
@@ -176,7 +175,7 @@ static struct engine_call *
 engine_call_begin(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env, struct engine_aws *a)
 {
-	char	*cause = NULL;
+	char *cause = NULL;
 
 	if ((a->creds = engine_creds(r, env, &a->region, &cause)) == NULL) {
 		engine_stage_fail(r, st, cause);
@@ -208,17 +207,17 @@ engine_call_started(struct engine_run *r, struct store_stage *st,
 }
 
 struct engine_after {
-	void	(*fn)(struct engine_run *, struct store_stage *);
+	void (*fn)(struct engine_run *, struct store_stage *);
 };
 
 static void
 engine_synced_cb(void *arg, int ok)
 {
-	struct engine_call	*call = arg;
-	struct engine_after	*after = call->data;
-	struct engine_run	*r;
-	struct store_stage	*st;
-	void			(*fn)(struct engine_run *, struct store_stage *);
+	struct engine_call  *call = arg;
+	struct engine_after *after = call->data;
+	struct engine_run   *r;
+	struct store_stage  *st;
+	void (*fn)(struct engine_run *, struct store_stage *);
 
 	fn = after->fn;
 	if (engine_call_back(call, &r, &st, NULL) != 0)
@@ -240,8 +239,8 @@ static void
 engine_after_sync(struct engine_run *r, struct store_stage *st,
     void (*fn)(struct engine_run *, struct store_stage *))
 {
-	struct engine_call	*call;
-	struct engine_after	*after;
+	struct engine_call  *call;
+	struct engine_after *after;
 
 	call = engine_call_new(r, st);
 	after = xcalloc(1, sizeof *after);
@@ -253,23 +252,23 @@ engine_after_sync(struct engine_run *r, struct store_stage *st,
 static int
 engine_no_changes(const struct store_stage *st)
 {
-	return (st->reason != NULL && strncmp(st->reason,
-	    ENGINE_NO_CHANGES_REASON, strlen(ENGINE_NO_CHANGES_REASON)) == 0);
+	return (
+	    st->reason != NULL && strncmp(st->reason, ENGINE_NO_CHANGES_REASON,
+				      strlen(ENGINE_NO_CHANGES_REASON)) == 0);
 }
 
 static void
 engine_delete_cb(const struct aws_reply *reply, void *arg)
 {
-	struct engine_call	*call = arg;
+	struct engine_call *call = arg;
 
 	/* DeleteChangeSet is asynchronous: a deletion already under way
 	   (InvalidChangeSetStatus) is as good as this one. */
-	if (reply->error == AWS_EAWS && strcmp(reply->aws.code,
-	    "InvalidChangeSetStatus") == 0 && strstr(reply->aws.message,
-	    "DELETE_") != NULL)
+	if (reply->error == AWS_EAWS &&
+	    strcmp(reply->aws.code, "InvalidChangeSetStatus") == 0 &&
+	    strstr(reply->aws.message, "DELETE_") != NULL)
 		log_info("change set already being deleted %s", call->what);
-	else if (reply->error != AWS_OK &&
-	    !cfn_reply_change_set_missing(reply))
+	else if (reply->error != AWS_OK && !cfn_reply_change_set_missing(reply))
 		log_warnx("cannot delete change set %s: %s", call->what,
 		    reply->message);
 	else
@@ -282,7 +281,7 @@ engine_delete_cb(const struct aws_reply *reply, void *arg)
 void
 engine_delete_change_set(struct engine_run *r, struct store_stage *st)
 {
-	const struct config_environment	*env;
+	const struct config_environment *env;
 	struct engine_call		*call;
 	struct aws_creds		*creds;
 	const char			*region, *cs;
@@ -298,16 +297,16 @@ engine_delete_change_set(struct engine_run *r, struct store_stage *st)
 		return;
 	}
 	cs = st->change_set_arn != NULL ? st->change_set_arn :
-	    st->change_set_name;
+					  st->change_set_name;
 	/* The end of the run is on disk before its change set goes. */
 	if (engine_sync(r->engine) != 0)
 		return;
 	call = engine_call_new(NULL, st);
-	call->what = xasprintf("%s app=%s run=%lld env=%s",
-	    st->change_set_name, r->app, (long long)r->id, st->environment);
+	call->what = xasprintf("%s app=%s run=%lld env=%s", st->change_set_name,
+	    r->app, (long long)r->id, st->environment);
 	if (cfn_delete_change_set(engine_client(r), creds, region,
-	    st->change_set_arn != NULL ? NULL : env->stack, cs,
-	    engine_delete_cb, call, &cause) == NULL) {
+		st->change_set_arn != NULL ? NULL : env->stack, cs,
+		engine_delete_cb, call, &cause) == NULL) {
 		log_warnx("cannot delete change set %s: %s", call->what, cause);
 		free(cause);
 		engine_call_end(call);
@@ -338,14 +337,13 @@ engine_release_drop(struct engine_run *r)
  * when a download was started (the step comes again), -1 with *cause
  * when the release cannot be deployed.
  */
-static int	engine_release_fetch(struct engine_run *, struct store_stage *,
-		    struct store_release *, int, char **);
+static int engine_release_fetch(struct engine_run *, struct store_stage *,
+    struct store_release *, int, char **);
 
 int
-engine_release_load(struct engine_run *r, struct store_stage *st,
-    char **cause)
+engine_release_load(struct engine_run *r, struct store_stage *st, char **cause)
 {
-	const struct config_app	*app = engine_run_app(r);
+	const struct config_app *app = engine_run_app(r);
 	struct store_release	*srel = NULL;
 	struct release_limits	 limits;
 	struct release_error	 err = { 0, NULL };
@@ -357,7 +355,7 @@ engine_release_load(struct engine_run *r, struct store_stage *st,
 	if (r->release != NULL)
 		return (0);
 	if (store_get_release(r->engine->store, r->row->release_id, &srel,
-	    &why) != 0) {
+		&why) != 0) {
 		*cause = xasprintf("cannot read the release: %s", why);
 		goto out;
 	}
@@ -367,13 +365,13 @@ engine_release_load(struct engine_run *r, struct store_stage *st,
 		goto out;
 	}
 	release_limits_from_app(&limits, app);
-	if (release_parse_manifest(&rel, srel->manifest,
-	    strlen(srel->manifest), app->name, &limits, &err) != 0) {
+	if (release_parse_manifest(&rel, srel->manifest, strlen(srel->manifest),
+		app->name, &limits, &err) != 0) {
 		*cause = xasprintf("the release's manifest: %s", err.reason);
 		goto out;
 	}
-	switch (store_release_template(r->engine->store, srel->id, &name,
-	    &body, &len, &why)) {
+	switch (store_release_template(r->engine->store, srel->id, &name, &body,
+	    &len, &why)) {
 	case 0:
 		if (release_masked(rel)) {
 			rc = engine_release_fetch(r, st, srel, 1, cause);
@@ -406,9 +404,9 @@ out:
 }
 
 struct engine_fetch {
-	int64_t		 release_id;
-	char		*etag;
-	char		*masked;	/* the stored release.json, when its
+	int64_t release_id;
+	char   *etag;
+	char   *masked; /* the stored release.json, when its
 					   NoEcho values are wanted */
 };
 
@@ -416,7 +414,7 @@ struct engine_fetch {
 static int
 engine_etag_equal(const char *a, const char *b)
 {
-	size_t	 la, lb;
+	size_t la, lb;
 
 	if (*a == '"')
 		a++;
@@ -432,8 +430,8 @@ engine_etag_equal(const char *a, const char *b)
 static int
 engine_same_json(const char *a, const char *b)
 {
-	json_t	*ja, *jb;
-	int	 same;
+	json_t *ja, *jb;
+	int	same;
 
 	ja = json_loads(a, 0, NULL);
 	jb = json_loads(b, 0, NULL);
@@ -446,40 +444,43 @@ engine_same_json(const char *a, const char *b)
 static void
 engine_zip_cb(const struct aws_reply *reply, struct s3_object *obj, void *arg)
 {
-	struct engine_call	*call = arg;
-	struct engine_fetch	*f = call->data;
-	struct engine_run	*r;
-	struct store_stage	*st;
+	struct engine_call		*call = arg;
+	struct engine_fetch		*f = call->data;
+	struct engine_run		*r;
+	struct store_stage		*st;
 	const struct config_environment *env;
-	struct release_limits	 limits;
-	struct release_error	 err = { 0, NULL };
-	struct release		*rel = NULL;
-	struct config_strings	 names = { NULL, 0 };
-	int64_t			 release_id = f->release_id;
-	char			*etag = f->etag, *masked = f->masked;
-	char			*why = NULL, *reason, *again = NULL;
-	char			*tname = NULL, *tbody = NULL;
-	size_t			 tlen = 0;
+	struct release_limits		 limits;
+	struct release_error		 err = { 0, NULL };
+	struct release			*rel = NULL;
+	struct config_strings		 names = { NULL, 0 };
+	int64_t				 release_id = f->release_id;
+	char				*etag = f->etag, *masked = f->masked;
+	char				*why = NULL, *reason, *again = NULL;
+	char				*tname = NULL, *tbody = NULL;
+	size_t				 tlen = 0;
 
 	f->etag = NULL;
 	f->masked = NULL;
 	if (engine_call_back(call, &r, &st, &env) != 0)
-		goto out;	/* a reload dropped the environment: wait */
+		goto out; /* a reload dropped the environment: wait */
 	if (reply->error != AWS_OK) {
-		engine_call_failed(r, st, reply, masked != NULL ? "reading "
-		    "the release zip for its NoEcho values" : "reading the "
-		    "release zip");
+		engine_call_failed(r, st, reply,
+		    masked != NULL ? "reading "
+				     "the release zip for its NoEcho values" :
+				     "reading the "
+				     "release zip");
 		goto out;
 	}
 	if (etag != NULL && obj->info.etag != NULL &&
 	    !engine_etag_equal(etag, obj->info.etag)) {
-		engine_stage_fail(r, st, "the release zip was replaced in its "
+		engine_stage_fail(r, st,
+		    "the release zip was replaced in its "
 		    "bucket since it was received (ETag differs)");
 		goto out;
 	}
 	release_limits_from_app(&limits, engine_run_app(r));
-	if (release_read(&rel, obj->data, obj->len, r->app, &limits,
-	    &err) != 0) {
+	if (release_read(&rel, obj->data, obj->len, r->app, &limits, &err) !=
+	    0) {
 		reason = xasprintf("the release zip: %s", err.reason);
 		engine_stage_fail(r, st, reason);
 		free(reason);
@@ -489,20 +490,22 @@ engine_zip_cb(const struct aws_reply *reply, struct s3_object *obj, void *arg)
 		/* The same release.json as received, values aside: kept
 		   in this run's memory only. */
 		if (diff_no_echo_names(rel->template_name, rel->template,
-		    rel->template_len, &names, &why) == 0)
+			rel->template_len, &names, &why) == 0)
 			release_mask_manifest(rel, &names, &again);
 		if (again == NULL || !engine_same_json(again, masked)) {
-			engine_stage_fail(r, st, "the release zip in its bucket "
+			engine_stage_fail(r, st,
+			    "the release zip in its bucket "
 			    "is not the release received (its release.json "
 			    "differs)");
 			goto out;
 		}
 		/* The template kept at intake is the one deployed (and
 		   compared for the approver), whatever the zip holds. */
-		if (store_release_template(r->engine->store, release_id,
-		    &tname, &tbody, &tlen, &why) != 0) {
+		if (store_release_template(r->engine->store, release_id, &tname,
+			&tbody, &tlen, &why) != 0) {
 			log_warnx("cannot read the release's template app=%s "
-			    "run=%lld: %s", r->app, (long long)r->id, why);
+				  "run=%lld: %s",
+			    r->app, (long long)r->id, why);
 			engine_poll_later(r);
 			goto out;
 		}
@@ -511,7 +514,8 @@ engine_zip_cb(const struct aws_reply *reply, struct s3_object *obj, void *arg)
 		rel->template_len = tlen;
 		tbody = NULL;
 		log_info("NoEcho values read from the release zip app=%s "
-		    "run=%lld", r->app, (long long)r->id);
+			 "run=%lld",
+		    r->app, (long long)r->id);
 		if (r->release == NULL) {
 			r->release = rel;
 			rel = NULL;
@@ -520,8 +524,8 @@ engine_zip_cb(const struct aws_reply *reply, struct s3_object *obj, void *arg)
 		goto out;
 	}
 	if (store_set_release_template(r->engine->store, release_id,
-	    rel->template_name, rel->template, rel->template_len,
-	    &why) != 0) {
+		rel->template_name, rel->template, rel->template_len,
+		&why) != 0) {
 		log_warnx("cannot keep the template app=%s run=%lld: %s",
 		    r->app, (long long)r->id, why);
 		engine_poll_later(r);
@@ -545,7 +549,7 @@ static int
 engine_release_fetch(struct engine_run *r, struct store_stage *st,
     struct store_release *srel, int values, char **cause)
 {
-	const struct config_app	*app = engine_run_app(r);
+	const struct config_app *app = engine_run_app(r);
 	struct engine_call	*call;
 	struct engine_fetch	*f;
 	struct s3_target	 t;
@@ -560,7 +564,7 @@ engine_release_fetch(struct engine_run *r, struct store_stage *st,
 	f->masked = values ? xstrdup(srel->manifest) : NULL;
 	call->data = f;
 	if (s3_get_object(engine_client(r), &t, (size_t)app->limit_zip_size,
-	    engine_zip_cb, call, cause) == NULL) {
+		engine_zip_cb, call, cause) == NULL) {
 		free(f->etag);
 		free(f->masked);
 		engine_call_end(call);
@@ -609,8 +613,8 @@ engine_step_pending(struct engine_run *r, struct store_stage *st,
 void
 engine_name_change_set(struct engine_run *r, struct store_stage *st)
 {
-	char	*name, *why = NULL;
-	int	 ok;
+	char *name, *why = NULL;
+	int   ok;
 
 	if (engine_stack_busy(r, st)) {
 		log_debug(LOG_CAT_ENGINE, "stack busy app=%s run=%lld env=%s",
@@ -630,11 +634,11 @@ engine_name_change_set(struct engine_run *r, struct store_stage *st)
 		engine_poll_later(r);
 		return;
 	}
-	ok = store_stage_set_change_set(r->engine->store, st->id,
-	    st->attempt, name, &why) == 0 && store_stage_set_deadline(
-	    r->engine->store, st->id, 0, &why) == 0 &&
-	    engine_enter(r, st, STORE_STAGE_CREATING_CHANGE_SET, 0, NULL,
-	    NULL) == 0;
+	ok = store_stage_set_change_set(r->engine->store, st->id, st->attempt,
+		 name, &why) == 0 &&
+	     store_stage_set_deadline(r->engine->store, st->id, 0, &why) == 0 &&
+	     engine_enter(r, st, STORE_STAGE_CREATING_CHANGE_SET, 0, NULL,
+		 NULL) == 0;
 	if (why != NULL) {
 		log_warnx("cannot record the change set app=%s run=%lld: %s",
 		    r->app, (long long)r->id, why);
@@ -657,7 +661,7 @@ engine_gate_after(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env)
 {
 	return (env->gate.n > 0 && r->row->kind != STORE_RUN_ROLLBACK &&
-	    (size_t)st->position + 1 < r->row->nstages);
+		(size_t)st->position + 1 < r->row->nstages);
 }
 
 /*
@@ -668,29 +672,30 @@ int
 engine_deployed(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env, const char *no_changes)
 {
-	struct store	*s = r->engine->store;
-	char		*why = NULL;
-	int		 rc = -1;
+	struct store *s = r->engine->store;
+	char	     *why = NULL;
+	int	      rc = -1;
 
 	if (store_record_deployment(s, st->id, &why) != 0)
 		goto out;
 	if (engine_auto_rollback(r) && engine_mark_rolled_back(r, st) != 0)
 		goto out;
 	if (engine_notify(r->engine, r->id, st, "deployed", NULL, NULL,
-	    no_changes) != 0)
+		no_changes) != 0)
 		goto out;
 	if (engine_gate_after(r, st, env)) {
-		if (store_stage_set_deadline(s, st->id, store_now(s) +
-		    env->approval_timeout_ms, &why) != 0)
+		if (store_stage_set_deadline(s, st->id,
+			store_now(s) + env->approval_timeout_ms, &why) != 0)
 			goto out;
 		rc = engine_enter(r, st, STORE_STAGE_AWAITING_GATE, 0,
 		    no_changes, NULL);
 	} else {
 		if (store_stage_set_deadline(s, st->id, 0, &why) != 0)
 			goto out;
-		rc = engine_enter(r, st, no_changes != NULL ?
-		    STORE_STAGE_NO_CHANGES : STORE_STAGE_DONE, 0, no_changes,
-		    NULL);
+		rc = engine_enter(r, st,
+		    no_changes != NULL ? STORE_STAGE_NO_CHANGES :
+					 STORE_STAGE_DONE,
+		    0, no_changes, NULL);
 	}
 out:
 	if (why != NULL) {
@@ -706,9 +711,9 @@ out:
 static char *
 engine_json_scope(const struct cfn_resource_change *c)
 {
-	json_t	*a;
-	char	*s;
-	size_t	 i;
+	json_t *a;
+	char   *s;
+	size_t	i;
 
 	a = json_array();
 	for (i = 0; i < c->nscope; i++)
@@ -728,10 +733,10 @@ engine_json_set(json_t *o, const char *key, const char *v)
 static char *
 engine_json_details(const struct cfn_resource_change *c)
 {
-	const struct cfn_change_detail	*d;
-	json_t				*a, *o;
-	char				*s;
-	size_t				 i;
+	const struct cfn_change_detail *d;
+	json_t			       *a, *o;
+	char			       *s;
+	size_t				i;
 
 	a = json_array();
 	for (i = 0; i < c->ndetails; i++) {
@@ -758,20 +763,20 @@ engine_change_set_ready(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env, const struct cfn_change_set *cs,
     int empty)
 {
-	struct store		*s = r->engine->store;
-	struct store_change_in	*in;
-	char			**scopes, **details;	/* in's, owned */
-	char			*why = NULL, *reason = NULL, *summary;
+	struct store		 *s = r->engine->store;
+	struct store_change_in	 *in;
+	char			**scopes, **details; /* in's, owned */
+	char			 *why = NULL, *reason = NULL, *summary;
 	struct cfn_change_summary sum;
-	size_t			 i, n = 0;
-	int			 ok;
+	size_t			  i, n = 0;
+	int			  ok;
 
 	in = xcalloc(cs->nchanges + 1, sizeof *in);
 	scopes = xcalloc(cs->nchanges + 1, sizeof *scopes);
 	details = xcalloc(cs->nchanges + 1, sizeof *details);
 	for (i = 0; i < cs->nchanges; i++) {
 		if (cs->changes[i].logical_id == NULL)
-			continue;	/* not a resource change */
+			continue; /* not a resource change */
 		in[n].action = cs->changes[i].action_text;
 		in[n].logical_id = cs->changes[i].logical_id;
 		in[n].physical_id = cs->changes[i].physical_id;
@@ -785,32 +790,34 @@ engine_change_set_ready(struct engine_run *r, struct store_stage *st,
 	}
 	if (empty)
 		reason = xasprintf("%s%s", ENGINE_NO_CHANGES_REASON,
-		    cs->status_reason != NULL ? cs->status_reason :
-		    "the change set changes no resource (only the stack's "
-		    "tags, parameters or outputs would change)");
+		    cs->status_reason != NULL ?
+			cs->status_reason :
+			"the change set changes no resource (only the stack's "
+			"tags, parameters or outputs would change)");
 	if (engine_txn_begin(r) != 0) {
 		ok = -1;
 		goto out;
 	}
-	ok = store_record_stage_changes(s, st->id, st->attempt, in, n,
-	    &why) == 0;
-	if (ok && empty && (!env->approve_no_changes ||
-	    engine_auto_rollback(r)))
+	ok = store_record_stage_changes(s, st->id, st->attempt, in, n, &why) ==
+	     0;
+	if (ok && empty &&
+	    (!env->approve_no_changes || engine_auto_rollback(r)))
 		ok = engine_deployed(r, st, env, reason) == 0;
 	else if (ok && engine_auto_rollback(r)) {
 		/* The environment's own auto_rollback asked for it: waiting
 		   for an approval would leave the failed version running. */
 		free(reason);
 		reason = xasprintf("automatic rollback of run %lld: executed "
-		    "without approval", (long long)r->row->rollback_of);
+				   "without approval",
+		    (long long)r->row->rollback_of);
 		ok = store_stage_set_deadline(s, st->id, 0, &why) == 0 &&
-		    engine_enter(r, st, STORE_STAGE_EXECUTING, 0, reason,
-		    NULL) == 0;
+		     engine_enter(r, st, STORE_STAGE_EXECUTING, 0, reason,
+			 NULL) == 0;
 	} else if (ok) {
-		ok = store_stage_set_deadline(s, st->id, store_now(s) +
-		    env->approval_timeout_ms, &why) == 0 &&
-		    engine_enter(r, st, STORE_STAGE_AWAITING_APPROVAL, 0,
-		    reason, NULL) == 0;
+		ok = store_stage_set_deadline(s, st->id,
+			 store_now(s) + env->approval_timeout_ms, &why) == 0 &&
+		     engine_enter(r, st, STORE_STAGE_AWAITING_APPROVAL, 0,
+			 reason, NULL) == 0;
 	}
 	if (why != NULL)
 		log_warnx("cannot record the changes app=%s run=%lld: %s",
@@ -820,8 +827,9 @@ engine_change_set_ready(struct engine_run *r, struct store_stage *st,
 		cfn_change_summary_init(&sum, cs);
 		summary = cfn_change_summary_text(&sum, cs);
 		log_info("change set ready app=%s run=%lld env=%s name=%s "
-		    "changes=\"%s\"", r->app, (long long)r->id,
-		    st->environment, st->change_set_name, summary);
+			 "changes=\"%s\"",
+		    r->app, (long long)r->id, st->environment,
+		    st->change_set_name, summary);
 		free(summary);
 		cfn_change_summary_clear(&sum);
 	}
@@ -850,7 +858,7 @@ out:
 static size_t
 engine_resource_changes(const struct cfn_change_set *cs)
 {
-	size_t	 i, n = 0;
+	size_t i, n = 0;
 
 	for (i = 0; i < cs->nchanges; i++)
 		if (cs->changes[i].logical_id != NULL)
@@ -865,7 +873,7 @@ engine_change_set_cb(const struct aws_reply *reply, struct cfn_change_set *cs,
 	struct engine_call		*call = arg;
 	struct engine_run		*r;
 	struct store_stage		*st;
-	const struct config_environment	*env;
+	const struct config_environment *env;
 	enum cfn_change_set_state	 state;
 	char				*reason, *why = NULL;
 
@@ -887,15 +895,17 @@ engine_change_set_cb(const struct aws_reply *reply, struct cfn_change_set *cs,
 	r->described_attempt = st->attempt;
 	if (st->change_set_arn == NULL && cs->id != NULL) {
 		if (store_stage_set_change_set_id(r->engine->store, st->id,
-		    cs->id, cs->stack_id, &why) != 0) {
+			cs->id, cs->stack_id, &why) != 0) {
 			log_warnx("cannot record the change set id app=%s "
-			    "run=%lld: %s", r->app, (long long)r->id, why);
+				  "run=%lld: %s",
+			    r->app, (long long)r->id, why);
 			free(why);
 		} else {
 			st->change_set_arn = xstrdup(cs->id);
 			free(st->stack_id);
 			st->stack_id = cs->stack_id != NULL ?
-			    xstrdup(cs->stack_id) : NULL;
+					   xstrdup(cs->stack_id) :
+					   NULL;
 		}
 	}
 	state = cfn_change_set_state(cs->status);
@@ -906,8 +916,9 @@ engine_change_set_cb(const struct aws_reply *reply, struct cfn_change_set *cs,
 		engine_change_set_ready(r, st, env, cs, 1);
 	else if (state != CFN_CHANGE_SET_OTHER) {
 		reason = xasprintf("change set %s is %s: %s",
-		    st->change_set_name, cs->status, cs->status_reason != NULL ?
-		    cs->status_reason : "no reason given");
+		    st->change_set_name, cs->status,
+		    cs->status_reason != NULL ? cs->status_reason :
+						"no reason given");
 		engine_stage_fail(r, st, reason);
 		free(reason);
 	} else
@@ -920,22 +931,25 @@ static void
 engine_describe_change_set(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env, cfn_change_set_cb cb)
 {
-	struct engine_call	*call;
-	struct engine_aws	 a;
-	char			*cause = NULL;
+	struct engine_call *call;
+	struct engine_aws   a;
+	char		   *cause = NULL;
 
 	if ((call = engine_call_begin(r, st, env, &a)) == NULL)
 		return;
-	engine_call_started(r, st, call, cfn_describe_change_set(a.client,
-	    a.creds, a.region, st->change_set_arn != NULL ? NULL : env->stack,
-	    st->change_set_arn != NULL ? st->change_set_arn :
-	    st->change_set_name, cb, call, &cause), &cause);
+	engine_call_started(r, st, call,
+	    cfn_describe_change_set(a.client, a.creds, a.region,
+		st->change_set_arn != NULL ? NULL : env->stack,
+		st->change_set_arn != NULL ? st->change_set_arn :
+					     st->change_set_name,
+		cb, call, &cause),
+	    &cause);
 }
 
 /* What CreateChangeSet needs across its calls (stack, template upload). */
 struct engine_create {
 	enum cfn_change_set_type type;
-	char		*template_url;
+	char			*template_url;
 };
 
 /*
@@ -947,7 +961,7 @@ static void
 engine_created_empty(struct engine_run *r, struct store_stage *st,
     const struct aws_reply *reply)
 {
-	const struct config_environment	*env;
+	const struct config_environment *env;
 	struct cfn_change_set		 cs;
 
 	if ((env = engine_stage_env(r, st)) == NULL) {
@@ -955,8 +969,9 @@ engine_created_empty(struct engine_run *r, struct store_stage *st,
 		return;
 	}
 	log_info("change set refused, nothing to change app=%s run=%lld "
-	    "env=%s name=%s: %s", r->app, (long long)r->id, st->environment,
-	    st->change_set_name, reply->aws.message);
+		 "env=%s name=%s: %s",
+	    r->app, (long long)r->id, st->environment, st->change_set_name,
+	    reply->aws.message);
 	memset(&cs, 0, sizeof cs);
 	cs.status = xstrdup("FAILED");
 	cs.status_reason = xstrdup(reply->aws.message);
@@ -972,8 +987,7 @@ engine_refused_held(const struct aws_reply *reply)
 {
 	if (reply->error != AWS_EAWS)
 		return (NULL);
-	if (strstr(reply->aws.message, " UPDATE_ROLLBACK_FAILED state") !=
-	    NULL)
+	if (strstr(reply->aws.message, " UPDATE_ROLLBACK_FAILED state") != NULL)
 		return ("UPDATE_ROLLBACK_FAILED");
 	if (strstr(reply->aws.message, " ROLLBACK_COMPLETE state") != NULL &&
 	    strstr(reply->aws.message, "UPDATE_ROLLBACK_COMPLETE") == NULL)
@@ -982,28 +996,28 @@ engine_refused_held(const struct aws_reply *reply)
 }
 
 static void
-engine_created_cb(const struct aws_reply *reply,
-    struct cfn_change_set_ref *ref, void *arg)
+engine_created_cb(const struct aws_reply *reply, struct cfn_change_set_ref *ref,
+    void *arg)
 {
-	struct engine_call	*call = arg;
-	struct engine_run	*r;
-	struct store_stage	*st;
+	struct engine_call		*call = arg;
+	struct engine_run		*r;
+	struct store_stage		*st;
 	const struct config_environment *env;
-	const char		*held;
-	char			*why = NULL, *reason;
+	const char			*held;
+	char				*why = NULL, *reason;
 
 	if (engine_call_back(call, &r, &st, NULL) != 0)
 		goto out;
 	if (reply->error != AWS_OK) {
-		if (reply->error == AWS_EAWS && strcmp(reply->aws.code,
-		    "AlreadyExistsException") == 0) {
+		if (reply->error == AWS_EAWS &&
+		    strcmp(reply->aws.code, "AlreadyExistsException") == 0) {
 			r->described_stage = st->id;
 			r->described_attempt = st->attempt;
 			engine_poll_later(r);
 		} else if (cfn_reply_no_changes(reply))
 			engine_created_empty(r, st, reply);
 		else if ((held = engine_refused_held(reply)) != NULL &&
-		    (env = engine_stage_env(r, st)) != NULL) {
+			 (env = engine_stage_env(r, st)) != NULL) {
 			/* Stuck, by shipgate's hand or another's: wait for
 			   an operator. */
 			reason = xasprintf("CreateChangeSet refused: %s",
@@ -1016,13 +1030,14 @@ engine_created_cb(const struct aws_reply *reply,
 		goto out;
 	}
 	if (store_stage_set_change_set_id(r->engine->store, st->id, ref->id,
-	    ref->stack_id, &why) != 0) {
+		ref->stack_id, &why) != 0) {
 		log_warnx("cannot record the change set id app=%s run=%lld: "
-		    "%s", r->app, (long long)r->id, why);
+			  "%s",
+		    r->app, (long long)r->id, why);
 		free(why);
 	}
-	log_info("change set created app=%s run=%lld env=%s name=%s",
-	    r->app, (long long)r->id, st->environment, st->change_set_name);
+	log_info("change set created app=%s run=%lld env=%s name=%s", r->app,
+	    (long long)r->id, st->environment, st->change_set_name);
 	r->described_stage = st->id;
 	r->described_attempt = st->attempt;
 	engine_poll_later(r);
@@ -1034,20 +1049,21 @@ static void
 engine_send_create(struct engine_run *r, struct store_stage *st,
     enum cfn_change_set_type type, const char *template_url)
 {
-	const struct config_environment		*env = engine_stage_env(r, st);
-	struct release				*rel = r->release;
-	struct cfn_create_change_set_input	 in;
-	struct cfn_parameter_input		*params = NULL;
-	struct cfn_tag_input			 tags[3];
-	struct config_kvs			 kvs = { NULL, 0 };
-	struct engine_call			*call;
-	struct engine_aws			 a;
-	char					*desc, *token, *run_text;
-	char					*cause = NULL;
-	size_t					 i;
+	const struct config_environment	  *env = engine_stage_env(r, st);
+	struct release			  *rel = r->release;
+	struct cfn_create_change_set_input in;
+	struct cfn_parameter_input	  *params = NULL;
+	struct cfn_tag_input		   tags[3];
+	struct config_kvs		   kvs = { NULL, 0 };
+	struct engine_call		  *call;
+	struct engine_aws		   a;
+	char				  *desc, *token, *run_text;
+	char				  *cause = NULL;
+	size_t				   i;
 
 	if (env == NULL) {
-		engine_stage_fail(r, st, "the environment is no longer "
+		engine_stage_fail(r, st,
+		    "the environment is no longer "
 		    "configured");
 		return;
 	}
@@ -1094,10 +1110,12 @@ engine_send_create(struct engine_run *r, struct store_stage *st,
 	in.tags = tags;
 	in.ntags = 3;
 	in.capabilities = CFN_CAPABILITY_IAM | CFN_CAPABILITY_NAMED_IAM |
-	    CFN_CAPABILITY_AUTO_EXPAND;
+			  CFN_CAPABILITY_AUTO_EXPAND;
 	in.client_token = token;
-	engine_call_started(r, st, call, cfn_create_change_set(a.client,
-	    a.creds, a.region, &in, engine_created_cb, call, &cause), &cause);
+	engine_call_started(r, st, call,
+	    cfn_create_change_set(a.client, a.creds, a.region, &in,
+		engine_created_cb, call, &cause),
+	    &cause);
 	free(params);
 	release_kvs_free(&kvs);
 	free(run_text);
@@ -1106,8 +1124,8 @@ engine_send_create(struct engine_run *r, struct store_stage *st,
 }
 
 static void
-engine_template_put_cb(const struct aws_reply *reply,
-    struct s3_put_result *res, void *arg)
+engine_template_put_cb(const struct aws_reply *reply, struct s3_put_result *res,
+    void *arg)
 {
 	struct engine_call	*call = arg;
 	struct engine_create	*c = call->data;
@@ -1134,20 +1152,21 @@ static void
 engine_put_template(struct engine_run *r, struct store_stage *st,
     enum cfn_change_set_type type)
 {
-	const struct config_app	*app = engine_run_app(r);
+	const struct config_app *app = engine_run_app(r);
 	struct s3_put_params	 p;
 	struct engine_call	*call;
 	struct engine_create	*c;
 	char			*key, *url, *cause = NULL;
 
 	if (app->artifacts_bucket == NULL) {
-		engine_stage_fail(r, st, "the template is larger than "
+		engine_stage_fail(r, st,
+		    "the template is larger than "
 		    "CloudFormation's 51,200 bytes inline and the app has no "
 		    "artifacts bucket to pass it by URL");
 		return;
 	}
-	key = xasprintf("%s%s/run-%lld/%s-%d/%s", app->artifacts_prefix,
-	    r->app, (long long)r->id, st->environment, st->attempt,
+	key = xasprintf("%s%s/run-%lld/%s-%d/%s", app->artifacts_prefix, r->app,
+	    (long long)r->id, st->environment, st->attempt,
 	    r->release->template_name);
 	memset(&p, 0, sizeof p);
 	p.t.bucket = app->artifacts_bucket;
@@ -1167,7 +1186,7 @@ engine_put_template(struct engine_run *r, struct store_stage *st,
 	c->template_url = url;
 	call->data = c;
 	if (s3_put_object(engine_client(r), &p, engine_template_put_cb, call,
-	    &cause) == NULL) {
+		&cause) == NULL) {
 		free(c->template_url);
 		engine_call_end(call);
 		engine_stage_fail(r, st, cause);
@@ -1180,15 +1199,15 @@ static void
 engine_stack_type_cb(const struct aws_reply *reply,
     struct cfn_stack_list *stacks, void *arg)
 {
-	struct engine_call	*call = arg;
-	struct engine_run	*r;
-	struct store_stage	*st;
+	struct engine_call		*call = arg;
+	struct engine_run		*r;
+	struct store_stage		*st;
 	const struct config_environment *env;
-	enum cfn_change_set_type type = CFN_CHANGE_SET_UPDATE;
-	char			*reason, *why = NULL;
+	enum cfn_change_set_type	 type = CFN_CHANGE_SET_UPDATE;
+	char				*reason, *why = NULL;
 
 	if (engine_call_back(call, &r, &st, &env) != 0)
-		goto out;	/* a reload dropped the environment: wait */
+		goto out; /* a reload dropped the environment: wait */
 	if (reply->error != AWS_OK && !cfn_reply_stack_missing(reply)) {
 		engine_call_failed(r, st, reply, "describing the stack");
 		goto out;
@@ -1201,7 +1220,8 @@ engine_stack_type_cb(const struct aws_reply *reply,
 		    stacks->v[0].status,
 		    stacks->v[0].status_reason != NULL ? ": " : "",
 		    stacks->v[0].status_reason != NULL ?
-		    stacks->v[0].status_reason : "");
+			stacks->v[0].status_reason :
+			"");
 		engine_hold_record(r, st, env->stack, stacks->v[0].status,
 		    reason, 0);
 		free(reason);
@@ -1212,9 +1232,10 @@ engine_stack_type_cb(const struct aws_reply *reply,
 	   such a stack is deleted when the run ends unexecuted). */
 	if (reply->error != AWS_OK || stacks->n == 0) {
 		if (store_stage_set_stack_created(r->engine->store, st->id,
-		    &why) != 0) {
+			&why) != 0) {
 			log_warnx("cannot record the new stack app=%s "
-			    "run=%lld: %s", r->app, (long long)r->id, why);
+				  "run=%lld: %s",
+			    r->app, (long long)r->id, why);
 			free(why);
 		}
 		type = CFN_CHANGE_SET_CREATE;
@@ -1231,7 +1252,7 @@ out:
 static void
 engine_create_change_set(struct engine_run *r, struct store_stage *st)
 {
-	char	*cause = NULL;
+	char *cause = NULL;
 
 	switch (engine_release_load(r, st, &cause)) {
 	case 0:
@@ -1250,19 +1271,21 @@ engine_create_change_set(struct engine_run *r, struct store_stage *st)
 static void
 engine_create_synced(struct engine_run *r, struct store_stage *st)
 {
-	const struct config_environment	*env;
+	const struct config_environment *env;
 	struct engine_call		*call;
 	struct engine_aws		 a;
 	char				*cause = NULL;
 
 	if ((env = engine_stage_env(r, st)) == NULL) {
-		engine_schedule(r, 0);	/* a reload dropped it: wait */
+		engine_schedule(r, 0); /* a reload dropped it: wait */
 		return;
 	}
 	if ((call = engine_call_begin(r, st, env, &a)) == NULL)
 		return;
-	engine_call_started(r, st, call, cfn_describe_stacks(a.client, a.creds,
-	    a.region, env->stack, engine_stack_type_cb, call, &cause), &cause);
+	engine_call_started(r, st, call,
+	    cfn_describe_stacks(a.client, a.creds, a.region, env->stack,
+		engine_stack_type_cb, call, &cause),
+	    &cause);
 }
 
 /* --- awaiting_approval, awaiting_gate ------------------------------------ */
@@ -1272,22 +1295,23 @@ static void
 engine_step_decision(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env, int gate)
 {
-	struct store		*s = r->engine->store;
-	struct engine_actor	 actor;
-	char			*user = NULL, *comment = NULL, *reason;
-	int64_t			 now, wait, next;
-	int			 n, quorum, ok, open;
+	struct store	   *s = r->engine->store;
+	struct engine_actor actor;
+	char		   *user = NULL, *comment = NULL, *reason;
+	int64_t		    now, wait, next;
+	int		    n, quorum, ok, open;
 
-	if (store_stage_rejection(s, st->id, st->attempt, gate, &user,
-	    &comment, NULL) == 0) {
+	if (store_stage_rejection(s, st->id, st->attempt, gate, &user, &comment,
+		NULL) == 0) {
 		memset(&actor, 0, sizeof actor);
 		actor.user = user;
 		actor.via = "engine";
 		reason = xasprintf("rejected by %s: %s", user,
 		    comment != NULL ? comment : "");
-		if (engine_txn_begin(r) == 0 && engine_txn_end(r,
-		    engine_enter(r, st, STORE_STAGE_REJECTED,
-		    STORE_RUN_REJECTED, reason, &actor) == 0) == 0) {
+		if (engine_txn_begin(r) == 0 &&
+		    engine_txn_end(r,
+			engine_enter(r, st, STORE_STAGE_REJECTED,
+			    STORE_RUN_REJECTED, reason, &actor) == 0) == 0) {
 			if (!gate)
 				engine_delete_change_set(r, st);
 			engine_schedule(r, 0);
@@ -1298,38 +1322,44 @@ engine_step_decision(struct engine_run *r, struct store_stage *st,
 		free(comment);
 		return;
 	}
-	if (store_count_approvals(s, st->id, st->attempt, gate, &n,
-	    NULL) != 0) {
+	if (store_count_approvals(s, st->id, st->attempt, gate, &n, NULL) !=
+	    0) {
 		engine_poll_later(r);
 		return;
 	}
-	quorum = gate ? 1 : (st->required_approvals > 0 ?
-	    st->required_approvals : 1);
+	quorum = gate ?
+		     1 :
+		     (st->required_approvals > 0 ? st->required_approvals : 1);
 	if (n >= quorum) {
 		if (engine_txn_begin(r) != 0) {
 			engine_poll_later(r);
 			return;
 		}
 		if (gate)
-			ok = store_stage_set_deadline(s, st->id, 0,
-			    NULL) == 0 && engine_enter(r, st,
-			    engine_no_changes(st) ? STORE_STAGE_NO_CHANGES :
-			    STORE_STAGE_DONE, 0, st->reason, NULL) == 0;
+			ok = store_stage_set_deadline(s, st->id, 0, NULL) ==
+				 0 &&
+			     engine_enter(r, st,
+				 engine_no_changes(st) ?
+				     STORE_STAGE_NO_CHANGES :
+				     STORE_STAGE_DONE,
+				 0, st->reason, NULL) == 0;
 		else if (engine_no_changes(st)) {
 			reason = xstrdup(st->reason);
 			ok = engine_deployed(r, st, env, reason) == 0;
 			free(reason);
-		} else if ((open = engine_window_check(r, st, env,
-		    store_now(s), &next, &reason)) == 0) {
+		} else if ((open = engine_window_check(r, st, env, store_now(s),
+				&next, &reason)) == 0) {
 			/* Approved outside the windows: the approval's
 			   deadline keeps running (engine-window.c). */
-			ok = engine_enter(r, st, STORE_STAGE_AWAITING_WINDOW,
-			    0, reason, NULL) == 0;
+			ok = engine_enter(r, st, STORE_STAGE_AWAITING_WINDOW, 0,
+				 reason, NULL) == 0;
 			free(reason);
 		} else
-			ok = open == 1 && store_stage_set_deadline(s, st->id,
-			    0, NULL) == 0 && engine_enter(r, st,
-			    STORE_STAGE_EXECUTING, 0, NULL, NULL) == 0;
+			ok = open == 1 &&
+			     store_stage_set_deadline(s, st->id, 0, NULL) ==
+				 0 &&
+			     engine_enter(r, st, STORE_STAGE_EXECUTING, 0, NULL,
+				 NULL) == 0;
 		if (engine_txn_end(r, ok) != 0)
 			engine_poll_later(r);
 		else
@@ -1339,11 +1369,11 @@ engine_step_decision(struct engine_run *r, struct store_stage *st,
 	now = store_now(s);
 	if (st->deadline_at != 0 && now >= st->deadline_at) {
 		reason = xasprintf("%s not given within approval_timeout "
-		    "(%lld s): %d of %d", gate ? "promotion authorisation" :
-		    "approval", (long long)(env->approval_timeout_ms / 1000), n,
-		    quorum);
+				   "(%lld s): %d of %d",
+		    gate ? "promotion authorisation" : "approval",
+		    (long long)(env->approval_timeout_ms / 1000), n, quorum);
 		if (engine_move(r, st, STORE_STAGE_EXPIRED, STORE_RUN_EXPIRED,
-		    reason) == 0) {
+			reason) == 0) {
 			if (!gate)
 				engine_delete_change_set(r, st);
 			engine_schedule(r, 0);
@@ -1368,22 +1398,23 @@ static void
 engine_recreate(struct engine_run *r, struct store_stage *st,
     const char *why_text)
 {
-	struct store	*s = r->engine->store;
-	char		*name, *reason, *why = NULL;
-	int		 ok;
+	struct store *s = r->engine->store;
+	char	     *name, *reason, *why = NULL;
+	int	      ok;
 
 	name = release_change_set_name(r->app, (long long)r->id,
 	    st->environment, st->attempt + 1);
 	reason = xasprintf("change set %s is no longer executable (%s): "
-	    "recreated as %s, approval asked again", st->change_set_name,
-	    why_text, name);
+			   "recreated as %s, approval asked again",
+	    st->change_set_name, why_text, name);
 	if (engine_txn_begin(r) != 0) {
 		engine_poll_later(r);
 		goto out;
 	}
 	ok = store_stage_set_change_set(s, st->id, st->attempt + 1, name,
-	    &why) == 0 && engine_enter(r, st,
-	    STORE_STAGE_CREATING_CHANGE_SET, 0, reason, NULL) == 0;
+		 &why) == 0 &&
+	     engine_enter(r, st, STORE_STAGE_CREATING_CHANGE_SET, 0, reason,
+		 NULL) == 0;
 	if (engine_txn_end(r, ok) != 0)
 		engine_poll_later(r);
 	else {
@@ -1402,20 +1433,20 @@ static void
 engine_executed(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env)
 {
-	struct store	*s = r->engine->store;
-	int64_t		 at = 0;
-	int		 ok;
+	struct store *s = r->engine->store;
+	int64_t	      at = 0;
+	int	      ok;
 
 	if (engine_txn_begin(r) != 0) {
 		engine_poll_later(r);
 		return;
 	}
 	ok = store_stage_executed_at(s, st->id, &at, NULL) == 0 &&
-	    (at != 0 || store_stage_set_executed_at(s, st->id, store_now(s),
-	    NULL) == 0) &&
-	    store_stage_set_deadline(s, st->id, store_now(s) +
-	    env->deploy_timeout_ms, NULL) == 0 &&
-	    engine_enter(r, st, STORE_STAGE_WAITING_STACK, 0, NULL, NULL) == 0;
+	     (at != 0 || store_stage_set_executed_at(s, st->id, store_now(s),
+			     NULL) == 0) &&
+	     store_stage_set_deadline(s, st->id,
+		 store_now(s) + env->deploy_timeout_ms, NULL) == 0 &&
+	     engine_enter(r, st, STORE_STAGE_WAITING_STACK, 0, NULL, NULL) == 0;
 	if (engine_txn_end(r, ok) != 0)
 		engine_poll_later(r);
 	else
@@ -1428,7 +1459,7 @@ engine_execute_cb(const struct aws_reply *reply, void *arg)
 	struct engine_call		*call = arg;
 	struct engine_run		*r;
 	struct store_stage		*st;
-	const struct config_environment	*env;
+	const struct config_environment *env;
 
 	if (engine_call_back(call, &r, &st, &env) != 0)
 		goto out;
@@ -1437,11 +1468,11 @@ engine_execute_cb(const struct aws_reply *reply, void *arg)
 		    r->app, (long long)r->id, st->environment,
 		    st->change_set_name);
 		engine_executed(r, st, env);
-	} else if (reply->error == AWS_EAWS && (strcmp(reply->aws.code,
-	    "InvalidChangeSetStatus") == 0 ||
-	    cfn_reply_change_set_missing(reply) ||
-	    strstr(reply->aws.message, "state and can not be updated") !=
-	    NULL)) {
+	} else if (reply->error == AWS_EAWS &&
+		   (strcmp(reply->aws.code, "InvalidChangeSetStatus") == 0 ||
+		       cfn_reply_change_set_missing(reply) ||
+		       strstr(reply->aws.message,
+			   "state and can not be updated") != NULL)) {
 		/* Describe again: executed, stale, or the stack is busy. */
 		log_info("change set not executed app=%s run=%lld env=%s: %s",
 		    r->app, (long long)r->id, st->environment, reply->message);
@@ -1455,13 +1486,12 @@ out:
 static void
 engine_execute(struct engine_run *r, struct store_stage *st)
 {
-	struct store	*s = r->engine->store;
-	char		*cause = NULL;
+	struct store *s = r->engine->store;
+	char	     *cause = NULL;
 
 	/* Committed before the mutation: the stack events read later are
 	   those after this time. */
-	if (store_stage_set_executed_at(s, st->id, store_now(s), &cause) !=
-	    0) {
+	if (store_stage_set_executed_at(s, st->id, store_now(s), &cause) != 0) {
 		log_warnx("cannot record the execution app=%s run=%lld: %s",
 		    r->app, (long long)r->id, cause);
 		free(cause);
@@ -1474,7 +1504,7 @@ engine_execute(struct engine_run *r, struct store_stage *st)
 static void
 engine_execute_synced(struct engine_run *r, struct store_stage *st)
 {
-	const struct config_environment	*env;
+	const struct config_environment *env;
 	struct engine_call		*call;
 	struct engine_aws		 a;
 	char				*token, *cause = NULL;
@@ -1487,10 +1517,12 @@ engine_execute_synced(struct engine_run *r, struct store_stage *st)
 		return;
 	token = xasprintf("shipgate-%lld-%lld-%d-execute", (long long)r->id,
 	    (long long)st->id, st->attempt);
-	engine_call_started(r, st, call, cfn_execute_change_set(a.client,
-	    a.creds, a.region, st->change_set_arn != NULL ? NULL : env->stack,
-	    st->change_set_arn != NULL ? st->change_set_arn :
-	    st->change_set_name, token, engine_execute_cb, call, &cause),
+	engine_call_started(r, st, call,
+	    cfn_execute_change_set(a.client, a.creds, a.region,
+		st->change_set_arn != NULL ? NULL : env->stack,
+		st->change_set_arn != NULL ? st->change_set_arn :
+					     st->change_set_name,
+		token, engine_execute_cb, call, &cause),
 	    &cause);
 	free(token);
 }
@@ -1502,7 +1534,7 @@ engine_stack_executed_cb(const struct aws_reply *reply,
 	struct engine_call		*call = arg;
 	struct engine_run		*r;
 	struct store_stage		*st;
-	const struct config_environment	*env;
+	const struct config_environment *env;
 
 	if (engine_call_back(call, &r, &st, &env) != 0)
 		goto out;
@@ -1511,8 +1543,7 @@ engine_stack_executed_cb(const struct aws_reply *reply,
 		goto out;
 	}
 	if (reply->error == AWS_OK && stacks->n > 0 &&
-	    stacks->v[0].change_set_id != NULL &&
-	    st->change_set_arn != NULL &&
+	    stacks->v[0].change_set_id != NULL && st->change_set_arn != NULL &&
 	    strcmp(stacks->v[0].change_set_id, st->change_set_arn) == 0)
 		engine_executed(r, st, env);
 	else
@@ -1528,7 +1559,7 @@ engine_exec_describe_cb(const struct aws_reply *reply,
 	struct engine_call		*call = arg;
 	struct engine_run		*r;
 	struct store_stage		*st;
-	const struct config_environment	*env;
+	const struct config_environment *env;
 	struct engine_aws		 a;
 	enum cfn_execution_state	 x;
 	char				*cause = NULL;
@@ -1543,19 +1574,22 @@ engine_exec_describe_cb(const struct aws_reply *reply,
 		}
 		/* Gone: executed (its stack says so) or deleted. */
 		if ((call = engine_call_begin(r, st, env, &a)) != NULL)
-			engine_call_started(r, st, call, cfn_describe_stacks(
-			    a.client, a.creds, a.region, env->stack,
-			    engine_stack_executed_cb, call, &cause), &cause);
+			engine_call_started(r, st, call,
+			    cfn_describe_stacks(a.client, a.creds, a.region,
+				env->stack, engine_stack_executed_cb, call,
+				&cause),
+			    &cause);
 		goto out;
 	}
 	x = cfn_execution_state(cs->execution_status);
 	if (x == CFN_EXECUTION_AVAILABLE)
 		engine_execute(r, st);
 	else if (x == CFN_EXECUTION_STARTED)
-		engine_executed(r, st, env);	/* before a crash */
+		engine_executed(r, st, env); /* before a crash */
 	else if (x == CFN_EXECUTION_OBSOLETE ||
-	    (x == CFN_EXECUTION_UNAVAILABLE &&
-	    cfn_change_set_state(cs->status) == CFN_CHANGE_SET_CREATED))
+		 (x == CFN_EXECUTION_UNAVAILABLE &&
+		     cfn_change_set_state(cs->status) ==
+			 CFN_CHANGE_SET_CREATED))
 		engine_recreate(r, st, "the stack changed");
 	else
 		engine_poll_later(r);
@@ -1569,26 +1603,27 @@ static void
 engine_failure_events_cb(const struct aws_reply *reply,
     struct cfn_stack_event_list *events, void *arg)
 {
-	struct engine_call		*call = arg;
-	const struct cfn_stack_event	*ev = NULL;
-	struct engine_run		*r;
-	struct store_stage		*st;
-	char				*status = call->data, *reason;
-	char				*sp, *failed;
+	struct engine_call	     *call = arg;
+	const struct cfn_stack_event *ev = NULL;
+	struct engine_run	     *r;
+	struct store_stage	     *st;
+	char			     *status = call->data, *reason;
+	char			     *sp, *failed;
 
-	call->data = NULL;	/* "STACK STATUS", ours now */
+	call->data = NULL; /* "STACK STATUS", ours now */
 	if (engine_call_back(call, &r, &st, NULL) != 0)
 		goto out;
 	if (reply->error == AWS_OK)
 		engine_progress_events(r, st, events);
-	if ((sp = strrchr(status, ' ')) != NULL &&
-	    engine_hold_status(sp + 1)) {
+	if ((sp = strrchr(status, ' ')) != NULL && engine_hold_status(sp + 1)) {
 		/* No change set can run on the stack until an operator
 		   acts: every failed resource, the first first. */
 		failed = reply->error == AWS_OK ?
-		    engine_failed_resources(events) : NULL;
-		reason = xasprintf("stack %s: %s", status, failed != NULL ?
-		    failed : "no failed resource found in its events");
+			     engine_failed_resources(events) :
+			     NULL;
+		reason = xasprintf("stack %s: %s", status,
+		    failed != NULL ? failed :
+				     "no failed resource found in its events");
 		*sp = '\0';
 		engine_hold_record(r, st, status, sp + 1, reason, 1);
 		free(reason);
@@ -1598,13 +1633,14 @@ engine_failure_events_cb(const struct aws_reply *reply,
 	if (reply->error == AWS_OK)
 		ev = cfn_stack_events_first_failure(events);
 	if (ev != NULL)
-		reason = xasprintf("stack %s: %s (%s) %s: %s",
-		    status, ev->logical_id, ev->resource_type, ev->status,
+		reason = xasprintf("stack %s: %s (%s) %s: %s", status,
+		    ev->logical_id, ev->resource_type, ev->status,
 		    ev->status_reason != NULL ? ev->status_reason :
-		    "no reason given");
+						"no reason given");
 	else
 		reason = xasprintf("stack %s (no failed resource found in its "
-		    "events%s%s)", status, reply->error != AWS_OK ? ": " : "",
+				   "events%s%s)",
+		    status, reply->error != AWS_OK ? ": " : "",
 		    reply->error != AWS_OK ? reply->message : "");
 	engine_stage_fail(r, st, reason);
 	free(reason);
@@ -1623,29 +1659,29 @@ engine_stack_events(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env, cfn_stack_event_list_cb cb,
     void *data, int newer)
 {
-	struct cfn_stack_events_bounds	 b;
-	struct engine_call		*call;
-	struct engine_aws		 a;
-	char				*cause = NULL;
-	int64_t				 at = 0, kept = 0;
+	struct cfn_stack_events_bounds b;
+	struct engine_call	      *call;
+	struct engine_aws	       a;
+	char			      *cause = NULL;
+	int64_t			       at = 0, kept = 0;
 
 	/* Without the execution's time the events of older executions
 	   would count: the store is asked again later. */
-	if (store_stage_executed_at(r->engine->store, st->id, &at,
-	    &cause) != 0) {
+	if (store_stage_executed_at(r->engine->store, st->id, &at, &cause) !=
+	    0) {
 		log_warnx("cannot read the execution time app=%s run=%lld "
-		    "env=%s: %s", r->app, (long long)r->id, st->environment,
-		    cause);
+			  "env=%s: %s",
+		    r->app, (long long)r->id, st->environment, cause);
 		free(cause);
 		free(data);
 		engine_poll_later(r);
 		return;
 	}
 	if (newer && store_progress_newest_event(r->engine->store, st->id,
-	    st->attempt, &kept, &cause) != 0) {
+			 st->attempt, &kept, &cause) != 0) {
 		log_warnx("cannot read the kept stack events app=%s run=%lld "
-		    "env=%s: %s", r->app, (long long)r->id, st->environment,
-		    cause);
+			  "env=%s: %s",
+		    r->app, (long long)r->id, st->environment, cause);
 		free(cause);
 		cause = NULL;
 		kept = 0;
@@ -1658,7 +1694,7 @@ engine_stack_events(struct engine_run *r, struct store_stage *st,
 	memset(&b, 0, sizeof b);
 	b.max_events = ENGINE_EVENTS_MAX;
 	if (at > 0) {
-		at -= 1000;	/* the execution's events, not older ones */
+		at -= 1000; /* the execution's events, not older ones */
 		/* The events of the same millisecond as the newest kept
 		   are read again, and kept once (by their id). */
 		if (kept > at)
@@ -1666,16 +1702,18 @@ engine_stack_events(struct engine_run *r, struct store_stage *st,
 		b.since.tv_sec = at / 1000;
 		b.since.tv_nsec = (at % 1000) * 1000000;
 	}
-	engine_call_started(r, st, call, cfn_describe_stack_events(a.client,
-	    a.creds, a.region, st->stack_id != NULL ? st->stack_id :
-	    env->stack, &b, cb, call, &cause), &cause);
+	engine_call_started(r, st, call,
+	    cfn_describe_stack_events(a.client, a.creds, a.region,
+		st->stack_id != NULL ? st->stack_id : env->stack, &b, cb, call,
+		&cause),
+	    &cause);
 }
 
 static int
 engine_deadline_passed(struct engine_run *r, struct store_stage *st)
 {
 	return (st->deadline_at != 0 &&
-	    store_now(r->engine->store) >= st->deadline_at);
+		store_now(r->engine->store) >= st->deadline_at);
 }
 
 static void
@@ -1685,7 +1723,7 @@ engine_stack_cb(const struct aws_reply *reply, struct cfn_stack_list *stacks,
 	struct engine_call		*call = arg;
 	struct engine_run		*r;
 	struct store_stage		*st;
-	const struct config_environment	*env;
+	const struct config_environment *env;
 	const char			*status;
 	char				*reason;
 	enum cfn_stack_state		 state;
@@ -1707,17 +1745,18 @@ engine_stack_cb(const struct aws_reply *reply, struct cfn_stack_list *stacks,
 	status = stacks->v[0].status;
 	state = cfn_stack_state(status);
 	if (state == CFN_STACK_OK) {
-		if (engine_move(r, st, STORE_STAGE_WAITING_SERVICES, 0,
-		    NULL) != 0)
+		if (engine_move(r, st, STORE_STAGE_WAITING_SERVICES, 0, NULL) !=
+		    0)
 			engine_poll_later(r);
 		else
 			engine_schedule(r, 0);
 	} else if ((state == CFN_STACK_ROLLBACK || state == CFN_STACK_FAILED) &&
-	    cfn_stack_status_final(status)) {
+		   cfn_stack_status_final(status)) {
 		engine_stack_events(r, st, env, engine_failure_events_cb,
 		    xasprintf("%s %s", env->stack, status), 0);
 	} else if (engine_deadline_passed(r, st)) {
-		reason = xasprintf("the stack did not finish within "
+		reason = xasprintf(
+		    "the stack did not finish within "
 		    "deploy_timeout (%lld s): still %s; shipgate stopped "
 		    "waiting, CloudFormation goes on",
 		    (long long)(env->deploy_timeout_ms / 1000), status);
@@ -1738,17 +1777,17 @@ out:
 /* The ECS services an execution touched: their ARNs (physical ids)
  * "arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME", from its events. */
 struct engine_services {
-	char		**arns;
-	size_t		  n;
-	size_t		  next;		/* first ARN not yet looked at */
+	char **arns;
+	size_t n;
+	size_t next; /* first ARN not yet looked at */
 };
 
 /* Takes void * to be an engine_call's free_data. */
 static void
 engine_services_free(void *arg)
 {
-	struct engine_services	*sv = arg;
-	size_t			 i;
+	struct engine_services *sv = arg;
+	size_t			i;
 
 	if (sv == NULL)
 		return;
@@ -1763,7 +1802,7 @@ engine_services_free(void *arg)
 static char *
 engine_service_cluster(const char *arn)
 {
-	const char	*p, *q;
+	const char *p, *q;
 
 	if ((p = strstr(arn, ":service/")) == NULL)
 		return (NULL);
@@ -1773,31 +1812,33 @@ engine_service_cluster(const char *arn)
 	return (xstrndup(p, (size_t)(q - p)));
 }
 
-static void	engine_describe_services(struct engine_run *,
-		    struct store_stage *, const struct config_environment *,
-		    struct engine_services *, ecs_service_list_cb);
+static void engine_describe_services(struct engine_run *, struct store_stage *,
+    const struct config_environment *, struct engine_services *,
+    ecs_service_list_cb);
 
 /* One service's verdict: 1 settled, 0 still rolling out, -1 failed. */
 static int
 engine_service_settled(const struct ecs_service *svc, int64_t since,
     char **reason)
 {
-	const struct ecs_deployment	*d, *p;
-	int64_t				 created;
-	size_t				 i;
+	const struct ecs_deployment *d, *p;
+	int64_t			     created;
+	size_t			     i;
 
 	for (i = 0; i < svc->ndeployments; i++) {
 		d = &svc->deployments[i];
 		created = (int64_t)d->created.tv_sec * 1000 +
-		    d->created.tv_nsec / 1000000;
+			  d->created.tv_nsec / 1000000;
 		if (d->rollout_state != NULL &&
 		    strcmp(d->rollout_state, "FAILED") == 0 &&
 		    created >= since) {
 			*reason = xasprintf("ECS service %s: deployment %s "
-			    "failed%s%s", svc->name, d->id,
+					    "failed%s%s",
+			    svc->name, d->id,
 			    d->rollout_state_reason != NULL ? ": " : "",
 			    d->rollout_state_reason != NULL ?
-			    d->rollout_state_reason : "");
+				d->rollout_state_reason :
+				"");
 			return (-1);
 		}
 	}
@@ -1813,14 +1854,14 @@ engine_service_settled(const struct ecs_service *svc, int64_t since,
 }
 
 static void
-engine_services_cb(const struct aws_reply *reply,
-    struct ecs_service_list *list, void *arg)
+engine_services_cb(const struct aws_reply *reply, struct ecs_service_list *list,
+    void *arg)
 {
 	struct engine_call		*call = arg;
 	struct engine_services		*sv = call->data;
 	struct engine_run		*r;
 	struct store_stage		*st;
-	const struct config_environment	*env;
+	const struct config_environment *env;
 	char				*reason = NULL;
 	int64_t				 since = 0;
 	size_t				 i;
@@ -1836,10 +1877,10 @@ engine_services_cb(const struct aws_reply *reply,
 	/* Without the execution's time an older deployment would pass
 	   for this one: the store is asked again later. */
 	if (store_stage_executed_at(r->engine->store, st->id, &since,
-	    &reason) != 0) {
+		&reason) != 0) {
 		log_warnx("cannot read the execution time app=%s run=%lld "
-		    "env=%s: %s", r->app, (long long)r->id, st->environment,
-		    reason);
+			  "env=%s: %s",
+		    r->app, (long long)r->id, st->environment, reason);
 		free(reason);
 		engine_poll_later(r);
 		goto out;
@@ -1847,8 +1888,8 @@ engine_services_cb(const struct aws_reply *reply,
 	since -= 1000;
 	engine_progress_services(r, st, list, since);
 	for (i = 0; i < list->n; i++) {
-		if ((v = engine_service_settled(&list->v[i], since,
-		    &reason)) < 0) {
+		if ((v = engine_service_settled(&list->v[i], since, &reason)) <
+		    0) {
 			engine_stage_fail(r, st, reason);
 			free(reason);
 			goto out;
@@ -1859,7 +1900,7 @@ engine_services_cb(const struct aws_reply *reply,
 	if (!settled) {
 		if (engine_deadline_passed(r, st)) {
 			reason = xasprintf("the ECS services did not settle "
-			    "within deploy_timeout (%lld s)",
+					   "within deploy_timeout (%lld s)",
 			    (long long)(env->deploy_timeout_ms / 1000));
 			engine_stage_fail(r, st, reason);
 			free(reason);
@@ -1886,11 +1927,11 @@ engine_describe_services(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env, struct engine_services *sv,
     ecs_service_list_cb cb)
 {
-	struct engine_call	*call;
-	struct engine_aws	 a;
-	const char		**names;
-	char			*cluster, *other, *cause = NULL;
-	size_t			 i, n = 0;
+	struct engine_call *call;
+	struct engine_aws   a;
+	const char	  **names;
+	char		   *cluster, *other, *cause = NULL;
+	size_t		    i, n = 0;
 
 	if ((call = engine_call_begin(r, st, env, &a)) == NULL) {
 		engine_services_free(sv);
@@ -1900,8 +1941,9 @@ engine_describe_services(struct engine_run *r, struct store_stage *st,
 	names = xcalloc(sv->n + 1, sizeof *names);
 	for (i = sv->next; i < sv->n; i++) {
 		other = engine_service_cluster(sv->arns[i]);
-		if ((cluster == NULL && other == NULL) || (cluster != NULL &&
-		    other != NULL && strcmp(cluster, other) == 0)) {
+		if ((cluster == NULL && other == NULL) ||
+		    (cluster != NULL && other != NULL &&
+			strcmp(cluster, other) == 0)) {
 			/* Group this cluster's services at sv->next. */
 			names[n++] = sv->arns[i];
 			if (i != sv->next + n - 1) {
@@ -1917,8 +1959,10 @@ engine_describe_services(struct engine_run *r, struct store_stage *st,
 	sv->next += n;
 	call->data = sv;
 	call->free_data = engine_services_free;
-	engine_call_started(r, st, call, ecs_describe_services(a.client,
-	    a.creds, a.region, cluster, names, cb, call, &cause), &cause);
+	engine_call_started(r, st, call,
+	    ecs_describe_services(a.client, a.creds, a.region, cluster, names,
+		cb, call, &cause),
+	    &cause);
 	free(names);
 	free(cluster);
 }
@@ -1930,7 +1974,7 @@ engine_service_events_cb(const struct aws_reply *reply,
 	struct engine_call		*call = arg;
 	struct engine_run		*r;
 	struct store_stage		*st;
-	const struct config_environment	*env;
+	const struct config_environment *env;
 	const struct cfn_stack_event	*ev;
 	struct engine_services		*sv;
 	size_t				 i, j;
@@ -1945,8 +1989,9 @@ engine_service_events_cb(const struct aws_reply *reply,
 	sv = xcalloc(1, sizeof *sv);
 	for (i = 0; i < events->n; i++) {
 		ev = &events->v[i];
-		if (ev->resource_type == NULL || strcmp(ev->resource_type,
-		    "AWS::ECS::Service") != 0 || ev->physical_id == NULL ||
+		if (ev->resource_type == NULL ||
+		    strcmp(ev->resource_type, "AWS::ECS::Service") != 0 ||
+		    ev->physical_id == NULL ||
 		    strstr(ev->physical_id, ":service/") == NULL)
 			continue;
 		for (j = 0; j < sv->n; j++)
@@ -1954,8 +1999,7 @@ engine_service_events_cb(const struct aws_reply *reply,
 				break;
 		if (j < sv->n)
 			continue;
-		sv->arns = xreallocarray(sv->arns, sv->n + 1,
-		    sizeof *sv->arns);
+		sv->arns = xreallocarray(sv->arns, sv->n + 1, sizeof *sv->arns);
 		sv->arns[sv->n++] = xstrdup(ev->physical_id);
 	}
 	if (sv->n == 0) {
@@ -2017,15 +2061,17 @@ static void
 engine_describe_stack(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env)
 {
-	struct engine_call	*call;
-	struct engine_aws	 a;
-	char			*cause = NULL;
+	struct engine_call *call;
+	struct engine_aws   a;
+	char		   *cause = NULL;
 
 	if ((call = engine_call_begin(r, st, env, &a)) == NULL)
 		return;
-	engine_call_started(r, st, call, cfn_describe_stacks(a.client, a.creds,
-	    a.region, st->stack_id != NULL ? st->stack_id : env->stack,
-	    engine_stack_cb, call, &cause), &cause);
+	engine_call_started(r, st, call,
+	    cfn_describe_stacks(a.client, a.creds, a.region,
+		st->stack_id != NULL ? st->stack_id : env->stack,
+		engine_stack_cb, call, &cause),
+	    &cause);
 }
 
 /*
@@ -2042,7 +2088,7 @@ engine_progress_services_cb(const struct aws_reply *reply,
 	struct engine_services		*sv = call->data;
 	struct engine_run		*r;
 	struct store_stage		*st;
-	const struct config_environment	*env;
+	const struct config_environment *env;
 	char				*cause = NULL;
 	int64_t				 since = 0;
 
@@ -2051,11 +2097,11 @@ engine_progress_services_cb(const struct aws_reply *reply,
 		goto out;
 	if (reply->error != AWS_OK)
 		log_warnx("cannot describe the ECS services app=%s run=%lld "
-		    "env=%s: %s", r->app, (long long)r->id, st->environment,
-		    reply->message);
+			  "env=%s: %s",
+		    r->app, (long long)r->id, st->environment, reply->message);
 	else {
 		if (store_stage_executed_at(r->engine->store, st->id, &since,
-		    &cause) != 0) {
+			&cause) != 0) {
 			free(cause);
 			since = 0;
 		}
@@ -2083,7 +2129,7 @@ engine_progress_events_cb(const struct aws_reply *reply,
 	struct engine_call		*call = arg;
 	struct engine_run		*r;
 	struct store_stage		*st;
-	const struct config_environment	*env;
+	const struct config_environment *env;
 	struct engine_services		*sv;
 	char				*cause = NULL;
 
@@ -2093,14 +2139,14 @@ engine_progress_events_cb(const struct aws_reply *reply,
 		engine_progress_events(r, st, events);
 	else
 		log_warnx("cannot read the stack events app=%s run=%lld "
-		    "env=%s: %s", r->app, (long long)r->id, st->environment,
-		    reply->message);
+			  "env=%s: %s",
+		    r->app, (long long)r->id, st->environment, reply->message);
 	sv = xcalloc(1, sizeof *sv);
 	if (store_progress_service_arns(r->engine->store, st->id, st->attempt,
-	    &sv->arns, &sv->n, &cause) != 0) {
+		&sv->arns, &sv->n, &cause) != 0) {
 		log_warnx("cannot read the kept stack events app=%s run=%lld "
-		    "env=%s: %s", r->app, (long long)r->id, st->environment,
-		    cause);
+			  "env=%s: %s",
+		    r->app, (long long)r->id, st->environment, cause);
 		free(cause);
 	}
 	if (sv->n > 0)
@@ -2139,15 +2185,15 @@ engine_step_gate(struct engine_run *r, struct store_stage *st,
 void
 engine_stage_step(struct engine_run *r, struct store_stage *st)
 {
-	const struct config_environment	*env;
+	const struct config_environment *env;
 	const struct engine_state	*state;
 
 	if ((env = engine_stage_env(r, st)) == NULL) {
 		/* As for an app, the run waits for a reload to bring the
 		   environment back (or an operator to cancel it). */
 		log_warnx("run waits: environment %s is not configured "
-		    "app=%s run=%lld", st->environment, r->app,
-		    (long long)r->id);
+			  "app=%s run=%lld",
+		    st->environment, r->app, (long long)r->id);
 		return;
 	}
 	if ((state = engine_state(st->status)) != NULL && state->step != NULL)

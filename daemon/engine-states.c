@@ -10,45 +10,46 @@
 
 #include "engine-int.h"
 
-#define B(s)	(1u << (s))
+#define B(s) (1u << (s))
 
 /* How a stage that has not finished may end besides its own way: it
  * fails, or (at a safe point) a cancellation or a newer run ends it. */
-#define ENDS	(B(STORE_STAGE_FAILED) | B(STORE_STAGE_CANCELLED) | \
-		 B(STORE_STAGE_SUPERSEDED))
+#define ENDS                                                \
+	(B(STORE_STAGE_FAILED) | B(STORE_STAGE_CANCELLED) | \
+	    B(STORE_STAGE_SUPERSEDED))
 /* After the deployment: the gate, or the end of the stage. */
-#define DEPLOYED (B(STORE_STAGE_AWAITING_GATE) | B(STORE_STAGE_DONE) | \
-		 B(STORE_STAGE_NO_CHANGES))
+#define DEPLOYED                                              \
+	(B(STORE_STAGE_AWAITING_GATE) | B(STORE_STAGE_DONE) | \
+	    B(STORE_STAGE_NO_CHANGES))
 
 static const struct engine_state engine_states[STORE_STAGE_STATUS_MAX + 1] = {
 	[STORE_STAGE_PENDING] = { engine_step_pending, 1,
 	    B(STORE_STAGE_PROMOTING) | B(STORE_STAGE_CREATING_CHANGE_SET) |
-	    ENDS },
+		ENDS },
 	[STORE_STAGE_PROMOTING] = { engine_step_promoting, 1,
 	    B(STORE_STAGE_CREATING_CHANGE_SET) | ENDS },
 	/* An empty change set (no changes, nothing to approve) is
 	   deployed at once. */
 	[STORE_STAGE_CREATING_CHANGE_SET] = { engine_step_creating, 1,
 	    B(STORE_STAGE_AWAITING_APPROVAL) | B(STORE_STAGE_EXECUTING) |
-	    DEPLOYED | ENDS },
+		DEPLOYED | ENDS },
 	[STORE_STAGE_AWAITING_APPROVAL] = { engine_step_approval, 1,
 	    B(STORE_STAGE_EXECUTING) | B(STORE_STAGE_AWAITING_WINDOW) |
-	    DEPLOYED | B(STORE_STAGE_REJECTED) | B(STORE_STAGE_EXPIRED) |
-	    ENDS },
+		DEPLOYED | B(STORE_STAGE_REJECTED) | B(STORE_STAGE_EXPIRED) |
+		ENDS },
 	/* The change set runs: no cancellation until the stack is done;
 	   a change set no longer executable is created again. */
 	[STORE_STAGE_EXECUTING] = { engine_step_executing, 0,
-	    B(STORE_STAGE_WAITING_STACK) |
-	    B(STORE_STAGE_CREATING_CHANGE_SET) | B(STORE_STAGE_FAILED) },
+	    B(STORE_STAGE_WAITING_STACK) | B(STORE_STAGE_CREATING_CHANGE_SET) |
+		B(STORE_STAGE_FAILED) },
 	[STORE_STAGE_WAITING_STACK] = { engine_step_waiting_stack, 0,
 	    B(STORE_STAGE_WAITING_SERVICES) | B(STORE_STAGE_FAILED) },
 	[STORE_STAGE_WAITING_SERVICES] = { engine_step_waiting_services, 0,
 	    B(STORE_STAGE_CHECKING) | B(STORE_STAGE_FAILED) },
-	[STORE_STAGE_CHECKING] = { engine_step_checking, 1,
-	    DEPLOYED | ENDS },
+	[STORE_STAGE_CHECKING] = { engine_step_checking, 1, DEPLOYED | ENDS },
 	[STORE_STAGE_AWAITING_GATE] = { engine_step_gate, 1,
 	    B(STORE_STAGE_DONE) | B(STORE_STAGE_NO_CHANGES) |
-	    B(STORE_STAGE_REJECTED) | B(STORE_STAGE_EXPIRED) | ENDS },
+		B(STORE_STAGE_REJECTED) | B(STORE_STAGE_EXPIRED) | ENDS },
 	/* Approved outside the environment's windows (or in a freeze):
 	   executes when one opens or an operator overrides; the approval
 	   still expires with approval_timeout (engine-window.c). */
@@ -72,10 +73,10 @@ static const struct engine_state engine_states[STORE_STAGE_STATUS_MAX + 1] = {
  * retried. */
 static const unsigned int engine_run_next[STORE_RUN_STATUS_MAX + 1] = {
 	[STORE_RUN_RECEIVED] = B(STORE_RUN_RUNNING) | B(STORE_RUN_FAILED) |
-	    B(STORE_RUN_CANCELLED) | B(STORE_RUN_SUPERSEDED),
+			       B(STORE_RUN_CANCELLED) | B(STORE_RUN_SUPERSEDED),
 	[STORE_RUN_RUNNING] = B(STORE_RUN_SUCCEEDED) | B(STORE_RUN_FAILED) |
-	    B(STORE_RUN_REJECTED) | B(STORE_RUN_EXPIRED) |
-	    B(STORE_RUN_CANCELLED) | B(STORE_RUN_SUPERSEDED),
+			      B(STORE_RUN_REJECTED) | B(STORE_RUN_EXPIRED) |
+			      B(STORE_RUN_CANCELLED) | B(STORE_RUN_SUPERSEDED),
 	[STORE_RUN_FAILED] = B(STORE_RUN_RUNNING),
 };
 
@@ -90,7 +91,7 @@ engine_state(enum store_stage_status s)
 unsigned int
 engine_stage_moves(enum store_stage_status s)
 {
-	const struct engine_state	*state;
+	const struct engine_state *state;
 
 	if ((state = engine_state(s)) == NULL)
 		return (0);
@@ -100,7 +101,7 @@ engine_stage_moves(enum store_stage_status s)
 int
 engine_stage_safe_point(enum store_stage_status s)
 {
-	const struct engine_state	*state;
+	const struct engine_state *state;
 
 	if ((state = engine_state(s)) == NULL)
 		return (0);

@@ -18,11 +18,11 @@
 
 /* The environment's windows and freezes at now, for window.c. */
 struct engine_window {
-	struct window_span	*spans;
-	size_t			 nspans;
-	struct window_freeze	*freezes;
-	size_t			 nfreezes;
-	struct store_freezes	*stored;
+	struct window_span   *spans;
+	size_t		      nspans;
+	struct window_freeze *freezes;
+	size_t		      nfreezes;
+	struct store_freezes *stored;
 };
 
 static void
@@ -38,17 +38,17 @@ static int
 engine_window_load(struct engine_run *r, const struct config_environment *env,
     const char *environment, int64_t now, struct engine_window *w)
 {
-	const struct config_freeze	*cf;
-	struct window_freeze		*f;
-	char				*cause = NULL;
-	size_t				 i;
-	int				 y, m, d;
+	const struct config_freeze *cf;
+	struct window_freeze	   *f;
+	char			   *cause = NULL;
+	size_t			    i;
+	int			    y, m, d;
 
 	memset(w, 0, sizeof *w);
 	if (store_freezes(r->engine->store, r->app, environment, now,
-	    &w->stored, &cause) != 0) {
-		log_warnx("cannot read the freezes app=%s run=%lld: %s",
-		    r->app, (long long)r->id, cause);
+		&w->stored, &cause) != 0) {
+		log_warnx("cannot read the freezes app=%s run=%lld: %s", r->app,
+		    (long long)r->id, cause);
 		free(cause);
 		return (-1);
 	}
@@ -83,8 +83,8 @@ engine_window_load(struct engine_run *r, const struct config_environment *env,
 /* An instant as people of the environment read it: in its first
  * window's zone (else UTC), with the offset. */
 static void
-engine_window_time(const struct config_environment *env, int64_t ms,
-    char *buf, size_t len)
+engine_window_time(const struct config_environment *env, int64_t ms, char *buf,
+    size_t len)
 {
 	window_format(env->nwindows > 0 ? env->windows[0].zone.tz : NULL, ms,
 	    buf, len);
@@ -100,16 +100,16 @@ engine_window_check(struct engine_run *r, const struct store_stage *st,
     const struct config_environment *env, int64_t now, int64_t *next,
     char **why)
 {
-	struct engine_window		 w;
-	const struct window_freeze	*frozen;
-	char				 at[96], *closed;
+	struct engine_window	    w;
+	const struct window_freeze *frozen;
+	char			    at[96], *closed;
 
 	*why = NULL;
 	*next = now;
 	if (engine_window_load(r, env, st->environment, now, &w) != 0)
 		return (-1);
 	if (window_is_open(w.spans, w.nspans, w.freezes, w.nfreezes, now,
-	    &frozen)) {
+		&frozen)) {
 		engine_window_clear(&w);
 		return (1);
 	}
@@ -118,8 +118,7 @@ engine_window_check(struct engine_run *r, const struct store_stage *st,
 		closed = xasprintf("frozen until %s: %s", at, frozen->reason);
 	} else
 		closed = xstrdup("outside the deploy windows");
-	*next = window_next_open(w.spans, w.nspans, w.freezes, w.nfreezes,
-	    now);
+	*next = window_next_open(w.spans, w.nspans, w.freezes, w.nfreezes, now);
 	if (*next == -1)
 		*why = xasprintf("%s: no deploy window opens within a year",
 		    closed);
@@ -136,12 +135,12 @@ void
 engine_step_window(struct engine_run *r, struct store_stage *st,
     const struct config_environment *env)
 {
-	struct store		*s = r->engine->store;
-	struct engine_actor	 actor;
-	char			*user = NULL, *comment = NULL, *why = NULL;
-	char			*reason = NULL, *cause = NULL;
-	int64_t			 now, next, wait;
-	int			 open, ok, rc;
+	struct store	   *s = r->engine->store;
+	struct engine_actor actor;
+	char		   *user = NULL, *comment = NULL, *why = NULL;
+	char		   *reason = NULL, *cause = NULL;
+	int64_t		    now, next, wait;
+	int		    open, ok, rc;
 
 	now = store_now(s);
 	memset(&actor, 0, sizeof actor);
@@ -155,11 +154,12 @@ engine_step_window(struct engine_run *r, struct store_stage *st,
 		open = 1;
 	} else if (rc == STORE_ENOTFOUND) {
 		if ((open = engine_window_check(r, st, env, now, &next,
-		    &why)) == 1)
+			 &why)) == 1)
 			reason = xstrdup("the deploy window opened");
 	} else {
 		log_warnx("cannot read the window override app=%s run=%lld: "
-		    "%s", r->app, (long long)r->id, cause);
+			  "%s",
+		    r->app, (long long)r->id, cause);
 		open = -1;
 	}
 	if (open == -1) {
@@ -172,8 +172,8 @@ engine_step_window(struct engine_run *r, struct store_stage *st,
 			goto out;
 		}
 		ok = store_stage_set_deadline(s, st->id, 0, NULL) == 0 &&
-		    engine_enter(r, st, STORE_STAGE_EXECUTING, 0, reason,
-		    user != NULL ? &actor : NULL) == 0;
+		     engine_enter(r, st, STORE_STAGE_EXECUTING, 0, reason,
+			 user != NULL ? &actor : NULL) == 0;
 		if (engine_txn_end(r, ok) != 0)
 			engine_poll_later(r);
 		else
@@ -183,11 +183,12 @@ engine_step_window(struct engine_run *r, struct store_stage *st,
 	/* The approval's time still runs out while the window is shut. */
 	if (st->deadline_at != 0 && now >= st->deadline_at) {
 		free(reason);
-		reason = xasprintf("no deploy window opened within "
+		reason = xasprintf(
+		    "no deploy window opened within "
 		    "approval_timeout (%lld s) after the approval was asked",
 		    (long long)(env->approval_timeout_ms / 1000));
 		if (engine_move(r, st, STORE_STAGE_EXPIRED, STORE_RUN_EXPIRED,
-		    reason) == 0) {
+			reason) == 0) {
 			engine_delete_change_set(r, st);
 			engine_schedule(r, 0);
 		} else
@@ -197,9 +198,10 @@ engine_step_window(struct engine_run *r, struct store_stage *st,
 	/* A freeze added or lifted meanwhile changes what it waits for. */
 	if (st->reason == NULL || strcmp(st->reason, why) != 0) {
 		if (store_stage_set_reason(s, st->id, st->status, why,
-		    &cause) != 0) {
+			&cause) != 0) {
 			log_warnx("cannot record why the stage waits app=%s "
-			    "run=%lld: %s", r->app, (long long)r->id, cause);
+				  "run=%lld: %s",
+			    r->app, (long long)r->id, cause);
 		} else {
 			log_info("run waits app=%s run=%lld env=%s: %s", r->app,
 			    (long long)r->id, st->environment, why);
@@ -236,12 +238,12 @@ engine_window_freeze(struct engine *e, const char *app, const char *env,
     int64_t until, const struct engine_actor *actor, const char *comment,
     char **cause)
 {
-	struct store		*s = e->store;
-	struct store_audit_in	 a;
-	const struct config_app	*ca;
+	struct store			*s = e->store;
+	struct store_audit_in		 a;
+	const struct config_app		*ca;
 	const struct config_environment *ce;
-	char			*subject, *detail, *why = NULL, at[96];
-	int			 rc, n = 0;
+	char				*subject, *detail, *why = NULL, at[96];
+	int				 rc, n = 0;
 
 	ca = config_find_app(e->config, app);
 	ce = ca != NULL ? config_find_environment(ca, env) : NULL;
@@ -250,10 +252,11 @@ engine_window_freeze(struct engine *e, const char *app, const char *env,
 	else
 		snprintf(at, sizeof at, "%lld", (long long)until);
 	subject = xasprintf("environment %s of %s", env, app);
-	detail = until != 0 ? xasprintf("via %s: until %s: %s",
-	    actor->via != NULL ? actor->via : "cli", at, comment) :
-	    xasprintf("via %s: %s", actor->via != NULL ? actor->via : "cli",
-	    comment);
+	detail = until != 0 ?
+		     xasprintf("via %s: until %s: %s",
+			 actor->via != NULL ? actor->via : "cli", at, comment) :
+		     xasprintf("via %s: %s",
+			 actor->via != NULL ? actor->via : "cli", comment);
 	memset(&a, 0, sizeof a);
 	a.actor = actor->user;
 	a.unix_user = actor->unix_user;
@@ -262,14 +265,16 @@ engine_window_freeze(struct engine *e, const char *app, const char *env,
 	a.detail = detail;
 	if ((rc = store_begin(s, &why)) == 0 &&
 	    (rc = until != 0 ? store_freeze_add(s, app, env, store_now(s),
-	    until, comment, actor->user, &why) : store_freeze_lift(s, app,
-	    env, actor->user, comment, &n, &why)) == 0 &&
+				   until, comment, actor->user, &why) :
+			       store_freeze_lift(s, app, env, actor->user,
+				   comment, &n, &why)) == 0 &&
 	    (rc = store_append_audit(s, &a, &why)) == 0)
 		rc = store_commit(s, &why);
 	if (rc != 0) {
 		store_rollback(s);
-		*cause = xasprintf("%s", why != NULL ? why : "the database "
-		    "failed");
+		*cause = xasprintf("%s", why != NULL ? why :
+						       "the database "
+						       "failed");
 		rc = engine_window_store_code(rc);
 		goto out;
 	}
@@ -293,10 +298,10 @@ engine_window_override(struct engine *e, struct store_run *run,
     struct store_stage *st, const struct engine_actor *actor,
     const char *comment, char **cause)
 {
-	struct store		*s = e->store;
-	struct store_audit_in	 a;
-	char			*subject, *detail, *why = NULL;
-	int			 rc;
+	struct store	     *s = e->store;
+	struct store_audit_in a;
+	char		     *subject, *detail, *why = NULL;
+	int		      rc;
 
 	subject = xasprintf("run %lld", (long long)run->id);
 	detail = xasprintf("%s attempt %d via %s: %s", st->environment,
@@ -310,11 +315,11 @@ engine_window_override(struct engine *e, struct store_run *run,
 	a.detail = detail;
 	/* The approvers hear of it in the same transaction. */
 	if ((rc = store_begin(s, &why)) == 0 &&
-	    (rc = store_window_override_add(s, st->id, st->attempt,
-	    actor->user, comment, &why)) == 0 &&
+	    (rc = store_window_override_add(s, st->id, st->attempt, actor->user,
+		 comment, &why)) == 0 &&
 	    (rc = store_append_audit(s, &a, &why)) == 0) {
 		if (engine_notify(e, run->id, st, "window_override",
-		    actor->user, comment, st->reason) != 0) {
+			actor->user, comment, st->reason) != 0) {
 			rc = STORE_EIO;
 			why = xstrdup("cannot queue its notification");
 		} else
@@ -322,8 +327,9 @@ engine_window_override(struct engine *e, struct store_run *run,
 	}
 	if (rc != 0) {
 		store_rollback(s);
-		*cause = xasprintf("%s", why != NULL ? why : "the database "
-		    "failed");
+		*cause = xasprintf("%s", why != NULL ? why :
+						       "the database "
+						       "failed");
 		rc = engine_window_store_code(rc);
 		goto out;
 	}

@@ -29,12 +29,12 @@
 #include "xmalloc.h"
 
 /* Who the engine's own entries in the audit log are from. */
-#define ENGINE_ACTOR	"shipgated"
+#define ENGINE_ACTOR "shipgated"
 
 
-static void	engine_step(struct engine_run *);
-static void	engine_logs_flush(struct engine_run *, int);
-static void	engine_kick_all(struct engine *, const char *app);
+static void engine_step(struct engine_run *);
+static void engine_logs_flush(struct engine_run *, int);
+static void engine_kick_all(struct engine *, const char *app);
 
 const char *
 engine_strerror(int error)
@@ -58,14 +58,13 @@ engine_strerror(int error)
 	return ("unknown error");
 }
 
-static int
-engine_fail(char **cause, int error, const char *fmt, ...)
+static int engine_fail(char **cause, int error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
 engine_fail(char **cause, int error, const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list ap;
 
 	if (cause != NULL) {
 		va_start(ap, fmt);
@@ -80,7 +79,7 @@ engine_fail(char **cause, int error, const char *fmt, ...)
 static void
 engine_timer_cb(uv_timer_t *t)
 {
-	struct engine_run	*r = t->data;
+	struct engine_run *r = t->data;
 
 	r->timer_armed = 0;
 	engine_step(r);
@@ -89,7 +88,7 @@ engine_timer_cb(uv_timer_t *t)
 static struct engine_run *
 engine_find_run(struct engine *e, int64_t id)
 {
-	struct engine_run	*r;
+	struct engine_run *r;
 
 	TAILQ_FOREACH(r, &e->runs, entry)
 		if (r->id == id)
@@ -101,7 +100,7 @@ engine_find_run(struct engine *e, int64_t id)
 struct engine_run *
 engine_run_add(struct engine *e, int64_t id, const char *app)
 {
-	struct engine_run	*r, *it;
+	struct engine_run *r, *it;
 
 	if ((r = engine_find_run(e, id)) != NULL) {
 		engine_schedule(r, 0);
@@ -128,8 +127,8 @@ engine_run_add(struct engine *e, int64_t id, const char *app)
 static void
 engine_stop_done(struct engine *e)
 {
-	void	(*cb)(void *) = e->stop_cb;
-	void	*arg = e->stop_arg;
+	void (*cb)(void *) = e->stop_cb;
+	void *arg = e->stop_arg;
 
 	free(e);
 	if (cb != NULL)
@@ -146,8 +145,8 @@ engine_handle_closed(struct engine *e)
 static void
 engine_run_closed_cb(uv_handle_t *h)
 {
-	struct engine_run	*r = h->data;
-	struct engine		*e = r->engine;
+	struct engine_run *r = h->data;
+	struct engine	  *e = r->engine;
 
 	store_run_free(r->row);
 	engine_release_drop(r);
@@ -161,7 +160,7 @@ engine_run_closed_cb(uv_handle_t *h)
 static void
 engine_run_drop(struct engine_run *r)
 {
-	struct engine	*e = r->engine;
+	struct engine *e = r->engine;
 
 	engine_checks_cancel(r);
 	r->checks = NULL;
@@ -190,9 +189,9 @@ engine_schedule(struct engine_run *r, int64_t delay_ms)
 void
 engine_poll_later(struct engine_run *r)
 {
-	struct engine	*e = r->engine;
-	int64_t		 delay = e->poll_base_ms;
-	unsigned int	 i;
+	struct engine *e = r->engine;
+	int64_t	       delay = e->poll_base_ms;
+	unsigned int   i;
 
 	for (i = 0; i < r->polls && delay < e->poll_max_ms; i++)
 		delay *= 2;
@@ -205,7 +204,7 @@ engine_poll_later(struct engine_run *r)
 static void
 engine_kick_all(struct engine *e, const char *app)
 {
-	struct engine_run	*r;
+	struct engine_run *r;
 
 	TAILQ_FOREACH(r, &e->runs, entry) {
 		if (app != NULL && strcmp(r->app, app) != 0)
@@ -224,7 +223,7 @@ engine_kick_app(struct engine *e, const char *app)
 struct engine_call *
 engine_call_new(struct engine_run *r, struct store_stage *st)
 {
-	struct engine_call	*call;
+	struct engine_call *call;
 
 	call = xcalloc(1, sizeof *call);
 	call->run = r;
@@ -241,7 +240,7 @@ engine_call_new(struct engine_run *r, struct store_stage *st)
 struct engine_run *
 engine_call_end(struct engine_call *call)
 {
-	struct engine_run	*r = call->run;
+	struct engine_run *r = call->run;
 
 	if (r != NULL)
 		r->call = NULL;
@@ -265,7 +264,7 @@ engine_run_app(struct engine_run *r)
 const struct config_environment *
 engine_stage_env(struct engine_run *r, struct store_stage *st)
 {
-	const struct config_app	*app;
+	const struct config_app *app;
 
 	if ((app = engine_run_app(r)) == NULL)
 		return (NULL);
@@ -276,8 +275,8 @@ engine_stage_env(struct engine_run *r, struct store_stage *st)
 struct store_stage *
 engine_current_stage(struct engine_run *r)
 {
-	struct store_stage	*st;
-	size_t			 i;
+	struct store_stage *st;
+	size_t		    i;
 
 	for (i = 0; i < r->row->nstages; i++) {
 		st = &r->row->stages[i];
@@ -292,9 +291,9 @@ engine_current_stage(struct engine_run *r)
 int
 engine_stack_busy(struct engine_run *r, struct store_stage *st)
 {
-	struct engine_run	*o;
-	struct store_stage	*os;
-	size_t			 i;
+	struct engine_run  *o;
+	struct store_stage *os;
+	size_t		    i;
 
 	/* An operator's action or a clean-up on it (engine-stack.c). */
 	if (engine_stackop_busy(r->engine, r->app, st->environment))
@@ -319,7 +318,7 @@ engine_stack_busy(struct engine_run *r, struct store_stage *st)
 int64_t
 engine_newer_run(struct engine_run *r)
 {
-	const struct config_app	*app = engine_run_app(r);
+	const struct config_app *app = engine_run_app(r);
 	struct engine_run	*o;
 
 	if (app == NULL || app->mode != CONFIG_MODE_SUPERSEDED)
@@ -339,7 +338,7 @@ engine_newer_run(struct engine_run *r)
 static int
 engine_older_run(struct engine_run *r)
 {
-	struct engine_run	*o;
+	struct engine_run *o;
 
 	TAILQ_FOREACH(o, &r->engine->runs, entry) {
 		if (o == r)
@@ -355,7 +354,7 @@ engine_older_run(struct engine_run *r)
 int
 engine_txn_begin(struct engine_run *r)
 {
-	char	*cause = NULL;
+	char *cause = NULL;
 
 	if (store_begin(r->engine->store, &cause) != 0) {
 		log_warnx("cannot begin a transition app=%s run=%lld: %s",
@@ -371,7 +370,7 @@ engine_txn_begin(struct engine_run *r)
 int
 engine_txn_end(struct engine_run *r, int ok)
 {
-	char	*cause = NULL;
+	char *cause = NULL;
 
 	if (ok && store_commit(r->engine->store, &cause) == 0) {
 		engine_logs_flush(r, 1);
@@ -391,14 +390,14 @@ int
 engine_audit_run(struct engine *e, int64_t run_id,
     const struct engine_actor *actor, const char *action, const char *detail)
 {
-	struct store_audit_in	 a;
-	char			*subject, *cause = NULL;
-	int			 rc;
+	struct store_audit_in a;
+	char		     *subject, *cause = NULL;
+	int		      rc;
 
 	subject = xasprintf("run %lld", (long long)run_id);
 	memset(&a, 0, sizeof a);
 	a.actor = actor != NULL && actor->user != NULL ? actor->user :
-	    ENGINE_ACTOR;
+							 ENGINE_ACTOR;
 	a.unix_user = actor != NULL ? actor->unix_user : NULL;
 	a.action = action;
 	a.subject = subject;
@@ -427,7 +426,7 @@ engine_audit(struct engine_run *r, const struct engine_actor *actor,
 int
 engine_sync(struct engine *e)
 {
-	char	*cause = NULL;
+	char *cause = NULL;
 
 	if (store_sync(e->store, &cause) != 0) {
 		log_warnx("cannot sync the database: %s", cause);
@@ -446,8 +445,8 @@ engine_notify(struct engine *e, int64_t run_id, const struct store_stage *st,
     const char *event, const char *actor, const char *comment,
     const char *reason)
 {
-	struct notify_cause	 nc;
-	char			*cause = NULL;
+	struct notify_cause nc;
+	char		   *cause = NULL;
 
 	memset(&nc, 0, sizeof nc);
 	nc.event = event;
@@ -479,7 +478,7 @@ engine_log_later(struct engine_run *r, char *line)
 static void
 engine_logs_flush(struct engine_run *r, int committed)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < r->nlogs; i++) {
 		if (committed)
@@ -498,7 +497,7 @@ static int
 engine_notify_enter(struct engine_run *r, struct store_stage *st,
     enum store_stage_status from)
 {
-	const char	*event;
+	const char *event;
 
 	switch (st->status) {
 	case STORE_STAGE_AWAITING_APPROVAL:
@@ -513,7 +512,7 @@ engine_notify_enter(struct engine_run *r, struct store_stage *st,
 		break;
 	case STORE_STAGE_FAILED:
 		event = from == STORE_STAGE_CHECKING ? "checks_failed" :
-		    "failed";
+						       "failed";
 		break;
 	case STORE_STAGE_EXPIRED:
 		event = "failed";
@@ -521,8 +520,8 @@ engine_notify_enter(struct engine_run *r, struct store_stage *st,
 	default:
 		return (0);
 	}
-	return (engine_notify(r->engine, r->id, st, event, NULL, NULL,
-	    st->reason));
+	return (
+	    engine_notify(r->engine, r->id, st, event, NULL, NULL, st->reason));
 }
 
 /*
@@ -538,17 +537,18 @@ engine_stage_set(struct engine_run *r, struct store_stage *st,
 {
 	if ((engine_stage_moves(st->status) & (1u << to)) == 0) {
 		log_warnx("bug: illegal transition refused app=%s run=%lld "
-		    "env=%s stage %s -> %s", r->app, (long long)st->run_id,
-		    st->environment, store_stage_status_name(st->status),
+			  "env=%s stage %s -> %s",
+		    r->app, (long long)st->run_id, st->environment,
+		    store_stage_status_name(st->status),
 		    store_stage_status_name(to));
 		*cause = xasprintf("illegal transition of stage %s from %s "
-		    "to %s", st->environment,
-		    store_stage_status_name(st->status),
+				   "to %s",
+		    st->environment, store_stage_status_name(st->status),
 		    store_stage_status_name(to));
 		return (-1);
 	}
-	return (store_set_stage_status(r->engine->store, st->id, st->status,
-	    to, reason, cause));
+	return (store_set_stage_status(r->engine->store, st->id, st->status, to,
+	    reason, cause));
 }
 
 /*
@@ -559,21 +559,22 @@ static int
 engine_illegal(struct engine_run *r, struct store_stage *st,
     enum store_stage_status to, enum store_run_status run_to)
 {
-	enum store_run_status	 run_from = r->row->status;
+	enum store_run_status run_from = r->row->status;
 
 	if (st != NULL && to != 0 &&
 	    (engine_stage_moves(st->status) & (1u << to)) == 0) {
 		log_warnx("bug: illegal transition refused app=%s run=%lld "
-		    "env=%s stage %s -> %s", r->app, (long long)r->id,
-		    st->environment, store_stage_status_name(st->status),
+			  "env=%s stage %s -> %s",
+		    r->app, (long long)r->id, st->environment,
+		    store_stage_status_name(st->status),
 		    store_stage_status_name(to));
 		return (-1);
 	}
 	if (run_to != 0 && run_to != run_from &&
 	    (engine_run_moves(run_from) & (1u << run_to)) == 0) {
 		log_warnx("bug: illegal transition refused app=%s run=%lld "
-		    "run %s -> %s", r->app, (long long)r->id,
-		    store_run_status_name(run_from),
+			  "run %s -> %s",
+		    r->app, (long long)r->id, store_run_status_name(run_from),
 		    store_run_status_name(run_to));
 		return (-1);
 	}
@@ -590,13 +591,13 @@ static int
 engine_enter_failed(struct engine_run *r, struct store_stage *st,
     enum store_stage_status to, enum store_run_status run_to)
 {
-	enum store_stage_status	 sto = 0;
-	enum store_run_status	 rto = 0;
-	char			*reason;
-	int			 rc;
+	enum store_stage_status sto = 0;
+	enum store_run_status	rto = 0;
+	char		       *reason;
+	int			rc;
 
-	if (st != NULL && (engine_stage_moves(st->status) &
-	    (1u << STORE_STAGE_FAILED)) != 0)
+	if (st != NULL &&
+	    (engine_stage_moves(st->status) & (1u << STORE_STAGE_FAILED)) != 0)
 		sto = STORE_STAGE_FAILED;
 	if ((engine_run_moves(r->row->status) & (1u << STORE_RUN_FAILED)) != 0)
 		rto = STORE_RUN_FAILED;
@@ -604,13 +605,14 @@ engine_enter_failed(struct engine_run *r, struct store_stage *st,
 		return (-1);
 	if (st != NULL && to != 0)
 		reason = xasprintf("internal error: illegal transition of "
-		    "stage %s from %s to %s", st->environment,
-		    store_stage_status_name(st->status),
+				   "stage %s from %s to %s",
+		    st->environment, store_stage_status_name(st->status),
 		    store_stage_status_name(to));
 	else
 		reason = xasprintf("internal error: illegal transition of "
-		    "the run from %s to %s", store_run_status_name(
-		    r->row->status), store_run_status_name(run_to));
+				   "the run from %s to %s",
+		    store_run_status_name(r->row->status),
+		    store_run_status_name(run_to));
 	rc = engine_enter(r, st, sto, rto, reason, NULL);
 	free(reason);
 	return (rc);
@@ -628,11 +630,11 @@ engine_enter(struct engine_run *r, struct store_stage *st,
     enum store_stage_status to, enum store_run_status run_to,
     const char *reason, const struct engine_actor *actor)
 {
-	struct store		*s = r->engine->store;
-	enum store_stage_status	 from;
-	enum store_run_status	 run_from;
-	char			*action, *cause = NULL;
-	int			 rc;
+	struct store	       *s = r->engine->store;
+	enum store_stage_status from;
+	enum store_run_status	run_from;
+	char		       *action, *cause = NULL;
+	int			rc;
 
 	if (engine_illegal(r, st, to, run_to) != 0)
 		return (engine_enter_failed(r, st, to, run_to));
@@ -646,11 +648,13 @@ engine_enter(struct engine_run *r, struct store_stage *st,
 		free(action);
 		if (rc != 0)
 			return (-1);
-		engine_log_later(r, xasprintf("stage %s -> %s app=%s run=%lld "
-		    "env=%s%s%s", store_stage_status_name(from),
-		    store_stage_status_name(to), r->app, (long long)r->id,
-		    st->environment, reason != NULL ? " reason=" : "",
-		    reason != NULL ? reason : ""));
+		engine_log_later(r,
+		    xasprintf("stage %s -> %s app=%s run=%lld "
+			      "env=%s%s%s",
+			store_stage_status_name(from),
+			store_stage_status_name(to), r->app, (long long)r->id,
+			st->environment, reason != NULL ? " reason=" : "",
+			reason != NULL ? reason : ""));
 		st->status = to;
 		free(st->reason);
 		st->reason = reason != NULL ? xstrdup(reason) : NULL;
@@ -660,7 +664,7 @@ engine_enter(struct engine_run *r, struct store_stage *st,
 	if (run_to != 0) {
 		run_from = r->row->status;
 		if (store_set_run_status(s, r->id, run_from, run_to, reason,
-		    &cause) != 0)
+			&cause) != 0)
 			goto fail;
 		action = xasprintf("run %s -> %s",
 		    store_run_status_name(run_from),
@@ -669,11 +673,13 @@ engine_enter(struct engine_run *r, struct store_stage *st,
 		free(action);
 		if (rc != 0)
 			return (-1);
-		engine_log_later(r, xasprintf("run %s -> %s app=%s "
-		    "run=%lld%s%s", store_run_status_name(run_from),
-		    store_run_status_name(run_to), r->app, (long long)r->id,
-		    reason != NULL ? " reason=" : "",
-		    reason != NULL ? reason : ""));
+		engine_log_later(r,
+		    xasprintf("run %s -> %s app=%s "
+			      "run=%lld%s%s",
+			store_run_status_name(run_from),
+			store_run_status_name(run_to), r->app, (long long)r->id,
+			reason != NULL ? " reason=" : "",
+			reason != NULL ? reason : ""));
 		r->row->status = run_to;
 	}
 	r->polls = 0;
@@ -695,8 +701,8 @@ engine_move(struct engine_run *r, struct store_stage *st,
 {
 	if (engine_txn_begin(r) != 0)
 		return (-1);
-	return (engine_txn_end(r, engine_enter(r, st, to, run_to, reason,
-	    NULL) == 0));
+	return (engine_txn_end(r,
+	    engine_enter(r, st, to, run_to, reason, NULL) == 0));
 }
 
 /* Ends a run at a safe point (cancel, supersede): the stage and the run
@@ -706,23 +712,24 @@ engine_end_run(struct engine_run *r, struct store_stage *st,
     enum store_stage_status to, enum store_run_status run_to,
     const char *reason, const struct engine_actor *actor)
 {
-	enum store_stage_status	 was = st->status;
+	enum store_stage_status was = st->status;
 
 	if (engine_txn_begin(r) != 0) {
 		engine_poll_later(r);
 		return;
 	}
 	/* Ended while checking: the release was deployed all the same. */
-	if (engine_txn_end(r, (was != STORE_STAGE_CHECKING ||
-	    store_record_deployment(r->engine->store, st->id, NULL) == 0) &&
-	    engine_enter(r, st, to, run_to, reason, actor) == 0) != 0) {
+	if (engine_txn_end(r,
+		(was != STORE_STAGE_CHECKING ||
+		    store_record_deployment(r->engine->store, st->id, NULL) ==
+			0) &&
+		    engine_enter(r, st, to, run_to, reason, actor) == 0) != 0) {
 		engine_poll_later(r);
 		return;
 	}
 	if (was == STORE_STAGE_CREATING_CHANGE_SET ||
 	    was == STORE_STAGE_AWAITING_APPROVAL ||
-	    was == STORE_STAGE_AWAITING_WINDOW ||
-	    was == STORE_STAGE_EXECUTING)
+	    was == STORE_STAGE_AWAITING_WINDOW || was == STORE_STAGE_EXECUTING)
 		engine_delete_change_set(r, st);
 	engine_schedule(r, 0);
 }
@@ -739,12 +746,12 @@ engine_safe_point(struct store_stage *st)
 static int
 engine_check_end(struct engine_run *r, struct store_stage *st)
 {
-	struct engine_actor	 actor;
-	char			*by = NULL, *why = NULL, *reason;
-	int64_t			 newer;
+	struct engine_actor actor;
+	char		   *by = NULL, *why = NULL, *reason;
+	int64_t		    newer;
 
 	if (store_run_cancel_request(r->engine->store, r->id, &by, &why,
-	    NULL) == 0) {
+		NULL) == 0) {
 		memset(&actor, 0, sizeof actor);
 		actor.user = by;
 		actor.via = "engine";
@@ -770,9 +777,9 @@ engine_check_end(struct engine_run *r, struct store_stage *st)
 static void
 engine_step(struct engine_run *r)
 {
-	struct engine		*e = r->engine;
-	struct store_stage	*st;
-	char			*cause = NULL, *reason;
+	struct engine	   *e = r->engine;
+	struct store_stage *st;
+	char		   *cause = NULL, *reason;
 
 	if (e->stopping || r->call != NULL)
 		return;
@@ -786,12 +793,14 @@ engine_step(struct engine_run *r)
 		return;
 	}
 	if (store_run_status_finished(r->row->status)) {
-		log_debug(LOG_CAT_ENGINE, "run finished app=%s run=%lld "
-		    "status=%s", r->app, (long long)r->id,
+		log_debug(LOG_CAT_ENGINE,
+		    "run finished app=%s run=%lld "
+		    "status=%s",
+		    r->app, (long long)r->id,
 		    store_run_status_name(r->row->status));
 		reason = xstrdup(r->app);
 		engine_run_drop(r);
-		engine_kick_all(e, reason);	/* queued runs, busy stacks */
+		engine_kick_all(e, reason); /* queued runs, busy stacks */
 		free(reason);
 		return;
 	}
@@ -809,7 +818,8 @@ engine_step(struct engine_run *r)
 		    engine_safe_point(st) && engine_check_end(r, st))
 			return;
 		log_warnx("run waits: app %s is not configured app=%s "
-		    "run=%lld", r->app, r->app, (long long)r->id);
+			  "run=%lld",
+		    r->app, r->app, (long long)r->id);
 		return;
 	}
 
@@ -841,7 +851,8 @@ engine_step(struct engine_run *r)
 		/* A stage ended but its run did not (never by this engine):
 		   end the run the same way. */
 		if (engine_move(r, NULL, 0, STORE_RUN_FAILED,
-		    st->reason != NULL ? st->reason : "a stage failed") != 0)
+			st->reason != NULL ? st->reason : "a stage failed") !=
+		    0)
 			engine_poll_later(r);
 		else
 			engine_schedule(r, 0);
@@ -857,7 +868,7 @@ engine_step(struct engine_run *r)
 static void
 engine_wake_cb(uv_async_t *h)
 {
-	struct engine	*e = h->data;
+	struct engine *e = h->data;
 
 	engine_kick_all(e, NULL);
 }
@@ -878,8 +889,8 @@ struct engine *
 engine_new(uv_loop_t *loop, struct store *store, struct aws_context *aws,
     const struct config *config)
 {
-	struct engine	*e;
-	const char	*v;
+	struct engine *e;
+	const char    *v;
 
 	e = xcalloc(1, sizeof *e);
 	e->loop = loop;
@@ -911,16 +922,19 @@ engine_set_poll(struct engine *e, int64_t base_ms, int64_t max_ms)
 int
 engine_start(struct engine *e, char **cause)
 {
-	struct store_runs_page	*p;
-	char			*why = NULL;
-	size_t			 i;
+	struct store_runs_page *p;
+	char		       *why = NULL;
+	size_t			i;
 
 	if (e->stopping)
-		return (engine_fail(cause, ENGINE_ECLOSING, "the engine is "
+		return (engine_fail(cause, ENGINE_ECLOSING,
+		    "the engine is "
 		    "stopping"));
 	if (store_unfinished_runs(e->store, &p, &why) != 0) {
-		engine_fail(cause, ENGINE_ESTORE, "cannot reload the "
-		    "unfinished runs: %s", why);
+		engine_fail(cause, ENGINE_ESTORE,
+		    "cannot reload the "
+		    "unfinished runs: %s",
+		    why);
 		free(why);
 		return (ENGINE_ESTORE);
 	}
@@ -943,7 +957,7 @@ engine_reconfigure(struct engine *e, const struct config *config)
 void
 engine_stop(struct engine *e, void (*cb)(void *), void *arg)
 {
-	struct engine_run	*r;
+	struct engine_run *r;
 
 	if (e->stopping)
 		return;
@@ -984,10 +998,10 @@ static int
 engine_record_invalid(struct engine *e, const struct store_release *rel,
     int64_t *run_idp, char **cause)
 {
-	struct store_run_in	 in;
-	char			*why = NULL;
-	int64_t			 run_id = 0;
-	int			 rc = 0;
+	struct store_run_in in;
+	char		   *why = NULL;
+	int64_t		    run_id = 0;
+	int		    rc = 0;
 
 	if (store_release_run(e->store, rel->id, &run_id, &why) != 0) {
 		rc = engine_fail(cause, ENGINE_ESTORE, "%s", why);
@@ -1003,9 +1017,11 @@ engine_record_invalid(struct engine *e, const struct store_release *rel,
 	if (store_begin(e->store, &why) != 0 ||
 	    store_create_run(e->store, &in, &run_id, &why) != 0)
 		goto fail;
-	if (engine_audit_run(e, run_id, NULL, "release invalid",
-	    in.reason) != 0 || engine_notify(e, run_id, NULL, "release_invalid", NULL, NULL,
-	    in.reason) != 0 || store_commit(e->store, &why) != 0)
+	if (engine_audit_run(e, run_id, NULL, "release invalid", in.reason) !=
+		0 ||
+	    engine_notify(e, run_id, NULL, "release_invalid", NULL, NULL,
+		in.reason) != 0 ||
+	    store_commit(e->store, &why) != 0)
 		goto fail;
 	log_info("release invalid, not run app=%s release=%lld run=%lld: %s",
 	    rel->app, (long long)rel->id, (long long)run_id, in.reason);
@@ -1015,8 +1031,10 @@ done:
 	goto out;
 fail:
 	store_rollback(e->store);
-	rc = engine_fail(cause, ENGINE_ESTORE, "cannot record invalid release "
-	    "%lld: %s", (long long)rel->id, why != NULL ? why : "unknown");
+	rc = engine_fail(cause, ENGINE_ESTORE,
+	    "cannot record invalid release "
+	    "%lld: %s",
+	    (long long)rel->id, why != NULL ? why : "unknown");
 out:
 	free(why);
 	return (rc);
@@ -1027,7 +1045,7 @@ engine_submit_release(struct engine *e, int64_t release_id, int64_t *run_idp,
     char **cause)
 {
 	struct store_release	*rel = NULL;
-	const struct config_app	*app;
+	const struct config_app *app;
 	struct store_stage_in	*stages = NULL;
 	struct store_run_in	 in;
 	struct engine_run	*r;
@@ -1039,7 +1057,8 @@ engine_submit_release(struct engine *e, int64_t release_id, int64_t *run_idp,
 	if (run_idp != NULL)
 		*run_idp = 0;
 	if (e->stopping)
-		return (engine_fail(cause, ENGINE_ECLOSING, "the engine is "
+		return (engine_fail(cause, ENGINE_ECLOSING,
+		    "the engine is "
 		    "stopping"));
 	if (store_get_release(e->store, release_id, &rel, &why) != 0) {
 		rc = engine_fail(cause, ENGINE_ENOTFOUND, "%s", why);
@@ -1056,9 +1075,10 @@ engine_submit_release(struct engine *e, int64_t release_id, int64_t *run_idp,
 		goto out;
 	}
 	if ((app = config_find_app(e->config, rel->app)) == NULL) {
-		rc = engine_fail(cause, ENGINE_EINVAL, "release %lld is of "
-		    "app %s, which is not configured", (long long)release_id,
-		    rel->app);
+		rc = engine_fail(cause, ENGINE_EINVAL,
+		    "release %lld is of "
+		    "app %s, which is not configured",
+		    (long long)release_id, rel->app);
 		goto out;
 	}
 	/* Handed over again (intake after a crash): the same run. */
@@ -1068,8 +1088,8 @@ engine_submit_release(struct engine *e, int64_t release_id, int64_t *run_idp,
 	}
 	if (run_id != 0) {
 		log_info("release has its run already app=%s release=%lld "
-		    "run=%lld", rel->app, (long long)release_id,
-		    (long long)run_id);
+			 "run=%lld",
+		    rel->app, (long long)release_id, (long long)run_id);
 		if (run_idp != NULL)
 			*run_idp = run_id;
 		goto out;
@@ -1077,8 +1097,8 @@ engine_submit_release(struct engine *e, int64_t release_id, int64_t *run_idp,
 	stages = xcalloc(app->nenvironments, sizeof *stages);
 	for (i = 0; i < app->nenvironments; i++) {
 		stages[i].environment = app->environments[i].name;
-		stages[i].required_approvals =
-		    app->environments[i].required_approvals;
+		stages[i].required_approvals = app->environments[i]
+						   .required_approvals;
 	}
 	memset(&in, 0, sizeof in);
 	in.release_id = release_id;
@@ -1088,8 +1108,10 @@ engine_submit_release(struct engine *e, int64_t release_id, int64_t *run_idp,
 	if (store_begin(e->store, &why) != 0 ||
 	    store_create_run(e->store, &in, &run_id, &why) != 0) {
 		store_rollback(e->store);
-		rc = engine_fail(cause, ENGINE_ESTORE, "cannot create a run "
-		    "of release %lld: %s", (long long)release_id, why);
+		rc = engine_fail(cause, ENGINE_ESTORE,
+		    "cannot create a run "
+		    "of release %lld: %s",
+		    (long long)release_id, why);
 		goto out;
 	}
 	r = engine_run_add(e, run_id, rel->app);
@@ -1100,9 +1122,11 @@ engine_submit_release(struct engine *e, int64_t release_id, int64_t *run_idp,
 	if (rc != 0 || store_commit(e->store, &why) != 0) {
 		store_rollback(e->store);
 		engine_run_drop(r);
-		rc = engine_fail(cause, ENGINE_ESTORE, "cannot create a run "
-		    "of release %lld%s%s", (long long)release_id,
-		    why != NULL ? ": " : "", why != NULL ? why : "");
+		rc = engine_fail(cause, ENGINE_ESTORE,
+		    "cannot create a run "
+		    "of release %lld%s%s",
+		    (long long)release_id, why != NULL ? ": " : "",
+		    why != NULL ? why : "");
 		goto out;
 	}
 	log_info("run created app=%s run=%lld release=%lld version=%s",
@@ -1130,8 +1154,10 @@ engine_actor_user(struct engine *e, const struct engine_actor *actor,
 	if (actor == NULL || actor->user == NULL)
 		return (engine_fail(cause, ENGINE_EFORBIDDEN, "no user given"));
 	if ((*up = config_find_user(e->config, actor->user)) == NULL)
-		return (engine_fail(cause, ENGINE_EFORBIDDEN, "%s is not a "
-		    "configured user", actor->user));
+		return (engine_fail(cause, ENGINE_EFORBIDDEN,
+		    "%s is not a "
+		    "configured user",
+		    actor->user));
 	return (0);
 }
 
@@ -1149,7 +1175,7 @@ engine_person(const struct engine_actor *actor)
 static size_t
 engine_chars(const char *s)
 {
-	size_t	 n = 0;
+	size_t n = 0;
 
 	for (; *s != '\0'; s++)
 		if (((unsigned char)*s & 0xc0) != 0x80)
@@ -1162,26 +1188,28 @@ static int
 engine_comment_ok(const char *comment, char **cause)
 {
 	if (comment != NULL && engine_chars(comment) > ENGINE_COMMENT_MAX)
-		return (engine_fail(cause, ENGINE_EINVAL, "the comment is too "
-		    "long: at most %d characters", ENGINE_COMMENT_MAX));
+		return (engine_fail(cause, ENGINE_EINVAL,
+		    "the comment is too "
+		    "long: at most %d characters",
+		    ENGINE_COMMENT_MAX));
 	return (0);
 }
 
 /* The app and environment an operator's action names, both configured. */
 static int
-engine_action_env(struct engine *e, const struct engine_action *a,
-    char **cause)
+engine_action_env(struct engine *e, const struct engine_action *a, char **cause)
 {
-	const struct config_app	*app;
+	const struct config_app *app;
 
-	if (a->app == NULL || (app = config_find_app(e->config,
-	    a->app)) == NULL)
+	if (a->app == NULL ||
+	    (app = config_find_app(e->config, a->app)) == NULL)
 		return (engine_fail(cause, ENGINE_ENOTFOUND, "no app %s",
 		    a->app != NULL ? a->app : "given"));
 	if (a->env == NULL || config_find_environment(app, a->env) == NULL)
-		return (engine_fail(cause, ENGINE_ENOTFOUND, "app %s has no "
-		    "environment %s", a->app, a->env != NULL ? a->env :
-		    "given"));
+		return (engine_fail(cause, ENGINE_ENOTFOUND,
+		    "app %s has no "
+		    "environment %s",
+		    a->app, a->env != NULL ? a->env : "given"));
 	return (0);
 }
 
@@ -1193,7 +1221,8 @@ static int
 engine_comment_required(const char *comment, char **cause)
 {
 	if (comment == NULL || comment[strspn(comment, " \t\r\n")] == '\0')
-		return (engine_fail(cause, ENGINE_EINVAL, "a comment is "
+		return (engine_fail(cause, ENGINE_EINVAL,
+		    "a comment is "
 		    "required: say why (-m COMMENT)"));
 	return (engine_comment_ok(comment, cause));
 }
@@ -1201,7 +1230,7 @@ engine_comment_required(const char *comment, char **cause)
 static int
 engine_in_groups(const struct config_user *u, const struct config_strings *g)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < g->n; i++)
 		if (config_user_in_group(u, g->items[i]))
@@ -1212,8 +1241,8 @@ engine_in_groups(const struct config_user *u, const struct config_strings *g)
 static char *
 engine_groups_text(const struct config_strings *g)
 {
-	char	*s = xstrdup(""), *t;
-	size_t	 i;
+	char  *s = xstrdup(""), *t;
+	size_t i;
 
 	for (i = 0; i < g->n; i++) {
 		t = xasprintf("%s%s%s", s, i > 0 ? ", " : "", g->items[i]);
@@ -1231,14 +1260,16 @@ static int
 engine_check_operator(struct engine *e, const struct engine_actor *actor,
     const char *what, char **cause)
 {
-	const struct config_user	*u;
-	int				 rc;
+	const struct config_user *u;
+	int			  rc;
 
 	if ((rc = engine_actor_user(e, actor, &u, cause)) != 0)
 		return (rc);
 	if (!config_user_in_group(u, "operators"))
-		return (engine_fail(cause, ENGINE_EFORBIDDEN, "%s may not %s: "
-		    "not in operators", u->name, what));
+		return (engine_fail(cause, ENGINE_EFORBIDDEN,
+		    "%s may not %s: "
+		    "not in operators",
+		    u->name, what));
 	return (0);
 }
 
@@ -1255,13 +1286,13 @@ engine_via(const struct engine_actor *actor)
 const char *
 engine_actor_via(struct engine *e, const struct engine_actor *actor)
 {
-	const char	*signin;
+	const char *signin;
 
 	if (actor == NULL || actor->via == NULL)
 		return ("cli");
 	/* The control socket's peer is a Unix user, whoever they are. */
 	if ((strcmp(actor->via, "portal") == 0 ||
-	    strcmp(actor->via, "api") == 0) &&
+		strcmp(actor->via, "api") == 0) &&
 	    (signin = people_via(e->config->people, actor->user)) != NULL)
 		return (signin);
 	return (actor->via);
@@ -1286,12 +1317,13 @@ static int
 engine_action_run(struct engine *e, int64_t run_id, struct store_run **rp,
     char **cause)
 {
-	char	*why = NULL;
-	int	 rc;
+	char *why = NULL;
+	int   rc;
 
 	*rp = NULL;
 	if (e->stopping)
-		return (engine_fail(cause, ENGINE_ECLOSING, "the engine is "
+		return (engine_fail(cause, ENGINE_ECLOSING,
+		    "the engine is "
 		    "stopping"));
 	if ((rc = store_get_run(e->store, run_id, rp, &why)) != 0) {
 		rc = engine_fail(cause, engine_store_code(rc), "%s", why);
@@ -1304,7 +1336,7 @@ static struct store_stage *
 engine_row_stage(struct store_run *run, const char *env,
     enum store_stage_status want)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < run->nstages; i++) {
 		if (env != NULL && strcmp(run->stages[i].environment, env) == 0)
@@ -1333,11 +1365,13 @@ engine_record_decision(struct engine *e, struct store_run *run,
 	    engine_person(actor), &prior, &why);
 	if (rc == 0) {
 		if (strcmp(prior, actor->user) == 0)
-			rc = engine_fail(cause, ENGINE_ECONFLICT, "%s has "
-			    "already decided on %s of run %lld", prior,
-			    st->environment, (long long)run->id);
+			rc = engine_fail(cause, ENGINE_ECONFLICT,
+			    "%s has "
+			    "already decided on %s of run %lld",
+			    prior, st->environment, (long long)run->id);
 		else
-			rc = engine_fail(cause, ENGINE_EFORBIDDEN, "%s has "
+			rc = engine_fail(cause, ENGINE_EFORBIDDEN,
+			    "%s has "
 			    "already decided on %s of run %lld as %s: a quorum "
 			    "needs distinct people, not names",
 			    engine_person(actor), st->environment,
@@ -1362,8 +1396,8 @@ engine_record_decision(struct engine *e, struct store_run *run,
 	a.via = engine_via(actor);
 	/* A person the identity provider signed in: "via oidc" (or alb). */
 	signin = a.via != STORE_VIA_CLI ? engine_actor_via(e, actor) : NULL;
-	if (signin != NULL && (strcmp(signin, "oidc") == 0 ||
-	    strcmp(signin, "alb") == 0))
+	if (signin != NULL &&
+	    (strcmp(signin, "oidc") == 0 || strcmp(signin, "alb") == 0))
 		a.signin = signin;
 	subject = xasprintf("run %lld", (long long)run->id);
 	detail = xasprintf("%s attempt %d via %s%s%s", st->environment,
@@ -1378,12 +1412,13 @@ engine_record_decision(struct engine *e, struct store_run *run,
 	au.detail = detail;
 	/* An authorisation is followed by the next stage's own mail. */
 	event = decision == STORE_DECISION_APPROVE ? "approved" :
-	    decision == STORE_DECISION_REJECT ? "rejected" : NULL;
+		decision == STORE_DECISION_REJECT  ? "rejected" :
+						     NULL;
 	if ((rc = store_begin(e->store, &why)) == 0 &&
 	    (rc = store_record_approval(e->store, &a, &why)) == 0 &&
 	    (rc = store_append_audit(e->store, &au, &why)) == 0) {
 		if (event != NULL && engine_notify(e, run->id, st, event,
-		    actor->user, comment, NULL) != 0) {
+					 actor->user, comment, NULL) != 0) {
 			rc = STORE_EIO;
 			why = xstrdup("cannot queue its notification");
 		} else
@@ -1396,9 +1431,8 @@ engine_record_decision(struct engine *e, struct store_run *run,
 		/* The person is told it is recorded: make it so. */
 		(void)engine_sync(e);
 		log_info("%s recorded app=%s run=%lld env=%s user=%s via=%s",
-		    store_decision_name(decision), run->app,
-		    (long long)run->id, st->environment, actor->user,
-		    store_via_name(a.via));
+		    store_decision_name(decision), run->app, (long long)run->id,
+		    st->environment, actor->user, store_via_name(a.via));
 	}
 	free(why);
 	free(subject);
@@ -1409,7 +1443,7 @@ engine_record_decision(struct engine *e, struct store_run *run,
 static void
 engine_kick_run(struct engine *e, struct store_run *run)
 {
-	struct engine_run	*r;
+	struct engine_run *r;
 
 	if ((r = engine_find_run(e, run->id)) != NULL && r->call == NULL)
 		engine_schedule(r, 0);
@@ -1421,7 +1455,7 @@ engine_approve(struct engine *e, int64_t run_id, const char *env,
 {
 	const struct config_user	*u;
 	const struct config_app		*app;
-	const struct config_environment	*ce;
+	const struct config_environment *ce;
 	struct store_run		*run = NULL;
 	struct store_stage		*st;
 	char				*groups;
@@ -1433,41 +1467,50 @@ engine_approve(struct engine *e, int64_t run_id, const char *env,
 		return (rc);
 	if ((rc = engine_action_run(e, run_id, &run, cause)) != 0)
 		return (rc);
-	if ((st = engine_row_stage(run, env,
-	    STORE_STAGE_AWAITING_APPROVAL)) == NULL) {
-		rc = engine_fail(cause, env != NULL ? ENGINE_EINVAL :
-		    ENGINE_ECONFLICT, env != NULL ? "run %lld has no stage %s" :
-		    "run %lld awaits no approval", (long long)run_id, env);
+	if ((st = engine_row_stage(run, env, STORE_STAGE_AWAITING_APPROVAL)) ==
+	    NULL) {
+		rc = engine_fail(cause,
+		    env != NULL ? ENGINE_EINVAL : ENGINE_ECONFLICT,
+		    env != NULL ? "run %lld has no stage %s" :
+				  "run %lld awaits no approval",
+		    (long long)run_id, env);
 		goto out;
 	}
 	if ((app = config_find_app(e->config, run->app)) == NULL ||
 	    (ce = config_find_environment(app, st->environment)) == NULL) {
-		rc = engine_fail(cause, ENGINE_EINVAL, "%s %s is not "
-		    "configured", run->app, st->environment);
+		rc = engine_fail(cause, ENGINE_EINVAL,
+		    "%s %s is not "
+		    "configured",
+		    run->app, st->environment);
 		goto out;
 	}
 	if (!engine_in_groups(u, &ce->approvers)) {
 		groups = engine_groups_text(&ce->approvers);
-		rc = engine_fail(cause, ENGINE_EFORBIDDEN, "%s may not approve "
-		    "%s: not in %s", u->name, st->environment, groups);
+		rc = engine_fail(cause, ENGINE_EFORBIDDEN,
+		    "%s may not approve "
+		    "%s: not in %s",
+		    u->name, st->environment, groups);
 		free(groups);
 		goto out;
 	}
 	if (!ce->allow_self_approval && perm_is_author(u, run->author)) {
-		rc = engine_fail(cause, ENGINE_EFORBIDDEN, "%s may not approve "
+		rc = engine_fail(cause, ENGINE_EFORBIDDEN,
+		    "%s may not approve "
 		    "%s: the release's author may not approve it there",
 		    u->name, st->environment);
 		goto out;
 	}
 	if (st->status != STORE_STAGE_AWAITING_APPROVAL ||
 	    run->status != STORE_RUN_RUNNING) {
-		rc = engine_fail(cause, ENGINE_ECONFLICT, "run %lld stage %s "
-		    "is %s, not awaiting approval", (long long)run_id,
-		    st->environment, store_stage_status_name(st->status));
+		rc = engine_fail(cause, ENGINE_ECONFLICT,
+		    "run %lld stage %s "
+		    "is %s, not awaiting approval",
+		    (long long)run_id, st->environment,
+		    store_stage_status_name(st->status));
 		goto out;
 	}
-	if ((rc = engine_record_decision(e, run, st, 0,
-	    STORE_DECISION_APPROVE, actor, comment, cause)) != 0)
+	if ((rc = engine_record_decision(e, run, st, 0, STORE_DECISION_APPROVE,
+		 actor, comment, cause)) != 0)
 		goto out;
 	engine_kick_run(e, run);
 out:
@@ -1481,7 +1524,7 @@ engine_reject(struct engine *e, int64_t run_id, const char *env,
 {
 	const struct config_user	*u;
 	const struct config_app		*app;
-	const struct config_environment	*ce;
+	const struct config_environment *ce;
 	struct store_run		*run = NULL;
 	struct store_stage		*st;
 	const struct config_strings	*groups;
@@ -1493,7 +1536,8 @@ engine_reject(struct engine *e, int64_t run_id, const char *env,
 	if ((rc = engine_comment_ok(comment, cause)) != 0)
 		return (rc);
 	if (comment == NULL || comment[strspn(comment, " \t\r\n")] == '\0')
-		return (engine_fail(cause, ENGINE_EINVAL, "a rejection needs a "
+		return (engine_fail(cause, ENGINE_EINVAL,
+		    "a rejection needs a "
 		    "comment saying why"));
 	if ((rc = engine_action_run(e, run_id, &run, cause)) != 0)
 		return (rc);
@@ -1501,38 +1545,45 @@ engine_reject(struct engine *e, int64_t run_id, const char *env,
 	if (st == NULL && env == NULL)
 		st = engine_row_stage(run, NULL, STORE_STAGE_AWAITING_GATE);
 	if (st == NULL) {
-		rc = engine_fail(cause, env != NULL ? ENGINE_EINVAL :
-		    ENGINE_ECONFLICT, env != NULL ? "run %lld has no stage %s" :
-		    "run %lld awaits no decision", (long long)run_id, env);
+		rc = engine_fail(cause,
+		    env != NULL ? ENGINE_EINVAL : ENGINE_ECONFLICT,
+		    env != NULL ? "run %lld has no stage %s" :
+				  "run %lld awaits no decision",
+		    (long long)run_id, env);
 		goto out;
 	}
 	if (run->status != STORE_RUN_RUNNING ||
 	    (st->status != STORE_STAGE_AWAITING_APPROVAL &&
-	    st->status != STORE_STAGE_AWAITING_GATE)) {
-		rc = engine_fail(cause, ENGINE_ECONFLICT, "run %lld stage %s "
-		    "is %s, not awaiting a decision", (long long)run_id,
-		    st->environment, store_stage_status_name(st->status));
+		st->status != STORE_STAGE_AWAITING_GATE)) {
+		rc = engine_fail(cause, ENGINE_ECONFLICT,
+		    "run %lld stage %s "
+		    "is %s, not awaiting a decision",
+		    (long long)run_id, st->environment,
+		    store_stage_status_name(st->status));
 		goto out;
 	}
 	gate = st->status == STORE_STAGE_AWAITING_GATE;
 	if ((app = config_find_app(e->config, run->app)) == NULL ||
 	    (ce = config_find_environment(app, st->environment)) == NULL) {
-		rc = engine_fail(cause, ENGINE_EINVAL, "%s %s is not "
-		    "configured", run->app, st->environment);
+		rc = engine_fail(cause, ENGINE_EINVAL,
+		    "%s %s is not "
+		    "configured",
+		    run->app, st->environment);
 		goto out;
 	}
 	groups = gate ? &ce->gate : &ce->approvers;
 	if (!engine_in_groups(u, groups) &&
 	    !config_user_in_group(u, "operators")) {
 		names = engine_groups_text(groups);
-		rc = engine_fail(cause, ENGINE_EFORBIDDEN, "%s may not reject "
-		    "%s: not in %s or operators", u->name, st->environment,
-		    names);
+		rc = engine_fail(cause, ENGINE_EFORBIDDEN,
+		    "%s may not reject "
+		    "%s: not in %s or operators",
+		    u->name, st->environment, names);
 		free(names);
 		goto out;
 	}
 	if ((rc = engine_record_decision(e, run, st, gate,
-	    STORE_DECISION_REJECT, actor, comment, cause)) != 0)
+		 STORE_DECISION_REJECT, actor, comment, cause)) != 0)
 		goto out;
 	engine_kick_run(e, run);
 out:
@@ -1546,7 +1597,7 @@ engine_authorise(struct engine *e, int64_t run_id,
 {
 	const struct config_user	*u;
 	const struct config_app		*app;
-	const struct config_environment	*ce;
+	const struct config_environment *ce;
 	struct store_run		*run = NULL;
 	struct store_stage		*st;
 	char				*names;
@@ -1558,28 +1609,34 @@ engine_authorise(struct engine *e, int64_t run_id,
 		return (rc);
 	if ((rc = engine_action_run(e, run_id, &run, cause)) != 0)
 		return (rc);
-	if (run->status != STORE_RUN_RUNNING || (st = engine_row_stage(run,
-	    NULL, STORE_STAGE_AWAITING_GATE)) == NULL) {
-		rc = engine_fail(cause, ENGINE_ECONFLICT, "run %lld awaits no "
-		    "promotion gate", (long long)run_id);
+	if (run->status != STORE_RUN_RUNNING ||
+	    (st = engine_row_stage(run, NULL, STORE_STAGE_AWAITING_GATE)) ==
+		NULL) {
+		rc = engine_fail(cause, ENGINE_ECONFLICT,
+		    "run %lld awaits no "
+		    "promotion gate",
+		    (long long)run_id);
 		goto out;
 	}
 	if ((app = config_find_app(e->config, run->app)) == NULL ||
 	    (ce = config_find_environment(app, st->environment)) == NULL) {
-		rc = engine_fail(cause, ENGINE_EINVAL, "%s %s is not "
-		    "configured", run->app, st->environment);
+		rc = engine_fail(cause, ENGINE_EINVAL,
+		    "%s %s is not "
+		    "configured",
+		    run->app, st->environment);
 		goto out;
 	}
 	if (!engine_in_groups(u, &ce->gate)) {
 		names = engine_groups_text(&ce->gate);
-		rc = engine_fail(cause, ENGINE_EFORBIDDEN, "%s may not "
-		    "authorise promotion beyond %s: not in %s", u->name,
-		    st->environment, names);
+		rc = engine_fail(cause, ENGINE_EFORBIDDEN,
+		    "%s may not "
+		    "authorise promotion beyond %s: not in %s",
+		    u->name, st->environment, names);
 		free(names);
 		goto out;
 	}
 	if ((rc = engine_record_decision(e, run, st, 1,
-	    STORE_DECISION_AUTHORISE, actor, comment, cause)) != 0)
+		 STORE_DECISION_AUTHORISE, actor, comment, cause)) != 0)
 		goto out;
 	engine_kick_run(e, run);
 out:
@@ -1594,9 +1651,9 @@ engine_action_audit(struct engine *e, int64_t run_id,
     const struct engine_actor *actor, const char *action, const char *detail,
     char **cause)
 {
-	struct store_audit_in	 au;
-	char			*subject, *text, *why = NULL;
-	int			 rc;
+	struct store_audit_in au;
+	char		     *subject, *text, *why = NULL;
+	int		      rc;
 
 	subject = xasprintf("run %lld", (long long)run_id);
 	text = xasprintf("via %s%s%s", engine_actor_via(e, actor),
@@ -1621,10 +1678,10 @@ int
 engine_cancel(struct engine *e, int64_t run_id,
     const struct engine_actor *actor, const char *reason, char **cause)
 {
-	struct engine_run	*r;
-	struct store_run	*run = NULL;
-	char			*why = NULL;
-	int			 rc;
+	struct engine_run *r;
+	struct store_run  *run = NULL;
+	char		  *why = NULL;
+	int		   rc;
 
 	if ((rc = engine_check_operator(e, actor, "cancel runs", cause)) != 0)
 		return (rc);
@@ -1633,15 +1690,18 @@ engine_cancel(struct engine *e, int64_t run_id,
 	if ((rc = engine_action_run(e, run_id, &run, cause)) != 0)
 		return (rc);
 	if (store_run_status_finished(run->status)) {
-		rc = engine_fail(cause, ENGINE_ECONFLICT, "run %lld is %s "
-		    "already", (long long)run_id,
-		    store_run_status_name(run->status));
+		rc = engine_fail(cause, ENGINE_ECONFLICT,
+		    "run %lld is %s "
+		    "already",
+		    (long long)run_id, store_run_status_name(run->status));
 		goto out;
 	}
 	if (store_begin(e->store, &why) != 0 ||
-	    store_request_cancel(e->store, run_id, actor->user, reason,
-	    &why) != 0 || engine_action_audit(e, run_id, actor, "cancel",
-	    reason, cause) != 0 || store_commit(e->store, &why) != 0) {
+	    store_request_cancel(e->store, run_id, actor->user, reason, &why) !=
+		0 ||
+	    engine_action_audit(e, run_id, actor, "cancel", reason, cause) !=
+		0 ||
+	    store_commit(e->store, &why) != 0) {
 		store_rollback(e->store);
 		if (why != NULL)
 			rc = engine_fail(cause, ENGINE_ESTORE, "%s", why);
@@ -1666,34 +1726,38 @@ int
 engine_retry(struct engine *e, int64_t run_id, const char *env,
     const struct engine_actor *actor, char **cause)
 {
-	struct store_run	*run = NULL;
-	struct store_stage	*st;
-	struct engine_run	*r;
-	char			*why = NULL, *detail = NULL;
-	int			 rc;
+	struct store_run   *run = NULL;
+	struct store_stage *st;
+	struct engine_run  *r;
+	char		   *why = NULL, *detail = NULL;
+	int		    rc;
 
-	if ((rc = engine_check_operator(e, actor, "retry stages",
-	    cause)) != 0)
+	if ((rc = engine_check_operator(e, actor, "retry stages", cause)) != 0)
 		return (rc);
 	if ((rc = engine_action_run(e, run_id, &run, cause)) != 0)
 		return (rc);
 	if ((st = engine_row_stage(run, env, STORE_STAGE_FAILED)) == NULL) {
-		rc = engine_fail(cause, env != NULL ? ENGINE_EINVAL :
-		    ENGINE_ECONFLICT, env != NULL ? "run %lld has no stage %s" :
-		    "run %lld has no failed stage", (long long)run_id, env);
+		rc = engine_fail(cause,
+		    env != NULL ? ENGINE_EINVAL : ENGINE_ECONFLICT,
+		    env != NULL ? "run %lld has no stage %s" :
+				  "run %lld has no failed stage",
+		    (long long)run_id, env);
 		goto out;
 	}
 	if (st->status != STORE_STAGE_FAILED ||
 	    run->status != STORE_RUN_FAILED) {
-		rc = engine_fail(cause, ENGINE_ECONFLICT, "run %lld stage %s "
+		rc = engine_fail(cause, ENGINE_ECONFLICT,
+		    "run %lld stage %s "
 		    "is %s: only a failed stage of a failed run is retried",
 		    (long long)run_id, st->environment,
 		    store_stage_status_name(st->status));
 		goto out;
 	}
 	if (engine_find_run(e, run_id) != NULL) {
-		rc = engine_fail(cause, ENGINE_ECONFLICT, "run %lld is still "
-		    "being finished", (long long)run_id);
+		rc = engine_fail(cause, ENGINE_ECONFLICT,
+		    "run %lld is still "
+		    "being finished",
+		    (long long)run_id);
 		goto out;
 	}
 	/* The run comes back into memory with its row, and the one
@@ -1707,16 +1771,18 @@ engine_retry(struct engine *e, int64_t run_id, const char *env,
 		rc = engine_fail(cause, ENGINE_ESTORE, "the database is busy");
 		goto out;
 	}
-	if (engine_action_audit(e, run_id, actor, "retry", detail,
-	    NULL) != 0 ||
-	    store_stage_set_change_set(e->store, st->id, st->attempt + 1,
-	    NULL, &why) != 0 ||
+	if (engine_action_audit(e, run_id, actor, "retry", detail, NULL) != 0 ||
+	    store_stage_set_change_set(e->store, st->id, st->attempt + 1, NULL,
+		&why) != 0 ||
 	    store_stage_set_deadline(e->store, st->id, 0, &why) != 0 ||
-	    engine_enter(r, st, STORE_STAGE_PENDING, STORE_RUN_RUNNING,
-	    NULL, actor) != 0 || engine_txn_end(r, 1) != 0) {
+	    engine_enter(r, st, STORE_STAGE_PENDING, STORE_RUN_RUNNING, NULL,
+		actor) != 0 ||
+	    engine_txn_end(r, 1) != 0) {
 		store_rollback(e->store);
-		rc = engine_fail(cause, ENGINE_ESTORE, "cannot retry run "
-		    "%lld%s%s", (long long)run_id, why != NULL ? ": " : "",
+		rc = engine_fail(cause, ENGINE_ESTORE,
+		    "cannot retry run "
+		    "%lld%s%s",
+		    (long long)run_id, why != NULL ? ": " : "",
 		    why != NULL ? why : "");
 	} else
 		(void)engine_sync(e);
@@ -1734,7 +1800,7 @@ engine_redeploy(struct engine *e, int64_t release_id, const char *env,
 {
 	struct store_release		*rel = NULL;
 	const struct config_app		*app;
-	const struct config_environment	*ce;
+	const struct config_environment *ce;
 	struct store_stage_in		 stage;
 	struct store_run_in		 in;
 	struct engine_run		*r;
@@ -1747,7 +1813,8 @@ engine_redeploy(struct engine *e, int64_t release_id, const char *env,
 	if ((rc = engine_check_operator(e, actor, "redeploy", cause)) != 0)
 		return (rc);
 	if (e->stopping)
-		return (engine_fail(cause, ENGINE_ECLOSING, "the engine is "
+		return (engine_fail(cause, ENGINE_ECLOSING,
+		    "the engine is "
 		    "stopping"));
 	if ((rc = store_get_release(e->store, release_id, &rel, &why)) != 0) {
 		rc = engine_fail(cause, engine_store_code(rc), "%s", why);
@@ -1755,16 +1822,21 @@ engine_redeploy(struct engine *e, int64_t release_id, const char *env,
 	}
 	if ((app = config_find_app(e->config, rel->app)) == NULL ||
 	    env == NULL || (ce = config_find_environment(app, env)) == NULL) {
-		rc = engine_fail(cause, ENGINE_EINVAL, "%s has no environment "
-		    "%s", rel->app, env != NULL ? env : "(none given)");
+		rc = engine_fail(cause, ENGINE_EINVAL,
+		    "%s has no environment "
+		    "%s",
+		    rel->app, env != NULL ? env : "(none given)");
 		goto out;
 	}
 	if (rel->status != STORE_RELEASE_VALID ||
-	    store_release_deployed(e->store, release_id, &deployed,
-	    &why) != 0 || !deployed) {
-		rc = engine_fail(cause, ENGINE_ECONFLICT, "release %lld (%s) "
+	    store_release_deployed(e->store, release_id, &deployed, &why) !=
+		0 ||
+	    !deployed) {
+		rc = engine_fail(cause, ENGINE_ECONFLICT,
+		    "release %lld (%s) "
 		    "was never deployed: only an earlier successful release "
-		    "is redeployed", (long long)release_id,
+		    "is redeployed",
+		    (long long)release_id,
 		    rel->version != NULL ? rel->version : "invalid");
 		goto out;
 	}
@@ -1780,8 +1852,10 @@ engine_redeploy(struct engine *e, int64_t release_id, const char *env,
 	if (store_begin(e->store, &why) != 0 ||
 	    store_create_run(e->store, &in, &run_id, &why) != 0) {
 		store_rollback(e->store);
-		rc = engine_fail(cause, ENGINE_ESTORE, "cannot create the "
-		    "redeploy run: %s", why);
+		rc = engine_fail(cause, ENGINE_ESTORE,
+		    "cannot create the "
+		    "redeploy run: %s",
+		    why);
 		goto out;
 	}
 	detail = xasprintf("release %lld version %s to %s",
@@ -1790,15 +1864,17 @@ engine_redeploy(struct engine *e, int64_t release_id, const char *env,
 	free(detail);
 	if (rc != 0 || store_commit(e->store, &why) != 0) {
 		store_rollback(e->store);
-		rc = engine_fail(cause, ENGINE_ESTORE, "cannot create the "
-		    "redeploy run%s%s", why != NULL ? ": " : "",
-		    why != NULL ? why : "");
+		rc = engine_fail(cause, ENGINE_ESTORE,
+		    "cannot create the "
+		    "redeploy run%s%s",
+		    why != NULL ? ": " : "", why != NULL ? why : "");
 		goto out;
 	}
 	(void)engine_sync(e);
 	log_info("redeploy run created app=%s run=%lld release=%lld env=%s "
-	    "user=%s", rel->app, (long long)run_id, (long long)release_id,
-	    env, actor->user);
+		 "user=%s",
+	    rel->app, (long long)run_id, (long long)release_id, env,
+	    actor->user);
 	r = engine_run_add(e, run_id, rel->app);
 	(void)r;
 	if (run_idp != NULL)
@@ -1837,10 +1913,11 @@ engine_action_name(enum engine_action_kind kind)
 static int
 engine_logical_id_ok(const char *s)
 {
-	size_t	 n = strlen(s);
+	size_t n = strlen(s);
 
-	return (n > 0 && n <= 255 && strspn(s, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == n);
+	return (n > 0 && n <= 255 &&
+		strspn(s, "abcdefghijklmnopqrstuvwxyz"
+			  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == n);
 }
 
 /*
@@ -1853,31 +1930,35 @@ static int
 engine_stack_act(struct engine *e, const struct engine_action *a,
     const struct engine_actor *actor, char **cause)
 {
-	size_t			 i;
-	int			 rc;
+	size_t i;
+	int    rc;
 
 	if ((rc = engine_check_operator(e, actor,
-	    a->kind == ENGINE_CONTINUE_ROLLBACK ? "continue rollbacks" :
-	    "delete failed stacks", cause)) != 0)
+		 a->kind == ENGINE_CONTINUE_ROLLBACK ? "continue rollbacks" :
+						       "delete failed stacks",
+		 cause)) != 0)
 		return (rc);
 	if (e->stopping)
-		return (engine_fail(cause, ENGINE_ECLOSING, "the engine is "
+		return (engine_fail(cause, ENGINE_ECLOSING,
+		    "the engine is "
 		    "stopping"));
 	if ((rc = engine_comment_required(a->comment, cause)) != 0)
 		return (rc);
 	if ((rc = engine_action_env(e, a, cause)) != 0)
 		return (rc);
 	if (a->nskip > 0 && a->kind != ENGINE_CONTINUE_ROLLBACK)
-		return (engine_fail(cause, ENGINE_EINVAL, "only "
+		return (engine_fail(cause, ENGINE_EINVAL,
+		    "only "
 		    "continue-rollback skips resources"));
 	for (i = 0; i < a->nskip; i++)
 		if (a->skip[i] == NULL || !engine_logical_id_ok(a->skip[i]))
-			return (engine_fail(cause, ENGINE_EINVAL, "not a "
-			    "logical resource id: %s", a->skip[i] != NULL ?
-			    a->skip[i] : "(none)"));
-	return (engine_stack_action(e, a->app, a->env,
-	    engine_action_name(a->kind), a->skip, a->nskip, actor, a->comment,
-	    cause));
+			return (engine_fail(cause, ENGINE_EINVAL,
+			    "not a "
+			    "logical resource id: %s",
+			    a->skip[i] != NULL ? a->skip[i] : "(none)"));
+	return (
+	    engine_stack_action(e, a->app, a->env, engine_action_name(a->kind),
+		a->skip, a->nskip, actor, a->comment, cause));
 }
 
 /*
@@ -1890,39 +1971,47 @@ static int
 engine_window_act(struct engine *e, const struct engine_action *a,
     const struct engine_actor *actor, char **cause)
 {
-	struct store_run		*run = NULL;
-	struct store_stage		*st;
-	int				 rc;
+	struct store_run   *run = NULL;
+	struct store_stage *st;
+	int		    rc;
 
-	if ((rc = engine_check_operator(e, actor, a->kind == ENGINE_FREEZE ?
-	    "freeze environments" : a->kind == ENGINE_UNFREEZE ?
-	    "lift freezes" : "override deploy windows", cause)) != 0)
+	if ((rc = engine_check_operator(e, actor,
+		 a->kind == ENGINE_FREEZE   ? "freeze environments" :
+		 a->kind == ENGINE_UNFREEZE ? "lift freezes" :
+					      "override deploy windows",
+		 cause)) != 0)
 		return (rc);
 	if (e->stopping)
-		return (engine_fail(cause, ENGINE_ECLOSING, "the engine is "
+		return (engine_fail(cause, ENGINE_ECLOSING,
+		    "the engine is "
 		    "stopping"));
 	if ((rc = engine_comment_required(a->comment, cause)) != 0)
 		return (rc);
 	if (a->nskip > 0)
-		return (engine_fail(cause, ENGINE_EINVAL, "only "
+		return (engine_fail(cause, ENGINE_EINVAL,
+		    "only "
 		    "continue-rollback skips resources"));
 	if (a->kind == ENGINE_OVERRIDE) {
 		if (a->env == NULL)
-			return (engine_fail(cause, ENGINE_EINVAL, "override "
+			return (engine_fail(cause, ENGINE_EINVAL,
+			    "override "
 			    "needs the environment (--env ENV)"));
 		if ((rc = engine_action_run(e, a->id, &run, cause)) != 0)
 			return (rc);
 		if ((st = engine_row_stage(run, a->env, 0)) == NULL)
-			rc = engine_fail(cause, ENGINE_EINVAL, "run %lld has "
-			    "no stage %s", (long long)a->id, a->env);
+			rc = engine_fail(cause, ENGINE_EINVAL,
+			    "run %lld has "
+			    "no stage %s",
+			    (long long)a->id, a->env);
 		else if (st->status != STORE_STAGE_AWAITING_WINDOW ||
-		    run->status != STORE_RUN_RUNNING)
-			rc = engine_fail(cause, ENGINE_ECONFLICT, "run %lld "
+			 run->status != STORE_RUN_RUNNING)
+			rc = engine_fail(cause, ENGINE_ECONFLICT,
+			    "run %lld "
 			    "stage %s is %s, not awaiting its deploy window",
 			    (long long)a->id, a->env,
 			    store_stage_status_name(st->status));
 		else if ((rc = engine_window_override(e, run, st, actor,
-		    a->comment, cause)) == 0)
+			      a->comment, cause)) == 0)
 			engine_kick_run(e, run);
 		store_run_free(run);
 		return (rc);
@@ -1930,11 +2019,12 @@ engine_window_act(struct engine *e, const struct engine_action *a,
 	if ((rc = engine_action_env(e, a, cause)) != 0)
 		return (rc);
 	if (a->kind == ENGINE_FREEZE && a->until <= store_now(e->store))
-		return (engine_fail(cause, ENGINE_EINVAL, "a freeze ends in "
+		return (engine_fail(cause, ENGINE_EINVAL,
+		    "a freeze ends in "
 		    "the future (--until)"));
 	if ((rc = engine_window_freeze(e, a->app, a->env,
-	    a->kind == ENGINE_FREEZE ? a->until : 0, actor, a->comment,
-	    cause)) == 0)
+		 a->kind == ENGINE_FREEZE ? a->until : 0, actor, a->comment,
+		 cause)) == 0)
 		engine_kick_app(e, a->app);
 	return (rc);
 }
@@ -1942,7 +2032,7 @@ engine_window_act(struct engine *e, const struct engine_action *a,
 int
 engine_act(struct engine *e, struct engine_action *a, char **cause)
 {
-	struct engine_actor	 actor = a->actor;
+	struct engine_actor actor = a->actor;
 
 	/* Only the control socket says who the person is (the peer):
 	   elsewhere it is the user signed in. */
@@ -1953,8 +2043,8 @@ engine_act(struct engine *e, struct engine_action *a, char **cause)
 		return (engine_approve(e, a->id, a->env, &actor, a->comment,
 		    cause));
 	case ENGINE_REJECT:
-		return (engine_reject(e, a->id, a->env, &actor, a->comment,
-		    cause));
+		return (
+		    engine_reject(e, a->id, a->env, &actor, a->comment, cause));
 	case ENGINE_AUTHORISE:
 		return (engine_authorise(e, a->id, &actor, a->comment, cause));
 	case ENGINE_CANCEL:

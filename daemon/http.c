@@ -36,81 +36,81 @@
 #endif
 
 /* libcurl's receive buffer for a collected answer (its minimum is 1 KiB). */
-#define HTTP_RECV_BUFFER	4096
+#define HTTP_RECV_BUFFER 4096
 
 /* A socket curl asked us to watch; freed in its close callback. */
 struct http_sock {
-	uv_poll_t		 poll;
-	struct http_client	*client;
-	struct http_sock	*prev, *next;	/* client's open sockets */
-	curl_socket_t		 fd;
+	uv_poll_t	    poll;
+	struct http_client *client;
+	struct http_sock   *prev, *next; /* client's open sockets */
+	curl_socket_t	    fd;
 };
 
 struct http_call {
-	struct http_client	*client;
-	struct http_call	*prev, *next;	/* client's list */
-	CURL			*easy;
-	struct curl_slist	*hdrs;
-	char			 errbuf[CURL_ERROR_SIZE];
+	struct http_client *client;
+	struct http_call   *prev, *next; /* client's list */
+	CURL		   *easy;
+	struct curl_slist  *hdrs;
+	char		    errbuf[CURL_ERROR_SIZE];
 
-	http_done_cb		 done_cb;
-	void			*done_arg;
-	http_read_cb		 read_cb;
-	http_write_cb		 write_cb;
-	void			*arg;
-	int			 flags;
+	http_done_cb  done_cb;
+	void	     *done_arg;
+	http_read_cb  read_cb;
+	http_write_cb write_cb;
+	void	     *arg;
+	int	      flags;
 
-	char			*body;		/* request body from memory */
-	size_t			 body_len;
-	size_t			 body_off;
-	char			*username;
-	char			*password;
-	char			*method;
-	char			*log_url;	/* URL without its query */
+	char  *body; /* request body from memory */
+	size_t body_len;
+	size_t body_off;
+	char  *username;
+	char  *password;
+	char  *method;
+	char  *log_url; /* URL without its query */
 
-	long			 status;	/* of the response in progress */
-	struct http_headers	 headers;
-	int			 headers_overflow;
-	struct buf		 body_in;
-	int			 body_overflow;
-	int			 stream_aborted;
-	long long		 bytes_sent;
-	long long		 bytes_received;
+	long		    status; /* of the response in progress */
+	struct http_headers headers;
+	int		    headers_overflow;
+	struct buf	    body_in;
+	int		    body_overflow;
+	int		    stream_aborted;
+	long long	    bytes_sent;
+	long long	    bytes_received;
 
-	int			 in_multi;	/* added to the multi handle */
-	int			 add_pending;	/* to add from work_cb */
-	int			 cancelled;
-	int			 resume_pending;
+	int in_multi;	 /* added to the multi handle */
+	int add_pending; /* to add from work_cb */
+	int cancelled;
+	int resume_pending;
 
-	struct curl_slist	*rcpts;		/* SMTP: RCPT TO addresses */
+	struct curl_slist *rcpts; /* SMTP: RCPT TO addresses */
 };
 
 struct http_client {
-	uv_loop_t		*loop;
-	CURLM			*multi;
-	uv_timer_t		 timer;		/* curl's timeout */
-	uv_timer_t		 work;		/* deferred cancel/resume/add */
-	int			 nhandles;	/* open libuv handles */
-	int			 in_curl;	/* depth inside libcurl */
-	int			 closing;
-	int			 multi_gone;
-	http_close_cb		 close_cb;
-	void			*close_arg;
-	struct http_call	*calls;		/* in flight */
-	struct http_call	*calls_tail;
-	struct http_sock	*socks;		/* polled for curl */
+	uv_loop_t	 *loop;
+	CURLM		 *multi;
+	uv_timer_t	  timer;    /* curl's timeout */
+	uv_timer_t	  work;	    /* deferred cancel/resume/add */
+	int		  nhandles; /* open libuv handles */
+	int		  in_curl;  /* depth inside libcurl */
+	int		  closing;
+	int		  multi_gone;
+	http_close_cb	  close_cb;
+	void		 *close_arg;
+	struct http_call *calls; /* in flight */
+	struct http_call *calls_tail;
+	struct http_sock *socks; /* polled for curl */
 };
 
 struct http_cookies {
-	CURLSH			*share;
+	CURLSH *share;
 };
 
-static uv_once_t	 http_global_once = UV_ONCE_INIT;
-static CURLcode		 http_global_rc;
+static uv_once_t http_global_once = UV_ONCE_INIT;
+static CURLcode	 http_global_rc;
 
-static void	 http_check_info(struct http_client *);
-static void	 http_work_arm(struct http_client *);
-static void	 http_client_finish_close(struct http_client *);
+static void http_check_info(struct http_client *);
+static void http_work_arm(struct http_client *);
+static void http_client_finish_close(struct http_client *);
 
 static void
 http_global_init(void)
@@ -150,7 +150,7 @@ http_strerror(int error)
 static void
 http_headers_clear(struct http_headers *h)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < h->n; i++) {
 		free(h->v[i].name);
@@ -161,10 +161,9 @@ http_headers_clear(struct http_headers *h)
 }
 
 const char *
-http_headers_get_nth(const struct http_headers *h, const char *name,
-    size_t nth)
+http_headers_get_nth(const struct http_headers *h, const char *name, size_t nth)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < h->n; i++) {
 		if (strcasecmp(h->v[i].name, name) != 0)
@@ -189,7 +188,7 @@ http_trim(const char *s, size_t len)
 		len--;
 	}
 	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' ||
-	    s[len - 1] == '\r' || s[len - 1] == '\n'))
+			      s[len - 1] == '\r' || s[len - 1] == '\n'))
 		len--;
 	return (xstrndup(s, len));
 }
@@ -202,24 +201,23 @@ http_trim(const char *s, size_t len)
 static size_t
 http_header_cb(char *data, size_t size, size_t nitems, void *arg)
 {
-	struct http_call	*call = arg;
-	struct http_headers	*h = &call->headers;
-	struct http_header	*last;
-	size_t			 len = size * nitems;
-	const char		*colon;
-	char			*more, *joined;
-	long			 status;
+	struct http_call    *call = arg;
+	struct http_headers *h = &call->headers;
+	struct http_header  *last;
+	size_t		     len = size * nitems;
+	const char	    *colon;
+	char		    *more, *joined;
+	long		     status;
 
 	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
 		http_headers_clear(h);
 		more = memchr(data, ' ', len);
 		status = 0;
 		if (more != NULL && (size_t)(more - data) + 4 <= len &&
-		    more[1] >= '1' && more[1] <= '9' &&
-		    more[2] >= '0' && more[2] <= '9' &&
-		    more[3] >= '0' && more[3] <= '9')
+		    more[1] >= '1' && more[1] <= '9' && more[2] >= '0' &&
+		    more[2] <= '9' && more[3] >= '0' && more[3] <= '9')
 			status = (more[1] - '0') * 100 + (more[2] - '0') * 10 +
-			    (more[3] - '0');
+				 (more[3] - '0');
 		call->status = status;
 		return (len);
 	}
@@ -227,7 +225,7 @@ http_header_cb(char *data, size_t size, size_t nitems, void *arg)
 		return (len);
 	if (h->bytes + len > HTTP_HEADERS_MAX) {
 		call->headers_overflow = 1;
-		return (0);	/* CURLE_WRITE_ERROR */
+		return (0); /* CURLE_WRITE_ERROR */
 	}
 	h->bytes += len;
 	if ((data[0] == ' ' || data[0] == '\t') && h->n > 0) {
@@ -242,10 +240,11 @@ http_header_cb(char *data, size_t size, size_t nitems, void *arg)
 	}
 	colon = memchr(data, ':', len);
 	if (colon == NULL || colon == data)
-		return (len);	/* not a header: ignore */
+		return (len); /* not a header: ignore */
 	h->v = xreallocarray(h->v, h->n + 1, sizeof *h->v);
 	h->v[h->n].name = http_trim(data, (size_t)(colon - data));
-	h->v[h->n].value = http_trim(colon + 1, len - (size_t)(colon - data) - 1);
+	h->v[h->n].value = http_trim(colon + 1,
+	    len - (size_t)(colon - data) - 1);
 	h->n++;
 	return (len);
 }
@@ -255,9 +254,9 @@ http_header_cb(char *data, size_t size, size_t nitems, void *arg)
 static size_t
 http_read_curl_cb(char *dst, size_t size, size_t nitems, void *arg)
 {
-	struct http_call	*call = arg;
-	size_t			 len = size * nitems;
-	ssize_t			 n;
+	struct http_call *call = arg;
+	size_t		  len = size * nitems;
+	ssize_t		  n;
 
 	if (call->cancelled)
 		return (CURL_READFUNC_ABORT);
@@ -286,7 +285,7 @@ http_read_curl_cb(char *dst, size_t size, size_t nitems, void *arg)
 static int
 http_seek_curl_cb(void *arg, curl_off_t offset, int origin)
 {
-	struct http_call	*call = arg;
+	struct http_call *call = arg;
 
 	if (call->read_cb != NULL)
 		return (CURL_SEEKFUNC_CANTSEEK);
@@ -301,14 +300,15 @@ http_seek_curl_cb(void *arg, curl_off_t offset, int origin)
 static size_t
 http_write_curl_cb(char *data, size_t size, size_t nitems, void *arg)
 {
-	struct http_call	*call = arg;
-	size_t			 len = size * nitems;
-	int			 rc;
+	struct http_call *call = arg;
+	size_t		  len = size * nitems;
+	int		  rc;
 
 	if (call->cancelled)
 		return (0);
-	if (call->write_cb != NULL && (!(call->flags & HTTP_F_STREAM_2XX) ||
-	    (call->status >= 200 && call->status < 300))) {
+	if (call->write_cb != NULL &&
+	    (!(call->flags & HTTP_F_STREAM_2XX) ||
+		(call->status >= 200 && call->status < 300))) {
 		rc = call->write_cb(call, data, len, call->arg);
 		if (call->cancelled)
 			return (0);
@@ -335,8 +335,8 @@ http_write_curl_cb(char *data, size_t size, size_t nitems, void *arg)
 static void
 http_handle_closed_cb(uv_handle_t *handle)
 {
-	struct http_client	*client;
-	struct http_sock	*sock;
+	struct http_client *client;
+	struct http_sock   *sock;
 
 	if (handle->type == UV_POLL) {
 		sock = handle->data;
@@ -352,7 +352,7 @@ http_handle_closed_cb(uv_handle_t *handle)
 static void
 http_socket_action(struct http_client *client, curl_socket_t fd, int ev)
 {
-	int	 running;
+	int running;
 
 	client->in_curl++;
 	curl_multi_socket_action(client->multi, fd, ev, &running);
@@ -363,8 +363,8 @@ http_socket_action(struct http_client *client, curl_socket_t fd, int ev)
 static void
 http_poll_cb(uv_poll_t *poll, int status, int events)
 {
-	struct http_sock	*sock = poll->data;
-	int			 ev = 0;
+	struct http_sock *sock = poll->data;
+	int		  ev = 0;
 
 	/* On an error libuv has stopped the handle; curl decides what next
 	   and its socket callback starts it again or removes it. */
@@ -382,7 +382,7 @@ http_poll_cb(uv_poll_t *poll, int status, int events)
 static void
 http_sock_close(struct http_sock *sock)
 {
-	struct http_client	*client = sock->client;
+	struct http_client *client = sock->client;
 
 	if (sock->prev != NULL)
 		sock->prev->next = sock->next;
@@ -405,9 +405,9 @@ static int
 http_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
     void *socketp)
 {
-	struct http_client	*client = userp;
-	struct http_sock	*sock = socketp;
-	int			 events = 0, rc;
+	struct http_client *client = userp;
+	struct http_sock   *sock = socketp;
+	int		    events = 0, rc;
 
 	if (what == CURL_POLL_REMOVE) {
 		if (sock != NULL)
@@ -418,10 +418,10 @@ http_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
 		sock = xcalloc(1, sizeof *sock);
 		sock->client = client;
 		sock->fd = fd;
-		if ((rc = uv_poll_init_socket(client->loop, &sock->poll,
-		    fd)) != 0) {
-			log_warnx("http: cannot poll socket fd=%d: %s",
-			    (int)fd, uv_strerror(rc));
+		if ((rc = uv_poll_init_socket(client->loop, &sock->poll, fd)) !=
+		    0) {
+			log_warnx("http: cannot poll socket fd=%d: %s", (int)fd,
+			    uv_strerror(rc));
 			free(sock);
 			return (-1);
 		}
@@ -460,7 +460,7 @@ http_timer_cb(uv_timer_t *timer)
 static int
 http_timer_curl_cb(CURLM *multi, long timeout_ms, void *userp)
 {
-	struct http_client	*client = userp;
+	struct http_client *client = userp;
 
 	if (timeout_ms < 0)
 		uv_timer_stop(&client->timer);
@@ -530,7 +530,7 @@ http_classify(CURLcode cc)
 static long long
 http_info_time(CURL *easy, CURLINFO info)
 {
-	curl_off_t	 t = 0;
+	curl_off_t t = 0;
 
 	if (curl_easy_getinfo(easy, info, &t) != CURLE_OK)
 		return (0);
@@ -540,7 +540,7 @@ http_info_time(CURL *easy, CURLINFO info)
 static void
 http_call_free(struct http_call *call)
 {
-	struct curl_slist	*l;
+	struct curl_slist *l;
 
 	if (call->easy != NULL)
 		curl_easy_cleanup(call->easy);
@@ -569,11 +569,11 @@ http_call_free(struct http_call *call)
 static void
 http_call_finish(struct http_call *call, CURLcode cc)
 {
-	struct http_client	*client = call->client;
-	struct http_result	 res;
-	char			*msg = NULL;
-	char			*url = NULL;
-	long			 l;
+	struct http_client *client = call->client;
+	struct http_result  res;
+	char		   *msg = NULL;
+	char		   *url = NULL;
+	long		    l;
 
 	memset(&res, 0, sizeof res);
 	if (call->in_multi) {
@@ -611,7 +611,8 @@ http_call_finish(struct http_call *call, CURLcode cc)
 		res.message = msg;
 
 	if (curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &l) ==
-	    CURLE_OK && l != 0)
+		CURLE_OK &&
+	    l != 0)
 		res.status = l;
 	else
 		res.status = call->status;
@@ -620,7 +621,8 @@ http_call_finish(struct http_call *call, CURLcode cc)
 	res.body = call->body_in;
 	buf_init(&call->body_in, 0);
 	if (curl_easy_getinfo(call->easy, CURLINFO_EFFECTIVE_URL, &url) ==
-	    CURLE_OK && url != NULL)
+		CURLE_OK &&
+	    url != NULL)
 		res.effective_url = url;
 	else
 		res.effective_url = "";
@@ -643,10 +645,11 @@ http_call_finish(struct http_call *call, CURLcode cc)
 	res.bytes_sent = call->bytes_sent;
 	res.bytes_received = call->bytes_received;
 
-	log_debug(LOG_CAT_HTTP, "http call done method=%s url=%s status=%ld "
-	    "error=%s connects=%ld ms=%lld", call->method, call->log_url,
-	    res.status, http_strerror(res.error), res.connects,
-	    res.timings.total_us / 1000);
+	log_debug(LOG_CAT_HTTP,
+	    "http call done method=%s url=%s status=%ld "
+	    "error=%s connects=%ld ms=%lld",
+	    call->method, call->log_url, res.status, http_strerror(res.error),
+	    res.connects, res.timings.total_us / 1000);
 
 	if (call->prev != NULL)
 		call->prev->next = call->next;
@@ -671,10 +674,10 @@ http_call_finish(struct http_call *call, CURLcode cc)
 static void
 http_check_info(struct http_client *client)
 {
-	CURLMsg			*msg;
-	struct http_call	*call;
-	CURLcode		 cc;
-	int			 left;
+	CURLMsg		 *msg;
+	struct http_call *call;
+	CURLcode	  cc;
+	int		  left;
 
 	while ((msg = curl_multi_info_read(client->multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
@@ -692,10 +695,10 @@ http_check_info(struct http_client *client)
 static void
 http_work_cb(uv_timer_t *timer)
 {
-	struct http_client	*client = timer->data;
-	struct http_call	*call, *next;
-	struct http_sock	*sock;
-	CURLMcode		 mc;
+	struct http_client *client = timer->data;
+	struct http_call   *call, *next;
+	struct http_sock   *sock;
+	CURLMcode	    mc;
 
 	for (call = client->calls; call != NULL; call = next) {
 		next = call->next;
@@ -748,8 +751,8 @@ http_work_arm(struct http_client *client)
 static void
 http_client_finish_close(struct http_client *client)
 {
-	http_close_cb	 cb = client->close_cb;
-	void		*arg = client->close_arg;
+	http_close_cb cb = client->close_cb;
+	void	     *arg = client->close_arg;
 
 	free(client);
 	if (cb != NULL)
@@ -761,7 +764,7 @@ http_client_finish_close(struct http_client *client)
 struct http_client *
 http_client_new(uv_loop_t *loop)
 {
-	struct http_client	*client;
+	struct http_client *client;
 
 	uv_once(&http_global_once, http_global_init);
 	if (http_global_rc != CURLE_OK)
@@ -791,7 +794,7 @@ http_client_new(uv_loop_t *loop)
 void
 http_client_close(struct http_client *client, http_close_cb cb, void *arg)
 {
-	struct http_call	*call;
+	struct http_call *call;
 
 	if (client->closing)
 		fatalx("%s: client closed twice", __func__);
@@ -808,7 +811,7 @@ http_client_close(struct http_client *client, http_close_cb cb, void *arg)
 static int
 http_method_valid(const char *m)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; m[i] != '\0'; i++) {
 		if (m[i] < 'A' || m[i] > 'Z')
@@ -821,20 +824,20 @@ struct http_call *
 http_call_start(struct http_client *client, const struct http_request *req,
     http_done_cb done_cb, void *arg, char **cause)
 {
-	struct http_call	*call = NULL;
-	struct curl_slist	*l;
-	const char		*method, *err = NULL;
-	size_t			 i;
-	long long		 len;
-	int			 https, rc = 0, has_body;
-	CURLMcode		 mc;
+	struct http_call  *call = NULL;
+	struct curl_slist *l;
+	const char	  *method, *err = NULL;
+	size_t		   i;
+	long long	   len;
+	int		   https, rc = 0, has_body;
+	CURLMcode	   mc;
 
 	if (client->closing)
 		err = "the HTTP client is closing";
 	else if (req->url == NULL || done_cb == NULL)
 		err = "no URL or no done callback";
 	else if (strncasecmp(req->url, "https://", 8) != 0 &&
-	    strncasecmp(req->url, "http://", 7) != 0)
+		 strncasecmp(req->url, "http://", 7) != 0)
 		err = "the URL is not http:// or https://";
 	else if (req->body != NULL && req->read_cb != NULL)
 		err = "both a body and a read callback";
@@ -848,8 +851,8 @@ http_call_start(struct http_client *client, const struct http_request *req,
 	has_body = req->body != NULL || req->read_cb != NULL;
 	if (!http_method_valid(method))
 		err = "a bad method name";
-	else if (has_body && (strcmp(method, "GET") == 0 ||
-	    strcmp(method, "HEAD") == 0))
+	else if (has_body &&
+		 (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0))
 		err = "a body with GET or HEAD";
 	if (err != NULL)
 		goto fail;
@@ -868,8 +871,8 @@ http_call_start(struct http_client *client, const struct http_request *req,
 		free(call->log_url);
 		call->log_url = xstrdup("(secret URL)");
 	}
-	buf_init(&call->body_in, req->body_max != 0 ? req->body_max :
-	    HTTP_BODY_MAX_DEFAULT);
+	buf_init(&call->body_in,
+	    req->body_max != 0 ? req->body_max : HTTP_BODY_MAX_DEFAULT);
 	if (req->body != NULL && req->body_len > 0) {
 		call->body = xmalloc(req->body_len);
 		memcpy(call->body, req->body, req->body_len);
@@ -898,8 +901,9 @@ http_call_start(struct http_client *client, const struct http_request *req,
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
 #else
 	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-	SET(CURLOPT_REDIR_PROTOCOLS, https ? (long)CURLPROTO_HTTPS :
-	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	SET(CURLOPT_REDIR_PROTOCOLS,
+	    https ? (long)CURLPROTO_HTTPS :
+		    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	/* Verification is not optional. */
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
@@ -939,7 +943,8 @@ http_call_start(struct http_client *client, const struct http_request *req,
 		SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)call->body_in.max);
 
 	SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms > 0 ?
-	    req->connect_timeout_ms : (long)HTTP_CONNECT_TIMEOUT_DEFAULT);
+					   req->connect_timeout_ms :
+					   (long)HTTP_CONNECT_TIMEOUT_DEFAULT);
 	if (req->timeout_ms > 0)
 		SET(CURLOPT_TIMEOUT_MS, req->timeout_ms);
 	if (req->low_speed_limit > 0 && req->low_speed_time > 0) {
@@ -952,8 +957,8 @@ http_call_start(struct http_client *client, const struct http_request *req,
 	}
 	if (req->username != NULL) {
 		call->username = xstrdup(req->username);
-		call->password = xstrdup(req->password != NULL ?
-		    req->password : "");
+		call->password = xstrdup(
+		    req->password != NULL ? req->password : "");
 		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		SET(CURLOPT_USERNAME, call->username);
 		SET(CURLOPT_PASSWORD, call->password);
@@ -1068,7 +1073,7 @@ http_call_status(const struct http_call *call)
 struct http_cookies *
 http_cookies_new(void)
 {
-	struct http_cookies	*jar;
+	struct http_cookies *jar;
 
 	uv_once(&http_global_once, http_global_init);
 	if (http_global_rc != CURLE_OK)
@@ -1078,7 +1083,7 @@ http_cookies_new(void)
 	if ((jar->share = curl_share_init()) == NULL)
 		fatalx("curl_share_init failed");
 	if (curl_share_setopt(jar->share, CURLSHOPT_SHARE,
-	    CURL_LOCK_DATA_COOKIE) != CURLSHE_OK)
+		CURL_LOCK_DATA_COOKIE) != CURLSHE_OK)
 		fatalx("curl_share_setopt failed");
 	return (jar);
 }
@@ -1097,8 +1102,8 @@ http_cookies_free(struct http_cookies *jar)
 static struct curl_slist *
 http_cookies_list(struct http_cookies *jar)
 {
-	CURL			*easy;
-	struct curl_slist	*list = NULL;
+	CURL		  *easy;
+	struct curl_slist *list = NULL;
 
 	if ((easy = curl_easy_init()) == NULL)
 		fatalx("curl_easy_init failed");
@@ -1112,8 +1117,8 @@ http_cookies_list(struct http_cookies *jar)
 size_t
 http_cookies_count(struct http_cookies *jar)
 {
-	struct curl_slist	*list, *l;
-	size_t			 n = 0;
+	struct curl_slist *list, *l;
+	size_t		   n = 0;
 
 	list = http_cookies_list(jar);
 	for (l = list; l != NULL; l = l->next)
@@ -1125,9 +1130,9 @@ http_cookies_count(struct http_cookies *jar)
 char *
 http_cookies_dump(struct http_cookies *jar)
 {
-	struct curl_slist	*list, *l;
-	struct buf		 b;
-	char			*s;
+	struct curl_slist *list, *l;
+	struct buf	   b;
+	char		  *s;
 
 	buf_init(&b, SIZE_MAX / 2);
 	list = http_cookies_list(jar);
@@ -1141,7 +1146,7 @@ http_cookies_dump(struct http_cookies *jar)
 void
 http_cookies_clear(struct http_cookies *jar)
 {
-	CURL	*easy;
+	CURL *easy;
 
 	if ((easy = curl_easy_init()) == NULL)
 		fatalx("curl_easy_init failed");
@@ -1156,23 +1161,23 @@ struct http_call *
 http_smtp_start(struct http_client *client, const struct http_smtp_request *req,
     http_done_cb done_cb, void *arg, char **cause)
 {
-	struct http_call	*call = NULL;
-	struct curl_slist	*l;
-	const char		*err = NULL;
-	char			*s;
-	size_t			 i;
-	int			 rc = 0, smtps;
-	CURLMcode		 mc;
+	struct http_call  *call = NULL;
+	struct curl_slist *l;
+	const char	  *err = NULL;
+	char		  *s;
+	size_t		   i;
+	int		   rc = 0, smtps;
+	CURLMcode	   mc;
 
 	if (client->closing)
 		err = "the HTTP client is closing";
 	else if (req->url == NULL || done_cb == NULL)
 		err = "no URL or no done callback";
 	else if (strncasecmp(req->url, "smtp://", 7) != 0 &&
-	    strncasecmp(req->url, "smtps://", 8) != 0)
+		 strncasecmp(req->url, "smtps://", 8) != 0)
 		err = "the URL is not smtp:// or smtps://";
 	else if (req->mail_from == NULL || req->rcpt == NULL ||
-	    req->rcpt[0] == NULL)
+		 req->rcpt[0] == NULL)
 		err = "no sender or no recipient";
 	else if (req->body == NULL || req->body_len == 0)
 		err = "no message";
@@ -1229,13 +1234,14 @@ http_smtp_start(struct http_client *client, const struct http_smtp_request *req,
 	SET(CURLOPT_WRITEFUNCTION, http_write_curl_cb);
 	SET(CURLOPT_WRITEDATA, call);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms > 0 ?
-	    req->connect_timeout_ms : (long)HTTP_CONNECT_TIMEOUT_DEFAULT);
+					   req->connect_timeout_ms :
+					   (long)HTTP_CONNECT_TIMEOUT_DEFAULT);
 	if (req->timeout_ms > 0)
 		SET(CURLOPT_TIMEOUT_MS, req->timeout_ms);
 	if (req->username != NULL) {
 		call->username = xstrdup(req->username);
-		call->password = xstrdup(req->password != NULL ?
-		    req->password : "");
+		call->password = xstrdup(
+		    req->password != NULL ? req->password : "");
 		SET(CURLOPT_USERNAME, call->username);
 		SET(CURLOPT_PASSWORD, call->password);
 	}
@@ -1276,8 +1282,8 @@ http_smtp_start(struct http_client *client, const struct http_smtp_request *req,
 
 fail:
 	if (cause != NULL)
-		*cause = xasprintf("smtp %s: %s", req->url != NULL ? req->url :
-		    "(no URL)", err);
+		*cause = xasprintf("smtp %s: %s",
+		    req->url != NULL ? req->url : "(no URL)", err);
 	if (call != NULL)
 		http_call_free(call);
 	return (NULL);

@@ -20,14 +20,8 @@
 #include "xmalloc.h"
 
 const struct aws_op_desc *const *const iam_operation_tables[] = {
-	cfn_operations,
-	ecr_operations,
-	ecs_operations,
-	s3_operations,
-	sesv2_operations,
-	sqs_operations,
-	sts_operations,
-	NULL
+	cfn_operations, ecr_operations, ecs_operations, s3_operations,
+	sesv2_operations, sqs_operations, sts_operations, NULL
 };
 
 /*
@@ -37,19 +31,15 @@ const struct aws_op_desc *const *const iam_operation_tables[] = {
  * environment's role; the bucket is the tools account's.
  */
 static const struct aws_grant iam_implied_grants[] = {
-	{ "s3:GetObject", AWS_ACCOUNT_ENVIRONMENT, "object" },
-	{ NULL, 0, NULL }
+	{ "s3:GetObject", AWS_ACCOUNT_ENVIRONMENT, "object" }, { NULL, 0, NULL }
 };
 
-const struct aws_grant *const iam_grant_tables[] = {
-	registry_ecr_grants,
-	iam_implied_grants,
-	NULL
-};
+const struct aws_grant *const iam_grant_tables[] = { registry_ecr_grants,
+	iam_implied_grants, NULL };
 
 static const struct {
-	unsigned int	 bit;
-	const char	*name;
+	unsigned int bit;
+	const char  *name;
 } iam_accounts[] = {
 	{ AWS_ACCOUNT_TOOLS, "tools" },
 	{ AWS_ACCOUNT_ENVIRONMENT, "environment" },
@@ -59,7 +49,7 @@ static const struct {
 const char *
 iam_account_name(unsigned int bit)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < sizeof iam_accounts / sizeof iam_accounts[0]; i++)
 		if (iam_accounts[i].bit == bit)
@@ -71,7 +61,7 @@ iam_account_name(unsigned int bit)
 static void
 iam_add(char ***lines, size_t *n, const struct aws_grant *g)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < sizeof iam_accounts / sizeof iam_accounts[0]; i++) {
 		if ((g->accounts & iam_accounts[i].bit) == 0)
@@ -85,15 +75,15 @@ iam_add(char ***lines, size_t *n, const struct aws_grant *g)
 static int
 iam_cmp(const void *a, const void *b)
 {
-	return (strcmp(*(char * const *)a, *(char * const *)b));
+	return (strcmp(*(char *const *)a, *(char *const *)b));
 }
 
 char **
 iam_lines(size_t *np)
 {
-	const struct aws_op_desc *const	*t;
+	const struct aws_op_desc *const *t;
 	const struct aws_grant		*g;
-	char				**lines = NULL;
+	char			       **lines = NULL;
 	size_t				 n = 0, i, j, out;
 
 	for (i = 0; iam_operation_tables[i] != NULL; i++)
@@ -119,7 +109,7 @@ iam_lines(size_t *np)
 void
 iam_lines_free(char **lines, size_t n)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < n; i++)
 		free(lines[i]);
@@ -129,9 +119,9 @@ iam_lines_free(char **lines, size_t n)
 int
 iam_print(FILE *f)
 {
-	char	**lines;
-	size_t	 n, i;
-	int	 rc = 0;
+	char **lines;
+	size_t n, i;
+	int    rc = 0;
 
 	lines = iam_lines(&n);
 	for (i = 0; i < n; i++)

@@ -26,14 +26,14 @@ extern const struct aws_op_desc *const *const iam_operation_tables[];
 extern const struct aws_grant *const iam_grant_tables[];
 
 /* "tools", "environment", "registry" for one AWS_ACCOUNT_* bit. */
-const char	*iam_account_name(unsigned int);
+const char *iam_account_name(unsigned int);
 
 /* The lines, sorted, each once (without newlines); *n set.  Caller
    frees with iam_lines_free. */
-char		**iam_lines(size_t *n);
-void		 iam_lines_free(char **, size_t);
+char **iam_lines(size_t *n);
+void   iam_lines_free(char **, size_t);
 
 /* Prints the lines; 0, or -1 when the stream failed. */
-int		 iam_print(FILE *);
+int iam_print(FILE *);
 
 #endif

@@ -29,104 +29,105 @@
 #include "syncer.h"
 #include "xmalloc.h"
 
-#define INTAKE_BODY_MAX		(256 * 1024)	/* SQS's largest message */
-#define INTAKE_BODY_DEPTH	16
-#define INTAKE_MAX_MESSAGES	10
-#define INTAKE_VISIBILITY_MAX	900
-#define INTAKE_RESUBMIT_MAX	100		/* releases per listing */
-#define INTAKE_FAULT_WAIT_MS	1000		/* looks again whether a storage
+#define INTAKE_BODY_MAX	      (256 * 1024) /* SQS's largest message */
+#define INTAKE_BODY_DEPTH     16
+#define INTAKE_MAX_MESSAGES   10
+#define INTAKE_VISIBILITY_MAX 900
+#define INTAKE_RESUBMIT_MAX   100 /* releases per listing */
+#define INTAKE_FAULT_WAIT_MS \
+	1000 /* looks again whether a storage
 						   fault cleared */
 
 struct intake_app;
 
 /* A received message: done when its objects are. */
 struct intake_msg {
-	struct intake_app	*app;
-	char			*message_id;
-	char			*receipt_handle;
-	long			 receive_count;
-	size_t			 pending;	/* objects not done */
-	int			 failed;
-	char			*reason;	/* the first failure */
-	char			*bucket;	/* of the failure; or NULL */
-	char			*key;
+	struct intake_app *app;
+	char		  *message_id;
+	char		  *receipt_handle;
+	long		   receive_count;
+	size_t		   pending; /* objects not done */
+	int		   failed;
+	char		  *reason; /* the first failure */
+	char		  *bucket; /* of the failure; or NULL */
+	char		  *key;
 };
 
 /* An object to read, from a message (msg) or a listing (msg NULL). */
 struct intake_obj {
-	struct intake_obj	*next;
-	struct intake_msg	*msg;
-	char			*bucket;
-	char			*key;
-	char			*etag;		/* unquoted; may be NULL */
-	char			*version_id;	/* may be NULL */
-	long long		 size;		/* -1: unknown */
+	struct intake_obj *next;
+	struct intake_msg *msg;
+	char		  *bucket;
+	char		  *key;
+	char		  *etag;       /* unquoted; may be NULL */
+	char		  *version_id; /* may be NULL */
+	long long	   size;       /* -1: unknown */
 };
 
 /* A listed key that keeps failing. */
 struct intake_listed_failure {
-	char			*key;
-	long			 count;
+	char *key;
+	long  count;
 };
 
 struct intake_app {
-	struct intake		*in;
-	struct intake_app	*next;
-	char			*name;
-	char			*bucket;
-	char			*prefix;
-	char			*queue_url;	/* NULL: listing only */
-	int64_t			 poll_interval_ms;
-	int			 max_receives;
-	int64_t			 app_id;	/* 0: not recorded yet (a
+	struct intake	  *in;
+	struct intake_app *next;
+	char		  *name;
+	char		  *bucket;
+	char		  *prefix;
+	char		  *queue_url; /* NULL: listing only */
+	int64_t		   poll_interval_ms;
+	int		   max_receives;
+	int64_t		   app_id; /* 0: not recorded yet (a
 						   storage fault at start) */
 
-	int			 dead;		/* stopping: finish nothing */
-	unsigned int		 refs;		/* calls and handles out */
+	int	     dead; /* stopping: finish nothing */
+	unsigned int refs; /* calls and handles out */
 
-	uv_timer_t		 poll_timer;
-	uv_timer_t		 list_timer;
-	struct aws_op		*receive;
-	struct aws_op		*list;
-	struct aws_op		*get;
+	uv_timer_t     poll_timer;
+	uv_timer_t     list_timer;
+	struct aws_op *receive;
+	struct aws_op *list;
+	struct aws_op *get;
 
-	struct intake_obj	*head, *tail;	/* objects to read */
-	struct intake_obj	*cur;		/* being read */
-	struct registry_resolve	*resolve;	/* cur's images */
+	struct intake_obj	*head, *tail; /* objects to read */
+	struct intake_obj	*cur;	      /* being read */
+	struct registry_resolve *resolve;     /* cur's images */
 	struct intake_pending	*pending;
 
-	size_t			 msgs_open;	/* of the last receive */
-	int			 batch_failed;
-	unsigned int		 poll_errors;
-	int			 listing;	/* its objects are queued */
-	size_t			 list_pending;
-	unsigned int		 list_errors;
+	size_t	     msgs_open; /* of the last receive */
+	int	     batch_failed;
+	unsigned int poll_errors;
+	int	     listing; /* its objects are queued */
+	size_t	     list_pending;
+	unsigned int list_errors;
 
 	struct intake_listed_failure *lfail;
-	size_t			 nlfail;
+	size_t			      nlfail;
 };
 
 struct intake {
-	uv_loop_t		*loop;
-	struct store		*store;
-	struct aws_context	*aws;
-	const struct config	*config;
-	intake_release_cb	 cb;
-	void			*cb_arg;
-	struct intake_timing	 timing;
-	struct intake_stats	 stats;
-	struct intake_app	*apps;		/* live and dying */
-	struct syncer		*syncer;	/* made on first use */
-	int			 started;
-	int			 stopping;
-	void			(*stop_cb)(void *);
-	void			*stop_arg;
+	uv_loop_t	    *loop;
+	struct store	    *store;
+	struct aws_context  *aws;
+	const struct config *config;
+	intake_release_cb    cb;
+	void		    *cb_arg;
+	struct intake_timing timing;
+	struct intake_stats  stats;
+	struct intake_app   *apps;   /* live and dying */
+	struct syncer	    *syncer; /* made on first use */
+	int		     started;
+	int		     stopping;
+	void (*stop_cb)(void *);
+	void *stop_arg;
 };
 
-static void	intake_app_pump(struct intake_app *);
-static void	intake_app_kill(struct intake_app *);
-static void	intake_poll_schedule(struct intake_app *, int64_t);
-static void	intake_list_schedule(struct intake_app *, int64_t);
+static void intake_app_pump(struct intake_app *);
+static void intake_app_kill(struct intake_app *);
+static void intake_poll_schedule(struct intake_app *, int64_t);
+static void intake_list_schedule(struct intake_app *, int64_t);
 
 /* --- helpers ------------------------------------------------------------ */
 
@@ -145,8 +146,8 @@ hexval(int c)
 char *
 intake_decode_key(const char *s)
 {
-	char	*out, *p;
-	int	 hi, lo;
+	char *out, *p;
+	int   hi, lo;
 
 	out = p = xmalloc(strlen(s) + 1);
 	for (; *s != '\0'; s++) {
@@ -172,7 +173,7 @@ intake_decode_key(const char *s)
 static char *
 etag_bare(const char *etag)
 {
-	size_t	len;
+	size_t len;
 
 	if (etag == NULL || *etag == '\0')
 		return (NULL);
@@ -185,7 +186,7 @@ etag_bare(const char *etag)
 static int
 key_wanted(const struct intake_app *app, const char *key)
 {
-	size_t	len = strlen(key), plen = strlen(app->prefix);
+	size_t len = strlen(key), plen = strlen(app->prefix);
 
 	if (strncmp(key, app->prefix, plen) != 0)
 		return (0);
@@ -195,7 +196,7 @@ key_wanted(const struct intake_app *app, const char *key)
 static int64_t
 backoff_ms(const struct intake *in, unsigned int errors)
 {
-	int64_t	d = in->timing.backoff_min_ms;
+	int64_t d = in->timing.backoff_min_ms;
 
 	if (errors == 0)
 		return (0);
@@ -247,9 +248,9 @@ intake_stop_done(struct intake *in)
 static void
 app_free(struct intake_app *app)
 {
-	struct intake		*in = app->in;
-	struct intake_app	**pp;
-	size_t			 i;
+	struct intake	   *in = app->in;
+	struct intake_app **pp;
+	size_t		    i;
 
 	for (pp = &in->apps; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == app) {
@@ -289,42 +290,43 @@ app_timer_closed_cb(uv_handle_t *h)
 static void
 msg_deleted_cb(const struct aws_reply *reply, void *arg)
 {
-	struct intake_app	*app = arg;
+	struct intake_app *app = arg;
 
 	if (reply->error != AWS_OK && reply->error != AWS_ECANCELLED)
 		log_warnx("cannot delete a message app=%s: %s (it will come "
-		    "back and be found a duplicate)", app->name,
-		    reply->message);
+			  "back and be found a duplicate)",
+		    app->name, reply->message);
 	else if (reply->error == AWS_OK)
 		app->in->stats.deleted++;
 	app_unref(app);
 }
 
 struct msg_delete {
-	struct intake_app	*app;
-	char			*receipt_handle;
+	struct intake_app *app;
+	char		  *receipt_handle;
 };
 
 static void
 msg_synced_cb(void *arg, int ok)
 {
-	struct msg_delete	*d = arg;
-	struct intake_app	*app = d->app;
-	struct sqs_queue	 q;
-	char			*cause = NULL;
+	struct msg_delete *d = arg;
+	struct intake_app *app = d->app;
+	struct sqs_queue   q;
+	char		  *cause = NULL;
 
 	if (!ok || app->dead) {
 		/* It comes back, and its object is found seen. */
 		if (!ok)
 			log_warnx("the database could not be synced, the "
-			    "message stays app=%s", app->name);
+				  "message stays app=%s",
+			    app->name);
 		goto out;
 	}
 	memset(&q, 0, sizeof q);
 	q.url = app->queue_url;
 	q.creds = aws_context_host_creds(app->in->aws);
 	if (sqs_delete_message(aws_context_client(app->in->aws), &q,
-	    d->receipt_handle, msg_deleted_cb, app, &cause) == NULL) {
+		d->receipt_handle, msg_deleted_cb, app, &cause) == NULL) {
 		log_warnx("cannot delete a message app=%s: %s", app->name,
 		    cause);
 		free(cause);
@@ -342,7 +344,7 @@ out:
 static void
 msg_delete(struct intake_app *app, const char *receipt_handle)
 {
-	struct msg_delete	*d;
+	struct msg_delete *d;
 
 	if (app->in->syncer == NULL)
 		app->in->syncer = syncer_new(app->in->loop, app->in->store);
@@ -356,11 +358,13 @@ msg_delete(struct intake_app *app, const char *receipt_handle)
 static void
 msg_visibility_cb(const struct aws_reply *reply, void *arg)
 {
-	struct intake_app	*app = arg;
+	struct intake_app *app = arg;
 
 	if (reply->error != AWS_OK && reply->error != AWS_ECANCELLED)
-		log_debug(LOG_CAT_AWS, "cannot change a message's visibility "
-		    "app=%s: %s", app->name, reply->message);
+		log_debug(LOG_CAT_AWS,
+		    "cannot change a message's visibility "
+		    "app=%s: %s",
+		    app->name, reply->message);
 	app_unref(app);
 }
 
@@ -368,24 +372,26 @@ msg_visibility_cb(const struct aws_reply *reply, void *arg)
 static void
 msg_retry_later(struct intake_app *app, struct intake_msg *msg)
 {
-	struct sqs_queue	 q;
-	char			*cause = NULL;
-	long			 secs = app->in->timing.retry_visibility_s;
-	long			 n;
+	struct sqs_queue q;
+	char		*cause = NULL;
+	long		 secs = app->in->timing.retry_visibility_s;
+	long		 n;
 
-	for (n = msg->receive_count; n > 1 && secs > 0 &&
-	    secs < INTAKE_VISIBILITY_MAX; n--)
+	for (n = msg->receive_count;
+	     n > 1 && secs > 0 && secs < INTAKE_VISIBILITY_MAX; n--)
 		secs *= 2;
 	if (secs > INTAKE_VISIBILITY_MAX)
 		secs = INTAKE_VISIBILITY_MAX;
 	memset(&q, 0, sizeof q);
 	q.url = app->queue_url;
 	q.creds = aws_context_host_creds(app->in->aws);
-	if (sqs_change_message_visibility(aws_context_client(app->in->aws),
-	    &q, msg->receipt_handle, (int)secs, msg_visibility_cb, app,
-	    &cause) == NULL) {
-		log_debug(LOG_CAT_AWS, "cannot change a message's visibility "
-		    "app=%s: %s", app->name, cause);
+	if (sqs_change_message_visibility(aws_context_client(app->in->aws), &q,
+		msg->receipt_handle, (int)secs, msg_visibility_cb, app,
+		&cause) == NULL) {
+		log_debug(LOG_CAT_AWS,
+		    "cannot change a message's visibility "
+		    "app=%s: %s",
+		    app->name, cause);
 		free(cause);
 		return;
 	}
@@ -425,10 +431,10 @@ batch_unref(struct intake_app *app)
 static void
 msg_finish(struct intake_msg *msg)
 {
-	struct intake_app		*app = msg->app;
-	struct intake			*in = app->in;
-	struct store_intake_failure_in	 f;
-	char				*cause = NULL;
+	struct intake_app	      *app = msg->app;
+	struct intake		      *in = app->in;
+	struct store_intake_failure_in f;
+	char			      *cause = NULL;
 
 	if (app->dead)
 		goto out;
@@ -438,9 +444,9 @@ msg_finish(struct intake_msg *msg)
 		in->stats.failures++;
 		app->batch_failed = 1;
 		log_warnx("message left in the queue app=%s message=%s "
-		    "receives=%ld key=%s: %s", app->name, msg->message_id,
-		    msg->receive_count, msg->key != NULL ? msg->key : "-",
-		    msg->reason);
+			  "receives=%ld key=%s: %s",
+		    app->name, msg->message_id, msg->receive_count,
+		    msg->key != NULL ? msg->key : "-", msg->reason);
 		if (msg->receive_count >= app->max_receives) {
 			memset(&f, 0, sizeof f);
 			f.app_id = app->app_id;
@@ -451,16 +457,18 @@ msg_finish(struct intake_msg *msg)
 			f.receive_count = msg->receive_count;
 			f.reason = msg->reason;
 			if (store_record_intake_failure(in->store, &f,
-			    &cause) != 0) {
+				&cause) != 0) {
 				log_warnx("cannot record an intake failure "
-				    "app=%s message=%s: %s", app->name,
-				    msg->message_id, cause);
+					  "app=%s message=%s: %s",
+				    app->name, msg->message_id, cause);
 				free(cause);
 			} else
-				log_warnx("poison message recorded app=%s "
+				log_warnx(
+				    "poison message recorded app=%s "
 				    "message=%s receives=%ld: left to the "
-				    "queue's dead-letter policy", app->name,
-				    msg->message_id, msg->receive_count);
+				    "queue's dead-letter policy",
+				    app->name, msg->message_id,
+				    msg->receive_count);
 		}
 		msg_retry_later(app, msg);
 	}
@@ -475,10 +483,10 @@ static void
 listed_failure(struct intake_app *app, const struct intake_obj *obj,
     const char *reason)
 {
-	struct store_intake_failure_in	 f;
-	struct intake_listed_failure	*lf = NULL;
-	char				*cause = NULL;
-	size_t				 i;
+	struct store_intake_failure_in f;
+	struct intake_listed_failure  *lf = NULL;
+	char			      *cause = NULL;
+	size_t			       i;
 
 	log_warnx("listed object not read app=%s key=%s: %s", app->name,
 	    obj->key, reason);
@@ -511,7 +519,7 @@ listed_failure(struct intake_app *app, const struct intake_obj *obj,
 static void
 list_finish(struct intake_app *app)
 {
-	const struct config_app	*capp;
+	const struct config_app *capp;
 
 	app->listing = 0;
 	if (app->dead)
@@ -526,7 +534,7 @@ static void
 obj_done(struct intake_app *app, struct intake_obj *obj, int ok,
     const char *reason)
 {
-	struct intake_msg	*msg = obj->msg;
+	struct intake_msg *msg = obj->msg;
 
 	if (msg != NULL) {
 		if (!ok)
@@ -551,12 +559,13 @@ obj_done(struct intake_app *app, struct intake_obj *obj, int ok,
 static int
 hand_over(struct intake_app *app, int64_t release_id, char **reason)
 {
-	struct intake	*in = app->in;
+	struct intake *in = app->in;
 
 	if (in->cb(release_id, in->cb_arg) == 0)
 		return (0);
 	*reason = xasprintf("release %lld was recorded but not taken by the "
-	    "engine", (long long)release_id);
+			    "engine",
+	    (long long)release_id);
 	return (-1);
 }
 
@@ -569,12 +578,14 @@ static void
 obj_seen(struct intake_app *app, struct intake_obj *obj,
     const struct store_seen *seen)
 {
-	char	*reason = NULL;
-	int	 ok = 1;
+	char *reason = NULL;
+	int   ok = 1;
 
 	app->in->stats.duplicates++;
-	log_debug(LOG_CAT_ENGINE, "object already seen app=%s key=%s "
-	    "release=%lld", app->name, obj->key, (long long)seen->release_id);
+	log_debug(LOG_CAT_ENGINE,
+	    "object already seen app=%s key=%s "
+	    "release=%lld",
+	    app->name, obj->key, (long long)seen->release_id);
 	if (obj->msg != NULL && seen->release_id != 0 && !seen->has_run)
 		ok = hand_over(app, seen->release_id, &reason) == 0;
 	obj_done(app, obj, ok, reason);
@@ -590,12 +601,13 @@ obj_seen(struct intake_app *app, struct intake_obj *obj,
 static int
 intake_mask_manifest(const struct release *rel, char **out, char **cause)
 {
-	struct config_strings	 names = { NULL, 0 };
-	char			*why = NULL;
-	size_t			 n;
+	struct config_strings names = { NULL, 0 };
+	char		     *why = NULL;
+	size_t		      n;
 
-	if (rel->template != NULL && diff_no_echo_names(rel->template_name,
-	    rel->template, rel->template_len, &names, &why) != 0) {
+	if (rel->template != NULL &&
+	    diff_no_echo_names(rel->template_name, rel->template,
+		rel->template_len, &names, &why) != 0) {
 		*cause = xasprintf("%s: %s", rel->template_name, why);
 		free(why);
 		return (-1);
@@ -603,7 +615,8 @@ intake_mask_manifest(const struct release *rel, char **out, char **cause)
 	n = release_mask_manifest(rel, &names, out);
 	if (n > 0)
 		log_info("NoEcho values masked in the stored release.json "
-		    "app=%s version=%s masked=%zu", rel->app, rel->version, n);
+			 "app=%s version=%s masked=%zu",
+		    rel->app, rel->version, n);
 	diff_names_free(&names);
 	return (0);
 }
@@ -620,13 +633,13 @@ record_release(struct intake_app *app, struct intake_obj *obj,
     const struct resolve_image *images, const char *invalid, int64_t *idp,
     char **reason)
 {
-	struct store_release_image_in	 im;
-	size_t				 i;
-	struct store			*s = app->in->store;
-	struct store_release_in		 r;
-	char				*cause = NULL, *masked = NULL;
-	int64_t				 id = 0;
-	int				 is_new = 0, dummy, rc = -1;
+	struct store_release_image_in im;
+	size_t			      i;
+	struct store		     *s = app->in->store;
+	struct store_release_in	      r;
+	char			     *cause = NULL, *masked = NULL;
+	int64_t			      id = 0;
+	int			      is_new = 0, dummy, rc = -1;
 
 	memset(&r, 0, sizeof r);
 	r.app_id = app->app_id;
@@ -656,17 +669,16 @@ record_release(struct intake_app *app, struct intake_obj *obj,
 	if (store_begin(s, &cause) != 0)
 		goto fail;
 	if (store_record_release(s, &r, &id, &cause) != 0 ||
-	    store_mark_seen(s, app->app_id, obj->bucket, obj->key, revision,
-	    id, &is_new, &cause) != 0)
+	    store_mark_seen(s, app->app_id, obj->bucket, obj->key, revision, id,
+		&is_new, &cause) != 0)
 		goto rollback;
 	/*
 	 * The validated template goes with the release, so the engine
 	 * deploys exactly these bytes without reading the zip again.
 	 */
 	if (is_new && rel != NULL && invalid == NULL &&
-	    store_set_release_template(s, id,
-	    rel->template_name, rel->template, rel->template_len,
-	    &cause) != 0)
+	    store_set_release_template(s, id, rel->template_name, rel->template,
+		rel->template_len, &cause) != 0)
 		goto rollback;
 	if (!is_new) {
 		store_rollback(s);
@@ -675,7 +687,8 @@ record_release(struct intake_app *app, struct intake_obj *obj,
 	}
 	/* The images as found now: the run deploys these digests. */
 	for (i = 0; rel != NULL && invalid == NULL && images != NULL &&
-	    i < rel->nimages; i++) {
+		    i < rel->nimages;
+	     i++) {
 		memset(&im, 0, sizeof im);
 		im.position = (int)i;
 		im.registry = registry;
@@ -690,7 +703,7 @@ record_release(struct intake_app *app, struct intake_obj *obj,
 	}
 	if (etag != NULL && strcmp(etag, revision) != 0 &&
 	    store_mark_seen(s, app->app_id, obj->bucket, obj->key, etag, id,
-	    &dummy, &cause) != 0)
+		&dummy, &cause) != 0)
 		goto rollback;
 	if (store_commit(s, &cause) != 0)
 		goto rollback;
@@ -710,14 +723,14 @@ out:
 
 /* A valid release whose images are being resolved (registry-resolve.h). */
 struct intake_pending {
-	struct intake_app	*app;		/* holds a reference */
-	struct intake_obj	*obj;		/* NULL once the app died */
-	char			*revision;
-	char			*etag;
-	char			*version_id;
-	long long		 size;
-	struct release		*rel;
-	char			*registry;
+	struct intake_app *app; /* holds a reference */
+	struct intake_obj *obj; /* NULL once the app died */
+	char		  *revision;
+	char		  *etag;
+	char		  *version_id;
+	long long	   size;
+	struct release	  *rel;
+	char		  *registry;
 };
 
 static void
@@ -736,16 +749,16 @@ pending_free(struct intake_pending *p)
  * hands it over; the object is done.
  */
 static void
-obj_record(struct intake_app *app, struct intake_obj *obj,
-    const char *revision, const char *etag, const char *version_id,
-    long long size, const struct release *rel, const char *registry,
+obj_record(struct intake_app *app, struct intake_obj *obj, const char *revision,
+    const char *etag, const char *version_id, long long size,
+    const struct release *rel, const char *registry,
     const struct resolve_image *images, const char *invalid)
 {
-	struct intake		*in = app->in;
-	struct store_seen	 seen;
-	char			*reason = NULL, *cause = NULL;
-	int64_t			 id = 0;
-	int			 rc, ok = 0, dup = 0;
+	struct intake	 *in = app->in;
+	struct store_seen seen;
+	char		 *reason = NULL, *cause = NULL;
+	int64_t		  id = 0;
+	int		  rc, ok = 0, dup = 0;
 
 	memset(&seen, 0, sizeof seen);
 	rc = record_release(app, obj, revision, etag, version_id, size, rel,
@@ -753,7 +766,7 @@ obj_record(struct intake_app *app, struct intake_obj *obj,
 	if (rc == 1) {
 		/* Committed by another path first. */
 		if (store_seen_object(in->store, obj->bucket, obj->key,
-		    revision, &seen, &cause) != 0)
+			revision, &seen, &cause) != 0)
 			reason = xasprintf("store: %s", cause);
 		else
 			dup = 1;
@@ -764,13 +777,14 @@ obj_record(struct intake_app *app, struct intake_obj *obj,
 	in->stats.releases++;
 	if (invalid == NULL)
 		log_info("release recorded app=%s release=%lld version=%s "
-		    "key=%s images=%s", app->name, (long long)id,
-		    rel->version, obj->key, images != NULL ? "pinned" :
-		    "not pinned (the app has no registry)");
+			 "key=%s images=%s",
+		    app->name, (long long)id, rel->version, obj->key,
+		    images != NULL ? "pinned" :
+				     "not pinned (the app has no registry)");
 	else
 		log_warnx("invalid release recorded app=%s release=%lld "
-		    "key=%s: %s", app->name, (long long)id, obj->key,
-		    invalid);
+			  "key=%s: %s",
+		    app->name, (long long)id, obj->key, invalid);
 	ok = hand_over(app, id, &reason) == 0;
 out:
 	free(cause);
@@ -784,12 +798,12 @@ out:
 static void
 obj_resolved_cb(const struct resolve_result *res, void *arg)
 {
-	struct intake_pending	*p = arg;
-	struct intake_obj	*obj = p->obj;
-	struct intake_app	*app = p->app;
-	char			*reason;
+	struct intake_pending *p = arg;
+	struct intake_obj     *obj = p->obj;
+	struct intake_app     *app = p->app;
+	char		      *reason;
 
-	if (obj == NULL) {		/* the app died meanwhile */
+	if (obj == NULL) { /* the app died meanwhile */
 		pending_free(p);
 		app_unref(app);
 		return;
@@ -804,9 +818,10 @@ obj_resolved_cb(const struct resolve_result *res, void *arg)
 		    p->size, p->rel, NULL, NULL, res->reason);
 	else if (res->error != RESOLVE_OK) {
 		reason = xasprintf("the release's images could not be "
-		    "checked: %s", res->reason);
-		log_warnx("release not taken yet app=%s key=%s: %s",
-		    app->name, obj->key, reason);
+				   "checked: %s",
+		    res->reason);
+		log_warnx("release not taken yet app=%s key=%s: %s", app->name,
+		    obj->key, reason);
 		obj_done(app, obj, 0, reason);
 		free(reason);
 	} else
@@ -828,7 +843,7 @@ obj_resolve(struct intake_app *app, struct intake_obj *obj,
     const char *version_id, long long size, struct release **relp)
 {
 	struct intake_pending	*p;
-	struct resolve_image_in	*ims;
+	struct resolve_image_in *ims;
 	struct release		*rel = *relp;
 	char			*cause = NULL, *reason;
 	size_t			 i;
@@ -854,7 +869,8 @@ obj_resolve(struct intake_app *app, struct intake_obj *obj,
 	if (app->resolve == NULL) {
 		pending_free(p);
 		reason = xasprintf("the release's images could not be "
-		    "checked: %s", cause);
+				   "checked: %s",
+		    cause);
 		free(cause);
 		obj_done(app, obj, 0, reason);
 		free(reason);
@@ -876,16 +892,16 @@ obj_read(struct intake_app *app, struct intake_obj *obj, const char *data,
     size_t len, const char *etag_quoted, const char *version_id,
     const char *too_large)
 {
-	struct intake			*in = app->in;
-	const struct config_app		*capp;
-	struct release_limits		 limits;
-	struct release_error		 err;
-	struct release			*rel = NULL;
-	struct store_seen		 seen;
-	char				*etag, *reason = NULL, *cause = NULL;
-	const char			*revision, *src_revision;
-	const char			*invalid = NULL;
-	long long			 size;
+	struct intake		*in = app->in;
+	const struct config_app *capp;
+	struct release_limits	 limits;
+	struct release_error	 err;
+	struct release		*rel = NULL;
+	struct store_seen	 seen;
+	char			*etag, *reason = NULL, *cause = NULL;
+	const char		*revision, *src_revision;
+	const char		*invalid = NULL;
+	long long		 size;
 
 	memset(&err, 0, sizeof err);
 	memset(&seen, 0, sizeof seen);
@@ -903,7 +919,7 @@ obj_read(struct intake_app *app, struct intake_obj *obj, const char *data,
 	if (src_revision == NULL || strcmp(revision, src_revision) != 0) {
 		/* Another revision than the event or listing named. */
 		if (store_seen_object(in->store, obj->bucket, obj->key,
-		    revision, &seen, &cause) != 0) {
+			revision, &seen, &cause) != 0) {
 			reason = xasprintf("store: %s", cause);
 			goto done;
 		}
@@ -921,8 +937,8 @@ obj_read(struct intake_app *app, struct intake_obj *obj, const char *data,
 	size = data != NULL ? (long long)len : obj->size;
 	if (data == NULL)
 		invalid = too_large;
-	else if (release_read(&rel, data, len, app->name, &limits,
-	    &err) != 0 || release_check_app(rel, capp, &err) != 0) {
+	else if (release_read(&rel, data, len, app->name, &limits, &err) != 0 ||
+		 release_check_app(rel, capp, &err) != 0) {
 		release_free(rel);
 		rel = NULL;
 		invalid = err.reason != NULL ? err.reason : "invalid release";
@@ -933,8 +949,8 @@ obj_read(struct intake_app *app, struct intake_obj *obj, const char *data,
 		    &rel);
 		goto out;
 	}
-	obj_record(app, obj, revision, etag, version_id, size, rel, NULL,
-	    NULL, invalid);
+	obj_record(app, obj, revision, etag, version_id, size, rel, NULL, NULL,
+	    invalid);
 	goto out;
 
 done:
@@ -952,7 +968,7 @@ obj_get_cb(const struct aws_reply *reply, struct s3_object *o, void *arg)
 {
 	struct intake_app	*app = arg;
 	struct intake_obj	*obj = app->cur;
-	const struct config_app	*capp;
+	const struct config_app *capp;
 	char			*msg;
 
 	app->get = NULL;
@@ -964,13 +980,13 @@ obj_get_cb(const struct aws_reply *reply, struct s3_object *o, void *arg)
 	if (reply->error == AWS_ETOOLARGE) {
 		capp = app_config(app);
 		msg = xasprintf("zip: more than the %llu bytes allowed "
-		    "(limits.zip_size)",
+				"(limits.zip_size)",
 		    capp != NULL ? (unsigned long long)capp->limit_zip_size :
-		    0ULL);
+				   0ULL);
 		obj_read(app, obj, NULL, 0, NULL, NULL, msg);
 		free(msg);
 	} else if (reply->error == AWS_EAWS &&
-	    strcmp(reply->aws.code, "NoSuchKey") == 0) {
+		   strcmp(reply->aws.code, "NoSuchKey") == 0) {
 		app->in->stats.ignored++;
 		log_info("object gone before it was read app=%s key=%s",
 		    app->name, obj->key);
@@ -993,7 +1009,7 @@ static int
 obj_start(struct intake_app *app, struct intake_obj *obj)
 {
 	struct intake		*in = app->in;
-	const struct config_app	*capp;
+	const struct config_app *capp;
 	struct store_seen	 seen;
 	struct s3_target	 t;
 	char			*cause = NULL, *reason, *msg;
@@ -1003,7 +1019,7 @@ obj_start(struct intake_app *app, struct intake_obj *obj)
 	revision = obj->version_id != NULL ? obj->version_id : obj->etag;
 	if (revision != NULL) {
 		if (store_seen_object(in->store, obj->bucket, obj->key,
-		    revision, &seen, &cause) != 0) {
+			revision, &seen, &cause) != 0) {
 			reason = xasprintf("store: %s", cause);
 			free(cause);
 			obj_done(app, obj, 0, reason);
@@ -1023,7 +1039,7 @@ obj_start(struct intake_app *app, struct intake_obj *obj)
 	if (obj->size >= 0 && revision != NULL && cap > 0 &&
 	    (uint64_t)obj->size > cap) {
 		msg = xasprintf("zip: %lld bytes, more than the %llu bytes "
-		    "allowed (limits.zip_size)",
+				"allowed (limits.zip_size)",
 		    obj->size, (unsigned long long)cap);
 		obj_read(app, obj, NULL, 0, NULL, NULL, msg);
 		free(msg);
@@ -1051,7 +1067,7 @@ obj_start(struct intake_app *app, struct intake_obj *obj)
 static void
 intake_app_pump(struct intake_app *app)
 {
-	struct intake_obj	*obj;
+	struct intake_obj *obj;
 
 	while (!app->dead && app->cur == NULL && app->head != NULL) {
 		obj = app->head;
@@ -1084,10 +1100,10 @@ static int
 parse_record(struct intake_app *app, struct json *doc, size_t i,
     struct intake_obj **objp, char **reason)
 {
-	const char	*name = NULL, *bucket = NULL, *key = NULL;
-	const char	*etag = NULL, *version = NULL;
-	long long	 size = -1;
-	char		*decoded;
+	const char *name = NULL, *bucket = NULL, *key = NULL;
+	const char *etag = NULL, *version = NULL;
+	long long   size = -1;
+	char	   *decoded;
 
 	*objp = NULL;
 	json_str(doc, &name, "Records[%zu].eventName", i);
@@ -1102,24 +1118,26 @@ parse_record(struct intake_app *app, struct json *doc, size_t i,
 	json_str(doc, &key, "Records[%zu].s3.object.key", i);
 	json_int_opt(doc, &size, "Records[%zu].s3.object.size", i);
 	json_str_opt(doc, &etag, "Records[%zu].s3.object.eTag", i);
-	json_str_opt(doc, &version, "Records[%zu].s3.object.versionId",
-	    i);
+	json_str_opt(doc, &version, "Records[%zu].s3.object.versionId", i);
 	if (json_error(doc) != NULL)
 		goto bad;
 	if ((decoded = intake_decode_key(key)) == NULL) {
 		*reason = xasprintf("Records[%zu].s3.object.key: bad "
-		    "percent-encoding", i);
+				    "percent-encoding",
+		    i);
 		return (-1);
 	}
 	if (strcmp(bucket, app->bucket) != 0) {
 		log_info("event for another bucket ignored app=%s bucket=%s "
-		    "key=%s", app->name, bucket, decoded);
+			 "key=%s",
+		    app->name, bucket, decoded);
 		free(decoded);
 		return (0);
 	}
 	if (!key_wanted(app, decoded)) {
 		log_info("object ignored app=%s key=%s: not a .zip under "
-		    "prefix \"%s\"", app->name, decoded, app->prefix);
+			 "prefix \"%s\"",
+		    app->name, decoded, app->prefix);
 		free(decoded);
 		return (0);
 	}
@@ -1128,7 +1146,8 @@ parse_record(struct intake_app *app, struct json *doc, size_t i,
 	(*objp)->key = decoded;
 	(*objp)->etag = etag_bare(etag);
 	(*objp)->version_id = version != NULL && *version != '\0' ?
-	    xstrdup(version) : NULL;
+				  xstrdup(version) :
+				  NULL;
 	(*objp)->size = size;
 	return (0);
 
@@ -1147,21 +1166,21 @@ static int
 parse_body(struct intake_app *app, const char *body, int *testp,
     struct intake_obj **headp, size_t *np, char **reason)
 {
-	struct json_limits	 limits;
-	struct json		*doc = NULL, *inner = NULL, *d;
-	struct intake_obj	*obj, *tail = NULL;
-	const char		*event = NULL, *type = NULL, *message = NULL;
-	char			*cause = NULL;
-	size_t			 n, i;
-	int			 rc = -1;
+	struct json_limits limits;
+	struct json	  *doc = NULL, *inner = NULL, *d;
+	struct intake_obj *obj, *tail = NULL;
+	const char	  *event = NULL, *type = NULL, *message = NULL;
+	char		  *cause = NULL;
+	size_t		   n, i;
+	int		   rc = -1;
 
 	*testp = 0;
 	*headp = NULL;
 	*np = 0;
 	limits.max_size = INTAKE_BODY_MAX;
 	limits.max_depth = INTAKE_BODY_DEPTH;
-	if (json_load(&doc, body, strlen(body), &limits, "S3 event",
-	    &cause) != 0) {
+	if (json_load(&doc, body, strlen(body), &limits, "S3 event", &cause) !=
+	    0) {
 		*reason = cause;
 		return (-1);
 	}
@@ -1170,7 +1189,7 @@ parse_body(struct intake_app *app, const char *body, int *testp,
 	    strcmp(type, "Notification") == 0 &&
 	    json_str_opt(doc, &message, "Message") == 1) {
 		if (json_load(&inner, message, strlen(message), &limits,
-		    "S3 event in an SNS notification", &cause) != 0) {
+			"S3 event in an SNS notification", &cause) != 0) {
 			*reason = cause;
 			goto out;
 		}
@@ -1221,11 +1240,11 @@ out:
 static void
 handle_message(struct intake_app *app, struct sqs_message *m)
 {
-	struct intake_msg	*msg;
-	struct intake_obj	*head = NULL, *obj;
-	char			*reason = NULL;
-	size_t			 n = 0;
-	int			 test = 0;
+	struct intake_msg *msg;
+	struct intake_obj *head = NULL, *obj;
+	char		  *reason = NULL;
+	size_t		   n = 0;
+	int		   test = 0;
 
 	app->in->stats.messages++;
 	msg = xcalloc(1, sizeof *msg);
@@ -1235,10 +1254,10 @@ handle_message(struct intake_app *app, struct sqs_message *m)
 	msg->receive_count = m->receive_count > 0 ? m->receive_count : 1;
 	app->msgs_open++;
 
-	if (m->body == NULL || parse_body(app, m->body, &test, &head, &n,
-	    &reason) != 0) {
-		msg_fail(msg, NULL, NULL, reason != NULL ? reason :
-		    "empty message");
+	if (m->body == NULL ||
+	    parse_body(app, m->body, &test, &head, &n, &reason) != 0) {
+		msg_fail(msg, NULL, NULL,
+		    reason != NULL ? reason : "empty message");
 		free(reason);
 		msg_finish(msg);
 		return;
@@ -1261,11 +1280,10 @@ handle_message(struct intake_app *app, struct sqs_message *m)
 }
 
 static void
-receive_cb(const struct aws_reply *reply, struct sqs_messages *msgs,
-    void *arg)
+receive_cb(const struct aws_reply *reply, struct sqs_messages *msgs, void *arg)
 {
-	struct intake_app	*app = arg;
-	size_t			 i;
+	struct intake_app *app = arg;
+	size_t		   i;
 
 	app->receive = NULL;
 	if (app->dead) {
@@ -1277,8 +1295,8 @@ receive_cb(const struct aws_reply *reply, struct sqs_messages *msgs,
 		app->poll_errors++;
 		log_warnx("cannot receive messages app=%s: %s", app->name,
 		    reply->message);
-		intake_poll_schedule(app, backoff_ms(app->in,
-		    app->poll_errors));
+		intake_poll_schedule(app,
+		    backoff_ms(app->in, app->poll_errors));
 		app_unref(app);
 		return;
 	}
@@ -1287,7 +1305,7 @@ receive_cb(const struct aws_reply *reply, struct sqs_messages *msgs,
 		intake_poll_schedule(app, 0);
 	} else {
 		app->batch_failed = 0;
-		app->msgs_open++;	/* until every message is in */
+		app->msgs_open++; /* until every message is in */
 		for (i = 0; i < msgs->n; i++)
 			handle_message(app, &msgs->v[i]);
 		batch_unref(app);
@@ -1305,12 +1323,12 @@ receive_cb(const struct aws_reply *reply, struct sqs_messages *msgs,
 static int
 app_recorded(struct intake_app *app)
 {
-	char	*cause = NULL;
+	char *cause = NULL;
 
 	if (app->app_id != 0)
 		return (1);
-	if (store_upsert_app(app->in->store, app->name, &app->app_id,
-	    &cause) != 0) {
+	if (store_upsert_app(app->in->store, app->name, &app->app_id, &cause) !=
+	    0) {
 		log_debug(LOG_CAT_STORE, "intake app=%s not recorded yet: %s",
 		    app->name, cause);
 		free(cause);
@@ -1325,9 +1343,9 @@ app_recorded(struct intake_app *app)
 static void
 poll_timer_cb(uv_timer_t *t)
 {
-	struct intake_app		*app = t->data;
-	struct sqs_receive_params	 p;
-	char				*cause = NULL, *fault;
+	struct intake_app	 *app = t->data;
+	struct sqs_receive_params p;
+	char			 *cause = NULL, *fault;
 
 	if (app->dead || app->receive != NULL || app->queue_url == NULL)
 		return;
@@ -1344,15 +1362,15 @@ poll_timer_cb(uv_timer_t *t)
 	p.wait_seconds = app->in->timing.wait_seconds;
 	p.max_messages = INTAKE_MAX_MESSAGES;
 	p.visibility_timeout = -1;
-	app->receive = sqs_receive_message(aws_context_client(app->in->aws),
-	    &p, receive_cb, app, &cause);
+	app->receive = sqs_receive_message(aws_context_client(app->in->aws), &p,
+	    receive_cb, app, &cause);
 	if (app->receive == NULL) {
 		app->poll_errors++;
 		log_warnx("cannot receive messages app=%s: %s", app->name,
 		    cause);
 		free(cause);
-		intake_poll_schedule(app, backoff_ms(app->in,
-		    app->poll_errors));
+		intake_poll_schedule(app,
+		    backoff_ms(app->in, app->poll_errors));
 		return;
 	}
 	app->refs++;
@@ -1373,13 +1391,13 @@ intake_poll_schedule(struct intake_app *app, int64_t delay_ms)
 static void
 resubmit_pending(struct intake_app *app)
 {
-	struct intake	*in = app->in;
-	int64_t		*ids = NULL;
-	size_t		 n = 0, i;
-	char		*cause = NULL;
+	struct intake *in = app->in;
+	int64_t	      *ids = NULL;
+	size_t	       n = 0, i;
+	char	      *cause = NULL;
 
 	if (store_releases_without_run(in->store, app->app_id,
-	    INTAKE_RESUBMIT_MAX, &ids, &n, &cause) != 0) {
+		INTAKE_RESUBMIT_MAX, &ids, &n, &cause) != 0) {
 		log_warnx("cannot list releases without a run app=%s: %s",
 		    app->name, cause);
 		free(cause);
@@ -1398,13 +1416,13 @@ resubmit_pending(struct intake_app *app)
 static void
 list_cb(const struct aws_reply *reply, struct s3_object_list *l, void *arg)
 {
-	struct intake_app		*app = arg;
-	struct intake			*in = app->in;
-	struct s3_object_summary	*o;
-	struct intake_obj		*obj;
-	char				*etag, *cause = NULL;
-	int				 seen;
-	size_t				 i, n = 0;
+	struct intake_app	 *app = arg;
+	struct intake		 *in = app->in;
+	struct s3_object_summary *o;
+	struct intake_obj	 *obj;
+	char			 *etag, *cause = NULL;
+	int			  seen;
+	size_t			  i, n = 0;
 
 	app->list = NULL;
 	if (app->dead) {
@@ -1417,9 +1435,10 @@ list_cb(const struct aws_reply *reply, struct s3_object_list *l, void *arg)
 		in->stats.failures++;
 		log_warnx("cannot list the bucket app=%s bucket=%s: %s",
 		    app->name, app->bucket, reply->message);
-		intake_list_schedule(app, backoff_ms(in, app->list_errors) <
-		    app->poll_interval_ms ? backoff_ms(in, app->list_errors) :
-		    app->poll_interval_ms);
+		intake_list_schedule(app,
+		    backoff_ms(in, app->list_errors) < app->poll_interval_ms ?
+			backoff_ms(in, app->list_errors) :
+			app->poll_interval_ms);
 		app_unref(app);
 		return;
 	}
@@ -1427,7 +1446,7 @@ list_cb(const struct aws_reply *reply, struct s3_object_list *l, void *arg)
 	in->stats.listings++;
 	resubmit_pending(app);
 	app->listing = 1;
-	app->list_pending = 1;		/* until every object is queued */
+	app->list_pending = 1; /* until every object is queued */
 	for (i = 0; l != NULL && i < l->n && !app->dead; i++) {
 		o = &l->v[i];
 		if (!key_wanted(app, o->key))
@@ -1435,7 +1454,7 @@ list_cb(const struct aws_reply *reply, struct s3_object_list *l, void *arg)
 		etag = etag_bare(o->etag);
 		seen = 0;
 		if (etag != NULL && store_is_seen(in->store, app->bucket,
-		    o->key, etag, &seen, &cause) != 0) {
+					o->key, etag, &seen, &cause) != 0) {
 			log_warnx("store: %s", cause);
 			free(cause);
 			cause = NULL;
@@ -1466,9 +1485,9 @@ list_cb(const struct aws_reply *reply, struct s3_object_list *l, void *arg)
 static void
 list_timer_cb(uv_timer_t *t)
 {
-	struct intake_app	*app = t->data;
-	struct s3_list_params	 p;
-	char			*cause = NULL, *fault;
+	struct intake_app    *app = t->data;
+	struct s3_list_params p;
+	char		     *cause = NULL, *fault;
 
 	if (app->dead || app->list != NULL || app->listing)
 		return;
@@ -1510,23 +1529,23 @@ static int
 app_same_source(const struct intake_app *app, const struct config_app *c)
 {
 	if (strcmp(app->bucket, c->source_bucket) != 0 ||
-	    strcmp(app->prefix, c->source_prefix != NULL ?
-	    c->source_prefix : "") != 0)
+	    strcmp(app->prefix,
+		c->source_prefix != NULL ? c->source_prefix : "") != 0)
 		return (0);
 	if ((app->queue_url == NULL) != (c->source_queue_url == NULL))
 		return (0);
 	return (app->queue_url == NULL ||
-	    strcmp(app->queue_url, c->source_queue_url) == 0);
+		strcmp(app->queue_url, c->source_queue_url) == 0);
 }
 
 /* Starts reading an app's source; 0 or a STORE_E* code. */
 static int
 app_start(struct intake *in, const struct config_app *c, char **cause)
 {
-	struct intake_app	*app;
-	int64_t			 id = 0;
-	char			*fault, *why = NULL;
-	int			 rc;
+	struct intake_app *app;
+	int64_t		   id = 0;
+	char		  *fault, *why = NULL;
+	int		   rc;
 
 	/* On a full disk the app is recorded later (app_recorded): the
 	   daemon starts and says why it takes no work, rather than exit. */
@@ -1545,12 +1564,12 @@ app_start(struct intake *in, const struct config_app *c, char **cause)
 	app->in = in;
 	app->name = xstrdup(c->name);
 	app->bucket = xstrdup(c->source_bucket);
-	app->prefix = xstrdup(c->source_prefix != NULL ? c->source_prefix :
-	    "");
+	app->prefix = xstrdup(c->source_prefix != NULL ? c->source_prefix : "");
 	app->queue_url = c->source_queue_url != NULL ?
-	    xstrdup(c->source_queue_url) : NULL;
-	app->poll_interval_ms = c->poll_interval_ms > 0 ?
-	    c->poll_interval_ms : 60000;
+			     xstrdup(c->source_queue_url) :
+			     NULL;
+	app->poll_interval_ms = c->poll_interval_ms > 0 ? c->poll_interval_ms :
+							  60000;
 	app->max_receives = c->max_receives > 0 ? c->max_receives : 5;
 	app->app_id = id;
 	uv_timer_init(in->loop, &app->poll_timer);
@@ -1573,8 +1592,8 @@ app_start(struct intake *in, const struct config_app *c, char **cause)
 static void
 intake_app_kill(struct intake_app *app)
 {
-	struct intake_obj	*obj;
-	struct intake_msg	*msg;
+	struct intake_obj *obj;
+	struct intake_msg *msg;
 
 	if (app->dead)
 		return;
@@ -1619,7 +1638,7 @@ struct intake *
 intake_new(uv_loop_t *loop, struct store *store, struct aws_context *aws,
     const struct config *config, intake_release_cb cb, void *arg)
 {
-	struct intake	*in;
+	struct intake *in;
 
 	in = xcalloc(1, sizeof *in);
 	in->loop = loop;
@@ -1654,8 +1673,8 @@ intake_set_timing(struct intake *in, const struct intake_timing *t)
 int
 intake_start(struct intake *in, char **cause)
 {
-	size_t	i;
-	int	rc;
+	size_t i;
+	int    rc;
 
 	if (in->started)
 		return (0);
@@ -1669,7 +1688,7 @@ intake_start(struct intake *in, char **cause)
 void
 intake_reconfigure(struct intake *in, const struct config *config)
 {
-	const struct config_app	*c;
+	const struct config_app *c;
 	struct intake_app	*app, *next;
 	char			*cause = NULL;
 	size_t			 i;
@@ -1686,12 +1705,13 @@ intake_reconfigure(struct intake *in, const struct config *config)
 		if (c == NULL || !app_same_source(app, c)) {
 			log_info("intake stopped app=%s: %s", app->name,
 			    c == NULL ? "no longer configured" :
-			    "its source changed");
+					"its source changed");
 			intake_app_kill(app);
 			continue;
 		}
 		app->poll_interval_ms = c->poll_interval_ms > 0 ?
-		    c->poll_interval_ms : 60000;
+					    c->poll_interval_ms :
+					    60000;
 		app->max_receives = c->max_receives > 0 ? c->max_receives : 5;
 	}
 	for (i = 0; i < config->napps; i++) {
@@ -1714,7 +1734,7 @@ intake_reconfigure(struct intake *in, const struct config *config)
 static void
 intake_syncer_closed_cb(void *arg)
 {
-	struct intake	*in = arg;
+	struct intake *in = arg;
 
 	in->syncer = NULL;
 	intake_stop_done(in);
@@ -1723,7 +1743,7 @@ intake_syncer_closed_cb(void *arg)
 void
 intake_stop(struct intake *in, void (*cb)(void *), void *arg)
 {
-	struct intake_app	*app;
+	struct intake_app *app;
 
 	in->stopping = 1;
 	in->stop_cb = cb;

@@ -44,16 +44,16 @@ struct store;
  * 0 when the release was taken (for a valid one: a run exists), or
  * negative: the message that brought it stays in the queue.
  */
-typedef int	(*intake_release_cb)(int64_t release_id, void *arg);
+typedef int (*intake_release_cb)(int64_t release_id, void *arg);
 
 /* Delays; intake_new sets the defaults in brackets.  Tests shorten them. */
 struct intake_timing {
-	int64_t		first_list_ms;	/* first listing after start, or
+	int64_t first_list_ms;	    /* first listing after start, or
 					   after an app appears [2000] */
-	int64_t		backoff_min_ms;	/* after a failing call [1000] */
-	int64_t		backoff_max_ms;	/* doubling up to [60000] */
-	int		wait_seconds;	/* ReceiveMessage long poll [20] */
-	int		retry_visibility_s; /* a failed message comes back
+	int64_t backoff_min_ms;	    /* after a failing call [1000] */
+	int64_t backoff_max_ms;	    /* doubling up to [60000] */
+	int	wait_seconds;	    /* ReceiveMessage long poll [20] */
+	int	retry_visibility_s; /* a failed message comes back
 					   after this, doubled per receive,
 					   at most 900 [10]; 0: at once */
 };
@@ -64,47 +64,46 @@ struct intake;
  * loop, store and aws are borrowed for the intake's life; config until
  * intake_reconfigure gives another.  Nothing starts before intake_start.
  */
-struct intake	*intake_new(uv_loop_t *, struct store *, struct aws_context *,
-		    const struct config *, intake_release_cb, void *arg);
+struct intake *intake_new(uv_loop_t *, struct store *, struct aws_context *,
+    const struct config *, intake_release_cb, void *arg);
 /* Before intake_start. */
-void		 intake_set_timing(struct intake *,
-		    const struct intake_timing *);
+void intake_set_timing(struct intake *, const struct intake_timing *);
 /*
  * Records the apps in the store and starts every app's poll and
  * listing.  0, or a negative STORE_E* with *cause when the store fails
  * (apps started before keep going: intake_stop ends them).
  */
-int		 intake_start(struct intake *, char **cause);
+int intake_start(struct intake *, char **cause);
 /*
  * A new configuration (SIGHUP): apps gone stop (calls cancelled), new
  * apps start, apps whose bucket, prefix or queue changed restart; the
  * others keep going with the new settings (limits, poll interval at its
  * next listing).
  */
-void		 intake_reconfigure(struct intake *, const struct config *);
+void intake_reconfigure(struct intake *, const struct config *);
 /*
  * Cancels polls, listings and downloads (their messages stay in the
  * queue), closes the timers; when everything has come back, calls cb
  * once and frees the intake.  Run the loop until then.
  */
-void		 intake_stop(struct intake *, void (*cb)(void *), void *arg);
+void intake_stop(struct intake *, void (*cb)(void *), void *arg);
 
 /* Counters, for /metrics and tests. */
 struct intake_stats {
-	uint64_t	messages;	/* received */
-	uint64_t	deleted;	/* messages deleted */
-	uint64_t	releases;	/* recorded */
-	uint64_t	duplicates;	/* objects already seen */
-	uint64_t	ignored;	/* records or objects not for us */
-	uint64_t	failures;	/* messages or objects that failed */
-	uint64_t	listings;	/* complete listings */
+	uint64_t messages;   /* received */
+	uint64_t deleted;    /* messages deleted */
+	uint64_t releases;   /* recorded */
+	uint64_t duplicates; /* objects already seen */
+	uint64_t ignored;    /* records or objects not for us */
+	uint64_t failures;   /* messages or objects that failed */
+	uint64_t listings;   /* complete listings */
 };
-void		 intake_stats(const struct intake *, struct intake_stats *);
+void intake_stats(const struct intake *, struct intake_stats *);
 
 /*
  * Decodes an S3 event key (percent-encoding, '+' for space) into a new
  * string; NULL for a bad escape or an encoded NUL.  Pure, for tests.
  */
-char		*intake_decode_key(const char *);
+char *intake_decode_key(const char *);
 
 #endif

@@ -21,16 +21,16 @@
 #include "json.h"
 #include "xmalloc.h"
 
-#define JOSE_MAX_DEPTH	16
+#define JOSE_MAX_DEPTH 16
 
 struct jose_key {
-	char		*kid;		/* "" when the JWK has none */
-	cjose_jwk_t	*jwk;
-	int		 ec;		/* EC P-256, else RSA */
+	char	    *kid; /* "" when the JWK has none */
+	cjose_jwk_t *jwk;
+	int	     ec; /* EC P-256, else RSA */
 };
 
 struct jose_keyset {
-	struct jose_key	*keys;
+	struct jose_key *keys;
 	size_t		 n;
 };
 
@@ -60,14 +60,13 @@ jose_strerror(int error)
 	return ("unknown error");
 }
 
-static int
-jose_fail(char **cause, int error, const char *fmt, ...)
+static int jose_fail(char **cause, int error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
 jose_fail(char **cause, int error, const char *fmt, ...)
 {
-	va_list	ap;
+	va_list ap;
 
 	if (cause != NULL) {
 		va_start(ap, fmt);
@@ -82,10 +81,10 @@ static int
 jose_b64url_decode(const char *in, size_t len, int pad, unsigned char **out,
     size_t *outlen)
 {
-	unsigned char	*buf;
-	unsigned int	 acc = 0, bits = 0;
-	size_t		 i, n = 0, end = len;
-	int		 v;
+	unsigned char *buf;
+	unsigned int   acc = 0, bits = 0;
+	size_t	       i, n = 0, end = len;
+	int	       v;
 
 	if (pad) {
 		while (end > 0 && in[end - 1] == '=' && len - end < 2)
@@ -128,11 +127,11 @@ jose_b64url_decode(const char *in, size_t len, int pad, unsigned char **out,
 char *
 jose_base64url(const unsigned char *in, size_t len)
 {
-	static const char	 abc[] =
+	static const char abc[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	char			*out;
-	size_t			 i, n = 0;
-	unsigned int		 acc = 0, bits = 0;
+	char	    *out;
+	size_t	     i, n = 0;
+	unsigned int acc = 0, bits = 0;
 
 	out = xmalloc((len * 4) / 3 + 4);
 	for (i = 0; i < len; i++) {
@@ -154,8 +153,8 @@ jose_base64url(const unsigned char *in, size_t len)
 static json_t *
 jose_load_object(const unsigned char *buf, size_t len)
 {
-	json_t		*obj;
-	json_error_t	 error;
+	json_t	    *obj;
+	json_error_t error;
 
 	if (!json_nesting_within((const char *)buf, len, JOSE_MAX_DEPTH))
 		return (NULL);
@@ -181,7 +180,7 @@ jose_key_clear(struct jose_key *key)
 void
 jose_keyset_free(struct jose_keyset *set)
 {
-	size_t	i;
+	size_t i;
 
 	if (set == NULL)
 		return;
@@ -200,7 +199,7 @@ jose_keyset_count(const struct jose_keyset *set)
 static const struct jose_key *
 jose_keyset_find(const struct jose_keyset *set, const char *kid)
 {
-	size_t	i;
+	size_t i;
 
 	if (set == NULL)
 		return (NULL);
@@ -223,37 +222,36 @@ int
 jose_keyset_parse(struct jose_keyset **out, const char *buf, size_t len,
     char **cause)
 {
-	struct jose_keyset	*set = NULL;
-	json_t			*doc = NULL, *keys, *k;
-	size_t			 i;
-	int			 error;
+	struct jose_keyset *set = NULL;
+	json_t		   *doc = NULL, *keys, *k;
+	size_t		    i;
+	int		    error;
 
 	*out = NULL;
 	if (len > JOSE_MAX_JWKS) {
-		error = jose_fail(cause, JOSE_EKEY,
-		    "JWKS: over %d bytes", JOSE_MAX_JWKS);
+		error = jose_fail(cause, JOSE_EKEY, "JWKS: over %d bytes",
+		    JOSE_MAX_JWKS);
 		goto out;
 	}
-	if ((doc = jose_load_object((const unsigned char *)buf, len)) ==
-	    NULL) {
-		error = jose_fail(cause, JOSE_EKEY,
-		    "JWKS: not a JSON object");
+	if ((doc = jose_load_object((const unsigned char *)buf, len)) == NULL) {
+		error = jose_fail(cause, JOSE_EKEY, "JWKS: not a JSON object");
 		goto out;
 	}
 	keys = json_object_get(doc, "keys");
 	if (!json_is_array(keys)) {
-		error = jose_fail(cause, JOSE_EKEY, "JWKS: keys: expected "
+		error = jose_fail(cause, JOSE_EKEY,
+		    "JWKS: keys: expected "
 		    "an array");
 		goto out;
 	}
 	set = xcalloc(1, sizeof *set);
 	set->keys = xcalloc(JOSE_MAX_KEYS, sizeof *set->keys);
 	json_array_foreach(keys, i, k) {
-		const char		*kty, *use, *kid, *alg;
-		cjose_jwk_t		*jwk;
-		cjose_err		 err;
-		int			 ec;
-		size_t			 j;
+		const char  *kty, *use, *kid, *alg;
+		cjose_jwk_t *jwk;
+		cjose_err    err;
+		int	     ec;
+		size_t	     j;
 
 		if (!json_is_object(k))
 			continue;
@@ -270,8 +268,7 @@ jose_keyset_parse(struct jose_keyset **out, const char *buf, size_t len,
 		else
 			continue;
 		/* A key bound to another algorithm is not ours to use. */
-		if (alg != NULL &&
-		    strcmp(alg, ec ? "ES256" : "RS256") != 0)
+		if (alg != NULL && strcmp(alg, ec ? "ES256" : "RS256") != 0)
 			continue;
 		if (set->n == JOSE_MAX_KEYS) {
 			error = jose_fail(cause, JOSE_EKEY,
@@ -293,12 +290,12 @@ jose_keyset_parse(struct jose_keyset **out, const char *buf, size_t len,
 		jwk = cjose_jwk_import_json(k, &err);
 		if (jwk == NULL) {
 			error = jose_fail(cause, JOSE_EKEY,
-			    "JWKS: keys[%zu]: %s", i, err.message != NULL ?
-			    err.message : "unusable key");
+			    "JWKS: keys[%zu]: %s", i,
+			    err.message != NULL ? err.message : "unusable key");
 			goto out;
 		}
-		if (ec && cjose_jwk_EC_get_curve(jwk, &err) !=
-		    CJOSE_JWK_EC_P_256) {
+		if (ec &&
+		    cjose_jwk_EC_get_curve(jwk, &err) != CJOSE_JWK_EC_P_256) {
 			cjose_jwk_release(jwk);
 			continue;
 		}
@@ -323,19 +320,19 @@ out:
 }
 
 int
-jose_keyset_from_pem(struct jose_keyset **out, const char *kid,
-    const char *pem, size_t len, char **cause)
+jose_keyset_from_pem(struct jose_keyset **out, const char *kid, const char *pem,
+    size_t len, char **cause)
 {
-	struct jose_keyset	*set = NULL;
-	cjose_jwk_ec_keyspec	 spec;
-	cjose_jwk_t		*jwk;
-	cjose_err		 err;
-	EVP_PKEY		*pkey = NULL;
-	BIO			*bio = NULL;
-	unsigned char		 pub[133];
-	char			 group[64];
-	size_t			 publen = 0, grouplen = 0;
-	int			 error;
+	struct jose_keyset  *set = NULL;
+	cjose_jwk_ec_keyspec spec;
+	cjose_jwk_t	    *jwk;
+	cjose_err	     err;
+	EVP_PKEY	    *pkey = NULL;
+	BIO		    *bio = NULL;
+	unsigned char	     pub[133];
+	char		     group[64];
+	size_t		     publen = 0, grouplen = 0;
+	int		     error;
 
 	*out = NULL;
 	if (len > 16384 || len > INT_MAX) {
@@ -353,14 +350,15 @@ jose_keyset_from_pem(struct jose_keyset **out, const char *kid,
 		goto out;
 	}
 	if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME,
-	    group, sizeof group, &grouplen) != 1 ||
+		group, sizeof group, &grouplen) != 1 ||
 	    strcmp(group, "prime256v1") != 0) {
 		error = jose_fail(cause, JOSE_EKEY,
 		    "public key: not on the P-256 curve");
 		goto out;
 	}
-	if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY,
-	    pub, sizeof pub, &publen) != 1 || publen != 65 || pub[0] != 4) {
+	if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, pub,
+		sizeof pub, &publen) != 1 ||
+	    publen != 65 || pub[0] != 4) {
 		error = jose_fail(cause, JOSE_EKEY,
 		    "public key: not an uncompressed P-256 point");
 		goto out;
@@ -402,7 +400,7 @@ jose_header_clear(struct jose_header *h)
 static int
 jose_padding_ok(const char *seg, size_t len)
 {
-	size_t	i, npad = 0;
+	size_t i, npad = 0;
 
 	while (npad < len && seg[len - 1 - npad] == '=')
 		npad++;
@@ -422,8 +420,8 @@ static int
 jose_split(const char *tok, size_t len, int pad, size_t dots[2],
     json_t **header, char **cause)
 {
-	unsigned char	*raw;
-	size_t		 i, n = 0, rawlen;
+	unsigned char *raw;
+	size_t	       i, n = 0, rawlen;
 
 	*header = NULL;
 	if (len == 0 || len > JOSE_MAX_TOKEN)
@@ -438,9 +436,9 @@ jose_split(const char *tok, size_t len, int pad, size_t dots[2],
 				    "token: not a compact JWS (too many "
 				    "parts)"));
 			dots[n++] = i;
-		} else if (!((c >= 'A' && c <= 'Z') ||
-		    (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || (pad && c == '=')))
+		} else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			       (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+			       (pad && c == '=')))
 			return (jose_fail(cause, JOSE_EMALFORMED,
 			    "token: a character outside base64url"));
 	}
@@ -452,9 +450,10 @@ jose_split(const char *tok, size_t len, int pad, size_t dots[2],
 	 * whose length is then a multiple of 4 (libcjose asserts on
 	 * others).
 	 */
-	if (pad && (!jose_padding_ok(tok, dots[0]) ||
-	    !jose_padding_ok(tok + dots[0] + 1, dots[1] - dots[0] - 1) ||
-	    !jose_padding_ok(tok + dots[1] + 1, len - dots[1] - 1)))
+	if (pad &&
+	    (!jose_padding_ok(tok, dots[0]) ||
+		!jose_padding_ok(tok + dots[0] + 1, dots[1] - dots[0] - 1) ||
+		!jose_padding_ok(tok + dots[1] + 1, len - dots[1] - 1)))
 		return (jose_fail(cause, JOSE_EMALFORMED,
 		    "token: misplaced base64 padding"));
 	if (jose_b64url_decode(tok, dots[0], pad, &raw, &rawlen) != 0)
@@ -471,10 +470,10 @@ jose_split(const char *tok, size_t len, int pad, size_t dots[2],
 int
 jose_peek(const char *tok, size_t len, struct jose_header *out, char **cause)
 {
-	json_t		*header;
-	const char	*alg, *kid;
-	size_t		 dots[2];
-	int		 error;
+	json_t	   *header;
+	const char *alg, *kid;
+	size_t	    dots[2];
+	int	    error;
 
 	memset(out, 0, sizeof *out);
 	if ((error = jose_split(tok, len, 1, dots, &header, cause)) != 0)
@@ -496,8 +495,8 @@ jose_peek(const char *tok, size_t len, struct jose_header *out, char **cause)
 static int
 jose_streq(const char *a, const char *b)
 {
-	size_t		 la = strlen(a), lb = strlen(b), i;
-	unsigned char	 d = 0;
+	size_t	      la = strlen(a), lb = strlen(b), i;
+	unsigned char d = 0;
 
 	if (la != lb)
 		return (0);
@@ -515,14 +514,14 @@ jose_verify_sig(const struct jose_keyset *set, const char *tok, size_t len,
     int pad, int es256_only, const char *what, struct jose_token *out,
     char **cause)
 {
-	const struct jose_key	*key;
-	json_t			*header = NULL, *claims = NULL;
-	cjose_jws_t		*jws = NULL;
-	cjose_err		 err;
-	const char		*alg, *kid;
-	uint8_t			*plain;
-	size_t			 dots[2], plainlen;
-	int			 error, ec;
+	const struct jose_key *key;
+	json_t		      *header = NULL, *claims = NULL;
+	cjose_jws_t	      *jws = NULL;
+	cjose_err	       err;
+	const char	      *alg, *kid;
+	uint8_t		      *plain;
+	size_t		       dots[2], plainlen;
+	int		       error, ec;
 
 	memset(out, 0, sizeof *out);
 	if ((error = jose_split(tok, len, pad, dots, &header, NULL)) != 0) {
@@ -553,19 +552,22 @@ jose_verify_sig(const struct jose_keyset *set, const char *tok, size_t len,
 		goto out;
 	}
 	if ((key = jose_keyset_find(set, kid)) == NULL) {
-		error = jose_fail(cause, JOSE_EKID, "%s: no key with kid "
-		    "\"%.64s\"", what, kid != NULL ? kid : "");
+		error = jose_fail(cause, JOSE_EKID,
+		    "%s: no key with kid "
+		    "\"%.64s\"",
+		    what, kid != NULL ? kid : "");
 		goto out;
 	}
 	if (key->ec != ec) {
-		error = jose_fail(cause, JOSE_EALG, "%s: algorithm %s with "
-		    "the %s key \"%.64s\"", what, alg, key->ec ? "EC" : "RSA",
-		    key->kid);
+		error = jose_fail(cause, JOSE_EALG,
+		    "%s: algorithm %s with "
+		    "the %s key \"%.64s\"",
+		    what, alg, key->ec ? "EC" : "RSA", key->kid);
 		goto out;
 	}
 	if (dots[1] + 1 == len) {
-		error = jose_fail(cause, JOSE_ESIGNATURE,
-		    "%s: no signature", what);
+		error = jose_fail(cause, JOSE_ESIGNATURE, "%s: no signature",
+		    what);
 		goto out;
 	}
 	memset(&err, 0, sizeof err);
@@ -575,8 +577,10 @@ jose_verify_sig(const struct jose_keyset *set, const char *tok, size_t len,
 		goto out;
 	}
 	if (!cjose_jws_verify(jws, key->jwk, &err)) {
-		error = jose_fail(cause, JOSE_ESIGNATURE, "%s: signature "
-		    "does not verify with key \"%.64s\"", what, key->kid);
+		error = jose_fail(cause, JOSE_ESIGNATURE,
+		    "%s: signature "
+		    "does not verify with key \"%.64s\"",
+		    what, key->kid);
 		goto out;
 	}
 	if (!cjose_jws_get_plaintext(jws, &plain, &plainlen, &err) ||
@@ -603,13 +607,14 @@ out:
 static int64_t
 jose_date(json_t *obj, const char *name)
 {
-	json_t	*v = json_object_get(obj, name);
+	json_t *v = json_object_get(obj, name);
 
 	if (v == NULL)
 		return (-1);
 	if (json_is_integer(v))
-		return (json_integer_value(v) < 0 ? -2 :
-		    (int64_t)json_integer_value(v));
+		return (json_integer_value(v) < 0 ?
+			    -2 :
+			    (int64_t)json_integer_value(v));
 	if (json_is_real(v) && json_real_value(v) >= 0 &&
 	    json_real_value(v) < 1e15)
 		return ((int64_t)json_real_value(v));
@@ -617,26 +622,27 @@ jose_date(json_t *obj, const char *name)
 }
 
 int
-jose_verify_id_token(const struct jose_keyset *set, const char *tok,
-    size_t len, const struct jose_expect *exp, struct jose_token *out,
-    char **cause)
+jose_verify_id_token(const struct jose_keyset *set, const char *tok, size_t len,
+    const struct jose_expect *exp, struct jose_token *out, char **cause)
 {
-	json_t		*claims, *aud, *a;
-	const char	*iss, *azp, *nonce;
-	int64_t		 t, skew;
-	size_t		 i;
-	int		 error, found;
+	json_t	   *claims, *aud, *a;
+	const char *iss, *azp, *nonce;
+	int64_t	    t, skew;
+	size_t	    i;
+	int	    error, found;
 
 	if ((error = jose_verify_sig(set, tok, len, 0, 0, "ID token", out,
-	    cause)) != 0)
+		 cause)) != 0)
 		return (error);
 	claims = out->claims;
 	skew = exp->skew > 0 ? exp->skew : JOSE_SKEW;
 
 	iss = json_string_value(json_object_get(claims, "iss"));
 	if (iss == NULL || strcmp(iss, exp->issuer) != 0) {
-		error = jose_fail(cause, JOSE_ECLAIM, "ID token: iss is not "
-		    "the configured issuer %s", exp->issuer);
+		error = jose_fail(cause, JOSE_ECLAIM,
+		    "ID token: iss is not "
+		    "the configured issuer %s",
+		    exp->issuer);
 		goto fail;
 	}
 
@@ -652,8 +658,10 @@ jose_verify_id_token(const struct jose_keyset *set, const char *tok,
 		}
 	}
 	if (!found) {
-		error = jose_fail(cause, JOSE_ECLAIM, "ID token: aud does not "
-		    "name the client %s", exp->audience);
+		error = jose_fail(cause, JOSE_ECLAIM,
+		    "ID token: aud does not "
+		    "name the client %s",
+		    exp->audience);
 		goto fail;
 	}
 	azp = json_string_value(json_object_get(claims, "azp"));
@@ -663,13 +671,16 @@ jose_verify_id_token(const struct jose_keyset *set, const char *tok,
 		goto fail;
 	}
 	if (json_is_array(aud) && json_array_size(aud) > 1 && azp == NULL) {
-		error = jose_fail(cause, JOSE_ECLAIM, "ID token: several "
+		error = jose_fail(cause, JOSE_ECLAIM,
+		    "ID token: several "
 		    "audiences and no azp");
 		goto fail;
 	}
 	if (azp != NULL && strcmp(azp, exp->audience) != 0) {
-		error = jose_fail(cause, JOSE_ECLAIM, "ID token: azp is not "
-		    "the client %s", exp->audience);
+		error = jose_fail(cause, JOSE_ECLAIM,
+		    "ID token: azp is not "
+		    "the client %s",
+		    exp->audience);
 		goto fail;
 	}
 
@@ -680,8 +691,7 @@ jose_verify_id_token(const struct jose_keyset *set, const char *tok,
 	}
 	if (exp->now > t + skew) {
 		error = jose_fail(cause, JOSE_EEXPIRED,
-		    "ID token: expired %lld s ago",
-		    (long long)(exp->now - t));
+		    "ID token: expired %lld s ago", (long long)(exp->now - t));
 		goto fail;
 	}
 	if ((t = jose_date(claims, "iat")) < 0) {
@@ -710,7 +720,8 @@ jose_verify_id_token(const struct jose_keyset *set, const char *tok,
 			goto fail;
 		}
 		if (!jose_streq(nonce, exp->nonce)) {
-			error = jose_fail(cause, JOSE_ECLAIM, "ID token: nonce "
+			error = jose_fail(cause, JOSE_ECLAIM,
+			    "ID token: nonce "
 			    "is not the one this sign-in sent");
 			goto fail;
 		}
@@ -723,20 +734,21 @@ fail:
 
 int
 jose_verify_alb(const struct jose_keyset *set, const char *tok, size_t len,
-    const char *signer_arn, int64_t now, struct jose_token *out,
-    char **cause)
+    const char *signer_arn, int64_t now, struct jose_token *out, char **cause)
 {
-	const char	*signer;
-	int64_t		 t;
-	int		 error;
+	const char *signer;
+	int64_t	    t;
+	int	    error;
 
 	if ((error = jose_verify_sig(set, tok, len, 1, 1, "ALB token", out,
-	    cause)) != 0)
+		 cause)) != 0)
 		return (error);
 	signer = json_string_value(json_object_get(out->header, "signer"));
 	if (signer == NULL || strcmp(signer, signer_arn) != 0) {
-		error = jose_fail(cause, JOSE_ECLAIM, "ALB token: signer is "
-		    "not the configured load balancer %s", signer_arn);
+		error = jose_fail(cause, JOSE_ECLAIM,
+		    "ALB token: signer is "
+		    "not the configured load balancer %s",
+		    signer_arn);
 		goto fail;
 	}
 	/* The ALB puts exp in the header; some claims sets carry it too. */
@@ -780,9 +792,9 @@ int
 jose_claim_groups(const struct jose_token *tok, const char *name,
     const char ***out)
 {
-	json_t		 *v, *g;
-	const char	**list;
-	size_t		  i, n = 0;
+	json_t	    *v, *g;
+	const char **list;
+	size_t	     i, n = 0;
 
 	*out = NULL;
 	v = tok->claims != NULL ? json_object_get(tok->claims, name) : NULL;
@@ -824,8 +836,7 @@ jose_cache_lookup(struct jose_cache *cache, const char *kid, int64_t now)
 }
 
 void
-jose_cache_set(struct jose_cache *cache, struct jose_keyset *set,
-    int64_t now)
+jose_cache_set(struct jose_cache *cache, struct jose_keyset *set, int64_t now)
 {
 	jose_keyset_free(cache->keys);
 	cache->keys = set;

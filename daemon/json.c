@@ -15,15 +15,15 @@
 #include "xmalloc.h"
 #include "xml.h"
 
-#define PATH_MAX_LEN	512
+#define PATH_MAX_LEN 512
 
 /* The latest epoch second json_time accepts: 9999-12-31T23:59:59Z. */
-#define EPOCH_MAX	253402300799.0
+#define EPOCH_MAX 253402300799.0
 
 struct json {
-	json_t	*root;
-	char	*what;
-	char	*error;
+	json_t *root;
+	char   *what;
+	char   *error;
 };
 
 enum kind {
@@ -61,9 +61,9 @@ json_limits_default(struct json_limits *l)
 int
 json_nesting_within(const char *s, size_t len, unsigned int max)
 {
-	unsigned int	 depth = 0;
-	int		 in_string = 0;
-	size_t		 i;
+	unsigned int depth = 0;
+	int	     in_string = 0;
+	size_t	     i;
 
 	for (i = 0; i < len; i++) {
 		if (in_string) {
@@ -96,10 +96,10 @@ int
 json_load(struct json **docp, const void *data, size_t len,
     const struct json_limits *limits, const char *what, char **cause)
 {
-	struct json_limits	 l;
-	struct json		*doc;
-	json_error_t		 err;
-	json_t			*root;
+	struct json_limits l;
+	struct json	  *doc;
+	json_error_t	   err;
+	json_t		  *root;
 
 	*docp = NULL;
 	if (limits != NULL)
@@ -109,7 +109,8 @@ json_load(struct json **docp, const void *data, size_t len,
 	if (len > l.max_size) {
 		if (cause != NULL)
 			*cause = xasprintf("%s: reply of %zu bytes is over the "
-			    "limit of %zu", what, len, l.max_size);
+					   "limit of %zu",
+			    what, len, l.max_size);
 		return (JSON_ELIMIT);
 	}
 	if (!json_nesting_within(data, len, l.max_depth)) {
@@ -175,8 +176,8 @@ json_wipe_str(struct json *doc, const char *s)
 void
 json_fail(struct json *doc, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*msg;
+	va_list ap;
+	char   *msg;
 
 	if (doc->error != NULL)
 		return;
@@ -189,8 +190,7 @@ json_fail(struct json *doc, const char *fmt, ...)
 
 /* Records "what: <first len bytes of path>: problem" if no error yet. */
 static void
-fail_at(struct json *doc, const char *path, size_t len,
-    const char *problem)
+fail_at(struct json *doc, const char *path, size_t len, const char *problem)
 {
 	if (doc->error == NULL)
 		doc->error = xasprintf("%s: %.*s: %s", doc->what, (int)len,
@@ -206,10 +206,10 @@ fail_at(struct json *doc, const char *path, size_t len,
 static int
 lookup(struct json *doc, const char *path, json_t **out, size_t *at)
 {
-	const char	*p = path, *key;
-	json_t		*v = doc->root;
-	size_t		 len, idx;
-	char		*end;
+	const char *p = path, *key;
+	json_t	   *v = doc->root;
+	size_t	    len, idx;
+	char	   *end;
 
 	while (*p != '\0') {
 		if (*p == '[') {
@@ -237,8 +237,8 @@ lookup(struct json *doc, const char *path, json_t **out, size_t *at)
 			if (len == 0)
 				goto bad;
 			if (!json_is_object(v)) {
-				fail_at(doc, path, key > path ?
-				    (size_t)(key - path - 1) : 0,
+				fail_at(doc, path,
+				    key > path ? (size_t)(key - path - 1) : 0,
 				    kind_expected[KIND_OBJECT]);
 				return (JSON_ETYPE);
 			}
@@ -261,11 +261,11 @@ bad:
 json_t *
 json_get(struct json *doc, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	 path[PATH_MAX_LEN];
-	json_t	*v;
-	size_t	 at;
-	int	 n;
+	va_list ap;
+	char	path[PATH_MAX_LEN];
+	json_t *v;
+	size_t	at;
+	int	n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(path, sizeof path, fmt, ap);
@@ -287,8 +287,8 @@ json_get(struct json *doc, const char *fmt, ...)
 static int
 epoch_to_timespec(double d, struct timespec *ts)
 {
-	double		secs;
-	long long	usec;
+	double	  secs;
+	long long usec;
 
 	if (!isfinite(d) || d < 0 || d > EPOCH_MAX)
 		return (-1);
@@ -332,8 +332,9 @@ convert(json_t *v, enum kind kind, void *out)
 		if (json_is_number(v))
 			return (epoch_to_timespec(json_number_value(v), out));
 		if (json_is_string(v))
-			return (xml_parse_time(json_string_value(v), out) ==
-			    0 ? 0 : -1);
+			return (xml_parse_time(json_string_value(v), out) == 0 ?
+				    0 :
+				    -1);
 		return (-1);
 	case KIND_ARRAY:
 		if (!json_is_array(v))
@@ -349,17 +350,17 @@ convert(json_t *v, enum kind kind, void *out)
 	return (-1);
 }
 
-static int	get(struct json *, int, enum kind, void *, const char *,
-		    va_list) __attribute__((format(printf, 5, 0)));
+static int get(struct json *, int, enum kind, void *, const char *, va_list)
+    __attribute__((format(printf, 5, 0)));
 
 static int
-get(struct json *doc, int optional, enum kind kind, void *out,
-    const char *fmt, va_list ap)
+get(struct json *doc, int optional, enum kind kind, void *out, const char *fmt,
+    va_list ap)
 {
-	char	 path[PATH_MAX_LEN];
-	json_t	*v;
-	size_t	 at;
-	int	 n, rc;
+	char	path[PATH_MAX_LEN];
+	json_t *v;
+	size_t	at;
+	int	n, rc;
 
 	n = vsnprintf(path, sizeof path, fmt, ap);
 	if (n < 0 || (size_t)n >= sizeof path) {
@@ -379,27 +380,28 @@ get(struct json *doc, int optional, enum kind kind, void *out,
 	if (rc != 0)
 		return (rc);
 	if (convert(v, kind, out) != 0) {
-		fail_at(doc, path, strlen(path), kind == KIND_TIME &&
-		    (json_is_number(v) || json_is_string(v)) ?
-		    "not a valid timestamp" : kind_expected[kind]);
+		fail_at(doc, path, strlen(path),
+		    kind == KIND_TIME &&
+			    (json_is_number(v) || json_is_string(v)) ?
+			"not a valid timestamp" :
+			kind_expected[kind]);
 		return (JSON_ETYPE);
 	}
 	return (optional ? 1 : 0);
 }
 
 /* Each typed reader is one line over get(). */
-#define JSON_GETTER(name, type, kind, optional)			\
-int									\
-name(struct json *doc, type *out, const char *fmt, ...)		\
-{									\
-	va_list	ap;							\
-	int	rc;							\
-									\
-	va_start(ap, fmt);						\
-	rc = get(doc, optional, kind, out, fmt, ap);			\
-	va_end(ap);							\
-	return (rc);							\
-}
+#define JSON_GETTER(name, type, kind, optional)                     \
+	int name(struct json *doc, type *out, const char *fmt, ...) \
+	{                                                           \
+		va_list ap;                                         \
+		int	rc;                                         \
+                                                                    \
+		va_start(ap, fmt);                                  \
+		rc = get(doc, optional, kind, out, fmt, ap);        \
+		va_end(ap);                                         \
+		return (rc);                                        \
+	}
 
 JSON_GETTER(json_str, const char *, KIND_STR, 0)
 JSON_GETTER(json_int, long long, KIND_INT, 0)

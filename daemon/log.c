@@ -16,15 +16,15 @@
 
 #include "log.h"
 
-static const char	*log_progname = "shipgate";
-static enum log_level	 log_level = LOG_LEVEL_INFO;
-static unsigned int	 log_categories = LOG_CAT_ALL;
-static int		 log_journal;
-static int		 log_syslog;
+static const char    *log_progname = "shipgate";
+static enum log_level log_level = LOG_LEVEL_INFO;
+static unsigned int   log_categories = LOG_CAT_ALL;
+static int	      log_journal;
+static int	      log_syslog;
 
 static const struct {
-	const char	*name;
-	enum log_level	 level;
+	const char    *name;
+	enum log_level level;
 } log_levels[] = {
 	{ "err", LOG_LEVEL_ERR },
 	{ "warning", LOG_LEVEL_WARNING },
@@ -34,8 +34,8 @@ static const struct {
 };
 
 static const struct {
-	const char		*name;
-	enum log_category	 category;
+	const char	 *name;
+	enum log_category category;
 } log_category_names[] = {
 	{ "aws", LOG_CAT_AWS },
 	{ "http", LOG_CAT_HTTP },
@@ -54,9 +54,9 @@ static const struct {
 static int
 log_stderr_is_journal(void)
 {
-	const char		*env;
-	struct stat		 sb;
-	unsigned long long	 dev, ino;
+	const char	  *env;
+	struct stat	   sb;
+	unsigned long long dev, ino;
 
 	if ((env = getenv("JOURNAL_STREAM")) == NULL)
 		return (0);
@@ -65,7 +65,7 @@ log_stderr_is_journal(void)
 	if (fstat(STDERR_FILENO, &sb) == -1)
 		return (0);
 	return ((unsigned long long)sb.st_dev == dev &&
-	    (unsigned long long)sb.st_ino == ino);
+		(unsigned long long)sb.st_ino == ino);
 }
 
 void
@@ -98,7 +98,7 @@ log_set_debug(unsigned int categories)
 int
 log_level_from_name(const char *name)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < sizeof log_levels / sizeof log_levels[0]; i++)
 		if (strcasecmp(name, log_levels[i].name) == 0)
@@ -109,7 +109,7 @@ log_level_from_name(const char *name)
 const char *
 log_level_name(enum log_level level)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < sizeof log_levels / sizeof log_levels[0]; i++)
 		if (log_levels[i].level == level)
@@ -120,10 +120,10 @@ log_level_name(enum log_level level)
 int
 log_category_from_name(const char *name)
 {
-	size_t	i;
+	size_t i;
 
-	for (i = 0; i < sizeof log_category_names /
-	    sizeof log_category_names[0]; i++)
+	for (i = 0;
+	     i < sizeof log_category_names / sizeof log_category_names[0]; i++)
 		if (strcasecmp(name, log_category_names[i].name) == 0)
 			return (log_category_names[i].category);
 	return (-1);
@@ -133,11 +133,11 @@ static void
 log_vwrite(enum log_level level, const char *suffix, const char *fmt,
     va_list ap)
 {
-	char		 line[8192], stamp[40];
-	struct timespec	 ts;
-	struct tm	 tm;
-	int		 n, m;
-	size_t		 len;
+	char		line[8192], stamp[40];
+	struct timespec ts;
+	struct tm	tm;
+	int		n, m;
+	size_t		len;
 
 	if (level > log_level)
 		return;
@@ -159,7 +159,7 @@ log_vwrite(enum log_level level, const char *suffix, const char *fmt,
 		m = 0;
 	len = (size_t)n + (size_t)m;
 	if (len > sizeof line - 2)
-		len = sizeof line - 2;	/* truncated, still one line */
+		len = sizeof line - 2; /* truncated, still one line */
 	if (suffix != NULL) {
 		m = snprintf(line + len, sizeof line - len, ": %s", suffix);
 		if (m > 0)
@@ -179,8 +179,8 @@ log_vwrite(enum log_level level, const char *suffix, const char *fmt,
 void
 log_warn(const char *fmt, ...)
 {
-	va_list	 ap;
-	int	 saved = errno;
+	va_list ap;
+	int	saved = errno;
 
 	va_start(ap, fmt);
 	log_vwrite(LOG_LEVEL_WARNING, strerror(saved), fmt, ap);
@@ -191,7 +191,7 @@ log_warn(const char *fmt, ...)
 void
 log_warnx(const char *fmt, ...)
 {
-	va_list	ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	log_vwrite(LOG_LEVEL_WARNING, NULL, fmt, ap);
@@ -201,7 +201,7 @@ log_warnx(const char *fmt, ...)
 void
 log_err(const char *fmt, ...)
 {
-	va_list	ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	log_vwrite(LOG_LEVEL_ERR, NULL, fmt, ap);
@@ -211,7 +211,7 @@ log_err(const char *fmt, ...)
 void
 log_notice(const char *fmt, ...)
 {
-	va_list	ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	log_vwrite(LOG_LEVEL_NOTICE, NULL, fmt, ap);
@@ -221,7 +221,7 @@ log_notice(const char *fmt, ...)
 void
 log_info(const char *fmt, ...)
 {
-	va_list	ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	log_vwrite(LOG_LEVEL_INFO, NULL, fmt, ap);
@@ -231,14 +231,14 @@ log_info(const char *fmt, ...)
 int
 log_debug_enabled(enum log_category category)
 {
-	return (log_level >= LOG_LEVEL_DEBUG &&
-	    (log_categories & category) != 0);
+	return (
+	    log_level >= LOG_LEVEL_DEBUG && (log_categories & category) != 0);
 }
 
 void
 log_debug(enum log_category category, const char *fmt, ...)
 {
-	va_list	ap;
+	va_list ap;
 
 	if (!log_debug_enabled(category))
 		return;
@@ -250,8 +250,8 @@ log_debug(enum log_category category, const char *fmt, ...)
 void
 fatal(const char *fmt, ...)
 {
-	va_list	 ap;
-	int	 saved = errno;
+	va_list ap;
+	int	saved = errno;
 
 	va_start(ap, fmt);
 	log_vwrite(LOG_LEVEL_ERR, strerror(saved), fmt, ap);
@@ -262,7 +262,7 @@ fatal(const char *fmt, ...)
 void
 fatalx(const char *fmt, ...)
 {
-	va_list	ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	log_vwrite(LOG_LEVEL_ERR, NULL, fmt, ap);

@@ -30,28 +30,26 @@ enum log_category {
 	LOG_CAT_ALL = 0xff,
 };
 
-void	 log_init(const char *progname);
+void log_init(const char *progname);
 /* After detaching from the terminal: lines go to syslog(3). */
-void	 log_use_syslog(void);
-void	 log_set_level(enum log_level);
-void	 log_set_debug(unsigned int categories);
+void log_use_syslog(void);
+void log_set_level(enum log_level);
+void log_set_debug(unsigned int categories);
 /* Name <-> value; -1 or NULL when unknown. */
-int	 log_level_from_name(const char *);
+int	    log_level_from_name(const char *);
 const char *log_level_name(enum log_level);
-int	 log_category_from_name(const char *);
+int	    log_category_from_name(const char *);
 
 /* log_warn and fatal append ": strerror(errno)". */
-void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 log_notice(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 log_debug(enum log_category, const char *, ...)
-	    __attribute__((format(printf, 2, 3)));
-int	 log_debug_enabled(enum log_category);
-void	 fatal(const char *, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
-void	 fatalx(const char *, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
+void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_notice(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(enum log_category, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+int  log_debug_enabled(enum log_category);
+void fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

@@ -13,10 +13,10 @@
 #include "tmpl.h"
 #include "xmalloc.h"
 
-#define MAIL_MAX		(8 * 1024 * 1024)
-#define MAIL_SUBJECT_VALUE_MAX	120	/* characters of a value in a subject */
-#define MAIL_QP_LINE		76
-#define MAIL_HEADER_LINE	78
+#define MAIL_MAX	       (8 * 1024 * 1024)
+#define MAIL_SUBJECT_VALUE_MAX 120 /* characters of a value in a subject */
+#define MAIL_QP_LINE	       76
+#define MAIL_HEADER_LINE       78
 
 /* --- helpers -------------------------------------------------------------- */
 
@@ -35,9 +35,9 @@ mail_is_control(unsigned char c)
 static char *
 mail_clean(const char *s, int keep_lf)
 {
-	struct buf	 b;
-	const char	*p;
-	unsigned int	 cp;
+	struct buf   b;
+	const char  *p;
+	unsigned int cp;
 
 	buf_init(&b, SIZE_MAX / 2);
 	buf_appends(&b, "");
@@ -48,7 +48,7 @@ mail_clean(const char *s, int keep_lf)
 		} else if (keep_lf && *p == '\r')
 			continue;
 		else if (mail_is_control((unsigned char)*p) &&
-		    !(keep_lf && (*p == '\n' || *p == '\t')))
+			 !(keep_lf && (*p == '\n' || *p == '\t')))
 			buf_appends(&b, " ");
 		else
 			buf_append(&b, p, 1);
@@ -66,8 +66,8 @@ mail_header_clean(const char *s)
 static char *
 mail_subject_value(const char *s)
 {
-	char	*v;
-	size_t	 n = 0, i, chars = 0;
+	char  *v;
+	size_t n = 0, i, chars = 0;
 
 	v = mail_header_clean(s);
 	for (i = 0; v[i] != '\0'; i++) {
@@ -97,8 +97,8 @@ mail_body_clean(const char *s)
 char *
 mail_html_escape(const char *s)
 {
-	struct buf	 b;
-	const char	*p;
+	struct buf  b;
+	const char *p;
 
 	buf_init(&b, SIZE_MAX / 2);
 	buf_appends(&b, "");
@@ -137,7 +137,7 @@ mail_addr_char(unsigned char c)
 char *
 mail_addr_spec(const char *s)
 {
-	const char	*start, *end, *at = NULL, *p;
+	const char *start, *end, *at = NULL, *p;
 
 	if (s == NULL)
 		return (NULL);
@@ -170,11 +170,11 @@ char *
 mail_date(int64_t ms)
 {
 	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
-	    "Fri", "Sat" };
-	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr",
-	    "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct tm	 tm;
-	time_t		 t = (time_t)(ms / 1000);
+		"Fri", "Sat" };
+	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May",
+		"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm		 tm;
+	time_t			 t = (time_t)(ms / 1000);
 
 	if (gmtime_r(&t, &tm) == NULL)
 		memset(&tm, 0, sizeof tm);
@@ -189,8 +189,8 @@ static const char mail_b64[] =
 static void
 mail_base64(struct buf *b, const unsigned char *p, size_t n)
 {
-	size_t	 i;
-	char	 q[4];
+	size_t i;
+	char   q[4];
 
 	for (i = 0; i + 2 < n; i += 3) {
 		q[0] = mail_b64[p[i] >> 2];
@@ -221,11 +221,11 @@ mail_base64(struct buf *b, const unsigned char *p, size_t n)
 char *
 mail_header(const char *name, const char *value)
 {
-	struct buf	 b;
-	char		*v;
-	const char	*p, *w;
-	size_t		 col, wlen, n, len, cut;
-	int		 plain = 1;
+	struct buf  b;
+	char	   *v;
+	const char *p, *w;
+	size_t	    col, wlen, n, len, cut;
+	int	    plain = 1;
 
 	v = mail_header_clean(value);
 	buf_init(&b, SIZE_MAX / 2);
@@ -242,14 +242,14 @@ mail_header(const char *name, const char *value)
 			plain = 0;
 	}
 	if (plain) {
-		for (p = v; *p != '\0'; ) {
+		for (p = v; *p != '\0';) {
 			while (*p == ' ')
 				p++;
 			if (*p == '\0')
 				break;
 			wlen = strcspn(p, " ");
-			if (col + 1 + wlen > MAIL_HEADER_LINE && col >
-			    strlen(name) + 1) {
+			if (col + 1 + wlen > MAIL_HEADER_LINE &&
+			    col > strlen(name) + 1) {
 				buf_appends(&b, "\r\n");
 				col = 0;
 			}
@@ -265,7 +265,7 @@ mail_header(const char *name, const char *value)
 			/* Do not cut a UTF-8 sequence. */
 			cut = n;
 			while (cut > 0 && cut < len &&
-			    ((unsigned char)w[cut] & 0xc0) == 0x80)
+			       ((unsigned char)w[cut] & 0xc0) == 0x80)
 				cut--;
 			if (cut > 0)
 				n = cut;
@@ -296,12 +296,12 @@ mail_qp_put(struct buf *b, size_t *col, const char *tok, size_t len)
 char *
 mail_qp(const char *s)
 {
-	static const char	 hex[] = "0123456789ABCDEF";
-	struct buf		 b;
-	const unsigned char	*p;
-	size_t			 col = 0;
-	char			 tok[3];
-	int			 eol;
+	static const char    hex[] = "0123456789ABCDEF";
+	struct buf	     b;
+	const unsigned char *p;
+	size_t		     col = 0;
+	char		     tok[3];
+	int		     eol;
 
 	buf_init(&b, SIZE_MAX / 2);
 	buf_appends(&b, "");
@@ -313,8 +313,8 @@ mail_qp(const char *s)
 			col = 0;
 			continue;
 		}
-		eol = p[1] == '\0' || p[1] == '\n' || (p[1] == '\r' &&
-		    p[2] == '\n');
+		eol = p[1] == '\0' || p[1] == '\n' ||
+		      (p[1] == '\r' && p[2] == '\n');
 		if ((*p >= 33 && *p <= 126 && *p != '=') ||
 		    ((*p == ' ' || *p == '\t') && !eol)) {
 			tok[0] = (char)*p;
@@ -336,7 +336,7 @@ mail_qp(const char *s)
 static char *
 mail_from_header(const char *from, const char *addr)
 {
-	char	*name, *h, *lt, *q, *v;
+	char *name, *h, *lt, *q, *v;
 
 	name = mail_header_clean(from);
 	if ((lt = strrchr(name, '<')) != NULL)
@@ -359,10 +359,10 @@ mail_from_header(const char *from, const char *addr)
 	/* Encode the name as an encoded word unless it is a plain atom
 	   phrase. */
 	if (strspn(q, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789 !#$%&'*+-/=?^_`{|}~") == strlen(q))
+		      "0123456789 !#$%&'*+-/=?^_`{|}~") == strlen(q))
 		h = xasprintf("From: %s <%s>\r\n", q, addr);
 	else {
-		v = mail_header("X", q);	/* "X: =?UTF-8?B?...?=\r\n" */
+		v = mail_header("X", q); /* "X: =?UTF-8?B?...?=\r\n" */
 		v[strlen(v) - 2] = '\0';
 		h = xasprintf("From:%s <%s>\r\n", v + 2, addr);
 		free(v);
@@ -382,10 +382,10 @@ mail_hash(const char *s, uint32_t h)
 char *
 mail_build(const struct mail_message *m, size_t *lenp, char **cause)
 {
-	struct buf	 b;
-	char		*addr = NULL, *h, *to = NULL, *date, *qp, *boundary;
-	char		*rcpt, *out = NULL;
-	size_t		 i;
+	struct buf b;
+	char	  *addr = NULL, *h, *to = NULL, *date, *qp, *boundary;
+	char	  *rcpt, *out = NULL;
+	size_t	   i;
 
 	if (m->to == NULL || m->to[0] == NULL) {
 		*cause = xstrdup("no recipients");
@@ -402,8 +402,8 @@ mail_build(const struct mail_message *m, size_t *lenp, char **cause)
 			*cause = xasprintf("not an address: \"%s\"", m->to[i]);
 			goto out;
 		}
-		h = xasprintf("%s%s%s", to != NULL ? to : "", to != NULL ?
-		    ", " : "", rcpt);
+		h = xasprintf("%s%s%s", to != NULL ? to : "",
+		    to != NULL ? ", " : "", rcpt);
 		free(rcpt);
 		free(to);
 		to = h;
@@ -412,8 +412,9 @@ mail_build(const struct mail_message *m, size_t *lenp, char **cause)
 		boundary = xstrdup(m->boundary);
 	else
 		boundary = xasprintf("=_shipgate_%08x_%llx",
-		    mail_hash(m->message_id, mail_hash(m->subject,
-		    2166136261u)), (unsigned long long)m->date_ms);
+		    mail_hash(m->message_id,
+			mail_hash(m->subject, 2166136261u)),
+		    (unsigned long long)m->date_ms);
 
 	h = mail_from_header(m->from, addr);
 	buf_appends(&b, h);
@@ -435,21 +436,24 @@ mail_build(const struct mail_message *m, size_t *lenp, char **cause)
 	buf_appends(&b, "MIME-Version: 1.0\r\n");
 	buf_appends(&b, "Auto-Submitted: auto-generated\r\n");
 	if (m->html != NULL) {
-		buf_printf(&b, "Content-Type: multipart/alternative;\r\n"
-		    " boundary=\"%s\"\r\n\r\n", boundary);
+		buf_printf(&b,
+		    "Content-Type: multipart/alternative;\r\n"
+		    " boundary=\"%s\"\r\n\r\n",
+		    boundary);
 		buf_appends(&b, "This is a multi-part message in MIME format."
-		    "\r\n\r\n");
+				"\r\n\r\n");
 		buf_printf(&b, "--%s\r\n", boundary);
 	}
 	buf_appends(&b, "Content-Type: text/plain; charset=utf-8\r\n"
-	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+			"Content-Transfer-Encoding: quoted-printable\r\n\r\n");
 	qp = mail_qp(m->text != NULL ? m->text : "");
 	buf_appends(&b, qp);
 	free(qp);
 	buf_appends(&b, "\r\n");
 	if (m->html != NULL) {
 		buf_printf(&b, "--%s\r\n", boundary);
-		buf_appends(&b, "Content-Type: text/html; charset=utf-8\r\n"
+		buf_appends(&b,
+		    "Content-Type: text/html; charset=utf-8\r\n"
 		    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
 		qp = mail_qp(m->html);
 		buf_appends(&b, qp);
@@ -472,15 +476,15 @@ out:
 /* --- the words ------------------------------------------------------------ */
 
 struct mail_words {
-	struct buf	 text;
-	struct buf	 html;
+	struct buf text;
+	struct buf html;
 };
 
 /* A labelled value in both parts (skipped when value is NULL). */
 static void
 mail_field(struct mail_words *w, const char *label, const char *value)
 {
-	char	*t, *h, *p;
+	char *t, *h, *p;
 
 	if (value == NULL || *value == '\0')
 		return;
@@ -494,13 +498,16 @@ mail_field(struct mail_words *w, const char *label, const char *value)
 				buf_appends(&w->text, "  ");
 		}
 		buf_appends(&w->text, "\n");
-		buf_printf(&w->html, "<tr><th align=\"left\" valign=\"top\">"
+		buf_printf(&w->html,
+		    "<tr><th align=\"left\" valign=\"top\">"
 		    "%s</th><td style=\"white-space:pre-wrap\">%s</td></tr>\n",
 		    label, h);
 	} else {
 		buf_printf(&w->text, "%s: %s\n", label, t);
-		buf_printf(&w->html, "<tr><th align=\"left\" valign=\"top\">"
-		    "%s</th><td>%s</td></tr>\n", label, h);
+		buf_printf(&w->html,
+		    "<tr><th align=\"left\" valign=\"top\">"
+		    "%s</th><td>%s</td></tr>\n",
+		    label, h);
 	}
 	free(t);
 	free(h);
@@ -510,7 +517,7 @@ mail_field(struct mail_words *w, const char *label, const char *value)
 static void
 mail_para(struct mail_words *w, const char *text)
 {
-	char	*t, *h;
+	char *t, *h;
 
 	t = mail_body_clean(text);
 	h = mail_html_escape(t);
@@ -523,8 +530,8 @@ mail_para(struct mail_words *w, const char *text)
 static void
 mail_changes(struct mail_words *w, const struct mail_facts *f)
 {
-	char	*s, *h;
-	int	 i, total;
+	char *s, *h;
+	int   i, total;
 
 	if (!f->has_changes)
 		return;
@@ -535,15 +542,17 @@ mail_changes(struct mail_words *w, const struct mail_facts *f)
 		s = xasprintf("%d to add, %d to modify, %d to remove, %d other",
 		    f->n_add, f->n_modify, f->n_remove, f->n_other);
 	else
-		s = xasprintf("%d to add, %d to modify, %d to remove",
-		    f->n_add, f->n_modify, f->n_remove);
+		s = xasprintf("%d to add, %d to modify, %d to remove", f->n_add,
+		    f->n_modify, f->n_remove);
 	buf_printf(&w->text, "Changes: %s\n", s);
-	buf_printf(&w->html, "<tr><th align=\"left\" valign=\"top\">Changes"
-	    "</th><td>%s", s);
+	buf_printf(&w->html,
+	    "<tr><th align=\"left\" valign=\"top\">Changes"
+	    "</th><td>%s",
+	    s);
 	free(s);
 	if (f->replacements != NULL && f->replacements[0] != NULL) {
 		buf_appends(&w->text, "Replaced (CloudFormation replaces these "
-		    "resources):\n");
+				      "resources):\n");
 		buf_appends(&w->html, "<br>Replaced:<ul>\n");
 		for (i = 0; f->replacements[i] != NULL; i++) {
 			s = mail_header_clean(f->replacements[i]);
@@ -567,14 +576,14 @@ mail_changes(struct mail_words *w, const struct mail_facts *f)
 static void
 mail_failed_steps(struct mail_words *w, const struct mail_facts *f)
 {
-	char	*s, *h;
-	int	 i;
+	char *s, *h;
+	int   i;
 
 	if (f->failed_steps == NULL || f->failed_steps[0] == NULL)
 		return;
 	buf_appends(&w->text, "Failed steps:\n");
 	buf_appends(&w->html, "<tr><th align=\"left\" valign=\"top\">Failed "
-	    "steps</th><td><ul>\n");
+			      "steps</th><td><ul>\n");
 	for (i = 0; f->failed_steps[i] != NULL; i++) {
 		s = mail_body_clean(f->failed_steps[i]);
 		h = mail_html_escape(s);
@@ -590,22 +599,26 @@ mail_failed_steps(struct mail_words *w, const struct mail_facts *f)
 static void
 mail_moved_images(struct mail_words *w, const struct mail_facts *f)
 {
-	char	*s, *h;
-	int	 i;
+	char *s, *h;
+	int   i;
 
 	if (f->moved_images == NULL || f->moved_images[0] == NULL)
 		return;
 	buf_appends(&w->text, "WARNING, image tags moved since the release "
-	    "came in:\n");
-	buf_appends(&w->html, "<tr><th align=\"left\" valign=\"top\" "
+			      "came in:\n");
+	buf_appends(&w->html,
+	    "<tr><th align=\"left\" valign=\"top\" "
 	    "style=\"color:#a40000\">Tags moved</th><td style=\"color:"
 	    "#a40000\"><ul>\n");
 	for (i = 0; f->moved_images[i] != NULL; i++) {
 		s = mail_body_clean(f->moved_images[i]);
 		h = mail_html_escape(s);
-		buf_printf(&w->text, "  - %s \xe2\x80\x94 this run deploys the "
-		    "digest it was approved with\n", s);
-		buf_printf(&w->html, "<li><strong>%s</strong> \xe2\x80\x94 "
+		buf_printf(&w->text,
+		    "  - %s \xe2\x80\x94 this run deploys the "
+		    "digest it was approved with\n",
+		    s);
+		buf_printf(&w->html,
+		    "<li><strong>%s</strong> \xe2\x80\x94 "
 		    "this run deploys the digest it was approved with</li>\n",
 		    h);
 		free(s);
@@ -617,15 +630,15 @@ mail_moved_images(struct mail_words *w, const struct mail_facts *f)
 static void
 mail_param_changes(struct mail_words *w, const struct mail_facts *f)
 {
-	char	*s, *h;
-	int	 i;
+	char *s, *h;
+	int   i;
 
-	if (f->param_changes == NULL || (f->param_changes[0] == NULL &&
-	    f->params_unchanged == 0))
+	if (f->param_changes == NULL ||
+	    (f->param_changes[0] == NULL && f->params_unchanged == 0))
 		return;
 	buf_appends(&w->text, "Parameters:\n");
 	buf_appends(&w->html, "<tr><th align=\"left\" valign=\"top\">"
-	    "Parameters</th><td><ul>\n");
+			      "Parameters</th><td><ul>\n");
 	for (i = 0; f->param_changes[i] != NULL; i++) {
 		s = mail_body_clean(f->param_changes[i]);
 		h = mail_html_escape(s);
@@ -644,15 +657,14 @@ mail_param_changes(struct mail_words *w, const struct mail_facts *f)
 }
 
 int
-mail_render(const struct mail_facts *f, struct mail_content *c,
-    char **cause)
+mail_render(const struct mail_facts *f, struct mail_content *c, char **cause)
 {
-	struct mail_words	 w;
-	const char		*ev = f->event, *action = NULL;
-	char			*app, *ver, *env, *actor, *what, *subj = NULL;
-	char			*lead = NULL, *h;
-	const char		*when;
-	int			 reminder = 0, is_gate = 0;
+	struct mail_words w;
+	const char	 *ev = f->event, *action = NULL;
+	char		 *app, *ver, *env, *actor, *what, *subj = NULL;
+	char		 *lead = NULL, *h;
+	const char	 *when;
+	int		  reminder = 0, is_gate = 0;
 
 	memset(c, 0, sizeof *c);
 	if (ev == NULL) {
@@ -661,11 +673,12 @@ mail_render(const struct mail_facts *f, struct mail_content *c,
 	}
 	app = mail_subject_value(f->app != NULL ? f->app : "?");
 	ver = f->version != NULL && *f->version != '\0' ?
-	    mail_subject_value(f->version) : NULL;
+		  mail_subject_value(f->version) :
+		  NULL;
 	env = mail_subject_value(f->env != NULL ? f->env : "");
 	actor = mail_subject_value(f->actor != NULL ? f->actor : "someone");
 	what = ver != NULL ? xasprintf("%s %s", app, ver) :
-	    xasprintf("%s (a release without a version)", app);
+			     xasprintf("%s (a release without a version)", app);
 
 	if (strcmp(ev, "reminder") == 0) {
 		reminder = 1;
@@ -673,21 +686,24 @@ mail_render(const struct mail_facts *f, struct mail_content *c,
 	} else if (strcmp(ev, "gate_needed") == 0)
 		is_gate = 1;
 
-	if (strcmp(ev, "approval_needed") == 0 || strcmp(ev, "gate_needed") ==
-	    0 || reminder) {
+	if (strcmp(ev, "approval_needed") == 0 ||
+	    strcmp(ev, "gate_needed") == 0 || reminder) {
 		if (is_gate) {
 			subj = xasprintf("%s%s awaits your authorisation to go "
-			    "beyond %s", reminder ? "Reminder: " : "", what,
-			    env);
-			lead = xasprintf("%s has been deployed to %s and "
+					 "beyond %s",
+			    reminder ? "Reminder: " : "", what, env);
+			lead = xasprintf(
+			    "%s has been deployed to %s and "
 			    "awaits your authorisation before it goes to the "
-			    "next environment.", what, env);
+			    "next environment.",
+			    what, env);
 			action = "Authorise or reject";
 		} else {
 			subj = xasprintf("%s%s awaits your approval for %s",
 			    reminder ? "Reminder: " : "", what, env);
 			lead = xasprintf("%s awaits your approval for %s: "
-			    "review its change set.", what, env);
+					 "review its change set.",
+			    what, env);
 			action = "Review and decide";
 		}
 		if (reminder) {
@@ -703,7 +719,8 @@ mail_render(const struct mail_facts *f, struct mail_content *c,
 	} else if (strcmp(ev, "rejected") == 0) {
 		subj = xasprintf("%s rejected for %s by %s", what, env, actor);
 		lead = xasprintf("%s rejected %s for %s: it will not be "
-		    "deployed there.", actor, what, env);
+				 "deployed there.",
+		    actor, what, env);
 		action = "See the run";
 	} else if (strcmp(ev, "deployed") == 0) {
 		subj = xasprintf("%s deployed to %s", what, env);
@@ -721,49 +738,58 @@ mail_render(const struct mail_facts *f, struct mail_content *c,
 		action = "See the run";
 	} else if (strcmp(ev, "release_invalid") == 0) {
 		subj = xasprintf("%s refused at intake", what);
-		lead = xasprintf("The release %s was refused when it was "
+		lead = xasprintf(
+		    "The release %s was refused when it was "
 		    "received: it will not be deployed.  Fix it and drop a "
-		    "new zip.", what);
+		    "new zip.",
+		    what);
 		action = "See the run";
 	} else if (strcmp(ev, "checks_failed") == 0) {
 		subj = xasprintf("%s: checks failed in %s", what, env);
 		lead = xasprintf("%s is deployed to %s but its non-regression "
-		    "checks failed; the run stops there.", what, env);
+				 "checks failed; the run stops there.",
+		    what, env);
 		action = "See the check results";
 	} else if (strcmp(ev, "rolled_back") == 0) {
 		if (f->rollback && ver != NULL) {
 			/* Told about the rollback run: its version runs. */
-			subj = xasprintf("%s rolled back in %s to %s", app,
-			    env, ver);
+			subj = xasprintf("%s rolled back in %s to %s", app, env,
+			    ver);
 			lead = xasprintf("%s in %s was rolled back: %s runs "
-			    "there again.", app, env, ver);
+					 "there again.",
+			    app, env, ver);
 		} else {
 			/* Told about the run whose version was replaced. */
 			subj = xasprintf("%s rolled back in %s", what, env);
 			lead = xasprintf("%s in %s was rolled back to the "
-			    "release that ran there before.", what, env);
+					 "release that ran there before.",
+			    what, env);
 		}
 		action = "See the run";
 	} else if (strcmp(ev, "window_wait") == 0) {
 		/* The engine's reason says when (engine-window.c): "...
 		   will start executing at T"; the subject shows T. */
-		when = f->reason != NULL ? strstr(f->reason,
-		    MAIL_WINDOW_WHEN) : NULL;
+		when = f->reason != NULL ? strstr(f->reason, MAIL_WINDOW_WHEN) :
+					   NULL;
 		if (when != NULL)
 			subj = xasprintf("%s approved for %s: runs at %s", what,
 			    env, when + strlen(MAIL_WINDOW_WHEN));
 		else
 			subj = xasprintf("%s approved for %s: waiting for its "
-			    "deploy window", what, env);
-		lead = xasprintf("%s is approved for %s and starts on its own "
-		    "when the environment's deploy window opens: %s.", what,
-		    env, f->reason != NULL ? f->reason : "no time known");
+					 "deploy window",
+			    what, env);
+		lead =
+		    xasprintf("%s is approved for %s and starts on its own "
+			      "when the environment's deploy window opens: %s.",
+			what, env,
+			f->reason != NULL ? f->reason : "no time known");
 		action = "Follow the run";
 	} else if (strcmp(ev, "window_override") == 0) {
 		subj = xasprintf("%s: deploy window of %s overridden by %s",
 		    what, env, actor);
 		lead = xasprintf("%s overrode the deploy windows and freezes "
-		    "of %s for %s: it starts executing now.", actor, env, what);
+				 "of %s for %s: it starts executing now.",
+		    actor, env, what);
 		action = "Follow the run";
 	} else {
 		*cause = xasprintf("unknown event \"%s\"", ev);
@@ -772,7 +798,8 @@ mail_render(const struct mail_facts *f, struct mail_content *c,
 
 	buf_init(&w.text, MAIL_MAX);
 	buf_init(&w.html, MAIL_MAX);
-	buf_appends(&w.html, "<!DOCTYPE html>\n<html><head><meta "
+	buf_appends(&w.html,
+	    "<!DOCTYPE html>\n<html><head><meta "
 	    "charset=\"utf-8\"></head><body style=\"font-family:sans-serif\">"
 	    "\n");
 	mail_para(&w, lead);
@@ -783,7 +810,8 @@ mail_render(const struct mail_facts *f, struct mail_content *c,
 	mail_field(&w, "Author", f->author);
 	mail_field(&w, "Message", f->message);
 	if (f->rollback)
-		mail_field(&w, "Run", "a rollback run (the previous release "
+		mail_field(&w, "Run",
+		    "a rollback run (the previous release "
 		    "redeployed)");
 	if (strcmp(ev, "approved") == 0 || strcmp(ev, "rejected") == 0 ||
 	    strcmp(ev, "window_override") == 0) {
@@ -799,10 +827,13 @@ mail_render(const struct mail_facts *f, struct mail_content *c,
 	mail_param_changes(&w, f);
 	if (f->has_template) {
 		h = f->template_added == 0 && f->template_removed == 0 ?
-		    xstrdup("the same as deployed") : xasprintf("%lld line%s "
-		    "added, %lld removed (the diff is on the page)",
-		    f->template_added, f->template_added == 1 ? "" : "s",
-		    f->template_removed);
+			xstrdup("the same as deployed") :
+			xasprintf(
+			    "%lld line%s "
+			    "added, %lld removed (the diff is on the page)",
+			    f->template_added,
+			    f->template_added == 1 ? "" : "s",
+			    f->template_removed);
 		mail_field(&w, "Template", h);
 		free(h);
 	}
@@ -817,7 +848,7 @@ mail_render(const struct mail_facts *f, struct mail_content *c,
 	}
 	buf_appends(&w.text, "\n-- \nshipgate\n");
 	buf_appends(&w.html, "<p style=\"color:#666\">shipgate</p>\n"
-	    "</body></html>\n");
+			     "</body></html>\n");
 	c->subject = xasprintf("[shipgate] %s", subj);
 	c->text = buf_take(&w.text, NULL);
 	c->html = buf_take(&w.html, NULL);

@@ -43,14 +43,14 @@ usage(FILE *f)
 static int
 under_systemd(void)
 {
-	return (getenv("NOTIFY_SOCKET") != NULL ||
-	    getenv("INVOCATION_ID") != NULL);
+	return (
+	    getenv("NOTIFY_SOCKET") != NULL || getenv("INVOCATION_ID") != NULL);
 }
 
 static void
 detach(void)
 {
-	int	fd;
+	int fd;
 
 	switch (fork()) {
 	case -1:
@@ -87,16 +87,16 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct daemon_options	 options = { 0 };
-	struct config_errors	 errors = { 0 };
-	struct config		*config;
-	int			 ch, check_only = 0, foreground = 0;
-	size_t			 i;
+	struct daemon_options options = { 0 };
+	struct config_errors  errors = { 0 };
+	struct config	     *config;
+	int		      ch, check_only = 0, foreground = 0;
+	size_t		      i;
 
 	log_init("shipgated");
 	options.config_path = config_default_path();
-	while ((ch = getopt_long(argc, argv, "c:nfvVh", longopts,
-	    NULL)) != -1) {
+	while (
+	    (ch = getopt_long(argc, argv, "c:nfvVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			options.config_path = optarg;
@@ -118,7 +118,7 @@ main(int argc, char **argv)
 			   before shipgated is installed. */
 			if (iam_print(stdout) != 0) {
 				fprintf(stderr, "shipgated: cannot write the "
-				    "operations\n");
+						"operations\n");
 				return (1);
 			}
 			return (0);

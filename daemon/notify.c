@@ -26,65 +26,68 @@
 #include "webhook.h"
 #include "xmalloc.h"
 
-#define NOTIFY_INFLIGHT_MAX	4		/* sends at once */
-#define NOTIFY_BACKOFF_BASE_MS	30000		/* first retry after 30 s */
-#define NOTIFY_BACKOFF_MAX_MS	3600000		/* at most 1 h apart */
-#define NOTIFY_TICK_MS		60000		/* look again at least this
+#define NOTIFY_INFLIGHT_MAX    4       /* sends at once */
+#define NOTIFY_BACKOFF_BASE_MS 30000   /* first retry after 30 s */
+#define NOTIFY_BACKOFF_MAX_MS  3600000 /* at most 1 h apart */
+#define NOTIFY_TICK_MS \
+	60000 /* look again at least this
 						   often (reminders) */
-#define NOTIFY_REMINDER_SCAN_MS	30000
-#define NOTIFY_REPLACEMENTS_MAX	20		/* named in a mail */
-#define NOTIFY_FAILED_STEPS_MAX	10
+#define NOTIFY_REMINDER_SCAN_MS 30000
+#define NOTIFY_REPLACEMENTS_MAX 20 /* named in a mail */
+#define NOTIFY_FAILED_STEPS_MAX 10
 #define NOTIFY_SMTP_TIMEOUT_MS	60000
 #define NOTIFY_PASSWORD_MAX	1024
-#define NOTIFY_RCPTS_MAX	50		/* per message (SES's limit) */
-#define NOTIFY_UNMARKED_MAX	64		/* sent, mark to write again */
-#define NOTIFY_FAULT_MS		2000		/* look again while the disk
+#define NOTIFY_RCPTS_MAX	50 /* per message (SES's limit) */
+#define NOTIFY_UNMARKED_MAX	64 /* sent, mark to write again */
+#define NOTIFY_FAULT_MS \
+	2000 /* look again while the disk
 						   is unwell */
-#define NOTIFY_STOP_WAIT_MS	5000		/* for sends in flight, at a
+#define NOTIFY_STOP_WAIT_MS \
+	5000 /* for sends in flight, at a
 						   stop */
 
 struct notify_send {
-	struct notify		*n;		/* NULL: detached (stopped) */
-	struct notify_send	*prev, *next;
-	int64_t			 id;
-	int			 attempts;	/* before this one */
-	char			*event;
-	char			*channel;
-	char			*recipients;
-	struct http_call	*call;		/* SMTP, webhook */
+	struct notify	   *n; /* NULL: detached (stopped) */
+	struct notify_send *prev, *next;
+	int64_t		    id;
+	int		    attempts; /* before this one */
+	char		   *event;
+	char		   *channel;
+	char		   *recipients;
+	struct http_call   *call; /* SMTP, webhook */
 };
 
 struct notify {
-	uv_loop_t		*loop;
-	struct store		*store;
-	struct aws_context	*aws;
-	const struct config	*config;
-	uv_timer_t		 timer;
-	uv_async_t		 async;		/* notify_queue's wake */
-	int			 nhandles;	/* open: timer, async */
-	int			 started;
-	int			 stopping;
-	int			 finishing;	/* handles closing */
-	int			 in_pass;
-	void			(*stop_cb)(void *);
-	void			*stop_arg;
-	struct notify_send	*sends;
-	size_t			 nsends;
-	int64_t			 last_reminder_scan;
-	int64_t			 backoff_base_ms;
-	char			*ca_file;	/* tests: SMTP's private CA */
+	uv_loop_t	    *loop;
+	struct store	    *store;
+	struct aws_context  *aws;
+	const struct config *config;
+	uv_timer_t	     timer;
+	uv_async_t	     async;    /* notify_queue's wake */
+	int		     nhandles; /* open: timer, async */
+	int		     started;
+	int		     stopping;
+	int		     finishing; /* handles closing */
+	int		     in_pass;
+	void (*stop_cb)(void *);
+	void		   *stop_arg;
+	struct notify_send *sends;
+	size_t		    nsends;
+	int64_t		    last_reminder_scan;
+	int64_t		    backoff_base_ms;
+	char		   *ca_file; /* tests: SMTP's private CA */
 	/* Sent, but the mark failed (a busy database): marked again at
 	   each pass and never picked to send meanwhile. */
-	int64_t			 unmarked[NOTIFY_UNMARKED_MAX];
-	size_t			 nunmarked;
+	int64_t unmarked[NOTIFY_UNMARKED_MAX];
+	size_t	nunmarked;
 
-	pthread_mutex_t		 lock;		/* stats */
-	struct notify_stats	 stats;
+	pthread_mutex_t	    lock; /* stats */
+	struct notify_stats stats;
 };
 
-static void	notify_schedule(struct notify *, uint64_t);
-static void	notify_timer_cb(uv_timer_t *);
-static void	notify_stop_finish(struct notify *);
+static void notify_schedule(struct notify *, uint64_t);
+static void notify_timer_cb(uv_timer_t *);
+static void notify_stop_finish(struct notify *);
 
 /*
  * The sender of this process, woken by notify_queue when it wrote rows
@@ -92,8 +95,8 @@ static void	notify_stop_finish(struct notify *);
  * iteration, after the caller's commit; rows of a transaction rolled back
  * are simply not found.
  */
-static pthread_mutex_t	 notify_global_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct notify	*notify_global;
+static pthread_mutex_t notify_global_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct notify  *notify_global;
 
 static void
 notify_global_wake(void)
@@ -107,15 +110,15 @@ notify_global_wake(void)
 /* --- recipients ----------------------------------------------------------- */
 
 struct notify_rcpts {
-	char		**v;
-	size_t		  n;
+	char **v;
+	size_t n;
 };
 
 static void
 notify_rcpt_add(struct notify_rcpts *r, const char *addr)
 {
-	char	*spec;
-	size_t	 i;
+	char  *spec;
+	size_t i;
 
 	if (addr == NULL || (spec = mail_addr_spec(addr)) == NULL)
 		return;
@@ -137,7 +140,7 @@ notify_rcpt_add(struct notify_rcpts *r, const char *addr)
 static void
 notify_rcpts_free(struct notify_rcpts *r)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < r->n; i++)
 		free(r->v[i]);
@@ -160,13 +163,13 @@ static void
 notify_rcpt_groups(struct notify_rcpts *r, const struct config *c,
     const struct config_strings *groups, int64_t now)
 {
-	const struct config_group	*g;
-	size_t				 i, j;
+	const struct config_group *g;
+	size_t			   i, j;
 
 	for (i = 0; i < c->nusers; i++)
 		for (j = 0; j < groups->n; j++)
 			if (config_user_in_group(&c->users[i],
-			    groups->items[j])) {
+				groups->items[j])) {
 				notify_rcpt_add(r, c->users[i].email);
 				break;
 			}
@@ -185,7 +188,7 @@ static void
 notify_rcpt_author(struct notify_rcpts *r, const struct config *c,
     const char *author)
 {
-	const struct config_user	*u;
+	const struct config_user *u;
 
 	if (author == NULL || *author == '\0')
 		return;
@@ -198,8 +201,8 @@ notify_rcpt_author(struct notify_rcpts *r, const struct config *c,
 static void
 notify_rcpt_remove(struct notify_rcpts *r, const char *addr)
 {
-	char	*spec;
-	size_t	 i;
+	char  *spec;
+	size_t i;
 
 	if (addr == NULL || (spec = mail_addr_spec(addr)) == NULL)
 		return;
@@ -207,8 +210,7 @@ notify_rcpt_remove(struct notify_rcpts *r, const char *addr)
 		if (strcasecmp(r->v[i], spec) != 0)
 			continue;
 		free(r->v[i]);
-		memmove(&r->v[i], &r->v[i + 1], (r->n - i - 1) *
-		    sizeof *r->v);
+		memmove(&r->v[i], &r->v[i + 1], (r->n - i - 1) * sizeof *r->v);
 		r->n--;
 		break;
 	}
@@ -220,10 +222,10 @@ static int
 notify_rcpt_undecided(struct notify_rcpts *r, struct store *s,
     const struct config *c, const struct notify_cause *nc, char **cause)
 {
-	struct store_approvals		*a = NULL;
-	const struct config_user	*u;
-	size_t				 i;
-	int				 rc;
+	struct store_approvals	 *a = NULL;
+	const struct config_user *u;
+	size_t			  i;
+	int			  rc;
 
 	if ((rc = store_run_approvals(s, nc->run_id, &a, cause)) != 0)
 		return (rc);
@@ -242,8 +244,8 @@ notify_rcpt_undecided(struct notify_rcpts *r, struct store *s,
 static char *
 notify_rcpts_join(const struct notify_rcpts *r)
 {
-	struct buf	 b;
-	size_t		 i;
+	struct buf b;
+	size_t	   i;
 
 	buf_init(&b, SIZE_MAX / 2);
 	for (i = 0; i < r->n; i++)
@@ -256,11 +258,11 @@ notify_rcpts_join(const struct notify_rcpts *r)
 static char **
 notify_split(const char *s)
 {
-	char	**v = NULL, *copy, *p, *tok;
-	size_t	  n = 0;
+	char **v = NULL, *copy, *p, *tok;
+	size_t n = 0;
 
 	copy = xstrdup(s != NULL ? s : "");
-	for (p = copy; (tok = strsep(&p, ",")) != NULL; ) {
+	for (p = copy; (tok = strsep(&p, ",")) != NULL;) {
 		while (*tok == ' ')
 			tok++;
 		if (*tok == '\0')
@@ -278,7 +280,7 @@ notify_split(const char *s)
 static void
 notify_split_free(char **v)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; v != NULL && v[i] != NULL; i++)
 		free(v[i]);
@@ -290,11 +292,11 @@ notify_split_free(char **v)
 static int
 notify_event_known(const char *ev)
 {
-	static const char *const events[] = { "approval_needed",
-	    "gate_needed", "reminder", "approved", "rejected", "deployed",
-	    "failed", "release_invalid", "checks_failed", "rolled_back",
-	    "window_wait", "window_override" };
-	size_t	 i;
+	static const char *const events[] = { "approval_needed", "gate_needed",
+		"reminder", "approved", "rejected", "deployed", "failed",
+		"release_invalid", "checks_failed", "rolled_back",
+		"window_wait", "window_override" };
+	size_t			 i;
 
 	for (i = 0; i < sizeof events / sizeof events[0]; i++)
 		if (strcmp(ev, events[i]) == 0)
@@ -305,7 +307,7 @@ notify_event_known(const char *ev)
 static char *
 notify_dedup_key(const struct notify_cause *nc, const char *ev)
 {
-	char	*key, *k;
+	char *key, *k;
 
 	if (nc->reminder_n > 0)
 		return (xasprintf("reminder%s stage=%lld attempt=%d n=%d",
@@ -320,8 +322,8 @@ notify_dedup_key(const struct notify_cause *nc, const char *ev)
 		key = xasprintf("%s release=%lld", ev,
 		    (long long)nc->release_id);
 	/* Every approver's decision is its own message. */
-	if (nc->actor != NULL && (strcmp(ev, "approved") == 0 ||
-	    strcmp(ev, "rejected") == 0)) {
+	if (nc->actor != NULL &&
+	    (strcmp(ev, "approved") == 0 || strcmp(ev, "rejected") == 0)) {
 		k = mail_header_clean(nc->actor);
 		free(key);
 		key = xasprintf("%s stage=%lld attempt=%d by=%s", ev,
@@ -336,10 +338,10 @@ static int
 notify_changes(struct store *s, int64_t stage_id, int attempt,
     struct mail_facts *f, char ***names, char **cause)
 {
-	struct store_changes	*ch = NULL;
-	const char		*a;
-	size_t			 i, n = 0;
-	int			 rc;
+	struct store_changes *ch = NULL;
+	const char	     *a;
+	size_t		      i, n = 0;
+	int		      rc;
 
 	*names = NULL;
 	if ((rc = store_stage_changes(s, stage_id, attempt, &ch, cause)) != 0)
@@ -358,16 +360,17 @@ notify_changes(struct store *s, int64_t stage_id, int attempt,
 			f->n_other++;
 		if (ch->items[i].replacement == NULL ||
 		    (strcmp(ch->items[i].replacement, "True") != 0 &&
-		    strcmp(ch->items[i].replacement, "Conditional") != 0))
+			strcmp(ch->items[i].replacement, "Conditional") != 0))
 			continue;
 		f->n_replacements++;
 		if (n < NOTIFY_REPLACEMENTS_MAX)
 			(*names)[n++] = xasprintf("%s (%s)%s",
 			    ch->items[i].logical_id, ch->items[i].resource_type,
-			    strcmp(ch->items[i].replacement, "True") == 0 ? "" :
-			    ", may be replaced");
+			    strcmp(ch->items[i].replacement, "True") == 0 ?
+				"" :
+				", may be replaced");
 	}
-	f->replacements = (const char * const *)*names;
+	f->replacements = (const char *const *)*names;
 	store_changes_free(ch);
 	return (0);
 }
@@ -376,10 +379,10 @@ static int
 notify_failed_steps(struct store *s, int64_t stage_id, int attempt,
     struct mail_facts *f, char ***steps, char **cause)
 {
-	struct store_check_results	*cr = NULL;
-	struct store_check_result	*r;
-	size_t				 i, n = 0;
-	int				 rc;
+	struct store_check_results *cr = NULL;
+	struct store_check_result  *r;
+	size_t			    i, n = 0;
+	int			    rc;
 
 	*steps = NULL;
 	rc = store_stage_check_results(s, stage_id, attempt, &cr, cause);
@@ -391,10 +394,10 @@ notify_failed_steps(struct store *s, int64_t stage_id, int attempt,
 		if (r->status == NULL || strcmp(r->status, "failed") != 0)
 			continue;
 		(*steps)[n++] = xasprintf("%s / %s: %s", r->check_name,
-		    r->step_name, r->expectation != NULL ? r->expectation :
-		    "failed");
+		    r->step_name,
+		    r->expectation != NULL ? r->expectation : "failed");
 	}
-	f->failed_steps = (const char * const *)*steps;
+	f->failed_steps = (const char *const *)*steps;
 	store_check_results_free(cr);
 	return (0);
 }
@@ -402,12 +405,12 @@ notify_failed_steps(struct store *s, int64_t stage_id, int attempt,
 /* The release's images whose tag moved since intake into the facts;
    the lines owned by *lines. */
 static int
-notify_moved_images(struct store *s, int64_t release_id,
-    struct mail_facts *f, char ***lines, char **cause)
+notify_moved_images(struct store *s, int64_t release_id, struct mail_facts *f,
+    char ***lines, char **cause)
 {
-	struct store_release_images	*l = NULL;
-	size_t				 i, n = 0;
-	int				 rc;
+	struct store_release_images *l = NULL;
+	size_t			     i, n = 0;
+	int			     rc;
 
 	*lines = NULL;
 	if ((rc = store_release_images(s, release_id, &l, cause)) != 0)
@@ -416,10 +419,10 @@ notify_moved_images(struct store *s, int64_t release_id,
 	for (i = 0; i < l->n; i++)
 		if (l->items[i].moved_digest != NULL && l->items[i].tag != NULL)
 			(*lines)[n++] = xasprintf("%s:%s now points to %s "
-			    "(pinned: %s)", l->items[i].repository,
-			    l->items[i].tag, l->items[i].moved_digest,
-			    l->items[i].digest);
-	f->moved_images = (const char * const *)*lines;
+						  "(pinned: %s)",
+			    l->items[i].repository, l->items[i].tag,
+			    l->items[i].moved_digest, l->items[i].digest);
+	f->moved_images = (const char *const *)*lines;
 	store_release_images_free(l);
 	return (0);
 }
@@ -430,14 +433,13 @@ static int
 notify_param_changes(struct store *s, int64_t stage_id, int attempt,
     struct mail_facts *f, char ***lines, char **cause)
 {
-	struct store_stage_params	*l = NULL;
-	const struct store_stage_param	*p;
-	size_t				 i, n = 0;
-	int				 rc;
+	struct store_stage_params      *l = NULL;
+	const struct store_stage_param *p;
+	size_t				i, n = 0;
+	int				rc;
 
 	*lines = NULL;
-	if ((rc = store_stage_parameters(s, stage_id, attempt, &l,
-	    cause)) != 0)
+	if ((rc = store_stage_parameters(s, stage_id, attempt, &l, cause)) != 0)
 		return (rc);
 	*lines = xcalloc(l->n + 1, sizeof **lines);
 	for (i = 0; i < l->n; i++) {
@@ -449,10 +451,12 @@ notify_param_changes(struct store *s, int64_t stage_id, int attempt,
 		(*lines)[n++] = xasprintf("%s: %s \xe2\x86\x92 %s%s", p->name,
 		    p->old_value != NULL ? p->old_value : "(not set)",
 		    p->new_value != NULL ? p->new_value : "(not set)",
-		    strcmp(p->change, "hidden") == 0 ? " (NoEcho: whether it "
-		    "changes cannot be told)" : "");
+		    strcmp(p->change, "hidden") == 0 ?
+			" (NoEcho: whether it "
+			"changes cannot be told)" :
+			"");
 	}
-	f->param_changes = (const char * const *)*lines;
+	f->param_changes = (const char *const *)*lines;
 	store_stage_params_free(l);
 	return (0);
 }
@@ -462,8 +466,8 @@ static int
 notify_template(struct store *s, int64_t stage_id, int attempt,
     struct mail_facts *f, char **cause)
 {
-	struct store_stage_template	*t = NULL;
-	int				 rc;
+	struct store_stage_template *t = NULL;
+	int			     rc;
 
 	rc = store_stage_template(s, stage_id, attempt, &t, cause);
 	if (rc == STORE_ENOTFOUND) {
@@ -485,7 +489,7 @@ notify_template(struct store *s, int64_t stage_id, int attempt,
 static void
 notify_names_free(char **v)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; v != NULL && v[i] != NULL; i++)
 		free(v[i]);
@@ -497,14 +501,14 @@ notify_names_free(char **v)
 static int
 notify_has_event(const struct config_webhook *w, const char *ev)
 {
-	size_t	 i;
+	size_t i;
 
 	if (w->events.n == 0)
 		return (1);
 	for (i = 0; i < w->events.n; i++)
 		if (strcmp(w->events.items[i], ev) == 0 ||
 		    (strcmp(ev, "release_invalid") == 0 &&
-		    strcmp(w->events.items[i], "release_rejected") == 0))
+			strcmp(w->events.items[i], "release_rejected") == 0))
 			return (1);
 	return (0);
 }
@@ -516,13 +520,13 @@ notify_queue(struct store *s, const struct config *c,
 	struct store_run		*run = NULL;
 	struct store_release		*rel = NULL;
 	const struct config_app		*app = NULL;
-	const struct config_environment	*env = NULL;
+	const struct config_environment *env = NULL;
 	struct notify_rcpts		 rcpts, part;
 	struct mail_facts		 f;
 	struct mail_content		 mc;
 	struct store_outbox_in		 in;
-	char				**names = NULL, **steps = NULL;
-	char				**moved = NULL, **pchanges = NULL;
+	char			       **names = NULL, **steps = NULL;
+	char			       **moved = NULL, **pchanges = NULL;
 	char				*key = NULL, *wkey, *link = NULL;
 	char				*pkey = NULL;
 	char				*object = NULL, *to = NULL, *payload;
@@ -543,13 +547,14 @@ notify_queue(struct store *s, const struct config *c,
 	}
 
 	if (c->mail.transport == CONFIG_MAIL_NONE && c->nwebhooks == 0)
-		return (0);		/* nobody to tell: read nothing */
+		return (0); /* nobody to tell: read nothing */
 
 	if (nc->run_id != 0 &&
 	    (rc = store_get_run(s, nc->run_id, &run, cause)) != 0)
 		goto out;
 	release_id = nc->release_id != 0 ? nc->release_id :
-	    run != NULL ? run->release_id : 0;
+		     run != NULL	 ? run->release_id :
+					   0;
 	if (release_id != 0 &&
 	    (rc = store_get_release(s, release_id, &rel, cause)) != 0)
 		goto out;
@@ -565,12 +570,13 @@ notify_queue(struct store *s, const struct config *c,
 
 	f.event = ev;
 	f.app = appname;
-	f.version = rel != NULL ? rel->version : run != NULL ? run->version :
-	    NULL;
-	f.message = rel != NULL ? rel->message : run != NULL ? run->message :
-	    NULL;
-	f.author = rel != NULL ? rel->author : run != NULL ? run->author :
-	    NULL;
+	f.version = rel != NULL ? rel->version :
+		    run != NULL ? run->version :
+				  NULL;
+	f.message = rel != NULL ? rel->message :
+		    run != NULL ? run->message :
+				  NULL;
+	f.author = rel != NULL ? rel->author : run != NULL ? run->author : NULL;
 	f.env = envname;
 	f.actor = nc->actor;
 	f.comment = nc->comment;
@@ -585,36 +591,35 @@ notify_queue(struct store *s, const struct config *c,
 	if (nc->run_id != 0 && c->public_url != NULL) {
 		link = xasprintf("%.*s/runs/%lld",
 		    (int)(strlen(c->public_url) -
-		    (c->public_url[0] != '\0' &&
-		    c->public_url[strlen(c->public_url) - 1] == '/')),
+			  (c->public_url[0] != '\0' &&
+			      c->public_url[strlen(c->public_url) - 1] == '/')),
 		    c->public_url, (long long)nc->run_id);
 		f.link = link;
 	}
 	if (nc->stage_id != 0 && !nc->gate &&
 	    (strcmp(ev, "approval_needed") == 0 ||
-	    strcmp(ev, "reminder") == 0 || strcmp(ev, "approved") == 0 ||
-	    strcmp(ev, "rejected") == 0 || strcmp(ev, "deployed") == 0) &&
+		strcmp(ev, "reminder") == 0 || strcmp(ev, "approved") == 0 ||
+		strcmp(ev, "rejected") == 0 || strcmp(ev, "deployed") == 0) &&
 	    (rc = notify_changes(s, nc->stage_id, nc->attempt, &f, &names,
-	    cause)) != 0)
+		 cause)) != 0)
 		goto out;
 	if (release_id != 0 && nc->stage_id != 0 && !nc->gate &&
 	    (strcmp(ev, "approval_needed") == 0 ||
-	    strcmp(ev, "reminder") == 0) &&
+		strcmp(ev, "reminder") == 0) &&
 	    (rc = notify_moved_images(s, release_id, &f, &moved, cause)) != 0)
 		goto out;
 	if (nc->stage_id != 0 && !nc->gate &&
 	    (strcmp(ev, "approval_needed") == 0 ||
-	    strcmp(ev, "reminder") == 0) &&
+		strcmp(ev, "reminder") == 0) &&
 	    (rc = notify_param_changes(s, nc->stage_id, nc->attempt, &f,
-	    &pchanges, cause)) != 0)
+		 &pchanges, cause)) != 0)
 		goto out;
-	if (f.param_changes != NULL &&
-	    (rc = notify_template(s, nc->stage_id, nc->attempt, &f,
-	    cause)) != 0)
+	if (f.param_changes != NULL && (rc = notify_template(s, nc->stage_id,
+					    nc->attempt, &f, cause)) != 0)
 		goto out;
 	if (nc->stage_id != 0 && strcmp(ev, "checks_failed") == 0 &&
-	    (rc = notify_failed_steps(s, nc->stage_id, nc->attempt, &f,
-	    &steps, cause)) != 0)
+	    (rc = notify_failed_steps(s, nc->stage_id, nc->attempt, &f, &steps,
+		 cause)) != 0)
 		goto out;
 
 	if (mail_render(&f, &mc, cause) != 0) {
@@ -632,7 +637,7 @@ notify_queue(struct store *s, const struct config *c,
 				notify_rcpt_groups(&rcpts, c, &env->approvers,
 				    now);
 		} else if (strcmp(ev, "gate_needed") == 0 ||
-		    strcmp(ev, "reminder") == 0) {
+			   strcmp(ev, "reminder") == 0) {
 			if (env != NULL)
 				notify_rcpt_groups(&rcpts, c, &env->gate, now);
 		} else if (strcmp(ev, "release_invalid") == 0)
@@ -657,12 +662,13 @@ notify_queue(struct store *s, const struct config *c,
 		part = rcpts;
 		part.v += first;
 		part.n = rcpts.n - first < NOTIFY_RCPTS_MAX ? rcpts.n - first :
-		    NOTIFY_RCPTS_MAX;
+							      NOTIFY_RCPTS_MAX;
 		free(to);
 		to = notify_rcpts_join(&part);
 		free(pkey);
-		pkey = first == 0 ? xstrdup(key) : xasprintf("%s part=%zu",
-		    key, first / NOTIFY_RCPTS_MAX + 1);
+		pkey = first == 0 ? xstrdup(key) :
+				    xasprintf("%s part=%zu", key,
+					first / NOTIFY_RCPTS_MAX + 1);
 		memset(&in, 0, sizeof in);
 		in.channel = "email";
 		in.event = ev;
@@ -677,7 +683,8 @@ notify_queue(struct store *s, const struct config *c,
 			goto out;
 		if (ins) {
 			log_info("notification queued event=%s key=\"%s\" "
-			    "to=\"%s\"", ev, pkey, to);
+				 "to=\"%s\"",
+			    ev, pkey, to);
 			queued++;
 		}
 	}
@@ -687,8 +694,7 @@ notify_queue(struct store *s, const struct config *c,
 		if (c->webhooks[i].url_file == NULL ||
 		    !notify_has_event(&c->webhooks[i], ev))
 			continue;
-		wkey = xasprintf("%s webhook=%s", key,
-		    c->webhooks[i].url_file);
+		wkey = xasprintf("%s webhook=%s", key, c->webhooks[i].url_file);
 		payload = webhook_payload(&f, mc.subject);
 		memset(&in, 0, sizeof in);
 		in.channel = "webhook";
@@ -700,8 +706,8 @@ notify_queue(struct store *s, const struct config *c,
 		in.payload = payload;
 		rc = store_outbox_queue(s, &in, &ins, cause);
 		if (rc == 0 && ins) {
-			log_info("notification queued event=%s key=\"%s\"",
-			    ev, wkey);
+			log_info("notification queued event=%s key=\"%s\"", ev,
+			    wkey);
 			queued++;
 		}
 		free(payload);
@@ -740,8 +746,8 @@ struct notify *
 notify_new(uv_loop_t *loop, struct store *s, struct aws_context *aws,
     const struct config *c)
 {
-	struct notify	*n;
-	const char	*v;
+	struct notify *n;
+	const char    *v;
 
 	n = xcalloc(1, sizeof *n);
 	n->loop = loop;
@@ -804,7 +810,7 @@ notify_send_free(struct notify_send *ns)
 static int64_t
 notify_backoff(struct notify *n, int attempts)
 {
-	int64_t	 d = n->backoff_base_ms;
+	int64_t d = n->backoff_base_ms;
 
 	while (--attempts > 0 && d < NOTIFY_BACKOFF_MAX_MS)
 		d *= 2;
@@ -815,12 +821,12 @@ notify_backoff(struct notify *n, int attempts)
 static void
 notify_send_end(struct notify_send *ns, const char *error, int permanent)
 {
-	struct notify	*n = ns->n;
-	char		*cause = NULL;
-	int64_t		 next_at;
-	int		 attempts = ns->attempts + 1;
+	struct notify *n = ns->n;
+	char	      *cause = NULL;
+	int64_t	       next_at;
+	int	       attempts = ns->attempts + 1;
 
-	if (n == NULL) {		/* stopped meanwhile: stays pending */
+	if (n == NULL) { /* stopped meanwhile: stays pending */
 		notify_send_free(ns);
 		return;
 	}
@@ -830,40 +836,43 @@ notify_send_end(struct notify_send *ns, const char *error, int permanent)
 		   this commit sends the message once more. */
 		if (store_outbox_mark_sent(n->store, ns->id, &cause) != 0) {
 			log_warnx("notification sent but not marked id=%lld: "
-			    "%s", (long long)ns->id, cause);
+				  "%s",
+			    (long long)ns->id, cause);
 			free(cause);
 			if (n->nunmarked < NOTIFY_UNMARKED_MAX)
 				n->unmarked[n->nunmarked++] = ns->id;
 		} else
 			log_info("notification sent id=%lld event=%s "
-			    "channel=%s attempts=%d", (long long)ns->id,
-			    ns->event, ns->channel, attempts);
+				 "channel=%s attempts=%d",
+			    (long long)ns->id, ns->event, ns->channel,
+			    attempts);
 		pthread_mutex_lock(&n->lock);
 		n->stats.sent++;
 		pthread_mutex_unlock(&n->lock);
 	} else if (attempts >= NOTIFY_MAX_ATTEMPTS || permanent) {
 		if (store_outbox_mark_error(n->store, ns->id, error, 0,
-		    &cause) != 0) {
+			&cause) != 0) {
 			log_warnx("notification failed id=%lld: %s",
 			    (long long)ns->id, cause);
 			free(cause);
 		}
 		log_warnx("notification given up id=%lld event=%s channel=%s "
-		    "attempts=%d error=\"%s\"", (long long)ns->id, ns->event,
-		    ns->channel, attempts, error);
+			  "attempts=%d error=\"%s\"",
+		    (long long)ns->id, ns->event, ns->channel, attempts, error);
 		pthread_mutex_lock(&n->lock);
 		n->stats.failed++;
 		pthread_mutex_unlock(&n->lock);
 	} else {
 		next_at = store_now(n->store) + notify_backoff(n, attempts);
 		if (store_outbox_mark_error(n->store, ns->id, error, next_at,
-		    &cause) != 0) {
+			&cause) != 0) {
 			log_warnx("notification error not recorded id=%lld: "
-			    "%s", (long long)ns->id, cause);
+				  "%s",
+			    (long long)ns->id, cause);
 			free(cause);
 		}
 		log_notice("notification will be retried id=%lld event=%s "
-		    "channel=%s attempts=%d in_s=%lld error=\"%s\"",
+			   "channel=%s attempts=%d in_s=%lld error=\"%s\"",
 		    (long long)ns->id, ns->event, ns->channel, attempts,
 		    (long long)notify_backoff(n, attempts) / 1000, error);
 		pthread_mutex_lock(&n->lock);
@@ -874,7 +883,7 @@ notify_send_end(struct notify_send *ns, const char *error, int permanent)
 	if (!n->stopping)
 		notify_schedule(n, 0);
 	else if (n->nsends == 0 && !n->finishing)
-		notify_stop_finish(n);	/* the last one notify_stop waited for */
+		notify_stop_finish(n); /* the last one notify_stop waited for */
 }
 
 /* A failed send is tried again later, unless it can never succeed. */
@@ -885,10 +894,9 @@ notify_send_done(struct notify_send *ns, const char *error)
 }
 
 static void
-notify_ses_cb(const struct aws_reply *reply, const char *message_id,
-    void *arg)
+notify_ses_cb(const struct aws_reply *reply, const char *message_id, void *arg)
 {
-	struct notify_send	*ns = arg;
+	struct notify_send *ns = arg;
 
 	if (reply->error == AWS_OK) {
 		log_debug(LOG_CAT_AWS, "ses accepted id=%lld message_id=%s",
@@ -897,19 +905,20 @@ notify_ses_cb(const struct aws_reply *reply, const char *message_id,
 	} else
 		/* A 4xx but throttling (MessageRejected, a sender not
 		   verified, a bad address) fails the same way every time. */
-		notify_send_end(ns, reply->message != NULL ? reply->message :
-		    "SES SendEmail failed", reply->error == AWS_EAWS &&
-		    reply->status >= 400 && reply->status < 500 &&
-		    reply->status != 429 && strstr(reply->aws.code,
-		    "Throttl") == NULL && strstr(reply->aws.code,
-		    "TooMany") == NULL);
+		notify_send_end(ns,
+		    reply->message != NULL ? reply->message :
+					     "SES SendEmail failed",
+		    reply->error == AWS_EAWS && reply->status >= 400 &&
+			reply->status < 500 && reply->status != 429 &&
+			strstr(reply->aws.code, "Throttl") == NULL &&
+			strstr(reply->aws.code, "TooMany") == NULL);
 }
 
 static void
 notify_http_cb(struct http_call *call, struct http_result *res, void *arg)
 {
-	struct notify_send	*ns = arg;
-	char			*e;
+	struct notify_send *ns = arg;
+	char		   *e;
 
 	ns->call = NULL;
 	if (res->error != HTTP_OK) {
@@ -918,12 +927,12 @@ notify_http_cb(struct http_call *call, struct http_result *res, void *arg)
 		notify_send_done(ns, e);
 		free(e);
 	} else if (strcmp(ns->channel, "webhook") == 0 &&
-	    (res->status < 200 || res->status > 299)) {
+		   (res->status < 200 || res->status > 299)) {
 		e = xasprintf("the webhook answered HTTP %ld", res->status);
 		/* A wrong URL or a payload refused does not get better. */
-		notify_send_end(ns, e, res->status >= 400 &&
-		    res->status < 500 && res->status != 408 &&
-		    res->status != 429);
+		notify_send_end(ns, e,
+		    res->status >= 400 && res->status < 500 &&
+			res->status != 408 && res->status != 429);
 		free(e);
 	} else
 		notify_send_done(ns, NULL);
@@ -933,8 +942,8 @@ notify_http_cb(struct http_call *call, struct http_result *res, void *arg)
 static char *
 notify_read_password(const char *path, char **cause)
 {
-	FILE	*fp;
-	char	 line[NOTIFY_PASSWORD_MAX + 2], *p;
+	FILE *fp;
+	char  line[NOTIFY_PASSWORD_MAX + 2], *p;
 
 	if ((fp = fopen(path, "r")) == NULL) {
 		*cause = xasprintf("cannot read the SMTP password_file %s: %s",
@@ -959,7 +968,7 @@ notify_send_start(struct notify *n, struct notify_send *ns,
 	struct mail_message	 m;
 	struct sesv2_email	 e;
 	struct http_smtp_request sr;
-	char			**to = NULL, *msg = NULL, *from = NULL;
+	char		       **to = NULL, *msg = NULL, *from = NULL;
 	char			*mid = NULL, *password = NULL, *url = NULL;
 	const char		*domain, *region;
 	size_t			 len;
@@ -993,7 +1002,7 @@ notify_send_start(struct notify *n, struct notify_send *ns,
 	to = notify_split(row->recipients);
 	memset(&m, 0, sizeof m);
 	m.from = c->mail.from;
-	m.to = (const char * const *)to;
+	m.to = (const char *const *)to;
 	m.subject = row->subject;
 	m.text = row->body_text;
 	m.html = row->body_html;
@@ -1005,14 +1014,15 @@ notify_send_start(struct notify *n, struct notify_send *ns,
 	if (c->mail.transport == CONFIG_MAIL_SES) {
 		memset(&e, 0, sizeof e);
 		e.from = c->mail.from;
-		e.to = (const char * const *)to;
+		e.to = (const char *const *)to;
 		e.raw = msg;
 		e.raw_len = len;
-		region = c->mail.ses_region != NULL ? c->mail.ses_region :
-		    aws_context_region(n->aws);
+		region = c->mail.ses_region != NULL ?
+			     c->mail.ses_region :
+			     aws_context_region(n->aws);
 		if (sesv2_send_email(aws_context_client(n->aws),
-		    aws_context_host_creds(n->aws), region, &e, notify_ses_cb,
-		    ns, cause) != NULL)
+			aws_context_host_creds(n->aws), region, &e,
+			notify_ses_cb, ns, cause) != NULL)
 			rc = 0;
 		goto out;
 	}
@@ -1020,15 +1030,15 @@ notify_send_start(struct notify *n, struct notify_send *ns,
 	memset(&sr, 0, sizeof sr);
 	sr.url = c->mail.smtp_url;
 	sr.mail_from = from;
-	sr.rcpt = (const char * const *)to;
+	sr.rcpt = (const char *const *)to;
 	sr.body = msg;
 	sr.body_len = len;
 	sr.starttls = c->mail.smtp_starttls;
 	sr.ca_file = n->ca_file;
 	sr.timeout_ms = NOTIFY_SMTP_TIMEOUT_MS;
 	if (c->mail.smtp_username != NULL) {
-		if ((password = notify_read_password(
-		    c->mail.smtp_password_file, cause)) == NULL)
+		if ((password = notify_read_password(c->mail.smtp_password_file,
+			 cause)) == NULL)
 			goto out;
 		sr.username = c->mail.smtp_username;
 		sr.password = password;
@@ -1050,13 +1060,13 @@ out:
 static void
 notify_reminders(struct notify *n, int64_t now)
 {
-	const struct config		*c = n->config;
-	struct store_waiting_stage	*v = NULL;
-	struct notify_cause		 nc;
-	char				*cause = NULL, *key;
-	size_t				 i, nv;
-	int64_t				 k;
-	int				 yes;
+	const struct config	   *c = n->config;
+	struct store_waiting_stage *v = NULL;
+	struct notify_cause	    nc;
+	char			   *cause = NULL, *key;
+	size_t			    i, nv;
+	int64_t			    k;
+	int			    yes;
 
 	if (c->mail.transport == CONFIG_MAIL_NONE ||
 	    c->mail.remind_every_ms <= 0)
@@ -1080,8 +1090,7 @@ notify_reminders(struct notify *n, int64_t now)
 		key = xasprintf("reminder%s stage=%lld attempt=%d n=%d",
 		    v[i].gate ? " gate" : "", (long long)v[i].stage_id,
 		    v[i].attempt, (int)k);
-		if (store_outbox_has(n->store, key, &yes, &cause) != 0 ||
-		    yes) {
+		if (store_outbox_has(n->store, key, &yes, &cause) != 0 || yes) {
 			free(key);
 			if (cause != NULL) {
 				log_warnx("reminders: %s", cause);
@@ -1120,14 +1129,13 @@ notify_reminders(struct notify *n, int64_t now)
 static void
 notify_pass(struct notify *n)
 {
-	struct store_outbox_rows	*rows = NULL;
-	struct notify_send		*ns;
-	int64_t				 skip[NOTIFY_INFLIGHT_MAX +
-					    NOTIFY_UNMARKED_MAX];
-	int64_t				 now, next_at, pending, delay;
-	size_t				 i, nskip = 0;
-	char				*cause = NULL, *fault;
-	int				 slots, more, rc;
+	struct store_outbox_rows *rows = NULL;
+	struct notify_send	 *ns;
+	int64_t skip[NOTIFY_INFLIGHT_MAX + NOTIFY_UNMARKED_MAX];
+	int64_t now, next_at, pending, delay;
+	size_t	i, nskip = 0;
+	char   *cause = NULL, *fault;
+	int	slots, more, rc;
 
 	if (n->stopping || n->in_pass)
 		return;
@@ -1144,9 +1152,9 @@ notify_pass(struct notify *n)
 	}
 	n->in_pass = 1;
 	now = store_now(n->store);
-	for (i = 0; i < n->nunmarked; ) {
+	for (i = 0; i < n->nunmarked;) {
 		rc = store_outbox_mark_sent(n->store, n->unmarked[i], &cause);
-		if (rc == 0 || rc == STORE_ECONFLICT) {	/* done, or gone */
+		if (rc == 0 || rc == STORE_ECONFLICT) { /* done, or gone */
 			log_info("notification sent id=%lld (marked late)",
 			    (long long)n->unmarked[i]);
 			free(cause);
@@ -1165,7 +1173,7 @@ notify_pass(struct notify *n)
 		for (ns = n->sends; ns != NULL; ns = ns->next)
 			skip[nskip++] = ns->id;
 		if (store_outbox_due(n->store, now, slots, skip, nskip, &rows,
-		    &cause) != 0) {
+			&cause) != 0) {
 			log_warnx("notifications: %s", cause);
 			free(cause);
 			cause = NULL;
@@ -1173,8 +1181,7 @@ notify_pass(struct notify *n)
 	}
 	/* A message goes only once its row (and the transition that
 	   queued it) is on disk: power loss cannot make it go twice. */
-	if (rows != NULL && rows->n > 0 && store_sync(n->store,
-	    &cause) != 0) {
+	if (rows != NULL && rows->n > 0 && store_sync(n->store, &cause) != 0) {
 		log_warnx("notifications wait: %s", cause);
 		free(cause);
 		cause = NULL;
@@ -1207,8 +1214,7 @@ notify_pass(struct notify *n)
 	store_outbox_rows_free(rows);
 
 	delay = NOTIFY_TICK_MS;
-	if (store_outbox_next(n->store, now, &next_at, &pending,
-	    &cause) != 0) {
+	if (store_outbox_next(n->store, now, &next_at, &pending, &cause) != 0) {
 		log_warnx("notifications: %s", cause);
 		free(cause);
 	} else {
@@ -1243,7 +1249,7 @@ notify_schedule(struct notify *n, uint64_t delay)
 	if (n->stopping || !n->started)
 		return;
 	if (n->in_pass)
-		return;		/* the pass schedules on its way out */
+		return; /* the pass schedules on its way out */
 	uv_timer_start(&n->timer, notify_timer_cb, delay, 0);
 }
 
@@ -1276,9 +1282,9 @@ notify_reconfigure(struct notify *n, const struct config *c)
 static void
 notify_closed_cb(uv_handle_t *h)
 {
-	struct notify	*n = h->data;
-	void		(*cb)(void *) = n->stop_cb;
-	void		*arg = n->stop_arg;
+	struct notify *n = h->data;
+	void (*cb)(void *) = n->stop_cb;
+	void *arg = n->stop_arg;
 
 	if (--n->nhandles > 0)
 		return;
@@ -1292,7 +1298,7 @@ notify_closed_cb(uv_handle_t *h)
 static void
 notify_stop_finish(struct notify *n)
 {
-	struct notify_send	*ns;
+	struct notify_send *ns;
 
 	n->finishing = 1;
 	/* Sends still in flight are detached: their rows stay pending (sent
@@ -1311,12 +1317,13 @@ notify_stop_finish(struct notify *n)
 static void
 notify_stop_timer_cb(uv_timer_t *t)
 {
-	struct notify	*n = t->data;
+	struct notify *n = t->data;
 
 	if (n->nsends > 0)
 		log_warnx("notifications: %zu sends still in flight at the "
-		    "stop, sent again after the next start if they went "
-		    "through", n->nsends);
+			  "stop, sent again after the next start if they went "
+			  "through",
+		    n->nsends);
 	notify_stop_finish(n);
 }
 
@@ -1339,8 +1346,6 @@ notify_stop(struct notify *n, void (*cb)(void *), void *arg)
 	}
 	/* A message that went out is marked sent, rather than sent again
 	   after the restart: its answer is waited for, a little. */
-	log_info("notifications: waiting for %zu sends in flight",
-	    n->nsends);
-	uv_timer_start(&n->timer, notify_stop_timer_cb, NOTIFY_STOP_WAIT_MS,
-	    0);
+	log_info("notifications: waiting for %zu sends in flight", n->nsends);
+	uv_timer_start(&n->timer, notify_stop_timer_cb, NOTIFY_STOP_WAIT_MS, 0);
 }

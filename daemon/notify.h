@@ -62,7 +62,7 @@ struct aws_context;
 struct config;
 struct store;
 
-#define NOTIFY_MAX_ATTEMPTS	8	/* then the row is 'failed' */
+#define NOTIFY_MAX_ATTEMPTS 8 /* then the row is 'failed' */
 
 /*
  * What happened.  event is an outbox event: approval_needed,
@@ -70,19 +70,19 @@ struct store;
  * checks_failed, rolled_back (reminder is queued by notify itself).
  */
 struct notify_cause {
-	const char	*event;
-	int64_t		 run_id;	/* or 0 (release_invalid) */
-	int64_t		 release_id;	/* 0: the run's */
-	int64_t		 stage_id;	/* or 0 */
-	int		 attempt;	/* stage attempt */
-	const char	*env;		/* or NULL: the stage's, if any */
-	const char	*actor;		/* who approved/rejected, or NULL */
-	const char	*comment;	/* approval comment, or NULL */
-	const char	*reason;	/* why failed / invalid / checks
+	const char *event;
+	int64_t	    run_id;	/* or 0 (release_invalid) */
+	int64_t	    release_id; /* 0: the run's */
+	int64_t	    stage_id;	/* or 0 */
+	int	    attempt;	/* stage attempt */
+	const char *env;	/* or NULL: the stage's, if any */
+	const char *actor;	/* who approved/rejected, or NULL */
+	const char *comment;	/* approval comment, or NULL */
+	const char *reason;	/* why failed / invalid / checks
 					   failed, or NULL */
 	/* For notify's own reminders; leave 0. */
-	int		 reminder_n;	/* >= 1: this is reminder n */
-	int		 gate;		/* the reminder is for the gate */
+	int reminder_n; /* >= 1: this is reminder n */
+	int gate;	/* the reminder is for the gate */
 };
 
 /*
@@ -100,23 +100,23 @@ struct notify_cause {
  * iteration, so after the caller's commit), so the caller need not call
  * notify_wake; a row of a transaction rolled back is never found.
  */
-int		 notify_queue(struct store *, const struct config *,
-		    const struct notify_cause *, char **cause);
+int notify_queue(struct store *, const struct config *,
+    const struct notify_cause *, char **cause);
 
 struct notify;
 
 /* Borrowed for notify's life: loop, store, aws (for SES and its HTTP
  * transport, used for SMTP and webhooks too); config until
  * notify_reconfigure gives another. */
-struct notify	*notify_new(uv_loop_t *, struct store *, struct aws_context *,
-		    const struct config *);
+struct notify *notify_new(uv_loop_t *, struct store *, struct aws_context *,
+    const struct config *);
 /* Sends what is due now, then on a timer (and checks reminders). */
-int		 notify_start(struct notify *, char **cause);
+int notify_start(struct notify *, char **cause);
 /* Loop thread: look at the outbox now (rows committed by another
  * process, or a test that moved the store's clock). */
-void		 notify_wake(struct notify *);
+void notify_wake(struct notify *);
 /* Loop thread: a new configuration (the old one may be freed after). */
-void		 notify_reconfigure(struct notify *, const struct config *);
+void notify_reconfigure(struct notify *, const struct config *);
 /*
  * Stops: sends no more, waits up to 5 s for the answers of sends in
  * flight (so that a message that went out is marked sent rather than
@@ -125,19 +125,19 @@ void		 notify_reconfigure(struct notify *, const struct config *);
  * timers, frees notify, then calls cb from the loop.  Call before
  * closing the AWS context.
  */
-void		 notify_stop(struct notify *, void (*cb)(void *), void *arg);
+void notify_stop(struct notify *, void (*cb)(void *), void *arg);
 
 /* Tests and private relays: a CA file trusted for SMTP's TLS (besides
  * the system's).  NULL: none. */
-void		 notify_set_ca_file(struct notify *, const char *path);
+void notify_set_ca_file(struct notify *, const char *path);
 
 /* Counters since start, for /metrics; any thread. */
 struct notify_stats {
-	uint64_t	 sent;		/* rows marked sent */
-	uint64_t	 retried;	/* failed attempts, to be retried */
-	uint64_t	 failed;	/* rows given up (status failed) */
-	int64_t		 pending;	/* pending rows at the last scan */
+	uint64_t sent;	  /* rows marked sent */
+	uint64_t retried; /* failed attempts, to be retried */
+	uint64_t failed;  /* rows given up (status failed) */
+	int64_t	 pending; /* pending rows at the last scan */
 };
-void		 notify_stats(struct notify *, struct notify_stats *);
+void notify_stats(struct notify *, struct notify_stats *);
 
 #endif

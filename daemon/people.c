@@ -11,24 +11,24 @@
 #include "xmalloc.h"
 
 struct person {
-	struct config_user	 user;
-	char			*via;
-	int			 current;	/* the one people_find gives */
-	int64_t			 seen;		/* last sign-in */
-	int64_t			 persisted;	/* last one written */
+	struct config_user user;
+	char		  *via;
+	int		   current;   /* the one people_find gives */
+	int64_t		   seen;      /* last sign-in */
+	int64_t		   persisted; /* last one written */
 };
 
 struct people {
-	pthread_mutex_t		  lock;
-	struct person		**v;
-	size_t			  n;
-	size_t			  max;
+	pthread_mutex_t lock;
+	struct person **v;
+	size_t		n;
+	size_t		max;
 };
 
 struct people *
 people_new(size_t max)
 {
-	struct people	*pp;
+	struct people *pp;
 
 	pp = xcalloc(1, sizeof *pp);
 	pthread_mutex_init(&pp->lock, NULL);
@@ -40,8 +40,8 @@ people_new(size_t max)
 void
 people_free(struct people *pp)
 {
-	struct person	*p;
-	size_t		 i, j;
+	struct person *p;
+	size_t	       i, j;
 
 	if (pp == NULL)
 		return;
@@ -63,7 +63,7 @@ people_free(struct people *pp)
 static struct person *
 people_current(struct people *pp, const char *name)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = pp->n; i > 0; i--) {
 		if (pp->v[i - 1]->current &&
@@ -78,7 +78,7 @@ static int
 people_same(const struct person *p, const char *email,
     const char *const *groups, const char *via)
 {
-	size_t	i, j, n;
+	size_t i, j, n;
 
 	for (n = 0; groups[n] != NULL; n++)
 		;
@@ -102,9 +102,9 @@ people_set(struct people *pp, const char *name, const char *email,
     const char *const *groups, const char *via, int64_t now,
     const struct config_user **out, int *persistp, char **cause)
 {
-	struct person	*p, *old;
-	size_t		 n;
-	int		 rc = 0;
+	struct person *p, *old;
+	size_t	       n;
+	int	       rc = 0;
 
 	*out = NULL;
 	if (persistp != NULL)
@@ -129,7 +129,8 @@ people_set(struct people *pp, const char *name, const char *email,
 	}
 	if (pp->n == pp->max) {
 		*cause = xasprintf("%zu people signed in since the start: "
-		    "restart shipgated to make room", pp->max);
+				   "restart shipgated to make room",
+		    pp->max);
 		rc = PEOPLE_EFULL;
 		goto out;
 	}
@@ -140,8 +141,8 @@ people_set(struct people *pp, const char *name, const char *email,
 		;
 	p->user.groups.items = xcalloc(n + 1, sizeof *p->user.groups.items);
 	for (p->user.groups.n = 0; p->user.groups.n < n; p->user.groups.n++)
-		p->user.groups.items[p->user.groups.n] =
-		    xstrdup(groups[p->user.groups.n]);
+		p->user.groups.items[p->user.groups.n] = xstrdup(
+		    groups[p->user.groups.n]);
 	p->user.unix_uid = -1;
 	p->via = xstrdup(via);
 	p->current = 1;
@@ -160,7 +161,7 @@ out:
 const struct config_user *
 people_find(struct people *pp, const char *name)
 {
-	struct person	*p;
+	struct person *p;
 
 	if (pp == NULL || name == NULL)
 		return (NULL);
@@ -173,7 +174,7 @@ people_find(struct people *pp, const char *name)
 const char *
 people_via(struct people *pp, const char *name)
 {
-	struct person	*p;
+	struct person *p;
 
 	if (pp == NULL || name == NULL)
 		return (NULL);
@@ -186,7 +187,7 @@ people_via(struct people *pp, const char *name)
 void
 people_unpersisted(struct people *pp, const char *name)
 {
-	struct person	*p;
+	struct person *p;
 
 	if (pp == NULL || name == NULL)
 		return;
@@ -199,7 +200,7 @@ people_unpersisted(struct people *pp, const char *name)
 int
 people_forget(struct people *pp, const char *name)
 {
-	struct person	*p;
+	struct person *p;
 
 	if (pp == NULL || name == NULL)
 		return (PEOPLE_EINVAL);
@@ -214,16 +215,15 @@ void
 people_mail_group(struct people *pp, const char *group, int64_t since,
     void (*cb)(void *, const char *), void *arg)
 {
-	struct person	*p;
-	size_t		 i;
+	struct person *p;
+	size_t	       i;
 
 	if (pp == NULL)
 		return;
 	pthread_mutex_lock(&pp->lock);
 	for (i = 0; i < pp->n; i++) {
 		p = pp->v[i];
-		if (p->current && p->seen >= since &&
-		    p->user.email != NULL &&
+		if (p->current && p->seen >= since && p->user.email != NULL &&
 		    config_user_in_group(&p->user, group))
 			cb(arg, p->user.email);
 	}
@@ -231,12 +231,12 @@ people_mail_group(struct people *pp, const char *group, int64_t since,
 }
 
 char **
-people_restrict(struct people *pp, int (*keep)(const void *, const char *,
-    const char *), const void *arg)
+people_restrict(struct people *pp,
+    int (*keep)(const void *, const char *, const char *), const void *arg)
 {
-	struct person	*p, *np;
-	char		**lost;
-	size_t		 i, j, k, n, nlost = 0, end;
+	struct person *p, *np;
+	char	     **lost;
+	size_t	       i, j, k, n, nlost = 0, end;
 
 	lost = xcalloc(1, sizeof *lost);
 	if (pp == NULL)
@@ -260,13 +260,14 @@ people_restrict(struct people *pp, int (*keep)(const void *, const char *,
 		np = xcalloc(1, sizeof *np);
 		np->user.name = xstrdup(p->user.name);
 		np->user.email = p->user.email != NULL ?
-		    xstrdup(p->user.email) : NULL;
+				     xstrdup(p->user.email) :
+				     NULL;
 		np->user.groups.items = xcalloc(n + 1,
 		    sizeof *np->user.groups.items);
 		for (j = k = 0; j < p->user.groups.n; j++)
 			if (keep(arg, p->via, p->user.groups.items[j]))
-				np->user.groups.items[k++] =
-				    xstrdup(p->user.groups.items[j]);
+				np->user.groups.items[k++] = xstrdup(
+				    p->user.groups.items[j]);
 		np->user.groups.n = k;
 		np->user.unix_uid = -1;
 		np->via = xstrdup(p->via);

@@ -25,16 +25,16 @@
 struct config_user;
 struct people;
 
-#define PEOPLE_EFULL		(-1)
-#define PEOPLE_EINVAL		(-2)
+#define PEOPLE_EFULL  (-1)
+#define PEOPLE_EINVAL (-2)
 
-#define PEOPLE_MAX_DEFAULT	10000
+#define PEOPLE_MAX_DEFAULT 10000
 
-struct people	*people_new(size_t max);
-void		 people_free(struct people *);
+struct people *people_new(size_t max);
+void	       people_free(struct people *);
 
 /* How long a person's last sign-in may go unwritten to the store. */
-#define PEOPLE_PERSIST_MS	(60 * 60 * 1000)
+#define PEOPLE_PERSIST_MS (60 * 60 * 1000)
 
 /*
  * Registers (or finds unchanged) the person name, signed in by via
@@ -44,18 +44,16 @@ void		 people_free(struct people *);
  * record this sign-in: a new or changed person, or one whose last
  * write is PEOPLE_PERSIST_MS old.
  */
-int		 people_set(struct people *, const char *name,
-		    const char *email, const char *const *groups,
-		    const char *via, int64_t now,
-		    const struct config_user **out, int *persistp,
-		    char **cause);
+int people_set(struct people *, const char *name, const char *email,
+    const char *const *groups, const char *via, int64_t now,
+    const struct config_user **out, int *persistp, char **cause);
 /* The store refused name's sign-in: the next people_set asks again. */
-void		 people_unpersisted(struct people *, const char *name);
+void people_unpersisted(struct people *, const char *name);
 /*
  * Ends name's entry (an operator forgot them): people_find no longer
  * finds them.  Returns 0, or PEOPLE_EINVAL when nobody has that name.
  */
-int		 people_forget(struct people *, const char *name);
+int people_forget(struct people *, const char *name);
 /*
  * After a reload: each person keeps only the groups keep(arg, via,
  * group) accepts.  One left with fewer gets a new entry; one left with
@@ -63,20 +61,19 @@ int		 people_forget(struct people *, const char *name);
  * of those who lost a group (NULL-terminated, caller frees each and the
  * array), for their sign-ins to end.
  */
-char		**people_restrict(struct people *,
-		    int (*keep)(const void *, const char *via,
-		    const char *group), const void *arg);
+char **people_restrict(struct people *,
+    int (*keep)(const void *, const char *via, const char *group),
+    const void *arg);
 /*
  * Calls cb with the e-mail of every person in group seen at or after
  * since (those without e-mail are skipped).  cb must not call back
  * into the directory.
  */
-void		 people_mail_group(struct people *, const char *group,
-		    int64_t since, void (*cb)(void *, const char *),
-		    void *arg);
+void people_mail_group(struct people *, const char *group, int64_t since,
+    void (*cb)(void *, const char *), void *arg);
 /* The current entry of name, or NULL. */
 const struct config_user *people_find(struct people *, const char *name);
 /* How name signed in ("oidc", "alb"), or NULL for no such person. */
-const char	*people_via(struct people *, const char *name);
+const char *people_via(struct people *, const char *name);
 
 #endif

@@ -21,7 +21,7 @@ perm_say(char **reason, char *text)
 static int
 perm_in_groups(const struct config_user *u, const struct config_strings *g)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < g->n; i++) {
 		if (config_user_in_group(u, g->items[i]))
@@ -33,8 +33,8 @@ perm_in_groups(const struct config_user *u, const struct config_strings *g)
 static char *
 perm_groups_text(const struct config_strings *g)
 {
-	char	*s = xstrdup(""), *t;
-	size_t	 i;
+	char  *s = xstrdup(""), *t;
+	size_t i;
 
 	if (g->n == 0) {
 		free(s);
@@ -66,7 +66,7 @@ perm_same(const char *s, size_t len, const char *t)
 int
 perm_is_author(const struct config_user *u, const char *author)
 {
-	const char	*lt, *gt;
+	const char *lt, *gt;
 
 	if (u == NULL || author == NULL)
 		return (0);
@@ -89,11 +89,11 @@ perm_lookup(const struct config *c, const char *user, const char *app,
     const char *env, const struct config_user **up,
     const struct config_environment **cep, char **reason)
 {
-	const struct config_app	*a;
+	const struct config_app *a;
 
 	if (user == NULL || (*up = config_find_user(c, user)) == NULL) {
 		perm_say(reason, xasprintf("%s is not a configured user",
-		    user != NULL ? user : "(nobody)"));
+				     user != NULL ? user : "(nobody)"));
 		return (0);
 	}
 	if (cep == NULL)
@@ -101,8 +101,9 @@ perm_lookup(const struct config *c, const char *user, const char *app,
 	if (app == NULL || env == NULL ||
 	    (a = config_find_app(c, app)) == NULL ||
 	    (*cep = config_find_environment(a, env)) == NULL) {
-		perm_say(reason, xasprintf("%s %s is not configured",
-		    app != NULL ? app : "?", env != NULL ? env : "?"));
+		perm_say(reason,
+		    xasprintf("%s %s is not configured",
+			app != NULL ? app : "?", env != NULL ? env : "?"));
 		return (0);
 	}
 	return (1);
@@ -113,7 +114,7 @@ perm_may_approve(const struct config *c, const char *user, const char *app,
     const char *env, const char *author, char **reason)
 {
 	const struct config_user	*u;
-	const struct config_environment	*ce;
+	const struct config_environment *ce;
 	char				*names;
 
 	if (reason != NULL)
@@ -123,14 +124,15 @@ perm_may_approve(const struct config *c, const char *user, const char *app,
 	if (!perm_in_groups(u, &ce->approvers)) {
 		names = perm_groups_text(&ce->approvers);
 		perm_say(reason, xasprintf("%s may not approve %s: not in %s",
-		    u->name, ce->name, names));
+				     u->name, ce->name, names));
 		free(names);
 		return (0);
 	}
 	if (!ce->allow_self_approval && perm_is_author(u, author)) {
-		perm_say(reason, xasprintf("%s may not approve %s: the "
-		    "release's author may not approve it there", u->name,
-		    ce->name));
+		perm_say(reason,
+		    xasprintf("%s may not approve %s: the "
+			      "release's author may not approve it there",
+			u->name, ce->name));
 		return (0);
 	}
 	return (1);
@@ -141,7 +143,7 @@ perm_may_reject(const struct config *c, const char *user, const char *app,
     const char *env, int gate, char **reason)
 {
 	const struct config_user	*u;
-	const struct config_environment	*ce;
+	const struct config_environment *ce;
 	const struct config_strings	*groups;
 	char				*names;
 
@@ -154,7 +156,8 @@ perm_may_reject(const struct config *c, const char *user, const char *app,
 	    !config_user_in_group(u, "operators")) {
 		names = perm_groups_text(groups);
 		perm_say(reason, xasprintf("%s may not reject %s: not in %s or "
-		    "operators", u->name, ce->name, names));
+					   "operators",
+				     u->name, ce->name, names));
 		free(names);
 		return (0);
 	}
@@ -162,11 +165,11 @@ perm_may_reject(const struct config *c, const char *user, const char *app,
 }
 
 int
-perm_may_authorise(const struct config *c, const char *user,
-    const char *app, const char *env, char **reason)
+perm_may_authorise(const struct config *c, const char *user, const char *app,
+    const char *env, char **reason)
 {
 	const struct config_user	*u;
-	const struct config_environment	*ce;
+	const struct config_environment *ce;
 	char				*names;
 
 	if (reason != NULL)
@@ -176,7 +179,8 @@ perm_may_authorise(const struct config *c, const char *user,
 	if (!perm_in_groups(u, &ce->gate)) {
 		names = perm_groups_text(&ce->gate);
 		perm_say(reason, xasprintf("%s may not authorise promotion "
-		    "beyond %s: not in %s", u->name, ce->name, names));
+					   "beyond %s: not in %s",
+				     u->name, ce->name, names));
 		free(names);
 		return (0);
 	}
@@ -187,7 +191,7 @@ int
 perm_is_operator(const struct config *c, const char *user, const char *what,
     char **reason)
 {
-	const struct config_user	*u;
+	const struct config_user *u;
 
 	if (reason != NULL)
 		*reason = NULL;
@@ -195,7 +199,7 @@ perm_is_operator(const struct config *c, const char *user, const char *what,
 		return (0);
 	if (!config_user_in_group(u, "operators")) {
 		perm_say(reason, xasprintf("%s may not %s: not in operators",
-		    u->name, what));
+				     u->name, what));
 		return (0);
 	}
 	return (1);

@@ -15,20 +15,19 @@
 struct config;
 
 /* Approve env's change set of a release of app by author (may be NULL). */
-int	 perm_may_approve(const struct config *, const char *user,
-	    const char *app, const char *env, const char *author,
-	    char **reason);
+int perm_may_approve(const struct config *, const char *user, const char *app,
+    const char *env, const char *author, char **reason);
 /* Reject at env: its approvers (gate 0) or its gate groups (gate 1), or
  * operators. */
-int	 perm_may_reject(const struct config *, const char *user,
-	    const char *app, const char *env, int gate, char **reason);
+int perm_may_reject(const struct config *, const char *user, const char *app,
+    const char *env, int gate, char **reason);
 /* Authorise promotion beyond env (its `gate` groups). */
-int	 perm_may_authorise(const struct config *, const char *user,
-	    const char *app, const char *env, char **reason);
+int perm_may_authorise(const struct config *, const char *user, const char *app,
+    const char *env, char **reason);
 /* Cancel, retry, redeploy: the operators group; what names the action
  * in the reason ("cancel run 4"). */
-int	 perm_is_operator(const struct config *, const char *user,
-	    const char *what, char **reason);
+int perm_is_operator(const struct config *, const char *user, const char *what,
+    char **reason);
 
 struct config_user;
 /*
@@ -38,6 +37,6 @@ struct config_user;
  * it, so that writing one's e-mail, or one's name in capitals, as the
  * author does not get past it.
  */
-int	 perm_is_author(const struct config_user *, const char *author);
+int perm_is_author(const struct config_user *, const char *author);
 
 #endif

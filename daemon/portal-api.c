@@ -18,21 +18,21 @@
 #include "store.h"
 #include "xmalloc.h"
 
-#define PORTAL_API_AUDIT_MAX	1000
+#define PORTAL_API_AUDIT_MAX 1000
 
 void
 portal_api_error(struct portal_reply *r, int status, const char *error,
     const char *detail)
 {
-	json_t	*o;
-	char	*text;
+	json_t *o;
+	char   *text;
 
 	r->status = status;
 	r->content_type = "application/json";
 	buf_reset(&r->body);
 	o = json_pack("{s:s, s:s}", "error", error, "detail",
 	    detail != NULL ? detail : error);
-	if (o == NULL)	/* not UTF-8 */
+	if (o == NULL) /* not UTF-8 */
 		o = json_pack("{s:s, s:s}", "error", error, "detail", error);
 	text = json_dumps(o, JSON_COMPACT);
 	buf_appends(&r->body, text);
@@ -61,7 +61,7 @@ portal_api_status(int code)
 static void
 portal_api_json(struct portal_reply *r, int status, json_t *o)
 {
-	char	*text;
+	char *text;
 
 	r->status = status;
 	r->content_type = "application/json";
@@ -77,8 +77,8 @@ portal_api_json(struct portal_reply *r, int status, json_t *o)
 static json_t *
 portal_api_strings(const struct config_strings *g)
 {
-	json_t	*a = json_array();
-	size_t	 i;
+	json_t *a = json_array();
+	size_t	i;
 
 	for (i = 0; i < g->n; i++)
 		json_array_append_new(a, run_json_str(g->items[i]));
@@ -98,10 +98,10 @@ portal_api_store_error(struct portal_reply *r, int rc, const char *cause)
 
 /* An environment's "stuck": its hold (run_json_stack_hold), or null. */
 static int
-portal_api_stuck(const struct portal_req *q, const char *app,
-    const char *env, json_t *e, char **cause)
+portal_api_stuck(const struct portal_req *q, const char *app, const char *env,
+    json_t *e, char **cause)
 {
-	struct store_stack_hold	*h = NULL;
+	struct store_stack_hold *h = NULL;
 	int			 rc;
 
 	rc = store_stack_hold_get(q->store, app, env, &h, cause);
@@ -123,7 +123,7 @@ portal_api_apps(const struct portal_req *q, struct portal_reply *r)
 {
 	const struct config		*c = q->config;
 	const struct config_app		*app;
-	const struct config_environment	*ce;
+	const struct config_environment *ce;
 	struct store_deployment		*d;
 	json_t				*apps, *o, *envs, *e;
 	char				*cause = NULL;
@@ -142,14 +142,15 @@ portal_api_apps(const struct portal_req *q, struct portal_reply *r)
 		envs = json_array();
 		for (j = 0; j < app->nenvironments; j++) {
 			ce = &app->environments[j];
-			e = json_pack("{s:o, s:o, s:o, s:i}",
-			    "name", run_json_str(ce->name),
-			    "approvers", portal_api_strings(&ce->approvers),
-			    "gate", portal_api_strings(&ce->gate),
-			    "required_approvals", ce->required_approvals);
+			e = json_pack("{s:o, s:o, s:o, s:i}", "name",
+			    run_json_str(ce->name), "approvers",
+			    portal_api_strings(&ce->approvers), "gate",
+			    portal_api_strings(&ce->gate), "required_approvals",
+			    ce->required_approvals);
 			d = NULL;
-			if (rc == 0 && (rc = store_current_deployment(q->store,
-			    app_id, ce->name, &d, &cause)) != 0 &&
+			if (rc == 0 &&
+			    (rc = store_current_deployment(q->store, app_id,
+				 ce->name, &d, &cause)) != 0 &&
 			    rc != STORE_ENOTFOUND) {
 				json_decref(e);
 				json_decref(envs);
@@ -159,18 +160,17 @@ portal_api_apps(const struct portal_req *q, struct portal_reply *r)
 			free(cause);
 			cause = NULL;
 			if (d != NULL)
-				json_object_set_new(e, "deployed", json_pack(
-				    "{s:o, s:I, s:I, s:o}",
-				    "version", run_json_str(d->version),
-				    "release", (json_int_t)d->release_id,
-				    "run", (json_int_t)d->run_id,
-				    "at", run_json_time(d->deployed_at)));
-			else
 				json_object_set_new(e, "deployed",
-				    json_null());
+				    json_pack("{s:o, s:I, s:I, s:o}", "version",
+					run_json_str(d->version), "release",
+					(json_int_t)d->release_id, "run",
+					(json_int_t)d->run_id, "at",
+					run_json_time(d->deployed_at)));
+			else
+				json_object_set_new(e, "deployed", json_null());
 			store_deployment_free(d);
 			if (portal_api_stuck(q, app->name, ce->name, e,
-			    &cause) != 0) {
+				&cause) != 0) {
 				json_decref(e);
 				json_decref(envs);
 				goto fail;
@@ -190,11 +190,11 @@ fail:
 }
 
 static int
-portal_api_query_id(const struct portal_req *q, const char *key,
-    int64_t *idp, struct portal_reply *r)
+portal_api_query_id(const struct portal_req *q, const char *key, int64_t *idp,
+    struct portal_reply *r)
 {
-	const char	*v = portal_form_get(q->query, key);
-	char		*msg;
+	const char *v = portal_form_get(q->query, key);
+	char	   *msg;
 
 	*idp = 0;
 	if (v == NULL || *v == '\0')
@@ -211,7 +211,7 @@ portal_api_query_id(const struct portal_req *q, const char *key,
 static const char *
 portal_api_query_str(const struct portal_req *q, const char *key)
 {
-	const char	*v = portal_form_get(q->query, key);
+	const char *v = portal_form_get(q->query, key);
 
 	return (v != NULL && *v != '\0' ? v : NULL);
 }
@@ -219,13 +219,13 @@ portal_api_query_str(const struct portal_req *q, const char *key)
 void
 portal_api_runs(const struct portal_req *q, struct portal_reply *r)
 {
-	struct store_runs_filter	 f;
-	struct store_runs_page		*page = NULL;
-	const char			*status;
-	json_t				*runs;
-	char				*cause = NULL;
-	int64_t				 limit;
-	int				 rc;
+	struct store_runs_filter f;
+	struct store_runs_page	*page = NULL;
+	const char		*status;
+	json_t			*runs;
+	char			*cause = NULL;
+	int64_t			 limit;
+	int			 rc;
 
 	memset(&f, 0, sizeof f);
 	f.app = portal_api_query_str(q, "app");
@@ -241,7 +241,8 @@ portal_api_runs(const struct portal_req *q, struct portal_reply *r)
 	    portal_api_query_id(q, "limit", &limit, r) != 0)
 		return;
 	if (limit > 1000) {
-		portal_api_error(r, 400, "bad_request", "\"limit\" must be "
+		portal_api_error(r, 400, "bad_request",
+		    "\"limit\" must be "
 		    "from 1 to 1000");
 		return;
 	}
@@ -257,20 +258,21 @@ portal_api_runs(const struct portal_req *q, struct portal_reply *r)
 		free(cause);
 		return;
 	}
-	portal_api_json(r, 200, json_pack("{s:o, s:o}", "runs", runs,
-	    "next_before", run_json_id(page->next_before)));
+	portal_api_json(r, 200,
+	    json_pack("{s:o, s:o}", "runs", runs, "next_before",
+		run_json_id(page->next_before)));
 	store_runs_page_free(page);
 }
 
 void
 portal_api_run(const struct portal_req *q, struct portal_reply *r)
 {
-	json_t	*o;
-	char	*cause = NULL;
-	int	 rc;
+	json_t *o;
+	char   *cause = NULL;
+	int	rc;
 
 	if ((o = run_json(q->store, q->id, PORTAL_API_AUDIT_MAX, &rc,
-	    &cause)) == NULL) {
+		 &cause)) == NULL) {
 		portal_api_store_error(r, rc, cause);
 		free(cause);
 		return;
@@ -281,14 +283,13 @@ portal_api_run(const struct portal_req *q, struct portal_reply *r)
 void
 portal_api_me(const struct portal_req *q, struct portal_reply *r)
 {
-	const struct config_user	*u;
+	const struct config_user *u;
 
 	u = config_find_user(q->config, q->user);
-	portal_api_json(r, 200, json_pack("{s:s, s:o, s:o}",
-	    "user", q->user,
-	    "groups", u != NULL ? portal_api_strings(&u->groups) :
-	    json_array(),
-	    "csrf", run_json_str(q->csrf)));
+	portal_api_json(r, 200,
+	    json_pack("{s:s, s:o, s:o}", "user", q->user, "groups",
+		u != NULL ? portal_api_strings(&u->groups) : json_array(),
+		"csrf", run_json_str(q->csrf)));
 }
 
 /* --- Actions -------------------------------------------------------------- */
@@ -297,16 +298,16 @@ static void
 portal_api_act(const struct portal_req *q, enum engine_action_kind kind,
     int64_t id, struct portal_reply *r)
 {
-	struct engine_action	 act;
-	json_error_t		 jerr;
-	json_t			*body = NULL, *v;
-	const char		*env = NULL, *comment = NULL;
-	char			*cause = NULL, *msg;
-	int			 rc;
+	struct engine_action act;
+	json_error_t	     jerr;
+	json_t		    *body = NULL, *v;
+	const char	    *env = NULL, *comment = NULL;
+	char		    *cause = NULL, *msg;
+	int		     rc;
 
 	if (q->body_len > 0) {
-		body = json_loadb(q->body, q->body_len,
-		    JSON_REJECT_DUPLICATES, &jerr);
+		body = json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES,
+		    &jerr);
 		if (body == NULL || !json_is_object(body)) {
 			msg = xasprintf("the body must be a JSON object%s%s",
 			    body == NULL ? ": " : "",
@@ -333,17 +334,18 @@ portal_api_act(const struct portal_req *q, enum engine_action_kind kind,
 		}
 		comment = json_string_value(v);
 	}
-	if (env == NULL && (kind == ENGINE_APPROVE || kind == ENGINE_RETRY ||
-	    kind == ENGINE_REDEPLOY || kind == ENGINE_OVERRIDE)) {
+	if (env == NULL &&
+	    (kind == ENGINE_APPROVE || kind == ENGINE_RETRY ||
+		kind == ENGINE_REDEPLOY || kind == ENGINE_OVERRIDE)) {
 		portal_api_error(r, 400, "bad_request", "\"env\" is required");
 		goto out;
 	}
 	if ((kind == ENGINE_REJECT || kind == ENGINE_OVERRIDE) &&
-	    (comment == NULL || comment[strspn(comment, " \t\r\n")] ==
-	    '\0')) {
-		portal_api_error(r, 400, "invalid", kind == ENGINE_REJECT ?
-		    "A comment is required to reject." :
-		    "A comment is required to override: say why.");
+	    (comment == NULL || comment[strspn(comment, " \t\r\n")] == '\0')) {
+		portal_api_error(r, 400, "invalid",
+		    kind == ENGINE_REJECT ?
+			"A comment is required to reject." :
+			"A comment is required to override: say why.");
 		goto out;
 	}
 	memset(&act, 0, sizeof act);
@@ -359,19 +361,20 @@ portal_api_act(const struct portal_req *q, enum engine_action_kind kind,
 		goto out;
 	}
 	if (kind == ENGINE_REDEPLOY)
-		portal_api_json(r, 200, json_pack("{s:b, s:I, s:I}", "ok", 1,
-		    "release", (json_int_t)id, "run", (json_int_t)act.new_run));
+		portal_api_json(r, 200,
+		    json_pack("{s:b, s:I, s:I}", "ok", 1, "release",
+			(json_int_t)id, "run", (json_int_t)act.new_run));
 	else
-		portal_api_json(r, 200, json_pack("{s:b, s:I}", "ok", 1, "run",
-		    (json_int_t)id));
+		portal_api_json(r, 200,
+		    json_pack("{s:b, s:I}", "ok", 1, "run", (json_int_t)id));
 out:
 	free(cause);
 	json_decref(body);
 }
 
 static const struct {
-	const char		*name;
-	enum engine_action_kind	 kind;
+	const char	       *name;
+	enum engine_action_kind kind;
 } portal_api_actions[] = {
 	{ "approve", ENGINE_APPROVE },
 	{ "reject", ENGINE_REJECT },
@@ -385,10 +388,10 @@ static const struct {
 void
 portal_api_run_action(const struct portal_req *q, struct portal_reply *r)
 {
-	size_t	 i;
+	size_t i;
 
-	for (i = 0; i < sizeof portal_api_actions /
-	    sizeof *portal_api_actions; i++) {
+	for (i = 0; i < sizeof portal_api_actions / sizeof *portal_api_actions;
+	     i++) {
 		if (strcmp(q->path->segs[4], portal_api_actions[i].name) == 0) {
 			portal_api_act(q, portal_api_actions[i].kind, q->id, r);
 			return;
@@ -408,11 +411,11 @@ portal_api_redeploy(const struct portal_req *q, struct portal_reply *r)
 void
 portal_api_stacks(const struct portal_req *q, struct portal_reply *r)
 {
-	struct store_stack_holds	*l = NULL;
-	json_t				*a;
-	char				*cause = NULL;
-	size_t				 i;
-	int				 rc;
+	struct store_stack_holds *l = NULL;
+	json_t			 *a;
+	char			 *cause = NULL;
+	size_t			  i;
+	int			  rc;
 
 	if ((rc = store_stack_holds(q->store, NULL, &l, &cause)) != 0) {
 		portal_api_store_error(r, rc, cause);
@@ -432,19 +435,19 @@ portal_api_stacks(const struct portal_req *q, struct portal_reply *r)
  * (required), "skip": ["LogicalId", ...] (continue-rollback), "until":
  * unix ms (freeze)}.
  */
-#define PORTAL_API_SKIP_MAX	32
+#define PORTAL_API_SKIP_MAX 32
 
 void
 portal_api_stack_action(const struct portal_req *q, struct portal_reply *r)
 {
-	struct engine_action	 act;
-	json_error_t		 jerr;
-	json_t			*body = NULL, *v, *item;
-	const char		*verb = q->path->segs[6];
-	const char		*skip[PORTAL_API_SKIP_MAX];
-	char			*cause = NULL;
-	size_t			 i;
-	int			 rc;
+	struct engine_action act;
+	json_error_t	     jerr;
+	json_t		    *body = NULL, *v, *item;
+	const char	    *verb = q->path->segs[6];
+	const char	    *skip[PORTAL_API_SKIP_MAX];
+	char		    *cause = NULL;
+	size_t		     i;
+	int		     rc;
 
 	memset(&act, 0, sizeof act);
 	if (q->path->n != 7 || strcmp(q->path->segs[4], "environments") != 0) {
@@ -465,14 +468,17 @@ portal_api_stack_action(const struct portal_req *q, struct portal_reply *r)
 	}
 	body = json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (body == NULL || !json_is_object(body)) {
-		portal_api_error(r, 400, "bad_request", "the body must be a "
+		portal_api_error(r, 400, "bad_request",
+		    "the body must be a "
 		    "JSON object with a \"comment\"");
 		goto out;
 	}
 	if ((v = json_object_get(body, "comment")) == NULL ||
-	    !json_is_string(v) || json_string_value(v)[strspn(
-	    json_string_value(v), " \t\r\n")] == '\0') {
-		portal_api_error(r, 400, "invalid", "A comment is required: "
+	    !json_is_string(v) ||
+	    json_string_value(v)[strspn(json_string_value(v), " \t\r\n")] ==
+		'\0') {
+		portal_api_error(r, 400, "invalid",
+		    "A comment is required: "
 		    "say why.");
 		goto out;
 	}
@@ -480,7 +486,8 @@ portal_api_stack_action(const struct portal_req *q, struct portal_reply *r)
 	if (act.kind == ENGINE_FREEZE) {
 		if ((v = json_object_get(body, "until")) == NULL ||
 		    !json_is_integer(v) || json_integer_value(v) <= 0) {
-			portal_api_error(r, 400, "bad_request", "\"until\" is "
+			portal_api_error(r, 400, "bad_request",
+			    "\"until\" is "
 			    "required: the freeze's end, unix milliseconds");
 			goto out;
 		}
@@ -489,7 +496,8 @@ portal_api_stack_action(const struct portal_req *q, struct portal_reply *r)
 	if ((v = json_object_get(body, "skip")) != NULL) {
 		if (!json_is_array(v) ||
 		    json_array_size(v) > PORTAL_API_SKIP_MAX) {
-			portal_api_error(r, 400, "bad_request", "\"skip\" is "
+			portal_api_error(r, 400, "bad_request",
+			    "\"skip\" is "
 			    "an array of at most 32 logical resource ids");
 			goto out;
 		}
@@ -513,8 +521,9 @@ portal_api_stack_action(const struct portal_req *q, struct portal_reply *r)
 		    control_error_name(rc), cause);
 		goto out;
 	}
-	portal_api_json(r, 200, json_pack("{s:b, s:s, s:s, s:s}", "ok", 1,
-	    "app", act.app, "env", act.env, "action", verb));
+	portal_api_json(r, 200,
+	    json_pack("{s:b, s:s, s:s, s:s}", "ok", 1, "app", act.app, "env",
+		act.env, "action", verb));
 out:
 	free(cause);
 	json_decref(body);
@@ -525,14 +534,14 @@ out:
 void
 portal_healthz(const struct portal_req *q, struct portal_reply *r)
 {
-	char	*cause = NULL, *msg;
+	char *cause = NULL, *msg;
 
 	r->content_type = "text/plain; charset=utf-8";
 	buf_reset(&r->body);
 	if (store_health(q->store, &cause) != 0) {
 		r->status = 503;
-		msg = xasprintf("database: %s\n", cause != NULL ? cause :
-		    "unusable");
+		msg = xasprintf("database: %s\n",
+		    cause != NULL ? cause : "unusable");
 		buf_appends(&r->body, msg);
 		free(msg);
 		free(cause);
@@ -565,7 +574,7 @@ static void
 portal_metric_sums(struct buf *b, const char *name, const char *help,
     const char *label, const struct store_metric_sum *v, size_t n)
 {
-	size_t	 i;
+	size_t i;
 
 	buf_printf(b, "# HELP %s %s\n# TYPE %s summary\n", name, help, name);
 	for (i = 0; i < n; i++) {
@@ -586,14 +595,13 @@ portal_metric_sums(struct buf *b, const char *name, const char *help,
 static void
 portal_outbox_metrics(const struct portal_req *q, struct buf *b)
 {
-	int64_t	 pending, sent, failed;
+	int64_t pending, sent, failed;
 
-	if (store_outbox_counts(q->store, &pending, &sent, &failed,
-	    NULL) != 0)
+	if (store_outbox_counts(q->store, &pending, &sent, &failed, NULL) != 0)
 		return;
 	buf_appends(b, "# HELP shipgate_notifications Messages (e-mail, "
-	    "webhooks) in the outbox by status.\n"
-	    "# TYPE shipgate_notifications gauge\n");
+		       "webhooks) in the outbox by status.\n"
+		       "# TYPE shipgate_notifications gauge\n");
 	buf_printf(b, "shipgate_notifications{status=\"pending\"} %lld\n",
 	    (long long)pending);
 	buf_printf(b, "shipgate_notifications{status=\"sent\"} %lld\n",
@@ -605,10 +613,10 @@ portal_outbox_metrics(const struct portal_req *q, struct buf *b)
 void
 portal_metrics(const struct portal_req *q, struct portal_reply *r)
 {
-	struct store_metrics	*m = NULL;
-	struct buf		*b = &r->body;
-	char			*cause = NULL;
-	size_t			 i;
+	struct store_metrics *m = NULL;
+	struct buf	     *b = &r->body;
+	char		     *cause = NULL;
+	size_t		      i;
 
 	buf_reset(b);
 	if (store_metrics(q->store, &m, &cause) != 0) {
@@ -621,7 +629,7 @@ portal_metrics(const struct portal_req *q, struct portal_reply *r)
 	r->status = 200;
 	r->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	buf_appends(b, "# HELP shipgate_runs Runs by status.\n"
-	    "# TYPE shipgate_runs gauge\n");
+		       "# TYPE shipgate_runs gauge\n");
 	for (i = 0; i < m->nruns; i++) {
 		buf_appends(b, "shipgate_runs{status=\"");
 		portal_metric_label(b, m->runs[i].label);
@@ -632,8 +640,8 @@ portal_metrics(const struct portal_req *q, struct portal_reply *r)
 	    "status", m->stages, m->nstages);
 	portal_metric_sums(b, "shipgate_approval_wait_seconds",
 	    "Decisions, from the stage's start (the gate: its execution) to "
-	    "the decision, by environment and decision.", "decision",
-	    m->approvals, m->napprovals);
+	    "the decision, by environment and decision.",
+	    "decision", m->approvals, m->napprovals);
 	store_metrics_free(m);
 	portal_outbox_metrics(q, b);
 	portal_loop_metrics(q->portal, b);
@@ -643,7 +651,7 @@ portal_metrics(const struct portal_req *q, struct portal_reply *r)
 void
 portal_api_app_stats(const struct portal_req *q, struct portal_reply *r)
 {
-	const struct config_app	*app;
+	const struct config_app *app;
 	const char		*v;
 	struct stats		*st = NULL;
 	char			*cause = NULL, *end;
@@ -652,25 +660,28 @@ portal_api_app_stats(const struct portal_req *q, struct portal_reply *r)
 
 	app = config_find_app(q->config, q->path->segs[3]);
 	if (app == NULL || app->nenvironments == 0) {
-		portal_api_error(r, 404, "not_found", "no such app in the "
+		portal_api_error(r, 404, "not_found",
+		    "no such app in the "
 		    "configuration");
 		return;
 	}
 	if ((v = portal_form_get(q->query, "days")) != NULL && *v != '\0') {
 		days = strtol(v, &end, 10);
 		if (*end != '\0' || days < 1 || days > STATS_DAYS_MAX) {
-			portal_api_error(r, 400, "bad_request", "\"days\" must "
+			portal_api_error(r, 400, "bad_request",
+			    "\"days\" must "
 			    "be a whole number of days from 1 to 366");
 			return;
 		}
 	}
-	if ((rc = portal_stats_load(q->store, q->config, app, q->now,
-	    (int)days, &st, &cause)) != 0) {
+	if ((rc = portal_stats_load(q->store, q->config, app, q->now, (int)days,
+		 &st, &cause)) != 0) {
 		portal_api_store_error(r, rc, cause);
 		free(cause);
 		return;
 	}
-	portal_api_json(r, 200, portal_stats_json(st, app->name,
-	    app->environments[app->nenvironments - 1].name, (int)days));
+	portal_api_json(r, 200,
+	    portal_stats_json(st, app->name,
+		app->environments[app->nenvironments - 1].name, (int)days));
 	stats_free(st);
 }

@@ -32,13 +32,13 @@ static const char portal_dummy_hash[] =
 int
 portal_auth_password(const struct config_user *u, const char *password)
 {
-	const char	*hash;
-	int		 rc;
+	const char *hash;
+	int	    rc;
 
 	if (password == NULL)
 		password = "";
 	hash = u != NULL && u->password_hash != NULL ? u->password_hash :
-	    portal_dummy_hash;
+						       portal_dummy_hash;
 	rc = argon2id_verify(hash, password, strlen(password));
 	if (u == NULL || u->password_hash == NULL)
 		return (-1);
@@ -46,13 +46,12 @@ portal_auth_password(const struct config_user *u, const char *password)
 }
 
 int
-portal_session_new(struct store *s, const struct config *c,
-    const char *user, const char *remote_addr, int64_t now, char **idp,
-    char **cause)
+portal_session_new(struct store *s, const struct config *c, const char *user,
+    const char *remote_addr, int64_t now, char **idp, char **cause)
 {
-	unsigned char	 raw[32], hash[32];
-	char		*id;
-	int		 rc;
+	unsigned char raw[32], hash[32];
+	char	     *id;
+	int	      rc;
 
 	*idp = NULL;
 	if (token_random(raw, sizeof raw) != 0) {
@@ -88,13 +87,14 @@ portal_session_new(struct store *s, const struct config *c,
 static int
 portal_session_id_valid(const char *id)
 {
-	size_t	 i;
+	size_t i;
 
 	if (id == NULL)
 		return (0);
 	for (i = 0; id[i] != '\0'; i++) {
-		if (i >= PORTAL_SESSION_ID_LEN || !((id[i] >= '0' &&
-		    id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+		if (i >= PORTAL_SESSION_ID_LEN ||
+		    !((id[i] >= '0' && id[i] <= '9') ||
+			(id[i] >= 'a' && id[i] <= 'f')))
 			return (0);
 	}
 	return (i == PORTAL_SESSION_ID_LEN);
@@ -104,10 +104,10 @@ char *
 portal_session_user(struct store *s, const struct config *c, const char *id,
     int64_t now, int *store_err)
 {
-	struct store_session	*sess = NULL;
-	unsigned char		 hash[32];
-	char			*user = NULL;
-	int			 rc;
+	struct store_session *sess = NULL;
+	unsigned char	      hash[32];
+	char		     *user = NULL;
+	int		      rc;
 
 	*store_err = 0;
 	if (!portal_session_id_valid(id))
@@ -137,7 +137,7 @@ out:
 int
 portal_session_revoke(struct store *s, const char *id, int64_t now)
 {
-	unsigned char	 hash[32];
+	unsigned char hash[32];
 
 	if (!portal_session_id_valid(id))
 		return (STORE_ENOTFOUND);
@@ -153,8 +153,8 @@ portal_session_cookie(const struct config *c, const char *id, int secure)
 		secure = 1;
 	if (id == NULL)
 		return (xasprintf("%s=; Path=/; HttpOnly; SameSite=Strict; "
-		    "Max-Age=0%s", PORTAL_SESSION_COOKIE,
-		    secure ? "; Secure" : ""));
+				  "Max-Age=0%s",
+		    PORTAL_SESSION_COOKIE, secure ? "; Secure" : ""));
 	return (xasprintf("%s=%s; Path=/; HttpOnly; SameSite=Strict%s",
 	    PORTAL_SESSION_COOKIE, id, secure ? "; Secure" : ""));
 }
@@ -162,19 +162,19 @@ portal_session_cookie(const struct config *c, const char *id, int secure)
 void
 portal_csrf_token(const char *session_id, char *out)
 {
-	static const char	 msg[] = "shipgate csrf";
-	unsigned char		 mac[DIGEST_SHA256_LEN];
+	static const char msg[] = "shipgate csrf";
+	unsigned char	  mac[DIGEST_SHA256_LEN];
 
-	digest_hmac_sha256(session_id, strlen(session_id), msg,
-	    sizeof msg - 1, mac);
+	digest_hmac_sha256(session_id, strlen(session_id), msg, sizeof msg - 1,
+	    mac);
 	digest_hex(mac, sizeof mac, out);
 }
 
 int
 portal_csrf_check(const char *session_id, const char *token)
 {
-	char	 want[PORTAL_CSRF_LEN + 1];
-	int	 ok;
+	char want[PORTAL_CSRF_LEN + 1];
+	int  ok;
 
 	if (session_id == NULL || token == NULL ||
 	    strlen(token) != PORTAL_CSRF_LEN)
@@ -196,28 +196,28 @@ portal_csrf_check(const char *session_id, const char *token)
  * table stays bounded and no lock-out is lost.
  */
 struct portal_rl_entry {
-	char		*key;
-	int64_t		*fails;		/* times, oldest first */
-	int		 nfails;
-	int64_t		 last;
+	char	*key;
+	int64_t *fails; /* times, oldest first */
+	int	 nfails;
+	int64_t	 last;
 };
 
 struct portal_rl_table {
-	struct portal_rl_entry	*v;
-	size_t			 n;
+	struct portal_rl_entry *v;
+	size_t			n;
 };
 
 struct portal_ratelimit {
-	pthread_mutex_t		 lock;
-	struct portal_rl_table	 addrs;
-	struct portal_rl_table	 users;
-	size_t			 max_keys;	/* per table */
+	pthread_mutex_t	       lock;
+	struct portal_rl_table addrs;
+	struct portal_rl_table users;
+	size_t		       max_keys; /* per table */
 };
 
 struct portal_ratelimit *
 portal_ratelimit_new(size_t max_keys)
 {
-	struct portal_ratelimit	*rl;
+	struct portal_ratelimit *rl;
 
 	rl = xcalloc(1, sizeof *rl);
 	pthread_mutex_init(&rl->lock, NULL);
@@ -235,7 +235,7 @@ portal_rl_entry_free(struct portal_rl_entry *e)
 static void
 portal_rl_table_free(struct portal_rl_table *t)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < t->n; i++)
 		portal_rl_entry_free(&t->v[i]);
@@ -256,7 +256,7 @@ portal_ratelimit_free(struct portal_ratelimit *rl)
 static struct portal_rl_entry *
 portal_rl_find(struct portal_rl_table *t, const char *key)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < t->n; i++) {
 		if (strcmp(t->v[i].key, key) == 0)
@@ -269,7 +269,7 @@ portal_rl_find(struct portal_rl_table *t, const char *key)
 static void
 portal_rl_expire(struct portal_rl_entry *e, int64_t window_ms, int64_t now)
 {
-	int	 i = 0;
+	int i = 0;
 
 	while (i < e->nfails && now - e->fails[i] >= window_ms)
 		i++;
@@ -285,7 +285,7 @@ static int
 portal_rl_open(struct portal_rl_entry *e, int attempts, int64_t window_ms,
     int64_t now, int64_t *retry_ms)
 {
-	int64_t	 wait;
+	int64_t wait;
 
 	if (e == NULL)
 		return (1);
@@ -307,8 +307,8 @@ static struct portal_rl_entry *
 portal_rl_insert(struct portal_ratelimit *rl, struct portal_rl_table *t,
     const char *key, int attempts, int64_t window_ms, int64_t now)
 {
-	struct portal_rl_entry	*e;
-	size_t			 i, victim = SIZE_MAX;
+	struct portal_rl_entry *e;
+	size_t			i, victim = SIZE_MAX;
 
 	if (t->n >= rl->max_keys) {
 		for (i = 0; i < t->n;) {
@@ -318,8 +318,9 @@ portal_rl_insert(struct portal_ratelimit *rl, struct portal_rl_table *t,
 				t->v[i] = t->v[--t->n];
 				continue;
 			}
-			if (t->v[i].nfails < attempts && (victim == SIZE_MAX ||
-			    t->v[i].last < t->v[victim].last))
+			if (t->v[i].nfails < attempts &&
+			    (victim == SIZE_MAX ||
+				t->v[i].last < t->v[victim].last))
 				victim = i;
 			i++;
 		}
@@ -342,13 +343,12 @@ portal_rl_insert(struct portal_ratelimit *rl, struct portal_rl_table *t,
 static void
 portal_rl_note(struct portal_rl_entry *e, int attempts, int64_t now)
 {
-	if (e->nfails >= attempts) {	/* fewer attempts after a reload */
+	if (e->nfails >= attempts) { /* fewer attempts after a reload */
 		memmove(e->fails, e->fails + (e->nfails - attempts + 1),
 		    (size_t)(attempts - 1) * sizeof *e->fails);
 		e->nfails = attempts - 1;
 	}
-	e->fails = xreallocarray(e->fails, (size_t)attempts,
-	    sizeof *e->fails);
+	e->fails = xreallocarray(e->fails, (size_t)attempts, sizeof *e->fails);
 	e->fails[e->nfails++] = now;
 	e->last = now;
 }
@@ -358,8 +358,8 @@ portal_ratelimit_attempt(struct portal_ratelimit *rl, const char *addr,
     const char *user, int attempts, int64_t window_ms, int64_t now,
     int64_t *retry_ms)
 {
-	struct portal_rl_entry	*ea, *eu = NULL;
-	int			 ok = 0;
+	struct portal_rl_entry *ea, *eu = NULL;
+	int			ok = 0;
 
 	if (retry_ms != NULL)
 		*retry_ms = 0;
@@ -378,13 +378,14 @@ portal_ratelimit_attempt(struct portal_ratelimit *rl, const char *addr,
 		goto out;
 	/* Counted now, before the password is checked: attempts in
 	 * parallel cannot all pass the check above. */
-	if (ea == NULL && (ea = portal_rl_insert(rl, &rl->addrs, addr,
-	    attempts, window_ms, now)) == NULL) {
+	if (ea == NULL && (ea = portal_rl_insert(rl, &rl->addrs, addr, attempts,
+			       window_ms, now)) == NULL) {
 		ok = 0;
 		goto out;
 	}
-	if (user != NULL && eu == NULL && (eu = portal_rl_insert(rl,
-	    &rl->users, user, attempts, window_ms, now)) == NULL) {
+	if (user != NULL && eu == NULL &&
+	    (eu = portal_rl_insert(rl, &rl->users, user, attempts, window_ms,
+		 now)) == NULL) {
 		ok = 0;
 		goto out;
 	}
@@ -401,7 +402,7 @@ out:
 static void
 portal_rl_remove(struct portal_rl_table *t, const char *key)
 {
-	struct portal_rl_entry	*e;
+	struct portal_rl_entry *e;
 
 	if (key != NULL && (e = portal_rl_find(t, key)) != NULL) {
 		portal_rl_entry_free(e);
@@ -422,8 +423,8 @@ portal_ratelimit_success(struct portal_ratelimit *rl, const char *addr,
 size_t
 portal_ratelimit_size(struct portal_ratelimit *rl, size_t *bytesp)
 {
-	struct portal_rl_table	*t[2] = { &rl->addrs, &rl->users };
-	size_t			 i, k, n = 0, bytes = 0;
+	struct portal_rl_table *t[2] = { &rl->addrs, &rl->users };
+	size_t			i, k, n = 0, bytes = 0;
 
 	pthread_mutex_lock(&rl->lock);
 	for (k = 0; k < 2; k++) {
@@ -431,7 +432,7 @@ portal_ratelimit_size(struct portal_ratelimit *rl, size_t *bytesp)
 		bytes += t[k]->n * sizeof *t[k]->v;
 		for (i = 0; i < t[k]->n; i++)
 			bytes += strlen(t[k]->v[i].key) + 1 +
-			    (size_t)t[k]->v[i].nfails * sizeof(int64_t);
+				 (size_t)t[k]->v[i].nfails * sizeof(int64_t);
 	}
 	pthread_mutex_unlock(&rl->lock);
 	if (bytesp != NULL)
@@ -445,7 +446,7 @@ portal_ratelimit_size(struct portal_ratelimit *rl, size_t *bytesp)
 static int
 portal_addr_parse(const char *s, unsigned char out[16])
 {
-	struct in_addr	 a4;
+	struct in_addr a4;
 
 	if (s == NULL)
 		return (-1);
@@ -467,12 +468,12 @@ portal_addr_parse(const char *s, unsigned char out[16])
 static int
 portal_net_parse(const char *s, unsigned char out[16], int *bits)
 {
-	char		 addr[64];
-	const char	*slash;
-	char		*end;
-	size_t		 len;
-	long		 n;
-	int		 v4;
+	char	    addr[64];
+	const char *slash;
+	char	   *end;
+	size_t	    len;
+	long	    n;
+	int	    v4;
 
 	slash = strchr(s, '/');
 	len = slash != NULL ? (size_t)(slash - s) : strlen(s);
@@ -497,15 +498,15 @@ portal_net_parse(const char *s, unsigned char out[16], int *bits)
 int
 portal_auth_proxy_trusted(const struct config *c, const char *addr)
 {
-	unsigned char	 a[16], b[16], mask;
-	size_t		 i;
-	int		 bits, full;
+	unsigned char a[16], b[16], mask;
+	size_t	      i;
+	int	      bits, full;
 
 	if (portal_addr_parse(addr, a) != 0)
 		return (0);
 	for (i = 0; i < c->trusted_proxies.n; i++) {
-		if (portal_net_parse(c->trusted_proxies.items[i], b,
-		    &bits) != 0)
+		if (portal_net_parse(c->trusted_proxies.items[i], b, &bits) !=
+		    0)
 			continue;
 		full = bits / 8;
 		if (memcmp(a, b, (size_t)full) != 0)
@@ -524,8 +525,8 @@ const struct config_user *
 portal_auth_proxy_user(const struct config *c, const char *peer_addr,
     const char *value)
 {
-	const struct config_user	*u;
-	size_t				 i;
+	const struct config_user *u;
+	size_t			  i;
 
 	if (c->identity_header == NULL || value == NULL || *value == '\0' ||
 	    !portal_auth_proxy_trusted(c, peer_addr))
@@ -546,9 +547,9 @@ char *
 portal_token_user(struct store *s, const char *token, int64_t now,
     int *store_err)
 {
-	unsigned char	 hash[TOKEN_HASH_LEN];
-	char		*user = NULL;
-	int		 rc;
+	unsigned char hash[TOKEN_HASH_LEN];
+	char	     *user = NULL;
+	int	      rc;
 
 	*store_err = 0;
 	if (!token_well_formed(token))

@@ -16,29 +16,29 @@ enum portal_job_state {
 	PORTAL_JOB_QUEUED,
 	PORTAL_JOB_RUNNING,
 	PORTAL_JOB_DONE,
-	PORTAL_JOB_FAILED,	/* the bridge shut down first */
+	PORTAL_JOB_FAILED, /* the bridge shut down first */
 };
 
 struct portal_job {
-	void			(*fn)(void *);
-	void			*arg;
-	enum portal_job_state	 state;
-	struct portal_job	*next;
+	void (*fn)(void *);
+	void		     *arg;
+	enum portal_job_state state;
+	struct portal_job    *next;
 };
 
 struct portal_bridge {
-	uv_async_t		 async;
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 cond;		/* a job's state changed */
-	struct portal_job	*head, *tail;
-	int			 closed;
+	uv_async_t	   async;
+	pthread_mutex_t	   lock;
+	pthread_cond_t	   cond; /* a job's state changed */
+	struct portal_job *head, *tail;
+	int		   closed;
 };
 
 static void
 portal_bridge_async_cb(uv_async_t *async)
 {
-	struct portal_bridge	*b = async->data;
-	struct portal_job	*job;
+	struct portal_bridge *b = async->data;
+	struct portal_job    *job;
 
 	pthread_mutex_lock(&b->lock);
 	while ((job = b->head) != NULL) {
@@ -58,9 +58,9 @@ portal_bridge_async_cb(uv_async_t *async)
 struct portal_bridge *
 portal_bridge_new(uv_loop_t *loop, char **cause)
 {
-	struct portal_bridge	*b;
-	pthread_condattr_t	 attr;
-	int			 rc;
+	struct portal_bridge *b;
+	pthread_condattr_t    attr;
+	int		      rc;
 
 	b = xcalloc(1, sizeof *b);
 	if ((rc = uv_async_init(loop, &b->async, portal_bridge_async_cb)) !=
@@ -84,7 +84,7 @@ portal_bridge_new(uv_loop_t *loop, char **cause)
 static int
 portal_bridge_unqueue(struct portal_bridge *b, struct portal_job *job)
 {
-	struct portal_job	**pp, *prev = NULL;
+	struct portal_job **pp, *prev = NULL;
 
 	for (pp = &b->head; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
 		if (*pp != job)
@@ -101,9 +101,9 @@ int
 portal_bridge_call(struct portal_bridge *b, void (*fn)(void *), void *arg,
     int64_t timeout_ms)
 {
-	struct portal_job	 job;
-	struct timespec		 deadline;
-	int			 rc = 0;
+	struct portal_job job;
+	struct timespec	  deadline;
+	int		  rc = 0;
 
 	memset(&job, 0, sizeof job);
 	job.fn = fn;
@@ -128,14 +128,15 @@ portal_bridge_call(struct portal_bridge *b, void (*fn)(void *), void *arg,
 		b->head = &job;
 	b->tail = &job;
 	uv_async_send(&b->async);
-	while (job.state == PORTAL_JOB_QUEUED ||
-	    job.state == PORTAL_JOB_RUNNING) {
+	while (
+	    job.state == PORTAL_JOB_QUEUED || job.state == PORTAL_JOB_RUNNING) {
 		if (job.state == PORTAL_JOB_RUNNING) {
 			pthread_cond_wait(&b->cond, &b->lock);
 			continue;
 		}
 		if (pthread_cond_timedwait(&b->cond, &b->lock, &deadline) ==
-		    ETIMEDOUT && job.state == PORTAL_JOB_QUEUED) {
+			ETIMEDOUT &&
+		    job.state == PORTAL_JOB_QUEUED) {
 			portal_bridge_unqueue(b, &job);
 			rc = PORTAL_BRIDGE_ETIMEDOUT;
 			break;
@@ -150,7 +151,7 @@ portal_bridge_call(struct portal_bridge *b, void (*fn)(void *), void *arg,
 void
 portal_bridge_shutdown(struct portal_bridge *b)
 {
-	struct portal_job	*job;
+	struct portal_job *job;
 
 	pthread_mutex_lock(&b->lock);
 	b->closed = 1;
@@ -166,7 +167,7 @@ portal_bridge_shutdown(struct portal_bridge *b)
 static void
 portal_bridge_close_cb(uv_handle_t *h)
 {
-	struct portal_bridge	*b = h->data;
+	struct portal_bridge *b = h->data;
 
 	pthread_mutex_destroy(&b->lock);
 	pthread_cond_destroy(&b->cond);

@@ -22,7 +22,7 @@
 
 #include <uv.h>
 
-#define PORTAL_BRIDGE_ETIMEDOUT	(-1)
+#define PORTAL_BRIDGE_ETIMEDOUT (-1)
 #define PORTAL_BRIDGE_ECLOSED	(-2)
 
 struct portal_bridge;
@@ -30,11 +30,11 @@ struct portal_bridge;
 /* On the loop; NULL with *cause (caller frees) when libuv refuses. */
 struct portal_bridge *portal_bridge_new(uv_loop_t *, char **cause);
 /* From any thread but the loop's: 0 when fn ran. */
-int	 portal_bridge_call(struct portal_bridge *, void (*fn)(void *),
-	    void *arg, int64_t timeout_ms);
+int portal_bridge_call(struct portal_bridge *, void (*fn)(void *), void *arg,
+    int64_t timeout_ms);
 /* On the loop: refuses calls from now on. */
-void	 portal_bridge_shutdown(struct portal_bridge *);
+void portal_bridge_shutdown(struct portal_bridge *);
 /* On the loop, after shutdown and once no thread can call any more. */
-void	 portal_bridge_close(struct portal_bridge *);
+void portal_bridge_close(struct portal_bridge *);
 
 #endif

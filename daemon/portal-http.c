@@ -24,12 +24,11 @@ portal_http_hex(int c)
 }
 
 int
-portal_http_decode(const char *in, size_t len, int plus_is_space,
-    char **outp)
+portal_http_decode(const char *in, size_t len, int plus_is_space, char **outp)
 {
-	char	*out;
-	size_t	 i, o = 0;
-	int	 hi, lo, c;
+	char  *out;
+	size_t i, o = 0;
+	int    hi, lo, c;
 
 	*outp = NULL;
 	out = xmalloc(len + 1);
@@ -39,8 +38,10 @@ portal_http_decode(const char *in, size_t len, int plus_is_space,
 			goto fail;
 		if (c == '%') {
 			if (len - i < 3 ||
-			    (hi = portal_http_hex((unsigned char)in[i + 1])) < 0 ||
-			    (lo = portal_http_hex((unsigned char)in[i + 2])) < 0)
+			    (hi = portal_http_hex((unsigned char)in[i + 1])) <
+				0 ||
+			    (lo = portal_http_hex((unsigned char)in[i + 2])) <
+				0)
 				goto fail;
 			c = hi * 16 + lo;
 			if (c == 0)
@@ -62,8 +63,8 @@ int
 portal_form_parse(const char *data, size_t len, size_t max,
     struct portal_form *form)
 {
-	const char	*p = data, *end = data + len, *amp, *eq;
-	char		*key, *value;
+	const char *p = data, *end = data + len, *amp, *eq;
+	char	   *key, *value;
 
 	if (max == 0)
 		max = PORTAL_HTTP_FIELDS_MAX;
@@ -85,7 +86,7 @@ portal_form_parse(const char *data, size_t len, size_t max,
 		if (eq == amp)
 			value = xstrdup("");
 		else if (portal_http_decode(eq + 1, (size_t)(amp - eq - 1), 1,
-		    &value) != 0) {
+			     &value) != 0) {
 			free(key);
 			goto fail;
 		}
@@ -105,7 +106,7 @@ fail:
 const char *
 portal_form_get(const struct portal_form *form, const char *key)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < form->n; i++) {
 		if (strcmp(form->items[i].key, key) == 0)
@@ -117,7 +118,7 @@ portal_form_get(const struct portal_form *form, const char *key)
 void
 portal_form_free(struct portal_form *form)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < form->n; i++) {
 		free(form->items[i].key);
@@ -133,16 +134,16 @@ static int
 portal_cookie_octet(int c)
 {
 	return (c > 0x20 && c < 0x7f && c != ';' && c != ',' && c != '"' &&
-	    c != '\\');
+		c != '\\');
 }
 
 int
 portal_cookie_get(const char *header, size_t len, const char *name,
     char **valuep)
 {
-	const char	*p = header, *end = header + len, *semi, *eq;
-	const char	*k, *kend, *v, *vend, *c;
-	size_t		 nlen = strlen(name);
+	const char *p = header, *end = header + len, *semi, *eq;
+	const char *k, *kend, *v, *vend, *c;
+	size_t	    nlen = strlen(name);
 
 	*valuep = NULL;
 	while (p < end) {
@@ -184,7 +185,7 @@ portal_cookie_get(const char *header, size_t len, const char *name,
 int
 portal_path_parse(const char *path, size_t len, struct portal_path *pp)
 {
-	const char	*p, *end = path + len, *slash, *c;
+	const char *p, *end = path + len, *slash, *c;
 
 	memset(pp, 0, sizeof *pp);
 	if (len == 0 || path[0] != '/')
@@ -194,7 +195,7 @@ portal_path_parse(const char *path, size_t len, struct portal_path *pp)
 		if ((slash = memchr(p, '/', (size_t)(end - p))) == NULL)
 			slash = end;
 		if (slash == p)
-			goto fail;	/* "//"; one trailing '/' ends the loop */
+			goto fail; /* "//"; one trailing '/' ends the loop */
 		if (pp->n == PORTAL_HTTP_SEGMENTS_MAX)
 			goto fail;
 		/*
@@ -204,8 +205,7 @@ portal_path_parse(const char *path, size_t len, struct portal_path *pp)
 		 * proxy in front saw and allowed.
 		 */
 		for (c = p; c < slash; c++) {
-			if (*c == '%' || (unsigned char)*c < 0x20 ||
-			    *c == 0x7f)
+			if (*c == '%' || (unsigned char)*c < 0x20 || *c == 0x7f)
 				goto fail;
 		}
 		pp->segs[pp->n] = xstrndup(p, (size_t)(slash - p));
@@ -226,7 +226,7 @@ fail:
 void
 portal_path_free(struct portal_path *pp)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < pp->n; i++)
 		free(pp->segs[i]);
@@ -236,7 +236,7 @@ portal_path_free(struct portal_path *pp)
 int
 portal_local_path(const char *s)
 {
-	size_t	 i;
+	size_t i;
 
 	if (s == NULL || s[0] != '/' || s[1] == '\0' || s[1] == '/' ||
 	    s[1] == '\\')
@@ -254,8 +254,8 @@ portal_local_path(const char *s)
 int
 portal_parse_id(const char *s, int64_t *idp)
 {
-	int64_t	 v = 0;
-	size_t	 i;
+	int64_t v = 0;
+	size_t	i;
 
 	if (s == NULL || s[0] < '1' || s[0] > '9')
 		return (-1);
@@ -271,12 +271,12 @@ portal_parse_id(const char *s, int64_t *idp)
 char *
 portal_origin_of(const char *url)
 {
-	const char	*p, *host, *hend;
-	const char	*scheme;
-	char		*h, *out;
-	const char	*port = NULL;
-	size_t		 i, portlen = 0;
-	int		 https;
+	const char *p, *host, *hend;
+	const char *scheme;
+	char	   *h, *out;
+	const char *port = NULL;
+	size_t	    i, portlen = 0;
+	int	    https;
 
 	if (url == NULL)
 		return (NULL);
@@ -292,7 +292,7 @@ portal_origin_of(const char *url)
 	if (memchr(host, '@', (size_t)(hend - host)) != NULL || hend == host)
 		return (NULL);
 	p = hend;
-	if (*host == '[') {	/* [v6]:port */
+	if (*host == '[') { /* [v6]:port */
 		const char *close = memchr(host, ']', (size_t)(hend - host));
 
 		if (close == NULL)
@@ -324,7 +324,7 @@ portal_origin_of(const char *url)
 			port = NULL;
 	}
 	if (p == host || (*host == '[' && p == host + 2))
-		return (NULL);	/* no host: "http://:80", "http://[]" */
+		return (NULL); /* no host: "http://:80", "http://[]" */
 	h = xstrndup(host, (size_t)(p - host));
 	for (i = 0; h[i] != '\0'; i++) {
 		if ((unsigned char)h[i] <= 0x20 || h[i] == 0x7f) {
@@ -345,8 +345,8 @@ portal_origin_of(const char *url)
 int
 portal_origin_equal(const char *a, const char *b)
 {
-	char	*oa, *ob;
-	int	 eq;
+	char *oa, *ob;
+	int   eq;
 
 	oa = portal_origin_of(a);
 	ob = portal_origin_of(b);
@@ -359,8 +359,8 @@ portal_origin_equal(const char *a, const char *b)
 void
 portal_iso_time(int64_t ms, char *out, size_t size)
 {
-	struct tm	 tm;
-	time_t		 t = (time_t)(ms / 1000);
+	struct tm tm;
+	time_t	  t = (time_t)(ms / 1000);
 
 	if (gmtime_r(&t, &tm) == NULL ||
 	    strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
@@ -370,8 +370,8 @@ portal_iso_time(int64_t ms, char *out, size_t size)
 int
 portal_secure_equal(const char *a, const char *b)
 {
-	size_t		 la = strlen(a), lb = strlen(b), i;
-	unsigned char	 d = 0;
+	size_t	      la = strlen(a), lb = strlen(b), i;
+	unsigned char d = 0;
 
 	if (la != lb)
 		return (0);

@@ -22,23 +22,23 @@
 #include "xmalloc.h"
 
 struct portal_oidc {
-	struct portal_bridge	*bridge;
-	struct http_client	*http;
-	pthread_mutex_t		 lock;
+	struct portal_bridge *bridge;
+	struct http_client   *http;
+	pthread_mutex_t	      lock;
 	/* Under lock: */
-	struct oidc_discovery	 disc;
-	int64_t			 disc_fetched;		/* unix s; 0: never */
-	struct jose_cache	 keys;
-	struct oidc_pending	*pending;
+	struct oidc_discovery disc;
+	int64_t		      disc_fetched; /* unix s; 0: never */
+	struct jose_cache     keys;
+	struct oidc_pending  *pending;
 	/* Request threads waiting for a call, woken by the shutdown. */
-	LIST_HEAD(, po_fetch)	 waiting;
-	int			 stopping;
+	LIST_HEAD(, po_fetch) waiting;
+	int stopping;
 	/* auth.alb: the load balancer's public keys, by kid. */
 	struct po_alb_key {
-		char			 kid[PORTAL_ALB_KID_MAX + 1];
-		struct jose_keyset	*set;	/* NULL: the fetch failed */
-		int64_t			 at;	/* fetched or failed, unix s */
-	}			 alb[PORTAL_ALB_KEYS];
+		char		    kid[PORTAL_ALB_KID_MAX + 1];
+		struct jose_keyset *set; /* NULL: the fetch failed */
+		int64_t		    at;	 /* fetched or failed, unix s */
+	} alb[PORTAL_ALB_KEYS];
 };
 
 /*
@@ -46,27 +46,27 @@ struct portal_oidc {
  * the thread stops waiting (timeout), the done callback frees it.
  */
 struct po_fetch {
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 cond;
-	int			 done;
-	int			 abandoned;
-	int			 stopped;	/* portal_oidc_shutdown */
-	LIST_ENTRY(po_fetch)	 entry;		/* po->waiting, under its lock */
-	struct http_client	*http;
+	pthread_mutex_t lock;
+	pthread_cond_t	cond;
+	int		done;
+	int		abandoned;
+	int		stopped;    /* portal_oidc_shutdown */
+	LIST_ENTRY(po_fetch) entry; /* po->waiting, under its lock */
+	struct http_client *http;
 	/* The request (owned until the loop has started it). */
-	const char		*method;
-	char			*url;
-	char			*body;
-	size_t			 body_len;
-	size_t			 body_max;
-	char			*username;
-	char			*password;
+	const char *method;
+	char	   *url;
+	char	   *body;
+	size_t	    body_len;
+	size_t	    body_max;
+	char	   *username;
+	char	   *password;
 	/* The result. */
-	int			 error;
-	long			 status;
-	char			*reply;
-	size_t			 reply_len;
-	char			*message;
+	int    error;
+	long   status;
+	char  *reply;
+	size_t reply_len;
+	char  *message;
 };
 
 static void
@@ -93,7 +93,7 @@ po_fetch_free(struct po_fetch *f)
 static void
 po_fetch_end(struct po_fetch *f)
 {
-	int	abandoned;
+	int abandoned;
 
 	pthread_mutex_lock(&f->lock);
 	f->done = 1;
@@ -107,7 +107,7 @@ po_fetch_end(struct po_fetch *f)
 static void
 po_fetch_done_cb(struct http_call *call, struct http_result *res, void *arg)
 {
-	struct po_fetch	*f = arg;
+	struct po_fetch *f = arg;
 
 	f->error = res->error;
 	f->status = res->status;
@@ -125,12 +125,14 @@ po_fetch_start_cb(void *arg)
 	struct http_request	 req;
 	static const char *const form_headers[] = {
 		"Content-Type: application/x-www-form-urlencoded",
-		"Accept: application/json", NULL,
+		"Accept: application/json",
+		NULL,
 	};
 	static const char *const get_headers[] = {
-		"Accept: application/json", NULL,
+		"Accept: application/json",
+		NULL,
 	};
-	char			*cause = NULL;
+	char *cause = NULL;
 
 	memset(&req, 0, sizeof req);
 	req.method = f->method;
@@ -142,12 +144,11 @@ po_fetch_start_cb(void *arg)
 	req.timeout_ms = PORTAL_OIDC_TIMEOUT_MS - 1000;
 	req.username = f->username;
 	req.password = f->password;
-	if (f->http == NULL ||
-	    http_call_start(f->http, &req, po_fetch_done_cb, f, &cause) ==
-	    NULL) {
+	if (f->http == NULL || http_call_start(f->http, &req, po_fetch_done_cb,
+				   f, &cause) == NULL) {
 		f->error = HTTP_EINVAL;
 		f->message = cause != NULL ? cause :
-		    xstrdup("no HTTP transport");
+					     xstrdup("no HTTP transport");
 		po_fetch_end(f);
 		return;
 	}
@@ -164,7 +165,7 @@ po_fetch(struct portal_oidc *po, const char *url, const char *body,
     const char *username, const char *password, size_t max, long *status,
     char **reply, size_t *reply_len, char **cause)
 {
-	struct po_fetch	*f;
+	struct po_fetch *f;
 	struct timespec	 until;
 	int		 rc = -1, waited = 0;
 
@@ -184,7 +185,7 @@ po_fetch(struct portal_oidc *po, const char *url, const char *body,
 	f->username = username != NULL ? xstrdup(username) : NULL;
 	f->password = password != NULL ? xstrdup(password) : NULL;
 	if (portal_bridge_call(po->bridge, po_fetch_start_cb, f,
-	    PORTAL_OIDC_TIMEOUT_MS) != 0) {
+		PORTAL_OIDC_TIMEOUT_MS) != 0) {
 		*cause = xstrdup("shipgated is busy or stopping");
 		po_fetch_free(f);
 		return (-1);
@@ -210,9 +211,10 @@ po_fetch(struct portal_oidc *po, const char *url, const char *body,
 		/* The loop's callback frees it when the call ends. */
 		f->abandoned = 1;
 		pthread_mutex_unlock(&f->lock);
-		*cause = f->stopped ? xasprintf("%s: shipgated is stopping",
-		    url) : xasprintf("%s: no answer within %d s", url,
-		    PORTAL_OIDC_TIMEOUT_MS / 1000);
+		*cause = f->stopped ?
+			     xasprintf("%s: shipgated is stopping", url) :
+			     xasprintf("%s: no answer within %d s", url,
+				 PORTAL_OIDC_TIMEOUT_MS / 1000);
 		return (-1);
 	}
 	pthread_mutex_unlock(&f->lock);
@@ -233,7 +235,7 @@ po_fetch(struct portal_oidc *po, const char *url, const char *body,
 struct portal_oidc *
 portal_oidc_new(struct portal_bridge *bridge, struct http_client *http)
 {
-	struct portal_oidc	*po;
+	struct portal_oidc *po;
 
 	po = xcalloc(1, sizeof *po);
 	po->bridge = bridge;
@@ -247,7 +249,7 @@ portal_oidc_new(struct portal_bridge *bridge, struct http_client *http)
 void
 portal_oidc_shutdown(struct portal_oidc *po)
 {
-	struct po_fetch	*f;
+	struct po_fetch *f;
 
 	if (po == NULL)
 		return;
@@ -265,7 +267,7 @@ portal_oidc_shutdown(struct portal_oidc *po)
 void
 portal_oidc_free(struct portal_oidc *po)
 {
-	size_t	i;
+	size_t i;
 
 	if (po == NULL)
 		return;
@@ -292,14 +294,14 @@ static int
 po_fetch_keys(struct portal_oidc *po, const char *jwks_uri, int64_t now,
     char **cause)
 {
-	struct jose_keyset	*set = NULL;
-	char			*reply = NULL;
-	size_t			 len;
-	long			 status = 0;
-	int			 rc = -1;
+	struct jose_keyset *set = NULL;
+	char		   *reply = NULL;
+	size_t		    len;
+	long		    status = 0;
+	int		    rc = -1;
 
 	if (po_fetch(po, jwks_uri, NULL, NULL, NULL, JOSE_MAX_JWKS, &status,
-	    &reply, &len, cause) != 0)
+		&reply, &len, cause) != 0)
 		return (-1);
 	if (status != 200) {
 		*cause = xasprintf("%s: HTTP %ld", jwks_uri, status);
@@ -323,26 +325,28 @@ static int
 po_discovery(struct portal_oidc *po, const struct config *c, int64_t now,
     int force, struct oidc_discovery *d, char **cause)
 {
-	const struct config_oidc	*o = &c->oidc;
-	struct oidc_discovery		 fresh;
-	char				*url, *reply = NULL;
-	size_t				 len = 0;
-	long				 status = 0;
-	int				 rc = -1, stale;
+	const struct config_oidc *o = &c->oidc;
+	struct oidc_discovery	  fresh;
+	char			 *url, *reply = NULL;
+	size_t			  len = 0;
+	long			  status = 0;
+	int			  rc = -1, stale;
 
 	memset(d, 0, sizeof *d);
 	pthread_mutex_lock(&po->lock);
 	stale = force || po->disc.issuer == NULL ||
-	    strcmp(po->disc.issuer, o->issuer) != 0 ||
-	    now - po->disc_fetched >= OIDC_DISCOVERY_TTL;
+		strcmp(po->disc.issuer, o->issuer) != 0 ||
+		now - po->disc_fetched >= OIDC_DISCOVERY_TTL;
 	if (!stale) {
 		d->issuer = xstrdup(po->disc.issuer);
-		d->authorization_endpoint =
-		    xstrdup(po->disc.authorization_endpoint);
+		d->authorization_endpoint = xstrdup(
+		    po->disc.authorization_endpoint);
 		d->token_endpoint = xstrdup(po->disc.token_endpoint);
 		d->jwks_uri = xstrdup(po->disc.jwks_uri);
-		d->end_session_endpoint = po->disc.end_session_endpoint !=
-		    NULL ? xstrdup(po->disc.end_session_endpoint) : NULL;
+		d->end_session_endpoint =
+		    po->disc.end_session_endpoint != NULL ?
+			xstrdup(po->disc.end_session_endpoint) :
+			NULL;
 	}
 	pthread_mutex_unlock(&po->lock);
 	if (!stale)
@@ -350,14 +354,14 @@ po_discovery(struct portal_oidc *po, const struct config *c, int64_t now,
 
 	url = oidc_discovery_url(o->issuer);
 	if (po_fetch(po, url, NULL, NULL, NULL, OIDC_MAX_DISCOVERY, &status,
-	    &reply, &len, cause) != 0)
+		&reply, &len, cause) != 0)
 		goto out;
 	if (status != 200) {
 		*cause = xasprintf("%s: HTTP %ld", url, status);
 		goto out;
 	}
 	if (oidc_discovery_parse(reply, len, o->issuer, o->loopback, &fresh,
-	    cause) != 0)
+		cause) != 0)
 		goto out;
 	/* A new document: its key set with it. */
 	if (po_fetch_keys(po, fresh.jwks_uri, now, cause) != 0) {
@@ -373,7 +377,8 @@ po_discovery(struct portal_oidc *po, const struct config *c, int64_t now,
 	d->token_endpoint = xstrdup(fresh.token_endpoint);
 	d->jwks_uri = xstrdup(fresh.jwks_uri);
 	d->end_session_endpoint = fresh.end_session_endpoint != NULL ?
-	    xstrdup(fresh.end_session_endpoint) : NULL;
+				      xstrdup(fresh.end_session_endpoint) :
+				      NULL;
 	pthread_mutex_unlock(&po->lock);
 	rc = 0;
 out:
@@ -385,7 +390,7 @@ out:
 static char *
 po_redirect_uri(const struct config *c, const char *path)
 {
-	size_t	len = strlen(c->public_url);
+	size_t len = strlen(c->public_url);
 
 	while (len > 0 && c->public_url[len - 1] == '/')
 		len--;
@@ -396,9 +401,9 @@ char *
 portal_oidc_begin(struct portal_oidc *po, const struct config *c,
     const char *next, int64_t now, char **cause)
 {
-	struct oidc_discovery	 d;
-	struct oidc_login	 l;
-	char			*redirect, *url;
+	struct oidc_discovery d;
+	struct oidc_login     l;
+	char		     *redirect, *url;
 
 	if (po_discovery(po, c, now, 0, &d, cause) != 0)
 		return (NULL);
@@ -419,8 +424,8 @@ portal_oidc_begin(struct portal_oidc *po, const struct config *c,
 static char *
 po_client_secret(const char *path, char **cause)
 {
-	FILE	*f;
-	char	 line[4096], *s;
+	FILE *f;
+	char  line[4096], *s;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		*cause = xasprintf("client_secret_file %s: %s", path,
@@ -442,22 +447,22 @@ po_client_secret(const char *path, char **cause)
 int
 portal_oidc_finish(struct portal_oidc *po, const struct config *c,
     const char *state, const char *code, const char *error, int64_t now,
-    const struct config_user **userp, int *persistp, char **nextp,
-    char **cause, char **logp)
+    const struct config_user **userp, int *persistp, char **nextp, char **cause,
+    char **logp)
 {
-	const struct config_oidc	*o = &c->oidc;
-	struct oidc_discovery		 d;
-	struct oidc_login		 l;
-	struct jose_expect		 exp;
-	struct jose_token		 tok;
-	struct jose_header		 h;
-	char				*redirect = NULL, *form = NULL;
-	char				*secret = NULL, *reply = NULL;
-	char				*id_token = NULL, *why = NULL;
-	const char			*name, *email, **groups = NULL;
-	size_t				 len = 0;
-	long				 status = 0;
-	int				 rc, look;
+	const struct config_oidc *o = &c->oidc;
+	struct oidc_discovery	  d;
+	struct oidc_login	  l;
+	struct jose_expect	  exp;
+	struct jose_token	  tok;
+	struct jose_header	  h;
+	char			 *redirect = NULL, *form = NULL;
+	char			 *secret = NULL, *reply = NULL;
+	char			 *id_token = NULL, *why = NULL;
+	const char		 *name, *email, **groups = NULL;
+	size_t			  len = 0;
+	long			  status = 0;
+	int			  rc, look;
 
 	*userp = NULL;
 	*nextp = NULL;
@@ -468,7 +473,7 @@ portal_oidc_finish(struct portal_oidc *po, const struct config *c,
 	memset(&h, 0, sizeof h);
 	if (oidc_pending_take(po->pending, state, now, &l) != 0) {
 		*cause = xstrdup("This sign-in is unknown, expired or already "
-		    "used: sign in again.");
+				 "used: sign in again.");
 		*logp = xstrdup("unknown, expired or used state");
 		return (400);
 	}
@@ -491,14 +496,13 @@ portal_oidc_finish(struct portal_oidc *po, const struct config *c,
 	}
 	if (po_discovery(po, c, now, 0, &d, &why) != 0) {
 		*cause = xstrdup("The identity provider cannot be reached: try "
-		    "again later.");
+				 "again later.");
 		*logp = why;
 		why = NULL;
 		rc = 502;
 		goto out;
 	}
-	if ((secret = po_client_secret(o->client_secret_file, &why)) ==
-	    NULL) {
+	if ((secret = po_client_secret(o->client_secret_file, &why)) == NULL) {
 		*cause = xstrdup("shipgate cannot read its client secret.");
 		*logp = why;
 		why = NULL;
@@ -508,9 +512,9 @@ portal_oidc_finish(struct portal_oidc *po, const struct config *c,
 	redirect = po_redirect_uri(c, PORTAL_OIDC_CALLBACK_PATH);
 	form = oidc_token_form(code, redirect, l.verifier);
 	if (po_fetch(po, d.token_endpoint, form, o->client_id, secret,
-	    OIDC_MAX_TOKEN_REPLY, &status, &reply, &len, &why) != 0) {
+		OIDC_MAX_TOKEN_REPLY, &status, &reply, &len, &why) != 0) {
 		*cause = xstrdup("The identity provider cannot be reached: try "
-		    "again later.");
+				 "again later.");
 		*logp = why;
 		why = NULL;
 		rc = 502;
@@ -518,7 +522,7 @@ portal_oidc_finish(struct portal_oidc *po, const struct config *c,
 	}
 	if (oidc_token_reply(reply, len, status, &id_token, &why) != 0) {
 		*cause = xstrdup("The identity provider refused the sign-in "
-		    "(a code is good once): sign in again.");
+				 "(a code is good once): sign in again.");
 		*logp = why;
 		why = NULL;
 		rc = 403;
@@ -526,7 +530,7 @@ portal_oidc_finish(struct portal_oidc *po, const struct config *c,
 	}
 	if (jose_peek(id_token, strlen(id_token), &h, &why) != 0) {
 		*cause = xstrdup("The identity provider's token is not "
-		    "valid.");
+				 "valid.");
 		*logp = why;
 		why = NULL;
 		rc = 403;
@@ -542,7 +546,7 @@ portal_oidc_finish(struct portal_oidc *po, const struct config *c,
 	if (look == JOSE_CACHE_REFETCH &&
 	    po_discovery(po, c, now, 1, &d, &why) != 0) {
 		*cause = xstrdup("The identity provider cannot be reached: try "
-		    "again later.");
+				 "again later.");
 		*logp = why;
 		why = NULL;
 		rc = 502;
@@ -559,14 +563,14 @@ portal_oidc_finish(struct portal_oidc *po, const struct config *c,
 	pthread_mutex_unlock(&po->lock);
 	if (rc != 0) {
 		*cause = xstrdup("The identity provider's token is not "
-		    "valid.");
+				 "valid.");
 		*logp = why;
 		why = NULL;
 		rc = 403;
 		goto out;
 	}
-	if (oidc_person(&tok, o->user_claim, o->groups_claim, &o->groups,
-	    &name, &email, &groups, cause) != 0) {
+	if (oidc_person(&tok, o->user_claim, o->groups_claim, &o->groups, &name,
+		&email, &groups, cause) != 0) {
 		*logp = xstrdup(*cause);
 		rc = 403;
 		goto out;
@@ -574,15 +578,18 @@ portal_oidc_finish(struct portal_oidc *po, const struct config *c,
 	/* A configured user's name is theirs alone: config users win. */
 	if (config_find_user(c, name) != NULL &&
 	    people_find(c->people, name) != config_find_user(c, name)) {
-		*cause = xasprintf("\"%s\" is the name of a user configured "
-		    "in shipgate: sign in with that user's password.", name);
+		*cause =
+		    xasprintf("\"%s\" is the name of a user configured "
+			      "in shipgate: sign in with that user's password.",
+			name);
 		*logp = xasprintf("user claim %s is a configured user's name",
 		    name);
 		rc = 403;
 		goto out;
 	}
-	if (c->people == NULL || people_set(c->people, name, email, groups,
-	    "oidc", now * 1000, userp, persistp, &why) != 0) {
+	if (c->people == NULL ||
+	    people_set(c->people, name, email, groups, "oidc", now * 1000,
+		userp, persistp, &why) != 0) {
 		*cause = xstrdup("shipgate cannot sign you in now.");
 		*logp = why != NULL ? why : xstrdup("no directory of people");
 		why = NULL;
@@ -609,7 +616,7 @@ out:
 char *
 portal_oidc_logout_url(struct portal_oidc *po, const struct config *c)
 {
-	char	*back, *url = NULL;
+	char *back, *url = NULL;
 
 	back = po_redirect_uri(c, "/");
 	pthread_mutex_lock(&po->lock);
@@ -626,19 +633,20 @@ portal_oidc_logout_url(struct portal_oidc *po, const struct config *c)
 static int
 po_alb_kid_ok(const char *kid)
 {
-	size_t	len;
+	size_t len;
 
 	if (kid == NULL || (len = strlen(kid)) == 0 || len > PORTAL_ALB_KID_MAX)
 		return (0);
-	return (strspn(kid, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-_") == len);
+	return (
+	    strspn(kid, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			"0123456789-_") == len);
 }
 
 /* The slot of kid (under lock), or NULL. */
 static struct po_alb_key *
 po_alb_find(struct portal_oidc *po, const char *kid)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < PORTAL_ALB_KEYS; i++)
 		if (po->alb[i].kid[0] != '\0' &&
@@ -652,8 +660,8 @@ static void
 po_alb_keep(struct portal_oidc *po, const char *kid, struct jose_keyset *set,
     int64_t now)
 {
-	struct po_alb_key	*k;
-	size_t			 i;
+	struct po_alb_key *k;
+	size_t		   i;
 
 	pthread_mutex_lock(&po->lock);
 	if ((k = po_alb_find(po, kid)) == NULL) {
@@ -685,7 +693,7 @@ portal_alb_person(struct portal_oidc *po, const struct config *c,
     const char *header, int64_t now, const struct config_user **userp,
     int *persistp, char **cause)
 {
-	const struct config_alb	*a = &c->alb;
+	const struct config_alb *a = &c->alb;
 	struct po_alb_key	*k;
 	struct jose_header	 h;
 	struct jose_token	 tok;
@@ -713,12 +721,13 @@ portal_alb_person(struct portal_oidc *po, const struct config *c,
 	pthread_mutex_lock(&po->lock);
 	k = po_alb_find(po, h.kid);
 	have = k != NULL && k->set != NULL;
-	recent = k != NULL && k->set == NULL && now - k->at < JOSE_REFETCH_MIN &&
-	    now >= k->at;
+	recent = k != NULL && k->set == NULL &&
+		 now - k->at < JOSE_REFETCH_MIN && now >= k->at;
 	pthread_mutex_unlock(&po->lock);
 	if (recent) {
 		*cause = xasprintf("ALB token: key %s could not be fetched a "
-		    "moment ago", h.kid);
+				   "moment ago",
+		    h.kid);
 		goto out;
 	}
 	if (!have) {
@@ -727,14 +736,16 @@ portal_alb_person(struct portal_oidc *po, const struct config *c,
 			base--;
 		url = xasprintf("%.*s/%s", (int)base, a->key_url, h.kid);
 		if (po_fetch(po, url, NULL, NULL, NULL, 16384, &status, &reply,
-		    &len, &why) != 0 || status != 200 ||
+			&len, &why) != 0 ||
+		    status != 200 ||
 		    jose_keyset_from_pem(&set, h.kid, reply, len, &why) != 0) {
 			if (why != NULL)
 				*cause = xasprintf("ALB token: key %s: %s",
 				    h.kid, why);
 			else
 				*cause = xasprintf("ALB token: key %s: %s "
-				    "gave HTTP %ld", h.kid, url, status);
+						   "gave HTTP %ld",
+				    h.kid, url, status);
 			po_alb_keep(po, h.kid, NULL, now);
 			goto out;
 		}
@@ -748,29 +759,30 @@ portal_alb_person(struct portal_oidc *po, const struct config *c,
 		*cause = xasprintf("ALB token: key %s is gone", h.kid);
 		goto out;
 	}
-	rc = jose_verify_alb(k->set, header, strlen(header), a->arn, now,
-	    &tok, cause);
+	rc = jose_verify_alb(k->set, header, strlen(header), a->arn, now, &tok,
+	    cause);
 	pthread_mutex_unlock(&po->lock);
 	if (rc != 0) {
 		rc = -1;
 		goto out;
 	}
 	rc = -1;
-	if (oidc_person(&tok, a->user_claim, a->groups_claim, &a->groups,
-	    &name, &email, &groups, cause) != 0)
+	if (oidc_person(&tok, a->user_claim, a->groups_claim, &a->groups, &name,
+		&email, &groups, cause) != 0)
 		goto out;
 	if (config_find_user(c, name) != NULL &&
 	    people_find(c->people, name) != config_find_user(c, name)) {
 		*cause = xasprintf("the ALB's user %s is the name of a "
-		    "configured user", name);
+				   "configured user",
+		    name);
 		goto out;
 	}
 	if (c->people == NULL) {
 		*cause = xstrdup("no directory of people");
 		goto out;
 	}
-	if (people_set(c->people, name, email, groups, "alb", now * 1000,
-	    userp, persistp, cause) != 0)
+	if (people_set(c->people, name, email, groups, "alb", now * 1000, userp,
+		persistp, cause) != 0)
 		goto out;
 	rc = 0;
 out:

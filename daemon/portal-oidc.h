@@ -23,30 +23,30 @@ struct http_client;
 struct portal_bridge;
 struct portal_oidc;
 
-#define PORTAL_OIDC_TIMEOUT_MS	15000
+#define PORTAL_OIDC_TIMEOUT_MS 15000
 
-#define PORTAL_OIDC_LOGIN_PATH		"/auth/oidc/login"
-#define PORTAL_OIDC_CALLBACK_PATH	"/auth/oidc/callback"
+#define PORTAL_OIDC_LOGIN_PATH	  "/auth/oidc/login"
+#define PORTAL_OIDC_CALLBACK_PATH "/auth/oidc/callback"
 
 /* http may be NULL (no transport: every sign-in fails, saying so). */
 struct portal_oidc *portal_oidc_new(struct portal_bridge *,
-		    struct http_client *);
+    struct http_client *);
 /*
  * Wakes the request threads waiting for a call (they fail at once), so
  * that the portal's threads can be joined while the loop is busy
  * stopping them (its calls cannot end then).  portal_oidc_free comes
  * after the threads are joined.
  */
-void		 portal_oidc_shutdown(struct portal_oidc *);
-void		 portal_oidc_free(struct portal_oidc *);
+void portal_oidc_shutdown(struct portal_oidc *);
+void portal_oidc_free(struct portal_oidc *);
 
 /*
  * Where to send the browser to sign in (caller frees), with a new
  * sign-in kept for the callback; next is where to go afterwards.  NULL
  * and *cause when the provider cannot be reached.
  */
-char		*portal_oidc_begin(struct portal_oidc *, const struct config *,
-		    const char *next, int64_t now, char **cause);
+char *portal_oidc_begin(struct portal_oidc *, const struct config *,
+    const char *next, int64_t now, char **cause);
 
 /*
  * The callback: state, code and error from the query.  0 with the
@@ -57,15 +57,14 @@ char		*portal_oidc_begin(struct portal_oidc *, const struct config *,
  * naming no secret.  *persistp: the caller should record the sign-in
  * in the store (people_set).
  */
-int		 portal_oidc_finish(struct portal_oidc *, const struct config *,
-		    const char *state, const char *code, const char *error,
-		    int64_t now, const struct config_user **userp,
-		    int *persistp, char **nextp, char **cause, char **logp);
+int portal_oidc_finish(struct portal_oidc *, const struct config *,
+    const char *state, const char *code, const char *error, int64_t now,
+    const struct config_user **userp, int *persistp, char **nextp, char **cause,
+    char **logp);
 
 /* The provider's sign-out URL, back to public_url (caller frees), or
  * NULL when the provider has none or is unknown yet. */
-char		*portal_oidc_logout_url(struct portal_oidc *,
-		    const struct config *);
+char *portal_oidc_logout_url(struct portal_oidc *, const struct config *);
 
 /*
  * auth.alb: the person an AWS Application Load Balancer's
@@ -77,11 +76,10 @@ char		*portal_oidc_logout_url(struct portal_oidc *,
  * *cause (for the log: no secret in it) when the header is missing or
  * does not verify.
  */
-#define PORTAL_ALB_KEYS		16
-#define PORTAL_ALB_KID_MAX	128
-int		 portal_alb_person(struct portal_oidc *, const struct config *,
-		    const char *header, int64_t now,
-		    const struct config_user **userp, int *persistp,
-		    char **cause);
+#define PORTAL_ALB_KEYS	   16
+#define PORTAL_ALB_KID_MAX 128
+int portal_alb_person(struct portal_oidc *, const struct config *,
+    const char *header, int64_t now, const struct config_user **userp,
+    int *persistp, char **cause);
 
 #endif

@@ -24,11 +24,11 @@
 #include "web-files.h"
 #include "xmalloc.h"
 
-#define PAGES_RUNS_LIMIT	50
-#define PAGES_AUDIT_LIMIT	100
-#define PAGES_RUN_AUDIT_LIMIT	500
-#define PAGES_RELEASES_LIMIT	50
-#define PAGES_DETAIL_MAX	64	/* property changes shown per resource */
+#define PAGES_RUNS_LIMIT      50
+#define PAGES_AUDIT_LIMIT     100
+#define PAGES_RUN_AUDIT_LIMIT 500
+#define PAGES_RELEASES_LIMIT  50
+#define PAGES_DETAIL_MAX      64 /* property changes shown per resource */
 
 /* --- Helpers ---------------------------------------------------------------- */
 
@@ -38,13 +38,12 @@
  * to the second.
  */
 static void
-pages_time_at(struct tmpl_data *d, const char *name, int64_t ms,
-    int seconds)
+pages_time_at(struct tmpl_data *d, const char *name, int64_t ms, int seconds)
 {
-	struct tmpl_data	*t;
-	struct tm		 tm;
-	time_t			 secs;
-	char			 iso[32], text[32], title[48];
+	struct tmpl_data *t;
+	struct tm	  tm;
+	time_t		  secs;
+	char		  iso[32], text[32], title[48];
 
 	if (ms <= 0)
 		return;
@@ -75,7 +74,7 @@ pages_time(struct tmpl_data *d, const char *name, int64_t ms)
 static void
 pages_duration(struct tmpl_data *d, const char *name, int64_t ms)
 {
-	int64_t	 s;
+	int64_t s;
 
 	if (ms < 0)
 		return;
@@ -110,8 +109,8 @@ pages_fail(char **cause, int rc, char *why)
 static void
 pages_query_add(struct buf *q, const char *name, const char *value)
 {
-	static const char	 hex[] = "0123456789ABCDEF";
-	const unsigned char	*p;
+	static const char    hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
 
 	if (value == NULL || *value == '\0')
 		return;
@@ -134,13 +133,12 @@ pages_query_add(struct buf *q, const char *name, const char *value)
  */
 static int
 pages_render(const struct page_ctx *ctx, const char *template,
-    const char *title, const char *nav, struct tmpl_data *d,
-    const char *notice, const char *error, int status, struct buf *out,
-    char **cause)
+    const char *title, const char *nav, struct tmpl_data *d, const char *notice,
+    const char *error, int status, struct buf *out, char **cause)
 {
-	struct tmpl_data	*l;
-	char			*why = NULL, navname[32];
-	int			 rc;
+	struct tmpl_data *l;
+	char		 *why = NULL, navname[32];
+	int		  rc;
 
 	if (ctx->user != NULL)
 		tmpl_set(d, "user", ctx->user);
@@ -197,12 +195,12 @@ pages_status_text(int status)
 
 /* The environments of every configured app, each name once. */
 static void
-pages_env_options(const struct config *c, struct tmpl_data *d,
-    const char *list, const char *selected)
+pages_env_options(const struct config *c, struct tmpl_data *d, const char *list,
+    const char *selected)
 {
-	struct tmpl_data	*o;
-	size_t			 i, j, k;
-	int			 seen, found = 0;
+	struct tmpl_data *o;
+	size_t		  i, j, k;
+	int		  seen, found = 0;
 
 	for (i = 0; c != NULL && i < c->napps; i++) {
 		for (j = 0; j < c->apps[i].nenvironments; j++) {
@@ -211,10 +209,10 @@ pages_env_options(const struct config *c, struct tmpl_data *d,
 			seen = 0;
 			for (k = 0; k < i && !seen; k++)
 				seen = config_find_environment(&c->apps[k],
-				    name) != NULL;
+					   name) != NULL;
 			for (k = 0; k < j && !seen; k++)
 				seen = strcmp(c->apps[i].environments[k].name,
-				    name) == 0;
+					   name) == 0;
 			if (seen)
 				continue;
 			o = tmpl_append(d, list);
@@ -238,14 +236,14 @@ int
 pages_login(const struct page_ctx *ctx, const char *error, struct buf *out,
     char **cause)
 {
-	struct page_ctx		 anon = *ctx;
-	struct tmpl_data	*d;
-	int			 rc;
+	struct page_ctx	  anon = *ctx;
+	struct tmpl_data *d;
+	int		  rc;
 
-	anon.user = NULL;	/* no header forms on the sign-in page */
+	anon.user = NULL; /* no header forms on the sign-in page */
 	d = tmpl_new();
-	tmpl_set_bool(d, "oidc", ctx->config != NULL &&
-	    ctx->config->oidc.issuer != NULL);
+	tmpl_set_bool(d, "oidc",
+	    ctx->config != NULL && ctx->config->oidc.issuer != NULL);
 	rc = pages_render(&anon, "login.html", "Sign in", NULL, d, NULL, error,
 	    200, out, cause);
 	tmpl_free(d);
@@ -256,9 +254,9 @@ int
 pages_error(const struct page_ctx *ctx, int status, const char *message,
     struct buf *out)
 {
-	struct tmpl_data	*d;
-	char			*cause = NULL, title[64];
-	int			 rc;
+	struct tmpl_data *d;
+	char		 *cause = NULL, title[64];
+	int		  rc;
 
 	d = tmpl_new();
 	snprintf(title, sizeof title, "%d %s", status,
@@ -266,15 +264,15 @@ pages_error(const struct page_ctx *ctx, int status, const char *message,
 	tmpl_set(d, "heading", title);
 	tmpl_set(d, "message", message);
 	tmpl_set_bool(d, "signin", status == 401);
-	rc = pages_render(ctx, "error.html", title, NULL, d, NULL, NULL,
-	    status, out, &cause);
+	rc = pages_render(ctx, "error.html", title, NULL, d, NULL, NULL, status,
+	    out, &cause);
 	free(cause);
 	tmpl_free(d);
 	return (rc);
 }
 
-static int	 pages_stats(const struct page_ctx *, const struct config_app *,
-		    const char *, struct tmpl_data *, char **);
+static int pages_stats(const struct page_ctx *, const struct config_app *,
+    const char *, struct tmpl_data *, char **);
 
 /* --- Dashboard ------------------------------------------------------------------ */
 
@@ -282,17 +280,17 @@ static int	 pages_stats(const struct page_ctx *, const struct config_app *,
  * "authorise promotion", or NULL. */
 static const char *
 pages_waiting_action(const struct page_ctx *ctx,
-    const struct store_active_stage *a)
+    const struct store_active_stage	   *a)
 {
 	if (ctx->user == NULL || a->decided)
 		return (NULL);
 	if (a->status == STORE_STAGE_AWAITING_APPROVAL &&
 	    perm_may_approve(ctx->config, ctx->user, a->app, a->environment,
-	    a->author, NULL))
+		a->author, NULL))
 		return ("approve");
 	if (a->status == STORE_STAGE_AWAITING_GATE &&
 	    perm_may_authorise(ctx->config, ctx->user, a->app, a->environment,
-	    NULL))
+		NULL))
 		return ("authorise");
 	return (NULL);
 }
@@ -307,10 +305,9 @@ pages_waiting_action(const struct page_ctx *ctx,
  */
 static int
 pages_env_stuck(const struct page_ctx *ctx, const struct config_app *app,
-    const char *env, struct tmpl_data *d, struct tmpl_data *row,
-    char **cause)
+    const char *env, struct tmpl_data *d, struct tmpl_data *row, char **cause)
 {
-	struct store_stack_hold	*h = NULL;
+	struct store_stack_hold *h = NULL;
 	struct tmpl_data	*o, *f;
 	char			*why = NULL;
 	int			 rc, cont;
@@ -338,14 +335,14 @@ pages_env_stuck(const struct page_ctx *ctx, const struct config_app *app,
 		tmpl_set(f, "action", h->action);
 		tmpl_set(f, "action_by", h->action_by);
 		tmpl_set(f, "action_comment", h->action_comment);
-	} else if (ctx->user != NULL && perm_is_operator(ctx->config,
-	    ctx->user, "continue rollbacks", NULL)) {
+	} else if (ctx->user != NULL && perm_is_operator(ctx->config, ctx->user,
+					    "continue rollbacks", NULL)) {
 		cont = strcmp(h->stack_status, "UPDATE_ROLLBACK_FAILED") == 0;
 		f = tmpl_object(o, "form");
-		tmpl_set(f, "verb", cont ? "continue-rollback" :
-		    "delete-failed-stack");
-		tmpl_set(f, "label", cont ? "Continue the rollback" :
-		    "Delete the failed stack");
+		tmpl_set(f, "verb",
+		    cont ? "continue-rollback" : "delete-failed-stack");
+		tmpl_set(f, "label",
+		    cont ? "Continue the rollback" : "Delete the failed stack");
 		tmpl_set_bool(f, "skip", cont);
 	}
 	store_stack_hold_free(h);
@@ -354,10 +351,9 @@ pages_env_stuck(const struct page_ctx *ctx, const struct config_app *app,
 
 static int
 pages_env_rows(const struct page_ctx *ctx, const struct config_app *app,
-    const struct store_active_stages *active, struct tmpl_data *d,
-    char **cause)
+    const struct store_active_stages *active, struct tmpl_data *d, char **cause)
 {
-	struct store_deployment	*dep;
+	struct store_deployment *dep;
 	struct tmpl_data	*row, *o;
 	int64_t			 app_id = 0;
 	char			*why = NULL;
@@ -404,11 +400,11 @@ pages_env_rows(const struct page_ctx *ctx, const struct config_app *app,
 			o = tmpl_append(row, "active");
 			tmpl_set_int(o, "run_id", a->run_id);
 			tmpl_set(o, "version", a->version);
-			tmpl_set(o, "status", store_stage_status_name(
-			    a->status));
+			tmpl_set(o, "status",
+			    store_stage_status_name(a->status));
 		}
-		if ((rc = pages_env_stuck(ctx, app, ce->name, d, row,
-		    cause)) != 0)
+		if ((rc = pages_env_stuck(ctx, app, ce->name, d, row, cause)) !=
+		    0)
 			return (rc);
 	}
 	return (0);
@@ -417,17 +413,17 @@ pages_env_rows(const struct page_ctx *ctx, const struct config_app *app,
 int
 pages_dashboard(const struct page_ctx *ctx, struct buf *out, char **cause)
 {
-	const struct config		*c = ctx->config;
-	struct store_active_stages	*active = NULL;
-	struct tmpl_data		*d, *o, *app;
-	const char			*what;
-	char				*why = NULL;
-	size_t				 i;
-	int				 rc;
+	const struct config	   *c = ctx->config;
+	struct store_active_stages *active = NULL;
+	struct tmpl_data	   *d, *o, *app;
+	const char		   *what;
+	char			   *why = NULL;
+	size_t			    i;
+	int			    rc;
 
 	d = tmpl_new();
-	if ((rc = store_active_stages(ctx->store, ctx->user, &active,
-	    &why)) != 0) {
+	if ((rc = store_active_stages(ctx->store, ctx->user, &active, &why)) !=
+	    0) {
 		rc = pages_fail(cause, rc, why);
 		goto out;
 	}
@@ -460,7 +456,7 @@ pages_dashboard(const struct page_ctx *ctx, struct buf *out, char **cause)
 		app = tmpl_append(d, "apps");
 		tmpl_set(app, "app", c->apps[i].name);
 		if ((rc = pages_env_rows(ctx, &c->apps[i], active, app,
-		    cause)) != 0)
+			 cause)) != 0)
 			goto out;
 	}
 	if ((rc = pages_stats(ctx, NULL, "/", d, cause)) != 0)
@@ -482,28 +478,28 @@ out:
  * while both the query and the version are the same.  A thread's cache
  * is freed when the thread ends.
  */
-#define PAGES_CACHE_SIZE	8
+#define PAGES_CACHE_SIZE 8
 
 struct pages_cached {
-	struct store		*store;
-	struct store_version	 version;
-	char			*key;
-	char			*body;
-	size_t			 len;
+	struct store	    *store;
+	struct store_version version;
+	char		    *key;
+	char		    *body;
+	size_t		     len;
 };
 struct pages_cache {
-	struct pages_cached	 e[PAGES_CACHE_SIZE];
-	unsigned int		 next;
+	struct pages_cached e[PAGES_CACHE_SIZE];
+	unsigned int	    next;
 };
 
-static pthread_key_t	 pages_cache_key;
-static pthread_once_t	 pages_cache_once = PTHREAD_ONCE_INIT;
+static pthread_key_t  pages_cache_key;
+static pthread_once_t pages_cache_once = PTHREAD_ONCE_INIT;
 
 static void
 pages_cache_free(void *arg)
 {
-	struct pages_cache	*c = arg;
-	size_t			 i;
+	struct pages_cache *c = arg;
+	size_t		    i;
 
 	if (c == NULL)
 		return;
@@ -523,7 +519,7 @@ pages_cache_init(void)
 static struct pages_cache *
 pages_cache_get(void)
 {
-	struct pages_cache	*c;
+	struct pages_cache *c;
 
 	pthread_once(&pages_cache_once, pages_cache_init);
 	if ((c = pthread_getspecific(pages_cache_key)) == NULL) {
@@ -545,8 +541,8 @@ static const struct pages_cached *
 pages_cache_find(struct store *store, const struct store_version *v,
     const char *key)
 {
-	struct pages_cache	*c = pages_cache_get();
-	size_t			 i;
+	struct pages_cache *c = pages_cache_get();
+	size_t		    i;
 
 	for (i = 0; i < PAGES_CACHE_SIZE; i++) {
 		if (c->e[i].key != NULL && c->e[i].store == store &&
@@ -562,8 +558,8 @@ static void
 pages_cache_put(struct store *store, const struct store_version *v,
     const char *key, const char *body, size_t len)
 {
-	struct pages_cache	*c = pages_cache_get();
-	struct pages_cached	*e;
+	struct pages_cache  *c = pages_cache_get();
+	struct pages_cached *e;
 
 	e = &c->e[c->next++ % PAGES_CACHE_SIZE];
 	free(e->key);
@@ -583,9 +579,9 @@ pages_render_body(const struct page_ctx *ctx, const char *template,
     const char *title, const char *nav, const char *body, size_t len,
     const char *error, int status, struct buf *out, char **cause)
 {
-	struct tmpl_data	*l;
-	char			*why = NULL, navname[32];
-	int			 rc;
+	struct tmpl_data *l;
+	char		 *why = NULL, navname[32];
+	int		  rc;
 
 	l = tmpl_new();
 	tmpl_set(l, "title", title);
@@ -615,18 +611,19 @@ static int
 pages_stats(const struct page_ctx *ctx, const struct config_app *app,
     const char *base, struct tmpl_data *d, char **cause)
 {
-	struct stats	*st = NULL;
-	char		*why = NULL;
-	int		 rc, days;
+	struct stats *st = NULL;
+	char	     *why = NULL;
+	int	      rc, days;
 
 	if (ctx->config == NULL || (app != NULL && app->nenvironments == 0))
 		return (0);
 	days = ctx->stats_days != 0 ? ctx->stats_days : PORTAL_STATS_DAYS;
 	if ((rc = portal_stats_load(ctx->store, ctx->config, app, ctx->now_ms,
-	    days, &st, &why)) != 0)
+		 days, &st, &why)) != 0)
 		return (pages_fail(cause, rc, why));
-	portal_stats_tmpl(d, st, days, app != NULL ?
-	    app->environments[app->nenvironments - 1].name : NULL);
+	portal_stats_tmpl(d, st, days,
+	    app != NULL ? app->environments[app->nenvironments - 1].name :
+			  NULL);
 	tmpl_set(d, "stats_base", base);
 	stats_free(st);
 	return (0);
@@ -638,7 +635,7 @@ pages_stats(const struct page_ctx *ctx, const struct config_app *app,
 static int64_t
 pages_days(int64_t y, int m, int dd)
 {
-	int64_t	 era, yoe, doy, doe;
+	int64_t era, yoe, doy, doe;
 
 	y -= m <= 2;
 	era = (y >= 0 ? y : y - 399) / 400;
@@ -655,9 +652,9 @@ pages_days(int64_t y, int m, int dd)
 static int
 pages_parse_date(const char *s, int64_t *msp, int64_t *endp)
 {
-	int	 y, mo, dd, h = 0, mi = 0, sec = 0, n = 0, len;
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
-	    30, 31 };
+	int		 y, mo, dd, h = 0, mi = 0, sec = 0, n = 0, len;
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
 
 	len = (int)strlen(s);
 	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &dd, &n) != 3 || n != 10)
@@ -669,8 +666,7 @@ pages_parse_date(const char *s, int64_t *msp, int64_t *endp)
 			return (-1);
 		n += 11;
 		if (s[n] == ':') {
-			if (sscanf(s + n + 1, "%2d", &sec) != 1 ||
-			    len < n + 3)
+			if (sscanf(s + n + 1, "%2d", &sec) != 1 || len < n + 3)
 				return (-1);
 			n += 3;
 		}
@@ -684,7 +680,7 @@ pages_parse_date(const char *s, int64_t *msp, int64_t *endp)
 	    mi < 0 || sec < 0)
 		return (-1);
 	*msp = ((pages_days(y, mo, dd) * 86400) + h * 3600 + mi * 60 + sec) *
-	    1000;
+	       1000;
 	*endp = len > 10 ? *msp : *msp + 86400 * 1000LL;
 	return (0);
 }
@@ -696,8 +692,8 @@ pages_parse_date(const char *s, int64_t *msp, int64_t *endp)
 static const struct store_stage_brief *
 pages_current_stage(const struct store_stage_briefs *l, int64_t run_id)
 {
-	const struct store_stage_brief	*last = NULL;
-	size_t				 i;
+	const struct store_stage_brief *last = NULL;
+	size_t				i;
 
 	for (i = 0; l != NULL && i < l->n; i++) {
 		if (l->items[i].run_id != run_id)
@@ -720,20 +716,20 @@ int
 pages_runs(const struct page_ctx *ctx, const struct page_runs_query *q,
     struct buf *out, char **cause)
 {
-	const struct config		*c = ctx->config;
-	struct store_runs_filter	 f;
-	struct store_runs_page		*page = NULL;
-	struct store_stage_briefs	*stages = NULL;
-	const struct store_stage_brief	*cur;
-	struct tmpl_data		*d, *o;
-	struct buf			 qs, body;
-	struct store_version		 version;
-	const struct pages_cached	*hit;
-	const char			*error = NULL;
-	char				*why = NULL, *key = NULL;
-	int64_t				 start, end, before, *ids = NULL;
-	size_t				 i;
-	int				 rc, status = 200, found;
+	const struct config	       *c = ctx->config;
+	struct store_runs_filter	f;
+	struct store_runs_page	       *page = NULL;
+	struct store_stage_briefs      *stages = NULL;
+	const struct store_stage_brief *cur;
+	struct tmpl_data	       *d, *o;
+	struct buf			qs, body;
+	struct store_version		version;
+	const struct pages_cached      *hit;
+	const char		       *error = NULL;
+	char			       *why = NULL, *key = NULL;
+	int64_t				start, end, before, *ids = NULL;
+	size_t				i;
+	int				rc, status = 200, found;
 
 	d = tmpl_new();
 	buf_init(&qs, 8192);
@@ -767,18 +763,18 @@ pages_runs(const struct page_ctx *ctx, const struct page_runs_query *q,
 	pages_query_add(&qs, "from", pages_nonempty(q->from));
 	pages_query_add(&qs, "to", pages_nonempty(q->to));
 	if (error == NULL) {
-		if ((rc = store_data_version(ctx->store, &version,
-		    &why)) != 0) {
+		if ((rc = store_data_version(ctx->store, &version, &why)) !=
+		    0) {
 			rc = pages_fail(cause, rc, why);
 			goto out;
 		}
-		key = xasprintf("runs?%s#%lld#%lld", qs.data != NULL ?
-		    qs.data : "", (long long)q->before, (long long)q->after);
-		if ((hit = pages_cache_find(ctx->store, &version,
-		    key)) != NULL) {
+		key = xasprintf("runs?%s#%lld#%lld",
+		    qs.data != NULL ? qs.data : "", (long long)q->before,
+		    (long long)q->after);
+		if ((hit = pages_cache_find(ctx->store, &version, key)) !=
+		    NULL) {
 			rc = pages_render_body(ctx, "runs.html", "History",
-			    "runs", hit->body, hit->len, NULL, 200, out,
-			    cause);
+			    "runs", hit->body, hit->len, NULL, 200, out, cause);
 			goto out;
 		}
 	}
@@ -817,7 +813,7 @@ pages_runs(const struct page_ctx *ctx, const struct page_runs_query *q,
 	}
 	if (q->after > 0) {
 		if ((rc = store_runs_newer(ctx->store, &f, q->after, &before,
-		    &why)) != 0) {
+			 &why)) != 0) {
 			rc = pages_fail(cause, rc, why);
 			goto out;
 		}
@@ -832,7 +828,7 @@ pages_runs(const struct page_ctx *ctx, const struct page_runs_query *q,
 	for (i = 0; i < page->n; i++)
 		ids[i] = page->runs[i].id;
 	if ((rc = store_stages_of_runs(ctx->store, ids, page->n, &stages,
-	    &why)) != 0) {
+		 &why)) != 0) {
 		rc = pages_fail(cause, rc, why);
 		goto out;
 	}
@@ -851,8 +847,8 @@ pages_runs(const struct page_ctx *ctx, const struct page_runs_query *q,
 		tmpl_set_bool(o, "rollback", r->kind == STORE_RUN_ROLLBACK);
 		pages_time(o, "created", r->created_at);
 		if (r->finished_at > 0)
-			pages_duration(o, "duration", r->finished_at -
-			    r->created_at);
+			pages_duration(o, "duration",
+			    r->finished_at - r->created_at);
 		if ((cur = pages_current_stage(stages, r->id)) != NULL) {
 			tmpl_set(o, "stage_env", cur->environment);
 			tmpl_set(o, "stage_status",
@@ -897,14 +893,14 @@ out:
 /* The run's "where the time went" chart (portal-stats.h) as d's
  * "run_steps". */
 static int
-pages_run_steps(const struct page_ctx *ctx, int64_t run_id,
-    struct tmpl_data *d, char **cause)
+pages_run_steps(const struct page_ctx *ctx, int64_t run_id, struct tmpl_data *d,
+    char **cause)
 {
-	char	*why = NULL;
-	int	 rc;
+	char *why = NULL;
+	int   rc;
 
 	if ((rc = portal_stats_run_tmpl(d, ctx->store, run_id, ctx->now_ms,
-	    &why)) != 0)
+		 &why)) != 0)
 		return (pages_fail(cause, rc, why));
 	return (0);
 }
@@ -916,10 +912,10 @@ pages_run_steps(const struct page_ctx *ctx, int64_t run_id,
 static void
 pages_change_details(struct tmpl_data *row, const char *details)
 {
-	json_t		*a, *e, *target;
-	const char	*attr, *name, *recreate, *source, *causing, *eval;
+	json_t		 *a, *e, *target;
+	const char	 *attr, *name, *recreate, *source, *causing, *eval;
 	struct tmpl_data *o;
-	size_t		 i;
+	size_t		  i;
 
 	if (details == NULL || (a = json_loads(details, 0, NULL)) == NULL)
 		return;
@@ -938,16 +934,17 @@ pages_change_details(struct tmpl_data *row, const char *details)
 			target = e;
 		attr = json_string_value(json_object_get(target, "Attribute"));
 		name = json_string_value(json_object_get(target, "Name"));
-		recreate = json_string_value(json_object_get(target,
-		    "RequiresRecreation"));
+		recreate = json_string_value(
+		    json_object_get(target, "RequiresRecreation"));
 		source = json_string_value(json_object_get(e, "ChangeSource"));
-		causing = json_string_value(json_object_get(e,
-		    "CausingEntity"));
+		causing = json_string_value(
+		    json_object_get(e, "CausingEntity"));
 		eval = json_string_value(json_object_get(e, "Evaluation"));
 		o = tmpl_append(row, "details");
 		if (attr != NULL || name != NULL)
-			tmpl_setf(o, "target", "%s%s%s", attr != NULL ? attr :
-			    "", attr != NULL && name != NULL ? "." : "",
+			tmpl_setf(o, "target", "%s%s%s",
+			    attr != NULL ? attr : "",
+			    attr != NULL && name != NULL ? "." : "",
 			    name != NULL ? name : "");
 		if (recreate != NULL && strcmp(recreate, "Never") != 0) {
 			tmpl_setf(o, "recreation", "recreation: %s", recreate);
@@ -960,7 +957,8 @@ pages_change_details(struct tmpl_data *row, const char *details)
 			    causing != NULL ? causing : "",
 			    causing != NULL ? ")" : "",
 			    eval != NULL && strcmp(eval, "Dynamic") == 0 ?
-			    ", dynamic" : "");
+				", dynamic" :
+				"");
 	}
 	json_decref(a);
 }
@@ -969,14 +967,14 @@ static int
 pages_stage_changes(const struct page_ctx *ctx, const struct store_stage *st,
     struct tmpl_data *s, char **cause)
 {
-	struct store_changes	*l = NULL;
-	struct tmpl_data	*o;
-	char			*why = NULL;
-	size_t			 i, nrepl = 0;
-	int			 rc;
+	struct store_changes *l = NULL;
+	struct tmpl_data     *o;
+	char		     *why = NULL;
+	size_t		      i, nrepl = 0;
+	int		      rc;
 
 	if ((rc = store_stage_changes(ctx->store, st->id, st->attempt, &l,
-	    &why)) != 0)
+		 &why)) != 0)
 		return (pages_fail(cause, rc, why));
 	tmpl_list(s, "changes");
 	for (i = 0; i < l->n; i++) {
@@ -993,7 +991,7 @@ pages_stage_changes(const struct page_ctx *ctx, const struct store_stage *st,
 			tmpl_set(o, "class", "replacement");
 			nrepl++;
 		} else if (c->replacement != NULL &&
-		    strcmp(c->replacement, "Conditional") == 0)
+			   strcmp(c->replacement, "Conditional") == 0)
 			tmpl_set(o, "class", "conditional");
 		pages_change_details(o, c->details);
 	}
@@ -1015,12 +1013,12 @@ static int
 pages_now_running(const struct page_ctx *ctx, const struct store_stage *st,
     const struct store_stage_stack *sk, struct tmpl_data *s, char **cause)
 {
-	struct store_approvals	*ap = NULL;
-	struct tmpl_data	*o;
-	struct buf		 who;
-	char			*why = NULL, *names;
-	size_t			 i;
-	int			 rc;
+	struct store_approvals *ap = NULL;
+	struct tmpl_data       *o;
+	struct buf		who;
+	char		       *why = NULL, *names;
+	size_t			i;
+	int			rc;
 
 	o = tmpl_object(s, "now_running");
 	tmpl_set(o, "now_env", st->environment);
@@ -1034,7 +1032,7 @@ pages_now_running(const struct page_ctx *ctx, const struct store_stage *st,
 		return (0);
 	}
 	if ((rc = store_run_approvals(ctx->store, sk->prev_run_id, &ap,
-	    &why)) != 0)
+		 &why)) != 0)
 		return (pages_fail(cause, rc, why));
 	buf_init(&who, 4096);
 	for (i = 0; i < ap->n; i++)
@@ -1063,18 +1061,18 @@ pages_now_running(const struct page_ctx *ctx, const struct store_stage *st,
  * stored: the rows say "****".
  */
 static int
-pages_stage_parameters(const struct page_ctx *ctx,
-    const struct store_stage *st, struct tmpl_data *s, char **cause)
+pages_stage_parameters(const struct page_ctx *ctx, const struct store_stage *st,
+    struct tmpl_data *s, char **cause)
 {
-	struct store_stage_params	*l = NULL;
-	struct store_stage_stack	*sk = NULL;
-	struct tmpl_data		*o;
-	char				*why = NULL;
-	size_t				 i, changed = 0, same = 0;
-	int				 rc;
+	struct store_stage_params *l = NULL;
+	struct store_stage_stack  *sk = NULL;
+	struct tmpl_data	  *o;
+	char			  *why = NULL;
+	size_t			   i, changed = 0, same = 0;
+	int			   rc;
 
 	if ((rc = store_stage_parameters(ctx->store, st->id, st->attempt, &l,
-	    &why)) != 0)
+		 &why)) != 0)
 		return (pages_fail(cause, rc, why));
 	rc = store_stage_stack(ctx->store, st->id, &sk, &why);
 	if (rc != 0 && rc != STORE_ENOTFOUND) {
@@ -1103,10 +1101,11 @@ pages_stage_parameters(const struct page_ctx *ctx,
 	tmpl_set_bool(s, "has_parameters", l->n > 0);
 	tmpl_set_bool(s, "first_deployment", sk != NULL && !sk->exists);
 	/* Started, but the stack could not be read (AWS failed then). */
-	tmpl_set_bool(s, "params_unknown", l->n == 0 && sk == NULL &&
-	    st->status != STORE_STAGE_PENDING && st->change_set_name != NULL);
-	if (sk != NULL && (rc = pages_now_running(ctx, st, sk, s, cause)) !=
-	    0) {
+	tmpl_set_bool(s, "params_unknown",
+	    l->n == 0 && sk == NULL && st->status != STORE_STAGE_PENDING &&
+		st->change_set_name != NULL);
+	if (sk != NULL &&
+	    (rc = pages_now_running(ctx, st, sk, s, cause)) != 0) {
 		store_stage_params_free(l);
 		store_stage_stack_free(sk);
 		return (rc);
@@ -1118,7 +1117,7 @@ pages_stage_parameters(const struct page_ctx *ctx,
 	return (0);
 }
 
-#define PAGES_DIFF_LINES_MAX	2000	/* template diff lines shown */
+#define PAGES_DIFF_LINES_MAX 2000 /* template diff lines shown */
 
 /*
  * The deployed template against the release's: the unified diff with
@@ -1129,13 +1128,13 @@ static int
 pages_stage_template(const struct page_ctx *ctx, const struct store_stage *st,
     struct tmpl_data *s, char **cause)
 {
-	struct store_stage_template	*t = NULL;
-	struct tmpl_data		*o, *d;
-	const char			*p, *nl;
-	char				*why = NULL, *text;
-	size_t				 oldno = 0, newno = 0, a, b, n = 0;
-	size_t				 more = 0;
-	int				 rc;
+	struct store_stage_template *t = NULL;
+	struct tmpl_data	    *o, *d;
+	const char		    *p, *nl;
+	char			    *why = NULL, *text;
+	size_t			     oldno = 0, newno = 0, a, b, n = 0;
+	size_t			     more = 0;
+	int			     rc;
 
 	rc = store_stage_template(ctx->store, st->id, st->attempt, &t, &why);
 	if (rc == STORE_ENOTFOUND) {
@@ -1147,8 +1146,10 @@ pages_stage_template(const struct page_ctx *ctx, const struct store_stage *st,
 	d = tmpl_object(s, "template");
 	tmpl_setf(d, "template_summary", "%lld line%s added, %lld removed%s",
 	    (long long)t->added, t->added == 1 ? "" : "s",
-	    (long long)t->removed, t->whole ? " (too different: replaced "
-	    "whole)" : "");
+	    (long long)t->removed,
+	    t->whole ? " (too different: replaced "
+		       "whole)" :
+		       "");
 	tmpl_set_bool(d, "same", t->diff[0] == '\0');
 	tmpl_list(d, "lines");
 	for (p = t->diff; *p != '\0'; p = nl + 1) {
@@ -1170,8 +1171,10 @@ pages_stage_template(const struct page_ctx *ctx, const struct store_stage *st,
 			tmpl_set(o, "class", "hunk");
 			tmpl_set(o, "text", text);
 		} else {
-			tmpl_set(o, "class", *p == '+' ? "add" : *p == '-' ?
-			    "del" : "same");
+			tmpl_set(o, "class",
+			    *p == '+' ? "add" :
+			    *p == '-' ? "del" :
+					"same");
 			if (*p != '+')
 				tmpl_setf(o, "ln_old", "%zu", oldno++);
 			if (*p != '-')
@@ -1184,8 +1187,10 @@ pages_stage_template(const struct page_ctx *ctx, const struct store_stage *st,
 			break;
 	}
 	if (more > 0)
-		tmpl_setf(d, "more", "%zu more lines: the whole diff is in the "
-		    "API", more);
+		tmpl_setf(d, "more",
+		    "%zu more lines: the whole diff is in the "
+		    "API",
+		    more);
 	store_stage_template_free(t);
 	return (0);
 }
@@ -1194,14 +1199,14 @@ static int
 pages_stage_checks(const struct page_ctx *ctx, const struct store_stage *st,
     struct tmpl_data *s, char **cause)
 {
-	struct store_check_results	*l = NULL;
-	struct tmpl_data		*o;
-	char				*why = NULL;
-	size_t				 i;
-	int				 rc;
+	struct store_check_results *l = NULL;
+	struct tmpl_data	   *o;
+	char			   *why = NULL;
+	size_t			    i;
+	int			    rc;
 
-	if ((rc = store_stage_check_results(ctx->store, st->id, st->attempt,
-	    &l, &why)) != 0)
+	if ((rc = store_stage_check_results(ctx->store, st->id, st->attempt, &l,
+		 &why)) != 0)
 		return (pages_fail(cause, rc, why));
 	for (i = 0; i < l->n; i++) {
 		const struct store_check_result *c = &l->items[i];
@@ -1212,8 +1217,8 @@ pages_stage_checks(const struct page_ctx *ctx, const struct store_stage *st,
 		tmpl_set(o, "status", c->status);
 		tmpl_set_bool(o, "failed", strcmp(c->status, "failed") == 0);
 		if (c->url != NULL)
-			tmpl_setf(o, "request", "%s %s", c->method != NULL ?
-			    c->method : "GET", c->url);
+			tmpl_setf(o, "request", "%s %s",
+			    c->method != NULL ? c->method : "GET", c->url);
 		if (c->http_status != 0)
 			tmpl_set_int(o, "http_status", c->http_status);
 		tmpl_set_int(o, "tries", c->tries);
@@ -1233,7 +1238,7 @@ pages_time_seconds(struct tmpl_data *d, const char *name, int64_t ms)
 }
 
 /* The stack events the run page lists; the rest is in the API. */
-#define PAGES_EVENTS_MAX	100
+#define PAGES_EVENTS_MAX 100
 
 /*
  * A stage's live progress (issue 16): one line per ECS service (running
@@ -1245,14 +1250,14 @@ static int
 pages_stage_progress(const struct page_ctx *ctx, const struct store_stage *st,
     struct tmpl_data *s, char **cause)
 {
-	struct store_progress	*p = NULL;
-	struct tmpl_data	*o;
-	char			*why = NULL;
-	size_t			 i;
-	int			 rc;
+	struct store_progress *p = NULL;
+	struct tmpl_data      *o;
+	char		      *why = NULL;
+	size_t		       i;
+	int		       rc;
 
 	if ((rc = store_progress_get(ctx->store, st->id, st->attempt, &p,
-	    &why)) != 0)
+		 &why)) != 0)
 		return (pages_fail(cause, rc, why));
 	for (i = 0; i < p->nservices; i++) {
 		const struct store_stage_service *v = &p->services[i];
@@ -1260,17 +1265,19 @@ pages_stage_progress(const struct page_ctx *ctx, const struct store_stage *st,
 		o = tmpl_append(s, "services");
 		tmpl_set(o, "service", v->service);
 		tmpl_set_int(o, "desired", v->desired);
-		tmpl_set_int(o, "running", v->running > v->desired ?
-		    v->desired : v->running);
-		tmpl_setf(o, "counts", "%lld/%lld running, %lld pending, "
-		    "%lld failed", (long long)v->running,
-		    (long long)v->desired, (long long)v->pending,
-		    (long long)v->failed);
-		tmpl_set(o, "rollout", v->rollout_state != NULL ?
-		    v->rollout_state : "unknown");
+		tmpl_set_int(o, "running",
+		    v->running > v->desired ? v->desired : v->running);
+		tmpl_setf(o, "counts",
+		    "%lld/%lld running, %lld pending, "
+		    "%lld failed",
+		    (long long)v->running, (long long)v->desired,
+		    (long long)v->pending, (long long)v->failed);
+		tmpl_set(o, "rollout",
+		    v->rollout_state != NULL ? v->rollout_state : "unknown");
 		tmpl_set(o, "rollout_reason", v->rollout_reason);
-		tmpl_set_bool(o, "failed", v->rollout_state != NULL &&
-		    strcmp(v->rollout_state, "FAILED") == 0);
+		tmpl_set_bool(o, "failed",
+		    v->rollout_state != NULL &&
+			strcmp(v->rollout_state, "FAILED") == 0);
 	}
 	for (i = 0; i < p->nevents && i < PAGES_EVENTS_MAX; i++) {
 		const struct store_stage_event *e = &p->events[i];
@@ -1281,13 +1288,14 @@ pages_stage_progress(const struct page_ctx *ctx, const struct store_stage *st,
 		tmpl_set(o, "type", e->resource_type);
 		tmpl_set(o, "status", e->status);
 		tmpl_set(o, "reason", e->reason);
-		tmpl_set_bool(o, "failed", e->status != NULL &&
-		    strstr(e->status, "FAILED") != NULL);
+		tmpl_set_bool(o, "failed",
+		    e->status != NULL && strstr(e->status, "FAILED") != NULL);
 	}
 	if (p->nevents > PAGES_EVENTS_MAX)
-		tmpl_setf(s, "events_more", "%zu older events: see "
-		    "/api/v1/runs/%lld.", p->nevents - PAGES_EVENTS_MAX,
-		    (long long)st->run_id);
+		tmpl_setf(s, "events_more",
+		    "%zu older events: see "
+		    "/api/v1/runs/%lld.",
+		    p->nevents - PAGES_EVENTS_MAX, (long long)st->run_id);
 	store_progress_free(p);
 	return (0);
 }
@@ -1298,9 +1306,9 @@ pages_stage_actions(const struct page_ctx *ctx, const struct store_run *run,
     const struct store_stage *st, const struct store_approvals *ap,
     struct tmpl_data *s)
 {
-	char	*reason = NULL;
-	int	 decided = 0, n = 0, may_approve, may_reject, gate;
-	size_t	 i;
+	char  *reason = NULL;
+	int    decided = 0, n = 0, may_approve, may_reject, gate;
+	size_t i;
 
 	gate = st->status == STORE_STAGE_AWAITING_GATE;
 	for (i = 0; ap != NULL && i < ap->n; i++) {
@@ -1310,8 +1318,8 @@ pages_stage_actions(const struct page_ctx *ctx, const struct store_run *run,
 			continue;
 		if (ap->items[i].decision != STORE_DECISION_REJECT)
 			n++;
-		if (ctx->user != NULL && strcmp(ap->items[i].user,
-		    ctx->user) == 0)
+		if (ctx->user != NULL &&
+		    strcmp(ap->items[i].user, ctx->user) == 0)
 			decided = 1;
 	}
 	if (st->status == STORE_STAGE_AWAITING_APPROVAL &&
@@ -1326,7 +1334,8 @@ pages_stage_actions(const struct page_ctx *ctx, const struct store_run *run,
 		may_reject = perm_may_reject(ctx->config, ctx->user, run->app,
 		    st->environment, 0, NULL);
 		if (decided)
-			tmpl_set(s, "decided", "You have decided on this "
+			tmpl_set(s, "decided",
+			    "You have decided on this "
 			    "change set.");
 		else if (may_approve || may_reject) {
 			tmpl_set_bool(s, "decide", 1);
@@ -1342,26 +1351,27 @@ pages_stage_actions(const struct page_ctx *ctx, const struct store_run *run,
 		reason = NULL;
 	} else if (gate) {
 		if (decided)
-			tmpl_set(s, "decided", "You have decided on the "
+			tmpl_set(s, "decided",
+			    "You have decided on the "
 			    "promotion.");
 		else {
-			tmpl_set_bool(s, "gate_authorise", perm_may_authorise(
-			    ctx->config, ctx->user, run->app, st->environment,
-			    NULL));
-			tmpl_set_bool(s, "gate_reject", perm_may_reject(
-			    ctx->config, ctx->user, run->app, st->environment,
-			    1, NULL));
-			tmpl_set_bool(s, "gate_form", perm_may_authorise(
-			    ctx->config, ctx->user, run->app, st->environment,
-			    NULL) || perm_may_reject(ctx->config, ctx->user,
-			    run->app, st->environment, 1, NULL));
+			tmpl_set_bool(s, "gate_authorise",
+			    perm_may_authorise(ctx->config, ctx->user, run->app,
+				st->environment, NULL));
+			tmpl_set_bool(s, "gate_reject",
+			    perm_may_reject(ctx->config, ctx->user, run->app,
+				st->environment, 1, NULL));
+			tmpl_set_bool(s, "gate_form",
+			    perm_may_authorise(ctx->config, ctx->user, run->app,
+				st->environment, NULL) ||
+				perm_may_reject(ctx->config, ctx->user,
+				    run->app, st->environment, 1, NULL));
 		}
 	}
-operator:
-	if (ctx->user != NULL && st->status == STORE_STAGE_FAILED &&
-	    run->status == STORE_RUN_FAILED &&
-	    perm_is_operator(ctx->config, ctx->user, "retry", NULL))
-		tmpl_set_bool(s, "retry", 1);
+	operator: if (ctx->user != NULL && st->status == STORE_STAGE_FAILED &&
+		      run->status == STORE_RUN_FAILED &&
+		      perm_is_operator(ctx->config, ctx->user, "retry", NULL))
+		      tmpl_set_bool(s, "retry", 1);
 	if (ctx->user != NULL && st->status == STORE_STAGE_AWAITING_WINDOW &&
 	    run->status == STORE_RUN_RUNNING &&
 	    perm_is_operator(ctx->config, ctx->user, "override", NULL))
@@ -1376,14 +1386,14 @@ operator:
  */
 static void
 pages_images(const struct store_release *rel,
-    const struct store_release_images *pins,
-    const struct store_promotions *pr, struct tmpl_data *d)
+    const struct store_release_images *pins, const struct store_promotions *pr,
+    struct tmpl_data *d)
 {
-	json_t		*m, *images, *e;
-	const char	*repo, *tag, *digest;
+	json_t				 *m, *images, *e;
+	const char			 *repo, *tag, *digest;
 	const struct store_release_image *pin;
-	struct tmpl_data *o, *p, *w;
-	size_t		 i, j;
+	struct tmpl_data		 *o, *p, *w;
+	size_t				  i, j;
 
 	tmpl_list(d, "images");
 	if (rel == NULL || rel->manifest == NULL ||
@@ -1420,8 +1430,9 @@ pages_images(const struct store_release *rel,
 			const struct store_promotion *x = &pr->items[j];
 
 			if (strcmp(x->repository, repo) != 0 ||
-			    strcmp(x->reference, tag != NULL ? tag :
-			    digest != NULL ? digest : "") != 0)
+			    strcmp(x->reference, tag != NULL	? tag :
+						 digest != NULL ? digest :
+								  "") != 0)
 				continue;
 			if (digest == NULL && x->source_digest != NULL)
 				digest = x->source_digest;
@@ -1440,8 +1451,8 @@ static void
 pages_audit_rows(const struct store_audit_page *a, struct tmpl_data *d,
     int with_run)
 {
-	struct tmpl_data	*o;
-	size_t			 i;
+	struct tmpl_data *o;
+	size_t		  i;
 
 	tmpl_list(d, "audit");
 	for (i = 0; a != NULL && i < a->n; i++) {
@@ -1468,7 +1479,7 @@ static int
 pages_run_redeploy(const struct page_ctx *ctx, const struct store_run *run,
     const struct store_release *rel, struct tmpl_data *d, char **cause)
 {
-	const struct config_app	*app;
+	const struct config_app *app;
 	struct tmpl_data	*o;
 	char			*envs = NULL, *why = NULL;
 	size_t			 i;
@@ -1480,7 +1491,7 @@ pages_run_redeploy(const struct page_ctx *ctx, const struct store_run *run,
 	    !perm_is_operator(ctx->config, ctx->user, "redeploy", NULL))
 		return (0);
 	if ((rc = store_release_deployed_to(ctx->store, rel->id, &envs,
-	    &why)) != 0)
+		 &why)) != 0)
 		return (pages_fail(cause, rc, why));
 	if (envs == NULL)
 		return (0);
@@ -1497,17 +1508,17 @@ int
 pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
     const char *error, struct buf *out, char **cause)
 {
-	struct store_run	*run = NULL;
-	struct store_release	*rel = NULL;
-	struct store_approvals	*ap = NULL;
-	struct store_promotions	*pr = NULL;
+	struct store_run	    *run = NULL;
+	struct store_release	    *rel = NULL;
+	struct store_approvals	    *ap = NULL;
+	struct store_promotions	    *pr = NULL;
 	struct store_release_images *pins = NULL;
-	struct store_audit_page	*audit = NULL;
-	struct tmpl_data	*d, *s, *o;
-	char			*why = NULL, *by = NULL, *reason = NULL;
-	char			 title[256];
-	size_t			 i, j;
-	int			 rc, finished;
+	struct store_audit_page	    *audit = NULL;
+	struct tmpl_data	    *d, *s, *o;
+	char			    *why = NULL, *by = NULL, *reason = NULL;
+	char			     title[256];
+	size_t			     i, j;
+	int			     rc, finished;
 
 	d = tmpl_new();
 	/* A dozen reads: one snapshot (if none, each its own). */
@@ -1525,14 +1536,14 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 		rc = pages_fail(cause, rc, why);
 		goto out;
 	}
-	if ((rc = store_get_release(ctx->store, run->release_id, &rel,
-	    &why)) != 0 ||
+	if ((rc = store_get_release(ctx->store, run->release_id, &rel, &why)) !=
+		0 ||
 	    (rc = store_run_approvals(ctx->store, run_id, &ap, &why)) != 0 ||
 	    (rc = store_run_promotions(ctx->store, run_id, &pr, &why)) != 0 ||
 	    (rc = store_release_images(ctx->store, run->release_id, &pins,
-	    &why)) != 0 ||
-	    (rc = store_audit_page(ctx->store, run_id, 0,
-	    PAGES_RUN_AUDIT_LIMIT, &audit, &why)) != 0) {
+		 &why)) != 0 ||
+	    (rc = store_audit_page(ctx->store, run_id, 0, PAGES_RUN_AUDIT_LIMIT,
+		 &audit, &why)) != 0) {
 		rc = pages_fail(cause, rc, why);
 		goto out;
 	}
@@ -1546,8 +1557,8 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 
 	tmpl_set_int(d, "id", run->id);
 	tmpl_set(d, "app", run->app);
-	tmpl_set(d, "version", run->version != NULL ? run->version :
-	    "(no version)");
+	tmpl_set(d, "version",
+	    run->version != NULL ? run->version : "(no version)");
 	tmpl_set(d, "message", run->message);
 	tmpl_set(d, "author", run->author);
 	tmpl_set(d, "status", store_run_status_name(run->status));
@@ -1563,8 +1574,8 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 	}
 	pages_time(d, "created", run->created_at);
 	pages_time(d, "finished", run->finished_at);
-	pages_duration(d, "duration", (finished ? run->finished_at :
-	    ctx->now_ms) - run->created_at);
+	pages_duration(d, "duration",
+	    (finished ? run->finished_at : ctx->now_ms) - run->created_at);
 	if (rel != NULL) {
 		tmpl_set(d, "key", rel->key);
 		tmpl_set(d, "bucket", rel->bucket);
@@ -1584,8 +1595,8 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 
 		s = tmpl_append(d, "stages");
 		tmpl_set(s, "env", st->environment);
-		tmpl_set(s, "stage_status", store_stage_status_name(
-		    st->status));
+		tmpl_set(s, "stage_status",
+		    store_stage_status_name(st->status));
 		tmpl_set(s, "stage_reason", st->reason);
 		tmpl_set_int(s, "attempt", st->attempt);
 		tmpl_set_bool(s, "retried", st->attempt > 0);
@@ -1597,9 +1608,11 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 		    st->status == STORE_STAGE_AWAITING_GATE)
 			pages_time(s, "deadline", st->deadline_at);
 		if (st->started_at > 0)
-			pages_duration(s, "took", (st->finished_at > 0 ?
-			    st->finished_at : finished ? run->finished_at :
-			    ctx->now_ms) - st->started_at);
+			pages_duration(s, "took",
+			    (st->finished_at > 0 ? st->finished_at :
+				finished	 ? run->finished_at :
+						   ctx->now_ms) -
+				st->started_at);
 		if ((rc = pages_stage_changes(ctx, st, s, cause)) != 0 ||
 		    (rc = pages_stage_parameters(ctx, st, s, cause)) != 0 ||
 		    (rc = pages_stage_template(ctx, st, s, cause)) != 0 ||
@@ -1610,8 +1623,8 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 			if (pr->items[j].stage_id != st->id)
 				continue;
 			o = tmpl_append(s, "promotions");
-			tmpl_setf(o, "image", "%s:%s",
-			    pr->items[j].repository, pr->items[j].reference);
+			tmpl_setf(o, "image", "%s:%s", pr->items[j].repository,
+			    pr->items[j].reference);
 			tmpl_set(o, "registry",
 			    pr->items[j].destination_registry);
 			tmpl_set(o, "status", pr->items[j].status);
@@ -1628,8 +1641,8 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 		o = tmpl_append(d, "approvals");
 		tmpl_set(o, "env", a->environment);
 		tmpl_set(o, "decision", store_decision_name(a->decision));
-		tmpl_set_bool(o, "rejected", a->decision ==
-		    STORE_DECISION_REJECT);
+		tmpl_set_bool(o, "rejected",
+		    a->decision == STORE_DECISION_REJECT);
 		tmpl_set(o, "what", a->gate ? "promotion" : "change set");
 		tmpl_set(o, "who", a->user);
 		pages_time(o, "at", a->decided_at);
@@ -1644,8 +1657,10 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 	}
 	pages_audit_rows(audit, d, 0);
 	if (audit != NULL && audit->next_before != 0)
-		tmpl_setf(d, "audit_more", "Only the newest %d entries are "
-		    "shown.", PAGES_RUN_AUDIT_LIMIT);
+		tmpl_setf(d, "audit_more",
+		    "Only the newest %d entries are "
+		    "shown.",
+		    PAGES_RUN_AUDIT_LIMIT);
 
 	if (ctx->user != NULL && !finished && by == NULL &&
 	    perm_is_operator(ctx->config, ctx->user, "cancel", NULL))
@@ -1655,8 +1670,8 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 
 	if ((rc = pages_run_steps(ctx, run_id, d, cause)) != 0)
 		goto out;
-	snprintf(title, sizeof title, "%s %s", run->app, run->version != NULL ?
-	    run->version : "");
+	snprintf(title, sizeof title, "%s %s", run->app,
+	    run->version != NULL ? run->version : "");
 	rc = pages_render(ctx, "run.html", title, "runs", d, notice, error, 200,
 	    out, cause);
 out:
@@ -1679,14 +1694,14 @@ int
 pages_app(const struct page_ctx *ctx, const char *name, const char *notice,
     const char *error, struct buf *out, char **cause)
 {
-	const struct config_app		*app;
-	struct store_active_stages	*active = NULL;
-	struct store_app_releases	*rels = NULL;
-	struct tmpl_data		*d, *o, *e;
-	int64_t				 app_id = 0;
-	char				*why = NULL;
-	size_t				 i, j;
-	int				 rc, operator;
+	const struct config_app	   *app;
+	struct store_active_stages *active = NULL;
+	struct store_app_releases  *rels = NULL;
+	struct tmpl_data	   *d, *o, *e;
+	int64_t			    app_id = 0;
+	char			   *why = NULL;
+	size_t			    i, j;
+	int rc, operator;
 
 	d = tmpl_new();
 	app = ctx->config != NULL ? config_find_app(ctx->config, name) : NULL;
@@ -1705,7 +1720,7 @@ pages_app(const struct page_ctx *ctx, const char *name, const char *notice,
 	tmpl_set_bool(d, "configured", app != NULL);
 	if (app != NULL) {
 		if ((rc = store_active_stages(ctx->store, ctx->user, &active,
-		    &why)) != 0) {
+			 &why)) != 0) {
 			rc = pages_fail(cause, rc, why);
 			goto out;
 		}
@@ -1715,13 +1730,13 @@ pages_app(const struct page_ctx *ctx, const char *name, const char *notice,
 	tmpl_list(d, "releases");
 	if (app_id != 0) {
 		if ((rc = store_app_releases(ctx->store, app_id, 0,
-		    PAGES_RELEASES_LIMIT, &rels, &why)) != 0) {
+			 PAGES_RELEASES_LIMIT, &rels, &why)) != 0) {
 			rc = pages_fail(cause, rc, why);
 			goto out;
 		}
 	}
-	operator = ctx->user != NULL && perm_is_operator(ctx->config,
-	    ctx->user, "redeploy", NULL);
+	operator= ctx->user != NULL &&
+	    perm_is_operator(ctx->config, ctx->user, "redeploy", NULL);
 	for (i = 0; rels != NULL && i < rels->n; i++) {
 		const struct store_app_release *r = &rels->items[i];
 
@@ -1730,15 +1745,15 @@ pages_app(const struct page_ctx *ctx, const char *name, const char *notice,
 		tmpl_set(o, "version", r->version);
 		tmpl_set(o, "author", r->author);
 		tmpl_set(o, "message", r->message);
-		tmpl_set(o, "release_status", store_release_status_name(
-		    r->status));
+		tmpl_set(o, "release_status",
+		    store_release_status_name(r->status));
 		tmpl_set(o, "release_reason", r->reason);
 		pages_time(o, "received", r->received_at);
 		if (r->run_id != 0)
 			tmpl_set_int(o, "run_id", r->run_id);
 		tmpl_set(o, "deployed_to", r->deployed_to);
-		if (!operator || app == NULL || r->deployed_to == NULL ||
-		    r->status != STORE_RELEASE_VALID)
+		if (!operator|| app == NULL || r->deployed_to == NULL ||
+		     r->status != STORE_RELEASE_VALID)
 			continue;
 		for (j = 0; j < app->nenvironments; j++) {
 			e = tmpl_append(o, "redeploy");
@@ -1746,8 +1761,10 @@ pages_app(const struct page_ctx *ctx, const char *name, const char *notice,
 		}
 	}
 	if (rels != NULL && rels->next_before != 0)
-		tmpl_setf(d, "releases_more", "Only the newest %d releases are "
-		    "shown.", PAGES_RELEASES_LIMIT);
+		tmpl_setf(d, "releases_more",
+		    "Only the newest %d releases are "
+		    "shown.",
+		    PAGES_RELEASES_LIMIT);
 	if (app != NULL) {
 		char *base = xasprintf("/apps/%s", name);
 
@@ -1771,14 +1788,14 @@ int
 pages_audit(const struct page_ctx *ctx, int64_t before, struct buf *out,
     char **cause)
 {
-	struct store_audit_page	*a = NULL;
+	struct store_audit_page *a = NULL;
 	struct tmpl_data	*d;
 	char			*why = NULL;
 	int			 rc;
 
 	d = tmpl_new();
 	if ((rc = store_audit_page(ctx->store, 0, before > 0 ? before : 0,
-	    PAGES_AUDIT_LIMIT, &a, &why)) != 0) {
+		 PAGES_AUDIT_LIMIT, &a, &why)) != 0) {
 		rc = pages_fail(cause, rc, why);
 		goto out;
 	}
@@ -1799,22 +1816,22 @@ out:
 /* --- Static files ------------------------------------------------------------------ */
 
 static const struct {
-	const char	*path;
-	const char	*file;
-	const char	*type;
+	const char *path;
+	const char *file;
+	const char *type;
 } web_asset_table[] = {
 	{ "/static/portal.css", "portal.css", "text/css; charset=utf-8" },
 	{ "/static/portal.js", "portal.js", "text/javascript; charset=utf-8" },
 };
 #define WEB_NASSETS (sizeof web_asset_table / sizeof web_asset_table[0])
-static struct web_asset	 web_assets[WEB_NASSETS];
-static pthread_once_t	 web_assets_once = PTHREAD_ONCE_INIT;
+static struct web_asset web_assets[WEB_NASSETS];
+static pthread_once_t	web_assets_once = PTHREAD_ONCE_INIT;
 
 static void
 web_assets_init(void)
 {
-	const struct web_file	*f;
-	size_t			 i;
+	const struct web_file *f;
+	size_t		       i;
 
 	for (i = 0; i < WEB_NASSETS; i++) {
 		if ((f = web_file_find(web_asset_table[i].file)) == NULL)
@@ -1830,7 +1847,7 @@ web_assets_init(void)
 const struct web_asset *
 web_asset_find(const char *path)
 {
-	size_t	 i;
+	size_t i;
 
 	pthread_once(&web_assets_once, web_assets_init);
 	for (i = 0; i < WEB_NASSETS; i++)

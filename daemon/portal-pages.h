@@ -55,13 +55,13 @@ struct store;
 
 /* What every page needs, filled by the portal server per request. */
 struct page_ctx {
-	const struct config	*config;
-	struct store		*store;		/* the portal thread's own
+	const struct config *config;
+	struct store	    *store;	 /* the portal thread's own
 						   connection */
-	const char		*user;		/* signed-in user, or NULL */
-	const char		*csrf;		/* token for forms, or NULL */
-	int64_t			 now_ms;	/* unix ms, UTC */
-	int			 stats_days;	/* ?days= of the app page and
+	const char	    *user;	 /* signed-in user, or NULL */
+	const char	    *csrf;	 /* token for forms, or NULL */
+	int64_t		     now_ms;	 /* unix ms, UTC */
+	int		     stats_days; /* ?days= of the app page and
 						   the dashboard (30, 90, 365);
 						   0: PORTAL_STATS_DAYS */
 };
@@ -75,39 +75,36 @@ struct page_ctx {
  * makes the page 400 with the reason in role=alert, the form kept.
  */
 struct page_runs_query {
-	const char	*app;
-	const char	*env;
-	const char	*status;
-	const char	*version;
-	const char	*author;
-	const char	*from;
-	const char	*to;
-	int64_t		 before;	/* ?before=ID: runs older than ID */
-	int64_t		 after;		/* ?after=ID: the page newer than ID */
+	const char *app;
+	const char *env;
+	const char *status;
+	const char *version;
+	const char *author;
+	const char *from;
+	const char *to;
+	int64_t	    before; /* ?before=ID: runs older than ID */
+	int64_t	    after;  /* ?after=ID: the page newer than ID */
 };
 
 /* GET /login (and POST /login that failed: error in role=alert). */
-int	 pages_login(const struct page_ctx *, const char *error,
-	    struct buf *out, char **cause);
+int pages_login(const struct page_ctx *, const char *error, struct buf *out,
+    char **cause);
 /* GET /: "Waiting for you" then each configured app's environments. */
-int	 pages_dashboard(const struct page_ctx *, struct buf *out,
-	    char **cause);
+int pages_dashboard(const struct page_ctx *, struct buf *out, char **cause);
 /* GET /runs?app=&env=&status=&version=&author=&from=&to=&before=&after= */
-int	 pages_runs(const struct page_ctx *, const struct page_runs_query *,
-	    struct buf *out, char **cause);
+int pages_runs(const struct page_ctx *, const struct page_runs_query *,
+    struct buf *out, char **cause);
 /* GET /runs/{id}: 404 page when there is no such run.  notice and error
  * (may be NULL) report the outcome of an action. */
-int	 pages_run(const struct page_ctx *, int64_t run_id,
-	    const char *notice, const char *error, struct buf *out,
-	    char **cause);
+int pages_run(const struct page_ctx *, int64_t run_id, const char *notice,
+    const char *error, struct buf *out, char **cause);
 /* GET /apps/{name}: 404 page when the app is neither configured nor
  * recorded. */
-int	 pages_app(const struct page_ctx *, const char *app,
-	    const char *notice, const char *error, struct buf *out,
-	    char **cause);
+int pages_app(const struct page_ctx *, const char *app, const char *notice,
+    const char *error, struct buf *out, char **cause);
 /* GET /audit?before=ID: 100 entries a page, newest first. */
-int	 pages_audit(const struct page_ctx *, int64_t before, struct buf *out,
-	    char **cause);
+int pages_audit(const struct page_ctx *, int64_t before, struct buf *out,
+    char **cause);
 /*
  * Any error page (400, 403, 404, 405, 413, 500, ...): the status's name
  * as heading and message (escaped) in role=alert.  Returns status, or a
@@ -115,8 +112,8 @@ int	 pages_audit(const struct page_ctx *, int64_t before, struct buf *out,
  * NULL, ctx->config too).  For 403 CSRF refusals pass the message
  * "Invalid or missing CSRF token." (web/README.md).
  */
-int	 pages_error(const struct page_ctx *, int status, const char *message,
-	    struct buf *out);
+int pages_error(const struct page_ctx *, int status, const char *message,
+    struct buf *out);
 
 /*
  * The history's table is kept per thread (a few queries' worth) with
@@ -124,15 +121,15 @@ int	 pages_error(const struct page_ctx *, int status, const char *message,
  * thread's cache is freed when the thread exits; pages_cache_clear
  * frees the calling thread's now (tests).
  */
-void	 pages_cache_clear(void);
+void pages_cache_clear(void);
 
 /* The static files under /static/ (portal.css, portal.js). */
 struct web_asset {
-	const char	*path;		/* "/static/portal.css" */
-	const char	*content_type;	/* "text/css; charset=utf-8" */
-	const char	*data;
-	size_t		 size;
-	const char	*etag;		/* quoted, from the content's hash */
+	const char *path;	  /* "/static/portal.css" */
+	const char *content_type; /* "text/css; charset=utf-8" */
+	const char *data;
+	size_t	    size;
+	const char *etag; /* quoted, from the content's hash */
 };
 /* The asset at path ("/static/portal.css"), or NULL. */
 const struct web_asset *web_asset_find(const char *path);

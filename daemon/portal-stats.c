@@ -19,18 +19,18 @@
 #include "tmpl.h"
 #include "xmalloc.h"
 
-#define DAY_MS		(86400 * (int64_t)1000)
+#define DAY_MS (86400 * (int64_t)1000)
 
 /* Colours of the steps (stats.h order), told apart also by position and
  * by the legend's text, never by colour alone. */
 static const char *const portal_stats_colours[STATS_NSTEPS] = {
-	"#6a1b9a",	/* images */
-	"#1565c0",	/* change set */
-	"#ef6c00",	/* approval */
-	"#2e7d32",	/* executing */
-	"#00838f",	/* ECS */
-	"#5d4037",	/* checks */
-	"#c2185b",	/* gate */
+	"#6a1b9a", /* images */
+	"#1565c0", /* change set */
+	"#ef6c00", /* approval */
+	"#2e7d32", /* executing */
+	"#00838f", /* ECS */
+	"#5d4037", /* checks */
+	"#c2185b", /* gate */
 };
 
 int
@@ -43,7 +43,7 @@ portal_stats_days_ok(int64_t days)
 static void
 portal_stats_duration(char *out, size_t len, int64_t ms)
 {
-	int64_t	s = ms / 1000;
+	int64_t s = ms / 1000;
 
 	if (ms < 0)
 		snprintf(out, len, "none");
@@ -65,8 +65,8 @@ portal_stats_duration(char *out, size_t len, int64_t ms)
 static void
 portal_stats_date(char *out, size_t len, int64_t ms)
 {
-	time_t		secs = (time_t)(ms / 1000);
-	struct tm	tm;
+	time_t	  secs = (time_t)(ms / 1000);
+	struct tm tm;
 
 	if (gmtime_r(&secs, &tm) == NULL)
 		snprintf(out, len, "?");
@@ -76,12 +76,12 @@ portal_stats_date(char *out, size_t len, int64_t ms)
 
 static int
 portal_stats_compute(struct store *s, const struct config *c,
-    const struct config_app *app, int64_t from, int64_t to,
-    struct stats **stp, char **cause)
+    const struct config_app *app, int64_t from, int64_t to, struct stats **stp,
+    char **cause)
 {
-	struct store_stats_rows	*rows;
-	const struct config_app	*a;
-	const char		**envs = NULL;
+	struct store_stats_rows *rows;
+	const struct config_app *a;
+	const char	       **envs = NULL;
 	int64_t			 app_id;
 	size_t			 i, j, nenvs = 0;
 	int			 rc = 0;
@@ -96,8 +96,8 @@ portal_stats_compute(struct store *s, const struct config *c,
 			size_t k;
 
 			for (k = 0; k < nenvs; k++)
-				if (strcmp(envs[k], a->environments[j].name)
-				    == 0)
+				if (strcmp(envs[k], a->environments[j].name) ==
+				    0)
 					break;
 			if (k < nenvs)
 				continue;
@@ -112,8 +112,8 @@ portal_stats_compute(struct store *s, const struct config *c,
 			continue;
 		}
 		if (rc != 0 || (rc = store_stats_add(s, rows, app_id,
-		    a->environments[a->nenvironments - 1].name, from, to,
-		    cause)) != 0)
+				    a->environments[a->nenvironments - 1].name,
+				    from, to, cause)) != 0)
 			goto out;
 	}
 	*stp = stats_compute(from, to, rows->deps, rows->ndeps, rows->steps,
@@ -133,27 +133,27 @@ out:
  * served the stale one, so a busy page never waits behind the
  * computation more than once.
  */
-#define PORTAL_STATS_TTL_MS	(60 * 1000)
-#define PORTAL_STATS_CACHE	32
+#define PORTAL_STATS_TTL_MS (60 * 1000)
+#define PORTAL_STATS_CACHE  32
 
 struct portal_stats_cached {
-	char		*key;		/* "APP DAYS FROM"; NULL: free */
-	struct stats	*stats;
-	int64_t		 at;		/* computed */
-	int		 refreshing;
+	char	     *key; /* "APP DAYS FROM"; NULL: free */
+	struct stats *stats;
+	int64_t	      at; /* computed */
+	int	      refreshing;
 };
 static struct portal_stats_cached portal_stats_cache[PORTAL_STATS_CACHE];
-static pthread_mutex_t	 portal_stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t		  portal_stats_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Signalled when a computation ends: the requests that found no figures
    yet wait for the one computing them rather than all computing the
    same (64 connections on a cold page would each read every run). */
-static pthread_cond_t	 portal_stats_done = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t portal_stats_done = PTHREAD_COND_INITIALIZER;
 
 /* Under the lock. */
 static struct portal_stats_cached *
 portal_stats_find(const char *key)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < PORTAL_STATS_CACHE; i++) {
 		if (portal_stats_cache[i].key != NULL &&
@@ -167,8 +167,8 @@ portal_stats_find(const char *key)
 static struct portal_stats_cached *
 portal_stats_slot(const char *key, int64_t now)
 {
-	struct portal_stats_cached	*e;
-	size_t				 i;
+	struct portal_stats_cached *e;
+	size_t			    i;
 
 	e = &portal_stats_cache[0];
 	for (i = 0; i < PORTAL_STATS_CACHE; i++) {
@@ -192,7 +192,7 @@ portal_stats_slot(const char *key, int64_t now)
 static void
 portal_stats_put(const char *key, const struct stats *st, int64_t now)
 {
-	struct portal_stats_cached	*e;
+	struct portal_stats_cached *e;
 
 	if ((e = portal_stats_find(key)) == NULL)
 		e = portal_stats_slot(key, now);
@@ -207,10 +207,10 @@ portal_stats_load(struct store *s, const struct config *c,
     const struct config_app *app, int64_t now, int days, struct stats **stp,
     char **cause)
 {
-	struct portal_stats_cached	*e;
-	char				*key;
-	int64_t				 from, to;
-	int				 rc;
+	struct portal_stats_cached *e;
+	char			   *key;
+	int64_t			    from, to;
+	int			    rc;
 
 	*stp = NULL;
 	/* Whole days, so a reload within the day shows the same weeks. */
@@ -220,10 +220,10 @@ portal_stats_load(struct store *s, const struct config *c,
 	    (long long)from);
 	pthread_mutex_lock(&portal_stats_lock);
 	while ((e = portal_stats_find(key)) != NULL && e->stats == NULL &&
-	    e->refreshing)
+	       e->refreshing)
 		pthread_cond_wait(&portal_stats_done, &portal_stats_lock);
-	if (e != NULL && e->stats != NULL && (now - e->at <
-	    PORTAL_STATS_TTL_MS || e->refreshing)) {
+	if (e != NULL && e->stats != NULL &&
+	    (now - e->at < PORTAL_STATS_TTL_MS || e->refreshing)) {
 		*stp = stats_dup(e->stats);
 		pthread_mutex_unlock(&portal_stats_lock);
 		free(key);
@@ -258,12 +258,12 @@ portal_stats_load(struct store *s, const struct config *c,
  * run.html draw them as SVG): coordinates computed here, every value
  * escaped there as any other.
  */
-#define STATS_W		560	/* chart width */
-#define STATS_WEEKS_H	80	/* the weekly bars' height */
-#define STATS_TOP	14	/* room for the scale's label */
-#define STATS_LABEL_W	80	/* environment names left of the bars */
-#define STATS_ROW_H	18
-#define STATS_GAP	6
+#define STATS_W	      560 /* chart width */
+#define STATS_WEEKS_H 80  /* the weekly bars' height */
+#define STATS_TOP     14  /* room for the scale's label */
+#define STATS_LABEL_W 80  /* environment names left of the bars */
+#define STATS_ROW_H   18
+#define STATS_GAP     6
 
 static void
 portal_stats_fmt(struct tmpl_data *d, const char *name, double v)
@@ -275,11 +275,11 @@ portal_stats_fmt(struct tmpl_data *d, const char *name, double v)
 static void
 portal_stats_weeks(struct tmpl_data *d, const struct stats *st)
 {
-	struct tmpl_data	*o;
-	double			 bw, x, w;
-	char			 date[16], lead[32];
-	int			 max = 1, t, gh, fh;
-	size_t			 i;
+	struct tmpl_data *o;
+	double		  bw, x, w;
+	char		  date[16], lead[32];
+	int		  max = 1, t, gh, fh;
+	size_t		  i;
 
 	for (i = 0; i < st->nweeks; i++) {
 		t = st->weeks[i].good + st->weeks[i].failed;
@@ -324,15 +324,14 @@ portal_stats_weeks(struct tmpl_data *d, const struct stats *st)
  */
 static void
 portal_stats_bars(struct tmpl_data *d, const char *name,
-    const char *const *labels, const int64_t (*ms)[STATS_NSTEPS],
-    size_t nrows)
+    const char *const *labels, const int64_t (*ms)[STATS_NSTEPS], size_t nrows)
 {
-	struct tmpl_data	*row, *o;
-	int64_t			 total, max = 1;
-	double			 x, sw;
-	char			 dur[32];
-	size_t			 r;
-	int			 k, y;
+	struct tmpl_data *row, *o;
+	int64_t		  total, max = 1;
+	double		  x, sw;
+	char		  dur[32];
+	size_t		  r;
+	int		  k, y;
 
 	for (r = 0; r < nrows; r++) {
 		total = 0;
@@ -341,8 +340,8 @@ portal_stats_bars(struct tmpl_data *d, const char *name,
 		if (total > max)
 			max = total;
 	}
-	tmpl_setf(d, "bars_h", "%d", (int)nrows * (STATS_ROW_H + STATS_GAP) +
-	    STATS_GAP);
+	tmpl_setf(d, "bars_h", "%d",
+	    (int)nrows * (STATS_ROW_H + STATS_GAP) + STATS_GAP);
 	tmpl_set_int(d, "bars_w", STATS_W);
 	tmpl_list(d, "steps_head");
 	for (k = 0; k < STATS_NSTEPS; k++) {
@@ -368,7 +367,7 @@ portal_stats_bars(struct tmpl_data *d, const char *name,
 			if (ms[r][k] == 0)
 				continue;
 			sw = (double)(STATS_W - STATS_LABEL_W) *
-			    (double)ms[r][k] / (double)max;
+			     (double)ms[r][k] / (double)max;
 			o = tmpl_append(row, "segs");
 			portal_stats_fmt(o, "seg_x", x);
 			tmpl_setf(o, "seg_w", "%.2f", sw);
@@ -381,16 +380,16 @@ portal_stats_bars(struct tmpl_data *d, const char *name,
 }
 
 void
-portal_stats_tmpl(struct tmpl_data *parent, const struct stats *st,
-    int days, const char *prod_env)
+portal_stats_tmpl(struct tmpl_data *parent, const struct stats *st, int days,
+    const char *prod_env)
 {
-	static const int	 periods[] = { 30, 90, 365 };
-	struct tmpl_data	*d, *o;
-	const char		**labels;
-	int64_t			(*ms)[STATS_NSTEPS];
-	char			 a[32], b[32];
-	size_t			 i, e;
-	int			 k;
+	static const int  periods[] = { 30, 90, 365 };
+	struct tmpl_data *d, *o;
+	const char	**labels;
+	int64_t(*ms)[STATS_NSTEPS];
+	char   a[32], b[32];
+	size_t i, e;
+	int    k;
 
 	d = tmpl_object(parent, "stats");
 	for (i = 0; i < sizeof periods / sizeof *periods; i++) {
@@ -424,21 +423,21 @@ portal_stats_tmpl(struct tmpl_data *parent, const struct stats *st,
 		for (k = 0; k < STATS_NSTEPS; k++)
 			ms[e][k] = st->envs[e].median[k];
 	}
-	portal_stats_bars(d, "bars", labels,
-	    (const int64_t (*)[STATS_NSTEPS])ms, st->nenvs);
+	portal_stats_bars(d, "bars", labels, (const int64_t(*)[STATS_NSTEPS])ms,
+	    st->nenvs);
 	free(ms);
 	free(labels);
 }
 
 int
-portal_stats_run_tmpl(struct tmpl_data *parent, struct store *s,
-    int64_t run_id, int64_t now, char **cause)
+portal_stats_run_tmpl(struct tmpl_data *parent, struct store *s, int64_t run_id,
+    int64_t now, char **cause)
 {
-	struct store_stats_rows	*rows;
-	const char		**labels = NULL;
-	int64_t			(*ms)[STATS_NSTEPS] = NULL;
-	size_t			 i, n = 0;
-	int			 k, rc;
+	struct store_stats_rows *rows;
+	const char	       **labels = NULL;
+	int64_t(*ms)[STATS_NSTEPS] = NULL;
+	size_t i, n = 0;
+	int    k, rc;
 
 	rows = store_stats_rows_new();
 	if ((rc = store_stats_run(s, rows, run_id, now, cause)) != 0)
@@ -461,7 +460,7 @@ portal_stats_run_tmpl(struct tmpl_data *parent, struct store *s,
 	}
 	if (n > 0)
 		portal_stats_bars(tmpl_object(parent, "run_steps"), "bars",
-		    labels, (const int64_t (*)[STATS_NSTEPS])ms, n);
+		    labels, (const int64_t(*)[STATS_NSTEPS])ms, n);
 out:
 	free(ms);
 	free(labels);
@@ -478,21 +477,21 @@ portal_stats_ms(int64_t ms)
 }
 
 json_t *
-portal_stats_json(const struct stats *st, const char *app,
-    const char *prod_env, int days)
+portal_stats_json(const struct stats *st, const char *app, const char *prod_env,
+    int days)
 {
-	json_t	*o, *weeks, *envs, *e, *med, *n;
-	size_t	 i;
-	int	 k;
+	json_t *o, *weeks, *envs, *e, *med, *n;
+	size_t	i;
+	int	k;
 
 	weeks = json_array();
 	for (i = 0; i < st->nweeks; i++)
-		json_array_append_new(weeks, json_pack("{s:o, s:i, s:i, s:o}",
-		    "from", run_json_time(st->weeks[i].from),
-		    "deployments", st->weeks[i].good,
-		    "failed", st->weeks[i].failed,
-		    "lead_time_median_ms",
-		    portal_stats_ms(st->weeks[i].lead_median)));
+		json_array_append_new(weeks,
+		    json_pack("{s:o, s:i, s:i, s:o}", "from",
+			run_json_time(st->weeks[i].from), "deployments",
+			st->weeks[i].good, "failed", st->weeks[i].failed,
+			"lead_time_median_ms",
+			portal_stats_ms(st->weeks[i].lead_median)));
 	envs = json_array();
 	for (i = 0; i < st->nenvs; i++) {
 		med = json_object();
@@ -508,23 +507,25 @@ portal_stats_json(const struct stats *st, const char *app,
 		    "samples", n);
 		json_array_append_new(envs, e);
 	}
-	o = json_pack("{s:o, s:o, s:i, s:o, s:o}",
-	    "app", run_json_str(app), "prod", run_json_str(prod_env),
-	    "days", days, "from", run_json_time(st->from),
-	    "to", run_json_time(st->to));
-	json_object_set_new(o, "deployment_frequency", json_pack(
-	    "{s:i, s:f}", "deployments", st->good, "per_week", st->per_week));
-	json_object_set_new(o, "lead_time", json_pack("{s:o, s:o, s:i}",
-	    "median_ms", portal_stats_ms(st->lead_median),
-	    "p90_ms", portal_stats_ms(st->lead_p90),
-	    "samples", st->good));
-	json_object_set_new(o, "change_failure_rate", json_pack(
-	    "{s:o, s:i, s:i}", "rate", st->failure_rate < 0 ? json_null() :
-	    json_real(st->failure_rate), "failed", st->failed,
-	    "deployments", st->deployments));
-	json_object_set_new(o, "time_to_restore", json_pack("{s:o, s:i, s:i}",
-	    "median_ms", portal_stats_ms(st->restore_median),
-	    "restored", st->restores, "unrestored", st->unrestored));
+	o = json_pack("{s:o, s:o, s:i, s:o, s:o}", "app", run_json_str(app),
+	    "prod", run_json_str(prod_env), "days", days, "from",
+	    run_json_time(st->from), "to", run_json_time(st->to));
+	json_object_set_new(o, "deployment_frequency",
+	    json_pack("{s:i, s:f}", "deployments", st->good, "per_week",
+		st->per_week));
+	json_object_set_new(o, "lead_time",
+	    json_pack("{s:o, s:o, s:i}", "median_ms",
+		portal_stats_ms(st->lead_median), "p90_ms",
+		portal_stats_ms(st->lead_p90), "samples", st->good));
+	json_object_set_new(o, "change_failure_rate",
+	    json_pack("{s:o, s:i, s:i}", "rate",
+		st->failure_rate < 0 ? json_null() :
+				       json_real(st->failure_rate),
+		"failed", st->failed, "deployments", st->deployments));
+	json_object_set_new(o, "time_to_restore",
+	    json_pack("{s:o, s:i, s:i}", "median_ms",
+		portal_stats_ms(st->restore_median), "restored", st->restores,
+		"unrestored", st->unrestored));
 	json_object_set_new(o, "weeks", weeks);
 	json_object_set_new(o, "environments", envs);
 	return (o);

@@ -23,10 +23,10 @@ struct stats;
 struct store;
 struct tmpl_data;
 
-#define PORTAL_STATS_DAYS	30	/* the period when none is asked */
+#define PORTAL_STATS_DAYS 30 /* the period when none is asked */
 
 /* Whether days is a period the pages offer (30, 90, 365). */
-int	 portal_stats_days_ok(int64_t days);
+int portal_stats_days_ok(int64_t days);
 
 /*
  * The measures of app (configured: its last environment is Prod; NULL:
@@ -34,21 +34,21 @@ int	 portal_stats_days_ok(int64_t days);
  * before now.  *stp is the caller's (stats_free).  0 or a STORE_E* code
  * with *cause.
  */
-int	 portal_stats_load(struct store *, const struct config *,
-	    const struct config_app *app, int64_t now, int days,
-	    struct stats **stp, char **cause);
+int portal_stats_load(struct store *, const struct config *,
+    const struct config_app *app, int64_t now, int days, struct stats **stp,
+    char **cause);
 
 /* The measures as d's object "stats" for the templates' "History at a
  * glance" (web/app.html, web/dashboard.html). */
-void	 portal_stats_tmpl(struct tmpl_data *d, const struct stats *,
-	    int days, const char *prod_env);
+void portal_stats_tmpl(struct tmpl_data *d, const struct stats *, int days,
+    const char *prod_env);
 /* The run page's chart of run_id's stages as d's object "run_steps"
  * (nothing when no stage has a step time yet). */
-int	 portal_stats_run_tmpl(struct tmpl_data *d, struct store *,
-	    int64_t run_id, int64_t now, char **cause);
+int portal_stats_run_tmpl(struct tmpl_data *d, struct store *, int64_t run_id,
+    int64_t now, char **cause);
 
 /* The measures as GET /api/v1/apps/{app}/stats answers (docs/api.md). */
-json_t	*portal_stats_json(const struct stats *, const char *app,
-	    const char *prod_env, int days);
+json_t *portal_stats_json(const struct stats *, const char *app,
+    const char *prod_env, int days);
 
 #endif

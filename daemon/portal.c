@@ -59,34 +59,34 @@
 #include "wallclock.h"
 #include "xmalloc.h"
 
-#define PORTAL_PAGE_MAX		(4 * 1024 * 1024)
-#define PORTAL_TLS_FILE_MAX	(1024 * 1024)
+#define PORTAL_PAGE_MAX	    (4 * 1024 * 1024)
+#define PORTAL_TLS_FILE_MAX (1024 * 1024)
 /* The automatic connection cap: at most this many, and this many file
  * descriptors (or a quarter of the limit) kept for the database, the
  * control socket, outgoing AWS calls and mail. */
-#define PORTAL_CONNECTIONS_MAX	1024
-#define PORTAL_FDS_RESERVED	128
-#define PORTAL_CONNECTIONS_MIN	16
+#define PORTAL_CONNECTIONS_MAX 1024
+#define PORTAL_FDS_RESERVED    128
+#define PORTAL_CONNECTIONS_MIN 16
 /* Accepted beyond the cap per thread, so a new connection can be taken
  * while the oldest idle one closes. */
 #define PORTAL_CONNECTIONS_SLACK 8
 /* How often the watch looks for connections past their deadline. */
-#define PORTAL_WATCH_MS		250
+#define PORTAL_WATCH_MS 250
 /* The loop is alive when it runs a call within this (healthz, metrics). */
-#define PORTAL_LOOP_ALIVE_MS	1000
+#define PORTAL_LOOP_ALIVE_MS 1000
 /* The longest address taken from X-Forwarded-For. */
-#define PORTAL_ADDR_MAX		64
+#define PORTAL_ADDR_MAX 64
 
-#define PORTAL_CSP							\
-    "default-src 'self'; script-src 'self'; style-src 'self'; "	\
-    "img-src 'self' data:; object-src 'none'; base-uri 'none'; "	\
-    "form-action 'self'; frame-ancestors 'none'"
+#define PORTAL_CSP                                                   \
+	"default-src 'self'; script-src 'self'; style-src 'self'; "  \
+	"img-src 'self' data:; object-src 'none'; base-uri 'none'; " \
+	"form-action 'self'; frame-ancestors 'none'"
 
 struct portal_cfgref {
-	const struct config	*config;
-	struct config		*owned;		/* freed with the last ref */
-	unsigned int		 refs;
-	struct portal_cfgref	*next;		/* retired list */
+	const struct config  *config;
+	struct config	     *owned; /* freed with the last ref */
+	unsigned int	      refs;
+	struct portal_cfgref *next; /* retired list */
 };
 
 /*
@@ -98,61 +98,61 @@ struct portal_cfgref {
  * full.
  */
 enum portal_sock_state {
-	PORTAL_SOCK_HEAD,	/* waiting for (the rest of) a request head */
-	PORTAL_SOCK_BODY,	/* head read, body coming */
-	PORTAL_SOCK_REPLY,	/* answered or answering */
-	PORTAL_SOCK_CLOSING,	/* shut down by the watch */
+	PORTAL_SOCK_HEAD,    /* waiting for (the rest of) a request head */
+	PORTAL_SOCK_BODY,    /* head read, body coming */
+	PORTAL_SOCK_REPLY,   /* answered or answering */
+	PORTAL_SOCK_CLOSING, /* shut down by the watch */
 };
 
 struct portal_sock {
-	int			 fd;
-	enum portal_sock_state	 state;
-	int64_t			 since;		/* monotonic ms */
-	uint64_t		 body;		/* bytes of body read */
-	TAILQ_ENTRY(portal_sock) entry;		/* oldest first */
+	int		       fd;
+	enum portal_sock_state state;
+	int64_t		       since;	/* monotonic ms */
+	uint64_t	       body;	/* bytes of body read */
+	TAILQ_ENTRY(portal_sock) entry; /* oldest first */
 };
 TAILQ_HEAD(portal_socks, portal_sock);
 
 struct portal {
-	struct portal_deps	 deps;
-	struct MHD_Daemon	*mhd;
-	struct portal_bridge	*bridge;
-	struct portal_oidc	*oidc;		/* auth.oidc's sign-ins */
-	unsigned int		 port;
-	int			 tls;
-	char			*tls_cert;
-	char			*tls_key;
-	char			*db_path;
+	struct portal_deps    deps;
+	struct MHD_Daemon    *mhd;
+	struct portal_bridge *bridge;
+	struct portal_oidc   *oidc; /* auth.oidc's sign-ins */
+	unsigned int	      port;
+	int		      tls;
+	char		     *tls_cert;
+	char		     *tls_key;
+	char		     *db_path;
 
-	pthread_mutex_t		 lock;		/* cfg, retired, stores */
-	struct portal_cfgref	*cfg;
-	struct portal_cfgref	*retired;
-	pthread_key_t		 store_key;
-	struct store		**stores;
-	size_t			 nstores;
+	pthread_mutex_t	      lock; /* cfg, retired, stores */
+	struct portal_cfgref *cfg;
+	struct portal_cfgref *retired;
+	pthread_key_t	      store_key;
+	struct store	    **stores;
+	size_t		      nstores;
 
-	struct portal_ratelimit	*ratelimit;
-	atomic_ullong		 requests[6];	/* by status class 1xx..5xx */
+	struct portal_ratelimit *ratelimit;
+	atomic_ullong		 requests[6]; /* by status class 1xx..5xx */
 
-	pthread_mutex_t		 watch_lock;	/* socks, nsocks, limits */
-	pthread_cond_t		 watch_cond;
-	pthread_t		 watch_thread;
-	int			 watch_started;
-	int			 watch_stop;
-	struct portal_socks	 socks;
-	unsigned int		 nsocks;	/* not closing */
-	unsigned int		 max_connections;
-	int64_t			 request_timeout_ms;
-	uint64_t		 body_min_rate;
-	atomic_ullong		 closed_deadline;
-	atomic_ullong		 closed_shed;
+	pthread_mutex_t	    watch_lock; /* socks, nsocks, limits */
+	pthread_cond_t	    watch_cond;
+	pthread_t	    watch_thread;
+	int		    watch_started;
+	int		    watch_stop;
+	struct portal_socks socks;
+	unsigned int	    nsocks; /* not closing */
+	unsigned int	    max_connections;
+	int64_t		    request_timeout_ms;
+	uint64_t	    body_min_rate;
+	atomic_ullong	    closed_deadline;
+	atomic_ullong	    closed_shed;
 };
 
 /* Per request (MHD's con_cls). */
 struct portal_conn {
-	struct portal_cfgref	*cfg;
-	struct buf		 body;
-	int			 started;
+	struct portal_cfgref *cfg;
+	struct buf	      body;
+	int		      started;
 };
 
 /* --- Configuration references ------------------------------------------- */
@@ -160,7 +160,7 @@ struct portal_conn {
 static struct portal_cfgref *
 portal_cfg_get(struct portal *p)
 {
-	struct portal_cfgref	*ref;
+	struct portal_cfgref *ref;
 
 	pthread_mutex_lock(&p->lock);
 	ref = p->cfg;
@@ -173,7 +173,7 @@ portal_cfg_get(struct portal *p)
 static void
 portal_cfg_reap(struct portal *p)
 {
-	struct portal_cfgref	**pp, *ref;
+	struct portal_cfgref **pp, *ref;
 
 	for (pp = &p->retired; (ref = *pp) != NULL;) {
 		if (ref->refs != 0) {
@@ -204,9 +204,9 @@ portal_set_engine(struct portal *p, struct engine *e)
 
 void
 portal_reconfigure(struct portal *p, const struct config *new,
-    struct config *old)
+    struct config		 *old)
 {
-	struct portal_cfgref	*ref;
+	struct portal_cfgref *ref;
 
 	ref = xcalloc(1, sizeof *ref);
 	ref->config = new;
@@ -228,28 +228,30 @@ portal_reconfigure(struct portal *p, const struct config *new,
 static struct store *
 portal_store(struct portal *p)
 {
-	struct store	*s;
-	char		*cause = NULL, *fault;
+	struct store *s;
+	char	     *cause = NULL, *fault;
 
 	if ((s = pthread_getspecific(p->store_key)) != NULL)
 		return (s);
 	if (store_open(p->db_path, &s, &cause) != 0) {
 		/* A storage fault was said once, not at every request. */
 		if ((fault = store_fault()) != NULL)
-			log_debug(LOG_CAT_PORTAL, "portal: cannot open the "
-			    "database path=%s: %s", p->db_path, cause);
+			log_debug(LOG_CAT_PORTAL,
+			    "portal: cannot open the "
+			    "database path=%s: %s",
+			    p->db_path, cause);
 		else
 			log_warnx("portal: cannot open the database path=%s: "
-			    "%s", p->db_path, cause != NULL ? cause :
-			    "unknown error");
+				  "%s",
+			    p->db_path,
+			    cause != NULL ? cause : "unknown error");
 		free(fault);
 		free(cause);
 		return (NULL);
 	}
 	pthread_setspecific(p->store_key, s);
 	pthread_mutex_lock(&p->lock);
-	p->stores = xreallocarray(p->stores, p->nstores + 1,
-	    sizeof *p->stores);
+	p->stores = xreallocarray(p->stores, p->nstores + 1, sizeof *p->stores);
 	p->stores[p->nstores++] = s;
 	pthread_mutex_unlock(&p->lock);
 	return (s);
@@ -258,17 +260,17 @@ portal_store(struct portal *p)
 /* --- Calls onto the loop -------------------------------------------------- */
 
 struct portal_action_call {
-	struct portal		*p;
-	struct engine_action	*act;
-	char			*cause;
-	int			 rc;
+	struct portal	     *p;
+	struct engine_action *act;
+	char		     *cause;
+	int		      rc;
 };
 
 static void
 portal_action_cb(void *arg)
 {
-	struct portal_action_call	*call = arg;
-	struct portal			*p = call->p;
+	struct portal_action_call *call = arg;
+	struct portal		  *p = call->p;
 
 	call->rc = ENGINE_ECLOSING;
 	if (p->deps.act != NULL)
@@ -279,8 +281,8 @@ portal_action_cb(void *arg)
 int
 portal_action(struct portal *p, struct engine_action *act, char **cause)
 {
-	struct portal_action_call	 call;
-	int				 rc;
+	struct portal_action_call call;
+	int			  rc;
 
 	memset(&call, 0, sizeof call);
 	call.p = p;
@@ -289,7 +291,8 @@ portal_action(struct portal *p, struct engine_action *act, char **cause)
 	    PORTAL_BRIDGE_TIMEOUT_MS);
 	if (rc != 0) {
 		*cause = xstrdup(rc == PORTAL_BRIDGE_ETIMEDOUT ?
-		    "shipgated is busy: try again" : "shipgated is stopping");
+				     "shipgated is busy: try again" :
+				     "shipgated is stopping");
 		return (ENGINE_ECLOSING);
 	}
 	log_info("portal: %s %s id=%lld user=%s via=%s",
@@ -310,29 +313,30 @@ portal_noop_cb(void *arg)
 int
 portal_loop_alive(struct portal *p)
 {
-	int	 ran = 0;
+	int ran = 0;
 
 	return (portal_bridge_call(p->bridge, portal_noop_cb, &ran,
-	    PORTAL_LOOP_ALIVE_MS) == 0 && ran);
+		    PORTAL_LOOP_ALIVE_MS) == 0 &&
+		ran);
 }
 
-#define PORTAL_STATS_MAX	256
+#define PORTAL_STATS_MAX 256
 
 struct portal_stats_call {
-	struct portal		*p;
-	struct aws_client_stat	 stats[PORTAL_STATS_MAX];
-	char			*names[PORTAL_STATS_MAX][2];
-	size_t			 n;
-	size_t			 active_runs;
-	int			 have_engine;
+	struct portal	      *p;
+	struct aws_client_stat stats[PORTAL_STATS_MAX];
+	char		      *names[PORTAL_STATS_MAX][2];
+	size_t		       n;
+	size_t		       active_runs;
+	int		       have_engine;
 };
 
 static void
 portal_stats_cb(void *arg)
 {
-	struct portal_stats_call	*call = arg;
-	struct aws_client		*client;
-	size_t				 i;
+	struct portal_stats_call *call = arg;
+	struct aws_client	 *client;
+	size_t			  i;
 
 	if (call->p->deps.engine != NULL) {
 		call->active_runs = engine_active_runs(call->p->deps.engine);
@@ -347,9 +351,11 @@ portal_stats_cb(void *arg)
 	/* The names belong to the loop's client: copied here. */
 	for (i = 0; i < call->n; i++) {
 		call->names[i][0] = xstrdup(call->stats[i].service != NULL ?
-		    call->stats[i].service : "");
+						call->stats[i].service :
+						"");
 		call->names[i][1] = xstrdup(call->stats[i].operation != NULL ?
-		    call->stats[i].operation : "");
+						call->stats[i].operation :
+						"");
 	}
 }
 
@@ -357,8 +363,8 @@ static void
 portal_metric_line(struct buf *b, const char *name, const char *service,
     const char *operation, unsigned long long v)
 {
-	const char	*s[2] = { service, operation };
-	int		 i;
+	const char *s[2] = { service, operation };
+	int	    i;
 
 	buf_printf(b, "%s{service=\"", name);
 	for (i = 0; i < 2; i++) {
@@ -377,52 +383,64 @@ portal_metric_line(struct buf *b, const char *name, const char *service,
 void
 portal_loop_metrics(struct portal *p, struct buf *b)
 {
-	struct portal_stats_call	*call;
-	static const char *const	 names[4] = {
-		"shipgate_aws_calls_total", "shipgate_aws_errors_total",
-		"shipgate_aws_retries_total", "shipgate_aws_throttled_total",
+	struct portal_stats_call *call;
+	static const char *const  names[4] = {
+		 "shipgate_aws_calls_total",
+		 "shipgate_aws_errors_total",
+		 "shipgate_aws_retries_total",
+		 "shipgate_aws_throttled_total",
 	};
-	static const char *const	 help[4] = {
-		"AWS calls started", "AWS calls that ended in an error",
-		"AWS extra attempts", "AWS attempts refused by throttling",
+	static const char *const help[4] = {
+		"AWS calls started",
+		"AWS calls that ended in an error",
+		"AWS extra attempts",
+		"AWS attempts refused by throttling",
 	};
-	size_t				 i;
-	int				 k, alive;
-	unsigned long long		 v;
+	size_t		   i;
+	int		   k, alive;
+	unsigned long long v;
 
 	call = xcalloc(1, sizeof *call);
 	call->p = p;
 	alive = portal_bridge_call(p->bridge, portal_stats_cb, call,
-	    PORTAL_LOOP_ALIVE_MS) == 0;
-	buf_printf(b, "# HELP shipgate_loop_up Whether the daemon's loop "
+		    PORTAL_LOOP_ALIVE_MS) == 0;
+	buf_printf(b,
+	    "# HELP shipgate_loop_up Whether the daemon's loop "
 	    "answers.\n# TYPE shipgate_loop_up gauge\nshipgate_loop_up %d\n",
 	    alive);
 	if (call->have_engine)
-		buf_printf(b, "# HELP shipgate_active_runs Unfinished runs "
+		buf_printf(b,
+		    "# HELP shipgate_active_runs Unfinished runs "
 		    "the engine holds.\n# TYPE shipgate_active_runs gauge\n"
-		    "shipgate_active_runs %zu\n", call->active_runs);
+		    "shipgate_active_runs %zu\n",
+		    call->active_runs);
 	for (k = 0; k < 4; k++) {
-		buf_printf(b, "# HELP %s %s, by service and operation.\n"
-		    "# TYPE %s counter\n", names[k], help[k], names[k]);
+		buf_printf(b,
+		    "# HELP %s %s, by service and operation.\n"
+		    "# TYPE %s counter\n",
+		    names[k], help[k], names[k]);
 		for (i = 0; i < call->n; i++) {
-			v = k == 0 ? call->stats[i].calls : k == 1 ?
-			    call->stats[i].errors : k == 2 ?
-			    call->stats[i].retries : call->stats[i].throttled;
+			v = k == 0 ? call->stats[i].calls :
+			    k == 1 ? call->stats[i].errors :
+			    k == 2 ? call->stats[i].retries :
+				     call->stats[i].throttled;
 			portal_metric_line(b, names[k], call->names[i][0],
 			    call->names[i][1], v);
 		}
 	}
 	buf_appends(b, "# HELP shipgate_portal_requests_total Portal "
-	    "requests answered, by status class.\n"
-	    "# TYPE shipgate_portal_requests_total counter\n");
+		       "requests answered, by status class.\n"
+		       "# TYPE shipgate_portal_requests_total counter\n");
 	for (k = 1; k <= 5; k++)
-		buf_printf(b, "shipgate_portal_requests_total{code=\"%dxx\"} "
-		    "%llu\n", k, (unsigned long long)atomic_load(
-		    &p->requests[k]));
+		buf_printf(b,
+		    "shipgate_portal_requests_total{code=\"%dxx\"} "
+		    "%llu\n",
+		    k, (unsigned long long)atomic_load(&p->requests[k]));
 	pthread_mutex_lock(&p->watch_lock);
 	k = (int)p->nsocks;
 	pthread_mutex_unlock(&p->watch_lock);
-	buf_printf(b, "# HELP shipgate_portal_connections Open portal "
+	buf_printf(b,
+	    "# HELP shipgate_portal_connections Open portal "
 	    "connections.\n# TYPE shipgate_portal_connections gauge\n"
 	    "shipgate_portal_connections %d\n"
 	    "# HELP shipgate_portal_connections_max The portal's connection "
@@ -435,7 +453,8 @@ portal_loop_metrics(struct portal *p, struct buf *b)
 	    "shipgate_portal_connections_closed_total{reason=\"deadline\"} "
 	    "%llu\n"
 	    "shipgate_portal_connections_closed_total{reason=\"shed\"} "
-	    "%llu\n", k, p->max_connections,
+	    "%llu\n",
+	    k, p->max_connections,
 	    (unsigned long long)atomic_load(&p->closed_deadline),
 	    (unsigned long long)atomic_load(&p->closed_shed));
 	for (i = 0; i < call->n; i++) {
@@ -450,7 +469,7 @@ portal_loop_metrics(struct portal *p, struct buf *b)
 static int64_t
 portal_monotonic(void)
 {
-	struct timespec	 ts;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
@@ -479,8 +498,8 @@ static int
 portal_sock_late(const struct portal *p, const struct portal_sock *ps,
     int64_t now)
 {
-	int64_t	 elapsed = now - ps->since;
-	int	 late, unread = 0;
+	int64_t elapsed = now - ps->since;
+	int	late, unread = 0;
 
 	switch (ps->state) {
 	case PORTAL_SOCK_HEAD:
@@ -490,8 +509,10 @@ portal_sock_late(const struct portal *p, const struct portal_sock *ps,
 		/* After a grace of request_timeout, at least body_min_rate
 		 * bytes a second on average. */
 		late = elapsed > p->request_timeout_ms &&
-		    ps->body < p->body_min_rate *
-		    (uint64_t)(elapsed - p->request_timeout_ms) / 1000;
+		       ps->body <
+			   p->body_min_rate *
+			       (uint64_t)(elapsed - p->request_timeout_ms) /
+			       1000;
 		break;
 	default:
 		return (0);
@@ -510,10 +531,10 @@ portal_sock_late(const struct portal *p, const struct portal_sock *ps,
 static void *
 portal_watch_main(void *arg)
 {
-	struct portal		*p = arg;
-	struct portal_sock	*ps;
-	struct timespec		 ts;
-	int64_t			 now;
+	struct portal	   *p = arg;
+	struct portal_sock *ps;
+	struct timespec	    ts;
+	int64_t		    now;
 
 	pthread_mutex_lock(&p->watch_lock);
 	while (!p->watch_stop) {
@@ -536,12 +557,12 @@ portal_watch_main(void *arg)
 }
 
 static void
-portal_notify_cb(void *cls, struct MHD_Connection *conn,
-    void **socket_context, enum MHD_ConnectionNotificationCode toe)
+portal_notify_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
 {
-	struct portal			*p = cls;
-	struct portal_sock		*ps, *old;
-	const union MHD_ConnectionInfo	*ci;
+	struct portal		       *p = cls;
+	struct portal_sock	       *ps, *old;
+	const union MHD_ConnectionInfo *ci;
 
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		if ((ps = *socket_context) == NULL)
@@ -557,7 +578,7 @@ portal_notify_cb(void *cls, struct MHD_Connection *conn,
 	}
 	if (toe != MHD_CONNECTION_NOTIFY_STARTED ||
 	    (ci = MHD_get_connection_info(conn,
-	    MHD_CONNECTION_INFO_CONNECTION_FD)) == NULL)
+		 MHD_CONNECTION_INFO_CONNECTION_FD)) == NULL)
 		return;
 	ps = xcalloc(1, sizeof *ps);
 	ps->fd = ci->connect_fd;
@@ -574,8 +595,7 @@ portal_notify_cb(void *cls, struct MHD_Connection *conn,
 			if (old->state == PORTAL_SOCK_HEAD)
 				break;
 		}
-		portal_sock_close(p, old != NULL ? old : ps,
-		    &p->closed_shed);
+		portal_sock_close(p, old != NULL ? old : ps, &p->closed_shed);
 	}
 	pthread_mutex_unlock(&p->watch_lock);
 	*socket_context = ps;
@@ -586,11 +606,11 @@ static void
 portal_sock_moved(struct portal *p, struct MHD_Connection *conn,
     enum portal_sock_state state, size_t body)
 {
-	const union MHD_ConnectionInfo	*ci;
-	struct portal_sock		*ps;
+	const union MHD_ConnectionInfo *ci;
+	struct portal_sock	       *ps;
 
 	if ((ci = MHD_get_connection_info(conn,
-	    MHD_CONNECTION_INFO_SOCKET_CONTEXT)) == NULL ||
+		 MHD_CONNECTION_INFO_SOCKET_CONTEXT)) == NULL ||
 	    (ps = ci->socket_context) == NULL)
 		return;
 	pthread_mutex_lock(&p->watch_lock);
@@ -618,17 +638,18 @@ portal_sock_moved(struct portal *p, struct MHD_Connection *conn,
 static unsigned int
 portal_connection_cap(const struct config *config)
 {
-	struct rlimit	 rl;
-	rlim_t		 reserve, cap;
+	struct rlimit rl;
+	rlim_t	      reserve, cap;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
 		rl.rlim_cur = 1024 * 1024;
 	reserve = rl.rlim_cur / 4 > PORTAL_FDS_RESERVED ? rl.rlim_cur / 4 :
-	    PORTAL_FDS_RESERVED;
+							  PORTAL_FDS_RESERVED;
 	cap = rl.rlim_cur > reserve ? rl.rlim_cur - reserve : 0;
 	if (config->max_connections > 0) {
 		if ((rlim_t)config->max_connections > cap)
-			log_warnx("portal: max_connections=%d leaves fewer "
+			log_warnx(
+			    "portal: max_connections=%d leaves fewer "
 			    "than %llu of %llu file descriptors to the rest "
 			    "of the daemon (raise LimitNOFILE=)",
 			    config->max_connections,
@@ -666,12 +687,12 @@ static enum MHD_Result
 portal_send(struct portal *p, struct MHD_Connection *conn,
     struct portal_reply *r)
 {
-	struct MHD_Response	*resp;
-	enum MHD_Result		 ret;
+	struct MHD_Response *resp;
+	enum MHD_Result	     ret;
 	/* libmicrohttpd takes a non-const buffer, though it only reads it. */
-	static char		 empty[1];
-	size_t			 len;
-	char			*data;
+	static char empty[1];
+	size_t	    len;
+	char	   *data;
 
 	data = buf_take(&r->body, &len);
 	if (data == NULL)
@@ -691,8 +712,8 @@ portal_send(struct portal *p, struct MHD_Connection *conn,
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "Cross-Origin-Opener-Policy",
 	    "same-origin");
-	MHD_add_response_header(resp, "Cache-Control", r->cacheable ?
-	    "public, max-age=300" : "no-store");
+	MHD_add_response_header(resp, "Cache-Control",
+	    r->cacheable ? "public, max-age=300" : "no-store");
 	if (p->tls)
 		MHD_add_response_header(resp, "Strict-Transport-Security",
 		    "max-age=31536000");
@@ -738,16 +759,17 @@ portal_fail(const struct page_ctx *ctx, int api, struct portal_reply *r,
 
 /* A page renderer's result into the reply. */
 static void
-portal_page_result(const struct page_ctx *ctx, struct portal_reply *r,
-    int rc, char *cause)
+portal_page_result(const struct page_ctx *ctx, struct portal_reply *r, int rc,
+    char *cause)
 {
 	if (rc >= 0) {
 		r->status = rc;
 		r->content_type = "text/html; charset=utf-8";
 	} else {
-		log_warnx("portal: a page failed: %s", cause != NULL ? cause :
-		    "unknown error");
-		portal_fail(ctx, 0, r, 500, "store", "The database failed; "
+		log_warnx("portal: a page failed: %s",
+		    cause != NULL ? cause : "unknown error");
+		portal_fail(ctx, 0, r, 500, "store",
+		    "The database failed; "
 		    "try again.");
 	}
 	free(cause);
@@ -756,28 +778,28 @@ portal_page_result(const struct page_ctx *ctx, struct portal_reply *r,
 /* --- Requests ------------------------------------------------------------- */
 
 struct portal_request {
-	struct portal		*p;
-	struct MHD_Connection	*conn;
-	const struct config	*config;
-	struct store		*store;
-	const char		*method;
-	const char		*url;
-	struct portal_path	 path;
-	int64_t			 id;		/* the route's {id} */
-	struct portal_form	 query;
-	struct portal_form	 form;		/* urlencoded POST body */
-	const char		*body;
-	size_t			 body_len;
-	char			 peer[INET6_ADDRSTRLEN];
-	char			*session;	/* cookie's id, if live */
-	char			*user;
-	char			 csrf[PORTAL_CSRF_LEN + 1];
-	int			 by_token;	/* Authorization: Bearer */
-	int			 api;		/* JSON errors */
-	int64_t			 now;
-	struct page_ctx		 ctx;
-	struct portal_req	 aq;		/* what the API handlers see */
-	struct portal_reply	 reply;
+	struct portal	      *p;
+	struct MHD_Connection *conn;
+	const struct config   *config;
+	struct store	      *store;
+	const char	      *method;
+	const char	      *url;
+	struct portal_path     path;
+	int64_t		       id; /* the route's {id} */
+	struct portal_form     query;
+	struct portal_form     form; /* urlencoded POST body */
+	const char	      *body;
+	size_t		       body_len;
+	char		       peer[INET6_ADDRSTRLEN];
+	char		      *session; /* cookie's id, if live */
+	char		      *user;
+	char		       csrf[PORTAL_CSRF_LEN + 1];
+	int		       by_token; /* Authorization: Bearer */
+	int		       api;	 /* JSON errors */
+	int64_t		       now;
+	struct page_ctx	       ctx;
+	struct portal_req      aq; /* what the API handlers see */
+	struct portal_reply    reply;
 };
 
 static const char *
@@ -787,15 +809,15 @@ portal_header(struct portal_request *q, const char *name)
 }
 
 struct portal_header_count {
-	const char	*name;
-	unsigned int	 n;
+	const char  *name;
+	unsigned int n;
 };
 
 static enum MHD_Result
 portal_header_count_cb(void *arg, enum MHD_ValueKind kind, const char *key,
     const char *value)
 {
-	struct portal_header_count	*hc = arg;
+	struct portal_header_count *hc = arg;
 
 	if (key != NULL && strcasecmp(key, hc->name) == 0)
 		hc->n++;
@@ -806,20 +828,20 @@ portal_header_count_cb(void *arg, enum MHD_ValueKind kind, const char *key,
 static unsigned int
 portal_header_count(struct MHD_Connection *conn, const char *name)
 {
-	struct portal_header_count	 hc;
+	struct portal_header_count hc;
 
 	hc.name = name;
 	hc.n = 0;
-	MHD_get_connection_values(conn, MHD_HEADER_KIND,
-	    portal_header_count_cb, &hc);
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, portal_header_count_cb,
+	    &hc);
 	return (hc.n);
 }
 
 static void
 portal_peer(struct portal_request *q)
 {
-	const union MHD_ConnectionInfo	*ci;
-	const struct sockaddr		*sa;
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr	       *sa;
 
 	snprintf(q->peer, sizeof q->peer, "unknown");
 	ci = MHD_get_connection_info(q->conn,
@@ -840,8 +862,8 @@ portal_peer(struct portal_request *q)
 static char *
 portal_client_addr(struct portal_request *q)
 {
-	const char	*xff, *last;
-	size_t		 len;
+	const char *xff, *last;
+	size_t	    len;
 
 	if (!portal_auth_proxy_trusted(q->config, q->peer) ||
 	    (xff = portal_header(q, "X-Forwarded-For")) == NULL)
@@ -856,16 +878,16 @@ portal_client_addr(struct portal_request *q)
 }
 
 struct portal_args {
-	struct portal_form	*form;
-	int			 overflow;
+	struct portal_form *form;
+	int		    overflow;
 };
 
 static enum MHD_Result
 portal_query_cb(void *arg, enum MHD_ValueKind kind, const char *key,
     const char *value)
 {
-	struct portal_args	*a = arg;
-	struct portal_form	*f = a->form;
+	struct portal_args *a = arg;
+	struct portal_form *f = a->form;
 
 	if (f->n >= PORTAL_HTTP_FIELDS_MAX) {
 		a->overflow = 1;
@@ -882,9 +904,9 @@ portal_query_cb(void *arg, enum MHD_ValueKind kind, const char *key,
 static int
 portal_same_origin(struct portal_request *q)
 {
-	const char	*origin, *host;
-	char		*self;
-	int		 ok;
+	const char *origin, *host;
+	char	   *self;
+	int	    ok;
 
 	if ((origin = portal_header(q, "Origin")) == NULL &&
 	    (origin = portal_header(q, "Referer")) == NULL)
@@ -910,10 +932,10 @@ static void
 portal_person_seen(struct portal_request *q, const struct config_user *u,
     const char *via)
 {
-	char	*cause = NULL;
+	char *cause = NULL;
 
 	if (store_person_seen(q->store, u->name, u->email,
-	    (const char *const *)u->groups.items, via, &cause) != 0) {
+		(const char *const *)u->groups.items, via, &cause) != 0) {
 		log_warnx("portal: cannot record person %s: %s", u->name,
 		    cause);
 		free(cause);
@@ -931,16 +953,16 @@ portal_person_seen(struct portal_request *q, const struct config_user *u,
 static int
 portal_identify(struct portal_request *q)
 {
-	const struct config_user	*u;
-	const char			*h;
-	char				*cookie = NULL, *cause = NULL;
-	int				 err = 0, persist = 0;
+	const struct config_user *u;
+	const char		 *h;
+	char			 *cookie = NULL, *cause = NULL;
+	int			  err = 0, persist = 0;
 
 	if ((h = portal_header(q, "Authorization")) != NULL &&
 	    strncasecmp(h, "Bearer ", 7) == 0) {
 		q->by_token = 1;
-		q->user = portal_token_user(q->store, h + 7 + strspn(h + 7,
-		    " "), q->now, &err);
+		q->user = portal_token_user(q->store,
+		    h + 7 + strspn(h + 7, " "), q->now, &err);
 		if (q->user != NULL &&
 		    config_find_user(q->config, q->user) == NULL) {
 			free(q->user);
@@ -949,8 +971,9 @@ portal_identify(struct portal_request *q)
 		return (err != 0 ? -1 : 0);
 	}
 	if ((h = portal_header(q, "Cookie")) != NULL &&
-	    portal_cookie_get(h, strlen(h), PORTAL_SESSION_COOKIE,
-	    &cookie) == 0 && cookie != NULL) {
+	    portal_cookie_get(h, strlen(h), PORTAL_SESSION_COOKIE, &cookie) ==
+		0 &&
+	    cookie != NULL) {
 		q->user = portal_session_user(q->store, q->config, cookie,
 		    q->now, &err);
 		if (err != 0) {
@@ -964,7 +987,7 @@ portal_identify(struct portal_request *q)
 	}
 	if (q->config->identity_header != NULL &&
 	    portal_header_count(q->conn, q->config->identity_header) > 1)
-		return (1);	/* which one the proxy meant is unknown */
+		return (1); /* which one the proxy meant is unknown */
 	if (q->config->identity_header != NULL &&
 	    (h = portal_header(q, q->config->identity_header)) != NULL &&
 	    (u = portal_auth_proxy_user(q->config, q->peer, h)) != NULL &&
@@ -975,9 +998,8 @@ portal_identify(struct portal_request *q)
 		q->user = NULL;
 		q->session = NULL;
 		if (portal_session_new(q->store, q->config, u->name, q->peer,
-		    q->now, &q->session, &cause) != 0) {
-			log_warnx("portal: cannot create a session: %s",
-			    cause);
+			q->now, &q->session, &cause) != 0) {
+			log_warnx("portal: cannot create a session: %s", cause);
 			free(cause);
 			return (-1);
 		}
@@ -993,10 +1015,11 @@ portal_identify(struct portal_request *q)
 		if (portal_header_count(q->conn, "x-amzn-oidc-data") > 1)
 			return (1);
 		if (portal_alb_person(q->p->oidc, q->config,
-			    portal_header(q, "x-amzn-oidc-data"), q->now / 1000, &u,
-		    &persist, &cause) != 0) {
+			portal_header(q, "x-amzn-oidc-data"), q->now / 1000, &u,
+			&persist, &cause) != 0) {
 			log_notice("portal: load balancer token refused "
-			    "proxy=%s: %s", q->peer, cause);
+				   "proxy=%s: %s",
+			    q->peer, cause);
 			free(cause);
 			free(q->user);
 			freezero_str(q->session);
@@ -1012,9 +1035,10 @@ portal_identify(struct portal_request *q)
 			q->user = NULL;
 			q->session = NULL;
 			if (portal_session_new(q->store, q->config, u->name,
-			    q->peer, q->now, &q->session, &cause) != 0) {
+				q->peer, q->now, &q->session, &cause) != 0) {
 				log_warnx("portal: cannot create a session: "
-				    "%s", cause);
+					  "%s",
+				    cause);
 				free(cause);
 				return (-1);
 			}
@@ -1037,7 +1061,7 @@ portal_identify(struct portal_request *q)
 static char *
 portal_loggable(const char *s)
 {
-	char	*t, *c;
+	char *t, *c;
 
 	t = xstrndup(s != NULL ? s : "-", 64);
 	for (c = t; *c != '\0'; c++) {
@@ -1063,14 +1087,14 @@ portal_blank(const char *s)
 static void
 portal_login(struct portal_request *q)
 {
-	struct portal_reply		*r = &q->reply;
-	const struct config		*c = q->config;
-	const struct config_user	*u;
-	const char			*user, *password, *next, *ukey;
-	char				*addr, *id = NULL;
-	char				*cause = NULL, *lu;
-	int64_t				 wait = 0;
-	int				 rc;
+	struct portal_reply	 *r = &q->reply;
+	const struct config	 *c = q->config;
+	const struct config_user *u;
+	const char		 *user, *password, *next, *ukey;
+	char			 *addr, *id = NULL;
+	char			 *cause = NULL, *lu;
+	int64_t			  wait = 0;
+	int			  rc;
 
 	user = portal_form_value(q, "user");
 	password = portal_form_value(q, "password");
@@ -1079,16 +1103,20 @@ portal_login(struct portal_request *q)
 	addr = portal_client_addr(q);
 	/* A name no user can have is not kept: only the address counts. */
 	ukey = portal_blank(user) || strlen(user) > PORTAL_USER_NAME_MAX ?
-	    NULL : user;
+		   NULL :
+		   user;
 	lu = portal_loggable(user);
 	q->ctx.user = NULL;
 	q->ctx.csrf = NULL;
 	if (!portal_ratelimit_attempt(q->p->ratelimit, addr, ukey,
-	    c->sign_in_attempts, c->sign_in_window_ms, q->now, &wait)) {
+		c->sign_in_attempts, c->sign_in_window_ms, q->now, &wait)) {
 		log_notice("portal: sign-in refused, too many failures "
-		    "user=%s addr=%s", lu, addr);
-		rc = pages_login(&q->ctx, "Too many failed sign-ins: try "
-		    "again later.", &r->body, &cause);
+			   "user=%s addr=%s",
+		    lu, addr);
+		rc = pages_login(&q->ctx,
+		    "Too many failed sign-ins: try "
+		    "again later.",
+		    &r->body, &cause);
 		portal_page_result(&q->ctx, r, rc, cause);
 		if (rc >= 0)
 			r->status = 429;
@@ -1110,10 +1138,11 @@ portal_login(struct portal_request *q)
 	if (q->session != NULL)
 		(void)portal_session_revoke(q->store, q->session, q->now);
 	if (portal_session_new(q->store, c, u->name, addr, q->now, &id,
-	    &cause) != 0) {
+		&cause) != 0) {
 		log_warnx("portal: cannot create a session: %s", cause);
 		free(cause);
-		portal_fail(&q->ctx, 0, r, 503, "store", "The database "
+		portal_fail(&q->ctx, 0, r, 503, "store",
+		    "The database "
 		    "failed; try again.");
 		goto out;
 	}
@@ -1136,12 +1165,12 @@ static void
 portal_form_action(struct portal_request *q, int release, int64_t id,
     const char *verb)
 {
-	struct portal_reply	*r = &q->reply;
-	struct engine_action	 act;
-	struct store_release	*rel = NULL;
-	const char		*env, *comment, *done;
-	char			*cause = NULL, *loc, *error = NULL;
-	int			 rc, status = 400, need_confirm;
+	struct portal_reply  *r = &q->reply;
+	struct engine_action  act;
+	struct store_release *rel = NULL;
+	const char	     *env, *comment, *done;
+	char		     *cause = NULL, *loc, *error = NULL;
+	int		      rc, status = 400, need_confirm;
 
 	memset(&act, 0, sizeof act);
 	env = portal_form_value(q, "env");
@@ -1172,7 +1201,7 @@ portal_form_action(struct portal_request *q, int release, int64_t id,
 		done = "reject";
 	} else if (strcmp(verb, "authorise") == 0) {
 		act.kind = ENGINE_AUTHORISE;
-		act.env = NULL;	/* the engine finds the gate */
+		act.env = NULL; /* the engine finds the gate */
 		done = "authorise";
 	} else if (strcmp(verb, "cancel") == 0) {
 		act.kind = ENGINE_CANCEL;
@@ -1189,29 +1218,30 @@ portal_form_action(struct portal_request *q, int release, int64_t id,
 	}
 
 	if ((act.kind == ENGINE_APPROVE || act.kind == ENGINE_RETRY ||
-	    act.kind == ENGINE_REDEPLOY || act.kind == ENGINE_OVERRIDE) &&
+		act.kind == ENGINE_REDEPLOY || act.kind == ENGINE_OVERRIDE) &&
 	    env == NULL)
 		error = xstrdup("Choose an environment.");
 	else if (act.kind == ENGINE_REJECT && comment == NULL)
 		error = xstrdup("A comment is required to reject.");
 	else if (act.kind == ENGINE_OVERRIDE && comment == NULL)
 		error = xstrdup("A comment is required to override the deploy "
-		    "window: say why.");
+				"window: say why.");
 	else if (need_confirm && portal_form_value(q, "confirm") == NULL)
 		error = xasprintf("Tick Confirm to %s.",
 		    act.kind == ENGINE_AUTHORISE ? "authorise the promotion" :
-		    act.kind == ENGINE_CANCEL ? "cancel the run" :
-		    act.kind == ENGINE_RETRY ? "retry the stage" :
+		    act.kind == ENGINE_CANCEL	 ? "cancel the run" :
+		    act.kind == ENGINE_RETRY	 ? "retry the stage" :
 		    act.kind == ENGINE_OVERRIDE ? "override the deploy window" :
-		    "redeploy this release");
+						  "redeploy this release");
 	else if ((rc = portal_action(q->p, &act, &cause)) != 0) {
 		status = portal_api_status(rc);
 		error = cause;
 		cause = NULL;
 	}
 	if (error == NULL) {
-		loc = xasprintf("/runs/%lld?done=%s", (long long)(act.kind ==
-		    ENGINE_REDEPLOY ? act.new_run : id), done);
+		loc = xasprintf("/runs/%lld?done=%s",
+		    (long long)(act.kind == ENGINE_REDEPLOY ? act.new_run : id),
+		    done);
 		portal_redirect(r, loc);
 		free(loc);
 		goto out;
@@ -1219,8 +1249,9 @@ portal_form_action(struct portal_request *q, int release, int64_t id,
 	/* Render the page the form came from again, with the error. */
 	if (release) {
 		if ((rc = store_get_release(q->store, id, &rel, &cause)) != 0) {
-			portal_fail(&q->ctx, 0, r, rc == STORE_ENOTFOUND ? 404 :
-			    503, "not_found", error);
+			portal_fail(&q->ctx, 0, r,
+			    rc == STORE_ENOTFOUND ? 404 : 503, "not_found",
+			    error);
 			goto out;
 		}
 		rc = pages_app(&q->ctx, rel->app, NULL, error, &r->body,
@@ -1243,20 +1274,20 @@ out:
  * page.  A comment is required, the skips (continue-rollback) are logical
  * ids with spaces between.
  */
-#define PORTAL_SKIP_MAX	32
+#define PORTAL_SKIP_MAX 32
 
 static void
 portal_stack_form(struct portal_request *q)
 {
-	struct portal_reply	*r = &q->reply;
-	struct engine_action	 act;
-	const char		*app = q->path.segs[1], *env = q->path.segs[3];
-	const char		*verb = q->path.segs[4], *comment, *skipv;
-	const char		*skip[PORTAL_SKIP_MAX];
-	char			*skips = NULL, *p, *cause = NULL;
-	char			*error = NULL, *loc;
-	size_t			 n = 0;
-	int			 rc, status = 400;
+	struct portal_reply *r = &q->reply;
+	struct engine_action act;
+	const char	    *app = q->path.segs[1], *env = q->path.segs[3];
+	const char	    *verb = q->path.segs[4], *comment, *skipv;
+	const char	    *skip[PORTAL_SKIP_MAX];
+	char		    *skips = NULL, *p, *cause = NULL;
+	char		    *error = NULL, *loc;
+	size_t		     n = 0;
+	int		     rc, status = 400;
 
 	memset(&act, 0, sizeof act);
 	if (strcmp(verb, "continue-rollback") == 0)
@@ -1272,10 +1303,11 @@ portal_stack_form(struct portal_request *q)
 	if (!portal_blank(skipv)) {
 		skips = xstrdup(skipv);
 		for (p = strtok(skips, " \t\r\n,"); p != NULL;
-		    p = strtok(NULL, " \t\r\n,")) {
+		     p = strtok(NULL, " \t\r\n,")) {
 			if (n == PORTAL_SKIP_MAX) {
 				error = xasprintf("At most %d resources may "
-				    "be skipped.", PORTAL_SKIP_MAX);
+						  "be skipped.",
+				    PORTAL_SKIP_MAX);
 				break;
 			}
 			skip[n++] = p;
@@ -1320,8 +1352,8 @@ static const char *
 portal_done_notice(const char *done)
 {
 	static const struct {
-		const char	*code;
-		const char	*text;
+		const char *code;
+		const char *text;
 	} notices[] = {
 		{ "approve", "Approved." },
 		{ "reject", "Rejected." },
@@ -1330,9 +1362,9 @@ portal_done_notice(const char *done)
 		{ "retry", "Retry started." },
 		{ "redeploy", "Redeployment started." },
 		{ "override", "Deploy window overridden: the stage starts "
-		    "now." },
+			      "now." },
 	};
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; done != NULL && i < sizeof notices / sizeof *notices; i++)
 		if (strcmp(done, notices[i].code) == 0)
@@ -1345,8 +1377,8 @@ portal_done_notice(const char *done)
 static void
 portal_stats_days(struct portal_request *q)
 {
-	const char	*v = portal_form_get(&q->query, "days");
-	int64_t		 days;
+	const char *v = portal_form_get(&q->query, "days");
+	int64_t	    days;
 
 	if (v != NULL && portal_parse_id(v, &days) == 0 &&
 	    portal_stats_days_ok(days))
@@ -1356,8 +1388,8 @@ portal_stats_days(struct portal_request *q)
 static void
 portal_page_dashboard(struct portal_request *q)
 {
-	char	*cause = NULL;
-	int	 rc;
+	char *cause = NULL;
+	int   rc;
 
 	portal_stats_days(q);
 	rc = pages_dashboard(&q->ctx, &q->reply.body, &cause);
@@ -1368,11 +1400,11 @@ portal_page_dashboard(struct portal_request *q)
 static void
 portal_page_runs(struct portal_request *q)
 {
-	struct portal_reply	*r = &q->reply;
-	struct page_runs_query	 rq;
-	const char		*before, *after;
-	char			*cause = NULL;
-	int			 rc;
+	struct portal_reply   *r = &q->reply;
+	struct page_runs_query rq;
+	const char	      *before, *after;
+	char		      *cause = NULL;
+	int		       rc;
 
 	memset(&rq, 0, sizeof rq);
 	rq.app = portal_form_get(&q->query, "app");
@@ -1385,9 +1417,9 @@ portal_page_runs(struct portal_request *q)
 	before = portal_form_get(&q->query, "before");
 	after = portal_form_get(&q->query, "after");
 	if ((before != NULL && *before != '\0' &&
-	    portal_parse_id(before, &rq.before) != 0) ||
+		portal_parse_id(before, &rq.before) != 0) ||
 	    (after != NULL && *after != '\0' &&
-	    portal_parse_id(after, &rq.after) != 0)) {
+		portal_parse_id(after, &rq.after) != 0)) {
 		portal_fail(&q->ctx, 0, r, 400, "bad_request",
 		    "before and after are run ids.");
 		return;
@@ -1400,17 +1432,18 @@ portal_page_runs(struct portal_request *q)
 static void
 portal_page_run(struct portal_request *q)
 {
-	struct portal_reply	*r = &q->reply;
-	char			*cause = NULL;
-	int64_t			 id;
-	int			 rc;
+	struct portal_reply *r = &q->reply;
+	char		    *cause = NULL;
+	int64_t		     id;
+	int		     rc;
 
 	if (portal_parse_id(q->path.segs[1], &id) != 0) {
 		portal_fail(&q->ctx, 0, r, 404, "not_found", "No such run.");
 		return;
 	}
-	rc = pages_run(&q->ctx, id, portal_done_notice(
-	    portal_form_get(&q->query, "done")), NULL, &r->body, &cause);
+	rc = pages_run(&q->ctx, id,
+	    portal_done_notice(portal_form_get(&q->query, "done")), NULL,
+	    &r->body, &cause);
 	portal_page_result(&q->ctx, r, rc, cause);
 }
 
@@ -1418,8 +1451,8 @@ portal_page_run(struct portal_request *q)
 static void
 portal_page_app(struct portal_request *q)
 {
-	char	*cause = NULL;
-	int	 rc;
+	char *cause = NULL;
+	int   rc;
 
 	portal_stats_days(q);
 	rc = pages_app(&q->ctx, q->path.segs[1], NULL, NULL, &q->reply.body,
@@ -1431,11 +1464,11 @@ portal_page_app(struct portal_request *q)
 static void
 portal_page_audit(struct portal_request *q)
 {
-	struct portal_reply	*r = &q->reply;
-	const char		*before;
-	char			*cause = NULL;
-	int64_t			 id = 0;
-	int			 rc;
+	struct portal_reply *r = &q->reply;
+	const char	    *before;
+	char		    *cause = NULL;
+	int64_t		     id = 0;
+	int		     rc;
 
 	before = portal_form_get(&q->query, "before");
 	if (before != NULL && *before != '\0' &&
@@ -1452,8 +1485,8 @@ portal_page_audit(struct portal_request *q)
 static void
 portal_page_login(struct portal_request *q)
 {
-	char	*cause = NULL;
-	int	 rc;
+	char *cause = NULL;
+	int   rc;
 
 	if (q->user != NULL) {
 		portal_redirect(&q->reply, "/");
@@ -1474,9 +1507,9 @@ portal_page_logout(struct portal_request *q)
 static void
 portal_logout(struct portal_request *q)
 {
-	struct portal_reply	*r = &q->reply;
-	const char		*via;
-	char			*url = NULL;
+	struct portal_reply *r = &q->reply;
+	const char	    *via;
+	char		    *url = NULL;
 
 	(void)portal_session_revoke(q->store, q->session, q->now);
 	via = people_via(q->config->people, q->user);
@@ -1499,15 +1532,16 @@ portal_logout(struct portal_request *q)
 	r->status = 200;
 	r->content_type = "text/html; charset=utf-8";
 	buf_reset(&r->body);
-	buf_appends(&r->body, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+	buf_appends(&r->body,
+	    "<!DOCTYPE html>\n<html lang=\"en\"><head>"
 	    "<meta charset=\"utf-8\"><title>Signed out</title>"
 	    "<meta http-equiv=\"refresh\" content=\"0;url=");
 	tmpl_escape(&r->body, url, strlen(url));
 	buf_appends(&r->body, "\"></head><body><p>You are signed out of "
-	    "shipgate. <a id=\"oidc-signout\" href=\"");
+			      "shipgate. <a id=\"oidc-signout\" href=\"");
 	tmpl_escape(&r->body, url, strlen(url));
 	buf_appends(&r->body, "\">Sign out of your organisation's account "
-	    "too</a>.</p></body></html>\n");
+			      "too</a>.</p></body></html>\n");
 	free(url);
 }
 
@@ -1515,7 +1549,7 @@ portal_logout(struct portal_request *q)
 static void
 portal_oidc_login_route(struct portal_request *q)
 {
-	char	*url, *cause = NULL;
+	char *url, *cause = NULL;
 
 	if (q->config->oidc.issuer == NULL) {
 		portal_fail(&q->ctx, 0, &q->reply, 404, "not_found",
@@ -1540,12 +1574,12 @@ portal_oidc_login_route(struct portal_request *q)
 static void
 portal_oidc_callback_route(struct portal_request *q)
 {
-	struct portal_reply		*r = &q->reply;
-	const struct config_user	*u = NULL;
-	char				*next = NULL, *cause = NULL;
-	char				*logmsg = NULL, *addr, *id = NULL;
-	char				*pcause = NULL;
-	int				 rc, status, persist = 0;
+	struct portal_reply	 *r = &q->reply;
+	const struct config_user *u = NULL;
+	char			 *next = NULL, *cause = NULL;
+	char			 *logmsg = NULL, *addr, *id = NULL;
+	char			 *pcause = NULL;
+	int			  rc, status, persist = 0;
 
 	if (q->config->oidc.issuer == NULL) {
 		portal_fail(&q->ctx, 0, r, 404, "not_found",
@@ -1574,15 +1608,15 @@ portal_oidc_callback_route(struct portal_request *q)
 		portal_person_seen(q, u, "oidc");
 	if (q->session != NULL)
 		(void)portal_session_revoke(q->store, q->session, q->now);
-	if (portal_session_new(q->store, q->config, u->name, addr, q->now,
-	    &id, &cause) != 0) {
+	if (portal_session_new(q->store, q->config, u->name, addr, q->now, &id,
+		&cause) != 0) {
 		log_warnx("portal: cannot create a session: %s", cause);
-		portal_fail(&q->ctx, 0, r, 503, "store", "The database "
+		portal_fail(&q->ctx, 0, r, 503, "store",
+		    "The database "
 		    "failed; try again.");
 		goto out;
 	}
-	log_info("portal: signed in user=%s via=oidc addr=%s", u->name,
-	    addr);
+	log_info("portal: signed in user=%s via=oidc addr=%s", u->name, addr);
 	free(r->set_cookie);
 	r->set_cookie = portal_session_cookie(q->config, id, q->p->tls);
 	portal_redirect(r, next);
@@ -1611,8 +1645,8 @@ portal_release_form(struct portal_request *q)
 static void
 portal_static(struct portal_request *q)
 {
-	const struct web_asset	*a;
-	const char		*inm;
+	const struct web_asset *a;
+	const char	       *inm;
 
 	if ((a = web_asset_find(q->url)) == NULL) {
 		portal_fail(&q->ctx, 0, &q->reply, 404, "not_found",
@@ -1622,8 +1656,9 @@ portal_static(struct portal_request *q)
 	q->reply.status = 200;
 	q->reply.content_type = a->content_type;
 	q->reply.cacheable = 1;
-	if (a->etag != NULL && (inm = portal_header(q, "If-None-Match")) !=
-	    NULL && strcmp(inm, a->etag) == 0) {
+	if (a->etag != NULL &&
+	    (inm = portal_header(q, "If-None-Match")) != NULL &&
+	    strcmp(inm, a->etag) == 0) {
 		q->reply.status = 304;
 		return;
 	}
@@ -1667,19 +1702,19 @@ portal_metrics_route(struct portal_request *q)
  * is same-origin and a well-formed form; every /api POST with a body
  * is JSON; every /api path starts with /api/v1.
  */
-#define ROUTE_GET	0x01
-#define ROUTE_POST	0x02
+#define ROUTE_GET  0x01
+#define ROUTE_POST 0x02
 
-#define ROUTE_PUBLIC	0x01
-#define ROUTE_SESSION	0x02
-#define ROUTE_CSRF	0x04
+#define ROUTE_PUBLIC  0x01
+#define ROUTE_SESSION 0x02
+#define ROUTE_CSRF    0x04
 
 struct portal_route {
-	int		 methods;
-	const char	*pattern;
-	void		(*page)(struct portal_request *);
-	void		(*api)(const struct portal_req *, struct portal_reply *);
-	int		 needs;
+	int	    methods;
+	const char *pattern;
+	void (*page)(struct portal_request *);
+	void (*api)(const struct portal_req *, struct portal_reply *);
+	int needs;
 };
 
 static const struct portal_route portal_routes[] = {
@@ -1691,9 +1726,8 @@ static const struct portal_route portal_routes[] = {
 	{ ROUTE_POST, "/login", portal_login, NULL, 0 },
 	{ ROUTE_GET, "/logout", portal_page_logout, NULL, 0 },
 	{ ROUTE_POST, "/logout", portal_logout, NULL,
-	    ROUTE_SESSION|ROUTE_CSRF },
-	{ ROUTE_GET, PORTAL_OIDC_LOGIN_PATH, portal_oidc_login_route, NULL,
-	    0 },
+	    ROUTE_SESSION | ROUTE_CSRF },
+	{ ROUTE_GET, PORTAL_OIDC_LOGIN_PATH, portal_oidc_login_route, NULL, 0 },
 	{ ROUTE_GET, PORTAL_OIDC_CALLBACK_PATH, portal_oidc_callback_route,
 	    NULL, 0 },
 
@@ -1703,27 +1737,25 @@ static const struct portal_route portal_routes[] = {
 	{ ROUTE_GET, "/apps/*", portal_page_app, NULL, ROUTE_SESSION },
 	{ ROUTE_GET, "/audit", portal_page_audit, NULL, ROUTE_SESSION },
 	{ ROUTE_POST, "/runs/{id}/*", portal_run_form, NULL,
-	    ROUTE_SESSION|ROUTE_CSRF },
+	    ROUTE_SESSION | ROUTE_CSRF },
 	{ ROUTE_POST, "/releases/{id}/*", portal_release_form, NULL,
-	    ROUTE_SESSION|ROUTE_CSRF },
+	    ROUTE_SESSION | ROUTE_CSRF },
 	{ ROUTE_POST, "/apps/*/stacks/*/*", portal_stack_form, NULL,
-	    ROUTE_SESSION|ROUTE_CSRF },
+	    ROUTE_SESSION | ROUTE_CSRF },
 
 	{ ROUTE_GET, "/api/v1/apps", NULL, portal_api_apps, ROUTE_SESSION },
 	{ ROUTE_GET, "/api/v1/me", NULL, portal_api_me, ROUTE_SESSION },
 	{ ROUTE_GET, "/api/v1/runs", NULL, portal_api_runs, ROUTE_SESSION },
-	{ ROUTE_GET, "/api/v1/runs/{id}", NULL, portal_api_run,
-	    ROUTE_SESSION },
+	{ ROUTE_GET, "/api/v1/runs/{id}", NULL, portal_api_run, ROUTE_SESSION },
 	{ ROUTE_POST, "/api/v1/runs/{id}/*", NULL, portal_api_run_action,
-	    ROUTE_SESSION|ROUTE_CSRF },
+	    ROUTE_SESSION | ROUTE_CSRF },
 	{ ROUTE_POST, "/api/v1/releases/{id}/redeploy", NULL,
-	    portal_api_redeploy, ROUTE_SESSION|ROUTE_CSRF },
-	{ ROUTE_GET, "/api/v1/stacks", NULL, portal_api_stacks,
-	    ROUTE_SESSION },
+	    portal_api_redeploy, ROUTE_SESSION | ROUTE_CSRF },
+	{ ROUTE_GET, "/api/v1/stacks", NULL, portal_api_stacks, ROUTE_SESSION },
 	{ ROUTE_GET, "/api/v1/apps/*/stats", NULL, portal_api_app_stats,
 	    ROUTE_SESSION },
 	{ ROUTE_POST, "/api/v1/apps/*/environments/*/*", NULL,
-	    portal_api_stack_action, ROUTE_SESSION|ROUTE_CSRF },
+	    portal_api_stack_action, ROUTE_SESSION | ROUTE_CSRF },
 };
 
 /* Whether the path matches pattern (see above); sets *idp for {id}. */
@@ -1731,8 +1763,8 @@ static int
 portal_route_match(const char *pattern, const struct portal_path *p,
     int64_t *idp)
 {
-	const char	*seg, *s = pattern;
-	size_t		 i = 0, len;
+	const char *seg, *s = pattern;
+	size_t	    i = 0, len;
 
 	if (*s == '/')
 		s++;
@@ -1750,8 +1782,8 @@ portal_route_match(const char *pattern, const struct portal_path *p,
 			if (portal_parse_id(p->segs[i], idp) != 0)
 				return (0);
 		} else if (!(len == 1 && *seg == '*') &&
-		    (strncmp(p->segs[i], seg, len) != 0 ||
-		    p->segs[i][len] != '\0'))
+			   (strncmp(p->segs[i], seg, len) != 0 ||
+			       p->segs[i][len] != '\0'))
 			return (0);
 		i++;
 	}
@@ -1761,8 +1793,8 @@ portal_route_match(const char *pattern, const struct portal_path *p,
 static const struct portal_route *
 portal_route_find(const struct portal_path *p, int method, int64_t *idp)
 {
-	const struct portal_route	*rt;
-	size_t				 i;
+	const struct portal_route *rt;
+	size_t			   i;
 
 	for (i = 0; i < sizeof portal_routes / sizeof *portal_routes; i++) {
 		rt = &portal_routes[i];
@@ -1787,10 +1819,10 @@ static void
 portal_route_api(struct portal_request *q, const struct portal_route *rt,
     int needs)
 {
-	struct portal_reply	*r = &q->reply;
-	struct portal_path	*p = &q->path;
-	const char		*ct, *token;
-	int			 post;
+	struct portal_reply *r = &q->reply;
+	struct portal_path  *p = &q->path;
+	const char	    *ct, *token;
+	int		     post;
 
 	post = strcmp(q->method, "POST") == 0;
 	if (p->n < 2 || strcmp(p->segs[0], "api") != 0 ||
@@ -1800,8 +1832,9 @@ portal_route_api(struct portal_request *q, const struct portal_route *rt,
 	}
 	if ((needs & ROUTE_SESSION) && q->user == NULL) {
 		portal_api_error(r, 401, "unauthenticated",
-		    q->by_token ? "unknown or revoked token" :
-		    "sign in or send Authorization: Bearer TOKEN");
+		    q->by_token ?
+			"unknown or revoked token" :
+			"sign in or send Authorization: Bearer TOKEN");
 		return;
 	}
 	if (post && (needs & ROUTE_CSRF) && !q->by_token) {
@@ -1816,13 +1849,15 @@ portal_route_api(struct portal_request *q, const struct portal_route *rt,
 	}
 	if (post && q->body_len > 0 &&
 	    ((ct = portal_header(q, "Content-Type")) == NULL ||
-	    strncasecmp(ct, "application/json", 16) != 0)) {
-		portal_api_error(r, 400, "bad_request", "the body must "
+		strncasecmp(ct, "application/json", 16) != 0)) {
+		portal_api_error(r, 400, "bad_request",
+		    "the body must "
 		    "be application/json");
 		return;
 	}
 	if (rt == NULL) {
-		portal_api_error(r, 404, "not_found", "no such API path or "
+		portal_api_error(r, 404, "not_found",
+		    "no such API path or "
 		    "method");
 		return;
 	}
@@ -1834,9 +1869,9 @@ static void
 portal_route_pages(struct portal_request *q, const struct portal_route *rt,
     int needs)
 {
-	struct portal_reply	*r = &q->reply;
-	const char		*ct;
-	int			 post;
+	struct portal_reply *r = &q->reply;
+	const char	    *ct;
+	int		     post;
 
 	post = strcmp(q->method, "POST") == 0;
 	if (post) {
@@ -1846,15 +1881,16 @@ portal_route_pages(struct portal_request *q, const struct portal_route *rt,
 			return;
 		}
 		ct = portal_header(q, "Content-Type");
-		if (q->body_len > 0 && (ct == NULL || strncasecmp(ct,
-		    "application/x-www-form-urlencoded", 33) != 0)) {
+		if (q->body_len > 0 &&
+		    (ct == NULL ||
+			strncasecmp(ct, "application/x-www-form-urlencoded",
+			    33) != 0)) {
 			portal_fail(&q->ctx, 0, r, 415, "bad_request",
 			    "Forms are sent as "
 			    "application/x-www-form-urlencoded.");
 			return;
 		}
-		if (portal_form_parse(q->body, q->body_len, 0, &q->form) !=
-		    0) {
+		if (portal_form_parse(q->body, q->body_len, 0, &q->form) != 0) {
 			portal_fail(&q->ctx, 0, r, 400, "bad_request",
 			    "Malformed form.");
 			return;
@@ -1880,10 +1916,10 @@ portal_route_pages(struct portal_request *q, const struct portal_route *rt,
 static void
 portal_route(struct portal_request *q)
 {
-	const struct portal_route	*rt;
-	struct portal_reply		*r = &q->reply;
-	struct portal_path		*p = &q->path;
-	int				 method, needs;
+	const struct portal_route *rt;
+	struct portal_reply	  *r = &q->reply;
+	struct portal_path	  *p = &q->path;
+	int			   method, needs;
 
 	if (strcmp(q->method, "GET") == 0 || strcmp(q->method, "HEAD") == 0)
 		method = ROUTE_GET;
@@ -1892,8 +1928,8 @@ portal_route(struct portal_request *q)
 	else
 		method = 0;
 	q->api = p->n >= 1 && (strcmp(p->segs[0], "api") == 0 ||
-	    strcmp(p->segs[0], "healthz") == 0 ||
-	    strcmp(p->segs[0], "metrics") == 0);
+				  strcmp(p->segs[0], "healthz") == 0 ||
+				  strcmp(p->segs[0], "metrics") == 0);
 	if (method == 0) {
 		portal_fail(&q->ctx, q->api, r, 405, "bad_request",
 		    "Method not allowed.");
@@ -1927,7 +1963,8 @@ portal_route(struct portal_request *q)
 		    "not verify.");
 		return;
 	default:
-		portal_fail(&q->ctx, q->api, r, 503, "store", "The database "
+		portal_fail(&q->ctx, q->api, r, 503, "store",
+		    "The database "
 		    "failed; try again.");
 		return;
 	}
@@ -1950,10 +1987,10 @@ static enum MHD_Result
 portal_request(struct portal *p, struct portal_conn *pc,
     struct MHD_Connection *conn, const char *url, const char *method)
 {
-	struct portal_request	 q;
-	struct portal_args	 args;
-	enum MHD_Result		 ret;
-	char			*fault, *msg;
+	struct portal_request q;
+	struct portal_args    args;
+	enum MHD_Result	      ret;
+	char		     *fault, *msg;
 
 	memset(&q, 0, sizeof q);
 	q.p = p;
@@ -1982,9 +2019,9 @@ portal_request(struct portal *p, struct portal_conn *pc,
 	if ((q.store = portal_store(p)) == NULL) {
 		/* The storage fault says why (a full disk), if it is one. */
 		fault = store_fault();
-		msg = xasprintf("database: %s", fault != NULL ? fault :
-		    "cannot open it");
-		if (strcmp(url, "/healthz") == 0) {	/* as portal_healthz */
+		msg = xasprintf("database: %s",
+		    fault != NULL ? fault : "cannot open it");
+		if (strcmp(url, "/healthz") == 0) { /* as portal_healthz */
 			q.reply.status = 503;
 			q.reply.content_type = "text/plain; charset=utf-8";
 			buf_reset(&q.reply.body);
@@ -1998,8 +2035,8 @@ portal_request(struct portal *p, struct portal_conn *pc,
 	q.ctx.store = q.store;
 	portal_route(&q);
 send:
-	log_debug(LOG_CAT_PORTAL, "portal: %s %s -> %d user=%s", method,
-	    url, q.reply.status, q.user != NULL ? q.user : "-");
+	log_debug(LOG_CAT_PORTAL, "portal: %s %s -> %d user=%s", method, url,
+	    q.reply.status, q.user != NULL ? q.user : "-");
 	ret = portal_send(p, conn, &q.reply);
 	portal_reply_free(&q.reply);
 	portal_path_free(&q.path);
@@ -2016,13 +2053,13 @@ portal_access_cb(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **con_cls)
 {
-	struct portal		*p = cls;
-	struct portal_conn	*pc = *con_cls;
-	struct portal_reply	 r;
-	const char		*cl;
-	char			*end;
-	unsigned long long	 n;
-	enum MHD_Result		 ret;
+	struct portal	   *p = cls;
+	struct portal_conn *pc = *con_cls;
+	struct portal_reply r;
+	const char	   *cl;
+	char		   *end;
+	unsigned long long  n;
+	enum MHD_Result	    ret;
 
 	if (pc == NULL) {
 		/* The head is in: from now on the body's rate counts. */
@@ -2042,7 +2079,7 @@ portal_access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 			r.status = 400;
 			r.content_type = "text/plain; charset=utf-8";
 			buf_appends(&r.body, "Duplicate Content-Length or "
-			    "Host header.\n");
+					     "Host header.\n");
 			ret = portal_send(p, conn, &r);
 			portal_reply_free(&r);
 			return (ret);
@@ -2059,9 +2096,11 @@ portal_access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 				portal_reply_init(&r);
 				r.status = 413;
 				r.content_type = "text/plain; charset=utf-8";
-				buf_printf(&r.body, "Request body too large "
-				    "(at most %llu bytes).\n", (unsigned long
-				    long)pc->cfg->config->max_body_size);
+				buf_printf(&r.body,
+				    "Request body too large "
+				    "(at most %llu bytes).\n",
+				    (unsigned long long)
+					pc->cfg->config->max_body_size);
 				ret = portal_send(p, conn, &r);
 				portal_reply_free(&r);
 				return (ret);
@@ -2070,12 +2109,12 @@ portal_access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 		return (MHD_YES);
 	}
 	if (*upload_data_size > 0) {
-		portal_sock_moved(p, conn, PORTAL_SOCK_BODY,
-		    *upload_data_size);
+		portal_sock_moved(p, conn, PORTAL_SOCK_BODY, *upload_data_size);
 		if (buf_append(&pc->body, upload_data, *upload_data_size) !=
 		    0) {
 			log_notice("portal: request body too large, "
-			    "connection closed url=%s", url);
+				   "connection closed url=%s",
+			    url);
 			return (MHD_NO);
 		}
 		*upload_data_size = 0;
@@ -2092,15 +2131,15 @@ static void
 portal_completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
-	struct portal		*p = cls;
-	struct portal_conn	*pc = *con_cls;
+	struct portal	   *p = cls;
+	struct portal_conn *pc = *con_cls;
 
 	/* Idle until the next request's head (keep-alive), which has
 	 * request_timeout from now. */
 	portal_sock_moved(p, conn, PORTAL_SOCK_HEAD, 0);
 	if (pc == NULL)
 		return;
-	buf_free_secret(&pc->body);	/* may hold a password */
+	buf_free_secret(&pc->body); /* may hold a password */
 	portal_cfg_put(p, pc->cfg);
 	free(pc);
 	*con_cls = NULL;
@@ -2109,7 +2148,7 @@ portal_completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void
 portal_mhd_log_cb(void *cls, const char *fmt, va_list ap)
 {
-	char	*msg;
+	char *msg;
 
 	if (!log_debug_enabled(LOG_CAT_PORTAL))
 		return;
@@ -2124,14 +2163,13 @@ portal_mhd_log_cb(void *cls, const char *fmt, va_list ap)
 static char *
 portal_read_file(const char *path, char **cause)
 {
-	struct buf	 b;
-	char		 chunk[4096];
-	ssize_t		 n;
-	int		 fd;
+	struct buf b;
+	char	   chunk[4096];
+	ssize_t	   n;
+	int	   fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		*cause = xasprintf("cannot read %s: %s", path,
-		    strerror(errno));
+		*cause = xasprintf("cannot read %s: %s", path, strerror(errno));
 		return (NULL);
 	}
 	buf_init(&b, PORTAL_TLS_FILE_MAX);
@@ -2139,8 +2177,8 @@ portal_read_file(const char *path, char **cause)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 || buf_append(&b, chunk, (size_t)n) != 0) {
-			*cause = xasprintf("cannot read %s: %s", path, n < 0 ?
-			    strerror(errno) : "larger than 1 MiB");
+			*cause = xasprintf("cannot read %s: %s", path,
+			    n < 0 ? strerror(errno) : "larger than 1 MiB");
 			close(fd);
 			buf_free_secret(&b);
 			explicit_bzero(chunk, sizeof chunk);
@@ -2162,10 +2200,10 @@ static int
 portal_listen_addr(const char *listen, struct sockaddr_storage *ss,
     socklen_t *lenp, char **cause)
 {
-	struct addrinfo	 hints, *res = NULL;
-	const char	*colon, *port;
-	char		*host;
-	int		 rc;
+	struct addrinfo hints, *res = NULL;
+	const char     *colon, *port;
+	char	       *host;
+	int		rc;
 
 	if ((colon = strrchr(listen, ':')) == NULL) {
 		*cause = xasprintf("listen: %s is not host:port", listen);
@@ -2197,12 +2235,12 @@ struct portal *
 portal_new(const struct portal_deps *deps, const struct config *config,
     char **cause)
 {
-	struct portal			*p;
-	struct sockaddr_storage		 ss;
-	socklen_t			 sslen;
-	const union MHD_DaemonInfo	*info;
-	pthread_condattr_t		 cattr;
-	unsigned int			 flags;
+	struct portal		   *p;
+	struct sockaddr_storage	    ss;
+	socklen_t		    sslen;
+	const union MHD_DaemonInfo *info;
+	pthread_condattr_t	    cattr;
+	unsigned int		    flags;
 
 	*cause = NULL;
 	p = xcalloc(1, sizeof *p);
@@ -2227,62 +2265,62 @@ portal_new(const struct portal_deps *deps, const struct config *config,
 		goto fail;
 	if (config->tls_certificate != NULL && config->tls_key != NULL) {
 		if ((p->tls_cert = portal_read_file(config->tls_certificate,
-		    cause)) == NULL || (p->tls_key = portal_read_file(
-		    config->tls_key, cause)) == NULL)
+			 cause)) == NULL ||
+		    (p->tls_key = portal_read_file(config->tls_key, cause)) ==
+			NULL)
 			goto fail;
 		p->tls = 1;
 	}
 	if ((p->bridge = portal_bridge_new(deps->loop, cause)) == NULL)
 		goto fail;
-	p->oidc = portal_oidc_new(p->bridge, deps->aws != NULL ?
-	    aws_context_http(deps->aws) : NULL);
+	p->oidc = portal_oidc_new(p->bridge,
+	    deps->aws != NULL ? aws_context_http(deps->aws) : NULL);
 
 	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (p->tls)
 		flags |= MHD_USE_TLS;
-	p->mhd = MHD_start_daemon(flags, 0, NULL, NULL,
-	    portal_access_cb, p,
+	p->mhd = MHD_start_daemon(flags, 0, NULL, NULL, portal_access_cb, p,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)PORTAL_THREADS,
-	    MHD_OPTION_CONNECTION_LIMIT, p->max_connections +
-	    (unsigned int)(PORTAL_THREADS * PORTAL_CONNECTIONS_SLACK),
+	    MHD_OPTION_CONNECTION_LIMIT,
+	    p->max_connections +
+		(unsigned int)(PORTAL_THREADS * PORTAL_CONNECTIONS_SLACK),
 	    MHD_OPTION_NOTIFY_CONNECTION, portal_notify_cb, p,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned int)config->connections_per_address,
 	    MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)PORTAL_CONNECTION_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    (size_t)PORTAL_CONNECTION_MEMORY,
-	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
-	    MHD_OPTION_NOTIFY_COMPLETED, portal_completed_cb, p,
+	    (size_t)PORTAL_CONNECTION_MEMORY, MHD_OPTION_STRICT_FOR_CLIENT,
+	    (int)1, MHD_OPTION_NOTIFY_COMPLETED, portal_completed_cb, p,
 	    MHD_OPTION_EXTERNAL_LOGGER, portal_mhd_log_cb, p,
 	    /* Without TLS the list ends here. */
 	    p->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, p->tls_cert,
-	    MHD_OPTION_HTTPS_MEM_KEY, p->tls_key,
-	    MHD_OPTION_END);
+	    MHD_OPTION_HTTPS_MEM_KEY, p->tls_key, MHD_OPTION_END);
 	if (p->mhd == NULL) {
 		*cause = xasprintf("cannot serve on %s%s: %s", config->listen,
-		    p->tls ? " with TLS" : "", errno != 0 ? strerror(errno) :
-		    "libmicrohttpd refused");
+		    p->tls ? " with TLS" : "",
+		    errno != 0 ? strerror(errno) : "libmicrohttpd refused");
 		goto fail;
 	}
-	if ((info = MHD_get_daemon_info(p->mhd,
-	    MHD_DAEMON_INFO_BIND_PORT)) != NULL)
+	if ((info = MHD_get_daemon_info(p->mhd, MHD_DAEMON_INFO_BIND_PORT)) !=
+	    NULL)
 		p->port = info->port;
 	if ((errno = pthread_create(&p->watch_thread, NULL, portal_watch_main,
-	    p)) != 0) {
+		 p)) != 0) {
 		*cause = xasprintf("cannot start the portal's connection "
-		    "watch: %s", strerror(errno));
+				   "watch: %s",
+		    strerror(errno));
 		MHD_stop_daemon(p->mhd);
 		goto fail;
 	}
 	p->watch_started = 1;
 	log_info("portal listening listen=%s port=%u tls=%s threads=%d "
-	    "max_connections=%u request_timeout=%lldms", config->listen,
-	    p->port, p->tls ? "yes" : "no", PORTAL_THREADS, p->max_connections,
-	    (long long)p->request_timeout_ms);
+		 "max_connections=%u request_timeout=%lldms",
+	    config->listen, p->port, p->tls ? "yes" : "no", PORTAL_THREADS,
+	    p->max_connections, (long long)p->request_timeout_ms);
 	return (p);
 fail:
 	if (p->bridge != NULL)
@@ -2296,8 +2334,8 @@ fail:
 void
 portal_stop(struct portal *p)
 {
-	struct portal_cfgref	*ref;
-	size_t			 i;
+	struct portal_cfgref *ref;
+	size_t		      i;
 
 	if (p == NULL)
 		return;

@@ -43,7 +43,7 @@ struct engine;
 struct engine_action;
 
 /* Threads in the pool, each with its own store connection. */
-#define PORTAL_THREADS		4
+#define PORTAL_THREADS 4
 /* How long a request waits for the loop to take a call. */
 #define PORTAL_BRIDGE_TIMEOUT_MS 10000
 /* libmicrohttpd's idle timeout, which restarts on every byte: a reply
@@ -57,13 +57,12 @@ struct engine_action;
 /* What the portal borrows from the daemon, for its whole life; used on
  * the loop only (through the bridge). */
 struct portal_deps {
-	uv_loop_t			*loop;
+	uv_loop_t *loop;
 	/* The one action handler (engine_act, as the control socket's). */
-	int				(*act)(void *,
-					    struct engine_action *, char **);
-	void				*act_arg;
-	struct aws_context		*aws;		/* may be NULL */
-	struct engine			*engine;	/* may be NULL */
+	int (*act)(void *, struct engine_action *, char **);
+	void		   *act_arg;
+	struct aws_context *aws;    /* may be NULL */
+	struct engine	   *engine; /* may be NULL */
 };
 
 struct portal;
@@ -74,30 +73,29 @@ struct portal;
  * borrowed until portal_reconfigure gives another.  NULL with *cause
  * (caller frees) when the address cannot be bound or a file read.
  */
-struct portal	*portal_new(const struct portal_deps *, const struct config *,
-		    char **cause);
+struct portal *portal_new(const struct portal_deps *, const struct config *,
+    char **cause);
 /*
  * From a request's thread, through the bridge, for the handlers
  * (portal-api.c, the pages): the engine's action (0 or an ENGINE_E*
  * code with *cause); whether the loop answers within a
  * second; /metrics' AWS and loop lines, appended to out.
  */
-int		 portal_action(struct portal *, struct engine_action *,
-		    char **cause);
-int		 portal_loop_alive(struct portal *);
-void		 portal_loop_metrics(struct portal *, struct buf *out);
+int  portal_action(struct portal *, struct engine_action *, char **cause);
+int  portal_loop_alive(struct portal *);
+void portal_loop_metrics(struct portal *, struct buf *out);
 /*
  * On the loop, after a reload: requests from now on use config; old
  * (the previous one, which the caller hands over) is freed by the portal
  * once no request in flight uses it.  listen and tls need a restart.
  */
-void		 portal_reconfigure(struct portal *, const struct config *new,
-		    struct config *old);
+void portal_reconfigure(struct portal *, const struct config *new,
+    struct config *old);
 /* On the loop: the engine once there is one (a daemon that started
  * on a full disk starts its portal first, to answer /healthz). */
-void		 portal_set_engine(struct portal *, struct engine *);
+void portal_set_engine(struct portal *, struct engine *);
 /* On the loop: stops serving, waits for the requests in flight (their
  * loop calls fail), closes the store connections; frees the portal. */
-void		 portal_stop(struct portal *);
+void portal_stop(struct portal *);
 
 #endif

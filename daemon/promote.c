@@ -21,90 +21,90 @@
 #include "registry.h"
 #include "xmalloc.h"
 
-#define PROMOTE_DEPTH_MAX	3	/* index → index → manifest */
-#define PROMOTE_MANIFESTS_MAX	1024
-#define PROMOTE_BLOBS_MAX	65536
-#define PROMOTE_BLOB_ATTEMPTS	3	/* network errors, 5xx, 429 */
+#define PROMOTE_DEPTH_MAX     3 /* index → index → manifest */
+#define PROMOTE_MANIFESTS_MAX 1024
+#define PROMOTE_BLOBS_MAX     65536
+#define PROMOTE_BLOB_ATTEMPTS 3 /* network errors, 5xx, 429 */
 
 enum promote_phase {
-	PROMOTE_FETCH,		/* reading manifests */
-	PROMOTE_BLOBS,		/* copying blobs */
-	PROMOTE_PUSH,		/* pushing manifests by digest */
-	PROMOTE_TAG_CHECK,	/* where the tag points now */
-	PROMOTE_TAG,		/* pushing the top manifest by tag */
-	PROMOTE_VERIFY,		/* reading the destination's digest */
+	PROMOTE_FETCH,	   /* reading manifests */
+	PROMOTE_BLOBS,	   /* copying blobs */
+	PROMOTE_PUSH,	   /* pushing manifests by digest */
+	PROMOTE_TAG_CHECK, /* where the tag points now */
+	PROMOTE_TAG,	   /* pushing the top manifest by tag */
+	PROMOTE_VERIFY,	   /* reading the destination's digest */
 };
 
 /* A manifest to read (descriptor), then read. */
 struct promote_manifest {
-	char		*digest;	/* expected (children), read */
-	long long	 size;		/* expected, -1 for the top */
-	int		 depth;
-	char		*media_type;
-	char		*data;
-	size_t		 len;
+	char	 *digest; /* expected (children), read */
+	long long size;	  /* expected, -1 for the top */
+	int	  depth;
+	char	 *media_type;
+	char	 *data;
+	size_t	  len;
 };
 
 struct promote_blob {
-	char		*digest;
-	long long	 size;
+	char	 *digest;
+	long long size;
 };
 
 /* One blob on its way: HEAD, POST, then GET into a ring and PATCH/PUT. */
 struct promote_stream {
-	struct promote		*p;
-	struct promote_blob	*blob;
-	struct promote_stream	*next;
+	struct promote	      *p;
+	struct promote_blob   *blob;
+	struct promote_stream *next;
 
-	struct registry_call	*call;	/* HEAD, POST, final PUT */
-	struct registry_call	*get;
-	struct registry_call	*put;	/* PATCH, monolithic PUT */
-	char			*location;
+	struct registry_call *call; /* HEAD, POST, final PUT */
+	struct registry_call *get;
+	struct registry_call *put; /* PATCH, monolithic PUT */
+	char		     *location;
 
-	char			*ring;
-	size_t			 cap;
-	size_t			 start;	/* first byte held */
-	size_t			 held;
-	long long		 received;
-	long long		 sent;
-	struct digest_sha256	*sha;
-	int			 get_paused;
-	int			 put_paused;
-	int			 get_done;
-	int			 verified;
-	int			 put_done;
-	int			 failed;
-	int			 finishing;
-	int			 attempt;	/* from 1 */
-	int			 retry;		/* to start again */
+	char		     *ring;
+	size_t		      cap;
+	size_t		      start; /* first byte held */
+	size_t		      held;
+	long long	      received;
+	long long	      sent;
+	struct digest_sha256 *sha;
+	int		      get_paused;
+	int		      put_paused;
+	int		      get_done;
+	int		      verified;
+	int		      put_done;
+	int		      failed;
+	int		      finishing;
+	int		      attempt; /* from 1 */
+	int		      retry;   /* to start again */
 };
 
 /* The promotion's own copy of a struct promote_image. */
 struct promote_copy {
-	char			*repository;
-	char			*reference;
-	char			*destination_repository; /* never NULL */
-	char			*destination_tag;	/* NULL: by digest */
+	char *repository;
+	char *reference;
+	char *destination_repository; /* never NULL */
+	char *destination_tag;	      /* NULL: by digest */
 };
 
 struct promote {
-	struct registry		*src;
-	struct registry		*dst;
-	struct promote_options	 o;
-	struct promote_copy	*images;
-	struct promote_result	*results;
-	size_t			 n;
-	size_t			 cur;
-	promote_done_cb		 done_cb;
-	void			*arg;
-	int			 cancelled;
+	struct registry	      *src;
+	struct registry	      *dst;
+	struct promote_options o;
+	struct promote_copy   *images;
+	struct promote_result *results;
+	size_t		       n;
+	size_t		       cur;
+	promote_done_cb	       done_cb;
+	void		      *arg;
+	int		       cancelled;
 
 	/* The image being copied. */
 	enum promote_phase	 phase;
 	struct timespec		 started;
 	const char		*dst_repo;
-	const char		*dst_tag;	/* NULL: by digest only */
-	struct promote_manifest	*manifests;
+	const char		*dst_tag; /* NULL: by digest only */
+	struct promote_manifest *manifests;
 	size_t			 nmanifests;
 	size_t			 fetched;
 	size_t			 pushed;
@@ -113,20 +113,20 @@ struct promote {
 	size_t			 next_blob;
 	struct promote_stream	*streams;
 	int			 active;
-	struct registry_call	*call;	/* manifests' */
+	struct registry_call	*call; /* manifests' */
 	int			 error;
 	char			*reason;
 };
 
-static void	promote_image_begin(struct promote *);
-static void	promote_image_end(struct promote *);
-static void	promote_fetch_next(struct promote *);
-static void	promote_blobs_next(struct promote *);
-static void	promote_push_next(struct promote *);
-static void	promote_tag_check_cb(struct registry_call *,
-		    const struct registry_reply *, void *);
-static void	promote_stream_done(struct promote_stream *);
-static int	promote_stream_head(struct promote_stream *);
+static void promote_image_begin(struct promote *);
+static void promote_image_end(struct promote *);
+static void promote_fetch_next(struct promote *);
+static void promote_blobs_next(struct promote *);
+static void promote_push_next(struct promote *);
+static void promote_tag_check_cb(struct registry_call *,
+    const struct registry_reply *, void *);
+static void promote_stream_done(struct promote_stream *);
+static int  promote_stream_head(struct promote_stream *);
 
 const char *
 promote_strerror(int error)
@@ -141,11 +141,11 @@ promote_strerror(int error)
 static long long
 promote_ms_since(const struct timespec *t0)
 {
-	struct timespec	t;
+	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return ((long long)(t.tv_sec - t0->tv_sec) * 1000 +
-	    (t.tv_nsec - t0->tv_nsec) / 1000000);
+		(t.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
 static const char *
@@ -155,16 +155,15 @@ promote_name(struct promote *p)
 }
 
 /* The image's first error wins; later ones only go to the debug log. */
-static void
-promote_fail(struct promote *p, int error, const char *fmt, ...)
+static void promote_fail(struct promote *p, int error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
 promote_fail(struct promote *p, int error, const char *fmt, ...)
 {
-	struct promote_copy	*im = &p->images[p->cur];
-	va_list			 ap;
-	char			*what;
+	struct promote_copy *im = &p->images[p->cur];
+	va_list		     ap;
+	char		    *what;
 
 	va_start(ap, fmt);
 	what = xvasprintf(fmt, ap);
@@ -185,14 +184,14 @@ static int
 promote_is_index(const char *mt)
 {
 	return (strcmp(mt, REGISTRY_MT_OCI_INDEX) == 0 ||
-	    strcmp(mt, REGISTRY_MT_DOCKER_LIST) == 0);
+		strcmp(mt, REGISTRY_MT_DOCKER_LIST) == 0);
 }
 
 static int
 promote_is_manifest(const char *mt)
 {
 	return (strcmp(mt, REGISTRY_MT_OCI_MANIFEST) == 0 ||
-	    strcmp(mt, REGISTRY_MT_DOCKER_MANIFEST) == 0);
+		strcmp(mt, REGISTRY_MT_DOCKER_MANIFEST) == 0);
 }
 
 /* --- start and end ------------------------------------------------------- */
@@ -203,9 +202,9 @@ promote_start(struct registry *src, struct registry *dst,
     const struct promote_options *o, promote_done_cb done_cb, void *arg,
     char **cause)
 {
-	struct promote		*p;
+	struct promote		   *p;
 	const struct promote_image *im;
-	size_t			 i;
+	size_t			    i;
 
 	if (n == 0 || done_cb == NULL) {
 		*cause = xstrdup("no image to promote or no callback");
@@ -215,12 +214,14 @@ promote_start(struct registry *src, struct registry *dst,
 		im = &images[i];
 		if (!registry_valid_repository(im->repository) ||
 		    (im->destination_repository != NULL &&
-		    !registry_valid_repository(im->destination_repository))) {
+			!registry_valid_repository(
+			    im->destination_repository))) {
 			*cause = xasprintf("image %zu: bad repository name", i);
 			return (NULL);
 		}
-		if (im->reference == NULL || (!registry_valid_tag(im->reference)
-		    && !registry_valid_digest(im->reference))) {
+		if (im->reference == NULL ||
+		    (!registry_valid_tag(im->reference) &&
+			!registry_valid_digest(im->reference))) {
 			*cause = xasprintf("image %s: bad tag or digest",
 			    im->repository);
 			return (NULL);
@@ -242,7 +243,8 @@ promote_start(struct registry *src, struct registry *dst,
 		p->o.parallel_blobs = PROMOTE_PARALLEL_DEFAULT;
 	if (p->o.buffer_size < 64 * 1024)
 		p->o.buffer_size = p->o.buffer_size == 0 ?
-		    PROMOTE_BUFFER_DEFAULT : 64 * 1024;
+				       PROMOTE_BUFFER_DEFAULT :
+				       64 * 1024;
 	p->done_cb = done_cb;
 	p->arg = arg;
 	p->n = n;
@@ -254,23 +256,25 @@ promote_start(struct registry *src, struct registry *dst,
 		p->images[i].reference = xstrdup(im->reference);
 		p->images[i].destination_repository = xstrdup(
 		    im->destination_repository != NULL ?
-		    im->destination_repository : im->repository);
+			im->destination_repository :
+			im->repository);
 		if (im->destination_tag != NULL)
-			p->images[i].destination_tag =
-			    xstrdup(im->destination_tag);
+			p->images[i].destination_tag = xstrdup(
+			    im->destination_tag);
 		else if (registry_valid_tag(im->reference))
 			p->images[i].destination_tag = xstrdup(im->reference);
 		p->results[i].repository = xstrdup(im->repository);
 		p->results[i].reference = xstrdup(im->reference);
-		p->results[i].destination_repository =
-		    xstrdup(p->images[i].destination_repository);
+		p->results[i].destination_repository = xstrdup(
+		    p->images[i].destination_repository);
 	}
 
 	/* Only the first image's first call can fail synchronously here. */
 	promote_image_begin(p);
 	if (p->call == NULL) {
-		*cause = p->reason != NULL ? xstrdup(p->reason) :
-		    xstrdup("the copy could not start");
+		*cause = p->reason != NULL ?
+			     xstrdup(p->reason) :
+			     xstrdup("the copy could not start");
 		p->cur = n;
 		p->done_cb = NULL;
 		promote_image_end(p);
@@ -282,7 +286,7 @@ promote_start(struct registry *src, struct registry *dst,
 static void
 promote_image_reset(struct promote *p)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < p->nmanifests; i++) {
 		free(p->manifests[i].digest);
@@ -305,7 +309,7 @@ promote_image_reset(struct promote *p)
 static void
 promote_free(struct promote *p)
 {
-	size_t	i;
+	size_t i;
 
 	promote_image_reset(p);
 	for (i = 0; i < p->n; i++) {
@@ -330,16 +334,16 @@ promote_free(struct promote *p)
 static void
 promote_image_begin(struct promote *p)
 {
-	struct promote_copy	*im = &p->images[p->cur];
-	struct promote_result	*r = &p->results[p->cur];
+	struct promote_copy   *im = &p->images[p->cur];
+	struct promote_result *r = &p->results[p->cur];
 
 	promote_image_reset(p);
 	clock_gettime(CLOCK_MONOTONIC, &p->started);
 	p->phase = PROMOTE_FETCH;
 	p->dst_repo = im->destination_repository;
 	p->dst_tag = im->destination_tag;
-	r->destination_reference = xstrdup(p->dst_tag != NULL ? p->dst_tag :
-	    im->reference);
+	r->destination_reference = xstrdup(
+	    p->dst_tag != NULL ? p->dst_tag : im->reference);
 	if (p->cancelled) {
 		promote_fail(p, REGISTRY_ECANCELLED, "cancelled");
 		promote_image_end(p);
@@ -350,7 +354,8 @@ promote_image_begin(struct promote *p)
 	    registry_name(p->dst), p->dst_repo, r->destination_reference);
 	p->manifests = xcalloc(1, sizeof *p->manifests);
 	p->manifests[0].digest = registry_valid_digest(im->reference) ?
-	    xstrdup(im->reference) : NULL;
+				     xstrdup(im->reference) :
+				     NULL;
 	p->manifests[0].size = -1;
 	p->nmanifests = 1;
 	promote_fetch_next(p);
@@ -360,7 +365,7 @@ promote_image_begin(struct promote *p)
 static void
 promote_image_end(struct promote *p)
 {
-	struct promote_result	*r;
+	struct promote_result *r;
 
 	if (p->cur < p->n) {
 		r = &p->results[p->cur];
@@ -369,10 +374,11 @@ promote_image_end(struct promote *p)
 		p->reason = NULL;
 		r->elapsed_ms = promote_ms_since(&p->started);
 		if (r->error == 0)
-			log_info("promotion done image=%s digest=%s "
+			log_info(
+			    "promotion done image=%s digest=%s "
 			    "blobs_copied=%d blobs_skipped=%d bytes_copied=%lld"
-			    " bytes_skipped=%lld ms=%lld", r->repository,
-			    r->source_digest, r->blobs_copied,
+			    " bytes_skipped=%lld ms=%lld",
+			    r->repository, r->source_digest, r->blobs_copied,
 			    r->blobs_skipped, r->bytes_copied, r->bytes_skipped,
 			    r->elapsed_ms);
 		else
@@ -392,7 +398,7 @@ promote_image_end(struct promote *p)
 void
 promote_cancel(struct promote *p)
 {
-	struct promote_stream	*s;
+	struct promote_stream *s;
 
 	if (p->cancelled)
 		return;
@@ -417,7 +423,7 @@ static void
 promote_add_manifest(struct promote *p, const char *digest, long long size,
     int depth)
 {
-	struct promote_manifest	*m;
+	struct promote_manifest *m;
 	size_t			 i;
 
 	for (i = 0; i < p->nmanifests; i++) {
@@ -437,7 +443,7 @@ promote_add_manifest(struct promote *p, const char *digest, long long size,
 static void
 promote_add_blob(struct promote *p, const char *digest, long long size)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < p->nblobs; i++) {
 		if (strcmp(p->blobs[i].digest, digest) == 0)
@@ -453,7 +459,7 @@ promote_add_blob(struct promote *p, const char *digest, long long size)
 static int
 promote_descriptor(json_t *d, const char **digest, long long *size)
 {
-	json_t	*sz = json_object_get(d, "size");
+	json_t *sz = json_object_get(d, "size");
 
 	*digest = json_string_value(json_object_get(d, "digest"));
 	if (*digest == NULL || !registry_valid_digest(*digest) ||
@@ -464,8 +470,7 @@ promote_descriptor(json_t *d, const char **digest, long long *size)
 }
 
 static void
-promote_refs_add(struct promote_refs *refs, const char *digest,
-    long long size)
+promote_refs_add(struct promote_refs *refs, const char *digest, long long size)
 {
 	refs->v = xreallocarray(refs->v, refs->n + 1, sizeof *refs->v);
 	refs->v[refs->n].digest = xstrdup(digest);
@@ -476,7 +481,7 @@ promote_refs_add(struct promote_refs *refs, const char *digest,
 void
 promote_refs_free(struct promote_refs *refs)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < refs->n; i++)
 		free(refs->v[i].digest);
@@ -488,11 +493,11 @@ int
 promote_parse_manifest(const void *data, size_t len, const char *media_type,
     struct promote_refs *refs, char **cause)
 {
-	json_t		*doc, *list, *d, *urls;
-	const char	*digest, *mt;
-	long long	 size;
-	size_t		 i;
-	int		 rc = -1;
+	json_t	   *doc, *list, *d, *urls;
+	const char *digest, *mt;
+	long long   size;
+	size_t	    i;
+	int	    rc = -1;
 
 	memset(refs, 0, sizeof *refs);
 	if ((doc = json_loadb(data, len, 0, NULL)) == NULL ||
@@ -516,7 +521,8 @@ promote_parse_manifest(const void *data, size_t len, const char *media_type,
 			if (promote_descriptor(d, &digest, &size) != 0 ||
 			    i >= PROMOTE_MANIFESTS_MAX) {
 				*cause = xasprintf("index entry %zu has no "
-				    "usable digest and size", i);
+						   "usable digest and size",
+				    i);
 				goto out;
 			}
 			promote_refs_add(refs, digest, size);
@@ -526,11 +532,12 @@ promote_parse_manifest(const void *data, size_t len, const char *media_type,
 	}
 	if (!promote_is_manifest(media_type)) {
 		*cause = xasprintf("media type \"%s\" is not an OCI or Docker "
-		    "schema 2 manifest or index", media_type);
+				   "schema 2 manifest or index",
+		    media_type);
 		goto out;
 	}
 	if (promote_descriptor(json_object_get(doc, "config"), &digest,
-	    &size) != 0) {
+		&size) != 0) {
 		*cause = xstrdup("no usable config");
 		goto out;
 	}
@@ -544,7 +551,8 @@ promote_parse_manifest(const void *data, size_t len, const char *media_type,
 		if (promote_descriptor(d, &digest, &size) != 0 ||
 		    i >= PROMOTE_BLOBS_MAX) {
 			*cause = xasprintf("layer %zu has no usable digest and "
-			    "size", i);
+					   "size",
+			    i);
 			goto out;
 		}
 		/* Foreign (non-distributable) layers live at their URLs. */
@@ -565,16 +573,15 @@ out:
 static int
 promote_parse(struct promote *p, size_t mi)
 {
-	struct promote_refs	 refs;
-	char			*cause = NULL, *digest;
-	int			 depth = p->manifests[mi].depth;
-	size_t			 i;
+	struct promote_refs refs;
+	char		   *cause = NULL, *digest;
+	int		    depth = p->manifests[mi].depth;
+	size_t		    i;
 
 	/* The array grows below: keep what is needed of this entry. */
 	digest = xstrdup(p->manifests[mi].digest);
-	if (promote_parse_manifest(p->manifests[mi].data,
-	    p->manifests[mi].len, p->manifests[mi].media_type, &refs,
-	    &cause) != 0) {
+	if (promote_parse_manifest(p->manifests[mi].data, p->manifests[mi].len,
+		p->manifests[mi].media_type, &refs, &cause) != 0) {
 		promote_fail(p, PROMOTE_EMANIFEST, "manifest %s: %s", digest,
 		    cause);
 		free(cause);
@@ -582,8 +589,10 @@ promote_parse(struct promote *p, size_t mi)
 		return (-1);
 	}
 	if (refs.index && depth + 1 >= PROMOTE_DEPTH_MAX) {
-		promote_fail(p, PROMOTE_EMANIFEST, "manifest %s: indexes "
-		    "nested too deep", digest);
+		promote_fail(p, PROMOTE_EMANIFEST,
+		    "manifest %s: indexes "
+		    "nested too deep",
+		    digest);
 		promote_refs_free(&refs);
 		free(digest);
 		return (-1);
@@ -599,7 +608,8 @@ promote_parse(struct promote *p, size_t mi)
 	free(digest);
 	if (p->nmanifests > PROMOTE_MANIFESTS_MAX ||
 	    p->nblobs > PROMOTE_BLOBS_MAX) {
-		promote_fail(p, PROMOTE_EMANIFEST, "too many manifests or "
+		promote_fail(p, PROMOTE_EMANIFEST,
+		    "too many manifests or "
 		    "blobs");
 		return (-1);
 	}
@@ -610,9 +620,9 @@ promote_parse(struct promote *p, size_t mi)
 static char *
 promote_own_type(const char *data, size_t len)
 {
-	json_t		*doc;
-	const char	*mt;
-	char		*out;
+	json_t	   *doc;
+	const char *mt;
+	char	   *out;
 
 	doc = json_loadb(data, len, 0, NULL);
 	mt = json_string_value(json_object_get(doc, "mediaType"));
@@ -626,7 +636,7 @@ promote_manifest_cb(struct registry_call *call,
     const struct registry_reply *reply, void *arg)
 {
 	struct promote		*p = arg;
-	struct promote_manifest	*m = &p->manifests[p->fetched];
+	struct promote_manifest *m = &p->manifests[p->fetched];
 	struct promote_result	*r = &p->results[p->cur];
 	char			 digest[REGISTRY_DIGEST_SIZE];
 	size_t			 len;
@@ -639,25 +649,32 @@ promote_manifest_cb(struct registry_call *call,
 	}
 	registry_digest(reply->body, reply->body_len, digest);
 	if (m->digest != NULL && strcmp(m->digest, digest) != 0) {
-		promote_fail(p, REGISTRY_EDIGEST, "manifest %s: the bytes read "
-		    "hash to %s", m->digest, digest);
+		promote_fail(p, REGISTRY_EDIGEST,
+		    "manifest %s: the bytes read "
+		    "hash to %s",
+		    m->digest, digest);
 		goto fail;
 	}
 	if (reply->digest != NULL && strcmp(reply->digest, digest) != 0) {
-		promote_fail(p, REGISTRY_EDIGEST, "manifest: %s says %s, the "
-		    "bytes hash to %s", registry_name(p->src), reply->digest,
-		    digest);
+		promote_fail(p, REGISTRY_EDIGEST,
+		    "manifest: %s says %s, the "
+		    "bytes hash to %s",
+		    registry_name(p->src), reply->digest, digest);
 		goto fail;
 	}
 	if (m->size >= 0 && (long long)reply->body_len != m->size) {
-		promote_fail(p, REGISTRY_ESIZE, "manifest %s: %zu bytes, the "
-		    "index says %lld", digest, reply->body_len, m->size);
+		promote_fail(p, REGISTRY_ESIZE,
+		    "manifest %s: %zu bytes, the "
+		    "index says %lld",
+		    digest, reply->body_len, m->size);
 		goto fail;
 	}
-	len = reply->content_type != NULL ? strcspn(reply->content_type,
-	    "; ") : 0;
+	len = reply->content_type != NULL ? strcspn(reply->content_type, "; ") :
+					    0;
 	m->media_type = xstrndup(reply->content_type != NULL ?
-	    reply->content_type : "", len);
+				     reply->content_type :
+				     "",
+	    len);
 	if (!promote_is_index(m->media_type) &&
 	    !promote_is_manifest(m->media_type)) {
 		/* A registry serving a generic type: the manifest's own. */
@@ -666,7 +683,8 @@ promote_manifest_cb(struct registry_call *call,
 	}
 	if (!promote_is_index(m->media_type) &&
 	    !promote_is_manifest(m->media_type)) {
-		promote_fail(p, PROMOTE_EMANIFEST, "manifest %s has media type "
+		promote_fail(p, PROMOTE_EMANIFEST,
+		    "manifest %s has media type "
 		    "\"%s\", not an OCI or Docker schema 2 manifest or index",
 		    digest, m->media_type);
 		goto fail;
@@ -693,7 +711,7 @@ static void
 promote_fetch_next(struct promote *p)
 {
 	struct promote_copy	*im = &p->images[p->cur];
-	struct promote_manifest	*m;
+	struct promote_manifest *m;
 	char			*cause = NULL;
 
 	if (p->cancelled) {
@@ -708,8 +726,8 @@ promote_fetch_next(struct promote *p)
 	}
 	m = &p->manifests[p->fetched];
 	p->call = registry_manifest_get(p->src, im->repository,
-	    m->digest != NULL ? m->digest : im->reference,
-	    promote_manifest_cb, p, &cause);
+	    m->digest != NULL ? m->digest : im->reference, promote_manifest_cb,
+	    p, &cause);
 	if (p->call == NULL) {
 		promote_fail(p, REGISTRY_ENETWORK, "manifest: %s", cause);
 		free(cause);
@@ -733,16 +751,14 @@ promote_stream_abort(struct promote_stream *s)
 		registry_call_cancel(s->call);
 }
 
-static void
-promote_stream_fail(struct promote_stream *s, int error, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
+static void promote_stream_fail(struct promote_stream *s, int error,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void
-promote_stream_fail(struct promote_stream *s, int error, const char *fmt,
-    ...)
+promote_stream_fail(struct promote_stream *s, int error, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*what;
+	va_list ap;
+	char   *what;
 
 	va_start(ap, fmt);
 	what = xvasprintf(fmt, ap);
@@ -755,21 +771,22 @@ promote_stream_fail(struct promote_stream *s, int error, const char *fmt,
 /* A registry's reply: its message names the call and the blob. */
 static void
 promote_stream_fail_reply(struct promote_stream *s,
-    const struct registry_reply *reply)
+    const struct registry_reply			*reply)
 {
-	struct promote	*p = s->p;
-	int		 transient;
+	struct promote *p = s->p;
+	int		transient;
 
 	/* A transient failure starts the blob again, at once (a new
 	   upload: registries drop abandoned ones). */
 	transient = reply->error == REGISTRY_ENETWORK ||
-	    (reply->error == REGISTRY_ESTATUS && (reply->status >= 500 ||
-	    reply->status == 429));
-	if (transient && s->attempt < PROMOTE_BLOB_ATTEMPTS &&
-	    !p->cancelled && p->error == 0) {
+		    (reply->error == REGISTRY_ESTATUS &&
+			(reply->status >= 500 || reply->status == 429));
+	if (transient && s->attempt < PROMOTE_BLOB_ATTEMPTS && !p->cancelled &&
+	    p->error == 0) {
 		log_info("promotion retrying a blob image=%s blob=%s "
-		    "attempt=%d: %s", promote_name(p), s->blob->digest,
-		    s->attempt + 1, reply->message);
+			 "attempt=%d: %s",
+		    promote_name(p), s->blob->digest, s->attempt + 1,
+		    reply->message);
 		s->retry = 1;
 	} else
 		promote_fail(p, reply->error, "%s", reply->message);
@@ -781,16 +798,17 @@ static int
 promote_get_write_cb(struct http_call *http, const void *data, size_t len,
     void *arg)
 {
-	struct promote_stream	*s = arg;
-	size_t			 end, first;
+	struct promote_stream *s = arg;
+	size_t		       end, first;
 
 	(void)http;
 	if (s->failed)
 		return (HTTP_STREAM_ABORT);
 	if (s->received + (long long)len > s->blob->size) {
-		promote_stream_fail(s, REGISTRY_ESIZE, "%s sent more than the "
-		    "manifest's %lld bytes", registry_name(s->p->src),
-		    s->blob->size);
+		promote_stream_fail(s, REGISTRY_ESIZE,
+		    "%s sent more than the "
+		    "manifest's %lld bytes",
+		    registry_name(s->p->src), s->blob->size);
 		return (HTTP_STREAM_ABORT);
 	}
 	if (s->cap - s->held < len) {
@@ -815,9 +833,9 @@ promote_get_write_cb(struct http_call *http, const void *data, size_t len,
 static ssize_t
 promote_put_read_cb(struct http_call *http, void *dst, size_t len, void *arg)
 {
-	struct promote_stream	*s = arg;
-	size_t			 n, first;
-	long long		 allowed;
+	struct promote_stream *s = arg;
+	size_t		       n, first;
+	long long	       allowed;
 
 	(void)http;
 	if (s->failed)
@@ -861,14 +879,14 @@ static void
 promote_finish_cb(struct registry_call *call,
     const struct registry_reply *reply, void *arg)
 {
-	struct promote_stream	*s = arg;
+	struct promote_stream *s = arg;
 
 	(void)call;
 	s->call = NULL;
 	if (!s->failed && reply->error != REGISTRY_OK)
 		promote_stream_fail_reply(s, reply);
 	else if (!s->failed && reply->digest != NULL &&
-	    strcmp(reply->digest, s->blob->digest) != 0)
+		 strcmp(reply->digest, s->blob->digest) != 0)
 		promote_stream_fail(s, REGISTRY_EDIGEST, "%s stored it as %s",
 		    registry_name(s->p->dst), reply->digest);
 	s->put_done = 1;
@@ -879,16 +897,18 @@ promote_finish_cb(struct registry_call *call,
 static void
 promote_stream_both(struct promote_stream *s)
 {
-	struct promote	*p = s->p;
-	char		*cause = NULL;
+	struct promote *p = s->p;
+	char	       *cause = NULL;
 
 	if (s->failed || s->get != NULL || s->put != NULL)
 		return;
 	if (p->o.monolithic || s->put_done)
 		return;
 	if (!s->verified || s->sent != s->blob->size) {
-		promote_stream_fail(s, REGISTRY_ESIZE, "%lld of %lld bytes "
-		    "sent", s->sent, s->blob->size);
+		promote_stream_fail(s, REGISTRY_ESIZE,
+		    "%lld of %lld bytes "
+		    "sent",
+		    s->sent, s->blob->size);
 		return;
 	}
 	s->call = registry_upload_finish(p->dst, p->dst_repo, s->location,
@@ -903,8 +923,8 @@ static void
 promote_get_cb(struct registry_call *call, const struct registry_reply *reply,
     void *arg)
 {
-	struct promote_stream	*s = arg;
-	char			 hex[DIGEST_SHA256_HEX_SIZE];
+	struct promote_stream *s = arg;
+	char		       hex[DIGEST_SHA256_HEX_SIZE];
 
 	(void)call;
 	s->get = NULL;
@@ -916,15 +936,18 @@ promote_get_cb(struct registry_call *call, const struct registry_reply *reply,
 		goto out;
 	}
 	if (s->received != s->blob->size) {
-		promote_stream_fail(s, REGISTRY_ESIZE, "%s sent %lld bytes, "
-		    "the manifest says %lld", registry_name(s->p->src),
-		    s->received, s->blob->size);
+		promote_stream_fail(s, REGISTRY_ESIZE,
+		    "%s sent %lld bytes, "
+		    "the manifest says %lld",
+		    registry_name(s->p->src), s->received, s->blob->size);
 		goto out;
 	}
 	digest_sha256_final(s->sha, hex);
 	if (strcmp(hex, s->blob->digest + 7) != 0) {
-		promote_stream_fail(s, REGISTRY_EDIGEST, "the bytes from %s "
-		    "hash to sha256:%s", registry_name(s->p->src), hex);
+		promote_stream_fail(s, REGISTRY_EDIGEST,
+		    "the bytes from %s "
+		    "hash to sha256:%s",
+		    registry_name(s->p->src), hex);
 		goto out;
 	}
 	s->verified = 1;
@@ -941,7 +964,7 @@ static void
 promote_put_cb(struct registry_call *call, const struct registry_reply *reply,
     void *arg)
 {
-	struct promote_stream	*s = arg;
+	struct promote_stream *s = arg;
 
 	(void)call;
 	s->put = NULL;
@@ -955,14 +978,18 @@ promote_put_cb(struct registry_call *call, const struct registry_reply *reply,
 		s->put_done = 1;
 		if (reply->digest != NULL &&
 		    strcmp(reply->digest, s->blob->digest) != 0)
-			promote_stream_fail(s, REGISTRY_EDIGEST, "%s stored it "
-			    "as %s", registry_name(s->p->dst), reply->digest);
+			promote_stream_fail(s, REGISTRY_EDIGEST,
+			    "%s stored it "
+			    "as %s",
+			    registry_name(s->p->dst), reply->digest);
 	} else {
 		free(s->location);
 		s->location = reply->location != NULL ?
-		    xstrdup(reply->location) : NULL;
+				  xstrdup(reply->location) :
+				  NULL;
 		if (s->location == NULL)
-			promote_stream_fail(s, REGISTRY_EREPLY, "%s gave no "
+			promote_stream_fail(s, REGISTRY_EREPLY,
+			    "%s gave no "
 			    "upload location after PATCH",
 			    registry_name(s->p->dst));
 	}
@@ -975,18 +1002,21 @@ static void
 promote_post_cb(struct registry_call *call, const struct registry_reply *reply,
     void *arg)
 {
-	struct promote_stream	*s = arg;
-	struct promote		*p = s->p;
-	char			*cause = NULL;
+	struct promote_stream *s = arg;
+	struct promote	      *p = s->p;
+	char		      *cause = NULL;
 
 	(void)call;
 	s->call = NULL;
 	if (s->failed)
 		goto out;
 	if (reply->error != REGISTRY_OK || reply->location == NULL) {
-		promote_stream_fail(s, reply->error != REGISTRY_OK ?
-		    reply->error : REGISTRY_EREPLY, "%s", reply->error !=
-		    REGISTRY_OK ? reply->message : "no upload location");
+		promote_stream_fail(s,
+		    reply->error != REGISTRY_OK ? reply->error :
+						  REGISTRY_EREPLY,
+		    "%s",
+		    reply->error != REGISTRY_OK ? reply->message :
+						  "no upload location");
 		goto out;
 	}
 	s->location = xstrdup(reply->location);
@@ -998,9 +1028,9 @@ promote_post_cb(struct registry_call *call, const struct registry_reply *reply,
 		    s->location, s->blob->digest, s->blob->size,
 		    promote_put_read_cb, s, promote_put_cb, s, &cause);
 	else
-		s->put = registry_upload_patch(p->dst, p->dst_repo,
-		    s->location, 0, s->blob->size, promote_put_read_cb, s,
-		    promote_put_cb, s, &cause);
+		s->put = registry_upload_patch(p->dst, p->dst_repo, s->location,
+		    0, s->blob->size, promote_put_read_cb, s, promote_put_cb, s,
+		    &cause);
 	if (s->put == NULL) {
 		promote_stream_fail(s, REGISTRY_ENETWORK, "%s", cause);
 		free(cause);
@@ -1021,10 +1051,10 @@ static void
 promote_head_cb(struct registry_call *call, const struct registry_reply *reply,
     void *arg)
 {
-	struct promote_stream	*s = arg;
-	struct promote		*p = s->p;
-	struct promote_result	*r = &p->results[p->cur];
-	char			*cause = NULL;
+	struct promote_stream *s = arg;
+	struct promote	      *p = s->p;
+	struct promote_result *r = &p->results[p->cur];
+	char		      *cause = NULL;
 
 	(void)call;
 	s->call = NULL;
@@ -1041,8 +1071,8 @@ promote_head_cb(struct registry_call *call, const struct registry_reply *reply,
 		promote_stream_fail_reply(s, reply);
 		goto out;
 	}
-	s->call = registry_upload_start(p->dst, p->dst_repo, promote_post_cb,
-	    s, &cause);
+	s->call = registry_upload_start(p->dst, p->dst_repo, promote_post_cb, s,
+	    &cause);
 	if (s->call == NULL) {
 		promote_stream_fail(s, REGISTRY_ENETWORK, "%s", cause);
 		free(cause);
@@ -1054,10 +1084,10 @@ out:
 static void
 promote_stream_done(struct promote_stream *s)
 {
-	struct promote		*p = s->p;
-	struct promote_result	*r = &p->results[p->cur];
-	struct promote_stream	**sp;
-	int			  attempt;
+	struct promote	       *p = s->p;
+	struct promote_result  *r = &p->results[p->cur];
+	struct promote_stream **sp;
+	int			attempt;
 
 	if (s->retry && !p->cancelled && p->error == 0) {
 		free(s->location);
@@ -1065,8 +1095,8 @@ promote_stream_done(struct promote_stream *s)
 		if (s->sha != NULL)
 			digest_sha256_free(s->sha);
 		attempt = s->attempt;
-		memset(&s->call, 0, sizeof *s - offsetof(struct promote_stream,
-		    call));
+		memset(&s->call, 0,
+		    sizeof *s - offsetof(struct promote_stream, call));
 		s->attempt = attempt + 1;
 		r->blob_retries++;
 		promote_stream_head(s);
@@ -1075,9 +1105,10 @@ promote_stream_done(struct promote_stream *s)
 	if (!s->failed && !s->finishing) {
 		r->blobs_copied++;
 		r->bytes_copied += s->blob->size;
-		log_debug(LOG_CAT_HTTP, "promotion blob copied image=%s "
-		    "blob=%s bytes=%lld", promote_name(p), s->blob->digest,
-		    s->blob->size);
+		log_debug(LOG_CAT_HTTP,
+		    "promotion blob copied image=%s "
+		    "blob=%s bytes=%lld",
+		    promote_name(p), s->blob->digest, s->blob->size);
 	}
 	for (sp = &p->streams; *sp != NULL; sp = &(*sp)->next) {
 		if (*sp == s) {
@@ -1099,8 +1130,8 @@ promote_stream_done(struct promote_stream *s)
 static int
 promote_stream_head(struct promote_stream *s)
 {
-	struct promote	*p = s->p;
-	char		*cause = NULL;
+	struct promote *p = s->p;
+	char	       *cause = NULL;
 
 	s->call = registry_blob_head(p->dst, p->dst_repo, s->blob->digest,
 	    promote_head_cb, s, &cause);
@@ -1116,10 +1147,10 @@ promote_stream_head(struct promote_stream *s)
 static void
 promote_blobs_next(struct promote *p)
 {
-	struct promote_stream	*s;
+	struct promote_stream *s;
 
 	while (p->error == 0 && !p->cancelled &&
-	    p->active < p->o.parallel_blobs && p->next_blob < p->nblobs) {
+	       p->active < p->o.parallel_blobs && p->next_blob < p->nblobs) {
 		s = xcalloc(1, sizeof *s);
 		s->p = p;
 		s->blob = &p->blobs[p->next_blob++];
@@ -1152,8 +1183,8 @@ static void
 promote_verify_cb(struct registry_call *call,
     const struct registry_reply *reply, void *arg)
 {
-	struct promote		*p = arg;
-	struct promote_result	*r = &p->results[p->cur];
+	struct promote	      *p = arg;
+	struct promote_result *r = &p->results[p->cur];
 
 	(void)call;
 	p->call = NULL;
@@ -1167,25 +1198,28 @@ promote_verify_cb(struct registry_call *call,
 	} else {
 		r->destination_digest = xstrdup(reply->digest);
 		if (strcmp(reply->digest, r->source_digest) != 0)
-			promote_fail(p, PROMOTE_EMISMATCH, "%s has %s/%s at "
-			    "%s, the source at %s", registry_name(p->dst),
-			    p->dst_repo, r->destination_reference,
-			    reply->digest, r->source_digest);
+			promote_fail(p, PROMOTE_EMISMATCH,
+			    "%s has %s/%s at "
+			    "%s, the source at %s",
+			    registry_name(p->dst), p->dst_repo,
+			    r->destination_reference, reply->digest,
+			    r->source_digest);
 	}
 	promote_image_end(p);
 }
 
 static void
-promote_push_cb(struct registry_call *call,
-    const struct registry_reply *reply, void *arg)
+promote_push_cb(struct registry_call *call, const struct registry_reply *reply,
+    void *arg)
 {
 	struct promote		*p = arg;
-	struct promote_manifest	*m;
+	struct promote_manifest *m;
 
 	(void)call;
 	p->call = NULL;
-	m = p->phase == PROMOTE_TAG ? &p->manifests[0] :
-	    &p->manifests[p->nmanifests - 1 - p->pushed];
+	m = p->phase == PROMOTE_TAG ?
+		&p->manifests[0] :
+		&p->manifests[p->nmanifests - 1 - p->pushed];
 	if (reply->error != REGISTRY_OK) {
 		promote_fail(p, reply->error, "pushing manifest %s%s%s: %s",
 		    m->digest, p->phase == PROMOTE_TAG ? " as " : "",
@@ -1194,8 +1228,10 @@ promote_push_cb(struct registry_call *call,
 		return;
 	}
 	if (reply->digest != NULL && strcmp(reply->digest, m->digest) != 0) {
-		promote_fail(p, PROMOTE_EMISMATCH, "manifest %s: %s stored it "
-		    "as %s", m->digest, registry_name(p->dst), reply->digest);
+		promote_fail(p, PROMOTE_EMISMATCH,
+		    "manifest %s: %s stored it "
+		    "as %s",
+		    m->digest, registry_name(p->dst), reply->digest);
 		promote_image_end(p);
 		return;
 	}
@@ -1211,8 +1247,8 @@ static void
 promote_tag_check_cb(struct registry_call *call,
     const struct registry_reply *reply, void *arg)
 {
-	struct promote		*p = arg;
-	struct promote_result	*r = &p->results[p->cur];
+	struct promote	      *p = arg;
+	struct promote_result *r = &p->results[p->cur];
 
 	(void)call;
 	p->call = NULL;
@@ -1235,7 +1271,7 @@ static void
 promote_push_next(struct promote *p)
 {
 	struct promote_result	*r = &p->results[p->cur];
-	struct promote_manifest	*m;
+	struct promote_manifest *m;
 	char			*cause = NULL;
 
 	if (p->cancelled) {

@@ -47,72 +47,72 @@ struct registry;
 struct promote;
 
 /* Errors: the registry's (registry.h's REGISTRY_E*), and: */
-#define PROMOTE_EMANIFEST	(-20)	/* unreadable, unsupported */
-#define PROMOTE_EMISMATCH	(-21)	/* destination digest differs */
+#define PROMOTE_EMANIFEST (-20) /* unreadable, unsupported */
+#define PROMOTE_EMISMATCH (-21) /* destination digest differs */
 
-const char	*promote_strerror(int);
+const char *promote_strerror(int);
 
 struct promote_image {
-	const char	*repository;		/* at the source */
-	const char	*reference;		/* tag, or "sha256:..." */
-	const char	*destination_repository; /* NULL: the same */
+	const char *repository;		    /* at the source */
+	const char *reference;		    /* tag, or "sha256:..." */
+	const char *destination_repository; /* NULL: the same */
 	/* NULL: the source's tag; with a digest reference, no tag (the
 	   image is pushed by digest only). */
-	const char	*destination_tag;
+	const char *destination_tag;
 };
 
 struct promote_result {
-	char		*repository;
-	char		*reference;
-	char		*destination_repository;
-	char		*destination_reference;	/* tag or digest */
-	char		*media_type;		/* the top one's */
-	char		*source_digest;		/* NULL: not read */
-	char		*destination_digest;	/* read back, NULL */
-	int		 error;			/* 0, REGISTRY_E*,
+	char *repository;
+	char *reference;
+	char *destination_repository;
+	char *destination_reference; /* tag or digest */
+	char *media_type;	     /* the top one's */
+	char *source_digest;	     /* NULL: not read */
+	char *destination_digest;    /* read back, NULL */
+	int   error;		     /* 0, REGISTRY_E*,
 						   PROMOTE_E* */
 	/* Names the image, the blob or manifest, the registry and what it
 	   said; NULL on success. */
-	char		*reason;
-	int		 manifests;		/* pushed, all */
-	int		 tagged;		/* 0: the tag was on the
+	char	 *reason;
+	int	  manifests; /* pushed, all */
+	int	  tagged;    /* 0: the tag was on the
 						   digest already */
-	int		 blobs_copied;
-	int		 blobs_skipped;		/* already there */
-	int		 blob_retries;		/* after failures */
-	long long	 bytes_copied;
-	long long	 bytes_skipped;
-	long long	 elapsed_ms;
+	int	  blobs_copied;
+	int	  blobs_skipped; /* already there */
+	int	  blob_retries;	 /* after failures */
+	long long bytes_copied;
+	long long bytes_skipped;
+	long long elapsed_ms;
 };
 
-typedef void	(*promote_image_cb)(struct promote *,
-		    const struct promote_result *, void *arg);
-typedef void	(*promote_done_cb)(struct promote *,
-		    const struct promote_result *, size_t n, void *arg);
+typedef void (*promote_image_cb)(struct promote *,
+    const struct promote_result *, void *arg);
+typedef void (*promote_done_cb)(struct promote *, const struct promote_result *,
+    size_t n, void *arg);
 
 struct promote_options {
-	int		 parallel_blobs;	/* 0: 4 */
-	size_t		 buffer_size;		/* per blob; 0: 1M */
-	int		 monolithic;		/* one PUT, body */
+	int    parallel_blobs; /* 0: 4 */
+	size_t buffer_size;    /* per blob; 0: 1M */
+	int    monolithic;     /* one PUT, body */
 	/* Called after each image (e.g. to record it), or NULL. */
 	promote_image_cb image_cb;
 	void		*image_arg;
 };
 
-#define PROMOTE_PARALLEL_DEFAULT	4
-#define PROMOTE_BUFFER_DEFAULT		(1024 * 1024)
+#define PROMOTE_PARALLEL_DEFAULT 4
+#define PROMOTE_BUFFER_DEFAULT	 (1024 * 1024)
 
 /* --- pure: what a manifest refers to (tests and fuzzers use it) ----- */
 
 struct promote_ref {
-	char		*digest;
-	long long	 size;
+	char	 *digest;
+	long long size;
 };
 
 struct promote_refs {
-	int		 index;		/* 1: an index's manifests */
-	struct promote_ref *v;		/* or config, layers */
-	size_t		 n;
+	int		    index; /* 1: an index's manifests */
+	struct promote_ref *v;	   /* or config, layers */
+	size_t		    n;
 };
 
 /*
@@ -120,21 +120,18 @@ struct promote_refs {
  * an index's entries, or a manifest's config and layers (foreign layers,
  * those with `urls`, left out).  0, or -1 with *cause.
  */
-int		 promote_parse_manifest(const void *, size_t,
-		    const char *media_type, struct promote_refs *,
-		    char **cause);
-void		 promote_refs_free(struct promote_refs *);
+int  promote_parse_manifest(const void *, size_t, const char *media_type,
+     struct promote_refs *, char **cause);
+void promote_refs_free(struct promote_refs *);
 
-struct promote	*promote_start(struct registry *source,
-		    struct registry *destination,
-		    const struct promote_image *, size_t n,
-		    const struct promote_options *, promote_done_cb,
-		    void *arg, char **cause);
+struct promote *promote_start(struct registry *source,
+    struct registry *destination, const struct promote_image *, size_t n,
+    const struct promote_options *, promote_done_cb, void *arg, char **cause);
 /*
  * Stops the copy: calls in flight are cancelled; done_cb still comes,
  * from a later loop iteration, the images not finished with
  * REGISTRY_ECANCELLED.
  */
-void		 promote_cancel(struct promote *);
+void promote_cancel(struct promote *);
 
 #endif

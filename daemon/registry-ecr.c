@@ -45,32 +45,32 @@ const struct aws_grant registry_ecr_grants[] = {
 };
 
 struct registry_ecr_entry {
-	struct aws_creds		*creds;
-	char				*region;
-	struct ecr_auth			*auth;
-	struct registry_ecr_entry	*next;
+	struct aws_creds	  *creds;
+	char			  *region;
+	struct ecr_auth		  *auth;
+	struct registry_ecr_entry *next;
 };
 
 struct registry_ecr {
-	struct aws_client		*client;
-	int				 margin;
-	struct registry_ecr_entry	*entries;
+	struct aws_client	  *client;
+	int			   margin;
+	struct registry_ecr_entry *entries;
 };
 
 struct registry_ecr_req {
-	struct registry_ecr		*ecr;
-	struct aws_creds		*creds;
-	char				*region;
-	registry_ecr_cb			 cb;
-	void				*arg;
-	struct registry_ecr_entry	*hit;
-	uv_timer_t			 timer;	/* defers a hit */
+	struct registry_ecr	  *ecr;
+	struct aws_creds	  *creds;
+	char			  *region;
+	registry_ecr_cb		   cb;
+	void			  *arg;
+	struct registry_ecr_entry *hit;
+	uv_timer_t		   timer; /* defers a hit */
 };
 
 struct registry_ecr *
 registry_ecr_new(struct aws_client *client, int margin_s)
 {
-	struct registry_ecr	*ecr;
+	struct registry_ecr *ecr;
 
 	ecr = xcalloc(1, sizeof *ecr);
 	ecr->client = client;
@@ -89,7 +89,7 @@ registry_ecr_entry_free(struct registry_ecr_entry *e)
 void
 registry_ecr_free(struct registry_ecr *ecr)
 {
-	struct registry_ecr_entry	*e, *next;
+	struct registry_ecr_entry *e, *next;
 
 	if (ecr == NULL)
 		return;
@@ -103,7 +103,7 @@ registry_ecr_free(struct registry_ecr *ecr)
 int
 registry_ecr_cached(const struct registry_ecr *ecr)
 {
-	const struct registry_ecr_entry	*e;
+	const struct registry_ecr_entry *e;
 	int				 n = 0;
 
 	for (e = ecr->entries; e != NULL; e = e->next)
@@ -122,7 +122,7 @@ static void
 registry_ecr_report(struct registry_ecr_req *req,
     const struct registry_ecr_entry *e, int cached)
 {
-	struct registry_ecr_login	login;
+	struct registry_ecr_login login;
 
 	memset(&login, 0, sizeof login);
 	login.username = e->auth->username;
@@ -138,7 +138,7 @@ static void
 registry_ecr_drop(struct registry_ecr *ecr, struct aws_creds *creds,
     const char *region)
 {
-	struct registry_ecr_entry	**ep, *e;
+	struct registry_ecr_entry **ep, *e;
 
 	for (ep = &ecr->entries; (e = *ep) != NULL; ep = &e->next) {
 		if (e->creds == creds && strcmp(e->region, region) == 0) {
@@ -158,8 +158,8 @@ registry_ecr_closed_cb(uv_handle_t *h)
 static void
 registry_ecr_timer_cb(uv_timer_t *t)
 {
-	struct registry_ecr_req		*req = t->data;
-	struct registry_ecr_entry	*e;
+	struct registry_ecr_req	  *req = t->data;
+	struct registry_ecr_entry *e;
 
 	/* Look it up again: the cache may have changed since. */
 	for (e = req->ecr->entries; e != NULL; e = e->next) {
@@ -169,8 +169,7 @@ registry_ecr_timer_cb(uv_timer_t *t)
 	if (e != NULL)
 		registry_ecr_report(req, e, 1);
 	else
-		req->cb(-1, "the cached ECR login was dropped", NULL,
-		    req->arg);
+		req->cb(-1, "the cached ECR login was dropped", NULL, req->arg);
 	uv_close((uv_handle_t *)&req->timer, registry_ecr_closed_cb);
 }
 
@@ -178,9 +177,9 @@ static void
 registry_ecr_auth_cb(const struct aws_reply *reply, struct ecr_auth *auth,
     void *arg)
 {
-	struct registry_ecr_req		*req = arg;
-	struct registry_ecr		*ecr = req->ecr;
-	struct registry_ecr_entry	*e;
+	struct registry_ecr_req	  *req = arg;
+	struct registry_ecr	  *ecr = req->ecr;
+	struct registry_ecr_entry *e;
 
 	if (reply->error != AWS_OK || auth == NULL) {
 		ecr_auth_free(auth);
@@ -206,8 +205,8 @@ int
 registry_ecr_login(struct registry_ecr *ecr, struct aws_creds *creds,
     const char *region, registry_ecr_cb cb, void *arg, char **cause)
 {
-	struct registry_ecr_req		*req;
-	struct registry_ecr_entry	*e;
+	struct registry_ecr_req	  *req;
+	struct registry_ecr_entry *e;
 
 	if (region == NULL)
 		region = aws_client_region(ecr->client);
@@ -229,7 +228,7 @@ registry_ecr_login(struct registry_ecr *ecr, struct aws_creds *creds,
 		return (0);
 	}
 	if (ecr_get_authorization_token(ecr->client, creds, region,
-	    registry_ecr_auth_cb, req, cause) == NULL) {
+		registry_ecr_auth_cb, req, cause) == NULL) {
 		registry_ecr_req_free(req);
 		return (-1);
 	}
@@ -237,8 +236,7 @@ registry_ecr_login(struct registry_ecr *ecr, struct aws_creds *creds,
 }
 
 void
-registry_ecr_apply(const struct registry_ecr_login *login,
-    struct registry *reg)
+registry_ecr_apply(const struct registry_ecr_login *login, struct registry *reg)
 {
 	registry_set_credentials(reg, login->username, login->password);
 }
@@ -247,8 +245,8 @@ int
 registry_ecr_host(const char *host, char account[REGISTRY_ECR_ACCOUNT_SIZE],
     char region[REGISTRY_ECR_REGION_SIZE])
 {
-	const char	*p, *r, *end;
-	size_t		 i, len;
+	const char *p, *r, *end;
+	size_t	    i, len;
 
 	if (host == NULL)
 		return (0);
@@ -260,15 +258,18 @@ registry_ecr_host(const char *host, char account[REGISTRY_ECR_ACCOUNT_SIZE],
 	if (strncmp(host + 12, ".dkr.ecr.", 9) != 0)
 		return (0);
 	r = host + 21;
-	for (p = r; p < host + len && (islower((unsigned char)*p) ||
-	    isdigit((unsigned char)*p) || *p == '-'); p++)
+	for (p = r;
+	     p < host + len && (islower((unsigned char)*p) ||
+				   isdigit((unsigned char)*p) || *p == '-');
+	     p++)
 		;
 	if (p == r || (size_t)(p - r) >= REGISTRY_ECR_REGION_SIZE)
 		return (0);
 	end = host + len;
-	if (!((size_t)(end - p) == 14 && strncmp(p, ".amazonaws.com", 14) ==
-	    0) && !((size_t)(end - p) == 17 && strncmp(p, ".amazonaws.com.cn",
-	    17) == 0))
+	if (!((size_t)(end - p) == 14 &&
+		strncmp(p, ".amazonaws.com", 14) == 0) &&
+	    !((size_t)(end - p) == 17 &&
+		strncmp(p, ".amazonaws.com.cn", 17) == 0))
 		return (0);
 	snprintf(account, REGISTRY_ECR_ACCOUNT_SIZE, "%.12s", host);
 	snprintf(region, REGISTRY_ECR_REGION_SIZE, "%.*s", (int)(p - r), r);

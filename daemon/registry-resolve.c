@@ -19,46 +19,45 @@
 
 /* An image asked for, owned. */
 struct resolve_name {
-	char		*repository;
-	char		*tag;		/* NULL: by digest */
-	char		*digest;
+	char *repository;
+	char *tag; /* NULL: by digest */
+	char *digest;
 };
 
 struct registry_resolve {
-	struct aws_context_hold	*aws;
+	struct aws_context_hold *aws;
 	char			*host;
 	/* ECR's API (api) or the OCI registry (reg, logged in with ecr). */
-	int			 api;
-	struct aws_creds	*creds;
-	char			 account[REGISTRY_ECR_ACCOUNT_SIZE];
-	char			 region[REGISTRY_ECR_REGION_SIZE];
-	struct registry		*reg;
-	struct registry_ecr	*ecr;		/* NULL: no login needed */
+	int		     api;
+	struct aws_creds    *creds;
+	char		     account[REGISTRY_ECR_ACCOUNT_SIZE];
+	char		     region[REGISTRY_ECR_REGION_SIZE];
+	struct registry	    *reg;
+	struct registry_ecr *ecr; /* NULL: no login needed */
 
-	struct resolve_name	*in;
-	struct resolve_image	*out;
-	size_t			 n, next;
+	struct resolve_name  *in;
+	struct resolve_image *out;
+	size_t		      n, next;
 
-	struct aws_op		*op;		/* in flight, or */
-	struct registry_call	*call;
-	int			 logging_in;
-	int			 cancelled;
+	struct aws_op	     *op; /* in flight, or */
+	struct registry_call *call;
+	int		      logging_in;
+	int		      cancelled;
 
-	resolve_cb		 cb;
-	void			*arg;
+	resolve_cb cb;
+	void	  *arg;
 };
 
-static const char *const resolve_types[] = {
-	REGISTRY_MT_OCI_INDEX, REGISTRY_MT_OCI_MANIFEST,
-	REGISTRY_MT_DOCKER_LIST, REGISTRY_MT_DOCKER_MANIFEST, NULL
-};
+static const char *const resolve_types[] = { REGISTRY_MT_OCI_INDEX,
+	REGISTRY_MT_OCI_MANIFEST, REGISTRY_MT_DOCKER_LIST,
+	REGISTRY_MT_DOCKER_MANIFEST, NULL };
 
-static void	resolve_next(struct registry_resolve *);
+static void resolve_next(struct registry_resolve *);
 
 static void
 resolve_free(struct registry_resolve *rs)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < rs->n; i++) {
 		free(rs->in[i].repository);
@@ -80,12 +79,13 @@ resolve_free(struct registry_resolve *rs)
 static void
 resolve_finish(struct registry_resolve *rs, int error, const char *reason)
 {
-	struct resolve_result	res;
+	struct resolve_result res;
 
 	memset(&res, 0, sizeof res);
 	res.error = rs->cancelled ? RESOLVE_ECANCELLED : error;
-	res.reason = res.error == 0 ? NULL : reason != NULL ? reason :
-	    "cancelled";
+	res.reason = res.error == 0 ? NULL :
+		     reason != NULL ? reason :
+				      "cancelled";
 	res.images = rs->out;
 	res.n = rs->n;
 	rs->cb(&res, rs->arg);
@@ -104,7 +104,7 @@ resolve_label(const struct resolve_name *im)
 static void
 resolve_failf(struct registry_resolve *rs, int error, const char *what)
 {
-	char	*name, *reason;
+	char *name, *reason;
 
 	name = resolve_label(&rs->in[rs->next]);
 	reason = xasprintf("image %s %s %s: %s", name,
@@ -120,26 +120,29 @@ static int
 resolve_found(struct registry_resolve *rs, const char *digest,
     const char *media_type, const void *manifest, size_t len)
 {
-	const struct resolve_name	*im = &rs->in[rs->next];
-	struct resolve_image		*out = &rs->out[rs->next];
-	char				 computed[REGISTRY_DIGEST_SIZE];
+	const struct resolve_name *im = &rs->in[rs->next];
+	struct resolve_image	  *out = &rs->out[rs->next];
+	char			   computed[REGISTRY_DIGEST_SIZE];
 
 	if (manifest != NULL) {
 		/* The manifest's own digest, whatever the reply claims. */
 		registry_digest(manifest, len, computed);
 		if (digest != NULL && strcmp(digest, computed) != 0) {
-			resolve_failf(rs, RESOLVE_EFAIL, "the manifest's digest "
+			resolve_failf(rs, RESOLVE_EFAIL,
+			    "the manifest's digest "
 			    "differs from the one the registry gave");
 			return (-1);
 		}
 		digest = computed;
 	}
 	if (digest == NULL || !registry_valid_digest(digest)) {
-		resolve_failf(rs, RESOLVE_EFAIL, "no usable digest in the reply");
+		resolve_failf(rs, RESOLVE_EFAIL,
+		    "no usable digest in the reply");
 		return (-1);
 	}
 	if (im->digest != NULL && strcmp(im->digest, digest) != 0) {
-		resolve_failf(rs, RESOLVE_EFAIL, "the registry gave another "
+		resolve_failf(rs, RESOLVE_EFAIL,
+		    "the registry gave another "
 		    "digest for it");
 		return (-1);
 	}
@@ -159,7 +162,7 @@ static void
 resolve_ecr_cb(const struct aws_reply *reply, struct ecr_image_list *l,
     void *arg)
 {
-	struct registry_resolve	*rs = arg;
+	struct registry_resolve *rs = arg;
 	const struct ecr_image	*img;
 	char			*what;
 
@@ -169,8 +172,8 @@ resolve_ecr_cb(const struct aws_reply *reply, struct ecr_image_list *l,
 		resolve_finish(rs, RESOLVE_ECANCELLED, NULL);
 		goto out;
 	}
-	if (reply->error == AWS_EAWS && strcmp(reply->aws.code,
-	    "RepositoryNotFoundException") == 0) {
+	if (reply->error == AWS_EAWS &&
+	    strcmp(reply->aws.code, "RepositoryNotFoundException") == 0) {
 		what = xasprintf("no repository %s (%s)",
 		    rs->in[rs->next].repository, reply->message);
 		resolve_failf(rs, RESOLVE_EMISSING, what);
@@ -178,36 +181,46 @@ resolve_ecr_cb(const struct aws_reply *reply, struct ecr_image_list *l,
 		goto out;
 	}
 	if (reply->error != AWS_OK || l == NULL) {
-		resolve_failf(rs, RESOLVE_EFAIL, reply->message != NULL ?
-		    reply->message : "ECR BatchGetImage failed");
+		resolve_failf(rs, RESOLVE_EFAIL,
+		    reply->message != NULL ? reply->message :
+					     "ECR BatchGetImage failed");
 		goto out;
 	}
 	if (l->n == 0) {
 		if (l->nfailures > 0) {
 			what = xasprintf("ECR BatchGetImage: %s: %s",
 			    l->failures[0].code != NULL ? l->failures[0].code :
-			    "failure", l->failures[0].reason != NULL ?
-			    l->failures[0].reason : "");
+							  "failure",
+			    l->failures[0].reason != NULL ?
+				l->failures[0].reason :
+				"");
 			/* Only "not there" makes a release invalid. */
-			resolve_failf(rs, l->failures[0].code != NULL &&
-			    (strcmp(l->failures[0].code, "ImageNotFound") == 0 ||
-			    strcmp(l->failures[0].code,
-			    "ImageTagDoesNotMatchDigest") == 0) ?
-			    RESOLVE_EMISSING : RESOLVE_EFAIL, what);
+			resolve_failf(rs,
+			    l->failures[0].code != NULL &&
+				    (strcmp(l->failures[0].code,
+					 "ImageNotFound") == 0 ||
+					strcmp(l->failures[0].code,
+					    "ImageTagDoesNotMatchDigest") ==
+					    0) ?
+				RESOLVE_EMISSING :
+				RESOLVE_EFAIL,
+			    what);
 			free(what);
 		} else
-			resolve_failf(rs, RESOLVE_EFAIL, "ECR BatchGetImage "
+			resolve_failf(rs, RESOLVE_EFAIL,
+			    "ECR BatchGetImage "
 			    "returned neither the image nor a failure");
 		goto out;
 	}
 	img = &l->v[0];
 	if (img->manifest == NULL) {
-		resolve_failf(rs, RESOLVE_EFAIL, "ECR BatchGetImage returned "
+		resolve_failf(rs, RESOLVE_EFAIL,
+		    "ECR BatchGetImage returned "
 		    "no manifest");
 		goto out;
 	}
 	if (resolve_found(rs, img->digest, img->media_type, img->manifest,
-	    strlen(img->manifest)) == 0)
+		strlen(img->manifest)) == 0)
 		resolve_next(rs);
 out:
 	ecr_image_list_free(l);
@@ -216,8 +229,8 @@ out:
 static int
 resolve_ecr_start(struct registry_resolve *rs, char **cause)
 {
-	const struct resolve_name	*im = &rs->in[rs->next];
-	struct ecr_image_id		 id;
+	const struct resolve_name *im = &rs->in[rs->next];
+	struct ecr_image_id	   id;
 
 	id.tag = im->tag;
 	id.digest = im->digest;
@@ -233,7 +246,7 @@ static void
 resolve_oci_cb(struct registry_call *call, const struct registry_reply *rep,
     void *arg)
 {
-	struct registry_resolve	*rs = arg;
+	struct registry_resolve *rs = arg;
 
 	(void)call;
 	rs->call = NULL;
@@ -243,24 +256,25 @@ resolve_oci_cb(struct registry_call *call, const struct registry_reply *rep,
 		return;
 	}
 	if (rep->error == REGISTRY_ENOTFOUND) {
-		resolve_failf(rs, RESOLVE_EMISSING, rep->message != NULL ?
-		    rep->message : "404 not found");
+		resolve_failf(rs, RESOLVE_EMISSING,
+		    rep->message != NULL ? rep->message : "404 not found");
 		return;
 	}
 	if (rep->error != REGISTRY_OK) {
-		resolve_failf(rs, RESOLVE_EFAIL, rep->message != NULL ?
-		    rep->message : registry_strerror(rep->error));
+		resolve_failf(rs, RESOLVE_EFAIL,
+		    rep->message != NULL ? rep->message :
+					   registry_strerror(rep->error));
 		return;
 	}
 	if (resolve_found(rs, rep->digest, rep->content_type, rep->body,
-	    rep->body_len) == 0)
+		rep->body_len) == 0)
 		resolve_next(rs);
 }
 
 static int
 resolve_oci_start(struct registry_resolve *rs, char **cause)
 {
-	const struct resolve_name	*im = &rs->in[rs->next];
+	const struct resolve_name *im = &rs->in[rs->next];
 
 	rs->call = registry_manifest_get(rs->reg, im->repository,
 	    im->tag != NULL ? im->tag : im->digest, resolve_oci_cb, rs, cause);
@@ -271,7 +285,7 @@ static void
 resolve_login_cb(int error, const char *message,
     const struct registry_ecr_login *login, void *arg)
 {
-	struct registry_resolve	*rs = arg;
+	struct registry_resolve *rs = arg;
 	char			*what;
 
 	rs->logging_in = 0;
@@ -297,8 +311,8 @@ resolve_login_cb(int error, const char *message,
 static void
 resolve_next(struct registry_resolve *rs)
 {
-	char	*cause = NULL;
-	int	 rc;
+	char *cause = NULL;
+	int   rc;
 
 	if (rs->next == rs->n) {
 		resolve_finish(rs, RESOLVE_OK, NULL);
@@ -320,7 +334,7 @@ static struct aws_creds *
 resolve_creds(struct aws_context *aws, const struct config_app *app,
     const struct config_environment *env, const char *account, char **cause)
 {
-	size_t	i;
+	size_t i;
 
 	if (env != NULL && env->account != NULL &&
 	    strcmp(env->account, account) == 0)
@@ -339,12 +353,12 @@ registry_resolve_start(struct aws_context *aws, const struct config *config,
     const char *host, const struct resolve_image_in *in, size_t n,
     resolve_cb cb, void *arg, char **cause)
 {
-	struct registry_resolve		*rs;
-	const struct config_registry	*cr;
-	struct registry_options		 o;
-	char				*url, *why = NULL;
-	int				 ecr;
-	size_t				 i;
+	struct registry_resolve	     *rs;
+	const struct config_registry *cr;
+	struct registry_options	      o;
+	char			     *url, *why = NULL;
+	int			      ecr;
+	size_t			      i;
 
 	if (n == 0 || host == NULL) {
 		*cause = xstrdup("no image or no registry to resolve");
@@ -362,10 +376,12 @@ registry_resolve_start(struct aws_context *aws, const struct config *config,
 		rs->in[i].repository = xstrdup(in[i].repository);
 		rs->in[i].tag = in[i].tag != NULL ? xstrdup(in[i].tag) : NULL;
 		rs->in[i].digest = in[i].tag == NULL && in[i].digest != NULL ?
-		    xstrdup(in[i].digest) : NULL;
+				       xstrdup(in[i].digest) :
+				       NULL;
 		if (rs->in[i].tag == NULL && rs->in[i].digest == NULL) {
 			*cause = xasprintf("image %s has neither a tag nor a "
-			    "digest", in[i].repository);
+					   "digest",
+			    in[i].repository);
 			goto fail;
 		}
 	}
@@ -375,13 +391,13 @@ registry_resolve_start(struct aws_context *aws, const struct config *config,
 		rs->api = 1;
 	else if (cr != NULL && cr->username != NULL) {
 		if ((rs->reg = registry_new_config(aws_context_http(aws), cr,
-		    &why)) == NULL)
+			 &why)) == NULL)
 			goto fail_why;
 		ecr = 0;
 	} else {
 		memset(&o, 0, sizeof o);
-		url = cr != NULL ? xstrdup(cr->url) : xasprintf("https://%s",
-		    host);
+		url = cr != NULL ? xstrdup(cr->url) :
+				   xasprintf("https://%s", host);
 		o.url = url;
 		rs->reg = registry_new(aws_context_http(aws), &o, &why);
 		free(url);
@@ -389,18 +405,18 @@ registry_resolve_start(struct aws_context *aws, const struct config *config,
 			goto fail_why;
 	}
 	if (ecr && (rs->creds = resolve_creds(aws, app, env, rs->account,
-	    &why)) == NULL)
+			&why)) == NULL)
 		goto fail_why;
 	if (ecr && !rs->api) {
 		rs->ecr = registry_ecr_new(aws_context_hold_client(rs->aws), 0);
 		rs->logging_in = 1;
 		if (registry_ecr_login(rs->ecr, rs->creds, rs->region,
-		    resolve_login_cb, rs, &why) != 0)
+			resolve_login_cb, rs, &why) != 0)
 			goto fail_why;
 		return (rs);
 	}
 	if ((rs->api ? resolve_ecr_start(rs, &why) :
-	    resolve_oci_start(rs, &why)) != 0)
+		       resolve_oci_start(rs, &why)) != 0)
 		goto fail_why;
 	return (rs);
 
@@ -426,14 +442,13 @@ registry_resolve_cancel(struct registry_resolve *rs)
 /* --- Pure ---------------------------------------------------------------- */
 
 char *
-registry_resolve_platforms(const void *data, size_t len,
-    const char *media_type)
+registry_resolve_platforms(const void *data, size_t len, const char *media_type)
 {
-	json_t		*doc, *list, *d, *p;
-	const char	*os, *arch, *variant;
-	struct buf	 b;
-	size_t		 i;
-	char		*s = NULL;
+	json_t	   *doc, *list, *d, *p;
+	const char *os, *arch, *variant;
+	struct buf  b;
+	size_t	    i;
+	char	   *s = NULL;
 
 	if (strcmp(media_type, REGISTRY_MT_OCI_INDEX) != 0 &&
 	    strcmp(media_type, REGISTRY_MT_DOCKER_LIST) != 0)
@@ -451,8 +466,8 @@ registry_resolve_platforms(const void *data, size_t len,
 		if (os == NULL || arch == NULL || strcmp(os, "unknown") == 0)
 			continue;
 		if (variant != NULL)
-			buf_printf(&b, "%s%s/%s/%s", b.len > 0 ? ", " : "",
-			    os, arch, variant);
+			buf_printf(&b, "%s%s/%s/%s", b.len > 0 ? ", " : "", os,
+			    arch, variant);
 		else
 			buf_printf(&b, "%s%s/%s", b.len > 0 ? ", " : "", os,
 			    arch);

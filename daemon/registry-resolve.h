@@ -36,37 +36,38 @@ struct config_app;
 struct config_environment;
 struct registry_resolve;
 
-#define RESOLVE_OK		  0
-#define RESOLVE_EMISSING	(-1)	/* an image or repository is not
+#define RESOLVE_OK 0
+#define RESOLVE_EMISSING \
+	(-1)			/* an image or repository is not
 					   there */
-#define RESOLVE_EFAIL		(-2)	/* could not tell: try again */
-#define RESOLVE_ECANCELLED	(-3)
+#define RESOLVE_EFAIL	   (-2) /* could not tell: try again */
+#define RESOLVE_ECANCELLED (-3)
 
 struct resolve_image_in {
-	const char	*repository;
-	const char	*tag;		/* NULL: by digest */
-	const char	*digest;	/* NULL: by tag */
+	const char *repository;
+	const char *tag;    /* NULL: by digest */
+	const char *digest; /* NULL: by tag */
 };
 
 struct resolve_image {
-	int		 found;
-	char		*digest;	/* "sha256:<hex>"; NULL unless found */
-	char		*media_type;	/* NULL when the registry gave none */
+	int   found;
+	char *digest;	  /* "sha256:<hex>"; NULL unless found */
+	char *media_type; /* NULL when the registry gave none */
 	/* "linux/amd64, linux/arm64/v8" for an index; NULL otherwise. */
-	char		*platforms;
+	char *platforms;
 };
 
 struct resolve_result {
-	int			 error;		/* RESOLVE_* */
+	int error; /* RESOLVE_* */
 	/* NULL on success; names the image, the registry and what it said
 	   ("image billing/web:1.4.9 is not in 1111....amazonaws.com:
 	   ImageNotFound: ..."). */
-	const char		*reason;
-	const struct resolve_image *images;	/* n, in the order given */
-	size_t			 n;
+	const char		   *reason;
+	const struct resolve_image *images; /* n, in the order given */
+	size_t			    n;
 };
 
-typedef void	(*resolve_cb)(const struct resolve_result *, void *arg);
+typedef void (*resolve_cb)(const struct resolve_result *, void *arg);
 
 /*
  * Resolves n images of app's registry `host`.  env, when not NULL, is
@@ -74,20 +75,19 @@ typedef void	(*resolve_cb)(const struct resolve_result *, void *arg);
  * Inputs are copied; config, app and env are used only during the call.
  */
 struct registry_resolve *registry_resolve_start(struct aws_context *,
-		    const struct config *, const struct config_app *,
-		    const struct config_environment *, const char *host,
-		    const struct resolve_image_in *, size_t n, resolve_cb,
-		    void *arg, char **cause);
+    const struct config *, const struct config_app *,
+    const struct config_environment *, const char *host,
+    const struct resolve_image_in *, size_t n, resolve_cb, void *arg,
+    char **cause);
 /* The callback still comes, from a later loop iteration, with
    RESOLVE_ECANCELLED. */
-void		 registry_resolve_cancel(struct registry_resolve *);
+void registry_resolve_cancel(struct registry_resolve *);
 
 /*
  * Pure.  The platforms of an index or manifest list ("os/arch[/variant]"
  * joined with ", "), or NULL when media_type is not an index or it names
  * none.  Unreadable JSON is NULL too.
  */
-char		*registry_resolve_platforms(const void *, size_t,
-		    const char *media_type);
+char *registry_resolve_platforms(const void *, size_t, const char *media_type);
 
 #endif

@@ -22,71 +22,72 @@
 #include "registry.h"
 #include "xmalloc.h"
 
-#define REGISTRY_TOKEN_MAX	(64 * 1024)
-#define REGISTRY_ERROR_MAX	(64 * 1024)
-#define REGISTRY_TIMEOUT_DEFAULT 60000
+#define REGISTRY_TOKEN_MAX	   (64 * 1024)
+#define REGISTRY_ERROR_MAX	   (64 * 1024)
+#define REGISTRY_TIMEOUT_DEFAULT   60000
 #define REGISTRY_LOW_SPEED_DEFAULT 60
-#define REGISTRY_TOKEN_TTL_DEFAULT 60	/* s, when expires_in is absent */
-#define REGISTRY_TOKEN_MARGIN	10	/* s: renewed that early */
-#define REGISTRY_MAX_REDIRECTS	5
-#define REGISTRY_HEADERS	8
+#define REGISTRY_TOKEN_TTL_DEFAULT 60 /* s, when expires_in is absent */
+#define REGISTRY_TOKEN_MARGIN	   10 /* s: renewed that early */
+#define REGISTRY_MAX_REDIRECTS	   5
+#define REGISTRY_HEADERS	   8
 
-static const char registry_accept[] = "Accept: "
-    REGISTRY_MT_OCI_INDEX ", " REGISTRY_MT_OCI_MANIFEST ", "
-    REGISTRY_MT_DOCKER_LIST ", " REGISTRY_MT_DOCKER_MANIFEST;
+static const char registry_accept[] = "Accept: " REGISTRY_MT_OCI_INDEX
+				      ", " REGISTRY_MT_OCI_MANIFEST
+				      ", " REGISTRY_MT_DOCKER_LIST
+				      ", " REGISTRY_MT_DOCKER_MANIFEST;
 
 struct registry_token {
-	char			*scope;
-	char			*token;		/* secret */
-	long long		 expires;	/* monotonic s */
-	struct registry_token	*next;
+	char		      *scope;
+	char		      *token;	/* secret */
+	long long	       expires; /* monotonic s */
+	struct registry_token *next;
 };
 
 struct registry {
-	struct http_client	*http;
-	char			*url;
-	char			*name;
-	char			*username;
-	char			*password;	/* secret */
-	char			*ca_file;
-	long			 timeout_ms;
-	long			 low_speed_time;
+	struct http_client *http;
+	char		   *url;
+	char		   *name;
+	char		   *username;
+	char		   *password; /* secret */
+	char		   *ca_file;
+	long		    timeout_ms;
+	long		    low_speed_time;
 
-	int			 bearer;	/* a Bearer challenge seen */
-	char			*realm;
-	char			*service;
-	struct registry_token	*tokens;
+	int		       bearer; /* a Bearer challenge seen */
+	char		      *realm;
+	char		      *service;
+	struct registry_token *tokens;
 };
 
 struct registry_call {
-	struct registry		*reg;
-	char			*method;
-	char			*url;
-	char			*scope;
-	char			*what;		/* for messages */
-	char			*headers[REGISTRY_HEADERS];
-	size_t			 nheaders;
-	char			*body;
-	size_t			 body_len;
-	http_read_cb		 read_cb;
-	http_write_cb		 write_cb;
-	void			*stream_arg;
-	long long		 read_len;
-	size_t			 body_max;
-	int			 stream;	/* no total timeout */
-	int			 redirect_ok;	/* a 3xx is an answer */
-	char			*check_digest;	/* GET by digest */
+	struct registry *reg;
+	char		*method;
+	char		*url;
+	char		*scope;
+	char		*what; /* for messages */
+	char		*headers[REGISTRY_HEADERS];
+	size_t		 nheaders;
+	char		*body;
+	size_t		 body_len;
+	http_read_cb	 read_cb;
+	http_write_cb	 write_cb;
+	void		*stream_arg;
+	long long	 read_len;
+	size_t		 body_max;
+	int		 stream;       /* no total timeout */
+	int		 redirect_ok;  /* a 3xx is an answer */
+	char		*check_digest; /* GET by digest */
 
-	registry_done_cb	 done_cb;
-	void			*arg;
+	registry_done_cb done_cb;
+	void		*arg;
 
-	struct http_call	*http;
-	struct http_call	*token_http;
-	int			 retried;
-	int			 cancelled;
+	struct http_call *http;
+	struct http_call *token_http;
+	int		  retried;
+	int		  cancelled;
 };
 
-static int	registry_send(struct registry_call *, char **);
+static int registry_send(struct registry_call *, char **);
 
 const char *
 registry_strerror(int error)
@@ -121,7 +122,7 @@ registry_strerror(int error)
 static long long
 registry_now(void)
 {
-	struct timespec	ts;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((long long)ts.tv_sec);
@@ -132,7 +133,7 @@ registry_now(void)
 int
 registry_valid_repository(const char *s)
 {
-	size_t	i, len;
+	size_t i, len;
 
 	/* Path components of [a-z0-9] with ".", "_", "__", "-" inside. */
 	if (s == NULL || (len = strlen(s)) == 0 || len > 255)
@@ -156,7 +157,7 @@ registry_valid_repository(const char *s)
 int
 registry_valid_tag(const char *s)
 {
-	size_t	i, len;
+	size_t i, len;
 
 	if (s == NULL || (len = strlen(s)) == 0 || len > 128)
 		return (0);
@@ -173,7 +174,7 @@ registry_valid_tag(const char *s)
 int
 registry_valid_digest(const char *s)
 {
-	size_t	i;
+	size_t i;
 
 	if (s == NULL || strncmp(s, "sha256:", 7) != 0 || strlen(s) != 71)
 		return (0);
@@ -187,7 +188,7 @@ registry_valid_digest(const char *s)
 void
 registry_digest(const void *data, size_t len, char out[REGISTRY_DIGEST_SIZE])
 {
-	char	hex[DIGEST_SHA256_HEX_SIZE];
+	char hex[DIGEST_SHA256_HEX_SIZE];
 
 	digest_sha256_hex(data, len, hex);
 	snprintf(out, REGISTRY_DIGEST_SIZE, "sha256:%s", hex);
@@ -196,11 +197,11 @@ registry_digest(const void *data, size_t len, char out[REGISTRY_DIGEST_SIZE])
 char *
 registry_error_text(const char *body, size_t len)
 {
-	json_t		*doc, *errors, *e;
-	const char	*code, *message;
-	struct buf	 b;
-	size_t		 i;
-	char		*out = NULL;
+	json_t	   *doc, *errors, *e;
+	const char *code, *message;
+	struct buf  b;
+	size_t	    i;
+	char	   *out = NULL;
 
 	if (body == NULL || len == 0)
 		return (NULL);
@@ -244,9 +245,9 @@ registry_challenge_free(struct registry_challenge *c)
 int
 registry_parse_challenge(const char *s, struct registry_challenge *c)
 {
-	const char	*p = s, *start;
-	char		*name, *value, **dst;
-	struct buf	 v;
+	const char *p = s, *start;
+	char	   *name, *value, **dst;
+	struct buf  v;
 
 	memset(c, 0, sizeof *c);
 	if (s == NULL)
@@ -330,12 +331,12 @@ struct registry *
 registry_new(struct http_client *http, const struct registry_options *o,
     char **cause)
 {
-	struct registry	*reg;
+	struct registry *reg;
 	const char	*host;
 	size_t		 len;
 
 	if (o->url == NULL || (strncmp(o->url, "https://", 8) != 0 &&
-	    strncmp(o->url, "http://", 7) != 0)) {
+				  strncmp(o->url, "http://", 7) != 0)) {
 		*cause = xstrdup("the registry URL is not http:// or https://");
 		return (NULL);
 	}
@@ -356,16 +357,17 @@ registry_new(struct http_client *http, const struct registry_options *o,
 	if (o->ca_file != NULL)
 		reg->ca_file = xstrdup(o->ca_file);
 	reg->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms :
-	    REGISTRY_TIMEOUT_DEFAULT;
-	reg->low_speed_time = o->low_speed_time > 0 ? o->low_speed_time :
-	    REGISTRY_LOW_SPEED_DEFAULT;
+					      REGISTRY_TIMEOUT_DEFAULT;
+	reg->low_speed_time = o->low_speed_time > 0 ?
+				  o->low_speed_time :
+				  REGISTRY_LOW_SPEED_DEFAULT;
 	return (reg);
 }
 
 static void
 registry_tokens_free(struct registry *reg)
 {
-	struct registry_token	*t, *next;
+	struct registry_token *t, *next;
 
 	for (t = reg->tokens; t != NULL; t = next) {
 		next = t->next;
@@ -380,12 +382,12 @@ struct registry *
 registry_new_config(struct http_client *http, const struct config_registry *cr,
     char **cause)
 {
-	struct registry_options	 o;
-	struct registry		*reg = NULL;
-	struct buf		 secret;
-	char			 chunk[4096];
-	FILE			*f = NULL;
-	size_t			 n;
+	struct registry_options o;
+	struct registry	       *reg = NULL;
+	struct buf		secret;
+	char			chunk[4096];
+	FILE		       *f = NULL;
+	size_t			n;
 
 	memset(&o, 0, sizeof o);
 	buf_init(&secret, 64 * 1024);
@@ -461,8 +463,8 @@ registry_name(const struct registry *reg)
 static struct registry_token *
 registry_token_find(struct registry *reg, const char *scope)
 {
-	struct registry_token	*t;
-	long long		 now = registry_now();
+	struct registry_token *t;
+	long long	       now = registry_now();
 
 	for (t = reg->tokens; t != NULL; t = t->next) {
 		if (strcmp(t->scope, scope) == 0 && t->expires > now)
@@ -474,9 +476,9 @@ registry_token_find(struct registry *reg, const char *scope)
 static void
 registry_token_drop(struct registry *reg, const char *scope)
 {
-	struct registry_token	**tp, *t;
+	struct registry_token **tp, *t;
 
-	for (tp = &reg->tokens; (t = *tp) != NULL; ) {
+	for (tp = &reg->tokens; (t = *tp) != NULL;) {
 		if (strcmp(t->scope, scope) == 0) {
 			*tp = t->next;
 			free(t->scope);
@@ -492,7 +494,7 @@ registry_token_drop(struct registry *reg, const char *scope)
 static void
 registry_call_free(struct registry_call *call)
 {
-	size_t	i;
+	size_t i;
 
 	free(call->method);
 	free(call->url);
@@ -518,7 +520,7 @@ registry_call_new(struct registry *reg, const char *method,
     const char *repository, const char *path, registry_done_cb done_cb,
     void *arg, char **cause)
 {
-	struct registry_call	*call;
+	struct registry_call *call;
 
 	if (!registry_valid_repository(repository)) {
 		*cause = xasprintf("bad repository name \"%s\"", repository);
@@ -532,7 +534,8 @@ registry_call_new(struct registry *reg, const char *method,
 		    path);
 	call->scope = xasprintf("repository:%s:%s", repository,
 	    strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ?
-	    "pull" : "pull,push");
+		"pull" :
+		"pull,push");
 	call->done_cb = done_cb;
 	call->arg = arg;
 	return (call);
@@ -573,7 +576,7 @@ registry_finish(struct registry_call *call, struct registry_reply *reply)
 static void
 registry_fail(struct registry_call *call, int error, const char *message)
 {
-	struct registry_reply	reply;
+	struct registry_reply reply;
 
 	memset(&reply, 0, sizeof reply);
 	reply.error = error;
@@ -586,14 +589,14 @@ static void
 registry_token_done_cb(struct http_call *http, struct http_result *res,
     void *arg)
 {
-	struct registry_call	*call = arg;
-	struct registry		*reg = call->reg;
-	struct registry_token	*t;
-	json_t			*doc = NULL;
-	const char		*token;
-	json_int_t		 ttl;
-	char			*msg = NULL, *cause = NULL, *text;
-	int			 error = REGISTRY_OK;
+	struct registry_call  *call = arg;
+	struct registry	      *reg = call->reg;
+	struct registry_token *t;
+	json_t		      *doc = NULL;
+	const char	      *token;
+	json_int_t	       ttl;
+	char		      *msg = NULL, *cause = NULL, *text;
+	int		       error = REGISTRY_OK;
 
 	(void)http;
 	call->token_http = NULL;
@@ -620,8 +623,7 @@ registry_token_done_cb(struct http_call *http, struct http_result *res,
 	doc = json_loadb(res->body.data, res->body.len, 0, NULL);
 	token = json_string_value(json_object_get(doc, "token"));
 	if (token == NULL)
-		token = json_string_value(json_object_get(doc,
-		    "access_token"));
+		token = json_string_value(json_object_get(doc, "access_token"));
 	if (token == NULL || *token == '\0') {
 		error = REGISTRY_EREPLY;
 		msg = xasprintf("token from %s: no token in the reply",
@@ -636,7 +638,8 @@ registry_token_done_cb(struct http_call *http, struct http_result *res,
 	t->scope = xstrdup(call->scope);
 	t->token = xstrdup(token);
 	t->expires = registry_now() + (long long)ttl -
-	    (ttl > 2 * REGISTRY_TOKEN_MARGIN ? REGISTRY_TOKEN_MARGIN : 0);
+		     (ttl > 2 * REGISTRY_TOKEN_MARGIN ? REGISTRY_TOKEN_MARGIN :
+							0);
 	t->next = reg->tokens;
 	reg->tokens = t;
 	if (registry_send(call, &cause) != 0) {
@@ -659,10 +662,10 @@ out:
 static int
 registry_token_start(struct registry_call *call, char **cause)
 {
-	struct registry		*reg = call->reg;
-	struct http_request	 req;
-	struct buf		 url;
-	int			 rc = 0;
+	struct registry	   *reg = call->reg;
+	struct http_request req;
+	struct buf	    url;
+	int		    rc = 0;
 
 	buf_init(&url, 16384);
 	(void)buf_appends(&url, reg->realm);
@@ -682,8 +685,8 @@ registry_token_start(struct registry_call *call, char **cause)
 	req.timeout_ms = reg->timeout_ms;
 	req.body_max = REGISTRY_TOKEN_MAX;
 	req.max_redirects = REGISTRY_MAX_REDIRECTS;
-	log_debug(LOG_CAT_HTTP, "registry token realm=%s scope=%s",
-	    reg->realm, call->scope);
+	log_debug(LOG_CAT_HTTP, "registry token realm=%s scope=%s", reg->realm,
+	    call->scope);
 	call->token_http = http_call_start(reg->http, &req,
 	    registry_token_done_cb, call, cause);
 	if (call->token_http == NULL)
@@ -696,16 +699,16 @@ static void
 registry_http_done_cb(struct http_call *http, struct http_result *res,
     void *arg)
 {
-	struct registry_call		*call = arg;
-	struct registry			*reg = call->reg;
-	struct registry_reply		 reply;
-	struct registry_challenge	 ch;
-	const char			*h, *loc;
-	char				 digest[REGISTRY_DIGEST_SIZE];
-	char				*text = NULL, *msg = NULL;
-	char				*location = NULL;
-	char				*cause = NULL;
-	const char			*cl;
+	struct registry_call	 *call = arg;
+	struct registry		 *reg = call->reg;
+	struct registry_reply	  reply;
+	struct registry_challenge ch;
+	const char		 *h, *loc;
+	char			  digest[REGISTRY_DIGEST_SIZE];
+	char			 *text = NULL, *msg = NULL;
+	char			 *location = NULL;
+	char			 *cause = NULL;
+	const char		 *cl;
 
 	(void)http;
 	call->http = NULL;
@@ -719,8 +722,7 @@ registry_http_done_cb(struct http_call *http, struct http_result *res,
 	reply.body = res->body.data;
 	reply.body_len = res->body.len;
 	reply.content_type = http_headers_get(&res->headers, "Content-Type");
-	reply.digest = http_headers_get(&res->headers,
-	    "Docker-Content-Digest");
+	reply.digest = http_headers_get(&res->headers, "Docker-Content-Digest");
 	cl = http_headers_get(&res->headers, "Content-Length");
 	reply.length = cl != NULL ? strtoll(cl, NULL, 10) : -1;
 	reply.bytes_sent = res->bytes_sent;
@@ -734,13 +736,13 @@ registry_http_done_cb(struct http_call *http, struct http_result *res,
 	}
 
 	/* A Bearer challenge: get a token and try once more. */
-	if (res->status == 401 && (h = http_headers_get(&res->headers,
-	    "WWW-Authenticate")) != NULL && registry_parse_challenge(h,
-	    &ch) == 0) {
+	if (res->status == 401 &&
+	    (h = http_headers_get(&res->headers, "WWW-Authenticate")) != NULL &&
+	    registry_parse_challenge(h, &ch) == 0) {
 		if (strcasecmp(ch.scheme, "Bearer") == 0 && ch.realm != NULL &&
 		    !call->retried && call->read_cb == NULL &&
 		    (strncmp(ch.realm, "https://", 8) == 0 ||
-		    strncmp(ch.realm, "http://", 7) == 0)) {
+			strncmp(ch.realm, "http://", 7) == 0)) {
 			reg->bearer = 1;
 			free(reg->realm);
 			free(reg->service);
@@ -761,8 +763,8 @@ registry_http_done_cb(struct http_call *http, struct http_result *res,
 		registry_challenge_free(&ch);
 	}
 
-	if ((res->status < 200 || res->status > 299) && !(call->redirect_ok &&
-	    res->status >= 300 && res->status <= 399)) {
+	if ((res->status < 200 || res->status > 299) &&
+	    !(call->redirect_ok && res->status >= 300 && res->status <= 399)) {
 		reply.error = registry_map_status(res->status);
 		text = registry_error_text(res->body.data, res->body.len);
 		msg = xasprintf("%s: %ld %s", call->what, res->status,
@@ -800,12 +802,12 @@ out:
 static int
 registry_send(struct registry_call *call, char **cause)
 {
-	struct registry		*reg = call->reg;
-	struct registry_token	*t = NULL;
-	struct http_request	 req;
-	const char		*headers[REGISTRY_HEADERS + 1];
-	char			*auth = NULL;
-	size_t			 i, n = 0;
+	struct registry	      *reg = call->reg;
+	struct registry_token *t = NULL;
+	struct http_request    req;
+	const char	      *headers[REGISTRY_HEADERS + 1];
+	char		      *auth = NULL;
+	size_t		       i, n = 0;
 
 	if (reg->bearer) {
 		if ((t = registry_token_find(reg, call->scope)) == NULL)
@@ -886,8 +888,7 @@ registry_check_ref(const char *ref, char **cause)
 {
 	if (registry_valid_tag(ref) || registry_valid_digest(ref))
 		return (0);
-	*cause = xasprintf("bad tag or digest \"%s\"", ref != NULL ? ref :
-	    "");
+	*cause = xasprintf("bad tag or digest \"%s\"", ref != NULL ? ref : "");
 	return (-1);
 }
 
@@ -896,8 +897,8 @@ registry_manifest_call(struct registry *reg, const char *method,
     const char *repository, const char *ref, registry_done_cb done_cb,
     void *arg, char **cause)
 {
-	struct registry_call	*call;
-	char			*path;
+	struct registry_call *call;
+	char		     *path;
 
 	if (registry_check_ref(ref, cause) != 0)
 		return (NULL);
@@ -915,10 +916,10 @@ struct registry_call *
 registry_manifest_get(struct registry *reg, const char *repository,
     const char *ref, registry_done_cb done_cb, void *arg, char **cause)
 {
-	struct registry_call	*call;
+	struct registry_call *call;
 
-	call = registry_manifest_call(reg, "GET", repository, ref, done_cb,
-	    arg, cause);
+	call = registry_manifest_call(reg, "GET", repository, ref, done_cb, arg,
+	    cause);
 	if (call == NULL)
 		return (NULL);
 	registry_call_header(call, xstrdup(registry_accept));
@@ -932,7 +933,7 @@ struct registry_call *
 registry_manifest_head(struct registry *reg, const char *repository,
     const char *ref, registry_done_cb done_cb, void *arg, char **cause)
 {
-	struct registry_call	*call;
+	struct registry_call *call;
 
 	call = registry_manifest_call(reg, "HEAD", repository, ref, done_cb,
 	    arg, cause);
@@ -947,17 +948,17 @@ registry_manifest_put(struct registry *reg, const char *repository,
     const char *ref, const char *media_type, const void *data, size_t len,
     registry_done_cb done_cb, void *arg, char **cause)
 {
-	struct registry_call	*call;
+	struct registry_call *call;
 
 	if (media_type == NULL || strchr(media_type, '\n') != NULL ||
 	    strchr(media_type, '\r') != NULL || len == 0 ||
 	    len > REGISTRY_MANIFEST_MAX) {
 		*cause = xstrdup("a manifest needs a media type and 1 byte "
-		    "to 4 MiB");
+				 "to 4 MiB");
 		return (NULL);
 	}
-	call = registry_manifest_call(reg, "PUT", repository, ref, done_cb,
-	    arg, cause);
+	call = registry_manifest_call(reg, "PUT", repository, ref, done_cb, arg,
+	    cause);
 	if (call == NULL)
 		return (NULL);
 	registry_call_header(call, xasprintf("Content-Type: %s", media_type));
@@ -975,12 +976,12 @@ registry_blob_call(struct registry *reg, const char *method,
     const char *repository, const char *digest, registry_done_cb done_cb,
     void *arg, char **cause)
 {
-	struct registry_call	*call;
-	char			*path;
+	struct registry_call *call;
+	char		     *path;
 
 	if (!registry_valid_digest(digest)) {
-		*cause = xasprintf("bad blob digest \"%s\"", digest != NULL ?
-		    digest : "");
+		*cause = xasprintf("bad blob digest \"%s\"",
+		    digest != NULL ? digest : "");
 		return (NULL);
 	}
 	path = xasprintf("blobs/%s", digest);
@@ -997,10 +998,10 @@ struct registry_call *
 registry_blob_head(struct registry *reg, const char *repository,
     const char *digest, registry_done_cb done_cb, void *arg, char **cause)
 {
-	struct registry_call	*call;
+	struct registry_call *call;
 
-	call = registry_blob_call(reg, "HEAD", repository, digest, done_cb,
-	    arg, cause);
+	call = registry_blob_call(reg, "HEAD", repository, digest, done_cb, arg,
+	    cause);
 	if (call == NULL)
 		return (NULL);
 	/* A registry sends its storage's URL only for a blob it holds (and
@@ -1014,14 +1015,14 @@ registry_blob_get(struct registry *reg, const char *repository,
     const char *digest, http_write_cb write_cb, void *stream_arg,
     registry_done_cb done_cb, void *arg, char **cause)
 {
-	struct registry_call	*call;
+	struct registry_call *call;
 
 	if (write_cb == NULL) {
 		*cause = xstrdup("a blob GET needs a write callback");
 		return (NULL);
 	}
-	call = registry_blob_call(reg, "GET", repository, digest, done_cb,
-	    arg, cause);
+	call = registry_blob_call(reg, "GET", repository, digest, done_cb, arg,
+	    cause);
 	if (call == NULL)
 		return (NULL);
 	call->write_cb = write_cb;
@@ -1037,7 +1038,7 @@ struct registry_call *
 registry_upload_start(struct registry *reg, const char *repository,
     registry_done_cb done_cb, void *arg, char **cause)
 {
-	struct registry_call	*call;
+	struct registry_call *call;
 
 	call = registry_call_new(reg, "POST", repository, "blobs/uploads/",
 	    done_cb, arg, cause);
@@ -1054,8 +1055,9 @@ registry_check_location(const struct registry *reg, const char *location,
     char **cause)
 {
 	(void)reg;
-	if (location == NULL || (strncmp(location, "https://", 8) != 0 &&
-	    strncmp(location, "http://", 7) != 0) ||
+	if (location == NULL ||
+	    (strncmp(location, "https://", 8) != 0 &&
+		strncmp(location, "http://", 7) != 0) ||
 	    strpbrk(location, " \r\n") != NULL) {
 		*cause = xstrdup("the upload location is not an absolute URL");
 		return (-1);
@@ -1065,11 +1067,10 @@ registry_check_location(const struct registry *reg, const char *location,
 
 struct registry_call *
 registry_upload_patch(struct registry *reg, const char *repository,
-    const char *location, long long offset, long long len,
-    http_read_cb read_cb, void *stream_arg, registry_done_cb done_cb,
-    void *arg, char **cause)
+    const char *location, long long offset, long long len, http_read_cb read_cb,
+    void *stream_arg, registry_done_cb done_cb, void *arg, char **cause)
 {
-	struct registry_call	*call;
+	struct registry_call *call;
 
 	if (registry_check_location(reg, location, cause) != 0)
 		return (NULL);
@@ -1087,7 +1088,7 @@ registry_upload_patch(struct registry *reg, const char *repository,
 	    xstrdup("Content-Type: application/octet-stream"));
 	if (offset > 0 && len > 0)
 		registry_call_header(call, xasprintf("Content-Range: %lld-%lld",
-		    offset, offset + len - 1));
+					       offset, offset + len - 1));
 	call->read_cb = read_cb;
 	call->read_len = len;
 	call->stream_arg = stream_arg;
@@ -1099,10 +1100,10 @@ registry_upload_patch(struct registry *reg, const char *repository,
 struct registry_call *
 registry_upload_finish(struct registry *reg, const char *repository,
     const char *location, const char *digest, long long len,
-    http_read_cb read_cb, void *stream_arg, registry_done_cb done_cb,
-    void *arg, char **cause)
+    http_read_cb read_cb, void *stream_arg, registry_done_cb done_cb, void *arg,
+    char **cause)
 {
-	struct registry_call	*call;
+	struct registry_call *call;
 
 	if (registry_check_location(reg, location, cause) != 0)
 		return (NULL);

@@ -36,38 +36,38 @@ struct registry;
 struct registry_call;
 
 /* Errors.  An expected "absent" (404 on a HEAD) is REGISTRY_ENOTFOUND. */
-#define REGISTRY_OK		  0
-#define REGISTRY_EAUTH		(-1)	/* 401: credentials refused */
-#define REGISTRY_EDENIED	(-2)	/* 403 */
-#define REGISTRY_ENOTFOUND	(-3)	/* 404: MANIFEST_UNKNOWN, ... */
-#define REGISTRY_ESTATUS	(-4)	/* another unexpected status */
-#define REGISTRY_EDIGEST	(-5)	/* content and digest differ */
-#define REGISTRY_ESIZE		(-6)	/* content and size differ */
-#define REGISTRY_EREPLY		(-7)	/* an unreadable reply */
-#define REGISTRY_ENETWORK	(-8)	/* transport (http.h's errors) */
-#define REGISTRY_EABORTED	(-9)	/* a stream callback aborted */
-#define REGISTRY_ECANCELLED	(-10)	/* registry_call_cancel */
+#define REGISTRY_OK	    0
+#define REGISTRY_EAUTH	    (-1)  /* 401: credentials refused */
+#define REGISTRY_EDENIED    (-2)  /* 403 */
+#define REGISTRY_ENOTFOUND  (-3)  /* 404: MANIFEST_UNKNOWN, ... */
+#define REGISTRY_ESTATUS    (-4)  /* another unexpected status */
+#define REGISTRY_EDIGEST    (-5)  /* content and digest differ */
+#define REGISTRY_ESIZE	    (-6)  /* content and size differ */
+#define REGISTRY_EREPLY	    (-7)  /* an unreadable reply */
+#define REGISTRY_ENETWORK   (-8)  /* transport (http.h's errors) */
+#define REGISTRY_EABORTED   (-9)  /* a stream callback aborted */
+#define REGISTRY_ECANCELLED (-10) /* registry_call_cancel */
 
-const char	*registry_strerror(int);	/* "unauthorized", ... */
+const char *registry_strerror(int); /* "unauthorized", ... */
 
 /* The manifest types accepted (sent in Accept) and understood. */
-#define REGISTRY_MT_OCI_INDEX	"application/vnd.oci.image.index.v1+json"
+#define REGISTRY_MT_OCI_INDEX	 "application/vnd.oci.image.index.v1+json"
 #define REGISTRY_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define REGISTRY_MT_DOCKER_LIST \
 	"application/vnd.docker.distribution.manifest.list.v2+json"
 #define REGISTRY_MT_DOCKER_MANIFEST \
 	"application/vnd.docker.distribution.manifest.v2+json"
 
-#define REGISTRY_MANIFEST_MAX	(4 * 1024 * 1024) /* as registries */
-#define REGISTRY_DIGEST_SIZE	72	/* "sha256:" + 64 hex + NUL */
+#define REGISTRY_MANIFEST_MAX (4 * 1024 * 1024) /* as registries */
+#define REGISTRY_DIGEST_SIZE  72		/* "sha256:" + 64 hex + NUL */
 
 struct registry_options {
-	const char	*url;		/* "https://host[:port]" */
-	const char	*username;	/* NULL: anonymous */
-	const char	*password;	/* secret */
-	const char	*ca_file;	/* extra trust anchor, or NULL */
-	long		 timeout_ms;	/* unstreamed calls; 0: 60 s */
-	long		 low_speed_time; /* s under 1 KiB/s; 0: 60 */
+	const char *url;	    /* "https://host[:port]" */
+	const char *username;	    /* NULL: anonymous */
+	const char *password;	    /* secret */
+	const char *ca_file;	    /* extra trust anchor, or NULL */
+	long	    timeout_ms;	    /* unstreamed calls; 0: 60 s */
+	long	    low_speed_time; /* s under 1 KiB/s; 0: 60 */
 };
 
 /*
@@ -75,42 +75,42 @@ struct registry_options {
  * each).  Valid only during the done callback.
  */
 struct registry_reply {
-	int		 error;		/* REGISTRY_OK, REGISTRY_E* */
+	int error; /* REGISTRY_OK, REGISTRY_E* */
 	/* Human-readable, e.g. "401 UNAUTHORIZED: authentication required"
 	   (the status and the registry's own error code and message). */
-	const char	*message;
-	long		 status;	/* 0 when none arrived */
+	const char		  *message;
+	long			   status; /* 0 when none arrived */
 	const struct http_headers *headers;
-	const char	*body;		/* collected (manifests) */
-	size_t		 body_len;
-	const char	*content_type;	/* NULL when absent */
-	const char	*digest;	/* Docker-Content-Digest, or NULL */
-	long long	 length;	/* Content-Length, -1 when absent */
-	const char	*location;	/* uploads: absolute URL, or NULL */
-	long long	 bytes_sent;
-	long long	 bytes_received;
+	const char		  *body; /* collected (manifests) */
+	size_t			   body_len;
+	const char		  *content_type; /* NULL when absent */
+	const char		  *digest; /* Docker-Content-Digest, or NULL */
+	long long		   length; /* Content-Length, -1 when absent */
+	const char *location;		   /* uploads: absolute URL, or NULL */
+	long long   bytes_sent;
+	long long   bytes_received;
 };
 
-typedef void	(*registry_done_cb)(struct registry_call *,
-		    const struct registry_reply *, void *arg);
+typedef void (*registry_done_cb)(struct registry_call *,
+    const struct registry_reply *, void *arg);
 
 /* NULL and *cause on a bad URL. */
-struct registry	*registry_new(struct http_client *,
-		    const struct registry_options *, char **cause);
+struct registry *registry_new(struct http_client *,
+    const struct registry_options *, char **cause);
 /*
  * A registry of the configuration (`registries:`, not ECR): its URL, and
  * its username with the first line of password_file, read now (so a
  * rotated password is used by the next promotion) and wiped after use.
  */
-struct registry	*registry_new_config(struct http_client *,
-		    const struct config_registry *, char **cause);
+struct registry *registry_new_config(struct http_client *,
+    const struct config_registry *, char **cause);
 /* Only when no call is in flight.  Wipes the secrets. */
-void		 registry_free(struct registry *);
+void registry_free(struct registry *);
 /* New credentials (an ECR login renewed); drops cached tokens. */
-void		 registry_set_credentials(struct registry *,
-		    const char *username, const char *password);
+void registry_set_credentials(struct registry *, const char *username,
+    const char *password);
 /* "host[:port]" of the URL, for messages. */
-const char	*registry_name(const struct registry *);
+const char *registry_name(const struct registry *);
 
 /*
  * Manifests.  ref is a tag or a digest ("sha256:<64 hex>").
@@ -122,15 +122,14 @@ const char	*registry_name(const struct registry *);
  * their media type; 201 with the digest the registry computed.
  */
 struct registry_call *registry_manifest_get(struct registry *,
-		    const char *repository, const char *ref, registry_done_cb,
-		    void *arg, char **cause);
+    const char *repository, const char *ref, registry_done_cb, void *arg,
+    char **cause);
 struct registry_call *registry_manifest_head(struct registry *,
-		    const char *repository, const char *ref, registry_done_cb,
-		    void *arg, char **cause);
+    const char *repository, const char *ref, registry_done_cb, void *arg,
+    char **cause);
 struct registry_call *registry_manifest_put(struct registry *,
-		    const char *repository, const char *ref,
-		    const char *media_type, const void *data, size_t len,
-		    registry_done_cb, void *arg, char **cause);
+    const char *repository, const char *ref, const char *media_type,
+    const void *data, size_t len, registry_done_cb, void *arg, char **cause);
 
 /*
  * Blobs.  registry_blob_head: 200 with length when present (or a
@@ -141,12 +140,11 @@ struct registry_call *registry_manifest_put(struct registry *,
  * streamed; redirects to storage are followed without credentials.
  */
 struct registry_call *registry_blob_head(struct registry *,
-		    const char *repository, const char *digest,
-		    registry_done_cb, void *arg, char **cause);
+    const char *repository, const char *digest, registry_done_cb, void *arg,
+    char **cause);
 struct registry_call *registry_blob_get(struct registry *,
-		    const char *repository, const char *digest,
-		    http_write_cb write_cb, void *stream_arg,
-		    registry_done_cb, void *arg, char **cause);
+    const char *repository, const char *digest, http_write_cb write_cb,
+    void *stream_arg, registry_done_cb, void *arg, char **cause);
 
 /*
  * Uploads.  registry_upload_start (POST .../blobs/uploads/): 202 with
@@ -158,48 +156,43 @@ struct registry_call *registry_blob_get(struct registry *,
  * The location given is the one the previous reply returned.
  */
 struct registry_call *registry_upload_start(struct registry *,
-		    const char *repository, registry_done_cb, void *arg,
-		    char **cause);
+    const char *repository, registry_done_cb, void *arg, char **cause);
 struct registry_call *registry_upload_patch(struct registry *,
-		    const char *repository, const char *location,
-		    long long offset, long long len, http_read_cb read_cb,
-		    void *stream_arg, registry_done_cb, void *arg,
-		    char **cause);
+    const char *repository, const char *location, long long offset,
+    long long len, http_read_cb read_cb, void *stream_arg, registry_done_cb,
+    void *arg, char **cause);
 struct registry_call *registry_upload_finish(struct registry *,
-		    const char *repository, const char *location,
-		    const char *digest, long long len, http_read_cb read_cb,
-		    void *stream_arg, registry_done_cb, void *arg,
-		    char **cause);
+    const char *repository, const char *location, const char *digest,
+    long long len, http_read_cb read_cb, void *stream_arg, registry_done_cb,
+    void *arg, char **cause);
 
 /*
  * Stops a call: its stream callbacks no longer run, and its done callback
  * comes from a later loop iteration with REGISTRY_ECANCELLED.
  */
-void		 registry_call_cancel(struct registry_call *);
+void registry_call_cancel(struct registry_call *);
 /* Resumes a stream paused with HTTP_STREAM_PAUSE. */
-void		 registry_call_resume(struct registry_call *);
+void registry_call_resume(struct registry_call *);
 
 /* --- pure helpers (tests use them) ------------------------------------ */
 
 /* A WWW-Authenticate challenge's scheme and parameters. */
 struct registry_challenge {
-	char		*scheme;	/* "Bearer", "Basic" */
-	char		*realm;
-	char		*service;	/* NULL when absent */
-	char		*scope;		/* NULL when absent */
+	char *scheme; /* "Bearer", "Basic" */
+	char *realm;
+	char *service; /* NULL when absent */
+	char *scope;   /* NULL when absent */
 };
 
-int		 registry_parse_challenge(const char *,
-		    struct registry_challenge *);
-void		 registry_challenge_free(struct registry_challenge *);
+int  registry_parse_challenge(const char *, struct registry_challenge *);
+void registry_challenge_free(struct registry_challenge *);
 /* 1 if s is a repository name / a tag / a sha256 digest. */
-int		 registry_valid_repository(const char *);
-int		 registry_valid_tag(const char *);
-int		 registry_valid_digest(const char *);
+int registry_valid_repository(const char *);
+int registry_valid_tag(const char *);
+int registry_valid_digest(const char *);
 /* "sha256:<hex>" of data into out. */
-void		 registry_digest(const void *, size_t,
-		    char out[REGISTRY_DIGEST_SIZE]);
+void registry_digest(const void *, size_t, char out[REGISTRY_DIGEST_SIZE]);
 /* The registry's JSON error body as "CODE: message"; NULL if none. */
-char		*registry_error_text(const char *, size_t);
+char *registry_error_text(const char *, size_t);
 
 #endif

@@ -23,80 +23,80 @@
 #include "config.h"
 
 /* Codes, negative, kept in struct release_error (release_code_name). */
-#define RELEASE_ENOTZIP		(-1)	/* empty, not a zip, damaged */
-#define RELEASE_ELIMIT		(-2)	/* zip size, entries, sizes, ratio */
-#define RELEASE_ENAME		(-3)	/* an entry name breaks a rule */
-#define RELEASE_EENTRY		(-4)	/* symlink, encrypted, bad data */
-#define RELEASE_ENOMANIFEST	(-5)	/* no release.json */
-#define RELEASE_EMANIFEST	(-6)	/* release.json: not JSON, bad field */
-#define RELEASE_EAPP		(-7)	/* release.json names another app */
-#define RELEASE_ETEMPLATE	(-8)	/* template missing, empty, bad */
+#define RELEASE_ENOTZIP	    (-1) /* empty, not a zip, damaged */
+#define RELEASE_ELIMIT	    (-2) /* zip size, entries, sizes, ratio */
+#define RELEASE_ENAME	    (-3) /* an entry name breaks a rule */
+#define RELEASE_EENTRY	    (-4) /* symlink, encrypted, bad data */
+#define RELEASE_ENOMANIFEST (-5) /* no release.json */
+#define RELEASE_EMANIFEST   (-6) /* release.json: not JSON, bad field */
+#define RELEASE_EAPP	    (-7) /* release.json names another app */
+#define RELEASE_ETEMPLATE   (-8) /* template missing, empty, bad */
 
 /* CloudFormation's limit for TemplateBody; larger goes by TemplateURL. */
-#define RELEASE_TEMPLATE_INLINE_MAX	51200
+#define RELEASE_TEMPLATE_INLINE_MAX 51200
 /* CloudFormation's limits on change sets. */
-#define RELEASE_CHANGE_SET_NAME_MAX	128
+#define RELEASE_CHANGE_SET_NAME_MAX	   128
 #define RELEASE_CHANGE_SET_DESCRIPTION_MAX 1024
 
 struct release_limits {
-	uint64_t	zip_size;	/* bytes of the zip (50MiB) */
-	uint64_t	entries;	/* entries, directories too (200) */
-	uint64_t	entry_size;	/* unpacked, one entry (100MiB) */
-	uint64_t	unpacked_size;	/* unpacked, all entries (200MiB) */
-	uint64_t	ratio;		/* unpacked:packed per entry (100) */
-	uint64_t	ratio_min_size;	/* entries smaller are not held to
+	uint64_t     zip_size;	     /* bytes of the zip (50MiB) */
+	uint64_t     entries;	     /* entries, directories too (200) */
+	uint64_t     entry_size;     /* unpacked, one entry (100MiB) */
+	uint64_t     unpacked_size;  /* unpacked, all entries (200MiB) */
+	uint64_t     ratio;	     /* unpacked:packed per entry (100) */
+	uint64_t     ratio_min_size; /* entries smaller are not held to
 					   the ratio (64KiB) */
-	size_t		name_len;	/* bytes of an entry name (255) */
-	size_t		manifest_size;	/* bytes of release.json (64KiB) */
-	unsigned int	manifest_depth;	/* nested arrays and objects (8) */
+	size_t	     name_len;	     /* bytes of an entry name (255) */
+	size_t	     manifest_size;  /* bytes of release.json (64KiB) */
+	unsigned int manifest_depth; /* nested arrays and objects (8) */
 };
 
 /* A rejection: the code and one reason (NULL while all is well). */
 struct release_error {
-	int		 code;
-	char		*reason;
+	int   code;
+	char *reason;
 };
 
 struct release_image {
-	char		*repository;	/* OCI name, e.g. billing/web */
-	char		*tag;		/* NULL when a digest is given */
-	char		*digest;	/* "sha256:<64 hex>"; NULL with a tag */
+	char *repository; /* OCI name, e.g. billing/web */
+	char *tag;	  /* NULL when a digest is given */
+	char *digest;	  /* "sha256:<64 hex>"; NULL with a tag */
 	/* images[].parameter: the stack parameter that receives the image
 	   pinned at intake as "repository@sha256:..."; or NULL.  A
 	   parameter of the template, set nowhere else in release.json. */
-	char		*parameter;
+	char *parameter;
 };
 
 struct release_override {
-	char			*env;
-	struct config_kvs	 parameters;
+	char		 *env;
+	struct config_kvs parameters;
 };
 
 struct release {
 	char			*app;
-	char			*version;	/* [A-Za-z0-9._+-], 1..128 */
-	char			*message;	/* UTF-8, may be empty */
-	char			*author;	/* [A-Za-z0-9._@+-], 1..128 */
-	struct release_image	*images;	/* at least one */
+	char			*version; /* [A-Za-z0-9._+-], 1..128 */
+	char			*message; /* UTF-8, may be empty */
+	char			*author;  /* [A-Za-z0-9._@+-], 1..128 */
+	struct release_image	*images;  /* at least one */
 	size_t			 nimages;
-	struct config_kvs	 parameters;	/* sorted by key */
-	struct release_override	*overrides;	/* sorted by env; may be 0 */
+	struct config_kvs	 parameters; /* sorted by key */
+	struct release_override *overrides;  /* sorted by env; may be 0 */
 	size_t			 noverrides;
-	struct config_strings	 checks;	/* check names; may be 0 */
+	struct config_strings	 checks; /* check names; may be 0 */
 
-	char			*template_name;	/* .yaml, .yml or .json */
-	char			*template;	/* its bytes, NUL-terminated */
-	size_t			 template_len;
+	char *template_name; /* .yaml, .yml or .json */
+	char *template;	     /* its bytes, NUL-terminated */
+	size_t template_len;
 
-	char			*manifest;	/* release.json as in the zip */
-	size_t			 manifest_len;
+	char  *manifest; /* release.json as in the zip */
+	size_t manifest_len;
 };
 
 /* The defaults above. */
-void	 release_limits_default(struct release_limits *);
+void release_limits_default(struct release_limits *);
 /* The defaults with the app's `limits:` (its limit_* fields) on top. */
-void	 release_limits_from_app(struct release_limits *,
-	    const struct config_app *);
+void release_limits_from_app(struct release_limits *,
+    const struct config_app *);
 
 /*
  * Reads and checks the zip in data[0..len) for the app named app (the
@@ -114,9 +114,9 @@ void	 release_limits_from_app(struct release_limits *,
  * JSON for .json) with a mapping at the top.  The first failure is the
  * reason.
  */
-int	 release_read(struct release **relp, const void *data, size_t len,
-	    const char *app, const struct release_limits *limits,
-	    struct release_error *err);
+int release_read(struct release **relp, const void *data, size_t len,
+    const char *app, const struct release_limits *limits,
+    struct release_error *err);
 
 /*
  * Checks release.json's text alone (what release_read does once it has
@@ -124,12 +124,12 @@ int	 release_read(struct release **relp, const void *data, size_t len,
  * success *relp has no template and template_name set.  For the fuzzer
  * and for tables of manifests.
  */
-int	 release_parse_manifest(struct release **relp, const void *json,
-	    size_t len, const char *app, const struct release_limits *limits,
-	    struct release_error *err);
+int release_parse_manifest(struct release **relp, const void *json, size_t len,
+    const char *app, const struct release_limits *limits,
+    struct release_error *err);
 
-void	 release_free(struct release *);
-void	 release_error_clear(struct release_error *);
+void release_free(struct release *);
+void release_error_clear(struct release_error *);
 /* "not-a-zip", "limit", "name", "entry", "no-manifest", "manifest",
    "app", "template"; "ok" for 0; "unknown" otherwise. */
 const char *release_code_name(int);
@@ -142,8 +142,8 @@ const char *release_code_name(int);
  * release_checks), since a check's secrets go to the environment's
  * base_url.  0, or RELEASE_EMANIFEST with err filled in.
  */
-int	 release_check_app(const struct release *, const struct config_app *,
-	    struct release_error *err);
+int release_check_app(const struct release *, const struct config_app *,
+    struct release_error *err);
 
 /*
  * The parameters for env: the release's, then env_params (the
@@ -153,10 +153,10 @@ int	 release_check_app(const struct release *, const struct config_app *,
  * lists the parameter: then the release's (overrides first) wins.
  * *out is sorted by key and owned by the caller (release_kvs_free).
  */
-void	 release_parameters(const struct release *, const char *env,
-	    const struct config_kvs *env_params,
-	    const struct config_strings *may_set, struct config_kvs *out);
-void	 release_kvs_free(struct config_kvs *);
+void release_parameters(const struct release *, const char *env,
+    const struct config_kvs *env_params, const struct config_strings *may_set,
+    struct config_kvs *out);
+void release_kvs_free(struct config_kvs *);
 
 /*
  * NoEcho values set by release.json itself.  What is stored and shown of
@@ -167,11 +167,11 @@ void	 release_kvs_free(struct config_kvs *);
  * *out is rel->manifest as it came).  Only the zip in the bucket keeps
  * the values; release_masked says a manifest read back needs it.
  */
-#define RELEASE_MASK	"****"
-size_t	 release_mask_manifest(const struct release *,
-	    const struct config_strings *no_echo, char **out);
+#define RELEASE_MASK "****"
+size_t release_mask_manifest(const struct release *,
+    const struct config_strings *no_echo, char **out);
 /* 1 if a value of parameters or of an override is RELEASE_MASK. */
-int	 release_masked(const struct release *);
+int release_masked(const struct release *);
 
 /* 1 if the template fits CloudFormation's TemplateBody (51,200 bytes). */
 /*
@@ -181,10 +181,10 @@ int	 release_masked(const struct release *);
  * registry to pin it).  A parameter the environment sets and does not
  * list in may_set keeps the environment's value.
  */
-void	 release_image_parameters(const struct release *, const char *env,
-	    const char *const *pinned, const struct config_kvs *env_params,
-	    const struct config_strings *may_set, struct config_kvs *out);
-int	 release_template_inline(const struct release *);
+void release_image_parameters(const struct release *, const char *env,
+    const char *const *pinned, const struct config_kvs *env_params,
+    const struct config_strings *may_set, struct config_kvs *out);
+int  release_template_inline(const struct release *);
 
 /*
  * A change set's name, deterministic from its inputs:
@@ -192,14 +192,13 @@ int	 release_template_inline(const struct release *);
  * refuses turned into '-', app then env shortened to fit 128.  Caller
  * frees.
  */
-char	*release_change_set_name(const char *app, long long run_id,
-	    const char *env, int attempt);
+char *release_change_set_name(const char *app, long long run_id,
+    const char *env, int attempt);
 /*
  * "<version> — <message>" (or the version alone when the message is
  * empty), cut to 1,024 bytes on a UTF-8 character boundary.  Caller
  * frees.
  */
-char	*release_change_set_description(const char *version,
-	    const char *message);
+char *release_change_set_description(const char *version, const char *message);
 
 #endif

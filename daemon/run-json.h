@@ -22,13 +22,13 @@ struct store_runs_page;
 struct store_stack_hold;
 
 /* Text, null for NULL (or for text that is not UTF-8). */
-json_t	*run_json_str(const char *);
+json_t *run_json_str(const char *);
 /* Unix milliseconds as "2026-11-29T10:59:44Z", null for 0. */
-json_t	*run_json_time(int64_t ms);
+json_t *run_json_time(int64_t ms);
 /* An id, null for 0. */
-json_t	*run_json_id(int64_t);
+json_t *run_json_id(int64_t);
 /* JSON text kept in the store (a manifest, a change's details), or null. */
-json_t	*run_json_text(const char *);
+json_t *run_json_text(const char *);
 
 /*
  * The run with everything above; at most audit_max audit entries (the
@@ -36,8 +36,8 @@ json_t	*run_json_text(const char *);
  * out).  NULL with *rcp (a STORE_E* code: STORE_ENOTFOUND for no such
  * run) and *cause (caller frees) when the store fails.
  */
-json_t	*run_json(struct store *, int64_t run_id, size_t audit_max,
-	    int *rcp, char **cause);
+json_t *run_json(struct store *, int64_t run_id, size_t audit_max, int *rcp,
+    char **cause);
 
 /*
  * A page of runs as the list answers it (shipgatectl runs and
@@ -45,14 +45,14 @@ json_t	*run_json(struct store *, int64_t run_id, size_t audit_max,
  * NULL with *rcp (a STORE_E* code) and *cause (caller frees) when the
  * store fails.
  */
-json_t	*run_json_runs(struct store *, const struct store_runs_page *,
-	    int *rcp, char **cause);
+json_t *run_json_runs(struct store *, const struct store_runs_page *, int *rcp,
+    char **cause);
 
 /*
  * An environment held by its stuck stack (shipgatectl stacks, the API):
  * {app, env, stack, status, reason, run, since, action, action_by,
  * action_comment, action_skip: [...], action_at}.
  */
-json_t	*run_json_stack_hold(const struct store_stack_hold *);
+json_t *run_json_stack_hold(const struct store_stack_hold *);
 
 #endif

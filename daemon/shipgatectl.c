@@ -29,8 +29,8 @@
 #define PASSWD_T_COST	3
 #define PASSWD_M_COST	65536
 #define PASSWD_LANES	4
-#define PASSWD_SALT_LEN	16
-#define PASSWD_HASH_LEN	32
+#define PASSWD_SALT_LEN 16
+#define PASSWD_HASH_LEN 32
 #define PASSWD_MAX	1024
 
 static void
@@ -98,9 +98,9 @@ usage(FILE *f)
 static struct config *
 ctl_config(const char *path)
 {
-	struct config_errors	 errors = { 0 };
-	struct config		*config;
-	size_t			 i;
+	struct config_errors errors = { 0 };
+	struct config	    *config;
+	size_t		     i;
 
 	if ((config = config_load(path, &errors)) == NULL) {
 		for (i = 0; i < errors.n; i++)
@@ -120,11 +120,11 @@ static int
 ctl_exchange(const struct config *config, json_t *req, int json,
     json_t **replyp, char **linep)
 {
-	char	*cause = NULL;
-	int	 rc = -1;
+	char *cause = NULL;
+	int   rc = -1;
 
-	if (ctl_request(config->control_socket, req, replyp, linep,
-	    &cause) != 0) {
+	if (ctl_request(config->control_socket, req, replyp, linep, &cause) !=
+	    0) {
 		fprintf(stderr, "shipgatectl: %s\n", cause);
 		goto out;
 	}
@@ -167,8 +167,8 @@ ctl_send(const char *config_path, json_t *req, int json,
 static int
 ctl_blank(const char *message)
 {
-	return (message == NULL ||
-	    strspn(message, " \t\r\n") == strlen(message));
+	return (
+	    message == NULL || strspn(message, " \t\r\n") == strlen(message));
 }
 
 /*
@@ -180,7 +180,7 @@ static json_t *
 ctl_env_request(const char *command, char **appenv, const char *message,
     const char *as)
 {
-	json_t	*req;
+	json_t *req;
 
 	req = json_pack("{s:s, s:s, s:s, s:s}", "command", command, "app",
 	    appenv[0], "env", appenv[1], "comment", message);
@@ -198,7 +198,7 @@ ctl_env_request(const char *command, char **appenv, const char *message,
 static const char *
 ctl_dash(json_t *o, const char *k)
 {
-	json_t	*v = json_object_get(o, k);
+	json_t *v = json_object_get(o, k);
 
 	return (json_is_string(v) ? json_string_value(v) : "-");
 }
@@ -206,9 +206,9 @@ ctl_dash(json_t *o, const char *k)
 static int
 cmd_check_config(const char *path)
 {
-	struct config_errors	 errors = { 0 };
-	struct config		*config;
-	size_t			 i;
+	struct config_errors errors = { 0 };
+	struct config	    *config;
+	size_t		     i;
 
 	if ((config = config_load(path, &errors)) == NULL) {
 		for (i = 0; i < errors.n; i++)
@@ -232,9 +232,9 @@ cmd_check_config(const char *path)
 static int
 read_secret(const char *prompt, char *out, size_t size)
 {
-	struct termios	 old, quiet;
-	int		 tty = isatty(STDIN_FILENO), rc = -1;
-	size_t		 len;
+	struct termios old, quiet;
+	int	       tty = isatty(STDIN_FILENO), rc = -1;
+	size_t	       len;
 
 	if (tty) {
 		fprintf(stderr, "%s", prompt);
@@ -248,8 +248,10 @@ read_secret(const char *prompt, char *out, size_t size)
 	if (fgets(out, (int)size, stdin) != NULL) {
 		len = strcspn(out, "\r\n");
 		if (out[len] == '\0' && len == size - 1)
-			fprintf(stderr, "shipgatectl: password too long "
-			    "(at most %zu bytes)\n", size - 2);
+			fprintf(stderr,
+			    "shipgatectl: password too long "
+			    "(at most %zu bytes)\n",
+			    size - 2);
 		else {
 			out[len] = '\0';
 			rc = (int)len;
@@ -265,11 +267,11 @@ read_secret(const char *prompt, char *out, size_t size)
 static int
 cmd_passwd(void)
 {
-	char		 pass[PASSWD_MAX], again[PASSWD_MAX];
-	unsigned char	 salt[PASSWD_SALT_LEN];
-	char		*encoded = NULL;
-	size_t		 enclen;
-	int		 len, rc, status = 1;
+	char	      pass[PASSWD_MAX], again[PASSWD_MAX];
+	unsigned char salt[PASSWD_SALT_LEN];
+	char	     *encoded = NULL;
+	size_t	      enclen;
+	int	      len, rc, status = 1;
 
 	if ((len = read_secret("Password: ", pass, sizeof pass)) < 0)
 		goto out;
@@ -312,13 +314,13 @@ out:
 
 /* --- Commands through the daemon's control socket ------------------------ */
 
-#define OPT_APP		(1 << 0)
-#define OPT_STATUS	(1 << 1)
-#define OPT_LIMIT	(1 << 2)
-#define OPT_ENV		(1 << 3)
-#define OPT_AS		(1 << 4)
-#define OPT_MESSAGE	(1 << 5)
-#define OPT_FOLLOW	(1 << 6)
+#define OPT_APP	    (1 << 0)
+#define OPT_STATUS  (1 << 1)
+#define OPT_LIMIT   (1 << 2)
+#define OPT_ENV	    (1 << 3)
+#define OPT_AS	    (1 << 4)
+#define OPT_MESSAGE (1 << 5)
+#define OPT_FOLLOW  (1 << 6)
 
 enum ctl_target {
 	CTL_NONE,
@@ -329,41 +331,45 @@ enum ctl_target {
 /* What each command takes: its operand, the options allowed and those
  * required. */
 static const struct ctl_command {
-	const char	*name;
-	const char	*usage;
-	enum ctl_target	 target;
-	int		 allowed;
-	int		 required;
+	const char     *name;
+	const char     *usage;
+	enum ctl_target target;
+	int		allowed;
+	int		required;
 } ctl_commands[] = {
-	{ "runs", "runs [--app APP] [--status STATUS] [--limit N]",
-	    CTL_NONE, OPT_APP | OPT_STATUS | OPT_LIMIT, 0 },
+	{ "runs", "runs [--app APP] [--status STATUS] [--limit N]", CTL_NONE,
+	    OPT_APP | OPT_STATUS | OPT_LIMIT, 0 },
 	{ "show", "show RUN [--follow]", CTL_RUN, OPT_FOLLOW, 0 },
-	{ "approve", "approve RUN --env ENV [--as USER] [-m COMMENT]",
-	    CTL_RUN, OPT_ENV | OPT_AS | OPT_MESSAGE, OPT_ENV },
-	{ "reject", "reject RUN --env ENV [--as USER] -m COMMENT",
-	    CTL_RUN, OPT_ENV | OPT_AS | OPT_MESSAGE,
-	    OPT_ENV | OPT_MESSAGE },
-	{ "authorise", "authorise RUN [--as USER] [-m COMMENT]",
-	    CTL_RUN, OPT_AS | OPT_MESSAGE, 0 },
-	{ "cancel", "cancel RUN [--as USER] [-m REASON]",
-	    CTL_RUN, OPT_AS | OPT_MESSAGE, 0 },
-	{ "retry", "retry RUN --env ENV [--as USER]",
-	    CTL_RUN, OPT_ENV | OPT_AS, OPT_ENV },
-	{ "redeploy", "redeploy RELEASE --env ENV [--as USER]",
-	    CTL_RELEASE, OPT_ENV | OPT_AS, OPT_ENV },
-	{ "override", "override RUN --env ENV [--as USER] -m COMMENT",
-	    CTL_RUN, OPT_ENV | OPT_AS | OPT_MESSAGE,
-	    OPT_ENV | OPT_MESSAGE },
+	{ "approve", "approve RUN --env ENV [--as USER] [-m COMMENT]", CTL_RUN,
+	    OPT_ENV | OPT_AS | OPT_MESSAGE, OPT_ENV },
+	{ "reject", "reject RUN --env ENV [--as USER] -m COMMENT", CTL_RUN,
+	    OPT_ENV | OPT_AS | OPT_MESSAGE, OPT_ENV | OPT_MESSAGE },
+	{ "authorise", "authorise RUN [--as USER] [-m COMMENT]", CTL_RUN,
+	    OPT_AS | OPT_MESSAGE, 0 },
+	{ "cancel", "cancel RUN [--as USER] [-m REASON]", CTL_RUN,
+	    OPT_AS | OPT_MESSAGE, 0 },
+	{ "retry", "retry RUN --env ENV [--as USER]", CTL_RUN, OPT_ENV | OPT_AS,
+	    OPT_ENV },
+	{ "redeploy", "redeploy RELEASE --env ENV [--as USER]", CTL_RELEASE,
+	    OPT_ENV | OPT_AS, OPT_ENV },
+	{ "override", "override RUN --env ENV [--as USER] -m COMMENT", CTL_RUN,
+	    OPT_ENV | OPT_AS | OPT_MESSAGE, OPT_ENV | OPT_MESSAGE },
 };
 
 static const char *const ctl_option_names[] = {
-	"--app", "--status", "--limit", "--env", "--as", "-m", "--follow",
+	"--app",
+	"--status",
+	"--limit",
+	"--env",
+	"--as",
+	"-m",
+	"--follow",
 };
 
 /* shipgatectl show --follow: how often it asks, and how long it goes on
  * asking a daemon it cannot reach (a restart) before it gives up. */
-#define CTL_FOLLOW_INTERVAL_MS	1000
-#define CTL_FOLLOW_UNREACHABLE_S	120
+#define CTL_FOLLOW_INTERVAL_MS	 1000
+#define CTL_FOLLOW_UNREACHABLE_S 120
 
 /*
  * Asks for the run every interval and prints what changed (with json,
@@ -374,13 +380,13 @@ static const char *const ctl_option_names[] = {
 static int
 ctl_follow(const struct config *config, json_t *req, int json)
 {
-	struct timespec	 ts;
-	json_t		*prev = NULL, *reply = NULL;
-	char		*line = NULL, *prevline = NULL, *cause = NULL, *e;
-	const char	*iv;
-	long		 interval = CTL_FOLLOW_INTERVAL_MS;
-	time_t		 lost = 0;
-	int		 rc = -1;
+	struct timespec ts;
+	json_t	       *prev = NULL, *reply = NULL;
+	char	       *line = NULL, *prevline = NULL, *cause = NULL, *e;
+	const char     *iv;
+	long		interval = CTL_FOLLOW_INTERVAL_MS;
+	time_t		lost = 0;
+	int		rc = -1;
 
 	/* Tests follow faster; not documented as a knob. */
 	if ((iv = getenv("SHIPGATECTL_FOLLOW_INTERVAL_MS")) != NULL &&
@@ -388,13 +394,15 @@ ctl_follow(const struct config *config, json_t *req, int json)
 		interval = 10;
 	while (rc < 0) {
 		if (ctl_request(config->control_socket, req, &reply, &line,
-		    &cause) != 0) {
+			&cause) != 0) {
 			if (lost == 0) {
-				fprintf(stderr, "shipgatectl: %s (trying "
-				    "again)\n", cause);
+				fprintf(stderr,
+				    "shipgatectl: %s (trying "
+				    "again)\n",
+				    cause);
 				lost = time(NULL);
 			} else if (time(NULL) - lost >
-			    CTL_FOLLOW_UNREACHABLE_S) {
+				   CTL_FOLLOW_UNREACHABLE_S) {
 				fprintf(stderr, "shipgatectl: %s\n", cause);
 				rc = 1;
 			}
@@ -407,8 +415,8 @@ ctl_follow(const struct config *config, json_t *req, int json)
 			rc = 1;
 		} else {
 			lost = 0;
-			if (json && (prevline == NULL ||
-			    strcmp(prevline, line) != 0)) {
+			if (json &&
+			    (prevline == NULL || strcmp(prevline, line) != 0)) {
 				printf("%s\n", line);
 				fflush(stdout);
 			}
@@ -440,8 +448,8 @@ ctl_follow(const struct config *config, json_t *req, int json)
 static int
 ctl_parse_id(const char *s, int64_t *idp)
 {
-	char		*end;
-	long long	 v;
+	char	 *end;
+	long long v;
 
 	errno = 0;
 	v = strtoll(s, &end, 10);
@@ -452,14 +460,13 @@ ctl_parse_id(const char *s, int64_t *idp)
 }
 
 /* A usage error in a command's arguments: say what and how (exit 2). */
-static int
-ctl_usage_error(const struct ctl_command *cmd, const char *fmt, ...)
+static int ctl_usage_error(const struct ctl_command *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static int
 ctl_usage_error(const struct ctl_command *cmd, const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list ap;
 
 	fprintf(stderr, "shipgatectl: ");
 	va_start(ap, fmt);
@@ -474,8 +481,8 @@ ctl_usage_error(const struct ctl_command *cmd, const char *fmt, ...)
 static void
 ctl_print_done(const struct ctl_command *cmd, json_t *req, json_t *reply)
 {
-	long long	 id;
-	const char	*env, *as;
+	long long   id;
+	const char *env, *as;
 
 	id = (long long)json_integer_value(json_object_get(req,
 	    cmd->target == CTL_RELEASE ? "release" : "run"));
@@ -501,12 +508,15 @@ ctl_print_done(const struct ctl_command *cmd, json_t *req, json_t *reply)
 		printf("run %lld: %s retried by %s\n", id, env, as);
 	else if (strcmp(cmd->name, "override") == 0)
 		printf("run %lld: deploy windows of %s overridden by %s; it "
-		    "starts executing now\n", id, env, as);
+		       "starts executing now\n",
+		    id, env, as);
 	else if (strcmp(cmd->name, "redeploy") == 0) {
 		printf("release %lld: redeploying to %s as run %lld "
-		    "(requested by %s)\n", id, env,
-		    (long long)json_integer_value(json_object_get(reply,
-		    "run")), as);
+		       "(requested by %s)\n",
+		    id, env,
+		    (long long)json_integer_value(
+			json_object_get(reply, "run")),
+		    as);
 	}
 }
 
@@ -531,23 +541,23 @@ cmd_control(const char *config_path, int json, int argc, char **argv)
 		{ "follow", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct ctl_command	*cmd = NULL;
-	struct config			*config = NULL;
-	json_t				*req = NULL, *reply = NULL;
-	const char			*app = NULL, *status = NULL;
-	const char			*env = NULL, *as = NULL;
-	const char			*message = NULL;
-	char				*line = NULL, *cause = NULL, *end;
-	int64_t				 id = 0;
-	long				 limit = 0;
-	int				 ch, seen = 0, bit, rc = 1;
-	size_t				 i;
+	const struct ctl_command *cmd = NULL;
+	struct config		 *config = NULL;
+	json_t			 *req = NULL, *reply = NULL;
+	const char		 *app = NULL, *status = NULL;
+	const char		 *env = NULL, *as = NULL;
+	const char		 *message = NULL;
+	char			 *line = NULL, *cause = NULL, *end;
+	int64_t			  id = 0;
+	long			  limit = 0;
+	int			  ch, seen = 0, bit, rc = 1;
+	size_t			  i;
 
 	for (i = 0; i < sizeof ctl_commands / sizeof *ctl_commands; i++) {
 		if (strcmp(ctl_commands[i].name, argv[0]) == 0)
 			cmd = &ctl_commands[i];
 	}
-	optind = 0;	/* GNU: start the scan afresh on the command's argv */
+	optind = 0; /* GNU: start the scan afresh on the command's argv */
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "m:", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -564,8 +574,10 @@ cmd_control(const char *config_path, int json, int argc, char **argv)
 			limit = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || limit < 1 ||
 			    limit > 1000) {
-				return (ctl_usage_error(cmd, "--limit: a "
-				    "number from 1 to 1000, not %s", optarg));
+				return (ctl_usage_error(cmd,
+				    "--limit: a "
+				    "number from 1 to 1000, not %s",
+				    optarg));
 			}
 			break;
 		case 'e':
@@ -581,14 +593,16 @@ cmd_control(const char *config_path, int json, int argc, char **argv)
 			message = optarg;
 			break;
 		case 'j':
-			json = 1;	/* also after the command */
+			json = 1; /* also after the command */
 			continue;
 		case 'f':
 			bit = OPT_FOLLOW;
 			break;
 		default:
-			return (ctl_usage_error(cmd, "%s: unknown option or "
-			    "missing value", argv[optind - 1]));
+			return (ctl_usage_error(cmd,
+			    "%s: unknown option or "
+			    "missing value",
+			    argv[optind - 1]));
 		}
 		if ((cmd->allowed & bit) == 0) {
 			return (ctl_usage_error(cmd, "%s takes no %s",
@@ -597,7 +611,7 @@ cmd_control(const char *config_path, int json, int argc, char **argv)
 		seen |= bit;
 	}
 	for (i = 0; i < sizeof ctl_option_names / sizeof *ctl_option_names;
-	    i++) {
+	     i++) {
 		if ((cmd->required & (1 << i)) && (seen & (1 << i)) == 0) {
 			return (ctl_usage_error(cmd, "%s needs %s", cmd->name,
 			    ctl_option_names[i]));
@@ -609,21 +623,21 @@ cmd_control(const char *config_path, int json, int argc, char **argv)
 	if (cmd->target != CTL_NONE) {
 		if (optind + 1 != argc) {
 			return (ctl_usage_error(cmd, "%s needs one %s id",
-			    cmd->name, cmd->target == CTL_RUN ? "run" :
-			    "release"));
+			    cmd->name,
+			    cmd->target == CTL_RUN ? "run" : "release"));
 		}
 		if (ctl_parse_id(argv[optind], &id) != 0)
 			return (ctl_usage_error(cmd, "not an id: %s",
 			    argv[optind]));
 	}
-	if ((seen & OPT_MESSAGE) && (strcmp(cmd->name, "reject") == 0 ||
-	    strcmp(cmd->name, "override") == 0) &&
+	if ((seen & OPT_MESSAGE) &&
+	    (strcmp(cmd->name, "reject") == 0 ||
+		strcmp(cmd->name, "override") == 0) &&
 	    strspn(message, " \t\r\n") == strlen(message))
-		return (ctl_usage_error(cmd, "%s needs a comment (-m)",
-		    cmd->name));
+		return (
+		    ctl_usage_error(cmd, "%s needs a comment (-m)", cmd->name));
 	if (status != NULL && store_run_status_from_name(status) == 0)
-		return (ctl_usage_error(cmd, "unknown run status: %s",
-		    status));
+		return (ctl_usage_error(cmd, "unknown run status: %s", status));
 
 	req = json_pack("{s:s}", "command", cmd->name);
 	if (cmd->target == CTL_RUN)
@@ -642,10 +656,10 @@ cmd_control(const char *config_path, int json, int argc, char **argv)
 		json_object_set_new(req, "as", json_string(as));
 	if (message != NULL)
 		json_object_set_new(req, "comment", json_string(message));
-	if (json_object_size(req) == 0 || (env != NULL &&
-	    json_object_get(req, "env") == NULL) || (as != NULL &&
-	    json_object_get(req, "as") == NULL) || (message != NULL &&
-	    json_object_get(req, "comment") == NULL)) {
+	if (json_object_size(req) == 0 ||
+	    (env != NULL && json_object_get(req, "env") == NULL) ||
+	    (as != NULL && json_object_get(req, "as") == NULL) ||
+	    (message != NULL && json_object_get(req, "comment") == NULL)) {
 		json_decref(req);
 		return (ctl_usage_error(cmd, "arguments must be UTF-8"));
 	}
@@ -674,7 +688,7 @@ out:
 static void
 ctl_print_stuck(FILE *f, json_t *h)
 {
-	const char	*action;
+	const char *action;
 
 	fprintf(f, "%s %s: stack %s is %s since %s (run %lld)\n  %s\n",
 	    json_string_value(json_object_get(h, "app")),
@@ -684,17 +698,19 @@ ctl_print_stuck(FILE *f, json_t *h)
 	    json_string_value(json_object_get(h, "since")),
 	    (long long)json_integer_value(json_object_get(h, "run")),
 	    json_string_value(json_object_get(h, "reason")));
-	if ((action = json_string_value(json_object_get(h, "action"))) !=
-	    NULL)
+	if ((action = json_string_value(json_object_get(h, "action"))) != NULL)
 		fprintf(f, "  %s by %s under way since %s: %s\n", action,
 		    json_string_value(json_object_get(h, "action_by")),
 		    json_string_value(json_object_get(h, "action_at")),
 		    json_string_value(json_object_get(h, "action_comment")));
 	else
-		fprintf(f, "  an operator runs: shipgatectl %s %s %s -m "
-		    "COMMENT\n", strcmp(json_string_value(json_object_get(h,
-		    "status")), "UPDATE_ROLLBACK_FAILED") != 0 ?
-		    "delete-failed-stack" : "continue-rollback",
+		fprintf(f,
+		    "  an operator runs: shipgatectl %s %s %s -m "
+		    "COMMENT\n",
+		    strcmp(json_string_value(json_object_get(h, "status")),
+			"UPDATE_ROLLBACK_FAILED") != 0 ?
+			"delete-failed-stack" :
+			"continue-rollback",
 		    json_string_value(json_object_get(h, "app")),
 		    json_string_value(json_object_get(h, "env")));
 }
@@ -707,11 +723,11 @@ ctl_print_stuck(FILE *f, json_t *h)
 static int
 ctl_parse_until(const char *s, int64_t *ms)
 {
-	struct tm	 tm;
-	struct timespec	 ts;
-	const char	*p;
-	int64_t		 d, t;
-	int		 n = 0, sec = 0, oh, om, sign;
+	struct tm	tm;
+	struct timespec ts;
+	const char     *p;
+	int64_t		d, t;
+	int		n = 0, sec = 0, oh, om, sign;
 
 	if ((d = config_parse_duration(s)) > 0) {
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -720,7 +736,8 @@ ctl_parse_until(const char *s, int64_t *ms)
 	}
 	memset(&tm, 0, sizeof tm);
 	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &n) != 5 || n != 16)
+		&tm.tm_mday, &tm.tm_hour, &tm.tm_min, &n) != 5 ||
+	    n != 16)
 		return (-1);
 	p = s + n;
 	if (*p == ':') {
@@ -738,7 +755,8 @@ ctl_parse_until(const char *s, int64_t *ms)
 	if (strcmp(p, "Z") == 0)
 		sign = oh = om = 0;
 	else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':' &&
-	    sscanf(p + 1, "%2d:%2d", &oh, &om) == 2 && oh <= 23 && om <= 59)
+		 sscanf(p + 1, "%2d:%2d", &oh, &om) == 2 && oh <= 23 &&
+		 om <= 59)
 		sign = *p == '-' ? -1 : 1;
 	else
 		return (-1);
@@ -749,9 +767,9 @@ ctl_parse_until(const char *s, int64_t *ms)
 static void
 ctl_print_freeze(FILE *f, json_t *o)
 {
-	char		 from[32], until[32];
-	time_t		 t;
-	struct tm	 tm;
+	char	  from[32], until[32];
+	time_t	  t;
+	struct tm tm;
 
 	t = (time_t)(json_integer_value(json_object_get(o, "from")) / 1000);
 	gmtime_r(&t, &tm);
@@ -783,23 +801,24 @@ cmd_freeze(const char *config_path, int json, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char	*use, *command = argv[0], *as = NULL;
-	const char	*message = NULL, *until = NULL;
-	struct config	*config = NULL;
-	json_t		*req = NULL, *reply = NULL, *a;
-	char		*line = NULL;
-	size_t		 i;
-	int64_t		 until_ms = 0;
-	struct tm	 tm;
-	time_t		 t;
-	char		 at[32];
-	int		 ch, rc = 1, list, freeze;
+	const char    *use, *command = argv[0], *as = NULL;
+	const char    *message = NULL, *until = NULL;
+	struct config *config = NULL;
+	json_t	      *req = NULL, *reply = NULL, *a;
+	char	      *line = NULL;
+	size_t	       i;
+	int64_t	       until_ms = 0;
+	struct tm      tm;
+	time_t	       t;
+	char	       at[32];
+	int	       ch, rc = 1, list, freeze;
 
 	list = strcmp(command, "freezes") == 0;
 	freeze = strcmp(command, "freeze") == 0;
-	use = list ? "freezes APP [ENV]" : freeze ? "freeze APP ENV --until "
-	    "WHEN [--as USER] -m REASON" :
-	    "unfreeze APP ENV [--as USER] -m COMMENT";
+	use = list   ? "freezes APP [ENV]" :
+	      freeze ? "freeze APP ENV --until "
+		       "WHEN [--as USER] -m REASON" :
+		       "unfreeze APP ENV [--as USER] -m COMMENT";
 	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "m:", longopts, NULL)) != -1) {
@@ -839,9 +858,10 @@ cmd_freeze(const char *config_path, int json, int argc, char **argv)
 			    command, freeze ? "reason" : "comment saying why");
 			goto usage;
 		}
-		if (freeze && (until == NULL ||
-		    ctl_parse_until(until, &until_ms) != 0)) {
-			fprintf(stderr, "shipgatectl: freeze needs --until: a "
+		if (freeze &&
+		    (until == NULL || ctl_parse_until(until, &until_ms) != 0)) {
+			fprintf(stderr,
+			    "shipgatectl: freeze needs --until: a "
 			    "time with its offset (2026-12-24T18:00+01:00, "
 			    "2026-12-24T17:00Z) or a duration (3d, 12h)%s%s\n",
 			    until != NULL ? ", not " : "",
@@ -853,8 +873,8 @@ cmd_freeze(const char *config_path, int json, int argc, char **argv)
 			json_object_set_new(req, "until",
 			    json_integer(until_ms));
 	}
-	if ((rc = ctl_send(config_path, req, json, &config, &reply,
-	    &line)) != 0)
+	if ((rc = ctl_send(config_path, req, json, &config, &reply, &line)) !=
+	    0)
 		goto out;
 	if (!json) {
 		if (list) {
@@ -870,8 +890,7 @@ cmd_freeze(const char *config_path, int json, int argc, char **argv)
 			printf("%s %s: frozen until %s by %s\n", argv[optind],
 			    argv[optind + 1], at,
 			    json_string_value(json_object_get(reply, "as")));
-		}
-		else
+		} else
 			printf("%s %s: run-time freezes lifted by %s\n",
 			    argv[optind], argv[optind + 1],
 			    json_string_value(json_object_get(reply, "as")));
@@ -907,19 +926,20 @@ cmd_stack(const char *config_path, int json, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char	*use, *command = argv[0], *as = NULL;
-	const char	*message = NULL;
-	struct config	*config = NULL;
-	json_t		*req = NULL, *reply = NULL, *skip, *a;
-	char		*line = NULL;
-	size_t		 i;
-	int		 ch, rc = 1, stacks, cont;
+	const char    *use, *command = argv[0], *as = NULL;
+	const char    *message = NULL;
+	struct config *config = NULL;
+	json_t	      *req = NULL, *reply = NULL, *skip, *a;
+	char	      *line = NULL;
+	size_t	       i;
+	int	       ch, rc = 1, stacks, cont;
 
 	stacks = strcmp(command, "stacks") == 0;
 	cont = strcmp(command, "continue-rollback") == 0;
-	use = stacks ? "stacks [APP]" : cont ? "continue-rollback APP ENV "
-	    "[--skip RESOURCE]... [--as USER] -m COMMENT" :
-	    "delete-failed-stack APP ENV [--as USER] -m COMMENT";
+	use = stacks ? "stacks [APP]" :
+	      cont   ? "continue-rollback APP ENV "
+		       "[--skip RESOURCE]... [--as USER] -m COMMENT" :
+		       "delete-failed-stack APP ENV [--as USER] -m COMMENT";
 	skip = json_array();
 	optind = 0;
 	opterr = 0;
@@ -954,15 +974,18 @@ cmd_stack(const char *config_path, int json, int argc, char **argv)
 		if (argc - optind != 2)
 			goto usage;
 		if (ctl_blank(message)) {
-			fprintf(stderr, "shipgatectl: %s needs a comment "
-			    "saying why (-m)\n", command);
+			fprintf(stderr,
+			    "shipgatectl: %s needs a comment "
+			    "saying why (-m)\n",
+			    command);
 			goto usage;
 		}
 		req = ctl_env_request(cont ? "continue_rollback" :
-		    "delete_failed_stack", argv + optind, message, as);
+					     "delete_failed_stack",
+		    argv + optind, message, as);
 		if (req == NULL) {
 			fprintf(stderr, "shipgatectl: arguments must be "
-			    "UTF-8\n");
+					"UTF-8\n");
 			rc = 2;
 			goto out;
 		}
@@ -981,9 +1004,9 @@ cmd_stack(const char *config_path, int json, int argc, char **argv)
 				ctl_print_stuck(stdout, json_array_get(a, i));
 		} else
 			printf("%s %s: %s requested by %s; shipgated carries "
-			    "it out and waits for CloudFormation (see "
-			    "shipgatectl stacks)\n", argv[optind],
-			    argv[optind + 1], command,
+			       "it out and waits for CloudFormation (see "
+			       "shipgatectl stacks)\n",
+			    argv[optind], argv[optind + 1], command,
 			    json_string_value(json_object_get(reply, "as")));
 	}
 	rc = 0;
@@ -1007,16 +1030,17 @@ out:
 static int
 cmd_token(const char *config_path, int json, int argc, char **argv)
 {
-	static const char	 use[] = "usage: shipgatectl [-c CONFIG] "
+	static const char use[] =
+	    "usage: shipgatectl [-c CONFIG] "
 	    "[--json] token create USER [--label LABEL] | token list | "
 	    "token revoke ID\n";
-	struct config		*config = NULL;
-	json_t			*req = NULL, *reply = NULL, *a, *t;
-	const char		*label = NULL, *sub;
-	char			*line = NULL, *cause = NULL;
-	int64_t			 id = 0;
-	size_t			 i;
-	int			 rc = 1;
+	struct config *config = NULL;
+	json_t	      *req = NULL, *reply = NULL, *a, *t;
+	const char    *label = NULL, *sub;
+	char	      *line = NULL, *cause = NULL;
+	int64_t	       id = 0;
+	size_t	       i;
+	int	       rc = 1;
 
 	if (argc < 2) {
 		fprintf(stderr, "%s", use);
@@ -1030,8 +1054,8 @@ cmd_token(const char *config_path, int json, int argc, char **argv)
 			fprintf(stderr, "%s", use);
 			return (2);
 		}
-		req = json_pack("{s:s, s:s}", "command", "token_create",
-		    "user", argv[2]);
+		req = json_pack("{s:s, s:s}", "command", "token_create", "user",
+		    argv[2]);
 		if (req != NULL && label != NULL)
 			json_object_set_new(req, "label", json_string(label));
 	} else if (strcmp(sub, "list") == 0 && argc == 2)
@@ -1048,8 +1072,8 @@ cmd_token(const char *config_path, int json, int argc, char **argv)
 		fprintf(stderr, "%s", use);
 		return (2);
 	}
-	if (req == NULL || (label != NULL &&
-	    json_object_get(req, "label") == NULL)) {
+	if (req == NULL ||
+	    (label != NULL && json_object_get(req, "label") == NULL)) {
 		fprintf(stderr, "shipgatectl: arguments must be UTF-8\n");
 		json_decref(req);
 		return (2);
@@ -1070,12 +1094,13 @@ cmd_token(const char *config_path, int json, int argc, char **argv)
 	if (json)
 		printf("%s\n", line);
 	else if (strcmp(sub, "create") == 0) {
-		printf("%s\n", json_string_value(json_object_get(reply,
-		    "token")));
-		fprintf(stderr, "token %lld for %s: shown this once; send it "
+		printf("%s\n",
+		    json_string_value(json_object_get(reply, "token")));
+		fprintf(stderr,
+		    "token %lld for %s: shown this once; send it "
 		    "as \"Authorization: Bearer TOKEN\"\n",
-		    (long long)json_integer_value(json_object_get(reply,
-		    "id")), argv[2]);
+		    (long long)json_integer_value(json_object_get(reply, "id")),
+		    argv[2]);
 	} else if (strcmp(sub, "list") == 0) {
 		a = json_object_get(reply, "tokens");
 		printf("%-5s %-12s %-20s %-20s %-20s %s\n", "ID", "USER",
@@ -1083,9 +1108,9 @@ cmd_token(const char *config_path, int json, int argc, char **argv)
 		for (i = 0; i < json_array_size(a); i++) {
 			t = json_array_get(a, i);
 			printf("%-5lld %-12s %-20s %-20s %-20s %s\n",
-			    (long long)json_integer_value(json_object_get(t,
-			    "id")), ctl_dash(t, "user"),
-			    ctl_dash(t, "created_at"),
+			    (long long)json_integer_value(
+				json_object_get(t, "id")),
+			    ctl_dash(t, "user"), ctl_dash(t, "created_at"),
 			    ctl_dash(t, "last_used_at"),
 			    ctl_dash(t, "revoked_at"), ctl_dash(t, "label"));
 		}
@@ -1111,15 +1136,16 @@ out:
 static int
 cmd_sessions(const char *config_path, int json, int argc, char **argv)
 {
-	static const char	 use[] = "usage: shipgatectl [-c CONFIG] "
+	static const char use[] =
+	    "usage: shipgatectl [-c CONFIG] "
 	    "[--json] sessions list [--user USER] | sessions revoke ID | "
 	    "sessions revoke --user USER\n";
-	struct config		*config = NULL;
-	json_t			*req = NULL, *reply = NULL, *a, *t;
-	const char		*sub;
-	char			*line = NULL, *cause = NULL;
-	size_t			 i;
-	int			 rc = 1;
+	struct config *config = NULL;
+	json_t	      *req = NULL, *reply = NULL, *a, *t;
+	const char    *sub;
+	char	      *line = NULL, *cause = NULL;
+	size_t	       i;
+	int	       rc = 1;
 
 	if (argc < 2) {
 		fprintf(stderr, "%s", use);
@@ -1129,23 +1155,21 @@ cmd_sessions(const char *config_path, int json, int argc, char **argv)
 	if (strcmp(sub, "list") == 0 && argc == 2)
 		req = json_pack("{s:s}", "command", "sessions_list");
 	else if (strcmp(sub, "list") == 0 && argc == 4 &&
-	    strcmp(argv[2], "--user") == 0)
+		 strcmp(argv[2], "--user") == 0)
 		req = json_pack("{s:s, s:s}", "command", "sessions_list",
 		    "user", argv[3]);
-	else if (strcmp(sub, "revoke") == 0 && argc == 3 &&
-	    argv[2][0] != '-')
+	else if (strcmp(sub, "revoke") == 0 && argc == 3 && argv[2][0] != '-')
 		req = json_pack("{s:s, s:s}", "command", "sessions_revoke",
 		    "id", argv[2]);
 	else if (strcmp(sub, "revoke") == 0 && argc == 4 &&
-	    strcmp(argv[2], "--user") == 0)
+		 strcmp(argv[2], "--user") == 0)
 		req = json_pack("{s:s, s:s}", "command", "sessions_revoke",
 		    "user", argv[3]);
 	else {
 		fprintf(stderr, "%s", use);
 		return (2);
 	}
-	if ((rc = ctl_send(config_path, req, 0, &config, &reply,
-	    &line)) != 0)
+	if ((rc = ctl_send(config_path, req, 0, &config, &reply, &line)) != 0)
 		goto out;
 	if (json)
 		printf("%s\n", line);
@@ -1164,9 +1188,9 @@ cmd_sessions(const char *config_path, int json, int argc, char **argv)
 		}
 	} else
 		printf("%lld session(s) of %s ended\n",
-		    (long long)json_integer_value(json_object_get(reply,
-		    "sessions")), json_string_value(json_object_get(reply,
-		    "user")));
+		    (long long)json_integer_value(
+			json_object_get(reply, "sessions")),
+		    json_string_value(json_object_get(reply, "user")));
 	rc = 0;
 out:
 	json_decref(req);
@@ -1184,14 +1208,14 @@ out:
 static int
 cmd_people(const char *config_path, int json, int argc, char **argv)
 {
-	static const char	 use[] = "usage: shipgatectl [-c CONFIG] "
-	    "[--json] people list | people forget NAME\n";
-	struct config		*config = NULL;
-	json_t			*req = NULL, *reply = NULL, *a, *t, *g;
-	const char		*sub;
-	char			*line = NULL;
-	size_t			 i, j;
-	int			 rc = 1;
+	static const char use[] = "usage: shipgatectl [-c CONFIG] "
+				  "[--json] people list | people forget NAME\n";
+	struct config	 *config = NULL;
+	json_t		 *req = NULL, *reply = NULL, *a, *t, *g;
+	const char	 *sub;
+	char		 *line = NULL;
+	size_t		  i, j;
+	int		  rc = 1;
 
 	if (argc < 2) {
 		fprintf(stderr, "%s", use);
@@ -1207,8 +1231,7 @@ cmd_people(const char *config_path, int json, int argc, char **argv)
 		fprintf(stderr, "%s", use);
 		return (2);
 	}
-	if ((rc = ctl_send(config_path, req, 0, &config, &reply,
-	    &line)) != 0)
+	if ((rc = ctl_send(config_path, req, 0, &config, &reply, &line)) != 0)
 		goto out;
 	if (json)
 		printf("%s\n", line);
@@ -1230,10 +1253,12 @@ cmd_people(const char *config_path, int json, int argc, char **argv)
 		}
 	} else
 		printf("%s forgotten, %lld session(s) and %lld token(s) "
-		    "ended\n", json_string_value(json_object_get(reply,
-		    "name")), (long long)json_integer_value(json_object_get(
-		    reply, "sessions")), (long long)json_integer_value(
-		    json_object_get(reply, "tokens")));
+		       "ended\n",
+		    json_string_value(json_object_get(reply, "name")),
+		    (long long)json_integer_value(
+			json_object_get(reply, "sessions")),
+		    (long long)json_integer_value(
+			json_object_get(reply, "tokens")));
 	rc = 0;
 out:
 	json_decref(req);
@@ -1246,7 +1271,7 @@ out:
 static int
 ctl_is_control_command(const char *name)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < sizeof ctl_commands / sizeof *ctl_commands; i++) {
 		if (strcmp(ctl_commands[i].name, name) == 0)
@@ -1265,16 +1290,15 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct config		*config;
-	const char		*config_path = config_default_path(), *command;
-	int			 ch, json = 0, rc;
+	struct config *config;
+	const char    *config_path = config_default_path(), *command;
+	int	       ch, json = 0, rc;
 
 	log_init("shipgatectl");
 	/* The command's own output is the report; logs only for trouble. */
 	log_set_level(LOG_LEVEL_WARNING);
 	/* Options stop at the command: its own arguments follow it. */
-	while ((ch = getopt_long(argc, argv, "+c:jhV", longopts,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:jhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			config_path = optarg;
@@ -1338,8 +1362,7 @@ main(int argc, char **argv)
 	if (strcmp(command, "people") == 0)
 		return (cmd_people(config_path, json, argc, argv));
 	if (strcmp(command, "freeze") == 0 ||
-	    strcmp(command, "unfreeze") == 0 ||
-	    strcmp(command, "freezes") == 0)
+	    strcmp(command, "unfreeze") == 0 || strcmp(command, "freezes") == 0)
 		return (cmd_freeze(config_path, json, argc, argv));
 	if (strcmp(command, "version") == 0) {
 		printf("shipgatectl %s\n", PACKAGE_VERSION);

@@ -14,7 +14,7 @@
 enum store_run_status {
 	STORE_RUN_RECEIVED = 1,
 	STORE_RUN_RUNNING,
-	STORE_RUN_SUCCEEDED,		/* the first finished state */
+	STORE_RUN_SUCCEEDED, /* the first finished state */
 	STORE_RUN_FAILED,
 	STORE_RUN_REJECTED,
 	STORE_RUN_EXPIRED,
@@ -22,7 +22,7 @@ enum store_run_status {
 	STORE_RUN_CANCELLED,
 	STORE_RUN_INVALID,
 };
-#define STORE_RUN_STATUS_MAX	STORE_RUN_INVALID
+#define STORE_RUN_STATUS_MAX STORE_RUN_INVALID
 
 enum store_stage_status {
 	STORE_STAGE_PENDING = 1,
@@ -34,8 +34,8 @@ enum store_stage_status {
 	STORE_STAGE_WAITING_SERVICES,
 	STORE_STAGE_CHECKING,
 	STORE_STAGE_AWAITING_GATE,
-	STORE_STAGE_AWAITING_WINDOW,	/* approved, outside its windows */
-	STORE_STAGE_DONE,		/* the first finished state */
+	STORE_STAGE_AWAITING_WINDOW, /* approved, outside its windows */
+	STORE_STAGE_DONE,	     /* the first finished state */
 	STORE_STAGE_NO_CHANGES,
 	STORE_STAGE_FAILED,
 	STORE_STAGE_REJECTED,
@@ -44,6 +44,6 @@ enum store_stage_status {
 	STORE_STAGE_CANCELLED,
 	STORE_STAGE_ROLLED_BACK,
 };
-#define STORE_STAGE_STATUS_MAX	STORE_STAGE_ROLLED_BACK
+#define STORE_STAGE_STATUS_MAX STORE_STAGE_ROLLED_BACK
 
 #endif

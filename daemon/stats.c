@@ -9,8 +9,8 @@
 #include "xmalloc.h"
 
 static const struct {
-	const char	*name;
-	const char	*label;
+	const char *name;
+	const char *label;
 } stats_steps[STATS_NSTEPS] = {
 	{ "images", "images copied" },
 	{ "change_set", "change set" },
@@ -23,8 +23,8 @@ static const struct {
 
 /* Which stage statuses count in which step (states.h's names). */
 static const struct {
-	const char	*status;
-	enum stats_step	 step;
+	const char     *status;
+	enum stats_step step;
 } stats_status_steps[] = {
 	{ "promoting", STATS_STEP_IMAGES },
 	{ "creating_change_set", STATS_STEP_CHANGE_SET },
@@ -51,12 +51,12 @@ stats_step_label(enum stats_step step)
 int
 stats_step_of_status(const char *status)
 {
-	size_t	i;
+	size_t i;
 
 	if (status == NULL)
 		return (-1);
-	for (i = 0; i < sizeof stats_status_steps /
-	    sizeof *stats_status_steps; i++) {
+	for (i = 0; i < sizeof stats_status_steps / sizeof *stats_status_steps;
+	     i++) {
 		if (strcmp(stats_status_steps[i].status, status) == 0)
 			return ((int)stats_status_steps[i].step);
 	}
@@ -66,10 +66,10 @@ stats_step_of_status(const char *status)
 const char *
 stats_step_status(enum stats_step step)
 {
-	size_t	i;
+	size_t i;
 
-	for (i = 0; i < sizeof stats_status_steps /
-	    sizeof *stats_status_steps; i++) {
+	for (i = 0; i < sizeof stats_status_steps / sizeof *stats_status_steps;
+	     i++) {
 		if (stats_status_steps[i].step == step)
 			return (stats_status_steps[i].status);
 	}
@@ -79,7 +79,7 @@ stats_step_status(enum stats_step step)
 static int
 stats_cmp_int64(const void *a, const void *b)
 {
-	int64_t	x = *(const int64_t *)a, y = *(const int64_t *)b;
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 
 	return (x < y ? -1 : x > y);
 }
@@ -87,7 +87,7 @@ stats_cmp_int64(const void *a, const void *b)
 int64_t
 stats_percentile(int64_t *v, size_t n, int pct)
 {
-	size_t	rank;
+	size_t rank;
 
 	if (n == 0)
 		return (-1);
@@ -106,10 +106,10 @@ stats_percentile(int64_t *v, size_t n, int pct)
 static int
 stats_cmp_deployment(const void *a, const void *b)
 {
-	const struct stats_deployment	*x = *(const struct stats_deployment
-					    *const *)a;
-	const struct stats_deployment	*y = *(const struct stats_deployment
-					    *const *)b;
+	const struct stats_deployment *x = *(
+	    const struct stats_deployment *const *)a;
+	const struct stats_deployment *y = *(
+	    const struct stats_deployment *const *)b;
 
 	if (x->finished_at != y->finished_at)
 		return (x->finished_at < y->finished_at ? -1 : 1);
@@ -121,10 +121,10 @@ static void
 stats_deployments(struct stats *st, const struct stats_deployment *deps,
     size_t ndeps)
 {
-	const struct stats_deployment	**in;
-	int64_t				*lead, *restore, **wlead;
-	size_t				 n = 0, nlead = 0, nrestore = 0, i, j, w;
-	size_t				*nwlead;
+	const struct stats_deployment **in;
+	int64_t			       *lead, *restore, **wlead;
+	size_t				n = 0, nlead = 0, nrestore = 0, i, j, w;
+	size_t			       *nwlead;
 
 	in = xcalloc(ndeps + 1, sizeof *in);
 	lead = xcalloc(ndeps + 1, sizeof *lead);
@@ -151,7 +151,7 @@ stats_deployments(struct stats *st, const struct stats_deployment *deps,
 				;
 			if (j < n)
 				restore[nrestore++] = in[j]->finished_at -
-				    in[i]->finished_at;
+						      in[i]->finished_at;
 			else
 				st->unrestored++;
 			continue;
@@ -167,16 +167,17 @@ stats_deployments(struct stats *st, const struct stats_deployment *deps,
 		nlead++;
 	}
 	st->per_week = (double)st->good * (double)STATS_WEEK_MS /
-	    (double)(st->to - st->from);
-	st->failure_rate = st->deployments > 0 ? (double)st->failed /
-	    (double)st->deployments : -1;
+		       (double)(st->to - st->from);
+	st->failure_rate = st->deployments > 0 ?
+			       (double)st->failed / (double)st->deployments :
+			       -1;
 	st->lead_median = stats_percentile(lead, nlead, 50);
 	st->lead_p90 = stats_percentile(lead, nlead, 90);
 	st->restores = (int)nrestore;
 	st->restore_median = stats_percentile(restore, nrestore, 50);
 	for (w = 0; w < st->nweeks; w++) {
-		st->weeks[w].lead_median = stats_percentile(wlead[w],
-		    nwlead[w], 50);
+		st->weeks[w].lead_median = stats_percentile(wlead[w], nwlead[w],
+		    50);
 		free(wlead[w]);
 	}
 	free(wlead);
@@ -192,7 +193,7 @@ static void
 stats_steps_compute(struct stats *st, const struct stats_step_time *steps,
     size_t nsteps, const char *const *envs)
 {
-	int64_t	*v;
+	int64_t *v;
 	size_t	*cell, *start, *fill, ncells, c, e, i;
 	int	 k;
 
@@ -242,14 +243,14 @@ stats_compute(int64_t from, int64_t to, const struct stats_deployment *deps,
     size_t ndeps, const struct stats_step_time *steps, size_t nsteps,
     const char *const *envs, size_t nenvs)
 {
-	struct stats	*st;
-	size_t		 w;
+	struct stats *st;
+	size_t	      w;
 
 	st = xcalloc(1, sizeof *st);
 	st->from = from;
 	st->to = to > from ? to : from + 1;
 	st->nweeks = (size_t)((st->to - st->from + STATS_WEEK_MS - 1) /
-	    STATS_WEEK_MS);
+			      STATS_WEEK_MS);
 	st->weeks = xcalloc(st->nweeks, sizeof *st->weeks);
 	for (w = 0; w < st->nweeks; w++)
 		st->weeks[w].from = from + (int64_t)w * STATS_WEEK_MS;
@@ -263,8 +264,8 @@ stats_compute(int64_t from, int64_t to, const struct stats_deployment *deps,
 struct stats *
 stats_dup(const struct stats *st)
 {
-	struct stats	*c;
-	size_t		 e;
+	struct stats *c;
+	size_t	      e;
 
 	c = xmalloc(sizeof *c);
 	*c = *st;
@@ -281,7 +282,7 @@ stats_dup(const struct stats *st)
 void
 stats_free(struct stats *st)
 {
-	size_t	e;
+	size_t e;
 
 	if (st == NULL)
 		return;

@@ -79,7 +79,7 @@ static int
 store_engine_write(struct store *s, sqlite3_stmt *stmt, char **cause,
     const char *what, int64_t id)
 {
-	int	 rc = 0;
+	int rc = 0;
 
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		rc = store_fail(s, cause, "%s %lld", what, (long long)id);
@@ -91,7 +91,7 @@ int
 store_stage_set_change_set(struct store *s, int64_t stage_id, int attempt,
     const char *name, char **cause)
 {
-	sqlite3_stmt	*stmt;
+	sqlite3_stmt *stmt;
 
 	if ((stmt = store_stmt(s, SQL_STAGE_SET_CHANGE_SET, cause)) == NULL)
 		return (STORE_EIO);
@@ -107,7 +107,7 @@ int
 store_stage_set_change_set_id(struct store *s, int64_t stage_id,
     const char *arn, const char *stack_id, char **cause)
 {
-	sqlite3_stmt	*stmt;
+	sqlite3_stmt *stmt;
 
 	if ((stmt = store_stmt(s, SQL_STAGE_SET_CHANGE_SET_ID, cause)) == NULL)
 		return (STORE_EIO);
@@ -120,10 +120,10 @@ store_stage_set_change_set_id(struct store *s, int64_t stage_id,
 }
 
 int
-store_stage_set_deadline(struct store *s, int64_t stage_id,
-    int64_t deadline_at, char **cause)
+store_stage_set_deadline(struct store *s, int64_t stage_id, int64_t deadline_at,
+    char **cause)
 {
-	sqlite3_stmt	*stmt;
+	sqlite3_stmt *stmt;
 
 	if ((stmt = store_stmt(s, SQL_STAGE_SET_DEADLINE, cause)) == NULL)
 		return (STORE_EIO);
@@ -137,7 +137,7 @@ int
 store_stage_set_executed_at(struct store *s, int64_t stage_id, int64_t at,
     char **cause)
 {
-	sqlite3_stmt	*stmt;
+	sqlite3_stmt *stmt;
 
 	if ((stmt = store_stmt(s, SQL_STAGE_SET_EXECUTED_AT, cause)) == NULL)
 		return (STORE_EIO);
@@ -151,8 +151,8 @@ int
 store_stage_executed_at(struct store *s, int64_t stage_id, int64_t *atp,
     char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int	      rc;
 
 	*atp = 0;
 	if ((stmt = store_stmt(s, SQL_STAGE_EXECUTED_AT, cause)) == NULL)
@@ -181,13 +181,13 @@ store_stage_executed_at(struct store *s, int64_t stage_id, int64_t *atp,
 static int
 store_replace_attempt_rows(struct store *s, int64_t stage_id, int attempt,
     const char *delete_sql, const char *insert_sql, const char *what,
-    void (*bind)(sqlite3_stmt *, const void *, size_t), const void *v,
-    size_t n, char **cause)
+    void (*bind)(sqlite3_stmt *, const void *, size_t), const void *v, size_t n,
+    char **cause)
 {
-	sqlite3_stmt	*stmt;
-	char		 msg[96];
-	size_t		 i;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	char	      msg[96];
+	size_t	      i;
+	int	      rc;
 
 	if ((rc = store_op_begin(s, cause)) != 0)
 		return (rc);
@@ -209,8 +209,8 @@ store_replace_attempt_rows(struct store *s, int64_t stage_id, int attempt,
 		sqlite3_bind_int64(stmt, 1, stage_id);
 		sqlite3_bind_int(stmt, 2, attempt);
 		bind(stmt, v, i);
-		if ((rc = store_engine_write(s, stmt, cause, msg,
-		    stage_id)) != 0)
+		if ((rc = store_engine_write(s, stmt, cause, msg, stage_id)) !=
+		    0)
 			goto out;
 	}
 out:
@@ -224,15 +224,15 @@ out:
 static void
 store_bind_change(sqlite3_stmt *stmt, const void *v, size_t i)
 {
-	const struct store_change_in	*c = &((const struct store_change_in *)
-					    v)[i];
+	const struct store_change_in *c = &(
+	    (const struct store_change_in *)v)[i];
 
 	sqlite3_bind_int64(stmt, 3, (int64_t)i);
 	store_bind_text(stmt, 4, c->action != NULL ? c->action : "");
 	store_bind_text(stmt, 5, c->logical_id != NULL ? c->logical_id : "");
 	store_bind_text(stmt, 6, c->physical_id);
-	store_bind_text(stmt, 7, c->resource_type != NULL ?
-	    c->resource_type : "");
+	store_bind_text(stmt, 7,
+	    c->resource_type != NULL ? c->resource_type : "");
 	store_bind_text(stmt, 8, c->replacement);
 	store_bind_text(stmt, 9, c->scope);
 	store_bind_text(stmt, 10, c->details);
@@ -242,16 +242,16 @@ int
 store_record_stage_changes(struct store *s, int64_t stage_id, int attempt,
     const struct store_change_in *v, size_t n, char **cause)
 {
-	return (store_replace_attempt_rows(s, stage_id, attempt,
-	    SQL_DELETE_CHANGES, SQL_INSERT_CHANGE, "changes",
-	    store_bind_change, v, n, cause));
+	return (
+	    store_replace_attempt_rows(s, stage_id, attempt, SQL_DELETE_CHANGES,
+		SQL_INSERT_CHANGE, "changes", store_bind_change, v, n, cause));
 }
 
 static void
 store_bind_check_result(sqlite3_stmt *stmt, const void *v, size_t i)
 {
-	const struct store_check_result	*c = &((const struct
-					    store_check_result *)v)[i];
+	const struct store_check_result *c = &(
+	    (const struct store_check_result *)v)[i];
 
 	store_bind_text(stmt, 3, c->check_name);
 	sqlite3_bind_int(stmt, 4, c->step);
@@ -276,16 +276,16 @@ store_record_check_results(struct store *s, int64_t stage_id, int attempt,
     const struct store_check_result *v, size_t n, char **cause)
 {
 	return (store_replace_attempt_rows(s, stage_id, attempt,
-	    SQL_DELETE_CHECK_RESULTS, SQL_INSERT_CHECK_RESULT,
-	    "check results", store_bind_check_result, v, n, cause));
+	    SQL_DELETE_CHECK_RESULTS, SQL_INSERT_CHECK_RESULT, "check results",
+	    store_bind_check_result, v, n, cause));
 }
 
 int
-store_stage_rejection(struct store *s, int64_t stage_id, int attempt,
-    int gate, char **user, char **comment, char **cause)
+store_stage_rejection(struct store *s, int64_t stage_id, int attempt, int gate,
+    char **user, char **comment, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int	      rc;
 
 	*user = *comment = NULL;
 	if ((stmt = store_stmt(s, SQL_STAGE_REJECTION, cause)) == NULL)
@@ -299,11 +299,15 @@ store_stage_rejection(struct store *s, int64_t stage_id, int attempt,
 		*comment = store_column_text(stmt, 1);
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
-		rc = store_error(cause, STORE_ENOTFOUND, "no rejection of "
-		    "stage %lld", (long long)stage_id);
+		rc = store_error(cause, STORE_ENOTFOUND,
+		    "no rejection of "
+		    "stage %lld",
+		    (long long)stage_id);
 	} else
-		rc = store_fail(s, cause, "cannot read the decisions on stage "
-		    "%lld", (long long)stage_id);
+		rc = store_fail(s, cause,
+		    "cannot read the decisions on stage "
+		    "%lld",
+		    (long long)stage_id);
 	store_stmt_done(stmt);
 	return (rc);
 }
@@ -311,7 +315,7 @@ store_stage_rejection(struct store *s, int64_t stage_id, int attempt,
 int
 store_record_deployment(struct store *s, int64_t stage_id, char **cause)
 {
-	sqlite3_stmt	*stmt;
+	sqlite3_stmt *stmt;
 
 	if ((stmt = store_stmt(s, SQL_RECORD_DEPLOYMENT, cause)) == NULL)
 		return (STORE_EIO);
@@ -335,7 +339,7 @@ int
 store_current_deployment(struct store *s, int64_t app_id,
     const char *environment, struct store_deployment **dp, char **cause)
 {
-	struct store_deployment	*d;
+	struct store_deployment *d;
 	sqlite3_stmt		*stmt;
 	int			 rc;
 
@@ -358,8 +362,10 @@ store_current_deployment(struct store *s, int64_t app_id,
 		*dp = d;
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
-		rc = store_error(cause, STORE_ENOTFOUND, "nothing deployed to "
-		    "%s yet", environment);
+		rc = store_error(cause, STORE_ENOTFOUND,
+		    "nothing deployed to "
+		    "%s yet",
+		    environment);
 	} else
 		rc = store_fail(s, cause, "cannot read the deployments of %s",
 		    environment);
@@ -371,8 +377,8 @@ int
 store_release_deployed(struct store *s, int64_t release_id, int *yesp,
     char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int	      rc;
 
 	*yesp = 0;
 	if ((stmt = store_stmt(s, SQL_RELEASE_DEPLOYED, cause)) == NULL)
@@ -383,8 +389,10 @@ store_release_deployed(struct store *s, int64_t release_id, int *yesp,
 		*yesp = rc == SQLITE_ROW;
 		rc = 0;
 	} else
-		rc = store_fail(s, cause, "cannot read the deployments of "
-		    "release %lld", (long long)release_id);
+		rc = store_fail(s, cause,
+		    "cannot read the deployments of "
+		    "release %lld",
+		    (long long)release_id);
 	store_stmt_done(stmt);
 	return (rc);
 }
@@ -393,7 +401,7 @@ int
 store_request_cancel(struct store *s, int64_t run_id, const char *by,
     const char *reason, char **cause)
 {
-	sqlite3_stmt	*stmt;
+	sqlite3_stmt *stmt;
 
 	if ((stmt = store_stmt(s, SQL_REQUEST_CANCEL, cause)) == NULL)
 		return (STORE_EIO);
@@ -409,8 +417,8 @@ int
 store_run_cancel_request(struct store *s, int64_t run_id, char **by,
     char **reason, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int	      rc;
 
 	*by = *reason = NULL;
 	if ((stmt = store_stmt(s, SQL_RUN_CANCEL_REQUEST, cause)) == NULL)
@@ -422,8 +430,10 @@ store_run_cancel_request(struct store *s, int64_t run_id, char **by,
 		*reason = store_column_text(stmt, 1);
 		rc = 0;
 	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-		rc = store_error(cause, STORE_ENOTFOUND, "no cancellation of "
-		    "run %lld", (long long)run_id);
+		rc = store_error(cause, STORE_ENOTFOUND,
+		    "no cancellation of "
+		    "run %lld",
+		    (long long)run_id);
 	} else
 		rc = store_fail(s, cause, "cannot read run %lld",
 		    (long long)run_id);
@@ -435,8 +445,8 @@ int
 store_release_run(struct store *s, int64_t release_id, int64_t *run_idp,
     char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int	      rc;
 
 	*run_idp = 0;
 	if ((stmt = store_stmt(s, SQL_RELEASE_RUN, cause)) == NULL)
@@ -448,8 +458,10 @@ store_release_run(struct store *s, int64_t release_id, int64_t *run_idp,
 			*run_idp = sqlite3_column_int64(stmt, 0);
 		rc = 0;
 	} else
-		rc = store_fail(s, cause, "cannot read the runs of release "
-		    "%lld", (long long)release_id);
+		rc = store_fail(s, cause,
+		    "cannot read the runs of release "
+		    "%lld",
+		    (long long)release_id);
 	store_stmt_done(stmt);
 	return (rc);
 }
@@ -458,7 +470,7 @@ int
 store_set_release_template(struct store *s, int64_t release_id,
     const char *name, const void *body, size_t len, char **cause)
 {
-	sqlite3_stmt	*stmt;
+	sqlite3_stmt *stmt;
 
 	if ((stmt = store_stmt(s, SQL_SET_RELEASE_TEMPLATE, cause)) == NULL)
 		return (STORE_EIO);
@@ -474,10 +486,10 @@ int
 store_release_template(struct store *s, int64_t release_id, char **namep,
     char **bodyp, size_t *lenp, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	const void	*p;
-	size_t		 len;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	const void   *p;
+	size_t	      len;
+	int	      rc;
 
 	*namep = *bodyp = NULL;
 	*lenp = 0;
@@ -496,11 +508,15 @@ store_release_template(struct store *s, int64_t release_id, char **namep,
 		*lenp = len;
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
-		rc = store_error(cause, STORE_ENOTFOUND, "no template kept "
-		    "for release %lld", (long long)release_id);
+		rc = store_error(cause, STORE_ENOTFOUND,
+		    "no template kept "
+		    "for release %lld",
+		    (long long)release_id);
 	} else
-		rc = store_fail(s, cause, "cannot read the template of "
-		    "release %lld", (long long)release_id);
+		rc = store_fail(s, cause,
+		    "cannot read the template of "
+		    "release %lld",
+		    (long long)release_id);
 	store_stmt_done(stmt);
 	return (rc);
 }

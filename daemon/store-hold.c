@@ -57,7 +57,7 @@ static int
 store_hold_write(struct store *s, sqlite3_stmt *stmt, char **cause,
     const char *what, const char *app, const char *env)
 {
-	int	 rc = 0;
+	int rc = 0;
 
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		rc = store_fail(s, cause, "%s app=%s env=%s", what, app, env);
@@ -70,7 +70,7 @@ store_stack_hold_set(struct store *s, const char *app, const char *env,
     const char *stack, const char *stack_status, const char *reason,
     int64_t run_id, char **cause)
 {
-	sqlite3_stmt	*stmt;
+	sqlite3_stmt *stmt;
 
 	if ((stmt = store_stmt(s, SQL_HOLD_SET, cause)) == NULL)
 		return (STORE_EIO);
@@ -81,14 +81,16 @@ store_stack_hold_set(struct store *s, const char *app, const char *env,
 	store_bind_text(stmt, 5, reason);
 	store_bind_id(stmt, 6, run_id);
 	sqlite3_bind_int64(stmt, 7, store_now(s));
-	return (store_hold_write(s, stmt, cause, "cannot record the stuck "
-	    "stack of", app, env));
+	return (store_hold_write(s, stmt, cause,
+	    "cannot record the stuck "
+	    "stack of",
+	    app, env));
 }
 
 static struct store_stack_hold *
 store_hold_row(sqlite3_stmt *stmt)
 {
-	struct store_stack_hold	*h;
+	struct store_stack_hold *h;
 
 	h = xcalloc(1, sizeof *h);
 	h->app = store_column_text(stmt, 0);
@@ -110,8 +112,8 @@ int
 store_stack_hold_get(struct store *s, const char *app, const char *env,
     struct store_stack_hold **hp, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int	      rc;
 
 	*hp = NULL;
 	if ((stmt = store_stmt(s, SQL_HOLD_GET, cause)) == NULL)
@@ -123,11 +125,15 @@ store_stack_hold_get(struct store *s, const char *app, const char *env,
 		*hp = store_hold_row(stmt);
 		rc = 0;
 	} else if (rc == SQLITE_DONE)
-		rc = store_error(cause, STORE_ENOTFOUND, "the stack of %s %s "
-		    "is not held", app, env);
+		rc = store_error(cause, STORE_ENOTFOUND,
+		    "the stack of %s %s "
+		    "is not held",
+		    app, env);
 	else
-		rc = store_fail(s, cause, "cannot read the stuck stack of "
-		    "app=%s env=%s", app, env);
+		rc = store_fail(s, cause,
+		    "cannot read the stuck stack of "
+		    "app=%s env=%s",
+		    app, env);
 	store_stmt_done(stmt);
 	return (rc);
 }
@@ -136,9 +142,9 @@ int
 store_stack_holds(struct store *s, const char *app,
     struct store_stack_holds **lp, char **cause)
 {
-	struct store_stack_holds	*l;
-	sqlite3_stmt			*stmt;
-	int				 rc;
+	struct store_stack_holds *l;
+	sqlite3_stmt		 *stmt;
+	int			  rc;
 
 	*lp = NULL;
 	if ((stmt = store_stmt(s, SQL_HOLD_LIST, cause)) == NULL)
@@ -162,11 +168,11 @@ store_stack_holds(struct store *s, const char *app,
 
 int
 store_stack_hold_action(struct store *s, const char *app, const char *env,
-    const char *action, const char *by, const char *comment,
-    const char *skip, char **cause)
+    const char *action, const char *by, const char *comment, const char *skip,
+    char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int	      rc;
 
 	if ((stmt = store_stmt(s, SQL_HOLD_ACTION, cause)) == NULL)
 		return (STORE_EIO);
@@ -177,22 +183,24 @@ store_stack_hold_action(struct store *s, const char *app, const char *env,
 	store_bind_text(stmt, 5, comment);
 	store_bind_text(stmt, 6, skip);
 	sqlite3_bind_int64(stmt, 7, store_now(s));
-	if ((rc = store_hold_write(s, stmt, cause, "cannot record the action "
-	    "on the stuck stack of", app, env)) != 0)
+	if ((rc = store_hold_write(s, stmt, cause,
+		 "cannot record the action "
+		 "on the stuck stack of",
+		 app, env)) != 0)
 		return (rc);
 	if (sqlite3_changes(s->db) == 0)
-		return (store_error(cause, STORE_ECONFLICT, "the stack of %s "
+		return (store_error(cause, STORE_ECONFLICT,
+		    "the stack of %s "
 		    "%s is not held, or an action on it is already under way",
 		    app, env));
 	return (0);
 }
 
 int
-store_stack_hold_action_end(struct store *s, const char *app,
-    const char *env, const char *stack_status, const char *reason,
-    char **cause)
+store_stack_hold_action_end(struct store *s, const char *app, const char *env,
+    const char *stack_status, const char *reason, char **cause)
 {
-	sqlite3_stmt	*stmt;
+	sqlite3_stmt *stmt;
 
 	if ((stmt = store_stmt(s, SQL_HOLD_ACTION_END, cause)) == NULL)
 		return (STORE_EIO);
@@ -200,22 +208,26 @@ store_stack_hold_action_end(struct store *s, const char *app,
 	store_bind_text(stmt, 2, env);
 	store_bind_text(stmt, 3, stack_status);
 	store_bind_text(stmt, 4, reason);
-	return (store_hold_write(s, stmt, cause, "cannot record the end of "
-	    "the action on the stuck stack of", app, env));
+	return (store_hold_write(s, stmt, cause,
+	    "cannot record the end of "
+	    "the action on the stuck stack of",
+	    app, env));
 }
 
 int
 store_stack_hold_clear(struct store *s, const char *app, const char *env,
     char **cause)
 {
-	sqlite3_stmt	*stmt;
+	sqlite3_stmt *stmt;
 
 	if ((stmt = store_stmt(s, SQL_HOLD_CLEAR, cause)) == NULL)
 		return (STORE_EIO);
 	store_bind_text(stmt, 1, app);
 	store_bind_text(stmt, 2, env);
-	return (store_hold_write(s, stmt, cause, "cannot release the stack "
-	    "of", app, env));
+	return (store_hold_write(s, stmt, cause,
+	    "cannot release the stack "
+	    "of",
+	    app, env));
 }
 
 void
@@ -238,7 +250,7 @@ store_stack_hold_free(struct store_stack_hold *h)
 void
 store_stack_holds_free(struct store_stack_holds *l)
 {
-	size_t	 i;
+	size_t i;
 
 	if (l == NULL)
 		return;
@@ -252,8 +264,8 @@ int
 store_stage_set_reason(struct store *s, int64_t stage_id,
     enum store_stage_status status, const char *reason, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if ((stmt = store_stmt(s, SQL_STAGE_SET_REASON, cause)) == NULL)
 		return (STORE_EIO);
@@ -269,18 +281,19 @@ store_stage_set_reason(struct store *s, int64_t stage_id,
 }
 
 int
-store_stage_set_stack_created(struct store *s, int64_t stage_id,
-    char **cause)
+store_stage_set_stack_created(struct store *s, int64_t stage_id, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if ((stmt = store_stmt(s, SQL_STAGE_SET_STACK_CREATED, cause)) == NULL)
 		return (STORE_EIO);
 	sqlite3_bind_int64(stmt, 1, stage_id);
 	if (sqlite3_step(stmt) != SQLITE_DONE)
-		rc = store_fail(s, cause, "cannot record the stack of stage "
-		    "%lld", (long long)stage_id);
+		rc = store_fail(s, cause,
+		    "cannot record the stack of stage "
+		    "%lld",
+		    (long long)stage_id);
 	store_stmt_done(stmt);
 	return (rc);
 }
@@ -289,8 +302,8 @@ int
 store_stage_stack_created(struct store *s, int64_t stage_id, int *createdp,
     char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int	      rc;
 
 	*createdp = 0;
 	if ((stmt = store_stmt(s, SQL_STAGE_STACK_CREATED, cause)) == NULL)

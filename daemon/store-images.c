@@ -53,8 +53,8 @@ int
 store_add_release_image(struct store *s, int64_t release_id,
     const struct store_release_image_in *im, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if ((stmt = store_stmt(s, SQL_ADD_RELEASE_IMAGE, cause)) == NULL)
 		return (STORE_EIO);
@@ -69,8 +69,10 @@ store_add_release_image(struct store *s, int64_t release_id,
 	store_bind_text(stmt, 9, im->parameter);
 	sqlite3_bind_int64(stmt, 10, store_now(s));
 	if (sqlite3_step(stmt) != SQLITE_DONE)
-		rc = store_fail(s, cause, "cannot record image %d of release "
-		    "%lld", im->position, (long long)release_id);
+		rc = store_fail(s, cause,
+		    "cannot record image %d of release "
+		    "%lld",
+		    im->position, (long long)release_id);
 	store_stmt_done(stmt);
 	return (rc);
 }
@@ -79,11 +81,11 @@ int
 store_release_images(struct store *s, int64_t release_id,
     struct store_release_images **lp, char **cause)
 {
-	struct store_release_images	*l;
-	struct store_release_image	*im;
-	sqlite3_stmt			*stmt;
-	size_t				 cap = 0;
-	int				 rc;
+	struct store_release_images *l;
+	struct store_release_image  *im;
+	sqlite3_stmt		    *stmt;
+	size_t			     cap = 0;
+	int			     rc;
 
 	*lp = NULL;
 	if ((stmt = store_stmt(s, SQL_RELEASE_IMAGES, cause)) == NULL)
@@ -111,8 +113,10 @@ store_release_images(struct store *s, int64_t release_id,
 		im->moved_at = store_column_int64(stmt, 10);
 	}
 	if (rc != SQLITE_DONE) {
-		rc = store_fail(s, cause, "cannot read the images of release "
-		    "%lld", (long long)release_id);
+		rc = store_fail(s, cause,
+		    "cannot read the images of release "
+		    "%lld",
+		    (long long)release_id);
 		store_stmt_done(stmt);
 		store_release_images_free(l);
 		return (rc);
@@ -125,7 +129,7 @@ store_release_images(struct store *s, int64_t release_id,
 void
 store_release_images_free(struct store_release_images *l)
 {
-	size_t	i;
+	size_t i;
 
 	if (l == NULL)
 		return;
@@ -147,8 +151,8 @@ int
 store_release_image_moved(struct store *s, int64_t release_id, int position,
     const char *digest, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if ((stmt = store_stmt(s, SQL_RELEASE_IMAGE_MOVED, cause)) == NULL)
 		return (STORE_EIO);
@@ -157,8 +161,10 @@ store_release_image_moved(struct store *s, int64_t release_id, int position,
 	store_bind_text(stmt, 3, digest);
 	sqlite3_bind_int64(stmt, 4, store_now(s));
 	if (sqlite3_step(stmt) != SQLITE_DONE)
-		rc = store_fail(s, cause, "cannot record image %d of release "
-		    "%lld", position, (long long)release_id);
+		rc = store_fail(s, cause,
+		    "cannot record image %d of release "
+		    "%lld",
+		    position, (long long)release_id);
 	store_stmt_done(stmt);
 	return (rc);
 }
@@ -167,8 +173,8 @@ int
 store_stage_set_stack(struct store *s, int64_t stage_id,
     const struct store_stage_stack *sk, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if ((stmt = store_stmt(s, SQL_SET_STAGE_STACK, cause)) == NULL)
 		return (STORE_EIO);
@@ -185,8 +191,10 @@ store_stage_set_stack(struct store *s, int64_t stage_id,
 	store_bind_text(stmt, 9, sk->prev_version);
 	store_bind_id(stmt, 10, sk->prev_deployed_at);
 	if (sqlite3_step(stmt) != SQLITE_DONE)
-		rc = store_fail(s, cause, "cannot record the stack of stage "
-		    "%lld", (long long)stage_id);
+		rc = store_fail(s, cause,
+		    "cannot record the stack of stage "
+		    "%lld",
+		    (long long)stage_id);
 	store_stmt_done(stmt);
 	return (rc);
 }
@@ -195,9 +203,9 @@ int
 store_stage_stack(struct store *s, int64_t stage_id,
     struct store_stage_stack **skp, char **cause)
 {
-	struct store_stage_stack	*sk;
-	sqlite3_stmt			*stmt;
-	int				 rc;
+	struct store_stage_stack *sk;
+	sqlite3_stmt		 *stmt;
+	int			  rc;
 
 	*skp = NULL;
 	if ((stmt = store_stmt(s, SQL_STAGE_STACK, cause)) == NULL)
@@ -215,8 +223,9 @@ store_stage_stack(struct store *s, int64_t stage_id,
 			    4);
 			sk->template = xmalloc(sk->template_len + 1);
 			if (sk->template_len > 0)
-				memcpy(sk->template, sqlite3_column_blob(stmt,
-				    4), sk->template_len);
+				memcpy(sk->template,
+				    sqlite3_column_blob(stmt, 4),
+				    sk->template_len);
 			sk->template[sk->template_len] = '\0';
 		}
 		sk->prev_run_id = store_column_int64(stmt, 5);
@@ -226,11 +235,15 @@ store_stage_stack(struct store *s, int64_t stage_id,
 		*skp = sk;
 		rc = 0;
 	} else if (rc == SQLITE_DONE)
-		rc = store_error(cause, STORE_ENOTFOUND, "no stack read for "
-		    "stage %lld", (long long)stage_id);
+		rc = store_error(cause, STORE_ENOTFOUND,
+		    "no stack read for "
+		    "stage %lld",
+		    (long long)stage_id);
 	else
-		rc = store_fail(s, cause, "cannot read the stack of stage "
-		    "%lld", (long long)stage_id);
+		rc = store_fail(s, cause,
+		    "cannot read the stack of stage "
+		    "%lld",
+		    (long long)stage_id);
 	store_stmt_done(stmt);
 	return (rc);
 }
@@ -250,9 +263,9 @@ int
 store_set_stage_parameters(struct store *s, int64_t stage_id, int attempt,
     const struct store_stage_param_in *v, size_t n, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	size_t		 i;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	size_t	      i;
+	int	      rc;
 
 	if ((rc = store_op_begin(s, cause)) != 0)
 		return (rc);
@@ -264,12 +277,14 @@ store_set_stage_parameters(struct store *s, int64_t stage_id, int attempt,
 	sqlite3_bind_int64(stmt, 1, stage_id);
 	sqlite3_bind_int(stmt, 2, attempt);
 	if (sqlite3_step(stmt) != SQLITE_DONE)
-		rc = store_fail(s, cause, "cannot replace the parameters of "
-		    "stage %lld", (long long)stage_id);
+		rc = store_fail(s, cause,
+		    "cannot replace the parameters of "
+		    "stage %lld",
+		    (long long)stage_id);
 	store_stmt_done(stmt);
 	for (i = 0; rc == 0 && i < n; i++) {
-		if ((stmt = store_stmt(s, SQL_INSERT_STAGE_PARAMETER,
-		    cause)) == NULL) {
+		if ((stmt = store_stmt(s, SQL_INSERT_STAGE_PARAMETER, cause)) ==
+		    NULL) {
 			rc = STORE_EIO;
 			break;
 		}
@@ -282,8 +297,10 @@ store_set_stage_parameters(struct store *s, int64_t stage_id, int attempt,
 		store_bind_text(stmt, 7, v[i].change);
 		sqlite3_bind_int(stmt, 8, v[i].no_echo != 0);
 		if (sqlite3_step(stmt) != SQLITE_DONE)
-			rc = store_fail(s, cause, "cannot record parameter %s "
-			    "of stage %lld", v[i].name, (long long)stage_id);
+			rc = store_fail(s, cause,
+			    "cannot record parameter %s "
+			    "of stage %lld",
+			    v[i].name, (long long)stage_id);
 		store_stmt_done(stmt);
 	}
 out:
@@ -298,11 +315,11 @@ int
 store_stage_parameters(struct store *s, int64_t stage_id, int attempt,
     struct store_stage_params **lp, char **cause)
 {
-	struct store_stage_params	*l;
-	struct store_stage_param	*p;
-	sqlite3_stmt			*stmt;
-	size_t				 cap = 0;
-	int				 rc;
+	struct store_stage_params *l;
+	struct store_stage_param  *p;
+	sqlite3_stmt		  *stmt;
+	size_t			   cap = 0;
+	int			   rc;
 
 	*lp = NULL;
 	if ((stmt = store_stmt(s, SQL_STAGE_PARAMETERS, cause)) == NULL)
@@ -324,8 +341,10 @@ store_stage_parameters(struct store *s, int64_t stage_id, int attempt,
 		p->no_echo = sqlite3_column_int(stmt, 4);
 	}
 	if (rc != SQLITE_DONE) {
-		rc = store_fail(s, cause, "cannot read the parameters of stage "
-		    "%lld", (long long)stage_id);
+		rc = store_fail(s, cause,
+		    "cannot read the parameters of stage "
+		    "%lld",
+		    (long long)stage_id);
 		store_stmt_done(stmt);
 		store_stage_params_free(l);
 		return (rc);
@@ -338,7 +357,7 @@ store_stage_parameters(struct store *s, int64_t stage_id, int attempt,
 void
 store_stage_params_free(struct store_stage_params *l)
 {
-	size_t	i;
+	size_t i;
 
 	if (l == NULL)
 		return;
@@ -356,8 +375,8 @@ int
 store_set_stage_template(struct store *s, int64_t stage_id, int attempt,
     const struct store_stage_template *t, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if ((stmt = store_stmt(s, SQL_SET_STAGE_TEMPLATE, cause)) == NULL)
 		return (STORE_EIO);
@@ -368,8 +387,10 @@ store_set_stage_template(struct store *s, int64_t stage_id, int attempt,
 	sqlite3_bind_int64(stmt, 5, t->removed);
 	sqlite3_bind_int(stmt, 6, t->whole != 0);
 	if (sqlite3_step(stmt) != SQLITE_DONE)
-		rc = store_fail(s, cause, "cannot record the template diff of "
-		    "stage %lld", (long long)stage_id);
+		rc = store_fail(s, cause,
+		    "cannot record the template diff of "
+		    "stage %lld",
+		    (long long)stage_id);
 	store_stmt_done(stmt);
 	return (rc);
 }
@@ -378,9 +399,9 @@ int
 store_stage_template(struct store *s, int64_t stage_id, int attempt,
     struct store_stage_template **tp, char **cause)
 {
-	struct store_stage_template	*t;
-	sqlite3_stmt			*stmt;
-	int				 rc;
+	struct store_stage_template *t;
+	sqlite3_stmt		    *stmt;
+	int			     rc;
 
 	*tp = NULL;
 	if ((stmt = store_stmt(s, SQL_STAGE_TEMPLATE, cause)) == NULL)
@@ -399,11 +420,15 @@ store_stage_template(struct store *s, int64_t stage_id, int attempt,
 		*tp = t;
 		rc = 0;
 	} else if (rc == SQLITE_DONE)
-		rc = store_error(cause, STORE_ENOTFOUND, "no template diff for "
-		    "stage %lld", (long long)stage_id);
+		rc = store_error(cause, STORE_ENOTFOUND,
+		    "no template diff for "
+		    "stage %lld",
+		    (long long)stage_id);
 	else
-		rc = store_fail(s, cause, "cannot read the template diff of "
-		    "stage %lld", (long long)stage_id);
+		rc = store_fail(s, cause,
+		    "cannot read the template diff of "
+		    "stage %lld",
+		    (long long)stage_id);
 	store_stmt_done(stmt);
 	return (rc);
 }

@@ -45,9 +45,9 @@ int
 store_seen_object(struct store *s, const char *bucket, const char *key,
     const char *revision, struct store_seen *out, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	char		*status;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	char	     *status;
+	int	      rc;
 
 	memset(out, 0, sizeof *out);
 	if ((stmt = store_stmt(s, SQL_SEEN_OBJECT, cause)) == NULL)
@@ -61,8 +61,8 @@ store_seen_object(struct store *s, const char *bucket, const char *key,
 		out->release_id = store_column_int64(stmt, 0);
 		status = store_column_text(stmt, 1);
 		if (status != NULL)
-			out->release_status =
-			    store_release_status_from_name(status);
+			out->release_status = store_release_status_from_name(
+			    status);
 		free(status);
 		out->has_run = sqlite3_column_int(stmt, 2) != 0;
 		rc = 0;
@@ -80,10 +80,10 @@ int
 store_releases_without_run(struct store *s, int64_t app_id, int limit,
     int64_t **idsp, size_t *np, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int64_t		*ids = NULL;
-	size_t		 n = 0;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int64_t	     *ids = NULL;
+	size_t	      n = 0;
+	int	      rc;
 
 	*idsp = NULL;
 	*np = 0;
@@ -98,8 +98,10 @@ store_releases_without_run(struct store *s, int64_t app_id, int limit,
 		ids[n++] = sqlite3_column_int64(stmt, 0);
 	}
 	if (rc != SQLITE_DONE) {
-		rc = store_fail(s, cause, "cannot list releases of app %lld "
-		    "without a run", (long long)app_id);
+		rc = store_fail(s, cause,
+		    "cannot list releases of app %lld "
+		    "without a run",
+		    (long long)app_id);
 		free(ids);
 		ids = NULL;
 		n = 0;
@@ -115,17 +117,18 @@ int
 store_record_intake_failure(struct store *s,
     const struct store_intake_failure_in *f, char **cause)
 {
-	sqlite3_stmt	*stmt = NULL;
-	char		*prefix = NULL, *reason = NULL;
-	const char	*source;
-	int64_t		 now = store_now(s);
-	int		 rc, changed = 0;
-	long		 count;
+	sqlite3_stmt *stmt = NULL;
+	char	     *prefix = NULL, *reason = NULL;
+	const char   *source;
+	int64_t	      now = store_now(s);
+	int	      rc, changed = 0;
+	long	      count;
 
 	source = f->source != NULL ? f->source : "queue";
 	count = f->receive_count >= 1 ? f->receive_count : 1;
 	if (f->reason == NULL || *f->reason == '\0')
-		return (store_error(cause, STORE_EINVAL, "an intake failure "
+		return (store_error(cause, STORE_EINVAL,
+		    "an intake failure "
 		    "needs a reason"));
 	if (f->message_id != NULL) {
 		prefix = xasprintf("message %s: ", f->message_id);
@@ -136,8 +139,8 @@ store_record_intake_failure(struct store *s,
 	if ((rc = store_op_begin(s, cause)) != 0)
 		goto out;
 	if (prefix != NULL) {
-		if ((stmt = store_stmt(s, SQL_UPDATE_FAILURE_MESSAGE,
-		    cause)) == NULL) {
+		if ((stmt = store_stmt(s, SQL_UPDATE_FAILURE_MESSAGE, cause)) ==
+		    NULL) {
 			rc = STORE_EIO;
 			goto done;
 		}
@@ -149,8 +152,8 @@ store_record_intake_failure(struct store *s,
 		store_bind_text(stmt, 6, f->key);
 		sqlite3_bind_int64(stmt, 7, now);
 	} else {
-		if ((stmt = store_stmt(s, SQL_UPDATE_FAILURE_OBJECT,
-		    cause)) == NULL) {
+		if ((stmt = store_stmt(s, SQL_UPDATE_FAILURE_OBJECT, cause)) ==
+		    NULL) {
 			rc = STORE_EIO;
 			goto done;
 		}
@@ -181,7 +184,8 @@ store_record_intake_failure(struct store *s,
 		store_bind_text(stmt, 6, reason);
 		sqlite3_bind_int64(stmt, 7, now);
 		if (sqlite3_step(stmt) != SQLITE_DONE)
-			rc = store_fail(s, cause, "cannot record an intake "
+			rc = store_fail(s, cause,
+			    "cannot record an intake "
 			    "failure");
 	}
 done:
@@ -200,7 +204,7 @@ out:
 void
 store_intake_failures_free(struct store_intake_failures *l)
 {
-	size_t	i;
+	size_t i;
 
 	if (l == NULL)
 		return;
@@ -219,10 +223,10 @@ int
 store_intake_failures(struct store *s, int64_t app_id, int limit,
     struct store_intake_failures **lp, char **cause)
 {
-	struct store_intake_failures	*l;
-	struct store_intake_failure	*f;
-	sqlite3_stmt			*stmt;
-	int				 rc;
+	struct store_intake_failures *l;
+	struct store_intake_failure  *f;
+	sqlite3_stmt		     *stmt;
+	int			      rc;
 
 	*lp = NULL;
 	if (limit <= 0 || limit > 1000)

@@ -9,12 +9,12 @@
 #include <stddef.h>
 
 struct store_migration {
-	int		 version;	/* 1, 2, ...: index + 1 */
-	const char	*name;		/* "001_init.sql" */
-	const char	*sql;
+	int	    version; /* 1, 2, ...: index + 1 */
+	const char *name;    /* "001_init.sql" */
+	const char *sql;
 };
 
-extern const struct store_migration	store_migrations[];
-extern const size_t			store_nmigrations;
+extern const struct store_migration store_migrations[];
+extern const size_t		    store_nmigrations;
 
 #endif

@@ -9,7 +9,7 @@
 #include "store-int.h"
 #include "xmalloc.h"
 
-#define OUTBOX_DUE_SKIP_MAX	64
+#define OUTBOX_DUE_SKIP_MAX 64
 
 static const char SQL_OUTBOX_QUEUE[] =
     "INSERT OR IGNORE INTO outbox (channel, event, dedup_key, run_id, "
@@ -19,14 +19,14 @@ static const char SQL_OUTBOX_QUEUE[] =
 static const char SQL_OUTBOX_HAS[] =
     "SELECT 1 FROM outbox WHERE dedup_key = ?1";
 
-#define OUTBOX_COLUMNS							\
-    "id, channel, event, dedup_key, run_id, release_id, recipients, "	\
-    "subject, body_text, body_html, payload, status, attempts, "	\
-    "next_attempt_at, last_error, created_at, updated_at, sent_at "
-#define OUTBOX_COLUMNS_SHORT						\
-    "id, channel, event, dedup_key, run_id, release_id, recipients, "	\
-    "subject, NULL, NULL, NULL, status, attempts, "			\
-    "next_attempt_at, last_error, created_at, updated_at, sent_at "
+#define OUTBOX_COLUMNS                                                    \
+	"id, channel, event, dedup_key, run_id, release_id, recipients, " \
+	"subject, body_text, body_html, payload, status, attempts, "      \
+	"next_attempt_at, last_error, created_at, updated_at, sent_at "
+#define OUTBOX_COLUMNS_SHORT                                              \
+	"id, channel, event, dedup_key, run_id, release_id, recipients, " \
+	"subject, NULL, NULL, NULL, status, attempts, "                   \
+	"next_attempt_at, last_error, created_at, updated_at, sent_at "
 
 /* The skip list is a JSON array bound as one parameter: one statement
    whatever its length. */
@@ -50,9 +50,9 @@ static const char SQL_OUTBOX_RETRY[] =
 static const char SQL_OUTBOX_FAILED[] =
     "UPDATE outbox SET status = 'failed', attempts = attempts + 1, "
     "last_error = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'pending'";
-static const char SQL_OUTBOX_RUN[] =
-    "SELECT " OUTBOX_COLUMNS_SHORT "FROM outbox WHERE run_id = ?1 "
-    "ORDER BY id";
+static const char SQL_OUTBOX_RUN[] = "SELECT " OUTBOX_COLUMNS_SHORT
+				     "FROM outbox WHERE run_id = ?1 "
+				     "ORDER BY id";
 static const char SQL_OUTBOX_COUNTS[] =
     "SELECT coalesce(sum(status = 'pending'), 0), "
     "coalesce(sum(status = 'sent'), 0), "
@@ -70,8 +70,8 @@ int
 store_outbox_queue(struct store *s, const struct store_outbox_in *in,
     int *insertedp, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if (insertedp != NULL)
 		*insertedp = 0;
@@ -101,8 +101,8 @@ store_outbox_queue(struct store *s, const struct store_outbox_in *in,
 int
 store_outbox_has(struct store *s, const char *key, int *yesp, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0, step;
+	sqlite3_stmt *stmt;
+	int	      rc = 0, step;
 
 	*yesp = 0;
 	if ((stmt = store_stmt(s, SQL_OUTBOX_HAS, cause)) == NULL)
@@ -159,7 +159,7 @@ store_outbox_clear(struct store_outbox_row *r)
 void
 store_outbox_rows_free(struct store_outbox_rows *rows)
 {
-	size_t	 i;
+	size_t i;
 
 	if (rows == NULL)
 		return;
@@ -174,8 +174,8 @@ static int
 store_outbox_list(struct store *s, sqlite3_stmt *stmt,
     struct store_outbox_rows **rowsp, const char *what, char **cause)
 {
-	struct store_outbox_rows	*rows;
-	int				 step, rc = 0;
+	struct store_outbox_rows *rows;
+	int			  step, rc = 0;
 
 	rows = xcalloc(1, sizeof *rows);
 	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -194,18 +194,19 @@ store_outbox_list(struct store *s, sqlite3_stmt *stmt,
 }
 
 int
-store_outbox_due(struct store *s, int64_t now, int limit,
-    const int64_t *skip, size_t nskip, struct store_outbox_rows **rowsp,
-    char **cause)
+store_outbox_due(struct store *s, int64_t now, int limit, const int64_t *skip,
+    size_t nskip, struct store_outbox_rows **rowsp, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	char		*list, *p;
-	size_t		 i;
+	sqlite3_stmt *stmt;
+	char	     *list, *p;
+	size_t	      i;
 
 	*rowsp = NULL;
 	if (limit < 1 || limit > 1000)
-		return (store_error(cause, STORE_EINVAL, "a limit of %d "
-		    "(1 to 1000)", limit));
+		return (store_error(cause, STORE_EINVAL,
+		    "a limit of %d "
+		    "(1 to 1000)",
+		    limit));
 	if ((stmt = store_stmt(s, SQL_OUTBOX_DUE, cause)) == NULL)
 		return (STORE_EIO);
 	list = xstrdup("[");
@@ -229,8 +230,8 @@ int
 store_outbox_next(struct store *s, int64_t after, int64_t *atp,
     int64_t *pendingp, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	*atp = 0;
 	if (pendingp != NULL)
@@ -251,8 +252,8 @@ store_outbox_next(struct store *s, int64_t after, int64_t *atp,
 int
 store_outbox_mark_sent(struct store *s, int64_t id, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if ((stmt = store_stmt(s, SQL_OUTBOX_SENT, cause)) == NULL)
 		return (STORE_EIO);
@@ -262,8 +263,10 @@ store_outbox_mark_sent(struct store *s, int64_t id, char **cause)
 		rc = store_fail(s, cause, "cannot mark message %lld sent",
 		    (long long)id);
 	else if (sqlite3_changes(s->db) == 0)
-		rc = store_error(cause, STORE_ECONFLICT, "message %lld is not "
-		    "pending", (long long)id);
+		rc = store_error(cause, STORE_ECONFLICT,
+		    "message %lld is not "
+		    "pending",
+		    (long long)id);
 	store_stmt_done(stmt);
 	return (rc);
 }
@@ -272,11 +275,11 @@ int
 store_outbox_mark_error(struct store *s, int64_t id, const char *error,
     int64_t next_at, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
-	stmt = store_stmt(s, next_at != 0 ? SQL_OUTBOX_RETRY :
-	    SQL_OUTBOX_FAILED, cause);
+	stmt = store_stmt(s,
+	    next_at != 0 ? SQL_OUTBOX_RETRY : SQL_OUTBOX_FAILED, cause);
 	if (stmt == NULL)
 		return (STORE_EIO);
 	sqlite3_bind_int64(stmt, 1, id);
@@ -287,11 +290,15 @@ store_outbox_mark_error(struct store *s, int64_t id, const char *error,
 	} else
 		sqlite3_bind_int64(stmt, 3, store_now(s));
 	if (sqlite3_step(stmt) != SQLITE_DONE)
-		rc = store_fail(s, cause, "cannot record the error of message "
-		    "%lld", (long long)id);
+		rc = store_fail(s, cause,
+		    "cannot record the error of message "
+		    "%lld",
+		    (long long)id);
 	else if (sqlite3_changes(s->db) == 0)
-		rc = store_error(cause, STORE_ECONFLICT, "message %lld is not "
-		    "pending", (long long)id);
+		rc = store_error(cause, STORE_ECONFLICT,
+		    "message %lld is not "
+		    "pending",
+		    (long long)id);
 	store_stmt_done(stmt);
 	return (rc);
 }
@@ -300,22 +307,21 @@ int
 store_outbox_run(struct store *s, int64_t run_id,
     struct store_outbox_rows **rowsp, char **cause)
 {
-	sqlite3_stmt	*stmt;
+	sqlite3_stmt *stmt;
 
 	*rowsp = NULL;
 	if ((stmt = store_stmt(s, SQL_OUTBOX_RUN, cause)) == NULL)
 		return (STORE_EIO);
 	sqlite3_bind_int64(stmt, 1, run_id);
-	return (store_outbox_list(s, stmt, rowsp, "the run's messages",
-	    cause));
+	return (store_outbox_list(s, stmt, rowsp, "the run's messages", cause));
 }
 
 int
 store_outbox_counts(struct store *s, int64_t *pendingp, int64_t *sentp,
     int64_t *failedp, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	*pendingp = *sentp = *failedp = 0;
 	if ((stmt = store_stmt(s, SQL_OUTBOX_COUNTS, cause)) == NULL)
@@ -334,10 +340,10 @@ int
 store_outbox_waiting(struct store *s, struct store_waiting_stage **vp,
     size_t *np, char **cause)
 {
-	sqlite3_stmt			*stmt;
-	struct store_waiting_stage	*v = NULL;
-	size_t				 n = 0;
-	int				 step, rc = 0;
+	sqlite3_stmt		   *stmt;
+	struct store_waiting_stage *v = NULL;
+	size_t			    n = 0;
+	int			    step, rc = 0;
 
 	*vp = NULL;
 	*np = 0;

@@ -19,23 +19,24 @@ static const char SQL_PEOPLE_LIST[] =
     "FROM people WHERE last_seen >= ?1 ORDER BY name";
 static const char SQL_PERSON_SET_GROUPS[] =
     "UPDATE people SET groups = ?2 WHERE name = ?1";
-static const char SQL_PERSON_FORGET[] =
-    "DELETE FROM people WHERE name = ?1";
+static const char SQL_PERSON_FORGET[] = "DELETE FROM people WHERE name = ?1";
 
 /* groups one a line into b; STORE_EINVAL for an empty one or a newline. */
 static int
 store_people_join(struct buf *b, const char *name, const char *const *groups,
     char **cause)
 {
-	size_t	i;
+	size_t i;
 
 	buf_init(b, SIZE_MAX / 2);
 	for (i = 0; groups != NULL && groups[i] != NULL; i++) {
 		/* One group a line: a newline would make two. */
 		if (*groups[i] == '\0' || strchr(groups[i], '\n') != NULL) {
 			buf_free(b);
-			return (store_error(cause, STORE_EINVAL, "person %s: "
-			    "a group name is empty or holds a newline", name));
+			return (store_error(cause, STORE_EINVAL,
+			    "person %s: "
+			    "a group name is empty or holds a newline",
+			    name));
 		}
 		buf_printf(b, "%s%s", i > 0 ? "\n" : "", groups[i]);
 	}
@@ -46,9 +47,9 @@ int
 store_person_set_groups(struct store *s, const char *name,
     const char *const *groups, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	struct buf	 b;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	struct buf    b;
+	int	      rc;
 
 	if ((rc = store_people_join(&b, name, groups, cause)) != 0)
 		return (rc);
@@ -60,11 +61,15 @@ store_person_set_groups(struct store *s, const char *name,
 	sqlite3_bind_text(stmt, 2, b.data != NULL ? b.data : "", -1,
 	    SQLITE_TRANSIENT);
 	if (sqlite3_step(stmt) != SQLITE_DONE)
-		rc = store_fail(s, cause, "cannot change the groups of person "
-		    "%s", name);
+		rc = store_fail(s, cause,
+		    "cannot change the groups of person "
+		    "%s",
+		    name);
 	else if (sqlite3_changes(s->db) == 0)
-		rc = store_error(cause, STORE_ENOTFOUND, "no person %s is "
-		    "known", name);
+		rc = store_error(cause, STORE_ENOTFOUND,
+		    "no person %s is "
+		    "known",
+		    name);
 	store_stmt_done(stmt);
 	buf_free(&b);
 	return (rc);
@@ -74,17 +79,20 @@ int
 store_person_seen(struct store *s, const char *name, const char *email,
     const char *const *groups, const char *source, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	struct buf	 b;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	struct buf    b;
+	int	      rc = 0;
 
 	if (name == NULL || *name == '\0')
-		return (store_error(cause, STORE_EINVAL, "a person needs a "
+		return (store_error(cause, STORE_EINVAL,
+		    "a person needs a "
 		    "name"));
-	if (source == NULL || (strcmp(source, "oidc") != 0 &&
-	    strcmp(source, "alb") != 0))
-		return (store_error(cause, STORE_EINVAL, "person %s: unknown "
-		    "source %s", name, source != NULL ? source : "(none)"));
+	if (source == NULL ||
+	    (strcmp(source, "oidc") != 0 && strcmp(source, "alb") != 0))
+		return (store_error(cause, STORE_EINVAL,
+		    "person %s: unknown "
+		    "source %s",
+		    name, source != NULL ? source : "(none)"));
 	if ((rc = store_people_join(&b, name, groups, cause)) != 0)
 		return (rc);
 	if ((stmt = store_stmt(s, SQL_PERSON_SEEN, cause)) == NULL) {
@@ -108,9 +116,9 @@ store_person_seen(struct store *s, const char *name, const char *email,
 static char **
 store_people_split(const char *text)
 {
-	const char	*p, *nl;
-	char		**v;
-	size_t		 n = 0;
+	const char *p, *nl;
+	char	  **v;
+	size_t	    n = 0;
 
 	v = xcalloc(1, sizeof *v);
 	if (text == NULL || *text == '\0')
@@ -119,7 +127,7 @@ store_people_split(const char *text)
 		nl = strchr(p, '\n');
 		v = xreallocarray(v, n + 2, sizeof *v);
 		v[n++] = nl != NULL ? xstrndup(p, (size_t)(nl - p)) :
-		    xstrdup(p);
+				      xstrdup(p);
 		v[n] = NULL;
 		if (nl == NULL)
 			break;
@@ -131,11 +139,11 @@ int
 store_people_list(struct store *s, int64_t seen_since,
     struct store_people **out, char **cause)
 {
-	struct store_people	*l;
-	struct store_person	*p;
-	sqlite3_stmt		*stmt;
-	char			*groups;
-	int			 rc = 0, step;
+	struct store_people *l;
+	struct store_person *p;
+	sqlite3_stmt	    *stmt;
+	char		    *groups;
+	int		     rc = 0, step;
 
 	*out = NULL;
 	if ((stmt = store_stmt(s, SQL_PEOPLE_LIST, cause)) == NULL)
@@ -143,8 +151,7 @@ store_people_list(struct store *s, int64_t seen_since,
 	sqlite3_bind_int64(stmt, 1, seen_since);
 	l = xcalloc(1, sizeof *l);
 	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-		l->items = xreallocarray(l->items, l->n + 1,
-		    sizeof *l->items);
+		l->items = xreallocarray(l->items, l->n + 1, sizeof *l->items);
 		p = &l->items[l->n++];
 		memset(p, 0, sizeof *p);
 		p->name = store_column_text(stmt, 0);
@@ -170,8 +177,8 @@ store_people_list(struct store *s, int64_t seen_since,
 void
 store_people_free(struct store_people *l)
 {
-	struct store_person	*p;
-	size_t			 i, j;
+	struct store_person *p;
+	size_t		     i, j;
 
 	if (l == NULL)
 		return;
@@ -191,8 +198,8 @@ store_people_free(struct store_people *l)
 int
 store_person_forget(struct store *s, const char *name, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if ((stmt = store_stmt(s, SQL_PERSON_FORGET, cause)) == NULL)
 		return (STORE_EIO);
@@ -200,8 +207,10 @@ store_person_forget(struct store *s, const char *name, char **cause)
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		rc = store_fail(s, cause, "cannot forget person %s", name);
 	else if (sqlite3_changes(s->db) == 0)
-		rc = store_error(cause, STORE_ENOTFOUND, "no person %s is "
-		    "known", name);
+		rc = store_error(cause, STORE_ENOTFOUND,
+		    "no person %s is "
+		    "known",
+		    name);
 	store_stmt_done(stmt);
 	return (rc);
 }

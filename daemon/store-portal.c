@@ -55,17 +55,17 @@ static const char SQL_DEPLOYMENT[] =
  * runs_release, the stages of those runs and deployments' unique
  * stage_id).
  */
-#define SQL_APP_RELEASES_COLUMNS					\
-    "SELECT rel.id, rel.version, rel.author, rel.message, rel.status, "	\
-    "rel.reason, rel.received_at, "					\
-    "(SELECT min(r.id) FROM runs r WHERE r.release_id = rel.id AND "	\
-    "r.kind = 'normal'), "						\
-    "(SELECT group_concat(environment, ' ') FROM (SELECT DISTINCT "	\
-    "s.environment AS environment FROM runs r "				\
-    "JOIN stages s ON s.run_id = r.id "					\
-    "JOIN deployments d ON d.stage_id = s.id "				\
-    "WHERE r.release_id = rel.id ORDER BY s.position)) "		\
-    "FROM releases rel WHERE rel.app_id = ?1 "
+#define SQL_APP_RELEASES_COLUMNS                                            \
+	"SELECT rel.id, rel.version, rel.author, rel.message, rel.status, " \
+	"rel.reason, rel.received_at, "                                     \
+	"(SELECT min(r.id) FROM runs r WHERE r.release_id = rel.id AND "    \
+	"r.kind = 'normal'), "                                              \
+	"(SELECT group_concat(environment, ' ') FROM (SELECT DISTINCT "     \
+	"s.environment AS environment FROM runs r "                         \
+	"JOIN stages s ON s.run_id = r.id "                                 \
+	"JOIN deployments d ON d.stage_id = s.id "                          \
+	"WHERE r.release_id = rel.id ORDER BY s.position)) "                \
+	"FROM releases rel WHERE rel.app_id = ?1 "
 static const char SQL_RELEASE_DEPLOYED_TO[] =
     "SELECT group_concat(environment, ' ') FROM (SELECT DISTINCT "
     "s.environment AS environment FROM runs r "
@@ -94,18 +94,18 @@ static const char SQL_STAGES_OF_RUNS[] =
  * pieces, the comparison turned round).  One statement per combination
  * of filters, built once for the process.
  */
-#define NEWER_FILTERS	8
+#define NEWER_FILTERS 8
 static const char *const newer_filters[NEWER_FILTERS] = {
 	"r.app_id = (SELECT id FROM apps WHERE name = :app)",
 	"EXISTS (SELECT 1 FROM stages st WHERE st.run_id = r.id AND "
-	    "st.environment = :environment)",
+	"st.environment = :environment)",
 	"r.status = :status",
 	"r.version = :version",
 	"r.author = :author",
 	"r.created_at >= :since",
 	"r.created_at < :until",
 	"(r.created_at, r.id) > ((SELECT created_at FROM runs WHERE "
-	    "id = :after), :after)",
+	"id = :after), :after)",
 };
 static const char *const newer_stage_filters[NEWER_FILTERS] = {
 	NULL,
@@ -116,28 +116,28 @@ static const char *const newer_stage_filters[NEWER_FILTERS] = {
 	"st.created_at >= :since",
 	"st.created_at < :until",
 	"(st.created_at, st.run_id) > ((SELECT created_at FROM runs WHERE "
-	    "id = :after), :after)",
+	"id = :after), :after)",
 };
-#define NEWER_APP	(1 << 0)
-#define NEWER_ENV	(1 << 1)
-#define NEWER_STATUS	(1 << 2)
-#define NEWER_VERSION	(1 << 3)
-#define NEWER_AUTHOR	(1 << 4)
-#define NEWER_SINCE	(1 << 5)
-#define NEWER_UNTIL	(1 << 6)
-#define NEWER_AFTER	(1 << 7)
+#define NEWER_APP     (1 << 0)
+#define NEWER_ENV     (1 << 1)
+#define NEWER_STATUS  (1 << 2)
+#define NEWER_VERSION (1 << 3)
+#define NEWER_AUTHOR  (1 << 4)
+#define NEWER_SINCE   (1 << 5)
+#define NEWER_UNTIL   (1 << 6)
+#define NEWER_AFTER   (1 << 7)
 
-static char		*newer_sql[1 << NEWER_FILTERS];
-static pthread_once_t	 newer_once = PTHREAD_ONCE_INIT;
+static char	     *newer_sql[1 << NEWER_FILTERS];
+static pthread_once_t newer_once = PTHREAD_ONCE_INIT;
 
 static void
 newer_build(void)
 {
-	const char *const	*filters;
-	struct buf		 b;
-	const char		*and;
-	unsigned int		 mask;
-	size_t			 i;
+	const char *const *filters;
+	struct buf	   b;
+	const char *and;
+	unsigned int mask;
+	size_t	     i;
 
 	for (mask = 0; mask < (1U << NEWER_FILTERS); mask++) {
 		buf_init(&b, 4096);
@@ -186,7 +186,7 @@ store_portal_grow(void *items, size_t n, size_t *cap, size_t size)
 void
 store_active_stages_free(struct store_active_stages *l)
 {
-	size_t	 i;
+	size_t i;
 
 	if (l == NULL)
 		return;
@@ -204,11 +204,11 @@ int
 store_active_stages(struct store *s, const char *user,
     struct store_active_stages **lp, char **cause)
 {
-	struct store_active_stages	*l;
-	struct store_active_stage	*a;
-	sqlite3_stmt			*stmt;
-	size_t				 cap = 0;
-	int				 rc;
+	struct store_active_stages *l;
+	struct store_active_stage  *a;
+	sqlite3_stmt		   *stmt;
+	size_t			    cap = 0;
+	int			    rc;
 
 	*lp = NULL;
 	if ((stmt = store_stmt(s, SQL_ACTIVE_STAGES, cause)) == NULL)
@@ -240,7 +240,8 @@ store_active_stages(struct store *s, const char *user,
 		a->decided = sqlite3_column_int(stmt, 15) != 0;
 	}
 	if (rc != SQLITE_DONE) {
-		rc = store_fail(s, cause, "cannot list the stages of "
+		rc = store_fail(s, cause,
+		    "cannot list the stages of "
 		    "unfinished runs");
 		store_stmt_done(stmt);
 		store_active_stages_free(l);
@@ -257,7 +258,7 @@ int
 store_newest_deployment(struct store *s, int64_t app_id,
     const char *environment, struct store_deployment **dp, char **cause)
 {
-	struct store_deployment	*d;
+	struct store_deployment *d;
 	sqlite3_stmt		*stmt;
 	int			 rc;
 
@@ -269,8 +270,10 @@ store_newest_deployment(struct store *s, int64_t app_id,
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_DONE) {
 		store_stmt_done(stmt);
-		return (store_error(cause, STORE_ENOTFOUND, "nothing deployed "
-		    "to %s", environment));
+		return (store_error(cause, STORE_ENOTFOUND,
+		    "nothing deployed "
+		    "to %s",
+		    environment));
 	}
 	if (rc != SQLITE_ROW) {
 		rc = store_fail(s, cause, "cannot read the deployments of %s",
@@ -297,8 +300,8 @@ store_newest_deployment(struct store *s, int64_t app_id,
 void
 store_app_releases_free(struct store_app_releases *l)
 {
-	struct store_app_release	*r;
-	size_t				 i;
+	struct store_app_release *r;
+	size_t			  i;
 
 	if (l == NULL)
 		return;
@@ -315,28 +318,31 @@ store_app_releases_free(struct store_app_releases *l)
 }
 
 int
-store_app_releases(struct store *s, int64_t app_id, int64_t before,
-    int limit, struct store_app_releases **lp, char **cause)
+store_app_releases(struct store *s, int64_t app_id, int64_t before, int limit,
+    struct store_app_releases **lp, char **cause)
 {
-	struct store_app_releases	*l;
-	struct store_app_release	*r;
-	sqlite3_stmt			*stmt;
-	size_t				 cap = 0;
-	int				 rc;
+	struct store_app_releases *l;
+	struct store_app_release  *r;
+	sqlite3_stmt		  *stmt;
+	size_t			   cap = 0;
+	int			   rc;
 
 	*lp = NULL;
 	if (limit == 0)
 		limit = 50;
 	if (limit < 1 || limit > 1000)
-		return (store_error(cause, STORE_EINVAL, "releases page limit "
-		    "%d is not between 1 and 1000", limit));
-	if ((stmt = store_stmt(s, before != 0 ? SQL_APP_RELEASES_BEFORE :
-	    SQL_APP_RELEASES, cause)) == NULL)
+		return (store_error(cause, STORE_EINVAL,
+		    "releases page limit "
+		    "%d is not between 1 and 1000",
+		    limit));
+	if ((stmt = store_stmt(s,
+		 before != 0 ? SQL_APP_RELEASES_BEFORE : SQL_APP_RELEASES,
+		 cause)) == NULL)
 		return (STORE_EIO);
 	sqlite3_bind_int64(stmt, 1, app_id);
 	if (before != 0)
 		sqlite3_bind_int64(stmt, 2, before);
-	sqlite3_bind_int(stmt, 3, limit + 1);	/* is there more? */
+	sqlite3_bind_int(stmt, 3, limit + 1); /* is there more? */
 	l = xcalloc(1, sizeof *l);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if (l->n == (size_t)limit) {
@@ -359,8 +365,10 @@ store_app_releases(struct store *s, int64_t app_id, int64_t before,
 		r->deployed_to = store_column_text(stmt, 8);
 	}
 	if (rc != SQLITE_DONE) {
-		rc = store_fail(s, cause, "cannot list the releases of app "
-		    "%lld", (long long)app_id);
+		rc = store_fail(s, cause,
+		    "cannot list the releases of app "
+		    "%lld",
+		    (long long)app_id);
 		store_stmt_done(stmt);
 		store_app_releases_free(l);
 		return (rc);
@@ -375,7 +383,7 @@ store_app_releases(struct store *s, int64_t app_id, int64_t before,
 void
 store_stage_briefs_free(struct store_stage_briefs *l)
 {
-	size_t	 i;
+	size_t i;
 
 	if (l == NULL)
 		return;
@@ -389,12 +397,12 @@ int
 store_stages_of_runs(struct store *s, const int64_t *run_ids, size_t n,
     struct store_stage_briefs **lp, char **cause)
 {
-	struct store_stage_briefs	*l;
-	struct store_stage_brief	*b;
-	struct buf			 ids;
-	sqlite3_stmt			*stmt;
-	size_t				 cap = 0, i;
-	int				 rc;
+	struct store_stage_briefs *l;
+	struct store_stage_brief  *b;
+	struct buf		   ids;
+	sqlite3_stmt		  *stmt;
+	size_t			   cap = 0, i;
+	int			   rc;
 
 	*lp = NULL;
 	buf_init(&ids, 64 + n * 21);
@@ -422,7 +430,8 @@ store_stages_of_runs(struct store *s, const int64_t *run_ids, size_t n,
 	}
 	buf_free(&ids);
 	if (rc != SQLITE_DONE) {
-		rc = store_fail(s, cause, "cannot read the stages of a page "
+		rc = store_fail(s, cause,
+		    "cannot read the stages of a page "
 		    "of runs");
 		store_stmt_done(stmt);
 		store_stage_briefs_free(l);
@@ -437,8 +446,8 @@ int
 store_release_deployed_to(struct store *s, int64_t release_id, char **envsp,
     char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	*envsp = NULL;
 	if ((stmt = store_stmt(s, SQL_RELEASE_DEPLOYED_TO, cause)) == NULL)
@@ -447,8 +456,10 @@ store_release_deployed_to(struct store *s, int64_t release_id, char **envsp,
 	if (sqlite3_step(stmt) == SQLITE_ROW)
 		*envsp = store_column_text(stmt, 0);
 	else
-		rc = store_fail(s, cause, "cannot read where release %lld was "
-		    "deployed", (long long)release_id);
+		rc = store_fail(s, cause,
+		    "cannot read where release %lld was "
+		    "deployed",
+		    (long long)release_id);
 	store_stmt_done(stmt);
 	return (rc);
 }
@@ -458,7 +469,7 @@ store_release_deployed_to(struct store *s, int64_t release_id, char **envsp,
 static unsigned int
 store_newer_mask(const struct store_runs_filter *f)
 {
-	unsigned int	 mask = NEWER_AFTER;
+	unsigned int mask = NEWER_AFTER;
 
 	if (f->app != NULL)
 		mask |= NEWER_APP;
@@ -481,21 +492,23 @@ int
 store_runs_newer(struct store *s, const struct store_runs_filter *f,
     int64_t after, int64_t *beforep, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 limit, rc, n = 0;
+	sqlite3_stmt *stmt;
+	int	      limit, rc, n = 0;
 
 	*beforep = 0;
 	limit = f->limit != 0 ? f->limit : 50;
 	if (limit < 1 || limit > 1000)
-		return (store_error(cause, STORE_EINVAL, "runs page limit %d "
-		    "is not between 1 and 1000", limit));
+		return (store_error(cause, STORE_EINVAL,
+		    "runs page limit %d "
+		    "is not between 1 and 1000",
+		    limit));
 	if ((stmt = store_stmt(s, store_newer_sql(store_newer_mask(f)),
-	    cause)) == NULL)
+		 cause)) == NULL)
 		return (STORE_EIO);
 	store_bind_named_text(stmt, ":app", f->app);
 	store_bind_named_text(stmt, ":environment", f->environment);
-	store_bind_named_text(stmt, ":status", f->status != 0 ?
-	    store_run_status_name(f->status) : NULL);
+	store_bind_named_text(stmt, ":status",
+	    f->status != 0 ? store_run_status_name(f->status) : NULL);
 	store_bind_named_text(stmt, ":version", f->version);
 	store_bind_named_text(stmt, ":author", f->author);
 	store_bind_named_int64(stmt, ":since", f->since);
@@ -525,8 +538,8 @@ static const char SQL_DATA_VERSION[] = "PRAGMA data_version";
 int
 store_data_version(struct store *s, struct store_version *v, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	memset(v, 0, sizeof *v);
 	if ((stmt = store_stmt(s, SQL_DATA_VERSION, cause)) == NULL)
@@ -546,11 +559,11 @@ int
 store_portal_plan(struct store *s, const char *query, unsigned int mask,
     char **planp, char **cause)
 {
-	const char	*sql;
-	sqlite3_stmt	*stmt = NULL;
-	struct buf	 b;
-	char		*eqp;
-	int		 rc;
+	const char   *sql;
+	sqlite3_stmt *stmt = NULL;
+	struct buf    b;
+	char	     *eqp;
+	int	      rc;
 
 	*planp = NULL;
 	if (strcmp(query, "active_stages") == 0)
@@ -568,8 +581,7 @@ store_portal_plan(struct store *s, const char *query, unsigned int mask,
 	else if (strcmp(query, "runs_page") == 0)
 		sql = store_runs_sql(s, mask);
 	else
-		return (store_error(cause, STORE_EINVAL, "no query %s",
-		    query));
+		return (store_error(cause, STORE_EINVAL, "no query %s", query));
 	eqp = xasprintf("EXPLAIN QUERY PLAN %s", sql);
 	rc = sqlite3_prepare_v2(s->db, eqp, -1, &stmt, NULL);
 	free(eqp);

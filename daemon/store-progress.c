@@ -52,13 +52,12 @@ static const char SQL_SERVICE_LIST[] =
  * oldest first, so that the row ids follow time among equal stamps. */
 int
 store_progress_add_events(struct store *s, int64_t stage_id, int attempt,
-    const struct store_stage_event *v, size_t n, size_t *addedp,
-    char **cause)
+    const struct store_stage_event *v, size_t n, size_t *addedp, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	size_t		 i, added = 0;
-	int64_t		 floor = 0;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	size_t	      i, added = 0;
+	int64_t	      floor = 0;
+	int	      rc = 0;
 
 	if (addedp != NULL)
 		*addedp = 0;
@@ -75,10 +74,12 @@ store_progress_add_events(struct store *s, int64_t stage_id, int attempt,
 		sqlite3_bind_int64(stmt, 1, stage_id);
 		sqlite3_bind_int(stmt, 2, attempt);
 		if (sqlite3_step(stmt) != SQLITE_ROW)
-			rc = store_fail(s, cause, "cannot read the stack "
-			    "events of stage %lld", (long long)stage_id);
+			rc = store_fail(s, cause,
+			    "cannot read the stack "
+			    "events of stage %lld",
+			    (long long)stage_id);
 		else if (sqlite3_column_int64(stmt, 0) >=
-		    STORE_PROGRESS_EVENTS_MAX)
+			 STORE_PROGRESS_EVENTS_MAX)
 			floor = sqlite3_column_int64(stmt, 1);
 		store_stmt_done(stmt);
 	}
@@ -101,8 +102,10 @@ store_progress_add_events(struct store *s, int64_t stage_id, int attempt,
 		store_bind_text(stmt, 8, e->status);
 		store_bind_text(stmt, 9, e->reason);
 		if (sqlite3_step(stmt) != SQLITE_DONE)
-			rc = store_fail(s, cause, "cannot record a stack event "
-			    "of stage %lld", (long long)stage_id);
+			rc = store_fail(s, cause,
+			    "cannot record a stack event "
+			    "of stage %lld",
+			    (long long)stage_id);
 		else
 			added += (size_t)sqlite3_changes(s->db);
 		store_stmt_done(stmt);
@@ -115,7 +118,8 @@ store_progress_add_events(struct store *s, int64_t stage_id, int attempt,
 			sqlite3_bind_int(stmt, 2, attempt);
 			sqlite3_bind_int(stmt, 3, STORE_PROGRESS_EVENTS_MAX);
 			if (sqlite3_step(stmt) != SQLITE_DONE)
-				rc = store_fail(s, cause, "cannot trim the "
+				rc = store_fail(s, cause,
+				    "cannot trim the "
 				    "stack events of stage %lld",
 				    (long long)stage_id);
 			store_stmt_done(stmt);
@@ -134,8 +138,8 @@ int
 store_progress_set_service(struct store *s, int64_t stage_id, int attempt,
     const struct store_stage_service *v, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if ((stmt = store_stmt(s, SQL_SERVICE_SET, cause)) == NULL)
 		return (STORE_EIO);
@@ -151,9 +155,10 @@ store_progress_set_service(struct store *s, int64_t stage_id, int attempt,
 	store_bind_text(stmt, 10, v->rollout_reason);
 	sqlite3_bind_int64(stmt, 11, store_now(s));
 	if (sqlite3_step(stmt) != SQLITE_DONE)
-		rc = store_fail(s, cause, "cannot record the progress of "
-		    "service %s of stage %lld", v->service,
-		    (long long)stage_id);
+		rc = store_fail(s, cause,
+		    "cannot record the progress of "
+		    "service %s of stage %lld",
+		    v->service, (long long)stage_id);
 	store_stmt_done(stmt);
 	return (rc);
 }
@@ -162,8 +167,8 @@ int
 store_progress_newest_event(struct store *s, int64_t stage_id, int attempt,
     int64_t *atp, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	*atp = 0;
 	if ((stmt = store_stmt(s, SQL_EVENT_NEWEST, cause)) == NULL)
@@ -173,8 +178,10 @@ store_progress_newest_event(struct store *s, int64_t stage_id, int attempt,
 	if (sqlite3_step(stmt) == SQLITE_ROW)
 		*atp = store_column_int64(stmt, 0);
 	else
-		rc = store_fail(s, cause, "cannot read the stack events of "
-		    "stage %lld", (long long)stage_id);
+		rc = store_fail(s, cause,
+		    "cannot read the stack events of "
+		    "stage %lld",
+		    (long long)stage_id);
 	store_stmt_done(stmt);
 	return (rc);
 }
@@ -183,10 +190,10 @@ int
 store_progress_service_arns(struct store *s, int64_t stage_id, int attempt,
     char ***arnsp, size_t *np, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	char		**v = NULL;
-	size_t		 n = 0, i;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	char	    **v = NULL;
+	size_t	      n = 0, i;
+	int	      rc;
 
 	*arnsp = NULL;
 	*np = 0;
@@ -203,8 +210,10 @@ store_progress_service_arns(struct store *s, int64_t stage_id, int attempt,
 		for (i = 0; i < n; i++)
 			free(v[i]);
 		free(v);
-		return (store_fail(s, cause, "cannot read the services of "
-		    "stage %lld", (long long)stage_id));
+		return (store_fail(s, cause,
+		    "cannot read the services of "
+		    "stage %lld",
+		    (long long)stage_id));
 	}
 	*arnsp = v;
 	*np = n;
@@ -212,11 +221,11 @@ store_progress_service_arns(struct store *s, int64_t stage_id, int attempt,
 }
 
 static int
-store_progress_read(struct store *s, struct store_progress *p,
-    int64_t stage_id, int attempt, char **cause)
+store_progress_read(struct store *s, struct store_progress *p, int64_t stage_id,
+    int attempt, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int	      rc;
 
 	if ((stmt = store_stmt(s, SQL_EVENT_LIST, cause)) == NULL)
 		return (STORE_EIO);
@@ -238,8 +247,10 @@ store_progress_read(struct store *s, struct store_progress *p,
 	}
 	store_stmt_done(stmt);
 	if (rc != SQLITE_DONE)
-		return (store_fail(s, cause, "cannot read the stack events of "
-		    "stage %lld", (long long)stage_id));
+		return (store_fail(s, cause,
+		    "cannot read the stack events of "
+		    "stage %lld",
+		    (long long)stage_id));
 
 	if ((stmt = store_stmt(s, SQL_SERVICE_LIST, cause)) == NULL)
 		return (STORE_EIO);
@@ -263,8 +274,10 @@ store_progress_read(struct store *s, struct store_progress *p,
 	}
 	store_stmt_done(stmt);
 	if (rc != SQLITE_DONE)
-		return (store_fail(s, cause, "cannot read the services of "
-		    "stage %lld", (long long)stage_id));
+		return (store_fail(s, cause,
+		    "cannot read the services of "
+		    "stage %lld",
+		    (long long)stage_id));
 	return (0);
 }
 
@@ -272,8 +285,8 @@ int
 store_progress_get(struct store *s, int64_t stage_id, int attempt,
     struct store_progress **pp, char **cause)
 {
-	struct store_progress	*p;
-	int			 rc;
+	struct store_progress *p;
+	int		       rc;
 
 	*pp = NULL;
 	p = xcalloc(1, sizeof *p);
@@ -288,7 +301,7 @@ store_progress_get(struct store *s, int64_t stage_id, int attempt,
 void
 store_progress_free(struct store_progress *p)
 {
-	size_t	 i;
+	size_t i;
 
 	if (p == NULL)
 		return;

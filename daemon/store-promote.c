@@ -29,12 +29,12 @@ static const char SQL_RECORD_PROMOTION[] =
     "updated_at = excluded.updated_at, started_at = excluded.started_at, "
     "finished_at = excluded.finished_at";
 
-#define PROMOTION_COLUMNS						\
-    "p.id, p.stage_id, st.environment, p.source_registry, p.repository, " \
-    "p.reference, p.destination_registry, p.media_type, p.source_digest, " \
-    "p.destination_digest, p.status, p.blobs_copied, p.blobs_skipped, "	\
-    "p.bytes_copied, p.bytes_skipped, p.reason, p.started_at, "	\
-    "p.finished_at, st.run_id "
+#define PROMOTION_COLUMNS                                                      \
+	"p.id, p.stage_id, st.environment, p.source_registry, p.repository, "  \
+	"p.reference, p.destination_registry, p.media_type, p.source_digest, " \
+	"p.destination_digest, p.status, p.blobs_copied, p.blobs_skipped, "    \
+	"p.bytes_copied, p.bytes_skipped, p.reason, p.started_at, "            \
+	"p.finished_at, st.run_id "
 
 static const char SQL_RUN_PROMOTIONS[] =
     "SELECT " PROMOTION_COLUMNS "FROM image_promotions p "
@@ -52,14 +52,16 @@ int
 store_record_promotion(struct store *s, const struct store_promotion_in *in,
     char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int64_t		 now;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int64_t	      now;
+	int	      rc = 0;
 
-	if (in->failed ? in->reason == NULL : (in->source_digest == NULL ||
-	    in->destination_digest == NULL || strcmp(in->source_digest,
-	    in->destination_digest) != 0))
-		return (store_error(cause, STORE_EINVAL, "a promotion of %s:%s "
+	if (in->failed ?
+		in->reason == NULL :
+		(in->source_digest == NULL || in->destination_digest == NULL ||
+		    strcmp(in->source_digest, in->destination_digest) != 0))
+		return (store_error(cause, STORE_EINVAL,
+		    "a promotion of %s:%s "
 		    "is copied with equal digests, or failed with a reason",
 		    in->repository, in->reference));
 	if ((stmt = store_stmt(s, SQL_RECORD_PROMOTION, cause)) == NULL)
@@ -80,12 +82,13 @@ store_record_promotion(struct store *s, const struct store_promotion_in *in,
 	sqlite3_bind_int64(stmt, 13, in->bytes_skipped);
 	store_bind_text(stmt, 14, in->reason);
 	sqlite3_bind_int64(stmt, 15, now);
-	sqlite3_bind_int64(stmt, 16, now - (in->elapsed_ms > 0 ?
-	    in->elapsed_ms : 0));
+	sqlite3_bind_int64(stmt, 16,
+	    now - (in->elapsed_ms > 0 ? in->elapsed_ms : 0));
 	if (sqlite3_step(stmt) != SQLITE_DONE)
-		rc = store_fail(s, cause, "cannot record the promotion of "
-		    "%s:%s at stage %lld", in->repository, in->reference,
-		    (long long)in->stage_id);
+		rc = store_fail(s, cause,
+		    "cannot record the promotion of "
+		    "%s:%s at stage %lld",
+		    in->repository, in->reference, (long long)in->stage_id);
 	store_stmt_done(stmt);
 	return (rc);
 }
@@ -142,7 +145,7 @@ store_promotion_free(struct store_promotion *p)
 void
 store_promotions_free(struct store_promotions *l)
 {
-	size_t	 i;
+	size_t i;
 
 	if (l == NULL)
 		return;
@@ -156,7 +159,7 @@ int
 store_run_promotions(struct store *s, int64_t run_id,
     struct store_promotions **lp, char **cause)
 {
-	struct store_promotions	*l;
+	struct store_promotions *l;
 	sqlite3_stmt		*stmt;
 	size_t			 cap = 0;
 	int			 rc;
@@ -175,8 +178,10 @@ store_run_promotions(struct store *s, int64_t run_id,
 		store_promotion_read(stmt, &l->items[l->n++]);
 	}
 	if (rc != SQLITE_DONE) {
-		rc = store_fail(s, cause, "cannot read the promotions of run "
-		    "%lld", (long long)run_id);
+		rc = store_fail(s, cause,
+		    "cannot read the promotions of run "
+		    "%lld",
+		    (long long)run_id);
 		store_promotions_free(l);
 	} else {
 		rc = 0;
@@ -192,9 +197,9 @@ store_find_promotion(struct store *s, int64_t release_id,
     const char *reference, int64_t not_stage_id, struct store_promotion **pp,
     char **cause)
 {
-	struct store_promotion	*p;
-	sqlite3_stmt		*stmt;
-	int			 rc;
+	struct store_promotion *p;
+	sqlite3_stmt	       *stmt;
+	int			rc;
 
 	*pp = NULL;
 	if ((stmt = store_stmt(s, SQL_FIND_PROMOTION, cause)) == NULL)
@@ -213,8 +218,10 @@ store_find_promotion(struct store *s, int64_t release_id,
 	} else if (rc == SQLITE_DONE)
 		rc = STORE_ENOTFOUND;
 	else
-		rc = store_fail(s, cause, "cannot look for a promotion of "
-		    "%s:%s", repository, reference);
+		rc = store_fail(s, cause,
+		    "cannot look for a promotion of "
+		    "%s:%s",
+		    repository, reference);
 	store_stmt_done(stmt);
 	return (rc);
 }

@@ -50,8 +50,8 @@ int
 store_run_current_stage(struct store *s, int64_t run_id, char **envp,
     enum store_stage_status *statusp, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int	      rc;
 
 	*envp = NULL;
 	*statusp = 0;
@@ -78,8 +78,8 @@ store_run_current_stage(struct store *s, int64_t run_id, char **envp,
 void
 store_changes_free(struct store_changes *l)
 {
-	struct store_change	*c;
-	size_t			 i;
+	struct store_change *c;
+	size_t		     i;
 
 	if (l == NULL)
 		return;
@@ -101,11 +101,11 @@ int
 store_stage_changes(struct store *s, int64_t stage_id, int attempt,
     struct store_changes **lp, char **cause)
 {
-	struct store_changes	*l;
-	struct store_change	*c;
-	sqlite3_stmt		*stmt;
-	size_t			 cap = 0;
-	int			 rc;
+	struct store_changes *l;
+	struct store_change  *c;
+	sqlite3_stmt	     *stmt;
+	size_t		      cap = 0;
+	int		      rc;
 
 	*lp = NULL;
 	if ((stmt = store_stmt(s, SQL_STAGE_CHANGES, cause)) == NULL)
@@ -130,8 +130,10 @@ store_stage_changes(struct store *s, int64_t stage_id, int attempt,
 		c->details = store_column_text(stmt, 9);
 	}
 	if (rc != SQLITE_DONE) {
-		rc = store_fail(s, cause, "cannot read the changes of stage "
-		    "%lld", (long long)stage_id);
+		rc = store_fail(s, cause,
+		    "cannot read the changes of stage "
+		    "%lld",
+		    (long long)stage_id);
 		store_stmt_done(stmt);
 		store_changes_free(l);
 		return (rc);
@@ -146,7 +148,7 @@ store_stage_changes(struct store *s, int64_t stage_id, int attempt,
 void
 store_approvals_free(struct store_approvals *l)
 {
-	size_t	 i;
+	size_t i;
 
 	if (l == NULL)
 		return;
@@ -192,11 +194,11 @@ int
 store_run_approvals(struct store *s, int64_t run_id,
     struct store_approvals **lp, char **cause)
 {
-	struct store_approvals	*l;
-	struct store_approval	*a;
-	sqlite3_stmt		*stmt;
-	size_t			 cap = 0;
-	int			 rc;
+	struct store_approvals *l;
+	struct store_approval  *a;
+	sqlite3_stmt	       *stmt;
+	size_t			cap = 0;
+	int			rc;
 
 	*lp = NULL;
 	if ((stmt = store_stmt(s, SQL_RUN_APPROVALS, cause)) == NULL)
@@ -223,8 +225,10 @@ store_run_approvals(struct store *s, int64_t run_id,
 		a->signin = store_column_text(stmt, 10);
 	}
 	if (rc != SQLITE_DONE) {
-		rc = store_fail(s, cause, "cannot read the approvals of run "
-		    "%lld", (long long)run_id);
+		rc = store_fail(s, cause,
+		    "cannot read the approvals of run "
+		    "%lld",
+		    (long long)run_id);
 		store_stmt_done(stmt);
 		store_approvals_free(l);
 		return (rc);
@@ -239,8 +243,8 @@ store_run_approvals(struct store *s, int64_t run_id,
 void
 store_check_results_free(struct store_check_results *l)
 {
-	struct store_check_result	*r;
-	size_t				 i;
+	struct store_check_result *r;
+	size_t			   i;
 
 	if (l == NULL)
 		return;
@@ -262,11 +266,11 @@ int
 store_stage_check_results(struct store *s, int64_t stage_id, int attempt,
     struct store_check_results **lp, char **cause)
 {
-	struct store_check_results	*l;
-	struct store_check_result	*r;
-	sqlite3_stmt			*stmt;
-	size_t				 cap = 0;
-	int				 rc;
+	struct store_check_results *l;
+	struct store_check_result  *r;
+	sqlite3_stmt		   *stmt;
+	size_t			    cap = 0;
+	int			    rc;
 
 	*lp = NULL;
 	if ((stmt = store_stmt(s, SQL_STAGE_CHECK_RESULTS, cause)) == NULL)
@@ -290,14 +294,16 @@ store_stage_check_results(struct store *s, int64_t stage_id, int attempt,
 		r->http_status = sqlite3_column_int(stmt, 8);
 		r->tries = sqlite3_column_int(stmt, 9);
 		r->duration_ms = sqlite3_column_type(stmt, 10) == SQLITE_NULL ?
-		    -1 : sqlite3_column_int64(stmt, 10);
+				     -1 :
+				     sqlite3_column_int64(stmt, 10);
 		r->expectation = store_column_text(stmt, 11);
 		r->excerpt = store_column_text(stmt, 12);
 		r->started_at = sqlite3_column_int64(stmt, 13);
 		r->finished_at = sqlite3_column_int64(stmt, 14);
 	}
 	if (rc != SQLITE_DONE) {
-		rc = store_fail(s, cause, "cannot read the checks of stage %lld",
+		rc = store_fail(s, cause,
+		    "cannot read the checks of stage %lld",
 		    (long long)stage_id);
 		store_stmt_done(stmt);
 		store_check_results_free(l);

@@ -64,13 +64,13 @@ static const char SQL_SET_STAGE_STATUS[] =
 static const char SQL_STAGE_STATUS[] =
     "SELECT status FROM stages WHERE id = ?1";
 
-#define SQL_RUN_COLUMNS							\
-    "SELECT r.id, r.release_id, r.app_id, a.name, r.version, "		\
-    "r.author, rel.message, r.kind, r.status, r.reason, "		\
-    "r.requested_by, r.rollback_of, r.created_at, r.updated_at, "	\
-    "r.finished_at, rel.bucket, rel.key, rel.version_id "		\
-    "FROM runs r JOIN releases rel ON rel.id = r.release_id "		\
-    "JOIN apps a ON a.id = r.app_id "
+#define SQL_RUN_COLUMNS                                               \
+	"SELECT r.id, r.release_id, r.app_id, a.name, r.version, "    \
+	"r.author, rel.message, r.kind, r.status, r.reason, "         \
+	"r.requested_by, r.rollback_of, r.created_at, r.updated_at, " \
+	"r.finished_at, rel.bucket, rel.key, rel.version_id "         \
+	"FROM runs r JOIN releases rel ON rel.id = r.release_id "     \
+	"JOIN apps a ON a.id = r.app_id "
 static const char SQL_GET_RUN[] = SQL_RUN_COLUMNS "WHERE r.id = ?1";
 static const char SQL_UNFINISHED_RUNS[] = SQL_RUN_COLUMNS
     "WHERE r.status IN ('received', 'running') ORDER BY r.id";
@@ -96,14 +96,14 @@ static const char SQL_GET_STAGES[] =
 static const char *const store_runs_filters[STORE_RUNS_FILTERS] = {
 	"r.app_id = (SELECT id FROM apps WHERE name = :app)",
 	"EXISTS (SELECT 1 FROM stages st WHERE st.run_id = r.id AND "
-	    "st.environment = :environment)",
+	"st.environment = :environment)",
 	"r.status = :status",
 	"r.version = :version",
 	"r.author = :author",
 	"r.created_at >= :since",
 	"r.created_at < :until",
 	"(r.created_at, r.id) < ((SELECT created_at FROM runs WHERE "
-	    "id = :before), :before)",
+	"id = :before), :before)",
 };
 static const char *const store_runs_by_stage_filters[STORE_RUNS_FILTERS] = {
 	NULL,
@@ -114,16 +114,16 @@ static const char *const store_runs_by_stage_filters[STORE_RUNS_FILTERS] = {
 	"st.created_at >= :since",
 	"st.created_at < :until",
 	"(st.created_at, st.run_id) < ((SELECT created_at FROM runs WHERE "
-	    "id = :before), :before)",
+	"id = :before), :before)",
 };
-#define RUNS_APP	(1 << 0)
-#define RUNS_ENV	(1 << 1)
-#define RUNS_STATUS	(1 << 2)
-#define RUNS_VERSION	(1 << 3)
-#define RUNS_AUTHOR	(1 << 4)
-#define RUNS_SINCE	(1 << 5)
-#define RUNS_UNTIL	(1 << 6)
-#define RUNS_BEFORE	(1 << 7)
+#define RUNS_APP     (1 << 0)
+#define RUNS_ENV     (1 << 1)
+#define RUNS_STATUS  (1 << 2)
+#define RUNS_VERSION (1 << 3)
+#define RUNS_AUTHOR  (1 << 4)
+#define RUNS_SINCE   (1 << 5)
+#define RUNS_UNTIL   (1 << 6)
+#define RUNS_BEFORE  (1 << 7)
 
 /* --- Seen objects and releases ----------------------------------------- */
 
@@ -132,8 +132,8 @@ store_mark_seen(struct store *s, int64_t app_id, const char *bucket,
     const char *key, const char *revision, int64_t release_id, int *is_newp,
     char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	*is_newp = 0;
 	if ((stmt = store_stmt(s, SQL_MARK_SEEN, cause)) == NULL)
@@ -157,8 +157,8 @@ int
 store_is_seen(struct store *s, const char *bucket, const char *key,
     const char *revision, int *seenp, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int	      rc;
 
 	*seenp = 0;
 	if ((stmt = store_stmt(s, SQL_IS_SEEN, cause)) == NULL)
@@ -182,8 +182,8 @@ int
 store_record_release(struct store *s, const struct store_release_in *r,
     int64_t *idp, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if ((stmt = store_stmt(s, SQL_RECORD_RELEASE, cause)) == NULL)
 		return (STORE_EIO);
@@ -198,8 +198,9 @@ store_record_release(struct store *s, const struct store_release_in *r,
 	store_bind_text(stmt, 8, r->message);
 	store_bind_text(stmt, 9, r->author);
 	store_bind_text(stmt, 10, r->manifest);
-	store_bind_text(stmt, 11, store_release_status_name(r->status != 0 ?
-	    r->status : STORE_RELEASE_RECEIVED));
+	store_bind_text(stmt, 11,
+	    store_release_status_name(
+		r->status != 0 ? r->status : STORE_RELEASE_RECEIVED));
 	store_bind_text(stmt, 12, r->reason);
 	sqlite3_bind_int64(stmt, 13, store_now(s));
 	if (sqlite3_step(stmt) != SQLITE_DONE) {
@@ -233,9 +234,9 @@ int
 store_get_release(struct store *s, int64_t id, struct store_release **rp,
     char **cause)
 {
-	struct store_release	*r;
-	sqlite3_stmt		*stmt;
-	int			 rc;
+	struct store_release *r;
+	sqlite3_stmt	     *stmt;
+	int		      rc;
 
 	*rp = NULL;
 	if ((stmt = store_stmt(s, SQL_GET_RELEASE, cause)) == NULL)
@@ -261,8 +262,9 @@ store_get_release(struct store *s, int64_t id, struct store_release **rp,
 	r->key = store_column_text(stmt, 4);
 	r->version_id = store_column_text(stmt, 5);
 	r->etag = store_column_text(stmt, 6);
-	r->size = sqlite3_column_type(stmt, 7) == SQLITE_NULL ? -1 :
-	    sqlite3_column_int64(stmt, 7);
+	r->size = sqlite3_column_type(stmt, 7) == SQLITE_NULL ?
+		      -1 :
+		      sqlite3_column_int64(stmt, 7);
 	r->version = store_column_text(stmt, 8);
 	r->message = store_column_text(stmt, 9);
 	r->author = store_column_text(stmt, 10);
@@ -283,12 +285,12 @@ int
 store_create_run(struct store *s, const struct store_run_in *in,
     int64_t *run_idp, char **cause)
 {
-	const struct store_stage_in	*st;
-	sqlite3_stmt			*stmt;
-	enum store_run_status		 status;
-	int64_t				 now, run_id = 0;
-	size_t				 i;
-	int				 rc;
+	const struct store_stage_in *st;
+	sqlite3_stmt		    *stmt;
+	enum store_run_status	     status;
+	int64_t			     now, run_id = 0;
+	size_t			     i;
+	int			     rc;
 
 	if (run_idp != NULL)
 		*run_idp = 0;
@@ -302,8 +304,8 @@ store_create_run(struct store *s, const struct store_run_in *in,
 		goto out;
 	}
 	sqlite3_bind_int64(stmt, 1, in->release_id);
-	store_bind_text(stmt, 2, store_run_kind_name(in->kind != 0 ?
-	    in->kind : STORE_RUN_NORMAL));
+	store_bind_text(stmt, 2,
+	    store_run_kind_name(in->kind != 0 ? in->kind : STORE_RUN_NORMAL));
 	store_bind_text(stmt, 3, store_run_status_name(status));
 	store_bind_text(stmt, 4, in->reason);
 	store_bind_text(stmt, 5, in->requested_by);
@@ -312,15 +314,19 @@ store_create_run(struct store *s, const struct store_run_in *in,
 	if (store_run_status_finished(status))
 		sqlite3_bind_int64(stmt, 8, now);
 	if (sqlite3_step(stmt) != SQLITE_DONE) {
-		rc = store_fail(s, cause, "cannot create a run of release "
-		    "%lld", (long long)in->release_id);
+		rc = store_fail(s, cause,
+		    "cannot create a run of release "
+		    "%lld",
+		    (long long)in->release_id);
 		store_stmt_done(stmt);
 		goto out;
 	}
 	store_stmt_done(stmt);
 	if (sqlite3_changes(s->db) != 1) {
-		rc = store_error(cause, STORE_ENOTFOUND, "cannot create a run: "
-		    "no release %lld", (long long)in->release_id);
+		rc = store_error(cause, STORE_ENOTFOUND,
+		    "cannot create a run: "
+		    "no release %lld",
+		    (long long)in->release_id);
 		goto out;
 	}
 	run_id = sqlite3_last_insert_rowid(s->db);
@@ -334,13 +340,16 @@ store_create_run(struct store *s, const struct store_run_in *in,
 		sqlite3_bind_int64(stmt, 1, run_id);
 		sqlite3_bind_int64(stmt, 2, (int64_t)i);
 		store_bind_text(stmt, 3, st->environment);
-		sqlite3_bind_int(stmt, 4, st->required_approvals > 0 ?
-		    st->required_approvals : 1);
+		sqlite3_bind_int(stmt, 4,
+		    st->required_approvals > 0 ? st->required_approvals : 1);
 		sqlite3_bind_int64(stmt, 5, now);
 		if (sqlite3_step(stmt) != SQLITE_DONE) {
-			rc = store_fail(s, cause, "cannot create stage %s of "
-			    "run %lld", st->environment != NULL ?
-			    st->environment : "(null)", (long long)run_id);
+			rc = store_fail(s, cause,
+			    "cannot create stage %s of "
+			    "run %lld",
+			    st->environment != NULL ? st->environment :
+						      "(null)",
+			    (long long)run_id);
 			store_stmt_done(stmt);
 			goto out;
 		}
@@ -367,17 +376,18 @@ static int
 store_status_conflict(struct store *s, const char *sql, const char *what,
     int64_t id, const char *from, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int	      rc;
 
 	if ((stmt = store_stmt(s, sql, cause)) == NULL)
 		return (STORE_EIO);
 	sqlite3_bind_int64(stmt, 1, id);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
-		rc = store_error(cause, STORE_ECONFLICT, "%s %lld is %s, not "
-		    "%s", what, (long long)id, sqlite3_column_text(stmt, 0),
-		    from);
+		rc = store_error(cause, STORE_ECONFLICT,
+		    "%s %lld is %s, not "
+		    "%s",
+		    what, (long long)id, sqlite3_column_text(stmt, 0), from);
 	} else if (rc == SQLITE_DONE) {
 		rc = store_error(cause, STORE_ENOTFOUND, "no %s %lld", what,
 		    (long long)id);
@@ -393,8 +403,8 @@ store_set_run_status(struct store *s, int64_t run_id,
     enum store_run_status from, enum store_run_status to, const char *reason,
     char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int	      rc;
 
 	if ((stmt = store_stmt(s, SQL_SET_RUN_STATUS, cause)) == NULL)
 		return (STORE_EIO);
@@ -424,8 +434,8 @@ store_set_stage_status(struct store *s, int64_t stage_id,
     enum store_stage_status from, enum store_stage_status to,
     const char *reason, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int	      rc;
 
 	if ((stmt = store_stmt(s, SQL_SET_STAGE_STATUS, cause)) == NULL)
 		return (STORE_EIO);
@@ -480,8 +490,8 @@ store_read_run(sqlite3_stmt *stmt, struct store_run *r)
 static void
 store_run_clear(struct store_run *r)
 {
-	struct store_stage	*st;
-	size_t			 i;
+	struct store_stage *st;
+	size_t		    i;
 
 	free(r->app);
 	free(r->version);
@@ -515,10 +525,10 @@ store_run_free(struct store_run *r)
 static int
 store_read_stages(struct store *s, struct store_run *r, char **cause)
 {
-	struct store_stage	*st;
-	sqlite3_stmt		*stmt;
-	size_t			 cap = 0;
-	int			 rc;
+	struct store_stage *st;
+	sqlite3_stmt	   *stmt;
+	size_t		    cap = 0;
+	int		    rc;
 
 	if ((stmt = store_stmt(s, SQL_GET_STAGES, cause)) == NULL)
 		return (STORE_EIO);
@@ -563,9 +573,9 @@ int
 store_get_run(struct store *s, int64_t run_id, struct store_run **rp,
     char **cause)
 {
-	struct store_run	*r;
-	sqlite3_stmt		*stmt;
-	int			 rc;
+	struct store_run *r;
+	sqlite3_stmt	 *stmt;
+	int		  rc;
 
 	*rp = NULL;
 	if ((stmt = store_stmt(s, SQL_GET_RUN, cause)) == NULL)
@@ -598,10 +608,10 @@ int
 store_unfinished_runs(struct store *s, struct store_runs_page **pp,
     char **cause)
 {
-	struct store_runs_page	*p;
-	sqlite3_stmt		*stmt;
-	size_t			 cap = 0, i;
-	int			 rc;
+	struct store_runs_page *p;
+	sqlite3_stmt	       *stmt;
+	size_t			cap = 0, i;
+	int			rc;
 
 	*pp = NULL;
 	if ((stmt = store_stmt(s, SQL_UNFINISHED_RUNS, cause)) == NULL)
@@ -664,8 +674,8 @@ int
 store_record_approval(struct store *s, const struct store_approval_in *a,
     char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if ((stmt = store_stmt(s, SQL_RECORD_APPROVAL, cause)) == NULL)
 		return (STORE_EIO);
@@ -680,15 +690,17 @@ store_record_approval(struct store *s, const struct store_approval_in *a,
 	store_bind_text(stmt, 9, a->person);
 	store_bind_text(stmt, 10, a->signin);
 	if (sqlite3_step(stmt) != SQLITE_DONE) {
-		rc = store_fail(s, cause, "cannot record %s by %s on stage %lld",
+		rc = store_fail(s, cause,
+		    "cannot record %s by %s on stage %lld",
 		    store_decision_name(a->decision),
 		    a->user != NULL ? a->user : "(nobody)",
 		    (long long)a->stage_id);
 		if (rc == STORE_ECONFLICT && cause != NULL) {
 			free(*cause);
 			*cause = xasprintf("%s has already decided on %s of "
-			    "stage %lld", a->user, a->gate ? "the gate" :
-			    "the change set", (long long)a->stage_id);
+					   "stage %lld",
+			    a->user, a->gate ? "the gate" : "the change set",
+			    (long long)a->stage_id);
 		}
 	}
 	store_stmt_done(stmt);
@@ -699,8 +711,8 @@ int
 store_approval_by_person(struct store *s, int64_t stage_id, int attempt,
     int gate, const char *person, char **userp, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int	      rc;
 
 	*userp = NULL;
 	if ((stmt = store_stmt(s, SQL_APPROVAL_BY_PERSON, cause)) == NULL)
@@ -718,8 +730,10 @@ store_approval_by_person(struct store *s, int64_t stage_id, int attempt,
 		rc = STORE_ENOTFOUND;
 		break;
 	default:
-		rc = store_fail(s, cause, "cannot read the decisions on stage "
-		    "%lld", (long long)stage_id);
+		rc = store_fail(s, cause,
+		    "cannot read the decisions on stage "
+		    "%lld",
+		    (long long)stage_id);
 		break;
 	}
 	store_stmt_done(stmt);
@@ -727,11 +741,11 @@ store_approval_by_person(struct store *s, int64_t stage_id, int attempt,
 }
 
 int
-store_count_approvals(struct store *s, int64_t stage_id, int attempt,
-    int gate, int *np, char **cause)
+store_count_approvals(struct store *s, int64_t stage_id, int attempt, int gate,
+    int *np, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	*np = 0;
 	if ((stmt = store_stmt(s, SQL_COUNT_APPROVALS, cause)) == NULL)
@@ -742,8 +756,10 @@ store_count_approvals(struct store *s, int64_t stage_id, int attempt,
 	if (sqlite3_step(stmt) == SQLITE_ROW)
 		*np = sqlite3_column_int(stmt, 0);
 	else
-		rc = store_fail(s, cause, "cannot count approvals of stage "
-		    "%lld", (long long)stage_id);
+		rc = store_fail(s, cause,
+		    "cannot count approvals of stage "
+		    "%lld",
+		    (long long)stage_id);
 	store_stmt_done(stmt);
 	return (rc);
 }
@@ -753,10 +769,10 @@ store_count_approvals(struct store *s, int64_t stage_id, int attempt,
 const char *
 store_runs_sql(struct store *s, unsigned int mask)
 {
-	const char *const	*filters = store_runs_filters;
-	struct buf		 b;
-	const char		*and = "WHERE ";
-	size_t			 i;
+	const char *const *filters = store_runs_filters;
+	struct buf	   b;
+	const char *and = "WHERE ";
+	size_t i;
 
 	if (s->runs_sql[mask] != NULL)
 		return (s->runs_sql[mask]);
@@ -784,7 +800,7 @@ store_runs_sql(struct store *s, unsigned int mask)
 void
 store_runs_page_free(struct store_runs_page *p)
 {
-	size_t	 i;
+	size_t i;
 
 	if (p == NULL)
 		return;
@@ -798,16 +814,18 @@ int
 store_runs_page(struct store *s, const struct store_runs_filter *f,
     struct store_runs_page **pp, char **cause)
 {
-	struct store_runs_page	*p;
-	sqlite3_stmt		*stmt;
-	unsigned int		 mask = 0;
-	int			 limit, rc;
+	struct store_runs_page *p;
+	sqlite3_stmt	       *stmt;
+	unsigned int		mask = 0;
+	int			limit, rc;
 
 	*pp = NULL;
 	limit = f->limit != 0 ? f->limit : 50;
 	if (limit < 1 || limit > 1000) {
-		return (store_error(cause, STORE_EINVAL, "runs page limit %d "
-		    "is not between 1 and 1000", limit));
+		return (store_error(cause, STORE_EINVAL,
+		    "runs page limit %d "
+		    "is not between 1 and 1000",
+		    limit));
 	}
 	if (f->app != NULL)
 		mask |= RUNS_APP;
@@ -830,8 +848,8 @@ store_runs_page(struct store *s, const struct store_runs_filter *f,
 		return (STORE_EIO);
 	store_bind_named_text(stmt, ":app", f->app);
 	store_bind_named_text(stmt, ":environment", f->environment);
-	store_bind_named_text(stmt, ":status", f->status != 0 ?
-	    store_run_status_name(f->status) : NULL);
+	store_bind_named_text(stmt, ":status",
+	    f->status != 0 ? store_run_status_name(f->status) : NULL);
 	store_bind_named_text(stmt, ":version", f->version);
 	store_bind_named_text(stmt, ":author", f->author);
 	store_bind_named_int64(stmt, ":since", f->since);

@@ -45,11 +45,11 @@ static const char SQL_TOKEN_LIST[] =
 
 int
 store_session_create(struct store *s, const unsigned char *hash,
-    const char *user, const char *remote_addr, int64_t now,
-    int64_t expires_at, char **cause)
+    const char *user, const char *remote_addr, int64_t now, int64_t expires_at,
+    char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if ((stmt = store_stmt(s, SQL_SESSION_CREATE, cause)) == NULL)
 		return (STORE_EIO);
@@ -69,9 +69,9 @@ int
 store_session_get(struct store *s, const unsigned char *hash,
     struct store_session **sessp, char **cause)
 {
-	struct store_session	*sess;
-	sqlite3_stmt		*stmt;
-	int			 rc;
+	struct store_session *sess;
+	sqlite3_stmt	     *stmt;
+	int		      rc;
 
 	*sessp = NULL;
 	if ((stmt = store_stmt(s, SQL_SESSION_GET, cause)) == NULL)
@@ -111,8 +111,8 @@ static int
 store_session_update(struct store *s, const char *sql,
     const unsigned char *hash, int64_t at, int must_change, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if ((stmt = store_stmt(s, sql, cause)) == NULL)
 		return (STORE_EIO);
@@ -130,23 +130,22 @@ int
 store_session_touch(struct store *s, const unsigned char *hash, int64_t at,
     char **cause)
 {
-	return (store_session_update(s, SQL_SESSION_TOUCH, hash, at, 0,
-	    cause));
+	return (store_session_update(s, SQL_SESSION_TOUCH, hash, at, 0, cause));
 }
 
 int
 store_session_revoke(struct store *s, const unsigned char *hash, int64_t at,
     char **cause)
 {
-	return (store_session_update(s, SQL_SESSION_REVOKE, hash, at, 1,
-	    cause));
+	return (
+	    store_session_update(s, SQL_SESSION_REVOKE, hash, at, 1, cause));
 }
 
 int
 store_session_purge(struct store *s, int64_t before, int *np, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if (np != NULL)
 		*np = 0;
@@ -165,8 +164,8 @@ int
 store_session_purge_idle(struct store *s, int64_t seen_before, int *np,
     char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if (np != NULL)
 		*np = 0;
@@ -182,12 +181,12 @@ store_session_purge_idle(struct store *s, int64_t seen_before, int *np,
 }
 
 int
-store_token_create(struct store *s, const unsigned char *hash,
-    const char *user, const char *label, const char *created_by,
-    int64_t now, int64_t *idp, char **cause)
+store_token_create(struct store *s, const unsigned char *hash, const char *user,
+    const char *label, const char *created_by, int64_t now, int64_t *idp,
+    char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	*idp = 0;
 	if ((stmt = store_stmt(s, SQL_TOKEN_CREATE, cause)) == NULL)
@@ -209,9 +208,9 @@ int
 store_token_use(struct store *s, const unsigned char *hash, int64_t now,
     char **userp, int64_t *idp, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int64_t		 id = 0;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int64_t	      id = 0;
+	int	      rc;
 
 	*userp = NULL;
 	if (idp != NULL)
@@ -246,8 +245,8 @@ store_token_use(struct store *s, const unsigned char *hash, int64_t now,
 int
 store_token_revoke(struct store *s, int64_t id, int64_t now, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if ((stmt = store_stmt(s, SQL_TOKEN_REVOKE, cause)) == NULL)
 		return (STORE_EIO);
@@ -257,8 +256,10 @@ store_token_revoke(struct store *s, int64_t id, int64_t now, char **cause)
 		rc = store_fail(s, cause, "cannot revoke token %lld",
 		    (long long)id);
 	else if (sqlite3_changes(s->db) == 0)
-		rc = store_error(cause, STORE_ENOTFOUND, "no token %lld (or "
-		    "already revoked)", (long long)id);
+		rc = store_error(cause, STORE_ENOTFOUND,
+		    "no token %lld (or "
+		    "already revoked)",
+		    (long long)id);
 	store_stmt_done(stmt);
 	return (rc);
 }
@@ -266,10 +267,10 @@ store_token_revoke(struct store *s, int64_t id, int64_t now, char **cause)
 int
 store_token_list(struct store *s, struct store_tokens **listp, char **cause)
 {
-	struct store_tokens	*list;
-	struct store_token	*t;
-	sqlite3_stmt		*stmt;
-	int			 rc;
+	struct store_tokens *list;
+	struct store_token  *t;
+	sqlite3_stmt	    *stmt;
+	int		     rc;
 
 	*listp = NULL;
 	if ((stmt = store_stmt(s, SQL_TOKEN_LIST, cause)) == NULL)
@@ -302,7 +303,7 @@ store_token_list(struct store *s, struct store_tokens **listp, char **cause)
 void
 store_tokens_free(struct store_tokens *list)
 {
-	size_t	 i;
+	size_t i;
 
 	if (list == NULL)
 		return;
@@ -337,8 +338,8 @@ static int
 store_revoke_user(struct store *s, const char *sql, const char *what,
     const char *user, int64_t at, int *np, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if (np != NULL)
 		*np = 0;
@@ -359,27 +360,27 @@ int
 store_session_revoke_user(struct store *s, const char *user, int64_t at,
     int *np, char **cause)
 {
-	return (store_revoke_user(s, SQL_SESSION_REVOKE_USER, "sessions",
-	    user, at, np, cause));
+	return (store_revoke_user(s, SQL_SESSION_REVOKE_USER, "sessions", user,
+	    at, np, cause));
 }
 
 int
-store_token_revoke_user(struct store *s, const char *user, int64_t at,
-    int *np, char **cause)
+store_token_revoke_user(struct store *s, const char *user, int64_t at, int *np,
+    char **cause)
 {
-	return (store_revoke_user(s, SQL_TOKEN_REVOKE_USER, "tokens", user,
-	    at, np, cause));
+	return (store_revoke_user(s, SQL_TOKEN_REVOKE_USER, "tokens", user, at,
+	    np, cause));
 }
 
 int
 store_session_list(struct store *s, const char *user, int64_t now,
     struct store_sessions **listp, char **cause)
 {
-	struct store_sessions		*list;
-	struct store_session_row	*r;
-	sqlite3_stmt			*stmt;
-	const char			*id;
-	int				 rc;
+	struct store_sessions	 *list;
+	struct store_session_row *r;
+	sqlite3_stmt		 *stmt;
+	const char		 *id;
+	int			  rc;
 
 	*listp = NULL;
 	if ((stmt = store_stmt(s, SQL_SESSION_LIST, cause)) == NULL)
@@ -414,7 +415,7 @@ store_session_list(struct store *s, const char *user, int64_t now,
 void
 store_sessions_free(struct store_sessions *list)
 {
-	size_t	 i;
+	size_t i;
 
 	if (list == NULL)
 		return;
@@ -430,23 +431,24 @@ int
 store_session_revoke_id(struct store *s, const char *id, int64_t at,
     char **userp, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	unsigned char	 hash[STORE_HASH_LEN];
-	int		 rc, n = 0;
+	sqlite3_stmt *stmt;
+	unsigned char hash[STORE_HASH_LEN];
+	int	      rc, n = 0;
 
 	*userp = NULL;
 	if (strlen(id) != STORE_SESSION_ID_LEN ||
 	    strspn(id, "0123456789abcdefABCDEF") != STORE_SESSION_ID_LEN)
-		return (store_error(cause, STORE_ENOTFOUND, "no session %s "
-		    "(a session id is %d hex digits)", id,
-		    STORE_SESSION_ID_LEN));
+		return (store_error(cause, STORE_ENOTFOUND,
+		    "no session %s "
+		    "(a session id is %d hex digits)",
+		    id, STORE_SESSION_ID_LEN));
 	if ((stmt = store_stmt(s, SQL_SESSION_FIND_ID, cause)) == NULL)
 		return (STORE_EIO);
 	store_bind_text(stmt, 1, id);
 	sqlite3_bind_int64(stmt, 2, at);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (n++ == 0 && sqlite3_column_bytes(stmt, 0) ==
-		    STORE_HASH_LEN) {
+		if (n++ == 0 &&
+		    sqlite3_column_bytes(stmt, 0) == STORE_HASH_LEN) {
 			memcpy(hash, sqlite3_column_blob(stmt, 0),
 			    STORE_HASH_LEN);
 			*userp = store_column_text(stmt, 1);
@@ -455,8 +457,11 @@ store_session_revoke_id(struct store *s, const char *id, int64_t at,
 	if (rc != SQLITE_DONE)
 		rc = store_fail(s, cause, "cannot find session %s", id);
 	else if (n != 1 || *userp == NULL)
-		rc = store_error(cause, STORE_ENOTFOUND, n == 0 ? "no live "
-		    "session %s" : "session id %s is ambiguous", id);
+		rc = store_error(cause, STORE_ENOTFOUND,
+		    n == 0 ? "no live "
+			     "session %s" :
+			     "session id %s is ambiguous",
+		    id);
 	else
 		rc = 0;
 	store_stmt_done(stmt);
@@ -492,7 +497,7 @@ store_metric_sums(struct store *s, const char *sql,
     struct store_metric_sum **vp, size_t *np, char **cause)
 {
 	sqlite3_stmt		*stmt;
-	struct store_metric_sum	*m;
+	struct store_metric_sum *m;
 	int			 rc;
 
 	if ((stmt = store_stmt(s, sql, cause)) == NULL)
@@ -505,8 +510,10 @@ store_metric_sums(struct store *s, const char *sql,
 		m->count = sqlite3_column_int64(stmt, 2);
 		m->sum_ms = sqlite3_column_int64(stmt, 3);
 	}
-	rc = rc == SQLITE_DONE ? 0 : store_fail(s, cause, "cannot read "
-	    "metrics");
+	rc = rc == SQLITE_DONE ? 0 :
+				 store_fail(s, cause,
+				     "cannot read "
+				     "metrics");
 	store_stmt_done(stmt);
 	return (rc);
 }
@@ -514,9 +521,9 @@ store_metric_sums(struct store *s, const char *sql,
 int
 store_metrics(struct store *s, struct store_metrics **mp, char **cause)
 {
-	struct store_metrics	*m;
-	sqlite3_stmt		*stmt;
-	int			 rc;
+	struct store_metrics *m;
+	sqlite3_stmt	     *stmt;
+	int		      rc;
 
 	*mp = NULL;
 	m = xcalloc(1, sizeof *m);
@@ -525,19 +532,20 @@ store_metrics(struct store *s, struct store_metrics **mp, char **cause)
 		goto out;
 	}
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		m->runs = xreallocarray(m->runs, m->nruns + 1,
-		    sizeof *m->runs);
+		m->runs = xreallocarray(m->runs, m->nruns + 1, sizeof *m->runs);
 		m->runs[m->nruns].label = store_column_text(stmt, 0);
 		m->runs[m->nruns++].n = sqlite3_column_int64(stmt, 1);
 	}
-	rc = rc == SQLITE_DONE ? 0 : store_fail(s, cause, "cannot read "
-	    "metrics");
+	rc = rc == SQLITE_DONE ? 0 :
+				 store_fail(s, cause,
+				     "cannot read "
+				     "metrics");
 	store_stmt_done(stmt);
 	if (rc != 0 ||
 	    (rc = store_metric_sums(s, SQL_METRICS_STAGES, &m->stages,
-	    &m->nstages, cause)) != 0 ||
+		 &m->nstages, cause)) != 0 ||
 	    (rc = store_metric_sums(s, SQL_METRICS_APPROVALS, &m->approvals,
-	    &m->napprovals, cause)) != 0)
+		 &m->napprovals, cause)) != 0)
 		goto out;
 out:
 	if (rc != 0)
@@ -550,7 +558,7 @@ out:
 static void
 store_metric_sums_free(struct store_metric_sum *v, size_t n)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
 		free(v[i].environment);
@@ -562,7 +570,7 @@ store_metric_sums_free(struct store_metric_sum *v, size_t n)
 void
 store_metrics_free(struct store_metrics *m)
 {
-	size_t	 i;
+	size_t i;
 
 	if (m == NULL)
 		return;

@@ -26,9 +26,9 @@ static const char SQL_STATS_DEPLOYMENTS[] =
     "(s.status = 'failed' AND s.executed_at IS NOT NULL))";
 /* One row per stage, in stats.h's step order: a range of the table's
  * key, no join. */
-#define SQL_STEP_COLUMNS \
-    "images_ms, change_set_ms, approval_ms, executing_ms, ecs_ms, " \
-    "checks_ms, gate_ms"
+#define SQL_STEP_COLUMNS                                                \
+	"images_ms, change_set_ms, approval_ms, executing_ms, ecs_ms, " \
+	"checks_ms, gate_ms"
 static const char SQL_STATS_STEPS[] =
     "SELECT environment, " SQL_STEP_COLUMNS " FROM stage_times "
     "WHERE app_id = ?1 AND run_created_at >= ?2 AND run_created_at < ?3";
@@ -42,13 +42,13 @@ static const char SQL_STATS_RUN[] =
 struct store_stats_rows *
 store_stats_rows_new(void)
 {
-	return (xcalloc(1, sizeof (struct store_stats_rows)));
+	return (xcalloc(1, sizeof(struct store_stats_rows)));
 }
 
 void
 store_stats_rows_free(struct store_stats_rows *rows)
 {
-	size_t	i;
+	size_t i;
 
 	if (rows == NULL)
 		return;
@@ -64,8 +64,8 @@ store_stats_rows_free(struct store_stats_rows *rows)
 static const char *
 store_stats_intern(struct store_stats_rows *rows, const unsigned char *name)
 {
-	const char	*s = name != NULL ? (const char *)name : "";
-	size_t		 i;
+	const char *s = name != NULL ? (const char *)name : "";
+	size_t	    i;
 
 	for (i = 0; i < rows->nnames; i++) {
 		if (strcmp(rows->names[i], s) == 0)
@@ -97,19 +97,20 @@ static void
 store_stats_stage(struct store_stats_rows *rows, sqlite3_stmt *stmt,
     int64_t now)
 {
-	struct stats_step_time	*t;
-	const char		*env;
-	int64_t			 ms[STATS_NSTEPS];
-	int			 k, col = 1 + STATS_NSTEPS;
+	struct stats_step_time *t;
+	const char	       *env;
+	int64_t			ms[STATS_NSTEPS];
+	int			k, col = 1 + STATS_NSTEPS;
 
 	env = store_stats_intern(rows, sqlite3_column_text(stmt, 0));
 	for (k = 0; k < STATS_NSTEPS; k++)
-		ms[k] = sqlite3_column_type(stmt, 1 + k) == SQLITE_NULL ? -1 :
-		    sqlite3_column_int64(stmt, 1 + k);
+		ms[k] = sqlite3_column_type(stmt, 1 + k) == SQLITE_NULL ?
+			    -1 :
+			    sqlite3_column_int64(stmt, 1 + k);
 	if (now != 0 && sqlite3_column_type(stmt, col + 2) == SQLITE_NULL &&
 	    sqlite3_column_type(stmt, col + 1) != SQLITE_NULL &&
-	    (k = stats_step_of_status((const char *)
-	    sqlite3_column_text(stmt, col))) >= 0) {
+	    (k = stats_step_of_status(
+		 (const char *)sqlite3_column_text(stmt, col))) >= 0) {
 		int64_t since = now - sqlite3_column_int64(stmt, col + 1);
 
 		ms[k] = (ms[k] > 0 ? ms[k] : 0) + (since > 0 ? since : 0);
@@ -128,22 +129,22 @@ static int
 store_stats_steps(struct store *s, struct store_stats_rows *rows,
     sqlite3_stmt *stmt, int64_t now, char **cause, const char *what)
 {
-	int	rc;
+	int rc;
 
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		store_stats_stage(rows, stmt, now);
-	rc = rc == SQLITE_DONE ? 0 : store_fail(s, cause,
-	    "cannot read the step times of %s", what);
+	rc = rc == SQLITE_DONE ?
+		 0 :
+		 store_fail(s, cause, "cannot read the step times of %s", what);
 	store_stmt_done(stmt);
 	return (rc);
 }
 
 int
-store_stats_add(struct store *s, struct store_stats_rows *rows,
-    int64_t app_id, const char *prod_env, int64_t from, int64_t to,
-    char **cause)
+store_stats_add(struct store *s, struct store_stats_rows *rows, int64_t app_id,
+    const char *prod_env, int64_t from, int64_t to, char **cause)
 {
-	struct stats_deployment	*d;
+	struct stats_deployment *d;
 	sqlite3_stmt		*stmt;
 	const char		*status, *kind;
 	int			 rc;
@@ -156,8 +157,8 @@ store_stats_add(struct store *s, struct store_stats_rows *rows,
 	sqlite3_bind_int64(stmt, 4, to);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if (rows->ndeps == rows->capdeps) {
-			rows->capdeps = rows->capdeps != 0 ?
-			    rows->capdeps * 2 : 64;
+			rows->capdeps = rows->capdeps != 0 ? rows->capdeps * 2 :
+							     64;
 			rows->deps = xreallocarray(rows->deps, rows->capdeps,
 			    sizeof *rows->deps);
 		}
@@ -169,8 +170,10 @@ store_stats_add(struct store *s, struct store_stats_rows *rows,
 		d->failed = status == NULL || strcmp(status, "done") != 0;
 		d->rollback = kind != NULL && strcmp(kind, "rollback") == 0;
 	}
-	rc = rc == SQLITE_DONE ? 0 : store_fail(s, cause,
-	    "cannot read the deployments of app %lld", (long long)app_id);
+	rc = rc == SQLITE_DONE ?
+		 0 :
+		 store_fail(s, cause, "cannot read the deployments of app %lld",
+		     (long long)app_id);
 	store_stmt_done(stmt);
 	if (rc != 0)
 		return (rc);
@@ -184,10 +187,10 @@ store_stats_add(struct store *s, struct store_stats_rows *rows,
 }
 
 int
-store_stats_run(struct store *s, struct store_stats_rows *rows,
-    int64_t run_id, int64_t now, char **cause)
+store_stats_run(struct store *s, struct store_stats_rows *rows, int64_t run_id,
+    int64_t now, char **cause)
 {
-	sqlite3_stmt	*stmt;
+	sqlite3_stmt *stmt;
 
 	if ((stmt = store_stmt(s, SQL_STATS_RUN, cause)) == NULL)
 		return (STORE_EIO);

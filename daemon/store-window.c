@@ -38,8 +38,8 @@ store_freeze_add(struct store *s, const char *app, const char *env,
     int64_t from_at, int64_t until_at, const char *reason, const char *user,
     char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if ((stmt = store_stmt(s, SQL_FREEZE_ADD, cause)) == NULL)
 		return (STORE_EIO);
@@ -51,8 +51,10 @@ store_freeze_add(struct store *s, const char *app, const char *env,
 	store_bind_text(stmt, 6, user);
 	sqlite3_bind_int64(stmt, 7, store_now(s));
 	if (sqlite3_step(stmt) != SQLITE_DONE)
-		rc = store_fail(s, cause, "cannot record the freeze of app=%s "
-		    "env=%s", app, env);
+		rc = store_fail(s, cause,
+		    "cannot record the freeze of app=%s "
+		    "env=%s",
+		    app, env);
 	else if (sqlite3_changes(s->db) == 0)
 		rc = store_error(cause, STORE_ENOTFOUND, "no app %s recorded",
 		    app);
@@ -64,10 +66,10 @@ int
 store_freezes(struct store *s, const char *app, const char *env, int64_t now,
     struct store_freezes **lp, char **cause)
 {
-	struct store_freezes	*l;
-	struct store_freeze	*f;
-	sqlite3_stmt		*stmt;
-	int			 rc;
+	struct store_freezes *l;
+	struct store_freeze  *f;
+	sqlite3_stmt	     *stmt;
+	int		      rc;
 
 	*lp = NULL;
 	if ((stmt = store_stmt(s, SQL_FREEZE_LIST, cause)) == NULL)
@@ -104,8 +106,8 @@ int
 store_freeze_lift(struct store *s, const char *app, const char *env,
     const char *user, const char *comment, int *nlifted, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	*nlifted = 0;
 	if ((stmt = store_stmt(s, SQL_FREEZE_LIFT, cause)) == NULL)
@@ -116,8 +118,10 @@ store_freeze_lift(struct store *s, const char *app, const char *env,
 	store_bind_text(stmt, 4, comment);
 	sqlite3_bind_int64(stmt, 5, store_now(s));
 	if (sqlite3_step(stmt) != SQLITE_DONE)
-		rc = store_fail(s, cause, "cannot lift the freezes of app=%s "
-		    "env=%s", app, env);
+		rc = store_fail(s, cause,
+		    "cannot lift the freezes of app=%s "
+		    "env=%s",
+		    app, env);
 	else
 		*nlifted = sqlite3_changes(s->db);
 	store_stmt_done(stmt);
@@ -127,7 +131,7 @@ store_freeze_lift(struct store *s, const char *app, const char *env,
 void
 store_freezes_free(struct store_freezes *l)
 {
-	size_t	 i;
+	size_t i;
 
 	if (l == NULL)
 		return;
@@ -145,8 +149,8 @@ int
 store_window_override_add(struct store *s, int64_t stage_id, int attempt,
     const char *user, const char *comment, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if ((stmt = store_stmt(s, SQL_OVERRIDE_ADD, cause)) == NULL)
 		return (STORE_EIO);
@@ -156,8 +160,10 @@ store_window_override_add(struct store *s, int64_t stage_id, int attempt,
 	store_bind_text(stmt, 4, comment);
 	sqlite3_bind_int64(stmt, 5, store_now(s));
 	if (sqlite3_step(stmt) != SQLITE_DONE)
-		rc = store_fail(s, cause, "cannot record the override of "
-		    "stage %lld", (long long)stage_id);
+		rc = store_fail(s, cause,
+		    "cannot record the override of "
+		    "stage %lld",
+		    (long long)stage_id);
 	store_stmt_done(stmt);
 	return (rc);
 }
@@ -166,8 +172,8 @@ int
 store_window_override(struct store *s, int64_t stage_id, int attempt,
     char **userp, char **commentp, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int	      rc;
 
 	*userp = NULL;
 	if (commentp != NULL)
@@ -185,8 +191,10 @@ store_window_override(struct store *s, int64_t stage_id, int attempt,
 	} else if (rc == SQLITE_DONE)
 		rc = STORE_ENOTFOUND;
 	else
-		rc = store_fail(s, cause, "cannot read the override of stage "
-		    "%lld", (long long)stage_id);
+		rc = store_fail(s, cause,
+		    "cannot read the override of stage "
+		    "%lld",
+		    (long long)stage_id);
 	store_stmt_done(stmt);
 	return (rc);
 }

@@ -23,14 +23,14 @@
 #include "xmalloc.h"
 
 /* "SGAT", set by sql/001_init.sql. */
-#define STORE_APPLICATION_ID	1397178708
+#define STORE_APPLICATION_ID 1397178708
 
 /*
  * How long a write waits for the other connection's write lock.  Writes
  * are short (one transition), so this only matters if something is
  * badly wrong; failing then is better than blocking the loop longer.
  */
-#define STORE_BUSY_TIMEOUT_MS	5000
+#define STORE_BUSY_TIMEOUT_MS 5000
 
 static const char *const store_release_status_names[] = {
 	[STORE_RELEASE_RECEIVED] = "received",
@@ -76,7 +76,7 @@ static const char *const store_stage_status_names[] = {
 	[STORE_STAGE_ROLLED_BACK] = "rolled_back",
 };
 
-#define NITEMS(a)	(sizeof (a) / sizeof (a)[0])
+#define NITEMS(a) (sizeof(a) / sizeof(a)[0])
 
 static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
 static const char SQL_COMMIT[] = "COMMIT";
@@ -105,7 +105,7 @@ static const char SQL_AUDIT_PAGE_RUN[] =
 int
 store_error(char **cause, int error, const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list ap;
 
 	if (cause != NULL) {
 		va_start(ap, fmt);
@@ -145,15 +145,15 @@ store_code(int rc)
  * for the disk's sake, cleared by a probe (a commit, then an fdatasync)
  * that succeeded after it.
  */
-static pthread_mutex_t	 store_fault_lock = PTHREAD_MUTEX_INITIALIZER;
-static char		*store_fault_cause;
+static pthread_mutex_t store_fault_lock = PTHREAD_MUTEX_INITIALIZER;
+static char	      *store_fault_cause;
 
 void
 store_fault_set(const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*cause;
-	int	 was;
+	va_list ap;
+	char   *cause;
+	int	was;
 
 	va_start(ap, fmt);
 	cause = xvasprintf(fmt, ap);
@@ -165,13 +165,14 @@ store_fault_set(const char *fmt, ...)
 	pthread_mutex_unlock(&store_fault_lock);
 	if (!was)
 		log_warnx("database unusable, taking no new work until it "
-		    "recovers: %s", cause);
+			  "recovers: %s",
+		    cause);
 }
 
 void
 store_fault_clear(void)
 {
-	char	*was;
+	char *was;
 
 	pthread_mutex_lock(&store_fault_lock);
 	was = store_fault_cause;
@@ -187,7 +188,7 @@ store_fault_clear(void)
 char *
 store_fault(void)
 {
-	char	*cause = NULL;
+	char *cause = NULL;
 
 	pthread_mutex_lock(&store_fault_lock);
 	if (store_fault_cause != NULL)
@@ -199,9 +200,9 @@ store_fault(void)
 int
 store_fail(struct store *s, char **cause, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*what;
-	int	 rc;
+	va_list ap;
+	char   *what;
+	int	rc;
 
 	rc = sqlite3_extended_errcode(s->db);
 	/* The disk, not the query: no new work until it recovers. */
@@ -222,9 +223,9 @@ store_fail(struct store *s, char **cause, const char *fmt, ...)
 sqlite3_stmt *
 store_stmt(struct store *s, const char *sql, char **cause)
 {
-	struct store_cached_stmt	*c;
-	sqlite3_stmt			*stmt;
-	size_t				 i;
+	struct store_cached_stmt *c;
+	sqlite3_stmt		 *stmt;
+	size_t			  i;
 
 	for (i = 0; i < s->nstmts; i++) {
 		c = &s->stmts[i];
@@ -234,8 +235,8 @@ store_stmt(struct store *s, const char *sql, char **cause)
 			return (c->stmt);
 		}
 	}
-	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
-	    &stmt, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt,
+		NULL) != SQLITE_OK) {
 		store_fail(s, cause, "cannot prepare \"%.60s\"", sql);
 		return (NULL);
 	}
@@ -261,8 +262,8 @@ store_stmt_done(sqlite3_stmt *stmt)
 static int
 store_run_sql(struct store *s, const char *sql, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int	      rc;
 
 	if ((stmt = store_stmt(s, sql, cause)) == NULL)
 		return (STORE_EIO);
@@ -295,7 +296,7 @@ store_bind_id(sqlite3_stmt *stmt, int i, int64_t id)
 int
 store_bind_named_text(sqlite3_stmt *stmt, const char *name, const char *v)
 {
-	int	 i;
+	int i;
 
 	if ((i = sqlite3_bind_parameter_index(stmt, name)) == 0)
 		return (SQLITE_OK);
@@ -305,7 +306,7 @@ store_bind_named_text(sqlite3_stmt *stmt, const char *name, const char *v)
 int
 store_bind_named_int64(sqlite3_stmt *stmt, const char *name, int64_t v)
 {
-	int	 i;
+	int i;
 
 	if ((i = sqlite3_bind_parameter_index(stmt, name)) == 0)
 		return (SQLITE_OK);
@@ -315,7 +316,7 @@ store_bind_named_int64(sqlite3_stmt *stmt, const char *name, int64_t v)
 char *
 store_column_text(sqlite3_stmt *stmt, int i)
 {
-	const unsigned char	*v;
+	const unsigned char *v;
 
 	if ((v = sqlite3_column_text(stmt, i)) == NULL)
 		return (NULL);
@@ -325,13 +326,13 @@ store_column_text(sqlite3_stmt *stmt, int i)
 int64_t
 store_column_int64(sqlite3_stmt *stmt, int i)
 {
-	return (sqlite3_column_int64(stmt, i));	/* NULL reads as 0 */
+	return (sqlite3_column_int64(stmt, i)); /* NULL reads as 0 */
 }
 
 int
 store_name_lookup(const char *const *names, int max, const char *name)
 {
-	int	 i;
+	int i;
 
 	if (name == NULL)
 		return (0);
@@ -379,8 +380,8 @@ store_stage_status_name(enum store_stage_status v)
 enum store_run_status
 store_run_status_from_name(const char *name)
 {
-	return (store_name_lookup(store_run_status_names,
-	    STORE_RUN_STATUS_MAX, name));
+	return (store_name_lookup(store_run_status_names, STORE_RUN_STATUS_MAX,
+	    name));
 }
 
 enum store_stage_status
@@ -400,8 +401,8 @@ store_release_status_from_name(const char *name)
 enum store_run_kind
 store_run_kind_from_name(const char *name)
 {
-	return (store_name_lookup(store_run_kind_names, STORE_RUN_ROLLBACK,
-	    name));
+	return (
+	    store_name_lookup(store_run_kind_names, STORE_RUN_ROLLBACK, name));
 }
 
 int
@@ -461,8 +462,8 @@ store_now(struct store *s)
 static int
 store_pragma_int(struct store *s, const char *pragma, int *vp, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int	      rc;
 
 	if (sqlite3_prepare_v2(s->db, pragma, -1, &stmt, NULL) != SQLITE_OK)
 		return (store_fail(s, cause, "%s", s->path));
@@ -482,12 +483,12 @@ store_pragma_int(struct store *s, const char *pragma, int *vp, char **cause)
 
 /* Sets a PRAGMA and returns what SQLite answers (the journal mode). */
 static int
-store_pragma_set(struct store *s, const char *pragma, char *answer,
-    size_t len, char **cause)
+store_pragma_set(struct store *s, const char *pragma, char *answer, size_t len,
+    char **cause)
 {
-	sqlite3_stmt		*stmt;
-	const unsigned char	*v;
-	int			 rc;
+	sqlite3_stmt	    *stmt;
+	const unsigned char *v;
+	int		     rc;
 
 	if (sqlite3_prepare_v2(s->db, pragma, -1, &stmt, NULL) != SQLITE_OK)
 		return (store_fail(s, cause, "%s: %s", s->path, pragma));
@@ -509,12 +510,12 @@ store_pragma_set(struct store *s, const char *pragma, char *answer,
 static int
 store_bump_schema_version(struct store *s)
 {
-	sqlite3_stmt	*stmt = NULL;
-	char		*pragma;
-	int		 rc, v;
+	sqlite3_stmt *stmt = NULL;
+	char	     *pragma;
+	int	      rc, v;
 
-	if ((rc = sqlite3_prepare_v2(s->db, "PRAGMA schema_version", -1,
-	    &stmt, NULL)) != SQLITE_OK)
+	if ((rc = sqlite3_prepare_v2(s->db, "PRAGMA schema_version", -1, &stmt,
+		 NULL)) != SQLITE_OK)
 		return (rc);
 	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
 		sqlite3_finalize(stmt);
@@ -538,8 +539,8 @@ static int
 store_migrate_one(struct store *s, const struct store_migration *m,
     char **cause)
 {
-	char	*err = NULL, *pragma = NULL;
-	int	 version, rc;
+	char *err = NULL, *pragma = NULL;
+	int   version, rc;
 
 	if ((rc = store_run_sql(s, SQL_BEGIN, cause)) != 0)
 		return (rc);
@@ -552,7 +553,8 @@ store_migrate_one(struct store *s, const struct store_migration *m,
 	if (version != m->version - 1) {
 		rc = store_error(cause, STORE_EMIGRATE,
 		    "database %s: expected schema version %d before %s, "
-		    "found %d", s->path, m->version - 1, m->name, version);
+		    "found %d",
+		    s->path, m->version - 1, m->name, version);
 		goto fail;
 	}
 	/*
@@ -573,8 +575,9 @@ store_migrate_one(struct store *s, const struct store_migration *m,
 	if (rc != SQLITE_OK) {
 		rc = store_error(cause, STORE_EMIGRATE,
 		    "database %s: migration %s failed: %s; rolled back, the "
-		    "database stays at schema version %d", s->path, m->name,
-		    err != NULL ? err : sqlite3_errmsg(s->db), version);
+		    "database stays at schema version %d",
+		    s->path, m->name, err != NULL ? err : sqlite3_errmsg(s->db),
+		    version);
 		goto fail;
 	}
 	pragma = xasprintf("PRAGMA user_version = %d", m->version);
@@ -584,8 +587,8 @@ store_migrate_one(struct store *s, const struct store_migration *m,
 	}
 	if ((rc = store_run_sql(s, SQL_COMMIT, cause)) != 0)
 		goto fail;
-	log_info("database migrated path=%s version=%d migration=%s",
-	    s->path, m->version, m->name);
+	log_info("database migrated path=%s version=%d migration=%s", s->path,
+	    m->version, m->name);
 	goto out;
 
 fail:
@@ -604,7 +607,7 @@ out:
 static int
 store_check_file(struct store *s, char **cause)
 {
-	int	 version, appid, ntables, rc;
+	int version, appid, ntables, rc;
 
 	/* Reading the schema finds a file that is not a database or whose
 	 * first page is damaged; deeper damage shows when it is read. */
@@ -616,29 +619,31 @@ store_check_file(struct store *s, char **cause)
 	if (rc == STORE_ENOTDB) {
 		return (store_error(cause, STORE_ENOTDB,
 		    "%s is not a SQLite database, or is corrupt (%s): "
-		    "refusing to touch it", s->path, sqlite3_errmsg(s->db)));
+		    "refusing to touch it",
+		    s->path, sqlite3_errmsg(s->db)));
 	}
 	if (rc != 0)
 		return (store_fail(s, cause, "cannot read %s", s->path));
 	if (version > store_schema_latest()) {
 		return (store_error(cause, STORE_ETOONEW,
 		    "database %s is at schema version %d but this shipgated "
-		    "knows up to %d: refusing to touch it", s->path, version,
-		    store_schema_latest()));
+		    "knows up to %d: refusing to touch it",
+		    s->path, version, store_schema_latest()));
 	}
 	if ((rc = store_pragma_int(s, "PRAGMA application_id", &appid,
-	    cause)) != 0)
+		 cause)) != 0)
 		return (rc);
 	if (version > 0 && appid != STORE_APPLICATION_ID) {
 		return (store_error(cause, STORE_ENOTDB,
 		    "%s is a SQLite database but not shipgate's "
-		    "(application_id %d): refusing to touch it", s->path,
-		    appid));
+		    "(application_id %d): refusing to touch it",
+		    s->path, appid));
 	}
 	if (version == 0 && ntables > 0) {
 		return (store_error(cause, STORE_ENOTDB,
 		    "%s is a SQLite database with tables but no shipgate "
-		    "schema: refusing to touch it", s->path));
+		    "schema: refusing to touch it",
+		    s->path));
 	}
 	s->version = version;
 	return (0);
@@ -647,10 +652,10 @@ store_check_file(struct store *s, char **cause)
 static int
 store_open_at(const char *path, int target, struct store **sp, char **cause)
 {
-	struct store	*s;
-	char		 mode[32];
-	int		 rc, on, fd;
-	size_t		 i;
+	struct store *s;
+	char	      mode[32];
+	int	      rc, on, fd;
+	size_t	      i;
 
 	*sp = NULL;
 	if (cause != NULL)
@@ -665,17 +670,18 @@ store_open_at(const char *path, int target, struct store **sp, char **cause)
 	 * the audit log and the sign-in state.  SQLite gives its -wal and
 	 * -shm files the same mode.  (An empty file is an empty database.)
 	 */
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) != -1)
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) !=
+	    -1)
 		close(fd);
 
 	/* One thread at a time per connection (NOMUTEX), as the header says. */
-	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(path, &s->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	    NULL);
 	if (rc != SQLITE_OK) {
-		rc = store_error(cause, STORE_EIO, "cannot open database %s: %s",
-		    path, s->db != NULL ? sqlite3_errmsg(s->db) :
-		    sqlite3_errstr(rc));
+		rc = store_error(cause, STORE_EIO,
+		    "cannot open database %s: %s", path,
+		    s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 		goto fail;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
@@ -692,11 +698,13 @@ store_open_at(const char *path, int target, struct store **sp, char **cause)
 	 * commit is one append.
 	 */
 	if ((rc = store_pragma_set(s, "PRAGMA journal_mode = WAL", mode,
-	    sizeof mode, cause)) != 0)
+		 sizeof mode, cause)) != 0)
 		goto fail;
 	if (strcmp(mode, "wal") != 0) {
-		rc = store_error(cause, STORE_EIO, "database %s: cannot use "
-		    "write-ahead logging (journal mode is %s)", path, mode);
+		rc = store_error(cause, STORE_EIO,
+		    "database %s: cannot use "
+		    "write-ahead logging (journal mode is %s)",
+		    path, mode);
 		goto fail;
 	}
 	/*
@@ -714,27 +722,28 @@ store_open_at(const char *path, int target, struct store **sp, char **cause)
 	 * several runs' transitions share one store_sync.
 	 */
 	if ((rc = store_pragma_set(s, "PRAGMA synchronous = NORMAL", NULL, 0,
-	    cause)) != 0)
+		 cause)) != 0)
 		goto fail;
 	if ((rc = store_pragma_set(s, "PRAGMA foreign_keys = ON", NULL, 0,
-	    cause)) != 0)
+		 cause)) != 0)
 		goto fail;
-	if ((rc = store_pragma_int(s, "PRAGMA foreign_keys", &on,
-	    cause)) != 0)
+	if ((rc = store_pragma_int(s, "PRAGMA foreign_keys", &on, cause)) != 0)
 		goto fail;
 	if (!on) {
-		rc = store_error(cause, STORE_EIO, "database %s: this SQLite "
-		    "cannot enforce foreign keys", path);
+		rc = store_error(cause, STORE_EIO,
+		    "database %s: this SQLite "
+		    "cannot enforce foreign keys",
+		    path);
 		goto fail;
 	}
 
 	for (i = (size_t)s->version; i < (size_t)target; i++) {
-		if ((rc = store_migrate_one(s, &store_migrations[i],
-		    cause)) != 0)
+		if ((rc = store_migrate_one(s, &store_migrations[i], cause)) !=
+		    0)
 			goto fail;
 	}
-	if ((rc = store_pragma_int(s, SQL_USER_VERSION, &s->version,
-	    cause)) != 0)
+	if ((rc = store_pragma_int(s, SQL_USER_VERSION, &s->version, cause)) !=
+	    0)
 		goto fail;
 	/* A migration is not half-applied after power loss either. */
 	if ((rc = store_sync(s, cause)) != 0)
@@ -761,9 +770,10 @@ store_open_version(const char *path, int version, struct store **sp,
 {
 	if (version < 1 || version > store_schema_latest()) {
 		*sp = NULL;
-		return (store_error(cause, STORE_EINVAL, "no schema version "
-		    "%d (this shipgated knows 1 to %d)", version,
-		    store_schema_latest()));
+		return (store_error(cause, STORE_EINVAL,
+		    "no schema version "
+		    "%d (this shipgated knows 1 to %d)",
+		    version, store_schema_latest()));
 	}
 	return (store_open_at(path, version, sp, cause));
 }
@@ -771,8 +781,8 @@ store_open_version(const char *path, int version, struct store **sp,
 void
 store_close(struct store *s)
 {
-	size_t	 i;
-	int	 rc;
+	size_t i;
+	int    rc;
 
 	if (s == NULL)
 		return;
@@ -796,7 +806,7 @@ store_close(struct store *s)
 static int
 store_sync_open(struct store *s, char **cause)
 {
-	const char	*db, *wal;
+	const char *db, *wal;
 
 	if (s->wal_fd != -1)
 		return (0);
@@ -804,25 +814,28 @@ store_sync_open(struct store *s, char **cause)
 	   never replaced: one descriptor serves. */
 	if ((db = sqlite3_db_filename(s->db, "main")) == NULL ||
 	    (wal = sqlite3_filename_wal(db)) == NULL || *wal == '\0')
-		return (store_error(cause, STORE_EIO, "database %s: no "
-		    "write-ahead log to sync", s->path));
+		return (store_error(cause, STORE_EIO,
+		    "database %s: no "
+		    "write-ahead log to sync",
+		    s->path));
 	if ((s->wal_fd = open(wal, O_RDONLY | O_CLOEXEC)) == -1)
-		return (store_error(cause, STORE_EIO, "cannot open %s: %s",
-		    wal, strerror(errno)));
+		return (store_error(cause, STORE_EIO, "cannot open %s: %s", wal,
+		    strerror(errno)));
 	return (0);
 }
 
 int
 store_sync_begin(struct store *s, int *fdp, int64_t *markp, char **cause)
 {
-	int	 rc;
+	int rc;
 
 	*fdp = -1;
 	*markp = (int64_t)sqlite3_total_changes64(s->db);
 	if (*markp <= s->synced_changes)
 		return (0);
 	if (s->in_txn)
-		return (store_error(cause, STORE_EMISUSE, "a sync inside a "
+		return (store_error(cause, STORE_EMISUSE,
+		    "a sync inside a "
 		    "transaction"));
 	if ((rc = store_sync_open(s, cause)) != 0)
 		return (rc);
@@ -833,12 +846,13 @@ store_sync_begin(struct store *s, int *fdp, int64_t *markp, char **cause)
 int
 store_probe(struct store *s, int *fdp, int64_t *markp, char **cause)
 {
-	char	*pragma;
-	int	 rc;
+	char *pragma;
+	int   rc;
 
 	*fdp = -1;
 	if (s->in_txn)
-		return (store_error(cause, STORE_EMISUSE, "a probe inside a "
+		return (store_error(cause, STORE_EMISUSE,
+		    "a probe inside a "
 		    "transaction"));
 	/* The header's version written as it is: a page to the log. */
 	if ((rc = store_run_sql(s, SQL_BEGIN, cause)) != 0)
@@ -886,14 +900,16 @@ store_synced(struct store *s, int64_t mark)
 int
 store_sync(struct store *s, char **cause)
 {
-	int64_t	 mark;
-	int	 fd, rc;
+	int64_t mark;
+	int	fd, rc;
 
 	if ((rc = store_sync_begin(s, &fd, &mark, cause)) != 0 || fd == -1)
 		return (rc);
 	if (fdatasync(fd) == -1)
-		return (store_error(cause, STORE_EIO, "cannot sync the "
-		    "write-ahead log of %s: %s", s->path, strerror(errno)));
+		return (store_error(cause, STORE_EIO,
+		    "cannot sync the "
+		    "write-ahead log of %s: %s",
+		    s->path, strerror(errno)));
 	store_sync_end(s, mark);
 	return (0);
 }
@@ -907,9 +923,9 @@ store_sync_count(struct store *s)
 int
 store_health(struct store *s, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	char		*fault;
-	int		 rc, version;
+	sqlite3_stmt *stmt;
+	char	     *fault;
+	int	      rc, version;
 
 	if ((fault = store_fault()) != NULL) {
 		if (cause != NULL)
@@ -928,9 +944,10 @@ store_health(struct store *s, char **cause)
 	version = sqlite3_column_int(stmt, 0);
 	store_stmt_done(stmt);
 	if (version != s->version) {
-		return (store_error(cause, STORE_ETOONEW, "database %s changed "
-		    "schema version under us (%d, was %d)", s->path, version,
-		    s->version));
+		return (store_error(cause, STORE_ETOONEW,
+		    "database %s changed "
+		    "schema version under us (%d, was %d)",
+		    s->path, version, s->version));
 	}
 	return (0);
 }
@@ -940,7 +957,7 @@ store_health(struct store *s, char **cause)
 int
 store_begin(struct store *s, char **cause)
 {
-	int	 rc;
+	int rc;
 
 	if (s->in_txn) {
 		return (store_error(cause, STORE_EMISUSE,
@@ -955,7 +972,7 @@ store_begin(struct store *s, char **cause)
 int
 store_commit(struct store *s, char **cause)
 {
-	int	 rc;
+	int rc;
 
 	if (!s->in_txn)
 		return (store_error(cause, STORE_EMISUSE, "no transaction"));
@@ -973,7 +990,7 @@ store_commit(struct store *s, char **cause)
 int
 store_rollback(struct store *s)
 {
-	int	 rc = 0;
+	int rc = 0;
 
 	if (!s->in_txn)
 		return (STORE_EMISUSE);
@@ -986,7 +1003,7 @@ store_rollback(struct store *s)
 int
 store_read_begin(struct store *s, char **cause)
 {
-	int	 rc;
+	int rc;
 
 	if (s->in_txn) {
 		return (store_error(cause, STORE_EMISUSE,
@@ -1013,14 +1030,13 @@ store_read_end(struct store *s)
 int
 store_op_begin(struct store *s, char **cause)
 {
-	return (store_run_sql(s, s->in_txn ? SQL_SAVEPOINT : SQL_BEGIN,
-	    cause));
+	return (store_run_sql(s, s->in_txn ? SQL_SAVEPOINT : SQL_BEGIN, cause));
 }
 
 int
 store_op_end(struct store *s, int ok, char **cause)
 {
-	int	 rc;
+	int rc;
 
 	if (s->in_txn) {
 		if (ok)
@@ -1043,11 +1059,10 @@ store_op_end(struct store *s, int ok, char **cause)
 /* --- Apps ---------------------------------------------------------------- */
 
 int
-store_upsert_app(struct store *s, const char *name, int64_t *idp,
-    char **cause)
+store_upsert_app(struct store *s, const char *name, int64_t *idp, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int	      rc;
 
 	if ((stmt = store_stmt(s, SQL_UPSERT_APP, cause)) == NULL)
 		return (STORE_EIO);
@@ -1067,8 +1082,8 @@ store_upsert_app(struct store *s, const char *name, int64_t *idp,
 int
 store_app_id(struct store *s, const char *name, int64_t *idp, char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc;
+	sqlite3_stmt *stmt;
+	int	      rc;
 
 	if ((stmt = store_stmt(s, SQL_APP_ID, cause)) == NULL)
 		return (STORE_EIO);
@@ -1091,8 +1106,8 @@ int
 store_append_audit(struct store *s, const struct store_audit_in *a,
     char **cause)
 {
-	sqlite3_stmt	*stmt;
-	int		 rc = 0;
+	sqlite3_stmt *stmt;
+	int	      rc = 0;
 
 	if ((stmt = store_stmt(s, SQL_APPEND_AUDIT, cause)) == NULL)
 		return (STORE_EIO);
@@ -1104,8 +1119,10 @@ store_append_audit(struct store *s, const struct store_audit_in *a,
 	store_bind_id(stmt, 6, a->run_id);
 	store_bind_text(stmt, 7, a->detail);
 	if (sqlite3_step(stmt) != SQLITE_DONE) {
-		rc = store_fail(s, cause, "cannot append to the audit log "
-		    "(action %s)", a->action != NULL ? a->action : "(none)");
+		rc = store_fail(s, cause,
+		    "cannot append to the audit log "
+		    "(action %s)",
+		    a->action != NULL ? a->action : "(none)");
 	}
 	store_stmt_done(stmt);
 	return (rc);
@@ -1114,7 +1131,7 @@ store_append_audit(struct store *s, const struct store_audit_in *a,
 void
 store_audit_page_free(struct store_audit_page *p)
 {
-	size_t	 i;
+	size_t i;
 
 	if (p == NULL)
 		return;
@@ -1133,22 +1150,24 @@ int
 store_audit_page(struct store *s, int64_t run_id, int64_t before, int limit,
     struct store_audit_page **pp, char **cause)
 {
-	struct store_audit_page		*p;
-	struct store_audit_entry	*e;
-	sqlite3_stmt			*stmt;
-	int				 rc;
+	struct store_audit_page	 *p;
+	struct store_audit_entry *e;
+	sqlite3_stmt		 *stmt;
+	int			  rc;
 
 	*pp = NULL;
 	if (limit < 1 || limit > 1000) {
-		return (store_error(cause, STORE_EINVAL, "audit page limit %d "
-		    "is not between 1 and 1000", limit));
+		return (store_error(cause, STORE_EINVAL,
+		    "audit page limit %d "
+		    "is not between 1 and 1000",
+		    limit));
 	}
 	stmt = store_stmt(s, run_id != 0 ? SQL_AUDIT_PAGE_RUN : SQL_AUDIT_PAGE,
 	    cause);
 	if (stmt == NULL)
 		return (STORE_EIO);
 	sqlite3_bind_int64(stmt, 1, before > 0 ? before : INT64_MAX);
-	sqlite3_bind_int(stmt, 2, limit + 1);	/* one more: is there more? */
+	sqlite3_bind_int(stmt, 2, limit + 1); /* one more: is there more? */
 	if (run_id != 0)
 		sqlite3_bind_int64(stmt, 3, run_id);
 

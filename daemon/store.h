@@ -33,17 +33,19 @@
 struct store;
 struct store_runs_page;
 
-#define STORE_EIO	 (-1)	/* SQLite failed: disk full, I/O error, ... */
-#define STORE_ENOTDB	 (-2)	/* not a SQLite database, or corrupt */
-#define STORE_ETOONEW	 (-3)	/* schema newer than this binary knows */
-#define STORE_EMIGRATE	 (-4)	/* a migration failed and was rolled back */
-#define STORE_ENOTFOUND	 (-5)	/* no such row */
-#define STORE_ECONFLICT	 (-6)	/* already there, or not in the state
+#define STORE_EIO	(-1) /* SQLite failed: disk full, I/O error, ... */
+#define STORE_ENOTDB	(-2) /* not a SQLite database, or corrupt */
+#define STORE_ETOONEW	(-3) /* schema newer than this binary knows */
+#define STORE_EMIGRATE	(-4) /* a migration failed and was rolled back */
+#define STORE_ENOTFOUND (-5) /* no such row */
+#define STORE_ECONFLICT \
+	(-6)		  /* already there, or not in the state
 				   the caller expected */
-#define STORE_EINVAL	 (-7)	/* a value the schema refuses */
-#define STORE_EBUSY	 (-8)	/* locked by another connection for
+#define STORE_EINVAL (-7) /* a value the schema refuses */
+#define STORE_EBUSY \
+	(-8)		   /* locked by another connection for
 				   longer than the busy timeout */
-#define STORE_EMISUSE	 (-9)	/* e.g. store_begin inside a transaction */
+#define STORE_EMISUSE (-9) /* e.g. store_begin inside a transaction */
 
 /* --- Opening ------------------------------------------------------------ */
 
@@ -56,28 +58,28 @@ struct store_runs_page;
  * WAL mode with synchronous=FULL (a commit is on disk when it returns),
  * foreign keys on, and waits up to 5 s for the other connection's lock.
  */
-int	 store_open(const char *path, struct store **, char **cause);
+int store_open(const char *path, struct store **, char **cause);
 /*
  * As store_open, but migrates no further than version (1 ..
  * store_schema_latest()).  For tests of upgrades and for tools; a store
  * opened below the latest version supports only the functions whose
  * tables exist.
  */
-int	 store_open_version(const char *path, int version, struct store **,
-	    char **cause);
+int store_open_version(const char *path, int version, struct store **,
+    char **cause);
 /* Finishes statements and closes the connection; NULL is fine.  An open
  * transaction is rolled back. */
-void	 store_close(struct store *);
+void store_close(struct store *);
 
 /* The version of the open database, and the latest this binary knows. */
-int	 store_schema_version(struct store *);
-int	 store_schema_latest(void);
+int store_schema_version(struct store *);
+int store_schema_latest(void);
 /* The file name of migration version (1 .. latest), e.g. "001_init.sql". */
 const char *store_migration_name(int version);
 
 /* For /healthz: reads the database; fails with the reason (the storage
  * fault, if any). */
-int	 store_health(struct store *, char **cause);
+int store_health(struct store *, char **cause);
 
 /*
  * The storage fault, process-wide (every connection to the database
@@ -87,18 +89,17 @@ int	 store_health(struct store *, char **cause);
  * the daemon takes no new work.  store_fault: a copy of the reason, or
  * NULL when healthy.
  */
-void	 store_fault_set(const char *, ...)
-	    __attribute__((format(printf, 1, 2)));
-void	 store_fault_clear(void);
-char	*store_fault(void);
+void  store_fault_set(const char *, ...) __attribute__((format(printf, 1, 2)));
+void  store_fault_clear(void);
+char *store_fault(void);
 /* A commit that writes to the log, then, like store_sync_begin, the log
  * to fdatasync (never -1 on success) and the mark it makes durable. */
-int	 store_probe(struct store *, int *fdp, int64_t *markp, char **cause);
+int store_probe(struct store *, int *fdp, int64_t *markp, char **cause);
 
 /* The clock used for every *_at the store writes.  Tests set a fixed one;
  * NULL restores the real clock. */
-void	 store_set_clock(struct store *, int64_t (*now_cb)(void *), void *);
-int64_t	 store_now(struct store *);
+void	store_set_clock(struct store *, int64_t (*now_cb)(void *), void *);
+int64_t store_now(struct store *);
 
 /* --- Transactions ------------------------------------------------------- */
 
@@ -121,7 +122,7 @@ int64_t	 store_now(struct store *);
  * this connection since the last call, and costs nothing when there were
  * none.  Not inside a transaction.
  */
-int	 store_sync(struct store *, char **cause);
+int store_sync(struct store *, char **cause);
 /* How many fsyncs were made (tests, benchmarks). */
 uint64_t store_sync_count(struct store *);
 /*
@@ -131,14 +132,13 @@ uint64_t store_sync_count(struct store *);
  * store's thread.  store_sync_mark is where the commits stand now, and
  * store_synced whether a mark is durable already.
  */
-int	 store_sync_begin(struct store *, int *fdp, int64_t *markp,
-	    char **cause);
-void	 store_sync_end(struct store *, int64_t mark);
-int64_t	 store_sync_mark(struct store *);
-int	 store_synced(struct store *, int64_t mark);
-int	 store_begin(struct store *, char **cause);
-int	 store_commit(struct store *, char **cause);
-int	 store_rollback(struct store *);
+int  store_sync_begin(struct store *, int *fdp, int64_t *markp, char **cause);
+void store_sync_end(struct store *, int64_t mark);
+int64_t store_sync_mark(struct store *);
+int	store_synced(struct store *, int64_t mark);
+int	store_begin(struct store *, char **cause);
+int	store_commit(struct store *, char **cause);
+int	store_rollback(struct store *);
 /*
  * A read snapshot: the reads between store_read_begin and store_read_end
  * see one state of the database and take SQLite's file locks once, not
@@ -146,8 +146,8 @@ int	 store_rollback(struct store *);
  * between.  Not inside a transaction (STORE_EMISUSE); store_read_end
  * after a failed store_read_begin does nothing.
  */
-int	 store_read_begin(struct store *, char **cause);
-void	 store_read_end(struct store *);
+int  store_read_begin(struct store *, char **cause);
+void store_read_end(struct store *);
 
 /* --- States (docs/states.md) --------------------------------------------- */
 
@@ -168,63 +168,62 @@ enum store_run_kind {
 /* Names as in the database and docs/states.md ("awaiting_approval"); the
  * name of an unknown value is "unknown".  *_from_name returns 0 for an
  * unknown name. */
-const char	*store_release_status_name(enum store_release_status);
-const char	*store_run_kind_name(enum store_run_kind);
-const char	*store_run_status_name(enum store_run_status);
-const char	*store_stage_status_name(enum store_stage_status);
+const char		 *store_release_status_name(enum store_release_status);
+const char		 *store_run_kind_name(enum store_run_kind);
+const char		 *store_run_status_name(enum store_run_status);
+const char		 *store_stage_status_name(enum store_stage_status);
 enum store_release_status store_release_status_from_name(const char *);
-enum store_run_kind	 store_run_kind_from_name(const char *);
-enum store_run_status	 store_run_status_from_name(const char *);
-enum store_stage_status	 store_stage_status_from_name(const char *);
-int	 store_run_status_finished(enum store_run_status);
-int	 store_stage_status_finished(enum store_stage_status);
+enum store_run_kind	  store_run_kind_from_name(const char *);
+enum store_run_status	  store_run_status_from_name(const char *);
+enum store_stage_status	  store_stage_status_from_name(const char *);
+int			  store_run_status_finished(enum store_run_status);
+int			  store_stage_status_finished(enum store_stage_status);
 
 /* --- Apps and the audit log --------------------------------------------- */
 
 /* Records an app of the configuration (again, on every start or reload)
  * and returns its id. */
-int	 store_upsert_app(struct store *, const char *name, int64_t *idp,
-	    char **cause);
+int store_upsert_app(struct store *, const char *name, int64_t *idp,
+    char **cause);
 /* The id of an app by name: STORE_ENOTFOUND if never recorded. */
-int	 store_app_id(struct store *, const char *name, int64_t *idp,
-	    char **cause);
+int store_app_id(struct store *, const char *name, int64_t *idp, char **cause);
 
 /* An entry to append: actor is a shipgate user or "shipgated"; unix_user
  * (may be NULL) the account behind a shipgatectl request; action a short
  * verb ("approve", "stage awaiting_approval -> executing"); subject what
  * it acted on ("run 42"); run_id links it to a run's trail (0: none). */
 struct store_audit_in {
-	const char	*actor;
-	const char	*unix_user;
-	const char	*action;
-	const char	*subject;
-	int64_t		 run_id;
-	const char	*detail;
+	const char *actor;
+	const char *unix_user;
+	const char *action;
+	const char *subject;
+	int64_t	    run_id;
+	const char *detail;
 };
-int	 store_append_audit(struct store *, const struct store_audit_in *,
-	    char **cause);
+int store_append_audit(struct store *, const struct store_audit_in *,
+    char **cause);
 
 struct store_audit_entry {
-	int64_t		 id;
-	int64_t		 at;
-	char		*actor;
-	char		*unix_user;	/* may be NULL */
-	char		*action;
-	char		*subject;
-	int64_t		 run_id;	/* 0: none */
-	char		*detail;	/* may be NULL */
+	int64_t id;
+	int64_t at;
+	char   *actor;
+	char   *unix_user; /* may be NULL */
+	char   *action;
+	char   *subject;
+	int64_t run_id; /* 0: none */
+	char   *detail; /* may be NULL */
 };
 struct store_audit_page {
-	struct store_audit_entry *entries;	/* newest first */
-	size_t		  n;
-	int64_t		  next_before;	/* pass as before for the next page;
+	struct store_audit_entry *entries; /* newest first */
+	size_t			  n;
+	int64_t next_before; /* pass as before for the next page;
 					   0 when this is the last */
 };
 /* Entries newest first: of one run (run_id != 0) or all, with ids below
  * before (0: from the newest), at most limit (1 .. 1000). */
-int	 store_audit_page(struct store *, int64_t run_id, int64_t before,
-	    int limit, struct store_audit_page **, char **cause);
-void	 store_audit_page_free(struct store_audit_page *);
+int  store_audit_page(struct store *, int64_t run_id, int64_t before, int limit,
+     struct store_audit_page **, char **cause);
+void store_audit_page_free(struct store_audit_page *);
 
 /* --- Intake: seen objects and releases ---------------------------------- */
 
@@ -236,117 +235,117 @@ void	 store_audit_page_free(struct store_audit_page *);
  * transaction that records the release, a duplicate is found by the
  * one that commits second.
  */
-int	 store_mark_seen(struct store *, int64_t app_id, const char *bucket,
-	    const char *key, const char *revision, int64_t release_id,
-	    int *is_newp, char **cause);
+int store_mark_seen(struct store *, int64_t app_id, const char *bucket,
+    const char *key, const char *revision, int64_t release_id, int *is_newp,
+    char **cause);
 /* Whether an object was seen, without marking it (to skip a download). */
-int	 store_is_seen(struct store *, const char *bucket, const char *key,
-	    const char *revision, int *seenp, char **cause);
+int store_is_seen(struct store *, const char *bucket, const char *key,
+    const char *revision, int *seenp, char **cause);
 
 /* A release to record.  For an invalid one, reason says exactly why
  * (which file, field or limit) and the fields not read are NULL. */
 struct store_release_in {
-	int64_t		 app_id;
-	const char	*bucket;
-	const char	*key;
-	const char	*version_id;	/* may be NULL */
-	const char	*etag;		/* may be NULL */
-	int64_t		 size;		/* bytes; -1 unknown */
-	const char	*version;
-	const char	*message;
-	const char	*author;
-	const char	*manifest;	/* release.json, valid JSON */
+	int64_t			  app_id;
+	const char		 *bucket;
+	const char		 *key;
+	const char		 *version_id; /* may be NULL */
+	const char		 *etag;	      /* may be NULL */
+	int64_t			  size;	      /* bytes; -1 unknown */
+	const char		 *version;
+	const char		 *message;
+	const char		 *author;
+	const char		 *manifest; /* release.json, valid JSON */
 	enum store_release_status status;
-	const char	*reason;
+	const char		 *reason;
 };
-int	 store_record_release(struct store *, const struct store_release_in *,
-	    int64_t *idp, char **cause);
+int store_record_release(struct store *, const struct store_release_in *,
+    int64_t *idp, char **cause);
 
 struct store_release {
-	int64_t		 id;
-	int64_t		 app_id;
-	char		*app;
-	char		*bucket;
-	char		*key;
-	char		*version_id;
-	char		*etag;
-	int64_t		 size;		/* -1 unknown */
-	char		*version;
-	char		*message;
-	char		*author;
-	char		*manifest;
+	int64_t			  id;
+	int64_t			  app_id;
+	char			 *app;
+	char			 *bucket;
+	char			 *key;
+	char			 *version_id;
+	char			 *etag;
+	int64_t			  size; /* -1 unknown */
+	char			 *version;
+	char			 *message;
+	char			 *author;
+	char			 *manifest;
 	enum store_release_status status;
-	char		*reason;
-	int64_t		 received_at;
-	int64_t		 updated_at;
+	char			 *reason;
+	int64_t			  received_at;
+	int64_t			  updated_at;
 };
-int	 store_get_release(struct store *, int64_t id, struct store_release **,
-	    char **cause);
-void	 store_release_free(struct store_release *);
+int  store_get_release(struct store *, int64_t id, struct store_release **,
+     char **cause);
+void store_release_free(struct store_release *);
 
 /* --- Runs and stages ---------------------------------------------------- */
 
 /* A run to create with its stages, in deployment order. */
 struct store_stage_in {
-	const char	*environment;
-	int		 required_approvals;	/* >= 1; 0 means 1 */
+	const char *environment;
+	int	    required_approvals; /* >= 1; 0 means 1 */
 };
 struct store_run_in {
-	int64_t			 release_id;
-	enum store_run_kind	 kind;		/* 0 means normal */
-	enum store_run_status	 status;	/* 0 means received */
-	const char		*reason;	/* for an invalid run */
-	const char		*requested_by;	/* operator of a redeploy */
-	int64_t			 rollback_of;	/* run that failed; 0: none */
+	int64_t			     release_id;
+	enum store_run_kind	     kind;	   /* 0 means normal */
+	enum store_run_status	     status;	   /* 0 means received */
+	const char		    *reason;	   /* for an invalid run */
+	const char		    *requested_by; /* operator of a redeploy */
+	int64_t			     rollback_of; /* run that failed; 0: none */
 	const struct store_stage_in *stages;
-	size_t			 nstages;
+	size_t			     nstages;
 };
 /* Creates the run and its pending stages in one transaction. */
-int	 store_create_run(struct store *, const struct store_run_in *,
-	    int64_t *run_idp, char **cause);
+int store_create_run(struct store *, const struct store_run_in *,
+    int64_t *run_idp, char **cause);
 
 struct store_stage {
-	int64_t		 id;
-	int64_t		 run_id;
-	int		 position;	/* 0, 1, ...: deployment order */
-	char		*environment;
+	int64_t			id;
+	int64_t			run_id;
+	int			position; /* 0, 1, ...: deployment order */
+	char		       *environment;
 	enum store_stage_status status;
-	char		*reason;	/* may be NULL */
-	int		 attempt;
-	int		 required_approvals;
-	char		*change_set_name;	/* may be NULL */
-	char		*change_set_arn;	/* may be NULL */
-	char		*stack_id;		/* may be NULL */
-	int64_t		 deadline_at;	/* 0: none */
-	int64_t		 created_at;
-	int64_t		 updated_at;
-	int64_t		 started_at;	/* 0: still pending */
-	int64_t		 finished_at;	/* 0: not finished */
+	char		       *reason; /* may be NULL */
+	int			attempt;
+	int			required_approvals;
+	char		       *change_set_name; /* may be NULL */
+	char		       *change_set_arn;	 /* may be NULL */
+	char		       *stack_id;	 /* may be NULL */
+	int64_t			deadline_at;	 /* 0: none */
+	int64_t			created_at;
+	int64_t			updated_at;
+	int64_t			started_at;  /* 0: still pending */
+	int64_t			finished_at; /* 0: not finished */
 };
 
 struct store_run {
-	int64_t			 id;
-	int64_t			 release_id;
-	int64_t			 app_id;
-	char			*app;
-	char			*version;	/* the release's; may be NULL */
-	char			*author;	/* may be NULL */
-	char			*message;	/* may be NULL */
-	enum store_run_kind	 kind;
-	enum store_run_status	 status;
-	char			*reason;	/* may be NULL */
-	char			*requested_by;	/* may be NULL */
-	int64_t			 rollback_of;	/* 0: none */
-	int64_t			 created_at;
-	int64_t			 updated_at;
-	int64_t			 finished_at;	/* 0: not finished */
+	int64_t		      id;
+	int64_t		      release_id;
+	int64_t		      app_id;
+	char		     *app;
+	char		     *version; /* the release's; may be NULL */
+	char		     *author;  /* may be NULL */
+	char		     *message; /* may be NULL */
+	enum store_run_kind   kind;
+	enum store_run_status status;
+	char		     *reason;	    /* may be NULL */
+	char		     *requested_by; /* may be NULL */
+	int64_t		      rollback_of;  /* 0: none */
+	int64_t		      created_at;
+	int64_t		      updated_at;
+	int64_t		      finished_at; /* 0: not finished */
 	/* The release's S3 object, so that every run (an invalid one
 	   first) says which upload it was. */
-	char			*source_bucket;
-	char			*source_key;
-	char			*source_version_id;	/* may be NULL */
-	struct store_stage	*stages;	/* store_get_run only */
-	size_t			 nstages;
+	char		   *source_bucket;
+	char		   *source_key;
+	char		   *source_version_id; /* may be NULL */
+	struct store_stage *stages;	       /* store_get_run only */
+	size_t		    nstages;
 };
 
 /*
@@ -357,12 +356,12 @@ struct store_run {
  * (a retried stage or run) clears it.  A stage leaving pending for the
  * first time gets started_at.
  */
-int	 store_set_run_status(struct store *, int64_t run_id,
-	    enum store_run_status from, enum store_run_status to,
-	    const char *reason, char **cause);
-int	 store_set_stage_status(struct store *, int64_t stage_id,
-	    enum store_stage_status from, enum store_stage_status to,
-	    const char *reason, char **cause);
+int store_set_run_status(struct store *, int64_t run_id,
+    enum store_run_status from, enum store_run_status to, const char *reason,
+    char **cause);
+int store_set_stage_status(struct store *, int64_t stage_id,
+    enum store_stage_status from, enum store_stage_status to,
+    const char *reason, char **cause);
 
 /*
  * Stacks held stuck (sql/007_stack_holds.sql): an environment whose
@@ -376,41 +375,41 @@ int	 store_set_stage_status(struct store *, int64_t stage_id,
  * environment.  STORE_ENOTFOUND from _get when the stack is not held.
  */
 struct store_stack_hold {
-	char		*app;
-	char		*environment;
-	char		*stack;
-	char		*stack_status;
-	char		*reason;
-	int64_t		 run_id;	/* the run that found it, or 0 */
-	int64_t		 since;
-	char		*action;	/* "continue-rollback", ..., or NULL */
-	char		*action_by;
-	char		*action_comment;
-	char		*action_skip;	/* resources to skip, spaces between */
-	int64_t		 action_at;
+	char   *app;
+	char   *environment;
+	char   *stack;
+	char   *stack_status;
+	char   *reason;
+	int64_t run_id; /* the run that found it, or 0 */
+	int64_t since;
+	char   *action; /* "continue-rollback", ..., or NULL */
+	char   *action_by;
+	char   *action_comment;
+	char   *action_skip; /* resources to skip, spaces between */
+	int64_t action_at;
 };
 struct store_stack_holds {
-	struct store_stack_hold	**v;
+	struct store_stack_hold **v;
 	size_t			  n;
 };
-int	 store_stack_hold_set(struct store *, const char *app,
-	    const char *env, const char *stack, const char *stack_status,
-	    const char *reason, int64_t run_id, char **cause);
-int	 store_stack_hold_get(struct store *, const char *app,
-	    const char *env, struct store_stack_hold **, char **cause);
+int store_stack_hold_set(struct store *, const char *app, const char *env,
+    const char *stack, const char *stack_status, const char *reason,
+    int64_t run_id, char **cause);
+int store_stack_hold_get(struct store *, const char *app, const char *env,
+    struct store_stack_hold **, char **cause);
 /* Every hold, or an app's (app not NULL), by app and environment. */
-int	 store_stack_holds(struct store *, const char *app,
-	    struct store_stack_holds **, char **cause);
-int	 store_stack_hold_action(struct store *, const char *app,
-	    const char *env, const char *action, const char *by,
-	    const char *comment, const char *skip, char **cause);
-int	 store_stack_hold_action_end(struct store *, const char *app,
-	    const char *env, const char *stack_status, const char *reason,
-	    char **cause);
-int	 store_stack_hold_clear(struct store *, const char *app,
-	    const char *env, char **cause);
-void	 store_stack_hold_free(struct store_stack_hold *);
-void	 store_stack_holds_free(struct store_stack_holds *);
+int  store_stack_holds(struct store *, const char *app,
+     struct store_stack_holds **, char		 **cause);
+int  store_stack_hold_action(struct store *, const char *app, const char *env,
+     const char *action, const char *by, const char *comment, const char *skip,
+     char **cause);
+int  store_stack_hold_action_end(struct store *, const char *app,
+     const char *env, const char *stack_status, const char *reason,
+     char **cause);
+int  store_stack_hold_clear(struct store *, const char *app, const char *env,
+     char **cause);
+void store_stack_hold_free(struct store_stack_hold *);
+void store_stack_holds_free(struct store_stack_holds *);
 /*
  * Live progress of an execution (sql/012_stage_progress.sql): the stack
  * events read since a stage's change set was executed and the ECS
@@ -423,82 +422,81 @@ void	 store_stack_holds_free(struct store_stack_holds *);
  * store_progress_newest_event is the newest kept event's time (0: none);
  * store_progress_service_arns the ECS services the kept events name.
  */
-#define STORE_PROGRESS_EVENTS_MAX	500
+#define STORE_PROGRESS_EVENTS_MAX 500
 
 struct store_stage_event {
-	char		*event_id;
-	int64_t		 at;		/* Unix ms */
-	char		*logical_id;
-	char		*physical_id;	/* may be NULL */
-	char		*resource_type;
-	char		*status;
-	char		*reason;	/* may be NULL */
+	char   *event_id;
+	int64_t at; /* Unix ms */
+	char   *logical_id;
+	char   *physical_id; /* may be NULL */
+	char   *resource_type;
+	char   *status;
+	char   *reason; /* may be NULL */
 };
 struct store_stage_service {
-	char		*service;
-	char		*cluster;	/* may be NULL */
-	int64_t		 desired;
-	int64_t		 running;
-	int64_t		 pending;
-	int64_t		 failed;
-	char		*rollout_state;	/* may be NULL */
-	char		*rollout_reason; /* may be NULL */
-	int64_t		 updated_at;
+	char   *service;
+	char   *cluster; /* may be NULL */
+	int64_t desired;
+	int64_t running;
+	int64_t pending;
+	int64_t failed;
+	char   *rollout_state;	/* may be NULL */
+	char   *rollout_reason; /* may be NULL */
+	int64_t updated_at;
 };
 struct store_progress {
-	struct store_stage_event	*events;	/* newest first */
-	size_t				 nevents;
-	struct store_stage_service	*services;
-	size_t				 nservices;
+	struct store_stage_event   *events; /* newest first */
+	size_t			    nevents;
+	struct store_stage_service *services;
+	size_t			    nservices;
 };
-int	 store_progress_add_events(struct store *, int64_t stage_id,
-	    int attempt, const struct store_stage_event *, size_t n,
-	    size_t *addedp, char **cause);
-int	 store_progress_set_service(struct store *, int64_t stage_id,
-	    int attempt, const struct store_stage_service *, char **cause);
-int	 store_progress_get(struct store *, int64_t stage_id, int attempt,
-	    struct store_progress **, char **cause);
-int	 store_progress_newest_event(struct store *, int64_t stage_id,
-	    int attempt, int64_t *atp, char **cause);
-void	 store_progress_free(struct store_progress *);
+int  store_progress_add_events(struct store *, int64_t stage_id, int attempt,
+     const struct store_stage_event *, size_t n, size_t *addedp, char **cause);
+int  store_progress_set_service(struct store *, int64_t stage_id, int attempt,
+     const struct store_stage_service *, char **cause);
+int  store_progress_get(struct store *, int64_t stage_id, int attempt,
+     struct store_progress **, char **cause);
+int  store_progress_newest_event(struct store *, int64_t stage_id, int attempt,
+     int64_t *atp, char **cause);
+void store_progress_free(struct store_progress *);
 /* The ECS services (ARNs) the kept events name; *arnsp the caller's. */
-int	 store_progress_service_arns(struct store *, int64_t stage_id,
-	    int attempt, char ***arnsp, size_t *np, char **cause);
+int store_progress_service_arns(struct store *, int64_t stage_id, int attempt,
+    char ***arnsp, size_t *np, char **cause);
 /* Why a stage waits, without a transition: the reason of a stage still
  * in status (nothing when it moved on or the reason is the same). */
-int	 store_stage_set_reason(struct store *, int64_t stage_id,
-	    enum store_stage_status status, const char *reason, char **cause);
+int store_stage_set_reason(struct store *, int64_t stage_id,
+    enum store_stage_status status, const char *reason, char **cause);
 /* The stage's CREATE change set made its stack (it did not exist):
  * only such a stack, still empty, may be deleted by shipgate. */
-int	 store_stage_set_stack_created(struct store *, int64_t stage_id,
-	    char **cause);
-int	 store_stage_stack_created(struct store *, int64_t stage_id,
-	    int *created, char **cause);
+int store_stage_set_stack_created(struct store *, int64_t stage_id,
+    char **cause);
+int store_stage_stack_created(struct store *, int64_t stage_id, int *created,
+    char **cause);
 
 /* One run with its stages in order. */
-int	 store_get_run(struct store *, int64_t run_id, struct store_run **,
-	    char **cause);
-void	 store_run_free(struct store_run *);
+int  store_get_run(struct store *, int64_t run_id, struct store_run **,
+     char **cause);
+void store_run_free(struct store_run *);
 
 /* Every run not finished (received or running), oldest first, with its
  * stages: what the engine reloads and reconciles with AWS on start. */
-int	 store_unfinished_runs(struct store *, struct store_runs_page **,
-	    char **cause);
+int store_unfinished_runs(struct store *, struct store_runs_page **,
+    char **cause);
 
 /* --- Approvals ----------------------------------------------------------- */
 
 enum store_decision {
-	STORE_DECISION_APPROVE = 1,	/* a stage's change set */
-	STORE_DECISION_REJECT,		/* either; needs a comment */
-	STORE_DECISION_AUTHORISE,	/* the promotion gate after a stage */
+	STORE_DECISION_APPROVE = 1, /* a stage's change set */
+	STORE_DECISION_REJECT,	    /* either; needs a comment */
+	STORE_DECISION_AUTHORISE,   /* the promotion gate after a stage */
 };
 enum store_via {
 	STORE_VIA_PORTAL = 1,
 	STORE_VIA_API,
 	STORE_VIA_CLI,
 };
-const char	*store_decision_name(enum store_decision);
-const char	*store_via_name(enum store_via);
+const char *store_decision_name(enum store_decision);
+const char *store_via_name(enum store_via);
 
 /* A decision on a stage's change set (gate 0) or on the promotion gate
  * after it (gate 1), for the stage's current change set (attempt).  The
@@ -506,58 +504,57 @@ const char	*store_via_name(enum store_via);
  * by the same user on the same stage, attempt and gate (STORE_ECONFLICT)
  * and a reject without a comment (STORE_EINVAL). */
 struct store_approval_in {
-	int64_t			 stage_id;
-	int			 attempt;
-	int			 gate;
-	const char		*user;
-	enum store_decision	 decision;
-	const char		*comment;	/* may be NULL but to reject */
-	enum store_via		 via;
+	int64_t		    stage_id;
+	int		    attempt;
+	int		    gate;
+	const char	   *user;
+	enum store_decision decision;
+	const char	   *comment; /* may be NULL but to reject */
+	enum store_via	    via;
 	/* Who decided: one person decides once per stage, attempt and
 	 * kind, whatever name they act under (NULL: the user). */
-	const char		*person;
+	const char *person;
 	/* "oidc" or "alb" for a person an identity provider signed in,
 	 * NULL for a configured user (STORE_EINVAL otherwise). */
-	const char		*signin;
+	const char *signin;
 };
-int	 store_record_approval(struct store *, const struct store_approval_in *,
-	    char **cause);
+int store_record_approval(struct store *, const struct store_approval_in *,
+    char **cause);
 /*
  * The user under whose name person already decided on the stage's
  * attempt (gate or not): 0 with *userp (caller frees), STORE_ENOTFOUND
  * when person has not decided, or an error.
  */
-int	 store_approval_by_person(struct store *, int64_t stage_id,
-	    int attempt, int gate, const char *person, char **userp,
-	    char **cause);
+int store_approval_by_person(struct store *, int64_t stage_id, int attempt,
+    int gate, const char *person, char **userp, char **cause);
 /* How many distinct users approved (or authorised, gate 1) the stage's
  * attempt: the quorum is the stage's required_approvals. */
-int	 store_count_approvals(struct store *, int64_t stage_id, int attempt,
-	    int gate, int *np, char **cause);
+int store_count_approvals(struct store *, int64_t stage_id, int attempt,
+    int gate, int *np, char **cause);
 
 /* --- Pages of runs ------------------------------------------------------- */
 
 /* Filters for a page of runs; zero/NULL fields do not filter. */
 struct store_runs_filter {
-	const char		*app;
-	const char		*environment;	/* runs with a stage there */
-	enum store_run_status	 status;
-	const char		*version;
-	const char		*author;
-	int64_t			 since;		/* created_at >= since */
-	int64_t			 until;		/* created_at < until */
-	int64_t			 before;	/* id < before: the next page */
-	int			 limit;		/* 1 .. 1000; 0 means 50 */
+	const char	     *app;
+	const char	     *environment; /* runs with a stage there */
+	enum store_run_status status;
+	const char	     *version;
+	const char	     *author;
+	int64_t		      since;  /* created_at >= since */
+	int64_t		      until;  /* created_at < until */
+	int64_t		      before; /* id < before: the next page */
+	int		      limit;  /* 1 .. 1000; 0 means 50 */
 };
 struct store_runs_page {
-	struct store_run *runs;		/* newest first, without stages
+	struct store_run *runs; /* newest first, without stages
 					   (but from store_unfinished_runs) */
 	size_t		  n;
-	int64_t		  next_before;	/* 0 when this is the last page */
+	int64_t		  next_before; /* 0 when this is the last page */
 };
-int	 store_runs_page(struct store *, const struct store_runs_filter *,
-	    struct store_runs_page **, char **cause);
-void	 store_runs_page_free(struct store_runs_page *);
+int  store_runs_page(struct store *, const struct store_runs_filter *,
+     struct store_runs_page **, char **cause);
+void store_runs_page_free(struct store_runs_page *);
 
 /* --- Queries for control and portal (store-query.c) --------------------- */
 
@@ -571,143 +568,141 @@ void	 store_runs_page_free(struct store_runs_page *);
 /* The stage a run is at: the first (by position) not done or without
  * changes, or the last one when all are.  *envp is NULL (and 0 returned)
  * when the run has no stages; the caller frees *envp. */
-int	 store_run_current_stage(struct store *, int64_t run_id, char **envp,
-	    enum store_stage_status *statusp, char **cause);
+int store_run_current_stage(struct store *, int64_t run_id, char **envp,
+    enum store_stage_status *statusp, char **cause);
 
 /* One resource change of a stage's change set, as DescribeChangeSet
  * listed it (table stage_changes). */
 struct store_change {
-	int64_t		 stage_id;
-	int		 attempt;
-	int		 position;
-	char		*action;	/* Add, Modify, Remove, ... */
-	char		*logical_id;
-	char		*physical_id;	/* may be NULL */
-	char		*resource_type;
-	char		*replacement;	/* True, False, Conditional; may be NULL */
-	char		*scope;		/* JSON array text; may be NULL */
-	char		*details;	/* JSON array text; may be NULL */
+	int64_t stage_id;
+	int	attempt;
+	int	position;
+	char   *action; /* Add, Modify, Remove, ... */
+	char   *logical_id;
+	char   *physical_id; /* may be NULL */
+	char   *resource_type;
+	char   *replacement; /* True, False, Conditional; may be NULL */
+	char   *scope;	     /* JSON array text; may be NULL */
+	char   *details;     /* JSON array text; may be NULL */
 };
 struct store_changes {
-	struct store_change	*items;	/* by attempt, then position */
-	size_t			 n;
+	struct store_change *items; /* by attempt, then position */
+	size_t		     n;
 };
 /* The changes of a stage's attempt (attempt < 0: of every attempt). */
-int	 store_stage_changes(struct store *, int64_t stage_id, int attempt,
-	    struct store_changes **, char **cause);
-void	 store_changes_free(struct store_changes *);
+int  store_stage_changes(struct store *, int64_t stage_id, int attempt,
+     struct store_changes **, char **cause);
+void store_changes_free(struct store_changes *);
 
 /* A recorded decision (table approvals). */
 struct store_approval {
-	int64_t			 id;
-	int64_t			 stage_id;
-	char			*environment;	/* the stage's */
-	int			 attempt;
-	int			 gate;
-	char			*user;
-	enum store_decision	 decision;
-	char			*comment;	/* may be NULL */
-	enum store_via		 via;
-	int64_t			 decided_at;
-	char			*signin;	/* "oidc", "alb" or NULL */
+	int64_t		    id;
+	int64_t		    stage_id;
+	char		   *environment; /* the stage's */
+	int		    attempt;
+	int		    gate;
+	char		   *user;
+	enum store_decision decision;
+	char		   *comment; /* may be NULL */
+	enum store_via	    via;
+	int64_t		    decided_at;
+	char		   *signin; /* "oidc", "alb" or NULL */
 };
 struct store_approvals {
-	struct store_approval	*items;	/* oldest first */
-	size_t			 n;
+	struct store_approval *items; /* oldest first */
+	size_t		       n;
 };
 /* Every decision on every stage of a run, oldest first. */
-int	 store_run_approvals(struct store *, int64_t run_id,
-	    struct store_approvals **, char **cause);
-void	 store_approvals_free(struct store_approvals *);
+int  store_run_approvals(struct store *, int64_t run_id,
+     struct store_approvals **, char	       **cause);
+void store_approvals_free(struct store_approvals *);
 
 /* One step of a check run (table check_results). */
 struct store_check_result {
-	int64_t		 stage_id;
-	int		 attempt;
-	char		*check_name;
-	int		 step;
-	char		*step_name;
-	char		*status;	/* passed, failed, skipped */
-	char		*method;	/* may be NULL */
-	char		*url;		/* may be NULL */
-	int		 http_status;	/* 0: none */
-	int		 tries;
-	int64_t		 duration_ms;	/* -1: unknown */
-	char		*expectation;	/* the one that failed; may be NULL */
-	char		*excerpt;	/* may be NULL */
-	int64_t		 started_at;
-	int64_t		 finished_at;	/* 0: not finished */
+	int64_t stage_id;
+	int	attempt;
+	char   *check_name;
+	int	step;
+	char   *step_name;
+	char   *status;	     /* passed, failed, skipped */
+	char   *method;	     /* may be NULL */
+	char   *url;	     /* may be NULL */
+	int	http_status; /* 0: none */
+	int	tries;
+	int64_t duration_ms; /* -1: unknown */
+	char   *expectation; /* the one that failed; may be NULL */
+	char   *excerpt;     /* may be NULL */
+	int64_t started_at;
+	int64_t finished_at; /* 0: not finished */
 };
 struct store_check_results {
-	struct store_check_result *items;	/* by attempt, check, step */
+	struct store_check_result *items; /* by attempt, check, step */
 	size_t			   n;
 };
 /* The check steps of a stage's attempt (attempt < 0: of every attempt). */
-int	 store_stage_check_results(struct store *, int64_t stage_id,
-	    int attempt, struct store_check_results **, char **cause);
-void	 store_check_results_free(struct store_check_results *);
+int  store_stage_check_results(struct store *, int64_t stage_id, int attempt,
+     struct store_check_results **, char **cause);
+void store_check_results_free(struct store_check_results *);
 /* Replaces the check steps recorded for the stage's attempt with these
  * (a check run done again after a restart replaces its results); the
  * stage_id and attempt fields of v are not read. */
-int	 store_record_check_results(struct store *, int64_t stage_id,
-	    int attempt, const struct store_check_result *, size_t n,
-	    char **cause);
+int store_record_check_results(struct store *, int64_t stage_id, int attempt,
+    const struct store_check_result *, size_t n, char **cause);
 
 /* --- intake: seen objects' fate, releases to hand over, failures ----- */
 
 /* What a source object led to (store_seen_object). */
 struct store_seen {
-	int		 seen;		/* 0: never seen (the rest is 0) */
-	int64_t		 release_id;	/* 0: none (the object was ignored) */
-	enum store_release_status release_status;	/* 0 without one */
-	int		 has_run;	/* the engine made a run of it */
+	int	seen;	    /* 0: never seen (the rest is 0) */
+	int64_t release_id; /* 0: none (the object was ignored) */
+	enum store_release_status release_status; /* 0 without one */
+	int			  has_run; /* the engine made a run of it */
 };
-int	 store_seen_object(struct store *, const char *bucket,
-	    const char *key, const char *revision, struct store_seen *,
-	    char **cause);
+int store_seen_object(struct store *, const char *bucket, const char *key,
+    const char *revision, struct store_seen *, char **cause);
 
 /* The valid releases of an app that have no run (handed to the engine
  * but not taken, e.g. it failed or the daemon stopped in between),
  * oldest first, at most limit (1 .. 1000; 0: 100).  *idsp is the
  * caller's to free. */
-int	 store_releases_without_run(struct store *, int64_t app_id, int limit,
-	    int64_t **idsp, size_t *np, char **cause);
+int store_releases_without_run(struct store *, int64_t app_id, int limit,
+    int64_t **idsp, size_t *np, char **cause);
 
 /* A message (source "queue", message_id set) or an object ("listing")
  * intake gave up on.  One row per message (or per listed key): a second
  * record updates its count, reason and time.  The stored reason is
  * "message ID: reason" for a message. */
 struct store_intake_failure_in {
-	int64_t		 app_id;
-	const char	*source;	/* "queue" or "listing"; NULL: queue */
-	const char	*bucket;	/* may be NULL */
-	const char	*key;		/* may be NULL (unparsable message) */
-	const char	*message_id;	/* queue: the SQS message id */
-	long		 receive_count;	/* >= 1 */
-	const char	*reason;
+	int64_t	    app_id;
+	const char *source;	   /* "queue" or "listing"; NULL: queue */
+	const char *bucket;	   /* may be NULL */
+	const char *key;	   /* may be NULL (unparsable message) */
+	const char *message_id;	   /* queue: the SQS message id */
+	long	    receive_count; /* >= 1 */
+	const char *reason;
 };
-int	 store_record_intake_failure(struct store *,
-	    const struct store_intake_failure_in *, char **cause);
+int store_record_intake_failure(struct store *,
+    const struct store_intake_failure_in *, char **cause);
 
 struct store_intake_failure {
-	int64_t		 id;
-	int64_t		 app_id;
-	char		*app;
-	char		*source;
-	char		*bucket;	/* may be NULL */
-	char		*key;		/* may be NULL */
-	long		 receive_count;
-	char		*reason;
-	int64_t		 at;
+	int64_t id;
+	int64_t app_id;
+	char   *app;
+	char   *source;
+	char   *bucket; /* may be NULL */
+	char   *key;	/* may be NULL */
+	long	receive_count;
+	char   *reason;
+	int64_t at;
 };
 struct store_intake_failures {
-	struct store_intake_failure *v;		/* newest first */
-	size_t		  n;
+	struct store_intake_failure *v; /* newest first */
+	size_t			     n;
 };
 /* Of one app (app_id != 0) or all, at most limit (1 .. 1000; 0: 50). */
-int	 store_intake_failures(struct store *, int64_t app_id, int limit,
-	    struct store_intake_failures **, char **cause);
-void	 store_intake_failures_free(struct store_intake_failures *);
+int  store_intake_failures(struct store *, int64_t app_id, int limit,
+     struct store_intake_failures **, char **cause);
+void store_intake_failures_free(struct store_intake_failures *);
 
 /* --- Engine (daemon/store-engine.c) -------------------------------------- */
 
@@ -722,91 +717,89 @@ void	 store_intake_failures_free(struct store_intake_failures *);
 
 /* Starts attempt `attempt` of a stage with change set `name` (its id
  * and stack id are cleared until CloudFormation answers). */
-int	 store_stage_set_change_set(struct store *, int64_t stage_id,
-	    int attempt, const char *name, char **cause);
+int store_stage_set_change_set(struct store *, int64_t stage_id, int attempt,
+    const char *name, char **cause);
 /* The change set's id (ARN) and its stack's id as CloudFormation gave
  * them; either may be NULL to keep the stored value. */
-int	 store_stage_set_change_set_id(struct store *, int64_t stage_id,
-	    const char *arn, const char *stack_id, char **cause);
+int store_stage_set_change_set_id(struct store *, int64_t stage_id,
+    const char *arn, const char *stack_id, char **cause);
 /* The current wait's deadline (unix ms; 0: none). */
-int	 store_stage_set_deadline(struct store *, int64_t stage_id,
-	    int64_t deadline_at, char **cause);
+int store_stage_set_deadline(struct store *, int64_t stage_id,
+    int64_t deadline_at, char **cause);
 /* When the change set was sent for execution (0: not yet / cleared). */
-int	 store_stage_set_executed_at(struct store *, int64_t stage_id,
-	    int64_t at, char **cause);
-int	 store_stage_executed_at(struct store *, int64_t stage_id,
-	    int64_t *atp, char **cause);
+int store_stage_set_executed_at(struct store *, int64_t stage_id, int64_t at,
+    char **cause);
+int store_stage_executed_at(struct store *, int64_t stage_id, int64_t *atp,
+    char **cause);
 
 /* A resource change of a change set; scope and details are JSON arrays
  * (may be NULL). */
 struct store_change_in {
-	const char	*action;
-	const char	*logical_id;
-	const char	*physical_id;	/* may be NULL */
-	const char	*resource_type;
-	const char	*replacement;	/* may be NULL */
-	const char	*scope;
-	const char	*details;
+	const char *action;
+	const char *logical_id;
+	const char *physical_id; /* may be NULL */
+	const char *resource_type;
+	const char *replacement; /* may be NULL */
+	const char *scope;
+	const char *details;
 };
 /* Replaces the changes recorded for the stage's attempt with these. */
-int	 store_record_stage_changes(struct store *, int64_t stage_id,
-	    int attempt, const struct store_change_in *, size_t n,
-	    char **cause);
+int store_record_stage_changes(struct store *, int64_t stage_id, int attempt,
+    const struct store_change_in *, size_t n, char **cause);
 
 /* (Read them back with store_stage_changes, above.) */
 
 /* The first reject of a stage's attempt (gate 0: the change set; 1: the
  * promotion): STORE_ENOTFOUND when there is none.  user and comment
  * (may be NULL) are the caller's to free. */
-int	 store_stage_rejection(struct store *, int64_t stage_id, int attempt,
-	    int gate, char **user, char **comment, char **cause);
+int store_stage_rejection(struct store *, int64_t stage_id, int attempt,
+    int gate, char **user, char **comment, char **cause);
 
 /* Records that the stage's run's release now runs in the stage's
  * environment (once per stage: a replay changes nothing). */
-int	 store_record_deployment(struct store *, int64_t stage_id,
-	    char **cause);
+int store_record_deployment(struct store *, int64_t stage_id, char **cause);
 
 struct store_deployment {
-	int64_t		 id;
-	int64_t		 app_id;
-	char		*environment;
-	int64_t		 release_id;
-	char		*version;
-	int64_t		 run_id;
-	int64_t		 stage_id;
-	int64_t		 deployed_at;
+	int64_t id;
+	int64_t app_id;
+	char   *environment;
+	int64_t release_id;
+	char   *version;
+	int64_t run_id;
+	int64_t stage_id;
+	int64_t deployed_at;
 };
 /* What runs in an app's environment: its newest deployment, or
  * STORE_ENOTFOUND. */
-int	 store_current_deployment(struct store *, int64_t app_id,
-	    const char *environment, struct store_deployment **, char **cause);
-void	 store_deployment_free(struct store_deployment *);
+int  store_current_deployment(struct store *, int64_t app_id,
+     const char *environment, struct store_deployment **, char **cause);
+void store_deployment_free(struct store_deployment *);
 /* Whether the release was ever deployed (to any environment). */
-int	 store_release_deployed(struct store *, int64_t release_id, int *yesp,
-	    char **cause);
+int store_release_deployed(struct store *, int64_t release_id, int *yesp,
+    char **cause);
 
 /* An operator's cancellation of an unfinished run, carried out by the
  * engine at the run's next safe point.  The first request stays. */
-int	 store_request_cancel(struct store *, int64_t run_id, const char *by,
-	    const char *reason, char **cause);
+int store_request_cancel(struct store *, int64_t run_id, const char *by,
+    const char *reason, char **cause);
 /* The pending request, or STORE_ENOTFOUND; the strings are the
  * caller's (reason may be NULL). */
-int	 store_run_cancel_request(struct store *, int64_t run_id, char **by,
-	    char **reason, char **cause);
+int store_run_cancel_request(struct store *, int64_t run_id, char **by,
+    char **reason, char **cause);
 
 /* The first normal run made of a release (0: none yet), so a release
  * handed over twice makes one run. */
-int	 store_release_run(struct store *, int64_t release_id, int64_t *run_idp,
-	    char **cause);
+int store_release_run(struct store *, int64_t release_id, int64_t *run_idp,
+    char **cause);
 
 /* The template of a valid release (name and bytes), kept so every run
  * deploys what was validated.  Setting it twice keeps the first. */
-int	 store_set_release_template(struct store *, int64_t release_id,
-	    const char *name, const void *body, size_t len, char **cause);
+int store_set_release_template(struct store *, int64_t release_id,
+    const char *name, const void *body, size_t len, char **cause);
 /* STORE_ENOTFOUND when none was kept.  *bodyp is NUL-terminated; both
  * strings are the caller's. */
-int	 store_release_template(struct store *, int64_t release_id,
-	    char **namep, char **bodyp, size_t *lenp, char **cause);
+int store_release_template(struct store *, int64_t release_id, char **namep,
+    char **bodyp, size_t *lenp, char **cause);
 
 /* --- Image promotions (daemon/store-promote.c) --------------------------- */
 
@@ -817,64 +810,64 @@ int	 store_release_template(struct store *, int64_t release_id,
  * time is elapsed_ms before now (started_at) to now (finished_at).
  */
 struct store_promotion_in {
-	int64_t		 stage_id;
-	const char	*source_registry;	/* host[:port] */
-	const char	*repository;
-	const char	*reference;		/* tag or digest */
-	const char	*destination_registry;
-	const char	*media_type;		/* may be NULL */
-	const char	*source_digest;		/* NULL: not read */
-	const char	*destination_digest;	/* NULL: not read */
-	int		 failed;
-	int		 blobs_copied;
-	int		 blobs_skipped;
-	int64_t		 bytes_copied;
-	int64_t		 bytes_skipped;
-	const char	*reason;		/* why it failed; a note */
-	int64_t		 elapsed_ms;
+	int64_t	    stage_id;
+	const char *source_registry; /* host[:port] */
+	const char *repository;
+	const char *reference; /* tag or digest */
+	const char *destination_registry;
+	const char *media_type;		/* may be NULL */
+	const char *source_digest;	/* NULL: not read */
+	const char *destination_digest; /* NULL: not read */
+	int	    failed;
+	int	    blobs_copied;
+	int	    blobs_skipped;
+	int64_t	    bytes_copied;
+	int64_t	    bytes_skipped;
+	const char *reason; /* why it failed; a note */
+	int64_t	    elapsed_ms;
 };
-int	 store_record_promotion(struct store *,
-	    const struct store_promotion_in *, char **cause);
+int store_record_promotion(struct store *, const struct store_promotion_in *,
+    char **cause);
 
 struct store_promotion {
-	int64_t		 id;
-	int64_t		 stage_id;
-	int64_t		 run_id;
-	char		*environment;		/* the stage's */
-	char		*source_registry;
-	char		*repository;
-	char		*reference;
-	char		*destination_registry;
-	char		*media_type;		/* may be NULL */
-	char		*source_digest;		/* may be NULL */
-	char		*destination_digest;	/* may be NULL */
-	char		*status;		/* copied, failed */
-	int		 blobs_copied;
-	int		 blobs_skipped;
-	int64_t		 bytes_copied;
-	int64_t		 bytes_skipped;
-	char		*reason;		/* may be NULL */
-	int64_t		 started_at;
-	int64_t		 finished_at;
+	int64_t id;
+	int64_t stage_id;
+	int64_t run_id;
+	char   *environment; /* the stage's */
+	char   *source_registry;
+	char   *repository;
+	char   *reference;
+	char   *destination_registry;
+	char   *media_type;	    /* may be NULL */
+	char   *source_digest;	    /* may be NULL */
+	char   *destination_digest; /* may be NULL */
+	char   *status;		    /* copied, failed */
+	int	blobs_copied;
+	int	blobs_skipped;
+	int64_t bytes_copied;
+	int64_t bytes_skipped;
+	char   *reason; /* may be NULL */
+	int64_t started_at;
+	int64_t finished_at;
 };
 struct store_promotions {
-	struct store_promotion	*items;	/* by stage position, then id */
-	size_t			 n;
+	struct store_promotion *items; /* by stage position, then id */
+	size_t			n;
 };
 /* Every promotion of a run's stages. */
-int	 store_run_promotions(struct store *, int64_t run_id,
-	    struct store_promotions **, char **cause);
-void	 store_promotions_free(struct store_promotions *);
+int  store_run_promotions(struct store *, int64_t run_id,
+     struct store_promotions **, char		**cause);
+void store_promotions_free(struct store_promotions *);
 /*
  * A copy of the release's image into destination_registry made by a
  * stage other than not_stage_id (of any run of the release), or
  * STORE_ENOTFOUND.
  */
-int	 store_find_promotion(struct store *, int64_t release_id,
-	    const char *destination_registry, const char *repository,
-	    const char *reference, int64_t not_stage_id,
-	    struct store_promotion **, char **cause);
-void	 store_promotion_free(struct store_promotion *);
+int  store_find_promotion(struct store *, int64_t release_id,
+     const char *destination_registry, const char *repository,
+     const char *reference, int64_t not_stage_id, struct store_promotion **,
+     char **cause);
+void store_promotion_free(struct store_promotion *);
 
 /* --- Portal sessions and API tokens (daemon/store-session.c) ------------- */
 
@@ -884,76 +877,74 @@ void	 store_promotion_free(struct store_promotion *);
  * portal computes it.  Times are passed in (unix ms) so the portal's
  * expiry rules are tested with a fixed clock.
  */
-#define STORE_HASH_LEN	32
+#define STORE_HASH_LEN 32
 
-int	 store_session_create(struct store *, const unsigned char *hash,
-	    const char *user, const char *remote_addr, int64_t now,
-	    int64_t expires_at, char **cause);
+int store_session_create(struct store *, const unsigned char *hash,
+    const char *user, const char *remote_addr, int64_t now, int64_t expires_at,
+    char **cause);
 
 struct store_session {
-	char		*user;
-	char		*remote_addr;	/* may be NULL */
-	int64_t		 created_at;
-	int64_t		 last_seen_at;
-	int64_t		 expires_at;
-	int64_t		 revoked_at;	/* 0: not revoked */
+	char   *user;
+	char   *remote_addr; /* may be NULL */
+	int64_t created_at;
+	int64_t last_seen_at;
+	int64_t expires_at;
+	int64_t revoked_at; /* 0: not revoked */
 };
 /* STORE_ENOTFOUND when no session has this hash. */
-int	 store_session_get(struct store *, const unsigned char *hash,
-	    struct store_session **, char **cause);
-void	 store_session_free(struct store_session *);
+int  store_session_get(struct store *, const unsigned char *hash,
+     struct store_session **, char			  **cause);
+void store_session_free(struct store_session *);
 /* Sets last_seen_at (idle expiry counts from it). */
-int	 store_session_touch(struct store *, const unsigned char *hash,
-	    int64_t at, char **cause);
+int store_session_touch(struct store *, const unsigned char *hash, int64_t at,
+    char **cause);
 /* Signs out: revoked_at = at (STORE_ENOTFOUND when unknown). */
-int	 store_session_revoke(struct store *, const unsigned char *hash,
-	    int64_t at, char **cause);
+int store_session_revoke(struct store *, const unsigned char *hash, int64_t at,
+    char **cause);
 /* Deletes sessions that expired or were revoked before `before`;
  * *np (may be NULL) is how many. */
-int	 store_session_purge(struct store *, int64_t before, int *np,
-	    char **cause);
+int store_session_purge(struct store *, int64_t before, int *np, char **cause);
 /* Deletes sessions last used before `seen_before` (idle too long: of
  * no use either); *np as store_session_purge. */
-int	 store_session_purge_idle(struct store *, int64_t seen_before,
-	    int *np, char **cause);
+int store_session_purge_idle(struct store *, int64_t seen_before, int *np,
+    char **cause);
 
 /* A new token for user; *idp its id. */
-int	 store_token_create(struct store *, const unsigned char *hash,
-	    const char *user, const char *label, const char *created_by,
-	    int64_t now, int64_t *idp, char **cause);
+int store_token_create(struct store *, const unsigned char *hash,
+    const char *user, const char *label, const char *created_by, int64_t now,
+    int64_t *idp, char **cause);
 /* The user of a token that is not revoked, and notes its use;
  * STORE_ENOTFOUND otherwise.  *userp is the caller's. */
-int	 store_token_use(struct store *, const unsigned char *hash,
-	    int64_t now, char **userp, int64_t *idp, char **cause);
+int store_token_use(struct store *, const unsigned char *hash, int64_t now,
+    char **userp, int64_t *idp, char **cause);
 /* Revokes a token by id (STORE_ENOTFOUND: no such token, or revoked). */
-int	 store_token_revoke(struct store *, int64_t id, int64_t now,
-	    char **cause);
+int store_token_revoke(struct store *, int64_t id, int64_t now, char **cause);
 
 struct store_token {
-	int64_t		 id;
-	char		*user;
-	char		*label;
-	char		*created_by;	/* may be NULL */
-	int64_t		 created_at;
-	int64_t		 last_used_at;	/* 0: never */
-	int64_t		 revoked_at;	/* 0: not revoked */
+	int64_t id;
+	char   *user;
+	char   *label;
+	char   *created_by; /* may be NULL */
+	int64_t created_at;
+	int64_t last_used_at; /* 0: never */
+	int64_t revoked_at;   /* 0: not revoked */
 };
 struct store_tokens {
-	struct store_token	*items;	/* by id */
-	size_t			 n;
+	struct store_token *items; /* by id */
+	size_t		    n;
 };
-int	 store_token_list(struct store *, struct store_tokens **, char **cause);
-void	 store_tokens_free(struct store_tokens *);
+int  store_token_list(struct store *, struct store_tokens **, char **cause);
+void store_tokens_free(struct store_tokens *);
 
 /*
  * Ending a user's sign-ins (their password or groups changed, or an
  * operator asked): every live session, every token; *np (may be NULL)
  * says how many.
  */
-int	 store_session_revoke_user(struct store *, const char *user,
-	    int64_t at, int *np, char **cause);
-int	 store_token_revoke_user(struct store *, const char *user, int64_t at,
-	    int *np, char **cause);
+int store_session_revoke_user(struct store *, const char *user, int64_t at,
+    int *np, char **cause);
+int store_token_revoke_user(struct store *, const char *user, int64_t at,
+    int *np, char **cause);
 
 /*
  * The live sessions (not revoked, not expired at now), of one user or
@@ -961,51 +952,51 @@ int	 store_token_revoke_user(struct store *, const char *user, int64_t at,
  * hex digits of its id's SHA-256: enough to tell them apart, useless to
  * sign in with.
  */
-#define STORE_SESSION_ID_LEN	16
+#define STORE_SESSION_ID_LEN 16
 struct store_session_row {
-	char		 id[STORE_SESSION_ID_LEN + 1];
-	char		*user;
-	char		*remote_addr;	/* may be NULL */
-	int64_t		 created_at;
-	int64_t		 last_seen_at;
-	int64_t		 expires_at;
+	char	id[STORE_SESSION_ID_LEN + 1];
+	char   *user;
+	char   *remote_addr; /* may be NULL */
+	int64_t created_at;
+	int64_t last_seen_at;
+	int64_t expires_at;
 };
 struct store_sessions {
-	struct store_session_row	*items;
-	size_t				 n;
+	struct store_session_row *items;
+	size_t			  n;
 };
-int	 store_session_list(struct store *, const char *user, int64_t now,
-	    struct store_sessions **, char **cause);
-void	 store_sessions_free(struct store_sessions *);
+int  store_session_list(struct store *, const char *user, int64_t now,
+     struct store_sessions **, char **cause);
+void store_sessions_free(struct store_sessions *);
 /* Revokes the live session named id; *userp (caller frees) is its user.
  * STORE_ENOTFOUND when no live session has that name. */
-int	 store_session_revoke_id(struct store *, const char *id, int64_t at,
-	    char **userp, char **cause);
+int store_session_revoke_id(struct store *, const char *id, int64_t at,
+    char **userp, char **cause);
 
 /* Aggregates for the portal's /metrics (daemon/store-session.c). */
 struct store_metric_count {
-	char		*label;		/* a run status */
-	int64_t		 n;
+	char   *label; /* a run status */
+	int64_t n;
 };
 struct store_metric_sum {
-	char		*environment;
-	char		*label;		/* stage status; decision */
-	int64_t		 count;
-	int64_t		 sum_ms;
+	char   *environment;
+	char   *label; /* stage status; decision */
+	int64_t count;
+	int64_t sum_ms;
 };
 struct store_metrics {
-	struct store_metric_count *runs;	/* by status */
+	struct store_metric_count *runs; /* by status */
 	size_t			   nruns;
 	/* finished stages: started_at to finished_at */
-	struct store_metric_sum	  *stages;
-	size_t			   nstages;
+	struct store_metric_sum *stages;
+	size_t			 nstages;
 	/* decisions: change sets (gate 0) from the stage's start, gates
 	 * from the stage's execution, to the decision */
-	struct store_metric_sum	  *approvals;
-	size_t			   napprovals;
+	struct store_metric_sum *approvals;
+	size_t			 napprovals;
 };
-int	 store_metrics(struct store *, struct store_metrics **, char **cause);
-void	 store_metrics_free(struct store_metrics *);
+int  store_metrics(struct store *, struct store_metrics **, char **cause);
+void store_metrics_free(struct store_metrics *);
 
 /* --- Notifications: the outbox (daemon/store-outbox.c) ------------------- */
 
@@ -1016,88 +1007,88 @@ void	 store_metrics_free(struct store_metrics *);
  * caller opened one.
  */
 struct store_outbox_in {
-	const char	*channel;	/* "email" or "webhook" */
-	const char	*event;
-	const char	*dedup_key;	/* the cause: a second row with the
+	const char *channel; /* "email" or "webhook" */
+	const char *event;
+	const char *dedup_key;	/* the cause: a second row with the
 					   same key is not written */
-	int64_t		 run_id;	/* 0: none */
-	int64_t		 release_id;	/* 0: none */
-	const char	*recipients;	/* "a@x, b@y", or the webhook's name */
-	const char	*subject;	/* email */
-	const char	*body_text;	/* email */
-	const char	*body_html;	/* email; may be NULL */
-	const char	*payload;	/* webhook: JSON */
+	int64_t	    run_id;	/* 0: none */
+	int64_t	    release_id; /* 0: none */
+	const char *recipients; /* "a@x, b@y", or the webhook's name */
+	const char *subject;	/* email */
+	const char *body_text;	/* email */
+	const char *body_html;	/* email; may be NULL */
+	const char *payload;	/* webhook: JSON */
 };
 /* INSERT OR IGNORE: *insertedp (may be NULL) is 1 when the row is new,
  * 0 when its dedup_key was there already.  Due at once. */
-int	 store_outbox_queue(struct store *, const struct store_outbox_in *,
-	    int *insertedp, char **cause);
+int store_outbox_queue(struct store *, const struct store_outbox_in *,
+    int *insertedp, char **cause);
 /* Whether a row with this dedup_key exists. */
-int	 store_outbox_has(struct store *, const char *dedup_key, int *yesp,
-	    char **cause);
+int store_outbox_has(struct store *, const char *dedup_key, int *yesp,
+    char **cause);
 
 struct store_outbox_row {
-	int64_t		 id;
-	char		*channel;
-	char		*event;
-	char		*dedup_key;
-	int64_t		 run_id;	/* 0: none */
-	int64_t		 release_id;	/* 0: none */
-	char		*recipients;
-	char		*subject;	/* may be NULL */
-	char		*body_text;	/* may be NULL */
-	char		*body_html;	/* may be NULL */
-	char		*payload;	/* may be NULL */
-	char		*status;	/* pending, sent, failed */
-	int		 attempts;
-	int64_t		 next_attempt_at;
-	char		*last_error;	/* may be NULL */
-	int64_t		 created_at;
-	int64_t		 updated_at;
-	int64_t		 sent_at;	/* 0: not sent */
+	int64_t id;
+	char   *channel;
+	char   *event;
+	char   *dedup_key;
+	int64_t run_id;	    /* 0: none */
+	int64_t release_id; /* 0: none */
+	char   *recipients;
+	char   *subject;   /* may be NULL */
+	char   *body_text; /* may be NULL */
+	char   *body_html; /* may be NULL */
+	char   *payload;   /* may be NULL */
+	char   *status;	   /* pending, sent, failed */
+	int	attempts;
+	int64_t next_attempt_at;
+	char   *last_error; /* may be NULL */
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t sent_at; /* 0: not sent */
 };
 struct store_outbox_rows {
-	struct store_outbox_row	*items;
+	struct store_outbox_row *items;
 	size_t			 n;
 };
 /* Pending rows due at `now` (next_attempt_at <= now), oldest first, at
  * most limit (1 .. 1000), skipping the ids in `skip` (nskip of them:
  * those in flight). */
-int	 store_outbox_due(struct store *, int64_t now, int limit,
-	    const int64_t *skip, size_t nskip, struct store_outbox_rows **,
-	    char **cause);
+int store_outbox_due(struct store *, int64_t now, int limit,
+    const int64_t *skip, size_t nskip, struct store_outbox_rows **,
+    char **cause);
 /* The earliest next_attempt_at after `after` of the pending rows (0:
  * none), and how many rows are pending (pendingp may be NULL). */
-int	 store_outbox_next(struct store *, int64_t after, int64_t *atp,
-	    int64_t *pendingp, char **cause);
+int store_outbox_next(struct store *, int64_t after, int64_t *atp,
+    int64_t *pendingp, char **cause);
 /* A pending row was sent: status sent, sent_at now, attempts + 1. */
-int	 store_outbox_mark_sent(struct store *, int64_t id, char **cause);
+int store_outbox_mark_sent(struct store *, int64_t id, char **cause);
 /* An attempt failed: attempts + 1, last_error, and either retried at
  * next_at (pending) or, when next_at is 0, given up (failed). */
-int	 store_outbox_mark_error(struct store *, int64_t id,
-	    const char *error, int64_t next_at, char **cause);
+int store_outbox_mark_error(struct store *, int64_t id, const char *error,
+    int64_t next_at, char **cause);
 /* A run's rows (for the portal and shipgatectl show), oldest first;
  * without bodies or payloads. */
-int	 store_outbox_run(struct store *, int64_t run_id,
-	    struct store_outbox_rows **, char **cause);
-void	 store_outbox_rows_free(struct store_outbox_rows *);
+int  store_outbox_run(struct store *, int64_t run_id,
+     struct store_outbox_rows **, char	    **cause);
+void store_outbox_rows_free(struct store_outbox_rows *);
 /* Rows by status, for /metrics and /healthz. */
-int	 store_outbox_counts(struct store *, int64_t *pendingp,
-	    int64_t *sentp, int64_t *failedp, char **cause);
+int store_outbox_counts(struct store *, int64_t *pendingp, int64_t *sentp,
+    int64_t *failedp, char **cause);
 
 /* A stage waiting for people, for reminders: awaiting_approval (gate 0)
  * or awaiting_gate (gate 1), with since = when its approval_needed
  * (gate_needed) e-mail was queued for the current attempt. */
 struct store_waiting_stage {
-	int64_t		 stage_id;
-	int64_t		 run_id;
-	int		 attempt;
-	int		 gate;
-	int64_t		 since;
+	int64_t stage_id;
+	int64_t run_id;
+	int	attempt;
+	int	gate;
+	int64_t since;
 };
 /* Stages waiting that have such an e-mail; *vp is the caller's. */
-int	 store_outbox_waiting(struct store *, struct store_waiting_stage **vp,
-	    size_t *np, char **cause);
+int store_outbox_waiting(struct store *, struct store_waiting_stage **vp,
+    size_t *np, char **cause);
 
 /* --- Portal pages (daemon/store-portal.c) -------------------------------- */
 
@@ -1108,96 +1099,96 @@ int	 store_outbox_waiting(struct store *, struct store_waiting_stage **vp,
 
 /* A stage of an unfinished run (received or running). */
 struct store_active_stage {
-	int64_t			 run_id;
-	char			*app;
-	char			*version;	/* may be NULL */
-	char			*author;	/* may be NULL */
-	enum store_run_kind	 kind;
-	int64_t			 run_created_at;
-	int64_t			 stage_id;
-	char			*environment;
-	int			 position;
-	enum store_stage_status	 status;
-	int			 attempt;
-	int			 required_approvals;
-	int64_t			 updated_at;
-	int64_t			 deadline_at;	/* 0: none */
+	int64_t			run_id;
+	char		       *app;
+	char		       *version; /* may be NULL */
+	char		       *author;	 /* may be NULL */
+	enum store_run_kind	kind;
+	int64_t			run_created_at;
+	int64_t			stage_id;
+	char		       *environment;
+	int			position;
+	enum store_stage_status status;
+	int			attempt;
+	int			required_approvals;
+	int64_t			updated_at;
+	int64_t			deadline_at; /* 0: none */
 	/* Of the current attempt, for the stage's current decision: the
 	 * promotion gate when awaiting_gate, the change set otherwise. */
-	int			 approvals;	/* approvals or authorisations */
-	int			 decided;	/* the user given has decided */
+	int approvals; /* approvals or authorisations */
+	int decided;   /* the user given has decided */
 };
 struct store_active_stages {
-	struct store_active_stage *items;	/* oldest run first, then
+	struct store_active_stage *items; /* oldest run first, then
 						   by position */
 	size_t			   n;
 };
 /* Every stage of every unfinished run; user (may be NULL) is the one
  * `decided` is about. */
-int	 store_active_stages(struct store *, const char *user,
-	    struct store_active_stages **, char **cause);
-void	 store_active_stages_free(struct store_active_stages *);
+int  store_active_stages(struct store *, const char *user,
+     struct store_active_stages **, char	   **cause);
+void store_active_stages_free(struct store_active_stages *);
 
 /* What runs in an app's environment: as store_current_deployment, but
  * newest by id (the order deployments are recorded in), which the index
  * answers without sorting however many deployments there are. */
-int	 store_newest_deployment(struct store *, int64_t app_id,
-	    const char *environment, struct store_deployment **, char **cause);
+int store_newest_deployment(struct store *, int64_t app_id,
+    const char *environment, struct store_deployment **, char **cause);
 
 struct store_app_release {
-	int64_t			 id;
-	char			*version;	/* may be NULL (invalid) */
-	char			*author;	/* may be NULL */
-	char			*message;	/* may be NULL */
+	int64_t			  id;
+	char			 *version; /* may be NULL (invalid) */
+	char			 *author;  /* may be NULL */
+	char			 *message; /* may be NULL */
 	enum store_release_status status;
-	char			*reason;	/* may be NULL */
-	int64_t			 received_at;
-	int64_t			 run_id;	/* its first normal run; 0 */
-	char			*deployed_to;	/* environments it was ever
+	char			 *reason; /* may be NULL */
+	int64_t			  received_at;
+	int64_t			  run_id;      /* its first normal run; 0 */
+	char			 *deployed_to; /* environments it was ever
 						   deployed to, space-separated
 						   in deployment order; NULL:
 						   never */
 };
 struct store_app_releases {
-	struct store_app_release *items;	/* newest first */
+	struct store_app_release *items; /* newest first */
 	size_t			  n;
-	int64_t			  next_before;	/* 0 on the last page */
+	int64_t			  next_before; /* 0 on the last page */
 };
 /* An app's releases received before release `before` (0: the newest),
  * at most limit (1 .. 1000; 0: 50). */
-int	 store_app_releases(struct store *, int64_t app_id, int64_t before,
-	    int limit, struct store_app_releases **, char **cause);
-void	 store_app_releases_free(struct store_app_releases *);
+int  store_app_releases(struct store *, int64_t app_id, int64_t before,
+     int limit, struct store_app_releases **, char **cause);
+void store_app_releases_free(struct store_app_releases *);
 
 /* The stages of the runs given (a page of them), by run id then
  * position: one statement for the whole page. */
 struct store_stage_brief {
-	int64_t			 run_id;
-	char			*environment;
-	int			 position;
-	enum store_stage_status	 status;
+	int64_t			run_id;
+	char		       *environment;
+	int			position;
+	enum store_stage_status status;
 };
 struct store_stage_briefs {
 	struct store_stage_brief *items;
 	size_t			  n;
 };
-int	 store_stages_of_runs(struct store *, const int64_t *run_ids,
-	    size_t n, struct store_stage_briefs **, char **cause);
-void	 store_stage_briefs_free(struct store_stage_briefs *);
+int  store_stages_of_runs(struct store *, const int64_t *run_ids, size_t n,
+     struct store_stage_briefs **, char **cause);
+void store_stage_briefs_free(struct store_stage_briefs *);
 
 /* The environments a release was ever deployed to, space-separated in
  * deployment order (*envsp NULL: never); the caller frees *envsp.
  * Through runs_release and deployments' stage_id: no scan. */
-int	 store_release_deployed_to(struct store *, int64_t release_id,
-	    char **envsp, char **cause);
+int store_release_deployed_to(struct store *, int64_t release_id, char **envsp,
+    char **cause);
 
 /*
  * The cursor of the page of runs just newer than run `after` with the
  * same filters (f->before is ignored): pass *beforep as the filter's
  * before; 0 means that page is the first one (no cursor).
  */
-int	 store_runs_newer(struct store *, const struct store_runs_filter *,
-	    int64_t after, int64_t *beforep, char **cause);
+int store_runs_newer(struct store *, const struct store_runs_filter *,
+    int64_t after, int64_t *beforep, char **cause);
 
 /*
  * Whether the database changed: two readings differ when any connection
@@ -1206,11 +1197,10 @@ int	 store_runs_newer(struct store *, const struct store_runs_filter *,
  * reading and reuses it while the reading stays the same.
  */
 struct store_version {
-	int64_t		 others;
-	int64_t		 own;
+	int64_t others;
+	int64_t own;
 };
-int	 store_data_version(struct store *, struct store_version *,
-	    char **cause);
+int store_data_version(struct store *, struct store_version *, char **cause);
 
 /*
  * For tests: SQLite's EXPLAIN QUERY PLAN of a query, one line per step
@@ -1220,118 +1210,117 @@ int	 store_data_version(struct store *, struct store_version *,
  * "runs_newer" or "runs_page" (mask: the filters, in the order of
  * struct store_runs_filter's fields).  *planp is the caller's.
  */
-int	 store_portal_plan(struct store *, const char *query,
-	    unsigned int mask, char **planp, char **cause);
+int store_portal_plan(struct store *, const char *query, unsigned int mask,
+    char **planp, char **cause);
 
 /* --- A release's pinned images (store-images.c, sql/008) --------------- */
 
 struct store_release_image {
-	int		 position;	/* in release.json's images */
-	char		*registry;
-	char		*repository;
-	char		*tag;		/* NULL: released by digest */
-	char		*digest;	/* pinned at intake */
-	char		*media_type;	/* may be NULL */
-	char		*platforms;	/* NULL unless an index */
-	char		*parameter;	/* images[].parameter, or NULL */
-	int64_t		 resolved_at;
-	char		*moved_digest;	/* the tag's digest since, or NULL */
-	int64_t		 moved_at;
+	int	position; /* in release.json's images */
+	char   *registry;
+	char   *repository;
+	char   *tag;	    /* NULL: released by digest */
+	char   *digest;	    /* pinned at intake */
+	char   *media_type; /* may be NULL */
+	char   *platforms;  /* NULL unless an index */
+	char   *parameter;  /* images[].parameter, or NULL */
+	int64_t resolved_at;
+	char   *moved_digest; /* the tag's digest since, or NULL */
+	int64_t moved_at;
 };
 
 struct store_release_images {
 	struct store_release_image *items;
-	size_t			 n;
+	size_t			    n;
 };
 
 struct store_release_image_in {
-	int		 position;
-	const char	*registry;
-	const char	*repository;
-	const char	*tag;
-	const char	*digest;
-	const char	*media_type;
-	const char	*platforms;
-	const char	*parameter;
+	int	    position;
+	const char *registry;
+	const char *repository;
+	const char *tag;
+	const char *digest;
+	const char *media_type;
+	const char *platforms;
+	const char *parameter;
 };
 /* Records one image (in the transaction recording its release). */
-int	 store_add_release_image(struct store *, int64_t release_id,
-	    const struct store_release_image_in *, char **cause);
+int store_add_release_image(struct store *, int64_t release_id,
+    const struct store_release_image_in *, char	  **cause);
 /* The release's images in order; none for a release taken in before
    images were pinned. */
-int	 store_release_images(struct store *, int64_t release_id,
-	    struct store_release_images **, char **cause);
-void	 store_release_images_free(struct store_release_images *);
+int  store_release_images(struct store *, int64_t release_id,
+     struct store_release_images **, char	**cause);
+void store_release_images_free(struct store_release_images *);
 /* What the image's tag names now: NULL or the pinned digest clears
    moved_digest. */
-int	 store_release_image_moved(struct store *, int64_t release_id,
-	    int position, const char *digest, char **cause);
+int store_release_image_moved(struct store *, int64_t release_id, int position,
+    const char *digest, char **cause);
 
 /* --- What a stage changes: the stack before it, its parameters
  *     (store-images.c, sql/008) ---------------------------------------- */
 
 struct store_stage_stack {
-	int		 exists;	/* 0: a first deployment */
-	char		*parameters;	/* JSON {"Name": "value"}; NoEcho
+	int	exists;		 /* 0: a first deployment */
+	char   *parameters;	 /* JSON {"Name": "value"}; NoEcho
 					   values "****" as AWS gives them */
-	int64_t		 last_updated_at; /* the stack's; 0: never */
-	char		*template;	/* GetTemplate's; NULL: not read */
-	size_t		 template_len;
+	int64_t last_updated_at; /* the stack's; 0: never */
+	char *template;		 /* GetTemplate's; NULL: not read */
+	size_t template_len;
 	/* What shipgate had deployed there then; prev_run_id 0: none. */
-	int64_t		 prev_run_id;
-	int64_t		 prev_stage_id;
-	char		*prev_version;
-	int64_t		 prev_deployed_at;
-	int64_t		 read_at;
+	int64_t prev_run_id;
+	int64_t prev_stage_id;
+	char   *prev_version;
+	int64_t prev_deployed_at;
+	int64_t read_at;
 };
 /* Replaces the stage's record of its stack. */
-int	 store_stage_set_stack(struct store *, int64_t stage_id,
-	    const struct store_stage_stack *, char **cause);
+int store_stage_set_stack(struct store *, int64_t stage_id,
+    const struct store_stage_stack *, char	**cause);
 /* STORE_ENOTFOUND when not read yet. */
-int	 store_stage_stack(struct store *, int64_t stage_id,
-	    struct store_stage_stack **, char **cause);
-void	 store_stage_stack_free(struct store_stage_stack *);
+int  store_stage_stack(struct store *, int64_t stage_id,
+     struct store_stage_stack **, char	     **cause);
+void store_stage_stack_free(struct store_stage_stack *);
 
 struct store_stage_param {
-	char		*name;
-	char		*old_value;	/* NULL: not set before */
-	char		*new_value;	/* NULL: no longer set */
-	char		*change;	/* added, modified, removed,
+	char *name;
+	char *old_value; /* NULL: not set before */
+	char *new_value; /* NULL: no longer set */
+	char *change;	 /* added, modified, removed,
 					   unchanged, hidden */
-	int		 no_echo;	/* values are "****" */
+	int   no_echo;	 /* values are "****" */
 };
 struct store_stage_params {
 	struct store_stage_param *items;
-	size_t			 n;
+	size_t			  n;
 };
 struct store_stage_param_in {
-	const char	*name;
-	const char	*old_value;
-	const char	*new_value;
-	const char	*change;
-	int		 no_echo;
+	const char *name;
+	const char *old_value;
+	const char *new_value;
+	const char *change;
+	int	    no_echo;
 };
 /* Replaces the attempt's rows (in the caller's transaction or its own). */
-int	 store_set_stage_parameters(struct store *, int64_t stage_id,
-	    int attempt, const struct store_stage_param_in *, size_t n,
-	    char **cause);
+int store_set_stage_parameters(struct store *, int64_t stage_id, int attempt,
+    const struct store_stage_param_in *, size_t n, char **cause);
 /* The attempt's rows in order; none when not recorded. */
-int	 store_stage_parameters(struct store *, int64_t stage_id, int attempt,
-	    struct store_stage_params **, char **cause);
-void	 store_stage_params_free(struct store_stage_params *);
+int  store_stage_parameters(struct store *, int64_t stage_id, int attempt,
+     struct store_stage_params **, char **cause);
+void store_stage_params_free(struct store_stage_params *);
 
 struct store_stage_template {
-	char		*diff;		/* unified; "" when the same */
-	int64_t		 added;
-	int64_t		 removed;
-	int		 whole;
+	char   *diff; /* unified; "" when the same */
+	int64_t added;
+	int64_t removed;
+	int	whole;
 };
-int	 store_set_stage_template(struct store *, int64_t stage_id,
-	    int attempt, const struct store_stage_template *, char **cause);
+int store_set_stage_template(struct store *, int64_t stage_id, int attempt,
+    const struct store_stage_template *, char **cause);
 /* STORE_ENOTFOUND when not recorded. */
-int	 store_stage_template(struct store *, int64_t stage_id, int attempt,
-	    struct store_stage_template **, char **cause);
-void	 store_stage_template_free(struct store_stage_template *);
+int  store_stage_template(struct store *, int64_t stage_id, int attempt,
+     struct store_stage_template **, char **cause);
+void store_stage_template_free(struct store_stage_template *);
 /*
  * The rows the delivery measures are computed from (stats.h),
  * store-stats.c.  A set starts empty and each store_stats_add appends
@@ -1342,30 +1331,29 @@ void	 store_stage_template_free(struct store_stage_template *);
 struct stats_deployment;
 struct stats_step_time;
 struct store_stats_rows {
-	struct stats_deployment	*deps;
+	struct stats_deployment *deps;
 	size_t			 ndeps, capdeps;
 	struct stats_step_time	*steps;
 	size_t			 nsteps, capsteps;
-	char			**names;	/* interned */
+	char		       **names; /* interned */
 	size_t			 nnames;
 };
 struct store_stats_rows *store_stats_rows_new(void);
-void	 store_stats_rows_free(struct store_stats_rows *);
+void			 store_stats_rows_free(struct store_stats_rows *);
 /*
  * Appends app_id's deployments to environment prod_env that finished in
  * [from, to) (stages_finished), and the step times of its runs created
  * in [from, to) (stage_times' key).
  */
-int	 store_stats_add(struct store *, struct store_stats_rows *,
-	    int64_t app_id, const char *prod_env, int64_t from, int64_t to,
-	    char **cause);
+int store_stats_add(struct store *, struct store_stats_rows *, int64_t app_id,
+    const char *prod_env, int64_t from, int64_t to, char **cause);
 /*
  * The step times of one run's stages, in stage order, the current
  * status counted up to now for an unfinished stage (the run page's
  * timeline).
  */
-int	 store_stats_run(struct store *, struct store_stats_rows *,
-	    int64_t run_id, int64_t now, char **cause);
+int store_stats_run(struct store *, struct store_stats_rows *, int64_t run_id,
+    int64_t now, char **cause);
 /* --- People an identity provider signed in (daemon/store-people.c) ----- */
 
 /*
@@ -1374,16 +1362,16 @@ int	 store_stats_run(struct store *, struct store_stats_rows *,
  * again.  groups are shipgate group names (no newline), NULL-terminated.
  */
 struct store_person {
-	char		*name;
-	char		*email;		/* may be NULL */
-	char		**groups;	/* NULL-terminated */
-	char		*source;	/* "oidc", "alb" */
-	int64_t		 first_seen;
-	int64_t		 last_seen;
+	char   *name;
+	char   *email;	/* may be NULL */
+	char  **groups; /* NULL-terminated */
+	char   *source; /* "oidc", "alb" */
+	int64_t first_seen;
+	int64_t last_seen;
 };
 struct store_people {
-	struct store_person	*items;	/* by name */
-	size_t			 n;
+	struct store_person *items; /* by name */
+	size_t		     n;
 };
 /*
  * Records a sign-in of name at the store's now: a new person, or the
@@ -1391,19 +1379,18 @@ struct store_people {
  * and last_seen moved on.  STORE_EINVAL for an empty name, a group with
  * a newline or a source other than oidc and alb.
  */
-int	 store_person_seen(struct store *, const char *name,
-	    const char *email, const char *const *groups,
-	    const char *source, char **cause);
+int store_person_seen(struct store *, const char *name, const char *email,
+    const char *const *groups, const char *source, char **cause);
 /* Replaces name's groups, as a reload that no longer maps some does
  * (last_seen unchanged); STORE_ENOTFOUND when there is no such person. */
-int	 store_person_set_groups(struct store *, const char *name,
-	    const char *const *groups, char **cause);
+int store_person_set_groups(struct store *, const char *name,
+    const char *const *groups, char **cause);
 /* Every person (seen_since 0) or those seen at or after seen_since. */
-int	 store_people_list(struct store *, int64_t seen_since,
-	    struct store_people **, char **cause);
-void	 store_people_free(struct store_people *);
+int  store_people_list(struct store *, int64_t seen_since,
+     struct store_people **, char	     **cause);
+void store_people_free(struct store_people *);
 /* Removes name; STORE_ENOTFOUND when there is no such person. */
-int	 store_person_forget(struct store *, const char *name, char **cause);
+int store_person_forget(struct store *, const char *name, char **cause);
 /*
  * Deploy windows (sql/011_deploy_windows.sql).  Freezes added at run time
  * by an operator: store_freezes lists an app's (an environment's when env
@@ -1413,30 +1400,30 @@ int	 store_person_forget(struct store *, const char *name, char **cause);
  * store_window_override gives its author (STORE_ENOTFOUND: none).
  */
 struct store_freeze {
-	int64_t		 id;
-	char		*app;
-	char		*environment;
-	int64_t		 from_at;
-	int64_t		 until_at;
-	char		*reason;
-	char		*created_by;
-	int64_t		 created_at;
+	int64_t id;
+	char   *app;
+	char   *environment;
+	int64_t from_at;
+	int64_t until_at;
+	char   *reason;
+	char   *created_by;
+	int64_t created_at;
 };
 struct store_freezes {
-	struct store_freeze	*v;
-	size_t			 n;
+	struct store_freeze *v;
+	size_t		     n;
 };
-int	 store_freeze_add(struct store *, const char *app, const char *env,
-	    int64_t from_at, int64_t until_at, const char *reason,
-	    const char *user, char **cause);
-int	 store_freezes(struct store *, const char *app, const char *env,
-	    int64_t now, struct store_freezes **, char **cause);
-int	 store_freeze_lift(struct store *, const char *app, const char *env,
-	    const char *user, const char *comment, int *nlifted, char **cause);
-void	 store_freezes_free(struct store_freezes *);
-int	 store_window_override_add(struct store *, int64_t stage_id,
-	    int attempt, const char *user, const char *comment, char **cause);
-int	 store_window_override(struct store *, int64_t stage_id, int attempt,
-	    char **userp, char **commentp, char **cause);
+int store_freeze_add(struct store *, const char *app, const char *env,
+    int64_t from_at, int64_t until_at, const char *reason, const char *user,
+    char **cause);
+int store_freezes(struct store *, const char *app, const char *env, int64_t now,
+    struct store_freezes **, char **cause);
+int store_freeze_lift(struct store *, const char *app, const char *env,
+    const char *user, const char *comment, int *nlifted, char **cause);
+void store_freezes_free(struct store_freezes *);
+int  store_window_override_add(struct store *, int64_t stage_id, int attempt,
+     const char *user, const char *comment, char **cause);
+int  store_window_override(struct store *, int64_t stage_id, int attempt,
+     char **userp, char **commentp, char **cause);
 
 #endif

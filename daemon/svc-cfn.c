@@ -20,7 +20,7 @@
 static char *
 cfn_text(const struct xml_node *n, const char *path)
 {
-	const char	*s;
+	const char *s;
 
 	if ((s = xml_find_text(n, path)) == NULL)
 		return (NULL);
@@ -36,8 +36,8 @@ cfn_text_once(char **out, const struct xml_node *n, const char *path)
 }
 
 static int
-cfn_time_opt(const struct xml_node *n, const char *path,
-    struct timespec *out, char **cause)
+cfn_time_opt(const struct xml_node *n, const char *path, struct timespec *out,
+    char **cause)
 {
 	if (xml_find(n, path) == NULL)
 		return (0);
@@ -45,8 +45,7 @@ cfn_time_opt(const struct xml_node *n, const char *path,
 }
 
 static int
-cfn_bool_opt(const struct xml_node *n, const char *path, int *out,
-    char **cause)
+cfn_bool_opt(const struct xml_node *n, const char *path, int *out, char **cause)
 {
 	if (xml_find(n, path) == NULL)
 		return (0);
@@ -55,11 +54,10 @@ cfn_bool_opt(const struct xml_node *n, const char *path, int *out,
 
 /* Reads a list of strings (<X><member>a</member>...</X>). */
 static void
-cfn_strings(const struct xml_node *n, const char *path, char ***v,
-    size_t *nv)
+cfn_strings(const struct xml_node *n, const char *path, char ***v, size_t *nv)
 {
-	const struct xml_node	*m;
-	char				*p;
+	const struct xml_node *m;
+	char		      *p;
 
 	if (*v != NULL)
 		return;
@@ -72,16 +70,15 @@ cfn_strings(const struct xml_node *n, const char *path, char ***v,
 }
 
 static int
-cfn_parameters(const struct xml_node *n, struct cfn_parameter **v,
-    size_t *nv, char **cause)
+cfn_parameters(const struct xml_node *n, struct cfn_parameter **v, size_t *nv,
+    char **cause)
 {
-	const struct xml_node	*m;
-	struct cfn_parameter		*p;
+	const struct xml_node *m;
+	struct cfn_parameter  *p;
 
 	if (*v != NULL)
 		return (0);
-	for (m = xml_find(n, "Parameters/member"); m != NULL;
-	    m = xml_next(m)) {
+	for (m = xml_find(n, "Parameters/member"); m != NULL; m = xml_next(m)) {
 		*v = xreallocarray(*v, *nv + 1, sizeof **v);
 		p = &(*v)[(*nv)++];
 		memset(p, 0, sizeof *p);
@@ -90,11 +87,11 @@ cfn_parameters(const struct xml_node *n, struct cfn_parameter **v,
 		p->resolved_value = cfn_text(m, "ResolvedValue");
 		if (p->key == NULL) {
 			*cause = xstrdup("Parameters: a member has no "
-			    "ParameterKey");
+					 "ParameterKey");
 			return (-1);
 		}
 		if (cfn_bool_opt(m, "UsePreviousValue", &p->use_previous,
-		    cause) != 0)
+			cause) != 0)
 			return (-1);
 	}
 	return (0);
@@ -103,13 +100,12 @@ cfn_parameters(const struct xml_node *n, struct cfn_parameter **v,
 static void
 cfn_tags(const struct xml_node *n, struct cfn_tag **v, size_t *nv)
 {
-	const struct xml_node	*m;
-	struct cfn_tag			*t;
+	const struct xml_node *m;
+	struct cfn_tag	      *t;
 
 	if (*v != NULL)
 		return;
-	for (m = xml_find(n, "Tags/member"); m != NULL;
-	    m = xml_next(m)) {
+	for (m = xml_find(n, "Tags/member"); m != NULL; m = xml_next(m)) {
 		*v = xreallocarray(*v, *nv + 1, sizeof **v);
 		t = &(*v)[(*nv)++];
 		t->key = cfn_text(m, "Key");
@@ -129,9 +125,9 @@ static struct xml *
 cfn_result(const void *data, size_t len, const char *operation,
     const struct xml_node **result, char **next_token, char **cause)
 {
-	struct xml	*xml = NULL;
-	char		*path, *xcause = NULL;
-	const char	*s;
+	struct xml *xml = NULL;
+	char	   *path, *xcause = NULL;
+	const char *s;
 
 	if (next_token != NULL)
 		*next_token = NULL;
@@ -149,8 +145,7 @@ cfn_result(const void *data, size_t len, const char *operation,
 		return (NULL);
 	}
 	if (next_token != NULL &&
-	    (s = xml_find_text(*result, "NextToken")) != NULL &&
-	    *s != '\0')
+	    (s = xml_find_text(*result, "NextToken")) != NULL && *s != '\0')
 		*next_token = xstrdup(s);
 	return (xml);
 }
@@ -185,10 +180,11 @@ cfn_action_name(enum cfn_action a)
 enum cfn_action
 cfn_action_from_name(const char *s)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 1; s != NULL &&
-	    i < sizeof cfn_action_names / sizeof *cfn_action_names; i++)
+		    i < sizeof cfn_action_names / sizeof *cfn_action_names;
+	     i++)
 		if (strcmp(s, cfn_action_names[i]) == 0)
 			return ((enum cfn_action)i);
 	return (CFN_ACTION_UNKNOWN);
@@ -197,8 +193,8 @@ cfn_action_from_name(const char *s)
 const char *
 cfn_replacement_name(enum cfn_replacement r)
 {
-	if ((size_t)r >= sizeof cfn_replacement_names /
-	    sizeof *cfn_replacement_names)
+	if ((size_t)r >=
+	    sizeof cfn_replacement_names / sizeof *cfn_replacement_names)
 		return ("Unknown");
 	return (cfn_replacement_names[r]);
 }
@@ -223,13 +219,13 @@ static int
 cfn_parse_change(struct cfn_resource_change *c, const struct xml_node *m,
     char **cause)
 {
-	const struct xml_node	*rc, *d;
-	struct cfn_change_detail	*cd;
+	const struct xml_node	 *rc, *d;
+	struct cfn_change_detail *cd;
 
 	memset(c, 0, sizeof *c);
 	c->type = cfn_text(m, "Type");
 	if ((rc = xml_find(m, "ResourceChange")) == NULL)
-		return (0);	/* a change of another type: kept, empty */
+		return (0); /* a change of another type: kept, empty */
 	c->action_text = cfn_text(rc, "Action");
 	c->action = cfn_action_from_name(c->action_text);
 	c->logical_id = cfn_text(rc, "LogicalResourceId");
@@ -239,12 +235,11 @@ cfn_parse_change(struct cfn_resource_change *c, const struct xml_node *m,
 	c->replacement = cfn_replacement_from_name(c->replacement_text);
 	if (c->logical_id == NULL) {
 		*cause = xstrdup("Changes: a ResourceChange has no "
-		    "LogicalResourceId");
+				 "LogicalResourceId");
 		return (-1);
 	}
 	cfn_strings(rc, "Scope", &c->scope, &c->nscope);
-	for (d = xml_find(rc, "Details/member"); d != NULL;
-	    d = xml_next(d)) {
+	for (d = xml_find(rc, "Details/member"); d != NULL; d = xml_next(d)) {
 		c->details = xreallocarray(c->details, c->ndetails + 1,
 		    sizeof *c->details);
 		cd = &c->details[c->ndetails++];
@@ -263,12 +258,12 @@ int
 cfn_parse_change_set_page(struct cfn_change_set *cs, const void *data,
     size_t len, char **next_token, char **cause)
 {
-	struct xml			*xml;
-	const struct xml_node	*r, *m;
-	int				 rc = -1;
+	struct xml	      *xml;
+	const struct xml_node *r, *m;
+	int		       rc = -1;
 
 	if ((xml = cfn_result(data, len, "DescribeChangeSet", &r, next_token,
-	    cause)) == NULL)
+		 cause)) == NULL)
 		return (-1);
 	cfn_text_once(&cs->id, r, "ChangeSetId");
 	cfn_text_once(&cs->name, r, "ChangeSetName");
@@ -298,12 +293,11 @@ cfn_parse_change_set_page(struct cfn_change_set *cs, const void *data,
 		goto out;
 	cfn_strings(r, "Capabilities", &cs->capabilities, &cs->ncapabilities);
 	cfn_tags(r, &cs->tags, &cs->ntags);
-	for (m = xml_find(r, "Changes/member"); m != NULL;
-	    m = xml_next(m)) {
+	for (m = xml_find(r, "Changes/member"); m != NULL; m = xml_next(m)) {
 		cs->changes = xreallocarray(cs->changes, cs->nchanges + 1,
 		    sizeof *cs->changes);
-		if (cfn_parse_change(&cs->changes[cs->nchanges++], m,
-		    cause) != 0)
+		if (cfn_parse_change(&cs->changes[cs->nchanges++], m, cause) !=
+		    0)
 			goto out;
 	}
 	rc = 0;
@@ -317,19 +311,18 @@ out:
 }
 
 int
-cfn_parse_change_set_list_page(struct cfn_change_set_list *l,
-    const void *data, size_t len, char **next_token, char **cause)
+cfn_parse_change_set_list_page(struct cfn_change_set_list *l, const void *data,
+    size_t len, char **next_token, char **cause)
 {
-	struct xml			*xml;
-	const struct xml_node	*r, *m;
-	struct cfn_change_set_summary	*s;
-	int				 rc = -1;
+	struct xml		      *xml;
+	const struct xml_node	      *r, *m;
+	struct cfn_change_set_summary *s;
+	int			       rc = -1;
 
 	if ((xml = cfn_result(data, len, "ListChangeSets", &r, next_token,
-	    cause)) == NULL)
+		 cause)) == NULL)
 		return (-1);
-	for (m = xml_find(r, "Summaries/member"); m != NULL;
-	    m = xml_next(m)) {
+	for (m = xml_find(r, "Summaries/member"); m != NULL; m = xml_next(m)) {
 		l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
 		s = &l->v[l->n++];
 		memset(s, 0, sizeof *s);
@@ -343,7 +336,7 @@ cfn_parse_change_set_list_page(struct cfn_change_set_list *l,
 		s->description = cfn_text(m, "Description");
 		if (s->name == NULL || s->id == NULL) {
 			*cause = xstrdup("Summaries: a member has no "
-			    "ChangeSetName or ChangeSetId");
+					 "ChangeSetName or ChangeSetId");
 			goto out;
 		}
 		if (cfn_time_opt(m, "CreationTime", &s->created, cause) != 0)
@@ -360,11 +353,10 @@ out:
 }
 
 static int
-cfn_parse_stack(struct cfn_stack *s, const struct xml_node *m,
-    char **cause)
+cfn_parse_stack(struct cfn_stack *s, const struct xml_node *m, char **cause)
 {
-	const struct xml_node	*o;
-	struct cfn_output		*out;
+	const struct xml_node *o;
+	struct cfn_output     *out;
 
 	memset(s, 0, sizeof *s);
 	s->id = cfn_text(m, "StackId");
@@ -375,7 +367,7 @@ cfn_parse_stack(struct cfn_stack *s, const struct xml_node *m,
 	s->change_set_id = cfn_text(m, "ChangeSetId");
 	if (s->name == NULL || s->status == NULL) {
 		*cause = xstrdup("Stacks: a member has no StackName or "
-		    "StackStatus");
+				 "StackStatus");
 		return (-1);
 	}
 	if (cfn_time_opt(m, "CreationTime", &s->created, cause) != 0 ||
@@ -383,8 +375,7 @@ cfn_parse_stack(struct cfn_stack *s, const struct xml_node *m,
 		return (-1);
 	if (cfn_parameters(m, &s->parameters, &s->nparameters, cause) != 0)
 		return (-1);
-	for (o = xml_find(m, "Outputs/member"); o != NULL;
-	    o = xml_next(o)) {
+	for (o = xml_find(m, "Outputs/member"); o != NULL; o = xml_next(o)) {
 		s->outputs = xreallocarray(s->outputs, s->noutputs + 1,
 		    sizeof *s->outputs);
 		out = &s->outputs[s->noutputs++];
@@ -404,15 +395,14 @@ int
 cfn_parse_stacks_page(struct cfn_stack_list *l, const void *data, size_t len,
     char **next_token, char **cause)
 {
-	struct xml			*xml;
-	const struct xml_node	*r, *m;
-	int				 rc = -1;
+	struct xml	      *xml;
+	const struct xml_node *r, *m;
+	int		       rc = -1;
 
 	if ((xml = cfn_result(data, len, "DescribeStacks", &r, next_token,
-	    cause)) == NULL)
+		 cause)) == NULL)
 		return (-1);
-	for (m = xml_find(r, "Stacks/member"); m != NULL;
-	    m = xml_next(m)) {
+	for (m = xml_find(r, "Stacks/member"); m != NULL; m = xml_next(m)) {
 		l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
 		if (cfn_parse_stack(&l->v[l->n++], m, cause) != 0)
 			goto out;
@@ -431,16 +421,16 @@ int
 cfn_parse_stack_events_page(struct cfn_stack_event_list *l, const void *data,
     size_t len, char **next_token, char **cause)
 {
-	struct xml			*xml;
-	const struct xml_node	*r, *m;
-	struct cfn_stack_event		*e;
-	int				 rc = -1;
+	struct xml	       *xml;
+	const struct xml_node  *r, *m;
+	struct cfn_stack_event *e;
+	int			rc = -1;
 
-	if ((xml = cfn_result(data, len, "DescribeStackEvents", &r,
-	    next_token, cause)) == NULL)
+	if ((xml = cfn_result(data, len, "DescribeStackEvents", &r, next_token,
+		 cause)) == NULL)
 		return (-1);
 	for (m = xml_find(r, "StackEvents/member"); m != NULL;
-	    m = xml_next(m)) {
+	     m = xml_next(m)) {
 		l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
 		e = &l->v[l->n++];
 		memset(e, 0, sizeof *e);
@@ -454,14 +444,13 @@ cfn_parse_stack_events_page(struct cfn_stack_event_list *l, const void *data,
 		e->status_reason = cfn_text(m, "ResourceStatusReason");
 		if (e->logical_id == NULL || e->status == NULL) {
 			*cause = xstrdup("StackEvents: a member has no "
-			    "LogicalResourceId or ResourceStatus");
+					 "LogicalResourceId or ResourceStatus");
 			goto out;
 		}
-		if (xml_get_time(m, "Timestamp", &e->timestamp,
-		    cause) != 0) {
+		if (xml_get_time(m, "Timestamp", &e->timestamp, cause) != 0) {
 			free(*cause);
 			*cause = xstrdup("StackEvents: a member has no valid "
-			    "Timestamp");
+					 "Timestamp");
 			goto out;
 		}
 	}
@@ -479,12 +468,12 @@ int
 cfn_parse_change_set_ref(struct cfn_change_set_ref *ref, const void *data,
     size_t len, char **cause)
 {
-	struct xml			*xml;
-	const struct xml_node	*r;
+	struct xml	      *xml;
+	const struct xml_node *r;
 
 	memset(ref, 0, sizeof *ref);
-	if ((xml = cfn_result(data, len, "CreateChangeSet", &r, NULL,
-	    cause)) == NULL)
+	if ((xml = cfn_result(data, len, "CreateChangeSet", &r, NULL, cause)) ==
+	    NULL)
 		return (-1);
 	ref->id = cfn_text(r, "Id");
 	ref->stack_id = cfn_text(r, "StackId");
@@ -503,7 +492,7 @@ cfn_parse_change_set_ref(struct cfn_change_set_ref *ref, const void *data,
 static void
 cfn_strings_free(char **v, size_t n)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < n; i++)
 		free(v[i]);
@@ -513,7 +502,7 @@ cfn_strings_free(char **v, size_t n)
 static void
 cfn_parameters_free(struct cfn_parameter *v, size_t n)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
 		free(v[i].key);
@@ -526,7 +515,7 @@ cfn_parameters_free(struct cfn_parameter *v, size_t n)
 static void
 cfn_tags_free(struct cfn_tag *v, size_t n)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
 		free(v[i].key);
@@ -548,7 +537,7 @@ cfn_change_set_ref_free(struct cfn_change_set_ref *ref)
 static void
 cfn_resource_change_clear(struct cfn_resource_change *c)
 {
-	size_t	i;
+	size_t i;
 
 	free(c->type);
 	free(c->action_text);
@@ -571,7 +560,7 @@ cfn_resource_change_clear(struct cfn_resource_change *c)
 void
 cfn_change_set_free(struct cfn_change_set *cs)
 {
-	size_t	i;
+	size_t i;
 
 	if (cs == NULL)
 		return;
@@ -595,7 +584,7 @@ cfn_change_set_free(struct cfn_change_set *cs)
 void
 cfn_change_set_list_free(struct cfn_change_set_list *l)
 {
-	size_t	i;
+	size_t i;
 
 	if (l == NULL)
 		return;
@@ -616,8 +605,8 @@ cfn_change_set_list_free(struct cfn_change_set_list *l)
 void
 cfn_stack_list_free(struct cfn_stack_list *l)
 {
-	struct cfn_stack	*s;
-	size_t			 i, j;
+	struct cfn_stack *s;
+	size_t		  i, j;
 
 	if (l == NULL)
 		return;
@@ -647,7 +636,7 @@ cfn_stack_list_free(struct cfn_stack_list *l)
 void
 cfn_stack_event_list_free(struct cfn_stack_event_list *l)
 {
-	size_t	i;
+	size_t i;
 
 	if (l == NULL)
 		return;
@@ -692,15 +681,14 @@ cfn_deliver_done(aws_op_fn cb, const struct aws_reply *reply, void *result,
 	((cfn_done_cb)cb)(reply, arg);
 }
 
-static const struct aws_op_result cfn_done_result = {
-	NULL, 0, NULL, cfn_deliver_done
-};
+static const struct aws_op_result cfn_done_result = { NULL, 0, NULL,
+	cfn_deliver_done };
 
-static int	cfn_stack_events_bound(void *, const void *, const char *);
+static int cfn_stack_events_bound(void *, const void *, const char *);
 
 static const struct aws_op_desc cfn_op_create_change_set = {
-	&aws_service_cloudformation, "CreateChangeSet",
-	&cfn_ref_result, NULL, NULL, 0,
+	&aws_service_cloudformation, "CreateChangeSet", &cfn_ref_result, NULL,
+	NULL, 0,
 	{ "cloudformation:CreateChangeSet", AWS_ACCOUNT_ENVIRONMENT, "stack" }
 };
 static const struct aws_op_desc cfn_op_describe_change_set = {
@@ -710,14 +698,14 @@ static const struct aws_op_desc cfn_op_describe_change_set = {
 	    "change-set" }
 };
 static const struct aws_op_desc cfn_op_execute_change_set = {
-	&aws_service_cloudformation, "ExecuteChangeSet",
-	&cfn_done_result, NULL, NULL, 0,
+	&aws_service_cloudformation, "ExecuteChangeSet", &cfn_done_result, NULL,
+	NULL, 0,
 	{ "cloudformation:ExecuteChangeSet", AWS_ACCOUNT_ENVIRONMENT,
 	    "change-set" }
 };
 static const struct aws_op_desc cfn_op_delete_change_set = {
-	&aws_service_cloudformation, "DeleteChangeSet",
-	&cfn_done_result, NULL, NULL, 0,
+	&aws_service_cloudformation, "DeleteChangeSet", &cfn_done_result, NULL,
+	NULL, 0,
 	{ "cloudformation:DeleteChangeSet", AWS_ACCOUNT_ENVIRONMENT,
 	    "change-set" }
 };
@@ -727,19 +715,19 @@ static const struct aws_op_desc cfn_op_list_change_sets = {
 	{ "cloudformation:ListChangeSets", AWS_ACCOUNT_ENVIRONMENT, "stack" }
 };
 static const struct aws_op_desc cfn_op_describe_stacks = {
-	&aws_service_cloudformation, "DescribeStacks",
-	&cfn_stack_list_result, "NextToken", NULL, 0,
+	&aws_service_cloudformation, "DescribeStacks", &cfn_stack_list_result,
+	"NextToken", NULL, 0,
 	{ "cloudformation:DescribeStacks", AWS_ACCOUNT_ENVIRONMENT, "stack" }
 };
 static const struct aws_op_desc cfn_op_continue_update_rollback = {
-	&aws_service_cloudformation, "ContinueUpdateRollback",
-	&cfn_done_result, NULL, NULL, 0,
+	&aws_service_cloudformation, "ContinueUpdateRollback", &cfn_done_result,
+	NULL, NULL, 0,
 	{ "cloudformation:ContinueUpdateRollback", AWS_ACCOUNT_ENVIRONMENT,
 	    "stack" }
 };
 static const struct aws_op_desc cfn_op_delete_stack = {
-	&aws_service_cloudformation, "DeleteStack",
-	&cfn_done_result, NULL, NULL, 0,
+	&aws_service_cloudformation, "DeleteStack", &cfn_done_result, NULL,
+	NULL, 0,
 	{ "cloudformation:DeleteStack", AWS_ACCOUNT_ENVIRONMENT, "stack" }
 };
 static const struct aws_op_desc cfn_op_describe_stack_events = {
@@ -753,25 +741,18 @@ AWS_OP_RESULT_ONE(cfn_template, struct cfn_template, cfn_parse_template,
     cfn_template_free, cfn_template_cb)
 
 static const struct aws_op_desc cfn_op_get_template = {
-	&aws_service_cloudformation, "GetTemplate",
-	&cfn_template_result, NULL, NULL, 0,
+	&aws_service_cloudformation, "GetTemplate", &cfn_template_result, NULL,
+	NULL, 0,
 	{ "cloudformation:GetTemplate", AWS_ACCOUNT_ENVIRONMENT, "stack" }
 };
 
 /* Every call goes to an environment's account, through its role. */
-const struct aws_op_desc *const cfn_operations[] = {
-	&cfn_op_create_change_set,
-	&cfn_op_describe_change_set,
-	&cfn_op_execute_change_set,
-	&cfn_op_delete_change_set,
-	&cfn_op_list_change_sets,
-	&cfn_op_describe_stacks,
-	&cfn_op_describe_stack_events,
-	&cfn_op_continue_update_rollback,
-	&cfn_op_delete_stack,
-	&cfn_op_get_template,
-	NULL
-};
+const struct aws_op_desc *const cfn_operations[] = { &cfn_op_create_change_set,
+	&cfn_op_describe_change_set, &cfn_op_execute_change_set,
+	&cfn_op_delete_change_set, &cfn_op_list_change_sets,
+	&cfn_op_describe_stacks, &cfn_op_describe_stack_events,
+	&cfn_op_continue_update_rollback, &cfn_op_delete_stack,
+	&cfn_op_get_template, NULL };
 
 /* CreateChangeSet. */
 
@@ -780,24 +761,25 @@ cfn_create_change_set(struct aws_client *client, struct aws_creds *creds,
     const char *region, const struct cfn_create_change_set_input *in,
     cfn_change_set_ref_cb cb, void *arg, char **cause)
 {
-	struct aws_op	*op;
-	struct buf	*form;
-	char		*desc, name[64];
-	size_t		 i, n;
+	struct aws_op *op;
+	struct buf    *form;
+	char	      *desc, name[64];
+	size_t	       i, n;
 
 	if (in->stack_name == NULL || in->change_set_name == NULL) {
 		*cause = xstrdup("CloudFormation CreateChangeSet: no stack or "
-		    "change set name");
+				 "change set name");
 		return (NULL);
 	}
 	if ((in->template_body == NULL) == (in->template_url == NULL)) {
 		*cause = xstrdup("CloudFormation CreateChangeSet: give a "
-		    "template body or a template URL, not both");
+				 "template body or a template URL, not both");
 		return (NULL);
 	}
 	if (in->template_body != NULL &&
 	    strlen(in->template_body) > CFN_TEMPLATE_BODY_MAX) {
-		*cause = xasprintf("CloudFormation CreateChangeSet: the "
+		*cause = xasprintf(
+		    "CloudFormation CreateChangeSet: the "
 		    "template is %zu bytes, over the %d bytes CloudFormation "
 		    "takes inline (upload it and pass its URL)",
 		    strlen(in->template_body), CFN_TEMPLATE_BODY_MAX);
@@ -833,7 +815,8 @@ cfn_create_change_set(struct aws_client *client, struct aws_creds *creds,
 			    "Parameters.member.%zu.ParameterValue", i + 1);
 			aws_query_add(form, name,
 			    in->parameters[i].value != NULL ?
-			    in->parameters[i].value : "");
+				in->parameters[i].value :
+				"");
 		}
 	}
 	n = 0;
@@ -869,7 +852,7 @@ cfn_change_set_call(const struct aws_op_desc *d, struct aws_client *client,
     const char *change_set, const char *client_request_token, aws_op_fn cb,
     void *arg, char **cause)
 {
-	struct aws_op	*op;
+	struct aws_op *op;
 
 	if (change_set == NULL) {
 		*cause = xasprintf("CloudFormation %s: no change set",
@@ -898,12 +881,11 @@ cfn_describe_change_set(struct aws_client *client, struct aws_creds *creds,
 struct aws_op *
 cfn_execute_change_set(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *stack_name, const char *change_set,
-    const char *client_request_token, cfn_done_cb cb, void *arg,
-    char **cause)
+    const char *client_request_token, cfn_done_cb cb, void *arg, char **cause)
 {
 	return (cfn_change_set_call(&cfn_op_execute_change_set, client, creds,
-	    region, stack_name, change_set, client_request_token,
-	    (aws_op_fn)cb, arg, cause));
+	    region, stack_name, change_set, client_request_token, (aws_op_fn)cb,
+	    arg, cause));
 }
 
 struct aws_op *
@@ -920,10 +902,10 @@ cfn_delete_change_set(struct aws_client *client, struct aws_creds *creds,
 static struct aws_op *
 cfn_stack_call(const struct aws_op_desc *d, struct aws_client *client,
     struct aws_creds *creds, const char *region, const char *stack_name,
-    int need_stack, const void *params, size_t nparams, aws_op_fn cb,
-    void *arg, char **cause)
+    int need_stack, const void *params, size_t nparams, aws_op_fn cb, void *arg,
+    char **cause)
 {
-	struct aws_op	*op;
+	struct aws_op *op;
 
 	if (need_stack && stack_name == NULL) {
 		*cause = xasprintf("CloudFormation %s: no stack", d->action);
@@ -948,26 +930,25 @@ cfn_list_change_sets(struct aws_client *client, struct aws_creds *creds,
 
 struct aws_op *
 cfn_describe_stacks(struct aws_client *client, struct aws_creds *creds,
-    const char *region, const char *stack_name, cfn_stack_list_cb cb,
-    void *arg, char **cause)
+    const char *region, const char *stack_name, cfn_stack_list_cb cb, void *arg,
+    char **cause)
 {
 	return (cfn_stack_call(&cfn_op_describe_stacks, client, creds, region,
 	    stack_name, 0, NULL, 0, (aws_op_fn)cb, arg, cause));
 }
 
 struct aws_op *
-cfn_continue_update_rollback(struct aws_client *client,
-    struct aws_creds *creds, const char *region, const char *stack_name,
-    const char *const *skip, size_t nskip, const char *token, cfn_done_cb cb,
-    void *arg, char **cause)
+cfn_continue_update_rollback(struct aws_client *client, struct aws_creds *creds,
+    const char *region, const char *stack_name, const char *const *skip,
+    size_t nskip, const char *token, cfn_done_cb cb, void *arg, char **cause)
 {
-	struct aws_op	*op;
-	char		 name[64];
-	size_t		 i;
+	struct aws_op *op;
+	char	       name[64];
+	size_t	       i;
 
 	if (stack_name == NULL) {
 		*cause = xstrdup("CloudFormation ContinueUpdateRollback: no "
-		    "stack");
+				 "stack");
 		return (NULL);
 	}
 	op = aws_op_new(&cfn_op_continue_update_rollback, client, creds,
@@ -988,7 +969,7 @@ cfn_delete_stack(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *stack, const char *token, cfn_done_cb cb,
     void *arg, char **cause)
 {
-	struct aws_op	*op;
+	struct aws_op *op;
 
 	if (stack == NULL) {
 		*cause = xstrdup("CloudFormation DeleteStack: no stack");
@@ -1032,9 +1013,9 @@ cfn_stack_event_clear(struct cfn_stack_event *e)
 static int
 cfn_stack_events_bound(void *result, const void *params, const char *next)
 {
-	struct cfn_stack_event_list		*l = result;
-	const struct cfn_stack_events_bounds	*b = params;
-	size_t					 i, keep;
+	struct cfn_stack_event_list	     *l = result;
+	const struct cfn_stack_events_bounds *b = params;
+	size_t				      i, keep;
 
 	if (b == NULL)
 		return (0);
@@ -1079,10 +1060,10 @@ cfn_describe_stack_events(struct aws_client *client, struct aws_creds *creds,
 
 void
 cfn_change_summary_init(struct cfn_change_summary *s,
-    const struct cfn_change_set *cs)
+    const struct cfn_change_set			  *cs)
 {
-	const struct cfn_resource_change	*c;
-	size_t					 i;
+	const struct cfn_resource_change *c;
+	size_t				  i;
 
 	memset(s, 0, sizeof *s);
 	for (i = 0; cs != NULL && i < cs->nchanges; i++) {
@@ -1131,7 +1112,7 @@ static void
 cfn_summary_ids(struct buf *b, const char *what, const size_t *idx, size_t n,
     const struct cfn_change_set *cs)
 {
-	size_t	i;
+	size_t i;
 
 	if (n == 0)
 		return;
@@ -1143,10 +1124,10 @@ cfn_summary_ids(struct buf *b, const char *what, const size_t *idx, size_t n,
 
 char *
 cfn_change_summary_text(const struct cfn_change_summary *s,
-    const struct cfn_change_set *cs)
+    const struct cfn_change_set				*cs)
 {
-	struct buf	 b;
-	char		*text;
+	struct buf b;
+	char	  *text;
 
 	buf_init(&b, SIZE_MAX / 2);
 	buf_printf(&b, "%zu to add, %zu to modify, %zu to remove", s->adds,
@@ -1168,20 +1149,22 @@ cfn_change_summary_text(const struct cfn_change_summary *s,
 int
 cfn_change_set_is_empty(const struct cfn_change_set *cs)
 {
-	const char	*r = cs->status_reason;
+	const char *r = cs->status_reason;
 
 	if (cs->status == NULL || strcmp(cs->status, "FAILED") != 0 ||
 	    r == NULL)
 		return (0);
-	return (strncmp(r, "The submitted information didn't contain "
-	    "changes", 48) == 0 ||
-	    strncmp(r, "No updates are to be performed", 30) == 0);
+	return (strncmp(r,
+		    "The submitted information didn't contain "
+		    "changes",
+		    48) == 0 ||
+		strncmp(r, "No updates are to be performed", 30) == 0);
 }
 
 static int
 cfn_ends_with(const char *s, const char *suffix)
 {
-	size_t	ls = strlen(s), lx = strlen(suffix);
+	size_t ls = strlen(s), lx = strlen(suffix);
 
 	return (ls >= lx && strcmp(s + ls - lx, suffix) == 0);
 }
@@ -1243,7 +1226,7 @@ int
 cfn_stack_status_final(const char *status)
 {
 	return (status != NULL && (cfn_ends_with(status, "_COMPLETE") ||
-	    cfn_ends_with(status, "_FAILED")));
+				      cfn_ends_with(status, "_FAILED")));
 }
 
 int
@@ -1255,15 +1238,15 @@ cfn_stack_status_ok(const char *status)
 const struct cfn_stack_event *
 cfn_stack_events_first_failure(const struct cfn_stack_event_list *l)
 {
-	const struct cfn_stack_event	*e;
-	size_t				 i;
+	const struct cfn_stack_event *e;
+	size_t			      i;
 
 	for (i = l->n; i > 0; i--) {
 		e = &l->v[i - 1];
 		if (e->status == NULL || !cfn_ends_with(e->status, "_FAILED"))
 			continue;
-		if (e->resource_type != NULL && strcmp(e->resource_type,
-		    "AWS::CloudFormation::Stack") == 0)
+		if (e->resource_type != NULL &&
+		    strcmp(e->resource_type, "AWS::CloudFormation::Stack") == 0)
 			continue;
 		return (e);
 	}
@@ -1274,28 +1257,30 @@ int
 cfn_reply_stack_missing(const struct aws_reply *r)
 {
 	return (r->error == AWS_EAWS &&
-	    strcmp(r->aws.code, "ValidationError") == 0 &&
-	    strncmp(r->aws.message, "Stack with id ", 14) == 0 &&
-	    cfn_ends_with(r->aws.message, " does not exist"));
+		strcmp(r->aws.code, "ValidationError") == 0 &&
+		strncmp(r->aws.message, "Stack with id ", 14) == 0 &&
+		cfn_ends_with(r->aws.message, " does not exist"));
 }
 
 int
 cfn_reply_change_set_missing(const struct aws_reply *r)
 {
 	return (r->error == AWS_EAWS &&
-	    (strcmp(r->aws.code, "ChangeSetNotFound") == 0 ||
-	    strcmp(r->aws.code, "ChangeSetNotFoundException") == 0));
+		(strcmp(r->aws.code, "ChangeSetNotFound") == 0 ||
+		    strcmp(r->aws.code, "ChangeSetNotFoundException") == 0));
 }
 
 int
 cfn_reply_no_changes(const struct aws_reply *r)
 {
 	return (r->error == AWS_EAWS &&
-	    strcmp(r->aws.code, "ValidationError") == 0 &&
-	    (strncmp(r->aws.message, "No updates are to be performed",
-	    30) == 0 ||
-	    strncmp(r->aws.message, "The submitted information didn't "
-	    "contain changes", 48) == 0));
+		strcmp(r->aws.code, "ValidationError") == 0 &&
+		(strncmp(r->aws.message, "No updates are to be performed",
+		     30) == 0 ||
+		    strncmp(r->aws.message,
+			"The submitted information didn't "
+			"contain changes",
+			48) == 0));
 }
 
 /*
@@ -1306,8 +1291,8 @@ cfn_reply_no_changes(const struct aws_reply *r)
 static size_t
 cfn_utf8_len(const unsigned char *p, size_t n)
 {
-	size_t		len, i;
-	unsigned int	c, min;
+	size_t	     len, i;
+	unsigned int c, min;
 
 	if (p[0] < 0x80)
 		return (1);
@@ -1340,11 +1325,11 @@ cfn_utf8_len(const unsigned char *p, size_t n)
 char *
 cfn_description_truncate(const char *s, size_t max)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 n = strlen(s), i, len, limit;
-	struct buf		 b;
-	char			*out;
-	int			 cutting;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t		     n = strlen(s), i, len, limit;
+	struct buf	     b;
+	char		    *out;
+	int		     cutting;
 
 	/* Each invalid byte becomes one '?': the output is n bytes long. */
 	if (max < 4)
@@ -1357,8 +1342,9 @@ cfn_description_truncate(const char *s, size_t max)
 			len = 1;
 		if (i + len > limit)
 			break;
-		if (cfn_utf8_len(p + i, n - i) == 0 || (p[i] < 0x20 &&
-		    p[i] != '\n' && p[i] != '\t') || p[i] == 0x7f)
+		if (cfn_utf8_len(p + i, n - i) == 0 ||
+		    (p[i] < 0x20 && p[i] != '\n' && p[i] != '\t') ||
+		    p[i] == 0x7f)
 			buf_append(&b, "?", 1);
 		else
 			buf_append(&b, p + i, len);
@@ -1378,13 +1364,13 @@ int
 cfn_parse_template(struct cfn_template *t, const void *data, size_t len,
     char **cause)
 {
-	struct xml		*xml;
-	const struct xml_node	*r;
-	const char		*body;
+	struct xml	      *xml;
+	const struct xml_node *r;
+	const char	      *body;
 
 	memset(t, 0, sizeof *t);
-	if ((xml = cfn_result(data, len, "GetTemplate", &r, NULL,
-	    cause)) == NULL)
+	if ((xml = cfn_result(data, len, "GetTemplate", &r, NULL, cause)) ==
+	    NULL)
 		return (-1);
 	body = xml_find_text(r, "TemplateBody");
 	t->body = xstrdup(body != NULL ? body : "");
@@ -1405,10 +1391,10 @@ cfn_template_free(struct cfn_template *t)
 
 struct aws_op *
 cfn_get_template(struct aws_client *client, struct aws_creds *creds,
-    const char *region, const char *stack_name, cfn_template_cb cb,
-    void *arg, char **cause)
+    const char *region, const char *stack_name, cfn_template_cb cb, void *arg,
+    char **cause)
 {
-	struct aws_op	*op;
+	struct aws_op *op;
 
 	if (stack_name == NULL) {
 		*cause = xstrdup("CloudFormation GetTemplate: no stack");

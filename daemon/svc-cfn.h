@@ -35,65 +35,65 @@ struct aws_op_desc;
 extern const struct aws_op_desc *const cfn_operations[];
 
 /* CloudFormation's limits. */
-#define CFN_DESCRIPTION_MAX	1024		/* bytes we send, at most */
-#define CFN_TEMPLATE_BODY_MAX	51200		/* inline TemplateBody */
+#define CFN_DESCRIPTION_MAX   1024  /* bytes we send, at most */
+#define CFN_TEMPLATE_BODY_MAX 51200 /* inline TemplateBody */
 
 /* Parameters: a value, or the stack's previous one. */
 struct cfn_parameter_input {
-	const char	*key;
-	const char	*value;			/* ignored with use_previous */
-	int		 use_previous;		/* UsePreviousValue=true */
+	const char *key;
+	const char *value;	  /* ignored with use_previous */
+	int	    use_previous; /* UsePreviousValue=true */
 };
 
 struct cfn_tag_input {
-	const char	*key;
-	const char	*value;
+	const char *key;
+	const char *value;
 };
 
 enum cfn_change_set_type {
-	CFN_CHANGE_SET_CREATE,			/* a stack's first */
+	CFN_CHANGE_SET_CREATE, /* a stack's first */
 	CFN_CHANGE_SET_UPDATE,
 };
 
-#define CFN_CAPABILITY_IAM		0x1
-#define CFN_CAPABILITY_NAMED_IAM	0x2
-#define CFN_CAPABILITY_AUTO_EXPAND	0x4
+#define CFN_CAPABILITY_IAM	   0x1
+#define CFN_CAPABILITY_NAMED_IAM   0x2
+#define CFN_CAPABILITY_AUTO_EXPAND 0x4
 
 struct cfn_create_change_set_input {
 	const char		*stack_name;
 	const char		*change_set_name;
 	enum cfn_change_set_type type;
 	const char		*description;	/* truncated to the limit */
-	const char		*template_body;	/* one of these two */
+	const char		*template_body; /* one of these two */
 	const char		*template_url;
 	const struct cfn_parameter_input *parameters;
-	size_t			 nparameters;
-	const struct cfn_tag_input *tags;
-	size_t			 ntags;
-	unsigned int		 capabilities;	/* CFN_CAPABILITY_* */
+	size_t				  nparameters;
+	const struct cfn_tag_input	 *tags;
+	size_t				  ntags;
+	unsigned int			  capabilities; /* CFN_CAPABILITY_* */
 	/* Idempotency: with a token, a retried or repeated call gives the
 	   same change set instead of AlreadyExistsException. */
-	const char		*client_token;	/* may be NULL */
-	const char		*role_arn;	/* service role; may be NULL */
+	const char *client_token; /* may be NULL */
+	const char *role_arn;	  /* service role; may be NULL */
 };
 
 /* What CreateChangeSet answers. */
 struct cfn_change_set_ref {
-	char		*id;			/* change set ARN */
-	char		*stack_id;
+	char *id; /* change set ARN */
+	char *stack_id;
 };
 
 /* Stack parameters and tags as described. */
 struct cfn_parameter {
-	char		*key;
-	char		*value;			/* NULL when absent */
-	char		*resolved_value;	/* SSM parameters; NULL */
-	int		 use_previous;
+	char *key;
+	char *value;	      /* NULL when absent */
+	char *resolved_value; /* SSM parameters; NULL */
+	int   use_previous;
 };
 
 struct cfn_tag {
-	char		*key;
-	char		*value;
+	char *key;
+	char *value;
 };
 
 enum cfn_action {
@@ -106,22 +106,22 @@ enum cfn_action {
 };
 
 enum cfn_replacement {
-	CFN_REPLACEMENT_NONE,			/* absent (Add, Remove) */
+	CFN_REPLACEMENT_NONE, /* absent (Add, Remove) */
 	CFN_REPLACEMENT_TRUE,
 	CFN_REPLACEMENT_FALSE,
 	CFN_REPLACEMENT_CONDITIONAL,
-	CFN_REPLACEMENT_UNKNOWN,		/* a value we do not know */
+	CFN_REPLACEMENT_UNKNOWN, /* a value we do not know */
 };
 
 /* One of ResourceChange.Details; strings are NULL when absent. */
 struct cfn_change_detail {
-	char		*target_attribute;	/* Properties, Tags, ... */
-	char		*target_name;		/* the property's name */
-	char		*requires_recreation;	/* Never, Conditionally,
+	char *target_attribute;	   /* Properties, Tags, ... */
+	char *target_name;	   /* the property's name */
+	char *requires_recreation; /* Never, Conditionally,
 						   Always */
-	char		*evaluation;		/* Static, Dynamic */
-	char		*change_source;		/* DirectModification, ... */
-	char		*causing_entity;	/* parameter or resource */
+	char *evaluation;	   /* Static, Dynamic */
+	char *change_source;	   /* DirectModification, ... */
+	char *causing_entity;	   /* parameter or resource */
 };
 
 /*
@@ -130,175 +130,173 @@ struct cfn_change_detail {
  * a change of another type keeps only its type, the rest NULL or 0.
  */
 struct cfn_resource_change {
-	char		*type;			/* Changes.member.Type */
-	enum cfn_action	 action;
-	char		*action_text;		/* as AWS spelled it */
-	char		*logical_id;
-	char		*physical_id;		/* NULL for Add */
-	char		*resource_type;		/* AWS::ECS::Service */
-	enum cfn_replacement replacement;
-	char		*replacement_text;	/* NULL when absent */
-	char		**scope;		/* Properties, Tags, ... */
-	size_t		 nscope;
+	char			 *type; /* Changes.member.Type */
+	enum cfn_action		  action;
+	char			 *action_text; /* as AWS spelled it */
+	char			 *logical_id;
+	char			 *physical_id;	 /* NULL for Add */
+	char			 *resource_type; /* AWS::ECS::Service */
+	enum cfn_replacement	  replacement;
+	char			 *replacement_text; /* NULL when absent */
+	char			**scope;	    /* Properties, Tags, ... */
+	size_t			  nscope;
 	struct cfn_change_detail *details;
-	size_t		 ndetails;
+	size_t			  ndetails;
 };
 
 struct cfn_change_set {
-	char		*id;
-	char		*name;
-	char		*stack_id;
-	char		*stack_name;
-	char		*description;		/* NULL when absent */
-	char		*status;		/* CREATE_PENDING ... FAILED */
-	char		*execution_status;	/* AVAILABLE, ... */
-	char		*status_reason;		/* NULL when absent */
-	struct timespec	 created;
-	struct cfn_parameter *parameters;
-	size_t		 nparameters;
-	char		**capabilities;
-	size_t		 ncapabilities;
-	struct cfn_tag	*tags;
-	size_t		 ntags;
-	struct cfn_resource_change *changes;	/* every page's, in order */
-	size_t		 nchanges;
+	char			   *id;
+	char			   *name;
+	char			   *stack_id;
+	char			   *stack_name;
+	char			   *description; /* NULL when absent */
+	char			   *status;	 /* CREATE_PENDING ... FAILED */
+	char			   *execution_status; /* AVAILABLE, ... */
+	char			   *status_reason;    /* NULL when absent */
+	struct timespec		    created;
+	struct cfn_parameter	   *parameters;
+	size_t			    nparameters;
+	char			  **capabilities;
+	size_t			    ncapabilities;
+	struct cfn_tag		   *tags;
+	size_t			    ntags;
+	struct cfn_resource_change *changes; /* every page's, in order */
+	size_t			    nchanges;
 };
 
 /* ListChangeSets' summaries. */
 struct cfn_change_set_summary {
-	char		*id;
-	char		*name;
-	char		*stack_id;
-	char		*stack_name;
-	char		*status;
-	char		*execution_status;
-	char		*status_reason;
-	char		*description;
-	struct timespec	 created;
+	char	       *id;
+	char	       *name;
+	char	       *stack_id;
+	char	       *stack_name;
+	char	       *status;
+	char	       *execution_status;
+	char	       *status_reason;
+	char	       *description;
+	struct timespec created;
 };
 
 struct cfn_change_set_list {
 	struct cfn_change_set_summary *v;
-	size_t		 n;
+	size_t			       n;
 };
 
 struct cfn_output {
-	char		*key;
-	char		*value;
-	char		*description;
-	char		*export_name;
+	char *key;
+	char *value;
+	char *description;
+	char *export_name;
 };
 
 struct cfn_stack {
-	char		*id;
-	char		*name;
-	char		*description;
-	char		*status;		/* CREATE_COMPLETE, ... */
-	char		*status_reason;		/* NULL when absent */
-	char		*change_set_id;		/* the last executed */
-	struct timespec	 created;
-	struct timespec	 last_updated;		/* 0 when never updated */
+	char		     *id;
+	char		     *name;
+	char		     *description;
+	char		     *status;	     /* CREATE_COMPLETE, ... */
+	char		     *status_reason; /* NULL when absent */
+	char		     *change_set_id; /* the last executed */
+	struct timespec	      created;
+	struct timespec	      last_updated; /* 0 when never updated */
 	struct cfn_parameter *parameters;
-	size_t		 nparameters;
-	struct cfn_output *outputs;
-	size_t		 noutputs;
-	char		**capabilities;
-	size_t		 ncapabilities;
-	struct cfn_tag	*tags;
-	size_t		 ntags;
+	size_t		      nparameters;
+	struct cfn_output    *outputs;
+	size_t		      noutputs;
+	char		    **capabilities;
+	size_t		      ncapabilities;
+	struct cfn_tag	     *tags;
+	size_t		      ntags;
 };
 
 struct cfn_stack_list {
 	struct cfn_stack *v;
-	size_t		 n;
+	size_t		  n;
 };
 
 struct cfn_stack_event {
-	char		*event_id;
-	char		*stack_id;
-	char		*stack_name;
-	char		*logical_id;
-	char		*physical_id;		/* NULL when absent */
-	char		*resource_type;
-	char		*status;		/* CREATE_FAILED, ... */
-	char		*status_reason;		/* NULL when absent */
-	struct timespec	 timestamp;
+	char	       *event_id;
+	char	       *stack_id;
+	char	       *stack_name;
+	char	       *logical_id;
+	char	       *physical_id; /* NULL when absent */
+	char	       *resource_type;
+	char	       *status;	       /* CREATE_FAILED, ... */
+	char	       *status_reason; /* NULL when absent */
+	struct timespec timestamp;
 };
 
 /* Newest first, as CloudFormation gives them. */
 struct cfn_stack_event_list {
 	struct cfn_stack_event *v;
-	size_t		 n;
-	int		 truncated;		/* a bound stopped reading */
+	size_t			n;
+	int			truncated; /* a bound stopped reading */
 };
 
 /* How much of a stack's history to read. */
 struct cfn_stack_events_bounds {
-	size_t		 max_events;		/* 0: no limit but the pages */
-	struct timespec	 since;			/* stop at older events;
+	size_t		max_events; /* 0: no limit but the pages */
+	struct timespec since;	    /* stop at older events;
 						   0: no bound */
 };
 
-typedef void	(*cfn_change_set_ref_cb)(const struct aws_reply *,
-		    struct cfn_change_set_ref *, void *arg);
-typedef void	(*cfn_change_set_cb)(const struct aws_reply *,
-		    struct cfn_change_set *, void *arg);
-typedef void	(*cfn_change_set_list_cb)(const struct aws_reply *,
-		    struct cfn_change_set_list *, void *arg);
-typedef void	(*cfn_stack_list_cb)(const struct aws_reply *,
-		    struct cfn_stack_list *, void *arg);
-typedef void	(*cfn_stack_event_list_cb)(const struct aws_reply *,
-		    struct cfn_stack_event_list *, void *arg);
+typedef void (*cfn_change_set_ref_cb)(const struct aws_reply *,
+    struct cfn_change_set_ref *, void *arg);
+typedef void (*cfn_change_set_cb)(const struct aws_reply *,
+    struct cfn_change_set *, void *arg);
+typedef void (*cfn_change_set_list_cb)(const struct aws_reply *,
+    struct cfn_change_set_list *, void *arg);
+typedef void (*cfn_stack_list_cb)(const struct aws_reply *,
+    struct cfn_stack_list *, void *arg);
+typedef void (*cfn_stack_event_list_cb)(const struct aws_reply *,
+    struct cfn_stack_event_list *, void *arg);
 /* Calls without a result (Execute, Delete). */
-typedef void	(*cfn_done_cb)(const struct aws_reply *, void *arg);
+typedef void (*cfn_done_cb)(const struct aws_reply *, void *arg);
 
-struct aws_op	*cfn_create_change_set(struct aws_client *, struct aws_creds *,
-	    const char *region, const struct cfn_create_change_set_input *,
-	    cfn_change_set_ref_cb, void *arg, char **cause);
+struct aws_op *cfn_create_change_set(struct aws_client *, struct aws_creds *,
+    const char *region, const struct cfn_create_change_set_input *,
+    cfn_change_set_ref_cb, void *arg, char **cause);
 /* change_set is a name (with stack_name) or an ARN (stack_name NULL). */
-struct aws_op	*cfn_describe_change_set(struct aws_client *,
-	    struct aws_creds *, const char *region, const char *stack_name,
-	    const char *change_set, cfn_change_set_cb, void *arg,
-	    char **cause);
+struct aws_op *cfn_describe_change_set(struct aws_client *, struct aws_creds *,
+    const char *region, const char *stack_name, const char *change_set,
+    cfn_change_set_cb, void *arg, char **cause);
 /* With a client_request_token, a repeated call (a retry after a lost
    reply, a restart) is accepted and does not execute twice. */
-struct aws_op	*cfn_execute_change_set(struct aws_client *,
-	    struct aws_creds *, const char *region, const char *stack_name,
-	    const char *change_set, const char *client_request_token,
-	    cfn_done_cb, void *arg, char **cause);
-struct aws_op	*cfn_delete_change_set(struct aws_client *, struct aws_creds *,
-	    const char *region, const char *stack_name, const char *change_set,
-	    cfn_done_cb, void *arg, char **cause);
+struct aws_op *cfn_execute_change_set(struct aws_client *, struct aws_creds *,
+    const char *region, const char *stack_name, const char *change_set,
+    const char *client_request_token, cfn_done_cb, void *arg, char **cause);
+struct aws_op *cfn_delete_change_set(struct aws_client *, struct aws_creds *,
+    const char *region, const char *stack_name, const char *change_set,
+    cfn_done_cb, void *arg, char **cause);
 /* Whether anything else uses a stack shipgate made (engine-stack.c). */
-struct aws_op	*cfn_list_change_sets(struct aws_client *, struct aws_creds *,
-	    const char *region, const char *stack_name, cfn_change_set_list_cb,
-	    void *arg, char **cause);
+struct aws_op *cfn_list_change_sets(struct aws_client *, struct aws_creds *,
+    const char *region, const char *stack_name, cfn_change_set_list_cb,
+    void *arg, char **cause);
 /* A stack in UPDATE_ROLLBACK_FAILED rolled back again, skipping the
  * logical ids in skip (nskip of them; resources whose rollback failed);
  * the token makes a retry the same request. */
-struct aws_op	*cfn_continue_update_rollback(struct aws_client *,
-	    struct aws_creds *, const char *region, const char *stack_name,
-	    const char *const *skip, size_t nskip, const char *token,
-	    cfn_done_cb, void *arg, char **cause);
+struct aws_op *cfn_continue_update_rollback(struct aws_client *,
+    struct aws_creds *, const char *region, const char *stack_name,
+    const char *const *skip, size_t nskip, const char *token, cfn_done_cb,
+    void *arg, char **cause);
 /* DeleteStack (by name or, safer, by id); the token as above. */
-struct aws_op	*cfn_delete_stack(struct aws_client *, struct aws_creds *,
-	    const char *region, const char *stack, const char *token,
-	    cfn_done_cb, void *arg, char **cause);
+struct aws_op *cfn_delete_stack(struct aws_client *, struct aws_creds *,
+    const char *region, const char *stack, const char *token, cfn_done_cb,
+    void *arg, char **cause);
 /* One stack by name or id, or every stack (all pages) when NULL. */
-struct aws_op	*cfn_describe_stacks(struct aws_client *, struct aws_creds *,
-	    const char *region, const char *stack_name, cfn_stack_list_cb,
-	    void *arg, char **cause);
+struct aws_op *cfn_describe_stacks(struct aws_client *, struct aws_creds *,
+    const char *region, const char *stack_name, cfn_stack_list_cb, void *arg,
+    char **cause);
 /* bounds may be NULL: every page (at most AWS_OP_PAGES_MAX). */
-struct aws_op	*cfn_describe_stack_events(struct aws_client *,
-	    struct aws_creds *, const char *region, const char *stack_name,
-	    const struct cfn_stack_events_bounds *, cfn_stack_event_list_cb,
-	    void *arg, char **cause);
+struct aws_op *cfn_describe_stack_events(struct aws_client *,
+    struct aws_creds *, const char *region, const char *stack_name,
+    const struct cfn_stack_events_bounds *, cfn_stack_event_list_cb, void *arg,
+    char **cause);
 
-void	 cfn_change_set_ref_free(struct cfn_change_set_ref *);
-void	 cfn_change_set_free(struct cfn_change_set *);
-void	 cfn_change_set_list_free(struct cfn_change_set_list *);
-void	 cfn_stack_list_free(struct cfn_stack_list *);
-void	 cfn_stack_event_list_free(struct cfn_stack_event_list *);
+void cfn_change_set_ref_free(struct cfn_change_set_ref *);
+void cfn_change_set_free(struct cfn_change_set *);
+void cfn_change_set_list_free(struct cfn_change_set_list *);
+void cfn_stack_list_free(struct cfn_stack_list *);
+void cfn_stack_event_list_free(struct cfn_stack_event_list *);
 
 /*
  * Pure readers of one reply page, used by the calls above, the fuzzer
@@ -306,21 +304,21 @@ void	 cfn_stack_event_list_free(struct cfn_stack_event_list *);
  * Each appends what the page holds to the result and sets *next_token
  * (caller frees; NULL on the last page).  0, or -1 and *cause.
  */
-int	 cfn_parse_change_set_page(struct cfn_change_set *, const void *,
-	    size_t, char **next_token, char **cause);
-int	 cfn_parse_change_set_list_page(struct cfn_change_set_list *,
-	    const void *, size_t, char **next_token, char **cause);
-int	 cfn_parse_stacks_page(struct cfn_stack_list *, const void *, size_t,
-	    char **next_token, char **cause);
-int	 cfn_parse_stack_events_page(struct cfn_stack_event_list *,
-	    const void *, size_t, char **next_token, char **cause);
-int	 cfn_parse_change_set_ref(struct cfn_change_set_ref *, const void *,
-	    size_t, char **cause);
+int cfn_parse_change_set_page(struct cfn_change_set *, const void *, size_t,
+    char **next_token, char **cause);
+int cfn_parse_change_set_list_page(struct cfn_change_set_list *, const void *,
+    size_t, char **next_token, char **cause);
+int cfn_parse_stacks_page(struct cfn_stack_list *, const void *, size_t,
+    char **next_token, char **cause);
+int cfn_parse_stack_events_page(struct cfn_stack_event_list *, const void *,
+    size_t, char **next_token, char **cause);
+int cfn_parse_change_set_ref(struct cfn_change_set_ref *, const void *, size_t,
+    char **cause);
 
 /* Names and values of the enums: "Add", CFN_ACTION_ADD ... */
-const char	*cfn_action_name(enum cfn_action);
-enum cfn_action	 cfn_action_from_name(const char *);
-const char	*cfn_replacement_name(enum cfn_replacement);
+const char	    *cfn_action_name(enum cfn_action);
+enum cfn_action	     cfn_action_from_name(const char *);
+const char	    *cfn_replacement_name(enum cfn_replacement);
 enum cfn_replacement cfn_replacement_from_name(const char *);
 
 /*
@@ -329,77 +327,77 @@ enum cfn_replacement cfn_replacement_from_name(const char *);
  * (Conditional), as indexes into the change set's changes.
  */
 struct cfn_change_summary {
-	size_t		 adds;
-	size_t		 modifies;
-	size_t		 removes;
-	size_t		 imports;
-	size_t		 dynamics;
-	size_t		 others;
-	size_t		*replaced;		/* Replacement True */
-	size_t		 nreplaced;
-	size_t		*conditional;		/* Replacement Conditional */
-	size_t		 nconditional;
+	size_t	adds;
+	size_t	modifies;
+	size_t	removes;
+	size_t	imports;
+	size_t	dynamics;
+	size_t	others;
+	size_t *replaced; /* Replacement True */
+	size_t	nreplaced;
+	size_t *conditional; /* Replacement Conditional */
+	size_t	nconditional;
 };
 
-void	 cfn_change_summary_init(struct cfn_change_summary *,
-	    const struct cfn_change_set *);
-void	 cfn_change_summary_clear(struct cfn_change_summary *);
+void cfn_change_summary_init(struct cfn_change_summary *,
+    const struct cfn_change_set *);
+void cfn_change_summary_clear(struct cfn_change_summary *);
 /* "2 to add, 1 to modify (replaced: TaskDefinition), 0 to remove";
    caller frees. */
-char	*cfn_change_summary_text(const struct cfn_change_summary *,
-	    const struct cfn_change_set *);
+char *cfn_change_summary_text(const struct cfn_change_summary *,
+    const struct cfn_change_set *);
 
 /*
  * A change set that failed only because the template and parameters
  * change nothing ("The submitted information didn't contain changes..."
  * or "No updates are to be performed."): not a failure for the engine.
  */
-int	 cfn_change_set_is_empty(const struct cfn_change_set *);
+int cfn_change_set_is_empty(const struct cfn_change_set *);
 /*
  * The statuses of a stack, a change set and a change set's execution as
  * enums, parsed here once from the reply's strings (the strings stay in
  * the structures, for messages); NULL or an unknown status is *_OTHER.
  */
 enum cfn_stack_state {
-	CFN_STACK_OTHER = 0,	/* in progress, review, deleted */
-	CFN_STACK_OK,		/* CREATE_, UPDATE_, IMPORT_COMPLETE */
-	CFN_STACK_ROLLBACK,	/* any *ROLLBACK* status: it failed */
-	CFN_STACK_FAILED,	/* any other *_FAILED */
+	CFN_STACK_OTHER = 0, /* in progress, review, deleted */
+	CFN_STACK_OK,	     /* CREATE_, UPDATE_, IMPORT_COMPLETE */
+	CFN_STACK_ROLLBACK,  /* any *ROLLBACK* status: it failed */
+	CFN_STACK_FAILED,    /* any other *_FAILED */
 };
 enum cfn_change_set_state {
-	CFN_CHANGE_SET_OTHER = 0,	/* *_PENDING, *_IN_PROGRESS */
-	CFN_CHANGE_SET_CREATED,		/* CREATE_COMPLETE */
-	CFN_CHANGE_SET_FAILED,		/* FAILED */
-	CFN_CHANGE_SET_DELETED,		/* DELETE_COMPLETE, DELETE_FAILED */
+	CFN_CHANGE_SET_OTHER = 0, /* *_PENDING, *_IN_PROGRESS */
+	CFN_CHANGE_SET_CREATED,	  /* CREATE_COMPLETE */
+	CFN_CHANGE_SET_FAILED,	  /* FAILED */
+	CFN_CHANGE_SET_DELETED,	  /* DELETE_COMPLETE, DELETE_FAILED */
 };
 enum cfn_execution_state {
 	CFN_EXECUTION_OTHER = 0,
 	CFN_EXECUTION_AVAILABLE,
 	CFN_EXECUTION_UNAVAILABLE,
-	CFN_EXECUTION_STARTED,		/* EXECUTE_IN_PROGRESS, _COMPLETE,
+	CFN_EXECUTION_STARTED, /* EXECUTE_IN_PROGRESS, _COMPLETE,
 					   _FAILED */
 	CFN_EXECUTION_OBSOLETE,
 };
-enum cfn_stack_state	 cfn_stack_state(const char *status);
+enum cfn_stack_state	  cfn_stack_state(const char *status);
 enum cfn_change_set_state cfn_change_set_state(const char *status);
-enum cfn_execution_state cfn_execution_state(const char *status);
+enum cfn_execution_state  cfn_execution_state(const char *status);
 /* FAILED, or a terminal CREATE_COMPLETE / DELETE_*: no more waiting. */
-int	 cfn_change_set_status_final(const char *status);
+int cfn_change_set_status_final(const char *status);
 /* A stack status that ends a wait: *_COMPLETE or *_FAILED. */
-int	 cfn_stack_status_final(const char *status);
+int cfn_stack_status_final(const char *status);
 /* Success: CREATE_COMPLETE, UPDATE_COMPLETE, IMPORT_COMPLETE. */
-int	 cfn_stack_status_ok(const char *status);
+int cfn_stack_status_ok(const char *status);
 /*
  * The first resource that failed, in time order, among events read
  * newest first (bound them to the operation with `since`): the oldest
  * *_FAILED event of a resource other than the stack itself, or NULL.
  */
 const struct cfn_stack_event *cfn_stack_events_first_failure(
-	    const struct cfn_stack_event_list *);
+    const struct cfn_stack_event_list *);
 /* ValidationError "Stack with id X does not exist". */
-int	 cfn_reply_stack_missing(const struct aws_reply *);
+int cfn_reply_stack_missing(const struct aws_reply *);
 /* ChangeSetNotFound (ChangeSetNotFoundException). */
-int	 cfn_reply_change_set_missing(const struct aws_reply *);
+int cfn_reply_change_set_missing(const struct aws_reply *);
 /*
  * CreateChangeSet refused because the template and parameters change
  * nothing: a ValidationError "No updates are to be performed." (or
@@ -407,7 +405,7 @@ int	 cfn_reply_change_set_missing(const struct aws_reply *);
  * at once instead of making a FAILED change set.  No change, not a
  * failure.
  */
-int	 cfn_reply_no_changes(const struct aws_reply *);
+int cfn_reply_no_changes(const struct aws_reply *);
 
 /*
  * The description CloudFormation takes: at most max bytes (pass
@@ -415,7 +413,7 @@ int	 cfn_reply_no_changes(const struct aws_reply *);
  * with "..." when cut; invalid UTF-8 bytes and control characters other
  * than newline and tab become '?'.  Caller frees.
  */
-char	*cfn_description_truncate(const char *, size_t max);
+char *cfn_description_truncate(const char *, size_t max);
 
 
 /*
@@ -423,16 +421,16 @@ char	*cfn_description_truncate(const char *, size_t max);
  * (TemplateStage Original: the text as written, JSON or YAML).
  */
 struct cfn_template {
-	char		*body;		/* TemplateBody; "" when absent */
-	size_t		 len;
+	char  *body; /* TemplateBody; "" when absent */
+	size_t len;
 };
-typedef void	(*cfn_template_cb)(const struct aws_reply *,
-		    struct cfn_template *, void *arg);
-struct aws_op	*cfn_get_template(struct aws_client *, struct aws_creds *,
-	    const char *region, const char *stack_name, cfn_template_cb,
-	    void *arg, char **cause);
-int	 cfn_parse_template(struct cfn_template *, const void *, size_t,
-	    char **cause);
-void	 cfn_template_free(struct cfn_template *);
+typedef void (*cfn_template_cb)(const struct aws_reply *, struct cfn_template *,
+    void *arg);
+struct aws_op *cfn_get_template(struct aws_client *, struct aws_creds *,
+    const char *region, const char *stack_name, cfn_template_cb, void *arg,
+    char **cause);
+int	       cfn_parse_template(struct cfn_template *, const void *, size_t,
+	       char **cause);
+void	       cfn_template_free(struct cfn_template *);
 
 #endif

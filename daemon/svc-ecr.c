@@ -14,17 +14,19 @@
 #include "svc-ecr.h"
 #include "xmalloc.h"
 
-#define ECR_STR(doc, dst, ...) do {					\
-	const char	*s_ = NULL;					\
-	json_str_opt((doc), &s_, __VA_ARGS__);			\
-	(dst) = s_ != NULL ? xstrdup(s_) : NULL;			\
-} while (0)
+#define ECR_STR(doc, dst, ...)                           \
+	do {                                             \
+		const char *s_ = NULL;                   \
+		json_str_opt((doc), &s_, __VA_ARGS__);   \
+		(dst) = s_ != NULL ? xstrdup(s_) : NULL; \
+	} while (0)
 
-#define ECR_STR_REQ(doc, dst, ...) do {					\
-	const char	*s_ = NULL;					\
-	if (json_str((doc), &s_, __VA_ARGS__) == 0)			\
-		(dst) = xstrdup(s_);					\
-} while (0)
+#define ECR_STR_REQ(doc, dst, ...)                          \
+	do {                                                \
+		const char *s_ = NULL;                      \
+		if (json_str((doc), &s_, __VA_ARGS__) == 0) \
+			(dst) = xstrdup(s_);                \
+	} while (0)
 
 /* Base64. */
 
@@ -47,9 +49,9 @@ ecr_b64_value(unsigned char c)
 char *
 ecr_base64_decode(const char *s, size_t *lenp)
 {
-	size_t		 n = strlen(s), i, o = 0, pad = 0;
-	unsigned char	*out;
-	int		 v[4], k;
+	size_t	       n = strlen(s), i, o = 0, pad = 0;
+	unsigned char *out;
+	int	       v[4], k;
 
 	if (n % 4 != 0)
 		return (NULL);
@@ -67,7 +69,7 @@ ecr_base64_decode(const char *s, size_t *lenp)
 		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
 		if (pad < 2)
 			out[o++] = (unsigned char)((v[1] & 0xf) << 4 |
-			    v[2] >> 2);
+						   v[2] >> 2);
 		if (pad < 1)
 			out[o++] = (unsigned char)((v[2] & 0x3) << 6 | v[3]);
 	}
@@ -84,11 +86,11 @@ bad:
 /* Readers. */
 
 static int
-ecr_load(struct json **doc, const void *data, size_t len,
-    const char *operation, char **cause)
+ecr_load(struct json **doc, const void *data, size_t len, const char *operation,
+    char **cause)
 {
-	char	*what;
-	int	 rc;
+	char *what;
+	int   rc;
 
 	what = xasprintf("ECR %s reply", operation);
 	rc = json_load(doc, data, len, NULL, what, cause);
@@ -99,7 +101,7 @@ ecr_load(struct json **doc, const void *data, size_t len,
 static int
 ecr_done(struct json *doc, char **cause)
 {
-	int	rc = 0;
+	int rc = 0;
 
 	if (json_error(doc) != NULL) {
 		*cause = xstrdup(json_error(doc));
@@ -110,22 +112,23 @@ ecr_done(struct json *doc, char **cause)
 }
 
 int
-ecr_parse_authorization_token(struct ecr_auth *a, const void *data,
-    size_t len, char **cause)
+ecr_parse_authorization_token(struct ecr_auth *a, const void *data, size_t len,
+    char **cause)
 {
-	struct json	*doc;
-	const char	*token = NULL;
-	char		*plain = NULL, *colon;
-	size_t		 n = 0, plen;
+	struct json *doc;
+	const char  *token = NULL;
+	char	    *plain = NULL, *colon;
+	size_t	     n = 0, plen;
 
 	if (ecr_load(&doc, data, len, "GetAuthorizationToken", cause) != 0)
 		return (-1);
 	json_arr(doc, &n, "authorizationData");
 	if (json_error(doc) == NULL && n == 0)
 		json_fail(doc, "ECR GetAuthorizationToken reply: "
-		    "authorizationData: empty");
+			       "authorizationData: empty");
 	if (json_error(doc) == NULL) {
-		json_str(doc, &token, "authorizationData[0]."
+		json_str(doc, &token,
+		    "authorizationData[0]."
 		    "authorizationToken");
 		ECR_STR(doc, a->proxy_endpoint,
 		    "authorizationData[0].proxyEndpoint");
@@ -136,7 +139,8 @@ ecr_parse_authorization_token(struct ecr_auth *a, const void *data,
 		plain = ecr_base64_decode(token, &plen);
 		if (plain == NULL || strlen(plain) != plen ||
 		    (colon = strchr(plain, ':')) == NULL)
-			json_fail(doc, "ECR GetAuthorizationToken reply: "
+			json_fail(doc,
+			    "ECR GetAuthorizationToken reply: "
 			    "authorizationData[0].authorizationToken: not "
 			    "base64 of \"user:password\"");
 		else {
@@ -157,8 +161,8 @@ static void
 ecr_parse_failures(struct json *doc, struct ecr_failure **v, size_t *nv,
     int layers)
 {
-	struct ecr_failure	*f;
-	size_t			 n = 0, i;
+	struct ecr_failure *f;
+	size_t		    n = 0, i;
 
 	json_arr_opt(doc, &n, "failures");
 	if (n == 0)
@@ -184,9 +188,9 @@ int
 ecr_parse_images(struct ecr_image_list *l, const void *data, size_t len,
     char **cause)
 {
-	struct json		*doc;
-	struct ecr_image	*img;
-	size_t			 n = 0, i;
+	struct json	 *doc;
+	struct ecr_image *img;
+	size_t		  n = 0, i;
 
 	if (ecr_load(&doc, data, len, "BatchGetImage", cause) != 0)
 		return (-1);
@@ -214,7 +218,7 @@ ecr_parse_image_details(struct ecr_image_detail_list *l, const void *data,
     size_t len, char **next_token, char **cause)
 {
 	struct json		*doc;
-	struct ecr_image_detail	*d;
+	struct ecr_image_detail *d;
 	const char		*next = NULL;
 	size_t			 n = 0, i, t, nt;
 	int			 rc;
@@ -260,13 +264,13 @@ int
 ecr_parse_layers(struct ecr_layer_list *l, const void *data, size_t len,
     char **cause)
 {
-	struct json		*doc;
-	struct ecr_layer	*y;
-	const char		*avail;
-	size_t			 n = 0, i;
+	struct json	 *doc;
+	struct ecr_layer *y;
+	const char	 *avail;
+	size_t		  n = 0, i;
 
-	if (ecr_load(&doc, data, len, "BatchCheckLayerAvailability",
-	    cause) != 0)
+	if (ecr_load(&doc, data, len, "BatchCheckLayerAvailability", cause) !=
+	    0)
 		return (-1);
 	json_arr_opt(doc, &n, "layers");
 	if (n > 0)
@@ -278,8 +282,7 @@ ecr_parse_layers(struct ecr_layer_list *l, const void *data, size_t len,
 		ECR_STR(doc, y->media_type, "layers[%zu].mediaType", i);
 		json_int_opt(doc, &y->size, "layers[%zu].layerSize", i);
 		avail = NULL;
-		json_str_opt(doc, &avail, "layers[%zu].layerAvailability",
-		    i);
+		json_str_opt(doc, &avail, "layers[%zu].layerAvailability", i);
 		y->available = avail != NULL && strcmp(avail, "AVAILABLE") == 0;
 	}
 	ecr_parse_failures(doc, &l->failures, &l->nfailures, 1);
@@ -303,7 +306,7 @@ ecr_auth_free(struct ecr_auth *a)
 static void
 ecr_failures_free(struct ecr_failure *v, size_t n)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
 		free(v[i].tag);
@@ -317,7 +320,7 @@ ecr_failures_free(struct ecr_failure *v, size_t n)
 void
 ecr_image_list_free(struct ecr_image_list *l)
 {
-	size_t	i;
+	size_t i;
 
 	if (l == NULL)
 		return;
@@ -337,7 +340,7 @@ ecr_image_list_free(struct ecr_image_list *l)
 void
 ecr_image_detail_list_free(struct ecr_image_detail_list *l)
 {
-	size_t	i, t;
+	size_t i, t;
 
 	if (l == NULL)
 		return;
@@ -357,7 +360,7 @@ ecr_image_detail_list_free(struct ecr_image_detail_list *l)
 void
 ecr_layer_list_free(struct ecr_layer_list *l)
 {
-	size_t	i;
+	size_t i;
 
 	if (l == NULL)
 		return;
@@ -381,18 +384,15 @@ AWS_OP_RESULT_ONE(ecr_layers, struct ecr_layer_list, ecr_parse_layers,
 
 /* The token's reply holds the registry password: wiped once read. */
 static const struct aws_op_desc ecr_op_get_authorization_token = {
-	&aws_service_ecr, "GetAuthorizationToken",
-	&ecr_auth_result, NULL, NULL, 1,
-	{ "ecr:GetAuthorizationToken", AWS_ACCOUNT_REGISTRY, "*" }
+	&aws_service_ecr, "GetAuthorizationToken", &ecr_auth_result, NULL, NULL,
+	1, { "ecr:GetAuthorizationToken", AWS_ACCOUNT_REGISTRY, "*" }
 };
-static const struct aws_op_desc ecr_op_batch_get_image = {
-	&aws_service_ecr, "BatchGetImage",
-	&ecr_images_result, NULL, NULL, 0,
-	{ "ecr:BatchGetImage", AWS_ACCOUNT_REGISTRY, "repository" }
-};
+static const struct aws_op_desc ecr_op_batch_get_image = { &aws_service_ecr,
+	"BatchGetImage", &ecr_images_result, NULL, NULL, 0,
+	{ "ecr:BatchGetImage", AWS_ACCOUNT_REGISTRY, "repository" } };
 static const struct aws_op_desc ecr_op_batch_check_layer_availability = {
-	&aws_service_ecr, "BatchCheckLayerAvailability",
-	&ecr_layers_result, NULL, NULL, 0,
+	&aws_service_ecr, "BatchCheckLayerAvailability", &ecr_layers_result,
+	NULL, NULL, 0,
 	{ "ecr:BatchCheckLayerAvailability", AWS_ACCOUNT_REGISTRY,
 	    "repository" }
 };
@@ -400,17 +400,15 @@ static const struct aws_op_desc ecr_op_batch_check_layer_availability = {
 /* The ECR registries are the registry account's (images are read from
    and copied into them): every row names it. */
 const struct aws_op_desc *const ecr_operations[] = {
-	&ecr_op_get_authorization_token,
-	&ecr_op_batch_get_image,
-	&ecr_op_batch_check_layer_availability,
-	NULL
+	&ecr_op_get_authorization_token, &ecr_op_batch_get_image,
+	&ecr_op_batch_check_layer_availability, NULL
 };
 
 /* Sets a string member; -1 when it is not UTF-8. */
 static int
 ecr_set(json_t *request, const char *key, const char *value)
 {
-	json_t	*s;
+	json_t *s;
 
 	if (value == NULL)
 		return (0);
@@ -423,8 +421,8 @@ ecr_set(json_t *request, const char *key, const char *value)
 static json_t *
 ecr_image_ids(const struct ecr_image_id *ids, size_t n)
 {
-	json_t	*a, *o;
-	size_t	 i;
+	json_t *a, *o;
+	size_t	i;
 
 	a = json_array();
 	for (i = 0; i < n; i++) {
@@ -447,7 +445,7 @@ ecr_op_repository(const struct aws_op_desc *d, struct aws_client *client,
     struct aws_creds *creds, const char *region, const char *registry_id,
     const char *repository, char **cause)
 {
-	struct aws_op	*op;
+	struct aws_op *op;
 
 	op = aws_op_new(d, client, creds, region);
 	if (repository == NULL || *repository == '\0' ||
@@ -462,34 +460,31 @@ ecr_op_repository(const struct aws_op_desc *d, struct aws_client *client,
 }
 
 struct aws_op *
-ecr_get_authorization_token(struct aws_client *client,
-    struct aws_creds *creds, const char *region, ecr_auth_cb cb, void *arg,
-    char **cause)
+ecr_get_authorization_token(struct aws_client *client, struct aws_creds *creds,
+    const char *region, ecr_auth_cb cb, void *arg, char **cause)
 {
-	struct aws_op	*op;
+	struct aws_op *op;
 
-	op = aws_op_new(&ecr_op_get_authorization_token, client, creds,
-	    region);
+	op = aws_op_new(&ecr_op_get_authorization_token, client, creds, region);
 	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
 
 struct aws_op *
 ecr_batch_get_image(struct aws_client *client, struct aws_creds *creds,
     const char *region, const char *registry_id, const char *repository,
-    const struct ecr_image_id *ids, size_t nids,
-    const char * const *media_types, ecr_image_list_cb cb, void *arg,
-    char **cause)
+    const struct ecr_image_id *ids, size_t nids, const char *const *media_types,
+    ecr_image_list_cb cb, void *arg, char **cause)
 {
-	struct aws_op	*op;
-	json_t		*a;
-	size_t		 i;
+	struct aws_op *op;
+	json_t	      *a;
+	size_t	       i;
 
 	if (nids == 0) {
 		*cause = xstrdup("ECR BatchGetImage: no image ids");
 		return (NULL);
 	}
 	if ((op = ecr_op_repository(&ecr_op_batch_get_image, client, creds,
-	    region, registry_id, repository, cause)) == NULL)
+		 region, registry_id, repository, cause)) == NULL)
 		return (NULL);
 	json_object_set_new(aws_op_json(op), "imageIds",
 	    ecr_image_ids(ids, nids));
@@ -505,20 +500,21 @@ ecr_batch_get_image(struct aws_client *client, struct aws_creds *creds,
 struct aws_op *
 ecr_batch_check_layer_availability(struct aws_client *client,
     struct aws_creds *creds, const char *region, const char *registry_id,
-    const char *repository, const char * const *digests, size_t n,
+    const char *repository, const char *const *digests, size_t n,
     ecr_layer_list_cb cb, void *arg, char **cause)
 {
-	struct aws_op	*op;
-	json_t		*a;
-	size_t		 i;
+	struct aws_op *op;
+	json_t	      *a;
+	size_t	       i;
 
 	if (n == 0) {
 		*cause = xstrdup("ECR BatchCheckLayerAvailability: no layer "
-		    "digests");
+				 "digests");
 		return (NULL);
 	}
 	if ((op = ecr_op_repository(&ecr_op_batch_check_layer_availability,
-	    client, creds, region, registry_id, repository, cause)) == NULL)
+		 client, creds, region, registry_id, repository, cause)) ==
+	    NULL)
 		return (NULL);
 	a = json_array();
 	for (i = 0; i < n; i++)

@@ -16,24 +16,26 @@
 #include "xmalloc.h"
 
 /* An optional string field, copied (NULL when absent). */
-#define ECS_STR(doc, dst, ...) do {					\
-	const char	*s_ = NULL;					\
-	json_str_opt((doc), &s_, __VA_ARGS__);			\
-	(dst) = s_ != NULL ? xstrdup(s_) : NULL;			\
-} while (0)
+#define ECS_STR(doc, dst, ...)                           \
+	do {                                             \
+		const char *s_ = NULL;                   \
+		json_str_opt((doc), &s_, __VA_ARGS__);   \
+		(dst) = s_ != NULL ? xstrdup(s_) : NULL; \
+	} while (0)
 
 /* A required string field: recorded as an error when absent. */
-#define ECS_STR_REQ(doc, dst, ...) do {					\
-	const char	*s_ = NULL;					\
-	if (json_str((doc), &s_, __VA_ARGS__) == 0)			\
-		(dst) = xstrdup(s_);					\
-} while (0)
+#define ECS_STR_REQ(doc, dst, ...)                          \
+	do {                                                \
+		const char *s_ = NULL;                      \
+		if (json_str((doc), &s_, __VA_ARGS__) == 0) \
+			(dst) = xstrdup(s_);                \
+	} while (0)
 
 /* Readers. */
 
 static void
-ecs_parse_deployment(struct json *doc, struct ecs_deployment *d,
-    size_t i, size_t j)
+ecs_parse_deployment(struct json *doc, struct ecs_deployment *d, size_t i,
+    size_t j)
 {
 	ECS_STR_REQ(doc, d->id, "services[%zu].deployments[%zu].id", i, j);
 	ECS_STR_REQ(doc, d->status, "services[%zu].deployments[%zu].status", i,
@@ -61,7 +63,7 @@ ecs_parse_deployment(struct json *doc, struct ecs_deployment *d,
 static void
 ecs_parse_service(struct json *doc, struct ecs_service *s, size_t i)
 {
-	size_t	n, j;
+	size_t n, j;
 
 	ECS_STR_REQ(doc, s->name, "services[%zu].serviceName", i);
 	ECS_STR_REQ(doc, s->status, "services[%zu].status", i);
@@ -73,10 +75,14 @@ ecs_parse_service(struct json *doc, struct ecs_service *s, size_t i)
 	json_int_opt(doc, &s->running, "services[%zu].runningCount", i);
 	json_int_opt(doc, &s->pending, "services[%zu].pendingCount", i);
 	json_time_opt(doc, &s->created, "services[%zu].createdAt", i);
-	json_bool_opt(doc, &s->circuit_breaker, "services[%zu]."
-	    "deploymentConfiguration.deploymentCircuitBreaker.enable", i);
-	json_bool_opt(doc, &s->circuit_breaker_rollback, "services[%zu]."
-	    "deploymentConfiguration.deploymentCircuitBreaker.rollback", i);
+	json_bool_opt(doc, &s->circuit_breaker,
+	    "services[%zu]."
+	    "deploymentConfiguration.deploymentCircuitBreaker.enable",
+	    i);
+	json_bool_opt(doc, &s->circuit_breaker_rollback,
+	    "services[%zu]."
+	    "deploymentConfiguration.deploymentCircuitBreaker.rollback",
+	    i);
 
 	n = 0;
 	json_arr_opt(doc, &n, "services[%zu].deployments", i);
@@ -108,12 +114,12 @@ int
 ecs_parse_services(struct ecs_service_list *l, const void *data, size_t len,
     char **cause)
 {
-	struct json	*doc = NULL;
-	size_t		 n = 0, i, first;
-	int		 rc = -1;
+	struct json *doc = NULL;
+	size_t	     n = 0, i, first;
+	int	     rc = -1;
 
 	if (json_load(&doc, data, len, NULL, "ECS DescribeServices reply",
-	    cause) != 0)
+		cause) != 0)
 		return (-1);
 	json_arr_opt(doc, &n, "services");
 	if (n > 0) {
@@ -155,12 +161,12 @@ int
 ecs_parse_task_definition(struct ecs_task_definition *td, const void *data,
     size_t len, char **cause)
 {
-	struct json	*doc = NULL;
-	size_t		 n = 0, i;
-	int		 rc = -1;
+	struct json *doc = NULL;
+	size_t	     n = 0, i;
+	int	     rc = -1;
 
-	if (json_load(&doc, data, len, NULL,
-	    "ECS DescribeTaskDefinition reply", cause) != 0)
+	if (json_load(&doc, data, len, NULL, "ECS DescribeTaskDefinition reply",
+		cause) != 0)
 		return (-1);
 	ECS_STR_REQ(doc, td->family, "taskDefinition.family");
 	ECS_STR(doc, td->arn, "taskDefinition.taskDefinitionArn");
@@ -179,7 +185,8 @@ ecs_parse_task_definition(struct ecs_task_definition *td, const void *data,
 			td->containers[i].essential = 1;
 			json_bool_opt(doc, &td->containers[i].essential,
 			    "taskDefinition.containerDefinitions[%zu]."
-			    "essential", i);
+			    "essential",
+			    i);
 		}
 	}
 	if (json_error(doc) != NULL) {
@@ -197,8 +204,8 @@ out:
 void
 ecs_service_list_free(struct ecs_service_list *l)
 {
-	struct ecs_service	*s;
-	size_t			 i, j;
+	struct ecs_service *s;
+	size_t		    i, j;
 
 	if (l == NULL)
 		return;
@@ -237,7 +244,7 @@ ecs_service_list_free(struct ecs_service_list *l)
 void
 ecs_task_definition_free(struct ecs_task_definition *td)
 {
-	size_t	i;
+	size_t i;
 
 	if (td == NULL)
 		return;
@@ -255,7 +262,7 @@ ecs_task_definition_free(struct ecs_task_definition *td)
 const struct ecs_deployment *
 ecs_service_primary(const struct ecs_service *s)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < s->ndeployments; i++)
 		if (s->deployments[i].status != NULL &&
@@ -270,25 +277,21 @@ AWS_OP_RESULT_ONE(ecs_services, struct ecs_service_list, ecs_parse_services,
     ecs_service_list_free, ecs_service_list_cb)
 
 /* More than ten services are several requests, joined by the engine. */
-static const struct aws_op_desc ecs_op_describe_services = {
-	&aws_service_ecs, "DescribeServices",
-	&ecs_services_result, NULL, NULL, 0,
-	{ "ecs:DescribeServices", AWS_ACCOUNT_ENVIRONMENT, "service" }
-};
+static const struct aws_op_desc ecs_op_describe_services = { &aws_service_ecs,
+	"DescribeServices", &ecs_services_result, NULL, NULL, 0,
+	{ "ecs:DescribeServices", AWS_ACCOUNT_ENVIRONMENT, "service" } };
 
-const struct aws_op_desc *const ecs_operations[] = {
-	&ecs_op_describe_services,
-	NULL
-};
+const struct aws_op_desc *const ecs_operations[] = { &ecs_op_describe_services,
+	NULL };
 
 struct aws_op *
 ecs_describe_services(struct aws_client *client, struct aws_creds *creds,
-    const char *region, const char *cluster, const char * const *services,
+    const char *region, const char *cluster, const char *const *services,
     ecs_service_list_cb cb, void *arg, char **cause)
 {
-	struct aws_op	*op;
-	json_t		*o, *a = NULL;
-	size_t		 n, i;
+	struct aws_op *op;
+	json_t	      *o, *a = NULL;
+	size_t	       n, i;
 
 	for (n = 0; services != NULL && services[n] != NULL; n++)
 		;

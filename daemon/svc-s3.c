@@ -23,12 +23,12 @@
 #include "xmalloc.h"
 #include "xml.h"
 
-#define S3_GET_CAP_DEFAULT	(8 * 1024 * 1024)
-#define S3_GET_BODY_FLOOR	(64 * 1024)	/* room for error replies */
-#define S3_LIST_REPLY_MAX	(16 * 1024 * 1024)
-#define S3_SMALL_REPLY_MAX	(64 * 1024)
-#define S3_KEY_MAX		1024
-#define S3_MAX_METADATA		32
+#define S3_GET_CAP_DEFAULT (8 * 1024 * 1024)
+#define S3_GET_BODY_FLOOR  (64 * 1024) /* room for error replies */
+#define S3_LIST_REPLY_MAX  (16 * 1024 * 1024)
+#define S3_SMALL_REPLY_MAX (64 * 1024)
+#define S3_KEY_MAX	   1024
+#define S3_MAX_METADATA	   32
 
 /* ------------------------------------------------------------ addressing */
 
@@ -36,7 +36,7 @@
 static int
 s3_bucket_dns_ok(const char *b)
 {
-	size_t	len = strlen(b), i;
+	size_t len = strlen(b), i;
 
 	if (len < 3 || len > 63)
 		return (0);
@@ -52,13 +52,12 @@ s3_bucket_dns_ok(const char *b)
  * with *cause.
  */
 static int
-s3_address(struct aws_client *client, const struct s3_target *t,
-    int need_key, const char *op, char **endpoint, char **path,
-    char **cause)
+s3_address(struct aws_client *client, const struct s3_target *t, int need_key,
+    const char *op, char **endpoint, char **path, char **cause)
 {
-	const char	*region;
-	char		*def = NULL, *cur = NULL, *ekey = NULL, *ebucket;
-	int		 rc = -1;
+	const char *region;
+	char	   *def = NULL, *cur = NULL, *ekey = NULL, *ebucket;
+	int	    rc = -1;
 
 	*endpoint = *path = NULL;
 	if (t->bucket == NULL || *t->bucket == '\0' ||
@@ -68,7 +67,7 @@ s3_address(struct aws_client *client, const struct s3_target *t,
 		return (-1);
 	}
 	if (need_key && (t->key == NULL || *t->key == '\0' ||
-	    strlen(t->key) > S3_KEY_MAX)) {
+			    strlen(t->key) > S3_KEY_MAX)) {
 		*cause = xasprintf("S3 %s: invalid key in bucket %s", op,
 		    t->bucket);
 		return (-1);
@@ -106,10 +105,10 @@ out:
 char *
 s3_url(struct aws_client *client, const struct s3_target *t, char **cause)
 {
-	char	*endpoint, *path, *url;
+	char *endpoint, *path, *url;
 
 	if (s3_address(client, t, t->key != NULL, "URL", &endpoint, &path,
-	    cause) != 0)
+		cause) != 0)
 		return (NULL);
 	url = xasprintf("%s%s", endpoint, path);
 	free(endpoint);
@@ -121,7 +120,7 @@ s3_url(struct aws_client *client, const struct s3_target *t, char **cause)
 static int64_t
 s3_http_date_ms(const char *s)
 {
-	struct tm	 tm;
+	struct tm tm;
 
 	if (s == NULL)
 		return (0);
@@ -132,24 +131,23 @@ s3_http_date_ms(const char *s)
 }
 
 /* Calls cb with a reply turned into an error of ours. */
-static char *
-s3_message(const char *op, const struct aws_reply *reply, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
+static char *s3_message(const char *op, const struct aws_reply *reply,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* "S3 GetObject: <detail> (request ID)". */
 static char *
-s3_message(const char *op, const struct aws_reply *reply, const char *fmt,
-    ...)
+s3_message(const char *op, const struct aws_reply *reply, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*detail, *msg;
+	va_list ap;
+	char   *detail, *msg;
 
 	va_start(ap, fmt);
 	detail = xvasprintf(fmt, ap);
 	va_end(ap);
 	msg = xasprintf("S3 %s: %s (request %s)", op, detail,
 	    reply->request_id != NULL && *reply->request_id != '\0' ?
-	    reply->request_id : "unknown");
+		reply->request_id :
+		"unknown");
 	free(detail);
 	return (msg);
 }
@@ -159,7 +157,7 @@ s3_message(const char *op, const struct aws_reply *reply, const char *fmt,
 static void
 s3_info_clear(struct s3_object_info *info)
 {
-	size_t	i;
+	size_t i;
 
 	free(info->etag);
 	free(info->version_id);
@@ -184,7 +182,7 @@ s3_object_info_free(struct s3_object_info *info)
 const char *
 s3_object_info_meta(const struct s3_object_info *info, const char *name)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < info->nmeta; i++)
 		if (strcasecmp(info->meta[i].name, name) == 0)
@@ -215,7 +213,7 @@ s3_put_result_free(struct s3_put_result *r)
 static char *
 s3_header_dup(const struct http_headers *h, const char *name)
 {
-	const char	*v;
+	const char *v;
 
 	if (h == NULL || (v = http_headers_get(h, name)) == NULL)
 		return (NULL);
@@ -224,13 +222,13 @@ s3_header_dup(const struct http_headers *h, const char *name)
 
 /* Fills info from a HeadObject or GetObject reply's headers. */
 static void
-s3_info_from_headers(struct s3_object_info *info,
-    const struct http_headers *h, long long size)
+s3_info_from_headers(struct s3_object_info *info, const struct http_headers *h,
+    long long size)
 {
-	const char	*v;
-	char		*c;
-	long long	 n;
-	size_t		 i;
+	const char *v;
+	char	   *c;
+	long long   n;
+	size_t	    i;
 
 	memset(info, 0, sizeof *info);
 	info->size = size;
@@ -248,8 +246,8 @@ s3_info_from_headers(struct s3_object_info *info,
 	}
 	info->content_type = s3_header_dup(h, "Content-Type");
 	if (h != NULL)
-		info->last_modified_ms = s3_http_date_ms(http_headers_get(h,
-		    "Last-Modified"));
+		info->last_modified_ms = s3_http_date_ms(
+		    http_headers_get(h, "Last-Modified"));
 	for (i = 0; h != NULL && i < h->n; i++) {
 		if (strncasecmp(h->v[i].name, "x-amz-meta-", 11) != 0 ||
 		    info->nmeta == S3_MAX_METADATA)
@@ -272,18 +270,18 @@ s3_info_from_headers(struct s3_object_info *info,
  * aws_op_params copies it.
  */
 struct s3_params {
-	size_t		 cap;		/* GetObject */
-	size_t		 max_total;	/* ListObjectsV2 */
-	char		 what[];
+	size_t cap;	  /* GetObject */
+	size_t max_total; /* ListObjectsV2 */
+	char   what[];
 };
 
 static void
 s3_params(struct aws_op *op, size_t cap, size_t max_total, const char *bucket,
     const char *rest)
 {
-	struct s3_params	*p;
-	char			*what;
-	size_t			 len;
+	struct s3_params *p;
+	char		 *what;
+	size_t		  len;
 
 	what = xasprintf("%s/%s", bucket, rest != NULL ? rest : "");
 	len = sizeof *p + strlen(what) + 1;
@@ -303,8 +301,8 @@ s3_params(struct aws_op *op, size_t cap, size_t max_total, const char *bucket,
 static void
 s3_head_error(const void *params, struct aws_reply *r, char **message)
 {
-	const struct s3_params	*p = params;
-	const char		*code = NULL, *text = NULL;
+	const struct s3_params *p = params;
+	const char	       *code = NULL, *text = NULL;
 
 	if (r->error == AWS_EHTTP && r->status == 404) {
 		code = "NotFound";
@@ -348,19 +346,20 @@ s3_head_read(void *result, const void *params, struct aws_reply *reply,
 static int
 s3_body_matches(const struct http_headers *h, const char *body, size_t len)
 {
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0, i;
-	char		 hex[2 * EVP_MAX_MD_SIZE + 1];
-	const char	*etag, *sse;
-	size_t		 n;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int  mdlen = 0, i;
+	char	      hex[2 * EVP_MAX_MD_SIZE + 1];
+	const char   *etag, *sse;
+	size_t	      n;
 
 	if (h == NULL || (etag = http_headers_get(h, "ETag")) == NULL)
 		return (1);
 	if ((sse = http_headers_get(h, "x-amz-server-side-encryption")) !=
-	    NULL && strncmp(sse, "aws:kms", 7) == 0)
+		NULL &&
+	    strncmp(sse, "aws:kms", 7) == 0)
 		return (1);
 	if (http_headers_get(h, "x-amz-server-side-encryption-customer-"
-	    "algorithm") != NULL)
+				"algorithm") != NULL)
 		return (1);
 	if (*etag == '"')
 		etag++;
@@ -368,7 +367,7 @@ s3_body_matches(const struct http_headers *h, const char *body, size_t len)
 	if (n != 32 || (etag[n] != '\0' && etag[n] != '"'))
 		return (1);
 	if (EVP_Digest(body != NULL ? body : "", len, md, &mdlen, EVP_md5(),
-	    NULL) != 1)
+		NULL) != 1)
 		return (1);
 	for (i = 0; i < mdlen; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
@@ -380,12 +379,14 @@ s3_body_matches(const struct http_headers *h, const char *body, size_t len)
 static void
 s3_get_error(const void *params, struct aws_reply *r, char **message)
 {
-	const struct s3_params	*p = params;
+	const struct s3_params *p = params;
 
 	if (r->error != AWS_ETOOLARGE)
 		return;
-	*message = s3_message("GetObject", r, "%s is larger than the cap of "
-	    "%zu bytes", p->what, p->cap);
+	*message = s3_message("GetObject", r,
+	    "%s is larger than the cap of "
+	    "%zu bytes",
+	    p->what, p->cap);
 	r->message = *message;
 }
 
@@ -393,8 +394,8 @@ static int
 s3_get_read(void *result, const void *params, struct aws_reply *reply,
     char **cause)
 {
-	const struct s3_params	*p = params;
-	struct s3_object	*o = result;
+	const struct s3_params *p = params;
+	struct s3_object       *o = result;
 
 	if (reply->body->len > p->cap) {
 		*cause = xasprintf("%s is larger than the cap of %zu bytes",
@@ -402,9 +403,10 @@ s3_get_read(void *result, const void *params, struct aws_reply *reply,
 		return (-2);
 	}
 	if (!s3_body_matches(reply->headers, reply->body->data,
-	    reply->body->len)) {
+		reply->body->len)) {
 		*cause = xasprintf("%s does not match its ETag (garbled on the "
-		    "way)", p->what);
+				   "way)",
+		    p->what);
 		return (-1);
 	}
 	s3_info_from_headers(&o->info, reply->headers,
@@ -421,7 +423,7 @@ static int
 s3_put_read(void *result, const void *params, struct aws_reply *reply,
     char **cause)
 {
-	struct s3_put_result	*r = result;
+	struct s3_put_result *r = result;
 
 	(void)params;
 	(void)cause;
@@ -435,7 +437,7 @@ s3_put_read(void *result, const void *params, struct aws_reply *reply,
 void
 s3_object_list_free(struct s3_object_list *l)
 {
-	size_t	i;
+	size_t i;
 
 	if (l == NULL)
 		return;
@@ -451,8 +453,8 @@ s3_object_list_free(struct s3_object_list *l)
 static char *
 s3_url_decode(const char *s)
 {
-	char	*out, *o;
-	int	 hi, lo;
+	char *out, *o;
+	int   hi, lo;
 
 	o = out = xmalloc(strlen(s) + 1);
 	for (; *s != '\0'; s++) {
@@ -464,17 +466,19 @@ s3_url_decode(const char *s)
 				free(out);
 				return (NULL);
 			}
-			hi = isdigit((unsigned char)s[1]) ? s[1] - '0' :
-			    tolower((unsigned char)s[1]) - 'a' + 10;
-			lo = isdigit((unsigned char)s[2]) ? s[2] - '0' :
-			    tolower((unsigned char)s[2]) - 'a' + 10;
+			hi = isdigit((unsigned char)s[1]) ?
+				 s[1] - '0' :
+				 tolower((unsigned char)s[1]) - 'a' + 10;
+			lo = isdigit((unsigned char)s[2]) ?
+				 s[2] - '0' :
+				 tolower((unsigned char)s[2]) - 'a' + 10;
 			*o++ = (char)(hi * 16 + lo);
 			s += 2;
 		} else
 			*o++ = *s;
 	}
 	*o = '\0';
-	if (strlen(out) != (size_t)(o - out)) {		/* %00 */
+	if (strlen(out) != (size_t)(o - out)) { /* %00 */
 		free(out);
 		return (NULL);
 	}
@@ -485,13 +489,13 @@ int
 s3_parse_list_page(struct s3_object_list *l, const void *data, size_t len,
     size_t max_total, char **next, char **cause)
 {
-	struct xml			*doc = NULL;
-	const struct xml_node	*root, *c;
-	struct s3_object_summary	*s;
-	const char			*key, *etag, *token;
-	long long			 size;
-	struct timespec			 mtime;
-	int				 truncated, rc = -1;
+	struct xml		 *doc = NULL;
+	const struct xml_node	 *root, *c;
+	struct s3_object_summary *s;
+	const char		 *key, *etag, *token;
+	long long		  size;
+	struct timespec		  mtime;
+	int			  truncated, rc = -1;
 
 	*next = NULL;
 	if (xml_parse(&doc, data, len, NULL, cause) != 0)
@@ -529,14 +533,15 @@ s3_parse_list_page(struct s3_object_list *l, const void *data, size_t len,
 		s->etag = xstrdup(etag);
 		s->size = size;
 		s->last_modified_ms = (int64_t)mtime.tv_sec * 1000 +
-		    mtime.tv_nsec / 1000000;
+				      mtime.tv_nsec / 1000000;
 		l->n++;
 	}
 	if (truncated) {
-		if ((token = xml_find_text(root,
-		    "NextContinuationToken")) == NULL || *token == '\0') {
+		if ((token = xml_find_text(root, "NextContinuationToken")) ==
+			NULL ||
+		    *token == '\0') {
 			*cause = xstrdup("truncated listing without a "
-			    "NextContinuationToken");
+					 "NextContinuationToken");
 			goto out;
 		}
 		*next = xstrdup(token);
@@ -550,13 +555,13 @@ out:
 
 /* A page of the listing, counted, its bound named with where it is. */
 static int
-s3_list_parse_op(void *result, const void *params, const void *data,
-    size_t len, char **next, char **cause)
+s3_list_parse_op(void *result, const void *params, const void *data, size_t len,
+    char **next, char **cause)
 {
-	const struct s3_params	*p = params;
-	struct s3_object_list	*l = result;
-	char			*c;
-	int			 rc;
+	const struct s3_params *p = params;
+	struct s3_object_list  *l = result;
+	char		       *c;
+	int			rc;
 
 	l->pages++;
 	rc = s3_parse_list_page(l, data, len, p->max_total, next, cause);
@@ -570,12 +575,12 @@ s3_list_parse_op(void *result, const void *params, const void *data,
 
 /* ------------------------------------------- bucket notification */
 
-#define S3_NOTIFY_EVENTS_MAX	64
+#define S3_NOTIFY_EVENTS_MAX 64
 
 void
 s3_notification_free(struct s3_notification *n)
 {
-	struct s3_notify_config	*c;
+	struct s3_notify_config *c;
 	size_t			 i, j;
 
 	if (n == NULL)
@@ -599,8 +604,8 @@ static int
 s3_notify_read(struct s3_notify_config *c, const struct xml_node *el,
     const char *dest_name, char **cause)
 {
-	const struct xml_node	*e;
-	const char		*name, *value;
+	const struct xml_node *e;
+	const char	      *name, *value;
 
 	if ((value = xml_find_text(el, "Id")) != NULL)
 		c->id = xstrdup(value);
@@ -624,12 +629,13 @@ s3_notify_read(struct s3_notify_config *c, const struct xml_node *el,
 		c->events[c->nevents++] = xstrdup(xml_text(e));
 	}
 	for (e = xml_find(el, "Filter/S3Key/FilterRule"); e != NULL;
-	    e = xml_next(e)) {
+	     e = xml_next(e)) {
 		name = xml_find_text(e, "Name");
 		value = xml_find_text(e, "Value");
 		if (name == NULL || value == NULL) {
 			*cause = xasprintf("%s: a FilterRule without Name or "
-			    "Value", xml_name(el));
+					   "Value",
+			    xml_name(el));
 			return (-1);
 		}
 		if (strcasecmp(name, "prefix") == 0) {
@@ -648,14 +654,14 @@ s3_notify_read(struct s3_notify_config *c, const struct xml_node *el,
 }
 
 int
-s3_parse_notification(struct s3_notification *n, const void *data,
-    size_t len, char **cause)
+s3_parse_notification(struct s3_notification *n, const void *data, size_t len,
+    char **cause)
 {
-	struct xml		*doc = NULL;
-	const struct xml_node	*root, *el;
-	const char		*name, *dest;
-	enum s3_notify_kind	 kind;
-	int			 rc = -1;
+	struct xml	      *doc = NULL;
+	const struct xml_node *root, *el;
+	const char	      *name, *dest;
+	enum s3_notify_kind    kind;
+	int		       rc = -1;
 
 	if (xml_parse(&doc, data, len, NULL, cause) != 0)
 		goto out;
@@ -666,7 +672,7 @@ s3_parse_notification(struct s3_notification *n, const void *data,
 		goto out;
 	}
 	for (el = xml_first_child(root); el != NULL;
-	    el = xml_next_sibling(el)) {
+	     el = xml_next_sibling(el)) {
 		name = xml_name(el);
 		if (strcmp(name, "QueueConfiguration") == 0) {
 			kind = S3_NOTIFY_QUEUE;
@@ -684,7 +690,7 @@ s3_parse_notification(struct s3_notification *n, const void *data,
 			kind = S3_NOTIFY_EVENTBRIDGE;
 			dest = NULL;
 		} else
-			continue;	/* a newer kind: not ours to judge */
+			continue; /* a newer kind: not ours to judge */
 		n->v = xreallocarray(n->v, n->n + 1, sizeof *n->v);
 		memset(&n->v[n->n], 0, sizeof n->v[n->n]);
 		n->v[n->n].kind = kind;
@@ -699,8 +705,8 @@ out:
 
 /* ------------------------------------------------------------ operations */
 
-AWS_OP_RESULT_READ(s3_head, struct s3_object_info, s3_head_read,
-    s3_head_error, s3_object_info_free, s3_head_cb)
+AWS_OP_RESULT_READ(s3_head, struct s3_object_info, s3_head_read, s3_head_error,
+    s3_object_info_free, s3_head_cb)
 AWS_OP_RESULT_READ(s3_get, struct s3_object, s3_get_read, s3_get_error,
     s3_object_free, s3_get_cb)
 AWS_OP_RESULT_READ(s3_put, struct s3_put_result, s3_put_read, NULL,
@@ -708,33 +714,27 @@ AWS_OP_RESULT_READ(s3_put, struct s3_put_result, s3_put_read, NULL,
 AWS_OP_RESULT_ONE(s3_notification, struct s3_notification,
     s3_parse_notification, s3_notification_free, s3_notification_cb)
 AWS_OP_GLUE(s3_list, struct s3_object_list, s3_object_list_free, s3_list_cb)
-static const struct aws_op_result s3_list_result = {
-	s3_list_parse_op, sizeof (struct s3_object_list), s3_list_free_op,
-	s3_list_deliver, NULL, NULL
-};
+static const struct aws_op_result s3_list_result = { s3_list_parse_op,
+	sizeof(struct s3_object_list), s3_list_free_op, s3_list_deliver, NULL,
+	NULL };
 
 /*
  * The buckets are the tools account's: the releases' source bucket and
  * the artifacts bucket CloudFormation reads large templates from.
  * HeadObject needs s3:GetObject, ListObjectsV2 s3:ListBucket.
  */
-static const struct aws_op_desc s3_op_list_objects = {
-	&aws_service_s3, "ListObjectsV2", &s3_list_result,
-	"continuation-token", NULL, 0,
-	{ "s3:ListBucket", AWS_ACCOUNT_TOOLS, "bucket" }
-};
-static const struct aws_op_desc s3_op_head_object = {
-	&aws_service_s3, "HeadObject", &s3_head_result, NULL, NULL, 0,
-	{ "s3:GetObject", AWS_ACCOUNT_TOOLS, "object" }
-};
-static const struct aws_op_desc s3_op_get_object = {
-	&aws_service_s3, "GetObject", &s3_get_result, NULL, NULL, 0,
-	{ "s3:GetObject", AWS_ACCOUNT_TOOLS, "object" }
-};
-static const struct aws_op_desc s3_op_put_object = {
-	&aws_service_s3, "PutObject", &s3_put_result, NULL, NULL, 0,
-	{ "s3:PutObject", AWS_ACCOUNT_TOOLS, "object" }
-};
+static const struct aws_op_desc s3_op_list_objects = { &aws_service_s3,
+	"ListObjectsV2", &s3_list_result, "continuation-token", NULL, 0,
+	{ "s3:ListBucket", AWS_ACCOUNT_TOOLS, "bucket" } };
+static const struct aws_op_desc s3_op_head_object = { &aws_service_s3,
+	"HeadObject", &s3_head_result, NULL, NULL, 0,
+	{ "s3:GetObject", AWS_ACCOUNT_TOOLS, "object" } };
+static const struct aws_op_desc s3_op_get_object = { &aws_service_s3,
+	"GetObject", &s3_get_result, NULL, NULL, 0,
+	{ "s3:GetObject", AWS_ACCOUNT_TOOLS, "object" } };
+static const struct aws_op_desc s3_op_put_object = { &aws_service_s3,
+	"PutObject", &s3_put_result, NULL, NULL, 0,
+	{ "s3:PutObject", AWS_ACCOUNT_TOOLS, "object" } };
 /* IAM spells the action without "Configuration". */
 static const struct aws_op_desc s3_op_get_bucket_notification = {
 	&aws_service_s3, "GetBucketNotificationConfiguration",
@@ -742,14 +742,9 @@ static const struct aws_op_desc s3_op_get_bucket_notification = {
 	{ "s3:GetBucketNotification", AWS_ACCOUNT_TOOLS, "bucket" }
 };
 
-const struct aws_op_desc *const s3_operations[] = {
-	&s3_op_list_objects,
-	&s3_op_head_object,
-	&s3_op_get_object,
-	&s3_op_put_object,
-	&s3_op_get_bucket_notification,
-	NULL
-};
+const struct aws_op_desc *const s3_operations[] = { &s3_op_list_objects,
+	&s3_op_head_object, &s3_op_get_object, &s3_op_put_object,
+	&s3_op_get_bucket_notification, NULL };
 
 /*
  * An op on a bucket or an object, addressed; NULL and *cause when the
@@ -757,14 +752,13 @@ const struct aws_op_desc *const s3_operations[] = {
  */
 static struct aws_op *
 s3_op(const struct aws_op_desc *d, struct aws_client *client,
-    const struct s3_target *t, int need_key, const char *method,
-    char **cause)
+    const struct s3_target *t, int need_key, const char *method, char **cause)
 {
-	struct aws_op	*op;
-	char		*endpoint, *path;
+	struct aws_op *op;
+	char	      *endpoint, *path;
 
 	if (s3_address(client, t, need_key, d->action, &endpoint, &path,
-	    cause) != 0)
+		cause) != 0)
 		return (NULL);
 	op = aws_op_new(d, client, t->creds, t->region);
 	aws_op_rest(op, method, endpoint, path);
@@ -779,10 +773,10 @@ struct aws_op *
 s3_head_object(struct aws_client *client, const struct s3_target *t,
     s3_head_cb cb, void *arg, char **cause)
 {
-	struct aws_op	*op;
+	struct aws_op *op;
 
-	if ((op = s3_op(&s3_op_head_object, client, t, 1, "HEAD",
-	    cause)) == NULL)
+	if ((op = s3_op(&s3_op_head_object, client, t, 1, "HEAD", cause)) ==
+	    NULL)
 		return (NULL);
 	aws_op_limits(op, S3_SMALL_REPLY_MAX, 0);
 	s3_params(op, 0, 0, t->bucket, t->key);
@@ -792,18 +786,16 @@ s3_head_object(struct aws_client *client, const struct s3_target *t,
 /* ------------------------------------------------------------- GetObject */
 
 struct aws_op *
-s3_get_object(struct aws_client *client, const struct s3_target *t,
-    size_t cap, s3_get_cb cb, void *arg, char **cause)
+s3_get_object(struct aws_client *client, const struct s3_target *t, size_t cap,
+    s3_get_cb cb, void *arg, char **cause)
 {
-	struct aws_op	*op;
+	struct aws_op *op;
 
-	if ((op = s3_op(&s3_op_get_object, client, t, 1, "GET",
-	    cause)) == NULL)
+	if ((op = s3_op(&s3_op_get_object, client, t, 1, "GET", cause)) == NULL)
 		return (NULL);
 	if (cap == 0)
 		cap = S3_GET_CAP_DEFAULT;
-	aws_op_limits(op, cap < S3_GET_BODY_FLOOR ? S3_GET_BODY_FLOOR : cap,
-	    0);
+	aws_op_limits(op, cap < S3_GET_BODY_FLOOR ? S3_GET_BODY_FLOOR : cap, 0);
 	s3_params(op, cap, 0, t->bucket, t->key);
 	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
@@ -813,11 +805,13 @@ s3_get_object(struct aws_client *client, const struct s3_target *t,
 static int
 s3_meta_name_ok(const char *name)
 {
-	size_t	len = strlen(name);
+	size_t len = strlen(name);
 
-	return (len > 0 && len < 100 && strspn(name,
-	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
-	    == len);
+	return (
+	    len > 0 && len < 100 &&
+	    strspn(name,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") ==
+		len);
 }
 
 static int
@@ -834,22 +828,23 @@ struct aws_op *
 s3_put_object(struct aws_client *client, const struct s3_put_params *p,
     s3_put_cb cb, void *arg, char **cause)
 {
-	struct aws_op	*op;
-	char		*line;
-	size_t		 n = 0, i;
+	struct aws_op *op;
+	char	      *line;
+	size_t	       n = 0, i;
 
 	for (i = 0; p->metadata != NULL && p->metadata[i] != NULL; i += 2) {
 		if (p->metadata[i + 1] == NULL || n == S3_MAX_METADATA / 2 ||
 		    !s3_meta_name_ok(p->metadata[i]) ||
 		    !s3_meta_value_ok(p->metadata[i + 1])) {
 			*cause = xasprintf("S3 PutObject: bad or too much "
-			    "metadata for %s/%s", p->t.bucket, p->t.key);
+					   "metadata for %s/%s",
+			    p->t.bucket, p->t.key);
 			return (NULL);
 		}
 		n++;
 	}
-	if ((op = s3_op(&s3_op_put_object, client, &p->t, 1, "PUT",
-	    cause)) == NULL)
+	if ((op = s3_op(&s3_op_put_object, client, &p->t, 1, "PUT", cause)) ==
+	    NULL)
 		return (NULL);
 	for (i = 0; p->metadata != NULL && p->metadata[i] != NULL; i += 2) {
 		line = xasprintf("x-amz-meta-%s: %s", p->metadata[i],
@@ -857,8 +852,8 @@ s3_put_object(struct aws_client *client, const struct s3_put_params *p,
 		aws_op_header(op, line);
 		free(line);
 	}
-	aws_op_payload(op, p->data, p->len, p->content_type != NULL ?
-	    p->content_type : "binary/octet-stream");
+	aws_op_payload(op, p->data, p->len,
+	    p->content_type != NULL ? p->content_type : "binary/octet-stream");
 	aws_op_limits(op, S3_SMALL_REPLY_MAX, 0);
 	s3_params(op, 0, 0, p->t.bucket, p->t.key);
 	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
@@ -876,8 +871,8 @@ s3_list_objects(struct aws_client *client, const struct s3_list_params *p,
 	struct buf	*q;
 
 	t.key = NULL;
-	if ((op = s3_op(&s3_op_list_objects, client, &t, 0, "GET",
-	    cause)) == NULL)
+	if ((op = s3_op(&s3_op_list_objects, client, &t, 0, "GET", cause)) ==
+	    NULL)
 		return (NULL);
 	if (p->page_size > 1000) {
 		*cause = xasprintf("S3 ListObjectsV2: page size %u over 1000",
@@ -894,24 +889,23 @@ s3_list_objects(struct aws_client *client, const struct s3_list_params *p,
 		aws_sign_uri_encode_buf(q, p->prefix, strlen(p->prefix), 0);
 	}
 	aws_op_limits(op, S3_LIST_REPLY_MAX, 0);
-	s3_params(op, 0, p->max_total != 0 ? p->max_total :
-	    S3_LIST_MAX_DEFAULT, t.bucket, p->prefix);
+	s3_params(op, 0, p->max_total != 0 ? p->max_total : S3_LIST_MAX_DEFAULT,
+	    t.bucket, p->prefix);
 	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }
 
 /* ------------------------------------ GetBucketNotificationConfiguration */
 
 struct aws_op *
-s3_get_bucket_notification(struct aws_client *client,
-    const struct s3_target *t, s3_notification_cb cb, void *arg,
-    char **cause)
+s3_get_bucket_notification(struct aws_client *client, const struct s3_target *t,
+    s3_notification_cb cb, void *arg, char **cause)
 {
 	struct aws_op	*op;
 	struct s3_target bt = *t;
 
 	bt.key = NULL;
 	if ((op = s3_op(&s3_op_get_bucket_notification, client, &bt, 0, "GET",
-	    cause)) == NULL)
+		 cause)) == NULL)
 		return (NULL);
 	buf_appends(aws_op_query(op), "notification");
 	aws_op_limits(op, S3_SMALL_REPLY_MAX, 0);

@@ -14,7 +14,7 @@
 #include "svc-sesv2.h"
 #include "xmalloc.h"
 
-#define SESV2_RAW_MAX	(10 * 1024 * 1024)	/* SES v2's message limit */
+#define SESV2_RAW_MAX (10 * 1024 * 1024) /* SES v2's message limit */
 
 static const char sesv2_b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -22,8 +22,8 @@ static const char sesv2_b64[] =
 static char *
 sesv2_base64(const unsigned char *p, size_t n)
 {
-	char	*out, *o;
-	size_t	 i;
+	char  *out, *o;
+	size_t i;
 
 	out = o = xmalloc((n + 2) / 3 * 4 + 1);
 	for (i = 0; i + 2 < n; i += 3) {
@@ -49,11 +49,11 @@ sesv2_base64(const unsigned char *p, size_t n)
 
 /* A list of addresses; *count grows; -1 when one is not UTF-8. */
 static int
-sesv2_addresses(json_t *parent, const char *key, const char * const *v,
+sesv2_addresses(json_t *parent, const char *key, const char *const *v,
     size_t *count)
 {
-	json_t	*a, *s;
-	size_t	 i;
+	json_t *a, *s;
+	size_t	i;
 
 	if (v == NULL || v[0] == NULL)
 		return (0);
@@ -74,7 +74,7 @@ sesv2_addresses(json_t *parent, const char *key, const char * const *v,
 static json_t *
 sesv2_content(const char *text)
 {
-	json_t	*s;
+	json_t *s;
 
 	if ((s = json_string(text)) == NULL)
 		return (NULL);
@@ -84,9 +84,9 @@ sesv2_content(const char *text)
 char *
 sesv2_email_json(const struct sesv2_email *m, char **cause)
 {
-	json_t	*o = NULL, *dest, *content, *simple, *body, *c, *s;
-	char	*raw, *out = NULL;
-	size_t	 n = 0, nreply = 0;
+	json_t *o = NULL, *dest, *content, *simple, *body, *c, *s;
+	char   *raw, *out = NULL;
+	size_t	n = 0, nreply = 0;
 
 	if (m->from == NULL || *m->from == '\0') {
 		*cause = xstrdup("no From address");
@@ -118,27 +118,28 @@ sesv2_email_json(const struct sesv2_email *m, char **cause)
 	if (m->raw != NULL) {
 		if (m->subject != NULL || m->text != NULL || m->html != NULL) {
 			*cause = xstrdup("raw content comes alone, without "
-			    "subject or bodies");
+					 "subject or bodies");
 			goto out;
 		}
 		if (m->raw_len == 0 || m->raw_len > SESV2_RAW_MAX) {
 			*cause = xasprintf("a raw message of %zu bytes (1 to "
-			    "%d)", m->raw_len, SESV2_RAW_MAX);
+					   "%d)",
+			    m->raw_len, SESV2_RAW_MAX);
 			goto out;
 		}
 		raw = sesv2_base64(m->raw, m->raw_len);
-		json_object_set_new(content, "Raw", json_pack("{s:s}", "Data",
-		    raw));
+		json_object_set_new(content, "Raw",
+		    json_pack("{s:s}", "Data", raw));
 		free(raw);
 	} else {
 		if (n == 0) {
 			*cause = xstrdup("no recipients");
 			goto out;
 		}
-		if (m->subject == NULL || (m->text == NULL &&
-		    m->html == NULL)) {
+		if (m->subject == NULL ||
+		    (m->text == NULL && m->html == NULL)) {
 			*cause = xstrdup("a simple message needs a subject "
-			    "and a text or HTML body");
+					 "and a text or HTML body");
 			goto out;
 		}
 		simple = json_object();
@@ -184,16 +185,15 @@ int
 sesv2_parse_send_email(const void *data, size_t len, char **message_id,
     char **cause)
 {
-	struct json	*doc = NULL;
-	const char	*id = NULL;
-	int		 rc = -1;
+	struct json *doc = NULL;
+	const char  *id = NULL;
+	int	     rc = -1;
 
-	if (json_load(&doc, data, len, NULL, "SES SendEmail reply",
-	    cause) != 0)
+	if (json_load(&doc, data, len, NULL, "SES SendEmail reply", cause) != 0)
 		return (-1);
 	if (json_str(doc, &id, "MessageId") != 0) {
-		*cause = xstrdup(json_error(doc) != NULL ? json_error(doc) :
-		    "no MessageId");
+		*cause = xstrdup(
+		    json_error(doc) != NULL ? json_error(doc) : "no MessageId");
 		goto out;
 	}
 	*message_id = xstrdup(id);
@@ -209,14 +209,14 @@ out:
  */
 
 struct sesv2_sent {
-	char		*message_id;
+	char *message_id;
 };
 
 static int
 sesv2_parse_op(void *r, const void *params, const void *data, size_t len,
     char **next, char **cause)
 {
-	struct sesv2_sent	*sent = r;
+	struct sesv2_sent *sent = r;
 
 	(void)params;
 	*next = NULL;
@@ -234,7 +234,7 @@ sesv2_parse_op(void *r, const void *params, const void *data, size_t len,
 static void
 sesv2_free_op(void *r)
 {
-	struct sesv2_sent	*sent = r;
+	struct sesv2_sent *sent = r;
 
 	free(sent->message_id);
 	free(sent);
@@ -242,39 +242,32 @@ sesv2_free_op(void *r)
 
 /* The MessageId is the callback's during the callback only. */
 static void
-sesv2_deliver(aws_op_fn cb, const struct aws_reply *reply, void *r,
-    void *arg)
+sesv2_deliver(aws_op_fn cb, const struct aws_reply *reply, void *r, void *arg)
 {
-	struct sesv2_sent	*sent = r;
+	struct sesv2_sent *sent = r;
 
-	((sesv2_send_cb)cb)(reply, sent != NULL ? sent->message_id : NULL,
-	    arg);
+	((sesv2_send_cb)cb)(reply, sent != NULL ? sent->message_id : NULL, arg);
 	if (sent != NULL)
 		sesv2_free_op(sent);
 }
 
-static const struct aws_op_result sesv2_sent_result = {
-	sesv2_parse_op, sizeof (struct sesv2_sent), sesv2_free_op,
-	sesv2_deliver, NULL, NULL
-};
+static const struct aws_op_result sesv2_sent_result = { sesv2_parse_op,
+	sizeof(struct sesv2_sent), sesv2_free_op, sesv2_deliver, NULL, NULL };
 
-static const struct aws_op_desc sesv2_op_send_email = {
-	&aws_service_sesv2, "SendEmail", &sesv2_sent_result, NULL, NULL, 0,
-	{ "ses:SendEmail", AWS_ACCOUNT_TOOLS, "identity" }
-};
+static const struct aws_op_desc sesv2_op_send_email = { &aws_service_sesv2,
+	"SendEmail", &sesv2_sent_result, NULL, NULL, 0,
+	{ "ses:SendEmail", AWS_ACCOUNT_TOOLS, "identity" } };
 
-const struct aws_op_desc *const sesv2_operations[] = {
-	&sesv2_op_send_email,
-	NULL
-};
+const struct aws_op_desc *const sesv2_operations[] = { &sesv2_op_send_email,
+	NULL };
 
 struct aws_op *
 sesv2_send_email(struct aws_client *client, struct aws_creds *creds,
     const char *region, const struct sesv2_email *m, sesv2_send_cb cb,
     void *arg, char **cause)
 {
-	struct aws_op	*op;
-	char		*body, *c = NULL;
+	struct aws_op *op;
+	char	      *body, *c = NULL;
 
 	if ((body = sesv2_email_json(m, &c)) == NULL) {
 		*cause = xasprintf("SES SendEmail: %s", c);
@@ -284,7 +277,7 @@ sesv2_send_email(struct aws_client *client, struct aws_creds *creds,
 	op = aws_op_new(&sesv2_op_send_email, client, creds, region);
 	aws_op_rest(op, "POST", NULL, "/v2/email/outbound-emails");
 	aws_op_payload(op, body, strlen(body), NULL);
-	aws_op_no_replay(op);	/* SendEmail has no idempotency token */
+	aws_op_no_replay(op); /* SendEmail has no idempotency token */
 	free(body);
 	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }

@@ -25,27 +25,27 @@ struct aws_op_desc;
 /* The operations, for --list-operations; NULL-ended. */
 extern const struct aws_op_desc *const sesv2_operations[];
 
-#define SESV2_RECIPIENTS_MAX	50		/* To + Cc + Bcc, SES's limit */
+#define SESV2_RECIPIENTS_MAX 50 /* To + Cc + Bcc, SES's limit */
 
 struct sesv2_email {
-	const char		*from;		/* "name <addr>" or addr */
-	const char * const	*to;		/* NULL-terminated; may be NULL
+	const char	  *from;     /* "name <addr>" or addr */
+	const char *const *to;	     /* NULL-terminated; may be NULL
 						   with raw (taken from it) */
-	const char * const	*cc;		/* NULL-terminated or NULL */
-	const char * const	*reply_to;	/* NULL-terminated or NULL */
+	const char *const *cc;	     /* NULL-terminated or NULL */
+	const char *const *reply_to; /* NULL-terminated or NULL */
 	/* Simple content: a subject and at least one body. */
-	const char		*subject;
-	const char		*text;
-	const char		*html;
+	const char *subject;
+	const char *text;
+	const char *html;
 	/* Or Raw content: a whole MIME message (then subject, text and
 	   html must be NULL). */
-	const void		*raw;
-	size_t			 raw_len;
-	const char		*configuration_set;	/* or NULL */
+	const void *raw;
+	size_t	    raw_len;
+	const char *configuration_set; /* or NULL */
 };
 
-typedef void	(*sesv2_send_cb)(const struct aws_reply *,
-		    const char *message_id, void *arg);
+typedef void (*sesv2_send_cb)(const struct aws_reply *, const char *message_id,
+    void *arg);
 
 /*
  * One attempt per call once SES has answered 2xx: SendEmail has no
@@ -54,19 +54,19 @@ typedef void	(*sesv2_send_cb)(const struct aws_reply *,
  * send the message twice.  Only a reply lost entirely (the connection
  * dropped after SES took it) leaves the caller to retry blind.
  */
-struct aws_op	*sesv2_send_email(struct aws_client *, struct aws_creds *,
-	    const char *region, const struct sesv2_email *, sesv2_send_cb,
-	    void *arg, char **cause);
+struct aws_op *sesv2_send_email(struct aws_client *, struct aws_creds *,
+    const char *region, const struct sesv2_email *, sesv2_send_cb, void *arg,
+    char **cause);
 
 /*
  * The request body SendEmail sends (pure, for tests): a JSON text the
  * caller frees, or NULL and *cause (a bad or incomplete message).
  */
-char	*sesv2_email_json(const struct sesv2_email *, char **cause);
+char *sesv2_email_json(const struct sesv2_email *, char **cause);
 
 /* The pure reader of the reply: *message_id (caller frees), or -1 and
    *cause. */
-int	 sesv2_parse_send_email(const void *, size_t, char **message_id,
-	    char **cause);
+int sesv2_parse_send_email(const void *, size_t, char **message_id,
+    char **cause);
 
 #endif

@@ -16,30 +16,30 @@
 
 struct syncer_waiter {
 	TAILQ_ENTRY(syncer_waiter) entry;
-	syncer_cb		 cb;
-	void			*arg;
-	int64_t			 mark;		/* durable once synced */
+	syncer_cb cb;
+	void	 *arg;
+	int64_t	  mark; /* durable once synced */
 };
 TAILQ_HEAD(syncer_waiters, syncer_waiter);
 
 struct syncer {
-	uv_loop_t		*loop;
-	struct store		*store;
-	struct syncer_waiters	 waiters;
+	uv_loop_t	     *loop;
+	struct store	     *store;
+	struct syncer_waiters waiters;
 
-	uv_work_t		 work;		/* the fdatasync in flight */
-	int			 busy;
-	int			 fd;
-	int64_t			 mark;		/* what it makes durable */
-	int			 error;		/* its errno, or 0 */
+	uv_work_t work; /* the fdatasync in flight */
+	int	  busy;
+	int	  fd;
+	int64_t	  mark;	 /* what it makes durable */
+	int	  error; /* its errno, or 0 */
 
-	uv_timer_t		 kick;		/* answers from the loop */
-	uv_timer_t		 probe;		/* while the disk is unwell */
-	int			 probing;	/* the sync in flight is one */
-	int			 handles;	/* open, until freed */
-	int			 closing;
-	void			(*close_cb)(void *);
-	void			*close_arg;
+	uv_timer_t kick;    /* answers from the loop */
+	uv_timer_t probe;   /* while the disk is unwell */
+	int	   probing; /* the sync in flight is one */
+	int	   handles; /* open, until freed */
+	int	   closing;
+	void (*close_cb)(void *);
+	void *close_arg;
 };
 
 /*
@@ -47,16 +47,16 @@ struct syncer {
  * are tried this often; the first that succeeds clears it.  Not in the
  * way of the loop ending (unreferenced).
  */
-#define SYNCER_PROBE_MS		2000
+#define SYNCER_PROBE_MS 2000
 
-static void	syncer_kick(struct syncer *);
+static void syncer_kick(struct syncer *);
 
 /* Answers the waiters whose mark is durable (all of them if !ok). */
 static void
 syncer_answer(struct syncer *y, int ok)
 {
-	struct syncer_waiters	 ready;
-	struct syncer_waiter	*w, *next;
+	struct syncer_waiters ready;
+	struct syncer_waiter *w, *next;
 
 	TAILQ_INIT(&ready);
 	for (w = TAILQ_FIRST(&y->waiters); w != NULL; w = next) {
@@ -77,9 +77,9 @@ syncer_answer(struct syncer *y, int ok)
 static void
 syncer_closed_cb(uv_handle_t *h)
 {
-	struct syncer	*y = h->data;
-	void		(*cb)(void *) = y->close_cb;
-	void		*arg = y->close_arg;
+	struct syncer *y = h->data;
+	void (*cb)(void *) = y->close_cb;
+	void *arg = y->close_arg;
 
 	if (--y->handles > 0)
 		return;
@@ -99,7 +99,7 @@ syncer_finish_close(struct syncer *y)
 static void
 syncer_work_cb(uv_work_t *req)
 {
-	struct syncer	*y = req->data;
+	struct syncer *y = req->data;
 
 	/* fdatasync applies to the file, whoever else has it open. */
 	y->error = fdatasync(y->fd) == -1 ? errno : 0;
@@ -108,8 +108,8 @@ syncer_work_cb(uv_work_t *req)
 static void
 syncer_after_work_cb(uv_work_t *req, int status)
 {
-	struct syncer	*y = req->data;
-	int		 probing = y->probing;
+	struct syncer *y = req->data;
+	int	       probing = y->probing;
 
 	y->busy = 0;
 	y->probing = 0;
@@ -139,8 +139,8 @@ syncer_after_work_cb(uv_work_t *req, int status)
 static void
 syncer_kick(struct syncer *y)
 {
-	char	*cause = NULL;
-	int	 rc;
+	char *cause = NULL;
+	int   rc;
 
 	if (y->busy || y->closing || TAILQ_EMPTY(&y->waiters))
 		return;
@@ -150,13 +150,13 @@ syncer_kick(struct syncer *y)
 		syncer_answer(y, 0);
 		return;
 	}
-	if (y->fd == -1) {		/* nothing new since the last sync */
+	if (y->fd == -1) { /* nothing new since the last sync */
 		syncer_answer(y, 1);
 		return;
 	}
 	y->busy = 1;
 	if ((rc = uv_queue_work(y->loop, &y->work, syncer_work_cb,
-	    syncer_after_work_cb)) != 0) {
+		 syncer_after_work_cb)) != 0) {
 		y->busy = 0;
 		log_warnx("cannot sync the database's log: %s",
 		    uv_strerror(rc));
@@ -174,9 +174,9 @@ syncer_kick_cb(uv_timer_t *t)
 static void
 syncer_probe_cb(uv_timer_t *t)
 {
-	struct syncer	*y = t->data;
-	char		*fault, *cause = NULL;
-	int		 rc;
+	struct syncer *y = t->data;
+	char	      *fault, *cause = NULL;
+	int	       rc;
 
 	if (y->busy || y->closing || (fault = store_fault()) == NULL)
 		return;
@@ -190,7 +190,7 @@ syncer_probe_cb(uv_timer_t *t)
 	y->busy = 1;
 	y->probing = 1;
 	if ((rc = uv_queue_work(y->loop, &y->work, syncer_work_cb,
-	    syncer_after_work_cb)) != 0) {
+		 syncer_after_work_cb)) != 0) {
 		y->busy = 0;
 		y->probing = 0;
 		log_warnx("cannot sync the database's log: %s",
@@ -201,7 +201,7 @@ syncer_probe_cb(uv_timer_t *t)
 struct syncer *
 syncer_new(uv_loop_t *loop, struct store *store)
 {
-	struct syncer	*y;
+	struct syncer *y;
 
 	y = xcalloc(1, sizeof *y);
 	y->loop = loop;
@@ -223,7 +223,7 @@ syncer_new(uv_loop_t *loop, struct store *store)
 void
 syncer_wait(struct syncer *y, syncer_cb cb, void *arg)
 {
-	struct syncer_waiter	*w;
+	struct syncer_waiter *w;
 
 	w = xcalloc(1, sizeof *w);
 	w->cb = cb;

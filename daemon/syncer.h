@@ -18,16 +18,16 @@
 struct store;
 struct syncer;
 
-typedef void	(*syncer_cb)(void *arg, int ok);
+typedef void (*syncer_cb)(void *arg, int ok);
 
 /* The store is borrowed and used on the loop's thread only. */
-struct syncer	*syncer_new(uv_loop_t *, struct store *);
-void		 syncer_wait(struct syncer *, syncer_cb, void *arg);
+struct syncer *syncer_new(uv_loop_t *, struct store *);
+void	       syncer_wait(struct syncer *, syncer_cb, void *arg);
 /*
  * Waiters not yet answered get ok 0 (from inside syncer_close when no
  * sync is in flight, else when it ends); then cb (once, from the loop)
  * and the syncer is freed.
  */
-void		 syncer_close(struct syncer *, void (*cb)(void *), void *arg);
+void syncer_close(struct syncer *, void (*cb)(void *), void *arg);
 
 #endif

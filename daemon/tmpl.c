@@ -21,9 +21,9 @@
 #include "web-files.h"
 #include "xmalloc.h"
 
-#define TMPL_CHUNK	16384	/* arena chunk size */
-#define TMPL_DEPTH	32	/* nested sections */
-#define TMPL_NESTED	4	/* templates rendered inside templates */
+#define TMPL_CHUNK  16384 /* arena chunk size */
+#define TMPL_DEPTH  32	  /* nested sections */
+#define TMPL_NESTED 4	  /* templates rendered inside templates */
 
 enum tmpl_type {
 	TMPL_STRING = 1,
@@ -35,35 +35,35 @@ enum tmpl_type {
 };
 
 struct tmpl_chunk {
-	struct tmpl_chunk	*next;
-	size_t			 used;
-	size_t			 size;
-	char			 data[];
+	struct tmpl_chunk *next;
+	size_t		   used;
+	size_t		   size;
+	char		   data[];
 };
 
 struct tmpl_value {
-	enum tmpl_type		 type;
-	const char		*s;		/* STRING, MARKUP */
-	size_t			 len;
-	int			 flag;		/* BOOL */
-	struct tmpl_data	*obj;		/* OBJECT */
-	struct tmpl_data	*first;		/* LIST */
-	struct tmpl_data	*last;
-	const struct tmpl_data	*pdata;		/* PARTIAL: s is the name */
+	enum tmpl_type		type;
+	const char	       *s; /* STRING, MARKUP */
+	size_t			len;
+	int			flag;  /* BOOL */
+	struct tmpl_data       *obj;   /* OBJECT */
+	struct tmpl_data       *first; /* LIST */
+	struct tmpl_data       *last;
+	const struct tmpl_data *pdata; /* PARTIAL: s is the name */
 };
 
 struct tmpl_entry {
-	const char		*name;
-	uint32_t		 hash;		/* of name: tmpl_hash */
-	struct tmpl_value	 v;
-	struct tmpl_entry	*next;
+	const char	  *name;
+	uint32_t	   hash; /* of name: tmpl_hash */
+	struct tmpl_value  v;
+	struct tmpl_entry *next;
 };
 
 struct tmpl_data {
-	struct tmpl_chunk	**arena;	/* the root's chunk list */
-	struct tmpl_chunk	*chunks;	/* root only */
-	struct tmpl_entry	*entries;
-	struct tmpl_data	*next;		/* next item of a list */
+	struct tmpl_chunk **arena;  /* the root's chunk list */
+	struct tmpl_chunk  *chunks; /* root only */
+	struct tmpl_entry  *entries;
+	struct tmpl_data   *next; /* next item of a list */
 };
 
 /* --- The arena and the data tree ----------------------------------------- */
@@ -71,9 +71,9 @@ struct tmpl_data {
 static void *
 tmpl_alloc(struct tmpl_data *d, size_t size)
 {
-	struct tmpl_chunk	*c = *d->arena;
-	size_t			 csize;
-	void			*p;
+	struct tmpl_chunk *c = *d->arena;
+	size_t		   csize;
+	void		  *p;
 
 	size = (size + 15) & ~(size_t)15;
 	if (c == NULL || c->size - c->used < size) {
@@ -92,7 +92,7 @@ tmpl_alloc(struct tmpl_data *d, size_t size)
 static char *
 tmpl_strndup(struct tmpl_data *d, const char *s, size_t len)
 {
-	char	*p;
+	char *p;
 
 	p = tmpl_alloc(d, len + 1);
 	memcpy(p, s, len);
@@ -103,7 +103,7 @@ tmpl_strndup(struct tmpl_data *d, const char *s, size_t len)
 struct tmpl_data *
 tmpl_new(void)
 {
-	struct tmpl_data	*d;
+	struct tmpl_data *d;
 
 	d = xcalloc(1, sizeof *d);
 	d->arena = &d->chunks;
@@ -113,7 +113,7 @@ tmpl_new(void)
 void
 tmpl_free(struct tmpl_data *d)
 {
-	struct tmpl_chunk	*c, *next;
+	struct tmpl_chunk *c, *next;
 
 	if (d == NULL)
 		return;
@@ -128,7 +128,7 @@ tmpl_free(struct tmpl_data *d)
 static uint32_t
 tmpl_hash(const char *name)
 {
-	uint32_t	 h = 2166136261U;
+	uint32_t h = 2166136261U;
 
 	for (; *name != '\0'; name++) {
 		h ^= (unsigned char)*name;
@@ -141,8 +141,8 @@ tmpl_hash(const char *name)
 static struct tmpl_value *
 tmpl_slot(struct tmpl_data *d, const char *name)
 {
-	struct tmpl_entry	*e, **last = &d->entries;
-	uint32_t		 h = tmpl_hash(name);
+	struct tmpl_entry *e, **last = &d->entries;
+	uint32_t	   h = tmpl_hash(name);
 
 	for (e = d->entries; e != NULL; e = e->next) {
 		if (e->hash == h && strcmp(e->name, name) == 0) {
@@ -162,7 +162,7 @@ tmpl_slot(struct tmpl_data *d, const char *name)
 static struct tmpl_data *
 tmpl_child(struct tmpl_data *d)
 {
-	struct tmpl_data	*c;
+	struct tmpl_data *c;
 
 	c = tmpl_alloc(d, sizeof *c);
 	memset(c, 0, sizeof *c);
@@ -173,8 +173,8 @@ tmpl_child(struct tmpl_data *d)
 static void
 tmpl_remove(struct tmpl_data *d, const char *name)
 {
-	struct tmpl_entry	**ep;
-	uint32_t		  h = tmpl_hash(name);
+	struct tmpl_entry **ep;
+	uint32_t	    h = tmpl_hash(name);
 
 	for (ep = &d->entries; *ep != NULL; ep = &(*ep)->next) {
 		if ((*ep)->hash == h && strcmp((*ep)->name, name) == 0) {
@@ -185,10 +185,9 @@ tmpl_remove(struct tmpl_data *d, const char *name)
 }
 
 void
-tmpl_setn(struct tmpl_data *d, const char *name, const char *value,
-    size_t len)
+tmpl_setn(struct tmpl_data *d, const char *name, const char *value, size_t len)
 {
-	struct tmpl_value	*v;
+	struct tmpl_value *v;
 
 	if (value == NULL) {
 		tmpl_remove(d, name);
@@ -209,8 +208,8 @@ tmpl_set(struct tmpl_data *d, const char *name, const char *value)
 void
 tmpl_setf(struct tmpl_data *d, const char *name, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*s;
+	va_list ap;
+	char   *s;
 
 	va_start(ap, fmt);
 	s = xvasprintf(fmt, ap);
@@ -222,7 +221,7 @@ tmpl_setf(struct tmpl_data *d, const char *name, const char *fmt, ...)
 void
 tmpl_set_int(struct tmpl_data *d, const char *name, int64_t n)
 {
-	char	 s[32];
+	char s[32];
 
 	snprintf(s, sizeof s, "%lld", (long long)n);
 	tmpl_set(d, name, s);
@@ -231,7 +230,7 @@ tmpl_set_int(struct tmpl_data *d, const char *name, int64_t n)
 void
 tmpl_set_bool(struct tmpl_data *d, const char *name, int flag)
 {
-	struct tmpl_value	*v;
+	struct tmpl_value *v;
 
 	v = tmpl_slot(d, name);
 	v->type = TMPL_BOOL;
@@ -242,7 +241,7 @@ void
 tmpl_set_markup(struct tmpl_data *d, const char *name, const char *markup,
     size_t len)
 {
-	struct tmpl_value	*v;
+	struct tmpl_value *v;
 
 	if (markup == NULL) {
 		tmpl_remove(d, name);
@@ -255,10 +254,10 @@ tmpl_set_markup(struct tmpl_data *d, const char *name, const char *markup,
 }
 
 void
-tmpl_set_template(struct tmpl_data *d, const char *name,
-    const char *template, const struct tmpl_data *data)
+tmpl_set_template(struct tmpl_data *d, const char *name, const char *template,
+    const struct tmpl_data *data)
 {
-	struct tmpl_value	*v;
+	struct tmpl_value *v;
 
 	v = tmpl_slot(d, name);
 	v->type = TMPL_PARTIAL;
@@ -270,8 +269,8 @@ tmpl_set_template(struct tmpl_data *d, const char *name,
 struct tmpl_data *
 tmpl_object(struct tmpl_data *d, const char *name)
 {
-	struct tmpl_value	*v;
-	struct tmpl_data	*c;
+	struct tmpl_value *v;
+	struct tmpl_data  *c;
 
 	c = tmpl_child(d);
 	v = tmpl_slot(d, name);
@@ -283,8 +282,8 @@ tmpl_object(struct tmpl_data *d, const char *name)
 static struct tmpl_value *
 tmpl_find_list(struct tmpl_data *d, const char *name)
 {
-	struct tmpl_entry	*e;
-	uint32_t		 h = tmpl_hash(name);
+	struct tmpl_entry *e;
+	uint32_t	   h = tmpl_hash(name);
 
 	for (e = d->entries; e != NULL; e = e->next)
 		if (e->hash == h && strcmp(e->name, name) == 0 &&
@@ -296,7 +295,7 @@ tmpl_find_list(struct tmpl_data *d, const char *name)
 void
 tmpl_list(struct tmpl_data *d, const char *name)
 {
-	struct tmpl_value	*v;
+	struct tmpl_value *v;
 
 	if (tmpl_find_list(d, name) != NULL)
 		return;
@@ -307,8 +306,8 @@ tmpl_list(struct tmpl_data *d, const char *name)
 struct tmpl_data *
 tmpl_append(struct tmpl_data *d, const char *name)
 {
-	struct tmpl_value	*v;
-	struct tmpl_data	*c;
+	struct tmpl_value *v;
+	struct tmpl_data  *c;
 
 	if ((v = tmpl_find_list(d, name)) == NULL) {
 		v = tmpl_slot(d, name);
@@ -333,7 +332,7 @@ tmpl_append(struct tmpl_data *d, const char *name)
 unsigned int
 tmpl_bidi_at(const char *s, size_t len)
 {
-	const unsigned char	*u = (const unsigned char *)s;
+	const unsigned char *u = (const unsigned char *)s;
 
 	if (len < 3 || u[0] != 0xe2)
 		return (0);
@@ -347,10 +346,10 @@ tmpl_bidi_at(const char *s, size_t len)
 int
 tmpl_escape(struct buf *out, const char *s, size_t len)
 {
-	const char	*rep;
-	char		 bidi[32];
-	size_t		 i, from = 0, skip;
-	unsigned int	 cp;
+	const char  *rep;
+	char	     bidi[32];
+	size_t	     i, from = 0, skip;
+	unsigned int cp;
 
 	for (i = 0; i < len; i++) {
 		skip = 1;
@@ -394,10 +393,10 @@ tmpl_escape(struct buf *out, const char *s, size_t len)
 static int
 tmpl_url_escape(struct buf *out, const char *s, size_t len)
 {
-	static const char	 hex[] = "0123456789ABCDEF";
-	unsigned char		 c;
-	char			 pct[3];
-	size_t			 i, from = 0;
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char	  c;
+	char		  pct[3];
+	size_t		  i, from = 0;
 
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)s[i];
@@ -421,7 +420,7 @@ tmpl_url_escape(struct buf *out, const char *s, size_t len)
 /* --- Tags ----------------------------------------------------------------- */
 
 enum tmpl_tag_kind {
-	TAG_TEXT,		/* compiled: literal text */
+	TAG_TEXT, /* compiled: literal text */
 	TAG_VALUE,
 	TAG_URL,
 	TAG_RAW,
@@ -433,11 +432,11 @@ enum tmpl_tag_kind {
 };
 
 struct tmpl_tag {
-	enum tmpl_tag_kind	 kind;
-	char			 name[64];
-	uint32_t		 hash;		/* of name */
-	size_t			 start;		/* offset of "{{" */
-	size_t			 end;		/* offset after "}}" */
+	enum tmpl_tag_kind kind;
+	char		   name[64];
+	uint32_t	   hash;  /* of name */
+	size_t		   start; /* offset of "{{" */
+	size_t		   end;	  /* offset after "}}" */
 };
 
 /*
@@ -447,43 +446,43 @@ struct tmpl_tag {
  * the index body_end (its {{/name}} is no operation).
  */
 struct tmpl_op {
-	enum tmpl_tag_kind	 kind;
-	char			 name[64];
-	uint32_t		 hash;		/* of name */
-	size_t			 start;		/* offset in the text */
-	size_t			 end;
-	size_t			 body_end;	/* sections: an op index */
+	enum tmpl_tag_kind kind;
+	char		   name[64];
+	uint32_t	   hash;  /* of name */
+	size_t		   start; /* offset in the text */
+	size_t		   end;
+	size_t		   body_end; /* sections: an op index */
 };
 
 struct tmpl_compiled {
-	const char		*name;
-	const char		*text;
-	size_t			 len;
-	struct tmpl_op		*ops;
-	size_t			 nops;
-	int			 rc;		/* the compile's: 0 or
+	const char     *name;
+	const char     *text;
+	size_t		len;
+	struct tmpl_op *ops;
+	size_t		nops;
+	int		rc;    /* the compile's: 0 or
 						   TMPL_ESYNTAX */
-	char			*cause;		/* with rc */
+	char	       *cause; /* with rc */
 };
 
 struct tmpl_render {
-	const char		*tname;
-	const char		*text;
-	size_t			 len;
-	const struct tmpl_op	*ops;
-	struct buf		*out;
-	const struct tmpl_data	*stack[TMPL_DEPTH];
-	int			 depth;
-	int			 nested;	/* templates rendered in
+	const char	       *tname;
+	const char	       *text;
+	size_t			len;
+	const struct tmpl_op   *ops;
+	struct buf	       *out;
+	const struct tmpl_data *stack[TMPL_DEPTH];
+	int			depth;
+	int			nested; /* templates rendered in
 						   templates */
-	char			**cause;
+	char		      **cause;
 };
 
 static int
 tmpl_line(const char *text, size_t off)
 {
-	int	 line = 1;
-	size_t	 i;
+	int    line = 1;
+	size_t i;
 
 	for (i = 0; i < off; i++)
 		if (text[i] == '\n')
@@ -491,15 +490,14 @@ tmpl_line(const char *text, size_t off)
 	return (line);
 }
 
-static int
-tmpl_syntax(struct tmpl_render *r, size_t off, const char *fmt, ...)
+static int tmpl_syntax(struct tmpl_render *r, size_t off, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
 tmpl_syntax(struct tmpl_render *r, size_t off, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*msg;
+	va_list ap;
+	char   *msg;
 
 	if (r->cause != NULL) {
 		va_start(ap, fmt);
@@ -520,8 +518,8 @@ tmpl_syntax(struct tmpl_render *r, size_t off, const char *fmt, ...)
 static int
 tmpl_parse_tag(struct tmpl_render *r, struct tmpl_tag *t)
 {
-	const char	*p, *close, *end;
-	size_t		 n;
+	const char *p, *close, *end;
+	size_t	    n;
 
 	p = r->text + t->start + 2;
 	end = r->text + r->len;
@@ -566,9 +564,9 @@ tmpl_parse_tag(struct tmpl_render *r, struct tmpl_tag *t)
 		p += 4;
 	}
 	n = 0;
-	while (p < close && ((*p >= 'a' && *p <= 'z') ||
-	    (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-	    *p == '_' || *p == '-')) {
+	while (p < close &&
+	       ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		   (*p >= '0' && *p <= '9') || *p == '_' || *p == '-')) {
 		if (n + 1 >= sizeof t->name)
 			return (tmpl_syntax(r, t->start, "name too long"));
 		t->name[n++] = *p++;
@@ -588,7 +586,7 @@ tmpl_parse_tag(struct tmpl_render *r, struct tmpl_tag *t)
 static size_t
 tmpl_next_tag(const struct tmpl_render *r, size_t from)
 {
-	const char	*p;
+	const char *p;
 
 	while (from + 1 < r->len) {
 		p = memchr(r->text + from, '{', r->len - from - 1);
@@ -605,13 +603,13 @@ tmpl_next_tag(const struct tmpl_render *r, size_t from)
 static const struct tmpl_value *
 tmpl_lookup(const struct tmpl_render *r, const struct tmpl_op *op)
 {
-	const struct tmpl_entry	*e;
+	const struct tmpl_entry *e;
 	int			 i;
 
 	for (i = r->depth - 1; i >= 0; i--) {
 		for (e = r->stack[i]->entries; e != NULL; e = e->next)
-			if (e->hash == op->hash && strcmp(e->name,
-			    op->name) == 0)
+			if (e->hash == op->hash &&
+			    strcmp(e->name, op->name) == 0)
 				return (&e->v);
 	}
 	return (NULL);
@@ -643,7 +641,7 @@ tmpl_true(const struct tmpl_value *v)
 static struct tmpl_op *
 tmpl_op_add(struct tmpl_compiled *c, size_t *size)
 {
-	struct tmpl_op	*op;
+	struct tmpl_op *op;
 
 	if (c->nops == *size) {
 		*size = *size == 0 ? 64 : *size * 2;
@@ -663,11 +661,11 @@ static int
 tmpl_compile(const char *name, const char *text, size_t len,
     struct tmpl_compiled *c, char **cause)
 {
-	struct tmpl_render	 r;
-	struct tmpl_tag		 t;
-	struct tmpl_op		*op;
-	size_t			 at, from = 0, size = 0, open[TMPL_DEPTH];
-	int			 depth = 0, rc;
+	struct tmpl_render r;
+	struct tmpl_tag	   t;
+	struct tmpl_op	  *op;
+	size_t		   at, from = 0, size = 0, open[TMPL_DEPTH];
+	int		   depth = 0, rc;
 
 	memset(c, 0, sizeof *c);
 	c->name = name;
@@ -697,12 +695,16 @@ tmpl_compile(const char *name, const char *text, size_t len,
 			continue;
 		case TAG_CLOSE:
 			if (depth == 0)
-				return (tmpl_syntax(&r, t.start, "{{/%s}} "
-				    "closes nothing", t.name));
+				return (tmpl_syntax(&r, t.start,
+				    "{{/%s}} "
+				    "closes nothing",
+				    t.name));
 			op = &c->ops[open[depth - 1]];
 			if (strcmp(t.name, op->name) != 0)
-				return (tmpl_syntax(&r, t.start, "{{/%s}} "
-				    "closes {{#%s}}", t.name, op->name));
+				return (tmpl_syntax(&r, t.start,
+				    "{{/%s}} "
+				    "closes {{#%s}}",
+				    t.name, op->name));
 			op->body_end = c->nops;
 			depth--;
 			continue;
@@ -710,7 +712,8 @@ tmpl_compile(const char *name, const char *text, size_t len,
 		case TAG_IF:
 		case TAG_INVERTED:
 			if (depth == TMPL_DEPTH)
-				return (tmpl_syntax(&r, t.start, "sections "
+				return (tmpl_syntax(&r, t.start,
+				    "sections "
 				    "nested too deep"));
 			open[depth++] = c->nops;
 			break;
@@ -725,8 +728,10 @@ tmpl_compile(const char *name, const char *text, size_t len,
 		op->end = t.end;
 	}
 	if (depth > 0)
-		return (tmpl_syntax(&r, c->ops[open[0]].start, "{{#%s}} is not "
-		    "closed", c->ops[open[0]].name));
+		return (tmpl_syntax(&r, c->ops[open[0]].start,
+		    "{{#%s}} is not "
+		    "closed",
+		    c->ops[open[0]].name));
 	return (0);
 }
 
@@ -734,14 +739,14 @@ tmpl_compile(const char *name, const char *text, size_t len,
  * The embedded files compiled, in web_files' order: once, by the first
  * render (from whichever portal thread), and read-only after that.
  */
-static struct tmpl_compiled	*tmpl_compiled_files;
-static pthread_once_t		 tmpl_compiled_once = PTHREAD_ONCE_INIT;
+static struct tmpl_compiled *tmpl_compiled_files;
+static pthread_once_t	     tmpl_compiled_once = PTHREAD_ONCE_INIT;
 
 static void
 tmpl_compile_files(void)
 {
-	struct tmpl_compiled	*c;
-	size_t			 i;
+	struct tmpl_compiled *c;
+	size_t		      i;
 
 	tmpl_compiled_files = xcalloc(web_nfiles + 1,
 	    sizeof *tmpl_compiled_files);
@@ -756,7 +761,7 @@ tmpl_compile_files(void)
 static const struct tmpl_compiled *
 tmpl_compiled_find(const char *name, char **cause)
 {
-	size_t	 i;
+	size_t i;
 
 	pthread_once(&tmpl_compiled_once, tmpl_compile_files);
 	for (i = 0; i < web_nfiles; i++)
@@ -769,9 +774,9 @@ tmpl_compiled_find(const char *name, char **cause)
 
 /* --- Rendering ------------------------------------------------------------ */
 
-static int	tmpl_ops(struct tmpl_render *, size_t, size_t);
-static int	tmpl_render_nested(const char *, const struct tmpl_data *,
-		    struct buf *, char **, int);
+static int tmpl_ops(struct tmpl_render *, size_t, size_t);
+static int tmpl_render_nested(const char *, const struct tmpl_data *,
+    struct buf *, char **, int);
 
 static int
 tmpl_push(struct tmpl_render *r, const struct tmpl_op *op,
@@ -788,7 +793,7 @@ static int
 tmpl_section(struct tmpl_render *r, size_t i)
 {
 	const struct tmpl_op	*op = &r->ops[i];
-	const struct tmpl_value	*v;
+	const struct tmpl_value *v;
 	const struct tmpl_data	*item;
 	int			 rc = 0;
 
@@ -805,7 +810,7 @@ tmpl_section(struct tmpl_render *r, size_t i)
 	switch (v->type) {
 	case TMPL_LIST:
 		for (item = v->first; item != NULL && rc == 0;
-		    item = item->next) {
+		     item = item->next) {
 			if ((rc = tmpl_push(r, op, item)) != 0)
 				break;
 			rc = tmpl_ops(r, i + 1, op->body_end);
@@ -836,7 +841,7 @@ tmpl_toobig(struct tmpl_render *r)
 static int
 tmpl_ops(struct tmpl_render *r, size_t from, size_t to)
 {
-	const struct tmpl_value	*v;
+	const struct tmpl_value *v;
 	const struct tmpl_op	*op;
 	size_t			 i = from;
 	int			 rc;
@@ -846,18 +851,18 @@ tmpl_ops(struct tmpl_render *r, size_t from, size_t to)
 		switch (op->kind) {
 		case TAG_TEXT:
 			if (buf_append(r->out, r->text + op->start,
-			    op->end - op->start) != 0)
+				op->end - op->start) != 0)
 				return (tmpl_toobig(r));
 			break;
 		case TAG_VALUE:
 		case TAG_URL:
 			v = tmpl_lookup(r, op);
-			if (v == NULL || (v->type != TMPL_STRING &&
-			    v->type != TMPL_MARKUP))
+			if (v == NULL ||
+			    (v->type != TMPL_STRING && v->type != TMPL_MARKUP))
 				break;
 			rc = op->kind == TAG_URL ?
-			    tmpl_url_escape(r->out, v->s, v->len) :
-			    tmpl_escape(r->out, v->s, v->len);
+				 tmpl_url_escape(r->out, v->s, v->len) :
+				 tmpl_escape(r->out, v->s, v->len);
 			if (rc != 0)
 				return (tmpl_toobig(r));
 			break;
@@ -870,13 +875,15 @@ tmpl_ops(struct tmpl_render *r, size_t from, size_t to)
 					return (tmpl_syntax(r, op->start,
 					    "templates nested too deep"));
 				if ((rc = tmpl_render_nested(v->s, v->pdata,
-				    r->out, r->cause, r->nested + 1)) != 0)
+					 r->out, r->cause, r->nested + 1)) != 0)
 					return (rc);
 				break;
 			}
 			if (v->type != TMPL_MARKUP)
-				return (tmpl_syntax(r, op->start, "{{raw:%s}} "
-				    "of a value that is not markup", op->name));
+				return (tmpl_syntax(r, op->start,
+				    "{{raw:%s}} "
+				    "of a value that is not markup",
+				    op->name));
 			if (buf_append(r->out, v->s, v->len) != 0)
 				return (tmpl_toobig(r));
 			break;
@@ -889,7 +896,7 @@ tmpl_ops(struct tmpl_render *r, size_t from, size_t to)
 			continue;
 		case TAG_CLOSE:
 		case TAG_COMMENT:
-			break;	/* never compiled */
+			break; /* never compiled */
 		}
 		i++;
 	}
@@ -900,13 +907,13 @@ static int
 tmpl_run(const struct tmpl_compiled *c, const struct tmpl_data *d,
     struct buf *out, char **cause, int nested)
 {
-	struct tmpl_render	 r;
-	struct tmpl_data	 empty;
+	struct tmpl_render r;
+	struct tmpl_data   empty;
 
 	if (c->rc != 0) {
 		if (cause != NULL)
-			*cause = xstrdup(c->cause != NULL ? c->cause :
-			    "syntax error");
+			*cause = xstrdup(
+			    c->cause != NULL ? c->cause : "syntax error");
 		return (c->rc);
 	}
 	memset(&r, 0, sizeof r);
@@ -926,8 +933,8 @@ int
 tmpl_render_text(const char *name, const char *text, size_t len,
     const struct tmpl_data *d, struct buf *out, char **cause)
 {
-	struct tmpl_compiled	 c;
-	int			 rc;
+	struct tmpl_compiled c;
+	int		     rc;
 
 	if ((rc = tmpl_compile(name, text, len, &c, cause)) == 0)
 		rc = tmpl_run(&c, d, out, cause, 0);
@@ -938,7 +945,7 @@ tmpl_render_text(const char *name, const char *text, size_t len,
 const struct web_file *
 web_file_find(const char *name)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < web_nfiles; i++)
 		if (strcmp(web_files[i].name, name) == 0)
@@ -947,10 +954,10 @@ web_file_find(const char *name)
 }
 
 static int
-tmpl_render_nested(const char *name, const struct tmpl_data *d,
-    struct buf *out, char **cause, int nested)
+tmpl_render_nested(const char *name, const struct tmpl_data *d, struct buf *out,
+    char **cause, int nested)
 {
-	const struct tmpl_compiled	*c;
+	const struct tmpl_compiled *c;
 
 	if ((c = tmpl_compiled_find(name, cause)) == NULL)
 		return (TMPL_ENOTFOUND);
@@ -967,12 +974,11 @@ tmpl_render(const char *name, const struct tmpl_data *d, struct buf *out,
 int
 tmpl_check(const char *name, char **cause)
 {
-	const struct tmpl_compiled	*c;
+	const struct tmpl_compiled *c;
 
 	if ((c = tmpl_compiled_find(name, cause)) == NULL)
 		return (TMPL_ENOTFOUND);
 	if (c->rc != 0 && cause != NULL)
-		*cause = xstrdup(c->cause != NULL ? c->cause :
-		    "syntax error");
+		*cause = xstrdup(c->cause != NULL ? c->cause : "syntax error");
 	return (c->rc);
 }

@@ -58,54 +58,55 @@
 struct buf;
 struct tmpl_data;
 
-#define TMPL_ENOTFOUND	(-1)	/* no template of that name */
-#define TMPL_ESYNTAX	(-2)	/* bad tag, unbalanced section, raw: of
+#define TMPL_ENOTFOUND (-1) /* no template of that name */
+#define TMPL_ESYNTAX \
+	(-2)		  /* bad tag, unbalanced section, raw: of
 				   a value that is not markup */
-#define TMPL_ETOOBIG	(-3)	/* the output buffer's maximum reached */
+#define TMPL_ETOOBIG (-3) /* the output buffer's maximum reached */
 
 /* A new root object (with its arena). */
 struct tmpl_data *tmpl_new(void);
 /* Frees the root and everything under it; NULL is fine.  Pass only a
  * root: nested objects go with their root. */
-void		 tmpl_free(struct tmpl_data *);
+void tmpl_free(struct tmpl_data *);
 
-void	 tmpl_set(struct tmpl_data *, const char *name, const char *value);
-void	 tmpl_setn(struct tmpl_data *, const char *name, const char *value,
-	    size_t len);
-void	 tmpl_setf(struct tmpl_data *, const char *name, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
-void	 tmpl_set_int(struct tmpl_data *, const char *name, int64_t);
+void tmpl_set(struct tmpl_data *, const char *name, const char *value);
+void tmpl_setn(struct tmpl_data *, const char *name, const char *value,
+    size_t len);
+void tmpl_setf(struct tmpl_data *, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void tmpl_set_int(struct tmpl_data *, const char *name, int64_t);
 /* A flag: sections render for 1, inverse sections for 0. */
-void	 tmpl_set_bool(struct tmpl_data *, const char *name, int);
+void tmpl_set_bool(struct tmpl_data *, const char *name, int);
 /* Trusted markup the daemon built: printed only by {{raw:name}}. */
-void	 tmpl_set_markup(struct tmpl_data *, const char *name,
-	    const char *markup, size_t len);
+void tmpl_set_markup(struct tmpl_data *, const char *name, const char *markup,
+    size_t len);
 /* Another embedded template rendered with data (which must live until
  * the render is done), printed by {{raw:name}} only. */
-void	 tmpl_set_template(struct tmpl_data *, const char *name,
-	    const char *template, const struct tmpl_data *data);
+void tmpl_set_template(struct tmpl_data *, const char *name,
+    const char *template, const struct tmpl_data      *data);
 /* A nested object under name (replacing any value); owned by the root. */
 struct tmpl_data *tmpl_object(struct tmpl_data *, const char *name);
 /* Appends a new item (an object) to the list under name, creating the
  * list; owned by the root. */
 struct tmpl_data *tmpl_append(struct tmpl_data *, const char *name);
 /* An empty list under name (so {{^name}} can say "none"). */
-void	 tmpl_list(struct tmpl_data *, const char *name);
+void tmpl_list(struct tmpl_data *, const char *name);
 
 /* Renders the embedded template `name` ("run.html") with data into out.
  * 0, or a TMPL_E* code with *cause (caller frees) saying where. */
-int	 tmpl_render(const char *name, const struct tmpl_data *,
-	    struct buf *out, char **cause);
+int tmpl_render(const char *name, const struct tmpl_data *, struct buf *out,
+    char **cause);
 /* The same for a template given as text (tests); name is for messages. */
-int	 tmpl_render_text(const char *name, const char *text, size_t len,
-	    const struct tmpl_data *, struct buf *out, char **cause);
+int tmpl_render_text(const char *name, const char *text, size_t len,
+    const struct tmpl_data *, struct buf *out, char **cause);
 /* Checks a template's syntax without data: every tag known, every
  * section closed.  The unit tests run it on every embedded template. */
-int	 tmpl_check(const char *name, char **cause);
+int tmpl_check(const char *name, char **cause);
 
 /* HTML-escapes s (len bytes) into out, as {{name}} does; 0 or
  * TMPL_ETOOBIG. */
-int	 tmpl_escape(struct buf *out, const char *s, size_t len);
+int tmpl_escape(struct buf *out, const char *s, size_t len);
 /*
  * The code point of the bidirectional control (U+202A-U+202E,
  * U+2066-U+2069) whose UTF-8 starts s (len bytes), or 0.  tmpl_escape

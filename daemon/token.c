@@ -13,8 +13,8 @@
 int
 token_random(unsigned char *out, size_t len)
 {
-	ssize_t	 n;
-	size_t	 got = 0;
+	ssize_t n;
+	size_t	got = 0;
 
 	while (got < len) {
 		n = getrandom(out + got, len - got, 0);
@@ -37,7 +37,7 @@ token_hash(const char *secret, unsigned char out[TOKEN_HASH_LEN])
 int
 token_generate(char *out)
 {
-	unsigned char	 raw[(TOKEN_LEN - sizeof TOKEN_PREFIX + 1) / 2];
+	unsigned char raw[(TOKEN_LEN - sizeof TOKEN_PREFIX + 1) / 2];
 
 	if (token_random(raw, sizeof raw) != 0)
 		return (-1);
@@ -50,14 +50,14 @@ token_generate(char *out)
 int
 token_well_formed(const char *s)
 {
-	size_t	 i;
+	size_t i;
 
 	if (s == NULL || strlen(s) != TOKEN_LEN ||
 	    strncmp(s, TOKEN_PREFIX, sizeof TOKEN_PREFIX - 1) != 0)
 		return (0);
 	for (i = sizeof TOKEN_PREFIX - 1; i < TOKEN_LEN; i++) {
 		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
+			(s[i] >= 'a' && s[i] <= 'f')))
 			return (0);
 	}
 	return (1);

@@ -12,18 +12,18 @@
 
 #include "digest.h"
 
-#define TOKEN_PREFIX		"sgt_"
-#define TOKEN_LEN		68	/* "sgt_" + 64 hex */
-#define TOKEN_HASH_LEN		DIGEST_SHA256_LEN
+#define TOKEN_PREFIX   "sgt_"
+#define TOKEN_LEN      68 /* "sgt_" + 64 hex */
+#define TOKEN_HASH_LEN DIGEST_SHA256_LEN
 
 /* len random bytes from the kernel; -1 (errno set) if it has none to
  * give. */
-int	 token_random(unsigned char *, size_t len);
+int token_random(unsigned char *, size_t len);
 /* SHA-256 of a secret string (a token, a session id): what is stored. */
-void	 token_hash(const char *secret, unsigned char out[TOKEN_HASH_LEN]);
+void token_hash(const char *secret, unsigned char out[TOKEN_HASH_LEN]);
 /* A new API token in out (TOKEN_LEN + 1 bytes); -1 as token_random. */
-int	 token_generate(char *out);
+int token_generate(char *out);
 /* 1 when s has an API token's shape (prefix, length, lower-case hex). */
-int	 token_well_formed(const char *s);
+int token_well_formed(const char *s);
 
 #endif

@@ -9,7 +9,7 @@
 int64_t
 wallclock_ms(void)
 {
-	struct timespec	 ts;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (wallclock_ms_of(&ts));

@@ -11,8 +11,8 @@
 #include <time.h>
 
 /* Now. */
-int64_t	 wallclock_ms(void);
+int64_t wallclock_ms(void);
 /* A time as unix milliseconds (the nanoseconds truncated). */
-int64_t	 wallclock_ms_of(const struct timespec *);
+int64_t wallclock_ms_of(const struct timespec *);
 
 #endif

@@ -9,14 +9,14 @@
 #include <stddef.h>
 
 struct web_file {
-	const char	*name;		/* "run.html", "portal.css" */
-	const char	*data;		/* NUL-terminated */
-	size_t		 size;		/* bytes, without the NUL */
-	const char	*etag;		/* "\"CRC-SIZE\"", from cksum */
+	const char *name; /* "run.html", "portal.css" */
+	const char *data; /* NUL-terminated */
+	size_t	    size; /* bytes, without the NUL */
+	const char *etag; /* "\"CRC-SIZE\"", from cksum */
 };
 
-extern const struct web_file	web_files[];
-extern const size_t		web_nfiles;
+extern const struct web_file web_files[];
+extern const size_t	     web_nfiles;
 
 /* The file named name, or NULL (tmpl.c). */
 const struct web_file *web_file_find(const char *name);

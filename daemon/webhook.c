@@ -14,15 +14,15 @@
 #include "webhook.h"
 #include "xmalloc.h"
 
-#define WEBHOOK_URL_MAX		4096
-#define WEBHOOK_TIMEOUT_MS	30000
+#define WEBHOOK_URL_MAX	   4096
+#define WEBHOOK_TIMEOUT_MS 30000
 
 /* Slack asks for &, < and > escaped in "text"; Teams shows them. */
 static char *
 webhook_text(const char *s)
 {
-	char		*out, *o;
-	const char	*p;
+	char	   *out, *o;
+	const char *p;
 
 	out = o = xmalloc(strlen(s) * 5 + 1);
 	for (p = s; *p != '\0'; p++) {
@@ -48,7 +48,7 @@ webhook_text(const char *s)
 static json_t *
 webhook_str(const char *s)
 {
-	json_t	*j;
+	json_t *j;
 
 	if (s == NULL || (j = json_string(s)) == NULL)
 		return (json_null());
@@ -58,8 +58,8 @@ webhook_str(const char *s)
 char *
 webhook_payload(const struct mail_facts *f, const char *subject)
 {
-	json_t	*o;
-	char	*line, *text, *out;
+	json_t *o;
+	char   *line, *text, *out;
 
 	if (f->reason != NULL && f->link != NULL)
 		line = xasprintf("%s: %s\n%s", subject, f->reason, f->link);
@@ -76,8 +76,8 @@ webhook_payload(const struct mail_facts *f, const char *subject)
 	json_object_set_new(o, "app", webhook_str(f->app));
 	json_object_set_new(o, "version", webhook_str(f->version));
 	json_object_set_new(o, "environment", webhook_str(f->env));
-	json_object_set_new(o, "run_id", f->run_id != 0 ?
-	    json_integer(f->run_id) : json_null());
+	json_object_set_new(o, "run_id",
+	    f->run_id != 0 ? json_integer(f->run_id) : json_null());
 	json_object_set_new(o, "url", webhook_str(f->link));
 	json_object_set_new(o, "author", webhook_str(f->author));
 	json_object_set_new(o, "message", webhook_str(f->message));
@@ -85,9 +85,10 @@ webhook_payload(const struct mail_facts *f, const char *subject)
 	json_object_set_new(o, "comment", webhook_str(f->comment));
 	json_object_set_new(o, "reason", webhook_str(f->reason));
 	if (f->has_changes)
-		json_object_set_new(o, "changes", json_pack("{s:i,s:i,s:i,s:i}",
-		    "add", f->n_add, "modify", f->n_modify, "remove",
-		    f->n_remove, "replacements", f->n_replacements));
+		json_object_set_new(o, "changes",
+		    json_pack("{s:i,s:i,s:i,s:i}", "add", f->n_add, "modify",
+			f->n_modify, "remove", f->n_remove, "replacements",
+			f->n_replacements));
 	out = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	free(line);
@@ -100,8 +101,8 @@ webhook_payload(const struct mail_facts *f, const char *subject)
 char *
 webhook_read_url(const char *path, char **cause)
 {
-	FILE	*fp;
-	char	 line[WEBHOOK_URL_MAX + 2], *s, *e;
+	FILE *fp;
+	char  line[WEBHOOK_URL_MAX + 2], *s, *e;
 
 	if ((fp = fopen(path, "r")) == NULL) {
 		*cause = xasprintf("cannot read the webhook's url_file %s: %s",
@@ -119,13 +120,14 @@ webhook_read_url(const char *path, char **cause)
 		s++;
 	e = s + strlen(s);
 	while (e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' ||
-	    e[-1] == '\t'))
+			    e[-1] == '\t'))
 		*--e = '\0';
 	if (strncasecmp(s, "https://", 8) != 0 &&
 	    strncasecmp(s, "http://", 7) != 0) {
 		explicit_bzero(line, sizeof line);
 		*cause = xasprintf("the webhook's url_file %s does not hold an "
-		    "http:// or https:// URL", path);
+				   "http:// or https:// URL",
+		    path);
 		return (NULL);
 	}
 	s = xstrdup(s);
@@ -137,11 +139,11 @@ struct http_call *
 webhook_post(struct http_client *http, const char *url, const char *payload,
     http_done_cb cb, void *arg, char **cause)
 {
-	struct http_request	 req;
-	struct http_call	*call;
-	const char		*headers[] = { "Content-Type: application/json",
-				    "Expect:", NULL };
-	char			*c = NULL;
+	struct http_request req;
+	struct http_call   *call;
+	const char	   *headers[] = { "Content-Type: application/json",
+			"Expect:", NULL };
+	char		   *c = NULL;
 
 	memset(&req, 0, sizeof req);
 	req.method = "POST";

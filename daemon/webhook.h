@@ -23,16 +23,16 @@
 struct mail_facts;
 
 /* The payload (pure); subject is the rendered one-line summary. */
-char	*webhook_payload(const struct mail_facts *, const char *subject);
+char *webhook_payload(const struct mail_facts *, const char *subject);
 
 /*
  * Reads the URL from path (its first line, blanks trimmed): http:// or
  * https:// only.  NULL and *cause (which never contains the URL).
  */
-char	*webhook_read_url(const char *path, char **cause);
+char *webhook_read_url(const char *path, char **cause);
 
 /* POSTs the payload; http_call_start's contract.  A 2xx is success. */
 struct http_call *webhook_post(struct http_client *, const char *url,
-	    const char *payload, http_done_cb, void *arg, char **cause);
+    const char *payload, http_done_cb, void *arg, char **cause);
 
 #endif

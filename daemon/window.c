@@ -18,41 +18,41 @@
 #include "window.h"
 #include "xmalloc.h"
 
-#define WINDOW_ZONE_MAX_FILE	(256 * 1024)
-#define WINDOW_MAX_TRANSITIONS	4096
-#define WINDOW_MAX_TYPES	256
+#define WINDOW_ZONE_MAX_FILE   (256 * 1024)
+#define WINDOW_MAX_TRANSITIONS 4096
+#define WINDOW_MAX_TYPES       256
 
 /* A POSIX TZ rule's date: Mm.w.d at a time (seconds after local
  * midnight, may be negative or beyond a day). */
 struct window_rule_date {
 	int	month;
-	int	week;		/* 1-5, 5: the last */
+	int	week; /* 1-5, 5: the last */
 	int	wday;
-	int32_t	time;
+	int32_t time;
 };
 
 struct window_zone {
-	char			*name;
-	int64_t			*times;		/* transitions, ascending */
-	uint8_t			*idx;		/* their types */
-	size_t			 ntimes;
-	int32_t			*offsets;	/* of each type */
-	size_t			 ntypes;
+	char	*name;
+	int64_t *times; /* transitions, ascending */
+	uint8_t *idx;	/* their types */
+	size_t	 ntimes;
+	int32_t *offsets; /* of each type */
+	size_t	 ntypes;
 	/* The footer: after the last transition. */
-	int			 has_rule;	/* 0: the last type holds */
-	int32_t			 std_offset;	/* east of UTC */
-	int32_t			 dst_offset;
-	int			 has_dst;
-	struct window_rule_date	 start;		/* in standard time */
-	struct window_rule_date	 end;		/* in daylight time */
-	char			 std_abbr[16];
-	char			 dst_abbr[16];
+	int			has_rule;   /* 0: the last type holds */
+	int32_t			std_offset; /* east of UTC */
+	int32_t			dst_offset;
+	int			has_dst;
+	struct window_rule_date start; /* in standard time */
+	struct window_rule_date end;   /* in daylight time */
+	char			std_abbr[16];
+	char			dst_abbr[16];
 };
 
 static int
 window_fail(char **cause, const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list ap;
 
 	if (cause != NULL) {
 		va_start(ap, fmt);
@@ -67,7 +67,7 @@ window_fail(char **cause, const char *fmt, ...)
 static int64_t
 window_days_from_civil(int y, int m, int d)
 {
-	int64_t		 era, yoe, doy, doe;
+	int64_t era, yoe, doy, doe;
 
 	y -= m <= 2;
 	era = (y >= 0 ? y : y - 399) / 400;
@@ -80,7 +80,7 @@ window_days_from_civil(int y, int m, int d)
 void
 window_civil(int64_t z, int *year, int *month, int *day)
 {
-	int64_t		 era, doe, yoe, y, doy, mp, d, m;
+	int64_t era, doe, yoe, y, doy, mp, d, m;
 
 	z += 719468;
 	era = (z >= 0 ? z : z - 146096) / 146097;
@@ -105,8 +105,8 @@ window_floor_div(int64_t a, int64_t b)
 static int
 window_month_days(int y, int m)
 {
-	static const int	 days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30,
-				    31, 30, 31 };
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
 
 	if (m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
 		return (29);
@@ -118,7 +118,7 @@ window_month_days(int y, int m)
 static const char *
 window_tz_abbr(const char *p, char *out, size_t len)
 {
-	size_t	 n = 0;
+	size_t n = 0;
 
 	if (*p == '<') {
 		p++;
@@ -147,7 +147,7 @@ window_tz_abbr(const char *p, char *out, size_t len)
 static const char *
 window_tz_time(const char *p, int32_t *out)
 {
-	int	 sign = 1, h = 0, m = 0, s = 0, n;
+	int sign = 1, h = 0, m = 0, s = 0, n;
 
 	if (*p == '+' || *p == '-')
 		sign = *p++ == '-' ? -1 : 1;
@@ -157,7 +157,8 @@ window_tz_time(const char *p, int32_t *out)
 		h = h * 10 + (*p++ - '0');
 	if (*p == ':') {
 		p++;
-		if (!isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]))
+		if (!isdigit((unsigned char)p[0]) ||
+		    !isdigit((unsigned char)p[1]))
 			return (NULL);
 		m = (p[0] - '0') * 10 + (p[1] - '0');
 		p += 2;
@@ -179,8 +180,8 @@ window_tz_time(const char *p, int32_t *out)
 static const char *
 window_tz_date(const char *p, struct window_rule_date *d)
 {
-	char	*end;
-	long	 m, w, wd;
+	char *end;
+	long  m, w, wd;
 
 	/* Only the Mm.w.d form: the tz database writes no other today. */
 	if (*p++ != 'M')
@@ -211,7 +212,7 @@ window_tz_date(const char *p, struct window_rule_date *d)
 static int
 window_tz_rule(struct window_zone *z, const char *p)
 {
-	int32_t	 off;
+	int32_t off;
 
 	if ((p = window_tz_abbr(p, z->std_abbr, sizeof z->std_abbr)) == NULL ||
 	    (p = window_tz_time(p, &off)) == NULL)
@@ -242,11 +243,11 @@ window_tz_rule(struct window_zone *z, const char *p)
 static int64_t
 window_rule_instant(const struct window_rule_date *d, int y, int32_t offset)
 {
-	int64_t	 first;
-	int	 wd1, day, mdays;
+	int64_t first;
+	int	wd1, day, mdays;
 
 	first = window_days_from_civil(y, d->month, 1);
-	wd1 = (int)(((first % 7) + 11) % 7);	/* 1970-01-01: Thursday */
+	wd1 = (int)(((first % 7) + 11) % 7); /* 1970-01-01: Thursday */
 	day = 1 + (d->wday - wd1 + 7) % 7 + (d->week - 1) * 7;
 	mdays = window_month_days(y, d->month);
 	while (day > mdays)
@@ -257,8 +258,8 @@ window_rule_instant(const struct window_rule_date *d, int y, int32_t offset)
 static int32_t
 window_rule_offset(const struct window_zone *z, int64_t t)
 {
-	int64_t	 start, end;
-	int	 y, m, d;
+	int64_t start, end;
+	int	y, m, d;
 
 	if (!z->has_dst)
 		return (z->std_offset);
@@ -277,7 +278,7 @@ static uint32_t
 window_be32(const unsigned char *p)
 {
 	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3]);
+		(uint32_t)p[2] << 8 | p[3]);
 }
 
 static int64_t
@@ -289,7 +290,7 @@ window_be64(const unsigned char *p)
 int
 window_zone_name_ok(const char *name)
 {
-	const char	*p;
+	const char *p;
 
 	if (name == NULL || *name == '\0' || strlen(name) > 64 ||
 	    *name == '/' || strstr(name, "..") != NULL)
@@ -304,16 +305,18 @@ struct window_zone *
 window_zone_parse(const char *name, const unsigned char *data, size_t len,
     char **cause)
 {
-	struct window_zone	*z = NULL;
-	const unsigned char	*p, *end = data + len;
-	uint32_t		 isutcnt, isstdcnt, leapcnt, timecnt, typecnt;
-	uint32_t		 charcnt;
-	size_t			 i, skip, footer;
-	char			*rule = NULL;
+	struct window_zone  *z = NULL;
+	const unsigned char *p, *end = data + len;
+	uint32_t	     isutcnt, isstdcnt, leapcnt, timecnt, typecnt;
+	uint32_t	     charcnt;
+	size_t		     i, skip, footer;
+	char		    *rule = NULL;
 
 	if (len < 44 || memcmp(data, "TZif", 4) != 0 || data[4] < '2') {
-		window_fail(cause, "zone %s: not a TZif file of version 2 or "
-		    "later", name);
+		window_fail(cause,
+		    "zone %s: not a TZif file of version 2 or "
+		    "later",
+		    name);
 		goto fail;
 	}
 	/* Skip the version 1 block (32-bit times). */
@@ -329,7 +332,7 @@ window_zone_parse(const char *name, const unsigned char *data, size_t len,
 	    isstdcnt > WINDOW_MAX_TYPES)
 		goto bad;
 	skip = (size_t)timecnt * 5 + (size_t)typecnt * 6 + charcnt +
-	    (size_t)leapcnt * 8 + isstdcnt + isutcnt;
+	       (size_t)leapcnt * 8 + isstdcnt + isutcnt;
 	if ((size_t)(end - (data + 44)) < skip + 44)
 		goto bad;
 	p = data + 44 + skip;
@@ -347,7 +350,7 @@ window_zone_parse(const char *name, const unsigned char *data, size_t len,
 		goto bad;
 	p += 44;
 	skip = (size_t)timecnt * 9 + (size_t)typecnt * 6 + charcnt +
-	    (size_t)leapcnt * 12 + isstdcnt + isutcnt;
+	       (size_t)leapcnt * 12 + isstdcnt + isutcnt;
 	if ((size_t)(end - p) < skip)
 		goto bad;
 
@@ -379,14 +382,17 @@ window_zone_parse(const char *name, const unsigned char *data, size_t len,
 
 	/* The footer: "\nTZ\n". */
 	if (p < end && *p == '\n') {
-		for (footer = 1; p + footer < end && p[footer] != '\n' &&
-		    footer < 128; footer++)
+		for (footer = 1;
+		     p + footer < end && p[footer] != '\n' && footer < 128;
+		     footer++)
 			;
 		if (p + footer < end && p[footer] == '\n' && footer > 1) {
 			rule = xstrndup((const char *)p + 1, footer - 1);
 			if (window_tz_rule(z, rule) != 0) {
-				window_fail(cause, "zone %s: its rule \"%s\" is "
-				    "not supported", name, rule);
+				window_fail(cause,
+				    "zone %s: its rule \"%s\" is "
+				    "not supported",
+				    name, rule);
 				goto fail;
 			}
 		}
@@ -405,18 +411,20 @@ fail:
 struct window_zone *
 window_zone_load(const char *name, char **cause)
 {
-	struct window_zone	*z = NULL;
-	struct stat		 sb;
-	const char		*dir;
-	unsigned char		*data = NULL;
-	char			*path = NULL;
-	ssize_t			 n;
-	size_t			 got = 0;
-	int			 fd = -1;
+	struct window_zone *z = NULL;
+	struct stat	    sb;
+	const char	   *dir;
+	unsigned char	   *data = NULL;
+	char		   *path = NULL;
+	ssize_t		    n;
+	size_t		    got = 0;
+	int		    fd = -1;
 
 	if (!window_zone_name_ok(name)) {
-		window_fail(cause, "\"%s\" is not a time zone name (write e.g. "
-		    "Europe/Paris or UTC)", name != NULL ? name : "");
+		window_fail(cause,
+		    "\"%s\" is not a time zone name (write e.g. "
+		    "Europe/Paris or UTC)",
+		    name != NULL ? name : "");
 		goto out;
 	}
 	if ((dir = getenv("TZDIR")) == NULL || *dir == '\0')
@@ -475,10 +483,10 @@ window_zone_name(const struct window_zone *z)
 int32_t
 window_zone_offset(const struct window_zone *z, int64_t t)
 {
-	size_t	 lo, hi, mid;
+	size_t lo, hi, mid;
 
 	if (z == NULL)
-		return (0);	/* UTC */
+		return (0); /* UTC */
 	if (z->ntimes == 0 || t >= z->times[z->ntimes - 1]) {
 		if (z->has_rule)
 			return (window_rule_offset(z, t));
@@ -506,7 +514,7 @@ window_zone_offset(const struct window_zone *z, int64_t t)
 void
 window_local_of(const struct window_zone *z, int64_t ms, struct window_local *l)
 {
-	int64_t	 t, local, days;
+	int64_t t, local, days;
 
 	t = window_floor_div(ms, 1000);
 	l->offset = window_zone_offset(z, t);
@@ -521,12 +529,12 @@ int64_t
 window_local_to_ms(const struct window_zone *z, int year, int month, int day,
     int minute)
 {
-	int64_t	 local, best = -1, cand, lo, hi, mid;
-	int32_t	 offs[2];
-	int	 i;
+	int64_t local, best = -1, cand, lo, hi, mid;
+	int32_t offs[2];
+	int	i;
 
 	local = window_days_from_civil(year, month, day) * 86400 +
-	    (int64_t)minute * 60;
+		(int64_t)minute * 60;
 	/* The offsets in force a day before and a day after: zones change
 	   at most twice a year. */
 	offs[0] = window_zone_offset(z, local - 38 * 3600);
@@ -556,16 +564,15 @@ window_local_to_ms(const struct window_zone *z, int year, int month, int day,
 void
 window_format(const struct window_zone *z, int64_t ms, char *buf, size_t len)
 {
-	struct window_local	 l;
-	int32_t			 off;
+	struct window_local l;
+	int32_t		    off;
 
 	window_local_of(z, ms, &l);
 	off = l.offset < 0 ? -l.offset : l.offset;
 	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d %s (UTC%c%02d:%02d)",
 	    l.year, l.month, l.day, l.minute / 60, l.minute % 60,
-	    z != NULL ? z->name : "UTC",
-	    l.offset < 0 ? '-' : '+', (int)(off / 3600),
-	    (int)(off % 3600 / 60));
+	    z != NULL ? z->name : "UTC", l.offset < 0 ? '-' : '+',
+	    (int)(off / 3600), (int)(off % 3600 / 60));
 }
 
 /* --- Windows --------------------------------------------------------- */
@@ -573,11 +580,11 @@ window_format(const struct window_zone *z, int64_t ms, char *buf, size_t len)
 static int
 window_span_open(const struct window_span *w, int64_t ms)
 {
-	struct window_local	 l;
+	struct window_local l;
 
 	window_local_of(w->zone, ms, &l);
 	return ((w->days & (1u << l.wday)) != 0 && l.minute >= w->from &&
-	    l.minute < w->to);
+		l.minute < w->to);
 }
 
 int
@@ -585,7 +592,7 @@ window_is_open(const struct window_span *spans, size_t nspans,
     const struct window_freeze *freezes, size_t nfreezes, int64_t ms,
     const struct window_freeze **frozen)
 {
-	size_t	 i;
+	size_t i;
 
 	if (frozen != NULL)
 		*frozen = NULL;
@@ -614,8 +621,8 @@ int64_t
 window_next_open(const struct window_span *spans, size_t nspans,
     const struct window_freeze *freezes, size_t nfreezes, int64_t ms)
 {
-	const struct window_freeze	*f;
-	int64_t				 t, limit = ms + WINDOW_HORIZON_MS;
+	const struct window_freeze *f;
+	int64_t			    t, limit = ms + WINDOW_HORIZON_MS;
 
 	if (window_is_open(spans, nspans, freezes, nfreezes, ms, &f))
 		return (ms);
@@ -626,8 +633,8 @@ window_next_open(const struct window_span *spans, size_t nspans,
 		if (f != NULL) {
 			/* The freeze's end may fall within a minute. */
 			t = f->to_ms;
-			if (window_is_open(spans, nspans, freezes, nfreezes,
-			    t, &f))
+			if (window_is_open(spans, nspans, freezes, nfreezes, t,
+				&f))
 				return (t);
 			t = window_floor_div(t, 60000) * 60000 + 60000;
 			continue;
@@ -639,14 +646,13 @@ window_next_open(const struct window_span *spans, size_t nspans,
 
 /* --- The configuration's words --------------------------------------- */
 
-static const char *const window_day_names[] = {
-	"sun", "mon", "tue", "wed", "thu", "fri", "sat"
-};
+static const char *const window_day_names[] = { "sun", "mon", "tue", "wed",
+	"thu", "fri", "sat" };
 
 static int
 window_day(const char *s, size_t len)
 {
-	int	 i;
+	int i;
 
 	if (len != 3)
 		return (-1);
@@ -660,9 +666,9 @@ window_day(const char *s, size_t len)
 int
 window_parse_days(const char *s, unsigned int *mask, char **cause)
 {
-	const char	*p = s, *comma, *dash, *end;
-	unsigned int	 m = 0;
-	int		 a, b;
+	const char  *p = s, *comma, *dash, *end;
+	unsigned int m = 0;
+	int	     a, b;
 
 	if (strcmp(s, "daily") == 0) {
 		*mask = 0x7f;
@@ -678,8 +684,10 @@ window_parse_days(const char *s, unsigned int *mask, char **cause)
 		} else
 			a = b = window_day(p, (size_t)(end - p));
 		if (a == -1 || b == -1)
-			return (window_fail(cause, "invalid days \"%s\" (write "
-			    "e.g. mon-fri, mon,wed,fri or daily)", s));
+			return (window_fail(cause,
+			    "invalid days \"%s\" (write "
+			    "e.g. mon-fri, mon,wed,fri or daily)",
+			    s));
 		for (;;) {
 			m |= 1u << a;
 			if (a == b)
@@ -700,7 +708,7 @@ window_parse_days(const char *s, unsigned int *mask, char **cause)
 int
 window_parse_time(const char *s, int *minute, char **cause)
 {
-	int	 h, m;
+	int h, m;
 
 	if (strlen(s) != 5 || !isdigit((unsigned char)s[0]) ||
 	    !isdigit((unsigned char)s[1]) || s[2] != ':' ||
@@ -713,14 +721,16 @@ window_parse_time(const char *s, int *minute, char **cause)
 	*minute = h * 60 + m;
 	return (0);
 bad:
-	return (window_fail(cause, "invalid time \"%s\" (write HH:MM, "
-	    "00:00 to 24:00)", s));
+	return (window_fail(cause,
+	    "invalid time \"%s\" (write HH:MM, "
+	    "00:00 to 24:00)",
+	    s));
 }
 
 int
 window_parse_date(const char *s, int64_t *days, char **cause)
 {
-	int	 y, m, d, i;
+	int y, m, d, i;
 
 	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
 		goto bad;
@@ -735,6 +745,6 @@ window_parse_date(const char *s, int64_t *days, char **cause)
 	*days = window_days_from_civil(y, m, d);
 	return (0);
 bad:
-	return (window_fail(cause, "invalid date \"%s\" (write YYYY-MM-DD)",
-	    s));
+	return (
+	    window_fail(cause, "invalid date \"%s\" (write YYYY-MM-DD)", s));
 }

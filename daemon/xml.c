@@ -17,36 +17,36 @@
 #include "xml.h"
 
 /* Separates a namespace URI from the local name in expat's names. */
-#define NS_SEP	'\n'
+#define NS_SEP '\n'
 
 struct xml_node {
-	char			*name;
-	char			*text;
-	size_t			 text_len;
-	struct xml_node	*parent;
-	struct xml_node	*child;		/* first child */
-	struct xml_node	*last;		/* last child */
-	struct xml_node	*next;		/* next sibling */
+	char		*name;
+	char		*text;
+	size_t		 text_len;
+	struct xml_node *parent;
+	struct xml_node *child; /* first child */
+	struct xml_node *last;	/* last child */
+	struct xml_node *next;	/* next sibling */
 };
 
 struct xml {
-	struct xml_node	*root;
+	struct xml_node *root;
 };
 
 /* What the expat handlers share while one reply is parsed. */
 struct parse_state {
-	XML_Parser		 parser;
-	struct xml_limits	 limits;
-	struct xml		*doc;
-	struct xml_node	*cur;		/* the open element */
-	unsigned int		 depth;
-	size_t			 elements;
-	struct buf		*text;		/* one per open element */
-	int			 error;		/* XML_E*, 0 while fine */
-	char			*cause;
+	XML_Parser	  parser;
+	struct xml_limits limits;
+	struct xml	 *doc;
+	struct xml_node	 *cur; /* the open element */
+	unsigned int	  depth;
+	size_t		  elements;
+	struct buf	 *text;	 /* one per open element */
+	int		  error; /* XML_E*, 0 while fine */
+	char		 *cause;
 };
 
-static void	node_free(struct xml_node *);
+static void node_free(struct xml_node *);
 
 void
 xml_limits_default(struct xml_limits *l)
@@ -71,7 +71,7 @@ parse_stop(struct parse_state *st, int error, char *cause)
 static const char *
 local_name(const char *name)
 {
-	const char	*p;
+	const char *p;
 
 	p = strrchr(name, NS_SEP);
 	return (p != NULL ? p + 1 : name);
@@ -80,21 +80,25 @@ local_name(const char *name)
 static void
 start_cb(void *arg, const XML_Char *name, const XML_Char **attrs)
 {
-	struct parse_state	*st = arg;
-	struct xml_node	*n;
+	struct parse_state *st = arg;
+	struct xml_node	   *n;
 
 	if (st->error != 0)
 		return;
 	if (st->depth >= st->limits.max_depth) {
-		parse_stop(st, XML_ELIMIT, xasprintf("line %lu: elements "
-		    "nested deeper than %u", XML_GetCurrentLineNumber(
-		    st->parser), st->limits.max_depth));
+		parse_stop(st, XML_ELIMIT,
+		    xasprintf("line %lu: elements "
+			      "nested deeper than %u",
+			XML_GetCurrentLineNumber(st->parser),
+			st->limits.max_depth));
 		return;
 	}
 	if (st->elements >= st->limits.max_elements) {
-		parse_stop(st, XML_ELIMIT, xasprintf("line %lu: more than "
-		    "%zu elements", XML_GetCurrentLineNumber(st->parser),
-		    st->limits.max_elements));
+		parse_stop(st, XML_ELIMIT,
+		    xasprintf("line %lu: more than "
+			      "%zu elements",
+			XML_GetCurrentLineNumber(st->parser),
+			st->limits.max_elements));
 		return;
 	}
 	n = xcalloc(1, sizeof *n);
@@ -117,7 +121,7 @@ start_cb(void *arg, const XML_Char *name, const XML_Char **attrs)
 static int
 all_space(const char *s, size_t len)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < len; i++) {
 		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
@@ -129,9 +133,9 @@ all_space(const char *s, size_t len)
 static void
 end_cb(void *arg, const XML_Char *name)
 {
-	struct parse_state	*st = arg;
-	struct buf		*b;
-	struct xml_node	*n = st->cur;
+	struct parse_state *st = arg;
+	struct buf	   *b;
+	struct xml_node	   *n = st->cur;
 
 	if (st->error != 0 || n == NULL)
 		return;
@@ -146,14 +150,16 @@ end_cb(void *arg, const XML_Char *name)
 static void
 text_cb(void *arg, const XML_Char *s, int len)
 {
-	struct parse_state	*st = arg;
+	struct parse_state *st = arg;
 
 	if (st->error != 0 || st->cur == NULL || len <= 0)
 		return;
 	if (buf_append(&st->text[st->depth - 1], s, (size_t)len) != 0) {
-		parse_stop(st, XML_ELIMIT, xasprintf("line %lu: more than "
-		    "%zu bytes of text in <%s>", XML_GetCurrentLineNumber(
-		    st->parser), st->limits.max_text, st->cur->name));
+		parse_stop(st, XML_ELIMIT,
+		    xasprintf("line %lu: more than "
+			      "%zu bytes of text in <%s>",
+			XML_GetCurrentLineNumber(st->parser),
+			st->limits.max_text, st->cur->name));
 	}
 }
 
@@ -161,10 +167,12 @@ static void
 doctype_cb(void *arg, const XML_Char *name, const XML_Char *sysid,
     const XML_Char *pubid, int has_internal_subset)
 {
-	struct parse_state	*st = arg;
+	struct parse_state *st = arg;
 
-	parse_stop(st, XML_EMALFORMED, xasprintf("line %lu: DOCTYPE is "
-	    "not allowed in a reply", XML_GetCurrentLineNumber(st->parser)));
+	parse_stop(st, XML_EMALFORMED,
+	    xasprintf("line %lu: DOCTYPE is "
+		      "not allowed in a reply",
+		XML_GetCurrentLineNumber(st->parser)));
 }
 
 static void
@@ -172,21 +180,22 @@ entity_cb(void *arg, const XML_Char *name, int is_parameter,
     const XML_Char *value, int value_length, const XML_Char *base,
     const XML_Char *sysid, const XML_Char *pubid, const XML_Char *notation)
 {
-	struct parse_state	*st = arg;
+	struct parse_state *st = arg;
 
 	/* Unreachable while DOCTYPE is refused; kept as a second lock. */
-	parse_stop(st, XML_EMALFORMED, xasprintf("line %lu: entity "
-	    "declarations are not allowed", XML_GetCurrentLineNumber(
-	    st->parser)));
+	parse_stop(st, XML_EMALFORMED,
+	    xasprintf("line %lu: entity "
+		      "declarations are not allowed",
+		XML_GetCurrentLineNumber(st->parser)));
 }
 
 int
 xml_parse(struct xml **docp, const void *data, size_t len,
     const struct xml_limits *limits, char **cause)
 {
-	struct parse_state	 st;
-	unsigned int		 i;
-	int			 rc = XML_EMALFORMED;
+	struct parse_state st;
+	unsigned int	   i;
+	int		   rc = XML_EMALFORMED;
 
 	*docp = NULL;
 	memset(&st, 0, sizeof st);
@@ -197,7 +206,8 @@ xml_parse(struct xml **docp, const void *data, size_t len,
 	if (len > st.limits.max_size || len > INT_MAX) {
 		if (cause != NULL)
 			*cause = xasprintf("reply of %zu bytes is over the "
-			    "limit of %zu", len, st.limits.max_size);
+					   "limit of %zu",
+			    len, st.limits.max_size);
 		return (XML_ELIMIT);
 	}
 	if (st.limits.max_depth == 0)
@@ -253,7 +263,7 @@ xml_parse(struct xml **docp, const void *data, size_t len,
 static void
 node_free(struct xml_node *n)
 {
-	struct xml_node	*up;
+	struct xml_node *up;
 
 	while (n != NULL) {
 		if (n->child != NULL) {
@@ -324,7 +334,7 @@ xml_next_sibling(const struct xml_node *n)
 const struct xml_node *
 xml_next(const struct xml_node *n)
 {
-	const struct xml_node	*s;
+	const struct xml_node *s;
 
 	for (s = n->next; s != NULL; s = s->next) {
 		if (strcmp(s->name, n->name) == 0)
@@ -337,7 +347,7 @@ xml_next(const struct xml_node *n)
 static const struct xml_node *
 child_named(const struct xml_node *n, const char *name, size_t len)
 {
-	const struct xml_node	*c;
+	const struct xml_node *c;
 
 	for (c = n->child; c != NULL; c = c->next) {
 		if (strncmp(c->name, name, len) == 0 && c->name[len] == '\0')
@@ -349,8 +359,8 @@ child_named(const struct xml_node *n, const char *name, size_t len)
 const struct xml_node *
 xml_find(const struct xml_node *n, const char *path)
 {
-	const char	*end;
-	size_t		 len;
+	const char *end;
+	size_t	    len;
 
 	if (n == NULL || path == NULL)
 		return (NULL);
@@ -382,7 +392,7 @@ xml_find(const struct xml_node *n, const char *path)
 size_t
 xml_count(const struct xml_node *n, const char *path)
 {
-	size_t	count = 0;
+	size_t count = 0;
 
 	for (n = xml_find(n, path); n != NULL; n = xml_next(n))
 		count++;
@@ -397,10 +407,10 @@ xml_find_text(const struct xml_node *n, const char *path)
 }
 
 int
-xml_get_text(const struct xml_node *n, const char *path,
-    const char **out, char **cause)
+xml_get_text(const struct xml_node *n, const char *path, const char **out,
+    char **cause)
 {
-	const struct xml_node	*e;
+	const struct xml_node *e;
 
 	e = xml_find(n, path);
 	if (e == NULL) {
@@ -417,8 +427,8 @@ static int
 get_trimmed(const struct xml_node *n, const char *path, char **out,
     char **cause)
 {
-	const char	*s, *end;
-	int		 rc;
+	const char *s, *end;
+	int	    rc;
 
 	if ((rc = xml_get_text(n, path, &s, cause)) != 0)
 		return (rc);
@@ -426,7 +436,7 @@ get_trimmed(const struct xml_node *n, const char *path, char **out,
 		s++;
 	end = s + strlen(s);
 	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
-	    end[-1] == '\n' || end[-1] == '\r'))
+			      end[-1] == '\n' || end[-1] == '\r'))
 		end--;
 	*out = xstrndup(s, (size_t)(end - s));
 	return (0);
@@ -441,11 +451,11 @@ bad_value(const char *path, const char *what, const char *value)
 }
 
 int
-xml_get_int(const struct xml_node *n, const char *path,
-    long long *out, char **cause)
+xml_get_int(const struct xml_node *n, const char *path, long long *out,
+    char **cause)
 {
-	char	*s;
-	int	 rc;
+	char *s;
+	int   rc;
 
 	if ((rc = get_trimmed(n, path, &s, cause)) != 0)
 		return (rc);
@@ -456,11 +466,10 @@ xml_get_int(const struct xml_node *n, const char *path,
 }
 
 int
-xml_get_bool(const struct xml_node *n, const char *path, int *out,
-    char **cause)
+xml_get_bool(const struct xml_node *n, const char *path, int *out, char **cause)
 {
-	char	*s;
-	int	 rc;
+	char *s;
+	int   rc;
 
 	if ((rc = get_trimmed(n, path, &s, cause)) != 0)
 		return (rc);
@@ -471,11 +480,11 @@ xml_get_bool(const struct xml_node *n, const char *path, int *out,
 }
 
 int
-xml_get_time(const struct xml_node *n, const char *path,
-    struct timespec *out, char **cause)
+xml_get_time(const struct xml_node *n, const char *path, struct timespec *out,
+    char **cause)
 {
-	char	*s;
-	int	 rc;
+	char *s;
+	int   rc;
 
 	if ((rc = get_trimmed(n, path, &s, cause)) != 0)
 		return (rc);
@@ -488,9 +497,9 @@ xml_get_time(const struct xml_node *n, const char *path,
 int
 xml_parse_int(const char *s, long long *out)
 {
-	const char	*p = s;
-	char		*end;
-	long long	 v;
+	const char *p = s;
+	char	   *end;
+	long long   v;
 
 	if (*p == '-')
 		p++;
@@ -520,8 +529,8 @@ xml_parse_bool(const char *s, int *out)
 static int
 digits(const char **sp, int n, int *out)
 {
-	const char	*s = *sp;
-	int		 v = 0, i;
+	const char *s = *sp;
+	int	    v = 0, i;
 
 	for (i = 0; i < n; i++) {
 		if (s[i] < '0' || s[i] > '9')
@@ -543,15 +552,15 @@ leap_year(int y)
 static int64_t
 days_since_epoch(int y, int m, int d)
 {
-	static const int	 before[] = { 0, 31, 59, 90, 120, 151, 181,
-				    212, 243, 273, 304, 334 };
-	int64_t			 days;
-	int			 yy;
+	static const int before[] = { 0, 31, 59, 90, 120, 151, 181, 212, 243,
+		273, 304, 334 };
+	int64_t		 days;
+	int		 yy;
 
 	/* Whole years: 365 each, plus leap days up to the year before y. */
 	yy = y - 1;
 	days = (int64_t)365 * (y - 1970) + (yy / 4 - yy / 100 + yy / 400) -
-	    (1969 / 4 - 1969 / 100 + 1969 / 400);
+	       (1969 / 4 - 1969 / 100 + 1969 / 400);
 	days += before[m - 1] + (m > 2 && leap_year(y)) + (d - 1);
 	return (days);
 }
@@ -559,20 +568,18 @@ days_since_epoch(int y, int m, int d)
 int
 xml_parse_time(const char *s, struct timespec *out)
 {
-	static const int	 mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31,
-				    30, 31, 30, 31 };
-	int			 y, mo, d, h, mi, sec, oh, om, sign, n;
-	long			 nsec = 0;
-	int64_t			 t;
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
+	int		 y, mo, d, h, mi, sec, oh, om, sign, n;
+	long		 nsec = 0;
+	int64_t		 t;
 
-	if (digits(&s, 4, &y) != 0 || *s++ != '-' ||
-	    digits(&s, 2, &mo) != 0 || *s++ != '-' ||
-	    digits(&s, 2, &d) != 0 || (*s != 'T' && *s != 't'))
+	if (digits(&s, 4, &y) != 0 || *s++ != '-' || digits(&s, 2, &mo) != 0 ||
+	    *s++ != '-' || digits(&s, 2, &d) != 0 || (*s != 'T' && *s != 't'))
 		return (XML_EVALUE);
 	s++;
-	if (digits(&s, 2, &h) != 0 || *s++ != ':' ||
-	    digits(&s, 2, &mi) != 0 || *s++ != ':' ||
-	    digits(&s, 2, &sec) != 0)
+	if (digits(&s, 2, &h) != 0 || *s++ != ':' || digits(&s, 2, &mi) != 0 ||
+	    *s++ != ':' || digits(&s, 2, &sec) != 0)
 		return (XML_EVALUE);
 	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
 	    (mo == 2 && d == 29 && !leap_year(y)) || h > 23 || mi > 59 ||

@@ -17,28 +17,28 @@
 #include <stddef.h>
 #include <time.h>
 
-#define XML_EMALFORMED		(-1)	/* not well-formed, truncated, DOCTYPE */
-#define XML_ELIMIT		(-2)	/* a limit below was exceeded */
-#define XML_ENOTFOUND		(-3)	/* no element at the path */
-#define XML_EVALUE		(-4)	/* text is not the type asked for */
+#define XML_EMALFORMED (-1) /* not well-formed, truncated, DOCTYPE */
+#define XML_ELIMIT     (-2) /* a limit below was exceeded */
+#define XML_ENOTFOUND  (-3) /* no element at the path */
+#define XML_EVALUE     (-4) /* text is not the type asked for */
 
 struct xml_limits {
-	size_t		max_size;	/* bytes of input */
-	unsigned int	max_depth;	/* element nesting; the root is 1 */
-	size_t		max_elements;	/* elements in the document */
-	size_t		max_text;	/* bytes of text inside one element */
+	size_t	     max_size;	   /* bytes of input */
+	unsigned int max_depth;	   /* element nesting; the root is 1 */
+	size_t	     max_elements; /* elements in the document */
+	size_t	     max_text;	   /* bytes of text inside one element */
 };
 
 /* 8 MiB, depth 32, 200000 elements, 2 MiB of text per element. */
-#define XML_MAX_SIZE	(8 * 1024 * 1024)
-#define XML_MAX_DEPTH	32
-#define XML_MAX_ELEMENTS	200000
-#define XML_MAX_TEXT	(2 * 1024 * 1024)
+#define XML_MAX_SIZE	 (8 * 1024 * 1024)
+#define XML_MAX_DEPTH	 32
+#define XML_MAX_ELEMENTS 200000
+#define XML_MAX_TEXT	 (2 * 1024 * 1024)
 
-struct xml;			/* a parsed reply */
-struct xml_node;		/* one element of it */
+struct xml;	 /* a parsed reply */
+struct xml_node; /* one element of it */
 
-void	 xml_limits_default(struct xml_limits *);
+void xml_limits_default(struct xml_limits *);
 
 /*
  * Parses len bytes (NUL bytes and all: the length is what counts).
@@ -46,9 +46,9 @@ void	 xml_limits_default(struct xml_limits *);
  * XML_E* and, if cause is not NULL, a message the caller frees
  * ("line 3 column 7: mismatched tag", "DOCTYPE is not allowed").
  */
-int	 xml_parse(struct xml **, const void *, size_t,
-	    const struct xml_limits *, char **cause);
-void	 xml_free(struct xml *);
+int  xml_parse(struct xml **, const void *, size_t, const struct xml_limits *,
+     char **cause);
+void xml_free(struct xml *);
 
 /* The document element. */
 const struct xml_node *xml_root(const struct xml *);
@@ -59,8 +59,8 @@ const char *xml_name(const struct xml_node *);
  * begin or end with spaces), "" when there is none.  Whitespace between
  * child elements is not kept.
  */
-const char *xml_text(const struct xml_node *);
-size_t	 xml_text_len(const struct xml_node *);
+const char	      *xml_text(const struct xml_node *);
+size_t		       xml_text_len(const struct xml_node *);
 const struct xml_node *xml_parent(const struct xml_node *);
 /* Children in document order, whatever their name; NULL at the end. */
 const struct xml_node *xml_first_child(const struct xml_node *);
@@ -75,10 +75,9 @@ const struct xml_node *xml_next(const struct xml_node *);
  * '/' starts at the document element itself ("/ErrorResponse/Error/Code",
  * "/" alone); "" is the node itself.  NULL when nothing matches.
  */
-const struct xml_node *xml_find(const struct xml_node *,
-	    const char *path);
+const struct xml_node *xml_find(const struct xml_node *, const char *path);
 /* How many siblings share the name of the element the path finds. */
-size_t	 xml_count(const struct xml_node *, const char *path);
+size_t xml_count(const struct xml_node *, const char *path);
 /* xml_text of the element at the path, or NULL when absent. */
 const char *xml_find_text(const struct xml_node *, const char *path);
 
@@ -88,14 +87,14 @@ const char *xml_find_text(const struct xml_node *, const char *path);
  * "MaxKeys: not an integer: \"x\"").  Numbers, booleans and timestamps
  * may have XML whitespace around them; text is returned as is.
  */
-int	 xml_get_text(const struct xml_node *, const char *path,
-	    const char **, char **cause);
-int	 xml_get_int(const struct xml_node *, const char *path,
-	    long long *, char **cause);
-int	 xml_get_bool(const struct xml_node *, const char *path,
-	    int *, char **cause);
-int	 xml_get_time(const struct xml_node *, const char *path,
-	    struct timespec *, char **cause);
+int xml_get_text(const struct xml_node *, const char *path, const char **,
+    char **cause);
+int xml_get_int(const struct xml_node *, const char *path, long long *,
+    char **cause);
+int xml_get_bool(const struct xml_node *, const char *path, int *,
+    char **cause);
+int xml_get_time(const struct xml_node *, const char *path, struct timespec *,
+    char **cause);
 
 /*
  * The conversions on their own, for text from elsewhere (JSON replies,
@@ -104,8 +103,8 @@ int	 xml_get_time(const struct xml_node *, const char *path,
  * "2019-10-02T05:20:56.651Z", with any number of fraction digits
  * (nanoseconds kept) and 'Z' or a "+hh:mm" offset.  0 or XML_EVALUE.
  */
-int	 xml_parse_int(const char *, long long *);
-int	 xml_parse_bool(const char *, int *);
-int	 xml_parse_time(const char *, struct timespec *);
+int xml_parse_int(const char *, long long *);
+int xml_parse_bool(const char *, int *);
+int xml_parse_time(const char *, struct timespec *);
 
 #endif

@@ -10,11 +10,25 @@
 
 #include "aws-error.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static const int statuses[] = {
-	400, 403, 404, 429, 500, 502, 503, 504, 301, 409, 200, 0, 413, 501,
-	509, 999,
+	400,
+	403,
+	404,
+	429,
+	500,
+	502,
+	503,
+	504,
+	301,
+	409,
+	200,
+	0,
+	413,
+	501,
+	509,
+	999,
 };
 
 static void
@@ -27,7 +41,7 @@ check(int cond)
 static void
 check_clean(const char *s, size_t max)
 {
-	const unsigned char	*p;
+	const unsigned char *p;
 
 	check(strlen(s) <= max);
 	for (p = (const unsigned char *)s; *p != '\0'; p++)
@@ -38,9 +52,9 @@ check_clean(const char *s, size_t max)
 static char *
 field(const uint8_t **data, size_t *size)
 {
-	const uint8_t	*nl;
-	char		*s;
-	size_t		 len;
+	const uint8_t *nl;
+	char	      *s;
+	size_t	       len;
 
 	if ((nl = memchr(*data, '\n', *size)) == NULL)
 		return (NULL);
@@ -61,17 +75,18 @@ field(const uint8_t **data, size_t *size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct aws_error_reply	 r;
-	struct aws_error	 err;
-	char			*type, *query, *id, *s;
+	struct aws_error_reply r;
+	struct aws_error       err;
+	char		      *type, *query, *id, *s;
 
 	if (size < 1)
 		return (0);
 	memset(&r, 0, sizeof r);
 	r.protocol = (enum aws_protocol)(data[0] & 3);
 	r.status = statuses[(data[0] >> 2) & 15];
-	r.server_date = (data[0] & 0x40) ? 1700000000 + (data[0] & 0x80 ?
-	    3600 : 60) : 0;
+	r.server_date = (data[0] & 0x40) ?
+			    1700000000 + (data[0] & 0x80 ? 3600 : 60) :
+			    0;
 	r.now = 1700000000;
 	data++;
 	size--;
@@ -92,9 +107,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_clean(err.message, 1024);
 	if (err.request_id != NULL)
 		check_clean(err.request_id, 128);
-	check(err.retry == aws_error_classify(err.status, err.code,
-	    err.message, err.skew > AWS_ERROR_SKEW_SECONDS ||
-	    err.skew < -AWS_ERROR_SKEW_SECONDS));
+	check(err.retry == aws_error_classify(err.status, err.code, err.message,
+			       err.skew > AWS_ERROR_SKEW_SECONDS ||
+				   err.skew < -AWS_ERROR_SKEW_SECONDS));
 	check(strcmp(aws_retry_kind_name(err.retry), "unknown") != 0);
 	s = aws_error_describe(&err);
 	check(s != NULL && strstr(s, err.code) == s);

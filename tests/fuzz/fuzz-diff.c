@@ -12,19 +12,19 @@
 #include "diff-params.h"
 #include "diff-text.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct diff_tparams	 tp;
-	struct diff_params	 d;
-	struct diff_text	 t;
-	struct config_kvs	 none = { NULL, 0 };
-	const char		*s = (const char *)data + 1;
-	const char		*nul;
-	char			*cause = NULL;
-	size_t			 n;
+	struct diff_tparams tp;
+	struct diff_params  d;
+	struct diff_text    t;
+	struct config_kvs   none = { NULL, 0 };
+	const char	   *s = (const char *)data + 1;
+	const char	   *nul;
+	char		   *cause = NULL;
+	size_t		    n;
 
 	if (size < 1)
 		return (0);
@@ -32,8 +32,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch (data[0] % 3) {
 	case 0:
 	case 1:
-		if (diff_template_params(data[0] % 3 == 0 ? "t.yaml" :
-		    "t.json", s, n, &tp, &cause) == 0) {
+		if (diff_template_params(data[0] % 3 == 0 ? "t.yaml" : "t.json",
+			s, n, &tp, &cause) == 0) {
 			diff_params(NULL, &none, &tp, &d);
 			diff_params_free(&d);
 			diff_params(&none, &none, &tp, &d);

@@ -17,9 +17,10 @@
 #include "jose.h"
 #include "oidc.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static const char keys[] = "{\"keys\": [{\"kty\": \"EC\", \"crv\": \"P-256\", "
+static const char keys[] =
+    "{\"keys\": [{\"kty\": \"EC\", \"crv\": \"P-256\", "
     "\"kid\": \"e1\", \"x\": \"CrM32CxRVVqeUo3ybhNOVFVeKfWrd383FbFv1H1r1Qg\", "
     "\"y\": \"sY1082Hj_mkLE2QCZnwy2ozjebXG0pcgf78LAbefDq0\"}, {\"kty\": "
     "\"RSA\", \"kid\": \"r1\", \"e\": \"AQAB\", \"n\": \"kEUOwvhB50z5yvNQIfX8"
@@ -34,17 +35,17 @@ static struct jose_keyset *set;
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct jose_keyset	*k = NULL;
-	struct jose_token	 t;
-	struct jose_expect	 exp;
-	struct oidc_discovery	 d;
-	char			*s, *cause = NULL, *idt = NULL;
-	int			 rc = 0;
+	struct jose_keyset   *k = NULL;
+	struct jose_token     t;
+	struct jose_expect    exp;
+	struct oidc_discovery d;
+	char		     *s, *cause = NULL, *idt = NULL;
+	int		      rc = 0;
 
 	if (size < 1)
 		return (0);
-	if (set == NULL && jose_keyset_parse(&set, keys, strlen(keys),
-	    NULL) != 0)
+	if (set == NULL &&
+	    jose_keyset_parse(&set, keys, strlen(keys), NULL) != 0)
 		abort();
 	/* NUL-terminated copy: the readers take C strings too. */
 	s = malloc(size);
@@ -64,13 +65,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		exp.audience = "shipgate";
 		exp.nonce = "n";
 		exp.now = 1800000000;
-		if (jose_verify_id_token(set, s, size - 1, &exp, &t,
-		    &cause) == 0)
+		if (jose_verify_id_token(set, s, size - 1, &exp, &t, &cause) ==
+		    0)
 			abort();
 		break;
 	case 2:
 		if (jose_verify_alb(set, s, size - 1, "arn:aws:x", 1800000000,
-		    &t, &cause) == 0)
+			&t, &cause) == 0)
 			abort();
 		break;
 	case 3:

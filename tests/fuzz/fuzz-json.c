@@ -11,10 +11,10 @@
 
 #include "json.h"
 
-#define MAX_PATH	400
-#define MAX_VISITS	300
+#define MAX_PATH   400
+#define MAX_VISITS 300
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void
 check(int cond)
@@ -26,13 +26,13 @@ check(int cond)
 static void
 try_path(struct json *doc, const char *path)
 {
-	const char	*s;
-	long long	 v;
-	double		 d;
-	int		 b, rc;
-	struct timespec	 ts;
-	size_t		 n;
-	json_t		*o;
+	const char     *s;
+	long long	v;
+	double		d;
+	int		b, rc;
+	struct timespec ts;
+	size_t		n;
+	json_t	       *o;
 
 	rc = json_str_opt(doc, &s, "%s", path);
 	check(rc <= 1);
@@ -55,10 +55,10 @@ try_path(struct json *doc, const char *path)
 static void
 walk(struct json *doc, json_t *v, char *path, size_t len, int *visits)
 {
-	const char	*key;
-	json_t		*child;
-	size_t		 i, klen;
-	int		 n;
+	const char *key;
+	json_t	   *child;
+	size_t	    i, klen;
+	int	    n;
 
 	if (++*visits > MAX_VISITS)
 		return;
@@ -90,12 +90,12 @@ walk(struct json *doc, json_t *v, char *path, size_t len, int *visits)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct json_limits	 l;
-	struct json		*doc = NULL;
-	const uint8_t		*nl;
-	char			 path[MAX_PATH], *cause = NULL;
-	size_t			 plen;
-	int			 rc, visits = 0;
+	struct json_limits l;
+	struct json	  *doc = NULL;
+	const uint8_t	  *nl;
+	char		   path[MAX_PATH], *cause = NULL;
+	size_t		   plen;
+	int		   rc, visits = 0;
 
 	path[0] = '\0';
 	nl = memchr(data, '\n', size < MAX_PATH ? size : MAX_PATH);

@@ -16,7 +16,7 @@
 #include "mail.h"
 #include "xmalloc.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void
 check(int cond)
@@ -36,16 +36,16 @@ static const char *const names[] = { "From:", "To:", "Subject:", "Date:",
 static void
 check_message(const char *msg, size_t len)
 {
-	const char	*p, *line, *end, *body;
-	size_t		 i, n;
-	int		 known, in_headers = 1, subjects = 0;
+	const char *p, *line, *end, *body;
+	size_t	    i, n;
+	int	    known, in_headers = 1, subjects = 0;
 
 	check(strlen(msg) == len);
 	body = strstr(msg, "\r\n\r\n");
 	check(body != NULL);
 	for (line = msg; *line != '\0'; line = end + 2) {
 		end = strstr(line, "\r\n");
-		check(end != NULL);		/* every line ends in CRLF */
+		check(end != NULL); /* every line ends in CRLF */
 		for (p = line; p < end; p++)
 			check(*p != '\r' && *p != '\n');
 		n = (size_t)(end - line);
@@ -54,16 +54,16 @@ check_message(const char *msg, size_t len)
 		if (in_headers) {
 			check(n <= 78);
 			if (*line == ' ')
-				continue;	/* a folded line */
+				continue; /* a folded line */
 			known = 0;
 			for (i = 0; i < sizeof names / sizeof names[0]; i++)
 				if (strncasecmp(line, names[i],
-				    strlen(names[i])) == 0)
+					strlen(names[i])) == 0)
 					known = 1;
 			check(known);
 			subjects += strncmp(line, "Subject:", 8) == 0;
 		} else
-			check(n <= 78);		/* 76, or a boundary line */
+			check(n <= 78); /* 76, or a boundary line */
 	}
 	check(subjects == 1);
 }
@@ -71,14 +71,14 @@ check_message(const char *msg, size_t len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct mail_facts	 f;
-	struct mail_content	 c;
-	struct mail_message	 m;
-	const char		*field[8] = { NULL };
-	const char		*to[3] = { "bob@client.example", NULL, NULL };
-	const char		*repl[2] = { NULL, NULL };
-	char			*buf, *p, *msg, *cause = NULL, *a;
-	size_t			 i, n = 0, len;
+	struct mail_facts   f;
+	struct mail_content c;
+	struct mail_message m;
+	const char	   *field[8] = { NULL };
+	const char	   *to[3] = { "bob@client.example", NULL, NULL };
+	const char	   *repl[2] = { NULL, NULL };
+	char		   *buf, *p, *msg, *cause = NULL, *a;
+	size_t		    i, n = 0, len;
 
 	if (size < 1)
 		return (0);
@@ -107,15 +107,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.link = "https://deploy.example.com/runs/1";
 	f.run_id = 1;
 	check(mail_render(&f, &c, &cause) == 0);
-	check(strchr(c.subject, '\r') == NULL && strchr(c.subject, '\n') ==
-	    NULL);
+	check(
+	    strchr(c.subject, '\r') == NULL && strchr(c.subject, '\n') == NULL);
 	check(strstr(c.html, "<script") == NULL);
 
 	/* An author used as an address is a plain addr-spec or nothing. */
 	if (field[2] != NULL && (a = mail_addr_spec(field[2])) != NULL) {
 		for (i = 0; a[i] != '\0'; i++)
 			check(a[i] > ' ' && a[i] < 0x7f && a[i] != '<' &&
-			    a[i] != '>' && a[i] != ',');
+			      a[i] != '>' && a[i] != ',');
 		to[1] = a;
 	} else
 		a = NULL;

@@ -10,7 +10,7 @@
 
 #include "portal-http.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void
 check(int cond)
@@ -22,19 +22,19 @@ check(int cond)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char		*in = (const char *)data;
-	struct portal_form	 f;
-	struct portal_path	 p;
-	char			*v, *s, *o;
-	int64_t			 id;
-	size_t			 i;
+	const char	  *in = (const char *)data;
+	struct portal_form f;
+	struct portal_path p;
+	char		  *v, *s, *o;
+	int64_t		   id;
+	size_t		   i;
 
 	memset(&f, 0, sizeof f);
 	if (portal_form_parse(in, size, 0, &f) == 0) {
 		check(f.n <= PORTAL_HTTP_FIELDS_MAX);
 		for (i = 0; i < f.n; i++) {
-			check(f.items[i].key != NULL &&
-			    f.items[i].value != NULL);
+			check(
+			    f.items[i].key != NULL && f.items[i].value != NULL);
 			check(strlen(f.items[i].key) <= size);
 			check(strlen(f.items[i].value) <= size);
 			check(portal_form_get(&f, f.items[i].key) != NULL);
@@ -56,7 +56,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check(strchr(p.segs[i], '/') == NULL);
 			check(strchr(p.segs[i], '%') == NULL);
 			check(strcmp(p.segs[i], ".") != 0 &&
-			    strcmp(p.segs[i], "..") != 0);
+			      strcmp(p.segs[i], "..") != 0);
 		}
 		portal_path_free(&p);
 	} else
@@ -76,10 +76,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(id > 0);
 	if (portal_local_path(s))
 		check(s[0] == '/' && s[1] != '/' && s[1] != '\\' &&
-		    strpbrk(s, "\r\n\t") == NULL);
+		      strpbrk(s, "\r\n\t") == NULL);
 	if ((o = portal_origin_of(s)) != NULL) {
 		check(strncmp(o, "http://", 7) == 0 ||
-		    strncmp(o, "https://", 8) == 0);
+		      strncmp(o, "https://", 8) == 0);
 		check(portal_origin_equal(o, o));
 		free(o);
 	}

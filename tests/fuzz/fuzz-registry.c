@@ -12,11 +12,13 @@
 #include "registry.h"
 #include "xmalloc.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static const char *const types[] = {
-	REGISTRY_MT_OCI_INDEX, REGISTRY_MT_OCI_MANIFEST,
-	REGISTRY_MT_DOCKER_LIST, REGISTRY_MT_DOCKER_MANIFEST,
+	REGISTRY_MT_OCI_INDEX,
+	REGISTRY_MT_OCI_MANIFEST,
+	REGISTRY_MT_DOCKER_LIST,
+	REGISTRY_MT_DOCKER_MANIFEST,
 };
 
 static void
@@ -29,10 +31,10 @@ check(int cond)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct registry_challenge	 c;
-	struct promote_refs		 refs;
-	char				*s, *cause = NULL;
-	size_t				 i;
+	struct registry_challenge c;
+	struct promote_refs	  refs;
+	char			 *s, *cause = NULL;
+	size_t			  i;
 
 	if (size < 1)
 		return (0);
@@ -52,7 +54,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	default:
 		if (promote_parse_manifest(data + 1, size - 1,
-		    types[data[0] % 6 - 2], &refs, &cause) == 0) {
+			types[data[0] % 6 - 2], &refs, &cause) == 0) {
 			check(cause == NULL);
 			for (i = 0; i < refs.n; i++) {
 				check(registry_valid_digest(refs.v[i].digest));

@@ -10,7 +10,7 @@
 
 #include "release.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void
 check(int cond)
@@ -23,7 +23,7 @@ check(int cond)
 static void
 check_description(const char *s)
 {
-	size_t	len = strlen(s), i;
+	size_t len = strlen(s), i;
 
 	check(len > 0 && len <= RELEASE_CHANGE_SET_DESCRIPTION_MAX);
 	i = len;
@@ -43,23 +43,22 @@ check_description(const char *s)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct config_kv	 items[] = {
-		{ (char *)"Environment", (char *)"prod" },
-		{ (char *)"ImageTag", (char *)"env" } };
-	struct config_kvs	 env = { items, 2 }, out;
+	struct config_kv  items[] = { { (char *)"Environment", (char *)"prod" },
+		 { (char *)"ImageTag", (char *)"env" } };
+	struct config_kvs env = { items, 2 }, out;
 	struct config_environment envs[1];
-	struct config_app	 app;
-	struct release_error	 err;
-	struct release		*rel = NULL;
-	char			*s;
-	size_t			 i;
-	int			 rc;
+	struct config_app	  app;
+	struct release_error	  err;
+	struct release		 *rel = NULL;
+	char			 *s;
+	size_t			  i;
+	int			  rc;
 
 	rc = release_parse_manifest(&rel, data, size, "billing", NULL, &err);
 	if (rc != 0) {
 		check(rc < 0 && rel == NULL && err.code == rc);
 		check(err.reason != NULL &&
-		    strncmp(err.reason, "release.json: ", 14) == 0);
+		      strncmp(err.reason, "release.json: ", 14) == 0);
 		release_error_clear(&err);
 		return (0);
 	}
@@ -67,10 +66,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(rel->template == NULL && rel->template_name != NULL);
 	for (i = 0; i < rel->nimages; i++)
 		check((rel->images[i].tag == NULL) !=
-		    (rel->images[i].digest == NULL));
+		      (rel->images[i].digest == NULL));
 	for (i = 1; i < rel->parameters.n; i++)
 		check(strcmp(rel->parameters.items[i - 1].key,
-		    rel->parameters.items[i].key) < 0);
+			  rel->parameters.items[i].key) < 0);
 
 	release_parameters(rel, "prod", &env, NULL, &out);
 	for (i = 1; i < out.n; i++)

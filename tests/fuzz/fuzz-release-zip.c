@@ -10,7 +10,7 @@
 
 #include "release.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void
 check(int cond)
@@ -22,13 +22,13 @@ check(int cond)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct release_limits	 l;
-	struct release_error	 err;
-	struct release		*rel = NULL;
-	struct config_kvs	 out;
-	char			*s;
-	size_t			 i;
-	int			 rc;
+	struct release_limits l;
+	struct release_error  err;
+	struct release	     *rel = NULL;
+	struct config_kvs     out;
+	char		     *s;
+	size_t		      i;
+	int		      rc;
 
 	release_limits_default(&l);
 	/* Bombs stay small: the fuzzer's memory is not the test. */
@@ -54,10 +54,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(rel != NULL && err.reason == NULL);
 	check(strcmp(rel->app, "billing") == 0);
 	check(rel->nimages > 0 && rel->template != NULL &&
-	    rel->template_len > 0 && rel->manifest != NULL);
+	      rel->template_len > 0 && rel->manifest != NULL);
 	for (i = 0; i < rel->nimages; i++)
 		check((rel->images[i].tag == NULL) !=
-		    (rel->images[i].digest == NULL));
+		      (rel->images[i].digest == NULL));
 	release_parameters(rel, "prod", NULL, NULL, &out);
 	check(out.n >= rel->parameters.n);
 	for (i = 1; i < out.n; i++)

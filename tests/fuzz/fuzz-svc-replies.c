@@ -18,32 +18,32 @@
 #include "svc-sqs.h"
 #include "xmalloc.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct cfn_change_set		*cs;
-	struct cfn_change_set_list	*csl;
-	struct cfn_stack_list		*sl;
-	struct cfn_stack_event_list	*el;
-	struct cfn_change_set_ref	 ref;
-	struct cfn_change_summary	 sum;
-	struct ecs_service_list		*svl;
-	struct ecs_task_definition	*td;
-	struct ecr_auth			*a;
-	struct ecr_image_list		*il;
-	struct ecr_image_detail_list	*dl;
-	struct ecr_layer_list		*ll;
-	struct s3_object_list		*ol;
-	struct sqs_messages		*ms;
-	struct sqs_queue_attributes	*qa;
-	struct s3_notification		*nc;
-	struct sts_assumed_role		*ar;
-	struct sts_caller_identity	*ci;
-	struct cfn_template		*tp;
-	char				*next = NULL, *cause = NULL, *s, *t;
-	size_t				 i;
+	struct cfn_change_set	     *cs;
+	struct cfn_change_set_list   *csl;
+	struct cfn_stack_list	     *sl;
+	struct cfn_stack_event_list  *el;
+	struct cfn_change_set_ref     ref;
+	struct cfn_change_summary     sum;
+	struct ecs_service_list	     *svl;
+	struct ecs_task_definition   *td;
+	struct ecr_auth		     *a;
+	struct ecr_image_list	     *il;
+	struct ecr_image_detail_list *dl;
+	struct ecr_layer_list	     *ll;
+	struct s3_object_list	     *ol;
+	struct sqs_messages	     *ms;
+	struct sqs_queue_attributes  *qa;
+	struct s3_notification	     *nc;
+	struct sts_assumed_role	     *ar;
+	struct sts_caller_identity   *ci;
+	struct cfn_template	     *tp;
+	char			     *next = NULL, *cause = NULL, *s, *t;
+	size_t			      i;
 
 	if (size < 1)
 		return (0);
@@ -52,7 +52,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cs = xcalloc(1, sizeof *cs);
 		/* Twice: pages add up. */
 		if (cfn_parse_change_set_page(cs, data + 1, size - 1, &next,
-		    &cause) == 0) {
+			&cause) == 0) {
 			free(next);
 			next = NULL;
 			cfn_parse_change_set_page(cs, data + 1, size - 1, &next,
@@ -85,7 +85,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 4:
 		if (cfn_parse_change_set_ref(&ref, data + 1, size - 1,
-		    &cause) == 0) {
+			&cause) == 0) {
 			free(ref.id);
 			free(ref.stack_id);
 		}
@@ -136,7 +136,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ol = xcalloc(1, sizeof *ol);
 		/* Twice: pages add up, and the bound is reached. */
 		if (s3_parse_list_page(ol, data + 1, size - 1, 100, &next,
-		    &cause) == 0) {
+			&cause) == 0) {
 			free(next);
 			next = NULL;
 			s3_parse_list_page(ol, data + 1, size - 1, 100, &next,

@@ -10,7 +10,7 @@
 
 #include "xml.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void
 check(int cond)
@@ -22,11 +22,11 @@ check(int cond)
 static void
 visit(const struct xml_node *n, unsigned int depth)
 {
-	const struct xml_node	*c, *found;
-	struct timespec			 ts;
-	long long			 v;
-	char				*cause, *path;
-	int				 b;
+	const struct xml_node *c, *found;
+	struct timespec	       ts;
+	long long	       v;
+	char		      *cause, *path;
+	int		       b;
 
 	check(depth <= XML_MAX_DEPTH);
 	check(xml_name(n)[0] != '\0');
@@ -48,13 +48,12 @@ visit(const struct xml_node *n, unsigned int depth)
 		check(cause != NULL);
 	free(cause);
 
-	for (c = xml_first_child(n); c != NULL;
-	    c = xml_next_sibling(c)) {
+	for (c = xml_first_child(n); c != NULL; c = xml_next_sibling(c)) {
 		check(xml_parent(c) == n);
 		/* The first child of that name is found by its name. */
 		found = xml_find(n, xml_name(c));
-		check(found != NULL &&
-		    strcmp(xml_name(found), xml_name(c)) == 0);
+		check(
+		    found != NULL && strcmp(xml_name(found), xml_name(c)) == 0);
 		check(xml_count(n, xml_name(c)) >= 1);
 		if (strchr(xml_name(c), '/') == NULL && depth < 4) {
 			path = malloc(strlen(xml_name(c)) + 2);
@@ -70,11 +69,11 @@ visit(const struct xml_node *n, unsigned int depth)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct xml_limits		 l;
-	struct xml			*doc = NULL;
-	const struct xml_node	*root;
-	char				*cause = NULL;
-	int				 rc;
+	struct xml_limits      l;
+	struct xml	      *doc = NULL;
+	const struct xml_node *root;
+	char		      *cause = NULL;
+	int		       rc;
 
 	xml_limits_default(&l);
 	/* Tight limits for inputs ending in an odd byte: explores them. */

@@ -31,9 +31,9 @@
 #include "xmalloc.h"
 
 /* 2023-11-14T22:13:20Z */
-#define FAKE_T0		1700000000000LL
+#define FAKE_T0 1700000000000LL
 
-static int64_t	 fake_now = FAKE_T0;
+static int64_t fake_now = FAKE_T0;
 
 static int64_t
 fake_clock(void *arg)
@@ -43,19 +43,19 @@ fake_clock(void *arg)
 
 /* The last call a handler saw. */
 struct fake_call {
-	char		 command[16];
-	int64_t		 id;
-	char		*env;
-	char		*user;
-	char		*via;
-	char		*unix_user;
-	char		*person;
-	char		*comment;
-	int		 n;		/* calls so far */
-	FILE		*log;		/* each call as a line, if not NULL */
+	char	command[16];
+	int64_t id;
+	char   *env;
+	char   *user;
+	char   *via;
+	char   *unix_user;
+	char   *person;
+	char   *comment;
+	int	n;   /* calls so far */
+	FILE   *log; /* each call as a line, if not NULL */
 };
 
-static struct fake_call	 fake_call;
+static struct fake_call fake_call;
 
 static void
 fake_call_clear(void)
@@ -93,10 +93,11 @@ fake_answer(const char *command, int64_t id, const char *env,
 	fake_call.comment = fake_dup(comment);
 	fake_call.n++;
 	if (fake_call.log != NULL) {
-		fprintf(fake_call.log, "%s id=%lld env=%s as=%s via=%s "
-		    "unix_user=%s comment=%s\n", command, (long long)id,
-		    env != NULL ? env : "-", a->user, a->via,
-		    a->unix_user != NULL ? a->unix_user : "-",
+		fprintf(fake_call.log,
+		    "%s id=%lld env=%s as=%s via=%s "
+		    "unix_user=%s comment=%s\n",
+		    command, (long long)id, env != NULL ? env : "-", a->user,
+		    a->via, a->unix_user != NULL ? a->unix_user : "-",
 		    comment != NULL ? comment : "-");
 		fflush(fake_call.log);
 	}
@@ -125,10 +126,10 @@ fake_answer(const char *command, int64_t id, const char *env,
 static int
 fake_act(void *arg, struct engine_action *a, char **cause)
 {
-	int	 rc;
+	int rc;
 
-	rc = fake_answer(engine_action_name(a->kind), a->id, a->env,
-	    &a->actor, a->comment, cause);
+	rc = fake_answer(engine_action_name(a->kind), a->id, a->env, &a->actor,
+	    a->comment, cause);
 	if (rc == 0 && a->kind == ENGINE_REDEPLOY)
 		a->new_run = 100 + a->id;
 	return (rc);
@@ -137,7 +138,7 @@ fake_act(void *arg, struct engine_action *a, char **cause)
 static int
 fake_exec(sqlite3 *db, const char *sql)
 {
-	char	*err = NULL;
+	char *err = NULL;
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
 		fprintf(stderr, "seed: %s: %s\n", sql, err);
@@ -149,19 +150,20 @@ fake_exec(sqlite3 *db, const char *sql)
 
 static int
 fake_release(struct store *s, int64_t app_id, const char *app,
-    const char *version, const char *author, const char *message,
-    int64_t *idp)
+    const char *version, const char *author, const char *message, int64_t *idp)
 {
-	struct store_release_in	 in;
-	char			*manifest, *key;
-	int			 rc;
+	struct store_release_in in;
+	char		       *manifest, *key;
+	int			rc;
 
-	manifest = xasprintf("{\"app\": \"%s\", \"version\": \"%s\", "
+	manifest = xasprintf(
+	    "{\"app\": \"%s\", \"version\": \"%s\", "
 	    "\"author\": \"%s\", \"message\": \"%s\", \"images\": ["
 	    "{\"repository\": \"%s/web\", \"tag\": \"%s\"}, "
 	    "{\"repository\": \"%s/worker\", \"digest\": \"sha256:"
 	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-	    "\"}]}", app, version, author, message, app, version, app);
+	    "\"}]}",
+	    app, version, author, message, app, version, app);
 	key = xasprintf("%s-%s.zip", app, version);
 	memset(&in, 0, sizeof in);
 	in.app_id = app_id;
@@ -184,12 +186,12 @@ static int
 fake_stage(struct store *s, int64_t stage_id,
     const enum store_stage_status *path, size_t n)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 1; i < n; i++) {
 		fake_now += 60000;
 		if (store_set_stage_status(s, stage_id, path[i - 1], path[i],
-		    NULL, NULL) != 0)
+			NULL, NULL) != 0)
 			return (-1);
 	}
 	return (0);
@@ -205,16 +207,22 @@ static int
 fake_seed(const char *dbpath, struct store **sp)
 {
 	static const struct store_stage_in three[] = {
-		{ "int", 1 }, { "stg", 1 }, { "prod", 2 },
+		{ "int", 1 },
+		{ "stg", 1 },
+		{ "prod", 2 },
 	};
-	static const struct store_stage_in one[] = { { "int", 1 } };
+	static const struct store_stage_in   one[] = { { "int", 1 } };
 	static const enum store_stage_status done[] = {
-		STORE_STAGE_PENDING, STORE_STAGE_CREATING_CHANGE_SET,
-		STORE_STAGE_AWAITING_APPROVAL, STORE_STAGE_EXECUTING,
-		STORE_STAGE_WAITING_STACK, STORE_STAGE_DONE,
+		STORE_STAGE_PENDING,
+		STORE_STAGE_CREATING_CHANGE_SET,
+		STORE_STAGE_AWAITING_APPROVAL,
+		STORE_STAGE_EXECUTING,
+		STORE_STAGE_WAITING_STACK,
+		STORE_STAGE_DONE,
 	};
 	static const enum store_stage_status waiting[] = {
-		STORE_STAGE_PENDING, STORE_STAGE_CREATING_CHANGE_SET,
+		STORE_STAGE_PENDING,
+		STORE_STAGE_CREATING_CHANGE_SET,
 		STORE_STAGE_AWAITING_APPROVAL,
 	};
 	struct store_run_in	 run;
@@ -237,7 +245,7 @@ fake_seed(const char *dbpath, struct store **sp)
 
 	/* Run 1. */
 	if (fake_release(s, billing, "billing", "1.4.2", "alice",
-	    "Fix invoice rounding", &rel) != 0)
+		"Fix invoice rounding", &rel) != 0)
 		goto out;
 	memset(&run, 0, sizeof run);
 	run.release_id = rel;
@@ -245,7 +253,7 @@ fake_seed(const char *dbpath, struct store **sp)
 	run.nstages = 3;
 	if (store_create_run(s, &run, &run_id, NULL) != 0 ||
 	    store_set_run_status(s, run_id, STORE_RUN_RECEIVED,
-	    STORE_RUN_RUNNING, NULL, NULL) != 0 ||
+		STORE_RUN_RUNNING, NULL, NULL) != 0 ||
 	    store_get_run(s, run_id, &r, NULL) != 0)
 		goto out;
 	au.actor = "shipgated";
@@ -285,24 +293,24 @@ fake_seed(const char *dbpath, struct store **sp)
 	/* Run 2. */
 	fake_now += 60000;
 	if (fake_release(s, payroll, "payroll", "2.0.0", "bob", "New payslips",
-	    &rel) != 0)
+		&rel) != 0)
 		goto out;
 	run.release_id = rel;
 	run.stages = one;
 	run.nstages = 1;
 	if (store_create_run(s, &run, &run_id, NULL) != 0 ||
 	    store_set_run_status(s, run_id, STORE_RUN_RECEIVED,
-	    STORE_RUN_RUNNING, NULL, NULL) != 0 ||
+		STORE_RUN_RUNNING, NULL, NULL) != 0 ||
 	    store_get_run(s, run_id, &r2, NULL) != 0 ||
 	    fake_stage(s, r2->stages[0].id, done, 6) != 0 ||
 	    store_set_run_status(s, run_id, STORE_RUN_RUNNING,
-	    STORE_RUN_SUCCEEDED, NULL, NULL) != 0)
+		STORE_RUN_SUCCEEDED, NULL, NULL) != 0)
 		goto out;
 
 	/* Run 3. */
 	fake_now += 60000;
 	if (fake_release(s, billing, "billing", "1.5.0", "carol",
-	    "Faster exports", &rel) != 0)
+		"Faster exports", &rel) != 0)
 		goto out;
 	run.release_id = rel;
 	run.stages = three;

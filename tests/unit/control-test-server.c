@@ -29,14 +29,14 @@
 #include "xmalloc.h"
 
 struct server {
-	struct control	*control;
-	uv_signal_t	 sigterm;
+	struct control *control;
+	uv_signal_t	sigterm;
 };
 
 static void
 server_closed_cb(void *arg)
 {
-	struct server	*sv = arg;
+	struct server *sv = arg;
 
 	uv_close((uv_handle_t *)&sv->sigterm, NULL);
 }
@@ -44,7 +44,7 @@ server_closed_cb(void *arg)
 static void
 server_signal_cb(uv_signal_t *h, int signum)
 {
-	struct server	*sv = h->data;
+	struct server *sv = h->data;
 
 	uv_signal_stop(h);
 	control_close(sv->control, server_closed_cb, sv);
@@ -53,14 +53,14 @@ server_signal_cb(uv_signal_t *h, int signum)
 int
 main(int argc, char **argv)
 {
-	struct server		 sv;
-	struct config_errors	 errors = { 0 };
-	struct config		*config;
-	struct store		*store;
-	uv_loop_t	 loop;
-	char		*dbpath, *sockpath, *logpath, *confpath, *cause = NULL;
-	size_t		 i;
-	int		 rc = 0;
+	struct server	     sv;
+	struct config_errors errors = { 0 };
+	struct config	    *config;
+	struct store	    *store;
+	uv_loop_t	     loop;
+	char  *dbpath, *sockpath, *logpath, *confpath, *cause = NULL;
+	size_t i;
+	int    rc = 0;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: control-test-server DIR\n");

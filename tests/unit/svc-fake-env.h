@@ -21,20 +21,20 @@
 #include "http.h"
 
 struct svc_env {
-	uv_loop_t		 loop;
-	struct http_client	*http;
-	struct aws_client	*client;
-	struct aws_creds	*creds;
-	struct fakeaws		 fake;
-	int			 starting;	/* inside a call's start */
-	int			 reentered;	/* callbacks from inside it */
-	int			 stuck;		/* the loop ran dry */
+	uv_loop_t	    loop;
+	struct http_client *http;
+	struct aws_client  *client;
+	struct aws_creds   *creds;
+	struct fakeaws	    fake;
+	int		    starting;  /* inside a call's start */
+	int		    reentered; /* callbacks from inside it */
+	int		    stuck;     /* the loop ran dry */
 };
 
 static const char *
 svc_env_endpoint(const char *service, void *arg)
 {
-	struct svc_env	*env = arg;
+	struct svc_env *env = arg;
 
 	(void)service;
 	return (env->fake.url);
@@ -43,7 +43,7 @@ svc_env_endpoint(const char *service, void *arg)
 static __attribute__((unused)) int
 svc_env_start(struct svc_env *env, const char *const *args)
 {
-	struct aws_client_options	opts;
+	struct aws_client_options opts;
 
 	memset(env, 0, sizeof *env);
 	if (fakeaws_start_args(&env->fake, args) != 0)
@@ -94,7 +94,7 @@ svc_env_closed_cb(void *arg)
 static __attribute__((unused)) int
 svc_env_stop(struct svc_env *env)
 {
-	int	closed = 0, rc;
+	int closed = 0, rc;
 
 	aws_client_free(env->client);
 	while (uv_run(&env->loop, UV_RUN_NOWAIT) != 0)

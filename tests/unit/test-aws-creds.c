@@ -29,19 +29,19 @@
 #include "tap.h"
 #include "xmalloc.h"
 
-#define ROLE_ARN	"arn:aws:iam::111111111111:role/shipgate-deployer"
-#define TOOLS_ARN	"arn:aws:iam::000000000000:user/shipgate-test"
+#define ROLE_ARN  "arn:aws:iam::111111111111:role/shipgate-deployer"
+#define TOOLS_ARN "arn:aws:iam::000000000000:user/shipgate-test"
 
-static uv_loop_t	 loop;
+static uv_loop_t	   loop;
 static struct http_client *http;
-static struct fakeaws	 fake;
-static struct aws_client *client;	/* STS for the chain's roles */
-static struct aws_creds	*tools;
-static char		 dir[64];
-static char		 imds_url[64];
-static pid_t		 imds_pid = -1;
-static char		 fake_endpoint[64];	/* what the client uses */
-static int		 imds_stdin = -1;
+static struct fakeaws	   fake;
+static struct aws_client  *client; /* STS for the chain's roles */
+static struct aws_creds	  *tools;
+static char		   dir[64];
+static char		   imds_url[64];
+static pid_t		   imds_pid = -1;
+static char		   fake_endpoint[64]; /* what the client uses */
+static int		   imds_stdin = -1;
 
 static const char *
 endpoint_cb(const char *service, void *arg)
@@ -52,17 +52,17 @@ endpoint_cb(const char *service, void *arg)
 }
 
 struct got {
-	int		 n;
-	int		 error;
-	char		*message;
-	char		*arn;
+	int   n;
+	int   error;
+	char *message;
+	char *arn;
 };
 
 static void
 identity_cb(const struct aws_reply *r, struct sts_caller_identity *id,
     void *arg)
 {
-	struct got	*g = arg;
+	struct got *g = arg;
 
 	g->n++;
 	g->error = r->error;
@@ -92,11 +92,11 @@ wait_for(struct got *g, int n)
 static const char *
 whoami(struct aws_creds *creds, struct got *g)
 {
-	char	*cause = NULL;
+	char *cause = NULL;
 
 	got_clear(g);
 	if (sts_get_caller_identity(client, creds, NULL, identity_cb, g,
-	    &cause) == NULL) {
+		&cause) == NULL) {
 		tap_diag("start: %s", cause);
 		free(cause);
 		return (NULL);
@@ -110,8 +110,8 @@ whoami(struct aws_creds *creds, struct got *g)
 static void
 write_file(const char *name, const char *text)
 {
-	char	 path[128];
-	FILE	*fp;
+	char  path[128];
+	FILE *fp;
 
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	if ((fp = fopen(path, "w")) == NULL) {
@@ -125,7 +125,7 @@ write_file(const char *name, const char *text)
 static void
 set_path_env(const char *var, const char *name)
 {
-	char	path[128];
+	char path[128];
 
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	setenv(var, path, 1);
@@ -147,7 +147,7 @@ clear_env(void)
 static struct aws_creds *
 chain(char **cause)
 {
-	struct aws_creds_chain_options	o;
+	struct aws_creds_chain_options o;
 
 	memset(&o, 0, sizeof o);
 	o.loop = &loop;
@@ -164,11 +164,11 @@ chain(char **cause)
 static int
 imds_start(void)
 {
-	const char	*srcdir = getenv("top_srcdir");
-	char		 script[4096], creds[128], line[64];
-	int		 out[2], in[2];
-	ssize_t		 n;
-	size_t		 got = 0;
+	const char *srcdir = getenv("top_srcdir");
+	char	    script[4096], creds[128], line[64];
+	int	    out[2], in[2];
+	ssize_t	    n;
+	size_t	    got = 0;
 
 	snprintf(script, sizeof script, "%s/tests/unit/imds-test-server.py",
 	    srcdir != NULL ? srcdir : ".");
@@ -189,8 +189,8 @@ imds_start(void)
 	close(in[0]);
 	close(out[1]);
 	imds_stdin = in[1];
-	while (got < sizeof line - 1 && (n = read(out[0], line + got,
-	    1)) == 1) {
+	while (
+	    got < sizeof line - 1 && (n = read(out[0], line + got, 1)) == 1) {
 		if (line[got] == '\n')
 			break;
 		got++;
@@ -219,7 +219,7 @@ imds_stop(void)
 static void
 imds_stats(int *tokens, int *creds, int *refused)
 {
-	struct fakeaws	 f;
+	struct fakeaws	     f;
 	struct fakeaws_reply r;
 
 	*tokens = *creds = *refused = -1;
@@ -227,20 +227,20 @@ imds_stats(int *tokens, int *creds, int *refused)
 	snprintf(f.url, sizeof f.url, "%s", imds_url);
 	if (fakeaws_control(&f, "GET", "/_stats", NULL, &r) == 200 &&
 	    sscanf(r.body, "tokens=%d creds=%d refused=%d", tokens, creds,
-	    refused) != 3)
+		refused) != 3)
 		*tokens = -1;
 	free(r.body);
 }
 
 struct raw {
-	int		 done;
-	long		 status;
+	int  done;
+	long status;
 };
 
 static void
 raw_done_cb(struct http_call *call, struct http_result *res, void *arg)
 {
-	struct raw	*r = arg;
+	struct raw *r = arg;
 
 	(void)call;
 	r->done = 1;
@@ -249,14 +249,13 @@ raw_done_cb(struct http_call *call, struct http_result *res, void *arg)
 
 struct assumed {
 	int			 n;
-	struct sts_assumed_role	*r;
+	struct sts_assumed_role *r;
 };
 
 static void
-assumed_cb(const struct aws_reply *reply, struct sts_assumed_role *r,
-    void *arg)
+assumed_cb(const struct aws_reply *reply, struct sts_assumed_role *r, void *arg)
 {
-	struct assumed	*a = arg;
+	struct assumed *a = arg;
 
 	if (reply->error != AWS_OK)
 		tap_diag("assume: %s", reply->message);
@@ -264,8 +263,9 @@ assumed_cb(const struct aws_reply *reply, struct sts_assumed_role *r,
 	a->r = r;
 }
 
-#define HOST_ARN	"arn:aws:sts::000000000000:assumed-role/" \
-			    "shipgate-host/i-0123456789abcdef0"
+#define HOST_ARN                                  \
+	"arn:aws:sts::000000000000:assumed-role/" \
+	"shipgate-host/i-0123456789abcdef0"
 
 /*
  * The instance's credentials: temporary keys of the instance role from
@@ -274,10 +274,10 @@ assumed_cb(const struct aws_reply *reply, struct sts_assumed_role *r,
 static int
 imds_write_creds(long expires_in_s)
 {
-	struct sts_assume_role_params	 p;
-	struct assumed			 a = { 0, NULL };
-	char				*cause = NULL, *json, stamp[32];
-	time_t				 exp;
+	struct sts_assume_role_params p;
+	struct assumed		      a = { 0, NULL };
+	char			     *cause = NULL, *json, stamp[32];
+	time_t			      exp;
 
 	memset(&p, 0, sizeof p);
 	p.role_arn = "arn:aws:iam::000000000000:role/shipgate-host";
@@ -294,12 +294,13 @@ imds_write_creds(long expires_in_s)
 		return (-1);
 	exp = time(NULL) + expires_in_s;
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&exp));
-	json = xasprintf("{\"Code\": \"Success\", \"LastUpdated\": "
-	    "\"2026-01-01T00:00:00Z\", \"Type\": \"AWS-HMAC\", "
-	    "\"AccessKeyId\": \"%s\", \"SecretAccessKey\": \"%s\", "
-	    "\"Token\": \"%s\", \"Expiration\": \"%s\"}",
-	    a.r->creds.access_key_id, a.r->creds.secret_access_key,
-	    a.r->creds.session_token, stamp);
+	json =
+	    xasprintf("{\"Code\": \"Success\", \"LastUpdated\": "
+		      "\"2026-01-01T00:00:00Z\", \"Type\": \"AWS-HMAC\", "
+		      "\"AccessKeyId\": \"%s\", \"SecretAccessKey\": \"%s\", "
+		      "\"Token\": \"%s\", \"Expiration\": \"%s\"}",
+		a.r->creds.access_key_id, a.r->creds.secret_access_key,
+		a.r->creds.session_token, stamp);
 	write_file("imds-creds.json", json);
 	freezero_str(json);
 	sts_assumed_role_free(a.r);
@@ -311,23 +312,24 @@ imds_write_creds(long expires_in_s)
 static void
 test_environment(void)
 {
-	struct aws_creds	*c;
-	struct got		 g = { 0 };
-	char			*cause;
+	struct aws_creds *c;
+	struct got	  g = { 0 };
+	char		 *cause;
 
 	clear_env();
 	setenv("AWS_ACCESS_KEY_ID", FAKEAWS_ACCESS_KEY_ID, 1);
 	setenv("AWS_SECRET_ACCESS_KEY", FAKEAWS_SECRET_KEY, 1);
 	/* A profile that would work too: the environment comes first. */
 	write_file("credentials", "[default]\naws_access_key_id = AKIAOTHER"
-	    "\naws_secret_access_key = other\n");
+				  "\naws_secret_access_key = other\n");
 	set_path_env("AWS_SHARED_CREDENTIALS_FILE", "credentials");
 	c = chain(&cause);
 	ok(c != NULL, "env: chain made");
 	if (c == NULL)
 		return;
 	is_str(aws_creds_source(c), "environment", "env: source");
-	is_str(whoami(c, &g), TOOLS_ARN, "env: GetCallerIdentity with the "
+	is_str(whoami(c, &g), TOOLS_ARN,
+	    "env: GetCallerIdentity with the "
 	    "environment's keys");
 	aws_creds_free(c);
 
@@ -343,15 +345,17 @@ test_environment(void)
 static void
 test_profiles(void)
 {
-	struct aws_creds	*c;
-	struct got		 g = { 0 };
-	char			*cause;
+	struct aws_creds *c;
+	struct got	  g = { 0 };
+	char		 *cause;
 
 	clear_env();
-	write_file("credentials", "[default]\naws_access_key_id = "
-	    FAKEAWS_ACCESS_KEY_ID "\naws_secret_access_key = "
-	    FAKEAWS_SECRET_KEY "\n\n[broken]\naws_access_key_id = AKIAX\n");
-	write_file("config", "[default]\nregion = eu-west-1\n\n"
+	write_file("credentials",
+	    "[default]\naws_access_key_id = " FAKEAWS_ACCESS_KEY_ID
+	    "\naws_secret_access_key = " FAKEAWS_SECRET_KEY
+	    "\n\n[broken]\naws_access_key_id = AKIAX\n");
+	write_file("config",
+	    "[default]\nregion = eu-west-1\n\n"
 	    "[profile deploy]\nrole_arn = " ROLE_ARN "\n"
 	    "source_profile = default\n"
 	    "role_session_name = shipgate-billing-stg\n\n"
@@ -373,26 +377,30 @@ test_profiles(void)
 
 	setenv("AWS_PROFILE", "deploy", 1);
 	c = chain(&cause);
-	ok(c != NULL && strcmp(aws_creds_source(c), "profile deploy role "
-	    ROLE_ARN) == 0, "profile: role_arn + source_profile: %s",
+	ok(c != NULL && strcmp(aws_creds_source(c),
+			    "profile deploy role " ROLE_ARN) == 0,
+	    "profile: role_arn + source_profile: %s",
 	    c != NULL ? aws_creds_source(c) : cause);
-	is_str(whoami(c, &g), "arn:aws:sts::111111111111:assumed-role/"
+	is_str(whoami(c, &g),
+	    "arn:aws:sts::111111111111:assumed-role/"
 	    "shipgate-deployer/shipgate-billing-stg",
 	    "profile: the role is assumed through STS");
 	aws_creds_free(c);
 
 	setenv("AWS_PROFILE", "chained", 1);
 	c = chain(&cause);
-	is_str(whoami(c, &g), "arn:aws:sts::222222222222:assumed-role/"
+	is_str(whoami(c, &g),
+	    "arn:aws:sts::222222222222:assumed-role/"
 	    "shipgate-deployer/shipgate-test",
 	    "profile: a chain of two roles (the default session name)");
 	aws_creds_free(c);
 
 	setenv("AWS_PROFILE", "fromenv", 1);
 	c = chain(&cause);
-	ok(c == NULL && cause != NULL && strstr(cause, "Environment") !=
-	    NULL, "profile: credential_source Environment without the "
-	    "variables: %s", cause != NULL ? cause : "");
+	ok(c == NULL && cause != NULL && strstr(cause, "Environment") != NULL,
+	    "profile: credential_source Environment without the "
+	    "variables: %s",
+	    cause != NULL ? cause : "");
 	free(cause);
 
 	setenv("AWS_PROFILE", "broken", 1);
@@ -415,13 +423,13 @@ test_profiles(void)
 static void
 test_imds(void)
 {
-	struct aws_creds	*c;
-	struct got		 g = { 0 }, many[3];
-	struct http_request	 req;
-	struct raw		 raw = { 0, 0 };
-	const char		*hdr[] = { NULL };
-	char			*cause, *url;
-	int			 t0, c0, r0, t1, c1, r1, i, good;
+	struct aws_creds   *c;
+	struct got	    g = { 0 }, many[3];
+	struct http_request req;
+	struct raw	    raw = { 0, 0 };
+	const char	   *hdr[] = { NULL };
+	char		   *cause, *url;
+	int		    t0, c0, r0, t1, c1, r1, i, good;
 
 	clear_env();
 	imds_write_creds(6 * 3600);
@@ -437,7 +445,8 @@ test_imds(void)
 	while (!raw.done)
 		uv_run(&loop, UV_RUN_ONCE);
 	free(url);
-	is_int(raw.status, 401, "imds: the stand-in refuses a GET without "
+	is_int(raw.status, 401,
+	    "imds: the stand-in refuses a GET without "
 	    "a token");
 
 	/*
@@ -452,9 +461,10 @@ test_imds(void)
 	    fake.port);
 	imds_stats(&t0, &c0, &r0);
 	c = chain(&cause);
-	ok(c != NULL && strcmp(aws_creds_source(c), "instance metadata") ==
-	    0, "imds: the chain ends with instance metadata");
-	is_str(whoami(c, &g), HOST_ARN, "imds: the instance role's "
+	ok(c != NULL && strcmp(aws_creds_source(c), "instance metadata") == 0,
+	    "imds: the chain ends with instance metadata");
+	is_str(whoami(c, &g), HOST_ARN,
+	    "imds: the instance role's "
 	    "credentials work (no proxy used)");
 	imds_stats(&t1, &c1, &r1);
 	ok(t1 - t0 == 1 && c1 - c0 == 1 && r1 == r0,
@@ -476,14 +486,14 @@ test_imds(void)
 	for (i = 0; i < 3; i++) {
 		memset(&many[i], 0, sizeof many[i]);
 		if (sts_get_caller_identity(client, c, NULL, identity_cb,
-		    &many[i], &cause) == NULL)
+			&many[i], &cause) == NULL)
 			many[i].n = 1;
 	}
 	good = 0;
 	for (i = 0; i < 3; i++) {
 		wait_for(&many[i], 1);
-		good += many[i].arn != NULL && strcmp(many[i].arn,
-		    HOST_ARN) == 0;
+		good += many[i].arn != NULL &&
+			strcmp(many[i].arn, HOST_ARN) == 0;
 		got_clear(&many[i]);
 	}
 	imds_stats(&t1, &c1, &r1);
@@ -494,12 +504,14 @@ test_imds(void)
 	/* A profile whose role starts from the instance's credentials. */
 	imds_write_creds(6 * 3600);
 	write_file("config", "[profile ec2]\nrole_arn = " ROLE_ARN "\n"
-	    "credential_source = Ec2InstanceMetadata\n");
+			     "credential_source = Ec2InstanceMetadata\n");
 	set_path_env("AWS_CONFIG_FILE", "config");
 	setenv("AWS_PROFILE", "ec2", 1);
 	c = chain(&cause);
-	is_str(whoami(c, &g), "arn:aws:sts::111111111111:assumed-role/"
-	    "shipgate-deployer/shipgate-test", "imds: credential_source "
+	is_str(whoami(c, &g),
+	    "arn:aws:sts::111111111111:assumed-role/"
+	    "shipgate-deployer/shipgate-test",
+	    "imds: credential_source "
 	    "Ec2InstanceMetadata assumes the role");
 	aws_creds_free(c);
 	clear_env();
@@ -508,17 +520,17 @@ test_imds(void)
 	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
 	c = chain(&cause);
 	ok(c == NULL && cause != NULL &&
-	    strstr(cause, "AWS_EC2_METADATA_DISABLED") != NULL,
+		strstr(cause, "AWS_EC2_METADATA_DISABLED") != NULL,
 	    "imds: disabled, no source: %s", cause != NULL ? cause : "");
 	free(cause);
 	unsetenv("AWS_EC2_METADATA_DISABLED");
 	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9", 1);
 	c = chain(&cause);
 	whoami(c, &g);
-	ok(g.arn == NULL && g.error == AWS_ECREDS &&
-	    g.message != NULL && strstr(g.message, "instance metadata "
-	    "token") != NULL, "imds: unreachable is a credentials error: %s",
-	    g.message);
+	ok(g.arn == NULL && g.error == AWS_ECREDS && g.message != NULL &&
+		strstr(g.message, "instance metadata "
+				  "token") != NULL,
+	    "imds: unreachable is a credentials error: %s", g.message);
 	aws_creds_free(c);
 	got_clear(&g);
 }
@@ -532,12 +544,12 @@ closed_cb(void *arg)
 int
 main(void)
 {
-	struct aws_client_options	o;
-	int				closed = 0;
-	char				path[128];
-	const char			*names[] = { "credentials", "config",
-					    "imds-creds.json", NULL };
-	size_t				i;
+	struct aws_client_options o;
+	int			  closed = 0;
+	char			  path[128];
+	const char *names[] = { "credentials", "config", "imds-creds.json",
+		NULL };
+	size_t	    i;
 
 	log_init("test-aws-creds");
 	snprintf(dir, sizeof dir, "/tmp/test-aws-creds.XXXXXX");
@@ -556,8 +568,8 @@ main(void)
 	}
 	uv_loop_init(&loop);
 	http = http_client_new(&loop);
-	tools = aws_creds_static_new(FAKEAWS_ACCESS_KEY_ID,
-	    FAKEAWS_SECRET_KEY, NULL, "static");
+	tools = aws_creds_static_new(FAKEAWS_ACCESS_KEY_ID, FAKEAWS_SECRET_KEY,
+	    NULL, "static");
 	memset(&o, 0, sizeof o);
 	o.region = FAKEAWS_REGION;
 	o.backoff_base_ms = 5;

@@ -8,25 +8,24 @@
 #include "aws-error.h"
 #include "tap.h"
 
-#define NOW	1700000000
+#define NOW 1700000000
 
 static const struct {
-	const char		*name;
-	enum aws_protocol	 protocol;
-	int			 status;
-	const char		*error_type;	/* header */
-	const char		*query_error;	/* header */
-	const char		*request_id;	/* header */
-	time_t			 server_date;
-	const char		*body;
-	const char		*code;
-	const char		*message;	/* NULL: starts "unreadable" */
-	const char		*want_request_id;
-	enum aws_retry_kind	 retry;
+	const char	   *name;
+	enum aws_protocol   protocol;
+	int		    status;
+	const char	   *error_type;	 /* header */
+	const char	   *query_error; /* header */
+	const char	   *request_id;	 /* header */
+	time_t		    server_date;
+	const char	   *body;
+	const char	   *code;
+	const char	   *message; /* NULL: starts "unreadable" */
+	const char	   *want_request_id;
+	enum aws_retry_kind retry;
 } replies[] = {
 	/* S3, REST-XML */
-	{ "S3 NoSuchKey", AWS_PROTOCOL_REST_XML, 404, NULL, NULL,
-	    "HDR-ID", 0,
+	{ "S3 NoSuchKey", AWS_PROTOCOL_REST_XML, 404, NULL, NULL, "HDR-ID", 0,
 	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey"
 	    "</Code><Message>The specified key does not exist.</Message><Key>"
 	    "billing/1.4.0.zip</Key><RequestId>4442587FB7D0A2F9</RequestId>"
@@ -41,47 +40,56 @@ static const struct {
 	{ "S3 InternalError", AWS_PROTOCOL_REST_XML, 500, NULL, NULL, NULL, 0,
 	    "<Error><Code>InternalError</Code><Message>We encountered an "
 	    "internal error. Please try again.</Message></Error>",
-	    "InternalError", "We encountered an internal error. Please try "
-	    "again.", NULL, AWS_RETRY_TRANSIENT },
+	    "InternalError",
+	    "We encountered an internal error. Please try "
+	    "again.",
+	    NULL, AWS_RETRY_TRANSIENT },
 	{ "S3 RequestTimeout", AWS_PROTOCOL_REST_XML, 400, NULL, NULL, NULL, 0,
 	    "<Error><Code>RequestTimeout</Code><Message>Your socket connection "
 	    "to the server was not read from or written to within the timeout "
 	    "period.</Message></Error>",
-	    "RequestTimeout", "Your socket connection to the server was not "
-	    "read from or written to within the timeout period.", NULL,
-	    AWS_RETRY_TRANSIENT },
+	    "RequestTimeout",
+	    "Your socket connection to the server was not "
+	    "read from or written to within the timeout period.",
+	    NULL, AWS_RETRY_TRANSIENT },
 	{ "S3 RequestTimeTooSkewed", AWS_PROTOCOL_REST_XML, 403, NULL, NULL,
 	    NULL, NOW + 3600,
 	    "<Error><Code>RequestTimeTooSkewed</Code><Message>The difference "
 	    "between the request time and the current time is too large."
 	    "</Message><RequestTime>20231114T221320Z</RequestTime><ServerTime>"
 	    "2023-11-14T23:13:20Z</ServerTime></Error>",
-	    "RequestTimeTooSkewed", "The difference between the request time "
-	    "and the current time is too large.", NULL, AWS_RETRY_CLOCK_SKEW },
+	    "RequestTimeTooSkewed",
+	    "The difference between the request time "
+	    "and the current time is too large.",
+	    NULL, AWS_RETRY_CLOCK_SKEW },
 	{ "S3 SignatureDoesNotMatch (a bad key)", AWS_PROTOCOL_REST_XML, 403,
 	    NULL, NULL, NULL, NOW + 600,
 	    "<Error><Code>SignatureDoesNotMatch</Code><Message>The request "
 	    "signature we calculated does not match the signature you provided. "
 	    "Check your key and signing method.</Message></Error>",
-	    "SignatureDoesNotMatch", "The request signature we calculated does "
+	    "SignatureDoesNotMatch",
+	    "The request signature we calculated does "
 	    "not match the signature you provided. Check your key and signing "
-	    "method.", NULL, AWS_RETRY_NONE },
+	    "method.",
+	    NULL, AWS_RETRY_NONE },
 	{ "S3 HEAD 404 without a body", AWS_PROTOCOL_REST_XML, 404, NULL, NULL,
 	    "4442587FB7D0A2F9", 0, "", "404", "", "4442587FB7D0A2F9",
 	    AWS_RETRY_NONE },
 	{ "S3 HEAD 503 without a body", AWS_PROTOCOL_REST_XML, 503, NULL, NULL,
 	    NULL, 0, "", "503", "", NULL, AWS_RETRY_TRANSIENT },
 	{ "S3 behind a proxy: HTML 502", AWS_PROTOCOL_REST_XML, 502, NULL, NULL,
-	    NULL, 0, "<html><body><h1>502 Bad Gateway</h1><hr></body>",
-	    "502", NULL, NULL, AWS_RETRY_TRANSIENT },
+	    NULL, 0, "<html><body><h1>502 Bad Gateway</h1><hr></body>", "502",
+	    NULL, NULL, AWS_RETRY_TRANSIENT },
 	{ "S3 PermanentRedirect", AWS_PROTOCOL_REST_XML, 301, NULL, NULL, NULL,
-	    0, "<Error><Code>PermanentRedirect</Code><Message>The bucket you "
+	    0,
+	    "<Error><Code>PermanentRedirect</Code><Message>The bucket you "
 	    "are attempting to access must be addressed using the specified "
 	    "endpoint.</Message><Endpoint>releases.s3.eu-west-1.amazonaws.com"
 	    "</Endpoint><Bucket>releases</Bucket></Error>",
-	    "PermanentRedirect", "The bucket you are attempting to access must "
-	    "be addressed using the specified endpoint.", NULL,
-	    AWS_RETRY_NONE },
+	    "PermanentRedirect",
+	    "The bucket you are attempting to access must "
+	    "be addressed using the specified endpoint.",
+	    NULL, AWS_RETRY_NONE },
 
 	/* STS and CloudFormation, query protocol */
 	{ "STS AccessDenied", AWS_PROTOCOL_QUERY, 403, NULL, NULL, NULL, 0,
@@ -92,10 +100,11 @@ static const struct {
 	    "210987654321:role/shipgate</Message>\n  </Error>\n"
 	    "  <RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId>\n"
 	    "</ErrorResponse>\n",
-	    "AccessDenied", "User: arn:aws:iam::123456789012:user/ops is not "
+	    "AccessDenied",
+	    "User: arn:aws:iam::123456789012:user/ops is not "
 	    "authorized to perform: sts:AssumeRole on resource: arn:aws:iam::"
-	    "210987654321:role/shipgate", "c6104cbe-af31-11e0-8154-cbc7ccf896c7",
-	    AWS_RETRY_NONE },
+	    "210987654321:role/shipgate",
+	    "c6104cbe-af31-11e0-8154-cbc7ccf896c7", AWS_RETRY_NONE },
 	{ "CloudFormation Throttling", AWS_PROTOCOL_QUERY, 400, NULL, NULL,
 	    NULL, 0,
 	    "<ErrorResponse xmlns=\"http://cloudformation.amazonaws.com/doc/"
@@ -122,24 +131,30 @@ static const struct {
 	    "SignatureDoesNotMatch</Code><Message>Signature expired: "
 	    "20231114T220000Z is now earlier than 20231114T221320Z "
 	    "(20231114T222820Z - 15 min.)</Message></Error></ErrorResponse>",
-	    "SignatureDoesNotMatch", "Signature expired: 20231114T220000Z is now "
-	    "earlier than 20231114T221320Z (20231114T222820Z - 15 min.)", NULL,
-	    AWS_RETRY_CLOCK_SKEW },
+	    "SignatureDoesNotMatch",
+	    "Signature expired: 20231114T220000Z is now "
+	    "earlier than 20231114T221320Z (20231114T222820Z - 15 min.)",
+	    NULL, AWS_RETRY_CLOCK_SKEW },
 	{ "STS ExpiredToken", AWS_PROTOCOL_QUERY, 400, NULL, NULL, NULL, 0,
 	    "<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code>"
 	    "<Message>The security token included in the request is expired"
 	    "</Message></Error></ErrorResponse>",
-	    "ExpiredToken", "The security token included in the request is "
-	    "expired", NULL, AWS_RETRY_NONE },
-	{ "EC2-style Errors/Error", AWS_PROTOCOL_QUERY, 503, NULL, NULL, NULL, 0,
+	    "ExpiredToken",
+	    "The security token included in the request is "
+	    "expired",
+	    NULL, AWS_RETRY_NONE },
+	{ "EC2-style Errors/Error", AWS_PROTOCOL_QUERY, 503, NULL, NULL, NULL,
+	    0,
 	    "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>"
 	    "Request limit exceeded.</Message></Error></Errors><RequestID>e1"
 	    "</RequestID></Response>",
 	    "RequestLimitExceeded", "Request limit exceeded.", "e1",
 	    AWS_RETRY_THROTTLING },
 	{ "query reply without an Error", AWS_PROTOCOL_QUERY, 400, NULL, NULL,
-	    NULL, 0, "<Nothing/>", "400", "error reply without an error: "
-	    "<Nothing>", NULL, AWS_RETRY_NONE },
+	    NULL, 0, "<Nothing/>", "400",
+	    "error reply without an error: "
+	    "<Nothing>",
+	    NULL, AWS_RETRY_NONE },
 	{ "query error truncated", AWS_PROTOCOL_QUERY, 400, NULL, NULL, NULL, 0,
 	    "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Co",
 	    "400", NULL, NULL, AWS_RETRY_NONE },
@@ -159,7 +174,8 @@ static const struct {
 	    AWS_RETRY_THROTTLING },
 	{ "JSON header wins over __type", AWS_PROTOCOL_JSON, 400,
 	    "ValidationException:http://internal.amazon.com/coral/"
-	    "com.amazon.coral.validate/", NULL, NULL, 0,
+	    "com.amazon.coral.validate/",
+	    NULL, NULL, 0,
 	    "{\"__type\":\"com.amazon.coral.validate#OtherException\","
 	    "\"Message\":\"1 validation error detected\"}",
 	    "ValidationException", "1 validation error detected", NULL,
@@ -169,41 +185,49 @@ static const struct {
 	    "{\"__type\":\"InvalidSignatureException\",\"message\":\"The request "
 	    "signature we calculated does not match the signature you "
 	    "provided.\"}",
-	    "InvalidSignatureException", "The request signature we calculated "
-	    "does not match the signature you provided.", NULL,
-	    AWS_RETRY_NONE },
+	    "InvalidSignatureException",
+	    "The request signature we calculated "
+	    "does not match the signature you provided.",
+	    NULL, AWS_RETRY_NONE },
 	{ "JSON InvalidSignatureException, clock off", AWS_PROTOCOL_JSON, 400,
 	    NULL, NULL, NULL, NOW - 1200,
 	    "{\"__type\":\"InvalidSignatureException\",\"message\":\"The request "
 	    "signature we calculated does not match the signature you "
 	    "provided.\"}",
-	    "InvalidSignatureException", "The request signature we calculated "
-	    "does not match the signature you provided.", NULL,
-	    AWS_RETRY_CLOCK_SKEW },
+	    "InvalidSignatureException",
+	    "The request signature we calculated "
+	    "does not match the signature you provided.",
+	    NULL, AWS_RETRY_CLOCK_SKEW },
 	{ "JSON InvalidSignatureException, expired", AWS_PROTOCOL_JSON, 400,
 	    NULL, NULL, NULL, 0,
 	    "{\"__type\":\"InvalidSignatureException\",\"message\":\"Signature "
 	    "expired: 20231114T220000Z is now earlier than 20231114T221320Z\"}",
-	    "InvalidSignatureException", "Signature expired: 20231114T220000Z is "
-	    "now earlier than 20231114T221320Z", NULL, AWS_RETRY_CLOCK_SKEW },
+	    "InvalidSignatureException",
+	    "Signature expired: 20231114T220000Z is "
+	    "now earlier than 20231114T221320Z",
+	    NULL, AWS_RETRY_CLOCK_SKEW },
 	{ "SQS query-compatible code", AWS_PROTOCOL_JSON, 400, NULL,
 	    "AWS.SimpleQueueService.NonExistentQueue;Sender", NULL, 0,
 	    "{\"__type\":\"com.amazonaws.sqs#QueueDoesNotExist\",\"message\":"
 	    "\"The specified queue does not exist.\"}",
-	    "AWS.SimpleQueueService.NonExistentQueue", "The specified queue "
-	    "does not exist.", NULL, AWS_RETRY_NONE },
+	    "AWS.SimpleQueueService.NonExistentQueue",
+	    "The specified queue "
+	    "does not exist.",
+	    NULL, AWS_RETRY_NONE },
 	{ "JSON InternalFailure 500", AWS_PROTOCOL_JSON, 500, NULL, NULL, NULL,
 	    0, "{\"__type\":\"InternalFailure\"}", "InternalFailure", "", NULL,
 	    AWS_RETRY_TRANSIENT },
-	{ "JSON ProvisionedThroughputExceededException", AWS_PROTOCOL_JSON,
-	    400, NULL, NULL, NULL, 0,
+	{ "JSON ProvisionedThroughputExceededException", AWS_PROTOCOL_JSON, 400,
+	    NULL, NULL, NULL, 0,
 	    "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
 	    "ProvisionedThroughputExceededException\",\"message\":\"x\"}",
 	    "ProvisionedThroughputExceededException", "x", NULL,
 	    AWS_RETRY_THROTTLING },
 	{ "JSON code under \"code\"", AWS_PROTOCOL_JSON, 400, NULL, NULL, NULL,
-	    0, "{\"code\":\"RequestExpired\",\"message\":\"Request has expired."
-	    "\"}", "RequestExpired", "Request has expired.", NULL,
+	    0,
+	    "{\"code\":\"RequestExpired\",\"message\":\"Request has expired."
+	    "\"}",
+	    "RequestExpired", "Request has expired.", NULL,
 	    AWS_RETRY_CLOCK_SKEW },
 	{ "JSON truncated", AWS_PROTOCOL_JSON, 400, NULL, NULL, NULL, 0,
 	    "{\"__type\":\"Throttl", "400", NULL, NULL, AWS_RETRY_NONE },
@@ -222,16 +246,17 @@ static const struct {
 	/* SES v2: REST-JSON */
 	{ "SES v2 TooManyRequestsException", AWS_PROTOCOL_REST_JSON, 429,
 	    "TooManyRequestsException", NULL, "ses-1", 0,
-	    "{\"message\":\"Too many requests.\"}",
-	    "TooManyRequestsException", "Too many requests.", "ses-1",
-	    AWS_RETRY_THROTTLING },
+	    "{\"message\":\"Too many requests.\"}", "TooManyRequestsException",
+	    "Too many requests.", "ses-1", AWS_RETRY_THROTTLING },
 	{ "SES v2 MessageRejected", AWS_PROTOCOL_REST_JSON, 400,
 	    "MessageRejected:http://internal.amazon.com/coral/com.amazonaws."
-	    "sesv2/", NULL, NULL, 0,
+	    "sesv2/",
+	    NULL, NULL, 0,
 	    "{\"message\":\"Email address is not verified. The following "
 	    "identities failed the check in region EU-WEST-1: ops@example.com"
 	    "\"}",
-	    "MessageRejected", "Email address is not verified. The following "
+	    "MessageRejected",
+	    "Email address is not verified. The following "
 	    "identities failed the check in region EU-WEST-1: ops@example.com",
 	    NULL, AWS_RETRY_NONE },
 	{ "REST-JSON 429 without anything", AWS_PROTOCOL_REST_JSON, 429, NULL,
@@ -239,12 +264,16 @@ static const struct {
 	{ "REST-JSON 504 HTML", AWS_PROTOCOL_REST_JSON, 504, NULL, NULL, NULL,
 	    0, "<html>Gateway Timeout</html>", "504", NULL, NULL,
 	    AWS_RETRY_TRANSIENT },
-	{ "REST-JSON code in the body", AWS_PROTOCOL_REST_JSON, 400, NULL,
-	    NULL, NULL, 0, "{\"Code\":\"BadRequestException\",\"Message\":\"bad"
-	    "\"}", "BadRequestException", "bad", NULL, AWS_RETRY_NONE },
+	{ "REST-JSON code in the body", AWS_PROTOCOL_REST_JSON, 400, NULL, NULL,
+	    NULL, 0,
+	    "{\"Code\":\"BadRequestException\",\"Message\":\"bad"
+	    "\"}",
+	    "BadRequestException", "bad", NULL, AWS_RETRY_NONE },
 
 	/* text from outside is cleaned */
-	{ "control characters", AWS_PROTOCOL_JSON, 400, "Bad\x01" "Code\xc3\xa9",
+	{ "control characters", AWS_PROTOCOL_JSON, 400,
+	    "Bad\x01"
+	    "Code\xc3\xa9",
 	    NULL, "id\nwith newline", 0,
 	    "{\"message\":\"line one\\nline two\\u001b[31m\\u00e9\"}",
 	    "Bad Code??", "line one line two [31m\xc3\xa9", "id with newline",
@@ -254,10 +283,10 @@ static const struct {
 static void
 test_replies(void)
 {
-	struct aws_error_reply	 r;
-	struct aws_error	 err;
-	size_t			 i;
-	const char		*want;
+	struct aws_error_reply r;
+	struct aws_error       err;
+	size_t		       i;
+	const char	      *want;
 
 	for (i = 0; i < sizeof replies / sizeof replies[0]; i++) {
 		memset(&r, 0, sizeof r);
@@ -278,8 +307,9 @@ test_replies(void)
 			is_str(err.message, want, "%s: message",
 			    replies[i].name);
 		else
-			ok(strncmp(err.message, "unreadable error reply: ", 24) ==
-			    0, "%s: message says why: %s", replies[i].name,
+			ok(strncmp(err.message,
+			       "unreadable error reply: ", 24) == 0,
+			    "%s: message says why: %s", replies[i].name,
 			    err.message);
 		is_str(err.request_id, replies[i].want_request_id,
 		    "%s: request id", replies[i].name);
@@ -295,23 +325,31 @@ test_classify(void)
 {
 	/* The standard retry mode's throttling codes, written out again. */
 	static const char *const throttling[] = {
-		"Throttling", "ThrottlingException", "ThrottledException",
-		"RequestThrottledException", "TooManyRequestsException",
+		"Throttling",
+		"ThrottlingException",
+		"ThrottledException",
+		"RequestThrottledException",
+		"TooManyRequestsException",
 		"ProvisionedThroughputExceededException",
-		"TransactionInProgressException", "RequestLimitExceeded",
-		"BandwidthLimitExceeded", "LimitExceededException",
-		"RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+		"TransactionInProgressException",
+		"RequestLimitExceeded",
+		"BandwidthLimitExceeded",
+		"LimitExceededException",
+		"RequestThrottled",
+		"SlowDown",
+		"PriorRequestNotComplete",
 		"EC2ThrottledException",
 	};
 	static const struct {
-		int			 status;
-		const char		*code;
-		const char		*message;
-		int			 skewed;
-		enum aws_retry_kind	 retry;
+		int		    status;
+		const char	   *code;
+		const char	   *message;
+		int		    skewed;
+		enum aws_retry_kind retry;
 	} t[] = {
 		{ 400, "RequestTimeout", NULL, 0, AWS_RETRY_TRANSIENT },
-		{ 408, "RequestTimeoutException", NULL, 0, AWS_RETRY_TRANSIENT },
+		{ 408, "RequestTimeoutException", NULL, 0,
+		    AWS_RETRY_TRANSIENT },
 		{ 500, "InternalError", NULL, 0, AWS_RETRY_TRANSIENT },
 		{ 500, NULL, NULL, 0, AWS_RETRY_TRANSIENT },
 		{ 502, "502", NULL, 0, AWS_RETRY_TRANSIENT },
@@ -323,26 +361,29 @@ test_classify(void)
 		{ 403, "RequestTimeTooSkewed", NULL, 0, AWS_RETRY_CLOCK_SKEW },
 		{ 400, "RequestExpired", NULL, 0, AWS_RETRY_CLOCK_SKEW },
 		{ 400, "RequestInTheFuture", NULL, 0, AWS_RETRY_CLOCK_SKEW },
-		{ 400, "InvalidSignatureException", "x", 1, AWS_RETRY_CLOCK_SKEW },
+		{ 400, "InvalidSignatureException", "x", 1,
+		    AWS_RETRY_CLOCK_SKEW },
 		{ 400, "InvalidSignatureException", "x", 0, AWS_RETRY_NONE },
 		{ 401, "AuthFailure", "x", 1, AWS_RETRY_CLOCK_SKEW },
 		{ 403, "SignatureDoesNotMatch", "Check your key", 1,
 		    AWS_RETRY_NONE },
-		{ 403, "SignatureDoesNotMatch", "Signature not yet current: "
-		    "20231114T230000Z is still later than 20231114T221820Z", 0,
-		    AWS_RETRY_CLOCK_SKEW },
+		{ 403, "SignatureDoesNotMatch",
+		    "Signature not yet current: "
+		    "20231114T230000Z is still later than 20231114T221820Z",
+		    0, AWS_RETRY_CLOCK_SKEW },
 		{ 403, "AccessDenied", NULL, 1, AWS_RETRY_NONE },
 		{ 404, "NoSuchBucket", NULL, 0, AWS_RETRY_NONE },
 		{ 400, "ValidationError", NULL, 0, AWS_RETRY_NONE },
 	};
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < sizeof throttling / sizeof throttling[0]; i++)
-		is_str(aws_retry_kind_name(aws_error_classify(400, throttling[i],
-		    NULL, 0)), "throttling", "%s throttles", throttling[i]);
+		is_str(aws_retry_kind_name(
+			   aws_error_classify(400, throttling[i], NULL, 0)),
+		    "throttling", "%s throttles", throttling[i]);
 	for (i = 0; i < sizeof t / sizeof t[0]; i++)
 		is_str(aws_retry_kind_name(aws_error_classify(t[i].status,
-		    t[i].code, t[i].message, t[i].skewed)),
+			   t[i].code, t[i].message, t[i].skewed)),
 		    aws_retry_kind_name(t[i].retry), "%d %s%s: %s", t[i].status,
 		    t[i].code ? t[i].code : "(no code)",
 		    t[i].skewed ? " skewed" : "",
@@ -352,16 +393,16 @@ test_classify(void)
 static void
 test_describe(void)
 {
-	struct aws_error_reply	 r;
-	struct aws_error	 err;
-	char			*s, *big;
-	size_t			 i;
+	struct aws_error_reply r;
+	struct aws_error       err;
+	char		      *s, *big;
+	size_t		       i;
 
 	memset(&r, 0, sizeof r);
 	r.protocol = AWS_PROTOCOL_JSON;
 	r.status = 400;
 	r.body = "{\"__type\":\"ThrottlingException\",\"message\":\"Rate "
-	    "exceeded\"}";
+		 "exceeded\"}";
 	r.body_len = strlen(r.body);
 	r.request_id = "3b1f";
 	r.server_date = NOW + 100;
@@ -369,8 +410,10 @@ test_describe(void)
 	aws_error_parse(&err, &r);
 	is_int(err.skew, 100, "skew is the server's Date minus our clock");
 	s = aws_error_describe(&err);
-	is_str(s, "ThrottlingException: Rate exceeded (HTTP 400, request id "
-	    "3b1f)", "describe");
+	is_str(s,
+	    "ThrottlingException: Rate exceeded (HTTP 400, request id "
+	    "3b1f)",
+	    "describe");
 	free(s);
 	aws_error_clear(&err);
 	ok(err.code == NULL && err.message == NULL, "clear empties");
@@ -407,9 +450,9 @@ test_describe(void)
 static void
 test_truncated(enum aws_protocol protocol, const char *body)
 {
-	struct aws_error_reply	 r;
-	struct aws_error	 err;
-	size_t			 i, len, complete, bad = 0;
+	struct aws_error_reply r;
+	struct aws_error       err;
+	size_t		       i, len, complete, bad = 0;
 
 	len = strlen(body);
 	for (complete = len; complete > 0; complete--) {

@@ -7,80 +7,79 @@
 #include "aws-profile.h"
 #include "tap.h"
 
-static const char *credentials =
-    "# a comment\n"
-    "[default]\n"
-    "aws_access_key_id = AKIDDEFAULT\n"
-    "aws_secret_access_key = secretdefault\n"
-    "\n"
-    "[static-token]\n"
-    "AWS_Access_Key_Id=AKIDTOKEN\n"
-    "aws_secret_access_key=secrettoken\n"
-    "aws_session_token = tokentoken\n"
-    "\n"
-    "[half]\n"
-    "aws_access_key_id = AKIDHALF\n"
-    "\n"
-    "[self]\n"
-    "aws_access_key_id = AKIDSELF\n"
-    "aws_secret_access_key = secretself\n";
+static const char *credentials = "# a comment\n"
+				 "[default]\n"
+				 "aws_access_key_id = AKIDDEFAULT\n"
+				 "aws_secret_access_key = secretdefault\n"
+				 "\n"
+				 "[static-token]\n"
+				 "AWS_Access_Key_Id=AKIDTOKEN\n"
+				 "aws_secret_access_key=secrettoken\n"
+				 "aws_session_token = tokentoken\n"
+				 "\n"
+				 "[half]\n"
+				 "aws_access_key_id = AKIDHALF\n"
+				 "\n"
+				 "[self]\n"
+				 "aws_access_key_id = AKIDSELF\n"
+				 "aws_secret_access_key = secretself\n";
 
-static const char *config =
-    "[default]\n"
-    "region = eu-west-1\n"
-    "s3 =\n"
-    "    max_concurrent_requests = 20\n"
-    "[profile deployer]\n"
-    "role_arn = arn:aws:iam::111111111111:role/shipgate-deployer\n"
-    "source_profile = default\n"
-    "external_id = billing-int\n"
-    "role_session_name = shipgate\n"
-    "region = eu-west-3\n"
-    "[profile chained]\n"
-    "role_arn = arn:aws:iam::222222222222:role/second\n"
-    "source_profile = deployer\n"
-    "duration_seconds = 1800\n"
-    "[profile on-instance]\n"
-    "role_arn = arn:aws:iam::333333333333:role/r\n"
-    "credential_source = Ec2InstanceMetadata\n"
-    "[profile from-env]\n"
-    "role_arn = arn:aws:iam::333333333333:role/r\n"
-    "credential_source = Environment\n"
-    "[profile ecs]\n"
-    "role_arn = arn:aws:iam::333333333333:role/r\n"
-    "credential_source = EcsContainer\n"
-    "[profile loop-a]\n"
-    "role_arn = arn:aws:iam::1:role/a\n"
-    "source_profile = loop-b\n"
-    "[profile loop-b]\n"
-    "role_arn = arn:aws:iam::1:role/b\n"
-    "source_profile = loop-a\n"
-    "[profile orphan]\n"
-    "role_arn = arn:aws:iam::1:role/a\n"
-    "source_profile = missing\n"
-    "[profile both]\n"
-    "role_arn = arn:aws:iam::1:role/a\n"
-    "source_profile = default\n"
-    "credential_source = Environment\n"
-    "[profile neither]\n"
-    "role_arn = arn:aws:iam::1:role/a\n"
-    "[profile self]\n"
-    "role_arn = arn:aws:iam::444444444444:role/self\n"
-    "source_profile = self\n"
-    "[profile short]\n"
-    "role_arn = arn:aws:iam::1:role/a\n"
-    "source_profile = default\n"
-    "duration_seconds = 60\n"
-    "[sso-session corp]\n"
-    "sso_region = eu-west-1\n"
-    "[profile empty]\n";
+static const char
+    *config = "[default]\n"
+	      "region = eu-west-1\n"
+	      "s3 =\n"
+	      "    max_concurrent_requests = 20\n"
+	      "[profile deployer]\n"
+	      "role_arn = arn:aws:iam::111111111111:role/shipgate-deployer\n"
+	      "source_profile = default\n"
+	      "external_id = billing-int\n"
+	      "role_session_name = shipgate\n"
+	      "region = eu-west-3\n"
+	      "[profile chained]\n"
+	      "role_arn = arn:aws:iam::222222222222:role/second\n"
+	      "source_profile = deployer\n"
+	      "duration_seconds = 1800\n"
+	      "[profile on-instance]\n"
+	      "role_arn = arn:aws:iam::333333333333:role/r\n"
+	      "credential_source = Ec2InstanceMetadata\n"
+	      "[profile from-env]\n"
+	      "role_arn = arn:aws:iam::333333333333:role/r\n"
+	      "credential_source = Environment\n"
+	      "[profile ecs]\n"
+	      "role_arn = arn:aws:iam::333333333333:role/r\n"
+	      "credential_source = EcsContainer\n"
+	      "[profile loop-a]\n"
+	      "role_arn = arn:aws:iam::1:role/a\n"
+	      "source_profile = loop-b\n"
+	      "[profile loop-b]\n"
+	      "role_arn = arn:aws:iam::1:role/b\n"
+	      "source_profile = loop-a\n"
+	      "[profile orphan]\n"
+	      "role_arn = arn:aws:iam::1:role/a\n"
+	      "source_profile = missing\n"
+	      "[profile both]\n"
+	      "role_arn = arn:aws:iam::1:role/a\n"
+	      "source_profile = default\n"
+	      "credential_source = Environment\n"
+	      "[profile neither]\n"
+	      "role_arn = arn:aws:iam::1:role/a\n"
+	      "[profile self]\n"
+	      "role_arn = arn:aws:iam::444444444444:role/self\n"
+	      "source_profile = self\n"
+	      "[profile short]\n"
+	      "role_arn = arn:aws:iam::1:role/a\n"
+	      "source_profile = default\n"
+	      "duration_seconds = 60\n"
+	      "[sso-session corp]\n"
+	      "sso_region = eu-west-1\n"
+	      "[profile empty]\n";
 
 static void
 expect_error(const char *name, int code, const char *fragment)
 {
-	struct aws_profile	 p;
-	char			*cause = NULL;
-	int			 rc;
+	struct aws_profile p;
+	char		  *cause = NULL;
+	int		   rc;
 
 	rc = aws_profile_resolve(credentials, config, name, &p, &cause);
 	is_int(rc, code, "%s: refused with the right code", name);
@@ -96,8 +95,8 @@ expect_error(const char *name, int code, const char *fragment)
 int
 main(void)
 {
-	struct aws_profile	 p;
-	char			*cause = NULL;
+	struct aws_profile p;
+	char		  *cause = NULL;
 
 	is_int(aws_profile_resolve(credentials, config, NULL, &p, NULL), 0,
 	    "default profile resolves");
@@ -109,7 +108,8 @@ main(void)
 	aws_profile_free(&p);
 
 	is_int(aws_profile_resolve(credentials, config, "static-token", &p,
-	    NULL), 0, "keys are case-insensitive; session token kept");
+		   NULL),
+	    0, "keys are case-insensitive; session token kept");
 	is_str(p.access_key_id, "AKIDTOKEN", "static-token: key id");
 	is_str(p.session_token, "tokentoken", "static-token: token");
 	aws_profile_free(&p);
@@ -127,8 +127,8 @@ main(void)
 	is_str(p.region, "eu-west-3", "deployer: its own region");
 	aws_profile_free(&p);
 
-	is_int(aws_profile_resolve(credentials, config, "chained", &p, NULL),
-	    0, "a chain of two roles");
+	is_int(aws_profile_resolve(credentials, config, "chained", &p, NULL), 0,
+	    "a chain of two roles");
 	is_int((long long)p.nroles, 2, "chained: two roles");
 	is_str(p.roles[0].role_arn,
 	    "arn:aws:iam::111111111111:role/shipgate-deployer",
@@ -140,7 +140,8 @@ main(void)
 	aws_profile_free(&p);
 
 	is_int(aws_profile_resolve(credentials, config, "on-instance", &p,
-	    NULL), 0, "credential_source Ec2InstanceMetadata");
+		   NULL),
+	    0, "credential_source Ec2InstanceMetadata");
 	is_int(p.base, AWS_PROFILE_BASE_IMDS, "on-instance: IMDS base");
 	ok(p.access_key_id == NULL, "on-instance: no static keys");
 	aws_profile_free(&p);
@@ -160,18 +161,20 @@ main(void)
 	    AWS_PROFILE_ENOTFOUND, "no files: not found");
 	free(cause);
 	cause = NULL;
-	is_int(aws_profile_resolve(credentials, config, "sso-session corp",
-	    &p, &cause), AWS_PROFILE_ENOTFOUND,
-	    "an sso-session section is not a profile");
+	is_int(aws_profile_resolve(credentials, config, "sso-session corp", &p,
+		   &cause),
+	    AWS_PROFILE_ENOTFOUND, "an sso-session section is not a profile");
 	free(cause);
 
-	expect_error("nosuch", AWS_PROFILE_ENOTFOUND, "profile nosuch not found");
+	expect_error("nosuch", AWS_PROFILE_ENOTFOUND,
+	    "profile nosuch not found");
 	expect_error("half", AWS_PROFILE_EINVALID, "no aws_secret_access_key");
 	expect_error("empty", AWS_PROFILE_EINVALID, "has no credentials");
 	expect_error("ecs", AWS_PROFILE_EINVALID,
 	    "credential_source EcsContainer is not supported");
 	expect_error("loop-a", AWS_PROFILE_EINVALID, "loops back");
-	expect_error("orphan", AWS_PROFILE_EINVALID, "profile missing not found");
+	expect_error("orphan", AWS_PROFILE_EINVALID,
+	    "profile missing not found");
 	expect_error("both", AWS_PROFILE_EINVALID,
 	    "both source_profile and credential_source");
 	expect_error("neither", AWS_PROFILE_EINVALID,

@@ -23,19 +23,19 @@
 #include "tap.h"
 #include "xmalloc.h"
 
-#define SUITE_AKID	"AKIDEXAMPLE"
-#define SUITE_SECRET	"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-#define SUITE_REGION	"us-east-1"
-#define SUITE_SERVICE	"service"
+#define SUITE_AKID    "AKIDEXAMPLE"
+#define SUITE_SECRET  "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+#define SUITE_REGION  "us-east-1"
+#define SUITE_SERVICE "service"
 /* The classic suite's get-vanilla-with-session-token has it nowhere else. */
-#define SUITE_TOKEN	\
+#define SUITE_TOKEN \
 	"6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267"
 
 struct tally {
-	const char	*name;
-	int		 cases;
-	int		 checks;
-	int		 failed;
+	const char *name;
+	int	    cases;
+	int	    checks;
+	int	    failed;
 };
 
 static void
@@ -50,9 +50,9 @@ tally_check(struct tally *t, int passed)
 static char *
 slurp(const char *path, size_t *lenp)
 {
-	FILE	*f;
-	char	*data = NULL;
-	size_t	 len = 0, cap = 0, n;
+	FILE  *f;
+	char  *data = NULL;
+	size_t len = 0, cap = 0, n;
 
 	if ((f = fopen(path, "rb")) == NULL)
 		return (NULL);
@@ -76,7 +76,7 @@ slurp(const char *path, size_t *lenp)
 static char *
 slurp2(const char *dir, const char *file)
 {
-	char	*path, *data;
+	char *path, *data;
 
 	path = xasprintf("%s/%s", dir, file);
 	data = slurp(path, NULL);
@@ -87,7 +87,7 @@ slurp2(const char *dir, const char *file)
 static int
 is_dir(const char *path)
 {
-	struct stat	sb;
+	struct stat sb;
 
 	return (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode));
 }
@@ -102,10 +102,10 @@ name_cmp(const void *a, const void *b)
 static char **
 subdirs(const char *dir)
 {
-	DIR		*d;
-	struct dirent	*de;
-	char		**names = NULL, *path;
-	size_t		 n = 0;
+	DIR	      *d;
+	struct dirent *de;
+	char	     **names = NULL, *path;
+	size_t	       n = 0;
 
 	if ((d = opendir(dir)) == NULL)
 		return (NULL);
@@ -130,7 +130,7 @@ subdirs(const char *dir)
 static void
 free_names(char **names)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; names != NULL && names[i] != NULL; i++)
 		free(names[i]);
@@ -140,8 +140,8 @@ free_names(char **names)
 static time_t
 parse_time(const char *s, const char *fmt)
 {
-	struct tm	 tm;
-	const char	*end;
+	struct tm   tm;
+	const char *end;
 
 	memset(&tm, 0, sizeof tm);
 	if ((end = strptime(s, fmt, &tm)) == NULL || *end != '\0')
@@ -153,11 +153,11 @@ parse_time(const char *s, const char *fmt)
 static char *
 find_line_value(const char *text, const char *name)
 {
-	const char	*p, *eol;
-	size_t		 nlen = strlen(name);
+	const char *p, *eol;
+	size_t	    nlen = strlen(name);
 
-	for (p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'),
-	    p = p ? p + 1 : NULL) {
+	for (p = text; p != NULL && *p != '\0';
+	     p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
 		if (strncmp(p, name, nlen) == 0 && p[nlen] == ':') {
 			p += nlen + 1;
 			while (*p == ' ')
@@ -175,10 +175,10 @@ find_line_value(const char *text, const char *name)
  * request text, to rebuild the suites' signed requests.
  */
 static void
-split_request(const char *text, size_t len, struct buf *head,
-    const char **body, size_t *body_len)
+split_request(const char *text, size_t len, struct buf *head, const char **body,
+    size_t *body_len)
 {
-	const char	*sep;
+	const char *sep;
 
 	buf_init(head, 1 << 20);
 	if ((sep = strstr(text, "\n\n")) != NULL) {
@@ -200,17 +200,17 @@ static void
 v4_case(const char *dir, const char *name, struct aws_sign_cache *cache,
     struct tally *t)
 {
-	struct aws_sign_parsed	 parsed;
-	struct aws_sign_params	 p;
-	struct aws_sign_result	 res;
-	struct buf		 head, want;
-	json_t			*ctx = NULL, *v;
-	json_error_t		 jerr;
-	char			*path, *text = NULL, *exp, *cause = NULL;
-	char			*authz, *first_nl;
-	const char		*body, *mode, *token;
-	size_t			 len, body_len, i;
-	int			 rc, query;
+	struct aws_sign_parsed parsed;
+	struct aws_sign_params p;
+	struct aws_sign_result res;
+	struct buf	       head, want;
+	json_t		      *ctx = NULL, *v;
+	json_error_t	       jerr;
+	char		      *path, *text = NULL, *exp, *cause = NULL;
+	char		      *authz, *first_nl;
+	const char	      *body, *mode, *token;
+	size_t		       len, body_len, i;
+	int		       rc, query;
 
 	aws_sign_result_init(&res);
 	memset(&parsed, 0, sizeof parsed);
@@ -221,8 +221,10 @@ v4_case(const char *dir, const char *name, struct aws_sign_cache *cache,
 	path = xasprintf("%s/request.txt", dir);
 	text = slurp(path, &len);
 	free(path);
-	if (!ok(ctx != NULL && text != NULL, "v4 %s: context.json and "
-	    "request.txt read", name)) {
+	if (!ok(ctx != NULL && text != NULL,
+		"v4 %s: context.json and "
+		"request.txt read",
+		name)) {
 		tally_check(t, 0);
 		goto out;
 	}
@@ -230,10 +232,10 @@ v4_case(const char *dir, const char *name, struct aws_sign_cache *cache,
 
 	memset(&p, 0, sizeof p);
 	v = json_object_get(ctx, "credentials");
-	p.creds.access_key_id = json_string_value(json_object_get(v,
-	    "access_key_id"));
-	p.creds.secret_access_key = json_string_value(json_object_get(v,
-	    "secret_access_key"));
+	p.creds.access_key_id = json_string_value(
+	    json_object_get(v, "access_key_id"));
+	p.creds.secret_access_key = json_string_value(
+	    json_object_get(v, "secret_access_key"));
 	token = json_string_value(json_object_get(v, "token"));
 	p.creds.session_token = token;
 	p.region = json_string_value(json_object_get(ctx, "region"));
@@ -241,8 +243,8 @@ v4_case(const char *dir, const char *name, struct aws_sign_cache *cache,
 	v = json_object_get(ctx, "timestamp");
 	p.now = parse_time(json_string_value(v) ? json_string_value(v) : "",
 	    "%Y-%m-%dT%H:%M:%SZ");
-	p.expires = (unsigned int)json_integer_value(json_object_get(ctx,
-	    "expiration_in_seconds"));
+	p.expires = (unsigned int)json_integer_value(
+	    json_object_get(ctx, "expiration_in_seconds"));
 	if (json_is_false(json_object_get(ctx, "normalize")))
 		p.flags |= AWS_SIGN_NO_NORMALIZE;
 	/* Not in this copy of the suite, but honoured if a case has it. */
@@ -281,22 +283,23 @@ v4_case(const char *dir, const char *name, struct aws_sign_cache *cache,
 		path = xasprintf("%s-canonical-request.txt", mode);
 		exp = slurp2(dir, path);
 		free(path);
-		tally_check(t, is_str(res.canonical_request, exp,
-		    "v4 %s (%s): canonical request", name, mode));
+		tally_check(t,
+		    is_str(res.canonical_request, exp,
+			"v4 %s (%s): canonical request", name, mode));
 		free(exp);
 
 		path = xasprintf("%s-string-to-sign.txt", mode);
 		exp = slurp2(dir, path);
 		free(path);
 		tally_check(t, is_str(res.string_to_sign, exp,
-		    "v4 %s (%s): string to sign", name, mode));
+				   "v4 %s (%s): string to sign", name, mode));
 		free(exp);
 
 		path = xasprintf("%s-signature.txt", mode);
 		exp = slurp2(dir, path);
 		free(path);
 		tally_check(t, is_str(res.signature, exp,
-		    "v4 %s (%s): signature", name, mode));
+				   "v4 %s (%s): signature", name, mode));
 		free(exp);
 
 		/* The whole signed request, rebuilt from our output. */
@@ -318,12 +321,13 @@ v4_case(const char *dir, const char *name, struct aws_sign_cache *cache,
 		buf_append(&want, "\n", 1);
 		buf_append(&want, body, body_len);
 		tally_check(t, is_str(want.data, exp,
-		    "v4 %s (%s): signed request", name, mode));
+				   "v4 %s (%s): signed request", name, mode));
 		if (!query) {
 			authz = exp ? find_line_value(exp, "Authorization") :
-			    NULL;
-			tally_check(t, is_str(res.authorization, authz,
-			    "v4 %s (header): authorization header", name));
+				      NULL;
+			tally_check(t,
+			    is_str(res.authorization, authz,
+				"v4 %s (header): authorization header", name));
 			free(authz);
 		}
 		free(exp);
@@ -341,8 +345,8 @@ out:
 static void
 v4_suite(const char *root, struct aws_sign_cache *cache, struct tally *t)
 {
-	char	**names, *dir, *base;
-	size_t	  i;
+	char **names, *dir, *base;
+	size_t i;
 
 	base = xasprintf("%s/aws-signing-test-suite/v4", root);
 	names = subdirs(base);
@@ -362,7 +366,7 @@ v4_suite(const char *root, struct aws_sign_cache *cache, struct tally *t)
 static char *
 classic_sts_token(const char *root)
 {
-	char	*text, *tok = NULL, *p, *eol;
+	char *text, *tok = NULL, *p, *eol;
 
 	if ((text = slurp2(root, "aws4_testsuite/post-sts-token/readme.txt")) ==
 	    NULL)
@@ -381,16 +385,16 @@ static void
 classic_case(const char *dir, const char *label, const char *name,
     const char *sts_token, struct aws_sign_cache *cache, struct tally *t)
 {
-	struct aws_sign_parsed	 parsed;
-	struct aws_sign_request	 req;
-	struct aws_sign_header	*hdrs = NULL;
-	struct aws_sign_params	 p;
-	struct aws_sign_result	 res;
-	char			*path, *text = NULL, *exp, *cause = NULL;
-	const char		*date = NULL, *ext;
-	size_t			 len, i, n;
-	int			 rc, e;
-	static const char	*exts[] = { "creq", "sts", "authz" };
+	struct aws_sign_parsed	parsed;
+	struct aws_sign_request req;
+	struct aws_sign_header *hdrs = NULL;
+	struct aws_sign_params	p;
+	struct aws_sign_result	res;
+	char		       *path, *text = NULL, *exp, *cause = NULL;
+	const char	       *date = NULL, *ext;
+	size_t			len, i, n;
+	int			rc, e;
+	static const char      *exts[] = { "creq", "sts", "authz" };
 
 	aws_sign_result_init(&res);
 	memset(&parsed, 0, sizeof parsed);
@@ -398,8 +402,8 @@ classic_case(const char *dir, const char *label, const char *name,
 	text = slurp(path, &len);
 	free(path);
 	t->cases++;
-	rc = text == NULL ? -1 : aws_sign_parse_request(text, len, &parsed,
-	    &cause);
+	rc = text == NULL ? -1 :
+			    aws_sign_parse_request(text, len, &parsed, &cause);
 	if (!ok(rc == 0, "aws4_testsuite %s: .req parses", label)) {
 		tap_diag("%s", cause ? cause : "unreadable");
 		tally_check(t, 0);
@@ -423,7 +427,7 @@ classic_case(const char *dir, const char *label, const char *name,
 		if (strcasecmp(req.headers[i].name, "X-Amz-Date") == 0)
 			date = req.headers[i].value;
 		else if (strcasecmp(req.headers[i].name,
-		    "X-Amz-Security-Token") == 0)
+			     "X-Amz-Security-Token") == 0)
 			p.creds.session_token = req.headers[i].value;
 		else
 			hdrs[n++] = req.headers[i];
@@ -450,10 +454,12 @@ classic_case(const char *dir, const char *label, const char *name,
 		exp = slurp(path, NULL);
 		free(path);
 		tally_check(t, is_str(e == 0 ? res.canonical_request :
-		    e == 1 ? res.string_to_sign : res.authorization, exp,
-		    "aws4_testsuite %s: %s", label, e == 0 ?
-		    "canonical request" : e == 1 ? "string to sign" :
-		    "authorization header"));
+				      e == 1 ? res.string_to_sign :
+					       res.authorization,
+				   exp, "aws4_testsuite %s: %s", label,
+				   e == 0 ? "canonical request" :
+				   e == 1 ? "string to sign" :
+					    "authorization header"));
 		free(exp);
 	}
 out:
@@ -468,8 +474,8 @@ static void
 classic_dir(const char *root, const char *rel, const char *sts_token,
     struct aws_sign_cache *cache, struct tally *t)
 {
-	char	**names, *dir, *sub, *req, *label;
-	size_t	  i;
+	char **names, *dir, *sub, *req, *label;
+	size_t i;
 
 	dir = xasprintf("%s/aws4_testsuite%s%s", root, *rel ? "/" : "", rel);
 	names = subdirs(dir);
@@ -495,9 +501,9 @@ static void
 test_uri_encode(void)
 {
 	static const struct {
-		const char	*in;
-		int		 flags;
-		const char	*want;
+		const char *in;
+		int	    flags;
+		const char *want;
 	} cases[] = {
 		{ "", 0, "" },
 		{ "AZaz09-._~", 0, "AZaz09-._~" },
@@ -509,9 +515,9 @@ test_uri_encode(void)
 		    "key%20with%20spaces/and%2Bplus~%3D.txt" },
 		{ "\x01\x7f\xff", 0, "%01%7F%FF" },
 	};
-	struct buf	 b;
-	char		*s;
-	size_t		 i;
+	struct buf b;
+	char	  *s;
+	size_t	   i;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		s = aws_sign_uri_encode(cases[i].in, strlen(cases[i].in),
@@ -522,8 +528,8 @@ test_uri_encode(void)
 		buf_init(&b, 1024);
 		buf_appends(&b, "x=");
 		is_int(aws_sign_uri_encode_buf(&b, cases[i].in,
-		    strlen(cases[i].in), cases[i].flags), 0,
-		    "uri encode to buf %zu", i);
+			   strlen(cases[i].in), cases[i].flags),
+		    0, "uri encode to buf %zu", i);
 		ok(b.data != NULL && strcmp(b.data + 2, cases[i].want) == 0,
 		    "uri encode to buf %zu appends", i);
 		buf_free(&b);
@@ -538,7 +544,7 @@ test_uri_encode(void)
 static char *
 creq_line(const char *creq, int n)
 {
-	const char	*p = creq, *eol;
+	const char *p = creq, *eol;
 
 	while (p != NULL && n-- > 0)
 		if ((p = strchr(p, '\n')) != NULL)
@@ -553,7 +559,7 @@ creq_line(const char *creq, int n)
 static const char *
 last_line(const char *s)
 {
-	const char	*nl;
+	const char *nl;
 
 	return ((s != NULL && (nl = strrchr(s, '\n')) != NULL) ? nl + 1 : s);
 }
@@ -561,7 +567,7 @@ last_line(const char *s)
 static const char *
 result_header(const struct aws_sign_result *r, const char *name)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < r->nheaders; i++)
 		if (strcasecmp(r->headers[i].name, name) == 0)
@@ -573,11 +579,11 @@ static void
 test_canonical_forms(struct aws_sign_cache *cache)
 {
 	static const struct {
-		const char	*service;
-		const char	*path;
-		const char	*query;
-		const char	*want_uri;
-		const char	*want_query;
+		const char *service;
+		const char *path;
+		const char *query;
+		const char *want_uri;
+		const char *want_query;
 	} cases[] = {
 		/* S3: the path as sent, not normalised, not encoded again. */
 		{ "s3", "/bucket/my%20key//x/../y", NULL,
@@ -601,13 +607,13 @@ test_canonical_forms(struct aws_sign_cache *cache)
 		    "Param=1&Param=2&Param-3=1" },
 		{ "sqs", "/", "=v", "/", "=v" },
 	};
-	struct aws_sign_header	 hdrs[] = { { "Host", "h.example" } };
-	struct aws_sign_request	 req;
-	struct aws_sign_params	 p;
-	struct aws_sign_result	 res;
-	char			*line, *cause = NULL;
-	size_t			 i;
-	int			 rc;
+	struct aws_sign_header	hdrs[] = { { "Host", "h.example" } };
+	struct aws_sign_request req;
+	struct aws_sign_params	p;
+	struct aws_sign_result	res;
+	char		       *line, *cause = NULL;
+	size_t			i;
+	int			rc;
 
 	aws_sign_result_init(&res);
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -625,8 +631,8 @@ test_canonical_forms(struct aws_sign_cache *cache)
 		p.now = 1700000000;
 		rc = aws_sign_headers(cache, &req, &p, &res, &cause);
 		if (!is_int(rc, 0, "table %zu (%s %s?%s) signs", i,
-		    cases[i].service, cases[i].path, cases[i].query ?
-		    cases[i].query : "")) {
+			cases[i].service, cases[i].path,
+			cases[i].query ? cases[i].query : "")) {
 			tap_diag("%s", cause ? cause : "?");
 			free(cause);
 			cause = NULL;
@@ -646,7 +652,7 @@ test_canonical_forms(struct aws_sign_cache *cache)
 static void
 test_headers_table(struct aws_sign_cache *cache)
 {
-	struct aws_sign_header	 hdrs[] = {
+	struct aws_sign_header hdrs[] = {
 		{ "Host", "h.example" },
 		{ "X-B", "  one   two\t three  " },
 		{ "x-a", "z" },
@@ -654,12 +660,12 @@ test_headers_table(struct aws_sign_cache *cache)
 		{ "x-c", "" },
 		{ "X-a", "  " },
 	};
-	struct aws_sign_request	 req;
-	struct aws_sign_params	 p;
-	struct aws_sign_result	 res;
-	char			*cause = NULL;
-	const char		*nl;
-	int			 rc;
+	struct aws_sign_request req;
+	struct aws_sign_params	p;
+	struct aws_sign_result	res;
+	char		       *cause = NULL;
+	const char	       *nl;
+	int			rc;
 
 	aws_sign_result_init(&res);
 	memset(&req, 0, sizeof req);
@@ -675,16 +681,20 @@ test_headers_table(struct aws_sign_cache *cache)
 	p.now = 1700000000;
 	rc = aws_sign_headers(cache, &req, &p, &res, &cause);
 	is_int(rc, 0, "headers table signs");
-	nl = rc == 0 ? strchr(strchr(strchr(res.canonical_request, '\n') + 1,
-	    '\n') + 1, '\n') + 1 : "";
-	is_str(nl, "host:h.example\n"
+	nl = rc == 0 ?
+		 strchr(strchr(strchr(res.canonical_request, '\n') + 1, '\n') +
+			    1,
+		     '\n') +
+		     1 :
+		 "";
+	is_str(nl,
+	    "host:h.example\n"
 	    "x-a:z,y,\n"
 	    "x-amz-date:20231114T221320Z\n"
 	    "x-b:one two three\n"
 	    "x-c:\n"
 	    "\n"
-	    "host;x-a;x-amz-date;x-b;x-c\n"
-	    AWS_SIGN_EMPTY_SHA256,
+	    "host;x-a;x-amz-date;x-b;x-c\n" AWS_SIGN_EMPTY_SHA256,
 	    "headers lowercased, trimmed, repeated names joined in order");
 	is_str(res.signed_headers, "host;x-a;x-amz-date;x-b;x-c",
 	    "signed headers");
@@ -695,14 +705,14 @@ test_headers_table(struct aws_sign_cache *cache)
 static void
 test_s3(struct aws_sign_cache *cache)
 {
-	struct aws_sign_header	 hdrs[] = {
+	struct aws_sign_header hdrs[] = {
 		{ "Host", "bucket.s3.eu-west-1.amazonaws.com" },
 	};
-	struct aws_sign_request	 req;
-	struct aws_sign_params	 p;
-	struct aws_sign_result	 res;
-	char			*cause = NULL;
-	int			 rc;
+	struct aws_sign_request req;
+	struct aws_sign_params	p;
+	struct aws_sign_result	res;
+	char		       *cause = NULL;
+	int			rc;
 
 	aws_sign_result_init(&res);
 	memset(&req, 0, sizeof req);
@@ -727,10 +737,11 @@ test_s3(struct aws_sign_cache *cache)
 	is_str(res.signed_headers,
 	    "host;x-amz-content-sha256;x-amz-date;x-amz-security-token",
 	    "s3: content hash and token signed");
-	is_str(result_header(&res, "X-Amz-Security-Token"), "tok/en+=",
-	    "s3: token header added");
-	ok(res.nheaders == 4 && strcmp(res.headers[3].name,
-	    "Authorization") == 0, "s3: four headers to add, Authorization last");
+	is_str(result_header(&res, "X-Amz-Security-Token"),
+	    "tok/en+=", "s3: token header added");
+	ok(res.nheaders == 4 &&
+		strcmp(res.headers[3].name, "Authorization") == 0,
+	    "s3: four headers to add, Authorization last");
 
 	/* A body is hashed unless a hash is given. */
 	req.payload_hash = NULL;
@@ -761,9 +772,11 @@ test_s3(struct aws_sign_cache *cache)
 	is_str(last_line(res.canonical_request), AWS_SIGN_UNSIGNED_PAYLOAD,
 	    "s3 presign: payload is UNSIGNED-PAYLOAD");
 	ok(res.nheaders == 0 && res.authorization == NULL &&
-	    res.query != NULL && strstr(res.query, "X-Amz-Expires=900&") !=
-	    NULL && strstr(res.query, "X-Amz-Security-Token=tok%2Fen%2B%3D&") !=
-	    NULL, "s3 presign: parameters in the query, none in headers");
+		res.query != NULL &&
+		strstr(res.query, "X-Amz-Expires=900&") != NULL &&
+		strstr(res.query, "X-Amz-Security-Token=tok%2Fen%2B%3D&") !=
+		    NULL,
+	    "s3 presign: parameters in the query, none in headers");
 	free(cause);
 	aws_sign_result_free(&res);
 }
@@ -771,15 +784,15 @@ test_s3(struct aws_sign_cache *cache)
 static void
 test_cache_rollover(void)
 {
-	struct aws_sign_cache	*cache;
-	struct aws_sign_header	 hdrs[] = { { "Host", "sqs.example" } };
-	struct aws_sign_request	 req;
-	struct aws_sign_params	 p;
-	struct aws_sign_result	 a, b;
-	char			*cause = NULL, *line, region[32];
-	const char		*services[] = { "sqs", "s3", "sts" };
-	time_t			 before;
-	size_t			 i;
+	struct aws_sign_cache  *cache;
+	struct aws_sign_header	hdrs[] = { { "Host", "sqs.example" } };
+	struct aws_sign_request req;
+	struct aws_sign_params	p;
+	struct aws_sign_result	a, b;
+	char		       *cause = NULL, *line, region[32];
+	const char	       *services[] = { "sqs", "s3", "sts" };
+	time_t			before;
+	size_t			i;
 
 	cache = aws_sign_cache_new();
 	aws_sign_result_init(&a);
@@ -819,7 +832,8 @@ test_cache_rollover(void)
 	free(line);
 	aws_sign_headers(NULL, &req, &p, &b, &cause);
 	is_str(a.signature, b.signature, "cache: cached = uncached (00:00:00)");
-	is_str(a.amz_date, "20261130T000000Z", "cache: X-Amz-Date after midnight");
+	is_str(a.amz_date, "20261130T000000Z",
+	    "cache: X-Amz-Date after midnight");
 
 	p.region = "us-east-1";
 	aws_sign_headers(cache, &req, &p, &a, &cause);
@@ -832,7 +846,8 @@ test_cache_rollover(void)
 	is_int((long long)aws_sign_cache_derivations(cache), 6,
 	    "cache: region, service, secret and key id each derive anew");
 	aws_sign_headers(NULL, &req, &p, &b, &cause);
-	is_str(a.signature, b.signature, "cache: cached = uncached (new creds)");
+	is_str(a.signature, b.signature,
+	    "cache: cached = uncached (new creds)");
 
 	/* Several keys are kept: going back derives nothing. */
 	p.region = "eu-west-1";
@@ -873,19 +888,19 @@ test_cache_rollover(void)
 static void
 test_bad_input(struct aws_sign_cache *cache)
 {
-	struct aws_sign_header	 good[] = { { "Host", "h.example" } };
-	struct aws_sign_header	 many[AWS_SIGN_MAX_HEADERS + 1];
-	struct aws_sign_header	 bad[2];
-	struct aws_sign_request	 req, r0;
-	struct aws_sign_params	 p, p0;
-	struct aws_sign_result	 res;
-	char			*cause = NULL;
-	size_t			 i;
-	int			 rc;
+	struct aws_sign_header	good[] = { { "Host", "h.example" } };
+	struct aws_sign_header	many[AWS_SIGN_MAX_HEADERS + 1];
+	struct aws_sign_header	bad[2];
+	struct aws_sign_request req, r0;
+	struct aws_sign_params	p, p0;
+	struct aws_sign_result	res;
+	char		       *cause = NULL;
+	size_t			i;
+	int			rc;
 	static const struct {
-		const char	*what;
-		const char	*name;
-		const char	*value;
+		const char *what;
+		const char *name;
+		const char *value;
 	} headers[] = {
 		{ "no Host header", "X-Other", "v" },
 		{ "header name with a space", "Bad Name", "v" },
@@ -910,15 +925,17 @@ test_bad_input(struct aws_sign_cache *cache)
 	p0.now = 1700000000;
 	p0.expires = 60;
 
-#define EXPECT(call, code, what) do {					\
-	free(cause);							\
-	cause = NULL;							\
-	rc = (call);							\
-	is_int(rc, (code), "bad input: %s", (what));			\
-	ok(rc == 0 || (cause != NULL && res.canonical_request == NULL &&	\
-	    res.signature == NULL), "bad input: %s: cause, empty result",	\
-	    (what));							\
-} while (0)
+#define EXPECT(call, code, what)                                           \
+	do {                                                               \
+		free(cause);                                               \
+		cause = NULL;                                              \
+		rc = (call);                                               \
+		is_int(rc, (code), "bad input: %s", (what));               \
+		ok(rc == 0 ||                                              \
+			(cause != NULL && res.canonical_request == NULL && \
+			    res.signature == NULL),                        \
+		    "bad input: %s: cause, empty result", (what));         \
+	} while (0)
 
 	/* Start from a good signature so that a reset is visible. */
 	req = r0;
@@ -928,11 +945,11 @@ test_bad_input(struct aws_sign_cache *cache)
 
 	req = r0;
 	req.method = NULL;
-	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause),
-	    AWS_SIGN_EINVAL, "no method");
+	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause), AWS_SIGN_EINVAL,
+	    "no method");
 	req.method = "GET /";
-	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause),
-	    AWS_SIGN_EINVAL, "method with a space");
+	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause), AWS_SIGN_EINVAL,
+	    "method with a space");
 
 	for (i = 0; i < sizeof headers / sizeof headers[0]; i++) {
 		req = r0;
@@ -954,11 +971,11 @@ test_bad_input(struct aws_sign_cache *cache)
 	req.headers = bad;
 	req.nheaders = 2;
 	p = p0;
-	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause),
-	    AWS_SIGN_EINVAL, "header without a name");
+	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause), AWS_SIGN_EINVAL,
+	    "header without a name");
 	req.headers = NULL;
-	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause),
-	    AWS_SIGN_EINVAL, "headers NULL with a count");
+	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause), AWS_SIGN_EINVAL,
+	    "headers NULL with a count");
 	for (i = 0; i < AWS_SIGN_MAX_HEADERS + 1; i++)
 		many[i] = good[0];
 	req.headers = many;
@@ -984,61 +1001,62 @@ test_bad_input(struct aws_sign_cache *cache)
 	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause),
 	    AWS_SIGN_EREQUEST, "query with a short escape");
 	req.query = "a=1&X-Amz-Signature=abc";
-	EXPECT(aws_sign_query(cache, &req, &p, &res, &cause),
-	    AWS_SIGN_EREQUEST, "presign of a query with X-Amz-Signature");
+	EXPECT(aws_sign_query(cache, &req, &p, &res, &cause), AWS_SIGN_EREQUEST,
+	    "presign of a query with X-Amz-Signature");
 	req = r0;
 	req.body = NULL;
 	req.body_len = 3;
-	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause),
-	    AWS_SIGN_EINVAL, "body length without a body");
+	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause), AWS_SIGN_EINVAL,
+	    "body length without a body");
 	req = r0;
 	req.payload_hash = "has space";
-	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause),
-	    AWS_SIGN_EINVAL, "payload hash with a space");
+	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause), AWS_SIGN_EINVAL,
+	    "payload hash with a space");
 
 	req = r0;
 	p = p0;
 	p.expires = 0;
-	EXPECT(aws_sign_query(cache, &req, &p, &res, &cause),
-	    AWS_SIGN_EINVAL, "presign expiry 0");
+	EXPECT(aws_sign_query(cache, &req, &p, &res, &cause), AWS_SIGN_EINVAL,
+	    "presign expiry 0");
 	p.expires = AWS_SIGN_MAX_EXPIRES + 1;
-	EXPECT(aws_sign_query(cache, &req, &p, &res, &cause),
-	    AWS_SIGN_EINVAL, "presign expiry over seven days");
+	EXPECT(aws_sign_query(cache, &req, &p, &res, &cause), AWS_SIGN_EINVAL,
+	    "presign expiry over seven days");
 	p = p0;
 	p.now = -1;
-	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause),
-	    AWS_SIGN_EINVAL, "time before the epoch");
+	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause), AWS_SIGN_EINVAL,
+	    "time before the epoch");
 	p = p0;
 	p.region = "";
-	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause),
-	    AWS_SIGN_EINVAL, "empty region");
+	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause), AWS_SIGN_EINVAL,
+	    "empty region");
 	p.region = "eu/west";
-	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause),
-	    AWS_SIGN_EINVAL, "region with a slash");
+	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause), AWS_SIGN_EINVAL,
+	    "region with a slash");
 	p = p0;
 	p.service = NULL;
-	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause),
-	    AWS_SIGN_EINVAL, "no service");
+	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause), AWS_SIGN_EINVAL,
+	    "no service");
 	p = p0;
 	p.creds.secret_access_key = "";
-	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause),
-	    AWS_SIGN_EINVAL, "empty secret");
+	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause), AWS_SIGN_EINVAL,
+	    "empty secret");
 	p = p0;
 	p.creds.access_key_id = NULL;
-	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause),
-	    AWS_SIGN_EINVAL, "no access key id");
+	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause), AWS_SIGN_EINVAL,
+	    "no access key id");
 	p = p0;
 	p.creds.session_token = "";
-	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause),
-	    AWS_SIGN_EINVAL, "empty session token");
+	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause), AWS_SIGN_EINVAL,
+	    "empty session token");
 	/* And the cache still works after all that. */
 	p = p0;
 	EXPECT(aws_sign_headers(cache, &req, &p, &res, &cause), 0,
 	    "good request after failures");
 #undef EXPECT
 
-	ok(strcmp(aws_sign_strerror(AWS_SIGN_EPARSE), "malformed request text")
-	    == 0 && strcmp(aws_sign_strerror(-99), "unknown signing error") == 0,
+	ok(strcmp(aws_sign_strerror(AWS_SIGN_EPARSE),
+	       "malformed request text") == 0 &&
+		strcmp(aws_sign_strerror(-99), "unknown signing error") == 0,
 	    "strerror names codes");
 	free(cause);
 	aws_sign_result_free(&res);
@@ -1048,9 +1066,9 @@ static void
 test_parse(void)
 {
 	static const struct {
-		const char	*what;
-		const char	*text;
-		int		 rc;
+		const char *what;
+		const char *text;
+		int	    rc;
 	} cases[] = {
 		{ "empty text", "", AWS_SIGN_EPARSE },
 		{ "no version", "GET /\nHost:x\n", AWS_SIGN_EPARSE },
@@ -1060,16 +1078,17 @@ test_parse(void)
 		    AWS_SIGN_EPARSE },
 		{ "continuation first", "GET / HTTP/1.1\n  x\n",
 		    AWS_SIGN_EPARSE },
-		{ "empty header name", "GET / HTTP/1.1\n:v\n", AWS_SIGN_EPARSE },
+		{ "empty header name", "GET / HTTP/1.1\n:v\n",
+		    AWS_SIGN_EPARSE },
 		{ "space in header name", "GET / HTTP/1.1\nA B:v\n",
 		    AWS_SIGN_EPARSE },
 	};
-	struct aws_sign_parsed	 pr;
-	char			*cause = NULL, big[64 * 1024];
-	const char		*crlf = "POST /a b?x=1 HTTP/1.1\r\nHost: h\r\n"
-	    "X-F:one\r\n\t two\r\n\r\nbody\r\n";
-	size_t			 i, n;
-	int			 rc;
+	struct aws_sign_parsed pr;
+	char		      *cause = NULL, big[64 * 1024];
+	const char	      *crlf = "POST /a b?x=1 HTTP/1.1\r\nHost: h\r\n"
+				      "X-F:one\r\n\t two\r\n\r\nbody\r\n";
+	size_t		       i, n;
+	int		       rc;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		rc = aws_sign_parse_request(cases[i].text,
@@ -1105,8 +1124,9 @@ test_parse(void)
 		is_int((long long)pr.req.nheaders, 2, "parse: header count");
 		is_str(pr.req.headers[1].value, "one two",
 		    "parse: folded value joined");
-		ok(pr.req.body_len == 6 && memcmp(pr.req.body, "body\r\n", 6) ==
-		    0, "parse: body kept byte for byte");
+		ok(pr.req.body_len == 6 &&
+			memcmp(pr.req.body, "body\r\n", 6) == 0,
+		    "parse: body kept byte for byte");
 	}
 	free(cause);
 	aws_sign_parsed_free(&pr);
@@ -1115,75 +1135,76 @@ test_parse(void)
 /* -- botocore, the reference implementation on every Debian machine ---- */
 
 static const char botocore_script[] =
-"import sys, types, datetime\n"
-"try:\n"
-"    import botocore.auth as A\n"
-"    from botocore.awsrequest import AWSRequest\n"
-"    from botocore.credentials import Credentials\n"
-"except Exception:\n"
-"    print('NOBOTOCORE'); sys.exit(0)\n"
-"class T(datetime.datetime):\n"
-"    @classmethod\n"
-"    def utcnow(cls):\n"
-"        return cls(2023, 11, 14, 22, 13, 20)\n"
-"A.datetime = types.SimpleNamespace(datetime=T)\n"
-"if hasattr(A, 'get_current_datetime'):\n"
-"    A.get_current_datetime = lambda remove_tzinfo=True: T.utcnow()\n"
-"tok = 'FQoGZXIvYXdzEXAMPLE//token+with/slashes=='\n"
-"c = Credentials('AKIDEXAMPLE', 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', tok)\n"
-"nc = Credentials('AKIDEXAMPLE', 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY')\n"
-"def out(name, r):\n"
-"    print(name + '\\t' + r.headers.get('Authorization', r.url))\n"
-"body = b'{\"QueueUrl\":\"https://sqs.eu-west-1.amazonaws.com/123456789012/q\",\"MaxNumberOfMessages\":10,\"WaitTimeSeconds\":20}'\n"
-"r = AWSRequest('POST', 'https://sqs.eu-west-1.amazonaws.com/', data=body, headers={'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': 'AmazonSQS.ReceiveMessage'})\n"
-"A.SigV4Auth(c, 'sqs', 'eu-west-1').add_auth(r); out('sqs', r)\n"
-"r = AWSRequest('GET', 'https://bucket.s3.eu-west-1.amazonaws.com/dir%20x/k%2Bey~1.txt?versionId=a%2Fb&x-id=GetObject')\n"
-"A.S3SigV4Auth(c, 's3', 'eu-west-1').add_auth(r); out('s3get', r)\n"
-"r = AWSRequest('PUT', 'https://bucket.s3.eu-west-1.amazonaws.com/big', data=b'xyz', headers={'Content-MD5': 'ZN+X+Pd8v2yKgMgoaQuLaQ=='})\n"
-"r.context['has_streaming_input'] = True\n"
-"A.S3SigV4Auth(nc, 's3', 'eu-west-1').add_auth(r); out('s3put', r)\n"
-"r = AWSRequest('GET', 'https://bucket.s3.eu-west-1.amazonaws.com/a%20b/c')\n"
-"A.S3SigV4QueryAuth(c, 's3', 'eu-west-1', expires=900).add_auth(r); out('s3presign', r)\n"
-"r = AWSRequest('GET', 'https://sts.amazonaws.com/?Version=2011-06-15&Action=GetCallerIdentity')\n"
-"A.SigV4Auth(nc, 'sts', 'us-east-1').add_auth(r); out('sts', r)\n"
-"r = AWSRequest('GET', 'https://example.amazonaws.com/a%20b//c/./d/../e')\n"
-"A.SigV4Auth(nc, 'service', 'us-east-1').add_auth(r); out('path', r)\n";
+    "import sys, types, datetime\n"
+    "try:\n"
+    "    import botocore.auth as A\n"
+    "    from botocore.awsrequest import AWSRequest\n"
+    "    from botocore.credentials import Credentials\n"
+    "except Exception:\n"
+    "    print('NOBOTOCORE'); sys.exit(0)\n"
+    "class T(datetime.datetime):\n"
+    "    @classmethod\n"
+    "    def utcnow(cls):\n"
+    "        return cls(2023, 11, 14, 22, 13, 20)\n"
+    "A.datetime = types.SimpleNamespace(datetime=T)\n"
+    "if hasattr(A, 'get_current_datetime'):\n"
+    "    A.get_current_datetime = lambda remove_tzinfo=True: T.utcnow()\n"
+    "tok = 'FQoGZXIvYXdzEXAMPLE//token+with/slashes=='\n"
+    "c = Credentials('AKIDEXAMPLE', 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', tok)\n"
+    "nc = Credentials('AKIDEXAMPLE', 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY')\n"
+    "def out(name, r):\n"
+    "    print(name + '\\t' + r.headers.get('Authorization', r.url))\n"
+    "body = b'{\"QueueUrl\":\"https://sqs.eu-west-1.amazonaws.com/123456789012/q\",\"MaxNumberOfMessages\":10,\"WaitTimeSeconds\":20}'\n"
+    "r = AWSRequest('POST', 'https://sqs.eu-west-1.amazonaws.com/', data=body, headers={'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': 'AmazonSQS.ReceiveMessage'})\n"
+    "A.SigV4Auth(c, 'sqs', 'eu-west-1').add_auth(r); out('sqs', r)\n"
+    "r = AWSRequest('GET', 'https://bucket.s3.eu-west-1.amazonaws.com/dir%20x/k%2Bey~1.txt?versionId=a%2Fb&x-id=GetObject')\n"
+    "A.S3SigV4Auth(c, 's3', 'eu-west-1').add_auth(r); out('s3get', r)\n"
+    "r = AWSRequest('PUT', 'https://bucket.s3.eu-west-1.amazonaws.com/big', data=b'xyz', headers={'Content-MD5': 'ZN+X+Pd8v2yKgMgoaQuLaQ=='})\n"
+    "r.context['has_streaming_input'] = True\n"
+    "A.S3SigV4Auth(nc, 's3', 'eu-west-1').add_auth(r); out('s3put', r)\n"
+    "r = AWSRequest('GET', 'https://bucket.s3.eu-west-1.amazonaws.com/a%20b/c')\n"
+    "A.S3SigV4QueryAuth(c, 's3', 'eu-west-1', expires=900).add_auth(r); out('s3presign', r)\n"
+    "r = AWSRequest('GET', 'https://sts.amazonaws.com/?Version=2011-06-15&Action=GetCallerIdentity')\n"
+    "A.SigV4Auth(nc, 'sts', 'us-east-1').add_auth(r); out('sts', r)\n"
+    "r = AWSRequest('GET', 'https://example.amazonaws.com/a%20b//c/./d/../e')\n"
+    "A.SigV4Auth(nc, 'service', 'us-east-1').add_auth(r); out('path', r)\n";
 
 static void
 test_botocore(struct aws_sign_cache *cache)
 {
-	static const char	*sqs_body = "{\"QueueUrl\":\"https://sqs.eu-west-1"
+	static const char *sqs_body =
+	    "{\"QueueUrl\":\"https://sqs.eu-west-1"
 	    ".amazonaws.com/123456789012/q\",\"MaxNumberOfMessages\":10,"
 	    "\"WaitTimeSeconds\":20}";
-	const char		*tok = "FQoGZXIvYXdzEXAMPLE//token+with/slashes==";
-	const char		*python, *sig;
-	struct aws_sign_header	 sqs_h[] = {
+	const char *tok = "FQoGZXIvYXdzEXAMPLE//token+with/slashes==";
+	const char *python, *sig;
+	struct aws_sign_header sqs_h[] = {
 		{ "Content-Type", "application/x-amz-json-1.0" },
 		{ "X-Amz-Target", "AmazonSQS.ReceiveMessage" },
 		{ "Host", "sqs.eu-west-1.amazonaws.com" },
 	};
-	struct aws_sign_header	 s3_h[] = {
+	struct aws_sign_header s3_h[] = {
 		{ "Host", "bucket.s3.eu-west-1.amazonaws.com" },
 	};
-	struct aws_sign_header	 put_h[] = {
+	struct aws_sign_header put_h[] = {
 		{ "Content-MD5", "ZN+X+Pd8v2yKgMgoaQuLaQ==" },
 		{ "Host", "bucket.s3.eu-west-1.amazonaws.com" },
 	};
-	struct aws_sign_header	 sts_h[] = { { "Host", "sts.amazonaws.com" } };
-	struct aws_sign_header	 ex_h[] = {
+	struct aws_sign_header sts_h[] = { { "Host", "sts.amazonaws.com" } };
+	struct aws_sign_header ex_h[] = {
 		{ "Host", "example.amazonaws.com" },
 	};
 	struct {
-		const char		*name;
-		const char		*method, *path, *query;
-		struct aws_sign_header	*h;
-		size_t			 nh;
-		const char		*body, *payload_hash;
-		const char		*region, *service;
-		int			 token, presign;
+		const char	       *name;
+		const char	       *method, *path, *query;
+		struct aws_sign_header *h;
+		size_t			nh;
+		const char	       *body, *payload_hash;
+		const char	       *region, *service;
+		int			token, presign;
 	} cases[] = {
-		{ "sqs", "POST", "/", NULL, sqs_h, 3, NULL, NULL,
-		    "eu-west-1", "sqs", 1, 0 },
+		{ "sqs", "POST", "/", NULL, sqs_h, 3, NULL, NULL, "eu-west-1",
+		    "sqs", 1, 0 },
 		{ "s3get", "GET", "/dir%20x/k%2Bey~1.txt",
 		    "versionId=a%2Fb&x-id=GetObject", s3_h, 1, NULL, NULL,
 		    "eu-west-1", "s3", 1, 0 },
@@ -1191,21 +1212,22 @@ test_botocore(struct aws_sign_cache *cache)
 		    AWS_SIGN_UNSIGNED_PAYLOAD, "eu-west-1", "s3", 0, 0 },
 		{ "s3presign", "GET", "/a%20b/c", NULL, s3_h, 1, NULL, NULL,
 		    "eu-west-1", "s3", 1, 1 },
-		{ "sts", "GET", "/", "Version=2011-06-15&Action="
-		    "GetCallerIdentity", sts_h, 1, NULL, NULL, "us-east-1",
-		    "sts", 0, 0 },
+		{ "sts", "GET", "/",
+		    "Version=2011-06-15&Action="
+		    "GetCallerIdentity",
+		    sts_h, 1, NULL, NULL, "us-east-1", "sts", 0, 0 },
 		{ "path", "GET", "/a%20b//c/./d/../e", NULL, ex_h, 1, NULL,
 		    NULL, "us-east-1", "service", 0, 0 },
 	};
-	struct aws_sign_request	 req;
-	struct aws_sign_params	 p;
-	struct aws_sign_result	 res;
-	char			 path[] = "/tmp/test-aws-sign-XXXXXX";
-	char			 line[4096], *cmd, *tab, *cause = NULL;
-	char			*got[sizeof cases / sizeof cases[0]];
-	FILE			*f;
-	size_t			 i;
-	int			 fd, rc, nobotocore = 0;
+	struct aws_sign_request req;
+	struct aws_sign_params	p;
+	struct aws_sign_result	res;
+	char			path[] = "/tmp/test-aws-sign-XXXXXX";
+	char			line[4096], *cmd, *tab, *cause = NULL;
+	char		       *got[sizeof cases / sizeof cases[0]];
+	FILE		       *f;
+	size_t			i;
+	int			fd, rc, nobotocore = 0;
 
 	memset(got, 0, sizeof got);
 	cases[0].body = sqs_body;
@@ -1213,7 +1235,7 @@ test_botocore(struct aws_sign_cache *cache)
 		python = "/usr/bin/python3";
 	if ((fd = mkstemp(path)) == -1 ||
 	    write(fd, botocore_script, sizeof botocore_script - 1) !=
-	    (ssize_t)(sizeof botocore_script - 1)) {
+		(ssize_t)(sizeof botocore_script - 1)) {
 		ok(0, "botocore: write the script");
 		if (fd != -1)
 			close(fd);
@@ -1242,7 +1264,8 @@ test_botocore(struct aws_sign_cache *cache)
 	if (nobotocore) {
 		for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
 			tap_skip("botocore %s: python3-botocore is not "
-			    "installed", cases[i].name);
+				 "installed",
+			    cases[i].name);
 		goto out;
 	}
 	/* Python that does not run is a broken fixture, not a skip. */
@@ -1268,7 +1291,7 @@ test_botocore(struct aws_sign_cache *cache)
 		p.creds.session_token = cases[i].token ? tok : NULL;
 		p.region = cases[i].region;
 		p.service = cases[i].service;
-		p.now = 1700000000;	/* 2023-11-14T22:13:20Z */
+		p.now = 1700000000; /* 2023-11-14T22:13:20Z */
 		p.expires = 900;
 		if (cases[i].presign)
 			rc = aws_sign_query(cache, &req, &p, &res, &cause);
@@ -1282,7 +1305,8 @@ test_botocore(struct aws_sign_cache *cache)
 			continue;
 		}
 		if (cases[i].presign) {
-			sig = got[i] ? strstr(got[i], "X-Amz-Signature=") : NULL;
+			sig = got[i] ? strstr(got[i], "X-Amz-Signature=") :
+				       NULL;
 			is_str(res.signature, sig ? sig + 16 : NULL,
 			    "botocore %s: same presigned signature",
 			    cases[i].name);
@@ -1300,11 +1324,11 @@ out:
 int
 main(void)
 {
-	struct aws_sign_cache	*cache;
-	struct tally		 v4 = { "aws-signing-test-suite/v4", 0, 0, 0 };
-	struct tally		 classic = { "aws4_testsuite", 0, 0, 0 };
-	const char		*shared;
-	char			*root, *sts_token;
+	struct aws_sign_cache *cache;
+	struct tally	       v4 = { "aws-signing-test-suite/v4", 0, 0, 0 };
+	struct tally	       classic = { "aws4_testsuite", 0, 0, 0 };
+	const char	      *shared;
+	char		      *root, *sts_token;
 
 	cache = aws_sign_cache_new();
 	ok(cache != NULL, "cache created");
@@ -1314,7 +1338,7 @@ main(void)
 	if (shared == NULL || *shared == '\0' || !is_dir(root)) {
 		/* The tables and botocore below still run. */
 		tap_skip("official SigV4 suites: ../shared/testdata/sigv4 "
-		    "not found");
+			 "not found");
 	} else {
 		v4_suite(root, cache, &v4);
 		sts_token = classic_sts_token(root);
@@ -1322,8 +1346,8 @@ main(void)
 		classic_dir(root, "", sts_token, cache, &classic);
 		free(sts_token);
 		ok(v4.cases == 38, "v4: all 38 cases found (%d)", v4.cases);
-		ok(classic.cases == 34, "aws4_testsuite: all 34 cases found (%d)",
-		    classic.cases);
+		ok(classic.cases == 34,
+		    "aws4_testsuite: all 34 cases found (%d)", classic.cases);
 		tap_diag("%s: %d cases, %d/%d checks pass", v4.name, v4.cases,
 		    v4.checks - v4.failed, v4.checks);
 		tap_diag("%s: %d cases, %d/%d checks pass", classic.name,

@@ -10,10 +10,10 @@
 int
 main(void)
 {
-	struct buf	 b;
-	char		*s;
-	size_t		 len;
-	int		 i, rc;
+	struct buf b;
+	char	  *s;
+	size_t	   len;
+	int	   i, rc;
 
 	buf_init(&b, 16);
 	is_int(buf_appends(&b, "0123456789"), 0, "append within the maximum");

@@ -31,34 +31,34 @@
 #include "xmalloc.h"
 
 /* The password has what form and JSON encodings change: & space ". */
-#define PASSWORD	"Tr0ub4dor&3 \"zebre\""
-#define PASSWORD_CORE	"Tr0ub4dor"
-#define TOKEN		"s3cr3t-t0ken"
-#define LOGIN		"jdupont"
+#define PASSWORD      "Tr0ub4dor&3 \"zebre\""
+#define PASSWORD_CORE "Tr0ub4dor"
+#define TOKEN	      "s3cr3t-t0ken"
+#define LOGIN	      "jdupont"
 
-static uv_loop_t		 loop;
-static struct http_client	*client;
-static struct config		*config;
-static pid_t			 app_pid = -1;
-static int			 app_port;
-static char			 base[64];
-static char			 dir[PATH_MAX];
-static char			 pass_path[PATH_MAX + 32];
-static char			 log_path[PATH_MAX + 32];
-static struct buf		 outputs;	/* every string produced */
-static int			 runs_started, callbacks, callbacks_in_start;
-static int64_t			 fake_now = 1795000000000LL;
-static size_t			 body_max;	/* for the next runs */
+static uv_loop_t	   loop;
+static struct http_client *client;
+static struct config	  *config;
+static pid_t		   app_pid = -1;
+static int		   app_port;
+static char		   base[64];
+static char		   dir[PATH_MAX];
+static char		   pass_path[PATH_MAX + 32];
+static char		   log_path[PATH_MAX + 32];
+static struct buf	   outputs; /* every string produced */
+static int		   runs_started, callbacks, callbacks_in_start;
+static int64_t		   fake_now = 1795000000000LL;
+static size_t		   body_max; /* for the next runs */
 
 /* --- the application ---------------------------------------------------- */
 
 static int
 app_start(void)
 {
-	int		 out[2];
-	const char	*srcdir, *py;
-	char		*script, line[128];
-	FILE		*f;
+	int	    out[2];
+	const char *srcdir, *py;
+	char	   *script, line[128];
+	FILE	   *f;
 
 	srcdir = getenv("top_srcdir");
 	py = getenv("TEST_PYTHON");
@@ -94,7 +94,7 @@ app_start(void)
 static void
 app_stop(void)
 {
-	int	 status;
+	int status;
 
 	if (app_pid <= 0)
 		return;
@@ -105,15 +105,15 @@ app_stop(void)
 
 /* A plain call to the application (its control URLs). */
 struct plain {
-	int		 done;
-	long		 status;
-	char		*body;
+	int   done;
+	long  status;
+	char *body;
 };
 
 static void
 plain_cb(struct http_call *call, struct http_result *res, void *arg)
 {
-	struct plain	*p = arg;
+	struct plain *p = arg;
 
 	p->done = 1;
 	p->status = res->status;
@@ -123,9 +123,9 @@ plain_cb(struct http_call *call, struct http_result *res, void *arg)
 static char *
 app_call(const char *method, const char *path, const char *body)
 {
-	struct http_request	 req;
-	struct plain		 p;
-	char			*url, *cause = NULL;
+	struct http_request req;
+	struct plain	    p;
+	char		   *url, *cause = NULL;
 
 	memset(&req, 0, sizeof req);
 	memset(&p, 0, sizeof p);
@@ -150,7 +150,7 @@ app_call(const char *method, const char *path, const char *body)
 static void
 app_mode(const char *mode, int n, int delay_ms)
 {
-	char	*body, *r;
+	char *body, *r;
 
 	body = xasprintf("{\"mode\": \"%s\", \"n\": %d, \"delay_ms\": %d}",
 	    mode, n, delay_ms);
@@ -162,9 +162,9 @@ app_mode(const char *mode, int n, int delay_ms)
 static long long
 app_stat(const char *name)
 {
-	char		*r;
-	json_t		*j;
-	long long	 v = -1;
+	char	 *r;
+	json_t	 *j;
+	long long v = -1;
 
 	if ((r = app_call("GET", "/_app/stats", NULL)) == NULL)
 		return (-1);
@@ -178,13 +178,13 @@ app_stat(const char *name)
 
 /* --- the configuration -------------------------------------------------- */
 
-#define SIGN_IN \
-    "    - name: sign in\n" \
-    "      request:\n" \
-    "        method: POST\n" \
-    "        url: /login\n" \
-    "        form: {login: \"${SMOKE_LOGIN}\", password: \"${file:%1$s}\"}\n" \
-    "      expect: {status: [200, 302]}\n"
+#define SIGN_IN                                                                   \
+	"    - name: sign in\n"                                                   \
+	"      request:\n"                                                        \
+	"        method: POST\n"                                                  \
+	"        url: /login\n"                                                   \
+	"        form: {login: \"${SMOKE_LOGIN}\", password: \"${file:%1$s}\"}\n" \
+	"      expect: {status: [200, 302]}\n"
 
 static const char *config_fmt =
     "public_url: https://deploy.example.com\n"
@@ -196,8 +196,7 @@ static const char *config_fmt =
     "  login-and-name:\n"
     "    - name: sign-in page\n"
     "      request: {method: GET, url: /login}\n"
-    "      expect: {status: 200}\n"
-    SIGN_IN
+    "      expect: {status: 200}\n" SIGN_IN
     "    - name: second page shows the name\n"
     "      request: {method: GET, url: /account}\n"
     "      expect: {status: 200, contains: \"Jean Dupont\"}\n"
@@ -227,9 +226,7 @@ static const char *config_fmt =
     "      request: {url: /login}\n"
     "      expect: {status: 200}\n"
     "      retries: {count: 2, delay: 30ms}\n"
-    "  api:\n"
-    SIGN_IN
-    "    - name: the name\n"
+    "  api:\n" SIGN_IN "    - name: the name\n"
     "      request: {url: /api/me, headers: {Accept: application/json}}\n"
     "      expect: {json_pointer: /user/name, json_equals: Jean Dupont}\n"
     "    - name: the id\n"
@@ -260,19 +257,13 @@ static const char *config_fmt =
     "    - name: regex and header\n"
     "      request: {url: /account}\n"
     "      expect: {regex: \"<h1>Jean [A-Z][a-z]+</h1>\", header: x-user}\n"
-    "  api-missing:\n"
-    SIGN_IN
-    "    - name: a missing value\n"
+    "  api-missing:\n" SIGN_IN "    - name: a missing value\n"
     "      request: {url: /api/me}\n"
     "      expect: {json_pointer: /user/nope}\n"
-    "  api-header:\n"
-    SIGN_IN
-    "    - name: a missing header\n"
+    "  api-header:\n" SIGN_IN "    - name: a missing header\n"
     "      request: {url: /account}\n"
     "      expect: {header: X-Nope}\n"
-    "  api-regex:\n"
-    SIGN_IN
-    "    - name: no match\n"
+    "  api-regex:\n" SIGN_IN "    - name: no match\n"
     "      request: {url: /account}\n"
     "      expect: {regex: \"^Jean$\"}\n"
     "  page-contains:\n"
@@ -353,15 +344,15 @@ static const char *config_fmt =
     "         base_url: \"http://127.0.0.1:%2$d\",\n"
     "         approvers: [team], checks: [login-and-name]}\n";
 
-#define MANY_STEPS	40
+#define MANY_STEPS 40
 
 static int
 config_setup(void)
 {
-	struct config_errors	 e;
-	struct buf		 many;
-	char			*text, pad[282];
-	size_t			 i;
+	struct config_errors e;
+	struct buf	     many;
+	char		    *text, pad[282];
+	size_t		     i;
 
 	/* "pad=" 281 bytes "&password=": the password straddles the cut of
 	   the excerpt (300 bytes). */
@@ -370,10 +361,12 @@ config_setup(void)
 	buf_init(&many, 1 << 20);
 	buf_appends(&many, "  many:\n");
 	for (i = 0; i < MANY_STEPS; i++)
-		buf_printf(&many, "    - name: step %zu\n"
+		buf_printf(&many,
+		    "    - name: step %zu\n"
 		    "      request: {url: \"/login?n=%zu\"}\n"
-		    "      expect: {status: 200, contains: password}\n", i, i);
-	/* The text is ours: a constant with positional arguments. */
+		    "      expect: {status: 200, contains: password}\n",
+		    i, i);
+		/* The text is ours: a constant with positional arguments. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 	text = xasprintf(config_fmt, pass_path, app_port, many.data, pad);
@@ -390,10 +383,10 @@ config_setup(void)
 /* --- running checks ----------------------------------------------------- */
 
 struct outcome {
-	int			 ndone;
-	int			 in_start;
-	int			 called_in_start;
-	struct checks_result	*r;
+	int		      ndone;
+	int		      in_start;
+	int		      called_in_start;
+	struct checks_result *r;
 };
 
 static void
@@ -408,7 +401,7 @@ record(const char *what, const char *s)
 static void
 record_result(const struct checks_result *r)
 {
-	const struct checks_step_result	*sr;
+	const struct checks_step_result *sr;
 	char				*s;
 	size_t				 i, j;
 
@@ -430,7 +423,7 @@ record_result(const struct checks_result *r)
 static void
 done_cb(struct checks_result *r, void *arg)
 {
-	struct outcome	*o = arg;
+	struct outcome *o = arg;
 
 	o->ndone++;
 	callbacks++;
@@ -454,11 +447,11 @@ clock_cb(void *arg)
 static struct checks_run *
 start(const char **names, size_t n, struct outcome *o)
 {
-	const struct config_check	*list[16];
-	struct checks_options		 opts;
-	struct checks_run		*run;
-	char				*cause = NULL;
-	size_t				 i;
+	const struct config_check *list[16];
+	struct checks_options	   opts;
+	struct checks_run	  *run;
+	char			  *cause = NULL;
+	size_t			   i;
 
 	memset(o, 0, sizeof *o);
 	memset(&opts, 0, sizeof opts);
@@ -491,7 +484,7 @@ wait_done(struct outcome *o)
 static struct checks_result *
 run1(const char *name)
 {
-	struct outcome	 o;
+	struct outcome o;
 
 	if (start(&name, 1, &o) == NULL)
 		return (NULL);
@@ -502,7 +495,7 @@ run1(const char *name)
 static const struct checks_step_result *
 step(const struct checks_result *r, size_t c, size_t s)
 {
-	static struct checks_step_result	 none;
+	static struct checks_step_result none;
 
 	if (r == NULL || c >= r->nchecks || s >= r->checks[c].nsteps)
 		return (&none);
@@ -520,15 +513,15 @@ str(const char *s)
 static void
 test_seed(void)
 {
-	struct checks_result	*r;
-	json_t			*j;
-	char			*s, want[128];
-	long long		 logins;
+	struct checks_result *r;
+	json_t		     *j;
+	char		     *s, want[128];
+	long long	      logins;
 
 	app_mode("normal", 0, 0);
 	r = run1("login-and-name");
 	ok(r != NULL && r->passed && !r->cancelled, "seed: login-and-name "
-	    "passes");
+						    "passes");
 	if (r == NULL)
 		return;
 	is_int(r->nchecks, 1, "seed: one check");
@@ -538,29 +531,31 @@ test_seed(void)
 	is_int(step(r, 0, 0)->status, 200, "seed: the sign-in page is 200");
 	is_str(checks_step_state_name(step(r, 0, 1)->state), "passed",
 	    "seed: sign in");
-	is_int(step(r, 0, 1)->status, 200, "seed: sign in followed the "
+	is_int(step(r, 0, 1)->status, 200,
+	    "seed: sign in followed the "
 	    "redirect to the account page");
 	is_str(checks_step_state_name(step(r, 0, 2)->state), "passed",
 	    "seed: the second page shows the name (session cookie kept)");
 	is_int(step(r, 0, 2)->attempts, 1, "seed: one attempt");
 	ok(step(r, 0, 2)->excerpt != NULL &&
-	    strstr(step(r, 0, 2)->excerpt, "Jean Dupont") != NULL,
+		strstr(step(r, 0, 2)->excerpt, "Jean Dupont") != NULL,
 	    "seed: the excerpt shows the page");
 	ok(step(r, 0, 2)->reason == NULL, "seed: no reason when passed");
 	snprintf(want, sizeof want, "%s/login", base);
-	is_str(step(r, 0, 0)->url, want, "seed: the URL is base_url + the "
+	is_str(step(r, 0, 0)->url, want,
+	    "seed: the URL is base_url + the "
 	    "path");
 	is_str(step(r, 0, 1)->method, "POST", "seed: the method");
 	ok(step(r, 0, 0)->started_at > 1795000000000LL &&
-	    step(r, 0, 0)->finished_at > step(r, 0, 0)->started_at &&
-	    step(r, 0, 1)->started_at > step(r, 0, 0)->finished_at,
+		step(r, 0, 0)->finished_at > step(r, 0, 0)->started_at &&
+		step(r, 0, 1)->started_at > step(r, 0, 0)->finished_at,
 	    "seed: started_at and finished_at from the given clock");
 	logins = app_stat("logins");
 	is_int(logins, 1, "seed: the application saw one login");
 	s = checks_result_json(r);
 	j = json_loads(s, 0, NULL);
 	ok(j != NULL && json_is_true(json_object_get(j, "passed")) &&
-	    json_array_size(json_object_get(j, "checks")) == 1,
+		json_array_size(json_object_get(j, "checks")) == 1,
 	    "seed: the results as JSON");
 	json_decref(j);
 	free(s);
@@ -571,27 +566,30 @@ test_seed(void)
 }
 
 static void
-expect_failure(const char *mode, int n, int delay, const char *check,
-    size_t si, const char *reason, int attempts)
+expect_failure(const char *mode, int n, int delay, const char *check, size_t si,
+    const char *reason, int attempts)
 {
 	struct checks_result		*r;
-	const struct checks_step_result	*sr;
+	const struct checks_step_result *sr;
 	char				*s;
 	size_t				 i;
 
 	app_mode(mode, n, delay);
 	r = run1(check);
-	ok(r != NULL && !r->passed && !r->checks[0].passed,
-	    "%s/%s: fails", mode, check);
+	ok(r != NULL && !r->passed && !r->checks[0].passed, "%s/%s: fails",
+	    mode, check);
 	if (r == NULL)
 		return;
 	sr = step(r, 0, si);
-	is_str(checks_step_state_name(sr->state), "failed", "%s/%s: step %zu "
-	    "failed", mode, check, si);
-	ok(sr->reason != NULL && strncmp(sr->reason, reason,
-	    strlen(reason)) == 0, "%s/%s: reason \"%s\"", mode, check, reason);
-	if (sr->reason == NULL || strncmp(sr->reason, reason,
-	    strlen(reason)) != 0)
+	is_str(checks_step_state_name(sr->state), "failed",
+	    "%s/%s: step %zu "
+	    "failed",
+	    mode, check, si);
+	ok(sr->reason != NULL &&
+		strncmp(sr->reason, reason, strlen(reason)) == 0,
+	    "%s/%s: reason \"%s\"", mode, check, reason);
+	if (sr->reason == NULL ||
+	    strncmp(sr->reason, reason, strlen(reason)) != 0)
 		tap_diag("got: %s", str(sr->reason));
 	if (attempts >= 0)
 		is_int(sr->attempts, attempts, "%s/%s: attempts", mode, check);
@@ -599,12 +597,12 @@ expect_failure(const char *mode, int n, int delay, const char *check,
 		is_str(checks_step_state_name(step(r, 0, i)->state), "skipped",
 		    "%s/%s: step %zu skipped", mode, check, i);
 		ok(step(r, 0, i)->started_at == 0 &&
-		    step(r, 0, i)->attempts == 0, "%s/%s: step %zu not run",
-		    mode, check, i);
+			step(r, 0, i)->attempts == 0,
+		    "%s/%s: step %zu not run", mode, check, i);
 	}
 	s = checks_result_summary(r);
-	ok(strstr(s, reason) != NULL, "%s/%s: summary names the reason",
-	    mode, check);
+	ok(strstr(s, reason) != NULL, "%s/%s: summary names the reason", mode,
+	    check);
 	free(s);
 	checks_result_free(r);
 }
@@ -612,7 +610,7 @@ expect_failure(const char *mode, int n, int delay, const char *check,
 static void
 test_misbehaviours(void)
 {
-	struct checks_result	*r;
+	struct checks_result *r;
 
 	expect_failure("wrong-name", 0, 0, "login-and-name", 2,
 	    "body does not contain \"Jean Dupont\"", 2);
@@ -649,9 +647,9 @@ test_misbehaviours(void)
 	app_mode("error", 0, 0);
 	r = run1("login-then-name");
 	ok(r != NULL && step(r, 0, 1)->excerpt != NULL &&
-	    strchr(step(r, 0, 1)->excerpt, '\001') == NULL &&
-	    strchr(step(r, 0, 1)->excerpt, '\n') == NULL &&
-	    strstr(step(r, 0, 1)->excerpt, "Internal error") != NULL,
+		strchr(step(r, 0, 1)->excerpt, '\001') == NULL &&
+		strchr(step(r, 0, 1)->excerpt, '\n') == NULL &&
+		strstr(step(r, 0, 1)->excerpt, "Internal error") != NULL,
 	    "error: the excerpt is clean text");
 	tap_diag("excerpt: %s", str(step(r, 0, 1)->excerpt));
 	checks_result_free(r);
@@ -660,14 +658,14 @@ test_misbehaviours(void)
 static void
 test_passes(void)
 {
-	struct checks_result	*r;
-	size_t			 i;
-	int			 all;
+	struct checks_result *r;
+	size_t		      i;
+	int		      all;
 
 	app_mode("normal", 0, 0);
 	r = run1("api");
 	ok(r != NULL && r->passed, "api: JSON pointers, a number by value, "
-	    "an array item, regex and header");
+				   "an array item, regex and header");
 	for (i = 0; r != NULL && i < r->checks[0].nsteps; i++)
 		if (step(r, 0, i)->state != CHECKS_STEP_PASSED)
 			tap_diag("step %zu: %s", i, str(step(r, 0, i)->reason));
@@ -675,12 +673,12 @@ test_passes(void)
 
 	r = run1("no-session");
 	ok(r != NULL && r->passed, "no-session: redirects not followed with "
-	    "max_redirects 0, 302 expected");
+				   "max_redirects 0, 302 expected");
 	checks_result_free(r);
 
 	r = run1("same-host");
 	ok(r != NULL && r->passed, "same-host: an absolute URL on base_url's "
-	    "host");
+				   "host");
 	checks_result_free(r);
 
 	r = run1("page-contains");
@@ -688,11 +686,14 @@ test_passes(void)
 	checks_result_free(r);
 	body_max = 32;
 	r = run1("page-contains");
-	is_str(str(step(r, 0, 0)->reason), "body does not contain \"password\" "
-	    "(in the part kept)", "page-contains: only body_max bytes are "
+	is_str(str(step(r, 0, 0)->reason),
+	    "body does not contain \"password\" "
+	    "(in the part kept)",
+	    "page-contains: only body_max bytes are "
 	    "kept and matched");
 	ok(step(r, 0, 0)->excerpt != NULL &&
-	    strlen(step(r, 0, 0)->excerpt) == 32, "page-contains: the "
+		strlen(step(r, 0, 0)->excerpt) == 32,
+	    "page-contains: the "
 	    "excerpt is what was kept");
 	checks_result_free(r);
 	body_max = 0;
@@ -711,16 +712,18 @@ test_passes(void)
 static void
 test_warmup(void)
 {
-	struct checks_result	*r;
+	struct checks_result *r;
 
 	app_mode("warmup", 3, 0);
 	r = run1("warm");
 	ok(r != NULL && r->passed, "warmup: passes thanks to retries");
-	is_int(step(r, 0, 0)->attempts, 4, "warmup: 4 attempts (3 answered "
+	is_int(step(r, 0, 0)->attempts, 4,
+	    "warmup: 4 attempts (3 answered "
 	    "503)");
 	ok(step(r, 0, 0)->reason == NULL, "warmup: no reason left once "
-	    "passed");
-	ok(step(r, 0, 0)->total_ms >= step(r, 0, 0)->ms, "warmup: total "
+					  "passed");
+	ok(step(r, 0, 0)->total_ms >= step(r, 0, 0)->ms,
+	    "warmup: total "
 	    "time covers the last attempt");
 	checks_result_free(r);
 }
@@ -728,27 +731,29 @@ test_warmup(void)
 static void
 test_several(void)
 {
-	const char	*names[] = { "login-and-name", "no-session",
-			    "api-regex", "warm" };
-	struct outcome	 o;
-	char		*s;
+	const char    *names[] = { "login-and-name", "no-session", "api-regex",
+		   "warm" };
+	struct outcome o;
+	char	      *s;
 
 	app_mode("normal", 0, 0);
 	start(names, 4, &o);
 	wait_done(&o);
 	ok(o.r != NULL && !o.r->passed, "several: one failed check fails "
-	    "the run");
+					"the run");
 	if (o.r == NULL)
 		return;
 	ok(o.r->checks[0].passed, "several: the first check passes");
 	ok(o.r->checks[1].passed, "several: the second check has its own "
-	    "cookie jar (no session)");
+				  "cookie jar (no session)");
 	ok(!o.r->checks[2].passed, "several: the third fails");
 	ok(o.r->checks[3].passed, "several: a failed check does not stop "
-	    "the next");
+				  "the next");
 	s = checks_result_summary(o.r);
-	is_str(s, "check api-regex, step \"no match\": body does not match "
-	    "the regex \"^Jean$\"", "several: summary names the first failure");
+	is_str(s,
+	    "check api-regex, step \"no match\": body does not match "
+	    "the regex \"^Jean$\"",
+	    "several: summary names the first failure");
 	free(s);
 	checks_result_free(o.r);
 }
@@ -756,9 +761,9 @@ test_several(void)
 static void
 test_bad_regex(void)
 {
-	struct config_check	*c;
-	struct checks_result	*r;
-	size_t			 i;
+	struct config_check  *c;
+	struct checks_result *r;
+	size_t		      i;
 
 	for (c = NULL, i = 0; i < config->nchecks; i++)
 		if (strcmp(config->checks[i].name, "bad-regex") == 0)
@@ -771,9 +776,11 @@ test_bad_regex(void)
 	c->steps[0].expect_regex = xstrdup("(unclosed");
 	r = run1("bad-regex");
 	ok(r != NULL && !r->passed, "bad regex: the check fails");
-	ok(step(r, 0, 0)->reason != NULL && strstr(step(r, 0, 0)->reason,
-	    "regex \"(unclosed\" is not a valid extended regular expression")
-	    != NULL, "bad regex: a clear reason");
+	ok(step(r, 0, 0)->reason != NULL &&
+		strstr(step(r, 0, 0)->reason,
+		    "regex \"(unclosed\" is not a valid extended regular expression") !=
+		    NULL,
+	    "bad regex: a clear reason");
 	tap_diag("%s", str(step(r, 0, 0)->reason));
 	is_int(step(r, 0, 0)->attempts, 0, "bad regex: no request made");
 	is_str(checks_step_state_name(step(r, 0, 1)->state), "skipped",
@@ -784,21 +791,23 @@ test_bad_regex(void)
 static void
 test_masking(void)
 {
-	struct checks_result	*r;
-	const char		*e;
-	char			 want[128];
+	struct checks_result *r;
+	const char	     *e;
+	char		      want[128];
 
 	app_mode("normal", 0, 0);
 	r = run1("echo-form");
 	e = str(step(r, 0, 0)->excerpt);
-	is_str(e, "login=****&password=****", "masking: the form echoed, "
+	is_str(e, "login=****&password=****",
+	    "masking: the form echoed, "
 	    "both values masked");
 	checks_result_free(r);
 
 	r = run1("echo-cut");
 	e = str(step(r, 0, 0)->excerpt);
 	ok(strlen(e) <= CHECKS_EXCERPT_MAX && strstr(e, "Tr0") == NULL &&
-	    strlen(e) > 14 && strcmp(e + strlen(e) - 14, "&password=****") == 0,
+		strlen(e) > 14 &&
+		strcmp(e + strlen(e) - 14, "&password=****") == 0,
 	    "masking: a password across the excerpt's cut is masked, not "
 	    "cut in half");
 	tap_diag("excerpt ends: %s", strlen(e) > 20 ? e + strlen(e) - 20 : e);
@@ -806,13 +815,15 @@ test_masking(void)
 
 	r = run1("echo-json");
 	e = str(step(r, 0, 0)->excerpt);
-	is_str(e, "{\"user\": \"x\", \"password\": \"****\"}", "masking: the "
+	is_str(e, "{\"user\": \"x\", \"password\": \"****\"}",
+	    "masking: the "
 	    "JSON body echoed, the JSON-escaped value masked");
 	checks_result_free(r);
 
 	r = run1("echo-url");
 	snprintf(want, sizeof want, "%s/echo?token=****", base);
-	is_str(str(step(r, 0, 0)->url), want, "masking: the token masked in "
+	is_str(str(step(r, 0, 0)->url), want,
+	    "masking: the token masked in "
 	    "the URL");
 	is_str(str(step(r, 0, 0)->reason), "expected status 201, got 200",
 	    "masking: status list of one");
@@ -823,7 +834,7 @@ static void
 cancel_timer_cb(uv_timer_t *t)
 {
 	checks_cancel(t->data);
-	checks_cancel(t->data);		/* twice is fine */
+	checks_cancel(t->data); /* twice is fine */
 }
 
 static void
@@ -834,27 +845,29 @@ close_nothing_cb(uv_handle_t *h)
 static void
 test_cancel(void)
 {
-	const char	*slow = "slow", *warm = "warm-long-delay",
-			*two[] = { "login-and-name", "api" };
+	const char *slow = "slow", *warm = "warm-long-delay",
+		   *two[] = { "login-and-name", "api" };
 	struct checks_run *run;
-	struct outcome	 o;
-	uv_timer_t	 t;
-	uint64_t	 t0;
+	struct outcome	   o;
+	uv_timer_t	   t;
+	uint64_t	   t0;
 
 	/* Cancelled right away: nothing runs, the callback comes later. */
 	app_mode("normal", 0, 0);
 	run = start(two, 2, &o);
 	checks_cancel(run);
-	is_int(o.ndone, 0, "cancel at once: no callback from inside "
+	is_int(o.ndone, 0,
+	    "cancel at once: no callback from inside "
 	    "checks_cancel");
 	wait_done(&o);
 	is_int(o.ndone, 1, "cancel at once: one callback");
-	ok(o.r != NULL && o.r->cancelled && !o.r->passed, "cancel at once: "
+	ok(o.r != NULL && o.r->cancelled && !o.r->passed,
+	    "cancel at once: "
 	    "cancelled, not passed");
 	is_str(checks_step_state_name(step(o.r, 0, 0)->state), "skipped",
 	    "cancel at once: nothing ran");
 	ok(o.r != NULL && !o.r->checks[1].passed, "cancel at once: the "
-	    "second check did not pass");
+						  "second check did not pass");
 	checks_result_free(o.r);
 
 	/* During a request (the page sleeps 3 s). */
@@ -866,10 +879,11 @@ test_cancel(void)
 	uv_timer_start(&t, cancel_timer_cb, 200, 0);
 	wait_done(&o);
 	ok(o.r != NULL && o.r->cancelled, "cancel during a request: "
-	    "cancelled");
+					  "cancelled");
 	is_str(checks_step_state_name(step(o.r, 0, 0)->state), "cancelled",
 	    "cancel during a request: the step is cancelled");
-	is_int(step(o.r, 0, 0)->attempts, 1, "cancel during a request: one "
+	is_int(step(o.r, 0, 0)->attempts, 1,
+	    "cancel during a request: one "
 	    "attempt");
 	tap_diag("cancelled after %llu ms",
 	    (unsigned long long)(uv_now(&loop) - t0));
@@ -882,10 +896,11 @@ test_cancel(void)
 	uv_timer_start(&t, cancel_timer_cb, 200, 0);
 	wait_done(&o);
 	ok(o.r != NULL && o.r->cancelled, "cancel during a retry delay: "
-	    "cancelled");
+					  "cancelled");
 	is_str(checks_step_state_name(step(o.r, 0, 0)->state), "cancelled",
 	    "cancel during a retry delay: the step is cancelled");
-	is_int(step(o.r, 0, 0)->attempts, 1, "cancel during a retry delay: "
+	is_int(step(o.r, 0, 0)->attempts, 1,
+	    "cancel during a retry delay: "
 	    "one attempt made");
 	checks_result_free(o.r);
 	uv_close((uv_handle_t *)&t, close_nothing_cb);
@@ -895,9 +910,9 @@ test_cancel(void)
 static void
 test_api(void)
 {
-	struct outcome		 o;
-	struct checks_run	*run;
-	char			*cause = NULL;
+	struct outcome	   o;
+	struct checks_run *run;
+	char		  *cause = NULL;
 
 	/* No base_url: refused synchronously, no callback. */
 	memset(&o, 0, sizeof o);
@@ -907,21 +922,20 @@ test_api(void)
 	    str(cause));
 	free(cause);
 	cause = NULL;
-	run = checks_run(&loop, client, "ftp://x/", NULL, 0, NULL, done_cb,
-	    &o, &cause);
+	run = checks_run(&loop, client, "ftp://x/", NULL, 0, NULL, done_cb, &o,
+	    &cause);
 	ok(run == NULL && cause != NULL, "an ftp base_url: refused");
 	free(cause);
 
 	/* No checks: passes, later. */
 	o.in_start = 1;
-	run = checks_run(&loop, client, base, NULL, 0, NULL, done_cb, &o,
-	    NULL);
+	run = checks_run(&loop, client, base, NULL, 0, NULL, done_cb, &o, NULL);
 	o.in_start = 0;
 	ok(run != NULL && o.ndone == 0, "no checks: started, no callback "
-	    "yet");
+					"yet");
 	wait_done(&o);
 	ok(o.r != NULL && o.r->passed && !o.called_in_start, "no checks: "
-	    "passes");
+							     "passes");
 	checks_result_free(o.r);
 }
 
@@ -929,14 +943,15 @@ test_api(void)
 static void
 test_grep(void)
 {
-	struct buf	 log;
-	char		 tmp[4096];
-	ssize_t		 n;
-	int		 fd;
+	struct buf log;
+	char	   tmp[4096];
+	ssize_t	   n;
+	int	   fd;
 
 	ok(outputs.len > 0 && strstr(outputs.data, "****") != NULL,
 	    "grep: results were recorded, with masks");
-	ok(strstr(outputs.data, PASSWORD_CORE) == NULL, "grep: no password "
+	ok(strstr(outputs.data, PASSWORD_CORE) == NULL,
+	    "grep: no password "
 	    "in results, JSON, reasons, excerpts, URLs");
 	ok(strstr(outputs.data, TOKEN) == NULL, "grep: no token in results");
 
@@ -948,16 +963,19 @@ test_grep(void)
 	}
 	buf_appends(&log, "");
 	ok(strstr(log.data, "check step passed check=login-and-name") != NULL &&
-	    strstr(log.data, "app=billing run=7 env=int") != NULL &&
-	    strstr(log.data, "trying again") != NULL, "grep: the log was "
-	    "captured (%zu bytes)", log.len);
-	ok(strstr(log.data, PASSWORD_CORE) == NULL, "grep: no password in "
+		strstr(log.data, "app=billing run=7 env=int") != NULL &&
+		strstr(log.data, "trying again") != NULL,
+	    "grep: the log was "
+	    "captured (%zu bytes)",
+	    log.len);
+	ok(strstr(log.data, PASSWORD_CORE) == NULL,
+	    "grep: no password in "
 	    "the log (debug level, every category)");
 	ok(strstr(log.data, TOKEN) == NULL, "grep: no token in the log");
 	buf_free(&log);
 }
 
-static int	closed;
+static int closed;
 
 static void
 client_closed_cb(void *arg)
@@ -968,7 +986,7 @@ client_closed_cb(void *arg)
 int
 main(void)
 {
-	int	 fd, saved_stderr;
+	int fd, saved_stderr;
 
 	buf_init(&outputs, 64 << 20);
 	snprintf(dir, sizeof dir, "/tmp/test-checks.XXXXXX");
@@ -1026,10 +1044,12 @@ main(void)
 	while (!closed)
 		uv_run(&loop, UV_RUN_ONCE);
 	uv_run(&loop, UV_RUN_DEFAULT);
-	is_int(callbacks, runs_started + 1, "one callback per run (and the "
+	is_int(callbacks, runs_started + 1,
+	    "one callback per run (and the "
 	    "run started without the helper)");
 	is_int(callbacks_in_start, 0, "no callback from inside checks_run");
-	is_int(uv_loop_close(&loop), 0, "every handle closed: "
+	is_int(uv_loop_close(&loop), 0,
+	    "every handle closed: "
 	    "uv_loop_close() == 0");
 	app_stop();
 	config_free(config);

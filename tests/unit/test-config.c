@@ -22,15 +22,15 @@
 #include "tap.h"
 #include "xmalloc.h"
 
-static const char	*srcdir;
-static char		 tmpdir[] = "/tmp/test-config.XXXXXX";
+static const char *srcdir;
+static char	   tmpdir[] = "/tmp/test-config.XXXXXX";
 
 static char *
 slurp(const char *path)
 {
-	FILE	*f;
-	char	*data;
-	long	 len;
+	FILE *f;
+	char *data;
+	long  len;
 
 	if ((f = fopen(path, "r")) == NULL)
 		return (NULL);
@@ -49,9 +49,9 @@ slurp(const char *path)
 static char *
 joined(const struct config_errors *e)
 {
-	struct buf	b;
-	size_t		i;
-	char		*s;
+	struct buf b;
+	size_t	   i;
+	char	  *s;
 
 	buf_init(&b, 1 << 20);
 	for (i = 0; i < e->n; i++) {
@@ -66,12 +66,13 @@ joined(const struct config_errors *e)
 static void
 put_file(const char *name, const char *text, mode_t mode)
 {
-	char	*path;
-	FILE	*f;
+	char *path;
+	FILE *f;
 
 	path = xasprintf("%s/%s", tmpdir, name);
 	if ((f = fopen(path, "w")) == NULL) {
-		printf("Bail out! cannot write %s: %s\n", path, strerror(errno));
+		printf("Bail out! cannot write %s: %s\n", path,
+		    strerror(errno));
 		exit(1);
 	}
 	fputs(text, f);
@@ -87,9 +88,9 @@ put_file(const char *name, const char *text, mode_t mode)
 static char *
 copy_file(const char *src, const char *name, mode_t mode)
 {
-	FILE	*in, *out;
-	char	*path, chunk[8192];
-	size_t	 n;
+	FILE  *in, *out;
+	char  *path, chunk[8192];
+	size_t n;
 
 	path = xasprintf("%s/%s", tmpdir, name);
 	if ((in = fopen(src, "rb")) == NULL ||
@@ -116,12 +117,12 @@ cmp_names(const void *a, const void *b)
 static void
 test_corpus(void)
 {
-	DIR		*d;
-	struct dirent	*de;
-	char		*dir, **names = NULL, *want, *got, *errpath, *old;
-	char		*sub, *src, *copy;
-	size_t		 n = 0, i, len;
-	struct config	*c;
+	DIR		    *d;
+	struct dirent	    *de;
+	char		    *dir, **names = NULL, *want, *got, *errpath, *old;
+	char		    *sub, *src, *copy;
+	size_t		     n = 0, i, len;
+	struct config	    *c;
 	struct config_errors e;
 
 	dir = xasprintf("%s/tests/config/bad", srcdir);
@@ -196,9 +197,9 @@ static const char *base_config =
 static char *
 load_extra(const char *extra, struct config **cp)
 {
-	struct config_errors	 e;
-	struct config		*c;
-	char			*text, *got;
+	struct config_errors e;
+	struct config	    *c;
+	char		    *text, *got;
 
 	text = xasprintf("%s%s", base_config, extra);
 	c = config_load_buffer("t.yaml", text, strlen(text), &e);
@@ -216,8 +217,8 @@ load_extra(const char *extra, struct config **cp)
 static void
 test_secret_files(void)
 {
-	char		*extra, *want, *got, *sub;
-	struct config	*c;
+	char	      *extra, *want, *got, *sub;
+	struct config *c;
 
 	put_file("ok.pass", "s3cr3t-never-shown\n", 0600);
 	put_file("open.pass", "s3cr3t-never-shown\n", 0644);
@@ -228,23 +229,28 @@ test_secret_files(void)
 
 	/* Fine: owner-only files, SMTP with authentication. */
 	extra = xasprintf("mail:\n  from: d@example.com\n  smtp: {url: "
-	    "\"smtps://smtp.example.com:465\", username: deploy, "
-	    "password_file: %s/ok.pass}\n", tmpdir);
+			  "\"smtps://smtp.example.com:465\", username: deploy, "
+			  "password_file: %s/ok.pass}\n",
+	    tmpdir);
 	got = load_extra(extra, &c);
 	is_str(got, "", "an owner-only password_file is accepted");
 	ok(c != NULL && c->mail.transport == CONFIG_MAIL_SMTP &&
-	    strcmp(c->mail.smtp_username, "deploy") == 0 &&
-	    c->mail.smtp_starttls == 1, "smtp settings are read");
+		strcmp(c->mail.smtp_username, "deploy") == 0 &&
+		c->mail.smtp_starttls == 1,
+	    "smtp settings are read");
 	config_free(c);
 	free(got);
 	free(extra);
 
 	extra = xasprintf("mail:\n  from: d@example.com\n  smtp: {url: "
-	    "\"smtps://smtp.example.com:465\", username: deploy, "
-	    "password_file: %s/open.pass}\n", tmpdir);
-	want = xasprintf("t.yaml:13:80: mail.smtp.password_file: secret file "
+			  "\"smtps://smtp.example.com:465\", username: deploy, "
+			  "password_file: %s/open.pass}\n",
+	    tmpdir);
+	want = xasprintf(
+	    "t.yaml:13:80: mail.smtp.password_file: secret file "
 	    "\"%s/open.pass\" is readable or writable by group or others "
-	    "(mode 0644): chmod 600 it\n", tmpdir);
+	    "(mode 0644): chmod 600 it\n",
+	    tmpdir);
 	got = load_extra(extra, NULL);
 	is_str(got, want, "a world-readable password_file is refused");
 	ok(strstr(got, "s3cr3t") == NULL, "the secret is not in the message");
@@ -252,9 +258,11 @@ test_secret_files(void)
 	free(want);
 	free(extra);
 
-	extra = xasprintf("webhooks:\n  - {url_file: %s/group.pass}\n"
+	extra = xasprintf(
+	    "webhooks:\n  - {url_file: %s/group.pass}\n"
 	    "  - {url_file: %s/dir.pass}\n  - {url_file: %s/missing.url}\n"
-	    "  - {url_file: relative/hook.url}\n", tmpdir, tmpdir, tmpdir);
+	    "  - {url_file: relative/hook.url}\n",
+	    tmpdir, tmpdir, tmpdir);
 	want = xasprintf(
 	    "t.yaml:12:16: webhooks[0].url_file: secret file \"%s/group.pass\" "
 	    "is readable or writable by group or others (mode 0640): "
@@ -273,24 +281,30 @@ test_secret_files(void)
 	free(extra);
 
 	/* ${file:...} in check values; ${NAME} is kept as written. */
-	extra = xasprintf("checks:\n  smoke:\n    - name: sign in\n"
+	extra = xasprintf(
+	    "checks:\n  smoke:\n    - name: sign in\n"
 	    "      request:\n        method: POST\n        url: /login\n"
 	    "        headers: {X-Token: \"${file:%s/ok.pass}\"}\n"
 	    "        form: {login: \"${SMOKE_LOGIN}\", "
-	    "password: \"${file:%s/group.pass}\"}\n", tmpdir, tmpdir);
-	want = xasprintf("t.yaml:18:41: checks.smoke[0].request.form.password: "
+	    "password: \"${file:%s/group.pass}\"}\n",
+	    tmpdir, tmpdir);
+	want = xasprintf(
+	    "t.yaml:18:41: checks.smoke[0].request.form.password: "
 	    "secret file \"%s/group.pass\" is readable or writable by group "
-	    "or others (mode 0640): chmod 600 it\n", tmpdir);
+	    "or others (mode 0640): chmod 600 it\n",
+	    tmpdir);
 	got = load_extra(extra, NULL);
 	is_str(got, want, "a ${file:} reference to an open file is refused");
 	free(got);
 	free(want);
 	free(extra);
 
-	extra = xasprintf("checks:\n  smoke:\n    - name: sign in\n"
+	extra = xasprintf(
+	    "checks:\n  smoke:\n    - name: sign in\n"
 	    "      request:\n        method: POST\n        url: /login\n"
 	    "        form: {login: \"${SMOKE_LOGIN}\", "
-	    "password: \"${file:%s/ok.pass}\"}\n", tmpdir);
+	    "password: \"${file:%s/ok.pass}\"}\n",
+	    tmpdir);
 	got = load_extra(extra, &c);
 	is_str(got, "", "owner-only ${file:} reference accepted");
 	if (c != NULL && c->nchecks == 1 && c->checks[0].steps[0].form.n == 2) {
@@ -307,22 +321,29 @@ test_secret_files(void)
 	free(extra);
 
 	extra = xasprintf("tls: {certificate: /etc/ssl/cert.pem, key: "
-	    "%s/open.pass}\n", tmpdir);
-	want = xasprintf("t.yaml:11:44: tls.key: secret file \"%s/open.pass\" "
-	    "is readable or writable by group or others (mode 0644): "
-	    "chmod 600 it\n", tmpdir);
+			  "%s/open.pass}\n",
+	    tmpdir);
+	want =
+	    xasprintf("t.yaml:11:44: tls.key: secret file \"%s/open.pass\" "
+		      "is readable or writable by group or others (mode 0644): "
+		      "chmod 600 it\n",
+		tmpdir);
 	got = load_extra(extra, NULL);
 	is_str(got, want, "the TLS key is a secret file");
 	free(got);
 	free(want);
 	free(extra);
 
-	extra = xasprintf("registries:\n  - {host: \"127.0.0.1:5000\", url: "
-	    "\"http://127.0.0.1:5000\", username: u, password_file: "
-	    "%s/open.pass}\n", tmpdir);
-	want = xasprintf("t.yaml:12:88: registries[0].password_file: secret "
+	extra =
+	    xasprintf("registries:\n  - {host: \"127.0.0.1:5000\", url: "
+		      "\"http://127.0.0.1:5000\", username: u, password_file: "
+		      "%s/open.pass}\n",
+		tmpdir);
+	want = xasprintf(
+	    "t.yaml:12:88: registries[0].password_file: secret "
 	    "file \"%s/open.pass\" is readable or writable by group or others "
-	    "(mode 0644): chmod 600 it\n", tmpdir);
+	    "(mode 0644): chmod 600 it\n",
+	    tmpdir);
 	got = load_extra(extra, NULL);
 	is_str(got, want, "a registry password_file is a secret file");
 	free(got);
@@ -330,12 +351,17 @@ test_secret_files(void)
 	free(extra);
 
 	/* An ECR host's entry without credentials: only where it answers. */
-	got = load_extra("registries:\n  - {host: 333333333333.dkr.ecr."
-	    "eu-west-1.amazonaws.com, url: \"http://127.0.0.1:5000\"}\n", &c);
+	got = load_extra(
+	    "registries:\n  - {host: 333333333333.dkr.ecr."
+	    "eu-west-1.amazonaws.com, url: \"http://127.0.0.1:5000\"}\n",
+	    &c);
 	is_str(got, "", "an ECR host may have an entry with only a url");
-	ok(c != NULL && c->nregistries == 1 && c->registries[0].username ==
-	    NULL && strcmp(config_find_registry(c, "333333333333.dkr.ecr."
-	    "eu-west-1.amazonaws.com")->url, "http://127.0.0.1:5000") == 0,
+	ok(c != NULL && c->nregistries == 1 &&
+		c->registries[0].username == NULL &&
+		strcmp(config_find_registry(c, "333333333333.dkr.ecr."
+					       "eu-west-1.amazonaws.com")
+			   ->url,
+		    "http://127.0.0.1:5000") == 0,
 	    "the ECR host's url is the entry's");
 	free(got);
 	config_free(c);
@@ -346,8 +372,8 @@ static void
 test_file_mode(void)
 {
 	static const struct {
-		mode_t		 mode;
-		const char	*why;	/* NULL: loads */
+		mode_t	    mode;
+		const char *why; /* NULL: loads */
 	} t[] = {
 		{ 0600, NULL },
 		{ 0640, NULL },
@@ -357,10 +383,10 @@ test_file_mode(void)
 		{ 0602, "readable or writable by others (mode 0602)" },
 		{ 0660, "writable by its group (mode 0660)" },
 	};
-	struct config_errors	 e;
-	struct config		*c;
-	char			*path, *want, *text;
-	size_t			 i;
+	struct config_errors e;
+	struct config	    *c;
+	char		    *path, *want, *text;
+	size_t		     i;
 
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
 		put_file("mode.yaml", base_config, 0600);
@@ -372,7 +398,8 @@ test_file_mode(void)
 			    (unsigned int)t[i].mode);
 		else {
 			want = xasprintf("%s: %s, but it holds password "
-			    "hashes: chmod 640 it (or 600)", path, t[i].why);
+					 "hashes: chmod 640 it (or 600)",
+			    path, t[i].why);
 			ok(c == NULL && e.n == 1, "mode %04o: refused",
 			    (unsigned int)t[i].mode);
 			is_str(e.n > 0 ? e.lines[0] : "", want,
@@ -392,7 +419,7 @@ test_file_mode(void)
 	path = xasprintf("%s/mode.yaml", tmpdir);
 	c = config_load(path, &e);
 	ok(c == NULL && e.n == 2 && strstr(e.lines[0], "(mode 0644)") != NULL &&
-	    strstr(e.lines[1], "frobnicate: unknown key") != NULL,
+		strstr(e.lines[1], "frobnicate: unknown key") != NULL,
 	    "the mode and the content are both reported");
 	config_free(c);
 	config_errors_free(&e);
@@ -404,29 +431,29 @@ static void
 test_smtp_plaintext(void)
 {
 	static const struct {
-		const char	*smtp;
-		int		 refused;
-		int		 plaintext;
-		const char	*name;
+		const char *smtp;
+		int	    refused;
+		int	    plaintext;
+		const char *name;
 	} t[] = {
 		{ "url: \"smtp://mx.example.com:25\", starttls: false, "
-		  "username: deploy", 1, 1,
-		  "smtp:// without STARTTLS, with a user: refused" },
+		  "username: deploy",
+		    1, 1, "smtp:// without STARTTLS, with a user: refused" },
 		{ "url: \"smtp://mx.example.com:25\", starttls: false, "
-		  "allow_plaintext_auth: true, username: deploy", 0, 1,
-		  "the same with allow_plaintext_auth: true" },
+		  "allow_plaintext_auth: true, username: deploy",
+		    0, 1, "the same with allow_plaintext_auth: true" },
 		{ "url: \"smtp://mx.example.com:587\", "
-		  "username: deploy", 0, 0,
-		  "smtp:// with STARTTLS (required) and a user" },
+		  "username: deploy",
+		    0, 0, "smtp:// with STARTTLS (required) and a user" },
 		{ "url: \"smtps://mx.example.com:465\", starttls: false, "
-		  "username: deploy", 0, 0,
-		  "smtps:// with a user" },
+		  "username: deploy",
+		    0, 0, "smtps:// with a user" },
 		{ "url: \"smtp://127.0.0.1:25\", starttls: false", 0, 0,
-		  "smtp:// without STARTTLS and without a user" },
+		    "smtp:// without STARTTLS and without a user" },
 	};
-	struct config	*c;
-	char		*smtp, *extra, *got;
-	size_t		 i;
+	struct config *c;
+	char	      *smtp, *extra, *got;
+	size_t	       i;
 
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
 		/* With a username comes its password_file. */
@@ -436,18 +463,22 @@ test_smtp_plaintext(void)
 		else
 			smtp = xstrdup(t[i].smtp);
 		extra = xasprintf("mail:\n  from: d@example.com\n  smtp: "
-		    "{%s}\n", smtp);
+				  "{%s}\n",
+		    smtp);
 		got = load_extra(extra, &c);
 		if (t[i].refused)
-			ok(c == NULL && strstr(got, "t.yaml:13:9: mail.smtp: "
-			    "username without TLS sends the password in clear: "
-			    "use smtps://, starttls: true, or set "
-			    "allow_plaintext_auth: true\n") != NULL,
+			ok(c == NULL &&
+				strstr(got,
+				    "t.yaml:13:9: mail.smtp: "
+				    "username without TLS sends the password in clear: "
+				    "use smtps://, starttls: true, or set "
+				    "allow_plaintext_auth: true\n") != NULL,
 			    "%s: %s", t[i].name, got);
 		else
 			ok(c != NULL && *got == '\0' &&
-			    config_mail_plaintext_auth(&c->mail) ==
-			    t[i].plaintext, "%s%s", t[i].name, got);
+				config_mail_plaintext_auth(&c->mail) ==
+				    t[i].plaintext,
+			    "%s%s", t[i].name, got);
 		config_free(c);
 		free(got);
 		free(extra);
@@ -473,23 +504,23 @@ static const char *scoped_config =
 static void
 test_release_scope(void)
 {
-	const struct config_environment	*env;
+	const struct config_environment *env;
 	struct config_errors		 e;
 	struct config			*c;
 	char				*got, *text;
 	const char			*checks;
 
 	checks = "checks:\n"
-	    "  home: [{name: home, request: {url: /}}]\n"
-	    "  prod-api: [{name: api, request: {url: /api}}]\n";
+		 "  home: [{name: home, request: {url: /}}]\n"
+		 "  prod-api: [{name: api, request: {url: /api}}]\n";
 	got = load_extra(checks, &c);
 	ok(c != NULL && c->apps[0].environments[0].release_checks.n == 0 &&
-	    c->apps[0].environments[0].release_may_set.n == 0,
+		c->apps[0].environments[0].release_may_set.n == 0,
 	    "release_checks and release_may_set are empty by default%s", got);
 	if (c != NULL) {
 		env = &c->apps[0].environments[0];
 		ok(!config_environment_allows_check(env, "home") &&
-		    !config_environment_allows_check(env, "prod-api"),
+			!config_environment_allows_check(env, "prod-api"),
 		    "by default an environment allows no check");
 		ok(!config_environment_release_may_set(env, "Environment"),
 		    "by default a release may set no pinned parameter");
@@ -508,23 +539,25 @@ test_release_scope(void)
 		ok(env->release_checks.n == 1 && env->release_may_set.n == 1,
 		    "one of each");
 		ok(config_environment_allows_check(env, "home") &&
-		    config_environment_allows_check(env, "prod-api") &&
-		    !config_environment_allows_check(env, "other"),
+			config_environment_allows_check(env, "prod-api") &&
+			!config_environment_allows_check(env, "other"),
 		    "int allows its check and its release_checks");
 		ok(config_environment_release_may_set(env, "DesiredCount") &&
-		    !config_environment_release_may_set(env, "Environment"),
+			!config_environment_release_may_set(env, "Environment"),
 		    "release_may_set lists DesiredCount only");
 	}
 	config_free(c);
 	free(got);
 
-	text = xasprintf("%s%s", scoped_config, "checks:\n"
+	text = xasprintf("%s%s", scoped_config,
+	    "checks:\n"
 	    "  prod-api: [{name: api, request: {url: /api}}]\n");
 	c = config_load_buffer("t.yaml", text, strlen(text), &e);
 	got = joined(&e);
 	config_errors_free(&e);
 	free(text);
-	is_str(got, "t.yaml:12:27: apps[0].environments[0].release_checks[0]: "
+	is_str(got,
+	    "t.yaml:12:27: apps[0].environments[0].release_checks[0]: "
 	    "no check named \"home\" under checks\n",
 	    "release_checks must name configured checks");
 	config_free(c);
@@ -534,21 +567,23 @@ test_release_scope(void)
 static void
 test_unreadable(void)
 {
-	struct config_errors	 e;
-	struct config		*c;
+	struct config_errors e;
+	struct config	    *c;
 
 	c = config_load("/nonexistent/shipgate.yaml", &e);
 	ok(c == NULL && e.n == 1, "a missing file gives one error");
 	if (e.n == 1)
-		is_str(e.lines[0], "/nonexistent/shipgate.yaml: No such file "
-		    "or directory", "it names the file and strerror");
+		is_str(e.lines[0],
+		    "/nonexistent/shipgate.yaml: No such file "
+		    "or directory",
+		    "it names the file and strerror");
 	config_errors_free(&e);
 
 	c = config_load(tmpdir, &e);
 	ok(c == NULL && e.n == 1, "a directory gives one error");
 	if (e.n == 1)
 		ok(strstr(e.lines[0], "Is a directory") != NULL &&
-		    strncmp(e.lines[0], tmpdir, strlen(tmpdir)) == 0,
+			strncmp(e.lines[0], tmpdir, strlen(tmpdir)) == 0,
 		    "it names the directory: %s", e.lines[0]);
 	config_errors_free(&e);
 }
@@ -556,9 +591,9 @@ test_unreadable(void)
 static struct config *
 load_or_diag(const char *name, const char *text)
 {
-	struct config_errors	 e;
-	struct config		*c;
-	size_t			 i;
+	struct config_errors e;
+	struct config	    *c;
+	size_t		     i;
 
 	c = config_load_buffer(name, text, strlen(text), &e);
 	for (i = 0; i < e.n; i++)
@@ -573,7 +608,7 @@ test_demo(void)
 	struct config_errors		 e;
 	struct config			*c;
 	const struct config_app		*app;
-	const struct config_environment	*env;
+	const struct config_environment *env;
 	const struct config_user	*u;
 	char				*path, *src;
 	size_t				 i;
@@ -607,7 +642,8 @@ test_demo(void)
 	is_int(c->nusers, 4, "demo: four users");
 	u = config_find_user(c, "carol");
 	ok(u != NULL && config_user_in_group(u, "project-team") &&
-	    !config_user_in_group(u, "operators"), "carol is project-team");
+		!config_user_in_group(u, "operators"),
+	    "carol is project-team");
 	ok(u != NULL && strncmp(u->password_hash, "$argon2id$v=19$", 15) == 0,
 	    "carol has an argon2id hash");
 	ok(config_find_user(c, "mallory") == NULL, "no mallory");
@@ -636,8 +672,8 @@ test_demo(void)
 		goto out;
 	ok(config_find_environment(app, "qa") == NULL, "no environment qa");
 	is_str(env->account, "333333333333", "prod account");
-	is_str(env->role_arn, "arn:aws:iam::333333333333:role/shipgate-deployer",
-	    "prod role");
+	is_str(env->role_arn,
+	    "arn:aws:iam::333333333333:role/shipgate-deployer", "prod role");
 	is_str(env->stack, "billing-prod", "prod stack");
 	is_str(env->region, "eu-west-1", "region defaults to aws.region");
 	is_str(env->registry, "333333333333.dkr.ecr.eu-west-1.amazonaws.com",
@@ -652,12 +688,13 @@ test_demo(void)
 	is_int(env->approve_no_changes, 1, "default approve_no_changes true");
 	env = config_find_environment(app, "int");
 	ok(env != NULL && env->gate.n == 1 &&
-	    strcmp(env->gate.items[0], "integrators") == 0, "int gate");
+		strcmp(env->gate.items[0], "integrators") == 0,
+	    "int gate");
 	ok(env != NULL && env->parameters.n == 2 &&
-	    strcmp(env->parameters.items[0].key, "Environment") == 0 &&
-	    strcmp(env->parameters.items[0].value, "int") == 0 &&
-	    strcmp(env->parameters.items[1].key, "Registry") == 0 &&
-	    strcmp(env->parameters.items[1].value, "111111111111") == 0,
+		strcmp(env->parameters.items[0].key, "Environment") == 0 &&
+		strcmp(env->parameters.items[0].value, "int") == 0 &&
+		strcmp(env->parameters.items[1].key, "Registry") == 0 &&
+		strcmp(env->parameters.items[1].value, "111111111111") == 0,
 	    "int parameters");
 	is_int(c->session_idle_timeout_ms, 8LL * 3600 * 1000,
 	    "default session idle timeout");
@@ -671,13 +708,13 @@ out:
 static void
 test_example(void)
 {
-	char				*path, *text, *sub, *p, *q;
-	struct buf			 b;
-	struct config			*c;
-	const struct config_check	*chk;
-	const struct config_check_step	*st;
-	const struct config_registry	*r;
-	const struct config_app		*app;
+	char			       *path, *text, *sub, *p, *q;
+	struct buf			b;
+	struct config		       *c;
+	const struct config_check      *chk;
+	const struct config_check_step *st;
+	const struct config_registry   *r;
+	const struct config_app	       *app;
 
 	path = xasprintf("%s/conf/shipgate.example.yaml", srcdir);
 	text = slurp(path);
@@ -686,7 +723,7 @@ test_example(void)
 		return;
 	buf_init(&b, 1 << 20);
 	for (p = text; (q = strstr(p, "/etc/shipgate/")) != NULL;
-	    p = q + strlen("/etc/shipgate/")) {
+	     p = q + strlen("/etc/shipgate/")) {
 		buf_append(&b, p, q - p);
 		buf_printf(&b, "%s/", tmpdir);
 	}
@@ -703,8 +740,10 @@ test_example(void)
 
 	c = load_or_diag("shipgate.example.yaml", b.data);
 	buf_free(&b);
-	if (!ok(c != NULL, "conf/shipgate.example.yaml loads (secret files "
-	    "under %s)", tmpdir))
+	if (!ok(c != NULL,
+		"conf/shipgate.example.yaml loads (secret files "
+		"under %s)",
+		tmpdir))
 		return;
 	is_int(c->log_debug, LOG_CAT_AWS | LOG_CAT_ENGINE, "log_debug mask");
 	is_int(c->trusted_proxies.n, 2, "two trusted proxies");
@@ -717,7 +756,7 @@ test_example(void)
 	is_str(c->aws.profile, "shipgate", "aws profile");
 	is_int(c->aws.max_attempts, 5, "max attempts");
 	ok(config_find_user(c, "dave") != NULL &&
-	    config_find_user(c, "dave")->password_hash == NULL,
+		config_find_user(c, "dave")->password_hash == NULL,
 	    "a user without a password hash");
 	is_int(c->nchecks, 2, "two checks");
 	chk = config_find_check(c, "login-and-name");
@@ -730,7 +769,8 @@ test_example(void)
 		st = &chk->steps[1];
 		is_int(st->nexpect_status, 2, "step 2: two statuses");
 		ok(st->nexpect_status == 2 && st->expect_status[0] == 200 &&
-		    st->expect_status[1] == 302, "200 or 302");
+			st->expect_status[1] == 302,
+		    "200 or 302");
 		is_str(st->expect_header, "Set-Cookie", "expect header");
 		is_int(st->max_redirects, 5, "max redirects");
 		st = &chk->steps[2];
@@ -741,18 +781,20 @@ test_example(void)
 	}
 	chk = config_find_check(c, "api-health");
 	if (ok(chk != NULL && chk->nsteps == 1, "api-health")) {
-		is_str(chk->steps[0].json_body, "{\"deep\": true}", "json body");
+		is_str(chk->steps[0].json_body, "{\"deep\": true}",
+		    "json body");
 		is_str(chk->steps[0].expect_json_pointer, "/status", "pointer");
 		is_str(chk->steps[0].expect_json_equals, "ok", "equals");
 	}
 	r = config_find_registry(c, "registry.example.com:5000");
 	ok(r != NULL && strcmp(r->username, "shipgate") == 0 &&
-	    strcmp(r->url, "https://registry.example.com:5000") == 0,
+		strcmp(r->url, "https://registry.example.com:5000") == 0,
 	    "registry credentials");
 	ok(config_find_registry(c, "docker.io") == NULL, "no docker.io");
 	app = config_find_app(c, "billing");
 	if (ok(app != NULL, "example app")) {
-		is_str(app->artifacts_bucket, "shipgate-artifacts", "artifacts");
+		is_str(app->artifacts_bucket, "shipgate-artifacts",
+		    "artifacts");
 		is_str(app->artifacts_prefix, "billing/", "artifacts prefix");
 		is_int(app->limit_ratio, 100, "ratio");
 		is_int(app->limit_entry_size, 100 * 1024 * 1024, "entry size");
@@ -769,99 +811,103 @@ test_example(void)
 static void
 test_auth(void)
 {
-	struct config	*c;
-	char		*extra, *got;
-	const char	**out;
-	const char	*pg[] = { "idp-approvers", "idp-x", "idp-team2", NULL };
-	size_t		 n;
+	struct config *c;
+	char	      *extra, *got;
+	const char   **out;
+	const char    *pg[] = { "idp-approvers", "idp-x", "idp-team2", NULL };
+	size_t	       n;
 	static const struct {
-		const char	*yaml;		/* %s: tmpdir */
-		const char	*want;		/* a part of the errors */
+		const char *yaml; /* %s: tmpdir */
+		const char *want; /* a part of the errors */
 	} bad[] = {
 		{ "auth:\n  oidc: {issuer: \"http://idp.example.com\", "
 		  "client_id: sg, client_secret_file: %s/oidc.secret, "
 		  "groups: {a: team}}\n",
-		  "t.yaml:12:18: auth.oidc.issuer: \"http://idp.example.com\" "
-		  "must be https:// (http:// only for a loopback issuer" },
+		    "t.yaml:12:18: auth.oidc.issuer: \"http://idp.example.com\" "
+		    "must be https:// (http:// only for a loopback issuer" },
 		{ "auth:\n  oidc: {issuer: \"https://idp.example.com/?x=1\", "
 		  "client_id: sg, client_secret_file: %s/oidc.secret, "
 		  "groups: {a: team}}\n",
-		  "auth.oidc.issuer: \"https://idp.example.com/?x=1\" must be "
-		  "an https:// URL without query" },
+		    "auth.oidc.issuer: \"https://idp.example.com/?x=1\" must be "
+		    "an https:// URL without query" },
 		{ "auth:\n  oidc: {issuer: \"https://idp.example.com\", "
 		  "client_secret_file: %s/oidc.secret, groups: {a: team}}\n",
-		  "auth.oidc.client_id: missing required key" },
+		    "auth.oidc.client_id: missing required key" },
 		{ "auth:\n  oidc: {issuer: \"https://idp.example.com\", "
 		  "client_id: sg, client_secret_file: %s/oidc.open, "
 		  "groups: {a: team}}\n",
-		  "auth.oidc.client_secret_file: " },
+		    "auth.oidc.client_secret_file: " },
 		{ "auth:\n  oidc: {issuer: \"https://idp.example.com\", "
 		  "client_id: sg, client_secret_file: %s/oidc.secret}\n",
-		  "auth.oidc: needs groups" },
+		    "auth.oidc: needs groups" },
 		{ "auth:\n  oidc: {issuer: \"https://idp.example.com\", "
 		  "client_id: sg, client_secret_file: %s/oidc.secret, "
 		  "scopes: [email], groups: {a: team}}\n",
-		  "auth.oidc.scopes[0]: scopes must include openid" },
+		    "auth.oidc.scopes[0]: scopes must include openid" },
 		{ "auth:\n  oidc: {issuer: \"https://idp.example.com\", "
 		  "client_id: sg, client_secret_file: %s/oidc.secret, "
 		  "groups: {a: \"no such\"}}\n",
-		  "auth.oidc.groups.a: the shipgate group \"no such\"" },
+		    "auth.oidc.groups.a: the shipgate group \"no such\"" },
 		{ "auth:\n  oidc: {issuer: \"https://idp.example.com\", "
 		  "client_id: sg, client_secret_file: %s/oidc.secret, "
 		  "user_claim: \"a b\", groups: {a: team}}\n",
-		  "auth.oidc.user_claim: \"a b\" must be a claim name" },
+		    "auth.oidc.user_claim: \"a b\" must be a claim name" },
 		{ "auth:\n  oidc: {issuer: \"https://idp.example.com\", "
 		  "client_id: sg, client_secret_file: %s/oidc.secret, "
 		  "groups: {a: team}, colour: blue}\n",
-		  "auth.oidc.colour: unknown key" },
+		    "auth.oidc.colour: unknown key" },
 		{ "auth:\n  alb: {arn: \"arn:aws:iam::123456789012:role/x\", "
 		  "groups: {a: team}}\ntrusted_proxies: [10.0.0.0/8]\n",
-		  "must be an Application Load Balancer ARN" },
+		    "must be an Application Load Balancer ARN" },
 		{ "auth:\n  alb: {arn: \"arn:aws:elasticloadbalancing:"
 		  "eu-west-1:123456789012:loadbalancer/app/sg/1\", "
 		  "groups: {a: team}}\n",
-		  "auth.alb.arn: needs trusted_proxies" },
+		    "auth.alb.arn: needs trusted_proxies" },
 		{ "auth:\n  alb: {arn: \"arn:aws:elasticloadbalancing:"
 		  "eu-west-1:123456789012:loadbalancer/app/sg/1\", "
 		  "groups: {a: team}}\ntrusted_proxies: [10.0.0.0/8]\n"
 		  "identity_header: X-Email\n",
-		  "auth.alb and identity_header are exclusive" },
+		    "auth.alb and identity_header are exclusive" },
 		{ "auth:\n  alb: {arn: \"arn:aws:elasticloadbalancing:"
 		  "eu-west-1:123456789012:loadbalancer/app/sg/1\", "
 		  "groups: {a: team}}\n"
 		  "  oidc: {issuer: \"https://idp.example.com\", "
 		  "client_id: sg, client_secret_file: %s/oidc.secret, "
 		  "groups: {a: team}}\ntrusted_proxies: [10.0.0.0/8]\n",
-		  "auth.alb and auth.oidc are exclusive" },
+		    "auth.alb and auth.oidc are exclusive" },
 		{ "trusted_proxies: [10.0.0.0/8]\n",
-		  "trusted_proxies: needs identity_header or auth.alb" },
+		    "trusted_proxies: needs identity_header or auth.alb" },
 	};
-	size_t		 i;
+	size_t i;
 
 	put_file("oidc.secret", "s3cr3t-never-shown\n", 0600);
 	put_file("oidc.open", "s3cr3t-never-shown\n", 0644);
 
-	extra = xasprintf("auth:\n  oidc:\n    issuer: "
-	    "\"http://127.0.0.1:4000\"\n    client_id: shipgate\n"
-	    "    client_secret_file: %s/oidc.secret\n    groups:\n"
-	    "      idp-approvers: team\n      idp-team2: team2\n"
-	    "      idp-x: team\n", tmpdir);
+	extra =
+	    xasprintf("auth:\n  oidc:\n    issuer: "
+		      "\"http://127.0.0.1:4000\"\n    client_id: shipgate\n"
+		      "    client_secret_file: %s/oidc.secret\n    groups:\n"
+		      "      idp-approvers: team\n      idp-team2: team2\n"
+		      "      idp-x: team\n",
+		tmpdir);
 	got = load_extra(extra, &c);
 	is_str(got, "", "auth.oidc with a loopback http issuer is accepted");
 	if (ok(c != NULL, "auth.oidc loads")) {
 		is_str(c->oidc.issuer, "http://127.0.0.1:4000", "issuer");
 		ok(c->oidc.loopback == 1, "a loopback issuer is marked");
 		ok(c->oidc.scopes.n == 3 &&
-		    strcmp(c->oidc.scopes.items[0], "openid") == 0 &&
-		    strcmp(c->oidc.scopes.items[2], "profile") == 0,
+			strcmp(c->oidc.scopes.items[0], "openid") == 0 &&
+			strcmp(c->oidc.scopes.items[2], "profile") == 0,
 		    "scopes default to openid email profile");
-		is_str(c->oidc.user_claim, "email", "user_claim defaults to "
+		is_str(c->oidc.user_claim, "email",
+		    "user_claim defaults to "
 		    "email");
-		is_str(c->oidc.groups_claim, "groups", "groups_claim defaults "
+		is_str(c->oidc.groups_claim, "groups",
+		    "groups_claim defaults "
 		    "to groups");
 		n = config_map_groups(&c->oidc.groups, pg, &out);
 		ok(n == 2 && strcmp(out[0], "team") == 0 &&
-		    strcmp(out[1], "team2") == 0 && out[2] == NULL,
+			strcmp(out[1], "team2") == 0 && out[2] == NULL,
 		    "three provider groups map to two shipgate groups once "
 		    "each");
 		free(out);
@@ -872,27 +918,31 @@ test_auth(void)
 	free(extra);
 
 	/* An approvers group only the provider's mapping names. */
-	extra = xasprintf("auth:\n  oidc: {issuer: \"https://idp.example.com"
+	extra = xasprintf(
+	    "auth:\n  oidc: {issuer: \"https://idp.example.com"
 	    "/realms/x\", client_id: sg, client_secret_file: %s/oidc.secret, "
 	    "scopes: [openid, groups], groups_claim: \"cognito:groups\", "
-	    "groups: {g: team}}\n", tmpdir);
+	    "groups: {g: team}}\n",
+	    tmpdir);
 	got = load_extra(extra, &c);
 	is_str(got, "", "auth.oidc with scopes and a cognito claim");
 	ok(c != NULL && c->oidc.loopback == 0 && c->oidc.scopes.n == 2 &&
-	    strcmp(c->oidc.groups_claim, "cognito:groups") == 0,
+		strcmp(c->oidc.groups_claim, "cognito:groups") == 0,
 	    "https issuer, given scopes, given claim");
 	config_free(c);
 	free(got);
 	free(extra);
 
-	extra = xstrdup("auth:\n  alb:\n    arn: \"arn:aws:"
+	extra = xstrdup(
+	    "auth:\n  alb:\n    arn: \"arn:aws:"
 	    "elasticloadbalancing:eu-west-3:123456789012:loadbalancer/app/"
 	    "sg/50dc6c495c0c9188\"\n    groups: {idp-approvers: team}\n"
 	    "trusted_proxies: [10.0.0.0/8]\n");
 	got = load_extra(extra, &c);
 	is_str(got, "", "auth.alb with trusted_proxies");
 	if (ok(c != NULL, "auth.alb loads")) {
-		is_str(c->alb.region, "eu-west-3", "the region comes from "
+		is_str(c->alb.region, "eu-west-3",
+		    "the region comes from "
 		    "the ARN");
 		is_str(c->alb.key_url,
 		    "https://public-keys.auth.elb.eu-west-3.amazonaws.com",
@@ -907,13 +957,14 @@ test_auth(void)
 		const char *pct = strstr(bad[i].yaml, "%s");
 
 		/* The one %s of a case is the temporary directory. */
-		extra = pct == NULL ? xstrdup(bad[i].yaml) :
-		    xasprintf("%.*s%s%s", (int)(pct - bad[i].yaml),
-		    bad[i].yaml, tmpdir, pct + 2);
+		extra = pct == NULL ?
+			    xstrdup(bad[i].yaml) :
+			    xasprintf("%.*s%s%s", (int)(pct - bad[i].yaml),
+				bad[i].yaml, tmpdir, pct + 2);
 		got = load_extra(extra, &c);
 		ok(c == NULL && strstr(got, bad[i].want) != NULL &&
-		    strstr(got, "s3cr3t") == NULL, "auth refused (%zu): %s",
-		    i, bad[i].want);
+			strstr(got, "s3cr3t") == NULL,
+		    "auth refused (%zu): %s", i, bad[i].want);
 		if (c != NULL || strstr(got, bad[i].want) == NULL)
 			tap_diag("got: %s", got);
 		config_free(c);
@@ -926,56 +977,58 @@ test_auth(void)
 static void
 test_groups_mail(void)
 {
-	const struct config_group	*g;
-	struct config			*c;
-	char				*got, *extra;
+	const struct config_group *g;
+	struct config		  *c;
+	char			  *got, *extra;
 	static const struct {
-		const char	*yaml;
-		const char	*want;
+		const char *yaml;
+		const char *want;
 	} bad[] = {
 		{ "groups: [{name: team, mail: [nobody]}]\n",
-		  "groups[0].mail[0]: \"nobody\" must be an e-mail address" },
+		    "groups[0].mail[0]: \"nobody\" must be an e-mail address" },
 		{ "groups: [{name: team}]\n",
-		  "groups[0].mail: missing required key" },
-		{ "groups: [{name: team, mail: []}]\n",
-		  "groups[0].mail: " },
+		    "groups[0].mail: missing required key" },
+		{ "groups: [{name: team, mail: []}]\n", "groups[0].mail: " },
 		{ "groups: [{name: teem, mail: [a@example.com]}]\n",
-		  "group \"teem\": no user is in it and no provider group "
-		  "maps to it" },
+		    "group \"teem\": no user is in it and no provider group "
+		    "maps to it" },
 		{ "groups: [{name: team, mail: [a@example.com]},\n"
 		  "  {name: team, mail: [b@example.com]}]\n",
-		  "duplicate group \"team\"" },
+		    "duplicate group \"team\"" },
 		{ "auth:\n  alb: {arn: \"arn:aws:elasticloadbalancing:"
 		  "eu-west-1:123456789012:loadbalancer/app/sg/1\", "
 		  "groups: {a: team}, remember_days: 0}\n"
 		  "trusted_proxies: [10.0.0.0/8]\n",
-		  "auth.alb.remember_days: " },
+		    "auth.alb.remember_days: " },
 	};
-	size_t				 i;
+	size_t i;
 
 	got = load_extra("groups:\n  - {name: team, mail: [team@example.com, "
-	    "team-leads@example.com]}\n", &c);
+			 "team-leads@example.com]}\n",
+	    &c);
 	is_str(got, "", "groups: with a mail list loads");
 	g = c != NULL ? config_find_group(c, "team") : NULL;
 	ok(g != NULL && g->mail.n == 2 &&
-	    strcmp(g->mail.items[1], "team-leads@example.com") == 0,
+		strcmp(g->mail.items[1], "team-leads@example.com") == 0,
 	    "the group's addresses are kept");
 	ok(c != NULL && config_find_group(c, "other") == NULL,
 	    "no other group");
-	ok(c != NULL && config_people_remember_ms(c) ==
-	    90LL * 24 * 3600 * 1000, "people are remembered 90 days by "
+	ok(c != NULL && config_people_remember_ms(c) == 90LL * 24 * 3600 * 1000,
+	    "people are remembered 90 days by "
 	    "default");
 	config_free(c);
 	free(got);
 
 	put_file("oidc.secret", "s3cr3t-never-shown\n", 0600);
-	extra = xasprintf("auth:\n  oidc: {issuer: \"https://idp.example."
+	extra = xasprintf(
+	    "auth:\n  oidc: {issuer: \"https://idp.example."
 	    "com\", client_id: sg, client_secret_file: %s/oidc.secret, "
-	    "groups: {g: team}, remember_days: 30}\n", tmpdir);
+	    "groups: {g: team}, remember_days: 30}\n",
+	    tmpdir);
 	got = load_extra(extra, &c);
 	is_str(got, "", "auth.oidc.remember_days loads");
 	ok(c != NULL && c->oidc.remember_days == 30 &&
-	    config_people_remember_ms(c) == 30LL * 24 * 3600 * 1000,
+		config_people_remember_ms(c) == 30LL * 24 * 3600 * 1000,
 	    "remember_days: 30 is 30 days");
 	config_free(c);
 	free(got);
@@ -996,7 +1049,7 @@ test_groups_mail(void)
 static void
 test_unix_users(void)
 {
-	static const char	 text[] =
+	static const char text[] =
 	    "public_url: https://deploy.example.com\n"
 	    "database: /var/lib/shipgate/shipgate.db\n"
 	    "aws: {region: eu-west-1}\n"
@@ -1016,13 +1069,12 @@ test_unix_users(void)
 	    "      - {name: int, account: \"111111111111\", stack: s,\n"
 	    "         role_arn: \"arn:aws:iam::111111111111:role/r\",\n"
 	    "         approvers: [team]}\n";
-	struct config_errors		 errors = { 0 };
-	struct config			*c;
-	const struct config_user	*u;
-	struct config_user		 changed;
-	char				 team[] = "team", other[] =
-					     "$argon2id$v=19$m=65536,t=3,p=4$o$o";
-	char				*one[1] = { team };
+	struct config_errors	  errors = { 0 };
+	struct config		 *c;
+	const struct config_user *u;
+	struct config_user	  changed;
+	char  team[] = "team", other[] = "$argon2id$v=19$m=65536,t=3,p=4$o$o";
+	char *one[1] = { team };
 
 	c = config_load_buffer("unix.yaml", text, sizeof text - 1, &errors);
 	ok(c != NULL, "unix_user, unix_uid and control_admin_group load");
@@ -1068,32 +1120,36 @@ test_unix_users(void)
 static void
 test_good_variants(void)
 {
-	struct config	*c;
-	char		*got;
+	struct config *c;
+	char	      *got;
 
-	got = load_extra("listen: \"[::1]:8443\"\nlog_level: debug\n"
-	    "mail: {from: d@example.com, ses: {}, remind_every: 0}\n"
-	    "portal: {session_lifetime: 30d}\n", &c);
+	got =
+	    load_extra("listen: \"[::1]:8443\"\nlog_level: debug\n"
+		       "mail: {from: d@example.com, ses: {}, remind_every: 0}\n"
+		       "portal: {session_lifetime: 30d}\n",
+		&c);
 	is_str(got, "", "IPv6 listen, ses without region, no reminders");
 	if (c != NULL) {
 		is_str(c->listen, "[::1]:8443", "IPv6 listen kept");
 		is_int(c->log_level, LOG_LEVEL_DEBUG, "debug level");
 		is_str(c->mail.ses_region, "eu-west-1", "ses region defaults");
 		is_int(c->mail.remind_every_ms, 0, "remind_every 0");
-		is_int(c->session_lifetime_ms, 30LL * 24 * 3600 * 1000,
-		    "30d");
-		is_str(c->control_socket, SHIPGATE_RUNSTATEDIR
-		    "/shipgate/control.sock", "default control socket");
+		is_int(c->session_lifetime_ms, 30LL * 24 * 3600 * 1000, "30d");
+		is_str(c->control_socket,
+		    SHIPGATE_RUNSTATEDIR "/shipgate/control.sock",
+		    "default control socket");
 	}
 	config_free(c);
 	free(got);
 
 	/* An unquoted account number is read as written. */
-	got = load_extra("  - name: payroll\n    mode: queued\n"
+	got = load_extra(
+	    "  - name: payroll\n    mode: queued\n"
 	    "    source: {bucket: releases-payroll}\n"
 	    "    environments:\n      - {name: int, account: 111111111111, "
 	    "stack: payroll-int, role_arn: \"arn:aws:iam::111111111111:role/d\","
-	    " approvers: [team], region: eu-central-1}\n", &c);
+	    " approvers: [team], region: eu-central-1}\n",
+	    &c);
 	is_str(got, "", "an unquoted account and a second app");
 	if (c != NULL) {
 		is_int(c->napps, 2, "two apps");
@@ -1107,16 +1163,19 @@ test_good_variants(void)
 	free(got);
 
 	/* The same stack name in another region or account is fine. */
-	got = load_extra("  - name: payroll\n"
+	got = load_extra(
+	    "  - name: payroll\n"
 	    "    source: {bucket: releases-payroll}\n"
 	    "    environments:\n      - {name: int, account: \"111111111111\","
 	    " stack: billing-int, role_arn: \"arn:aws:iam::111111111111:role/d\","
-	    " approvers: [team], region: us-east-1}\n", NULL);
+	    " approvers: [team], region: us-east-1}\n",
+	    NULL);
 	is_str(got, "", "same stack name in another region");
 	free(got);
 
 	/* Windows and freezes: freeze dates in the windows' zone. */
-	got = load_extra("  - name: payroll\n"
+	got = load_extra(
+	    "  - name: payroll\n"
 	    "    source: {bucket: releases-payroll}\n"
 	    "    environments:\n      - {name: prod, account: \"111111111111\","
 	    " stack: payroll-prod, role_arn: \"arn:aws:iam::111111111111:role/d\","
@@ -1126,12 +1185,14 @@ test_good_variants(void)
 	    " zone: America/New_York}],\n"
 	    "         freezes: [{from: 2026-12-20, to: 2027-01-03, reason: "
 	    "year-end}, {from: 2026-07-14, to: 2026-07-14, reason: fete, "
-	    "zone: UTC}]}\n", &c);
+	    "zone: UTC}]}\n",
+	    &c);
 	is_str(got, "", "windows and freezes");
 	if (c != NULL && c->napps == 2 &&
 	    c->apps[1].environments[0].nwindows == 2 &&
 	    c->apps[1].environments[0].nfreezes == 2) {
-		const struct config_environment *e = &c->apps[1].environments[0];
+		const struct config_environment *e = &c->apps[1]
+							  .environments[0];
 
 		is_int(e->windows[0].day_mask, 0x1e, "mon-thu");
 		is_int(e->windows[0].from_minute, 540, "from 09:00");
@@ -1154,26 +1215,46 @@ static void
 test_durations_sizes(void)
 {
 	static const struct {
-		const char	*in;
-		int64_t		 ms;
+		const char *in;
+		int64_t	    ms;
 	} durations[] = {
-		{ "500ms", 500 }, { "90s", 90000 }, { "15m", 900000 },
-		{ "24h", 86400000 }, { "7d", 604800000 }, { "0", 0 },
-		{ "0s", 0 }, { "1", -1 }, { "", -1 }, { "s", -1 },
-		{ "10 s", -1 }, { "-5s", -1 }, { "1.5h", -1 }, { "5S", -1 },
-		{ "3w", -1 }, { "99999999999999999999s", -1 },
-		{ "106751991167301d", -1 }, { "106751991167d", 9223372036828800000LL },
+		{ "500ms", 500 },
+		{ "90s", 90000 },
+		{ "15m", 900000 },
+		{ "24h", 86400000 },
+		{ "7d", 604800000 },
+		{ "0", 0 },
+		{ "0s", 0 },
+		{ "1", -1 },
+		{ "", -1 },
+		{ "s", -1 },
+		{ "10 s", -1 },
+		{ "-5s", -1 },
+		{ "1.5h", -1 },
+		{ "5S", -1 },
+		{ "3w", -1 },
+		{ "99999999999999999999s", -1 },
+		{ "106751991167301d", -1 },
+		{ "106751991167d", 9223372036828800000LL },
 	};
 	static const struct {
-		const char	*in;
-		int64_t		 bytes;
+		const char *in;
+		int64_t	    bytes;
 	} sizes[] = {
-		{ "0", 0 }, { "512", 512 }, { "512KiB", 524288 },
-		{ "50MiB", 52428800 }, { "1GiB", 1073741824 }, { "1KB", -1 },
-		{ "1kib", -1 }, { "", -1 }, { "MiB", -1 }, { "-1", -1 },
-		{ "1 MiB", -1 }, { "9999999999999GiB", -1 },
+		{ "0", 0 },
+		{ "512", 512 },
+		{ "512KiB", 524288 },
+		{ "50MiB", 52428800 },
+		{ "1GiB", 1073741824 },
+		{ "1KB", -1 },
+		{ "1kib", -1 },
+		{ "", -1 },
+		{ "MiB", -1 },
+		{ "-1", -1 },
+		{ "1 MiB", -1 },
+		{ "9999999999999GiB", -1 },
 	};
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < sizeof durations / sizeof durations[0]; i++)
 		is_int(config_parse_duration(durations[i].in), durations[i].ms,
@@ -1183,26 +1264,28 @@ test_durations_sizes(void)
 		    "size \"%s\"", sizes[i].in);
 	ok(config_parse_duration(NULL) == -1, "duration NULL");
 	ok(config_webhook_event_known("deployed") &&
-	    !config_webhook_event_known("exploded"), "webhook event names");
-	is_str(config_default_path(), SHIPGATE_SYSCONFDIR
-	    "/shipgate/shipgate.yaml", "default path from sysconfdir");
+		!config_webhook_event_known("exploded"),
+	    "webhook event names");
+	is_str(config_default_path(),
+	    SHIPGATE_SYSCONFDIR "/shipgate/shipgate.yaml",
+	    "default path from sysconfdir");
 }
 
 /* ------------------------------------------------------------------ */
 /* The man page names every key, under a heading for its mapping. */
 
 struct man_keys {
-	char	**paths;
-	size_t	  n;
-	size_t	  nschema;
-	int	  missing;
+	char **paths;
+	size_t n;
+	size_t nschema;
+	int    missing;
 };
 
 static void
 schema_cb(const char *path, const char *type, const char *def, int required,
     void *arg)
 {
-	struct man_keys	*mk = arg;
+	struct man_keys *mk = arg;
 	size_t		 i;
 
 	mk->nschema++;
@@ -1214,10 +1297,10 @@ schema_cb(const char *path, const char *type, const char *def, int required,
 }
 
 static void
-schema_has_cb(const char *path, const char *type, const char *def,
-    int required, void *arg)
+schema_has_cb(const char *path, const char *type, const char *def, int required,
+    void *arg)
 {
-	const char	**want = arg;
+	const char **want = arg;
 
 	if (*want != NULL && strcmp(*want, path) == 0)
 		*want = NULL;
@@ -1226,11 +1309,11 @@ schema_has_cb(const char *path, const char *type, const char *def,
 static void
 test_man_page(void)
 {
-	struct man_keys	 mk;
-	char		*path, *text, *line, *next, *section = NULL, *key;
-	const char	*want;
-	size_t		 i, len;
-	int		 unknown = 0;
+	struct man_keys mk;
+	char	       *path, *text, *line, *next, *section = NULL, *key;
+	const char     *want;
+	size_t		i, len;
+	int		unknown = 0;
 
 	memset(&mk, 0, sizeof mk);
 	path = xasprintf("%s/man/shipgate.yaml.5", srcdir);
@@ -1256,12 +1339,15 @@ test_man_page(void)
 		key = xstrndup(line + 7, len);
 		mk.paths = xreallocarray(mk.paths, mk.n + 1, sizeof *mk.paths);
 		mk.paths[mk.n++] = *section != '\0' ?
-		    xasprintf("%s.%s", section, key) : xstrdup(key);
+				       xasprintf("%s.%s", section, key) :
+				       xstrdup(key);
 		free(key);
 	}
 	config_schema_walk(schema_cb, &mk);
-	ok(mk.nschema > 100 && mk.missing == 0, "the man page documents all "
-	    "%zu keys of the schema", mk.nschema);
+	ok(mk.nschema > 100 && mk.missing == 0,
+	    "the man page documents all "
+	    "%zu keys of the schema",
+	    mk.nschema);
 	for (i = 0; i < mk.n; i++) {
 		want = mk.paths[i];
 		config_schema_walk(schema_has_cb, &want);
@@ -1270,8 +1356,7 @@ test_man_page(void)
 			unknown++;
 		}
 	}
-	ok(unknown == 0, "every key the man page documents exists (%zu)",
-	    mk.n);
+	ok(unknown == 0, "every key the man page documents exists (%zu)", mk.n);
 	for (i = 0; i < mk.n; i++)
 		free(mk.paths[i]);
 	free(mk.paths);
@@ -1282,18 +1367,18 @@ test_man_page(void)
 
 /* The example shows every key (some in comments, e.g. smtp beside ses). */
 struct example_keys {
-	char		*text;
-	int		 missing;
-	size_t		 n;
+	char  *text;
+	int    missing;
+	size_t n;
 };
 
 static void
 example_cb(const char *path, const char *type, const char *def, int required,
     void *arg)
 {
-	struct example_keys	*ek = arg;
-	const char		*leaf;
-	char			*key, *p;
+	struct example_keys *ek = arg;
+	const char	    *leaf;
+	char		    *key, *p;
 
 	ek->n++;
 	leaf = strrchr(path, '.') != NULL ? strrchr(path, '.') + 1 : path;
@@ -1310,8 +1395,8 @@ example_cb(const char *path, const char *type, const char *def, int required,
 static void
 test_example_complete(void)
 {
-	struct example_keys	 ek;
-	char			*path;
+	struct example_keys ek;
+	char		   *path;
 
 	memset(&ek, 0, sizeof ek);
 	path = xasprintf("%s/conf/shipgate.example.yaml", srcdir);
@@ -1329,7 +1414,7 @@ test_example_complete(void)
 static void
 cleanup(void)
 {
-	char	*cmd;
+	char *cmd;
 
 	cmd = xasprintf("rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)

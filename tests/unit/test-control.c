@@ -35,36 +35,36 @@
 #include "tap.h"
 #include "xmalloc.h"
 
-static char		 tmpdir[] = "/tmp/test-control.XXXXXX";
-static char		*sock1, *sock2, *sock3;
-static uv_async_t	 done_async;
-static struct control	*control1, *control2, *control3;
-static int		 closed;
-static char		 me[256];
-static char		 me_as_bob[300];
+static char	       tmpdir[] = "/tmp/test-control.XXXXXX";
+static char	      *sock1, *sock2, *sock3;
+static uv_async_t      done_async;
+static struct control *control1, *control2, *control3;
+static int	       closed;
+static char	       me[256];
+static char	       me_as_bob[300];
 /* 100 characters: 50 two-byte ones and 50 ASCII. */
-#define LABEL_100 \
-    "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9" \
-    "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9" \
-    "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9" \
-    "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9" \
-    "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9" \
-    "01234567890123456789012345678901234567890123456789"
+#define LABEL_100                                                      \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9" \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9" \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9" \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9" \
+	"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9" \
+	"01234567890123456789012345678901234567890123456789"
 
 /* --- A raw client: lines in, lines out ------------------------------------ */
 
 struct rconn {
-	int	 fd;
-	char	 buf[1 << 16];
-	size_t	 len;
+	int    fd;
+	char   buf[1 << 16];
+	size_t len;
 };
 
 static struct rconn *
 rconn_open(const char *path)
 {
-	struct sockaddr_un	 sun;
-	struct timeval		 tv = { 20, 0 };
-	struct rconn		*rc;
+	struct sockaddr_un sun;
+	struct timeval	   tv = { 20, 0 };
+	struct rconn	  *rc;
 
 	rc = xcalloc(1, sizeof *rc);
 	memset(&sun, 0, sizeof sun);
@@ -94,12 +94,12 @@ rconn_close(struct rconn *rc)
 static int
 rconn_send(struct rconn *rc, const char *data, size_t len)
 {
-	ssize_t	 n;
-	size_t	 off;
+	ssize_t n;
+	size_t	off;
 
 	for (off = 0; off < len; off += (size_t)n) {
-		if ((n = send(rc->fd, data + off, len - off,
-		    MSG_NOSIGNAL)) <= 0)
+		if ((n = send(rc->fd, data + off, len - off, MSG_NOSIGNAL)) <=
+		    0)
 			return (-1);
 	}
 	return (0);
@@ -115,8 +115,8 @@ rconn_sends(struct rconn *rc, const char *s)
 static char *
 rconn_line(struct rconn *rc)
 {
-	char	*nl, *line;
-	ssize_t	 n;
+	char   *nl, *line;
+	ssize_t n;
 
 	for (;;) {
 		if ((nl = memchr(rc->buf, '\n', rc->len)) != NULL) {
@@ -138,8 +138,8 @@ rconn_line(struct rconn *rc)
 static json_t *
 rconn_reply(struct rconn *rc)
 {
-	json_t	*v;
-	char	*line;
+	json_t *v;
+	char   *line;
 
 	if ((line = rconn_line(rc)) == NULL)
 		return (NULL);
@@ -153,8 +153,8 @@ rconn_reply(struct rconn *rc)
 static json_t *
 request(const char *path, const char *text)
 {
-	json_t	*req, *reply = NULL;
-	char	*cause = NULL;
+	json_t *req, *reply = NULL;
+	char   *cause = NULL;
 
 	if ((req = json_loads(text, 0, NULL)) == NULL) {
 		tap_diag("bad test request %s", text);
@@ -188,8 +188,7 @@ is_ok(const json_t *reply)
 
 /* A refusal named error, with detail (if not NULL). */
 static void
-refused(json_t *reply, const char *error, const char *detail,
-    const char *name)
+refused(json_t *reply, const char *error, const char *detail, const char *name)
 {
 	ok(reply != NULL && !is_ok(reply), "%s: refused", name);
 	is_str(jstr(reply, "error"), error, "%s: error %s", name, error);
@@ -203,7 +202,7 @@ refused(json_t *reply, const char *error, const char *detail,
 static void
 test_runs(void)
 {
-	json_t	*r, *runs, *run;
+	json_t *r, *runs, *run;
 
 	r = request(sock1, "{\"command\": \"runs\"}");
 	ok(is_ok(r), "runs: ok");
@@ -231,23 +230,25 @@ test_runs(void)
 	r = request(sock1, "{\"command\": \"runs\", \"app\": \"payroll\"}");
 	runs = json_object_get(r, "runs");
 	ok(json_array_size(runs) == 1 &&
-	    jint(json_array_get(runs, 0), "id") == 2, "runs: by app");
+		jint(json_array_get(runs, 0), "id") == 2,
+	    "runs: by app");
 	json_decref(r);
 	r = request(sock1, "{\"command\": \"runs\", \"status\": \"received\"}");
 	runs = json_object_get(r, "runs");
 	ok(json_array_size(runs) == 1 &&
-	    jint(json_array_get(runs, 0), "id") == 3, "runs: by status");
+		jint(json_array_get(runs, 0), "id") == 3,
+	    "runs: by status");
 	json_decref(r);
 	r = request(sock1, "{\"command\": \"runs\", \"limit\": 1}");
-	ok(json_array_size(json_object_get(r, "runs")) == 1,
-	    "runs: limit");
+	ok(json_array_size(json_object_get(r, "runs")) == 1, "runs: limit");
 	is_int(jint(r, "next_before"), 3, "runs: next page");
 	json_decref(r);
 	r = request(sock1, "{\"command\": \"runs\", \"limit\": 1, "
-	    "\"before\": 3, \"app\": \"billing\"}");
+			   "\"before\": 3, \"app\": \"billing\"}");
 	runs = json_object_get(r, "runs");
 	ok(json_array_size(runs) == 1 &&
-	    jint(json_array_get(runs, 0), "id") == 1, "runs: before");
+		jint(json_array_get(runs, 0), "id") == 1,
+	    "runs: before");
 	json_decref(r);
 
 	refused(request(sock1, "{\"command\": \"runs\", \"status\": \"nap\"}"),
@@ -262,7 +263,7 @@ test_runs(void)
 static void
 test_show(void)
 {
-	json_t	*r, *run, *stages, *st, *c, *a, *e;
+	json_t *r, *run, *stages, *st, *c, *a, *e;
 
 	r = request(sock1, "{\"command\": \"show\", \"run\": 1}");
 	ok(is_ok(r), "show: ok");
@@ -271,14 +272,17 @@ test_show(void)
 	is_str(jstr(run, "message"), "Fix invoice rounding", "show: message");
 	is_str(jstr(run, "author"), "alice", "show: author");
 	ok(strcmp(jstr(json_object_get(run, "source"), "bucket") ?: "",
-	    "releases") == 0 && strcmp(jstr(json_object_get(run, "source"),
-	    "key") ?: "", "billing-1.4.2.zip") == 0 &&
-	    json_is_null(json_object_get(json_object_get(run, "source"),
-	    "version_id")), "show: source bucket and key, no version id");
+	       "releases") == 0 &&
+		strcmp(jstr(json_object_get(run, "source"), "key") ?: "",
+		    "billing-1.4.2.zip") == 0 &&
+		json_is_null(json_object_get(json_object_get(run, "source"),
+		    "version_id")),
+	    "show: source bucket and key, no version id");
 	is_int((long long)json_array_size(json_object_get(run, "images")), 2,
 	    "show: images from release.json");
 	is_str(jstr(json_array_get(json_object_get(run, "images"), 0),
-	    "repository"), "billing/web", "show: image repository");
+		   "repository"),
+	    "billing/web", "show: image repository");
 	stages = json_object_get(run, "stages");
 	is_int((long long)json_array_size(stages), 3, "show: three stages");
 	st = json_array_get(stages, 0);
@@ -297,20 +301,23 @@ test_show(void)
 	is_str(jstr(c, "check"), "smoke", "show: check");
 	is_int(jint(c, "http_status"), 200, "show: check HTTP status");
 	c = json_array_get(json_object_get(json_array_get(stages, 1),
-	    "promotions"), 0);
+			       "promotions"),
+	    0);
 	is_str(jstr(c, "image"), "billing/web", "show: promotion image");
 	is_str(jstr(c, "status"), "copied", "show: promotion status");
-	ok(jstr(c, "destination_digest") != NULL && strcmp(jstr(c,
-	    "destination_digest"), jstr(c, "source_digest")) == 0,
+	ok(jstr(c, "destination_digest") != NULL &&
+		strcmp(jstr(c, "destination_digest"),
+		    jstr(c, "source_digest")) == 0,
 	    "show: promotion digests");
 	is_int(jint(c, "bytes_copied"), 2000, "show: promotion bytes copied");
 	is_int(jint(c, "bytes_skipped"), 500, "show: promotion bytes skipped");
 	is_int(jint(c, "duration_ms"), 1500, "show: promotion time");
-	is_int((long long)json_array_size(json_object_get(json_array_get(
-	    stages, 0), "promotions")), 0, "show: no promotion at int");
+	is_int((long long)json_array_size(
+		   json_object_get(json_array_get(stages, 0), "promotions")),
+	    0, "show: no promotion at int");
 	st = json_array_get(stages, 2);
 	ok(json_is_null(json_object_get(st, "started_at")) &&
-	    json_is_null(json_object_get(st, "duration_ms")),
+		json_is_null(json_object_get(st, "duration_ms")),
 	    "show: a pending stage has no times");
 	is_int(jint(st, "required_approvals"), 2, "show: required approvals");
 
@@ -339,17 +346,18 @@ test_show(void)
 	refused(request(sock1, "{\"command\": \"show\", \"run\": \"1\"}"),
 	    "bad_request", "\"run\" must be a positive integer",
 	    "show: run as a string");
-	refused(request(sock1, "{\"command\": \"show\"}"),
-	    "bad_request", "\"run\" is required", "show: no run");
+	refused(request(sock1, "{\"command\": \"show\"}"), "bad_request",
+	    "\"run\" is required", "show: no run");
 }
 
 static void
 test_actions(void)
 {
-	json_t	*r;
-	int	 n;
+	json_t *r;
+	int	n;
 
-	r = request(sock1, "{\"command\": \"approve\", \"run\": 1, "
+	r = request(sock1,
+	    "{\"command\": \"approve\", \"run\": 1, "
 	    "\"env\": \"stg\", \"as\": \"bob\", \"comment\": \"ship it\"}");
 	ok(is_ok(r), "approve: ok");
 	is_str(jstr(r, "command"), "approve", "approve: command echoed");
@@ -361,108 +369,117 @@ test_actions(void)
 	is_str(fake_call.env, "stg", "approve: env passed");
 	is_str(fake_call.user, "bob", "approve: --as passed");
 	is_str(fake_call.via, "cli", "approve: via cli");
-	is_str(fake_call.unix_user, me_as_bob, "approve: the peer's Unix "
+	is_str(fake_call.unix_user, me_as_bob,
+	    "approve: the peer's Unix "
 	    "user (SO_PEERCRED), acting as bob");
-	is_str(fake_call.person, "ops", "approve: the person is the peer's "
+	is_str(fake_call.person, "ops",
+	    "approve: the person is the peer's "
 	    "mapped user, not the name given");
 	is_str(fake_call.comment, "ship it", "approve: comment passed");
 
 	refused(request(sock1, "{\"command\": \"approve\", \"run\": 1, "
-	    "\"env\": \"prod\", \"as\": \"mallory\"}"), "forbidden",
-	    "mallory may not approve prod: not in project-team",
+			       "\"env\": \"prod\", \"as\": \"mallory\"}"),
+	    "forbidden", "mallory may not approve prod: not in project-team",
 	    "approve: forbidden passed through");
 	ok(fake_call.comment == NULL, "approve: no comment is NULL");
 
 	n = fake_call.n;
 	refused(request(sock1, "{\"command\": \"reject\", \"run\": 1, "
-	    "\"env\": \"stg\", \"as\": \"bob\"}"), "bad_request",
-	    "a rejection needs a comment", "reject: comment required");
-	refused(request(sock1, "{\"command\": \"reject\", \"run\": 1, "
-	    "\"env\": \"stg\", \"as\": \"bob\", \"comment\": \" \\t\"}"),
+			       "\"env\": \"stg\", \"as\": \"bob\"}"),
+	    "bad_request", "a rejection needs a comment",
+	    "reject: comment required");
+	refused(
+	    request(sock1,
+		"{\"command\": \"reject\", \"run\": 1, "
+		"\"env\": \"stg\", \"as\": \"bob\", \"comment\": \" \\t\"}"),
 	    "bad_request", NULL, "reject: a blank comment is none");
 	is_int(fake_call.n, n, "reject: handler not called without comment");
-	r = request(sock1, "{\"command\": \"reject\", \"run\": 1, "
+	r = request(sock1,
+	    "{\"command\": \"reject\", \"run\": 1, "
 	    "\"env\": \"stg\", \"as\": \"bob\", \"comment\": \"no\"}");
 	ok(is_ok(r) && strcmp(fake_call.command, "reject") == 0 &&
-	    strcmp(fake_call.comment, "no") == 0, "reject: ok");
+		strcmp(fake_call.comment, "no") == 0,
+	    "reject: ok");
 	json_decref(r);
 
 	r = request(sock1, "{\"command\": \"authorise\", \"run\": 1, "
-	    "\"as\": \"carol\"}");
+			   "\"as\": \"carol\"}");
 	ok(is_ok(r) && strcmp(fake_call.command, "authorise") == 0 &&
-	    fake_call.env == NULL && strcmp(fake_call.user, "carol") == 0,
+		fake_call.env == NULL && strcmp(fake_call.user, "carol") == 0,
 	    "authorise: ok");
 	json_decref(r);
 
 	refused(request(sock1, "{\"command\": \"cancel\", \"run\": 409, "
-	    "\"as\": \"bob\"}"), "conflict",
-	    "run 409 is not waiting for a decision",
+			       "\"as\": \"bob\"}"),
+	    "conflict", "run 409 is not waiting for a decision",
 	    "cancel: conflict passed through");
 	r = request(sock1, "{\"command\": \"cancel\", \"run\": 1, "
-	    "\"as\": \"bob\", \"comment\": \"wrong build\"}");
+			   "\"as\": \"bob\", \"comment\": \"wrong build\"}");
 	ok(is_ok(r) && strcmp(fake_call.command, "cancel") == 0 &&
-	    strcmp(fake_call.comment, "wrong build") == 0,
+		strcmp(fake_call.comment, "wrong build") == 0,
 	    "cancel: ok with its reason");
 	json_decref(r);
 
 	refused(request(sock1, "{\"command\": \"retry\", \"run\": 1, "
-	    "\"env\": \"nowhere\", \"as\": \"bob\"}"), "invalid",
-	    "no environment nowhere in app billing", "retry: invalid env");
+			       "\"env\": \"nowhere\", \"as\": \"bob\"}"),
+	    "invalid", "no environment nowhere in app billing",
+	    "retry: invalid env");
 	refused(request(sock1, "{\"command\": \"retry\", \"run\": 404, "
-	    "\"env\": \"stg\", \"as\": \"bob\"}"), "not_found", "no run 404",
-	    "retry: not found");
+			       "\"env\": \"stg\", \"as\": \"bob\"}"),
+	    "not_found", "no run 404", "retry: not found");
 	r = request(sock1, "{\"command\": \"retry\", \"run\": 1, "
-	    "\"env\": \"stg\", \"as\": \"bob\"}");
-	ok(is_ok(r) && strcmp(fake_call.command, "retry") == 0,
-	    "retry: ok");
+			   "\"env\": \"stg\", \"as\": \"bob\"}");
+	ok(is_ok(r) && strcmp(fake_call.command, "retry") == 0, "retry: ok");
 	json_decref(r);
 
 	r = request(sock1, "{\"command\": \"redeploy\", \"release\": 7, "
-	    "\"env\": \"prod\", \"as\": \"bob\"}");
+			   "\"env\": \"prod\", \"as\": \"bob\"}");
 	ok(is_ok(r), "redeploy: ok");
 	is_int(jint(r, "run"), 107, "redeploy: the new run");
 	is_int(jint(r, "release"), 7, "redeploy: release echoed");
 	is_int(fake_call.id, 7, "redeploy: release passed");
 	json_decref(r);
 	refused(request(sock1, "{\"command\": \"redeploy\", \"run\": 7, "
-	    "\"env\": \"prod\", \"as\": \"bob\"}"), "bad_request",
-	    "\"release\" is required", "redeploy: needs a release");
+			       "\"env\": \"prod\", \"as\": \"bob\"}"),
+	    "bad_request", "\"release\" is required",
+	    "redeploy: needs a release");
 
 	r = request(sock1, "{\"command\": \"approve\", \"run\": 1, "
-	    "\"env\": \"stg\"}");
+			   "\"env\": \"stg\"}");
 	ok(is_ok(r) && strcmp(jstr(r, "as"), "ops") == 0,
 	    "approve: without --as, as the peer's own user");
 	json_decref(r);
 	is_str(fake_call.user, "ops", "approve: the handler acts as ops");
 	is_str(fake_call.unix_user, me, "approve: and says no \"acting as\"");
 	r = request(sock1, "{\"command\": \"token_create\", \"user\": "
-	    "\"bob\", \"label\": \"" LABEL_100 "\"}");
+			   "\"bob\", \"label\": \"" LABEL_100 "\"}");
 	ok(is_ok(r), "token_create: a label of 100 characters");
 	json_decref(r);
 	refused(request(sock1, "{\"command\": \"token_create\", \"user\": "
-	    "\"bob\", \"label\": \"x" LABEL_100 "\"}"), "bad_request",
-	    "the label is too long: at most 100 characters",
+			       "\"bob\", \"label\": \"x" LABEL_100 "\"}"),
+	    "bad_request", "the label is too long: at most 100 characters",
 	    "token_create: a label of 101 characters is refused");
 	refused(request(sock1, "{\"command\": \"approve\", \"run\": 1, "
-	    "\"env\": \"stg\", \"as\": \"\"}"), "bad_request",
-	    "\"as\" must not be empty", "approve: empty --as");
+			       "\"env\": \"stg\", \"as\": \"\"}"),
+	    "bad_request", "\"as\" must not be empty", "approve: empty --as");
 	refused(request(sock1, "{\"command\": \"approve\", \"run\": 1, "
-	    "\"as\": \"bob\"}"), "bad_request", "\"env\" is required",
-	    "approve: env required");
+			       "\"as\": \"bob\"}"),
+	    "bad_request", "\"env\" is required", "approve: env required");
 	refused(request(sock1, "{\"command\": \"approve\", \"run\": -1, "
-	    "\"env\": \"stg\", \"as\": \"bob\"}"), "bad_request", NULL,
-	    "approve: negative run");
+			       "\"env\": \"stg\", \"as\": \"bob\"}"),
+	    "bad_request", NULL, "approve: negative run");
 	refused(request(sock1, "{\"command\": \"approve\", \"run\": 1.5, "
-	    "\"env\": \"stg\", \"as\": \"bob\"}"), "bad_request", NULL,
-	    "approve: fractional run");
+			       "\"env\": \"stg\", \"as\": \"bob\"}"),
+	    "bad_request", NULL, "approve: fractional run");
 	refused(request(sock1, "{\"command\": \"approve\", \"run\": 1, "
-	    "\"env\": 5, \"as\": \"bob\"}"), "bad_request",
-	    "\"env\" must be a string", "approve: env not a string");
+			       "\"env\": 5, \"as\": \"bob\"}"),
+	    "bad_request", "\"env\" must be a string",
+	    "approve: env not a string");
 
 	/* A control without handlers answers actions, and reads. */
 	refused(request(sock2, "{\"command\": \"approve\", \"run\": 1, "
-	    "\"env\": \"stg\", \"as\": \"bob\"}"), "not_implemented", NULL,
-	    "no handler: not_implemented");
+			       "\"env\": \"stg\", \"as\": \"bob\"}"),
+	    "not_implemented", NULL, "no handler: not_implemented");
 	r = request(sock2, "{\"command\": \"runs\"}");
 	ok(is_ok(r), "no handler: reads still work");
 	json_decref(r);
@@ -471,10 +488,10 @@ test_actions(void)
 static void
 test_protocol(void)
 {
-	struct rconn	*rc;
-	json_t		*r;
-	char		*big, *line;
-	size_t		 i;
+	struct rconn *rc;
+	json_t	     *r;
+	char	     *big, *line;
+	size_t	      i;
 
 	if ((rc = rconn_open(sock1)) == NULL) {
 		ok(0, "protocol: connect");
@@ -484,7 +501,7 @@ test_protocol(void)
 	r = rconn_reply(rc);
 	is_str(jstr(r, "error"), "bad_request", "malformed JSON: bad_request");
 	ok(jstr(r, "detail") != NULL &&
-	    strncmp(jstr(r, "detail"), "not JSON: ", 10) == 0,
+		strncmp(jstr(r, "detail"), "not JSON: ", 10) == 0,
 	    "malformed JSON: says so");
 	json_decref(r);
 	rconn_sends(rc, "{\"command\": \"runs\", \"limit\": 1}\n");
@@ -498,14 +515,16 @@ test_protocol(void)
 	refused(rconn_reply(rc), "bad_request",
 	    "\"command\" is required (a string)", "no command");
 	rconn_sends(rc, "{\"command\": \"frobnicate\"}\n");
-	refused(rconn_reply(rc), "unknown_command", "no command "
-	    "\"frobnicate\"", "unknown command");
+	refused(rconn_reply(rc), "unknown_command",
+	    "no command "
+	    "\"frobnicate\"",
+	    "unknown command");
 	rconn_sends(rc, "{\"command\": \"runs\", \"command\": \"show\"}\n");
 	refused(rconn_reply(rc), "bad_request", NULL, "duplicate keys");
 	rconn_sends(rc, "{\"command\": \"runs\"} trailing\n");
 	refused(rconn_reply(rc), "bad_request", NULL, "trailing garbage");
 	rconn_sends(rc, "\n\n{\"command\": \"runs\", \"limit\": 1, "
-	    "\"id\": \"abc\"}\r\n");
+			"\"id\": \"abc\"}\r\n");
 	r = rconn_reply(rc);
 	ok(is_ok(r), "empty lines are skipped, CRLF accepted");
 	is_str(jstr(r, "id"), "abc", "the request's id is echoed");
@@ -513,7 +532,7 @@ test_protocol(void)
 	rconn_send(rc, "{\"command\":\0\"runs\"}\n", 20);
 	refused(rconn_reply(rc), "bad_request", NULL, "a NUL byte");
 	rconn_sends(rc, "{\"command\": \"approve\", \"run\": 1, \"env\": "
-	    "\"stg\", \"as\": \"b\\u0000ob\"}\n");
+			"\"stg\", \"as\": \"b\\u0000ob\"}\n");
 	refused(rconn_reply(rc), "bad_request", NULL, "an escaped NUL");
 
 	big = xmalloc(40001);
@@ -537,7 +556,7 @@ test_protocol(void)
 	for (i = 0; i < 4; i++)
 		rconn_send(rc, big, CONTROL_LINE_MAX);
 	rconn_sends(rc, "tail of it\n{\"command\": \"runs\", \"limit\": 1, "
-	    "\"id\": 2}\n");
+			"\"id\": 2}\n");
 	refused(rconn_reply(rc), "too_long", NULL,
 	    "a line of 256 KiB in pieces: too_long once");
 	r = rconn_reply(rc);
@@ -548,12 +567,14 @@ test_protocol(void)
 
 	/* Pipelined: replies in order. */
 	rconn_sends(rc, "{\"command\": \"runs\", \"id\": 1}\n"
-	    "{\"command\": \"show\", \"run\": 1, \"id\": 2}\n"
-	    "{\"command\": \"nope\", \"id\": 3}\n");
+			"{\"command\": \"show\", \"run\": 1, \"id\": 2}\n"
+			"{\"command\": \"nope\", \"id\": 3}\n");
 	for (i = 1; i <= 3; i++) {
 		r = rconn_reply(rc);
-		is_int(jint(r, "id"), (long long)i, "pipelined reply %zu in "
-		    "order", i);
+		is_int(jint(r, "id"), (long long)i,
+		    "pipelined reply %zu in "
+		    "order",
+		    i);
 		json_decref(r);
 	}
 
@@ -572,10 +593,10 @@ test_protocol(void)
 static void
 test_connections(void)
 {
-	struct rconn	*rcs[CONTROL_CONNECTIONS_MAX], *extra;
-	json_t		*r;
-	char		*line;
-	int		 i, good = 0, tries;
+	struct rconn *rcs[CONTROL_CONNECTIONS_MAX], *extra;
+	json_t	     *r;
+	char	     *line;
+	int	      i, good = 0, tries;
 
 	for (i = 0; i < CONTROL_CONNECTIONS_MAX; i++) {
 		rcs[i] = rconn_open(sock1);
@@ -619,18 +640,19 @@ test_connections(void)
 static void
 test_slow_client(void)
 {
-	struct rconn	*rc;
-	struct pollfd	 pfd;
-	json_t		*r;
-	char		*out, *line, pad[2048];
-	size_t		 n = 1000, len, off = 0, i, replies = 0, bad = 0;
-	ssize_t		 w;
-	int		 blocked = 0, flags;
+	struct rconn *rc;
+	struct pollfd pfd;
+	json_t	     *r;
+	char	     *out, *line, pad[2048];
+	size_t	      n = 1000, len, off = 0, i, replies = 0, bad = 0;
+	ssize_t	      w;
+	int	      blocked = 0, flags;
 
 	memset(pad, 'p', sizeof pad - 1);
 	pad[sizeof pad - 1] = '\0';
 	line = xasprintf("{\"command\": \"show\", \"run\": 1, \"pad\": "
-	    "\"%s\"}\n", pad);
+			 "\"%s\"}\n",
+	    pad);
 	len = strlen(line);
 	out = xmalloc(n * len);
 	for (i = 0; i < n; i++)
@@ -702,11 +724,11 @@ test_slow_client(void)
 static void
 test_half_close(void)
 {
-	struct rconn	*rc;
-	json_t		*r;
-	char		*line;
-	size_t		 n = 600, i, replies = 0;
-	const char	*req = "{\"command\": \"show\", \"run\": 1}\n";
+	struct rconn *rc;
+	json_t	     *r;
+	char	     *line;
+	size_t	      n = 600, i, replies = 0;
+	const char   *req = "{\"command\": \"show\", \"run\": 1}\n";
 
 	if ((rc = rconn_open(sock1)) == NULL) {
 		ok(0, "half close: connect");
@@ -731,8 +753,8 @@ test_half_close(void)
 static void
 test_idle(void)
 {
-	struct rconn	*rc;
-	char		 ch;
+	struct rconn *rc;
+	char	      ch;
 
 	if ((rc = rconn_open(sock3)) == NULL) {
 		ok(0, "idle: connect");
@@ -745,9 +767,9 @@ test_idle(void)
 static void
 client_thread(void *arg)
 {
-	json_t	*req;
-	json_t	*reply = NULL;
-	char	*cause = NULL, *path;
+	json_t *req;
+	json_t *reply = NULL;
+	char   *cause = NULL, *path;
 
 	test_runs();
 	test_show();
@@ -760,9 +782,9 @@ client_thread(void *arg)
 
 	path = xasprintf("%s/nobody.sock", tmpdir);
 	req = json_pack("{s:s}", "command", "runs");
-	ok(ctl_request(path, req, &reply, NULL, &cause) != 0 &&
-	    cause != NULL && strncmp(cause, "cannot reach shipgated at ",
-	    26) == 0, "ctl_request: cannot reach a daemon that is not there");
+	ok(ctl_request(path, req, &reply, NULL, &cause) != 0 && cause != NULL &&
+		strncmp(cause, "cannot reach shipgated at ", 26) == 0,
+	    "ctl_request: cannot reach a daemon that is not there");
 	tap_diag("%s", cause != NULL ? cause : "(no cause)");
 	free(cause);
 	free(path);
@@ -792,52 +814,59 @@ done_cb(uv_async_t *h)
 static void
 test_queries(struct store *s)
 {
-	struct store_run		*r = NULL;
-	struct store_changes		*changes = NULL;
-	struct store_approvals		*approvals = NULL;
-	struct store_check_results	*checks = NULL;
-	enum store_stage_status		 status;
-	char				*env = NULL;
+	struct store_run	   *r = NULL;
+	struct store_changes	   *changes = NULL;
+	struct store_approvals	   *approvals = NULL;
+	struct store_check_results *checks = NULL;
+	enum store_stage_status	    status;
+	char			   *env = NULL;
 
 	ok(store_run_current_stage(s, 1, &env, &status, NULL) == 0 &&
-	    env != NULL && strcmp(env, "stg") == 0 &&
-	    status == STORE_STAGE_AWAITING_APPROVAL,
+		env != NULL && strcmp(env, "stg") == 0 &&
+		status == STORE_STAGE_AWAITING_APPROVAL,
 	    "current stage: the first not done");
 	free(env);
 	ok(store_run_current_stage(s, 2, &env, &status, NULL) == 0 &&
-	    env != NULL && strcmp(env, "int") == 0 &&
-	    status == STORE_STAGE_DONE,
+		env != NULL && strcmp(env, "int") == 0 &&
+		status == STORE_STAGE_DONE,
 	    "current stage: the last when all are done");
 	free(env);
 	ok(store_run_current_stage(s, 999, &env, &status, NULL) == 0 &&
-	    env == NULL && status == 0, "current stage: none for no stages");
+		env == NULL && status == 0,
+	    "current stage: none for no stages");
 	if (store_get_run(s, 1, &r, NULL) != 0) {
 		ok(0, "run 1");
 		return;
 	}
 	ok(store_stage_changes(s, r->stages[0].id, -1, &changes, NULL) == 0 &&
-	    changes->n == 3, "changes: of every attempt");
+		changes->n == 3,
+	    "changes: of every attempt");
 	if (changes != NULL)
 		is_str(changes->items[1].physical_id, NULL,
 		    "changes: no physical id yet is NULL");
 	store_changes_free(changes);
 	ok(store_stage_changes(s, r->stages[0].id, 1, &changes, NULL) == 0 &&
-	    changes->n == 0, "changes: none of another attempt");
+		changes->n == 0,
+	    "changes: none of another attempt");
 	store_changes_free(changes);
 	ok(store_stage_changes(s, r->stages[1].id, 0, &changes, NULL) == 0 &&
-	    changes->n == 0, "changes: none for a stage without");
+		changes->n == 0,
+	    "changes: none for a stage without");
 	store_changes_free(changes);
 	ok(store_run_approvals(s, 1, &approvals, NULL) == 0 &&
-	    approvals->n == 1 && approvals->items[0].decision ==
-	    STORE_DECISION_APPROVE && approvals->items[0].via == STORE_VIA_CLI,
+		approvals->n == 1 &&
+		approvals->items[0].decision == STORE_DECISION_APPROVE &&
+		approvals->items[0].via == STORE_VIA_CLI,
 	    "approvals: of run 1");
 	store_approvals_free(approvals);
 	ok(store_run_approvals(s, 3, &approvals, NULL) == 0 &&
-	    approvals->n == 0, "approvals: none yet");
+		approvals->n == 0,
+	    "approvals: none yet");
 	store_approvals_free(approvals);
-	ok(store_stage_check_results(s, r->stages[0].id, -1, &checks,
-	    NULL) == 0 && checks->n == 1 && checks->items[0].duration_ms ==
-	    120 && checks->items[0].http_status == 200,
+	ok(store_stage_check_results(s, r->stages[0].id, -1, &checks, NULL) ==
+		    0 &&
+		checks->n == 1 && checks->items[0].duration_ms == 120 &&
+		checks->items[0].http_status == 200,
 	    "check results: of the stage");
 	store_check_results_free(checks);
 	store_run_free(r);
@@ -847,12 +876,12 @@ test_queries(struct store *s)
 static void
 test_promotions(struct store *s)
 {
-	struct store_run		*r = NULL;
-	struct store_promotion_in	 in;
-	struct store_promotions		*l = NULL;
-	struct store_promotion		*p = NULL;
-	const char			*d = "sha256:0123456789abcdef0123456789"
-	    "abcdef0123456789abcdef0123456789abcdef";
+	struct store_run	 *r = NULL;
+	struct store_promotion_in in;
+	struct store_promotions	 *l = NULL;
+	struct store_promotion	 *p = NULL;
+	const char		 *d = "sha256:0123456789abcdef0123456789"
+				      "abcdef0123456789abcdef0123456789abcdef";
 
 	if (store_get_run(s, 1, &r, NULL) != 0 || r->nstages < 2) {
 		ok(0, "run 1");
@@ -888,23 +917,26 @@ test_promotions(struct store *s)
 	is_int(store_record_promotion(s, &in, NULL), 0,
 	    "promotions: copied again, recorded over it");
 	ok(store_run_promotions(s, 1, &l, NULL) == 0 && l->n == 1 &&
-	    strcmp(l->items[0].status, "copied") == 0 &&
-	    l->items[0].reason == NULL && l->items[0].bytes_copied == 2000 &&
-	    l->items[0].finished_at - l->items[0].started_at == 1500 &&
-	    strcmp(l->items[0].environment, "stg") == 0 &&
-	    l->items[0].run_id == 1, "promotions: one row per image");
+		strcmp(l->items[0].status, "copied") == 0 &&
+		l->items[0].reason == NULL &&
+		l->items[0].bytes_copied == 2000 &&
+		l->items[0].finished_at - l->items[0].started_at == 1500 &&
+		strcmp(l->items[0].environment, "stg") == 0 &&
+		l->items[0].run_id == 1,
+	    "promotions: one row per image");
 	store_promotions_free(l);
 	ok(store_find_promotion(s, r->release_id, in.destination_registry,
-	    "billing/web", "1.4.2", r->stages[2].id, &p, NULL) == 0 &&
-	    p->stage_id == r->stages[1].id && strcmp(p->source_digest, d) == 0,
+	       "billing/web", "1.4.2", r->stages[2].id, &p, NULL) == 0 &&
+		p->stage_id == r->stages[1].id &&
+		strcmp(p->source_digest, d) == 0,
 	    "promotions: found for another stage of the release");
 	store_promotion_free(p);
 	is_int(store_find_promotion(s, r->release_id, in.destination_registry,
-	    "billing/web", "1.4.2", r->stages[1].id, &p, NULL),
+		   "billing/web", "1.4.2", r->stages[1].id, &p, NULL),
 	    STORE_ENOTFOUND, "promotions: not the stage's own");
 	is_int(store_find_promotion(s, r->release_id, "elsewhere.example",
-	    "billing/web", "1.4.2", 0, &p, NULL), STORE_ENOTFOUND,
-	    "promotions: not into another registry");
+		   "billing/web", "1.4.2", 0, &p, NULL),
+	    STORE_ENOTFOUND, "promotions: not into another registry");
 	ok(store_run_promotions(s, 2, &l, NULL) == 0 && l->n == 0,
 	    "promotions: none in another run");
 	store_promotions_free(l);
@@ -915,8 +947,8 @@ test_promotions(struct store *s)
 static int
 make_stale_socket(const char *path)
 {
-	struct sockaddr_un	 sun;
-	int			 fd;
+	struct sockaddr_un sun;
+	int		   fd;
 
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
@@ -931,16 +963,16 @@ make_stale_socket(const char *path)
 int
 main(void)
 {
-	struct config_errors	 errors = { 0 };
-	struct config		*config;
-	struct passwd	*pw;
-	struct store	*store;
-	struct stat	 sb;
-	uv_loop_t	 loop;
-	uv_thread_t	 thread;
-	struct control	*c;
-	char		*cause = NULL, *db, *file, *longpath, *conftext;
-	FILE		*f;
+	struct config_errors errors = { 0 };
+	struct config	    *config;
+	struct passwd	    *pw;
+	struct store	    *store;
+	struct stat	     sb;
+	uv_loop_t	     loop;
+	uv_thread_t	     thread;
+	struct control	    *c;
+	char		    *cause = NULL, *db, *file, *longpath, *conftext;
+	FILE		    *f;
 
 	log_init("test-control");
 	log_set_level(LOG_LEVEL_WARNING);
@@ -955,7 +987,8 @@ main(void)
 		snprintf(me, sizeof me, "uid %u", (unsigned int)geteuid());
 	snprintf(me_as_bob, sizeof me_as_bob, "%s acting as bob", me);
 	/* The peer (this process) is ops, an admin: it may use --as. */
-	conftext = xasprintf("public_url: https://deploy.example.com\n"
+	conftext = xasprintf(
+	    "public_url: https://deploy.example.com\n"
 	    "database: /nonexistent/x.db\n"
 	    "aws: {region: eu-west-1}\n"
 	    "control_admin_group: admins\n"
@@ -969,7 +1002,8 @@ main(void)
 	    "    environments:\n"
 	    "      - {name: int, account: \"111111111111\", stack: s,\n"
 	    "         role_arn: \"arn:aws:iam::111111111111:role/r\",\n"
-	    "         approvers: [team]}\n", (unsigned int)geteuid());
+	    "         approvers: [team]}\n",
+	    (unsigned int)geteuid());
 	config = config_load_buffer("test-control.yaml", conftext,
 	    strlen(conftext), &errors);
 	free(conftext);
@@ -988,8 +1022,7 @@ main(void)
 	}
 	uv_loop_init(&loop);
 
-	control1 = control_new(&loop, sock1, store, fake_act, NULL,
-	    &cause);
+	control1 = control_new(&loop, sock1, store, fake_act, NULL, &cause);
 	ok(control1 != NULL, "control_new listens");
 	if (control1 == NULL) {
 		tap_diag("%s", cause);
@@ -998,12 +1031,14 @@ main(void)
 	}
 	control_set_config(control1, config);
 	ok(stat(sock1, &sb) == 0 && S_ISSOCK(sb.st_mode) &&
-	    (sb.st_mode & 07777) == 0660, "the socket's mode is 0660");
+		(sb.st_mode & 07777) == 0660,
+	    "the socket's mode is 0660");
 
 	c = control_new(&loop, sock1, store, fake_act, NULL, &cause);
 	ok(c == NULL, "a second listener on the same path is refused");
-	ok(cause != NULL && strstr(cause, "another shipgated is listening") !=
-	    NULL, "and says another shipgated is listening");
+	ok(cause != NULL &&
+		strstr(cause, "another shipgated is listening") != NULL,
+	    "and says another shipgated is listening");
 	free(cause);
 	cause = NULL;
 

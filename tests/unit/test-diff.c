@@ -21,27 +21,26 @@
 #include "tap.h"
 #include "xmalloc.h"
 
-#define SECRET	"hunter2-never-shown"
+#define SECRET "hunter2-never-shown"
 
-static const char YAML[] =
-    "AWSTemplateFormatVersion: 2010-09-09\n"
-    "Parameters:\n"
-    "  ImageTag: {Type: String, Default: \"1.4.1\"}\n"
-    "  DbPassword:\n"
-    "    Type: String\n"
-    "    NoEcho: true\n"
-    "  DesiredCount:\n"
-    "    Type: Number\n"
-    "    Default: 2\n"
-    "    AllowedValues: [1, 2, 3]\n"
-    "  Environment:\n"
-    "    Type: String\n"
-    "Resources:\n"
-    "  Service:\n"
-    "    Type: AWS::ECS::Service\n"
-    "    Properties:\n"
-    "      DesiredCount: !Ref DesiredCount\n"
-    "      Parameters: {Default: nope}\n";
+static const char YAML[] = "AWSTemplateFormatVersion: 2010-09-09\n"
+			   "Parameters:\n"
+			   "  ImageTag: {Type: String, Default: \"1.4.1\"}\n"
+			   "  DbPassword:\n"
+			   "    Type: String\n"
+			   "    NoEcho: true\n"
+			   "  DesiredCount:\n"
+			   "    Type: Number\n"
+			   "    Default: 2\n"
+			   "    AllowedValues: [1, 2, 3]\n"
+			   "  Environment:\n"
+			   "    Type: String\n"
+			   "Resources:\n"
+			   "  Service:\n"
+			   "    Type: AWS::ECS::Service\n"
+			   "    Properties:\n"
+			   "      DesiredCount: !Ref DesiredCount\n"
+			   "      Parameters: {Default: nope}\n";
 
 static const char JSON[] =
     "{\"Parameters\": {\"B\": {\"Type\": \"Number\", \"Default\": 3},"
@@ -51,7 +50,7 @@ static const char JSON[] =
 static const struct diff_param *
 find(const struct diff_params *d, const char *name)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < d->n; i++)
 		if (strcmp(d->v[i].name, name) == 0)
@@ -62,13 +61,13 @@ find(const struct diff_params *d, const char *name)
 static int
 has_secret(const struct diff_params *d)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < d->n; i++)
 		if ((d->v[i].old_value != NULL &&
-		    strstr(d->v[i].old_value, SECRET) != NULL) ||
+			strstr(d->v[i].old_value, SECRET) != NULL) ||
 		    (d->v[i].new_value != NULL &&
-		    strstr(d->v[i].new_value, SECRET) != NULL))
+			strstr(d->v[i].new_value, SECRET) != NULL))
 			return (1);
 	return (0);
 }
@@ -76,12 +75,13 @@ has_secret(const struct diff_params *d)
 static void
 test_template(void)
 {
-	struct diff_tparams	 tp;
-	char			*cause = NULL;
+	struct diff_tparams tp;
+	char		   *cause = NULL;
 
-	ok(diff_template_params("t.yaml", YAML, strlen(YAML), &tp,
-	    &cause) == 0, "YAML template read");
-	is_int((long long)tp.n, 4, "four parameters (not the resource's "
+	ok(diff_template_params("t.yaml", YAML, strlen(YAML), &tp, &cause) == 0,
+	    "YAML template read");
+	is_int((long long)tp.n, 4,
+	    "four parameters (not the resource's "
 	    "nested Parameters)");
 	if (tp.n == 4) {
 		is_str(tp.v[0].name, "ImageTag", "in order: ImageTag");
@@ -90,13 +90,14 @@ test_template(void)
 		is_str(tp.v[1].name, "DbPassword", "DbPassword");
 		ok(tp.v[1].no_echo, "NoEcho: true");
 		ok(tp.v[1].def == NULL, "no Default");
-		is_str(tp.v[2].def, "2", "a block mapping's Default, after "
+		is_str(tp.v[2].def, "2",
+		    "a block mapping's Default, after "
 		    "a sequence");
 		is_str(tp.v[3].name, "Environment", "Environment");
 	}
 	diff_tparams_free(&tp);
-	ok(diff_template_params("t.json", JSON, strlen(JSON), &tp,
-	    &cause) == 0, "JSON template read");
+	ok(diff_template_params("t.json", JSON, strlen(JSON), &tp, &cause) == 0,
+	    "JSON template read");
 	is_int((long long)tp.n, 2, "two parameters");
 	if (tp.n == 2) {
 		is_str(tp.v[0].name, "B", "in the file's order");
@@ -106,73 +107,82 @@ test_template(void)
 	diff_tparams_free(&tp);
 	/* What intake masks in the stored release.json. */
 	{
-		struct config_strings	names;
+		struct config_strings names;
 
 		ok(diff_no_echo_names("t.yaml", YAML, strlen(YAML), &names,
-		    &cause) == 0 && names.n == 1 && strcmp(names.items[0],
-		    "DbPassword") == 0, "YAML: the NoEcho names: DbPassword");
+		       &cause) == 0 &&
+			names.n == 1 &&
+			strcmp(names.items[0], "DbPassword") == 0,
+		    "YAML: the NoEcho names: DbPassword");
 		diff_names_free(&names);
 		ok(diff_no_echo_names("t.json", JSON, strlen(JSON), &names,
-		    &cause) == 0 && names.n == 1 && strcmp(names.items[0],
-		    "A") == 0, "JSON: the NoEcho names: A (\"true\")");
+		       &cause) == 0 &&
+			names.n == 1 && strcmp(names.items[0], "A") == 0,
+		    "JSON: the NoEcho names: A (\"true\")");
 		diff_names_free(&names);
 		ok(diff_no_echo_names("t.json", "{", 1, &names, &cause) != 0 &&
-		    names.n == 0, "the names of a template that does not "
+			names.n == 0,
+		    "the names of a template that does not "
 		    "parse: an error, none");
 		free(cause);
 		cause = NULL;
 	}
 	ok(diff_template_params("t.json", "{", 1, &tp, &cause) != 0 &&
-	    cause != NULL, "a template that does not parse: an error");
+		cause != NULL,
+	    "a template that does not parse: an error");
 	free(cause);
 	cause = NULL;
 	ok(diff_template_params("t.yaml", "a: [", 4, &tp, &cause) != 0 &&
-	    cause != NULL, "nor YAML");
+		cause != NULL,
+	    "nor YAML");
 	free(cause);
 }
 
 static void
 test_update(void)
 {
-	struct config_kv	 old_items[] = {
-		{ (char []){ "DbPassword" }, (char []){ "****" } },
-		{ (char []){ "Environment" }, (char []){ "int" } },
-		{ (char []){ "ImageTag" }, (char []){ "1.4.1" } },
-		{ (char []){ "Gone" }, (char []){ "x" } } };
-	struct config_kv	 sent_items[] = {
-		{ (char []){ "DbPassword" }, (char []){ SECRET } },
-		{ (char []){ "Environment" }, (char []){ "int" } },
-		{ (char []){ "ImageTag" }, (char []){ "1.4.2" } } };
-	struct config_kvs	 old = { old_items, 4 }, sent = { sent_items, 3 };
-	struct diff_tparams	 tp;
-	struct diff_params	 d;
-	const struct diff_param	*p;
+	struct config_kv    old_items[] = { { (char[]){ "DbPassword" },
+						(char[]){ "****" } },
+		   { (char[]){ "Environment" }, (char[]){ "int" } },
+		   { (char[]){ "ImageTag" }, (char[]){ "1.4.1" } },
+		   { (char[]){ "Gone" }, (char[]){ "x" } } };
+	struct config_kv    sent_items[] = { { (char[]){ "DbPassword" },
+						 (char[]){ SECRET } },
+		   { (char[]){ "Environment" }, (char[]){ "int" } },
+		   { (char[]){ "ImageTag" }, (char[]){ "1.4.2" } } };
+	struct config_kvs   old = { old_items, 4 }, sent = { sent_items, 3 };
+	struct diff_tparams tp;
+	struct diff_params  d;
+	const struct diff_param *p;
 	char			*cause = NULL;
 
-	if (diff_template_params("t.yaml", YAML, strlen(YAML), &tp,
-	    &cause) != 0)
+	if (diff_template_params("t.yaml", YAML, strlen(YAML), &tp, &cause) !=
+	    0)
 		free(cause);
 	diff_params(&old, &sent, &tp, &d);
 	is_int((long long)d.n, 5, "update: a row per parameter");
 	p = find(&d, "ImageTag");
 	ok(p != NULL && p->change == DIFF_MODIFIED &&
-	    strcmp(p->old_value, "1.4.1") == 0 &&
-	    strcmp(p->new_value, "1.4.2") == 0, "update: ImageTag 1.4.1 -> "
+		strcmp(p->old_value, "1.4.1") == 0 &&
+		strcmp(p->new_value, "1.4.2") == 0,
+	    "update: ImageTag 1.4.1 -> "
 	    "1.4.2, modified");
 	p = find(&d, "Environment");
 	ok(p != NULL && p->change == DIFF_UNCHANGED, "update: Environment "
-	    "unchanged");
+						     "unchanged");
 	p = find(&d, "DesiredCount");
 	ok(p != NULL && p->change == DIFF_ADDED && p->old_value == NULL &&
-	    strcmp(p->new_value, "2") == 0, "update: DesiredCount added with "
+		strcmp(p->new_value, "2") == 0,
+	    "update: DesiredCount added with "
 	    "its Default");
 	p = find(&d, "Gone");
 	ok(p != NULL && p->change == DIFF_REMOVED && p->new_value == NULL,
 	    "update: a parameter the template no longer has is removed");
 	p = find(&d, "DbPassword");
 	ok(p != NULL && p->no_echo && p->change == DIFF_HIDDEN &&
-	    strcmp(p->old_value, DIFF_MASK) == 0 &&
-	    strcmp(p->new_value, DIFF_MASK) == 0, "update: NoEcho is **** "
+		strcmp(p->old_value, DIFF_MASK) == 0 &&
+		strcmp(p->new_value, DIFF_MASK) == 0,
+	    "update: NoEcho is **** "
 	    "on both sides, hidden");
 	ok(!has_secret(&d), "update: the NoEcho value is in no row");
 	is_int((long long)d.changed, 4, "update: four rows not unchanged");
@@ -184,10 +194,11 @@ test_update(void)
 	ok(d.n == 4 && d.changed == 4, "first deployment: every row added");
 	p = find(&d, "DbPassword");
 	ok(p != NULL && p->change == DIFF_ADDED && p->old_value == NULL &&
-	    strcmp(p->new_value, DIFF_MASK) == 0, "first deployment: NoEcho "
+		strcmp(p->new_value, DIFF_MASK) == 0,
+	    "first deployment: NoEcho "
 	    "added as ****");
 	ok(!has_secret(&d), "first deployment: the NoEcho value is in no "
-	    "row");
+			    "row");
 	diff_params_free(&d);
 	diff_tparams_free(&tp);
 
@@ -211,32 +222,34 @@ test_platforms(void)
 	    " \"architecture\": \"arm64\", \"variant\": \"v8\"}},"
 	    "{\"digest\": \"sha256:3\", \"platform\": {\"os\": \"unknown\","
 	    " \"architecture\": \"unknown\"}}]}";
-	char	*s;
+	char *s;
 
 	s = registry_resolve_platforms(index, strlen(index),
 	    "application/vnd.oci.image.index.v1+json");
-	is_str(s, "linux/amd64, linux/arm64/v8", "an index's platforms, "
+	is_str(s, "linux/amd64, linux/arm64/v8",
+	    "an index's platforms, "
 	    "attestations left out");
 	free(s);
 	ok(registry_resolve_platforms(index, strlen(index),
-	    "application/vnd.oci.image.manifest.v1+json") == NULL,
+	       "application/vnd.oci.image.manifest.v1+json") == NULL,
 	    "a manifest has no platform list");
 	ok(registry_resolve_platforms("{", 1,
-	    "application/vnd.docker.distribution.manifest.list.v2+json") ==
-	    NULL, "unreadable JSON: none");
+	       "application/vnd.docker.distribution.manifest.list.v2+json") ==
+		NULL,
+	    "unreadable JSON: none");
 }
 
-static int	check_hunks(const char *, const char *, const char *);
+static int check_hunks(const char *, const char *, const char *);
 
 /* Texts further apart than DIFF_TEXT_MAX_EDITS: replaced whole. */
 static void
 test_text_whole(void)
 {
-	struct diff_text	 d;
-	struct buf		 a, b;
-	char			*x, *y;
-	size_t			 xl, yl;
-	int			 i;
+	struct diff_text d;
+	struct buf	 a, b;
+	char		*x, *y;
+	size_t		 xl, yl;
+	int		 i;
 
 	buf_init(&a, SIZE_MAX);
 	buf_init(&b, SIZE_MAX);
@@ -248,7 +261,8 @@ test_text_whole(void)
 	y = buf_take(&b, &yl);
 	diff_text(x, xl, y, yl, 3, &d);
 	ok(d.whole && d.removed == DIFF_TEXT_MAX_EDITS &&
-	    d.added == DIFF_TEXT_MAX_EDITS, "texts too far apart: replaced "
+		d.added == DIFF_TEXT_MAX_EDITS,
+	    "texts too far apart: replaced "
 	    "whole, every line counted");
 	ok(check_hunks(x, y, d.unified) == 0, "and the hunk rebuilds both");
 	diff_text_free(&d);
@@ -261,25 +275,27 @@ test_text_whole(void)
 static void
 test_text_fixed(void)
 {
-	struct diff_text	d;
+	struct diff_text d;
 
 	diff_text("a\nb\nc\n", 6, "a\nb\nc\n", 6, 3, &d);
 	ok(d.len == 0 && d.added == 0 && d.removed == 0, "equal texts: no "
-	    "hunk");
+							 "hunk");
 	diff_text_free(&d);
-	diff_text("a\nb\nc\nd\ne\nf\ng\nh\n", 16,
-	    "a\nb\nc\nD\ne\nf\ng\nh\n", 16, 3, &d);
+	diff_text("a\nb\nc\nd\ne\nf\ng\nh\n", 16, "a\nb\nc\nD\ne\nf\ng\nh\n",
+	    16, 3, &d);
 	is_str(d.unified, "@@ -1,7 +1,7 @@\n a\n b\n c\n-d\n+D\n e\n f\n g\n",
 	    "one line changed: one hunk, three lines of context");
 	ok(d.added == 1 && d.removed == 1, "one added, one removed");
 	diff_text_free(&d);
 	diff_text("", 0, "x\ny", 3, 3, &d);
-	is_str(d.unified, "@@ -0,0 +1,2 @@\n+x\n+y\n", "a first deployment: "
+	is_str(d.unified, "@@ -0,0 +1,2 @@\n+x\n+y\n",
+	    "a first deployment: "
 	    "everything added (a last line without newline gets one)");
 	diff_text_free(&d);
 	diff_text("1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n", 27,
 	    "1\n2\nX\n4\n5\n6\n7\n8\n9\n10\nY\n12\n", 26, 1, &d);
-	is_str(d.unified, "@@ -2,3 +2,3 @@\n 2\n-3\n+X\n 4\n"
+	is_str(d.unified,
+	    "@@ -2,3 +2,3 @@\n 2\n-3\n+X\n 4\n"
 	    "@@ -10,3 +10,3 @@\n 10\n-11\n+Y\n 12\n",
 	    "changes far apart: two hunks with their line numbers");
 	diff_text_free(&d);
@@ -296,17 +312,17 @@ test_text_fixed(void)
 static int
 check_hunks(const char *old, const char *new, const char *u)
 {
-	const char	*p = u, *ol = old, *nl;
-	struct buf	 ro, rn;
-	size_t		 as, ac, bs, bc, line = 1, i;
-	int		 rc = -1;
-	char		*x, *y;
+	const char *p = u, *ol = old, *nl;
+	struct buf  ro, rn;
+	size_t	    as, ac, bs, bc, line = 1, i;
+	int	    rc = -1;
+	char	   *x, *y;
 
 	buf_init(&ro, SIZE_MAX);
 	buf_init(&rn, SIZE_MAX);
 	while (*p != '\0') {
-		if (sscanf(p, "@@ -%zu,%zu +%zu,%zu @@", &as, &ac, &bs,
-		    &bc) != 4)
+		if (sscanf(p, "@@ -%zu,%zu +%zu,%zu @@", &as, &ac, &bs, &bc) !=
+		    4)
 			goto out;
 		p = strchr(p, '\n') + 1;
 		/* Old lines before the hunk go to both. */
@@ -345,12 +361,12 @@ out:
 static void
 test_text_random(void)
 {
-	struct diff_text	 d;
-	struct buf		 a, b;
-	char			*x, *y;
-	size_t			 xl, yl;
-	unsigned int		 seed = 15, r;
-	int			 i, j, bad = 0, n = 300;
+	struct diff_text d;
+	struct buf	 a, b;
+	char		*x, *y;
+	size_t		 xl, yl;
+	unsigned int	 seed = 15, r;
+	int		 i, j, bad = 0, n = 300;
 
 	for (i = 0; i < n; i++) {
 		buf_init(&a, SIZE_MAX);
@@ -362,8 +378,8 @@ test_text_random(void)
 			if (r % 7 != 0)
 				buf_printf(&a, "line %u\n", r % 5);
 			if (r % 11 != 0)
-				buf_printf(&b, "line %u\n", (r % 13 == 0) ?
-				    r % 9 : r % 5);
+				buf_printf(&b, "line %u\n",
+				    (r % 13 == 0) ? r % 9 : r % 5);
 		}
 		x = buf_take(&a, &xl);
 		y = buf_take(&b, &yl);

@@ -15,9 +15,9 @@
 int
 main(void)
 {
-	struct digest_sha256	*h;
-	unsigned char		 md[DIGEST_SHA256_LEN];
-	char			 hex[DIGEST_SHA256_HEX_SIZE];
+	struct digest_sha256	  *h;
+	unsigned char		   md[DIGEST_SHA256_LEN];
+	char			   hex[DIGEST_SHA256_HEX_SIZE];
 	static const unsigned char bytes[] = { 0x00, 0x0f, 0xa5, 0xff };
 
 	digest_hex(bytes, sizeof bytes, hex);
@@ -33,12 +33,16 @@ main(void)
 	is_int(digest_sha256("abc", 3, md), 0, "sha256 in bytes");
 	digest_hex(md, sizeof md, hex);
 	is_str(hex, ABC_SHA256, "bytes and hex agree");
-	is_int(digest_hmac_sha256_hex("Jefe", 4,
-	    "what do ya want for nothing?", 28, hex), 0, "hmac rfc 4231 #2");
-	is_str(hex, "5bdcc146bf60754e6a042426089575c7"
-	    "5a003f089d2739839dec58b964ec3843", "hmac rfc 4231 #2 value");
-	is_int(digest_hmac_sha256("Jefe", 4,
-	    "what do ya want for nothing?", 28, md), 0, "hmac in bytes");
+	is_int(digest_hmac_sha256_hex("Jefe", 4, "what do ya want for nothing?",
+		   28, hex),
+	    0, "hmac rfc 4231 #2");
+	is_str(hex,
+	    "5bdcc146bf60754e6a042426089575c7"
+	    "5a003f089d2739839dec58b964ec3843",
+	    "hmac rfc 4231 #2 value");
+	is_int(digest_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28,
+		   md),
+	    0, "hmac in bytes");
 	ok(md[0] == 0x5b && md[31] == 0x43, "hmac bytes and hex agree");
 
 	h = digest_sha256_new();

@@ -29,60 +29,60 @@
 #include "xmalloc.h"
 
 struct t {
-	uv_loop_t		 loop;
-	uv_timer_t		 tick;
-	struct fakeaws		 fake;
-	struct store		*store;
-	struct config		*config;
-	struct aws_context	*aws;
-	struct engine		*engine;
-	char			 dir[64];
-	int64_t			 offset;	/* added to the store's clock */
+	uv_loop_t	    loop;
+	uv_timer_t	    tick;
+	struct fakeaws	    fake;
+	struct store	   *store;
+	struct config	   *config;
+	struct aws_context *aws;
+	struct engine	   *engine;
+	char		    dir[64];
+	int64_t		    offset; /* added to the store's clock */
 };
 
-static struct t T;
-static const char *zip_etag;	/* the ETag of the next release's zip */
+static struct t	   T;
+static const char *zip_etag; /* the ETag of the next release's zip */
 
 static int64_t
 t_now(void *arg)
 {
-	struct t	*t = arg;
-	struct timespec	 ts;
+	struct t       *t = arg;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + t->offset);
 }
 
-#define CONFIG_TEXT							\
-    "public_url: http://127.0.0.1:8080\n" \
-    "database: %s/shipgate.db\n" \
-    "aws:\n" \
-    "  region: eu-west-1\n" \
-    "  max_attempts: 3\n" \
-    "  endpoints: {s3: %s, sqs: %s, sts: %s, cloudformation: %s, ecs: %s}\n" \
-    "users:\n" \
-    "  - {name: alice, email: a@x.example, groups: [integrators]}\n" \
-    "  - {name: bob, email: b@x.example, groups: [project-team]}\n" \
-    "  - {name: carol, email: c@x.example, groups: [project-team]}\n" \
-    "  - {name: erin, email: e@x.example, groups: [project-team]}\n" \
-    "  - {name: dave, email: d@x.example, groups: [operators]}\n" \
-    "apps:\n" \
-    "  - name: billing\n" \
-    "    source: {bucket: releases-billing}\n" \
-    "    environments:\n" \
-    "      - {name: int, account: \"111111111111\", stack: billing-int,\n" \
-    "         role_arn: \"arn:aws:iam::111111111111:role/deployer\",\n" \
-    "         approvers: [integrators], gate: [integrators],\n" \
-    "         parameters: {Environment: int}}\n" \
-    "      - {name: stg, account: \"222222222222\", stack: billing-stg,\n" \
-    "         role_arn: \"arn:aws:iam::222222222222:role/deployer\",\n" \
-    "         approvers: [project-team], parameters: {Environment: stg}}\n" \
-    "      - {name: prod, account: \"333333333333\", stack: billing-prod,\n" \
-    "         role_arn: \"arn:aws:iam::333333333333:role/deployer\",\n" \
-    "         approvers: [project-team], required_approvals: 2,\n" \
-    "         allow_self_approval: false,\n" \
-    "         parameters: {Environment: prod}}\n" \
-    "%s"
+#define CONFIG_TEXT                                                              \
+	"public_url: http://127.0.0.1:8080\n"                                    \
+	"database: %s/shipgate.db\n"                                             \
+	"aws:\n"                                                                 \
+	"  region: eu-west-1\n"                                                  \
+	"  max_attempts: 3\n"                                                    \
+	"  endpoints: {s3: %s, sqs: %s, sts: %s, cloudformation: %s, ecs: %s}\n" \
+	"users:\n"                                                               \
+	"  - {name: alice, email: a@x.example, groups: [integrators]}\n"         \
+	"  - {name: bob, email: b@x.example, groups: [project-team]}\n"          \
+	"  - {name: carol, email: c@x.example, groups: [project-team]}\n"        \
+	"  - {name: erin, email: e@x.example, groups: [project-team]}\n"         \
+	"  - {name: dave, email: d@x.example, groups: [operators]}\n"            \
+	"apps:\n"                                                                \
+	"  - name: billing\n"                                                    \
+	"    source: {bucket: releases-billing}\n"                               \
+	"    environments:\n"                                                    \
+	"      - {name: int, account: \"111111111111\", stack: billing-int,\n"   \
+	"         role_arn: \"arn:aws:iam::111111111111:role/deployer\",\n"      \
+	"         approvers: [integrators], gate: [integrators],\n"              \
+	"         parameters: {Environment: int}}\n"                             \
+	"      - {name: stg, account: \"222222222222\", stack: billing-stg,\n"   \
+	"         role_arn: \"arn:aws:iam::222222222222:role/deployer\",\n"      \
+	"         approvers: [project-team], parameters: {Environment: stg}}\n"  \
+	"      - {name: prod, account: \"333333333333\", stack: billing-prod,\n" \
+	"         role_arn: \"arn:aws:iam::333333333333:role/deployer\",\n"      \
+	"         approvers: [project-team], required_approvals: 2,\n"           \
+	"         allow_self_approval: false,\n"                                 \
+	"         parameters: {Environment: prod}}\n"                            \
+	"%s"
 
 
 /* One app with one environment in account 111111111111. */
@@ -98,34 +98,35 @@ app_text(const char *name, const char *stack, const char *extra_app,
 	    "      - {name: int, account: \"111111111111\", stack: %s,\n"
 	    "         role_arn: \"arn:aws:iam::111111111111:role/deployer\",\n"
 	    "         approvers: [integrators], parameters: {Environment: int}"
-	    "%s}\n", name, name, extra_app, stack, extra_env));
+	    "%s}\n",
+	    name, name, extra_app, stack, extra_env));
 }
 
-#define TEMPLATE_FMT							\
-    "AWSTemplateFormatVersion: \"2010-09-09\"\n" \
-    "Parameters:\n" \
-    "  ImageTag: {Type: String}\n" \
-    "  Environment: {Type: String}\n" \
-    "Resources:\n" \
-    "  Cluster:\n" \
-    "    Type: AWS::ECS::Cluster\n" \
-    "    Properties: {ClusterName: !Sub \"%s-${Environment}\"}\n" \
-    "  Task:\n" \
-    "    Type: AWS::ECS::TaskDefinition\n" \
-    "    Properties:\n" \
-    "      Family: !Sub \"%s-${Environment}\"\n" \
-    "      ContainerDefinitions:\n" \
-    "        - {Name: web, Image: !Sub \"example/web:${ImageTag}\"," \
-    " Essential: true}\n" \
-    "  Service:\n" \
-    "    Type: AWS::ECS::Service\n" \
-    "    Properties:\n" \
-    "      ServiceName: web\n" \
-    "      Cluster: !Ref Cluster\n" \
-    "      DesiredCount: 1\n" \
-    "      TaskDefinition: !Ref Task\n" \
-    "      DeploymentConfiguration:\n" \
-    "        DeploymentCircuitBreaker: {Enable: true, Rollback: true}\n"
+#define TEMPLATE_FMT                                                     \
+	"AWSTemplateFormatVersion: \"2010-09-09\"\n"                     \
+	"Parameters:\n"                                                  \
+	"  ImageTag: {Type: String}\n"                                   \
+	"  Environment: {Type: String}\n"                                \
+	"Resources:\n"                                                   \
+	"  Cluster:\n"                                                   \
+	"    Type: AWS::ECS::Cluster\n"                                  \
+	"    Properties: {ClusterName: !Sub \"%s-${Environment}\"}\n"    \
+	"  Task:\n"                                                      \
+	"    Type: AWS::ECS::TaskDefinition\n"                           \
+	"    Properties:\n"                                              \
+	"      Family: !Sub \"%s-${Environment}\"\n"                     \
+	"      ContainerDefinitions:\n"                                  \
+	"        - {Name: web, Image: !Sub \"example/web:${ImageTag}\"," \
+	" Essential: true}\n"                                            \
+	"  Service:\n"                                                   \
+	"    Type: AWS::ECS::Service\n"                                  \
+	"    Properties:\n"                                              \
+	"      ServiceName: web\n"                                       \
+	"      Cluster: !Ref Cluster\n"                                  \
+	"      DesiredCount: 1\n"                                        \
+	"      TaskDefinition: !Ref Task\n"                              \
+	"      DeploymentConfiguration:\n"                               \
+	"        DeploymentCircuitBreaker: {Enable: true, Rollback: true}\n"
 
 
 /* --- Harness ------------------------------------------------------------- */
@@ -139,8 +140,8 @@ tick_cb(uv_timer_t *h)
 static int
 t_engine_start(struct t *t)
 {
-	char	*cause = NULL;
-	int	 rc;
+	char *cause = NULL;
+	int   rc;
 
 	t->engine = engine_new(&t->loop, t->store, t->aws, t->config);
 	engine_set_poll(t->engine, 10, 100);
@@ -160,7 +161,7 @@ set_cb(void *arg)
 static void
 t_engine_stop(struct t *t)
 {
-	int	 done = 0;
+	int done = 0;
 
 	engine_stop(t->engine, set_cb, &done);
 	while (!done)
@@ -171,11 +172,11 @@ t_engine_stop(struct t *t)
 static int
 t_setup(struct t *t)
 {
-	struct config_errors	 e;
-	char			*apps, *a[20], *text, *cause = NULL;
-	const char		*u;
-	size_t			 i;
-	int64_t			 id;
+	struct config_errors e;
+	char		    *apps, *a[20], *text, *cause = NULL;
+	const char	    *u;
+	size_t		     i;
+	int64_t		     id;
 
 	memset(t, 0, sizeof *t);
 	setenv("AWS_ACCESS_KEY_ID", FAKEAWS_ACCESS_KEY_ID, 1);
@@ -197,8 +198,7 @@ t_setup(struct t *t)
 	a[1] = app_text("exp", "exp-int", "", ", approval_timeout: 1h");
 	a[2] = app_text("sup", "sup-int", "    mode: superseded\n", "");
 	a[3] = app_text("que", "que-int", "    mode: queued\n", "");
-	a[4] = app_text("noch", "noch-int", "",
-	    ", approve_no_changes: false");
+	a[4] = app_text("noch", "noch-int", "", ", approve_no_changes: false");
 	a[5] = app_text("fail", "fail-int", "", "");
 	a[6] = app_text("cb", "cb-int", "", "");
 	a[7] = app_text("slow", "slow-int", "", ", deploy_timeout: 1h");
@@ -208,7 +208,8 @@ t_setup(struct t *t)
 	a[10] = app_text("crash", "crash-int", "", "");
 	a[11] = app_text("promo", "promo-int", "",
 	    ", registry: 999999999999.dkr.ecr.eu-west-1.amazonaws.com");
-	a[12] = app_text("same", "same-int", "    registry: 999999999999.dkr."
+	a[12] = app_text("same", "same-int",
+	    "    registry: 999999999999.dkr."
 	    "ecr.eu-west-1.amazonaws.com\n",
 	    ", registry: 999999999999.dkr.ecr.eu-west-1.amazonaws.com");
 	a[13] = app_text("stuck", "stuck-int", "", "");
@@ -217,9 +218,11 @@ t_setup(struct t *t)
 	a[16] = app_text("empty", "empty-int", "    mode: superseded\n", "");
 	a[17] = app_text("emptyexp", "emptyexp-int", "",
 	    ", approval_timeout: 1h");
-	a[18] = app_text("win", "win-int", "", ",\n         windows: [{days: "
+	a[18] = app_text("win", "win-int", "",
+	    ",\n         windows: [{days: "
 	    "mon-thu, from: \"09:00\", to: \"17:30\", zone: Europe/Paris}]");
-	a[19] = app_text("winexp", "winexp-int", "", ", approval_timeout: 1h,"
+	a[19] = app_text("winexp", "winexp-int", "",
+	    ", approval_timeout: 1h,"
 	    "\n         windows: [{days: mon, from: \"09:00\", to: \"10:00\","
 	    " zone: Europe/Paris}]");
 	apps = xstrdup("");
@@ -261,8 +264,8 @@ t_setup(struct t *t)
 static int
 t_teardown(struct t *t)
 {
-	char	 path[128];
-	int	 done = 0, rc;
+	char path[128];
+	int  done = 0, rc;
 
 	if (t->engine != NULL)
 		t_engine_stop(t);
@@ -289,7 +292,7 @@ t_teardown(struct t *t)
 static int
 t_until(struct t *t, int (*pred)(struct t *, void *), void *arg)
 {
-	int64_t	 end = t_now(t) - t->offset + 20000;
+	int64_t end = t_now(t) - t->offset + 20000;
 
 	uv_timer_start(&t->tick, tick_cb, 5, 5);
 	while (!pred(t, arg)) {
@@ -307,7 +310,7 @@ t_until(struct t *t, int (*pred)(struct t *, void *), void *arg)
 static void
 t_spin(struct t *t, int64_t ms)
 {
-	int64_t	 end = t_now(t) + ms;
+	int64_t end = t_now(t) + ms;
 
 	uv_timer_start(&t->tick, tick_cb, 5, 5);
 	while (t_now(t) < end)
@@ -316,16 +319,16 @@ t_spin(struct t *t, int64_t ms)
 }
 
 struct want {
-	int64_t			 run;
-	const char		*env;	/* NULL: the run's status */
-	int			 status;
-	int			 attempt;	/* -1: any */
+	int64_t	    run;
+	const char *env; /* NULL: the run's status */
+	int	    status;
+	int	    attempt; /* -1: any */
 };
 
 static struct store_run *
 t_run(struct t *t, int64_t id)
 {
-	struct store_run	*r = NULL;
+	struct store_run *r = NULL;
 
 	store_get_run(t->store, id, &r, NULL);
 	return (r);
@@ -334,7 +337,7 @@ t_run(struct t *t, int64_t id)
 static struct store_stage *
 t_stage(struct store_run *r, const char *env)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; r != NULL && i < r->nstages; i++)
 		if (strcmp(r->stages[i].environment, env) == 0)
@@ -345,10 +348,10 @@ t_stage(struct store_run *r, const char *env)
 static int
 want_pred(struct t *t, void *arg)
 {
-	struct want		*w = arg;
-	struct store_run	*r = t_run(t, w->run);
-	struct store_stage	*st;
-	int			 ok = 0;
+	struct want	   *w = arg;
+	struct store_run   *r = t_run(t, w->run);
+	struct store_stage *st;
+	int		    ok = 0;
 
 	if (r == NULL)
 		return (0);
@@ -356,7 +359,7 @@ want_pred(struct t *t, void *arg)
 		ok = (int)r->status == w->status;
 	else if ((st = t_stage(r, w->env)) != NULL)
 		ok = (int)st->status == w->status &&
-		    (w->attempt < 0 || st->attempt == w->attempt);
+		     (w->attempt < 0 || st->attempt == w->attempt);
 	store_run_free(r);
 	return (ok);
 }
@@ -364,7 +367,7 @@ want_pred(struct t *t, void *arg)
 static int
 wait_stage(struct t *t, int64_t run, const char *env, int status)
 {
-	struct want	 w = { run, env, status, -1 };
+	struct want w = { run, env, status, -1 };
 
 	return (t_until(t, want_pred, &w));
 }
@@ -372,7 +375,7 @@ wait_stage(struct t *t, int64_t run, const char *env, int status)
 static int
 wait_run(struct t *t, int64_t run, int status)
 {
-	struct want	 w = { run, NULL, status, -1 };
+	struct want w = { run, NULL, status, -1 };
 
 	return (t_until(t, want_pred, &w));
 }
@@ -380,12 +383,12 @@ wait_run(struct t *t, int64_t run, int status)
 static char *
 stage_reason(struct t *t, int64_t run, const char *env)
 {
-	struct store_run	*r = t_run(t, run);
-	struct store_stage	*st = t_stage(r, env);
-	char			*s;
+	struct store_run   *r = t_run(t, run);
+	struct store_stage *st = t_stage(r, env);
+	char		   *s;
 
 	s = st != NULL && st->reason != NULL ? xstrdup(st->reason) :
-	    xstrdup("(none)");
+					       xstrdup("(none)");
 	store_run_free(r);
 	return (s);
 }
@@ -393,9 +396,9 @@ stage_reason(struct t *t, int64_t run, const char *env)
 static int
 stage_attempt(struct t *t, int64_t run, const char *env)
 {
-	struct store_run	*r = t_run(t, run);
-	struct store_stage	*st = t_stage(r, env);
-	int			 a = st != NULL ? st->attempt : -1;
+	struct store_run   *r = t_run(t, run);
+	struct store_stage *st = t_stage(r, env);
+	int		    a = st != NULL ? st->attempt : -1;
 
 	store_run_free(r);
 	return (a);
@@ -404,9 +407,9 @@ stage_attempt(struct t *t, int64_t run, const char *env)
 static char *
 stage_change_set(struct t *t, int64_t run, const char *env)
 {
-	struct store_run	*r = t_run(t, run);
-	struct store_stage	*st = t_stage(r, env);
-	char			*s = NULL;
+	struct store_run   *r = t_run(t, run);
+	struct store_stage *st = t_stage(r, env);
+	char		   *s = NULL;
 
 	if (st != NULL && st->change_set_arn != NULL)
 		s = xstrdup(st->change_set_arn);
@@ -414,8 +417,8 @@ stage_change_set(struct t *t, int64_t run, const char *env)
 	return (s);
 }
 
-static int64_t	t_release_full(struct t *, const char *, const char *,
-		    const char *, size_t, int, const char *, const char *);
+static int64_t t_release_full(struct t *, const char *, const char *,
+    const char *, size_t, int, const char *, const char *);
 
 /* Records a valid release of app with its template; returns its id. */
 static int64_t
@@ -428,24 +431,26 @@ t_release(struct t *t, const char *app, const char *version,
 static char *
 t_manifest(const char *app, const char *version)
 {
-	return (xasprintf("{\"app\": \"%s\", \"version\": \"%s\", "
+	return (xasprintf(
+	    "{\"app\": \"%s\", \"version\": \"%s\", "
 	    "\"message\": \"release %s of %s\", \"author\": \"bob\", "
 	    "\"template\": \"template.yaml\", \"images\": [{\"repository\": "
 	    "\"example/web\", \"tag\": \"%s\"}], \"parameters\": "
-	    "{\"ImageTag\": \"%s\"}}", app, version, version, app, version,
-	    version));
+	    "{\"ImageTag\": \"%s\"}}",
+	    app, version, version, app, version, version));
 }
 
 /* The template, padded with comment lines to at least pad bytes. */
 static char *
 t_template(const char *stack_key, size_t pad)
 {
-	char	*tpl, *more;
+	char *tpl, *more;
 
 	tpl = xasprintf(TEMPLATE_FMT, stack_key, stack_key);
 	while (strlen(tpl) < pad) {
 		more = xasprintf("%s# padding to make the template larger "
-		    "than CloudFormation's inline limit\n", tpl);
+				 "than CloudFormation's inline limit\n",
+		    tpl);
 		free(tpl);
 		tpl = more;
 	}
@@ -461,17 +466,17 @@ t_release_full(struct t *t, const char *app, const char *version,
     const char *stack_key, size_t pad, int keep_template, const char *bucket,
     const char *zip_key)
 {
-	struct store_release_in	 in;
-	char			*manifest, *tpl, *key, *cause = NULL;
-	char			*etag = NULL;
-	int64_t			 app_id = 0, id = 0;
+	struct store_release_in in;
+	char		       *manifest, *tpl, *key, *cause = NULL;
+	char		       *etag = NULL;
+	int64_t			app_id = 0, id = 0;
 
 	store_app_id(t->store, app, &app_id, NULL);
 	manifest = t_manifest(app, version);
 	tpl = t_template(stack_key, pad);
 	key = zip_key != NULL ? xstrdup(zip_key) :
-	    xasprintf("drops/%s-%s-%lld.zip", app, version,
-	    (long long)t_now(t));
+				xasprintf("drops/%s-%s-%lld.zip", app, version,
+				    (long long)t_now(t));
 	memset(&in, 0, sizeof in);
 	in.app_id = app_id;
 	in.bucket = bucket != NULL ? bucket : "releases";
@@ -489,8 +494,9 @@ t_release_full(struct t *t, const char *app, const char *version,
 	in.manifest = manifest;
 	in.status = STORE_RELEASE_VALID;
 	if (store_record_release(t->store, &in, &id, &cause) != 0 ||
-	    (keep_template && store_set_release_template(t->store, id,
-	    "template.yaml", tpl, strlen(tpl), &cause) != 0)) {
+	    (keep_template &&
+		store_set_release_template(t->store, id, "template.yaml", tpl,
+		    strlen(tpl), &cause) != 0)) {
 		tap_diag("recording a release: %s", cause);
 		free(cause);
 	}
@@ -504,8 +510,8 @@ t_release_full(struct t *t, const char *app, const char *version,
 static int64_t
 t_submit(struct t *t, int64_t release)
 {
-	int64_t	 run = 0;
-	char	*cause = NULL;
+	int64_t run = 0;
+	char   *cause = NULL;
 
 	if (engine_submit_release(t->engine, release, &run, &cause) != 0) {
 		tap_diag("submit: %s", cause);
@@ -517,7 +523,7 @@ t_submit(struct t *t, int64_t release)
 static struct engine_actor *
 as(const char *user)
 {
-	static struct engine_actor	a;
+	static struct engine_actor a;
 
 	a.user = user;
 	a.via = "cli";
@@ -528,8 +534,8 @@ as(const char *user)
 static int
 approve(struct t *t, int64_t run, const char *env, const char *user)
 {
-	char	*cause = NULL;
-	int	 rc;
+	char *cause = NULL;
+	int   rc;
 
 	rc = engine_approve(t->engine, run, env, as(user), "ok", &cause);
 	if (rc != 0 && rc != ENGINE_EFORBIDDEN)
@@ -543,16 +549,15 @@ static int
 deploy_one(struct t *t, int64_t run)
 {
 	return (wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
-	    approve(t, run, "int", "alice") == 0 &&
-	    wait_run(t, run, STORE_RUN_SUCCEEDED));
+		approve(t, run, "int", "alice") == 0 &&
+		wait_run(t, run, STORE_RUN_SUCCEEDED));
 }
 
 static json_t *
-fake_json(struct t *t, const char *method, const char *path,
-    const char *body)
+fake_json(struct t *t, const char *method, const char *path, const char *body)
 {
-	struct fakeaws_reply	 reply;
-	json_t			*j;
+	struct fakeaws_reply reply;
+	json_t		    *j;
 
 	fakeaws_control(&t->fake, method, path, body, &reply);
 	j = reply.body != NULL ? json_loads(reply.body, 0, NULL) : NULL;
@@ -564,8 +569,8 @@ fake_json(struct t *t, const char *method, const char *path,
 static int
 fake_json_faults_left(struct t *t)
 {
-	json_t	*j;
-	int	 n;
+	json_t *j;
+	int	n;
 
 	j = fake_json(t, "GET", "/_fake/faults", NULL);
 	n = (int)json_array_size(json_object_get(j, "faults"));
@@ -577,12 +582,12 @@ fake_json_faults_left(struct t *t)
 static int
 fake_calls(struct t *t, const char *service, const char *op)
 {
-	json_t	*j;
-	int	 n;
+	json_t *j;
+	int	n;
 
 	j = fake_json(t, "GET", "/_fake/calls", NULL);
-	n = (int)json_integer_value(json_object_get(json_object_get(j,
-	    service), op));
+	n = (int)json_integer_value(
+	    json_object_get(json_object_get(j, service), op));
 	json_decref(j);
 	return (n);
 }
@@ -598,14 +603,14 @@ deleted_pred(struct t *t, void *arg)
 static void
 executions(struct t *t, const char *arn, int *calls, int *execs)
 {
-	json_t	*j, *e;
+	json_t *j, *e;
 
 	*calls = *execs = -1;
 	j = fake_json(t, "GET", "/_fake/cfn/executions", NULL);
 	if (j != NULL && arn != NULL && (e = json_object_get(j, arn)) != NULL) {
 		*calls = (int)json_integer_value(json_object_get(e, "calls"));
-		*execs = (int)json_integer_value(json_object_get(e,
-		    "executions"));
+		*execs = (int)json_integer_value(
+		    json_object_get(e, "executions"));
 	}
 	json_decref(j);
 }
@@ -614,9 +619,9 @@ executions(struct t *t, const char *arn, int *calls, int *execs)
 static int
 change_sets_of(struct t *t, const char *stack)
 {
-	json_t		*j, *e;
-	const char	*k;
-	int		 n = 0;
+	json_t	   *j, *e;
+	const char *k;
+	int	    n = 0;
 
 	j = fake_json(t, "GET", "/_fake/cfn/executions", NULL);
 	json_object_foreach(j, k, e) {
@@ -632,7 +637,7 @@ change_sets_of(struct t *t, const char *stack)
 static int
 audit_has(struct t *t, int64_t run, const char *action)
 {
-	struct store_audit_page	*p = NULL;
+	struct store_audit_page *p = NULL;
 	size_t			 i;
 	int			 found = 0;
 
@@ -641,7 +646,7 @@ audit_has(struct t *t, int64_t run, const char *action)
 	for (i = 0; i < p->n; i++)
 		if (strstr(p->entries[i].action, action) != NULL ||
 		    (p->entries[i].detail != NULL &&
-		    strstr(p->entries[i].detail, action) != NULL))
+			strstr(p->entries[i].detail, action) != NULL))
 			found = 1;
 	store_audit_page_free(p);
 	return (found);
@@ -650,16 +655,16 @@ audit_has(struct t *t, int64_t run, const char *action)
 /* --- A change made behind shipgate's back -------------------------------- */
 
 struct manual {
-	int		 done;
-	int		 ok;
-	char		*status;
+	int   done;
+	int   ok;
+	char *status;
 };
 
 static void
 manual_ref_cb(const struct aws_reply *reply, struct cfn_change_set_ref *ref,
     void *arg)
 {
-	struct manual	*m = arg;
+	struct manual *m = arg;
 
 	m->ok = reply->error == AWS_OK;
 	if (!m->ok)
@@ -672,11 +677,12 @@ static void
 manual_cs_cb(const struct aws_reply *reply, struct cfn_change_set *cs,
     void *arg)
 {
-	struct manual	*m = arg;
+	struct manual *m = arg;
 
 	free(m->status);
 	m->status = reply->error == AWS_OK && cs->status != NULL ?
-	    xstrdup(cs->status) : xstrdup("error");
+			xstrdup(cs->status) :
+			xstrdup("error");
 	cfn_change_set_free(cs);
 	m->done = 1;
 }
@@ -684,7 +690,7 @@ manual_cs_cb(const struct aws_reply *reply, struct cfn_change_set *cs,
 static void
 manual_done_cb(const struct aws_reply *reply, void *arg)
 {
-	struct manual	*m = arg;
+	struct manual *m = arg;
 
 	m->ok = reply->error == AWS_OK;
 	if (!m->ok)
@@ -696,11 +702,12 @@ static void
 manual_stack_cb(const struct aws_reply *reply, struct cfn_stack_list *l,
     void *arg)
 {
-	struct manual	*m = arg;
+	struct manual *m = arg;
 
 	free(m->status);
 	m->status = reply->error == AWS_OK && l->n > 0 ?
-	    xstrdup(l->v[0].status) : xstrdup("error");
+			xstrdup(l->v[0].status) :
+			xstrdup("error");
 	cfn_stack_list_free(l);
 	m->done = 1;
 }
@@ -717,14 +724,14 @@ manual_pred(struct t *t, void *arg)
 static int
 manual_update(struct t *t, const char *stack, const char *key)
 {
-	const struct config_app			*app;
-	struct cfn_create_change_set_input	 in;
-	struct cfn_parameter_input		 params[2];
-	struct aws_client			*c = aws_context_client(t->aws);
-	struct aws_creds			*creds;
-	struct manual				 m;
-	char					*tpl, *cause = NULL;
-	int					 i, ok = 0;
+	const struct config_app		  *app;
+	struct cfn_create_change_set_input in;
+	struct cfn_parameter_input	   params[2];
+	struct aws_client		  *c = aws_context_client(t->aws);
+	struct aws_creds		  *creds;
+	struct manual			   m;
+	char				  *tpl, *cause = NULL;
+	int				   i, ok = 0;
 
 	app = config_find_app(t->config, "stale");
 	creds = aws_context_env_creds(t->aws, app, &app->environments[0],
@@ -740,14 +747,15 @@ manual_update(struct t *t, const char *stack, const char *key)
 	in.parameters = params;
 	in.nparameters = 2;
 	memset(&m, 0, sizeof m);
-	if (creds == NULL || cfn_create_change_set(c, creds, "eu-west-1", &in,
-	    manual_ref_cb, &m, &cause) == NULL ||
+	if (creds == NULL ||
+	    cfn_create_change_set(c, creds, "eu-west-1", &in, manual_ref_cb, &m,
+		&cause) == NULL ||
 	    !t_until(t, manual_pred, &m) || !m.ok)
 		goto out;
 	for (i = 0; i < 200; i++) {
 		m.done = 0;
 		if (cfn_describe_change_set(c, creds, "eu-west-1", stack,
-		    "manual-change", manual_cs_cb, &m, &cause) == NULL ||
+			"manual-change", manual_cs_cb, &m, &cause) == NULL ||
 		    !t_until(t, manual_pred, &m))
 			goto out;
 		if (strcmp(m.status, "CREATE_COMPLETE") == 0)
@@ -756,13 +764,13 @@ manual_update(struct t *t, const char *stack, const char *key)
 	}
 	m.done = 0;
 	if (cfn_execute_change_set(c, creds, "eu-west-1", stack,
-	    "manual-change", NULL, manual_done_cb, &m, &cause) == NULL ||
+		"manual-change", NULL, manual_done_cb, &m, &cause) == NULL ||
 	    !t_until(t, manual_pred, &m) || !m.ok)
 		goto out;
 	for (i = 0; i < 500; i++) {
 		m.done = 0;
 		if (cfn_describe_stacks(c, creds, "eu-west-1", stack,
-		    manual_stack_cb, &m, &cause) == NULL ||
+			manual_stack_cb, &m, &cause) == NULL ||
 		    !t_until(t, manual_pred, &m))
 			goto out;
 		if (strcmp(m.status, "UPDATE_COMPLETE") == 0) {
@@ -785,16 +793,16 @@ out:
 static char *
 fake_stack_status(struct t *t, const char *name)
 {
-	json_t		*j, *stacks, *v;
-	const char	*k, *status, *found = "none";
-	char		*out;
+	json_t	   *j, *stacks, *v;
+	const char *k, *status, *found = "none";
+	char	   *out;
 
 	j = fake_json(t, "GET", "/_fake/state", NULL);
 	stacks = json_object_get(json_object_get(j, "cloudformation"),
 	    "stacks");
 	json_object_foreach(stacks, k, v) {
 		if (strcmp(json_string_value(json_object_get(v, "name")),
-		    name) != 0)
+			name) != 0)
 			continue;
 		status = json_string_value(json_object_get(v, "status"));
 		if (strcmp(status, "DELETE_COMPLETE") != 0 ||
@@ -807,16 +815,16 @@ fake_stack_status(struct t *t, const char *name)
 }
 
 struct stack_want {
-	const char	*name;
-	const char	*status;
+	const char *name;
+	const char *status;
 };
 
 static int
 stack_pred(struct t *t, void *arg)
 {
-	struct stack_want	*w = arg;
-	char			*s = fake_stack_status(t, w->name);
-	int			 ok = strcmp(s, w->status) == 0;
+	struct stack_want *w = arg;
+	char		  *s = fake_stack_status(t, w->name);
+	int		   ok = strcmp(s, w->status) == 0;
 
 	free(s);
 	return (ok);
@@ -825,7 +833,7 @@ stack_pred(struct t *t, void *arg)
 static int
 wait_stack_status(struct t *t, const char *name, const char *status)
 {
-	struct stack_want	 w = { name, status };
+	struct stack_want w = { name, status };
 
 	return (t_until(t, stack_pred, &w));
 }
@@ -835,7 +843,7 @@ wait_stack_status(struct t *t, const char *name, const char *status)
 static char *
 hold_status(struct t *t, const char *app, int *action)
 {
-	struct store_stack_hold	*h = NULL;
+	struct store_stack_hold *h = NULL;
 	char			*s;
 
 	if (action != NULL)
@@ -850,16 +858,16 @@ hold_status(struct t *t, const char *app, int *action)
 }
 
 struct hold_want {
-	const char	*app;
-	const char	*status;
+	const char *app;
+	const char *status;
 };
 
 static int
 hold_pred(struct t *t, void *arg)
 {
-	struct hold_want	*w = arg;
-	char			*s = hold_status(t, w->app, NULL);
-	int			 ok = strcmp(s, w->status) == 0;
+	struct hold_want *w = arg;
+	char		 *s = hold_status(t, w->app, NULL);
+	int		  ok = strcmp(s, w->status) == 0;
 
 	free(s);
 	return (ok);
@@ -868,22 +876,22 @@ hold_pred(struct t *t, void *arg)
 static int
 wait_hold(struct t *t, const char *app, const char *status)
 {
-	struct hold_want	 w = { app, status };
+	struct hold_want w = { app, status };
 
 	return (t_until(t, hold_pred, &w));
 }
 
 struct reason_want {
-	int64_t		 run;
-	const char	*text;
+	int64_t	    run;
+	const char *text;
 };
 
 static int
 reason_pred(struct t *t, void *arg)
 {
-	struct reason_want	*w = arg;
-	char			*s = stage_reason(t, w->run, "int");
-	int			 ok = strstr(s, w->text) != NULL;
+	struct reason_want *w = arg;
+	char		   *s = stage_reason(t, w->run, "int");
+	int		    ok = strstr(s, w->text) != NULL;
 
 	free(s);
 	return (ok);
@@ -892,7 +900,7 @@ reason_pred(struct t *t, void *arg)
 static int
 audit_pred(struct t *t, void *arg)
 {
-	struct reason_want	*w = arg;
+	struct reason_want *w = arg;
 
 	return (audit_has(t, w->run, w->text));
 }
@@ -902,8 +910,8 @@ static int
 stack_act(struct t *t, enum engine_action_kind kind, const char *app,
     const char *user, const char *comment, const char *skip, char **cause)
 {
-	struct engine_action	 a;
-	const char		*skips[1];
+	struct engine_action a;
+	const char	    *skips[1];
 
 	memset(&a, 0, sizeof a);
 	a.kind = kind;
@@ -924,12 +932,12 @@ stack_act(struct t *t, enum engine_action_kind kind, const char *app,
 static int
 manual_create(struct t *t, const char *stack)
 {
-	const struct config_app			*app;
-	struct cfn_create_change_set_input	 in;
-	struct cfn_parameter_input		 params[2];
-	struct manual				 m;
-	struct aws_creds			*creds;
-	char					*tpl, *cause = NULL;
+	const struct config_app		  *app;
+	struct cfn_create_change_set_input in;
+	struct cfn_parameter_input	   params[2];
+	struct manual			   m;
+	struct aws_creds		  *creds;
+	char				  *tpl, *cause = NULL;
 
 	app = config_find_app(t->config, "emptyexp");
 	creds = aws_context_env_creds(t->aws, app, &app->environments[0],
@@ -945,8 +953,9 @@ manual_create(struct t *t, const char *stack)
 	in.parameters = params;
 	in.nparameters = 2;
 	memset(&m, 0, sizeof m);
-	if (creds == NULL || cfn_create_change_set(aws_context_client(t->aws),
-	    creds, "eu-west-1", &in, manual_ref_cb, &m, &cause) == NULL ||
+	if (creds == NULL ||
+	    cfn_create_change_set(aws_context_client(t->aws), creds,
+		"eu-west-1", &in, manual_ref_cb, &m, &cause) == NULL ||
 	    !t_until(t, manual_pred, &m))
 		m.ok = 0;
 	if (cause != NULL)
@@ -961,31 +970,32 @@ manual_create(struct t *t, const char *stack)
 static void
 test_happy_path(struct t *t)
 {
-	struct store_changes		*ch = NULL;
-	struct store_deployment		*d = NULL;
-	struct store_run		*r;
-	struct engine_actor		 other;
-	char				*cause = NULL, *long_comment;
-	int64_t				 rel, run, app_id = 0;
-	int				 rc;
+	struct store_changes	*ch = NULL;
+	struct store_deployment *d = NULL;
+	struct store_run	*r;
+	struct engine_actor	 other;
+	char			*cause = NULL, *long_comment;
+	int64_t			 rel, run, app_id = 0;
+	int			 rc;
 
 	rel = t_release(t, "billing", "1.0.0", "billing");
 	run = t_submit(t, rel);
 	ok(run > 0, "happy: a run is created");
 	r = t_run(t, run);
 	ok(r != NULL && r->nstages == 3 &&
-	    strcmp(r->stages[0].environment, "int") == 0 &&
-	    strcmp(r->stages[2].environment, "prod") == 0,
+		strcmp(r->stages[0].environment, "int") == 0 &&
+		strcmp(r->stages[2].environment, "prod") == 0,
 	    "happy: one stage per environment, in order");
 	store_run_free(r);
 	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL),
 	    "happy: int awaits approval");
 	r = t_run(t, run);
 	ok(r != NULL && r->stages[0].change_set_name != NULL &&
-	    strstr(r->stages[0].change_set_name, "billing-int") != NULL,
+		strstr(r->stages[0].change_set_name, "billing-int") != NULL,
 	    "happy: the change set's name is recorded (%s)",
 	    r != NULL && r->stages[0].change_set_name != NULL ?
-	    r->stages[0].change_set_name : "none");
+		r->stages[0].change_set_name :
+		"none");
 	if (r != NULL)
 		store_stage_changes(t->store, r->stages[0].id, 0, &ch, NULL);
 	ok(ch != NULL && ch->n == 3 && strcmp(ch->items[0].action, "Add") == 0,
@@ -996,7 +1006,7 @@ test_happy_path(struct t *t)
 
 	rc = engine_approve(t->engine, run, "int", as("bob"), NULL, &cause);
 	ok(rc == ENGINE_EFORBIDDEN && cause != NULL &&
-	    strstr(cause, "not in integrators") != NULL,
+		strstr(cause, "not in integrators") != NULL,
 	    "happy: bob may not approve int (%s)", cause);
 	free(cause);
 	cause = NULL;
@@ -1004,15 +1014,14 @@ test_happy_path(struct t *t)
 	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_GATE),
 	    "happy: int deployed, the gate awaits");
 	rc = engine_authorise(t->engine, run, as("bob"), NULL, &cause);
-	ok(rc == ENGINE_EFORBIDDEN, "happy: bob may not authorise (%s)",
-	    cause);
+	ok(rc == ENGINE_EFORBIDDEN, "happy: bob may not authorise (%s)", cause);
 	free(cause);
 	cause = NULL;
 	rc = engine_authorise(t->engine, run, as("alice"), "go", &cause);
 	ok(rc == 0, "happy: alice authorises promotion");
 	free(cause);
 	ok(wait_stage(t, run, "int", STORE_STAGE_DONE) &&
-	    wait_stage(t, run, "stg", STORE_STAGE_AWAITING_APPROVAL),
+		wait_stage(t, run, "stg", STORE_STAGE_AWAITING_APPROVAL),
 	    "happy: int done, stg awaits approval");
 	ok(approve(t, run, "stg", "carol") == 0, "happy: carol approves stg");
 	ok(wait_stage(t, run, "prod", STORE_STAGE_AWAITING_APPROVAL),
@@ -1020,7 +1029,7 @@ test_happy_path(struct t *t)
 	cause = NULL;
 	rc = engine_approve(t->engine, run, "prod", as("bob"), NULL, &cause);
 	ok(rc == ENGINE_EFORBIDDEN && cause != NULL &&
-	    strstr(cause, "author") != NULL,
+		strstr(cause, "author") != NULL,
 	    "happy: bob, the author, may not approve prod (%s)", cause);
 	free(cause);
 	ok(approve(t, run, "prod", "carol") == 0, "happy: carol approves prod");
@@ -1031,7 +1040,7 @@ test_happy_path(struct t *t)
 	free(cause);
 	t_spin(t, 50);
 	ok(want_pred(t, &(struct want){ run, "prod",
-	    STORE_STAGE_AWAITING_APPROVAL, -1 }),
+			    STORE_STAGE_AWAITING_APPROVAL, -1 }),
 	    "happy: one approval of two leaves prod waiting");
 	/* carol's Unix user, an admin, acting as erin: still carol. */
 	cause = NULL;
@@ -1042,17 +1051,20 @@ test_happy_path(struct t *t)
 	other.person = "carol";
 	rc = engine_approve(t->engine, run, "prod", &other, NULL, &cause);
 	ok(rc == ENGINE_EFORBIDDEN && cause != NULL &&
-	    strncmp(cause, "carol has already decided on prod of run ", 41) ==
-	    0 && strstr(cause, " as carol: a quorum needs distinct people, "
-	    "not names") != NULL,
+		strncmp(cause, "carol has already decided on prod of run ",
+		    41) == 0 &&
+		strstr(cause, " as carol: a quorum needs distinct people, "
+			      "not names") != NULL,
 	    "happy: one person under two names is one approval (%s)", cause);
 	free(cause);
 	other.person = "uid 0";
 	other.user = "carol";
 	cause = NULL;
 	rc = engine_approve(t->engine, run, "prod", &other, NULL, &cause);
-	ok(rc == ENGINE_ECONFLICT, "happy: nor does another person acting as "
-	    "carol approve again (%s)", cause);
+	ok(rc == ENGINE_ECONFLICT,
+	    "happy: nor does another person acting as "
+	    "carol approve again (%s)",
+	    cause);
 	free(cause);
 	long_comment = xmalloc(ENGINE_COMMENT_MAX + 2);
 	memset(long_comment, 'x', ENGINE_COMMENT_MAX + 1);
@@ -1061,14 +1073,18 @@ test_happy_path(struct t *t)
 	rc = engine_approve(t->engine, run, "prod", as("erin"), long_comment,
 	    &cause);
 	ok(rc == ENGINE_EINVAL && cause != NULL &&
-	    strcmp(cause, "the comment is too long: at most 2000 "
-	    "characters") == 0, "happy: a comment of 2001 characters is "
-	    "refused (%s)", cause);
+		strcmp(cause, "the comment is too long: at most 2000 "
+			      "characters") == 0,
+	    "happy: a comment of 2001 characters is "
+	    "refused (%s)",
+	    cause);
 	free(cause);
 	cause = NULL;
 	rc = engine_cancel(t->engine, run, as("dave"), long_comment, &cause);
-	ok(rc == ENGINE_EINVAL, "happy: so is a reason of 2001 characters to "
-	    "cancel (%s)", cause);
+	ok(rc == ENGINE_EINVAL,
+	    "happy: so is a reason of 2001 characters to "
+	    "cancel (%s)",
+	    cause);
 	free(cause);
 	cause = NULL;
 	rc = engine_reject(t->engine, run, "prod", as("erin"), long_comment,
@@ -1079,22 +1095,25 @@ test_happy_path(struct t *t)
 	cause = NULL;
 	rc = engine_approve(t->engine, run, "prod", as("erin"), long_comment,
 	    &cause);
-	ok(rc == 0, "happy: erin approves prod, with 2000 characters to say "
-	    "(%s)", cause);
+	ok(rc == 0,
+	    "happy: erin approves prod, with 2000 characters to say "
+	    "(%s)",
+	    cause);
 	free(cause);
 	free(long_comment);
 	ok(wait_run(t, run, STORE_RUN_SUCCEEDED), "happy: the run succeeds");
 	ok(fake_calls(t, "ecs", "DescribeServices") > 0,
 	    "happy: the ECS services were waited on");
 	ok(t_submit(t, rel) == run, "happy: a release handed over again "
-	    "keeps its one run");
+				    "keeps its one run");
 	store_app_id(t->store, "billing", &app_id, NULL);
 	ok(store_current_deployment(t->store, app_id, "prod", &d, NULL) == 0 &&
-	    d->release_id == rel, "happy: prod runs the release");
+		d->release_id == rel,
+	    "happy: prod runs the release");
 	store_deployment_free(d);
 	ok(audit_has(t, run, "stage int awaiting_approval -> executing") &&
-	    audit_has(t, run, "run running -> succeeded") &&
-	    audit_has(t, run, "no checks configured"),
+		audit_has(t, run, "run running -> succeeded") &&
+		audit_has(t, run, "no checks configured"),
 	    "happy: transitions and checks are in the audit log");
 	ok(engine_active_runs(t->engine) == 0, "happy: no run left in memory");
 
@@ -1119,14 +1138,14 @@ test_happy_path(struct t *t)
 	free(cause);
 	approve(t, run, "int", "alice");
 	ok(wait_stage(t, run, "int", STORE_STAGE_NO_CHANGES) &&
-	    wait_run(t, run, STORE_RUN_SUCCEEDED),
+		wait_run(t, run, STORE_RUN_SUCCEEDED),
 	    "redeploy: the stage ends without changes, the run succeeds");
 }
 
 static void
 test_cancel_in_flight(struct t *t)
 {
-	struct store_deployment	*d = NULL;
+	struct store_deployment *d = NULL;
 	char			*arn, *cause = NULL;
 	int64_t			 rel, run, app_id = 0;
 	int			 calls, execs, rc;
@@ -1134,8 +1153,8 @@ test_cancel_in_flight(struct t *t)
 	rel = t_release(t, "billing", "1.0.1", "billing");
 	run = t_submit(t, rel);
 	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
-	    approve(t, run, "int", "alice") == 0 &&
-	    wait_stage(t, run, "int", STORE_STAGE_WAITING_STACK),
+		approve(t, run, "int", "alice") == 0 &&
+		wait_stage(t, run, "int", STORE_STAGE_WAITING_STACK),
 	    "cancel in flight: int is being deployed");
 	rc = engine_cancel(t->engine, run, as("dave"), "wrong day", &cause);
 	ok(rc == 0, "cancel in flight: dave cancels (%s)",
@@ -1147,36 +1166,41 @@ test_cancel_in_flight(struct t *t)
 	    "cancel in flight: at the gate, after int was deployed");
 	arn = stage_change_set(t, run, "int");
 	executions(t, arn, &calls, &execs);
-	ok(execs == 1, "cancel in flight: the execution was not interrupted "
-	    "(executions %d)", execs);
+	ok(execs == 1,
+	    "cancel in flight: the execution was not interrupted "
+	    "(executions %d)",
+	    execs);
 	free(arn);
 	store_app_id(t->store, "billing", &app_id, NULL);
 	ok(store_current_deployment(t->store, app_id, "int", &d, NULL) == 0 &&
-	    d->release_id == rel, "cancel in flight: int runs 1.0.1");
+		d->release_id == rel,
+	    "cancel in flight: int runs 1.0.1");
 	store_deployment_free(d);
 
 	run = t_submit(t, t_release(t, "billing", "1.0.2", "billing"));
 	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
-	    approve(t, run, "int", "alice") == 0 &&
-	    wait_stage(t, run, "int", STORE_STAGE_AWAITING_GATE),
+		approve(t, run, "int", "alice") == 0 &&
+		wait_stage(t, run, "int", STORE_STAGE_AWAITING_GATE),
 	    "gate: awaits authorisation");
 	cause = NULL;
-	rc = engine_reject(t->engine, run, NULL, as("alice"), "not for "
-	    "production", &cause);
+	rc = engine_reject(t->engine, run, NULL, as("alice"),
+	    "not for "
+	    "production",
+	    &cause);
 	ok(rc == 0, "gate: alice rejects promotion (%s)",
 	    cause != NULL ? cause : "ok");
 	free(cause);
 	ok(wait_run(t, run, STORE_RUN_REJECTED) &&
-	    wait_stage(t, run, "stg", STORE_STAGE_PENDING),
+		wait_stage(t, run, "stg", STORE_STAGE_PENDING),
 	    "gate: the run is rejected, stg never starts");
 }
 
 static void
 test_reject_cancel(struct t *t)
 {
-	char	*cause = NULL;
-	int64_t	 run, run2;
-	int	 rc;
+	char   *cause = NULL;
+	int64_t run, run2;
+	int	rc;
 
 	run = t_submit(t, t_release(t, "rej", "1.0.0", "rej"));
 	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL),
@@ -1185,14 +1209,15 @@ test_reject_cancel(struct t *t)
 	ok(rc == ENGINE_EINVAL, "reject: needs a comment (%s)", cause);
 	free(cause);
 	cause = NULL;
-	rc = engine_reject(t->engine, run, "int", as("alice"),
-	    "wrong image", &cause);
+	rc = engine_reject(t->engine, run, "int", as("alice"), "wrong image",
+	    &cause);
 	ok(rc == 0, "reject: alice rejects with a comment");
 	free(cause);
 	ok(wait_run(t, run, STORE_RUN_REJECTED), "reject: the run is rejected");
 	cause = stage_reason(t, run, "int");
 	ok(strstr(cause, "wrong image") != NULL &&
-	    strstr(cause, "alice") != NULL, "reject: reason %s", cause);
+		strstr(cause, "alice") != NULL,
+	    "reject: reason %s", cause);
 	free(cause);
 	ok(audit_has(t, run, "reject"), "reject: in the audit log");
 
@@ -1208,7 +1233,7 @@ test_reject_cancel(struct t *t)
 	ok(rc == 0, "cancel: dave cancels");
 	free(cause);
 	ok(wait_run(t, run2, STORE_RUN_CANCELLED) &&
-	    wait_stage(t, run2, "int", STORE_STAGE_CANCELLED),
+		wait_stage(t, run2, "int", STORE_STAGE_CANCELLED),
 	    "cancel: the run and its stage are cancelled");
 	ok(audit_has(t, run2, "cancelled by dave"),
 	    "cancel: in the audit log with its reason");
@@ -1217,15 +1242,15 @@ test_reject_cancel(struct t *t)
 static void
 test_expiry(struct t *t)
 {
-	int64_t	 run;
+	int64_t run;
 
 	run = t_submit(t, t_release(t, "exp", "1.0.0", "exp"));
 	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL),
 	    "expiry: awaits approval");
-	t->offset += 2 * 3600 * 1000;	/* past approval_timeout: 1h */
+	t->offset += 2 * 3600 * 1000; /* past approval_timeout: 1h */
 	engine_wake(t->engine);
 	ok(wait_run(t, run, STORE_RUN_EXPIRED) &&
-	    wait_stage(t, run, "int", STORE_STAGE_EXPIRED),
+		wait_stage(t, run, "int", STORE_STAGE_EXPIRED),
 	    "expiry: the run expires after approval_timeout");
 	t->offset -= 2 * 3600 * 1000;
 }
@@ -1233,12 +1258,12 @@ test_expiry(struct t *t)
 static void
 test_reconfigure(struct t *t)
 {
-	struct config_errors	 e;
-	struct config		*only_billing;
-	struct store_run	*r;
-	char			*text;
-	const char		*u = t->fake.url;
-	int64_t			 run;
+	struct config_errors e;
+	struct config	    *only_billing;
+	struct store_run    *r;
+	char		    *text;
+	const char	    *u = t->fake.url;
+	int64_t		     run;
 
 	text = xasprintf(CONFIG_TEXT, t->dir, u, u, u, u, u, "");
 	only_billing = config_load_buffer("t2.yaml", text, strlen(text), &e);
@@ -1246,13 +1271,13 @@ test_reconfigure(struct t *t)
 	config_errors_free(&e);
 	run = t_submit(t, t_release(t, "exp", "2.0.0", "exp"));
 	ok(only_billing != NULL &&
-	    wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL),
+		wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL),
 	    "reload: a run awaits approval");
 	engine_reconfigure(t->engine, only_billing);
 	t_spin(t, 100);
 	r = t_run(t, run);
 	ok(r != NULL && r->status == STORE_RUN_RUNNING &&
-	    r->stages[0].status == STORE_STAGE_AWAITING_APPROVAL,
+		r->stages[0].status == STORE_STAGE_AWAITING_APPROVAL,
 	    "reload: a run of an app the reload dropped waits, unharmed");
 	store_run_free(r);
 	engine_reconfigure(t->engine, t->config);
@@ -1263,7 +1288,7 @@ test_reconfigure(struct t *t)
 static void
 test_supersede(struct t *t)
 {
-	int64_t	 a, b;
+	int64_t a, b;
 
 	a = t_submit(t, t_release(t, "sup", "1.0.0", "sup"));
 	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL),
@@ -1275,7 +1300,7 @@ test_supersede(struct t *t)
 	    "{\"count\": 1}", NULL);
 	b = t_submit(t, t_release(t, "sup", "1.0.1", "sup"));
 	ok(wait_run(t, a, STORE_RUN_SUPERSEDED) &&
-	    wait_stage(t, a, "int", STORE_STAGE_SUPERSEDED),
+		wait_stage(t, a, "int", STORE_STAGE_SUPERSEDED),
 	    "supersede: a newer release supersedes it");
 	ok(t_until(t, deleted_pred, NULL),
 	    "supersede: its change set's deletion is asked for");
@@ -1287,8 +1312,8 @@ test_supersede(struct t *t)
 static void
 test_queued(struct t *t)
 {
-	struct store_run	*r;
-	int64_t			 a, b, c;
+	struct store_run *r;
+	int64_t		  a, b, c;
 
 	a = t_submit(t, t_release(t, "que", "1.0.0", "que"));
 	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL),
@@ -1301,10 +1326,11 @@ test_queued(struct t *t)
 	store_run_free(r);
 	c = t_submit(t, t_release(t, "que", "1.0.2", "que"));
 	ok(engine_cancel(t->engine, c, as("dave"), NULL, NULL) == 0 &&
-	    wait_run(t, c, STORE_RUN_CANCELLED),
+		wait_run(t, c, STORE_RUN_CANCELLED),
 	    "queued: a waiting run is cancelled at once");
 	ok(approve(t, a, "int", "alice") == 0 &&
-	    wait_run(t, a, STORE_RUN_SUCCEEDED), "queued: the first deploys");
+		wait_run(t, a, STORE_RUN_SUCCEEDED),
+	    "queued: the first deploys");
 	ok(deploy_one(t, b), "queued: then the second");
 }
 
@@ -1333,7 +1359,7 @@ test_no_changes(struct t *t)
 	    "portal: the engine, woken, deploys");
 	run = t_submit(t, t_release(t, "noch", "1.0.0", "noch"));
 	ok(wait_stage(t, run, "int", STORE_STAGE_NO_CHANGES) &&
-	    wait_run(t, run, STORE_RUN_SUCCEEDED),
+		wait_run(t, run, STORE_RUN_SUCCEEDED),
 	    "no changes: the same again ends as no_changes, without approval "
 	    "(approve_no_changes: false)");
 }
@@ -1341,23 +1367,25 @@ test_no_changes(struct t *t)
 static void
 test_stack_failure_retry(struct t *t)
 {
-	char	*reason, *cause = NULL;
-	int64_t	 run;
-	int	 rc;
+	char   *reason, *cause = NULL;
+	int64_t run;
+	int	rc;
 
 	run = t_submit(t, t_release(t, "fail", "1.0.0", "fail"));
 	ok(deploy_one(t, run), "failure: the first release deploys");
 	fakeaws_control(&t->fake, "POST", "/_fake/cfn/fail-resource",
 	    "{\"logical_id\": \"Service\", \"stack\": \"fail-int\", "
 	    "\"reason\": \"Resource handler returned message: no capacity\", "
-	    "\"count\": 1}", NULL);
+	    "\"count\": 1}",
+	    NULL);
 	run = t_submit(t, t_release(t, "fail", "1.0.1", "fail"));
 	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
-	    approve(t, run, "int", "alice") == 0 &&
-	    wait_run(t, run, STORE_RUN_FAILED), "failure: the update fails");
+		approve(t, run, "int", "alice") == 0 &&
+		wait_run(t, run, STORE_RUN_FAILED),
+	    "failure: the update fails");
 	reason = stage_reason(t, run, "int");
 	ok(strstr(reason, "Service") != NULL &&
-	    strstr(reason, "no capacity") != NULL,
+		strstr(reason, "no capacity") != NULL,
 	    "failure: the failed resource and its reason: %s", reason);
 	free(reason);
 
@@ -1370,7 +1398,7 @@ test_stack_failure_retry(struct t *t)
 	    cause != NULL ? cause : "ok");
 	free(cause);
 	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
-	    stage_attempt(t, run, "int") == 1,
+		stage_attempt(t, run, "int") == 1,
 	    "retry: a new attempt awaits approval");
 	approve(t, run, "int", "alice");
 	ok(wait_run(t, run, STORE_RUN_SUCCEEDED), "retry: and deploys");
@@ -1379,22 +1407,23 @@ test_stack_failure_retry(struct t *t)
 static void
 test_circuit_breaker(struct t *t)
 {
-	char	*reason;
-	int64_t	 run;
+	char   *reason;
+	int64_t run;
 
 	run = t_submit(t, t_release(t, "cb", "1.0.0", "cb"));
 	ok(deploy_one(t, run), "circuit breaker: the first release deploys");
 	fakeaws_control(&t->fake, "POST", "/_fake/ecs/fail-deployment",
 	    "{\"service\": \"web\", \"account\": \"111111111111\", "
-	    "\"count\": 1}", NULL);
+	    "\"count\": 1}",
+	    NULL);
 	run = t_submit(t, t_release(t, "cb", "1.0.1", "cb"));
 	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
-	    approve(t, run, "int", "alice") == 0 &&
-	    wait_run(t, run, STORE_RUN_FAILED),
+		approve(t, run, "int", "alice") == 0 &&
+		wait_run(t, run, STORE_RUN_FAILED),
 	    "circuit breaker: the deployment fails");
 	reason = stage_reason(t, run, "int");
 	ok(strstr(reason, "Circuit Breaker") != NULL ||
-	    strstr(reason, "failed") != NULL,
+		strstr(reason, "failed") != NULL,
 	    "circuit breaker: reason %s", reason);
 	free(reason);
 }
@@ -1407,7 +1436,7 @@ test_circuit_breaker(struct t *t)
 static void
 test_unreadable_reply(struct t *t)
 {
-	int64_t	 run;
+	int64_t run;
 
 	run = t_submit(t, t_release(t, "cb", "1.0.2", "cb"));
 	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL),
@@ -1418,7 +1447,8 @@ test_unreadable_reply(struct t *t)
 	    NULL);
 	fakeaws_control(&t->fake, "POST", "/_fake/faults",
 	    "{\"service\": \"ecs\", \"operation\": \"DescribeServices\", "
-	    "\"mode\": \"truncate\", \"count\": 1}", NULL);
+	    "\"mode\": \"truncate\", \"count\": 1}",
+	    NULL);
 	approve(t, run, "int", "alice");
 	ok(wait_run(t, run, STORE_RUN_SUCCEEDED),
 	    "unreadable reply: the stage deploys all the same");
@@ -1438,9 +1468,9 @@ test_unreadable_reply(struct t *t)
 static void
 test_unreadable_not_found(struct t *t)
 {
-	char	*reason;
-	int64_t	 run;
-	int	 waited;
+	char   *reason;
+	int64_t run;
+	int	waited;
 
 	/* CreateChangeSet throttled past the client's attempts: the engine
 	   tries again later by describing the change set, which was never
@@ -1452,26 +1482,28 @@ test_unreadable_not_found(struct t *t)
 	fakeaws_control(&t->fake, "POST", "/_fake/faults",
 	    "{\"service\": \"cloudformation\", \"operation\": "
 	    "\"DescribeChangeSet\", \"mode\": \"malformed\", "
-	    "\"count\": 1}", NULL);
+	    "\"count\": 1}",
+	    NULL);
 	run = t_submit(t, t_release(t, "cb", "1.0.3", "cb"));
 	waited = wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL);
 	reason = stage_reason(t, run, "int");
-	ok(waited, "garbled 404: the change set is created, approval "
-	    "asked (reason: %s)", reason);
+	ok(waited,
+	    "garbled 404: the change set is created, approval "
+	    "asked (reason: %s)",
+	    reason);
 	free(reason);
 	ok(fake_json_faults_left(t) == 0,
 	    "garbled 404: the throttles and the garbled reply were sent");
 	fakeaws_control(&t->fake, "DELETE", "/_fake/faults", NULL, NULL);
 	approve(t, run, "int", "alice");
-	ok(wait_run(t, run, STORE_RUN_SUCCEEDED),
-	    "garbled 404: then deploys");
+	ok(wait_run(t, run, STORE_RUN_SUCCEEDED), "garbled 404: then deploys");
 }
 
 static void
 test_deploy_timeout(struct t *t)
 {
-	char	*reason;
-	int64_t	 run;
+	char   *reason;
+	int64_t run;
 
 	run = t_submit(t, t_release(t, "slow", "1.0.0", "slow"));
 	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL),
@@ -1481,7 +1513,7 @@ test_deploy_timeout(struct t *t)
 	approve(t, run, "int", "alice");
 	ok(wait_stage(t, run, "int", STORE_STAGE_WAITING_STACK),
 	    "timeout: waits for the stack");
-	t->offset += 2 * 3600 * 1000;	/* past deploy_timeout: 1h */
+	t->offset += 2 * 3600 * 1000; /* past deploy_timeout: 1h */
 	ok(wait_run(t, run, STORE_RUN_FAILED), "timeout: the stage fails");
 	t->offset -= 2 * 3600 * 1000;
 	fakeaws_control(&t->fake, "POST", "/_fake/config",
@@ -1501,75 +1533,85 @@ test_deploy_timeout(struct t *t)
 static void
 test_rollback_failed(struct t *t)
 {
-	struct store_stack_holds	*l = NULL;
-	char				*reason, *cause = NULL, *st;
-	int64_t				 a, b;
-	int				 rc, action;
+	struct store_stack_holds *l = NULL;
+	char			 *reason, *cause = NULL, *st;
+	int64_t			  a, b;
+	int			  rc, action;
 
 	a = t_submit(t, t_release(t, "stuck", "1.0.0", "stuck"));
 	ok(deploy_one(t, a), "stuck: the first release deploys");
 	fakeaws_control(&t->fake, "POST", "/_fake/cfn/fail-resource",
 	    "{\"logical_id\": \"Service\", \"stack\": \"stuck-int\", "
-	    "\"reason\": \"tasks failed to start\"}", NULL);
+	    "\"reason\": \"tasks failed to start\"}",
+	    NULL);
 	fakeaws_control(&t->fake, "POST", "/_fake/cfn/fail-rollback",
 	    "{\"logical_id\": \"Service\", \"stack\": \"stuck-int\", "
 	    "\"reason\": \"old tasks do not stabilise\", \"count\": 2}",
 	    NULL);
 	a = t_submit(t, t_release(t, "stuck", "1.0.1", "stuck"));
 	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL) &&
-	    approve(t, a, "int", "alice") == 0 &&
-	    wait_run(t, a, STORE_RUN_FAILED), "stuck: the update fails");
+		approve(t, a, "int", "alice") == 0 &&
+		wait_run(t, a, STORE_RUN_FAILED),
+	    "stuck: the update fails");
 	reason = stage_reason(t, a, "int");
 	ok(strstr(reason, "UPDATE_ROLLBACK_FAILED") != NULL &&
-	    strstr(reason, "tasks failed to start") != NULL &&
-	    strstr(reason, "old tasks do not stabilise") != NULL &&
-	    strstr(reason, "tasks failed to start") <
-	    strstr(reason, "old tasks do not stabilise") &&
-	    strstr(reason, "shipgatectl continue-rollback stuck int") != NULL,
+		strstr(reason, "tasks failed to start") != NULL &&
+		strstr(reason, "old tasks do not stabilise") != NULL &&
+		strstr(reason, "tasks failed to start") <
+		    strstr(reason, "old tasks do not stabilise") &&
+		strstr(reason, "shipgatectl continue-rollback stuck int") !=
+		    NULL,
 	    "stuck: the stage names the failed resources, the first first, "
-	    "and what to do: %s", reason);
+	    "and what to do: %s",
+	    reason);
 	free(reason);
 	st = hold_status(t, "stuck", NULL);
 	ok(strcmp(st, "UPDATE_ROLLBACK_FAILED") == 0,
 	    "stuck: the environment is held (%s)", st);
 	free(st);
 	ok(store_stack_holds(t->store, NULL, &l, NULL) == 0 && l->n == 1 &&
-	    strcmp(l->v[0]->app, "stuck") == 0 && l->v[0]->run_id == a,
+		strcmp(l->v[0]->app, "stuck") == 0 && l->v[0]->run_id == a,
 	    "stuck: listed with the run that found it");
 	store_stack_holds_free(l);
 
 	b = t_submit(t, t_release(t, "stuck", "1.0.2", "stuck"));
-	ok(t_until(t, reason_pred, &(struct reason_want){ b,
-	    "waiting: stack stuck-int is stuck in UPDATE_ROLLBACK_FAILED" }),
+	ok(t_until(t, reason_pred,
+	       &(struct reason_want){ b,
+		   "waiting: stack stuck-int is stuck in UPDATE_ROLLBACK_FAILED" }),
 	    "stuck: the next run waits, saying why");
 	t_spin(t, 300);
-	ok(want_pred(t, &(struct want){ b, "int", STORE_STAGE_PENDING, -1 })
-	    && want_pred(t, &(struct want){ b, NULL, STORE_RUN_RUNNING, -1 }),
+	ok(want_pred(t, &(struct want){ b, "int", STORE_STAGE_PENDING, -1 }) &&
+		want_pred(t, &(struct want){ b, NULL, STORE_RUN_RUNNING, -1 }),
 	    "stuck: and does not fail");
 
-	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "stuck", "alice",
-	    "go", NULL, &cause);
-	ok(rc == ENGINE_EFORBIDDEN, "continue-rollback: operators only "
-	    "(%s)", cause);
-	free(cause);
-	cause = NULL;
-	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "stuck", "dave", " ",
+	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "stuck", "alice", "go",
 	    NULL, &cause);
-	ok(rc == ENGINE_EINVAL, "continue-rollback: a comment is required "
-	    "(%s)", cause);
+	ok(rc == ENGINE_EFORBIDDEN,
+	    "continue-rollback: operators only "
+	    "(%s)",
+	    cause);
 	free(cause);
 	cause = NULL;
-	rc = stack_act(t, ENGINE_DELETE_FAILED_STACK, "stuck", "dave",
-	    "bin it", NULL, &cause);
-	ok(rc == ENGINE_ECONFLICT && strstr(cause, "continue-rollback") !=
-	    NULL, "delete-failed-stack: not for UPDATE_ROLLBACK_FAILED (%s)",
+	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "stuck", "dave", " ", NULL,
+	    &cause);
+	ok(rc == ENGINE_EINVAL,
+	    "continue-rollback: a comment is required "
+	    "(%s)",
 	    cause);
+	free(cause);
+	cause = NULL;
+	rc = stack_act(t, ENGINE_DELETE_FAILED_STACK, "stuck", "dave", "bin it",
+	    NULL, &cause);
+	ok(rc == ENGINE_ECONFLICT && strstr(cause, "continue-rollback") != NULL,
+	    "delete-failed-stack: not for UPDATE_ROLLBACK_FAILED (%s)", cause);
 	free(cause);
 	cause = NULL;
 	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "stuck", "dave",
 	    "the old tasks were fixed by hand", "Bad$Id", &cause);
-	ok(rc == ENGINE_EINVAL, "continue-rollback: a skip must be a logical "
-	    "id (%s)", cause);
+	ok(rc == ENGINE_EINVAL,
+	    "continue-rollback: a skip must be a logical "
+	    "id (%s)",
+	    cause);
 	free(cause);
 
 	/* The first try fails again (count 2): the hold stays. */
@@ -1580,13 +1622,13 @@ test_rollback_failed(struct t *t)
 	    cause != NULL ? cause : "ok");
 	free(cause);
 	cause = NULL;
-	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "stuck", "dave",
-	    "again", NULL, &cause);
+	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "stuck", "dave", "again",
+	    NULL, &cause);
 	ok(rc == ENGINE_ECONFLICT, "continue-rollback: one at a time (%s)",
 	    cause);
 	free(cause);
-	ok(t_until(t, audit_pred, &(struct reason_want){ a,
-	    "continue-rollback failed" }),
+	ok(t_until(t, audit_pred,
+	       &(struct reason_want){ a, "continue-rollback failed" }),
 	    "continue-rollback: the first try fails again, audited");
 	st = hold_status(t, "stuck", &action);
 	ok(strcmp(st, "UPDATE_ROLLBACK_FAILED") == 0 && !action,
@@ -1603,15 +1645,16 @@ test_rollback_failed(struct t *t)
 	    cause != NULL ? cause : "ok");
 	free(cause);
 	ok(wait_hold(t, "stuck", "none"), "continue-rollback: waited on "
-	    "until done, the hold goes");
+					  "until done, the hold goes");
 	st = fake_stack_status(t, "stuck-int");
 	ok(strcmp(st, "UPDATE_ROLLBACK_COMPLETE") == 0,
 	    "continue-rollback: the stack is %s", st);
 	free(st);
 	ok(fake_calls(t, "cloudformation", "ContinueUpdateRollback") == 2,
 	    "continue-rollback: two ContinueUpdateRollback calls");
-	ok(t_until(t, audit_pred, &(struct reason_want){ a,
-	    "continue-rollback done" }) && audit_has(t, a, "skipping Service"),
+	ok(t_until(t, audit_pred,
+	       &(struct reason_want){ a, "continue-rollback done" }) &&
+		audit_has(t, a, "skipping Service"),
 	    "continue-rollback: the request and the end are audited");
 	ok(deploy_one(t, b), "stuck: the waiting run goes on and deploys");
 }
@@ -1619,14 +1662,15 @@ test_rollback_failed(struct t *t)
 static int
 failed_again_pred(struct t *t, void *arg)
 {
-	json_t	*j;
-	char	*st;
-	int	 ok;
+	json_t *j;
+	char   *st;
+	int	ok;
 
 	(void)arg;
 	j = fake_json(t, "GET", "/_fake/state", NULL);
-	ok = json_array_size(json_object_get(json_object_get(j,
-	    "cloudformation"), "fail_rollbacks")) == 0;
+	ok = json_array_size(
+		 json_object_get(json_object_get(j, "cloudformation"),
+		     "fail_rollbacks")) == 0;
 	json_decref(j);
 	st = fake_stack_status(t, "stuck-int");
 	ok = ok && strcmp(st, "UPDATE_ROLLBACK_FAILED") == 0;
@@ -1644,24 +1688,24 @@ failed_again_pred(struct t *t, void *arg)
 static void
 test_rollback_failed_restart(struct t *t)
 {
-	struct reason_want	 w;
-	char			*st, *cause = NULL;
-	int64_t			 a;
-	int			 action, n, rc;
+	struct reason_want w;
+	char		  *st, *cause = NULL;
+	int64_t		   a;
+	int		   action, n, rc;
 
 	a = t_submit(t, t_release(t, "stuck", "1.0.0", "stuck"));
 	ok(deploy_one(t, a), "restart: the first release deploys");
 	fakeaws_control(&t->fake, "POST", "/_fake/cfn/fail-resource",
-	    "{\"logical_id\": \"Service\", \"stack\": \"stuck-int\"}",
-	    NULL);
+	    "{\"logical_id\": \"Service\", \"stack\": \"stuck-int\"}", NULL);
 	fakeaws_control(&t->fake, "POST", "/_fake/cfn/fail-rollback",
 	    "{\"logical_id\": \"Service\", \"stack\": \"stuck-int\", "
-	    "\"count\": 2}", NULL);
+	    "\"count\": 2}",
+	    NULL);
 	a = t_submit(t, t_release(t, "stuck", "1.0.1", "stuck"));
 	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL) &&
-	    approve(t, a, "int", "alice") == 0 &&
-	    wait_run(t, a, STORE_RUN_FAILED) &&
-	    wait_hold(t, "stuck", "UPDATE_ROLLBACK_FAILED"),
+		approve(t, a, "int", "alice") == 0 &&
+		wait_run(t, a, STORE_RUN_FAILED) &&
+		wait_hold(t, "stuck", "UPDATE_ROLLBACK_FAILED"),
 	    "restart: the rollback fails, the environment is held");
 	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "stuck", "dave",
 	    "try again", NULL, &cause);
@@ -1669,7 +1713,8 @@ test_rollback_failed_restart(struct t *t)
 	    cause != NULL ? cause : "ok");
 	free(cause);
 	for (n = 0; n < 2000 && fake_calls(t, "cloudformation",
-	    "ContinueUpdateRollback") == 0; n++)
+				    "ContinueUpdateRollback") == 0;
+	     n++)
 		t_spin(t, 5);
 	t_engine_stop(t);
 	ok(fake_calls(t, "cloudformation", "ContinueUpdateRollback") == 1,
@@ -1681,7 +1726,7 @@ test_rollback_failed_restart(struct t *t)
 	ok(t_engine_start(t) == 0, "restart: the engine starts again");
 	w = (struct reason_want){ a, "continue-rollback failed" };
 	ok(t_until(t, audit_pred, &w), "restart: the failure is found and "
-	    "audited");
+				       "audited");
 	st = hold_status(t, "stuck", &action);
 	ok(strcmp(st, "UPDATE_ROLLBACK_FAILED") == 0 && !action,
 	    "restart: still held, nothing under way (%s)", st);
@@ -1703,35 +1748,38 @@ test_rollback_failed_restart(struct t *t)
 static void
 test_first_deploy_failed(struct t *t)
 {
-	char	*reason, *cause = NULL, *st;
-	int64_t	 a, b;
-	int	 rc;
+	char   *reason, *cause = NULL, *st;
+	int64_t a, b;
+	int	rc;
 
 	fakeaws_control(&t->fake, "POST", "/_fake/cfn/fail-resource",
 	    "{\"logical_id\": \"Service\", \"stack\": "
-	    "\"firstfail-int\", \"reason\": \"no capacity\"}", NULL);
+	    "\"firstfail-int\", \"reason\": \"no capacity\"}",
+	    NULL);
 	a = t_submit(t, t_release(t, "firstfail", "1.0.0", "firstfail"));
 	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL) &&
-	    approve(t, a, "int", "alice") == 0 &&
-	    wait_run(t, a, STORE_RUN_FAILED),
+		approve(t, a, "int", "alice") == 0 &&
+		wait_run(t, a, STORE_RUN_FAILED),
 	    "first deployment: it fails");
 	reason = stage_reason(t, a, "int");
 	ok(strstr(reason, "ROLLBACK_COMPLETE") != NULL &&
-	    strstr(reason, "Service (AWS::ECS::Service) CREATE_FAILED: no "
-	    "capacity") != NULL && strstr(reason, "shipgatectl "
-	    "delete-failed-stack firstfail int") != NULL,
+		strstr(reason, "Service (AWS::ECS::Service) CREATE_FAILED: no "
+			       "capacity") != NULL &&
+		strstr(reason, "shipgatectl "
+			       "delete-failed-stack firstfail int") != NULL,
 	    "first deployment: the reason, and the way out: %s", reason);
 	free(reason);
 	ok(wait_hold(t, "firstfail", "ROLLBACK_COMPLETE"),
 	    "first deployment: the environment is held");
 	b = t_submit(t, t_release(t, "firstfail", "1.0.1", "firstfail"));
-	ok(t_until(t, reason_pred, &(struct reason_want){ b,
-	    "delete-failed-stack firstfail int" }),
+	ok(t_until(t, reason_pred,
+	       &(struct reason_want){ b, "delete-failed-stack firstfail int" }),
 	    "first deployment: the next run waits, saying what to do");
-	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "firstfail", "dave",
-	    "try", NULL, &cause);
-	ok(rc == ENGINE_ECONFLICT && strstr(cause, "delete-failed-stack") !=
-	    NULL, "continue-rollback does not apply (%s)", cause);
+	rc = stack_act(t, ENGINE_CONTINUE_ROLLBACK, "firstfail", "dave", "try",
+	    NULL, &cause);
+	ok(rc == ENGINE_ECONFLICT &&
+		strstr(cause, "delete-failed-stack") != NULL,
+	    "continue-rollback does not apply (%s)", cause);
 	free(cause);
 	cause = NULL;
 	rc = stack_act(t, ENGINE_DELETE_FAILED_STACK, "firstfail", "dave",
@@ -1742,8 +1790,10 @@ test_first_deploy_failed(struct t *t)
 	cause = NULL;
 	rc = stack_act(t, ENGINE_DELETE_FAILED_STACK, "firstfail", "carol",
 	    "capacity fixed", NULL, &cause);
-	ok(rc == ENGINE_EFORBIDDEN, "delete-failed-stack: operators only "
-	    "(%s)", cause);
+	ok(rc == ENGINE_EFORBIDDEN,
+	    "delete-failed-stack: operators only "
+	    "(%s)",
+	    cause);
 	free(cause);
 	cause = NULL;
 	rc = stack_act(t, ENGINE_DELETE_FAILED_STACK, "firstfail", "dave",
@@ -1763,11 +1813,11 @@ test_first_deploy_failed(struct t *t)
 	ok(wait_hold(t, "firstfail", "none"),
 	    "delete-failed-stack: waited on, the hold goes");
 	ok(fake_calls(t, "cloudformation", "DeleteStack") >= 1 &&
-	    t_until(t, audit_pred, &(struct reason_want){ a,
-	    "delete-failed-stack done" }),
+		t_until(t, audit_pred,
+		    &(struct reason_want){ a, "delete-failed-stack done" }),
 	    "delete-failed-stack: DeleteStack called, audited");
 	ok(deploy_one(t, b), "first deployment: the next run creates the "
-	    "stack again and deploys");
+			     "stack again and deploys");
 	st = fake_stack_status(t, "firstfail-int");
 	ok(strcmp(st, "CREATE_COMPLETE") == 0, "the new stack is %s", st);
 	free(st);
@@ -1781,9 +1831,9 @@ test_first_deploy_failed(struct t *t)
 static void
 test_obsolete(struct t *t)
 {
-	struct want	 w;
-	char		*first, *second;
-	int64_t		 a;
+	struct want w;
+	char	   *first, *second;
+	int64_t	    a;
 
 	a = t_submit(t, t_release(t, "obs", "1.0.0", "obs"));
 	ok(deploy_one(t, a), "obsolete: the stack is created");
@@ -1792,8 +1842,7 @@ test_obsolete(struct t *t)
 	    "obsolete: a change set awaits approval");
 	first = stage_change_set(t, a, "int");
 	fakeaws_control(&t->fake, "POST", "/_fake/cfn/update-stack",
-	    "{\"account\": \"111111111111\", \"stack\": \"obs-int\"}",
-	    NULL);
+	    "{\"account\": \"111111111111\", \"stack\": \"obs-int\"}", NULL);
 	ok(wait_stack_status(t, "obs-int", "UPDATE_COMPLETE"),
 	    "obsolete: the stack is updated from elsewhere");
 	approve(t, a, "int", "alice");
@@ -1805,8 +1854,10 @@ test_obsolete(struct t *t)
 	    "obsolete: a new change set");
 	free(first);
 	free(second);
-	ok(audit_has(t, a, "is no longer executable (the stack changed): "
-	    "recreated as"), "obsolete: recorded in the audit log");
+	ok(audit_has(t, a,
+	       "is no longer executable (the stack changed): "
+	       "recreated as"),
+	    "obsolete: recorded in the audit log");
 	t_spin(t, 300);
 	ok(want_pred(t, &w), "obsolete: the old approval is not reused");
 	approve(t, a, "int", "alice");
@@ -1821,23 +1872,24 @@ test_obsolete(struct t *t)
 static void
 test_empty_stack(struct t *t)
 {
-	char	*cause = NULL, *st;
-	int64_t	 a, b;
-	int	 rc;
+	char   *cause = NULL, *st;
+	int64_t a, b;
+	int	rc;
 
 	a = t_submit(t, t_release(t, "empty", "1.0.0", "empty"));
 	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL) &&
-	    wait_stack_status(t, "empty-int", "REVIEW_IN_PROGRESS"),
+		wait_stack_status(t, "empty-int", "REVIEW_IN_PROGRESS"),
 	    "empty stack: the first change set made its stack");
 	rc = engine_reject(t->engine, a, "int", as("alice"), "not this one",
 	    &cause);
 	ok(rc == 0, "empty stack: rejected");
 	free(cause);
 	ok(wait_run(t, a, STORE_RUN_REJECTED) &&
-	    wait_stack_status(t, "empty-int", "DELETE_COMPLETE"),
+		wait_stack_status(t, "empty-int", "DELETE_COMPLETE"),
 	    "empty stack: deleted after the rejection");
-	ok(t_until(t, audit_pred, &(struct reason_want){ a,
-	    "delete empty stack" }), "empty stack: audited");
+	ok(t_until(t, audit_pred,
+	       &(struct reason_want){ a, "delete empty stack" }),
+	    "empty stack: audited");
 
 	/* Superseded: the newer run waits for the clean-up, then goes. */
 	a = t_submit(t, t_release(t, "empty", "1.0.1", "empty"));
@@ -1852,24 +1904,25 @@ test_empty_stack(struct t *t)
 	/* Expired: the same. */
 	a = t_submit(t, t_release(t, "emptyexp", "1.0.0", "emptyexp"));
 	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL) &&
-	    wait_stack_status(t, "emptyexp-int", "REVIEW_IN_PROGRESS"),
+		wait_stack_status(t, "emptyexp-int", "REVIEW_IN_PROGRESS"),
 	    "empty stack: a first release awaits approval");
-	t->offset += 2 * 3600 * 1000;	/* past approval_timeout: 1h */
+	t->offset += 2 * 3600 * 1000; /* past approval_timeout: 1h */
 	engine_wake(t->engine);
 	ok(wait_run(t, a, STORE_RUN_EXPIRED) &&
-	    wait_stack_status(t, "emptyexp-int", "DELETE_COMPLETE"),
+		wait_stack_status(t, "emptyexp-int", "DELETE_COMPLETE"),
 	    "empty stack: deleted after the approval expired");
 	t->offset -= 2 * 3600 * 1000;
 
 	/* A stack shipgate did not make is never deleted: a REVIEW_IN_PROGRESS
 	   stack there before the first run (another tool's change set). */
 	ok(manual_create(t, "emptyexp-int"), "empty stack: another tool's "
-	    "change set makes the stack");
+					     "change set makes the stack");
 	a = t_submit(t, t_release(t, "emptyexp", "1.0.1", "emptyexp"));
 	ok(wait_stage(t, a, "int", STORE_STAGE_AWAITING_APPROVAL),
 	    "empty stack: a release awaits approval on it");
 	ok(engine_reject(t->engine, a, "int", as("alice"), "no", NULL) == 0 &&
-	    wait_run(t, a, STORE_RUN_REJECTED), "empty stack: rejected");
+		wait_run(t, a, STORE_RUN_REJECTED),
+	    "empty stack: rejected");
 	t_spin(t, 500);
 	st = fake_stack_status(t, "emptyexp-int");
 	ok(strcmp(st, "REVIEW_IN_PROGRESS") == 0,
@@ -1880,8 +1933,8 @@ test_empty_stack(struct t *t)
 static void
 test_stale(struct t *t)
 {
-	struct want	 w;
-	int64_t		 a;
+	struct want w;
+	int64_t	    a;
 
 	a = t_submit(t, t_release(t, "stale", "1.0.0", "stale"));
 	ok(deploy_one(t, a), "stale: the stack is created");
@@ -1895,8 +1948,10 @@ test_stale(struct t *t)
 	w = (struct want){ a, "int", STORE_STAGE_AWAITING_APPROVAL, 1 };
 	ok(t_until(t, want_pred, &w),
 	    "stale: recreated as a new attempt, approval asked again");
-	ok(audit_has(t, a, "is no longer executable (it was deleted: the "
-	    "stack changed): recreated as"), "stale: recorded in the audit "
+	ok(audit_has(t, a,
+	       "is no longer executable (it was deleted: the "
+	       "stack changed): recreated as"),
+	    "stale: recorded in the audit "
 	    "log");
 	approve(t, a, "int", "alice");
 	ok(wait_run(t, a, STORE_RUN_SUCCEEDED), "stale: then deploys");
@@ -1905,10 +1960,10 @@ test_stale(struct t *t)
 static void
 test_restart(struct t *t)
 {
-	struct want	 w;
-	char		*arn;
-	int64_t		 run;
-	int		 calls, execs;
+	struct want w;
+	char	   *arn;
+	int64_t	    run;
+	int	    calls, execs;
 
 	/* Stopped while creating the change set. */
 	run = t_submit(t, t_release(t, "crash", "1.0.0", "crash"));
@@ -1936,23 +1991,27 @@ test_restart(struct t *t)
 	ok(wait_run(t, run, STORE_RUN_SUCCEEDED), "restart: the run succeeds");
 	arn = stage_change_set(t, run, "int");
 	executions(t, arn, &calls, &execs);
-	ok(calls == 1 && execs == 1, "restart: the change set was executed "
-	    "once (ExecuteChangeSet calls %d, executions %d)", calls, execs);
+	ok(calls == 1 && execs == 1,
+	    "restart: the change set was executed "
+	    "once (ExecuteChangeSet calls %d, executions %d)",
+	    calls, execs);
 	free(arn);
 
 	/* Stopped while waiting for the stack. */
 	run = t_submit(t, t_release(t, "crash", "1.0.1", "crash"));
 	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
-	    approve(t, run, "int", "alice") == 0 &&
-	    wait_stage(t, run, "int", STORE_STAGE_WAITING_STACK),
+		approve(t, run, "int", "alice") == 0 &&
+		wait_stage(t, run, "int", STORE_STAGE_WAITING_STACK),
 	    "restart: waiting for the stack");
 	t_engine_stop(t);
 	ok(t_engine_start(t) == 0, "restart: again, while the stack updates");
 	ok(wait_run(t, run, STORE_RUN_SUCCEEDED), "restart: the run succeeds");
 	arn = stage_change_set(t, run, "int");
 	executions(t, arn, &calls, &execs);
-	ok(calls == 1 && execs == 1, "restart: executed once (calls %d, "
-	    "executions %d)", calls, execs);
+	ok(calls == 1 && execs == 1,
+	    "restart: executed once (calls %d, "
+	    "executions %d)",
+	    calls, execs);
 	free(arn);
 }
 
@@ -1962,18 +2021,18 @@ test_restart(struct t *t)
 static void
 t_at(struct t *t, const char *iso)
 {
-	struct tm	 tm;
-	struct timespec	 ts;
+	struct tm	tm;
+	struct timespec ts;
 
 	memset(&tm, 0, sizeof tm);
 	if (sscanf(iso, "%d-%d-%dT%d:%d:%dZ", &tm.tm_year, &tm.tm_mon,
-	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		&tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
 		abort();
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	t->offset = (int64_t)timegm(&tm) * 1000 -
-	    ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		    ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 	if (t->engine != NULL)
 		engine_wake(t->engine);
 }
@@ -1983,7 +2042,7 @@ window_act(struct t *t, enum engine_action_kind kind, int64_t run,
     const char *app, const char *env, const char *user, const char *comment,
     int64_t until, char **cause)
 {
-	struct engine_action	 a;
+	struct engine_action a;
 
 	memset(&a, 0, sizeof a);
 	a.kind = kind;
@@ -1999,8 +2058,8 @@ window_act(struct t *t, enum engine_action_kind kind, int64_t run,
 static int
 reason_has(struct t *t, int64_t run, const char *env, const char *want)
 {
-	char	*r = stage_reason(t, run, env);
-	int	 found = strstr(r, want) != NULL;
+	char *r = stage_reason(t, run, env);
+	int   found = strstr(r, want) != NULL;
 
 	if (!found)
 		tap_diag("reason: %s", r);
@@ -2011,8 +2070,8 @@ reason_has(struct t *t, int64_t run, const char *env, const char *want)
 static int
 not_executed(struct t *t, int64_t run)
 {
-	char	*arn = stage_change_set(t, run, "int");
-	int	 calls, execs;
+	char *arn = stage_change_set(t, run, "int");
+	int   calls, execs;
 
 	executions(t, arn, &calls, &execs);
 	free(arn);
@@ -2022,20 +2081,21 @@ not_executed(struct t *t, int64_t run)
 static void
 test_windows(struct t *t)
 {
-	struct reason_want	 rw;
-	char			*cause = NULL;
-	int64_t			 run, until;
+	struct reason_want rw;
+	char		  *cause = NULL;
+	int64_t		   run, until;
 
 	/* Friday 13:00 in Paris: outside mon-thu 09:00-17:30. */
 	t_at(t, "2026-12-11T12:00:00Z");
 	run = t_submit(t, t_release(t, "win", "1.0.0", "win"));
 	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
-	    approve(t, run, "int", "alice") == 0,
+		approve(t, run, "int", "alice") == 0,
 	    "windows: approved on a Friday afternoon");
 	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_WINDOW),
 	    "windows: outside the window, the stage awaits it");
-	ok(reason_has(t, run, "int", "outside the deploy windows: will start "
-	    "executing at 2026-12-14 09:00 Europe/Paris (UTC+01:00)"),
+	ok(reason_has(t, run, "int",
+	       "outside the deploy windows: will start "
+	       "executing at 2026-12-14 09:00 Europe/Paris (UTC+01:00)"),
 	    "windows: the reason shows the next opening, Monday 09:00");
 	ok(audit_has(t, run, "stage int awaiting_approval -> awaiting_window"),
 	    "windows: the move is audited");
@@ -2046,50 +2106,59 @@ test_windows(struct t *t)
 	t_engine_stop(t);
 	ok(t_engine_start(t) == 0, "windows: a new engine starts");
 	t_spin(t, 100);
-	ok(want_pred(t, &(struct want){ run, "int",
-	    STORE_STAGE_AWAITING_WINDOW, -1 }) && not_executed(t, run),
+	ok(want_pred(t,
+	       &(struct want){ run, "int", STORE_STAGE_AWAITING_WINDOW, -1 }) &&
+		not_executed(t, run),
 	    "windows: after a restart the stage still awaits its window");
 
 	/* A freeze added while it waits, until Monday 13:00 in Paris. */
-	until = (int64_t)1797249600 * 1000;	/* 2026-12-14T12:00:00Z */
-	ok(window_act(t, ENGINE_FREEZE, 0, "win", "int", "alice", "sale",
-	    until, &cause) == ENGINE_EFORBIDDEN, "windows: only operators "
+	until = (int64_t)1797249600 * 1000; /* 2026-12-14T12:00:00Z */
+	ok(window_act(t, ENGINE_FREEZE, 0, "win", "int", "alice", "sale", until,
+	       &cause) == ENGINE_EFORBIDDEN,
+	    "windows: only operators "
 	    "freeze");
 	free(cause);
 	cause = NULL;
-	ok(window_act(t, ENGINE_FREEZE, 0, "win", "int", "dave", " ",
-	    until, &cause) == ENGINE_EINVAL, "windows: a freeze needs a "
+	ok(window_act(t, ENGINE_FREEZE, 0, "win", "int", "dave", " ", until,
+	       &cause) == ENGINE_EINVAL,
+	    "windows: a freeze needs a "
 	    "reason");
 	free(cause);
 	cause = NULL;
-	ok(window_act(t, ENGINE_FREEZE, 0, "win", "int", "dave", "sale",
-	    1000, &cause) == ENGINE_EINVAL, "windows: a freeze ends in the "
+	ok(window_act(t, ENGINE_FREEZE, 0, "win", "int", "dave", "sale", 1000,
+	       &cause) == ENGINE_EINVAL,
+	    "windows: a freeze ends in the "
 	    "future");
 	free(cause);
 	cause = NULL;
-	ok(window_act(t, ENGINE_FREEZE, 0, "win", "int", "dave", "sale",
-	    until, &cause) == 0, "windows: dave freezes int");
+	ok(window_act(t, ENGINE_FREEZE, 0, "win", "int", "dave", "sale", until,
+	       &cause) == 0,
+	    "windows: dave freezes int");
 	free(cause);
 	cause = NULL;
 	rw.run = run;
 	rw.text = "frozen until 2026-12-14 13:00 Europe/Paris (UTC+01:00): "
-	    "sale: will start executing at 2026-12-14 13:00";
-	ok(t_until(t, reason_pred, &rw), "windows: the waiting stage now "
+		  "sale: will start executing at 2026-12-14 13:00";
+	ok(t_until(t, reason_pred, &rw),
+	    "windows: the waiting stage now "
 	    "names the freeze and opens when it ends");
 
 	/* Monday 09:30 in Paris: inside the window, but frozen. */
 	t_at(t, "2026-12-14T08:30:00Z");
 	t_spin(t, 100);
-	ok(want_pred(t, &(struct want){ run, "int",
-	    STORE_STAGE_AWAITING_WINDOW, -1 }) && not_executed(t, run),
+	ok(want_pred(t,
+	       &(struct want){ run, "int", STORE_STAGE_AWAITING_WINDOW, -1 }) &&
+		not_executed(t, run),
 	    "windows: inside the window but frozen: still waiting");
 
 	/* Lifted: the window is open, it runs. */
-	ok(window_act(t, ENGINE_UNFREEZE, 0, "win", "int", "dave",
-	    "sale moved", 0, &cause) == 0, "windows: dave lifts the freeze");
+	ok(window_act(t, ENGINE_UNFREEZE, 0, "win", "int", "dave", "sale moved",
+	       0, &cause) == 0,
+	    "windows: dave lifts the freeze");
 	free(cause);
 	cause = NULL;
-	ok(wait_run(t, run, STORE_RUN_SUCCEEDED), "windows: lifted inside "
+	ok(wait_run(t, run, STORE_RUN_SUCCEEDED),
+	    "windows: lifted inside "
 	    "the window, the stage executes and the run succeeds");
 	ok(audit_has(t, run, "the deploy window opened"),
 	    "windows: the start says why");
@@ -2105,31 +2174,34 @@ test_windows(struct t *t)
 	t_at(t, "2026-12-18T20:00:00Z");
 	run = t_submit(t, t_release(t, "win", "1.0.2", "win"));
 	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
-	    approve(t, run, "int", "alice") == 0 &&
-	    wait_stage(t, run, "int", STORE_STAGE_AWAITING_WINDOW),
+		approve(t, run, "int", "alice") == 0 &&
+		wait_stage(t, run, "int", STORE_STAGE_AWAITING_WINDOW),
 	    "windows: override: waiting for Monday");
-	ok(window_act(t, ENGINE_OVERRIDE, run, NULL, "int", "alice", "now",
-	    0, &cause) == ENGINE_EFORBIDDEN, "windows: only operators "
+	ok(window_act(t, ENGINE_OVERRIDE, run, NULL, "int", "alice", "now", 0,
+	       &cause) == ENGINE_EFORBIDDEN,
+	    "windows: only operators "
 	    "override");
 	free(cause);
 	cause = NULL;
-	ok(window_act(t, ENGINE_OVERRIDE, run, NULL, "int", "dave", "",
-	    0, &cause) == ENGINE_EINVAL, "windows: an override needs a "
+	ok(window_act(t, ENGINE_OVERRIDE, run, NULL, "int", "dave", "", 0,
+	       &cause) == ENGINE_EINVAL,
+	    "windows: an override needs a "
 	    "comment");
 	free(cause);
 	cause = NULL;
 	ok(window_act(t, ENGINE_OVERRIDE, run, NULL, "int", "dave",
-	    "hotfix for the invoice totals", 0, &cause) == 0,
+	       "hotfix for the invoice totals", 0, &cause) == 0,
 	    "windows: dave overrides");
 	free(cause);
 	cause = NULL;
 	ok(wait_run(t, run, STORE_RUN_SUCCEEDED), "windows: overridden, the "
-	    "run succeeds at once");
+						  "run succeeds at once");
 	ok(audit_has(t, run, "hotfix for the invoice totals") &&
-	    audit_has(t, run, "deploy window overridden by dave"),
+		audit_has(t, run, "deploy window overridden by dave"),
 	    "windows: the override is audited with its comment");
-	ok(window_act(t, ENGINE_OVERRIDE, run, NULL, "int", "dave", "again",
-	    0, &cause) == ENGINE_ECONFLICT, "windows: a stage not waiting "
+	ok(window_act(t, ENGINE_OVERRIDE, run, NULL, "int", "dave", "again", 0,
+	       &cause) == ENGINE_ECONFLICT,
+	    "windows: a stage not waiting "
 	    "cannot be overridden");
 	free(cause);
 	cause = NULL;
@@ -2138,13 +2210,15 @@ test_windows(struct t *t)
 	t_at(t, "2026-12-15T10:00:00Z");
 	run = t_submit(t, t_release(t, "winexp", "1.0.0", "winexp"));
 	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
-	    approve(t, run, "int", "alice") == 0 &&
-	    wait_stage(t, run, "int", STORE_STAGE_AWAITING_WINDOW),
+		approve(t, run, "int", "alice") == 0 &&
+		wait_stage(t, run, "int", STORE_STAGE_AWAITING_WINDOW),
 	    "windows: expiry: waiting for next Monday");
 	t_at(t, "2026-12-15T12:00:00Z");
 	ok(wait_run(t, run, STORE_RUN_EXPIRED) &&
-	    reason_has(t, run, "int", "no deploy window opened within "
-	    "approval_timeout"), "windows: the approval expires while "
+		reason_has(t, run, "int",
+		    "no deploy window opened within "
+		    "approval_timeout"),
+	    "windows: the approval expires while "
 	    "waiting");
 	ok(not_executed(t, run), "windows: the expired stage never executed");
 	t->offset = 0;
@@ -2154,61 +2228,68 @@ test_windows(struct t *t)
 static void
 test_windows_dst(struct t *t)
 {
-	int64_t	 run;
+	int64_t run;
 
 	/* Saturday before the spring change: Monday 09:00 is UTC+02:00. */
 	t_at(t, "2026-03-28T12:00:00Z");
 	run = t_submit(t, t_release(t, "win", "2.0.0", "win"));
 	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
-	    approve(t, run, "int", "alice") == 0 &&
-	    wait_stage(t, run, "int", STORE_STAGE_AWAITING_WINDOW),
+		approve(t, run, "int", "alice") == 0 &&
+		wait_stage(t, run, "int", STORE_STAGE_AWAITING_WINDOW),
 	    "dst: spring: waiting");
-	ok(reason_has(t, run, "int", "will start executing at 2026-03-30 "
-	    "09:00 Europe/Paris (UTC+02:00)"), "dst: spring: Monday 09:00 "
+	ok(reason_has(t, run, "int",
+	       "will start executing at 2026-03-30 "
+	       "09:00 Europe/Paris (UTC+02:00)"),
+	    "dst: spring: Monday 09:00 "
 	    "in summer time");
-	t_at(t, "2026-03-30T06:59:00Z");	/* 08:59 CEST */
+	t_at(t, "2026-03-30T06:59:00Z"); /* 08:59 CEST */
 	t_spin(t, 100);
-	ok(want_pred(t, &(struct want){ run, "int",
-	    STORE_STAGE_AWAITING_WINDOW, -1 }) && not_executed(t, run),
+	ok(want_pred(t,
+	       &(struct want){ run, "int", STORE_STAGE_AWAITING_WINDOW, -1 }) &&
+		not_executed(t, run),
 	    "dst: spring: still shut at 08:59 CEST (which is 07:59 CET)");
 	t_at(t, "2026-03-30T07:00:30Z");
 	ok(wait_run(t, run, STORE_RUN_SUCCEEDED), "dst: spring: runs at "
-	    "09:00 CEST");
+						  "09:00 CEST");
 
 	/* Saturday before the autumn change: Monday 09:00 is UTC+01:00. */
 	t_at(t, "2026-10-24T12:00:00Z");
 	run = t_submit(t, t_release(t, "win", "2.0.1", "win"));
 	ok(wait_stage(t, run, "int", STORE_STAGE_AWAITING_APPROVAL) &&
-	    approve(t, run, "int", "alice") == 0 &&
-	    wait_stage(t, run, "int", STORE_STAGE_AWAITING_WINDOW),
+		approve(t, run, "int", "alice") == 0 &&
+		wait_stage(t, run, "int", STORE_STAGE_AWAITING_WINDOW),
 	    "dst: autumn: waiting");
-	ok(reason_has(t, run, "int", "will start executing at 2026-10-26 "
-	    "09:00 Europe/Paris (UTC+01:00)"), "dst: autumn: Monday 09:00 "
+	ok(reason_has(t, run, "int",
+	       "will start executing at 2026-10-26 "
+	       "09:00 Europe/Paris (UTC+01:00)"),
+	    "dst: autumn: Monday 09:00 "
 	    "in winter time");
-	t_at(t, "2026-10-26T07:30:00Z");	/* 08:30 CET, 09:30 CEST */
+	t_at(t, "2026-10-26T07:30:00Z"); /* 08:30 CET, 09:30 CEST */
 	t_spin(t, 100);
-	ok(want_pred(t, &(struct want){ run, "int",
-	    STORE_STAGE_AWAITING_WINDOW, -1 }) && not_executed(t, run),
+	ok(want_pred(t,
+	       &(struct want){ run, "int", STORE_STAGE_AWAITING_WINDOW, -1 }) &&
+		not_executed(t, run),
 	    "dst: autumn: still shut at 08:30 CET");
 	t_at(t, "2026-10-26T08:00:30Z");
 	ok(wait_run(t, run, STORE_RUN_SUCCEEDED), "dst: autumn: runs at "
-	    "09:00 CET");
+						  "09:00 CET");
 	t->offset = 0;
 }
 
 static void
 test_promotion(struct t *t)
 {
-	char	*reason;
-	int64_t	 run;
+	char   *reason;
+	int64_t run;
 
 	run = t_submit(t, t_release(t, "promo", "1.0.0", "promo"));
 	ok(wait_run(t, run, STORE_RUN_FAILED),
 	    "promotion: an environment with a registry but an app without "
 	    "one fails");
 	reason = stage_reason(t, run, "int");
-	ok(strstr(reason, "pulls images from 999999999999.dkr.ecr."
-	    "eu-west-1.amazonaws.com but app promo has no registry") != NULL,
+	ok(strstr(reason,
+	       "pulls images from 999999999999.dkr.ecr."
+	       "eu-west-1.amazonaws.com but app promo has no registry") != NULL,
 	    "promotion: %s", reason);
 	free(reason);
 
@@ -2223,14 +2304,15 @@ test_promotion(struct t *t)
 static void
 test_large_template(struct t *t)
 {
-	struct fakeaws_reply	 reply;
-	int64_t			 run;
+	struct fakeaws_reply reply;
+	int64_t		     run;
 
 	fakeaws_control(&t->fake, "POST", "/_fake/setup",
 	    "{\"account\": \"000000000000\", \"region\": \"eu-west-1\", "
-	    "\"buckets\": [{\"name\": \"artifacts-big\"}]}", NULL);
-	run = t_submit(t, t_release_full(t, "big", "1.0.0", "big", 60000, 1,
-	    NULL, NULL));
+	    "\"buckets\": [{\"name\": \"artifacts-big\"}]}",
+	    NULL);
+	run = t_submit(t,
+	    t_release_full(t, "big", "1.0.0", "big", 60000, 1, NULL, NULL));
 	ok(deploy_one(t, run), "large template: deployed by TemplateURL");
 	fakeaws_control(&t->fake, "GET", "/_fake/state", NULL, &reply);
 	ok(reply.body != NULL && strstr(reply.body, "tpl/big/run-") != NULL,
@@ -2242,11 +2324,11 @@ test_large_template(struct t *t)
 static void *
 make_zip(const char *manifest, const char *tpl, size_t *lenp)
 {
-	zip_source_t	*src, *s;
-	zip_t		*za;
-	zip_error_t	 err;
-	void		*data = NULL;
-	zip_int64_t	 n;
+	zip_source_t *src, *s;
+	zip_t	     *za;
+	zip_error_t   err;
+	void	     *data = NULL;
+	zip_int64_t   n;
 
 	*lenp = 0;
 	zip_error_init(&err);
@@ -2281,14 +2363,14 @@ out:
 }
 
 struct put {
-	int	 done;
-	char	*etag;
+	int   done;
+	char *etag;
 };
 
 static void
 put_cb(const struct aws_reply *reply, struct s3_put_result *res, void *arg)
 {
-	struct put	*p = arg;
+	struct put *p = arg;
 
 	if (reply->error != AWS_OK)
 		tap_diag("put: %s", reply->message);
@@ -2308,16 +2390,17 @@ put_pred(struct t *t, void *arg)
 static void
 test_template_from_zip(struct t *t)
 {
-	struct s3_put_params	 p;
-	struct put		 put = { 0, NULL };
-	char			*manifest, *tpl, *reason, *cause = NULL;
-	void			*zip;
-	size_t			 len;
-	int64_t			 run;
+	struct s3_put_params p;
+	struct put	     put = { 0, NULL };
+	char		    *manifest, *tpl, *reason, *cause = NULL;
+	void		    *zip;
+	size_t		     len;
+	int64_t		     run;
 
 	fakeaws_control(&t->fake, "POST", "/_fake/setup",
 	    "{\"account\": \"000000000000\", \"region\": \"eu-west-1\", "
-	    "\"buckets\": [{\"name\": \"releases-zip\"}]}", NULL);
+	    "\"buckets\": [{\"name\": \"releases-zip\"}]}",
+	    NULL);
 	manifest = t_manifest("crash", "2.0.0");
 	tpl = t_template("crash", 0);
 	zip = make_zip(manifest, tpl, &len);
@@ -2326,22 +2409,24 @@ test_template_from_zip(struct t *t)
 	p.t.key = "drops/crash-2.0.0.zip";
 	p.data = zip;
 	p.len = len;
-	ok(zip != NULL && s3_put_object(aws_context_client(t->aws), &p, put_cb,
-	    &put, &cause) != NULL && t_until(t, put_pred, &put) &&
-	    put.etag != NULL, "zip: a release zip is in its bucket");
+	ok(zip != NULL &&
+		s3_put_object(aws_context_client(t->aws), &p, put_cb, &put,
+		    &cause) != NULL &&
+		t_until(t, put_pred, &put) && put.etag != NULL,
+	    "zip: a release zip is in its bucket");
 	free(cause);
 	zip_etag = put.etag;
 	run = t_submit(t, t_release_full(t, "crash", "2.0.0", "crash", 0, 0,
-	    "releases-zip", "drops/crash-2.0.0.zip"));
+			      "releases-zip", "drops/crash-2.0.0.zip"));
 	zip_etag = NULL;
 	ok(deploy_one(t, run), "zip: without a kept template, the engine "
-	    "reads the zip and deploys");
+			       "reads the zip and deploys");
 	zip_etag = "\"00000000000000000000000000000000\"";
 	run = t_submit(t, t_release_full(t, "crash", "2.0.0", "crash", 0, 0,
-	    "releases-zip", "drops/crash-2.0.0.zip"));
+			      "releases-zip", "drops/crash-2.0.0.zip"));
 	zip_etag = NULL;
 	ok(wait_run(t, run, STORE_RUN_FAILED), "zip: a zip replaced since it "
-	    "was received is refused");
+					       "was received is refused");
 	reason = stage_reason(t, run, "int");
 	ok(strstr(reason, "replaced") != NULL, "zip: %s", reason);
 	free(reason);
@@ -2354,27 +2439,31 @@ test_template_from_zip(struct t *t)
 static void
 test_store_engine(struct t *t)
 {
-	struct store_changes	*ch = NULL;
-	struct store_change_in	 c[2];
-	char			*by, *why, *name, *body;
-	size_t			 len;
-	int64_t			 rel, run, other;
+	struct store_changes  *ch = NULL;
+	struct store_change_in c[2];
+	char		      *by, *why, *name, *body;
+	size_t		       len;
+	int64_t		       rel, run, other;
 
 	rel = t_release(t, "rej", "0.0.1", "rej");
-	ok(store_release_template(t->store, rel, &name, &body, &len,
-	    NULL) == 0 && strcmp(name, "template.yaml") == 0 &&
-	    len == strlen(body) && strstr(body, "AWS::ECS::Service") != NULL,
+	ok(store_release_template(t->store, rel, &name, &body, &len, NULL) ==
+		    0 &&
+		strcmp(name, "template.yaml") == 0 && len == strlen(body) &&
+		strstr(body, "AWS::ECS::Service") != NULL,
 	    "store: a release's template is kept");
 	free(name);
 	free(body);
 	ok(store_set_release_template(t->store, rel, "other.yaml", "x", 1,
-	    NULL) == 0 && store_release_template(t->store, rel, &name, &body,
-	    &len, NULL) == 0 && strcmp(name, "template.yaml") == 0,
+	       NULL) == 0 &&
+		store_release_template(t->store, rel, &name, &body, &len,
+		    NULL) == 0 &&
+		strcmp(name, "template.yaml") == 0,
 	    "store: the first template stays");
 	free(name);
 	free(body);
 	ok(store_release_template(t->store, rel + 1000, &name, &body, &len,
-	    NULL) == STORE_ENOTFOUND, "store: no template, not found");
+	       NULL) == STORE_ENOTFOUND,
+	    "store: no template, not found");
 
 	memset(c, 0, sizeof c);
 	c[0].action = "Add";
@@ -2389,8 +2478,8 @@ test_store_engine(struct t *t)
 	run = t_submit(t, rel);
 	engine_cancel(t->engine, run, as("dave"), "first", NULL);
 	ok(store_request_cancel(t->store, run, "erin", "second", NULL) == 0 &&
-	    store_run_cancel_request(t->store, run, &by, &why, NULL) == 0 &&
-	    strcmp(by, "dave") == 0 && strcmp(why, "first") == 0,
+		store_run_cancel_request(t->store, run, &by, &why, NULL) == 0 &&
+		strcmp(by, "dave") == 0 && strcmp(why, "first") == 0,
 	    "store: the first cancellation request stays");
 	free(by);
 	free(why);
@@ -2398,51 +2487,58 @@ test_store_engine(struct t *t)
 	other = run;
 	{
 		struct store_run *r = t_run(t, other);
-		int64_t	 sid = r != NULL ? r->stages[0].id : 0;
+		int64_t		  sid = r != NULL ? r->stages[0].id : 0;
 
 		store_run_free(r);
-		ok(store_record_stage_changes(t->store, sid, 5, c, 2,
-		    NULL) == 0 && store_record_stage_changes(t->store, sid, 5,
-		    c, 2, NULL) == 0 && store_stage_changes(t->store, sid, 5,
-		    &ch, NULL) == 0 && ch->n == 2 &&
-		    strcmp(ch->items[1].replacement, "True") == 0,
+		ok(store_record_stage_changes(t->store, sid, 5, c, 2, NULL) ==
+			    0 &&
+			store_record_stage_changes(t->store, sid, 5, c, 2,
+			    NULL) == 0 &&
+			store_stage_changes(t->store, sid, 5, &ch, NULL) == 0 &&
+			ch->n == 2 &&
+			strcmp(ch->items[1].replacement, "True") == 0,
 		    "store: changes recorded twice are kept once");
 		store_changes_free(ch);
 		{
-			struct store_check_result	 cr[2];
-			struct store_check_results	*got = NULL;
+			struct store_check_result   cr[2];
+			struct store_check_results *got = NULL;
 
 			memset(cr, 0, sizeof cr);
-			cr[0].check_name = cr[1].check_name = (char []){ "c" };
-			cr[0].step_name = (char []){ "one" };
-			cr[1].step_name = (char []){ "two" };
-			cr[0].status = (char []){ "passed" };
-			cr[1].status = (char []){ "failed" };
-			cr[1].expectation = (char []){ "expected status 200" };
+			cr[0].check_name = cr[1].check_name = (char[]){ "c" };
+			cr[0].step_name = (char[]){ "one" };
+			cr[1].step_name = (char[]){ "two" };
+			cr[0].status = (char[]){ "passed" };
+			cr[1].status = (char[]){ "failed" };
+			cr[1].expectation = (char[]){ "expected status 200" };
 			cr[1].step = 1;
 			cr[0].duration_ms = cr[1].duration_ms = -1;
 			cr[0].tries = cr[1].tries = 1;
 			ok(store_record_check_results(t->store, sid, 5, cr, 2,
-			    NULL) == 0 && store_record_check_results(t->store,
-			    sid, 5, cr, 1, NULL) == 0 &&
-			    store_stage_check_results(t->store, sid, 5, &got,
-			    NULL) == 0 && got->n == 1 && strcmp(got->items[0]
-			    .step_name, "one") == 0 && got->items[0]
-			    .duration_ms == -1,
+			       NULL) == 0 &&
+				store_record_check_results(t->store, sid, 5, cr,
+				    1, NULL) == 0 &&
+				store_stage_check_results(t->store, sid, 5,
+				    &got, NULL) == 0 &&
+				got->n == 1 &&
+				strcmp(got->items[0].step_name, "one") == 0 &&
+				got->items[0].duration_ms == -1,
 			    "store: a check run recorded again replaces the "
 			    "first one's results");
 			store_check_results_free(got);
 			cr[1].expectation = NULL;
 			ok(store_record_check_results(t->store, sid, 6, cr, 2,
-			    NULL) != 0 && store_stage_check_results(t->store,
-			    sid, 6, &got, NULL) == 0 && got->n == 0,
+			       NULL) != 0 &&
+				store_stage_check_results(t->store, sid, 6,
+				    &got, NULL) == 0 &&
+				got->n == 0,
 			    "store: a failed step without its expectation is "
 			    "refused, and none of the run's rows stay");
 			store_check_results_free(got);
 		}
 	}
-	ok(store_run_cancel_request(t->store, rel + 1000, &by, &why,
-	    NULL) == STORE_ENOTFOUND, "store: no such run, no request");
+	ok(store_run_cancel_request(t->store, rel + 1000, &by, &why, NULL) ==
+		STORE_ENOTFOUND,
+	    "store: no such run, no request");
 }
 
 int
@@ -2455,8 +2551,8 @@ main(void)
 	 * order does not matter.
 	 */
 	static const struct {
-		const char	*name;
-		void		(*fn)(struct t *);
+		const char *name;
+		void (*fn)(struct t *);
 	} scenarios[] = {
 		{ "store-engine", test_store_engine },
 		{ "happy path", test_happy_path },
@@ -2485,13 +2581,14 @@ main(void)
 		{ "windows", test_windows },
 		{ "windows dst", test_windows_dst },
 	};
-	struct t	*t = &T;
-	size_t		 i;
-	const char	*only = getenv("TEST_ENGINE_ONLY");
+	struct t   *t = &T;
+	size_t	    i;
+	const char *only = getenv("TEST_ENGINE_ONLY");
 
 	log_init("test-engine");
 	log_set_level(getenv("TEST_ENGINE_VERBOSE") != NULL ?
-	    LOG_LEVEL_DEBUG : LOG_LEVEL_WARNING);
+			  LOG_LEVEL_DEBUG :
+			  LOG_LEVEL_WARNING);
 	for (i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
 		if (only != NULL && strcmp(only, scenarios[i].name) != 0)
 			continue;
@@ -2499,8 +2596,10 @@ main(void)
 		zip_etag = NULL;
 		if (t_setup(t) != 0) {
 			fakeaws_stop(&t->fake);
-			ok(0, "%s: set up the fake AWS endpoint, store and "
-			    "engine", scenarios[i].name);
+			ok(0,
+			    "%s: set up the fake AWS endpoint, store and "
+			    "engine",
+			    scenarios[i].name);
 			continue;
 		}
 		scenarios[i].fn(t);

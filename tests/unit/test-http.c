@@ -27,34 +27,34 @@
 #include "tap.h"
 #include "xmalloc.h"
 
-static uv_loop_t		 loop;
-static struct http_client	*client;
-static pid_t			 server_pid = -1;
-static int			 server_stdin = -1;
-static int			 port_main, port_other, port_proxy, port_tls;
-static char			 ca_path[PATH_MAX];
-static char			 base[64], base_other[64], base_tls[64];
+static uv_loop_t	   loop;
+static struct http_client *client;
+static pid_t		   server_pid = -1;
+static int		   server_stdin = -1;
+static int		   port_main, port_other, port_proxy, port_tls;
+static char		   ca_path[PATH_MAX];
+static char		   base[64], base_other[64], base_tls[64];
 
 /* What a done callback saw, kept after the call is gone. */
 struct outcome {
-	int			 ndone;
-	int			 error;
-	long			 status;
-	char			*message;
-	char			*body;
-	size_t			 body_len;
-	struct http_headers	 h;
-	char			*url;
-	long			 redirects;
-	long			 connects;
-	long long		 sent;
-	long long		 received;
+	int		    ndone;
+	int		    error;
+	long		    status;
+	char		   *message;
+	char		   *body;
+	size_t		    body_len;
+	struct http_headers h;
+	char		   *url;
+	long		    redirects;
+	long		    connects;
+	long long	    sent;
+	long long	    received;
 };
 
 static void
 outcome_free(struct outcome *o)
 {
-	size_t	 i;
+	size_t i;
 
 	free(o->message);
 	free(o->body);
@@ -70,7 +70,7 @@ outcome_free(struct outcome *o)
 static const char *
 hdr(struct outcome *o, const char *name)
 {
-	const char	*v = http_headers_get(&o->h, name);
+	const char *v = http_headers_get(&o->h, name);
 
 	return (v != NULL ? v : "");
 }
@@ -78,8 +78,8 @@ hdr(struct outcome *o, const char *name)
 static void
 done_cb(struct http_call *call, struct http_result *res, void *arg)
 {
-	struct outcome	*o = arg;
-	size_t		 i;
+	struct outcome *o = arg;
+	size_t		i;
 
 	o->ndone++;
 	if (o->ndone > 1)
@@ -112,8 +112,8 @@ wait_for(int *counter, int n)
 static int
 fetch(const struct http_request *req, struct outcome *o)
 {
-	struct http_call	*call;
-	char			*cause = NULL;
+	struct http_call *call;
+	char		 *cause = NULL;
 
 	memset(o, 0, sizeof *o);
 	call = http_call_start(client, req, done_cb, o, &cause);
@@ -141,10 +141,10 @@ url(const char *b, const char *path)
 static int
 server_start(void)
 {
-	int		 out[2], in[2];
-	const char	*srcdir, *py;
-	char		*script, line[PATH_MAX + 128];
-	FILE		*f;
+	int	    out[2], in[2];
+	const char *srcdir, *py;
+	char	   *script, line[PATH_MAX + 128];
+	FILE	   *f;
 
 	srcdir = getenv("top_srcdir");
 	py = getenv("TEST_PYTHON");
@@ -173,7 +173,8 @@ server_start(void)
 		return (-1);
 	if (fgets(line, sizeof line, f) == NULL ||
 	    sscanf(line, "main=%d other=%d proxy=%d tls=%d ca=%4095s",
-	    &port_main, &port_other, &port_proxy, &port_tls, ca_path) != 5) {
+		&port_main, &port_other, &port_proxy, &port_tls,
+		ca_path) != 5) {
 		fclose(f);
 		return (-1);
 	}
@@ -188,7 +189,7 @@ server_start(void)
 static void
 server_stop(void)
 {
-	int	 status;
+	int status;
 
 	if (server_pid <= 0)
 		return;
@@ -203,10 +204,10 @@ server_stop(void)
 static void
 test_methods(void)
 {
-	struct http_request	 req;
-	struct outcome		 o;
-	const char		*hdrs[] = { "X-Test: one", "Accept:", NULL };
-	char			*u = url(base, "/echo?q=1");
+	struct http_request req;
+	struct outcome	    o;
+	const char	   *hdrs[] = { "X-Test: one", "Accept:", NULL };
+	char		   *u = url(base, "/echo?q=1");
 
 	memset(&req, 0, sizeof req);
 	req.url = u;
@@ -215,7 +216,8 @@ test_methods(void)
 	is_int(o.error, HTTP_OK, "GET: no error");
 	is_int(o.status, 200, "GET: status 200");
 	is_str(hdr(&o, "X-Echo-Method"), "GET", "GET: method");
-	is_str(hdr(&o, "x-echo-path"), "/echo?q=1", "GET: path and query; "
+	is_str(hdr(&o, "x-echo-path"), "/echo?q=1",
+	    "GET: path and query; "
 	    "case-insensitive lookup");
 	is_str(hdr(&o, "X-Echo-Req-x-test"), "one", "GET: request header sent");
 	ok(http_headers_get(&o.h, "X-Echo-Req-accept") == NULL,
@@ -250,7 +252,7 @@ test_methods(void)
 	req.body_len = 8;
 	fetch(&req, &o);
 	ok(o.status == 200 && strcmp(hdr(&o, "X-Echo-Method"), "PUT") == 0 &&
-	    o.body != NULL && strcmp(o.body, "put body") == 0,
+		o.body != NULL && strcmp(o.body, "put body") == 0,
 	    "PUT: method and body");
 	outcome_free(&o);
 
@@ -259,7 +261,8 @@ test_methods(void)
 	req.body_len = 2;
 	fetch(&req, &o);
 	ok(strcmp(hdr(&o, "X-Echo-Method"), "PATCH") == 0 && o.body != NULL &&
-	    strcmp(o.body, "{}") == 0, "PATCH with a body");
+		strcmp(o.body, "{}") == 0,
+	    "PATCH with a body");
 	outcome_free(&o);
 
 	req.method = "DELETE";
@@ -273,7 +276,7 @@ test_methods(void)
 	req.method = "POST";
 	fetch(&req, &o);
 	ok(strcmp(hdr(&o, "X-Echo-Method"), "POST") == 0 &&
-	    strcmp(hdr(&o, "X-Echo-Req-content-length"), "0") == 0,
+		strcmp(hdr(&o, "X-Echo-Req-content-length"), "0") == 0,
 	    "POST without a body sends Content-Length: 0");
 	outcome_free(&o);
 	free(u);
@@ -283,7 +286,7 @@ test_methods(void)
 	req.method = "HEAD";
 	fetch(&req, &o);
 	ok(o.status == 200 && o.body_len == 0 &&
-	    strcmp(hdr(&o, "Content-Length"), "12345") == 0,
+		strcmp(hdr(&o, "Content-Length"), "12345") == 0,
 	    "HEAD: headers, no body");
 	outcome_free(&o);
 	free(u);
@@ -302,15 +305,16 @@ test_methods(void)
 static void
 test_sync_failures(void)
 {
-	struct http_request	 req;
-	struct outcome		 o;
-	char			*cause = NULL;
+	struct http_request req;
+	struct outcome	    o;
+	char		   *cause = NULL;
 
 	memset(&o, 0, sizeof o);
 	memset(&req, 0, sizeof req);
 	req.url = "ftp://127.0.0.1/x";
 	ok(http_call_start(client, &req, done_cb, &o, &cause) == NULL &&
-	    cause != NULL, "an ftp URL is refused synchronously");
+		cause != NULL,
+	    "an ftp URL is refused synchronously");
 	free(cause);
 	cause = NULL;
 	req.url = base;
@@ -333,10 +337,10 @@ test_sync_failures(void)
 static void
 test_keepalive(void)
 {
-	struct http_request	 req;
-	struct outcome		 o;
-	char			*u = url(base, "/echo"), *conn = NULL;
-	int			 i, same = 1, reused = 1;
+	struct http_request req;
+	struct outcome	    o;
+	char		   *u = url(base, "/echo"), *conn = NULL;
+	int		    i, same = 1, reused = 1;
 
 	memset(&req, 0, sizeof req);
 	req.url = u;
@@ -363,11 +367,11 @@ test_keepalive(void)
 static void
 test_fd_reuse(void)
 {
-	struct http_request	 req;
-	struct outcome		 o[12];
-	struct http_call	*calls[12];
-	char			*u = url(base, "/close");
-	int			 i, round, good = 1, ndone;
+	struct http_request req;
+	struct outcome	    o[12];
+	struct http_call   *calls[12];
+	char		   *u = url(base, "/close");
+	int		    i, round, good = 1, ndone;
 
 	memset(&req, 0, sizeof req);
 	req.url = u;
@@ -397,12 +401,12 @@ test_fd_reuse(void)
 static void
 test_errors(void)
 {
-	struct http_request	 req;
-	struct outcome		 o;
-	struct sockaddr_in	 sin;
-	socklen_t		 slen = sizeof sin;
-	char			*u;
-	int			 s;
+	struct http_request req;
+	struct outcome	    o;
+	struct sockaddr_in  sin;
+	socklen_t	    slen = sizeof sin;
+	char		   *u;
+	int		    s;
 
 	memset(&req, 0, sizeof req);
 	u = url(base, "/big?size=100000");
@@ -457,7 +461,8 @@ test_errors(void)
 	req.low_speed_limit = 1000;
 	req.low_speed_time = 1;
 	fetch(&req, &o);
-	is_int(o.error, HTTP_ETIMEOUT, "a server below the low-speed limit: "
+	is_int(o.error, HTTP_ETIMEOUT,
+	    "a server below the low-speed limit: "
 	    "timeout");
 	outcome_free(&o);
 	free(u);
@@ -468,12 +473,12 @@ test_errors(void)
 static void
 test_redirects(void)
 {
-	struct http_request	 req;
-	struct outcome		 o;
-	char			*u, *to;
-	const char		*hdrs[] = { "X-Api-Key: k", NULL };
-	const char		*secret_hdrs[] = { "Authorization: Bearer t",
-				    "Cookie: c=1", NULL };
+	struct http_request req;
+	struct outcome	    o;
+	char		   *u, *to;
+	const char	   *hdrs[] = { "X-Api-Key: k", NULL };
+	const char *secret_hdrs[] = { "Authorization: Bearer t", "Cookie: c=1",
+		NULL };
 
 	memset(&req, 0, sizeof req);
 	u = url(base, "/redirect?n=3");
@@ -491,7 +496,7 @@ test_redirects(void)
 	req.max_redirects = 0;
 	fetch(&req, &o);
 	ok(o.error == HTTP_OK && o.status == 302 &&
-	    strstr(hdr(&o, "Location"), "/redirect?n=2") != NULL,
+		strstr(hdr(&o, "Location"), "/redirect?n=2") != NULL,
 	    "not following: the 302 and its Location");
 	outcome_free(&o);
 	free(u);
@@ -504,7 +509,7 @@ test_redirects(void)
 	req.max_redirects = 3;
 	fetch(&req, &o);
 	ok(o.status == 200 && strcmp(hdr(&o, "X-Echo-Method"), "POST") == 0 &&
-	    o.body != NULL && strcmp(o.body, "rewound") == 0,
+		o.body != NULL && strcmp(o.body, "rewound") == 0,
 	    "307: the body from memory is sent again");
 	outcome_free(&o);
 	free(u);
@@ -541,8 +546,8 @@ test_redirects(void)
 	req.headers = secret_hdrs;
 	fetch(&req, &o);
 	ok(o.status == 200 && strstr(o.url, to) != NULL &&
-	    http_headers_get(&o.h, "X-Echo-Req-authorization") == NULL &&
-	    http_headers_get(&o.h, "X-Echo-Req-cookie") == NULL,
+		http_headers_get(&o.h, "X-Echo-Req-authorization") == NULL &&
+		http_headers_get(&o.h, "X-Echo-Req-cookie") == NULL,
 	    "custom Authorization and Cookie headers not forwarded either");
 	outcome_free(&o);
 	free(u);
@@ -550,7 +555,7 @@ test_redirects(void)
 	req.url = u;
 	fetch(&req, &o);
 	ok(strcmp(hdr(&o, "X-Echo-Req-authorization"), "Bearer t") == 0 &&
-	    strcmp(hdr(&o, "X-Echo-Req-cookie"), "c=1") == 0,
+		strcmp(hdr(&o, "X-Echo-Req-cookie"), "c=1") == 0,
 	    "... but kept on the same host");
 	outcome_free(&o);
 	free(u);
@@ -562,10 +567,10 @@ test_redirects(void)
 static void
 test_cookies(void)
 {
-	struct http_request	 req;
-	struct outcome		 o;
-	struct http_cookies	*jar, *other;
-	char			*u, *dump;
+	struct http_request  req;
+	struct outcome	     o;
+	struct http_cookies *jar, *other;
+	char		    *u, *dump;
 
 	jar = http_cookies_new();
 	other = http_cookies_new();
@@ -602,7 +607,8 @@ test_cookies(void)
 	req.max_redirects = 2;
 	req.flags = HTTP_F_COOKIES;
 	fetch(&req, &o);
-	is_str(o.body, "x=y", "HTTP_F_COOKIES: a cookie set on a redirect "
+	is_str(o.body, "x=y",
+	    "HTTP_F_COOKIES: a cookie set on a redirect "
 	    "is sent to its target");
 	outcome_free(&o);
 	req.flags = 0;
@@ -619,26 +625,26 @@ test_cookies(void)
 
 /* --- streaming -------------------------------------------------------- */
 
-#define STREAM_SIZE	(64LL * 1024 * 1024)
+#define STREAM_SIZE (64LL * 1024 * 1024)
 
 struct stream {
-	struct http_call	*call;
-	uv_timer_t		 resume;
-	long long		 offset;
-	size_t			 max_piece;
-	int			 pieces;
-	int			 pauses;
-	int			 bad;
-	int			 pause_every;
-	int			 cancel_after;
-	int			 after_cancel;	/* callbacks after cancel */
-	int			 cancelled;
+	struct http_call *call;
+	uv_timer_t	  resume;
+	long long	  offset;
+	size_t		  max_piece;
+	int		  pieces;
+	int		  pauses;
+	int		  bad;
+	int		  pause_every;
+	int		  cancel_after;
+	int		  after_cancel; /* callbacks after cancel */
+	int		  cancelled;
 };
 
 static void
 stream_resume_cb(uv_timer_t *t)
 {
-	struct stream	*st = t->data;
+	struct stream *st = t->data;
 
 	http_call_resume(st->call);
 }
@@ -654,7 +660,7 @@ stream_init(struct stream *st)
 static void
 stream_fini(struct stream *st)
 {
-	int	 closed = 0;
+	int closed = 0;
 
 	st->resume.data = &closed;
 	uv_close((uv_handle_t *)&st->resume, NULL);
@@ -664,7 +670,7 @@ stream_fini(struct stream *st)
 static int
 check_pattern(const unsigned char *p, size_t len, long long offset)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < len; i++) {
 		if (p[i] != (unsigned char)((offset + (long long)i) % 251))
@@ -676,17 +682,16 @@ check_pattern(const unsigned char *p, size_t len, long long offset)
 static void
 fill_pattern(unsigned char *p, size_t len, long long offset)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < len; i++)
 		p[i] = (unsigned char)((offset + (long long)i) % 251);
 }
 
 static int
-stream_write_cb(struct http_call *call, const void *data, size_t len,
-    void *arg)
+stream_write_cb(struct http_call *call, const void *data, size_t len, void *arg)
 {
-	struct stream	*st = arg;
+	struct stream *st = arg;
 
 	if (st->cancelled) {
 		st->after_cancel++;
@@ -707,8 +712,8 @@ stream_write_cb(struct http_call *call, const void *data, size_t len,
 	}
 	if (len > st->max_piece)
 		st->max_piece = len;
-	if (http_call_status(call) != 200 || !check_pattern(data, len,
-	    st->offset))
+	if (http_call_status(call) != 200 ||
+	    !check_pattern(data, len, st->offset))
 		st->bad++;
 	st->offset += (long long)len;
 	return (0);
@@ -717,8 +722,8 @@ stream_write_cb(struct http_call *call, const void *data, size_t len,
 static ssize_t
 stream_read_cb(struct http_call *call, void *dst, size_t len, void *arg)
 {
-	struct stream	*st = arg;
-	long long	 left = STREAM_SIZE - st->offset;
+	struct stream *st = arg;
+	long long      left = STREAM_SIZE - st->offset;
 
 	st->pieces++;
 	if (st->pause_every > 0 && st->pieces % st->pause_every == 0) {
@@ -739,10 +744,10 @@ stream_read_cb(struct http_call *call, void *dst, size_t len, void *arg)
 static void
 test_stream_download(void)
 {
-	struct http_request	 req;
-	struct outcome		 o;
-	struct stream		 st;
-	char			*u;
+	struct http_request req;
+	struct outcome	    o;
+	struct stream	    st;
+	char		   *u;
 
 	stream_init(&st);
 	st.pause_every = 64;
@@ -751,14 +756,16 @@ test_stream_download(void)
 	req.url = u;
 	req.write_cb = stream_write_cb;
 	req.arg = &st;
-	req.body_max = 1024;	/* not used for a streamed body */
+	req.body_max = 1024; /* not used for a streamed body */
 	fetch(&req, &o);
 	is_int(o.error, HTTP_OK, "64 MiB download: no error");
 	is_int(st.offset, STREAM_SIZE, "64 MiB download: every byte, in order");
 	is_int(o.received, STREAM_SIZE, "bytes received");
 	is_int(st.bad, 0, "the pattern checks out");
-	ok(st.pauses > 10, "the write callback paused and was resumed "
-	    "(%d times)", st.pauses);
+	ok(st.pauses > 10,
+	    "the write callback paused and was resumed "
+	    "(%d times)",
+	    st.pauses);
 	ok(st.max_piece <= 64 * 1024, "the largest piece is small (%zu bytes)",
 	    st.max_piece);
 	ok(o.body_len == 0, "nothing collected in memory");
@@ -770,10 +777,10 @@ test_stream_download(void)
 static void
 test_stream_upload(void)
 {
-	struct http_request	 req;
-	struct outcome		 o;
-	struct stream		 st;
-	char			*u, *want;
+	struct http_request req;
+	struct outcome	    o;
+	struct stream	    st;
+	char		   *u, *want;
 
 	stream_init(&st);
 	st.pause_every = 64;
@@ -787,10 +794,14 @@ test_stream_upload(void)
 	fetch(&req, &o);
 	want = xasprintf("len=%lld ok=1", STREAM_SIZE);
 	is_str(o.body, want, "64 MiB upload (known length) arrives whole");
-	ok(st.pauses > 10, "the read callback paused and was resumed "
-	    "(%d times)", st.pauses);
-	ok(st.max_piece <= 1024 * 1024, "the largest read is small "
-	    "(%zu bytes)", st.max_piece);
+	ok(st.pauses > 10,
+	    "the read callback paused and was resumed "
+	    "(%d times)",
+	    st.pauses);
+	ok(st.max_piece <= 1024 * 1024,
+	    "the largest read is small "
+	    "(%zu bytes)",
+	    st.max_piece);
 	is_int(o.sent, STREAM_SIZE, "bytes sent");
 	outcome_free(&o);
 	free(want);
@@ -813,23 +824,22 @@ test_stream_upload(void)
  * Issue 8's shape: a download piped into an upload through a small ring,
  * with back-pressure both ways.
  */
-#define PIPE_SIZE	(8LL * 1024 * 1024)
-#define RING		(64 * 1024)
+#define PIPE_SIZE (8LL * 1024 * 1024)
+#define RING	  (64 * 1024)
 
 struct pipe {
-	unsigned char		 ring[RING];
-	size_t			 head, used;
-	struct http_call	*dl, *ul;
-	int			 dl_paused, ul_paused, dl_done;
-	struct outcome		 od, ou;
+	unsigned char	  ring[RING];
+	size_t		  head, used;
+	struct http_call *dl, *ul;
+	int		  dl_paused, ul_paused, dl_done;
+	struct outcome	  od, ou;
 };
 
 static int
-pipe_write_cb(struct http_call *call, const void *data, size_t len,
-    void *arg)
+pipe_write_cb(struct http_call *call, const void *data, size_t len, void *arg)
 {
-	struct pipe	*p = arg;
-	size_t		 i, tail;
+	struct pipe *p = arg;
+	size_t	     i, tail;
 
 	if (RING - p->used < len) {
 		p->dl_paused = 1;
@@ -850,8 +860,8 @@ pipe_write_cb(struct http_call *call, const void *data, size_t len,
 static ssize_t
 pipe_read_cb(struct http_call *call, void *dst, size_t len, void *arg)
 {
-	struct pipe	*p = arg;
-	size_t		 i, n;
+	struct pipe *p = arg;
+	size_t	     i, n;
 
 	if (p->used == 0) {
 		if (p->dl_done)
@@ -875,7 +885,7 @@ pipe_read_cb(struct http_call *call, void *dst, size_t len, void *arg)
 static void
 pipe_dl_done_cb(struct http_call *call, struct http_result *res, void *arg)
 {
-	struct pipe	*p = arg;
+	struct pipe *p = arg;
 
 	done_cb(call, res, &p->od);
 	p->dl_done = 1;
@@ -888,9 +898,9 @@ pipe_dl_done_cb(struct http_call *call, struct http_result *res, void *arg)
 static void
 test_pipe(void)
 {
-	struct http_request	 dreq, ureq;
-	struct pipe		*p;
-	char			*du, *uu, *want;
+	struct http_request dreq, ureq;
+	struct pipe	   *p;
+	char		   *du, *uu, *want;
 
 	p = xcalloc(1, sizeof *p);
 	du = xasprintf("%s/big?size=%lld", base, PIPE_SIZE);
@@ -924,16 +934,15 @@ test_pipe(void)
 
 /* Counts pieces; aborts on the first when told to. */
 struct counter {
-	int	 pieces;
-	size_t	 bytes;
-	int	 abort;
+	int    pieces;
+	size_t bytes;
+	int    abort;
 };
 
 static int
-count_write_cb(struct http_call *call, const void *data, size_t len,
-    void *arg)
+count_write_cb(struct http_call *call, const void *data, size_t len, void *arg)
 {
-	struct counter	*c = arg;
+	struct counter *c = arg;
 
 	c->pieces++;
 	c->bytes += len;
@@ -949,10 +958,10 @@ abort_read_cb(struct http_call *call, void *dst, size_t len, void *arg)
 static void
 test_stream_edges(void)
 {
-	struct http_request	 req;
-	struct outcome		 o;
-	struct counter		 c;
-	char			*u;
+	struct http_request req;
+	struct outcome	    o;
+	struct counter	    c;
+	char		   *u;
 
 	memset(&req, 0, sizeof req);
 	memset(&c, 0, sizeof c);
@@ -963,7 +972,7 @@ test_stream_edges(void)
 	req.flags = HTTP_F_STREAM_2XX;
 	fetch(&req, &o);
 	ok(o.status == 404 && c.pieces == 0 && o.body != NULL &&
-	    strcmp(o.body, "status body") == 0,
+		strcmp(o.body, "status body") == 0,
 	    "HTTP_F_STREAM_2XX: a 404 body is collected, not streamed");
 	outcome_free(&o);
 	req.flags = 0;
@@ -1017,23 +1026,22 @@ cancel_timer_cb(uv_timer_t *t)
 }
 
 struct nested {
-	struct outcome	 inner;
-	int		 started;
+	struct outcome inner;
+	int	       started;
 };
 
 static int
-nested_write_cb(struct http_call *call, const void *data, size_t len,
-    void *arg)
+nested_write_cb(struct http_call *call, const void *data, size_t len, void *arg)
 {
-	struct nested		*n = arg;
-	struct http_request	 req;
+	struct nested	   *n = arg;
+	struct http_request req;
 
 	if (!n->started) {
 		/* A call started from inside a curl callback. */
 		memset(&req, 0, sizeof req);
 		req.url = base;
 		n->started = http_call_start(client, &req, done_cb, &n->inner,
-		    NULL) != NULL;
+				 NULL) != NULL;
 	}
 	return (0);
 }
@@ -1041,13 +1049,13 @@ nested_write_cb(struct http_call *call, const void *data, size_t len,
 static void
 test_cancel(void)
 {
-	struct http_request	 req;
-	struct outcome		 o;
-	struct http_call	*call;
-	struct stream		 st;
-	struct nested		 n;
-	uv_timer_t		 t;
-	char			*u;
+	struct http_request req;
+	struct outcome	    o;
+	struct http_call   *call;
+	struct stream	    st;
+	struct nested	    n;
+	uv_timer_t	    t;
+	char		   *u;
 
 	memset(&req, 0, sizeof req);
 	u = url(base, "/stall?s=5");
@@ -1098,7 +1106,8 @@ test_cancel(void)
 	fetch(&req, &o);
 	wait_for(&n.inner.ndone, 1);
 	ok(o.error == HTTP_OK && n.started && n.inner.error == HTTP_OK &&
-	    n.inner.status == 404, "a call started from a stream callback runs");
+		n.inner.status == 404,
+	    "a call started from a stream callback runs");
 	outcome_free(&o);
 	outcome_free(&n.inner);
 	free(u);
@@ -1106,15 +1115,13 @@ test_cancel(void)
 
 /* --- proxies ---------------------------------------------------------- */
 
-static const char *proxy_vars[] = {
-	"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
-	"all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY", NULL
-};
+static const char *proxy_vars[] = { "http_proxy", "HTTP_PROXY", "https_proxy",
+	"HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY", NULL };
 
 static void
 proxy_env_clear(void)
 {
-	int	 i;
+	int i;
 
 	for (i = 0; proxy_vars[i] != NULL; i++)
 		unsetenv(proxy_vars[i]);
@@ -1123,10 +1130,10 @@ proxy_env_clear(void)
 static long
 server_stat(const char *name)
 {
-	struct http_request	 req;
-	struct outcome		 o;
-	char			*u = url(base, "/stats"), *key, *p;
-	long			 v = -1;
+	struct http_request req;
+	struct outcome	    o;
+	char		   *u = url(base, "/stats"), *key, *p;
+	long		    v = -1;
 
 	memset(&req, 0, sizeof req);
 	req.url = u;
@@ -1144,10 +1151,10 @@ server_stat(const char *name)
 static void
 test_proxy(void)
 {
-	struct http_request	 req;
-	struct outcome		 o;
-	char			*proxy, *u;
-	long			 before;
+	struct http_request req;
+	struct outcome	    o;
+	char		   *proxy, *u;
+	long		    before;
 
 	proxy = xasprintf("http://127.0.0.1:%d", port_proxy);
 	u = url(base, "/echo");
@@ -1158,7 +1165,7 @@ test_proxy(void)
 	before = server_stat("proxied");
 	fetch(&req, &o);
 	ok(strcmp(hdr(&o, "X-Proxied"), "1") == 0 && o.body != NULL &&
-	    strncmp(o.body, "proxied GET http://127.0.0.1:", 29) == 0,
+		strncmp(o.body, "proxied GET http://127.0.0.1:", 29) == 0,
 	    "http_proxy: the call goes through the proxy");
 	outcome_free(&o);
 	is_int(server_stat("proxied"), before + 1, "the proxy counted it");
@@ -1166,7 +1173,7 @@ test_proxy(void)
 	req.flags = HTTP_F_NOPROXY;
 	fetch(&req, &o);
 	ok(http_headers_get(&o.h, "X-Proxied") == NULL &&
-	    strcmp(hdr(&o, "X-Echo-Method"), "GET") == 0,
+		strcmp(hdr(&o, "X-Echo-Method"), "GET") == 0,
 	    "HTTP_F_NOPROXY: direct");
 	outcome_free(&o);
 	req.flags = 0;
@@ -1174,7 +1181,7 @@ test_proxy(void)
 	setenv("NO_PROXY", "example.com,127.0.0.1", 1);
 	fetch(&req, &o);
 	ok(http_headers_get(&o.h, "X-Proxied") == NULL &&
-	    strcmp(hdr(&o, "X-Echo-Method"), "GET") == 0,
+		strcmp(hdr(&o, "X-Echo-Method"), "GET") == 0,
 	    "NO_PROXY lists the host: direct");
 	outcome_free(&o);
 
@@ -1210,9 +1217,9 @@ test_proxy(void)
 static void
 test_tls(void)
 {
-	struct http_request	 req;
-	struct outcome		 o;
-	char			*u;
+	struct http_request req;
+	struct outcome	    o;
+	char		   *u;
 
 	if (port_tls == 0) {
 		tap_skip("openssl missing: no TLS tests");
@@ -1260,10 +1267,10 @@ close_cb(void *arg)
 static void
 test_close(void)
 {
-	struct http_request	 req;
-	struct outcome		 o;
-	char			*u = url(base, "/stall?s=5");
-	int			 closed = 0;
+	struct http_request req;
+	struct outcome	    o;
+	char		   *u = url(base, "/stall?s=5");
+	int		    closed = 0;
 
 	memset(&req, 0, sizeof req);
 	req.url = u;
@@ -1311,7 +1318,8 @@ main(void)
 	test_close();
 
 	uv_run(&loop, UV_RUN_DEFAULT);
-	is_int(uv_loop_close(&loop), 0, "every handle closed: "
+	is_int(uv_loop_close(&loop), 0,
+	    "every handle closed: "
 	    "uv_loop_close() == 0");
 	server_stop();
 	return (tap_done());

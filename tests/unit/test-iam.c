@@ -24,29 +24,27 @@
 #include "tap.h"
 #include "xmalloc.h"
 
-static const char *const resources[] = {
-	"stack", "change-set", "service", "bucket", "object", "queue",
-	"repository", "role", "identity", "*", NULL
-};
+static const char *const resources[] = { "stack", "change-set", "service",
+	"bucket", "object", "queue", "repository", "role", "identity", "*",
+	NULL };
 
 /* Where an IAM action is not named after the API action. */
 static const struct {
-	const char	*api;
-	const char	*iam;
+	const char *api;
+	const char *iam;
 } renamed[] = {
 	{ "s3:ListObjectsV2", "s3:ListBucket" },
 	{ "s3:HeadObject", "s3:GetObject" },
-	{ "s3:GetBucketNotificationConfiguration",
-	    "s3:GetBucketNotification" },
+	{ "s3:GetBucketNotificationConfiguration", "s3:GetBucketNotification" },
 };
 
-static char	**lines;
-static size_t	  nlines;
+static char **lines;
+static size_t nlines;
 
 static int
 listed(const char *line)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < nlines; i++)
 		if (strcmp(lines[i], line) == 0)
@@ -59,15 +57,17 @@ static int
 grant_ok(const struct aws_grant *g, const char *what)
 {
 	static const unsigned int accounts[] = { AWS_ACCOUNT_TOOLS,
-	    AWS_ACCOUNT_ENVIRONMENT, AWS_ACCOUNT_REGISTRY };
-	char		*line;
-	size_t		 i;
-	int		 good = 1, kind = 0;
+		AWS_ACCOUNT_ENVIRONMENT, AWS_ACCOUNT_REGISTRY };
+	char			 *line;
+	size_t			  i;
+	int			  good = 1, kind = 0;
 
 	if (g->action == NULL || strchr(g->action, ':') == NULL ||
-	    g->accounts == 0 || (g->accounts & ~(unsigned int)
-	    (AWS_ACCOUNT_TOOLS | AWS_ACCOUNT_ENVIRONMENT |
-	    AWS_ACCOUNT_REGISTRY)) != 0 || g->resource == NULL) {
+	    g->accounts == 0 ||
+	    (g->accounts &
+		~(unsigned int)(AWS_ACCOUNT_TOOLS | AWS_ACCOUNT_ENVIRONMENT |
+				AWS_ACCOUNT_REGISTRY)) != 0 ||
+	    g->resource == NULL) {
 		printf("# %s: incomplete grant\n", what);
 		return (0);
 	}
@@ -96,11 +96,11 @@ grant_ok(const struct aws_grant *g, const char *what)
 static void
 test_table(const char *name, const struct aws_op_desc *const *t)
 {
-	const struct aws_op_desc	*d;
-	const char			*signing, *want;
-	char				*api, what[128];
-	size_t				 n, i;
-	int				 good = 1;
+	const struct aws_op_desc *d;
+	const char		 *signing, *want;
+	char			 *api, what[128];
+	size_t			  n, i;
+	int			  good = 1;
 
 	for (n = 0; t[n] != NULL; n++) {
 		d = t[n];
@@ -125,8 +125,10 @@ test_table(const char *name, const struct aws_op_desc *const *t)
 		}
 		free(api);
 	}
-	ok(n > 0 && good, "%s: each of its %zu operations is listed with "
-	    "its service's IAM action", name, n);
+	ok(n > 0 && good,
+	    "%s: each of its %zu operations is listed with "
+	    "its service's IAM action",
+	    name, n);
 }
 
 int
@@ -143,19 +145,17 @@ main(void)
 		"s3:GetObject\ttools\tobject",
 		/* CloudFormation reading a template by URL. */
 		"s3:GetObject\tenvironment\tobject",
-		"s3:ListBucket\ttools\tbucket",
-		"s3:PutObject\ttools\tobject",
+		"s3:ListBucket\ttools\tbucket", "s3:PutObject\ttools\tobject",
 		"ses:SendEmail\ttools\tidentity",
 		"sqs:DeleteMessage\ttools\tqueue",
 		"sqs:ReceiveMessage\ttools\tqueue",
 		"sts:AssumeRole\ttools\trole",
-		"sts:GetCallerIdentity\tenvironment\t*",
-		NULL
+		"sts:GetCallerIdentity\tenvironment\t*", NULL
 	};
-	const struct aws_grant	*g;
-	size_t			 i, n, tables;
-	int			 good, sorted = 1;
-	char			 what[128];
+	const struct aws_grant *g;
+	size_t			i, n, tables;
+	int			good, sorted = 1;
+	char			what[128];
 
 	lines = iam_lines(&nlines);
 	ok(nlines > 0, "%zu lines", nlines);
@@ -168,19 +168,19 @@ main(void)
 	ok(sorted, "the lines are sorted, each once");
 	good = 1;
 	for (i = 0; i < nlines; i++) {
-		const char	*a = strchr(lines[i], '\t'), *b;
+		const char *a = strchr(lines[i], '\t'), *b;
 
 		if (a == NULL || (b = strchr(a + 1, '\t')) == NULL ||
 		    strchr(b + 1, '\t') != NULL ||
 		    (strncmp(a + 1, "tools\t", 6) != 0 &&
-		    strncmp(a + 1, "environment\t", 12) != 0 &&
-		    strncmp(a + 1, "registry\t", 9) != 0)) {
+			strncmp(a + 1, "environment\t", 12) != 0 &&
+			strncmp(a + 1, "registry\t", 9) != 0)) {
 			printf("# bad line: %s\n", lines[i]);
 			good = 0;
 		}
 	}
 	ok(good, "each line is ACTION, ACCOUNT (tools, environment or "
-	    "registry), RESOURCE, tab-separated");
+		 "registry), RESOURCE, tab-separated");
 
 	test_table("CloudFormation", cfn_operations);
 	test_table("ECR", ecr_operations);
@@ -199,8 +199,10 @@ main(void)
 		if (!grant_ok(g, what) || strncmp(g->action, "ecr:", 4) != 0)
 			good = 0;
 	}
-	ok(n > 0 && good, "the image copy's %zu registry API grants are "
-	    "listed", n);
+	ok(n > 0 && good,
+	    "the image copy's %zu registry API grants are "
+	    "listed",
+	    n);
 
 	for (i = 0; sample[i] != NULL; i++)
 		ok(listed(sample[i]), "listed: %s", sample[i]);

@@ -29,34 +29,34 @@
 #include "tap.h"
 #include "xmalloc.h"
 
-#define QUEUE		"billing-drops"
-#define DLQ		"billing-drops-dlq"
-#define BUCKET		"releases-billing"
-#define LIST_BUCKET	"releases-listonly"
-#define NEW_BUCKET	"releases-newapp"
+#define QUEUE	    "billing-drops"
+#define DLQ	    "billing-drops-dlq"
+#define BUCKET	    "releases-billing"
+#define LIST_BUCKET "releases-listonly"
+#define NEW_BUCKET  "releases-newapp"
 
-static uv_loop_t	 loop;
-static struct fakeaws	 fake;
-static struct store	*store;
-static struct config	*config;
+static uv_loop_t	   loop;
+static struct fakeaws	   fake;
+static struct store	  *store;
+static struct config	  *config;
 static struct aws_context *aws;
-static char		 tmpdir[] = "/tmp/test-intake.XXXXXX";
-static char		*queue_url;
+static char		   tmpdir[] = "/tmp/test-intake.XXXXXX";
+static char		  *queue_url;
 
 /* What the release callback saw. */
-static int		 cb_calls;
-static int		 cb_fail;		/* fail this many calls */
-static int64_t		 cb_last;
-static long		 cb_deletes_at_call;	/* DeleteMessage calls then */
-static int		 cb_committed;		/* the release was readable */
+static int     cb_calls;
+static int     cb_fail; /* fail this many calls */
+static int64_t cb_last;
+static long    cb_deletes_at_call; /* DeleteMessage calls then */
+static int     cb_committed;	   /* the release was readable */
 
 /* --- the fake ------------------------------------------------------------ */
 
 static json_t *
 fake_get(const char *path)
 {
-	struct fakeaws_reply	 r;
-	json_t			*j = NULL;
+	struct fakeaws_reply r;
+	json_t		    *j = NULL;
 
 	if (fakeaws_control(&fake, "GET", path, NULL, &r) == 200)
 		j = json_loads(r.body, 0, NULL);
@@ -67,11 +67,11 @@ fake_get(const char *path)
 static long
 fake_calls(const char *service, const char *op)
 {
-	json_t	*j = fake_get("/_fake/calls"), *v;
-	long	 n = 0;
+	json_t *j = fake_get("/_fake/calls"), *v;
+	long	n = 0;
 
-	if (j != NULL && (v = json_object_get(json_object_get(j, service),
-	    op)) != NULL)
+	if (j != NULL &&
+	    (v = json_object_get(json_object_get(j, service), op)) != NULL)
 		n = (long)json_integer_value(v);
 	json_decref(j);
 	return (n);
@@ -81,14 +81,14 @@ fake_calls(const char *service, const char *op)
 static long
 queue_depth(const char *name)
 {
-	json_t	*j = fake_get("/_fake/state"), *q;
-	char	 key[128];
-	long	 n = -1;
+	json_t *j = fake_get("/_fake/state"), *q;
+	char	key[128];
+	long	n = -1;
 
 	snprintf(key, sizeof key, "%s/%s/%s", FAKEAWS_ACCOUNT, FAKEAWS_REGION,
 	    name);
-	if (j != NULL && (q = json_object_get(json_object_get(j, "sqs"),
-	    key)) != NULL)
+	if (j != NULL &&
+	    (q = json_object_get(json_object_get(j, "sqs"), key)) != NULL)
 		n = (long)json_array_size(json_object_get(q, "messages"));
 	json_decref(j);
 	return (n);
@@ -97,13 +97,13 @@ queue_depth(const char *name)
 static void
 fake_post(const char *path, const char *json)
 {
-	struct fakeaws_reply	r;
-	long			st;
+	struct fakeaws_reply r;
+	long		     st;
 
 	st = fakeaws_control(&fake, "POST", path, json, &r);
 	if (st != 200)
-		printf("# %s: %ld %s\n", path, st, r.body != NULL ? r.body :
-		    "");
+		printf("# %s: %ld %s\n", path, st,
+		    r.body != NULL ? r.body : "");
 	free(r.body);
 }
 
@@ -119,8 +119,8 @@ deadline_cb(uv_timer_t *t)
 static int
 run_until(int (*pred)(void *), void *arg, long timeout_ms)
 {
-	uv_timer_t	t;
-	int		expired = 0, ok;
+	uv_timer_t t;
+	int	   expired = 0, ok;
 
 	uv_timer_init(&loop, &t);
 	t.data = &expired;
@@ -142,39 +142,39 @@ flag_set(void *arg)
 static void
 run_for(long ms)
 {
-	int	never = 0;
+	int never = 0;
 
 	run_until(flag_set, &never, ms);
 }
 
 struct put {
-	int	 done;
-	int	 error;
-	char	*etag;
-	char	*version_id;
+	int   done;
+	int   error;
+	char *etag;
+	char *version_id;
 };
 
 static void
 put_cb(const struct aws_reply *reply, struct s3_put_result *r, void *arg)
 {
-	struct put	*p = arg;
+	struct put *p = arg;
 
 	p->done = 1;
 	p->error = reply->error;
 	if (r != NULL) {
 		p->etag = r->etag != NULL ? xstrdup(r->etag) : NULL;
-		p->version_id = r->version_id != NULL ?
-		    xstrdup(r->version_id) : NULL;
+		p->version_id = r->version_id != NULL ? xstrdup(r->version_id) :
+							NULL;
 	}
 	s3_put_result_free(r);
 }
 
 static int
-put_object(const char *bucket, const char *key, const void *data,
-    size_t len, struct put *p)
+put_object(const char *bucket, const char *key, const void *data, size_t len,
+    struct put *p)
 {
-	struct s3_put_params	 pp;
-	char			*cause = NULL;
+	struct s3_put_params pp;
+	char		    *cause = NULL;
 
 	memset(p, 0, sizeof *p);
 	memset(&pp, 0, sizeof pp);
@@ -183,8 +183,8 @@ put_object(const char *bucket, const char *key, const void *data,
 	pp.data = data;
 	pp.len = len;
 	pp.content_type = "application/zip";
-	if (s3_put_object(aws_context_client(aws), &pp, put_cb, p,
-	    &cause) == NULL) {
+	if (s3_put_object(aws_context_client(aws), &pp, put_cb, p, &cause) ==
+	    NULL) {
 		printf("# put %s: %s\n", key, cause);
 		free(cause);
 		return (-1);
@@ -214,13 +214,12 @@ send_cb(struct aws_reply *reply, void *arg)
 static int
 send_message(const char *body)
 {
-	struct aws_request	 req;
-	json_t			*j;
-	char			*text, *cause = NULL;
-	int			 done = 0;
+	struct aws_request req;
+	json_t		  *j;
+	char		  *text, *cause = NULL;
+	int		   done = 0;
 
-	j = json_pack("{s:s, s:s}", "QueueUrl", queue_url, "MessageBody",
-	    body);
+	j = json_pack("{s:s, s:s}", "QueueUrl", queue_url, "MessageBody", body);
 	text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	memset(&req, 0, sizeof req);
@@ -229,7 +228,7 @@ send_message(const char *body)
 	req.body = text;
 	req.body_len = strlen(text);
 	if (aws_client_call(aws_context_client(aws), &req, send_cb, &done,
-	    &cause) == NULL) {
+		&cause) == NULL) {
 		printf("# SendMessage: %s\n", cause);
 		free(cause);
 		free(text);
@@ -245,9 +244,9 @@ send_message(const char *body)
 static int
 release_cb(int64_t release_id, void *arg)
 {
-	struct store_release	*r = NULL;
-	struct store_run_in	 run;
-	int64_t			 run_id;
+	struct store_release *r = NULL;
+	struct store_run_in   run;
+	int64_t		      run_id;
 
 	(void)arg;
 	cb_calls++;
@@ -275,9 +274,9 @@ release_cb(int64_t release_id, void *arg)
 static int
 count_releases(void)
 {
-	struct store_release	*r;
-	int64_t			 id;
-	int			 n = 0;
+	struct store_release *r;
+	int64_t		      id;
+	int		      n = 0;
 
 	for (id = 1; store_get_release(store, id, &r, NULL) == 0; id++) {
 		store_release_free(r);
@@ -289,40 +288,41 @@ count_releases(void)
 static struct store_release *
 last_release(void)
 {
-	struct store_release	*r = NULL;
+	struct store_release *r = NULL;
 
 	store_get_release(store, cb_last, &r, NULL);
 	return (r);
 }
 
-static const char *TEMPLATE =
-    "AWSTemplateFormatVersion: \"2010-09-09\"\n"
-    "Parameters:\n"
-    "  ImageTag: {Type: String}\n"
-    "Resources:\n"
-    "  Service:\n"
-    "    Type: AWS::ECS::Service\n"
-    "    Properties:\n"
-    "      DesiredCount: 1\n";
+static const char *TEMPLATE = "AWSTemplateFormatVersion: \"2010-09-09\"\n"
+			      "Parameters:\n"
+			      "  ImageTag: {Type: String}\n"
+			      "Resources:\n"
+			      "  Service:\n"
+			      "    Type: AWS::ECS::Service\n"
+			      "    Properties:\n"
+			      "      DesiredCount: 1\n";
 
 /* A release zip for app, in memory (caller frees). */
 static char *
 make_zip(const char *app, const char *version, size_t *lenp)
 {
-	zip_t		*za;
-	zip_source_t	*src;
-	char		*path, *manifest, *data = NULL;
-	FILE		*f;
-	struct stat	 st;
-	int		 err;
+	zip_t	     *za;
+	zip_source_t *src;
+	char	     *path, *manifest, *data = NULL;
+	FILE	     *f;
+	struct stat   st;
+	int	      err;
 
 	*lenp = 0;
 	path = xasprintf("%s/r.zip", tmpdir);
-	manifest = xasprintf("{\"app\": \"%s\", \"version\": \"%s\", "
+	manifest = xasprintf(
+	    "{\"app\": \"%s\", \"version\": \"%s\", "
 	    "\"message\": \"release %s\", \"author\": \"alice\", "
 	    "\"template\": \"template.yaml\", \"images\": [{\"repository\": "
 	    "\"%s/web\", \"tag\": \"%s\"}], \"parameters\": {\"ImageTag\": "
-	    "\"%s\"}}", app, version, version, app, version, version);
+	    "\"%s\"}}",
+	    app, version, version, app, version, version);
 	if ((za = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &err)) == NULL)
 		goto out;
 	src = zip_source_buffer(za, manifest, strlen(manifest), 0);
@@ -354,9 +354,9 @@ out:
 static struct intake *
 start_intake(int64_t first_list_ms)
 {
-	struct intake_timing	 t;
-	struct intake		*in;
-	char			*cause = NULL;
+	struct intake_timing t;
+	struct intake	    *in;
+	char		    *cause = NULL;
 
 	in = intake_new(&loop, store, aws, config, release_cb, NULL);
 	memset(&t, 0, sizeof t);
@@ -383,32 +383,32 @@ stopped_cb(void *arg)
 static void
 stop_intake(struct intake *in)
 {
-	int	stopped = 0;
+	int stopped = 0;
 
 	intake_stop(in, stopped_cb, &stopped);
 	ok(run_until(flag_set, &stopped, 10000), "intake stops");
 }
 
 struct wait_calls {
-	int	 calls;		/* cb_calls at least */
-	long	 deletes;	/* DeleteMessage calls at least */
+	int  calls;   /* cb_calls at least */
+	long deletes; /* DeleteMessage calls at least */
 };
 
 static int
 calls_reached(void *arg)
 {
-	struct wait_calls	*w = arg;
+	struct wait_calls *w = arg;
 
 	if (cb_calls < w->calls)
 		return (0);
-	return (w->deletes <= 0 || fake_calls("sqs", "DeleteMessage") >=
-	    w->deletes);
+	return (w->deletes <= 0 ||
+		fake_calls("sqs", "DeleteMessage") >= w->deletes);
 }
 
 static int
 wait_calls(int calls, long deletes)
 {
-	struct wait_calls	w = { calls, deletes };
+	struct wait_calls w = { calls, deletes };
 
 	return (run_until(calls_reached, &w, 10000));
 }
@@ -426,18 +426,18 @@ deletes_reached(void *arg)
 }
 
 struct wait_failure {
-	const char	*key;		/* NULL: a failure without key */
-	int		 found;
-	long		 receive_count;
-	char		*reason;
+	const char *key; /* NULL: a failure without key */
+	int	    found;
+	long	    receive_count;
+	char	   *reason;
 };
 
 static int
 failure_recorded(void *arg)
 {
-	struct wait_failure		*w = arg;
-	struct store_intake_failures	*l = NULL;
-	size_t				 i;
+	struct wait_failure	     *w = arg;
+	struct store_intake_failures *l = NULL;
+	size_t			      i;
 
 	if (store_intake_failures(store, 0, 100, &l, NULL) != 0)
 		return (0);
@@ -466,8 +466,8 @@ static void
 test_decode_key(void)
 {
 	static const struct {
-		const char	*in;
-		const char	*want;	/* NULL: refused */
+		const char *in;
+		const char *want; /* NULL: refused */
 	} cases[] = {
 		{ "drops/a.zip", "drops/a.zip" },
 		{ "drops/my+release.zip", "drops/my release.zip" },
@@ -479,8 +479,8 @@ test_decode_key(void)
 		{ "drops/short%4", NULL },
 		{ "drops/nul%00.zip", NULL },
 	};
-	size_t	i;
-	char	*got;
+	size_t i;
+	char  *got;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		got = intake_decode_key(cases[i].in);
@@ -495,41 +495,44 @@ test_decode_key(void)
 static void
 setup_fake(void)
 {
-	char	*json;
+	char *json;
 
 	json = xasprintf("{\"account\": \"%s\", \"region\": \"%s\", "
-	    "\"buckets\": [{\"name\": \"" BUCKET "\", \"versioning\": true}, "
-	    "{\"name\": \"" LIST_BUCKET "\"}, {\"name\": \"" NEW_BUCKET "\"}],"
-	    " \"queues\": [{\"name\": \"" DLQ "\"}]}", FAKEAWS_ACCOUNT,
-	    FAKEAWS_REGION);
+			 "\"buckets\": [{\"name\": \"" BUCKET
+			 "\", \"versioning\": true}, "
+			 "{\"name\": \"" LIST_BUCKET
+			 "\"}, {\"name\": \"" NEW_BUCKET "\"}],"
+			 " \"queues\": [{\"name\": \"" DLQ "\"}]}",
+	    FAKEAWS_ACCOUNT, FAKEAWS_REGION);
 	fake_post("/_fake/setup", json);
 	free(json);
-	json = xasprintf("{\"account\": \"%s\", \"region\": \"%s\", "
+	json = xasprintf(
+	    "{\"account\": \"%s\", \"region\": \"%s\", "
 	    "\"queues\": [{\"name\": \"" QUEUE "\", \"attributes\": "
 	    "{\"VisibilityTimeout\": \"2\", "
 	    "\"RedrivePolicy\": \"{\\\"deadLetterTargetArn\\\": "
 	    "\\\"arn:aws:sqs:%s:%s:" DLQ "\\\", \\\"maxReceiveCount\\\": "
 	    "\\\"3\\\"}\"}}], \"notifications\": [{\"bucket\": \"" BUCKET
-	    "\", \"queue\": \"" QUEUE "\"}]}", FAKEAWS_ACCOUNT,
-	    FAKEAWS_REGION, FAKEAWS_REGION, FAKEAWS_ACCOUNT);
+	    "\", \"queue\": \"" QUEUE "\"}]}",
+	    FAKEAWS_ACCOUNT, FAKEAWS_REGION, FAKEAWS_REGION, FAKEAWS_ACCOUNT);
 	fake_post("/_fake/setup", json);
 	free(json);
 }
 
-#define ENV_FMT \
-	"    environments:\n" \
+#define ENV_FMT                                                           \
+	"    environments:\n"                                             \
 	"      - {name: int, account: \"111111111111\", stack: %s-int,\n" \
-	"         role_arn: \"arn:aws:iam::111111111111:role/d\"," \
+	"         role_arn: \"arn:aws:iam::111111111111:role/d\","        \
 	" approvers: [team]}\n"
 
 static struct config *
 load_config(int with_newapp)
 {
-	struct config_errors	 e;
-	struct config		*c;
-	char			*text;
-	char			*env1, *env2;
-	size_t			 i;
+	struct config_errors e;
+	struct config	    *c;
+	char		    *text;
+	char		    *env1, *env2;
+	size_t		     i;
 
 	env1 = xasprintf(ENV_FMT, "billing");
 	env2 = xasprintf(ENV_FMT, with_newapp ? "newapp" : "listonly");
@@ -566,15 +569,15 @@ load_config(int with_newapp)
 static void
 test_queue(struct intake *in)
 {
-	struct intake_stats	 st0, st;
-	struct store_release	*r;
-	struct put		 p, p1;
-	struct wait_failure	 wf;
-	json_t			*j;
-	char			*zip, *body, *sns, *big;
-	size_t			 len;
-	long			 deletes, dlq, gets;
-	int			 calls, n;
+	struct intake_stats   st0, st;
+	struct store_release *r;
+	struct put	      p, p1;
+	struct wait_failure   wf;
+	json_t		     *j;
+	char		     *zip, *body, *sns, *big;
+	size_t		      len;
+	long		      deletes, dlq, gets;
+	int		      calls, n;
 
 	/* One put: one release, one call, the message deleted after. */
 	zip = make_zip("billing", "1.0.0", &len);
@@ -582,7 +585,7 @@ test_queue(struct intake *in)
 	ok(put_object(BUCKET, "drops/app-1.zip", zip, len, &p1) == 0,
 	    "put drops/app-1.zip");
 	ok(wait_calls(1, 1), "the callback is called and the message "
-	    "deleted");
+			     "deleted");
 	is_int(cb_calls, 1, "the callback was called once");
 	ok(cb_committed, "the release was committed before the callback");
 	is_int(cb_deletes_at_call, 0, "no DeleteMessage before the callback");
@@ -600,7 +603,8 @@ test_queue(struct intake *in)
 
 	/* Spaces, '+' and UTF-8 in the key. */
 	ok(put_object(BUCKET, "drops/my release+1 caf\xc3\xa9.zip", zip, len,
-	    &p) == 0, "put a key with a space, a plus and UTF-8");
+	       &p) == 0,
+	    "put a key with a space, a plus and UTF-8");
 	put_free(&p);
 	ok(wait_calls(2, 2), "its release is handed over");
 	r = last_release();
@@ -616,22 +620,28 @@ test_queue(struct intake *in)
 	ok(put_object(BUCKET, "elsewhere/app.zip", zip, len, &p) == 0,
 	    "put elsewhere/app.zip");
 	put_free(&p);
-	ok(send_message("{\"Records\": [{\"eventVersion\": \"2.1\", "
-	    "\"eventSource\": \"aws:s3\", \"eventName\": \"ObjectCreated:Put\","
-	    " \"s3\": {\"bucket\": {\"name\": \"mybucket\"}, \"object\": "
-	    "{\"key\": \"drops/x.zip\", \"size\": 3, \"eTag\": \"abc\"}}}]}")
-	    == 0, "send an event for another bucket");
+	ok(send_message(
+	       "{\"Records\": [{\"eventVersion\": \"2.1\", "
+	       "\"eventSource\": \"aws:s3\", \"eventName\": \"ObjectCreated:Put\","
+	       " \"s3\": {\"bucket\": {\"name\": \"mybucket\"}, \"object\": "
+	       "{\"key\": \"drops/x.zip\", \"size\": 3, \"eTag\": \"abc\"}}}]}") ==
+		0,
+	    "send an event for another bucket");
 	/* s3:TestEvent, as S3 sends it when notifications are saved. */
-	ok(send_message("{\"Service\": \"Amazon S3\", \"Event\": "
-	    "\"s3:TestEvent\", \"Time\": \"2014-10-13T15:57:02.089Z\", "
-	    "\"Bucket\": \"" BUCKET "\", \"RequestId\": \"5582815E1AEA5ADF\", "
-	    "\"HostId\": \"8cLeGAmw\"}") == 0, "send an s3:TestEvent");
+	ok(send_message(
+	       "{\"Service\": \"Amazon S3\", \"Event\": "
+	       "\"s3:TestEvent\", \"Time\": \"2014-10-13T15:57:02.089Z\", "
+	       "\"Bucket\": \"" BUCKET
+	       "\", \"RequestId\": \"5582815E1AEA5ADF\", "
+	       "\"HostId\": \"8cLeGAmw\"}") == 0,
+	    "send an s3:TestEvent");
 	/* An object removed: not a release. */
-	ok(send_message("{\"Records\": [{\"eventVersion\": \"2.1\", "
-	    "\"eventSource\": \"aws:s3\", \"eventName\": "
-	    "\"ObjectRemoved:Delete\", \"s3\": {\"bucket\": {\"name\": \""
-	    BUCKET "\"}, \"object\": {\"key\": \"drops/old.zip\", "
-	    "\"sequencer\": \"00AB\"}}}]}") == 0,
+	ok(send_message(
+	       "{\"Records\": [{\"eventVersion\": \"2.1\", "
+	       "\"eventSource\": \"aws:s3\", \"eventName\": "
+	       "\"ObjectRemoved:Delete\", \"s3\": {\"bucket\": {\"name\": \"" BUCKET
+	       "\"}, \"object\": {\"key\": \"drops/old.zip\", "
+	       "\"sequencer\": \"00AB\"}}}]}") == 0,
 	    "send an ObjectRemoved:Delete event");
 	deletes = 7;
 	ok(run_until(deletes_reached, &deletes, 10000),
@@ -643,7 +653,8 @@ test_queue(struct intake *in)
 	    (unsigned long long)(st.ignored - st0.ignored));
 
 	/* The first put's event again (a redelivery): no second release. */
-	body = xasprintf("{\"Records\": [{\"eventVersion\": \"2.1\", "
+	body = xasprintf(
+	    "{\"Records\": [{\"eventVersion\": \"2.1\", "
 	    "\"eventSource\": \"aws:s3\", \"awsRegion\": \"%s\", "
 	    "\"eventName\": \"ObjectCreated:Put\", \"s3\": {\"bucket\": "
 	    "{\"name\": \"" BUCKET "\"}, \"object\": {\"key\": "
@@ -679,17 +690,18 @@ test_queue(struct intake *in)
 	put_free(&p1);
 
 	/* Invalid releases: recorded with the reason, handed over. */
-	ok(put_object(BUCKET, "drops/not-a-zip.zip", "hello, world", 12,
-	    &p) == 0, "put a zip that is not one");
+	ok(put_object(BUCKET, "drops/not-a-zip.zip", "hello, world", 12, &p) ==
+		0,
+	    "put a zip that is not one");
 	put_free(&p);
 	ok(wait_calls(3, 10), "the invalid release is handed over and the "
-	    "message deleted");
+			      "message deleted");
 	r = last_release();
 	ok(r != NULL && r->status == STORE_RELEASE_INVALID,
 	    "it is recorded invalid");
-	ok(r != NULL && r->reason != NULL && strncmp(r->reason, "zip:", 4) ==
-	    0, "with the reason: %s", r != NULL && r->reason != NULL ?
-	    r->reason : "(none)");
+	ok(r != NULL && r->reason != NULL && strncmp(r->reason, "zip:", 4) == 0,
+	    "with the reason: %s",
+	    r != NULL && r->reason != NULL ? r->reason : "(none)");
 	store_release_free(r);
 	free(zip);
 	zip = make_zip("payroll", "2.0.0", &len);
@@ -699,9 +711,10 @@ test_queue(struct intake *in)
 	ok(wait_calls(4, 11), "it is handed over and the message deleted");
 	r = last_release();
 	ok(r != NULL && r->status == STORE_RELEASE_INVALID &&
-	    r->reason != NULL && strstr(r->reason, "release.json: app:") !=
-	    NULL, "it is invalid: %s", r != NULL && r->reason != NULL ?
-	    r->reason : "(none)");
+		r->reason != NULL &&
+		strstr(r->reason, "release.json: app:") != NULL,
+	    "it is invalid: %s",
+	    r != NULL && r->reason != NULL ? r->reason : "(none)");
 	store_release_free(r);
 	free(zip);
 
@@ -715,10 +728,12 @@ test_queue(struct intake *in)
 	ok(wait_calls(5, 12), "it is handed over and the message deleted");
 	r = last_release();
 	ok(r != NULL && r->status == STORE_RELEASE_INVALID &&
-	    r->reason != NULL && strcmp(r->reason, "zip: 70000 bytes, more "
-	    "than the 65536 bytes allowed (limits.zip_size)") == 0,
-	    "it is invalid: %s", r != NULL && r->reason != NULL ?
-	    r->reason : "(none)");
+		r->reason != NULL &&
+		strcmp(r->reason,
+		    "zip: 70000 bytes, more "
+		    "than the 65536 bytes allowed (limits.zip_size)") == 0,
+	    "it is invalid: %s",
+	    r != NULL && r->reason != NULL ? r->reason : "(none)");
 	store_release_free(r);
 	is_int(fake_calls("s3", "GetObject"), gets, "it was not downloaded");
 
@@ -729,7 +744,7 @@ test_queue(struct intake *in)
 	    "put drops/app-2.zip (the callback will fail twice)");
 	put_free(&p);
 	ok(wait_calls(8, 13), "the message comes back until the callback "
-	    "takes the release, then is deleted");
+			      "takes the release, then is deleted");
 	is_int(cb_calls, 8, "three calls for it");
 	is_int(cb_deletes_at_call, 12, "no DeleteMessage while it failed");
 	is_int(count_releases(), 6, "one release for it");
@@ -742,19 +757,22 @@ test_queue(struct intake *in)
 	    "send a message that is not JSON");
 	memset(&wf, 0, sizeof wf);
 	ok(run_until(failure_recorded, &wf, 15000), "it is recorded in "
-	    "intake_failures");
+						    "intake_failures");
 	is_int(wf.receive_count, 3, "after its third receive");
 	ok(wf.reason != NULL && strncmp(wf.reason, "message ", 8) == 0 &&
-	    strstr(wf.reason, "S3 event") != NULL, "with the message id and "
-	    "the reason: %s", wf.reason != NULL ? wf.reason : "(none)");
+		strstr(wf.reason, "S3 event") != NULL,
+	    "with the message id and "
+	    "the reason: %s",
+	    wf.reason != NULL ? wf.reason : "(none)");
 	free(wf.reason);
 	dlq = 1;
 	ok(run_until(dlq_reached, &dlq, 10000), "it moves to the dead-letter "
-	    "queue");
+						"queue");
 	is_int(fake_calls("sqs", "DeleteMessage"), 13, "it was not deleted");
 
 	/* Poison: an object S3 keeps failing to give. */
-	fake_post("/_fake/faults", "{\"service\": \"s3\", \"operation\": "
+	fake_post("/_fake/faults",
+	    "{\"service\": \"s3\", \"operation\": "
 	    "\"GetObject\", \"mode\": \"error500\", \"count\": 100}");
 	ok(put_object(BUCKET, "drops/app-3.zip", zip, len, &p) == 0,
 	    "put drops/app-3.zip (GetObject fails)");
@@ -762,13 +780,13 @@ test_queue(struct intake *in)
 	memset(&wf, 0, sizeof wf);
 	wf.key = "drops/app-3.zip";
 	ok(run_until(failure_recorded, &wf, 15000), "it is recorded in "
-	    "intake_failures");
+						    "intake_failures");
 	ok(wf.reason != NULL && strstr(wf.reason, "InternalError") != NULL,
 	    "with S3's error: %s", wf.reason != NULL ? wf.reason : "(none)");
 	free(wf.reason);
 	dlq = 2;
 	ok(run_until(dlq_reached, &dlq, 10000), "it moves to the dead-letter "
-	    "queue");
+						"queue");
 	fakeaws_control(&fake, "DELETE", "/_fake/faults", NULL, NULL);
 	is_int(fake_calls("sqs", "DeleteMessage"), 13, "it was not deleted");
 	is_int(cb_calls, calls, "no callback for the poison messages");
@@ -780,11 +798,11 @@ test_queue(struct intake *in)
 static void
 test_listing(void)
 {
-	struct put	 p;
-	char		*zip;
-	size_t		 len;
-	int		 calls = cb_calls;
-	int64_t		 id;
+	struct put p;
+	char	  *zip;
+	size_t	   len;
+	int	   calls = cb_calls;
+	int64_t	   id;
 
 	zip = make_zip("listonly", "3.0.0", &len);
 	ok(put_object(LIST_BUCKET, "r1.zip", zip, len, &p) == 0,
@@ -815,7 +833,7 @@ test_listing(void)
 
 /* fdatasync for the syncers: fails with EIO while sync_fails is set, so
  * that their probes keep a storage fault set. */
-static int	sync_fails;
+static int sync_fails;
 
 int
 fdatasync(int fd)
@@ -835,11 +853,11 @@ fdatasync(int fd)
 static void
 test_storage_fault(void)
 {
-	struct put	 p;
-	char		*zip;
-	size_t		 len;
-	long		 receives;
-	int		 calls, n;
+	struct put p;
+	char	  *zip;
+	size_t	   len;
+	long	   receives;
+	int	   calls, n;
 
 	__atomic_store_n(&sync_fails, 1, __ATOMIC_SEQ_CST);
 	store_fault_set("cannot sync: %s", strerror(EIO));
@@ -853,29 +871,31 @@ test_storage_fault(void)
 	put_free(&p);
 	free(zip);
 	run_for(3000);
-	is_int(fake_calls("sqs", "ReceiveMessage"), receives, "storage "
+	is_int(fake_calls("sqs", "ReceiveMessage"), receives,
+	    "storage "
 	    "fault: no ReceiveMessage while it lasts");
 	is_int(cb_calls, calls, "storage fault: no release taken");
 	/* The disk recovers: the syncer's probe clears the fault. */
 	__atomic_store_n(&sync_fails, 0, __ATOMIC_SEQ_CST);
 	ok(wait_calls(calls + 1, 0), "storage fault cleared by a probe: the "
-	    "release waiting in the queue is taken");
-	is_int(count_releases(), n + 1, "storage fault cleared: one release "
+				     "release waiting in the queue is taken");
+	is_int(count_releases(), n + 1,
+	    "storage fault cleared: one release "
 	    "more");
 }
 
 int
 main(void)
 {
-	struct intake		*in;
-	struct intake_stats	 st;
-	struct store_release	*r;
-	struct put		 p;
-	struct config		*c2;
-	char			*cause = NULL, *zip, *path;
-	size_t			 len;
-	long			 deletes, gets;
-	int			 closed = 0, calls;
+	struct intake	     *in;
+	struct intake_stats   st;
+	struct store_release *r;
+	struct put	      p;
+	struct config	     *c2;
+	char		     *cause = NULL, *zip, *path;
+	size_t		      len;
+	long		      deletes, gets;
+	int		      closed = 0, calls;
 
 	test_decode_key();
 	if (fakeaws_start(&fake) != 0) {
@@ -901,15 +921,15 @@ main(void)
 	if (store_open(path, &store, &cause) != 0 ||
 	    (config = load_config(0)) == NULL ||
 	    (aws = aws_context_new(&loop, config, &cause)) == NULL) {
-		printf("Bail out! set-up: %s\n", cause != NULL ? cause :
-		    "config");
+		printf("Bail out! set-up: %s\n",
+		    cause != NULL ? cause : "config");
 		fakeaws_stop(&fake);
 		return (1);
 	}
 
 	/* A first intake: the queue and the listing. */
 	in = start_intake(100);
-	run_for(300);		/* the first listings: nothing yet */
+	run_for(300); /* the first listings: nothing yet */
 	test_queue(in);
 	test_listing();
 	intake_stats(in, &st);
@@ -929,20 +949,23 @@ main(void)
 	    "put drops/app-4.zip while intake is stopped");
 	put_free(&p);
 	free(zip);
-	fake_post("/_fake/faults", "{\"service\": \"sqs\", \"operation\": "
+	fake_post("/_fake/faults",
+	    "{\"service\": \"sqs\", \"operation\": "
 	    "\"ReceiveMessage\", \"mode\": \"delay\", \"delay\": 1.0, "
 	    "\"count\": 1}");
 	in = start_intake(0);
 	deletes = 14;
-	ok(wait_calls(calls + 2, 0) && run_until(deletes_reached, &deletes,
-	    10000), "the listing hands over app-3 and app-4, app-4's message "
+	ok(wait_calls(calls + 2, 0) &&
+		run_until(deletes_reached, &deletes, 10000),
+	    "the listing hands over app-3 and app-4, app-4's message "
 	    "is deleted");
 	run_for(1500);
 	intake_stats(in, &st);
 	is_int(cb_calls, calls + 2, "two calls, r1.zip is not repeated");
 	is_int(count_releases(), 10, "two more releases");
 	r = last_release();
-	is_str(r != NULL ? r->key : NULL, "drops/app-4.zip", "the last is "
+	is_str(r != NULL ? r->key : NULL, "drops/app-4.zip",
+	    "the last is "
 	    "app-4");
 	ok(r != NULL && r->version_id != NULL, "with its version id");
 	store_release_free(r);
@@ -952,7 +975,8 @@ main(void)
 	/* A stop while a download hangs: nothing recorded, nothing lost. */
 	calls = cb_calls;
 	gets = fake_calls("s3", "GetObject") + 1;
-	fake_post("/_fake/faults", "{\"service\": \"s3\", \"operation\": "
+	fake_post("/_fake/faults",
+	    "{\"service\": \"s3\", \"operation\": "
 	    "\"GetObject\", \"mode\": \"delay\", \"delay\": 3.0, "
 	    "\"count\": 1}");
 	zip = make_zip("billing", "1.3.0", &len);
@@ -969,7 +993,7 @@ main(void)
 	/* The next start reads it. */
 	in = start_intake(0);
 	ok(wait_calls(calls + 1, 15), "the next intake hands it over and "
-	    "deletes the message");
+				      "deletes the message");
 	run_for(500);
 	is_int(count_releases(), 11, "one release");
 	r = last_release();

@@ -19,9 +19,9 @@
 #include "tap.h"
 #include "xmalloc.h"
 
-#define NOW		1800000000LL
-#define ISSUER		"http://127.0.0.1:4000"
-#define CLIENT		"shipgate"
+#define NOW    1800000000LL
+#define ISSUER "http://127.0.0.1:4000"
+#define CLIENT "shipgate"
 
 static char *
 b64(const char *s)
@@ -34,11 +34,11 @@ static char *
 sign(const cjose_jwk_t *jwk, const char *alg, const char *kid,
     const char *claims)
 {
-	cjose_header_t	*h;
-	cjose_jws_t	*jws;
-	cjose_err	 err;
-	const char	*ser;
-	char		*out;
+	cjose_header_t *h;
+	cjose_jws_t    *jws;
+	cjose_err	err;
+	const char     *ser;
+	char	       *out;
 
 	h = cjose_header_new(&err);
 	cjose_header_set(h, CJOSE_HDR_ALG, alg, &err);
@@ -61,8 +61,8 @@ sign(const cjose_jwk_t *jwk, const char *alg, const char *kid,
 static char *
 public_jwk(cjose_jwk_t *jwk, const char *kid)
 {
-	cjose_err	 err;
-	char		*json;
+	cjose_err err;
+	char	 *json;
 
 	cjose_jwk_set_kid(jwk, kid, strlen(kid), &err);
 	json = cjose_jwk_to_json(jwk, false, &err);
@@ -73,19 +73,19 @@ public_jwk(cjose_jwk_t *jwk, const char *kid)
 static char *
 rsa_pem(const char *jwk_json)
 {
-	json_t		*j;
-	unsigned char	*n, *e;
-	size_t		 nl, el;
-	cjose_err	 err;
-	BIGNUM		*bn, *be;
-	OSSL_PARAM_BLD	*bld;
-	OSSL_PARAM	*params;
-	EVP_PKEY_CTX	*ctx;
-	EVP_PKEY	*pkey = NULL;
-	BIO		*bio;
-	char		*data, *out;
-	long		 len;
-	const char	*ns, *es;
+	json_t	       *j;
+	unsigned char  *n, *e;
+	size_t		nl, el;
+	cjose_err	err;
+	BIGNUM	       *bn, *be;
+	OSSL_PARAM_BLD *bld;
+	OSSL_PARAM     *params;
+	EVP_PKEY_CTX   *ctx;
+	EVP_PKEY       *pkey = NULL;
+	BIO	       *bio;
+	char	       *data, *out;
+	long		len;
+	const char     *ns, *es;
 
 	j = json_loads(jwk_json, 0, NULL);
 	ns = json_string_value(json_object_get(j, "n"));
@@ -122,18 +122,18 @@ rsa_pem(const char *jwk_json)
 static char *
 ec_pem(const char *jwk_json)
 {
-	json_t		*j;
-	unsigned char	*x, *y, pub[65];
-	size_t		 xl, yl;
-	cjose_err	 err;
-	OSSL_PARAM_BLD	*bld;
-	OSSL_PARAM	*params;
-	EVP_PKEY_CTX	*ctx;
-	EVP_PKEY	*pkey = NULL;
-	BIO		*bio;
-	char		*data, *out;
-	long		 len;
-	const char	*xs, *ys;
+	json_t	       *j;
+	unsigned char  *x, *y, pub[65];
+	size_t		xl, yl;
+	cjose_err	err;
+	OSSL_PARAM_BLD *bld;
+	OSSL_PARAM     *params;
+	EVP_PKEY_CTX   *ctx;
+	EVP_PKEY       *pkey = NULL;
+	BIO	       *bio;
+	char	       *data, *out;
+	long		len;
+	const char     *xs, *ys;
 
 	j = json_loads(jwk_json, 0, NULL);
 	xs = json_string_value(json_object_get(j, "x"));
@@ -171,13 +171,14 @@ static char *
 claims(const char *iss, const char *aud, long long exp, long long iat,
     const char *nonce, const char *extra)
 {
-	char	*s, *n;
+	char *s, *n;
 
 	n = nonce != NULL ? xasprintf(",\"nonce\":\"%s\"", nonce) : xstrdup("");
-	s = xasprintf("{\"iss\":\"%s\",\"sub\":\"u1\",\"aud\":%s,"
+	s = xasprintf(
+	    "{\"iss\":\"%s\",\"sub\":\"u1\",\"aud\":%s,"
 	    "\"exp\":%lld,\"iat\":%lld%s,\"email\":\"alice@example.com\","
-	    "\"groups\":[\"approvers\",\"ops\"]%s}", iss, aud, exp, iat, n,
-	    extra != NULL ? extra : "");
+	    "\"groups\":[\"approvers\",\"ops\"]%s}",
+	    iss, aud, exp, iat, n, extra != NULL ? extra : "");
 	free(n);
 	return (s);
 }
@@ -187,9 +188,9 @@ static int
 check(const struct jose_keyset *set, const char *tok, const char *nonce,
     char **cause)
 {
-	struct jose_expect	exp;
-	struct jose_token	t;
-	int			error;
+	struct jose_expect exp;
+	struct jose_token  t;
+	int		   error;
 
 	memset(&exp, 0, sizeof exp);
 	exp.issuer = ISSUER;
@@ -208,12 +209,12 @@ static void
 refused(const struct jose_keyset *set, const char *tok, const char *nonce,
     int want, const char *name)
 {
-	char	*cause = NULL;
-	int	 error;
+	char *cause = NULL;
+	int   error;
 
 	error = check(set, tok, nonce, &cause);
-	ok(error == want, "%s refused: %s", name, cause != NULL ? cause :
-	    "(accepted)");
+	ok(error == want, "%s refused: %s", name,
+	    cause != NULL ? cause : "(accepted)");
 	if (error != want)
 		printf("#   got %d (%s), want %d\n", error,
 		    jose_strerror(error), want);
@@ -225,18 +226,18 @@ refused(const struct jose_keyset *set, const char *tok, const char *nonce,
 int
 main(void)
 {
-	struct jose_keyset	*set = NULL, *set2 = NULL, *alb = NULL;
-	struct jose_token	 t;
-	struct jose_header	 h;
-	struct jose_cache	 cache;
-	cjose_jwk_t		*rsa, *rsa2, *ec, *hmac;
-	cjose_err		 err;
-	static const uint8_t	 e[] = { 1, 0, 1 };
-	char			*rsa_json, *ec_json, *rsa2_json, *jwks, *c;
-	char			*tok, *cause = NULL, *pem, *s, *hdr, *pl;
-	const char		**groups;
-	const char		*dot;
-	int			 n;
+	struct jose_keyset  *set = NULL, *set2 = NULL, *alb = NULL;
+	struct jose_token    t;
+	struct jose_header   h;
+	struct jose_cache    cache;
+	cjose_jwk_t	    *rsa, *rsa2, *ec, *hmac;
+	cjose_err	     err;
+	static const uint8_t e[] = { 1, 0, 1 };
+	char		    *rsa_json, *ec_json, *rsa2_json, *jwks, *c;
+	char		    *tok, *cause = NULL, *pem, *s, *hdr, *pl;
+	const char	   **groups;
+	const char	    *dot;
+	int		     n;
 
 	rsa = cjose_jwk_create_RSA_random(2048, e, sizeof e, &err);
 	rsa2 = cjose_jwk_create_RSA_random(2048, e, sizeof e, &err);
@@ -249,7 +250,8 @@ main(void)
 	ec_json = public_jwk(ec, "e1");
 	rsa2_json = public_jwk(rsa2, "r2");
 	jwks = xasprintf("{\"keys\":[%s,%s,{\"kty\":\"oct\",\"k\":\"AAAA\","
-	    "\"kid\":\"h1\"}]}", rsa_json, ec_json);
+			 "\"kid\":\"h1\"}]}",
+	    rsa_json, ec_json);
 
 	/* The key set. */
 	ok(jose_keyset_parse(&set, jwks, strlen(jwks), &cause) == 0,
@@ -257,10 +259,12 @@ main(void)
 	is_int((long long)jose_keyset_count(set), 2,
 	    "the oct key is left out of the set");
 	ok(jose_keyset_has(set, "r1") && jose_keyset_has(set, "e1") &&
-	    !jose_keyset_has(set, "h1"), "keys found by kid");
+		!jose_keyset_has(set, "h1"),
+	    "keys found by kid");
 	s = xstrdup("{\"keys\":[{\"kty\":\"oct\",\"k\":\"AAAA\"}]}");
 	n = jose_keyset_parse(&set2, s, strlen(s), &cause);
-	ok(n == JOSE_EKEY, "a set with no signing key refused: %s", cause ? cause : "");
+	ok(n == JOSE_EKEY, "a set with no signing key refused: %s",
+	    cause ? cause : "");
 	free(s);
 	free(cause);
 	cause = NULL;
@@ -272,14 +276,14 @@ main(void)
 	cause = NULL;
 	s = xstrdup("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[");
 	n = jose_keyset_parse(&set2, s, strlen(s), &cause);
-	ok(n == JOSE_EKEY, "a deeply nested JWKS refused: %s", cause ? cause : "");
+	ok(n == JOSE_EKEY, "a deeply nested JWKS refused: %s",
+	    cause ? cause : "");
 	free(s);
 	free(cause);
 	cause = NULL;
 
 	/* Accepted: RS256 and ES256. */
-	c = claims(ISSUER, "\"" CLIENT "\"", NOW + 300, NOW - 10, "n1",
-	    NULL);
+	c = claims(ISSUER, "\"" CLIENT "\"", NOW + 300, NOW - 10, "n1", NULL);
 	tok = sign(rsa, "RS256", "r1", c);
 	ok(check(set, tok, "n1", &cause) == 0, "RS256 ID token accepted%s%s",
 	    cause ? ": " : "", cause ? cause : "");
@@ -288,13 +292,13 @@ main(void)
 		struct jose_expect exp = { ISSUER, CLIENT, "n1", NOW, 0 };
 
 		ok(jose_verify_id_token(set, tok, strlen(tok), &exp, &t,
-		    NULL) == 0, "claims read from a verified token");
+		       NULL) == 0,
+		    "claims read from a verified token");
 	}
-	is_str(jose_claim_str(&t, "email"), "alice@example.com",
-	    "email claim");
+	is_str(jose_claim_str(&t, "email"), "alice@example.com", "email claim");
 	n = jose_claim_groups(&t, "groups", &groups);
 	ok(n == 2 && strcmp(groups[0], "approvers") == 0 &&
-	    strcmp(groups[1], "ops") == 0 && groups[2] == NULL,
+		strcmp(groups[1], "ops") == 0 && groups[2] == NULL,
 	    "groups claim as a list");
 	free(groups);
 	n = jose_claim_groups(&t, "email", &groups);
@@ -308,7 +312,7 @@ main(void)
 	ok(n == -1 && groups == NULL, "a group claim of another type: -1");
 	jose_token_clear(&t);
 	ok(jose_peek(tok, strlen(tok), &h, NULL) == 0 &&
-	    strcmp(h.alg, "RS256") == 0 && strcmp(h.kid, "r1") == 0,
+		strcmp(h.alg, "RS256") == 0 && strcmp(h.kid, "r1") == 0,
 	    "peek reads alg and kid");
 	jose_header_clear(&h);
 
@@ -357,7 +361,8 @@ main(void)
 	hmac = cjose_jwk_create_oct_spec((const uint8_t *)pem, strlen(pem),
 	    &err);
 	tok = sign(hmac, "HS256", "r1", c);
-	refused(set, tok, "n1", JOSE_EALG, "HS256 with the RSA public key "
+	refused(set, tok, "n1", JOSE_EALG,
+	    "HS256 with the RSA public key "
 	    "(PEM) as secret");
 	free(tok);
 	cjose_jwk_release(hmac);
@@ -384,32 +389,32 @@ main(void)
 	free(c);
 
 	/* Claims. */
-#define CLAIM_CASE(name, want, nonce, ...) do {				\
-	c = claims(__VA_ARGS__);					\
-	tok = sign(rsa, "RS256", "r1", c);				\
-	refused(set, tok, nonce, want, name);				\
-	free(tok);							\
-	free(c);							\
-} while (0)
+#define CLAIM_CASE(name, want, nonce, ...)            \
+	do {                                          \
+		c = claims(__VA_ARGS__);              \
+		tok = sign(rsa, "RS256", "r1", c);    \
+		refused(set, tok, nonce, want, name); \
+		free(tok);                            \
+		free(c);                              \
+	} while (0)
 	CLAIM_CASE("wrong iss", JOSE_ECLAIM, "n1", "http://127.0.0.1:4001",
 	    "\"" CLIENT "\"", NOW + 300, NOW, "n1", NULL);
-	CLAIM_CASE("iss with a trailing slash", JOSE_ECLAIM, "n1",
-	    ISSUER "/", "\"" CLIENT "\"", NOW + 300, NOW, "n1", NULL);
+	CLAIM_CASE("iss with a trailing slash", JOSE_ECLAIM, "n1", ISSUER "/",
+	    "\"" CLIENT "\"", NOW + 300, NOW, "n1", NULL);
 	CLAIM_CASE("wrong aud", JOSE_ECLAIM, "n1", ISSUER, "\"other\"",
 	    NOW + 300, NOW, "n1", NULL);
 	CLAIM_CASE("aud list without us", JOSE_ECLAIM, "n1", ISSUER,
 	    "[\"a\",\"b\"]", NOW + 300, NOW, "n1", NULL);
-	CLAIM_CASE("several audiences without azp", JOSE_ECLAIM, "n1",
-	    ISSUER, "[\"" CLIENT "\",\"b\"]", NOW + 300, NOW, "n1", NULL);
+	CLAIM_CASE("several audiences without azp", JOSE_ECLAIM, "n1", ISSUER,
+	    "[\"" CLIENT "\",\"b\"]", NOW + 300, NOW, "n1", NULL);
 	CLAIM_CASE("azp naming another client", JOSE_ECLAIM, "n1", ISSUER,
-	    "[\"" CLIENT "\",\"b\"]", NOW + 300, NOW, "n1",
-	    ",\"azp\":\"b\"");
+	    "[\"" CLIENT "\",\"b\"]", NOW + 300, NOW, "n1", ",\"azp\":\"b\"");
 	CLAIM_CASE("expired", JOSE_EEXPIRED, "n1", ISSUER, "\"" CLIENT "\"",
 	    NOW - JOSE_SKEW - 1, NOW - 600, "n1", NULL);
 	CLAIM_CASE("issued in the future", JOSE_EEXPIRED, "n1", ISSUER,
 	    "\"" CLIENT "\"", NOW + 900, NOW + JOSE_SKEW + 5, "n1", NULL);
-	CLAIM_CASE("nonce missing", JOSE_ECLAIM, "n1", ISSUER,
-	    "\"" CLIENT "\"", NOW + 300, NOW, NULL, NULL);
+	CLAIM_CASE("nonce missing", JOSE_ECLAIM, "n1", ISSUER, "\"" CLIENT "\"",
+	    NOW + 300, NOW, NULL, NULL);
 	CLAIM_CASE("nonce of another sign-in (replayed)", JOSE_ECLAIM, "n1",
 	    ISSUER, "\"" CLIENT "\"", NOW + 300, NOW, "n0", NULL);
 	CLAIM_CASE("not valid yet", JOSE_EEXPIRED, "n1", ISSUER,
@@ -418,7 +423,8 @@ main(void)
 	c = claims(ISSUER, "[\"" CLIENT "\",\"b\"]", NOW - JOSE_SKEW + 1,
 	    NOW - 600, "n1", ",\"azp\":\"" CLIENT "\"");
 	tok = sign(rsa, "RS256", "r1", c);
-	ok(check(set, tok, "n1", &cause) == 0, "several audiences with our "
+	ok(check(set, tok, "n1", &cause) == 0,
+	    "several audiences with our "
 	    "azp, expired within the skew: accepted");
 	free(tok);
 	free(c);
@@ -437,9 +443,11 @@ main(void)
 	ok(jose_cache_lookup(&cache, "r2", NOW + 1) == JOSE_CACHE_MISS,
 	    "unknown kid right after a fetch: no refetch (rate limited)");
 	ok(jose_cache_lookup(&cache, "r2", NOW + JOSE_REFETCH_MIN + 1) ==
-	    JOSE_CACHE_REFETCH, "unknown kid later: one refetch");
+		JOSE_CACHE_REFETCH,
+	    "unknown kid later: one refetch");
 	ok(jose_cache_lookup(&cache, "r3", NOW + JOSE_REFETCH_MIN + 2) ==
-	    JOSE_CACHE_MISS, "a second unknown kid: no second refetch");
+		JOSE_CACHE_MISS,
+	    "a second unknown kid: no second refetch");
 	/* The provider rotated: r2 is in the new set. */
 	free(jwks);
 	jwks = xasprintf("{\"keys\":[%s,%s]}", rsa_json, rsa2_json);
@@ -448,7 +456,8 @@ main(void)
 	jose_cache_set(&cache, set2, NOW + JOSE_REFETCH_MIN + 1);
 	set2 = NULL;
 	ok(jose_cache_lookup(&cache, "r2", NOW + JOSE_REFETCH_MIN + 3) ==
-	    JOSE_CACHE_HIT, "after the rotation the new kid is a hit");
+		JOSE_CACHE_HIT,
+	    "after the rotation the new kid is a hit");
 	ok(check(cache.keys, tok, "n1", &cause) == 0,
 	    "a token with the rotated key accepted after the refetch");
 	free(tok);
@@ -465,39 +474,42 @@ main(void)
 
 	/* ALB: ES256 with a PEM key, signer and exp in the header. */
 	pem = ec_pem(ec_json);
-	ok(jose_keyset_from_pem(&alb, "kid-alb", pem, strlen(pem),
-	    &cause) == 0, "ALB PEM key loads");
+	ok(jose_keyset_from_pem(&alb, "kid-alb", pem, strlen(pem), &cause) == 0,
+	    "ALB PEM key loads");
 	{
-		cjose_header_t	*ah;
-		cjose_jws_t	*jws;
-		const char	*ser;
-		const char	*arn = "arn:aws:elasticloadbalancing:eu-west-1:"
-		    "123456789012:loadbalancer/app/sg/50dc6c495c0c9188";
-		const char	*pay = "{\"sub\":\"u1\",\"email\":"
-		    "\"bob@example.com\",\"groups\":\"devs\"}";
-		int		 i;
+		cjose_header_t *ah;
+		cjose_jws_t    *jws;
+		const char     *ser;
+		const char
+			   *arn = "arn:aws:elasticloadbalancing:eu-west-1:"
+				  "123456789012:loadbalancer/app/sg/50dc6c495c0c9188";
+		const char *pay = "{\"sub\":\"u1\",\"email\":"
+				  "\"bob@example.com\",\"groups\":\"devs\"}";
+		int	    i;
 
 		for (i = 0; i < 4; i++) {
 			ah = cjose_header_new(&err);
 			cjose_header_set(ah, CJOSE_HDR_ALG, "ES256", &err);
 			cjose_header_set(ah, CJOSE_HDR_KID, "kid-alb", &err);
-			cjose_header_set(ah, "signer", i == 1 ?
-			    "arn:aws:elasticloadbalancing:eu-west-1:"
-			    "123456789012:loadbalancer/app/other/1" : arn,
+			cjose_header_set(ah, "signer",
+			    i == 1 ? "arn:aws:elasticloadbalancing:eu-west-1:"
+				     "123456789012:loadbalancer/app/other/1" :
+				     arn,
 			    &err);
 			/* cjose_header_t is a jansson object. */
 			json_object_set_new((json_t *)ah, "exp",
 			    json_integer(i == 2 ? NOW - 3600 : NOW + 60));
 			if (i == 3)
-				cjose_header_set(ah, CJOSE_HDR_ALG, "RS256", &err);
+				cjose_header_set(ah, CJOSE_HDR_ALG, "RS256",
+				    &err);
 			jws = cjose_jws_sign(i == 3 ? rsa : ec, ah,
 			    (const uint8_t *)pay, strlen(pay), &err);
 			cjose_jws_export(jws, &ser, &err);
 			memset(&t, 0, sizeof t);
 			free(cause);
 			cause = NULL;
-			n = jose_verify_alb(alb, ser, strlen(ser), arn, NOW,
-			    &t, &cause);
+			n = jose_verify_alb(alb, ser, strlen(ser), arn, NOW, &t,
+			    &cause);
 			switch (i) {
 			case 0:
 				ok(n == 0, "ALB token accepted%s%s",
@@ -507,16 +519,22 @@ main(void)
 				jose_token_clear(&t);
 				break;
 			case 1:
-				ok(n == JOSE_ECLAIM, "ALB wrong signer "
-				    "refused: %s", cause ? cause : "");
+				ok(n == JOSE_ECLAIM,
+				    "ALB wrong signer "
+				    "refused: %s",
+				    cause ? cause : "");
 				break;
 			case 2:
-				ok(n == JOSE_EEXPIRED, "ALB expired "
-				    "refused: %s", cause ? cause : "");
+				ok(n == JOSE_EEXPIRED,
+				    "ALB expired "
+				    "refused: %s",
+				    cause ? cause : "");
 				break;
 			case 3:
-				ok(n == JOSE_EALG, "RS256 refused for the "
-				    "ALB: %s", cause ? cause : "");
+				ok(n == JOSE_EALG,
+				    "RS256 refused for the "
+				    "ALB: %s",
+				    cause ? cause : "");
 				break;
 			}
 			cjose_jws_release(jws);
@@ -527,21 +545,25 @@ main(void)
 	cause = NULL;
 	{
 		/* Found by fuzz-jose: libcjose asserts on such padding. */
-		const char *bad = "eyJhbGciOiAiRVMyNTYiLCAia2lkIjogImtpZC1hbGIif"
-		    "Q==.eyJlbWFpbCI6ImFAYi5jIn.0=c2lnbmF0dXJl";
+		const char
+		    *bad = "eyJhbGciOiAiRVMyNTYiLCAia2lkIjogImtpZC1hbGIif"
+			   "Q==.eyJlbWFpbCI6ImFAYi5jIn.0=c2lnbmF0dXJl";
 
 		memset(&t, 0, sizeof t);
 		n = jose_verify_alb(alb, bad, strlen(bad), "arn", NOW, &t,
 		    &cause);
-		ok(n == JOSE_EMALFORMED, "ALB token with '=' inside a part "
-		    "refused: %s", cause != NULL ? cause : "");
+		ok(n == JOSE_EMALFORMED,
+		    "ALB token with '=' inside a part "
+		    "refused: %s",
+		    cause != NULL ? cause : "");
 		free(cause);
 		cause = NULL;
 	}
 	free(pem);
 	pem = rsa_pem(rsa_json);
 	n = jose_keyset_from_pem(&set2, "k", pem, strlen(pem), &cause);
-	ok(n == JOSE_EKEY, "an RSA PEM is not an ALB key: %s", cause ? cause : "");
+	ok(n == JOSE_EKEY, "an RSA PEM is not an ALB key: %s",
+	    cause ? cause : "");
 	free(pem);
 	free(cause);
 	cause = NULL;

@@ -14,9 +14,9 @@
 static int
 b64val(int c)
 {
-	const char	*a = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			     "abcdefghijklmnopqrstuvwxyz0123456789+/";
-	const char	*p;
+	const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			"abcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *p;
 
 	if (c == '\0' || (p = strchr(a, c)) == NULL)
 		return (-1);
@@ -27,9 +27,9 @@ b64val(int c)
 static char *
 decode_words(const char *h)
 {
-	char		*out = xcalloc(1, strlen(h) + 1), *o = out;
-	const char	*p = h, *e;
-	int		 v[4], i;
+	char	   *out = xcalloc(1, strlen(h) + 1), *o = out;
+	const char *p = h, *e;
+	int	    v[4], i;
 
 	while ((p = strstr(p, "=?UTF-8?B?")) != NULL) {
 		p += 10;
@@ -64,8 +64,8 @@ hexval(int c)
 static char *
 qp_decode(const char *s)
 {
-	char		*out = xcalloc(1, strlen(s) + 1), *o = out;
-	const char	*p;
+	char	   *out = xcalloc(1, strlen(s) + 1), *o = out;
+	const char *p;
 
 	for (p = s; *p != '\0'; p++) {
 		if (p[0] == '=' && p[1] == '\r' && p[2] == '\n') {
@@ -89,7 +89,7 @@ qp_decode(const char *s)
 static void
 lines_check(const char *s, size_t *longest, int *bare)
 {
-	const char	*p, *start = s;
+	const char *p, *start = s;
 
 	*longest = 0;
 	*bare = 0;
@@ -110,18 +110,17 @@ lines_check(const char *s, size_t *longest, int *bare)
 static char *
 headers_of(const char *msg)
 {
-	const char	*e = strstr(msg, "\r\n\r\n");
+	const char *e = strstr(msg, "\r\n\r\n");
 
-	return (xstrndup(msg, e != NULL ? (size_t)(e - msg) + 2 :
-	    strlen(msg)));
+	return (xstrndup(msg, e != NULL ? (size_t)(e - msg) + 2 : strlen(msg)));
 }
 
 /* 1 if a header line (at a line start) begins with name. */
 static int
 has_header_line(const char *headers, const char *name)
 {
-	const char	*p = headers;
-	size_t		 n = strlen(name);
+	const char *p = headers;
+	size_t	    n = strlen(name);
 
 	for (;;) {
 		if (strncasecmp(p, name, n) == 0)
@@ -135,14 +134,16 @@ has_header_line(const char *headers, const char *name)
 static void
 test_helpers(void)
 {
-	char	*s, *d;
-	size_t	 longest;
-	int	 bare;
+	char  *s, *d;
+	size_t longest;
+	int    bare;
 
 	s = mail_header_clean("a\r\nBcc: evil@x.example\tz\x01");
 	is_str(s, "a  Bcc: evil@x.example z ", "controls become spaces");
 	free(s);
-	s = mail_header_clean("a\xe2\x80\xae" "b\xe2\x81\xa9" "c");
+	s = mail_header_clean("a\xe2\x80\xae"
+			      "b\xe2\x81\xa9"
+			      "c");
 	is_str(s, "a<U+202E>b<U+2069>c", "bidirectional controls are shown");
 	free(s);
 
@@ -150,25 +151,31 @@ test_helpers(void)
 	is_str(s, "Subject: hello world\r\n", "a short ASCII header as is");
 	free(s);
 
-	s = mail_header("Subject", "[shipgate] billing 1.4.2 awaits your "
+	s = mail_header("Subject",
+	    "[shipgate] billing 1.4.2 awaits your "
 	    "approval for stg, with many more words to make it long enough "
 	    "to need folding twice over the seventy-eight column limit");
 	lines_check(s, &longest, &bare);
-	ok(longest <= 78 && !bare, "a long ASCII header is folded under 78 "
-	    "columns (%zu)", longest);
+	ok(longest <= 78 && !bare,
+	    "a long ASCII header is folded under 78 "
+	    "columns (%zu)",
+	    longest);
 	ok(strstr(s, "\r\n ") != NULL, "continuation lines start with a "
-	    "space");
+				       "space");
 	free(s);
 
-	s = mail_header("Subject", "Déploiement de «billing» — ünïcödé "
+	s = mail_header("Subject",
+	    "Déploiement de «billing» — ünïcödé "
 	    "everywhere, long enough for two encoded words or more");
 	lines_check(s, &longest, &bare);
 	ok(strncmp(s, "Subject: =?UTF-8?B?", 19) == 0, "UTF-8 becomes "
-	    "encoded words");
+						       "encoded words");
 	ok(longest <= 78 && !bare, "encoded words folded (%zu)", longest);
 	d = decode_words(s);
-	is_str(d, "Déploiement de «billing» — ünïcödé everywhere, long enough "
-	    "for two encoded words or more", "encoded words decode back, "
+	is_str(d,
+	    "Déploiement de «billing» — ünïcödé everywhere, long enough "
+	    "for two encoded words or more",
+	    "encoded words decode back, "
 	    "characters whole");
 	free(d);
 	free(s);
@@ -186,7 +193,7 @@ test_helpers(void)
 	free(d);
 	free(s);
 	{
-		char	 big[600];
+		char big[600];
 
 		memset(big, 'x', sizeof big - 1);
 		big[sizeof big - 1] = '\0';
@@ -229,8 +236,7 @@ test_helpers(void)
 	free(s);
 }
 
-static const char *const replaced[] = { "Service (AWS::ECS::Service)",
-	NULL };
+static const char *const replaced[] = { "Service (AWS::ECS::Service)", NULL };
 
 static void
 facts_init(struct mail_facts *f, const char *event)
@@ -250,39 +256,50 @@ static void
 test_subjects(void)
 {
 	static const struct {
-		const char	*event;
-		int		 gate;
-		const char	*subject;
+		const char *event;
+		int	    gate;
+		const char *subject;
 	} t[] = {
-		{ "approval_needed", 0, "[shipgate] billing 1.4.2 awaits your "
+		{ "approval_needed", 0,
+		    "[shipgate] billing 1.4.2 awaits your "
 		    "approval for stg" },
-		{ "gate_needed", 0, "[shipgate] billing 1.4.2 awaits your "
+		{ "gate_needed", 0,
+		    "[shipgate] billing 1.4.2 awaits your "
 		    "authorisation to go beyond stg" },
-		{ "reminder", 0, "[shipgate] Reminder: billing 1.4.2 awaits "
+		{ "reminder", 0,
+		    "[shipgate] Reminder: billing 1.4.2 awaits "
 		    "your approval for stg" },
-		{ "reminder", 1, "[shipgate] Reminder: billing 1.4.2 awaits "
+		{ "reminder", 1,
+		    "[shipgate] Reminder: billing 1.4.2 awaits "
 		    "your authorisation to go beyond stg" },
-		{ "approved", 0, "[shipgate] billing 1.4.2 approved for stg "
+		{ "approved", 0,
+		    "[shipgate] billing 1.4.2 approved for stg "
 		    "by bob" },
-		{ "rejected", 0, "[shipgate] billing 1.4.2 rejected for stg "
+		{ "rejected", 0,
+		    "[shipgate] billing 1.4.2 rejected for stg "
 		    "by bob" },
 		{ "deployed", 0, "[shipgate] billing 1.4.2 deployed to stg" },
 		{ "failed", 0, "[shipgate] billing 1.4.2 failed in stg" },
-		{ "release_invalid", 0, "[shipgate] billing 1.4.2 refused at "
+		{ "release_invalid", 0,
+		    "[shipgate] billing 1.4.2 refused at "
 		    "intake" },
-		{ "checks_failed", 0, "[shipgate] billing 1.4.2: checks failed "
+		{ "checks_failed", 0,
+		    "[shipgate] billing 1.4.2: checks failed "
 		    "in stg" },
-		{ "rolled_back", 0, "[shipgate] billing 1.4.2 rolled back in "
+		{ "rolled_back", 0,
+		    "[shipgate] billing 1.4.2 rolled back in "
 		    "stg" },
-		{ "window_wait", 0, "[shipgate] billing 1.4.2 approved for "
+		{ "window_wait", 0,
+		    "[shipgate] billing 1.4.2 approved for "
 		    "stg: waiting for its deploy window" },
-		{ "window_override", 0, "[shipgate] billing 1.4.2: deploy "
+		{ "window_override", 0,
+		    "[shipgate] billing 1.4.2: deploy "
 		    "window of stg overridden by bob" },
 	};
-	struct mail_facts	 f;
-	struct mail_content	 c;
-	char			*cause = NULL;
-	size_t			 i;
+	struct mail_facts   f;
+	struct mail_content c;
+	char		   *cause = NULL;
+	size_t		    i;
 
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
 		facts_init(&f, t[i].event);
@@ -294,11 +311,13 @@ test_subjects(void)
 			free(cause);
 			continue;
 		}
-		is_str(c.subject, t[i].subject, "subject of %s%s",
-		    t[i].event, t[i].gate ? " (gate)" : "");
+		is_str(c.subject, t[i].subject, "subject of %s%s", t[i].event,
+		    t[i].gate ? " (gate)" : "");
 		ok(strstr(c.text, f.link) != NULL &&
-		    strstr(c.html, "<a href=\"https://deploy.example.com/runs/"
-		    "42\">") != NULL, "%s: the link in both parts", t[i].event);
+			strstr(c.html,
+			    "<a href=\"https://deploy.example.com/runs/"
+			    "42\">") != NULL,
+		    "%s: the link in both parts", t[i].event);
 		mail_content_free(&c);
 	}
 	facts_init(&f, "no_such_event");
@@ -318,14 +337,16 @@ test_subjects(void)
 	/* Approved outside the windows: the mail says when it will run. */
 	facts_init(&f, "window_wait");
 	f.reason = "outside the deploy windows: will start executing at "
-	    "2026-12-14 09:00 Europe/Paris (UTC+01:00)";
+		   "2026-12-14 09:00 Europe/Paris (UTC+01:00)";
 	mail_render(&f, &c, &cause);
-	is_str(c.subject, "[shipgate] billing 1.4.2 approved for stg: runs at "
+	is_str(c.subject,
+	    "[shipgate] billing 1.4.2 approved for stg: runs at "
 	    "2026-12-14 09:00 Europe/Paris (UTC+01:00)",
 	    "window_wait: the subject says when it will run");
-	ok(strstr(c.text, "starts on its own when the environment's deploy "
-	    "window opens: outside the deploy windows: will start executing "
-	    "at 2026-12-14 09:00 Europe/Paris (UTC+01:00).") != NULL,
+	ok(strstr(c.text,
+	       "starts on its own when the environment's deploy "
+	       "window opens: outside the deploy windows: will start executing "
+	       "at 2026-12-14 09:00 Europe/Paris (UTC+01:00).") != NULL,
 	    "window_wait: so does the text");
 	mail_content_free(&c);
 	facts_init(&f, "window_override");
@@ -333,25 +354,28 @@ test_subjects(void)
 	f.comment = "hotfix for the invoice totals";
 	mail_render(&f, &c, &cause);
 	ok(strstr(c.text, "dave overrode the deploy windows and freezes of "
-	    "stg") != NULL && strstr(c.text, "hotfix for the invoice totals")
-	    != NULL, "window_override: who and why");
+			  "stg") != NULL &&
+		strstr(c.text, "hotfix for the invoice totals") != NULL,
+	    "window_override: who and why");
 	mail_content_free(&c);
 
 	facts_init(&f, "failed");
 	f.env = NULL;
 	f.version = NULL;
 	mail_render(&f, &c, &cause);
-	is_str(c.subject, "[shipgate] billing (a release without a version) "
-	    "failed", "no environment, no version");
+	is_str(c.subject,
+	    "[shipgate] billing (a release without a version) "
+	    "failed",
+	    "no environment, no version");
 	mail_content_free(&c);
 }
 
 static void
 test_bodies(void)
 {
-	struct mail_facts	 f;
-	struct mail_content	 c;
-	char			*cause = NULL;
+	struct mail_facts   f;
+	struct mail_content c;
+	char		   *cause = NULL;
 
 	facts_init(&f, "approval_needed");
 	f.message = "Fix <script>alert('x')</script> & more\nsecond line";
@@ -364,20 +388,26 @@ test_bodies(void)
 	mail_render(&f, &c, &cause);
 	ok(strstr(c.text, "Version: 1.4.2\n") != NULL, "text: the version");
 	ok(strstr(c.text, "Fix <script>alert('x')</script> & more") != NULL &&
-	    strstr(c.text, "  second line") != NULL, "text: the message, "
+		strstr(c.text, "  second line") != NULL,
+	    "text: the message, "
 	    "indented on its second line");
-	ok(strstr(c.html, "<script>") == NULL && strstr(c.html,
-	    "Fix &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more")
-	    != NULL, "HTML: the message escaped");
+	ok(strstr(c.html, "<script>") == NULL &&
+		strstr(c.html,
+		    "Fix &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more") !=
+		    NULL,
+	    "HTML: the message escaped");
 	ok(strstr(c.text, "Changes: 1 to add, 2 to modify, 0 to remove") !=
-	    NULL, "text: change counts");
+		NULL,
+	    "text: change counts");
 	ok(strstr(c.text, "  - Service (AWS::ECS::Service)") != NULL &&
-	    strstr(c.text, "and 2 more") != NULL, "text: replacements named, "
+		strstr(c.text, "and 2 more") != NULL,
+	    "text: replacements named, "
 	    "the rest counted");
 	ok(strstr(c.html, "<li>Service (AWS::ECS::Service)</li>") != NULL,
 	    "HTML: replacements named");
 	ok(strstr(c.text, "Review and decide: https://deploy.example.com/"
-	    "runs/42") != NULL, "text: the link to decide");
+			  "runs/42") != NULL,
+	    "text: the link to decide");
 	mail_content_free(&c);
 
 	facts_init(&f, "rejected");
@@ -385,7 +415,8 @@ test_bodies(void)
 	f.comment = "The rounding is wrong for CHF";
 	mail_render(&f, &c, &cause);
 	ok(strstr(c.text, "Comment: The rounding is wrong for CHF") != NULL &&
-	    strstr(c.text, "Decided by: bob") != NULL, "rejected: who and "
+		strstr(c.text, "Decided by: bob") != NULL,
+	    "rejected: who and "
 	    "the comment");
 	mail_content_free(&c);
 
@@ -393,27 +424,30 @@ test_bodies(void)
 	 * behind bidirectional overrides. */
 	facts_init(&f, "rejected");
 	f.actor = "bob\xe2\x80\xae";
-	f.message = "safe \xe2\x81\xa6" "fix\xe2\x81\xa9";
-	f.comment = "ok\xe2\x80\xae" "detaler\xe2\x80\xac";
+	f.message = "safe \xe2\x81\xa6"
+		    "fix\xe2\x81\xa9";
+	f.comment = "ok\xe2\x80\xae"
+		    "detaler\xe2\x80\xac";
 	mail_render(&f, &c, &cause);
 	ok(strstr(c.text, "ok<U+202E>detaler<U+202C>") != NULL &&
-	    strstr(c.text, "safe <U+2066>fix<U+2069>") != NULL &&
-	    strstr(c.text, "bob<U+202E>") != NULL &&
-	    strstr(c.text, "\xe2\x80\xae") == NULL &&
-	    strstr(c.text, "\xe2\x81\xa6") == NULL,
+		strstr(c.text, "safe <U+2066>fix<U+2069>") != NULL &&
+		strstr(c.text, "bob<U+202E>") != NULL &&
+		strstr(c.text, "\xe2\x80\xae") == NULL &&
+		strstr(c.text, "\xe2\x81\xa6") == NULL,
 	    "text: bidirectional controls shown as <U+XXXX>");
 	ok(strstr(c.html, "ok&lt;U+202E&gt;detaler&lt;U+202C&gt;") != NULL &&
-	    strstr(c.html, "\xe2\x80\xae") == NULL &&
-	    strstr(c.subject, "\xe2\x80\xae") == NULL,
+		strstr(c.html, "\xe2\x80\xae") == NULL &&
+		strstr(c.subject, "\xe2\x80\xae") == NULL,
 	    "HTML and subject: shown too");
 	mail_content_free(&c);
 
 	facts_init(&f, "failed");
 	f.reason = "Resource handler returned message: \"Service web did "
-	    "not stabilize\"";
+		   "not stabilize\"";
 	mail_render(&f, &c, &cause);
 	ok(strstr(c.text, "Reason: Resource handler returned message: "
-	    "\"Service web did not stabilize\"") != NULL, "failed: the reason");
+			  "\"Service web did not stabilize\"") != NULL,
+	    "failed: the reason");
 	ok(strstr(c.html, "&quot;Service web did not stabilize&quot;") != NULL,
 	    "failed: the reason escaped in HTML");
 	mail_content_free(&c);
@@ -424,21 +458,26 @@ test_bodies(void)
 	f.version = NULL;
 	mail_render(&f, &c, &cause);
 	ok(strstr(c.text, "Reason: release.json: \"version\" is missing") !=
-	    NULL && strstr(c.text, "Object: s3://releases-billing/drops/"
-	    "billing-1.4.2.zip") != NULL, "release_invalid: the exact reason "
+		    NULL &&
+		strstr(c.text, "Object: s3://releases-billing/drops/"
+			       "billing-1.4.2.zip") != NULL,
+	    "release_invalid: the exact reason "
 	    "and the object");
 	mail_content_free(&c);
 
 	{
-		static const char *const steps[] = { "login-and-name / second "
-		    "page shows the name: body contains \"Jean Dupont\"",
-		    NULL };
+		static const char *const steps[] = {
+			"login-and-name / second "
+			"page shows the name: body contains \"Jean Dupont\"",
+			NULL
+		};
 
 		facts_init(&f, "checks_failed");
 		f.failed_steps = steps;
 		mail_render(&f, &c, &cause);
-		ok(strstr(c.text, "  - login-and-name / second page shows the "
-		    "name: body contains \"Jean Dupont\"") != NULL,
+		ok(strstr(c.text,
+		       "  - login-and-name / second page shows the "
+		       "name: body contains \"Jean Dupont\"") != NULL,
 		    "checks_failed: the failed step");
 		mail_content_free(&c);
 	}
@@ -447,16 +486,15 @@ test_bodies(void)
 static void
 test_message(void)
 {
-	struct mail_facts	 f;
-	struct mail_content	 c;
-	struct mail_message	 m;
-	const char		*to[] = { "bob@client.example",
-				    "carol@client.example", NULL };
-	const char		*bad[] = { "bob@client.example\r\nBcc: x@y",
-				    NULL };
-	char			*msg, *h, *cause = NULL, *p, *q, *d;
-	size_t			 len, longest;
-	int			 bare;
+	struct mail_facts   f;
+	struct mail_content c;
+	struct mail_message m;
+	const char *to[] = { "bob@client.example", "carol@client.example",
+		NULL };
+	const char *bad[] = { "bob@client.example\r\nBcc: x@y", NULL };
+	char	   *msg, *h, *cause = NULL, *p, *q, *d;
+	size_t	    len, longest;
+	int	    bare;
 
 	facts_init(&f, "approval_needed");
 	/* Injection attempts through every release field. */
@@ -478,9 +516,11 @@ test_message(void)
 	ok(has_header_line(h, "From: shipgate <deploy@example.com>\r\n"),
 	    "From");
 	ok(has_header_line(h, "To: bob@client.example, carol@client.example"
-	    "\r\n"), "To");
+			      "\r\n"),
+	    "To");
 	ok(has_header_line(h, "Subject: [shipgate] billing 1.4.2 Bcc: "
-	    "evil@attacker.example"), "Subject, the CRLF neutralised");
+			      "evil@attacker.example"),
+	    "Subject, the CRLF neutralised");
 	ok(!has_header_line(h, "Bcc:") && !has_header_line(h, "X-Evil"),
 	    "no injected header");
 	ok(has_header_line(h, "Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"),
@@ -492,24 +532,28 @@ test_message(void)
 	    "multipart/alternative");
 	free(h);
 	lines_check(msg, &longest, &bare);
-	ok(longest <= 78 && !bare, "CRLF only, no line over 78 (%zu)",
-	    longest);
+	ok(longest <= 78 && !bare, "CRLF only, no line over 78 (%zu)", longest);
 	p = strstr(msg, "boundary=\"");
 	ok(p != NULL, "a boundary");
 	if (p != NULL) {
-		char	 b[128], mark[256];
+		char b[128], mark[256];
 
 		q = strchr(p + 10, '"');
 		snprintf(b, sizeof b, "%.*s", (int)(q - p - 10), p + 10);
-		snprintf(mark, sizeof mark, "\r\n--%s\r\nContent-Type: "
-		    "text/plain; charset=utf-8\r\n", b);
+		snprintf(mark, sizeof mark,
+		    "\r\n--%s\r\nContent-Type: "
+		    "text/plain; charset=utf-8\r\n",
+		    b);
 		ok(strstr(msg, mark) != NULL, "the text part");
-		snprintf(mark, sizeof mark, "\r\n--%s\r\nContent-Type: "
-		    "text/html; charset=utf-8\r\n", b);
+		snprintf(mark, sizeof mark,
+		    "\r\n--%s\r\nContent-Type: "
+		    "text/html; charset=utf-8\r\n",
+		    b);
 		ok(strstr(msg, mark) != NULL, "the HTML part after it");
 		snprintf(mark, sizeof mark, "\r\n--%s--\r\n", b);
-		ok(strstr(msg, mark) != NULL && strcmp(msg + len -
-		    strlen(mark), mark) == 0, "the closing boundary last");
+		ok(strstr(msg, mark) != NULL &&
+			strcmp(msg + len - strlen(mark), mark) == 0,
+		    "the closing boundary last");
 		/* The text part decodes to the rendered text. */
 		p = strstr(msg, "quoted-printable\r\n\r\n") + 20;
 		snprintf(mark, sizeof mark, "\r\n--%s", b);
@@ -517,7 +561,7 @@ test_message(void)
 		h = xstrndup(p, (size_t)(q - p));
 		d = qp_decode(h);
 		{
-			char	*want = xasprintf("%s", c.text), *w, *o;
+			char *want = xasprintf("%s", c.text), *w, *o;
 
 			/* The renderer drops CRs. */
 			for (w = o = want; *w != '\0'; w++)
@@ -550,11 +594,11 @@ test_message(void)
 	msg = mail_build(&m, &len, &cause);
 	h = headers_of(msg);
 	ok(has_header_line(h, "From: =?UTF-8?B?"), "a UTF-8 display name "
-	    "is encoded");
+						   "is encoded");
 	ok(strstr(h, "?= <deploy@example.com>\r\n") != NULL,
 	    "its address stays plain");
 	ok(!has_header_line(h, "Content-Type: multipart"), "text only "
-	    "without HTML");
+							   "without HTML");
 	free(h);
 	free(msg);
 	mail_content_free(&c);
@@ -563,25 +607,27 @@ test_message(void)
 static void
 test_webhook_payload(void)
 {
-	struct mail_facts	 f;
-	char			*p;
+	struct mail_facts f;
+	char		 *p;
 
 	facts_init(&f, "deployed");
 	f.message = "a <b> & c";
 	p = webhook_payload(&f, "[shipgate] billing 1.4.2 deployed to stg");
 	ok(strstr(p, "\"text\":\"[shipgate] billing 1.4.2 deployed to stg\\n"
-	    "https://deploy.example.com/runs/42\"") != NULL, "webhook: text "
+		     "https://deploy.example.com/runs/42\"") != NULL,
+	    "webhook: text "
 	    "with the link");
-	ok(strstr(p, "\"event\":\"deployed\"") != NULL && strstr(p,
-	    "\"run_id\":42") != NULL && strstr(p, "\"environment\":\"stg\"")
-	    != NULL, "webhook: structured fields");
+	ok(strstr(p, "\"event\":\"deployed\"") != NULL &&
+		strstr(p, "\"run_id\":42") != NULL &&
+		strstr(p, "\"environment\":\"stg\"") != NULL,
+	    "webhook: structured fields");
 	ok(strstr(p, "\"message\":\"a <b> & c\"") != NULL, "webhook: fields "
-	    "as they are");
+							   "as they are");
 	free(p);
 	f.reason = "x < y";
 	p = webhook_payload(&f, "s");
 	ok(strstr(p, "\"text\":\"s: x &lt; y\\n") != NULL, "webhook: text "
-	    "escaped for Slack");
+							   "escaped for Slack");
 	free(p);
 }
 

@@ -33,32 +33,32 @@
 #include "xmalloc.h"
 
 struct t {
-	uv_loop_t		 loop;
-	uv_timer_t		 tick;
-	struct fakeaws		 fake;
-	struct store		*store;
-	struct config		*config;
-	struct config		*smtp_config;
-	struct config		*smtps_config;
-	struct config		*plain_tls_config;	/* starttls: true */
-	struct config		*plain_config;		/* starttls: false */
-	struct config		*big_config;
-	struct aws_context	*aws;
-	struct notify		*notify;
-	char			 dir[64];
-	int64_t			 offset;	/* added to the store's clock */
-	int64_t			 run_id;
-	int64_t			 release_id;
-	int64_t			 stage_int;
-	int64_t			 stage_stg;
-	pid_t			 sink_pid;
-	int			 sink_port;
-	pid_t			 smtps_pid;
-	int			 smtps_port;
-	pid_t			 plain_pid;
-	int			 plain_port;
-	pid_t			 hook_pid;
-	int			 hook_port;
+	uv_loop_t	    loop;
+	uv_timer_t	    tick;
+	struct fakeaws	    fake;
+	struct store	   *store;
+	struct config	   *config;
+	struct config	   *smtp_config;
+	struct config	   *smtps_config;
+	struct config	   *plain_tls_config; /* starttls: true */
+	struct config	   *plain_config;     /* starttls: false */
+	struct config	   *big_config;
+	struct aws_context *aws;
+	struct notify	   *notify;
+	char		    dir[64];
+	int64_t		    offset; /* added to the store's clock */
+	int64_t		    run_id;
+	int64_t		    release_id;
+	int64_t		    stage_int;
+	int64_t		    stage_stg;
+	pid_t		    sink_pid;
+	int		    sink_port;
+	pid_t		    smtps_pid;
+	int		    smtps_port;
+	pid_t		    plain_pid;
+	int		    plain_port;
+	pid_t		    hook_pid;
+	int		    hook_port;
 };
 
 static struct t T;
@@ -66,53 +66,53 @@ static struct t T;
 static int64_t
 t_now(void *arg)
 {
-	struct t	*t = arg;
-	struct timespec	 ts;
+	struct t       *t = arg;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + t->offset);
 }
 
-#define CONFIG_TEXT							\
-    "public_url: https://deploy.example.com/\n"				\
-    "database: %s/shipgate.db\n"					\
-    "aws:\n"								\
-    "  region: eu-west-1\n"						\
-    "  max_attempts: 1\n"						\
-    "  endpoints: {sesv2: %s, sts: %s}\n"				\
-    "mail:\n"								\
-    "  from: \"shipgate <deploy@example.com>\"\n"			\
-    "%s"								\
-    "  remind_every: 1h\n"						\
-    "webhooks:\n"							\
-    "  - url_file: %s/hook.url\n"					\
-    "    events: [approval_needed, deployed]\n"			\
-    "users:\n"								\
-    "  - {name: alice, email: alice@integrator.example,\n"		\
-    "     groups: [integrators]}\n"					\
-    "  - {name: bob, email: bob@client.example, groups: [project-team]}\n" \
-    "  - {name: carol, email: Carol@Client.example,\n"		\
-    "     groups: [project-team, operators]}\n"			\
-    "  - {name: dave, email: dave@client.example, groups: [operators]}\n" \
-    "%s"								\
-    "apps:\n"								\
-    "  - name: billing\n"						\
-    "    source: {bucket: releases-billing, prefix: drops/}\n"		\
-    "    environments:\n"						\
-    "      - {name: int, account: \"111111111111\", stack: billing-int,\n" \
-    "         role_arn: \"arn:aws:iam::111111111111:role/deployer\",\n" \
-    "         approvers: [integrators], gate: [integrators, operators]}\n" \
-    "      - {name: stg, account: \"222222222222\", stack: billing-stg,\n" \
-    "         role_arn: \"arn:aws:iam::222222222222:role/deployer\",\n" \
-    "         approvers: [project-team, operators]}\n"
+#define CONFIG_TEXT                                                            \
+	"public_url: https://deploy.example.com/\n"                            \
+	"database: %s/shipgate.db\n"                                           \
+	"aws:\n"                                                               \
+	"  region: eu-west-1\n"                                                \
+	"  max_attempts: 1\n"                                                  \
+	"  endpoints: {sesv2: %s, sts: %s}\n"                                  \
+	"mail:\n"                                                              \
+	"  from: \"shipgate <deploy@example.com>\"\n"                          \
+	"%s"                                                                   \
+	"  remind_every: 1h\n"                                                 \
+	"webhooks:\n"                                                          \
+	"  - url_file: %s/hook.url\n"                                          \
+	"    events: [approval_needed, deployed]\n"                            \
+	"users:\n"                                                             \
+	"  - {name: alice, email: alice@integrator.example,\n"                 \
+	"     groups: [integrators]}\n"                                        \
+	"  - {name: bob, email: bob@client.example, groups: [project-team]}\n" \
+	"  - {name: carol, email: Carol@Client.example,\n"                     \
+	"     groups: [project-team, operators]}\n"                            \
+	"  - {name: dave, email: dave@client.example, groups: [operators]}\n"  \
+	"%s"                                                                   \
+	"apps:\n"                                                              \
+	"  - name: billing\n"                                                  \
+	"    source: {bucket: releases-billing, prefix: drops/}\n"             \
+	"    environments:\n"                                                  \
+	"      - {name: int, account: \"111111111111\", stack: billing-int,\n" \
+	"         role_arn: \"arn:aws:iam::111111111111:role/deployer\",\n"    \
+	"         approvers: [integrators], gate: [integrators, operators]}\n" \
+	"      - {name: stg, account: \"222222222222\", stack: billing-stg,\n" \
+	"         role_arn: \"arn:aws:iam::222222222222:role/deployer\",\n"    \
+	"         approvers: [project-team, operators]}\n"
 
 static struct config *
 load_config(struct t *t, const char *transport, const char *users)
 {
-	struct config_errors	 e;
-	struct config		*c;
-	char			*text;
-	size_t			 i;
+	struct config_errors e;
+	struct config	    *c;
+	char		    *text;
+	size_t		     i;
 
 	text = xasprintf(CONFIG_TEXT, t->dir, t->fake.url, t->fake.url,
 	    transport, t->dir, users);
@@ -143,12 +143,12 @@ static int
 start_helper(const char *script, const char *const *args, const char *pf,
     pid_t *pidp, int *portp)
 {
-	const char	*srcdir = getenv("top_srcdir");
-	char		 path[4096], buf[32];
-	const char	*argv[24];
-	char		*av[24];	/* execv's type: copies of argv */
-	FILE		*fp;
-	int		 i, n = 0;
+	const char *srcdir = getenv("top_srcdir");
+	char	    path[4096], buf[32];
+	const char *argv[24];
+	char	   *av[24]; /* execv's type: copies of argv */
+	FILE	   *fp;
+	int	    i, n = 0;
 
 	snprintf(path, sizeof path, "%s/%s", srcdir != NULL ? srcdir : ".",
 	    script);
@@ -174,7 +174,8 @@ start_helper(const char *script, const char *const *args, const char *pf,
 	for (i = 0; i < 300; i++) {
 		if ((fp = fopen(pf, "r")) != NULL) {
 			*portp = fgets(buf, sizeof buf, fp) != NULL ?
-			    atoi(buf) : 0;
+				     atoi(buf) :
+				     0;
 			fclose(fp);
 			if (*portp > 0)
 				return (0);
@@ -201,7 +202,7 @@ stop_helper(pid_t *pidp)
 static int
 write_file(const char *path, const char *text, mode_t mode)
 {
-	FILE	*fp;
+	FILE *fp;
 
 	if ((fp = fopen(path, "w")) == NULL)
 		return (-1);
@@ -213,7 +214,7 @@ write_file(const char *path, const char *text, mode_t mode)
 static int
 run_shell(const char *cmd)
 {
-	int	 st = system(cmd);
+	int st = system(cmd);
 
 	return (WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
@@ -222,13 +223,13 @@ run_shell(const char *cmd)
 static int
 make_run(struct t *t)
 {
-	struct store_release_in	 rel;
-	struct store_stage_in	 st[2];
-	struct store_run_in	 run;
-	struct store_run	*r = NULL;
-	struct store_change_in	 ch[4];
-	int64_t			 app_id;
-	char			*cause = NULL;
+	struct store_release_in rel;
+	struct store_stage_in	st[2];
+	struct store_run_in	run;
+	struct store_run       *r = NULL;
+	struct store_change_in	ch[4];
+	int64_t			app_id;
+	char		       *cause = NULL;
 
 	if (store_upsert_app(t->store, "billing", &app_id, &cause) != 0)
 		goto fail;
@@ -275,7 +276,7 @@ make_run(struct t *t)
 	ch[3].logical_id = "Old";
 	ch[3].resource_type = "AWS::SNS::Topic";
 	if (store_record_stage_changes(t->store, t->stage_stg, 0, ch, 4,
-	    &cause) != 0)
+		&cause) != 0)
 		goto fail;
 	return (0);
 fail:
@@ -287,8 +288,8 @@ fail:
 static int
 t_setup(struct t *t)
 {
-	char	*text, *cause = NULL, *cmd;
-	int	 rc;
+	char *text, *cause = NULL, *cmd;
+	int   rc;
 
 	memset(t, 0, sizeof *t);
 	setenv("AWS_ACCESS_KEY_ID", FAKEAWS_ACCESS_KEY_ID, 1);
@@ -306,9 +307,9 @@ t_setup(struct t *t)
 	text = xasprintf("%s/hook", t->dir);
 	mkdir(text, 0700);
 	{
-		char		*pf = xasprintf("%s/hook.port", t->dir);
-		const char	*args[] = { "--dir", text, "--port-file", pf,
-				    "--fail-first", "1", NULL };
+		char	   *pf = xasprintf("%s/hook.port", t->dir);
+		const char *args[] = { "--dir", text, "--port-file", pf,
+			"--fail-first", "1", NULL };
 
 		rc = start_helper("tests/unit/webhook-sink.py", args, pf,
 		    &t->hook_pid, &t->hook_port);
@@ -325,9 +326,11 @@ t_setup(struct t *t)
 	free(text);
 
 	/* The SMTP sink: STARTTLS with a certificate for 127.0.0.1, AUTH. */
-	cmd = xasprintf("cd %s && openssl req -x509 -newkey rsa:2048 -nodes "
+	cmd = xasprintf(
+	    "cd %s && openssl req -x509 -newkey rsa:2048 -nodes "
 	    "-keyout key.pem -out cert.pem -days 2 -subj /CN=127.0.0.1 "
-	    "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1", t->dir);
+	    "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1",
+	    t->dir);
 	rc = run_shell(cmd);
 	free(cmd);
 	if (rc != 0) {
@@ -338,19 +341,18 @@ t_setup(struct t *t)
 	write_file(text, "pa55-w0rd-Zq7\n", 0600);
 	free(text);
 	{
-		char		*d = xasprintf("%s/mail", t->dir);
-		char		*pf = xasprintf("%s/smtp.port", t->dir);
-		char		*cert = xasprintf("%s/cert.pem", t->dir);
-		char		*key = xasprintf("%s/key.pem", t->dir);
-		char		*auth = xasprintf("deploy:%s/smtp.pass",
-				    t->dir);
-		const char	*args[] = { "--dir", d, "--port-file", pf,
-				    "--tls-cert", cert, "--tls-key", key,
-				    "--auth", auth, NULL };
+		char	   *d = xasprintf("%s/mail", t->dir);
+		char	   *pf = xasprintf("%s/smtp.port", t->dir);
+		char	   *cert = xasprintf("%s/cert.pem", t->dir);
+		char	   *key = xasprintf("%s/key.pem", t->dir);
+		char	   *auth = xasprintf("deploy:%s/smtp.pass", t->dir);
+		const char *args[] = { "--dir", d, "--port-file", pf,
+			"--tls-cert", cert, "--tls-key", key, "--auth", auth,
+			NULL };
 
 		mkdir(d, 0700);
-		rc = start_helper("tests/smtpsink.py", args, pf,
-		    &t->sink_pid, &t->sink_port);
+		rc = start_helper("tests/smtpsink.py", args, pf, &t->sink_pid,
+		    &t->sink_port);
 		free(d);
 		free(pf);
 		free(cert);
@@ -362,19 +364,18 @@ t_setup(struct t *t)
 		return (-1);
 	}
 	{
-		char		*d = xasprintf("%s/mails", t->dir);
-		char		*pf = xasprintf("%s/smtps.port", t->dir);
-		char		*cert = xasprintf("%s/cert.pem", t->dir);
-		char		*key = xasprintf("%s/key.pem", t->dir);
-		char		*auth = xasprintf("deploy:%s/smtp.pass",
-				    t->dir);
-		const char	*args[] = { "--dir", d, "--port-file", pf,
-				    "--tls-cert", cert, "--tls-key", key,
-				    "--smtps", "--auth", auth, NULL };
+		char	   *d = xasprintf("%s/mails", t->dir);
+		char	   *pf = xasprintf("%s/smtps.port", t->dir);
+		char	   *cert = xasprintf("%s/cert.pem", t->dir);
+		char	   *key = xasprintf("%s/key.pem", t->dir);
+		char	   *auth = xasprintf("deploy:%s/smtp.pass", t->dir);
+		const char *args[] = { "--dir", d, "--port-file", pf,
+			"--tls-cert", cert, "--tls-key", key, "--smtps",
+			"--auth", auth, NULL };
 
 		mkdir(d, 0700);
-		rc = start_helper("tests/smtpsink.py", args, pf,
-		    &t->smtps_pid, &t->smtps_port);
+		rc = start_helper("tests/smtpsink.py", args, pf, &t->smtps_pid,
+		    &t->smtps_port);
 		free(d);
 		free(pf);
 		free(cert);
@@ -386,14 +387,13 @@ t_setup(struct t *t)
 		return (-1);
 	}
 	{
-		char		*d = xasprintf("%s/plain", t->dir);
-		char		*pf = xasprintf("%s/plain.port", t->dir);
-		const char	*args[] = { "--dir", d, "--port-file", pf,
-				    NULL };
+		char	   *d = xasprintf("%s/plain", t->dir);
+		char	   *pf = xasprintf("%s/plain.port", t->dir);
+		const char *args[] = { "--dir", d, "--port-file", pf, NULL };
 
 		mkdir(d, 0700);
-		rc = start_helper("tests/smtpsink.py", args, pf,
-		    &t->plain_pid, &t->plain_port);
+		rc = start_helper("tests/smtpsink.py", args, pf, &t->plain_pid,
+		    &t->plain_port);
 		free(d);
 		free(pf);
 	}
@@ -405,13 +405,15 @@ t_setup(struct t *t)
 	if ((t->config = load_config(t, "  ses: {}\n", "")) == NULL)
 		return (-1);
 	text = xasprintf("  smtp: {url: \"smtp://127.0.0.1:%d\", username: "
-	    "deploy, password_file: %s/smtp.pass}\n", t->sink_port, t->dir);
+			 "deploy, password_file: %s/smtp.pass}\n",
+	    t->sink_port, t->dir);
 	t->smtp_config = load_config(t, text, "");
 	free(text);
 	if (t->smtp_config == NULL)
 		return (-1);
 	text = xasprintf("  smtp: {url: \"smtps://127.0.0.1:%d\", username: "
-	    "deploy, password_file: %s/smtp.pass}\n", t->smtps_port, t->dir);
+			 "deploy, password_file: %s/smtp.pass}\n",
+	    t->smtps_port, t->dir);
 	t->smtps_config = load_config(t, text, "");
 	free(text);
 	if (t->smtps_config == NULL)
@@ -421,20 +423,22 @@ t_setup(struct t *t)
 	t->plain_tls_config = load_config(t, text, "");
 	free(text);
 	text = xasprintf("  smtp: {url: \"smtp://127.0.0.1:%d\", starttls: "
-	    "false}\n", t->plain_port);
+			 "false}\n",
+	    t->plain_port);
 	t->plain_config = load_config(t, text, "");
 	free(text);
 	if (t->plain_tls_config == NULL || t->plain_config == NULL)
 		return (-1);
 	{
-		struct buf	 b;
-		int		 i;
+		struct buf b;
+		int	   i;
 
 		buf_init(&b, 1 << 20);
 		for (i = 0; i < 60; i++)
-			buf_printf(&b, "  - {name: u%d, email: "
-			    "u%d@crowd.example, groups: [integrators]}\n", i,
-			    i);
+			buf_printf(&b,
+			    "  - {name: u%d, email: "
+			    "u%d@crowd.example, groups: [integrators]}\n",
+			    i, i);
 		t->big_config = load_config(t, "  ses: {}\n", b.data);
 		buf_free(&b);
 		if (t->big_config == NULL)
@@ -461,8 +465,8 @@ t_setup(struct t *t)
 static void
 t_teardown(struct t *t)
 {
-	int	 done = 0;
-	char	*cmd;
+	int   done = 0;
+	char *cmd;
 
 	if (t->notify != NULL) {
 		notify_stop(t->notify, set_cb, &done);
@@ -499,8 +503,8 @@ t_teardown(struct t *t)
 static int
 queue(struct t *t, const struct config *c, const struct notify_cause *nc)
 {
-	char	*cause = NULL;
-	int	 rc;
+	char *cause = NULL;
+	int   rc;
 
 	if ((rc = store_begin(t->store, &cause)) == 0 &&
 	    (rc = notify_queue(t->store, c, nc, &cause)) == 0)
@@ -517,9 +521,9 @@ queue(struct t *t, const struct config *c, const struct notify_cause *nc)
 static struct store_outbox_row *
 row_by_key(struct t *t, const char *key)
 {
-	struct store_outbox_rows	*rows = NULL;
-	struct store_outbox_row		*r = NULL;
-	size_t				 i;
+	struct store_outbox_rows *rows = NULL;
+	struct store_outbox_row	 *r = NULL;
+	size_t			  i;
 
 	if (store_outbox_run(t->store, t->run_id, &rows, NULL) != 0)
 		return (NULL);
@@ -555,7 +559,7 @@ row_free(struct store_outbox_row *r)
 static int
 wait_row(struct t *t, const char *key, const char *status, int attempts)
 {
-	struct store_outbox_row	*r;
+	struct store_outbox_row *r;
 	struct timespec		 start, now;
 	int			 done = 0;
 
@@ -564,7 +568,7 @@ wait_row(struct t *t, const char *key, const char *status, int attempts)
 	for (;;) {
 		r = row_by_key(t, key);
 		done = r != NULL && strcmp(r->status, status) == 0 &&
-		    (attempts < 0 || r->attempts == attempts);
+		       (attempts < 0 || r->attempts == attempts);
 		row_free(r);
 		if (done)
 			break;
@@ -581,7 +585,7 @@ wait_row(struct t *t, const char *key, const char *status, int attempts)
 static void
 spin(struct t *t, int ms)
 {
-	struct timespec	 start, now;
+	struct timespec start, now;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	uv_timer_start(&t->tick, tick_cb, 10, 10);
@@ -589,7 +593,8 @@ spin(struct t *t, int ms)
 		uv_run(&t->loop, UV_RUN_ONCE);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if ((now.tv_sec - start.tv_sec) * 1000 +
-		    (now.tv_nsec - start.tv_nsec) / 1000000 >= ms)
+			(now.tv_nsec - start.tv_nsec) / 1000000 >=
+		    ms)
 			break;
 	}
 	uv_timer_stop(&t->tick);
@@ -599,8 +604,8 @@ spin(struct t *t, int ms)
 static json_t *
 fake_mail(struct t *t)
 {
-	struct fakeaws_reply	 r;
-	json_t			*j;
+	struct fakeaws_reply r;
+	json_t		    *j;
 
 	if (fakeaws_control(&t->fake, "GET", "/_fake/mail", NULL, &r) != 200) {
 		free(r.body);
@@ -612,7 +617,7 @@ fake_mail(struct t *t)
 		return (json_array());
 	json_incref(json_object_get(j, "messages"));
 	{
-		json_t	*m = json_object_get(j, "messages");
+		json_t *m = json_object_get(j, "messages");
 
 		json_decref(j);
 		return (m);
@@ -622,7 +627,7 @@ fake_mail(struct t *t)
 static const char *
 jstr(json_t *o, const char *key)
 {
-	const char	*s = json_string_value(json_object_get(o, key));
+	const char *s = json_string_value(json_object_get(o, key));
 
 	return (s != NULL ? s : "");
 }
@@ -630,9 +635,9 @@ jstr(json_t *o, const char *key)
 static char *
 slurp(const char *path)
 {
-	FILE	*fp;
-	char	*s;
-	long	 n;
+	FILE *fp;
+	char *s;
+	long  n;
 
 	if ((fp = fopen(path, "r")) == NULL)
 		return (NULL);
@@ -649,8 +654,8 @@ slurp(const char *path)
 static int
 count_outbox(struct t *t)
 {
-	struct store_outbox_rows	*rows = NULL;
-	int				 n;
+	struct store_outbox_rows *rows = NULL;
+	int			  n;
 
 	if (store_outbox_run(t->store, t->run_id, &rows, NULL) != 0)
 		return (-1);
@@ -665,7 +670,7 @@ static void
 test_queue(struct t *t)
 {
 	struct notify_cause	 nc;
-	struct store_outbox_row	*r;
+	struct store_outbox_row *r;
 	char			*cause = NULL, key[128];
 
 	memset(&nc, 0, sizeof nc);
@@ -697,11 +702,15 @@ test_queue(struct t *t)
 	r = row_by_key(t, key);
 	ok(r != NULL, "dedup key \"%s\"", key);
 	if (r != NULL) {
-		is_str(r->recipients, "bob@client.example, Carol@Client.example"
-		    ", dave@client.example", "to the approver groups, once "
+		is_str(r->recipients,
+		    "bob@client.example, Carol@Client.example"
+		    ", dave@client.example",
+		    "to the approver groups, once "
 		    "each (carol in both)");
-		is_str(r->subject, "[shipgate] billing 1.4.2 awaits your "
-		    "approval for stg", "the subject");
+		is_str(r->subject,
+		    "[shipgate] billing 1.4.2 awaits your "
+		    "approval for stg",
+		    "the subject");
 		is_str(r->status, "pending", "pending until sent");
 	}
 	row_free(r);
@@ -710,8 +719,8 @@ test_queue(struct t *t)
 static void
 test_ses(struct t *t)
 {
-	json_t		*mail, *m;
-	char		 key[160], *cause = NULL, *path, *s;
+	json_t		   *mail, *m;
+	char		    key[160], *cause = NULL, *path, *s;
 	struct notify_stats st;
 
 	t->notify = notify_new(&t->loop, t->store, t->aws, t->config);
@@ -723,36 +732,47 @@ test_ses(struct t *t)
 	is_int((long long)json_array_size(mail), 1, "SES got one message");
 	m = json_array_get(mail, 0);
 	is_str(jstr(m, "kind"), "raw", "as Raw content (our MIME message)");
-	is_str(jstr(m, "subject"), "[shipgate] billing 1.4.2 awaits your "
-	    "approval for stg", "its subject");
+	is_str(jstr(m, "subject"),
+	    "[shipgate] billing 1.4.2 awaits your "
+	    "approval for stg",
+	    "its subject");
 	is_int((long long)json_array_size(json_object_get(m, "to")), 3,
 	    "three recipients");
-	ok(strstr(jstr(m, "text"), "https://deploy.example.com/runs/") !=
-	    NULL, "the text part links the run page");
+	ok(strstr(jstr(m, "text"), "https://deploy.example.com/runs/") != NULL,
+	    "the text part links the run page");
 	ok(strstr(jstr(m, "text"), "Changes: 1 to add, 2 to modify, 1 to "
-	    "remove") != NULL && strstr(jstr(m, "text"), "Service "
-	    "(AWS::ECS::Service)") != NULL, "the change set's counts and "
+				   "remove") != NULL &&
+		strstr(jstr(m, "text"), "Service "
+					"(AWS::ECS::Service)") != NULL,
+	    "the change set's counts and "
 	    "its replacement");
 	ok(strstr(jstr(m, "html"), "<a href=\"https://deploy.example.com/"
-	    "runs/") != NULL, "the HTML part links it too");
+				   "runs/") != NULL,
+	    "the HTML part links it too");
 	ok(strstr(jstr(m, "raw"), "Message-ID: <shipgate.") != NULL &&
-	    strstr(jstr(m, "raw"), "From: shipgate <deploy@example.com>") !=
-	    NULL, "From and Message-ID headers");
+		strstr(jstr(m, "raw"), "From: shipgate <deploy@example.com>") !=
+		    NULL,
+	    "From and Message-ID headers");
 	json_decref(mail);
 
 	/* The webhook: the receiver answered 500 first. */
-	snprintf(key, sizeof key, "approval_needed stage=%lld attempt=0 "
-	    "webhook=%s/hook.url", (long long)t->stage_stg, t->dir);
+	snprintf(key, sizeof key,
+	    "approval_needed stage=%lld attempt=0 "
+	    "webhook=%s/hook.url",
+	    (long long)t->stage_stg, t->dir);
 	ok(wait_row(t, key, "pending", 1), "the webhook failed once "
-	    "(HTTP 500) and waits");
+					   "(HTTP 500) and waits");
 	{
-		struct store_outbox_row	*r = row_by_key(t, key);
+		struct store_outbox_row *r = row_by_key(t, key);
 
-		ok(r != NULL && r->last_error != NULL && strstr(r->last_error,
-		    "HTTP 500") != NULL, "its last error: %s", r != NULL &&
-		    r->last_error != NULL ? r->last_error : "(none)");
-		ok(r != NULL && r->next_attempt_at >= store_now(t->store) +
-		    25000 && r->next_attempt_at <= store_now(t->store) + 31000,
+		ok(r != NULL && r->last_error != NULL &&
+			strstr(r->last_error, "HTTP 500") != NULL,
+		    "its last error: %s",
+		    r != NULL && r->last_error != NULL ? r->last_error :
+							 "(none)");
+		ok(r != NULL &&
+			r->next_attempt_at >= store_now(t->store) + 25000 &&
+			r->next_attempt_at <= store_now(t->store) + 31000,
 		    "retried in 30 s");
 		ok(r != NULL && strstr(r->last_error, "SECRETTOKEN") == NULL,
 		    "the error does not show the URL's token");
@@ -766,18 +786,22 @@ test_ses(struct t *t)
 	ok(wait_row(t, key, "sent", 2), "sent at the second attempt");
 	s = slurp(path);
 	ok(s != NULL && strstr(s, "/services/T0/B0/SECRETTOKEN") != NULL &&
-	    strstr(s, "application/json") != NULL, "POSTed as JSON to the "
+		strstr(s, "application/json") != NULL,
+	    "POSTed as JSON to the "
 	    "url_file's URL");
-	ok(s != NULL && strstr(s, "\\\"text\\\": ") == NULL && strstr(s,
-	    "\\\"text\\\":\\\"[shipgate] billing 1.4.2 awaits your approval "
-	    "for stg\\\\nhttps://deploy.example.com/runs/") != NULL,
+	ok(s != NULL && strstr(s, "\\\"text\\\": ") == NULL &&
+		strstr(s,
+		    "\\\"text\\\":\\\"[shipgate] billing 1.4.2 awaits your approval "
+		    "for stg\\\\nhttps://deploy.example.com/runs/") != NULL,
 	    "with a text field for Slack and Teams");
 	free(s);
 	free(path);
 	notify_stats(t->notify, &st);
-	ok(st.sent == 2 && st.retried == 1 && st.failed == 0, "stats: 2 "
-	    "sent, 1 retried (%llu %llu %llu)", (unsigned long long)st.sent,
-	    (unsigned long long)st.retried, (unsigned long long)st.failed);
+	ok(st.sent == 2 && st.retried == 1 && st.failed == 0,
+	    "stats: 2 "
+	    "sent, 1 retried (%llu %llu %llu)",
+	    (unsigned long long)st.sent, (unsigned long long)st.retried,
+	    (unsigned long long)st.failed);
 }
 
 static void
@@ -785,15 +809,17 @@ test_retry_and_give_up(struct t *t)
 {
 	struct notify_cause	 nc;
 	struct notify_stats	 st;
-	struct store_outbox_row	*r;
+	struct store_outbox_row *r;
 	json_t			*mail;
 	char			 key[128];
 	int			 i, ok1 = 1;
 
 	fakeaws_control(&t->fake, "DELETE", "/_fake/mail", NULL, NULL);
-	fakeaws_control(&t->fake, "POST", "/_fake/faults", "{\"service\": "
+	fakeaws_control(&t->fake, "POST", "/_fake/faults",
+	    "{\"service\": "
 	    "\"ses\", \"operation\": \"SendEmail\", \"mode\": \"error503\", "
-	    "\"count\": 1}", NULL);
+	    "\"count\": 1}",
+	    NULL);
 	memset(&nc, 0, sizeof nc);
 	nc.event = "approved";
 	nc.run_id = t->run_id;
@@ -805,12 +831,12 @@ test_retry_and_give_up(struct t *t)
 	snprintf(key, sizeof key, "approved stage=%lld attempt=0 by=bob",
 	    (long long)t->stage_stg);
 	ok(wait_row(t, key, "pending", 1), "SES answered 503: pending, "
-	    "attempt 1");
+					   "attempt 1");
 	r = row_by_key(t, key);
 	ok(r != NULL && r->last_error != NULL &&
-	    strstr(r->last_error, "Unavailable") != NULL,
-	    "last error recorded: %s", r != NULL && r->last_error != NULL ?
-	    r->last_error : "(none)");
+		strstr(r->last_error, "Unavailable") != NULL,
+	    "last error recorded: %s",
+	    r != NULL && r->last_error != NULL ? r->last_error : "(none)");
 	row_free(r);
 	mail = fake_mail(t);
 	is_int((long long)json_array_size(mail), 0, "nothing sent yet");
@@ -821,15 +847,20 @@ test_retry_and_give_up(struct t *t)
 	mail = fake_mail(t);
 	is_int((long long)json_array_size(mail), 1, "one message");
 	ok(strstr(jstr(json_array_get(mail, 0), "text"), "Comment: Looks "
-	    "right") != NULL, "with the approver's comment");
-	is_str(jstr(json_array_get(mail, 0), "subject"), "[shipgate] billing "
-	    "1.4.2 approved for stg by bob", "approved subject");
+							 "right") != NULL,
+	    "with the approver's comment");
+	is_str(jstr(json_array_get(mail, 0), "subject"),
+	    "[shipgate] billing "
+	    "1.4.2 approved for stg by bob",
+	    "approved subject");
 	json_decref(mail);
 
 	/* Every attempt fails: given up after NOTIFY_MAX_ATTEMPTS. */
-	fakeaws_control(&t->fake, "POST", "/_fake/faults", "{\"service\": "
+	fakeaws_control(&t->fake, "POST", "/_fake/faults",
+	    "{\"service\": "
 	    "\"ses\", \"operation\": \"SendEmail\", \"mode\": \"error500\", "
-	    "\"count\": 100}", NULL);
+	    "\"count\": 100}",
+	    NULL);
 	memset(&nc, 0, sizeof nc);
 	nc.event = "failed";
 	nc.run_id = t->run_id;
@@ -844,16 +875,18 @@ test_retry_and_give_up(struct t *t)
 			ok1 = 0;
 			break;
 		}
-		t->offset += 2 * 3600 * 1000;	/* past any backoff */
+		t->offset += 2 * 3600 * 1000; /* past any backoff */
 		notify_wake(t->notify);
 	}
 	ok(ok1, "retried %d times", NOTIFY_MAX_ATTEMPTS - 1);
-	ok(wait_row(t, key, "failed", NOTIFY_MAX_ATTEMPTS), "then given up: "
-	    "failed after %d attempts", NOTIFY_MAX_ATTEMPTS);
+	ok(wait_row(t, key, "failed", NOTIFY_MAX_ATTEMPTS),
+	    "then given up: "
+	    "failed after %d attempts",
+	    NOTIFY_MAX_ATTEMPTS);
 	notify_stats(t->notify, &st);
 	is_int((long long)st.failed, 1, "stats: one failed");
 	{
-		int64_t	 p, s, f;
+		int64_t p, s, f;
 
 		store_outbox_counts(t->store, &p, &s, &f, NULL);
 		is_int(f, 1, "the store counts it failed");
@@ -862,10 +895,12 @@ test_retry_and_give_up(struct t *t)
 
 	/* A refusal that will not change (400 MessageRejected) is not
 	   retried for an hour: failed at once, with SES's reason. */
-	fakeaws_control(&t->fake, "POST", "/_fake/faults", "{\"service\": "
+	fakeaws_control(&t->fake, "POST", "/_fake/faults",
+	    "{\"service\": "
 	    "\"ses\", \"operation\": \"SendEmail\", \"mode\": \"error\", "
 	    "\"status\": 400, \"code\": \"MessageRejected\", \"message\": "
-	    "\"Email address is not verified.\", \"count\": 1}", NULL);
+	    "\"Email address is not verified.\", \"count\": 1}",
+	    NULL);
 	memset(&nc, 0, sizeof nc);
 	nc.event = "deployed";
 	nc.run_id = t->run_id;
@@ -875,12 +910,12 @@ test_retry_and_give_up(struct t *t)
 	    (long long)t->stage_stg);
 	notify_wake(t->notify);
 	ok(wait_row(t, key, "failed", 1), "MessageRejected: failed after "
-	    "one attempt");
+					  "one attempt");
 	r = row_by_key(t, key);
 	ok(r != NULL && r->last_error != NULL &&
-	    strstr(r->last_error, "not verified") != NULL,
-	    "with SES's reason: %s", r != NULL && r->last_error != NULL ?
-	    r->last_error : "(none)");
+		strstr(r->last_error, "not verified") != NULL,
+	    "with SES's reason: %s",
+	    r != NULL && r->last_error != NULL ? r->last_error : "(none)");
 	row_free(r);
 	fakeaws_control(&t->fake, "DELETE", "/_fake/faults", NULL, NULL);
 }
@@ -889,8 +924,8 @@ test_retry_and_give_up(struct t *t)
 static const char *
 mail_message_id(json_t *mail, size_t i, char *buf, size_t len)
 {
-	const char	*raw, *p;
-	size_t		 n;
+	const char *raw, *p;
+	size_t	    n;
 
 	raw = jstr(json_array_get(mail, i), "raw");
 	if ((p = strstr(raw, "Message-ID: ")) == NULL)
@@ -912,20 +947,21 @@ static void
 test_reply_lost(struct t *t)
 {
 	static const struct {
-		const char	*mode;
-		const char	*actor;
+		const char *mode;
+		const char *actor;
 	} cases[] = {
 		{ "\"mode\": \"truncate\"", "carol" },
 		{ "\"mode\": \"malformed\"", "dave" },
 	};
-	struct notify_cause	 nc;
-	json_t			*mail;
-	char			 key[128], rule[256], a[160], b[160];
-	size_t			 i;
+	struct notify_cause nc;
+	json_t		   *mail;
+	char		    key[128], rule[256], a[160], b[160];
+	size_t		    i;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		fakeaws_control(&t->fake, "DELETE", "/_fake/mail", NULL, NULL);
-		snprintf(rule, sizeof rule, "{\"service\": \"ses\", "
+		snprintf(rule, sizeof rule,
+		    "{\"service\": \"ses\", "
 		    "\"operation\": \"SendEmail\", %s, \"count\": 1}",
 		    cases[i].mode);
 		fakeaws_control(&t->fake, "POST", "/_fake/faults", rule, NULL);
@@ -938,14 +974,18 @@ test_reply_lost(struct t *t)
 		notify_wake(t->notify);
 		snprintf(key, sizeof key, "approved stage=%lld attempt=0 by=%s",
 		    (long long)t->stage_stg, cases[i].actor);
-		ok(wait_row(t, key, "sent", 1), "%s after SES took it: marked "
-		    "sent at the first attempt", cases[i].mode);
-		t->offset += 2 * 3600 * 1000;	/* past any backoff */
+		ok(wait_row(t, key, "sent", 1),
+		    "%s after SES took it: marked "
+		    "sent at the first attempt",
+		    cases[i].mode);
+		t->offset += 2 * 3600 * 1000; /* past any backoff */
 		notify_wake(t->notify);
 		spin(t, 300);
 		mail = fake_mail(t);
-		is_int((long long)json_array_size(mail), 1, "%s: SES got the "
-		    "message once", cases[i].mode);
+		is_int((long long)json_array_size(mail), 1,
+		    "%s: SES got the "
+		    "message once",
+		    cases[i].mode);
 		json_decref(mail);
 		fakeaws_control(&t->fake, "DELETE", "/_fake/faults", NULL,
 		    NULL);
@@ -953,9 +993,11 @@ test_reply_lost(struct t *t)
 
 	/* The reply lost whole: at least once, so twice, the same message. */
 	fakeaws_control(&t->fake, "DELETE", "/_fake/mail", NULL, NULL);
-	fakeaws_control(&t->fake, "POST", "/_fake/faults", "{\"service\": "
+	fakeaws_control(&t->fake, "POST", "/_fake/faults",
+	    "{\"service\": "
 	    "\"ses\", \"operation\": \"SendEmail\", \"mode\": \"drop\", "
-	    "\"after\": true, \"count\": 1}", NULL);
+	    "\"after\": true, \"count\": 1}",
+	    NULL);
 	memset(&nc, 0, sizeof nc);
 	nc.event = "checks_failed";
 	nc.run_id = t->run_id;
@@ -970,14 +1012,17 @@ test_reply_lost(struct t *t)
 	t->offset += 2 * 3600 * 1000;
 	notify_wake(t->notify);
 	ok(wait_row(t, key, "sent", -1), "connection dropped after SES took "
-	    "it: sent again");
+					 "it: sent again");
 	mail = fake_mail(t);
-	is_int((long long)json_array_size(mail), 2, "SES got it twice (no "
+	is_int((long long)json_array_size(mail), 2,
+	    "SES got it twice (no "
 	    "idempotency token: the one duplicate left)");
-	ok(json_array_size(mail) == 2 && *mail_message_id(mail, 0, a,
-	    sizeof a) != '\0' && strcmp(a, mail_message_id(mail, 1, b,
-	    sizeof b)) == 0, "shipgate sent the same message: one Message-ID "
-	    "(%s; real SES would replace it)", a);
+	ok(json_array_size(mail) == 2 &&
+		*mail_message_id(mail, 0, a, sizeof a) != '\0' &&
+		strcmp(a, mail_message_id(mail, 1, b, sizeof b)) == 0,
+	    "shipgate sent the same message: one Message-ID "
+	    "(%s; real SES would replace it)",
+	    a);
 	json_decref(mail);
 	fakeaws_control(&t->fake, "DELETE", "/_fake/faults", NULL, NULL);
 }
@@ -991,7 +1036,7 @@ static void
 test_storage_fault(struct t *t)
 {
 	struct notify_cause	 nc;
-	struct store_outbox_row	*r;
+	struct store_outbox_row *r;
 	json_t			*mail;
 	char			 key[128];
 
@@ -1012,7 +1057,8 @@ test_storage_fault(struct t *t)
 	    "storage fault: the message waits, not tried");
 	row_free(r);
 	mail = fake_mail(t);
-	is_int((long long)json_array_size(mail), 0, "storage fault: nothing "
+	is_int((long long)json_array_size(mail), 0,
+	    "storage fault: nothing "
 	    "sent");
 	json_decref(mail);
 	store_fault_clear();
@@ -1030,15 +1076,17 @@ static void
 test_stop_waits(struct t *t)
 {
 	struct notify_cause	 nc;
-	struct store_outbox_row	*r;
+	struct store_outbox_row *r;
 	json_t			*mail;
 	char			 key[128], *cause = NULL;
 	int			 done = 0;
 
 	fakeaws_control(&t->fake, "DELETE", "/_fake/mail", NULL, NULL);
-	fakeaws_control(&t->fake, "POST", "/_fake/faults", "{\"service\": "
+	fakeaws_control(&t->fake, "POST", "/_fake/faults",
+	    "{\"service\": "
 	    "\"ses\", \"operation\": \"SendEmail\", \"mode\": \"delay\", "
-	    "\"delay\": 1.0, \"count\": 1}", NULL);
+	    "\"delay\": 1.0, \"count\": 1}",
+	    NULL);
 	memset(&nc, 0, sizeof nc);
 	nc.event = "approved";
 	nc.run_id = t->run_id;
@@ -1046,7 +1094,7 @@ test_stop_waits(struct t *t)
 	nc.actor = "carol";
 	queue(t, t->config, &nc);
 	notify_wake(t->notify);
-	spin(t, 200);			/* the send is in flight */
+	spin(t, 200); /* the send is in flight */
 	notify_stop(t->notify, set_cb, &done);
 	while (!done)
 		uv_run(&t->loop, UV_RUN_ONCE);
@@ -1054,7 +1102,8 @@ test_stop_waits(struct t *t)
 	snprintf(key, sizeof key, "approved stage=%lld attempt=0 by=carol",
 	    (long long)t->stage_int);
 	r = row_by_key(t, key);
-	ok(r != NULL && strcmp(r->status, "sent") == 0, "stopped with a send "
+	ok(r != NULL && strcmp(r->status, "sent") == 0,
+	    "stopped with a send "
 	    "in flight: its answer was waited for, the row is sent (%s)",
 	    r != NULL ? r->status : "no row");
 	row_free(r);
@@ -1067,7 +1116,8 @@ test_stop_waits(struct t *t)
 	is_int(notify_start(t->notify, &cause), 0, "notify started again");
 	spin(t, 300);
 	mail = fake_mail(t);
-	is_int((long long)json_array_size(mail), 1, "nothing sent again "
+	is_int((long long)json_array_size(mail), 1,
+	    "nothing sent again "
 	    "after the restart");
 	json_decref(mail);
 }
@@ -1081,12 +1131,12 @@ count_reminders(struct t *t, char *last, size_t lastsz)
 	size_t			  i;
 	int			  n = 0;
 
-	snprintf(prefix, sizeof prefix, "reminder stage=%lld attempt=0 n=",
-	    (long long)t->stage_stg);
+	snprintf(prefix, sizeof prefix,
+	    "reminder stage=%lld attempt=0 n=", (long long)t->stage_stg);
 	store_outbox_run(t->store, t->run_id, &rows, NULL);
 	for (i = 0; rows != NULL && i < rows->n; i++)
-		if (strncmp(rows->items[i].dedup_key, prefix,
-		    strlen(prefix)) == 0) {
+		if (strncmp(rows->items[i].dedup_key, prefix, strlen(prefix)) ==
+		    0) {
 			n++;
 			snprintf(last, lastsz, "%s", rows->items[i].dedup_key);
 		}
@@ -1098,8 +1148,8 @@ count_reminders(struct t *t, char *last, size_t lastsz)
 static int
 wait_reminders(struct t *t, int n, char *last, size_t lastsz)
 {
-	struct timespec	 start, now;
-	int		 got;
+	struct timespec start, now;
+	int		got;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	uv_timer_start(&t->tick, tick_cb, 20, 20);
@@ -1118,18 +1168,20 @@ wait_reminders(struct t *t, int n, char *last, size_t lastsz)
 static void
 test_reminders(struct t *t)
 {
-	json_t		*mail;
-	char		 last[128] = "", want[128];
+	json_t *mail;
+	char	last[128] = "", want[128];
 
 	fakeaws_control(&t->fake, "DELETE", "/_fake/mail", NULL, NULL);
 	notify_wake(t->notify);
 	spin(t, 200);
-	is_int(count_reminders(t, last, sizeof last), 0, "no reminder before "
+	is_int(count_reminders(t, last, sizeof last), 0,
+	    "no reminder before "
 	    "remind_every");
 
 	t->offset += 60 * 60 * 1000;
 	notify_wake(t->notify);
-	is_int(wait_reminders(t, 1, last, sizeof last), 1, "a reminder after "
+	is_int(wait_reminders(t, 1, last, sizeof last), 1,
+	    "a reminder after "
 	    "remind_every");
 	snprintf(want, sizeof want, "reminder stage=%lld attempt=0 n=1",
 	    (long long)t->stage_stg);
@@ -1137,22 +1189,25 @@ test_reminders(struct t *t)
 	ok(wait_row(t, last, "sent", 1), "the reminder is sent");
 	mail = fake_mail(t);
 	is_int((long long)json_array_size(mail), 1, "one reminder mail");
-	is_str(jstr(json_array_get(mail, 0), "subject"), "[shipgate] "
+	is_str(jstr(json_array_get(mail, 0), "subject"),
+	    "[shipgate] "
 	    "Reminder: billing 1.4.2 awaits your approval for stg",
 	    "its subject");
-	is_int((long long)json_array_size(json_object_get(json_array_get(mail,
-	    0), "to")), 3, "to the approvers");
+	is_int((long long)json_array_size(
+		   json_object_get(json_array_get(mail, 0), "to")),
+	    3, "to the approvers");
 	json_decref(mail);
 
 	t->offset += 10 * 60 * 1000;
 	notify_wake(t->notify);
 	spin(t, 200);
-	is_int(count_reminders(t, last, sizeof last), 1, "none more within "
+	is_int(count_reminders(t, last, sizeof last), 1,
+	    "none more within "
 	    "the hour");
 	/* bob approves (one of two): the next reminder is not his. */
 	{
-		struct store_approval_in	 a;
-		struct store_outbox_row		*r;
+		struct store_approval_in a;
+		struct store_outbox_row *r;
 
 		memset(&a, 0, sizeof a);
 		a.stage_id = t->stage_stg;
@@ -1166,15 +1221,18 @@ test_reminders(struct t *t)
 		is_int(wait_reminders(t, 2, last, sizeof last), 2,
 		    "the second one");
 		r = row_by_key(t, last);
-		is_str(r != NULL ? r->recipients : NULL, "Carol@Client.example"
-		    ", dave@client.example", "to those who have not approved");
+		is_str(r != NULL ? r->recipients : NULL,
+		    "Carol@Client.example"
+		    ", dave@client.example",
+		    "to those who have not approved");
 		row_free(r);
 	}
 	t->offset += 5 * 60 * 60 * 1000;
 	notify_wake(t->notify);
 	wait_reminders(t, 3, last, sizeof last);
 	spin(t, 200);
-	is_int(count_reminders(t, last, sizeof last), 3, "after a long stop, "
+	is_int(count_reminders(t, last, sizeof last), 3,
+	    "after a long stop, "
 	    "one reminder only");
 	snprintf(want, sizeof want, "reminder stage=%lld attempt=0 n=7",
 	    (long long)t->stage_stg);
@@ -1186,16 +1244,17 @@ test_reminders(struct t *t)
 	t->offset += 3 * 60 * 60 * 1000;
 	notify_wake(t->notify);
 	spin(t, 300);
-	is_int(count_reminders(t, last, sizeof last), 3, "none once the "
+	is_int(count_reminders(t, last, sizeof last), 3,
+	    "none once the "
 	    "stage moved on");
 }
 
 static void
 test_smtp(struct t *t)
 {
-	struct notify_cause	 nc;
-	char			 key[128], *path, *s;
-	int			 n;
+	struct notify_cause nc;
+	char		    key[128], *path, *s;
+	int		    n;
 
 	notify_reconfigure(t->notify, t->smtp_config);
 	path = xasprintf("%s/cert.pem", t->dir);
@@ -1214,31 +1273,40 @@ test_smtp(struct t *t)
 	s = slurp(path);
 	free(path);
 	ok(s != NULL && strstr(s, "\"auth_user\": \"deploy\"") != NULL &&
-	    strstr(s, "\"tls\": true") != NULL, "after STARTTLS, "
+		strstr(s, "\"tls\": true") != NULL,
+	    "after STARTTLS, "
 	    "authenticated as deploy");
-	ok(s != NULL && strstr(s, "\"mail_from\": \"deploy@example.com\"") !=
-	    NULL, "envelope sender from mail.from");
+	ok(s != NULL &&
+		strstr(s, "\"mail_from\": \"deploy@example.com\"") != NULL,
+	    "envelope sender from mail.from");
 	ok(s != NULL && strstr(s, "alice@integrator.example") != NULL &&
-	    strstr(s, "\"rcpt_tos\"") != NULL, "the author among the "
+		strstr(s, "\"rcpt_tos\"") != NULL,
+	    "the author among the "
 	    "recipients");
 	free(s);
 	path = xasprintf("%s/mail/0001.eml", t->dir);
 	s = slurp(path);
 	free(path);
 	ok(s != NULL && strstr(s, "Subject: [shipgate] billing 1.4.2 deployed "
-	    "to int\r\n") != NULL, "Subject header");
-	ok(s != NULL && strstr(s, "\r\nContent-Type: text/plain; charset="
-	    "utf-8\r\n") != NULL && strstr(s, "\r\nContent-Type: text/html; "
-	    "charset=utf-8\r\n") != NULL, "both parts");
+				  "to int\r\n") != NULL,
+	    "Subject header");
+	ok(s != NULL &&
+		strstr(s, "\r\nContent-Type: text/plain; charset="
+			  "utf-8\r\n") != NULL &&
+		strstr(s, "\r\nContent-Type: text/html; "
+			  "charset=utf-8\r\n") != NULL,
+	    "both parts");
 	ok(s != NULL && strstr(s, "https://deploy.example.com/runs/") != NULL,
 	    "the link");
 	ok(s != NULL && strstr(s, "pa55-w0rd") == NULL, "no password in the "
-	    "message");
+							"message");
 	free(s);
 
 	/* The webhook row of deployed went out too. */
-	snprintf(key, sizeof key, "deployed stage=%lld attempt=0 "
-	    "webhook=%s/hook.url", (long long)t->stage_int, t->dir);
+	snprintf(key, sizeof key,
+	    "deployed stage=%lld attempt=0 "
+	    "webhook=%s/hook.url",
+	    (long long)t->stage_int, t->dir);
 	ok(wait_row(t, key, "sent", 1), "the deployed webhook sent");
 
 	/* A wrong password: an error, retried (not sent in clear). */
@@ -1254,13 +1322,13 @@ test_smtp(struct t *t)
 	snprintf(key, sizeof key, "checks_failed stage=%lld attempt=0",
 	    (long long)t->stage_int);
 	ok(wait_row(t, key, "pending", 1), "a refused login is a failed "
-	    "attempt");
+					   "attempt");
 	write_file(path, "pa55-w0rd-Zq7\n", 0600);
 	free(path);
 	t->offset += 31000;
 	notify_wake(t->notify);
 	ok(wait_row(t, key, "sent", 2), "the password file is read again: "
-	    "sent");
+					"sent");
 	n = 0;
 	for (;;) {
 		path = xasprintf("%s/mail/%04d.eml", t->dir, n + 1);
@@ -1287,14 +1355,16 @@ test_smtp(struct t *t)
 	path = xasprintf("%s/mails/0001.json", t->dir);
 	s = slurp(path);
 	free(path);
-	ok(s != NULL && strstr(s, "\"tls\": true") != NULL && strstr(s,
-	    "\"auth_user\": \"deploy\"") != NULL, "over TLS, authenticated");
+	ok(s != NULL && strstr(s, "\"tls\": true") != NULL &&
+		strstr(s, "\"auth_user\": \"deploy\"") != NULL,
+	    "over TLS, authenticated");
 	free(s);
 	path = xasprintf("%s/mails/0001.eml", t->dir);
 	s = slurp(path);
 	free(path);
 	ok(s != NULL && strstr(s, "Subject: [shipgate] billing 1.4.2 rolled "
-	    "back in int\r\n") != NULL, "the rollback's subject");
+				  "back in int\r\n") != NULL,
+	    "the rollback's subject");
 	free(s);
 
 	/* A server without STARTTLS: nothing goes in clear unless the
@@ -1309,7 +1379,7 @@ test_smtp(struct t *t)
 	snprintf(key, sizeof key, "deployed stage=%lld attempt=1",
 	    (long long)t->stage_int);
 	ok(wait_row(t, key, "pending", 1), "STARTTLS required but not "
-	    "offered: a failed attempt");
+					   "offered: a failed attempt");
 	path = xasprintf("%s/plain/0001.eml", t->dir);
 	ok(access(path, F_OK) != 0, "nothing sent in clear");
 	notify_reconfigure(t->notify, t->plain_config);
@@ -1326,7 +1396,7 @@ static void
 test_many_recipients(struct t *t)
 {
 	struct notify_cause	 nc;
-	struct store_outbox_row	*r1, *r2;
+	struct store_outbox_row *r1, *r2;
 	char			 key[128], key2[140];
 	size_t			 n1 = 0, n2 = 0;
 	const char		*p;
@@ -1336,7 +1406,8 @@ test_many_recipients(struct t *t)
 	nc.run_id = t->run_id;
 	nc.stage_id = t->stage_int;
 	nc.attempt = 5;
-	is_int(queue(t, t->big_config, &nc), 0, "queued for 61 integrators "
+	is_int(queue(t, t->big_config, &nc), 0,
+	    "queued for 61 integrators "
 	    "and operators");
 	snprintf(key, sizeof key, "gate_needed stage=%lld attempt=5",
 	    (long long)t->stage_int);
@@ -1347,8 +1418,10 @@ test_many_recipients(struct t *t)
 		n1 += *p == '@';
 	for (p = r2 != NULL ? r2->recipients : ""; *p != '\0'; p++)
 		n2 += *p == '@';
-	ok(n1 == 50 && n2 == 13, "two messages: 50 and 13 recipients "
-	    "(%zu, %zu)", n1, n2);
+	ok(n1 == 50 && n2 == 13,
+	    "two messages: 50 and 13 recipients "
+	    "(%zu, %zu)",
+	    n1, n2);
 	row_free(r1);
 	row_free(r2);
 	notify_wake(t->notify);
@@ -1363,17 +1436,18 @@ test_many_recipients(struct t *t)
 static void
 test_people_recipients(struct t *t)
 {
-	struct notify_cause	 nc;
-	struct store_outbox_row	*r;
-	struct config		*c;
-	struct people		*pp;
+	struct notify_cause	  nc;
+	struct store_outbox_row	 *r;
+	struct config		 *c;
+	struct people		 *pp;
 	const struct config_user *u;
-	const char *const	 integ[] = { "integrators", NULL };
-	const char *const	 team[] = { "project-team", NULL };
-	char			 key[128];
-	int64_t			 now = t_now(t);
+	const char *const	  integ[] = { "integrators", NULL };
+	const char *const	  team[] = { "project-team", NULL };
+	char			  key[128];
+	int64_t			  now = t_now(t);
 
-	c = load_config(t, "  ses: {}\n", "groups:\n"
+	c = load_config(t, "  ses: {}\n",
+	    "groups:\n"
 	    "  - {name: integrators, mail: [list@integrator.example]}\n");
 	pp = people_new(0);
 	if (c == NULL) {
@@ -1383,11 +1457,11 @@ test_people_recipients(struct t *t)
 	}
 	c->people = pp;
 	ok(people_set(pp, "erin", "erin@integrator.example", integ, "oidc",
-	    now - 1000, &u, NULL, NULL) == 0 &&
-	    people_set(pp, "olga", "olga@integrator.example", integ, "oidc",
-	    now - 91LL * 24 * 3600 * 1000, &u, NULL, NULL) == 0 &&
-	    people_set(pp, "tom", "tom@client.example", team, "alb",
-	    now - 1000, &u, NULL, NULL) == 0,
+	       now - 1000, &u, NULL, NULL) == 0 &&
+		people_set(pp, "olga", "olga@integrator.example", integ, "oidc",
+		    now - 91LL * 24 * 3600 * 1000, &u, NULL, NULL) == 0 &&
+		people_set(pp, "tom", "tom@client.example", team, "alb",
+		    now - 1000, &u, NULL, NULL) == 0,
 	    "erin and olga (91 days ago) in integrators, tom in project-team");
 	memset(&nc, 0, sizeof nc);
 	nc.event = "approval_needed";
@@ -1398,13 +1472,16 @@ test_people_recipients(struct t *t)
 	snprintf(key, sizeof key, "approval_needed stage=%lld attempt=7",
 	    (long long)t->stage_int);
 	r = row_by_key(t, key);
-	ok(r != NULL && strstr(r->recipients, "alice@integrator.example") !=
-	    NULL, "to the configured integrator (%s)",
+	ok(r != NULL &&
+		strstr(r->recipients, "alice@integrator.example") != NULL,
+	    "to the configured integrator (%s)",
 	    r != NULL ? r->recipients : "no row");
-	ok(r != NULL && strstr(r->recipients, "erin@integrator.example") !=
-	    NULL, "to erin, signed in by the provider a second ago");
-	ok(r != NULL && strstr(r->recipients, "list@integrator.example") !=
-	    NULL, "to the group's own address");
+	ok(r != NULL &&
+		strstr(r->recipients, "erin@integrator.example") != NULL,
+	    "to erin, signed in by the provider a second ago");
+	ok(r != NULL &&
+		strstr(r->recipients, "list@integrator.example") != NULL,
+	    "to the group's own address");
 	ok(r != NULL && strstr(r->recipients, "olga@") == NULL,
 	    "not to olga, last seen beyond remember_days");
 	ok(r != NULL && strstr(r->recipients, "tom@") == NULL,
@@ -1417,7 +1494,7 @@ test_people_recipients(struct t *t)
 	    (long long)t->stage_int);
 	r = row_by_key(t, key);
 	ok(r != NULL && strstr(r->recipients, "erin@") == NULL &&
-	    strstr(r->recipients, "list@integrator.example") != NULL,
+		strstr(r->recipients, "list@integrator.example") != NULL,
 	    "a forgotten person is no longer mailed, the group's address is");
 	row_free(r);
 	/* The sender reads t->config, which has no directory: nothing
@@ -1430,12 +1507,12 @@ test_people_recipients(struct t *t)
 static void
 test_crash(struct t *t)
 {
-	struct notify_cause	 nc;
-	json_t			*mail;
-	char			*path, *cause = NULL, key[128];
-	pid_t			 pid;
-	int			 st, done = 0;
-	struct store		*s;
+	struct notify_cause nc;
+	json_t		   *mail;
+	char		   *path, *cause = NULL, key[128];
+	pid_t		    pid;
+	int		    st, done = 0;
+	struct store	   *s;
 
 	/* This process's notify is stopped first: the child's row is
 	   for the "restarted" one. */
@@ -1460,20 +1537,21 @@ test_crash(struct t *t)
 		    notify_queue(s, t->config, &nc, NULL) != 0 ||
 		    store_commit(s, NULL) != 0)
 			_exit(3);
-		raise(SIGKILL);		/* before anything is sent */
+		raise(SIGKILL); /* before anything is sent */
 		_exit(4);
 	}
 	waitpid(pid, &st, 0);
 	free(path);
-	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the queueing process "
+	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+	    "the queueing process "
 	    "was killed after its commit");
 	snprintf(key, sizeof key, "rejected stage=%lld attempt=0 by=alice",
 	    (long long)t->stage_int);
 	{
-		struct store_outbox_row	*r = row_by_key(t, key);
+		struct store_outbox_row *r = row_by_key(t, key);
 
 		ok(r != NULL && strcmp(r->status, "pending") == 0, "its row is "
-		    "pending");
+								   "pending");
 		row_free(r);
 	}
 	/* The restart: a new notify sends it, once. */
@@ -1486,21 +1564,23 @@ test_crash(struct t *t)
 	spin(t, 300);
 	mail = fake_mail(t);
 	is_int((long long)json_array_size(mail), 1, "exactly once");
-	is_str(jstr(json_array_get(mail, 0), "subject"), "[shipgate] billing "
-	    "1.4.2 rejected for int by alice", "the rejection");
+	is_str(jstr(json_array_get(mail, 0), "subject"),
+	    "[shipgate] billing "
+	    "1.4.2 rejected for int by alice",
+	    "the rejection");
 	json_decref(mail);
 }
 
 static void
 test_invalid_release(struct t *t)
 {
-	struct store_release_in	 rel;
-	struct notify_cause	 nc;
+	struct store_release_in	  rel;
+	struct notify_cause	  nc;
 	struct store_outbox_rows *rows = NULL;
-	int64_t			 app_id, id;
-	char			*key;
-	int			 found = 0;
-	size_t			 i;
+	int64_t			  app_id, id;
+	char			 *key;
+	int			  found = 0;
+	size_t			  i;
 
 	store_app_id(t->store, "billing", &app_id, NULL);
 	memset(&rel, 0, sizeof rel);
@@ -1519,16 +1599,18 @@ test_invalid_release(struct t *t)
 	is_int(queue(t, t->config, &nc), 0, "release_invalid queued");
 	key = xasprintf("release_invalid release=%lld", (long long)id);
 	/* Not a run's row: read it through the due list. */
-	store_outbox_due(t->store, store_now(t->store) + 1, 100, NULL, 0,
-	    &rows, NULL);
+	store_outbox_due(t->store, store_now(t->store) + 1, 100, NULL, 0, &rows,
+	    NULL);
 	for (i = 0; rows != NULL && i < rows->n; i++)
 		if (strcmp(rows->items[i].dedup_key, key) == 0) {
 			found = 1;
 			is_str(rows->items[i].recipients,
-			    "someone@integrator.example", "to the author, an "
+			    "someone@integrator.example",
+			    "to the author, an "
 			    "e-mail address");
-			ok(strstr(rows->items[i].body_text, "Reason: release."
-			    "json: \"version\" is missing") != NULL,
+			ok(strstr(rows->items[i].body_text,
+			       "Reason: release."
+			       "json: \"version\" is missing") != NULL,
 			    "with the exact reason");
 		}
 	ok(found, "the row is there");
@@ -1543,7 +1625,7 @@ static void
 test_window_events(struct t *t)
 {
 	struct notify_cause	 nc;
-	struct store_outbox_row	*r;
+	struct store_outbox_row *r;
 	char			 key[128];
 
 	memset(&nc, 0, sizeof nc);
@@ -1553,14 +1635,15 @@ test_window_events(struct t *t)
 
 	nc.event = "window_wait";
 	nc.reason = "outside the deploy windows: will start executing at "
-	    "2026-12-14 09:00 Europe/Paris (UTC+01:00)";
+		    "2026-12-14 09:00 Europe/Paris (UTC+01:00)";
 	is_int(queue(t, t->config, &nc), 0, "window_wait queued");
 	snprintf(key, sizeof key, "window_wait stage=%lld attempt=0",
 	    (long long)t->stage_stg);
 	r = row_by_key(t, key);
 	ok(r != NULL, "window_wait row \"%s\"", key);
 	if (r != NULL)
-		is_str(r->subject, "[shipgate] billing 1.4.2 approved for stg: "
+		is_str(r->subject,
+		    "[shipgate] billing 1.4.2 approved for stg: "
 		    "runs at 2026-12-14 09:00 Europe/Paris (UTC+01:00)",
 		    "window_wait: the subject says when it will run");
 	row_free(r);
@@ -1579,14 +1662,13 @@ test_window_events(struct t *t)
 int
 main(void)
 {
-	char	*logpath, *log;
-	int	 saved, logfd = -1;
+	char *logpath, *log;
+	int   saved, logfd = -1;
 
 	log_init("test-notify");
 	if (access("/usr/bin/python3", X_OK) != 0)
 		tap_bail("no /usr/bin/python3: the tests' fixtures need it");
-	if (run_shell("/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null") !=
-	    0)
+	if (run_shell("/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null") != 0)
 		tap_skip_all("python3-aiosmtpd is not installed");
 	if (t_setup(&T) != 0) {
 		ok(0, "set-up");
@@ -1620,9 +1702,11 @@ main(void)
 	close(logfd);
 	log = slurp(logpath);
 	ok(log != NULL && strstr(log, "notification sent") != NULL &&
-	    strstr(log, "http call done") != NULL, "debug logs were written");
+		strstr(log, "http call done") != NULL,
+	    "debug logs were written");
 	ok(log != NULL && strstr(log, "pa55-w0rd") == NULL &&
-	    strstr(log, "SECRETTOKEN") == NULL, "neither the SMTP password "
+		strstr(log, "SECRETTOKEN") == NULL,
+	    "neither the SMTP password "
 	    "nor the webhook's URL in them");
 	free(log);
 	free(logpath);

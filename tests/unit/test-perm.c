@@ -36,10 +36,9 @@ static const char conf[] =
     "        allow_self_approval: false\n";
 
 static void
-expect(int got, int want, char **rp, const char *want_reason,
-    const char *name)
+expect(int got, int want, char **rp, const char *want_reason, const char *name)
 {
-	char	*reason = *rp;
+	char *reason = *rp;
 
 	ok(got == want, "%s: %s", name, want ? "allowed" : "refused");
 	if (want_reason != NULL)
@@ -52,10 +51,10 @@ expect(int got, int want, char **rp, const char *want_reason,
 int
 main(void)
 {
-	struct config_errors	 errors = { 0 };
-	struct config		*c;
-	char			*r;
-	size_t			 i;
+	struct config_errors errors = { 0 };
+	struct config	    *c;
+	char		    *r;
+	size_t		     i;
 
 	c = config_load_buffer("perm.yaml", conf, sizeof conf - 1, &errors);
 	if (c == NULL) {
@@ -67,28 +66,34 @@ main(void)
 	expect(perm_may_approve(c, "alice", "billing", "int", "bob", &r), 1, &r,
 	    NULL, "alice approves int");
 	expect(perm_may_approve(c, "bob", "billing", "int", NULL, &r), 0, &r,
-	    "bob may not approve int: not in integrators",
-	    "bob approves int");
+	    "bob may not approve int: not in integrators", "bob approves int");
 	expect(perm_may_approve(c, "bob", "billing", "prod", "alice", &r), 1,
 	    &r, NULL, "bob approves prod of alice's release");
 	expect(perm_may_approve(c, "bob", "billing", "prod", "bob", &r), 0, &r,
 	    "bob may not approve prod: the release's author may not approve "
-	    "it there", "bob approves his own release in prod");
-	expect(perm_may_approve(c, "bob", "billing", "prod", "b@x.example",
-	    &r), 0, &r, "bob may not approve prod: the release's author may not "
-	    "approve it there", "bob approves his own release by e-mail");
+	    "it there",
+	    "bob approves his own release in prod");
+	expect(perm_may_approve(c, "bob", "billing", "prod", "b@x.example", &r),
+	    0, &r,
+	    "bob may not approve prod: the release's author may not "
+	    "approve it there",
+	    "bob approves his own release by e-mail");
 	expect(perm_may_approve(c, "bob", "billing", "prod", " BOB ", &r), 0,
-	    &r, "bob may not approve prod: the release's author may not "
-	    "approve it there", "bob approves his own release, name in capitals");
+	    &r,
+	    "bob may not approve prod: the release's author may not "
+	    "approve it there",
+	    "bob approves his own release, name in capitals");
 	expect(perm_may_approve(c, "bob", "billing", "prod",
-	    "Bob Builder <B@X.Example>", &r), 0, &r, "bob may not approve "
+		   "Bob Builder <B@X.Example>", &r),
+	    0, &r,
+	    "bob may not approve "
 	    "prod: the release's author may not approve it there",
 	    "bob approves his own release as Name <E-MAIL>");
 	expect(perm_may_approve(c, "bob", "billing", "prod", "bobby", &r), 1,
 	    &r, NULL, "another author whose name starts like bob's");
-	expect(perm_may_approve(c, "bob", "billing", "prod",
-	    "b@x.example.org", &r), 1, &r, NULL,
-	    "another author whose e-mail starts like bob's");
+	expect(perm_may_approve(c, "bob", "billing", "prod", "b@x.example.org",
+		   &r),
+	    1, &r, NULL, "another author whose e-mail starts like bob's");
 	expect(perm_may_approve(c, "alice", "billing", "int", "alice", &r), 1,
 	    &r, NULL, "self-approval allowed in int");
 	expect(perm_may_approve(c, "mallory", "billing", "int", NULL, &r), 0,
@@ -107,10 +112,11 @@ main(void)
 	    "bob rejects int");
 	expect(perm_may_reject(c, "bob", "billing", "prod", 1, &r), 0, &r,
 	    "bob may not reject prod: not in (no group configured) or "
-	    "operators", "prod has no gate group");
+	    "operators",
+	    "prod has no gate group");
 
-	expect(perm_may_authorise(c, "alice", "billing", "int", &r), 1, &r, NULL,
-	    "alice authorises beyond int");
+	expect(perm_may_authorise(c, "alice", "billing", "int", &r), 1, &r,
+	    NULL, "alice authorises beyond int");
 	expect(perm_may_authorise(c, "dave", "billing", "int", &r), 0, &r,
 	    "dave may not authorise promotion beyond int: not in integrators",
 	    "dave authorises");
@@ -118,8 +124,7 @@ main(void)
 	expect(perm_is_operator(c, "dave", "cancel run 4", &r), 1, &r, NULL,
 	    "dave is an operator");
 	expect(perm_is_operator(c, "alice", "cancel run 4", &r), 0, &r,
-	    "alice may not cancel run 4: not in operators",
-	    "alice is not");
+	    "alice may not cancel run 4: not in operators", "alice is not");
 	ok(perm_may_approve(c, "bob", "billing", "int", NULL, NULL) == 0,
 	    "reason may be NULL");
 	config_free(c);

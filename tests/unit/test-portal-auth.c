@@ -19,16 +19,16 @@
 #include "token.h"
 #include "xmalloc.h"
 
-#define H	(3600LL * 1000)
-#define T0	1795945265000LL
+#define H  (3600LL * 1000)
+#define T0 1795945265000LL
 
 static struct config *
 load(const char *hash)
 {
-	struct config_errors	 errors = { 0 };
-	struct config		*c;
-	char			*text;
-	size_t			 i;
+	struct config_errors errors = { 0 };
+	struct config	    *c;
+	char		    *text;
+	size_t		     i;
 
 	text = xasprintf(
 	    "listen: 127.0.0.1:8080\n"
@@ -52,7 +52,8 @@ load(const char *hash)
 	    "        account: \"111111111111\"\n"
 	    "        role_arn: arn:aws:iam::111111111111:role/r\n"
 	    "        stack: billing-int\n"
-	    "        approvers: [integrators]\n", hash);
+	    "        approvers: [integrators]\n",
+	    hash);
 	c = config_load_buffer("auth.yaml", text, strlen(text), &errors);
 	for (i = 0; i < errors.n; i++)
 		tap_diag("%s", errors.lines[i]);
@@ -64,7 +65,7 @@ load(const char *hash)
 static void
 test_password(const struct config *c)
 {
-	const struct config_user	*alice, *bob;
+	const struct config_user *alice, *bob;
 
 	alice = config_find_user(c, "alice");
 	bob = config_find_user(c, "bob");
@@ -80,24 +81,26 @@ test_password(const struct config *c)
 static int
 stored_as_hash(const char *path, const char *id)
 {
-	sqlite3		*db;
-	sqlite3_stmt	*st;
-	unsigned char	 want[32];
-	int		 found_hash = 0, found_id = 0;
+	sqlite3	     *db;
+	sqlite3_stmt *st;
+	unsigned char want[32];
+	int	      found_hash = 0, found_id = 0;
 
 	token_hash(id, want);
 	if (sqlite3_open(path, &db) != SQLITE_OK)
 		return (0);
-	if (sqlite3_prepare_v2(db, "SELECT id_hash, user_name, "
-	    "coalesce(remote_addr, '') FROM sessions", -1, &st, NULL) ==
-	    SQLITE_OK) {
+	if (sqlite3_prepare_v2(db,
+		"SELECT id_hash, user_name, "
+		"coalesce(remote_addr, '') FROM sessions",
+		-1, &st, NULL) == SQLITE_OK) {
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			if (sqlite3_column_bytes(st, 0) == 32 &&
 			    memcmp(sqlite3_column_blob(st, 0), want, 32) == 0)
 				found_hash = 1;
 			if (strstr((const char *)sqlite3_column_text(st, 1),
-			    id) != NULL || strstr((const char *)
-			    sqlite3_column_text(st, 2), id) != NULL)
+				id) != NULL ||
+			    strstr((const char *)sqlite3_column_text(st, 2),
+				id) != NULL)
 				found_id = 1;
 		}
 		sqlite3_finalize(st);
@@ -109,14 +112,14 @@ stored_as_hash(const char *path, const char *id)
 static int
 session_rows(const char *path)
 {
-	sqlite3		*db;
-	sqlite3_stmt	*st;
-	int		 n = -1;
+	sqlite3	     *db;
+	sqlite3_stmt *st;
+	int	      n = -1;
 
 	if (sqlite3_open(path, &db) != SQLITE_OK)
 		return (-1);
 	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sessions", -1, &st,
-	    NULL) == SQLITE_OK) {
+		NULL) == SQLITE_OK) {
 		if (sqlite3_step(st) == SQLITE_ROW)
 			n = sqlite3_column_int(st, 0);
 		sqlite3_finalize(st);
@@ -128,16 +131,17 @@ session_rows(const char *path)
 static void
 test_sessions(const struct config *c, struct store *s, const char *path)
 {
-	char	*id = NULL, *id2 = NULL, *user, *cause = NULL, *cookie;
-	int	 err, i, alive;
+	char *id = NULL, *id2 = NULL, *user, *cause = NULL, *cookie;
+	int   err, i, alive;
 
-	ok(portal_session_new(s, c, "alice", "192.0.2.1", T0, &id,
-	    &cause) == 0, "a session");
+	ok(portal_session_new(s, c, "alice", "192.0.2.1", T0, &id, &cause) == 0,
+	    "a session");
 	ok(id != NULL && strlen(id) == PORTAL_SESSION_ID_LEN &&
-	    strspn(id, "0123456789abcdef") == PORTAL_SESSION_ID_LEN,
+		strspn(id, "0123456789abcdef") == PORTAL_SESSION_ID_LEN,
 	    "its id: 64 hex digits (256 bits)");
 	ok(portal_session_new(s, c, "alice", NULL, T0, &id2, &cause) == 0 &&
-	    strcmp(id, id2) != 0, "a second one differs");
+		strcmp(id, id2) != 0,
+	    "a second one differs");
 	ok(stored_as_hash(path, id), "stored as its SHA-256 only");
 
 	user = portal_session_user(s, c, id, T0 + 1000, &err);
@@ -162,9 +166,8 @@ test_sessions(const struct config *c, struct store *s, const char *path)
 	ok(portal_session_new(s, c, "alice", NULL, T0, &id2, &cause) == 0,
 	    "another session");
 	alive = 1;
-	for (i = 1; i < 48 && alive; i++) {	/* every half hour */
-		user = portal_session_user(s, c, id2, T0 + i * H / 2 - 1,
-		    &err);
+	for (i = 1; i < 48 && alive; i++) { /* every half hour */
+		user = portal_session_user(s, c, id2, T0 + i * H / 2 - 1, &err);
 		alive = user != NULL;
 		free(user);
 	}
@@ -188,8 +191,10 @@ test_sessions(const struct config *c, struct store *s, const char *path)
 	    "a malformed id: nobody, no store query");
 	ok(portal_session_user(s, c, NULL, T0, &err) == NULL, "no id");
 	ok(portal_session_user(s, c,
-	    "0000000000000000000000000000000000000000000000000000000000000000",
-	    T0, &err) == NULL && err == 0, "an unknown id");
+	       "0000000000000000000000000000000000000000000000000000000000000000",
+	       T0, &err) == NULL &&
+		err == 0,
+	    "an unknown id");
 
 	cookie = portal_session_cookie(c, "abc", 0);
 	is_str(cookie, "sg_session=abc; Path=/; HttpOnly; SameSite=Strict",
@@ -207,12 +212,14 @@ test_sessions(const struct config *c, struct store *s, const char *path)
 	/* Issue 12: any new session (the trusted proxy's too, which never
 	 * goes through the password form) purges the ended ones. */
 	i = session_rows(path);
-	ok(portal_session_new(s, c, "carol", NULL, T0 + 25 * H, &id,
-	    &cause) == 0, "a session a day later");
+	ok(portal_session_new(s, c, "carol", NULL, T0 + 25 * H, &id, &cause) ==
+		0,
+	    "a session a day later");
 	is_int(session_rows(path), 1, "the %d ended sessions are purged", i);
 	freezero_str(id);
 	ok(portal_session_new(s, c, "carol", NULL, T0 + 25 * H + 2 * H, &id,
-	    &cause) == 0, "two hours later (idle timeout: 1h)");
+	       &cause) == 0,
+	    "two hours later (idle timeout: 1h)");
 	is_int(session_rows(path), 1, "the idle one is purged too");
 	freezero_str(id);
 }
@@ -220,9 +227,11 @@ test_sessions(const struct config *c, struct store *s, const char *path)
 static void
 test_csrf(void)
 {
-	char	 a[PORTAL_CSRF_LEN + 1], b[PORTAL_CSRF_LEN + 1];
-	char	 sid1[] = "1111111111111111111111111111111111111111111111111111111111111111";
-	char	 sid2[] = "2222222222222222222222222222222222222222222222222222222222222222";
+	char a[PORTAL_CSRF_LEN + 1], b[PORTAL_CSRF_LEN + 1];
+	char sid1[] =
+	    "1111111111111111111111111111111111111111111111111111111111111111";
+	char sid2[] =
+	    "2222222222222222222222222222222222222222222222222222222222222222";
 
 	portal_csrf_token(sid1, a);
 	portal_csrf_token(sid2, b);
@@ -239,7 +248,7 @@ test_csrf(void)
 }
 
 struct rl_racer {
-	struct portal_ratelimit	*rl;
+	struct portal_ratelimit *rl;
 	pthread_barrier_t	*start;
 	int			 passed;
 };
@@ -247,7 +256,7 @@ struct rl_racer {
 static void *
 rl_racer_main(void *arg)
 {
-	struct rl_racer	*r = arg;
+	struct rl_racer *r = arg;
 
 	pthread_barrier_wait(r->start);
 	r->passed = portal_ratelimit_attempt(r->rl, "192.0.2.9", "bob", 5,
@@ -258,7 +267,7 @@ rl_racer_main(void *arg)
 static void
 test_ratelimit(void)
 {
-	struct portal_ratelimit	*rl;
+	struct portal_ratelimit *rl;
 	struct rl_racer		 racers[30];
 	pthread_t		 th[30];
 	pthread_barrier_t	 start;
@@ -270,22 +279,29 @@ test_ratelimit(void)
 	rl = portal_ratelimit_new(0);
 	for (i = 0; i < 3; i++)
 		ok(portal_ratelimit_attempt(rl, "192.0.2.1", "bob", 3, 60000,
-		    T0 + i * 1000, &wait), "attempt %d allowed", i + 1);
+		       T0 + i * 1000, &wait),
+		    "attempt %d allowed", i + 1);
 	ok(!portal_ratelimit_attempt(rl, "192.0.2.2", "bob", 3, 60000,
-	    T0 + 3000, &wait), "the fourth within the window, from "
+	       T0 + 3000, &wait),
+	    "the fourth within the window, from "
 	    "elsewhere: the user is locked");
 	is_int(wait, 57000, "until the oldest attempt leaves the window");
 	ok(!portal_ratelimit_attempt(rl, "192.0.2.1", "carol", 3, 60000,
-	    T0 + 3000, NULL), "the address is locked for another user");
+	       T0 + 3000, NULL),
+	    "the address is locked for another user");
 	ok(portal_ratelimit_attempt(rl, "192.0.2.3", "carol", 3, 60000,
-	    T0 + 3000, NULL), "another user from another address is not");
+	       T0 + 3000, NULL),
+	    "another user from another address is not");
 	ok(portal_ratelimit_attempt(rl, "192.0.2.1", "bob", 3, 60000,
-	    T0 + 60000, &wait), "a minute later: allowed again");
+	       T0 + 60000, &wait),
+	    "a minute later: allowed again");
 	ok(!portal_ratelimit_attempt(rl, "192.0.2.1", "bob", 3, 60000,
-	    T0 + 60001, NULL), "the two later attempts and a new one: locked");
+	       T0 + 60001, NULL),
+	    "the two later attempts and a new one: locked");
 	portal_ratelimit_success(rl, "192.0.2.1", "bob");
 	ok(portal_ratelimit_attempt(rl, "192.0.2.1", "bob", 3, 60000,
-	    T0 + 60002, NULL), "cleared by a success");
+	       T0 + 60002, NULL),
+	    "cleared by a success");
 	ok(portal_ratelimit_attempt(rl, "x", "y", 0, 60000, T0, NULL),
 	    "attempts 0: no limit");
 	portal_ratelimit_free(rl);
@@ -297,24 +313,27 @@ test_ratelimit(void)
 		portal_ratelimit_attempt(rl, "198.51.100.1", "alice", 5, 60000,
 		    T0, NULL);
 	ok(!portal_ratelimit_attempt(rl, "198.51.100.2", "alice", 5, 60000,
-	    T0 + 1, NULL), "alice is locked");
+	       T0 + 1, NULL),
+	    "alice is locked");
 	refused = 0;
 	for (i = 0; i < 3 * PORTAL_RATELIMIT_KEYS; i++) {
 		snprintf(key, sizeof key, "junk%d", i);
 		snprintf(key + 16, sizeof key - 16, "10.%d.%d.%d",
 		    (i / 5) >> 16 & 255, (i / 5) >> 8 & 255, (i / 5) & 255);
 		if (!portal_ratelimit_attempt(rl, key + 16, key, 5, 60000,
-		    T0 + 2 + i / 2000, NULL))
+			T0 + 2 + i / 2000, NULL))
 			refused++;
 	}
 	ok(refused == 0, "the junk is taken, evicting junk (%d refused)",
 	    refused);
 	ok(!portal_ratelimit_attempt(rl, "203.0.113.7", "alice", 5, 60000,
-	    T0 + 1000, NULL), "after %d junk sign-ins from %d addresses alice "
-	    "is still locked", 3 * PORTAL_RATELIMIT_KEYS,
-	    3 * PORTAL_RATELIMIT_KEYS / 5);
+	       T0 + 1000, NULL),
+	    "after %d junk sign-ins from %d addresses alice "
+	    "is still locked",
+	    3 * PORTAL_RATELIMIT_KEYS, 3 * PORTAL_RATELIMIT_KEYS / 5);
 	ok(portal_ratelimit_attempt(rl, "203.0.113.8", "alice", 5, 60000,
-	    T0 + 60000, NULL), "until her window passes");
+	       T0 + 60000, NULL),
+	    "until her window passes");
 	portal_ratelimit_free(rl);
 
 	/* A table full of locked keys refuses new ones, losing none. */
@@ -324,12 +343,12 @@ test_ratelimit(void)
 		portal_ratelimit_attempt(rl, "a", key, 1, 60000, T0, NULL);
 		portal_ratelimit_success(rl, "a", NULL);
 	}
-	ok(!portal_ratelimit_attempt(rl, "b", "new", 1, 60000, T0 + 1,
-	    NULL), "a full table of locked users: a new user is refused");
+	ok(!portal_ratelimit_attempt(rl, "b", "new", 1, 60000, T0 + 1, NULL),
+	    "a full table of locked users: a new user is refused");
 	ok(portal_ratelimit_size(rl, NULL) == 5, "nothing was evicted "
-	    "(4 users, 1 address)");
-	ok(portal_ratelimit_attempt(rl, "b", "new", 1, 60000, T0 + 60000,
-	    NULL), "once the locks expire, room again");
+						 "(4 users, 1 address)");
+	ok(portal_ratelimit_attempt(rl, "b", "new", 1, 60000, T0 + 60000, NULL),
+	    "once the locks expire, room again");
 	portal_ratelimit_free(rl);
 
 	/* User names are bounded before anything is stored. */
@@ -350,8 +369,10 @@ test_ratelimit(void)
 		portal_ratelimit_attempt(rl, key, big, 5, 60000, T0, NULL);
 	}
 	portal_ratelimit_size(rl, &bytes);
-	ok(bytes < 2 * PORTAL_RATELIMIT_KEYS * 128, "memory stays bounded "
-	    "under a flood of long names (%zu bytes)", bytes);
+	ok(bytes < 2 * PORTAL_RATELIMIT_KEYS * 128,
+	    "memory stays bounded "
+	    "under a flood of long names (%zu bytes)",
+	    bytes);
 	free(big);
 	portal_ratelimit_free(rl);
 
@@ -377,7 +398,7 @@ test_ratelimit(void)
 static void
 test_proxy(const struct config *c)
 {
-	const struct config_user	*u;
+	const struct config_user *u;
 
 	ok(portal_auth_proxy_trusted(c, "10.0.0.1"), "a trusted proxy");
 	ok(portal_auth_proxy_trusted(c, "0:0::1"), "IPv6, as parsed");
@@ -386,13 +407,13 @@ test_proxy(const struct config *c)
 	ok(!portal_auth_proxy_trusted(c, "10.0.0.2"), "another address");
 	ok(!portal_auth_proxy_trusted(c, "garbage"), "not an address");
 	ok(portal_auth_proxy_trusted(c, "192.168.7.200") &&
-	    portal_auth_proxy_trusted(c, "192.168.4.0"),
+		portal_auth_proxy_trusted(c, "192.168.4.0"),
 	    "an address in a trusted IPv4 network (/22)");
 	ok(!portal_auth_proxy_trusted(c, "192.168.8.1") &&
-	    !portal_auth_proxy_trusted(c, "192.168.3.255"),
+		!portal_auth_proxy_trusted(c, "192.168.3.255"),
 	    "an address just outside it");
 	ok(portal_auth_proxy_trusted(c, "fd00:ab:9::1") &&
-	    !portal_auth_proxy_trusted(c, "fd00:ac::1"),
+		!portal_auth_proxy_trusted(c, "fd00:ac::1"),
 	    "an IPv6 network (/32)");
 	u = portal_auth_proxy_user(c, "10.0.0.1", "alice@x.example");
 	ok(u != NULL && strcmp(u->name, "alice") == 0,
@@ -409,20 +430,23 @@ test_proxy(const struct config *c)
 static void
 test_tokens(struct store *s)
 {
-	char		 tok[TOKEN_LEN + 1], tok2[TOKEN_LEN + 1];
-	unsigned char	 hash[32];
-	char		*user, *cause = NULL;
-	int64_t		 id;
-	int		 err;
+	char		     tok[TOKEN_LEN + 1], tok2[TOKEN_LEN + 1];
+	unsigned char	     hash[32];
+	char		    *user, *cause = NULL;
+	int64_t		     id;
+	int		     err;
 	struct store_tokens *list = NULL;
 
 	ok(token_generate(tok) == 0 && strlen(tok) == TOKEN_LEN &&
-	    strncmp(tok, "sgt_", 4) == 0, "a token: sgt_ + 64 hex");
+		strncmp(tok, "sgt_", 4) == 0,
+	    "a token: sgt_ + 64 hex");
 	ok(token_generate(tok2) == 0 && strcmp(tok, tok2) != 0,
 	    "tokens differ");
 	token_hash(tok, hash);
 	ok(store_token_create(s, hash, "alice", "ci", "root", T0, &id,
-	    &cause) == 0 && id > 0, "stored (its hash)");
+	       &cause) == 0 &&
+		id > 0,
+	    "stored (its hash)");
 	user = portal_token_user(s, tok, T0 + 1, &err);
 	is_str(user, "alice", "the token acts as alice");
 	free(user);
@@ -432,7 +456,8 @@ test_tokens(struct store *s)
 	ok(portal_token_user(s, tok, T0, &err) == NULL && err == 0,
 	    "a malformed token");
 	ok(store_token_list(s, &list, &cause) == 0 && list->n == 1 &&
-	    list->items[0].last_used_at == T0 + 1, "listed, its use noted");
+		list->items[0].last_used_at == T0 + 1,
+	    "listed, its use noted");
 	store_tokens_free(list);
 	ok(store_token_revoke(s, id, T0 + 2, &cause) == 0, "revoked");
 	tok[10] = tok2[10];
@@ -445,14 +470,14 @@ test_tokens(struct store *s)
 int
 main(void)
 {
-	unsigned char	 salt[16] = "shipgate-test-01";
-	char		 hash[256], dir[] = "/tmp/test-portal-auth.XXXXXX";
-	char		*path = NULL, *cause = NULL;
-	struct config	*c;
-	struct store	*s = NULL;
+	unsigned char  salt[16] = "shipgate-test-01";
+	char	       hash[256], dir[] = "/tmp/test-portal-auth.XXXXXX";
+	char	      *path = NULL, *cause = NULL;
+	struct config *c;
+	struct store  *s = NULL;
 
 	if (argon2id_hash_encoded(1, 1024, 1, "s3cret", 6, salt, sizeof salt,
-	    32, hash, sizeof hash) != ARGON2_OK)
+		32, hash, sizeof hash) != ARGON2_OK)
 		tap_bail("argon2 cannot hash");
 	if ((c = load(hash)) == NULL) {
 		ok(0, "the test's config loads");

@@ -13,25 +13,25 @@
 #include "tap.h"
 
 struct job {
-	pthread_t	 ran_on;
-	int		 ran;
-	int		 value;
+	pthread_t ran_on;
+	int	  ran;
+	int	  value;
 };
 
 struct caller {
-	struct portal_bridge	*bridge;
-	struct job		 job;
-	int64_t			 timeout_ms;
-	int			 rc;
-	uv_async_t		*done;		/* wakes the loop to stop */
+	struct portal_bridge *bridge;
+	struct job	      job;
+	int64_t		      timeout_ms;
+	int		      rc;
+	uv_async_t	     *done; /* wakes the loop to stop */
 };
 
-static pthread_t	 loop_thread;
+static pthread_t loop_thread;
 
 static void
 job_cb(void *arg)
 {
-	struct job	*j = arg;
+	struct job *j = arg;
 
 	j->ran_on = pthread_self();
 	j->ran++;
@@ -41,7 +41,7 @@ job_cb(void *arg)
 static void *
 caller_main(void *arg)
 {
-	struct caller	*c = arg;
+	struct caller *c = arg;
 
 	c->rc = portal_bridge_call(c->bridge, job_cb, &c->job, c->timeout_ms);
 	if (c->done != NULL)
@@ -58,13 +58,13 @@ done_cb(uv_async_t *a)
 int
 main(void)
 {
-	uv_loop_t		 loop;
-	uv_async_t		 done;
-	struct portal_bridge	*b;
-	struct caller		 c;
-	pthread_t		 t;
-	char			*cause = NULL;
-	int			 i;
+	uv_loop_t	      loop;
+	uv_async_t	      done;
+	struct portal_bridge *b;
+	struct caller	      c;
+	pthread_t	      t;
+	char		     *cause = NULL;
+	int		      i;
 
 	uv_loop_init(&loop);
 	loop_thread = pthread_self();
@@ -80,7 +80,7 @@ main(void)
 		c.done = &done;
 		uv_async_init(&loop, &done, done_cb);
 		pthread_create(&t, NULL, caller_main, &c);
-		uv_run(&loop, UV_RUN_DEFAULT);	/* until done closes */
+		uv_run(&loop, UV_RUN_DEFAULT); /* until done closes */
 		pthread_join(t, NULL);
 		ok(c.rc == 0 && c.job.ran == 1 && c.job.value == 42,
 		    "call %d ran once and returned its result", i + 1);

@@ -12,7 +12,7 @@
 static void
 test_decode(void)
 {
-	char	*s;
+	char *s;
 
 	ok(portal_http_decode("a%20b+c", 7, 1, &s) == 0, "decode");
 	is_str(s, "a b c", "%%20 and + in a form");
@@ -21,7 +21,8 @@ test_decode(void)
 	is_str(s, "a+b", "+ stays in a path");
 	free(s);
 	ok(portal_http_decode("%e2%9C%93", 9, 1, &s) == 0 &&
-	    strcmp(s, "\xe2\x9c\x93") == 0, "UTF-8 escapes, any case");
+		strcmp(s, "\xe2\x9c\x93") == 0,
+	    "UTF-8 escapes, any case");
 	free(s);
 	ok(portal_http_decode("%", 1, 1, &s) == -1 && s == NULL,
 	    "a lone %% is refused");
@@ -36,14 +37,15 @@ test_decode(void)
 static void
 test_form(void)
 {
-	struct portal_form	 f;
-	char			 many[64 * 4 + 16];
-	size_t			 i;
-	int			 n;
+	struct portal_form f;
+	char		   many[64 * 4 + 16];
+	size_t		   i;
+	int		   n;
 
 	memset(&f, 0, sizeof f);
 	ok(portal_form_parse("csrf=abc&env=int&comment=looks+good%21", 38, 0,
-	    &f) == 0, "a form parses");
+	       &f) == 0,
+	    "a form parses");
 	is_int((long long)f.n, 3, "three fields");
 	is_str(portal_form_get(&f, "env"), "int", "env");
 	is_str(portal_form_get(&f, "comment"), "looks good!", "comment");
@@ -59,7 +61,8 @@ test_form(void)
 
 	ok(portal_form_parse("", 0, 0, &f) == 0 && f.n == 0, "empty body");
 	ok(portal_form_parse("a=%zz", 5, 0, &f) == -1 && f.n == 0 &&
-	    f.items == NULL, "a bad escape: refused, nothing kept");
+		f.items == NULL,
+	    "a bad escape: refused, nothing kept");
 	ok(portal_form_parse("ok=1&bad=%", 10, 0, &f) == -1 && f.n == 0,
 	    "a bad escape after good fields: refused");
 	ok(portal_form_parse("a=1&b=2&c=3", 11, 2, &f) == -1,
@@ -72,15 +75,16 @@ test_form(void)
 	    "65 fields: over the default maximum");
 	/* Length, not NUL, ends the data. */
 	ok(portal_form_parse("a=1&b=2", 3, 0, &f) == 0 && f.n == 1 &&
-	    strcmp(f.items[0].value, "1") == 0, "len bounds the parse");
+		strcmp(f.items[0].value, "1") == 0,
+	    "len bounds the parse");
 	portal_form_free(&f);
 }
 
 static void
 test_cookie(void)
 {
-	const char	*h;
-	char		*v;
+	const char *h;
+	char	   *v;
 
 	h = "theme=dark; sg_session=0123abcd; other=1";
 	ok(portal_cookie_get(h, strlen(h), "sg_session", &v) == 0, "cookie");
@@ -110,7 +114,7 @@ test_cookie(void)
 static void
 test_path(void)
 {
-	struct portal_path	 p;
+	struct portal_path p;
 
 	ok(portal_path_parse("/runs/42/approve", 16, &p) == 0 && p.n == 3,
 	    "three segments");
@@ -139,8 +143,7 @@ test_path(void)
 	    "/%%256detrics, decoded once by MHD: refused, not /metrics");
 	ok(portal_path_parse("/api/v1/runs/%31", 16, &p) == -1,
 	    "/api/v1/runs/%%2531, decoded once: refused, not run 1");
-	ok(portal_path_parse("/runs/1\r", 8, &p) == -1,
-	    "a control character");
+	ok(portal_path_parse("/runs/1\r", 8, &p) == -1, "a control character");
 	ok(portal_path_parse("/1/2/3/4/5/6/7/8", 16, &p) == 0 && p.n == 8,
 	    "eight segments");
 	portal_path_free(&p);
@@ -153,8 +156,8 @@ static void
 test_local_path(void)
 {
 	static const struct {
-		const char	*s;
-		int		 want;
+		const char *s;
+		int	    want;
 	} cases[] = {
 		{ "/runs/42", 1 },
 		{ "/runs?x=1#y", 1 },
@@ -171,8 +174,8 @@ test_local_path(void)
 		{ "/x\x7f", 0 },
 		{ "/\n/evil.example", 0 },
 	};
-	char	 big[PORTAL_LOCAL_PATH_MAX + 1];
-	size_t	 i;
+	char   big[PORTAL_LOCAL_PATH_MAX + 1];
+	size_t i;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		is_int(portal_local_path(cases[i].s), cases[i].want,
@@ -187,11 +190,10 @@ test_local_path(void)
 static void
 test_id(void)
 {
-	int64_t	 id = 0;
+	int64_t id = 0;
 
 	ok(portal_parse_id("42", &id) == 0 && id == 42, "42");
-	ok(portal_parse_id("999999999999999999", &id) == 0,
-	    "18 digits");
+	ok(portal_parse_id("999999999999999999", &id) == 0, "18 digits");
 	ok(portal_parse_id("9999999999999999999", &id) == -1,
 	    "19 digits: refused (no overflow)");
 	ok(portal_parse_id("0", &id) == -1, "0");
@@ -206,10 +208,11 @@ test_id(void)
 static void
 test_origin(void)
 {
-	char	*o;
+	char *o;
 
 	o = portal_origin_of("HTTPS://Deploy.Example.com:443/runs?x=1");
-	is_str(o, "https://deploy.example.com", "scheme, host lower-cased, "
+	is_str(o, "https://deploy.example.com",
+	    "scheme, host lower-cased, "
 	    "default port dropped");
 	free(o);
 	o = portal_origin_of("http://127.0.0.1:8080");
@@ -235,7 +238,7 @@ test_origin(void)
 static void
 test_misc(void)
 {
-	char	 t[32];
+	char t[32];
 
 	portal_iso_time(1795945265123LL, t, sizeof t);
 	is_str(t, "2026-11-29T09:41:05Z", "ISO 8601 UTC");

@@ -19,45 +19,45 @@
 #include "tap.h"
 #include "xmalloc.h"
 
-#define CONFIG_TEXT							\
-    "public_url: http://127.0.0.1:8080\n"				\
-    "database: %s/shipgate.db\n"					\
-    "aws:\n"								\
-    "  region: eu-west-1\n"						\
-    "users:\n"								\
-    "  - {name: alice, email: a@x.example, groups: [integrators]}\n"	\
-    "  - {name: bob, email: b@x.example, groups: [project-team]}\n"	\
-    "  - {name: carol, email: c@x.example, groups: [project-team]}\n"	\
-    "  - {name: dave, email: d@x.example, groups: [operators]}\n"	\
-    "apps:\n"								\
-    "  - name: billing\n"						\
-    "    source: {bucket: releases-billing}\n"				\
-    "    environments:\n"						\
-    "      - {name: int, account: \"111111111111\", stack: billing-int,\n" \
-    "         role_arn: \"arn:aws:iam::111111111111:role/deployer\",\n" \
-    "         approvers: [integrators], gate: [integrators]}\n"	\
-    "      - {name: stg, account: \"222222222222\", stack: billing-stg,\n" \
-    "         role_arn: \"arn:aws:iam::222222222222:role/deployer\",\n" \
-    "         approvers: [project-team]}\n"				\
-    "      - {name: prod, account: \"333333333333\", stack: billing-prod,\n" \
-    "         role_arn: \"arn:aws:iam::333333333333:role/deployer\",\n" \
-    "         approvers: [project-team], required_approvals: 2,\n"	\
-    "         allow_self_approval: false}\n"				\
-    "  - name: shop\n"							\
-    "    source: {bucket: releases-shop}\n"				\
-    "    environments:\n"						\
-    "      - {name: int, account: \"111111111111\", stack: shop-int,\n" \
-    "         role_arn: \"arn:aws:iam::111111111111:role/deployer\",\n" \
-    "         approvers: [integrators]}\n"
+#define CONFIG_TEXT                                                              \
+	"public_url: http://127.0.0.1:8080\n"                                    \
+	"database: %s/shipgate.db\n"                                             \
+	"aws:\n"                                                                 \
+	"  region: eu-west-1\n"                                                  \
+	"users:\n"                                                               \
+	"  - {name: alice, email: a@x.example, groups: [integrators]}\n"         \
+	"  - {name: bob, email: b@x.example, groups: [project-team]}\n"          \
+	"  - {name: carol, email: c@x.example, groups: [project-team]}\n"        \
+	"  - {name: dave, email: d@x.example, groups: [operators]}\n"            \
+	"apps:\n"                                                                \
+	"  - name: billing\n"                                                    \
+	"    source: {bucket: releases-billing}\n"                               \
+	"    environments:\n"                                                    \
+	"      - {name: int, account: \"111111111111\", stack: billing-int,\n"   \
+	"         role_arn: \"arn:aws:iam::111111111111:role/deployer\",\n"      \
+	"         approvers: [integrators], gate: [integrators]}\n"              \
+	"      - {name: stg, account: \"222222222222\", stack: billing-stg,\n"   \
+	"         role_arn: \"arn:aws:iam::222222222222:role/deployer\",\n"      \
+	"         approvers: [project-team]}\n"                                  \
+	"      - {name: prod, account: \"333333333333\", stack: billing-prod,\n" \
+	"         role_arn: \"arn:aws:iam::333333333333:role/deployer\",\n"      \
+	"         approvers: [project-team], required_approvals: 2,\n"           \
+	"         allow_self_approval: false}\n"                                 \
+	"  - name: shop\n"                                                       \
+	"    source: {bucket: releases-shop}\n"                                  \
+	"    environments:\n"                                                    \
+	"      - {name: int, account: \"111111111111\", stack: shop-int,\n"      \
+	"         role_arn: \"arn:aws:iam::111111111111:role/deployer\",\n"      \
+	"         approvers: [integrators]}\n"
 
-#define EVIL	"<script>alert(\"x\")</script> & 'q'"
-#define EVIL_ESCAPED							\
-    "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;q&#39;"
+#define EVIL "<script>alert(\"x\")</script> & 'q'"
+#define EVIL_ESCAPED \
+	"&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;q&#39;"
 
-static char		 tmpdir[] = "/tmp/test-portal-pages.XXXXXX";
-static int64_t		 fake_now = 1790000000000LL;
-static struct store	*st;
-static struct config	*cfg;
+static char	      tmpdir[] = "/tmp/test-portal-pages.XXXXXX";
+static int64_t	      fake_now = 1790000000000LL;
+static struct store  *st;
+static struct config *cfg;
 
 static int64_t
 fake_clock(void *arg)
@@ -68,7 +68,7 @@ fake_clock(void *arg)
 static int64_t
 app_id(const char *name)
 {
-	int64_t	 id = 0;
+	int64_t id = 0;
 
 	store_upsert_app(st, name, &id, NULL);
 	return (id);
@@ -80,18 +80,22 @@ make_run(const char *app, const char *version, const char *author,
     const char *message, int nenvs, int64_t *release_idp)
 {
 	static const struct store_stage_in stages[] = {
-		{ "int", 1 }, { "stg", 1 }, { "prod", 2 },
+		{ "int", 1 },
+		{ "stg", 1 },
+		{ "prod", 2 },
 	};
-	struct store_release_in	 rel;
-	struct store_run_in	 run;
-	int64_t			 release_id = 0, run_id = 0;
-	char			*key, *manifest, *cause = NULL;
+	struct store_release_in rel;
+	struct store_run_in	run;
+	int64_t			release_id = 0, run_id = 0;
+	char		       *key, *manifest, *cause = NULL;
 
 	key = xasprintf("drops/%s-%s.zip", app, version);
-	manifest = xasprintf("{\"app\": \"%s\", \"version\": \"%s\", "
+	manifest = xasprintf(
+	    "{\"app\": \"%s\", \"version\": \"%s\", "
 	    "\"images\": [{\"repository\": \"%s/web\", \"tag\": \"%s\"}, "
 	    "{\"repository\": \"%s/worker\", \"digest\": \"sha256:"
-	    "00112233\"}]}", app, version, app, version, app);
+	    "00112233\"}]}",
+	    app, version, app, version, app);
 	memset(&rel, 0, sizeof rel);
 	rel.app_id = app_id(app);
 	rel.bucket = "releases";
@@ -127,7 +131,7 @@ fail:
 static struct store_stage *
 stage_of(struct store_run *r, const char *env)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < r->nstages; i++)
 		if (strcmp(r->stages[i].environment, env) == 0)
@@ -140,10 +144,10 @@ static int64_t
 stage_to(int64_t run_id, const char *env, const enum store_stage_status *path,
     size_t n)
 {
-	struct store_run	*r = NULL;
-	struct store_stage	*s;
-	int64_t			 id;
-	size_t			 i;
+	struct store_run   *r = NULL;
+	struct store_stage *s;
+	int64_t		    id;
+	size_t		    i;
 
 	store_get_run(st, run_id, &r, NULL);
 	if (r->status == STORE_RUN_RECEIVED)
@@ -152,10 +156,12 @@ stage_to(int64_t run_id, const char *env, const enum store_stage_status *path,
 	s = stage_of(r, env);
 	for (i = 0; i < n; i++) {
 		fake_now += 60000;
-		if (store_set_stage_status(st, s->id, i == 0 ? s->status :
-		    path[i - 1], path[i], NULL, NULL) != 0)
+		if (store_set_stage_status(st, s->id,
+			i == 0 ? s->status : path[i - 1], path[i], NULL,
+			NULL) != 0)
 			tap_diag("stage %s of run %lld: cannot go to %s", env,
-			    (long long)run_id, store_stage_status_name(path[i]));
+			    (long long)run_id,
+			    store_stage_status_name(path[i]));
 	}
 	id = s->id;
 	store_run_free(r);
@@ -163,26 +169,37 @@ stage_to(int64_t run_id, const char *env, const enum store_stage_status *path,
 }
 
 static const enum store_stage_status to_approval[] = {
-	STORE_STAGE_PROMOTING, STORE_STAGE_CREATING_CHANGE_SET,
+	STORE_STAGE_PROMOTING,
+	STORE_STAGE_CREATING_CHANGE_SET,
 	STORE_STAGE_AWAITING_APPROVAL,
 };
 static const enum store_stage_status to_done[] = {
-	STORE_STAGE_PROMOTING, STORE_STAGE_CREATING_CHANGE_SET,
-	STORE_STAGE_AWAITING_APPROVAL, STORE_STAGE_EXECUTING,
-	STORE_STAGE_WAITING_STACK, STORE_STAGE_CHECKING, STORE_STAGE_DONE,
+	STORE_STAGE_PROMOTING,
+	STORE_STAGE_CREATING_CHANGE_SET,
+	STORE_STAGE_AWAITING_APPROVAL,
+	STORE_STAGE_EXECUTING,
+	STORE_STAGE_WAITING_STACK,
+	STORE_STAGE_CHECKING,
+	STORE_STAGE_DONE,
 };
 static const enum store_stage_status to_gate[] = {
-	STORE_STAGE_PROMOTING, STORE_STAGE_CREATING_CHANGE_SET,
-	STORE_STAGE_AWAITING_APPROVAL, STORE_STAGE_EXECUTING,
-	STORE_STAGE_WAITING_STACK, STORE_STAGE_CHECKING,
+	STORE_STAGE_PROMOTING,
+	STORE_STAGE_CREATING_CHANGE_SET,
+	STORE_STAGE_AWAITING_APPROVAL,
+	STORE_STAGE_EXECUTING,
+	STORE_STAGE_WAITING_STACK,
+	STORE_STAGE_CHECKING,
 	STORE_STAGE_AWAITING_GATE,
 };
 static const enum store_stage_status to_failed[] = {
-	STORE_STAGE_PROMOTING, STORE_STAGE_CREATING_CHANGE_SET,
-	STORE_STAGE_AWAITING_APPROVAL, STORE_STAGE_EXECUTING,
-	STORE_STAGE_WAITING_STACK, STORE_STAGE_FAILED,
+	STORE_STAGE_PROMOTING,
+	STORE_STAGE_CREATING_CHANGE_SET,
+	STORE_STAGE_AWAITING_APPROVAL,
+	STORE_STAGE_EXECUTING,
+	STORE_STAGE_WAITING_STACK,
+	STORE_STAGE_FAILED,
 };
-#define N(a)	(sizeof (a) / sizeof (a)[0])
+#define N(a) (sizeof(a) / sizeof(a)[0])
 
 static void
 approve(int64_t stage_id, const char *user, enum store_decision d,
@@ -222,11 +239,10 @@ approve_signin(int64_t stage_id, const char *user, const char *signin)
 }
 
 static void
-audit(const char *actor, const char *action, int64_t run_id,
-    const char *detail)
+audit(const char *actor, const char *action, int64_t run_id, const char *detail)
 {
-	struct store_audit_in	 a;
-	char			 subject[64];
+	struct store_audit_in a;
+	char		      subject[64];
 
 	snprintf(subject, sizeof subject, "run %lld", (long long)run_id);
 	memset(&a, 0, sizeof a);
@@ -241,7 +257,7 @@ audit(const char *actor, const char *action, int64_t run_id,
 static struct page_ctx
 ctx_for(const char *user)
 {
-	struct page_ctx	 c;
+	struct page_ctx c;
 
 	memset(&c, 0, sizeof c);
 	c.config = cfg;
@@ -258,8 +274,8 @@ static int	  status;
 static const char *
 get_run(const char *user, int64_t id)
 {
-	struct page_ctx	 c = ctx_for(user);
-	char		*cause = NULL;
+	struct page_ctx c = ctx_for(user);
+	char	       *cause = NULL;
 
 	buf_free(&page);
 	buf_init(&page, 4 << 20);
@@ -273,8 +289,8 @@ get_run(const char *user, int64_t id)
 static const char *
 get_runs(const char *user, const struct page_runs_query *q)
 {
-	struct page_ctx	 c = ctx_for(user);
-	char		*cause = NULL;
+	struct page_ctx c = ctx_for(user);
+	char	       *cause = NULL;
 
 	buf_free(&page);
 	buf_init(&page, 4 << 20);
@@ -290,9 +306,9 @@ get_runs(const char *user, const struct page_runs_query *q)
 static void
 dump(const char *name)
 {
-	const char	*dir;
-	char		*path;
-	FILE		*f;
+	const char *dir;
+	char	   *path;
+	FILE	   *f;
 
 	if ((dir = getenv("PAGES_OUT")) == NULL || page.data == NULL)
 		return;
@@ -313,7 +329,7 @@ has(const char *hay, const char *needle)
 static int
 count(const char *hay, const char *needle)
 {
-	int	 n = 0;
+	int n = 0;
 
 	while ((hay = strstr(hay, needle)) != NULL) {
 		n++;
@@ -326,7 +342,7 @@ count(const char *hay, const char *needle)
 static char *
 between(const char *hay, const char *start, const char *end)
 {
-	const char	*p, *q;
+	const char *p, *q;
 
 	if ((p = strstr(hay, start)) == NULL)
 		return (xstrdup(""));
@@ -340,8 +356,8 @@ between(const char *hay, const char *start, const char *end)
 static int64_t
 cursor(const char *hay, const char *name)
 {
-	const char	*p;
-	char		 key[32];
+	const char *p;
+	char	    key[32];
 
 	snprintf(key, sizeof key, "%s=", name);
 	if ((p = strstr(hay, key)) == NULL)
@@ -352,10 +368,10 @@ cursor(const char *hay, const char *name)
 static void
 check_plan(const char *query, unsigned int mask, int *bad)
 {
-	char	*plan = NULL, *cause = NULL, *line, *next;
+	char *plan = NULL, *cause = NULL, *line, *next;
 
-	if (getenv("SHOW_PLANS") != NULL && store_portal_plan(st, query, mask,
-	    &plan, NULL) == 0) {
+	if (getenv("SHOW_PLANS") != NULL &&
+	    store_portal_plan(st, query, mask, &plan, NULL) == 0) {
 		tap_diag("%s %#x:\n%s", query, mask, plan);
 		free(plan);
 	}
@@ -387,19 +403,19 @@ check_plan(const char *query, unsigned int mask, int *bad)
 int
 main(void)
 {
-	struct config_errors	 e;
-	struct page_runs_query	 q;
-	struct page_ctx		 c;
-	const struct web_asset	*a;
-	struct store_change_in	 ch[3];
+	struct config_errors	  e;
+	struct page_runs_query	  q;
+	struct page_ctx		  c;
+	const struct web_asset	 *a;
+	struct store_change_in	  ch[3];
 	struct store_check_result cr[2];
 	struct store_promotion_in pr;
-	const char		*p;
-	char			*text, *cause = NULL, *s;
-	int64_t			 r1, r2, r3, r4, r5, rel5, sid, before, after;
-	int64_t			 int1, prod2;
-	unsigned int		 mask;
-	int			 i, bad;
+	const char		 *p;
+	char			 *text, *cause = NULL, *s;
+	int64_t			  r1, r2, r3, r4, r5, rel5, sid, before, after;
+	int64_t			  int1, prod2;
+	unsigned int		  mask;
+	int			  i, bad;
 
 	if (mkdtemp(tmpdir) == NULL)
 		tap_bail("mkdtemp failed");
@@ -433,7 +449,8 @@ main(void)
 	ch[0].physical_id = "arn:aws:ecs:task/web:1";
 	ch[0].resource_type = "AWS::ECS::TaskDefinition";
 	ch[0].replacement = "True";
-	ch[0].details = "[{\"Target\": {\"Attribute\": \"Properties\", "
+	ch[0].details =
+	    "[{\"Target\": {\"Attribute\": \"Properties\", "
 	    "\"Name\": \"ContainerDefinitions\", \"RequiresRecreation\": "
 	    "\"Always\"}, \"Evaluation\": \"Static\", \"ChangeSource\": "
 	    "\"DirectModification\"}]";
@@ -442,7 +459,8 @@ main(void)
 	ch[1].physical_id = "web-svc<1>";
 	ch[1].resource_type = "AWS::ECS::Service";
 	ch[1].replacement = "False";
-	ch[1].details = "[{\"Attribute\": \"Properties\", \"Name\": "
+	ch[1].details =
+	    "[{\"Attribute\": \"Properties\", \"Name\": "
 	    "\"DesiredCount\", \"RequiresRecreation\": \"Never\", "
 	    "\"ChangeSource\": \"ParameterReference\", \"CausingEntity\": "
 	    "\"Count\"}]";
@@ -463,8 +481,8 @@ main(void)
 		free(cause);
 		cause = NULL;
 	}
-	audit("shipgated", "stage creating_change_set -> awaiting_approval",
-	    r1, "change set <b>ready</b>");
+	audit("shipgated", "stage creating_change_set -> awaiting_approval", r1,
+	    "change set <b>ready</b>");
 
 	/* r2 (billing 2.0 by bob): int and stg done and deployed, prod
 	 * awaiting approval with one of two approvals (carol's). */
@@ -476,12 +494,12 @@ main(void)
 	/* stg's was approved by a person the load balancer signed in. */
 	approve_signin(sid, "erin@corp.example", "alb");
 	memset(cr, 0, sizeof cr);
-	cr[0].check_name = (char []){ "smoke" };
+	cr[0].check_name = (char[]){ "smoke" };
 	cr[0].step = 0;
-	cr[0].step_name = (char []){ "home page" };
-	cr[0].status = (char []){ "passed" };
-	cr[0].method = (char []){ "GET" };
-	cr[0].url = (char []){ "https://stg.example/" };
+	cr[0].step_name = (char[]){ "home page" };
+	cr[0].status = (char[]){ "passed" };
+	cr[0].method = (char[]){ "GET" };
+	cr[0].url = (char[]){ "https://stg.example/" };
 	cr[0].http_status = 200;
 	cr[0].tries = 1;
 	cr[0].duration_ms = 120;
@@ -489,10 +507,10 @@ main(void)
 	cr[0].finished_at = fake_now + 120;
 	cr[1] = cr[0];
 	cr[1].step = 1;
-	cr[1].step_name = (char []){ "login" };
-	cr[1].status = (char []){ "failed" };
-	cr[1].expectation = (char []){ "contains \"Welcome\"" };
-	cr[1].excerpt = (char []){ "<html>nope</html>" };
+	cr[1].step_name = (char[]){ "login" };
+	cr[1].status = (char[]){ "failed" };
+	cr[1].expectation = (char[]){ "contains \"Welcome\"" };
+	cr[1].excerpt = (char[]){ "<html>nope</html>" };
 	if (store_record_check_results(st, sid, 0, cr, 2, &cause) != 0) {
 		tap_diag("checks: %s", cause);
 		free(cause);
@@ -530,13 +548,16 @@ main(void)
 	ok(!has(p, "<script>alert"), "no <script> from the release");
 	ok(has(p, "<dd class=\"release-author\">alice</dd>"), "the author");
 	ok(has(p, "data-stage=\"int\"") && has(p, "data-stage=\"stg\"") &&
-	    has(p, "data-stage=\"prod\""), "a section per stage (data-stage)");
-	ok(has(p, "<span class=\"status stage-status status-awaiting_approval\">"
-	    "awaiting_approval</span>"), "int's .stage-status");
+		has(p, "data-stage=\"prod\""),
+	    "a section per stage (data-stage)");
+	ok(has(p,
+	       "<span class=\"status stage-status status-awaiting_approval\">"
+	       "awaiting_approval</span>"),
+	    "int's .stage-status");
 	ok(has(p, "<table class=\"changes\">"), "table.changes");
 	for (i = 0; i < 5; i++) {
 		static const char *const cols[] = { ">Action<", ">Logical ID<",
-		    ">Type<", ">Physical ID<", ">Replacement<" };
+			">Type<", ">Physical ID<", ">Replacement<" };
 
 		ok(has(p, cols[i]), "changes column %s", cols[i]);
 	}
@@ -544,11 +565,12 @@ main(void)
 	ok(has(s, "WebTask") && !has(s, "WebService"),
 	    "the replacement row is WebTask's, class replacement");
 	ok(has(s, "Properties.ContainerDefinitions") &&
-	    has(s, "recreation: Always"), "with its property-level details");
+		has(s, "recreation: Always"),
+	    "with its property-level details");
 	free(s);
 	is_int(count(p, "class=\"replacement\""), 1, "only one replacement");
 	ok(has(p, "Properties.DesiredCount</span> <span class=\"source\">"
-	    "ParameterReference (Count)</span>"),
+		  "ParameterReference (Count)</span>"),
 	    "details stored flat (as the engine does) too");
 	ok(has(p, "web-svc&lt;1&gt;"), "a physical id from AWS is escaped");
 	ok(has(p, ">Approve int</button>") && has(p, ">Reject int</button>"),
@@ -558,11 +580,13 @@ main(void)
 	ok(has(p, "name=\"csrf\" value=\"tok-&lt;en&gt;\""),
 	    "forms carry the csrf token, escaped");
 	ok(has(p, "action=\"/runs/") && has(p, "/approve\"") &&
-	    has(p, "formaction=\"/runs/"), "approve posts, reject by formaction");
+		has(p, "formaction=\"/runs/"),
+	    "approve posts, reject by formaction");
 	ok(has(p, ">Sign out</button>") && has(p, "action=\"/logout\""),
 	    "the Sign out form is in the header");
 	ok(has(p, "<table class=\"approvals\">") &&
-	    has(p, "<table class=\"audit\">"), "table.approvals and table.audit");
+		has(p, "<table class=\"audit\">"),
+	    "table.approvals and table.audit");
 	ok(has(p, "change set &lt;b&gt;ready&lt;/b&gt;"),
 	    "audit details escaped");
 	ok(has(p, "<time datetime=\"") && has(p, "title=\"UTC "),
@@ -572,8 +596,7 @@ main(void)
 	ok(has(p, "data-live=\"1\"") && has(p, "data-run-id=\""),
 	    "an unfinished run is polled");
 	ok(!has(p, "Cancel run"), "alice is no operator: no Cancel run");
-	ok(!has(p, "<script>") || count(p, "<script") == 1,
-	    "no inline script");
+	ok(!has(p, "<script>") || count(p, "<script") == 1, "no inline script");
 	ok(has(p, "<script src=\"/static/portal.js\" defer></script>"),
 	    "the script is a file");
 
@@ -597,20 +620,21 @@ main(void)
 	ok(!has(p, ">Approve prod<") && has(p, "You have decided"),
 	    "carol approved already");
 	ok(has(p, "<table class=\"checks\">") && has(p, "home page") &&
-	    has(p, "contains &quot;Welcome&quot;") &&
-	    has(p, "&lt;html&gt;nope&lt;/html&gt;"),
+		has(p, "contains &quot;Welcome&quot;") &&
+		has(p, "&lt;html&gt;nope&lt;/html&gt;"),
 	    "table.checks with the failed expectation and excerpt, escaped");
 	ok(has(p, "fine by me") && has(p, ">carol<"),
 	    "approvals: who and the comment");
 	ok(has(p, ">erin@corp.example<") && has(p, "<td>api, alb</td>") &&
-	    has(p, "<td>portal</td>"),
+		has(p, "<td>portal</td>"),
 	    "approvals: the channel, and how a provider's person signed in");
 
 	/* The gate. */
 	p = get_run("alice", r3);
 	dump("run-gate");
 	ok(has(p, ">Authorise promotion</button>") &&
-	    has(p, "name=\"confirm\""), "Authorise promotion behind Confirm");
+		has(p, "name=\"confirm\""),
+	    "Authorise promotion behind Confirm");
 	ok(has(p, "status-awaiting_gate\">awaiting_gate</span>"),
 	    "the stage at the gate");
 	p = get_run("bob", r3);
@@ -624,10 +648,9 @@ main(void)
 	p = get_run("alice", r4);
 	ok(!has(p, "Retry int"), "alice may not retry");
 	p = get_run("dave", r5);
-	text = xasprintf("action=\"/releases/%lld/redeploy\"",
-	    (long long)rel5);
+	text = xasprintf("action=\"/releases/%lld/redeploy\"", (long long)rel5);
 	ok(has(p, text) && has(p, ">Redeploy to int</button>") &&
-	    has(p, "was deployed to int."),
+		has(p, "was deployed to int."),
 	    "the run page: an operator may redeploy a deployed release");
 	free(text);
 	p = get_run("dave", r4);
@@ -648,7 +671,8 @@ main(void)
 	is_int(status, 200, "dashboard: 200");
 	ok(has(p, ">Waiting for you</h2>"), "heading Waiting for you");
 	text = xasprintf("<a href=\"/runs/%lld#stage-int\">billing 1.4.2: "
-	    "approve int</a>", (long long)r1);
+			 "approve int</a>",
+	    (long long)r1);
 	ok(has(p, text), "alice: billing 1.4.2: approve int");
 	free(text);
 	ok(has(p, "billing 0.9: authorise promotion</a>"),
@@ -656,7 +680,8 @@ main(void)
 	ok(!has(p, "approve prod"), "not prod: she is not a project member");
 	s = between(p, "data-app=\"billing\"", "</table>");
 	ok(has(s, "<tr data-env=\"int\">") && has(s, "<tr data-env=\"stg\">") &&
-	    has(s, "<tr data-env=\"prod\">"), "billing: a row per env");
+		has(s, "<tr data-env=\"prod\">"),
+	    "billing: a row per env");
 	ok(has(s, "<td class=\"version\">2.0</td>"),
 	    "with the version running");
 	free(s);
@@ -685,8 +710,7 @@ main(void)
 	is_int(status, 200, "app page: 200");
 	ok(has(p, "<h1>shop</h1>") && has(p, "<table class=\"envs matrix\">"),
 	    "the environments matrix");
-	text = xasprintf("action=\"/releases/%lld/redeploy\"",
-	    (long long)rel5);
+	text = xasprintf("action=\"/releases/%lld/redeploy\"", (long long)rel5);
 	ok(has(p, text) && has(p, ">Redeploy to int</button>"),
 	    "dave: Redeploy to int for the deployed release");
 	free(text);
@@ -706,7 +730,7 @@ main(void)
 	dump("audit");
 	is_int(status, 200, "audit page: 200");
 	ok(has(page.data, "<table class=\"audit\">") &&
-	    has(page.data, "change set &lt;b&gt;ready&lt;/b&gt;"),
+		has(page.data, "change set &lt;b&gt;ready&lt;/b&gt;"),
 	    "table.audit, escaped");
 
 	/* --- Sign-in, errors, assets --------------------------------------- */
@@ -717,9 +741,9 @@ main(void)
 	dump("login");
 	is_int(status, 200, "login page: 200");
 	ok(has(p, "<label for=\"user\">User name</label>") &&
-	    has(p, "name=\"user\"") &&
-	    has(p, "<label for=\"password\">Password</label>") &&
-	    has(p, "name=\"password\"") && has(p, ">Sign in</button>"),
+		has(p, "name=\"user\"") &&
+		has(p, "<label for=\"password\">Password</label>") &&
+		has(p, "name=\"password\"") && has(p, ">Sign in</button>"),
 	    "labelled User name and Password, button Sign in");
 	ok(has(p, "role=\"alert\">Wrong user name or password.</p>"),
 	    "the error in role=alert");
@@ -735,22 +759,24 @@ main(void)
 	ok(has(page.data, EVIL_ESCAPED) && !has(page.data, "<script>alert"),
 	    "an error message is escaped");
 	a = web_asset_find("/static/portal.css");
-	ok(a != NULL && a->size > 100 && strncmp(a->content_type, "text/css",
-	    8) == 0 && a->etag != NULL && a->etag[0] == '"',
+	ok(a != NULL && a->size > 100 &&
+		strncmp(a->content_type, "text/css", 8) == 0 &&
+		a->etag != NULL && a->etag[0] == '"',
 	    "portal.css is served");
-	ok(a != NULL && has(a->data, "tr.replacement"), "it styles replacements");
+	ok(a != NULL && has(a->data, "tr.replacement"),
+	    "it styles replacements");
 	a = web_asset_find("/static/portal.js");
 	ok(a != NULL && strncmp(a->content_type, "text/javascript", 15) == 0,
 	    "portal.js is served");
 	ok(web_asset_find("/static/run.html") == NULL &&
-	    web_asset_find("/static/../portal.css") == NULL,
+		web_asset_find("/static/../portal.css") == NULL,
 	    "templates are not assets");
 
 	/* --- History --------------------------------------------------------- */
 	for (i = 0; i < 120; i++) {
 		text = xasprintf("3.%d", i);
-		make_run(i % 2 ? "billing" : "shop", text, i % 3 ? "erin" :
-		    "frank", "bulk", 1, NULL);
+		make_run(i % 2 ? "billing" : "shop", text,
+		    i % 3 ? "erin" : "frank", "bulk", 1, NULL);
 		free(text);
 	}
 	memset(&q, 0, sizeof q);
@@ -760,7 +786,7 @@ main(void)
 	ok(has(p, "<table class=\"runs\">"), "table.runs");
 	for (i = 0; i < 7; i++) {
 		static const char *const l[] = { "App", "Environment", "Status",
-		    "Version", "Author", "From", "To" };
+			"Version", "Author", "From", "To" };
 
 		text = xasprintf("\">%s</label>", l[i]);
 		ok(has(p, text), "a control labelled %s", l[i]);
@@ -790,7 +816,8 @@ main(void)
 	q.after = after;
 	p = get_runs("alice", &q);
 	ok(!has(p, ">Newer</a>") && count(p, "<tr data-run=") == 50 &&
-	    cursor(p, "before") == before, "Newer from page 2 is the first page");
+		cursor(p, "before") == before,
+	    "Newer from page 2 is the first page");
 	memset(&q, 0, sizeof q);
 	q.before = before;
 	p = get_runs("alice", &q);
@@ -800,7 +827,8 @@ main(void)
 	q.after = cursor(p, "after");
 	p = get_runs("alice", &q);
 	ok(has(p, ">Newer</a>") && cursor(p, "before") != 0 &&
-	    count(p, "<tr data-run=") == 50, "Newer from page 3 is page 2");
+		count(p, "<tr data-run=") == 50,
+	    "Newer from page 3 is page 2");
 
 	memset(&q, 0, sizeof q);
 	q.version = "1.4.2";
@@ -836,8 +864,8 @@ main(void)
 	q.app = "billing";
 	p = get_runs("alice", &q);
 	is_int(status, 200, "a date range");
-	ok(has(p, "from=2026-09-21&amp;to=2026-09-21") ||
-	    !has(p, ">Older</a>"), "the links keep the filters");
+	ok(has(p, "from=2026-09-21&amp;to=2026-09-21") || !has(p, ">Older</a>"),
+	    "the links keep the filters");
 	memset(&q, 0, sizeof q);
 	q.from = "2099-01-01";
 	p = get_runs("alice", &q);
@@ -855,7 +883,7 @@ main(void)
 	text = xstrdup(get_runs("alice", &q));
 	p = get_runs("bob", &q);
 	ok(has(p, "Signed in as <strong>bob</strong>") &&
-	    strcmp(strstr(p, "<main"), strstr(text, "<main")) == 0,
+		strcmp(strstr(p, "<main"), strstr(text, "<main")) == 0,
 	    "the same history for bob, in his own header");
 	free(text);
 	make_run("billing", "9.9.9", "erin", "new", 1, NULL);

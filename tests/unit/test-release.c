@@ -15,15 +15,16 @@
 #include "tap.h"
 #include "xmalloc.h"
 
-#define DIGEST	"sha256:0123456789abcdef0123456789abcdef" \
-		"0123456789abcdef0123456789abcdef"
+#define DIGEST                                    \
+	"sha256:0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef"
 
 static char *
 read_file(const char *path, size_t *lenp)
 {
-	FILE	*f;
-	char	*data = NULL;
-	long	 len;
+	FILE *f;
+	char *data = NULL;
+	long  len;
 
 	*lenp = 0;
 	if ((f = fopen(path, "rb")) == NULL)
@@ -45,9 +46,9 @@ read_file(const char *path, size_t *lenp)
 static int
 parse_limits(const char *spec, struct release_limits *l)
 {
-	char			*copy, *p, *kv, *eq;
-	unsigned long long	 v;
-	int			 rc = 0;
+	char		  *copy, *p, *kv, *eq;
+	unsigned long long v;
+	int		   rc = 0;
 
 	release_limits_default(l);
 	if (strcmp(spec, "-") == 0)
@@ -88,8 +89,8 @@ parse_limits(const char *spec, struct release_limits *l)
 static char *
 kvs_join(const struct config_kvs *kvs)
 {
-	char	*s = xstrdup(""), *t;
-	size_t	 i;
+	char  *s = xstrdup(""), *t;
+	size_t i;
 
 	for (i = 0; i < kvs->n; i++) {
 		t = xasprintf("%s%s%s=%s", s, i > 0 ? "," : "",
@@ -103,19 +104,18 @@ kvs_join(const struct config_kvs *kvs)
 static void
 check_good(const char *name, const struct release *rel)
 {
-	struct config_kv	 env_items[] = {
-		{ (char []){ "Environment" }, (char []){ "prod" } },
-		{ (char []){ "DesiredCount" }, (char []){ "3" } } };
-	struct config_kvs	 env = { env_items, 2 }, out;
-	char			*may_items[] = { (char []){ "DesiredCount" } };
-	struct config_strings	 may = { may_items, 1 };
-	char			*s;
+	struct config_kv      env_items[] = { { (char[]){ "Environment" },
+						  (char[]){ "prod" } },
+		     { (char[]){ "DesiredCount" }, (char[]){ "3" } } };
+	struct config_kvs     env = { env_items, 2 }, out;
+	char		     *may_items[] = { (char[]){ "DesiredCount" } };
+	struct config_strings may = { may_items, 1 };
+	char		     *s;
 
 	ok(rel->manifest != NULL && rel->manifest[0] == '{' &&
-	    strlen(rel->manifest) == rel->manifest_len,
+		strlen(rel->manifest) == rel->manifest_len,
 	    "%s: the manifest's text is kept", name);
-	ok(rel->template != NULL &&
-	    strlen(rel->template) == rel->template_len,
+	ok(rel->template != NULL && strlen(rel->template) == rel->template_len,
 	    "%s: the template is kept", name);
 	if (strcmp(name, "good-yaml-tag-digest") == 0) {
 		is_str(rel->app, "billing", "%s: app", name);
@@ -167,7 +167,8 @@ check_good(const char *name, const struct release *rel)
 		s = kvs_join(&out);
 		is_str(s, "DesiredCount=4,Environment=prod,ImageTag=1.4.2",
 		    "%s: prod's parameters: the override, as release_may_set "
-		    "lets it", name);
+		    "lets it",
+		    name);
 		free(s);
 		release_kvs_free(&out);
 	} else if (strcmp(name, "good-subdir-utf8-stored") == 0) {
@@ -176,18 +177,22 @@ check_good(const char *name, const struct release *rel)
 		is_str(rel->message, "Line one\n\tindented",
 		    "%s: newline and tab kept", name);
 	} else if (strcmp(name, "good-image-parameter") == 0) {
-		const char	*pinned[] = { "sha256:"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
-		char		*may2_items[] = { (char []){ "Environment" } };
+		const char *pinned[] = {
+			"sha256:"
+			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		};
+		char *may2_items[] = { (char[]){ "Environment" } };
 		struct config_strings may2 = { may2_items, 1 };
 
 		is_str(rel->images[0].parameter, "Environment",
 		    "%s: images[0].parameter", name);
 		release_image_parameters(rel, "int", pinned, NULL, NULL, &out);
 		s = kvs_join(&out);
-		is_str(s, "Environment=billing/web@sha256:aaaaaaaaaaaaaaaaaaaa"
+		is_str(s,
+		    "Environment=billing/web@sha256:aaaaaaaaaaaaaaaaaaaa"
 		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,ImageTag=1.4.2",
-		    "%s: the parameter receives repository@pinned digest", name);
+		    "%s: the parameter receives repository@pinned digest",
+		    name);
 		free(s);
 		release_kvs_free(&out);
 		release_image_parameters(rel, "int", NULL, NULL, NULL, &out);
@@ -202,7 +207,8 @@ check_good(const char *name, const struct release *rel)
 		    "%s: an environment's own parameter stays its own", name);
 		free(s);
 		release_kvs_free(&out);
-		release_image_parameters(rel, "prod", pinned, &env, &may2, &out);
+		release_image_parameters(rel, "prod", pinned, &env, &may2,
+		    &out);
 		s = kvs_join(&out);
 		ok(strstr(s, "Environment=billing/web@sha256:") != NULL,
 		    "%s: unless its release_may_set lists it", name);
@@ -210,25 +216,24 @@ check_good(const char *name, const struct release *rel)
 		release_kvs_free(&out);
 	} else if (strcmp(name, "good-large-template") == 0) {
 		ok(rel->template_len > RELEASE_TEMPLATE_INLINE_MAX &&
-		    !release_template_inline(rel),
-		    "%s: %zu bytes go by TemplateURL", name,
-		    rel->template_len);
+			!release_template_inline(rel),
+		    "%s: %zu bytes go by TemplateURL", name, rel->template_len);
 	}
 }
 
 static void
 test_corpus(void)
 {
-	struct release_limits	 l;
-	struct release_error	 err;
-	struct release		*rel;
-	const char		*srcdir, *python;
-	char			 tmpl[] = "/tmp/shipgate-release.XXXXXX";
-	char			*cmd, *path, *line = NULL, *data, *f[4], *p;
-	size_t			 cap = 0, len, nbad = 0, ngood = 0;
-	ssize_t			 n;
-	FILE			*cases;
-	int			 i, rc;
+	struct release_limits l;
+	struct release_error  err;
+	struct release	     *rel;
+	const char	     *srcdir, *python;
+	char		      tmpl[] = "/tmp/shipgate-release.XXXXXX";
+	char		     *cmd, *path, *line = NULL, *data, *f[4], *p;
+	size_t		      cap = 0, len, nbad = 0, ngood = 0;
+	ssize_t		      n;
+	FILE		     *cases;
+	int		      i, rc;
 
 	if ((srcdir = getenv("top_srcdir")) == NULL)
 		srcdir = ".";
@@ -310,10 +315,10 @@ test_merge(void)
 	 * (its override first, then its own parameters) wins.
 	 */
 	static const struct {
-		const char	*env;
-		int		 with_env;
-		int		 may_set;	/* 1: B, C; 2: E */
-		const char	*want;
+		const char *env;
+		int	    with_env;
+		int	    may_set; /* 1: B, C; 2: E */
+		const char *want;
 	} t[] = {
 		{ "prod", 1, 0, "A=rel,B=env,C=env,D=ovr,E=env" },
 		{ "stg", 1, 0, "A=stg,B=env,C=env,E=env" },
@@ -324,21 +329,21 @@ test_merge(void)
 		{ "stg", 1, 1, "A=stg,B=rel,C=rel,E=env" },
 		{ "prod", 1, 2, "A=rel,B=env,C=env,D=ovr,E=env" },
 	};
-	struct config_kv	 items[] = {
-		{ (char []){ "E" }, (char []){ "env" } }, { (char []){ "C" }, (char []){ "env" } },
-		{ (char []){ "B" }, (char []){ "env" } } };
-	char			*bc[] = { (char []){ "B" }, (char []){ "C" } };
-	char			*e[] = { (char []){ "E" } };
-	struct config_strings	 may_bc = { bc, 2 }, may_e = { e, 1 };
-	struct config_kvs	 env = { items, 3 }, out;
-	struct release_error	 err;
-	struct release		*rel;
-	char			*s;
-	size_t			 i;
+	struct config_kv items[] = { { (char[]){ "E" }, (char[]){ "env" } },
+		{ (char[]){ "C" }, (char[]){ "env" } },
+		{ (char[]){ "B" }, (char[]){ "env" } } };
+	char		*bc[] = { (char[]){ "B" }, (char[]){ "C" } };
+	char		*e[] = { (char[]){ "E" } };
+	struct config_strings may_bc = { bc, 2 }, may_e = { e, 1 };
+	struct config_kvs     env = { items, 3 }, out;
+	struct release_error  err;
+	struct release	     *rel;
+	char		     *s;
+	size_t		      i;
 
 	if (!ok(release_parse_manifest(&rel, merge_manifest,
-	    strlen(merge_manifest), "billing", NULL, &err) == 0,
-	    "merge: manifest parsed")) {
+		    strlen(merge_manifest), "billing", NULL, &err) == 0,
+		"merge: manifest parsed")) {
 		tap_diag("%s", err.reason);
 		release_error_clear(&err);
 		return;
@@ -347,15 +352,19 @@ test_merge(void)
 	ok(rel->template == NULL, "merge: no template bytes without a zip");
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
 		release_parameters(rel, t[i].env, t[i].with_env ? &env : NULL,
-		    t[i].may_set == 1 ? &may_bc : t[i].may_set == 2 ? &may_e :
-		    NULL, &out);
+		    t[i].may_set == 1 ? &may_bc :
+		    t[i].may_set == 2 ? &may_e :
+					NULL,
+		    &out);
 		s = kvs_join(&out);
-		is_str(s, t[i].want, "merge: env %s%s, release_may_set %s: "
+		is_str(s, t[i].want,
+		    "merge: env %s%s, release_may_set %s: "
 		    "release, environment, overrides",
 		    t[i].env != NULL ? t[i].env : "(none)",
 		    t[i].with_env ? "" : " without parameters",
-		    t[i].may_set == 1 ? "B, C" : t[i].may_set == 2 ? "E" :
-		    "none");
+		    t[i].may_set == 1 ? "B, C" :
+		    t[i].may_set == 2 ? "E" :
+					"none");
 		free(s);
 		release_kvs_free(&out);
 	}
@@ -366,16 +375,16 @@ test_merge(void)
 static void
 test_mask(void)
 {
-	char			*ae[] = { (char []){ "A" }, (char []){ "C" } };
-	struct config_strings	 names = { ae, 2 }, none = { NULL, 0 };
-	struct release_error	 err;
-	struct release		*rel, *back = NULL;
-	struct config_kvs	 out;
-	char			*m, *s;
+	char		     *ae[] = { (char[]){ "A" }, (char[]){ "C" } };
+	struct config_strings names = { ae, 2 }, none = { NULL, 0 };
+	struct release_error  err;
+	struct release	     *rel, *back = NULL;
+	struct config_kvs     out;
+	char		     *m, *s;
 
 	if (!ok(release_parse_manifest(&rel, merge_manifest,
-	    strlen(merge_manifest), "billing", NULL, &err) == 0,
-	    "mask: manifest parsed")) {
+		    strlen(merge_manifest), "billing", NULL, &err) == 0,
+		"mask: manifest parsed")) {
 		release_error_clear(&err);
 		return;
 	}
@@ -387,11 +396,12 @@ test_mask(void)
 	is_int((long long)release_mask_manifest(rel, &names, &m), 4,
 	    "mask: A and C masked in parameters and in both overrides");
 	ok(m != NULL && strstr(m, "\"C\":\"rel\"") == NULL &&
-	    strstr(m, "\"C\":\"ovr\"") == NULL &&
-	    strstr(m, "\"D\":\"ovr\"") != NULL,
+		strstr(m, "\"C\":\"ovr\"") == NULL &&
+		strstr(m, "\"D\":\"ovr\"") != NULL,
 	    "mask: C's values gone, D's kept");
 	if (ok(release_parse_manifest(&back, m, strlen(m), "billing", NULL,
-	    &err) == 0, "mask: the masked release.json is a valid one")) {
+		   &err) == 0,
+		"mask: the masked release.json is a valid one")) {
 		ok(release_masked(back), "mask: ... read back as masked");
 		release_parameters(back, "prod", NULL, NULL, &out);
 		s = kvs_join(&out);
@@ -420,22 +430,22 @@ static const char checks_manifest[] =
 static void
 test_check_app(void)
 {
-	struct config_kv	 pinned[] = {
-		{ (char []){ "B" }, (char []){ "env" } }, { (char []){ "C" }, (char []){ "env" } } };
-	char			*may[] = { (char []){ "C" } };
-	char			*home[] = { (char []){ "home" } };
-	char			*prod_api[] = { (char []){ "prod-api" } };
+	struct config_kv pinned[] = { { (char[]){ "B" }, (char[]){ "env" } },
+		{ (char[]){ "C" }, (char[]){ "env" } } };
+	char		*may[] = { (char[]){ "C" } };
+	char		*home[] = { (char[]){ "home" } };
+	char		*prod_api[] = { (char[]){ "prod-api" } };
 	struct config_environment envs[2];
-	struct config_app	 app;
-	struct release_limits	 l;
-	struct release_error	 err;
-	struct release		*rel;
+	struct config_app	  app;
+	struct release_limits	  l;
+	struct release_error	  err;
+	struct release		 *rel;
 
 	memset(envs, 0, sizeof envs);
 	memset(&app, 0, sizeof app);
-	envs[0].name = (char []){ "int" };
-	envs[1].name = (char []){ "stg" };
-	app.name = (char []){ "billing" };
+	envs[0].name = (char[]){ "int" };
+	envs[1].name = (char[]){ "stg" };
+	app.name = (char[]){ "billing" };
 	app.environments = envs;
 	app.nenvironments = 2;
 	app.limit_ratio = 7;
@@ -444,18 +454,20 @@ test_check_app(void)
 	ok(l.ratio == 7 && l.entries == 20 && l.zip_size == 50 * 1024 * 1024,
 	    "limits: the app's on top of the defaults");
 
-	if (release_parse_manifest(&rel, merge_manifest,
-	    strlen(merge_manifest), "billing", NULL, &err) != 0) {
+	if (release_parse_manifest(&rel, merge_manifest, strlen(merge_manifest),
+		"billing", NULL, &err) != 0) {
 		ok(0, "check_app: manifest parsed");
 		release_error_clear(&err);
 		return;
 	}
 	is_int(release_check_app(rel, &app, &err), RELEASE_EMANIFEST,
 	    "check_app: an override for an unknown environment");
-	is_str(err.reason, "release.json: overrides.prod: app billing has no "
-	    "environment \"prod\"", "check_app: reason");
+	is_str(err.reason,
+	    "release.json: overrides.prod: app billing has no "
+	    "environment \"prod\"",
+	    "check_app: reason");
 	release_error_clear(&err);
-	envs[0].name = (char []){ "prod" };
+	envs[0].name = (char[]){ "prod" };
 	is_int(release_check_app(rel, &app, &err), 0,
 	    "check_app: overrides name the app's environments");
 
@@ -464,9 +476,11 @@ test_check_app(void)
 	envs[0].parameters.n = 2;
 	is_int(release_check_app(rel, &app, &err), RELEASE_EMANIFEST,
 	    "check_app: an override of a parameter the environment pins");
-	is_str(err.reason, "release.json: overrides.prod.parameters.C: "
+	is_str(err.reason,
+	    "release.json: overrides.prod.parameters.C: "
 	    "environment prod sets parameter C and does not let a release "
-	    "change it (not in its release_may_set)", "check_app: reason "
+	    "change it (not in its release_may_set)",
+	    "check_app: reason "
 	    "names the parameter and the environment");
 	release_error_clear(&err);
 	envs[0].release_may_set.items = may;
@@ -477,21 +491,22 @@ test_check_app(void)
 
 	/* A check is named by a release only where every env allows it. */
 	memset(envs, 0, sizeof envs);
-	envs[0].name = (char []){ "int" };
+	envs[0].name = (char[]){ "int" };
 	envs[0].checks.items = home;
 	envs[0].checks.n = 1;
-	envs[1].name = (char []){ "prod" };
+	envs[1].name = (char[]){ "prod" };
 	envs[1].checks.items = prod_api;
 	envs[1].checks.n = 1;
 	if (release_parse_manifest(&rel, checks_manifest,
-	    strlen(checks_manifest), "billing", NULL, &err) != 0) {
+		strlen(checks_manifest), "billing", NULL, &err) != 0) {
 		ok(0, "check_app: manifest with checks parsed: %s", err.reason);
 		release_error_clear(&err);
 		return;
 	}
 	is_int(release_check_app(rel, &app, &err), RELEASE_EMANIFEST,
 	    "check_app: a check int does not allow (prod's own)");
-	is_str(err.reason, "release.json: checks[0]: environment int does not "
+	is_str(err.reason,
+	    "release.json: checks[0]: environment int does not "
 	    "allow check \"prod-api\" (not in its checks or release_checks)",
 	    "check_app: reason names the check and the environment");
 	release_error_clear(&err);
@@ -499,7 +514,8 @@ test_check_app(void)
 	envs[0].release_checks.n = 1;
 	is_int(release_check_app(rel, &app, &err), RELEASE_EMANIFEST,
 	    "check_app: home is still not allowed in prod");
-	is_str(err.reason, "release.json: checks[1]: environment prod does "
+	is_str(err.reason,
+	    "release.json: checks[1]: environment prod does "
 	    "not allow check \"home\" (not in its checks or release_checks)",
 	    "check_app: prod's reason");
 	release_error_clear(&err);
@@ -509,32 +525,37 @@ test_check_app(void)
 	    "check_app: checks every environment allows (checks or "
 	    "release_checks)");
 	ok(config_environment_allows_check(&envs[0], "prod-api") &&
-	    config_environment_allows_check(&envs[0], "home") &&
-	    !config_environment_allows_check(&envs[0], "other"),
+		config_environment_allows_check(&envs[0], "home") &&
+		!config_environment_allows_check(&envs[0], "other"),
 	    "allows_check: checks and release_checks, nothing else");
 	release_free(rel);
 
 	is_int(release_parse_manifest(&rel, "{\"app\": \"billing\"}", 18,
-	    "payroll", NULL, &err), RELEASE_EAPP, "parse_manifest: wrong app");
-	is_str(err.reason, "release.json: app: \"billing\" is not this app "
-	    "(\"payroll\")", "parse_manifest: wrong app's reason");
+		   "payroll", NULL, &err),
+	    RELEASE_EAPP, "parse_manifest: wrong app");
+	is_str(err.reason,
+	    "release.json: app: \"billing\" is not this app "
+	    "(\"payroll\")",
+	    "parse_manifest: wrong app's reason");
 	release_error_clear(&err);
 	ok(release_read(&rel, "PK", 2, "billing", NULL, NULL) ==
-	    RELEASE_ENOTZIP && rel == NULL, "release_read: err may be NULL");
+		    RELEASE_ENOTZIP &&
+		rel == NULL,
+	    "release_read: err may be NULL");
 }
 
 static int
 valid_change_set_name(const char *s)
 {
-	size_t	i, len = strlen(s);
+	size_t i, len = strlen(s);
 
 	if (len == 0 || len > RELEASE_CHANGE_SET_NAME_MAX ||
 	    !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
 		return (0);
 	for (i = 1; i < len; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			(s[i] >= 'A' && s[i] <= 'Z') ||
+			(s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
 			return (0);
 	return (1);
 }
@@ -543,11 +564,11 @@ static void
 test_change_set(void)
 {
 	static const struct {
-		const char	*app;
-		long long	 run;
-		const char	*env;
-		int		 attempt;
-		const char	*want;
+		const char *app;
+		long long   run;
+		const char *env;
+		int	    attempt;
+		const char *want;
 	} t[] = {
 		{ "billing", 42, "prod", 1, "shipgate-billing-prod-r42-a1" },
 		{ "my_app.v2", 7, "stg.eu", 3,
@@ -555,8 +576,8 @@ test_change_set(void)
 		{ "billing", 9223372036854775807LL, "int", 2147483647,
 		    "shipgate-billing-int-r9223372036854775807-a2147483647" },
 	};
-	char	 longa[121], longe[121], *s, *d, *msg;
-	size_t	 i, len;
+	char   longa[121], longe[121], *s, *d, *msg;
+	size_t i, len;
 
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
 		s = release_change_set_name(t[i].app, t[i].run, t[i].env,
@@ -571,15 +592,15 @@ test_change_set(void)
 	longe[120] = '\0';
 	s = release_change_set_name(longa, 12345, "prod", 2);
 	ok(valid_change_set_name(s) && strlen(s) == 128 &&
-	    strstr(s, "-prod-r12345-a2") != NULL &&
-	    strlen(s) - strlen(strstr(s, "-prod-r12345-a2")) == 128 - 15,
+		strstr(s, "-prod-r12345-a2") != NULL &&
+		strlen(s) - strlen(strstr(s, "-prod-r12345-a2")) == 128 - 15,
 	    "a long app name is shortened, the rest kept: %s", s);
 	free(s);
 	s = release_change_set_name(longa, 12345, longe, 2);
 	d = release_change_set_name(longa, 12345, longe, 3);
 	ok(valid_change_set_name(s) && strlen(s) == 128 &&
-	    strcmp(s + 128 - 10, "-r12345-a2") == 0 &&
-	    strcmp(s, d) != 0, "long app and env names share the room");
+		strcmp(s + 128 - 10, "-r12345-a2") == 0 && strcmp(s, d) != 0,
+	    "long app and env names share the room");
 	free(s);
 	free(d);
 

@@ -9,8 +9,8 @@
 #include "stats.h"
 #include "tap.h"
 
-#define H	(3600 * (int64_t)1000)
-#define D	(24 * H)
+#define H (3600 * (int64_t)1000)
+#define D (24 * H)
 
 int
 main(void)
@@ -19,7 +19,7 @@ main(void)
 	static const struct stats_deployment deps[] = {
 		{ 1 * D, 2 * D, 1, 0 },		/* b: failed, week 0 */
 		{ 0, 10 * H, 0, 0 },		/* a: lead 10 h */
-		{ 2 * D, 2 * D + 3 * H, 0, 1 },	/* c: rollback, restores b */
+		{ 2 * D, 2 * D + 3 * H, 0, 1 }, /* c: rollback, restores b */
 		{ 3 * D, 5 * D, 0, 0 },		/* d: lead 2 d */
 		{ 8 * D, 9 * D, 1, 0 },		/* e: failed, week 1 */
 		{ 9 * D, 10 * D, 1, 0 },	/* f: failed */
@@ -41,13 +41,14 @@ main(void)
 		{ "prod", "awaiting_gate", -3 },
 	};
 	static const char *const envs[] = { "int", "prod" };
-	struct stats	*st;
-	int64_t		 v[70];
-	size_t		 i;
+	struct stats		*st;
+	int64_t			 v[70];
+	size_t			 i;
 
 	for (i = 0; i < 70; i++)
 		v[i] = (int64_t)(70 - i);
-	is_int(stats_percentile(v, 70, 90), 63, "p90 of 1..70 is rank 63, "
+	is_int(stats_percentile(v, 70, 90), 63,
+	    "p90 of 1..70 is rank 63, "
 	    "not the 64 of 0.9 * 70 in floating point");
 	is_int(stats_percentile(v, 4, 50), 2, "median of 1..4 is 2");
 	is_int(stats_percentile(v, 1, 90), 1, "p90 of one value is it");
@@ -69,7 +70,8 @@ main(void)
 	    "4 good in two weeks: 2 a week (%f)", st->per_week);
 	ok(st->failure_rate > 0.499 && st->failure_rate < 0.501,
 	    "change failure rate 4 of 8 (%f)", st->failure_rate);
-	is_int(st->lead_median, 2 * D, "lead time median: 2 d (rollback c "
+	is_int(st->lead_median, 2 * D,
+	    "lead time median: 2 d (rollback c "
 	    "has none)");
 	is_int(st->lead_p90, 3 * D, "lead time p90: 3 d");
 	is_int(st->restores, 3, "b, e, f restored");
@@ -80,7 +82,8 @@ main(void)
 	is_int(st->weeks[1].from, 7 * D, "week 1 a week later");
 	is_int(st->weeks[0].good, 3, "week 0: a, c, d");
 	is_int(st->weeks[0].failed, 1, "week 0: b failed");
-	is_int(st->weeks[0].lead_median, 10 * H, "week 0 lead: 10 h of "
+	is_int(st->weeks[0].lead_median, 10 * H,
+	    "week 0 lead: 10 h of "
 	    "10 h, 2 d");
 	is_int(st->weeks[1].good, 1, "week 1: g");
 	is_int(st->weeks[1].failed, 3, "week 1: e, f, h failed");
@@ -116,7 +119,8 @@ main(void)
 		is_int(st->unrestored, 0, "nothing left unrestored");
 		stats_free(st);
 		st = stats_compute(0, 30 * D, NULL, 0, NULL, 0, NULL, 0);
-		is_int((long long)st->nweeks, 5, "30 days: five weeks, the "
+		is_int((long long)st->nweeks, 5,
+		    "30 days: five weeks, the "
 		    "last partial");
 		ok(st->failure_rate < 0, "no deployment: no failure rate");
 		is_int(st->lead_median, -1, "no lead time");

@@ -31,8 +31,8 @@
 #include "tap.h"
 #include "xmalloc.h"
 
-static char	 tmpdir[] = "/tmp/test-store.XXXXXX";
-static int64_t	 fake_now = 1700000000000LL;
+static char    tmpdir[] = "/tmp/test-store.XXXXXX";
+static int64_t fake_now = 1700000000000LL;
 
 static int64_t
 fake_clock(void *arg)
@@ -49,7 +49,7 @@ tmppath(const char *name)
 static void
 remove_db(const char *path)
 {
-	char	*p;
+	char *p;
 
 	unlink(path);
 	p = xasprintf("%s-wal", path);
@@ -63,9 +63,9 @@ remove_db(const char *path)
 static char *
 read_file(const char *path, size_t *lenp)
 {
-	FILE	*f;
-	char	*data;
-	long	 len;
+	FILE *f;
+	char *data;
+	long  len;
 
 	*lenp = 0;
 	if ((f = fopen(path, "rb")) == NULL)
@@ -87,8 +87,8 @@ read_file(const char *path, size_t *lenp)
 static int
 write_file(const char *path, const void *data, size_t len)
 {
-	FILE	*f;
-	int	 rc;
+	FILE *f;
+	int   rc;
 
 	if ((f = fopen(path, "wb")) == NULL)
 		return (-1);
@@ -102,8 +102,8 @@ write_file(const char *path, const void *data, size_t len)
 static long long
 raw_int(sqlite3 *db, const char *sql)
 {
-	sqlite3_stmt	*stmt;
-	long long	 v = -1;
+	sqlite3_stmt *stmt;
+	long long     v = -1;
 
 	if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
 		tap_diag("prepare %s: %s", sql, sqlite3_errmsg(db));
@@ -118,8 +118,8 @@ raw_int(sqlite3 *db, const char *sql)
 static char *
 raw_text(sqlite3 *db, const char *sql)
 {
-	sqlite3_stmt	*stmt;
-	char		*v = NULL;
+	sqlite3_stmt *stmt;
+	char	     *v = NULL;
 
 	if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
 		return (NULL);
@@ -132,10 +132,11 @@ raw_text(sqlite3 *db, const char *sql)
 static sqlite3 *
 raw_open(const char *path)
 {
-	sqlite3	*db = NULL;
+	sqlite3 *db = NULL;
 
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &db,
+		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+		NULL) != SQLITE_OK) {
 		tap_diag("raw open %s failed", path);
 		sqlite3_close(db);
 		return (NULL);
@@ -146,20 +147,32 @@ raw_open(const char *path)
 static int
 table_exists(sqlite3 *db, const char *name)
 {
-	char	*sql;
-	int	 n;
+	char *sql;
+	int   n;
 
 	sql = sqlite3_mprintf("SELECT count(*) FROM sqlite_schema WHERE "
-	    "type = 'table' AND name = %Q", name);
+			      "type = 'table' AND name = %Q",
+	    name);
 	n = (int)raw_int(db, sql);
 	sqlite3_free(sql);
 	return (n == 1);
 }
 
 static const char *const all_tables[] = {
-	"apps", "releases", "seen_objects", "intake_failures", "runs",
-	"stages", "stage_changes", "approvals", "deployments", "audit",
-	"sessions", "api_tokens", "outbox", "check_results",
+	"apps",
+	"releases",
+	"seen_objects",
+	"intake_failures",
+	"runs",
+	"stages",
+	"stage_changes",
+	"approvals",
+	"deployments",
+	"audit",
+	"sessions",
+	"api_tokens",
+	"outbox",
+	"check_results",
 	"image_promotions",
 };
 
@@ -168,13 +181,13 @@ static const char *const all_tables[] = {
 static void
 test_migration_files(void)
 {
-	const char	*top;
-	char		*dir, want[16];
-	struct dirent	*de;
-	DIR		*d;
-	char		*names[100];
-	size_t		 n = 0, i, j;
-	int		 ok_numbers = 1, ok_names = 1;
+	const char    *top;
+	char	      *dir, want[16];
+	struct dirent *de;
+	DIR	      *d;
+	char	      *names[100];
+	size_t	       n = 0, i, j;
+	int	       ok_numbers = 1, ok_names = 1;
 
 	if ((top = getenv("top_srcdir")) == NULL) {
 		ok(0, "top_srcdir is set (make check sets it)");
@@ -222,7 +235,7 @@ test_migration_files(void)
 	is_int(store_schema_latest(), (long long)n,
 	    "the binary knows exactly the migrations in sql/");
 	ok(store_migration_name(0) == NULL &&
-	    store_migration_name(store_schema_latest() + 1) == NULL,
+		store_migration_name(store_schema_latest() + 1) == NULL,
 	    "no migration outside 1 .. latest");
 	for (i = 0; i < n; i++)
 		free(names[i]);
@@ -232,11 +245,11 @@ test_migration_files(void)
 static void
 test_fresh(void)
 {
-	struct store	*s = NULL;
-	sqlite3		*db;
-	char		*path, *cause = NULL, *mode;
-	size_t		 i;
-	int		 all = 1, rc;
+	struct store *s = NULL;
+	sqlite3	     *db;
+	char	     *path, *cause = NULL, *mode;
+	size_t	      i;
+	int	      all = 1, rc;
 
 	path = tmppath("fresh.db");
 	rc = store_open(path, &s, &cause);
@@ -283,10 +296,10 @@ test_fresh(void)
 static void
 test_file_mode(void)
 {
-	struct store	*s = NULL;
-	struct stat	 sb;
-	char		*path;
-	mode_t		 old;
+	struct store *s = NULL;
+	struct stat   sb;
+	char	     *path;
+	mode_t	      old;
 
 	path = tmppath("mode.db");
 	old = umask(022);
@@ -304,12 +317,14 @@ make_run(struct store *s, const char *app, const char *version,
     const char *author, int64_t *release_idp)
 {
 	static const struct store_stage_in stages[] = {
-		{ "int", 1 }, { "stg", 1 }, { "prod", 2 },
+		{ "int", 1 },
+		{ "stg", 1 },
+		{ "prod", 2 },
 	};
-	struct store_release_in	 rel;
-	struct store_run_in	 run;
-	int64_t			 app_id = 0, release_id = 0, run_id = 0;
-	char			*key, *manifest, *cause = NULL;
+	struct store_release_in rel;
+	struct store_run_in	run;
+	int64_t			app_id = 0, release_id = 0, run_id = 0;
+	char		       *key, *manifest, *cause = NULL;
 
 	if (store_upsert_app(s, app, &app_id, &cause) != 0)
 		goto fail;
@@ -355,7 +370,7 @@ test_upgrade(void)
 {
 	struct store		*s = NULL;
 	struct store_run	*run = NULL;
-	struct store_audit_page	*page = NULL;
+	struct store_audit_page *page = NULL;
 	struct store_audit_in	 a;
 	sqlite3			*db;
 	char			*path, *cause = NULL;
@@ -400,19 +415,20 @@ test_upgrade(void)
 	    "the upgraded database is at the latest version");
 	rc = store_get_run(s, run_id, &run, NULL);
 	ok(rc == 0 && run->nstages == 3 && strcmp(run->app, "billing") == 0 &&
-	    strcmp(run->version, "1.0.0") == 0,
+		strcmp(run->version, "1.0.0") == 0,
 	    "the run and its stages are kept");
 	store_run_free(run);
 	rc = store_audit_page(s, run_id, 0, 10, &page, NULL);
 	ok(rc == 0 && page->n == 1 &&
-	    strcmp(page->entries[0].action, "run created") == 0,
+		strcmp(page->entries[0].action, "run created") == 0,
 	    "the audit log is kept");
 	store_audit_page_free(page);
 	store_close(s);
 
 	db = raw_open(path);
 	ok(table_exists(db, "sessions") && table_exists(db, "outbox") &&
-	    table_exists(db, "image_promotions"), "the new tables exist");
+		table_exists(db, "image_promotions"),
+	    "the new tables exist");
 	sqlite3_close(db);
 	free(path);
 }
@@ -420,10 +436,10 @@ test_upgrade(void)
 static void
 test_failed_migration(void)
 {
-	struct store	*s = NULL;
-	sqlite3		*db;
-	char		*path, *cause = NULL;
-	int		 rc;
+	struct store *s = NULL;
+	sqlite3	     *db;
+	char	     *path, *cause = NULL;
+	int	      rc;
 
 	path = tmppath("failed.db");
 	if (store_open_version(path, 1, &s, NULL) != 0) {
@@ -443,8 +459,8 @@ test_failed_migration(void)
 	is_int(rc, STORE_EMIGRATE, "a failing migration refuses to open");
 	ok(s == NULL, "and returns no store");
 	ok(cause != NULL && strstr(cause, "migration 002_portal.sql failed") &&
-	    strstr(cause, "api_tokens already exists") &&
-	    strstr(cause, "stays at schema version 1"),
+		strstr(cause, "api_tokens already exists") &&
+		strstr(cause, "stays at schema version 1"),
 	    "the cause names the migration and the error");
 	if (cause != NULL)
 		tap_diag("%s", cause);
@@ -462,16 +478,17 @@ test_failed_migration(void)
 static void
 test_too_new(void)
 {
-	struct store	*s = NULL;
-	sqlite3		*db;
-	char		*path, *cause = NULL, *want, *before, *after;
-	size_t		 blen, alen;
-	int		 rc, newer;
+	struct store *s = NULL;
+	sqlite3	     *db;
+	char	     *path, *cause = NULL, *want, *before, *after;
+	size_t	      blen, alen;
+	int	      rc, newer;
 
 	path = tmppath("too-new.db");
 	newer = store_schema_latest() + 3;
 	db = raw_open(path);
-	sqlite3_exec(db, "PRAGMA journal_mode = WAL; "
+	sqlite3_exec(db,
+	    "PRAGMA journal_mode = WAL; "
 	    "PRAGMA application_id = 1397178708; "
 	    "CREATE TABLE runs (id INTEGER PRIMARY KEY, future TEXT); "
 	    "INSERT INTO runs (future) VALUES ('from a newer shipgated')",
@@ -483,18 +500,19 @@ test_too_new(void)
 
 	before = read_file(path, &blen);
 	rc = store_open(path, &s, &cause);
-	is_int(rc, STORE_ETOONEW, "a database newer than the binary is "
+	is_int(rc, STORE_ETOONEW,
+	    "a database newer than the binary is "
 	    "refused");
 	ok(s == NULL, "and returns no store");
 	want = xasprintf("database %s is at schema version %d but this "
-	    "shipgated knows up to %d: refusing to touch it", path, newer,
-	    store_schema_latest());
+			 "shipgated knows up to %d: refusing to touch it",
+	    path, newer, store_schema_latest());
 	is_str(cause, want, "the error says which versions");
 	free(want);
 	free(cause);
 	after = read_file(path, &alen);
 	ok(before != NULL && after != NULL && blen == alen && blen > 0 &&
-	    memcmp(before, after, blen) == 0,
+		memcmp(before, after, blen) == 0,
 	    "the refused file is byte for byte unchanged (%zu bytes)", blen);
 	free(before);
 	free(after);
@@ -506,12 +524,13 @@ test_too_new(void)
 	before = read_file(path, &blen);
 	cause = NULL;
 	rc = store_open(path, &s, &cause);
-	is_int(rc, STORE_ETOONEW, "refused while another connection has it "
+	is_int(rc, STORE_ETOONEW,
+	    "refused while another connection has it "
 	    "open");
 	free(cause);
 	after = read_file(path, &alen);
 	ok(before != NULL && after != NULL && blen == alen &&
-	    memcmp(before, after, blen) == 0,
+		memcmp(before, after, blen) == 0,
 	    "the main file is still unchanged");
 	free(before);
 	free(after);
@@ -523,28 +542,30 @@ test_too_new(void)
 static void
 test_not_a_database(void)
 {
-	static const char	 text[] = "listen: 127.0.0.1:8080\n"
-	    "database: /var/lib/shipgate/shipgate.db\n";
-	struct store		*s = NULL;
-	sqlite3			*db;
-	char			*path, *cause = NULL, *data, *after, junk[512];
-	size_t			 len, alen;
-	int			 rc;
+	static const char text[] = "listen: 127.0.0.1:8080\n"
+				   "database: /var/lib/shipgate/shipgate.db\n";
+	struct store	 *s = NULL;
+	sqlite3		 *db;
+	char		 *path, *cause = NULL, *data, *after, junk[512];
+	size_t		  len, alen;
+	int		  rc;
 
 	/* A text file where the database should be. */
 	path = tmppath("not-a-db.db");
 	write_file(path, text, sizeof text - 1);
 	rc = store_open(path, &s, &cause);
 	is_int(rc, STORE_ENOTDB, "a text file is refused");
-	ok(cause != NULL && strstr(cause, "is not a SQLite database, or is "
-	    "corrupt (file is not a database)") != NULL,
+	ok(cause != NULL &&
+		strstr(cause, "is not a SQLite database, or is "
+			      "corrupt (file is not a database)") != NULL,
 	    "with a clear error");
 	if (cause != NULL)
 		tap_diag("%s", cause);
 	free(cause);
 	after = read_file(path, &alen);
 	ok(after != NULL && alen == sizeof text - 1 &&
-	    memcmp(after, text, alen) == 0, "and is left as it was");
+		memcmp(after, text, alen) == 0,
+	    "and is left as it was");
 	free(after);
 	remove_db(path);
 	free(path);
@@ -575,8 +596,7 @@ test_not_a_database(void)
 	/* Some other program's SQLite database. */
 	path = tmppath("other.db");
 	db = raw_open(path);
-	sqlite3_exec(db, "CREATE TABLE bookmarks (url TEXT)", NULL, NULL,
-	    NULL);
+	sqlite3_exec(db, "CREATE TABLE bookmarks (url TEXT)", NULL, NULL, NULL);
 	sqlite3_close(db);
 	data = read_file(path, &len);
 	cause = NULL;
@@ -587,7 +607,8 @@ test_not_a_database(void)
 	free(cause);
 	after = read_file(path, &alen);
 	ok(data != NULL && after != NULL && len == alen &&
-	    memcmp(data, after, len) == 0, "and is left as it was");
+		memcmp(data, after, len) == 0,
+	    "and is left as it was");
 	free(data);
 	free(after);
 	remove_db(path);
@@ -596,7 +617,7 @@ test_not_a_database(void)
 	cause = NULL;
 	rc = store_open("/nonexistent-dir/shipgate.db", &s, &cause);
 	ok(rc == STORE_EIO && cause != NULL &&
-	    strstr(cause, "/nonexistent-dir/shipgate.db") != NULL,
+		strstr(cause, "/nonexistent-dir/shipgate.db") != NULL,
 	    "an impossible path names the path");
 	free(cause);
 }
@@ -605,7 +626,7 @@ static void
 test_constraints(struct store *s, const char *path)
 {
 	struct store_audit_in	 a;
-	struct store_audit_page	*page = NULL, *page2 = NULL;
+	struct store_audit_page *page = NULL, *page2 = NULL;
 	sqlite3			*db;
 	char			*cause = NULL;
 	int64_t			 app_id, run_id;
@@ -643,9 +664,9 @@ test_constraints(struct store *s, const char *path)
 
 	rc = store_audit_page(s, run_id, 0, 3, &page, NULL);
 	ok(rc == 0 && page->n == 3 && page->next_before != 0 &&
-	    strcmp(page->entries[0].detail, "last") == 0 &&
-	    page->entries[0].id > page->entries[1].id &&
-	    strcmp(page->entries[0].unix_user, "root") == 0,
+		strcmp(page->entries[0].detail, "last") == 0 &&
+		page->entries[0].id > page->entries[1].id &&
+		strcmp(page->entries[0].unix_user, "root") == 0,
 	    "a run's audit trail, newest first, in pages");
 	if (rc == 0) {
 		rc = store_audit_page(s, run_id, page->next_before, 3, &page2,
@@ -657,39 +678,40 @@ test_constraints(struct store *s, const char *path)
 	store_audit_page_free(page);
 	rc = store_audit_page(s, 0, 0, 1000, &page, NULL);
 	ok(rc == 0 && page->n >= 6 &&
-	    strcmp(page->entries[0].action, "token create") == 0,
+		strcmp(page->entries[0].action, "token create") == 0,
 	    "the whole log, newest first");
 	store_audit_page_free(page);
 
 	db = raw_open(path);
-	rc = sqlite3_exec(db, "UPDATE audit SET actor = 'mallory'", NULL,
-	    NULL, NULL);
+	rc = sqlite3_exec(db, "UPDATE audit SET actor = 'mallory'", NULL, NULL,
+	    NULL);
 	ok(rc == SQLITE_CONSTRAINT &&
-	    strstr(sqlite3_errmsg(db), "append-only") != NULL,
+		strstr(sqlite3_errmsg(db), "append-only") != NULL,
 	    "UPDATE of the audit log is refused");
 	rc = sqlite3_exec(db, "DELETE FROM audit", NULL, NULL, NULL);
 	ok(rc == SQLITE_CONSTRAINT &&
-	    strstr(sqlite3_errmsg(db), "append-only") != NULL,
+		strstr(sqlite3_errmsg(db), "append-only") != NULL,
 	    "DELETE from the audit log is refused");
 	is_int(raw_int(db, "SELECT count(*) FROM audit WHERE actor = "
-	    "'mallory'"), 0, "nothing was changed");
+			   "'mallory'"),
+	    0, "nothing was changed");
 	rc = sqlite3_exec(db, "UPDATE stages SET status = 'waiting'", NULL,
 	    NULL, NULL);
 	ok(rc == SQLITE_CONSTRAINT, "a stage status outside docs/states.md "
-	    "is refused");
-	rc = sqlite3_exec(db, "UPDATE runs SET status = 'paused'", NULL,
-	    NULL, NULL);
+				    "is refused");
+	rc = sqlite3_exec(db, "UPDATE runs SET status = 'paused'", NULL, NULL,
+	    NULL);
 	ok(rc == SQLITE_CONSTRAINT, "a run status outside docs/states.md "
-	    "is refused");
+				    "is refused");
 	sqlite3_close(db);
 }
 
 static void
 test_seen(struct store *s)
 {
-	char	*cause = NULL;
-	int64_t	 app_id;
-	int	 is_new, seen, rc;
+	char   *cause = NULL;
+	int64_t app_id;
+	int	is_new, seen, rc;
 
 	store_upsert_app(s, "intake", &app_id, NULL);
 	rc = store_mark_seen(s, app_id, "bkt", "drops/a b.zip", "\"etag1\"", 0,
@@ -701,8 +723,7 @@ test_seen(struct store *s)
 	rc = store_mark_seen(s, app_id, "bkt", "drops/a b.zip", "\"etag2\"", 0,
 	    &is_new, NULL);
 	ok(rc == 0 && is_new == 1, "a new revision of the key is new");
-	rc = store_is_seen(s, "bkt", "drops/a b.zip", "\"etag2\"", &seen,
-	    NULL);
+	rc = store_is_seen(s, "bkt", "drops/a b.zip", "\"etag2\"", &seen, NULL);
 	ok(rc == 0 && seen == 1, "is_seen finds it");
 	rc = store_is_seen(s, "bkt", "drops/other.zip", "\"etag2\"", &seen,
 	    NULL);
@@ -713,8 +734,8 @@ test_seen(struct store *s)
 	is_int(store_begin(s, &cause), STORE_EMISUSE,
 	    "transactions do not nest");
 	free(cause);
-	rc = store_mark_seen(s, app_id, "bkt", "drops/c.zip", "v1", 0,
-	    &is_new, NULL);
+	rc = store_mark_seen(s, app_id, "bkt", "drops/c.zip", "v1", 0, &is_new,
+	    NULL);
 	ok(rc == 0 && is_new == 1, "marked inside a transaction");
 	is_int(store_rollback(s), 0, "rollback");
 	rc = store_is_seen(s, "bkt", "drops/c.zip", "v1", &seen, NULL);
@@ -724,8 +745,7 @@ test_seen(struct store *s)
 
 	/* A read snapshot: reads inside it, no transaction in it. */
 	is_int(store_read_begin(s, NULL), 0, "a read snapshot begins");
-	rc = store_is_seen(s, "bkt", "drops/a b.zip", "\"etag2\"", &seen,
-	    NULL);
+	rc = store_is_seen(s, "bkt", "drops/a b.zip", "\"etag2\"", &seen, NULL);
 	ok(rc == 0 && seen == 1, "reads in the snapshot");
 	is_int(store_begin(s, &cause), STORE_EMISUSE,
 	    "no transaction inside a snapshot");
@@ -753,8 +773,7 @@ test_seen(struct store *s)
  * the history page of runs and the run's JSON.
  */
 static void
-test_invalid_run_source(struct store *s, int64_t release_id,
-    const char *reason)
+test_invalid_run_source(struct store *s, int64_t release_id, const char *reason)
 {
 	struct store_run_in	 in;
 	struct store_run	*run = NULL;
@@ -770,12 +789,12 @@ test_invalid_run_source(struct store *s, int64_t release_id,
 	in.status = STORE_RUN_INVALID;
 	in.reason = reason;
 	if (!ok(store_create_run(s, &in, &run_id, NULL) == 0,
-	    "an invalid release's run is recorded"))
+		"an invalid release's run is recorded"))
 		return;
 	rc = store_get_run(s, run_id, &run, NULL);
 	ok(rc == 0 && strcmp(run->source_bucket, "bkt") == 0 &&
-	    strcmp(run->source_key, "drops/bomb.zip") == 0 &&
-	    strcmp(run->source_version_id, "3HL4kqtJlcpXroDTDmJ") == 0,
+		strcmp(run->source_key, "drops/bomb.zip") == 0 &&
+		strcmp(run->source_version_id, "3HL4kqtJlcpXroDTDmJ") == 0,
 	    "the run names its release's bucket, key and version id");
 	store_run_free(run);
 
@@ -785,10 +804,10 @@ test_invalid_run_source(struct store *s, int64_t release_id,
 		for (i = 0; i < page->n; i++)
 			if (page->runs[i].id == run_id &&
 			    strcmp(page->runs[i].source_key,
-			    "drops/bomb.zip") == 0 &&
+				"drops/bomb.zip") == 0 &&
 			    strcmp(page->runs[i].source_bucket, "bkt") == 0 &&
 			    strcmp(page->runs[i].source_version_id,
-			    "3HL4kqtJlcpXroDTDmJ") == 0)
+				"3HL4kqtJlcpXroDTDmJ") == 0)
 				found = 1;
 		store_runs_page_free(page);
 	}
@@ -797,25 +816,26 @@ test_invalid_run_source(struct store *s, int64_t release_id,
 	o = run_json(s, run_id, 10, &rc, NULL);
 	src = json_object_get(o, "source");
 	ok(o != NULL && json_is_object(src) &&
-	    strcmp(json_string_value(json_object_get(src, "bucket")) ?: "",
-	    "bkt") == 0 &&
-	    strcmp(json_string_value(json_object_get(src, "key")) ?: "",
-	    "drops/bomb.zip") == 0 &&
-	    strcmp(json_string_value(json_object_get(src, "version_id")) ?:
-	    "", "3HL4kqtJlcpXroDTDmJ") == 0 &&
-	    strcmp(json_string_value(json_object_get(src, "url")) ?: "",
-	    "s3://bkt/drops/bomb.zip") == 0,
+		strcmp(json_string_value(json_object_get(src, "bucket")) ?: "",
+		    "bkt") == 0 &&
+		strcmp(json_string_value(json_object_get(src, "key")) ?: "",
+		    "drops/bomb.zip") == 0 &&
+		strcmp(json_string_value(json_object_get(src, "version_id")) ?:
+									       "",
+		    "3HL4kqtJlcpXroDTDmJ") == 0 &&
+		strcmp(json_string_value(json_object_get(src, "url")) ?: "",
+		    "s3://bkt/drops/bomb.zip") == 0,
 	    "the run's JSON has source {bucket, key, version_id, url}");
 	json_decref(o);
 }
 static void
 test_releases(struct store *s)
 {
-	struct store_release_in	 in;
-	struct store_release	*r = NULL;
-	char			*cause = NULL;
-	int64_t			 app_id, id = 0;
-	int			 rc;
+	struct store_release_in in;
+	struct store_release   *r = NULL;
+	char		       *cause = NULL;
+	int64_t			app_id, id = 0;
+	int			rc;
 
 	store_upsert_app(s, "intake", &app_id, NULL);
 	memset(&in, 0, sizeof in);
@@ -829,14 +849,15 @@ test_releases(struct store *s)
 	is_int(rc, STORE_EINVAL, "an invalid release needs its reason");
 	free(cause);
 	in.reason = "release.json: entry template.yaml: compression ratio "
-	    "1:2000 over the limit 1:100";
+		    "1:2000 over the limit 1:100";
 	is_int(store_record_release(s, &in, &id, NULL), 0,
 	    "an invalid release is recorded with its reason");
 	rc = store_get_release(s, id, &r, NULL);
 	ok(rc == 0 && r->status == STORE_RELEASE_INVALID && r->size == -1 &&
-	    r->version == NULL && strcmp(r->app, "intake") == 0 &&
-	    strcmp(r->version_id, "3HL4kqtJlcpXroDTDmJ") == 0 &&
-	    strcmp(r->reason, in.reason) == 0, "and reads back");
+		r->version == NULL && strcmp(r->app, "intake") == 0 &&
+		strcmp(r->version_id, "3HL4kqtJlcpXroDTDmJ") == 0 &&
+		strcmp(r->reason, in.reason) == 0,
+	    "and reads back");
 	store_release_free(r);
 	test_invalid_run_source(s, id, in.reason);
 	in.status = STORE_RELEASE_VALID;
@@ -852,29 +873,31 @@ test_releases(struct store *s)
 static void
 test_states(struct store *s)
 {
-	struct store_run	*run = NULL;
-	char			*cause = NULL, *want;
-	int64_t			 run_id, stage_id;
-	int			 v, rc, all;
+	struct store_run *run = NULL;
+	char		 *cause = NULL, *want;
+	int64_t		  run_id, stage_id;
+	int		  v, rc, all;
 
 	all = 1;
 	for (v = 1; v <= STORE_RUN_STATUS_MAX; v++) {
-		if ((int)store_run_status_from_name(store_run_status_name(v)) != v)
+		if ((int)store_run_status_from_name(store_run_status_name(v)) !=
+		    v)
 			all = 0;
 	}
 	for (v = 1; v <= STORE_STAGE_STATUS_MAX; v++) {
-		if ((int)store_stage_status_from_name(store_stage_status_name(v)) !=
-		    v)
+		if ((int)store_stage_status_from_name(
+			store_stage_status_name(v)) != v)
 			all = 0;
 	}
 	ok(all, "every state name reads back as its value");
 	ok(store_stage_status_from_name("bogus") == 0 &&
-	    strcmp(store_stage_status_name(99), "unknown") == 0,
+		strcmp(store_stage_status_name(99), "unknown") == 0,
 	    "unknown names and values");
 	ok(!store_stage_status_finished(STORE_STAGE_AWAITING_GATE) &&
-	    store_stage_status_finished(STORE_STAGE_NO_CHANGES) &&
-	    store_run_status_finished(STORE_RUN_INVALID) &&
-	    !store_run_status_finished(STORE_RUN_RUNNING), "finished states");
+		store_stage_status_finished(STORE_STAGE_NO_CHANGES) &&
+		store_run_status_finished(STORE_RUN_INVALID) &&
+		!store_run_status_finished(STORE_RUN_RUNNING),
+	    "finished states");
 
 	run_id = make_run(s, "states", "3.0", "carol", NULL);
 	store_get_run(s, run_id, &run, NULL);
@@ -883,18 +906,19 @@ test_states(struct store *s)
 		return;
 	}
 	ok(run->status == STORE_RUN_RECEIVED && run->kind == STORE_RUN_NORMAL &&
-	    run->nstages == 3 && run->finished_at == 0,
+		run->nstages == 3 && run->finished_at == 0,
 	    "a new run is received, normal, with its stages");
 	ok(strcmp(run->source_bucket, "releases") == 0 &&
-	    strcmp(run->source_key, "drops/states-3.0.zip") == 0 &&
-	    run->source_version_id == NULL,
+		strcmp(run->source_key, "drops/states-3.0.zip") == 0 &&
+		run->source_version_id == NULL,
 	    "a valid release's run names its object too (unversioned)");
 	ok(strcmp(run->stages[0].environment, "int") == 0 &&
-	    strcmp(run->stages[2].environment, "prod") == 0 &&
-	    run->stages[2].position == 2 &&
-	    run->stages[2].required_approvals == 2 &&
-	    run->stages[0].status == STORE_STAGE_PENDING &&
-	    run->stages[0].started_at == 0, "stages in order, pending");
+		strcmp(run->stages[2].environment, "prod") == 0 &&
+		run->stages[2].position == 2 &&
+		run->stages[2].required_approvals == 2 &&
+		run->stages[0].status == STORE_STAGE_PENDING &&
+		run->stages[0].started_at == 0,
+	    "stages in order, pending");
 	stage_id = run->stages[0].id;
 	store_run_free(run);
 
@@ -903,7 +927,7 @@ test_states(struct store *s)
 	for (v = 1; v < STORE_STAGE_STATUS_MAX; v++) {
 		fake_now += 10;
 		if ((rc = store_set_stage_status(s, stage_id, v, v + 1, NULL,
-		    &cause)) != 0) {
+			 &cause)) != 0) {
 			tap_diag("%s", cause);
 			free(cause);
 			cause = NULL;
@@ -946,9 +970,9 @@ test_states(struct store *s)
 	    STORE_STAGE_FAILED, "ChangeSet failed: boom", NULL);
 	store_get_run(s, run_id, &run, NULL);
 	ok(run->stages[1].status == STORE_STAGE_FAILED &&
-	    run->stages[1].started_at == 1800000000000LL &&
-	    run->stages[1].finished_at == 1800000005000LL &&
-	    strcmp(run->stages[1].reason, "ChangeSet failed: boom") == 0,
+		run->stages[1].started_at == 1800000000000LL &&
+		run->stages[1].finished_at == 1800000005000LL &&
+		strcmp(run->stages[1].reason, "ChangeSet failed: boom") == 0,
 	    "a failed stage has its reason, start and end");
 	store_run_free(run);
 
@@ -964,7 +988,7 @@ test_states(struct store *s)
 	    STORE_RUN_RUNNING, NULL, NULL);
 	store_get_run(s, run_id, &run, NULL);
 	ok(rc == 0 && run->status == STORE_RUN_RUNNING &&
-	    run->finished_at == 0 && run->reason == NULL,
+		run->finished_at == 0 && run->reason == NULL,
 	    "a retried run is unfinished again");
 	store_run_free(run);
 	rc = store_get_run(s, 999999, &run, &cause);
@@ -977,25 +1001,25 @@ test_states(struct store *s)
 static void
 test_progress(struct store *s)
 {
-	struct store_stage_event	*ev;
-	struct store_stage_service	 svc;
-	struct store_progress		*p = NULL;
-	struct store_run		*run = NULL;
+	struct store_stage_event  *ev;
+	struct store_stage_service svc;
+	struct store_progress	  *p = NULL;
+	struct store_run	  *run = NULL;
 	/* The structures' strings are not const: arrays, not literals. */
-	static char	 l_stack[] = "Stack", l_web[] = "WebService";
-	static char	 arn[] = "arn:aws:ecs:eu-west-1:111111111111:"
-			     "service/c1/web";
-	static char	 t_stack[] = "AWS::CloudFormation::Stack";
-	static char	 t_svc[] = "AWS::ECS::Service";
-	static char	 s_failed[] = "UPDATE_FAILED";
-	static char	 s_going[] = "UPDATE_IN_PROGRESS";
-	static char	 why[] = "Circuit Breaker", web[] = "web", c1[] = "c1";
-	static char	 r_going[] = "IN_PROGRESS", r_failed[] = "FAILED";
-	static char	 r_done[] = "COMPLETED";
-	static char	 r_why[] = "tasks failed to start";
-	char				**arns = NULL, ids[32];
-	size_t				 i, n = 0, added = 0, total;
-	int64_t				 run_id, stage, newest = -1;
+	static char l_stack[] = "Stack", l_web[] = "WebService";
+	static char arn[] = "arn:aws:ecs:eu-west-1:111111111111:"
+			    "service/c1/web";
+	static char t_stack[] = "AWS::CloudFormation::Stack";
+	static char t_svc[] = "AWS::ECS::Service";
+	static char s_failed[] = "UPDATE_FAILED";
+	static char s_going[] = "UPDATE_IN_PROGRESS";
+	static char why[] = "Circuit Breaker", web[] = "web", c1[] = "c1";
+	static char r_going[] = "IN_PROGRESS", r_failed[] = "FAILED";
+	static char r_done[] = "COMPLETED";
+	static char r_why[] = "tasks failed to start";
+	char	  **arns = NULL, ids[32];
+	size_t	    i, n = 0, added = 0, total;
+	int64_t	    run_id, stage, newest = -1;
 
 	run_id = make_run(s, "progress", "1.0", "carol", NULL);
 	if (store_get_run(s, run_id, &run, NULL) != 0 || run == NULL) {
@@ -1006,7 +1030,8 @@ test_progress(struct store *s)
 	store_run_free(run);
 
 	ok(store_progress_newest_event(s, stage, 0, &newest, NULL) == 0 &&
-	    newest == 0, "no event kept at first");
+		newest == 0,
+	    "no event kept at first");
 	/* 600 events as CloudFormation lists them: newest first. */
 	total = STORE_PROGRESS_EVENTS_MAX + 100;
 	ev = xcalloc(total, sizeof *ev);
@@ -1020,29 +1045,36 @@ test_progress(struct store *s)
 		ev[i].status = i == 1 ? s_failed : s_going;
 		ev[i].reason = i == 1 ? why : NULL;
 	}
-	ok(store_progress_add_events(s, stage, 0, ev, total, &added,
-	    NULL) == 0 && added == total, "%zu events added", total);
+	ok(store_progress_add_events(s, stage, 0, ev, total, &added, NULL) ==
+		    0 &&
+		added == total,
+	    "%zu events added", total);
 	ok(store_progress_get(s, stage, 0, &p, NULL) == 0 &&
-	    p->nevents == STORE_PROGRESS_EVENTS_MAX,
+		p->nevents == STORE_PROGRESS_EVENTS_MAX,
 	    "at most %d kept", STORE_PROGRESS_EVENTS_MAX);
 	ok(p != NULL && p->nevents > 1 &&
-	    strcmp(p->events[0].event_id, ev[0].event_id) == 0 &&
-	    strcmp(p->events[1].status, "UPDATE_FAILED") == 0 &&
-	    strcmp(p->events[1].reason, "Circuit Breaker") == 0 &&
-	    p->events[0].physical_id == NULL &&
-	    strcmp(p->events[p->nevents - 1].event_id, "ev-100") == 0,
+		strcmp(p->events[0].event_id, ev[0].event_id) == 0 &&
+		strcmp(p->events[1].status, "UPDATE_FAILED") == 0 &&
+		strcmp(p->events[1].reason, "Circuit Breaker") == 0 &&
+		p->events[0].physical_id == NULL &&
+		strcmp(p->events[p->nevents - 1].event_id, "ev-100") == 0,
 	    "the newest, newest first, as given");
 	store_progress_free(p);
 	p = NULL;
-	ok(store_progress_add_events(s, stage, 0, ev, total, &added,
-	    NULL) == 0 && added == 0, "read again, nothing is added");
+	ok(store_progress_add_events(s, stage, 0, ev, total, &added, NULL) ==
+		    0 &&
+		added == 0,
+	    "read again, nothing is added");
 	ok(store_progress_newest_event(s, stage, 0, &newest, NULL) == 0 &&
-	    newest == ev[0].at, "the newest kept is the newest given");
+		newest == ev[0].at,
+	    "the newest kept is the newest given");
 	ok(store_progress_add_events(s, stage, 1, ev, 1, &added, NULL) == 0 &&
-	    added == 1, "another attempt keeps its own");
+		added == 1,
+	    "another attempt keeps its own");
 	ok(store_progress_service_arns(s, stage, 0, &arns, &n, NULL) == 0 &&
-	    n == 1 && strcmp(arns[0],
-	    "arn:aws:ecs:eu-west-1:111111111111:service/c1/web") == 0,
+		n == 1 &&
+		strcmp(arns[0],
+		    "arn:aws:ecs:eu-west-1:111111111111:service/c1/web") == 0,
 	    "the events name one ECS service");
 	for (i = 0; i < n; i++)
 		free(arns[i]);
@@ -1072,11 +1104,11 @@ test_progress(struct store *s)
 	svc.rollout_state = r_done;
 	svc.rollout_reason = NULL;
 	ok(store_progress_set_service(s, stage, 0, &svc, NULL) == 0 &&
-	    store_progress_get(s, stage, 0, &p, NULL) == 0 &&
-	    p->nservices == 1 && p->services[0].failed == 2 &&
-	    strcmp(p->services[0].rollout_state, "FAILED") == 0 &&
-	    strcmp(p->services[0].rollout_reason,
-	    "tasks failed to start") == 0,
+		store_progress_get(s, stage, 0, &p, NULL) == 0 &&
+		p->nservices == 1 && p->services[0].failed == 2 &&
+		strcmp(p->services[0].rollout_state, "FAILED") == 0 &&
+		strcmp(p->services[0].rollout_reason,
+		    "tasks failed to start") == 0,
 	    "a failed deployment stays shown (not the rollback after it)");
 	store_progress_free(p);
 }
@@ -1085,71 +1117,76 @@ test_progress(struct store *s)
 static void
 test_stack_holds(struct store *s)
 {
-	struct store_stack_hold		*h = NULL;
-	struct store_stack_holds	*l = NULL;
-	struct store_run		*run = NULL;
-	char				*cause = NULL;
-	int64_t				 run_id;
-	int				 rc, created = -1;
+	struct store_stack_hold	 *h = NULL;
+	struct store_stack_holds *l = NULL;
+	struct store_run	 *run = NULL;
+	char			 *cause = NULL;
+	int64_t			  run_id;
+	int			  rc, created = -1;
 
 	run_id = make_run(s, "holds", "1.0", "carol", NULL);
 	rc = store_stack_hold_get(s, "holds", "int", &h, &cause);
 	ok(rc == STORE_ENOTFOUND && h == NULL, "no hold at first (%s)", cause);
 	free(cause);
 	ok(store_stack_hold_set(s, "holds", "int", "holds-int",
-	    "UPDATE_ROLLBACK_FAILED", "Service: no", run_id, NULL) == 0 &&
-	    store_stack_hold_get(s, "holds", "int", &h, NULL) == 0 &&
-	    strcmp(h->stack_status, "UPDATE_ROLLBACK_FAILED") == 0 &&
-	    h->run_id == run_id && h->action == NULL && h->since != 0,
+	       "UPDATE_ROLLBACK_FAILED", "Service: no", run_id, NULL) == 0 &&
+		store_stack_hold_get(s, "holds", "int", &h, NULL) == 0 &&
+		strcmp(h->stack_status, "UPDATE_ROLLBACK_FAILED") == 0 &&
+		h->run_id == run_id && h->action == NULL && h->since != 0,
 	    "a hold is recorded with its run");
 	store_stack_hold_free(h);
 	h = NULL;
 	ok(store_stack_hold_action(s, "holds", "int", "continue-rollback",
-	    "dave", "fixed", "Service Task", NULL) == 0,
+	       "dave", "fixed", "Service Task", NULL) == 0,
 	    "an action is recorded on it");
 	cause = NULL;
 	rc = store_stack_hold_action(s, "holds", "int", "continue-rollback",
 	    "erin", "again", NULL, &cause);
-	ok(rc == STORE_ECONFLICT, "a second action is a conflict (%s)",
-	    cause);
+	ok(rc == STORE_ECONFLICT, "a second action is a conflict (%s)", cause);
 	free(cause);
 	cause = NULL;
 	rc = store_stack_hold_action(s, "holds", "stg", "continue-rollback",
 	    "erin", "x", NULL, &cause);
-	ok(rc == STORE_ECONFLICT, "so is an action where nothing is held "
-	    "(%s)", cause);
+	ok(rc == STORE_ECONFLICT,
+	    "so is an action where nothing is held "
+	    "(%s)",
+	    cause);
 	free(cause);
 	ok(store_stack_hold_get(s, "holds", "int", &h, NULL) == 0 &&
-	    strcmp(h->action, "continue-rollback") == 0 &&
-	    strcmp(h->action_by, "dave") == 0 &&
-	    strcmp(h->action_skip, "Service Task") == 0 && h->action_at != 0,
+		strcmp(h->action, "continue-rollback") == 0 &&
+		strcmp(h->action_by, "dave") == 0 &&
+		strcmp(h->action_skip, "Service Task") == 0 &&
+		h->action_at != 0,
 	    "the action reads back");
 	store_stack_hold_free(h);
 	h = NULL;
-	ok(store_stack_hold_action_end(s, "holds", "int", NULL,
-	    "failed again", NULL) == 0 &&
-	    store_stack_hold_get(s, "holds", "int", &h, NULL) == 0 &&
-	    h->action == NULL && strcmp(h->reason, "failed again") == 0 &&
-	    strcmp(h->stack_status, "UPDATE_ROLLBACK_FAILED") == 0,
+	ok(store_stack_hold_action_end(s, "holds", "int", NULL, "failed again",
+	       NULL) == 0 &&
+		store_stack_hold_get(s, "holds", "int", &h, NULL) == 0 &&
+		h->action == NULL && strcmp(h->reason, "failed again") == 0 &&
+		strcmp(h->stack_status, "UPDATE_ROLLBACK_FAILED") == 0,
 	    "its end forgets the action, keeps the hold, new reason");
 	store_stack_hold_free(h);
 	h = NULL;
 	ok(store_stack_hold_set(s, "holds", "int", "holds-int",
-	    "UPDATE_ROLLBACK_FAILED", "again", run_id + 1, NULL) == 0 &&
-	    store_stack_hold_get(s, "holds", "int", &h, NULL) == 0 &&
-	    h->run_id == run_id, "held again: the first finder stays");
+	       "UPDATE_ROLLBACK_FAILED", "again", run_id + 1, NULL) == 0 &&
+		store_stack_hold_get(s, "holds", "int", &h, NULL) == 0 &&
+		h->run_id == run_id,
+	    "held again: the first finder stays");
 	store_stack_hold_free(h);
 	h = NULL;
 	ok(store_stack_holds(s, NULL, &l, NULL) == 0 && l->n == 1 &&
-	    strcmp(l->v[0]->environment, "int") == 0, "listed");
+		strcmp(l->v[0]->environment, "int") == 0,
+	    "listed");
 	store_stack_holds_free(l);
 	l = NULL;
 	ok(store_stack_holds(s, "other", &l, NULL) == 0 && l->n == 0,
 	    "not under another app");
 	store_stack_holds_free(l);
 	ok(store_stack_hold_clear(s, "holds", "int", NULL) == 0 &&
-	    store_stack_hold_get(s, "holds", "int", &h, NULL) ==
-	    STORE_ENOTFOUND, "cleared");
+		store_stack_hold_get(s, "holds", "int", &h, NULL) ==
+		    STORE_ENOTFOUND,
+	    "cleared");
 
 	store_get_run(s, run_id, &run, NULL);
 	if (run == NULL) {
@@ -1157,21 +1194,28 @@ test_stack_holds(struct store *s)
 		return;
 	}
 	ok(store_stage_set_reason(s, run->stages[0].id, STORE_STAGE_PENDING,
-	    "waiting: held", NULL) == 0, "a waiting stage's reason is set");
-	ok(store_stage_set_reason(s, run->stages[0].id,
-	    STORE_STAGE_EXECUTING, "not this", NULL) == 0,
+	       "waiting: held", NULL) == 0,
+	    "a waiting stage's reason is set");
+	ok(store_stage_set_reason(s, run->stages[0].id, STORE_STAGE_EXECUTING,
+	       "not this", NULL) == 0,
 	    "a stage no longer in that state is left alone");
-	ok(store_stage_stack_created(s, run->stages[0].id, &created,
-	    NULL) == 0 && created == 0 && store_stage_set_stack_created(s,
-	    run->stages[0].id, NULL) == 0 && store_stage_stack_created(s,
-	    run->stages[0].id, &created, NULL) == 0 && created == 1,
+	ok(store_stage_stack_created(s, run->stages[0].id, &created, NULL) ==
+		    0 &&
+		created == 0 &&
+		store_stage_set_stack_created(s, run->stages[0].id, NULL) ==
+		    0 &&
+		store_stage_stack_created(s, run->stages[0].id, &created,
+		    NULL) == 0 &&
+		created == 1,
 	    "a stage's stack made by its change set");
 	store_run_free(run);
 	run = NULL;
 	store_get_run(s, run_id, &run, NULL);
 	ok(run != NULL && strcmp(run->stages[0].reason, "waiting: held") == 0,
-	    "the reason reads back (%s)", run != NULL &&
-	    run->stages[0].reason != NULL ? run->stages[0].reason : "none");
+	    "the reason reads back (%s)",
+	    run != NULL && run->stages[0].reason != NULL ?
+		run->stages[0].reason :
+		"none");
 	store_run_free(run);
 }
 
@@ -1204,7 +1248,8 @@ test_approvals(struct store *s)
 	rc = store_record_approval(s, &a, &cause);
 	is_int(rc, STORE_ECONFLICT, "bob cannot approve the same stage twice");
 	want = xasprintf("bob has already decided on the change set of stage "
-	    "%lld", (long long)stage_id);
+			 "%lld",
+	    (long long)stage_id);
 	is_str(cause, want, "the cause says so");
 	free(want);
 	free(cause);
@@ -1255,8 +1300,7 @@ test_approvals(struct store *s)
 	a.attempt = 2;
 	a.user = "bob";
 	a.person = "uid 0";
-	is_int(store_record_approval(s, &a, NULL), 0,
-	    "uid 0 approves as bob");
+	is_int(store_record_approval(s, &a, NULL), 0, "uid 0 approves as bob");
 	a.user = "carol";
 	is_int(store_record_approval(s, &a, NULL), STORE_ECONFLICT,
 	    "uid 0 cannot approve again as carol");
@@ -1269,9 +1313,8 @@ test_approvals(struct store *s)
 	rc = store_approval_by_person(s, stage_id, 2, 0, "carol", &want,
 	    &cause);
 	ok(rc == STORE_ENOTFOUND && want == NULL, "another person has not "
-	    "decided");
-	rc = store_approval_by_person(s, stage_id, 0, 0, "bob", &want,
-	    &cause);
+						  "decided");
+	rc = store_approval_by_person(s, stage_id, 0, 0, "bob", &want, &cause);
 	ok(rc == 0 && want != NULL && strcmp(want, "bob") == 0,
 	    "without a person given, the person is the user");
 	free(want);
@@ -1290,15 +1333,16 @@ test_approvals(struct store *s)
 	a.signin = "portal";
 	cause = NULL;
 	rc = store_record_approval(s, &a, &cause);
-	ok(rc == STORE_EINVAL, "a sign-in other than oidc and alb is refused (%s)",
+	ok(rc == STORE_EINVAL,
+	    "a sign-in other than oidc and alb is refused (%s)",
 	    cause != NULL ? cause : "");
 	free(cause);
 	ok(store_run_approvals(s, run_id, &l, NULL) == 0 && l->n > 0 &&
-	    strcmp(l->items[l->n - 1].user, "erin@example.com") == 0 &&
-	    l->items[l->n - 1].via == STORE_VIA_API &&
-	    l->items[l->n - 1].signin != NULL &&
-	    strcmp(l->items[l->n - 1].signin, "alb") == 0 &&
-	    l->items[0].signin == NULL,
+		strcmp(l->items[l->n - 1].user, "erin@example.com") == 0 &&
+		l->items[l->n - 1].via == STORE_VIA_API &&
+		l->items[l->n - 1].signin != NULL &&
+		strcmp(l->items[l->n - 1].signin, "alb") == 0 &&
+		l->items[0].signin == NULL,
 	    "read back: via api, signed in by alb; a configured user's none");
 	store_approvals_free(l);
 }
@@ -1306,31 +1350,35 @@ test_approvals(struct store *s)
 static void
 test_sessions(struct store *s)
 {
-	struct store_sessions	*list = NULL;
-	unsigned char		 h1[STORE_HASH_LEN], h2[STORE_HASH_LEN];
-	unsigned char		 h3[STORE_HASH_LEN];
-	char			*cause = NULL, *user = NULL, id[17];
-	int64_t			 tid = 0, now = 1700000000000LL;
-	int			 n = -1, rc;
+	struct store_sessions *list = NULL;
+	unsigned char	       h1[STORE_HASH_LEN], h2[STORE_HASH_LEN];
+	unsigned char	       h3[STORE_HASH_LEN];
+	char		      *cause = NULL, *user = NULL, id[17];
+	int64_t		       tid = 0, now = 1700000000000LL;
+	int		       n = -1, rc;
 
 	memset(h1, 0xa1, sizeof h1);
 	memset(h2, 0xb2, sizeof h2);
 	memset(h3, 0xc3, sizeof h3);
-	ok(store_session_create(s, h1, "carol", "127.0.0.1", now,
-	    now + 3600000, NULL) == 0 && store_session_create(s, h2,
-	    "carol", NULL, now + 1, now + 3600000, NULL) == 0 &&
-	    store_session_create(s, h3, "bob", NULL, now, now + 3600000,
-	    NULL) == 0, "three sessions");
+	ok(store_session_create(s, h1, "carol", "127.0.0.1", now, now + 3600000,
+	       NULL) == 0 &&
+		store_session_create(s, h2, "carol", NULL, now + 1,
+		    now + 3600000, NULL) == 0 &&
+		store_session_create(s, h3, "bob", NULL, now, now + 3600000,
+		    NULL) == 0,
+	    "three sessions");
 	ok(store_token_create(s, h1, "carol", "ci", "root (uid 0)", now, &tid,
-	    NULL) == 0, "a token of carol's");
+	       NULL) == 0,
+	    "a token of carol's");
 	rc = store_session_list(s, NULL, now, &list, NULL);
 	ok(rc == 0 && list != NULL && list->n == 3, "three live sessions");
 	store_sessions_free(list);
 	rc = store_session_list(s, "carol", now, &list, NULL);
-	ok(rc == 0 && list->n == 2 && strcmp(list->items[0].user, "carol") ==
-	    0 && strcmp(list->items[0].id, "B2B2B2B2B2B2B2B2") == 0 &&
-	    strcmp(list->items[1].id, "A1A1A1A1A1A1A1A1") == 0 &&
-	    strcmp(list->items[1].remote_addr, "127.0.0.1") == 0,
+	ok(rc == 0 && list->n == 2 &&
+		strcmp(list->items[0].user, "carol") == 0 &&
+		strcmp(list->items[0].id, "B2B2B2B2B2B2B2B2") == 0 &&
+		strcmp(list->items[1].id, "A1A1A1A1A1A1A1A1") == 0 &&
+		strcmp(list->items[1].remote_addr, "127.0.0.1") == 0,
 	    "carol's two, newest first, named by their hash's first 16 hex");
 	store_sessions_free(list);
 
@@ -1338,8 +1386,7 @@ test_sessions(struct store *s)
 	ok(rc == 0 && user != NULL && strcmp(user, "carol") == 0,
 	    "one revoked by id (any case), its user said");
 	free(user);
-	rc = store_session_revoke_id(s, "a1a1a1a1a1a1a1a1", now, &user,
-	    &cause);
+	rc = store_session_revoke_id(s, "a1a1a1a1a1a1a1a1", now, &user, &cause);
 	ok(rc == STORE_ENOTFOUND && user == NULL, "not twice (%s)", cause);
 	free(cause);
 	cause = NULL;
@@ -1367,10 +1414,10 @@ static int
 page_ids(struct store *s, const struct store_runs_filter *f, int64_t *ids,
     size_t max, int64_t *next)
 {
-	struct store_runs_page	*p = NULL;
-	char			*cause = NULL;
-	size_t			 i;
-	int			 n;
+	struct store_runs_page *p = NULL;
+	char		       *cause = NULL;
+	size_t			i;
+	int			n;
 
 	if (store_runs_page(s, f, &p, &cause) != 0) {
 		tap_diag("runs page: %s", cause);
@@ -1390,50 +1437,50 @@ page_ids(struct store *s, const struct store_runs_filter *f, int64_t *ids,
 static void
 test_people(struct store *s)
 {
-	struct store_people	*l = NULL;
-	const char *const	 g1[] = { "team", "ops", NULL };
-	const char *const	 g2[] = { "team", NULL };
-	const char *const	 bad[] = { "a\nb", NULL };
-	const char *const	 none[] = { NULL };
-	char			*cause = NULL;
-	int64_t			 t0 = fake_now;
-	int			 rc;
+	struct store_people *l = NULL;
+	const char *const    g1[] = { "team", "ops", NULL };
+	const char *const    g2[] = { "team", NULL };
+	const char *const    bad[] = { "a\nb", NULL };
+	const char *const    none[] = { NULL };
+	char		    *cause = NULL;
+	int64_t		     t0 = fake_now;
+	int		     rc;
 
 	ok(store_people_list(s, 0, &l, NULL) == 0 && l != NULL && l->n == 0,
 	    "nobody at first");
 	store_people_free(l);
 	ok(store_person_seen(s, "alice@example.com", "alice@example.com", g1,
-	    "oidc", NULL) == 0, "alice signed in");
+	       "oidc", NULL) == 0,
+	    "alice signed in");
 	fake_now += 1000;
 	ok(store_person_seen(s, "bob", NULL, none, "alb", NULL) == 0,
 	    "bob signed in, no e-mail, no group");
 	ok(store_people_list(s, 0, &l, NULL) == 0 && l->n == 2 &&
-	    strcmp(l->items[0].name, "alice@example.com") == 0 &&
-	    strcmp(l->items[0].email, "alice@example.com") == 0 &&
-	    strcmp(l->items[0].groups[0], "team") == 0 &&
-	    strcmp(l->items[0].groups[1], "ops") == 0 &&
-	    l->items[0].groups[2] == NULL &&
-	    strcmp(l->items[0].source, "oidc") == 0 &&
-	    l->items[0].first_seen == t0 && l->items[0].last_seen == t0 &&
-	    strcmp(l->items[1].name, "bob") == 0 &&
-	    l->items[1].email == NULL && l->items[1].groups[0] == NULL &&
-	    strcmp(l->items[1].source, "alb") == 0,
+		strcmp(l->items[0].name, "alice@example.com") == 0 &&
+		strcmp(l->items[0].email, "alice@example.com") == 0 &&
+		strcmp(l->items[0].groups[0], "team") == 0 &&
+		strcmp(l->items[0].groups[1], "ops") == 0 &&
+		l->items[0].groups[2] == NULL &&
+		strcmp(l->items[0].source, "oidc") == 0 &&
+		l->items[0].first_seen == t0 && l->items[0].last_seen == t0 &&
+		strcmp(l->items[1].name, "bob") == 0 &&
+		l->items[1].email == NULL && l->items[1].groups[0] == NULL &&
+		strcmp(l->items[1].source, "alb") == 0,
 	    "both listed with their e-mail, groups and source");
 	store_people_free(l);
 	fake_now += 1000;
-	ok(store_person_seen(s, "alice@example.com", "alice@corp.example",
-	    g2, "oidc", NULL) == 0 &&
-	    store_people_list(s, 0, &l, NULL) == 0 &&
-	    strcmp(l->items[0].email, "alice@corp.example") == 0 &&
-	    strcmp(l->items[0].groups[0], "team") == 0 &&
-	    l->items[0].groups[1] == NULL &&
-	    l->items[0].first_seen == t0 &&
-	    l->items[0].last_seen == t0 + 2000,
+	ok(store_person_seen(s, "alice@example.com", "alice@corp.example", g2,
+	       "oidc", NULL) == 0 &&
+		store_people_list(s, 0, &l, NULL) == 0 &&
+		strcmp(l->items[0].email, "alice@corp.example") == 0 &&
+		strcmp(l->items[0].groups[0], "team") == 0 &&
+		l->items[0].groups[1] == NULL && l->items[0].first_seen == t0 &&
+		l->items[0].last_seen == t0 + 2000,
 	    "a new sign-in replaces e-mail and groups (ops lost), keeps "
 	    "first seen");
 	store_people_free(l);
 	ok(store_people_list(s, t0 + 1500, &l, NULL) == 0 && l->n == 1 &&
-	    strcmp(l->items[0].name, "alice@example.com") == 0,
+		strcmp(l->items[0].name, "alice@example.com") == 0,
 	    "listed since a time: only those seen after it");
 	store_people_free(l);
 	rc = store_person_seen(s, "eve", NULL, bad, "oidc", &cause);
@@ -1451,9 +1498,9 @@ test_people(struct store *s)
 	free(cause);
 	cause = NULL;
 	ok(store_person_set_groups(s, "alice@example.com", none, NULL) == 0 &&
-	    store_people_list(s, 0, &l, NULL) == 0 &&
-	    l->items[0].groups[0] == NULL &&
-	    l->items[0].last_seen == t0 + 2000,
+		store_people_list(s, 0, &l, NULL) == 0 &&
+		l->items[0].groups[0] == NULL &&
+		l->items[0].last_seen == t0 + 2000,
 	    "a reload takes her groups away, last seen unchanged");
 	store_people_free(l);
 	rc = store_person_set_groups(s, "nobody", g2, &cause);
@@ -1461,7 +1508,7 @@ test_people(struct store *s)
 	free(cause);
 	cause = NULL;
 	ok(store_person_forget(s, "bob", NULL) == 0 &&
-	    store_people_list(s, 0, &l, NULL) == 0 && l->n == 1,
+		store_people_list(s, 0, &l, NULL) == 0 && l->n == 1,
 	    "bob forgotten");
 	store_people_free(l);
 	rc = store_person_forget(s, "bob", &cause);
@@ -1474,16 +1521,16 @@ static void
 test_runs_page(void)
 {
 	static const struct store_stage_in prod_only[] = { { "prod", 1 } };
-	struct store		*s = NULL;
-	struct store_runs_filter f;
-	struct store_run_in	 rb;
-	struct store_runs_page	*p = NULL;
-	sqlite3			*db;
-	sqlite3_stmt		*stmt;
-	char			*path, *cause = NULL;
-	int64_t			 id[12], rel[12], got[20], next, t0;
-	unsigned int		 mask;
-	int			 i, n, rc, scans, sorts;
+	struct store			  *s = NULL;
+	struct store_runs_filter	   f;
+	struct store_run_in		   rb;
+	struct store_runs_page		  *p = NULL;
+	sqlite3				  *db;
+	sqlite3_stmt			  *stmt;
+	char				  *path, *cause = NULL;
+	int64_t				   id[12], rel[12], got[20], next, t0;
+	unsigned int			   mask;
+	int				   i, n, rc, scans, sorts;
 
 	path = tmppath("runs.db");
 	if (store_open(path, &s, NULL) != 0) {
@@ -1499,7 +1546,10 @@ test_runs_page(void)
 
 		snprintf(version, sizeof version, "1.%d", i);
 		id[i] = make_run(s, i % 2 ? "b" : "a", version,
-		    i % 3 == 0 ? "x" : i % 3 == 1 ? "y" : "z", &rel[i]);
+		    i % 3 == 0 ? "x" :
+		    i % 3 == 1 ? "y" :
+				 "z",
+		    &rel[i]);
 		fake_now += 60000;
 	}
 	store_set_run_status(s, id[3], STORE_RUN_RECEIVED, STORE_RUN_RUNNING,
@@ -1525,7 +1575,8 @@ test_runs_page(void)
 	memset(&f, 0, sizeof f);
 	n = page_ids(s, &f, got, 20, &next);
 	ok(n == 12 && got[0] == id[11] && got[1] == id[10] &&
-	    got[11] == id[0] && next == 0, "all runs, newest first");
+		got[11] == id[0] && next == 0,
+	    "all runs, newest first");
 
 	f.limit = 5;
 	n = page_ids(s, &f, got, 20, &next);
@@ -1592,9 +1643,9 @@ test_runs_page(void)
 	    NULL, NULL);
 	rc = store_unfinished_runs(s, &p, NULL);
 	ok(rc == 0 && p->n == 11 && p->runs[0].id == id[0] &&
-	    p->runs[10].id == id[11] && p->runs[0].nstages == 3 &&
-	    p->runs[10].nstages == 1 &&
-	    strcmp(p->runs[10].stages[0].environment, "prod") == 0,
+		p->runs[10].id == id[11] && p->runs[0].nstages == 3 &&
+		p->runs[10].nstages == 1 &&
+		strcmp(p->runs[10].stages[0].environment, "prod") == 0,
 	    "unfinished runs, oldest first, with their stages");
 	store_runs_page_free(p);
 	p = NULL;
@@ -1612,7 +1663,7 @@ test_runs_page(void)
 	scans = sorts = 0;
 	for (mask = 0; mask < (1U << STORE_RUNS_FILTERS); mask++) {
 		const char *sql = store_runs_sql(s, mask);
-		char *eqp = xasprintf("EXPLAIN QUERY PLAN %s", sql);
+		char	   *eqp = xasprintf("EXPLAIN QUERY PLAN %s", sql);
 
 		if (sqlite3_prepare_v2(db, eqp, -1, &stmt, NULL) != SQLITE_OK) {
 			tap_diag("%s: %s", sql, sqlite3_errmsg(db));
@@ -1625,7 +1676,8 @@ test_runs_page(void)
 			    3);
 
 			if ((strncmp(d, "SCAN ", 5) == 0 &&
-			    strstr(d, "USING INDEX runs_created") == NULL) ||
+				strstr(d, "USING INDEX runs_created") ==
+				    NULL) ||
 			    strstr(d, "FULL") != NULL) {
 				tap_diag("mask %#x: %s", mask, d);
 				scans++;
@@ -1648,12 +1700,12 @@ test_runs_page(void)
 static void
 test_two_connections(void)
 {
-	struct store	*a = NULL, *b = NULL;
+	struct store		*a = NULL, *b = NULL;
 	struct store_audit_page *page = NULL;
 	struct store_audit_in	 e;
-	char		*path, *cause = NULL;
-	int64_t		 id;
-	int		 rc;
+	char			*path, *cause = NULL;
+	int64_t			 id;
+	int			 rc;
 
 	path = tmppath("two.db");
 	rc = store_open(path, &a, NULL);
@@ -1671,7 +1723,8 @@ test_two_connections(void)
 	is_int(store_begin(a, NULL), 0, "the first begins a transaction");
 	store_upsert_app(a, "payroll", NULL, NULL);
 	rc = store_app_id(b, "payroll", &id, &cause);
-	is_int(rc, STORE_ENOTFOUND, "the second reads meanwhile, without "
+	is_int(rc, STORE_ENOTFOUND,
+	    "the second reads meanwhile, without "
 	    "the uncommitted row");
 	free(cause);
 	is_int(store_commit(a, NULL), 0, "the first commits");
@@ -1684,8 +1737,9 @@ test_two_connections(void)
 	e.subject = "run 1";
 	is_int(store_append_audit(b, &e, NULL), 0, "the second writes");
 	rc = store_audit_page(a, 0, 0, 10, &page, NULL);
-	ok(rc == 0 && page->n == 1 && strcmp(page->entries[0].actor, "bob") ==
-	    0, "the first reads it");
+	ok(rc == 0 && page->n == 1 &&
+		strcmp(page->entries[0].actor, "bob") == 0,
+	    "the first reads it");
 	store_audit_page_free(page);
 
 	/* Rolling back on close: an open transaction is not committed. */
@@ -1704,10 +1758,10 @@ test_two_connections(void)
 static void
 test_sync(void)
 {
-	struct store	*s = NULL;
-	char		*path, *cause = NULL;
-	uint64_t	 n0;
-	int64_t		 id;
+	struct store *s = NULL;
+	char	     *path, *cause = NULL;
+	uint64_t      n0;
+	int64_t	      id;
 
 	path = tmppath("sync.db");
 	if (store_open(path, &s, &cause) != 0) {
@@ -1740,11 +1794,11 @@ test_sync(void)
 int
 main(void)
 {
-	struct store	*s = NULL;
-	char		*path, *cmd;
+	struct store *s = NULL;
+	char	     *path, *cmd;
 
 	log_init("test-store");
-	log_set_level(LOG_LEVEL_WARNING);	/* no "database migrated" lines */
+	log_set_level(LOG_LEVEL_WARNING); /* no "database migrated" lines */
 	if (mkdtemp(tmpdir) == NULL) {
 		tap_bail("mkdtemp: %s", strerror(errno));
 	}

@@ -28,9 +28,9 @@
 static void
 xml_value(struct buf *b, const char *name, json_t *v)
 {
-	const char	*k, *p;
-	json_t		*x;
-	size_t		 i;
+	const char *k, *p;
+	json_t	   *x;
+	size_t	    i;
 
 	if (json_is_null(v))
 		return;
@@ -64,27 +64,31 @@ xml_value(struct buf *b, const char *name, json_t *v)
 static char *
 xml_reply(const char *op, json_t *result)
 {
-	struct buf	 b;
-	const char	*k;
-	json_t		*x;
+	struct buf  b;
+	const char *k;
+	json_t	   *x;
 
 	buf_init(&b, 1 << 24);
-	buf_printf(&b, "<%sResponse xmlns=\"http://cloudformation.amazonaws.com"
-	    "/doc/2010-05-15/\"><%sResult>", op, op);
+	buf_printf(&b,
+	    "<%sResponse xmlns=\"http://cloudformation.amazonaws.com"
+	    "/doc/2010-05-15/\"><%sResult>",
+	    op, op);
 	json_object_foreach(result, k, x)
 		xml_value(&b, k, x);
-	buf_printf(&b, "</%sResult><ResponseMetadata><RequestId>r-1</RequestId>"
-	    "</ResponseMetadata></%sResponse>", op, op);
+	buf_printf(&b,
+	    "</%sResult><ResponseMetadata><RequestId>r-1</RequestId>"
+	    "</ResponseMetadata></%sResponse>",
+	    op, op);
 	return (buf_take(&b, NULL));
 }
 
 static json_t *
 load_example(const char *name)
 {
-	const char	*shared = getenv("SHIPGATE_SHARED");
-	char		 path[4096];
-	json_error_t	 err;
-	json_t		*j;
+	const char  *shared = getenv("SHIPGATE_SHARED");
+	char	     path[4096];
+	json_error_t err;
+	json_t	    *j;
 
 	snprintf(path, sizeof path, "%s/testdata/cfn/aws-examples/%s", shared,
 	    name);
@@ -99,7 +103,7 @@ deliberately_unmapped(const char *key)
 {
 	/* Notifications and rollback triggers are not shipgate's concern. */
 	return (strcmp(key, "NotificationARNs") == 0 ||
-	    strcmp(key, "RollbackConfiguration") == 0);
+		strcmp(key, "RollbackConfiguration") == 0);
 }
 
 static int unmapped;
@@ -117,24 +121,24 @@ cmp_str(const char *what, const char *got, json_t *want)
 static void
 cmp_time(const char *what, const struct timespec *got, json_t *want)
 {
-	struct timespec	ts;
+	struct timespec ts;
 
 	memset(&ts, 0, sizeof ts);
 	xml_parse_time(json_string_value(want), &ts);
-	ok(got->tv_sec == ts.tv_sec && got->tv_nsec == ts.tv_nsec,
-	    "%s: %s", what, json_string_value(want));
+	ok(got->tv_sec == ts.tv_sec && got->tv_nsec == ts.tv_nsec, "%s: %s",
+	    what, json_string_value(want));
 }
 
 static void
 cmp_strings(const char *what, char **got, size_t n, json_t *want)
 {
-	size_t	i;
-	int	same;
+	size_t i;
+	int    same;
 
 	same = json_array_size(want) == n;
 	for (i = 0; same && i < n; i++)
-		same = strcmp(got[i], json_string_value(json_array_get(want,
-		    i))) == 0;
+		same = strcmp(got[i],
+			   json_string_value(json_array_get(want, i))) == 0;
 	ok(same, "%s: %zu values", what, json_array_size(want));
 }
 
@@ -150,9 +154,9 @@ not_mapped(const char *where, const char *key)
 static void
 cmp_detail(const char *ex, const struct cfn_change_detail *d, json_t *want)
 {
-	const char	*k, *k2;
-	json_t		*v, *v2;
-	char		 what[512];
+	const char *k, *k2;
+	json_t	   *v, *v2;
+	char	    what[512];
 
 	json_object_foreach(want, k, v) {
 		snprintf(what, sizeof what, "%s: detail %s", ex, k);
@@ -164,8 +168,8 @@ cmp_detail(const char *ex, const struct cfn_change_detail *d, json_t *want)
 			cmp_str(what, d->causing_entity, v);
 		else if (strcmp(k, "Target") == 0) {
 			json_object_foreach(v, k2, v2) {
-				snprintf(what, sizeof what, "%s: Target.%s",
-				    ex, k2);
+				snprintf(what, sizeof what, "%s: Target.%s", ex,
+				    k2);
 				if (strcmp(k2, "Attribute") == 0)
 					cmp_str(what, d->target_attribute, v2);
 				else if (strcmp(k2, "Name") == 0)
@@ -184,10 +188,10 @@ cmp_detail(const char *ex, const struct cfn_change_detail *d, json_t *want)
 static void
 cmp_change(const char *ex, const struct cfn_resource_change *c, json_t *want)
 {
-	const char	*k, *k2;
-	json_t		*v, *v2;
-	char		 what[256];
-	size_t		 i;
+	const char *k, *k2;
+	json_t	   *v, *v2;
+	char	    what[256];
+	size_t	    i;
 
 	json_object_foreach(want, k, v) {
 		if (strcmp(k, "Type") == 0) {
@@ -221,8 +225,9 @@ cmp_change(const char *ex, const struct cfn_resource_change *c, json_t *want)
 			else if (strcmp(k2, "Details") == 0) {
 				is_int(c->ndetails, json_array_size(v2),
 				    "%s: count", what);
-				for (i = 0; i < c->ndetails &&
-				    i < json_array_size(v2); i++)
+				for (i = 0;
+				     i < c->ndetails && i < json_array_size(v2);
+				     i++)
 					cmp_detail(what, &c->details[i],
 					    json_array_get(v2, i));
 			} else
@@ -234,18 +239,19 @@ cmp_change(const char *ex, const struct cfn_resource_change *c, json_t *want)
 static void
 example_change_set(const char *name)
 {
-	struct cfn_change_set	*cs;
-	json_t			*ex, *v, *p;
-	const char		*k;
-	char			*xml, *next = NULL, *cause = NULL, what[256];
-	size_t			 i;
+	struct cfn_change_set *cs;
+	json_t		      *ex, *v, *p;
+	const char	      *k;
+	char		      *xml, *next = NULL, *cause = NULL, what[256];
+	size_t		       i;
 
 	if ((ex = load_example(name)) == NULL)
 		return;
 	xml = xml_reply("DescribeChangeSet", ex);
 	cs = xcalloc(1, sizeof *cs);
 	if (!ok(cfn_parse_change_set_page(cs, xml, strlen(xml), &next,
-	    &cause) == 0, "%s: parsed", name))
+		    &cause) == 0,
+		"%s: parsed", name))
 		printf("# %s\n", cause);
 	json_object_foreach(ex, k, v) {
 		snprintf(what, sizeof what, "%s: %s", name, k);
@@ -275,8 +281,9 @@ example_change_set(const char *name)
 		else if (strcmp(k, "Parameters") == 0) {
 			is_int(cs->nparameters, json_array_size(v), "%s: count",
 			    what);
-			for (i = 0; i < cs->nparameters &&
-			    i < json_array_size(v); i++) {
+			for (i = 0;
+			     i < cs->nparameters && i < json_array_size(v);
+			     i++) {
 				p = json_array_get(v, i);
 				cmp_str(what, cs->parameters[i].key,
 				    json_object_get(p, "ParameterKey"));
@@ -286,8 +293,8 @@ example_change_set(const char *name)
 		} else if (strcmp(k, "Changes") == 0) {
 			is_int(cs->nchanges, json_array_size(v), "%s: count",
 			    what);
-			for (i = 0; i < cs->nchanges &&
-			    i < json_array_size(v); i++)
+			for (i = 0; i < cs->nchanges && i < json_array_size(v);
+			     i++)
 				cmp_change(name, &cs->changes[i],
 				    json_array_get(v, i));
 		} else
@@ -303,26 +310,27 @@ example_change_set(const char *name)
 static void
 example_stack_events(void)
 {
-	struct cfn_stack_event_list	*l;
-	const struct cfn_stack_event	*e;
-	json_t				*ex, *events, *v, *w;
-	const char			*k;
-	char				*xml, *next = NULL, *cause = NULL;
-	char				 what[256];
-	size_t				 i;
+	struct cfn_stack_event_list  *l;
+	const struct cfn_stack_event *e;
+	json_t			     *ex, *events, *v, *w;
+	const char		     *k;
+	char			     *xml, *next = NULL, *cause = NULL;
+	char			      what[256];
+	size_t			      i;
 
 	if ((ex = load_example("cfn-describe-stack-events-cli.json")) == NULL)
 		return;
 	xml = xml_reply("DescribeStackEvents", ex);
 	l = xcalloc(1, sizeof *l);
-	ok(cfn_parse_stack_events_page(l, xml, strlen(xml), &next,
-	    &cause) == 0, "stack events example: parsed");
+	ok(cfn_parse_stack_events_page(l, xml, strlen(xml), &next, &cause) == 0,
+	    "stack events example: parsed");
 	is_str(next, json_string_value(json_object_get(ex, "NextToken")),
 	    "stack events example: NextToken");
 	events = json_object_get(ex, "StackEvents");
 	is_int(l->n, json_array_size(events), "stack events example: count");
 	json_object_foreach(ex, k, v)
-		if (strcmp(k, "StackEvents") != 0 && strcmp(k, "NextToken") != 0)
+		if (strcmp(k, "StackEvents") != 0 &&
+		    strcmp(k, "NextToken") != 0)
 			not_mapped("DescribeStackEvents", k);
 	for (i = 0; i < l->n && i < json_array_size(events); i++) {
 		e = &l->v[i];
@@ -367,7 +375,7 @@ test_examples(void)
 		"cfn-describe-change-set-parameter-change.json",
 		"cfn-describe-change-set-replacement.json",
 	};
-	size_t	i;
+	size_t i;
 
 	if (getenv("SHIPGATE_SHARED") == NULL) {
 		tap_skip("SHIPGATE_SHARED is not set: AWS's examples");
@@ -376,7 +384,8 @@ test_examples(void)
 	for (i = 0; i < sizeof names / sizeof *names; i++)
 		example_change_set(names[i]);
 	example_stack_events();
-	is_int(unmapped, 0, "every field of AWS's examples is mapped (but "
+	is_int(unmapped, 0,
+	    "every field of AWS's examples is mapped (but "
 	    "NotificationARNs, RollbackConfiguration)");
 }
 
@@ -386,41 +395,45 @@ static void
 test_malformed(void)
 {
 	static const struct {
-		const char	*xml;
-		const char	*cause;
+		const char *xml;
+		const char *cause;
 	} t[] = {
 		{ "", "not XML" },
 		{ "<DescribeChangeSetResponse><DescribeChangeSetResult>",
 		    "not XML" },
-		{ "<OtherResponse/>", "no DescribeChangeSetResult in the reply" },
+		{ "<OtherResponse/>",
+		    "no DescribeChangeSetResult in the reply" },
 		{ "<DescribeChangeSetResponse><DescribeChangeSetResult>"
-		    "<ChangeSetName>x</ChangeSetName></DescribeChangeSetResult>"
-		    "</DescribeChangeSetResponse>",
+		  "<ChangeSetName>x</ChangeSetName></DescribeChangeSetResult>"
+		  "</DescribeChangeSetResponse>",
 		    "DescribeChangeSetResult/Status: missing" },
 		{ "<DescribeChangeSetResponse><DescribeChangeSetResult>"
-		    "<Status>CREATE_COMPLETE</Status><CreationTime>yesterday"
-		    "</CreationTime></DescribeChangeSetResult>"
-		    "</DescribeChangeSetResponse>", "CreationTime" },
+		  "<Status>CREATE_COMPLETE</Status><CreationTime>yesterday"
+		  "</CreationTime></DescribeChangeSetResult>"
+		  "</DescribeChangeSetResponse>",
+		    "CreationTime" },
 		{ "<DescribeChangeSetResponse><DescribeChangeSetResult>"
-		    "<Status>CREATE_COMPLETE</Status><Changes><member>"
-		    "<ResourceChange><Action>Add</Action></ResourceChange>"
-		    "</member></Changes></DescribeChangeSetResult>"
-		    "</DescribeChangeSetResponse>", "LogicalResourceId" },
+		  "<Status>CREATE_COMPLETE</Status><Changes><member>"
+		  "<ResourceChange><Action>Add</Action></ResourceChange>"
+		  "</member></Changes></DescribeChangeSetResult>"
+		  "</DescribeChangeSetResponse>",
+		    "LogicalResourceId" },
 		{ "<!DOCTYPE x [<!ENTITY a \"b\">]><DescribeChangeSetResponse/>",
 		    "DOCTYPE" },
 	};
-	struct cfn_change_set	*cs;
-	char			*next, *cause;
-	size_t			 i;
-	int			 rc;
+	struct cfn_change_set *cs;
+	char		      *next, *cause;
+	size_t		       i;
+	int		       rc;
 
 	for (i = 0; i < sizeof t / sizeof *t; i++) {
 		cs = xcalloc(1, sizeof *cs);
 		next = cause = NULL;
 		rc = cfn_parse_change_set_page(cs, t[i].xml, strlen(t[i].xml),
 		    &next, &cause);
-		ok(rc == -1 && cause != NULL && strstr(cause, t[i].cause) !=
-		    NULL && next == NULL, "malformed reply %zu: %s", i,
+		ok(rc == -1 && cause != NULL &&
+			strstr(cause, t[i].cause) != NULL && next == NULL,
+		    "malformed reply %zu: %s", i,
 		    cause != NULL ? cause : "(none)");
 		cfn_change_set_free(cs);
 		free(cause);
@@ -431,9 +444,9 @@ static void
 test_summary(void)
 {
 	static const struct {
-		const char	*changes;	/* "Action:Replacement:id ..." */
-		size_t		 adds, modifies, removes;
-		const char	*text;
+		const char *changes; /* "Action:Replacement:id ..." */
+		size_t	    adds, modifies, removes;
+		const char *text;
 	} t[] = {
 		{ "", 0, 0, 0, "0 to add, 0 to modify, 0 to remove" },
 		{ "Add::Cluster Add::TaskDef Add::Service", 3, 0, 0,
@@ -448,11 +461,11 @@ test_summary(void)
 		{ "Frobnicate::X", 0, 0, 0,
 		    "0 to add, 0 to modify, 0 to remove, 1 other" },
 	};
-	struct cfn_change_set		 cs;
-	struct cfn_resource_change	 ch[8];
-	struct cfn_change_summary	 s;
-	char				*copy, *tok, *save, *a, *r, *text;
-	size_t				 i, n;
+	struct cfn_change_set	   cs;
+	struct cfn_resource_change ch[8];
+	struct cfn_change_summary  s;
+	char			  *copy, *tok, *save, *a, *r, *text;
+	size_t			   i, n;
 
 	for (i = 0; i < sizeof t / sizeof *t; i++) {
 		memset(&cs, 0, sizeof cs);
@@ -460,7 +473,7 @@ test_summary(void)
 		copy = xstrdup(t[i].changes);
 		n = 0;
 		for (tok = strtok_r(copy, " ", &save); tok != NULL;
-		    tok = strtok_r(NULL, " ", &save)) {
+		     tok = strtok_r(NULL, " ", &save)) {
 			a = tok;
 			r = strchr(a, ':');
 			*r++ = '\0';
@@ -474,7 +487,8 @@ test_summary(void)
 		cs.nchanges = n;
 		cfn_change_summary_init(&s, &cs);
 		ok(s.adds == t[i].adds && s.modifies == t[i].modifies &&
-		    s.removes == t[i].removes, "summary %zu: counts", i);
+			s.removes == t[i].removes,
+		    "summary %zu: counts", i);
 		text = cfn_change_summary_text(&s, &cs);
 		is_str(text, t[i].text, "summary %zu: text", i);
 		free(text);
@@ -486,8 +500,8 @@ test_summary(void)
 static int
 valid_utf8(const char *s)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	int			 n;
+	const unsigned char *p = (const unsigned char *)s;
+	int		     n;
 
 	while (*p != '\0') {
 		if (*p < 0x80)
@@ -512,9 +526,9 @@ static void
 test_truncate(void)
 {
 	static const struct {
-		const char	*in;
-		size_t		 max;
-		const char	*out;
+		const char *in;
+		size_t	    max;
+		const char *out;
 	} t[] = {
 		{ "1.4.2 — Fix rounding", 1024, "1.4.2 — Fix rounding" },
 		{ "abcdefghij", 10, "abcdefghij" },
@@ -522,16 +536,18 @@ test_truncate(void)
 		{ "abcdef\xc3\xa9xyz", 11, "abcdef\xc3\xa9xyz" },
 		{ "abcdef\xc3\xa9xyzw", 10, "abcdef..." },
 		{ "abcde\xc3\xa9xyzw", 10, "abcde\xc3\xa9..." },
-		{ "ab\xf0\x9f\x9a\x80\xf0\x9f\x9a\x80zz", 10, "ab\xf0\x9f\x9a\x80..." },
-		{ "a\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac", 8, "a\xe2\x82\xac..." },
+		{ "ab\xf0\x9f\x9a\x80\xf0\x9f\x9a\x80zz", 10,
+		    "ab\xf0\x9f\x9a\x80..." },
+		{ "a\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac", 8,
+		    "a\xe2\x82\xac..." },
 		{ "bad \xff\xfe byte", 1024, "bad ?? byte" },
 		{ "cut \xe2\x82", 1024, "cut ??" },
 		{ "over\xc0\xaflong", 1024, "over??long" },
 		{ "line\nnext\ttab\x01\x7f", 1024, "line\nnext\ttab??" },
 		{ "", 1024, "" },
 	};
-	char	*out, *big;
-	size_t	 i;
+	char  *out, *big;
+	size_t i;
 
 	for (i = 0; i < sizeof t / sizeof *t; i++) {
 		out = cfn_description_truncate(t[i].in, t[i].max);
@@ -546,7 +562,7 @@ test_truncate(void)
 		memcpy(big + 2 * i, "\xc3\xa9", 2);
 	out = cfn_description_truncate(big, CFN_DESCRIPTION_MAX);
 	ok(strlen(out) <= CFN_DESCRIPTION_MAX && strlen(out) >= 1020 &&
-	    valid_utf8(out) && strcmp(out + strlen(out) - 3, "...") == 0,
+		valid_utf8(out) && strcmp(out + strlen(out) - 3, "...") == 0,
 	    "1200 bytes of é cut to %zu bytes on a character boundary",
 	    strlen(out));
 	free(out);
@@ -557,39 +573,41 @@ static void
 test_first_failure(void)
 {
 	static const struct {
-		const char	*events;	/* newest first: "Id:STATUS ..." */
-		const char	*want;		/* logical id, or NULL */
+		const char *events; /* newest first: "Id:STATUS ..." */
+		const char *want;   /* logical id, or NULL */
 	} t[] = {
 		{ "", NULL },
 		{ "stack:UPDATE_COMPLETE Svc:UPDATE_COMPLETE", NULL },
 		{ "stack:UPDATE_ROLLBACK_COMPLETE Svc:UPDATE_FAILED "
-		    "Task:UPDATE_FAILED stack:UPDATE_IN_PROGRESS", "Task" },
+		  "Task:UPDATE_FAILED stack:UPDATE_IN_PROGRESS",
+		    "Task" },
 		{ "stack:ROLLBACK_COMPLETE Db:DELETE_FAILED Svc:CREATE_FAILED "
-		    "stack:CREATE_IN_PROGRESS", "Svc" },
+		  "stack:CREATE_IN_PROGRESS",
+		    "Svc" },
 		{ "stack:UPDATE_ROLLBACK_FAILED", NULL },
 	};
-	struct cfn_stack_event_list	 l;
-	struct cfn_stack_event		 ev[8];
-	const struct cfn_stack_event	*e;
-	char				*copy, *tok, *save, *colon;
+	struct cfn_stack_event_list   l;
+	struct cfn_stack_event	      ev[8];
+	const struct cfn_stack_event *e;
+	char			     *copy, *tok, *save, *colon;
 	/* The events' fields are char *, being a reply's. */
-	static char			 stack_type[] =
-	    "AWS::CloudFormation::Stack";
-	static char			 service_type[] = "AWS::ECS::Service";
-	size_t				 i;
+	static char stack_type[] = "AWS::CloudFormation::Stack";
+	static char service_type[] = "AWS::ECS::Service";
+	size_t	    i;
 
 	for (i = 0; i < sizeof t / sizeof *t; i++) {
 		memset(&l, 0, sizeof l);
 		memset(ev, 0, sizeof ev);
 		copy = xstrdup(t[i].events);
 		for (tok = strtok_r(copy, " ", &save); tok != NULL;
-		    tok = strtok_r(NULL, " ", &save)) {
+		     tok = strtok_r(NULL, " ", &save)) {
 			colon = strchr(tok, ':');
 			*colon = '\0';
 			ev[l.n].logical_id = tok;
 			ev[l.n].status = colon + 1;
 			ev[l.n].resource_type = strcmp(tok, "stack") == 0 ?
-			    stack_type : service_type;
+						    stack_type :
+						    service_type;
 			l.n++;
 		}
 		l.v = ev;
@@ -605,8 +623,8 @@ static void
 test_status_states(void)
 {
 	static const struct {
-		const char		*status;
-		enum cfn_stack_state	 state;
+		const char	    *status;
+		enum cfn_stack_state state;
 	} stacks[] = {
 		{ "CREATE_COMPLETE", CFN_STACK_OK },
 		{ "UPDATE_COMPLETE", CFN_STACK_OK },
@@ -625,8 +643,8 @@ test_status_states(void)
 		{ NULL, CFN_STACK_OTHER },
 	};
 	static const struct {
-		const char			*status;
-		enum cfn_change_set_state	 state;
+		const char		 *status;
+		enum cfn_change_set_state state;
 	} sets[] = {
 		{ "CREATE_PENDING", CFN_CHANGE_SET_OTHER },
 		{ "CREATE_IN_PROGRESS", CFN_CHANGE_SET_OTHER },
@@ -637,8 +655,8 @@ test_status_states(void)
 		{ NULL, CFN_CHANGE_SET_OTHER },
 	};
 	static const struct {
-		const char			*status;
-		enum cfn_execution_state	 state;
+		const char		*status;
+		enum cfn_execution_state state;
 	} execs[] = {
 		{ "AVAILABLE", CFN_EXECUTION_AVAILABLE },
 		{ "UNAVAILABLE", CFN_EXECUTION_UNAVAILABLE },
@@ -648,28 +666,28 @@ test_status_states(void)
 		{ "OBSOLETE", CFN_EXECUTION_OBSOLETE },
 		{ NULL, CFN_EXECUTION_OTHER },
 	};
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < sizeof stacks / sizeof *stacks; i++)
 		ok(cfn_stack_state(stacks[i].status) == stacks[i].state,
-		    "stack state of %s", stacks[i].status != NULL ?
-		    stacks[i].status : "none");
+		    "stack state of %s",
+		    stacks[i].status != NULL ? stacks[i].status : "none");
 	for (i = 0; i < sizeof sets / sizeof *sets; i++)
 		ok(cfn_change_set_state(sets[i].status) == sets[i].state,
-		    "change set state of %s", sets[i].status != NULL ?
-		    sets[i].status : "none");
+		    "change set state of %s",
+		    sets[i].status != NULL ? sets[i].status : "none");
 	for (i = 0; i < sizeof execs / sizeof *execs; i++)
 		ok(cfn_execution_state(execs[i].status) == execs[i].state,
-		    "execution state of %s", execs[i].status != NULL ?
-		    execs[i].status : "none");
+		    "execution state of %s",
+		    execs[i].status != NULL ? execs[i].status : "none");
 }
 
 static void
 test_predicates(void)
 {
 	static const struct {
-		const char	*status;
-		int		 final, ok;
+		const char *status;
+		int	    final, ok;
 	} st[] = {
 		{ "CREATE_COMPLETE", 1, 1 },
 		{ "UPDATE_COMPLETE", 1, 1 },
@@ -684,31 +702,33 @@ test_predicates(void)
 		{ "DELETE_COMPLETE", 1, 0 },
 		{ "REVIEW_IN_PROGRESS", 0, 0 },
 	};
-	struct cfn_change_set	cs;
-	struct aws_reply	r;
-	size_t			i;
+	struct cfn_change_set cs;
+	struct aws_reply      r;
+	size_t		      i;
 
 	for (i = 0; i < sizeof st / sizeof *st; i++)
 		ok(cfn_stack_status_final(st[i].status) == st[i].final &&
-		    cfn_stack_status_ok(st[i].status) == st[i].ok,
+			cfn_stack_status_ok(st[i].status) == st[i].ok,
 		    "stack status %s: final %d ok %d", st[i].status,
 		    st[i].final, st[i].ok);
 	test_status_states();
 	ok(cfn_change_set_status_final("CREATE_COMPLETE") &&
-	    cfn_change_set_status_final("FAILED") &&
-	    !cfn_change_set_status_final("CREATE_PENDING") &&
-	    !cfn_change_set_status_final("CREATE_IN_PROGRESS"),
+		cfn_change_set_status_final("FAILED") &&
+		!cfn_change_set_status_final("CREATE_PENDING") &&
+		!cfn_change_set_status_final("CREATE_IN_PROGRESS"),
 	    "change set statuses: final or not");
 	memset(&cs, 0, sizeof cs);
-	cs.status = (char []){ "FAILED" };
-	cs.status_reason = (char []){ "The submitted information didn't "
-	    "contain changes. Submit different information to create a "
-	    "change set." };
+	cs.status = (char[]){ "FAILED" };
+	cs.status_reason = (char[]){
+		"The submitted information didn't "
+		"contain changes. Submit different information to create a "
+		"change set."
+	};
 	ok(cfn_change_set_is_empty(&cs), "no-change FAILED is empty");
-	cs.status_reason = (char []){ "No updates are to be performed." };
+	cs.status_reason = (char[]){ "No updates are to be performed." };
 	ok(cfn_change_set_is_empty(&cs), "No updates are to be performed: "
-	    "empty");
-	cs.status_reason = (char []){ "Template format error: bad" };
+					 "empty");
+	cs.status_reason = (char[]){ "Template format error: bad" };
 	ok(!cfn_change_set_is_empty(&cs), "a template error is a failure");
 	memset(&r, 0, sizeof r);
 	r.error = AWS_EAWS;
@@ -722,15 +742,16 @@ test_predicates(void)
 	snprintf(r.aws.message, sizeof r.aws.message,
 	    "No updates are to be performed.");
 	ok(cfn_reply_no_changes(&r), "ValidationError \"No updates are to be "
-	    "performed.\": no changes");
-	snprintf(r.aws.message, sizeof r.aws.message, "The submitted "
+				     "performed.\": no changes");
+	snprintf(r.aws.message, sizeof r.aws.message,
+	    "The submitted "
 	    "information didn't contain changes. Submit different information "
 	    "to create a change set.");
 	ok(cfn_reply_no_changes(&r), "ValidationError \"didn't contain "
-	    "changes\": no changes");
+				     "changes\": no changes");
 	snprintf(r.aws.code, sizeof r.aws.code, "InvalidChangeSetStatus");
 	ok(!cfn_reply_no_changes(&r), "the words under another code: not "
-	    "no-changes");
+				      "no-changes");
 	snprintf(r.aws.code, sizeof r.aws.code, "ValidationError");
 	r.error = AWS_EHTTP;
 	ok(!cfn_reply_no_changes(&r), "not an AWS error: not no-changes");
@@ -749,14 +770,14 @@ test_predicates(void)
 /* ------------------------------------------------------------ the fake */
 
 struct res {
-	struct svc_env	*env;
-	int		 done;
-	int		 error;
-	int		 attempts;
-	char		 code[128];
-	char		*message;
-	int		 no_changes;	/* cfn_reply_no_changes */
-	void		*result;
+	struct svc_env *env;
+	int		done;
+	int		error;
+	int		attempts;
+	char		code[128];
+	char	       *message;
+	int		no_changes; /* cfn_reply_no_changes */
+	void	       *result;
 };
 
 static void
@@ -782,8 +803,7 @@ res_reply(struct res *r, const struct aws_reply *reply, void *result)
 }
 
 static void
-ref_cb(const struct aws_reply *reply, struct cfn_change_set_ref *ref,
-    void *arg)
+ref_cb(const struct aws_reply *reply, struct cfn_change_set_ref *ref, void *arg)
 {
 	res_reply(arg, reply, ref);
 }
@@ -822,8 +842,7 @@ services_cb(const struct aws_reply *reply, struct ecs_service_list *l,
 
 /* Runs a started call to its callback; 0 when it started. */
 static int
-finish(struct svc_env *env, struct res *r, const void *started,
-    char *cause)
+finish(struct svc_env *env, struct res *r, const void *started, char *cause)
 {
 	env->starting = 0;
 	if (started == NULL) {
@@ -835,12 +854,13 @@ finish(struct svc_env *env, struct res *r, const void *started,
 	return (0);
 }
 
-#define CALL(env, r, expr) do {						\
-	char	*cause = NULL;						\
-	res_reset((r), (env));						\
-	(env)->starting = 1;						\
-	finish((env), (r), (expr), cause);				\
-} while (0)
+#define CALL(env, r, expr)                         \
+	do {                                       \
+		char *cause = NULL;                \
+		res_reset((r), (env));             \
+		(env)->starting = 1;               \
+		finish((env), (r), (expr), cause); \
+	} while (0)
 
 static const char *TEMPLATE =
     "AWSTemplateFormatVersion: 2010-09-09\n"
@@ -887,23 +907,22 @@ static const char *TEMPLATE =
     "  ServiceName:\n"
     "    Value: !GetAtt Service.Name\n";
 
-#define STACK		"billing-int"
-#define POLL_MS		15
-#define POLL_MAX	2000	/* 30 s: only a broken fake gets there */
+#define STACK	 "billing-int"
+#define POLL_MS	 15
+#define POLL_MAX 2000 /* 30 s: only a broken fake gets there */
 
 /* Creates a change set and waits for it to settle; returns it. */
 static struct cfn_change_set *
 make_change_set(struct svc_env *env, const char *name,
-    enum cfn_change_set_type type, const char *template,
-    const struct cfn_parameter_input *params, size_t nparams,
-    const char *token)
+    enum cfn_change_set_type	      type, const char *template,
+    const struct cfn_parameter_input *params, size_t nparams, const char *token)
 {
-	struct cfn_create_change_set_input	in;
-	struct cfn_change_set_ref		*ref;
-	struct cfn_change_set			*cs = NULL;
-	struct res				 r = { 0 };
-	char					*id;
-	int					 i;
+	struct cfn_create_change_set_input in;
+	struct cfn_change_set_ref	  *ref;
+	struct cfn_change_set		  *cs = NULL;
+	struct res			   r = { 0 };
+	char				  *id;
+	int				   i;
 
 	memset(&in, 0, sizeof in);
 	in.stack_name = STACK;
@@ -913,10 +932,11 @@ make_change_set(struct svc_env *env, const char *name,
 	in.parameters = params;
 	in.nparameters = nparams;
 	in.client_token = token;
-	CALL(env, &r, cfn_create_change_set(env->client, NULL, NULL, &in,
-	    ref_cb, &r, &cause));
+	CALL(env, &r,
+	    cfn_create_change_set(env->client, NULL, NULL, &in, ref_cb, &r,
+		&cause));
 	if (!ok(r.error == AWS_OK && r.result != NULL, "CreateChangeSet %s",
-	    name)) {
+		name)) {
 		printf("# %s\n", r.message);
 		res_reset(&r, env);
 		return (NULL);
@@ -925,8 +945,9 @@ make_change_set(struct svc_env *env, const char *name,
 	id = xstrdup(ref->id);
 	cfn_change_set_ref_free(ref);
 	for (i = 0; i < POLL_MAX; i++) {
-		CALL(env, &r, cfn_describe_change_set(env->client, NULL, NULL,
-		    NULL, id, cs_cb, &r, &cause));
+		CALL(env, &r,
+		    cfn_describe_change_set(env->client, NULL, NULL, NULL, id,
+			cs_cb, &r, &cause));
 		if (r.error != AWS_OK)
 			break;
 		cs = r.result;
@@ -946,11 +967,12 @@ make_change_set(struct svc_env *env, const char *name,
 static struct cfn_stack_list *
 describe_stack(struct svc_env *env)
 {
-	struct res	r = { 0 };
-	void		*out;
+	struct res r = { 0 };
+	void	  *out;
 
-	CALL(env, &r, cfn_describe_stacks(env->client, NULL, NULL, STACK,
-	    stacks_cb, &r, &cause));
+	CALL(env, &r,
+	    cfn_describe_stacks(env->client, NULL, NULL, STACK, stacks_cb, &r,
+		&cause));
 	out = r.result;
 	res_reset(&r, env);
 	return (out);
@@ -962,7 +984,7 @@ wait_stack(struct svc_env *env, int *saw_failed, int *saw_in_progress)
 {
 	static const char *const services[] = { "web", NULL };
 	struct cfn_stack_list	*l;
-	struct ecs_service_list	*sl;
+	struct ecs_service_list *sl;
 	struct res		 r = { 0 };
 	char			*status = NULL;
 	size_t			 d;
@@ -977,19 +999,25 @@ wait_stack(struct svc_env *env, int *saw_failed, int *saw_in_progress)
 			break;
 		}
 		cfn_stack_list_free(l);
-		CALL(env, &r, ecs_describe_services(env->client, NULL, NULL,
-		    "billing-int", services, services_cb, &r, &cause));
+		CALL(env, &r,
+		    ecs_describe_services(env->client, NULL, NULL,
+			"billing-int", services, services_cb, &r, &cause));
 		if ((sl = r.result) != NULL && sl->n == 1) {
 			for (d = 0; d < sl->v[0].ndeployments; d++) {
 				if (sl->v[0].deployments[d].rollout_state ==
 				    NULL)
 					continue;
-				if (saw_failed != NULL && strcmp(sl->v[0].
-				    deployments[d].rollout_state, "FAILED") == 0)
+				if (saw_failed != NULL &&
+				    strcmp(sl->v[0]
+					       .deployments[d]
+					       .rollout_state,
+					"FAILED") == 0)
 					*saw_failed = 1;
-				if (saw_in_progress != NULL && strcmp(sl->v[0].
-				    deployments[d].rollout_state,
-				    "IN_PROGRESS") == 0)
+				if (saw_in_progress != NULL &&
+				    strcmp(sl->v[0]
+					       .deployments[d]
+					       .rollout_state,
+					"IN_PROGRESS") == 0)
 					*saw_in_progress = 1;
 			}
 		}
@@ -1004,21 +1032,21 @@ wait_stack(struct svc_env *env, int *saw_failed, int *saw_in_progress)
 static long
 executions_of(struct svc_env *env, const char *name, long *calls)
 {
-	struct fakeaws_reply	 fr;
-	json_t			*o, *v;
-	const char		*k;
-	long			 n = -1;
+	struct fakeaws_reply fr;
+	json_t		    *o, *v;
+	const char	    *k;
+	long		     n = -1;
 
 	*calls = -1;
 	fakeaws_control(&env->fake, "GET", "/_fake/cfn/executions", NULL, &fr);
 	o = json_loads(fr.body != NULL ? fr.body : "", 0, NULL);
 	json_object_foreach(o, k, v) {
 		if (strcmp(json_string_value(json_object_get(v, "name")),
-		    name) == 0) {
-			n = (long)json_integer_value(json_object_get(v,
-			    "executions"));
-			*calls = (long)json_integer_value(json_object_get(v,
-			    "calls"));
+			name) == 0) {
+			n = (long)json_integer_value(
+			    json_object_get(v, "executions"));
+			*calls = (long)json_integer_value(
+			    json_object_get(v, "calls"));
 		}
 	}
 	json_decref(o);
@@ -1029,7 +1057,7 @@ executions_of(struct svc_env *env, const char *name, long *calls)
 static const struct cfn_change_detail *
 find_detail(const struct cfn_resource_change *c, const char *name)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < c->ndetails; i++)
 		if (c->details[i].target_name != NULL &&
@@ -1041,7 +1069,7 @@ find_detail(const struct cfn_resource_change *c, const char *name)
 static const struct cfn_resource_change *
 find_change(const struct cfn_change_set *cs, const char *logical)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < cs->nchanges; i++)
 		if (strcmp(cs->changes[i].logical_id, logical) == 0)
@@ -1052,46 +1080,56 @@ find_change(const struct cfn_change_set *cs, const char *logical)
 static void
 test_errors(struct svc_env *env)
 {
-	struct cfn_create_change_set_input	 in;
-	struct res				 r = { 0 };
-	struct aws_op				*op;
-	char					*why = NULL, *big;
+	struct cfn_create_change_set_input in;
+	struct res			   r = { 0 };
+	struct aws_op			  *op;
+	char				  *why = NULL, *big;
 
-	CALL(env, &r, cfn_describe_stacks(env->client, NULL, NULL, "nope",
-	    stacks_cb, &r, &cause));
+	CALL(env, &r,
+	    cfn_describe_stacks(env->client, NULL, NULL, "nope", stacks_cb, &r,
+		&cause));
 	ok(r.error == AWS_EAWS && strcmp(r.code, "ValidationError") == 0 &&
-	    r.result == NULL, "DescribeStacks of a missing stack: "
+		r.result == NULL,
+	    "DescribeStacks of a missing stack: "
 	    "ValidationError");
-	ok(r.message != NULL && strncmp(r.message, "CloudFormation "
-	    "DescribeStacks: ValidationError: Stack with id nope does not "
-	    "exist (request ", 74) == 0 && strstr(r.message, "unknown)") ==
-	    NULL, "the message names service, operation, code, text and "
-	    "request id: %s", r.message);
-	CALL(env, &r, cfn_describe_stack_events(env->client, NULL, NULL,
-	    "nope", NULL, events_cb, &r, &cause));
+	ok(r.message != NULL &&
+		strncmp(r.message,
+		    "CloudFormation "
+		    "DescribeStacks: ValidationError: Stack with id nope does not "
+		    "exist (request ",
+		    74) == 0 &&
+		strstr(r.message, "unknown)") == NULL,
+	    "the message names service, operation, code, text and "
+	    "request id: %s",
+	    r.message);
+	CALL(env, &r,
+	    cfn_describe_stack_events(env->client, NULL, NULL, "nope", NULL,
+		events_cb, &r, &cause));
 	ok(r.error == AWS_EAWS && strcmp(r.code, "ValidationError") == 0,
 	    "DescribeStackEvents of a missing stack: ValidationError");
-	CALL(env, &r, cfn_describe_change_set(env->client, NULL, NULL, "nope",
-	    "cs-none", cs_cb, &r, &cause));
+	CALL(env, &r,
+	    cfn_describe_change_set(env->client, NULL, NULL, "nope", "cs-none",
+		cs_cb, &r, &cause));
 	ok(r.error == AWS_EAWS && strcmp(r.code, "ChangeSetNotFound") == 0,
 	    "DescribeChangeSet of a missing change set: ChangeSetNotFound "
-	    "(%s)", r.message);
+	    "(%s)",
+	    r.message);
 
 	memset(&in, 0, sizeof in);
 	in.stack_name = STACK;
 	in.change_set_name = "c0";
 	in.type = CFN_CHANGE_SET_UPDATE;
 	in.template_body = TEMPLATE;
-	CALL(env, &r, cfn_create_change_set(env->client, NULL, NULL, &in,
-	    ref_cb, &r, &cause));
+	CALL(env, &r,
+	    cfn_create_change_set(env->client, NULL, NULL, &in, ref_cb, &r,
+		&cause));
 	ok(r.error == AWS_EAWS && strcmp(r.code, "ValidationError") == 0,
 	    "UPDATE change set of a missing stack: ValidationError (%s)",
 	    r.message);
 	in.template_body = NULL;
 	op = cfn_create_change_set(env->client, NULL, NULL, &in, ref_cb, &r,
 	    &why);
-	ok(op == NULL && why != NULL, "no template: refused at once (%s)",
-	    why);
+	ok(op == NULL && why != NULL, "no template: refused at once (%s)", why);
 	free(why);
 	why = NULL;
 	big = xcalloc(1, CFN_TEMPLATE_BODY_MAX + 2);
@@ -1117,44 +1155,46 @@ test_errors(struct svc_env *env)
 	}
 	ok(r.done == 1 && r.error == AWS_ECANCELLED && r.result == NULL,
 	    "a cancelled operation calls back once, with AWS_ECANCELLED "
-	    "(%s)", r.message != NULL ? r.message : "");
+	    "(%s)",
+	    r.message != NULL ? r.message : "");
 	res_reset(&r, env);
 }
 
 static void
 test_scenario(struct svc_env *env)
 {
-	static const char *const services[] = { "web", NULL };
-	struct cfn_parameter_input	 p1[] = { { "ImageTag", "1.0", 0 } };
-	struct cfn_parameter_input	 p2[] = { { "ImageTag", "2.0", 0 },
-					    { "Environment", NULL, 1 } };
-	struct cfn_parameter_input	 p3[] = { { "ImageTag", "3.0", 0 } };
-	struct cfn_parameter_input	 p4[] = { { "ImageTag", "4.0", 0 } };
+	static const char *const	   services[] = { "web", NULL };
+	struct cfn_parameter_input	   p1[] = { { "ImageTag", "1.0", 0 } };
+	struct cfn_parameter_input	   p2[] = { { "ImageTag", "2.0", 0 },
+			{ "Environment", NULL, 1 } };
+	struct cfn_parameter_input	   p3[] = { { "ImageTag", "3.0", 0 } };
+	struct cfn_parameter_input	   p4[] = { { "ImageTag", "4.0", 0 } };
 	struct cfn_create_change_set_input in;
-	struct cfn_tag_input		 tags[] = { { "shipgate:run", "42" } };
-	struct cfn_stack_events_bounds	 bounds;
-	struct cfn_change_set		*cs;
-	struct cfn_change_set_ref	*ref;
-	struct cfn_stack_list		*sl;
-	struct cfn_stack_event_list	*el;
-	struct ecs_service_list		*svl;
+	struct cfn_tag_input		  tags[] = { { "shipgate:run", "42" } };
+	struct cfn_stack_events_bounds	  bounds;
+	struct cfn_change_set		 *cs;
+	struct cfn_change_set_ref	 *ref;
+	struct cfn_stack_list		 *sl;
+	struct cfn_stack_event_list	 *el;
+	struct ecs_service_list		 *svl;
 	const struct cfn_resource_change *c;
-	const struct cfn_change_detail	*d;
-	const struct ecs_deployment	*dep;
-	const struct cfn_stack_event	*ev;
-	struct cfn_change_summary	 sum;
-	struct res			 r = { 0 };
-	char				*desc, *status, *text, *csid = NULL;
-	size_t				 i;
-	int				 failed_seen = 0, progress_seen = 0;
-	int				 found;
-	long				 ncalls;
+	const struct cfn_change_detail	 *d;
+	const struct ecs_deployment	 *dep;
+	const struct cfn_stack_event	 *ev;
+	struct cfn_change_summary	  sum;
+	struct res			  r = { 0 };
+	char				 *desc, *status, *text, *csid = NULL;
+	size_t				  i;
+	int				  failed_seen = 0, progress_seen = 0;
+	int				  found;
+	long				  ncalls;
 
 	/* Small pages, so every paginated read takes several calls. */
 	fakeaws_control(&env->fake, "POST", "/_fake/config",
 	    "{\"page_size\": {\"cloudformation:DescribeChangeSet\": 2, "
 	    "\"cloudformation:DescribeStackEvents\": 4, "
-	    "\"cloudformation:DescribeStacks\": 1}}", NULL);
+	    "\"cloudformation:DescribeStacks\": 1}}",
+	    NULL);
 
 	/* A first change set (CREATE) with every input. */
 	desc = xcalloc(1, 1400);
@@ -1173,27 +1213,35 @@ test_scenario(struct svc_env *env)
 	in.capabilities = CFN_CAPABILITY_IAM | CFN_CAPABILITY_AUTO_EXPAND;
 	in.description = desc;
 	in.client_token = "run-42-int";
-	CALL(env, &r, cfn_create_change_set(env->client, NULL, NULL, &in,
-	    ref_cb, &r, &cause));
+	CALL(env, &r,
+	    cfn_create_change_set(env->client, NULL, NULL, &in, ref_cb, &r,
+		&cause));
 	ref = r.result;
-	ok(r.error == AWS_OK && ref != NULL && strncmp(ref->id,
-	    "arn:aws:cloudformation:eu-west-1:000000000000:changeSet/cs-1/",
-	    61) == 0 && strncmp(ref->stack_id, "arn:aws:cloudformation:"
-	    "eu-west-1:000000000000:stack/billing-int/", 63) == 0,
+	ok(r.error == AWS_OK && ref != NULL &&
+		strncmp(ref->id,
+		    "arn:aws:cloudformation:eu-west-1:000000000000:changeSet/cs-1/",
+		    61) == 0 &&
+		strncmp(ref->stack_id,
+		    "arn:aws:cloudformation:"
+		    "eu-west-1:000000000000:stack/billing-int/",
+		    63) == 0,
 	    "CreateChangeSet CREATE: ids (%s)", r.message);
 	csid = ref != NULL ? xstrdup(ref->id) : xstrdup("?");
 	cfn_change_set_ref_free(ref);
-	CALL(env, &r, cfn_create_change_set(env->client, NULL, NULL, &in,
-	    ref_cb, &r, &cause));
+	CALL(env, &r,
+	    cfn_create_change_set(env->client, NULL, NULL, &in, ref_cb, &r,
+		&cause));
 	ref = r.result;
-	ok(ref != NULL && strcmp(ref->id, csid) == 0, "the same ClientToken "
+	ok(ref != NULL && strcmp(ref->id, csid) == 0,
+	    "the same ClientToken "
 	    "gives the same change set");
 	cfn_change_set_ref_free(ref);
 	free(desc);
 
 	for (i = 0; i < POLL_MAX; i++) {
-		CALL(env, &r, cfn_describe_change_set(env->client, NULL, NULL,
-		    STACK, "cs-1", cs_cb, &r, &cause));
+		CALL(env, &r,
+		    cfn_describe_change_set(env->client, NULL, NULL, STACK,
+			"cs-1", cs_cb, &r, &cause));
 		cs = r.result;
 		if (cs == NULL || cfn_change_set_status_final(cs->status))
 			break;
@@ -1207,23 +1255,27 @@ test_scenario(struct svc_env *env)
 	is_str(cs->status, "CREATE_COMPLETE", "cs-1: CREATE_COMPLETE");
 	is_str(cs->execution_status, "AVAILABLE", "cs-1: AVAILABLE");
 	is_str(cs->id, csid, "cs-1: id");
-	ok(cs->description != NULL && strlen(cs->description) <=
-	    CFN_DESCRIPTION_MAX && strncmp(cs->description,
-	    "1.0 \xe2\x80\x94 \xc3\xa9", 10) == 0 &&
-	    strcmp(cs->description + strlen(cs->description) - 3, "...") == 0,
+	ok(cs->description != NULL &&
+		strlen(cs->description) <= CFN_DESCRIPTION_MAX &&
+		strncmp(cs->description, "1.0 \xe2\x80\x94 \xc3\xa9", 10) ==
+		    0 &&
+		strcmp(cs->description + strlen(cs->description) - 3, "...") ==
+		    0,
 	    "description cut to %zu bytes, as sent",
 	    cs->description != NULL ? strlen(cs->description) : 0);
 	is_int(cs->nchanges, 3, "three changes, read over two pages of two");
 	cfn_change_summary_init(&sum, cs);
 	is_int(sum.adds, 3, "summary: three to add");
 	cfn_change_summary_clear(&sum);
-	ok((c = find_change(cs, "TaskDef")) != NULL && c->action ==
-	    CFN_ACTION_ADD && strcmp(c->resource_type,
-	    "AWS::ECS::TaskDefinition") == 0 && c->replacement ==
-	    CFN_REPLACEMENT_NONE && c->physical_id == NULL,
+	ok((c = find_change(cs, "TaskDef")) != NULL &&
+		c->action == CFN_ACTION_ADD &&
+		strcmp(c->resource_type, "AWS::ECS::TaskDefinition") == 0 &&
+		c->replacement == CFN_REPLACEMENT_NONE &&
+		c->physical_id == NULL,
 	    "TaskDef: Add AWS::ECS::TaskDefinition, no replacement");
-	ok(find_change(cs, "Service") != NULL && find_change(cs, "Cluster") !=
-	    NULL, "Service and Cluster: Add");
+	ok(find_change(cs, "Service") != NULL &&
+		find_change(cs, "Cluster") != NULL,
+	    "Service and Cluster: Add");
 	found = 0;
 	for (i = 0; i < cs->nparameters; i++)
 		if (strcmp(cs->parameters[i].key, "ImageTag") == 0 &&
@@ -1231,24 +1283,31 @@ test_scenario(struct svc_env *env)
 			found = 1;
 	ok(found, "parameters: ImageTag=1.0");
 	ok(cs->ntags == 1 && strcmp(cs->tags[0].key, "shipgate:run") == 0 &&
-	    strcmp(cs->tags[0].value, "42") == 0, "tags: shipgate:run=42");
-	ok(cs->ncapabilities == 2 && strcmp(cs->capabilities[0],
-	    "CAPABILITY_IAM") == 0, "capabilities as sent");
+		strcmp(cs->tags[0].value, "42") == 0,
+	    "tags: shipgate:run=42");
+	ok(cs->ncapabilities == 2 &&
+		strcmp(cs->capabilities[0], "CAPABILITY_IAM") == 0,
+	    "capabilities as sent");
 	cfn_change_set_free(cs);
 
 	/* Execute; again with the same token; again with another. */
-	CALL(env, &r, cfn_execute_change_set(env->client, NULL, NULL, NULL,
-	    csid, "exec-run-42", done_cb, &r, &cause));
+	CALL(env, &r,
+	    cfn_execute_change_set(env->client, NULL, NULL, NULL, csid,
+		"exec-run-42", done_cb, &r, &cause));
 	is_int(r.error, AWS_OK, "ExecuteChangeSet");
-	CALL(env, &r, cfn_execute_change_set(env->client, NULL, NULL, NULL,
-	    csid, "exec-run-42", done_cb, &r, &cause));
-	is_int(r.error, AWS_OK, "ExecuteChangeSet again, same token: "
+	CALL(env, &r,
+	    cfn_execute_change_set(env->client, NULL, NULL, NULL, csid,
+		"exec-run-42", done_cb, &r, &cause));
+	is_int(r.error, AWS_OK,
+	    "ExecuteChangeSet again, same token: "
 	    "accepted");
-	CALL(env, &r, cfn_execute_change_set(env->client, NULL, NULL, NULL,
-	    csid, "exec-other", done_cb, &r, &cause));
-	ok(r.error == AWS_EAWS && strcmp(r.code, "InvalidChangeSetStatus") ==
-	    0, "ExecuteChangeSet with another token: InvalidChangeSetStatus "
-	    "(%s)", r.message);
+	CALL(env, &r,
+	    cfn_execute_change_set(env->client, NULL, NULL, NULL, csid,
+		"exec-other", done_cb, &r, &cause));
+	ok(r.error == AWS_EAWS && strcmp(r.code, "InvalidChangeSetStatus") == 0,
+	    "ExecuteChangeSet with another token: InvalidChangeSetStatus "
+	    "(%s)",
+	    r.message);
 	ok(executions_of(env, "cs-1", &ncalls) == 1 && ncalls == 3,
 	    "three ExecuteChangeSet calls, one execution");
 
@@ -1257,60 +1316,70 @@ test_scenario(struct svc_env *env)
 	free(status);
 	sl = describe_stack(env);
 	ok(sl != NULL && sl->n == 1 && sl->v[0].noutputs == 1 &&
-	    strcmp(sl->v[0].outputs[0].key, "ServiceName") == 0 &&
-	    strcmp(sl->v[0].outputs[0].value, "web") == 0,
+		strcmp(sl->v[0].outputs[0].key, "ServiceName") == 0 &&
+		strcmp(sl->v[0].outputs[0].value, "web") == 0,
 	    "DescribeStacks: output ServiceName=web");
 	ok(sl != NULL && sl->n == 1 && strcmp(sl->v[0].id, "") != 0 &&
-	    sl->v[0].created.tv_sec > 0 && sl->v[0].nparameters == 2 &&
-	    sl->v[0].change_set_id != NULL &&
-	    strcmp(sl->v[0].change_set_id, csid) == 0,
+		sl->v[0].created.tv_sec > 0 && sl->v[0].nparameters == 2 &&
+		sl->v[0].change_set_id != NULL &&
+		strcmp(sl->v[0].change_set_id, csid) == 0,
 	    "DescribeStacks: id, creation time, parameters, change set");
 	cfn_stack_list_free(sl);
 
-	CALL(env, &r, ecs_describe_services(env->client, NULL, NULL,
-	    "billing-int", services, services_cb, &r, &cause));
+	CALL(env, &r,
+	    ecs_describe_services(env->client, NULL, NULL, "billing-int",
+		services, services_cb, &r, &cause));
 	svl = r.result;
 	ok(svl != NULL && svl->n == 1 && svl->nfailures == 0,
 	    "ECS DescribeServices after the stack: the service");
 	if (svl != NULL && svl->n == 1) {
 		dep = ecs_service_primary(&svl->v[0]);
-		ok(dep != NULL && strcmp(dep->rollout_state, "COMPLETED") ==
-		    0 && dep->running == 2, "primary deployment COMPLETED, "
+		ok(dep != NULL &&
+			strcmp(dep->rollout_state, "COMPLETED") == 0 &&
+			dep->running == 2,
+		    "primary deployment COMPLETED, "
 		    "2 running");
-		ok(svl->v[0].circuit_breaker && svl->v[0].
-		    circuit_breaker_rollback, "circuit breaker with rollback");
+		ok(svl->v[0].circuit_breaker &&
+			svl->v[0].circuit_breaker_rollback,
+		    "circuit breaker with rollback");
 		ok(svl->v[0].nevents > 0 && strstr(svl->v[0].events[0].message,
-		    "steady state") != NULL, "events, newest first: %s",
+						"steady state") != NULL,
+		    "events, newest first: %s",
 		    svl->v[0].nevents > 0 ? svl->v[0].events[0].message : "");
 		ok(svl->v[0].task_definition != NULL &&
-		    strstr(svl->v[0].task_definition, "billing-web:1") != NULL,
+			strstr(svl->v[0].task_definition, "billing-web:1") !=
+			    NULL,
 		    "the service runs the template's task definition: %s",
 		    svl->v[0].task_definition != NULL ?
-		    svl->v[0].task_definition : "(none)");
+			svl->v[0].task_definition :
+			"(none)");
 	}
 	ecs_service_list_free(svl);
 
 	/* UPDATE: a new image replaces the task definition. */
-	if ((cs = make_change_set(env, "cs-2", CFN_CHANGE_SET_UPDATE,
-	    TEMPLATE, p2, 2, NULL)) != NULL) {
+	if ((cs = make_change_set(env, "cs-2", CFN_CHANGE_SET_UPDATE, TEMPLATE,
+		 p2, 2, NULL)) != NULL) {
 		is_str(cs->status, "CREATE_COMPLETE", "cs-2: CREATE_COMPLETE");
 		c = find_change(cs, "TaskDef");
 		ok(c != NULL && c->action == CFN_ACTION_MODIFY &&
-		    c->replacement == CFN_REPLACEMENT_TRUE &&
-		    c->physical_id != NULL && strstr(c->physical_id,
-		    "task-definition/billing-web:1") != NULL,
+			c->replacement == CFN_REPLACEMENT_TRUE &&
+			c->physical_id != NULL &&
+			strstr(c->physical_id,
+			    "task-definition/billing-web:1") != NULL,
 		    "TaskDef: Modify, Replacement True, physical id");
 		d = c != NULL ? find_detail(c, "ContainerDefinitions") : NULL;
 		ok(d != NULL && strcmp(d->target_attribute, "Properties") == 0,
 		    "TaskDef detail: Properties.ContainerDefinitions");
 		c = find_change(cs, "Service");
 		ok(c != NULL && c->action == CFN_ACTION_MODIFY &&
-		    c->replacement == CFN_REPLACEMENT_FALSE,
+			c->replacement == CFN_REPLACEMENT_FALSE,
 		    "Service: Modify, Replacement False");
 		cfn_change_summary_init(&sum, cs);
 		text = cfn_change_summary_text(&sum, cs);
-		is_str(text, "0 to add, 2 to modify, 0 to remove; replaced: "
-		    "TaskDef", "summary of the update");
+		is_str(text,
+		    "0 to add, 2 to modify, 0 to remove; replaced: "
+		    "TaskDef",
+		    "summary of the update");
 		free(text);
 		cfn_change_summary_clear(&sum);
 		/* The reply is lost after the change set ran: the retry
@@ -1318,10 +1387,13 @@ test_scenario(struct svc_env *env)
 		fakeaws_control(&env->fake, "POST", "/_fake/faults",
 		    "{\"service\": \"cloudformation\", \"operation\": "
 		    "\"ExecuteChangeSet\", \"mode\": \"drop\", \"after\": "
-		    "true}", NULL);
-		CALL(env, &r, cfn_execute_change_set(env->client, NULL, NULL,
-		    STACK, "cs-2", "exec-2", done_cb, &r, &cause));
-		is_int(r.error, AWS_OK, "ExecuteChangeSet cs-2 by name: the "
+		    "true}",
+		    NULL);
+		CALL(env, &r,
+		    cfn_execute_change_set(env->client, NULL, NULL, STACK,
+			"cs-2", "exec-2", done_cb, &r, &cause));
+		is_int(r.error, AWS_OK,
+		    "ExecuteChangeSet cs-2 by name: the "
 		    "reply was dropped, the call sent again");
 		ok(executions_of(env, "cs-2", &ncalls) == 1 && ncalls == 2,
 		    "two ExecuteChangeSet calls (%ld), one execution", ncalls);
@@ -1332,37 +1404,44 @@ test_scenario(struct svc_env *env)
 		if (!progress_seen)
 			printf("# the rollout was never seen IN_PROGRESS\n");
 	}
-	CALL(env, &r, ecs_describe_services(env->client, NULL, NULL,
-	    "billing-int", services, services_cb, &r, &cause));
+	CALL(env, &r,
+	    ecs_describe_services(env->client, NULL, NULL, "billing-int",
+		services, services_cb, &r, &cause));
 	svl = r.result;
 	if (ok(svl != NULL && svl->n == 1, "the service after the update")) {
 		dep = ecs_service_primary(&svl->v[0]);
-		ok(dep != NULL && strcmp(dep->rollout_state, "COMPLETED") ==
-		    0 && strstr(dep->task_definition, "billing-web:2") != NULL &&
-		    svl->v[0].ndeployments == 1, "rollout COMPLETED on "
+		ok(dep != NULL &&
+			strcmp(dep->rollout_state, "COMPLETED") == 0 &&
+			strstr(dep->task_definition, "billing-web:2") != NULL &&
+			svl->v[0].ndeployments == 1,
+		    "rollout COMPLETED on "
 		    "revision 2");
 	}
 	ecs_service_list_free(svl);
 
 	/* Nothing changes: FAILED with AWS's words; then delete it. */
-	if ((cs = make_change_set(env, "cs-3", CFN_CHANGE_SET_UPDATE,
-	    TEMPLATE, p2, 1, NULL)) != NULL) {
+	if ((cs = make_change_set(env, "cs-3", CFN_CHANGE_SET_UPDATE, TEMPLATE,
+		 p2, 1, NULL)) != NULL) {
 		is_str(cs->status, "FAILED", "no-change change set: FAILED");
-		is_str(cs->status_reason, "The submitted information didn't "
+		is_str(cs->status_reason,
+		    "The submitted information didn't "
 		    "contain changes. Submit different information to create "
-		    "a change set.", "no-change change set: AWS's reason");
+		    "a change set.",
+		    "no-change change set: AWS's reason");
 		ok(cfn_change_set_is_empty(cs), "no-change: empty, not a "
-		    "failure");
+						"failure");
 		cfn_change_set_free(cs);
 	}
-	CALL(env, &r, cfn_delete_change_set(env->client, NULL, NULL, STACK,
-	    "cs-3", done_cb, &r, &cause));
+	CALL(env, &r,
+	    cfn_delete_change_set(env->client, NULL, NULL, STACK, "cs-3",
+		done_cb, &r, &cause));
 	is_int(r.error, AWS_OK, "DeleteChangeSet");
 	/* Asynchronous, as on AWS: DELETE_PENDING, DELETE_IN_PROGRESS,
 	   then gone. */
 	for (i = 0; i < 500; i++) {
-		CALL(env, &r, cfn_describe_change_set(env->client, NULL, NULL,
-		    STACK, "cs-3", cs_cb, &r, &cause));
+		CALL(env, &r,
+		    cfn_describe_change_set(env->client, NULL, NULL, STACK,
+			"cs-3", cs_cb, &r, &cause));
 		cfn_change_set_free(r.result);
 		r.result = NULL;
 		if (r.error != AWS_OK)
@@ -1382,17 +1461,21 @@ test_scenario(struct svc_env *env)
 	in.template_body = TEMPLATE;
 	in.parameters = p2;
 	in.nparameters = 1;
-	CALL(env, &r, cfn_create_change_set(env->client, NULL, NULL, &in,
-	    ref_cb, &r, &cause));
+	CALL(env, &r,
+	    cfn_create_change_set(env->client, NULL, NULL, &in, ref_cb, &r,
+		&cause));
 	ok(r.error == AWS_EAWS && strcmp(r.code, "ValidationError") == 0 &&
-	    r.message != NULL && strstr(r.message, "No updates are to be "
-	    "performed.") != NULL, "an unchanged update refused at once: %s",
+		r.message != NULL &&
+		strstr(r.message, "No updates are to be "
+				  "performed.") != NULL,
+	    "an unchanged update refused at once: %s",
 	    r.message != NULL ? r.message : "(no message)");
 	ok(r.no_changes, "the refusal is read as no changes");
 	cfn_change_set_ref_free(r.result);
 	r.result = NULL;
-	CALL(env, &r, cfn_describe_change_set(env->client, NULL, NULL, STACK,
-	    "cs-3b", cs_cb, &r, &cause));
+	CALL(env, &r,
+	    cfn_describe_change_set(env->client, NULL, NULL, STACK, "cs-3b",
+		cs_cb, &r, &cause));
 	ok(r.error == AWS_EAWS && strcmp(r.code, "ChangeSetNotFound") == 0,
 	    "and no change set was made");
 	fakeaws_control(&env->fake, "POST", "/_fake/cfn/no-changes",
@@ -1401,18 +1484,21 @@ test_scenario(struct svc_env *env)
 	/* An injected resource failure rolls the update back. */
 	fakeaws_control(&env->fake, "POST", "/_fake/cfn/fail-resource",
 	    "{\"logical_id\": \"TaskDef\", \"stack\": \"billing-int\"}", NULL);
-	if ((cs = make_change_set(env, "cs-4", CFN_CHANGE_SET_UPDATE,
-	    TEMPLATE, p3, 1, NULL)) != NULL) {
-		CALL(env, &r, cfn_execute_change_set(env->client, NULL, NULL,
-		    NULL, cs->id, "exec-4", done_cb, &r, &cause));
+	if ((cs = make_change_set(env, "cs-4", CFN_CHANGE_SET_UPDATE, TEMPLATE,
+		 p3, 1, NULL)) != NULL) {
+		CALL(env, &r,
+		    cfn_execute_change_set(env->client, NULL, NULL, NULL,
+			cs->id, "exec-4", done_cb, &r, &cause));
 		cfn_change_set_free(cs);
 		status = wait_stack(env, NULL, NULL);
-		is_str(status, "UPDATE_ROLLBACK_COMPLETE", "injected failure: "
+		is_str(status, "UPDATE_ROLLBACK_COMPLETE",
+		    "injected failure: "
 		    "UPDATE_ROLLBACK_COMPLETE");
 		free(status);
 	}
-	CALL(env, &r, cfn_describe_stack_events(env->client, NULL, NULL,
-	    STACK, NULL, events_cb, &r, &cause));
+	CALL(env, &r,
+	    cfn_describe_stack_events(env->client, NULL, NULL, STACK, NULL,
+		events_cb, &r, &cause));
 	el = r.result;
 	found = 0;
 	for (i = 0; el != NULL && i < el->n; i++) {
@@ -1420,21 +1506,26 @@ test_scenario(struct svc_env *env)
 		    strcmp(el->v[i].logical_id, "TaskDef") == 0 &&
 		    el->v[i].status_reason != NULL &&
 		    strstr(el->v[i].status_reason, "Injected failure for "
-		    "TaskDef") != NULL) {
+						   "TaskDef") != NULL) {
 			found = 1;
 			break;
 		}
 	}
-	ok(el != NULL && el->n > 8 && !el->truncated, "DescribeStackEvents: "
-	    "all %zu events, over pages of 4", el != NULL ? el->n : 0);
+	ok(el != NULL && el->n > 8 && !el->truncated,
+	    "DescribeStackEvents: "
+	    "all %zu events, over pages of 4",
+	    el != NULL ? el->n : 0);
 	ok(found, "the failed resource and its reason are in the events");
 	ev = el != NULL ? cfn_stack_events_first_failure(el) : NULL;
 	ok(ev != NULL && strcmp(ev->logical_id, "TaskDef") == 0 &&
-	    strstr(ev->status_reason, "Injected failure for TaskDef") != NULL,
+		strstr(ev->status_reason, "Injected failure for TaskDef") !=
+		    NULL,
 	    "the first failure: TaskDef, with the injected reason");
-	ok(el != NULL && el->n > 0 && strcmp(el->v[0].status,
-	    "UPDATE_ROLLBACK_COMPLETE") == 0 && strcmp(el->v[0].resource_type,
-	    "AWS::CloudFormation::Stack") == 0, "newest event first");
+	ok(el != NULL && el->n > 0 &&
+		strcmp(el->v[0].status, "UPDATE_ROLLBACK_COMPLETE") == 0 &&
+		strcmp(el->v[0].resource_type, "AWS::CloudFormation::Stack") ==
+		    0,
+	    "newest event first");
 	for (i = 1; el != NULL && i < el->n; i++)
 		if (el->v[i].timestamp.tv_sec > el->v[i - 1].timestamp.tv_sec)
 			break;
@@ -1443,21 +1534,25 @@ test_scenario(struct svc_env *env)
 		memset(&bounds, 0, sizeof bounds);
 		bounds.max_events = 5;
 		res_reset(&r, env);
-		CALL(env, &r, cfn_describe_stack_events(env->client, NULL,
-		    NULL, STACK, &bounds, events_cb, &r, &cause));
-		ok(r.result != NULL && ((struct cfn_stack_event_list *)
-		    r.result)->n == 5 && ((struct cfn_stack_event_list *)
-		    r.result)->truncated, "bounded to 5 events");
+		CALL(env, &r,
+		    cfn_describe_stack_events(env->client, NULL, NULL, STACK,
+			&bounds, events_cb, &r, &cause));
+		ok(r.result != NULL &&
+			((struct cfn_stack_event_list *)r.result)->n == 5 &&
+			((struct cfn_stack_event_list *)r.result)->truncated,
+		    "bounded to 5 events");
 		cfn_stack_event_list_free(r.result);
 		memset(&bounds, 0, sizeof bounds);
 		bounds.since = el->v[5].timestamp;
 		res_reset(&r, env);
-		CALL(env, &r, cfn_describe_stack_events(env->client, NULL,
-		    NULL, STACK, &bounds, events_cb, &r, &cause));
-		ok(r.result != NULL && ((struct cfn_stack_event_list *)
-		    r.result)->n >= 6 && ((struct cfn_stack_event_list *)
-		    r.result)->n < el->n && ((struct cfn_stack_event_list *)
-		    r.result)->truncated, "bounded by time: stops at older "
+		CALL(env, &r,
+		    cfn_describe_stack_events(env->client, NULL, NULL, STACK,
+			&bounds, events_cb, &r, &cause));
+		ok(r.result != NULL &&
+			((struct cfn_stack_event_list *)r.result)->n >= 6 &&
+			((struct cfn_stack_event_list *)r.result)->n < el->n &&
+			((struct cfn_stack_event_list *)r.result)->truncated,
+		    "bounded by time: stops at older "
 		    "events");
 		cfn_stack_event_list_free(r.result);
 		r.result = NULL;
@@ -1467,26 +1562,29 @@ test_scenario(struct svc_env *env)
 	/* The circuit breaker fails the ECS deployment. */
 	fakeaws_control(&env->fake, "POST", "/_fake/ecs/fail-deployment",
 	    "{\"service\": \"web\"}", NULL);
-	if ((cs = make_change_set(env, "cs-5", CFN_CHANGE_SET_UPDATE,
-	    TEMPLATE, p4, 1, NULL)) != NULL) {
+	if ((cs = make_change_set(env, "cs-5", CFN_CHANGE_SET_UPDATE, TEMPLATE,
+		 p4, 1, NULL)) != NULL) {
 		/* Slower steps: the FAILED deployment stays in sight for
 		   several polls before the rollback replaces it. */
 		fakeaws_control(&env->fake, "POST", "/_fake/config",
 		    "{\"step_delay\": 0.1}", NULL);
-		CALL(env, &r, cfn_execute_change_set(env->client, NULL, NULL,
-		    NULL, cs->id, "exec-5", done_cb, &r, &cause));
+		CALL(env, &r,
+		    cfn_execute_change_set(env->client, NULL, NULL, NULL,
+			cs->id, "exec-5", done_cb, &r, &cause));
 		cfn_change_set_free(cs);
 		status = wait_stack(env, &failed_seen, NULL);
 		fakeaws_control(&env->fake, "POST", "/_fake/config",
 		    "{\"step_delay\": 0.02}", NULL);
-		is_str(status, "UPDATE_ROLLBACK_COMPLETE", "circuit breaker: "
+		is_str(status, "UPDATE_ROLLBACK_COMPLETE",
+		    "circuit breaker: "
 		    "UPDATE_ROLLBACK_COMPLETE");
 		free(status);
 		ok(failed_seen, "a deployment was seen with rolloutState "
-		    "FAILED");
+				"FAILED");
 	}
-	CALL(env, &r, ecs_describe_services(env->client, NULL, NULL,
-	    "billing-int", services, services_cb, &r, &cause));
+	CALL(env, &r,
+	    ecs_describe_services(env->client, NULL, NULL, "billing-int",
+		services, services_cb, &r, &cause));
 	svl = r.result;
 	found = 0;
 	for (i = 0; svl != NULL && svl->n == 1 && i < svl->v[0].nevents; i++)
@@ -1497,8 +1595,9 @@ test_scenario(struct svc_env *env)
 	ecs_service_list_free(svl);
 	memset(&bounds, 0, sizeof bounds);
 	bounds.max_events = 40;
-	CALL(env, &r, cfn_describe_stack_events(env->client, NULL, NULL,
-	    STACK, &bounds, events_cb, &r, &cause));
+	CALL(env, &r,
+	    cfn_describe_stack_events(env->client, NULL, NULL, STACK, &bounds,
+		events_cb, &r, &cause));
 	el = r.result;
 	found = 0;
 	for (i = 0; el != NULL && i < el->n; i++)
@@ -1518,20 +1617,22 @@ out:
 static void
 test_many(struct svc_env *env)
 {
-	struct buf		 t;
-	struct cfn_change_set	*cs;
+	struct buf			   t;
+	struct cfn_change_set		  *cs;
 	struct cfn_create_change_set_input in;
-	struct res		 r = { 0 };
-	struct fakeaws_reply	 fr;
-	json_t			*o;
-	char			 name[32], *setup;
-	int			 i, order = 1;
+	struct res			   r = { 0 };
+	struct fakeaws_reply		   fr;
+	json_t				  *o;
+	char				   name[32], *setup;
+	int				   i, order = 1;
 
 	buf_init(&t, 1 << 20);
 	buf_appends(&t, "Resources:\n");
 	for (i = 0; i < 9; i++)
-		buf_printf(&t, "  Log%d:\n    Type: AWS::Logs::LogGroup\n"
-		    "    Properties:\n      RetentionInDays: 7\n", i);
+		buf_printf(&t,
+		    "  Log%d:\n    Type: AWS::Logs::LogGroup\n"
+		    "    Properties:\n      RetentionInDays: 7\n",
+		    i);
 	memset(&in, 0, sizeof in);
 	in.stack_name = "many";
 	in.change_set_name = "m1";
@@ -1539,15 +1640,19 @@ test_many(struct svc_env *env)
 	in.template_body = t.data;
 	fakeaws_control(&env->fake, "DELETE", "/_fake/calls", NULL, NULL);
 	/* A page throttled on the way is retried, not lost. */
-	fakeaws_control(&env->fake, "POST", "/_fake/faults", "{\"service\": "
+	fakeaws_control(&env->fake, "POST", "/_fake/faults",
+	    "{\"service\": "
 	    "\"cloudformation\", \"operation\": \"DescribeChangeSet\", "
-	    "\"mode\": \"throttle\", \"count\": 2}", NULL);
-	CALL(env, &r, cfn_create_change_set(env->client, NULL, NULL, &in,
-	    ref_cb, &r, &cause));
+	    "\"mode\": \"throttle\", \"count\": 2}",
+	    NULL);
+	CALL(env, &r,
+	    cfn_create_change_set(env->client, NULL, NULL, &in, ref_cb, &r,
+		&cause));
 	cfn_change_set_ref_free(r.result);
 	for (i = 0; i < POLL_MAX; i++) {
-		CALL(env, &r, cfn_describe_change_set(env->client, NULL, NULL,
-		    "many", "m1", cs_cb, &r, &cause));
+		CALL(env, &r,
+		    cfn_describe_change_set(env->client, NULL, NULL, "many",
+			"m1", cs_cb, &r, &cause));
 		if ((cs = r.result) == NULL ||
 		    cfn_change_set_status_final(cs->status))
 			break;
@@ -1566,15 +1671,17 @@ test_many(struct svc_env *env)
 	fakeaws_control(&env->fake, "GET", "/_fake/calls", NULL, &fr);
 	o = json_loads(fr.body != NULL ? fr.body : "", 0, NULL);
 	/* One DescribeChangeSet per page (5) for the last, settled look. */
-	ok(json_integer_value(json_object_get(json_object_get(o,
-	    "cloudformation"), "DescribeChangeSet")) >= 5,
+	ok(json_integer_value(
+	       json_object_get(json_object_get(o, "cloudformation"),
+		   "DescribeChangeSet")) >= 5,
 	    "the fake counted the DescribeChangeSet pages");
 	json_decref(o);
 	free(fr.body);
 
 	/* Every stack, over pages of one. */
-	CALL(env, &r, cfn_describe_stacks(env->client, NULL, NULL, NULL,
-	    stacks_cb, &r, &cause));
+	CALL(env, &r,
+	    cfn_describe_stacks(env->client, NULL, NULL, NULL, stacks_cb, &r,
+		&cause));
 	ok(r.result != NULL && ((struct cfn_stack_list *)r.result)->n == 2,
 	    "DescribeStacks of every stack: both, over pages of one");
 	cfn_stack_list_free(r.result);
@@ -1593,13 +1700,15 @@ test_many(struct svc_env *env)
 	in.change_set_name = "m1";
 	in.template_body = NULL;
 	in.template_url = "https://s3.eu-west-1.amazonaws.com/"
-	    "shipgate-artifacts/billing/many.yaml";
-	CALL(env, &r, cfn_create_change_set(env->client, NULL, NULL, &in,
-	    ref_cb, &r, &cause));
+			  "shipgate-artifacts/billing/many.yaml";
+	CALL(env, &r,
+	    cfn_create_change_set(env->client, NULL, NULL, &in, ref_cb, &r,
+		&cause));
 	cfn_change_set_ref_free(r.result);
 	for (i = 0; i < POLL_MAX; i++) {
-		CALL(env, &r, cfn_describe_change_set(env->client, NULL, NULL,
-		    "many-url", "m1", cs_cb, &r, &cause));
+		CALL(env, &r,
+		    cfn_describe_change_set(env->client, NULL, NULL, "many-url",
+			"m1", cs_cb, &r, &cause));
 		if ((cs = r.result) == NULL ||
 		    cfn_change_set_status_final(cs->status))
 			break;
@@ -1607,7 +1716,8 @@ test_many(struct svc_env *env)
 		svc_env_sleep_ms(POLL_MS);
 	}
 	ok(cs != NULL && strcmp(cs->status, "CREATE_COMPLETE") == 0 &&
-	    cs->nchanges == 9, "TemplateURL: the template read from S3");
+		cs->nchanges == 9,
+	    "TemplateURL: the template read from S3");
 	cfn_change_set_free(cs);
 	buf_free(&t);
 	res_reset(&r, env);
@@ -1623,9 +1733,9 @@ main(void)
 	 * (test-throttle.sh); its replies are tested here by injection.
 	 */
 	static const char *const args[] = { "--step-delay", "0.02",
-	    "--throttle", "cloudformation:describe=off",
-	    "--throttle", "ecs:describe=off", NULL };
-	struct svc_env	env;
+		"--throttle", "cloudformation:describe=off", "--throttle",
+		"ecs:describe=off", NULL };
+	struct svc_env		 env;
 
 	log_init("test-svc-cfn");
 	test_examples();
@@ -1642,10 +1752,12 @@ main(void)
 	test_errors(&env);
 	test_scenario(&env);
 	test_many(&env);
-	is_int(env.reentered, 0, "no callback ran inside the call that "
+	is_int(env.reentered, 0,
+	    "no callback ran inside the call that "
 	    "started it");
 	is_int(env.stuck, 0, "every callback came");
-	is_int(svc_env_stop(&env), 0, "every handle closed: uv_loop_close() "
+	is_int(svc_env_stop(&env), 0,
+	    "every handle closed: uv_loop_close() "
 	    "== 0");
 	return (tap_done());
 }

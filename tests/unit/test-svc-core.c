@@ -28,31 +28,34 @@
 #include "tap.h"
 #include "xmalloc.h"
 
-#define ROLE_ARN	"arn:aws:iam::111111111111:role/shipgate-deployer"
-#define ROLE_ASSUMED	"arn:aws:sts::111111111111:assumed-role/" \
-			    "shipgate-deployer/shipgate-billing-stg"
-#define TOOLS_ARN	"arn:aws:iam::000000000000:user/shipgate-test"
+#define ROLE_ARN "arn:aws:iam::111111111111:role/shipgate-deployer"
+#define ROLE_ASSUMED                              \
+	"arn:aws:sts::111111111111:assumed-role/" \
+	"shipgate-deployer/shipgate-billing-stg"
+#define TOOLS_ARN "arn:aws:iam::000000000000:user/shipgate-test"
 /* A real-looking queue URL: the call must go to the client's endpoint. */
-#define QUEUE_URL	"https://sqs.eu-west-1.amazonaws.com/000000000000/" \
-			    "shipgate-intake"
-#define QUEUE_MISSING	"https://sqs.eu-west-1.amazonaws.com/000000000000/" \
-			    "no-such-queue"
+#define QUEUE_URL                                           \
+	"https://sqs.eu-west-1.amazonaws.com/000000000000/" \
+	"shipgate-intake"
+#define QUEUE_MISSING                                       \
+	"https://sqs.eu-west-1.amazonaws.com/000000000000/" \
+	"no-such-queue"
 
-static uv_loop_t	 loop;
+static uv_loop_t	   loop;
 static struct http_client *http;
-static struct fakeaws	 fake;
-static struct aws_creds	*tools;		/* the fake's static keys */
-static struct aws_client *client;	/* real clock */
-static int64_t		 clock_shift_ms;
+static struct fakeaws	   fake;
+static struct aws_creds	  *tools;  /* the fake's static keys */
+static struct aws_client  *client; /* real clock */
+static int64_t		   clock_shift_ms;
 
 static int64_t
 shifted_now_ms(void)
 {
-	struct timespec	ts;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
-	    clock_shift_ms);
+	return (
+	    (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + clock_shift_ms);
 }
 
 static const char *
@@ -66,7 +69,7 @@ endpoint_cb(const char *service, void *arg)
 static struct aws_client *
 client_new(int max_attempts, int shifted_clock)
 {
-	struct aws_client_options	o;
+	struct aws_client_options o;
 
 	memset(&o, 0, sizeof o);
 	o.region = FAKEAWS_REGION;
@@ -86,8 +89,8 @@ client_new(int max_attempts, int shifted_clock)
 static long
 fake_post(const char *path, const char *json)
 {
-	struct fakeaws_reply	r;
-	long			status;
+	struct fakeaws_reply r;
+	long		     status;
 
 	status = fakeaws_control(&fake, "POST", path, json, &r);
 	if (status != 200)
@@ -101,9 +104,9 @@ fake_post(const char *path, const char *json)
 static long long
 fake_calls(const char *service, const char *op)
 {
-	struct fakeaws_reply	 r;
-	json_t			*root, *v;
-	long long		 n = -1;
+	struct fakeaws_reply r;
+	json_t		    *root, *v;
+	long long	     n = -1;
 
 	if (fakeaws_control(&fake, "GET", "/_fake/calls", NULL, &r) != 200) {
 		free(r.body);
@@ -121,13 +124,13 @@ fake_calls(const char *service, const char *op)
 /* ------------------------------------------------- callbacks, waiting */
 
 struct got {
-	int		 n;		/* callbacks seen */
-	int		 error;
-	long		 status;
-	int		 attempts;
-	char		 code[128];
-	char		*message;
-	void		*result;
+	int   n; /* callbacks seen */
+	int   error;
+	long  status;
+	int   attempts;
+	char  code[128];
+	char *message;
+	void *result;
 };
 
 static void
@@ -150,12 +153,11 @@ got_clear(struct got *g)
 	memset(g, 0, sizeof *g);
 }
 
-#define GOT_CB(name, type)						\
-static void								\
-name(const struct aws_reply *r, type *res, void *arg)			\
-{									\
-	got_set(arg, r, res);						\
-}
+#define GOT_CB(name, type)                                                \
+	static void name(const struct aws_reply *r, type *res, void *arg) \
+	{                                                                 \
+		got_set(arg, r, res);                                     \
+	}
 GOT_CB(assume_cb, struct sts_assumed_role)
 GOT_CB(identity_cb, struct sts_caller_identity)
 GOT_CB(list_cb, struct s3_object_list)
@@ -186,27 +188,28 @@ wait_for(struct got *g, int n)
 }
 
 /* Callbacks that came from inside the call that started them. */
-static int	 sync_callbacks;
+static int sync_callbacks;
 
 /* Starts a call; a synchronous failure is reported and counted as done. */
-#define START(g, expr) do {						\
-	char	*cause_ = NULL;						\
-	got_clear(g);							\
-	if ((expr) == NULL) {						\
-		tap_diag("start failed: %s", cause_);			\
-		(g)->n = 1;						\
-		(g)->error = -999;					\
-		free(cause_);						\
-	} else if ((g)->n != 0)						\
-		sync_callbacks++;					\
-} while (0)
-#define CAUSE	(&cause_)
+#define START(g, expr)                                        \
+	do {                                                  \
+		char *cause_ = NULL;                          \
+		got_clear(g);                                 \
+		if ((expr) == NULL) {                         \
+			tap_diag("start failed: %s", cause_); \
+			(g)->n = 1;                           \
+			(g)->error = -999;                    \
+			free(cause_);                         \
+		} else if ((g)->n != 0)                       \
+			sync_callbacks++;                     \
+	} while (0)
+#define CAUSE (&cause_)
 
 static struct sts_caller_identity *
 identity(struct aws_client *c, struct aws_creds *creds, struct got *g)
 {
-	START(g, sts_get_caller_identity(c, creds, NULL, identity_cb, g,
-	    CAUSE));
+	START(g,
+	    sts_get_caller_identity(c, creds, NULL, identity_cb, g, CAUSE));
 	wait_for(g, 1);
 	return (g->result);
 }
@@ -215,9 +218,9 @@ static int
 put(const char *bucket, const char *key, const char *data, size_t len,
     struct aws_creds *creds)
 {
-	struct s3_put_params	 p;
-	struct got		 g = { 0 };
-	int			 error;
+	struct s3_put_params p;
+	struct got	     g = { 0 };
+	int		     error;
 
 	memset(&p, 0, sizeof p);
 	p.t.bucket = bucket;
@@ -240,11 +243,11 @@ put(const char *bucket, const char *key, const char *data, size_t len,
 static void
 test_sts(void)
 {
-	struct sts_assume_role_params	 p;
-	struct sts_caller_identity	*id;
-	struct sts_assumed_role		*r;
-	struct got			 g = { 0 };
-	char				*cause = NULL;
+	struct sts_assume_role_params p;
+	struct sts_caller_identity   *id;
+	struct sts_assumed_role	     *r;
+	struct got		      g = { 0 };
+	char			     *cause = NULL;
 
 	id = identity(client, NULL, &g);
 	ok(g.n == 1 && g.error == AWS_OK && id != NULL,
@@ -267,26 +270,31 @@ test_sts(void)
 		is_str(r->assumed_role_arn, ROLE_ASSUMED,
 		    "sts: assumed-role ARN in account 111111111111");
 		ok(strncmp(r->creds.access_key_id, "ASIA", 4) == 0 &&
-		    r->creds.session_token != NULL &&
-		    r->creds.expires_ms > shifted_now_ms() - clock_shift_ms,
+			r->creds.session_token != NULL &&
+			r->creds.expires_ms > shifted_now_ms() - clock_shift_ms,
 		    "sts: temporary keys with a token and an expiry");
 	}
 	sts_assumed_role_free(r);
 
 	/* The external id is checked by the role's trust policy. */
-	fake_post("/_fake/sts/role", "{\"role_arn\": "
+	fake_post("/_fake/sts/role",
+	    "{\"role_arn\": "
 	    "\"arn:aws:iam::111111111111:role/shipgate-ext\", "
 	    "\"external_id\": \"ext-42\"}");
 	p.role_arn = "arn:aws:iam::111111111111:role/shipgate-ext";
 	START(&g, sts_assume_role(client, &p, assume_cb, &g, CAUSE));
 	wait_for(&g, 1);
 	ok(g.error == AWS_EAWS && strcmp(g.code, "AccessDenied") == 0 &&
-	    g.result == NULL, "sts: AssumeRole without the external id: "
+		g.result == NULL,
+	    "sts: AssumeRole without the external id: "
 	    "AccessDenied");
-	ok(g.message != NULL && strstr(g.message, "STS AssumeRole: "
-	    "AccessDenied: ") != NULL && strstr(g.message, "(request ") !=
-	    NULL, "sts: the message names service, operation, code and "
-	    "request: %s", g.message);
+	ok(g.message != NULL &&
+		strstr(g.message, "STS AssumeRole: "
+				  "AccessDenied: ") != NULL &&
+		strstr(g.message, "(request ") != NULL,
+	    "sts: the message names service, operation, code and "
+	    "request: %s",
+	    g.message);
 	ok(g.attempts == 1, "sts: AccessDenied is not retried");
 	p.external_id = "ext-42";
 	START(&g, sts_assume_role(client, &p, assume_cb, &g, CAUSE));
@@ -297,19 +305,23 @@ test_sts(void)
 	/* Bad arguments fail at once, without a callback. */
 	p.session_name = "shipgate billing";
 	ok(sts_assume_role(client, &p, assume_cb, &g, &cause) == NULL &&
-	    cause != NULL, "sts: a session name with a space is refused");
+		cause != NULL,
+	    "sts: a session name with a space is refused");
 	free(cause);
 	cause = NULL;
 	p.session_name = "shipgate-billing-stg";
 	p.role_arn = "arn:aws:iam::1111:role/x";
 	ok(sts_assume_role(client, &p, assume_cb, &g, &cause) == NULL &&
-	    cause != NULL, "sts: a bad role ARN is refused");
+		cause != NULL,
+	    "sts: a bad role ARN is refused");
 	free(cause);
 	ok(sts_session_name_valid("shipgate-billing-stg") &&
-	    sts_session_name_valid("a.b@c=d,e+f_g-h") &&
-	    !sts_session_name_valid("x") && !sts_session_name_valid(
-	    "0123456789012345678901234567890123456789012345678901234567890"
-	    "1234") && !sts_session_name_valid("a/b"),
+		sts_session_name_valid("a.b@c=d,e+f_g-h") &&
+		!sts_session_name_valid("x") &&
+		!sts_session_name_valid(
+		    "0123456789012345678901234567890123456789012345678901234567890"
+		    "1234") &&
+		!sts_session_name_valid("a/b"),
 	    "sts: session names as STS's [\\w+=,.@-]{2,64}");
 	got_clear(&g);
 }
@@ -319,15 +331,15 @@ test_sts(void)
 static void
 test_role(void)
 {
-	struct aws_creds_role_options	 o;
-	struct aws_creds		*role;
-	struct aws_client		*shifted;
-	struct sts_caller_identity	*id;
-	struct got			 g = { 0 }, many[4];
-	struct s3_target		 t;
-	long long			 before;
-	char				*cause = NULL;
-	int				 i, good;
+	struct aws_creds_role_options o;
+	struct aws_creds	     *role;
+	struct aws_client	     *shifted;
+	struct sts_caller_identity   *id;
+	struct got		      g = { 0 }, many[4];
+	struct s3_target	      t;
+	long long		      before;
+	char			     *cause = NULL;
+	int			      i, good;
 
 	memset(&o, 0, sizeof o);
 	o.role_arn = ROLE_ARN;
@@ -347,8 +359,9 @@ test_role(void)
 
 	before = fake_calls("sts", "AssumeRole");
 	id = identity(client, role, &g);
-	ok(g.error == AWS_OK && id != NULL && strcmp(id->arn,
-	    ROLE_ASSUMED) == 0, "role: GetCallerIdentity shows the "
+	ok(g.error == AWS_OK && id != NULL &&
+		strcmp(id->arn, ROLE_ASSUMED) == 0,
+	    "role: GetCallerIdentity shows the "
 	    "assumed role");
 	sts_caller_identity_free(id);
 	id = identity(client, role, &g);
@@ -372,7 +385,7 @@ test_role(void)
 	START(&g, s3_get_object(client, &t, 0, get_cb, &g, CAUSE));
 	wait_for(&g, 1);
 	ok(g.error == AWS_OK && g.result != NULL &&
-	    ((struct s3_object *)g.result)->len == 3,
+		((struct s3_object *)g.result)->len == 3,
 	    "role: GetObject there as the role");
 	s3_object_free(g.result);
 
@@ -386,14 +399,16 @@ test_role(void)
 	clock_shift_ms = 6 * 60 * 1000;
 	shifted = client_new(5, 1);
 	id = identity(shifted, NULL, &g);
-	ok(g.error == AWS_OK && g.attempts == 2, "role: a clock 6 min ahead "
-	    "is corrected after one skew error (attempts %d)", g.attempts);
+	ok(g.error == AWS_OK && g.attempts == 2,
+	    "role: a clock 6 min ahead "
+	    "is corrected after one skew error (attempts %d)",
+	    g.attempts);
 	sts_caller_identity_free(id);
 	before = fake_calls("sts", "AssumeRole");
 	for (i = 0; i < 4; i++) {
 		memset(&many[i], 0, sizeof many[i]);
 		START(&many[i], sts_get_caller_identity(shifted, role, NULL,
-		    identity_cb, &many[i], CAUSE));
+				    identity_cb, &many[i], CAUSE));
 	}
 	good = 0;
 	for (i = 0; i < 4; i++) {
@@ -414,7 +429,8 @@ test_role(void)
 	aws_client_free(shifted);
 
 	/* A refused AssumeRole reaches the caller as a credentials error. */
-	fake_post("/_fake/sts/role", "{\"role_arn\": "
+	fake_post("/_fake/sts/role",
+	    "{\"role_arn\": "
 	    "\"arn:aws:iam::111111111111:role/untrusted\", "
 	    "\"trusted\": false}");
 	o.role_arn = "arn:aws:iam::111111111111:role/untrusted";
@@ -423,16 +439,17 @@ test_role(void)
 	role = aws_creds_role_new(client, tools, &o, &cause);
 	id = identity(client, role, &g);
 	ok(g.error == AWS_ECREDS && id == NULL && g.message != NULL &&
-	    strstr(g.message, "AccessDenied") != NULL,
+		strstr(g.message, "AccessDenied") != NULL,
 	    "role: an untrusted role is a credentials error naming "
-	    "AccessDenied: %s", g.message);
+	    "AccessDenied: %s",
+	    g.message);
 
 	/* A provider freed while its AssumeRole is in flight. */
 	aws_creds_free(role);
 	o.role_arn = ROLE_ARN;
 	role = aws_creds_role_new(client, tools, &o, &cause);
-	START(&g, sts_get_caller_identity(client, role, NULL, identity_cb,
-	    &g, CAUSE));
+	START(&g, sts_get_caller_identity(client, role, NULL, identity_cb, &g,
+		      CAUSE));
 	/* Let the call reach the credentials refresh, then free. */
 	uv_run(&loop, UV_RUN_NOWAIT);
 	aws_creds_free(role);
@@ -449,7 +466,7 @@ test_role(void)
 static int
 list_has(const struct s3_object_list *l, const char *key)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; l != NULL && i < l->n; i++)
 		if (strcmp(l->v[i].key, key) == 0)
@@ -460,20 +477,20 @@ list_has(const struct s3_object_list *l, const char *key)
 static void
 test_s3(void)
 {
-	static const char *const keys[] = {
-		"odd/a b+c&d=e?f#g%h~i.zip",
-		"odd/\xc3\xbc" "n" "\xc3\xaf" "c" "\xc3\xb6" "d" "\xc3\xa9"
-		    "/\xe3\x83\x95\xe3\x82\xa1\xe3\x82\xa4\xe3\x83\xab.txt",
-		"odd/x;y,z@$!'()*[]{}^`|\"<>.bin",
-		"odd/ leading and trailing ",
-		"odd/a//double/slash",
-		"odd/dots/../and/./segments",
-		"odd/control\tchars\001and\nnewline",
-		NULL
-	};
-	static const char *const meta[] = {
-		"release", "1.4.2", "Integrator", "acme", NULL
-	};
+	static const char *const keys[] = { "odd/a b+c&d=e?f#g%h~i.zip",
+		"odd/\xc3\xbc"
+		"n"
+		"\xc3\xaf"
+		"c"
+		"\xc3\xb6"
+		"d"
+		"\xc3\xa9"
+		"/\xe3\x83\x95\xe3\x82\xa1\xe3\x82\xa4\xe3\x83\xab.txt",
+		"odd/x;y,z@$!'()*[]{}^`|\"<>.bin", "odd/ leading and trailing ",
+		"odd/a//double/slash", "odd/dots/../and/./segments",
+		"odd/control\tchars\001and\nnewline", NULL };
+	static const char *const meta[] = { "release", "1.4.2", "Integrator",
+		"acme", NULL };
 	struct s3_put_params	 pp;
 	struct s3_list_params	 lp;
 	struct s3_target	 t;
@@ -498,8 +515,10 @@ test_s3(void)
 	wait_for(&g, 1);
 	pr = g.result;
 	ok(g.error == AWS_OK && pr != NULL && pr->etag[0] == '"' &&
-	    pr->version_id != NULL, "s3: PutObject returns etag %s and "
-	    "version id", pr != NULL ? pr->etag : "-");
+		pr->version_id != NULL,
+	    "s3: PutObject returns etag %s and "
+	    "version id",
+	    pr != NULL ? pr->etag : "-");
 	memset(&t, 0, sizeof t);
 	t.bucket = pp.t.bucket;
 	t.key = pp.t.key;
@@ -526,7 +545,7 @@ test_s3(void)
 	wait_for(&g, 1);
 	o = g.result;
 	ok(g.error == AWS_OK && o != NULL && o->len == 11 &&
-	    memcmp(o->data, "PK\003\004release", 11) == 0,
+		memcmp(o->data, "PK\003\004release", 11) == 0,
 	    "s3: GetObject returns the bytes");
 	if (o != NULL)
 		is_str(o->info.content_type, "application/zip",
@@ -535,9 +554,9 @@ test_s3(void)
 
 	/* The most metadata a put takes (16 pairs: many signed headers). */
 	{
-		const char	*many[33];
-		char		 names[16][8], values[16][8];
-		int		 k;
+		const char *many[33];
+		char	    names[16][8], values[16][8];
+		int	    k;
 
 		for (k = 0; k < 16; k++) {
 			snprintf(names[k], sizeof names[k], "m%02d", k);
@@ -557,7 +576,7 @@ test_s3(void)
 		wait_for(&g, 1);
 		info = g.result;
 		ok(info != NULL && info->nmeta == 16 &&
-		    strcmp(s3_object_info_meta(info, "m15"), "v15") == 0,
+			strcmp(s3_object_info_meta(info, "m15"), "v15") == 0,
 		    "s3: all 16 come back");
 		s3_object_info_free(info);
 	}
@@ -565,14 +584,16 @@ test_s3(void)
 	/* Keys with spaces, unicode and special characters round-trip. */
 	for (i = 0; keys[i] != NULL; i++) {
 		ok(put("shipgate-list", keys[i], keys[i], strlen(keys[i]),
-		    NULL) == AWS_OK, "s3: put key %zu", i);
+		       NULL) == AWS_OK,
+		    "s3: put key %zu", i);
 		t.bucket = "shipgate-list";
 		t.key = keys[i];
 		START(&g, s3_get_object(client, &t, 0, get_cb, &g, CAUSE));
 		wait_for(&g, 1);
 		o = g.result;
-		ok(g.error == AWS_OK && o != NULL && o->len ==
-		    strlen(keys[i]) && memcmp(o->data, keys[i], o->len) == 0,
+		ok(g.error == AWS_OK && o != NULL &&
+			o->len == strlen(keys[i]) &&
+			memcmp(o->data, keys[i], o->len) == 0,
 		    "s3: get key %zu back: %s", i, keys[i]);
 		s3_object_free(o);
 	}
@@ -600,7 +621,8 @@ test_s3(void)
 	l = g.result;
 	ok(g.error == AWS_OK && l != NULL && l->n == 7 && l->pages == 3,
 	    "s3: ListObjectsV2 follows continuation tokens (%zu objects, "
-	    "%u pages)", l != NULL ? l->n : 0, l != NULL ? l->pages : 0);
+	    "%u pages)",
+	    l != NULL ? l->n : 0, l != NULL ? l->pages : 0);
 	if (l != NULL && l->n == 7) {
 		is_str(l->v[6].key, "paged/obj-06", "s3: in key order");
 		is_int(l->v[6].size, 6, "s3: sizes");
@@ -611,8 +633,8 @@ test_s3(void)
 	/* Cancelled in flight: one callback, cancelled. */
 	lp.page_size = 1;
 	{
-		struct aws_op	*ls;
-		char		*cause = NULL;
+		struct aws_op *ls;
+		char	      *cause = NULL;
 
 		got_clear(&g);
 		ls = s3_list_objects(client, &lp, list_cb, &g, &cause);
@@ -633,16 +655,15 @@ test_s3(void)
 	lp.max_total = 5;
 	START(&g, s3_list_objects(client, &lp, list_cb, &g, CAUSE));
 	wait_for(&g, 1);
-	ok(g.error == AWS_ETOOLARGE && g.result == NULL && g.message !=
-	    NULL && strstr(g.message, "more than 5 objects") != NULL,
+	ok(g.error == AWS_ETOOLARGE && g.result == NULL && g.message != NULL &&
+		strstr(g.message, "more than 5 objects") != NULL,
 	    "s3: a listing over its bound is an error: %s", g.message);
 	lp.max_total = 0;
 	lp.prefix = "nothing-here/";
 	START(&g, s3_list_objects(client, &lp, list_cb, &g, CAUSE));
 	wait_for(&g, 1);
 	l = g.result;
-	ok(g.error == AWS_OK && l != NULL && l->n == 0,
-	    "s3: an empty listing");
+	ok(g.error == AWS_OK && l != NULL && l->n == 0, "s3: an empty listing");
 	s3_object_list_free(l);
 
 	/* GetObject over the cap. */
@@ -655,8 +676,8 @@ test_s3(void)
 	t.key = "big.bin";
 	START(&g, s3_get_object(client, &t, 100 * 1024, get_cb, &g, CAUSE));
 	wait_for(&g, 1);
-	ok(g.error == AWS_ETOOLARGE && g.result == NULL && g.message !=
-	    NULL && strstr(g.message, "cap of 102400 bytes") != NULL,
+	ok(g.error == AWS_ETOOLARGE && g.result == NULL && g.message != NULL &&
+		strstr(g.message, "cap of 102400 bytes") != NULL,
 	    "s3: GetObject over the cap: %s", g.message);
 	t.key = "paged/obj-06";
 	START(&g, s3_get_object(client, &t, 5, get_cb, &g, CAUSE));
@@ -673,15 +694,18 @@ test_s3(void)
 	START(&g, s3_get_object(client, &t, 0, get_cb, &g, CAUSE));
 	wait_for(&g, 1);
 	ok(g.error == AWS_EAWS && strcmp(g.code, "NoSuchKey") == 0 &&
-	    g.status == 404 && g.attempts == 1,
+		g.status == 404 && g.attempts == 1,
 	    "s3: GetObject of a missing key: NoSuchKey, not retried");
-	ok(g.message != NULL && strncmp(g.message, "S3 GetObject: "
-	    "NoSuchKey: ", 19) == 0, "s3: message %s", g.message);
+	ok(g.message != NULL && strncmp(g.message,
+				    "S3 GetObject: "
+				    "NoSuchKey: ",
+				    19) == 0,
+	    "s3: message %s", g.message);
 	START(&g, s3_head_object(client, &t, head_cb, &g, CAUSE));
 	wait_for(&g, 1);
 	ok(g.error == AWS_EAWS && strcmp(g.code, "NotFound") == 0 &&
-	    g.status == 404, "s3: HeadObject of a missing key: NotFound (%s)",
-	    g.message);
+		g.status == 404,
+	    "s3: HeadObject of a missing key: NotFound (%s)", g.message);
 	lp.t.bucket = "no-such-bucket";
 	lp.prefix = NULL;
 	START(&g, s3_list_objects(client, &lp, list_cb, &g, CAUSE));
@@ -692,7 +716,8 @@ test_s3(void)
 	START(&g, s3_list_objects(client, &lp, list_cb, &g, CAUSE));
 	wait_for(&g, 1);
 	ok(g.error == AWS_EAWS && strcmp(g.code, "AccessDenied") == 0 &&
-	    g.status == 403, "s3: another account's bucket: AccessDenied");
+		g.status == 403,
+	    "s3: another account's bucket: AccessDenied");
 	t.bucket = "shipgate-list";
 	t.key = "";
 	START(&g, s3_get_object(client, &t, 0, get_cb, &g, CAUSE));
@@ -705,10 +730,10 @@ test_s3(void)
 static void
 test_s3_urls(void)
 {
-	struct aws_client_options	 o;
-	struct aws_client		*aws;
-	struct s3_target		 t;
-	char				*url, *cause = NULL, *want;
+	struct aws_client_options o;
+	struct aws_client	 *aws;
+	struct s3_target	  t;
+	char			 *url, *cause = NULL, *want;
 
 	memset(&o, 0, sizeof o);
 	o.region = "eu-west-1";
@@ -717,8 +742,10 @@ test_s3_urls(void)
 	t.bucket = "shipgate-drops";
 	t.key = "in coming/\xc3\xbc+x.zip";
 	url = s3_url(aws, &t, &cause);
-	is_str(url, "https://shipgate-drops.s3.eu-west-1.amazonaws.com/"
-	    "in%20coming/%C3%BC%2Bx.zip", "s3: virtual-hosted URL on AWS");
+	is_str(url,
+	    "https://shipgate-drops.s3.eu-west-1.amazonaws.com/"
+	    "in%20coming/%C3%BC%2Bx.zip",
+	    "s3: virtual-hosted URL on AWS");
 	free(url);
 	t.region = "us-east-2";
 	t.key = NULL;
@@ -752,17 +779,17 @@ test_s3_urls(void)
 static void
 test_sqs(void)
 {
-	static const char *const all[] = { "All", NULL };
-	struct sqs_receive_params	 rp;
-	struct sqs_queue		 q;
-	struct sqs_messages		*ms;
-	struct got			 g = { 0 }, pg = { 0 };
-	struct s3_put_params		 pp;
-	struct timespec			 t0, t1;
-	struct sqs_queue_attributes	*qa;
-	struct s3_notification		*nc;
-	struct s3_target		 t;
-	char				*handle = NULL;
+	static const char *const     all[] = { "All", NULL };
+	struct sqs_receive_params    rp;
+	struct sqs_queue	     q;
+	struct sqs_messages	    *ms;
+	struct got		     g = { 0 }, pg = { 0 };
+	struct s3_put_params	     pp;
+	struct timespec		     t0, t1;
+	struct sqs_queue_attributes *qa;
+	struct s3_notification	    *nc;
+	struct s3_target	     t;
+	char			    *handle = NULL;
 
 	memset(&rp, 0, sizeof rp);
 	rp.q.url = QUEUE_URL;
@@ -803,20 +830,22 @@ test_sqs(void)
 	    "sqs: the long poll returns with the S3 event");
 	tap_diag("long poll returned after %.2f s (wait 20 s)",
 	    (double)(t1.tv_sec - t0.tv_sec) +
-	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+		(double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (ms != NULL && ms->n == 1) {
 		ok(strstr(ms->v[0].body, "incoming/billing-1.4.2.zip") !=
-		    NULL && strstr(ms->v[0].body, "ObjectCreated") != NULL,
+			    NULL &&
+			strstr(ms->v[0].body, "ObjectCreated") != NULL,
 		    "sqs: the body is the S3 event");
 		ok(ms->v[0].message_id[0] != '\0' &&
-		    ms->v[0].receipt_handle[0] != '\0',
+			ms->v[0].receipt_handle[0] != '\0',
 		    "sqs: message id and receipt handle");
 		is_int(ms->v[0].receive_count, 1,
 		    "sqs: ApproximateReceiveCount 1");
 		ok(ms->v[0].sent_ms > 1700000000000LL,
 		    "sqs: SentTimestamp in ms");
 		ok(sqs_message_attr(&ms->v[0], "ApproximateReceiveCount") !=
-		    NULL, "sqs: attributes kept by name");
+			NULL,
+		    "sqs: attributes kept by name");
 		handle = xstrdup(ms->v[0].receipt_handle);
 	}
 	sqs_messages_free(ms);
@@ -824,8 +853,8 @@ test_sqs(void)
 	/* Visibility 0 makes it come back, received twice. */
 	memset(&q, 0, sizeof q);
 	q.url = QUEUE_URL;
-	START(&g, sqs_change_message_visibility(client, &q, handle, 0,
-	    done_cb, &g, CAUSE));
+	START(&g, sqs_change_message_visibility(client, &q, handle, 0, done_cb,
+		      &g, CAUSE));
 	wait_for(&g, 1);
 	ok(g.error == AWS_OK, "sqs: ChangeMessageVisibility");
 	rp.wait_seconds = 5;
@@ -834,8 +863,8 @@ test_sqs(void)
 	wait_for(&g, 1);
 	ms = g.result;
 	ok(g.error == AWS_OK && ms != NULL && ms->n == 1 &&
-	    ms->v[0].receive_count == 2 &&
-	    sqs_message_attr(&ms->v[0], "SenderId") != NULL,
+		ms->v[0].receive_count == 2 &&
+		sqs_message_attr(&ms->v[0], "SenderId") != NULL,
 	    "sqs: received again, ApproximateReceiveCount 2, All attributes");
 	free(handle);
 	handle = NULL;
@@ -856,19 +885,23 @@ test_sqs(void)
 
 	/* Error replies. */
 	START(&g, sqs_change_message_visibility(client, &q, "bm9wZQ==", 10,
-	    done_cb, &g, CAUSE));
+		      done_cb, &g, CAUSE));
 	wait_for(&g, 1);
-	ok(g.error == AWS_EAWS && strcmp(g.code, "ReceiptHandleIsInvalid") ==
-	    0 && g.attempts == 1, "sqs: a bad receipt handle: %s",
-	    g.message);
+	ok(g.error == AWS_EAWS &&
+		strcmp(g.code, "ReceiptHandleIsInvalid") == 0 &&
+		g.attempts == 1,
+	    "sqs: a bad receipt handle: %s", g.message);
 	rp.q.url = QUEUE_MISSING;
 	START(&g, sqs_receive_message(client, &rp, receive_cb, &g, CAUSE));
 	wait_for(&g, 1);
-	ok(g.error == AWS_EAWS && (strcmp(g.code, "QueueDoesNotExist") == 0 ||
-	    strcmp(g.code, "AWS.SimpleQueueService.NonExistentQueue") == 0),
+	ok(g.error == AWS_EAWS &&
+		(strcmp(g.code, "QueueDoesNotExist") == 0 ||
+		    strcmp(g.code, "AWS.SimpleQueueService.NonExistentQueue") ==
+			0),
 	    "sqs: a missing queue: %s", g.code);
-	ok(g.message != NULL && strncmp(g.message, "SQS ReceiveMessage: ",
-	    20) == 0, "sqs: message %s", g.message);
+	ok(g.message != NULL &&
+		strncmp(g.message, "SQS ReceiveMessage: ", 20) == 0,
+	    "sqs: message %s", g.message);
 	rp.q.url = "sqs://nope";
 	START(&g, sqs_receive_message(client, &rp, receive_cb, &g, CAUSE));
 	ok(g.error == -999, "sqs: a bad queue URL is refused at once");
@@ -880,39 +913,42 @@ test_sqs(void)
 	/* What shipgatectl doctor reads: the queue's attributes, the
 	   bucket's notification (the setup's: incoming/ to the queue). */
 	q.url = QUEUE_URL;
-	START(&g, sqs_get_queue_attributes(client, &q, attributes_cb, &g,
-	    CAUSE));
+	START(&g,
+	    sqs_get_queue_attributes(client, &q, attributes_cb, &g, CAUSE));
 	wait_for(&g, 1);
 	qa = g.result;
 	ok(g.error == AWS_OK && qa != NULL && qa->queue_arn != NULL &&
-	    strcmp(qa->queue_arn, "arn:aws:sqs:eu-west-1:000000000000:"
-	    "shipgate-intake") == 0 && qa->redrive_policy == NULL &&
-	    qa->policy != NULL && strstr(qa->policy, "s3.amazonaws.com") !=
-	    NULL, "sqs: GetQueueAttributes: the ARN, no redrive policy, the "
+		strcmp(qa->queue_arn, "arn:aws:sqs:eu-west-1:000000000000:"
+				      "shipgate-intake") == 0 &&
+		qa->redrive_policy == NULL && qa->policy != NULL &&
+		strstr(qa->policy, "s3.amazonaws.com") != NULL,
+	    "sqs: GetQueueAttributes: the ARN, no redrive policy, the "
 	    "policy admitting S3");
 	sqs_queue_attributes_free(qa);
 	memset(&t, 0, sizeof t);
 	t.bucket = "shipgate-drops";
-	START(&g, s3_get_bucket_notification(client, &t, notification_cb, &g,
-	    CAUSE));
+	START(&g,
+	    s3_get_bucket_notification(client, &t, notification_cb, &g, CAUSE));
 	wait_for(&g, 1);
 	nc = g.result;
 	ok(g.error == AWS_OK && nc != NULL && nc->n == 1 &&
-	    nc->v[0].kind == S3_NOTIFY_QUEUE &&
-	    strcmp(nc->v[0].destination, "arn:aws:sqs:eu-west-1:000000000000:"
-	    "shipgate-intake") == 0 && nc->v[0].prefix != NULL &&
-	    strcmp(nc->v[0].prefix, "incoming/") == 0 &&
-	    nc->v[0].suffix == NULL && nc->v[0].nevents == 1,
+		nc->v[0].kind == S3_NOTIFY_QUEUE &&
+		strcmp(nc->v[0].destination,
+		    "arn:aws:sqs:eu-west-1:000000000000:"
+		    "shipgate-intake") == 0 &&
+		nc->v[0].prefix != NULL &&
+		strcmp(nc->v[0].prefix, "incoming/") == 0 &&
+		nc->v[0].suffix == NULL && nc->v[0].nevents == 1,
 	    "s3: GetBucketNotificationConfiguration: the queue and its "
 	    "prefix");
 	s3_notification_free(nc);
 	t.bucket = "no-such-bucket-here";
-	START(&g, s3_get_bucket_notification(client, &t, notification_cb, &g,
-	    CAUSE));
+	START(&g,
+	    s3_get_bucket_notification(client, &t, notification_cb, &g, CAUSE));
 	wait_for(&g, 1);
 	ok(g.error == AWS_EAWS && strcmp(g.code, "NoSuchBucket") == 0 &&
-	    g.result == NULL, "s3: the notification of a missing bucket: %s",
-	    g.code);
+		g.result == NULL,
+	    "s3: the notification of a missing bucket: %s", g.code);
 	got_clear(&g);
 }
 
@@ -928,24 +964,25 @@ fault(const char *json)
 static void
 test_retries(void)
 {
-	struct aws_client	*c3;
-	struct aws_request	 req;
+	struct aws_client	   *c3;
+	struct aws_request	    req;
 	struct sts_caller_identity *id;
-	struct s3_target	 t;
-	struct got		 g = { 0 };
-	struct aws_client_stat	 st[16];
-	long long		 before;
-	size_t			 n, i;
-	int			 found = 0;
+	struct s3_target	    t;
+	struct got		    g = { 0 };
+	struct aws_client_stat	    st[16];
+	long long		    before;
+	size_t			    n, i;
+	int			    found = 0;
 
 	fakeaws_control(&fake, "DELETE", "/_fake/faults", NULL, NULL);
 	before = fake_calls("sts", "GetCallerIdentity");
 	fault("{\"service\": \"sts\", \"operation\": \"GetCallerIdentity\", "
-	    "\"mode\": \"throttle\", \"count\": 3}");
+	      "\"mode\": \"throttle\", \"count\": 3}");
 	id = identity(client, NULL, &g);
 	ok(g.error == AWS_OK && id != NULL && g.attempts == 4,
 	    "retry: three throttled attempts, the fourth succeeds "
-	    "(attempts %d)", g.attempts);
+	    "(attempts %d)",
+	    g.attempts);
 	is_int(fake_calls("sts", "GetCallerIdentity") - before, 4,
 	    "retry: the fake saw 4 attempts");
 	sts_caller_identity_free(id);
@@ -960,10 +997,10 @@ test_retries(void)
 	c3 = client_new(3, 0);
 	before = fake_calls("sts", "GetCallerIdentity");
 	fault("{\"service\": \"sts\", \"operation\": \"GetCallerIdentity\", "
-	    "\"mode\": \"throttle\", \"count\": 10}");
+	      "\"mode\": \"throttle\", \"count\": 10}");
 	id = identity(c3, NULL, &g);
 	ok(g.error == AWS_EAWS && strcmp(g.code, "Throttling") == 0 &&
-	    g.attempts == 3 && id == NULL,
+		g.attempts == 3 && id == NULL,
 	    "retry: max_attempts 3 gives up after 3 (%s)", g.message);
 	is_int(fake_calls("sts", "GetCallerIdentity") - before, 3,
 	    "retry: the fake saw 3 attempts");
@@ -972,22 +1009,23 @@ test_retries(void)
 	/* A non-retryable 4xx is not retried. */
 	before = fake_calls("sts", "GetCallerIdentity");
 	fault("{\"service\": \"sts\", \"operation\": \"GetCallerIdentity\", "
-	    "\"mode\": \"error\", \"status\": 400, \"code\": "
-	    "\"ValidationError\", \"message\": \"nope\", \"count\": 1}");
+	      "\"mode\": \"error\", \"status\": 400, \"code\": "
+	      "\"ValidationError\", \"message\": \"nope\", \"count\": 1}");
 	id = identity(client, NULL, &g);
 	ok(g.error == AWS_EAWS && strcmp(g.code, "ValidationError") == 0 &&
-	    g.attempts == 1, "retry: ValidationError (400) is not retried");
+		g.attempts == 1,
+	    "retry: ValidationError (400) is not retried");
 	is_int(fake_calls("sts", "GetCallerIdentity") - before, 1,
 	    "retry: the fake saw 1 attempt");
 
 	/* 500 and 503 are. */
 	fault("{\"service\": \"sts\", \"operation\": \"GetCallerIdentity\", "
-	    "\"mode\": \"error500\", \"count\": 1}");
+	      "\"mode\": \"error500\", \"count\": 1}");
 	id = identity(client, NULL, &g);
 	ok(g.error == AWS_OK && g.attempts == 2, "retry: a 500 is retried");
 	sts_caller_identity_free(id);
 	fault("{\"service\": \"s3\", \"operation\": \"GetObject\", "
-	    "\"mode\": \"error503\", \"count\": 2}");
+	      "\"mode\": \"error503\", \"count\": 2}");
 	memset(&t, 0, sizeof t);
 	t.bucket = "shipgate-list";
 	t.key = "paged/obj-03";
@@ -1006,53 +1044,59 @@ test_retries(void)
 	 */
 	before = fake_calls("sts", "GetCallerIdentity");
 	fault("{\"service\": \"sts\", \"operation\": \"GetCallerIdentity\", "
-	    "\"mode\": \"drop\", \"count\": 2}");
+	      "\"mode\": \"drop\", \"count\": 2}");
 	id = identity(client, NULL, &g);
-	ok(g.error == AWS_OK && fake_calls("sts", "GetCallerIdentity") -
-	    before == 3, "retry: two dropped connections, then success "
-	    "(attempts %d)", g.attempts);
+	ok(g.error == AWS_OK &&
+		fake_calls("sts", "GetCallerIdentity") - before == 3,
+	    "retry: two dropped connections, then success "
+	    "(attempts %d)",
+	    g.attempts);
 	sts_caller_identity_free(id);
 	fault("{\"service\": \"sts\", \"operation\": \"GetCallerIdentity\", "
-	    "\"mode\": \"drop\", \"count\": 100}");
+	      "\"mode\": \"drop\", \"count\": 100}");
 	id = identity(c3, NULL, &g);
 	ok(g.error == AWS_ENETWORK && g.attempts == 3 && id == NULL &&
-	    g.message != NULL, "retry: connections dropped every time: "
-	    "3 attempts, then %s", g.message);
+		g.message != NULL,
+	    "retry: connections dropped every time: "
+	    "3 attempts, then %s",
+	    g.message);
 	fakeaws_control(&fake, "DELETE", "/_fake/faults", NULL, NULL);
 
 	/* Truncated bodies on every attempt: a clean network error. */
 	fault("{\"service\": \"sts\", \"operation\": \"GetCallerIdentity\", "
-	    "\"mode\": \"truncate\", \"count\": 3}");
+	      "\"mode\": \"truncate\", \"count\": 3}");
 	id = identity(c3, NULL, &g);
 	ok(g.error == AWS_ENETWORK && id == NULL && g.attempts == 3 &&
-	    g.message != NULL, "retry: a body cut short every time is a "
-	    "clean error: %s", g.message);
+		g.message != NULL,
+	    "retry: a body cut short every time is a "
+	    "clean error: %s",
+	    g.message);
 	/* A malformed body: an unreadable reply, not a crash. */
 	fault("{\"service\": \"sts\", \"operation\": \"GetCallerIdentity\", "
-	    "\"mode\": \"malformed\", \"count\": 1}");
+	      "\"mode\": \"malformed\", \"count\": 1}");
 	id = identity(client, NULL, &g);
 	ok(g.error == AWS_EREPLY && id == NULL && g.message != NULL &&
-	    strstr(g.message, "unreadable") != NULL,
+		strstr(g.message, "unreadable") != NULL,
 	    "retry: a malformed XML body is a clean error: %s", g.message);
 	fault("{\"service\": \"sqs\", \"operation\": \"ReceiveMessage\", "
-	    "\"mode\": \"malformed\", \"count\": 1}");
+	      "\"mode\": \"malformed\", \"count\": 1}");
 	{
-		struct sqs_receive_params	rp;
+		struct sqs_receive_params rp;
 
 		memset(&rp, 0, sizeof rp);
 		rp.q.url = QUEUE_URL;
 		rp.visibility_timeout = -1;
-		START(&g, sqs_receive_message(client, &rp, receive_cb, &g,
-		    CAUSE));
+		START(&g,
+		    sqs_receive_message(client, &rp, receive_cb, &g, CAUSE));
 		wait_for(&g, 1);
 		ok(g.error == AWS_EREPLY && g.result == NULL,
 		    "retry: a malformed JSON body is a clean error: %s",
 		    g.message);
 	}
 	fault("{\"service\": \"s3\", \"operation\": \"ListObjectsV2\", "
-	    "\"mode\": \"malformed\", \"count\": 1}");
+	      "\"mode\": \"malformed\", \"count\": 1}");
 	{
-		struct s3_list_params	lp;
+		struct s3_list_params lp;
 
 		memset(&lp, 0, sizeof lp);
 		lp.t.bucket = "shipgate-list";
@@ -1065,14 +1109,14 @@ test_retries(void)
 	/* A garbled object of a length that fits (the chaos campaign made
 	   a release "not a zip archive" so): caught by its ETag. */
 	fault("{\"service\": \"s3\", \"operation\": \"GetObject\", "
-	    "\"mode\": \"malformed\", \"count\": 1}");
+	      "\"mode\": \"malformed\", \"count\": 1}");
 	memset(&t, 0, sizeof t);
 	t.bucket = "shipgate-list";
 	t.key = "paged/obj-03";
 	START(&g, s3_get_object(client, &t, 0, get_cb, &g, CAUSE));
 	wait_for(&g, 1);
 	ok(g.error == AWS_EREPLY && g.result == NULL && g.message != NULL &&
-	    strstr(g.message, "does not match its ETag") != NULL,
+		strstr(g.message, "does not match its ETag") != NULL,
 	    "retry: a garbled GetObject body is an unreadable reply: %s",
 	    g.message != NULL ? g.message : "none");
 	s3_object_free(g.result);
@@ -1091,7 +1135,7 @@ test_retries(void)
 	req.body_len = strlen(req.body);
 	got_clear(&g);
 	{
-		struct aws_call	*call;
+		struct aws_call *call;
 		char		*cause = NULL;
 
 		call = aws_client_call(client, &req, raw_cb, &g, &cause);
@@ -1106,10 +1150,10 @@ test_retries(void)
 static void
 test_skew(void)
 {
-	struct aws_client	*c;
-	struct s3_target	 t;
+	struct aws_client	   *c;
+	struct s3_target	    t;
 	struct sts_caller_identity *id;
-	struct got		 g = { 0 };
+	struct got		    g = { 0 };
 
 	/* S3 allows 15 minutes: 20 minutes behind is RequestTimeTooSkewed. */
 	clock_shift_ms = -20 * 60 * 1000;
@@ -1119,7 +1163,8 @@ test_skew(void)
 	t.key = "paged/obj-01";
 	START(&g, s3_get_object(c, &t, 0, get_cb, &g, CAUSE));
 	wait_for(&g, 1);
-	ok(g.error == AWS_OK && g.attempts == 2, "skew: S3 20 min behind: "
+	ok(g.error == AWS_OK && g.attempts == 2,
+	    "skew: S3 20 min behind: "
 	    "RequestTimeTooSkewed, then the corrected retry succeeds");
 	s3_object_free(g.result);
 	START(&g, s3_get_object(c, &t, 0, get_cb, &g, CAUSE));
@@ -1178,10 +1223,10 @@ test_parsers(void)
 	    "{\"Messages\": [{\"MessageId\": \"m\", \"ReceiptHandle\": "
 	    "\"h\", \"Body\": \"hello\", \"MD5OfBody\": "
 	    "\"00000000000000000000000000000000\"}]}";
-	struct s3_object_list		*ol;
-	struct sts_assumed_role		*ar;
-	struct sts_caller_identity	*ci;
-	static const char notif[] =
+	struct s3_object_list	   *ol;
+	struct sts_assumed_role	   *ar;
+	struct sts_caller_identity *ci;
+	static const char	    notif[] =
 	    "<NotificationConfiguration><TopicConfiguration><Id>t</Id>"
 	    "<Topic>arn:aws:sns:r:1:t</Topic><Event>s3:ObjectRemoved:*</Event>"
 	    "</TopicConfiguration><QueueConfiguration><Id>q</Id>"
@@ -1201,18 +1246,20 @@ test_parsers(void)
 	    "{\"Attributes\": {\"QueueArn\": \"arn:aws:sqs:r:1:q\", "
 	    "\"RedrivePolicy\": \"{\\\"deadLetterTargetArn\\\":\\\"d\\\","
 	    "\\\"maxReceiveCount\\\":10}\", \"Policy\": \"\"}}";
-	static const char badpolicy[] = "{\"Attributes\": {\"Policy\": 3}}";
-	struct sqs_messages		*ms;
-	struct s3_notification		*nc;
-	struct sqs_queue_attributes	*qa;
-	char				*next = NULL, *cause = NULL, *id = NULL;
-	int				 rc;
+	static const char    badpolicy[] = "{\"Attributes\": {\"Policy\": 3}}";
+	struct sqs_messages *ms;
+	struct s3_notification	    *nc;
+	struct sqs_queue_attributes *qa;
+	char			    *next = NULL, *cause = NULL, *id = NULL;
+	int			     rc;
 
 	ol = xcalloc(1, sizeof *ol);
 	rc = s3_parse_list_page(ol, list, strlen(list), 10, &next, &cause);
 	ok(rc == 0 && ol->n == 2 && strcmp(ol->v[0].key, "in/a+b.zip") == 0 &&
-	    next != NULL && strcmp(next, "t2") == 0, "S3 page: keys decoded, "
-	    "continuation token (%s)", cause != NULL ? cause : "");
+		next != NULL && strcmp(next, "t2") == 0,
+	    "S3 page: keys decoded, "
+	    "continuation token (%s)",
+	    cause != NULL ? cause : "");
 	free(next);
 	next = NULL;
 	rc = s3_parse_list_page(ol, list, strlen(list), 3, &next, &cause);
@@ -1226,8 +1273,10 @@ test_parsers(void)
 
 	ar = xcalloc(1, sizeof *ar);
 	rc = sts_parse_assume_role(ar, assume, strlen(assume), &cause);
-	ok(rc == -1 && cause != NULL && strcmp(cause, "empty credentials") ==
-	    0 && ar->creds.access_key_id == NULL, "AssumeRole: an empty "
+	ok(rc == -1 && cause != NULL &&
+		strcmp(cause, "empty credentials") == 0 &&
+		ar->creds.access_key_id == NULL,
+	    "AssumeRole: an empty "
 	    "secret is refused, nothing kept");
 	free(cause);
 	cause = NULL;
@@ -1236,14 +1285,16 @@ test_parsers(void)
 	ci = xcalloc(1, sizeof *ci);
 	rc = sts_parse_caller_identity(ci, identity, strlen(identity), &cause);
 	ok(rc == 0 && strcmp(ci->account, "123456789012") == 0 &&
-	    strcmp(ci->user_id, "AIDA") == 0, "GetCallerIdentity read");
+		strcmp(ci->user_id, "AIDA") == 0,
+	    "GetCallerIdentity read");
 	sts_caller_identity_free(ci);
 
 	ms = xcalloc(1, sizeof *ms);
 	rc = sqs_parse_messages(ms, messages, strlen(messages), &cause);
 	ok(rc == -1 && cause != NULL && strstr(cause, "MD5OfBody") != NULL,
 	    "ReceiveMessage: a body that does not match its MD5 is refused "
-	    "(%s)", cause != NULL ? cause : "");
+	    "(%s)",
+	    cause != NULL ? cause : "");
 	free(cause);
 	cause = NULL;
 	sqs_messages_free(ms);
@@ -1254,27 +1305,35 @@ test_parsers(void)
 	    "SendEmail: the MessageId");
 	free(id);
 	rc = sesv2_parse_send_email("{}", 2, &id, &cause);
-	ok(rc == -1 && cause != NULL, "SendEmail: no MessageId is refused "
-	    "(%s)", cause != NULL ? cause : "");
+	ok(rc == -1 && cause != NULL,
+	    "SendEmail: no MessageId is refused "
+	    "(%s)",
+	    cause != NULL ? cause : "");
 	free(cause);
 	cause = NULL;
 
 	nc = xcalloc(1, sizeof *nc);
 	rc = s3_parse_notification(nc, notif, strlen(notif), &cause);
 	ok(rc == 0 && nc->n == 3 && nc->v[0].kind == S3_NOTIFY_TOPIC &&
-	    nc->v[1].kind == S3_NOTIFY_QUEUE &&
-	    strcmp(nc->v[1].destination, "arn:aws:sqs:r:1:q") == 0 &&
-	    nc->v[1].nevents == 2 && strcmp(nc->v[1].prefix, "drops/") == 0 &&
-	    strcmp(nc->v[1].suffix, ".zip") == 0 &&
-	    nc->v[2].kind == S3_NOTIFY_EVENTBRIDGE &&
-	    nc->v[2].destination == NULL, "notification: every kind, events, "
-	    "filter rules (%s)", cause != NULL ? cause : "");
+		nc->v[1].kind == S3_NOTIFY_QUEUE &&
+		strcmp(nc->v[1].destination, "arn:aws:sqs:r:1:q") == 0 &&
+		nc->v[1].nevents == 2 &&
+		strcmp(nc->v[1].prefix, "drops/") == 0 &&
+		strcmp(nc->v[1].suffix, ".zip") == 0 &&
+		nc->v[2].kind == S3_NOTIFY_EVENTBRIDGE &&
+		nc->v[2].destination == NULL,
+	    "notification: every kind, events, "
+	    "filter rules (%s)",
+	    cause != NULL ? cause : "");
 	s3_notification_free(nc);
 	nc = xcalloc(1, sizeof *nc);
 	rc = s3_parse_notification(nc, noqueue, strlen(noqueue), &cause);
-	ok(rc == -1 && cause != NULL && strcmp(cause, "QueueConfiguration "
-	    "without Queue") == 0, "notification: a queue configuration "
-	    "without its queue is refused (%s)", cause != NULL ? cause : "");
+	ok(rc == -1 && cause != NULL &&
+		strcmp(cause, "QueueConfiguration "
+			      "without Queue") == 0,
+	    "notification: a queue configuration "
+	    "without its queue is refused (%s)",
+	    cause != NULL ? cause : "");
 	free(cause);
 	cause = NULL;
 	s3_notification_free(nc);
@@ -1282,8 +1341,9 @@ test_parsers(void)
 	qa = xcalloc(1, sizeof *qa);
 	rc = sqs_parse_queue_attributes(qa, attrs, strlen(attrs), &cause);
 	ok(rc == 0 && strcmp(qa->queue_arn, "arn:aws:sqs:r:1:q") == 0 &&
-	    qa->redrive_policy != NULL && strstr(qa->redrive_policy,
-	    "maxReceiveCount") != NULL && qa->policy == NULL,
+		qa->redrive_policy != NULL &&
+		strstr(qa->redrive_policy, "maxReceiveCount") != NULL &&
+		qa->policy == NULL,
 	    "queue attributes: ARN and redrive policy, an empty policy is none");
 	sqs_queue_attributes_free(qa);
 	qa = xcalloc(1, sizeof *qa);
@@ -1296,7 +1356,8 @@ test_parsers(void)
 	    &cause);
 	ok(rc == -1 && cause != NULL && strstr(cause, "Policy") != NULL,
 	    "queue attributes: a policy that is "
-	    "not a string is refused (%s)", cause != NULL ? cause : "");
+	    "not a string is refused (%s)",
+	    cause != NULL ? cause : "");
 	free(cause);
 	sqs_queue_attributes_free(qa);
 }
@@ -1304,31 +1365,34 @@ test_parsers(void)
 int
 main(void)
 {
-	const char	*extra[] = { NULL };
-	int		 closed = 0;
+	const char *extra[] = { NULL };
+	int	    closed = 0;
 
 	log_init("test-svc-core");
 	if (fakeaws_start_args(&fake, extra) != 0) {
 		tap_bail("the fake AWS endpoint did not start");
 	}
-	if (fake_post("/_fake/setup", "{\"account\": \"000000000000\", "
-	    "\"region\": \"eu-west-1\", \"buckets\": ["
-	    "{\"name\": \"shipgate-drops\"}, "
-	    "{\"name\": \"shipgate-list\"}, "
-	    "{\"name\": \"shipgate-versioned\", \"versioning\": true}], "
-	    "\"queues\": [{\"name\": \"shipgate-intake\"}], "
-	    "\"notifications\": [{\"bucket\": \"shipgate-drops\", "
-	    "\"queue\": \"shipgate-intake\", \"prefix\": \"incoming/\"}]}") !=
-	    200 || fake_post("/_fake/setup", "{\"account\": "
-	    "\"111111111111\", \"region\": \"eu-west-1\", \"buckets\": "
-	    "[{\"name\": \"billing-stg-artifacts\"}]}") != 200) {
+	if (fake_post("/_fake/setup",
+		"{\"account\": \"000000000000\", "
+		"\"region\": \"eu-west-1\", \"buckets\": ["
+		"{\"name\": \"shipgate-drops\"}, "
+		"{\"name\": \"shipgate-list\"}, "
+		"{\"name\": \"shipgate-versioned\", \"versioning\": true}], "
+		"\"queues\": [{\"name\": \"shipgate-intake\"}], "
+		"\"notifications\": [{\"bucket\": \"shipgate-drops\", "
+		"\"queue\": \"shipgate-intake\", \"prefix\": \"incoming/\"}]}") !=
+		200 ||
+	    fake_post("/_fake/setup",
+		"{\"account\": "
+		"\"111111111111\", \"region\": \"eu-west-1\", \"buckets\": "
+		"[{\"name\": \"billing-stg-artifacts\"}]}") != 200) {
 		fakeaws_stop(&fake);
 		tap_bail("the fake's setup failed");
 	}
 	uv_loop_init(&loop);
 	http = http_client_new(&loop);
-	tools = aws_creds_static_new(FAKEAWS_ACCESS_KEY_ID,
-	    FAKEAWS_SECRET_KEY, NULL, "static");
+	tools = aws_creds_static_new(FAKEAWS_ACCESS_KEY_ID, FAKEAWS_SECRET_KEY,
+	    NULL, "static");
 	client = client_new(5, 0);
 
 	test_parsers();
@@ -1340,7 +1404,8 @@ main(void)
 	test_retries();
 	test_skew();
 
-	is_int(sync_callbacks, 0, "no callback ever came from inside the "
+	is_int(sync_callbacks, 0,
+	    "no callback ever came from inside the "
 	    "call that started it");
 	aws_client_free(client);
 	aws_creds_free(tools);

@@ -15,9 +15,9 @@
 static char *
 render(const char *text, const struct tmpl_data *d, int *rcp)
 {
-	struct buf	 b;
-	char		*cause = NULL, *s;
-	int		 rc;
+	struct buf b;
+	char	  *cause = NULL, *s;
+	int	   rc;
 
 	buf_init(&b, 1 << 20);
 	rc = tmpl_render_text("test", text, strlen(text), d, &b, &cause);
@@ -36,8 +36,8 @@ static void
 check(const char *text, const struct tmpl_data *d, const char *want,
     const char *name)
 {
-	char	*got;
-	int	 rc;
+	char *got;
+	int   rc;
 
 	got = render(text, d, &rc);
 	if (rc != 0)
@@ -51,8 +51,8 @@ static void
 check_error(const char *text, const struct tmpl_data *d, int want,
     const char *contains, const char *name)
 {
-	char	*got;
-	int	 rc;
+	char *got;
+	int   rc;
 
 	got = render(text, d, &rc);
 	is_int(rc, want, "%s: error", name);
@@ -64,11 +64,11 @@ check_error(const char *text, const struct tmpl_data *d, int want,
 int
 main(void)
 {
-	struct tmpl_data	*d, *o, *item;
-	struct buf		 b;
-	char			*cause = NULL;
-	size_t			 i;
-	int			 rc;
+	struct tmpl_data *d, *o, *item;
+	struct buf	  b;
+	char		 *cause = NULL;
+	size_t		  i;
+	int		  rc;
 
 	d = tmpl_new();
 	tmpl_set(d, "msg", "<script>alert(\"x\")</script> & 'q'");
@@ -85,7 +85,8 @@ main(void)
 	/* Escaping. */
 	check("<p>{{msg}}</p>", d,
 	    "<p>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; "
-	    "&#39;q&#39;</p>", "a <script> message renders as text");
+	    "&#39;q&#39;</p>",
+	    "a <script> message renders as text");
 	check("<a title=\"{{msg}}\" data-x='{{msg}}'>", d,
 	    "<a title=\"&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; "
 	    "&amp; &#39;q&#39;\" data-x='&lt;script&gt;alert(&quot;x&quot;)"
@@ -101,11 +102,13 @@ main(void)
 	check("a { b } {c} }} {", d, "a { b } {c} }} {", "lone braces stay");
 
 	/* Issue 12: bidirectional controls shown, never obeyed. */
-	tmpl_set(d, "bidi", "fix \xe2\x80\xaegpj.exe\xe2\x80\xac "
+	tmpl_set(d, "bidi",
+	    "fix \xe2\x80\xaegpj.exe\xe2\x80\xac "
 	    "\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xad|\xe2\x81\xa6"
 	    "\xe2\x81\xa7\xe2\x81\xa8\xe2\x81\xa9|\xe2\x80\xa9"
 	    "\xe2\x81\xaa\xc3\xa9\xe2\x80");
-	check("{{bidi}}", d, "fix &lt;U+202E&gt;gpj.exe&lt;U+202C&gt; "
+	check("{{bidi}}", d,
+	    "fix &lt;U+202E&gt;gpj.exe&lt;U+202C&gt; "
 	    "&lt;U+202A&gt;&lt;U+202B&gt;&lt;U+202D&gt;|&lt;U+2066&gt;"
 	    "&lt;U+2067&gt;&lt;U+2068&gt;&lt;U+2069&gt;|\xe2\x80\xa9"
 	    "\xe2\x81\xaa\xc3\xa9\xe2\x80",
@@ -129,9 +132,9 @@ main(void)
 		    &rc);
 
 		ok(rc == 0 && strncmp(got, "<main><h1>", 10) == 0 &&
-		    strstr(got, "&lt;i&gt;") != NULL &&
-		    strstr(got, "</main>") != NULL &&
-		    strcmp(strstr(got, "</main>"), "</main>") == 0,
+			strstr(got, "&lt;i&gt;") != NULL &&
+			strstr(got, "</main>") != NULL &&
+			strcmp(strstr(got, "</main>"), "</main>") == 0,
 		    "raw of a template renders it in place, escaped; "
 		    "the plain form prints nothing");
 		free(got);
@@ -142,18 +145,21 @@ main(void)
 	tmpl_free(o);
 
 	/* Sections. */
-	check("{{#yes}}Y{{/yes}}{{#no}}N{{/no}}{{^no}}n{{/no}}{{^yes}}y{{/yes}}",
+	check(
+	    "{{#yes}}Y{{/yes}}{{#no}}N{{/no}}{{^no}}n{{/no}}{{^yes}}y{{/yes}}",
 	    d, "Yn", "flags");
 	check("{{#name}}[{{name}}]{{/name}}{{#empty}}E{{/empty}}"
-	    "{{^empty}}e{{/empty}}{{#missing}}M{{/missing}}"
-	    "{{^missing}}m{{/missing}}", d, "[ok]em", "text and missing");
+	      "{{^empty}}e{{/empty}}{{#missing}}M{{/missing}}"
+	      "{{^missing}}m{{/missing}}",
+	    d, "[ok]em", "text and missing");
 
 	o = tmpl_object(d, "run");
 	tmpl_set(o, "id", "7");
 	tmpl_set(o, "name", "inner");
 	check("{{#run}}{{id}} {{name}} {{msg}}{{/run}} {{name}}", d,
 	    "7 inner &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; "
-	    "&#39;q&#39; ok", "object scope, inner first then outer");
+	    "&#39;q&#39; ok",
+	    "object scope, inner first then outer");
 
 	for (i = 0; i < 3; i++) {
 		item = tmpl_append(d, "rows");
@@ -166,12 +172,14 @@ main(void)
 		}
 	}
 	check("<ul>{{#rows}}<li class=\"{{#odd}}odd{{/odd}}\">{{i}}"
-	    "{{#sub}}({{v}}){{/sub}}</li>{{/rows}}</ul>", d,
+	      "{{#sub}}({{v}}){{/sub}}</li>{{/rows}}</ul>",
+	    d,
 	    "<ul><li class=\"\">0</li><li class=\"odd\">1</li>"
-	    "<li class=\"\">2()(&lt;b&gt;)</li></ul>", "lists and nesting");
+	    "<li class=\"\">2()(&lt;b&gt;)</li></ul>",
+	    "lists and nesting");
 	check("{{?rows}}<ul>{{#rows}}<li>{{i}}</li>{{/rows}}</ul>{{/rows}}"
-	    "{{?none}}x{{/none}}{{?yes}}y{{/yes}}{{?no}}n{{/no}}", d,
-	    "<ul><li>0</li><li>1</li><li>2</li></ul>y",
+	      "{{?none}}x{{/none}}{{?yes}}y{{/yes}}{{?no}}n{{/no}}",
+	    d, "<ul><li>0</li><li>1</li><li>2</li></ul>y",
 	    "if: once when true, without looping");
 	tmpl_list(d, "none");
 	check("{{#none}}x{{/none}}{{^none}}No rows.{{/none}}", d, "No rows.",
@@ -223,8 +231,8 @@ main(void)
 		    "%s: its size", web_files[i].name);
 		/* Unescaped output only where the layout takes the body. */
 		{
-			const char	*p = web_files[i].data;
-			int		 nraw = 0;
+			const char *p = web_files[i].data;
+			int	    nraw = 0;
 
 			while ((p = strstr(p, "{{raw:")) != NULL) {
 				nraw++;
@@ -232,11 +240,11 @@ main(void)
 			}
 			if (strcmp(web_files[i].name, "layout.html") == 0)
 				ok(nraw == 1 && strstr(web_files[i].data,
-				    "{{raw:body}}") != NULL,
+						    "{{raw:body}}") != NULL,
 				    "layout.html: raw: for its body only");
 			else
-				is_int(nraw, 0, "%s: no raw:",
-				    web_files[i].name);
+				is_int(nraw, 0,
+				    "%s: no raw:", web_files[i].name);
 		}
 	}
 	is_int(tmpl_render("no-such.html", d, &b, &cause), TMPL_ENOTFOUND,

@@ -16,11 +16,11 @@
 static int64_t
 utc(const char *s)
 {
-	struct tm	 tm;
+	struct tm tm;
 
 	memset(&tm, 0, sizeof tm);
 	if (sscanf(s, "%d-%d-%dT%d:%d:%dZ", &tm.tm_year, &tm.tm_mon,
-	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		&tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
 		abort();
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -30,20 +30,20 @@ utc(const char *s)
 static struct window_zone *
 zone(const char *name)
 {
-	struct window_zone	*z;
-	char			*cause = NULL;
+	struct window_zone *z;
+	char		   *cause = NULL;
 
 	if ((z = window_zone_load(name, &cause)) == NULL) {
 		tap_diag("%s", cause);
-		abort();	/* a fixture that cannot start fails */
+		abort(); /* a fixture that cannot start fails */
 	}
 	return (z);
 }
 
 static const struct {
-	const char	*zone;
-	const char	*at;
-	int32_t		 offset;
+	const char *zone;
+	const char *at;
+	int32_t	    offset;
 } offsets[] = {
 	{ "Europe/Paris", "2026-03-29T00:59:59Z", 3600 },
 	{ "Europe/Paris", "2026-03-29T01:00:00Z", 7200 },
@@ -71,32 +71,32 @@ static const struct {
 /* Local time to UTC on the change days: a skipped time gives the
  * instant of the jump, a repeated one its first occurrence. */
 static const struct {
-	int		 y, m, d, minute;
-	const char	*want;
+	int	    y, m, d, minute;
+	const char *want;
 } locals[] = {
 	{ 2026, 3, 28, 9 * 60, "2026-03-28T08:00:00Z" },
 	{ 2026, 3, 29, 1 * 60 + 59, "2026-03-29T00:59:00Z" },
-	{ 2026, 3, 29, 2 * 60 + 30, "2026-03-29T01:00:00Z" },	/* skipped */
+	{ 2026, 3, 29, 2 * 60 + 30, "2026-03-29T01:00:00Z" }, /* skipped */
 	{ 2026, 3, 29, 3 * 60, "2026-03-29T01:00:00Z" },
 	{ 2026, 3, 29, 9 * 60, "2026-03-29T07:00:00Z" },
-	{ 2026, 10, 25, 2 * 60 + 30, "2026-10-25T00:30:00Z" },	/* twice */
+	{ 2026, 10, 25, 2 * 60 + 30, "2026-10-25T00:30:00Z" }, /* twice */
 	{ 2026, 10, 25, 3 * 60, "2026-10-25T02:00:00Z" },
 	{ 2026, 10, 25, 9 * 60, "2026-10-25T08:00:00Z" },
 	{ 2026, 12, 20, 0, "2026-12-19T23:00:00Z" },
-	{ 2041, 3, 31, 2 * 60 + 30, "2041-03-31T01:00:00Z" },	/* footer */
+	{ 2041, 3, 31, 2 * 60 + 30, "2041-03-31T01:00:00Z" }, /* footer */
 };
 
-#define MON_THU		0x1e
-#define DAILY		0x7f
-#define SUN		0x01
+#define MON_THU 0x1e
+#define DAILY	0x7f
+#define SUN	0x01
 
 static const struct {
-	const char	*name;
-	unsigned int	 days;
-	int		 from, to;
-	const char	*now;
-	const char	*want;		/* NULL: never (within the horizon) */
-	int		 freeze;	/* which freeze applies, see below */
+	const char  *name;
+	unsigned int days;
+	int	     from, to;
+	const char  *now;
+	const char  *want;   /* NULL: never (within the horizon) */
+	int	     freeze; /* which freeze applies, see below */
 } nexts[] = {
 	{ "inside: now", MON_THU, 540, 1050, "2026-12-14T10:00:00Z",
 	    "2026-12-14T10:00:00Z", 0 },
@@ -122,8 +122,8 @@ static const struct {
 	    "2026-10-25T01:30:00Z", "2026-10-25T01:30:00Z", 0 },
 	{ "year-end freeze: the first monday after", MON_THU, 540, 1050,
 	    "2026-12-21T10:00:00Z", "2027-01-04T08:00:00Z", 1 },
-	{ "before the freeze: now", MON_THU, 540, 1050,
-	    "2026-12-17T10:00:00Z", "2026-12-17T10:00:00Z", 1 },
+	{ "before the freeze: now", MON_THU, 540, 1050, "2026-12-17T10:00:00Z",
+	    "2026-12-17T10:00:00Z", 1 },
 	{ "freeze ending within a window: its end", MON_THU, 540, 1050,
 	    "2026-12-14T09:00:00Z", "2026-12-14T10:17:30Z", 2 },
 	{ "freeze over the horizon: never", MON_THU, 540, 1050,
@@ -133,15 +133,15 @@ static const struct {
 int
 main(void)
 {
-	struct window_zone	*paris, *z;
-	struct window_span	 span;
-	struct window_freeze	 freezes[4];
-	struct window_local	 l;
-	char			*cause = NULL, buf[128];
-	unsigned int		 days;
-	int64_t			 d, got;
-	size_t			 i;
-	int			 minute, y, m, dd;
+	struct window_zone  *paris, *z;
+	struct window_span   span;
+	struct window_freeze freezes[4];
+	struct window_local  l;
+	char		    *cause = NULL, buf[128];
+	unsigned int	     days;
+	int64_t		     d, got;
+	size_t		     i;
+	int		     minute, y, m, dd;
 
 	for (i = 0; i < sizeof offsets / sizeof offsets[0]; i++) {
 		z = zone(offsets[i].zone);
@@ -154,14 +154,16 @@ main(void)
 	paris = zone("Europe/Paris");
 	for (i = 0; i < sizeof locals / sizeof locals[0]; i++)
 		is_int(window_local_to_ms(paris, locals[i].y, locals[i].m,
-		    locals[i].d, locals[i].minute), utc(locals[i].want),
-		    "Paris %04d-%02d-%02d %02d:%02d is %s", locals[i].y,
-		    locals[i].m, locals[i].d, locals[i].minute / 60,
-		    locals[i].minute % 60, locals[i].want);
+			   locals[i].d, locals[i].minute),
+		    utc(locals[i].want), "Paris %04d-%02d-%02d %02d:%02d is %s",
+		    locals[i].y, locals[i].m, locals[i].d,
+		    locals[i].minute / 60, locals[i].minute % 60,
+		    locals[i].want);
 
 	window_local_of(paris, utc("2026-12-14T08:00:00Z"), &l);
 	ok(l.year == 2026 && l.month == 12 && l.day == 14 && l.wday == 1 &&
-	    l.minute == 540 && l.offset == 3600, "local time of a monday");
+		l.minute == 540 && l.offset == 3600,
+	    "local time of a monday");
 	window_format(paris, utc("2026-03-29T07:00:00Z"), buf, sizeof buf);
 	is_str(buf, "2026-03-29 09:00 Europe/Paris (UTC+02:00)",
 	    "formatted in summer time");
@@ -183,22 +185,25 @@ main(void)
 		span.from = nexts[i].from;
 		span.to = nexts[i].to;
 		span.zone = paris;
-		got = window_next_open(&span, 1, nexts[i].freeze != 0 ?
-		    &freezes[nexts[i].freeze] : NULL, nexts[i].freeze != 0,
-		    utc(nexts[i].now));
+		got = window_next_open(&span, 1,
+		    nexts[i].freeze != 0 ? &freezes[nexts[i].freeze] : NULL,
+		    nexts[i].freeze != 0, utc(nexts[i].now));
 		is_int(got, nexts[i].want != NULL ? utc(nexts[i].want) : -1,
 		    "next opening: %s", nexts[i].name);
 	}
 	ok(window_is_open(NULL, 0, NULL, 0, utc("2026-12-13T03:00:00Z"), NULL),
 	    "no windows: always open");
-	ok(!window_is_open(NULL, 0, &freezes[1], 1,
-	    utc("2026-12-25T03:00:00Z"), NULL), "no windows: freezes hold");
+	ok(!window_is_open(NULL, 0, &freezes[1], 1, utc("2026-12-25T03:00:00Z"),
+	       NULL),
+	    "no windows: freezes hold");
 	span.days = SUN;
 	span.from = 0;
 	span.to = 1440;
 	ok(window_is_open(&span, 1, NULL, 0, utc("2026-12-13T22:59:00Z"),
-	    NULL) && !window_is_open(&span, 1, NULL, 0,
-	    utc("2026-12-13T23:00:00Z"), NULL), "24:00 closes at midnight");
+	       NULL) &&
+		!window_is_open(&span, 1, NULL, 0, utc("2026-12-13T23:00:00Z"),
+		    NULL),
+	    "24:00 closes at midnight");
 
 	/* The configuration's words. */
 	is_int(window_parse_days("mon-thu", &days, NULL), 0, "days mon-thu");
@@ -210,38 +215,47 @@ main(void)
 	window_parse_days("daily", &days, NULL);
 	is_int(days, DAILY, "daily");
 	is_int(window_parse_days("mon-", &days, &cause), -1, "mon- refused");
-	is_str(cause, "invalid days \"mon-\" (write e.g. mon-fri, "
-	    "mon,wed,fri or daily)", "days error says what to write");
+	is_str(cause,
+	    "invalid days \"mon-\" (write e.g. mon-fri, "
+	    "mon,wed,fri or daily)",
+	    "days error says what to write");
 	free(cause);
 	cause = NULL;
 	ok(window_parse_days("mon,,tue", &days, NULL) == -1 &&
-	    window_parse_days("", &days, NULL) == -1 &&
-	    window_parse_days("monday", &days, NULL) == -1 &&
-	    window_parse_days("mon,", &days, NULL) == -1, "bad days refused");
+		window_parse_days("", &days, NULL) == -1 &&
+		window_parse_days("monday", &days, NULL) == -1 &&
+		window_parse_days("mon,", &days, NULL) == -1,
+	    "bad days refused");
 	ok(window_parse_time("09:00", &minute, NULL) == 0 && minute == 540,
 	    "time 09:00");
 	ok(window_parse_time("24:00", &minute, NULL) == 0 && minute == 1440,
 	    "time 24:00");
 	ok(window_parse_time("24:01", &minute, NULL) == -1 &&
-	    window_parse_time("9:00", &minute, NULL) == -1 &&
-	    window_parse_time("09:60", &minute, NULL) == -1, "bad times");
+		window_parse_time("9:00", &minute, NULL) == -1 &&
+		window_parse_time("09:60", &minute, NULL) == -1,
+	    "bad times");
 	ok(window_parse_date("2028-02-29", &d, NULL) == 0, "leap day");
 	window_civil(d, &y, &m, &dd);
 	ok(y == 2028 && m == 2 && dd == 29, "date and days agree");
 	ok(window_parse_date("2026-02-29", &d, NULL) == -1 &&
-	    window_parse_date("2026-1-01", &d, NULL) == -1, "bad dates");
+		window_parse_date("2026-1-01", &d, NULL) == -1,
+	    "bad dates");
 
 	ok(window_zone_load("Nowhere/City", &cause) == NULL, "unknown zone");
-	ok(cause != NULL && strstr(cause, "unknown time zone \"Nowhere/City\"")
-	    != NULL, "unknown zone named");
+	ok(cause != NULL &&
+		strstr(cause, "unknown time zone \"Nowhere/City\"") != NULL,
+	    "unknown zone named");
 	free(cause);
 	cause = NULL;
 	ok(window_zone_load("../../etc/passwd", &cause) == NULL &&
-	    cause != NULL, "a path is not a zone name");
+		cause != NULL,
+	    "a path is not a zone name");
 	free(cause);
 	cause = NULL;
-	ok(window_zone_parse("x", (const unsigned char *)"TZif2", 5,
-	    &cause) == NULL && cause != NULL, "a truncated file is refused");
+	ok(window_zone_parse("x", (const unsigned char *)"TZif2", 5, &cause) ==
+		    NULL &&
+		cause != NULL,
+	    "a truncated file is refused");
 	free(cause);
 
 	window_zone_free(paris);

@@ -117,8 +117,7 @@ static const char s3_error[] =
     "<RequestId>4442587FB7D0A2F9</RequestId></Error>";
 
 static int
-parse(struct xml **doc, const char *s, const struct xml_limits *l,
-    char **cause)
+parse(struct xml **doc, const char *s, const struct xml_limits *l, char **cause)
 {
 	return (xml_parse(doc, s, strlen(s), l, cause));
 }
@@ -126,13 +125,13 @@ parse(struct xml **doc, const char *s, const struct xml_limits *l,
 static void
 test_replies(void)
 {
-	struct xml			*doc;
-	const struct xml_node	*root, *n, *m;
-	struct timespec			 ts;
-	long long			 v;
-	char				*cause = NULL;
-	const char			*s;
-	int				 b, i;
+	struct xml	      *doc;
+	const struct xml_node *root, *n, *m;
+	struct timespec	       ts;
+	long long	       v;
+	char		      *cause = NULL;
+	const char	      *s;
+	int		       b, i;
 
 	/* STS AssumeRole */
 	is_int(parse(&doc, assume_role, NULL, &cause), 0, "AssumeRole parses");
@@ -145,26 +144,30 @@ test_replies(void)
 	ok(s != NULL && strlen(s) == 336 && s[strlen(s) - 1] == '=',
 	    "AssumeRole session token whole");
 	is_int(xml_get_time(root, "AssumeRoleResult/Credentials/Expiration",
-	    &ts, NULL), 0, "AssumeRole expiration");
+		   &ts, NULL),
+	    0, "AssumeRole expiration");
 	is_int(ts.tv_sec, 1573306481, "expiration as epoch seconds");
-	is_int(xml_get_int(root, "AssumeRoleResult/PackedPolicySize", &v,
-	    NULL), 0, "PackedPolicySize");
+	is_int(xml_get_int(root, "AssumeRoleResult/PackedPolicySize", &v, NULL),
+	    0, "PackedPolicySize");
 	is_int(v, 6, "PackedPolicySize value");
-	is_str(xml_find_text(root, "/AssumeRoleResponse/ResponseMetadata/RequestId"),
+	is_str(xml_find_text(root,
+		   "/AssumeRoleResponse/ResponseMetadata/RequestId"),
 	    "c6104cbe-af31-11e0-8154-cbc7ccf896c7", "absolute path");
 	ok(xml_find(root, "/Other/ResponseMetadata") == NULL,
 	    "absolute path with the wrong root");
 	is_str(xml_text(root), "", "whitespace between elements is dropped");
 	n = xml_find(root, "AssumeRoleResult/Credentials");
 	is_str(xml_name(xml_parent(n)), "AssumeRoleResult", "parent");
-	is_str(xml_find_text(n, "/AssumeRoleResponse/AssumeRoleResult/SourceIdentity"),
+	is_str(xml_find_text(n,
+		   "/AssumeRoleResponse/AssumeRoleResult/SourceIdentity"),
 	    "Alice", "absolute path from a child node");
 	ok(xml_find(n, "") == n, "empty path is the node itself");
 	ok(xml_find(n, "/") == root, "\"/\" is the document element");
 	xml_free(doc);
 
 	/* S3 ListObjectsV2 */
-	is_int(parse(&doc, list_objects, NULL, NULL), 0, "ListObjectsV2 parses");
+	is_int(parse(&doc, list_objects, NULL, NULL), 0,
+	    "ListObjectsV2 parses");
 	root = xml_root(doc);
 	is_int(xml_get_bool(root, "IsTruncated", &b, NULL), 0, "IsTruncated");
 	is_int(b, 1, "IsTruncated is true");
@@ -189,8 +192,8 @@ test_replies(void)
 	is_str(cause, "Name: not an integer: \"releases\"", "and its message");
 	free(cause);
 	cause = NULL;
-	is_int(xml_get_text(root, "StartAfter", &s, &cause),
-	    XML_ENOTFOUND, "a missing element");
+	is_int(xml_get_text(root, "StartAfter", &s, &cause), XML_ENOTFOUND,
+	    "a missing element");
 	is_str(cause, "StartAfter: missing", "names the path");
 	free(cause);
 	cause = NULL;
@@ -202,7 +205,7 @@ test_replies(void)
 	root = xml_root(doc);
 	i = 0;
 	for (n = xml_find(root, "DescribeChangeSetResult/Changes/member");
-	    n != NULL; n = xml_next(n))
+	     n != NULL; n = xml_next(n))
 		i++;
 	is_int(i, 2, "two changes");
 	n = xml_find(root, "DescribeChangeSetResult/Changes/member");
@@ -222,14 +225,13 @@ test_replies(void)
 	    "an absent element has no text");
 	is_str(xml_find_text(root, "DescribeChangeSetResult/NextToken"),
 	    "page2", "NextToken after the changes");
-	is_int(xml_get_bool(n, "ResourceChange/Action", &b, &cause),
-	    XML_EVALUE, "not a boolean");
+	is_int(xml_get_bool(n, "ResourceChange/Action", &b, &cause), XML_EVALUE,
+	    "not a boolean");
 	free(cause);
 	cause = NULL;
 	n = xml_first_child(xml_find(root, "DescribeChangeSetResult"));
 	is_str(xml_name(n), "ChangeSetName", "first child");
-	is_str(xml_name(xml_next_sibling(n)), "ChangeSetId",
-	    "next sibling");
+	is_str(xml_name(xml_next_sibling(n)), "ChangeSetId", "next sibling");
 	xml_free(doc);
 
 	/* the two XML error shapes */
@@ -250,12 +252,14 @@ test_replies(void)
 static void
 test_namespaces(void)
 {
-	struct xml	*doc;
-	char		*cause = NULL;
+	struct xml *doc;
+	char	   *cause = NULL;
 
-	is_int(parse(&doc, "<s3:A xmlns:s3=\"urn:x\"><s3:B>1</s3:B>"
-	    "<B xmlns=\"urn:y\">2</B></s3:A>", NULL, NULL), 0,
-	    "prefixed names parse");
+	is_int(parse(&doc,
+		   "<s3:A xmlns:s3=\"urn:x\"><s3:B>1</s3:B>"
+		   "<B xmlns=\"urn:y\">2</B></s3:A>",
+		   NULL, NULL),
+	    0, "prefixed names parse");
 	is_str(xml_find_text(xml_root(doc), "B"), "1",
 	    "lookup by local name, any namespace");
 	is_int((long long)xml_count(xml_root(doc), "B"), 2,
@@ -286,10 +290,10 @@ test_malformed(void)
 		"<?xml version=\"1.0\" encoding=\"EBCDIC-NOPE\"?><A/>",
 		"<A>\x01</A>",
 	};
-	struct xml	*doc;
-	char		*cause;
-	size_t		 i;
-	int		 rc;
+	struct xml *doc;
+	char	   *cause;
+	size_t	    i;
+	int	    rc;
 
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		cause = NULL;
@@ -307,7 +311,8 @@ test_malformed(void)
 	xml_free(doc);
 	xml_free(NULL);
 	is_int(parse(&doc, "<A><!-- c --><?pi x?>t<![CDATA[<&>]]></A>", NULL,
-	    NULL), 0, "comments, PIs and CDATA");
+		   NULL),
+	    0, "comments, PIs and CDATA");
 	is_str(xml_text(xml_root(doc)), "t<&>", "CDATA is text");
 	xml_free(doc);
 }
@@ -338,8 +343,8 @@ test_dtd(void)
 	    "<!DOCTYPE r [<!ENTITY % p SYSTEM \"http://127.0.0.1:1/x.dtd\"> %p;]>"
 	    "<r/>";
 	static const char plain[] = "<!DOCTYPE r><r/>";
-	struct xml	*doc;
-	char		*cause = NULL;
+	struct xml	 *doc;
+	char		 *cause = NULL;
 
 	is_int(parse(&doc, laughs, NULL, &cause), XML_EMALFORMED,
 	    "billion laughs refused");
@@ -363,10 +368,10 @@ test_dtd(void)
 static void
 test_limits(void)
 {
-	struct xml_limits	 l;
-	struct xml		*doc;
-	char			*cause = NULL, *deep;
-	size_t			 i;
+	struct xml_limits l;
+	struct xml	 *doc;
+	char		 *cause = NULL, *deep;
+	size_t		  i;
 
 	xml_limits_default(&l);
 	l.max_size = 10;
@@ -389,7 +394,8 @@ test_limits(void)
 		strcat(deep, "</a>");
 	is_int(parse(&doc, deep, &l, &cause), XML_ELIMIT,
 	    "40 levels over the default depth of 32");
-	is_str(cause, "line 1: elements nested deeper than 32", "depth message");
+	is_str(cause, "line 1: elements nested deeper than 32",
+	    "depth message");
 	free(cause);
 	cause = NULL;
 	l.max_depth = 40;
@@ -404,14 +410,16 @@ test_limits(void)
 	is_str(cause, "line 1: more than 3 elements", "element message");
 	free(cause);
 	cause = NULL;
-	is_int(parse(&doc, "<A><b/><b/></A>", &l, NULL), 0, "at the element limit");
+	is_int(parse(&doc, "<A><b/><b/></A>", &l, NULL), 0,
+	    "at the element limit");
 	xml_free(doc);
 
 	xml_limits_default(&l);
 	l.max_text = 4;
 	is_int(parse(&doc, "<A><b>12345</b></A>", &l, &cause), XML_ELIMIT,
 	    "over the text limit");
-	is_str(cause, "line 1: more than 4 bytes of text in <b>", "text message");
+	is_str(cause, "line 1: more than 4 bytes of text in <b>",
+	    "text message");
 	free(cause);
 	cause = NULL;
 	is_int(parse(&doc, "<A><b>1&amp;34</b></A>", &l, NULL), 0,
@@ -423,11 +431,11 @@ test_limits(void)
 static void
 test_truncated(const char *name, const char *reply)
 {
-	struct xml	*doc;
-	const char	*end;
-	size_t		 len, i, complete, bad = 0;
-	char		*cause;
-	int		 rc;
+	struct xml *doc;
+	const char *end;
+	size_t	    len, i, complete, bad = 0;
+	char	   *cause;
+	int	    rc;
 
 	len = strlen(reply);
 	end = strrchr(reply, '>');
@@ -439,8 +447,8 @@ test_truncated(const char *name, const char *reply)
 			if (rc != XML_EMALFORMED || doc != NULL ||
 			    cause == NULL) {
 				if (bad++ == 0)
-					tap_diag("%s cut at %zu: rc %d", name, i,
-					    rc);
+					tap_diag("%s cut at %zu: rc %d", name,
+					    i, rc);
 			}
 		} else {
 			if (rc != 0)
@@ -456,10 +464,10 @@ static void
 test_conversions(void)
 {
 	static const struct {
-		const char	*text;
-		int		 rc;
-		long long	 sec;
-		long		 nsec;
+		const char *text;
+		int	    rc;
+		long long   sec;
+		long	    nsec;
 	} times[] = {
 		{ "1970-01-01T00:00:00Z", 0, 0, 0 },
 		{ "2019-10-02T05:20:56.651Z", 0, 1569993656, 651000000 },
@@ -470,7 +478,8 @@ test_conversions(void)
 		{ "2021-02-11T09:46:00.403-06:00", 0, 1613058360, 403000000 },
 		{ "2021-02-11T15:46:00+0000", 0, 1613058360, 0 },
 		{ "2021-02-11t15:46:00.1z", 0, 1613058360, 100000000 },
-		{ "2021-02-11T15:46:00.123456789123Z", 0, 1613058360, 123456789 },
+		{ "2021-02-11T15:46:00.123456789123Z", 0, 1613058360,
+		    123456789 },
 		{ "1969-12-31T23:59:59Z", 0, -1, 0 },
 		{ "2021-02-11T15:46:00", XML_EVALUE, 0, 0 },
 		{ "2021-02-11 15:46:00Z", XML_EVALUE, 0, 0 },
@@ -486,9 +495,9 @@ test_conversions(void)
 		{ "1466801808.595", XML_EVALUE, 0, 0 },
 	};
 	static const struct {
-		const char	*text;
-		int		 rc;
-		long long	 v;
+		const char *text;
+		int	    rc;
+		long long   v;
 	} ints[] = {
 		{ "0", 0, 0 },
 		{ "-17", 0, -17 },
@@ -501,17 +510,19 @@ test_conversions(void)
 		{ "1x", XML_EVALUE, 0 },
 		{ "0x10", XML_EVALUE, 0 },
 	};
-	struct xml	*doc;
-	struct timespec	 ts;
-	long long	 v;
-	size_t		 i;
-	int		 rc, b;
+	struct xml     *doc;
+	struct timespec ts;
+	long long	v;
+	size_t		i;
+	int		rc, b;
 
 	for (i = 0; i < sizeof times / sizeof times[0]; i++) {
 		memset(&ts, 0, sizeof ts);
 		rc = xml_parse_time(times[i].text, &ts);
-		ok(rc == times[i].rc && (rc != 0 || (ts.tv_sec == times[i].sec &&
-		    ts.tv_nsec == times[i].nsec)), "time \"%s\"", times[i].text);
+		ok(rc == times[i].rc &&
+			(rc != 0 || (ts.tv_sec == times[i].sec &&
+					ts.tv_nsec == times[i].nsec)),
+		    "time \"%s\"", times[i].text);
 		if (rc == 0 && ts.tv_sec != times[i].sec)
 			tap_diag("got %lld.%09ld", (long long)ts.tv_sec,
 			    ts.tv_nsec);
@@ -525,12 +536,16 @@ test_conversions(void)
 	ok(xml_parse_bool("true", &b) == 0 && b == 1, "bool true");
 	ok(xml_parse_bool("false", &b) == 0 && b == 0, "bool false");
 	ok(xml_parse_bool("True", &b) == XML_EVALUE, "bool True refused");
-	is_int(parse(&doc, "<A><n>\n  42\t</n><t> 2020-01-01T00:00:00Z </t>"
-	    "<b>\nfalse </b></A>", NULL, NULL), 0, "values with whitespace");
+	is_int(parse(&doc,
+		   "<A><n>\n  42\t</n><t> 2020-01-01T00:00:00Z </t>"
+		   "<b>\nfalse </b></A>",
+		   NULL, NULL),
+	    0, "values with whitespace");
 	ok(xml_get_int(xml_root(doc), "n", &v, NULL) == 0 && v == 42,
 	    "integer with whitespace around");
 	ok(xml_get_time(xml_root(doc), "t", &ts, NULL) == 0 &&
-	    ts.tv_sec == 1577836800, "timestamp with whitespace around");
+		ts.tv_sec == 1577836800,
+	    "timestamp with whitespace around");
 	ok(xml_get_bool(xml_root(doc), "b", &b, NULL) == 0 && b == 0,
 	    "boolean with whitespace around");
 	xml_free(doc);
