@@ -424,6 +424,7 @@ enum tmpl_tag_kind {
 	TAG_VALUE,
 	TAG_URL,
 	TAG_RAW,
+	TAG_INCLUDE, /* {{>name}}: web/name.html, in the current scope */
 	TAG_SECTION,
 	TAG_IF,
 	TAG_INVERTED,
@@ -555,6 +556,9 @@ tmpl_parse_tag(struct tmpl_render *r, struct tmpl_tag *t)
 		p++;
 	} else if (p < close && *p == '/') {
 		t->kind = TAG_CLOSE;
+		p++;
+	} else if (p < close && *p == '>') {
+		t->kind = TAG_INCLUDE;
 		p++;
 	} else if (close - p >= 4 && strncmp(p, "raw:", 4) == 0) {
 		t->kind = TAG_RAW;
@@ -837,6 +841,41 @@ tmpl_toobig(struct tmpl_render *r)
 	return (TMPL_ETOOBIG);
 }
 
+/*
+ * {{>name}}: web/name.html rendered where the tag is, with the names in
+ * scope there (the same lookups as if its text stood in place), so two
+ * pages share a block instead of carrying two copies of it.
+ */
+static int
+tmpl_include(struct tmpl_render *r, const struct tmpl_op *op)
+{
+	const struct tmpl_compiled *c;
+	struct tmpl_render	    in;
+	char			   *file;
+
+	if (r->nested >= TMPL_NESTED)
+		return (tmpl_syntax(r, op->start, "templates nested too deep"));
+	file = xasprintf("%s.html", op->name);
+	c = tmpl_compiled_find(file, NULL);
+	free(file);
+	if (c == NULL)
+		return (tmpl_syntax(r, op->start,
+		    "{{>%s}}: no template %s.html", op->name, op->name));
+	if (c->rc != 0) {
+		if (r->cause != NULL)
+			*r->cause = xstrdup(
+			    c->cause != NULL ? c->cause : "syntax error");
+		return (c->rc);
+	}
+	in = *r;
+	in.tname = c->name;
+	in.text = c->text;
+	in.len = c->len;
+	in.ops = c->ops;
+	in.nested = r->nested + 1;
+	return (tmpl_ops(&in, 0, c->nops));
+}
+
 /* Renders ops[from, to). */
 static int
 tmpl_ops(struct tmpl_render *r, size_t from, size_t to)
@@ -886,6 +925,10 @@ tmpl_ops(struct tmpl_render *r, size_t from, size_t to)
 				    op->name));
 			if (buf_append(r->out, v->s, v->len) != 0)
 				return (tmpl_toobig(r));
+			break;
+		case TAG_INCLUDE:
+			if ((rc = tmpl_include(r, op)) != 0)
+				return (rc);
 			break;
 		case TAG_SECTION:
 		case TAG_IF:

@@ -24,6 +24,9 @@
  *				scope or looping: "if the list is not
  *				empty", around a table of its items.
  *	{{! comment }}		nothing.
+ *	{{>name}}		the template web/name.html, rendered in place
+ *				with the names in scope here: a block two
+ *				pages share (web/stats.html).
  *	{{raw:name}}		UNESCAPED output of a value set with
  *				tmpl_set_markup, the only way to print
  *				markup: it exists for HTML the daemon built

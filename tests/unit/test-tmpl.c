@@ -144,6 +144,29 @@ main(void)
 	    "an unknown template in place");
 	tmpl_free(o);
 
+	/* {{>name}}: web/name.html in place, with the names in scope here. */
+	{
+		struct tmpl_data *st = tmpl_new(), *sec;
+		char		 *got;
+
+		sec = tmpl_object(st, "stats");
+		tmpl_set(sec, "prod", "<prod>");
+		got = render("[{{>stats}}]", st, &rc);
+		ok(rc == 0 &&
+			strncmp(got, "[\n<section class=\"stats\"", 24) == 0 &&
+			strstr(got, "Deployments to &lt;prod&gt;") != NULL &&
+			strcmp(got + strlen(got) - 13, "</section>\n\n]") == 0,
+		    "{{>stats}} renders web/stats.html in place, in the "
+		    "scope where it stands, escaped (%s)",
+		    rc == 0 ? "ok" : got);
+		free(got);
+		check("[{{>stats}}]", d, "[\n\n]",
+		    "{{>stats}} without its section's data: its section only");
+		tmpl_free(st);
+	}
+	check_error("{{>no-such}}", d, TMPL_ESYNTAX, "no template no-such.html",
+	    "an include of an unknown template");
+
 	/* Sections. */
 	check(
 	    "{{#yes}}Y{{/yes}}{{#no}}N{{/no}}{{^no}}n{{/no}}{{^yes}}y{{/yes}}",
