@@ -22,6 +22,8 @@
 #include "xmalloc.h"
 
 #define JOSE_MAX_DEPTH 16
+/* An RSA modulus of 8,192 bits is 1,366 characters of base64url. */
+#define JOSE_MAX_JWK_MEMBER 1400
 
 struct jose_key {
 	char	    *kid; /* "" when the JWK has none */
@@ -218,6 +220,67 @@ jose_keyset_has(const struct jose_keyset *set, const char *kid)
 	return (jose_keyset_find(set, kid) != NULL);
 }
 
+/*
+ * A JWK member that must be base64url: unpadded, in the alphabet, of a
+ * length base64 can have (libcjose asserts on anything else, which would
+ * kill the daemon on a provider's bad key set).  NULL when it is not.
+ */
+static const char *
+jose_jwk_b64(json_t *k, const char *name)
+{
+	const char *s = json_string_value(json_object_get(k, name));
+	size_t	    i, len;
+
+	if (s == NULL)
+		return (NULL);
+	len = strlen(s);
+	if (len == 0 || len > JOSE_MAX_JWK_MEMBER || len % 4 == 1)
+		return (NULL);
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			(c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return (NULL);
+	}
+	return (s);
+}
+
+/*
+ * The public part of a signing key, rebuilt from checked members only:
+ * libcjose never sees a member we have not read, and a private part a
+ * provider published by mistake is dropped.  NULL with *what naming the
+ * bad member.
+ */
+static json_t *
+jose_jwk_public(json_t *k, int ec, const char **what)
+{
+	const char *a, *b;
+
+	*what = "unusable key";
+	if (ec) {
+		if ((a = jose_jwk_b64(k, "x")) == NULL) {
+			*what = "x: expected base64url";
+			return (NULL);
+		}
+		if ((b = jose_jwk_b64(k, "y")) == NULL) {
+			*what = "y: expected base64url";
+			return (NULL);
+		}
+		return (json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv",
+		    "P-256", "x", a, "y", b));
+	}
+	if ((a = jose_jwk_b64(k, "n")) == NULL) {
+		*what = "n: expected base64url";
+		return (NULL);
+	}
+	if ((b = jose_jwk_b64(k, "e")) == NULL) {
+		*what = "e: expected base64url";
+		return (NULL);
+	}
+	return (json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", a, "e", b));
+}
+
 int
 jose_keyset_parse(struct jose_keyset **out, const char *buf, size_t len,
     char **cause)
@@ -247,7 +310,8 @@ jose_keyset_parse(struct jose_keyset **out, const char *buf, size_t len,
 	set = xcalloc(1, sizeof *set);
 	set->keys = xcalloc(JOSE_MAX_KEYS, sizeof *set->keys);
 	json_array_foreach(keys, i, k) {
-		const char  *kty, *use, *kid, *alg;
+		const char  *kty, *use, *kid, *alg, *crv, *what;
+		json_t	    *pub;
 		cjose_jwk_t *jwk;
 		cjose_err    err;
 		int	     ec;
@@ -270,6 +334,9 @@ jose_keyset_parse(struct jose_keyset **out, const char *buf, size_t len,
 		/* A key bound to another algorithm is not ours to use. */
 		if (alg != NULL && strcmp(alg, ec ? "ES256" : "RS256") != 0)
 			continue;
+		crv = json_string_value(json_object_get(k, "crv"));
+		if (ec && (crv == NULL || strcmp(crv, "P-256") != 0))
+			continue;
 		if (set->n == JOSE_MAX_KEYS) {
 			error = jose_fail(cause, JOSE_EKEY,
 			    "JWKS: over %d signing keys", JOSE_MAX_KEYS);
@@ -286,8 +353,14 @@ jose_keyset_parse(struct jose_keyset **out, const char *buf, size_t len,
 			    "JWKS: keys[%zu]: kid \"%s\" given twice", i, kid);
 			goto out;
 		}
+		if ((pub = jose_jwk_public(k, ec, &what)) == NULL) {
+			error = jose_fail(cause, JOSE_EKEY,
+			    "JWKS: keys[%zu]: %s", i, what);
+			goto out;
+		}
 		memset(&err, 0, sizeof err);
-		jwk = cjose_jwk_import_json(k, &err);
+		jwk = cjose_jwk_import_json(pub, &err);
+		json_decref(pub);
 		if (jwk == NULL) {
 			error = jose_fail(cause, JOSE_EKEY,
 			    "JWKS: keys[%zu]: %s", i,

@@ -274,6 +274,51 @@ main(void)
 	free(s);
 	free(cause);
 	cause = NULL;
+	/*
+	 * Members libcjose would assert on (padding inside, a length
+	 * base64 cannot have, a character outside the alphabet): refused
+	 * with the member named, before libcjose sees them.
+	 */
+	s = xstrdup("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\","
+		    "\"x\":\"CrM32CxRVVqeUo3ybhNOVFVeKfWrd383FbFv1H1r1Qg\","
+		    "\"y\":\"sY1082Hj_mkLE2QCZnwy2ozjebXG0pcgf78LAbefD=0\"}]}");
+	n = jose_keyset_parse(&set2, s, strlen(s), &cause);
+	ok(n == JOSE_EKEY && cause != NULL && strstr(cause, "y:") != NULL,
+	    "an EC key with '=' inside y refused: %s", cause ? cause : "");
+	free(s);
+	free(cause);
+	cause = NULL;
+	s = xstrdup("{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AAAAA\","
+		    "\"e\":\"AQAB\"}]}");
+	n = jose_keyset_parse(&set2, s, strlen(s), &cause);
+	ok(n == JOSE_EKEY && cause != NULL && strstr(cause, "n:") != NULL,
+	    "an RSA modulus of impossible length refused: %s",
+	    cause ? cause : "");
+	free(s);
+	free(cause);
+	cause = NULL;
+	s = xstrdup("{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\","
+		    "\"e\":\"AQ+B\"}]}");
+	n = jose_keyset_parse(&set2, s, strlen(s), &cause);
+	ok(n == JOSE_EKEY && cause != NULL && strstr(cause, "e:") != NULL,
+	    "an RSA exponent outside base64url refused: %s",
+	    cause ? cause : "");
+	free(s);
+	free(cause);
+	cause = NULL;
+	/* Another curve is skipped, as another algorithm is. */
+	s = xasprintf("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-384\","
+		      "\"kid\":\"p384\",\"x\":\"AAAA\",\"y\":\"AAAA\"},%s]}",
+	    rsa_json);
+	n = jose_keyset_parse(&set2, s, strlen(s), &cause);
+	ok(n == 0 && jose_keyset_count(set2) == 1 &&
+		!jose_keyset_has(set2, "p384"),
+	    "a P-384 key is left out of the set");
+	jose_keyset_free(set2);
+	set2 = NULL;
+	free(s);
+	free(cause);
+	cause = NULL;
 	s = xstrdup("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[");
 	n = jose_keyset_parse(&set2, s, strlen(s), &cause);
 	ok(n == JOSE_EKEY, "a deeply nested JWKS refused: %s",
