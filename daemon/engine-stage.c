@@ -557,6 +557,9 @@ engine_release_fetch(struct engine_run *r, struct store_stage *st,
 	memset(&t, 0, sizeof t);
 	t.bucket = srel->bucket;
 	t.key = srel->key;
+	/* The version read at intake, not whatever the key holds now: a
+	   zip replaced since is not what was validated and approved. */
+	t.version_id = srel->version_id;
 	call = engine_call_new(r, st);
 	f = xcalloc(1, sizeof *f);
 	f->release_id = srel->id;
@@ -570,8 +573,10 @@ engine_release_fetch(struct engine_run *r, struct store_stage *st,
 		engine_call_end(call);
 		return (-1);
 	}
-	log_info("reading the release zip app=%s run=%lld s3://%s/%s", r->app,
-	    (long long)r->id, srel->bucket, srel->key);
+	log_info("reading the release zip app=%s run=%lld s3://%s/%s%s%s",
+	    r->app, (long long)r->id, srel->bucket, srel->key,
+	    srel->version_id != NULL ? " version=" : "",
+	    srel->version_id != NULL ? srel->version_id : "");
 	return (1);
 }
 

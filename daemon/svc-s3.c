@@ -732,6 +732,10 @@ static const struct aws_op_desc s3_op_head_object = { &aws_service_s3,
 static const struct aws_op_desc s3_op_get_object = { &aws_service_s3,
 	"GetObject", &s3_get_result, NULL, NULL, 0,
 	{ "s3:GetObject", AWS_ACCOUNT_TOOLS, "object" } };
+/* A version named is a grant of its own in IAM. */
+static const struct aws_op_desc s3_op_get_object_version = { &aws_service_s3,
+	"GetObject", &s3_get_result, NULL, NULL, 0,
+	{ "s3:GetObjectVersion", AWS_ACCOUNT_TOOLS, "object" } };
 static const struct aws_op_desc s3_op_put_object = { &aws_service_s3,
 	"PutObject", &s3_put_result, NULL, NULL, 0,
 	{ "s3:PutObject", AWS_ACCOUNT_TOOLS, "object" } };
@@ -743,8 +747,8 @@ static const struct aws_op_desc s3_op_get_bucket_notification = {
 };
 
 const struct aws_op_desc *const s3_operations[] = { &s3_op_list_objects,
-	&s3_op_head_object, &s3_op_get_object, &s3_op_put_object,
-	&s3_op_get_bucket_notification, NULL };
+	&s3_op_head_object, &s3_op_get_object, &s3_op_get_object_version,
+	&s3_op_put_object, &s3_op_get_bucket_notification, NULL };
 
 /*
  * An op on a bucket or an object, addressed; NULL and *cause when the
@@ -790,9 +794,19 @@ s3_get_object(struct aws_client *client, const struct s3_target *t, size_t cap,
     s3_get_cb cb, void *arg, char **cause)
 {
 	struct aws_op *op;
+	int	       versioned;
 
-	if ((op = s3_op(&s3_op_get_object, client, t, 1, "GET", cause)) == NULL)
+	versioned = t->version_id != NULL && *t->version_id != '\0' &&
+		    strcmp(t->version_id, "null") != 0;
+	if ((op = s3_op(versioned ? &s3_op_get_object_version :
+				    &s3_op_get_object,
+		 client, t, 1, "GET", cause)) == NULL)
 		return (NULL);
+	if (versioned) {
+		buf_appends(aws_op_query(op), "versionId=");
+		aws_sign_uri_encode_buf(aws_op_query(op), t->version_id,
+		    strlen(t->version_id), 0);
+	}
 	if (cap == 0)
 		cap = S3_GET_CAP_DEFAULT;
 	aws_op_limits(op, cap < S3_GET_BODY_FLOOR ? S3_GET_BODY_FLOOR : cap, 0);

@@ -34,8 +34,11 @@ extern const struct aws_op_desc *const s3_operations[];
 
 /* What every call names; region and creds NULL: the client's. */
 struct s3_target {
-	const char	 *bucket;
-	const char	 *key; /* not for listing */
+	const char *bucket;
+	const char *key; /* not for listing */
+	/* GetObject: that version of the key (s3:GetObjectVersion); NULL
+	   or "null" (an unversioned bucket's): the current object. */
+	const char	 *version_id;
 	const char	 *region;
 	struct aws_creds *creds;
 };

@@ -246,6 +246,49 @@ dbs=$(find "$t_dir" -name '*.db' -o -name '*.db-wal' -o -name '*.sqlite*' | tr '
 ok "at the end, the secrets are in neither the log, the mails nor the database" \
     sh -c "! grep -qF '$SECRET' '$t_dir/shipgated.log' && ! grep -qaF '$SECRET' $dbs && ! grep -qaF '$SECRET_STG' $dbs && ! grep -rqF '$SECRET' '$t_dir/mail'"
 
+# A versioned bucket (as aws/shipgate-tools.yaml makes it): the run reads
+# the zip by the version read at intake, so a zip deleted (a delete
+# marker) after intake is still the one deployed, not a NoSuchKey.
+"$TEST_PYTHON" - "$t_dir/r4.zip" "$SECRET" <<'EOF'
+import importlib.util, os, sys
+top = os.environ["top_srcdir"]
+spec = importlib.util.spec_from_file_location("d", top + "/tests/fakeaws/drop-release.py")
+m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+open(sys.argv[1], "wb").write(m.release_zip("1.4.5", "versioned", "alice",
+    "1.4.5", {"DbPassword": sys.argv[2]}, noecho=["DbPassword"]))
+EOF
+s3py() {
+	"$TEST_PYTHON" -c "
+import sys
+sys.path.insert(0, '$top_srcdir/tests/fakeaws')
+import boto3, fakeaws_keys as K
+from botocore.config import Config
+s3 = boto3.client('s3', endpoint_url='$fake_url', region_name=K.DEFAULT_REGION,
+                  aws_access_key_id=K.ACCESS_KEY_ID,
+                  aws_secret_access_key=K.SECRET_ACCESS_KEY,
+                  config=Config(signature_version='s3v4', s3={'addressing_style': 'path'}))
+$1"
+}
+s3py "s3.put_bucket_versioning(Bucket='releases-billing', VersioningConfiguration={'Status': 'Enabled'})"
+ok "the release bucket is versioned" test $? -eq 0
+curl -sf -X POST -H 'Content-Type: application/json' --data \
+    '{"service": "cloudformation", "operation": "DescribeStacks", "mode": "delay", "delay": 30, "count": 1000}' \
+    "$fake_url/_fake/faults" >/dev/null
+sgtest put "$fake_url" drops/billing-1.4.5.zip "$t_dir/r4.zip" >/dev/null 2>&1
+ok "a release in the versioned bucket is taken in" \
+    t_wait_for 60 t_log_has 'NoEcho values masked in the stored release.json app=billing version=1.4.5 masked=1'
+vid=$(s3py "print(s3.head_object(Bucket='releases-billing', Key='drops/billing-1.4.5.zip')['VersionId'])")
+ok "S3 gave it a version id" test -n "$vid" -a "$vid" != null
+s3py "s3.delete_object(Bucket='releases-billing', Key='drops/billing-1.4.5.zip')"
+ok "its key is deleted (a delete marker on top)" test $? -eq 0
+curl -sf -X DELETE "$fake_url/_fake/faults" >/dev/null
+ok "the run waits for the Int approval all the same" \
+    t_wait_for 60 stage_is 4 int awaiting_approval
+ok "the zip was read by the version recorded at intake" \
+    t_log_has "reading the release zip app=billing run=4 s3://releases-billing/drops/billing-1.4.5.zip version=$vid"
+ok "its change set has the real value" \
+    test "$(cs_param billing-int DbPassword)" = "$SECRET"
+
 ok "no sanitizer report in the daemon's log" \
     sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' '$t_dir/shipgated.log'"
 t_stop "$daemon_pid"
