@@ -15,6 +15,7 @@
 #include "aws-client.h"
 #include "aws-creds.h"
 #include "aws-error.h"
+#include "aws-limit.h"
 #include "aws-sign.h"
 #include "log.h"
 #include "wallclock.h"
@@ -40,6 +41,7 @@ struct aws_client {
 	struct aws_sign_cache	 *sign_cache;
 	struct aws_sign_result	  sign_result;
 	int64_t			  clock_offset_ms; /* server - local */
+	struct aws_limiter	 *limiter;
 
 	/* Pointers, since calls keep theirs while the list grows. */
 	struct aws_stat_entry **stats;
@@ -81,6 +83,8 @@ struct aws_call {
 	int			  no_retry;
 	int			  no_replay;
 	long			  timeout_ms;
+	char			 *limit_key; /* service region credentials */
+	int			  token_for; /* the attempt holding one */
 
 	struct http_call      *http;
 	int		       attempts;
@@ -162,6 +166,7 @@ aws_client_new(uv_loop_t *loop, struct http_client *http,
 		client->opts.connect_timeout_ms = 10000;
 	client->sign_cache = aws_sign_cache_new();
 	aws_sign_result_init(&client->sign_result);
+	client->limiter = aws_limiter_new();
 	return (client);
 }
 
@@ -172,6 +177,7 @@ aws_client_release(struct aws_client *client)
 
 	aws_sign_cache_free(client->sign_cache);
 	aws_sign_result_free(&client->sign_result);
+	aws_limiter_free(client->limiter);
 	for (i = 0; i < client->nstats; i++) {
 		free(client->stats[i]->service);
 		free(client->stats[i]->operation);
@@ -277,6 +283,8 @@ aws_client_stats_add(struct aws_client *to, const struct aws_client *from)
 		e->stat.errors += f->errors;
 		e->stat.retries += f->retries;
 		e->stat.throttled += f->throttled;
+		e->stat.limited += f->limited;
+		e->stat.limited_ms += f->limited_ms;
 	}
 }
 
@@ -310,6 +318,7 @@ aws_call_free(struct aws_call *call)
 
 	free(call->operation);
 	free(call->region);
+	free(call->limit_key);
 	free(call->method);
 	free(call->url);
 	free(call->host);
@@ -498,6 +507,28 @@ aws_reply_request_id(const struct http_headers *headers)
 	return (id);
 }
 
+/*
+ * A reply that tells about the rate: a success, or a throttle.  The
+ * first throttle on a key is logged, as the limit it starts.
+ */
+static void
+aws_client_limit_reply(struct aws_call *call, int throttled)
+{
+	struct aws_client    *client = call->client;
+	struct aws_limit_stat st;
+
+	aws_limiter_reply(client->limiter, call->limit_key, throttled,
+	    aws_client_now_ms(client));
+	if (throttled &&
+	    aws_limiter_get(client->limiter, call->limit_key, &st) == 0 &&
+	    st.throttled == 1)
+		log_warnx("AWS throttled %s %s: requests on %s limited to "
+			  "%.1f/s from now on, the rate rising back as "
+			  "replies succeed",
+		    call->service->title, call->operation, call->limit_key,
+		    st.rate);
+}
+
 static void
 aws_call_http_cb(struct http_call *hc, struct http_result *res, void *arg)
 {
@@ -540,6 +571,8 @@ aws_call_http_cb(struct http_call *hc, struct http_result *res, void *arg)
 	reply.body = &res->body;
 	reply.request_id = "";
 	if (res->status >= 200 && res->status < 300) {
+		aws_limiter_reply(call->client->limiter, call->limit_key, 0,
+		    aws_client_now_ms(call->client));
 		reply.error = AWS_OK;
 		reply.request_id = aws_reply_request_id(&res->headers);
 		if (reply.request_id == NULL)
@@ -573,6 +606,7 @@ aws_call_http_cb(struct http_call *hc, struct http_result *res, void *arg)
 	reply.request_id = reply.aws.request_id;
 	if (err.retry == AWS_RETRY_THROTTLING)
 		call->stat->stat.throttled++;
+	aws_client_limit_reply(call, err.retry == AWS_RETRY_THROTTLING);
 
 	if (!call->no_retry &&
 	    call->attempts < call->client->opts.max_attempts) {
@@ -745,7 +779,28 @@ static void
 aws_call_attempt(struct aws_call *call)
 {
 	const struct aws_credentials *c;
+	int64_t			      wait;
 	int			      rc;
+
+	/* A token per attempt, retries included: they are requests too. */
+	if (call->token_for != call->attempts + 1) {
+		call->token_for = call->attempts + 1;
+		wait = aws_limiter_acquire(call->client->limiter,
+		    call->limit_key, aws_client_now_ms(call->client));
+		if (wait > 0) {
+			call->stat->stat.limited++;
+			call->stat->stat.limited_ms += (uint64_t)wait;
+			log_debug(LOG_CAT_AWS,
+			    "aws call held service=%s op=%s wait_ms=%lld "
+			    "(client-side rate limit after throttling)",
+			    call->service->name, call->operation,
+			    (long long)wait);
+			call->state = CALL_WAIT_TIMER;
+			uv_timer_start(&call->timer, aws_call_timer_cb,
+			    (uint64_t)wait, 0);
+			return;
+		}
+	}
 
 	if ((c = aws_creds_current(call->creds,
 		 aws_client_now_ms(call->client))) != NULL) {
@@ -858,6 +913,10 @@ aws_client_call(struct aws_client *client, const struct aws_request *req,
 	call->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 0;
 	call->stat = aws_client_stat(client, req->service->name,
 	    req->operation);
+	/* One account's limit is its credentials': a role per account. */
+	call->limit_key = xasprintf("%s %s %s", req->service->name,
+	    call->region,
+	    call->creds != NULL ? aws_creds_source(call->creds) : "default");
 	call->cb = cb;
 	call->arg = arg;
 	free(endpoint);

@@ -126,10 +126,12 @@ void aws_call_cancel(struct aws_call *);
 struct aws_client_stat {
 	const char *service;
 	const char *operation;
-	uint64_t    calls;     /* calls started */
-	uint64_t    errors;    /* calls that ended in an error */
-	uint64_t    retries;   /* extra attempts */
-	uint64_t    throttled; /* attempts refused by throttling */
+	uint64_t    calls;	/* calls started */
+	uint64_t    errors;	/* calls that ended in an error */
+	uint64_t    retries;	/* extra attempts */
+	uint64_t    throttled;	/* attempts refused by throttling */
+	uint64_t    limited;	/* attempts held by the client-side limit */
+	uint64_t    limited_ms; /* how long they were held, summed */
 };
 /* Fills up to n stats; returns how many exist. */
 size_t aws_client_stats(const struct aws_client *, struct aws_client_stat *,

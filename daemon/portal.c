@@ -384,17 +384,21 @@ void
 portal_loop_metrics(struct portal *p, struct buf *b)
 {
 	struct portal_stats_call *call;
-	static const char *const  names[4] = {
+	static const char *const  names[6] = {
 		 "shipgate_aws_calls_total",
 		 "shipgate_aws_errors_total",
 		 "shipgate_aws_retries_total",
 		 "shipgate_aws_throttled_total",
+		 "shipgate_aws_limited_total",
+		 "shipgate_aws_limited_milliseconds_total",
 	};
-	static const char *const help[4] = {
+	static const char *const help[6] = {
 		"AWS calls started",
 		"AWS calls that ended in an error",
 		"AWS extra attempts",
 		"AWS attempts refused by throttling",
+		"AWS attempts held back by the client-side rate limit",
+		"Time AWS attempts were held back by the client-side rate limit",
 	};
 	size_t		   i;
 	int		   k, alive;
@@ -414,7 +418,7 @@ portal_loop_metrics(struct portal *p, struct buf *b)
 		    "the engine holds.\n# TYPE shipgate_active_runs gauge\n"
 		    "shipgate_active_runs %zu\n",
 		    call->active_runs);
-	for (k = 0; k < 4; k++) {
+	for (k = 0; k < 6; k++) {
 		buf_printf(b,
 		    "# HELP %s %s, by service and operation.\n"
 		    "# TYPE %s counter\n",
@@ -423,7 +427,9 @@ portal_loop_metrics(struct portal *p, struct buf *b)
 			v = k == 0 ? call->stats[i].calls :
 			    k == 1 ? call->stats[i].errors :
 			    k == 2 ? call->stats[i].retries :
-				     call->stats[i].throttled;
+			    k == 3 ? call->stats[i].throttled :
+			    k == 4 ? call->stats[i].limited :
+				     call->stats[i].limited_ms;
 			portal_metric_line(b, names[k], call->names[i][0],
 			    call->names[i][1], v);
 		}

@@ -83,6 +83,17 @@ import json, sys
 v = [x for x in json.load(open('$t_dir/exec.json')).values()
      if x['name'].startswith('shipgate-')]
 sys.exit(0 if len(v) == 3 and all(x.get('executions') == 1 for x in v) else 1)"
+# The client-side limit (aws-limit.c) took over after the first throttle:
+# said once per key in the log, and calls held back are counted.
+ok "the daemon says it limits its CloudFormation requests after a throttle" \
+    t_log_has 'AWS throttled CloudFormation .*limited to'
+listen=$(sed -n 's/.*portal listening listen=\([^ ]*\).*/\1/p' "$t_dir/shipgated.log" | head -1)
+curl -sf "http://$listen/metrics" >"$t_dir/metrics" 2>/dev/null
+t_diag "$(grep '^shipgate_aws_limited_total{service="cloudformation"' "$t_dir/metrics" | tr '\n' ' ')"
+ok "/metrics counts CloudFormation calls held back by the limit" \
+    awk '/^shipgate_aws_limited_total\{service="cloudformation"/ { n += $2 } END { exit n > 0 ? 0 : 1 }' "$t_dir/metrics"
+ok "/metrics counts the time they were held" \
+    awk '/^shipgate_aws_limited_milliseconds_total\{service="cloudformation"/ { n += $2 } END { exit n > 0 ? 0 : 1 }' "$t_dir/metrics"
 ok "no sanitizer report in the daemon's log" \
     sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' '$t_dir/shipgated.log'"
 t_stop "$daemon_pid"
