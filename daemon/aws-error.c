@@ -239,7 +239,7 @@ parse_xml(struct aws_error *err, const struct aws_error_reply *r)
 	struct xml	      *doc = NULL;
 	const struct xml_node *root, *e;
 	const char	      *s;
-	char		      *cause = NULL;
+	char		      *cause = NULL, *code;
 
 	xml_limits_default(&limits);
 	limits.max_size = ERROR_BODY_MAX;
@@ -256,9 +256,14 @@ parse_xml(struct aws_error *err, const struct aws_error_reply *r)
 		e = root;
 	else if ((e = xml_find(root, "Error")) == NULL)
 		e = xml_find(root, "Errors/Error");
-	if (e != NULL && (s = xml_find_text(e, "Code")) != NULL && *s != '\0') {
-		free(err->code);
-		err->code = clean_str(s, CODE_MAX, 1);
+	if (e != NULL && (s = xml_find_text(e, "Code")) != NULL) {
+		/* A code of blanks only is no code: the status stands in. */
+		code = clean_str(s, CODE_MAX, 1);
+		if (*code != '\0') {
+			free(err->code);
+			err->code = code;
+		} else
+			free(code);
 	}
 	if (e != NULL && (s = xml_find_text(e, "Message")) != NULL) {
 		free(err->message);

@@ -278,6 +278,12 @@ static const struct {
 	    "{\"message\":\"line one\\nline two\\u001b[31m\\u00e9\"}",
 	    "Bad Code??", "line one line two [31m\xc3\xa9", "id with newline",
 	    AWS_RETRY_NONE },
+	/* A code of blanks only (found by fuzz-aws-error): the status. */
+	{ "XML code of blanks only", AWS_PROTOCOL_REST_XML, 400, NULL, NULL,
+	    NULL, 0,
+	    "<Error><Code\t\t\t>\t\t\r\r\r\r</Code>\r  "
+	    "<Message>m</Message></Error>",
+	    "400", "m", NULL, AWS_RETRY_NONE },
 };
 
 static void
