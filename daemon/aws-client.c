@@ -42,6 +42,7 @@ struct aws_client {
 	struct aws_sign_result	  sign_result;
 	int64_t			  clock_offset_ms; /* server - local */
 	struct aws_limiter	 *limiter;
+	int64_t			  limit_wait_logged; /* ms */
 
 	/* Pointers, since calls keep theirs while the list grows. */
 	struct aws_stat_entry **stats;
@@ -790,6 +791,14 @@ aws_call_attempt(struct aws_call *call)
 		if (wait > 0) {
 			call->stat->stat.limited++;
 			call->stat->stat.limited_ms += (uint64_t)wait;
+			/* Said when the longest wait doubles: a few lines. */
+			if (wait > 2 * call->client->limit_wait_logged) {
+				call->client->limit_wait_logged = wait;
+				log_info("AWS rate limit: a %s %s call waits "
+					 "%lld ms on %s (the longest yet)",
+				    call->service->title, call->operation,
+				    (long long)wait, call->limit_key);
+			}
 			log_debug(LOG_CAT_AWS,
 			    "aws call held service=%s op=%s wait_ms=%lld "
 			    "(client-side rate limit after throttling)",

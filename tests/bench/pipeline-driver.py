@@ -341,15 +341,33 @@ def main():
     print("  decisions sent        %d (answers %d, refused %d)%s" % (
         ctl.sent, ctl.answered, len(ctl.errors),
         "" if not ctl.errors else ": " + json.dumps(ctl.errors[0])))
+    # Throttling (PIPELINE_THROTTLE=1): the replies the fake throttled,
+    # and the longest wait the daemon's client-side limit gave a call.
+    try:
+        rej = fake(a.endpoint, "/_fake/rejected").get("throttled", {})
+    except Exception:
+        rej = {}
+    throttled = sum(sum(v.values()) for v in rej.values())
+    wait_max = 0
+    with open(a.log, errors="replace") as f:
+        for line in f:
+            m = re.search(r"AWS rate limit: .* waits (\d+) ms", line)
+            if m:
+                wait_max = max(wait_max, int(m.group(1)))
+    print("  throttled replies     %d (%s); longest wait the limit gave: "
+          "%d ms" % (throttled, ", ".join(
+              "%s %s %d" % (svc, op, c) for svc, ops in sorted(rej.items())
+              for op, c in sorted(ops.items())) or "none", wait_max))
     print("cpu_ms_per_run=%.2f cpu_ms_per_run_busy=%.2f peak_rss_mb=%.1f "
           "delay_p50_ms=%.1f delay_p99_ms=%.1f daemon_delay_p50_ms=%.1f "
           "daemon_delay_p99_ms=%.1f fake_service_p50_ms=%.2f "
           "fake_service_p99_ms=%.2f idle_rss_mb=%.1f runs=%d apps=%d "
-          "wall_s=%.1f" % (
+          "wall_s=%.1f throttled=%d limit_wait_max_ms=%d" % (
               per_run, per_run_busy, hwm_kb / 1024.0, p(delays, 50),
               p(delays, 99), p(rest, 50), p(rest, 99),
               p(took_all, 50) * 1000, p(took_all, 99) * 1000,
-              rss_idle_kb / 1024.0, succeeded, n, wall))
+              rss_idle_kb / 1024.0, succeeded, n, wall, throttled,
+              wait_max))
     return 0 if succeeded == n else 1
 
 
