@@ -597,6 +597,9 @@ engine_step_pending(struct engine_run *r, struct store_stage *st,
 	/* The stack as it runs, to compare the parameters with. */
 	if (engine_stack_read(r, st, env))
 		return;
+	/* Its drift, for the approver (engine-drift.c). */
+	if (engine_drift_check(r, st, env))
+		return;
 	if (env->registry != NULL) {
 		/* The images first (engine-promote.c). */
 		if (engine_move(r, st, STORE_STAGE_PROMOTING, 0, NULL) != 0)
