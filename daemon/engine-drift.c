@@ -56,6 +56,29 @@ engine_drift_env(struct engine_run *r, const char *name)
 	return (config_find_environment(app, name));
 }
 
+/*
+ * Polls the detection again with the engine's backoff, but never past
+ * its deadline (then the step records it not checked): drift_timeout
+ * bounds the wait, not drift_timeout plus a poll interval.
+ */
+static void
+engine_drift_poll(struct engine_run *r, int64_t deadline)
+{
+	struct engine *e = r->engine;
+	int64_t	       delay = e->poll_base_ms, left;
+	unsigned int   i;
+
+	for (i = 0; i < r->polls && delay < e->poll_max_ms; i++)
+		delay *= 2;
+	if (delay > e->poll_max_ms)
+		delay = e->poll_max_ms;
+	r->polls++;
+	left = deadline - store_now(e->store);
+	if (deadline > 0 && left < delay)
+		delay = left > 0 ? left : 0;
+	engine_schedule(r, delay);
+}
+
 /* The attempt's detection ended without a result: why, recorded. */
 static void
 engine_drift_not_checked(struct engine_run *r, int64_t stage_id, int attempt,
@@ -244,11 +267,12 @@ engine_drift_status_cb(const struct aws_reply *reply,
 	struct engine_call *call = arg;
 	struct engine_run  *r;
 	char		   *why = NULL, *envname;
-	int64_t		    stage_id = call->stage_id;
+	int64_t		    stage_id = call->stage_id, deadline;
 	int		    attempt = call->attempt;
 
 	envname = call->what;
 	call->what = NULL;
+	deadline = call->data != NULL ? *(int64_t *)call->data : 0;
 	if ((r = engine_call_end(call)) == NULL)
 		goto out;
 	if (reply->error != AWS_OK || ds == NULL) {
@@ -261,7 +285,7 @@ engine_drift_status_cb(const struct aws_reply *reply,
 	switch (ds->state) {
 	case CFN_DETECTION_IN_PROGRESS:
 		/* The step polls again, until drift_timeout. */
-		engine_poll_later(r);
+		engine_drift_poll(r, deadline);
 		break;
 	case CFN_DETECTION_FAILED:
 		why = xasprintf("CloudFormation's detection failed: %s",
@@ -308,11 +332,12 @@ engine_drift_ref_cb(const struct aws_reply *reply, struct cfn_drift_ref *ref,
 	struct engine_call *call = arg;
 	struct engine_run  *r;
 	char		   *why = NULL, *envname;
-	int64_t		    stage_id = call->stage_id;
+	int64_t		    stage_id = call->stage_id, timeout, now;
 	int		    attempt = call->attempt;
 
 	envname = call->what;
 	call->what = NULL;
+	timeout = call->data != NULL ? *(int64_t *)call->data : 0;
 	if ((r = engine_call_end(call)) == NULL)
 		goto out;
 	if (reply->error != AWS_OK || ref == NULL) {
@@ -321,8 +346,9 @@ engine_drift_ref_cb(const struct aws_reply *reply, struct cfn_drift_ref *ref,
 		engine_schedule(r, 0);
 		goto out;
 	}
+	now = store_now(r->engine->store);
 	if (store_drift_start(r->engine->store, stage_id, attempt,
-		ref->detection_id, store_now(r->engine->store), &why) != 0) {
+		ref->detection_id, now, &why) != 0) {
 		/* Not recorded: the step starts another detection. */
 		log_warnx("cannot record the drift detection app=%s run=%lld: "
 			  "%s",
@@ -332,7 +358,7 @@ engine_drift_ref_cb(const struct aws_reply *reply, struct cfn_drift_ref *ref,
 	}
 	log_info("drift detection started app=%s run=%lld env=%s id=%s", r->app,
 	    (long long)r->id, envname, ref->detection_id);
-	engine_poll_later(r);
+	engine_drift_poll(r, now + timeout);
 out:
 	free(why);
 	free(envname);
@@ -408,6 +434,11 @@ engine_drift_check(struct engine_run *r, struct store_stage *st,
 		goto fail;
 	call = engine_call_new(r, st);
 	call->what = xstrdup(st->environment);
+	/* The detect call's: the timeout; the status call's: the deadline. */
+	call->data = xmalloc(sizeof(int64_t));
+	*(int64_t *)call->data = d == NULL ?
+				     env->drift_timeout_ms :
+				     d->started_at + env->drift_timeout_ms;
 	if (d == NULL) {
 		if (cfn_detect_stack_drift(aws_context_client(r->engine->aws),
 			creds, region, env->stack, engine_drift_ref_cb, call,
