@@ -493,7 +493,7 @@ notify_template(struct store *s, int64_t stage_id, int attempt,
    it was not looked at): a count and the first few, the rest on the
    page. */
 static int
-notify_drift(struct store *s, int64_t stage_id, int attempt,
+notify_drift(struct store *s, int64_t stage_id, int attempt, int block,
     struct mail_facts *f, char **line, char **cause)
 {
 	struct store_drift *d = NULL;
@@ -559,6 +559,9 @@ notify_drift(struct store *s, int64_t stage_id, int attempt,
 			buf_printf(&b, "; and %zu more on the page", more);
 		if (d->ack_user != NULL)
 			buf_printf(&b, " (acknowledged by %s)", d->ack_user);
+		else if (block)
+			buf_appends(&b, " (drift: block: an operator must "
+					"acknowledge it before the approval)");
 		*line = buf_take(&b, NULL);
 		buf_free(&b);
 	}
@@ -700,7 +703,8 @@ notify_queue(struct store *s, const struct config *c,
 					    nc->attempt, &f, cause)) != 0)
 		goto out;
 	if (f.param_changes != NULL &&
-	    (rc = notify_drift(s, nc->stage_id, nc->attempt, &f, &drift,
+	    (rc = notify_drift(s, nc->stage_id, nc->attempt,
+		 env != NULL && env->drift == CONFIG_DRIFT_BLOCK, &f, &drift,
 		 cause)) != 0)
 		goto out;
 	if (nc->stage_id != 0 && strcmp(ev, "checks_failed") == 0 &&
