@@ -12,7 +12,8 @@
 #   comment), audited; then it works; the page offers the form to
 #   operators only;
 # - a detection that never finishes: "drift not checked" after
-#   drift_timeout, the run not held;
+#   drift_timeout, the run not held; one that fails: not checked, with
+#   CloudFormation's reason;
 # - a restart of the daemon while a detection runs: the same detection
 #   is polled again (no second DetectStackDrift), its result recorded;
 # - drift: off: no DetectStackDrift reaches the fake at all.
@@ -191,6 +192,9 @@ by_hand WebService /DesiredCount 7
 drop 1.5.2
 ok "run 3 waits for the Int approval" t_wait_for 60 stage_is 3 awaiting_approval
 ok "its drift: drifted" drift_is 3 drifted
+ok "the approval mail says an operator must acknowledge it first" \
+    t_wait_for 30 mail_has "/runs/3" "Drift: 1 resource changed outside CloudFormation" \
+    "(drift: block: an operator must acknowledge it before the approval)"
 ctl approve 3 --env int --as alice
 ok "alice's approval is refused (exit 1)" test $rc -eq 1
 ok "... saying why and what to do" \
@@ -246,14 +250,24 @@ ok "the run page says: drift not checked, with the reason" \
     page_has 'Drift not checked: drift detection did not finish within 2 s'
 ctl approve 4 --env int --as alice
 ok "the run is not held: alice approves" test $rc -eq 0
+ok "run 4 deploys Int" t_wait_for 60 stage_is 4 awaiting_gate
+
+# --- A detection that fails --------------------------------------------------
+fake /_fake/cfn/drift-detection '{"mode": "fail"}'
+drop 1.5.31
+ok "run 5 waits for the Int approval" t_wait_for 60 stage_is 5 awaiting_approval
+ok "its drift: not checked, with CloudFormation's reason" \
+    show_check 5 "stage('int')['drift']['status'] == 'not_checked' and
+    stage('int')['drift']['reason'].startswith(\"CloudFormation's detection failed: Failed to detect drift\")"
 
 # --- A restart while a detection runs ---------------------------------------
 config warn 120s
 restart
 ok "shipgated is ready with drift_timeout: 120s" test $? -eq 0
 by_hand WebService /DesiredCount 9
+fake /_fake/cfn/drift-detection '{"mode": "never"}'
 drop 1.5.4
-ok "run 5's detection is under way" t_wait_for 60 drift_is 5 detecting
+ok "run 6's detection is under way" t_wait_for 60 drift_is 6 detecting
 n0=$(detections)
 t_stop "$daemon_pid"
 ok "shipgated stops in the middle of the detection" test $? -eq 0
@@ -261,15 +275,15 @@ ok "the database holds the stage pending, its detection under way with its id" \
     sh -c "sgtest() { '$TEST_PYTHON' '$top_srcdir/tests/integration/sgtest.py' \"\$@\"; }
     sgtest sql '$t_dir/shipgate.db' \"SELECT s.status, d.status, d.detection_id IS NOT NULL
     FROM stages s JOIN stage_drifts d ON d.stage_id = s.id AND d.attempt = s.attempt
-    WHERE s.run_id = 5 AND s.environment = 'int'\" | grep -qx 'pending|detecting|1'"
+    WHERE s.run_id = 6 AND s.environment = 'int'\" | grep -qx 'pending|detecting|1'"
 fake /_fake/cfn/drift-detection '{"mode": "normal", "polls": 1, "running": true}'
 t_start_daemon "$cfg"
 starts=$((starts + 1))
 ok "shipgated is ready again" \
     t_wait_for 60 sh -c "test \$(grep -c ' ready ' '$t_dir/shipgated.log') -ge $starts"
-ok "run 5 reaches its approval" t_wait_for 60 stage_is 5 awaiting_approval
+ok "run 6 reaches its approval" t_wait_for 60 stage_is 6 awaiting_approval
 ok "with the drift found by the detection it started before the restart" \
-    show_check 5 "stage('int')['drift']['status'] == 'drifted' and
+    show_check 6 "stage('int')['drift']['status'] == 'drifted' and
     any(p['actual'] == '9' for r in stage('int')['drift']['resources']
     for p in r['properties'])"
 ok "no second DetectStackDrift was sent" test "$(detections)" = "$n0"
@@ -280,9 +294,9 @@ restart
 ok "shipgated is ready with drift: off" test $? -eq 0
 n0=$(drift_calls)
 drop 1.5.5
-ok "run 6 waits for the Int approval" t_wait_for 60 stage_is 6 awaiting_approval
+ok "run 7 waits for the Int approval" t_wait_for 60 stage_is 7 awaiting_approval
 ok "no drift call (DetectStackDrift or any other) reached the fake" \
     test "$(drift_calls)" = "$n0"
-ok "the stage records no drift" show_check 6 "stage('int')['drift'] is None"
+ok "the stage records no drift" show_check 7 "stage('int')['drift'] is None"
 
 t_done
