@@ -9,8 +9,8 @@
 #   the approval works;
 # - drift: block: the approval is refused (CLI, API) until an operator
 #   acknowledges with a comment (not another user, not without a
-#   comment), audited; then it works; the page offers the form to
-#   operators only;
+#   comment; through the run page's form, offered to operators only,
+#   and through shipgatectl ack-drift), audited; then it works;
 # - a detection that never finishes: "drift not checked" after
 #   drift_timeout, the run not held; one that fails: not checked, with
 #   CloudFormation's reason;
@@ -219,9 +219,14 @@ code=$(curl -s -o "$t_dir/page" -w '%{http_code}' -b "$t_dir/jar.dave" \
     --data-urlencode env=int --data-urlencode confirm=yes "$base/runs/3/ack-drift")
 ok "the form without a comment is refused, saying why" \
     sh -c "test '$code' = 400 && grep -q 'A comment is required to acknowledge drift' '$t_dir/page'"
-ctl ack-drift 3 --env int -m "scaled up by hand for the sale; the release sets it back"
-ok "dave acknowledges the drift" test $rc -eq 0
-ok "... and is told" out_has 'run 3: drift of int acknowledged by dave'
+code=$(curl -s -o "$t_dir/page" -w '%{http_code}' -b "$t_dir/jar.dave" \
+    --data-urlencode "csrf=$csrf_d" --data-urlencode env=int \
+    --data-urlencode "comment=scaled up by hand for the sale; the release sets it back" \
+    --data-urlencode confirm=yes "$base/runs/3/ack-drift")
+ok "dave acknowledges the drift with the run page's form" test "$code" = 303
+page dave /runs/3
+ok "... the page says so, with his comment" \
+    page_has 'Drift acknowledged by dave: scaled up by hand for the sale'
 ok "the acknowledgement is audited with its comment" \
     show_check 3 "any(a['action'] == 'ack-drift' and
     'scaled up by hand for the sale' in (a['detail'] or '') for a in run['audit'])"
@@ -261,9 +266,9 @@ ok "its drift: not checked, with CloudFormation's reason" \
     stage('int')['drift']['reason'].startswith(\"CloudFormation's detection failed: Failed to detect drift\")"
 
 # --- A restart while a detection runs ---------------------------------------
-config warn 120s
+config block 120s
 restart
-ok "shipgated is ready with drift_timeout: 120s" test $? -eq 0
+ok "shipgated is ready with drift: block, drift_timeout: 120s" test $? -eq 0
 by_hand WebService /DesiredCount 9
 fake /_fake/cfn/drift-detection '{"mode": "never"}'
 drop 1.5.4
@@ -287,6 +292,15 @@ ok "with the drift found by the detection it started before the restart" \
     any(p['actual'] == '9' for r in stage('int')['drift']['resources']
     for p in r['properties'])"
 ok "no second DetectStackDrift was sent" test "$(detections)" = "$n0"
+ctl ack-drift 6 --env int -m "DesiredCount 9 was a test; the release sets it back"
+ok "dave acknowledges it with shipgatectl" test $rc -eq 0
+ok "... and is told" out_has 'run 6: drift of int acknowledged by dave; it may be approved'
+ctl show 6
+ok "shipgatectl show says who acknowledged it, and why" \
+    out_has 'drift acknowledged by dave: DesiredCount 9 was a test'
+ctl approve 6 --env int --as alice
+ok "then alice approves run 6" test $rc -eq 0
+ok "run 6 deploys Int" t_wait_for 60 stage_is 6 awaiting_gate
 
 # --- drift: off -------------------------------------------------------------
 config off 30s
