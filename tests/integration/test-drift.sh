@@ -51,8 +51,9 @@ export SHIPGATE_ENGINE_POLL_MS=100
 t_start_daemon "$cfg"
 ok "shipgated is ready" t_wait_for 60 t_log_has ' ready '
 starts=1
+stops_failed=0
 restart() {
-	t_stop "$daemon_pid"
+	t_stop "$daemon_pid" || stops_failed=$((stops_failed + 1))
 	t_start_daemon "$cfg"
 	starts=$((starts + 1))
 	t_wait_for 60 sh -c "test \$(grep -c ' ready ' '$t_dir/shipgated.log') -ge $starts"
@@ -312,5 +313,11 @@ ok "run 7 waits for the Int approval" t_wait_for 60 stage_is 7 awaiting_approval
 ok "no drift call (DetectStackDrift or any other) reached the fake" \
     test "$(drift_calls)" = "$n0"
 ok "the stage records no drift" show_check 7 "stage('int')['drift'] is None"
+
+t_stop "$daemon_pid"
+ok "shipgated stops cleanly, every time (exit 0: no leak, no sanitizer report)" \
+    test $? -eq 0 -a "$stops_failed" -eq 0
+ok "no sanitizer report in its log" \
+    sh -c "! grep -Eq 'Sanitizer|runtime error' '$t_dir/shipgated.log'"
 
 t_done
