@@ -1,7 +1,9 @@
 /*
  * Drift detection before an approval (issue 15).  When a stage whose
- * stack exists starts (pending, after the stack is read), CloudFormation
- * is asked to detect the stack's drift (DetectStackDrift); its detection
+ * stack exists is about to name its change set (engine_name_change_set:
+ * from pending, or promoting once the images are copied, when no other
+ * run executes on the stack, which CloudFormation would refuse to
+ * check), CloudFormation is asked to detect the stack's drift (DetectStackDrift); its detection
  * id is stored with the stage's attempt (stage_drifts, detecting) before
  * it is polled (DescribeStackDriftDetectionStatus), so a restarted
  * daemon polls the same detection.  Once complete, the resources found
@@ -395,7 +397,11 @@ engine_drift_check(struct engine_run *r, struct store_stage *st,
 	if ((rc = engine_release_load(r, st, &cause)) != 0) {
 		if (rc == 1)
 			return (1);
-		/* The stage's next step fails with the reason. */
+		/* The stage's next step fails with the reason too. */
+		why = xasprintf("the release could not be read: %s", cause);
+		engine_drift_not_checked(r, st->id, st->attempt,
+		    st->environment, why);
+		free(why);
 		free(cause);
 		return (0);
 	}
