@@ -143,6 +143,7 @@ ok "shipgatectl show says: no drift" out_has 'drift: no drift'
 
 # --- drift: warn ------------------------------------------------------------
 by_hand WebService /DesiredCount 5
+by_hand WebService /ServiceName '"<script>alert(1)</script>"'
 by_hand LogGroup /RetentionInDays "\"$SECRET\""
 drop 1.5.1
 ok "run 2 waits for the Int approval" t_wait_for 60 stage_is 2 awaiting_approval
@@ -162,6 +163,10 @@ page alice /runs/2
 ok "the run page shows it: WebService DesiredCount: 2 $ARROW 5" \
     page_has "WebService DesiredCount: 2 $ARROW 5, changed outside CloudFormation"
 ok "... with the count" page_has '2 resources changed outside CloudFormation'
+ok "a value from AWS is escaped on the page, never markup" \
+    sh -c "grep -Fq 'web &rarr; &lt;script&gt;alert(1)&lt;/script&gt;' '$t_dir/page' ||
+    grep -Fq 'web $ARROW &lt;script&gt;alert(1)&lt;/script&gt;' '$t_dir/page' &&
+    ! grep -Fq '<script>alert(1)' '$t_dir/page'"
 ok "no approval is refused under warn (no refusal shown)" \
     sh -c "! grep -q 'Approval refused until an operator' '$t_dir/page'"
 ctl show 2
