@@ -1458,6 +1458,26 @@ parse_mode(struct cp *cp, yaml_node_t *node, const struct ckey *k, void *base,
 		    s);
 }
 
+static void
+parse_drift(struct cp *cp, yaml_node_t *node, const struct ckey *k, void *base,
+    const char *path)
+{
+	struct config_environment *env = base;
+	const char		  *s;
+
+	if ((s = scalar(cp, node, path, "a drift mode")) == NULL)
+		return;
+	if (strcmp(s, "warn") == 0)
+		env->drift = CONFIG_DRIFT_WARN;
+	else if (strcmp(s, "block") == 0)
+		env->drift = CONFIG_DRIFT_BLOCK;
+	else if (strcmp(s, "off") == 0)
+		env->drift = CONFIG_DRIFT_OFF;
+	else
+		cp_error(cp, node, path,
+		    "must be warn, block or off, not \"%s\"", s);
+}
+
 static int
 parse_status_one(struct cp *cp, yaml_node_t *node, const char *path, int *out)
 {
@@ -2229,6 +2249,10 @@ static const struct ckey environment_keys[] = {
 	KEY("freezes", CT_LIST, struct config_environment, freezes,
 	    .off_n = offsetof(struct config_environment, nfreezes),
 	    .child = &freeze_table),
+	KEY("drift", CT_CUSTOM, struct config_environment, drift,
+	    .custom = parse_drift, .def = "warn", .doc = "warn, block or off"),
+	KEY("drift_timeout", CT_DURATION, struct config_environment,
+	    drift_timeout_ms, .def = "120s", .min = 1000),
 };
 static const struct ctable environment_table = { environment_keys,
 	sizeof environment_keys / sizeof environment_keys[0],

@@ -139,6 +139,13 @@ struct config_freeze {
 	int64_t		   to_day;
 };
 
+/* What drift found before an approval does (issue 15). */
+enum config_drift {
+	CONFIG_DRIFT_WARN = 0, /* shown to the approver */
+	CONFIG_DRIFT_BLOCK,    /* and approvals refused until acknowledged */
+	CONFIG_DRIFT_OFF,      /* not detected */
+};
+
 struct config_environment {
 	char		     *name;
 	char		     *account; /* 12 digits */
@@ -166,6 +173,8 @@ struct config_environment {
 	size_t		      nwindows;
 	struct config_freeze *freezes;
 	size_t		      nfreezes;
+	enum config_drift     drift;		/* default warn */
+	int64_t		      drift_timeout_ms; /* default 120s */
 };
 
 enum config_run_mode {

@@ -650,6 +650,11 @@ control_action(struct control_conn *conn, json_t *req, json_t *reply,
 		    "comment");
 		return;
 	}
+	if (kind == ENGINE_ACK_DRIFT && control_blank(a.comment)) {
+		control_fail(reply, "bad_request",
+		    "acknowledging drift needs a comment saying why");
+		return;
+	}
 	if (kind == ENGINE_OVERRIDE && control_blank(a.comment)) {
 		control_fail(reply, "bad_request",
 		    "an override needs a "
@@ -1328,6 +1333,7 @@ static const struct control_command control_commands[] = {
 	{ "freeze", NULL, ENGINE_FREEZE },
 	{ "unfreeze", NULL, ENGINE_UNFREEZE },
 	{ "override", NULL, ENGINE_OVERRIDE },
+	{ "ack_drift", NULL, ENGINE_ACK_DRIFT },
 	{ "freezes", control_cmd_freezes, 0 },
 	{ "stacks", control_cmd_stacks, 0 },
 	{ "token_create", control_cmd_token_create, 0 },

@@ -338,6 +338,70 @@ ctl_print_stage_values(FILE *f, const json_t *st)
 			json_object_get(t, "removed")));
 }
 
+/* A text of AWS's on one terminal line: control bytes become '?'. */
+static void
+ctl_print_line(FILE *f, const char *prefix, const char *s)
+{
+	fputs(prefix, f);
+	for (; s != NULL && *s != '\0'; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+	fputc('\n', f);
+}
+
+/* The stage's drift (issue 15): each drifted property or deleted
+   resource, or why it was not checked. */
+static void
+ctl_print_stage_drift(FILE *f, const json_t *st)
+{
+	const json_t *d, *a, *r, *pa, *ack;
+	const char   *status;
+	char	     *line;
+	size_t	      i, j;
+
+	d = json_object_get(st, "drift");
+	if (!json_is_object(d))
+		return;
+	status = json_string_value(json_object_get(d, "status")) ?: "";
+	if (strcmp(status, "detecting") == 0)
+		fprintf(f, "    drift: being detected\n");
+	else if (strcmp(status, "in_sync") == 0)
+		fprintf(f, "    drift: no drift\n");
+	else if (strcmp(status, "not_checked") == 0)
+		ctl_print_line(f, "    drift not checked: ",
+		    json_string_value(json_object_get(d, "reason")));
+	a = json_object_get(d, "resources");
+	for (i = 0; i < json_array_size(a); i++) {
+		r = json_array_get(a, i);
+		if (strcmp(json_string_value(json_object_get(r, "status")) ?:
+									     "",
+			"DELETED") == 0) {
+			line = xasprintf("%s (%s) deleted outside "
+					 "CloudFormation",
+			    json_string_value(json_object_get(r, "logical_id")) ?:
+				"-",
+			    json_string_value(json_object_get(r, "resource_type")) ?:
+				"-");
+			ctl_print_line(f, "    drift: ", line);
+			free(line);
+			continue;
+		}
+		pa = json_object_get(r, "properties");
+		for (j = 0; j < json_array_size(pa); j++)
+			ctl_print_line(f, "    drift: ",
+			    json_string_value(
+				json_object_get(json_array_get(pa, j),
+				    "text")));
+	}
+	ack = json_object_get(d, "acknowledged");
+	if (json_is_object(ack)) {
+		line = xasprintf("by %s: %s",
+		    json_string_value(json_object_get(ack, "by")) ?: "-",
+		    json_string_value(json_object_get(ack, "comment")) ?: "");
+		ctl_print_line(f, "    drift acknowledged ", line);
+		free(line);
+	}
+}
+
 /* The events `show` prints of a stage; the rest: --json or the portal. */
 #define CTL_SHOW_EVENTS 20
 
@@ -510,6 +574,7 @@ ctl_print_stage(FILE *f, const json_t *st)
 			    json_string_value(json_object_get(c, "reason")));
 	}
 	ctl_print_stage_values(f, st);
+	ctl_print_stage_drift(f, st);
 }
 
 void

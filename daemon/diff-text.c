@@ -273,3 +273,33 @@ diff_text_free(struct diff_text *d)
 	free(d->unified);
 	memset(d, 0, sizeof *d);
 }
+
+char *
+diff_drift_text(const char *logical_id, const char *path, const char *expected,
+    const char *actual, const char *difference)
+{
+	char *name, *p, *text;
+
+	if (path == NULL)
+		path = "";
+	name = xstrdup(*path == '/' ? path + 1 : path);
+	for (p = name; *p != '\0'; p++)
+		if (*p == '/')
+			*p = '.';
+	if (expected == NULL)
+		expected = "";
+	if (actual == NULL)
+		actual = "";
+	if (difference != NULL && strcmp(difference, "ADD") == 0)
+		text = xasprintf("%s %s: %s added outside CloudFormation",
+		    logical_id, name, actual);
+	else if (difference != NULL && strcmp(difference, "REMOVE") == 0)
+		text = xasprintf("%s %s: %s removed outside CloudFormation",
+		    logical_id, name, expected);
+	else
+		text = xasprintf("%s %s: %s \xe2\x86\x92 %s, changed outside "
+				 "CloudFormation",
+		    logical_id, name, expected, actual);
+	free(name);
+	return (text);
+}

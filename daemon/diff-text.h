@@ -31,4 +31,14 @@ void diff_text(const char *old, size_t old_len, const char *new, size_t new_len,
     int context, struct diff_text *);
 void diff_text_free(struct diff_text *);
 
+/*
+ * One drifted property for a person (issue 15): "WebService
+ * DesiredCount: 2 → 5, changed outside CloudFormation" (NOT_EQUAL),
+ * "... : X added outside CloudFormation" (ADD), "... : X removed outside
+ * CloudFormation" (REMOVE).  The path's leading '/' is dropped and the
+ * others become '.'.  Caller frees.
+ */
+char *diff_drift_text(const char *logical_id, const char *path,
+    const char *expected, const char *actual, const char *difference);
+
 #endif

@@ -70,6 +70,9 @@ struct engine_run {
 	int64_t		   stack_stage; /* the stack read for this
 						   stage/attempt */
 	int		   stack_attempt;
+	int64_t		   drift_stage; /* drift recorded for this
+						   stage/attempt */
+	int		   drift_attempt;
 	struct checks_run *checks; /* in flight (with call), or
 						   NULL */
 };
@@ -238,6 +241,21 @@ void engine_params_record(struct engine_run *, struct store_stage *,
     const struct config_kvs *sent);
 void engine_step_promoting(struct engine_run *, struct store_stage *,
     const struct config_environment *);
+/*
+ * engine-drift.c: drift detection before the approval.
+ * engine_drift_check: 1 while a detection is under way (the step comes
+ * again), 0 to go on (recorded, not checked, or drift: off).
+ * engine_drift_blocks: 1 with *why (caller frees) when drift: block
+ * refuses st's approval (drift not acknowledged), 0 when it may go on,
+ * -1 on a store error.  engine_drift_ack: an operator's acknowledgement
+ * with the audit entry, in one transaction; 0 or ENGINE_E* with *cause.
+ */
+int engine_drift_check(struct engine_run *, struct store_stage *,
+    const struct config_environment *);
+int engine_drift_blocks(struct engine *, const struct store_stage *,
+    const struct config_environment *, char **why);
+int engine_drift_ack(struct engine *, struct store_run *, struct store_stage *,
+    const struct engine_actor *, const char *comment, char **cause);
 
 /*
  * engine-progress.c: an execution's progress kept with the stage's

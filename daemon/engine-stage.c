@@ -618,8 +618,9 @@ engine_step_pending(struct engine_run *r, struct store_stage *st,
 void
 engine_name_change_set(struct engine_run *r, struct store_stage *st)
 {
-	char *name, *why = NULL;
-	int   ok;
+	const struct config_environment *env;
+	char				*name, *why = NULL;
+	int				 ok;
 
 	if (engine_stack_busy(r, st)) {
 		log_debug(LOG_CAT_ENGINE, "stack busy app=%s run=%lld env=%s",
@@ -629,6 +630,12 @@ engine_name_change_set(struct engine_run *r, struct store_stage *st)
 	}
 	/* A stuck stack: wait, saying why, for an operator. */
 	if (engine_hold_wait(r, st))
+		return;
+	/* The stack's drift, for the approver (engine-drift.c): here, once
+	   no other run changes the stack, so that the detection sees it
+	   settled (CloudFormation refuses one on a stack being updated). */
+	if ((env = engine_stage_env(r, st)) != NULL &&
+	    engine_drift_check(r, st, env))
 		return;
 	/* The name is recorded before anything is sent: after a crash the
 	   step describes this name before creating anything. */

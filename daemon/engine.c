@@ -1458,7 +1458,7 @@ engine_approve(struct engine *e, int64_t run_id, const char *env,
 	const struct config_environment *ce;
 	struct store_run		*run = NULL;
 	struct store_stage		*st;
-	char				*groups;
+	char				*groups, *blocked = NULL;
 	int				 rc;
 
 	if ((rc = engine_actor_user(e, actor, &u, cause)) != 0)
@@ -1507,6 +1507,17 @@ engine_approve(struct engine *e, int64_t run_id, const char *env,
 		    "is %s, not awaiting approval",
 		    (long long)run_id, st->environment,
 		    store_stage_status_name(st->status));
+		goto out;
+	}
+	/* drift: block: not before an operator acknowledged the drift. */
+	if ((rc = engine_drift_blocks(e, st, ce, &blocked)) != 0) {
+		rc = rc < 0 ?
+			 engine_fail(cause, ENGINE_ESTORE,
+			     "cannot read the drift of %s", st->environment) :
+			 engine_fail(cause, ENGINE_ECONFLICT,
+			     "run %lld stage %s may not be approved: %s",
+			     (long long)run_id, st->environment, blocked);
+		free(blocked);
 		goto out;
 	}
 	if ((rc = engine_record_decision(e, run, st, 0, STORE_DECISION_APPROVE,
@@ -1899,12 +1910,13 @@ static const char *engine_action_names[] = {
 	[ENGINE_FREEZE] = "freeze",
 	[ENGINE_UNFREEZE] = "unfreeze",
 	[ENGINE_OVERRIDE] = "override",
+	[ENGINE_ACK_DRIFT] = "ack-drift",
 };
 
 const char *
 engine_action_name(enum engine_action_kind kind)
 {
-	if (kind < ENGINE_APPROVE || kind > ENGINE_OVERRIDE)
+	if (kind < ENGINE_APPROVE || kind > ENGINE_ACK_DRIFT)
 		return ("unknown");
 	return (engine_action_names[kind]);
 }
@@ -2029,6 +2041,53 @@ engine_window_act(struct engine *e, const struct engine_action *a,
 	return (rc);
 }
 
+/*
+ * drift: block: an operator acknowledges a stage's drift, with a comment
+ * saying why it may be deployed over; audited (engine-drift.c).
+ */
+static int
+engine_drift_act(struct engine *e, const struct engine_action *a,
+    const struct engine_actor *actor, char **cause)
+{
+	struct store_run   *run = NULL;
+	struct store_stage *st;
+	int		    rc;
+
+	if ((rc = engine_check_operator(e, actor, "acknowledge drift",
+		 cause)) != 0)
+		return (rc);
+	if (e->stopping)
+		return (engine_fail(cause, ENGINE_ECLOSING,
+		    "the engine is stopping"));
+	if ((rc = engine_comment_required(a->comment, cause)) != 0)
+		return (rc);
+	if (a->env == NULL)
+		return (engine_fail(cause, ENGINE_EINVAL,
+		    "ack-drift needs the environment (--env ENV)"));
+	if ((rc = engine_action_run(e, a->id, &run, cause)) != 0)
+		return (rc);
+	if ((st = engine_row_stage(run, a->env, 0)) == NULL)
+		rc = engine_fail(cause, ENGINE_EINVAL,
+		    "run %lld has no stage %s", (long long)a->id, a->env);
+	else if (run->status != STORE_RUN_RUNNING ||
+		 st->status >= STORE_STAGE_DONE)
+		rc = engine_fail(cause, ENGINE_ECONFLICT,
+		    "run %lld stage %s is %s: its drift no longer matters",
+		    (long long)a->id, a->env,
+		    store_stage_status_name(st->status));
+	else if ((rc = engine_drift_ack(e, run, st, actor, a->comment,
+		      cause)) == ENGINE_ECONFLICT) {
+		free(*cause);
+		rc = engine_fail(cause, ENGINE_ECONFLICT,
+		    "run %lld stage %s has no drift left to acknowledge "
+		    "(none found, or acknowledged already)",
+		    (long long)a->id, a->env);
+	} else if (rc == 0)
+		engine_kick_run(e, run);
+	store_run_free(run);
+	return (rc);
+}
+
 int
 engine_act(struct engine *e, struct engine_action *a, char **cause)
 {
@@ -2061,6 +2120,8 @@ engine_act(struct engine *e, struct engine_action *a, char **cause)
 	case ENGINE_UNFREEZE:
 	case ENGINE_OVERRIDE:
 		return (engine_window_act(e, a, &actor, cause));
+	case ENGINE_ACK_DRIFT:
+		return (engine_drift_act(e, a, &actor, cause));
 	}
 	return (engine_fail(cause, ENGINE_EINVAL, "no such action"));
 }

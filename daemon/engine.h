@@ -129,9 +129,10 @@ enum engine_action_kind {
 	ENGINE_REDEPLOY,
 	ENGINE_CONTINUE_ROLLBACK, /* an environment's stuck stack */
 	ENGINE_DELETE_FAILED_STACK,
-	ENGINE_FREEZE,	 /* an environment, until a time */
-	ENGINE_UNFREEZE, /* lifts its run-time freezes */
-	ENGINE_OVERRIDE, /* a stage awaiting its window */
+	ENGINE_FREEZE,	  /* an environment, until a time */
+	ENGINE_UNFREEZE,  /* lifts its run-time freezes */
+	ENGINE_OVERRIDE,  /* a stage awaiting its window */
+	ENGINE_ACK_DRIFT, /* a stage's drift (drift: block), operators */
 };
 struct engine_action {
 	enum engine_action_kind kind;
@@ -152,7 +153,7 @@ struct engine_action {
 
 /* "approve", "reject", "authorise", "cancel", "retry", "redeploy",
  * "continue-rollback", "delete-failed-stack", "freeze", "unfreeze",
- * "override"; "unknown" for any other value. */
+ * "override", "ack-drift"; "unknown" for any other value. */
 const char *engine_action_name(enum engine_action_kind);
 /* Carries out the action (one of the functions above); 0 or ENGINE_E*
  * with *cause. */

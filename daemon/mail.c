@@ -837,6 +837,7 @@ mail_render(const struct mail_facts *f, struct mail_content *c, char **cause)
 		mail_field(&w, "Template", h);
 		free(h);
 	}
+	mail_field(&w, "Drift", f->drift);
 	buf_appends(&w.html, "</table>\n");
 	buf_appends(&w.text, "\n");
 	if (f->link != NULL && *f->link != '\0') {

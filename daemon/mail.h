@@ -61,6 +61,10 @@ struct mail_facts {
 	int	  has_template;
 	long long template_added;
 	long long template_removed;
+	/* The stack's drift, one line ("2 resources changed outside
+	   CloudFormation: WebService DesiredCount: 2 -> 5; ..."), "none",
+	   or "not checked: why"; NULL: not looked at. */
+	const char *drift;
 };
 
 /* What is stored in the outbox row; the caller frees with

@@ -16,6 +16,7 @@
 #include "aws-context.h"
 #include "buf.h"
 #include "config.h"
+#include "diff-text.h"
 #include "http.h"
 #include "log.h"
 #include "mail.h"
@@ -486,6 +487,89 @@ notify_template(struct store *s, int64_t stage_id, int attempt,
 	return (0);
 }
 
+#define NOTIFY_DRIFT_LINES 3 /* drifted properties named in a mail */
+
+/* The attempt's drift in one line for the facts (*line owned; NULL when
+   it was not looked at): a count and the first few, the rest on the
+   page. */
+static int
+notify_drift(struct store *s, int64_t stage_id, int attempt, int block,
+    struct mail_facts *f, char **line, char **cause)
+{
+	struct store_drift *d = NULL;
+	struct buf	    b;
+	char		   *t;
+	size_t		    i, j, named = 0, more = 0;
+	int		    rc;
+
+	*line = NULL;
+	rc = store_drift(s, stage_id, attempt, &d, cause);
+	if (rc == STORE_ENOTFOUND) {
+		if (cause != NULL) {
+			free(*cause);
+			*cause = NULL;
+		}
+		return (0);
+	}
+	if (rc != 0)
+		return (rc);
+	if (strcmp(d->status, "in_sync") == 0)
+		*line = xstrdup("none: the stack is as CloudFormation deployed "
+				"it");
+	else if (strcmp(d->status, "detecting") == 0)
+		*line = xstrdup("being detected (see the page)");
+	else if (strcmp(d->status, "not_checked") == 0)
+		*line = xasprintf("not checked: %s",
+		    d->reason != NULL ? d->reason : "no reason given");
+	else {
+		buf_init(&b, SIZE_MAX / 2);
+		buf_printf(&b, "%zu resource%s changed outside CloudFormation",
+		    d->nresources, d->nresources == 1 ? "" : "s");
+		for (i = 0; i < d->nresources; i++) {
+			const struct store_drift_resource *r = &d->resources[i];
+
+			for (j = 0; j < r->nprops || j == 0; j++) {
+				if (named == NOTIFY_DRIFT_LINES) {
+					more++;
+					if (r->nprops == 0)
+						break;
+					continue;
+				}
+				if (strcmp(r->status, "DELETED") == 0 ||
+				    r->nprops == 0)
+					t = xasprintf("%s %s", r->logical_id,
+					    strcmp(r->status, "DELETED") == 0 ?
+						"deleted" :
+						"modified");
+				else
+					t = diff_drift_text(r->logical_id,
+					    r->props[j].path,
+					    r->props[j].expected,
+					    r->props[j].actual,
+					    r->props[j].difference);
+				buf_printf(&b, "%s %s", named == 0 ? ":" : ";",
+				    t);
+				free(t);
+				named++;
+				if (r->nprops == 0)
+					break;
+			}
+		}
+		if (more > 0)
+			buf_printf(&b, "; and %zu more on the page", more);
+		if (d->ack_user != NULL)
+			buf_printf(&b, " (acknowledged by %s)", d->ack_user);
+		else if (block)
+			buf_appends(&b, " (drift: block: an operator must "
+					"acknowledge it before the approval)");
+		*line = buf_take(&b, NULL);
+		buf_free(&b);
+	}
+	f->drift = *line;
+	store_drift_free(d);
+	return (0);
+}
+
 static void
 notify_names_free(char **v)
 {
@@ -527,6 +611,7 @@ notify_queue(struct store *s, const struct config *c,
 	struct store_outbox_in		 in;
 	char			       **names = NULL, **steps = NULL;
 	char			       **moved = NULL, **pchanges = NULL;
+	char				*drift = NULL;
 	char				*key = NULL, *wkey, *link = NULL;
 	char				*pkey = NULL;
 	char				*object = NULL, *to = NULL, *payload;
@@ -616,6 +701,11 @@ notify_queue(struct store *s, const struct config *c,
 		goto out;
 	if (f.param_changes != NULL && (rc = notify_template(s, nc->stage_id,
 					    nc->attempt, &f, cause)) != 0)
+		goto out;
+	if (f.param_changes != NULL &&
+	    (rc = notify_drift(s, nc->stage_id, nc->attempt,
+		 env != NULL && env->drift == CONFIG_DRIFT_BLOCK, &f, &drift,
+		 cause)) != 0)
 		goto out;
 	if (nc->stage_id != 0 && strcmp(ev, "checks_failed") == 0 &&
 	    (rc = notify_failed_steps(s, nc->stage_id, nc->attempt, &f, &steps,
@@ -724,6 +814,7 @@ out:
 	notify_names_free(steps);
 	notify_names_free(moved);
 	notify_names_free(pchanges);
+	free(drift);
 	store_run_free(run);
 	store_release_free(rel);
 	free(key);

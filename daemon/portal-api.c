@@ -336,16 +336,20 @@ portal_api_act(const struct portal_req *q, enum engine_action_kind kind,
 	}
 	if (env == NULL &&
 	    (kind == ENGINE_APPROVE || kind == ENGINE_RETRY ||
-		kind == ENGINE_REDEPLOY || kind == ENGINE_OVERRIDE)) {
+		kind == ENGINE_REDEPLOY || kind == ENGINE_OVERRIDE ||
+		kind == ENGINE_ACK_DRIFT)) {
 		portal_api_error(r, 400, "bad_request", "\"env\" is required");
 		goto out;
 	}
-	if ((kind == ENGINE_REJECT || kind == ENGINE_OVERRIDE) &&
+	if ((kind == ENGINE_REJECT || kind == ENGINE_OVERRIDE ||
+		kind == ENGINE_ACK_DRIFT) &&
 	    (comment == NULL || comment[strspn(comment, " \t\r\n")] == '\0')) {
 		portal_api_error(r, 400, "invalid",
 		    kind == ENGINE_REJECT ?
 			"A comment is required to reject." :
-			"A comment is required to override: say why.");
+		    kind == ENGINE_OVERRIDE ?
+			"A comment is required to override: say why." :
+			"A comment is required to acknowledge drift: say why.");
 		goto out;
 	}
 	memset(&act, 0, sizeof act);
@@ -382,6 +386,7 @@ static const struct {
 	{ "cancel", ENGINE_CANCEL },
 	{ "retry", ENGINE_RETRY },
 	{ "override", ENGINE_OVERRIDE },
+	{ "ack-drift", ENGINE_ACK_DRIFT },
 };
 
 /* POST /api/v1/runs/{id}/VERB */

@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "diff-text.h"
 #include "perm.h"
 #include "portal-pages.h"
 #include "portal-stats.h"
@@ -1195,6 +1196,91 @@ pages_stage_template(const struct page_ctx *ctx, const struct store_stage *st,
 	return (0);
 }
 
+/*
+ * The attempt's drift (issue 15): each property changed outside
+ * CloudFormation ("WebService DesiredCount: 2 → 5, ..."), each resource
+ * deleted, "no drift", or why it was not checked; with drift: block, the
+ * operators' form to acknowledge it.
+ */
+static int
+pages_stage_drift(const struct page_ctx *ctx, const struct store_run *run,
+    const struct store_stage *st, struct tmpl_data *s, char **cause)
+{
+	const struct config_app		*app;
+	const struct config_environment *env = NULL;
+	struct store_drift		*d = NULL;
+	struct tmpl_data		*o, *li;
+	char				*why = NULL, *text;
+	size_t				 i, j, n = 0;
+	int				 rc, block;
+
+	rc = store_drift(ctx->store, st->id, st->attempt, &d, &why);
+	if (rc == STORE_ENOTFOUND) {
+		free(why);
+		return (0);
+	}
+	if (rc != 0)
+		return (pages_fail(cause, rc, why));
+	if ((app = config_find_app(ctx->config, run->app)) != NULL)
+		env = config_find_environment(app, st->environment);
+	block = env != NULL && env->drift == CONFIG_DRIFT_BLOCK;
+	o = tmpl_object(s, "drift");
+	tmpl_set_bool(o, "detecting", strcmp(d->status, "detecting") == 0);
+	tmpl_set_bool(o, "in_sync", strcmp(d->status, "in_sync") == 0);
+	tmpl_set_bool(o, "not_checked", strcmp(d->status, "not_checked") == 0);
+	tmpl_set(o, "reason",
+	    d->reason != NULL ? d->reason : "no reason given");
+	tmpl_list(o, "drift_items");
+	for (i = 0; i < d->nresources; i++) {
+		const struct store_drift_resource *r = &d->resources[i];
+
+		if (strcmp(r->status, "DELETED") == 0) {
+			li = tmpl_append(o, "drift_items");
+			tmpl_set(li, "kind", "deleted");
+			tmpl_setf(li, "text",
+			    "%s (%s) deleted outside CloudFormation",
+			    r->logical_id, r->resource_type);
+			n++;
+			continue;
+		}
+		for (j = 0; j < r->nprops; j++) {
+			li = tmpl_append(o, "drift_items");
+			tmpl_set(li, "kind", "modified");
+			text = diff_drift_text(r->logical_id, r->props[j].path,
+			    r->props[j].expected, r->props[j].actual,
+			    r->props[j].difference);
+			tmpl_set(li, "text", text);
+			free(text);
+		}
+		if (r->nprops == 0) {
+			li = tmpl_append(o, "drift_items");
+			tmpl_set(li, "kind", "modified");
+			tmpl_setf(li, "text",
+			    "%s (%s) modified outside CloudFormation",
+			    r->logical_id, r->resource_type);
+		}
+		n++;
+	}
+	if (strcmp(d->status, "drifted") == 0)
+		tmpl_setf(o, "drift_summary",
+		    "%zu resource%s changed outside CloudFormation", n,
+		    n == 1 ? "" : "s");
+	if (d->ack_user != NULL) {
+		tmpl_set_bool(o, "acked", 1);
+		tmpl_set(o, "ack_user", d->ack_user);
+		tmpl_set(o, "ack_comment", d->ack_comment);
+	} else if (block && strcmp(d->status, "drifted") == 0 &&
+		   run->status == STORE_RUN_RUNNING &&
+		   st->status < STORE_STAGE_DONE) {
+		tmpl_set_bool(o, "blocking", 1);
+		if (ctx->user != NULL &&
+		    perm_is_operator(ctx->config, ctx->user, "ack-drift", NULL))
+			tmpl_set_bool(o, "ack_form", 1);
+	}
+	store_drift_free(d);
+	return (0);
+}
+
 static int
 pages_stage_checks(const struct page_ctx *ctx, const struct store_stage *st,
     struct tmpl_data *s, char **cause)
@@ -1616,6 +1702,7 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 		if ((rc = pages_stage_changes(ctx, st, s, cause)) != 0 ||
 		    (rc = pages_stage_parameters(ctx, st, s, cause)) != 0 ||
 		    (rc = pages_stage_template(ctx, st, s, cause)) != 0 ||
+		    (rc = pages_stage_drift(ctx, run, st, s, cause)) != 0 ||
 		    (rc = pages_stage_progress(ctx, st, s, cause)) != 0 ||
 		    (rc = pages_stage_checks(ctx, st, s, cause)) != 0)
 			goto out;

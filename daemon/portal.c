@@ -1218,17 +1218,24 @@ portal_form_action(struct portal_request *q, int release, int64_t id,
 	} else if (strcmp(verb, "override") == 0) {
 		act.kind = ENGINE_OVERRIDE;
 		done = "override";
+	} else if (strcmp(verb, "ack-drift") == 0) {
+		act.kind = ENGINE_ACK_DRIFT;
+		done = "ack-drift";
 	} else {
 		portal_fail(&q->ctx, 0, r, 404, "not_found", "No such page.");
 		return;
 	}
 
 	if ((act.kind == ENGINE_APPROVE || act.kind == ENGINE_RETRY ||
-		act.kind == ENGINE_REDEPLOY || act.kind == ENGINE_OVERRIDE) &&
+		act.kind == ENGINE_REDEPLOY || act.kind == ENGINE_OVERRIDE ||
+		act.kind == ENGINE_ACK_DRIFT) &&
 	    env == NULL)
 		error = xstrdup("Choose an environment.");
 	else if (act.kind == ENGINE_REJECT && comment == NULL)
 		error = xstrdup("A comment is required to reject.");
+	else if (act.kind == ENGINE_ACK_DRIFT && comment == NULL)
+		error = xstrdup("A comment is required to acknowledge drift: "
+				"say why.");
 	else if (act.kind == ENGINE_OVERRIDE && comment == NULL)
 		error = xstrdup("A comment is required to override the deploy "
 				"window: say why.");
@@ -1238,7 +1245,8 @@ portal_form_action(struct portal_request *q, int release, int64_t id,
 		    act.kind == ENGINE_CANCEL	 ? "cancel the run" :
 		    act.kind == ENGINE_RETRY	 ? "retry the stage" :
 		    act.kind == ENGINE_OVERRIDE ? "override the deploy window" :
-						  "redeploy this release");
+		    act.kind == ENGINE_ACK_DRIFT ? "acknowledge the drift" :
+						   "redeploy this release");
 	else if ((rc = portal_action(q->p, &act, &cause)) != 0) {
 		status = portal_api_status(rc);
 		error = cause;
@@ -1369,6 +1377,8 @@ portal_done_notice(const char *done)
 		{ "redeploy", "Redeployment started." },
 		{ "override", "Deploy window overridden: the stage starts "
 			      "now." },
+		{ "ack-drift", "Drift acknowledged: the stage may be "
+			       "approved." },
 	};
 	size_t i;
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "diff-text.h"
 #include "run-json.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -286,6 +287,57 @@ run_json_progress(json_t *o, const struct store_progress *p)
 	json_object_set_new(o, "services", a);
 }
 
+/* The attempt's drift (issue 15); null when it was not looked at. */
+static json_t *
+run_json_drift(const struct store_drift *d)
+{
+	const struct store_drift_resource *r;
+	const struct store_drift_property *p;
+	json_t				  *o, *a, *ro, *pa;
+	char				  *text;
+	size_t				   i, j;
+
+	if (d == NULL)
+		return (json_null());
+	o = json_object();
+	json_object_set_new(o, "status", run_json_str(d->status));
+	json_object_set_new(o, "reason", run_json_str(d->reason));
+	json_object_set_new(o, "started_at", run_json_time(d->started_at));
+	json_object_set_new(o, "finished_at", run_json_time(d->finished_at));
+	json_object_set_new(o, "acknowledged",
+	    d->ack_user == NULL ?
+		json_null() :
+		json_pack("{s:o, s:o, s:o}", "by", run_json_str(d->ack_user),
+		    "comment", run_json_str(d->ack_comment), "at",
+		    run_json_time(d->ack_at)));
+	a = json_array();
+	for (i = 0; i < d->nresources; i++) {
+		r = &d->resources[i];
+		pa = json_array();
+		for (j = 0; j < r->nprops; j++) {
+			p = &r->props[j];
+			text = diff_drift_text(r->logical_id, p->path,
+			    p->expected, p->actual, p->difference);
+			json_array_append_new(pa,
+			    json_pack("{s:o, s:o, s:o, s:o, s:b, s:o}", "path",
+				run_json_str(p->path), "expected",
+				run_json_str(p->expected), "actual",
+				run_json_str(p->actual), "difference",
+				run_json_str(p->difference), "masked",
+				p->masked, "text", run_json_str(text)));
+			free(text);
+		}
+		ro = json_pack("{s:o, s:o, s:o, s:o, s:o}", "logical_id",
+		    run_json_str(r->logical_id), "physical_id",
+		    run_json_str(r->physical_id), "resource_type",
+		    run_json_str(r->resource_type), "status",
+		    run_json_str(r->status), "properties", pa);
+		json_array_append_new(a, ro);
+	}
+	json_object_set_new(o, "resources", a);
+	return (o);
+}
+
 static json_t *
 run_json_stage(struct store *s, const struct store_stage *st,
     const struct store_promotions *promos, int *rcp, char **cause)
@@ -296,6 +348,7 @@ run_json_stage(struct store *s, const struct store_stage *st,
 	struct store_stage_stack    *stack = NULL;
 	struct store_stage_template *tmpl = NULL;
 	struct store_progress	    *progress = NULL;
+	struct store_drift	    *drift = NULL;
 	json_t			    *o = NULL;
 	int64_t			     end;
 
@@ -326,6 +379,15 @@ run_json_stage(struct store *s, const struct store_stage *st,
 		goto out;
 	if ((*rcp = store_progress_get(s, st->id, st->attempt, &progress,
 		 cause)) != 0)
+		goto out;
+	if ((*rcp = store_drift(s, st->id, st->attempt, &drift, cause)) ==
+	    STORE_ENOTFOUND) {
+		if (cause != NULL) {
+			free(*cause);
+			*cause = NULL;
+		}
+		*rcp = 0;
+	} else if (*rcp != 0)
 		goto out;
 	o = json_object();
 	json_object_set_new(o, "id", json_integer(st->id));
@@ -363,8 +425,10 @@ run_json_stage(struct store *s, const struct store_stage *st,
 		json_pack("{s:s, s:I, s:I, s:b}", "diff", tmpl->diff, "added",
 		    (json_int_t)tmpl->added, "removed",
 		    (json_int_t)tmpl->removed, "whole", tmpl->whole));
+	json_object_set_new(o, "drift", run_json_drift(drift));
 	run_json_progress(o, progress);
 out:
+	store_drift_free(drift);
 	store_changes_free(changes);
 	store_check_results_free(checks);
 	store_stage_params_free(params);

@@ -55,6 +55,7 @@ usage(FILE *f)
 	    "  redeploy RELEASE --env ENV [--as USER]\n"
 	    "                        an earlier release, as a rollback run\n"
 	    "  override RUN --env ENV [--as USER] -m COMMENT\n"
+	    "  ack-drift RUN --env ENV [--as USER] -m COMMENT\n"
 	    "                        start a stage awaiting its deploy window\n"
 	    "                        now (operators)\n"
 	    "  freeze APP ENV --until WHEN [--as USER] -m REASON\n"
@@ -354,6 +355,8 @@ static const struct ctl_command {
 	    OPT_ENV | OPT_AS, OPT_ENV },
 	{ "override", "override RUN --env ENV [--as USER] -m COMMENT", CTL_RUN,
 	    OPT_ENV | OPT_AS | OPT_MESSAGE, OPT_ENV | OPT_MESSAGE },
+	{ "ack-drift", "ack-drift RUN --env ENV [--as USER] -m COMMENT",
+	    CTL_RUN, OPT_ENV | OPT_AS | OPT_MESSAGE, OPT_ENV | OPT_MESSAGE },
 };
 
 static const char *const ctl_option_names[] = {
@@ -506,6 +509,10 @@ ctl_print_done(const struct ctl_command *cmd, json_t *req, json_t *reply)
 		printf("run %lld: cancelled by %s\n", id, as);
 	else if (strcmp(cmd->name, "retry") == 0)
 		printf("run %lld: %s retried by %s\n", id, env, as);
+	else if (strcmp(cmd->name, "ack-drift") == 0)
+		printf("run %lld: drift of %s acknowledged by %s; it may be "
+		       "approved\n",
+		    id, env, as);
 	else if (strcmp(cmd->name, "override") == 0)
 		printf("run %lld: deploy windows of %s overridden by %s; it "
 		       "starts executing now\n",
@@ -632,14 +639,17 @@ cmd_control(const char *config_path, int json, int argc, char **argv)
 	}
 	if ((seen & OPT_MESSAGE) &&
 	    (strcmp(cmd->name, "reject") == 0 ||
-		strcmp(cmd->name, "override") == 0) &&
+		strcmp(cmd->name, "override") == 0 ||
+		strcmp(cmd->name, "ack-drift") == 0) &&
 	    strspn(message, " \t\r\n") == strlen(message))
 		return (
 		    ctl_usage_error(cmd, "%s needs a comment (-m)", cmd->name));
 	if (status != NULL && store_run_status_from_name(status) == 0)
 		return (ctl_usage_error(cmd, "unknown run status: %s", status));
 
-	req = json_pack("{s:s}", "command", cmd->name);
+	/* The socket's command names are spelt with '_'. */
+	req = json_pack("{s:s}", "command",
+	    strcmp(cmd->name, "ack-drift") == 0 ? "ack_drift" : cmd->name);
 	if (cmd->target == CTL_RUN)
 		json_object_set_new(req, "run", json_integer(id));
 	else if (cmd->target == CTL_RELEASE)

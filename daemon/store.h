@@ -1321,6 +1321,53 @@ int store_set_stage_template(struct store *, int64_t stage_id, int attempt,
 int  store_stage_template(struct store *, int64_t stage_id, int attempt,
      struct store_stage_template **, char **cause);
 void store_stage_template_free(struct store_stage_template *);
+/* --- Drift found before an approval (store-drift.c, sql/013) --------- */
+
+struct store_drift_property {
+	char *path;
+	char *expected; /* "****" when masked */
+	char *actual;
+	char *difference; /* ADD, REMOVE, NOT_EQUAL */
+	int   masked;
+};
+struct store_drift_resource {
+	char			    *logical_id;
+	char			    *physical_id;
+	char			    *resource_type;
+	char			    *status; /* MODIFIED, DELETED */
+	struct store_drift_property *props;
+	size_t			     nprops;
+};
+struct store_drift {
+	char			    *status; /* detecting, in_sync, drifted,
+						not_checked */
+	char			    *detection_id;
+	int64_t			     started_at;
+	int64_t			     finished_at; /* 0: not yet */
+	char			    *reason;	  /* not_checked: why */
+	char			    *ack_user;	  /* NULL: not acknowledged */
+	char			    *ack_comment;
+	int64_t			     ack_at;
+	struct store_drift_resource *resources;
+	size_t			     nresources;
+};
+/* A detection started (replaces the attempt's record). */
+int store_drift_start(struct store *, int64_t stage_id, int attempt,
+    const char *detection_id, int64_t started_at, char **cause);
+/* Its end: status in_sync, drifted (with the resources) or not_checked
+   (with the reason); started_at kept when a row exists. */
+int store_drift_finish(struct store *, int64_t stage_id, int attempt,
+    const char *status, const char *reason, const struct store_drift_resource *,
+    size_t n, char **cause);
+/* STORE_ENOTFOUND when the attempt was not checked. */
+int  store_drift(struct store *, int64_t stage_id, int attempt,
+     struct store_drift **, char **cause);
+void store_drift_free(struct store_drift *);
+/* An operator's acknowledgement; STORE_ENOTFOUND: no drift recorded, or
+   acknowledged already. */
+int store_drift_ack(struct store *, int64_t stage_id, int attempt,
+    const char *user, const char *comment, char **cause);
+
 /*
  * The rows the delivery measures are computed from (stats.h),
  * store-stats.c.  A set starts empty and each store_stats_add appends

@@ -746,13 +746,43 @@ static const struct aws_op_desc cfn_op_get_template = {
 	{ "cloudformation:GetTemplate", AWS_ACCOUNT_ENVIRONMENT, "stack" }
 };
 
+/* Drift detection (issue 15). */
+AWS_OP_RESULT_ONE(cfn_drift_ref, struct cfn_drift_ref, cfn_parse_drift_ref,
+    cfn_drift_ref_free, cfn_drift_ref_cb)
+AWS_OP_RESULT_ONE(cfn_drift_status, struct cfn_drift_status,
+    cfn_parse_drift_status, cfn_drift_status_free, cfn_drift_status_cb)
+AWS_OP_RESULT(cfn_resource_drift_list, struct cfn_resource_drift_list,
+    cfn_parse_resource_drifts_page, cfn_resource_drift_list_free,
+    cfn_resource_drift_list_cb)
+
+static const struct aws_op_desc cfn_op_detect_stack_drift = {
+	&aws_service_cloudformation, "DetectStackDrift", &cfn_drift_ref_result,
+	NULL, NULL, 0,
+	{ "cloudformation:DetectStackDrift", AWS_ACCOUNT_ENVIRONMENT, "stack" }
+};
+static const struct aws_op_desc cfn_op_describe_drift_status = {
+	&aws_service_cloudformation, "DescribeStackDriftDetectionStatus",
+	&cfn_drift_status_result, NULL, NULL, 0,
+	/* IAM authorises it on no resource type (a detection id is no
+	   ARN): granted on "*". */
+	{ "cloudformation:DescribeStackDriftDetectionStatus",
+	    AWS_ACCOUNT_ENVIRONMENT, "*" }
+};
+static const struct aws_op_desc cfn_op_describe_resource_drifts = {
+	&aws_service_cloudformation, "DescribeStackResourceDrifts",
+	&cfn_resource_drift_list_result, "NextToken", NULL, 0,
+	{ "cloudformation:DescribeStackResourceDrifts", AWS_ACCOUNT_ENVIRONMENT,
+	    "stack" }
+};
+
 /* Every call goes to an environment's account, through its role. */
 const struct aws_op_desc *const cfn_operations[] = { &cfn_op_create_change_set,
 	&cfn_op_describe_change_set, &cfn_op_execute_change_set,
 	&cfn_op_delete_change_set, &cfn_op_list_change_sets,
 	&cfn_op_describe_stacks, &cfn_op_describe_stack_events,
 	&cfn_op_continue_update_rollback, &cfn_op_delete_stack,
-	&cfn_op_get_template, NULL };
+	&cfn_op_get_template, &cfn_op_detect_stack_drift,
+	&cfn_op_describe_drift_status, &cfn_op_describe_resource_drifts, NULL };
 
 /* CreateChangeSet. */
 
@@ -1403,5 +1433,277 @@ cfn_get_template(struct aws_client *client, struct aws_creds *creds,
 	op = aws_op_new(&cfn_op_get_template, client, creds, region);
 	aws_query_add(aws_op_form(op), "StackName", stack_name);
 	aws_query_add(aws_op_form(op), "TemplateStage", "Original");
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
+}
+
+/*
+ * Drift detection (issue 15).  The replies are AWS's but read as
+ * untrusted: a missing member is an error naming it, a list over its
+ * bound is refused, a value over CFN_DRIFT_VALUE_MAX bytes is cut.
+ */
+
+/* A value of a reply, kept at most CFN_DRIFT_VALUE_MAX bytes. */
+static char *
+cfn_drift_value(const struct xml_node *n, const char *path)
+{
+	const char *s;
+
+	if ((s = xml_find_text(n, path)) == NULL)
+		return (NULL);
+	if (strlen(s) > CFN_DRIFT_VALUE_MAX)
+		return (cfn_description_truncate(s, CFN_DRIFT_VALUE_MAX));
+	return (xstrdup(s));
+}
+
+int
+cfn_parse_drift_ref(struct cfn_drift_ref *d, const void *data, size_t len,
+    char **cause)
+{
+	struct xml	      *xml;
+	const struct xml_node *r;
+
+	memset(d, 0, sizeof *d);
+	if ((xml = cfn_result(data, len, "DetectStackDrift", &r, NULL,
+		 cause)) == NULL)
+		return (-1);
+	d->detection_id = cfn_drift_value(r, "StackDriftDetectionId");
+	xml_free(xml);
+	if (d->detection_id == NULL || *d->detection_id == '\0') {
+		*cause = xstrdup("DetectStackDrift: no StackDriftDetectionId "
+				 "in the reply");
+		return (-1);
+	}
+	return (0);
+}
+
+void
+cfn_drift_ref_free(struct cfn_drift_ref *d)
+{
+	if (d == NULL)
+		return;
+	free(d->detection_id);
+	free(d);
+}
+
+int
+cfn_parse_drift_status(struct cfn_drift_status *d, const void *data, size_t len,
+    char **cause)
+{
+	struct xml	      *xml;
+	const struct xml_node *r;
+	const char	      *s;
+	int		       rc = -1;
+
+	memset(d, 0, sizeof *d);
+	d->drifted_count = -1;
+	if ((xml = cfn_result(data, len, "DescribeStackDriftDetectionStatus",
+		 &r, NULL, cause)) == NULL)
+		return (-1);
+	if ((s = xml_find_text(r, "DetectionStatus")) == NULL) {
+		*cause = xstrdup("DescribeStackDriftDetectionStatus: no "
+				 "DetectionStatus in the reply");
+		goto out;
+	}
+	if (strcmp(s, "DETECTION_IN_PROGRESS") == 0)
+		d->state = CFN_DETECTION_IN_PROGRESS;
+	else if (strcmp(s, "DETECTION_COMPLETE") == 0)
+		d->state = CFN_DETECTION_COMPLETE;
+	else if (strcmp(s, "DETECTION_FAILED") == 0)
+		d->state = CFN_DETECTION_FAILED;
+	else {
+		*cause = xstrdup("DescribeStackDriftDetectionStatus: an "
+				 "unknown DetectionStatus");
+		goto out;
+	}
+	d->detection_status = xstrdup(s);
+	d->stack_drift_status = cfn_drift_value(r, "StackDriftStatus");
+	d->reason = cfn_drift_value(r, "DetectionStatusReason");
+	if (xml_find(r, "DriftedStackResourceCount") != NULL &&
+	    xml_get_int(r, "DriftedStackResourceCount", &d->drifted_count,
+		cause) != 0)
+		goto out;
+	if (d->state == CFN_DETECTION_COMPLETE &&
+	    d->stack_drift_status == NULL) {
+		*cause = xstrdup(
+		    "DescribeStackDriftDetectionStatus: a complete "
+		    "detection without StackDriftStatus");
+		goto out;
+	}
+	rc = 0;
+out:
+	xml_free(xml);
+	return (rc);
+}
+
+void
+cfn_drift_status_free(struct cfn_drift_status *d)
+{
+	if (d == NULL)
+		return;
+	free(d->detection_status);
+	free(d->stack_drift_status);
+	free(d->reason);
+	free(d);
+}
+
+static int
+cfn_parse_resource_drift(struct cfn_resource_drift *rd,
+    const struct xml_node *m, char **cause)
+{
+	const struct xml_node	       *p;
+	struct cfn_property_difference *pd;
+
+	memset(rd, 0, sizeof *rd);
+	rd->logical_id = cfn_drift_value(m, "LogicalResourceId");
+	rd->physical_id = cfn_drift_value(m, "PhysicalResourceId");
+	rd->resource_type = cfn_drift_value(m, "ResourceType");
+	rd->status = cfn_drift_value(m, "StackResourceDriftStatus");
+	if (rd->logical_id == NULL || rd->resource_type == NULL ||
+	    rd->status == NULL) {
+		*cause = xstrdup("DescribeStackResourceDrifts: a resource "
+				 "without LogicalResourceId, ResourceType or "
+				 "StackResourceDriftStatus");
+		return (-1);
+	}
+	for (p = xml_find(m, "PropertyDifferences/member"); p != NULL;
+	     p = xml_next(p)) {
+		if (rd->ndiffs == CFN_DRIFT_DIFFERENCES_MAX) {
+			*cause = xasprintf("DescribeStackResourceDrifts: "
+					   "resource %s has over %d property "
+					   "differences",
+			    rd->logical_id, CFN_DRIFT_DIFFERENCES_MAX);
+			return (-1);
+		}
+		rd->diffs = xreallocarray(rd->diffs, rd->ndiffs + 1,
+		    sizeof *rd->diffs);
+		pd = &rd->diffs[rd->ndiffs++];
+		pd->path = cfn_drift_value(p, "PropertyPath");
+		pd->expected = cfn_drift_value(p, "ExpectedValue");
+		pd->actual = cfn_drift_value(p, "ActualValue");
+		pd->type = cfn_drift_value(p, "DifferenceType");
+		if (pd->path == NULL || pd->type == NULL) {
+			*cause = xasprintf("DescribeStackResourceDrifts: a "
+					   "property difference of %s without "
+					   "PropertyPath or DifferenceType",
+			    rd->logical_id);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+int
+cfn_parse_resource_drifts_page(struct cfn_resource_drift_list *l,
+    const void *data, size_t len, char **next_token, char **cause)
+{
+	struct xml	      *xml;
+	const struct xml_node *r, *m;
+	int		       rc = -1;
+
+	if ((xml = cfn_result(data, len, "DescribeStackResourceDrifts", &r,
+		 next_token, cause)) == NULL)
+		return (-1);
+	for (m = xml_find(r, "StackResourceDrifts/member"); m != NULL;
+	     m = xml_next(m)) {
+		if (l->n == CFN_DRIFT_RESOURCES_MAX) {
+			*cause = xasprintf("DescribeStackResourceDrifts: over "
+					   "%d drifted resources",
+			    CFN_DRIFT_RESOURCES_MAX);
+			goto out;
+		}
+		l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
+		if (cfn_parse_resource_drift(&l->v[l->n++], m, cause) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	xml_free(xml);
+	if (rc != 0 && next_token != NULL) {
+		free(*next_token);
+		*next_token = NULL;
+	}
+	return (rc);
+}
+
+void
+cfn_resource_drift_list_free(struct cfn_resource_drift_list *l)
+{
+	size_t i, j;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].logical_id);
+		free(l->v[i].physical_id);
+		free(l->v[i].resource_type);
+		free(l->v[i].status);
+		for (j = 0; j < l->v[i].ndiffs; j++) {
+			free(l->v[i].diffs[j].path);
+			free(l->v[i].diffs[j].expected);
+			free(l->v[i].diffs[j].actual);
+			free(l->v[i].diffs[j].type);
+		}
+		free(l->v[i].diffs);
+	}
+	free(l->v);
+	free(l);
+}
+
+struct aws_op *
+cfn_detect_stack_drift(struct aws_client *client, struct aws_creds *creds,
+    const char *region, const char *stack_name, cfn_drift_ref_cb cb, void *arg,
+    char **cause)
+{
+	struct aws_op *op;
+
+	if (stack_name == NULL) {
+		*cause = xstrdup("CloudFormation DetectStackDrift: no stack");
+		return (NULL);
+	}
+	op = aws_op_new(&cfn_op_detect_stack_drift, client, creds, region);
+	aws_query_add(aws_op_form(op), "StackName", stack_name);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
+}
+
+struct aws_op *
+cfn_describe_drift_status(struct aws_client *client, struct aws_creds *creds,
+    const char *region, const char *detection_id, cfn_drift_status_cb cb,
+    void *arg, char **cause)
+{
+	struct aws_op *op;
+
+	if (detection_id == NULL) {
+		*cause = xstrdup("CloudFormation "
+				 "DescribeStackDriftDetectionStatus: no "
+				 "detection id");
+		return (NULL);
+	}
+	op = aws_op_new(&cfn_op_describe_drift_status, client, creds, region);
+	aws_query_add(aws_op_form(op), "StackDriftDetectionId", detection_id);
+	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
+}
+
+struct aws_op *
+cfn_describe_resource_drifts(struct aws_client *client, struct aws_creds *creds,
+    const char *region, const char *stack_name, cfn_resource_drift_list_cb cb,
+    void *arg, char **cause)
+{
+	struct aws_op *op;
+	struct buf    *form;
+
+	if (stack_name == NULL) {
+		*cause = xstrdup("CloudFormation DescribeStackResourceDrifts: "
+				 "no stack");
+		return (NULL);
+	}
+	op = aws_op_new(&cfn_op_describe_resource_drifts, client, creds,
+	    region);
+	form = aws_op_form(op);
+	aws_query_add(form, "StackName", stack_name);
+	aws_query_add(form, "StackResourceDriftStatusFilters.member.1",
+	    "MODIFIED");
+	aws_query_add(form, "StackResourceDriftStatusFilters.member.2",
+	    "DELETED");
+	aws_query_add(form, "MaxResults", "100");
 	return (aws_op_start(op, (aws_op_fn)cb, arg, cause));
 }

@@ -433,4 +433,77 @@ int	       cfn_parse_template(struct cfn_template *, const void *, size_t,
 	       char **cause);
 void	       cfn_template_free(struct cfn_template *);
 
+/*
+ * Drift detection (issue 15): DetectStackDrift starts it and names it,
+ * DescribeStackDriftDetectionStatus says where it stands, and
+ * DescribeStackResourceDrifts lists the resources found MODIFIED or
+ * DELETED (every page, at most CFN_DRIFT_RESOURCES_MAX resources and
+ * CFN_DRIFT_DIFFERENCES_MAX differences a resource: a reply over them
+ * is refused).
+ */
+#define CFN_DRIFT_RESOURCES_MAX	  500
+#define CFN_DRIFT_DIFFERENCES_MAX 200
+#define CFN_DRIFT_VALUE_MAX	  4096 /* a value kept; longer is cut */
+
+struct cfn_drift_ref {
+	char *detection_id; /* StackDriftDetectionId */
+};
+typedef void (*cfn_drift_ref_cb)(const struct aws_reply *,
+    struct cfn_drift_ref *, void *arg);
+struct aws_op *cfn_detect_stack_drift(struct aws_client *, struct aws_creds *,
+    const char *region, const char *stack_name, cfn_drift_ref_cb, void *arg,
+    char **cause);
+int	       cfn_parse_drift_ref(struct cfn_drift_ref *, const void *, size_t,
+	       char **cause);
+void	       cfn_drift_ref_free(struct cfn_drift_ref *);
+
+enum cfn_detection_state {
+	CFN_DETECTION_IN_PROGRESS,
+	CFN_DETECTION_COMPLETE,
+	CFN_DETECTION_FAILED,
+};
+struct cfn_drift_status {
+	enum cfn_detection_state state;		     /* DetectionStatus */
+	char			*detection_status;   /* as sent */
+	char			*stack_drift_status; /* DRIFTED, IN_SYNC, ... */
+	char			*reason;	     /* DetectionStatusReason */
+	long long		 drifted_count;	     /* -1: absent */
+};
+typedef void (*cfn_drift_status_cb)(const struct aws_reply *,
+    struct cfn_drift_status *, void *arg);
+struct aws_op *cfn_describe_drift_status(struct aws_client *,
+    struct aws_creds *, const char *region, const char *detection_id,
+    cfn_drift_status_cb, void *arg, char **cause);
+int  cfn_parse_drift_status(struct cfn_drift_status *, const void *, size_t,
+     char **cause);
+void cfn_drift_status_free(struct cfn_drift_status *);
+
+struct cfn_property_difference {
+	char *path;	/* PropertyPath */
+	char *expected; /* ExpectedValue */
+	char *actual;	/* ActualValue */
+	char *type;	/* DifferenceType: ADD, REMOVE, NOT_EQUAL */
+};
+struct cfn_resource_drift {
+	char			       *logical_id;
+	char			       *physical_id;
+	char			       *resource_type;
+	char			       *status; /* MODIFIED, DELETED */
+	struct cfn_property_difference *diffs;
+	size_t				ndiffs;
+};
+struct cfn_resource_drift_list {
+	struct cfn_resource_drift *v;
+	size_t			   n;
+};
+typedef void (*cfn_resource_drift_list_cb)(const struct aws_reply *,
+    struct cfn_resource_drift_list *, void *arg);
+/* Only the MODIFIED and DELETED resources, every page. */
+struct aws_op *cfn_describe_resource_drifts(struct aws_client *,
+    struct aws_creds *, const char *region, const char *stack_name,
+    cfn_resource_drift_list_cb, void *arg, char **cause);
+int	       cfn_parse_resource_drifts_page(struct cfn_resource_drift_list *,
+	       const void *, size_t, char **next_token, char **cause);
+void	       cfn_resource_drift_list_free(struct cfn_resource_drift_list *);
+
 #endif

@@ -58,6 +58,9 @@ STAR_OK = {
                                   "yet has no ARN to name",
     "ecs:DeregisterTaskDefinition": "ECS authorises it on no resource type",
     "ecs:DescribeTaskDefinition": "ECS authorises it on no resource type",
+    "cloudformation:DescribeStackDriftDetectionStatus":
+        "CloudFormation authorises it on no resource type (it takes a "
+        "detection id, not a stack)",
 }
 
 # What CloudFormation does with the deployer role's credentials while it

@@ -19,7 +19,8 @@ OPERATIONS = {"CreateChangeSet", "DescribeChangeSet", "ExecuteChangeSet",
               "DeleteChangeSet", "ListChangeSets", "DescribeStacks",
               "DescribeStackEvents", "GetTemplate", "DescribeStackResources",
               "DeleteStack", "ValidateTemplate", "CancelUpdateStack",
-              "ContinueUpdateRollback"}
+              "ContinueUpdateRollback", "DetectStackDrift",
+              "DescribeStackDriftDetectionStatus", "DescribeStackResourceDrifts"}
 NO_CHANGES = ("The submitted information didn't contain changes. Submit different "
               "information to create a change set.")
 # What some CloudFormation front ends answer at once, instead of NO_CHANGES.
@@ -57,6 +58,13 @@ class CfnState(object):
         # (the same, tags not compared), "error" (CreateChangeSet refused
         # with NO_UPDATES, tags not compared).  POST /_fake/cfn/no-changes.
         self.no_changes = "aws"
+        # Drift detections by id (DetectStackDrift), and how the next ones
+        # behave: "normal" (DETECTION_COMPLETE after `polls` status
+        # reads), "never" (DETECTION_IN_PROGRESS for ever) or "fail"
+        # (DETECTION_FAILED).  POST /_fake/cfn/drift-detection.
+        self.detections = {}
+        self.detection_mode = "normal"
+        self.detection_polls = 2
 
 
 def st(state):
@@ -532,7 +540,7 @@ def _stack_out(s):
          "StackStatus": s["status"], "DisableRollback": False,
          "NotificationARNs": s["notification_arns"], "RollbackConfiguration": {},
          "Tags": s["tags"], "EnableTerminationProtection": False,
-         "DriftInformation": {"StackDriftStatus": "NOT_CHECKED"}}
+         "DriftInformation": _drift_information(s)}
     if s["doc"] is not None:
         x["Parameters"] = _public_params(s["doc"], s["params"])
         x["Capabilities"] = s["capabilities"]
@@ -576,6 +584,235 @@ def op_DescribeStackResources(state, req, p):
                     "ResourceType": r["type"], "Timestamp": r.get("updated", stk["created"]),
                     "ResourceStatus": r.get("status", "CREATE_COMPLETE")})
     return {"StackResources": out}
+
+
+# ---------------------------------------------------------------- drift detection
+
+# As AWS: a detection is refused while the stack is being changed.
+DRIFT_REFUSED = IN_PROGRESS + ("REVIEW_IN_PROGRESS",)
+
+
+def _drift_information(stk):
+    d = stk.get("drift_status")
+    if d is None:
+        return {"StackDriftStatus": "NOT_CHECKED"}
+    return {"StackDriftStatus": d, "LastCheckTimestamp": stk["drift_checked"]}
+
+
+def _drift_updated(stk, logical, prior, props, replace):
+    """An execution set the resource's properties anew: a replaced or
+    created resource has no drift left, an updated one none on the
+    properties the update changed (the others stay drifted, as on AWS)."""
+    drift = stk.setdefault("drift", {})
+    d = drift.get(logical)
+    if d is None:
+        return
+    if replace or prior is None or d.get("deleted"):
+        drift.pop(logical, None)
+        return
+    old = prior.get("props") or {}
+    for path in list(d["props"]):
+        key = path.strip("/").split("/")[0]
+        if old.get(key) != props.get(key):
+            d["props"].pop(path)
+    if not d["props"]:
+        drift.pop(logical, None)
+
+
+def _prop_at(props, path):
+    """The value at a PropertyPath (/A/0/B), or None."""
+    cur = props
+    for part in path.strip("/").split("/"):
+        if isinstance(cur, list):
+            try:
+                cur = cur[int(part)]
+            except (ValueError, IndexError):
+                return None
+        elif isinstance(cur, dict):
+            cur = cur.get(part)
+        else:
+            return None
+        if cur is None:
+            return None
+    return cur
+
+
+def _drift_text(v):
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v)
+    return json.dumps(v, sort_keys=True, separators=(",", ":"))
+
+
+def _drift_results(stk):
+    """Each resource of the stack as a detection finds it now."""
+    out = []
+    drift = stk.get("drift") or {}
+    now = time.time()
+    for logical, r in stk["resources"].items():
+        d = drift.get(logical)
+        expected = r.get("props") or {}
+        x = {"StackId": stk["id"], "LogicalResourceId": logical,
+             "PhysicalResourceId": r["physical"], "ResourceType": r["type"],
+             "ExpectedProperties": json.dumps(expected, sort_keys=True, default=str),
+             "Timestamp": now}
+        if d is None:
+            x["StackResourceDriftStatus"] = "IN_SYNC"
+            x["ActualProperties"] = x["ExpectedProperties"]
+        elif d.get("deleted"):
+            x["StackResourceDriftStatus"] = "DELETED"
+        else:
+            actual = copy.deepcopy(expected)
+            diffs = []
+            for path, value in sorted(d["props"].items()):
+                want = _prop_at(expected, path)
+                if value is None:
+                    diffs.append({"PropertyPath": path, "ExpectedValue": _drift_text(want),
+                                  "ActualValue": "null", "DifferenceType": "REMOVE"})
+                else:
+                    diffs.append({"PropertyPath": path,
+                                  "ExpectedValue": "null" if want is None else _drift_text(want),
+                                  "ActualValue": _drift_text(value),
+                                  "DifferenceType": "ADD" if want is None else "NOT_EQUAL"})
+                key = path.strip("/").split("/")[0]
+                if "/" not in path.strip("/"):
+                    if value is None:
+                        actual.pop(key, None)
+                    else:
+                        actual[key] = value
+            x["StackResourceDriftStatus"] = "MODIFIED"
+            x["PropertyDifferences"] = diffs
+            x["ActualProperties"] = json.dumps(actual, sort_keys=True, default=str)
+        out.append(x)
+    return out
+
+
+def op_DetectStackDrift(state, req, p):
+    stk = _stack(state, req, p.get("StackName"))
+    if stk["status"] in DRIFT_REFUSED or stk.get("deleted"):
+        raise verr("Drift detection is not supported for stack [%s] in status %s"
+                   % (stk["name"], stk["status"]))
+    s = st(state)
+    did = str(uuid.uuid4())
+    s.detections[did] = {"stack": stk["id"], "account": req.ident.account,
+                         "region": req.region, "mode": s.detection_mode,
+                         "polls": s.detection_polls, "status": "DETECTION_IN_PROGRESS",
+                         "started": time.time(), "stack_drift": None, "count": None}
+    return {"StackDriftDetectionId": did}
+
+
+def op_DescribeStackDriftDetectionStatus(state, req, p):
+    s = st(state)
+    did = p.get("StackDriftDetectionId") or ""
+    d = s.detections.get(did)
+    if d is None or d["account"] != req.ident.account or d["region"] != req.region:
+        raise verr("Stack drift detection with id %s does not exist" % did)
+    stk = s.stacks[d["stack"]]
+    if d["status"] == "DETECTION_IN_PROGRESS":
+        if d["mode"] == "fail":
+            d["status"] = "DETECTION_FAILED"
+            d["reason"] = ("Failed to detect drift on resources [%s]: injected failure"
+                           % ", ".join(sorted(stk["resources"])))
+        elif d["mode"] == "normal":
+            if d["polls"] > 0:
+                d["polls"] -= 1
+            else:
+                results = _drift_results(stk)
+                drifted = [x for x in results
+                           if x["StackResourceDriftStatus"] != "IN_SYNC"]
+                d["status"] = "DETECTION_COMPLETE"
+                d["stack_drift"] = "DRIFTED" if drifted else "IN_SYNC"
+                d["count"] = len(drifted)
+                stk["drift_status"] = d["stack_drift"]
+                stk["drift_checked"] = time.time()
+                stk["drift_results"] = results
+    out = {"StackId": stk["id"], "StackDriftDetectionId": did,
+           "DetectionStatus": d["status"], "Timestamp": d["started"]}
+    if d["status"] == "DETECTION_COMPLETE":
+        out["StackDriftStatus"] = d["stack_drift"]
+        out["DriftedStackResourceCount"] = d["count"]
+    if d["status"] == "DETECTION_FAILED":
+        out["StackDriftStatus"] = "UNKNOWN"
+        out["DetectionStatusReason"] = d["reason"]
+    return out
+
+
+def op_DescribeStackResourceDrifts(state, req, p):
+    stk = _stack(state, req, p.get("StackName"))
+    want = set(p.get("StackResourceDriftStatusFilters") or [])
+    bad = want - {"IN_SYNC", "MODIFIED", "DELETED", "NOT_CHECKED", "UNKNOWN"}
+    if bad:
+        raise verr("1 validation error detected: Value at 'stackResourceDriftStatusFilters' "
+                   "failed to satisfy constraint")
+    n = p.get("MaxResults")
+    if n is not None and not 1 <= int(n) <= 100:
+        raise verr("1 validation error detected: Value '%s' at 'maxResults' failed to "
+                   "satisfy constraint: Member must have value between 1 and 100" % n)
+    items = [x for x in stk.get("drift_results") or []
+             if not want or x["StackResourceDriftStatus"] in want]
+    page, nxt = _page(state, req, "DescribeStackResourceDrifts", items,
+                      p.get("NextToken"), default=int(n) if n else 100)
+    out = {"StackResourceDrifts": page}
+    if nxt:
+        out["NextToken"] = nxt
+    return out
+
+
+def control_drift(state, body):
+    """A resource changed "by hand" (the console): a property's actual
+    value (path "/DesiredCount", value null: removed) or the resource
+    deleted ("deleted": true); "clear": true puts it back."""
+    acct = body.get("account")
+    region = body.get("region") or "eu-west-1"
+    name = body.get("stack")
+    logical = body.get("resource")
+    if not acct or not name or not logical:
+        raise ValueError("account, stack and resource are required")
+    with state.lock:
+        s = st(state)
+        sid = s.names.get((acct, region, name))
+        stk = s.stacks.get(sid) if sid else None
+        if stk is None:
+            raise ValueError("stack %s does not exist in %s/%s" % (name, acct, region))
+        if logical not in stk["resources"]:
+            raise ValueError("stack %s has no resource %s" % (name, logical))
+        drift = stk.setdefault("drift", {})
+        if body.get("clear"):
+            drift.pop(logical, None)
+        elif body.get("deleted"):
+            drift[logical] = {"deleted": True, "props": {}}
+        else:
+            path = body.get("property")
+            if not path:
+                raise ValueError("property (a path such as /DesiredCount) is required")
+            if not path.startswith("/"):
+                path = "/" + path
+            d = drift.setdefault(logical, {"deleted": False, "props": {}})
+            d["props"][path] = body.get("value")
+        return {"stack": stk["id"], "drift": drift}
+
+
+def control_drift_detection(state, body):
+    mode = body.get("mode", "normal")
+    if mode not in ("normal", "never", "fail"):
+        raise ValueError("mode: normal, never or fail")
+    with state.lock:
+        s = st(state)
+        s.detection_mode = mode
+        if "polls" in body:
+            s.detection_polls = int(body["polls"])
+        if body.get("running"):
+            # Also the detections under way now (a daemon restarted
+            # while one ran finds it finished, or failed).
+            for d in s.detections.values():
+                if d["status"] == "DETECTION_IN_PROGRESS":
+                    d["mode"] = mode
+                    d["polls"] = s.detection_polls
+        return {"mode": s.detection_mode, "polls": s.detection_polls,
+                "detections": len(s.detections)}
 
 
 # ---------------------------------------------------------------- ExecuteChangeSet
@@ -766,6 +1003,7 @@ def _run(state, stk, cs, token):
             phys, attrs, dep = _create_physical(state, stk, logical, rtype, props, old=prior)
         res[logical] = {"type": rtype, "physical": phys, "attrs": attrs, "props": props,
                         "status": verb + "_COMPLETE", "updated": time.time()}
+        _drift_updated(stk, logical, prior, props, replace)
         done.append((logical, rc["Action"], replace, prior))
         while dep is not None and dep["rolloutState"] == "IN_PROGRESS" and \
                 not stk.get("cancel"):

@@ -174,6 +174,10 @@ def handle(state, req):
             return _json(cfn.control_fail_change_set_delete(state, body))
         if path == "/_fake/cfn/update-stack" and m == "POST":
             return _json(cfn.control_update_stack(state, body))
+        if path == "/_fake/cfn/drift" and m == "POST":
+            return _json(cfn.control_drift(state, body))
+        if path == "/_fake/cfn/drift-detection" and m == "POST":
+            return _json(cfn.control_drift_detection(state, body))
         if path == "/_fake/cfn/no-changes" and m == "POST":
             return _json(cfn.control_no_changes(state, body))
         if path == "/_fake/cfn/executions":

@@ -317,6 +317,79 @@ def doc_examples(t, fake, cf):
     compare("addremove", tpl, params, "cfn-describe-change-set-add-remove.json")
 
 
+def wait_drift(cf, did, timeout=10):
+    """Polls the detection; returns (its last status, how many polls)."""
+    deadline = time.time() + timeout
+    n = 0
+    while True:
+        d = cf.describe_stack_drift_detection_status(StackDriftDetectionId=did)
+        n += 1
+        if d["DetectionStatus"] != "DETECTION_IN_PROGRESS" or time.time() > deadline:
+            return d, n
+
+
+def drift_checks(t, fake, cf):
+    """The drift detection family, as AWS answers it."""
+    t.eq(cf.describe_stacks(StackName="billing-int")["Stacks"][0]["DriftInformation"],
+         {"StackDriftStatus": "NOT_CHECKED"}, "drift: NOT_CHECKED before any detection")
+    did = cf.detect_stack_drift(StackName="billing-int")["StackDriftDetectionId"]
+    d, n = wait_drift(cf, did)
+    t.ok(d["DetectionStatus"] == "DETECTION_COMPLETE" and
+         d["StackDriftStatus"] == "IN_SYNC" and d["DriftedStackResourceCount"] == 0
+         and n == 3, "drift: in progress for two polls, then IN_SYNC", (d, n))
+    t.eq(cf.describe_stack_resource_drifts(
+        StackName="billing-int",
+        StackResourceDriftStatusFilters=["MODIFIED", "DELETED"])["StackResourceDrifts"],
+         [], "drift: no MODIFIED or DELETED resource when in sync")
+    fake.control("/_fake/cfn/drift", {"account": ACCT, "stack": "billing-int",
+                                      "resource": "Service", "property": "/DesiredCount",
+                                      "value": 5})
+    fake.control("/_fake/cfn/drift", {"account": ACCT, "stack": "billing-int",
+                                      "resource": "LogGroup", "deleted": True})
+    did = cf.detect_stack_drift(StackName="billing-int")["StackDriftDetectionId"]
+    d, n = wait_drift(cf, did)
+    t.ok(d["StackDriftStatus"] == "DRIFTED" and d["DriftedStackResourceCount"] == 2,
+         "drift: a property changed by hand and a deleted resource: DRIFTED, 2", d)
+    r = cf.describe_stack_resource_drifts(
+        StackName="billing-int", StackResourceDriftStatusFilters=["MODIFIED", "DELETED"])
+    got = {x["LogicalResourceId"]: x for x in r["StackResourceDrifts"]}
+    t.eq(sorted(got), ["LogGroup", "Service"], "drift: the filters keep the drifted two")
+    t.eq(got["Service"].get("PropertyDifferences"),
+         [{"PropertyPath": "/DesiredCount", "ExpectedValue": "2", "ActualValue": "5",
+           "DifferenceType": "NOT_EQUAL"}], "drift: the property's difference")
+    t.ok(got["LogGroup"]["StackResourceDriftStatus"] == "DELETED" and
+         "PropertyDifferences" not in got["LogGroup"], "drift: DELETED has no differences")
+    t.eq(json.loads(got["Service"]["ActualProperties"])["DesiredCount"], 5,
+         "drift: ActualProperties carries the actual value")
+    p1 = cf.describe_stack_resource_drifts(
+        StackName="billing-int", StackResourceDriftStatusFilters=["MODIFIED", "DELETED"],
+        MaxResults=1)
+    p2 = cf.describe_stack_resource_drifts(
+        StackName="billing-int", StackResourceDriftStatusFilters=["MODIFIED", "DELETED"],
+        MaxResults=1, NextToken=p1["NextToken"])
+    t.ok(len(p1["StackResourceDrifts"]) == 1 and "NextToken" not in p2 and
+         {p1["StackResourceDrifts"][0]["LogicalResourceId"],
+          p2["StackResourceDrifts"][0]["LogicalResourceId"]} == {"LogGroup", "Service"},
+         "drift: paged with NextToken")
+    t.eq(cf.describe_stacks(StackName="billing-int")["Stacks"][0]["DriftInformation"][
+        "StackDriftStatus"], "DRIFTED", "drift: DescribeStacks' DriftInformation")
+    t.raises(lambda: cf.describe_stack_drift_detection_status(
+        StackDriftDetectionId="nope"), "ValidationError",
+        "drift: an unknown detection id is a ValidationError")
+    fake.control("/_fake/cfn/drift-detection", {"mode": "never"})
+    did = cf.detect_stack_drift(StackName="billing-int")["StackDriftDetectionId"]
+    d, n = wait_drift(cf, did, timeout=0.3)
+    t.eq(d["DetectionStatus"], "DETECTION_IN_PROGRESS", "drift: mode never stays in progress")
+    fake.control("/_fake/cfn/drift-detection", {"mode": "fail", "running": True})
+    d, n = wait_drift(cf, did)
+    t.ok(d["DetectionStatus"] == "DETECTION_FAILED" and d.get("DetectionStatusReason"),
+         "drift: mode fail (also for the one running): DETECTION_FAILED with a reason", d)
+    fake.control("/_fake/cfn/drift-detection", {"mode": "normal", "polls": 2})
+    for res in ("Service", "LogGroup"):
+        fake.control("/_fake/cfn/drift", {"account": ACCT, "stack": "billing-int",
+                                          "resource": res, "clear": True})
+
+
 def main(t, fake):
     fake.control("/_fake/config", {"step_delay": 5})
     sess = fake.assume(ACCT)
@@ -389,6 +462,7 @@ def main(t, fake):
          s["ChangeSetId"] == r["Id"] and s["Tags"] == [{"Key": "app", "Value": "billing"}],
          "DescribeStacks: outputs, change set id, tags", s)
     t.eq(cf.get_template(StackName="billing-int")["TemplateBody"], APP, "GetTemplate")
+    drift_checks(t, fake, cf)
     ev = cf.describe_stack_events(StackName="billing-int")["StackEvents"]
     t.eq([e["ResourceStatus"] for e in ev if e["LogicalResourceId"] == "billing-int"],
          ["CREATE_COMPLETE", "CREATE_IN_PROGRESS", "REVIEW_IN_PROGRESS"],

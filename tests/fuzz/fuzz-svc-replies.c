@@ -23,31 +23,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct cfn_change_set	     *cs;
-	struct cfn_change_set_list   *csl;
-	struct cfn_stack_list	     *sl;
-	struct cfn_stack_event_list  *el;
-	struct cfn_change_set_ref     ref;
-	struct cfn_change_summary     sum;
-	struct ecs_service_list	     *svl;
-	struct ecs_task_definition   *td;
-	struct ecr_auth		     *a;
-	struct ecr_image_list	     *il;
-	struct ecr_image_detail_list *dl;
-	struct ecr_layer_list	     *ll;
-	struct s3_object_list	     *ol;
-	struct sqs_messages	     *ms;
-	struct sqs_queue_attributes  *qa;
-	struct s3_notification	     *nc;
-	struct sts_assumed_role	     *ar;
-	struct sts_caller_identity   *ci;
-	struct cfn_template	     *tp;
-	char			     *next = NULL, *cause = NULL, *s, *t;
-	size_t			      i;
+	struct cfn_change_set	       *cs;
+	struct cfn_change_set_list     *csl;
+	struct cfn_stack_list	       *sl;
+	struct cfn_stack_event_list    *el;
+	struct cfn_change_set_ref	ref;
+	struct cfn_change_summary	sum;
+	struct ecs_service_list	       *svl;
+	struct ecs_task_definition     *td;
+	struct ecr_auth		       *a;
+	struct ecr_image_list	       *il;
+	struct ecr_image_detail_list   *dl;
+	struct ecr_layer_list	       *ll;
+	struct s3_object_list	       *ol;
+	struct sqs_messages	       *ms;
+	struct sqs_queue_attributes    *qa;
+	struct s3_notification	       *nc;
+	struct sts_assumed_role	       *ar;
+	struct sts_caller_identity     *ci;
+	struct cfn_template	       *tp;
+	struct cfn_drift_ref	       *dr;
+	struct cfn_drift_status	       *ds;
+	struct cfn_resource_drift_list *rl;
+	char			       *next = NULL, *cause = NULL, *s, *t;
+	size_t				i;
 
 	if (size < 1)
 		return (0);
-	switch (data[0] % 20) {
+	switch (data[0] % 23) {
 	case 0:
 		cs = xcalloc(1, sizeof *cs);
 		/* Twice: pages add up. */
@@ -182,6 +185,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tp = xcalloc(1, sizeof *tp);
 		cfn_parse_template(tp, data + 1, size - 1, &cause);
 		cfn_template_free(tp);
+		break;
+	case 20:
+		dr = xcalloc(1, sizeof *dr);
+		cfn_parse_drift_ref(dr, data + 1, size - 1, &cause);
+		cfn_drift_ref_free(dr);
+		break;
+	case 21:
+		ds = xcalloc(1, sizeof *ds);
+		cfn_parse_drift_status(ds, data + 1, size - 1, &cause);
+		cfn_drift_status_free(ds);
+		break;
+	case 22:
+		rl = xcalloc(1, sizeof *rl);
+		cfn_parse_resource_drifts_page(rl, data + 1, size - 1, &next,
+		    &cause);
+		cfn_resource_drift_list_free(rl);
 		break;
 	}
 	free(next);

@@ -686,6 +686,9 @@ test_demo(void)
 	    "default deploy_timeout 60m");
 	is_int(env->auto_rollback, 0, "default auto_rollback false");
 	is_int(env->approve_no_changes, 1, "default approve_no_changes true");
+	is_int(env->drift, CONFIG_DRIFT_WARN, "default drift warn");
+	is_int(env->drift_timeout_ms, 120LL * 1000,
+	    "default drift_timeout 120s");
 	env = config_find_environment(app, "int");
 	ok(env != NULL && env->gate.n == 1 &&
 		strcmp(env->gate.items[0], "integrators") == 0,

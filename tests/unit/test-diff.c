@@ -395,9 +395,38 @@ test_text_random(void)
 	is_int(bad, 0, "%d random pairs: the hunks rebuild both texts", n);
 }
 
+static void
+test_drift_text(void)
+{
+	char *t;
+
+	t = diff_drift_text("WebService", "/DesiredCount", "2", "5",
+	    "NOT_EQUAL");
+	is_str(t,
+	    "WebService DesiredCount: 2 \xe2\x86\x92 5, changed outside "
+	    "CloudFormation",
+	    "drift text: a changed value, old \xe2\x86\x92 new");
+	free(t);
+	t = diff_drift_text("Web", "/Tags/0/Value", "a", "b", "NOT_EQUAL");
+	is_str(t,
+	    "Web Tags.0.Value: a \xe2\x86\x92 b, changed outside "
+	    "CloudFormation",
+	    "drift text: a nested path with dots");
+	free(t);
+	t = diff_drift_text("Web", "/Tags/1", NULL, "x", "ADD");
+	is_str(t, "Web Tags.1: x added outside CloudFormation",
+	    "drift text: an added value");
+	free(t);
+	t = diff_drift_text("Web", "/Cpu", "256", NULL, "REMOVE");
+	is_str(t, "Web Cpu: 256 removed outside CloudFormation",
+	    "drift text: a removed value");
+	free(t);
+}
+
 int
 main(void)
 {
+	test_drift_text();
 	test_text_fixed();
 	test_text_random();
 	test_template();

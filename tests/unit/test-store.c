@@ -1114,6 +1114,92 @@ test_progress(struct store *s)
 }
 
 /* Stuck stacks (sql/007): hold, action, its end, release. */
+/* A stage attempt's drift (sql/013): started, found, read back whole,
+ * acknowledged once. */
+static void
+test_drift(struct store *s)
+{
+	static char l_web[] = "WebService", l_logs[] = "Logs";
+	static char t_svc[] = "AWS::ECS::Service",
+		    t_logs[] = "AWS::Logs::LogGroup";
+	static char modified[] = "MODIFIED", deleted[] = "DELETED";
+	static char path[] = "/DesiredCount", two[] = "2", five[] = "5";
+	static char ne[] = "NOT_EQUAL";
+	struct store_drift_property p = { path, two, five, ne, 0 };
+	struct store_drift_resource res[2];
+	struct store_drift	   *d = NULL;
+	struct store_run	   *run = NULL;
+	char			   *cause = NULL;
+	int64_t			    run_id, stage;
+
+	run_id = make_run(s, "drift", "1.0", "carol", NULL);
+	if (store_get_run(s, run_id, &run, NULL) != 0 || run == NULL) {
+		ok(0, "get the run");
+		return;
+	}
+	stage = run->stages[0].id;
+	store_run_free(run);
+	is_int(store_drift(s, stage, 0, &d, &cause), STORE_ENOTFOUND,
+	    "drift: none recorded before a detection");
+	free(cause);
+	cause = NULL;
+	is_int(store_drift_start(s, stage, 0, "det-1", 1000, NULL), 0,
+	    "drift: a detection started");
+	ok(store_drift(s, stage, 0, &d, NULL) == 0 && d != NULL &&
+		strcmp(d->status, "detecting") == 0 &&
+		strcmp(d->detection_id, "det-1") == 0 && d->started_at == 1000,
+	    "drift: detecting, with its id and start");
+	store_drift_free(d);
+	d = NULL;
+	is_int(store_drift_ack(s, stage, 0, "dave", "x", &cause),
+	    STORE_ENOTFOUND, "drift: nothing to acknowledge while detecting");
+	free(cause);
+	cause = NULL;
+	memset(res, 0, sizeof res);
+	res[0].logical_id = l_web;
+	res[0].resource_type = t_svc;
+	res[0].status = modified;
+	res[0].props = &p;
+	res[0].nprops = 1;
+	res[1].logical_id = l_logs;
+	res[1].resource_type = t_logs;
+	res[1].status = deleted;
+	is_int(store_drift_finish(s, stage, 0, "drifted", NULL, res, 2, NULL),
+	    0, "drift: found");
+	ok(store_drift(s, stage, 0, &d, NULL) == 0 && d != NULL &&
+		strcmp(d->status, "drifted") == 0 && d->started_at == 1000 &&
+		d->finished_at > 0 && d->nresources == 2 &&
+		strcmp(d->resources[0].logical_id, "WebService") == 0 &&
+		d->resources[0].nprops == 1 &&
+		strcmp(d->resources[0].props[0].expected, "2") == 0 &&
+		strcmp(d->resources[0].props[0].actual, "5") == 0 &&
+		strcmp(d->resources[1].status, "DELETED") == 0 &&
+		d->resources[1].nprops == 0 && d->ack_user == NULL,
+	    "drift: read back whole, in order");
+	store_drift_free(d);
+	d = NULL;
+	is_int(store_drift_ack(s, stage, 0, "dave", "seen", NULL), 0,
+	    "drift: acknowledged");
+	is_int(store_drift_ack(s, stage, 0, "erin", "again", &cause),
+	    STORE_ENOTFOUND, "drift: not twice");
+	free(cause);
+	ok(store_drift(s, stage, 0, &d, NULL) == 0 && d != NULL &&
+		strcmp(d->ack_user, "dave") == 0 &&
+		strcmp(d->ack_comment, "seen") == 0,
+	    "drift: the first acknowledgement kept");
+	store_drift_free(d);
+	d = NULL;
+	is_int(store_drift_finish(s, stage, 1, "not_checked",
+		   "drift detection did not finish within 2 s", NULL, 0, NULL),
+	    0, "drift: another attempt, not checked");
+	ok(store_drift(s, stage, 1, &d, NULL) == 0 && d != NULL &&
+		strcmp(d->status, "not_checked") == 0 &&
+		strstr(d->reason, "did not finish") != NULL &&
+		d->nresources == 0,
+	    "drift: its reason, no resource");
+	store_drift_free(d);
+}
+
 static void
 test_stack_holds(struct store *s)
 {
@@ -1820,6 +1906,7 @@ main(void)
 		test_approvals(s);
 		test_stack_holds(s);
 		test_progress(s);
+		test_drift(s);
 		test_sessions(s);
 		test_people(s);
 		store_close(s);

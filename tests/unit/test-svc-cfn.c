@@ -1723,6 +1723,172 @@ test_many(struct svc_env *env)
 	res_reset(&r, env);
 }
 
+/* Drift detection's replies (issue 15): read, and refused when wrong. */
+static void
+test_drift(void)
+{
+	static const char status_ok[] =
+	    "<DescribeStackDriftDetectionStatusResponse>"
+	    "<DescribeStackDriftDetectionStatusResult>"
+	    "<StackDriftDetectionId>d-1</StackDriftDetectionId>"
+	    "<DetectionStatus>DETECTION_COMPLETE</DetectionStatus>"
+	    "<StackDriftStatus>DRIFTED</StackDriftStatus>"
+	    "<DriftedStackResourceCount>2</DriftedStackResourceCount>"
+	    "</DescribeStackDriftDetectionStatusResult>"
+	    "</DescribeStackDriftDetectionStatusResponse>";
+	static const char *const status_bad[] = {
+		"<DescribeStackDriftDetectionStatusResponse>"
+		"<DescribeStackDriftDetectionStatusResult>"
+		"</DescribeStackDriftDetectionStatusResult>"
+		"</DescribeStackDriftDetectionStatusResponse>",
+		"<DescribeStackDriftDetectionStatusResponse>"
+		"<DescribeStackDriftDetectionStatusResult>"
+		"<DetectionStatus>SOMETHING</DetectionStatus>"
+		"</DescribeStackDriftDetectionStatusResult>"
+		"</DescribeStackDriftDetectionStatusResponse>",
+		"<DescribeStackDriftDetectionStatusResponse>"
+		"<DescribeStackDriftDetectionStatusResult>"
+		"<DetectionStatus>DETECTION_COMPLETE</DetectionStatus>"
+		"</DescribeStackDriftDetectionStatusResult>"
+		"</DescribeStackDriftDetectionStatusResponse>",
+		"<DescribeStackDriftDetectionStatusResponse>"
+		"<DescribeStackDriftDetectionStatusResult>"
+		"<DetectionStatus>DETECTION_COMPLETE</DetectionStatus>"
+		"<StackDriftStatus>DRIFTED</StackDriftStatus>"
+		"<DriftedStackResourceCount>many</DriftedStackResourceCount>"
+		"</DescribeStackDriftDetectionStatusResult>"
+		"</DescribeStackDriftDetectionStatusResponse>",
+	};
+	static const char drifts[] =
+	    "<DescribeStackResourceDriftsResponse>"
+	    "<DescribeStackResourceDriftsResult><StackResourceDrifts>"
+	    "<member><LogicalResourceId>WebService</LogicalResourceId>"
+	    "<PhysicalResourceId>arn:svc</PhysicalResourceId>"
+	    "<ResourceType>AWS::ECS::Service</ResourceType>"
+	    "<StackResourceDriftStatus>MODIFIED</StackResourceDriftStatus>"
+	    "<PropertyDifferences><member>"
+	    "<PropertyPath>/DesiredCount</PropertyPath>"
+	    "<ExpectedValue>2</ExpectedValue><ActualValue>5</ActualValue>"
+	    "<DifferenceType>NOT_EQUAL</DifferenceType>"
+	    "</member></PropertyDifferences></member>"
+	    "<member><LogicalResourceId>Logs</LogicalResourceId>"
+	    "<ResourceType>AWS::Logs::LogGroup</ResourceType>"
+	    "<StackResourceDriftStatus>DELETED</StackResourceDriftStatus>"
+	    "</member></StackResourceDrifts><NextToken>n2</NextToken>"
+	    "</DescribeStackResourceDriftsResult>"
+	    "</DescribeStackResourceDriftsResponse>";
+	static const char drifts_bad[] =
+	    "<DescribeStackResourceDriftsResponse>"
+	    "<DescribeStackResourceDriftsResult><StackResourceDrifts>"
+	    "<member><LogicalResourceId>WebService</LogicalResourceId>"
+	    "<ResourceType>AWS::ECS::Service</ResourceType>"
+	    "<StackResourceDriftStatus>MODIFIED</StackResourceDriftStatus>"
+	    "<PropertyDifferences><member><ExpectedValue>2</ExpectedValue>"
+	    "</member></PropertyDifferences></member></StackResourceDrifts>"
+	    "</DescribeStackResourceDriftsResult>"
+	    "</DescribeStackResourceDriftsResponse>";
+	static const char ref[] =
+	    "<DetectStackDriftResponse><DetectStackDriftResult>"
+	    "<StackDriftDetectionId>b78ac9b0-dec1</StackDriftDetectionId>"
+	    "</DetectStackDriftResult></DetectStackDriftResponse>";
+	static const char ref_bad[] =
+	    "<DetectStackDriftResponse><DetectStackDriftResult>"
+	    "</DetectStackDriftResult></DetectStackDriftResponse>";
+	struct cfn_drift_ref	       *r;
+	struct cfn_drift_status	       *d;
+	struct cfn_resource_drift_list *l;
+	struct buf			b;
+	char			       *next, *cause, *big;
+	size_t				i;
+	int				rc;
+
+	r = xcalloc(1, sizeof *r);
+	cause = NULL;
+	ok(cfn_parse_drift_ref(r, ref, strlen(ref), &cause) == 0 &&
+		strcmp(r->detection_id, "b78ac9b0-dec1") == 0,
+	    "DetectStackDrift: the detection id");
+	cfn_drift_ref_free(r);
+	r = xcalloc(1, sizeof *r);
+	ok(cfn_parse_drift_ref(r, ref_bad, strlen(ref_bad), &cause) == -1 &&
+		cause != NULL && strstr(cause, "StackDriftDetectionId") != NULL,
+	    "DetectStackDrift without an id: refused, naming it");
+	free(cause);
+	cfn_drift_ref_free(r);
+
+	d = xcalloc(1, sizeof *d);
+	cause = NULL;
+	ok(cfn_parse_drift_status(d, status_ok, strlen(status_ok), &cause) ==
+		    0 &&
+		d->state == CFN_DETECTION_COMPLETE &&
+		strcmp(d->stack_drift_status, "DRIFTED") == 0 &&
+		d->drifted_count == 2,
+	    "DescribeStackDriftDetectionStatus: complete, DRIFTED, 2");
+	cfn_drift_status_free(d);
+	for (i = 0; i < sizeof status_bad / sizeof *status_bad; i++) {
+		d = xcalloc(1, sizeof *d);
+		cause = NULL;
+		rc = cfn_parse_drift_status(d, status_bad[i],
+		    strlen(status_bad[i]), &cause);
+		ok(rc == -1 && cause != NULL,
+		    "a wrong detection status %zu refused: %s", i,
+		    cause != NULL ? cause : "(none)");
+		free(cause);
+		cfn_drift_status_free(d);
+	}
+
+	l = xcalloc(1, sizeof *l);
+	next = cause = NULL;
+	rc = cfn_parse_resource_drifts_page(l, drifts, strlen(drifts), &next,
+	    &cause);
+	ok(rc == 0 && l->n == 2 && next != NULL && strcmp(next, "n2") == 0,
+	    "DescribeStackResourceDrifts: two resources and the next token");
+	ok(rc == 0 && l->n == 2 && l->v[0].ndiffs == 1 &&
+		strcmp(l->v[0].diffs[0].path, "/DesiredCount") == 0 &&
+		strcmp(l->v[0].diffs[0].expected, "2") == 0 &&
+		strcmp(l->v[0].diffs[0].actual, "5") == 0 &&
+		strcmp(l->v[0].diffs[0].type, "NOT_EQUAL") == 0 &&
+		strcmp(l->v[1].status, "DELETED") == 0 && l->v[1].ndiffs == 0,
+	    "... the property's difference, the deleted resource");
+	free(next);
+	cfn_resource_drift_list_free(l);
+
+	l = xcalloc(1, sizeof *l);
+	next = cause = NULL;
+	rc = cfn_parse_resource_drifts_page(l, drifts_bad, strlen(drifts_bad),
+	    &next, &cause);
+	ok(rc == -1 && cause != NULL && strstr(cause, "PropertyPath") != NULL &&
+		next == NULL,
+	    "a property difference without its path: refused, naming it");
+	free(cause);
+	cfn_resource_drift_list_free(l);
+
+	/* Over the bound of resources: refused, not kept growing. */
+	buf_init(&b, SIZE_MAX / 2);
+	buf_appends(&b, "<DescribeStackResourceDriftsResponse>"
+			"<DescribeStackResourceDriftsResult>"
+			"<StackResourceDrifts>");
+	for (i = 0; i <= CFN_DRIFT_RESOURCES_MAX; i++)
+		buf_appends(&b,
+		    "<member><LogicalResourceId>R</LogicalResourceId>"
+		    "<ResourceType>T</ResourceType>"
+		    "<StackResourceDriftStatus>DELETED"
+		    "</StackResourceDriftStatus></member>");
+	buf_appends(&b, "</StackResourceDrifts>"
+			"</DescribeStackResourceDriftsResult>"
+			"</DescribeStackResourceDriftsResponse>");
+	big = buf_take(&b, NULL);
+	buf_free(&b);
+	l = xcalloc(1, sizeof *l);
+	next = cause = NULL;
+	rc = cfn_parse_resource_drifts_page(l, big, strlen(big), &next, &cause);
+	ok(rc == -1 && cause != NULL && strstr(cause, "over 500") != NULL,
+	    "over %d drifted resources: refused", CFN_DRIFT_RESOURCES_MAX);
+	free(cause);
+	free(next);
+	free(big);
+	cfn_resource_drift_list_free(l);
+}
+
 int
 main(void)
 {
@@ -1744,6 +1910,7 @@ main(void)
 	test_truncate();
 	test_predicates();
 	test_first_failure();
+	test_drift();
 
 	if (svc_env_start(&env, args) != 0) {
 		ok(0, "the fake AWS endpoint starts");
