@@ -27,6 +27,7 @@ static const char *const portal_stats_colours[STATS_NSTEPS] = {
 	"#6a1b9a", /* images */
 	"#1565c0", /* change set */
 	"#ef6c00", /* approval */
+	"#9e9d24", /* window */
 	"#2e7d32", /* executing */
 	"#00838f", /* ECS */
 	"#5d4037", /* checks */
