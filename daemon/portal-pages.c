@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "mail.h"
 #include "perm.h"
 #include "portal-pages.h"
 #include "portal-stats.h"
@@ -22,6 +23,7 @@
 #include "store.h"
 #include "tmpl.h"
 #include "web-files.h"
+#include "window.h"
 #include "xmalloc.h"
 
 #define PAGES_RUNS_LIMIT      50
@@ -68,6 +70,40 @@ static void
 pages_time(struct tmpl_data *d, const char *name, int64_t ms)
 {
 	pages_time_at(d, name, ms, 0);
+}
+
+/*
+ * The next opening named in an awaiting_window stage's reason (the
+ * engine writes it with window_format, in the environment's zone): the
+ * text around it and the instant, so the page has it as <time> that its
+ * script shows in the viewer's zone; the environment's text stays for a
+ * browser without JavaScript.
+ */
+static void
+pages_window_next(struct tmpl_data *d, const char *reason)
+{
+	struct tmpl_data *o;
+	const char	 *when;
+	struct tm	  tm;
+	time_t		  secs;
+	int64_t		  ms;
+	size_t		  len, head;
+	char		  iso[32];
+
+	if (reason == NULL || (when = strstr(reason, MAIL_WINDOW_WHEN)) == NULL)
+		return;
+	head = (size_t)(when - reason) + strlen(MAIL_WINDOW_WHEN);
+	if (window_parse_format(reason + head, &ms, &len) != 0)
+		return;
+	secs = (time_t)(ms / 1000);
+	if (gmtime_r(&secs, &tm) == NULL)
+		return;
+	strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	o = tmpl_object(d, "window_next");
+	tmpl_setn(o, "window_before", reason, head);
+	tmpl_set(o, "window_iso", iso);
+	tmpl_setn(o, "window_text", reason + head, len);
+	tmpl_set(o, "window_after", reason + head + len);
 }
 
 /* "2 h 5 min", "3 min 20 s", "12 s", "0.4 s". */
@@ -1598,6 +1634,8 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 		tmpl_set(s, "stage_status",
 		    store_stage_status_name(st->status));
 		tmpl_set(s, "stage_reason", st->reason);
+		if (st->status == STORE_STAGE_AWAITING_WINDOW)
+			pages_window_next(s, st->reason);
 		tmpl_set_int(s, "attempt", st->attempt);
 		tmpl_set_bool(s, "retried", st->attempt > 0);
 		tmpl_set(s, "change_set", st->change_set_name);
