@@ -19,6 +19,7 @@
 #include "perm.h"
 #include "portal-pages.h"
 #include "portal-stats.h"
+#include "run-json.h"
 #include "stats.h"
 #include "store.h"
 #include "tmpl.h"
@@ -1728,6 +1729,66 @@ out:
 
 /* --- One app ------------------------------------------------------------------- */
 
+/*
+ * The app's freezes in force or to come (shipgate.yaml's and the
+ * run-time ones, as shipgatectl freezes lists them), and for operators
+ * the forms to add one to an environment and to lift each run-time one
+ * (POST /apps/APP/freezes/ENV/{freeze,unfreeze}, portal.c).
+ */
+static int
+pages_app_freezes(const struct page_ctx *ctx, const struct config_app *app,
+    struct tmpl_data *d, char **cause)
+{
+	struct store_freezes *l = NULL;
+	struct tmpl_data     *o;
+	const char	     *source;
+	json_t		     *a, *f;
+	char		     *why = NULL;
+	size_t		      i;
+	int rc, operator;
+
+	if ((rc = store_freezes(ctx->store, app->name, NULL, ctx->now_ms, &l,
+		 &why)) != 0)
+		return (pages_fail(cause, rc, why));
+	operator= ctx->user != NULL &&
+	    perm_is_operator(ctx->config, ctx->user, "freeze", NULL);
+	a = run_json_freezes(app, NULL, l, ctx->now_ms);
+	store_freezes_free(l);
+	tmpl_list(d, "freezes");
+	json_array_foreach(a, i, f) {
+		source = json_string_value(json_object_get(f, "source"));
+		o = tmpl_append(d, "freezes");
+		tmpl_set(o, "freeze_env",
+		    json_string_value(json_object_get(f, "env")));
+		tmpl_set(o, "freeze_reason",
+		    json_string_value(json_object_get(f, "reason")));
+		pages_time(o, "freeze_from",
+		    json_integer_value(json_object_get(f, "from")));
+		pages_time(o, "freeze_until",
+		    json_integer_value(json_object_get(f, "until")));
+		if (source != NULL && strcmp(source, "config") == 0) {
+			tmpl_set_bool(o, "from_config", 1);
+			continue;
+		}
+		tmpl_set_int(o, "freeze_id",
+		    json_integer_value(json_object_get(f, "id")));
+		tmpl_set(o, "freeze_by",
+		    json_string_value(json_object_get(f, "by")));
+		pages_time(o, "freeze_at",
+		    json_integer_value(json_object_get(f, "at")));
+		tmpl_set_bool(o, "may_lift", operator);
+	}
+	json_decref(a);
+	if (operator) {
+		o = tmpl_object(d, "freeze_form");
+		tmpl_set(o, "freeze_app", app->name);
+		for (i = 0; i < app->nenvironments; i++)
+			tmpl_set(tmpl_append(o, "freeze_envs"), "option",
+			    app->environments[i].name);
+	}
+	return (0);
+}
+
 int
 pages_app(const struct page_ctx *ctx, const char *name, const char *notice,
     const char *error, struct buf *out, char **cause)
@@ -1762,7 +1823,8 @@ pages_app(const struct page_ctx *ctx, const char *name, const char *notice,
 			rc = pages_fail(cause, rc, why);
 			goto out;
 		}
-		if ((rc = pages_env_rows(ctx, app, active, d, cause)) != 0)
+		if ((rc = pages_env_rows(ctx, app, active, d, cause)) != 0 ||
+		    (rc = pages_app_freezes(ctx, app, d, cause)) != 0)
 			goto out;
 	}
 	tmpl_list(d, "releases");
