@@ -2933,6 +2933,18 @@ config_find_environment(const struct config_app *app, const char *name)
 	return (NULL);
 }
 
+void
+config_freeze_span(const struct config_freeze *f, int64_t *from_ms,
+    int64_t *to_ms)
+{
+	int y, m, d;
+
+	window_civil(f->from_day, &y, &m, &d);
+	*from_ms = window_local_to_ms(f->zone.tz, y, m, d, 0);
+	window_civil(f->to_day + 1, &y, &m, &d);
+	*to_ms = window_local_to_ms(f->zone.tz, y, m, d, 0);
+}
+
 const struct config_user *
 config_find_unix_user(const struct config *c, unsigned int uid,
     const char *name)

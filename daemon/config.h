@@ -329,6 +329,10 @@ void	       config_errors_free(struct config_errors *);
 const struct config_app *config_find_app(const struct config *, const char *);
 const struct config_environment *
 config_find_environment(const struct config_app *, const char *);
+/* A freeze of the file as the instants it runs between: from midnight of
+ * its first day to midnight after its last, in its zone (unix ms). */
+void config_freeze_span(const struct config_freeze *, int64_t *from_ms,
+    int64_t *to_ms);
 const struct config_user *config_find_user(const struct config *, const char *);
 const struct config_check *config_find_check(const struct config *,
     const char *);

@@ -60,14 +60,20 @@
  *	freeze	 app env until comment [as] -> app, env, as (no execution
  *					   starts there until `until`, unix
  *					   ms; operators)
- *	unfreeze app env comment [as]	-> app, env, as (lifts the run-time
- *					   freezes; operators)
+ *	unfreeze app env comment [freeze] [as] -> app, env, as (lifts the
+ *					   run-time freezes, or the one whose
+ *					   id is `freeze`; operators; refused
+ *					   when only shipgate.yaml's freeze
+ *					   env)
  *	override run env comment [as]	-> run, env, as (a stage awaiting
  *					   its deploy window starts now;
  *					   operators)
- *	freezes	 app [env]		-> freezes: [{id, app, env, from,
- *					   until, reason, by, at}] (run-time
- *					   ones, neither lifted nor over)
+ *	freezes	 app [env]		-> freezes: [{source, id, app, env,
+ *					   from, until, reason, by, at}]
+ *					   (shipgate.yaml's, source "config",
+ *					   id, by and at null; and the
+ *					   run-time ones, "runtime"; neither
+ *					   lifted nor over, by start)
  *	stacks	 [app]			-> stuck: [{app, env, stack, status,
  *					   reason, run, since, action,
  *					   action_by, action_comment,
@@ -716,6 +722,16 @@ control_stack_action(struct control_conn *conn, json_t *req, json_t *reply,
 	if (kind == ENGINE_FREEZE &&
 	    control_get_id(req, "until", &a.until, reply) != 0)
 		return;
+	if (kind == ENGINE_UNFREEZE &&
+	    (v = json_object_get(req, "freeze")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+			control_fail(reply, "bad_request",
+			    "\"freeze\" is a "
+			    "run-time freeze's id (shipgatectl freezes)");
+			return;
+		}
+		a.id = (int64_t)json_integer_value(v);
+	}
 	if ((v = json_object_get(req, "skip")) != NULL) {
 		if (!json_is_array(v) ||
 		    json_array_size(v) > CONTROL_SKIP_MAX) {
@@ -751,39 +767,33 @@ control_stack_action(struct control_conn *conn, json_t *req, json_t *reply,
 	json_object_set_new(reply, "env", json_string(a.env));
 }
 
-/* The run-time freezes of an app (anyone may read). */
+/* The freezes of an app, shipgate.yaml's and the run-time ones (anyone
+ * may read). */
 static void
 control_cmd_freezes(struct control_conn *conn, json_t *req, json_t *reply)
 {
+	const struct config  *config = conn->control->config;
 	struct store_freezes *l = NULL;
 	const char	     *app, *env;
-	json_t		     *a;
 	char		     *cause = NULL;
-	size_t		      i;
+	int64_t		      now;
 
 	if (control_get_str(req, "app", 1, &app, reply) != 0 ||
 	    control_get_str(req, "env", 0, &env, reply) != 0)
 		return;
-	if (store_freezes(conn->control->store, app, env,
-		store_now(conn->control->store), &l, &cause) != 0) {
+	now = store_now(conn->control->store);
+	if (store_freezes(conn->control->store, app, env, now, &l, &cause) !=
+	    0) {
 		control_fail(reply, "store", "%s", cause);
 		free(cause);
 		return;
 	}
-	a = json_array();
-	for (i = 0; i < l->n; i++)
-		json_array_append_new(a,
-		    json_pack("{s:I, s:s, s:s, s:I, s:I, "
-			      "s:s, s:s, s:I}",
-			"id", (json_int_t)l->v[i].id, "app", l->v[i].app, "env",
-			l->v[i].environment, "from",
-			(json_int_t)l->v[i].from_at, "until",
-			(json_int_t)l->v[i].until_at, "reason", l->v[i].reason,
-			"by", l->v[i].created_by, "at",
-			(json_int_t)l->v[i].created_at));
+	json_object_set_new(reply, "freezes",
+	    run_json_freezes(config != NULL ? config_find_app(config, app) :
+					      NULL,
+		env, l, now));
 	store_freezes_free(l);
 	json_object_set_new(reply, "ok", json_true());
-	json_object_set_new(reply, "freezes", a);
 }
 
 /* The environments held by a stuck stack (anyone may read). */

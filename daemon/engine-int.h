@@ -213,12 +213,14 @@ int  engine_window_check(struct engine_run *, const struct store_stage *,
 void engine_step_window(struct engine_run *, struct store_stage *,
     const struct config_environment *);
 /* An operator's freeze of app's env until `until` (ms), or (until 0)
- * the lifting of its run-time freezes; an override of st's windows.
+ * the lifting of its run-time freezes (freeze_id alone when not 0;
+ * refused when only shipgate.yaml's freeze it); an override of st's
+ * windows.
  * Checked by the caller (engine.c); recorded with the audit entry in one
  * transaction.  0 or ENGINE_E* with *cause. */
 int engine_window_freeze(struct engine *, const char *app, const char *env,
-    int64_t until, const struct engine_actor *, const char *comment,
-    char **cause);
+    int64_t until, int64_t freeze_id, const struct engine_actor *,
+    const char *comment, char **cause);
 int engine_window_override(struct engine *, struct store_run *,
     struct store_stage *, const struct engine_actor *, const char *comment,
     char **cause);

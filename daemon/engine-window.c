@@ -42,7 +42,6 @@ engine_window_load(struct engine_run *r, const struct config_environment *env,
 	struct window_freeze	   *f;
 	char			   *cause = NULL;
 	size_t			    i;
-	int			    y, m, d;
 
 	memset(w, 0, sizeof *w);
 	if (store_freezes(r->engine->store, r->app, environment, now,
@@ -65,10 +64,7 @@ engine_window_load(struct engine_run *r, const struct config_environment *env,
 	for (i = 0; i < env->nfreezes; i++) {
 		cf = &env->freezes[i];
 		f = &w->freezes[w->nfreezes++];
-		window_civil(cf->from_day, &y, &m, &d);
-		f->from_ms = window_local_to_ms(cf->zone.tz, y, m, d, 0);
-		window_civil(cf->to_day + 1, &y, &m, &d);
-		f->to_ms = window_local_to_ms(cf->zone.tz, y, m, d, 0);
+		config_freeze_span(cf, &f->from_ms, &f->to_ms);
 		f->reason = cf->reason;
 	}
 	for (i = 0; i < w->stored->n; i++) {
@@ -233,17 +229,70 @@ engine_window_store_code(int rc)
 	return (rc == STORE_ENOTFOUND ? ENGINE_ENOTFOUND : ENGINE_ESTORE);
 }
 
+/*
+ * The first of env's configuration freezes in force or to come at now,
+ * or NULL: those are shipgate.yaml's, which no command lifts.
+ */
+static const struct config_freeze *
+engine_window_config_freeze(const struct config_environment *, int64_t,
+    int64_t *);
+
+/*
+ * An unfreeze that lifted nothing: 0 when nothing was frozen at run time
+ * either (recorded all the same: the operator asked), ENGINE_ENOTFOUND
+ * for a freeze id that is not one in force, ENGINE_ECONFLICT when what
+ * freezes env is shipgate.yaml's, saying so.
+ */
+static int
+engine_window_unlifted(const struct config_environment *ce, const char *env,
+    int64_t freeze_id, int64_t now, char **cause)
+{
+	const struct config_freeze *cf;
+	int64_t			    to;
+	char			    at[96];
+
+	if (freeze_id != 0) {
+		*cause = xasprintf("no run-time freeze %lld in force or to "
+				   "come in %s (see shipgatectl freezes)",
+		    (long long)freeze_id, env);
+		return (ENGINE_ENOTFOUND);
+	}
+	if ((cf = engine_window_config_freeze(ce, now, &to)) == NULL)
+		return (0);
+	engine_window_time(ce, to, at, sizeof at);
+	*cause = xasprintf("%s has no run-time freeze to lift; its freeze "
+			   "until %s (%s) is shipgate.yaml's: edit the "
+			   "file's freezes and reload shipgated to lift it",
+	    env, at, cf->reason);
+	return (ENGINE_ECONFLICT);
+}
+
+static const struct config_freeze *
+engine_window_config_freeze(const struct config_environment *ce, int64_t now,
+    int64_t *to_ms)
+{
+	int64_t from;
+	size_t	i;
+
+	for (i = 0; ce != NULL && i < ce->nfreezes; i++) {
+		config_freeze_span(&ce->freezes[i], &from, to_ms);
+		if (*to_ms > now)
+			return (&ce->freezes[i]);
+	}
+	return (NULL);
+}
+
 int
 engine_window_freeze(struct engine *e, const char *app, const char *env,
-    int64_t until, const struct engine_actor *actor, const char *comment,
-    char **cause)
+    int64_t until, int64_t freeze_id, const struct engine_actor *actor,
+    const char *comment, char **cause)
 {
 	struct store			*s = e->store;
 	struct store_audit_in		 a;
 	const struct config_app		*ca;
 	const struct config_environment *ce;
 	char				*subject, *detail, *why = NULL, at[96];
-	int				 rc, n = 0;
+	int				 rc, n = 0, refused = 0;
 
 	ca = config_find_app(e->config, app);
 	ce = ca != NULL ? config_find_environment(ca, env) : NULL;
@@ -252,11 +301,16 @@ engine_window_freeze(struct engine *e, const char *app, const char *env,
 	else
 		snprintf(at, sizeof at, "%lld", (long long)until);
 	subject = xasprintf("environment %s of %s", env, app);
-	detail = until != 0 ?
-		     xasprintf("via %s: until %s: %s",
-			 actor->via != NULL ? actor->via : "cli", at, comment) :
-		     xasprintf("via %s: %s",
-			 actor->via != NULL ? actor->via : "cli", comment);
+	if (until != 0)
+		detail = xasprintf("via %s: until %s: %s",
+		    actor->via != NULL ? actor->via : "cli", at, comment);
+	else if (freeze_id != 0)
+		detail = xasprintf("via %s: freeze %lld: %s",
+		    actor->via != NULL ? actor->via : "cli",
+		    (long long)freeze_id, comment);
+	else
+		detail = xasprintf("via %s: %s",
+		    actor->via != NULL ? actor->via : "cli", comment);
 	memset(&a, 0, sizeof a);
 	a.actor = actor->user;
 	a.unix_user = actor->unix_user;
@@ -266,10 +320,18 @@ engine_window_freeze(struct engine *e, const char *app, const char *env,
 	if ((rc = store_begin(s, &why)) == 0 &&
 	    (rc = until != 0 ? store_freeze_add(s, app, env, store_now(s),
 				   until, comment, actor->user, &why) :
-			       store_freeze_lift(s, app, env, actor->user,
-				   comment, &n, &why)) == 0 &&
+			       store_freeze_lift(s, app, env, freeze_id,
+				   actor->user, comment, &n, &why)) == 0 &&
+	    (until != 0 || n > 0 ||
+		(refused = engine_window_unlifted(ce, env, freeze_id,
+		     store_now(s), cause)) == 0) &&
 	    (rc = store_append_audit(s, &a, &why)) == 0)
 		rc = store_commit(s, &why);
+	if (refused != 0) {
+		store_rollback(s);
+		rc = refused;
+		goto out;
+	}
 	if (rc != 0) {
 		store_rollback(s);
 		*cause = xasprintf("%s", why != NULL ? why :

@@ -2035,7 +2035,8 @@ engine_window_act(struct engine *e, const struct engine_action *a,
 		    "a freeze ends in "
 		    "the future (--until)"));
 	if ((rc = engine_window_freeze(e, a->app, a->env,
-		 a->kind == ENGINE_FREEZE ? a->until : 0, actor, a->comment,
+		 a->kind == ENGINE_FREEZE ? a->until : 0,
+		 a->kind == ENGINE_UNFREEZE ? a->id : 0, actor, a->comment,
 		 cause)) == 0)
 		engine_kick_app(e, a->app);
 	return (rc);

@@ -136,7 +136,9 @@ enum engine_action_kind {
 };
 struct engine_action {
 	enum engine_action_kind kind;
-	int64_t			id;	 /* the run; redeploy: the release */
+	int64_t			id;	 /* the run; redeploy: the release;
+					    unfreeze: one run-time freeze
+					    (0: all of env's) */
 	const char	       *env;	 /* approve, reject, retry, redeploy */
 	const char	       *comment; /* cancel: the reason; NULL but to
 					     reject */

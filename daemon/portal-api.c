@@ -438,7 +438,8 @@ portal_api_stacks(const struct portal_req *q, struct portal_reply *r)
  * POST /api/v1/apps/APP/environments/ENV/{continue-rollback,
  * delete-failed-stack,freeze,unfreeze}: body {"comment": "why"
  * (required), "skip": ["LogicalId", ...] (continue-rollback), "until":
- * unix ms (freeze)}.
+ * unix ms (freeze), "id": one run-time freeze (unfreeze; without: all
+ * of env's)}.
  */
 #define PORTAL_API_SKIP_MAX 32
 
@@ -497,6 +498,16 @@ portal_api_stack_action(const struct portal_req *q, struct portal_reply *r)
 			goto out;
 		}
 		act.until = json_integer_value(v);
+	}
+	if (act.kind == ENGINE_UNFREEZE &&
+	    (v = json_object_get(body, "id")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+			portal_api_error(r, 400, "bad_request",
+			    "\"id\" is a "
+			    "run-time freeze's id (GET .../freezes)");
+			goto out;
+		}
+		act.id = json_integer_value(v);
 	}
 	if ((v = json_object_get(body, "skip")) != NULL) {
 		if (!json_is_array(v) ||
@@ -689,4 +700,43 @@ portal_api_app_stats(const struct portal_req *q, struct portal_reply *r)
 	    portal_stats_json(st, app->name,
 		app->environments[app->nenvironments - 1].name, (int)days));
 	stats_free(st);
+}
+
+/* GET /api/v1/apps/{app}/freezes[?env=ENV]: shipgate.yaml's freezes and
+ * the run-time ones in force or to come, as shipgatectl freezes. */
+void
+portal_api_app_freezes(const struct portal_req *q, struct portal_reply *r)
+{
+	const struct config_app *app;
+	struct store_freezes	*l = NULL;
+	const char		*env;
+	char			*cause = NULL;
+	int			 rc;
+
+	app = config_find_app(q->config, q->path->segs[3]);
+	if (app == NULL) {
+		portal_api_error(r, 404, "not_found",
+		    "no such app in the "
+		    "configuration");
+		return;
+	}
+	env = portal_form_get(q->query, "env");
+	if (env != NULL && *env == '\0')
+		env = NULL;
+	if (env != NULL && config_find_environment(app, env) == NULL) {
+		portal_api_error(r, 404, "not_found",
+		    "no such environment "
+		    "of the app");
+		return;
+	}
+	if ((rc = store_freezes(q->store, app->name, env, q->now, &l,
+		 &cause)) != 0) {
+		portal_api_store_error(r, rc, cause);
+		free(cause);
+		return;
+	}
+	portal_api_json(r, 200,
+	    json_pack("{s:o}", "freezes",
+		run_json_freezes(app, env, l, q->now)));
+	store_freezes_free(l);
 }

@@ -86,6 +86,8 @@ void portal_api_redeploy(const struct portal_req *, struct portal_reply *);
  * (continue-rollback, delete-failed-stack): stuck stacks. */
 void portal_api_stacks(const struct portal_req *, struct portal_reply *);
 void portal_api_app_stats(const struct portal_req *, struct portal_reply *);
+/* GET /api/v1/apps/APP/freezes[?env=ENV]: shipgatectl freezes's list. */
+void portal_api_app_freezes(const struct portal_req *, struct portal_reply *);
 void portal_api_stack_action(const struct portal_req *, struct portal_reply *);
 void portal_healthz(const struct portal_req *, struct portal_reply *);
 void portal_metrics(const struct portal_req *, struct portal_reply *);

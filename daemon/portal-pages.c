@@ -16,13 +16,16 @@
 #include "buf.h"
 #include "config.h"
 #include "diff-text.h"
+#include "mail.h"
 #include "perm.h"
 #include "portal-pages.h"
 #include "portal-stats.h"
+#include "run-json.h"
 #include "stats.h"
 #include "store.h"
 #include "tmpl.h"
 #include "web-files.h"
+#include "window.h"
 #include "xmalloc.h"
 
 #define PAGES_RUNS_LIMIT      50
@@ -69,6 +72,40 @@ static void
 pages_time(struct tmpl_data *d, const char *name, int64_t ms)
 {
 	pages_time_at(d, name, ms, 0);
+}
+
+/*
+ * The next opening named in an awaiting_window stage's reason (the
+ * engine writes it with window_format, in the environment's zone): the
+ * text around it and the instant, so the page has it as <time> that its
+ * script shows in the viewer's zone; the environment's text stays for a
+ * browser without JavaScript.
+ */
+static void
+pages_window_next(struct tmpl_data *d, const char *reason)
+{
+	struct tmpl_data *o;
+	const char	 *when;
+	struct tm	  tm;
+	time_t		  secs;
+	int64_t		  ms;
+	size_t		  len, head;
+	char		  iso[32];
+
+	if (reason == NULL || (when = strstr(reason, MAIL_WINDOW_WHEN)) == NULL)
+		return;
+	head = (size_t)(when - reason) + strlen(MAIL_WINDOW_WHEN);
+	if (window_parse_format(reason + head, &ms, &len) != 0)
+		return;
+	secs = (time_t)(ms / 1000);
+	if (gmtime_r(&secs, &tm) == NULL)
+		return;
+	strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	o = tmpl_object(d, "window_next");
+	tmpl_setn(o, "window_before", reason, head);
+	tmpl_set(o, "window_iso", iso);
+	tmpl_setn(o, "window_text", reason + head, len);
+	tmpl_set(o, "window_after", reason + head + len);
 }
 
 /* "2 h 5 min", "3 min 20 s", "12 s", "0.4 s". */
@@ -1684,6 +1721,8 @@ pages_run(const struct page_ctx *ctx, int64_t run_id, const char *notice,
 		tmpl_set(s, "stage_status",
 		    store_stage_status_name(st->status));
 		tmpl_set(s, "stage_reason", st->reason);
+		if (st->status == STORE_STAGE_AWAITING_WINDOW)
+			pages_window_next(s, st->reason);
 		tmpl_set_int(s, "attempt", st->attempt);
 		tmpl_set_bool(s, "retried", st->attempt > 0);
 		tmpl_set(s, "change_set", st->change_set_name);
@@ -1777,6 +1816,66 @@ out:
 
 /* --- One app ------------------------------------------------------------------- */
 
+/*
+ * The app's freezes in force or to come (shipgate.yaml's and the
+ * run-time ones, as shipgatectl freezes lists them), and for operators
+ * the forms to add one to an environment and to lift each run-time one
+ * (POST /apps/APP/freezes/ENV/{freeze,unfreeze}, portal.c).
+ */
+static int
+pages_app_freezes(const struct page_ctx *ctx, const struct config_app *app,
+    struct tmpl_data *d, char **cause)
+{
+	struct store_freezes *l = NULL;
+	struct tmpl_data     *o;
+	const char	     *source;
+	json_t		     *a, *f;
+	char		     *why = NULL;
+	size_t		      i;
+	int rc, operator;
+
+	if ((rc = store_freezes(ctx->store, app->name, NULL, ctx->now_ms, &l,
+		 &why)) != 0)
+		return (pages_fail(cause, rc, why));
+	operator= ctx->user != NULL &&
+	    perm_is_operator(ctx->config, ctx->user, "freeze", NULL);
+	a = run_json_freezes(app, NULL, l, ctx->now_ms);
+	store_freezes_free(l);
+	tmpl_list(d, "freezes");
+	json_array_foreach(a, i, f) {
+		source = json_string_value(json_object_get(f, "source"));
+		o = tmpl_append(d, "freezes");
+		tmpl_set(o, "freeze_env",
+		    json_string_value(json_object_get(f, "env")));
+		tmpl_set(o, "freeze_reason",
+		    json_string_value(json_object_get(f, "reason")));
+		pages_time(o, "freeze_from",
+		    json_integer_value(json_object_get(f, "from")));
+		pages_time(o, "freeze_until",
+		    json_integer_value(json_object_get(f, "until")));
+		if (source != NULL && strcmp(source, "config") == 0) {
+			tmpl_set_bool(o, "from_config", 1);
+			continue;
+		}
+		tmpl_set_int(o, "freeze_id",
+		    json_integer_value(json_object_get(f, "id")));
+		tmpl_set(o, "freeze_by",
+		    json_string_value(json_object_get(f, "by")));
+		pages_time(o, "freeze_at",
+		    json_integer_value(json_object_get(f, "at")));
+		tmpl_set_bool(o, "may_lift", operator);
+	}
+	json_decref(a);
+	if (operator) {
+		o = tmpl_object(d, "freeze_form");
+		tmpl_set(o, "freeze_app", app->name);
+		for (i = 0; i < app->nenvironments; i++)
+			tmpl_set(tmpl_append(o, "freeze_envs"), "option",
+			    app->environments[i].name);
+	}
+	return (0);
+}
+
 int
 pages_app(const struct page_ctx *ctx, const char *name, const char *notice,
     const char *error, struct buf *out, char **cause)
@@ -1811,7 +1910,8 @@ pages_app(const struct page_ctx *ctx, const char *name, const char *notice,
 			rc = pages_fail(cause, rc, why);
 			goto out;
 		}
-		if ((rc = pages_env_rows(ctx, app, active, d, cause)) != 0)
+		if ((rc = pages_env_rows(ctx, app, active, d, cause)) != 0 ||
+		    (rc = pages_app_freezes(ctx, app, d, cause)) != 0)
 			goto out;
 	}
 	tmpl_list(d, "releases");

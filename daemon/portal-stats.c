@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "log.h"
 #include "portal-stats.h"
 #include "run-json.h"
 #include "stats.h"
@@ -27,6 +28,7 @@ static const char *const portal_stats_colours[STATS_NSTEPS] = {
 	"#6a1b9a", /* images */
 	"#1565c0", /* change set */
 	"#ef6c00", /* approval */
+	"#9e9d24", /* window */
 	"#2e7d32", /* executing */
 	"#00838f", /* ECS */
 	"#5d4037", /* checks */
@@ -126,22 +128,39 @@ out:
 
 /*
  * The measures read every run of the period (at one run a minute, 30
- * days are 130,000 stages): too slow to compute for every page.  They
- * are kept here, for every portal thread, per app and period, for
+ * days are 130,000 stages: 0.1 s; 365 days, 0.3 s, most of it reading
+ * the step times): too slow to compute for every page.  They are kept
+ * here, for every portal thread, per app and period, for
  * PORTAL_STATS_TTL_MS: a page shows figures at most that old.  When an
  * entry is stale, one request computes it again while the others are
  * served the stale one, so a busy page never waits behind the
  * computation more than once.
+ *
+ * And so that no request waits for it at all, the portal's stats thread
+ * (portal_stats_refresh) computes every app's periods when it starts
+ * (the default one only when there are more than the cache holds), and
+ * computes again, PORTAL_STATS_AHEAD_MS before they go
+ * stale, the entries a request asked for in the last
+ * PORTAL_STATS_KEEP_MS, a new day's period included: a request finds its
+ * figures computed.  The medians and percentiles are exact (nearest
+ * rank over every sample), which sums kept per week could not give.
  */
-#define PORTAL_STATS_TTL_MS (60 * 1000)
-#define PORTAL_STATS_CACHE  32
+#define PORTAL_STATS_TTL_MS   (60 * 1000)
+#define PORTAL_STATS_AHEAD_MS (20 * 1000)
+#define PORTAL_STATS_KEEP_MS  (15 * 60 * 1000)
+#define PORTAL_STATS_CACHE    32
 
 struct portal_stats_cached {
-	char	     *key; /* "APP DAYS FROM"; NULL: free */
+	char	     *key; /* "APP DAYS"; NULL: free */
 	struct stats *stats;
-	int64_t	      at; /* computed */
+	int64_t	      from;  /* the period's start */
+	int64_t	      at;    /* computed */
+	int64_t	      asked; /* by a request, last */
 	int	      refreshing;
 };
+/* A stats thread refreshes the entries (portal_stats_refresh): a request
+   serves an entry its period's day has just left, until it is done. */
+static int			  portal_stats_refresher;
 static struct portal_stats_cached portal_stats_cache[PORTAL_STATS_CACHE];
 static pthread_mutex_t		  portal_stats_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Signalled when a computation ends: the requests that found no figures
@@ -183,14 +202,17 @@ portal_stats_slot(const char *key, int64_t now)
 	stats_free(e->stats);
 	e->key = xstrdup(key);
 	e->stats = NULL;
+	e->from = 0;
 	e->at = now;
+	e->asked = 0;
 	e->refreshing = 0;
 	return (e);
 }
 
 /* Under the lock: keeps a copy of st, in place of the oldest entry. */
 static void
-portal_stats_put(const char *key, const struct stats *st, int64_t now)
+portal_stats_put(const char *key, const struct stats *st, int64_t from,
+    int64_t now)
 {
 	struct portal_stats_cached *e;
 
@@ -198,8 +220,141 @@ portal_stats_put(const char *key, const struct stats *st, int64_t now)
 		e = portal_stats_slot(key, now);
 	stats_free(e->stats);
 	e->stats = stats_dup(st);
+	e->from = from;
 	e->at = now;
 	e->refreshing = 0;
+}
+
+/* Under the lock: whether a request may be served e's figures. */
+static int
+portal_stats_usable(const struct portal_stats_cached *e, int64_t from,
+    int64_t now)
+{
+	if (e == NULL || e->stats == NULL)
+		return (0);
+	if (e->from == from && now - e->at < PORTAL_STATS_TTL_MS)
+		return (1);
+	/* Stale: another request, or the stats thread, is computing it;
+	   a day's change is the thread's to catch up with. */
+	return (e->refreshing ||
+		(portal_stats_refresher && now - e->at < PORTAL_STATS_TTL_MS));
+}
+
+/* Computes key's figures (the caller marked it refreshing) and keeps
+ * them; the waiters are told. */
+static int
+portal_stats_fill(struct store *s, const struct config *c,
+    const struct config_app *app, const char *key, int64_t from, int64_t to,
+    int64_t now, const char *by, struct stats **stp, char **cause)
+{
+	struct portal_stats_cached *e;
+	struct timespec		    t0, t1;
+	int			    rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = portal_stats_compute(s, c, app, from, to, stp, cause);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_debug(LOG_CAT_PORTAL,
+	    "portal: delivery measures computed key=\"%s\" by=%s "
+	    "ms=%lld rc=%d",
+	    key, by,
+	    (long long)((t1.tv_sec - t0.tv_sec) * 1000 +
+			(t1.tv_nsec - t0.tv_nsec) / 1000000),
+	    rc);
+	pthread_mutex_lock(&portal_stats_lock);
+	if (rc == 0)
+		portal_stats_put(key, *stp, from, now);
+	else if ((e = portal_stats_find(key)) != NULL) {
+		e->refreshing = 0;
+		if (e->stats == NULL) {
+			free(e->key);
+			e->key = NULL;
+		}
+	}
+	pthread_cond_broadcast(&portal_stats_done);
+	pthread_mutex_unlock(&portal_stats_lock);
+	return (rc);
+}
+
+static void
+portal_stats_period(int64_t now, int days, int64_t *from, int64_t *to)
+{
+	/* Whole days, so a reload within the day shows the same weeks. */
+	*to = (now / DAY_MS + 1) * DAY_MS;
+	*from = *to - (int64_t)days * DAY_MS;
+}
+
+void
+portal_stats_refresher_set(int on)
+{
+	pthread_mutex_lock(&portal_stats_lock);
+	portal_stats_refresher = on;
+	pthread_mutex_unlock(&portal_stats_lock);
+}
+
+void
+portal_stats_refresh(struct store *s, const struct config *c, int64_t now,
+    int warm)
+{
+	static const int	    periods[] = { PORTAL_STATS_DAYS, 90, 365 };
+	struct portal_stats_cached *e;
+	const struct config_app	   *app;
+	struct stats		   *st;
+	char			   *key, *cause;
+	int64_t			    from, to;
+	size_t			    i, k;
+	int			    due;
+
+	for (i = 0; i <= c->napps; i++) {
+		/* Every app, then the dashboard (NULL: every app summed). */
+		app = i < c->napps ? &c->apps[i] : NULL;
+		if (app != NULL && app->nenvironments == 0)
+			continue;
+		for (k = 0; k < sizeof periods / sizeof *periods; k++) {
+			/* Warming: the three periods when the cache holds
+			   them all, else the default one of as many as it
+			   holds. */
+			if (warm && (c->napps + 1) * 3 > PORTAL_STATS_CACHE &&
+			    (k > 0 || i >= PORTAL_STATS_CACHE / 2))
+				break;
+			portal_stats_period(now, periods[k], &from, &to);
+			key = xasprintf("%s %d", app != NULL ? app->name : "*",
+			    periods[k]);
+			pthread_mutex_lock(&portal_stats_lock);
+			e = portal_stats_find(key);
+			if (warm)
+				due = e == NULL;
+			else
+				due = e != NULL && !e->refreshing &&
+				      e->stats != NULL &&
+				      now - e->asked < PORTAL_STATS_KEEP_MS &&
+				      (e->from != from ||
+					  now - e->at >=
+					      PORTAL_STATS_TTL_MS -
+						  PORTAL_STATS_AHEAD_MS);
+			if (due) {
+				if (e == NULL) {
+					e = portal_stats_slot(key, now);
+					/* Kept fresh a while: the first
+					   visits after a start find it. */
+					e->asked = now;
+				}
+				e->refreshing = 1;
+			}
+			pthread_mutex_unlock(&portal_stats_lock);
+			cause = NULL;
+			st = NULL;
+			if (due && portal_stats_fill(s, c, app, key, from, to,
+				       now, "stats-thread", &st, &cause) != 0)
+				log_debug(LOG_CAT_PORTAL,
+				    "portal: cannot compute the "
+				    "delivery measures of %s: %s",
+				    key, cause != NULL ? cause : "?");
+			stats_free(st);
+			free(cause);
+			free(key);
+		}
+	}
 }
 
 int
@@ -213,40 +368,29 @@ portal_stats_load(struct store *s, const struct config *c,
 	int			    rc;
 
 	*stp = NULL;
-	/* Whole days, so a reload within the day shows the same weeks. */
-	to = (now / DAY_MS + 1) * DAY_MS;
-	from = to - (int64_t)days * DAY_MS;
-	key = xasprintf("%s %d %lld", app != NULL ? app->name : "*", days,
-	    (long long)from);
+	portal_stats_period(now, days, &from, &to);
+	key = xasprintf("%s %d", app != NULL ? app->name : "*", days);
 	pthread_mutex_lock(&portal_stats_lock);
 	while ((e = portal_stats_find(key)) != NULL && e->stats == NULL &&
 	       e->refreshing)
 		pthread_cond_wait(&portal_stats_done, &portal_stats_lock);
-	if (e != NULL && e->stats != NULL &&
-	    (now - e->at < PORTAL_STATS_TTL_MS || e->refreshing)) {
+	if (e != NULL)
+		e->asked = now;
+	if (portal_stats_usable(e, from, now)) {
 		*stp = stats_dup(e->stats);
 		pthread_mutex_unlock(&portal_stats_lock);
 		free(key);
 		return (0);
 	}
-	if (e == NULL)
+	if (e == NULL) {
 		e = portal_stats_slot(key, now);
+		e->asked = now;
+	}
 	e->refreshing = 1;
 	pthread_mutex_unlock(&portal_stats_lock);
 
-	rc = portal_stats_compute(s, c, app, from, to, stp, cause);
-	pthread_mutex_lock(&portal_stats_lock);
-	if (rc == 0)
-		portal_stats_put(key, *stp, now);
-	else if ((e = portal_stats_find(key)) != NULL) {
-		e->refreshing = 0;
-		if (e->stats == NULL) {
-			free(e->key);
-			e->key = NULL;
-		}
-	}
-	pthread_cond_broadcast(&portal_stats_done);
-	pthread_mutex_unlock(&portal_stats_lock);
+	rc = portal_stats_fill(s, c, app, key, from, to, now, "request", stp,
+	    cause);
 	free(key);
 	return (rc);
 }

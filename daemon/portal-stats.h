@@ -38,6 +38,18 @@ int portal_stats_load(struct store *, const struct config *,
     const struct config_app *app, int64_t now, int days, struct stats **stp,
     char **cause);
 
+/*
+ * The portal's stats thread: portal_stats_refresh computes, with that
+ * thread's own store connection, the entries due (warm: every app's
+ * periods and the dashboard's, when it starts; else those asked
+ * for lately, before they go stale or when the day changes), so that
+ * requests find them computed.  portal_stats_refresher_set(1) while it
+ * runs: requests then leave the day's change to it.
+ */
+void portal_stats_refresh(struct store *, const struct config *, int64_t now,
+    int warm);
+void portal_stats_refresher_set(int on);
+
 /* The measures as d's object "stats" for the templates' "History at a
  * glance" (web/app.html, web/dashboard.html). */
 void portal_stats_tmpl(struct tmpl_data *d, const struct stats *, int days,

@@ -57,6 +57,7 @@
 #include "store.h"
 #include "tmpl.h"
 #include "wallclock.h"
+#include "window.h"
 #include "xmalloc.h"
 
 #define PORTAL_PAGE_MAX	    (4 * 1024 * 1024)
@@ -140,12 +141,18 @@ struct portal {
 	int		    watch_started;
 	int		    watch_stop;
 	struct portal_socks socks;
-	unsigned int	    nsocks; /* not closing */
-	unsigned int	    max_connections;
-	int64_t		    request_timeout_ms;
-	uint64_t	    body_min_rate;
-	atomic_ullong	    closed_deadline;
-	atomic_ullong	    closed_shed;
+	/* The stats thread (portal_stats_main): its own lock and wake-up. */
+	pthread_mutex_t stats_lock;
+	pthread_cond_t	stats_cond;
+	pthread_t	stats_thread;
+	int		stats_started;
+	int		stats_stop;
+	unsigned int	nsocks; /* not closing */
+	unsigned int	max_connections;
+	int64_t		request_timeout_ms;
+	uint64_t	body_min_rate;
+	atomic_ullong	closed_deadline;
+	atomic_ullong	closed_shed;
 };
 
 /* Per request (MHD's con_cls). */
@@ -559,6 +566,54 @@ portal_watch_main(void *arg)
 		}
 	}
 	pthread_mutex_unlock(&p->watch_lock);
+	return (NULL);
+}
+
+/*
+ * The delivery measures computed ahead of the requests
+ * (portal_stats_refresh): every app's at start, then each second those
+ * due, with a store connection of this thread's own and the current
+ * configuration.  A computation takes up to a few tenths of a second at
+ * 100,000 runs; none of it is a request's.
+ */
+#define PORTAL_STATS_TICK_MS 1000
+
+static void *
+portal_stats_main(void *arg)
+{
+	struct portal	     *p = arg;
+	struct portal_cfgref *ref;
+	struct store	     *s = NULL;
+	struct timespec	      ts;
+	char		     *cause = NULL;
+	int		      warm = 1;
+
+	if (store_open(p->db_path, &s, &cause) != 0) {
+		log_warnx("portal: the stats thread cannot open the database "
+			  "path=%s: %s; requests compute the measures",
+		    p->db_path, cause != NULL ? cause : "unknown error");
+		free(cause);
+		return (NULL);
+	}
+	portal_stats_refresher_set(1);
+	pthread_mutex_lock(&p->stats_lock);
+	while (!p->stats_stop) {
+		pthread_mutex_unlock(&p->stats_lock);
+		ref = portal_cfg_get(p);
+		portal_stats_refresh(s, ref->config, wallclock_ms(), warm);
+		portal_cfg_put(p, ref);
+		warm = 0;
+		pthread_mutex_lock(&p->stats_lock);
+		if (p->stats_stop)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += PORTAL_STATS_TICK_MS / 1000;
+		(void)pthread_cond_timedwait(&p->stats_cond, &p->stats_lock,
+		    &ts);
+	}
+	pthread_mutex_unlock(&p->stats_lock);
+	portal_stats_refresher_set(0);
+	store_close(s);
 	return (NULL);
 }
 
@@ -1362,6 +1417,114 @@ out:
 	free(error);
 }
 
+/*
+ * The end of a freeze the portal's form asks for: the end of day `date`
+ * (YYYY-MM-DD), or `hhmm` (HH:MM) that day, in the environment's zone
+ * (its first window's, else UTC, as its freezes in shipgate.yaml).  0,
+ * or -1 with *error (the page's words).
+ */
+static int
+portal_freeze_until(const struct config_environment *ce, const char *date,
+    const char *hhmm, int64_t *until, char **error)
+{
+	const struct window_zone *zone;
+	int64_t			  days;
+	int			  y, m, d, minute = 0;
+
+	zone = ce->nwindows > 0 ? ce->windows[0].zone.tz : NULL;
+	if (portal_blank(date) || window_parse_date(date, &days, NULL) != 0) {
+		*error = xstrdup("Until: a date (YYYY-MM-DD) is required.");
+		return (-1);
+	}
+	if (!portal_blank(hhmm)) {
+		if (window_parse_time(hhmm, &minute, NULL) != 0 ||
+		    minute >= 1440) {
+			*error = xstrdup("At: a time of day, HH:MM.");
+			return (-1);
+		}
+	} else
+		days++; /* midnight after the day */
+	window_civil(days, &y, &m, &d);
+	*until = window_local_to_ms(zone, y, m, d, minute);
+	return (0);
+}
+
+/*
+ * POST /apps/APP/freezes (env, until, until_time, comment: the reason)
+ * and POST /apps/APP/freezes/ENV/unfreeze (freeze: a run-time freeze's
+ * id, comment): an operator's freeze, and its lifting, from the app
+ * page, through engine_act as shipgatectl's (same checks: operators
+ * only; same audit, via portal).
+ */
+static void
+portal_freeze_form(struct portal_request *q)
+{
+	struct portal_reply		*r = &q->reply;
+	struct engine_action		 act;
+	const struct config_app		*ca;
+	const struct config_environment *ce = NULL;
+	const char			*app = q->path.segs[1], *comment, *v;
+	char				*cause = NULL, *error = NULL, *end;
+	char				*loc;
+	int				 rc, status = 400;
+
+	memset(&act, 0, sizeof act);
+	if (q->path.n == 3)
+		act.kind = ENGINE_FREEZE;
+	else if (q->path.n == 5 && strcmp(q->path.segs[4], "unfreeze") == 0)
+		act.kind = ENGINE_UNFREEZE;
+	else {
+		portal_fail(&q->ctx, 0, r, 404, "not_found", "No such page.");
+		return;
+	}
+	act.app = app;
+	act.env = act.kind == ENGINE_FREEZE ? portal_form_value(q, "env") :
+					      q->path.segs[3];
+	comment = portal_form_value(q, "comment");
+	act.comment = portal_blank(comment) ? NULL : comment;
+	act.actor.user = q->user;
+	act.actor.via = "portal";
+	ca = q->config != NULL ? config_find_app(q->config, app) : NULL;
+	if (ca != NULL && act.env != NULL)
+		ce = config_find_environment(ca, act.env);
+	if (ce == NULL) {
+		status = 404;
+		error = xstrdup("No such environment.");
+	} else if (act.comment == NULL)
+		error = xstrdup(act.kind == ENGINE_FREEZE ?
+				    "A reason is required: say why." :
+				    "A comment is required: say why.");
+	else if (act.kind == ENGINE_FREEZE) {
+		if (portal_freeze_until(ce, portal_form_value(q, "until"),
+			portal_form_value(q, "until_time"), &act.until,
+			&error) == 0 &&
+		    act.until <= q->now)
+			error = xstrdup("Until: a freeze ends in the future.");
+	} else if ((v = portal_form_value(q, "freeze")) == NULL ||
+		   (act.id = strtoll(v, &end, 10)) <= 0 || *end != '\0')
+		error = xstrdup("Which freeze? Its number is missing.");
+	if (error == NULL && (rc = portal_action(q->p, &act, &cause)) != 0) {
+		status = portal_api_status(rc);
+		error = cause;
+		cause = NULL;
+	}
+	if (error == NULL) {
+		loc = xasprintf("/apps/%s?done=%s", app,
+		    engine_action_name(act.kind));
+		portal_redirect(r, loc);
+		free(loc);
+		goto out;
+	}
+	rc = pages_app(&q->ctx, app, NULL, error, &r->body, &cause);
+	portal_page_result(&q->ctx, r, rc, cause);
+	cause = NULL;
+	if (rc >= 200 && rc < 300)
+		r->status = status;
+out:
+	free(cause);
+	free(error);
+}
+
 static const char *
 portal_done_notice(const char *done)
 {
@@ -1379,6 +1542,9 @@ portal_done_notice(const char *done)
 			      "now." },
 		{ "ack-drift", "Drift acknowledged: the stage may be "
 			       "approved." },
+		{ "freeze", "Frozen: no execution starts there until the "
+			    "freeze ends." },
+		{ "unfreeze", "Freeze lifted." },
 	};
 	size_t i;
 
@@ -1463,7 +1629,7 @@ portal_page_run(struct portal_request *q)
 	portal_page_result(&q->ctx, r, rc, cause);
 }
 
-/* GET /apps/NAME */
+/* GET /apps/NAME[?done=freeze|unfreeze] */
 static void
 portal_page_app(struct portal_request *q)
 {
@@ -1471,8 +1637,9 @@ portal_page_app(struct portal_request *q)
 	int   rc;
 
 	portal_stats_days(q);
-	rc = pages_app(&q->ctx, q->path.segs[1], NULL, NULL, &q->reply.body,
-	    &cause);
+	rc = pages_app(&q->ctx, q->path.segs[1],
+	    portal_done_notice(portal_form_get(&q->query, "done")), NULL,
+	    &q->reply.body, &cause);
 	portal_page_result(&q->ctx, &q->reply, rc, cause);
 }
 
@@ -1758,6 +1925,10 @@ static const struct portal_route portal_routes[] = {
 	    ROUTE_SESSION | ROUTE_CSRF },
 	{ ROUTE_POST, "/apps/*/stacks/*/*", portal_stack_form, NULL,
 	    ROUTE_SESSION | ROUTE_CSRF },
+	{ ROUTE_POST, "/apps/*/freezes", portal_freeze_form, NULL,
+	    ROUTE_SESSION | ROUTE_CSRF },
+	{ ROUTE_POST, "/apps/*/freezes/*/unfreeze", portal_freeze_form, NULL,
+	    ROUTE_SESSION | ROUTE_CSRF },
 
 	{ ROUTE_GET, "/api/v1/apps", NULL, portal_api_apps, ROUTE_SESSION },
 	{ ROUTE_GET, "/api/v1/me", NULL, portal_api_me, ROUTE_SESSION },
@@ -1769,6 +1940,8 @@ static const struct portal_route portal_routes[] = {
 	    portal_api_redeploy, ROUTE_SESSION | ROUTE_CSRF },
 	{ ROUTE_GET, "/api/v1/stacks", NULL, portal_api_stacks, ROUTE_SESSION },
 	{ ROUTE_GET, "/api/v1/apps/*/stats", NULL, portal_api_app_stats,
+	    ROUTE_SESSION },
+	{ ROUTE_GET, "/api/v1/apps/*/freezes", NULL, portal_api_app_freezes,
 	    ROUTE_SESSION },
 	{ ROUTE_POST, "/api/v1/apps/*/environments/*/*", NULL,
 	    portal_api_stack_action, ROUTE_SESSION | ROUTE_CSRF },
@@ -2271,6 +2444,8 @@ portal_new(const struct portal_deps *deps, const struct config *config,
 	pthread_condattr_init(&cattr);
 	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
 	pthread_cond_init(&p->watch_cond, &cattr);
+	pthread_mutex_init(&p->stats_lock, NULL);
+	pthread_cond_init(&p->stats_cond, &cattr);
 	pthread_condattr_destroy(&cattr);
 	TAILQ_INIT(&p->socks);
 	p->max_connections = portal_connection_cap(config);
@@ -2333,6 +2508,12 @@ portal_new(const struct portal_deps *deps, const struct config *config,
 		goto fail;
 	}
 	p->watch_started = 1;
+	if ((errno = pthread_create(&p->stats_thread, NULL, portal_stats_main,
+		 p)) != 0)
+		/* Not fatal: requests compute the measures themselves. */
+		log_warn("portal: cannot start the stats thread");
+	else
+		p->stats_started = 1;
 	log_info("portal listening listen=%s port=%u tls=%s threads=%d "
 		 "max_connections=%u request_timeout=%lldms",
 	    config->listen, p->port, p->tls ? "yes" : "no", PORTAL_THREADS,
@@ -2367,6 +2548,13 @@ portal_stop(struct portal *p)
 		pthread_mutex_unlock(&p->watch_lock);
 		pthread_join(p->watch_thread, NULL);
 	}
+	if (p->stats_started) {
+		pthread_mutex_lock(&p->stats_lock);
+		p->stats_stop = 1;
+		pthread_cond_signal(&p->stats_cond);
+		pthread_mutex_unlock(&p->stats_lock);
+		pthread_join(p->stats_thread, NULL);
+	}
 	if (p->mhd != NULL)
 		MHD_stop_daemon(p->mhd);
 	if (p->bridge != NULL)
@@ -2388,6 +2576,8 @@ portal_stop(struct portal *p)
 	free(p->db_path);
 	pthread_cond_destroy(&p->watch_cond);
 	pthread_mutex_destroy(&p->watch_lock);
+	pthread_cond_destroy(&p->stats_cond);
+	pthread_mutex_destroy(&p->stats_lock);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "config.h"
 #include "diff-text.h"
 #include "run-json.h"
 #include "store.h"
@@ -723,4 +724,64 @@ run_json_stack_hold(const struct store_stack_hold *h)
 	json_object_set_new(o, "action_skip", skip);
 	json_object_set_new(o, "action_at", run_json_time(h->action_at));
 	return (o);
+}
+
+static int
+run_json_freeze_cmp(const void *a, const void *b)
+{
+	json_int_t x, y;
+
+	x = json_integer_value(json_object_get(*(json_t *const *)a, "from"));
+	y = json_integer_value(json_object_get(*(json_t *const *)b, "from"));
+	return (x < y ? -1 : x > y);
+}
+
+json_t *
+run_json_freezes(const struct config_app *app, const char *env,
+    const struct store_freezes *l, int64_t now)
+{
+	const struct config_environment *ce;
+	json_t			       **v, *a;
+	int64_t				 from, to;
+	size_t				 i, j, n = 0, max;
+
+	max = l != NULL ? l->n : 0;
+	for (i = 0; app != NULL && i < app->nenvironments; i++)
+		max += app->environments[i].nfreezes;
+	v = xcalloc(max + 1, sizeof *v);
+	for (i = 0; app != NULL && i < app->nenvironments; i++) {
+		ce = &app->environments[i];
+		if (env != NULL && strcmp(ce->name, env) != 0)
+			continue;
+		for (j = 0; j < ce->nfreezes; j++) {
+			config_freeze_span(&ce->freezes[j], &from, &to);
+			if (to <= now)
+				continue;
+			v[n++] = json_pack("{s:s, s:n, s:o, s:o, s:I, s:I, "
+					   "s:o, s:n, s:n}",
+			    "source", "config", "id", "app",
+			    run_json_str(app->name), "env",
+			    run_json_str(ce->name), "from", (json_int_t)from,
+			    "until", (json_int_t)to, "reason",
+			    run_json_str(ce->freezes[j].reason), "by", "at");
+		}
+	}
+	for (i = 0; l != NULL && i < l->n; i++)
+		v[n++] = json_pack("{s:s, s:I, s:o, s:o, s:I, s:I, s:o, s:o, "
+				   "s:I}",
+		    "source", "runtime", "id", (json_int_t)l->v[i].id, "app",
+		    run_json_str(l->v[i].app), "env",
+		    run_json_str(l->v[i].environment), "from",
+		    (json_int_t)l->v[i].from_at, "until",
+		    (json_int_t)l->v[i].until_at, "reason",
+		    run_json_str(l->v[i].reason), "by",
+		    run_json_str(l->v[i].created_by), "at",
+		    (json_int_t)l->v[i].created_at);
+	/* Stable enough: equal starts keep no promised order. */
+	qsort(v, n, sizeof *v, run_json_freeze_cmp);
+	a = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, v[i]);
+	free(v);
+	return (a);
 }

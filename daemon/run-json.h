@@ -16,7 +16,9 @@
 
 #include <jansson.h>
 
+struct config_app;
 struct store;
+struct store_freezes;
 struct store_run;
 struct store_runs_page;
 struct store_stack_hold;
@@ -54,5 +56,17 @@ json_t *run_json_runs(struct store *, const struct store_runs_page *, int *rcp,
  * action_comment, action_skip: [...], action_at}.
  */
 json_t *run_json_stack_hold(const struct store_stack_hold *);
+
+/*
+ * An app's freezes in force or to come at now (env's alone when env is
+ * not NULL), by start (shipgatectl freezes, the API): those of
+ * shipgate.yaml (app may be NULL: none) and those operators added at run
+ * time (l), each {source: "config" | "runtime", id (run-time: what
+ * unfreeze --id takes; else null), app, env, from, until (unix ms),
+ * reason, by, at (run-time: who added it and when, unix ms; else
+ * null)}.
+ */
+json_t *run_json_freezes(const struct config_app *app, const char *env,
+    const struct store_freezes *l, int64_t now);
 
 #endif

@@ -62,9 +62,11 @@ usage(FILE *f)
 	    "                        no execution starts in ENV until WHEN\n"
 	    "                        (2026-12-24T18:00+01:00, ...Z, or a\n"
 	    "                        duration: 3d, 12h; operators)\n"
-	    "  unfreeze APP ENV [--as USER] -m COMMENT\n"
-	    "                        lift ENV's run-time freezes (operators)\n"
-	    "  freezes APP [ENV]     the run-time freezes in force or to come\n"
+	    "  unfreeze APP ENV [--id FREEZE] [--as USER] -m COMMENT\n"
+	    "                        lift ENV's run-time freezes, or one "
+	    "(operators)\n"
+	    "  freezes APP [ENV]     the freezes in force or to come "
+	    "(shipgate.yaml's, run-time)\n"
 	    "  stacks [APP]          environments held by a stuck stack\n"
 	    "  continue-rollback APP ENV [--skip RESOURCE]... [--as USER] "
 	    "-m COMMENT\n"
@@ -775,23 +777,39 @@ ctl_parse_until(const char *s, int64_t *ms)
 }
 
 static void
-ctl_print_freeze(FILE *f, json_t *o)
+ctl_freeze_time(json_t *o, const char *key, char *buf, size_t len)
 {
-	char	  from[32], until[32];
 	time_t	  t;
 	struct tm tm;
 
-	t = (time_t)(json_integer_value(json_object_get(o, "from")) / 1000);
+	t = (time_t)(json_integer_value(json_object_get(o, key)) / 1000);
 	gmtime_r(&t, &tm);
-	strftime(from, sizeof from, "%Y-%m-%dT%H:%MZ", &tm);
-	t = (time_t)(json_integer_value(json_object_get(o, "until")) / 1000);
-	gmtime_r(&t, &tm);
-	strftime(until, sizeof until, "%Y-%m-%dT%H:%MZ", &tm);
-	fprintf(f, "%s %s: frozen %s .. %s by %s: %s\n",
-	    json_string_value(json_object_get(o, "app")),
-	    json_string_value(json_object_get(o, "env")), from, until,
-	    json_string_value(json_object_get(o, "by")),
-	    json_string_value(json_object_get(o, "reason")));
+	strftime(buf, len, "%Y-%m-%dT%H:%MZ", &tm);
+}
+
+/* One line per freeze: shipgate.yaml's say so (only the file lifts
+ * them); a run-time one gives its id (unfreeze --id), who and when. */
+static void
+ctl_print_freeze(FILE *f, json_t *o)
+{
+	const char *source;
+	char	    from[32], until[32], at[32];
+
+	source = json_string_value(json_object_get(o, "source"));
+	ctl_freeze_time(o, "from", from, sizeof from);
+	ctl_freeze_time(o, "until", until, sizeof until);
+	fprintf(f, "%s %s: frozen %s .. %s ", ctl_dash(o, "app"),
+	    ctl_dash(o, "env"), from, until);
+	if (source != NULL && strcmp(source, "config") == 0)
+		fprintf(f, "(config: shipgate.yaml)");
+	else {
+		ctl_freeze_time(o, "at", at, sizeof at);
+		fprintf(f, "(run-time %lld, %s)",
+		    (long long)json_integer_value(json_object_get(o, "id")),
+		    at);
+		fprintf(f, " by %s", ctl_dash(o, "by"));
+	}
+	fprintf(f, ": %s\n", ctl_dash(o, "reason"));
 }
 
 /*
@@ -804,6 +822,7 @@ cmd_freeze(const char *config_path, int json, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "until", required_argument, NULL, 't' },
+		{ "id", required_argument, NULL, 'i' },
 		{ "as", required_argument, NULL, 'u' },
 		{ "message", required_argument, NULL, 'm' },
 		{ "comment", required_argument, NULL, 'm' },
@@ -812,12 +831,13 @@ cmd_freeze(const char *config_path, int json, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char    *use, *command = argv[0], *as = NULL;
-	const char    *message = NULL, *until = NULL;
+	const char    *message = NULL, *until = NULL, *id = NULL;
 	struct config *config = NULL;
 	json_t	      *req = NULL, *reply = NULL, *a;
 	char	      *line = NULL;
 	size_t	       i;
-	int64_t	       until_ms = 0;
+	int64_t	       until_ms = 0, freeze_id = 0;
+	char	      *end;
 	struct tm      tm;
 	time_t	       t;
 	char	       at[32];
@@ -828,7 +848,7 @@ cmd_freeze(const char *config_path, int json, int argc, char **argv)
 	use = list   ? "freezes APP [ENV]" :
 	      freeze ? "freeze APP ENV --until "
 		       "WHEN [--as USER] -m REASON" :
-		       "unfreeze APP ENV [--as USER] -m COMMENT";
+		       "unfreeze APP ENV [--id FREEZE] [--as USER] -m COMMENT";
 	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "m:", longopts, NULL)) != -1) {
@@ -837,6 +857,11 @@ cmd_freeze(const char *config_path, int json, int argc, char **argv)
 			if (!freeze)
 				goto usage;
 			until = optarg;
+			break;
+		case 'i':
+			if (list || freeze)
+				goto usage;
+			id = optarg;
 			break;
 		case 'u':
 			as = optarg;
@@ -878,10 +903,21 @@ cmd_freeze(const char *config_path, int json, int argc, char **argv)
 			    until != NULL ? until : "");
 			goto usage;
 		}
+		if (id != NULL && ((freeze_id = strtoll(id, &end, 10)) <= 0 ||
+				      *end != '\0')) {
+			fprintf(stderr,
+			    "shipgatectl: --id is a run-time freeze's "
+			    "number (shipgatectl freezes), not %s\n",
+			    id);
+			goto usage;
+		}
 		req = ctl_env_request(command, argv + optind, message, as);
 		if (req != NULL && freeze)
 			json_object_set_new(req, "until",
 			    json_integer(until_ms));
+		if (req != NULL && id != NULL)
+			json_object_set_new(req, "freeze",
+			    json_integer(freeze_id));
 	}
 	if ((rc = ctl_send(config_path, req, json, &config, &reply, &line)) !=
 	    0)
@@ -890,7 +926,7 @@ cmd_freeze(const char *config_path, int json, int argc, char **argv)
 		if (list) {
 			a = json_object_get(reply, "freezes");
 			if (json_array_size(a) == 0)
-				printf("no run-time freeze\n");
+				printf("no freeze\n");
 			for (i = 0; i < json_array_size(a); i++)
 				ctl_print_freeze(stdout, json_array_get(a, i));
 		} else if (freeze) {
@@ -900,7 +936,11 @@ cmd_freeze(const char *config_path, int json, int argc, char **argv)
 			printf("%s %s: frozen until %s by %s\n", argv[optind],
 			    argv[optind + 1], at,
 			    json_string_value(json_object_get(reply, "as")));
-		} else
+		} else if (id != NULL)
+			printf("%s %s: run-time freeze %s lifted by %s\n",
+			    argv[optind], argv[optind + 1], id,
+			    json_string_value(json_object_get(reply, "as")));
+		else
 			printf("%s %s: run-time freezes lifted by %s\n",
 			    argv[optind], argv[optind + 1],
 			    json_string_value(json_object_get(reply, "as")));

@@ -33,6 +33,8 @@ enum stats_step {
 	STATS_STEP_IMAGES,     /* promoting: images copied */
 	STATS_STEP_CHANGE_SET, /* creating_change_set */
 	STATS_STEP_APPROVAL,   /* awaiting_approval */
+	STATS_STEP_WINDOW,     /* awaiting_window: approved, a deploy
+				  window or a freeze's end awaited */
 	STATS_STEP_EXECUTING,  /* executing, waiting_stack */
 	STATS_STEP_ECS,	       /* waiting_services */
 	STATS_STEP_CHECKS,     /* checking */

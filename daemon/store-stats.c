@@ -1,7 +1,8 @@
 /*
  * The rows behind the delivery measures (stats.h): Prod deployments of
  * a period and the time stages spent in each step (stage_times, kept
- * by migration 009's triggers).  Read-only.
+ * by migration 009's trigger, which 014 rewrote to count
+ * awaiting_window).  Read-only.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,9 @@ static const char SQL_STATS_DEPLOYMENTS[] =
     "(s.status = 'failed' AND s.executed_at IS NOT NULL))";
 /* One row per stage, in stats.h's step order: a range of the table's
  * key, no join. */
-#define SQL_STEP_COLUMNS                                                \
-	"images_ms, change_set_ms, approval_ms, executing_ms, ecs_ms, " \
-	"checks_ms, gate_ms"
+#define SQL_STEP_COLUMNS                                                   \
+	"images_ms, change_set_ms, approval_ms, window_ms, executing_ms, " \
+	"ecs_ms, checks_ms, gate_ms"
 static const char SQL_STATS_STEPS[] =
     "SELECT environment, " SQL_STEP_COLUMNS " FROM stage_times "
     "WHERE app_id = ?1 AND run_created_at >= ?2 AND run_created_at < ?3";

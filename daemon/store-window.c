@@ -25,7 +25,8 @@ static const char SQL_FREEZE_LIST[] =
 static const char SQL_FREEZE_LIFT[] =
     "UPDATE freezes SET lifted_by = ?3, lifted_comment = ?4, lifted_at = ?5 "
     "WHERE app_id = (SELECT id FROM apps WHERE name = ?1) AND "
-    "environment = ?2 AND lifted_at IS NULL AND until_at > ?5";
+    "environment = ?2 AND lifted_at IS NULL AND until_at > ?5 AND "
+    "(?6 = 0 OR id = ?6)";
 static const char SQL_OVERRIDE_ADD[] =
     "INSERT INTO window_overrides (stage_id, attempt, user, comment, "
     "created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
@@ -103,7 +104,7 @@ store_freezes(struct store *s, const char *app, const char *env, int64_t now,
 }
 
 int
-store_freeze_lift(struct store *s, const char *app, const char *env,
+store_freeze_lift(struct store *s, const char *app, const char *env, int64_t id,
     const char *user, const char *comment, int *nlifted, char **cause)
 {
 	sqlite3_stmt *stmt;
@@ -117,6 +118,7 @@ store_freeze_lift(struct store *s, const char *app, const char *env,
 	store_bind_text(stmt, 3, user);
 	store_bind_text(stmt, 4, comment);
 	sqlite3_bind_int64(stmt, 5, store_now(s));
+	sqlite3_bind_int64(stmt, 6, id);
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		rc = store_fail(s, cause,
 		    "cannot lift the freezes of app=%s "

@@ -1442,7 +1442,8 @@ int store_person_forget(struct store *, const char *name, char **cause);
  * Deploy windows (sql/011_deploy_windows.sql).  Freezes added at run time
  * by an operator: store_freezes lists an app's (an environment's when env
  * is not NULL) that are neither lifted nor over at now, by start;
- * store_freeze_lift lifts an environment's, *nlifted saying how many.
+ * store_freeze_lift lifts an environment's (only freeze id when id is not
+ * 0), *nlifted saying how many.
  * An override lets one attempt of a stage start outside its windows;
  * store_window_override gives its author (STORE_ENOTFOUND: none).
  */
@@ -1466,7 +1467,8 @@ int store_freeze_add(struct store *, const char *app, const char *env,
 int store_freezes(struct store *, const char *app, const char *env, int64_t now,
     struct store_freezes **, char **cause);
 int store_freeze_lift(struct store *, const char *app, const char *env,
-    const char *user, const char *comment, int *nlifted, char **cause);
+    int64_t id, const char *user, const char *comment, int *nlifted,
+    char **cause);
 void store_freezes_free(struct store_freezes *);
 int  store_window_override_add(struct store *, int64_t stage_id, int attempt,
      const char *user, const char *comment, char **cause);

@@ -575,6 +575,62 @@ window_format(const struct window_zone *z, int64_t ms, char *buf, size_t len)
 	    (int)(off / 3600), (int)(off % 3600 / 60));
 }
 
+/*
+ * Reads back what window_format wrote, at the start of s: the instant,
+ * and *len the bytes it takes.  The stage's reason carries the next
+ * opening as window_format's text; the portal reads the instant from it
+ * to show it in the viewer's zone.
+ */
+int
+window_parse_format(const char *s, int64_t *ms, size_t *len)
+{
+	char	    date[11];
+	const char *p;
+	int64_t	    days;
+	int	    hh, mm, oh, om, sign;
+	size_t	    i;
+
+	for (i = 0; i < 10 && s[i] != '\0'; i++)
+		date[i] = s[i];
+	date[i] = '\0';
+	if (i != 10 || window_parse_date(date, &days, NULL) != 0)
+		return (-1);
+	p = s + 10;
+	if (p[0] != ' ' || !isdigit((unsigned char)p[1]) ||
+	    !isdigit((unsigned char)p[2]) || p[3] != ':' ||
+	    !isdigit((unsigned char)p[4]) || !isdigit((unsigned char)p[5]) ||
+	    p[6] != ' ')
+		return (-1);
+	hh = (p[1] - '0') * 10 + (p[2] - '0');
+	mm = (p[4] - '0') * 10 + (p[5] - '0');
+	if (hh > 23 || mm > 59)
+		return (-1);
+	p += 7;
+	/* The zone's name: no spaces (tz database names have none). */
+	while (*p != '\0' && *p != ' ')
+		p++;
+	if (strncmp(p, " (UTC", 5) != 0)
+		return (-1);
+	p += 5;
+	if (*p != '+' && *p != '-')
+		return (-1);
+	sign = *p == '-' ? -1 : 1;
+	if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) ||
+	    p[3] != ':' || !isdigit((unsigned char)p[4]) ||
+	    !isdigit((unsigned char)p[5]) || p[6] != ')')
+		return (-1);
+	oh = (p[1] - '0') * 10 + (p[2] - '0');
+	om = (p[4] - '0') * 10 + (p[5] - '0');
+	if (oh > 23 || om > 59)
+		return (-1);
+	p += 7;
+	*ms = ((days * 86400 + hh * 3600 + mm * 60) -
+		  sign * (oh * 3600 + om * 60)) *
+	      1000;
+	*len = (size_t)(p - s);
+	return (0);
+}
+
 /* --- Windows --------------------------------------------------------- */
 
 static int

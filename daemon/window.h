@@ -50,6 +50,9 @@ int64_t window_local_to_ms(const struct window_zone *, int year, int month,
 /* "2026-03-30 09:00 CEST (UTC+02:00)" style, into buf. */
 void window_format(const struct window_zone *, int64_t ms, char *buf,
     size_t len);
+/* Reads window_format's text at the start of s: 0 with the instant and
+ * *len the bytes it takes, or -1 (pure: the portal's). */
+int window_parse_format(const char *s, int64_t *ms, size_t *len);
 
 /* One opening: on days (bit 0 Sunday .. bit 6 Saturday), from minute
  * `from` to minute `to` (exclusive, up to 1440) of the day, local time in

@@ -1,6 +1,7 @@
 // shipgate's portal script.  The pages work without it; it only
 // (1) shows <time datetime> in the viewer's time zone, keeping UTC in
-// the title, and (2) on a run page that is not finished, polls
+// the title (a deploy window's next opening named by its zone,
+// through Intl.DateTimeFormat), and (2) on a run page that is not finished, polls
 // /api/v1/runs/ID every few seconds and updates the run's and the
 // stages' status and each stage's live progress (the ECS services' bars
 // and the stack's events) without a reload.  No inline script: CSP
@@ -26,10 +27,48 @@
 		    ':' + pad(d.getSeconds()) : '') + ' ' + zone;
 	}
 
+	// A <time data-zone> (an awaiting_window stage's next opening): the
+	// server wrote it in the environment's zone; it is shown in the
+	// viewer's, named as the tz database names it, with its offset, the
+	// environment's text kept in the title.
+	function zoneTime(el) {
+		var d = new Date(el.getAttribute('datetime'));
+		if (isNaN(d.getTime()) || !window.Intl || !Intl.DateTimeFormat)
+			return;
+		var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+		if (!tz)
+			return;
+		var p = {};
+		new Intl.DateTimeFormat('en-US', {
+			timeZone: tz, hourCycle: 'h23', year: 'numeric',
+			month: '2-digit', day: '2-digit', hour: '2-digit',
+			minute: '2-digit', second: '2-digit'
+		}).formatToParts(d).forEach(function (x) {
+			p[x.type] = x.value;
+		});
+		var h = Number(p.hour) % 24;
+		// The offset: the local wall time read as UTC, minus the instant.
+		var off = Math.round((Date.UTC(Number(p.year), Number(p.month) -
+		    1, Number(p.day), h, Number(p.minute), Number(p.second)) -
+		    Math.floor(d.getTime() / 1000) * 1000) / 60000);
+		var a = Math.abs(off);
+		if (!el.title)
+			el.title = 'In the environment: ' + el.textContent +
+			    '; UTC ' + el.getAttribute('datetime');
+		el.textContent = p.year + '-' + p.month + '-' + p.day + ' ' +
+		    pad(h) + ':' + p.minute + ' ' + tz + ' (UTC' +
+		    (off < 0 ? '-' : '+') + pad(Math.floor(a / 60)) + ':' +
+		    pad(a % 60) + ', your time zone)';
+	}
+
 	function localTimes(root) {
 		var list = root.querySelectorAll('time[datetime]');
-		for (var i = 0; i < list.length; i++)
-			localTime(list[i]);
+		for (var i = 0; i < list.length; i++) {
+			if (list[i].hasAttribute('data-zone'))
+				zoneTime(list[i]);
+			else
+				localTime(list[i]);
+		}
 		var tz = document.querySelectorAll('.tz');
 		for (i = 0; i < tz.length; i++)
 			tz[i].textContent = 'your time zone (UTC on hover)';

@@ -11,7 +11,9 @@
 // without the CSRF token are refused; she approves with a comment and
 // watches Int reach the promotion gate without reloading; the gate is
 // authorised on the page (Confirm ticked); bob approves STG.  Run 2's message is
-// markup, shown as text.  Screenshots of the dashboard, a run and the
+// markup, shown as text.  dave freezes Int from the app page; a run
+// approved in the freeze shows its next opening in a New York browser's
+// zone; the freeze lifted from the page, it goes on.  Screenshots of the dashboard, a run and the
 // history are saved.
 
 const h = require('./harness');
@@ -446,6 +448,82 @@ async function main() {
 		h.like('the filter is in the URL', page.url(), /version=1\.4\.2/);
 		h.is('filtered by version 1.4.2: one run', await rows.count(), 1);
 		h.like('it is run 1', await rows.first().textContent(), /1\.4\.2/);
+	});
+
+	await h.scenario('freeze from the app page, the opening in the viewer\'s zone', async () => {
+		// dave (operators, his browser in Paris) freezes Int from the
+		// app page until a 15 January 09:00 in Int's zone (UTC: it has
+		// no windows), far enough ahead; a release approved meanwhile
+		// waits, and alice, her browser in New York, reads the opening
+		// in her zone: 04:00, UTC-05:00 (no daylight saving in
+		// January), written by the page's script.
+		const now = Date.now();
+		let y = new Date(now).getUTCFullYear();
+		if (Date.UTC(y, 0, 15, 9) < now + 86400000)
+			y++;
+		const dave = await h.newUser(browser, 'dave');
+		const dp = dave.page;
+		await dp.goto('/apps/billing');
+		const form = dp.locator('form.freeze');
+		h.is('dave has the freeze form', await form.count(), 1);
+		await form.getByLabel('Environment', { exact: true }).selectOption('int');
+		await dp.locator('#freeze-until').fill(y + '-01-15');
+		await dp.locator('#freeze-until-time').fill('09:00');
+		await form.getByLabel('Reason (required)').fill('browser freeze');
+		await submit(dp, form.getByRole('button', { name: 'Freeze' }));
+		h.like('the app page says it is frozen',
+		    await dp.locator('.notice').first().textContent(), /Frozen/);
+		const row = dp.locator('table.freezes tr[data-env="int"]');
+		h.is('the freeze is listed, with a lift button', await row.getByRole(
+		    'button', { name: /^Lift freeze / }).count(), 1);
+
+		// A change to execute (a change set with none goes straight
+		// to the gate).
+		h.dropRelease({ version: '1.4.4', tag: '1.4.2',
+		    message: 'after the freeze', params: { DesiredCount: '4' } });
+		const id = await h.waitFor(() => {
+			const r = h.ctl('--json', 'runs', '--app', 'billing');
+			if (r.status !== 0)
+				return null;
+			const l = JSON.parse(r.stdout).runs.filter((x) =>
+			    x.version === '1.4.4');
+			return l.length ? l[0].id : null;
+		}, 60);
+		h.ok('the release after the freeze has a run', id);
+		h.ok('it waits for the Int approval',
+		    await h.waitStage(id, 'int', 'awaiting_approval', 60));
+		const r = h.ctl('approve', String(id), '--env', 'int', '--as',
+		    'alice');
+		h.is('alice approves it', r.status, 0);
+		if (!h.ok('it awaits its window',
+		    await h.waitStage(id, 'int', 'awaiting_window', 30)))
+			return;
+
+		const ny = await h.newUser(browser, 'alice',
+		    { timezoneId: 'America/New_York' });
+		await ny.page.goto('/runs/' + id);
+		const t = ny.page.locator('[data-stage="int"] time.window-next');
+		h.is('the opening is a <time> in UTC', await t.getAttribute(
+		    'datetime'), y + '-01-15T09:00:00Z');
+		h.is('shown in the viewer\'s zone, named', (await t.textContent()),
+		    y + '-01-15 04:00 America/New_York (UTC-05:00, your time zone)');
+		h.like('the environment\'s text stays in its title',
+		    await t.getAttribute('title'), new RegExp('^In the environment: ' +
+		    y + '-01-15 09:00 UTC \\(UTC\\+00:00\\)'));
+		await ny.context.close();
+
+		// Lifted from the app page: the run goes on.
+		await dp.goto('/apps/billing');
+		const lift = dp.locator('table.freezes tr[data-env="int"] form.unfreeze');
+		await lift.getByLabel('Comment (required)').fill('sale moved');
+		await submit(dp, lift.getByRole('button', { name: /^Lift freeze / }));
+		h.is('the freeze is gone from the page', await dp.locator(
+		    'table.freezes tr[data-env="int"]').count(), 0);
+		h.ok('the run leaves awaiting_window', await h.waitFor(() => {
+			const s = h.stageOf(h.showRun(id), 'int');
+			return s && s.status !== 'awaiting_window';
+		}, 30));
+		await dave.context.close();
 	});
 
 	await h.scenario('sign-out', async () => {

@@ -20,7 +20,8 @@
     stats-seed.py backfill SQLDIR
         migration NNN_stage_times on a database made by the migrations before it, with
         a history in the audit log only: stage_times gets each stage's
-        time per step from the transitions (exit 1 otherwise)
+        time per step from the transitions (exit 1 otherwise); the same
+        for NNN_window_step and the time in awaiting_window
     stats-seed.py run-page DB RUN PAGE.html
         the run page's chart parses, and each step's time of the run's
         stages (read from stage_times here) is written beside it
@@ -39,16 +40,18 @@ DAY = 86400 * 1000
 WEEK = 7 * DAY
 MIN = 60 * 1000
 HOUR = 60 * MIN
-STEPS = ("images", "change_set", "approval", "executing", "ecs", "checks",
-         "gate")
+STEPS = ("images", "change_set", "approval", "window", "executing", "ecs",
+         "checks", "gate")
 STEP_OF = {"promoting": "images", "creating_change_set": "change_set",
-           "awaiting_approval": "approval", "executing": "executing",
+           "awaiting_approval": "approval", "awaiting_window": "window",
+           "executing": "executing",
            "waiting_stack": "executing", "waiting_services": "ecs",
            "checking": "checks", "awaiting_gate": "gate"}
 LABEL = {"images": "images copied", "change_set": "change set",
          "approval": "waiting for approval", "executing": "executing",
          "ecs": "ECS services", "checks": "checks",
-         "gate": "waiting at the gate"}
+         "gate": "waiting at the gate",
+         "window": "waiting for the deploy window"}
 
 
 def rank(values, pct):
@@ -154,6 +157,10 @@ class Seeder:
             return p[:-1], "failed"
         if outcome == "rejected":
             return p, "rejected"
+        # Approved outside STG's or Prod's deploy windows, or in a
+        # freeze: the wait is a step of its own.
+        if env != "int" and r.random() < 0.35:
+            p.append(("awaiting_window", r.randint(1, 3 * 24 * 60) * MIN))
         p.append(("executing", r.randint(1, 20) * 1000))
         p.append(("waiting_stack", r.randint(30, 600) * 1000))
         if outcome == "failed":
@@ -493,6 +500,59 @@ def backfill(sqldir):
             (2, 1, 5, "prod", 135, None, None, None, None, None, None)]
     if got != want:
         print("stage_times %r, expected %r" % (got, want), file=sys.stderr)
+        return 1
+    return backfill_window(files)
+
+
+def backfill_window(files):
+    """Migration NNN_window_step on a database made by the migrations
+    before it: the waits in awaiting_window read from the audit log,
+    added to a stage's row or in a row of their own."""
+    step = [f for f in files if f.endswith("_window_step.sql")]
+    db = sqlite3.connect(":memory:")
+    for f in files[:files.index(step[0])]:
+        db.executescript(open(f).read())
+    db.executescript("""
+        INSERT INTO apps VALUES (1, 'billing', 0, 0);
+        INSERT INTO releases (id, app_id, bucket, key, status, received_at,
+            updated_at) VALUES (1, 1, 'b', 'k', 'received', 0, 0);
+        INSERT INTO runs (id, release_id, app_id, created_at, updated_at)
+            VALUES (7, 1, 1, 5, 5);
+        INSERT INTO stages (id, run_id, position, environment, created_at,
+            updated_at) VALUES (1, 7, 0, 'stg', 5, 5), (2, 7, 1, 'prod', 5, 5);
+        INSERT INTO stage_times (app_id, run_created_at, stage_id,
+            environment, approval_ms) VALUES (1, 5, 1, 'stg', 70);
+    """)
+    moves = [(10, "stg", "awaiting_approval", "awaiting_window"),
+             (250, "stg", "awaiting_window", "executing"),
+             (300, "prod", "awaiting_approval", "awaiting_window"),
+             (340, "prod", "awaiting_window", "executing"),
+             (400, "prod", "executing", "failed"),
+             (410, "prod", "failed", "awaiting_window")]
+    for at, env, frm, to in moves:
+        db.execute("INSERT INTO audit (at, actor, action, subject, run_id) "
+                   "VALUES (?, 'shipgated', ?, 'run 7', 7)",
+                   (at, "stage %s %s -> %s" % (env, frm, to)))
+    db.executescript(open(step[0]).read())
+    got = db.execute("SELECT stage_id, environment, approval_ms, window_ms "
+                     "FROM stage_times ORDER BY stage_id").fetchall()
+    # stg: 240 beside its approval; prod: 40 (the wait still open is not
+    # counted), a row of its own.
+    want = [(1, "stg", 70, 240), (2, "prod", None, 40)]
+    if got != want:
+        print("window_step: stage_times %r, expected %r" % (got, want),
+              file=sys.stderr)
+        return 1
+    # And the trigger counts a wait from now on.
+    db.execute("UPDATE stages SET status = 'awaiting_window', "
+               "updated_at = 1000 WHERE id = 2")
+    db.execute("UPDATE stages SET status = 'executing', updated_at = 1600 "
+               "WHERE id = 2")
+    got = db.execute("SELECT window_ms FROM stage_times WHERE stage_id = 2"
+                     ).fetchone()
+    if got != (640,):
+        print("window_step: the trigger made %r, expected (640,)" % (got,),
+              file=sys.stderr)
         return 1
     return 0
 

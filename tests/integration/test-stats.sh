@@ -6,8 +6,10 @@
 # and the median time per step itself from the history it made, and
 # GET /api/v1/apps/billing/stats must say the same for 30, 90 and 365
 # days.  The app page, the dashboard and a run page: every SVG parses as
-# XML and the figures are written beside the charts.  And migration
-# 009's reading of the history before it, from the audit log.
+# XML and the figures are written beside the charts.  The portal's stats
+# thread computes them when shipgated starts: no request computes them
+# itself.  And migrations 009's and 013's reading of the history before
+# them, from the audit log.
 . "$top_srcdir/tests/lib.sh"
 command -v curl >/dev/null || t_skip_all "curl is not installed"
 t_tmpdir
@@ -16,7 +18,11 @@ t_start_fake ||
 "$TEST_PYTHON" "$top_srcdir/tests/fakeaws/sandbox.py" --endpoint "$fake_url" \
     >"$t_dir/sandbox.log" 2>&1 || { echo "Bail out! sandbox set-up failed"; exit 1; }
 cfg="$t_dir/shipgate.yaml"
-t_demo_config "$cfg"
+t_demo_config "$t_dir/demo.yaml"
+# The portal's debug lines say who computed the measures.
+sed -e 's/^log_level: .*/log_level: debug/' "$t_dir/demo.yaml" >"$cfg"
+echo 'log_debug: [portal]' >>"$cfg"
+chmod 600 "$cfg"
 listen=$(sed -n 's/^listen: *//p' "$cfg")
 base="http://$listen"
 db="$t_dir/shipgate.db"
@@ -38,6 +44,11 @@ ok "a year of history is seeded" seed seed "$db" "$now_ms" "$t_dir/expected.json
 : >"$t_dir/shipgated.log"
 t_start_daemon "$cfg"
 ok "shipgated is ready again" t_wait_for 60 t_log_has ' ready '
+# The stats thread computes every period of billing and of the dashboard
+# when shipgated starts (the dashboard's 365 days last): the requests
+# below find them computed, none computes them itself.
+ok "the stats thread computes the measures ahead of the requests" \
+    t_wait_for 120 t_log_has 'delivery measures computed key="\* 365" by=stats-thread ms=[0-9]* rc=0'
 
 token=$("$SHIPGATECTL" -c "$cfg" token create dave --label stats 2>"$t_dir/err")
 get() {	# get PATH FILE: 200 expected
@@ -75,6 +86,12 @@ ok "without credentials: 401" test "$code" = 401
 ok "dashboard of 90 days: 200" get "/?days=90" "$t_dir/dash.html"
 ok "the dashboard's SVG parses and shows the same figures" \
     seed page "$t_dir/expected.json" 90 "$t_dir/dash.html"
+ok "no request computed the measures: each found them computed" \
+    sh -c "! grep -q 'delivery measures computed .* by=request' '$t_dir/shipgated.log'"
+ok "a period the pages do not offer (7 days) is computed by its request" \
+    get "/api/v1/apps/billing/stats?days=7" "$t_dir/api-7.json"
+ok "... which the log says (so the line above can fail)" \
+    t_log_has 'delivery measures computed key="billing 7" by=request ms=[0-9]* rc=0'
 
 run=$("$TEST_PYTHON" -c 'import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])

@@ -55,6 +55,12 @@ main(void)
 	is_int(stats_percentile(v, 0, 50), -1, "no value: -1");
 	is_int(stats_step_of_status("waiting_stack"), STATS_STEP_EXECUTING,
 	    "waiting_stack counts as executing");
+	is_int(stats_step_of_status("awaiting_window"), STATS_STEP_WINDOW,
+	    "awaiting_window is the window step");
+	is_str(stats_step_name(STATS_STEP_WINDOW), "window",
+	    "the window step's name");
+	is_int(STATS_STEP_WINDOW, STATS_STEP_APPROVAL + 1,
+	    "the window step comes after the approval");
 	is_int(stats_step_of_status("done"), -1, "done is no step");
 	is_int(stats_step_of_status(NULL), -1, "NULL is no step");
 	is_str(stats_step_status(STATS_STEP_ECS), "waiting_services",

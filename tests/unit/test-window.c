@@ -169,6 +169,34 @@ main(void)
 	    "formatted in summer time");
 	window_format(NULL, utc("2026-03-29T07:00:00Z"), buf, sizeof buf);
 	is_str(buf, "2026-03-29 07:00 UTC (UTC+00:00)", "no zone is UTC");
+	{
+		/* The portal reads the instant back from a reason. */
+		static const char *const bad[] = { "2026-03-29 09:00",
+			"2026-03-29 09:00 Europe/Paris",
+			"2026-13-29 09:00 X "
+			"(UTC+02:00)",
+			"2026-03-29 9:00 X (UTC+02:00)",
+			"2026-03-29 09:00 X (UTC02:00)", "" };
+		struct window_zone	*ny = zone("America/New_York");
+		size_t			 n, k;
+
+		window_format(paris, utc("2026-03-29T07:00:00Z"), buf,
+		    sizeof buf);
+		n = strlen(buf);
+		snprintf(buf + n, sizeof buf - n, ": year-end");
+		ok(window_parse_format(buf, &got, &n) == 0 &&
+			got == utc("2026-03-29T07:00:00Z") &&
+			strcmp(buf + n, ": year-end") == 0,
+		    "window_format's text read back, summer time");
+		window_format(ny, utc("2026-12-14T15:30:00Z"), buf, sizeof buf);
+		ok(window_parse_format(buf, &got, &n) == 0 &&
+			got == utc("2026-12-14T15:30:00Z") && n == strlen(buf),
+		    "window_format's text read back, west of UTC (%s)", buf);
+		for (k = 0; k < sizeof bad / sizeof bad[0]; k++)
+			ok(window_parse_format(bad[k], &got, &n) == -1,
+			    "not window_format's text: \"%s\"", bad[k]);
+		window_zone_free(ny);
+	}
 
 	/* Freeze 1: the year-end freeze, 2026-12-20 to 2027-01-03 whole
 	   days in Paris.  2: ends at 10:17:30Z.  3: longer than the
