@@ -84,8 +84,9 @@ struct aws_call {
 	int			  no_retry;
 	int			  no_replay;
 	long			  timeout_ms;
-	char			 *limit_key; /* service region credentials */
-	int			  token_for; /* the attempt holding one */
+	char			 *limit_key;  /* service region credentials */
+	int			  token_for;  /* the attempt holding one */
+	int64_t			  held_since; /* ms; 0: not held */
 
 	struct http_call      *http;
 	int		       attempts;
@@ -776,40 +777,57 @@ aws_call_creds_cb(struct aws_creds *creds, int error, const char *cause,
 	aws_call_send(call, c);
 }
 
+/*
+ * The client-side rate limit: 0 when the attempt has its token, or 1
+ * with the call's timer set to ask again when one should be there.
+ */
+static int
+aws_call_limit(struct aws_call *call)
+{
+	struct aws_client *client = call->client;
+	int64_t		   now = aws_client_now_ms(client), wait, held;
+
+	wait = aws_limiter_acquire(client->limiter, call->limit_key, now);
+	if (wait > 0) {
+		if (call->held_since == 0) {
+			call->held_since = now;
+			call->stat->stat.limited++;
+		}
+		log_debug(LOG_CAT_AWS,
+		    "aws call held service=%s op=%s wait_ms=%lld "
+		    "(client-side rate limit after throttling)",
+		    call->service->name, call->operation, (long long)wait);
+		call->state = CALL_WAIT_TIMER;
+		uv_timer_start(&call->timer, aws_call_timer_cb, (uint64_t)wait,
+		    0);
+		return (1);
+	}
+	call->token_for = call->attempts + 1;
+	if (call->held_since != 0) {
+		held = now > call->held_since ? now - call->held_since : 0;
+		call->stat->stat.limited_ms += (uint64_t)held;
+		call->held_since = 0;
+		/* Said when the longest wait doubles: a few lines. */
+		if (held > 2 * client->limit_wait_logged) {
+			client->limit_wait_logged = held;
+			log_info("AWS rate limit: a %s %s call waited %lld ms "
+				 "on %s (the longest yet)",
+			    call->service->title, call->operation,
+			    (long long)held, call->limit_key);
+		}
+	}
+	return (0);
+}
+
 static void
 aws_call_attempt(struct aws_call *call)
 {
 	const struct aws_credentials *c;
-	int64_t			      wait;
 	int			      rc;
 
 	/* A token per attempt, retries included: they are requests too. */
-	if (call->token_for != call->attempts + 1) {
-		call->token_for = call->attempts + 1;
-		wait = aws_limiter_acquire(call->client->limiter,
-		    call->limit_key, aws_client_now_ms(call->client));
-		if (wait > 0) {
-			call->stat->stat.limited++;
-			call->stat->stat.limited_ms += (uint64_t)wait;
-			/* Said when the longest wait doubles: a few lines. */
-			if (wait > 2 * call->client->limit_wait_logged) {
-				call->client->limit_wait_logged = wait;
-				log_info("AWS rate limit: a %s %s call waits "
-					 "%lld ms on %s (the longest yet)",
-				    call->service->title, call->operation,
-				    (long long)wait, call->limit_key);
-			}
-			log_debug(LOG_CAT_AWS,
-			    "aws call held service=%s op=%s wait_ms=%lld "
-			    "(client-side rate limit after throttling)",
-			    call->service->name, call->operation,
-			    (long long)wait);
-			call->state = CALL_WAIT_TIMER;
-			uv_timer_start(&call->timer, aws_call_timer_cb,
-			    (uint64_t)wait, 0);
-			return;
-		}
-	}
+	if (call->token_for != call->attempts + 1 && aws_call_limit(call) != 0)
+		return;
 
 	if ((c = aws_creds_current(call->creds,
 		 aws_client_now_ms(call->client))) != NULL) {

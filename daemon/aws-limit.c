@@ -29,8 +29,8 @@ struct aws_limit_bucket {
 	int	enabled;
 	double	rate;	  /* tokens per second */
 	double	capacity; /* at most this many saved */
-	double	tokens;	  /* below 0: requests waiting for theirs */
-	int64_t last_ms;  /* the last refill */
+	double	tokens;
+	int64_t last_ms; /* the last refill */
 
 	double	 measured;     /* replies per second, smoothed */
 	int64_t	 clock_bucket; /* the half-second counting */
@@ -41,8 +41,6 @@ struct aws_limit_bucket {
 	int64_t last_fail_ms;
 
 	uint64_t throttled;
-	uint64_t held;
-	int64_t	 wait_max_ms;
 };
 
 struct aws_limiter {
@@ -114,6 +112,23 @@ aws_limit_set_rate(struct aws_limit_bucket *b, double rate, int64_t now_ms)
 }
 
 /* Counts a reply; the smoothed rate moves once per half second. */
+/*
+ * The rate to cut from at a throttle: the smoothed one, or, before it
+ * has a value (a burst within the first half second), the replies
+ * counted so far over at least half a second.
+ */
+static double
+aws_limit_measured(const struct aws_limit_bucket *b, int64_t now_ms)
+{
+	int64_t elapsed = now_ms - b->clock_bucket * AWS_LIMIT_BUCKET_MS;
+
+	if (b->measured > 0)
+		return (b->measured);
+	if (elapsed < AWS_LIMIT_BUCKET_MS)
+		elapsed = AWS_LIMIT_BUCKET_MS;
+	return ((double)b->clock_count * 1000.0 / (double)elapsed);
+}
+
 static void
 aws_limit_measure(struct aws_limit_bucket *b, int64_t now_ms)
 {
@@ -140,14 +155,12 @@ aws_limiter_acquire(struct aws_limiter *l, const char *key, int64_t now_ms)
 	if ((b = aws_limit_find(l, key, now_ms)) == NULL || !b->enabled)
 		return (0);
 	aws_limit_refill(b, now_ms);
-	b->tokens -= 1;
-	if (b->tokens >= 0)
+	if (b->tokens >= 1) {
+		b->tokens -= 1;
 		return (0);
-	wait = (int64_t)ceil(-b->tokens / b->rate * 1000.0);
-	b->held++;
-	if (wait > b->wait_max_ms)
-		b->wait_max_ms = wait;
-	return (wait);
+	}
+	wait = (int64_t)ceil((1 - b->tokens) / b->rate * 1000.0);
+	return (wait > 0 ? wait : 1);
 }
 
 void
@@ -164,7 +177,7 @@ aws_limiter_reply(struct aws_limiter *l, const char *key, int throttled,
 		b->throttled++;
 		/* The rate that was too much: what was measured, or what we
 		   allowed if that was less. */
-		rate = b->measured;
+		rate = aws_limit_measured(b, now_ms);
 		if (b->enabled && b->rate < rate)
 			rate = b->rate;
 		b->w_max = rate;
@@ -176,8 +189,8 @@ aws_limiter_reply(struct aws_limiter *l, const char *key, int throttled,
 		dt = (double)(now_ms - b->last_fail_ms) / 1000.0;
 		rate = AWS_LIMIT_SCALE * pow(dt - b->k, 3) + b->w_max;
 	}
-	if (rate > AWS_LIMIT_MAX_SCALE * b->measured)
-		rate = AWS_LIMIT_MAX_SCALE * b->measured;
+	if (rate > AWS_LIMIT_MAX_SCALE * aws_limit_measured(b, now_ms))
+		rate = AWS_LIMIT_MAX_SCALE * aws_limit_measured(b, now_ms);
 	if (b->enabled)
 		aws_limit_set_rate(b, rate, now_ms);
 }
@@ -190,8 +203,6 @@ aws_limit_stat_of(const struct aws_limit_bucket *b, struct aws_limit_stat *st)
 	st->rate = b->enabled ? b->rate : 0;
 	st->measured = b->measured;
 	st->throttled = b->throttled;
-	st->held = b->held;
-	st->wait_max_ms = b->wait_max_ms;
 }
 
 int

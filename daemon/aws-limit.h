@@ -13,9 +13,10 @@
  * below one request every two seconds.
  *
  * Pure: time comes in as an argument, so the tests drive it.  A request
- * reserves its token at once, going into debt when the bucket is empty;
- * the wait returned is how long until that debt is paid, so requests
- * held back leave in the order they asked, spaced by the rate.
+ * that finds no token is told how long until one is there, and asks
+ * again then: nothing is reserved, so when the rate grows back the
+ * requests held go sooner (reservations made at the floor rate would
+ * keep a burst of sixty waiting two minutes whatever happened next).
  */
 #ifndef SHIPGATE_AWS_LIMIT_H
 #define SHIPGATE_AWS_LIMIT_H
@@ -26,20 +27,19 @@
 struct aws_limiter;
 
 struct aws_limit_stat {
-	const char *key;	 /* "cloudformation eu-west-1 role arn:…" */
-	int	    enabled;	 /* a throttle was seen */
-	double	    rate;	 /* requests per second allowed now */
-	double	    measured;	 /* requests per second answered lately */
-	uint64_t    throttled;	 /* throttling replies */
-	uint64_t    held;	 /* requests made to wait */
-	int64_t	    wait_max_ms; /* the longest wait given */
+	const char *key;       /* "cloudformation eu-west-1 role arn:…" */
+	int	    enabled;   /* a throttle was seen */
+	double	    rate;      /* requests per second allowed now */
+	double	    measured;  /* requests per second answered lately */
+	uint64_t    throttled; /* throttling replies */
 };
 
 struct aws_limiter *aws_limiter_new(void);
 void		    aws_limiter_free(struct aws_limiter *);
 /*
- * Takes a token for a request on key at now_ms; returns how many
- * milliseconds the request must wait before it is sent (0: at once).
+ * Takes a token for a request on key at now_ms and returns 0, or takes
+ * none and returns how many milliseconds until one should be there:
+ * the request asks again then.
  */
 int64_t aws_limiter_acquire(struct aws_limiter *, const char *key,
     int64_t now_ms);

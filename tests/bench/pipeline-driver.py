@@ -351,7 +351,7 @@ def main():
     wait_max = 0
     with open(a.log, errors="replace") as f:
         for line in f:
-            m = re.search(r"AWS rate limit: .* waits (\d+) ms", line)
+            m = re.search(r"AWS rate limit: .* waited (\d+) ms", line)
             if m:
                 wait_max = max(wait_max, int(m.group(1)))
     print("  throttled replies     %d (%s); longest wait the limit gave: "

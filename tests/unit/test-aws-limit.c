@@ -40,12 +40,46 @@ rate_of(struct aws_limiter *l, const char *key)
 	return (st.rate);
 }
 
+/*
+ * n requests made at t that ask again whenever told to wait, each reply
+ * a success (a throttle on the reply when throttle_first and it is the
+ * first); sent[i] is when request i went.  Ties go in the order asked,
+ * as libuv runs timers due at the same time.
+ */
+static void
+drain(struct aws_limiter *l, const char *key, int n, int64_t t,
+    int throttle_first, int64_t *sent)
+{
+	int64_t next[64], now, w;
+	int	i, left = n, pick, first = 1;
+
+	for (i = 0; i < n; i++) {
+		next[i] = t;
+		sent[i] = -1;
+	}
+	while (left > 0) {
+		pick = -1;
+		for (i = 0; i < n; i++)
+			if (sent[i] < 0 && (pick < 0 || next[i] < next[pick]))
+				pick = i;
+		now = next[pick];
+		if ((w = aws_limiter_acquire(l, key, now)) > 0) {
+			next[pick] = now + w;
+			continue;
+		}
+		sent[pick] = now;
+		left--;
+		aws_limiter_reply(l, key, throttle_first && first, now + 20);
+		first = 0;
+	}
+}
+
 int
 main(void)
 {
 	struct aws_limiter   *l = aws_limiter_new();
 	struct aws_limit_stat st;
-	int64_t		      t, w, prev, held = 0, waits[20];
+	int64_t		      t, w, prev, held = 0, sent[64];
 	double		      r, r0, rprev;
 	int		      i, bad;
 	char		      key[64];
@@ -72,29 +106,31 @@ main(void)
 	    st.rate, st.measured);
 	r0 = st.rate;
 
-	/* Twenty requests at once leave one every 1/rate, in order. */
-	for (i = 0; i < 20; i++)
-		waits[i] = aws_limiter_acquire(l, KEY, t);
+	/*
+	 * Twenty requests at once, each asking again when told: the first
+	 * after 1/rate (the bucket was empty), then in the order they
+	 * asked; as their replies succeed the rate grows, so the last is
+	 * out sooner than 20/rate, never faster than twice the measured
+	 * rate (10/s) allows.
+	 */
+	drain(l, KEY, 20, t, 0, sent);
 	bad = 0;
-	for (i = 1; i < 20; i++) {
-		w = waits[i] - waits[i - 1];
-		if (w < (int64_t)(1000 / r0) - 2 ||
-		    w > (int64_t)(1000 / r0) + 2)
-			bad++;
-	}
-	ok(waits[0] > 0 && bad == 0,
-	    "20 requests at once are spaced by 1/rate (%lld ms, then "
-	    "+%lld ms each)",
-	    (long long)waits[0], (long long)(waits[1] - waits[0]));
-	ok(waits[19] > 2500 && waits[19] < 3200,
-	    "the twentieth waits about 20/rate (%lld ms)",
-	    (long long)waits[19]);
-	ok(aws_limiter_get(l, KEY, &st) == 0 && st.held == 20 &&
-		st.wait_max_ms == waits[19],
-	    "held requests and the longest wait are counted");
+	for (i = 1; i < 20; i++)
+		bad += sent[i] <= sent[i - 1];
+	ok(sent[0] - t >= (int64_t)(1000 / r0) - 1 &&
+		sent[0] - t <= (int64_t)(1000 / r0) + 1,
+	    "the first of 20 requests at once leaves after 1/rate (%lld ms)",
+	    (long long)(sent[0] - t));
+	ok(bad == 0, "they leave one at a time, in the order they asked");
+	ok(sent[19] - t <= (int64_t)(20 / r0 * 1000) + 2 &&
+		sent[19] - t >= 1000,
+	    "the twentieth leaves within 20/rate and no sooner than 20 "
+	    "requests at 20/s (%lld ms)",
+	    (long long)(sent[19] - t));
+	t = sent[19];
 
-	/* Once the debt is paid, requests at the allowed rate go at once. */
-	t += waits[19] + 1000;
+	/* Once they are gone, requests under the rate go at once. */
+	t += 1000;
 	for (i = 0; i < 20; i++)
 		aws_limiter_reply(l, KEY, 0, t);
 	bad = 0;
@@ -141,6 +177,38 @@ main(void)
 	    "after a quiet while a request waits at most 2 s "
 	    "(%lld ms)",
 	    (long long)w);
+
+	/*
+	 * A burst in the first half second, throttled at once: the cut is
+	 * from the burst's own rate, not from nothing (which would hold
+	 * sixty requests at the floor, two minutes).
+	 */
+	aws_limiter_free(l);
+	l = aws_limiter_new();
+	for (i = 0; i < 60; i++) {
+		aws_limiter_acquire(l, KEY, T0 + i);
+		aws_limiter_reply(l, KEY, 0, T0 + 100 + i);
+	}
+	aws_limiter_reply(l, KEY, 1, T0 + 200);
+	ok(rate_of(l, KEY) > 50,
+	    "a throttle within the first half second cuts from the burst's "
+	    "rate (%.1f/s)",
+	    rate_of(l, KEY));
+
+	/*
+	 * Held requests go sooner when the rate grows back: 60 requests
+	 * held at a low rate finish well before 60/rate.
+	 */
+	aws_limiter_free(l);
+	l = aws_limiter_new();
+	t = drive(l, KEY, 2, T0, 5000, NULL);
+	aws_limiter_reply(l, KEY, 1, t);
+	r0 = rate_of(l, KEY);
+	drain(l, KEY, 60, t, 0, sent);
+	ok(sent[59] - t < (int64_t)(60 / r0 * 1000) / 2,
+	    "60 requests held at %.1f/s all left in %lld ms, under half of "
+	    "60/rate (%lld ms): the rate grew back meanwhile",
+	    r0, (long long)(sent[59] - t), (long long)(60 / r0 * 1000));
 
 	/* Keys are apart: another account, region or service is free. */
 	ok(aws_limiter_acquire(l,
