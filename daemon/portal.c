@@ -586,19 +586,34 @@ portal_stats_main(void *arg)
 	struct store	     *s = NULL;
 	struct timespec	      ts;
 	char		     *cause = NULL;
-	int		      warm = 1;
+	int		      warm = 1, said = 0;
 
-	if (store_open(p->db_path, &s, &cause) != 0) {
-		log_warnx("portal: the stats thread cannot open the database "
-			  "path=%s: %s; requests compute the measures",
-		    p->db_path, cause != NULL ? cause : "unknown error");
-		free(cause);
-		return (NULL);
-	}
-	portal_stats_refresher_set(1);
 	pthread_mutex_lock(&p->stats_lock);
 	while (!p->stats_stop) {
 		pthread_mutex_unlock(&p->stats_lock);
+		/* A database the daemon waits for (a full disk): requests
+		   compute the measures until it opens, tried each tick. */
+		if (s == NULL && store_open(p->db_path, &s, &cause) != 0) {
+			if (!said)
+				log_warnx("portal: the stats thread cannot "
+					  "open the database path=%s: %s; "
+					  "requests compute the measures "
+					  "until it can",
+				    p->db_path,
+				    cause != NULL ? cause : "unknown error");
+			said = 1;
+			free(cause);
+			cause = NULL;
+			s = NULL;
+			pthread_mutex_lock(&p->stats_lock);
+			goto wait;
+		}
+		if (said) {
+			log_info("portal: the stats thread opened the "
+				 "database");
+			said = 0;
+		}
+		portal_stats_refresher_set(1);
 		ref = portal_cfg_get(p);
 		portal_stats_refresh(s, ref->config, wallclock_ms(), warm);
 		portal_cfg_put(p, ref);
@@ -606,6 +621,7 @@ portal_stats_main(void *arg)
 		pthread_mutex_lock(&p->stats_lock);
 		if (p->stats_stop)
 			break;
+wait:
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_sec += PORTAL_STATS_TICK_MS / 1000;
 		(void)pthread_cond_timedwait(&p->stats_cond, &p->stats_lock,
@@ -613,7 +629,8 @@ portal_stats_main(void *arg)
 	}
 	pthread_mutex_unlock(&p->stats_lock);
 	portal_stats_refresher_set(0);
-	store_close(s);
+	if (s != NULL)
+		store_close(s);
 	return (NULL);
 }
 

@@ -88,11 +88,15 @@ sleep 3
 ok "still running (it used to exit 1)" t_alive "$daemon_pid"
 ok "not ready meanwhile" eval '! t_log_has " ready "'
 ok "the wait said once, not at every try" \
-    test "$(log_count 'cannot be opened|cannot open the database')" -eq 1
+    test "$(log_count 'database still cannot be opened|cannot open the database path=.*waiting for the disk')" -eq 1
+ok "the portal's stats thread said it once too" \
+    test "$(log_count 'stats thread cannot open the database')" -le 1
 ok "no release taken meanwhile" releases_are 0
 free_disk
 ok "space freed: the database opens and the rest starts" \
     t_wait_for 30 t_log_has ' ready '
+ok "the portal's stats thread opens it too (it tried at every tick)" \
+    t_wait_for 10 t_log_has 'stats thread opened the database'
 ok "systemd is told it runs" \
     t_wait_for 10 grep -q '^STATUS=running' "$t_dir/notify.log"
 ok "the log says the database is usable again" \
