@@ -9,10 +9,11 @@ on the sandbox of pipeline-sandbox.py: measures the daemon's idle CPU for
 --idle seconds, starts the fake's timeline, drops N releases at once,
 and gives every decision as soon as the daemon asks for it, by following
 its log ("stage X -> awaiting_approval app=A run=R env=E"): Int approved
-by alice and authorised by alice at the gate, STG approved by bob, Prod
-by bob and carol, through one connection to the control socket speaking
-its newline-delimited JSON (daemon/control.c), requests pipelined.  No
-polling of the daemon: the driver costs it only the decisions.
+by alice and authorised by alice at the gate, STG and Prod approved by
+bob (one Unix user is one person: no quorum of two), through one
+connection to the control socket speaking its newline-delimited JSON
+(daemon/control.c), requests pipelined.  No polling of the daemon: the
+driver costs it only the decisions.
 
 When every run has finished (or --timeout), prints a report and, last,
 the figures as key=value.  The delay of an app is from the fake's
@@ -204,7 +205,7 @@ def main():
                 t = time.time()
                 if to == "awaiting_approval":
                     users = {"int": ["alice"], "stg": ["bob"],
-                             "prod": ["bob", "carol"]}[env]
+                             "prod": ["bob"]}[env]
                     for u in users:
                         ctl.send({"command": "approve", "run": run, "env": env,
                                   "as": u})
